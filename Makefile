@@ -1,0 +1,38 @@
+# The project's two commands: `make start` and `make test`. Both bootstrap the machine first.
+SHELL := /bin/bash
+ENV := source scripts/env.sh &&
+# The machine's PostgreSQL, used by the database tests through @backstage/backend-test-utils.
+PG_URL ?= postgresql://postgres@127.0.0.1:5432
+
+.PHONY: bootstrap start test check lint unit e2e postgres test-conformance bench
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+## Starts the example Backstage (frontend :3000, backend :7007) on SQLite with kube-sim.
+start: bootstrap
+	@$(ENV) yarn start
+
+## Type check, lint, every jest test (SQLite and PostgreSQL), then the browser tests.
+test: bootstrap postgres check unit e2e
+
+check:
+	@$(ENV) yarn tsc
+	@$(ENV) yarn backstage-cli repo lint
+
+unit: postgres
+	@$(ENV) BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING=$(PG_URL) CI=true \
+	  yarn backstage-cli repo test --maxWorkers=2
+
+e2e:
+	@$(ENV) scripts/e2e.sh
+
+postgres:
+	@scripts/ensure-postgres.sh
+
+## Runs the Kubernetes protocol conformance suite against KUBECONFIG (a real cluster) instead of kube-sim.
+test-conformance: bootstrap
+	@$(ENV) KUBECONFIG=$(KUBECONFIG) CI=true yarn --cwd packages/kube-sim backstage-cli package test src/conformance
+
+bench: bootstrap postgres
+	@$(ENV) yarn bench
