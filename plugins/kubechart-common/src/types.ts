@@ -1,0 +1,298 @@
+/** Kind of a run. @public */
+export type RunKind = 'tenant' | 'chart' | 'manifests' | 'rollback' | 'tenant-delete';
+
+/** All run kinds. @public */
+export const RUN_KINDS: readonly RunKind[] = [
+  'tenant',
+  'chart',
+  'manifests',
+  'rollback',
+  'tenant-delete',
+];
+
+/** Lifecycle of a run: `pending` → `running` → `succeeded` | `failed`. @public */
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
+/** All run statuses. @public */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+];
+
+/** A Helm release to install. @public */
+export type ReleaseSpec = {
+  /** Release name, DNS-1123 label (max 53 chars). */
+  name: string;
+  /** Chart name (`nginx`), a path inside `kubechart.helm.chartRoots`, or an `oci://` reference. */
+  chart: string;
+  /** Chart repository URL; must be `https://`. */
+  repo?: string;
+  /** Chart version constraint. */
+  version?: string;
+  /** Helm values. Keys matching password/token/secret/key/credential are redacted in history. */
+  values?: Record<string, unknown>;
+};
+
+/** Resource sizing of a tenant namespace. @public */
+export type TenantQuota = {
+  /** ResourceQuota hard limits, e.g. `{ 'requests.cpu': '4', 'requests.memory': '8Gi', pods: '50' }`. */
+  hard?: Record<string, string>;
+  /** LimitRange container defaults, e.g. `{ cpu: '500m', memory: '512Mi' }`. */
+  defaultLimits?: Record<string, string>;
+  /** LimitRange container default requests. */
+  defaultRequests?: Record<string, string>;
+};
+
+/** Input of a `tenant` run. @public */
+export type TenantRunInput = {
+  kind: 'tenant';
+  cluster: string;
+  /** Tenant code: DNS-1123 label, 2–40 characters. The namespace is named after it. */
+  tenant: string;
+  quota?: TenantQuota;
+  releases: ReleaseSpec[];
+  /** Names of credentials generated for the tenant (kept only in a Secret, passed to Helm as values under `kubechart.credentials`). */
+  credentials?: string[];
+  /** Deadline for every workload to become Ready; default from config (10 minutes). */
+  waitTimeoutSeconds?: number;
+};
+
+/** Input of a `chart` run. @public */
+export type ChartRunInput = {
+  kind: 'chart';
+  cluster: string;
+  namespace: string;
+  release: ReleaseSpec;
+  waitTimeoutSeconds?: number;
+};
+
+/** Input of a `manifests` run (server-side apply of multi-document YAML). @public */
+export type ManifestsRunInput = {
+  kind: 'manifests';
+  cluster: string;
+  namespace: string;
+  /** Multi-document YAML. */
+  manifests: string;
+};
+
+/** Input of a `rollback` run. @public */
+export type RollbackRunInput = {
+  kind: 'rollback';
+  cluster: string;
+  namespace: string;
+  release: string;
+  /** Helm revision to roll back to. */
+  revision: number;
+};
+
+/** Input of a `tenant-delete` run. @public */
+export type TenantDeleteRunInput = {
+  kind: 'tenant-delete';
+  cluster: string;
+  tenant: string;
+};
+
+/** Kind-specific input of a run. @public */
+export type RunInput =
+  | TenantRunInput
+  | ChartRunInput
+  | ManifestsRunInput
+  | RollbackRunInput
+  | TenantDeleteRunInput;
+
+/** Body of `POST /runs`. @public */
+export type CreateRunRequest = RunInput & {
+  /** Catalog entity the run belongs to, e.g. `component:default/payments`. */
+  entityRef?: string;
+  /** Template that started the run, e.g. `template:default/tenant`. */
+  template?: string;
+  /** The user who started the template when the caller is a service (scaffolder). */
+  onBehalfOf?: string;
+};
+
+/** Answer of `POST /runs` (HTTP 202). @public */
+export type CreateRunResponse = { id: string; status: RunStatus };
+
+/** What a run acts on; the unit of locking. @public */
+export type RunTarget = {
+  cluster: string;
+  namespace: string;
+  release?: string;
+};
+
+/** One status change of a run. @public */
+export type RunTransition = { status: RunStatus; at: string };
+
+/** A run: one entry of deployment history. @public */
+export type Run = {
+  id: string;
+  kind: RunKind;
+  status: RunStatus;
+  entityRef?: string;
+  /** The Backstage user entity ref who started the run. */
+  actor: string;
+  template?: string;
+  target: RunTarget;
+  /** Input of the run, secrets redacted. */
+  input: Record<string, unknown>;
+  /** Values passed to Helm, secrets redacted (chart runs; per release for tenant runs). */
+  values?: Record<string, unknown>;
+  /** Rendered manifest, Secret data redacted. */
+  manifest?: string;
+  /** Helm revision after the run (chart and rollback runs). */
+  helmRevision?: number;
+  policyReport?: PolicyReport;
+  failureReason?: string;
+  transitions: RunTransition[];
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  heartbeatAt?: string;
+};
+
+/** A log line or a step transition of a run. @public */
+export type RunEvent = {
+  /** Monotonic sequence number within the run; use as `?after=` cursor. */
+  seq: number;
+  runId: string;
+  at: string;
+  type: 'log' | 'step' | 'status';
+  level: 'info' | 'warn' | 'error';
+  /** Step name, e.g. `namespace`, `quota`, `release:web`, `wait`. */
+  step?: string;
+  /** For step events: `started`, `succeeded`, `skipped`, `failed`. */
+  stepStatus?: 'started' | 'succeeded' | 'skipped' | 'failed';
+  message: string;
+};
+
+/** A page of `GET /runs`. @public */
+export type RunsPage = {
+  items: Run[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  nextCursor?: string;
+};
+
+/** `GET /runs/:id/diff/:other`. @public */
+export type RunDiff = {
+  from: string;
+  to: string;
+  /** Unified diff of the (redacted) values as YAML. */
+  values: string;
+  /** Unified diff of the (redacted) manifests. */
+  manifest: string;
+};
+
+/** Severity of a policy rule. @public */
+export type PolicySeverity = 'error' | 'warning' | 'info';
+
+/** Policy mode: `enforce` blocks on a failed error rule, `warn` only reports, `off` skips. @public */
+export type PolicyMode = 'enforce' | 'warn' | 'off';
+
+/** One rule evaluated on one object. @public */
+export type PolicyResult = {
+  ruleId: string;
+  severity: PolicySeverity;
+  passed: boolean;
+  object: { apiVersion?: string; kind: string; name: string; namespace?: string };
+  message: string;
+  fix: string;
+};
+
+/** Result of checking rendered manifests against the chart policy. @public */
+export type PolicyReport = {
+  mode: PolicyMode;
+  /** True when no rule at severity `error` failed. */
+  passed: boolean;
+  /** True when the report blocks installation (mode `enforce` and not passed). */
+  blocking: boolean;
+  summary: { objects: number; errors: number; warnings: number; infos: number };
+  results: PolicyResult[];
+};
+
+/** One workload in a health answer. @public */
+export type WorkloadHealth = {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  namespace: string;
+  name: string;
+  ready: number;
+  desired: number;
+  status: 'healthy' | 'degraded' | 'failed';
+  reason?: string;
+};
+
+/** Something that needs attention in a cluster. @public */
+export type HealthAlert = {
+  type: 'warning-event' | 'crash-loop' | 'image-pull' | 'node-not-ready';
+  namespace?: string;
+  object: string;
+  reason: string;
+  message: string;
+  at?: string;
+};
+
+/** `GET /clusters/:name/health`. @public */
+export type ClusterHealth = {
+  cluster: string;
+  status: 'ok' | 'degraded' | 'error';
+  message: string;
+  version?: string;
+  nodes: { ready: number; total: number };
+  workloads: {
+    healthy: number;
+    degraded: number;
+    failed: number;
+    items: WorkloadHealth[];
+  };
+  /** Fractions 0..1; `source` says whether from the metrics API or from requests/allocatable. */
+  utilisation: { cpu: number; memory: number; source: 'metrics' | 'requests' };
+  alerts: HealthAlert[];
+  observedAt: string;
+};
+
+/** `GET /clusters` item. @public */
+export type ClusterSummary = {
+  name: string;
+  url: string;
+  status: 'ok' | 'degraded' | 'error' | 'unknown';
+  message?: string;
+};
+
+/** A tenant as listed by `GET /tenants`. @public */
+export type Tenant = {
+  code: string;
+  cluster: string;
+  namespace: string;
+  createdAt?: string;
+  /** Status of the most recent tenant run. */
+  lastRunStatus?: RunStatus;
+  lastRunId?: string;
+  releases: string[];
+};
+
+/** `GET /tenants/:code/health`. @public */
+export type TenantHealth = {
+  tenant: string;
+  cluster: string;
+  namespace: string;
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  releases: Array<{
+    name: string;
+    readyPods: number;
+    totalPods: number;
+    status: 'healthy' | 'degraded' | 'unhealthy';
+  }>;
+  quota: { hard: Record<string, string>; used: Record<string, string> };
+  urls: string[];
+  observedAt: string;
+};
+
+/** `GET /metrics/summary`. @public */
+export type MetricsSummary = {
+  runs: { byStatus: Record<string, number>; byKind: Record<string, number> };
+  tenants: { byStatus: Record<string, number>; total: number };
+  provisioningDurationMs: { min: number; avg: number; p95: number; max: number; count: number };
+  recentFailures: Array<{ id: string; kind: RunKind; at: string; reason: string; entityRef?: string }>;
+};
