@@ -1,1 +1,10 @@
-export {};
+/**
+ * Common types, permissions and constants of the audit-log plugin family.
+ *
+ * @packageDocumentation
+ */
+
+export * from './permissions';
+export * from './types';
+export * from './signals';
+export * from './canonical';

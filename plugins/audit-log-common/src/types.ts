@@ -1,0 +1,181 @@
+import { JsonObject } from '@backstage/types';
+
+/**
+ * Severity of an audit event, as defined by the Backstage auditor service.
+ * @public
+ */
+export type AuditEventSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+/** @public */
+export const AUDIT_EVENT_SEVERITIES: readonly AuditEventSeverity[] = [
+  'low',
+  'medium',
+  'high',
+  'critical',
+];
+
+/**
+ * Status of an audit event.
+ * @public
+ */
+export type AuditEventStatus = 'initiated' | 'succeeded' | 'failed';
+
+/** @public */
+export const AUDIT_EVENT_STATUSES: readonly AuditEventStatus[] = [
+  'initiated',
+  'succeeded',
+  'failed',
+];
+
+/**
+ * What an audit event acted upon. Every field is optional.
+ * @public
+ */
+export type AuditEventTarget = {
+  entityRef?: string;
+  cluster?: string;
+  namespace?: string;
+  resource?: string;
+};
+
+/**
+ * The HTTP request that caused an audit event, if any.
+ * @public
+ */
+export type AuditEventRequest = {
+  method?: string;
+  path?: string;
+  ip?: string;
+  userAgent?: string;
+};
+
+/**
+ * An audit event before it has been stored (no sequence number, no hash).
+ * @public
+ */
+export type AuditEventInput = {
+  /** ISO 8601 timestamp of when the event happened. */
+  occurredAt: string;
+  /** User entity ref, service subject, or undefined for anonymous callers. */
+  actor?: string;
+  /** Plugin that emitted the event. */
+  plugin: string;
+  eventId: string;
+  severity: AuditEventSeverity;
+  status: AuditEventStatus;
+  target: AuditEventTarget;
+  request?: AuditEventRequest;
+  /** Additional event metadata, with secrets already redacted. */
+  meta?: JsonObject;
+  /** Error message for failed events. */
+  error?: string;
+};
+
+/**
+ * A stored audit event: a link in the hash chain.
+ * @public
+ */
+export type AuditEvent = AuditEventInput & {
+  /** Gapless sequence number, starting at 1. */
+  seq: number;
+  /** Hash of the previous event (or the genesis/checkpoint hash). */
+  prevHash: string;
+  /** sha256(prevHash + canonical JSON of this event), hex. */
+  hash: string;
+};
+
+/**
+ * Filters accepted by the events and export endpoints.
+ * @public
+ */
+export type AuditEventFilters = {
+  actor?: string;
+  plugin?: string;
+  eventId?: string;
+  severity?: AuditEventSeverity[];
+  status?: AuditEventStatus[];
+  /** Exact entity ref of the target. */
+  entityRef?: string;
+  /** Matches the target entity ref, cluster, namespace or resource exactly. */
+  target?: string;
+  /** ISO 8601 lower bound (inclusive). */
+  from?: string;
+  /** ISO 8601 upper bound (exclusive). */
+  to?: string;
+  /** Free text, matched case-insensitively against most fields and meta. */
+  q?: string;
+};
+
+/**
+ * Query for a page of events, newest first.
+ * @public
+ */
+export type AuditEventQuery = AuditEventFilters & {
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** Page size, 1–500. Defaults to 50. */
+  limit?: number;
+};
+
+/**
+ * A page of events, newest first.
+ * @public
+ */
+export type AuditEventPage = {
+  items: AuditEvent[];
+  /** Pass as `cursor` to fetch the next (older) page; absent on the last page. */
+  nextCursor?: string;
+};
+
+/**
+ * What has been removed by retention.
+ * @public
+ */
+export type AuditPruneCheckpoint = {
+  /** Events with a sequence number up to and including this one were pruned. */
+  throughSeq: number;
+  /** Hash of the event at `throughSeq`; the next event chains from it. */
+  hash: string;
+  /** When the latest prune happened (ISO 8601). */
+  prunedAt: string;
+};
+
+/**
+ * Result of walking the hash chain.
+ * @public
+ */
+export type AuditVerifyResult = {
+  ok: boolean;
+  /** Number of events checked. */
+  checked: number;
+  /** First and last sequence numbers that were checked, when any. */
+  firstSeq?: number;
+  lastSeq?: number;
+  /** Sequence number the chain head records. */
+  headSeq: number;
+  /** Present when retention has pruned part of the chain. */
+  pruned?: AuditPruneCheckpoint;
+  /** Present when `ok` is false: the first sequence number that failed. */
+  failedSeq?: number;
+  /** Present when `ok` is false: why the event failed. */
+  reason?: string;
+  /** When the verification finished (ISO 8601). */
+  verifiedAt: string;
+};
+
+/**
+ * Result of a prune.
+ * @public
+ */
+export type AuditPruneResult = {
+  /** Number of events deleted. */
+  deleted: number;
+  /** The checkpoint after pruning, if anything has ever been pruned. */
+  checkpoint?: AuditPruneCheckpoint;
+};
+
+/**
+ * Supported export formats.
+ * @public
+ */
+export type AuditExportFormat = 'csv' | 'ndjson';
