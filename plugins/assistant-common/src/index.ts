@@ -1,1 +1,13 @@
-export {};
+/**
+ * Common types, plan schema, kubectl rendering, safety rules and permissions
+ * of the Kubernetes assistant.
+ *
+ * @packageDocumentation
+ */
+
+export * from './plan';
+export * from './planJsonSchema';
+export * from './renderKubectl';
+export * from './safety';
+export * from './permissions';
+export * from './api';

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { Plan } from './plan';
+import { SafetyAssessment } from './safety';
+
+/** Longest question the assistant accepts, in characters. @public */
+export const MAX_QUESTION_LENGTH = 2000;
+
+/** @public */
+export const askRequestSchema = z
+  .object({
+    question: z
+      .string({
+        required_error: 'question is required',
+        invalid_type_error: 'question must be a string',
+      })
+      .trim()
+      .min(1, 'question must not be empty')
+      .max(
+        MAX_QUESTION_LENGTH,
+        `question must be at most ${MAX_QUESTION_LENGTH} characters`,
+      ),
+    conversationId: z.string().uuid().optional(),
+    entityRef: z.string().min(3).max(512).optional(),
+  })
+  .strict();
+
+/** @public */
+export type AskRequest = z.infer<typeof askRequestSchema>;
+
+/** @public */
+export const executeRequestSchema = z
+  .object({
+    messageId: z.string().uuid('messageId must be the id of an answer'),
+    confirm: z.boolean().optional(),
+    typedConfirmation: z.string().max(253).optional(),
+  })
+  .strict();
+
+/** @public */
+export type ExecuteRequest = z.infer<typeof executeRequestSchema>;
+
+/**
+ * What running a plan would need from the user, worked out when the question
+ * is answered.
+ *
+ * @public
+ */
+export type ExecutionRequirements = {
+  /** The user must explicitly confirm (warning and dangerous plans). */
+  confirm: boolean;
+  /** The user must type this name to confirm (dangerous plans). */
+  typedConfirmation?: string;
+  /** Set when the plan cannot be run by this user or this installation. */
+  blockedReason?: string;
+};
+
+/** @public */
+export type AskResponse = {
+  conversationId: string;
+  messageId: string;
+  question: string;
+  provider: string;
+  plan: Plan;
+  command: string;
+  explanation: string;
+  safety: SafetyAssessment;
+  requirements: ExecutionRequirements;
+  latencyMs: number;
+};
+
+/** @public */
+export type TableResult = {
+  type: 'table';
+  columns: string[];
+  rows: string[][];
+  totalRows: number;
+  /** Set when rows were left out. */
+  truncated?: string;
+};
+
+/** @public */
+export type TextResult = {
+  type: 'text';
+  text: string;
+  truncated?: string;
+};
+
+/** @public */
+export type MessageResult = {
+  type: 'message';
+  text: string;
+};
+
+/** @public */
+export type ExecutionResult = TableResult | TextResult | MessageResult;
+
+/** @public */
+export type ExecuteResponse = {
+  messageId: string;
+  command: string;
+  safety: SafetyAssessment;
+  result: ExecutionResult;
+  latencyMs: number;
+};
+
+/** @public */
+export type ExecutionRecord = {
+  status: 'succeeded' | 'failed' | 'refused';
+  summary: string;
+  at: string;
+};
+
+/** One question and its answer in a conversation. @public */
+export type ConversationMessage = {
+  id: string;
+  question: string;
+  createdAt: string;
+  provider?: string;
+  plan?: Plan;
+  command?: string;
+  explanation?: string;
+  safety?: SafetyAssessment;
+  requirements?: ExecutionRequirements;
+  error?: string;
+  executions: ExecutionRecord[];
+};
+
+/** @public */
+export type ConversationSummary = {
+  id: string;
+  title: string;
+  entityRef?: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** @public */
+export type Conversation = ConversationSummary & {
+  messages: ConversationMessage[];
+};

@@ -1,0 +1,280 @@
+import { CLUSTER_SCOPED_RESOURCES, Plan, PlanResource } from './plan';
+
+const SHORT_NAMES: Record<PlanResource, string> = {
+  pods: 'pods',
+  deployments: 'deployments',
+  replicasets: 'replicasets',
+  statefulsets: 'statefulsets',
+  daemonsets: 'daemonsets',
+  jobs: 'jobs',
+  cronjobs: 'cronjobs',
+  services: 'services',
+  endpoints: 'endpoints',
+  ingresses: 'ingresses',
+  configmaps: 'configmaps',
+  secrets: 'secrets',
+  persistentvolumeclaims: 'pvc',
+  horizontalpodautoscalers: 'hpa',
+  resourcequotas: 'resourcequotas',
+  limitranges: 'limitranges',
+  events: 'events',
+  nodes: 'nodes',
+  namespaces: 'namespaces',
+};
+
+// kubectl's singular form, used in `kind/name` references.
+const SINGULAR: Record<PlanResource, string> = {
+  pods: 'pod',
+  deployments: 'deployment',
+  replicasets: 'replicaset',
+  statefulsets: 'statefulset',
+  daemonsets: 'daemonset',
+  jobs: 'job',
+  cronjobs: 'cronjob',
+  services: 'service',
+  endpoints: 'endpoints',
+  ingresses: 'ingress',
+  configmaps: 'configmap',
+  secrets: 'secret',
+  persistentvolumeclaims: 'pvc',
+  horizontalpodautoscalers: 'hpa',
+  resourcequotas: 'resourcequota',
+  limitranges: 'limitrange',
+  events: 'event',
+  nodes: 'node',
+  namespaces: 'namespace',
+};
+
+const GET_SORT_PATHS: Record<string, string> = {
+  name: '.metadata.name',
+  restarts: '.status.containerStatuses[0].restartCount',
+  age: '.metadata.creationTimestamp',
+  time: '.lastTimestamp',
+};
+
+// What a person pipes the output through when kubectl has no selector for it.
+const FILTER_PIPES: Record<string, string> = {
+  'crash-looping': "grep -E 'CrashLoopBackOff'",
+  'not-ready': "grep -vE '\\s([0-9]+)/\\1\\s+(Running|Completed)'",
+  restarting: "awk 'NR==1 || $4 > 0'",
+  pending: "grep -E 'Pending'",
+  failed: "grep -E 'Failed|Error'",
+  pressure: "grep -E 'Pressure\\s+True|NotReady'",
+};
+
+/** Quotes an argument for a POSIX shell only when it needs it. */
+function quote(arg: string): string {
+  if (/^[A-Za-z0-9_./:=,@%+-]+$/.test(arg)) {
+    return arg;
+  }
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function scopeArgs(plan: Plan): string[] {
+  const args: string[] = [];
+  if (plan.cluster) args.push('--context', plan.cluster);
+  if (!CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) {
+    if (plan.allNamespaces) args.push('-A');
+    else if (plan.namespace) args.push('-n', plan.namespace);
+  }
+  return args;
+}
+
+function selectorArgs(plan: Plan): string[] {
+  const args: string[] = [];
+  if (plan.labelSelector) args.push('-l', plan.labelSelector);
+  if (plan.fieldSelector) args.push(`--field-selector=${plan.fieldSelector}`);
+  return args;
+}
+
+function ref(plan: Plan): string {
+  return plan.name ? `${SINGULAR[plan.resource]}/${plan.name}` : '';
+}
+
+function target(plan: Plan): string[] {
+  return plan.name ? [ref(plan)] : [SHORT_NAMES[plan.resource]];
+}
+
+function keyValues(map: Record<string, string> | undefined): string[] {
+  return Object.entries(map ?? {}).map(([k, v]) => `${k}=${v}`);
+}
+
+function pipes(plan: Plan, sortsDescending: boolean): string[] {
+  const out: string[] = [];
+  if (plan.filter) out.push(FILTER_PIPES[plan.filter]);
+  if (plan.limit) {
+    // kubectl sorts ascending; with a header line on top.
+    out.push(
+      sortsDescending || !plan.sortBy
+        ? `head -n ${plan.limit + 1}`
+        : `tail -n ${plan.limit}`,
+    );
+  }
+  return out;
+}
+
+function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
+  const scope = scopeArgs(plan);
+  const selectors = selectorArgs(plan);
+  switch (plan.verb) {
+    case 'get': {
+      const args = ['get', ...target(plan), ...scope, ...selectors];
+      if (plan.sortBy && GET_SORT_PATHS[plan.sortBy]) {
+        const path =
+          plan.resource === 'events' && plan.sortBy === 'age'
+            ? GET_SORT_PATHS.time
+            : GET_SORT_PATHS[plan.sortBy];
+        args.push(`--sort-by=${path}`);
+      }
+      if (plan.output) args.push('-o', plan.output);
+      return { args, pipes: pipes(plan, false) };
+    }
+    case 'describe':
+      return {
+        args: [
+          'describe',
+          ...(plan.name
+            ? [SHORT_NAMES[plan.resource], plan.name]
+            : [SHORT_NAMES[plan.resource]]),
+          ...scope,
+          ...selectors,
+        ],
+        pipes: pipes(plan, false),
+      };
+    case 'events': {
+      const args = ['events', ...scope];
+      if (plan.fieldSelector === 'type=Warning') args.push('--types=Warning');
+      else if (plan.fieldSelector)
+        args.push(`--field-selector=${plan.fieldSelector}`);
+      return { args, pipes: pipes(plan, false) };
+    }
+    case 'logs': {
+      const args = ['logs'];
+      if (plan.name) {
+        args.push(plan.resource === 'pods' ? plan.name : ref(plan));
+      } else {
+        args.push('-l', plan.labelSelector!);
+      }
+      args.push(...scope);
+      if (plan.container) args.push('-c', plan.container);
+      else if (!plan.name || plan.resource !== 'pods')
+        args.push('--all-containers');
+      if (plan.previous) args.push('--previous');
+      if (plan.tailLines) args.push(`--tail=${plan.tailLines}`);
+      return { args, pipes: plan.filter ? [FILTER_PIPES[plan.filter]] : [] };
+    }
+    case 'top': {
+      const args = [
+        'top',
+        plan.resource === 'nodes' ? 'nodes' : 'pods',
+        ...(plan.name ? [plan.name] : []),
+        ...scope,
+        ...(plan.labelSelector ? ['-l', plan.labelSelector] : []),
+      ];
+      if (plan.sortBy === 'cpu' || plan.sortBy === 'memory')
+        args.push(`--sort-by=${plan.sortBy}`);
+      return { args, pipes: pipes(plan, true) };
+    }
+    case 'rollout':
+      return {
+        args: [
+          'rollout',
+          plan.rolloutAction!,
+          plan.name ? ref(plan) : SHORT_NAMES[plan.resource],
+          ...scope,
+          ...selectors,
+        ],
+        pipes: [],
+      };
+    case 'scale':
+      return {
+        args: [
+          'scale',
+          ref(plan),
+          `--replicas=${plan.replicas}`,
+          ...scope,
+          ...selectors,
+        ],
+        pipes: [],
+      };
+    case 'label':
+    case 'annotate': {
+      const values =
+        plan.verb === 'label'
+          ? keyValues(plan.labels)
+          : keyValues(plan.annotations);
+      return {
+        args: [
+          plan.verb,
+          ...target(plan),
+          ...values,
+          '--overwrite',
+          ...scope,
+          ...selectors,
+        ],
+        pipes: [],
+      };
+    }
+    case 'cordon':
+    case 'uncordon':
+      return { args: [plan.verb, plan.name!, ...scope], pipes: [] };
+    case 'drain':
+      return {
+        args: [
+          'drain',
+          plan.name!,
+          '--ignore-daemonsets',
+          '--delete-emptydir-data',
+          ...scope,
+        ],
+        pipes: [],
+      };
+    case 'delete':
+      return {
+        args: ['delete', ...target(plan), ...scope, ...selectors],
+        pipes: [],
+      };
+    case 'exec':
+      return {
+        args: [
+          'exec',
+          '-it',
+          plan.resource === 'pods' ? plan.name! : ref(plan),
+          ...scope,
+          ...(plan.container ? ['-c', plan.container] : []),
+          '--',
+          ...(plan.command ?? []),
+        ],
+        pipes: [],
+      };
+    case 'patch':
+      return {
+        args: [
+          'patch',
+          ref(plan),
+          ...scope,
+          '--type=merge',
+          '-p',
+          plan.patch ?? '{}',
+        ],
+        pipes: [],
+      };
+    case 'apply':
+      return { args: ['apply', '-f', '-', ...scope], pipes: [] };
+    default:
+      return { args: [], pipes: [] };
+  }
+}
+
+/**
+ * Renders a plan as the kubectl command a person would type for it,
+ * including the `grep`/`head` a person pipes through where kubectl has no
+ * flag for it.
+ *
+ * @public
+ */
+export function renderKubectl(plan: Plan): string {
+  const { args, pipes: tail } = renderArgs(plan);
+  const command = ['kubectl', ...args].map(quote).join(' ');
+  return [command, ...tail].join(' | ');
+}

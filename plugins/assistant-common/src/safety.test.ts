@@ -1,0 +1,60 @@
+import { Plan } from './plan';
+import { classifySafety, SafetyLevel } from './safety';
+
+describe('classifySafety', () => {
+  it.each<[Plan, SafetyLevel]>([
+    [{ verb: 'get', resource: 'pods' }, 'safe'],
+    [{ verb: 'describe', resource: 'nodes', name: 'n1' }, 'safe'],
+    [{ verb: 'logs', resource: 'pods', name: 'p' }, 'safe'],
+    [{ verb: 'top', resource: 'nodes' }, 'safe'],
+    [{ verb: 'events', resource: 'events' }, 'safe'],
+    [
+      { verb: 'rollout', resource: 'deployments', rolloutAction: 'status' },
+      'safe',
+    ],
+    [
+      { verb: 'rollout', resource: 'deployments', rolloutAction: 'history' },
+      'safe',
+    ],
+    [
+      { verb: 'rollout', resource: 'deployments', rolloutAction: 'restart' },
+      'warning',
+    ],
+    [
+      { verb: 'scale', resource: 'deployments', name: 'd', replicas: 2 },
+      'warning',
+    ],
+    [
+      { verb: 'label', resource: 'pods', name: 'p', labels: { a: 'b' } },
+      'warning',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'pods',
+        name: 'p',
+        annotations: { a: 'b' },
+      },
+      'warning',
+    ],
+    [{ verb: 'cordon', resource: 'nodes', name: 'n' }, 'warning'],
+    [{ verb: 'delete', resource: 'pods', name: 'p' }, 'dangerous'],
+    [{ verb: 'drain', resource: 'nodes', name: 'n' }, 'dangerous'],
+    [
+      { verb: 'exec', resource: 'pods', name: 'p', command: ['sh'] },
+      'dangerous',
+    ],
+    [{ verb: 'apply', resource: 'deployments' }, 'dangerous'],
+    [
+      { verb: 'patch', resource: 'deployments', name: 'd', patch: '{}' },
+      'dangerous',
+    ],
+    [
+      { verb: 'get', resource: 'secrets', name: 's', output: 'yaml' },
+      'dangerous',
+    ],
+    [{ verb: 'describe', resource: 'secrets' }, 'dangerous'],
+  ])('%j is %s', (plan, level) => {
+    expect(classifySafety(plan).level).toBe(level);
+  });
+});
