@@ -1,0 +1,41 @@
+import { PlanAnswer } from '@kubechart/plugin-assistant-common';
+
+/**
+ * Where a question was asked from; the plan is scoped to it.
+ *
+ * @public
+ */
+export type AssistantQuestionContext = {
+  /** Cluster the entity runs on, from its annotations or the only cluster. */
+  cluster?: string;
+  /** Namespace the entity runs in. */
+  namespace?: string;
+  /** Label selector that finds the entity's resources. */
+  labelSelector?: string;
+  /** The entity the question was asked from, e.g. `component:default/checkout`. */
+  entityRef?: string;
+  /** Names of the clusters the assistant can reach. */
+  clusters: string[];
+};
+
+/**
+ * Turns a question into a plan. Providers may call models; whatever they
+ * answer is validated against the plan schema before it is used, and safety
+ * is always derived from the plan, never from the provider.
+ *
+ * @public
+ */
+export interface AssistantProvider {
+  /** Unique id, used in configuration (`kubeAssistant.providers[].id`) and the audit trail. */
+  readonly id: string;
+  /**
+   * Answers with a plan, or throws. The answer is validated again by the
+   * backend, so a malformed answer only makes it try the next provider. Must stop work when
+   * `signal` aborts; the provider's timeout is applied through it.
+   */
+  plan(
+    question: string,
+    context: AssistantQuestionContext,
+    options: { signal: AbortSignal },
+  ): Promise<PlanAnswer>;
+}
