@@ -1,1 +1,20 @@
-export {};
+/**
+ * Node library of the audit-log plugin family: an auditor service that keeps
+ * Backstage's audit log lines and also hands every event to the audit store.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  AuditEventQueue,
+  type AuditEventQueueOptions,
+  type AuditEventQueueStats,
+  type AuditEventSink,
+} from './AuditEventQueue';
+export { auditLogQueueServiceRef } from './queueServiceRef';
+export {
+  AuditLogAuditorService,
+  auditLogAuditorServiceFactory,
+} from './auditorServiceFactory';
+export { redactSecrets, REDACTED, SECRET_KEY_PATTERN } from './redact';
+export { extractTarget } from './target';

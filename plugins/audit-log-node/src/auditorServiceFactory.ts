@@ -1,0 +1,228 @@
+import {
+  AuditorService,
+  AuditorServiceCreateEventOptions,
+  AuditorServiceEvent,
+  AuthService,
+  HttpAuthService,
+  LoggerService,
+  RootConfigService,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import { stringifyError } from '@backstage/errors';
+import { JsonObject } from '@backstage/types';
+import {
+  AuditEventInput,
+  AuditEventStatus,
+} from '@kubechart/plugin-audit-log-common';
+import { AuditEventQueue } from './AuditEventQueue';
+import { auditLogQueueServiceRef } from './queueServiceRef';
+import { redactSecrets } from './redact';
+import { extractTarget } from './target';
+
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+type SeverityLogLevels = Record<
+  NonNullable<AuditorServiceCreateEventOptions['severityLevel']>,
+  LogLevel
+>;
+
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * Reads `backend.auditor.severityLogLevelMappings` exactly like the default
+ * auditor does (low → debug, everything else → info unless configured).
+ */
+export function readSeverityLogLevels(
+  config: RootConfigService,
+): SeverityLogLevels {
+  const levels: SeverityLogLevels = {
+    low: 'debug',
+    medium: 'info',
+    high: 'info',
+    critical: 'info',
+  };
+  const mappings = config.getOptionalConfig(
+    'backend.auditor.severityLogLevelMappings',
+  );
+  for (const severity of Object.keys(levels) as (keyof SeverityLogLevels)[]) {
+    const value = mappings?.getOptionalString(severity);
+    if (value !== undefined) {
+      if (!LOG_LEVELS.includes(value as LogLevel)) {
+        throw new Error(
+          `The configuration value for 'backend.auditor.severityLogLevelMappings.${severity}' was given an invalid value: '${value}'. Expected one of the following valid values: '${LOG_LEVELS.join(
+            ', ',
+          )}'.`,
+        );
+      }
+      levels[severity] = value as LogLevel;
+    }
+  }
+  return levels;
+}
+
+/**
+ * An auditor that behaves like Backstage's default one (same log lines on the
+ * `isAuditEvent` child logger, same severity mapping) and also appends every
+ * event, with secrets redacted, to the audit-log queue.
+ *
+ * Unlike the default, it never fails the audited operation: an unresolvable
+ * caller is recorded without an actor, and the queue never rejects.
+ *
+ * @public
+ */
+export class AuditLogAuditorService implements AuditorService {
+  readonly #pluginId: string;
+  readonly #auth: AuthService;
+  readonly #httpAuth: HttpAuthService;
+  readonly #logger: LoggerService;
+  readonly #levels: SeverityLogLevels;
+  readonly #queue: AuditEventQueue;
+
+  constructor(options: {
+    pluginId: string;
+    auth: AuthService;
+    httpAuth: HttpAuthService;
+    logger: LoggerService;
+    config: RootConfigService;
+    queue: AuditEventQueue;
+  }) {
+    this.#pluginId = options.pluginId;
+    this.#auth = options.auth;
+    this.#httpAuth = options.httpAuth;
+    this.#logger = options.logger.child({ isAuditEvent: true });
+    this.#levels = readSeverityLogLevels(options.config);
+    this.#queue = options.queue;
+  }
+
+  async createEvent(
+    options: AuditorServiceCreateEventOptions,
+  ): Promise<AuditorServiceEvent> {
+    const actor = await this.#getActor(options.request);
+    await this.#record(options, actor, 'initiated', options.meta);
+    return {
+      success: async params => {
+        await this.#record(options, actor, 'succeeded', {
+          ...options.meta,
+          ...params?.meta,
+        });
+      },
+      fail: async params => {
+        await this.#record(
+          options,
+          actor,
+          'failed',
+          { ...options.meta, ...params.meta },
+          params.error,
+        );
+      },
+    };
+  }
+
+  async #record(
+    options: AuditorServiceCreateEventOptions,
+    actorId: string | undefined,
+    status: AuditEventStatus,
+    rawMeta: JsonObject | undefined,
+    error?: Error,
+  ) {
+    const { eventId, severityLevel = 'low', request } = options;
+    const meta =
+      rawMeta && Object.keys(rawMeta).length > 0
+        ? redactSecrets(rawMeta)
+        : undefined;
+    const userAgent = request?.get('user-agent');
+
+    // Same shape and level as the default auditor's log line.
+    const logEvent = {
+      plugin: this.#pluginId,
+      eventId,
+      severityLevel,
+      actor: {
+        actorId,
+        ip: request?.ip,
+        hostname: request?.hostname,
+        userAgent,
+      },
+      request: request
+        ? { url: request.originalUrl, method: request.method }
+        : undefined,
+      meta,
+      status,
+    };
+    const level = this.#levels[severityLevel];
+    const message = `${this.#pluginId}.${eventId}`;
+    if (error) {
+      this.#logger.child(logEvent)[level](message, error);
+    } else {
+      this.#logger[level](message, logEvent as unknown as JsonObject);
+    }
+
+    const input: AuditEventInput = {
+      occurredAt: new Date().toISOString(),
+      actor: actorId,
+      plugin: this.#pluginId,
+      eventId,
+      severity: severityLevel,
+      status,
+      target: extractTarget(rawMeta),
+      request: request
+        ? {
+            method: request.method,
+            path: request.originalUrl,
+            ip: request.ip,
+            userAgent,
+          }
+        : undefined,
+      meta,
+      error: error ? stringifyError(error) : undefined,
+    };
+    await this.#queue.enqueue(input);
+  }
+
+  async #getActor(
+    request?: AuditorServiceCreateEventOptions['request'],
+  ): Promise<string | undefined> {
+    try {
+      const credentials = request
+        ? await this.#httpAuth.credentials(request)
+        : await this.#auth.getOwnServiceCredentials();
+      if (this.#auth.isPrincipal(credentials, 'user')) {
+        return credentials.principal.userEntityRef;
+      }
+      if (this.#auth.isPrincipal(credentials, 'service')) {
+        return credentials.principal.subject;
+      }
+    } catch {
+      // An audited request must not fail because its caller is unknown.
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Replaces Backstage's default auditor: install it with
+ * `backend.add(auditLogAuditorServiceFactory)`.
+ *
+ * @public
+ */
+export const auditLogAuditorServiceFactory = createServiceFactory({
+  service: coreServices.auditor,
+  deps: {
+    config: coreServices.rootConfig,
+    logger: coreServices.logger,
+    auth: coreServices.auth,
+    httpAuth: coreServices.httpAuth,
+    plugin: coreServices.pluginMetadata,
+    queue: auditLogQueueServiceRef,
+  },
+  factory({ config, logger, auth, httpAuth, plugin, queue }) {
+    return new AuditLogAuditorService({
+      pluginId: plugin.getId(),
+      auth,
+      httpAuth,
+      logger,
+      config,
+      queue,
+    });
+  },
+});
