@@ -1,5 +1,15 @@
-/** Kind of a run. @public */
-export type RunKind = 'tenant' | 'chart' | 'manifests' | 'rollback' | 'tenant-delete';
+/**
+ * Kind of a run. `custom` runs are recorded by a platform team's own action through
+ * `POST /runs/record` (the engine did not execute them).
+ * @public
+ */
+export type RunKind =
+  | 'tenant'
+  | 'chart'
+  | 'manifests'
+  | 'rollback'
+  | 'tenant-delete'
+  | 'custom';
 
 /** All run kinds. @public */
 export const RUN_KINDS: readonly RunKind[] = [
@@ -8,6 +18,7 @@ export const RUN_KINDS: readonly RunKind[] = [
   'manifests',
   'rollback',
   'tenant-delete',
+  'custom',
 ];
 
 /** Lifecycle of a run: `pending` → `running` → `succeeded` | `failed`. @public */
@@ -295,4 +306,38 @@ export type MetricsSummary = {
   tenants: { byStatus: Record<string, number>; total: number };
   provisioningDurationMs: { min: number; avg: number; p95: number; max: number; count: number };
   recentFailures: Array<{ id: string; kind: RunKind; at: string; reason: string; entityRef?: string }>;
+};
+
+/** Body of `POST /runs/record`: a run executed by the caller, recorded in history. @public */
+export type RecordRunRequest = {
+  kind: RunKind;
+  target: RunTarget;
+  entityRef?: string;
+  template?: string;
+  /** Name of the action that executes the run, e.g. `acme:redis:create`. */
+  action?: string;
+  /** Input; redacted before it is stored. */
+  input?: Record<string, unknown>;
+  onBehalfOf?: string;
+};
+
+/** Body of `POST /runs/:id/events` (recorded runs only). @public */
+export type AppendRunEventsRequest = {
+  events: Array<{
+    level?: 'info' | 'warn' | 'error';
+    message: string;
+    step?: string;
+    stepStatus?: 'started' | 'succeeded' | 'skipped' | 'failed';
+  }>;
+};
+
+/** Body of `POST /runs/:id/finish` (recorded runs only). @public */
+export type FinishRunRequest = {
+  status: 'succeeded' | 'failed';
+  failureReason?: string;
+  helmRevision?: number;
+  /** Rendered manifest; Secret data is redacted before it is stored. */
+  manifest?: string;
+  /** Values; secret keys are redacted before they are stored. */
+  values?: Record<string, unknown>;
 };

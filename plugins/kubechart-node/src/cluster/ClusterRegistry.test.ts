@@ -1,0 +1,40 @@
+import { ConfigReader } from '@backstage/config';
+import { ClusterRegistry } from './ClusterRegistry';
+
+describe('ClusterRegistry', () => {
+  const config = new ConfigReader({
+    kubernetes: {
+      clusterLocatorMethods: [
+        { type: 'catalog' },
+        {
+          type: 'config',
+          clusters: [
+            { name: 'dev', url: 'https://dev.example.com', authProvider: 'serviceAccount', serviceAccountToken: 's3cret', skipTLSVerify: true },
+            { name: 'oidc', url: 'https://o.example.com', authProvider: 'oidc' },
+          ],
+        },
+      ],
+    },
+  });
+  const registry = ClusterRegistry.fromConfig(config);
+
+  it('lists clusters without credentials', () => {
+    expect(registry.list()).toEqual([
+      { name: 'dev', url: 'https://dev.example.com' },
+      { name: 'oidc', url: 'https://o.example.com' },
+    ]);
+    expect(JSON.stringify(registry.list())).not.toContain('s3cret');
+  });
+
+  it('builds a KubeConfig with the service account token', () => {
+    const kc = registry.kubeConfig('dev');
+    expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://dev.example.com', skipTLSVerify: true });
+    expect(kc.getCurrentUser()?.token).toBe('s3cret');
+    expect(JSON.parse(registry.kubeconfigYaml('dev'))['current-context']).toBe('dev');
+  });
+
+  it('rejects unknown clusters and unsupported auth', () => {
+    expect(() => registry.get('prod')).toThrow('Unknown cluster "prod"; known clusters: dev, oidc');
+    expect(() => registry.kubeConfig('oidc')).toThrow(/needs serviceAccount/);
+  });
+});

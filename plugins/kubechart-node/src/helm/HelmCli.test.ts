@@ -1,0 +1,145 @@
+import { InputError } from '@backstage/errors';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PolicyEngine } from '../policy';
+import { HelmCli, HelmCommandError } from './HelmCli';
+
+const chart = path.resolve(__dirname, '../__fixtures__/charts/webapp');
+const which = (bin: string) => execFileSync('sh', ['-c', `command -v ${bin}`]).toString().trim();
+
+describe.each([['helm3'], ['helm4']])('HelmCli with real %s', bin => {
+  const helm = new HelmCli({ binary: which(bin) });
+
+  it('reports its major version', async () => {
+    expect((await helm.version()).major).toBe(bin === 'helm3' ? 3 : 4);
+  });
+
+  it('renders the test chart with values from a temp file', async () => {
+    const lines: string[] = [];
+    const manifest = await helm.template({
+      release: 'shop',
+      chart,
+      namespace: 'team-a',
+      values: { replicas: 3, database: { password: 'hunter22' } },
+      onLine: (l, s) => s === 'stdout' && lines.push(l),
+    });
+    expect(manifest).toContain('kind: Deployment');
+    expect(manifest).toContain('replicas: 3');
+    expect(manifest).toContain('"hunter22"');
+    expect(lines.length).toBeGreaterThan(20);
+    const report = new PolicyEngine({ trustedRegistries: ['registry.example.com'] }).checkYaml(manifest);
+    expect(report.passed).toBe(true);
+  });
+
+  it('surfaces helm error text', async () => {
+    await expect(
+      helm.template({ release: 'shop', chart: path.join(chart, 'missing'), namespace: 'x' }),
+    ).rejects.toThrow(/helm template failed: .*(not found|no such file|path)/i);
+  });
+});
+
+describe('HelmCli process handling', () => {
+  let dir: string;
+  let fake: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fakehelm-'));
+    fake = path.join(dir, 'helm');
+    // Records argv one per line, the mode and content of the --values file, then obeys FAKE_MODE.
+    await fs.writeFile(
+      fake,
+      `#!/bin/sh
+out="${dir}/calls"
+for a in "$@"; do echo "ARG:$a" >> "$out"; done
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "--values" ]; then echo "MODE:$(stat -c %a "$a")" >> "$out"; echo "VALUES:$(cat "$a")" >> "$out"; echo "$a" > "${dir}/valuesfile"; fi
+  prev="$a"
+done
+echo "line one"
+echo "line two"
+echo "warn: something" >&2
+if [ "$FAKE_MODE" = "sleep" ]; then sleep 30; fi
+if [ "$FAKE_MODE" = "fail" ]; then echo "Error: UPGRADE FAILED: boom" >&2; exit 1; fi
+exit 0
+`,
+      { mode: 0o755 },
+    );
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+  beforeEach(() => fs.rm(path.join(dir, 'calls'), { force: true }));
+
+  const calls = async () => (await fs.readFile(path.join(dir, 'calls'), 'utf8')).split('\n');
+
+  it('passes argv verbatim (no shell) and values via a 0600 file that is removed', async () => {
+    const helm = new HelmCli({ binary: fake });
+    const lines: Array<[string, string]> = [];
+    await helm.template({
+      release: 'r1',
+      chart: 'nginx',
+      repo: 'https://charts.example.com/stable',
+      version: '1.2.3',
+      namespace: 'ns',
+      values: { msg: 'a b; $(echo pwned)' },
+      onLine: (l, s) => lines.push([s, l]),
+    });
+    const c = await calls();
+    const args = c.filter(l => l.startsWith('ARG:')).map(l => l.slice(4));
+    expect(args.slice(0, 9)).toEqual([
+      'template', 'r1', 'nginx', '--repo', 'https://charts.example.com/stable', '--version', '1.2.3', '--namespace', 'ns',
+    ]);
+    expect(args[9]).toBe('--values');
+    expect(c).toContain('MODE:600');
+    expect(c).toContain('VALUES:{"msg":"a b; $(echo pwned)"}');
+    const valuesFile = (await fs.readFile(path.join(dir, 'valuesfile'), 'utf8')).trim();
+    await expect(fs.stat(valuesFile)).rejects.toThrow(/ENOENT/);
+    expect(lines).toEqual([
+      ['stdout', 'line one'],
+      ['stdout', 'line two'],
+      ['stderr', 'warn: something'],
+    ]);
+  });
+
+  it('kills helm on timeout', async () => {
+    const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'sleep' }, timeoutMs: 300 });
+    const start = Date.now();
+    const err = await helm.template({ release: 'r', chart: 'c', namespace: 'n' }).catch(e => e);
+    expect(err).toBeInstanceOf(HelmCommandError);
+    expect(err.message).toMatch(/timed out after 0s and was killed/);
+    expect(err.timedOut).toBe(true);
+    expect(Date.now() - start).toBeLessThan(5000);
+  });
+
+  it('turns a non-zero exit into an error with helm text', async () => {
+    const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'fail' } });
+    await expect(helm.template({ release: 'r', chart: 'c', namespace: 'n' })).rejects.toThrow(
+      'helm template failed: warn: something\nError: UPGRADE FAILED: boom',
+    );
+  });
+
+  it('reports a missing binary clearly', async () => {
+    const helm = new HelmCli({ binary: path.join(dir, 'nope') });
+    await expect(helm.template({ release: 'r', chart: 'c', namespace: 'n' })).rejects.toThrow(/could not be started/);
+  });
+
+  it.each([
+    [{ chart: 'nginx;rm -rf /' }, /Invalid chart/],
+    [{ chart: '$(id)' }, /Invalid chart/],
+    [{ chart: '--post-renderer=/bin/sh' }, /Invalid chart/],
+    [{ chart: '../../etc' }, /Invalid chart/],
+    [{ repo: 'http://charts.example.com' }, /only https/],
+    [{ repo: 'https://u:p@charts.example.com' }, /credentials/],
+    [{ release: 'Bad_Name' }, /Invalid release/],
+    [{ namespace: 'a b' }, /Invalid namespace/],
+    [{ version: '1.0 && id' }, /Invalid chart version/],
+  ])('rejects unsafe input %p before spawning', async (override, message) => {
+    const helm = new HelmCli({ binary: fake });
+    const err = await helm
+      .template({ release: 'r', chart: 'c', namespace: 'n', ...override })
+      .catch(e => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(message);
+    await expect(fs.stat(path.join(dir, 'calls'))).rejects.toThrow(/ENOENT/);
+  });
+});

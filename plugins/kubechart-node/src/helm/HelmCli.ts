@@ -1,0 +1,296 @@
+import { Config } from '@backstage/config';
+import { CustomErrorBase, InputError } from '@backstage/errors';
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import {
+  validateChartRef,
+  validateChartVersion,
+  validateNamespace,
+  validateReleaseName,
+  validateRepoUrl,
+} from './validation';
+
+/** A failed helm invocation; `message` carries helm's own error text. @public */
+export class HelmCommandError extends CustomErrorBase {
+  name = 'HelmCommandError' as const;
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Receives helm's output, one line at a time. @public */
+export type HelmLineListener = (line: string, stream: 'stdout' | 'stderr') => void;
+
+/** What every helm call needs to reach a cluster. @public */
+export type HelmTarget = {
+  /** Kubeconfig YAML (written to a 0600 temp file for the call). Omit for `template`. */
+  kubeconfig?: string;
+  namespace: string;
+};
+
+/** A chart to render or install. @public */
+export type HelmChartOptions = HelmTarget & {
+  release: string;
+  chart: string;
+  repo?: string;
+  version?: string;
+  values?: Record<string, unknown>;
+  onLine?: HelmLineListener;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+/** One entry of `helm history --output json`. @public */
+export type HelmHistoryEntry = {
+  revision: number;
+  updated: string;
+  status: string;
+  chart: string;
+  app_version?: string;
+  description?: string;
+};
+
+/** Options of {@link HelmCli}. @public */
+export type HelmCliOptions = {
+  /** Path or name of the helm binary; default `helm` on PATH. */
+  binary?: string;
+  /** Default timeout of one helm call; default 5 minutes. */
+  timeoutMs?: number;
+  /** Extra environment; HELM_* cache dirs default to a private temp dir. */
+  env?: Record<string, string>;
+};
+
+/**
+ * Runs the helm CLI (3 or 4) as a child process: argv array (never a shell), values through a
+ * 0600 temp file removed afterwards, a timeout that kills it, and output captured line by line.
+ * @public
+ */
+export class HelmCli {
+  readonly binary: string;
+  private readonly timeoutMs: number;
+  private readonly env: Record<string, string>;
+  private versionCache?: Promise<{ major: number; version: string }>;
+
+  /** Reads `kubechart.helm.binary` and `kubechart.helm.timeoutSeconds`. */
+  static fromConfig(config: Config): HelmCli {
+    const timeout = config.getOptionalNumber('kubechart.helm.timeoutSeconds');
+    return new HelmCli({
+      binary: config.getOptionalString('kubechart.helm.binary'),
+      timeoutMs: timeout ? timeout * 1000 : undefined,
+    });
+  }
+
+  constructor(options: HelmCliOptions = {}) {
+    this.binary = options.binary ?? 'helm';
+    this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    const base = path.join(os.tmpdir(), 'kubechart-helm');
+    this.env = {
+      HELM_CACHE_HOME: path.join(base, 'cache'),
+      HELM_CONFIG_HOME: path.join(base, 'config'),
+      HELM_DATA_HOME: path.join(base, 'data'),
+      ...options.env,
+    };
+  }
+
+  /** The helm version, e.g. `{ major: 4, version: 'v4.1.4' }`. */
+  async version(): Promise<{ major: number; version: string }> {
+    this.versionCache ??= this.exec(['version', '--template', '{{.Version}}'], {}).then(r => {
+      const version = r.stdout.trim();
+      const major = Number(/^v?(\d+)/.exec(version)?.[1]);
+      if (!major) throw new HelmCommandError(`Unrecognised helm version "${version}"`, 0, '');
+      return { major, version };
+    });
+    return this.versionCache;
+  }
+
+  /** `helm template`: renders the chart and returns the manifest. */
+  async template(options: HelmChartOptions): Promise<string> {
+    const args = ['template', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
+    const r = await this.withFiles(options, files => this.exec([...args, ...files], options));
+    return r.stdout;
+  }
+
+  /** `helm upgrade --install`; returns the new revision. */
+  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number }) {
+    const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
+    if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
+    if (options.wait) args.push('--wait');
+    await this.withFiles(options, files => this.exec([...args, ...files], options));
+    const status = await this.status(options);
+    return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
+  }
+
+  /** `helm rollback <release> <revision>`. */
+  async rollback(options: HelmTarget & { release: string; revision: number; onLine?: HelmLineListener; timeoutMs?: number }) {
+    validateReleaseName(options.release);
+    if (!Number.isInteger(options.revision) || options.revision < 1) {
+      throw new InputError(`Invalid revision ${options.revision}`);
+    }
+    await this.withFiles(options, files =>
+      this.exec(['rollback', options.release, String(options.revision), '--namespace', options.namespace, ...files], options),
+    );
+  }
+
+  /** `helm uninstall`; resolves to false when the release did not exist. */
+  async uninstall(options: HelmTarget & { release: string; onLine?: HelmLineListener; timeoutMs?: number }): Promise<boolean> {
+    validateReleaseName(options.release);
+    try {
+      await this.withFiles(options, files =>
+        this.exec(['uninstall', options.release, '--namespace', options.namespace, ...files], options),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return false;
+      throw e;
+    }
+  }
+
+  /** `helm history --output json`; empty when the release does not exist. */
+  async history(options: HelmTarget & { release: string }): Promise<HelmHistoryEntry[]> {
+    validateReleaseName(options.release);
+    try {
+      const r = await this.withFiles(options, files =>
+        this.exec(['history', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
+      );
+      return JSON.parse(r.stdout || '[]');
+    } catch (e) {
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return [];
+      throw e;
+    }
+  }
+
+  /** `helm status --output json`; undefined when the release does not exist. */
+  async status(options: HelmTarget & { release: string }): Promise<Record<string, any> | undefined> {
+    validateReleaseName(options.release);
+    try {
+      const r = await this.withFiles(options, files =>
+        this.exec(['status', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
+      );
+      return JSON.parse(r.stdout);
+    } catch (e) {
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Validated chart/repo/version arguments. */
+  private chartArgs(options: HelmChartOptions): string[] {
+    validateReleaseName(options.release);
+    validateNamespace(options.namespace);
+    validateChartRef(options.chart);
+    const args = [options.chart];
+    if (options.repo !== undefined) {
+      validateRepoUrl(options.repo);
+      args.push('--repo', options.repo);
+    }
+    if (options.version !== undefined) {
+      validateChartVersion(options.version);
+      args.push('--version', options.version);
+    }
+    return args;
+  }
+
+  /** Writes values and kubeconfig to 0600 files in a private temp dir, removed afterwards. */
+  private async withFiles<T>(
+    options: { values?: Record<string, unknown>; kubeconfig?: string; namespace: string },
+    fn: (args: string[]) => Promise<T>,
+  ): Promise<T> {
+    validateNamespace(options.namespace);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-'));
+    try {
+      const args: string[] = [];
+      if (options.values) {
+        const file = path.join(dir, 'values.json');
+        // JSON is YAML; mode 0600 so no other local user can read secret values.
+        await fs.writeFile(file, JSON.stringify(options.values), { mode: 0o600 });
+        args.push('--values', file);
+      }
+      if (options.kubeconfig) {
+        const file = path.join(dir, 'kubeconfig');
+        await fs.writeFile(file, options.kubeconfig, { mode: 0o600 });
+        args.push('--kubeconfig', file);
+      }
+      return await fn(args);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Spawns helm with an argv array and collects its output. */
+  exec(
+    args: string[],
+    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<{ stdout: string; stderr: string }> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.binary, args, {
+        shell: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Own process group, so a timeout also kills anything helm started (plugins, post-renderers).
+        detached: true,
+        env: { ...process.env, ...this.env },
+      });
+      const stdout: string[] = [];
+      const stderr: string[] = [];
+      let timedOut = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const signalGroup = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, sig);
+        } catch {
+          child.kill(sig);
+        }
+      };
+      const kill = () => {
+        signalGroup('SIGTERM');
+        killTimer = setTimeout(() => signalGroup('SIGKILL'), 5000);
+        killTimer.unref();
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, timeoutMs);
+      const onAbort = () => kill();
+      options.signal?.addEventListener('abort', onAbort);
+      const pump = (stream: NodeJS.ReadableStream, sink: string[], name: 'stdout' | 'stderr') => {
+        const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+        rl.on('line', line => {
+          sink.push(line);
+          options.onLine?.(line, name);
+        });
+        return new Promise<void>(r => rl.on('close', () => r()));
+      };
+      const done = Promise.all([pump(child.stdout!, stdout, 'stdout'), pump(child.stderr!, stderr, 'stderr')]);
+      let spawnError: Error | undefined;
+      child.on('error', e => {
+        spawnError = e;
+      });
+      child.on('close', async code => {
+        clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        await done;
+        const err = stderr.join('\n');
+        const verb = args[0] === 'upgrade' ? 'upgrade --install' : args[0];
+        if (spawnError) {
+          reject(new HelmCommandError(`helm could not be started (${this.binary}): ${spawnError.message}`, null, err));
+        } else if (timedOut) {
+          reject(new HelmCommandError(`helm ${verb} timed out after ${Math.round(timeoutMs / 1000)}s and was killed`, code, err, true));
+        } else if (code !== 0) {
+          const text = stderr.filter(l => l.trim()).slice(-5).join('\n') || `exit code ${code}`;
+          reject(new HelmCommandError(`helm ${verb} failed: ${text}`, code, err));
+        } else {
+          resolve({ stdout: stdout.join('\n') + (stdout.length ? '\n' : ''), stderr: err });
+        }
+      });
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './HelmCli';
+export * from './validation';

@@ -1,0 +1,3 @@
+export * from './types';
+export { builtinPolicyRules, parseImage } from './rules';
+export * from './PolicyEngine';

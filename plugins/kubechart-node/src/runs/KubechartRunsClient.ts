@@ -1,0 +1,185 @@
+import {
+  AuthService,
+  BackstageCredentials,
+  DiscoveryService,
+  coreServices,
+  createServiceFactory,
+  createServiceRef,
+} from '@backstage/backend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import type {
+  AppendRunEventsRequest,
+  CreateRunRequest,
+  CreateRunResponse,
+  FinishRunRequest,
+  RecordRunRequest,
+  Run,
+  RunEvent,
+  RunsPage,
+} from '@kubechart/plugin-kubechart-common';
+
+/** Filters of {@link KubechartRunsService.listRuns}. @public */
+export type ListRunsQuery = {
+  entityRef?: string;
+  kind?: string;
+  status?: string;
+  actor?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: number;
+};
+
+/** Handle on a run recorded by a platform team's own action. @public */
+export interface RecordedRun {
+  readonly id: string;
+  log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
+  step(step: string, stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed', message?: string): Promise<void>;
+  succeed(result?: Omit<FinishRunRequest, 'status' | 'failureReason'>): Promise<void>;
+  fail(reason: string): Promise<void>;
+}
+
+/**
+ * Talks to the kubechart backend on behalf of a user or service: start runs, read and follow them,
+ * and record runs executed elsewhere so they appear in deployment history.
+ * @public
+ */
+export interface KubechartRunsService {
+  createRun(request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
+  getRun(id: string, options: { credentials: BackstageCredentials }): Promise<Run>;
+  listRuns(query: ListRunsQuery, options: { credentials: BackstageCredentials }): Promise<RunsPage>;
+  getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }): Promise<RunEvent[]>;
+  /**
+   * Calls `onEvent` for every event until the run finishes; resolves with the finished run.
+   * Safe to call again after a restart: pass `after` to skip events already seen.
+   */
+  followRun(
+    id: string,
+    options: {
+      credentials: BackstageCredentials;
+      onEvent?: (event: RunEvent) => void | Promise<void>;
+      after?: number;
+      pollIntervalMs?: number;
+      signal?: AbortSignal;
+    },
+  ): Promise<Run>;
+  recordRun(request: RecordRunRequest, options: { credentials: BackstageCredentials }): Promise<RecordedRun>;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed']);
+
+/** HTTP implementation of {@link KubechartRunsService}. @public */
+export class KubechartRunsClient implements KubechartRunsService {
+  constructor(
+    private readonly deps: {
+      auth: AuthService;
+      discovery: DiscoveryService;
+      fetch?: typeof fetch;
+    },
+  ) {}
+
+  private async request<T>(
+    method: string,
+    path: string,
+    credentials: BackstageCredentials,
+    body?: unknown,
+  ): Promise<T> {
+    const baseUrl = await this.deps.discovery.getBaseUrl('kubechart');
+    const { token } = await this.deps.auth.getPluginRequestToken({
+      onBehalfOf: credentials,
+      targetPluginId: 'kubechart',
+    });
+    const res = await (this.deps.fetch ?? fetch)(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res as any);
+    }
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
+  createRun(request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<CreateRunResponse>('POST', '/runs', credentials, request);
+  }
+
+  getRun(id: string, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<Run>('GET', `/runs/${encodeURIComponent(id)}`, credentials);
+  }
+
+  listRuns(query: ListRunsQuery, { credentials }: { credentials: BackstageCredentials }) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined) qs.set(k, String(v));
+    }
+    return this.request<RunsPage>('GET', `/runs?${qs}`, credentials);
+  }
+
+  async getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }) {
+    const qs = options.after !== undefined ? `?after=${options.after}` : '';
+    const r = await this.request<{ items: RunEvent[] }>('GET', `/runs/${encodeURIComponent(id)}/events${qs}`, options.credentials);
+    return r.items;
+  }
+
+  async followRun(
+    id: string,
+    options: {
+      credentials: BackstageCredentials;
+      onEvent?: (event: RunEvent) => void | Promise<void>;
+      after?: number;
+      pollIntervalMs?: number;
+      signal?: AbortSignal;
+    },
+  ): Promise<Run> {
+    let after = options.after ?? 0;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      // Read the run before the events, so events written before it finished are not missed.
+      const run = await this.getRun(id, options);
+      const events = await this.getEvents(id, { credentials: options.credentials, after });
+      for (const e of events) {
+        await options.onEvent?.(e);
+        after = Math.max(after, e.seq);
+      }
+      if (TERMINAL.has(run.status)) {
+        return run;
+      }
+      await new Promise(r => setTimeout(r, options.pollIntervalMs ?? 1000));
+    }
+  }
+
+  async recordRun(request: RecordRunRequest, { credentials }: { credentials: BackstageCredentials }): Promise<RecordedRun> {
+    const { id } = await this.request<{ id: string }>('POST', '/runs/record', credentials, request);
+    const path = `/runs/${encodeURIComponent(id)}`;
+    const append = (events: AppendRunEventsRequest['events']) =>
+      this.request<void>('POST', `${path}/events`, credentials, { events });
+    const finish = (body: FinishRunRequest) => this.request<void>('POST', `${path}/finish`, credentials, body);
+    return {
+      id,
+      log: (message, level = 'info') => append([{ message, level }]),
+      step: (step, stepStatus, message) =>
+        append([{ step, stepStatus, message: message ?? `${step} ${stepStatus}`, level: stepStatus === 'failed' ? 'error' : 'info' }]),
+      succeed: result => finish({ status: 'succeeded', ...result }),
+      fail: reason => finish({ status: 'failed', failureReason: reason }),
+    };
+  }
+}
+
+/**
+ * Service giving backend modules (e.g. a scaffolder module) a {@link KubechartRunsService}.
+ * @public
+ */
+export const kubechartRunsServiceRef = createServiceRef<KubechartRunsService>({
+  id: 'kubechart.runs',
+  scope: 'plugin',
+  defaultFactory: async service =>
+    createServiceFactory({
+      service,
+      deps: { auth: coreServices.auth, discovery: coreServices.discovery },
+      factory: ({ auth, discovery }) => new KubechartRunsClient({ auth, discovery }),
+    }),
+});
