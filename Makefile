@@ -11,7 +11,7 @@ bootstrap:
 
 ## Starts the example Backstage (frontend :3000, backend :7007) on SQLite with kube-sim.
 start: bootstrap
-	@$(ENV) yarn start
+	@scripts/start.sh
 
 ## Type check, lint, every jest test (SQLite and PostgreSQL), then the browser tests.
 test: bootstrap postgres check unit e2e
