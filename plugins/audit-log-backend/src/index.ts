@@ -1,1 +1,11 @@
-export {};
+/**
+ * The audit-log backend plugin: a tamper-evident audit trail stored as a hash
+ * chain, with a REST API to search, verify and export it.
+ *
+ * @packageDocumentation
+ */
+
+export { auditLogPlugin as default } from './plugin';
+export type { AuditStore, AuditAppendResult } from './database/AuditStore';
+export { DatabaseAuditStore } from './database/DatabaseAuditStore';
+export { createRouter, type RouterOptions } from './service/router';

@@ -56,14 +56,35 @@ describe('AuditEventQueue', () => {
       maxSize: 2,
       maxEnqueueWaitMs: 20,
     });
+    let release: () => void = () => {};
+    const blocked = new Promise<void>(r => {
+      release = r;
+    });
+    // a sink that is stuck on its first write
+    queue.attachSink(() => blocked);
     await queue.enqueue(event(1));
     await queue.enqueue(event(2));
+    await new Promise(r => setTimeout(r, 10));
     const started = Date.now();
     await expect(queue.enqueue(event(3))).resolves.toBeUndefined();
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(15);
     expect(waited).toBeLessThan(1000);
     expect(queue.stats()).toMatchObject({ buffered: 2, dropped: 1 });
+    release();
+  });
+
+  it('drops at once when full and no sink is attached', async () => {
+    const queue = new AuditEventQueue({
+      logger,
+      maxSize: 1,
+      maxEnqueueWaitMs: 5000,
+    });
+    await queue.enqueue(event(1));
+    const started = Date.now();
+    await queue.enqueue(event(2));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(queue.stats()).toMatchObject({ buffered: 1, dropped: 1 });
   });
 
   it('lets a waiting producer in once the sink frees room', async () => {
@@ -72,12 +93,14 @@ describe('AuditEventQueue', () => {
       maxSize: 1,
       maxEnqueueWaitMs: 2000,
     });
-    await queue.enqueue(event(1));
     const written: string[] = [];
-    const pending = queue.enqueue(event(2));
     queue.attachSink(async batch => {
+      await new Promise(r => setTimeout(r, 50));
       written.push(...batch.map(e => e.eventId));
     });
+    await queue.enqueue(event(1));
+    // the buffer is full while the first write is in flight
+    const pending = queue.enqueue(event(2));
     await pending;
     await queue.drain();
     expect(written).toEqual(['e-1', 'e-2']);

@@ -96,12 +96,17 @@ export class AuditEventQueue {
 
   /**
    * Adds an event. Resolves once it is buffered, or after at most
-   * `maxEnqueueWaitMs` when the buffer stays full (the event is then dropped).
+   * `maxEnqueueWaitMs` when the buffer stays full while a sink is attached
+   * (the event is then dropped; without a sink it is dropped at once).
    * Never rejects.
    */
   async enqueue(event: AuditEventInput): Promise<void> {
     if (this.#buffer.length >= this.#maxSize) {
-      await this.#waitForRoom();
+      // Only wait when a sink is draining the buffer; without one, waiting
+      // would just slow every audited request down.
+      if (this.#sink) {
+        await this.#waitForRoom();
+      }
       if (this.#buffer.length >= this.#maxSize) {
         this.#drop();
         return;

@@ -1,0 +1,37 @@
+import {
+  AuditEvent,
+  AuditEventFilters,
+  AuditEventInput,
+  AuditEventPage,
+  AuditEventQuery,
+  AuditPruneResult,
+  AuditVerifyResult,
+} from '@kubechart/plugin-audit-log-common';
+
+/**
+ * Result of an append.
+ * @public
+ */
+export type AuditAppendResult = {
+  firstSeq: number;
+  lastSeq: number;
+};
+
+/**
+ * Persistent, tamper-evident storage of audit events.
+ * @public
+ */
+export interface AuditStore {
+  /** Appends events, in order, as one atomic extension of the chain. */
+  append(events: AuditEventInput[]): Promise<AuditAppendResult>;
+  /** A page of events matching the filters, newest first. */
+  query(query: AuditEventQuery): Promise<AuditEventPage>;
+  /** Every event matching the filters, newest first, fetched in batches. */
+  stream(filters: AuditEventFilters): AsyncIterable<AuditEvent>;
+  /** One event, or undefined. */
+  get(seq: number): Promise<AuditEvent | undefined>;
+  /** Walks the chain from the checkpoint to the head. */
+  verify(): Promise<AuditVerifyResult>;
+  /** Removes events older than `before`, keeping a checkpoint. */
+  prune(options: { before: Date }): Promise<AuditPruneResult>;
+}

@@ -1,0 +1,296 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import { Knex } from 'knex';
+import { DatabaseAuditStore } from './DatabaseAuditStore';
+
+jest.setTimeout(60_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+function event(
+  n: number,
+  overrides: Partial<AuditEventInput> = {},
+): AuditEventInput {
+  return {
+    occurredAt: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(),
+    actor: n % 2 ? 'user:default/jane' : 'user:default/john',
+    plugin: n % 3 ? 'catalog' : 'scaffolder',
+    eventId: n % 3 ? 'entity-fetch' : 'task',
+    severity: 'low',
+    status: 'succeeded',
+    target:
+      n % 3
+        ? { entityRef: `component:default/c${n}` }
+        : { resource: `task:${n}` },
+    request: { method: 'GET', path: `/api/x/${n}`, ip: '127.0.0.1' },
+    meta: { n, nested: { z: 1, a: [1, 2] } },
+    ...overrides,
+  };
+}
+
+function events(from: number, to: number): AuditEventInput[] {
+  const out = [];
+  for (let i = from; i <= to; i++) out.push(event(i));
+  return out;
+}
+
+describe.each(databases.eachSupportedId())(
+  'DatabaseAuditStore (%p)',
+  databaseId => {
+    let knex: Knex;
+    let store: DatabaseAuditStore;
+
+    beforeEach(async () => {
+      knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      store = new DatabaseAuditStore(knex);
+    });
+
+    it('appends gapless sequence numbers forming a valid chain', async () => {
+      await expect(store.append(events(1, 3))).resolves.toEqual({
+        firstSeq: 1,
+        lastSeq: 3,
+      });
+      await expect(store.append(events(4, 10))).resolves.toEqual({
+        firstSeq: 4,
+        lastSeq: 10,
+      });
+      const stored = await knex('audit_log_events').orderBy('seq');
+      expect(stored.map(r => Number(r.seq))).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+      ]);
+      expect(stored[0].prev_hash).toBe('0'.repeat(64));
+      expect(stored[1].prev_hash).toBe(stored[0].hash);
+
+      const result = await store.verify();
+      expect(result).toMatchObject({
+        ok: true,
+        checked: 10,
+        firstSeq: 1,
+        lastSeq: 10,
+        headSeq: 10,
+      });
+      expect(result.failedSeq).toBeUndefined();
+
+      const one = await store.get(4);
+      expect(one).toMatchObject({
+        seq: 4,
+        plugin: 'catalog',
+        eventId: 'entity-fetch',
+        actor: 'user:default/john',
+        target: { entityRef: 'component:default/c4' },
+        request: { method: 'GET', path: '/api/x/4', ip: '127.0.0.1' },
+        meta: { n: 4, nested: { a: [1, 2], z: 1 } },
+        occurredAt: event(4).occurredAt,
+      });
+      await expect(store.get(99)).resolves.toBeUndefined();
+    });
+
+    it('verifies an empty chain', async () => {
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 0,
+        headSeq: 0,
+      });
+    });
+
+    it('reports the exact sequence number of a row changed in the database', async () => {
+      await store.append(events(1, 25));
+      await knex('audit_log_events')
+        .where({ seq: 17 })
+        .update({ actor: 'user:default/mallory' });
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: false, failedSeq: 17, checked: 16 });
+      expect(result.reason).toMatch(/altered/);
+    });
+
+    it('reports a row whose hash was recomputed by the tamperer as a broken link', async () => {
+      await store.append(events(1, 5));
+      await knex('audit_log_events')
+        .where({ seq: 3 })
+        .update({ hash: 'f'.repeat(64) });
+      const result = await store.verify();
+      expect(result.ok).toBe(false);
+      expect(result.failedSeq).toBe(3);
+    });
+
+    it('reports a deleted row and a truncated tail', async () => {
+      await store.append(events(1, 8));
+      await knex('audit_log_events').where({ seq: 5 }).delete();
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 5,
+      });
+      await knex('audit_log_events').where('seq', '>=', 4).delete();
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: false, failedSeq: 4 });
+      expect(result.reason).toMatch(/missing/);
+    });
+
+    it('prunes by retention while keeping the chain verifiable', async () => {
+      await store.append(events(1, 30));
+      // events 1..20 happened before the cut-off
+      const before = new Date(event(21).occurredAt);
+      const pruned = await store.prune({ before });
+      expect(pruned.deleted).toBe(20);
+      expect(pruned.checkpoint).toMatchObject({ throughSeq: 20 });
+
+      await store.append(events(31, 35));
+      const result = await store.verify();
+      expect(result).toMatchObject({
+        ok: true,
+        checked: 15,
+        firstSeq: 21,
+        lastSeq: 35,
+        headSeq: 35,
+        pruned: { throughSeq: 20, hash: pruned.checkpoint!.hash },
+      });
+      // pruning again with the same cut-off is a no-op
+      await expect(store.prune({ before })).resolves.toMatchObject({
+        deleted: 0,
+      });
+      // tampering after a prune is still detected
+      await knex('audit_log_events')
+        .where({ seq: 21 })
+        .update({ status: 'failed' });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 21,
+      });
+    });
+
+    it('filters and pages with a cursor, newest first', async () => {
+      await store.append(events(1, 30));
+      await store.append([
+        event(31, {
+          severity: 'high',
+          status: 'failed',
+          error: 'Quota 100% exceeded',
+          target: { cluster: 'prod', namespace: 'team-a' },
+        }),
+      ]);
+
+      const page1 = await store.query({ plugin: 'scaffolder', limit: 4 });
+      expect(page1.items.map(e => e.seq)).toEqual([30, 27, 24, 21]);
+      expect(page1.nextCursor).toBeDefined();
+      const page2 = await store.query({
+        plugin: 'scaffolder',
+        limit: 4,
+        cursor: page1.nextCursor,
+      });
+      expect(page2.items.map(e => e.seq)).toEqual([18, 15, 12, 9]);
+      const page3 = await store.query({
+        plugin: 'scaffolder',
+        limit: 4,
+        cursor: page2.nextCursor,
+      });
+      expect(page3.items.map(e => e.seq)).toEqual([6, 3]);
+      expect(page3.nextCursor).toBeUndefined();
+
+      const q = async (query: Parameters<DatabaseAuditStore['query']>[0]) =>
+        (await store.query(query)).items.map(e => e.seq);
+
+      expect(await q({ actor: 'user:default/jane', eventId: 'task' })).toEqual([
+        27, 21, 15, 9, 3,
+      ]);
+      expect(await q({ severity: ['high', 'critical'] })).toEqual([31]);
+      expect(await q({ status: ['failed'] })).toEqual([31]);
+      expect(await q({ entityRef: 'component:default/c7' })).toEqual([7]);
+      expect(await q({ target: 'task:12' })).toEqual([12]);
+      expect(await q({ target: 'team-a' })).toEqual([31]);
+      expect(
+        await q({ from: event(10).occurredAt, to: event(13).occurredAt }),
+      ).toEqual([12, 11, 10]);
+      // free text, case-insensitive, wildcards taken literally
+      expect(await q({ q: 'QUOTA 100%' })).toEqual([31]);
+      expect(await q({ q: '100_' })).toEqual([]);
+      expect(await q({ q: 'c29' })).toEqual([29]);
+      await expect(store.query({ cursor: 'bogus' })).rejects.toThrow(/cursor/);
+    });
+
+    it('streams every matching event in batches', async () => {
+      const many = events(1, 2500);
+      await store.append(many);
+      const seqs: number[] = [];
+      for await (const e of store.stream({ plugin: 'catalog' })) {
+        seqs.push(e.seq);
+      }
+      expect(seqs).toHaveLength(
+        many.filter(e => e.plugin === 'catalog').length,
+      );
+      expect(seqs[0]).toBe(2500);
+      expect(seqs.every((s, i) => i === 0 || s < seqs[i - 1])).toBe(true);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 2500,
+      });
+    });
+
+    it('migrates down and up again', async () => {
+      await store.append(events(1, 2));
+      await knex.migrate.rollback(
+        { directory: DatabaseAuditStore.migrationsDirectory },
+        true,
+      );
+      expect(await knex.schema.hasTable('audit_log_events')).toBe(false);
+      expect(await knex.schema.hasTable('audit_log_chain_head')).toBe(false);
+      await DatabaseAuditStore.runMigrations(knex);
+      await expect(store.append(events(1, 1))).resolves.toEqual({
+        firstSeq: 1,
+        lastSeq: 1,
+      });
+    });
+  },
+);
+
+describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
+  const pgIds = databases
+    .eachSupportedId()
+    .filter(([id]) => id === 'POSTGRES_15');
+
+  it.each(pgIds)(
+    'builds one valid gapless chain from concurrent writers (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      // A second, independent connection pool to the same database plays the
+      // second backend replica.
+      const other = require('knex')({
+        client: 'pg',
+        connection: knex.client.config.connection,
+        pool: { min: 0, max: 4 },
+      }) as Knex;
+      try {
+        const replicas = [
+          new DatabaseAuditStore(knex),
+          new DatabaseAuditStore(other),
+        ];
+        const writes: Promise<unknown>[] = [];
+        for (let w = 0; w < 8; w++) {
+          const replica = replicas[w % 2];
+          writes.push(
+            (async () => {
+              for (let b = 0; b < 10; b++) {
+                await replica.append(
+                  events(1, 7).map(e => ({ ...e, actor: `writer-${w}` })),
+                );
+              }
+            })(),
+          );
+        }
+        await Promise.all(writes);
+        const seqs = (
+          await knex('audit_log_events').orderBy('seq').select('seq')
+        ).map(r => Number(r.seq));
+        expect(seqs).toEqual(Array.from({ length: 560 }, (_, i) => i + 1));
+        await expect(replicas[1].verify()).resolves.toMatchObject({
+          ok: true,
+          checked: 560,
+          headSeq: 560,
+        });
+      } finally {
+        await other.destroy();
+      }
+    },
+  );
+});

@@ -1,0 +1,347 @@
+import {
+  coreServices,
+  createBackendPlugin,
+  createServiceFactory,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { AuditEvent } from '@kubechart/plugin-audit-log-common';
+import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import express from 'express';
+import request from 'supertest';
+import { auditLogPlugin } from './plugin';
+
+jest.setTimeout(60_000);
+
+const admin = mockCredentials.user.header('user:default/admin');
+const reader = mockCredentials.user.header('user:default/reader');
+const outsider = mockCredentials.user.header('user:default/outsider');
+
+/** admin: everything; reader: read only; outsider: nothing of the audit log. */
+const permissionsFactory = createServiceFactory({
+  service: coreServices.permissions,
+  deps: {},
+  factory: () => ({
+    async authorize(requests, options) {
+      const principal = options?.credentials.principal as {
+        userEntityRef?: string;
+      };
+      const ref = principal?.userEntityRef;
+      return requests.map(({ permission }) => {
+        if (!permission.name.startsWith('audit-log.')) {
+          return { result: AuthorizeResult.ALLOW };
+        }
+        if (ref === 'user:default/admin') {
+          return { result: AuthorizeResult.ALLOW };
+        }
+        if (
+          ref === 'user:default/reader' &&
+          permission.name === 'audit-log.events.read'
+        ) {
+          return { result: AuthorizeResult.ALLOW };
+        }
+        return { result: AuthorizeResult.DENY };
+      });
+    },
+    async authorizeConditional(requests) {
+      return requests.map(() => ({
+        result: AuthorizeResult.ALLOW,
+      })) as Awaited<ReturnType<PermissionsService['authorizeConditional']>>;
+    },
+  }),
+});
+
+/** A plugin of our own that audits a mutation carrying secrets. */
+const deployPlugin = createBackendPlugin({
+  pluginId: 'kubechart',
+  register(env) {
+    env.registerInit({
+      deps: {
+        auditor: coreServices.auditor,
+        httpRouter: coreServices.httpRouter,
+      },
+      async init({ auditor, httpRouter }) {
+        const router = express.Router();
+        router.use(express.json());
+        router.post('/deploy', async (req, res) => {
+          const event = await auditor.createEvent({
+            eventId: 'chart-install',
+            severityLevel: 'high',
+            request: req,
+            meta: {
+              cluster: 'dev',
+              namespace: 'team-a',
+              values: req.body,
+            },
+          });
+          await event.success({ meta: { revision: 3 } });
+          res.status(202).json({ ok: true });
+        });
+        httpRouter.use(router);
+      },
+    });
+  },
+});
+
+async function waitForEvents(
+  server: any,
+  query: Record<string, string>,
+  count: number,
+): Promise<AuditEvent[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await request(server)
+      .get('/api/audit-log/events')
+      .query(query)
+      .set('Authorization', admin);
+    expect(res.status).toBe(200);
+    if (res.body.items.length >= count || Date.now() > deadline) {
+      return res.body.items;
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+describe('auditLogPlugin', () => {
+  let server: any;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const backend = await startTestBackend({
+      features: [
+        auditLogPlugin,
+        auditLogAuditorServiceFactory,
+        permissionsFactory,
+        catalogPlugin,
+        scaffolderPlugin,
+        deployPlugin,
+        mockServices.rootConfig.factory({
+          data: {
+            backend: {
+              database: { client: 'better-sqlite3', connection: ':memory:' },
+            },
+            auditLog: { queue: { flushIntervalMs: 5 } },
+          },
+        }),
+      ],
+    });
+    server = backend.server;
+    stop = () => backend.stop();
+  });
+
+  afterAll(async () => {
+    await stop();
+  });
+
+  it('stores events emitted by the catalog and the scaffolder', async () => {
+    await request(server)
+      .get('/api/catalog/entities/by-name/component/default/web')
+      .set('Authorization', admin)
+      .expect(404);
+    await request(server)
+      .get('/api/scaffolder/v2/actions')
+      .set('Authorization', admin)
+      .expect(200);
+
+    const catalogEvents = await waitForEvents(
+      server,
+      {
+        plugin: 'catalog',
+        eventId: 'entity-fetch',
+        entityRef: 'component:default/web',
+      },
+      3,
+    );
+    // the catalog reports success of the lookup, then fails with 404
+    expect(catalogEvents.map(e => e.status)).toEqual([
+      'failed',
+      'succeeded',
+      'initiated',
+    ]);
+    expect(catalogEvents[0]).toMatchObject({
+      actor: 'user:default/admin',
+      plugin: 'catalog',
+      request: { method: 'GET' },
+    });
+
+    const scaffolderEvents = await waitForEvents(
+      server,
+      { plugin: 'scaffolder', eventId: 'action-fetch' },
+      2,
+    );
+    expect(scaffolderEvents.map(e => e.status).sort()).toEqual([
+      'initiated',
+      'succeeded',
+    ]);
+    expect(scaffolderEvents[0].actor).toBe('user:default/admin');
+
+    const verify = await request(server)
+      .get('/api/audit-log/verify')
+      .set('Authorization', reader)
+      .expect(200);
+    expect(verify.body.ok).toBe(true);
+    expect(verify.body.checked).toBeGreaterThanOrEqual(4);
+  });
+
+  it('never stores secrets from event meta', async () => {
+    await request(server)
+      .post('/api/kubechart/deploy')
+      .set('Authorization', admin)
+      .send({
+        replicas: 2,
+        db: { password: 'hunter2', host: 'db' },
+        apiToken: 'tok-123',
+      })
+      .expect(202);
+    const events = await waitForEvents(
+      server,
+      { plugin: 'kubechart', status: 'succeeded' },
+      1,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      eventId: 'chart-install',
+      severity: 'high',
+      target: { cluster: 'dev', namespace: 'team-a' },
+      meta: {
+        revision: 3,
+        values: {
+          replicas: 2,
+          db: { password: '[REDACTED]', host: 'db' },
+          apiToken: '[REDACTED]',
+        },
+      },
+    });
+    const exported = await request(server)
+      .get('/api/audit-log/export?format=ndjson&plugin=kubechart')
+      .set('Authorization', admin)
+      .expect(200);
+    expect(exported.text).toContain('[REDACTED]');
+    expect(exported.text).not.toMatch(/hunter2|tok-123/);
+  });
+
+  it('exports CSV and NDJSON that match the query', async () => {
+    const query = {
+      plugin: 'catalog',
+      status: 'initiated,failed',
+      entityRef: 'component:default/web',
+    };
+    const listed = await waitForEvents(server, query, 2);
+
+    const ndjson = await request(server)
+      .get('/api/audit-log/export')
+      .query({ ...query, format: 'ndjson' })
+      .set('Authorization', admin)
+      .expect(200);
+    expect(ndjson.headers['content-type']).toMatch(/application\/x-ndjson/);
+    expect(ndjson.headers['content-disposition']).toMatch(
+      /attachment; filename="audit-log-.*\.ndjson"/,
+    );
+    const lines = ndjson.text
+      .trim()
+      .split('\n')
+      .map(l => JSON.parse(l));
+    expect(lines).toEqual(listed);
+
+    const csv = await request(server)
+      .get('/api/audit-log/export')
+      .query({ ...query, format: 'csv' })
+      .set('Authorization', admin)
+      .buffer(true)
+      .parse((res, cb) => {
+        let data = '';
+        res.on('data', (c: Buffer) => {
+          data += c.toString();
+        });
+        res.on('end', () => cb(null, data));
+      })
+      .expect(200);
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    const rows = (csv.body as string).trim().split('\n');
+    expect(rows[0]).toMatch(
+      /^seq,occurredAt,actor,plugin,eventId,severity,status,/,
+    );
+    expect(rows.slice(1).map(r => Number(r.split(',')[0]))).toEqual(
+      listed.map(e => e.seq),
+    );
+    expect(rows[1]).toContain(',catalog,entity-fetch,');
+  });
+
+  it('answers 403 to a reader without the permission', async () => {
+    await request(server)
+      .get('/api/audit-log/events')
+      .set('Authorization', outsider)
+      .expect(403);
+    await request(server)
+      .get('/api/audit-log/verify')
+      .set('Authorization', outsider)
+      .expect(403);
+    // reading is not exporting
+    const res = await request(server)
+      .get('/api/audit-log/export?format=csv')
+      .set('Authorization', reader)
+      .expect(403);
+    expect(res.body.error.name).toBe('NotAllowedError');
+    await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', reader)
+      .send({ olderThanDays: 30 })
+      .expect(403);
+    await request(server)
+      .get('/api/audit-log/events')
+      .set('Authorization', mockCredentials.user.invalidHeader())
+      .expect(401);
+  });
+
+  it('validates queries', async () => {
+    const res = await request(server)
+      .get('/api/audit-log/events?severity=urgent&limit=0')
+      .set('Authorization', admin)
+      .expect(400);
+    expect(res.body.error.name).toBe('InputError');
+    expect(res.body.error.message).toMatch(/severity/);
+    await request(server)
+      .get('/api/audit-log/events?unknown=1')
+      .set('Authorization', admin)
+      .expect(400);
+    await request(server)
+      .get('/api/audit-log/events/abc')
+      .set('Authorization', admin)
+      .expect(400);
+    await request(server)
+      .get('/api/audit-log/events/999999')
+      .set('Authorization', admin)
+      .expect(404);
+  });
+
+  it('returns one event by sequence number and prunes on request', async () => {
+    const [latest] = await waitForEvents(server, {}, 1);
+    const one = await request(server)
+      .get(`/api/audit-log/events/${latest.seq}`)
+      .set('Authorization', admin)
+      .expect(200);
+    expect(one.body).toEqual(latest);
+
+    const pruned = await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', admin)
+      .send({ before: new Date(Date.now() + 60_000).toISOString() })
+      .expect(200);
+    expect(pruned.body.deleted).toBeGreaterThan(0);
+    const verify = await request(server)
+      .get('/api/audit-log/verify')
+      .set('Authorization', admin)
+      .expect(200);
+    expect(verify.body).toMatchObject({
+      ok: true,
+      pruned: { throughSeq: pruned.body.checkpoint.throughSeq },
+    });
+  });
+});

@@ -1,0 +1,75 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
+import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
+import { DatabaseAuditStore } from './database/DatabaseAuditStore';
+import { scheduleRetention } from './service/retention';
+import { LiveTailPublisher } from './service/LiveTailPublisher';
+import { createRouter } from './service/router';
+
+/**
+ * The audit-log backend plugin: stores every audit event in a hash chain and
+ * serves it under /api/audit-log.
+ *
+ * @public
+ */
+export const auditLogPlugin = createBackendPlugin({
+  pluginId: 'audit-log',
+  register(env) {
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
+        auditor: coreServices.auditor,
+        queue: auditLogQueueServiceRef,
+        signals: signalsServiceRef,
+      },
+      async init({
+        config,
+        logger,
+        database,
+        httpRouter,
+        httpAuth,
+        permissions,
+        permissionsRegistry,
+        scheduler,
+        lifecycle,
+        auditor,
+        queue,
+        signals,
+      }) {
+        permissionsRegistry.addPermissions(auditLogPermissions);
+
+        const store = await DatabaseAuditStore.create({ database });
+        const liveTail = new LiveTailPublisher({ signals, logger });
+
+        // Drain the process-wide queue into the chain.
+        queue.attachSink(async batch => {
+          const { lastSeq } = await store.append(batch);
+          liveTail.notify(lastSeq, batch.length);
+        });
+        // Runs before the root shutdown that closes the database.
+        lifecycle.addShutdownHook(async () => {
+          await queue.detachSink();
+          liveTail.stop();
+        });
+
+        await scheduleRetention({ config, scheduler, store, logger });
+
+        httpRouter.use(
+          await createRouter({ store, httpAuth, permissions, auditor, logger }),
+        );
+      },
+    });
+  },
+});

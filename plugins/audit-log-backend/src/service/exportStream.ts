@@ -1,0 +1,92 @@
+import { AuditEvent } from '@kubechart/plugin-audit-log-common';
+import { stringify } from 'csv-stringify/sync';
+
+/** CSV columns, in order. */
+export const CSV_COLUMNS = [
+  'seq',
+  'occurredAt',
+  'actor',
+  'plugin',
+  'eventId',
+  'severity',
+  'status',
+  'targetEntityRef',
+  'targetCluster',
+  'targetNamespace',
+  'targetResource',
+  'requestMethod',
+  'requestPath',
+  'requestIp',
+  'requestUserAgent',
+  'meta',
+  'error',
+  'prevHash',
+  'hash',
+];
+
+function toCsvRecord(e: AuditEvent): Record<string, string | number> {
+  return {
+    seq: e.seq,
+    occurredAt: e.occurredAt,
+    actor: e.actor ?? '',
+    plugin: e.plugin,
+    eventId: e.eventId,
+    severity: e.severity,
+    status: e.status,
+    targetEntityRef: e.target.entityRef ?? '',
+    targetCluster: e.target.cluster ?? '',
+    targetNamespace: e.target.namespace ?? '',
+    targetResource: e.target.resource ?? '',
+    requestMethod: e.request?.method ?? '',
+    requestPath: e.request?.path ?? '',
+    requestIp: e.request?.ip ?? '',
+    requestUserAgent: e.request?.userAgent ?? '',
+    meta: e.meta ? JSON.stringify(e.meta) : '',
+    error: e.error ?? '',
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+const ROWS_PER_CHUNK = 200;
+
+/**
+ * The events as CSV text chunks, header first. Rows are formatted by
+ * csv-stringify a chunk at a time so memory stays flat for any export size.
+ */
+export async function* csvChunks(
+  events: AsyncIterable<AuditEvent>,
+): AsyncGenerator<string> {
+  yield stringify([], { header: true, columns: CSV_COLUMNS });
+  let rows: Record<string, string | number>[] = [];
+  for await (const e of events) {
+    rows.push(toCsvRecord(e));
+    if (rows.length >= ROWS_PER_CHUNK) {
+      yield stringify(rows, { columns: CSV_COLUMNS });
+      rows = [];
+    }
+  }
+  if (rows.length) {
+    yield stringify(rows, { columns: CSV_COLUMNS });
+  }
+}
+
+/** The events as newline-delimited JSON text chunks. */
+export async function* ndjsonChunks(
+  events: AsyncIterable<AuditEvent>,
+): AsyncGenerator<string> {
+  let chunk = '';
+  let count = 0;
+  for await (const e of events) {
+    chunk += `${JSON.stringify(e)}\n`;
+    count += 1;
+    if (count >= ROWS_PER_CHUNK) {
+      yield chunk;
+      chunk = '';
+      count = 0;
+    }
+  }
+  if (chunk) {
+    yield chunk;
+  }
+}

@@ -1,0 +1,135 @@
+import { InputError } from '@backstage/errors';
+import {
+  AUDIT_EVENT_SEVERITIES,
+  AUDIT_EVENT_STATUSES,
+  AuditEventFilters,
+  AuditEventQuery,
+  AuditExportFormat,
+} from '@kubechart/plugin-audit-log-common';
+import { z } from 'zod';
+
+/** Accepts `a,b`, repeated parameters, or both. */
+function listOf<T extends [string, ...string[]]>(values: T) {
+  return z.preprocess(value => {
+    if (value === undefined) {
+      return undefined;
+    }
+    const items = (Array.isArray(value) ? value : [value]).flatMap(v =>
+      String(v)
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean),
+    );
+    return items.length ? items : undefined;
+  }, z.array(z.enum(values)).optional());
+}
+
+const text = (max: number) => z.string().trim().min(1).max(max).optional();
+const timestamp = z
+  .string()
+  .datetime({ offset: true, message: 'must be an ISO 8601 timestamp' })
+  .optional();
+
+const filtersShape = {
+  actor: text(512),
+  plugin: text(255),
+  eventId: text(255),
+  severity: listOf(AUDIT_EVENT_SEVERITIES as unknown as ['low', ...string[]]),
+  status: listOf(AUDIT_EVENT_STATUSES as unknown as ['initiated', ...string[]]),
+  entityRef: text(512),
+  target: text(512),
+  from: timestamp,
+  to: timestamp,
+  q: text(200),
+};
+
+const eventsQuerySchema = z
+  .object({
+    ...filtersShape,
+    cursor: text(200),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+const exportQuerySchema = z
+  .object({
+    ...filtersShape,
+    format: z.enum(['csv', 'ndjson']).default('csv'),
+  })
+  .strict();
+
+const pruneBodySchema = z
+  .object({
+    /** Prune events that happened before this time. */
+    before: z.string().datetime({ offset: true }).optional(),
+    /** Or: prune events older than this many days. */
+    olderThanDays: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .refine(b => (b.before === undefined) !== (b.olderThanDays === undefined), {
+    message: 'Give exactly one of before or olderThanDays',
+  });
+
+function parse<T>(
+  schema: z.ZodType<T, any, any>,
+  input: unknown,
+  what: string,
+): T {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const details = result.error.issues
+      .map(i =>
+        i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+      )
+      .join('; ');
+    throw new InputError(`Invalid ${what}: ${details}`);
+  }
+  return result.data;
+}
+
+function checkRange(filters: AuditEventFilters) {
+  if (
+    filters.from &&
+    filters.to &&
+    new Date(filters.from) > new Date(filters.to)
+  ) {
+    throw new InputError('Invalid query: from must not be after to');
+  }
+}
+
+export function parseEventsQuery(query: unknown): AuditEventQuery {
+  const parsed = parse(eventsQuerySchema, query, 'query') as AuditEventQuery;
+  checkRange(parsed);
+  return parsed;
+}
+
+export function parseExportQuery(
+  query: unknown,
+): AuditEventFilters & { format: AuditExportFormat } {
+  const parsed = parse(
+    exportQuerySchema,
+    query,
+    'query',
+  ) as AuditEventFilters & {
+    format: AuditExportFormat;
+  };
+  checkRange(parsed);
+  return parsed;
+}
+
+export function parsePruneBody(body: unknown): { before: Date } {
+  const parsed = parse(pruneBodySchema, body ?? {}, 'request body');
+  if (parsed.before) {
+    return { before: new Date(parsed.before) };
+  }
+  return {
+    before: new Date(Date.now() - parsed.olderThanDays! * 24 * 3600 * 1000),
+  };
+}
+
+export function parseSeq(value: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(value)) {
+    throw new InputError(`Invalid sequence number '${value}'`);
+  }
+  return Number(value);
+}
