@@ -1,1 +1,10 @@
-export {};
+/**
+ * kube-sim: a Kubernetes API server stand-in for development and tests. Not a production path;
+ * no plugin depends on it at run time.
+ *
+ * @packageDocumentation
+ */
+export { startKubeSim } from './startKubeSim';
+export type { KubeSim, KubeSimOptions } from './startKubeSim';
+export type { KubeSimFaults, VerbFailure } from './faults';
+export type { KubeSimUser, AccessRule } from './server/auth';

@@ -1,0 +1,482 @@
+import { BuiltinAdmission } from '../server/admission';
+import { KubeApi } from '../server/api';
+import { formatQuantity } from '../server/quantity';
+import { ResourceType, typeId } from '../server/resources';
+import { StoreEvent } from '../server/store';
+import { deepClone, deepEqual, KubeObject } from '../server/types';
+import { EventRecorder } from './events';
+import { Kubelets } from './kubelet';
+import { WorkloadControllers } from './workloads';
+
+export interface ControllerOptions {
+  podReadyDelayMs: number;
+  crashLoopBackoffMs: number;
+  namespaceDeletionDelayMs: number;
+  jobRunMs: number;
+}
+
+const OWNER_KINDS: Record<string, string> = {
+  ReplicaSet: 'replicasets.apps',
+  StatefulSet: 'statefulsets.apps',
+  DaemonSet: 'daemonsets.apps',
+  Job: 'jobs.batch',
+  Deployment: 'deployments.apps',
+};
+
+/** Default node status for nodes created without one: what a registering kubelet reports. */
+export function readyNodeStatus(
+  name: string,
+  index: number,
+  cpu = '4',
+  memoryGi = 16,
+) {
+  const memKi = memoryGi * 1024 * 1024;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const cond = (
+    type: string,
+    status: string,
+    reason: string,
+    message: string,
+  ) => ({
+    type,
+    status,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+    reason,
+    message,
+  });
+  return {
+    capacity: {
+      cpu,
+      memory: `${memKi}Ki`,
+      pods: '110',
+      'ephemeral-storage': '102350Mi',
+    },
+    allocatable: {
+      cpu: formatQuantity('cpu', Number(cpu) - 0.1),
+      memory: `${memKi - 512 * 1024}Ki`,
+      pods: '110',
+      'ephemeral-storage': '94327Mi',
+    },
+    conditions: [
+      cond(
+        'MemoryPressure',
+        'False',
+        'KubeletHasSufficientMemory',
+        'kubelet has sufficient memory available',
+      ),
+      cond(
+        'DiskPressure',
+        'False',
+        'KubeletHasNoDiskPressure',
+        'kubelet has no disk pressure',
+      ),
+      cond(
+        'PIDPressure',
+        'False',
+        'KubeletHasSufficientPID',
+        'kubelet has sufficient PID available',
+      ),
+      cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+    ],
+    addresses: [
+      {
+        type: 'InternalIP',
+        address: `10.0.${(index >> 8) & 255}.${(index & 255) + 10}`,
+      },
+      { type: 'Hostname', address: name },
+    ],
+    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    nodeInfo: {
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+      kernelVersion: '6.1.0-kube-sim',
+      osImage: 'Debian GNU/Linux 12 (bookworm)',
+      containerRuntimeVersion: 'containerd://1.7.13',
+      kubeletVersion: 'v1.26.1',
+      kubeProxyVersion: 'v1.26.1',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+    },
+  };
+}
+
+/**
+ * The simulated control plane: reacts to store changes like kube-controller-manager, the scheduler
+ * and the kubelets would, through the same API layer clients use.
+ */
+export class Controller {
+  readonly kubelets: Kubelets;
+  private readonly workloads: WorkloadControllers;
+  private readonly events: EventRecorder;
+  private readonly queue = new Map<string, () => void>();
+  private readonly pendingPods = new Map<string, KubeObject>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private scheduled = false;
+  private unsubscribe?: () => void;
+  private nodeCounter = 0;
+  private readonly t: Record<string, ResourceType>;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly admission: BuiltinAdmission,
+    private readonly opts: ControllerOptions,
+    private readonly caPem = '',
+  ) {
+    this.events = new EventRecorder(api);
+    this.kubelets = new Kubelets(api, this.events, opts);
+    this.workloads = new WorkloadControllers(api, this.events);
+    const f = (g: string, p: string) => api.registry.find(g, 'v1', p)!;
+    this.t = {
+      pods: f('', 'pods'),
+      nodes: f('', 'nodes'),
+      namespaces: f('', 'namespaces'),
+      resourcequotas: f('', 'resourcequotas'),
+      events: f('', 'events'),
+    };
+  }
+
+  start() {
+    this.unsubscribe = this.api.store.subscribe(e => this.onEvent(e));
+    // Pick up whatever is already stored (a seed written before start).
+    for (const t of this.api.registry.types) {
+      if (t.virtual) continue;
+      for (const o of this.api.store.list(t)) {
+        this.onEvent({ rv: 0, typeId: typeId(t), type: 'ADDED', object: o });
+      }
+    }
+  }
+
+  stop() {
+    this.unsubscribe?.();
+    this.kubelets.stop();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.queue.clear();
+  }
+
+  private enqueue(key: string, fn: () => void) {
+    this.queue.set(key, fn);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private after(ms: number, fn: () => void) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref?.();
+    this.timers.add(t);
+  }
+
+  private flush() {
+    this.scheduled = false;
+    if (!this.unsubscribe) return;
+    const pending = [...this.pendingPods.values()];
+    this.pendingPods.clear();
+    try {
+      this.kubelets.schedule(pending);
+    } catch {
+      // Scheduling is retried on the next node or pod change.
+    }
+    let rounds = 0;
+    while (this.queue.size && rounds++ < 20) {
+      const work = [...this.queue.values()];
+      this.queue.clear();
+      for (const fn of work) {
+        try {
+          fn();
+        } catch {
+          // A conflict or a vanished object: the event that caused it will come round again.
+        }
+      }
+    }
+    if (this.queue.size || this.pendingPods.size) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private onEvent(e: StoreEvent) {
+    const o = e.object;
+    const ns = o.metadata.namespace;
+    const name = o.metadata.name!;
+    if (e.typeId === 'events') return;
+    switch (e.typeId) {
+      case 'deployments.apps':
+        this.enqueue(`d|${ns}/${name}`, () =>
+          this.workloads.reconcileDeployment(ns!, name),
+        );
+        break;
+      case 'replicasets.apps':
+        this.enqueue(`rs|${ns}/${name}`, () =>
+          this.workloads.reconcileReplicaSet(ns!, name),
+        );
+        break;
+      case 'statefulsets.apps':
+        this.enqueue(`sts|${ns}/${name}`, () =>
+          this.workloads.reconcileStatefulSet(ns!, name),
+        );
+        break;
+      case 'daemonsets.apps':
+        this.enqueue(`ds|${ns}/${name}`, () =>
+          this.workloads.reconcileDaemonSet(ns!, name),
+        );
+        break;
+      case 'jobs.batch':
+        this.enqueue(`job|${ns}/${name}`, () =>
+          this.workloads.reconcileJob(ns!, name),
+        );
+        break;
+      case 'pods':
+        this.onPod(e);
+        break;
+      case 'nodes':
+        this.onNode(e);
+        break;
+      case 'namespaces':
+        if (e.type === 'ADDED' && !o.metadata.deletionTimestamp) {
+          this.enqueue(`nsinit|${name}`, () => this.initNamespace(name));
+        }
+        if (o.metadata.deletionTimestamp && e.type !== 'DELETED') {
+          this.enqueue(`ns|${name}`, () => this.finalizeNamespace(name));
+        }
+        break;
+      default:
+        break;
+    }
+    // Owners hear about their dependents (ReplicaSet → Deployment, Pod → ReplicaSet, …).
+    for (const ref of o.metadata.ownerReferences ?? []) {
+      if (!ref.controller) continue;
+      this.requeueOwner(ref.kind, ns, ref.name);
+    }
+    if (e.type === 'DELETED') {
+      this.enqueue(`gc|${o.metadata.uid}`, () => this.collectDependents(o));
+    }
+    if (ns && e.typeId !== 'events') {
+      if (e.typeId === 'resourcequotas' && e.type !== 'DELETED') {
+        this.enqueue(`quota|${ns}`, () => this.updateQuotas(ns));
+      } else if (this.api.store.list(this.t.resourcequotas, ns).length > 0) {
+        this.enqueue(`quota|${ns}`, () => this.updateQuotas(ns));
+      }
+    }
+  }
+
+  private requeueOwner(kind: string, ns: string | undefined, name: string) {
+    const id = OWNER_KINDS[kind];
+    if (!id || !ns) return;
+    if (id === 'deployments.apps')
+      this.enqueue(`d|${ns}/${name}`, () =>
+        this.workloads.reconcileDeployment(ns, name),
+      );
+    if (id === 'replicasets.apps')
+      this.enqueue(`rs|${ns}/${name}`, () =>
+        this.workloads.reconcileReplicaSet(ns, name),
+      );
+    if (id === 'statefulsets.apps')
+      this.enqueue(`sts|${ns}/${name}`, () =>
+        this.workloads.reconcileStatefulSet(ns, name),
+      );
+    if (id === 'daemonsets.apps')
+      this.enqueue(`ds|${ns}/${name}`, () =>
+        this.workloads.reconcileDaemonSet(ns, name),
+      );
+    if (id === 'jobs.batch')
+      this.enqueue(`job|${ns}/${name}`, () =>
+        this.workloads.reconcileJob(ns, name),
+      );
+  }
+
+  private onPod(e: StoreEvent) {
+    const pod = e.object;
+    if (e.type === 'DELETED') {
+      this.kubelets.forget(pod.metadata.uid!);
+      this.pendingPods.delete(pod.metadata.uid!);
+      return;
+    }
+    if (pod.metadata.deletionTimestamp) return;
+    if (!pod.spec?.nodeName) {
+      this.pendingPods.set(pod.metadata.uid!, pod);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    } else if (!pod.status?.startTime) {
+      this.enqueue(`kubelet|${pod.metadata.uid}`, () =>
+        this.kubelets.start(pod),
+      );
+    }
+  }
+
+  private onNode(e: StoreEvent) {
+    const node = e.object;
+    if (e.type === 'ADDED' && !(node.status?.conditions ?? []).length) {
+      this.enqueue(`node|${node.metadata.name}`, () => {
+        const current = this.api.tryGet(
+          this.t.nodes,
+          undefined,
+          node.metadata.name!,
+        );
+        if (!current || (current.status?.conditions ?? []).length) return;
+        const next = deepClone(current);
+        next.status = {
+          ...readyNodeStatus(node.metadata.name!, ++this.nodeCounter),
+          ...(current.status ?? {}),
+        };
+        next.status.conditions = readyNodeStatus(
+          node.metadata.name!,
+          this.nodeCounter,
+        ).conditions;
+        this.api.commitUpdate(
+          this.t.nodes,
+          current,
+          next,
+          { manager: 'kubelet' },
+          'status',
+          'Update',
+        );
+      });
+    }
+    // Node changes may make pending pods schedulable and change where DaemonSets run.
+    for (const p of this.api.store.list(this.t.pods)) {
+      if (!p.spec?.nodeName && !p.metadata.deletionTimestamp)
+        this.pendingPods.set(p.metadata.uid!, p);
+    }
+    const ds = this.api.registry.find('apps', 'v1', 'daemonsets')!;
+    for (const d of this.api.store.list(ds)) {
+      this.requeueOwner('DaemonSet', d.metadata.namespace, d.metadata.name!);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Garbage collection: dependents whose every owner is gone are deleted (background propagation). */
+  private collectDependents(owner: KubeObject) {
+    for (const dep of this.api.store.dependentsOf(owner.metadata.uid!)) {
+      const type = this.api.registry.types.find(t => typeId(t) === dep.typeId);
+      const obj = this.api.store.getById(dep.typeId, dep.key);
+      if (!type || !obj) continue;
+      const remaining = (obj.metadata.ownerReferences ?? []).filter(
+        r => r.uid !== owner.metadata.uid && this.ownerExists(r.uid, obj),
+      );
+      if (remaining.length === 0) {
+        try {
+          this.api.delete(type, obj.metadata.namespace, obj.metadata.name!, {});
+        } catch {
+          // Already deleted.
+        }
+      } else if (
+        remaining.length !== (obj.metadata.ownerReferences ?? []).length
+      ) {
+        const next = deepClone(obj);
+        next.metadata.ownerReferences = remaining;
+        this.api.commitUpdate(
+          type,
+          obj,
+          next,
+          { manager: 'kube-controller-manager' },
+          undefined,
+          'Update',
+        );
+      }
+    }
+  }
+
+  private ownerExists(uid: string, dependent: KubeObject): boolean {
+    const ref = (dependent.metadata.ownerReferences ?? []).find(
+      r => r.uid === uid,
+    );
+    if (!ref) return false;
+    const [group, version] = ref.apiVersion.includes('/')
+      ? ref.apiVersion.split('/')
+      : ['', ref.apiVersion];
+    const type = this.api.registry.types.find(
+      t => t.group === group && t.version === version && t.kind === ref.kind,
+    );
+    if (!type) return true;
+    const owner = this.api.tryGet(type, dependent.metadata.namespace, ref.name);
+    return !!owner && owner.metadata.uid === uid;
+  }
+
+  /** What the service-account and root-CA publishers put in every new namespace. */
+  private initNamespace(name: string) {
+    const sa = this.api.registry.find('', 'v1', 'serviceaccounts')!;
+    const cm = this.api.registry.find('', 'v1', 'configmaps')!;
+    const ctx = { manager: 'kube-controller-manager' };
+    try {
+      if (!this.api.tryGet(sa, name, 'default')) {
+        this.api.create(sa, name, { metadata: { name: 'default' } }, ctx);
+      }
+      if (!this.api.tryGet(cm, name, 'kube-root-ca.crt')) {
+        this.api.create(
+          cm,
+          name,
+          {
+            metadata: {
+              name: 'kube-root-ca.crt',
+              annotations: {
+                'kubernetes.io/description':
+                  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+              },
+            },
+            data: { 'ca.crt': this.caPem },
+          },
+          ctx,
+        );
+      }
+    } catch {
+      // The namespace went away again.
+    }
+  }
+
+  /** Namespace deletion: everything in it is deleted, then the namespace itself after a short delay. */
+  private finalizeNamespace(name: string) {
+    for (const t of this.api.registry.types) {
+      if (!t.namespaced || t.virtual) continue;
+      for (const o of this.api.store.list(t, name)) {
+        this.api.removeNow(t, o);
+      }
+    }
+    this.after(this.opts.namespaceDeletionDelayMs, () => {
+      const ns = this.api.tryGet(this.t.namespaces, undefined, name);
+      if (!ns || !ns.metadata.deletionTimestamp) return;
+      for (const t of this.api.registry.types) {
+        if (!t.namespaced || t.virtual) continue;
+        for (const o of this.api.store.list(t, name)) this.api.removeNow(t, o);
+      }
+      this.api.removeNow(this.t.namespaces, ns);
+    });
+  }
+
+  private updateQuotas(ns: string) {
+    const quotas = this.api.store.list(this.t.resourcequotas, ns);
+    if (quotas.length === 0) return;
+    const used = this.admission.usageIn(ns);
+    for (const q of quotas) {
+      const hard: Record<string, string> = q.spec?.hard ?? {};
+      const status = {
+        hard: { ...hard },
+        used: Object.fromEntries(
+          Object.keys(hard).map(r => [r, formatQuantity(r, used[r] ?? 0)]),
+        ),
+      };
+      if (deepEqual(q.status, status)) continue;
+      const next = deepClone(q);
+      next.status = status;
+      this.api.commitUpdate(
+        this.t.resourcequotas,
+        q,
+        next,
+        { manager: 'kube-controller-manager' },
+        'status',
+        'Update',
+      );
+    }
+  }
+}

@@ -1,0 +1,844 @@
+import { randomUUID } from 'node:crypto';
+import {
+  describeField,
+  FieldPath,
+  fromFieldsV1,
+  jsonMergePatch,
+  jsonPatch,
+  leafFields,
+  readField,
+  removeField,
+  strategicMergePatch,
+  toFieldsV1,
+} from './patch';
+import {
+  groupVersion,
+  ResourceRegistry,
+  ResourceType,
+  typeId,
+} from './resources';
+import {
+  FieldRequirement,
+  LabelRequirement,
+  matchesFields,
+  matchesLabels,
+} from './selectors';
+import { errors, StatusError } from './status';
+import { objectKey, Store } from './store';
+import {
+  deepClone,
+  deepEqual,
+  isPlainObject,
+  KubeObject,
+  ManagedFieldsEntry,
+  nowIso,
+} from './types';
+
+/** Who is making a change: the user (for authorization) and the field manager it writes as. */
+export interface WriteContext {
+  manager: string;
+  dryRun?: boolean;
+}
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+export interface ListOptions {
+  labels?: LabelRequirement[];
+  fields?: FieldRequirement[];
+  limit?: number;
+  continueToken?: string;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+/** Per-kind behaviour (defaulting, validation, admission) that the API layer calls. */
+export interface Admission {
+  /** Fills server-side defaults in place (called on create and every update). */
+  defaults(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ): void;
+  /** Returns validation failures as `{ field, message }` causes. */
+  validate(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ): Array<{
+    field: string;
+    message: string;
+    reason?: string;
+  }>;
+  /** Admission control (quota, namespace lifecycle); throws a StatusError to reject. */
+  admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): void;
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(n = 5): string {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    s +=
+      GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+  }
+  return s;
+}
+
+interface ManagerState {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  subresource?: string;
+  paths: Set<FieldPath>;
+}
+
+/** The fields of an object that field managers can own. */
+function ownableView(
+  obj: KubeObject,
+  subresource?: string,
+): Record<string, unknown> {
+  if (subresource === 'status') return { status: obj.status };
+  const { apiVersion, kind, metadata, status, ...rest } = obj;
+  const meta: Record<string, unknown> = {};
+  for (const k of [
+    'labels',
+    'annotations',
+    'ownerReferences',
+    'finalizers',
+    'generateName',
+  ]) {
+    if (metadata?.[k] !== undefined) meta[k] = metadata[k];
+  }
+  return Object.keys(meta).length ? { metadata: meta, ...rest } : rest;
+}
+
+function readManagers(obj: KubeObject | undefined): ManagerState[] {
+  return (obj?.metadata.managedFields ?? []).map(e => ({
+    manager: e.manager,
+    operation: e.operation,
+    apiVersion: e.apiVersion,
+    time: e.time,
+    subresource: e.subresource,
+    paths: new Set(fromFieldsV1(e.fieldsV1)),
+  }));
+}
+
+function writeManagers(
+  managers: ManagerState[],
+): ManagedFieldsEntry[] | undefined {
+  const out = managers
+    .filter(m => m.paths.size > 0)
+    .map(m => ({
+      manager: m.manager,
+      operation: m.operation,
+      apiVersion: m.apiVersion,
+      time: m.time,
+      fieldsType: 'FieldsV1' as const,
+      fieldsV1: toFieldsV1(m.paths),
+      ...(m.subresource ? { subresource: m.subresource } : {}),
+    }));
+  return out.length ? out : undefined;
+}
+
+function hasStatus(type: ResourceType) {
+  return type.subresources?.includes('status') ?? false;
+}
+
+const DNS1123_SUBDOMAIN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAMES = new Set(['namespaces', 'services']);
+
+function validateName(type: ResourceType, name: string): string | undefined {
+  if (LABEL_NAMES.has(type.plural) && !type.group) {
+    if (name.length > 63 || !DNS1123_LABEL.test(name)) {
+      return `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`;
+    }
+    return undefined;
+  }
+  if (type.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segments: anything but '/', '%', '.' and '..'.
+    return /[/%]/.test(name) || name === '.' || name === '..'
+      ? `Invalid value: "${name}": may not contain '/' or '%'`
+      : undefined;
+  }
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+    return `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`;
+  }
+  return undefined;
+}
+
+/**
+ * The API server's semantics over the store: what create, update, patch, delete and list mean,
+ * independent of HTTP. The controller writes through this class as well, so admission applies to it.
+ */
+export class KubeApi {
+  constructor(
+    readonly store: Store,
+    readonly registry: ResourceRegistry,
+    readonly admission: Admission,
+  ) {}
+
+  type(apiVersion: string, kind: string): ResourceType {
+    const t = this.registry.byApiVersionKind(apiVersion, kind);
+    if (!t)
+      throw errors.badRequest(
+        `no kind "${kind}" is registered for version "${apiVersion}"`,
+      );
+    return t;
+  }
+
+  get(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): KubeObject {
+    const obj = this.store.get(
+      type,
+      type.namespaced ? namespace : undefined,
+      name,
+    );
+    if (!obj) throw errors.notFound(type.plural, type.group, name);
+    return obj;
+  }
+
+  tryGet(type: ResourceType, namespace: string | undefined, name: string) {
+    return this.store.get(type, type.namespaced ? namespace : undefined, name);
+  }
+
+  /** Filtered objects, without paging. */
+  select(
+    type: ResourceType,
+    namespace: string | undefined,
+    opts: ListOptions = {},
+  ) {
+    const id = typeId(type);
+    return this.store
+      .list(type, type.namespaced ? namespace : undefined)
+      .filter(
+        o =>
+          matchesLabels(o.metadata.labels, opts.labels ?? []) &&
+          matchesFields(o, opts.fields ?? [], id),
+      );
+  }
+
+  list(type: ResourceType, namespace: string | undefined, opts: ListOptions) {
+    const rv = this.store.currentRv();
+    let items = this.select(type, namespace, opts);
+    let start = 0;
+    if (opts.continueToken) {
+      const token = decodeContinue(opts.continueToken);
+      const startKey = token.start;
+      start = items.findIndex(
+        o => objectKey(o.metadata.namespace, o.metadata.name!) >= startKey,
+      );
+      if (start < 0) start = items.length;
+    }
+    const meta: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (opts.limit && opts.limit > 0 && items.length - start > opts.limit) {
+      const page = items.slice(start, start + opts.limit);
+      const last = page[page.length - 1];
+      meta.continue = encodeContinue(
+        rv,
+        `${objectKey(last.metadata.namespace, last.metadata.name!)}\u0000`,
+      );
+      meta.remainingItemCount = items.length - start - opts.limit;
+      items = page;
+    } else if (start > 0) {
+      items = items.slice(start);
+    }
+    return {
+      kind: `${type.kind}List`,
+      apiVersion: groupVersion(type),
+      metadata: meta,
+      items: items.map(({ kind, apiVersion, ...rest }) => rest),
+    };
+  }
+
+  create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: KubeObject,
+    ctx: WriteContext,
+    managers?: ManagerState[],
+  ): KubeObject {
+    if (!isPlainObject(body) || !isPlainObject(body.metadata ?? {})) {
+      throw errors.badRequest(
+        'the object provided is not a valid Kubernetes object',
+      );
+    }
+    this.checkTypeMeta(type, body);
+    const obj: KubeObject = deepClone(body);
+    obj.apiVersion = groupVersion(type);
+    obj.kind = type.kind;
+    obj.metadata = obj.metadata ?? {};
+    const meta = obj.metadata;
+    if (type.namespaced) {
+      if (meta.namespace && namespace && meta.namespace !== namespace) {
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      meta.namespace = namespace ?? meta.namespace;
+      if (!meta.namespace)
+        throw errors.badRequest('the namespace of the object is required');
+    } else {
+      delete meta.namespace;
+    }
+    if (!meta.name && meta.generateName) {
+      for (let i = 0; i < 10; i++) {
+        const candidate = `${meta.generateName}${randomSuffix()}`;
+        if (!this.store.get(type, meta.namespace, candidate)) {
+          meta.name = candidate;
+          break;
+        }
+      }
+    }
+    if (!meta.name) {
+      throw errors.invalid(type.kind, type.group, '', [
+        {
+          field: 'metadata.name',
+          message: 'Required value: name or generateName is required',
+          reason: 'FieldValueRequired',
+        },
+      ]);
+    }
+    const nameProblem = validateName(type, meta.name);
+    if (nameProblem) {
+      throw errors.invalid(type.kind, type.group, meta.name, [
+        { field: 'metadata.name', message: nameProblem },
+      ]);
+    }
+    if (type.namespaced) {
+      const ns = this.store.get(
+        this.registry.find('', 'v1', 'namespaces')!,
+        undefined,
+        meta.namespace!,
+      );
+      if (!ns) throw errors.notFound('namespaces', '', meta.namespace!);
+      if (ns.metadata.deletionTimestamp) {
+        throw errors.forbidden(
+          type.plural,
+          type.group,
+          meta.name,
+          `unable to create new content in namespace ${meta.namespace} because it is being terminated`,
+        );
+      }
+    }
+    if (this.store.get(type, meta.namespace, meta.name)) {
+      throw errors.alreadyExists(type.plural, type.group, meta.name);
+    }
+    const requestView = ownableView(obj);
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowIso();
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.selfLink;
+    delete meta.managedFields;
+    if (type.generation) meta.generation = 1;
+    else delete meta.generation;
+    if (hasStatus(type) && type.plural !== 'nodes') delete obj.status;
+    this.admission.defaults(type, obj, undefined);
+    this.validate(type, obj, undefined);
+    this.admission.admit(type, obj, undefined);
+    const time = meta.creationTimestamp!;
+    const ms = managers ?? [
+      {
+        manager: ctx.manager,
+        operation: 'Update' as const,
+        apiVersion: obj.apiVersion!,
+        time,
+        paths: new Set(leafFields(requestView)),
+      },
+    ];
+    meta.managedFields = writeManagers(ms);
+    if (!meta.managedFields) delete meta.managedFields;
+    if (ctx.dryRun) return obj;
+    meta.resourceVersion = String(this.store.nextRv());
+    this.store.put(type, obj);
+    return obj;
+  }
+
+  /** PUT: replaces the object (or its status / scale), with optimistic concurrency. */
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    ctx: WriteContext,
+    subresource?: 'status',
+  ): KubeObject {
+    if (!isPlainObject(body) || !isPlainObject(body.metadata ?? {})) {
+      throw errors.badRequest(
+        'the object provided is not a valid Kubernetes object',
+      );
+    }
+    this.checkTypeMeta(type, body);
+    if (body.metadata?.name && body.metadata.name !== name) {
+      throw errors.badRequest(
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    const old = this.get(type, namespace, name);
+    const rv = body.metadata?.resourceVersion;
+    if (rv && rv !== old.metadata.resourceVersion) {
+      throw errors.conflict(type.plural, type.group, name);
+    }
+    return this.commitUpdate(
+      type,
+      old,
+      deepClone(body),
+      ctx,
+      subresource,
+      'Update',
+    );
+  }
+
+  /** Writes a new version of `old`; `next` is the full desired object. */
+  commitUpdate(
+    type: ResourceType,
+    old: KubeObject,
+    next: KubeObject,
+    ctx: WriteContext,
+    subresource: 'status' | undefined,
+    operation: 'Update' | 'Apply',
+    managersOverride?: ManagerState[],
+  ): KubeObject {
+    const obj: KubeObject = next;
+    obj.apiVersion = groupVersion(type);
+    obj.kind = type.kind;
+    obj.metadata = isPlainObject(obj.metadata) ? obj.metadata : {};
+    if (subresource === 'status') {
+      const status = obj.status;
+      Object.keys(obj).forEach(k => delete obj[k]);
+      Object.assign(obj, deepClone(old), { status });
+    } else if (hasStatus(type)) {
+      obj.status = deepClone(old.status);
+      if (obj.status === undefined) delete obj.status;
+    }
+    const meta = obj.metadata;
+    // Immutable metadata the client cannot change.
+    meta.name = old.metadata.name;
+    meta.uid = old.metadata.uid;
+    meta.creationTimestamp = old.metadata.creationTimestamp;
+    if (old.metadata.namespace) meta.namespace = old.metadata.namespace;
+    else delete meta.namespace;
+    if (old.metadata.generateName)
+      meta.generateName = old.metadata.generateName;
+    if (old.metadata.deletionTimestamp)
+      meta.deletionTimestamp = old.metadata.deletionTimestamp;
+    else delete meta.deletionTimestamp;
+    meta.managedFields = old.metadata.managedFields;
+    if (!meta.managedFields) delete meta.managedFields;
+    meta.resourceVersion = old.metadata.resourceVersion;
+    if (type.generation) {
+      meta.generation = old.metadata.generation ?? 1;
+      if (subresource !== 'status' && !deepEqual(specOf(old), specOf(obj))) {
+        meta.generation += 1;
+      }
+    } else {
+      delete meta.generation;
+    }
+    this.admission.defaults(type, obj, old);
+    this.validate(type, obj, old);
+    if (deepEqual(stripVolatile(obj), stripVolatile(old))) {
+      // A no-op write keeps the resourceVersion and sends no watch event, as the real server does.
+      return old;
+    }
+    this.admission.admit(type, obj, old);
+    const managers =
+      managersOverride ??
+      updateManagers(old, obj, ctx.manager, subresource, operation);
+    meta.managedFields = writeManagers(managers);
+    if (!meta.managedFields) delete meta.managedFields;
+    if (ctx.dryRun) return obj;
+    if (
+      meta.deletionTimestamp &&
+      (meta.finalizers ?? []).length === 0 &&
+      !isNamespace(type)
+    ) {
+      return this.removeNow(type, obj);
+    }
+    meta.resourceVersion = String(this.store.nextRv());
+    this.store.put(type, obj);
+    return obj;
+  }
+
+  patch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patchBody: unknown,
+    ctx: WriteContext & { force?: boolean },
+    subresource?: 'status',
+  ): { object: KubeObject; created: boolean } {
+    if (patchType === 'apply') {
+      return this.apply(type, namespace, name, patchBody, ctx, subresource);
+    }
+    const old = this.get(type, namespace, name);
+    let next: unknown;
+    const base = deepClone(old);
+    if (patchType === 'json') next = jsonPatch(base, patchBody);
+    else if (!isPlainObject(patchBody)) {
+      throw errors.badRequest('the patch is not a JSON object');
+    } else if (patchType === 'merge') next = jsonMergePatch(base, patchBody);
+    else next = strategicMergePatch(base, patchBody);
+    if (!isPlainObject(next))
+      throw errors.badRequest('the patch produced a non-object');
+    const rv = (next as KubeObject).metadata?.resourceVersion;
+    if (rv && rv !== old.metadata.resourceVersion) {
+      throw errors.conflict(type.plural, type.group, name);
+    }
+    return {
+      object: this.commitUpdate(
+        type,
+        old,
+        next as KubeObject,
+        ctx,
+        subresource,
+        'Update',
+      ),
+      created: false,
+    };
+  }
+
+  /** Server-side apply: create-or-update with field ownership and conflicts. */
+  private apply(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    ctx: WriteContext & { force?: boolean },
+    subresource?: 'status',
+  ): { object: KubeObject; created: boolean } {
+    if (!ctx.manager || ctx.manager === 'unknown') {
+      throw errors.invalid('PatchOptions', 'meta.k8s.io', '', [
+        {
+          field: 'fieldManager',
+          message: 'Required value: is required for apply patch',
+          reason: 'FieldValueRequired',
+        },
+      ]);
+    }
+    if (!isPlainObject(body))
+      throw errors.badRequest('the applied configuration is not an object');
+    const applied = deepClone(body) as KubeObject;
+    if (!applied.apiVersion || !applied.kind) {
+      throw errors.badRequest('invalid object type: /, Kind=');
+    }
+    this.checkTypeMeta(type, applied);
+    applied.metadata = isPlainObject(applied.metadata) ? applied.metadata : {};
+    if (applied.metadata.name && applied.metadata.name !== name) {
+      throw errors.badRequest(
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    const appliedPaths = new Set(leafFields(ownableView(applied, subresource)));
+    const old = this.tryGet(type, namespace, name);
+    if (!old) {
+      if (subresource) throw errors.notFound(type.plural, type.group, name);
+      applied.metadata.name = name;
+      const object = this.create(type, namespace, applied, ctx, [
+        {
+          manager: ctx.manager,
+          operation: 'Apply',
+          apiVersion: groupVersion(type),
+          time: nowIso(),
+          paths: appliedPaths,
+        },
+      ]);
+      return { object, created: true };
+    }
+    const managers = readManagers(old);
+    const mine = managers.find(
+      m =>
+        m.manager === ctx.manager &&
+        m.operation === 'Apply' &&
+        m.subresource === subresource,
+    );
+    const others = managers.filter(m => m !== mine);
+    const conflicts: Array<{
+      manager: string;
+      apiVersion: string;
+      path: string;
+    }> = [];
+    for (const p of appliedPaths) {
+      for (const m of others) {
+        if (m.subresource !== subresource || !m.paths.has(p)) continue;
+        if (deepEqual(readField(old, p), readField(applied, p))) continue;
+        if (ctx.force) m.paths.delete(p);
+        else
+          conflicts.push({
+            manager: m.manager,
+            apiVersion: m.apiVersion,
+            path: p,
+          });
+      }
+    }
+    if (conflicts.length) {
+      const causes = conflicts.map(c => ({
+        reason: 'FieldManagerConflict',
+        message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+        field: describeField(c.path),
+      }));
+      throw new StatusError(
+        409,
+        'Conflict',
+        `Apply failed with ${conflicts.length} conflict${
+          conflicts.length > 1 ? 's' : ''
+        }: ${causes.map(c => `${c.message}: ${c.field}`).join('\n')}`,
+        {
+          name,
+          ...(type.group ? { group: type.group } : {}),
+          kind: type.plural,
+          causes,
+        },
+      );
+    }
+    const next = deepClone(old);
+    for (const p of mine?.paths ?? []) {
+      if (appliedPaths.has(p)) continue;
+      if (others.some(m => m.paths.has(p))) continue;
+      removeField(next, p);
+    }
+    const merged = strategicMergePatch(next, {
+      ...applied,
+      metadata: { ...applied.metadata, resourceVersion: undefined },
+    }) as KubeObject;
+    if (
+      applied.metadata.resourceVersion &&
+      applied.metadata.resourceVersion !== old.metadata.resourceVersion
+    ) {
+      throw errors.conflict(type.plural, type.group, name);
+    }
+    const time = nowIso();
+    const nextManagers = [
+      ...others,
+      {
+        manager: ctx.manager,
+        operation: 'Apply' as const,
+        apiVersion: groupVersion(type),
+        time,
+        subresource,
+        paths: appliedPaths,
+      },
+    ];
+    return {
+      object: this.commitUpdate(
+        type,
+        old,
+        merged,
+        ctx,
+        subresource,
+        'Apply',
+        nextManagers,
+      ),
+      created: false,
+    };
+  }
+
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions,
+  ): { object: KubeObject; gone: boolean } {
+    const old = this.get(type, namespace, name);
+    if (
+      opts.preconditions?.uid &&
+      opts.preconditions.uid !== old.metadata.uid
+    ) {
+      throw errors.conflict(
+        type.plural,
+        type.group,
+        name,
+        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
+    }
+    if (
+      opts.preconditions?.resourceVersion &&
+      opts.preconditions.resourceVersion !== old.metadata.resourceVersion
+    ) {
+      throw errors.conflict(
+        type.plural,
+        type.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      );
+    }
+    if (opts.dryRun) return { object: old, gone: true };
+    if (opts.propagationPolicy === 'Orphan') this.orphanDependents(old);
+    const finalizers = old.metadata.finalizers ?? [];
+    if (isNamespace(type) || finalizers.length > 0) {
+      if (old.metadata.deletionTimestamp) return { object: old, gone: false };
+      const next = deepClone(old);
+      next.metadata.deletionTimestamp = nowIso();
+      if (isNamespace(type))
+        next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      next.metadata.resourceVersion = String(this.store.nextRv());
+      this.store.put(type, next);
+      return { object: next, gone: false };
+    }
+    return { object: this.removeNow(type, old), gone: true };
+  }
+
+  /** Removes an object immediately; dependents are collected by the controller. */
+  removeNow(type: ResourceType, obj: KubeObject): KubeObject {
+    const final = deepClone(obj);
+    final.metadata.resourceVersion = String(this.store.nextRv());
+    if (
+      !final.metadata.deletionTimestamp &&
+      type.plural === 'pods' &&
+      !type.group
+    ) {
+      final.metadata.deletionTimestamp = nowIso();
+      final.metadata.deletionGracePeriodSeconds = 0;
+    }
+    this.store.remove(type, final);
+    return final;
+  }
+
+  private orphanDependents(owner: KubeObject) {
+    for (const dep of this.store.dependentsOf(owner.metadata.uid!)) {
+      const t = this.registry.types.find(x => typeId(x) === dep.typeId);
+      const obj = this.store.getById(dep.typeId, dep.key);
+      if (!t || !obj) continue;
+      const next = deepClone(obj);
+      next.metadata.ownerReferences = (
+        next.metadata.ownerReferences ?? []
+      ).filter(o => o.uid !== owner.metadata.uid);
+      if (next.metadata.ownerReferences!.length === 0)
+        delete next.metadata.ownerReferences;
+      this.commitUpdate(
+        t,
+        obj,
+        next,
+        { manager: 'kube-controller-manager' },
+        undefined,
+        'Update',
+      );
+    }
+  }
+
+  private checkTypeMeta(type: ResourceType, body: KubeObject) {
+    if (body.kind && body.kind !== type.kind) {
+      throw errors.badRequest(
+        `the server could not find the requested resource: kind ${body.kind} does not match ${type.kind}`,
+      );
+    }
+    if (body.apiVersion && body.apiVersion !== groupVersion(type)) {
+      throw errors.badRequest(
+        `the API version in the data (${
+          body.apiVersion
+        }) does not match the expected API version (${groupVersion(type)})`,
+      );
+    }
+  }
+
+  private validate(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ) {
+    const causes = this.admission.validate(type, obj, old);
+    if (causes.length) {
+      throw errors.invalid(
+        type.kind,
+        type.group,
+        obj.metadata.name ?? '',
+        causes,
+      );
+    }
+  }
+}
+
+function isNamespace(type: ResourceType) {
+  return type.plural === 'namespaces' && !type.group;
+}
+
+function specOf(obj: KubeObject) {
+  const { metadata, status, apiVersion, kind, ...rest } = obj;
+  return rest;
+}
+
+function stripVolatile(obj: KubeObject) {
+  const { managedFields, resourceVersion, ...meta } = obj.metadata;
+  return { ...obj, metadata: meta };
+}
+
+/** Ownership after a non-apply write: changed fields move to `manager`, removed fields leave everyone. */
+function updateManagers(
+  old: KubeObject,
+  next: KubeObject,
+  manager: string,
+  subresource: string | undefined,
+  operation: 'Update' | 'Apply',
+): ManagerState[] {
+  const managers = readManagers(old);
+  const nextPaths = leafFields(ownableView(next, subresource));
+  const nextSet = new Set(nextPaths);
+  const changed = nextPaths.filter(
+    p => !deepEqual(readField(old, p), readField(next, p)),
+  );
+  for (const m of managers) {
+    if (m.subresource !== subresource) continue;
+    for (const p of [...m.paths]) {
+      if (!nextSet.has(p)) m.paths.delete(p);
+    }
+  }
+  if (changed.length === 0) return managers;
+  let mine = managers.find(
+    m =>
+      m.manager === manager &&
+      m.operation === operation &&
+      m.subresource === subresource,
+  );
+  if (!mine) {
+    mine = {
+      manager,
+      operation,
+      apiVersion: groupVersion({
+        group: (next.apiVersion ?? '').includes('/')
+          ? next.apiVersion!.split('/')[0]
+          : '',
+        version: (next.apiVersion ?? 'v1').split('/').pop()!,
+      }),
+      time: nowIso(),
+      subresource,
+      paths: new Set(),
+    };
+    managers.push(mine);
+  }
+  mine.time = nowIso();
+  for (const p of changed) {
+    for (const m of managers)
+      if (m !== mine && m.subresource === subresource) m.paths.delete(p);
+    mine.paths.add(p);
+  }
+  return managers;
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(
+    JSON.stringify({ v: 'meta.k8s.io/v1', rv, start }),
+  ).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (typeof parsed.start !== 'string' || typeof parsed.rv !== 'number')
+      throw new Error();
+    return parsed;
+  } catch {
+    throw errors.badRequest(
+      'continue key is not valid: the continue token is malformed',
+    );
+  }
+}

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { groupVersion, ResourceRegistry, ResourceType } from './resources';
+
+/** The server version kube-sim reports: the one the reference recordings were made against. */
+export const VERSION_INFO = {
+  major: '1',
+  minor: '26',
+  gitVersion: 'v1.26.1',
+  gitCommit: '8f94681cd294aa8cfd3407b8191f6c70214973a4',
+  gitTreeState: 'clean',
+  buildDate: '2023-01-18T15:51:24Z',
+  goVersion: 'go1.19.5',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+function storageVersionHash(t: ResourceType): string {
+  return createHash('sha256')
+    .update(`${t.group}/${t.version}/${t.kind}`)
+    .digest('base64')
+    .slice(0, 11)
+    .concat('=');
+}
+
+function resourceEntries(t: ResourceType) {
+  const main: Record<string, unknown> = {
+    name: t.plural,
+    singularName: t.kind.toLowerCase(),
+    namespaced: t.namespaced,
+    kind: t.kind,
+    verbs: t.verbs,
+  };
+  if (t.shortNames) main.shortNames = t.shortNames;
+  if (t.categories) main.categories = t.categories;
+  if (!t.virtual) main.storageVersionHash = storageVersionHash(t);
+  const subs = (t.subresources ?? []).map(sub => {
+    if (sub === 'scale') {
+      return {
+        name: `${t.plural}/scale`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      };
+    }
+    if (sub === 'log') {
+      return {
+        name: `${t.plural}/log`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get'],
+      };
+    }
+    return {
+      name: `${t.plural}/status`,
+      singularName: '',
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: ['get', 'patch', 'update'],
+    };
+  });
+  return [main, ...subs];
+}
+
+export class Discovery {
+  constructor(private readonly registry: ResourceRegistry) {}
+
+  coreVersions(serverAddress: string) {
+    return {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+    };
+  }
+
+  private groups() {
+    const byGroup = new Map<string, string[]>();
+    for (const gv of this.registry.groupVersions()) {
+      if (!gv.group) continue;
+      byGroup.set(gv.group, [...(byGroup.get(gv.group) ?? []), gv.version]);
+    }
+    return [...byGroup.entries()].map(([name, versions]) => ({
+      name,
+      versions: versions.map(v => ({
+        groupVersion: `${name}/${v}`,
+        version: v,
+      })),
+      preferredVersion: {
+        groupVersion: `${name}/${versions[0]}`,
+        version: versions[0],
+      },
+    }));
+  }
+
+  groupList() {
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: this.groups() };
+  }
+
+  group(name: string) {
+    const g = this.groups().find(x => x.name === name);
+    return g ? { kind: 'APIGroup', apiVersion: 'v1', ...g } : undefined;
+  }
+
+  resourceList(group: string, version: string) {
+    const types = this.registry.inGroupVersion(group, version);
+    if (types.length === 0) return undefined;
+    return {
+      kind: 'APIResourceList',
+      ...(group ? { apiVersion: 'v1' } : {}),
+      groupVersion: groupVersion({ group, version }),
+      resources: types
+        .slice()
+        .sort((a, b) => a.plural.localeCompare(b.plural))
+        .flatMap(resourceEntries),
+    };
+  }
+
+  /* ---- OpenAPI v3: just enough for helm (see the reference README) ---- */
+
+  private openApiDoc(group: string, version: string) {
+    const paths: Record<string, unknown> = {};
+    const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    for (const t of this.registry.inGroupVersion(group, version)) {
+      if (t.virtual) continue;
+      const path = t.namespaced
+        ? `${prefix}/namespaces/{namespace}/${t.plural}/{name}`
+        : `${prefix}/${t.plural}/{name}`;
+      const gvk = { group: t.group, version: t.version, kind: t.kind };
+      const params = ['fieldValidation', 'fieldManager', 'dryRun', 'force'].map(
+        name => ({
+          name,
+          in: 'query',
+          schema: { type: name === 'force' ? 'boolean' : 'string' },
+        }),
+      );
+      const op = (action: string) => ({
+        'x-kubernetes-action': action,
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: params,
+        responses: { '200': { description: 'OK' } },
+      });
+      paths[path] = {
+        get: op('get'),
+        put: op('put'),
+        patch: op('patch'),
+        delete: op('delete'),
+      };
+    }
+    return {
+      openapi: '3.0.0',
+      info: { title: 'kube-sim', version: VERSION_INFO.gitVersion },
+      paths,
+      components: { schemas: {} },
+    };
+  }
+
+  openApiRoot() {
+    const paths: Record<string, { serverRelativeURL: string }> = {};
+    for (const { group, version } of this.registry.groupVersions()) {
+      const key = group ? `apis/${group}/${version}` : `api/${version}`;
+      const hash = createHash('sha512')
+        .update(JSON.stringify(this.openApiDoc(group, version)))
+        .digest('hex')
+        .toUpperCase();
+      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
+    }
+    return { paths };
+  }
+
+  openApiFor(path: string) {
+    const m = path.match(
+      /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/,
+    );
+    if (!m) return undefined;
+    const group = m[1] ? '' : m[2];
+    const version = m[1] ?? m[3];
+    if (this.registry.inGroupVersion(group, version).length === 0)
+      return undefined;
+    return this.openApiDoc(group, version);
+  }
+}

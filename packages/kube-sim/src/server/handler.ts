@@ -1,0 +1,737 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import yaml from 'js-yaml';
+import { FaultState } from '../faults';
+import { DeleteOptions, KubeApi, ListOptions, PatchType } from './api';
+import { Authenticator, Caller } from './auth';
+import { Discovery, VERSION_INFO } from './discovery';
+import { decodeProtobufBody } from './protobuf';
+import { groupVersion, ResourceType, typeId } from './resources';
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorToString,
+} from './selectors';
+import { jsonMergePatch, jsonPatch } from './patch';
+import { errors, StatusError } from './status';
+import { StoreEvent } from './store';
+import { deepClone, isPlainObject, KubeObject } from './types';
+
+/** What the simulated kubelet and metrics server add to the API. */
+export interface ApiExtensions {
+  podLog(
+    pod: KubeObject,
+    container: string,
+    opts: { previous: boolean; tailLines?: number },
+  ): string[];
+  podMetrics(pods: KubeObject[]): KubeObject[];
+  nodeMetrics(nodes: KubeObject[]): KubeObject[];
+}
+
+export interface HandlerOptions {
+  api: KubeApi;
+  auth: Authenticator;
+  faults: FaultState;
+  extensions: ApiExtensions;
+  bookmarkIntervalMs: number;
+  serverAddress: () => string;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+interface ResourceRequest {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  watchPath: boolean;
+}
+
+function send(res: ServerResponse, code: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, err: StatusError) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, err.code, err.toStatus());
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(
+          new StatusError(
+            413,
+            'RequestEntityTooLarge',
+            'Request entity too large: limit is 3145728',
+          ),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? 'application/json')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+}
+
+function parseBody(body: Buffer, type: string): unknown {
+  if (type === 'application/vnd.kubernetes.protobuf')
+    return decodeProtobufBody(body);
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    if (type.includes('yaml')) return yaml.load(text);
+    return JSON.parse(text);
+  } catch (e) {
+    throw errors.badRequest(
+      `couldn't get version/kind; json parse error: ${
+        (e as Error).message.split('\n')[0]
+      }`,
+    );
+  }
+}
+
+function bool(v: string | null) {
+  return v === 'true' || v === '1';
+}
+
+/** Builds the request handler: auth, faults, discovery, OpenAPI and the resource REST API. */
+export function createHandler(opts: HandlerOptions) {
+  const { api, auth, faults, extensions } = opts;
+  const discovery = new Discovery(api.registry);
+
+  function parseResourcePath(parts: string[]): ResourceRequest | undefined {
+    let group = '';
+    let version: string;
+    let rest: string[];
+    if (parts[0] === 'api') {
+      version = parts[1];
+      rest = parts.slice(2);
+    } else {
+      group = parts[1];
+      version = parts[2];
+      rest = parts.slice(3);
+    }
+    let watchPath = false;
+    if (rest[0] === 'watch') {
+      watchPath = true;
+      rest = rest.slice(1);
+    }
+    if (rest.length === 0) return undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3) {
+      const inner = api.registry.find(group, version, rest[2]);
+      if (inner?.namespaced) {
+        if (rest.length > 5) return undefined;
+        return {
+          type: inner,
+          namespace: rest[1],
+          name: rest[3],
+          subresource: rest[4],
+          watchPath,
+        };
+      }
+    }
+    const type = api.registry.find(group, version, rest[0]);
+    if (!type || rest.length > 3) return undefined;
+    return { type, name: rest[1], subresource: rest[2], watchPath };
+  }
+
+  async function handleResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    caller: Caller,
+    r: ResourceRequest,
+  ) {
+    const { type, namespace, name, subresource } = r;
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+    const isWatch = r.watchPath || bool(q.get('watch'));
+    let verb: string;
+    if (method === 'GET' && isWatch) verb = 'watch';
+    else if (method === 'GET') verb = name ? 'get' : 'list';
+    else if (method === 'POST') verb = 'create';
+    else if (method === 'PUT') verb = 'update';
+    else if (method === 'PATCH') verb = 'patch';
+    else if (method === 'DELETE') verb = name ? 'delete' : 'deletecollection';
+    else throw errors.methodNotAllowed();
+    if (name && verb === 'create') throw errors.methodNotAllowed();
+    if (!name && (verb === 'update' || verb === 'patch'))
+      throw errors.methodNotAllowed();
+    const resourceName = subresource
+      ? `${type.plural}/${subresource}`
+      : type.plural;
+
+    auth.authorizeResource(
+      caller,
+      verb,
+      resourceName,
+      type.group,
+      type.namespaced ? namespace : undefined,
+      name,
+    );
+    const failure = faults.match(verb, resourceName, namespace);
+    if (failure) {
+      const code = failure.status ?? 500;
+      const reasons: Record<number, string> = {
+        400: 'BadRequest',
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        404: 'NotFound',
+        409: 'Conflict',
+        429: 'TooManyRequests',
+        503: 'ServiceUnavailable',
+        504: 'Timeout',
+      };
+      throw new StatusError(
+        code,
+        reasons[code] ?? (code >= 500 ? 'InternalError' : 'BadRequest'),
+        `kube-sim: injected failure for ${verb} ${resourceName}`,
+      );
+    }
+    if (subresource) {
+      const allowed = type.subresources ?? [];
+      if (!allowed.includes(subresource as any))
+        throw errors.resourceNotFound();
+    }
+    if (!type.verbs.includes(verb as any) && !subresource)
+      throw errors.methodNotAllowed();
+    if (type.namespaced && !namespace && !['list', 'watch'].includes(verb)) {
+      if (verb === 'create' || verb === 'deletecollection')
+        throw errors.methodNotAllowed();
+      throw errors.resourceNotFound();
+    }
+
+    if (type.virtual) {
+      handleMetrics(res, r, q);
+      return;
+    }
+
+    const manager = q.get('fieldManager') || managerFromUserAgent(req);
+    const dryRun = q.getAll('dryRun').includes('All');
+    const ctx = { manager, dryRun };
+
+    switch (verb) {
+      case 'get': {
+        const obj = api.get(type, namespace, name!);
+        if (subresource === 'log') {
+          handleLog(res, obj, q);
+          return;
+        }
+        if (subresource === 'scale') {
+          send(res, 200, toScale(obj));
+          return;
+        }
+        send(res, 200, obj);
+        return;
+      }
+      case 'list': {
+        send(res, 200, api.list(type, namespace, listOptions(type, q)));
+        return;
+      }
+      case 'watch': {
+        const fields = parseFieldSelector(
+          q.get('fieldSelector') ?? undefined,
+          typeId(type),
+        );
+        if (name)
+          fields.push({ field: 'metadata.name', value: name, negate: false });
+        startWatch(req, res, type, namespace, {
+          labels: parseLabelSelector(q.get('labelSelector') ?? undefined),
+          fields,
+          resourceVersion: q.get('resourceVersion') ?? '',
+          bookmarks: bool(q.get('allowWatchBookmarks')),
+          sendInitialEvents: bool(q.get('sendInitialEvents')),
+          timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
+        });
+        return;
+      }
+      case 'create': {
+        const body = parseBody(await readBody(req), mediaType(req));
+        const created = api.create(type, namespace, body as KubeObject, ctx);
+        send(res, 201, created);
+        return;
+      }
+      case 'update': {
+        const body = parseBody(
+          await readBody(req),
+          mediaType(req),
+        ) as KubeObject;
+        if (subresource === 'scale') {
+          send(res, 200, updateScale(type, namespace, name!, body, ctx));
+          return;
+        }
+        send(
+          res,
+          200,
+          api.update(
+            type,
+            namespace,
+            name!,
+            body,
+            ctx,
+            subresource as 'status' | undefined,
+          ),
+        );
+        return;
+      }
+      case 'patch': {
+        const ct = mediaType(req);
+        const patchType: PatchType | undefined = (
+          {
+            'application/json-patch+json': 'json',
+            'application/merge-patch+json': 'merge',
+            'application/strategic-merge-patch+json': 'strategic',
+            'application/apply-patch+yaml': 'apply',
+            'application/apply-patch+json': 'apply',
+          } as Record<string, PatchType>
+        )[ct];
+        if (!patchType) throw errors.unsupportedMediaType(ct);
+        const raw = await readBody(req);
+        const body = parseBody(
+          raw,
+          patchType === 'apply' ? 'application/yaml' : 'application/json',
+        );
+        if (subresource === 'scale') {
+          const current = toScale(api.get(type, namespace, name!));
+          const patched =
+            patchType === 'json'
+              ? jsonPatch(current, body)
+              : jsonMergePatch(current, body);
+          send(
+            res,
+            200,
+            updateScale(type, namespace, name!, patched as KubeObject, ctx),
+          );
+          return;
+        }
+        const { object, created } = api.patch(
+          type,
+          namespace,
+          name!,
+          patchType,
+          body,
+          {
+            ...ctx,
+            force: bool(q.get('force')),
+            manager:
+              q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager),
+          },
+          subresource as 'status' | undefined,
+        );
+        send(res, created ? 201 : 200, object);
+        return;
+      }
+      case 'delete': {
+        const options = deleteOptions(
+          parseBody(await readBody(req), mediaType(req)),
+          q,
+        );
+        const { object, gone } = api.delete(type, namespace, name!, {
+          ...options,
+          dryRun,
+        });
+        if (!gone || (type.plural === 'pods' && !type.group)) {
+          send(res, 200, object);
+        } else {
+          send(res, 200, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Success',
+            details: {
+              name: object.metadata.name,
+              ...(type.group ? { group: type.group } : {}),
+              kind: type.plural,
+              uid: object.metadata.uid,
+            },
+          });
+        }
+        return;
+      }
+      case 'deletecollection': {
+        const options = deleteOptions(
+          parseBody(await readBody(req), mediaType(req)),
+          q,
+        );
+        const victims = api.select(type, namespace, listOptions(type, q));
+        const deleted = victims.map(
+          v =>
+            api.delete(type, v.metadata.namespace, v.metadata.name!, {
+              ...options,
+              dryRun,
+            }).object,
+        );
+        send(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: groupVersion(type),
+          metadata: { resourceVersion: String(api.store.currentRv()) },
+          items: deleted.map(({ kind, apiVersion, ...rest }) => rest),
+        });
+        return;
+      }
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+
+  function listOptions(type: ResourceType, q: URLSearchParams): ListOptions {
+    const limit = Number(q.get('limit') ?? 0);
+    return {
+      labels: parseLabelSelector(q.get('labelSelector') ?? undefined),
+      fields: parseFieldSelector(
+        q.get('fieldSelector') ?? undefined,
+        typeId(type),
+      ),
+      limit:
+        Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : undefined,
+      continueToken: q.get('continue') || undefined,
+    };
+  }
+
+  function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
+    const b = isPlainObject(body) ? body : {};
+    let policy = (b.propagationPolicy ??
+      q.get('propagationPolicy') ??
+      undefined) as DeleteOptions['propagationPolicy'] | undefined;
+    if (b.orphanDependents === true || q.get('orphanDependents') === 'true')
+      policy = 'Orphan';
+    return {
+      propagationPolicy: policy,
+      preconditions: isPlainObject(b.preconditions)
+        ? b.preconditions
+        : undefined,
+    };
+  }
+
+  function toScale(obj: KubeObject) {
+    const selector = obj.spec?.selector;
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+        creationTimestamp: obj.metadata.creationTimestamp,
+      },
+      spec: { replicas: obj.spec?.replicas ?? 0 },
+      status: {
+        replicas: obj.status?.replicas ?? 0,
+        selector: selector ? selectorToString(selector) : '',
+      },
+    };
+  }
+
+  function updateScale(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    scale: KubeObject,
+    ctx: { manager: string; dryRun: boolean },
+  ) {
+    const current = api.get(type, namespace, name);
+    const replicas = scale?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw errors.invalid('Scale', 'autoscaling', name, [
+        {
+          field: 'spec.replicas',
+          message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+        },
+      ]);
+    }
+    if (
+      scale.metadata?.resourceVersion &&
+      scale.metadata.resourceVersion !== current.metadata.resourceVersion
+    ) {
+      throw errors.conflict(type.plural, type.group, name);
+    }
+    const next = deepClone(current);
+    next.spec = { ...next.spec, replicas };
+    return toScale(
+      api.commitUpdate(type, current, next, ctx, undefined, 'Update'),
+    );
+  }
+
+  function handleLog(res: ServerResponse, pod: KubeObject, q: URLSearchParams) {
+    const containers: string[] = (pod.spec?.containers ?? []).map(
+      (c: any) => c.name,
+    );
+    let container = q.get('container') ?? undefined;
+    if (!container) {
+      if (containers.length !== 1) {
+        throw errors.badRequest(
+          `a container name must be specified for pod ${
+            pod.metadata.name
+          }, choose one of: [${containers.join(' ')}]`,
+        );
+      }
+      container = containers[0];
+    }
+    if (!containers.includes(container)) {
+      throw errors.badRequest(
+        `container ${container} is not valid for pod ${pod.metadata.name}`,
+      );
+    }
+    const tail = q.get('tailLines');
+    const lines = extensions.podLog(pod, container, {
+      previous: bool(q.get('previous')),
+      tailLines: tail ? Number(tail) : undefined,
+    });
+    const text = lines.map(l => `${l}\n`).join('');
+    res.writeHead(200, {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  function handleMetrics(
+    res: ServerResponse,
+    r: ResourceRequest,
+    q: URLSearchParams,
+  ) {
+    const coreType = api.registry.find('', 'v1', r.type.plural)!;
+    const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
+    const source = r.name
+      ? [api.get(coreType, r.namespace, r.name)]
+      : api.select(coreType, r.namespace, { labels });
+    const items =
+      r.type.plural === 'pods'
+        ? extensions.podMetrics(source)
+        : extensions.nodeMetrics(source);
+    if (r.name) {
+      if (items.length === 0)
+        throw errors.notFound(r.type.plural, r.type.group, r.name);
+      send(res, 200, items[0]);
+      return;
+    }
+    send(res, 200, {
+      kind: `${r.type.kind}List`,
+      apiVersion: groupVersion(r.type),
+      metadata: {},
+      items: items.map(({ kind, apiVersion, ...rest }) => rest),
+    });
+  }
+
+  function startWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: ResourceType,
+    namespace: string | undefined,
+    w: {
+      labels: ReturnType<typeof parseLabelSelector>;
+      fields: ReturnType<typeof parseFieldSelector>;
+      resourceVersion: string;
+      bookmarks: boolean;
+      sendInitialEvents: boolean;
+      timeoutSeconds: number;
+    },
+  ) {
+    const id = typeId(type);
+    const ns = type.namespaced ? namespace : undefined;
+    const matches = (o: KubeObject | undefined) =>
+      !!o &&
+      (!ns || o.metadata.namespace === ns) &&
+      matchesLabels(o.metadata.labels, w.labels) &&
+      matchesFields(o, w.fields, id);
+    let rv: number | undefined;
+    if (w.resourceVersion && w.resourceVersion !== '0') {
+      rv = Number(w.resourceVersion);
+      if (!Number.isFinite(rv))
+        throw errors.badRequest(
+          `invalid resource version: ${w.resourceVersion}`,
+        );
+    }
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
+    res.flushHeaders();
+    const write = (type_: string, object: unknown) => {
+      if (!res.writableEnded)
+        res.write(`${JSON.stringify({ type: type_, object })}\n`);
+    };
+    const toWire = (e: StoreEvent): [string, KubeObject] | undefined => {
+      const now = matches(e.object);
+      if (e.type !== 'MODIFIED' || !e.old)
+        return now ? [e.type, e.object] : undefined;
+      const before = matches(e.old);
+      if (now && before) return ['MODIFIED', e.object];
+      if (now) return ['ADDED', e.object];
+      if (before) return ['DELETED', e.object];
+      return undefined;
+    };
+    const bookmark = (annotations?: Record<string, string>) =>
+      write('BOOKMARK', {
+        kind: type.kind,
+        apiVersion: groupVersion(type),
+        metadata: {
+          resourceVersion: String(api.store.currentRv()),
+          creationTimestamp: null,
+          ...(annotations ? { annotations } : {}),
+        },
+      });
+    if (w.sendInitialEvents) {
+      // Streaming list ("WatchList"): the current state as ADDED events, then a bookmark marking its end.
+      for (const o of api.select(type, ns, {
+        labels: w.labels,
+        fields: w.fields,
+      }))
+        write('ADDED', o);
+      if (w.bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    } else if (rv === undefined) {
+      for (const o of api.select(type, ns, {
+        labels: w.labels,
+        fields: w.fields,
+      }))
+        write('ADDED', o);
+    } else {
+      const past = api.store.eventsSince(rv);
+      if (!past) {
+        write('ERROR', {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${rv} (${api.store.oldestResumableRv()})`,
+          reason: 'Expired',
+          code: 410,
+        });
+        res.end();
+        return;
+      }
+      for (const e of past) {
+        if (e.typeId !== id) continue;
+        const out = toWire(e);
+        if (out) write(out[0], out[1]);
+      }
+    }
+    const unsubscribe = api.store.subscribe(e => {
+      if (e.typeId !== id) return;
+      const out = toWire(e);
+      if (out) write(out[0], out[1]);
+    });
+    const timers: NodeJS.Timeout[] = [];
+    if (w.bookmarks) {
+      timers.push(setInterval(() => bookmark(), opts.bookmarkIntervalMs));
+    }
+    const close = () => {
+      unsubscribe();
+      timers.forEach(t => clearTimeout(t));
+      if (!res.writableEnded) res.end();
+    };
+    if (w.timeoutSeconds > 0)
+      timers.push(setTimeout(close, w.timeoutSeconds * 1000));
+    req.on('close', close);
+    res.on('close', close);
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse) {
+    try {
+      if (faults.latencyMs > 0) {
+        await new Promise(resolve => setTimeout(resolve, faults.latencyMs));
+      }
+      const url = new URL(req.url ?? '/', 'http://kube-sim');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      const caller = auth.authenticate(req.headers.authorization);
+      if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+        throw new StatusError(
+          503,
+          'ServiceUnavailable',
+          'kube-sim: injected error (the server is currently unable to handle the request)',
+        );
+      }
+      const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      const isResource =
+        (parts[0] === 'api' && parts.length > 2) ||
+        (parts[0] === 'apis' && parts.length > 3);
+      if (!isResource) {
+        auth.authorizePath(caller, path);
+        if (req.method !== 'GET' && req.method !== 'HEAD')
+          throw errors.methodNotAllowed();
+        const doc = nonResource(path, parts);
+        if (doc === undefined) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('404 page not found\n');
+          return;
+        }
+        if (typeof doc === 'string') {
+          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(doc);
+          return;
+        }
+        send(res, 200, doc);
+        return;
+      }
+      const r = parseResourcePath(parts);
+      if (!r) {
+        const known =
+          parts[0] === 'api'
+            ? discovery.resourceList('', parts[1])
+            : discovery.resourceList(parts[1], parts[2]);
+        if (!known) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('404 page not found\n');
+          return;
+        }
+        throw errors.resourceNotFound();
+      }
+      await handleResource(req, res, url, caller, r);
+    } catch (e) {
+      if (e instanceof StatusError) {
+        sendStatus(res, e);
+      } else {
+        sendStatus(res, errors.internal((e as Error)?.message ?? String(e)));
+      }
+    }
+  };
+
+  function nonResource(path: string, parts: string[]): unknown {
+    if (path === '/version') return VERSION_INFO;
+    if (path === '/healthz' || path === '/livez' || path === '/readyz')
+      return 'ok';
+    if (path === '/api') return discovery.coreVersions(opts.serverAddress());
+    if (path === '/apis') return discovery.groupList();
+    if (parts[0] === 'api' && parts.length === 2)
+      return discovery.resourceList('', parts[1]);
+    if (parts[0] === 'apis' && parts.length === 2)
+      return discovery.group(parts[1]);
+    if (parts[0] === 'apis' && parts.length === 3)
+      return discovery.resourceList(parts[1], parts[2]);
+    if (path === '/openapi/v3') return discovery.openApiRoot();
+    if (path.startsWith('/openapi/v3/')) return discovery.openApiFor(path);
+    return undefined;
+  }
+}
+
+function managerFromUserAgent(req: IncomingMessage): string {
+  const ua = String(req.headers['user-agent'] ?? '');
+  const first = ua.split('/')[0].trim();
+  return first || 'unknown';
+}

@@ -1,0 +1,408 @@
+import { mergeKeyFor } from './resources';
+import { errors } from './status';
+import { deepClone, deepEqual, isPlainObject } from './types';
+
+/** RFC 7386 JSON merge patch. */
+export function jsonMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return deepClone(patch);
+  const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = jsonMergePatch(out[k], v);
+  }
+  return out;
+}
+
+function unescapePointer(s: string) {
+  return s.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function pointerParts(path: string): string[] {
+  if (path === '') return [];
+  if (!path.startsWith('/'))
+    throw errors.badRequest(`invalid JSON pointer: "${path}"`);
+  return path.slice(1).split('/').map(unescapePointer);
+}
+
+function patchFailure(message: string) {
+  return errors.invalid('Patch', '', '', [{ field: 'patch', message }]);
+}
+
+/** RFC 6902 JSON patch. Throws a Status error for a patch that cannot apply. */
+export function jsonPatch(doc: unknown, ops: unknown): unknown {
+  if (!Array.isArray(ops)) {
+    throw errors.badRequest(
+      'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+    );
+  }
+  let root: any = deepClone(doc);
+  const parentOf = (parts: string[]) => {
+    let cur = root;
+    for (const p of parts.slice(0, -1)) {
+      if (Array.isArray(cur)) cur = cur[Number(p)];
+      else if (isPlainObject(cur)) cur = cur[p];
+      else cur = undefined;
+      if (cur === undefined)
+        throw patchFailure(`doc is missing path: "/${parts.join('/')}"`);
+    }
+    return cur;
+  };
+  const read = (path: string) => {
+    const parts = pointerParts(path);
+    let cur = root;
+    for (const p of parts) {
+      if (Array.isArray(cur)) cur = cur[Number(p)];
+      else cur = isPlainObject(cur) ? cur[p] : undefined;
+      if (cur === undefined)
+        throw patchFailure(`doc is missing path: "${path}"`);
+    }
+    return cur;
+  };
+  const remove = (path: string) => {
+    const parts = pointerParts(path);
+    if (parts.length === 0) {
+      const old = root;
+      root = undefined;
+      return old;
+    }
+    const parent = parentOf(parts);
+    const last = parts[parts.length - 1];
+    if (Array.isArray(parent)) {
+      const i = Number(last);
+      if (!(i >= 0 && i < parent.length))
+        throw patchFailure(`unable to remove nonexistent key: ${last}`);
+      return parent.splice(i, 1)[0];
+    }
+    if (!Object.prototype.hasOwnProperty.call(parent, last)) {
+      throw patchFailure(
+        `unable to remove nonexistent key: ${last}: missing value`,
+      );
+    }
+    const old = parent[last];
+    delete parent[last];
+    return old;
+  };
+  const add = (path: string, value: unknown, replace: boolean) => {
+    const parts = pointerParts(path);
+    if (parts.length === 0) {
+      root = deepClone(value);
+      return;
+    }
+    const parent = parentOf(parts);
+    const last = parts[parts.length - 1];
+    if (Array.isArray(parent)) {
+      if (last === '-' && !replace) {
+        parent.push(deepClone(value));
+        return;
+      }
+      const i = Number(last);
+      if (
+        !(
+          Number.isInteger(i) &&
+          i >= 0 &&
+          i <= parent.length - (replace ? 1 : 0)
+        )
+      ) {
+        throw patchFailure(
+          `add operation does not apply: doc is missing path: "${path}"`,
+        );
+      }
+      parent.splice(i, replace ? 1 : 0, deepClone(value));
+      return;
+    }
+    if (!isPlainObject(parent))
+      throw patchFailure(`doc is missing path: "${path}"`);
+    if (replace && !Object.prototype.hasOwnProperty.call(parent, last)) {
+      throw patchFailure(
+        `replace operation does not apply: doc is missing key: ${path}`,
+      );
+    }
+    parent[last] = deepClone(value);
+  };
+  for (const op of ops) {
+    if (
+      !isPlainObject(op) ||
+      typeof op.op !== 'string' ||
+      typeof op.path !== 'string'
+    ) {
+      throw errors.badRequest('invalid JSON patch operation');
+    }
+    switch (op.op) {
+      case 'add':
+        add(op.path, op.value, false);
+        break;
+      case 'replace':
+        add(op.path, op.value, true);
+        break;
+      case 'remove':
+        remove(op.path);
+        break;
+      case 'move':
+        add(op.path, remove(op.from), false);
+        break;
+      case 'copy':
+        add(op.path, read(op.from), false);
+        break;
+      case 'test':
+        if (!deepEqual(read(op.path), op.value)) {
+          throw patchFailure(`testing value ${op.path} failed: test failed`);
+        }
+        break;
+      default:
+        throw errors.badRequest(`Unexpected kind: ${op.op}`);
+    }
+  }
+  return root;
+}
+
+/**
+ * Strategic merge patch for the list fields Kubernetes users patch most (containers, env, ports,
+ * volumes, …, keyed as in the Kubernetes API); other lists are replaced. Supports `$patch: delete`,
+ * `$patch: replace` and null-deletes; `$setElementOrder` and `$retainKeys` directives are dropped.
+ */
+export function strategicMergePatch(
+  target: unknown,
+  patch: unknown,
+  field = '',
+): unknown {
+  if (Array.isArray(patch)) {
+    return mergeList(Array.isArray(target) ? target : [], patch, field);
+  }
+  if (!isPlainObject(patch)) return deepClone(patch);
+  if (patch.$patch === 'replace') {
+    const { $patch, ...rest } = patch;
+    return deepClone(rest);
+  }
+  const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (
+      k.startsWith('$setElementOrder/') ||
+      k === '$retainKeys' ||
+      k === '$patch'
+    )
+      continue;
+    if (k.startsWith('$deleteFromPrimitiveList/')) {
+      const name = k.slice('$deleteFromPrimitiveList/'.length);
+      if (Array.isArray(out[name]) && Array.isArray(v)) {
+        out[name] = out[name].filter(
+          (x: unknown) => !v.some(d => deepEqual(d, x)),
+        );
+      }
+      continue;
+    }
+    if (v === null) delete out[k];
+    else out[k] = strategicMergePatch(out[k], v, k);
+  }
+  return out;
+}
+
+function mergeList(
+  target: unknown[],
+  patch: unknown[],
+  field: string,
+): unknown[] {
+  const key = mergeKeyFor(
+    field,
+    patch.find(isPlainObject) ?? target.find(isPlainObject),
+  );
+  if (!key) {
+    if (patch.some(p => isPlainObject(p) && p.$patch === 'replace')) {
+      return deepClone(patch.filter(p => !(isPlainObject(p) && p.$patch)));
+    }
+    return deepClone(patch);
+  }
+  if (patch.some(p => isPlainObject(p) && p.$patch === 'replace')) {
+    return deepClone(
+      patch.filter(p => !(isPlainObject(p) && p.$patch === 'replace')),
+    );
+  }
+  const out = target.map(x => x);
+  for (const item of patch) {
+    if (!isPlainObject(item)) continue;
+    const idx = out.findIndex(x => isPlainObject(x) && x[key] === item[key]);
+    if (item.$patch === 'delete') {
+      if (idx >= 0) out.splice(idx, 1);
+      continue;
+    }
+    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item);
+    else out.push(strategicMergePatch({}, item));
+  }
+  return out;
+}
+
+/* ---------- field sets, as server-side apply tracks them ---------- */
+
+/**
+ * A field path, encoded as a string so it can live in a Set: steps joined by U+0001, where a list
+ * item is addressed by its merge key as U+0002 key U+0002 JSON(value).
+ */
+export type FieldPath = string;
+
+const SEP = '\u0001';
+const ITEM = '\u0002';
+
+type Step = { field: string; key?: string; keyValue?: unknown };
+
+function join(prefix: string, step: string) {
+  return prefix ? `${prefix}${SEP}${step}` : step;
+}
+
+/** The leaf fields an object sets; lists with a merge key are walked per item, others are atomic. */
+export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
+  if (isPlainObject(obj)) {
+    const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return prefix ? [prefix] : [];
+    return entries.flatMap(([k, v]) => leafFields(v, join(prefix, k), k));
+  }
+  if (Array.isArray(obj)) {
+    const key = mergeKeyFor(field, obj.find(isPlainObject));
+    if (
+      !key ||
+      obj.length === 0 ||
+      !obj.every(x => isPlainObject(x) && key in x)
+    ) {
+      return [prefix];
+    }
+    return obj.flatMap(item => {
+      const p = `${prefix}${ITEM}${key}${ITEM}${JSON.stringify(item[key])}`;
+      const rest = Object.fromEntries(
+        Object.entries(item).filter(([k]) => k !== key),
+      );
+      return [join(p, key), ...leafFields(rest, p, '').filter(x => x !== p)];
+    });
+  }
+  return [prefix];
+}
+
+function parsePath(path: FieldPath): Step[] {
+  return path.split(SEP).map(part => {
+    const [field, key, value] = part.split(ITEM);
+    return key === undefined
+      ? { field }
+      : { field, key, keyValue: JSON.parse(value) };
+  });
+}
+
+/** A field path as the API prints it in conflict messages, e.g. `.spec.containers[name="app"].image`. */
+export function describeField(path: FieldPath): string {
+  return parsePath(path)
+    .map(
+      s =>
+        `.${s.field}${
+          s.key !== undefined ? `[${s.key}=${JSON.stringify(s.keyValue)}]` : ''
+        }`,
+    )
+    .join('');
+}
+
+/** Builds a field path from a readable list of steps (used when reading fieldsV1 back). */
+function pathFromSteps(steps: Step[]): FieldPath {
+  return steps
+    .map(s =>
+      s.key !== undefined
+        ? `${s.field}${ITEM}${s.key}${ITEM}${JSON.stringify(s.keyValue)}`
+        : s.field,
+    )
+    .join(SEP);
+}
+
+/** Reads the value at a field path; undefined when any step is missing. */
+export function readField(obj: unknown, path: FieldPath): unknown {
+  let cur: any = obj;
+  for (const s of parsePath(path)) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[s.field];
+    if (s.key !== undefined) {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur.find(x => isPlainObject(x) && x[s.key!] === s.keyValue);
+    }
+  }
+  return cur;
+}
+
+/** Removes the value at a field path, then prunes list items and maps it left empty. */
+export function removeField(obj: any, path: FieldPath): void {
+  const steps = parsePath(path);
+  const walk = (cur: any, i: number): void => {
+    if (!isPlainObject(cur)) return;
+    const s = steps[i];
+    if (i === steps.length - 1 && s.key === undefined) {
+      delete cur[s.field];
+      return;
+    }
+    let next = cur[s.field];
+    if (s.key !== undefined) {
+      if (!Array.isArray(next)) return;
+      const idx = next.findIndex(
+        x => isPlainObject(x) && x[s.key!] === s.keyValue,
+      );
+      if (idx < 0) return;
+      if (i === steps.length - 1) {
+        next.splice(idx, 1);
+        return;
+      }
+      const item = next[idx];
+      walk(item, i + 1);
+      if (Object.keys(item).every(k => k === s.key)) next.splice(idx, 1);
+      if (next.length === 0) delete cur[s.field];
+      return;
+    }
+    walk(next, i + 1);
+    next = cur[s.field];
+    if (isPlainObject(next) && Object.keys(next).length === 0)
+      delete cur[s.field];
+  };
+  walk(obj, 0);
+}
+
+/** Renders a set of field paths as the `fieldsV1` trie the API shows in managedFields. */
+export function toFieldsV1(
+  paths: Iterable<FieldPath>,
+): Record<string, unknown> {
+  const root: Record<string, any> = {};
+  for (const path of paths) {
+    let cur = root;
+    for (const s of parsePath(path)) {
+      const f = `f:${s.field}`;
+      cur[f] = cur[f] ?? {};
+      cur = cur[f];
+      if (s.key !== undefined) {
+        const k = `k:${JSON.stringify({ [s.key]: s.keyValue })}`;
+        cur[k] = cur[k] ?? {};
+        cur = cur[k];
+      }
+    }
+  }
+  return root;
+}
+
+/** Reads a `fieldsV1` trie back into field paths. */
+export function fromFieldsV1(trie: unknown): FieldPath[] {
+  const out: FieldPath[] = [];
+  const walk = (node: unknown, steps: Step[]) => {
+    if (!isPlainObject(node)) return;
+    const keys = Object.keys(node).filter(k => k !== '.');
+    if (keys.length === 0) {
+      if (steps.length) out.push(pathFromSteps(steps));
+      return;
+    }
+    for (const k of keys) {
+      if (k.startsWith('f:')) {
+        walk(node[k], [...steps, { field: k.slice(2) }]);
+      } else if (k.startsWith('k:') && steps.length) {
+        try {
+          const [[kk, vv]] = Object.entries(JSON.parse(k.slice(2)));
+          const last = steps[steps.length - 1];
+          walk(node[k], [
+            ...steps.slice(0, -1),
+            { field: last.field, key: kk, keyValue: vv },
+          ]);
+        } catch {
+          // An item key we cannot read is left unowned.
+        }
+      }
+    }
+  };
+  walk(trie, []);
+  return out;
+}

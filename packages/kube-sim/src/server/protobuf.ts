@@ -1,0 +1,224 @@
+import { errors } from './status';
+import { KubeObject } from './types';
+
+/**
+ * Decodes the Kubernetes protobuf request bodies real clients send for Secrets and ConfigMaps
+ * (helm stores its releases that way): the 4 bytes `k8s\0`, then a `runtime.Unknown` whose `raw`
+ * field holds the object message. Only the fields of those kinds (and DeleteOptions) are read.
+ */
+
+type Field = { no: number; wire: number; value: Buffer | number | bigint };
+
+function readVarint(buf: Buffer, pos: { i: number }): bigint {
+  let result = 0n;
+  let shift = 0n;
+  for (;;) {
+    if (pos.i >= buf.length) throw new Error('truncated varint');
+    const b = buf[pos.i++];
+    result |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return result;
+    shift += 7n;
+    if (shift > 70n) throw new Error('varint too long');
+  }
+}
+
+function fields(buf: Buffer): Field[] {
+  const out: Field[] = [];
+  const pos = { i: 0 };
+  while (pos.i < buf.length) {
+    const tag = Number(readVarint(buf, pos));
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 0) {
+      out.push({ no, wire, value: readVarint(buf, pos) });
+    } else if (wire === 2) {
+      const len = Number(readVarint(buf, pos));
+      if (pos.i + len > buf.length) throw new Error('truncated field');
+      out.push({ no, wire, value: buf.subarray(pos.i, pos.i + len) });
+      pos.i += len;
+    } else if (wire === 1) {
+      pos.i += 8;
+    } else if (wire === 5) {
+      pos.i += 4;
+    } else {
+      throw new Error(`unsupported wire type ${wire}`);
+    }
+  }
+  return out;
+}
+
+const str = (f: Field) => (f.value as Buffer).toString('utf8');
+const bytes = (f: Field) => f.value as Buffer;
+
+function mapEntry(buf: Buffer): [string, Buffer] {
+  let key = '';
+  let value = Buffer.alloc(0);
+  for (const f of fields(buf)) {
+    if (f.no === 1) key = str(f);
+    if (f.no === 2) value = bytes(f);
+  }
+  return [key, value];
+}
+
+function decodeTime(buf: Buffer): string | undefined {
+  let seconds = 0n;
+  for (const f of fields(buf)) if (f.no === 1) seconds = f.value as bigint;
+  return seconds
+    ? `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}Z`
+    : undefined;
+}
+
+function decodeOwnerReference(buf: Buffer) {
+  const ref: Record<string, any> = {};
+  for (const f of fields(buf)) {
+    if (f.no === 1) ref.kind = str(f);
+    if (f.no === 3) ref.name = str(f);
+    if (f.no === 4) ref.uid = str(f);
+    if (f.no === 5) ref.apiVersion = str(f);
+    if (f.no === 6) ref.controller = f.value === 1n;
+    if (f.no === 7) ref.blockOwnerDeletion = f.value === 1n;
+  }
+  return ref;
+}
+
+function decodeObjectMeta(buf: Buffer) {
+  const meta: Record<string, any> = {};
+  const setIf = (k: string, v: string) => {
+    if (v !== '') meta[k] = v;
+  };
+  for (const f of fields(buf)) {
+    switch (f.no) {
+      case 1:
+        setIf('name', str(f));
+        break;
+      case 2:
+        setIf('generateName', str(f));
+        break;
+      case 3:
+        setIf('namespace', str(f));
+        break;
+      case 5:
+        setIf('uid', str(f));
+        break;
+      case 6:
+        setIf('resourceVersion', str(f));
+        break;
+      case 7:
+        if (Number(f.value)) meta.generation = Number(f.value);
+        break;
+      case 8: {
+        const t = decodeTime(bytes(f));
+        if (t) meta.creationTimestamp = t;
+        break;
+      }
+      case 11:
+      case 12: {
+        const [k, v] = mapEntry(bytes(f));
+        const target = f.no === 11 ? 'labels' : 'annotations';
+        meta[target] = { ...(meta[target] ?? {}), [k]: v.toString('utf8') };
+        break;
+      }
+      case 13:
+        meta.ownerReferences = [
+          ...(meta.ownerReferences ?? []),
+          decodeOwnerReference(bytes(f)),
+        ];
+        break;
+      case 14:
+        meta.finalizers = [...(meta.finalizers ?? []), str(f)];
+        break;
+      default:
+        break;
+    }
+  }
+  return meta;
+}
+
+function decodeSecret(buf: Buffer): KubeObject {
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: {} };
+  for (const f of fields(buf)) {
+    if (f.no === 1) obj.metadata = decodeObjectMeta(bytes(f));
+    if (f.no === 2 || f.no === 4) {
+      const [k, v] = mapEntry(bytes(f));
+      obj.data = { ...(obj.data ?? {}), [k]: v.toString('base64') };
+    }
+    if (f.no === 3) obj.type = str(f);
+    if (f.no === 5) obj.immutable = f.value === 1n;
+  }
+  return obj;
+}
+
+function decodeConfigMap(buf: Buffer): KubeObject {
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} };
+  for (const f of fields(buf)) {
+    if (f.no === 1) obj.metadata = decodeObjectMeta(bytes(f));
+    if (f.no === 2) {
+      const [k, v] = mapEntry(bytes(f));
+      obj.data = { ...(obj.data ?? {}), [k]: v.toString('utf8') };
+    }
+    if (f.no === 3) {
+      const [k, v] = mapEntry(bytes(f));
+      obj.binaryData = { ...(obj.binaryData ?? {}), [k]: v.toString('base64') };
+    }
+    if (f.no === 4) obj.immutable = f.value === 1n;
+  }
+  return obj;
+}
+
+function decodeDeleteOptions(buf: Buffer): KubeObject {
+  const obj: Record<string, any> = {
+    apiVersion: 'v1',
+    kind: 'DeleteOptions',
+    metadata: {},
+  };
+  for (const f of fields(buf)) {
+    if (f.no === 1) obj.gracePeriodSeconds = Number(f.value);
+    if (f.no === 3) obj.orphanDependents = f.value === 1n;
+    if (f.no === 4) obj.propagationPolicy = str(f);
+    if (f.no === 2) {
+      const pre: Record<string, string> = {};
+      for (const p of fields(bytes(f))) {
+        if (p.no === 1) pre.uid = str(p);
+        if (p.no === 2) pre.resourceVersion = str(p);
+      }
+      obj.preconditions = pre;
+    }
+  }
+  return obj as KubeObject;
+}
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+export function decodeProtobufBody(body: Buffer): KubeObject {
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) {
+    throw errors.badRequest(
+      'provided protobuf data does not start with the Kubernetes prefix k8s\\x00',
+    );
+  }
+  try {
+    let apiVersion = '';
+    let kind = '';
+    let raw = Buffer.alloc(0);
+    for (const f of fields(body.subarray(4))) {
+      if (f.no === 1) {
+        for (const t of fields(bytes(f))) {
+          if (t.no === 1) apiVersion = str(t);
+          if (t.no === 2) kind = str(t);
+        }
+      }
+      if (f.no === 2) raw = bytes(f);
+    }
+    if (kind === 'Secret' && apiVersion === 'v1') return decodeSecret(raw);
+    if (kind === 'ConfigMap' && apiVersion === 'v1')
+      return decodeConfigMap(raw);
+    if (kind === 'DeleteOptions') return decodeDeleteOptions(raw);
+    throw errors.unsupportedMediaType(
+      `application/vnd.kubernetes.protobuf for ${apiVersion}/${kind}`,
+    );
+  } catch (e) {
+    if ((e as any)?.code) throw e;
+    throw errors.badRequest(
+      `unable to decode protobuf body: ${(e as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,265 @@
+import { Verb } from './types';
+
+/**
+ * One row of the resource table. The same table drives discovery, OpenAPI, routing and storage,
+ * so a resource is served exactly when it is advertised.
+ */
+export interface ResourceType {
+  group: string;
+  version: string;
+  /** Plural, lower case: the URL segment and the discovery name. */
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  verbs: Verb[];
+  /** Subresources served besides the main resource (`status`, `scale`, `log`). */
+  subresources?: Array<'status' | 'scale' | 'log'>;
+  /** Whether metadata.generation is kept and bumped on spec changes. */
+  generation?: boolean;
+  /** Computed on read (metrics); never stored or written. */
+  virtual?: boolean;
+}
+
+const ALL: Verb[] = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
+function r(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  namespaced: boolean,
+  extra: Partial<ResourceType> = {},
+): ResourceType {
+  return { group, version, plural, kind, namespaced, verbs: ALL, ...extra };
+}
+
+const NS_VERBS: Verb[] = [
+  'create',
+  'delete',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
+/** Every resource kube-sim serves. */
+export const RESOURCE_TYPES: ResourceType[] = [
+  r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
+  r('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
+  r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+  r('', 'v1', 'limitranges', 'LimitRange', true, { shortNames: ['limits'] }),
+  r('', 'v1', 'namespaces', 'Namespace', false, {
+    shortNames: ['ns'],
+    verbs: NS_VERBS,
+    subresources: ['status'],
+  }),
+  r('', 'v1', 'nodes', 'Node', false, {
+    shortNames: ['no'],
+    subresources: ['status'],
+  }),
+  r('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, {
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
+  r('', 'v1', 'pods', 'Pod', true, {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'log'],
+  }),
+  r('', 'v1', 'resourcequotas', 'ResourceQuota', true, {
+    shortNames: ['quota'],
+    subresources: ['status'],
+  }),
+  r('', 'v1', 'secrets', 'Secret', true),
+  r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, {
+    shortNames: ['sa'],
+  }),
+  r('', 'v1', 'services', 'Service', true, {
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: ['status'],
+  }),
+  r('apps', 'v1', 'daemonsets', 'DaemonSet', true, {
+    shortNames: ['ds'],
+    categories: ['all'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r('apps', 'v1', 'deployments', 'Deployment', true, {
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    generation: true,
+  }),
+  r('apps', 'v1', 'replicasets', 'ReplicaSet', true, {
+    shortNames: ['rs'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    generation: true,
+  }),
+  r('apps', 'v1', 'statefulsets', 'StatefulSet', true, {
+    shortNames: ['sts'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    generation: true,
+  }),
+  r(
+    'autoscaling',
+    'v2',
+    'horizontalpodautoscalers',
+    'HorizontalPodAutoscaler',
+    true,
+    {
+      shortNames: ['hpa'],
+      categories: ['all'],
+      subresources: ['status'],
+    },
+  ),
+  r('batch', 'v1', 'cronjobs', 'CronJob', true, {
+    shortNames: ['cj'],
+    categories: ['all'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r('batch', 'v1', 'jobs', 'Job', true, {
+    categories: ['all'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r('networking.k8s.io', 'v1', 'ingresses', 'Ingress', true, {
+    shortNames: ['ing'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', true, {
+    shortNames: ['netpol'],
+    generation: true,
+  }),
+  r('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, {
+    shortNames: ['pdb'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r(
+    'rbac.authorization.k8s.io',
+    'v1',
+    'clusterrolebindings',
+    'ClusterRoleBinding',
+    false,
+  ),
+  r('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
+  r('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
+  r('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
+  r('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute', true, {
+    categories: ['gateway-api'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  r('metrics.k8s.io', 'v1beta1', 'nodes', 'NodeMetrics', false, {
+    verbs: ['get', 'list'],
+    virtual: true,
+  }),
+  r('metrics.k8s.io', 'v1beta1', 'pods', 'PodMetrics', true, {
+    verbs: ['get', 'list'],
+    virtual: true,
+  }),
+];
+
+export function groupVersion(t: { group: string; version: string }): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+/** The storage key of a resource type, e.g. `pods` or `deployments.apps`. */
+export function typeId(t: ResourceType): string {
+  return t.group ? `${t.plural}.${t.group}` : t.plural;
+}
+
+export class ResourceRegistry {
+  private readonly byPath = new Map<string, ResourceType>();
+  private readonly byKind = new Map<string, ResourceType>();
+
+  constructor(readonly types: ResourceType[] = RESOURCE_TYPES) {
+    for (const t of types) {
+      this.byPath.set(`${groupVersion(t)}/${t.plural}`, t);
+      this.byKind.set(`${groupVersion(t)}/${t.kind}`, t);
+    }
+  }
+
+  find(
+    group: string,
+    version: string,
+    plural: string,
+  ): ResourceType | undefined {
+    return this.byPath.get(`${groupVersion({ group, version })}/${plural}`);
+  }
+
+  byApiVersionKind(apiVersion: string, kind: string): ResourceType | undefined {
+    return this.byKind.get(`${apiVersion}/${kind}`);
+  }
+
+  /** Group versions in the order discovery lists them. */
+  groupVersions(): Array<{ group: string; version: string }> {
+    const seen = new Map<string, { group: string; version: string }>();
+    for (const t of this.types) {
+      seen.set(groupVersion(t), { group: t.group, version: t.version });
+    }
+    return [...seen.values()];
+  }
+
+  inGroupVersion(group: string, version: string): ResourceType[] {
+    return this.types.filter(t => t.group === group && t.version === version);
+  }
+
+  /** The storage table for a type, shared by every version of the same group/resource. */
+  storageOf(t: ResourceType): ResourceType {
+    return t;
+  }
+}
+
+export const registry = new ResourceRegistry();
+
+/** Well-known merge keys for strategic merge patch and server-side apply of lists. */
+export const LIST_MERGE_KEYS: Record<string, string> = {
+  containers: 'name',
+  initContainers: 'name',
+  ephemeralContainers: 'name',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  volumeDevices: 'devicePath',
+  imagePullSecrets: 'name',
+  conditions: 'type',
+  hostAliases: 'ip',
+  topologySpreadConstraints: 'topologyKey',
+  ownerReferences: 'uid',
+  volumeClaimTemplates: 'metadata.name',
+};
+
+/** Ports are keyed by `containerPort` in containers and by `port` in services. */
+export function mergeKeyFor(
+  field: string,
+  sample: unknown,
+): string | undefined {
+  if (field === 'ports') {
+    if (sample && typeof sample === 'object') {
+      if ('containerPort' in (sample as object)) return 'containerPort';
+      if ('port' in (sample as object)) return 'port';
+    }
+    return undefined;
+  }
+  const key = LIST_MERGE_KEYS[field];
+  if (key === 'metadata.name') return undefined;
+  return key;
+}
