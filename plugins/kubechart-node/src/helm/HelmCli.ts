@@ -124,7 +124,7 @@ export class HelmCli {
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
     await this.withFiles(options, files => this.exec([...args, ...files], options));
-    const status = await this.status(options);
+    const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig });
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
   }
 
@@ -134,7 +134,7 @@ export class HelmCli {
     if (!Number.isInteger(options.revision) || options.revision < 1) {
       throw new InputError(`Invalid revision ${options.revision}`);
     }
-    await this.withFiles(options, files =>
+    await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
       this.exec(['rollback', options.release, String(options.revision), '--namespace', options.namespace, ...files], options),
     );
   }
@@ -143,7 +143,7 @@ export class HelmCli {
   async uninstall(options: HelmTarget & { release: string; onLine?: HelmLineListener; timeoutMs?: number }): Promise<boolean> {
     validateReleaseName(options.release);
     try {
-      await this.withFiles(options, files =>
+      await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
         this.exec(['uninstall', options.release, '--namespace', options.namespace, ...files], options),
       );
       return true;
@@ -157,7 +157,7 @@ export class HelmCli {
   async history(options: HelmTarget & { release: string }): Promise<HelmHistoryEntry[]> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles(options, files =>
+      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
         this.exec(['history', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
       );
       return JSON.parse(r.stdout || '[]');
@@ -171,7 +171,7 @@ export class HelmCli {
   async status(options: HelmTarget & { release: string }): Promise<Record<string, any> | undefined> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles(options, files =>
+      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
         this.exec(['status', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
       );
       return JSON.parse(r.stdout);

@@ -15,6 +15,7 @@ import type {
   RecordRunRequest,
   Run,
   RunEvent,
+  RunPreview,
   RunsPage,
 } from '@kubechart/plugin-kubechart-common';
 
@@ -46,6 +47,8 @@ export interface RecordedRun {
  */
 export interface KubechartRunsService {
   createRun(request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
+  /** Validates a run and renders what it would apply, with the policy report; changes nothing. */
+  previewRun(request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<RunPreview>;
   getRun(id: string, options: { credentials: BackstageCredentials }): Promise<Run>;
   listRuns(query: ListRunsQuery, options: { credentials: BackstageCredentials }): Promise<RunsPage>;
   getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }): Promise<RunEvent[]>;
@@ -105,6 +108,10 @@ export class KubechartRunsClient implements KubechartRunsService {
 
   createRun(request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
     return this.request<CreateRunResponse>('POST', '/runs', credentials, request);
+  }
+
+  previewRun(request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<RunPreview>('POST', '/runs/preview', credentials, request);
   }
 
   getRun(id: string, { credentials }: { credentials: BackstageCredentials }) {

@@ -1,0 +1,69 @@
+import { TestDatabaseId, TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { startKubeSim, KubeSim, KubeSimOptions } from '@internal/kube-sim';
+import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
+import { execFileSync } from 'node:child_process';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { DatabaseRunStore } from '../database/DatabaseRunStore';
+import { RunEngine } from '../engine/RunEngine';
+import { readEngineSettings } from '../engine/settings';
+
+export const chartDirectory = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts');
+
+/** Absolute path of a helm binary on PATH (`helm3` or `helm4`). */
+export const helmBinary = (name: 'helm3' | 'helm4') =>
+  execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+
+/** Config for a cluster named `dev` pointing at kube-sim, plus test-friendly engine settings. */
+export function testConfig(sim: KubeSim, extra: Record<string, any> = {}) {
+  return {
+    kubernetes: {
+      clusterLocatorMethods: [
+        {
+          type: 'config',
+          clusters: [
+            { name: 'dev', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData },
+          ],
+        },
+      ],
+    },
+    kubechart: {
+      helm: { chartDirectories: [chartDirectory], binary: helmBinary('helm3'), timeoutSeconds: 60 },
+      policy: { mode: 'enforce', trustedRegistries: ['registry.example.com'] },
+      wait: { timeoutSeconds: 30, pollIntervalMs: 200, failFastSeconds: 1 },
+      limits: { runsPerUserPerMinute: 100, maxTenants: 20 },
+      recovery: { staleAfterSeconds: 60, heartbeatSeconds: 1 },
+      ...extra,
+    },
+  };
+}
+
+export async function startSim(options: KubeSimOptions = {}) {
+  // helm (client-go) sends bearer tokens only over TLS, so kube-sim serves HTTPS with its own CA.
+  return startKubeSim({ tls: true, podReadyDelayMs: 200, crashLoopBackoffMs: 200, namespaceDeletionDelayMs: 100, ...options });
+}
+
+/** An engine on the given database against kube-sim. */
+export async function createTestEngine(options: {
+  databases: TestDatabases;
+  databaseId: TestDatabaseId;
+  sim: KubeSim;
+  config?: Record<string, any>;
+  helm?: 'helm3' | 'helm4';
+}) {
+  const knex = await options.databases.init(options.databaseId);
+  const store = await DatabaseRunStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+  const configData = options.config ?? testConfig(options.sim);
+  if (options.helm) configData.kubechart.helm.binary = helmBinary(options.helm);
+  const config = new ConfigReader(configData);
+  const clusters = ClusterRegistry.fromConfig(config);
+  const engine = new RunEngine({
+    store,
+    clusters,
+    helm: HelmCli.fromConfig(config),
+    policy: PolicyEngine.fromConfig(config),
+    logger: mockServices.logger.mock(),
+    settings: readEngineSettings(config),
+  });
+  return { knex, store, engine, clusters, config };
+}

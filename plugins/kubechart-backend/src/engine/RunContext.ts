@@ -1,0 +1,82 @@
+import { createTextRedactor, collectSecretValues } from '@kubechart/plugin-kubechart-node';
+import type { RunEvent } from '@kubechart/plugin-kubechart-common';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { NewRunEvent, RunStore } from '../database/RunStore';
+
+/**
+ * Writes a run's events: redacted, batched, in order. Secrets learnt during the run (generated
+ * credentials, secret values) are added with `addSecrets` and scrubbed from every later line.
+ */
+export class RunContext {
+  private buffer: NewRunEvent[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private secrets = new Set<string>();
+  private scrub: (text: string) => string = createTextRedactor();
+
+  constructor(
+    readonly runId: string,
+    private readonly store: RunStore,
+    private readonly logger: LoggerService,
+    private readonly onEvents?: (events: RunEvent[]) => void,
+  ) {}
+
+  /** Adds secret strings, or every secret value found in a values object. */
+  addSecrets(values: unknown) {
+    const found = typeof values === 'string' ? [values] : collectSecretValues(values);
+    for (const s of found) this.secrets.add(s);
+    this.scrub = createTextRedactor(this.secrets);
+  }
+
+  redact(text: string): string {
+    return this.scrub(text);
+  }
+
+  log(message: string, level: 'info' | 'warn' | 'error' = 'info', step?: string) {
+    this.push({ type: 'log', level, message: this.scrub(message), ...(step ? { step } : {}) });
+  }
+
+  step(step: string, stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed', message?: string) {
+    this.push({
+      type: 'step',
+      level: stepStatus === 'failed' ? 'error' : 'info',
+      step,
+      stepStatus,
+      message: this.scrub(message ?? `${step}: ${stepStatus}`),
+    });
+  }
+
+  status(message: string, level: 'info' | 'error' = 'info') {
+    this.push({ type: 'status', level, message: this.scrub(message) });
+  }
+
+  private push(e: NewRunEvent) {
+    this.buffer.push({ ...e, at: new Date().toISOString() });
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.drain();
+      }, 100);
+    }
+  }
+
+  private drain() {
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length === 0) return;
+    this.chain = this.chain
+      .then(() => this.store.appendEvents(this.runId, batch))
+      .then(written => this.onEvents?.(written))
+      .catch(err => this.logger.warn(`Could not record events of run ${this.runId}: ${err}`));
+  }
+
+  /** Writes everything buffered so far. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.drain();
+    await this.chain;
+  }
+}

@@ -1,0 +1,110 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { ConflictError, InputError } from '@backstage/errors';
+import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createTestEngine, startSim } from '../__testUtils__/setup';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const tenantRequest = (code: string, over: Record<string, any> = {}) => ({
+  kind: 'tenant' as const,
+  cluster: 'dev',
+  tenant: code,
+  entityRef: `component:default/${code}`,
+  credentials: ['databasePassword'],
+  releases: [
+    { name: 'web', chart: 'webapp', values: { replicas: 2 } },
+    { name: 'api', chart: 'webapp', values: { replicas: 2, database: { password: 'userGivenSecret123' } } },
+  ],
+  ...over,
+});
+
+describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
+  let sim: KubeSim;
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(() => sim.stop());
+
+  it('provisions a tenant end to end and converges when repeated', async () => {
+    const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
+    const run = await engine.submit(tenantRequest('acme'), 'user:default/alice');
+    await engine.waitFor(run.id);
+    const done = (await store.getRun(run.id))!;
+    const events = await store.getEvents(run.id);
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    expect(done.transitions.map(t => t.status)).toEqual(['pending', 'running', 'succeeded']);
+    const steps = events.filter(e => e.type === 'step' && e.stepStatus === 'succeeded').map(e => e.step);
+    expect(steps).toEqual(['validate', 'namespace', 'resource-quota', 'limit-range', 'network-policy', 'credentials', 'release:web', 'release:api', 'wait']);
+    expect(events.some(e => e.message.startsWith('[web] '))).toBe(true);
+
+    const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const ns = await core.readNamespace({ name: 'tenant-acme' });
+    expect(ns.metadata?.labels).toMatchObject({ 'kubechart.io/tenant': 'acme', 'app.kubernetes.io/managed-by': 'kubechart' });
+    const secret = await core.readNamespacedSecret({ name: 'kubechart-tenant-credentials', namespace: 'tenant-acme' });
+    const password = Buffer.from(secret.data!.databasePassword, 'base64').toString();
+    expect(password.length).toBeGreaterThan(10);
+
+    // secrets never stored: neither generated nor user-given
+    const rows = JSON.stringify([done, events]);
+    expect(rows).not.toContain(password);
+    expect(rows).not.toContain('userGivenSecret123');
+    expect(done.values).toMatchObject({ api: { database: { password: '***' }, kubechart: { credentials: { databasePassword: '***' } } } });
+
+    const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-acme' })).items.map(s => s.metadata?.name).sort();
+    const again = await engine.submit(tenantRequest('acme'), 'user:default/alice');
+    await engine.waitFor(again.id);
+    const second = (await store.getRun(again.id))!;
+    expect(second.status).toBe('succeeded');
+    const secretsAfter = (await core.listNamespacedSecret({ namespace: 'tenant-acme' })).items.map(s => s.metadata?.name).sort();
+    // no new helm revision, no new credentials
+    expect({ secretsAfter, log: (await store.getEvents(again.id)).filter(e => e.message.includes('helm upgrade')).map(e => e.message) }).toEqual({ secretsAfter: secretsBefore, log: [] });
+    const skipped = (await store.getEvents(again.id)).filter(e => e.stepStatus === 'skipped').map(e => e.step);
+    expect(skipped).toEqual(expect.arrayContaining(['namespace', 'resource-quota', 'limit-range', 'network-policy', 'release:web', 'release:api']));
+    const secretAgain = await core.readNamespacedSecret({ name: 'kubechart-tenant-credentials', namespace: 'tenant-acme' });
+    expect(secretAgain.data).toEqual(secret.data);
+  });
+
+  it('answers a concurrent second request with 409 naming the active run', async () => {
+    const { engine, store } = await createTestEngine({ databases, databaseId, sim });
+    const first = await engine.submit(tenantRequest('busy'), 'user:default/alice');
+    const err = await engine.submit(tenantRequest('busy'), 'user:default/bob').catch(e => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.message).toContain(first.id);
+    await engine.waitIdle();
+    expect((await store.listRuns({ actor: 'user:default/bob' }, { limit: 5 })).items).toEqual([]);
+  });
+
+  it('fails a crash-looping release with the CrashLoopBackOff reason', async () => {
+    const { engine, store } = await createTestEngine({ databases, databaseId, sim });
+    const run = await engine.submit(
+      tenantRequest('crashy', { credentials: [], releases: [{ name: 'bad', chart: 'webapp', values: { image: { tag: 'crashloop' } } }] }),
+      'user:default/alice',
+    );
+    await engine.waitFor(run.id);
+    const done = (await store.getRun(run.id))!;
+    expect(done.status).toBe('failed');
+    expect(done.failureReason).toMatch(/Deployment bad of release bad is failing after .*CrashLoopBackOff/);
+    expect((await store.getTenants('crashy'))[0].status).toBe('failed');
+  });
+
+  it('rejects bad input with 400 and creates nothing', async () => {
+    const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
+    const bad = [
+      [tenantRequest('X'), /Invalid tenant code "X"/],
+      [tenantRequest('ok-code', { cluster: 'prod' }), /Unknown cluster "prod"; known clusters: dev/],
+      [tenantRequest('ok-code', { releases: [{ name: 'web', chart: 'webapp', repo: 'http://charts.example.com' }] }), /only https/],
+      [tenantRequest('ok-code', { releases: [{ name: 'web', chart: 'webapp;rm -rf /' }] }), /Invalid chart/],
+    ] as const;
+    for (const [request, message] of bad) {
+      const err = await engine.submit(request as any, 'user:default/alice').catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(message);
+    }
+    expect((await store.listRuns({}, { limit: 10 })).items.filter(r => r.input.tenant === 'ok-code' || r.input.tenant === 'X')).toEqual([]);
+    const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    await expect(core.readNamespace({ name: 'tenant-ok-code' })).rejects.toMatchObject({ code: 404 });
+  });
+});

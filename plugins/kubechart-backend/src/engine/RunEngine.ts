@@ -1,0 +1,275 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { InputError, NotFoundError, isError } from '@backstage/errors';
+import {
+  CreateRunRequest,
+  Run,
+  RunEvent,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  ClusterRegistry,
+  HelmCli,
+  HelmCommandError,
+  PolicyEngine,
+  TenantResourceProvider,
+} from '@kubechart/plugin-kubechart-node';
+import { randomUUID } from 'node:crypto';
+import { RunStore } from '../database/RunStore';
+import { KubeClient } from '../lib/KubeClient';
+import { describeKubeError, kubeStatusCode, isUnreachable } from '../lib/kubeErrors';
+import { describeNotReady, evaluateNamespace } from '../lib/readiness';
+import { TooManyRequestsError, RunFailure } from './errors';
+import { Executors } from './executors';
+import { RunContext } from './RunContext';
+import { EngineSettings } from './settings';
+import { planRun } from './validate';
+
+function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
+  if (status === 'failed') return 'failed';
+  return kind === 'tenant' ? 'active' : 'deleted';
+}
+
+function expectedReleases(run: Run): string[] {
+  if (run.kind === 'tenant') return ((run.input.releases as Array<{ name: string }>) ?? []).map(r => r.name);
+  return run.target.release ? [run.target.release] : [];
+}
+
+/** Told about run changes (signals). */
+export type RunListener = {
+  onRunChanged?(run: Run): void;
+  onEvents?(runId: string, events: RunEvent[]): void;
+};
+
+export type RunEngineOptions = {
+  store: RunStore;
+  clusters: ClusterRegistry;
+  helm: HelmCli;
+  policy: PolicyEngine;
+  tenantResources?: TenantResourceProvider[];
+  logger: LoggerService;
+  settings: EngineSettings;
+  listener?: RunListener;
+  /** Identifies this backend instance in run rows. */
+  instanceId?: string;
+};
+
+/**
+ * Starts and executes runs. Every step checks before it acts, so a run repeated with the same
+ * input converges. State lives in the database; this class holds only the runs it executes.
+ */
+export class RunEngine {
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly clients = new Map<string, KubeClient>();
+  private heartbeatTimer?: NodeJS.Timeout;
+  private readonly executors: Executors;
+  readonly instanceId: string;
+
+  constructor(private readonly options: RunEngineOptions) {
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.executors = new Executors({
+      helm: options.helm,
+      policy: options.policy,
+      clusters: options.clusters,
+      store: options.store,
+      settings: options.settings,
+      tenantResources: options.tenantResources ?? [],
+      client: name => this.client(name),
+    });
+  }
+
+  /** The Kubernetes client of a cluster (cached). */
+  client(cluster: string): KubeClient {
+    let c = this.clients.get(cluster);
+    if (!c) {
+      c = new KubeClient(this.options.clusters.kubeConfig(cluster));
+      this.clients.set(cluster, c);
+    }
+    return c;
+  }
+
+  /**
+   * Validates and records a run, takes its locks, and starts it in the background.
+   * Throws InputError (400), ConflictError (409) or TooManyRequestsError (429); nothing is created then.
+   */
+  async submit(request: CreateRunRequest, actor: string): Promise<Run> {
+    const { store, settings } = this.options;
+    const plan = planRun(request, this.options.clusters);
+    const recent = await store.countRunsByActorSince(actor, new Date(Date.now() - 60_000));
+    if (recent >= settings.runsPerUserPerMinute) {
+      throw new TooManyRequestsError(
+        `${actor} started ${recent} runs in the last minute; the limit is ${settings.runsPerUserPerMinute} per minute. Try again shortly.`,
+      );
+    }
+    if (request.kind === 'tenant') {
+      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
+      if ((!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
+        throw new TooManyRequestsError(
+          `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
+        );
+      }
+    }
+    const run = await store.createRun(
+      {
+        id: randomUUID(),
+        kind: request.kind,
+        status: 'pending',
+        entityRef: request.entityRef,
+        actor,
+        template: request.template,
+        target: plan.target,
+        tenant: plan.tenant,
+        input: plan.redactedInput,
+      },
+      plan.lockKeys,
+    );
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
+      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
+      await store.upsertTenant({
+        cluster: request.cluster,
+        code: request.tenant,
+        namespace: plan.target.namespace,
+        entityRef: request.entityRef ?? existing?.entityRef,
+        status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
+        lastRunId: run.id,
+        releases:
+          request.kind === 'tenant'
+            ? [...new Set([...(existing?.releases ?? []), ...request.releases.map(r => r.name)])]
+            : existing?.releases ?? [],
+      });
+    }
+    this.options.listener?.onRunChanged?.(run);
+    const work = this.execute(run, request).finally(() => {
+      this.active.delete(run.id);
+      if (this.active.size === 0 && this.heartbeatTimer) {
+        clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = undefined;
+      }
+    });
+    this.active.set(run.id, work);
+    this.ensureHeartbeat();
+    return run;
+  }
+
+  private ensureHeartbeat() {
+    if (this.heartbeatTimer) return;
+    // Heartbeats belong to runs this process executes; periodic cluster-wide work goes through the scheduler.
+    this.heartbeatTimer = setInterval(() => {
+      this.options.store.heartbeat([...this.active.keys()]).catch(e =>
+        this.options.logger.warn(`Heartbeat failed: ${e}`),
+      );
+    }, this.options.settings.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Resolves when every run this instance executes has finished (tests, shutdown). */
+  async waitIdle(): Promise<void> {
+    while (this.active.size > 0) {
+      await Promise.allSettled([...this.active.values()]);
+    }
+  }
+
+  /** Resolves when the given run, executed by this instance, has finished. */
+  async waitFor(runId: string): Promise<void> {
+    await this.active.get(runId)?.catch(() => undefined);
+  }
+
+  private async execute(run: Run, request: CreateRunRequest): Promise<void> {
+    const { store, logger, listener } = this.options;
+    const ctx = new RunContext(run.id, store, logger, events => listener?.onEvents?.(run.id, events));
+    let status: 'succeeded' | 'failed' = 'failed';
+    let failureReason: string | undefined;
+    try {
+      await store.updateRun(run.id, { status: 'running' }, this.instanceId);
+      listener?.onRunChanged?.({ ...run, status: 'running' });
+      ctx.status(`${run.kind} run started by ${run.actor}`);
+      await this.executors.run(run, request, ctx);
+      status = 'succeeded';
+    } catch (e) {
+      failureReason = ctx.redact(this.failureReason(e, run));
+      ctx.status(`Run failed: ${failureReason}`, 'error');
+    }
+    const elapsed = Date.now() - Date.parse(run.createdAt);
+    if (status === 'succeeded') ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
+    await ctx.flush();
+    try {
+      await store.finishRun(run.id, status, failureReason ? { failureReason } : {});
+      if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
+        const tenant = run.input.tenant as string;
+        const existing = (await store.getTenants(tenant)).find(t => t.cluster === run.target.cluster);
+        await store.upsertTenant({
+          cluster: run.target.cluster,
+          code: tenant,
+          namespace: run.target.namespace,
+          entityRef: existing?.entityRef ?? run.entityRef,
+          status: tenantStatusAfter(run.kind, status),
+          lastRunId: run.id,
+          releases: existing?.releases ?? [],
+        });
+      }
+    } catch (e) {
+      logger.error(`Could not record the end of run ${run.id}: ${e}`);
+    }
+    const finished = await store.getRun(run.id);
+    if (finished) listener?.onRunChanged?.(finished);
+  }
+
+  private failureReason(e: unknown, run: Run): string {
+    if (e instanceof HelmCommandError || e instanceof RunFailure || e instanceof InputError || e instanceof NotFoundError) {
+      return e.message;
+    }
+    if (kubeStatusCode(e) !== undefined || isUnreachable(e)) {
+      return describeKubeError(e, run.target.cluster);
+    }
+    return isError(e) ? e.message : String(e);
+  }
+
+  /**
+   * Reconciles runs left `pending`/`running` with a stale heartbeat (their backend died): ready
+   * workloads → succeeded; otherwise failed with "backend restarted during provisioning" and what
+   * the cluster shows. Safe on several replicas: the final update happens once per run.
+   */
+  async recoverStaleRuns(): Promise<number> {
+    const { store, settings, logger } = this.options;
+    const stale = await store.findStaleRuns(new Date(Date.now() - settings.staleAfterSeconds * 1000));
+    let n = 0;
+    for (const run of stale) {
+      if (this.active.has(run.id)) continue;
+      let status: 'succeeded' | 'failed' = 'failed';
+      let reason = 'backend restarted during provisioning';
+      const canCheck = ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) && this.options.clusters.has(run.target.cluster);
+      if (canCheck) {
+        try {
+          const client = this.client(run.target.cluster);
+          const readiness = evaluateNamespace(await client.snapshot(run.target.namespace), { release: run.target.release });
+          const releases = expectedReleases(run);
+          const present = new Set(readiness.workloads.map(w => w.release));
+          const missing = releases.filter((r: string) => !present.has(r));
+          if (readiness.allReady && readiness.workloads.length > 0 && missing.length === 0) {
+            status = 'succeeded';
+          } else {
+            const what = describeNotReady(readiness) || (readiness.workloads.length === 0 ? 'no workloads found' : '');
+            reason += `; the cluster shows: ${[what, missing.length ? `releases without workloads: ${missing.join(', ')}` : ''].filter(Boolean).join('. ')}`;
+          }
+        } catch (e) {
+          reason += `; the cluster could not be checked: ${describeKubeError(e, run.target.cluster)}`;
+        }
+      }
+      await store.appendEvents(run.id, [
+        {
+          type: 'status',
+          level: status === 'failed' ? 'error' : 'info',
+          message: status === 'succeeded' ? 'Reconciled after a backend restart: every workload is Ready' : `Run failed: ${reason}`,
+        },
+      ]);
+      await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {});
+      if (run.kind === 'tenant' && typeof run.input.tenant === 'string') {
+        const t = (await store.getTenants(run.input.tenant)).find(x => x.cluster === run.target.cluster);
+        if (t) await store.upsertTenant({ ...t, status: status === 'succeeded' ? 'active' : 'failed', lastRunId: run.id });
+      }
+      const after = await store.getRun(run.id);
+      if (after) this.options.listener?.onRunChanged?.(after);
+      logger.info(`Reconciled stale run ${run.id} as ${status}`);
+      n++;
+    }
+    return n;
+  }
+}

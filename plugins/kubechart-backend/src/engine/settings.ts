@@ -1,0 +1,47 @@
+import { Config } from '@backstage/config';
+
+/** Engine settings read from `kubechart.*` config (see config.d.ts for every key and default). */
+export type EngineSettings = {
+  chartDirectories: string[];
+  waitTimeoutSeconds: number;
+  waitPollIntervalMs: number;
+  failFastSeconds: number;
+  maxTenants: number;
+  runsPerUserPerMinute: number;
+  staleAfterSeconds: number;
+  heartbeatIntervalMs: number;
+  ingressNamespace: string;
+  defaultQuota: Record<string, string>;
+  defaultLimits: Record<string, string>;
+  defaultRequests: Record<string, string>;
+};
+
+const stringMap = (c: Config | undefined, fallback: Record<string, string>) => {
+  if (!c) return fallback;
+  return Object.fromEntries(c.keys().map(k => [k, String(c.get(k))]));
+};
+
+/** Reads engine settings with their defaults. */
+export function readEngineSettings(config: Config): EngineSettings {
+  const k = config.getOptionalConfig('kubechart');
+  return {
+    chartDirectories: k?.getOptionalStringArray('helm.chartDirectories') ?? [],
+    waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
+    waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
+    failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
+    maxTenants: k?.getOptionalNumber('limits.maxTenants') ?? 100,
+    runsPerUserPerMinute: k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
+    staleAfterSeconds: k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
+    heartbeatIntervalMs: (k?.getOptionalNumber('recovery.heartbeatSeconds') ?? 15) * 1000,
+    ingressNamespace: k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
+    defaultQuota: stringMap(k?.getOptionalConfig('tenant.quota'), {
+      'requests.cpu': '4',
+      'requests.memory': '8Gi',
+      'limits.cpu': '8',
+      'limits.memory': '16Gi',
+      pods: '50',
+    }),
+    defaultLimits: stringMap(k?.getOptionalConfig('tenant.defaultLimits'), { cpu: '500m', memory: '512Mi' }),
+    defaultRequests: stringMap(k?.getOptionalConfig('tenant.defaultRequests'), { cpu: '100m', memory: '128Mi' }),
+  };
+}

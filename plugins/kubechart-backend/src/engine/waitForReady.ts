@@ -1,0 +1,80 @@
+import { KubeClient } from '../lib/KubeClient';
+import { describeKubeError, isUnreachable } from '../lib/kubeErrors';
+import { NamespaceReadiness, describeNotReady, evaluateNamespace } from '../lib/readiness';
+import { RunFailure } from './errors';
+import { RunContext } from './RunContext';
+
+const fmt = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
+};
+
+/**
+ * Waits until every workload (of one release, or of the namespace) is Ready. Fails early when a
+ * pod keeps failing (CrashLoopBackOff, ImagePullBackOff…) for `failFastMs`, and on the deadline with
+ * the elapsed time and what is not ready. Tolerates short API outages.
+ */
+export async function waitForReady(options: {
+  client: KubeClient;
+  cluster: string;
+  namespace: string;
+  release?: string;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  failFastMs: number;
+  ctx: RunContext;
+  step: string;
+  signal?: AbortSignal;
+}): Promise<NamespaceReadiness> {
+  const { client, namespace, ctx, step } = options;
+  const start = Date.now();
+  const failingSince = new Map<string, number>();
+  let lastProgress = '';
+  let apiErrorSince: number | undefined;
+  for (;;) {
+    let readiness: NamespaceReadiness;
+    try {
+      readiness = evaluateNamespace(await client.snapshot(namespace), { release: options.release });
+      apiErrorSince = undefined;
+    } catch (e) {
+      const now = Date.now();
+      apiErrorSince ??= now;
+      // A short blip is tolerated; a persistent outage fails the run with what we know.
+      if (!isUnreachable(e) || now - apiErrorSince > Math.max(3 * options.pollIntervalMs, 10_000) || now - start > options.timeoutMs) {
+        throw new RunFailure(`${describeKubeError(e, options.cluster)} (after waiting ${fmt(now - start)} for workloads in ${namespace})`);
+      }
+      ctx.log(`${describeKubeError(e, options.cluster)}; retrying`, 'warn', step);
+      await new Promise(r => setTimeout(r, options.pollIntervalMs));
+      continue;
+    }
+    const progress = readiness.workloads
+      .map(w => `${w.kind} ${w.name} ${w.ready}/${w.desired}${w.problems.length ? ` (${w.problems[0]})` : ''}`)
+      .join(', ');
+    if (progress !== lastProgress) {
+      ctx.log(progress ? `waiting: ${progress}` : 'no workloads to wait for', 'info', step);
+      lastProgress = progress;
+    }
+    if (readiness.allReady) return readiness;
+    const now = Date.now();
+    for (const w of readiness.workloads) {
+      const key = `${w.kind}/${w.name}`;
+      if (w.failing && !w.isReady) {
+        if (!failingSince.has(key)) failingSince.set(key, now);
+        if (now - failingSince.get(key)! >= options.failFastMs) {
+          throw new RunFailure(
+            `${w.kind} ${w.name}${w.release ? ` of release ${w.release}` : ''} is failing after ${fmt(now - start)}: ${w.problems.join('; ')}${readiness.warnings.length ? `. Warning events: ${[...new Set(readiness.warnings)].slice(0, 3).join(' | ')}` : ''}`,
+          );
+        }
+      } else {
+        failingSince.delete(key);
+      }
+    }
+    if (now - start >= options.timeoutMs) {
+      throw new RunFailure(
+        `Timed out after ${fmt(now - start)} waiting for workloads in ${namespace} to become Ready: ${describeNotReady(readiness)}`,
+      );
+    }
+    options.signal?.throwIfAborted();
+    await new Promise(r => setTimeout(r, options.pollIntervalMs));
+  }
+}

@@ -1,0 +1,167 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  V1Deployment,
+  V1Pod,
+  V1StatefulSet,
+  V1DaemonSet,
+  CoreV1Event,
+  dumpYaml,
+  loadYaml,
+} from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import { isNotFound } from './kubeErrors';
+
+/**
+ * The generic object API serialises through client-node's typed models, which name some fields
+ * differently (`_default`, `_from`); plain wire-form objects must go through `loadYaml` first or
+ * those fields are silently dropped.
+ */
+export function toTyped<T extends KubernetesObject>(obj: T): T {
+  return loadYaml<T>(JSON.stringify(obj));
+}
+
+/** The wire (JSON) form of a typed object returned by client-node. */
+export function toWire<T = any>(obj: KubernetesObject): T {
+  return yaml.load(dumpYaml(obj)) as T;
+}
+
+/** Outcome of a check-then-act step. */
+export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
+
+/** Whether every field in `desired` has the same value in `actual` (extra fields in actual are fine). */
+export function isSubset(desired: unknown, actual: unknown): boolean {
+  if (desired === null || typeof desired !== 'object') {
+    return desired === actual || String(desired) === String(actual);
+  }
+  if (Array.isArray(desired)) {
+    return (
+      Array.isArray(actual) &&
+      desired.length === actual.length &&
+      desired.every((d, i) => isSubset(d, actual[i]))
+    );
+  }
+  if (!actual || typeof actual !== 'object') return false;
+  return Object.entries(desired as Record<string, unknown>).every(([k, v]) =>
+    isSubset(v, (actual as Record<string, unknown>)[k]),
+  );
+}
+
+/** Parts of an object that a check compares (not status or server-set metadata). */
+function comparable(obj: KubernetesObject & Record<string, any>) {
+  const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = obj;
+  const meta: Record<string, unknown> = {};
+  if (metadata?.labels) meta.labels = metadata.labels;
+  if (metadata?.annotations) meta.annotations = metadata.annotations;
+  return { metadata: meta, ...rest };
+}
+
+/** The Kubernetes calls the engine makes, on one cluster. */
+export class KubeClient {
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly objects: KubernetesObjectApi;
+
+  constructor(readonly kubeConfig: KubeConfig, readonly fieldManager = 'kubechart') {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  }
+
+  async read<T extends KubernetesObject>(obj: KubernetesObject): Promise<T | undefined> {
+    try {
+      return toWire<T>(await this.objects.read(obj as any));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Server-side apply, forced: kubechart owns the fields it sets. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    return toWire<T>(await this.objects.patch(toTyped(obj), undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply));
+  }
+
+  /**
+   * Reads first; creates the object when absent, replaces it (keeping its resourceVersion) when it
+   * differs, and does nothing when it already matches.
+   */
+  async ensure(obj: KubernetesObject): Promise<ApplyOutcome> {
+    const current = await this.read(obj);
+    if (!current) {
+      await this.objects.create(toTyped(obj), undefined, undefined, this.fieldManager);
+      return 'created';
+    }
+    if (isSubset(comparable(obj as any), current)) return 'unchanged';
+    const merged = {
+      ...current,
+      ...obj,
+      metadata: {
+        ...current.metadata,
+        labels: { ...current.metadata?.labels, ...obj.metadata?.labels },
+        annotations: { ...current.metadata?.annotations, ...obj.metadata?.annotations },
+      },
+    };
+    await this.objects.replace(toTyped(merged), undefined, undefined, this.fieldManager);
+    return 'updated';
+  }
+
+  /** Reads first; server-side applies only when something differs. */
+  async applyIfChanged(obj: KubernetesObject): Promise<ApplyOutcome> {
+    const current = await this.read(obj);
+    if (current && isSubset(comparable(obj as any), current)) return 'unchanged';
+    await this.apply(obj);
+    return current ? 'updated' : 'created';
+  }
+
+  async deleteNamespace(name: string): Promise<'deleted' | 'absent'> {
+    try {
+      await this.core.deleteNamespace({ name });
+      return 'deleted';
+    } catch (e) {
+      if (isNotFound(e)) return 'absent';
+      throw e;
+    }
+  }
+
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespace({ name });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Workloads, pods and warning events of a namespace. */
+  async snapshot(namespace: string): Promise<NamespaceSnapshot> {
+    const [deployments, statefulSets, daemonSets, pods, events] = await Promise.all([
+      this.apps.listNamespacedDeployment({ namespace }),
+      this.apps.listNamespacedStatefulSet({ namespace }),
+      this.apps.listNamespacedDaemonSet({ namespace }),
+      this.core.listNamespacedPod({ namespace }),
+      this.core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' }).catch(() => ({ items: [] as CoreV1Event[] })),
+    ]);
+    return {
+      deployments: deployments.items,
+      statefulSets: statefulSets.items,
+      daemonSets: daemonSets.items,
+      pods: pods.items,
+      warnings: events.items.filter(e => e.type === 'Warning'),
+    };
+  }
+}
+
+/** What the engine looks at while waiting. */
+export type NamespaceSnapshot = {
+  deployments: V1Deployment[];
+  statefulSets: V1StatefulSet[];
+  daemonSets: V1DaemonSet[];
+  pods: V1Pod[];
+  warnings: CoreV1Event[];
+};
