@@ -341,3 +341,17 @@ export type FinishRunRequest = {
   /** Values; secret keys are redacted before they are stored. */
   values?: Record<string, unknown>;
 };
+
+/**
+ * Answer of `POST /runs/preview`: what a run would do, validated and rendered, with the chart
+ * policy report — nothing applied, nothing recorded. Used for scaffolder dry runs.
+ * @public
+ */
+export type RunPreview = {
+  kind: RunKind;
+  target: RunTarget;
+  /** Rendered manifests (charts and tenant releases), Secret data redacted. */
+  manifest?: string;
+  /** Policy report of what would be applied (chart, tenant and manifests runs). */
+  policyReport?: PolicyReport;
+};

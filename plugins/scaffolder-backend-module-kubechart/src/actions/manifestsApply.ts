@@ -1,0 +1,53 @@
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import { examples } from './manifestsApply.examples';
+import { previewAndLog } from './preview';
+import { ActionLinks, historyUrl, startAndFollowRun } from './runAction';
+import { commonInput, runOutput } from './schemas';
+
+/**
+ * `kubechart:manifests:apply`: server-side apply of multi-document YAML after the chart policy check.
+ * @public
+ */
+export function createManifestsApplyAction(options: {
+  runs: KubechartRunsService;
+  links: ActionLinks;
+  pollIntervalMs?: number;
+}) {
+  return createTemplateAction({
+    id: 'kubechart:manifests:apply',
+    description:
+      'Applies multi-document YAML with server-side apply, after the same policy check as charts; recorded in deployment history.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...commonInput,
+        namespace: z =>
+          z.string({ description: 'Namespace for objects that do not name one' }),
+        manifests: z =>
+          z.string({ description: 'Multi-document YAML to apply' }).min(1),
+      },
+      output: runOutput,
+    },
+    async handler(ctx) {
+      const request = {
+        kind: 'manifests' as const,
+        cluster: ctx.input.cluster,
+        namespace: ctx.input.namespace,
+        manifests: ctx.input.manifests,
+        entityRef: ctx.input.entityRef,
+      };
+      ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));
+      if (ctx.isDryRun) {
+        await previewAndLog(ctx, options.runs, request);
+        ctx.output('runId', 'dry-run');
+        ctx.output('status', 'dry-run');
+        return;
+      }
+      const run = await startAndFollowRun(ctx, options.runs, request, options);
+      ctx.output('runId', run.id);
+      ctx.output('status', run.status);
+    },
+  });
+}

@@ -1,0 +1,42 @@
+import type { ActionContext } from '@backstage/plugin-scaffolder-node';
+import type {
+  CreateRunRequest,
+  RunPreview,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  formatPolicyFailures,
+  type KubechartRunsService,
+} from '@kubechart/plugin-kubechart-node';
+
+/**
+ * Asks the engine to validate a run and render what it would apply, with the chart policy report,
+ * without changing anything in a cluster. Used for dry runs and by `kubechart:chart:validate`.
+ */
+export async function previewAndLog(
+  ctx: ActionContext<any, any>,
+  runs: KubechartRunsService,
+  request: CreateRunRequest,
+): Promise<RunPreview> {
+  const credentials = await ctx.getInitiatorCredentials();
+  const preview = await runs.previewRun(request, { credentials });
+  const report = preview.policyReport;
+  if (report) {
+    const { objects, errors, warnings } = report.summary;
+    ctx.logger.info(
+      `Policy (${report.mode}): ${objects} objects checked, ${errors} errors, ${warnings} warnings`,
+    );
+    const errorLines = formatPolicyFailures(report, 'error');
+    const warningLines = formatPolicyFailures(report, 'warning');
+    if (errorLines) ctx.logger.error(errorLines);
+    if (warningLines) ctx.logger.warn(warningLines);
+    if (report.blocking) {
+      ctx.logger.error('The policy is enforced: this run would be refused.');
+    }
+  }
+  ctx.logger.info(
+    `Dry run: would act on ${preview.target.cluster}/${preview.target.namespace}${
+      preview.target.release ? ` (release ${preview.target.release})` : ''
+    }; nothing was applied.`,
+  );
+  return preview;
+}

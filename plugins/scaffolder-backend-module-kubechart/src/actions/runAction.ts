@@ -1,0 +1,102 @@
+import { InputError } from '@backstage/errors';
+import type { ActionContext } from '@backstage/plugin-scaffolder-node';
+import type {
+  CreateRunRequest,
+  Run,
+  RunEvent,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  formatPolicyFailures,
+  type KubechartRunsService,
+} from '@kubechart/plugin-kubechart-node';
+
+/** Where the action reads the app's base URL from, for links to the entity tab. */
+export type ActionLinks = { appBaseUrl: string };
+
+/** Formats one run event as a task-log line; release logs already carry their `[release]` prefix. */
+export function formatRunEvent(event: RunEvent): string {
+  if (event.type === 'step') {
+    return `${event.step ?? 'run'}: ${event.stepStatus ?? ''}${
+      event.message ? ` — ${event.message}` : ''
+    }`.trim();
+  }
+  return event.message;
+}
+
+function logEvent(ctx: ActionContext<any, any>, event: RunEvent) {
+  const line = formatRunEvent(event);
+  if (event.level === 'error') ctx.logger.error(line);
+  else if (event.level === 'warn') ctx.logger.warn(line);
+  else ctx.logger.info(line);
+}
+
+/** Link to the deployment-history tab of an entity, e.g. `/catalog/default/component/shop/deployment-history`. */
+export function historyUrl(links: ActionLinks, entityRef?: string) {
+  if (!entityRef) return undefined;
+  const m = /^([^:]+):(?:([^/]+)\/)?(.+)$/.exec(entityRef);
+  if (!m) return undefined;
+  const [, kind, namespace = 'default', name] = m;
+  return `${links.appBaseUrl.replace(/\/$/, '')}/catalog/${encodeURIComponent(
+    namespace,
+  )}/${encodeURIComponent(kind.toLocaleLowerCase('en-US'))}/${encodeURIComponent(
+    name,
+  )}/deployment-history`;
+}
+
+/**
+ * Starts a run in the kubechart engine on behalf of the user who started the template, streams its
+ * log into the task log and resolves with the finished run; throws with the run's failure reason.
+ *
+ * The run is created inside `ctx.checkpoint`, so when the scaffolder retries or recovers the step it
+ * follows the run it already started instead of starting another.
+ */
+export async function startAndFollowRun(
+  ctx: ActionContext<any, any>,
+  runs: KubechartRunsService,
+  request: CreateRunRequest,
+  options: { pollIntervalMs?: number } = {},
+): Promise<Run> {
+  const credentials = await ctx.getInitiatorCredentials();
+  const body: CreateRunRequest = {
+    ...request,
+    template: request.template ?? ctx.templateInfo?.entityRef,
+  };
+  const { id } = await ctx.checkpoint({
+    key: `kubechart.run.${ctx.step?.id ?? request.kind}`,
+    fn: async () => {
+      const created = await runs.createRun(body, { credentials });
+      return { id: created.id };
+    },
+  });
+  ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
+  const run = await runs.followRun(id, {
+    credentials,
+    signal: ctx.signal,
+    pollIntervalMs: options.pollIntervalMs,
+    onEvent: event => logEvent(ctx, event),
+  });
+  if (run.status !== 'succeeded') {
+    const policy =
+      run.policyReport && !run.policyReport.passed
+        ? `\n${formatPolicyFailures(run.policyReport)}`
+        : '';
+    throw new Error(
+      `kubechart run ${run.id} failed: ${run.failureReason ?? 'unknown reason'}${policy}`,
+    );
+  }
+  return run;
+}
+
+/** Parses a YAML or JSON values input that may arrive as a string from a form. */
+export function valuesFromInput(
+  values: unknown,
+  parse: (text: string) => unknown,
+): Record<string, unknown> | undefined {
+  if (values === undefined || values === null || values === '') return undefined;
+  const parsed = typeof values === 'string' ? parse(values) : values;
+  if (parsed === undefined || parsed === null) return undefined;
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError('values must be a mapping (YAML or JSON object)');
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,49 @@
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import { examples } from './tenantDelete.examples';
+import { previewAndLog } from './preview';
+import { ActionLinks, historyUrl, startAndFollowRun } from './runAction';
+import { commonInput, runOutput } from './schemas';
+
+/**
+ * `kubechart:tenant:delete`: uninstalls every release of the tenant, then deletes its namespace.
+ * @public
+ */
+export function createTenantDeleteAction(options: {
+  runs: KubechartRunsService;
+  links: ActionLinks;
+  pollIntervalMs?: number;
+}) {
+  return createTemplateAction({
+    id: 'kubechart:tenant:delete',
+    description:
+      'Deletes a tenant: helm uninstall of each release, then the namespace. Recorded in deployment history.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...commonInput,
+        tenant: z => z.string({ description: 'Tenant code' }),
+      },
+      output: runOutput,
+    },
+    async handler(ctx) {
+      const request = {
+        kind: 'tenant-delete' as const,
+        cluster: ctx.input.cluster,
+        tenant: ctx.input.tenant,
+        entityRef: ctx.input.entityRef,
+      };
+      ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));
+      if (ctx.isDryRun) {
+        await previewAndLog(ctx, options.runs, request);
+        ctx.output('runId', 'dry-run');
+        ctx.output('status', 'dry-run');
+        return;
+      }
+      const run = await startAndFollowRun(ctx, options.runs, request, options);
+      ctx.output('runId', run.id);
+      ctx.output('status', run.status);
+    },
+  });
+}

@@ -1,0 +1,107 @@
+import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
+import { FakeKubechartRuns } from '../testing/FakeKubechartRuns';
+import { createTenantProvisionAction } from './tenantProvision';
+
+const links = { appBaseUrl: 'http://localhost:3000' };
+
+/** A checkpoint store that survives "retries" of the same step, as the scaffolder's does. */
+function checkpointStore() {
+  const saved = new Map<string, unknown>();
+  return async ({ key, fn }: { key: string; fn: () => Promise<any> }) => {
+    if (!saved.has(key)) saved.set(key, await fn());
+    return saved.get(key) as any;
+  };
+}
+
+describe('kubechart:tenant:provision', () => {
+  const input = {
+    cluster: 'kube-sim',
+    tenant: 'acme',
+    entityRef: 'system:default/acme',
+    quotaPreset: 'small' as const,
+    credentials: ['databasePassword'],
+    releases: [
+      { name: 'db', chart: 'kubechart-postgres' },
+      { name: 'web', chart: 'kubechart-service', values: 'image:\n  tag: 1.2.3\n' },
+    ],
+  };
+
+  it('starts a tenant run for the user, streams its log and outputs where it landed', async () => {
+    const runs = new FakeKubechartRuns();
+    runs.outcome = {
+      status: 'succeeded',
+      events: [
+        { type: 'step', level: 'info', step: 'namespace', stepStatus: 'succeeded', message: 'created tenant-acme' },
+        { type: 'log', level: 'info', message: '[web] Release "web" has been upgraded.' },
+      ],
+    };
+    const action = createTenantProvisionAction({ runs, links });
+    const ctx = createMockActionContext({ input });
+    const info = jest.spyOn(ctx.logger, 'info');
+
+    await action.handler(ctx);
+
+    expect(runs.created).toHaveLength(1);
+    expect(runs.created[0]).toMatchObject({
+      kind: 'tenant',
+      cluster: 'kube-sim',
+      tenant: 'acme',
+      entityRef: 'system:default/acme',
+      credentials: ['databasePassword'],
+      quota: { hard: expect.objectContaining({ pods: '20' }) },
+      releases: [
+        { name: 'db', chart: 'kubechart-postgres' },
+        { name: 'web', chart: 'kubechart-service', values: { image: { tag: '1.2.3' } } },
+      ],
+    });
+    expect(info).toHaveBeenCalledWith('namespace: succeeded — created tenant-acme');
+    expect(info).toHaveBeenCalledWith('[web] Release "web" has been upgraded.');
+    expect(ctx.output).toHaveBeenCalledWith('runId', 'run-1');
+    expect(ctx.output).toHaveBeenCalledWith('namespace', 'tenant-acme');
+    expect(ctx.output).toHaveBeenCalledWith(
+      'historyUrl',
+      'http://localhost:3000/catalog/default/system/acme/deployment-history',
+    );
+  });
+
+  it('follows the run it already started when the step is retried', async () => {
+    const runs = new FakeKubechartRuns();
+    const action = createTenantProvisionAction({ runs, links });
+    const checkpoint = checkpointStore();
+    await action.handler({ ...createMockActionContext({ input }), checkpoint });
+    await action.handler({ ...createMockActionContext({ input }), checkpoint });
+    expect(runs.created).toHaveLength(1);
+  });
+
+  it('fails the step with the run’s reason', async () => {
+    const runs = new FakeKubechartRuns();
+    runs.outcome = {
+      status: 'failed',
+      failureReason: 'release web: pod web-1 is CrashLoopBackOff (back-off restarting failed container)',
+    };
+    const action = createTenantProvisionAction({ runs, links });
+    await expect(action.handler(createMockActionContext({ input }))).rejects.toThrow(
+      /run-1 failed: release web: pod web-1 is CrashLoopBackOff/,
+    );
+  });
+
+  it('only previews on a dry run', async () => {
+    const runs = new FakeKubechartRuns();
+    const action = createTenantProvisionAction({ runs, links });
+    const ctx = { ...createMockActionContext({ input }), isDryRun: true };
+    await action.handler(ctx);
+    expect(runs.created).toHaveLength(0);
+    expect(runs.previewed).toHaveLength(1);
+    expect(ctx.output).toHaveBeenCalledWith('runId', 'dry-run');
+  });
+
+  it('refuses values that are not a mapping before anything starts', async () => {
+    const runs = new FakeKubechartRuns();
+    const action = createTenantProvisionAction({ runs, links });
+    const ctx = createMockActionContext({
+      input: { ...input, releases: [{ name: 'web', chart: 'x', values: '- a\n- b\n' }] },
+    });
+    await expect(action.handler(ctx)).rejects.toThrow(/values must be a mapping/);
+    expect(runs.created).toHaveLength(0);
+  });
+});

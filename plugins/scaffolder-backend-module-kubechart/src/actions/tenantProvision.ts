@@ -1,0 +1,120 @@
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import type {
+  ReleaseSpec,
+  TenantRunInput,
+} from '@kubechart/plugin-kubechart-common';
+import { tenantNamespace } from '@kubechart/plugin-kubechart-common';
+import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import yaml from 'js-yaml';
+import { examples } from './tenantProvision.examples';
+import { QUOTA_PRESETS } from './quota';
+import {
+  ActionLinks,
+  historyUrl,
+  startAndFollowRun,
+  valuesFromInput,
+} from './runAction';
+import { previewAndLog } from './preview';
+import { commonInput, releaseSchema, runOutput } from './schemas';
+
+/**
+ * `kubechart:tenant:provision`: namespace, quota, limits, network policy and the tenant's Helm
+ * releases, then waits until every workload is Ready.
+ * @public
+ */
+export function createTenantProvisionAction(options: {
+  runs: KubechartRunsService;
+  links: ActionLinks;
+  pollIntervalMs?: number;
+}) {
+  return createTemplateAction({
+    id: 'kubechart:tenant:provision',
+    description:
+      'Provisions a tenant: namespace, ResourceQuota, LimitRange, NetworkPolicy and its Helm releases, then waits for readiness. Re-running converges.',
+    examples,
+    supportsDryRun: true,
+    schema: {
+      input: {
+        ...commonInput,
+        tenant: z =>
+          z.string({
+            description:
+              'Tenant code: lowercase letters, digits and dashes, 2–40 characters. Names the namespace.',
+          }),
+        quotaPreset: z =>
+          z
+            .enum(['small', 'medium', 'large'], {
+              description: 'Quota preset for the namespace (ignored when quota is given)',
+            })
+            .optional(),
+        quota: z =>
+          z
+            .object(
+              {
+                hard: z.record(z.string()).optional(),
+                defaultLimits: z.record(z.string()).optional(),
+                defaultRequests: z.record(z.string()).optional(),
+              },
+              { description: 'Explicit ResourceQuota / LimitRange values' },
+            )
+            .optional(),
+        releases: z =>
+          z.array(releaseSchema(z), {
+            description: 'Helm releases installed in order (e.g. database, API, frontend)',
+          }),
+        credentials: z =>
+          z
+            .array(z.string(), {
+              description:
+                'Credentials to generate for the tenant (kept only in a Secret in its namespace, passed to Helm as values)',
+            })
+            .optional(),
+        waitTimeoutSeconds: z =>
+          z
+            .number({ description: 'Deadline for every workload to be Ready' })
+            .int()
+            .positive()
+            .optional(),
+      },
+      output: {
+        ...runOutput,
+        namespace: z => z.string({ description: 'The tenant namespace' }),
+      },
+    },
+    async handler(ctx) {
+      const { input } = ctx;
+      const releases: ReleaseSpec[] = input.releases.map(r => ({
+        name: r.name,
+        chart: r.chart,
+        repo: r.repo,
+        version: r.version,
+        values: valuesFromInput(r.values, text => yaml.load(text)),
+      }));
+      const request: TenantRunInput & { entityRef?: string } = {
+        kind: 'tenant',
+        cluster: input.cluster,
+        tenant: input.tenant,
+        quota:
+          input.quota ??
+          (input.quotaPreset ? QUOTA_PRESETS[input.quotaPreset] : undefined),
+        releases,
+        credentials: input.credentials,
+        waitTimeoutSeconds: input.waitTimeoutSeconds,
+        entityRef: input.entityRef,
+      };
+      const namespace = tenantNamespace(input.tenant);
+      ctx.output('namespace', namespace);
+      ctx.output('historyUrl', historyUrl(options.links, input.entityRef));
+
+      if (ctx.isDryRun) {
+        await previewAndLog(ctx, options.runs, request);
+        ctx.output('runId', 'dry-run');
+        ctx.output('status', 'dry-run');
+        return;
+      }
+      const run = await startAndFollowRun(ctx, options.runs, request, options);
+      ctx.output('runId', run.id);
+      ctx.output('status', run.status);
+    },
+  });
+}
