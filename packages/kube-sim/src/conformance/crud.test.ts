@@ -4,7 +4,7 @@ import {
   failure,
   TestCluster,
   uniqueName,
-} from '../testing/cluster';
+} from '../__testUtils__/cluster';
 
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 describe('conformance: CRUD, lists, selectors and Status errors', () => {

@@ -1,0 +1,632 @@
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CoreV1Event,
+  Metrics,
+  V1Deployment,
+  V1Pod,
+} from '@kubernetes/client-node';
+import {
+  eventually,
+  failure,
+  simCluster,
+  TestCluster,
+  uniqueName,
+} from '../__testUtils__/cluster';
+
+// The simulated controller only exists in kube-sim: these tests never run against KUBECONFIG.
+describe('kube-sim controller', () => {
+  let cluster: TestCluster;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+
+  beforeAll(async () => {
+    cluster = await simCluster({
+      nodes: 3,
+      podReadyDelayMs: 100,
+      crashLoopBackoffMs: 100,
+      namespaceDeletionDelayMs: 200,
+      jobRunMs: 100,
+    });
+    core = cluster.kc.makeApiClient(CoreV1Api);
+    apps = cluster.kc.makeApiClient(AppsV1Api);
+  });
+
+  afterAll(() => cluster.stop());
+
+  async function newNamespace(prefix: string) {
+    const name = uniqueName(prefix);
+    await core.createNamespace({ body: { metadata: { name } } });
+    return name;
+  }
+
+  const deployment = (
+    name: string,
+    image: string,
+    replicas: number,
+    cpu = '100m',
+  ): V1Deployment => ({
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image,
+              resources: { requests: { cpu, memory: '64Mi' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+
+  const podsOf = async (namespace: string, app: string) =>
+    (await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` }))
+      .items;
+
+  const ready = (p: V1Pod) =>
+    p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True');
+
+  it('reports nodes with capacity, allocatable and a Ready condition', async () => {
+    const nodes = await core.listNode();
+    expect(nodes.items).toHaveLength(3);
+    for (const n of nodes.items) {
+      expect(n.status?.capacity).toMatchObject({ cpu: '4', pods: '110' });
+      expect(n.status?.allocatable?.cpu).toBe('3900m');
+      expect(n.status?.conditions?.find(c => c.type === 'Ready')).toMatchObject(
+        { status: 'True', reason: 'KubeletReady' },
+      );
+    }
+  });
+
+  it('runs a Deployment: ReplicaSet, scheduled pods that turn Ready, then Available status', async () => {
+    const ns = await newNamespace('ctl-deploy');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 'nginx:1.25', 2),
+    });
+
+    const d = await eventually(async () => {
+      const x = await apps.readNamespacedDeployment({
+        name: 'web',
+        namespace: ns,
+      });
+      return x.status?.readyReplicas === 2 && x.status?.availableReplicas === 2
+        ? x
+        : undefined;
+    });
+    expect(d.status).toMatchObject({
+      observedGeneration: 1,
+      replicas: 2,
+      updatedReplicas: 2,
+    });
+    expect(d.status?.unavailableReplicas).toBeUndefined();
+    expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe(
+      '1',
+    );
+    const conditions = Object.fromEntries(
+      (d.status?.conditions ?? []).map(c => [c.type, c]),
+    );
+    expect(conditions.Available).toMatchObject({
+      status: 'True',
+      reason: 'MinimumReplicasAvailable',
+    });
+    expect(conditions.Progressing).toMatchObject({
+      status: 'True',
+      reason: 'NewReplicaSetAvailable',
+    });
+
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
+    expect(rs).toHaveLength(1);
+    expect(rs[0].metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Deployment',
+      name: 'web',
+      controller: true,
+    });
+    const pods = await podsOf(ns, 'web');
+    expect(pods).toHaveLength(2);
+    for (const p of pods) {
+      expect(p.metadata?.name).toMatch(
+        new RegExp(`^${rs[0].metadata!.name}-[a-z0-9]{5}$`),
+      );
+      expect(p.spec?.nodeName).toMatch(/^kube-sim-node-\d$/);
+      expect(p.status?.phase).toBe('Running');
+      expect(p.status?.podIP).toMatch(/^10\.244\./);
+      expect(p.status?.containerStatuses?.[0]).toMatchObject({
+        ready: true,
+        restartCount: 0,
+        started: true,
+      });
+    }
+    const events = (
+      await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: `involvedObject.name=${pods[0].metadata!.name}`,
+      })
+    ).items;
+    expect(events.map(e => e.reason)).toEqual(
+      expect.arrayContaining([
+        'Scheduled',
+        'Pulling',
+        'Pulled',
+        'Created',
+        'Started',
+      ]),
+    );
+  });
+
+  it('reports an unavailable Deployment while its pods are not ready, as the real controller does', async () => {
+    const ns = await newNamespace('ctl-unavail');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('never', 'nginx:imagepull-fail', 1),
+    });
+    const d = await eventually(async () => {
+      const x = await apps.readNamespacedDeployment({
+        name: 'never',
+        namespace: ns,
+      });
+      return x.status?.unavailableReplicas === 1 ? x : undefined;
+    });
+    const conditions = Object.fromEntries(
+      (d.status?.conditions ?? []).map(c => [c.type, c]),
+    );
+    expect(conditions.Available).toMatchObject({
+      status: 'False',
+      reason: 'MinimumReplicasUnavailable',
+      message: 'Deployment does not have minimum availability.',
+    });
+    expect(conditions.Progressing?.status).toBe('True');
+    expect(d.status?.readyReplicas).toBeUndefined();
+  });
+
+  it('scales and rolls out a new template through a new ReplicaSet', async () => {
+    const ns = await newNamespace('ctl-rollout');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('api', 'nginx:1.25', 1),
+    });
+    await eventually(
+      async () =>
+        (
+          await apps.readNamespacedDeployment({ name: 'api', namespace: ns })
+        ).status?.readyReplicas === 1,
+    );
+
+    await apps.replaceNamespacedDeploymentScale({
+      name: 'api',
+      namespace: ns,
+      body: { metadata: { name: 'api', namespace: ns }, spec: { replicas: 3 } },
+    });
+    await eventually(
+      async () => (await podsOf(ns, 'api')).filter(ready).length === 3,
+    );
+
+    const current = await apps.readNamespacedDeployment({
+      name: 'api',
+      namespace: ns,
+    });
+    current.spec!.template.spec!.containers[0].image = 'nginx:1.26';
+    await apps.replaceNamespacedDeployment({
+      name: 'api',
+      namespace: ns,
+      body: current,
+    });
+
+    const done = await eventually(async () => {
+      const x = await apps.readNamespacedDeployment({
+        name: 'api',
+        namespace: ns,
+      });
+      const pods = await podsOf(ns, 'api');
+      return x.status?.observedGeneration === 3 &&
+        x.status?.updatedReplicas === 3 &&
+        x.status?.availableReplicas === 3 &&
+        x.status?.replicas === 3 &&
+        pods.length === 3 &&
+        pods.every(
+          p => p.spec?.containers[0].image === 'nginx:1.26' && ready(p),
+        )
+        ? x
+        : undefined;
+    });
+    expect(
+      done.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+    ).toBe('2');
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
+    expect(rs).toHaveLength(2);
+    const byRevision = Object.fromEntries(
+      rs.map(r => [
+        r.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+        r.spec?.replicas,
+      ]),
+    );
+    expect(byRevision).toEqual({ '1': 0, '2': 3 });
+  });
+
+  it('puts an image tagged crashloop into CrashLoopBackOff with a growing restartCount and Warning events', async () => {
+    const ns = await newNamespace('ctl-crash');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('crash', 'example/app:crashloop', 1),
+    });
+    const pod = await eventually(async () => {
+      const [p] = await podsOf(ns, 'crash');
+      return (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2
+        ? p
+        : undefined;
+    });
+    const status = pod.status!.containerStatuses![0];
+    expect(pod.status?.phase).toBe('Running');
+    expect(ready(pod)).toBeFalsy();
+    expect(status.ready).toBe(false);
+    expect(status.lastState?.terminated).toMatchObject({
+      exitCode: 1,
+      reason: 'Error',
+    });
+    if (status.state?.waiting)
+      expect(status.state.waiting.reason).toBe('CrashLoopBackOff');
+
+    const later = await eventually(async () => {
+      const p = await core.readNamespacedPod({
+        name: pod.metadata!.name!,
+        namespace: ns,
+      });
+      return p.status!.containerStatuses![0].restartCount > status.restartCount
+        ? p
+        : undefined;
+    });
+    expect(later.status!.containerStatuses![0].restartCount).toBeGreaterThan(
+      status.restartCount,
+    );
+
+    const warnings = (
+      await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: 'type=Warning,reason=BackOff',
+      })
+    ).items as CoreV1Event[];
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toContain(
+      'Back-off restarting failed container app',
+    );
+    expect(warnings[0].count).toBeGreaterThanOrEqual(2);
+    expect(warnings[0].involvedObject.name).toBe(pod.metadata?.name);
+
+    const previous = await core.readNamespacedPodLog({
+      name: pod.metadata!.name!,
+      namespace: ns,
+      previous: true,
+    });
+    expect(previous).toContain('panic:');
+  });
+
+  it('reports ErrImagePull / ImagePullBackOff for an image tagged imagepull-fail', async () => {
+    const ns = await newNamespace('ctl-pull');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('pull', 'example/app:imagepull-fail', 1),
+    });
+    const reasons = new Set<string>();
+    await eventually(async () => {
+      const [p] = await podsOf(ns, 'pull');
+      const reason = p?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      if (reason) reasons.add(reason);
+      return reasons.has('ErrImagePull') && reasons.has('ImagePullBackOff');
+    });
+    const [p] = await podsOf(ns, 'pull');
+    expect(p.status?.phase).toBe('Pending');
+    const failed = (
+      await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: 'reason=Failed',
+      })
+    ).items;
+    expect(failed.map(e => e.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(
+          'Failed to pull image "example/app:imagepull-fail"',
+        ),
+      ]),
+    );
+    const err = await failure(
+      core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns }),
+    );
+    expect(err.httpCode ?? err.code).toBe(400);
+  });
+
+  it('serves pods/log for a running container, with tailLines', async () => {
+    const ns = await newNamespace('ctl-log');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('logs', 'nginx:1.25', 1),
+    });
+    const [pod] = await eventually(async () => {
+      const pods = await podsOf(ns, 'logs');
+      return pods.length === 1 && ready(pods[0]) ? pods : undefined;
+    });
+    const log = await core.readNamespacedPodLog({
+      name: pod.metadata!.name!,
+      namespace: ns,
+      container: 'app',
+    });
+    expect(log).toContain('starting app (image nginx:1.25)');
+    const tail = await core.readNamespacedPodLog({
+      name: pod.metadata!.name!,
+      namespace: ns,
+      tailLines: 1,
+    });
+    expect(tail.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('runs a StatefulSet with ordinal pod names and a DaemonSet with one pod per node', async () => {
+    const ns = await newNamespace('ctl-sts');
+    await apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'db' },
+        spec: {
+          serviceName: 'db',
+          replicas: 3,
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: { containers: [{ name: 'db', image: 'postgres:16' }] },
+          },
+        },
+      },
+    });
+    await apps.createNamespacedDaemonSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'agent' },
+        spec: {
+          selector: { matchLabels: { app: 'agent' } },
+          template: {
+            metadata: { labels: { app: 'agent' } },
+            spec: { containers: [{ name: 'agent', image: 'agent:1' }] },
+          },
+        },
+      },
+    });
+    const sts = await eventually(async () => {
+      const x = await apps.readNamespacedStatefulSet({
+        name: 'db',
+        namespace: ns,
+      });
+      return x.status?.readyReplicas === 3 ? x : undefined;
+    });
+    expect(sts.status?.currentRevision).toBe(sts.status?.updateRevision);
+    expect((await podsOf(ns, 'db')).map(p => p.metadata?.name).sort()).toEqual([
+      'db-0',
+      'db-1',
+      'db-2',
+    ]);
+    const ds = await eventually(async () => {
+      const x = await apps.readNamespacedDaemonSet({
+        name: 'agent',
+        namespace: ns,
+      });
+      return x.status?.numberReady === 3 ? x : undefined;
+    });
+    expect(ds.status).toMatchObject({
+      desiredNumberScheduled: 3,
+      currentNumberScheduled: 3,
+      numberAvailable: 3,
+    });
+    const nodes = (await podsOf(ns, 'agent')).map(p => p.spec?.nodeName).sort();
+    expect(nodes).toEqual([
+      'kube-sim-node-1',
+      'kube-sim-node-2',
+      'kube-sim-node-3',
+    ]);
+  });
+
+  it('completes a Job', async () => {
+    const ns = await newNamespace('ctl-job');
+    const batch = cluster.kc.makeApiClient(BatchV1Api);
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'once' },
+        spec: {
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'run', image: 'busybox:1.36' }],
+            },
+          },
+        },
+      },
+    });
+    const job = await eventually(async () => {
+      const j = await batch.readNamespacedJob({ name: 'once', namespace: ns });
+      return j.status?.succeeded === 1 ? j : undefined;
+    });
+    expect(job.status?.conditions?.[0]).toMatchObject({
+      type: 'Complete',
+      status: 'True',
+    });
+    expect(job.status?.completionTime).toBeInstanceOf(Date);
+  });
+
+  it('garbage-collects ReplicaSets and pods when their Deployment is deleted', async () => {
+    const ns = await newNamespace('ctl-gc');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('gc', 'nginx:1.25', 2),
+    });
+    await eventually(async () => (await podsOf(ns, 'gc')).length === 2);
+    await apps.deleteNamespacedDeployment({ name: 'gc', namespace: ns });
+    await eventually(
+      async () =>
+        (
+          await apps.listNamespacedReplicaSet({ namespace: ns })
+        ).items.length === 0 && (await podsOf(ns, 'gc')).length === 0,
+    );
+  });
+
+  it('orphans dependents when asked to', async () => {
+    const ns = await newNamespace('ctl-orphan');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('orph', 'nginx:1.25', 1),
+    });
+    await eventually(
+      async () =>
+        (
+          await apps.listNamespacedReplicaSet({ namespace: ns })
+        ).items.length === 1,
+    );
+    await apps.deleteNamespacedDeployment({
+      name: 'orph',
+      namespace: ns,
+      propagationPolicy: 'Orphan',
+    });
+    await new Promise(r => setTimeout(r, 200));
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
+    expect(rs).toHaveLength(1);
+    expect(rs[0].metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it('deletes a namespace: Terminating, its contents cascade, then it is gone', async () => {
+    const ns = await newNamespace('ctl-nsdel');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('doomed', 'nginx:1.25', 1),
+    });
+    await eventually(async () => (await podsOf(ns, 'doomed')).length === 1);
+    await core.deleteNamespace({ name: ns });
+    const terminating = await core.readNamespace({ name: ns });
+    expect(terminating.status?.phase).toBe('Terminating');
+    expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    const refused = await failure(
+      core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'late' } },
+      }),
+    );
+    expect(refused).toMatchObject({ code: 403, reason: 'Forbidden' });
+    expect(refused.message).toContain('because it is being terminated');
+    await eventually(async () => (await podsOf(ns, 'doomed')).length === 0);
+    const gone = await eventually(async () => {
+      const err = await failure(core.readNamespace({ name: ns }));
+      return err.code === 404 ? err : undefined;
+    }, 5000);
+    expect(gone.reason).toBe('NotFound');
+  });
+
+  it('tracks ResourceQuota usage and rejects what would exceed it', async () => {
+    const ns = await newNamespace('ctl-quota');
+    await core.createNamespacedResourceQuota({
+      namespace: ns,
+      body: {
+        metadata: { name: 'q' },
+        spec: { hard: { pods: '2', 'requests.cpu': '1' } },
+      },
+    });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('q', 'nginx:1.25', 2, '400m'),
+    });
+    const quota = await eventually(async () => {
+      const q = await core.readNamespacedResourceQuota({
+        name: 'q',
+        namespace: ns,
+      });
+      return q.status?.used?.pods === '2' ? q : undefined;
+    });
+    expect(quota.status).toEqual({
+      hard: { pods: '2', 'requests.cpu': '1' },
+      used: { pods: '2', 'requests.cpu': '800m' },
+    });
+
+    const err = await failure(
+      core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'extra' },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'nginx',
+                resources: { requests: { cpu: '100m' } },
+              },
+            ],
+          },
+        },
+      }),
+    );
+    expect(err).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      details: { name: 'extra', kind: 'pods' },
+    });
+    expect(err.message).toBe(
+      'pods "extra" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2',
+    );
+    const noRequest = await failure(
+      core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'bare' },
+          spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        },
+      }),
+    );
+    expect(noRequest.message).toContain('must specify requests.cpu');
+
+    // Scaling past the quota leaves the ReplicaSet short, with a FailedCreate event.
+    await apps.patchNamespacedDeployment({
+      name: 'q',
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+    });
+    const failedCreate = await eventually(async () => {
+      const ev = (
+        await core.listNamespacedEvent({
+          namespace: ns,
+          fieldSelector: 'reason=FailedCreate',
+        })
+      ).items;
+      return ev.length ? ev : undefined;
+    });
+    expect(failedCreate[0].message).toContain('exceeded quota: q');
+    expect((await podsOf(ns, 'q')).length).toBe(2);
+  });
+
+  it('serves metrics.k8s.io pod and node metrics derived from requests', async () => {
+    const ns = await newNamespace('ctl-metrics');
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('m', 'nginx:1.25', 2, '200m'),
+    });
+    await eventually(
+      async () => (await podsOf(ns, 'm')).filter(ready).length === 2,
+    );
+    const metrics = new Metrics(cluster.kc);
+    const podMetrics = await metrics.getPodMetrics(ns);
+    expect(podMetrics.items).toHaveLength(2);
+    for (const pm of podMetrics.items) {
+      const cpu = pm.containers[0].usage.cpu;
+      expect(cpu).toMatch(/^\d+n$/);
+      const cores = Number(cpu.slice(0, -1)) / 1e9;
+      expect(cores).toBeGreaterThan(0.2 * 0.29);
+      expect(cores).toBeLessThan(0.2 * 0.81);
+      expect(pm.containers[0].usage.memory).toMatch(/^\d+Ki$/);
+    }
+    const nodeMetrics = await metrics.getNodeMetrics();
+    expect(nodeMetrics.items.map(n => n.metadata.name).sort()).toEqual([
+      'kube-sim-node-1',
+      'kube-sim-node-2',
+      'kube-sim-node-3',
+    ]);
+  });
+});
