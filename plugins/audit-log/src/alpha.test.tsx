@@ -1,0 +1,36 @@
+import {
+  createExtensionTester,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { coreExtensionData } from '@backstage/frontend-plugin-api';
+import { screen } from '@testing-library/react';
+import plugin, { auditLogPage } from './alpha';
+import { AuditLogApi, auditLogApiRef } from './api';
+
+describe('audit-log (new frontend system)', () => {
+  it('provides the page at /audit-log with a title for the nav', () => {
+    expect(plugin.id).toBe('audit-log');
+    const tester = createExtensionTester(auditLogPage);
+    expect(tester.get(coreExtensionData.routePath)).toBe('/audit-log');
+    expect(tester.get(coreExtensionData.title)).toBe('Audit log');
+  });
+
+  it('renders the page content with the API from the app', async () => {
+    const api: AuditLogApi = {
+      getEvents: jest.fn().mockResolvedValue({ items: [] }),
+      getEvent: jest.fn(),
+      verify: jest.fn(),
+      exportEvents: jest.fn(),
+    };
+    const tester = createExtensionTester(auditLogPage, {
+      apis: [[auditLogApiRef, api]],
+    });
+    renderInTestApp(tester.reactElement(), {
+      apis: [[auditLogApiRef, api]],
+    });
+    expect(
+      await screen.findByText('No audit events', {}, { timeout: 10000 }),
+    ).toBeInTheDocument();
+    expect(api.getEvents).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,2 @@
+export { auditLogApiRef, type AuditLogApi } from './AuditLogApi';
+export { AuditLogClient } from './AuditLogClient';

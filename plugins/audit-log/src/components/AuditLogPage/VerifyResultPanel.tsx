@@ -1,0 +1,48 @@
+import { ResponseErrorPanel } from '@backstage/core-components';
+import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
+import { AuditVerifyResult } from '@kubechart/plugin-audit-log-common';
+import Alert from '@material-ui/lab/Alert';
+import { auditLogTranslationRef } from '../../translation';
+
+/** Shows the outcome of a chain verification. */
+export function VerifyResultPanel(props: {
+  result?: AuditVerifyResult;
+  error?: Error;
+}) {
+  const { result, error } = props;
+  const { t } = useTranslationRef(auditLogTranslationRef);
+  if (error) {
+    return <ResponseErrorPanel error={error} />;
+  }
+  if (!result) {
+    return null;
+  }
+  const pruned = result.pruned
+    ? ` ${t('verify.pruned', {
+        throughSeq: String(result.pruned.throughSeq),
+        prunedAt: new Date(result.pruned.prunedAt).toLocaleString(),
+      })}`
+    : '';
+  if (!result.ok) {
+    return (
+      <Alert severity="error" role="alert">
+        {t('verify.failed', {
+          failedSeq: String(result.failedSeq),
+          reason: result.reason ?? '',
+        })}
+        {pruned}
+      </Alert>
+    );
+  }
+  return (
+    <Alert severity="success" role="status">
+      {result.checked > 0
+        ? t('verify.ok', {
+            checked: String(result.checked),
+            lastSeq: String(result.lastSeq),
+          })
+        : t('verify.okEmpty')}
+      {pruned}
+    </Alert>
+  );
+}

@@ -1,0 +1,2 @@
+export { useAuditEvents } from './useAuditEvents';
+export { useVerify } from './useVerify';

@@ -1,0 +1,70 @@
+import { createTranslationRef } from '@backstage/frontend-plugin-api';
+
+/**
+ * Strings of the audit-log plugin.
+ * @public
+ */
+export const auditLogTranslationRef = createTranslationRef({
+  id: 'plugin.audit-log',
+  messages: {
+    page: {
+      title: 'Audit log',
+      subtitle:
+        'A tamper-evident trail of everything that happened in the portal',
+    },
+    filters: {
+      search: 'Search',
+      actor: 'Actor',
+      plugin: 'Plugin',
+      eventId: 'Event',
+      target: 'Target',
+      severity: 'Severity',
+      status: 'Status',
+      from: 'From',
+      to: 'To',
+      any: 'Any',
+      clear: 'Clear filters',
+    },
+    table: {
+      title: 'Events',
+      seq: '#',
+      time: 'Time',
+      actor: 'Actor',
+      plugin: 'Plugin',
+      event: 'Event',
+      severity: 'Severity',
+      status: 'Status',
+      target: 'Target',
+      newer: 'Newer',
+      older: 'Older',
+      emptyTitle: 'No audit events',
+      emptyDescription: 'No event matches these filters yet.',
+    },
+    details: {
+      title: 'Event {{seq}}',
+      close: 'Close',
+      meta: 'Meta',
+      error: 'Error',
+      request: 'Request',
+      hash: 'Hash',
+      prevHash: 'Previous hash',
+    },
+    verify: {
+      button: 'Verify integrity',
+      running: 'Verifying…',
+      ok: 'Chain intact: {{checked}} events checked (up to #{{lastSeq}}).',
+      okEmpty: 'Chain intact: no events stored yet.',
+      pruned:
+        'Events up to #{{throughSeq}} were pruned by retention on {{prunedAt}}.',
+      failed: 'Chain broken at event #{{failedSeq}}: {{reason}}',
+    },
+    export: {
+      csv: 'Export CSV',
+      ndjson: 'Export NDJSON',
+    },
+    liveTail: {
+      label: 'Live tail',
+      unavailable: 'Live tail needs the signals plugin',
+    },
+  },
+});
