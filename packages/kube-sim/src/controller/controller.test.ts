@@ -256,8 +256,11 @@ describe('kube-sim controller', () => {
       namespace: ns,
       body: deployment('crash', 'example/app:crashloop', 1),
     });
+    const waitingReasons = new Set<string>();
     const pod = await eventually(async () => {
       const [p] = await podsOf(ns, 'crash');
+      const waiting = p?.status?.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason) waitingReasons.add(waiting.reason);
       return (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2
         ? p
         : undefined;
@@ -270,21 +273,23 @@ describe('kube-sim controller', () => {
       exitCode: 1,
       reason: 'Error',
     });
-    if (status.state?.waiting)
-      expect(status.state.waiting.reason).toBe('CrashLoopBackOff');
 
     const later = await eventually(async () => {
       const p = await core.readNamespacedPod({
         name: pod.metadata!.name!,
         namespace: ns,
       });
-      return p.status!.containerStatuses![0].restartCount > status.restartCount
+      const waiting = p.status!.containerStatuses![0].state?.waiting;
+      if (waiting?.reason) waitingReasons.add(waiting.reason);
+      return p.status!.containerStatuses![0].restartCount > status.restartCount &&
+        waitingReasons.has('CrashLoopBackOff')
         ? p
         : undefined;
-    });
+    }, 15000, 20);
     expect(later.status!.containerStatuses![0].restartCount).toBeGreaterThan(
       status.restartCount,
     );
+    expect([...waitingReasons]).toContain('CrashLoopBackOff');
 
     const warnings = (
       await core.listNamespacedEvent({
@@ -464,12 +469,12 @@ describe('kube-sim controller', () => {
     });
     await eventually(async () => (await podsOf(ns, 'gc')).length === 2);
     await apps.deleteNamespacedDeployment({ name: 'gc', namespace: ns });
-    await eventually(
-      async () =>
-        (
-          await apps.listNamespacedReplicaSet({ namespace: ns })
-        ).items.length === 0 && (await podsOf(ns, 'gc')).length === 0,
-    );
+    const leftovers = await eventually(async () => {
+      const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
+      const pods = await podsOf(ns, 'gc');
+      return rs.length + pods.length === 0 ? { rs, pods } : undefined;
+    });
+    expect(leftovers).toEqual({ rs: [], pods: [] });
   });
 
   it('orphans dependents when asked to', async () => {
