@@ -1,0 +1,35 @@
+export interface Config {
+  /** Configuration of the Kubernetes assistant (`kube-assistant` plugin). */
+  kubeAssistant?: {
+    /**
+     * Providers tried in this order until one answers with a valid plan.
+     * Default: only `builtin`.
+     */
+    providers?: Array<{
+      /** Provider id: `builtin`, `ollama`, `openai`, or one added by a module. */
+      id: string;
+      /** Give up on this provider after this many milliseconds. Default 10000 (builtin: 1000). */
+      timeoutMs?: number;
+      /** Base URL of Ollama (e.g. http://localhost:11434) or of an OpenAI-compatible API. */
+      baseUrl?: string;
+      /** Model name, for `ollama` and `openai`. */
+      model?: string;
+      /**
+       * API key sent as a Bearer token, for `openai`.
+       * @visibility secret
+       */
+      apiKey?: string;
+    }>;
+    /**
+     * Allow running dangerous plans (delete, drain, exec, apply/patch,
+     * reading Secret data) at all. Users also need the
+     * `kube-assistant.execute.dangerous` permission and must type the
+     * resource's name. Default false.
+     */
+    allowDangerous?: boolean;
+    /** Most rows a result table returns. Default 200. */
+    maxRows?: number;
+    /** Name of the cluster used when neither the entity nor the plan names one. Default: the first configured cluster. */
+    defaultCluster?: string;
+  };
+}

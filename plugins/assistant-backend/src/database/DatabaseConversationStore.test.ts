@@ -1,0 +1,117 @@
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { randomUUID } from 'node:crypto';
+import { DatabaseConversationStore } from './DatabaseConversationStore';
+
+jest.setTimeout(60_000);
+
+describe('DatabaseConversationStore', () => {
+  const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+  it.each(databases.eachSupportedId())(
+    'keeps conversations per user, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex }),
+      });
+      const alice = 'user:default/alice';
+      const conversationId = await store.ensureConversation({
+        userRef: alice,
+        title: 'which pods are crash looping',
+        entityRef: 'component:default/checkout',
+      });
+      const messageId = randomUUID();
+      await store.addMessage({
+        id: messageId,
+        conversationId,
+        userRef: alice,
+        question: 'which pods are crash looping',
+        createdAt: new Date().toISOString(),
+        provider: 'builtin',
+        plan: {
+          verb: 'get',
+          resource: 'pods',
+          allNamespaces: true,
+          filter: 'crash-looping',
+        },
+        command: "kubectl get pods -A | grep -E 'CrashLoopBackOff'",
+        explanation: 'Lists pods.',
+        safety: { level: 'safe', reason: 'get only reads.' },
+        requirements: { confirm: false },
+        executions: [],
+      });
+      await store.addExecution({
+        messageId,
+        record: {
+          status: 'succeeded',
+          summary: '1 row',
+          at: new Date().toISOString(),
+        },
+      });
+
+      const message = await store.getMessage({ id: messageId, userRef: alice });
+      expect(message?.plan).toEqual({
+        verb: 'get',
+        resource: 'pods',
+        allNamespaces: true,
+        filter: 'crash-looping',
+      });
+      expect(message?.executions).toEqual([
+        expect.objectContaining({ status: 'succeeded', summary: '1 row' }),
+      ]);
+      // Another user sees nothing of alice's.
+      expect(
+        await store.getMessage({ id: messageId, userRef: 'user:default/bob' }),
+      ).toBeUndefined();
+      expect(
+        await store.listConversations({
+          userRef: 'user:default/bob',
+          limit: 10,
+        }),
+      ).toEqual([]);
+      await expect(
+        store.ensureConversation({
+          id: conversationId,
+          userRef: 'user:default/bob',
+          title: 'x',
+        }),
+      ).rejects.toThrow(/not found/);
+
+      const list = await store.listConversations({ userRef: alice, limit: 10 });
+      expect(list).toEqual([
+        expect.objectContaining({
+          id: conversationId,
+          entityRef: 'component:default/checkout',
+        }),
+      ]);
+      const conversation = await store.getConversation({
+        id: conversationId,
+        userRef: alice,
+      });
+      expect(conversation?.messages).toHaveLength(1);
+      expect(conversation?.messages[0].safety).toEqual({
+        level: 'safe',
+        reason: 'get only reads.',
+      });
+      expect(conversation?.messages[0]).not.toHaveProperty('userRef');
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'migrates down cleanly, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const directory = require('node:path').resolve(
+        __dirname,
+        '../../migrations',
+      );
+      await knex.migrate.latest({ directory });
+      expect(await knex.schema.hasTable('kube_assistant_messages')).toBe(true);
+      await knex.migrate.rollback({ directory }, true);
+      expect(await knex.schema.hasTable('kube_assistant_messages')).toBe(false);
+      expect(await knex.schema.hasTable('kube_assistant_conversations')).toBe(
+        false,
+      );
+    },
+  );
+});

@@ -1,0 +1,242 @@
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import {
+  Conversation,
+  ConversationSummary,
+  ExecutionRecord,
+} from '@kubechart/plugin-assistant-common';
+import { randomUUID } from 'node:crypto';
+import { Knex } from 'knex';
+import { ConversationStore, StoredMessage } from './ConversationStore';
+
+const migrationsDir = resolvePackagePath(
+  '@kubechart/plugin-assistant-backend',
+  'migrations',
+);
+
+type ConversationRow = {
+  id: string;
+  user_ref: string;
+  title: string;
+  entity_ref: string | null;
+  created_at: string | Date;
+  updated_at: string | Date;
+};
+
+type MessageRow = {
+  id: string;
+  conversation_id: string;
+  user_ref: string;
+  question: string;
+  provider: string | null;
+  plan: string | null;
+  command: string | null;
+  explanation: string | null;
+  safety: string | null;
+  safety_reason: string | null;
+  requirements: string | null;
+  error: string | null;
+  created_at: string | Date;
+};
+
+type ExecutionRow = {
+  id: number;
+  message_id: string;
+  status: string;
+  summary: string;
+  created_at: string | Date;
+};
+
+// SQLite hands timestamps back as strings or epoch numbers, PostgreSQL as Dates.
+function iso(value: string | number | Date): string {
+  return new Date(value).toISOString();
+}
+
+function toSummary(row: ConversationRow): ConversationSummary {
+  return {
+    id: row.id,
+    title: row.title,
+    ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function toMessage(
+  row: MessageRow,
+  executions: ExecutionRecord[],
+): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    userRef: row.user_ref,
+    question: row.question,
+    createdAt: iso(row.created_at),
+    ...(row.provider ? { provider: row.provider } : {}),
+    ...(row.plan ? { plan: JSON.parse(row.plan) } : {}),
+    ...(row.command ? { command: row.command } : {}),
+    ...(row.explanation ? { explanation: row.explanation } : {}),
+    ...(row.safety
+      ? {
+          safety: { level: row.safety as any, reason: row.safety_reason ?? '' },
+        }
+      : {}),
+    ...(row.requirements ? { requirements: JSON.parse(row.requirements) } : {}),
+    ...(row.error ? { error: row.error } : {}),
+    executions,
+  };
+}
+
+/** Conversations in the plugin's database (SQLite or PostgreSQL). */
+export class DatabaseConversationStore implements ConversationStore {
+  static async create(options: {
+    database: DatabaseService;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseConversationStore> {
+    const client = await options.database.getClient();
+    if (!options.skipMigrations && !options.database.migrations?.skip) {
+      await client.migrate.latest({ directory: migrationsDir });
+    }
+    return new DatabaseConversationStore(client);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async ensureConversation(options: {
+    id?: string;
+    userRef: string;
+    title: string;
+    entityRef?: string;
+  }): Promise<string> {
+    const now = new Date();
+    if (options.id) {
+      const updated = await this.db<ConversationRow>(
+        'kube_assistant_conversations',
+      )
+        .where({ id: options.id, user_ref: options.userRef })
+        .update({ updated_at: now });
+      if (!updated) {
+        throw new NotFoundError(`Conversation ${options.id} not found`);
+      }
+      return options.id;
+    }
+    const id = randomUUID();
+    await this.db<ConversationRow>('kube_assistant_conversations').insert({
+      id,
+      user_ref: options.userRef,
+      title: options.title.slice(0, 255),
+      entity_ref: options.entityRef ?? null,
+      created_at: now,
+      updated_at: now,
+    });
+    return id;
+  }
+
+  async addMessage(message: StoredMessage): Promise<void> {
+    await this.db<MessageRow>('kube_assistant_messages').insert({
+      id: message.id,
+      conversation_id: message.conversationId,
+      user_ref: message.userRef,
+      question: message.question,
+      provider: message.provider ?? null,
+      plan: message.plan ? JSON.stringify(message.plan) : null,
+      command: message.command ?? null,
+      explanation: message.explanation ?? null,
+      safety: message.safety?.level ?? null,
+      safety_reason: message.safety?.reason ?? null,
+      requirements: message.requirements
+        ? JSON.stringify(message.requirements)
+        : null,
+      error: message.error ?? null,
+      created_at: new Date(message.createdAt),
+    });
+  }
+
+  async getMessage(options: { id: string; userRef: string }) {
+    const row = await this.db<MessageRow>('kube_assistant_messages')
+      .where({ id: options.id, user_ref: options.userRef })
+      .first();
+    if (!row) return undefined;
+    const executions = await this.executionsFor([row.id]);
+    return toMessage(row, executions.get(row.id) ?? []);
+  }
+
+  async addExecution(options: { messageId: string; record: ExecutionRecord }) {
+    await this.db.transaction(async tx => {
+      await tx<ExecutionRow>('kube_assistant_executions').insert({
+        message_id: options.messageId,
+        status: options.record.status,
+        summary: options.record.summary.slice(0, 2000),
+        created_at: new Date(options.record.at),
+      } as any);
+      const message = await tx<MessageRow>('kube_assistant_messages')
+        .where({ id: options.messageId })
+        .first('conversation_id');
+      if (message) {
+        await tx<ConversationRow>('kube_assistant_conversations')
+          .where({ id: message.conversation_id })
+          .update({ updated_at: new Date() });
+      }
+    });
+  }
+
+  async listConversations(options: { userRef: string; limit: number }) {
+    const rows = await this.db<ConversationRow>('kube_assistant_conversations')
+      .where({ user_ref: options.userRef })
+      .orderBy([
+        { column: 'updated_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(options.limit);
+    return rows.map(toSummary);
+  }
+
+  async getConversation(options: {
+    id: string;
+    userRef: string;
+  }): Promise<Conversation | undefined> {
+    const row = await this.db<ConversationRow>('kube_assistant_conversations')
+      .where({ id: options.id, user_ref: options.userRef })
+      .first();
+    if (!row) return undefined;
+    const messages = await this.db<MessageRow>('kube_assistant_messages')
+      .where({ conversation_id: row.id })
+      .orderBy([
+        { column: 'created_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ]);
+    const executions = await this.executionsFor(messages.map(m => m.id));
+    return {
+      ...toSummary(row),
+      messages: messages.map(m => {
+        const {
+          conversationId: _c,
+          userRef: _u,
+          ...message
+        } = toMessage(m, executions.get(m.id) ?? []);
+        return message;
+      }),
+    };
+  }
+
+  private async executionsFor(ids: string[]) {
+    const map = new Map<string, ExecutionRecord[]>();
+    if (ids.length === 0) return map;
+    const rows = await this.db<ExecutionRow>('kube_assistant_executions')
+      .whereIn('message_id', ids)
+      .orderBy('id', 'asc');
+    for (const row of rows) {
+      const list = map.get(row.message_id) ?? [];
+      list.push({
+        status: row.status as ExecutionRecord['status'],
+        summary: row.summary,
+        at: iso(row.created_at),
+      });
+      map.set(row.message_id, list);
+    }
+    return map;
+  }
+}

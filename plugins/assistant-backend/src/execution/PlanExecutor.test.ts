@@ -1,0 +1,178 @@
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import { Plan, TableResult } from '@kubechart/plugin-assistant-common';
+import { ClusterRegistry } from './clusters';
+import { PlanExecutor } from './PlanExecutor';
+
+jest.setTimeout(30_000);
+
+describe('PlanExecutor against kube-sim', () => {
+  let sim: KubeSim;
+  let registry: ClusterRegistry;
+  const executor = new PlanExecutor({ maxRows: 200 });
+  const run = (plan: Plan) =>
+    executor.execute(plan, registry.kubeConfig('sim'));
+
+  async function eventually<T>(
+    fn: () => Promise<T>,
+    ok: (t: T) => boolean,
+  ): Promise<T> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const value = await fn();
+      if (ok(value) || Date.now() > deadline) return value;
+      await new Promise(r => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    sim = await startKubeSim({
+      seed: 'demo',
+      tls: true,
+      podReadyDelayMs: 50,
+      crashLoopBackoffMs: 100,
+    });
+    registry = new ClusterRegistry([
+      {
+        name: 'sim',
+        url: sim.url,
+        serviceAccountToken: sim.token,
+        caData: sim.caData,
+        skipTLSVerify: false,
+      },
+    ]);
+  });
+  afterAll(() => sim?.stop());
+
+  it('lists crash-looping pods as a table', async () => {
+    const result = (await eventually(
+      () =>
+        run({
+          verb: 'get',
+          resource: 'pods',
+          allNamespaces: true,
+          filter: 'crash-looping',
+        }),
+      r => r.type === 'table' && r.rows.length > 0,
+    )) as TableResult;
+    expect(result.columns).toEqual([
+      'NAMESPACE',
+      'NAME',
+      'READY',
+      'STATUS',
+      'RESTARTS',
+      'AGE',
+      'NODE',
+    ]);
+    expect(result.rows.length).toBeGreaterThan(0);
+    for (const row of result.rows) {
+      expect(row[0]).toBe('shop');
+      expect(row[1]).toMatch(/^checkout-web-/);
+      expect(row[3]).toBe('CrashLoopBackOff');
+    }
+  });
+
+  it('filters the healthy deployment out and keeps it in a plain list', async () => {
+    const all = (await run({
+      verb: 'get',
+      resource: 'deployments',
+      namespace: 'shop',
+    })) as TableResult;
+    expect(all.rows.map(r => r[0])).toEqual(
+      expect.arrayContaining(['checkout-web', 'inventory-service']),
+    );
+    const notReady = (await eventually(
+      () =>
+        run({
+          verb: 'get',
+          resource: 'deployments',
+          namespace: 'shop',
+          filter: 'not-ready',
+        }),
+      r =>
+        r.type === 'table' &&
+        !r.rows.some(row => row[0] === 'inventory-service'),
+    )) as TableResult;
+    expect(notReady.rows.map(r => r[0])).toContain('checkout-web');
+    expect(notReady.rows.map(r => r[0])).not.toContain('inventory-service');
+  });
+
+  it('truncates with a note when asked for fewer rows', async () => {
+    const result = (await run({
+      verb: 'get',
+      resource: 'pods',
+      allNamespaces: true,
+      limit: 1,
+    })) as TableResult;
+    expect(result.rows).toHaveLength(1);
+    expect(result.totalRows).toBeGreaterThan(1);
+    expect(result.truncated).toMatch(/Showing 1 of \d+ rows/);
+  });
+
+  it('reads the logs of a deployment as text', async () => {
+    const result = await run({
+      verb: 'logs',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+      tailLines: 20,
+    });
+    expect(result.type).toBe('text');
+  });
+
+  it('finds the namespace of a named resource when none is given', async () => {
+    const result = await run({
+      verb: 'rollout',
+      rolloutAction: 'status',
+      resource: 'deployments',
+      name: 'payments-api',
+    });
+    expect(result.type).toBe('text');
+    expect((result as { text: string }).text).toContain(
+      'deployment "payments-api"',
+    );
+  });
+
+  it('scales a deployment through the API', async () => {
+    const result = await run({
+      verb: 'scale',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+      replicas: 3,
+    });
+    expect(result).toEqual({
+      type: 'message',
+      text: 'deployment/inventory-service scaled to 3',
+    });
+    const table = (await run({
+      verb: 'get',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+    })) as TableResult;
+    expect(table.rows[0][1]).toMatch(/\/3$/);
+  });
+
+  it('reports a missing resource as not found', async () => {
+    await expect(
+      run({
+        verb: 'describe',
+        resource: 'pods',
+        name: 'nope',
+        namespace: 'shop',
+      }),
+    ).rejects.toThrow('Pod "nope" not found in namespace shop');
+  });
+
+  it('does not run exec', async () => {
+    await expect(
+      run({
+        verb: 'exec',
+        resource: 'pods',
+        name: 'x',
+        namespace: 'shop',
+        command: ['sh'],
+      }),
+    ).rejects.toThrow(/does not run "kubectl exec"/);
+  });
+});

@@ -1,0 +1,658 @@
+import {
+  CLUSTER_SCOPED_RESOURCES,
+  ExecutionResult,
+  Plan,
+} from '@kubechart/plugin-assistant-common';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  Metrics,
+  PatchStrategy,
+} from '@kubernetes/client-node';
+import {
+  InputError,
+  NotFoundError,
+  NotImplementedError,
+} from '@backstage/errors';
+import yaml from 'js-yaml';
+import { RESOURCE_TYPES } from './resources';
+import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
+
+/** Most characters of log text returned. */
+const MAX_LOG_CHARS = 64 * 1024;
+const DEFAULT_TAIL_LINES = 200;
+const MAX_LOG_PODS = 5;
+const MAX_SELECTOR_MUTATIONS = 50;
+
+type Api = {
+  objects: KubernetesObjectApi;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  metrics: Metrics;
+};
+
+function describeError(error: unknown): string {
+  const e = error as { code?: number; body?: unknown; message?: string };
+  let body: any = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // plain text body
+    }
+  }
+  if (body && typeof body === 'object' && body.message) {
+    return String(body.message);
+  }
+  return e.message ?? String(error);
+}
+
+function statusCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Runs plans through @kubernetes/client-node. Never through a shell. */
+export class PlanExecutor {
+  constructor(private readonly options: { maxRows: number }) {}
+
+  async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
+    const api: Api = {
+      objects: KubernetesObjectApi.makeApiClient(kc),
+      core: kc.makeApiClient(CoreV1Api),
+      apps: kc.makeApiClient(AppsV1Api),
+      metrics: new Metrics(kc),
+    };
+    try {
+      return await this.run(plan, api);
+    } catch (error) {
+      if (
+        error instanceof InputError ||
+        error instanceof NotFoundError ||
+        error instanceof NotImplementedError
+      ) {
+        throw error;
+      }
+      const code = statusCode(error);
+      if (code === 404) throw new NotFoundError(describeError(error));
+      throw new Error(`The cluster refused: ${describeError(error)}`);
+    }
+  }
+
+  private async run(plan: Plan, api: Api): Promise<ExecutionResult> {
+    switch (plan.verb) {
+      case 'get':
+      case 'events':
+        return this.get(plan, api);
+      case 'describe':
+        return this.describe(plan, api);
+      case 'logs':
+        return this.logs(plan, api);
+      case 'top':
+        return this.top(plan, api);
+      case 'rollout':
+        return this.rollout(plan, api);
+      case 'scale':
+        return this.mutate(
+          plan,
+          api,
+          () => ({ spec: { replicas: plan.replicas } }),
+          `scaled to ${plan.replicas}`,
+        );
+      case 'label':
+        return this.mutate(
+          plan,
+          api,
+          () => ({ metadata: { labels: plan.labels } }),
+          'labeled',
+        );
+      case 'annotate':
+        return this.mutate(
+          plan,
+          api,
+          () => ({ metadata: { annotations: plan.annotations } }),
+          'annotated',
+        );
+      case 'cordon':
+      case 'uncordon':
+        return this.mutate(
+          plan,
+          api,
+          () => ({
+            spec: { unschedulable: plan.verb === 'cordon' ? true : null },
+          }),
+          plan.verb === 'cordon' ? 'cordoned' : 'uncordoned',
+        );
+      case 'patch': {
+        let patch: unknown;
+        try {
+          patch = JSON.parse(plan.patch ?? '');
+        } catch {
+          throw new InputError('The patch is not valid JSON');
+        }
+        return this.mutate(plan, api, () => patch as object, 'patched');
+      }
+      case 'delete':
+        return this.delete(plan, api);
+      default:
+        throw new NotImplementedError(
+          `The assistant does not run "kubectl ${plan.verb}"; run it yourself if you must`,
+        );
+    }
+  }
+
+  private namespaceOf(plan: Plan): string | undefined {
+    if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) return undefined;
+    return plan.allNamespaces ? undefined : plan.namespace;
+  }
+
+  private async list(
+    plan: Plan,
+    api: Api,
+    overrides: Partial<Plan> = {},
+  ): Promise<KubeObject[]> {
+    const p = { ...plan, ...overrides };
+    const { apiVersion, kind } = RESOURCE_TYPES[p.resource];
+    const fieldSelectors = [
+      p.fieldSelector,
+      p.name ? `metadata.name=${p.name}` : undefined,
+    ].filter(Boolean);
+    const list = await api.objects.list(
+      apiVersion,
+      kind,
+      this.namespaceOf(p),
+      undefined,
+      undefined,
+      undefined,
+      fieldSelectors.length ? fieldSelectors.join(',') : undefined,
+      p.labelSelector,
+    );
+    return (list.items ?? []) as unknown as KubeObject[];
+  }
+
+  /** Finds the one object a named plan means, across namespaces if none is given. */
+  private async findOne(plan: Plan, api: Api): Promise<KubeObject> {
+    const items = await this.list(plan, api);
+    if (items.length === 0) {
+      throw new NotFoundError(
+        `${RESOURCE_TYPES[plan.resource].kind} "${plan.name}" not found${
+          plan.namespace ? ` in namespace ${plan.namespace}` : ''
+        }`,
+      );
+    }
+    if (items.length > 1) {
+      throw new InputError(
+        `"${plan.name}" exists in several namespaces (${items
+          .map(i => i.metadata?.namespace)
+          .join(', ')}); say which one`,
+      );
+    }
+    return items[0];
+  }
+
+  private table(
+    plan: Plan,
+    items: KubeObject[],
+    withNamespace: boolean,
+  ): ExecutionResult {
+    const filtered = applySort(
+      plan.resource,
+      applyFilter(plan.resource, items, plan.filter),
+      plan.sortBy,
+    );
+    const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
+    const shown = filtered.slice(0, cap);
+    const { columns, rows } = toTable(plan.resource, shown, withNamespace);
+    const result: ExecutionResult = {
+      type: 'table',
+      columns,
+      rows,
+      totalRows: filtered.length,
+    };
+    if (filtered.length > shown.length) {
+      result.truncated = `Showing ${shown.length} of ${filtered.length} rows${
+        plan.limit && plan.limit <= this.options.maxRows
+          ? ' (as asked)'
+          : '; narrow the question to see the rest'
+      }.`;
+    }
+    return result;
+  }
+
+  private async get(plan: Plan, api: Api): Promise<ExecutionResult> {
+    const withNamespace =
+      !this.namespaceOf(plan) &&
+      !CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
+    const items = await this.list(plan, api);
+    if (plan.output && plan.name && plan.resource !== 'secrets') {
+      return { type: 'text', text: items.map(i => this.dump(i)).join('---\n') };
+    }
+    return this.table(plan, items, withNamespace);
+  }
+
+  private dump(obj: KubeObject): string {
+    const copy = JSON.parse(JSON.stringify(obj));
+    if (copy.metadata) delete copy.metadata.managedFields;
+    if (copy.kind === 'Secret' || (copy.data && obj.type)) {
+      // Secret values never leave the backend; show the keys and sizes.
+      for (const key of Object.keys(copy.data ?? {})) {
+        copy.data[key] = `<${
+          Buffer.from(String(copy.data[key]), 'base64').length
+        } bytes>`;
+      }
+      delete copy.stringData;
+    }
+    return yaml.dump(copy, { noRefs: true, lineWidth: 120 });
+  }
+
+  private async describe(plan: Plan, api: Api): Promise<ExecutionResult> {
+    const items = plan.name
+      ? [await this.findOne(plan, api)]
+      : await this.list(plan, api);
+    if (items.length === 0) {
+      return { type: 'message', text: `No ${plan.resource} found.` };
+    }
+    if (plan.resource === 'resourcequotas') {
+      const rows: string[][] = [];
+      for (const q of items) {
+        const hard = q.status?.hard ?? q.spec?.hard ?? {};
+        for (const [resource, limit] of Object.entries(hard)) {
+          rows.push([
+            q.metadata?.namespace ?? '',
+            q.metadata?.name ?? '',
+            resource,
+            String(q.status?.used?.[resource] ?? '0'),
+            String(limit),
+          ]);
+        }
+      }
+      return {
+        type: 'table',
+        columns: ['NAMESPACE', 'QUOTA', 'RESOURCE', 'USED', 'HARD'],
+        rows,
+        totalRows: rows.length,
+      };
+    }
+    const shown = items.slice(0, 10);
+    const parts: string[] = [];
+    for (const item of shown) {
+      parts.push(this.dump(item));
+      if (item.metadata?.namespace && item.metadata.name) {
+        const events = await this.list(
+          {
+            verb: 'get',
+            resource: 'events',
+            namespace: item.metadata.namespace,
+          },
+          api,
+          { fieldSelector: `involvedObject.name=${item.metadata.name}` },
+        );
+        const lines = applySort('events', events, 'time')
+          .slice(0, 20)
+          .map(
+            e =>
+              `  ${age(
+                e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp,
+              )}\t${e.type}\t${e.reason}\t${e.message}`,
+          );
+        parts.push(
+          `Events:\n${lines.length ? lines.join('\n') : '  <none>'}\n`,
+        );
+      }
+    }
+    const text = parts.join('---\n');
+    return items.length > shown.length
+      ? {
+          type: 'text',
+          text,
+          truncated: `Described ${shown.length} of ${items.length}.`,
+        }
+      : { type: 'text', text };
+  }
+
+  private async podsFor(plan: Plan, api: Api): Promise<KubeObject[]> {
+    if (plan.resource === 'pods') {
+      if (plan.name) return [await this.findOne(plan, api)];
+      return this.list(plan, api);
+    }
+    const workloads = plan.name
+      ? [await this.findOne(plan, api)]
+      : await this.list(plan, api);
+    const pods: KubeObject[] = [];
+    for (const w of workloads) {
+      const labels =
+        w.spec?.selector?.matchLabels ?? w.spec?.template?.metadata?.labels;
+      if (!labels || Object.keys(labels).length === 0) continue;
+      const selector = Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      pods.push(
+        ...(await this.list(
+          { verb: 'get', resource: 'pods', namespace: w.metadata?.namespace },
+          api,
+          { labelSelector: selector },
+        )),
+      );
+    }
+    return pods;
+  }
+
+  private async logs(plan: Plan, api: Api): Promise<ExecutionResult> {
+    const pods = await this.podsFor(plan, api);
+    if (pods.length === 0) {
+      return { type: 'message', text: 'No pods found for these logs.' };
+    }
+    // Like kubectl logs deploy/x: one pod per workload; with a selector, a few.
+    const chosen =
+      plan.name && plan.resource !== 'pods'
+        ? pods.slice(0, 1)
+        : pods.slice(0, MAX_LOG_PODS);
+    const chunks: string[] = [];
+    for (const pod of chosen) {
+      const containers: string[] = plan.container
+        ? [plan.container]
+        : (pod.spec?.containers ?? []).map((c: any) => c.name);
+      for (const container of containers) {
+        let text: string;
+        try {
+          text = await api.core.readNamespacedPodLog({
+            name: pod.metadata!.name!,
+            namespace: pod.metadata!.namespace!,
+            container,
+            tailLines: plan.tailLines ?? DEFAULT_TAIL_LINES,
+            previous: plan.previous,
+          });
+        } catch (error) {
+          text = `<could not read logs: ${describeError(error)}>`;
+        }
+        const header =
+          chosen.length > 1 || containers.length > 1
+            ? `==> ${pod.metadata?.name}/${container} <==\n`
+            : '';
+        chunks.push(header + (text || '<no log lines>'));
+      }
+    }
+    const text = chunks.join('\n');
+    if (text.length > MAX_LOG_CHARS) {
+      return {
+        type: 'text',
+        text: text.slice(text.length - MAX_LOG_CHARS),
+        truncated: `Showing the last ${MAX_LOG_CHARS / 1024} KB of ${Math.ceil(
+          text.length / 1024,
+        )} KB.`,
+      };
+    }
+    const skipped = pods.length - chosen.length;
+    return skipped > 0 && !(plan.name && plan.resource !== 'pods')
+      ? {
+          type: 'text',
+          text,
+          truncated: `Logs of ${chosen.length} of ${pods.length} pods.`,
+        }
+      : { type: 'text', text };
+  }
+
+  private async top(plan: Plan, api: Api): Promise<ExecutionResult> {
+    let rows: Array<{
+      namespace?: string;
+      name: string;
+      cpu: number;
+      memory: number;
+    }>;
+    try {
+      if (plan.resource === 'nodes') {
+        const metrics = await api.metrics.getNodeMetrics();
+        rows = metrics.items.map(m => ({
+          name: m.metadata.name,
+          cpu: cpuCores(m.usage.cpu),
+          memory: bytes(m.usage.memory),
+        }));
+      } else {
+        const metrics = await api.metrics.getPodMetrics(this.namespaceOf(plan));
+        let items = metrics.items;
+        if (plan.labelSelector) {
+          const pods = await this.list(plan, api);
+          const names = new Set(
+            pods.map(p => `${p.metadata?.namespace}/${p.metadata?.name}`),
+          );
+          items = items.filter(m =>
+            names.has(`${m.metadata.namespace}/${m.metadata.name}`),
+          );
+        }
+        rows = items.map(m => ({
+          namespace: m.metadata.namespace,
+          name: m.metadata.name,
+          cpu: m.containers.reduce((n, c) => n + cpuCores(c.usage.cpu), 0),
+          memory: m.containers.reduce((n, c) => n + bytes(c.usage.memory), 0),
+        }));
+      }
+    } catch (error) {
+      throw new Error(
+        `The metrics API (metrics-server) did not answer: ${describeError(
+          error,
+        )}`,
+      );
+    }
+    if (plan.name) rows = rows.filter(r => r.name === plan.name);
+    if (plan.sortBy === 'cpu') rows.sort((a, b) => b.cpu - a.cpu);
+    if (plan.sortBy === 'memory') rows.sort((a, b) => b.memory - a.memory);
+    const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
+    const withNamespace = plan.resource === 'pods' && !this.namespaceOf(plan);
+    const shown = rows.slice(0, cap);
+    return {
+      type: 'table',
+      columns: [
+        ...(withNamespace ? ['NAMESPACE'] : []),
+        'NAME',
+        'CPU(cores)',
+        'MEMORY(bytes)',
+      ],
+      rows: shown.map(r => [
+        ...(withNamespace ? [r.namespace ?? ''] : []),
+        r.name,
+        `${Math.round(r.cpu * 1000)}m`,
+        `${Math.round(r.memory / (1024 * 1024))}Mi`,
+      ]),
+      totalRows: rows.length,
+      ...(rows.length > shown.length
+        ? { truncated: `Showing ${shown.length} of ${rows.length} rows.` }
+        : {}),
+    };
+  }
+
+  private async rollout(plan: Plan, api: Api): Promise<ExecutionResult> {
+    if (plan.rolloutAction === 'restart') {
+      return this.mutate(
+        plan,
+        api,
+        () => ({
+          spec: {
+            template: {
+              metadata: {
+                annotations: {
+                  'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
+                },
+              },
+            },
+          },
+        }),
+        'restarted',
+      );
+    }
+    const workloads = plan.name
+      ? [await this.findOne(plan, api)]
+      : await this.list(plan, api);
+    if (workloads.length === 0) {
+      return { type: 'message', text: `No ${plan.resource} found.` };
+    }
+    if (plan.rolloutAction === 'history') {
+      const rows: string[][] = [];
+      for (const w of workloads) {
+        const sets = await this.list(
+          {
+            verb: 'get',
+            resource: 'replicasets',
+            namespace: w.metadata?.namespace,
+          },
+          api,
+        );
+        const owned = sets
+          .filter(rs =>
+            rs.metadata?.ownerReferences?.some(
+              o => o.name === w.metadata?.name,
+            ),
+          )
+          .map(rs => ({
+            rs,
+            revision: Number(
+              rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ??
+                0,
+            ),
+          }))
+          .sort((a, b) => a.revision - b.revision);
+        for (const { rs, revision } of owned) {
+          rows.push([
+            w.metadata?.name ?? '',
+            String(revision || '?'),
+            rs.metadata?.name ?? '',
+            (rs.spec?.template?.spec?.containers ?? [])
+              .map((c: any) => c.image)
+              .join(','),
+            age(rs.metadata?.creationTimestamp),
+          ]);
+        }
+      }
+      return {
+        type: 'table',
+        columns: ['WORKLOAD', 'REVISION', 'REPLICASET', 'IMAGES', 'AGE'],
+        rows,
+        totalRows: rows.length,
+      };
+    }
+    const lines = workloads.map(w => rolloutStatus(w));
+    return { type: 'text', text: lines.join('\n') };
+  }
+
+  private async targets(plan: Plan, api: Api): Promise<KubeObject[]> {
+    if (plan.name) return [await this.findOne(plan, api)];
+    const items = await this.list(plan, api);
+    if (items.length > MAX_SELECTOR_MUTATIONS) {
+      throw new InputError(
+        `The selector matches ${items.length} ${plan.resource}; the assistant changes at most ${MAX_SELECTOR_MUTATIONS} at once`,
+      );
+    }
+    return items;
+  }
+
+  private async mutate(
+    plan: Plan,
+    api: Api,
+    patch: () => object,
+    done: string,
+  ): Promise<ExecutionResult> {
+    const targets = await this.targets(plan, api);
+    if (targets.length === 0) {
+      return {
+        type: 'message',
+        text: `No ${plan.resource} matched; nothing changed.`,
+      };
+    }
+    const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
+    for (const t of targets) {
+      await api.objects.patch(
+        {
+          apiVersion,
+          kind,
+          metadata: {
+            name: t.metadata?.name,
+            namespace: t.metadata?.namespace,
+          },
+          ...patch(),
+        },
+        undefined,
+        undefined,
+        'kube-assistant',
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    }
+    return {
+      type: 'message',
+      text: targets
+        .map(t => `${kind.toLowerCase()}/${t.metadata?.name} ${done}`)
+        .join('\n'),
+    };
+  }
+
+  private async delete(plan: Plan, api: Api): Promise<ExecutionResult> {
+    const targets = await this.targets(plan, api);
+    if (targets.length === 0) {
+      return {
+        type: 'message',
+        text: `No ${plan.resource} matched; nothing deleted.`,
+      };
+    }
+    const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
+    for (const t of targets) {
+      await api.objects.delete({
+        apiVersion,
+        kind,
+        metadata: { name: t.metadata?.name, namespace: t.metadata?.namespace },
+      });
+    }
+    return {
+      type: 'message',
+      text: targets
+        .map(t => `${kind.toLowerCase()} "${t.metadata?.name}" deleted`)
+        .join('\n'),
+    };
+  }
+}
+
+function rolloutStatus(w: KubeObject): string {
+  const name = `${(w.kind ?? 'deployment').toLowerCase()} "${
+    w.metadata?.name
+  }"`;
+  const want = w.spec?.replicas ?? 1;
+  const updated = w.status?.updatedReplicas ?? 0;
+  const available = w.status?.availableReplicas ?? 0;
+  const total = w.status?.replicas ?? 0;
+  if (updated < want) {
+    return `Waiting for ${name} rollout to finish: ${updated} out of ${want} new replicas have been updated...`;
+  }
+  if (total > updated) {
+    return `Waiting for ${name} rollout to finish: ${
+      total - updated
+    } old replicas are pending termination...`;
+  }
+  if (available < updated) {
+    return `Waiting for ${name} rollout to finish: ${available} of ${updated} updated replicas are available...`;
+  }
+  return `${name} successfully rolled out`;
+}
+
+function cpuCores(quantity: string): number {
+  if (quantity.endsWith('n')) return Number(quantity.slice(0, -1)) / 1e9;
+  if (quantity.endsWith('u')) return Number(quantity.slice(0, -1)) / 1e6;
+  if (quantity.endsWith('m')) return Number(quantity.slice(0, -1)) / 1e3;
+  return Number(quantity) || 0;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+};
+
+function bytes(quantity: string): number {
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(quantity);
+  if (!m) return 0;
+  return Number(m[1]) * (BYTE_UNITS[m[2]] ?? 1);
+}

@@ -1,0 +1,364 @@
+import {
+  PlanFilter,
+  PlanResource,
+  PlanSortKey,
+} from '@kubechart/plugin-assistant-common';
+import { DateTime } from 'luxon';
+
+/** A Kubernetes object as it comes off the wire. */
+export type KubeObject = {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    creationTimestamp?: string | Date;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: Array<{ kind?: string; name?: string }>;
+  };
+  spec?: any;
+  status?: any;
+  [key: string]: any;
+};
+
+export function age(
+  timestamp: string | Date | undefined,
+  now = DateTime.now(),
+): string {
+  if (!timestamp) return '<unknown>';
+  const then =
+    timestamp instanceof Date
+      ? DateTime.fromJSDate(timestamp)
+      : DateTime.fromISO(String(timestamp));
+  if (!then.isValid) return '<unknown>';
+  const seconds = Math.max(0, Math.floor(now.diff(then, 'seconds').seconds));
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 120) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h`;
+  return `${Math.floor(hours / 24)}d`;
+}
+
+function time(value: unknown): number {
+  if (!value) return 0;
+  const ms =
+    value instanceof Date ? value.getTime() : Date.parse(String(value));
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+type ContainerStatus = {
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string }; terminated?: { reason?: string } };
+};
+
+function containerStatuses(pod: KubeObject): ContainerStatus[] {
+  return (pod.status?.containerStatuses ?? []) as ContainerStatus[];
+}
+
+export function podRestarts(pod: KubeObject): number {
+  return containerStatuses(pod).reduce((n, c) => n + (c.restartCount ?? 0), 0);
+}
+
+/** What `kubectl get pods` shows in STATUS. */
+export function podStatus(pod: KubeObject): string {
+  if (pod.metadata && (pod.metadata as any).deletionTimestamp)
+    return 'Terminating';
+  for (const c of containerStatuses(pod)) {
+    const reason = c.state?.waiting?.reason ?? c.state?.terminated?.reason;
+    if (reason && reason !== 'Completed') return reason;
+  }
+  return pod.status?.reason ?? pod.status?.phase ?? 'Unknown';
+}
+
+function podReady(pod: KubeObject): string {
+  const statuses = containerStatuses(pod);
+  const total = statuses.length || (pod.spec?.containers?.length ?? 0);
+  return `${statuses.filter(c => c.ready).length}/${total}`;
+}
+
+function isPodReady(pod: KubeObject): boolean {
+  if (pod.status?.phase === 'Succeeded') return true;
+  const statuses = containerStatuses(pod);
+  return statuses.length > 0 && statuses.every(c => c.ready);
+}
+
+function conditionTrue(obj: KubeObject, type: string): boolean {
+  return (obj.status?.conditions ?? []).some(
+    (c: any) => c.type === type && c.status === 'True',
+  );
+}
+
+function nodePressures(node: KubeObject): string[] {
+  return (node.status?.conditions ?? [])
+    .filter(
+      (c: any) => /Pressure$|Unavailable$/.test(c.type) && c.status === 'True',
+    )
+    .map((c: any) => c.type);
+}
+
+function workloadReady(obj: KubeObject): boolean {
+  const want = obj.spec?.replicas ?? obj.status?.desiredNumberScheduled ?? 1;
+  const have =
+    obj.status?.availableReplicas ??
+    obj.status?.readyReplicas ??
+    obj.status?.numberReady ??
+    0;
+  return have >= want;
+}
+
+/** Applies a plan's filter to listed objects. */
+export function applyFilter(
+  resource: PlanResource,
+  items: KubeObject[],
+  filter: PlanFilter | undefined,
+): KubeObject[] {
+  if (!filter) return items;
+  switch (filter) {
+    case 'crash-looping':
+      return items.filter(o =>
+        containerStatuses(o).some(
+          c => c.state?.waiting?.reason === 'CrashLoopBackOff',
+        ),
+      );
+    case 'restarting':
+      return items.filter(o => podRestarts(o) > 0);
+    case 'pending':
+      return items.filter(o => o.status?.phase === 'Pending');
+    case 'failed':
+      if (resource === 'jobs') {
+        return items.filter(
+          o => (o.status?.failed ?? 0) > 0 || conditionTrue(o, 'Failed'),
+        );
+      }
+      return items.filter(o => o.status?.phase === 'Failed');
+    case 'pressure':
+      return items.filter(
+        o => nodePressures(o).length > 0 || !conditionTrue(o, 'Ready'),
+      );
+    case 'not-ready':
+      if (resource === 'pods') return items.filter(o => !isPodReady(o));
+      if (resource === 'nodes')
+        return items.filter(o => !conditionTrue(o, 'Ready'));
+      if (resource === 'jobs') return items.filter(o => !o.status?.succeeded);
+      return items.filter(o => !workloadReady(o));
+    default:
+      return items;
+  }
+}
+
+function eventTime(e: KubeObject): number {
+  return Math.max(
+    time(e.lastTimestamp),
+    time(e.eventTime),
+    time(e.firstTimestamp),
+    time(e.metadata?.creationTimestamp),
+  );
+}
+
+/** Sorts like kubectl, but the interesting end first. */
+export function applySort(
+  resource: PlanResource,
+  items: KubeObject[],
+  sortBy: PlanSortKey | undefined,
+): KubeObject[] {
+  const sorted = [...items];
+  switch (sortBy) {
+    case 'restarts':
+      return sorted.sort((a, b) => podRestarts(b) - podRestarts(a));
+    case 'age':
+      return sorted.sort(
+        (a, b) =>
+          time(b.metadata?.creationTimestamp) -
+          time(a.metadata?.creationTimestamp),
+      );
+    case 'time':
+      return resource === 'events'
+        ? sorted.sort((a, b) => eventTime(b) - eventTime(a))
+        : sorted.sort(
+            (a, b) =>
+              time(b.metadata?.creationTimestamp) -
+              time(a.metadata?.creationTimestamp),
+          );
+    case 'name':
+      return sorted.sort((a, b) =>
+        (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+      );
+    default:
+      return sorted;
+  }
+}
+
+type Column = { title: string; value: (o: KubeObject) => string };
+
+const name: Column = { title: 'NAME', value: o => o.metadata?.name ?? '' };
+const ageColumn: Column = {
+  title: 'AGE',
+  value: o => age(o.metadata?.creationTimestamp),
+};
+
+function ports(svc: KubeObject): string {
+  return (
+    (svc.spec?.ports ?? [])
+      .map(
+        (p: any) =>
+          `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${
+            p.protocol ?? 'TCP'
+          }`,
+      )
+      .join(',') || '<none>'
+  );
+}
+
+function endpointAddresses(ep: KubeObject): string {
+  const out: string[] = [];
+  for (const subset of ep.subsets ?? []) {
+    for (const address of subset.addresses ?? []) {
+      for (const port of subset.ports ?? [{}]) {
+        out.push(port.port ? `${address.ip}:${port.port}` : address.ip);
+      }
+    }
+  }
+  return out.length ? out.join(',') : '<none>';
+}
+
+const COLUMNS: Partial<Record<PlanResource, Column[]>> = {
+  pods: [
+    name,
+    { title: 'READY', value: podReady },
+    { title: 'STATUS', value: podStatus },
+    { title: 'RESTARTS', value: o => String(podRestarts(o)) },
+    ageColumn,
+    { title: 'NODE', value: o => o.spec?.nodeName ?? '<none>' },
+  ],
+  deployments: [
+    name,
+    {
+      title: 'READY',
+      value: o => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    },
+    { title: 'UP-TO-DATE', value: o => String(o.status?.updatedReplicas ?? 0) },
+    {
+      title: 'AVAILABLE',
+      value: o => String(o.status?.availableReplicas ?? 0),
+    },
+    ageColumn,
+  ],
+  statefulsets: [
+    name,
+    {
+      title: 'READY',
+      value: o => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    },
+    ageColumn,
+  ],
+  replicasets: [
+    name,
+    { title: 'DESIRED', value: o => String(o.spec?.replicas ?? 0) },
+    { title: 'CURRENT', value: o => String(o.status?.replicas ?? 0) },
+    { title: 'READY', value: o => String(o.status?.readyReplicas ?? 0) },
+    ageColumn,
+  ],
+  daemonsets: [
+    name,
+    {
+      title: 'DESIRED',
+      value: o => String(o.status?.desiredNumberScheduled ?? 0),
+    },
+    { title: 'READY', value: o => String(o.status?.numberReady ?? 0) },
+    ageColumn,
+  ],
+  services: [
+    name,
+    { title: 'TYPE', value: o => o.spec?.type ?? 'ClusterIP' },
+    { title: 'CLUSTER-IP', value: o => o.spec?.clusterIP ?? '<none>' },
+    { title: 'PORT(S)', value: ports },
+    ageColumn,
+  ],
+  endpoints: [
+    name,
+    { title: 'ENDPOINTS', value: endpointAddresses },
+    ageColumn,
+  ],
+  events: [
+    {
+      title: 'LAST SEEN',
+      value: o => age(new Date(eventTime(o)).toISOString()),
+    },
+    { title: 'TYPE', value: o => o.type ?? '' },
+    { title: 'REASON', value: o => o.reason ?? '' },
+    {
+      title: 'OBJECT',
+      value: o =>
+        `${(o.involvedObject?.kind ?? '').toLowerCase()}/${
+          o.involvedObject?.name ?? ''
+        }`,
+    },
+    { title: 'MESSAGE', value: o => o.message ?? '' },
+  ],
+  nodes: [
+    name,
+    {
+      title: 'STATUS',
+      value: o =>
+        [
+          conditionTrue(o, 'Ready') ? 'Ready' : 'NotReady',
+          ...(o.spec?.unschedulable ? ['SchedulingDisabled'] : []),
+        ].join(','),
+    },
+    { title: 'PRESSURE', value: o => nodePressures(o).join(',') || '<none>' },
+    ageColumn,
+    { title: 'VERSION', value: o => o.status?.nodeInfo?.kubeletVersion ?? '' },
+  ],
+  namespaces: [
+    name,
+    { title: 'STATUS', value: o => o.status?.phase ?? '' },
+    ageColumn,
+  ],
+  jobs: [
+    name,
+    {
+      title: 'COMPLETIONS',
+      value: o => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`,
+    },
+    { title: 'FAILED', value: o => String(o.status?.failed ?? 0) },
+    ageColumn,
+  ],
+  secrets: [
+    name,
+    { title: 'TYPE', value: o => o.type ?? '' },
+    // Only the number of keys: values never leave the backend.
+    { title: 'DATA', value: o => String(Object.keys(o.data ?? {}).length) },
+    ageColumn,
+  ],
+  resourcequotas: [
+    name,
+    {
+      title: 'REQUEST',
+      value: o =>
+        Object.entries(o.status?.hard ?? o.spec?.hard ?? {})
+          .map(([k, hard]) => `${k}: ${o.status?.used?.[k] ?? '0'}/${hard}`)
+          .join(', '),
+    },
+    ageColumn,
+  ],
+};
+
+/** Turns listed objects into table columns and rows like `kubectl get`. */
+export function toTable(
+  resource: PlanResource,
+  items: KubeObject[],
+  withNamespace: boolean,
+): { columns: string[]; rows: string[][] } {
+  const columns = [...(COLUMNS[resource] ?? [name, ageColumn])];
+  if (withNamespace) {
+    columns.unshift({
+      title: 'NAMESPACE',
+      value: o => o.metadata?.namespace ?? '',
+    });
+  }
+  return {
+    columns: columns.map(c => c.title),
+    rows: items.map(item => columns.map(c => c.value(item))),
+  };
+}

@@ -1,0 +1,82 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { kubeAssistantPermissions } from '@kubechart/plugin-assistant-common';
+import {
+  AssistantProvider,
+  assistantProvidersExtensionPoint,
+} from '@kubechart/plugin-assistant-node';
+import { DatabaseConversationStore } from './database/DatabaseConversationStore';
+import { ClusterRegistry } from './execution/clusters';
+import { PlanExecutor } from './execution/PlanExecutor';
+import { createProviderEntries } from './providers/createProviders';
+import { ProviderChain } from './providers/ProviderChain';
+import { AssistantService } from './service/AssistantService';
+import { createRouter } from './service/router';
+
+/**
+ * The Kubernetes assistant backend plugin (`kube-assistant`).
+ *
+ * @public
+ */
+export const assistantPlugin = createBackendPlugin({
+  pluginId: 'kube-assistant',
+  register(env) {
+    const extraProviders: AssistantProvider[] = [];
+    env.registerExtensionPoint(assistantProvidersExtensionPoint, {
+      addProvider(...providers) {
+        extraProviders.push(...providers);
+      },
+    });
+
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        catalog: catalogServiceRef,
+      },
+      async init(deps) {
+        const { config, logger, httpRouter } = deps;
+        deps.permissionsRegistry.addPermissions(kubeAssistantPermissions);
+        const store = await DatabaseConversationStore.create({
+          database: deps.database,
+        });
+        const chain = new ProviderChain(
+          createProviderEntries(config, extraProviders),
+          logger,
+        );
+        const clusters = ClusterRegistry.fromConfig(config);
+        logger.info(
+          `Kubernetes assistant providers: ${chain
+            .ids()
+            .join(', ')}; clusters: ${clusters.names().join(', ') || 'none'}`,
+        );
+        const service = new AssistantService({
+          chain,
+          store,
+          clusters,
+          executor: new PlanExecutor({
+            maxRows: config.getOptionalNumber('kubeAssistant.maxRows') ?? 200,
+          }),
+          permissions: deps.permissions,
+          auditor: deps.auditor,
+          catalog: deps.catalog,
+          logger,
+          allowDangerous:
+            config.getOptionalBoolean('kubeAssistant.allowDangerous') ?? false,
+        });
+        httpRouter.use(
+          await createRouter({ httpAuth: deps.httpAuth, service, store }),
+        );
+      },
+    });
+  },
+});

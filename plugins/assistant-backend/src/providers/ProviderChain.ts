@@ -1,0 +1,124 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  PlanAnswer,
+  planAnswerSchema,
+} from '@kubechart/plugin-assistant-common';
+import {
+  AssistantProvider,
+  AssistantQuestionContext,
+} from '@kubechart/plugin-assistant-node';
+
+/** A provider and how long it may take. */
+export type ProviderEntry = { provider: AssistantProvider; timeoutMs: number };
+
+/** What happened when one provider was asked. */
+export type ProviderAttempt = {
+  provider: string;
+  outcome: 'answered' | 'timeout' | 'error' | 'invalid';
+  latencyMs: number;
+  error?: string;
+};
+
+/** Checks a plan beyond its schema, e.g. that its cluster exists. */
+export type PlanCheck = (answer: PlanAnswer) => string | undefined;
+
+export class NoPlanError extends Error {
+  constructor(readonly attempts: ProviderAttempt[]) {
+    super(
+      `No provider could turn the question into a command (${attempts
+        .map(a => `${a.provider}: ${a.error ?? a.outcome}`)
+        .join('; ')})`,
+    );
+    this.name = 'NoPlanError';
+  }
+}
+
+class TimeoutError extends Error {}
+
+/**
+ * Asks providers in order until one answers with a valid plan. A provider
+ * that times out, throws, or answers with something that is not a valid
+ * plan is skipped. Nothing a provider says about safety is kept: only the
+ * schema-checked plan and the explanation survive.
+ */
+export class ProviderChain {
+  constructor(
+    private readonly entries: ProviderEntry[],
+    private readonly logger: LoggerService,
+  ) {}
+
+  ids(): string[] {
+    return this.entries.map(e => e.provider.id);
+  }
+
+  async plan(
+    question: string,
+    context: AssistantQuestionContext,
+    check: PlanCheck = () => undefined,
+  ): Promise<{
+    answer: PlanAnswer;
+    provider: string;
+    attempts: ProviderAttempt[];
+  }> {
+    const attempts: ProviderAttempt[] = [];
+    for (const { provider, timeoutMs } of this.entries) {
+      const start = performance.now();
+      const controller = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new TimeoutError(`timed out after ${timeoutMs} ms`);
+          controller.abort(error);
+          reject(error);
+        }, timeoutMs);
+      });
+      const attempt = (outcome: ProviderAttempt['outcome'], error?: string) => {
+        const entry: ProviderAttempt = {
+          provider: provider.id,
+          outcome,
+          latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
+          ...(error ? { error } : {}),
+        };
+        attempts.push(entry);
+        return entry;
+      };
+      try {
+        const raw = await Promise.race([
+          provider.plan(question, context, { signal: controller.signal }),
+          timeout,
+        ]);
+        const parsed = planAnswerSchema.safeParse(raw);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          attempt(
+            'invalid',
+            `not a valid plan: ${issue.path.join('.')} ${issue.message}`.trim(),
+          );
+          continue;
+        }
+        const problem = check(parsed.data);
+        if (problem) {
+          attempt('invalid', problem);
+          continue;
+        }
+        attempt('answered');
+        return { answer: parsed.data, provider: provider.id, attempts };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const a = attempt(
+          error instanceof TimeoutError ? 'timeout' : 'error',
+          message,
+        );
+        if (a.outcome !== 'error' || provider.id !== 'builtin') {
+          this.logger.warn(
+            `kube-assistant provider ${provider.id} failed: ${message}`,
+          );
+        }
+      } finally {
+        clearTimeout(timer);
+        controller.abort();
+      }
+    }
+    throw new NoPlanError(attempts);
+  }
+}

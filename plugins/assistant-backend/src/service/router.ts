@@ -1,0 +1,79 @@
+import { HttpAuthService } from '@backstage/backend-plugin-api';
+import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  askRequestSchema,
+  executeRequestSchema,
+} from '@kubechart/plugin-assistant-common';
+import express, { Request } from 'express';
+import Router from 'express-promise-router';
+import { z } from 'zod';
+import { ConversationStore } from '../database/ConversationStore';
+import { AssistantService } from './AssistantService';
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}`
+        : issue.message;
+    throw new InputError(`Invalid request: ${where}${message}`);
+  }
+  return result.data;
+}
+
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export async function createRouter(options: {
+  httpAuth: HttpAuthService;
+  service: AssistantService;
+  store: ConversationStore;
+}): Promise<express.Router> {
+  const { httpAuth, service, store } = options;
+  const router = Router();
+  // Questions are at most 2000 characters; anything much larger is not one.
+  router.use(express.json({ limit: '64kb' }));
+
+  const caller = async (req: Request) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    return {
+      credentials,
+      userRef: credentials.principal.userEntityRef,
+      request: req,
+    };
+  };
+
+  router.post('/ask', async (req, res) => {
+    const who = await caller(req);
+    const input = parse(askRequestSchema, req.body);
+    res.json(await service.ask(input, who));
+  });
+
+  router.post('/execute', async (req, res) => {
+    const who = await caller(req);
+    const input = parse(executeRequestSchema, req.body);
+    res.json(await service.execute(input, who));
+  });
+
+  router.get('/conversations', async (req, res) => {
+    const { userRef } = await caller(req);
+    const { limit } = parse(listQuerySchema, req.query);
+    res.json({ items: await store.listConversations({ userRef, limit }) });
+  });
+
+  router.get('/conversations/:id', async (req, res) => {
+    const { userRef } = await caller(req);
+    const id = parse(z.string().uuid('not a conversation id'), req.params.id);
+    const conversation = await store.getConversation({ id, userRef });
+    if (!conversation) {
+      throw new NotFoundError(`Conversation ${id} not found`);
+    }
+    res.json(conversation);
+  });
+
+  return router;
+}
