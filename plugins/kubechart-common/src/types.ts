@@ -62,6 +62,10 @@ export type TenantRunInput = {
   cluster: string;
   /** Tenant code: DNS-1123 label, 2–40 characters. The namespace is named after it. */
   tenant: string;
+  /** Human-readable name, for the tenant's catalog entity. */
+  displayName?: string;
+  /** Entity ref of the owning group, for the tenant's catalog entity. */
+  owner?: string;
   quota?: TenantQuota;
   releases: ReleaseSpec[];
   /** Names of credentials generated for the tenant (kept only in a Secret, passed to Helm as values under `kubechart.credentials`). */
@@ -145,6 +149,8 @@ export type Run = {
   /** The Backstage user entity ref who started the run. */
   actor: string;
   template?: string;
+  /** For runs recorded through `POST /runs/record`: the action that executed them. */
+  action?: string;
   target: RunTarget;
   /** Input of the run, secrets redacted. */
   input: Record<string, unknown>;

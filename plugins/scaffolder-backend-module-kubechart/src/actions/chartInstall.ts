@@ -54,8 +54,9 @@ export function chartRequest(input: {
     release: {
       name: input.release,
       chart: input.chart,
-      repo: input.repo,
-      version: input.version,
+      // Forms leave optional fields as empty strings.
+      repo: input.repo || undefined,
+      version: input.version || undefined,
       values: valuesFromInput(input.values, text => yaml.load(text)),
     },
     waitTimeoutSeconds: input.waitTimeoutSeconds,

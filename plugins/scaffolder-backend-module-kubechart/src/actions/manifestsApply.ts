@@ -1,4 +1,7 @@
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import { readFile } from 'node:fs/promises';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { examples } from './manifestsApply.examples';
 import { previewAndLog } from './preview';
@@ -26,16 +29,35 @@ export function createManifestsApplyAction(options: {
         namespace: z =>
           z.string({ description: 'Namespace for objects that do not name one' }),
         manifests: z =>
-          z.string({ description: 'Multi-document YAML to apply' }).min(1),
+          z.string({ description: 'Multi-document YAML to apply' }).optional(),
+        path: z =>
+          z
+            .string({
+              description:
+                'Workspace file holding the YAML (e.g. written by fetch:template), instead of manifests',
+            })
+            .optional(),
       },
       output: runOutput,
     },
     async handler(ctx) {
+      if (!ctx.input.manifests === !ctx.input.path) {
+        throw new InputError('Give either manifests or path, not both or neither');
+      }
+      const manifests =
+        ctx.input.manifests ??
+        (await readFile(
+          resolveSafeChildPath(ctx.workspacePath, ctx.input.path!),
+          'utf8',
+        ));
+      if (!manifests.trim()) {
+        throw new InputError('There are no manifests to apply');
+      }
       const request = {
         kind: 'manifests' as const,
         cluster: ctx.input.cluster,
         namespace: ctx.input.namespace,
-        manifests: ctx.input.manifests,
+        manifests,
         entityRef: ctx.input.entityRef,
       };
       ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));

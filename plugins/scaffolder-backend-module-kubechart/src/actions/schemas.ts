@@ -41,6 +41,11 @@ export const releaseSchema = (z: Z) =>
         description: 'Helm values, as an object or a YAML string',
       })
       .optional(),
+    enabled: z
+      .boolean({
+        description: 'Set to false to leave this release out (lets a form toggle a release)',
+      })
+      .optional(),
   });
 
 /** Outputs every run-starting action sets. */

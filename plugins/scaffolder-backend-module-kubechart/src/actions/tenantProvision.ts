@@ -41,6 +41,12 @@ export function createTenantProvisionAction(options: {
             description:
               'Tenant code: lowercase letters, digits and dashes, 2–40 characters. Names the namespace.',
           }),
+        displayName: z =>
+          z.string({ description: 'Human-readable name of the tenant' }).optional(),
+        owner: z =>
+          z
+            .string({ description: 'Entity ref of the group that owns the tenant' })
+            .optional(),
         quotaPreset: z =>
           z
             .enum(['small', 'medium', 'large'], {
@@ -83,17 +89,21 @@ export function createTenantProvisionAction(options: {
     },
     async handler(ctx) {
       const { input } = ctx;
-      const releases: ReleaseSpec[] = input.releases.map(r => ({
+      const releases: ReleaseSpec[] = input.releases
+        .filter(r => r.enabled !== false)
+        .map(r => ({
         name: r.name,
         chart: r.chart,
-        repo: r.repo,
-        version: r.version,
+        repo: r.repo || undefined,
+        version: r.version || undefined,
         values: valuesFromInput(r.values, text => yaml.load(text)),
       }));
       const request: TenantRunInput & { entityRef?: string } = {
         kind: 'tenant',
         cluster: input.cluster,
         tenant: input.tenant,
+        displayName: input.displayName,
+        owner: input.owner,
         quota:
           input.quota ??
           (input.quotaPreset ? QUOTA_PRESETS[input.quotaPreset] : undefined),
