@@ -39,5 +39,5 @@ export function buildKubeconfig(opts: {
     ],
     'current-context': 'kube-sim',
     preferences: {},
-  });
+  }, { lineWidth: -1 });
 }
