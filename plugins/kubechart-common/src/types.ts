@@ -286,7 +286,14 @@ export type Tenant = {
   /** Status of the most recent tenant run. */
   lastRunStatus?: RunStatus;
   lastRunId?: string;
+  /** Lifecycle of the tenant itself. */
+  status?: 'provisioning' | 'active' | 'failed' | 'deleting' | 'deleted';
   releases: string[];
+  /** Catalog entity of the tenant (the `entityRef` of its tenant run). */
+  entityRef?: string;
+  /** Owning group and display name, as given to the tenant run. */
+  owner?: string;
+  displayName?: string;
 };
 
 /** `GET /tenants/:code/health`. @public */

@@ -17,6 +17,7 @@ import type {
   RunEvent,
   RunPreview,
   RunsPage,
+  Tenant,
 } from '@kubechart/plugin-kubechart-common';
 
 /** Filters of {@link KubechartRunsService.listRuns}. @public */
@@ -67,6 +68,8 @@ export interface KubechartRunsService {
     },
   ): Promise<Run>;
   recordRun(request: RecordRunRequest, options: { credentials: BackstageCredentials }): Promise<RecordedRun>;
+  /** Every tenant that exists (deleted tenants are left out). */
+  listTenants(options: { credentials: BackstageCredentials }): Promise<Tenant[]>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -157,6 +160,11 @@ export class KubechartRunsClient implements KubechartRunsService {
       }
       await new Promise(r => setTimeout(r, options.pollIntervalMs ?? 1000));
     }
+  }
+
+  async listTenants({ credentials }: { credentials: BackstageCredentials }) {
+    const r = await this.request<{ items: Tenant[] }>('GET', '/tenants', credentials);
+    return r.items;
   }
 
   async recordRun(request: RecordRunRequest, { credentials }: { credentials: BackstageCredentials }): Promise<RecordedRun> {

@@ -85,6 +85,10 @@ export class FakeKubechartRuns implements KubechartRunsService {
     return this.getRun(id);
   }
 
+  async listTenants() {
+    return [];
+  }
+
   async recordRun(): Promise<never> {
     throw new Error('not used by the actions');
   }

@@ -1,0 +1,128 @@
+import type {
+  AuthService,
+  LoggerService,
+  SchedulerServiceTaskRunner,
+} from '@backstage/backend-plugin-api';
+import {
+  ANNOTATION_LOCATION,
+  ANNOTATION_ORIGIN_LOCATION,
+  Entity,
+  parseEntityRef,
+} from '@backstage/catalog-model';
+import type {
+  EntityProvider,
+  EntityProviderConnection,
+} from '@backstage/plugin-catalog-node';
+import {
+  KUBECHART_CLUSTER_ANNOTATION,
+  KUBECHART_TENANT_ANNOTATION,
+  KUBECHART_TENANT_LABEL,
+  type Tenant,
+} from '@kubechart/plugin-kubechart-common';
+import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+
+/** Owner of tenant entities whose tenant run named none. */
+export const DEFAULT_TENANT_OWNER = 'group:default/platform-team';
+
+/**
+ * The catalog entity of a tenant: the entity its tenant run named (a System by default), annotated
+ * so that the Kubernetes tab, the deployment-history tab and the health card find its workloads.
+ */
+export function tenantToEntity(tenant: Tenant, providerName: string): Entity {
+  const ref = parseEntityRef(tenant.entityRef ?? tenant.code, {
+    defaultKind: 'System',
+    defaultNamespace: 'default',
+  });
+  const location = `kubechart:${tenant.cluster}/${tenant.code}`;
+  // Entity refs are case-insensitive; entities conventionally spell their kind capitalised.
+  const kind =
+    ref.kind.charAt(0).toLocaleUpperCase('en-US') + ref.kind.slice(1);
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind,
+    metadata: {
+      name: ref.name,
+      namespace: ref.namespace,
+      title: tenant.displayName || undefined,
+      description: `KubeChart tenant ${tenant.code} on ${tenant.cluster} (namespace ${tenant.namespace})`,
+      tags: ['kubechart-tenant'],
+      annotations: {
+        [ANNOTATION_LOCATION]: `${providerName}:${location}`,
+        [ANNOTATION_ORIGIN_LOCATION]: `${providerName}:${location}`,
+        [KUBECHART_TENANT_ANNOTATION]: tenant.code,
+        [KUBECHART_CLUSTER_ANNOTATION]: tenant.cluster,
+        'backstage.io/kubernetes-namespace': tenant.namespace,
+        'backstage.io/kubernetes-label-selector': `${KUBECHART_TENANT_LABEL}=${tenant.code}`,
+      },
+    },
+    spec: {
+      owner: tenant.owner || DEFAULT_TENANT_OWNER,
+      ...(kind === 'Component'
+        ? { type: 'service', lifecycle: 'production' }
+        : {}),
+      ...(kind === 'Resource' ? { type: 'kubernetes-namespace' } : {}),
+    },
+  };
+}
+
+/**
+ * Keeps one catalog entity per KubeChart tenant, read from the kubechart backend on a schedule:
+ * a provisioned tenant appears in the catalog, a deleted one disappears.
+ * @public
+ */
+export class TenantEntityProvider implements EntityProvider {
+  private connection?: EntityProviderConnection;
+
+  constructor(
+    private readonly deps: {
+      runs: KubechartRunsService;
+      auth: AuthService;
+      logger: LoggerService;
+      taskRunner: SchedulerServiceTaskRunner;
+    },
+  ) {}
+
+  getProviderName() {
+    return 'kubechart-tenants';
+  }
+
+  async connect(connection: EntityProviderConnection) {
+    this.connection = connection;
+    await this.deps.taskRunner.run({
+      id: `${this.getProviderName()}:refresh`,
+      fn: () => this.refresh(),
+    });
+  }
+
+  /** Replaces the provider's entities with the current tenants. */
+  async refresh() {
+    if (!this.connection) {
+      throw new Error('TenantEntityProvider is not connected');
+    }
+    const credentials = await this.deps.auth.getOwnServiceCredentials();
+    let tenants: Tenant[];
+    try {
+      tenants = await this.deps.runs.listTenants({ credentials });
+    } catch (error) {
+      // Keep what the catalog has; a passing outage of the kubechart backend must not delete tenants.
+      this.deps.logger.warn(`Could not list KubeChart tenants: ${error}`);
+      return;
+    }
+    const byRef = new Map<string, Entity>();
+    for (const tenant of tenants) {
+      const entity = tenantToEntity(tenant, this.getProviderName());
+      byRef.set(
+        `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`,
+        entity,
+      );
+    }
+    await this.connection.applyMutation({
+      type: 'full',
+      entities: [...byRef.values()].map(entity => ({
+        entity,
+        locationKey: `${this.getProviderName()}`,
+      })),
+    });
+    this.deps.logger.debug(`Provided ${byRef.size} tenant entities`);
+  }
+}
