@@ -1,0 +1,87 @@
+import LayersIcon from '@material-ui/icons/Layers';
+import { Content } from '@backstage/core-components';
+import {
+  ApiBlueprint,
+  PageBlueprint,
+  createRouteRef,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/frontend-plugin-api';
+import {
+  EntityCardBlueprint,
+  EntityContentBlueprint,
+} from '@backstage/plugin-catalog-react/alpha';
+import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
+import { KubechartClient, kubechartApiRef } from '../api';
+import { isKubechartAvailable } from '../lib/entity';
+
+/** Route of the tenants page in the new frontend system. */
+export const tenantsPageRouteRef = createRouteRef();
+
+/** The kubechart API, talking to the `kubechart` backend plugin. */
+export const kubechartApi = ApiBlueprint.make({
+  params: defineParams =>
+    defineParams({
+      api: kubechartApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new KubechartClient({ discoveryApi, fetchApi }),
+    }),
+});
+
+/** The deployment-history tab, beside the core Kubernetes tab. */
+export const entityDeploymentHistoryContent = EntityContentBlueprint.make({
+  name: 'deployment-history',
+  params: {
+    path: '/deployment-history',
+    title: 'Deployment history',
+    group: 'deployment',
+    filter: isKubechartAvailable,
+    loader: () =>
+      import('../components/EntityDeploymentHistoryContent').then(m => (
+        <m.EntityDeploymentHistoryContent />
+      )),
+  },
+});
+
+/** The cluster (or tenant) health card on the entity overview. */
+export const entityClusterHealthCard = EntityCardBlueprint.make({
+  name: 'cluster-health',
+  params: {
+    filter: isKubechartAvailable,
+    loader: () =>
+      import('../components/EntityClusterHealthCard').then(m => (
+        <m.EntityClusterHealthCard />
+      )),
+  },
+});
+
+/** The tenants page, shown in the sidebar. */
+export const tenantsPage = PageBlueprint.make({
+  params: {
+    path: '/kubechart/tenants',
+    title: 'Tenants',
+    icon: <LayersIcon />,
+    routeRef: tenantsPageRouteRef,
+    loader: () =>
+      import('../components/TenantsPage').then(m => (
+        <Content>
+          <m.TenantsTable />
+        </Content>
+      )),
+  },
+});
+
+/** Health of every cluster, as a home page widget. */
+export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
+  name: 'cluster-health',
+  params: {
+    title: 'Cluster health',
+    description: 'Status, nodes, workloads and utilisation of every cluster',
+    components: () =>
+      import('../components/ClusterHealthCard').then(m => ({
+        Content: m.ClusterHealthContent,
+      })),
+    layout: { height: { minRows: 4 }, width: { minColumns: 4 } },
+  },
+});

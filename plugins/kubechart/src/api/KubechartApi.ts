@@ -1,0 +1,75 @@
+import { createApiRef } from '@backstage/frontend-plugin-api';
+import type {
+  ClusterHealth,
+  ClusterSummary,
+  CreateRunRequest,
+  CreateRunResponse,
+  MetricsSummary,
+  Run,
+  RunDiff,
+  RunEvent,
+  RunKind,
+  RunStatus,
+  RunsPage,
+  Tenant,
+  TenantHealth,
+} from '@kubechart/plugin-kubechart-common';
+
+/**
+ * Query of {@link KubechartApi.listRuns}; every field is optional.
+ * @public
+ */
+export type ListRunsQuery = {
+  entityRef?: string;
+  kind?: RunKind;
+  status?: RunStatus;
+  actor?: string;
+  /** ISO timestamp; only runs created at or after it. */
+  from?: string;
+  /** ISO timestamp; only runs created before it. */
+  to?: string;
+  cursor?: string;
+  limit?: number;
+};
+
+/**
+ * A tenant as listed by the backend. The backend may add the catalog entity that owns the
+ * tenant and its lifecycle status to the common {@link @kubechart/plugin-kubechart-common#Tenant} shape.
+ * @public
+ */
+export type TenantListItem = Tenant & {
+  entityRef?: string;
+  status?: string;
+};
+
+/**
+ * Client of the kubechart backend.
+ * @public
+ */
+export interface KubechartApi {
+  listRuns(query: ListRunsQuery): Promise<RunsPage>;
+  getRun(id: string): Promise<Run>;
+  /** Events with `seq` greater than `after` (all events when omitted). */
+  getRunEvents(id: string, after?: number): Promise<RunEvent[]>;
+  getRunDiff(id: string, otherId: string): Promise<RunDiff>;
+  createRun(request: CreateRunRequest): Promise<CreateRunResponse>;
+  listClusters(): Promise<ClusterSummary[]>;
+  /**
+   * Health of one cluster. An unreachable cluster resolves to a health of status `error`
+   * (the backend answers 503 with that body) rather than rejecting.
+   */
+  getClusterHealth(name: string): Promise<ClusterHealth>;
+  listTenants(): Promise<TenantListItem[]>;
+  getTenant(code: string): Promise<TenantListItem>;
+  getTenantHealth(code: string): Promise<TenantHealth>;
+  getMetricsSummary(): Promise<MetricsSummary>;
+}
+
+/**
+ * Reference to the {@link KubechartApi}.
+ * @public
+ */
+export const kubechartApiRef = createApiRef<KubechartApi>().with({
+  id: 'plugin.kubechart.service',
+  pluginId: 'kubechart',
+});

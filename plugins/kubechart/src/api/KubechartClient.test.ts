@@ -1,0 +1,112 @@
+import { ResponseError } from '@backstage/errors';
+import { KubechartClient } from './KubechartClient';
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+describe('KubechartClient', () => {
+  const discoveryApi = {
+    getBaseUrl: jest.fn(async () => 'http://backend/api/kubechart'),
+  };
+  const fetch = jest.fn();
+  const client = new KubechartClient({ discoveryApi, fetchApi: { fetch } });
+
+  beforeEach(() => fetch.mockReset());
+
+  it('lists runs with the filters as query parameters', async () => {
+    fetch.mockResolvedValue(jsonResponse(200, { items: [], nextCursor: 'c2' }));
+    const page = await client.listRuns({
+      entityRef: 'component:default/web',
+      status: 'failed',
+      actor: '',
+      cursor: 'c1',
+      limit: 10,
+    });
+    expect(page.nextCursor).toBe('c2');
+    const url = new URL(fetch.mock.calls[0][0]);
+    expect(url.pathname).toBe('/api/kubechart/runs');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      entityRef: 'component:default/web',
+      status: 'failed',
+      cursor: 'c1',
+      limit: '10',
+    });
+  });
+
+  it('posts a run as JSON', async () => {
+    fetch.mockResolvedValue(jsonResponse(202, { id: 'r2', status: 'pending' }));
+    const body = {
+      kind: 'rollback' as const,
+      cluster: 'dev',
+      namespace: 'shop',
+      release: 'web',
+      revision: 3,
+    };
+    await expect(client.createRun(body)).resolves.toEqual({
+      id: 'r2',
+      status: 'pending',
+    });
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe('http://backend/api/kubechart/runs');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(init.body)).toEqual(body);
+  });
+
+  it('accepts lists as arrays or as { items }', async () => {
+    fetch.mockResolvedValueOnce(jsonResponse(200, [{ name: 'a' }]));
+    fetch.mockResolvedValueOnce(jsonResponse(200, { items: [{ name: 'b' }] }));
+    expect(await client.listClusters()).toEqual([{ name: 'a' }]);
+    expect(await client.listClusters()).toEqual([{ name: 'b' }]);
+  });
+
+  it('passes the events cursor', async () => {
+    fetch.mockResolvedValue(jsonResponse(200, []));
+    await client.getRunEvents('r 1', 7);
+    expect(fetch.mock.calls[0][0]).toBe(
+      'http://backend/api/kubechart/runs/r%201/events?after=7',
+    );
+  });
+
+  it.each([400, 403, 404, 500])(
+    'throws a ResponseError on HTTP %s',
+    async status => {
+      fetch.mockResolvedValue(
+        jsonResponse(status, {
+          error: { name: 'Error', message: `boom ${status}` },
+          response: { statusCode: status },
+        }),
+      );
+      const error = await client.getRun('r1').catch(e => e);
+      expect(error).toBeInstanceOf(ResponseError);
+      expect(error.statusCode).toBe(status);
+      expect(error.body.error.message).toBe(`boom ${status}`);
+    },
+  );
+
+  it('returns the error health of an unreachable cluster', async () => {
+    const health = {
+      cluster: 'prod',
+      status: 'error',
+      message: 'connect ECONNREFUSED',
+      observedAt: '2026-01-01T00:00:00Z',
+    };
+    fetch.mockResolvedValue(jsonResponse(503, health));
+    await expect(client.getClusterHealth('prod')).resolves.toEqual(health);
+  });
+
+  it('throws on a 503 that is not a health body', async () => {
+    fetch.mockResolvedValue(
+      jsonResponse(503, {
+        error: { name: 'ServiceUnavailableError', message: 'down' },
+        response: { statusCode: 503 },
+      }),
+    );
+    await expect(client.getClusterHealth('prod')).rejects.toBeInstanceOf(
+      ResponseError,
+    );
+  });
+});

@@ -1,0 +1,143 @@
+import type { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import type {
+  ClusterHealth,
+  ClusterSummary,
+  CreateRunRequest,
+  CreateRunResponse,
+  MetricsSummary,
+  Run,
+  RunDiff,
+  RunEvent,
+  RunsPage,
+  TenantHealth,
+} from '@kubechart/plugin-kubechart-common';
+import type {
+  KubechartApi,
+  ListRunsQuery,
+  TenantListItem,
+} from './KubechartApi';
+
+/** Lists come back either as a bare array or wrapped as `{ items }`. */
+type ListBody<T> = T[] | { items: T[] };
+
+function unwrapList<T>(body: ListBody<T>): T[] {
+  return Array.isArray(body) ? body : body.items ?? [];
+}
+
+function isClusterHealth(body: unknown): body is ClusterHealth {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as ClusterHealth).cluster === 'string' &&
+    typeof (body as ClusterHealth).status === 'string'
+  );
+}
+
+/**
+ * Default {@link KubechartApi} implementation, talking to the `kubechart` backend plugin.
+ * @public
+ */
+export class KubechartClient implements KubechartApi {
+  private readonly discoveryApi: DiscoveryApi;
+  private readonly fetchApi: FetchApi;
+
+  constructor(options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi }) {
+    this.discoveryApi = options.discoveryApi;
+    this.fetchApi = options.fetchApi;
+  }
+
+  async listRuns(query: ListRunsQuery): Promise<RunsPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== '') {
+        params.set(key, String(value));
+      }
+    }
+    const qs = params.toString();
+    return this.request<RunsPage>(`/runs${qs ? `?${qs}` : ''}`);
+  }
+
+  async getRun(id: string): Promise<Run> {
+    return this.request<Run>(`/runs/${encodeURIComponent(id)}`);
+  }
+
+  async getRunEvents(id: string, after?: number): Promise<RunEvent[]> {
+    const qs = after !== undefined ? `?after=${after}` : '';
+    const body = await this.request<ListBody<RunEvent>>(
+      `/runs/${encodeURIComponent(id)}/events${qs}`,
+    );
+    return unwrapList(body);
+  }
+
+  async getRunDiff(id: string, otherId: string): Promise<RunDiff> {
+    return this.request<RunDiff>(
+      `/runs/${encodeURIComponent(id)}/diff/${encodeURIComponent(otherId)}`,
+    );
+  }
+
+  async createRun(request: CreateRunRequest): Promise<CreateRunResponse> {
+    return this.request<CreateRunResponse>('/runs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+  }
+
+  async listClusters(): Promise<ClusterSummary[]> {
+    return unwrapList(
+      await this.request<ListBody<ClusterSummary>>('/clusters'),
+    );
+  }
+
+  async getClusterHealth(name: string): Promise<ClusterHealth> {
+    const response = await this.send(
+      `/clusters/${encodeURIComponent(name)}/health`,
+    );
+    if (response.status === 503) {
+      // An unreachable cluster is reported as a health of status `error`, not as a failure.
+      const body = await response
+        .clone()
+        .json()
+        .catch(() => undefined);
+      if (isClusterHealth(body)) {
+        return body;
+      }
+    }
+    return this.parse<ClusterHealth>(response);
+  }
+
+  async listTenants(): Promise<TenantListItem[]> {
+    return unwrapList(await this.request<ListBody<TenantListItem>>('/tenants'));
+  }
+
+  async getTenant(code: string): Promise<TenantListItem> {
+    return this.request<TenantListItem>(`/tenants/${encodeURIComponent(code)}`);
+  }
+
+  async getTenantHealth(code: string): Promise<TenantHealth> {
+    return this.request<TenantHealth>(
+      `/tenants/${encodeURIComponent(code)}/health`,
+    );
+  }
+
+  async getMetricsSummary(): Promise<MetricsSummary> {
+    return this.request<MetricsSummary>('/metrics/summary');
+  }
+
+  private async request<T>(path: string, init?: RequestInit): Promise<T> {
+    return this.parse<T>(await this.send(path, init));
+  }
+
+  private async send(path: string, init?: RequestInit): Promise<Response> {
+    const baseUrl = await this.discoveryApi.getBaseUrl('kubechart');
+    return this.fetchApi.fetch(`${baseUrl}${path}`, init);
+  }
+
+  private async parse<T>(response: Response): Promise<T> {
+    if (!response.ok) {
+      throw await ResponseError.fromResponse(response);
+    }
+    return (await response.json()) as T;
+  }
+}

@@ -1,0 +1,7 @@
+export { kubechartApiRef } from './KubechartApi';
+export type {
+  KubechartApi,
+  ListRunsQuery,
+  TenantListItem,
+} from './KubechartApi';
+export { KubechartClient } from './KubechartClient';

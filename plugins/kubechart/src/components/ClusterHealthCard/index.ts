@@ -1,0 +1,2 @@
+export { ClusterHealthCard, ClusterHealthContent } from './ClusterHealthCard';
+export { ClusterHealthList } from './ClusterHealthList';

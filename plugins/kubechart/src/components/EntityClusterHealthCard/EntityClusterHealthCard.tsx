@@ -1,0 +1,32 @@
+import { InfoCard } from '@backstage/core-components';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { kubechartTranslationRef } from '../../translation';
+import { getKubechartTargets } from '../../lib/entity';
+import { ClusterHealthList } from '../ClusterHealthCard';
+import { TenantHealthPanel } from './TenantHealthPanel';
+
+/**
+ * Health card of an entity: for a tenant entity (`kubechart.io/tenant`) the tenant's health per
+ * release and its quota; otherwise the clusters named by `kubechart.io/cluster`, or every
+ * cluster when the entity only carries `backstage.io/kubernetes-id`.
+ * @public
+ */
+export function EntityClusterHealthCard() {
+  const { entity } = useEntity();
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const targets = getKubechartTargets(entity);
+
+  if (targets.tenant) {
+    return (
+      <InfoCard title={t('health.tenantTitle')}>
+        <TenantHealthPanel tenant={targets.tenant} />
+      </InfoCard>
+    );
+  }
+  return (
+    <InfoCard title={t('health.clusterTitle')}>
+      <ClusterHealthList clusters={targets.clusters} />
+    </InfoCard>
+  );
+}

@@ -1,0 +1,77 @@
+import Box from '@material-ui/core/Box';
+import Typography from '@material-ui/core/Typography';
+import { Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { kubechartTranslationRef } from '../../translation';
+import { secondsSince, useNow, useTenantHealth } from '../../hooks';
+import { quotaFraction } from '../../lib/quantity';
+import { RunStatus } from '../RunStatus';
+import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
+
+/** A tenant's health per release and its quota use. */
+export function TenantHealthPanel(props: { tenant: string }) {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const now = useNow();
+  const { value: health, loading, error } = useTenantHealth(props.tenant);
+
+  if (!health && loading) {
+    return <Progress />;
+  }
+  if (!health) {
+    return <ResponseErrorPanel error={error ?? new Error('No data')} />;
+  }
+
+  const quotaKeys = Object.keys(health.quota.hard).sort();
+  return (
+    <Box data-testid={`kubechart-tenant-${health.tenant}`}>
+      <Box display="flex" alignItems="center" justifyContent="space-between">
+        <Typography variant="subtitle1">
+          <strong>{health.tenant}</strong> · {health.cluster}/{health.namespace}
+        </Typography>
+        <RunStatus status={health.status} />
+      </Box>
+      <Typography variant="subtitle2">{t('health.releases')}</Typography>
+      {health.releases.map(release => (
+        <Box key={release.name} display="flex" justifyContent="space-between">
+          <Typography variant="body2">
+            {release.name}: {release.readyPods}/{release.totalPods}
+          </Typography>
+          <RunStatus status={release.status} />
+        </Box>
+      ))}
+      {quotaKeys.length > 0 && (
+        <Box mt={1}>
+          <Typography variant="subtitle2">{t('health.quota')}</Typography>
+          {quotaKeys.map(key => {
+            const used = health.quota.used[key] ?? '0';
+            const hard = health.quota.hard[key];
+            const fraction = quotaFraction(used, hard);
+            return fraction === undefined ? (
+              <Typography key={key} variant="body2">
+                {key}: {used} / {hard}
+              </Typography>
+            ) : (
+              <UtilisationBar
+                key={key}
+                label={key}
+                value={fraction}
+                detail={`${used} / ${hard}`}
+              />
+            );
+          })}
+        </Box>
+      )}
+      {health.urls.map(url => (
+        <Typography key={url} variant="body2">
+          <Link to={url}>{url}</Link>
+        </Typography>
+      ))}
+      {error && <ResponseErrorPanel error={error} />}
+      <Typography variant="caption" color="textSecondary">
+        {t('health.updated', {
+          seconds: String(secondsSince(health.observedAt, now)),
+        })}
+      </Typography>
+    </Box>
+  );
+}

@@ -1,0 +1,1 @@
+export { EntityDeploymentHistoryContent } from './EntityDeploymentHistoryContent';

@@ -1,0 +1,117 @@
+import { useState } from 'react';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import { alertApiRef, useApi } from '@backstage/core-plugin-api';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { usePermission } from '@backstage/plugin-permission-react';
+import {
+  CreateRunRequest,
+  Run,
+  kubechartRunsCreatePermission,
+  kubechartRunsRollbackPermission,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../../api';
+import { kubechartTranslationRef } from '../../translation';
+import { ConfirmRunDialog } from './ConfirmRunDialog';
+import { rollbackRequest, retryRequest } from './runRequests';
+
+type Pending = { request: CreateRunRequest; action: 'rollback' | 'retry' };
+
+/**
+ * Rollback and retry buttons for one run. Each is shown only when it applies to the run and
+ * the user holds its permission, and asks for confirmation before starting a run.
+ */
+export function RunActions(props: {
+  run: Run;
+  onStarted: (runId: string) => void;
+}) {
+  const { run, onStarted } = props;
+  const api = useApi(kubechartApiRef);
+  const alertApi = useApi(alertApiRef);
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const rollbackAllowed = usePermission({
+    permission: kubechartRunsRollbackPermission,
+  }).allowed;
+  const createAllowed = usePermission({
+    permission: kubechartRunsCreatePermission,
+  }).allowed;
+  const [pending, setPending] = useState<Pending>();
+  const [busy, setBusy] = useState(false);
+
+  const rollback = rollbackAllowed ? rollbackRequest(run) : undefined;
+  const retry = createAllowed ? retryRequest(run) : undefined;
+  if (!rollback && !retry) {
+    return null;
+  }
+
+  const target = {
+    cluster: run.target.cluster,
+    namespace: run.target.namespace,
+    release: run.target.release ?? '',
+    revision: String(run.helmRevision ?? ''),
+    kind: run.kind,
+  };
+
+  const confirm = async () => {
+    if (!pending) {
+      return;
+    }
+    setBusy(true);
+    try {
+      const created = await api.createRun(pending.request);
+      alertApi.post({
+        message: t('actions.started', { id: created.id }),
+        severity: 'success',
+        display: 'transient',
+      });
+      setPending(undefined);
+      onStarted(created.id);
+    } catch (error) {
+      alertApi.post({ message: String(error), severity: 'error' });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Box display="flex" gridGap={8}>
+      {rollback && (
+        <Button
+          variant="outlined"
+          onClick={() => setPending({ request: rollback, action: 'rollback' })}
+        >
+          {t('actions.rollback')}
+        </Button>
+      )}
+      {retry && (
+        <Button
+          variant="outlined"
+          onClick={() => setPending({ request: retry, action: 'retry' })}
+        >
+          {t('actions.retry')}
+        </Button>
+      )}
+      <ConfirmRunDialog
+        open={!!pending}
+        busy={busy}
+        title={
+          pending?.action === 'retry'
+            ? t('actions.retryTitle', target)
+            : t('actions.rollbackTitle', target)
+        }
+        body={
+          pending?.action === 'retry'
+            ? t('actions.retryBody', target)
+            : t('actions.rollbackBody', target)
+        }
+        confirmLabel={
+          pending?.action === 'retry'
+            ? t('actions.retryConfirm')
+            : t('actions.rollbackConfirm')
+        }
+        onConfirm={confirm}
+        onCancel={() => setPending(undefined)}
+      />
+    </Box>
+  );
+}

@@ -1,0 +1,1 @@
+export { RunDetail } from './RunDetail';

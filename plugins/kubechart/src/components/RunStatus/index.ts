@@ -1,0 +1,1 @@
+export { RunStatus } from './RunStatus';

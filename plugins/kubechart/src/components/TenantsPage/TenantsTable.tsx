@@ -1,0 +1,108 @@
+import {
+  EmptyState,
+  Link,
+  Progress,
+  ResponseErrorPanel,
+  Table,
+  TableColumn,
+} from '@backstage/core-components';
+import { useRouteRef } from '@backstage/core-plugin-api';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import {
+  EntityRefLink,
+  entityRouteParams,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
+import type { TenantListItem } from '../../api';
+import { kubechartTranslationRef } from '../../translation';
+import { useTenants } from '../../hooks';
+import { formatTimestamp } from '../../lib/format';
+import { RunStatus } from '../RunStatus';
+import { TenantHealthCell } from './TenantHealthCell';
+
+/**
+ * Every tenant with its status, live health, owner entity, namespace, releases and creation
+ * time; the tenant links to its entity's deployment-history tab.
+ * @public
+ */
+export function TenantsTable() {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const entityRoute = useRouteRef(entityRouteRef);
+  const { value, loading, error } = useTenants();
+
+  if (loading) {
+    return <Progress />;
+  }
+  if (error || !value) {
+    return <ResponseErrorPanel error={error ?? new Error('No data')} />;
+  }
+  if (!value.length) {
+    return (
+      <EmptyState
+        missing="data"
+        title={t('tenants.emptyTitle')}
+        description={t('tenants.emptyDescription')}
+      />
+    );
+  }
+
+  const historyLink = (tenant: TenantListItem) =>
+    tenant.entityRef
+      ? `${entityRoute(entityRouteParams(tenant.entityRef))}/deployment-history`
+      : undefined;
+
+  const columns: TableColumn<TenantListItem>[] = [
+    {
+      title: t('tenants.columns.code'),
+      field: 'code',
+      render: tenant => {
+        const to = historyLink(tenant);
+        return to ? (
+          <Link to={to} title={t('tenants.history')}>
+            {tenant.code}
+          </Link>
+        ) : (
+          tenant.code
+        );
+      },
+    },
+    {
+      title: t('tenants.columns.status'),
+      render: tenant => (
+        <RunStatus
+          status={tenant.status ?? tenant.lastRunStatus ?? 'unknown'}
+        />
+      ),
+    },
+    {
+      title: t('tenants.columns.health'),
+      render: tenant => <TenantHealthCell tenant={tenant.code} />,
+    },
+    {
+      title: t('tenants.columns.owner'),
+      render: tenant =>
+        tenant.entityRef ? <EntityRefLink entityRef={tenant.entityRef} /> : '–',
+    },
+    {
+      title: t('tenants.columns.namespace'),
+      render: tenant => `${tenant.cluster}/${tenant.namespace}`,
+    },
+    {
+      title: t('tenants.columns.releases'),
+      render: tenant => tenant.releases.join(', ') || '–',
+    },
+    {
+      title: t('tenants.columns.created'),
+      render: tenant => formatTimestamp(tenant.createdAt),
+    },
+  ];
+
+  return (
+    <Table<TenantListItem>
+      title={t('tenants.title')}
+      columns={columns}
+      data={value}
+      options={{ paging: value.length > 20, pageSize: 20, padding: 'dense' }}
+    />
+  );
+}

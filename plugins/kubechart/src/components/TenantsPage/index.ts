@@ -1,0 +1,2 @@
+export { TenantsPage } from './TenantsPage';
+export { TenantsTable } from './TenantsTable';

@@ -1,0 +1,69 @@
+import { useEffect } from 'react';
+import { useApi } from '@backstage/core-plugin-api';
+import { useSignal } from '@backstage/plugin-signals-react';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import {
+  ClusterHealth,
+  ClusterHealthSignal,
+  KUBECHART_CLUSTER_HEALTH_CHANNEL,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../api';
+import { withTimeout } from '../lib/withTimeout';
+import { usePolling } from './usePolling';
+
+const TIMEOUT_MS = 15_000;
+
+/** Health of one cluster, or why it could not be read. */
+export type ClusterHealthResult =
+  | { cluster: string; health: ClusterHealth; error?: undefined }
+  | { cluster: string; health?: undefined; error: Error };
+
+/**
+ * Health of the named clusters, or of every configured cluster when `clusters` is empty.
+ * A cluster that cannot be read yields an `error` entry instead of failing the whole list.
+ * Live through `kubechart:cluster-health`; polls every 30 s without signals.
+ */
+export function useClusterHealth(clusters: string[]) {
+  const api = useApi(kubechartApiRef);
+  const { lastSignal, isSignalsAvailable } = useSignal<ClusterHealthSignal>(
+    KUBECHART_CLUSTER_HEALTH_CHANNEL,
+  );
+  const key = clusters.join(',');
+
+  const state = useAsyncRetry(async (): Promise<ClusterHealthResult[]> => {
+    const names = clusters.length
+      ? clusters
+      : (
+          await withTimeout(api.listClusters(), TIMEOUT_MS, 'The cluster list')
+        ).map(c => c.name);
+    const settled = await Promise.allSettled(
+      names.map(name =>
+        withTimeout(api.getClusterHealth(name), TIMEOUT_MS, `Cluster ${name}`),
+      ),
+    );
+    return settled.map((result, i) =>
+      result.status === 'fulfilled'
+        ? { cluster: names[i], health: result.value }
+        : { cluster: names[i], error: toError(result.reason) },
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, key]);
+
+  const { retry } = state;
+  useEffect(() => {
+    if (
+      lastSignal &&
+      (!clusters.length || clusters.includes(lastSignal.cluster))
+    ) {
+      retry();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [lastSignal]);
+  usePolling(retry, 30_000, !isSignalsAvailable);
+
+  return state;
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}

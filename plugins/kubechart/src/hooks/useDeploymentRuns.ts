@@ -1,0 +1,74 @@
+import { useEffect } from 'react';
+import { useApi } from '@backstage/core-plugin-api';
+import { useSignal } from '@backstage/plugin-signals-react';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import {
+  KUBECHART_RUNS_CHANNEL,
+  RunKind,
+  RunSignal,
+  RunStatus,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../api';
+
+/** Filters of the deployment-history table. */
+export type RunFilters = {
+  status?: RunStatus;
+  kind?: RunKind;
+  actor?: string;
+  /** Look-back window in hours; undefined means all time. */
+  rangeHours?: number;
+};
+
+/**
+ * One page of an entity's runs, newest first. Reloads when a run of the entity changes
+ * (signal on `kubechart:runs`), keeping the current rows on screen while it does.
+ */
+export function useDeploymentRuns(options: {
+  entityRef: string;
+  filters: RunFilters;
+  cursor?: string;
+  limit?: number;
+}) {
+  const api = useApi(kubechartApiRef);
+  const { entityRef, filters, cursor, limit = 20 } = options;
+  const { lastSignal } = useSignal<RunSignal>(KUBECHART_RUNS_CHANNEL);
+
+  const state = useAsyncRetry(
+    () =>
+      api.listRuns({
+        entityRef,
+        status: filters.status,
+        kind: filters.kind,
+        actor: filters.actor?.trim() || undefined,
+        from: filters.rangeHours
+          ? new Date(Date.now() - filters.rangeHours * 3600_000).toISOString()
+          : undefined,
+        cursor,
+        limit,
+      }),
+    [
+      api,
+      entityRef,
+      filters.status,
+      filters.kind,
+      filters.actor,
+      filters.rangeHours,
+      cursor,
+      limit,
+    ],
+  );
+
+  const { retry } = state;
+  useEffect(() => {
+    if (
+      lastSignal &&
+      (!lastSignal.entityRef || lastSignal.entityRef === entityRef)
+    ) {
+      retry();
+    }
+    // Only a new signal should trigger a reload.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [lastSignal]);
+
+  return state;
+}

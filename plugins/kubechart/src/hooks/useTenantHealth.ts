@@ -1,0 +1,37 @@
+import { useEffect } from 'react';
+import { useApi } from '@backstage/core-plugin-api';
+import { useSignal } from '@backstage/plugin-signals-react';
+import useAsyncRetry from 'react-use/esm/useAsyncRetry';
+import {
+  KUBECHART_TENANT_HEALTH_CHANNEL,
+  TenantHealthSignal,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../api';
+import { withTimeout } from '../lib/withTimeout';
+import { usePolling } from './usePolling';
+
+/**
+ * Health of a tenant per release, with its quota use. Live through `kubechart:tenant-health`;
+ * polls every 30 s without signals.
+ */
+export function useTenantHealth(tenant: string) {
+  const api = useApi(kubechartApiRef);
+  const { lastSignal, isSignalsAvailable } = useSignal<TenantHealthSignal>(
+    KUBECHART_TENANT_HEALTH_CHANNEL,
+  );
+  const state = useAsyncRetry(
+    () => withTimeout(api.getTenantHealth(tenant), 15_000, `Tenant ${tenant}`),
+    [api, tenant],
+  );
+
+  const { retry } = state;
+  useEffect(() => {
+    if (lastSignal?.tenant === tenant) {
+      retry();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [lastSignal]);
+  usePolling(retry, 30_000, !isSignalsAvailable);
+
+  return state;
+}

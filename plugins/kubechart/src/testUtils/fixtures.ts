@@ -1,0 +1,152 @@
+import type { Entity } from '@backstage/catalog-model';
+import type {
+  ClusterHealth,
+  Run,
+  RunEvent,
+  TenantHealth,
+} from '@kubechart/plugin-kubechart-common';
+import type { KubechartApi } from '../api';
+
+/** A KubechartApi whose every method is a jest mock that rejects until told otherwise. */
+export function mockKubechartApi(): jest.Mocked<KubechartApi> {
+  const notMocked = (name: string) =>
+    jest
+      .fn()
+      .mockImplementation(() =>
+        Promise.reject(new Error(`${name} not mocked`)),
+      );
+  return {
+    listRuns: notMocked('listRuns'),
+    getRun: notMocked('getRun'),
+    getRunEvents: notMocked('getRunEvents'),
+    getRunDiff: notMocked('getRunDiff'),
+    createRun: notMocked('createRun'),
+    listClusters: notMocked('listClusters'),
+    getClusterHealth: notMocked('getClusterHealth'),
+    listTenants: notMocked('listTenants'),
+    getTenant: notMocked('getTenant'),
+    getTenantHealth: notMocked('getTenantHealth'),
+    getMetricsSummary: notMocked('getMetricsSummary'),
+  } as jest.Mocked<KubechartApi>;
+}
+
+export function makeRun(overrides: Partial<Run> = {}): Run {
+  return {
+    id: 'run-1',
+    kind: 'chart',
+    status: 'succeeded',
+    entityRef: 'component:default/shop',
+    actor: 'user:default/alice',
+    target: { cluster: 'dev', namespace: 'shop', release: 'web' },
+    input: {
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'shop',
+      release: { name: 'web', chart: 'nginx', values: { replicas: 2 } },
+    },
+    values: { replicas: 2, password: '***' },
+    manifest: 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n',
+    helmRevision: 3,
+    transitions: [],
+    createdAt: '2026-01-02T10:00:00Z',
+    startedAt: '2026-01-02T10:00:01Z',
+    finishedAt: '2026-01-02T10:01:05Z',
+    durationMs: 64_000,
+    ...overrides,
+  };
+}
+
+export function makeEvent(
+  seq: number,
+  overrides: Partial<RunEvent> = {},
+): RunEvent {
+  return {
+    seq,
+    runId: 'run-1',
+    at: '2026-01-02T10:00:02Z',
+    type: 'log',
+    level: 'info',
+    message: `line ${seq}`,
+    ...overrides,
+  };
+}
+
+export function makeClusterHealth(
+  overrides: Partial<ClusterHealth> = {},
+): ClusterHealth {
+  return {
+    cluster: 'dev',
+    status: 'degraded',
+    message: '1 workload degraded',
+    version: 'v1.31.0',
+    nodes: { ready: 2, total: 3 },
+    workloads: {
+      healthy: 7,
+      degraded: 1,
+      failed: 1,
+      items: [
+        {
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'web',
+          ready: 3,
+          desired: 3,
+          status: 'healthy',
+        },
+        {
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'api',
+          ready: 1,
+          desired: 2,
+          status: 'degraded',
+          reason: 'CrashLoopBackOff',
+        },
+        {
+          kind: 'StatefulSet',
+          namespace: 'shop',
+          name: 'db',
+          ready: 0,
+          desired: 1,
+          status: 'failed',
+          reason: 'ImagePullBackOff',
+        },
+      ],
+    },
+    utilisation: { cpu: 0.42, memory: 0.81, source: 'metrics' },
+    alerts: [],
+    observedAt: new Date(Date.now() - 5000).toISOString(),
+    ...overrides,
+  };
+}
+
+export function makeTenantHealth(
+  overrides: Partial<TenantHealth> = {},
+): TenantHealth {
+  return {
+    tenant: 'acme',
+    cluster: 'dev',
+    namespace: 'acme',
+    status: 'degraded',
+    releases: [
+      { name: 'db', readyPods: 1, totalPods: 1, status: 'healthy' },
+      { name: 'api', readyPods: 0, totalPods: 2, status: 'unhealthy' },
+    ],
+    quota: {
+      hard: { 'requests.cpu': '4', 'requests.memory': '8Gi' },
+      used: { 'requests.cpu': '1', 'requests.memory': '6Gi' },
+    },
+    urls: ['https://acme.example.test'],
+    observedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export function makeEntity(annotations: Record<string, string>): Entity {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'shop', namespace: 'default', annotations },
+    spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+  };
+}
