@@ -1,1 +1,6 @@
-export {};
+/**
+ * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
+ *
+ * @packageDocumentation
+ */
+export { kubechartPlugin as default } from './plugin';

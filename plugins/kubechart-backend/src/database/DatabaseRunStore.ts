@@ -76,6 +76,7 @@ function toRun(row: RunRow): Run {
     entityRef: row.entity_ref ?? undefined,
     actor: row.actor,
     template: row.template ?? undefined,
+    ...(row.action ? { action: row.action } : {}),
     target: {
       cluster: row.cluster,
       namespace: row.namespace,
@@ -322,6 +323,8 @@ export class DatabaseRunStore implements RunStore {
         code: t.code,
         namespace: t.namespace,
         entity_ref: t.entityRef ?? null,
+        owner: t.owner ?? null,
+        display_name: t.displayName ?? null,
         status: t.status,
         last_run_id: t.lastRunId ?? null,
         releases: JSON.stringify(t.releases),
@@ -329,7 +332,7 @@ export class DatabaseRunStore implements RunStore {
         updated_at: now,
       })
       .onConflict(['cluster', 'code'])
-      .merge(['namespace', 'entity_ref', 'status', 'last_run_id', 'releases', 'updated_at']);
+      .merge(['namespace', 'entity_ref', 'owner', 'display_name', 'status', 'last_run_id', 'releases', 'updated_at']);
   }
 
   async getTenants(code?: string): Promise<TenantRecord[]> {
@@ -341,6 +344,8 @@ export class DatabaseRunStore implements RunStore {
       code: r.code,
       namespace: r.namespace,
       entityRef: r.entity_ref ?? undefined,
+      owner: r.owner ?? undefined,
+      displayName: r.display_name ?? undefined,
       status: r.status,
       lastRunId: r.last_run_id ?? undefined,
       releases: JSON.parse(r.releases),

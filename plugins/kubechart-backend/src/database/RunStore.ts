@@ -54,6 +54,8 @@ export type TenantRecord = {
   code: string;
   namespace: string;
   entityRef?: string;
+  owner?: string;
+  displayName?: string;
   status: 'provisioning' | 'active' | 'failed' | 'deleting' | 'deleted';
   lastRunId?: string;
   releases: string[];

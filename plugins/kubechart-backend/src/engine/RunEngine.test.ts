@@ -67,6 +67,49 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect(secretAgain.data).toEqual(secret.data);
   });
 
+  it('provisions with helm 4 as well', async () => {
+    const { engine, store } = await createTestEngine({ databases, databaseId, sim, helm: 'helm4' });
+    const run = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice');
+    await engine.waitFor(run.id);
+    const done = (await store.getRun(run.id))!;
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    const again = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice');
+    await engine.waitFor(again.id);
+    const skipped = (await store.getEvents(again.id)).filter(e => e.stepStatus === 'skipped').map(e => e.step);
+    expect(skipped).toEqual(expect.arrayContaining(['release:web', 'release:api']));
+  });
+
+  it('reconciles runs left running by a backend that died', async () => {
+    const { engine, store, knex } = await createTestEngine({ databases, databaseId, sim });
+    // A tenant whose workloads are ready, and one whose namespace holds nothing.
+    const ok = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice');
+    await engine.waitFor(ok.id);
+    const staleReady = await store.createRun(
+      { id: 'a0000000-0000-4000-8000-000000000001', kind: 'tenant', status: 'running', actor: 'user:default/alice', target: { cluster: 'dev', namespace: 'tenant-recover' }, tenant: 'recover', input: { tenant: 'recover', releases: [{ name: 'web' }, { name: 'api' }] } },
+      ['ns:dev/tenant-recover'],
+    );
+    const staleEmpty = await store.createRun(
+      { id: 'a0000000-0000-4000-8000-000000000002', kind: 'tenant', status: 'running', actor: 'user:default/alice', target: { cluster: 'dev', namespace: 'tenant-ghost' }, tenant: 'ghost', input: { tenant: 'ghost', releases: [{ name: 'web' }] } },
+      ['ns:dev/tenant-ghost'],
+    );
+    const fresh = await store.createRun(
+      { id: 'a0000000-0000-4000-8000-000000000003', kind: 'tenant', status: 'running', actor: 'user:default/alice', target: { cluster: 'dev', namespace: 'tenant-busy' }, tenant: 'busy2', input: { tenant: 'busy2', releases: [] } },
+      ['ns:dev/tenant-busy'],
+    );
+    await knex('kubechart_runs').whereIn('id', [staleReady.id, staleEmpty.id]).update({ heartbeat_at: Date.now() - 10 * 60_000 });
+
+    expect(await engine.recoverStaleRuns()).toBe(2);
+    expect((await store.getRun(staleReady.id))!.status).toBe('succeeded');
+    const failed = (await store.getRun(staleEmpty.id))!;
+    expect(failed.status).toBe('failed');
+    expect(failed.failureReason).toMatch(/^backend restarted during provisioning; the cluster shows: no workloads found/);
+    expect((await store.getRun(fresh.id))!.status).toBe('running');
+    // locks were released: a new run on the same target is accepted
+    const retry = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice');
+    await engine.waitFor(retry.id);
+    expect((await store.getRun(retry.id))!.status).toBe('succeeded');
+  });
+
   it('answers a concurrent second request with 409 naming the active run', async () => {
     const { engine, store } = await createTestEngine({ databases, databaseId, sim });
     const first = await engine.submit(tenantRequest('busy'), 'user:default/alice');

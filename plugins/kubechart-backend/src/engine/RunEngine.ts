@@ -2,7 +2,9 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { InputError, NotFoundError, isError } from '@backstage/errors';
 import {
   CreateRunRequest,
+  ReleaseSpec,
   Run,
+  RunPreview,
   RunEvent,
 } from '@kubechart/plugin-kubechart-common';
 import {
@@ -11,6 +13,7 @@ import {
   HelmCommandError,
   PolicyEngine,
   TenantResourceProvider,
+  redactManifest,
 } from '@kubechart/plugin-kubechart-node';
 import { randomUUID } from 'node:crypto';
 import { RunStore } from '../database/RunStore';
@@ -18,7 +21,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { describeKubeError, kubeStatusCode, isUnreachable } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { TooManyRequestsError, RunFailure } from './errors';
-import { Executors } from './executors';
+import { Executors, mergeValues } from './executors';
 import { RunContext } from './RunContext';
 import { EngineSettings } from './settings';
 import { planRun } from './validate';
@@ -76,6 +79,44 @@ export class RunEngine {
     });
   }
 
+  /**
+   * Validates a request and renders what it would apply, with the chart policy report. Nothing is
+   * applied or recorded (scaffolder dry runs, `kubechart:chart:validate`).
+   */
+  async preview(request: CreateRunRequest): Promise<RunPreview> {
+    const plan = planRun(request, this.options.clusters);
+    const base = { kind: request.kind, target: plan.target };
+    let manifest: string | undefined;
+    if (request.kind === 'tenant' || request.kind === 'chart') {
+      const releases = request.kind === 'tenant' ? request.releases : [request.release];
+      const docs: string[] = [];
+      for (const release of releases) {
+        const values =
+          request.kind === 'tenant'
+            ? mergeValues(release.values ?? {}, {
+                kubechart: {
+                  tenant: request.tenant,
+                  namespace: plan.target.namespace,
+                  // Real credentials are generated at install time and never leave the cluster.
+                  ...(request.credentials?.length ? { credentials: Object.fromEntries(request.credentials.map(c => [c, 'generated-at-install'])) } : {}),
+                },
+              })
+            : release.values ?? {};
+        docs.push(await this.options.helm.template({ release: release.name, namespace: plan.target.namespace, values, ...this.resolveChart(release) }));
+      }
+      manifest = docs.join('---\n');
+    } else if (request.kind === 'manifests') {
+      manifest = request.manifests;
+    }
+    if (manifest === undefined) return base;
+    return { ...base, manifest: redactManifest(manifest), policyReport: this.options.policy.checkYaml(manifest) };
+  }
+
+  /** Where helm finds a release's chart (a local chart directory, a repository or an OCI reference). */
+  resolveChart(release: ReleaseSpec) {
+    return this.executors.resolveChart(release);
+  }
+
   /** The Kubernetes client of a cluster (cached). */
   client(cluster: string): KubeClient {
     let c = this.clients.get(cluster);
@@ -128,6 +169,8 @@ export class RunEngine {
         code: request.tenant,
         namespace: plan.target.namespace,
         entityRef: request.entityRef ?? existing?.entityRef,
+        owner: (request.kind === 'tenant' ? request.owner : undefined) ?? existing?.owner,
+        displayName: (request.kind === 'tenant' ? request.displayName : undefined) ?? existing?.displayName,
         status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
         lastRunId: run.id,
         releases:
@@ -200,6 +243,8 @@ export class RunEngine {
           code: tenant,
           namespace: run.target.namespace,
           entityRef: existing?.entityRef ?? run.entityRef,
+          owner: existing?.owner,
+          displayName: existing?.displayName,
           status: tenantStatusAfter(run.kind, status),
           lastRunId: run.id,
           releases: existing?.releases ?? [],

@@ -93,7 +93,7 @@ export class Executors {
   }
 
   /** Resolves a chart name to a local chart directory when one of `kubechart.helm.chartDirectories` has it. */
-  private resolveChart(r: ReleaseSpec): { chart: string; repo?: string; version?: string } {
+  resolveChart(r: ReleaseSpec): { chart: string; repo?: string; version?: string } {
     if (!r.repo && !r.chart.startsWith('oci://') && !r.chart.includes('/')) {
       for (const dir of this.deps.settings.chartDirectories) {
         const candidate = path.join(dir, r.chart);

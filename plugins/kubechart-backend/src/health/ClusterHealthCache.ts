@@ -1,0 +1,300 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import type { ClusterHealth, HealthAlert, WorkloadHealth } from '@kubechart/plugin-kubechart-common';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CoreV1Event,
+  Informer,
+  KubeConfig,
+  KubernetesObject,
+  Metrics,
+  ObjectCache,
+  V1DaemonSet,
+  V1Deployment,
+  V1Node,
+  V1Pod,
+  V1StatefulSet,
+  VersionApi,
+  makeInformer,
+} from '@kubernetes/client-node';
+import { describeKubeError } from '../lib/kubeErrors';
+import { FAILING_REASONS, podProblems } from '../lib/readiness';
+import { parseCpu, parseMemory } from './quantity';
+
+type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+const MAX_ALERTS = 50;
+
+/**
+ * A watch-fed cache of one cluster: informers for nodes, pods, deployments, statefulsets,
+ * daemonsets and events. Health answers come from memory and are recomputed only after a change.
+ */
+export class ClusterHealthCache {
+  private informers: Array<{ name: string; informer: Cached<any>; synced: boolean }> = [];
+  private nodes!: Cached<V1Node>;
+  private pods!: Cached<V1Pod>;
+  private deployments!: Cached<V1Deployment>;
+  private statefulSets!: Cached<V1StatefulSet>;
+  private daemonSets!: Cached<V1DaemonSet>;
+  private events!: Cached<CoreV1Event>;
+  private lastError?: string;
+  private version?: string;
+  private metricsUsage?: { cpu: number; memory: number; at: number };
+  private computed?: ClusterHealth;
+  private dirty = true;
+  private stopped = false;
+  private restartTimers = new Set<NodeJS.Timeout>();
+  private changeTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly cluster: string,
+    private readonly kubeConfig: KubeConfig,
+    private readonly logger: LoggerService,
+    private readonly options: { restartDelayMs?: number; onChange?: (health: ClusterHealth) => void } = {},
+  ) {}
+
+  /** Starts every informer; resolves once each has listed once (or failed). */
+  async start(): Promise<void> {
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    const apps = this.kubeConfig.makeApiClient(AppsV1Api);
+    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>): Cached<T> => {
+      const informer = makeInformer<T>(this.kubeConfig, path, list);
+      const entry = { name, informer, synced: false };
+      this.informers.push(entry);
+      const changed = () => this.markDirty();
+      informer.on('add', changed);
+      informer.on('update', changed);
+      informer.on('delete', changed);
+      informer.on('connect', () => {
+        entry.synced = true;
+        if (this.informers.every(i => i.synced)) this.lastError = undefined;
+        this.markDirty();
+      });
+      informer.on('error', (err: unknown) => {
+        entry.synced = false;
+        this.lastError = describeKubeError(err, this.cluster);
+        this.logger.warn(`Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`);
+        this.markDirty();
+        if (this.stopped) return;
+        // client-node does not restart a failed informer; retry after a delay.
+        const t = setTimeout(() => {
+          this.restartTimers.delete(t);
+          if (!this.stopped) informer.start().catch(() => undefined);
+        }, this.options.restartDelayMs ?? 5000);
+        t.unref?.();
+        this.restartTimers.add(t);
+      });
+      return informer;
+    };
+    this.nodes = add<V1Node>('nodes', '/api/v1/nodes', () => core.listNode());
+    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces());
+    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces());
+    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces());
+    this.events = add<CoreV1Event>('events', '/api/v1/events', () => core.listEventForAllNamespaces());
+    this.kubeConfig
+      .makeApiClient(VersionApi)
+      .getCode()
+      .then(v => {
+        this.version = v.gitVersion;
+      })
+      .catch(() => undefined);
+    await Promise.all(
+      this.informers.map(i =>
+        i.informer.start().then(
+          () => {
+            i.synced = true;
+          },
+          (err: unknown) => {
+            this.lastError = describeKubeError(err, this.cluster);
+          },
+        ),
+      ),
+    );
+    if (this.informers.every(i => i.synced)) this.lastError = undefined;
+    this.markDirty();
+    this.refreshMetrics();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.restartTimers) clearTimeout(t);
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    await Promise.all(this.informers.map(i => i.informer.stop().catch(() => undefined)));
+  }
+
+  /** Whether every informer has listed and is watching. */
+  get ready(): boolean {
+    return this.informers.length > 0 && this.informers.every(i => i.synced);
+  }
+
+  private markDirty() {
+    this.dirty = true;
+    if (!this.options.onChange || this.changeTimer) return;
+    // Debounced: signals go out at most once a second per cluster, and only when the status changes.
+    const before = this.computed?.status;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      const now = this.health();
+      if (now.status !== before) this.options.onChange?.(now);
+    }, 1000);
+    this.changeTimer.unref?.();
+  }
+
+  /** Reads metrics.k8s.io usage when the cluster serves it (called on start and by the scheduler). */
+  async refreshMetrics(): Promise<void> {
+    try {
+      const m = await new Metrics(this.kubeConfig).getNodeMetrics();
+      this.metricsUsage = {
+        cpu: m.items.reduce((s, n) => s + parseCpu(n.usage.cpu), 0),
+        memory: m.items.reduce((s, n) => s + parseMemory(n.usage.memory), 0),
+        at: Date.now(),
+      };
+      this.dirty = true;
+    } catch {
+      this.metricsUsage = undefined;
+    }
+  }
+
+  /** Objects from the cache (for tenant health). */
+  list() {
+    return {
+      pods: this.pods?.list() ?? [],
+      deployments: this.deployments?.list() ?? [],
+      statefulSets: this.statefulSets?.list() ?? [],
+      daemonSets: this.daemonSets?.list() ?? [],
+    };
+  }
+
+  /** The cluster's health, from memory. */
+  health(): ClusterHealth {
+    if (!this.dirty && this.computed) return this.computed;
+    this.computed = this.lastError && !this.ready ? this.errorHealth(this.lastError) : this.compute();
+    this.dirty = false;
+    return this.computed;
+  }
+
+  private errorHealth(message: string): ClusterHealth {
+    return {
+      cluster: this.cluster,
+      status: 'error',
+      message,
+      version: this.version,
+      nodes: { ready: 0, total: 0 },
+      workloads: { healthy: 0, degraded: 0, failed: 0, items: [] },
+      utilisation: { cpu: 0, memory: 0, source: 'requests' },
+      alerts: [],
+      observedAt: new Date().toISOString(),
+    };
+  }
+
+  private compute(): ClusterHealth {
+    const nodes = this.nodes.list();
+    const pods = this.pods.list();
+    const alerts: HealthAlert[] = [];
+    const readyNodes = nodes.filter(n => n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'));
+    for (const n of nodes) {
+      if (!readyNodes.includes(n)) {
+        alerts.push({ type: 'node-not-ready', object: `Node/${n.metadata?.name}`, reason: 'NotReady', message: 'node is not Ready' });
+      }
+    }
+    // Pods with failing containers, indexed by namespace for workload status.
+    const failingPods = new Map<string, V1Pod[]>();
+    for (const p of pods) {
+      const problems = podProblems(p);
+      if (!problems.failing) continue;
+      const ns = p.metadata?.namespace ?? '';
+      failingPods.set(ns, [...(failingPods.get(ns) ?? []), p]);
+      const reason = p.status?.containerStatuses?.find(c => c.state?.waiting?.reason && FAILING_REASONS.has(c.state.waiting.reason))?.state?.waiting?.reason ?? 'Failing';
+      alerts.push({
+        type: reason === 'CrashLoopBackOff' ? 'crash-loop' : 'image-pull',
+        namespace: ns,
+        object: `Pod/${p.metadata?.name}`,
+        reason,
+        message: problems.text.join('; '),
+      });
+    }
+    const items: WorkloadHealth[] = [];
+    let healthy = 0;
+    let degraded = 0;
+    let failed = 0;
+    const judge = (kind: WorkloadHealth['kind'], obj: any, ready: number, desired: number) => {
+      const ns = obj.metadata?.namespace;
+      let status: WorkloadHealth['status'] = 'healthy';
+      let reason: string | undefined;
+      if (ready < desired) {
+        const sel: Record<string, string> = obj.spec?.selector?.matchLabels ?? {};
+        const failing = (failingPods.get(ns) ?? []).find(p => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v));
+        status = ready === 0 && failing ? 'failed' : 'degraded';
+        reason = failing ? podProblems(failing).text[0] : `${ready}/${desired} ready`;
+      }
+      if (status === 'healthy') healthy++;
+      else {
+        if (status === 'failed') failed++;
+        else degraded++;
+        items.push({ kind, namespace: ns, name: obj.metadata?.name, ready, desired, status, reason });
+      }
+    };
+    for (const d of this.deployments.list()) judge('Deployment', d, d.status?.readyReplicas ?? 0, d.spec?.replicas ?? 1);
+    for (const s of this.statefulSets.list()) judge('StatefulSet', s, s.status?.readyReplicas ?? 0, s.spec?.replicas ?? 1);
+    for (const ds of this.daemonSets.list()) judge('DaemonSet', ds, ds.status?.numberReady ?? 0, ds.status?.desiredNumberScheduled ?? 0);
+
+    const warnings = this.events
+      .list()
+      .filter(e => e.type === 'Warning')
+      .sort((a, b) => String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(String(a.lastTimestamp ?? a.eventTime ?? '')))
+      .slice(0, 20);
+    for (const e of warnings) {
+      alerts.push({
+        type: 'warning-event',
+        namespace: e.involvedObject?.namespace,
+        object: `${e.involvedObject?.kind}/${e.involvedObject?.name}`,
+        reason: e.reason ?? 'Warning',
+        message: e.message ?? '',
+        at: e.lastTimestamp ? new Date(e.lastTimestamp as any).toISOString() : undefined,
+      });
+    }
+
+    const allocCpu = nodes.reduce((s, n) => s + parseCpu(n.status?.allocatable?.cpu), 0);
+    const allocMem = nodes.reduce((s, n) => s + parseMemory(n.status?.allocatable?.memory), 0);
+    let utilisation: ClusterHealth['utilisation'];
+    if (this.metricsUsage) {
+      utilisation = {
+        cpu: allocCpu ? this.metricsUsage.cpu / allocCpu : 0,
+        memory: allocMem ? this.metricsUsage.memory / allocMem : 0,
+        source: 'metrics',
+      };
+    } else {
+      let cpu = 0;
+      let mem = 0;
+      for (const p of pods) {
+        if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+        for (const c of p.spec?.containers ?? []) {
+          cpu += parseCpu(c.resources?.requests?.cpu);
+          mem += parseMemory(c.resources?.requests?.memory);
+        }
+      }
+      utilisation = { cpu: allocCpu ? cpu / allocCpu : 0, memory: allocMem ? mem / allocMem : 0, source: 'requests' };
+    }
+    const nodesDown = nodes.length - readyNodes.length;
+    const problems = failed + degraded + nodesDown;
+    const status: ClusterHealth['status'] = problems > 0 || alerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
+    const message =
+      status === 'ok'
+        ? `${readyNodes.length} nodes Ready, ${healthy} workloads healthy`
+        : [nodesDown && `${nodesDown} node(s) not Ready`, failed && `${failed} workload(s) failed`, degraded && `${degraded} workload(s) degraded`]
+            .filter(Boolean)
+            .join(', ') || 'crash-looping pods';
+    return {
+      cluster: this.cluster,
+      status,
+      message,
+      version: this.version,
+      nodes: { ready: readyNodes.length, total: nodes.length },
+      workloads: { healthy, degraded, failed, items },
+      utilisation,
+      alerts: alerts.slice(0, MAX_ALERTS),
+      observedAt: new Date().toISOString(),
+    };
+  }
+}

@@ -1,0 +1,299 @@
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Knex } from 'knex';
+import request from 'supertest';
+import { kubechartPlugin } from './plugin';
+import { startSim, testConfig } from './__testUtils__/setup';
+
+jest.setTimeout(180_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+const USER_SECRET = 'userGivenSecret-9f3a';
+
+describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId => {
+  let sim: KubeSim;
+  let knex: Knex;
+  let server: any;
+  let core: CoreV1Api;
+  const published: any[] = [];
+  const responses: string[] = [];
+  let stopBackend: () => Promise<void>;
+
+  const track = (r: request.Response) => {
+    responses.push(r.text ?? JSON.stringify(r.body));
+    return r;
+  };
+  const get = async (path: string) => track(await request(server).get(`/api/kubechart${path}`));
+  const post = async (path: string, body: object) => track(await request(server).post(`/api/kubechart${path}`).send(body));
+
+  async function waitForRun(id: string) {
+    for (let i = 0; i < 600; i++) {
+      const r = await get(`/runs/${id}`);
+      if (r.body.status === 'succeeded' || r.body.status === 'failed') return r.body;
+      await new Promise(res => setTimeout(res, 200));
+    }
+    throw new Error(`run ${id} did not finish`);
+  }
+
+  beforeAll(async () => {
+    sim = await startSim({ podReadyDelayMs: 1500 });
+    knex = await databases.init(databaseId);
+    const data = testConfig(sim, {});
+    data.kubernetes.clusterLocatorMethods[0].clusters.push({
+      name: 'down',
+      url: 'https://127.0.0.1:1',
+      authProvider: 'serviceAccount',
+      serviceAccountToken: 'x',
+      skipTLSVerify: true,
+    } as any);
+    const backend = await startTestBackend({
+      features: [
+        kubechartPlugin,
+        mockServices.rootConfig.factory({ data }),
+        mockServices.database.factory({ knex }),
+        createServiceFactory({
+          service: signalsServiceRef,
+          deps: {},
+          factory: () => ({ publish: async (s: any) => void published.push(s) }),
+        }),
+      ],
+    });
+    server = backend.server;
+    stopBackend = () => backend.stop();
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    kc.clusters[0] = { ...kc.clusters[0], caData: sim.caData } as any;
+    core = kc.makeApiClient(CoreV1Api);
+  });
+
+  afterAll(async () => {
+    await stopBackend?.();
+    await sim?.stop();
+  });
+
+  const tenant = (code: string, extra: Record<string, unknown> = {}) => ({
+    kind: 'tenant',
+    cluster: 'dev',
+    tenant: code,
+    entityRef: `component:default/${code}`,
+    credentials: ['databasePassword'],
+    releases: [{ name: 'web', chart: 'webapp', values: { database: { password: USER_SECRET } } }],
+    ...extra,
+  });
+
+  it('provisions a tenant end to end through the API, with history, health and signals', async () => {
+    const created = await post('/runs', tenant('shop'));
+    expect(created.status).toBe(202);
+    expect(created.body).toEqual({ id: expect.any(String), status: 'pending' });
+
+    const stream = await request(server).get(`/api/kubechart/runs/${created.body.id}/events?follow=true`).buffer(true).parse((res, cb) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => cb(null, text));
+    });
+    expect(stream.headers['content-type']).toContain('application/x-ndjson');
+    const lines = String(stream.body).trim().split('\n').map(l => JSON.parse(l));
+    expect(lines[lines.length - 1]).toEqual({ type: 'end', status: 'succeeded' });
+    expect(lines.some(l => l.event?.message?.startsWith('[web] '))).toBe(true);
+    responses.push(String(stream.body));
+
+    const run = await waitForRun(created.body.id);
+    expect(run).toMatchObject({ status: 'succeeded', kind: 'tenant', actor: 'user:default/mock', entityRef: 'component:default/shop', target: { cluster: 'dev', namespace: 'tenant-shop' } });
+
+    const events = await get(`/runs/${run.id}/events`);
+    expect(events.body.items.filter((e: any) => e.type === 'step' && e.stepStatus === 'succeeded').map((e: any) => e.step)).toEqual(
+      expect.arrayContaining(['namespace', 'resource-quota', 'limit-range', 'network-policy', 'credentials', 'release:web', 'wait']),
+    );
+
+    const list = await get('/runs?entityRef=component:default/shop&kind=tenant&status=succeeded&limit=1');
+    expect(list.body.items.map((r: any) => r.id)).toEqual([run.id]);
+
+    const tenants = await get('/tenants');
+    expect(tenants.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'shop', status: 'active', namespace: 'tenant-shop' })]));
+    const health = await get('/tenants/shop/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ tenant: 'shop', status: 'healthy', releases: [{ name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' }] });
+    expect(Object.keys(health.body.quota.hard)).toContain('pods');
+
+    const clusterHealth = await get('/clusters/dev/health');
+    expect(clusterHealth.status).toBe(200);
+    expect(clusterHealth.body.status).not.toBe('error');
+    expect(clusterHealth.body.nodes.total).toBeGreaterThan(0);
+
+    const metrics = await get('/metrics/summary');
+    expect(metrics.body.runs.byStatus.succeeded).toBeGreaterThanOrEqual(1);
+    expect(metrics.body.provisioningDurationMs.count).toBeGreaterThanOrEqual(1);
+
+    expect(published.some(s => s.channel === 'kubechart:runs' && s.message.runId === run.id && s.message.status === 'succeeded')).toBe(true);
+
+    // Same request again: succeeds and creates nothing twice.
+    const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-shop' })).items.map(s => s.metadata?.name).sort();
+    const again = await post('/runs', tenant('shop'));
+    expect(again.status).toBe(202);
+    expect((await waitForRun(again.body.id)).status).toBe('succeeded');
+    expect((await core.listNamespacedSecret({ namespace: 'tenant-shop' })).items.map(s => s.metadata?.name).sort()).toEqual(secretsBefore);
+
+    const diff = await get(`/runs/${run.id}/diff/${again.body.id}`);
+    expect(diff.status).toBe(200);
+    expect(diff.body.values).toContain(`values@${run.id}`);
+  });
+
+  it('answers a concurrent second request with 409 naming the active run', async () => {
+    const first = await post('/runs', tenant('race'));
+    expect(first.status).toBe(202);
+    const second = await post('/runs', tenant('race'));
+    expect(second.status).toBe(409);
+    expect(second.body.error.message).toContain(first.body.id);
+    await waitForRun(first.body.id);
+  });
+
+  it.each([
+    ['invalid tenant code', tenant('Bad_Code'), /Invalid tenant code/],
+    ['unknown cluster', tenant('fine', { cluster: 'nowhere' }), /Unknown cluster "nowhere"/],
+    ['non-https repository', tenant('fine', { releases: [{ name: 'web', chart: 'nginx', repo: 'http://charts.example.com' }] }), /only https/],
+    ['chart with shell characters', tenant('fine', { releases: [{ name: 'web', chart: 'nginx$(reboot)' }] }), /Invalid chart/],
+    ['unknown field', { ...tenant('fine'), extra: 1 }, /Unrecognized key/],
+  ])('rejects %s with 400 and creates nothing', async (_name, body, message) => {
+    const r = await post('/runs', body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(message);
+    const runs = await get('/runs?entityRef=component:default/fine');
+    expect(runs.body.items).toEqual([]);
+    await expect(core.readNamespace({ name: 'tenant-fine' })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('blocks an install that fails an enforced policy, and installs nothing', async () => {
+    const r = await post('/runs', {
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'policy-test',
+      entityRef: 'component:default/risky',
+      release: { name: 'risky', chart: 'webapp', values: { secure: false, image: { repository: 'docker.io/library/nginx', tag: 'latest' } } },
+    });
+    expect(r.status).toBe(202);
+    const run = await waitForRun(r.body.id);
+    expect(run.status).toBe('failed');
+    expect(run.failureReason).toMatch(/Chart policy \(enforce\) blocked release risky; nothing was installed/);
+    expect(run.failureReason).toContain('[no-privileged]');
+    expect(run.policyReport.blocking).toBe(true);
+    const secrets = await core.listNamespacedSecret({ namespace: 'policy-test', labelSelector: 'owner=helm' }).catch(() => ({ items: [] }));
+    expect(secrets.items).toEqual([]);
+  });
+
+  it('fails a run with a clear reason when the API goes down mid-run, and a retry converges', async () => {
+    const r = await post('/runs', tenant('outage', { credentials: [] }));
+    // Wait until the run is waiting for pods, then take the API away.
+    for (let i = 0; i < 200; i++) {
+      const ev = await get(`/runs/${r.body.id}/events`);
+      if (ev.body.items.some((e: any) => e.step === 'wait' && e.stepStatus === 'started')) break;
+      await new Promise(res => setTimeout(res, 50));
+    }
+    sim.faults.stopApi();
+    const failed = await waitForRun(r.body.id);
+    sim.faults.startApi();
+    expect(failed.status).toBe('failed');
+    expect(failed.failureReason).toMatch(/Kubernetes API of cluster "dev" (is unreachable|answered 50\d)/);
+    const retry = await post('/runs', tenant('outage', { credentials: [] }));
+    expect(retry.status).toBe(202);
+    const ok = await waitForRun(retry.body.id);
+    expect({ status: ok.status, reason: ok.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+  });
+
+  it('previews a run without applying or recording anything', async () => {
+    const r = await post('/runs/preview', tenant('preview', { releases: [{ name: 'web', chart: 'webapp', values: { secure: false } }] }));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ kind: 'tenant', target: { cluster: 'dev', namespace: 'tenant-preview' }, policyReport: { blocking: true } });
+    expect(r.body.manifest).toContain('kind: Deployment');
+    expect((await get('/runs?entityRef=component:default/preview')).body.items).toEqual([]);
+    await expect(core.readNamespace({ name: 'tenant-preview' })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('records runs executed by a platform team action', async () => {
+    const started = await post('/runs/record', {
+      kind: 'custom',
+      action: 'acme:redis:create',
+      target: { cluster: 'dev', namespace: 'team-cache' },
+      entityRef: 'component:default/cache',
+      input: { size: 'small', adminPassword: 'hunter2-plain' },
+    });
+    expect(started.status).toBe(201);
+    const id = started.body.id;
+    expect((await post(`/runs/${id}/events`, { events: [{ message: 'creating redis', step: 'redis', stepStatus: 'started' }, { message: 'token=abc123 done' }] })).status).toBe(204);
+    expect((await post(`/runs/${id}/finish`, { status: 'succeeded', values: { password: 'p4ss-word' } })).status).toBe(204);
+    const run = (await get(`/runs/${id}`)).body;
+    expect(run).toMatchObject({ status: 'succeeded', kind: 'custom', action: 'acme:redis:create', input: { size: 'small', adminPassword: '***' }, values: { password: '***' } });
+    const events = (await get(`/runs/${id}/events`)).body.items.map((e: any) => e.message);
+    expect(events).toEqual(['creating redis', 'token=*** done']);
+    expect((await post(`/runs/${id}/finish`, { status: 'failed' })).status).toBe(409);
+  });
+
+  it('answers 503 with status error for an unreachable cluster', async () => {
+    const r = await get('/clusters/down/health');
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ cluster: 'down', status: 'error', message: expect.stringMatching(/unreachable|failed/) });
+    const list = await get('/clusters');
+    expect(list.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'down', status: 'error' })]));
+    expect(JSON.stringify(list.body)).not.toContain(sim.token);
+  });
+
+  it('never returns or stores secrets', async () => {
+    const secret = await core.readNamespacedSecret({ name: 'kubechart-tenant-credentials', namespace: 'tenant-shop' });
+    const generated = Buffer.from(secret.data!.databasePassword, 'base64').toString();
+    const all = responses.join('\n');
+    expect(all).not.toContain(generated);
+    expect(all).not.toContain(USER_SECRET);
+    expect(all).not.toContain(sim.token);
+    for (const table of ['kubechart_runs', 'kubechart_run_events', 'kubechart_tenants']) {
+      const rows = JSON.stringify(await knex(table).select());
+      expect(rows).not.toContain(generated);
+      expect(rows).not.toContain(USER_SECRET);
+      expect(rows).not.toContain(Buffer.from(USER_SECRET).toString('base64'));
+      expect(rows).not.toContain('hunter2-plain');
+      expect(rows).not.toContain('abc123');
+    }
+  });
+});
+
+describe('kubechart plugin permissions', () => {
+  it('checks a permission on every route', async () => {
+    const sim = await startSim();
+    const backend = await startTestBackend({
+      features: [
+        kubechartPlugin,
+        mockServices.rootConfig.factory({ data: { ...testConfig(sim), kubechart: { ...testConfig(sim).kubechart, health: { startOnBoot: false } } } }),
+        mockServices.permissions.factory({ result: AuthorizeResult.DENY }),
+        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+      ],
+    });
+    try {
+      const routes: Array<[string, string, unknown?]> = [
+        ['get', '/runs'],
+        ['get', '/runs/x'],
+        ['get', '/runs/x/events'],
+        ['get', '/runs/x/diff/y'],
+        ['post', '/runs', { kind: 'tenant-delete', cluster: 'dev', tenant: 'abc' }],
+        ['post', '/runs', { kind: 'rollback', cluster: 'dev', namespace: 'a', release: 'b', revision: 1 }],
+        ['get', '/clusters'],
+        ['get', '/clusters/dev/health'],
+        ['get', '/tenants'],
+        ['get', '/tenants/abc'],
+        ['get', '/tenants/abc/health'],
+        ['get', '/metrics/summary'],
+        ['get', '/policy/rules'],
+      ];
+      for (const [method, path, body] of routes) {
+        const r = await (request(backend.server) as any)[method](`/api/kubechart${path}`).send(body);
+        expect({ path, status: r.status }).toEqual({ path, status: 403 });
+      }
+      const anonymous = await request(backend.server).get('/api/kubechart/runs').set('Authorization', mockCredentials.none.header());
+      expect(anonymous.status).toBe(401);
+    } finally {
+      await backend.stop();
+      await sim.stop();
+    }
+  });
+});

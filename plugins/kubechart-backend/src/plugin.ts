@@ -1,0 +1,115 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import {
+  KUBECHART_CLUSTER_HEALTH_CHANNEL,
+  KUBECHART_RUNS_CHANNEL,
+  kubechartPermissions,
+  runSignalChannel,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  ClusterRegistry,
+  HelmCli,
+  PolicyEngine,
+  PolicyRule,
+  TenantResourceProvider,
+  kubechartPolicyRulesExtensionPoint,
+  kubechartTenantResourcesExtensionPoint,
+} from '@kubechart/plugin-kubechart-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { RunEngine } from './engine/RunEngine';
+import { readEngineSettings } from './engine/settings';
+import { HealthService } from './health/HealthService';
+import { createRouter } from './service/router';
+
+/**
+ * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
+ * @public
+ */
+export const kubechartPlugin = createBackendPlugin({
+  pluginId: 'kubechart',
+  register(env) {
+    const policyRules: PolicyRule[] = [];
+    const tenantResources: TenantResourceProvider[] = [];
+    env.registerExtensionPoint(kubechartPolicyRulesExtensionPoint, {
+      addPolicyRules: (...rules) => policyRules.push(...rules),
+    });
+    env.registerExtensionPoint(kubechartTenantResourcesExtensionPoint, {
+      addTenantResources: (...providers) => tenantResources.push(...providers),
+    });
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        scheduler: coreServices.scheduler,
+        lifecycle: coreServices.lifecycle,
+        signals: signalsServiceRef,
+      },
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, permissionsRegistry, auditor, scheduler, lifecycle, signals }) {
+        permissionsRegistry.addPermissions(kubechartPermissions);
+        const store = await DatabaseRunStore.create({ database });
+        const clusters = ClusterRegistry.fromConfig(config);
+        const publish = (channel: string, message: any) =>
+          signals.publish({ recipients: { type: 'broadcast' }, channel, message }).catch(e => logger.warn(`Signal not published: ${e}`));
+        const onRunChanged = (run: { id: string; status: string; kind: string; entityRef?: string }) => {
+          const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
+          publish(runSignalChannel(run.id), message);
+          publish(KUBECHART_RUNS_CHANNEL, message);
+        };
+        const helm = HelmCli.fromConfig(config);
+        const policy = PolicyEngine.fromConfig(config, policyRules);
+        const engine = new RunEngine({
+          store,
+          clusters,
+          helm,
+          policy,
+          tenantResources,
+          logger,
+          settings: readEngineSettings(config),
+          listener: { onRunChanged },
+        });
+        const health = new HealthService(clusters, logger, {
+          onClusterHealthChange: h => publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, { type: 'cluster-health', cluster: h.cluster, status: h.status }),
+        });
+        if (config.getOptionalBoolean('kubechart.health.startOnBoot') ?? true) health.startAll();
+
+        await scheduler.scheduleTask({
+          id: 'kubechart-recover-stale-runs',
+          frequency: { minutes: config.getOptionalNumber('kubechart.recovery.frequencyMinutes') ?? 2 },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: 5 },
+          fn: async () => {
+            const n = await engine.recoverStaleRuns();
+            if (n) logger.info(`Reconciled ${n} stale run(s)`);
+          },
+        });
+        lifecycle.addShutdownHook(async () => {
+          await health.stop();
+        });
+
+        httpRouter.use(
+          await createRouter({
+            engine,
+            store,
+            health,
+            helm,
+            policy,
+            httpAuth,
+            permissions,
+            auditor,
+            logger,
+            onRunChanged,
+          }),
+        );
+      },
+    });
+  },
+});

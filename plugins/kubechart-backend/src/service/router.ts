@@ -1,0 +1,373 @@
+import {
+  AuditorService,
+  BackstageCredentials,
+  HttpAuthService,
+  LoggerService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { ConflictError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  BasicPermission,
+  AuthorizeResult,
+} from '@backstage/plugin-permission-common';
+import {
+  CreateRunRequest,
+  MetricsSummary,
+  Run,
+  RunDiff,
+  Tenant,
+  kubechartClustersReadPermission,
+  kubechartRunsCreatePermission,
+  kubechartRunsReadPermission,
+  kubechartRunsRollbackPermission,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  HelmCli,
+  PolicyEngine,
+  createTextRedactor,
+  parseManifests,
+  redactManifest,
+  redactValues,
+} from '@kubechart/plugin-kubechart-node';
+import { createTwoFilesPatch } from 'diff';
+import express, { Request } from 'express';
+import Router from 'express-promise-router';
+import yaml from 'js-yaml';
+import { randomUUID } from 'node:crypto';
+import { RunStore, TenantRecord } from '../database/RunStore';
+import { RunEngine } from '../engine/RunEngine';
+import { HealthService } from '../health/HealthService';
+import {
+  appendEventsSchema,
+  createRunSchema,
+  eventsQuery,
+  finishRunSchema,
+  listRunsQuery,
+  parse,
+  policyCheckSchema,
+  recordRunSchema,
+} from './schemas';
+
+export type RouterOptions = {
+  engine: RunEngine;
+  store: RunStore;
+  health: HealthService;
+  helm: HelmCli;
+  policy: PolicyEngine;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  auditor: AuditorService;
+  logger: LoggerService;
+  /** How often a followed event stream polls the database (ms). */
+  followPollMs?: number;
+  onRunChanged?: (run: Run) => void;
+};
+
+const TERMINAL = new Set(['succeeded', 'failed']);
+
+function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
+  return {
+    code: t.code,
+    cluster: t.cluster,
+    namespace: t.namespace,
+    createdAt: t.createdAt,
+    status: t.status,
+    lastRunId: t.lastRunId,
+    lastRunStatus: lastRun?.status,
+    releases: t.releases,
+    ...(t.entityRef ? { entityRef: t.entityRef } : {}),
+    ...(t.owner ? { owner: t.owner } : {}),
+    ...(t.displayName ? { displayName: t.displayName } : {}),
+  };
+}
+
+function percentile(sorted: number[], p: number) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** The kubechart REST API. Every route checks a permission; every mutation is audited. */
+export async function createRouter(options: RouterOptions): Promise<express.Router> {
+  const { engine, store, health, helm, policy, httpAuth, permissions, auditor } = options;
+  const router = Router();
+  router.use(express.json({ limit: '5mb' }));
+
+  async function authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials> {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const [decision] = await permissions.authorize([{ permission }], { credentials });
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(`Not allowed: ${permission.name}`);
+    }
+    return credentials;
+  }
+
+  /** The user a run is recorded for: the user token's subject, or what a service says it acts for. */
+  function actorOf(credentials: BackstageCredentials, onBehalfOf?: string): string {
+    const p = credentials.principal as any;
+    if (p.type === 'user') return p.userEntityRef;
+    return onBehalfOf ?? `service:${p.subject}`;
+  }
+
+  async function getRunOr404(id: string): Promise<Run> {
+    const run = await store.getRun(id);
+    if (!run) throw new NotFoundError(`Run ${id} not found`);
+    return run;
+  }
+
+  async function audited<T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>, resultMeta?: (r: T) => Record<string, any>): Promise<T> {
+    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta });
+    try {
+      const r = await fn();
+      await event.success({ meta: resultMeta?.(r) ?? {} });
+      return r;
+    } catch (error) {
+      await event.fail({ error: error as Error });
+      throw error;
+    }
+  }
+
+  router.post('/runs', async (req, res) => {
+    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
+    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    const actor = actorOf(credentials, body.onBehalfOf);
+    const run = await audited(
+      req,
+      'run-create',
+      { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor },
+      () => engine.submit(body, actor),
+      r => ({ runId: r.id }),
+    );
+    res.status(202).json({ id: run.id, status: run.status });
+  });
+
+  router.post('/runs/preview', async (req, res) => {
+    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
+    await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    res.json(await engine.preview(body));
+  });
+
+  router.post('/runs/record', async (req, res) => {
+    const body = parse(recordRunSchema, req.body, 'recorded run');
+    const credentials = await authorize(req, kubechartRunsCreatePermission);
+    const actor = actorOf(credentials, body.onBehalfOf);
+    const run = await audited(req, 'run-record', { kind: body.kind, action: body.action ?? null, actor }, () =>
+      store.createRun(
+        {
+          id: randomUUID(),
+          kind: body.kind as Run['kind'],
+          status: 'running',
+          entityRef: body.entityRef,
+          actor,
+          template: body.template,
+          action: body.action ?? 'custom',
+          target: body.target,
+          input: redactValues(body.input ?? {}),
+        },
+        [`${body.target.release ? 'rel' : 'ns'}:${body.target.cluster}/${body.target.namespace}${body.target.release ? `/${body.target.release}` : ''}`],
+      ),
+    );
+    await store.updateRun(run.id, { status: 'running' });
+    options.onRunChanged?.(run);
+    res.status(201).json({ id: run.id });
+  });
+
+  async function recordedRun(req: Request, id: string) {
+    const credentials = await authorize(req, kubechartRunsCreatePermission);
+    const run = await getRunOr404(id);
+    if (!run.action) throw new ConflictError(`Run ${id} is executed by kubechart; only recorded runs accept events`);
+    if (TERMINAL.has(run.status)) throw new ConflictError(`Run ${id} is already ${run.status}`);
+    const p = credentials.principal as any;
+    if (p.type === 'user' && p.userEntityRef !== run.actor) throw new NotAllowedError(`Run ${id} belongs to ${run.actor}`);
+    return run;
+  }
+
+  router.post('/runs/:id/events', async (req, res) => {
+    const body = parse(appendEventsSchema, req.body, 'events');
+    const run = await recordedRun(req, req.params.id);
+    const scrub = createTextRedactor();
+    await store.appendEvents(
+      run.id,
+      body.events.map(e => ({
+        type: e.step ? 'step' : 'log',
+        level: e.level ?? 'info',
+        step: e.step,
+        stepStatus: e.stepStatus,
+        message: scrub(e.message),
+      })),
+    );
+    await store.heartbeat([run.id]);
+    res.status(204).end();
+  });
+
+  router.post('/runs/:id/finish', async (req, res) => {
+    const body = parse(finishRunSchema, req.body, 'finish request');
+    const run = await recordedRun(req, req.params.id);
+    await audited(req, 'run-finish', { runId: run.id, status: body.status }, () =>
+      store.finishRun(run.id, body.status, {
+        failureReason: body.failureReason ? createTextRedactor()(body.failureReason) : undefined,
+        helmRevision: body.helmRevision,
+        manifest: body.manifest !== undefined ? redactManifest(body.manifest) : undefined,
+        values: body.values !== undefined ? redactValues(body.values) : undefined,
+      }),
+    );
+    const after = await store.getRun(run.id);
+    if (after) options.onRunChanged?.(after);
+    res.status(204).end();
+  });
+
+  router.get('/runs', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const q = parse(listRunsQuery, req.query, 'query');
+    const page = await store.listRuns(
+      {
+        entityRef: q.entityRef,
+        kind: q.kind as Run['kind'] | undefined,
+        status: q.status as Run['status'] | undefined,
+        actor: q.actor,
+        from: q.from ? new Date(q.from) : undefined,
+        to: q.to ? new Date(q.to) : undefined,
+      },
+      { cursor: q.cursor, limit: q.limit ?? 25 },
+    );
+    res.json(page);
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    res.json(await getRunOr404(req.params.id));
+  });
+
+  router.get('/runs/:id/events', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const q = parse(eventsQuery, req.query, 'query');
+    const run = await getRunOr404(req.params.id);
+    let after = q.after ?? 0;
+    if (q.follow !== 'true') {
+      res.json({ items: await store.getEvents(run.id, { after }), status: run.status });
+      return;
+    }
+    // Live stream: NDJSON by default, Server-Sent Events when asked for.
+    const sse = (req.headers.accept ?? '').includes('text/event-stream');
+    res.status(200);
+    res.setHeader('Content-Type', sse ? 'text/event-stream' : 'application/x-ndjson');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    const write = (obj: unknown) => res.write(sse ? `data: ${JSON.stringify(obj)}\n\n` : `${JSON.stringify(obj)}\n`);
+    let closed = false;
+    req.on('close', () => {
+      closed = true;
+    });
+    const poll = options.followPollMs ?? 500;
+    while (!closed) {
+      const current = await store.getRun(run.id);
+      const events = await store.getEvents(run.id, { after });
+      for (const e of events) {
+        write({ type: 'event', event: e });
+        after = e.seq;
+      }
+      if (!current || TERMINAL.has(current.status)) {
+        write({ type: 'end', status: current?.status, failureReason: current?.failureReason });
+        break;
+      }
+      await new Promise(r => setTimeout(r, poll));
+    }
+    res.end();
+  });
+
+  router.get('/runs/:id/diff/:other', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const [a, b] = await Promise.all([getRunOr404(req.params.id), getRunOr404(req.params.other)]);
+    const dump = (v: unknown) => (v === undefined ? '' : yaml.dump(v, { sortKeys: true, lineWidth: -1 }));
+    const diff: RunDiff = {
+      from: a.id,
+      to: b.id,
+      values: createTwoFilesPatch(`values@${a.id}`, `values@${b.id}`, dump(a.values), dump(b.values)),
+      manifest: createTwoFilesPatch(`manifest@${a.id}`, `manifest@${b.id}`, a.manifest ?? '', b.manifest ?? ''),
+    };
+    res.json(diff);
+  });
+
+  router.post('/policy/check', async (req, res) => {
+    await authorize(req, kubechartRunsCreatePermission);
+    const body = parse(policyCheckSchema, req.body, 'policy check');
+    let manifest: string;
+    if ('manifests' in body) {
+      manifest = body.manifests;
+      parseManifests(manifest);
+    } else {
+      const chart = engine.resolveChart(body.release);
+      manifest = await helm.template({ release: body.release.name, namespace: body.namespace, values: body.release.values ?? {}, ...chart });
+    }
+    res.json({ report: policy.checkYaml(manifest), manifest: redactManifest(manifest) });
+  });
+
+  router.get('/policy/rules', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    res.json({ mode: policy.mode, items: policy.listRules() });
+  });
+
+  router.get('/clusters', async (req, res) => {
+    await authorize(req, kubechartClustersReadPermission);
+    res.json({ items: await health.listClusters() });
+  });
+
+  router.get('/clusters/:name/health', async (req, res) => {
+    await authorize(req, kubechartClustersReadPermission);
+    const h = await health.clusterHealth(req.params.name);
+    res.status(h.status === 'error' ? 503 : 200).json(h);
+  });
+
+  router.get('/tenants', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const tenants = (await store.getTenants()).filter(t => t.status !== 'deleted');
+    const items: Tenant[] = [];
+    for (const t of tenants) {
+      const last = t.lastRunId ? await store.getRun(t.lastRunId) : undefined;
+      items.push(toTenant(t, last));
+    }
+    res.json({ items });
+  });
+
+  async function tenantOr404(code: string) {
+    const tenants = (await store.getTenants(code)).filter(t => t.status !== 'deleted');
+    if (tenants.length === 0) throw new NotFoundError(`Tenant ${code} not found`);
+    return tenants;
+  }
+
+  router.get('/tenants/:code', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const tenants = await tenantOr404(req.params.code);
+    const runs = await store.listRuns({ tenant: req.params.code }, { limit: 10 });
+    const last = tenants[0].lastRunId ? await store.getRun(tenants[0].lastRunId) : undefined;
+    res.json({ ...toTenant(tenants[0], last), clusters: tenants.map(t => t.cluster), recentRuns: runs.items.map(r => ({ id: r.id, kind: r.kind, status: r.status, createdAt: r.createdAt, failureReason: r.failureReason })) });
+  });
+
+  router.get('/tenants/:code/health', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    await authorize(req, kubechartClustersReadPermission);
+    const [tenant] = await tenantOr404(req.params.code);
+    res.json(await health.tenantHealth(tenant));
+  });
+
+  router.get('/metrics/summary', async (req, res) => {
+    await authorize(req, kubechartRunsReadPermission);
+    const s = await store.summary();
+    const d = [...s.tenantRunDurations].sort((x, y) => x - y);
+    const summary: MetricsSummary = {
+      runs: { byStatus: s.runsByStatus, byKind: s.runsByKind },
+      tenants: { byStatus: s.tenantsByStatus, total: Object.entries(s.tenantsByStatus).filter(([k]) => k !== 'deleted').reduce((a, [, n]) => a + n, 0) },
+      provisioningDurationMs: {
+        min: d[0] ?? 0,
+        avg: d.length ? Math.round(d.reduce((a, b) => a + b, 0) / d.length) : 0,
+        p95: percentile(d, 95),
+        max: d[d.length - 1] ?? 0,
+        count: d.length,
+      },
+      recentFailures: s.recentFailures.map(r => ({ id: r.id, kind: r.kind, at: r.finishedAt ?? r.createdAt, reason: r.failureReason ?? '', entityRef: r.entityRef })),
+    };
+    res.json(summary);
+  });
+
+  return router;
+}
