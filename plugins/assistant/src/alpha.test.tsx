@@ -1,0 +1,54 @@
+import {
+  createExtensionTester,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { coreExtensionData } from '@backstage/frontend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { screen } from '@testing-library/react';
+import plugin, {
+  kubeAssistantEntityCard,
+  kubeAssistantLauncher,
+  kubeAssistantPage,
+} from './alpha';
+import { AssistantApi, assistantApiRef } from './api';
+
+const api = {
+  ask: jest.fn(),
+  execute: jest.fn(),
+  listConversations: jest.fn(),
+  getConversation: jest.fn(),
+} as unknown as AssistantApi;
+
+describe('kube-assistant (new frontend system)', () => {
+  it('is the kube-assistant plugin with a page at /kube-assistant', () => {
+    expect(plugin.id).toBe('kube-assistant');
+    const tester = createExtensionTester(kubeAssistantPage);
+    expect(tester.get(coreExtensionData.routePath)).toBe('/kube-assistant');
+    expect(tester.get(coreExtensionData.title)).toBe('Kubernetes assistant');
+  });
+
+  it('renders the launcher at the app root', async () => {
+    const tester = createExtensionTester(kubeAssistantLauncher);
+    renderInTestApp(tester.reactElement(), { apis: [[assistantApiRef, api]] });
+    expect(
+      await screen.findByRole('button', {
+        name: 'Ask the Kubernetes assistant',
+      }),
+    ).toBeInTheDocument();
+  });
+
+  it('shows the entity card only for entities with Kubernetes annotations', () => {
+    const tester = createExtensionTester(kubeAssistantEntityCard);
+    const filter = tester.get(EntityCardBlueprint.dataRefs.filterFunction)!;
+    const entity = (annotations: Record<string, string>): Entity => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Component',
+      metadata: { name: 'x', annotations },
+    });
+    expect(
+      filter(entity({ 'backstage.io/kubernetes-id': 'checkout-web' })),
+    ).toBe(true);
+    expect(filter(entity({}))).toBe(false);
+  });
+});

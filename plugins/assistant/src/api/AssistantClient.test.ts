@@ -1,0 +1,55 @@
+import { errorMessage } from '../lib/errorMessage';
+import { AssistantClient } from './AssistantClient';
+
+describe('AssistantClient', () => {
+  const discoveryApi = {
+    getBaseUrl: jest.fn(async (id: string) => `http://backstage/api/${id}`),
+  };
+
+  it('posts questions as JSON to the kube-assistant backend', async () => {
+    const fetch = jest.fn(
+      async () =>
+        new Response(JSON.stringify({ messageId: 'm1' }), {
+          status: 200,
+          headers: { 'Content-Type': 'application/json' },
+        }),
+    );
+    const client = new AssistantClient({ discoveryApi, fetchApi: { fetch } });
+    await expect(client.ask({ question: 'list pods' })).resolves.toEqual({
+      messageId: 'm1',
+    });
+    expect(fetch).toHaveBeenCalledWith(
+      'http://backstage/api/kube-assistant/ask',
+      expect.objectContaining({
+        method: 'POST',
+        body: JSON.stringify({ question: 'list pods' }),
+      }),
+    );
+  });
+
+  it('throws the backend error message', async () => {
+    const fetch = jest.fn(
+      async () =>
+        new Response(
+          JSON.stringify({
+            error: {
+              name: 'NotAllowedError',
+              message: 'Dangerous commands are turned off',
+            },
+            response: { statusCode: 403 },
+          }),
+          {
+            status: 403,
+            statusText: 'Forbidden',
+            headers: { 'Content-Type': 'application/json' },
+          },
+        ),
+    );
+    const client = new AssistantClient({ discoveryApi, fetchApi: { fetch } });
+    const error = await client
+      .execute({ messageId: '00000000-0000-4000-8000-000000000000' })
+      .catch(e => e);
+    expect(error.name).toBe('ResponseError');
+    expect(errorMessage(error)).toBe('Dangerous commands are turned off');
+  });
+});

@@ -1,0 +1,75 @@
+import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
+import Dialog from '@material-ui/core/Dialog';
+import DialogContent from '@material-ui/core/DialogContent';
+import DialogTitle from '@material-ui/core/DialogTitle';
+import Fab from '@material-ui/core/Fab';
+import IconButton from '@material-ui/core/IconButton';
+import Tooltip from '@material-ui/core/Tooltip';
+import { makeStyles } from '@material-ui/core/styles';
+import ChatIcon from '@material-ui/icons/Chat';
+import CloseIcon from '@material-ui/icons/Close';
+import { useState } from 'react';
+import { AssistantWidget } from '../AssistantWidget';
+import { assistantTranslationRef } from '../../translation';
+
+const useStyles = makeStyles(theme => ({
+  fab: {
+    position: 'fixed',
+    right: theme.spacing(3),
+    bottom: theme.spacing(3),
+    zIndex: theme.zIndex.speedDial,
+  },
+  title: {
+    display: 'flex',
+    alignItems: 'center',
+    justifyContent: 'space-between',
+  },
+}));
+
+/**
+ * A floating button, on every page, that opens the assistant in a dialog.
+ * The dialog stays mounted when closed so the conversation is kept.
+ *
+ * @public
+ */
+export function AssistantLauncher() {
+  const classes = useStyles();
+  const { t } = useTranslationRef(assistantTranslationRef);
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Tooltip title={t('launcher')}>
+        <Fab
+          color="primary"
+          className={classes.fab}
+          aria-label={t('launcher')}
+          onClick={() => setOpen(true)}
+        >
+          <ChatIcon />
+        </Fab>
+      </Tooltip>
+      <Dialog
+        open={open}
+        onClose={() => setOpen(false)}
+        fullWidth
+        maxWidth="md"
+        keepMounted
+        aria-labelledby="kube-assistant-launcher"
+      >
+        <DialogTitle
+          id="kube-assistant-launcher"
+          disableTypography
+          className={classes.title}
+        >
+          <span>{t('title')}</span>
+          <IconButton aria-label={t('close')} onClick={() => setOpen(false)}>
+            <CloseIcon />
+          </IconButton>
+        </DialogTitle>
+        <DialogContent>
+          <AssistantWidget />
+        </DialogContent>
+      </Dialog>
+    </>
+  );
+}

@@ -1,0 +1,75 @@
+import { ExecutionResult } from '@kubechart/plugin-assistant-common';
+import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
+import Box from '@material-ui/core/Box';
+import Table from '@material-ui/core/Table';
+import TableBody from '@material-ui/core/TableBody';
+import TableCell from '@material-ui/core/TableCell';
+import TableContainer from '@material-ui/core/TableContainer';
+import TableHead from '@material-ui/core/TableHead';
+import TableRow from '@material-ui/core/TableRow';
+import Typography from '@material-ui/core/Typography';
+import { makeStyles } from '@material-ui/core/styles';
+import { assistantTranslationRef } from '../../translation';
+
+const useStyles = makeStyles(theme => ({
+  table: { maxHeight: 360 },
+  text: {
+    maxHeight: 360,
+    overflow: 'auto',
+    margin: 0,
+    padding: theme.spacing(1),
+    backgroundColor: theme.palette.background.default,
+    fontFamily: 'monospace',
+    fontSize: '0.8rem',
+    whiteSpace: 'pre-wrap',
+  },
+}));
+
+/** A run's result: a table like kubectl's, log text, or a message. */
+export function ResultView(props: { result: ExecutionResult }) {
+  const classes = useStyles();
+  const { t } = useTranslationRef(assistantTranslationRef);
+  const { result } = props;
+  let body: JSX.Element;
+  if (result.type === 'table') {
+    body =
+      result.rows.length === 0 ? (
+        <Typography variant="body2">{t('noRows')}</Typography>
+      ) : (
+        <TableContainer className={classes.table}>
+          <Table size="small" stickyHeader aria-label="result">
+            <TableHead>
+              <TableRow>
+                {result.columns.map(c => (
+                  <TableCell key={c}>{c}</TableCell>
+                ))}
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {result.rows.map((row, i) => (
+                <TableRow key={i}>
+                  {row.map((cell, j) => (
+                    <TableCell key={j}>{cell}</TableCell>
+                  ))}
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </TableContainer>
+      );
+  } else if (result.type === 'text') {
+    body = <pre className={classes.text}>{result.text}</pre>;
+  } else {
+    body = <Typography variant="body2">{result.text}</Typography>;
+  }
+  return (
+    <Box mt={1}>
+      {body}
+      {'truncated' in result && result.truncated && (
+        <Typography variant="caption" color="textSecondary">
+          {result.truncated}
+        </Typography>
+      )}
+    </Box>
+  );
+}

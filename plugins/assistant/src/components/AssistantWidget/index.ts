@@ -1,0 +1,2 @@
+export { AssistantWidget } from './AssistantWidget';
+export type { AssistantWidgetProps } from './AssistantWidget';

@@ -1,0 +1,1 @@
+export { EntityAssistantCard } from './EntityAssistantCard';

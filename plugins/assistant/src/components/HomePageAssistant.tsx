@@ -1,0 +1,4 @@
+import { AssistantWidget } from './AssistantWidget';
+
+/** The home page card's content. */
+export const Content = () => <AssistantWidget />;

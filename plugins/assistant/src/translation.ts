@@ -1,0 +1,34 @@
+import { createTranslationRef } from '@backstage/frontend-plugin-api';
+
+/**
+ * Strings of the Kubernetes assistant widget.
+ *
+ * @public
+ */
+export const assistantTranslationRef = createTranslationRef({
+  id: 'plugin.kube-assistant',
+  messages: {
+    title: 'Kubernetes assistant',
+    entityTitle: 'Ask about this workload',
+    launcher: 'Ask the Kubernetes assistant',
+    placeholder: 'e.g. which pods are crash looping in shop?',
+    ask: 'Ask',
+    asking: 'Thinking…',
+    run: 'Run',
+    running: 'Running…',
+    cancel: 'Cancel',
+    confirm: 'Confirm',
+    empty: 'Ask a question about your Kubernetes workloads.',
+    answeredBy: 'Answered by {{provider}}',
+    safety: {
+      safe: 'Safe: read only',
+      warning: 'Warning: changes the cluster',
+      dangerous: 'Dangerous',
+    },
+    confirmWarningTitle: 'Run this command?',
+    confirmDangerousTitle: 'Run a dangerous command?',
+    typeToConfirm: 'Type {{name}} to confirm',
+    noRows: 'No matching resources.',
+    close: 'Close',
+  },
+});
