@@ -113,6 +113,18 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %p', databaseId 
     expect(summary.tenantsByStatus.active).toBe(1);
   });
 
+  it('finishes a run once when two replicas reconcile it', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(newRun({ status: 'running' }), ['ns:dev/once']);
+    const results = await Promise.all([
+      store.finishRun(run.id, 'failed', { failureReason: 'a' }, { onlyIfActive: true }),
+      store.finishRun(run.id, 'succeeded', {}, { onlyIfActive: true }),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const done = (await store.getRun(run.id))!;
+    expect(done.transitions.filter(t => t.status === 'failed' || t.status === 'succeeded')).toHaveLength(1);
+  });
+
   it('migrates down cleanly', async () => {
     const { knex } = await createStore();
     await knex.migrate.rollback({ directory: `${__dirname}/../../migrations` }, true);

@@ -138,7 +138,11 @@ export class DatabaseRunStore implements RunStore {
     return new DatabaseRunStore(client);
   }
 
-  constructor(private readonly db: Knex) {}
+  private readonly isPostgres: boolean;
+
+  constructor(private readonly db: Knex) {
+    this.isPostgres = String(db.client.config.client).includes('pg');
+  }
 
   async createRun(run: NewRun, lockKeys: string[]): Promise<Run> {
     const now = Date.now();
@@ -221,9 +225,13 @@ export class DatabaseRunStore implements RunStore {
     };
   }
 
-  private async patchRow(tx: Knex, id: string, patch: RunPatch, extra: Partial<RunRow> = {}) {
-    const current = await tx<RunRow>('kubechart_runs').where({ id }).first();
+  private async patchRow(tx: Knex, id: string, patch: RunPatch, extra: Partial<RunRow> = {}, onlyIfActive = false): Promise<boolean> {
+    const query = tx<RunRow>('kubechart_runs').where({ id });
+    // Row lock on PostgreSQL so two replicas finishing the same run serialise; SQLite serialises writers anyway.
+    if (this.isPostgres) query.forUpdate();
+    const current = await query.first();
     if (!current) throw new NotFoundError(`Run ${id} not found`);
+    if (onlyIfActive && (current.status === 'succeeded' || current.status === 'failed')) return false;
     const now = Date.now();
     const update: Partial<RunRow> = { heartbeat_at: now, ...extra };
     if (patch.status && patch.status !== current.status) {
@@ -243,16 +251,18 @@ export class DatabaseRunStore implements RunStore {
     if (patch.policyReport !== undefined) update.policy_report = JSON.stringify(patch.policyReport);
     if (patch.failureReason !== undefined) update.failure_reason = patch.failureReason;
     await tx('kubechart_runs').where({ id }).update(update);
+    return true;
   }
 
   async updateRun(id: string, patch: RunPatch, owner?: string): Promise<void> {
     await this.db.transaction(tx => this.patchRow(tx, id, patch, owner ? { owner } : {}));
   }
 
-  async finishRun(id: string, status: 'succeeded' | 'failed', patch: RunPatch = {}): Promise<void> {
-    await this.db.transaction(async tx => {
-      await this.patchRow(tx, id, { ...patch, status });
-      await tx('kubechart_locks').where({ run_id: id }).delete();
+  async finishRun(id: string, status: 'succeeded' | 'failed', patch: RunPatch = {}, options: { onlyIfActive?: boolean } = {}): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const changed = await this.patchRow(tx, id, { ...patch, status }, {}, options.onlyIfActive);
+      if (changed) await tx('kubechart_locks').where({ run_id: id }).delete();
+      return changed;
     });
   }
 

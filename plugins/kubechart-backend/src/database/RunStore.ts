@@ -74,8 +74,11 @@ export interface RunStore {
   listRuns(filter: RunFilter, page: { cursor?: string; limit: number }): Promise<RunsPage>;
   /** Applies a patch; a status change appends a transition. */
   updateRun(id: string, patch: RunPatch, owner?: string): Promise<void>;
-  /** Sets the final status and releases the run's locks. */
-  finishRun(id: string, status: 'succeeded' | 'failed', patch?: RunPatch): Promise<void>;
+  /**
+   * Sets the final status and releases the run's locks. With `onlyIfActive`, does nothing (and
+   * resolves false) when the run already finished, e.g. reconciled by another replica.
+   */
+  finishRun(id: string, status: 'succeeded' | 'failed', patch?: RunPatch, options?: { onlyIfActive?: boolean }): Promise<boolean>;
   heartbeat(ids: string[]): Promise<void>;
   /** Runs `running`/`pending` whose heartbeat is older than `before`. */
   findStaleRuns(before: Date): Promise<Run[]>;

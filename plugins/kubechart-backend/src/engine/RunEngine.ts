@@ -298,6 +298,8 @@ export class RunEngine {
           reason += `; the cluster could not be checked: ${describeKubeError(e, run.target.cluster)}`;
         }
       }
+      const finished = await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {}, { onlyIfActive: true });
+      if (!finished) continue; // another replica reconciled it first
       await store.appendEvents(run.id, [
         {
           type: 'status',
@@ -305,7 +307,6 @@ export class RunEngine {
           message: status === 'succeeded' ? 'Reconciled after a backend restart: every workload is Ready' : `Run failed: ${reason}`,
         },
       ]);
-      await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {});
       if (run.kind === 'tenant' && typeof run.input.tenant === 'string') {
         const t = (await store.getTenants(run.input.tenant)).find(x => x.cluster === run.target.cluster);
         if (t) await store.upsertTenant({ ...t, status: status === 'succeeded' ? 'active' : 'failed', lastRunId: run.id });

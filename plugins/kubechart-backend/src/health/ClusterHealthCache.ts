@@ -45,6 +45,7 @@ export class ClusterHealthCache {
   private stopped = false;
   private restartTimers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
+  private lastPublished?: ClusterHealth['status'];
 
   constructor(
     readonly cluster: string,
@@ -113,6 +114,7 @@ export class ClusterHealthCache {
     );
     if (this.informers.every(i => i.synced)) this.lastError = undefined;
     this.markDirty();
+    this.lastPublished = this.health().status;
     this.refreshMetrics();
   }
 
@@ -132,11 +134,11 @@ export class ClusterHealthCache {
     this.dirty = true;
     if (!this.options.onChange || this.changeTimer) return;
     // Debounced: signals go out at most once a second per cluster, and only when the status changes.
-    const before = this.computed?.status;
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
       const now = this.health();
-      if (now.status !== before) this.options.onChange?.(now);
+      if (this.lastPublished !== undefined && now.status !== this.lastPublished) this.options.onChange?.(now);
+      this.lastPublished = now.status;
     }, 1000);
     this.changeTimer.unref?.();
   }
