@@ -390,6 +390,9 @@ describe('kube-assistant plugin', () => {
     expect(extra.status).toBe(400);
     expect(extra.body.error.message).toMatch(/unknown field\(s\) safety/);
 
+    const tooLarge = await ask({ question: 'a'.repeat(200 * 1024) });
+    expect(tooLarge.status).toBe(413);
+
     const badExecute = await execute({ messageId: 'x' });
     expect(badExecute.status).toBe(400);
 
