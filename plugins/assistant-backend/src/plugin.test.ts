@@ -428,6 +428,32 @@ describe('kube-assistant plugin', () => {
     expect(conversations.body.items.length).toBeGreaterThan(0);
   });
 
+  it('fills in the namespace of a named resource so the command is the one that runs', async () => {
+    const res = await ask({ question: 'rollout status of payments-api' });
+    expect(res.body.plan).toMatchObject({
+      name: 'payments-api',
+      namespace: 'payments',
+    });
+    expect(res.body.command).toBe(
+      'kubectl rollout status deployment/payments-api --context sim -n payments',
+    );
+    const unknown = await ask({ question: 'describe deployment no-such-app' });
+    expect(unknown.body.plan.namespace).toBeUndefined();
+  });
+
+  it('refuses everything to users without the query permission', async () => {
+    denied.add('kube-assistant.query');
+    const asked = await ask({ question: 'list pods' });
+    expect(asked.status).toBe(403);
+    const list = await request(backend.server).get(
+      '/api/kube-assistant/conversations',
+    );
+    expect(list.status).toBe(403);
+    expect(
+      audit.find(a => a.options.eventId === 'question')?.fail,
+    ).toHaveBeenCalled();
+  });
+
   it('keeps conversations per user', async () => {
     const first = await ask({ question: 'list nodes' }, 'user:default/alice');
     await ask(

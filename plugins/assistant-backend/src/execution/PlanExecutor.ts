@@ -81,6 +81,34 @@ export class PlanExecutor {
     }
   }
 
+  /**
+   * Fills in the namespace of a plan that names one resource without
+   * saying where it is, when exactly one namespace has it, so the command
+   * shown is the one that really runs. Leaves the plan alone otherwise.
+   */
+  async resolveNamespace(plan: Plan, kc: KubeConfig): Promise<Plan> {
+    if (
+      !plan.name ||
+      plan.namespace ||
+      plan.allNamespaces ||
+      CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+    ) {
+      return plan;
+    }
+    const api = { objects: KubernetesObjectApi.makeApiClient(kc) } as Api;
+    try {
+      const items = await this.list(plan, api);
+      const namespaces = new Set(items.map(i => i.metadata?.namespace));
+      if (items.length > 0 && namespaces.size === 1) {
+        const [namespace] = namespaces;
+        return namespace ? { ...plan, namespace } : plan;
+      }
+    } catch {
+      // The plan is still valid without it; running it reports any problem.
+    }
+    return plan;
+  }
+
   private async run(plan: Plan, api: Api): Promise<ExecutionResult> {
     switch (plan.verb) {
       case 'get':

@@ -49,6 +49,8 @@ type Caller = {
   request?: Request;
 };
 
+const NAMESPACE_LOOKUP_TIMEOUT_MS = 2000;
+
 const SEVERITY = { safe: 'low', warning: 'medium', dangerous: 'high' } as const;
 
 /** What a person types to confirm a dangerous plan. */
@@ -154,6 +156,37 @@ export class AssistantService {
     return out;
   }
 
+  /** Looks the namespace of a named resource up, giving up after a moment. */
+  private async withNamespace(plan: Plan): Promise<Plan> {
+    let kc;
+    try {
+      kc = this.options.clusters.kubeConfig(plan.cluster);
+    } catch {
+      return plan;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<Plan>(resolve => {
+      timer = setTimeout(() => resolve(plan), NAMESPACE_LOOKUP_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([
+        this.options.executor.resolveNamespace(plan, kc),
+        giveUp,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Checks the caller may use the assistant at all. */
+  async assertMayQuery(credentials: BackstageCredentials): Promise<void> {
+    if (!(await this.allowed(kubeAssistantQueryPermission, credentials))) {
+      throw new NotAllowedError(
+        'You are not allowed to use the Kubernetes assistant',
+      );
+    }
+  }
+
   async ask(input: AskRequest, caller: Caller): Promise<AskResponse> {
     const { credentials, userRef, request } = caller;
     const started = performance.now();
@@ -169,11 +202,7 @@ export class AssistantService {
     });
     let audited = false;
     try {
-      if (!(await this.allowed(kubeAssistantQueryPermission, credentials))) {
-        throw new NotAllowedError(
-          'You are not allowed to ask the Kubernetes assistant',
-        );
-      }
+      await this.assertMayQuery(credentials);
       const scope = input.entityRef
         ? await resolveEntityScope(
             this.options.catalog,
@@ -231,7 +260,9 @@ export class AssistantService {
         }
         throw error;
       }
-      const plan = this.scopePlan(result.answer.plan, scope);
+      const plan = await this.withNamespace(
+        this.scopePlan(result.answer.plan, scope),
+      );
       // Safety comes from the plan alone, never from the provider.
       const safety = classifySafety(plan);
       const command = renderKubectl(plan);

@@ -60,13 +60,15 @@ export async function createRouter(options: {
   });
 
   router.get('/conversations', async (req, res) => {
-    const { userRef } = await caller(req);
+    const { userRef, credentials } = await caller(req);
+    await service.assertMayQuery(credentials);
     const { limit } = parse(listQuerySchema, req.query);
     res.json({ items: await store.listConversations({ userRef, limit }) });
   });
 
   router.get('/conversations/:id', async (req, res) => {
-    const { userRef } = await caller(req);
+    const { userRef, credentials } = await caller(req);
+    await service.assertMayQuery(credentials);
     const id = parse(z.string().uuid('not a conversation id'), req.params.id);
     const conversation = await store.getConversation({ id, userRef });
     if (!conversation) {
