@@ -6,6 +6,7 @@ import { StoreEvent } from '../server/store';
 import { deepClone, deepEqual, KubeObject } from '../server/types';
 import { EventRecorder } from './events';
 import { Kubelets } from './kubelet';
+import { ServiceControllers } from './services';
 import { WorkloadControllers } from './workloads';
 
 export interface ControllerOptions {
@@ -109,6 +110,7 @@ export function readyNodeStatus(
 export class Controller {
   readonly kubelets: Kubelets;
   private readonly workloads: WorkloadControllers;
+  private readonly services: ServiceControllers;
   private readonly events: EventRecorder;
   private readonly queue = new Map<string, () => void>();
   private readonly pendingPods = new Map<string, KubeObject>();
@@ -126,7 +128,13 @@ export class Controller {
   ) {
     this.events = new EventRecorder(api);
     this.kubelets = new Kubelets(api, this.events, opts);
-    this.workloads = new WorkloadControllers(api, this.events);
+    this.workloads = new WorkloadControllers(api, this.events, (key, ms) =>
+      this.after(ms, () => {
+        const [, ns, name] = key.split('/');
+        this.enqueue(`d|${ns}/${name}`, () => this.workloads.reconcileDeployment(ns, name));
+      }),
+    );
+    this.services = new ServiceControllers(api, this.kubelets);
     const f = (g: string, p: string) => api.registry.find(g, 'v1', p)!;
     this.t = {
       pods: f('', 'pods'),
@@ -211,6 +219,7 @@ export class Controller {
         this.enqueue(`d|${ns}/${name}`, () =>
           this.workloads.reconcileDeployment(ns!, name),
         );
+        this.requeueHpas(ns!, 'Deployment', name);
         break;
       case 'replicasets.apps':
         this.enqueue(`rs|${ns}/${name}`, () =>
@@ -221,6 +230,7 @@ export class Controller {
         this.enqueue(`sts|${ns}/${name}`, () =>
           this.workloads.reconcileStatefulSet(ns!, name),
         );
+        this.requeueHpas(ns!, 'StatefulSet', name);
         break;
       case 'daemonsets.apps':
         this.enqueue(`ds|${ns}/${name}`, () =>
@@ -234,6 +244,13 @@ export class Controller {
         break;
       case 'pods':
         this.onPod(e);
+        this.requeueServices(ns!, o.metadata.labels, e.old?.metadata.labels);
+        break;
+      case 'services':
+        this.enqueue(`svc|${ns}/${name}`, () => this.services.reconcileEndpoints(ns!, name));
+        break;
+      case 'horizontalpodautoscalers.autoscaling':
+        this.enqueue(`hpa|${ns}/${name}`, () => this.services.reconcileHpa(ns!, name));
         break;
       case 'nodes':
         this.onNode(e);
@@ -263,6 +280,26 @@ export class Controller {
       } else if (this.api.store.list(this.t.resourcequotas, ns).length > 0) {
         this.enqueue(`quota|${ns}`, () => this.updateQuotas(ns));
       }
+    }
+  }
+
+  private requeueServices(
+    ns: string,
+    labels: Record<string, string> | undefined,
+    oldLabels: Record<string, string> | undefined,
+  ) {
+    const names = new Set([
+      ...this.services.servicesSelecting(ns, labels),
+      ...(oldLabels ? this.services.servicesSelecting(ns, oldLabels) : []),
+    ]);
+    for (const name of names) {
+      this.enqueue(`svc|${ns}/${name}`, () => this.services.reconcileEndpoints(ns, name));
+    }
+  }
+
+  private requeueHpas(ns: string, kind: string, name: string) {
+    for (const hpa of this.services.hpasTargeting(ns, kind, name)) {
+      this.enqueue(`hpa|${ns}/${hpa}`, () => this.services.reconcileHpa(ns, hpa));
     }
   }
 

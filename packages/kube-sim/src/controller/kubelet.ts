@@ -707,7 +707,8 @@ export class Kubelets {
 
   /* ---------------- metrics.k8s.io ---------------- */
 
-  private containerUsage(pod: KubeObject, c: any) {
+  /** Simulated usage of one container: a stable 30–80% of its request (or a small default). */
+  containerUsage(pod: KubeObject, c: any) {
     const f = 0.3 + 0.5 * stableFraction(`${pod.metadata.uid}/${c.name}`);
     const reqCpu = parseQuantity(
       c.resources?.requests?.cpu ?? c.resources?.limits?.cpu,

@@ -90,6 +90,8 @@ export class WorkloadControllers {
   constructor(
     private readonly api: KubeApi,
     private readonly events: EventRecorder,
+    /** Asks for `deployments/<namespace>/<name>` to be reconciled again after `ms` (progress deadlines). */
+    private readonly requeueAfter: (key: string, ms: number) => void = () => {},
   ) {
     const f = (g: string, v: string, p: string) => api.registry.find(g, v, p)!;
     this.t = {
@@ -388,12 +390,20 @@ export class WorkloadControllers {
     const prevProgress = (prev ?? []).find(
       (c: any) => c.type === 'Progressing',
     );
-    const justCreated =
-      created ||
-      (prevProgress?.reason === 'NewReplicaSetCreated' &&
-        prevProgress.message === `Created new replica set "${rsName}"`);
+    const deadlineSeconds: number | undefined = d.spec?.progressDeadlineSeconds;
+    // The deadline counts from when the rollout last made progress; a finished rollout starts the clock anew.
+    const inProgress = ['ReplicaSetUpdated', 'NewReplicaSetCreated'].includes(prevProgress?.reason);
+    const progressingSince = inProgress ? Date.parse(prevProgress.lastUpdateTime) : Date.now();
+    const timedOut =
+      !complete &&
+      !created &&
+      deadlineSeconds !== undefined &&
+      (prevProgress?.reason === 'ProgressDeadlineExceeded' ||
+        Date.now() - progressingSince >= deadlineSeconds * 1000);
     let progressing;
-    if (complete) {
+    if (timedOut) {
+      progressing = condition(prev, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, now);
+    } else if (complete) {
       progressing = condition(
         prev,
         'Progressing',
@@ -402,7 +412,7 @@ export class WorkloadControllers {
         `ReplicaSet "${rsName}" has successfully progressed.`,
         now,
       );
-    } else if (justCreated) {
+    } else if (created) {
       progressing = condition(
         prev,
         'Progressing',
@@ -441,6 +451,10 @@ export class WorkloadControllers {
           ),
       progressing,
     ];
+    if (!complete && !timedOut && deadlineSeconds !== undefined) {
+      const updatedAt = Date.parse(progressing.lastUpdateTime);
+      this.requeueAfter(`deployments/${ns}/${name}`, Math.max(0, updatedAt + deadlineSeconds * 1000 - Date.now()) + 50);
+    }
     const status: Record<string, unknown> = {
       observedGeneration: d.metadata.generation,
       replicas,
