@@ -13,7 +13,9 @@ const REPLICAS = 10;
 const ITERATIONS = 20;
 
 function percentile(sorted: number[], p: number) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
 }
 
 function heapMiB() {
@@ -23,14 +25,26 @@ function heapMiB() {
 
 async function main() {
   const t0 = Date.now();
-  const sim = await startKubeSim({ seed: 'empty', nodes: 0, podReadyDelayMs: 0, watchCacheSize: 50000 });
+  const sim = await startKubeSim({
+    seed: 'empty',
+    nodes: 0,
+    podReadyDelayMs: 0,
+    watchCacheSize: 50000,
+  });
   const kc = new KubeConfig();
   kc.loadFromString(sim.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
 
   for (let i = 1; i <= NODES; i++) {
-    await core.createNode({ body: { metadata: { name: `bench-node-${i}`, labels: { 'kubernetes.io/hostname': `bench-node-${i}` } } } });
+    await core.createNode({
+      body: {
+        metadata: {
+          name: `bench-node-${i}`,
+          labels: { 'kubernetes.io/hostname': `bench-node-${i}` },
+        },
+      },
+    });
   }
   for (let n = 0; n < NAMESPACES; n++) {
     await core.createNamespace({ body: { metadata: { name: `bench-${n}` } } });
@@ -45,8 +59,18 @@ async function main() {
           replicas: REPLICAS,
           selector: { matchLabels: { app: name } },
           template: {
-            metadata: { labels: { app: name, 'backstage.io/kubernetes-id': name } },
-            spec: { containers: [{ name: 'app', image: 'nginx:1.25', resources: { requests: { cpu: '50m', memory: '64Mi' } } }] },
+            metadata: {
+              labels: { app: name, 'backstage.io/kubernetes-id': name },
+            },
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: 'nginx:1.25',
+                  resources: { requests: { cpu: '50m', memory: '64Mi' } },
+                },
+              ],
+            },
           },
         },
       },
@@ -54,7 +78,9 @@ async function main() {
   }
   const expected = DEPLOYMENTS * REPLICAS;
   for (;;) {
-    const list = await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' });
+    const list = await core.listPodForAllNamespaces({
+      fieldSelector: 'status.phase=Running',
+    });
     if (list.items.length >= expected) break;
     await new Promise(r => setTimeout(r, 250));
   }
@@ -66,7 +92,12 @@ async function main() {
     lastRv = rv;
     await new Promise(r => setTimeout(r, 1000));
   }
-  console.log(`seeded ${NODES} nodes, ${DEPLOYMENTS} deployments, ${expected} running pods in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  console.log(
+    `seeded ${NODES} nodes, ${DEPLOYMENTS} deployments, ${expected} running pods in ${(
+      (Date.now() - t0) /
+      1000
+    ).toFixed(1)}s`,
+  );
   console.log(`heap used after seeding: ${heapMiB()} MiB`);
 
   const timings: number[] = [];
@@ -78,31 +109,57 @@ async function main() {
     count = list.items.length;
   }
   timings.sort((a, b) => a - b);
-  console.log(`list all ${count} pods through @kubernetes/client-node, ${ITERATIONS} iterations:`);
-  console.log(`  p50 ${percentile(timings, 50).toFixed(1)} ms   p95 ${percentile(timings, 95).toFixed(1)} ms   min ${timings[0].toFixed(1)} ms   max ${timings[timings.length - 1].toFixed(1)} ms`);
+  console.log(
+    `list all ${count} pods through @kubernetes/client-node, ${ITERATIONS} iterations:`,
+  );
+  console.log(
+    `  p50 ${percentile(timings, 50).toFixed(1)} ms   p95 ${percentile(
+      timings,
+      95,
+    ).toFixed(1)} ms   min ${timings[0].toFixed(1)} ms   max ${timings[
+      timings.length - 1
+    ].toFixed(1)} ms`,
+  );
 
   const paged: number[] = [];
   for (let i = 0; i < 5; i++) {
     const start = process.hrtime.bigint();
     let cont: string | undefined;
     do {
-      const page = await core.listPodForAllNamespaces({ limit: 500, _continue: cont });
+      const page = await core.listPodForAllNamespaces({
+        limit: 500,
+        _continue: cont,
+      });
       cont = page.metadata?._continue;
     } while (cont);
     paged.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   paged.sort((a, b) => a - b);
-  console.log(`  paged (limit=500): p50 ${percentile(paged, 50).toFixed(1)} ms`);
+  console.log(
+    `  paged (limit=500): p50 ${percentile(paged, 50).toFixed(1)} ms`,
+  );
 
   const selector: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const start = process.hrtime.bigint();
-    await core.listPodForAllNamespaces({ labelSelector: `backstage.io/kubernetes-id=svc-${i}` });
+    await core.listPodForAllNamespaces({
+      labelSelector: `backstage.io/kubernetes-id=svc-${i}`,
+    });
     selector.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   selector.sort((a, b) => a - b);
-  console.log(`  by label selector (10 of ${count}): p50 ${percentile(selector, 50).toFixed(1)} ms   p95 ${percentile(selector, 95).toFixed(1)} ms`);
-  console.log(`heap used (kube-sim and client in one process): ${heapMiB()} MiB; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`);
+  console.log(
+    `  by label selector (10 of ${count}): p50 ${percentile(
+      selector,
+      50,
+    ).toFixed(1)} ms   p95 ${percentile(selector, 95).toFixed(1)} ms`,
+  );
+  console.log(
+    `heap used (kube-sim and client in one process): ${heapMiB()} MiB; rss ${(
+      process.memoryUsage().rss /
+      2 ** 20
+    ).toFixed(1)} MiB`,
+  );
   await sim.stop();
 }
 

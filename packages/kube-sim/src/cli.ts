@@ -34,7 +34,8 @@ function findRepoRoot(from: string): string {
   let dir = resolve(from);
   for (;;) {
     const pkg = resolve(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).workspaces) return dir;
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).workspaces)
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) return resolve(from);
     dir = parent;
@@ -54,7 +55,8 @@ function parseArgs(argv: string[]): CliOptions {
   };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    if (v === undefined || v.startsWith('--'))
+      throw new Error(`${flag} needs a value`);
     return v;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -68,7 +70,8 @@ function parseArgs(argv: string[]): CliOptions {
     switch (flag) {
       case '--port': {
         const port = Number(take());
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0-65535');
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new Error('--port must be 0-65535');
         opts.port = port;
         break;
       }
@@ -80,7 +83,8 @@ function parseArgs(argv: string[]): CliOptions {
         break;
       case '--seed': {
         const seed = take();
-        if (seed !== 'demo' && seed !== 'empty') throw new Error('--seed must be demo or empty');
+        if (seed !== 'demo' && seed !== 'empty')
+          throw new Error('--seed must be demo or empty');
         opts.seed = seed;
         break;
       }

@@ -11,33 +11,38 @@ export function buildKubeconfig(opts: {
   caData?: string;
   namespace?: string;
 }): string {
-  return yaml.dump({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'kube-sim',
-        cluster: {
-          server: opts.url,
-          ...(opts.caData ? { 'certificate-authority-data': opts.caData } : {}),
-          ...(opts.url.startsWith('http:')
-            ? { 'insecure-skip-tls-verify': true }
-            : {}),
+  return yaml.dump(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'kube-sim',
+          cluster: {
+            server: opts.url,
+            ...(opts.caData
+              ? { 'certificate-authority-data': opts.caData }
+              : {}),
+            ...(opts.url.startsWith('http:')
+              ? { 'insecure-skip-tls-verify': true }
+              : {}),
+          },
         },
-      },
-    ],
-    users: [{ name: 'kube-sim', user: { token: opts.token } }],
-    contexts: [
-      {
-        name: 'kube-sim',
-        context: {
-          cluster: 'kube-sim',
-          user: 'kube-sim',
-          namespace: opts.namespace ?? 'default',
+      ],
+      users: [{ name: 'kube-sim', user: { token: opts.token } }],
+      contexts: [
+        {
+          name: 'kube-sim',
+          context: {
+            cluster: 'kube-sim',
+            user: 'kube-sim',
+            namespace: opts.namespace ?? 'default',
+          },
         },
-      },
-    ],
-    'current-context': 'kube-sim',
-    preferences: {},
-  }, { lineWidth: -1 });
+      ],
+      'current-context': 'kube-sim',
+      preferences: {},
+    },
+    { lineWidth: -1 },
+  );
 }

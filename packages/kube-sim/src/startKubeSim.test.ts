@@ -7,7 +7,12 @@ import {
   VersionApi,
   Watch,
 } from '@kubernetes/client-node';
-import { eventually, failure, simCluster, TestCluster } from './__testUtils__/cluster';
+import {
+  eventually,
+  failure,
+  simCluster,
+  TestCluster,
+} from './__testUtils__/cluster';
 
 function asUser(cluster: TestCluster, token: string) {
   const kc = new KubeConfig();
@@ -34,7 +39,13 @@ describe('startKubeSim', () => {
           {
             token: 'reader-token',
             name: 'reader',
-            rules: [{ verbs: ['get', 'list'], resources: ['configmaps'], namespaces: ['default'] }],
+            rules: [
+              {
+                verbs: ['get', 'list'],
+                resources: ['configmaps'],
+                namespaces: ['default'],
+              },
+            ],
           },
         ],
       });
@@ -44,21 +55,33 @@ describe('startKubeSim', () => {
     it('serves HTTPS verified with the returned caData', async () => {
       const sim = cluster.sim!;
       expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-      expect(Buffer.from(sim.caData!, 'base64').toString()).toContain('BEGIN CERTIFICATE');
-      expect(sim.kubeconfig).toContain(`certificate-authority-data: ${sim.caData}`);
+      expect(Buffer.from(sim.caData!, 'base64').toString()).toContain(
+        'BEGIN CERTIFICATE',
+      );
+      expect(sim.kubeconfig).toContain(
+        `certificate-authority-data: ${sim.caData}`,
+      );
       expect(cluster.kc.getCurrentCluster()?.skipTLSVerify).toBeFalsy();
       const version = await cluster.kc.makeApiClient(VersionApi).getCode();
-      expect(version).toMatchObject({ major: '1', minor: '26', gitVersion: 'v1.26.1' });
+      expect(version).toMatchObject({
+        major: '1',
+        minor: '26',
+        gitVersion: 'v1.26.1',
+      });
     });
 
     it('answers a wrong token with 401', async () => {
-      const err = await failure(asUser(cluster, 'wrong').makeApiClient(CoreV1Api).listNamespace());
+      const err = await failure(
+        asUser(cluster, 'wrong').makeApiClient(CoreV1Api).listNamespace(),
+      );
       expect(err.httpCode ?? err.code).toBe(401);
     });
 
     it('answers a token without rights with 403 Forbidden, worded as the real API', async () => {
       const err = await failure(
-        asUser(cluster, 'nobody-token').makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'ref' }),
+        asUser(cluster, 'nobody-token')
+          .makeApiClient(CoreV1Api)
+          .listNamespacedSecret({ namespace: 'ref' }),
       );
       expect(err).toEqual({
         httpCode: 403,
@@ -66,7 +89,8 @@ describe('startKubeSim', () => {
         apiVersion: 'v1',
         metadata: {},
         status: 'Failure',
-        message: 'secrets is forbidden: User "nobody" cannot list resource "secrets" in API group "" in the namespace "ref"',
+        message:
+          'secrets is forbidden: User "nobody" cannot list resource "secrets" in API group "" in the namespace "ref"',
         reason: 'Forbidden',
         details: { kind: 'secrets' },
         code: 403,
@@ -75,13 +99,22 @@ describe('startKubeSim', () => {
 
     it('lets a restricted user do exactly what its rules allow', async () => {
       const reader = asUser(cluster, 'reader-token').makeApiClient(CoreV1Api);
-      const list = await reader.listNamespacedConfigMap({ namespace: 'default' });
-      expect(list.items.map(i => i.metadata?.name)).toContain('kube-root-ca.crt');
+      const list = await reader.listNamespacedConfigMap({
+        namespace: 'default',
+      });
+      expect(list.items.map(i => i.metadata?.name)).toContain(
+        'kube-root-ca.crt',
+      );
       const write = await failure(
-        reader.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } }),
+        reader.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { name: 'x' } },
+        }),
       );
       expect(write).toMatchObject({ code: 403, reason: 'Forbidden' });
-      const other = await failure(reader.listNamespacedConfigMap({ namespace: 'kube-system' }));
+      const other = await failure(
+        reader.listNamespacedConfigMap({ namespace: 'kube-system' }),
+      );
       expect(other).toMatchObject({ code: 403 });
     });
   });
@@ -90,7 +123,10 @@ describe('startKubeSim', () => {
     let cluster: TestCluster;
 
     beforeAll(async () => {
-      cluster = await simCluster({ watchCacheSize: 5, bookmarkIntervalMs: 100 });
+      cluster = await simCluster({
+        watchCacheSize: 5,
+        bookmarkIntervalMs: 100,
+      });
     });
     afterAll(() => cluster.stop());
 
@@ -98,23 +134,64 @@ describe('startKubeSim', () => {
       const groups = await cluster.kc.makeApiClient(ApisApi).getAPIVersions();
       const names = groups.groups.map(g => g.name);
       expect(names).toEqual(
-        expect.arrayContaining(['apps', 'batch', 'autoscaling', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'gateway.networking.k8s.io', 'metrics.k8s.io']),
+        expect.arrayContaining([
+          'apps',
+          'batch',
+          'autoscaling',
+          'networking.k8s.io',
+          'policy',
+          'rbac.authorization.k8s.io',
+          'gateway.networking.k8s.io',
+          'metrics.k8s.io',
+        ]),
       );
       const core = await cluster.kc.makeApiClient(CoreV1Api).getAPIResources();
       const pods = core.resources.find(r => r.name === 'pods')!;
-      expect(pods).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'] });
-      expect(pods.verbs.sort()).toEqual(['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
-      expect(core.resources.map(r => r.name)).toEqual(expect.arrayContaining(['pods/log', 'pods/status', 'namespaces', 'nodes', 'events', 'secrets']));
-      expect(core.resources.find(r => r.name === 'nodes')?.namespaced).toBe(false);
+      expect(pods).toMatchObject({
+        kind: 'Pod',
+        namespaced: true,
+        shortNames: ['po'],
+      });
+      expect(pods.verbs.sort()).toEqual([
+        'create',
+        'delete',
+        'deletecollection',
+        'get',
+        'list',
+        'patch',
+        'update',
+        'watch',
+      ]);
+      expect(core.resources.map(r => r.name)).toEqual(
+        expect.arrayContaining([
+          'pods/log',
+          'pods/status',
+          'namespaces',
+          'nodes',
+          'events',
+          'secrets',
+        ]),
+      );
+      expect(core.resources.find(r => r.name === 'nodes')?.namespaced).toBe(
+        false,
+      );
       const apps = await cluster.kc.makeApiClient(AppsV1Api).getAPIResources();
-      expect(apps.resources.find(r => r.name === 'deployments')).toMatchObject({ kind: 'Deployment', shortNames: ['deploy'] });
-      expect(apps.resources.find(r => r.name === 'deployments/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
+      expect(apps.resources.find(r => r.name === 'deployments')).toMatchObject({
+        kind: 'Deployment',
+        shortNames: ['deploy'],
+      });
+      expect(
+        apps.resources.find(r => r.name === 'deployments/scale'),
+      ).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale' });
     });
 
     it('answers a watch from a compacted resourceVersion with a 410 Expired ERROR event', async () => {
       const core = cluster.kc.makeApiClient(CoreV1Api);
       for (let i = 0; i < 10; i++) {
-        await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `old-${i}` } } });
+        await core.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { name: `old-${i}` } },
+        });
       }
       const events: Array<{ type: string; obj: any }> = [];
       let ended = false;
@@ -130,15 +207,22 @@ describe('startKubeSim', () => {
       expect(events).toEqual([
         {
           type: 'ERROR',
-          obj: expect.objectContaining({ kind: 'Status', code: 410, reason: 'Expired' }),
+          obj: expect.objectContaining({
+            kind: 'Status',
+            code: 410,
+            reason: 'Expired',
+          }),
         },
       ]);
-      expect(events[0].obj.message).toMatch(/^too old resource version: 2 \(\d+\)$/);
+      expect(events[0].obj.message).toMatch(
+        /^too old resource version: 2 \(\d+\)$/,
+      );
     });
 
     it('sends BOOKMARK events carrying only a resourceVersion when asked for them', async () => {
       const core = cluster.kc.makeApiClient(CoreV1Api);
-      const rv = (await core.listNamespacedConfigMap({ namespace: 'default' })).metadata!.resourceVersion!;
+      const rv = (await core.listNamespacedConfigMap({ namespace: 'default' }))
+        .metadata!.resourceVersion!;
       const events: Array<{ type: string; obj: any }> = [];
       const abort = await new Watch(cluster.kc).watch(
         '/api/v1/namespaces/default/configmaps',
@@ -162,18 +246,39 @@ describe('startKubeSim', () => {
     it('rejects malformed objects with a Status and keeps serving', async () => {
       const core = cluster.kc.makeApiClient(CoreV1Api);
       const bad = await failure(
-        core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'bad' }, data: { a: 5 } } as any }),
+        core.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { name: 'bad' }, data: { a: 5 } } as any,
+        }),
       );
       expect(bad).toMatchObject({ code: 422, reason: 'Invalid' });
-      const noName = await failure(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: {} } }));
+      const noName = await failure(
+        core.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: {} },
+        }),
+      );
       expect(noName).toMatchObject({ code: 422, reason: 'Invalid' });
-      expect(noName.details.causes[0]).toMatchObject({ field: 'metadata.name', reason: 'FieldValueRequired' });
+      expect(noName.details.causes[0]).toMatchObject({
+        field: 'metadata.name',
+        reason: 'FieldValueRequired',
+      });
       const badPatch = await failure(
-        core.patchNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'default', body: [{ op: 'explode', path: '/x' }] }),
+        core.patchNamespacedConfigMap({
+          name: 'kube-root-ca.crt',
+          namespace: 'default',
+          body: [{ op: 'explode', path: '/x' }],
+        }),
       );
       expect(badPatch.code ?? badPatch.httpCode).toBeGreaterThanOrEqual(400);
       const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
-      await expect(objects.create({ apiVersion: 'v1', kind: 'NoSuchKind', metadata: { name: 'x' } })).rejects.toThrow();
+      await expect(
+        objects.create({
+          apiVersion: 'v1',
+          kind: 'NoSuchKind',
+          metadata: { name: 'x' },
+        }),
+      ).rejects.toThrow();
       const badDeployment = await failure(
         cluster.kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
           namespace: 'default',
@@ -181,13 +286,18 @@ describe('startKubeSim', () => {
             metadata: { name: 'mismatch' },
             spec: {
               selector: { matchLabels: { app: 'a' } },
-              template: { metadata: { labels: { app: 'b' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+              template: {
+                metadata: { labels: { app: 'b' } },
+                spec: { containers: [{ name: 'c', image: 'nginx' }] },
+              },
             },
           },
         }),
       );
       expect(badDeployment).toMatchObject({ code: 422, reason: 'Invalid' });
-      expect(badDeployment.message).toContain('`selector` does not match template `labels`');
+      expect(badDeployment.message).toContain(
+        '`selector` does not match template `labels`',
+      );
       // Still alive.
       expect((await core.listNamespace()).items.length).toBeGreaterThan(0);
     });
@@ -229,11 +339,19 @@ describe('startKubeSim', () => {
     });
 
     it('fails one verb on one resource with the given status', async () => {
-      cluster.sim!.faults.failVerb({ verb: 'list', resource: 'pods', status: 500 });
+      cluster.sim!.faults.failVerb({
+        verb: 'list',
+        resource: 'pods',
+        status: 500,
+      });
       const err = await failure(core.listPodForAllNamespaces());
       expect(err).toMatchObject({ code: 500, reason: 'InternalError' });
-      await expect(core.listNamespacedConfigMap({ namespace: 'default' })).resolves.toBeTruthy();
-      await expect(core.readNamespace({ name: 'default' })).resolves.toBeTruthy();
+      await expect(
+        core.listNamespacedConfigMap({ namespace: 'default' }),
+      ).resolves.toBeTruthy();
+      await expect(
+        core.readNamespace({ name: 'default' }),
+      ).resolves.toBeTruthy();
       cluster.sim!.faults.clear();
       await expect(core.listPodForAllNamespaces()).resolves.toBeTruthy();
     });
@@ -243,7 +361,11 @@ describe('startKubeSim', () => {
     let cluster: TestCluster;
 
     beforeAll(async () => {
-      cluster = await simCluster({ seed: 'demo', podReadyDelayMs: 50, crashLoopBackoffMs: 100 });
+      cluster = await simCluster({
+        seed: 'demo',
+        podReadyDelayMs: 50,
+        crashLoopBackoffMs: 100,
+      });
     });
     afterAll(() => cluster.stop());
 
@@ -253,20 +375,37 @@ describe('startKubeSim', () => {
       expect((await core.listNode()).items).toHaveLength(3);
 
       const payments = await eventually(async () => {
-        const d = await apps.listNamespacedDeployment({ namespace: 'payments', labelSelector: 'backstage.io/kubernetes-id=payments-api' });
+        const d = await apps.listNamespacedDeployment({
+          namespace: 'payments',
+          labelSelector: 'backstage.io/kubernetes-id=payments-api',
+        });
         return d.items[0]?.status?.readyReplicas === 2 ? d.items[0] : undefined;
       });
       expect(payments.spec?.replicas).toBe(2);
 
       const inventory = await eventually(async () => {
-        const pods = await core.listNamespacedPod({ namespace: 'shop', labelSelector: 'backstage.io/kubernetes-id=inventory-service' });
-        return pods.items.length >= 2 && pods.items.every(p => p.status?.containerStatuses?.every(c => c.ready)) ? pods : undefined;
+        const pods = await core.listNamespacedPod({
+          namespace: 'shop',
+          labelSelector: 'backstage.io/kubernetes-id=inventory-service',
+        });
+        return pods.items.length >= 2 &&
+          pods.items.every(p =>
+            p.status?.containerStatuses?.every(c => c.ready),
+          )
+          ? pods
+          : undefined;
       });
       expect(inventory.items.length).toBeGreaterThanOrEqual(2);
 
       const crashing = await eventually(async () => {
-        const pods = await core.listNamespacedPod({ namespace: 'shop', labelSelector: 'backstage.io/kubernetes-id=checkout-web' });
-        return pods.items.length === 1 && (pods.items[0].status?.containerStatuses?.[0].restartCount ?? 0) > 0 ? pods.items[0] : undefined;
+        const pods = await core.listNamespacedPod({
+          namespace: 'shop',
+          labelSelector: 'backstage.io/kubernetes-id=checkout-web',
+        });
+        return pods.items.length === 1 &&
+          (pods.items[0].status?.containerStatuses?.[0].restartCount ?? 0) > 0
+          ? pods.items[0]
+          : undefined;
       });
       expect(crashing.spec?.containers[0].image).toMatch(/:crashloop$/);
       expect(crashing.status?.containerStatuses?.[0].ready).toBe(false);

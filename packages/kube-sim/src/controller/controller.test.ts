@@ -164,14 +164,27 @@ describe('kube-sim controller', () => {
 
   it('reports an unavailable Deployment while its pods are not ready, as the real controller does', async () => {
     const ns = await newNamespace('ctl-unavail');
-    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('never', 'nginx:imagepull-fail', 1) });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('never', 'nginx:imagepull-fail', 1),
+    });
     const d = await eventually(async () => {
-      const x = await apps.readNamespacedDeployment({ name: 'never', namespace: ns });
-      const progressing = x.status?.conditions?.find(c => c.type === 'Progressing');
-      return x.status?.unavailableReplicas === 1 && progressing?.reason === 'ReplicaSetUpdated' ? x : undefined;
+      const x = await apps.readNamespacedDeployment({
+        name: 'never',
+        namespace: ns,
+      });
+      const progressing = x.status?.conditions?.find(
+        c => c.type === 'Progressing',
+      );
+      return x.status?.unavailableReplicas === 1 &&
+        progressing?.reason === 'ReplicaSetUpdated'
+        ? x
+        : undefined;
     });
     const [rs] = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
-    const conditions = Object.fromEntries((d.status?.conditions ?? []).map(c => [c.type, c]));
+    const conditions = Object.fromEntries(
+      (d.status?.conditions ?? []).map(c => [c.type, c]),
+    );
     expect(conditions.Available).toMatchObject({
       status: 'False',
       reason: 'MinimumReplicasUnavailable',
@@ -182,7 +195,12 @@ describe('kube-sim controller', () => {
       reason: 'ReplicaSetUpdated',
       message: `ReplicaSet "${rs.metadata!.name}" is progressing.`,
     });
-    expect(d.status).toMatchObject({ observedGeneration: 1, replicas: 1, updatedReplicas: 1, unavailableReplicas: 1 });
+    expect(d.status).toMatchObject({
+      observedGeneration: 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      unavailableReplicas: 1,
+    });
     expect(d.status?.readyReplicas).toBeUndefined();
   });
 
@@ -274,18 +292,22 @@ describe('kube-sim controller', () => {
       reason: 'Error',
     });
 
-    const later = await eventually(async () => {
-      const p = await core.readNamespacedPod({
-        name: pod.metadata!.name!,
-        namespace: ns,
-      });
-      const waiting = p.status!.containerStatuses![0].state?.waiting;
-      if (waiting?.reason) waitingReasons.add(waiting.reason);
-      return p.status!.containerStatuses![0].restartCount > status.restartCount &&
-        waitingReasons.has('CrashLoopBackOff')
-        ? p
-        : undefined;
-    }, 15000, 20);
+    const later = await eventually(
+      async () => {
+        const p = await core.readNamespacedPod({
+          name: pod.metadata!.name!,
+          namespace: ns,
+        });
+        const waiting = p.status!.containerStatuses![0].state?.waiting;
+        if (waiting?.reason) waitingReasons.add(waiting.reason);
+        return p.status!.containerStatuses![0].restartCount >
+          status.restartCount && waitingReasons.has('CrashLoopBackOff')
+          ? p
+          : undefined;
+      },
+      15000,
+      20,
+    );
     expect(later.status!.containerStatuses![0].restartCount).toBeGreaterThan(
       status.restartCount,
     );
@@ -613,27 +635,51 @@ describe('kube-sim controller', () => {
     body.spec!.progressDeadlineSeconds = 1;
     await apps.createNamespacedDeployment({ namespace: ns, body });
     const d = await eventually(async () => {
-      const x = await apps.readNamespacedDeployment({ name: 'slow', namespace: ns });
-      const progressing = x.status?.conditions?.find(c => c.type === 'Progressing');
+      const x = await apps.readNamespacedDeployment({
+        name: 'slow',
+        namespace: ns,
+      });
+      const progressing = x.status?.conditions?.find(
+        c => c.type === 'Progressing',
+      );
       return progressing?.status === 'False' ? progressing : undefined;
     }, 5000);
-    expect(d).toMatchObject({ reason: 'ProgressDeadlineExceeded', message: expect.stringContaining('has timed out progressing') });
+    expect(d).toMatchObject({
+      reason: 'ProgressDeadlineExceeded',
+      message: expect.stringContaining('has timed out progressing'),
+    });
   });
 
   it('keeps Service Endpoints and HPA status in step with the pods', async () => {
     const ns = await newNamespace('ctl-svc');
-    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('svc', 'nginx:1.25', 2, '200m') });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('svc', 'nginx:1.25', 2, '200m'),
+    });
     await core.createNamespacedService({
       namespace: ns,
-      body: { metadata: { name: 'svc' }, spec: { selector: { app: 'svc' }, ports: [{ name: 'http', port: 80, targetPort: 8080 as any }] } },
+      body: {
+        metadata: { name: 'svc' },
+        spec: {
+          selector: { app: 'svc' },
+          ports: [{ name: 'http', port: 80, targetPort: 8080 as any }],
+        },
+      },
     });
     const ep = await eventually(async () => {
-      const e = await core.readNamespacedEndpoints({ name: 'svc', namespace: ns });
+      const e = await core.readNamespacedEndpoints({
+        name: 'svc',
+        namespace: ns,
+      });
       return e.subsets?.[0]?.addresses?.length === 2 ? e : undefined;
     });
     const pods = await podsOf(ns, 'svc');
-    expect(ep.subsets![0].addresses!.map(a => a.ip).sort()).toEqual(pods.map(p => p.status!.podIP).sort());
-    expect(ep.subsets![0].ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    expect(ep.subsets![0].addresses!.map(a => a.ip).sort()).toEqual(
+      pods.map(p => p.status!.podIP).sort(),
+    );
+    expect(ep.subsets![0].ports).toEqual([
+      { name: 'http', port: 8080, protocol: 'TCP' },
+    ]);
 
     const autoscaling = cluster.kc.makeApiClient(AutoscalingV2Api);
     await autoscaling.createNamespacedHorizontalPodAutoscaler({
@@ -641,19 +687,38 @@ describe('kube-sim controller', () => {
       body: {
         metadata: { name: 'svc' },
         spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'svc' },
+          scaleTargetRef: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: 'svc',
+          },
           minReplicas: 2,
           maxReplicas: 4,
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+          metrics: [
+            {
+              type: 'Resource',
+              resource: {
+                name: 'cpu',
+                target: { type: 'Utilization', averageUtilization: 70 },
+              },
+            },
+          ],
         },
       },
     });
     const hpa = await eventually(async () => {
-      const h = await autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'svc', namespace: ns });
+      const h = await autoscaling.readNamespacedHorizontalPodAutoscaler({
+        name: 'svc',
+        namespace: ns,
+      });
       return h.status?.currentMetrics?.length ? h : undefined;
     });
-    expect(hpa.status).toMatchObject({ currentReplicas: 2, desiredReplicas: 2 });
-    const utilization = hpa.status!.currentMetrics![0].resource!.current.averageUtilization!;
+    expect(hpa.status).toMatchObject({
+      currentReplicas: 2,
+      desiredReplicas: 2,
+    });
+    const utilization =
+      hpa.status!.currentMetrics![0].resource!.current.averageUtilization!;
     expect(utilization).toBeGreaterThanOrEqual(30);
     expect(utilization).toBeLessThanOrEqual(80);
   });

@@ -131,7 +131,9 @@ export class Controller {
     this.workloads = new WorkloadControllers(api, this.events, (key, ms) =>
       this.after(ms, () => {
         const [, ns, name] = key.split('/');
-        this.enqueue(`d|${ns}/${name}`, () => this.workloads.reconcileDeployment(ns, name));
+        this.enqueue(`d|${ns}/${name}`, () =>
+          this.workloads.reconcileDeployment(ns, name),
+        );
       }),
     );
     this.services = new ServiceControllers(api, this.kubelets);
@@ -247,10 +249,14 @@ export class Controller {
         this.requeueServices(ns!, o.metadata.labels, e.old?.metadata.labels);
         break;
       case 'services':
-        this.enqueue(`svc|${ns}/${name}`, () => this.services.reconcileEndpoints(ns!, name));
+        this.enqueue(`svc|${ns}/${name}`, () =>
+          this.services.reconcileEndpoints(ns!, name),
+        );
         break;
       case 'horizontalpodautoscalers.autoscaling':
-        this.enqueue(`hpa|${ns}/${name}`, () => this.services.reconcileHpa(ns!, name));
+        this.enqueue(`hpa|${ns}/${name}`, () =>
+          this.services.reconcileHpa(ns!, name),
+        );
         break;
       case 'nodes':
         this.onNode(e);
@@ -293,13 +299,17 @@ export class Controller {
       ...(oldLabels ? this.services.servicesSelecting(ns, oldLabels) : []),
     ]);
     for (const name of names) {
-      this.enqueue(`svc|${ns}/${name}`, () => this.services.reconcileEndpoints(ns, name));
+      this.enqueue(`svc|${ns}/${name}`, () =>
+        this.services.reconcileEndpoints(ns, name),
+      );
     }
   }
 
   private requeueHpas(ns: string, kind: string, name: string) {
     for (const hpa of this.services.hpasTargeting(ns, kind, name)) {
-      this.enqueue(`hpa|${ns}/${hpa}`, () => this.services.reconcileHpa(ns, hpa));
+      this.enqueue(`hpa|${ns}/${hpa}`, () =>
+        this.services.reconcileHpa(ns, hpa),
+      );
     }
   }
 

@@ -392,8 +392,12 @@ export class WorkloadControllers {
     );
     const deadlineSeconds: number | undefined = d.spec?.progressDeadlineSeconds;
     // The deadline counts from when the rollout last made progress; a finished rollout starts the clock anew.
-    const inProgress = ['ReplicaSetUpdated', 'NewReplicaSetCreated'].includes(prevProgress?.reason);
-    const progressingSince = inProgress ? Date.parse(prevProgress.lastUpdateTime) : Date.now();
+    const inProgress = ['ReplicaSetUpdated', 'NewReplicaSetCreated'].includes(
+      prevProgress?.reason,
+    );
+    const progressingSince = inProgress
+      ? Date.parse(prevProgress.lastUpdateTime)
+      : Date.now();
     const timedOut =
       !complete &&
       !created &&
@@ -402,7 +406,14 @@ export class WorkloadControllers {
         Date.now() - progressingSince >= deadlineSeconds * 1000);
     let progressing;
     if (timedOut) {
-      progressing = condition(prev, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, now);
+      progressing = condition(
+        prev,
+        'Progressing',
+        'False',
+        'ProgressDeadlineExceeded',
+        `ReplicaSet "${rsName}" has timed out progressing.`,
+        now,
+      );
     } else if (complete) {
       progressing = condition(
         prev,
@@ -453,7 +464,10 @@ export class WorkloadControllers {
     ];
     if (!complete && !timedOut && deadlineSeconds !== undefined) {
       const updatedAt = Date.parse(progressing.lastUpdateTime);
-      this.requeueAfter(`deployments/${ns}/${name}`, Math.max(0, updatedAt + deadlineSeconds * 1000 - Date.now()) + 50);
+      this.requeueAfter(
+        `deployments/${ns}/${name}`,
+        Math.max(0, updatedAt + deadlineSeconds * 1000 - Date.now()) + 50,
+      );
     }
     const status: Record<string, unknown> = {
       observedGeneration: d.metadata.generation,

@@ -16,6 +16,7 @@ import {
 import { jsonMergePatch, jsonPatch } from './patch';
 import { errors, StatusError } from './status';
 import { StoreEvent } from './store';
+import { toTable, wantsTable } from './table';
 import { deepClone, isPlainObject, KubeObject } from './types';
 
 /** What the simulated kubelet and metrics server add to the API. */
@@ -245,11 +246,30 @@ export function createHandler(opts: HandlerOptions) {
           send(res, 200, toScale(obj));
           return;
         }
+        if (!subresource && wantsTable(req.headers.accept)) {
+          send(
+            res,
+            200,
+            toTable(type, [obj], {
+              resourceVersion: obj.metadata.resourceVersion,
+            }),
+          );
+          return;
+        }
         send(res, 200, obj);
         return;
       }
       case 'list': {
-        send(res, 200, api.list(type, namespace, listOptions(type, q)));
+        const list = api.list(type, namespace, listOptions(type, q));
+        if (wantsTable(req.headers.accept)) {
+          send(
+            res,
+            200,
+            toTable(type, list.items as KubeObject[], list.metadata),
+          );
+          return;
+        }
+        send(res, 200, list);
         return;
       }
       case 'watch': {
