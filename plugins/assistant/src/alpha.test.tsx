@@ -5,9 +5,11 @@ import {
 import { coreExtensionData } from '@backstage/frontend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
 import { screen } from '@testing-library/react';
 import plugin, {
   kubeAssistantEntityCard,
+  kubeAssistantHomeWidget,
   kubeAssistantLauncher,
   kubeAssistantPage,
 } from './alpha';
@@ -26,6 +28,17 @@ describe('kube-assistant (new frontend system)', () => {
     const tester = createExtensionTester(kubeAssistantPage);
     expect(tester.get(coreExtensionData.routePath)).toBe('/kube-assistant');
     expect(tester.get(coreExtensionData.title)).toBe('Kubernetes assistant');
+  });
+
+  it('offers a home page card that renders the assistant', async () => {
+    const widget = createExtensionTester(kubeAssistantHomeWidget).get(
+      HomePageWidgetBlueprint.dataRefs.widget,
+    );
+    expect(widget.title).toBe('Kubernetes assistant');
+    renderInTestApp(widget.component, { apis: [[assistantApiRef, api]] });
+    expect(
+      await screen.findByRole('textbox', { name: 'Kubernetes assistant' }),
+    ).toBeInTheDocument();
   });
 
   it('renders the launcher at the app root', async () => {
