@@ -71,9 +71,21 @@ exports.up = async function up(knex) {
       'audit_log_events_plugin_idx',
     );
     table.index(['event_id', 'seq'], 'audit_log_events_event_id_idx');
+    // Low-cardinality, but rare values (critical, failed) are what people
+    // look for; without these a rare value means a full scan.
+    table.index(['severity', 'seq'], 'audit_log_events_severity_idx');
+    table.index(['status', 'seq'], 'audit_log_events_status_idx');
     table.index(
       ['target_entity_ref', 'seq'],
       'audit_log_events_target_entity_idx',
+    );
+    table.index(
+      ['target_cluster', 'seq'],
+      'audit_log_events_target_cluster_idx',
+    );
+    table.index(
+      ['target_namespace', 'seq'],
+      'audit_log_events_target_namespace_idx',
     );
     table.index(
       ['target_resource', 'seq'],

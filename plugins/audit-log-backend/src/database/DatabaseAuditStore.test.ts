@@ -2,6 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { DatabaseAuditStore } from './DatabaseAuditStore';
+import { postgresHashExpression } from './chain';
 
 jest.setTimeout(60_000);
 
@@ -127,6 +128,28 @@ describe.each(databases.eachSupportedId())(
       expect(result.reason).toMatch(/missing/);
     });
 
+    it('verifies across many small batches and finds a whole missing batch', async () => {
+      const small = new DatabaseAuditStore(knex, { verifyBatchSize: 7 });
+      await small.append(events(1, 50));
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 50,
+        lastSeq: 50,
+      });
+      // seq 29..35 is exactly the fifth batch
+      await knex('audit_log_events').whereBetween('seq', [29, 35]).delete();
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 29,
+        checked: 28,
+      });
+      await knex('audit_log_events').where('seq', '>', 28).delete();
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 29,
+      });
+    });
+
     it('prunes by retention while keeping the chain verifiable', async () => {
       await store.append(events(1, 30));
       // events 1..20 happened before the cut-off
@@ -244,6 +267,39 @@ describe.each(databases.eachSupportedId())(
 );
 
 describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
+  it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
+    'hashes on the server exactly like in JavaScript (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const tricky = [
+        'quote " backslash \\ slash /',
+        'line\nbreak\ttab\r\u0001\u001f\u007f',
+        'ünïcödé ✓ 😀 中文',
+        '',
+      ];
+      await store.append(
+        tricky.map((text, i) =>
+          event(i, {
+            actor: text || undefined,
+            error: text,
+            request: { path: text, userAgent: text },
+            target: { entityRef: text, namespace: text },
+            meta: { text, nested: { [text]: [text, 1.5, true, null] } },
+          }),
+        ),
+      );
+      const rows = await knex.raw(
+        `SELECT seq, hash, ${postgresHashExpression()} AS computed FROM audit_log_events ORDER BY seq`,
+      );
+      expect(rows.rows).toHaveLength(tricky.length);
+      for (const row of rows.rows) {
+        expect(row.computed).toBe(row.hash);
+      }
+    },
+  );
+
   const pgIds = databases
     .eachSupportedId()
     .filter(([id]) => id === 'POSTGRES_15');

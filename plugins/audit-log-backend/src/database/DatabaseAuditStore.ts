@@ -18,7 +18,7 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { AuditAppendResult, AuditStore } from './AuditStore';
-import { EventRow, hashRow, toIso } from './chain';
+import { EventRow, hashRow, postgresHashExpression, toIso } from './chain';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-audit-log-backend',
@@ -31,10 +31,23 @@ const HEAD = 'audit_log_chain_head';
 /** Rows per INSERT statement; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;
 const VERIFY_BATCH = 10000;
+/** Ranges in flight during verify. */
+const VERIFY_PREFETCH = 3;
 const STREAM_BATCH = 1000;
 const DELETE_BATCH = 10000;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
+
+/** What verify needs of each event. */
+type LinkRow = {
+  seq: number | string;
+  prev_hash: string;
+  hash: string;
+  /** The hash recomputed from the row's content and its own prev_hash. */
+  computed: string;
+};
+
+const POSTGRES_HASH = postgresHashExpression();
 
 type HeadRow = {
   id: number;
@@ -174,8 +187,11 @@ export class DatabaseAuditStore implements AuditStore {
   /** The directory of the knex migrations. */
   static readonly migrationsDirectory = migrationsDir;
 
-  constructor(db: Knex) {
+  readonly #verifyBatchSize: number;
+
+  constructor(db: Knex, options?: { verifyBatchSize?: number }) {
     this.#db = db;
+    this.#verifyBatchSize = options?.verifyBatchSize ?? VERIFY_BATCH;
     this.#isPostgres = db.client.config.client === 'pg';
   }
 
@@ -279,15 +295,29 @@ export class DatabaseAuditStore implements AuditStore {
       verifiedAt: new Date().toISOString(),
     });
 
-    while (expectedSeq <= headSeq) {
-      const rows: EventRow[] = await this.#db<EventRow>(EVENTS)
-        .where('seq', '>=', expectedSeq)
-        .andWhere('seq', '<=', headSeq)
-        .orderBy('seq', 'asc')
-        .limit(VERIFY_BATCH);
-      if (rows.length === 0) {
-        break;
+    // Consecutive seq ranges, fetched a few ahead so the database hashes the
+    // next ranges while this process checks the current one.
+    const startSeq = expectedSeq;
+    const batch = this.#verifyBatchSize;
+    const ranges = Math.max(0, Math.ceil((headSeq - startSeq + 1) / batch));
+    const pending: Promise<LinkRow[]>[] = [];
+    let requested = 0;
+    const requestMore = () => {
+      while (requested < ranges && pending.length < VERIFY_PREFETCH) {
+        const from = startSeq + requested * batch;
+        const to = Math.min(from + batch - 1, headSeq);
+        const fetching = this.#fetchLinks(from, to);
+        // an early return below leaves some unread; keep them observed
+        fetching.catch(() => {});
+        pending.push(fetching);
+        requested += 1;
       }
+    };
+
+    requestMore();
+    while (pending.length > 0) {
+      const rows = await pending.shift()!;
+      requestMore();
       for (const row of rows) {
         const seq = Number(row.seq);
         if (seq !== expectedSeq) {
@@ -304,7 +334,7 @@ export class DatabaseAuditStore implements AuditStore {
             }`,
           });
         }
-        if (hashRow(prevHash, row) !== row.hash) {
+        if (row.computed !== row.hash && !(await this.#confirmHash(seq))) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} was altered: its content does not match its stored hash`,
@@ -383,6 +413,40 @@ export class DatabaseAuditStore implements AuditStore {
       }
     }
     return { deleted, checkpoint: checkpointOf(head) };
+  }
+
+  /**
+   * The links with seq in [fromSeq, toSeq]. PostgreSQL hashes on the server;
+   * elsewhere the rows are hashed here.
+   */
+  async #fetchLinks(fromSeq: number, toSeq: number): Promise<LinkRow[]> {
+    if (this.#isPostgres) {
+      const { rows } = await this.#db.raw(
+        `SELECT seq, prev_hash, hash, ${POSTGRES_HASH} AS computed
+         FROM ${EVENTS} WHERE seq >= ? AND seq <= ? ORDER BY seq`,
+        [fromSeq, toSeq],
+      );
+      return rows;
+    }
+    const rows: EventRow[] = await this.#db<EventRow>(EVENTS)
+      .where('seq', '>=', fromSeq)
+      .andWhere('seq', '<=', toSeq)
+      .orderBy('seq', 'asc');
+    return rows.map(row => ({
+      seq: row.seq,
+      prev_hash: row.prev_hash,
+      hash: row.hash,
+      computed: hashRow(row.prev_hash, row),
+    }));
+  }
+
+  /** Re-hashes one stored event in JavaScript, the reference implementation. */
+  async #confirmHash(seq: number): Promise<boolean> {
+    if (!this.#isPostgres) {
+      return false; // already hashed here
+    }
+    const row = await this.#db<EventRow>(EVENTS).where({ seq }).first();
+    return Boolean(row) && hashRow(row!.prev_hash, row!) === row!.hash;
   }
 
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {

@@ -1,4 +1,3 @@
-import { canonicalJson } from '@kubechart/plugin-audit-log-common';
 import { createHash } from 'node:crypto';
 
 /** prevHash of the first event ever stored. */
@@ -53,29 +52,40 @@ export function toIso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/** Hashed columns in canonical (sorted) key order, with their JSON keys. */
+const SORTED_COLUMNS = [...HASHED_COLUMNS]
+  .sort()
+  .map(column => ({ column, key: JSON.stringify(column) }));
+
 /**
- * The canonical JSON of a row: hashed columns only, nulls omitted,
- * seq as a number and the timestamp as ISO 8601 with milliseconds, so the
- * same row gives the same text on every database.
+ * The canonical JSON of a row: hashed columns only, keys sorted, nulls
+ * omitted, seq as a number and the timestamp as ISO 8601 with milliseconds,
+ * so the same row gives the same text on every database. Equivalent to
+ * `canonicalJson` of that object, written out directly because verify runs it
+ * for every stored event.
  */
 export function canonicalRow(
   row: Omit<EventRow, 'hash' | 'prev_hash'>,
 ): string {
-  const obj: Record<string, unknown> = {};
-  for (const column of HASHED_COLUMNS) {
+  let out = '{';
+  let first = true;
+  for (const { column, key } of SORTED_COLUMNS) {
     const value = row[column];
     if (value === null || value === undefined) {
       continue;
     }
+    let json: string;
     if (column === 'seq') {
-      obj[column] = Number(value);
+      json = String(Number(value));
     } else if (column === 'occurred_at') {
-      obj[column] = toIso(value as Date | string);
+      json = JSON.stringify(toIso(value as Date | string));
     } else {
-      obj[column] = value;
+      json = JSON.stringify(value);
     }
+    out += first ? `${key}:${json}` : `,${key}:${json}`;
+    first = false;
   }
-  return canonicalJson(obj);
+  return `${out}}`;
 }
 
 /** hash = sha256(prevHash + canonical JSON of the row), hex. */
@@ -87,4 +97,28 @@ export function hashRow(
     .update(prevHash)
     .update(canonicalRow(row))
     .digest('hex');
+}
+
+/**
+ * PostgreSQL expression computing the same hash as {@link hashRow} from the
+ * row's own prev_hash, so that verify can hash on the database server and
+ * only transfer four columns per event. `to_json(text)` escapes exactly like
+ * `JSON.stringify` for valid UTF-8 text; any mismatch it reports is confirmed
+ * in JavaScript before it is reported, so the two can never disagree silently.
+ */
+export function postgresHashExpression(): string {
+  const parts = SORTED_COLUMNS.map(({ column, key }) => {
+    let value: string;
+    if (column === 'seq') {
+      value = 'seq::text';
+    } else if (column === 'occurred_at') {
+      value = `to_json(to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text`;
+    } else {
+      value = `to_json(${column})::text`;
+    }
+    // concat_ws skips NULLs, which drops null columns like canonicalRow does
+    return `CASE WHEN ${column} IS NULL THEN NULL ELSE '${key}:' || ${value} END`;
+  });
+  const canonical = `'{' || concat_ws(',', ${parts.join(', ')}) || '}'`;
+  return `encode(sha256(convert_to(prev_hash || ${canonical}, 'UTF8')), 'hex')`;
 }

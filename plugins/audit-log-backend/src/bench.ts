@@ -1,0 +1,371 @@
+/*
+ * Benchmark of the audit store on PostgreSQL. Not a test: prints figures.
+ *
+ *   yarn workspace @kubechart/plugin-audit-log-backend bench
+ *
+ * Environment:
+ *   AUDIT_BENCH_PG       connection string (default postgresql://postgres@127.0.0.1:5432)
+ *   AUDIT_BENCH_EVENTS   size of the large chain (default 1000000)
+ *   AUDIT_BENCH_APPEND   events appended by the 8 writers (default 80000)
+ *
+ * A scratch database is created and dropped.
+ */
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
+import knexFactory, { Knex } from 'knex';
+import { DatabaseAuditStore } from './database/DatabaseAuditStore';
+
+const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+const TOTAL = Number(process.env.AUDIT_BENCH_EVENTS ?? 1_000_000);
+const APPEND_TOTAL = Number(process.env.AUDIT_BENCH_APPEND ?? 80_000);
+const WRITERS = 8;
+
+const PLUGINS = [
+  'catalog',
+  'scaffolder',
+  'kubechart',
+  'kube-assistant',
+  'kubernetes',
+  'auth',
+];
+const EVENT_IDS = [
+  'entity-fetch',
+  'entity-mutate',
+  'task',
+  'chart-install',
+  'tenant-provision',
+  'query',
+  'execute',
+  'login',
+  'run-retry',
+  'rollback',
+];
+const SEVERITIES = [
+  'low',
+  'low',
+  'low',
+  'low',
+  'medium',
+  'medium',
+  'high',
+  'critical',
+] as const;
+const STATUSES = [
+  ...Array(10).fill('initiated'),
+  ...Array(9).fill('succeeded'),
+  'failed',
+] as AuditEventInput['status'][];
+
+const silentLogger = {
+  error: (m: string) => console.error(m),
+  warn: (m: string) => console.warn(m),
+  info: () => {},
+  debug: () => {},
+  child: () => silentLogger,
+} as any;
+
+/** Deterministic pseudo-random integer in [0, n) for event i and dimension d. */
+function pick(i: number, d: number, n: number): number {
+  let x = Math.imul(i ^ (d * 0x9e3779b9), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) % n;
+}
+
+/** Events are spread like a year-long log: one every 2.6 s on average (1M ≈ 30 days). */
+const SPACING_MS = 2600;
+
+function makeEvent(i: number, startMs: number): AuditEventInput {
+  const plugin = PLUGINS[pick(i, 1, PLUGINS.length)];
+  return {
+    occurredAt: new Date(startMs + i * SPACING_MS).toISOString(),
+    actor: `user:default/user-${pick(i, 2, 50)}`,
+    plugin,
+    eventId: EVENT_IDS[pick(i, 3, EVENT_IDS.length)],
+    severity: SEVERITIES[pick(i, 4, SEVERITIES.length)],
+    status: STATUSES[pick(i, 5, STATUSES.length)],
+    target: {
+      entityRef: `component:default/service-${pick(i, 6, 1000)}`,
+      cluster: `cluster-${pick(i, 7, 3)}`,
+      namespace: `team-${pick(i, 8, 40)}`,
+      resource: plugin === 'scaffolder' ? `task:${i}` : undefined,
+    },
+    request: {
+      method: pick(i, 9, 3) ? 'GET' : 'POST',
+      path: `/api/${plugin}/things/${pick(i, 10, 1000)}`,
+      ip: '10.0.0.1',
+      userAgent: 'bench',
+    },
+    meta: {
+      queryType: 'by-name',
+      index: i,
+      values: { replicas: pick(i, 11, 5), image: 'nginx:1.27' },
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(
+    sorted.length - 1,
+    Math.ceil((p / 100) * sorted.length) - 1,
+  );
+  return sorted[Math.max(0, idx)];
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+
+function connect(database: string, max: number): Knex {
+  const url = new URL(PG);
+  url.pathname = `/${database}`;
+  return knexFactory({
+    client: 'pg',
+    connection: url.toString(),
+    pool: { min: 0, max },
+  });
+}
+
+async function benchAppend(dbName: string) {
+  const replicas = Array.from({ length: WRITERS }, () => {
+    const knex = connect(dbName, 2);
+    const store = new DatabaseAuditStore(knex);
+    const queue = new AuditEventQueue({
+      logger: silentLogger,
+      maxSize: 10000,
+      batchSize: 500,
+      flushIntervalMs: 20,
+    });
+    queue.attachSink(async batch => {
+      await store.append(batch);
+    });
+    return { knex, store, queue };
+  });
+
+  const perWriter = Math.ceil(APPEND_TOTAL / WRITERS);
+  const latencies: number[] = [];
+  const startMs = Date.now();
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    replicas.map(async ({ queue }, w) => {
+      for (let i = 0; i < perWriter; i++) {
+        const t0 = process.hrtime.bigint();
+        await queue.enqueue(makeEvent(w * perWriter + i, startMs));
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        // hand the event loop back now and then, as a request handler would
+        if (i % 64 === 0) await new Promise(r => setImmediate(r));
+      }
+    }),
+  );
+  await Promise.all(replicas.map(r => r.queue.drain()));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const dropped = replicas.reduce((n, r) => n + r.queue.stats().dropped, 0);
+  const written = replicas.reduce((n, r) => n + r.queue.stats().written, 0);
+  const verify = await replicas[0].store.verify();
+  latencies.sort((a, b) => a - b);
+  await Promise.all(replicas.map(r => r.knex.destroy()));
+  return { seconds, written, dropped, verify, latencies };
+}
+
+async function main() {
+  const admin = knexFactory({
+    client: 'pg',
+    connection: PG,
+    pool: { min: 0, max: 1 },
+  });
+  const dbName = `audit_log_bench_${Date.now()}`;
+  await admin.raw('CREATE DATABASE ??', [dbName]);
+  const knex = connect(dbName, 4);
+  try {
+    await DatabaseAuditStore.runMigrations(knex);
+    const store = new DatabaseAuditStore(knex);
+
+    console.log(`# Audit log benchmark (PostgreSQL, database ${dbName})\n`);
+
+    // 1. Append throughput with 8 concurrent writers (8 pools = 8 replicas)
+    const append = await benchAppend(dbName);
+    const rate = append.written / append.seconds;
+    console.log(
+      '## Append, 8 concurrent writers (own pool + queue each, batches of ≤500)',
+    );
+    console.log(
+      `events written:        ${fmt(append.written)} (dropped ${
+        append.dropped
+      })`,
+    );
+    console.log(`elapsed:               ${fmt(append.seconds, 2)} s`);
+    console.log(
+      `throughput:            ${fmt(rate)} events/s  (target ≥ 1,000: ${fmt(
+        rate / 1000,
+        1,
+      )}×)`,
+    );
+    console.log(
+      `chain after append:    ${
+        append.verify.ok
+          ? 'valid'
+          : `BROKEN at ${append.verify.failedSeq}: ${append.verify.reason}`
+      } (${fmt(append.verify.checked)} events)`,
+    );
+    console.log(
+      `enqueue latency p50:   ${fmt(percentile(append.latencies, 50), 3)} ms`,
+    );
+    console.log(
+      `enqueue latency p99:   ${fmt(
+        percentile(append.latencies, 99),
+        3,
+      )} ms  (added latency an audited request sees)`,
+    );
+    console.log(
+      `enqueue latency max:   ${fmt(
+        append.latencies[append.latencies.length - 1],
+        3,
+      )} ms\n`,
+    );
+
+    // 2. Grow the chain to TOTAL events
+    const existing = append.written;
+    const toLoad = Math.max(0, TOTAL - existing);
+    const loadStart = process.hrtime.bigint();
+    const baseMs = Date.now() - TOTAL * SPACING_MS;
+    const BATCH = 5000;
+    for (let done = 0; done < toLoad; done += BATCH) {
+      const n = Math.min(BATCH, toLoad - done);
+      await store.append(
+        Array.from({ length: n }, (_, k) =>
+          makeEvent(existing + done + k, baseMs),
+        ),
+      );
+    }
+    const loadSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9;
+    await knex.raw('ANALYZE audit_log_events');
+    console.log(`## Load to ${fmt(TOTAL)} events`);
+    console.log(
+      `loaded ${fmt(toLoad)} events in ${fmt(loadSeconds, 1)} s (${fmt(
+        toLoad / loadSeconds,
+      )} events/s, single writer, batches of ${BATCH})\n`,
+    );
+
+    // 3. Verify the whole chain
+    const verifyStart = process.hrtime.bigint();
+    const verify = await store.verify();
+    const verifySeconds = Number(process.hrtime.bigint() - verifyStart) / 1e9;
+    console.log(`## Verify ${fmt(verify.checked)} events`);
+    console.log(
+      `result:                ${
+        verify.ok ? 'valid' : `BROKEN at ${verify.failedSeq}`
+      }`,
+    );
+    console.log(
+      `elapsed:               ${fmt(verifySeconds, 2)} s  (target < 15 s: ${fmt(
+        15 / verifySeconds,
+        1,
+      )}× headroom)`,
+    );
+    console.log(
+      `rate:                  ${fmt(
+        verify.checked / verifySeconds,
+      )} events/s\n`,
+    );
+
+    // 4. Filtered queries (first page of 50, newest first)
+    const kinds: Array<{
+      name: string;
+      make: (i: number) => Parameters<DatabaseAuditStore['query']>[0];
+    }> = [
+      {
+        name: 'plugin + eventId',
+        make: i => ({
+          plugin: PLUGINS[i % PLUGINS.length],
+          eventId: EVENT_IDS[(i * 3) % EVENT_IDS.length],
+        }),
+      },
+      { name: 'actor', make: i => ({ actor: `user:default/user-${i % 50}` }) },
+      {
+        name: 'entity ref',
+        make: i => ({
+          entityRef: `component:default/service-${(i * 37) % 1000}`,
+        }),
+      },
+      {
+        name: 'severity + status',
+        make: i => ({
+          severity: ['high', 'critical'],
+          status: [(['initiated', 'succeeded', 'failed'] as const)[i % 3]],
+        }),
+      },
+      { name: 'critical only', make: () => ({ severity: ['critical'] }) },
+      {
+        name: 'target (task)',
+        make: i => ({ target: `task:${(i * 997) % TOTAL}` }),
+      },
+      {
+        name: 'time range + plugin',
+        make: i => {
+          const from = baseMs + ((i * 7919) % TOTAL) * SPACING_MS;
+          return {
+            plugin: PLUGINS[i % PLUGINS.length],
+            from: new Date(from).toISOString(),
+            to: new Date(from + 3600_000).toISOString(),
+          };
+        },
+      },
+    ];
+    const ROUNDS = 40;
+    const all: number[] = [];
+    console.log(
+      `## Filtered queries over ${fmt(
+        TOTAL,
+      )} events (page of 50, ${ROUNDS} runs per kind)`,
+    );
+    for (const kind of kinds) {
+      const times: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        const t0 = process.hrtime.bigint();
+        await store.query({ ...kind.make(i), limit: 50 });
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      times.sort((a, b) => a - b);
+      all.push(...times);
+      console.log(
+        `${kind.name.padEnd(22)} p50 ${fmt(percentile(times, 50), 1).padStart(
+          7,
+        )} ms   p95 ${fmt(percentile(times, 95), 1).padStart(7)} ms`,
+      );
+    }
+    all.sort((a, b) => a - b);
+    const p95 = percentile(all, 95);
+    console.log(
+      `all filtered queries   p95 ${fmt(p95, 1)} ms  (target < 100 ms: ${fmt(
+        100 / p95,
+        1,
+      )}× headroom)`,
+    );
+
+    // Free text is a sequential scan by design (no trigram index); reported, not targeted.
+    const ft: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = process.hrtime.bigint();
+      await store.query({ q: `service-${i * 101}`, limit: 50 });
+      ft.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    ft.sort((a, b) => a - b);
+    console.log(
+      `free-text search       p50 ${fmt(
+        percentile(ft, 50),
+        1,
+      )} ms (informational)`,
+    );
+  } finally {
+    await knex.destroy();
+    await admin.raw('DROP DATABASE IF EXISTS ??', [dbName]);
+    await admin.destroy();
+  }
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exitCode = 1;
+});
