@@ -13,5 +13,5 @@ export {
 } from './plugin';
 export { isKubechartAvailable } from './lib/entity';
 export { KubechartClient, kubechartApiRef } from './api';
-export type { KubechartApi, ListRunsQuery, TenantListItem } from './api';
+export type { KubechartApi, ListRunsQuery } from './api';
 export { kubechartTranslationRef } from './translation';

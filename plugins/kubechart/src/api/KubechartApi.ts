@@ -33,16 +33,6 @@ export type ListRunsQuery = {
 };
 
 /**
- * A tenant as listed by the backend. The backend may add the catalog entity that owns the
- * tenant and its lifecycle status to the common {@link @kubechart/plugin-kubechart-common#Tenant} shape.
- * @public
- */
-export type TenantListItem = Tenant & {
-  entityRef?: string;
-  status?: string;
-};
-
-/**
  * Client of the kubechart backend.
  * @public
  */
@@ -59,8 +49,8 @@ export interface KubechartApi {
    * (the backend answers 503 with that body) rather than rejecting.
    */
   getClusterHealth(name: string): Promise<ClusterHealth>;
-  listTenants(): Promise<TenantListItem[]>;
-  getTenant(code: string): Promise<TenantListItem>;
+  listTenants(): Promise<Tenant[]>;
+  getTenant(code: string): Promise<Tenant>;
   getTenantHealth(code: string): Promise<TenantHealth>;
   getMetricsSummary(): Promise<MetricsSummary>;
 }

@@ -10,13 +10,10 @@ import type {
   RunDiff,
   RunEvent,
   RunsPage,
+  Tenant,
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
-import type {
-  KubechartApi,
-  ListRunsQuery,
-  TenantListItem,
-} from './KubechartApi';
+import type { KubechartApi, ListRunsQuery } from './KubechartApi';
 
 /** Lists come back either as a bare array or wrapped as `{ items }`. */
 type ListBody<T> = T[] | { items: T[] };
@@ -107,12 +104,12 @@ export class KubechartClient implements KubechartApi {
     return this.parse<ClusterHealth>(response);
   }
 
-  async listTenants(): Promise<TenantListItem[]> {
-    return unwrapList(await this.request<ListBody<TenantListItem>>('/tenants'));
+  async listTenants(): Promise<Tenant[]> {
+    return unwrapList(await this.request<ListBody<Tenant>>('/tenants'));
   }
 
-  async getTenant(code: string): Promise<TenantListItem> {
-    return this.request<TenantListItem>(`/tenants/${encodeURIComponent(code)}`);
+  async getTenant(code: string): Promise<Tenant> {
+    return this.request<Tenant>(`/tenants/${encodeURIComponent(code)}`);
   }
 
   async getTenantHealth(code: string): Promise<TenantHealth> {

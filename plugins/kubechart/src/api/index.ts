@@ -1,7 +1,3 @@
 export { kubechartApiRef } from './KubechartApi';
-export type {
-  KubechartApi,
-  ListRunsQuery,
-  TenantListItem,
-} from './KubechartApi';
+export type { KubechartApi, ListRunsQuery } from './KubechartApi';
 export { KubechartClient } from './KubechartClient';

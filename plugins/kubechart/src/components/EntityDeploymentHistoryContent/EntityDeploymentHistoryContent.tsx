@@ -19,6 +19,7 @@ import { RunFiltersBar } from './RunFiltersBar';
 import { RunsTable } from './RunsTable';
 
 const PAGE_SIZE = 20;
+const NO_FILTERS: RunFilters = {};
 
 /**
  * The deployment-history tab of an entity: its runs with filters and cursor pagination, and
@@ -34,8 +35,9 @@ export function EntityDeploymentHistoryContent(props: {
   const entityRef = stringifyEntityRef(entity);
   const { t } = useTranslationRef(kubechartTranslationRef);
 
-  const [filters, setFilters] = useState<RunFilters>({});
-  const [queryFilters, setQueryFilters] = useState<RunFilters>({});
+  const [filters, setFilters] = useState<RunFilters>(NO_FILTERS);
+  // The filters sent to the backend: the ones on screen, once typing has paused.
+  const [queryFilters, setQueryFilters] = useState<RunFilters>(NO_FILTERS);
   useDebounce(() => setQueryFilters(filters), 300, [filters]);
   // Cursors of the pages before the current one; the last entry is the current page's cursor.
   const [cursors, setCursors] = useState<Array<string | undefined>>([
@@ -57,8 +59,8 @@ export function EntityDeploymentHistoryContent(props: {
 
   const onRunStarted = (runId: string) => {
     // Back to the first, unfiltered page so the new run shows at the top.
-    setFilters({});
-    setQueryFilters({});
+    setFilters(NO_FILTERS);
+    setQueryFilters(NO_FILTERS);
     setCursors([undefined]);
     setSelectedRunId(runId);
     retry();

@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
 import { Table, TableColumn } from '@backstage/core-components';
@@ -24,34 +25,39 @@ export function RunsTable(props: {
   const { runs, selectedRunId, onSelect, loading, emptyText } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
 
-  const columns: TableColumn<Run>[] = [
-    {
-      title: t('history.columns.status'),
-      field: 'status',
-      render: run => <RunStatus status={run.status} />,
-    },
-    { title: t('history.columns.kind'), field: 'kind' },
-    { title: t('history.columns.target'), render: run => formatTarget(run) },
-    {
-      title: t('history.columns.revision'),
-      render: run => run.helmRevision ?? '–',
-    },
-    {
-      title: t('history.columns.actor'),
-      render: run => shortActor(run.actor),
-    },
-    {
-      title: t('history.columns.started'),
-      render: run => formatTimestamp(run.startedAt ?? run.createdAt),
-    },
-    {
-      title: t('history.columns.duration'),
-      render: run => formatDuration(runDurationMs(run)),
-    },
-  ];
+  const columns = useMemo(
+    (): TableColumn<Run>[] => [
+      {
+        title: t('history.columns.status'),
+        field: 'status',
+        render: run => <RunStatus status={run.status} />,
+      },
+      { title: t('history.columns.kind'), field: 'kind' },
+      { title: t('history.columns.target'), render: run => formatTarget(run) },
+      {
+        title: t('history.columns.revision'),
+        render: run => run.helmRevision ?? '–',
+      },
+      {
+        title: t('history.columns.actor'),
+        render: run => shortActor(run.actor),
+      },
+      {
+        title: t('history.columns.started'),
+        render: run => formatTimestamp(run.startedAt ?? run.createdAt),
+      },
+      {
+        title: t('history.columns.duration'),
+        render: run => formatDuration(runDurationMs(run)),
+      },
+    ],
+    [t],
+  );
 
-  const sorted = [...runs].sort((a, b) =>
-    b.createdAt.localeCompare(a.createdAt),
+  // A stable array: material-table resets its rows whenever `data` changes identity.
+  const sorted = useMemo(
+    () => [...runs].sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
+    [runs],
   );
 
   return (

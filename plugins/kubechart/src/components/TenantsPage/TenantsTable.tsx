@@ -13,7 +13,7 @@ import {
   entityRouteParams,
   entityRouteRef,
 } from '@backstage/plugin-catalog-react';
-import type { TenantListItem } from '../../api';
+import type { Tenant } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useTenants } from '../../hooks';
 import { formatTimestamp } from '../../lib/format';
@@ -46,23 +46,26 @@ export function TenantsTable() {
     );
   }
 
-  const historyLink = (tenant: TenantListItem) =>
+  const historyLink = (tenant: Tenant) =>
     tenant.entityRef
       ? `${entityRoute(entityRouteParams(tenant.entityRef))}/deployment-history`
       : undefined;
 
-  const columns: TableColumn<TenantListItem>[] = [
+  const columns: TableColumn<Tenant>[] = [
     {
       title: t('tenants.columns.code'),
       field: 'code',
       render: tenant => {
         const to = historyLink(tenant);
+        const label = tenant.displayName
+          ? `${tenant.displayName} (${tenant.code})`
+          : tenant.code;
         return to ? (
           <Link to={to} title={t('tenants.history')}>
-            {tenant.code}
+            {label}
           </Link>
         ) : (
-          tenant.code
+          label
         );
       },
     },
@@ -81,6 +84,15 @@ export function TenantsTable() {
     {
       title: t('tenants.columns.owner'),
       render: tenant =>
+        tenant.owner ? (
+          <EntityRefLink entityRef={tenant.owner} defaultKind="group" />
+        ) : (
+          '–'
+        ),
+    },
+    {
+      title: t('tenants.columns.entity'),
+      render: tenant =>
         tenant.entityRef ? <EntityRefLink entityRef={tenant.entityRef} /> : '–',
     },
     {
@@ -98,7 +110,7 @@ export function TenantsTable() {
   ];
 
   return (
-    <Table<TenantListItem>
+    <Table<Tenant>
       title={t('tenants.title')}
       columns={columns}
       data={value}

@@ -1,0 +1,112 @@
+import { screen } from '@testing-library/react';
+import {
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { ResponseError } from '@backstage/errors';
+import { kubechartApiRef } from '../../api';
+import { makeClusterHealth, mockKubechartApi } from '../../testUtils/fixtures';
+import { ClusterHealthCard } from './ClusterHealthCard';
+
+function render(api: ReturnType<typeof mockKubechartApi>) {
+  return renderInTestApp(
+    <TestApiProvider apis={[[kubechartApiRef, api]]}>
+      <ClusterHealthCard />
+    </TestApiProvider>,
+  );
+}
+
+describe('ClusterHealthCard', () => {
+  it('shows a progress bar while loading', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockReturnValue(new Promise(() => {}));
+    render(api);
+    expect(await screen.findByTestId('progress')).toBeInTheDocument();
+  });
+
+  it('shows every cluster with nodes, workloads and utilisation', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'degraded' },
+    ]);
+    api.getClusterHealth.mockResolvedValue(makeClusterHealth());
+    render(api);
+    const panel = await screen.findByTestId('kubechart-cluster-dev');
+    expect(panel).toHaveTextContent('Kubernetes v1.31.0');
+    expect(panel).toHaveTextContent('Nodes ready: 2/3');
+    expect(panel).toHaveTextContent('7 healthy, 1 degraded, 1 failed');
+    expect(panel).toHaveTextContent(
+      'shop/api (Deployment, 1/2) — degraded: CrashLoopBackOff',
+    );
+    expect(panel).toHaveTextContent(
+      'shop/db (StatefulSet, 0/1) — failed: ImagePullBackOff',
+    );
+    expect(panel).not.toHaveTextContent('shop/web');
+    expect(panel).toHaveTextContent('CPU: 42%');
+    expect(panel).toHaveTextContent('Memory: 81%');
+    expect(panel).toHaveTextContent(/Updated [5-9] s ago/);
+  });
+
+  it('shows an unreachable cluster with its error and when it was last seen', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'ok' },
+      { name: 'prod', url: 'https://prod', status: 'error' },
+    ]);
+    api.getClusterHealth.mockImplementation(async name =>
+      name === 'prod'
+        ? makeClusterHealth({
+            cluster: 'prod',
+            status: 'error',
+            message: 'connect ECONNREFUSED 10.0.0.1:6443',
+            observedAt: new Date(Date.now() - 120_000).toISOString(),
+          })
+        : makeClusterHealth({ status: 'ok' }),
+    );
+    render(api);
+    const prod = await screen.findByTestId('kubechart-cluster-prod');
+    expect(prod).toHaveTextContent('Cluster unreachable');
+    expect(prod).toHaveTextContent('connect ECONNREFUSED 10.0.0.1:6443');
+    expect(prod).toHaveTextContent(/Last seen 12\d s ago/);
+    expect(screen.getByTestId('kubechart-cluster-dev')).toHaveTextContent(
+      'Nodes ready: 2/3',
+    );
+  });
+
+  it('shows a cluster whose health request failed instead of a blank card', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'edge', url: 'https://edge', status: 'unknown' },
+    ]);
+    api.getClusterHealth.mockRejectedValue(
+      await ResponseError.fromResponse(
+        new Response('gateway timeout', {
+          status: 504,
+          statusText: 'Gateway Timeout',
+        }),
+      ),
+    );
+    render(api);
+    const edge = await screen.findByTestId('kubechart-cluster-edge');
+    expect(edge).toHaveTextContent('Cluster unreachable');
+    expect(edge).toHaveTextContent('504');
+  });
+
+  it('shows the error when the cluster list cannot be read', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockRejectedValue(new Error('permission denied'));
+    render(api);
+    expect(
+      await screen.findByText('Error: permission denied', { selector: 'h6' }),
+    ).toBeInTheDocument();
+  });
+
+  it('says so when no cluster is configured', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([]);
+    render(api);
+    expect(
+      await screen.findByText('No clusters are configured.'),
+    ).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,90 @@
+import { screen } from '@testing-library/react';
+import {
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { kubechartApiRef } from '../../api';
+import {
+  makeClusterHealth,
+  makeEntity,
+  makeTenantHealth,
+  mockKubechartApi,
+} from '../../testUtils/fixtures';
+import { EntityClusterHealthCard } from './EntityClusterHealthCard';
+
+function render(
+  api: ReturnType<typeof mockKubechartApi>,
+  annotations: Record<string, string>,
+) {
+  return renderInTestApp(
+    <TestApiProvider apis={[[kubechartApiRef, api]]}>
+      <EntityProvider entity={makeEntity(annotations)}>
+        <EntityClusterHealthCard />
+      </EntityProvider>
+    </TestApiProvider>,
+  );
+}
+
+describe('EntityClusterHealthCard', () => {
+  it('shows only the clusters the entity points to', async () => {
+    const api = mockKubechartApi();
+    api.getClusterHealth.mockImplementation(async name =>
+      makeClusterHealth({ cluster: name, status: 'ok' }),
+    );
+    render(api, { 'kubechart.io/cluster': 'dev, staging' });
+    expect(
+      await screen.findByTestId('kubechart-cluster-dev'),
+    ).toBeInTheDocument();
+    expect(screen.getByTestId('kubechart-cluster-staging')).toBeInTheDocument();
+    expect(api.listClusters).not.toHaveBeenCalled();
+    expect(api.getClusterHealth.mock.calls.map(c => c[0])).toEqual([
+      'dev',
+      'staging',
+    ]);
+  });
+
+  it('shows every cluster for an entity with only a kubernetes-id', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'local', url: 'https://local', status: 'ok' },
+    ]);
+    api.getClusterHealth.mockResolvedValue(
+      makeClusterHealth({ cluster: 'local', status: 'ok' }),
+    );
+    render(api, { 'backstage.io/kubernetes-id': 'shop' });
+    expect(
+      await screen.findByTestId('kubechart-cluster-local'),
+    ).toBeInTheDocument();
+  });
+
+  it('shows a tenant per release with its quota use', async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(makeTenantHealth());
+    render(api, {
+      'kubechart.io/tenant': 'acme',
+      'kubechart.io/cluster': 'dev',
+    });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(screen.getByText('Tenant health')).toBeInTheDocument();
+    expect(panel).toHaveTextContent('db: 1/1');
+    expect(panel).toHaveTextContent('api: 0/2');
+    expect(panel).toHaveTextContent('requests.cpu: 25% (1 / 4)');
+    expect(panel).toHaveTextContent('requests.memory: 75% (6Gi / 8Gi)');
+    expect(panel).toHaveTextContent('https://acme.example.test');
+    expect(panel).toHaveTextContent(/Updated \d s ago/);
+    expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
+    expect(api.getClusterHealth).not.toHaveBeenCalled();
+  });
+
+  it('shows the error when the tenant health cannot be read', async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockRejectedValue(new Error('Tenant acme not found'));
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    expect(
+      await screen.findByText('Error: Tenant acme not found', {
+        selector: 'h6',
+      }),
+    ).toBeInTheDocument();
+  });
+});

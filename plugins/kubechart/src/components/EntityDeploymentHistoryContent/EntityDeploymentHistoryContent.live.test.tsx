@@ -1,0 +1,141 @@
+import { act, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import {
+  KUBECHART_RUNS_CHANNEL,
+  runSignalChannel,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../../api';
+import {
+  makeEntity,
+  makeRun,
+  mockKubechartApi,
+} from '../../testUtils/fixtures';
+import { FakeSignalApi } from '../../testUtils/fakeSignalApi';
+import { EntityDeploymentHistoryContent } from './EntityDeploymentHistoryContent';
+
+describe('EntityDeploymentHistoryContent live updates', () => {
+  it('puts a rollback run at the top and follows it through signals', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    const original = makeRun({ id: 'run-1' });
+    const rollback = makeRun({
+      id: 'run-2',
+      kind: 'rollback',
+      status: 'running',
+      helmRevision: undefined,
+      createdAt: '2026-01-05T00:00:00Z',
+      finishedAt: undefined,
+      durationMs: undefined,
+    });
+    let history = [original];
+    api.listRuns.mockImplementation(async () => ({ items: history }));
+    api.getRun.mockImplementation(async id => history.find(r => r.id === id)!);
+    api.getRunEvents.mockResolvedValue([]);
+    api.createRun.mockImplementation(async () => {
+      history = [rollback, original];
+      return { id: 'run-2', status: 'pending' };
+    });
+
+    renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [kubechartApiRef, api],
+          [signalApiRef, signals],
+        ]}
+      >
+        <EntityProvider entity={makeEntity({ 'kubechart.io/cluster': 'dev' })}>
+          <EntityDeploymentHistoryContent />
+        </EntityProvider>
+      </TestApiProvider>,
+      { apis: [mockApis.permission(), mockApis.alert()] },
+    );
+
+    // Open the only run and roll back to its revision.
+    await userEvent.click(await screen.findByText('dev / shop / web'));
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back to this revision' }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back' }),
+    );
+
+    expect(await screen.findByText('Run run-2')).toBeInTheDocument();
+    await waitFor(() => {
+      const rows = screen.getAllByRole('row');
+      expect(rows[1]).toHaveTextContent('rollback');
+      expect(rows[1]).toHaveTextContent('running');
+    });
+
+    // The run finishes: the backend publishes on both channels.
+    history = [{ ...rollback, status: 'succeeded', helmRevision: 5 }, original];
+    const listCalls = api.listRuns.mock.calls.length;
+    await waitFor(() =>
+      expect(signals.subscriberCount(runSignalChannel('run-2'))).toBe(1),
+    );
+    act(() => {
+      signals.publish(KUBECHART_RUNS_CHANNEL, {
+        type: 'run-updated',
+        runId: 'run-2',
+        status: 'succeeded',
+        entityRef: 'component:default/shop',
+        kind: 'rollback',
+      });
+      signals.publish(runSignalChannel('run-2'), {
+        type: 'run-updated',
+        runId: 'run-2',
+        status: 'succeeded',
+        kind: 'rollback',
+      });
+    });
+    await waitFor(() =>
+      expect(api.listRuns.mock.calls.length).toBeGreaterThan(listCalls),
+    );
+    await waitFor(() => {
+      const rows = screen.getAllByRole('row');
+      expect(rows[1]).toHaveTextContent('succeeded');
+      expect(rows[1]).toHaveTextContent('5');
+    });
+  });
+
+  it('ignores run signals of other entities', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    api.listRuns.mockResolvedValue({ items: [makeRun()] });
+    renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [kubechartApiRef, api],
+          [signalApiRef, signals],
+        ]}
+      >
+        <EntityProvider entity={makeEntity({ 'kubechart.io/cluster': 'dev' })}>
+          <EntityDeploymentHistoryContent />
+        </EntityProvider>
+      </TestApiProvider>,
+      { apis: [mockApis.permission(), mockApis.alert()] },
+    );
+    await screen.findByText('dev / shop / web');
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+    const calls = api.listRuns.mock.calls.length;
+    act(() =>
+      signals.publish(KUBECHART_RUNS_CHANNEL, {
+        type: 'run-updated',
+        runId: 'x',
+        status: 'failed',
+        entityRef: 'component:default/other',
+        kind: 'chart',
+      }),
+    );
+    await act(() => new Promise(resolve => setTimeout(resolve, 100)));
+    expect(api.listRuns.mock.calls.length).toBe(calls);
+  });
+});

@@ -1,0 +1,73 @@
+import { screen } from '@testing-library/react';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { entityRouteRef } from '@backstage/plugin-catalog-react';
+import { kubechartApiRef } from '../../api';
+import { makeTenantHealth, mockKubechartApi } from '../../testUtils/fixtures';
+import { TenantsPage } from './TenantsPage';
+
+function render(api: ReturnType<typeof mockKubechartApi>) {
+  return renderInTestApp(
+    <TestApiProvider apis={[[kubechartApiRef, api]]}>
+      <TenantsPage />
+    </TestApiProvider>,
+    {
+      mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+      apis: [mockApis.permission()],
+    },
+  );
+}
+
+describe('TenantsPage', () => {
+  it('lists tenants with status, health, owner and a link to the history tab', async () => {
+    const api = mockKubechartApi();
+    api.listTenants.mockResolvedValue([
+      {
+        code: 'acme',
+        displayName: 'Acme Corp',
+        cluster: 'dev',
+        namespace: 'acme',
+        status: 'active',
+        entityRef: 'system:default/acme',
+        owner: 'group:default/team-a',
+        releases: ['db', 'api', 'web'],
+        createdAt: '2026-01-02T10:00:00Z',
+      },
+    ]);
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({ status: 'healthy' }),
+    );
+    render(api);
+    const link = await screen.findByRole('link', { name: 'Acme Corp (acme)' });
+    expect(link).toHaveAttribute(
+      'href',
+      '/catalog/default/system/acme/deployment-history',
+    );
+    const row = link.closest('tr')!;
+    expect(row).toHaveTextContent('active');
+    expect(row).toHaveTextContent('dev/acme');
+    expect(row).toHaveTextContent('db, api, web');
+    expect(row).toHaveTextContent('team-a');
+    expect(await screen.findByText('healthy')).toBeInTheDocument();
+    expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
+  });
+
+  it('shows an empty state without tenants', async () => {
+    const api = mockKubechartApi();
+    api.listTenants.mockResolvedValue([]);
+    render(api);
+    expect(await screen.findByText('No tenants yet')).toBeInTheDocument();
+  });
+
+  it('shows the error when the tenants cannot be read', async () => {
+    const api = mockKubechartApi();
+    api.listTenants.mockRejectedValue(new Error('not allowed'));
+    render(api);
+    expect(
+      await screen.findByText('Error: not allowed', { selector: 'h6' }),
+    ).toBeInTheDocument();
+  });
+});
