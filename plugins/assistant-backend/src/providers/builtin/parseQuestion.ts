@@ -585,8 +585,11 @@ function parseRead(
   const limit = limitOf(q);
 
   // logs
+  // "last 30 lines from payments-api": lines of a workload are its logs.
+  const linesOfSomething = q.has('lines', 'line') && !!named.name;
   if (
-    q.has('logs', 'log', 'printing', 'output', 'logging') &&
+    (q.has('logs', 'log', 'printing', 'output', 'logging') ||
+      linesOfSomething) &&
     !q.has('events')
   ) {
     const containerIndex = q.tokens.findIndex(t => t.word === 'container');
