@@ -68,7 +68,7 @@ const silentLogger = {
 function pick(i: number, d: number, n: number): number {
   let x = Math.imul(i ^ (d * 0x9e3779b9), 0x85ebca6b) >>> 0;
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
-  return (x ^ (x >>> 16)) % n;
+  return ((x ^ (x >>> 16)) >>> 0) % n;
 }
 
 /** Events are spread like a year-long log: one every 2.6 s on average (1M ≈ 30 days). */
@@ -125,6 +125,7 @@ function connect(database: string, max: number): Knex {
     client: 'pg',
     connection: url.toString(),
     pool: { min: 0, max },
+    acquireConnectionTimeout: 120_000,
   });
 }
 
@@ -159,7 +160,11 @@ async function benchAppend(dbName: string) {
       }
     }),
   );
-  await Promise.all(replicas.map(r => r.queue.drain()));
+  // drain stops at a failed write (it is retried later); wait until all is in
+  while (replicas.some(r => r.queue.stats().buffered > 0)) {
+    await Promise.all(replicas.map(r => r.queue.drain()));
+    await new Promise(r => setTimeout(r, 50));
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const dropped = replicas.reduce((n, r) => n + r.queue.stats().dropped, 0);
   const written = replicas.reduce((n, r) => n + r.queue.stats().written, 0);

@@ -87,6 +87,31 @@ describe.each(databases.eachSupportedId())(
       await expect(store.get(99)).resolves.toBeUndefined();
     });
 
+    it('stores odd events without breaking the batch or the chain', async () => {
+      const long = 'x'.repeat(600);
+      await store.append([
+        event(1),
+        event(2, {
+          plugin: undefined as any,
+          eventId: '',
+          actor: `user:default/\ud800lone-${long}`,
+          target: { entityRef: `component:default/${'😀'.repeat(600)}` },
+          request: { method: 'PROPFIND-EXTENDED-METHOD', ip: long },
+          meta: { bad: '\udfff' },
+        }),
+        event(3),
+      ]);
+      const odd = await store.get(2);
+      expect(odd).toMatchObject({ plugin: 'unknown', eventId: 'unknown' });
+      expect(odd!.actor).toHaveLength(512);
+      expect(odd!.actor).toContain('\ufffd');
+      expect(Array.from(odd!.target.entityRef!)).toHaveLength(512);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 3,
+      });
+    });
+
     it('verifies an empty chain', async () => {
       await expect(store.verify()).resolves.toMatchObject({
         ok: true,

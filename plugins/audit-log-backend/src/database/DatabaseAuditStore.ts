@@ -93,35 +93,62 @@ function rowToEvent(row: EventRow): AuditEvent {
   };
 }
 
+const LONE_SURROGATE =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Makes a string safe to store and hash: lone UTF-16 surrogates (which the
+ * database would silently turn into U+FFFD, breaking the hash) are replaced
+ * up front, and the value is cut to the column's length in whole code points.
+ */
+function clean(value: unknown, max?: number): string | null {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  const text = String(value).replace(LONE_SURROGATE, '\ufffd');
+  if (max === undefined || text.length <= max) {
+    return text;
+  }
+  return Array.from(text).slice(0, max).join('');
+}
+
+/**
+ * The row for an event. Never throws for odd input: one malformed event must
+ * not block the batch it travels in, so missing names become `unknown` and
+ * long values are cut to the column sizes.
+ */
 function inputToRow(
   event: AuditEventInput,
   seq: number,
 ): Omit<EventRow, 'hash' | 'prev_hash'> {
   const occurred = new Date(event.occurredAt);
-  if (Number.isNaN(occurred.getTime())) {
-    throw new InputError(`Invalid audit event time '${event.occurredAt}'`);
-  }
+  const meta =
+    event.meta &&
+    typeof event.meta === 'object' &&
+    Object.keys(event.meta).length > 0
+      ? canonicalJson(event.meta)
+      : null;
   return {
     seq,
-    occurred_at: occurred.toISOString(),
-    actor: event.actor ?? null,
-    plugin_id: event.plugin,
-    event_id: event.eventId,
-    severity: event.severity,
-    status: event.status,
-    target_entity_ref: event.target?.entityRef ?? null,
-    target_cluster: event.target?.cluster ?? null,
-    target_namespace: event.target?.namespace ?? null,
-    target_resource: event.target?.resource ?? null,
-    request_method: event.request?.method ?? null,
-    request_path: event.request?.path ?? null,
-    request_ip: event.request?.ip ?? null,
-    request_user_agent: event.request?.userAgent ?? null,
-    meta:
-      event.meta && Object.keys(event.meta).length > 0
-        ? canonicalJson(event.meta)
-        : null,
-    error: event.error ?? null,
+    occurred_at: (Number.isNaN(occurred.getTime())
+      ? new Date()
+      : occurred
+    ).toISOString(),
+    actor: clean(event.actor, 512),
+    plugin_id: clean(event.plugin, 255) || 'unknown',
+    event_id: clean(event.eventId, 255) || 'unknown',
+    severity: clean(event.severity, 16) || 'low',
+    status: clean(event.status, 16) || 'initiated',
+    target_entity_ref: clean(event.target?.entityRef, 512),
+    target_cluster: clean(event.target?.cluster, 255),
+    target_namespace: clean(event.target?.namespace, 255),
+    target_resource: clean(event.target?.resource, 512),
+    request_method: clean(event.request?.method, 16),
+    request_path: clean(event.request?.path),
+    request_ip: clean(event.request?.ip, 64),
+    request_user_agent: clean(event.request?.userAgent),
+    meta,
+    error: clean(event.error),
   };
 }
 
