@@ -75,6 +75,8 @@ export const kubechartTranslationRef = createTranslationRef({
       retryBody:
         'A new {{kind}} run with the same input will be started against namespace {{namespace}} on cluster {{cluster}}. Existing resources are updated in place.',
       retryConfirm: 'Start run',
+      retryRedacted:
+        'Its recorded input has redacted secrets, so it cannot be started again from here: run its template again instead.',
       started: 'Started run {{id}}',
       notAllowed: 'You are not allowed to do this.',
     },

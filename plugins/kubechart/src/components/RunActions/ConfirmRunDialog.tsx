@@ -14,10 +14,13 @@ export function ConfirmRunDialog(props: {
   body: string;
   confirmLabel: string;
   busy: boolean;
+  /** Keeps the dialog informative but refuses to start the run. */
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
   const { open, title, body, confirmLabel, busy, onConfirm, onCancel } = props;
+  const { confirmDisabled = false } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
   return (
     <Dialog open={open} onClose={busy ? undefined : onCancel}>
@@ -33,7 +36,7 @@ export function ConfirmRunDialog(props: {
           onClick={onConfirm}
           color="primary"
           variant="contained"
-          disabled={busy}
+          disabled={busy || confirmDisabled}
         >
           {confirmLabel}
         </Button>

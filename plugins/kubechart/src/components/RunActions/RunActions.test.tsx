@@ -96,4 +96,23 @@ describe('RunActions', () => {
       template: 'template:default/install-chart',
     });
   });
+
+  it('refuses to retry a run whose recorded input has redacted secrets', async () => {
+    const run = makeRun({
+      status: 'failed',
+      input: {
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'shop',
+        release: { name: 'web', chart: 'nginx', values: { password: '***' } },
+      },
+    });
+    const { api } = await renderActions(run);
+    await userEvent.click(await screen.findByRole('button', { name: 'Retry' }));
+    expect(await screen.findByRole('dialog')).toHaveTextContent(
+      'run its template again instead',
+    );
+    expect(screen.getByRole('button', { name: 'Start run' })).toBeDisabled();
+    expect(api.createRun).not.toHaveBeenCalled();
+  });
 });

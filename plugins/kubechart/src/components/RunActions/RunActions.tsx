@@ -13,7 +13,11 @@ import {
 import { kubechartApiRef } from '../../api';
 import { kubechartTranslationRef } from '../../translation';
 import { ConfirmRunDialog } from './ConfirmRunDialog';
-import { rollbackRequest, retryRequest } from './runRequests';
+import {
+  hasRedactedSecrets,
+  rollbackRequest,
+  retryRequest,
+} from './runRequests';
 
 type Pending = { request: CreateRunRequest; action: 'rollback' | 'retry' };
 
@@ -44,6 +48,8 @@ export function RunActions(props: {
     return null;
   }
 
+  const retryBlocked =
+    pending?.action === 'retry' && hasRedactedSecrets(pending.request);
   const target = {
     cluster: run.target.cluster,
     namespace: run.target.namespace,
@@ -94,6 +100,7 @@ export function RunActions(props: {
       <ConfirmRunDialog
         open={!!pending}
         busy={busy}
+        confirmDisabled={retryBlocked}
         title={
           pending?.action === 'retry'
             ? t('actions.retryTitle', target)
@@ -101,7 +108,9 @@ export function RunActions(props: {
         }
         body={
           pending?.action === 'retry'
-            ? t('actions.retryBody', target)
+            ? `${t('actions.retryBody', target)}${
+                retryBlocked ? ` ${t('actions.retryRedacted')}` : ''
+              }`
             : t('actions.rollbackBody', target)
         }
         confirmLabel={

@@ -36,3 +36,23 @@ export function retryRequest(run: Run): CreateRunRequest | undefined {
     template: run.template,
   };
 }
+
+/** The marker the backend puts in place of secret values. */
+export const REDACTED = '***';
+
+/**
+ * True when a run's recorded input had secrets redacted: starting it again from history would
+ * send the marker instead of the secret, so such a run must be re-run from its template.
+ */
+export function hasRedactedSecrets(value: unknown): boolean {
+  if (value === REDACTED) {
+    return true;
+  }
+  if (Array.isArray(value)) {
+    return value.some(hasRedactedSecrets);
+  }
+  if (value && typeof value === 'object') {
+    return Object.values(value).some(hasRedactedSecrets);
+  }
+  return false;
+}
