@@ -16,7 +16,9 @@ function kubectlBinary(): string {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (dir && existsSync(join(dir, 'kubectl'))) return join(dir, 'kubectl');
   }
-  throw new Error('kubectl not found: run scripts/install-helm.sh (or make bootstrap) first');
+  throw new Error(
+    'kubectl not found: run scripts/install-helm.sh (or make bootstrap) first',
+  );
 }
 
 describe('real kubectl against kube-sim', () => {
@@ -26,15 +28,26 @@ describe('real kubectl against kube-sim', () => {
   const kubectl = async (...args: string[]) =>
     (
       await run(kubectlBinary(), args, {
-        env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          KUBECONFIG: join(dir, 'kubeconfig'),
+        },
         timeout: 30000,
       })
     ).stdout;
 
   beforeAll(async () => {
-    cluster = await simCluster({ tls: true, seed: 'demo', podReadyDelayMs: 50, crashLoopBackoffMs: 100 });
+    cluster = await simCluster({
+      tls: true,
+      seed: 'demo',
+      podReadyDelayMs: 50,
+      crashLoopBackoffMs: 100,
+    });
     dir = mkdtempSync(join(tmpdir(), 'kube-sim-kubectl-'));
-    writeFileSync(join(dir, 'kubeconfig'), cluster.sim!.kubeconfig, { mode: 0o600 });
+    writeFileSync(join(dir, 'kubeconfig'), cluster.sim!.kubeconfig, {
+      mode: 0o600,
+    });
   });
 
   afterAll(async () => {
@@ -48,10 +61,20 @@ describe('real kubectl against kube-sim', () => {
       return /CrashLoopBackOff/.test(text) ? text : undefined;
     });
     const [header, ...rows] = out.trim().split('\n');
-    expect(header.split(/\s{2,}/)).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']);
+    expect(header.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'READY',
+      'STATUS',
+      'RESTARTS',
+      'AGE',
+      'IP',
+      'NODE',
+    ]);
     const checkout = rows.find(r => r.startsWith('checkout-web-'))!;
     expect(checkout).toMatch(/0\/1\s+CrashLoopBackOff\s+\d+/);
-    expect(rows.find(r => r.startsWith('inventory-db-0'))).toMatch(/1\/1\s+Running\s+0/);
+    expect(rows.find(r => r.startsWith('inventory-db-0'))).toMatch(
+      /1\/1\s+Running\s+0/,
+    );
     const nodes = await kubectl('get', 'nodes');
     expect(nodes).toMatch(/kube-sim-node-1\s+Ready\s+<none>\s+\S+\s+v1\.26\.1/);
   });
@@ -72,18 +95,38 @@ describe('real kubectl against kube-sim', () => {
         '    spec: { containers: [{ name: app, image: "nginx:1.25" }] }',
       ].join('\n'),
     );
-    expect(await kubectl('apply', '-f', manifest)).toContain('deployment.apps/k1 created');
+    expect(await kubectl('apply', '-f', manifest)).toContain(
+      'deployment.apps/k1 created',
+    );
     const apps = cluster.kc.makeApiClient(AppsV1Api);
-    const d = await apps.readNamespacedDeployment({ name: 'k1', namespace: 'default' });
-    expect(d.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toContain('"k1"');
-    expect(d.metadata?.managedFields?.[0].manager).toBe('kubectl-client-side-apply');
+    const d = await apps.readNamespacedDeployment({
+      name: 'k1',
+      namespace: 'default',
+    });
+    expect(
+      d.metadata?.annotations?.[
+        'kubectl.kubernetes.io/last-applied-configuration'
+      ],
+    ).toContain('"k1"');
+    expect(d.metadata?.managedFields?.[0].manager).toBe(
+      'kubectl-client-side-apply',
+    );
     await kubectl('rollout', 'status', 'deployment/k1', '--timeout=20s');
-    expect(await kubectl('apply', '-f', manifest)).toContain('deployment.apps/k1 unchanged');
-    expect(await kubectl('delete', '-f', manifest)).toContain('deployment.apps "k1" deleted');
+    expect(await kubectl('apply', '-f', manifest)).toContain(
+      'deployment.apps/k1 unchanged',
+    );
+    expect(await kubectl('delete', '-f', manifest)).toContain(
+      'deployment.apps "k1" deleted',
+    );
   });
 
   it('reads pod logs', async () => {
-    const out = await kubectl('logs', '-n', 'payments', 'deployment/payments-api');
+    const out = await kubectl(
+      'logs',
+      '-n',
+      'payments',
+      'deployment/payments-api',
+    );
     expect(out).toContain('listening on :8080');
   });
 });

@@ -251,7 +251,7 @@ describe('startKubeSim', () => {
           body: { metadata: { name: 'bad' }, data: { a: 5 } } as any,
         }),
       );
-      expect(bad).toMatchObject({ code: 422, reason: 'Invalid' });
+      expect(bad).toMatchObject({ code: 400, reason: 'BadRequest' });
       const noName = await failure(
         core.createNamespacedConfigMap({
           namespace: 'default',
@@ -298,6 +298,14 @@ describe('startKubeSim', () => {
       expect(badDeployment.message).toContain(
         '`selector` does not match template `labels`',
       );
+      const badQuantity = await failure(
+        core.createNamespacedPod({
+          namespace: 'default',
+          body: { metadata: { name: 'q' }, spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: 'lots' } } }] } },
+        }),
+      );
+      expect(badQuantity).toMatchObject({ code: 400, reason: 'BadRequest' });
+      expect(badQuantity.message).toContain('quantities must match the regular expression');
       // Still alive.
       expect((await core.listNamespace()).items.length).toBeGreaterThan(0);
     });

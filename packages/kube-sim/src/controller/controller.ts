@@ -177,7 +177,11 @@ export class Controller {
   private after(ms: number, fn: () => void) {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      fn();
+      try {
+        fn();
+      } catch {
+        // The object changed under us; its next event reconciles it again.
+      }
     }, ms);
     t.unref?.();
     this.timers.add(t);

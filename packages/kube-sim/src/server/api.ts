@@ -23,6 +23,7 @@ import {
   matchesFields,
   matchesLabels,
 } from './selectors';
+import { checkShape } from './shape';
 import { errors, StatusError } from './status';
 import { objectKey, Store } from './store';
 import {
@@ -343,6 +344,7 @@ export class KubeApi {
     if (type.generation) meta.generation = 1;
     else delete meta.generation;
     if (hasStatus(type) && type.plural !== 'nodes') delete obj.status;
+    checkShape(type, obj);
     this.admission.defaults(type, obj, undefined);
     this.validate(type, obj, undefined);
     this.admission.admit(type, obj, undefined);
@@ -444,6 +446,7 @@ export class KubeApi {
     } else {
       delete meta.generation;
     }
+    checkShape(type, obj);
     this.admission.defaults(type, obj, old);
     this.validate(type, obj, old);
     if (deepEqual(stripVolatile(obj), stripVolatile(old))) {

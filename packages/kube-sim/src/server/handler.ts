@@ -687,7 +687,12 @@ export function createHandler(opts: HandlerOptions) {
           'kube-sim: injected error (the server is currently unable to handle the request)',
         );
       }
-      const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      let parts: string[];
+      try {
+        parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        throw errors.badRequest(`invalid URL path: ${path}`);
+      }
       const isResource =
         (parts[0] === 'api' && parts.length > 2) ||
         (parts[0] === 'apis' && parts.length > 3);
