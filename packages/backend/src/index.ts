@@ -7,6 +7,7 @@
  */
 
 import { createBackend } from '@backstage/backend-defaults';
+import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
 
 const backend = createBackend();
 
@@ -68,5 +69,18 @@ backend.add(import('@backstage/plugin-signals-backend'));
 
 // mcp actions plugin
 backend.add(import('@backstage/plugin-mcp-actions-backend'));
+
+// KubeChart: provisioning engine, deployment history and health; its template actions; a catalog
+// entity per tenant.
+backend.add(import('@kubechart/plugin-kubechart-backend'));
+backend.add(import('@kubechart/plugin-scaffolder-backend-module-kubechart'));
+backend.add(import('@kubechart/plugin-catalog-backend-module-kubechart'));
+
+// KubeChart audit log: every auditor event of every plugin, in a verifiable hash chain.
+backend.add(auditLogAuditorServiceFactory);
+backend.add(import('@kubechart/plugin-audit-log-backend'));
+
+// KubeChart natural-language Kubernetes assistant.
+backend.add(import('@kubechart/plugin-assistant-backend'));
 
 backend.start();
