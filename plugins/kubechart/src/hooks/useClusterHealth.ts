@@ -21,7 +21,7 @@ export type ClusterHealthResult =
 /**
  * Health of the named clusters, or of every configured cluster when `clusters` is empty.
  * A cluster that cannot be read yields an `error` entry instead of failing the whole list.
- * Live through `kubechart:cluster-health`; polls every 30 s without signals.
+ * Live through `kubechart:cluster-health`; refreshed every 60 s with signals, 30 s without.
  */
 export function useClusterHealth(clusters: string[]) {
   const api = useApi(kubechartApiRef);
@@ -59,7 +59,8 @@ export function useClusterHealth(clusters: string[]) {
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSignal]);
-  usePolling(retry, 30_000, !isSignalsAvailable);
+  // Signals bring changes; the slower refresh keeps "updated N s ago" honest.
+  usePolling(retry, isSignalsAvailable ? 60_000 : 30_000, true);
 
   return state;
 }

@@ -1,19 +1,21 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 
 /**
- * Calls `callback` every `intervalMs` while `enabled`. Used as a fallback for live data when
- * the signals plugin is not installed.
+ * Calls `callback` every `intervalMs` while `enabled`. The interval is not restarted when the
+ * callback changes identity (as `retry` of `useAsyncRetry` does on every load).
  */
 export function usePolling(
   callback: () => void,
   intervalMs: number,
   enabled: boolean,
 ) {
+  const latest = useRef(callback);
+  latest.current = callback;
   useEffect(() => {
     if (!enabled) {
       return undefined;
     }
-    const handle = setInterval(callback, intervalMs);
+    const handle = setInterval(() => latest.current(), intervalMs);
     return () => clearInterval(handle);
-  }, [callback, intervalMs, enabled]);
+  }, [intervalMs, enabled]);
 }

@@ -1,30 +1,49 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
+  RunEvent,
   RunSignal,
   runSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
 import { usePolling } from './usePolling';
 
+/** How often a run in progress is refreshed; status changes also arrive as signals. */
+export const RUN_POLL_MS = 3000;
+
 /**
- * A run with its events (steps and log lines). Live: reloads on the run's signal channel, or
- * every 5 s while the run is in progress when signals are not available.
+ * A run with its events (steps and log lines), in order. Live: reloads on the run's signal
+ * channel, and every few seconds while the run is in progress (log lines are not signalled).
+ * Only events after the last one already loaded are fetched again.
  */
 export function useRun(runId: string) {
   const api = useApi(kubechartApiRef);
-  const { lastSignal, isSignalsAvailable } = useSignal<RunSignal>(
-    runSignalChannel(runId),
-  );
+  const { lastSignal } = useSignal<RunSignal>(runSignalChannel(runId));
+  const loaded = useRef<{ runId: string; events: RunEvent[] }>({
+    runId,
+    events: [],
+  });
 
   const state = useAsyncRetry(async () => {
-    const [run, events] = await Promise.all([
+    if (loaded.current.runId !== runId) {
+      loaded.current = { runId, events: [] };
+    }
+    const known = loaded.current.events;
+    const after = known.length ? known[known.length - 1].seq : undefined;
+    const [run, fresh] = await Promise.all([
       api.getRun(runId),
-      api.getRunEvents(runId),
+      api.getRunEvents(runId, after),
     ]);
-    return { run, events: [...events].sort((a, b) => a.seq - b.seq) };
+    // Keyed by seq, so overlapping refreshes never duplicate a line.
+    const bySeq = new Map(known.map(e => [e.seq, e]));
+    fresh.forEach(e => bySeq.set(e.seq, e));
+    const events = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    if (loaded.current.runId === runId) {
+      loaded.current = { runId, events };
+    }
+    return { run, events };
   }, [api, runId]);
 
   const { retry, value } = state;
@@ -37,7 +56,7 @@ export function useRun(runId: string) {
 
   const inProgress =
     value?.run.status === 'pending' || value?.run.status === 'running';
-  usePolling(retry, 5000, inProgress && !isSignalsAvailable);
+  usePolling(retry, RUN_POLL_MS, inProgress);
 
   return state;
 }
