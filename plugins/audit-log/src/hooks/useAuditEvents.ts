@@ -1,6 +1,6 @@
 import { useApi } from '@backstage/core-plugin-api';
 import { AuditEventFilters } from '@kubechart/plugin-audit-log-common';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { auditLogApiRef } from '../api';
 
@@ -12,12 +12,13 @@ import { auditLogApiRef } from '../api';
 export function useAuditEvents(filters: AuditEventFilters, pageSize = 50) {
   const api = useApi(auditLogApiRef);
   const filtersKey = JSON.stringify(filters);
-  // cursors[i] loads page i; the first page has no cursor
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-
-  useEffect(() => {
-    setCursors([undefined]);
-  }, [filtersKey]);
+  // cursors[i] loads page i; the first page has no cursor. They belong to
+  // one set of filters: new filters start again from the newest page.
+  const [paging, setPaging] = useState<{
+    key: string;
+    cursors: (string | undefined)[];
+  }>({ key: filtersKey, cursors: [undefined] });
+  const cursors = paging.key === filtersKey ? paging.cursors : [undefined];
 
   const cursor = cursors[cursors.length - 1];
   const state = useAsyncRetry(
@@ -30,14 +31,22 @@ export function useAuditEvents(filters: AuditEventFilters, pageSize = 50) {
   const nextCursor = state.value?.nextCursor;
   const older = useCallback(() => {
     if (nextCursor) {
-      setCursors(current => [...current, nextCursor]);
+      setPaging(current => ({
+        key: filtersKey,
+        cursors: [
+          ...(current.key === filtersKey ? current.cursors : [undefined]),
+          nextCursor,
+        ],
+      }));
     }
-  }, [nextCursor]);
+  }, [nextCursor, filtersKey]);
   const newer = useCallback(() => {
-    setCursors(current =>
-      current.length > 1 ? current.slice(0, -1) : current,
+    setPaging(current =>
+      current.key === filtersKey && current.cursors.length > 1
+        ? { key: filtersKey, cursors: current.cursors.slice(0, -1) }
+        : current,
     );
-  }, []);
+  }, [filtersKey]);
 
   return {
     ...state,

@@ -46,6 +46,9 @@ async function render(api: AuditLogApi, extraApis: any[] = []) {
   );
 }
 
+// the machine running CI may be slow; these tests render the whole table
+jest.setTimeout(30_000);
+
 describe('AuditLogContent', () => {
   it('shows progress while loading', async () => {
     const api = mockApi({
