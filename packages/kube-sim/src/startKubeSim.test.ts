@@ -301,11 +301,24 @@ describe('startKubeSim', () => {
       const badQuantity = await failure(
         core.createNamespacedPod({
           namespace: 'default',
-          body: { metadata: { name: 'q' }, spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: 'lots' } } }] } },
+          body: {
+            metadata: { name: 'q' },
+            spec: {
+              containers: [
+                {
+                  name: 'c',
+                  image: 'i',
+                  resources: { requests: { cpu: 'lots' } },
+                },
+              ],
+            },
+          },
         }),
       );
       expect(badQuantity).toMatchObject({ code: 400, reason: 'BadRequest' });
-      expect(badQuantity.message).toContain('quantities must match the regular expression');
+      expect(badQuantity.message).toContain(
+        'quantities must match the regular expression',
+      );
       // Still alive.
       expect((await core.listNamespace()).items.length).toBeGreaterThan(0);
     });

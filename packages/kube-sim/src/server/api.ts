@@ -228,6 +228,7 @@ export class KubeApi {
       );
   }
 
+  /** A page of a list: the stored objects (with kind and apiVersion) and the list metadata. */
   list(type: ResourceType, namespace: string | undefined, opts: ListOptions) {
     const rv = this.store.currentRv();
     let items = this.select(type, namespace, opts);
@@ -257,7 +258,7 @@ export class KubeApi {
       kind: `${type.kind}List`,
       apiVersion: groupVersion(type),
       metadata: meta,
-      items: items.map(({ kind, apiVersion, ...rest }) => rest),
+      items,
     };
   }
 

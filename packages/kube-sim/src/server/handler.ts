@@ -41,6 +41,44 @@ export interface HandlerOptions {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
+/** List items as JSON (without kind/apiVersion, as lists show them), cached per stored object. */
+const itemJson = new WeakMap<KubeObject, string>();
+
+function serializeItem(obj: KubeObject): string {
+  let json = itemJson.get(obj);
+  if (json === undefined) {
+    const { kind, apiVersion, ...rest } = obj;
+    json = JSON.stringify(rest);
+    itemJson.set(obj, json);
+  }
+  return json;
+}
+
+/** Writes a list, reusing each stored object's cached JSON: large lists cost a string join. */
+function sendList(
+  res: ServerResponse,
+  list: {
+    kind: string;
+    apiVersion: string;
+    metadata: unknown;
+    items: KubeObject[];
+  },
+) {
+  const text = `{"kind":${JSON.stringify(
+    list.kind,
+  )},"apiVersion":${JSON.stringify(
+    list.apiVersion,
+  )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
+    .map(serializeItem)
+    .join(',')}]}`;
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
 interface ResourceRequest {
   type: ResourceType;
   namespace?: string;
@@ -262,14 +300,10 @@ export function createHandler(opts: HandlerOptions) {
       case 'list': {
         const list = api.list(type, namespace, listOptions(type, q));
         if (wantsTable(req.headers.accept)) {
-          send(
-            res,
-            200,
-            toTable(type, list.items as KubeObject[], list.metadata),
-          );
+          send(res, 200, toTable(type, list.items, list.metadata));
           return;
         }
-        send(res, 200, list);
+        sendList(res, list);
         return;
       }
       case 'watch': {

@@ -221,11 +221,6 @@ export class ResourceRegistry {
   inGroupVersion(group: string, version: string): ResourceType[] {
     return this.types.filter(t => t.group === group && t.version === version);
   }
-
-  /** The storage table for a type, shared by every version of the same group/resource. */
-  storageOf(t: ResourceType): ResourceType {
-    return t;
-  }
 }
 
 export const registry = new ResourceRegistry();
