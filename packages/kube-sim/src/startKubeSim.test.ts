@@ -4,6 +4,7 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  Metrics,
   VersionApi,
   Watch,
 } from '@kubernetes/client-node';
@@ -430,6 +431,35 @@ describe('startKubeSim', () => {
       });
       expect(crashing.spec?.containers[0].image).toMatch(/:crashloop$/);
       expect(crashing.status?.containerStatuses?.[0].ready).toBe(false);
+    });
+
+    it('answers every list the Backstage Kubernetes backend makes for an entity', async () => {
+      // The object types @backstage/plugin-kubernetes-backend fetches, with the entity's label selector.
+      const types: Array<[string, string]> = [
+        ['v1', 'Pod'],
+        ['v1', 'Service'],
+        ['v1', 'ConfigMap'],
+        ['v1', 'LimitRange'],
+        ['v1', 'ResourceQuota'],
+        ['v1', 'Secret'],
+        ['apps/v1', 'Deployment'],
+        ['apps/v1', 'ReplicaSet'],
+        ['apps/v1', 'StatefulSet'],
+        ['apps/v1', 'DaemonSet'],
+        ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+        ['batch/v1', 'Job'],
+        ['batch/v1', 'CronJob'],
+        ['networking.k8s.io/v1', 'Ingress'],
+      ];
+      const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
+      const found: Record<string, number> = {};
+      for (const [apiVersion, kind] of types) {
+        const list = await objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, 'backstage.io/kubernetes-id=payments-api');
+        found[kind] = list.items.length;
+      }
+      expect(found).toMatchObject({ Pod: 2, Service: 1, ConfigMap: 1, Deployment: 1, ReplicaSet: 1, HorizontalPodAutoscaler: 1, Job: 0, Ingress: 0 });
+      const metrics = await new Metrics(cluster.kc).getPodMetrics('payments');
+      expect(metrics.items.map(m => m.metadata.labels?.['backstage.io/kubernetes-id'])).toEqual(['payments-api', 'payments-api']);
     });
   });
 });
