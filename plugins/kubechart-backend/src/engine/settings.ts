@@ -1,4 +1,5 @@
 import { Config } from '@backstage/config';
+import { resolve as resolvePath } from 'node:path';
 
 /** Engine settings read from `kubechart.*` config (see config.d.ts for every key and default). */
 export type EngineSettings = {
@@ -25,7 +26,9 @@ const stringMap = (c: Config | undefined, fallback: Record<string, string>) => {
 export function readEngineSettings(config: Config): EngineSettings {
   const k = config.getOptionalConfig('kubechart');
   return {
-    chartDirectories: k?.getOptionalStringArray('helm.chartDirectories') ?? [],
+    // Relative directories are relative to the backend's working directory; resolved once here so
+    // that the chart path helm gets is absolute (chart references may not contain "..").
+    chartDirectories: (k?.getOptionalStringArray('helm.chartDirectories') ?? []).map(d => resolvePath(d)),
     waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,

@@ -13,10 +13,15 @@ import { AssistantWidget } from '../AssistantWidget';
 import { assistantTranslationRef } from '../../translation';
 
 const useStyles = makeStyles(theme => ({
+  // A small tab on the right edge, half-way down: the bottom-right corner is where pages put
+  // their primary actions (the scaffolder's Create, dialogs' buttons), which a launcher must not cover.
   fab: {
     position: 'fixed',
-    right: theme.spacing(3),
-    bottom: theme.spacing(3),
+    right: 0,
+    top: '50%',
+    transform: 'translateY(-50%)',
+    borderTopRightRadius: 0,
+    borderBottomRightRadius: 0,
     zIndex: theme.zIndex.speedDial,
   },
   title: {
@@ -27,7 +32,7 @@ const useStyles = makeStyles(theme => ({
 }));
 
 /**
- * A floating button, on every page, that opens the assistant in a dialog.
+ * A small button on the right edge of every page that opens the assistant in a dialog.
  * The dialog stays mounted when closed so the conversation is kept.
  *
  * @public
@@ -41,6 +46,7 @@ export function AssistantLauncher() {
       <Tooltip title={t('launcher')}>
         <Fab
           color="primary"
+          size="small"
           className={classes.fab}
           aria-label={t('launcher')}
           onClick={() => setOpen(true)}
