@@ -78,6 +78,7 @@ export const kubechartTranslationRef = createTranslationRef({
       retryRedacted:
         'Its recorded input has redacted secrets, so it cannot be started again from here: run its template again instead.',
       started: 'Started run {{id}}',
+      failed: 'Run not started: {{reason}}',
       notAllowed: 'You are not allowed to do this.',
     },
     health: {
@@ -89,6 +90,7 @@ export const kubechartTranslationRef = createTranslationRef({
       healthy: 'healthy',
       degraded: 'degraded',
       failedWorkloads: 'failed',
+      alert: 'Alert',
       cpu: 'CPU',
       memory: 'Memory',
       quota: 'Quota',

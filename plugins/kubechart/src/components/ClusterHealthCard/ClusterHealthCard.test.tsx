@@ -29,7 +29,18 @@ describe('ClusterHealthCard', () => {
     api.listClusters.mockResolvedValue([
       { name: 'dev', url: 'https://dev', status: 'degraded' },
     ]);
-    api.getClusterHealth.mockResolvedValue(makeClusterHealth());
+    api.getClusterHealth.mockResolvedValue(
+      makeClusterHealth({
+        alerts: [
+          {
+            type: 'node-not-ready',
+            object: 'node-3',
+            reason: 'NodeNotReady',
+            message: 'kubelet stopped posting status',
+          },
+        ],
+      }),
+    );
     render(api);
     const panel = await screen.findByTestId('kubechart-cluster-dev');
     expect(panel).toHaveTextContent('Kubernetes v1.31.0');
@@ -42,6 +53,9 @@ describe('ClusterHealthCard', () => {
       'shop/db (StatefulSet, 0/1) — failed: ImagePullBackOff',
     );
     expect(panel).not.toHaveTextContent('shop/web');
+    expect(panel).toHaveTextContent(
+      'Alert: node-3 — NodeNotReady: kubelet stopped posting status',
+    );
     expect(panel).toHaveTextContent('CPU: 42%');
     expect(panel).toHaveTextContent('Memory: 81%');
     expect(panel).toHaveTextContent(/Updated [5-9] s ago/);

@@ -6,6 +6,7 @@ import { kubechartTranslationRef } from '../../translation';
 import { ClusterHealthResult, secondsSince, useNow } from '../../hooks';
 import { RunStatus } from '../RunStatus';
 import { UtilisationBar } from './UtilisationBar';
+import { ClusterProblems } from './ClusterProblems';
 
 /**
  * Health of one cluster: status, version, nodes, workloads (with the unhealthy ones named),
@@ -48,7 +49,6 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
     );
   }
 
-  const unhealthy = health.workloads.items.filter(w => w.status !== 'healthy');
   return (
     <Box mb={2} data-testid={`kubechart-cluster-${result.cluster}`}>
       {header}
@@ -66,19 +66,7 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
         {t('health.degraded')}, {health.workloads.failed}{' '}
         {t('health.failedWorkloads')}
       </Typography>
-      {unhealthy.length > 0 && (
-        <ul style={{ margin: 0, paddingLeft: 20 }}>
-          {unhealthy.map(w => (
-            <li key={`${w.kind}/${w.namespace}/${w.name}`}>
-              <Typography variant="body2">
-                {w.namespace}/{w.name} ({w.kind}, {w.ready}/{w.desired}) —{' '}
-                {w.status}
-                {w.reason ? `: ${w.reason}` : ''}
-              </Typography>
-            </li>
-          ))}
-        </ul>
-      )}
+      <ClusterProblems health={health} />
       <UtilisationBar
         label={t('health.cpu')}
         value={health.utilisation.cpu}

@@ -5,6 +5,7 @@ import {
   renderInTestApp,
   TestApiProvider,
 } from '@backstage/frontend-test-utils';
+import { ResponseError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { kubechartApiRef } from '../../api';
 import { makeRun, mockKubechartApi } from '../../testUtils/fixtures';
@@ -18,13 +19,14 @@ async function renderActions(
   const api = mockKubechartApi();
   api.createRun.mockResolvedValue({ id: 'run-2', status: 'pending' });
   const onStarted = jest.fn();
+  const alertApi = mockApis.alert();
   await renderInTestApp(
     <TestApiProvider apis={[[kubechartApiRef, api]]}>
       <RunActions run={run} onStarted={onStarted} />
     </TestApiProvider>,
-    { apis: [mockApis.permission({ authorize }), mockApis.alert()] },
+    { apis: [mockApis.permission({ authorize }), alertApi] },
   );
-  return { api, onStarted };
+  return { api, onStarted, alertApi };
 }
 
 describe('RunActions', () => {
@@ -114,5 +116,39 @@ describe('RunActions', () => {
     );
     expect(screen.getByRole('button', { name: 'Start run' })).toBeDisabled();
     expect(api.createRun).not.toHaveBeenCalled();
+  });
+
+  it('keeps the dialog open and says why when the backend refuses', async () => {
+    const { api, onStarted, alertApi } = await renderActions();
+    api.createRun.mockRejectedValue(
+      await ResponseError.fromResponse(
+        new Response(
+          JSON.stringify({
+            error: {
+              name: 'ConflictError',
+              message: 'Run run-9 holds dev/shop/web',
+            },
+            response: { statusCode: 409 },
+          }),
+          { status: 409, headers: { 'Content-Type': 'application/json' } },
+        ),
+      ),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back to this revision' }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back' }),
+    );
+    await waitFor(() =>
+      expect(alertApi.getAlerts()).toEqual([
+        expect.objectContaining({
+          message: 'Run not started: Run run-9 holds dev/shop/web',
+          severity: 'error',
+        }),
+      ]),
+    );
+    expect(screen.getByRole('dialog')).toBeInTheDocument();
+    expect(onStarted).not.toHaveBeenCalled();
   });
 });

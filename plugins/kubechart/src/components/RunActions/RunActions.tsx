@@ -3,6 +3,7 @@ import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import { alertApiRef, useApi } from '@backstage/core-plugin-api';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { ResponseError } from '@backstage/errors';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   CreateRunRequest,
@@ -73,7 +74,13 @@ export function RunActions(props: {
       setPending(undefined);
       onStarted(created.id);
     } catch (error) {
-      alertApi.post({ message: String(error), severity: 'error' });
+      // The backend's own message says why (e.g. another run holds the release).
+      const reason =
+        error instanceof ResponseError ? error.cause.message : String(error);
+      alertApi.post({
+        message: t('actions.failed', { reason }),
+        severity: 'error',
+      });
     } finally {
       setBusy(false);
     }
