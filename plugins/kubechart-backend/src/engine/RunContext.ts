@@ -13,6 +13,8 @@ export class RunContext {
   private timer?: NodeJS.Timeout;
   private secrets = new Set<string>();
   private scrub: (text: string) => string = createTextRedactor();
+  /** For messages kubechart writes itself: known secret values only, no key=value guessing. */
+  private scrubOwn: (text: string) => string = createTextRedactor([], { keyValuePairs: false });
 
   constructor(
     readonly runId: string,
@@ -26,6 +28,7 @@ export class RunContext {
     const found = typeof values === 'string' ? [values] : collectSecretValues(values);
     for (const s of found) this.secrets.add(s);
     this.scrub = createTextRedactor(this.secrets);
+    this.scrubOwn = createTextRedactor(this.secrets, { keyValuePairs: false });
   }
 
   redact(text: string): string {
@@ -42,7 +45,7 @@ export class RunContext {
       level: stepStatus === 'failed' ? 'error' : 'info',
       step,
       stepStatus,
-      message: this.scrub(message ?? `${step}: ${stepStatus}`),
+      message: this.scrubOwn(message ?? `${step}: ${stepStatus}`),
     });
   }
 

@@ -46,12 +46,17 @@ export class ClusterHealthCache {
   private restartTimers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
   private lastPublished?: ClusterHealth['status'];
+  private computedAt = 0;
 
   constructor(
     readonly cluster: string,
     private readonly kubeConfig: KubeConfig,
     private readonly logger: LoggerService,
-    private readonly options: { restartDelayMs?: number; onChange?: (health: ClusterHealth) => void } = {},
+    private readonly options: {
+      restartDelayMs?: number;
+      minRecomputeIntervalMs?: number;
+      onChange?: (health: ClusterHealth) => void;
+    } = {},
   ) {}
 
   /** Starts every informer; resolves once each has listed once (or failed). */
@@ -136,7 +141,7 @@ export class ClusterHealthCache {
     // Debounced: signals go out at most once a second per cluster, and only when the status changes.
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
-      const now = this.health();
+      const now = this.health({ force: true });
       if (this.lastPublished !== undefined && now.status !== this.lastPublished) this.options.onChange?.(now);
       this.lastPublished = now.status;
     }, 1000);
@@ -168,10 +173,21 @@ export class ClusterHealthCache {
     };
   }
 
-  /** The cluster's health, from memory. */
-  health(): ClusterHealth {
-    if (!this.dirty && this.computed) return this.computed;
-    this.computed = this.lastError && !this.ready ? this.errorHealth(this.lastError) : this.compute();
+  /**
+   * The cluster's health, from memory. Recomputed after a change, at most once per
+   * `minRecomputeIntervalMs` (default 1 s) so a busy cluster's churn does not cost every request;
+   * an outage shows at once.
+   */
+  health(options: { force?: boolean } = {}): ClusterHealth {
+    if (this.lastError && !this.ready) {
+      if (this.computed?.status !== 'error' || this.dirty) this.computed = this.errorHealth(this.lastError);
+      this.dirty = false;
+      return this.computed;
+    }
+    const fresh = this.computed && this.computed.status !== 'error' && Date.now() - this.computedAt < (this.options.minRecomputeIntervalMs ?? 1000);
+    if (this.computed && (!this.dirty || (fresh && !options.force))) return this.computed;
+    this.computed = this.compute();
+    this.computedAt = Date.now();
     this.dirty = false;
     return this.computed;
   }

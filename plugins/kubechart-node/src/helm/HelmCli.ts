@@ -119,10 +119,11 @@ export class HelmCli {
   }
 
   /** `helm upgrade --install`; returns the new revision. */
-  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number }) {
+  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number; createNamespace?: boolean }) {
     const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
+    if (options.createNamespace) args.push('--create-namespace');
     await this.withFiles(options, files => this.exec([...args, ...files], options));
     const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig });
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };

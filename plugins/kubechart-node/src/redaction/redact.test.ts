@@ -54,5 +54,7 @@ describe('redaction', () => {
     expect(scrub('connecting with hunter22 now')).toBe('connecting with *** now');
     expect(scrub(`b64 ${Buffer.from('hunter22').toString('base64')}`)).toBe('b64 ***');
     expect(scrub('error: password=abc and token: "xyz" ok')).toBe('error: password=*** and token: "***" ok');
+    const valuesOnly = createTextRedactor(secrets, { keyValuePairs: false });
+    expect(valuesOnly('credentials: started with hunter22')).toBe('credentials: started with ***');
   });
 });

@@ -122,10 +122,14 @@ export function collectSecretValues(value: unknown): string[] {
 
 /**
  * Returns a function that scrubs free text: the given secret strings (and their base64 forms) and
- * `password=…`/`token: …` style pairs are replaced with `***`.
+ * `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we wrote ourselves)
+ * are replaced with `***`.
  * @public
  */
-export function createTextRedactor(secrets: Iterable<string> = []): (text: string) => string {
+export function createTextRedactor(
+  secrets: Iterable<string> = [],
+  options: { keyValuePairs?: boolean } = {},
+): (text: string) => string {
   const needles = new Set<string>();
   for (const s of secrets) {
     if (s && s.length >= 4) {
@@ -138,6 +142,7 @@ export function createTextRedactor(secrets: Iterable<string> = []): (text: strin
   return text => {
     let out = text;
     for (const n of sorted) out = out.split(n).join(REDACTED);
+    if (options.keyValuePairs === false) return out;
     return out.replace(pair, (_m, k, sep) => `${k}${sep}${REDACTED}`);
   };
 }

@@ -1,0 +1,312 @@
+/*
+ * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|engine]
+ * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
+ */
+/* eslint-disable no-console */
+import { ConfigReader } from '@backstage/config';
+// The bench is development tooling, like the tests: kube-sim is a dev dependency on purpose.
+// eslint-disable-next-line @backstage/no-undeclared-imports
+import { startKubeSim } from '@internal/kube-sim';
+import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  BatchV1Api,
+  CoreV1Api,
+  NetworkingV1Api,
+} from '@kubernetes/client-node';
+import knexFactory, { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { RunEngine } from './engine/RunEngine';
+import { readEngineSettings } from './engine/settings';
+import { HealthService } from './health/HealthService';
+
+const quiet = () => undefined;
+const logger: any = { info: quiet, warn: quiet, error: quiet, debug: quiet, child: () => logger };
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+  return { n: s.length, p50: at(0.5), p95: at(0.95), max: s[s.length - 1] };
+}
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = process.hrtime.bigint();
+  const r = await fn();
+  return [Number(process.hrtime.bigint() - t) / 1e6, r];
+}
+
+function serve(handler: (path: string) => Promise<unknown>): Promise<{ url: string; close(): void }> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const body = JSON.stringify(await handler(req.url ?? '/'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  return new Promise(r =>
+    server.listen(0, '127.0.0.1', () =>
+      r({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }),
+    ),
+  );
+}
+
+async function httpGet(url: string) {
+  const res = await fetch(url);
+  await res.text();
+}
+
+async function benchHealth() {
+  const sim = await startKubeSim({ tls: true, nodes: 100, podReadyDelayMs: 50 });
+  const registry = new ClusterRegistry([
+    { name: 'big', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData, skipTLSVerify: false },
+  ]);
+  const kc = registry.kubeConfig('big');
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  console.log('health: seeding 100 nodes, 500 deployments, 5,000 pods…');
+  for (let n = 0; n < 10; n++) {
+    const namespace = `bench-${n}`;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (let i = 0; i < 50; i++) {
+      await apps.createNamespacedDeployment({
+        namespace,
+        body: {
+          metadata: { name: `app-${i}` },
+          spec: {
+            replicas: 10,
+            selector: { matchLabels: { app: `app-${i}` } },
+            template: {
+              metadata: { labels: { app: `app-${i}` } },
+              spec: { containers: [{ name: 'c', image: 'registry.example.com/app:1.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+            },
+          },
+        },
+      });
+    }
+  }
+  for (let i = 0; i < 600; i++) {
+    const pods = await core.listPodForAllNamespaces({ labelSelector: 'app' });
+    if (pods.items.length >= 5000) break;
+    await new Promise(r => setTimeout(r, 500));
+  }
+  const health = new HealthService(registry, logger);
+  const [syncMs] = await timed(() => health.whenStarted('big'));
+  console.log(`health: informer caches synced in ${ms(syncMs)}`);
+
+  const cached = await serve(() => health.clusterHealth('big'));
+  const batch = kc.makeApiClient(BatchV1Api);
+  const net = kc.makeApiClient(NetworkingV1Api);
+  const hpa = kc.makeApiClient(AutoscalingV2Api);
+  // What the core Kubernetes backend does per request: list every kind it shows, then compute.
+  const listing = await serve(async () => {
+    const [pods, , , , , deps, , sts, ds] = await Promise.all([
+      core.listPodForAllNamespaces(),
+      core.listServiceForAllNamespaces(),
+      core.listConfigMapForAllNamespaces(),
+      core.listLimitRangeForAllNamespaces(),
+      core.listResourceQuotaForAllNamespaces(),
+      apps.listDeploymentForAllNamespaces(),
+      apps.listReplicaSetForAllNamespaces(),
+      apps.listStatefulSetForAllNamespaces(),
+      apps.listDaemonSetForAllNamespaces(),
+      hpa.listHorizontalPodAutoscalerForAllNamespaces(),
+      batch.listJobForAllNamespaces(),
+      batch.listCronJobForAllNamespaces(),
+      net.listIngressForAllNamespaces(),
+      core.listSecretForAllNamespaces(),
+    ]);
+    const nodes = await core.listNode();
+    return {
+      nodes: nodes.items.length,
+      pods: pods.items.length,
+      ready: [...deps.items, ...sts.items, ...ds.items].filter(d => (d.status as any)?.readyReplicas).length,
+    };
+  });
+  const run = async (url: string, n: number) => {
+    for (let i = 0; i < 3; i++) await httpGet(url);
+    const samples: number[] = [];
+    for (let i = 0; i < n; i++) samples.push((await timed(() => httpGet(url)))[0]);
+    return stats(samples);
+  };
+  const fromCache = await run(`${cached.url}/clusters/big/health`, 200);
+  const fromLists = await run(`${listing.url}/`, 20);
+  console.log(`health from cache:        p50 ${ms(fromCache.p50)}  p95 ${ms(fromCache.p95)}  (n=${fromCache.n}; target p95 < 20 ms)`);
+  console.log(`health by listing it all: p50 ${ms(fromLists.p50)}  p95 ${ms(fromLists.p95)}  (n=${fromLists.n})`);
+  console.log(`ratio (p95 listing / p95 cache): ${(fromLists.p95 / fromCache.p95).toFixed(1)}x (target >= 20x)`);
+  cached.close();
+  listing.close();
+  await health.stop();
+  await sim.stop();
+}
+
+async function benchHistory() {
+  const base = process.env.KUBECHART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+  const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
+  const dbName = 'kubechart_bench';
+  await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.raw(`CREATE DATABASE ${dbName}`);
+  await admin.destroy();
+  const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 5 } });
+  try {
+    await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
+    console.log('history: inserting 100,000 runs over 1,000 entities…');
+    const now = Date.now();
+    const kinds = ['tenant', 'chart', 'manifests', 'rollback'];
+    const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed'];
+    for (let b = 0; b < 100; b++) {
+      const rows = Array.from({ length: 1000 }, (_, i) => {
+        const n = b * 1000 + i;
+        const created = now - (100_000 - n) * 60_000;
+        return {
+          id: randomUUID(),
+          kind: kinds[n % 4],
+          status: statuses[n % 4],
+          entity_ref: `component:default/service-${n % 1000}`,
+          actor: `user:default/user-${n % 50}`,
+          cluster: 'prod',
+          namespace: `ns-${n % 1000}`,
+          release: `rel-${n % 1000}`,
+          input: JSON.stringify({ n }),
+          values: JSON.stringify({ replicas: 2, image: { tag: `1.${n % 10}.0` } }),
+          manifest: 'apiVersion: apps/v1\nkind: Deployment\n',
+          transitions: JSON.stringify([{ status: 'pending', at: new Date(created).toISOString() }]),
+          created_at: created,
+          started_at: created,
+          finished_at: created + 30_000,
+          heartbeat_at: created + 30_000,
+        };
+      });
+      await knex.batchInsert('kubechart_runs', rows, 500);
+    }
+    await knex.raw('ANALYZE kubechart_runs');
+    const store = new DatabaseRunStore(knex);
+    for (let i = 0; i < 20; i++) await store.listRuns({ entityRef: `component:default/service-${i}` }, { limit: 25 });
+    const samples: number[] = [];
+    let second: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const entityRef = `component:default/service-${Math.floor(Math.random() * 1000)}`;
+      const [t, page] = await timed(() => store.listRuns({ entityRef }, { limit: 25 }));
+      samples.push(t);
+      if (i < 50 && page.nextCursor) second.push((await timed(() => store.listRuns({ entityRef }, { limit: 25, cursor: page.nextCursor })))[0]);
+    }
+    const s = stats(samples);
+    second = second.length ? second : [0];
+    console.log(`history first page (25 of ~100 runs of one entity, 100,000 rows): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < 25 ms)`);
+    console.log(`history next page via cursor: p95 ${ms(stats(second).p95)}`);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+async function benchEngine() {
+  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 10 });
+  const helmBin = execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
+  const config = new ConfigReader({
+    kubernetes: {
+      clusterLocatorMethods: [
+        { type: 'config', clusters: [{ name: 'dev', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData }] },
+      ],
+    },
+    kubechart: {
+      helm: { binary: helmBin, chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
+      policy: { mode: 'warn' },
+      wait: { pollIntervalMs: 100 },
+      limits: { runsPerUserPerMinute: 1000, maxTenants: 1000 },
+    },
+  });
+  // Time spent inside helm is measured by wrapping its exec.
+  let helmMs = 0;
+  class TimedHelm extends HelmCli {
+    override async exec(...args: Parameters<HelmCli['exec']>) {
+      const [t, r] = await timed(() => super.exec(...args));
+      helmMs += t;
+      return r;
+    }
+  }
+  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const store = await DatabaseRunStore.create({ database: { getClient: async () => knex } });
+  const engine = new RunEngine({
+    store,
+    clusters: ClusterRegistry.fromConfig(config),
+    helm: new TimedHelm({ binary: helmBin }),
+    policy: PolicyEngine.fromConfig(config),
+    logger,
+    settings: readEngineSettings(config),
+  });
+  const request = (code: string) => ({
+    kind: 'tenant' as const,
+    cluster: 'dev',
+    tenant: code,
+    credentials: ['databasePassword'],
+    releases: [{ name: 'web', chart: 'webapp' }, { name: 'api', chart: 'webapp' }],
+  });
+  const waitMsOf = async (id: string) => {
+    const events = await store.getEvents(id);
+    const start = events.find(e => e.step === 'wait' && e.stepStatus === 'started');
+    const end = events.find(e => e.step === 'wait' && (e.stepStatus === 'succeeded' || e.stepStatus === 'failed'));
+    return start && end ? Date.parse(end.at) - Date.parse(start.at) : 0;
+  };
+  const overheads: number[] = [];
+  for (let i = 0; i < Number(process.env.KUBECHART_BENCH_SOLO ?? 5); i++) {
+    helmMs = 0;
+    const [total, run] = await timed(async () => {
+      const r = await engine.submit(request(`solo-${i}`), 'user:default/bench');
+      await engine.waitFor(r.id);
+      return r;
+    });
+    const done = (await store.getRun(run.id))!;
+    if (done.status !== 'succeeded') throw new Error(`bench run failed: ${done.failureReason}`);
+    overheads.push(total - helmMs - (await waitMsOf(run.id)));
+    if (process.env.KUBECHART_BENCH_VERBOSE) {
+      const events = await store.getEvents(run.id);
+      const t0 = Date.parse(events[0].at);
+      for (const e of events) if (e.type !== 'log') console.log(`  +${Date.parse(e.at) - t0}ms ${e.message.slice(0, 80)}`);
+      console.log(`  total ${total.toFixed(0)}ms helm ${helmMs.toFixed(0)}ms`);
+    }
+  }
+  const o = stats(overheads);
+  console.log(`engine overhead per tenant run (excluding helm and pod wait): p50 ${ms(o.p50)}  max ${ms(o.max)}  (target < 300 ms)`);
+
+  const [wall, runs] = await timed(async () => {
+    const started = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.submit(request(`many-${i}`), `user:default/bench-${i}`)));
+    const progress = setInterval(async () => {
+      if (!process.env.KUBECHART_BENCH_VERBOSE) return;
+      for (const r of started) {
+        const ev = await store.getEvents(r.id);
+        console.log(r.id.slice(0, 8), ev[ev.length - 1]?.message?.slice(0, 150));
+      }
+    }, 10_000);
+    await engine.waitIdle();
+    clearInterval(progress);
+    return Promise.all(started.map(r => store.getRun(r.id)));
+  });
+  const ok = runs.filter(r => r?.status === 'succeeded').length;
+  const lockErrors = runs.filter(r => /lock|already active/i.test(r?.failureReason ?? '')).length;
+  console.log(`10 tenants concurrently: ${ok}/10 succeeded, ${lockErrors} lock errors, wall ${ms(wall)}`);
+  await knex.destroy();
+  await sim.stop();
+}
+
+async function main() {
+  const which = process.argv[2];
+  if (!which || which === 'health') await benchHealth();
+  if (!which || which === 'history') await benchHistory();
+  if (!which || which === 'engine') await benchEngine();
+}
+
+main().then(
+  () => process.exit(0),
+  e => {
+    console.error(e);
+    process.exit(1);
+  },
+);
