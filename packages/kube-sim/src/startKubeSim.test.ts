@@ -459,7 +459,10 @@ describe('startKubeSim', () => {
       }
       expect(found).toMatchObject({ Pod: 2, Service: 1, ConfigMap: 1, Deployment: 1, ReplicaSet: 1, HorizontalPodAutoscaler: 1, Job: 0, Ingress: 0 });
       const metrics = await new Metrics(cluster.kc).getPodMetrics('payments');
-      expect(metrics.items.map(m => m.metadata.labels?.['backstage.io/kubernetes-id'])).toEqual(['payments-api', 'payments-api']);
+      expect(metrics.items.map(m => m.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual([
+        'payments-api',
+        'payments-api',
+      ]);
     });
   });
 });
