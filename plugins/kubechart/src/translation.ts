@@ -34,6 +34,9 @@ export const kubechartTranslationRef = createTranslationRef({
         range24h: 'Last 24 hours',
         range7d: 'Last 7 days',
         range30d: 'Last 30 days',
+        custom: 'Custom range',
+        from: 'From',
+        to: 'To',
       },
     },
     run: {

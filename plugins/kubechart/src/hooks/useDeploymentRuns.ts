@@ -15,9 +15,32 @@ export type RunFilters = {
   status?: RunStatus;
   kind?: RunKind;
   actor?: string;
-  /** Look-back window in hours; undefined means all time. */
+  /** Look-back window in hours; undefined means all time (or a custom range). */
   rangeHours?: number;
+  /** A custom range instead of the look-back window: local `YYYY-MM-DDTHH:mm` values. */
+  custom?: { from?: string; to?: string };
 };
+
+/** A local `datetime-local` value as an ISO timestamp; undefined when empty or invalid. */
+function toIso(local: string | undefined): string | undefined {
+  if (!local) {
+    return undefined;
+  }
+  const date = new Date(local);
+  return isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function timeRange(filters: RunFilters): { from?: string; to?: string } {
+  if (filters.custom) {
+    return { from: toIso(filters.custom.from), to: toIso(filters.custom.to) };
+  }
+  if (filters.rangeHours) {
+    return {
+      from: new Date(Date.now() - filters.rangeHours * 3600_000).toISOString(),
+    };
+  }
+  return {};
+}
 
 /**
  * One page of an entity's runs, newest first. Reloads when a run of the entity changes
@@ -40,9 +63,7 @@ export function useDeploymentRuns(options: {
         status: filters.status,
         kind: filters.kind,
         actor: filters.actor?.trim() || undefined,
-        from: filters.rangeHours
-          ? new Date(Date.now() - filters.rangeHours * 3600_000).toISOString()
-          : undefined,
+        ...timeRange(filters),
         cursor,
         limit,
       }),
@@ -53,6 +74,8 @@ export function useDeploymentRuns(options: {
       filters.kind,
       filters.actor,
       filters.rangeHours,
+      filters.custom?.from,
+      filters.custom?.to,
       cursor,
       limit,
     ],

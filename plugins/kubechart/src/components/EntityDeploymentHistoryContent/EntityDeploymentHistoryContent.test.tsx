@@ -147,6 +147,24 @@ describe('EntityDeploymentHistoryContent', () => {
     });
   });
 
+  it('filters by a custom time range', async () => {
+    const api = mockKubechartApi();
+    api.listRuns.mockResolvedValue({ items: [makeRun()] });
+    render(api);
+    await screen.findByText('dev / shop / web');
+    await chooseOption('Time range', 'Custom range');
+    await userEvent.type(screen.getByLabelText('From'), '2026-01-01T08:00');
+    await userEvent.type(screen.getByLabelText('To'), '2026-01-02T20:30');
+    await waitFor(() =>
+      expect(api.listRuns).toHaveBeenLastCalledWith(
+        expect.objectContaining({
+          from: new Date('2026-01-01T08:00').toISOString(),
+          to: new Date('2026-01-02T20:30').toISOString(),
+        }),
+      ),
+    );
+  });
+
   it('says so when no run matches the filters', async () => {
     const api = mockKubechartApi();
     api.listRuns.mockImplementation(async query => ({

@@ -13,8 +13,10 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import type { RunFilters } from '../../hooks';
+import { CustomRange } from './CustomRange';
 
 const ANY = '';
+const CUSTOM = 'custom';
 
 /** Status, kind, actor and time-range filters of the history table. */
 export function RunFiltersBar(props: {
@@ -92,11 +94,32 @@ export function RunFiltersBar(props: {
         {select(
           'kubechart-filter-range',
           t('history.filters.range'),
-          filters.rangeHours ? String(filters.rangeHours) : ANY,
-          ranges.map(r => ({ value: String(r.hours), label: r.label })),
-          v => onChange({ ...filters, rangeHours: v ? Number(v) : undefined }),
+          rangeValue(filters),
+          [
+            ...ranges.map(r => ({ value: String(r.hours), label: r.label })),
+            { value: CUSTOM, label: t('history.filters.custom') },
+          ],
+          v =>
+            onChange({
+              ...filters,
+              rangeHours: v && v !== CUSTOM ? Number(v) : undefined,
+              custom: v === CUSTOM ? {} : undefined,
+            }),
         )}
       </Grid>
+      {filters.custom && (
+        <CustomRange
+          value={filters.custom}
+          onChange={custom => onChange({ ...filters, custom })}
+        />
+      )}
     </Grid>
   );
+}
+
+function rangeValue(filters: RunFilters): string {
+  if (filters.custom) {
+    return CUSTOM;
+  }
+  return filters.rangeHours ? String(filters.rangeHours) : ANY;
 }
