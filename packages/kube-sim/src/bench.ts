@@ -125,12 +125,19 @@ async function main() {
   const raw: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const start = process.hrtime.bigint();
-    const res = await fetch(`${sim.url}/api/v1/pods`, { headers: { Authorization: `Bearer ${sim.token}` } });
+    const res = await fetch(`${sim.url}/api/v1/pods`, {
+      headers: { Authorization: `Bearer ${sim.token}` },
+    });
     JSON.parse(await res.text());
     raw.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   raw.sort((a, b) => a - b);
-  console.log(`  raw HTTP + JSON.parse (no client-node): p50 ${percentile(raw, 50).toFixed(1)} ms   p95 ${percentile(raw, 95).toFixed(1)} ms`);
+  console.log(
+    `  raw HTTP + JSON.parse (no client-node): p50 ${percentile(
+      raw,
+      50,
+    ).toFixed(1)} ms   p95 ${percentile(raw, 95).toFixed(1)} ms`,
+  );
 
   const paged: number[] = [];
   for (let i = 0; i < 5; i++) {

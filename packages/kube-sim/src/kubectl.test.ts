@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { AppsV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { eventually, simCluster, TestCluster } from './__testUtils__/cluster';
 
 jest.setTimeout(60_000);
@@ -118,6 +118,22 @@ describe('real kubectl against kube-sim', () => {
     expect(await kubectl('delete', '-f', manifest)).toContain(
       'deployment.apps "k1" deleted',
     );
+  });
+
+  it('streams table rows with kubectl get --watch', async () => {
+    const watching = run(kubectlBinary(), ['get', 'configmaps', '-n', 'default', '--watch'], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') },
+      timeout: 3000,
+    }).catch(e => ({ stdout: String(e.stdout ?? '') }));
+    await new Promise(r => setTimeout(r, 1000));
+    await cluster.kc
+      .makeApiClient(CoreV1Api)
+      .createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'watched-by-kubectl' }, data: { a: '1' } } });
+    const { stdout } = await watching;
+    const lines = stdout.trim().split('\n');
+    expect(lines[0].split(/\s{2,}/)).toEqual(['NAME', 'DATA', 'AGE']);
+    expect(lines.some(l => /^kube-root-ca\.crt\s+1\s/.test(l))).toBe(true);
+    expect(lines.some(l => /^watched-by-kubectl\s+1\s/.test(l))).toBe(true);
   });
 
   it('reads pod logs', async () => {

@@ -454,15 +454,34 @@ describe('startKubeSim', () => {
       const objects = KubernetesObjectApi.makeApiClient(cluster.kc);
       const found: Record<string, number> = {};
       for (const [apiVersion, kind] of types) {
-        const list = await objects.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, 'backstage.io/kubernetes-id=payments-api');
+        const list = await objects.list(
+          apiVersion,
+          kind,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'backstage.io/kubernetes-id=payments-api',
+        );
         found[kind] = list.items.length;
       }
-      expect(found).toMatchObject({ Pod: 2, Service: 1, ConfigMap: 1, Deployment: 1, ReplicaSet: 1, HorizontalPodAutoscaler: 1, Job: 0, Ingress: 0 });
+      expect(found).toMatchObject({
+        Pod: 2,
+        Service: 1,
+        ConfigMap: 1,
+        Deployment: 1,
+        ReplicaSet: 1,
+        HorizontalPodAutoscaler: 1,
+        Job: 0,
+        Ingress: 0,
+      });
       const metrics = await new Metrics(cluster.kc).getPodMetrics('payments');
-      expect(metrics.items.map(m => m.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual([
-        'payments-api',
-        'payments-api',
-      ]);
+      expect(
+        metrics.items.map(m =>
+          m.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''),
+        ),
+      ).toEqual(['payments-api', 'payments-api']);
     });
   });
 });

@@ -320,6 +320,7 @@ export function createHandler(opts: HandlerOptions) {
           bookmarks: bool(q.get('allowWatchBookmarks')),
           sendInitialEvents: bool(q.get('sendInitialEvents')),
           timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
+          table: wantsTable(req.headers.accept),
         });
         return;
       }
@@ -604,6 +605,8 @@ export function createHandler(opts: HandlerOptions) {
       bookmarks: boolean;
       sendInitialEvents: boolean;
       timeoutSeconds: number;
+      /** `kubectl get -w`: each object goes out as a one-row Table. */
+      table: boolean;
     },
   ) {
     const id = typeId(type);
@@ -628,8 +631,14 @@ export function createHandler(opts: HandlerOptions) {
     });
     res.flushHeaders();
     const write = (type_: string, object: unknown) => {
-      if (!res.writableEnded)
-        res.write(`${JSON.stringify({ type: type_, object })}\n`);
+      if (res.writableEnded) return;
+      const o = object as KubeObject;
+      const body =
+        w.table &&
+        (type_ === 'ADDED' || type_ === 'MODIFIED' || type_ === 'DELETED')
+          ? toTable(type, [o], { resourceVersion: o.metadata.resourceVersion })
+          : object;
+      res.write(`${JSON.stringify({ type: type_, object: body })}\n`);
     };
     const toWire = (e: StoreEvent): [string, KubeObject] | undefined => {
       const now = matches(e.object);
