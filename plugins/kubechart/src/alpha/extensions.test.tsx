@@ -13,7 +13,12 @@ import {
   makeEntity,
   mockKubechartApi,
 } from '../testUtils/fixtures';
-import { entityClusterHealthCard, tenantsPage } from './extensions';
+import { homePageWidgetDataRef } from '@backstage/plugin-home-react/alpha';
+import {
+  clusterHealthHomeWidget,
+  entityClusterHealthCard,
+  tenantsPage,
+} from './extensions';
 
 describe('kubechart extensions', () => {
   it('lazy-loads the tenants page', async () => {
@@ -40,5 +45,22 @@ describe('kubechart extensions', () => {
     expect(
       await screen.findByTestId('kubechart-cluster-dev'),
     ).toHaveTextContent('Nodes ready: 2/3');
+  });
+
+  it('provides the home page widget', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'ok' },
+    ]);
+    api.getClusterHealth.mockResolvedValue(makeClusterHealth({ status: 'ok' }));
+    const widget = createExtensionTester(clusterHealthHomeWidget).get(
+      homePageWidgetDataRef,
+    );
+    expect(widget.name).toBe('KubechartClusterHealth');
+    expect(widget.title).toBe('Cluster health');
+    renderInTestApp(widget.component, { apis: [[kubechartApiRef, api]] });
+    expect(
+      await screen.findByTestId('kubechart-cluster-dev'),
+    ).toHaveTextContent('Kubernetes v1.31.0');
   });
 });

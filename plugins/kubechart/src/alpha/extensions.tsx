@@ -76,6 +76,7 @@ export const tenantsPage = PageBlueprint.make({
 export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
   name: 'cluster-health',
   params: {
+    name: 'KubechartClusterHealth',
     title: 'Cluster health',
     description: 'Status, nodes, workloads and utilisation of every cluster',
     components: () =>
