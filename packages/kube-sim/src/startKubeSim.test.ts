@@ -15,6 +15,9 @@ import {
   TestCluster,
 } from './__testUtils__/cluster';
 
+// Generous: these talk to a server over HTTP, and CI machines are shared.
+jest.setTimeout(30_000);
+
 function asUser(cluster: TestCluster, token: string) {
   const kc = new KubeConfig();
   const c = cluster.kc.getCurrentCluster()!;

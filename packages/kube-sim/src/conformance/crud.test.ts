@@ -6,6 +6,9 @@ import {
   uniqueName,
 } from '../__testUtils__/cluster';
 
+// Generous: these talk to a server over HTTP, and CI machines are shared.
+jest.setTimeout(30_000);
+
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 describe('conformance: CRUD, lists, selectors and Status errors', () => {
   let cluster: TestCluster;
@@ -129,6 +132,32 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
       field: 'metadata.name',
     });
     expect(err.message).toContain('RFC 1123 subdomain');
+  });
+
+  it('honours delete preconditions', async () => {
+    const created = await core.createNamespacedConfigMap({ namespace, body: cm('pre', {}) });
+    const wrongUid = await failure(
+      core.deleteNamespacedConfigMap({
+        name: 'pre',
+        namespace,
+        body: { preconditions: { uid: '00000000-0000-0000-0000-000000000000' } },
+      }),
+    );
+    expect(wrongUid).toMatchObject({ code: 409, reason: 'Conflict' });
+    expect(wrongUid.message).toContain('Precondition failed: UID in precondition');
+    await core.deleteNamespacedConfigMap({
+      name: 'pre',
+      namespace,
+      body: { preconditions: { uid: created.metadata!.uid, resourceVersion: created.metadata!.resourceVersion } },
+    });
+    expect((await failure(core.readNamespacedConfigMap({ name: 'pre', namespace }))).code).toBe(404);
+  });
+
+  it('runs a dry-run create without storing anything', async () => {
+    const dry = await core.createNamespacedConfigMap({ namespace, body: cm('dry', { a: '1' }), dryRun: 'All' });
+    expect(dry.metadata?.name).toBe('dry');
+    expect(dry.data).toEqual({ a: '1' });
+    expect((await failure(core.readNamespacedConfigMap({ name: 'dry', namespace }))).code).toBe(404);
   });
 
   it('fills in generateName', async () => {

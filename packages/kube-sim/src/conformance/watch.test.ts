@@ -11,6 +11,9 @@ import {
   uniqueName,
 } from '../__testUtils__/cluster';
 
+// Generous: these talk to a server over HTTP, and CI machines are shared.
+jest.setTimeout(30_000);
+
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 describe('conformance: watch streams and informers', () => {
   let cluster: TestCluster;

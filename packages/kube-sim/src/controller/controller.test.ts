@@ -16,6 +16,9 @@ import {
   uniqueName,
 } from '../__testUtils__/cluster';
 
+// Generous: these talk to a server over HTTP, and CI machines are shared.
+jest.setTimeout(30_000);
+
 // The simulated controller only exists in kube-sim: these tests never run against KUBECONFIG.
 describe('kube-sim controller', () => {
   let cluster: TestCluster;
