@@ -133,6 +133,65 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect((await store.getTenants('crashy'))[0].status).toBe('failed');
   });
 
+  it('installs a chart, upgrades it, rolls it back and applies manifests with server-side apply', async () => {
+    const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
+    const chart = (replicas: number) => ({ kind: 'chart' as const, cluster: 'dev', namespace: 'apps', release: { name: 'shop', chart: 'webapp', values: { replicas } } });
+    const run = async (req: any) => {
+      const r = await engine.submit(req, 'user:default/alice');
+      await engine.waitFor(r.id);
+      return (await store.getRun(r.id))!;
+    };
+    const v1 = await run(chart(2));
+    expect({ status: v1.status, reason: v1.failureReason, revision: v1.helmRevision }).toEqual({ status: 'succeeded', reason: undefined, revision: 1 });
+    expect(v1.manifest).toContain('kind: Deployment');
+    expect(v1.policyReport?.passed).toBe(true);
+    const v2 = await run(chart(3));
+    expect(v2.helmRevision).toBe(2);
+    const rollback = await run({ kind: 'rollback', cluster: 'dev', namespace: 'apps', release: 'shop', revision: 1 });
+    expect({ status: rollback.status, reason: rollback.failureReason, revision: rollback.helmRevision }).toEqual({ status: 'succeeded', reason: undefined, revision: 3 });
+    expect(rollback.values).toMatchObject({ replicas: 2 });
+    const missing = await run({ kind: 'rollback', cluster: 'dev', namespace: 'apps', release: 'shop', revision: 9 });
+    expect(missing.failureReason).toBe('Release shop in apps has no revision 9; known revisions: 1, 2, 3');
+
+    const manifests = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: settings }',
+      'data: { color: blue }',
+      '---',
+      'apiVersion: networking.k8s.io/v1',
+      'kind: NetworkPolicy',
+      'metadata: { name: allow-same-ns }',
+      'spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }',
+    ].join('\n');
+    const applied = await run({ kind: 'manifests', cluster: 'dev', namespace: 'apps', manifests });
+    expect({ status: applied.status, reason: applied.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    const client = engine.client('dev');
+    const np: any = await client.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-same-ns', namespace: 'apps' } });
+    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }] }]);
+    const again = await run({ kind: 'manifests', cluster: 'dev', namespace: 'apps', manifests });
+    expect((await store.getEvents(again.id)).filter(e => e.stepStatus === 'skipped').map(e => e.step)).toEqual(
+      expect.arrayContaining(['apply:ConfigMap/settings', 'apply:NetworkPolicy/allow-same-ns']),
+    );
+    expect(clusters.has('dev')).toBe(true);
+  });
+
+  it('deletes a tenant: uninstalls its releases, then its namespace', async () => {
+    const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
+    const created = await engine.submit(tenantRequest('gone', { credentials: [] }), 'user:default/alice');
+    await engine.waitFor(created.id);
+    const del = await engine.submit({ kind: 'tenant-delete', cluster: 'dev', tenant: 'gone' }, 'user:default/alice');
+    await engine.waitFor(del.id);
+    const done = (await store.getRun(del.id))!;
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    const steps = (await store.getEvents(del.id)).filter(e => e.stepStatus === 'succeeded').map(e => e.step);
+    expect(steps).toEqual(['uninstall:web', 'uninstall:api', 'namespace']);
+    expect((await store.getTenants('gone'))[0].status).toBe('deleted');
+    const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const ns = await core.readNamespace({ name: 'tenant-gone' }).catch(e => e);
+    expect(ns.code === 404 || ns.status?.phase === 'Terminating').toBe(true);
+  });
+
   it('rejects bad input with 400 and creates nothing', async () => {
     const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
     const bad = [
