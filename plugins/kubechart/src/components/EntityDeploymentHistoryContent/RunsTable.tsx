@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
+import { useTheme } from '@material-ui/core/styles';
 import { Table, TableColumn } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import type { Run } from '@kubechart/plugin-kubechart-common';
@@ -24,6 +25,7 @@ export function RunsTable(props: {
 }) {
   const { runs, selectedRunId, onSelect, loading, emptyText } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
+  const theme = useTheme();
 
   const columns = useMemo(
     (): TableColumn<Run>[] => [
@@ -81,7 +83,7 @@ export function RunsTable(props: {
         padding: 'dense',
         rowStyle: (run: Run) =>
           run.id === selectedRunId
-            ? { backgroundColor: 'rgba(0,0,0,0.06)' }
+            ? { backgroundColor: theme.palette.action.selected }
             : {},
       }}
     />
