@@ -121,14 +121,25 @@ describe('real kubectl against kube-sim', () => {
   });
 
   it('streams table rows with kubectl get --watch', async () => {
-    const watching = run(kubectlBinary(), ['get', 'configmaps', '-n', 'default', '--watch'], {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') },
-      timeout: 3000,
-    }).catch(e => ({ stdout: String(e.stdout ?? '') }));
+    const watching = run(
+      kubectlBinary(),
+      ['get', 'configmaps', '-n', 'default', '--watch'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          KUBECONFIG: join(dir, 'kubeconfig'),
+        },
+        timeout: 3000,
+      },
+    ).catch(e => ({ stdout: String(e.stdout ?? '') }));
     await new Promise(r => setTimeout(r, 1000));
     await cluster.kc
       .makeApiClient(CoreV1Api)
-      .createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'watched-by-kubectl' }, data: { a: '1' } } });
+      .createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: 'watched-by-kubectl' }, data: { a: '1' } },
+      });
     const { stdout } = await watching;
     const lines = stdout.trim().split('\n');
     expect(lines[0].split(/\s{2,}/)).toEqual(['NAME', 'DATA', 'AGE']);

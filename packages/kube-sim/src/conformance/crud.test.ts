@@ -135,29 +135,51 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
   });
 
   it('honours delete preconditions', async () => {
-    const created = await core.createNamespacedConfigMap({ namespace, body: cm('pre', {}) });
+    const created = await core.createNamespacedConfigMap({
+      namespace,
+      body: cm('pre', {}),
+    });
     const wrongUid = await failure(
       core.deleteNamespacedConfigMap({
         name: 'pre',
         namespace,
-        body: { preconditions: { uid: '00000000-0000-0000-0000-000000000000' } },
+        body: {
+          preconditions: { uid: '00000000-0000-0000-0000-000000000000' },
+        },
       }),
     );
     expect(wrongUid).toMatchObject({ code: 409, reason: 'Conflict' });
-    expect(wrongUid.message).toContain('Precondition failed: UID in precondition');
+    expect(wrongUid.message).toContain(
+      'Precondition failed: UID in precondition',
+    );
     await core.deleteNamespacedConfigMap({
       name: 'pre',
       namespace,
-      body: { preconditions: { uid: created.metadata!.uid, resourceVersion: created.metadata!.resourceVersion } },
+      body: {
+        preconditions: {
+          uid: created.metadata!.uid,
+          resourceVersion: created.metadata!.resourceVersion,
+        },
+      },
     });
-    expect((await failure(core.readNamespacedConfigMap({ name: 'pre', namespace }))).code).toBe(404);
+    expect(
+      (await failure(core.readNamespacedConfigMap({ name: 'pre', namespace })))
+        .code,
+    ).toBe(404);
   });
 
   it('runs a dry-run create without storing anything', async () => {
-    const dry = await core.createNamespacedConfigMap({ namespace, body: cm('dry', { a: '1' }), dryRun: 'All' });
+    const dry = await core.createNamespacedConfigMap({
+      namespace,
+      body: cm('dry', { a: '1' }),
+      dryRun: 'All',
+    });
     expect(dry.metadata?.name).toBe('dry');
     expect(dry.data).toEqual({ a: '1' });
-    expect((await failure(core.readNamespacedConfigMap({ name: 'dry', namespace }))).code).toBe(404);
+    expect(
+      (await failure(core.readNamespacedConfigMap({ name: 'dry', namespace })))
+        .code,
+    ).toBe(404);
   });
 
   it('fills in generateName', async () => {

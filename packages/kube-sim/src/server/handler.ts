@@ -716,6 +716,9 @@ export function createHandler(opts: HandlerOptions) {
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse) {
+    // A client that hangs up mid-request must not take the server down with it.
+    req.on('error', () => {});
+    res.on('error', () => {});
     try {
       if (faults.latencyMs > 0) {
         await new Promise(resolve => setTimeout(resolve, faults.latencyMs));
