@@ -101,6 +101,8 @@ export const kubechartTranslationRef = createTranslationRef({
       updated: 'Updated {{seconds}} s ago',
       unreachable: 'Cluster unreachable',
       lastSeen: 'Last seen {{seconds}} s ago',
+      notSeen: 'Not reachable since this page was opened',
+      checked: 'checked {{seconds}} s ago',
       noClusters: 'No clusters are configured.',
       noTargets:
         'This entity has no kubechart annotations pointing to a cluster or tenant.',

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
@@ -13,10 +13,14 @@ import { usePolling } from './usePolling';
 
 const TIMEOUT_MS = 15_000;
 
-/** Health of one cluster, or why it could not be read. */
-export type ClusterHealthResult =
-  | { cluster: string; health: ClusterHealth; error?: undefined }
-  | { cluster: string; health?: undefined; error: Error };
+/**
+ * Health of one cluster, or why it could not be read. `lastSeenAt` is when the cluster last
+ * answered (observed while this view was open), shown when it has become unreachable.
+ */
+export type ClusterHealthResult = { cluster: string; lastSeenAt?: string } & (
+  | { health: ClusterHealth; error?: undefined }
+  | { health?: undefined; error: Error }
+);
 
 /**
  * Health of the named clusters, or of every configured cluster when `clusters` is empty.
@@ -29,6 +33,8 @@ export function useClusterHealth(clusters: string[]) {
     KUBECHART_CLUSTER_HEALTH_CHANNEL,
   );
   const key = clusters.join(',');
+  // The backend reports an unreachable cluster as of now; remember when each one last answered.
+  const lastSeen = useRef(new Map<string, string>());
 
   const state = useAsyncRetry(async (): Promise<ClusterHealthResult[]> => {
     const names = clusters.length
@@ -41,11 +47,16 @@ export function useClusterHealth(clusters: string[]) {
         withTimeout(api.getClusterHealth(name), TIMEOUT_MS, `Cluster ${name}`),
       ),
     );
-    return settled.map((result, i) =>
-      result.status === 'fulfilled'
-        ? { cluster: names[i], health: result.value }
-        : { cluster: names[i], error: toError(result.reason) },
-    );
+    return settled.map((result, i): ClusterHealthResult => {
+      const cluster = names[i];
+      if (result.status === 'fulfilled' && result.value.status !== 'error') {
+        lastSeen.current.set(cluster, result.value.observedAt);
+      }
+      const lastSeenAt = lastSeen.current.get(cluster);
+      return result.status === 'fulfilled'
+        ? { cluster, lastSeenAt, health: result.value }
+        : { cluster, lastSeenAt, error: toError(result.reason) };
+    });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, key]);
 

@@ -37,13 +37,17 @@ export function ClusterHealthPanel(props: { result: ClusterHealthResult }) {
         <Alert severity="error">
           <strong>{t('health.unreachable')}</strong>:{' '}
           {health?.message ?? result.error?.message}
-          {health?.observedAt && (
-            <div>
-              {t('health.lastSeen', {
+          <div>
+            {result.lastSeenAt
+              ? t('health.lastSeen', {
+                  seconds: String(secondsSince(result.lastSeenAt, now)),
+                })
+              : t('health.notSeen')}
+            {health?.observedAt &&
+              ` · ${t('health.checked', {
                 seconds: String(secondsSince(health.observedAt, now)),
-              })}
-            </div>
-          )}
+              })}`}
+          </div>
         </Alert>
       </Box>
     );
