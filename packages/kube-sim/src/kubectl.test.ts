@@ -134,12 +134,10 @@ describe('real kubectl against kube-sim', () => {
       },
     ).catch(e => ({ stdout: String(e.stdout ?? '') }));
     await new Promise(r => setTimeout(r, 1000));
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .createNamespacedConfigMap({
-        namespace: 'default',
-        body: { metadata: { name: 'watched-by-kubectl' }, data: { a: '1' } },
-      });
+    await cluster.kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'watched-by-kubectl' }, data: { a: '1' } },
+    });
     const { stdout } = await watching;
     const lines = stdout.trim().split('\n');
     expect(lines[0].split(/\s{2,}/)).toEqual(['NAME', 'DATA', 'AGE']);

@@ -1,0 +1,142 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { KubeApi } from './api';
+import { groupVersion, ResourceType, typeId } from './resources';
+import {
+  FieldRequirement,
+  LabelRequirement,
+  matchesFields,
+  matchesLabels,
+} from './selectors';
+import { errors } from './status';
+import { StoreEvent } from './store';
+import { toTable } from './table';
+import { KubeObject } from './types';
+
+export interface WatchParams {
+  labels: LabelRequirement[];
+  fields: FieldRequirement[];
+  resourceVersion: string;
+  /** allowWatchBookmarks */
+  bookmarks: boolean;
+  sendInitialEvents: boolean;
+  timeoutSeconds: number;
+  /** `kubectl get -w`: each object goes out as a one-row Table. */
+  table: boolean;
+}
+
+/**
+ * Serves a watch: a chunked stream of JSON events (one per line) that starts from the current state,
+ * from a resourceVersion (410 Expired when it is older than the watch cache), or as a streaming list.
+ */
+export function serveWatch(
+  api: KubeApi,
+  bookmarkIntervalMs: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  type: ResourceType,
+  namespace: string | undefined,
+  w: WatchParams,
+) {
+  const id = typeId(type);
+  const ns = type.namespaced ? namespace : undefined;
+  const matches = (o: KubeObject | undefined) =>
+    !!o &&
+    (!ns || o.metadata.namespace === ns) &&
+    matchesLabels(o.metadata.labels, w.labels) &&
+    matchesFields(o, w.fields, id);
+  let rv: number | undefined;
+  if (w.resourceVersion && w.resourceVersion !== '0') {
+    rv = Number(w.resourceVersion);
+    if (!Number.isFinite(rv))
+      throw errors.badRequest(`invalid resource version: ${w.resourceVersion}`);
+  }
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache, private',
+  });
+  res.flushHeaders();
+  const write = (type_: string, object: unknown) => {
+    if (res.writableEnded) return;
+    const o = object as KubeObject;
+    const body =
+      w.table &&
+      (type_ === 'ADDED' || type_ === 'MODIFIED' || type_ === 'DELETED')
+        ? toTable(type, [o], { resourceVersion: o.metadata.resourceVersion })
+        : object;
+    res.write(`${JSON.stringify({ type: type_, object: body })}\n`);
+  };
+  const toWire = (e: StoreEvent): [string, KubeObject] | undefined => {
+    const now = matches(e.object);
+    if (e.type !== 'MODIFIED' || !e.old)
+      return now ? [e.type, e.object] : undefined;
+    const before = matches(e.old);
+    if (now && before) return ['MODIFIED', e.object];
+    if (now) return ['ADDED', e.object];
+    if (before) return ['DELETED', e.object];
+    return undefined;
+  };
+  const bookmark = (annotations?: Record<string, string>) =>
+    write('BOOKMARK', {
+      kind: type.kind,
+      apiVersion: groupVersion(type),
+      metadata: {
+        resourceVersion: String(api.store.currentRv()),
+        creationTimestamp: null,
+        ...(annotations ? { annotations } : {}),
+      },
+    });
+  if (w.sendInitialEvents) {
+    // Streaming list ("WatchList"): the current state as ADDED events, then a bookmark marking its end.
+    for (const o of api.select(type, ns, {
+      labels: w.labels,
+      fields: w.fields,
+    }))
+      write('ADDED', o);
+    if (w.bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+  } else if (rv === undefined) {
+    for (const o of api.select(type, ns, {
+      labels: w.labels,
+      fields: w.fields,
+    }))
+      write('ADDED', o);
+  } else {
+    const past = api.store.eventsSince(rv);
+    if (!past) {
+      write('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rv} (${api.store.oldestResumableRv()})`,
+        reason: 'Expired',
+        code: 410,
+      });
+      res.end();
+      return;
+    }
+    for (const e of past) {
+      if (e.typeId !== id) continue;
+      const out = toWire(e);
+      if (out) write(out[0], out[1]);
+    }
+  }
+  const unsubscribe = api.store.subscribe(e => {
+    if (e.typeId !== id) return;
+    const out = toWire(e);
+    if (out) write(out[0], out[1]);
+  });
+  const timers: NodeJS.Timeout[] = [];
+  if (w.bookmarks) {
+    timers.push(setInterval(() => bookmark(), bookmarkIntervalMs));
+  }
+  const close = () => {
+    unsubscribe();
+    timers.forEach(t => clearTimeout(t));
+    if (!res.writableEnded) res.end();
+  };
+  if (w.timeoutSeconds > 0)
+    timers.push(setTimeout(close, w.timeoutSeconds * 1000));
+  req.on('close', close);
+  res.on('close', close);
+}
