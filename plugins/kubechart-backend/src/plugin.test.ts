@@ -129,6 +129,9 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(metrics.body.provisioningDurationMs.count).toBeGreaterThanOrEqual(1);
 
     expect(published.some(s => s.channel === 'kubechart:runs' && s.message.runId === run.id && s.message.status === 'succeeded')).toBe(true);
+    expect(published).toContainEqual(
+      expect.objectContaining({ channel: 'kubechart:tenant-health', message: { type: 'tenant-health', cluster: 'dev', tenant: 'shop', status: 'healthy' } }),
+    );
 
     // Same request again: succeeds and creates nothing twice.
     const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-shop' })).items.map(s => s.metadata?.name).sort();

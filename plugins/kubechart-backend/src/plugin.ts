@@ -5,6 +5,8 @@ import {
 import {
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
+  KUBECHART_TENANT_HEALTH_CHANNEL,
+  Run,
   kubechartPermissions,
   runSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
@@ -59,10 +61,19 @@ export const kubechartPlugin = createBackendPlugin({
         const clusters = ClusterRegistry.fromConfig(config);
         const publish = (channel: string, message: any) =>
           signals.publish({ recipients: { type: 'broadcast' }, channel, message }).catch(e => logger.warn(`Signal not published: ${e}`));
-        const onRunChanged = (run: { id: string; status: string; kind: string; entityRef?: string }) => {
+        const onRunChanged = (run: Run) => {
           const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
+          // A finished tenant run changes what the tenant pages show; tell them to refresh.
+          if ((run.kind === 'tenant' || run.kind === 'tenant-delete') && (run.status === 'succeeded' || run.status === 'failed')) {
+            publish(KUBECHART_TENANT_HEALTH_CHANNEL, {
+              type: 'tenant-health',
+              cluster: run.target.cluster,
+              tenant: String(run.input.tenant ?? ''),
+              status: run.status === 'succeeded' ? 'healthy' : 'unhealthy',
+            });
+          }
         };
         const helm = HelmCli.fromConfig(config);
         const policy = PolicyEngine.fromConfig(config, policyRules);

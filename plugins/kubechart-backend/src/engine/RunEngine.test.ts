@@ -2,7 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, InputError } from '@backstage/errors';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 
 jest.setTimeout(120_000);
 
@@ -190,6 +190,32 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
     const ns = await core.readNamespace({ name: 'tenant-gone' }).catch(e => e);
     expect(ns.code === 404 || ns.status?.phase === 'Terminating').toBe(true);
+  });
+
+  it('explains a quota that stops pods from being created', async () => {
+    const { engine, store } = await createTestEngine({ databases, databaseId, sim });
+    const run = await engine.submit(
+      tenantRequest('tight', { credentials: [], quota: { hard: { pods: '1' } }, waitTimeoutSeconds: 3, releases: [{ name: 'web', chart: 'webapp', values: { replicas: 2 } }] }),
+      'user:default/alice',
+    );
+    await engine.waitFor(run.id);
+    const done = (await store.getRun(run.id))!;
+    expect(done.status).toBe('failed');
+    expect(done.failureReason).toMatch(/^Timed out after \d+s waiting for workloads in tenant-tight to become Ready: Deployment web \(release web\): 1\/2 ready/);
+    expect(done.failureReason).toMatch(/Warning events: .*exceeded quota/);
+  });
+
+  it('enforces the abuse limits with 429', async () => {
+    const config = testConfig(sim, { limits: { runsPerUserPerMinute: 2, maxTenants: 1 } });
+    const { engine } = await createTestEngine({ databases, databaseId, sim, config });
+    const first = await engine.submit(tenantRequest('limit-a', { credentials: [], releases: [] }), 'user:default/eve');
+    await engine.waitFor(first.id);
+    const tooMany = await engine.submit(tenantRequest('limit-b', { credentials: [], releases: [] }), 'user:default/eve').catch(e => e);
+    expect(tooMany).toMatchObject({ statusCode: 429, message: expect.stringMatching(/tenant limit of 1 is reached/) });
+    const second = await engine.submit({ kind: 'tenant-delete', cluster: 'dev', tenant: 'limit-a' }, 'user:default/eve');
+    await engine.waitFor(second.id);
+    const third = await engine.submit({ kind: 'tenant-delete', cluster: 'dev', tenant: 'limit-a' }, 'user:default/eve').catch(e => e);
+    expect(third).toMatchObject({ statusCode: 429, message: expect.stringMatching(/started 2 runs in the last minute; the limit is 2 per minute/) });
   });
 
   it('rejects bad input with 400 and creates nothing', async () => {
