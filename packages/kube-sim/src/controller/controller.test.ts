@@ -1,9 +1,11 @@
+import { PassThrough } from 'node:stream';
 import {
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
   CoreV1Event,
+  Log,
   Metrics,
   V1Deployment,
   V1Pod,
@@ -393,6 +395,29 @@ describe('kube-sim controller', () => {
       tailLines: 1,
     });
     expect(tail.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('follows the log of a running container until the client stops', async () => {
+    const ns = await newNamespace('ctl-follow');
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('follow', 'nginx:1.25', 1) });
+    const [pod] = await eventually(async () => {
+      const pods = await podsOf(ns, 'follow');
+      return pods.length === 1 && ready(pods[0]) ? pods : undefined;
+    });
+    let text = '';
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const abort = await new Log(cluster.kc).log(ns, pod.metadata!.name!, 'app', sink, { follow: true });
+    try {
+      await eventually(async () => (text.match(/GET \/healthz/g) ?? []).length >= 1 && text.includes('listening on :8080'), 5000);
+      const before = text.length;
+      await eventually(async () => text.length > before, 3000);
+    } finally {
+      abort.abort();
+    }
+    expect(text).toContain('starting app (image nginx:1.25)');
   });
 
   it('runs a StatefulSet with ordinal pod names and a DaemonSet with one pod per node', async () => {

@@ -556,11 +556,47 @@ export function createHandler(opts: HandlerOptions) {
       tailLines: tail ? Number(tail) : undefined,
     });
     const text = lines.map(l => `${l}\n`).join('');
+    const status = (pod.status?.containerStatuses ?? []).find(
+      (c: any) => c.name === container,
+    );
+    const follow =
+      bool(q.get('follow')) &&
+      !bool(q.get('previous')) &&
+      status?.ready === true;
+    if (!follow) {
+      res.writeHead(200, {
+        'Content-Type': 'text/plain',
+        'Content-Length': Buffer.byteLength(text),
+      });
+      res.end(text);
+      return;
+    }
+    // follow=true on a healthy container: keep the stream open and log a health check every second
+    // until the client hangs up or the pod goes away.
     res.writeHead(200, {
       'Content-Type': 'text/plain',
-      'Content-Length': Buffer.byteLength(text),
+      'Transfer-Encoding': 'chunked',
     });
-    res.end(text);
+    res.write(text);
+    const podType = api.registry.find('', 'v1', 'pods')!;
+    let n = 0;
+    const timer = setInterval(() => {
+      const current = api.tryGet(
+        podType,
+        pod.metadata.namespace,
+        pod.metadata.name!,
+      );
+      if (!current || current.metadata.uid !== pod.metadata.uid) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      n += 1;
+      res.write(
+        `${new Date().toISOString()} INFO  GET /healthz 200 ${1 + (n % 3)}ms\n`,
+      );
+    }, 1000);
+    res.on('close', () => clearInterval(timer));
   }
 
   function handleMetrics(
