@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startKubeSim } from './startKubeSim';
+import { generateServingCert } from './tls';
 
 const USAGE = `Usage: yarn kube-sim [options]
 
@@ -13,7 +14,8 @@ Options:
   --token <token>        admin bearer token (default kube-sim-dev-token)
   --seed <demo|empty>    initial cluster content (default demo)
   --tls                  serve HTTPS with a generated CA (needed by helm and kubectl,
-                         which never send a token over plain HTTP)
+                         which never send a token over plain HTTP); the CA is kept beside
+                         the kubeconfig (kube-sim-ca.crt/.key) and reused on the next start
   --kubeconfig <path>    where to write the kubeconfig (default <repo>/.kube-sim/kubeconfig)
   --pod-ready-delay-ms <n>  how long pods take to become Ready (default 1500)
   -h, --help             show this help
@@ -109,6 +111,22 @@ function parseArgs(argv: string[]): CliOptions {
   return opts;
 }
 
+/** Reuses the CA kept beside the kubeconfig, so clients configured with its caData keep working. */
+function loadOrCreateCertificate(dir: string): { cert: string; key: string } {
+  const certPath = resolve(dir, 'kube-sim-ca.crt');
+  const keyPath = resolve(dir, 'kube-sim-ca.key');
+  if (existsSync(certPath) && existsSync(keyPath)) {
+    return {
+      cert: readFileSync(certPath, 'utf8'),
+      key: readFileSync(keyPath, 'utf8'),
+    };
+  }
+  const pair = generateServingCert();
+  writeFileSync(keyPath, pair.key, { mode: 0o600 });
+  writeFileSync(certPath, pair.cert, { mode: 0o644 });
+  return pair;
+}
+
 async function main() {
   let opts: CliOptions;
   try {
@@ -117,20 +135,30 @@ async function main() {
     console.error(`kube-sim: ${(e as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
+  mkdirSync(dirname(opts.kubeconfig), { recursive: true });
   const sim = await startKubeSim({
     port: opts.port,
     host: opts.host,
     token: opts.token,
     seed: opts.seed,
     tls: opts.tls,
+    tlsCertificate: opts.tls
+      ? loadOrCreateCertificate(dirname(opts.kubeconfig))
+      : undefined,
     podReadyDelayMs: opts.podReadyDelayMs,
   });
-  mkdirSync(dirname(opts.kubeconfig), { recursive: true });
   writeFileSync(opts.kubeconfig, sim.kubeconfig, { mode: 0o600 });
   console.log(`kube-sim listening on ${sim.url} (seed: ${opts.seed})`);
   console.log(`kubeconfig written to ${opts.kubeconfig}`);
   console.log(`  export KUBECONFIG=${opts.kubeconfig}`);
-  if (!opts.tls) {
+  if (opts.tls) {
+    console.log(
+      `  CA certificate (PEM, kept across restarts; caData is its base64): ${resolve(
+        dirname(opts.kubeconfig),
+        'kube-sim-ca.crt',
+      )}`,
+    );
+  } else {
     console.log('  (plain HTTP: helm and kubectl need --tls to authenticate)');
   }
   let stopping = false;

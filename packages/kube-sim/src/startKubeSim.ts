@@ -29,6 +29,8 @@ export interface KubeSimOptions {
   nodes?: number;
   /** Serve HTTPS with a freshly generated self-signed CA (returned as `caData`). */
   tls?: boolean;
+  /** With `tls`: serve this certificate (PEM; self-signed CA, valid for 127.0.0.1) instead of a new one. */
+  tlsCertificate?: { cert: string; key: string };
   /** How long a scheduled pod takes to become Running and Ready (default 1500 ms). */
   podReadyDelayMs?: number;
   /** Base back-off between crash-loop restarts and image-pull retries (default 5000 ms). */
@@ -69,7 +71,8 @@ export async function startKubeSim(
   const store = new Store(options.watchCacheSize ?? 20000);
   const admission = new BuiltinAdmission(store, registry);
   const api = new KubeApi(store, registry, admission);
-  const serving = options.tls ? generateServingCert() : undefined;
+  let serving: { cert: string; key: string } | undefined;
+  if (options.tls) serving = options.tlsCertificate ?? generateServingCert();
   const controller = new Controller(
     api,
     admission,

@@ -399,7 +399,10 @@ describe('kube-sim controller', () => {
 
   it('follows the log of a running container until the client stops', async () => {
     const ns = await newNamespace('ctl-follow');
-    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('follow', 'nginx:1.25', 1) });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('follow', 'nginx:1.25', 1),
+    });
     const [pod] = await eventually(async () => {
       const pods = await podsOf(ns, 'follow');
       return pods.length === 1 && ready(pods[0]) ? pods : undefined;
@@ -409,9 +412,20 @@ describe('kube-sim controller', () => {
     sink.on('data', (chunk: Buffer) => {
       text += chunk.toString();
     });
-    const abort = await new Log(cluster.kc).log(ns, pod.metadata!.name!, 'app', sink, { follow: true });
+    const abort = await new Log(cluster.kc).log(
+      ns,
+      pod.metadata!.name!,
+      'app',
+      sink,
+      { follow: true },
+    );
     try {
-      await eventually(async () => (text.match(/GET \/healthz/g) ?? []).length >= 1 && text.includes('listening on :8080'), 5000);
+      await eventually(
+        async () =>
+          (text.match(/GET \/healthz/g) ?? []).length >= 1 &&
+          text.includes('listening on :8080'),
+        5000,
+      );
       const before = text.length;
       await eventually(async () => text.length > before, 3000);
     } finally {
