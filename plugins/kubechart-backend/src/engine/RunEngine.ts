@@ -279,8 +279,10 @@ export class RunEngine {
     for (const run of stale) {
       if (this.active.has(run.id)) continue;
       let status: 'succeeded' | 'failed' = 'failed';
-      let reason = 'backend restarted during provisioning';
-      const canCheck = ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) && this.options.clusters.has(run.target.cluster);
+      let reason = run.action
+        ? `the action ${run.action} that recorded this run stopped reporting (no sign of life for ${settings.staleAfterSeconds}s)`
+        : 'backend restarted during provisioning';
+      const canCheck = !run.action && ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) && this.options.clusters.has(run.target.cluster);
       if (canCheck) {
         try {
           const client = this.client(run.target.cluster);

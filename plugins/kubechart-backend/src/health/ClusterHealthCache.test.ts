@@ -67,4 +67,15 @@ describe('ClusterHealthCache', () => {
     expect(await eventually(() => changes, c => c[c.length - 1] === 'degraded')).toEqual(['degraded', 'error', 'degraded']);
     await cache.stop();
   });
+
+  it('recovers when the cluster was down at start-up', async () => {
+    sim.faults.stopApi();
+    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock(), { restartDelayMs: 200 });
+    await cache.start();
+    expect(cache.health()).toMatchObject({ status: 'error', message: expect.stringMatching(/Kubernetes API of cluster "dev"/) });
+    sim.faults.startApi();
+    const back = await eventually(() => cache.health(), h => h.status !== 'error');
+    expect(back.nodes.total).toBe(3);
+    await cache.stop();
+  });
 });

@@ -30,7 +30,7 @@ const MAX_ALERTS = 50;
  * daemonsets and events. Health answers come from memory and are recomputed only after a change.
  */
 export class ClusterHealthCache {
-  private informers: Array<{ name: string; informer: Cached<any>; synced: boolean }> = [];
+  private informers: Array<{ name: string; informer: Cached<any>; synced: boolean; errors: number; begin(): Promise<void> }> = [];
   private nodes!: Cached<V1Node>;
   private pods!: Cached<V1Pod>;
   private deployments!: Cached<V1Deployment>;
@@ -65,18 +65,25 @@ export class ClusterHealthCache {
     const apps = this.kubeConfig.makeApiClient(AppsV1Api);
     const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>): Cached<T> => {
       const informer = makeInformer<T>(this.kubeConfig, path, list);
-      const entry = { name, informer, synced: false };
+      const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
+      // client-node emits `connect` before it lists, and reports a failed list or watch only through
+      // `error`; an informer is synced when start() completes without an error in between.
+      entry.begin = async () => {
+        const errorsBefore = entry.errors;
+        await informer.start().catch(() => undefined);
+        if (entry.errors === errorsBefore && !this.stopped) {
+          entry.synced = true;
+          if (this.informers.every(i => i.synced)) this.lastError = undefined;
+          this.markDirty();
+        }
+      };
       this.informers.push(entry);
       const changed = () => this.markDirty();
       informer.on('add', changed);
       informer.on('update', changed);
       informer.on('delete', changed);
-      informer.on('connect', () => {
-        entry.synced = true;
-        if (this.informers.every(i => i.synced)) this.lastError = undefined;
-        this.markDirty();
-      });
       informer.on('error', (err: unknown) => {
+        entry.errors++;
         entry.synced = false;
         this.lastError = describeKubeError(err, this.cluster);
         this.logger.warn(`Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`);
@@ -85,7 +92,7 @@ export class ClusterHealthCache {
         // client-node does not restart a failed informer; retry after a delay.
         const t = setTimeout(() => {
           this.restartTimers.delete(t);
-          if (!this.stopped) informer.start().catch(() => undefined);
+          if (!this.stopped) void entry.begin();
         }, this.options.restartDelayMs ?? 5000);
         t.unref?.();
         this.restartTimers.add(t);
@@ -105,19 +112,7 @@ export class ClusterHealthCache {
         this.version = v.gitVersion;
       })
       .catch(() => undefined);
-    await Promise.all(
-      this.informers.map(i =>
-        i.informer.start().then(
-          () => {
-            i.synced = true;
-          },
-          (err: unknown) => {
-            this.lastError = describeKubeError(err, this.cluster);
-          },
-        ),
-      ),
-    );
-    if (this.informers.every(i => i.synced)) this.lastError = undefined;
+    await Promise.all(this.informers.map(i => i.begin()));
     this.markDirty();
     this.lastPublished = this.health().status;
     this.refreshMetrics();
