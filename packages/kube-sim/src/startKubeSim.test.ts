@@ -14,6 +14,7 @@ import {
   simCluster,
   TestCluster,
 } from './__testUtils__/cluster';
+import { generateServingCert } from './tls';
 
 // Generous: these talk to a server over HTTP, and CI machines are shared.
 jest.setTimeout(30_000);
@@ -72,6 +73,18 @@ describe('startKubeSim', () => {
         minor: '26',
         gitVersion: 'v1.26.1',
       });
+    });
+
+    it('serves a given certificate, so a CA can be kept across restarts', async () => {
+      const pair = generateServingCert();
+      const other = await simCluster({ tls: true, tlsCertificate: pair });
+      try {
+        expect(Buffer.from(other.sim!.caData!, 'base64').toString()).toBe(pair.cert);
+        const version = await other.kc.makeApiClient(VersionApi).getCode();
+        expect(version.gitVersion).toBe('v1.26.1');
+      } finally {
+        await other.stop();
+      }
     });
 
     it('answers a wrong token with 401', async () => {
