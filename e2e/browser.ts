@@ -26,16 +26,21 @@ export async function launchBrowser(): Promise<Browser> {
 /** Opens the app and signs in as the guest user when the sign-in page asks for it. */
 export async function openSignedIn(browser: Browser, path = '/'): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  await page.goto(new URL(path, appUrl).toString());
-  const guest = page.getByRole('button', { name: /enter/i });
-  const signInVisible = await guest
-    .waitFor({ state: 'visible', timeout: 15_000 })
-    .then(() => true)
-    .catch(() => false);
-  if (signInVisible) {
-    await guest.click();
-  }
+  await gotoSignedIn(page, path);
   return page;
+}
+
+/** Loads a path of the app, signing in as the guest user when the sign-in page asks for it. */
+export async function gotoSignedIn(page: Page, path: string): Promise<void> {
+  await page.goto(new URL(path, appUrl).toString());
+  // Either the sign-in page (a fresh browser) or the app (signed in before) appears.
+  const guest = page.getByRole('button', { name: /enter/i });
+  const app = page.getByRole('link', { name: 'Home' });
+  await guest.or(app).first().waitFor({ state: 'visible', timeout: 60_000 });
+  if (await guest.isVisible()) {
+    await guest.click();
+    await app.first().waitFor({ state: 'visible', timeout: 30_000 });
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

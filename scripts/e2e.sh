@@ -8,7 +8,7 @@ cd "$root"
 . scripts/env.sh
 
 for port in 3000 7007 7443; do
-  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+  if curl -sk -o /dev/null "http://127.0.0.1:$port/" || curl -sk -o /dev/null "https://127.0.0.1:$port/"; then
     echo "e2e: port $port is already in use; stop the running instance first." >&2
     exit 1
   fi

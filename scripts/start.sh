@@ -15,10 +15,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ -z "${KUBE_SIM_URL:-}" ]; then
-  setsid yarn kube-sim --port 7443 --token kube-sim-dev-token --seed demo &
+  setsid yarn kube-sim --tls --port 7443 --token kube-sim-dev-token --seed demo &
   pids+=($!)
   for _ in $(seq 1 60); do
-    curl -sf -H 'Authorization: Bearer kube-sim-dev-token' http://127.0.0.1:7443/version >/dev/null && break
+    curl -skf -H 'Authorization: Bearer kube-sim-dev-token' https://127.0.0.1:7443/version >/dev/null && break
     sleep 0.5
   done
 fi

@@ -67,7 +67,7 @@ describe('example backend configuration', () => {
     expect(locator.getString('type')).toBe('config');
     const [cluster] = locator.getConfigArray('clusters');
     expect(cluster.getString('name')).toBe('kube-sim');
-    expect(cluster.getString('url')).toBe('http://127.0.0.1:7443');
+    expect(cluster.getString('url')).toBe('https://127.0.0.1:7443');
     expect(config.getString('backend.database.client')).toBe('better-sqlite3');
   });
 });

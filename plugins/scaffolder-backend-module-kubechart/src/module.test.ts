@@ -25,7 +25,9 @@ describe('scaffolderModuleKubechart', () => {
 
     const res = await request(server).get('/api/scaffolder/v2/actions');
     expect(res.status).toBe(200);
-    const ours = (res.body as Array<{ id: string; schema: any; examples?: unknown[] }>)
+    const ours = (
+      res.body as Array<{ id: string; schema: any; examples?: unknown[] }>
+    )
       .filter(a => a.id.startsWith('kubechart:'))
       .sort((a, b) => a.id.localeCompare(b.id));
     expect(ours.map(a => a.id)).toEqual([

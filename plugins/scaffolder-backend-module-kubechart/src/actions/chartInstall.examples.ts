@@ -3,7 +3,8 @@ import yaml from 'js-yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Install a chart from an https repository with values given as YAML',
+    description:
+      'Install a chart from an https repository with values given as YAML',
     example: yaml.dump({
       steps: [
         {
@@ -37,7 +38,10 @@ export const examples: TemplateExample[] = [
             namespace: 'payments',
             release: 'payments-api',
             chart: 'kubechart-service',
-            values: { image: { repository: 'ghcr.io/acme/payments', tag: '3.2.0' }, replicas: 3 },
+            values: {
+              image: { repository: 'ghcr.io/acme/payments', tag: '3.2.0' },
+              replicas: 3,
+            },
             entityRef: 'component:default/payments-api',
             waitTimeoutSeconds: 300,
           },

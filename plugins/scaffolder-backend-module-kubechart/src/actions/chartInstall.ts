@@ -17,8 +17,7 @@ export const chartInput = {
   ...commonInput,
   namespace: (z: Z) =>
     z.string({ description: 'Namespace to install the release into' }),
-  release: (z: Z) =>
-    z.string({ description: 'Release name (DNS-1123 label)' }),
+  release: (z: Z) => z.string({ description: 'Release name (DNS-1123 label)' }),
   chart: (z: Z) =>
     z.string({
       description:
@@ -85,7 +84,9 @@ export function createChartInstallAction(options: {
         ...chartInput,
         waitTimeoutSeconds: z =>
           z
-            .number({ description: 'Deadline for the release’s workloads to be Ready' })
+            .number({
+              description: 'Deadline for the release’s workloads to be Ready',
+            })
             .int()
             .positive()
             .optional(),
@@ -93,7 +94,11 @@ export function createChartInstallAction(options: {
       output: {
         ...runOutput,
         revision: z =>
-          z.number({ description: 'Helm revision of the release after the run' }).optional(),
+          z
+            .number({
+              description: 'Helm revision of the release after the run',
+            })
+            .optional(),
       },
     },
     async handler(ctx) {

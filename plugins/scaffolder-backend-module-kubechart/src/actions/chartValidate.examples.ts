@@ -3,7 +3,8 @@ import yaml from 'js-yaml';
 
 export const examples: TemplateExample[] = [
   {
-    description: 'Check a chart against the policy before offering to install it',
+    description:
+      'Check a chart against the policy before offering to install it',
     example: yaml.dump({
       steps: [
         {

@@ -54,12 +54,19 @@ describe('kubechart:chart:validate', () => {
     expect(runs.created).toHaveLength(0);
     expect(runs.previewed[0]).toMatchObject({
       kind: 'chart',
-      release: { name: 'web', chart: 'kubechart-service', values: { image: { tag: 'latest' } } },
+      release: {
+        name: 'web',
+        chart: 'kubechart-service',
+        values: { image: { tag: 'latest' } },
+      },
     });
     expect(ctx.output).toHaveBeenCalledWith('passed', false);
     expect(ctx.output).toHaveBeenCalledWith('blocking', true);
     expect(ctx.output).toHaveBeenCalledWith('report', [
-      expect.objectContaining({ ruleId: 'image-tag', object: 'Deployment/web' }),
+      expect.objectContaining({
+        ruleId: 'image-tag',
+        object: 'Deployment/web',
+      }),
       expect.objectContaining({ ruleId: 'replicas', severity: 'warning' }),
     ]);
   });
@@ -67,10 +74,12 @@ describe('kubechart:chart:validate', () => {
   it('fails the step on a blocking report when asked to', async () => {
     const runs = new FakeKubechartRuns();
     runs.preview = { policyReport: failing };
-    const ctx = createMockActionContext({ input: { ...input, failOnError: true } });
-    await expect(createChartValidateAction({ runs }).handler(ctx)).rejects.toThrow(
-      /refuses this chart: 1 error/,
-    );
+    const ctx = createMockActionContext({
+      input: { ...input, failOnError: true },
+    });
+    await expect(
+      createChartValidateAction({ runs }).handler(ctx),
+    ).rejects.toThrow(/refuses this chart: 1 error/);
   });
 });
 
@@ -84,8 +93,13 @@ describe('kubechart:chart:install', () => {
     };
     const ctx = createMockActionContext({ input });
     await expect(
-      createChartInstallAction({ runs, links: { appBaseUrl: 'http://x' } }).handler(ctx),
-    ).rejects.toThrow(/\[image-tag\] Deployment\/web: container web uses the latest tag — fix: pin the image/);
+      createChartInstallAction({
+        runs,
+        links: { appBaseUrl: 'http://x' },
+      }).handler(ctx),
+    ).rejects.toThrow(
+      /\[image-tag\] Deployment\/web: container web uses the latest tag — fix: pin the image/,
+    );
     expect(ctx.output).not.toHaveBeenCalledWith('revision', expect.anything());
   });
 
@@ -93,7 +107,10 @@ describe('kubechart:chart:install', () => {
     const runs = new FakeKubechartRuns();
     runs.outcome = { status: 'succeeded', helmRevision: 3 };
     const ctx = createMockActionContext({ input });
-    await createChartInstallAction({ runs, links: { appBaseUrl: 'http://x' } }).handler(ctx);
+    await createChartInstallAction({
+      runs,
+      links: { appBaseUrl: 'http://x' },
+    }).handler(ctx);
     expect(ctx.output).toHaveBeenCalledWith('revision', 3);
   });
 });

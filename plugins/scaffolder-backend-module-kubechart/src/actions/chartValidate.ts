@@ -8,7 +8,9 @@ import { previewAndLog } from './preview';
  * `kubechart:chart:validate`: renders a chart and reports the chart policy result. Installs nothing.
  * @public
  */
-export function createChartValidateAction(options: { runs: KubechartRunsService }) {
+export function createChartValidateAction(options: {
+  runs: KubechartRunsService;
+}) {
   return createTemplateAction({
     id: 'kubechart:chart:validate',
     description:
@@ -21,32 +23,42 @@ export function createChartValidateAction(options: { runs: KubechartRunsService 
         failOnError: z =>
           z
             .boolean({
-              description: 'Fail the step when the policy would block the install (default false)',
+              description:
+                'Fail the step when the policy would block the install (default false)',
             })
             .optional(),
       },
       output: {
-        passed: z => z.boolean({ description: 'True when no error-severity rule failed' }),
+        passed: z =>
+          z.boolean({ description: 'True when no error-severity rule failed' }),
         blocking: z =>
-          z.boolean({ description: 'True when the enforced policy would refuse the install' }),
-        errors: z => z.number({ description: 'Number of failed error-severity checks' }),
-        warnings: z => z.number({ description: 'Number of failed warning-severity checks' }),
+          z.boolean({
+            description:
+              'True when the enforced policy would refuse the install',
+          }),
+        errors: z =>
+          z.number({ description: 'Number of failed error-severity checks' }),
+        warnings: z =>
+          z.number({ description: 'Number of failed warning-severity checks' }),
         report: z =>
-          z
-            .array(
-              z.object({
-                ruleId: z.string(),
-                severity: z.string(),
-                object: z.string(),
-                message: z.string(),
-                fix: z.string(),
-              }),
-              { description: 'The failed checks' },
-            ),
+          z.array(
+            z.object({
+              ruleId: z.string(),
+              severity: z.string(),
+              object: z.string(),
+              message: z.string(),
+              fix: z.string(),
+            }),
+            { description: 'The failed checks' },
+          ),
       },
     },
     async handler(ctx) {
-      const preview = await previewAndLog(ctx, options.runs, chartRequest(ctx.input));
+      const preview = await previewAndLog(
+        ctx,
+        options.runs,
+        chartRequest(ctx.input),
+      );
       const report = preview.policyReport;
       const failed = (report?.results ?? []).filter(r => !r.passed);
       ctx.output('passed', report?.passed ?? true);

@@ -44,10 +44,15 @@ describe('action examples', () => {
     for (const step of steps) {
       expect(step.action).toBe(id);
       // The input must satisfy the schema the scaffolder validates templates against...
-      const validation = new Validator().validate(step.input, action.schema!.input!);
+      const validation = new Validator().validate(
+        step.input,
+        action.schema!.input!,
+      );
       expect(validation.errors).toEqual([]);
       // ...and run against the engine.
-      await action.handler(createMockActionContext({ input: step.input as any }));
+      await action.handler(
+        createMockActionContext({ input: step.input as any }),
+      );
     }
     expect(runs.created.length + runs.previewed.length).toBe(steps.length);
   });

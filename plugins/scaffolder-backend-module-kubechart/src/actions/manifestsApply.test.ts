@@ -14,11 +14,19 @@ describe('kubechart:manifests:apply', () => {
     const runs = new FakeKubechartRuns();
     const ctx = createMockActionContext({
       workspacePath: workspace.path,
-      input: { cluster: 'kube-sim', namespace: 'shop', path: 'out/manifests.yaml' },
+      input: {
+        cluster: 'kube-sim',
+        namespace: 'shop',
+        path: 'out/manifests.yaml',
+      },
     });
     await createManifestsApplyAction({ runs, links }).handler(ctx);
     expect(runs.created).toEqual([
-      expect.objectContaining({ kind: 'manifests', namespace: 'shop', manifests: yamlText }),
+      expect.objectContaining({
+        kind: 'manifests',
+        namespace: 'shop',
+        manifests: yamlText,
+      }),
     ]);
   });
 
@@ -26,22 +34,31 @@ describe('kubechart:manifests:apply', () => {
     const runs = new FakeKubechartRuns();
     const ctx = createMockActionContext({
       workspacePath: workspace.path,
-      input: { cluster: 'kube-sim', namespace: 'shop', path: '../../etc/passwd' },
+      input: {
+        cluster: 'kube-sim',
+        namespace: 'shop',
+        path: '../../etc/passwd',
+      },
     });
-    await expect(createManifestsApplyAction({ runs, links }).handler(ctx)).rejects.toThrow(
-      /outside/i,
-    );
+    await expect(
+      createManifestsApplyAction({ runs, links }).handler(ctx),
+    ).rejects.toThrow(/outside/i);
     expect(runs.created).toHaveLength(0);
   });
 
   it('needs exactly one of manifests and path', async () => {
     const runs = new FakeKubechartRuns();
     const ctx = createMockActionContext({
-      input: { cluster: 'kube-sim', namespace: 'shop', manifests: yamlText, path: 'x.yaml' },
+      input: {
+        cluster: 'kube-sim',
+        namespace: 'shop',
+        manifests: yamlText,
+        path: 'x.yaml',
+      },
     });
-    await expect(createManifestsApplyAction({ runs, links }).handler(ctx)).rejects.toThrow(
-      /either manifests or path/,
-    );
+    await expect(
+      createManifestsApplyAction({ runs, links }).handler(ctx),
+    ).rejects.toThrow(/either manifests or path/);
     expect(runs.created).toHaveLength(0);
   });
 });

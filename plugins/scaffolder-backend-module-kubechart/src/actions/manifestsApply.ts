@@ -27,7 +27,9 @@ export function createManifestsApplyAction(options: {
       input: {
         ...commonInput,
         namespace: z =>
-          z.string({ description: 'Namespace for objects that do not name one' }),
+          z.string({
+            description: 'Namespace for objects that do not name one',
+          }),
         manifests: z =>
           z.string({ description: 'Multi-document YAML to apply' }).optional(),
         path: z =>
@@ -42,7 +44,9 @@ export function createManifestsApplyAction(options: {
     },
     async handler(ctx) {
       if (!ctx.input.manifests === !ctx.input.path) {
-        throw new InputError('Give either manifests or path, not both or neither');
+        throw new InputError(
+          'Give either manifests or path, not both or neither',
+        );
       }
       const manifests =
         ctx.input.manifests ??

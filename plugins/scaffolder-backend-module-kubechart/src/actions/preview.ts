@@ -34,7 +34,9 @@ export async function previewAndLog(
     }
   }
   ctx.logger.info(
-    `Dry run: would act on ${preview.target.cluster}/${preview.target.namespace}${
+    `Dry run: would act on ${preview.target.cluster}/${
+      preview.target.namespace
+    }${
       preview.target.release ? ` (release ${preview.target.release})` : ''
     }; nothing was applied.`,
   );

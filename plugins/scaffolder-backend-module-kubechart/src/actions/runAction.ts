@@ -15,12 +15,16 @@ export type ActionLinks = { appBaseUrl: string };
 
 /** Formats one run event as a task-log line; release logs already carry their `[release]` prefix. */
 export function formatRunEvent(event: RunEvent): string {
-  if (event.type === 'step') {
-    return `${event.step ?? 'run'}: ${event.stepStatus ?? ''}${
-      event.message ? ` — ${event.message}` : ''
-    }`.trim();
+  if (event.type !== 'step') {
+    return event.message;
   }
-  return event.message;
+  const step = event.step ?? 'run';
+  const status = event.stepStatus ?? '';
+  // Step events usually carry a message that already names the step; don't say it twice.
+  if (!event.message || event.message.includes(step)) {
+    return event.message || `${step}: ${status}`;
+  }
+  return `${step}: ${status} — ${event.message}`;
 }
 
 function logEvent(ctx: ActionContext<any, any>, event: RunEvent) {
@@ -38,9 +42,9 @@ export function historyUrl(links: ActionLinks, entityRef?: string) {
   const [, kind, namespace = 'default', name] = m;
   return `${links.appBaseUrl.replace(/\/$/, '')}/catalog/${encodeURIComponent(
     namespace,
-  )}/${encodeURIComponent(kind.toLocaleLowerCase('en-US'))}/${encodeURIComponent(
-    name,
-  )}/deployment-history`;
+  )}/${encodeURIComponent(
+    kind.toLocaleLowerCase('en-US'),
+  )}/${encodeURIComponent(name)}/deployment-history`;
 }
 
 /**
@@ -76,13 +80,17 @@ export async function startAndFollowRun(
     onEvent: event => logEvent(ctx, event),
   });
   if (run.status !== 'succeeded') {
-    const policy =
+    const reason = run.failureReason ?? 'unknown reason';
+    // The engine's reason usually names the broken rules already; list them only when it does not.
+    const failures =
       run.policyReport && !run.policyReport.passed
-        ? `\n${formatPolicyFailures(run.policyReport)}`
+        ? formatPolicyFailures(run.policyReport)
         : '';
-    throw new Error(
-      `kubechart run ${run.id} failed: ${run.failureReason ?? 'unknown reason'}${policy}`,
-    );
+    const policy =
+      failures && !failures.split('\n').every(line => reason.includes(line))
+        ? `\n${failures}`
+        : '';
+    throw new Error(`kubechart run ${run.id} failed: ${reason}${policy}`);
   }
   return run;
 }
@@ -92,7 +100,8 @@ export function valuesFromInput(
   values: unknown,
   parse: (text: string) => unknown,
 ): Record<string, unknown> | undefined {
-  if (values === undefined || values === null || values === '') return undefined;
+  if (values === undefined || values === null || values === '')
+    return undefined;
   const parsed = typeof values === 'string' ? parse(values) : values;
   if (parsed === undefined || parsed === null) return undefined;
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -43,7 +43,8 @@ export const releaseSchema = (z: Z) =>
       .optional(),
     enabled: z
       .boolean({
-        description: 'Set to false to leave this release out (lets a form toggle a release)',
+        description:
+          'Set to false to leave this release out (lets a form toggle a release)',
       })
       .optional(),
   });

@@ -10,7 +10,11 @@ export const examples: TemplateExample[] = [
           id: 'delete',
           action: 'kubechart:tenant:delete',
           name: 'Delete the tenant',
-          input: { cluster: 'kube-sim', tenant: 'acme', entityRef: 'system:default/acme' },
+          input: {
+            cluster: 'kube-sim',
+            tenant: 'acme',
+            entityRef: 'system:default/acme',
+          },
         },
       ],
     }),

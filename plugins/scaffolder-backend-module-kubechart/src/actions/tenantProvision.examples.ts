@@ -22,12 +22,15 @@ export const examples: TemplateExample[] = [
               {
                 name: 'api',
                 chart: 'kubechart-service',
-                values: { image: { repository: 'ghcr.io/acme/api', tag: '1.4.2' } },
+                values: {
+                  image: { repository: 'ghcr.io/acme/api', tag: '1.4.2' },
+                },
               },
               {
                 name: 'web',
                 chart: 'kubechart-service',
-                values: 'image:\n  repository: ghcr.io/acme/web\n  tag: 2.0.1\n',
+                values:
+                  'image:\n  repository: ghcr.io/acme/web\n  tag: 2.0.1\n',
               },
             ],
           },
@@ -36,7 +39,8 @@ export const examples: TemplateExample[] = [
     }),
   },
   {
-    description: 'Provision a tenant with explicit quota values and a 5 minute readiness deadline',
+    description:
+      'Provision a tenant with explicit quota values and a 5 minute readiness deadline',
     example: yaml.dump({
       steps: [
         {
@@ -46,7 +50,13 @@ export const examples: TemplateExample[] = [
           input: {
             cluster: 'kube-sim',
             tenant: 'beta',
-            quota: { hard: { 'requests.cpu': '1', 'requests.memory': '2Gi', pods: '10' } },
+            quota: {
+              hard: {
+                'requests.cpu': '1',
+                'requests.memory': '2Gi',
+                pods: '10',
+              },
+            },
             waitTimeoutSeconds: 300,
             releases: [{ name: 'api', chart: 'kubechart-service' }],
           },

@@ -22,7 +22,11 @@ describe('kubechart:tenant:provision', () => {
     credentials: ['databasePassword'],
     releases: [
       { name: 'db', chart: 'kubechart-postgres' },
-      { name: 'web', chart: 'kubechart-service', values: 'image:\n  tag: 1.2.3\n' },
+      {
+        name: 'web',
+        chart: 'kubechart-service',
+        values: 'image:\n  tag: 1.2.3\n',
+      },
     ],
   };
 
@@ -31,8 +35,18 @@ describe('kubechart:tenant:provision', () => {
     runs.outcome = {
       status: 'succeeded',
       events: [
-        { type: 'step', level: 'info', step: 'namespace', stepStatus: 'succeeded', message: 'created tenant-acme' },
-        { type: 'log', level: 'info', message: '[web] Release "web" has been upgraded.' },
+        {
+          type: 'step',
+          level: 'info',
+          step: 'namespace',
+          stepStatus: 'succeeded',
+          message: 'created tenant-acme',
+        },
+        {
+          type: 'log',
+          level: 'info',
+          message: '[web] Release "web" has been upgraded.',
+        },
       ],
     };
     const action = createTenantProvisionAction({ runs, links });
@@ -51,10 +65,16 @@ describe('kubechart:tenant:provision', () => {
       quota: { hard: expect.objectContaining({ pods: '20' }) },
       releases: [
         { name: 'db', chart: 'kubechart-postgres' },
-        { name: 'web', chart: 'kubechart-service', values: { image: { tag: '1.2.3' } } },
+        {
+          name: 'web',
+          chart: 'kubechart-service',
+          values: { image: { tag: '1.2.3' } },
+        },
       ],
     });
-    expect(info).toHaveBeenCalledWith('namespace: succeeded — created tenant-acme');
+    expect(info).toHaveBeenCalledWith(
+      'namespace: succeeded — created tenant-acme',
+    );
     expect(info).toHaveBeenCalledWith('[web] Release "web" has been upgraded.');
     expect(ctx.output).toHaveBeenCalledWith('runId', 'run-1');
     expect(ctx.output).toHaveBeenCalledWith('namespace', 'tenant-acme');
@@ -77,10 +97,13 @@ describe('kubechart:tenant:provision', () => {
     const runs = new FakeKubechartRuns();
     runs.outcome = {
       status: 'failed',
-      failureReason: 'release web: pod web-1 is CrashLoopBackOff (back-off restarting failed container)',
+      failureReason:
+        'release web: pod web-1 is CrashLoopBackOff (back-off restarting failed container)',
     };
     const action = createTenantProvisionAction({ runs, links });
-    await expect(action.handler(createMockActionContext({ input }))).rejects.toThrow(
+    await expect(
+      action.handler(createMockActionContext({ input })),
+    ).rejects.toThrow(
       /run-1 failed: release web: pod web-1 is CrashLoopBackOff/,
     );
   });
@@ -99,9 +122,14 @@ describe('kubechart:tenant:provision', () => {
     const runs = new FakeKubechartRuns();
     const action = createTenantProvisionAction({ runs, links });
     const ctx = createMockActionContext({
-      input: { ...input, releases: [{ name: 'web', chart: 'x', values: '- a\n- b\n' }] },
+      input: {
+        ...input,
+        releases: [{ name: 'web', chart: 'x', values: '- a\n- b\n' }],
+      },
     });
-    await expect(action.handler(ctx)).rejects.toThrow(/values must be a mapping/);
+    await expect(action.handler(ctx)).rejects.toThrow(
+      /values must be a mapping/,
+    );
     expect(runs.created).toHaveLength(0);
   });
 });

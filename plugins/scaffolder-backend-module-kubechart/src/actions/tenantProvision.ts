@@ -42,15 +42,20 @@ export function createTenantProvisionAction(options: {
               'Tenant code: lowercase letters, digits and dashes, 2–40 characters. Names the namespace.',
           }),
         displayName: z =>
-          z.string({ description: 'Human-readable name of the tenant' }).optional(),
+          z
+            .string({ description: 'Human-readable name of the tenant' })
+            .optional(),
         owner: z =>
           z
-            .string({ description: 'Entity ref of the group that owns the tenant' })
+            .string({
+              description: 'Entity ref of the group that owns the tenant',
+            })
             .optional(),
         quotaPreset: z =>
           z
             .enum(['small', 'medium', 'large'], {
-              description: 'Quota preset for the namespace (ignored when quota is given)',
+              description:
+                'Quota preset for the namespace (ignored when quota is given)',
             })
             .optional(),
         quota: z =>
@@ -66,7 +71,8 @@ export function createTenantProvisionAction(options: {
             .optional(),
         releases: z =>
           z.array(releaseSchema(z), {
-            description: 'Helm releases installed in order (e.g. database, API, frontend)',
+            description:
+              'Helm releases installed in order (e.g. database, API, frontend)',
           }),
         credentials: z =>
           z
@@ -92,12 +98,12 @@ export function createTenantProvisionAction(options: {
       const releases: ReleaseSpec[] = input.releases
         .filter(r => r.enabled !== false)
         .map(r => ({
-        name: r.name,
-        chart: r.chart,
-        repo: r.repo || undefined,
-        version: r.version || undefined,
-        values: valuesFromInput(r.values, text => yaml.load(text)),
-      }));
+          name: r.name,
+          chart: r.chart,
+          repo: r.repo || undefined,
+          version: r.version || undefined,
+          values: valuesFromInput(r.values, text => yaml.load(text)),
+        }));
       const request: TenantRunInput & { entityRef?: string } = {
         kind: 'tenant',
         cluster: input.cluster,

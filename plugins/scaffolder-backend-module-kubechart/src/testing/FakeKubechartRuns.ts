@@ -12,7 +12,9 @@ type Outcome = {
   failureReason?: string;
   helmRevision?: number;
   policyReport?: PolicyReport;
-  events?: Array<Pick<RunEvent, 'type' | 'level' | 'message' | 'step' | 'stepStatus'>>;
+  events?: Array<
+    Pick<RunEvent, 'type' | 'level' | 'message' | 'step' | 'stepStatus'>
+  >;
 };
 
 /**
@@ -28,7 +30,10 @@ export class FakeKubechartRuns implements KubechartRunsService {
   outcome: Outcome = { status: 'succeeded' };
   preview: Omit<RunPreview, 'kind' | 'target'> = {};
 
-  async createRun(request: CreateRunRequest, { credentials }: { credentials: unknown }) {
+  async createRun(
+    request: CreateRunRequest,
+    { credentials }: { credentials: unknown },
+  ) {
     this.created.push(request);
     this.credentialsSeen.push(credentials);
     const id = `run-${this.created.length}`;
@@ -49,7 +54,12 @@ export class FakeKubechartRuns implements KubechartRunsService {
     });
     this.events.set(
       id,
-      (this.outcome.events ?? []).map((e, i) => ({ ...e, seq: i + 1, runId: id, at })),
+      (this.outcome.events ?? []).map((e, i) => ({
+        ...e,
+        seq: i + 1,
+        runId: id,
+        at,
+      })),
     );
     return { id, status: 'pending' as const };
   }
@@ -74,14 +84,20 @@ export class FakeKubechartRuns implements KubechartRunsService {
   }
 
   async getEvents(id: string, options: { after?: number }) {
-    return (this.events.get(id) ?? []).filter(e => e.seq > (options.after ?? 0));
+    return (this.events.get(id) ?? []).filter(
+      e => e.seq > (options.after ?? 0),
+    );
   }
 
   async followRun(
     id: string,
-    options: { onEvent?: (e: RunEvent) => void | Promise<void>; after?: number },
+    options: {
+      onEvent?: (e: RunEvent) => void | Promise<void>;
+      after?: number;
+    },
   ) {
-    for (const e of await this.getEvents(id, options)) await options.onEvent?.(e);
+    for (const e of await this.getEvents(id, options))
+      await options.onEvent?.(e);
     return this.getRun(id);
   }
 
