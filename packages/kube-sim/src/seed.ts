@@ -194,6 +194,62 @@ export function seedDemo(api: KubeApi) {
         ],
       },
     },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: {
+        name: 'payments-settlement',
+        namespace: 'payments',
+        labels: { app: 'payments-settlement', 'backstage.io/kubernetes-id': 'payments-api' },
+      },
+      spec: {
+        schedule: '0 2 * * *',
+        jobTemplate: {
+          spec: {
+            template: {
+              metadata: { labels: { app: 'payments-settlement', 'backstage.io/kubernetes-id': 'payments-api' } },
+              spec: {
+                restartPolicy: 'OnFailure',
+                containers: [
+                  {
+                    name: 'settle',
+                    image: 'ghcr.io/kubechart-demo/payments-api:1.8.2',
+                    args: ['settle', '--day=yesterday'],
+                    resources: { requests: { cpu: '100m', memory: '128Mi' } },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        name: 'payments-migrate-1-8-2',
+        namespace: 'payments',
+        labels: { app: 'payments-migrate', 'backstage.io/kubernetes-id': 'payments-api' },
+      },
+      spec: {
+        backoffLimit: 2,
+        template: {
+          metadata: { labels: { app: 'payments-migrate', 'backstage.io/kubernetes-id': 'payments-api' } },
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              {
+                name: 'migrate',
+                image: 'ghcr.io/kubechart-demo/payments-api:1.8.2',
+                args: ['migrate'],
+                resources: { requests: { cpu: '100m', memory: '128Mi' } },
+              },
+            ],
+          },
+        },
+      },
+    },
     ...app({
       namespace: 'shop',
       name: 'checkout-web',
