@@ -52,6 +52,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect(rows).not.toContain(password);
     expect(rows).not.toContain('userGivenSecret123');
     expect(done.values).toMatchObject({ api: { database: { password: '***' }, kubechart: { credentials: { databasePassword: '***' } } } });
+    expect(done.input).toMatchObject({ tenant: 'acme', credentials: ['databasePassword'], releases: [{ name: 'web' }, { name: 'api', values: { database: { password: '***' } } }] });
 
     const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-acme' })).items.map(s => s.metadata?.name).sort();
     const again = await engine.submit(tenantRequest('acme'), 'user:default/alice');

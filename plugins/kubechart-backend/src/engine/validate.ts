@@ -55,6 +55,8 @@ export function planRun(request: CreateRunRequest, clusters: ClusterRegistry): R
   const { cluster } = request;
   const input = redactValues({ ...request }) as Record<string, unknown>;
   delete input.onBehalfOf;
+  // `credentials` lists the names of generated credentials, not their values: keep it readable.
+  if (request.kind === 'tenant' && request.credentials) input.credentials = [...request.credentials];
   switch (request.kind) {
     case 'tenant': {
       if (!isValidTenantCode(request.tenant)) {
