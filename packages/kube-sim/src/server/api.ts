@@ -235,6 +235,14 @@ export class KubeApi {
     let start = 0;
     if (opts.continueToken) {
       const token = decodeContinue(opts.continueToken);
+      if (token.rv < this.store.oldestResumableRv()) {
+        // What the real server says once etcd has compacted the revision the list started at.
+        throw new StatusError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      }
       const startKey = token.start;
       start = items.findIndex(
         o => objectKey(o.metadata.namespace, o.metadata.name!) >= startKey,
