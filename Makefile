@@ -18,6 +18,7 @@ test: bootstrap postgres check unit e2e
 
 check:
 	@$(ENV) yarn tsc
+	@$(ENV) yarn tsc -p e2e
 	@$(ENV) yarn backstage-cli repo lint
 
 unit: postgres
