@@ -104,6 +104,20 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     const run = await waitForRun(created.body.id);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'tenant', actor: 'user:default/mock', entityRef: 'component:default/shop', target: { cluster: 'dev', namespace: 'tenant-shop' } });
 
+    const sse = await request(server)
+      .get(`/api/kubechart/runs/${run.id}/events?follow=true&after=1`)
+      .set('Accept', 'text/event-stream')
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => cb(null, text));
+      });
+    expect(sse.headers['content-type']).toContain('text/event-stream');
+    const frames = String(sse.body).trim().split('\n\n');
+    expect(frames[0]).toMatch(/^data: \{"type":"event","event":\{"seq":2,/);
+    expect(frames[frames.length - 1]).toBe('data: {"type":"end","status":"succeeded"}');
+
     const events = await get(`/runs/${run.id}/events`);
     expect(events.body.items.filter((e: any) => e.type === 'step' && e.stepStatus === 'succeeded').map((e: any) => e.step)).toEqual(
       expect.arrayContaining(['namespace', 'resource-quota', 'limit-range', 'network-policy', 'credentials', 'release:web', 'wait']),
