@@ -200,14 +200,22 @@ export function seedDemo(api: KubeApi) {
       metadata: {
         name: 'payments-settlement',
         namespace: 'payments',
-        labels: { app: 'payments-settlement', 'backstage.io/kubernetes-id': 'payments-api' },
+        labels: {
+          app: 'payments-settlement',
+          'backstage.io/kubernetes-id': 'payments-api',
+        },
       },
       spec: {
         schedule: '0 2 * * *',
         jobTemplate: {
           spec: {
             template: {
-              metadata: { labels: { app: 'payments-settlement', 'backstage.io/kubernetes-id': 'payments-api' } },
+              metadata: {
+                labels: {
+                  app: 'payments-settlement',
+                  'backstage.io/kubernetes-id': 'payments-api',
+                },
+              },
               spec: {
                 restartPolicy: 'OnFailure',
                 containers: [
@@ -230,12 +238,20 @@ export function seedDemo(api: KubeApi) {
       metadata: {
         name: 'payments-migrate-1-8-2',
         namespace: 'payments',
-        labels: { app: 'payments-migrate', 'backstage.io/kubernetes-id': 'payments-api' },
+        labels: {
+          app: 'payments-migrate',
+          'backstage.io/kubernetes-id': 'payments-api',
+        },
       },
       spec: {
         backoffLimit: 2,
         template: {
-          metadata: { labels: { app: 'payments-migrate', 'backstage.io/kubernetes-id': 'payments-api' } },
+          metadata: {
+            labels: {
+              app: 'payments-migrate',
+              'backstage.io/kubernetes-id': 'payments-api',
+            },
+          },
           spec: {
             restartPolicy: 'Never',
             containers: [

@@ -79,7 +79,9 @@ describe('startKubeSim', () => {
       const pair = generateServingCert();
       const other = await simCluster({ tls: true, tlsCertificate: pair });
       try {
-        expect(Buffer.from(other.sim!.caData!, 'base64').toString()).toBe(pair.cert);
+        expect(Buffer.from(other.sim!.caData!, 'base64').toString()).toBe(
+          pair.cert,
+        );
         const version = await other.kc.makeApiClient(VersionApi).getCode();
         expect(version.gitVersion).toBe('v1.26.1');
       } finally {
@@ -238,16 +240,28 @@ describe('startKubeSim', () => {
 
     it('answers a continue token older than the watch cache with 410 Expired', async () => {
       const core = cluster.kc.makeApiClient(CoreV1Api);
-      const first = await core.listNamespacedConfigMap({ namespace: 'default', limit: 1 });
+      const first = await core.listNamespacedConfigMap({
+        namespace: 'default',
+        limit: 1,
+      });
       expect(first.metadata?._continue).toBeTruthy();
       for (let i = 0; i < 10; i++) {
-        await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `churn-${i}` } } });
+        await core.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { name: `churn-${i}` } },
+        });
       }
       const err = await failure(
-        core.listNamespacedConfigMap({ namespace: 'default', limit: 1, _continue: first.metadata!._continue }),
+        core.listNamespacedConfigMap({
+          namespace: 'default',
+          limit: 1,
+          _continue: first.metadata!._continue,
+        }),
       );
       expect(err).toMatchObject({ code: 410, reason: 'Expired' });
-      expect(err.message).toContain('The provided continue parameter is too old');
+      expect(err.message).toContain(
+        'The provided continue parameter is too old',
+      );
     });
 
     it('sends BOOKMARK events carrying only a resourceVersion when asked for them', async () => {
