@@ -3,13 +3,7 @@ import type { ChartRunInput } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import yaml from 'js-yaml';
 import { examples } from './chartInstall.examples';
-import { previewAndLog } from './preview';
-import {
-  ActionLinks,
-  historyUrl,
-  startAndFollowRun,
-  valuesFromInput,
-} from './runAction';
+import { ActionLinks, executeRun, valuesFromInput } from './runAction';
 import { commonInput, runOutput, Z } from './schemas';
 
 /** Inputs shared by `kubechart:chart:install` and `kubechart:chart:validate`. */
@@ -103,17 +97,8 @@ export function createChartInstallAction(options: {
     },
     async handler(ctx) {
       const request = chartRequest(ctx.input);
-      ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));
-      if (ctx.isDryRun) {
-        await previewAndLog(ctx, options.runs, request);
-        ctx.output('runId', 'dry-run');
-        ctx.output('status', 'dry-run');
-        return;
-      }
-      const run = await startAndFollowRun(ctx, options.runs, request, options);
-      ctx.output('runId', run.id);
-      ctx.output('status', run.status);
-      if (run.helmRevision !== undefined) {
+      const run = await executeRun(ctx, options, request);
+      if (run?.helmRevision !== undefined) {
         ctx.output('revision', run.helmRevision);
       }
     },

@@ -4,8 +4,7 @@ import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { readFile } from 'node:fs/promises';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { examples } from './manifestsApply.examples';
-import { previewAndLog } from './preview';
-import { ActionLinks, historyUrl, startAndFollowRun } from './runAction';
+import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
 
 /**
@@ -64,16 +63,7 @@ export function createManifestsApplyAction(options: {
         manifests,
         entityRef: ctx.input.entityRef,
       };
-      ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));
-      if (ctx.isDryRun) {
-        await previewAndLog(ctx, options.runs, request);
-        ctx.output('runId', 'dry-run');
-        ctx.output('status', 'dry-run');
-        return;
-      }
-      const run = await startAndFollowRun(ctx, options.runs, request, options);
-      ctx.output('runId', run.id);
-      ctx.output('status', run.status);
+      await executeRun(ctx, options, request);
     },
   });
 }

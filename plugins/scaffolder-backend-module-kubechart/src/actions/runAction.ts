@@ -9,6 +9,7 @@ import {
   formatPolicyFailures,
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
+import { previewAndLog } from './preview';
 
 /** Where the action reads the app's base URL from, for links to the entity tab. */
 export type ActionLinks = { appBaseUrl: string };
@@ -92,6 +93,33 @@ export async function startAndFollowRun(
         : '';
     throw new Error(`kubechart run ${run.id} failed: ${reason}${policy}`);
   }
+  return run;
+}
+
+/**
+ * What every run-starting action does once it has built its request: link the entity's history,
+ * then either preview (dry run: nothing applied, outputs say `dry-run`) or start and follow the run.
+ * Resolves with the finished run, or undefined on a dry run.
+ */
+export async function executeRun(
+  ctx: ActionContext<any, any>,
+  options: {
+    runs: KubechartRunsService;
+    links: ActionLinks;
+    pollIntervalMs?: number;
+  },
+  request: CreateRunRequest,
+): Promise<Run | undefined> {
+  ctx.output('historyUrl', historyUrl(options.links, request.entityRef));
+  if (ctx.isDryRun) {
+    await previewAndLog(ctx, options.runs, request);
+    ctx.output('runId', 'dry-run');
+    ctx.output('status', 'dry-run');
+    return undefined;
+  }
+  const run = await startAndFollowRun(ctx, options.runs, request, options);
+  ctx.output('runId', run.id);
+  ctx.output('status', run.status);
   return run;
 }
 

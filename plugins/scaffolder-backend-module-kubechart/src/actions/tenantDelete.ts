@@ -1,8 +1,7 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { examples } from './tenantDelete.examples';
-import { previewAndLog } from './preview';
-import { ActionLinks, historyUrl, startAndFollowRun } from './runAction';
+import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
 
 /**
@@ -34,16 +33,7 @@ export function createTenantDeleteAction(options: {
         tenant: ctx.input.tenant,
         entityRef: ctx.input.entityRef,
       };
-      ctx.output('historyUrl', historyUrl(options.links, ctx.input.entityRef));
-      if (ctx.isDryRun) {
-        await previewAndLog(ctx, options.runs, request);
-        ctx.output('runId', 'dry-run');
-        ctx.output('status', 'dry-run');
-        return;
-      }
-      const run = await startAndFollowRun(ctx, options.runs, request, options);
-      ctx.output('runId', run.id);
-      ctx.output('status', run.status);
+      await executeRun(ctx, options, request);
     },
   });
 }

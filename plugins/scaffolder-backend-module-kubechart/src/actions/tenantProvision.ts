@@ -8,13 +8,7 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import yaml from 'js-yaml';
 import { examples } from './tenantProvision.examples';
 import { QUOTA_PRESETS } from './quota';
-import {
-  ActionLinks,
-  historyUrl,
-  startAndFollowRun,
-  valuesFromInput,
-} from './runAction';
-import { previewAndLog } from './preview';
+import { ActionLinks, executeRun, valuesFromInput } from './runAction';
 import { commonInput, releaseSchema, runOutput } from './schemas';
 
 /**
@@ -118,19 +112,8 @@ export function createTenantProvisionAction(options: {
         waitTimeoutSeconds: input.waitTimeoutSeconds,
         entityRef: input.entityRef,
       };
-      const namespace = tenantNamespace(input.tenant);
-      ctx.output('namespace', namespace);
-      ctx.output('historyUrl', historyUrl(options.links, input.entityRef));
-
-      if (ctx.isDryRun) {
-        await previewAndLog(ctx, options.runs, request);
-        ctx.output('runId', 'dry-run');
-        ctx.output('status', 'dry-run');
-        return;
-      }
-      const run = await startAndFollowRun(ctx, options.runs, request, options);
-      ctx.output('runId', run.id);
-      ctx.output('status', run.status);
+      ctx.output('namespace', tenantNamespace(input.tenant));
+      await executeRun(ctx, options, request);
     },
   });
 }
