@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const appUrl = process.env.KUBECHART_APP_URL ?? 'http://localhost:3000';
-export const backendUrl = process.env.KUBECHART_BACKEND_URL ?? 'http://localhost:7007';
+export const backendUrl =
+  process.env.KUBECHART_BACKEND_URL ?? 'http://localhost:7007';
 export const screenshotDir = join(import.meta.dirname, '..', 'e2e-screenshots');
 
 export async function launchBrowser(): Promise<Browser> {
@@ -24,8 +25,13 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Opens the app and signs in as the guest user when the sign-in page asks for it. */
-export async function openSignedIn(browser: Browser, path = '/'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+export async function openSignedIn(
+  browser: Browser,
+  path = '/',
+): Promise<Page> {
+  const page = await browser.newPage({
+    viewport: { width: 1440, height: 900 },
+  });
   await gotoSignedIn(page, path);
   return page;
 }

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Browser tests: starts the example Backstage exactly as `make start` does (kube-sim included),
-# waits until the frontend and the backend answer, then runs e2e/*.test.ts with Node's test runner
+# waits until the frontend and the backend answer, then runs e2e/suite.test.ts with Node's test runner
 # (playwright-core driving Debian's Chromium, headless). Screenshots go to e2e-screenshots/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . scripts/env.sh
+
+for f in e2e/*.e2e.ts; do
+  if ! grep -q "'./$(basename "$f")'" e2e/suite.test.ts; then
+    echo "e2e: $f is not imported by e2e/suite.test.ts, so it would never run." >&2
+    exit 1
+  fi
+done
 
 for port in 3000 7007 7443; do
   if curl -sk -o /dev/null "http://127.0.0.1:$port/" || curl -sk -o /dev/null "https://127.0.0.1:$port/"; then
@@ -33,10 +40,8 @@ done
 echo "e2e: Backstage is up after ${SECONDS}s"
 
 status=0
-# In this order: the audit test reads the trail the tenant test's scaffolder runs leave.
-node --test --test-concurrency=1 \
-  e2e/catalog.test.ts e2e/kubernetes.test.ts e2e/assistant.test.ts \
-  e2e/tenant.test.ts e2e/audit.test.ts || status=$?
+# e2e/suite.test.ts imports every *.e2e.ts file in the order they must run.
+node --test e2e/suite.test.ts || status=$?
 if [ $status -ne 0 ]; then
   echo "e2e: failed; the last lines of the Backstage log:" >&2
   tail -n 60 "$log" >&2

@@ -1,0 +1,36 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, openSignedIn, screenshot } from './browser.ts';
+
+describe('catalog', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('the catalog lists the example entities', async () => {
+    const page = await openSignedIn(browser, '/catalog');
+    // The catalog ingests examples/ shortly after start-up; keep reloading until they are there.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const found = await page
+        .getByRole('link', { name: 'checkout-web' })
+        .waitFor({ timeout: 10_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (found || Date.now() > deadline) break;
+      await page.reload();
+    }
+    for (const name of ['checkout-web', 'inventory-service', 'payments-api']) {
+      assert.ok(
+        await page.getByRole('link', { name }).isVisible(),
+        `${name} should be listed in the catalog`,
+      );
+    }
+    await screenshot(page, 'catalog');
+  });
+});

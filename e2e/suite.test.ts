@@ -1,0 +1,7 @@
+// The browser tests, in the order they run: the audit test reads the trail that the tenant test's
+// scaffolder runs leave. Each file launches its own headless Chromium (see browser.ts).
+import './catalog.e2e.ts';
+import './kubernetes.e2e.ts';
+import './assistant.e2e.ts';
+import './tenant.e2e.ts';
+import './audit.e2e.ts';

@@ -1,0 +1,137 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import {
+  gotoSignedIn,
+  launchBrowser,
+  openSignedIn,
+  screenshot,
+} from './browser.ts';
+
+describe('tenant and chart templates', () => {
+  // One tenant per run, so the test can run against a long-lived `make start` too.
+  const code = `e2e-${Date.now().toString(36)}`;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    browser = await launchBrowser();
+    page = await openSignedIn(browser, '/create');
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  async function waitForTaskEnd(p: Page) {
+    // The task page shows the template's output links when it succeeds, and an error banner when it fails.
+    await p
+      .getByText(/Open the tenant|Deployment history|^Error: /)
+      .first()
+      .waitFor({ timeout: 5 * 60_000 });
+  }
+
+  test('a tenant provisioned through the scaffolder shows up with its run and healthy releases', async () => {
+    await gotoSignedIn(page, `/create/templates/default/kubechart-tenant`);
+    await page.locator('#root_code').waitFor({ timeout: 60_000 });
+    await page.locator('#root_code').fill(code);
+    await page.locator('#root_displayName').fill(`E2E ${code}`);
+    await page.locator('#root_owner').click();
+    await page.locator('#root_owner').fill('platform');
+    await page.getByRole('option', { name: /platform-team/ }).click();
+    await screenshot(page, 'tenant-1-form');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Review' }).click();
+    await screenshot(page, 'tenant-2-review');
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    await waitForTaskEnd(page);
+    await screenshot(page, 'tenant-3-task');
+    assert.ok(
+      await page
+        .getByText(/wait: succeeded/)
+        .first()
+        .isVisible(),
+      'the task log streams the run up to readiness',
+    );
+    assert.ok(await page.getByText(`tenant-${code}`).first().isVisible());
+
+    // The catalog gets the tenant entity from the kubechart provider within seconds.
+    await page.getByRole('link', { name: /Open the tenant/i }).click();
+    const healthCard = page.getByText('Tenant health');
+    for (let i = 0; i < 12 && !(await healthCard.isVisible()); i++) {
+      await page.waitForTimeout(5_000);
+      await page.reload();
+    }
+    await healthCard.waitFor({ timeout: 30_000 });
+    await page
+      .getByText('healthy', { exact: true })
+      .first()
+      .waitFor({ timeout: 60_000 });
+    for (const release of ['db: 1/1', 'api: 2/2', 'web: 2/2']) {
+      assert.ok(
+        await page.getByText(release).isVisible(),
+        `${release} is shown ready`,
+      );
+    }
+    await screenshot(page, 'tenant-4-entity');
+
+    await gotoSignedIn(
+      page,
+      `/catalog/default/system/${code}/deployment-history`,
+    );
+    const row = page.getByRole('row').filter({ hasText: `tenant-${code}` });
+    await row.first().waitFor({ timeout: 30_000 });
+    assert.match(await row.first().innerText(), /succeeded[\s\S]*tenant/);
+    await screenshot(page, 'tenant-5-history');
+  });
+
+  test('a chart that breaks an enforced rule is refused, and the run says why', async () => {
+    await gotoSignedIn(page, `/create/templates/default/kubechart-chart`);
+    await page.locator('#root_chart').waitFor({ timeout: 60_000 });
+    await page.locator('#root_chart').fill('kubechart-service');
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    await page.locator('#root_entity').click();
+    await page.locator('#root_entity').fill(code);
+    await page
+      .getByRole('option', { name: new RegExp(code) })
+      .first()
+      .click();
+    await page.locator('#root_namespace').fill(`tenant-${code}`);
+    await page.locator('#root_release').fill('risky');
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    // An unpinned image tag breaks the image-tag rule (severity error, mode enforce).
+    await page
+      .locator('#root_values')
+      .fill('image:\n  repository: nginx\n  tag: latest\n');
+    await page.getByLabel(/Policy check before install/).click();
+    await page.getByRole('option', { name: /Report only/ }).click();
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    await waitForTaskEnd(page);
+    const error = page.getByText(/^Error: kubechart run .* failed/).first();
+    await error.waitFor({ timeout: 60_000 });
+    const text = await error.innerText();
+    assert.match(text, /polic/i);
+    assert.ok(
+      await page
+        .getByText(/\[image-tag\]/)
+        .first()
+        .isVisible(),
+      'the task log lists the broken rule',
+    );
+    await screenshot(page, 'chart-1-refused');
+
+    await gotoSignedIn(
+      page,
+      `/catalog/default/system/${code}/deployment-history`,
+    );
+    const failed = page.getByRole('row').filter({ hasText: 'risky' });
+    await failed.first().waitFor({ timeout: 30_000 });
+    assert.match(await failed.first().innerText(), /failed/);
+    await screenshot(page, 'chart-2-history');
+  });
+});
