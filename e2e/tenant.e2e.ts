@@ -134,4 +134,43 @@ describe('tenant and chart templates', () => {
     assert.match(await failed.first().innerText(), /failed/);
     await screenshot(page, 'chart-2-history');
   });
+  test('the advanced template generates manifests, shows them, and applies them', async () => {
+    await gotoSignedIn(page, `/create/templates/default/kubechart-manifests`);
+    await page.locator('#root_name').waitFor({ timeout: 60_000 });
+    await page.locator('#root_entity').click();
+    await page.locator('#root_entity').fill(code);
+    await page
+      .getByRole('option', { name: new RegExp(code) })
+      .first()
+      .click();
+    await page.locator('#root_name').fill('hello');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('#root_namespace').fill(`tenant-${code}`);
+    await page.locator('#root_domain').fill(`${code}.example.com`);
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    await waitForTaskEnd(page);
+    // The review step printed the generated YAML; the apply step applied each object. The log
+    // view only renders the lines in view, so filter it with its search box.
+    const search = page.getByPlaceholder('Search').last();
+    await search.fill('kind: HTTPRoute');
+    await page
+      .getByText(/kind: HTTPRoute/)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    for (const kind of [
+      'Deployment',
+      'Service',
+      'NetworkPolicy',
+      'HTTPRoute',
+    ]) {
+      await search.fill(`${kind}/hello: created`);
+      await page
+        .getByText(`${kind}/hello: created`)
+        .first()
+        .waitFor({ timeout: 10_000 });
+    }
+    await screenshot(page, 'manifests-1-applied');
+  });
 });
