@@ -8,5 +8,6 @@ export * from './policy';
 export * from './helm';
 export * from './cluster';
 export * from './redaction';
+export * from './yaml';
 export * from './extensions';
 export * from './runs';

@@ -6,7 +6,7 @@ import type {
   PolicyResult,
   PolicySeverity,
 } from '@kubechart/plugin-kubechart-common';
-import yaml from 'js-yaml';
+import { parseYamlLimited } from '../yaml/parseYamlLimited';
 import { builtinPolicyRules } from './rules';
 import { KubeObject, PolicyRule } from './types';
 
@@ -26,12 +26,7 @@ export type PolicyEngineOptions = {
  * @public
  */
 export function parseManifests(text: string): KubeObject[] {
-  let docs: unknown[];
-  try {
-    docs = yaml.loadAll(text);
-  } catch (e) {
-    throw new InputError(`Manifests are not valid YAML: ${(e as Error).message}`);
-  }
+  const docs = parseYamlLimited(text, { what: 'Manifests' });
   const out: KubeObject[] = [];
   for (const d of docs) {
     if (!d || typeof d !== 'object') continue;

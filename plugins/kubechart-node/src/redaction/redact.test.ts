@@ -58,3 +58,52 @@ describe('redaction', () => {
     expect(valuesOnly('credentials: started with hunter22')).toBe('credentials: started with ***');
   });
 });
+
+describe('redaction by value and in linear time', () => {
+  const secret = 'gen3r4ted-Pa55word';
+  const scrub = createTextRedactor([secret], { keyValuePairs: false });
+
+  it('removes a known secret from every kind, including ConfigMaps, List items and comments', () => {
+    const manifest = [
+      `# Source: db/configmap.yaml (built with ${secret})`,
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: db }',
+      `data: { DATABASE_URL: "postgres://app:${secret}@db:5432/app" }`,
+      '---',
+      'apiVersion: v1',
+      'kind: List',
+      'items:',
+      `- { apiVersion: v1, kind: Secret, metadata: { name: s }, stringData: { url: "x${secret}" } }`,
+      `- { apiVersion: v1, kind: ConfigMap, metadata: { name: c, annotations: { note: "${secret}" } }, data: { mode: prod } }`,
+      '---',
+      'kind: Service',
+      'metadata: { name: keep }',
+    ].join('\n');
+    const out = redactManifest(manifest, { scrub });
+    expect(out).not.toContain(secret);
+    expect(out).toContain('DATABASE_URL: postgres://app:***@db:5432/app');
+    expect(out).toContain('# Source: db/configmap.yaml (built with ***)');
+    expect(out).toContain('mode: prod');
+    expect(out).toContain('metadata: { name: keep }');
+    // A Secret inside a List is redacted even without knowing its value.
+    expect(redactManifest('kind: List\nitems:\n- { kind: Secret, stringData: { token: plain-value } }\n')).not.toContain('plain-value');
+  });
+
+  it('drops a document it cannot parse within the limits instead of showing it', () => {
+    const bomb = `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [${Array(9).fill('*a')}]\nc: &c [${Array(9).fill('*b')}]\nd: &d [${Array(9).fill('*c')}]\ne: &e [${Array(9).fill('*d')}]\nf: &f [${Array(9).fill('*e')}]\ng: &g [${Array(9).fill('*f')}]\n`;
+    const started = Date.now();
+    expect(redactManifest(bomb)).toBe('# (document not shown: not valid YAML or over the input limits)\n');
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+
+  it('scrubs key=value pairs in linear time', () => {
+    const hostile = 'a-'.repeat(2_000_000);
+    const started = Date.now();
+    expect(createTextRedactor()(hostile)).toBe(hostile);
+    const pairs = 'password-token.secret-'.repeat(100_000);
+    expect(createTextRedactor()(pairs)).toBe(pairs);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(createTextRedactor()('db.password_hash = "abc" tokenX:1 secret')).toBe('db.password_hash = "***" tokenX:*** secret');
+  });
+});

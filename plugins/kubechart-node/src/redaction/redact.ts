@@ -1,5 +1,6 @@
 import yaml from 'js-yaml';
 import { KubeObject } from '../policy/types';
+import { parseYamlLimited } from '../yaml/parseYamlLimited';
 
 /** The placeholder that replaces redacted values. @public */
 export const REDACTED = '***';
@@ -35,12 +36,44 @@ export function redactValues<T>(value: T): T {
 }
 
 /**
- * Redacts a Kubernetes object: Secret `data`/`stringData`, the last-applied annotation, ConfigMap
- * keys and plain env values whose names look secret.
+ * Applies `scrub` to every string (keys and values) of a plain JSON-like value; returns a copy.
  * @public
  */
-export function redactObject(obj: KubeObject): KubeObject {
+export function scrubStrings<T>(value: T, scrub: (text: string) => string): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrub(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, c]) => [scrub(k), walk(c)]));
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** Options of {@link redactObject} and {@link redactManifest}. @public */
+export type RedactOptions = {
+  /**
+   * Scrubs free text, e.g. `createTextRedactor(knownSecrets, { keyValuePairs: false })`: applied to
+   * every string of every object, so a known secret is removed wherever a chart copied it
+   * (a ConfigMap's `DATABASE_URL`, an annotation, a command line).
+   */
+  scrub?: (text: string) => string;
+};
+
+/**
+ * Redacts a Kubernetes object: Secret `data`/`stringData`, the last-applied annotation, ConfigMap
+ * keys and plain env values whose names look secret, the items of `List` kinds, and every
+ * occurrence of a known secret value (with `options.scrub`).
+ * @public
+ */
+export function redactObject(obj: KubeObject, options: RedactOptions = {}): KubeObject {
   const copy: KubeObject = JSON.parse(JSON.stringify(obj));
+  if (typeof copy.kind === 'string' && copy.kind.endsWith('List') && Array.isArray(copy.items)) {
+    copy.items = copy.items.map((item: unknown) =>
+      item && typeof item === 'object' ? redactObject(item as KubeObject, options) : item,
+    );
+  }
   if (copy.kind === 'Secret') {
     for (const field of ['data', 'stringData']) {
       if (copy[field] && typeof copy[field] === 'object') {
@@ -69,35 +102,45 @@ export function redactObject(obj: KubeObject): KubeObject {
   visitContainers(copy.spec);
   visitContainers(copy.spec?.template?.spec);
   visitContainers(copy.spec?.jobTemplate?.spec?.template?.spec);
-  return copy;
+  return options.scrub ? scrubStrings(copy, options.scrub) : copy;
 }
 
 /**
  * Redacts a multi-document YAML manifest, document by document, keeping the text of documents that
- * hold nothing secret. Unparseable documents are dropped rather than leaked.
+ * hold nothing secret. Documents that are not valid YAML, or break the input limits, are dropped
+ * rather than leaked.
  * @public
  */
-export function redactManifest(manifest: string): string {
+export function redactManifest(manifest: string, options: RedactOptions = {}): string {
   const docs = manifest.split(/^---[ \t]*$/m);
   const out: string[] = [];
   for (const doc of docs) {
     if (!doc.trim()) continue;
     let parsed: unknown;
     try {
-      parsed = yaml.load(doc);
+      const all = parseYamlLimited(doc, { what: 'Manifest document' });
+      if (all.length > 1) throw new Error('several documents');
+      parsed = all[0];
     } catch {
-      out.push('# (document not shown: not valid YAML)\n');
+      out.push('# (document not shown: not valid YAML or over the input limits)\n');
       continue;
     }
     if (!parsed || typeof parsed !== 'object') {
       if (doc.replace(/#.*$/gm, '').trim()) continue;
-      out.push(doc.replace(/^\n+/, ''));
+      const onlyComments = doc.replace(/^\n+/, '');
+      out.push(options.scrub ? options.scrub(onlyComments) : onlyComments);
       continue;
     }
-    const redacted = redactObject(parsed as KubeObject);
+    const redacted = redactObject(parsed as KubeObject, options);
     const changed = JSON.stringify(redacted) !== JSON.stringify(parsed);
-    const comments = doc.match(/^#.*$/gm)?.join('\n');
-    out.push(changed ? `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, { lineWidth: -1 })}` : doc.replace(/^\n+/, ''));
+    const rawComments = doc.match(/^#.*$/gm)?.join('\n');
+    const comments = rawComments && options.scrub ? options.scrub(rawComments) : rawComments;
+    const commentsChanged = comments !== rawComments;
+    out.push(
+      changed || commentsChanged
+        ? `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, { lineWidth: -1 })}`
+        : doc.replace(/^\n+/, ''),
+    );
   }
   return out.map(d => (d.endsWith('\n') ? d : `${d}\n`)).join('---\n');
 }
@@ -120,10 +163,44 @@ export function collectSecretValues(value: unknown): string[] {
   return [...out];
 }
 
+const PAIR_KEYWORD = /password|passwd|token|secret|credential|apikey|api_key/gi;
+const KEY_CHAR = /[\w.-]/;
+const PAIR_SEPARATOR = /["']?\s*[:=]\s*["']?/y;
+const PAIR_VALUE = /[^\s"',}]+/y;
+
+/**
+ * Replaces the value of `password=…`, `token: "…"` style pairs. One left-to-right pass: each
+ * character is looked at a bounded number of times, so any text costs linear time (a regex with
+ * `[\w.-]*` on both sides of the keyword is quadratic on text like `a-a-a-a…`).
+ */
+function scrubKeyValuePairs(text: string): string {
+  let out = '';
+  let copied = 0;
+  PAIR_KEYWORD.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = PAIR_KEYWORD.exec(text)) !== null) {
+    let end = m.index + m[0].length;
+    while (end < text.length && KEY_CHAR.test(text[end])) end++;
+    PAIR_SEPARATOR.lastIndex = end;
+    const sep = PAIR_SEPARATOR.exec(text);
+    if (sep) {
+      PAIR_VALUE.lastIndex = end + sep[0].length;
+      const value = PAIR_VALUE.exec(text);
+      if (value) {
+        out += text.slice(copied, value.index) + REDACTED;
+        copied = value.index + value[0].length;
+        end = copied;
+      }
+    }
+    PAIR_KEYWORD.lastIndex = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /**
  * Returns a function that scrubs free text: the given secret strings (and their base64 forms) and
  * `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we wrote ourselves)
- * are replaced with `***`.
+ * are replaced with `***`. Linear in the text for a fixed set of secrets.
  * @public
  */
 export function createTextRedactor(
@@ -138,11 +215,10 @@ export function createTextRedactor(
     }
   }
   const sorted = [...needles].sort((a, b) => b.length - a.length);
-  const pair = /\b([\w.-]*(?:password|passwd|token|secret|credential|apikey|api_key)[\w.-]*)(["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi;
   return text => {
     let out = text;
-    for (const n of sorted) out = out.split(n).join(REDACTED);
+    for (const n of sorted) if (out.includes(n)) out = out.split(n).join(REDACTED);
     if (options.keyValuePairs === false) return out;
-    return out.replace(pair, (_m, k, sep) => `${k}${sep}${REDACTED}`);
+    return scrubKeyValuePairs(out);
   };
 }

@@ -1,0 +1,113 @@
+import { InputError } from '@backstage/errors';
+
+/**
+ * Hard bounds on the work one piece of user text or one JSON body may cause. A refused input is an
+ * `InputError` (HTTP 400) that names the bound it broke.
+ * @public
+ */
+export type InputLimits = {
+  /** Largest text accepted, in bytes (UTF-8). */
+  maxBytes: number;
+  /** Most YAML documents in one stream. */
+  maxDocuments: number;
+  /** Deepest nesting of mappings and sequences, counted after aliases are expanded. */
+  maxDepth: number;
+  /** Most alias uses (`*name`) in one stream. */
+  maxAliases: number;
+  /** Most nodes (mappings, sequences and scalars) in one stream, counted after aliases are expanded. */
+  maxNodes: number;
+};
+
+/**
+ * The default bounds: generous for any real chart or manifest, small enough that a refused input
+ * costs milliseconds.
+ * @public
+ */
+export const DEFAULT_INPUT_LIMITS: Readonly<InputLimits> = Object.freeze({
+  maxBytes: 5 * 1024 * 1024,
+  maxDocuments: 1000,
+  maxDepth: 100,
+  maxAliases: 100,
+  maxNodes: 1_000_000,
+});
+
+/** Thrown when an input breaks one of the {@link InputLimits}. @public */
+export class InputLimitError extends InputError {
+  constructor(
+    readonly limit: keyof InputLimits,
+    readonly max: number,
+    what: string,
+    detail: string,
+  ) {
+    super(`${what} refused: ${detail}; the limit ${limit} is ${max}`);
+  }
+}
+
+/**
+ * Measures a parsed value the way a consumer that walks it would see it: aliases (shared
+ * references) are expanded in the count, cycles are refused. Linear in the number of distinct
+ * objects, so a billion-laughs document costs as much as its text.
+ *
+ * Returns the number of expanded nodes; throws {@link InputLimitError} on the first bound broken.
+ * @public
+ */
+export function measureValue(
+  value: unknown,
+  limits: InputLimits,
+  what: string,
+  budget: { nodes: number; aliases: number } = { nodes: 0, aliases: 0 },
+): number {
+  // Expanded size and height of every distinct object seen, so an alias costs one lookup.
+  const memo = new Map<object, { size: number; height: number }>();
+  const onPath = new Set<object>();
+
+  const visit = (v: unknown, depth: number): { size: number; height: number } => {
+    if (v === null || typeof v !== 'object') return { size: 1, height: 0 };
+    const seen = memo.get(v);
+    if (seen) {
+      budget.aliases++;
+      if (budget.aliases > limits.maxAliases) {
+        throw new InputLimitError('maxAliases', limits.maxAliases, what, `more than ${limits.maxAliases} alias uses`);
+      }
+      if (depth + seen.height > limits.maxDepth) {
+        throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth} once aliases are expanded`);
+      }
+      return seen;
+    }
+    if (onPath.has(v)) {
+      throw new InputLimitError('maxAliases', limits.maxAliases, what, 'an alias refers to a node that contains it (recursive alias)');
+    }
+    if (depth >= limits.maxDepth) {
+      throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth}`);
+    }
+    onPath.add(v);
+    let size = 1;
+    let height = 0;
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const child of children) {
+      const c = visit(child, depth + 1);
+      size += c.size;
+      if (c.height + 1 > height) height = c.height + 1;
+      if (size > limits.maxNodes) break;
+    }
+    onPath.delete(v);
+    const result = { size, height };
+    memo.set(v, result);
+    return result;
+  };
+
+  const { size } = visit(value, 0);
+  budget.nodes += size;
+  if (budget.nodes > limits.maxNodes) {
+    throw new InputLimitError('maxNodes', limits.maxNodes, what, `more than ${limits.maxNodes} nodes once aliases are expanded`);
+  }
+  return size;
+}
+
+/**
+ * Checks a parsed JSON body (or any plain value) against the depth and node bounds.
+ * @public
+ */
+export function assertWithinLimits(value: unknown, what: string, limits: Partial<InputLimits> = {}): void {
+  measureValue(value, { ...DEFAULT_INPUT_LIMITS, ...limits }, what);
+}
