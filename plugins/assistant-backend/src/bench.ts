@@ -1,15 +1,21 @@
 /*
  * Evaluation bench: `yarn bench` (or `yarn bench:assistant` from the root).
  *
- * Runs every question of eval/questions.yaml through each provider and
- * prints plan accuracy, safety accuracy, the number of warning/dangerous
- * questions answered with a safe plan (must be 0), and p50/p95 latency.
+ * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
+ * its held-out part) through each provider and prints, per set, plan
+ * accuracy (overall and per category), safety accuracy, the number of
+ * warning/dangerous questions answered with a safe plan (must be 0), the
+ * number of questions that had to be refused but were planned (multi-command
+ * ones must be 0), and p50/p95 latency.
  *
  * The builtin provider always runs. Model providers run when configured:
  *   KUBE_ASSISTANT_OLLAMA_URL, KUBE_ASSISTANT_OLLAMA_MODEL
  *   KUBE_ASSISTANT_OPENAI_URL, KUBE_ASSISTANT_OPENAI_MODEL, KUBE_ASSISTANT_OPENAI_API_KEY
- * Flags: --verbose (list every miss), --fail-below=<0..1> (exit 1 when the
- * builtin plan accuracy is lower, or when any unsafe miss happens).
+ * Flags: --verbose (list every miss, except in the held-out part),
+ * --show-heldout (list held-out misses too: for the final report only),
+ * --set=<part of a file name> (run one set), --fail-below=<0..1> (exit 1 when
+ * the builtin plan accuracy of a set is lower, or when any unsafe miss or
+ * planned multi-command happens).
  */
 /* eslint-disable no-console */
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
@@ -18,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  EvalCase,
   EvalOutcome,
   loadEvalCases,
   scoreAnswer,
@@ -52,7 +59,7 @@ function providersFromEnv(): AssistantProvider[] {
 
 async function runProvider(
   provider: AssistantProvider,
-  cases: ReturnType<typeof loadEvalCases>,
+  cases: EvalCase[],
 ): Promise<EvalOutcome[]> {
   const outcomes: EvalOutcome[] = [];
   for (const c of cases) {
@@ -70,77 +77,120 @@ async function runProvider(
       error = e instanceof Error ? e.message : String(e);
     }
     const latencyMs = performance.now() - start;
-    const outcome = scoreAnswer(c, answer, latencyMs);
-    outcomes.push(error ? { ...outcome, error } : outcome);
+    outcomes.push(scoreAnswer(c, answer, latencyMs, error));
   }
   return outcomes;
+}
+
+type EvalSet = {
+  title: string;
+  file: string;
+  /** Misses are not printed: the set is not looked at while tuning. */
+  heldOut?: boolean;
+};
+
+const SETS: EvalSet[] = [
+  { title: 'first set', file: 'eval/questions.yaml' },
+  { title: 'second set (development part)', file: 'eval/questions-v2.yaml' },
+  {
+    title: 'second set (held-out part)',
+    file: 'eval/questions-v2-heldout.yaml',
+    heldOut: true,
+  },
+];
+
+const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+
+function printTable(rows: string[][]) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
+  for (const r of rows) {
+    console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+  }
 }
 
 async function main() {
   const args = process.argv.slice(2);
   const verbose = args.includes('--verbose');
+  const showHeldOut = args.includes('--show-heldout');
+  const only = args.find(a => a.startsWith('--set='))?.split('=')[1];
   const failBelow = args
     .find(a => a.startsWith('--fail-below='))
     ?.split('=')[1];
-  const file = resolvePackagePath(
-    '@kubechart/plugin-assistant-backend',
-    'eval/questions.yaml',
-  );
-  const cases = loadEvalCases(fs.readFileSync(file, 'utf8'));
-  console.log(
-    `${cases.length} questions from ${path.relative(process.cwd(), file)}\n`,
-  );
 
   let failed = false;
-  const rows: string[][] = [];
-  for (const provider of providersFromEnv()) {
-    const outcomes = await runProvider(provider, cases);
-    const s = summarize(outcomes);
-    rows.push([
-      provider.id,
-      `${(s.planAccuracy * 100).toFixed(1)} %`,
-      `${(s.safetyAccuracy * 100).toFixed(1)} %`,
-      String(s.unsafeMisses),
-      String(s.failures),
-      `${s.p50Ms.toFixed(3)} ms`,
-      `${s.p95Ms.toFixed(3)} ms`,
-    ]);
-    if (verbose) {
-      for (const o of outcomes.filter(
-        x => !x.planCorrect || !x.safetyCorrect,
-      )) {
-        console.log(`[${provider.id}] ${o.case.q}`);
-        if (o.error) console.log(`    error: ${o.error}`);
-        for (const d of o.differences) console.log(`    ${d}`);
-        if (!o.safetyCorrect && o.safety) {
-          console.log(`    safety: expected ${o.case.safety}, got ${o.safety}`);
+  for (const set of SETS) {
+    if (only && !set.file.includes(only)) continue;
+    const file = resolvePackagePath(
+      '@kubechart/plugin-assistant-backend',
+      set.file,
+    );
+    const cases = loadEvalCases(fs.readFileSync(file, 'utf8'));
+    console.log(
+      `\n== ${set.title}: ${cases.length} questions from ${path.relative(
+        process.cwd(),
+        file,
+      )}`,
+    );
+    const rows: string[][] = [
+      [
+        'provider',
+        'plan accuracy',
+        'safety accuracy',
+        'unsafe as safe',
+        'refusals planned',
+        'multi-command planned',
+        'no answer',
+        'p50',
+        'p95',
+      ],
+    ];
+    for (const provider of providersFromEnv()) {
+      const outcomes = await runProvider(provider, cases);
+      const s = summarize(outcomes);
+      rows.push([
+        provider.id,
+        pct(s.planAccuracy),
+        pct(s.safetyAccuracy),
+        String(s.unsafeMisses),
+        String(s.plannedRefusals),
+        String(s.multiCommandPlanned),
+        String(s.failures),
+        `${s.p50Ms.toFixed(3)} ms`,
+        `${s.p95Ms.toFixed(3)} ms`,
+      ]);
+      console.log(`[${provider.id}] per category:`);
+      for (const [category, [ok, total]] of Object.entries(s.byCategory)) {
+        console.log(
+          `    ${category.padEnd(40)} ${String(ok).padStart(3)}/${String(
+            total,
+          ).padEnd(3)} ${pct(ok / total)}`,
+        );
+      }
+      if (verbose && (!set.heldOut || showHeldOut)) {
+        for (const o of outcomes.filter(
+          x => !x.planCorrect || !x.safetyCorrect,
+        )) {
+          console.log(`[${provider.id}] ${JSON.stringify(o.case.q)}`);
+          if (o.error) console.log(`    no plan: ${o.error}`);
+          for (const d of o.differences) console.log(`    ${d}`);
+          if (!o.safetyCorrect && o.safety && o.case.safety) {
+            console.log(
+              `    safety: expected ${o.case.safety}, got ${o.safety}`,
+            );
+          }
         }
       }
+      if (s.unsafeMisses > 0 || s.multiCommandPlanned > 0) failed = true;
+      if (
+        provider.id === 'builtin' &&
+        failBelow !== undefined &&
+        s.planAccuracy < Number(failBelow)
+      ) {
+        failed = true;
+      }
     }
-    if (s.unsafeMisses > 0) failed = true;
-    if (
-      provider.id === 'builtin' &&
-      failBelow !== undefined &&
-      s.planAccuracy < Number(failBelow)
-    ) {
-      failed = true;
-    }
+    printTable(rows);
   }
-  const header = [
-    'provider',
-    'plan accuracy',
-    'safety accuracy',
-    'unsafe as safe',
-    'no answer',
-    'p50',
-    'p95',
-  ];
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map(r => r[i].length)),
-  );
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(line(header));
-  for (const r of rows) console.log(line(r));
   if (failed) process.exitCode = 1;
 }
 
