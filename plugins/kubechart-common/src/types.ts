@@ -216,6 +216,8 @@ export type PolicyResult = {
   object: { apiVersion?: string; kind: string; name: string; namespace?: string };
   message: string;
   fix: string;
+  /** Set when a configured policy exception covers this result: it stays in the report but does not count. */
+  exempt?: { reason: string };
 };
 
 /** Result of checking rendered manifests against the chart policy. @public */
@@ -223,9 +225,10 @@ export type PolicyReport = {
   mode: PolicyMode;
   /** True when no rule at severity `error` failed. */
   passed: boolean;
-  /** True when the report blocks installation (mode `enforce` and not passed). */
+  /** True when the report blocks installation: mode `enforce` and not passed, or, in any mode, a `run-scope` or `valid-object` failure. */
   blocking: boolean;
-  summary: { objects: number; errors: number; warnings: number; infos: number };
+  /** Failed results by severity; `exempted` counts failed results covered by an exception. */
+  summary: { objects: number; errors: number; warnings: number; infos: number; exempted?: number };
   results: PolicyResult[];
 };
 

@@ -6,6 +6,7 @@
  */
 export * from './policy';
 export * from './helm';
+export * from './chartSource';
 export * from './cluster';
 export * from './redaction';
 export * from './yaml';

@@ -7,31 +7,57 @@ import type {
   PolicySeverity,
 } from '@kubechart/plugin-kubechart-common';
 import { parseYamlLimited } from '../yaml/parseYamlLimited';
+import {
+  MANDATORY_RULE_IDS,
+  findException,
+  validateExceptions,
+} from './exceptions';
 import { builtinPolicyRules } from './rules';
-import { KubeObject, PolicyRule } from './types';
+import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
+import { RUN_SCOPE_RULE_ID, scopeViolation } from './scope';
+import {
+  KubeObject,
+  PolicyCheckOptions,
+  PolicyContext,
+  PolicyException,
+  PolicyRule,
+  SecretDetectionOptions,
+} from './types';
+import { VALID_OBJECT_RULE_ID, objectProblems } from './validity';
 
 /** Options of {@link PolicyEngine}. @public */
 export type PolicyEngineOptions = {
   mode?: PolicyMode;
-  /** Per rule severity overrides; `off` disables a rule. */
+  /** Per rule severity overrides; `off` disables a rule. `run-scope` and `valid-object` cannot be overridden. */
   severities?: Record<string, PolicySeverity | 'off'>;
   trustedRegistries?: string[];
   allowedServiceTypes?: string[];
   /** Extra rules (from the extension point). */
   rules?: PolicyRule[];
+  /** Exemptions of one rule for one namespace/object, each with a reason. */
+  exceptions?: PolicyException[];
+  /** Secret names; defaults to {@link DEFAULT_SECRET_KEY_NAMES} and no ignored keys. */
+  secrets?: Partial<SecretDetectionOptions>;
 };
 
 /**
  * Parses multi-document YAML into objects, dropping empty documents and unfolding `List` kinds.
+ * A document that is not a mapping (a scalar, a list) is kept as it is, so the policy reports it
+ * (`valid-object`) instead of silently skipping it.
  * @public
  */
 export function parseManifests(text: string): KubeObject[] {
   const docs = parseYamlLimited(text, { what: 'Manifests' });
   const out: KubeObject[] = [];
   for (const d of docs) {
-    if (!d || typeof d !== 'object') continue;
+    if (d === null || d === undefined) continue;
     const obj = d as KubeObject;
-    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+    if (
+      typeof obj === 'object' &&
+      typeof obj.kind === 'string' &&
+      obj.kind.endsWith('List') &&
+      Array.isArray(obj.items)
+    ) {
       out.push(...obj.items);
     } else {
       out.push(obj);
@@ -40,8 +66,39 @@ export function parseManifests(text: string): KubeObject[] {
   return out;
 }
 
+const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {
+  [VALID_OBJECT_RULE_ID]: {
+    description:
+      'every rendered document is a well-formed Kubernetes object the policy can judge',
+    fix: 'Fix the chart template so each document has apiVersion, kind, metadata.name and, for workloads, a pod template with named containers and images.',
+  },
+  [RUN_SCOPE_RULE_ID]: {
+    description:
+      'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed',
+    fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster.",
+  },
+};
+
+const refOf = (obj: unknown, index: number): PolicyResult['object'] => {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    return { kind: 'Unknown', name: `document ${index + 1}` };
+  const o = obj as KubeObject;
+  const md = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
+  return {
+    apiVersion: typeof o.apiVersion === 'string' ? o.apiVersion : undefined,
+    kind: typeof o.kind === 'string' && o.kind ? o.kind : 'Unknown',
+    name:
+      typeof md.name === 'string' && md.name
+        ? md.name
+        : String(md.generateName ?? `document ${index + 1}`),
+    namespace: typeof md.namespace === 'string' ? md.namespace : undefined,
+  };
+};
+
 /**
  * Checks rendered manifests against the chart policy: every rule on every object it applies to.
+ * Two rules guard the run itself and block in every mode: `valid-object` (a document the policy
+ * cannot judge is an error, never skipped) and `run-scope` (objects outside the run's scope).
  * @public
  */
 export class PolicyEngine {
@@ -50,6 +107,8 @@ export class PolicyEngine {
   private readonly trustedRegistries: string[];
   private readonly allowedServiceTypes: string[];
   private readonly rules: PolicyRule[];
+  private readonly exceptions: PolicyException[];
+  private readonly secrets: SecretDetectionOptions;
 
   /** Reads `kubechart.policy` config. */
   static fromConfig(config: Config, extraRules: PolicyRule[] = []) {
@@ -59,29 +118,53 @@ export class PolicyEngine {
     for (const key of sevConfig?.keys() ?? []) {
       severities[key] = sevConfig!.getString(key) as PolicySeverity | 'off';
     }
+    const exceptions = (c?.getOptionalConfigArray('exceptions') ?? []).map(
+      e => ({
+        rule: e.getString('rule'),
+        namespace: e.getOptionalString('namespace'),
+        kind: e.getOptionalString('kind'),
+        name: e.getOptionalString('name'),
+        reason: e.getString('reason'),
+      }),
+    );
     return new PolicyEngine({
       mode: (c?.getOptionalString('mode') as PolicyMode) ?? 'enforce',
       severities,
       trustedRegistries: c?.getOptionalStringArray('trustedRegistries') ?? [],
       allowedServiceTypes: c?.getOptionalStringArray('allowedServiceTypes'),
       rules: extraRules,
+      exceptions,
+      secrets: {
+        keyNames: c?.getOptionalStringArray('secrets.keyNames'),
+        ignoreKeys: c?.getOptionalStringArray('secrets.ignoreKeys'),
+      },
     });
   }
 
   constructor(options: PolicyEngineOptions = {}) {
     this.mode = options.mode ?? 'enforce';
     if (!['enforce', 'warn', 'off'].includes(this.mode)) {
-      throw new InputError(`Invalid kubechart.policy.mode "${this.mode}"; use enforce, warn or off`);
+      throw new InputError(
+        `Invalid kubechart.policy.mode "${this.mode}"; use enforce, warn or off`,
+      );
     }
     this.severities = options.severities ?? {};
     for (const [id, s] of Object.entries(this.severities)) {
+      if (MANDATORY_RULE_IDS.includes(id)) {
+        throw new InputError(
+          `Policy rule ${id} cannot be configured: it always blocks (it guards what a run may write)`,
+        );
+      }
       if (!['error', 'warning', 'info', 'off'].includes(s)) {
         throw new InputError(`Invalid severity "${s}" for policy rule ${id}`);
       }
     }
     this.trustedRegistries = options.trustedRegistries ?? [];
-    this.allowedServiceTypes = options.allowedServiceTypes ?? ['ClusterIP', 'ExternalName'];
-    const ids = new Set<string>();
+    this.allowedServiceTypes = options.allowedServiceTypes ?? [
+      'ClusterIP',
+      'ExternalName',
+    ];
+    const ids = new Set<string>(MANDATORY_RULE_IDS);
     this.rules = [...builtinPolicyRules, ...(options.rules ?? [])].filter(r => {
       if (ids.has(r.id)) {
         throw new InputError(`Duplicate policy rule id "${r.id}"`);
@@ -89,79 +172,161 @@ export class PolicyEngine {
       ids.add(r.id);
       return true;
     });
+    this.exceptions = validateExceptions(options.exceptions ?? [], [...ids]);
+    this.secrets = {
+      keyNames: options.secrets?.keyNames ?? DEFAULT_SECRET_KEY_NAMES,
+      ignoreKeys: options.secrets?.ignoreKeys ?? [],
+    };
   }
 
-  /** The active rules with their effective severity. */
-  listRules(): Array<{ id: string; severity: PolicySeverity | 'off'; description: string; fix: string }> {
-    return this.rules.map(r => ({
-      id: r.id,
-      severity: this.severities[r.id] ?? r.defaultSeverity,
-      description: r.description,
-      fix: r.fix,
-    }));
+  /** The active rules with their effective severity (the two mandatory rules first). */
+  listRules(): Array<{
+    id: string;
+    severity: PolicySeverity | 'off';
+    description: string;
+    fix: string;
+  }> {
+    return [
+      ...Object.entries(MANDATORY_RULES).map(([id, r]) => ({
+        id,
+        severity: 'error' as const,
+        ...r,
+      })),
+      ...this.rules.map(r => ({
+        id: r.id,
+        severity: this.severities[r.id] ?? r.defaultSeverity,
+        description: r.description,
+        fix: r.fix,
+      })),
+    ];
   }
 
   /** Checks a multi-document YAML string. */
-  checkYaml(manifests: string): PolicyReport {
-    return this.check(parseManifests(manifests));
+  checkYaml(manifests: string, options?: PolicyCheckOptions): PolicyReport {
+    return this.check(parseManifests(manifests), options);
   }
 
-  /** Checks parsed objects. */
-  check(objects: KubeObject[]): PolicyReport {
+  /** Checks parsed objects (anything that is not a well-formed object is a `valid-object` error). */
+  check(objects: KubeObject[], options: PolicyCheckOptions = {}): PolicyReport {
+    const { scope } = options;
     const results: PolicyResult[] = [];
-    if (this.mode !== 'off') {
-      const context = {
-        objects,
-        trustedRegistries: this.trustedRegistries,
-        allowedServiceTypes: this.allowedServiceTypes,
-      };
+    const valid: KubeObject[] = [];
+    const invalid = new Set<number>();
+    objects.forEach((obj, i) => {
+      const problems = objectProblems(obj);
+      if (problems.length) {
+        invalid.add(i);
+        results.push(
+          this.mandatoryResult(
+            VALID_OBJECT_RULE_ID,
+            refOf(obj, i),
+            problems.join('; '),
+          ),
+        );
+      } else {
+        valid.push(obj);
+      }
+    });
+    const context: PolicyContext = {
+      objects: valid,
+      trustedRegistries: this.trustedRegistries,
+      allowedServiceTypes: this.allowedServiceTypes,
+      secrets: this.secrets,
+      namespaceOf: o => o?.metadata?.namespace || scope?.defaultNamespace,
+    };
+    objects.forEach((obj, i) => {
+      if (invalid.has(i)) return;
+      const ref = refOf(obj, i);
+      if (scope) {
+        const why = scopeViolation(obj, scope);
+        results.push(this.mandatoryResult(RUN_SCOPE_RULE_ID, ref, why));
+      }
+      if (this.mode === 'off') return;
       for (const rule of this.rules) {
         const severity = this.severities[rule.id] ?? rule.defaultSeverity;
         if (severity === 'off') continue;
-        for (const obj of objects) {
-          const violations = rule.check(obj, context);
-          if (violations === undefined) continue;
-          results.push({
-            ruleId: rule.id,
-            severity,
-            passed: violations.length === 0,
-            object: {
-              apiVersion: obj.apiVersion,
-              kind: String(obj.kind ?? 'Unknown'),
-              name: String(obj.metadata?.name ?? ''),
-              namespace: obj.metadata?.namespace,
-            },
-            message: violations.length === 0 ? rule.description : violations.join('; '),
-            fix: rule.fix,
-          });
+        let violations: string[] | undefined;
+        try {
+          violations = rule.check(obj, context);
+        } catch (e) {
+          // Fail closed: a rule that cannot judge an object reports it.
+          violations = [
+            `the rule could not check this object: ${
+              (e as Error)?.message ?? String(e)
+            }`,
+          ];
         }
+        if (violations === undefined) continue;
+        const result: PolicyResult = {
+          ruleId: rule.id,
+          severity,
+          passed: violations.length === 0,
+          object: ref,
+          message:
+            violations.length === 0 ? rule.description : violations.join('; '),
+          fix: rule.fix,
+        };
+        if (!result.passed) {
+          const exception = findException(this.exceptions, rule.id, {
+            ...ref,
+            namespace: context.namespaceOf(obj),
+          });
+          if (exception) result.exempt = { reason: exception.reason };
+        }
+        results.push(result);
       }
-    }
-    const failed = results.filter(r => !r.passed);
+    });
+    const failed = results.filter(r => !r.passed && !r.exempt);
     const errors = failed.filter(r => r.severity === 'error').length;
     const passed = errors === 0;
+    const mandatoryFailed = failed.some(r =>
+      MANDATORY_RULE_IDS.includes(r.ruleId),
+    );
     return {
       mode: this.mode,
       passed,
-      blocking: this.mode === 'enforce' && !passed,
+      blocking: mandatoryFailed || (this.mode === 'enforce' && !passed),
       summary: {
         objects: objects.length,
         errors,
         warnings: failed.filter(r => r.severity === 'warning').length,
         infos: failed.filter(r => r.severity === 'info').length,
+        exempted: results.filter(r => r.exempt).length,
       },
       results,
+    };
+  }
+
+  private mandatoryResult(
+    ruleId: string,
+    object: PolicyResult['object'],
+    violation: string | undefined,
+  ): PolicyResult {
+    const rule = MANDATORY_RULES[ruleId];
+    return {
+      ruleId,
+      severity: 'error',
+      passed: !violation,
+      object,
+      message: violation ?? rule.description,
+      fix: rule.fix,
     };
   }
 }
 
 /**
- * A short text of the failed rules of a report, for failure reasons and logs.
+ * A short text of the failed rules of a report, for failure reasons and logs (exempted results left out).
  * @public
  */
-export function formatPolicyFailures(report: PolicyReport, severity: PolicySeverity = 'error'): string {
+export function formatPolicyFailures(
+  report: PolicyReport,
+  severity: PolicySeverity = 'error',
+): string {
   return report.results
-    .filter(r => !r.passed && r.severity === severity)
-    .map(r => `[${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message} — fix: ${r.fix}`)
+    .filter(r => !r.passed && !r.exempt && r.severity === severity)
+    .map(
+      r =>
+        `[${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message} — fix: ${r.fix}`,
+    )
     .join('\n');
 }

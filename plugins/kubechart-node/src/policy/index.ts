@@ -1,3 +1,14 @@
 export * from './types';
-export { builtinPolicyRules, parseImage } from './rules';
+export {
+  builtinPolicyRules,
+  parseImage,
+  DANGEROUS_CAPABILITIES,
+} from './rules';
+export {
+  DEFAULT_SECRET_KEY_NAMES,
+  isSecretName,
+  secretValueKind,
+} from './secrets';
+export { builtinIsNamespaced, scopeViolation } from './scope';
+export { findUnknownValues } from './unknownValues';
 export * from './PolicyEngine';

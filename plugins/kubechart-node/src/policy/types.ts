@@ -14,6 +14,18 @@ export type KubeObject = {
   [key: string]: any;
 };
 
+/** How secrets are recognised by the `no-plain-secrets` and `no-secret-values` rules. @public */
+export type SecretDetectionOptions = {
+  /**
+   * Words (or phrases of words, written `api_key`, `api key` or `apiKey`) that mark a key or env
+   * name as secret when they appear as whole words of it: `DB_PASSWORD` and `dbPassword` contain
+   * `password`; `monkey` and `cache_key_prefix` contain no listed word.
+   */
+  keyNames: string[];
+  /** Exact names never treated as secret (e.g. `TOKEN_TTL`). Compared case-insensitively. */
+  ignoreKeys: string[];
+};
+
 /** What a rule may look at besides the object it checks. @public */
 export type PolicyContext = {
   /** Every object of the rendered manifest (e.g. to find a PodDisruptionBudget). */
@@ -22,6 +34,10 @@ export type PolicyContext = {
   trustedRegistries: string[];
   /** Service types that are allowed (default `ClusterIP`, `ExternalName` and headless). */
   allowedServiceTypes: string[];
+  /** Secret names and values configuration. */
+  secrets: SecretDetectionOptions;
+  /** The namespace an object lands in: its own, else the run's default namespace (may be undefined). */
+  namespaceOf(obj: KubeObject): string | undefined;
 };
 
 /**
@@ -43,3 +59,45 @@ export interface PolicyRule {
    */
   check(object: KubeObject, context: PolicyContext): string[] | undefined;
 }
+
+/**
+ * Where a run may write, computed by the engine before the policy runs. The `run-scope` rule
+ * refuses every object outside it; that rule is blocking in every policy mode and cannot be
+ * turned off or exempted by config.
+ * @public
+ */
+export type PolicyScope = {
+  /** Namespaces the run may write to. Objects without metadata.namespace land in defaultNamespace. */
+  namespaces: string[];
+  defaultNamespace: string;
+  /** Cluster-scoped kinds this run may create, as "<group>/<Kind>" ("" group for core), e.g.
+   * "apiextensions.k8s.io/CustomResourceDefinition"; the caller has already checked the permission. */
+  allowedClusterScopedKinds?: string[];
+  /** Whether a kind is namespaced (from discovery); undefined = unknown → refused (fail closed). When omitted,
+   * a built-in table of the core/apps/batch/networking/policy/rbac/storage/apiextensions kinds is used. */
+  isNamespaced?: (apiVersion: string, kind: string) => boolean | undefined;
+};
+
+/** Options of one policy check. @public */
+export type PolicyCheckOptions = {
+  /** The run's scope; when given, the `run-scope` rule checks every object against it. */
+  scope?: PolicyScope;
+};
+
+/**
+ * A platform team's exemption of one rule for one namespace and/or object, with the reason.
+ * Exempted results stay in the report, marked `exempt`, and do not count as failures.
+ * @public
+ */
+export type PolicyException = {
+  /** The rule id (`host-path`, …). `run-scope` and `valid-object` cannot be exempted. */
+  rule: string;
+  /** Namespace the object lands in (its own, else the run's default namespace). */
+  namespace?: string;
+  /** Object kind, e.g. `DaemonSet`. */
+  kind?: string;
+  /** Object name; `*` matches any run of characters (`node-exporter-*`). */
+  name?: string;
+  /** Why the exemption is acceptable; shown in the report. Required. */
+  reason: string;
+};

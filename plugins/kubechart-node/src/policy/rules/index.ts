@@ -1,0 +1,20 @@
+import { PolicyRule } from '../types';
+import { hostAccessRules } from './hostAccess';
+import { rbacPolicyRules } from './rbac';
+import { reliabilityRules } from './reliability';
+import { secretRules } from './secrets';
+import { serviceRules } from './service';
+import { workloadRules } from './workload';
+
+export { parseImage } from './util';
+export { DANGEROUS_CAPABILITIES } from './hostAccess';
+
+/** The built-in chart policy rules. @public */
+export const builtinPolicyRules: PolicyRule[] = [
+  ...workloadRules,
+  ...hostAccessRules,
+  ...reliabilityRules,
+  ...secretRules,
+  ...rbacPolicyRules,
+  ...serviceRules,
+];

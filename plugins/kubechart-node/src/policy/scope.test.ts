@@ -1,0 +1,175 @@
+import { PolicyEngine } from './PolicyEngine';
+import { builtinIsNamespaced } from './scope';
+import { KubeObject, PolicyScope } from './types';
+
+const scope: PolicyScope = {
+  namespaces: ['team-a'],
+  defaultNamespace: 'team-a',
+};
+const cm = (name: string, namespace?: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace },
+  data: {},
+});
+const crb: KubeObject = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'x' },
+  roleRef: {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: 'view',
+  },
+  subjects: [],
+};
+const scopeFailures = (
+  engine: PolicyEngine,
+  objects: KubeObject[],
+  s: PolicyScope = scope,
+) =>
+  engine
+    .check(objects, { scope: s })
+    .results.filter(r => r.ruleId === 'run-scope' && !r.passed);
+
+describe('run-scope rule', () => {
+  const engine = new PolicyEngine();
+
+  it('refuses cluster-scoped objects, other namespaces and Namespace objects, naming object and reason', () => {
+    const report = engine.check(
+      [
+        cm('mine'),
+        cm('also-mine', 'team-a'),
+        crb,
+        cm('theirs', 'kube-system'),
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'team-a', labels: { x: 'y' } },
+        },
+      ],
+      { scope },
+    );
+    const failed = report.results.filter(
+      r => r.ruleId === 'run-scope' && !r.passed,
+    );
+    expect(failed.map(r => r.message)).toEqual([
+      'ClusterRoleBinding/x is cluster-scoped; a run may only write to namespace team-a',
+      'ConfigMap/theirs is in namespace kube-system; a run may only write to namespace team-a',
+      'Namespace/team-a is cluster-scoped; a run may only write to namespace team-a',
+    ]);
+    expect(failed.every(r => r.severity === 'error')).toBe(true);
+    expect(
+      report.results.filter(r => r.ruleId === 'run-scope' && r.passed),
+    ).toHaveLength(2);
+    expect(report.blocking).toBe(true);
+  });
+
+  it('blocks in warn and off mode too', () => {
+    for (const mode of ['warn', 'off'] as const) {
+      const report = new PolicyEngine({ mode }).check(
+        [cm('theirs', 'kube-system')],
+        { scope },
+      );
+      expect(report.blocking).toBe(true);
+      expect(report.passed).toBe(false);
+    }
+    expect(
+      new PolicyEngine({ mode: 'off' }).check([cm('mine')], { scope }).blocking,
+    ).toBe(false);
+  });
+
+  it('cannot be turned off or exempted by config', () => {
+    expect(
+      () => new PolicyEngine({ severities: { 'run-scope': 'off' } }),
+    ).toThrow(/run-scope cannot be configured/);
+    expect(
+      () =>
+        new PolicyEngine({
+          exceptions: [
+            { rule: 'run-scope', namespace: 'team-a', reason: 'please' },
+          ],
+        }),
+    ).toThrow(/cannot be exempted/);
+    expect(
+      () =>
+        new PolicyEngine({
+          rules: [
+            {
+              id: 'run-scope',
+              defaultSeverity: 'info',
+              description: '',
+              fix: '',
+              check: () => [],
+            },
+          ],
+        }),
+    ).toThrow(/Duplicate/);
+  });
+
+  it('allows the cluster-scoped kinds the caller allowed, and several namespaces', () => {
+    const crd: KubeObject = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+    };
+    const s: PolicyScope = {
+      namespaces: ['a', 'b'],
+      defaultNamespace: 'a',
+      allowedClusterScopedKinds: [
+        'apiextensions.k8s.io/CustomResourceDefinition',
+      ],
+    };
+    expect(scopeFailures(engine, [crd, cm('x', 'b'), cm('y')], s)).toEqual([]);
+    expect(
+      scopeFailures(engine, [crb, cm('z', 'c')], s).map(r => r.message),
+    ).toEqual([
+      'ClusterRoleBinding/x is cluster-scoped; a run may only write to namespaces a, b',
+      'ConfigMap/z is in namespace c; a run may only write to namespaces a, b',
+    ]);
+  });
+
+  it('refuses kinds of unknown scope, and uses discovery when given', () => {
+    const widget: KubeObject = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w' },
+    };
+    expect(scopeFailures(engine, [widget])[0].message).toBe(
+      'Widget/w (example.com/v1) is of a kind whose scope is unknown to the cluster; a run may only write to namespace team-a',
+    );
+    const discovered: PolicyScope = {
+      ...scope,
+      isNamespaced: (v, k) =>
+        v === 'example.com/v1' && k === 'Widget' ? true : undefined,
+    };
+    expect(scopeFailures(engine, [widget], discovered)).toEqual([]);
+    // With discovery given, even built-in kinds it does not know are refused.
+    expect(scopeFailures(engine, [cm('mine')], discovered)).toHaveLength(1);
+    const throwing: PolicyScope = {
+      ...scope,
+      isNamespaced: () => {
+        throw new Error('discovery down');
+      },
+    };
+    expect(scopeFailures(engine, [cm('mine')], throwing)).toHaveLength(1);
+  });
+
+  it('built-in table knows the common kinds', () => {
+    expect(builtinIsNamespaced('apps/v1', 'Deployment')).toBe(true);
+    expect(builtinIsNamespaced('v1', 'PersistentVolume')).toBe(false);
+    expect(builtinIsNamespaced('storage.k8s.io/v1', 'StorageClass')).toBe(
+      false,
+    );
+    expect(builtinIsNamespaced('networking.k8s.io/v1', 'NetworkPolicy')).toBe(
+      true,
+    );
+    expect(builtinIsNamespaced('apps/v1', 'Widget')).toBeUndefined();
+  });
+
+  it('does nothing without a scope (the caller decides)', () => {
+    expect(
+      engine.check([crb]).results.some(r => r.ruleId === 'run-scope'),
+    ).toBe(false);
+  });
+});

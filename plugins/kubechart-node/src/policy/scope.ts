@@ -1,0 +1,132 @@
+import { groupOf } from './rules/util';
+import { KubeObject, PolicyScope } from './types';
+
+/** The id of the run-scope rule: blocking in every policy mode, cannot be turned off or exempted. */
+export const RUN_SCOPE_RULE_ID = 'run-scope';
+
+/**
+ * Scope of the built-in kinds, by "<group>/<Kind>" (core group ""). Used when the caller does not
+ * pass discovery; a kind missing here is unknown and refused.
+ */
+const NAMESPACED: Record<string, string[]> = {
+  '': [
+    'Binding',
+    'ConfigMap',
+    'Endpoints',
+    'Event',
+    'LimitRange',
+    'PersistentVolumeClaim',
+    'Pod',
+    'PodTemplate',
+    'ReplicationController',
+    'ResourceQuota',
+    'Secret',
+    'Service',
+    'ServiceAccount',
+  ],
+  apps: [
+    'ControllerRevision',
+    'DaemonSet',
+    'Deployment',
+    'ReplicaSet',
+    'StatefulSet',
+  ],
+  autoscaling: ['HorizontalPodAutoscaler'],
+  batch: ['CronJob', 'Job'],
+  'coordination.k8s.io': ['Lease'],
+  'discovery.k8s.io': ['EndpointSlice'],
+  'events.k8s.io': ['Event'],
+  'networking.k8s.io': ['Ingress', 'NetworkPolicy'],
+  policy: ['PodDisruptionBudget'],
+  'rbac.authorization.k8s.io': ['Role', 'RoleBinding'],
+  'storage.k8s.io': ['CSIStorageCapacity'],
+  'authorization.k8s.io': ['LocalSubjectAccessReview'],
+};
+const CLUSTER_SCOPED: Record<string, string[]> = {
+  '': ['ComponentStatus', 'Namespace', 'Node', 'PersistentVolume'],
+  'admissionregistration.k8s.io': [
+    'MutatingWebhookConfiguration',
+    'ValidatingWebhookConfiguration',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+  ],
+  'apiextensions.k8s.io': ['CustomResourceDefinition'],
+  'apiregistration.k8s.io': ['APIService'],
+  'authentication.k8s.io': ['TokenReview', 'SelfSubjectReview'],
+  'authorization.k8s.io': [
+    'SelfSubjectAccessReview',
+    'SelfSubjectRulesReview',
+    'SubjectAccessReview',
+  ],
+  'certificates.k8s.io': ['CertificateSigningRequest'],
+  'flowcontrol.apiserver.k8s.io': ['FlowSchema', 'PriorityLevelConfiguration'],
+  'networking.k8s.io': ['IngressClass'],
+  'node.k8s.io': ['RuntimeClass'],
+  policy: ['PodSecurityPolicy'],
+  'rbac.authorization.k8s.io': ['ClusterRole', 'ClusterRoleBinding'],
+  'scheduling.k8s.io': ['PriorityClass'],
+  'storage.k8s.io': [
+    'CSIDriver',
+    'CSINode',
+    'StorageClass',
+    'VolumeAttachment',
+  ],
+};
+
+/**
+ * Whether a built-in kind is namespaced; undefined for kinds outside the table (custom resources).
+ * @public
+ */
+export function builtinIsNamespaced(
+  apiVersion: string,
+  kind: string,
+): boolean | undefined {
+  const group = groupOf(apiVersion);
+  if (NAMESPACED[group]?.includes(kind)) return true;
+  if (CLUSTER_SCOPED[group]?.includes(kind)) return false;
+  return undefined;
+}
+
+const list = (namespaces: string[]) =>
+  namespaces.length === 0
+    ? 'a run may not write to any namespace'
+    : `a run may only write to namespace${
+        namespaces.length > 1 ? 's' : ''
+      } ${namespaces.join(', ')}`;
+
+/**
+ * Checks one object against the run's scope; returns the reason it is refused, or undefined.
+ * @public
+ */
+export function scopeViolation(
+  obj: KubeObject,
+  scope: PolicyScope,
+): string | undefined {
+  const apiVersion = String(obj.apiVersion ?? '');
+  const kind = String(obj.kind ?? '');
+  const ref = `${kind || 'object'}/${String(
+    obj.metadata?.name ?? obj.metadata?.generateName ?? '',
+  )}`;
+  const isNamespaced = scope.isNamespaced ?? builtinIsNamespaced;
+  let namespaced: boolean | undefined;
+  try {
+    namespaced = isNamespaced(apiVersion, kind);
+  } catch {
+    namespaced = undefined;
+  }
+  if (namespaced === undefined) {
+    return `${ref} (${apiVersion}) is of a kind whose scope is unknown to the cluster; ${list(
+      scope.namespaces,
+    )}`;
+  }
+  if (!namespaced) {
+    const key = `${groupOf(apiVersion)}/${kind}`;
+    if ((scope.allowedClusterScopedKinds ?? []).includes(key)) return undefined;
+    return `${ref} is cluster-scoped; ${list(scope.namespaces)}`;
+  }
+  const ns = obj.metadata?.namespace || scope.defaultNamespace;
+  if (!scope.namespaces.includes(ns)) {
+    return `${ref} is in namespace ${ns}; ${list(scope.namespaces)}`;
+  }
+  return undefined;
+}

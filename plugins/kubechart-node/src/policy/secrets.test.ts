@@ -1,0 +1,116 @@
+import {
+  DEFAULT_SECRET_KEY_NAMES,
+  isSecretName,
+  nameWords,
+  secretValueKind,
+} from './secrets';
+
+const defaults = { keyNames: DEFAULT_SECRET_KEY_NAMES, ignoreKeys: [] };
+
+describe('secret names: whole words, not substrings', () => {
+  it.each([
+    'password',
+    'DB_PASSWORD',
+    'dbPassword',
+    'api_key',
+    'API-KEY',
+    'apiKey',
+    'apikey',
+    'secret_token',
+    'GITHUB_TOKEN',
+    'aws.secret.access.key',
+    'clientSecret',
+    'AWS_SECRET_ACCESS_KEY',
+    'PRIVATE_KEY',
+    'SENTRY_DSN',
+  ])('%s is secret', name => expect(isSecretName(name, defaults)).toBe(true));
+
+  it.each([
+    'monkey',
+    'cache_key_prefix',
+    'primary_key',
+    'keyboard',
+    'tokenizer',
+    'secretary_name',
+    'passwordless_login',
+    'color',
+    'KEY_ID_COLUMN',
+  ])('%s is not secret', name =>
+    expect(isSecretName(name, defaults)).toBe(false),
+  );
+
+  it('splits camelCase, acronyms and separators', () => {
+    expect(nameWords('APIKey')).toEqual(['api', 'key']);
+    expect(nameWords('db.adminPassword2')).toEqual([
+      'db',
+      'admin',
+      'password',
+      '2',
+    ]);
+    expect(isSecretName('adminPassword2', defaults)).toBe(true);
+    expect(nameWords('x-auth_TOKEN')).toEqual(['x', 'auth', 'token']);
+  });
+
+  it('honours configured names and ignored keys', () => {
+    const custom = { keyNames: ['pin code'], ignoreKeys: ['token'] };
+    expect(isSecretName('PIN_CODE', custom)).toBe(true);
+    expect(isSecretName('password', custom)).toBe(false);
+    expect(isSecretName('token', { ...defaults, ignoreKeys: ['TOKEN'] })).toBe(
+      false,
+    );
+  });
+});
+
+describe('secret values', () => {
+  it('names the kind of secret, never the value', () => {
+    expect(
+      secretValueKind('-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb...'),
+    ).toBe('a PEM private key');
+    expect(secretValueKind('-----BEGIN EC PRIVATE KEY-----')).toBe(
+      'a PEM private key',
+    );
+    expect(secretValueKind('mysql://root:toor@10.0.0.5/db')).toBe(
+      'a password in a URL',
+    );
+    expect(
+      secretValueKind(
+        'https://hooks.slack.com/services/T0000AAAA/B0000BBBB/abcdefghijklmnop',
+      ),
+    ).toBe('a Slack webhook URL');
+    expect(secretValueKind('--db-password=correcthorse')).toBe(
+      'a password assignment',
+    );
+  });
+
+  it('leaves references, certificates and ordinary text alone', () => {
+    for (const v of [
+      'postgres://app:$(DB_PASSWORD)@db/app',
+      'postgres://app:${DB_PASSWORD}@db/app',
+      'postgres://app@db/app',
+      '-----BEGIN CERTIFICATE-----\nMIIB',
+      'password=',
+      'https://example.com/path:with:colons',
+      'eyJ is how JSON in base64 starts',
+      'AKIA-not-a-key',
+    ]) {
+      expect(secretValueKind(v)).toBeUndefined();
+    }
+  });
+
+  it('scans hostile input in linear time', () => {
+    const hostile = [
+      'a:'.repeat(200_000),
+      `postgres://${'u'.repeat(300)}:${':'.repeat(200_000)}`,
+      `eyJ${'a'.repeat(100_000)}.eyJ${'.'.repeat(100_000)}`,
+      `-----BEGIN ${' '.repeat(200_000)}`,
+      'Bearer '.repeat(50_000),
+      'password ='.repeat(50_000),
+      `${'x://'.repeat(100_000)}@`,
+    ];
+    for (const text of hostile) {
+      const started = Date.now();
+      secretValueKind(text);
+      expect(Date.now() - started).toBeLessThan(500);
+    }
+  });
+});
