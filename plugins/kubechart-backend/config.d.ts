@@ -34,6 +34,11 @@ export interface Config {
       pollIntervalMs?: number;
       /** A pod failing (CrashLoopBackOff, ImagePullBackOff…) this long fails the run early, in seconds. Default 30. */
       failFastSeconds?: number;
+      /**
+       * How long a tenant delete waits for the tenant namespace to be gone (it stays Terminating until its
+       * contents are deleted), reporting progress in the run log; the run fails after it. In seconds. Default 300.
+       */
+      namespaceDeletionTimeoutSeconds?: number;
     };
     limits?: {
       /** Maximum number of tenants (not counting deleted ones). Default 100. */
@@ -48,6 +53,12 @@ export interface Config {
       heartbeatSeconds?: number;
       /** How often the scheduled reconciliation runs, in minutes. Default 2. */
       frequencyMinutes?: number;
+      /**
+       * A reconciled run keeps its locks until its last heartbeat is this old (or until its backend, when it
+       * was only late, stops the run itself), so no second run starts on the same target while the first
+       * may still hold a helm process. In seconds; at least `staleAfterSeconds`. Default 300.
+       */
+      releaseLocksAfterSeconds?: number;
     };
     tenant?: {
       /** Namespace of the ingress controller, allowed through the tenant NetworkPolicy. Default `ingress-nginx`. */

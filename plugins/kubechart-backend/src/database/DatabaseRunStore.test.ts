@@ -2,7 +2,7 @@ import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
 import { randomUUID } from 'node:crypto';
 import { DatabaseRunStore } from './DatabaseRunStore';
-import { NewRun } from './RunStore';
+import { LeaseLostError, NewRun } from './RunStore';
 
 jest.setTimeout(60_000);
 
@@ -123,6 +123,64 @@ describe.each(databases.eachSupportedId())('DatabaseRunStore on %p', databaseId 
     expect(results.filter(Boolean)).toHaveLength(1);
     const done = (await store.getRun(run.id))!;
     expect(done.transitions.filter(t => t.status === 'failed' || t.status === 'succeeded')).toHaveLength(1);
+  });
+
+  it('fences a late executor: once reconciled, its writes are refused and the reconciled status stands', async () => {
+    const { store } = await createStore();
+    const run = await store.createRun(newRun(), ['ns:dev/team-a', 'rel:dev/team-a/web']);
+    const lease = await store.claimRun(run.id, 'backend-a');
+    expect(lease).toEqual({ runId: run.id, epoch: 1 });
+    await expect(store.claimRun(run.id, 'backend-b')).rejects.toBeInstanceOf(LeaseLostError);
+    await store.updateRun(run.id, { helmRevision: 1 }, { lease });
+    expect(await store.renewLeases([lease])).toEqual([]);
+
+    // Another replica reconciles the run: the lease epoch moves on.
+    expect(await store.finishRun(run.id, 'failed', { failureReason: 'backend stopped reporting' }, { fence: true })).toBe(true);
+    expect(await store.finishRun(run.id, 'failed', { failureReason: 'twice' }, { fence: true })).toBe(false);
+
+    await expect(store.updateRun(run.id, { helmRevision: 2 }, { lease })).rejects.toThrow(/no longer executed by this backend instance: it was reconciled as failed/);
+    await expect(store.finishRun(run.id, 'succeeded', {}, { lease })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.appendEvents(run.id, [{ type: 'status', level: 'info', message: 'Run succeeded' }], { lease })).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.verifyLease(lease)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store.renewLeases([lease])).toEqual([run.id]);
+    const after = (await store.getRun(run.id))!;
+    expect({ status: after.status, reason: after.failureReason, revision: after.helmRevision }).toEqual({ status: 'failed', reason: 'backend stopped reporting', revision: 1 });
+    expect(after.transitions.map(t => t.status)).toEqual(['pending', 'running', 'failed']);
+    expect(await store.getEvents(run.id)).toEqual([]);
+
+    // Its locks stay until the late executor says it stopped (or they are abandoned).
+    const abandonedBefore = new Date(Date.now() - 60_000);
+    const err = await store.createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore }).catch(e => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.message).toMatch(new RegExp(`^Run ${run.id} \\(chart, failed, started by user:default/alice\\) was reconciled after its backend stopped reporting, but that backend may still be executing it; ns:dev/team-a stays locked until it stops or until `));
+    expect(await store.releaseLocks(run.id)).toBe(true);
+    await expect(store.createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore })).resolves.toBeDefined();
+  });
+
+  it('takes over the locks of a reconciled run whose backend never came back, never those of an active run', async () => {
+    const { store, knex } = await createStore();
+    const active = await store.createRun(newRun(), ['ns:dev/busy']);
+    await store.claimRun(active.id, 'backend-a');
+    expect(await store.releaseLocks(active.id)).toBe(false);
+    await knex('kubechart_runs').where({ id: active.id }).update({ heartbeat_at: Date.now() - 3_600_000 });
+    const recent = new Date(Date.now() - 1000);
+    await expect(store.createRun(newRun(), ['ns:dev/busy'], { abandonedBefore: recent })).rejects.toThrow(/is already active on ns:dev\/busy/);
+
+    await store.finishRun(active.id, 'failed', { failureReason: 'reconciled' }, { fence: true });
+    const next = await store.createRun(newRun(), ['ns:dev/busy'], { abandonedBefore: recent });
+    expect(await knex('kubechart_locks').where({ target: 'ns:dev/busy' }).select('run_id')).toEqual([{ run_id: next.id }]);
+  });
+
+  it('migrates the lease epoch up and down, keeping existing runs', async () => {
+    const { knex, store } = await createStore();
+    const directory = `${__dirname}/../../migrations`;
+    const run = await store.createRun(newRun(), ['ns:dev/m']);
+    await store.claimRun(run.id, 'backend-a');
+    await knex.migrate.down({ directory });
+    expect(await knex.schema.hasColumn('kubechart_runs', 'lease_epoch')).toBe(false);
+    expect(await knex('kubechart_runs').where({ id: run.id }).first()).toMatchObject({ status: 'running' });
+    await knex.migrate.latest({ directory });
+    expect(await knex('kubechart_runs').where({ id: run.id }).first()).toMatchObject({ status: 'running', lease_epoch: 0 });
   });
 
   it('migrates down cleanly', async () => {

@@ -13,9 +13,12 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import {
+  FinishRunOptions,
+  LeaseLostError,
   NewRun,
   NewRunEvent,
   RunFilter,
+  RunLease,
   RunPatch,
   RunStore,
   TenantRecord,
@@ -50,6 +53,7 @@ type RunRow = {
   finished_at: string | number | null;
   heartbeat_at: string | number | null;
   owner: string | null;
+  lease_epoch: number;
 };
 
 type EventRow = {
@@ -62,6 +66,17 @@ type EventRow = {
   step_status: string | null;
   message: string;
 };
+
+const isFinished = (status: string) => status === 'succeeded' || status === 'failed';
+
+/** Throws unless the run row still carries the lease and is active. */
+function checkLease(row: RunRow, lease: RunLease | undefined) {
+  if (!lease) return;
+  if (Number(row.lease_epoch) !== lease.epoch) {
+    throw new LeaseLostError(row.id, isFinished(row.status) ? `it was reconciled as ${row.status} by another instance` : 'another instance claimed it');
+  }
+  if (isFinished(row.status)) throw new LeaseLostError(row.id, `it already ${row.status}`);
+}
 
 const iso = (ms: string | number | null | undefined) =>
   ms === null || ms === undefined ? undefined : new Date(Number(ms)).toISOString();
@@ -144,7 +159,7 @@ export class DatabaseRunStore implements RunStore {
     this.isPostgres = String(db.client.config.client).includes('pg');
   }
 
-  async createRun(run: NewRun, lockKeys: string[]): Promise<Run> {
+  async createRun(run: NewRun, lockKeys: string[], options: { abandonedBefore?: Date } = {}): Promise<Run> {
     const now = Date.now();
     const row: RunRow = {
       id: run.id,
@@ -170,27 +185,53 @@ export class DatabaseRunStore implements RunStore {
       finished_at: null,
       heartbeat_at: now,
       owner: null,
+      lease_epoch: 0,
     };
-    try {
-      await this.db.transaction(async tx => {
-        await tx('kubechart_runs').insert(row);
-        for (const target of lockKeys) {
-          await tx('kubechart_locks').insert({ target, run_id: run.id, acquired_at: now });
-        }
-      });
-    } catch (e) {
-      if (!isDatabaseConflictError(e)) throw e;
-      const holder = await this.db('kubechart_locks')
-        .whereIn('target', lockKeys)
-        .first<{ target: string; run_id: string } | undefined>();
-      const active = holder ? await this.getRun(holder.run_id) : undefined;
-      throw new ConflictError(
-        active
-          ? `Run ${active.id} (${active.kind}, ${active.status}, started by ${active.actor}) is already active on ${holder!.target}; wait for it to finish`
-          : `Another run is already active on ${lockKeys.join(', ')}; try again`,
-      );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.transaction(async tx => {
+          await tx('kubechart_runs').insert(row);
+          for (const target of lockKeys) {
+            await tx('kubechart_locks').insert({ target, run_id: run.id, acquired_at: now });
+          }
+        });
+        return toRun(row);
+      } catch (e) {
+        if (!isDatabaseConflictError(e)) throw e;
+        if (attempt === 0 && options.abandonedBefore && (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))) continue;
+        throw await this.lockConflict(lockKeys, options.abandonedBefore);
+      }
     }
-    return toRun(row);
+  }
+
+  /**
+   * Deletes locks on these keys whose run was reconciled (fenced) and last heard of before
+   * `before`, or whose run no longer exists. Resolves whether any was deleted.
+   */
+  private async takeOverAbandonedLocks(lockKeys: string[], before: Date): Promise<boolean> {
+    const holders = await this.db('kubechart_locks').whereIn('target', lockKeys).select<{ target: string; run_id: string }[]>('target', 'run_id');
+    let deleted = 0;
+    for (const h of holders) {
+      const run = await this.db<RunRow>('kubechart_runs').where({ id: h.run_id }).first();
+      if (!run || (isFinished(run.status) && Number(run.heartbeat_at ?? 0) < before.getTime())) {
+        deleted += await this.db('kubechart_locks').where({ target: h.target, run_id: h.run_id }).delete();
+      }
+    }
+    return deleted > 0;
+  }
+
+  private async lockConflict(lockKeys: string[], abandonedBefore?: Date): Promise<ConflictError> {
+    const holder = await this.db('kubechart_locks')
+      .whereIn('target', lockKeys)
+      .first<{ target: string; run_id: string } | undefined>();
+    const row = holder ? await this.db<RunRow>('kubechart_runs').where({ id: holder.run_id }).first() : undefined;
+    if (!row) return new ConflictError(`Another run is already active on ${lockKeys.join(', ')}; try again`);
+    const who = `Run ${row.id} (${row.kind}, ${row.status}, started by ${row.actor})`;
+    if (!isFinished(row.status)) return new ConflictError(`${who} is already active on ${holder!.target}; wait for it to finish`);
+    const graceMs = abandonedBefore ? Date.now() - abandonedBefore.getTime() : 0;
+    return new ConflictError(
+      `${who} was reconciled after its backend stopped reporting, but that backend may still be executing it; ${holder!.target} stays locked until it stops or until ${iso(Number(row.heartbeat_at ?? 0) + graceMs)}`,
+    );
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -225,15 +266,18 @@ export class DatabaseRunStore implements RunStore {
     };
   }
 
-  private async patchRow(tx: Knex, id: string, patch: RunPatch, extra: Partial<RunRow> = {}, onlyIfActive = false): Promise<boolean> {
+  /** The run row, locked for update on PostgreSQL (SQLite serialises writers anyway). */
+  private async lockedRow(tx: Knex, id: string): Promise<RunRow> {
     const query = tx<RunRow>('kubechart_runs').where({ id });
-    // Row lock on PostgreSQL so two replicas finishing the same run serialise; SQLite serialises writers anyway.
     if (this.isPostgres) query.forUpdate();
     const current = await query.first();
     if (!current) throw new NotFoundError(`Run ${id} not found`);
-    if (onlyIfActive && (current.status === 'succeeded' || current.status === 'failed')) return false;
+    return current;
+  }
+
+  private async writePatch(tx: Knex, current: RunRow, patch: RunPatch, extra: Partial<RunRow> = {}, touchHeartbeat = true): Promise<void> {
     const now = Date.now();
-    const update: Partial<RunRow> = { heartbeat_at: now, ...extra };
+    const update: Partial<RunRow> = { ...(touchHeartbeat ? { heartbeat_at: now } : {}), ...extra };
     if (patch.status && patch.status !== current.status) {
       const transitions: RunTransition[] = JSON.parse(current.transitions);
       transitions.push({ status: patch.status, at: new Date(now).toISOString() });
@@ -250,19 +294,68 @@ export class DatabaseRunStore implements RunStore {
     if (patch.helmRevision !== undefined) update.helm_revision = patch.helmRevision;
     if (patch.policyReport !== undefined) update.policy_report = JSON.stringify(patch.policyReport);
     if (patch.failureReason !== undefined) update.failure_reason = patch.failureReason;
-    await tx('kubechart_runs').where({ id }).update(update);
-    return true;
+    await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 
-  async updateRun(id: string, patch: RunPatch, owner?: string): Promise<void> {
-    await this.db.transaction(tx => this.patchRow(tx, id, patch, owner ? { owner } : {}));
-  }
-
-  async finishRun(id: string, status: 'succeeded' | 'failed', patch: RunPatch = {}, options: { onlyIfActive?: boolean } = {}): Promise<boolean> {
+  async claimRun(id: string, owner: string): Promise<RunLease> {
     return this.db.transaction(async tx => {
-      const changed = await this.patchRow(tx, id, { ...patch, status }, {}, options.onlyIfActive);
-      if (changed) await tx('kubechart_locks').where({ run_id: id }).delete();
-      return changed;
+      const current = await this.lockedRow(tx, id);
+      if (current.status !== 'pending') throw new LeaseLostError(id, `it is already ${current.status}`);
+      const epoch = Number(current.lease_epoch) + 1;
+      await this.writePatch(tx, current, { status: 'running' }, { owner, lease_epoch: epoch });
+      return { runId: id, epoch };
+    });
+  }
+
+  async updateRun(id: string, patch: RunPatch, options: { lease?: RunLease } = {}): Promise<void> {
+    await this.db.transaction(async tx => {
+      const current = await this.lockedRow(tx, id);
+      checkLease(current, options.lease);
+      await this.writePatch(tx, current, patch);
+    });
+  }
+
+  async finishRun(id: string, status: 'succeeded' | 'failed', patch: RunPatch = {}, options: FinishRunOptions = {}): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const current = await this.lockedRow(tx, id);
+      if ((options.onlyIfActive || options.fence) && isFinished(current.status)) return false;
+      checkLease(current, options.lease);
+      if (options.fence) {
+        // The executor's last heartbeat stays as it was: it tells when its locks count as abandoned.
+        await this.writePatch(tx, current, { ...patch, status }, { lease_epoch: Number(current.lease_epoch) + 1 }, false);
+      } else {
+        await this.writePatch(tx, current, { ...patch, status });
+        await tx('kubechart_locks').where({ run_id: id }).delete();
+      }
+      return true;
+    });
+  }
+
+  async renewLeases(leases: RunLease[]): Promise<string[]> {
+    const lost: string[] = [];
+    const now = Date.now();
+    for (const lease of leases) {
+      const n = await this.db('kubechart_runs')
+        .where({ id: lease.runId, lease_epoch: lease.epoch })
+        .whereIn('status', ['pending', 'running'])
+        .update({ heartbeat_at: now });
+      if (n === 0) lost.push(lease.runId);
+    }
+    return lost;
+  }
+
+  async verifyLease(lease: RunLease): Promise<void> {
+    const row = await this.db<RunRow>('kubechart_runs').where({ id: lease.runId }).first();
+    if (!row) throw new LeaseLostError(lease.runId, 'it no longer exists');
+    checkLease(row, lease);
+  }
+
+  async releaseLocks(runId: string): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const row = await tx<RunRow>('kubechart_runs').where({ id: runId }).first();
+      if (row && !isFinished(row.status)) return false;
+      await tx('kubechart_locks').where({ run_id: runId }).delete();
+      return true;
     });
   }
 
@@ -278,11 +371,12 @@ export class DatabaseRunStore implements RunStore {
     return rows.map(toRun);
   }
 
-  async appendEvents(runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
+  async appendEvents(runId: string, events: NewRunEvent[], options: { lease?: RunLease } = {}): Promise<RunEvent[]> {
     if (events.length === 0) return [];
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction(async tx => {
+          if (options.lease) checkLease(await this.lockedRow(tx, runId), options.lease);
           const max = await tx('kubechart_run_events').where({ run_id: runId }).max<{ m: number | null }[]>('seq as m');
           let seq = Number(max[0]?.m ?? 0);
           const rows: EventRow[] = events.map(e => ({

@@ -63,26 +63,68 @@ export type TenantRecord = {
   updatedAt: string;
 };
 
+/**
+ * The right of one backend instance to write a run: the run's lease epoch when it claimed it. A
+ * write with a lease succeeds only while the row still carries that epoch (a fencing token).
+ */
+export type RunLease = { runId: string; epoch: number };
+
+/** The run's lease was taken away (another instance reconciled the run); nothing was written. */
+export class LeaseLostError extends Error {
+  constructor(readonly runId: string, detail: string) {
+    super(`Run ${runId} is no longer executed by this backend instance: ${detail}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Options of {@link RunStore.finishRun}. */
+export type FinishRunOptions = {
+  /** Do nothing (resolve false) when the run already finished, e.g. reconciled by another replica. */
+  onlyIfActive?: boolean;
+  /** Write only while the run still carries this lease; throws {@link LeaseLostError} otherwise. */
+  lease?: RunLease;
+  /**
+   * Reconciling a run another instance executed: bump its lease epoch so that instance can no
+   * longer write, and keep its locks (it may still be working) until it releases them itself
+   * ({@link RunStore.releaseLocks}) or they are abandoned (see `createRun`). Implies `onlyIfActive`.
+   */
+  fence?: boolean;
+};
+
 /** Persistence of runs, events, locks and tenants. */
 export interface RunStore {
   /**
    * Inserts the run and takes every lock key in one transaction. Throws ConflictError naming the
-   * active run when a key is held.
+   * active run when a key is held. A key held by a run that was reconciled (fenced) and whose
+   * last heartbeat is older than `abandonedBefore` is taken over.
    */
-  createRun(run: NewRun, lockKeys: string[]): Promise<Run>;
+  createRun(run: NewRun, lockKeys: string[], options?: { abandonedBefore?: Date }): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
   listRuns(filter: RunFilter, page: { cursor?: string; limit: number }): Promise<RunsPage>;
-  /** Applies a patch; a status change appends a transition. */
-  updateRun(id: string, patch: RunPatch, owner?: string): Promise<void>;
   /**
-   * Sets the final status and releases the run's locks. With `onlyIfActive`, does nothing (and
-   * resolves false) when the run already finished, e.g. reconciled by another replica.
+   * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
+   * Throws {@link LeaseLostError} when the run is no longer pending.
    */
-  finishRun(id: string, status: 'succeeded' | 'failed', patch?: RunPatch, options?: { onlyIfActive?: boolean }): Promise<boolean>;
+  claimRun(id: string, owner: string): Promise<RunLease>;
+  /** Applies a patch; a status change appends a transition. With a lease, only while it holds. */
+  updateRun(id: string, patch: RunPatch, options?: { lease?: RunLease }): Promise<void>;
+  /** Sets the final status and, unless fencing, releases the run's locks. */
+  finishRun(id: string, status: 'succeeded' | 'failed', patch?: RunPatch, options?: FinishRunOptions): Promise<boolean>;
+  /** Heartbeat of runs without a lease (recorded runs). */
   heartbeat(ids: string[]): Promise<void>;
+  /** Heartbeat of leased runs; resolves the ids of runs whose lease was lost. */
+  renewLeases(leases: RunLease[]): Promise<string[]>;
+  /** Throws {@link LeaseLostError} unless the run is active and still carries the lease. */
+  verifyLease(lease: RunLease): Promise<void>;
+  /**
+   * Releases the locks of a finished (reconciled) run, once the instance that executed it has
+   * stopped. Resolves false, releasing nothing, while the run is still active.
+   */
+  releaseLocks(runId: string): Promise<boolean>;
   /** Runs `running`/`pending` whose heartbeat is older than `before`. */
   findStaleRuns(before: Date): Promise<Run[]>;
-  appendEvents(runId: string, events: NewRunEvent[]): Promise<RunEvent[]>;
+  /** Appends events; with a lease, only while it holds (throws {@link LeaseLostError}). */
+  appendEvents(runId: string, events: NewRunEvent[], options?: { lease?: RunLease }): Promise<RunEvent[]>;
   getEvents(runId: string, options?: { after?: number; limit?: number }): Promise<RunEvent[]>;
   countRunsByActorSince(actor: string, since: Date): Promise<number>;
   upsertTenant(tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>): Promise<void>;

@@ -25,6 +25,9 @@ import { Executors, mergeValues } from './executors';
 import { RunContext } from './RunContext';
 import { EngineSettings } from './settings';
 import { planRun } from './validate';
+import { LeaseLostError, RunPatch } from '../database/RunStore';
+import { withNamespaceLock } from '../database/lockKeys';
+import { RunLeases, fencedHelm, fencedStore } from './lease';
 
 function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
   if (status === 'failed') return 'failed';
@@ -62,17 +65,28 @@ export type RunEngineOptions = {
 export class RunEngine {
   private readonly active = new Map<string, Promise<void>>();
   private readonly clients = new Map<string, KubeClient>();
-  private heartbeatTimer?: NodeJS.Timeout;
+  /** Leases (fencing tokens) of the runs this instance executes, and their heartbeat. */
+  private readonly leases: RunLeases;
+  /** The store, with updates and events of runs this instance executes conditional on their lease. */
+  private readonly fencedRunStore: RunStore;
   private readonly executors: Executors;
   readonly instanceId: string;
 
   constructor(private readonly options: RunEngineOptions) {
     this.instanceId = options.instanceId ?? randomUUID();
+    this.leases = new RunLeases({
+      store: options.store,
+      logger: options.logger,
+      heartbeatIntervalMs: options.settings.heartbeatIntervalMs,
+      staleAfterMs: options.settings.staleAfterSeconds * 1000,
+      releaseLocksAfterMs: options.settings.releaseLocksAfterSeconds * 1000,
+    });
+    this.fencedRunStore = fencedStore(options.store, this.leases);
     this.executors = new Executors({
-      helm: options.helm,
+      helm: fencedHelm(options.helm, this.leases),
       policy: options.policy,
       clusters: options.clusters,
-      store: options.store,
+      store: this.fencedRunStore,
       settings: options.settings,
       tenantResources: options.tenantResources ?? [],
       client: name => this.client(name),
@@ -160,7 +174,9 @@ export class RunEngine {
         tenant: plan.tenant,
         input: plan.redactedInput,
       },
-      plan.lockKeys,
+      withNamespaceLock(plan.target, plan.lockKeys),
+      // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
+      { abandonedBefore: new Date(Date.now() - settings.releaseLocksAfterSeconds * 1000) },
     );
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
@@ -180,27 +196,11 @@ export class RunEngine {
       });
     }
     this.options.listener?.onRunChanged?.(run);
-    const work = this.execute(run, request).finally(() => {
+    const work = this.executeLeased(run, request).finally(() => {
       this.active.delete(run.id);
-      if (this.active.size === 0 && this.heartbeatTimer) {
-        clearInterval(this.heartbeatTimer);
-        this.heartbeatTimer = undefined;
-      }
     });
     this.active.set(run.id, work);
-    this.ensureHeartbeat();
     return run;
-  }
-
-  private ensureHeartbeat() {
-    if (this.heartbeatTimer) return;
-    // Heartbeats belong to runs this process executes; periodic cluster-wide work goes through the scheduler.
-    this.heartbeatTimer = setInterval(() => {
-      this.options.store.heartbeat([...this.active.keys()]).catch(e =>
-        this.options.logger.warn(`Heartbeat failed: ${e}`),
-      );
-    }, this.options.settings.heartbeatIntervalMs);
-    this.heartbeatTimer.unref();
   }
 
   /** Resolves when every run this instance executes has finished (tests, shutdown). */
@@ -217,11 +217,10 @@ export class RunEngine {
 
   private async execute(run: Run, request: CreateRunRequest): Promise<void> {
     const { store, logger, listener } = this.options;
-    const ctx = new RunContext(run.id, store, logger, events => listener?.onEvents?.(run.id, events));
+    const ctx = new RunContext(run.id, this.fencedRunStore, logger, events => listener?.onEvents?.(run.id, events));
     let status: 'succeeded' | 'failed' = 'failed';
     let failureReason: string | undefined;
     try {
-      await store.updateRun(run.id, { status: 'running' }, this.instanceId);
       listener?.onRunChanged?.({ ...run, status: 'running' });
       ctx.status(`${run.kind} run started by ${run.actor}`);
       await this.executors.run(run, request, ctx);
@@ -234,7 +233,7 @@ export class RunEngine {
     if (status === 'succeeded') ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
     await ctx.flush();
     try {
-      await store.finishRun(run.id, status, failureReason ? { failureReason } : {});
+      await this.finishLeased(run.id, status, failureReason ? { failureReason } : {});
       if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
         const tenant = run.input.tenant as string;
         const existing = (await store.getTenants(tenant)).find(t => t.cluster === run.target.cluster);
@@ -255,6 +254,39 @@ export class RunEngine {
     }
     const finished = await store.getRun(run.id);
     if (finished) listener?.onRunChanged?.(finished);
+  }
+
+  /**
+   * Claims the run (status running, a new lease epoch) and executes it under that lease: its
+   * writes, helm calls and Kubernetes writes stop when the lease is lost.
+   */
+  private async executeLeased(run: Run, ...rest: unknown[]): Promise<void> {
+    let lease;
+    try {
+      lease = await this.options.store.claimRun(run.id, this.instanceId);
+    } catch (e) {
+      this.options.logger.warn(`Run ${run.id} was not started: ${e}`);
+      return;
+    }
+    const execute = this.execute as (r: Run, ...a: unknown[]) => Promise<void>;
+    await this.leases.hold(lease, () => execute.call(this, run, ...rest));
+  }
+
+  /**
+   * Records the end of a run this instance executed, only while it holds the run's lease. When the
+   * lease was lost (another instance reconciled the run), the reconciled status stands and the
+   * run's locks are released now that this instance has stopped working on it.
+   */
+  private async finishLeased(runId: string, status: 'succeeded' | 'failed', patch: RunPatch): Promise<void> {
+    try {
+      await this.options.store.finishRun(runId, status, patch, { lease: this.leases.leaseOf(runId) });
+    } catch (e) {
+      this.leases.releaseLater(runId);
+      if (e instanceof LeaseLostError) {
+        this.options.logger.warn(`Run ${runId} was reconciled by another backend instance while this one executed it; its reconciled status stands`);
+      }
+      throw e;
+    }
   }
 
   private failureReason(e: unknown, run: Run): string {
@@ -300,7 +332,7 @@ export class RunEngine {
           reason += `; the cluster could not be checked: ${describeKubeError(e, run.target.cluster)}`;
         }
       }
-      const finished = await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {}, { onlyIfActive: true });
+      const finished = await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {}, { fence: true });
       if (!finished) continue; // another replica reconciled it first
       await store.appendEvents(run.id, [
         {

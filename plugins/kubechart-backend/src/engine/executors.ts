@@ -370,7 +370,7 @@ export class Executors {
     const kubeconfig = clusters.kubeconfigYaml(input.cluster);
     const tenant = (await store.getTenants(input.tenant)).find(t => t.cluster === input.cluster);
     // Releases we recorded, plus any helm release stored in the namespace.
-    const helmSecrets = (await client.namespaceExists(namespace))
+    const helmSecrets = (await client.namespacePhase(namespace)) !== 'absent'
       ? await client.core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' })
       : { items: [] };
     const releases = new Set([...(tenant?.releases ?? []), ...helmSecrets.items.map(s => s.metadata?.labels?.name).filter((n): n is string => !!n)]);
@@ -381,5 +381,20 @@ export class Executors {
       });
     }
     await this.step(ctx, 'namespace', async () => ((await client.deleteNamespace(namespace)) === 'absent' ? 'skipped' : 'deleted'), r => `namespace ${namespace}: ${r}`);
+    // A deleted namespace stays Terminating until its contents are gone; the tenant is deleted only then.
+    const { namespaceDeletionTimeoutSeconds, waitPollIntervalMs } = this.deps.settings;
+    await this.step(ctx, 'namespace-gone', async () => {
+      const gone = await client.waitForNamespaceGone(namespace, {
+        timeoutMs: namespaceDeletionTimeoutSeconds * 1000,
+        pollIntervalMs: waitPollIntervalMs,
+        onProgress: (ms, detail) => ctx.log(`namespace ${namespace} is still terminating after ${Math.round(ms / 1000)}s${detail ? `: ${detail}` : ''}`, 'info', 'namespace-gone'),
+      });
+      if (!gone) {
+        throw new RunFailure(
+          `namespace ${namespace} is still terminating after ${namespaceDeletionTimeoutSeconds}s (kubechart.wait.namespaceDeletionTimeoutSeconds); check what blocks it (finalizers, remaining objects) and delete the tenant again`,
+        );
+      }
+      return 'gone';
+    }, () => `namespace ${namespace} is gone`);
   }
 }

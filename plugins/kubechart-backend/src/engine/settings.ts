@@ -11,6 +11,13 @@ export type EngineSettings = {
   runsPerUserPerMinute: number;
   staleAfterSeconds: number;
   heartbeatIntervalMs: number;
+  /** How long tenant delete waits for the namespace to be gone (Terminating until its contents are deleted). */
+  namespaceDeletionTimeoutSeconds: number;
+  /**
+   * How long after its last heartbeat a reconciled run keeps its locks, so that a backend that was only
+   * late (not dead) stops its work before another run starts on the same target.
+   */
+  releaseLocksAfterSeconds: number;
   ingressNamespace: string;
   defaultQuota: Record<string, string>;
   defaultLimits: Record<string, string>;
@@ -36,6 +43,8 @@ export function readEngineSettings(config: Config): EngineSettings {
     runsPerUserPerMinute: k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
     staleAfterSeconds: k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
     heartbeatIntervalMs: (k?.getOptionalNumber('recovery.heartbeatSeconds') ?? 15) * 1000,
+    namespaceDeletionTimeoutSeconds: k?.getOptionalNumber('wait.namespaceDeletionTimeoutSeconds') ?? 300,
+    releaseLocksAfterSeconds: k?.getOptionalNumber('recovery.releaseLocksAfterSeconds') ?? 300,
     ingressNamespace: k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
     defaultQuota: stringMap(k?.getOptionalConfig('tenant.quota'), {
       'requests.cpu': '4',

@@ -2,6 +2,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { describeKubeError, isUnreachable } from '../lib/kubeErrors';
 import { NamespaceReadiness, describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { RunFailure } from './errors';
+import { currentRunSignal } from './lease';
 import { RunContext } from './RunContext';
 
 const fmt = (ms: number) => {
@@ -10,7 +11,9 @@ const fmt = (ms: number) => {
 };
 
 /**
- * Waits until every workload (of one release, or of the namespace) is Ready. Fails early when a
+ * Waits until the rollout of every workload (of one release, or of the namespace) is complete, as
+ * `kubectl rollout status` decides: new spec observed, every replica updated, no old replica left,
+ * every new replica available (see ../lib/readiness). Fails early when a
  * pod keeps failing (CrashLoopBackOff, ImagePullBackOff…) for `failFastMs`, and on the deadline with
  * the elapsed time and what is not ready. Tolerates short API outages.
  */
@@ -48,7 +51,7 @@ export async function waitForReady(options: {
       continue;
     }
     const progress = readiness.workloads
-      .map(w => `${w.kind} ${w.name} ${w.ready}/${w.desired}${w.problems.length ? ` (${w.problems[0]})` : ''}`)
+      .map(w => `${w.kind} ${w.name} ${w.ready}/${w.desired}${w.waitingFor ? ` (waiting for ${w.waitingFor})` : ''}${w.problems.length ? ` (${w.problems[0]})` : ''}`)
       .join(', ');
     if (progress !== lastProgress) {
       ctx.log(progress ? `waiting: ${progress}` : 'no workloads to wait for', 'info', step);
@@ -74,7 +77,7 @@ export async function waitForReady(options: {
         `Timed out after ${fmt(now - start)} waiting for workloads in ${namespace} to become Ready: ${describeNotReady(readiness)}`,
       );
     }
-    options.signal?.throwIfAborted();
+    (options.signal ?? currentRunSignal())?.throwIfAborted();
     await new Promise(r => setTimeout(r, options.pollIntervalMs));
   }
 }

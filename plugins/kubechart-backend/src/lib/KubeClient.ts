@@ -14,6 +14,7 @@ import {
   loadYaml,
 } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { guardCurrentRun } from '../engine/lease';
 import { isNotFound } from './kubeErrors';
 
 /**
@@ -28,6 +29,23 @@ export function toTyped<T extends KubernetesObject>(obj: T): T {
 /** The wire (JSON) form of a typed object returned by client-node. */
 export function toWire<T = any>(obj: KubernetesObject): T {
   return yaml.load(dumpYaml(obj)) as T;
+}
+
+/** A namespace that is being deleted: nothing can be provisioned into it until it is gone. */
+export class NamespaceTerminatingError extends Error {
+  constructor(readonly namespace: string) {
+    super(`namespace ${namespace} is terminating; wait until it is gone and retry`);
+    this.name = 'NamespaceTerminatingError';
+  }
+}
+
+/** What a namespace that is being deleted still waits for (its status conditions), as text. */
+function terminationDetail(ns: any): string {
+  const conditions: any[] = ns?.status?.conditions ?? [];
+  return conditions
+    .filter(c => c.status === 'True' && c.message)
+    .map(c => c.message)
+    .join('; ');
 }
 
 /** Outcome of a check-then-act step. */
@@ -60,7 +78,10 @@ function comparable(obj: KubernetesObject & Record<string, any>) {
   return { metadata: meta, ...rest };
 }
 
-/** The Kubernetes calls the engine makes, on one cluster. */
+/**
+ * The Kubernetes calls the engine makes, on one cluster. Writes made while executing a run first
+ * check that the run still holds its lease (see ../engine/lease).
+ */
 export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
@@ -81,8 +102,18 @@ export class KubeClient {
     }
   }
 
+  /** Reads an object that is about to be changed; a Namespace being deleted is refused. */
+  private async readForChange(obj: KubernetesObject): Promise<KubernetesObject | undefined> {
+    const current = await this.read(obj);
+    if (obj.kind === 'Namespace' && current?.metadata?.deletionTimestamp) {
+      throw new NamespaceTerminatingError(obj.metadata!.name!);
+    }
+    return current;
+  }
+
   /** Server-side apply, forced: kubechart owns the fields it sets. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    await guardCurrentRun();
     return toWire<T>(await this.objects.patch(toTyped(obj), undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply));
   }
 
@@ -91,8 +122,9 @@ export class KubeClient {
    * differs, and does nothing when it already matches.
    */
   async ensure(obj: KubernetesObject): Promise<ApplyOutcome> {
-    const current = await this.read(obj);
+    const current = await this.readForChange(obj);
     if (!current) {
+      await guardCurrentRun();
       await this.objects.create(toTyped(obj), undefined, undefined, this.fieldManager);
       return 'created';
     }
@@ -106,19 +138,21 @@ export class KubeClient {
         annotations: { ...current.metadata?.annotations, ...obj.metadata?.annotations },
       },
     };
+    await guardCurrentRun();
     await this.objects.replace(toTyped(merged), undefined, undefined, this.fieldManager);
     return 'updated';
   }
 
   /** Reads first; server-side applies only when something differs. */
   async applyIfChanged(obj: KubernetesObject): Promise<ApplyOutcome> {
-    const current = await this.read(obj);
+    const current = await this.readForChange(obj);
     if (current && isSubset(comparable(obj as any), current)) return 'unchanged';
     await this.apply(obj);
     return current ? 'updated' : 'created';
   }
 
   async deleteNamespace(name: string): Promise<'deleted' | 'absent'> {
+    await guardCurrentRun();
     try {
       await this.core.deleteNamespace({ name });
       return 'deleted';
@@ -128,13 +162,58 @@ export class KubeClient {
     }
   }
 
-  async namespaceExists(name: string): Promise<boolean> {
+  /** `Active`, `Terminating` (being deleted) or `absent`. */
+  async namespacePhase(name: string): Promise<'Active' | 'Terminating' | 'absent'> {
     try {
-      await this.core.readNamespace({ name });
-      return true;
+      const ns = await this.core.readNamespace({ name });
+      return ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating' ? 'Terminating' : 'Active';
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e)) return 'absent';
       throw e;
+    }
+  }
+
+  /**
+   * Whether a namespace exists and can take new objects. Throws {@link NamespaceTerminatingError}
+   * for a namespace being deleted: it exists, but anything created in it is refused or lost.
+   */
+  async namespaceExists(name: string): Promise<boolean> {
+    const phase = await this.namespacePhase(name);
+    if (phase === 'Terminating') throw new NamespaceTerminatingError(name);
+    return phase === 'Active';
+  }
+
+  /**
+   * Waits until a deleted namespace is gone, calling `onProgress` every `progressEveryMs` (default five
+   * polls, at least a second) with the elapsed time and what the namespace still waits for. Resolves false on the deadline.
+   */
+  async waitForNamespaceGone(
+    name: string,
+    options: { timeoutMs: number; pollIntervalMs: number; progressEveryMs?: number; onProgress?: (elapsedMs: number, detail: string) => void; signal?: AbortSignal },
+  ): Promise<boolean> {
+    const start = Date.now();
+    let lastProgress = start;
+    for (;;) {
+      let ns: any;
+      try {
+        ns = await this.core.readNamespace({ name });
+      } catch (e) {
+        if (isNotFound(e)) return true;
+        throw e;
+      }
+      const now = Date.now();
+      if (now - start >= options.timeoutMs) return false;
+      if (now - lastProgress >= (options.progressEveryMs ?? Math.max(1000, 5 * options.pollIntervalMs))) {
+        lastProgress = now;
+        let detail = terminationDetail(ns);
+        if (!detail) {
+          const pods = await this.core.listNamespacedPod({ namespace: name }).catch(() => undefined);
+          if (pods?.items.length) detail = `${pods.items.length} pod(s) left`;
+        }
+        options.onProgress?.(now - start, detail);
+      }
+      options.signal?.throwIfAborted();
+      await new Promise(r => setTimeout(r, Math.min(options.pollIntervalMs, Math.max(0, options.timeoutMs - (now - start)))));
     }
   }
 

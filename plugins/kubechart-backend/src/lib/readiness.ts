@@ -19,7 +19,10 @@ export type WorkloadState = {
   release?: string;
   ready: number;
   desired: number;
+  /** Whether the rollout is complete, as `kubectl rollout status` decides. */
   isReady: boolean;
+  /** What an unfinished rollout still waits for. */
+  waitingFor?: string;
   /** Pod waiting reasons, e.g. `pod web-1 container web: CrashLoopBackOff (…)`. */
   problems: string[];
   /** Whether a problem has a failing reason (crash loop, image pull…). */
@@ -62,15 +65,90 @@ export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
   return { text, failing };
 }
 
+/** How far a workload's rollout is, decided as `kubectl rollout status` decides it. */
+export type RolloutState = {
+  /** Pods of the current template that are Ready (available for Deployments and DaemonSets). */
+  ready: number;
+  desired: number;
+  done: boolean;
+  /** What the rollout still waits for, e.g. `1 old replica(s) pending termination`. */
+  waitingFor?: string;
+  /** The rollout cannot finish by itself (e.g. its progress deadline passed). */
+  failed?: string;
+};
+
+const n = (v: number | undefined | null) => v ?? 0;
+
+/**
+ * Deployment: the controller has observed the latest spec, every replica runs the new template,
+ * no old replica is left and every new one is available.
+ */
+export function deploymentRollout(d: any): RolloutState {
+  const desired = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const ready = Math.min(n(s.updatedReplicas), n(s.availableReplicas));
+  const state = (waitingFor?: string, failed?: string): RolloutState => ({ ready, desired, done: !waitingFor && !failed, waitingFor, failed });
+  if (n(s.observedGeneration) < n(d.metadata?.generation)) return state('the controller to observe the new spec');
+  const progressing = (s.conditions ?? []).find((c: any) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return state(undefined, `rollout exceeded its progress deadline (${progressing.message ?? 'no progress'})`);
+  }
+  if (n(s.updatedReplicas) < desired) return state(`${n(s.updatedReplicas)} of ${desired} new replica(s) updated`);
+  if (n(s.replicas) > n(s.updatedReplicas)) return state(`${n(s.replicas) - n(s.updatedReplicas)} old replica(s) pending termination`);
+  if (n(s.availableReplicas) < n(s.updatedReplicas)) return state(`${n(s.availableReplicas)} of ${n(s.updatedReplicas)} updated replica(s) available`);
+  return state();
+}
+
+/**
+ * StatefulSet: spec observed, every replica Ready, and every replica at the update revision (or,
+ * with a partition, every replica above the partition updated).
+ */
+export function statefulSetRollout(sts: any): RolloutState {
+  const desired = sts.spec?.replicas ?? 1;
+  const s = sts.status ?? {};
+  const state = (waitingFor?: string): RolloutState => ({ ready: n(s.readyReplicas), desired, done: !waitingFor, waitingFor });
+  if (!s.observedGeneration || n(s.observedGeneration) < n(sts.metadata?.generation)) return state('the controller to observe the new spec');
+  if (n(s.readyReplicas) < desired) return state(`${n(s.readyReplicas)} of ${desired} replica(s) ready`);
+  const strategy = sts.spec?.updateStrategy;
+  if (strategy?.type === 'OnDelete') return state();
+  const partition = strategy?.rollingUpdate?.partition;
+  if (partition) {
+    const want = Math.max(0, desired - partition);
+    return n(s.updatedReplicas) < want ? state(`${n(s.updatedReplicas)} of ${want} replica(s) above partition ${partition} updated`) : state();
+  }
+  if (s.updateRevision && s.updateRevision !== s.currentRevision) {
+    return state(`${n(s.updatedReplicas)} of ${desired} replica(s) at revision ${s.updateRevision}`);
+  }
+  return state();
+}
+
+/** DaemonSet: spec observed, every scheduled pod updated and available. */
+export function daemonSetRollout(ds: any): RolloutState {
+  const s = ds.status ?? {};
+  const desired = n(s.desiredNumberScheduled);
+  const state = (waitingFor?: string): RolloutState => ({ ready: Math.min(n(s.numberAvailable), n(s.updatedNumberScheduled)), desired, done: !waitingFor, waitingFor });
+  if (n(s.observedGeneration) < n(ds.metadata?.generation)) return state('the controller to observe the new spec');
+  if (ds.spec?.updateStrategy?.type === 'OnDelete') {
+    return n(s.numberReady) < desired ? { ...state(`${n(s.numberReady)} of ${desired} pod(s) ready`), ready: n(s.numberReady) } : { ...state(), ready: n(s.numberReady) };
+  }
+  if (n(s.updatedNumberScheduled) < desired) return state(`${n(s.updatedNumberScheduled)} of ${desired} pod(s) updated`);
+  if (n(s.numberAvailable) < desired) return state(`${n(s.numberAvailable)} of ${desired} updated pod(s) available`);
+  return state();
+}
+
 /** Readiness of every workload of a namespace (optionally only those of one Helm release). */
 export function evaluateNamespace(snapshot: NamespaceSnapshot, options: { release?: string } = {}): NamespaceReadiness {
   const workloads: WorkloadState[] = [];
-  const add = (kind: WorkloadState['kind'], obj: any, ready: number, desired: number, upToDate: boolean) => {
+  const add = (kind: WorkloadState['kind'], obj: any, rollout: RolloutState) => {
     const release = obj.metadata?.annotations?.[RELEASE_ANNOTATION];
     if (options.release && release !== options.release) return;
     const pods = podsMatching(snapshot.pods, obj.spec?.selector?.matchLabels);
     const problems: string[] = [];
     let failing = false;
+    if (rollout.failed) {
+      problems.push(rollout.failed);
+      failing = true;
+    }
     for (const p of pods) {
       const pp = podProblems(p);
       problems.push(...pp.text);
@@ -81,25 +159,18 @@ export function evaluateNamespace(snapshot: NamespaceSnapshot, options: { releas
       namespace: obj.metadata?.namespace,
       name: obj.metadata?.name,
       release,
-      ready,
-      desired,
-      isReady: ready >= desired && upToDate,
+      ready: rollout.ready,
+      desired: rollout.desired,
+      isReady: rollout.done,
+      ...(rollout.waitingFor ? { waitingFor: rollout.waitingFor } : {}),
       problems,
       failing,
       pods,
     });
   };
-  for (const d of snapshot.deployments) {
-    const desired = d.spec?.replicas ?? 1;
-    const observed = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-    add('Deployment', d, d.status?.readyReplicas ?? 0, desired, observed && (d.status?.updatedReplicas ?? 0) >= desired);
-  }
-  for (const s of snapshot.statefulSets) {
-    add('StatefulSet', s, s.status?.readyReplicas ?? 0, s.spec?.replicas ?? 1, true);
-  }
-  for (const ds of snapshot.daemonSets) {
-    add('DaemonSet', ds, ds.status?.numberReady ?? 0, ds.status?.desiredNumberScheduled ?? 0, true);
-  }
+  for (const d of snapshot.deployments) add('Deployment', d, deploymentRollout(d));
+  for (const s of snapshot.statefulSets) add('StatefulSet', s, statefulSetRollout(s));
+  for (const ds of snapshot.daemonSets) add('DaemonSet', ds, daemonSetRollout(ds));
   const warnings = [...snapshot.warnings]
     .sort((a, b) => String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(String(a.lastTimestamp ?? a.eventTime ?? '')))
     .map(e => `${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
@@ -111,7 +182,7 @@ export function describeNotReady(r: NamespaceReadiness, maxWarnings = 5): string
   const parts: string[] = [];
   for (const w of r.workloads.filter(x => !x.isReady)) {
     parts.push(
-      `${w.kind} ${w.name}${w.release ? ` (release ${w.release})` : ''}: ${w.ready}/${w.desired} ready${w.problems.length ? `; ${w.problems.slice(0, 3).join('; ')}` : ''}`,
+      `${w.kind} ${w.name}${w.release ? ` (release ${w.release})` : ''}: ${w.ready}/${w.desired} ready${w.waitingFor ? `, waiting for ${w.waitingFor}` : ''}${w.problems.length ? `; ${w.problems.slice(0, 3).join('; ')}` : ''}`,
     );
   }
   const warnings = [...new Set(r.warnings)].slice(0, maxWarnings);
