@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { toChartInputError } from './inputErrors';
 import {
   validateChartRef,
   validateChartVersion,
@@ -114,7 +115,9 @@ export class HelmCli {
   /** `helm template`: renders the chart and returns the manifest. */
   async template(options: HelmChartOptions): Promise<string> {
     const args = ['template', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
-    const r = await this.withFiles(options, files => this.exec([...args, ...files], options));
+    const r = await this.withFiles(options, files => this.exec([...args, ...files], options)).catch(e => {
+      throw toChartInputError(e);
+    });
     return r.stdout;
   }
 
@@ -124,7 +127,9 @@ export class HelmCli {
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
     if (options.createNamespace) args.push('--create-namespace');
-    await this.withFiles(options, files => this.exec([...args, ...files], options));
+    await this.withFiles(options, files => this.exec([...args, ...files], options)).catch(e => {
+      throw toChartInputError(e);
+    });
     const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig });
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
   }

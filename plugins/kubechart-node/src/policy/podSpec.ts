@@ -75,9 +75,16 @@ export function podLabelsOf(obj: KubeObject): Record<string, string> {
   return isMapping(labels) ? (labels as Record<string, string>) : {};
 }
 
+/** Every rule asks for the containers of the same pod specs: computed once per spec object. */
+const containerCache = new WeakMap<object, any[]>();
+
 /** Init, regular and ephemeral containers of a pod spec (entries that are mappings). */
 export function containersOf(spec: any): any[] {
+  if (!isMapping(spec)) return [];
+  const cached = containerCache.get(spec);
+  if (cached) return cached;
   const out: any[] = [];
+  containerCache.set(spec, out);
   for (const list of CONTAINER_LISTS) {
     if (Array.isArray(spec?.[list])) out.push(...spec[list].filter(isMapping));
   }

@@ -134,6 +134,11 @@ const SECRET_VALUE_PATTERNS: Array<{ what: string; re: RegExp }> = [
   { what: 'a bearer token', re: /\bBearer [A-Za-z0-9._~+/-]{20,4096}/ },
 ];
 
+/** The alternation of the patterns above: still linear, each branch is. */
+const ANY_SECRET_VALUE = new RegExp(
+  SECRET_VALUE_PATTERNS.map(p => `(?:${p.re.source})`).join('|'),
+);
+
 /** `scheme://user:password@`: the password is captured to skip `$(VAR)` and `${VAR}` references. */
 const URL_CREDENTIALS =
   /\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}:([^\s@/]{1,256})@/g;
@@ -152,15 +157,23 @@ const MAX_SCAN = 1_100_000;
  * @public
  */
 export function secretValueKind(value: string): string | undefined {
+  if (value.length < 8) return undefined;
   const text = value.length > MAX_SCAN ? value.slice(0, MAX_SCAN) : value;
-  for (const p of SECRET_VALUE_PATTERNS) {
-    if (p.re.test(text)) return p.what;
+  // One pass of the combined pattern finds most strings clean; only a hit is told apart.
+  if (ANY_SECRET_VALUE.test(text)) {
+    for (const p of SECRET_VALUE_PATTERNS) {
+      if (p.re.test(text)) return p.what;
+    }
   }
-  for (const m of text.matchAll(URL_CREDENTIALS)) {
-    if (!isReference(m[1])) return 'a password in a URL';
+  if (text.includes('://')) {
+    for (const m of text.matchAll(URL_CREDENTIALS)) {
+      if (!isReference(m[1])) return 'a password in a URL';
+    }
   }
-  for (const m of text.matchAll(PASSWORD_ASSIGNMENT)) {
-    if (!isReference(m[1])) return 'a password assignment';
+  if (text.includes('=')) {
+    for (const m of text.matchAll(PASSWORD_ASSIGNMENT)) {
+      if (!isReference(m[1])) return 'a password assignment';
+    }
   }
   return undefined;
 }
