@@ -1,6 +1,7 @@
 /* eslint-disable no-console */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { KubeSimUser } from './server/auth';
 import { startKubeSim } from './startKubeSim';
 import { generateServingCert } from './tls';
 
@@ -18,6 +19,8 @@ Options:
                          the kubeconfig (kube-sim-ca.crt/.key) and reused on the next start
   --kubeconfig <path>    where to write the kubeconfig (default <repo>/.kube-sim/kubeconfig)
   --pod-ready-delay-ms <n>  how long pods take to become Ready (default 1500)
+  --user <token>:<name>[:<group>,…]  a static token user (repeatable); it has only the
+                         rights RBAC objects grant it (discovery and /version for everyone)
   -h, --help             show this help
 `;
 
@@ -29,6 +32,7 @@ interface CliOptions {
   tls: boolean;
   kubeconfig: string;
   podReadyDelayMs: number;
+  users: KubeSimUser[];
 }
 
 /** The monorepo root: the nearest directory up from `from` whose package.json declares workspaces. */
@@ -54,6 +58,7 @@ function parseArgs(argv: string[]): CliOptions {
     tls: false,
     kubeconfig: resolve(repoRoot, '.kube-sim/kubeconfig'),
     podReadyDelayMs: 1500,
+    users: [],
   };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
@@ -99,6 +104,19 @@ function parseArgs(argv: string[]): CliOptions {
       case '--pod-ready-delay-ms':
         opts.podReadyDelayMs = Math.max(0, Number(take()) || 0);
         break;
+      case '--user': {
+        // Groups may hold colons themselves (system:masters): only the first two split.
+        const [userToken, name, ...rest] = take().split(':');
+        const groups = rest.join(':');
+        if (!userToken || !name)
+          throw new Error('--user must be <token>:<name>[:<group>,…]');
+        opts.users.push({
+          token: userToken,
+          name,
+          ...(groups ? { groups: groups.split(',').filter(Boolean) } : {}),
+        });
+        break;
+      }
       case '-h':
       case '--help':
         console.log(USAGE);
@@ -146,6 +164,7 @@ async function main() {
       ? loadOrCreateCertificate(dirname(opts.kubeconfig))
       : undefined,
     podReadyDelayMs: opts.podReadyDelayMs,
+    users: opts.users,
   });
   writeFileSync(opts.kubeconfig, sim.kubeconfig, { mode: 0o600 });
   console.log(`kube-sim listening on ${sim.url} (seed: ${opts.seed})`);

@@ -1,29 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { gunzipSync } from 'node:zlib';
 import { eventually, simCluster, TestCluster } from './__testUtils__/cluster';
+import { helmRunner } from './__testUtils__/helm';
 
 jest.setTimeout(120_000);
 
-const run = promisify(execFile);
-const repoRoot = resolve(__dirname, '../../..');
 const chart = resolve(__dirname, '__fixtures__/tiny-chart');
-
-/** The real helm binaries scripts/install-helm.sh puts in .tools/bin (also on PATH after scripts/env.sh). */
-function helmBinary(name: 'helm3' | 'helm4'): string {
-  const local = join(repoRoot, '.tools/bin', name);
-  if (existsSync(local)) return local;
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  throw new Error(
-    `${name} not found: run scripts/install-helm.sh (or make bootstrap) first`,
-  );
-}
 
 describe.each(['helm3', 'helm4'] as const)(
   'real %s against kube-sim',
@@ -35,20 +20,7 @@ describe.each(['helm3', 'helm4'] as const)(
     const namespace = `helm-${helmName}`;
     const release = `rel-${helmName}`;
 
-    const helm = async (...args: string[]) => {
-      const { stdout } = await run(helmBinary(helmName), args, {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          KUBECONFIG: join(dir, 'kubeconfig'),
-          HELM_CACHE_HOME: join(dir, 'cache'),
-          HELM_CONFIG_HOME: join(dir, 'config'),
-          HELM_DATA_HOME: join(dir, 'data'),
-        },
-        timeout: 60000,
-      });
-      return stdout;
-    };
+    const helm = (...args: string[]) => helmRunner(helmName, dir)(...args);
 
     beforeAll(async () => {
       // helm (like kubectl) only sends a bearer token over TLS, so this is also the caData path.

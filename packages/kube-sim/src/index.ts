@@ -8,3 +8,7 @@ export { startKubeSim } from './startKubeSim';
 export type { KubeSim, KubeSimOptions } from './startKubeSim';
 export type { KubeSimFaults, VerbFailure } from './faults';
 export type { KubeSimUser, AccessRule } from './server/auth';
+export { limitedUser } from './users';
+export type { LimitedUserOptions } from './users';
+export type { PolicyRule } from './server/rbac/rules';
+export type { KubeObject } from './server/types';

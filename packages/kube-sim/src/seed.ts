@@ -1,8 +1,14 @@
 import { readyNodeStatus } from './controller/controller';
 import { KubeApi } from './server/api';
 import { KubeObject } from './server/types';
+import { bootstrapPolicy } from './server/rbac/bootstrap';
 
 const ctx = { manager: 'kube-sim-seed' };
+
+/** Creates each object unless it exists (as the admin: no RBAC checks). */
+export function createObjects(api: KubeApi, objects: KubeObject[]) {
+  for (const obj of objects) create(api, obj);
+}
 
 function create(api: KubeApi, obj: KubeObject) {
   const type = api.type(obj.apiVersion!, obj.kind!);
@@ -10,7 +16,7 @@ function create(api: KubeApi, obj: KubeObject) {
   api.create(type, obj.metadata.namespace, obj, ctx);
 }
 
-/** The namespaces every cluster starts with. */
+/** The namespaces and the RBAC policy every cluster starts with. */
 export function seedSystem(api: KubeApi) {
   for (const name of [
     'default',
@@ -20,6 +26,7 @@ export function seedSystem(api: KubeApi) {
   ]) {
     create(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
+  for (const obj of bootstrapPolicy()) create(api, obj);
 }
 
 export function seedNodes(

@@ -4,13 +4,16 @@ import { AddressInfo, Socket } from 'node:net';
 import { Controller } from './controller/controller';
 import { FaultState, KubeSimFaults } from './faults';
 import { buildKubeconfig } from './kubeconfig';
-import { seedDemo, seedNodes, seedSystem } from './seed';
+import { createObjects, seedDemo, seedNodes, seedSystem } from './seed';
 import { BuiltinAdmission } from './server/admission';
 import { KubeApi } from './server/api';
 import { Authenticator, KubeSimUser } from './server/auth';
+import { RbacAuthorizer } from './server/rbac/authorizer';
+import { ServiceAccountTokens } from './server/tokens';
 import { createHandler } from './server/handler';
 import { ResourceRegistry } from './server/resources';
 import { Store } from './server/store';
+import { KubeObject } from './server/types';
 import { generateServingCert } from './tls';
 
 /** Options of {@link startKubeSim}. */
@@ -21,8 +24,10 @@ export interface KubeSimOptions {
   host?: string;
   /** The admin bearer token; a random one when left out. */
   token?: string;
-  /** Extra users with their own tokens and (restricted) rights. */
+  /** Static token users (`{ token, name, groups? }`); RBAC objects decide what they may do. */
   users?: KubeSimUser[];
+  /** Objects created at start-up after the seed, as the admin (e.g. Roles and bindings for `users`). */
+  objects?: KubeObject[];
   /** `empty` (system namespaces and `nodes` nodes) or `demo` (a small believable cluster). Default `empty`. */
   seed?: 'demo' | 'empty';
   /** Nodes to create with the `empty` seed (default 1). */
@@ -54,6 +59,8 @@ export interface KubeSim {
   token: string;
   /** A kubeconfig (YAML) for the admin user; write it to a file for helm and kubectl. */
   kubeconfig: string;
+  /** A kubeconfig (YAML) for the same server with another bearer token (a `users` entry's). */
+  kubeconfigFor(token: string): string;
   /** Base64 of the CA certificate PEM when `tls` is on (the form Backstage's `caData` takes). */
   caData?: string;
   faults: KubeSimFaults;
@@ -88,12 +95,22 @@ export async function startKubeSim(
   seedSystem(api);
   if (options.seed === 'demo') seedDemo(api);
   else seedNodes(api, options.nodes ?? 1);
+  createObjects(api, options.objects ?? []);
 
   const faults = new FaultState();
   let port = options.port ?? 0;
+  const auth = new Authenticator(token, options.users ?? []);
+  const rbac = new RbacAuthorizer(api);
+  auth.useRbac(rbac);
+  const tokens = new ServiceAccountTokens((ns, name) =>
+    api.tryGet(registry.find('', 'v1', 'serviceaccounts')!, ns, name),
+  );
+  auth.useServiceAccountTokens(tokens);
   const handler = createHandler({
     api,
-    auth: new Authenticator(token, options.users ?? []),
+    auth,
+    rbac,
+    tokens,
     faults,
     extensions: {
       podLog: (pod, container, o) =>
@@ -163,6 +180,8 @@ export async function startKubeSim(
     token,
     caData,
     kubeconfig: buildKubeconfig({ url, token, caData }),
+    kubeconfigFor: (userToken: string) =>
+      buildKubeconfig({ url, token: userToken, caData }),
     faults: {
       stopApi: close,
       async startApi() {

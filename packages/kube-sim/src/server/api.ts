@@ -39,6 +39,12 @@ import {
 export interface WriteContext {
   manager: string;
   dryRun?: boolean;
+  /** Checks a write on behalf of the requesting user (RBAC escalation prevention); throws to refuse. */
+  guard?: (
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ) => void;
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
@@ -354,6 +360,7 @@ export class KubeApi {
     else delete meta.generation;
     if (hasStatus(type) && type.plural !== 'nodes') delete obj.status;
     checkShape(type, obj);
+    ctx.guard?.(type, obj, undefined);
     this.admission.defaults(type, obj, undefined);
     this.validate(type, obj, undefined);
     this.admission.admit(type, obj, undefined);
@@ -456,6 +463,7 @@ export class KubeApi {
       delete meta.generation;
     }
     checkShape(type, obj);
+    ctx.guard?.(type, obj, old);
     this.admission.defaults(type, obj, old);
     this.validate(type, obj, old);
     if (deepEqual(stripVolatile(obj), stripVolatile(old))) {

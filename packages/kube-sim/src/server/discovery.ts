@@ -32,7 +32,8 @@ function resourceEntries(t: ResourceType) {
   };
   if (t.shortNames) main.shortNames = t.shortNames;
   if (t.categories) main.categories = t.categories;
-  if (!t.virtual) main.storageVersionHash = storageVersionHash(t);
+  if (!t.virtual && !t.review) main.storageVersionHash = storageVersionHash(t);
+  if (t.review) main.singularName = '';
   const subs = (t.subresources ?? []).map(sub => {
     if (sub === 'scale') {
       return {
@@ -43,6 +44,17 @@ function resourceEntries(t: ResourceType) {
         version: 'v1',
         kind: 'Scale',
         verbs: ['get', 'patch', 'update'],
+      };
+    }
+    if (sub === 'token') {
+      return {
+        name: `${t.plural}/token`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'authentication.k8s.io',
+        version: 'v1',
+        kind: 'TokenRequest',
+        verbs: ['create'],
       };
     }
     if (sub === 'log') {
@@ -124,7 +136,7 @@ export class Discovery {
     const paths: Record<string, unknown> = {};
     const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
     for (const t of this.registry.inGroupVersion(group, version)) {
-      if (t.virtual) continue;
+      if (t.virtual || t.review) continue;
       const path = t.namespaced
         ? `${prefix}/namespaces/{namespace}/${t.plural}/{name}`
         : `${prefix}/${t.plural}/{name}`;

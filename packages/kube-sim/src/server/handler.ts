@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import yaml from 'js-yaml';
 import { FaultState } from '../faults';
 import { DeleteOptions, KubeApi, ListOptions, PatchType } from './api';
-import { Authenticator, Caller } from './auth';
+import { Authenticator, UserInfo } from './auth';
 import { Discovery, VERSION_INFO } from './discovery';
 import { decodeProtobufBody } from './protobuf';
 import { groupVersion, ResourceType, typeId } from './resources';
@@ -12,7 +12,12 @@ import {
   selectorToString,
 } from './selectors';
 import { jsonMergePatch, jsonPatch } from './patch';
-import { errors, StatusError } from './status';
+import { RbacAuthorizer } from './rbac/authorizer';
+import { escalationGuard } from './rbac/escalation';
+import { requestAttributes } from './rbac/requestInfo';
+import { AccessReviews } from './rbac/reviews';
+import { errors, PlainTextError, StatusError } from './status';
+import { ServiceAccountTokens } from './tokens';
 import { toTable, wantsTable } from './table';
 import { serveWatch } from './watch';
 import { deepClone, isPlainObject, KubeObject } from './types';
@@ -31,6 +36,8 @@ export interface ApiExtensions {
 export interface HandlerOptions {
   api: KubeApi;
   auth: Authenticator;
+  rbac: RbacAuthorizer;
+  tokens: ServiceAccountTokens;
   faults: FaultState;
   extensions: ApiExtensions;
   bookmarkIntervalMs: number;
@@ -159,6 +166,9 @@ function bool(v: string | null) {
 export function createHandler(opts: HandlerOptions) {
   const { api, auth, faults, extensions } = opts;
   const discovery = new Discovery(api.registry);
+  const reviews = new AccessReviews(opts.rbac, (user, attrs) =>
+    auth.decide(user, attrs),
+  );
 
   function parseResourcePath(parts: string[]): ResourceRequest | undefined {
     let group = '';
@@ -200,7 +210,7 @@ export function createHandler(opts: HandlerOptions) {
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    caller: Caller,
+    user: UserInfo,
     r: ResourceRequest,
   ) {
     const { type, namespace, name, subresource } = r;
@@ -215,21 +225,14 @@ export function createHandler(opts: HandlerOptions) {
     else if (method === 'PATCH') verb = 'patch';
     else if (method === 'DELETE') verb = name ? 'delete' : 'deletecollection';
     else throw errors.methodNotAllowed();
-    if (name && verb === 'create') throw errors.methodNotAllowed();
+    if (name && verb === 'create' && subresource !== 'token')
+      throw errors.methodNotAllowed();
     if (!name && (verb === 'update' || verb === 'patch'))
       throw errors.methodNotAllowed();
     const resourceName = subresource
       ? `${type.plural}/${subresource}`
       : type.plural;
 
-    auth.authorizeResource(
-      caller,
-      verb,
-      resourceName,
-      type.group,
-      type.namespaced ? namespace : undefined,
-      name,
-    );
     const failure = faults.match(verb, resourceName, namespace);
     if (failure) {
       const code = failure.status ?? 500;
@@ -253,6 +256,8 @@ export function createHandler(opts: HandlerOptions) {
       const allowed = type.subresources ?? [];
       if (!allowed.includes(subresource as any))
         throw errors.resourceNotFound();
+      if ((subresource === 'token') !== (verb === 'create'))
+        throw errors.methodNotAllowed();
     }
     if (!type.verbs.includes(verb as any) && !subresource)
       throw errors.methodNotAllowed();
@@ -269,7 +274,27 @@ export function createHandler(opts: HandlerOptions) {
 
     const manager = q.get('fieldManager') || managerFromUserAgent(req);
     const dryRun = q.getAll('dryRun').includes('All');
-    const ctx = { manager, dryRun };
+    if (type.review) {
+      const body = parseBody(await readBody(req), mediaType(req));
+      send(
+        res,
+        201,
+        reviews.create(type.plural, namespace, body, user, manager),
+      );
+      return;
+    }
+    const ctx = {
+      manager,
+      dryRun,
+      guard:
+        type.group === 'rbac.authorization.k8s.io'
+          ? escalationGuard(
+              opts.rbac,
+              (u, a) => auth.decide(u, a).allowed,
+              user,
+            )
+          : undefined,
+    };
 
     switch (verb) {
       case 'get': {
@@ -323,6 +348,12 @@ export function createHandler(opts: HandlerOptions) {
         return;
       }
       case 'create': {
+        if (subresource === 'token') {
+          const sa = api.get(type, namespace, name!);
+          const body = parseBody(await readBody(req), mediaType(req));
+          send(res, 201, opts.tokens.request(sa, body));
+          return;
+        }
         const body = parseBody(await readBody(req), mediaType(req));
         const created = api.create(type, namespace, body as KubeObject, ctx);
         send(res, 201, created);
@@ -637,7 +668,8 @@ export function createHandler(opts: HandlerOptions) {
       }
       const url = new URL(req.url ?? '/', 'http://kube-sim');
       const path = url.pathname.replace(/\/+$/, '') || '/';
-      const caller = auth.authenticate(req.headers.authorization);
+      const requestor = auth.authenticate(req.headers.authorization);
+      const user = auth.impersonate(req, requestor);
       if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
         throw new StatusError(
           503,
@@ -651,11 +683,19 @@ export function createHandler(opts: HandlerOptions) {
       } catch {
         throw errors.badRequest(`invalid URL path: ${path}`);
       }
+      auth.authorize(
+        user,
+        requestAttributes(
+          req.method ?? 'GET',
+          parts,
+          url.pathname,
+          url.searchParams,
+        ),
+      );
       const isResource =
         (parts[0] === 'api' && parts.length > 2) ||
         (parts[0] === 'apis' && parts.length > 3);
       if (!isResource) {
-        auth.authorizePath(caller, path);
         if (req.method !== 'GET' && req.method !== 'HEAD')
           throw errors.methodNotAllowed();
         const doc = nonResource(path, parts);
@@ -685,9 +725,19 @@ export function createHandler(opts: HandlerOptions) {
         }
         throw errors.resourceNotFound();
       }
-      await handleResource(req, res, url, caller, r);
+      await handleResource(req, res, url, user, r);
     } catch (e) {
-      if (e instanceof StatusError) {
+      if (e instanceof PlainTextError) {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(e.code, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(`${e.message}\n`);
+      } else if (e instanceof StatusError) {
         sendStatus(res, e);
       } else {
         sendStatus(res, errors.internal((e as Error)?.message ?? String(e)));

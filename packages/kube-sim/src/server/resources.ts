@@ -15,11 +15,13 @@ export interface ResourceType {
   categories?: string[];
   verbs: Verb[];
   /** Subresources served besides the main resource (`status`, `scale`, `log`). */
-  subresources?: Array<'status' | 'scale' | 'log'>;
+  subresources?: Array<'status' | 'scale' | 'log' | 'token'>;
   /** Whether metadata.generation is kept and bumped on spec changes. */
   generation?: boolean;
   /** Computed on read (metrics); never stored or written. */
   virtual?: boolean;
+  /** An access review: answered on create, never stored. */
+  review?: boolean;
 }
 
 const ALL: Verb[] = [
@@ -85,6 +87,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   r('', 'v1', 'secrets', 'Secret', true),
   r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, {
     shortNames: ['sa'],
+    subresources: ['token'],
   }),
   r('', 'v1', 'services', 'Service', true, {
     shortNames: ['svc'],
@@ -162,6 +165,24 @@ export const RESOURCE_TYPES: ResourceType[] = [
   r('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
   r('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
   r('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
+  ...[
+    ['localsubjectaccessreviews', 'LocalSubjectAccessReview', true],
+    ['selfsubjectaccessreviews', 'SelfSubjectAccessReview', false],
+    ['selfsubjectrulesreviews', 'SelfSubjectRulesReview', false],
+    ['subjectaccessreviews', 'SubjectAccessReview', false],
+  ].map(([plural, kind, namespaced]) =>
+    r(
+      'authorization.k8s.io',
+      'v1',
+      plural as string,
+      kind as string,
+      namespaced as boolean,
+      {
+        verbs: ['create'],
+        review: true,
+      },
+    ),
+  ),
   r('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute', true, {
     categories: ['gateway-api'],
     subresources: ['status'],

@@ -30,6 +30,13 @@ export class StatusError extends Error {
   }
 }
 
+/** A failure the API server answers with a `text/plain` body instead of a Status (e.g. a bad impersonation). */
+export class PlainTextError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
 function gk(plural: string, group: string) {
   return group ? { group, kind: plural } : { kind: plural };
 }
