@@ -11,17 +11,40 @@ export interface Config {
        * is looked up as `<dir>/<chart>/Chart.yaml` here first. Default: none.
        */
       chartDirectories?: string[];
+      /**
+       * Where remote charts may come from: a host (`charts.example.com`, `ghcr.io`) allows every https:// and
+       * oci:// URL on it; a URL (`https://charts.example.com/stable`, `oci://ghcr.io/acme`) allows it and the
+       * paths below it. Plain http://, file:// and other schemes are always refused. Default: none (local charts only).
+       */
+      allowedRepositories?: string[];
     };
     policy?: {
       /** `enforce` blocks installs on a failed error rule, `warn` only reports, `off` skips. Default `enforce`. */
       mode?: 'enforce' | 'warn' | 'off';
       /**
-       * Severity per rule id (`image-tag`, `trusted-registry`, `run-as-non-root`, `no-privilege-escalation`,
-       * `read-only-root-filesystem`, `no-privileged`, `no-host-namespaces`, `resource-requests`,
-       * `resource-limits`, `probes`, `replicas`, `pod-disruption-budget`, `no-plain-secrets`, `service-type`,
-       * and rules added through the extension point): `error`, `warning`, `info` or `off`.
+       * Severity per rule id (see the kubechart-node README for the table: `image-tag`, `host-path`,
+       * `dangerous-capabilities`, `rbac-cluster-admin`, …, and rules added through the extension point):
+       * `error`, `warning`, `info` or `off`. `run-scope` and `valid-object` always block and cannot be set.
        */
       rules?: { [ruleId: string]: 'error' | 'warning' | 'info' | 'off' };
+      /**
+       * Exemptions of one rule for one namespace and/or object, each with a reason kept in the report
+       * (the result is marked `exempt` and does not count). `name` may use `*`. Each entry must name a
+       * namespace or an object. `run-scope` and `valid-object` cannot be exempted. Default: none.
+       */
+      exceptions?: Array<{ rule: string; namespace?: string; kind?: string; name?: string; reason: string }>;
+      /** How `no-plain-secrets` recognises secret env and ConfigMap key names. */
+      secrets?: {
+        /**
+         * Words or phrases (`password`, `api_key`) that mark a name as secret when they are whole words of it
+         * (`DB_PASSWORD`, `apiKey`; not `monkey` or `cache_key_prefix`). Replaces the default list: password,
+         * passwd, passphrase, pwd, secret, token, credential(s), apikey, api_key, private_key, access_key,
+         * secret_key, ssh_key, signing_key, encryption_key, master_key, client_secret, auth_key, dsn.
+         */
+        keyNames?: string[];
+        /** Exact names (case-insensitive) never treated as secret, e.g. `TOKEN_TTL`. Default: none. */
+        ignoreKeys?: string[];
+      };
       /** Registries images may come from, e.g. `registry.example.com` or `ghcr.io/acme`. Default: any registry. */
       trustedRegistries?: string[];
       /** Service types that are allowed. Default `ClusterIP` and `ExternalName`. */
