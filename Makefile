@@ -4,7 +4,7 @@ ENV := source scripts/env.sh &&
 # The machine's PostgreSQL, used by the database tests through @backstage/backend-test-utils.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 
-.PHONY: bootstrap start test check lint unit e2e postgres test-conformance bench
+.PHONY: bootstrap start test check lint unit install-test e2e postgres test-conformance bench
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,8 +13,8 @@ bootstrap:
 start: bootstrap
 	@scripts/start.sh
 
-## Type check, lint, every jest test (SQLite and PostgreSQL), then the browser tests.
-test: bootstrap postgres check unit e2e
+## Type check, lint, every jest test (SQLite and PostgreSQL), the install test, then the browser tests.
+test: bootstrap postgres check unit install-test e2e
 
 check:
 	@$(ENV) yarn tsc
@@ -24,6 +24,10 @@ check:
 unit: postgres
 	@$(ENV) BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING=$(PG_URL) CI=true \
 	  yarn backstage-cli repo test --maxWorkers=2
+
+## Packs every package and installs the tarballs into a fresh @backstage/create-app app, as the README says.
+install-test: bootstrap
+	@$(ENV) scripts/install-test.sh
 
 e2e:
 	@$(ENV) scripts/e2e.sh
