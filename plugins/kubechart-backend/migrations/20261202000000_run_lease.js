@@ -13,7 +13,9 @@ exports.up = async function up(knex) {
       .integer('lease_epoch')
       .notNullable()
       .defaultTo(0)
-      .comment('Fencing token: bumped when a backend claims the run and when another reconciles it; writes of the executor are conditional on it');
+      .comment(
+        'Fencing token: bumped when a backend claims the run and when another reconciles it; writes of the executor are conditional on it',
+      );
   });
 };
 

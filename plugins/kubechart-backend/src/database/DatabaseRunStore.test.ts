@@ -19,173 +19,356 @@ const newRun = (over: Partial<NewRun> = {}): NewRun => ({
   ...over,
 });
 
-describe.each(databases.eachSupportedId())('DatabaseRunStore on %p', databaseId => {
-  async function createStore() {
-    const knex = await databases.init(databaseId);
-    const store = await DatabaseRunStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
-    });
-    return { knex, store };
-  }
-
-  it('records a run through its lifecycle with transitions and duration', async () => {
-    const { store } = await createStore();
-    const run = await store.createRun(newRun(), ['rel:dev/team-a/web']);
-    expect(run.status).toBe('pending');
-    await store.updateRun(run.id, { status: 'running' });
-    await store.finishRun(run.id, 'succeeded', { helmRevision: 3, values: { a: 1 }, manifest: 'kind: X\n' });
-    const done = (await store.getRun(run.id))!;
-    expect(done).toMatchObject({ status: 'succeeded', helmRevision: 3, values: { a: 1 }, manifest: 'kind: X\n' });
-    expect(done.transitions.map(t => t.status)).toEqual(['pending', 'running', 'succeeded']);
-    expect(done.durationMs).toBeGreaterThanOrEqual(0);
-  });
-
-  it('allows one active run per target and names it in the 409', async () => {
-    const { store } = await createStore();
-    const first = await store.createRun(newRun(), ['rel:dev/team-a/web']);
-    const err = await store.createRun(newRun({ actor: 'user:default/bob' }), ['ns:dev/team-a', 'rel:dev/team-a/web']).catch(e => e);
-    expect(err).toBeInstanceOf(ConflictError);
-    expect(err.message).toContain(first.id);
-    // the conflicting run was not recorded, nor its other lock
-    expect((await store.listRuns({ actor: 'user:default/bob' }, { limit: 10 })).items).toHaveLength(0);
-    await store.finishRun(first.id, 'failed', { failureReason: 'x' });
-    await expect(store.createRun(newRun(), ['ns:dev/team-a', 'rel:dev/team-a/web'])).resolves.toBeDefined();
-  });
-
-  it('serialises concurrent lock attempts: exactly one wins', async () => {
-    const { store } = await createStore();
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, () => store.createRun(newRun(), ['ns:dev/race'])),
-    );
-    expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter(r => r.status === 'rejected' && r.reason instanceof ConflictError)).toHaveLength(7);
-  });
-
-  it('pages runs with a cursor and filters', async () => {
-    const { store } = await createStore();
-    for (let i = 0; i < 7; i++) {
-      const r = await store.createRun(newRun({ entityRef: i % 2 ? 'component:default/a' : 'component:default/b' }), []);
-      await store.finishRun(r.id, 'succeeded');
+describe.each(databases.eachSupportedId())(
+  'DatabaseRunStore on %p',
+  databaseId => {
+    async function createStore() {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseRunStore.create({
+        database: mockServices.database.mock({ getClient: async () => knex }),
+      });
+      return { knex, store };
     }
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.listRuns({}, { cursor, limit: 3 });
-      seen.push(...page.items.map(r => r.id));
-      cursor = page.nextCursor;
-    } while (cursor);
-    expect(seen).toHaveLength(7);
-    expect(new Set(seen).size).toBe(7);
-    expect((await store.listRuns({ entityRef: 'component:default/a' }, { limit: 10 })).items).toHaveLength(3);
-    expect((await store.listRuns({ from: new Date(Date.now() + 60_000) }, { limit: 10 })).items).toHaveLength(0);
-    await expect(store.listRuns({}, { cursor: 'garbage', limit: 1 })).rejects.toThrow('Invalid cursor');
-  });
 
-  it('appends events in order and reads them after a cursor', async () => {
-    const { store } = await createStore();
-    const run = await store.createRun(newRun(), []);
-    await store.appendEvents(run.id, [
-      { type: 'step', level: 'info', step: 'namespace', stepStatus: 'started', message: 'namespace' },
-      { type: 'log', level: 'info', message: '[web] hello' },
-    ]);
-    await Promise.all([
-      store.appendEvents(run.id, [{ type: 'log', level: 'info', message: 'a' }]),
-      store.appendEvents(run.id, [{ type: 'log', level: 'info', message: 'b' }]),
-    ]);
-    const all = await store.getEvents(run.id);
-    expect(all.map(e => e.seq)).toEqual([1, 2, 3, 4]);
-    expect(all[0]).toMatchObject({ step: 'namespace', stepStatus: 'started' });
-    expect((await store.getEvents(run.id, { after: 2 })).map(e => e.message).sort()).toEqual(['a', 'b']);
-  });
+    it('records a run through its lifecycle with transitions and duration', async () => {
+      const { store } = await createStore();
+      const run = await store.createRun(newRun(), ['rel:dev/team-a/web']);
+      expect(run.status).toBe('pending');
+      await store.updateRun(run.id, { status: 'running' });
+      await store.finishRun(run.id, 'succeeded', {
+        helmRevision: 3,
+        values: { a: 1 },
+        manifest: 'kind: X\n',
+      });
+      const done = (await store.getRun(run.id))!;
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 3,
+        values: { a: 1 },
+        manifest: 'kind: X\n',
+      });
+      expect(done.transitions.map(t => t.status)).toEqual([
+        'pending',
+        'running',
+        'succeeded',
+      ]);
+      expect(done.durationMs).toBeGreaterThanOrEqual(0);
+    });
 
-  it('finds stale runs, counts per actor and keeps tenants', async () => {
-    const { store, knex } = await createStore();
-    const run = await store.createRun(newRun({ status: 'running' }), ['x']);
-    await knex('kubechart_runs').where({ id: run.id }).update({ heartbeat_at: Date.now() - 600_000 });
-    expect((await store.findStaleRuns(new Date(Date.now() - 60_000))).map(r => r.id)).toEqual([run.id]);
-    expect(await store.countRunsByActorSince('user:default/alice', new Date(Date.now() - 60_000))).toBe(1);
-    await store.upsertTenant({ cluster: 'dev', code: 'acme', namespace: 'tenant-acme', status: 'provisioning', releases: ['web'] });
-    await store.upsertTenant({ cluster: 'dev', code: 'acme', namespace: 'tenant-acme', status: 'active', releases: ['web', 'db'] });
-    expect(await store.getTenants('acme')).toEqual([expect.objectContaining({ status: 'active', releases: ['web', 'db'] })]);
-    expect(await store.countActiveTenants()).toBe(1);
-    const summary = await store.summary();
-    expect(summary.runsByStatus.running).toBe(1);
-    expect(summary.tenantsByStatus.active).toBe(1);
-  });
+    it('allows one active run per target and names it in the 409', async () => {
+      const { store } = await createStore();
+      const first = await store.createRun(newRun(), ['rel:dev/team-a/web']);
+      const err = await store
+        .createRun(newRun({ actor: 'user:default/bob' }), [
+          'ns:dev/team-a',
+          'rel:dev/team-a/web',
+        ])
+        .catch(e => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err.message).toContain(first.id);
+      // the conflicting run was not recorded, nor its other lock
+      expect(
+        (await store.listRuns({ actor: 'user:default/bob' }, { limit: 10 }))
+          .items,
+      ).toHaveLength(0);
+      await store.finishRun(first.id, 'failed', { failureReason: 'x' });
+      await expect(
+        store.createRun(newRun(), ['ns:dev/team-a', 'rel:dev/team-a/web']),
+      ).resolves.toBeDefined();
+    });
 
-  it('finishes a run once when two replicas reconcile it', async () => {
-    const { store } = await createStore();
-    const run = await store.createRun(newRun({ status: 'running' }), ['ns:dev/once']);
-    const results = await Promise.all([
-      store.finishRun(run.id, 'failed', { failureReason: 'a' }, { onlyIfActive: true }),
-      store.finishRun(run.id, 'succeeded', {}, { onlyIfActive: true }),
-    ]);
-    expect(results.filter(Boolean)).toHaveLength(1);
-    const done = (await store.getRun(run.id))!;
-    expect(done.transitions.filter(t => t.status === 'failed' || t.status === 'succeeded')).toHaveLength(1);
-  });
+    it('serialises concurrent lock attempts: exactly one wins', async () => {
+      const { store } = await createStore();
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () =>
+          store.createRun(newRun(), ['ns:dev/race']),
+        ),
+      );
+      expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
+      expect(
+        results.filter(
+          r => r.status === 'rejected' && r.reason instanceof ConflictError,
+        ),
+      ).toHaveLength(7);
+    });
 
-  it('fences a late executor: once reconciled, its writes are refused and the reconciled status stands', async () => {
-    const { store } = await createStore();
-    const run = await store.createRun(newRun(), ['ns:dev/team-a', 'rel:dev/team-a/web']);
-    const lease = await store.claimRun(run.id, 'backend-a');
-    expect(lease).toEqual({ runId: run.id, epoch: 1 });
-    await expect(store.claimRun(run.id, 'backend-b')).rejects.toBeInstanceOf(LeaseLostError);
-    await store.updateRun(run.id, { helmRevision: 1 }, { lease });
-    expect(await store.renewLeases([lease])).toEqual([]);
+    it('pages runs with a cursor and filters', async () => {
+      const { store } = await createStore();
+      for (let i = 0; i < 7; i++) {
+        const r = await store.createRun(
+          newRun({
+            entityRef: i % 2 ? 'component:default/a' : 'component:default/b',
+          }),
+          [],
+        );
+        await store.finishRun(r.id, 'succeeded');
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listRuns({}, { cursor, limit: 3 });
+        seen.push(...page.items.map(r => r.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen).size).toBe(7);
+      expect(
+        (
+          await store.listRuns(
+            { entityRef: 'component:default/a' },
+            { limit: 10 },
+          )
+        ).items,
+      ).toHaveLength(3);
+      expect(
+        (
+          await store.listRuns(
+            { from: new Date(Date.now() + 60_000) },
+            { limit: 10 },
+          )
+        ).items,
+      ).toHaveLength(0);
+      await expect(
+        store.listRuns({}, { cursor: 'garbage', limit: 1 }),
+      ).rejects.toThrow('Invalid cursor');
+    });
 
-    // Another replica reconciles the run: the lease epoch moves on.
-    expect(await store.finishRun(run.id, 'failed', { failureReason: 'backend stopped reporting' }, { fence: true })).toBe(true);
-    expect(await store.finishRun(run.id, 'failed', { failureReason: 'twice' }, { fence: true })).toBe(false);
+    it('appends events in order and reads them after a cursor', async () => {
+      const { store } = await createStore();
+      const run = await store.createRun(newRun(), []);
+      await store.appendEvents(run.id, [
+        {
+          type: 'step',
+          level: 'info',
+          step: 'namespace',
+          stepStatus: 'started',
+          message: 'namespace',
+        },
+        { type: 'log', level: 'info', message: '[web] hello' },
+      ]);
+      await Promise.all([
+        store.appendEvents(run.id, [
+          { type: 'log', level: 'info', message: 'a' },
+        ]),
+        store.appendEvents(run.id, [
+          { type: 'log', level: 'info', message: 'b' },
+        ]),
+      ]);
+      const all = await store.getEvents(run.id);
+      expect(all.map(e => e.seq)).toEqual([1, 2, 3, 4]);
+      expect(all[0]).toMatchObject({
+        step: 'namespace',
+        stepStatus: 'started',
+      });
+      expect(
+        (await store.getEvents(run.id, { after: 2 }))
+          .map(e => e.message)
+          .sort(),
+      ).toEqual(['a', 'b']);
+    });
 
-    await expect(store.updateRun(run.id, { helmRevision: 2 }, { lease })).rejects.toThrow(/no longer executed by this backend instance: it was reconciled as failed/);
-    await expect(store.finishRun(run.id, 'succeeded', {}, { lease })).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.appendEvents(run.id, [{ type: 'status', level: 'info', message: 'Run succeeded' }], { lease })).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.verifyLease(lease)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await store.renewLeases([lease])).toEqual([run.id]);
-    const after = (await store.getRun(run.id))!;
-    expect({ status: after.status, reason: after.failureReason, revision: after.helmRevision }).toEqual({ status: 'failed', reason: 'backend stopped reporting', revision: 1 });
-    expect(after.transitions.map(t => t.status)).toEqual(['pending', 'running', 'failed']);
-    expect(await store.getEvents(run.id)).toEqual([]);
+    it('finds stale runs, counts per actor and keeps tenants', async () => {
+      const { store, knex } = await createStore();
+      const run = await store.createRun(newRun({ status: 'running' }), ['x']);
+      await knex('kubechart_runs')
+        .where({ id: run.id })
+        .update({ heartbeat_at: Date.now() - 600_000 });
+      expect(
+        (await store.findStaleRuns(new Date(Date.now() - 60_000))).map(
+          r => r.id,
+        ),
+      ).toEqual([run.id]);
+      expect(
+        await store.countRunsByActorSince(
+          'user:default/alice',
+          new Date(Date.now() - 60_000),
+        ),
+      ).toBe(1);
+      await store.upsertTenant({
+        cluster: 'dev',
+        code: 'acme',
+        namespace: 'tenant-acme',
+        status: 'provisioning',
+        releases: ['web'],
+      });
+      await store.upsertTenant({
+        cluster: 'dev',
+        code: 'acme',
+        namespace: 'tenant-acme',
+        status: 'active',
+        releases: ['web', 'db'],
+      });
+      expect(await store.getTenants('acme')).toEqual([
+        expect.objectContaining({ status: 'active', releases: ['web', 'db'] }),
+      ]);
+      expect(await store.countActiveTenants()).toBe(1);
+      const summary = await store.summary();
+      expect(summary.runsByStatus.running).toBe(1);
+      expect(summary.tenantsByStatus.active).toBe(1);
+    });
 
-    // Its locks stay until the late executor says it stopped (or they are abandoned).
-    const abandonedBefore = new Date(Date.now() - 60_000);
-    const err = await store.createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore }).catch(e => e);
-    expect(err).toBeInstanceOf(ConflictError);
-    expect(err.message).toMatch(new RegExp(`^Run ${run.id} \\(chart, failed, started by user:default/alice\\) was reconciled after its backend stopped reporting, but that backend may still be executing it; ns:dev/team-a stays locked until it stops or until `));
-    expect(await store.releaseLocks(run.id)).toBe(true);
-    await expect(store.createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore })).resolves.toBeDefined();
-  });
+    it('finishes a run once when two replicas reconcile it', async () => {
+      const { store } = await createStore();
+      const run = await store.createRun(newRun({ status: 'running' }), [
+        'ns:dev/once',
+      ]);
+      const results = await Promise.all([
+        store.finishRun(
+          run.id,
+          'failed',
+          { failureReason: 'a' },
+          { onlyIfActive: true },
+        ),
+        store.finishRun(run.id, 'succeeded', {}, { onlyIfActive: true }),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const done = (await store.getRun(run.id))!;
+      expect(
+        done.transitions.filter(
+          t => t.status === 'failed' || t.status === 'succeeded',
+        ),
+      ).toHaveLength(1);
+    });
 
-  it('takes over the locks of a reconciled run whose backend never came back, never those of an active run', async () => {
-    const { store, knex } = await createStore();
-    const active = await store.createRun(newRun(), ['ns:dev/busy']);
-    await store.claimRun(active.id, 'backend-a');
-    expect(await store.releaseLocks(active.id)).toBe(false);
-    await knex('kubechart_runs').where({ id: active.id }).update({ heartbeat_at: Date.now() - 3_600_000 });
-    const recent = new Date(Date.now() - 1000);
-    await expect(store.createRun(newRun(), ['ns:dev/busy'], { abandonedBefore: recent })).rejects.toThrow(/is already active on ns:dev\/busy/);
+    it('fences a late executor: once reconciled, its writes are refused and the reconciled status stands', async () => {
+      const { store } = await createStore();
+      const run = await store.createRun(newRun(), [
+        'ns:dev/team-a',
+        'rel:dev/team-a/web',
+      ]);
+      const lease = await store.claimRun(run.id, 'backend-a');
+      expect(lease).toEqual({ runId: run.id, epoch: 1 });
+      await expect(store.claimRun(run.id, 'backend-b')).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      await store.updateRun(run.id, { helmRevision: 1 }, { lease });
+      expect(await store.renewLeases([lease])).toEqual([]);
 
-    await store.finishRun(active.id, 'failed', { failureReason: 'reconciled' }, { fence: true });
-    const next = await store.createRun(newRun(), ['ns:dev/busy'], { abandonedBefore: recent });
-    expect(await knex('kubechart_locks').where({ target: 'ns:dev/busy' }).select('run_id')).toEqual([{ run_id: next.id }]);
-  });
+      // Another replica reconciles the run: the lease epoch moves on.
+      expect(
+        await store.finishRun(
+          run.id,
+          'failed',
+          { failureReason: 'backend stopped reporting' },
+          { fence: true },
+        ),
+      ).toBe(true);
+      expect(
+        await store.finishRun(
+          run.id,
+          'failed',
+          { failureReason: 'twice' },
+          { fence: true },
+        ),
+      ).toBe(false);
 
-  it('migrates the lease epoch up and down, keeping existing runs', async () => {
-    const { knex, store } = await createStore();
-    const directory = `${__dirname}/../../migrations`;
-    const run = await store.createRun(newRun(), ['ns:dev/m']);
-    await store.claimRun(run.id, 'backend-a');
-    await knex.migrate.down({ directory });
-    expect(await knex.schema.hasColumn('kubechart_runs', 'lease_epoch')).toBe(false);
-    expect(await knex('kubechart_runs').where({ id: run.id }).first()).toMatchObject({ status: 'running' });
-    await knex.migrate.latest({ directory });
-    expect(await knex('kubechart_runs').where({ id: run.id }).first()).toMatchObject({ status: 'running', lease_epoch: 0 });
-  });
+      await expect(
+        store.updateRun(run.id, { helmRevision: 2 }, { lease }),
+      ).rejects.toThrow(
+        /no longer executed by this backend instance: it was reconciled as failed/,
+      );
+      await expect(
+        store.finishRun(run.id, 'succeeded', {}, { lease }),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.appendEvents(
+          run.id,
+          [{ type: 'status', level: 'info', message: 'Run succeeded' }],
+          { lease },
+        ),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.verifyLease(lease)).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
+      expect(await store.renewLeases([lease])).toEqual([run.id]);
+      const after = (await store.getRun(run.id))!;
+      expect({
+        status: after.status,
+        reason: after.failureReason,
+        revision: after.helmRevision,
+      }).toEqual({
+        status: 'failed',
+        reason: 'backend stopped reporting',
+        revision: 1,
+      });
+      expect(after.transitions.map(t => t.status)).toEqual([
+        'pending',
+        'running',
+        'failed',
+      ]);
+      expect(await store.getEvents(run.id)).toEqual([]);
 
-  it('migrates down cleanly', async () => {
-    const { knex } = await createStore();
-    await knex.migrate.rollback({ directory: `${__dirname}/../../migrations` }, true);
-    expect(await knex.schema.hasTable('kubechart_runs')).toBe(false);
-  });
-});
+      // Its locks stay until the late executor says it stopped (or they are abandoned).
+      const abandonedBefore = new Date(Date.now() - 60_000);
+      const err = await store
+        .createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^Run ${run.id} \\(chart, failed, started by user:default/alice\\) was reconciled after its backend stopped reporting, but that backend may still be executing it; ns:dev/team-a stays locked until it stops or until `,
+        ),
+      );
+      expect(await store.releaseLocks(run.id)).toBe(true);
+      await expect(
+        store.createRun(newRun(), ['ns:dev/team-a'], { abandonedBefore }),
+      ).resolves.toBeDefined();
+    });
+
+    it('takes over the locks of a reconciled run whose backend never came back, never those of an active run', async () => {
+      const { store, knex } = await createStore();
+      const active = await store.createRun(newRun(), ['ns:dev/busy']);
+      await store.claimRun(active.id, 'backend-a');
+      expect(await store.releaseLocks(active.id)).toBe(false);
+      await knex('kubechart_runs')
+        .where({ id: active.id })
+        .update({ heartbeat_at: Date.now() - 3_600_000 });
+      const recent = new Date(Date.now() - 1000);
+      await expect(
+        store.createRun(newRun(), ['ns:dev/busy'], { abandonedBefore: recent }),
+      ).rejects.toThrow(/is already active on ns:dev\/busy/);
+
+      await store.finishRun(
+        active.id,
+        'failed',
+        { failureReason: 'reconciled' },
+        { fence: true },
+      );
+      const next = await store.createRun(newRun(), ['ns:dev/busy'], {
+        abandonedBefore: recent,
+      });
+      expect(
+        await knex('kubechart_locks')
+          .where({ target: 'ns:dev/busy' })
+          .select('run_id'),
+      ).toEqual([{ run_id: next.id }]);
+    });
+
+    it('migrates the lease epoch up and down, keeping existing runs', async () => {
+      const { knex, store } = await createStore();
+      const directory = `${__dirname}/../../migrations`;
+      const run = await store.createRun(newRun(), ['ns:dev/m']);
+      await store.claimRun(run.id, 'backend-a');
+      await knex.migrate.down({ directory });
+      expect(await knex.schema.hasColumn('kubechart_runs', 'lease_epoch')).toBe(
+        false,
+      );
+      expect(
+        await knex('kubechart_runs').where({ id: run.id }).first(),
+      ).toMatchObject({ status: 'running' });
+      await knex.migrate.latest({ directory });
+      expect(
+        await knex('kubechart_runs').where({ id: run.id }).first(),
+      ).toMatchObject({ status: 'running', lease_epoch: 0 });
+    });
+
+    it('migrates down cleanly', async () => {
+      const { knex } = await createStore();
+      await knex.migrate.rollback(
+        { directory: `${__dirname}/../../migrations` },
+        true,
+      );
+      expect(await knex.schema.hasTable('kubechart_runs')).toBe(false);
+    });
+  },
+);

@@ -67,23 +67,33 @@ type EventRow = {
   message: string;
 };
 
-const isFinished = (status: string) => status === 'succeeded' || status === 'failed';
+const isFinished = (status: string) =>
+  status === 'succeeded' || status === 'failed';
 
 /** Throws unless the run row still carries the lease and is active. */
 function checkLease(row: RunRow, lease: RunLease | undefined) {
   if (!lease) return;
   if (Number(row.lease_epoch) !== lease.epoch) {
-    throw new LeaseLostError(row.id, isFinished(row.status) ? `it was reconciled as ${row.status} by another instance` : 'another instance claimed it');
+    throw new LeaseLostError(
+      row.id,
+      isFinished(row.status)
+        ? `it was reconciled as ${row.status} by another instance`
+        : 'another instance claimed it',
+    );
   }
-  if (isFinished(row.status)) throw new LeaseLostError(row.id, `it already ${row.status}`);
+  if (isFinished(row.status))
+    throw new LeaseLostError(row.id, `it already ${row.status}`);
 }
 
 const iso = (ms: string | number | null | undefined) =>
-  ms === null || ms === undefined ? undefined : new Date(Number(ms)).toISOString();
+  ms === null || ms === undefined
+    ? undefined
+    : new Date(Number(ms)).toISOString();
 
 function toRun(row: RunRow): Run {
   const started = row.started_at === null ? undefined : Number(row.started_at);
-  const finished = row.finished_at === null ? undefined : Number(row.finished_at);
+  const finished =
+    row.finished_at === null ? undefined : Number(row.finished_at);
   return {
     id: row.id,
     kind: row.kind as Run['kind'],
@@ -108,7 +118,9 @@ function toRun(row: RunRow): Run {
     startedAt: iso(started),
     finishedAt: iso(finished),
     durationMs:
-      started !== undefined && finished !== undefined ? finished - started : undefined,
+      started !== undefined && finished !== undefined
+        ? finished - started
+        : undefined,
     heartbeatAt: iso(row.heartbeat_at),
   };
 }
@@ -121,18 +133,24 @@ function toEvent(row: EventRow): RunEvent {
     type: row.type as RunEvent['type'],
     level: row.level as RunEvent['level'],
     ...(row.step ? { step: row.step } : {}),
-    ...(row.step_status ? { stepStatus: row.step_status as RunEvent['stepStatus'] } : {}),
+    ...(row.step_status
+      ? { stepStatus: row.step_status as RunEvent['stepStatus'] }
+      : {}),
     message: row.message,
   };
 }
 
 function encodeCursor(row: { created_at: string | number; id: string }) {
-  return Buffer.from(JSON.stringify([Number(row.created_at), row.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([Number(row.created_at), row.id])).toString(
+    'base64url',
+  );
 }
 
 function decodeCursor(cursor: string): [number, string] {
   try {
-    const [c, i] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const [c, i] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    );
     if (typeof c === 'number' && typeof i === 'string') return [c, i];
   } catch {
     // fall through
@@ -159,7 +177,11 @@ export class DatabaseRunStore implements RunStore {
     this.isPostgres = String(db.client.config.client).includes('pg');
   }
 
-  async createRun(run: NewRun, lockKeys: string[], options: { abandonedBefore?: Date } = {}): Promise<Run> {
+  async createRun(
+    run: NewRun,
+    lockKeys: string[],
+    options: { abandonedBefore?: Date } = {},
+  ): Promise<Run> {
     const now = Date.now();
     const row: RunRow = {
       id: run.id,
@@ -179,7 +201,9 @@ export class DatabaseRunStore implements RunStore {
       helm_revision: null,
       policy_report: null,
       failure_reason: null,
-      transitions: JSON.stringify([{ status: run.status, at: new Date(now).toISOString() }]),
+      transitions: JSON.stringify([
+        { status: run.status, at: new Date(now).toISOString() },
+      ]),
       created_at: now,
       started_at: null,
       finished_at: null,
@@ -192,13 +216,22 @@ export class DatabaseRunStore implements RunStore {
         await this.db.transaction(async tx => {
           await tx('kubechart_runs').insert(row);
           for (const target of lockKeys) {
-            await tx('kubechart_locks').insert({ target, run_id: run.id, acquired_at: now });
+            await tx('kubechart_locks').insert({
+              target,
+              run_id: run.id,
+              acquired_at: now,
+            });
           }
         });
         return toRun(row);
       } catch (e) {
         if (!isDatabaseConflictError(e)) throw e;
-        if (attempt === 0 && options.abandonedBefore && (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))) continue;
+        if (
+          attempt === 0 &&
+          options.abandonedBefore &&
+          (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))
+        )
+          continue;
         throw await this.lockConflict(lockKeys, options.abandonedBefore);
       }
     }
@@ -208,29 +241,61 @@ export class DatabaseRunStore implements RunStore {
    * Deletes locks on these keys whose run was reconciled (fenced) and last heard of before
    * `before`, or whose run no longer exists. Resolves whether any was deleted.
    */
-  private async takeOverAbandonedLocks(lockKeys: string[], before: Date): Promise<boolean> {
-    const holders = await this.db('kubechart_locks').whereIn('target', lockKeys).select<{ target: string; run_id: string }[]>('target', 'run_id');
+  private async takeOverAbandonedLocks(
+    lockKeys: string[],
+    before: Date,
+  ): Promise<boolean> {
+    const holders = await this.db('kubechart_locks')
+      .whereIn('target', lockKeys)
+      .select<{ target: string; run_id: string }[]>('target', 'run_id');
     let deleted = 0;
     for (const h of holders) {
-      const run = await this.db<RunRow>('kubechart_runs').where({ id: h.run_id }).first();
-      if (!run || (isFinished(run.status) && Number(run.heartbeat_at ?? 0) < before.getTime())) {
-        deleted += await this.db('kubechart_locks').where({ target: h.target, run_id: h.run_id }).delete();
+      const run = await this.db<RunRow>('kubechart_runs')
+        .where({ id: h.run_id })
+        .first();
+      if (
+        !run ||
+        (isFinished(run.status) &&
+          Number(run.heartbeat_at ?? 0) < before.getTime())
+      ) {
+        deleted += await this.db('kubechart_locks')
+          .where({ target: h.target, run_id: h.run_id })
+          .delete();
       }
     }
     return deleted > 0;
   }
 
-  private async lockConflict(lockKeys: string[], abandonedBefore?: Date): Promise<ConflictError> {
+  private async lockConflict(
+    lockKeys: string[],
+    abandonedBefore?: Date,
+  ): Promise<ConflictError> {
     const holder = await this.db('kubechart_locks')
       .whereIn('target', lockKeys)
       .first<{ target: string; run_id: string } | undefined>();
-    const row = holder ? await this.db<RunRow>('kubechart_runs').where({ id: holder.run_id }).first() : undefined;
-    if (!row) return new ConflictError(`Another run is already active on ${lockKeys.join(', ')}; try again`);
+    const row = holder
+      ? await this.db<RunRow>('kubechart_runs')
+          .where({ id: holder.run_id })
+          .first()
+      : undefined;
+    if (!row)
+      return new ConflictError(
+        `Another run is already active on ${lockKeys.join(', ')}; try again`,
+      );
     const who = `Run ${row.id} (${row.kind}, ${row.status}, started by ${row.actor})`;
-    if (!isFinished(row.status)) return new ConflictError(`${who} is already active on ${holder!.target}; wait for it to finish`);
-    const graceMs = abandonedBefore ? Date.now() - abandonedBefore.getTime() : 0;
+    if (!isFinished(row.status))
+      return new ConflictError(
+        `${who} is already active on ${holder!.target}; wait for it to finish`,
+      );
+    const graceMs = abandonedBefore
+      ? Date.now() - abandonedBefore.getTime()
+      : 0;
     return new ConflictError(
-      `${who} was reconciled after its backend stopped reporting, but that backend may still be executing it; ${holder!.target} stays locked until it stops or until ${iso(Number(row.heartbeat_at ?? 0) + graceMs)}`,
+      `${who} was reconciled after its backend stopped reporting, but that backend may still be executing it; ${
+        holder!.target
+      } stays locked until it stops or until ${iso(
+        Number(row.heartbeat_at ?? 0) + graceMs,
+      )}`,
     );
   }
 
@@ -239,7 +304,10 @@ export class DatabaseRunStore implements RunStore {
     return row ? toRun(row) : undefined;
   }
 
-  async listRuns(filter: RunFilter, page: { cursor?: string; limit: number }): Promise<RunsPage> {
+  async listRuns(
+    filter: RunFilter,
+    page: { cursor?: string; limit: number },
+  ): Promise<RunsPage> {
     const q = this.db<RunRow>('kubechart_runs');
     if (filter.entityRef) q.where('entity_ref', filter.entityRef);
     if (filter.kind) q.where('kind', filter.kind);
@@ -251,7 +319,11 @@ export class DatabaseRunStore implements RunStore {
     if (filter.to) q.where('created_at', '<', filter.to.getTime());
     if (page.cursor) {
       const [c, i] = decodeCursor(page.cursor);
-      q.where(b => b.where('created_at', '<', c).orWhere(b2 => b2.where('created_at', c).andWhere('id', '<', i)));
+      q.where(b =>
+        b
+          .where('created_at', '<', c)
+          .orWhere(b2 => b2.where('created_at', c).andWhere('id', '<', i)),
+      );
     }
     const rows = await q
       .orderBy([
@@ -262,7 +334,9 @@ export class DatabaseRunStore implements RunStore {
     const items = rows.slice(0, page.limit);
     return {
       items: items.map(toRun),
-      ...(rows.length > page.limit ? { nextCursor: encodeCursor(items[items.length - 1]) } : {}),
+      ...(rows.length > page.limit
+        ? { nextCursor: encodeCursor(items[items.length - 1]) }
+        : {}),
     };
   }
 
@@ -275,39 +349,67 @@ export class DatabaseRunStore implements RunStore {
     return current;
   }
 
-  private async writePatch(tx: Knex, current: RunRow, patch: RunPatch, extra: Partial<RunRow> = {}, touchHeartbeat = true): Promise<void> {
+  private async writePatch(
+    tx: Knex,
+    current: RunRow,
+    patch: RunPatch,
+    extra: Partial<RunRow> = {},
+    touchHeartbeat = true,
+  ): Promise<void> {
     const now = Date.now();
-    const update: Partial<RunRow> = { ...(touchHeartbeat ? { heartbeat_at: now } : {}), ...extra };
+    const update: Partial<RunRow> = {
+      ...(touchHeartbeat ? { heartbeat_at: now } : {}),
+      ...extra,
+    };
     if (patch.status && patch.status !== current.status) {
       const transitions: RunTransition[] = JSON.parse(current.transitions);
-      transitions.push({ status: patch.status, at: new Date(now).toISOString() });
+      transitions.push({
+        status: patch.status,
+        at: new Date(now).toISOString(),
+      });
       update.transitions = JSON.stringify(transitions);
       update.status = patch.status;
-      if (patch.status === 'running' && current.started_at === null) update.started_at = now;
+      if (patch.status === 'running' && current.started_at === null)
+        update.started_at = now;
       if (patch.status === 'succeeded' || patch.status === 'failed') {
         update.finished_at = now;
-        if (current.started_at === null) update.started_at = Number(current.created_at);
+        if (current.started_at === null)
+          update.started_at = Number(current.created_at);
       }
     }
-    if (patch.values !== undefined) update.values = JSON.stringify(patch.values);
+    if (patch.values !== undefined)
+      update.values = JSON.stringify(patch.values);
     if (patch.manifest !== undefined) update.manifest = patch.manifest;
-    if (patch.helmRevision !== undefined) update.helm_revision = patch.helmRevision;
-    if (patch.policyReport !== undefined) update.policy_report = JSON.stringify(patch.policyReport);
-    if (patch.failureReason !== undefined) update.failure_reason = patch.failureReason;
+    if (patch.helmRevision !== undefined)
+      update.helm_revision = patch.helmRevision;
+    if (patch.policyReport !== undefined)
+      update.policy_report = JSON.stringify(patch.policyReport);
+    if (patch.failureReason !== undefined)
+      update.failure_reason = patch.failureReason;
     await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 
   async claimRun(id: string, owner: string): Promise<RunLease> {
     return this.db.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
-      if (current.status !== 'pending') throw new LeaseLostError(id, `it is already ${current.status}`);
+      if (current.status !== 'pending')
+        throw new LeaseLostError(id, `it is already ${current.status}`);
       const epoch = Number(current.lease_epoch) + 1;
-      await this.writePatch(tx, current, { status: 'running' }, { owner, lease_epoch: epoch });
+      await this.writePatch(
+        tx,
+        current,
+        { status: 'running' },
+        { owner, lease_epoch: epoch },
+      );
       return { runId: id, epoch };
     });
   }
 
-  async updateRun(id: string, patch: RunPatch, options: { lease?: RunLease } = {}): Promise<void> {
+  async updateRun(
+    id: string,
+    patch: RunPatch,
+    options: { lease?: RunLease } = {},
+  ): Promise<void> {
     await this.db.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
       checkLease(current, options.lease);
@@ -315,14 +417,26 @@ export class DatabaseRunStore implements RunStore {
     });
   }
 
-  async finishRun(id: string, status: 'succeeded' | 'failed', patch: RunPatch = {}, options: FinishRunOptions = {}): Promise<boolean> {
+  async finishRun(
+    id: string,
+    status: 'succeeded' | 'failed',
+    patch: RunPatch = {},
+    options: FinishRunOptions = {},
+  ): Promise<boolean> {
     return this.db.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
-      if ((options.onlyIfActive || options.fence) && isFinished(current.status)) return false;
+      if ((options.onlyIfActive || options.fence) && isFinished(current.status))
+        return false;
       checkLease(current, options.lease);
       if (options.fence) {
         // The executor's last heartbeat stays as it was: it tells when its locks count as abandoned.
-        await this.writePatch(tx, current, { ...patch, status }, { lease_epoch: Number(current.lease_epoch) + 1 }, false);
+        await this.writePatch(
+          tx,
+          current,
+          { ...patch, status },
+          { lease_epoch: Number(current.lease_epoch) + 1 },
+          false,
+        );
       } else {
         await this.writePatch(tx, current, { ...patch, status });
         await tx('kubechart_locks').where({ run_id: id }).delete();
@@ -345,14 +459,18 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async verifyLease(lease: RunLease): Promise<void> {
-    const row = await this.db<RunRow>('kubechart_runs').where({ id: lease.runId }).first();
+    const row = await this.db<RunRow>('kubechart_runs')
+      .where({ id: lease.runId })
+      .first();
     if (!row) throw new LeaseLostError(lease.runId, 'it no longer exists');
     checkLease(row, lease);
   }
 
   async releaseLocks(runId: string): Promise<boolean> {
     return this.db.transaction(async tx => {
-      const row = await tx<RunRow>('kubechart_runs').where({ id: runId }).first();
+      const row = await tx<RunRow>('kubechart_runs')
+        .where({ id: runId })
+        .first();
       if (row && !isFinished(row.status)) return false;
       await tx('kubechart_locks').where({ run_id: runId }).delete();
       return true;
@@ -361,23 +479,36 @@ export class DatabaseRunStore implements RunStore {
 
   async heartbeat(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db('kubechart_runs').whereIn('id', ids).update({ heartbeat_at: Date.now() });
+    await this.db('kubechart_runs')
+      .whereIn('id', ids)
+      .update({ heartbeat_at: Date.now() });
   }
 
   async findStaleRuns(before: Date): Promise<Run[]> {
     const rows = await this.db<RunRow>('kubechart_runs')
       .whereIn('status', ['pending', 'running'])
-      .andWhere(b => b.where('heartbeat_at', '<', before.getTime()).orWhereNull('heartbeat_at'));
+      .andWhere(b =>
+        b
+          .where('heartbeat_at', '<', before.getTime())
+          .orWhereNull('heartbeat_at'),
+      );
     return rows.map(toRun);
   }
 
-  async appendEvents(runId: string, events: NewRunEvent[], options: { lease?: RunLease } = {}): Promise<RunEvent[]> {
+  async appendEvents(
+    runId: string,
+    events: NewRunEvent[],
+    options: { lease?: RunLease } = {},
+  ): Promise<RunEvent[]> {
     if (events.length === 0) return [];
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.transaction(async tx => {
-          if (options.lease) checkLease(await this.lockedRow(tx, runId), options.lease);
-          const max = await tx('kubechart_run_events').where({ run_id: runId }).max<{ m: number | null }[]>('seq as m');
+          if (options.lease)
+            checkLease(await this.lockedRow(tx, runId), options.lease);
+          const max = await tx('kubechart_run_events')
+            .where({ run_id: runId })
+            .max<{ m: number | null }[]>('seq as m');
           let seq = Number(max[0]?.m ?? 0);
           const rows: EventRow[] = events.map(e => ({
             run_id: runId,
@@ -402,7 +533,10 @@ export class DatabaseRunStore implements RunStore {
     }
   }
 
-  async getEvents(runId: string, options: { after?: number; limit?: number } = {}): Promise<RunEvent[]> {
+  async getEvents(
+    runId: string,
+    options: { after?: number; limit?: number } = {},
+  ): Promise<RunEvent[]> {
     const rows = await this.db<EventRow>('kubechart_run_events')
       .where({ run_id: runId })
       .andWhere('seq', '>', options.after ?? 0)
@@ -419,7 +553,9 @@ export class DatabaseRunStore implements RunStore {
     return Number(r[0]?.n ?? 0);
   }
 
-  async upsertTenant(t: Omit<TenantRecord, 'createdAt' | 'updatedAt'>): Promise<void> {
+  async upsertTenant(
+    t: Omit<TenantRecord, 'createdAt' | 'updatedAt'>,
+  ): Promise<void> {
     const now = Date.now();
     await this.db('kubechart_tenants')
       .insert({
@@ -436,11 +572,23 @@ export class DatabaseRunStore implements RunStore {
         updated_at: now,
       })
       .onConflict(['cluster', 'code'])
-      .merge(['namespace', 'entity_ref', 'owner', 'display_name', 'status', 'last_run_id', 'releases', 'updated_at']);
+      .merge([
+        'namespace',
+        'entity_ref',
+        'owner',
+        'display_name',
+        'status',
+        'last_run_id',
+        'releases',
+        'updated_at',
+      ]);
   }
 
   async getTenants(code?: string): Promise<TenantRecord[]> {
-    const q = this.db('kubechart_tenants').orderBy([{ column: 'code' }, { column: 'cluster' }]);
+    const q = this.db('kubechart_tenants').orderBy([
+      { column: 'code' },
+      { column: 'cluster' },
+    ]);
     if (code) q.where({ code });
     const rows = await q;
     return rows.map((r: any) => ({
@@ -467,7 +615,10 @@ export class DatabaseRunStore implements RunStore {
 
   async summary() {
     const group = async (table: string, column: string) => {
-      const rows = await this.db(table).select(column).count<any[]>('* as n').groupBy(column);
+      const rows = await this.db(table)
+        .select(column)
+        .count<any[]>('* as n')
+        .groupBy(column);
       return Object.fromEntries(rows.map(r => [r[column], Number(r.n)]));
     };
     const durations = await this.db<RunRow>('kubechart_runs')
@@ -485,7 +636,9 @@ export class DatabaseRunStore implements RunStore {
       runsByStatus: await group('kubechart_runs', 'status'),
       runsByKind: await group('kubechart_runs', 'kind'),
       tenantsByStatus: await group('kubechart_tenants', 'status'),
-      tenantRunDurations: durations.map(d => Number(d.finished_at) - Number(d.started_at)),
+      tenantRunDurations: durations.map(
+        d => Number(d.finished_at) - Number(d.started_at),
+      ),
       recentFailures: failures.map(toRun),
     };
   }

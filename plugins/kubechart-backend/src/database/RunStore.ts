@@ -34,7 +34,9 @@ export type RunPatch = {
 };
 
 /** A new event; `seq` is assigned by the store. Message must already be redacted. */
-export type NewRunEvent = Omit<RunEvent, 'seq' | 'runId' | 'at'> & { at?: string };
+export type NewRunEvent = Omit<RunEvent, 'seq' | 'runId' | 'at'> & {
+  at?: string;
+};
 
 /** Filters of listRuns. */
 export type RunFilter = {
@@ -72,7 +74,9 @@ export type RunLease = { runId: string; epoch: number };
 /** The run's lease was taken away (another instance reconciled the run); nothing was written. */
 export class LeaseLostError extends Error {
   constructor(readonly runId: string, detail: string) {
-    super(`Run ${runId} is no longer executed by this backend instance: ${detail}`);
+    super(
+      `Run ${runId} is no longer executed by this backend instance: ${detail}`,
+    );
     this.name = 'LeaseLostError';
   }
 }
@@ -98,18 +102,34 @@ export interface RunStore {
    * active run when a key is held. A key held by a run that was reconciled (fenced) and whose
    * last heartbeat is older than `abandonedBefore` is taken over.
    */
-  createRun(run: NewRun, lockKeys: string[], options?: { abandonedBefore?: Date }): Promise<Run>;
+  createRun(
+    run: NewRun,
+    lockKeys: string[],
+    options?: { abandonedBefore?: Date },
+  ): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
-  listRuns(filter: RunFilter, page: { cursor?: string; limit: number }): Promise<RunsPage>;
+  listRuns(
+    filter: RunFilter,
+    page: { cursor?: string; limit: number },
+  ): Promise<RunsPage>;
   /**
    * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
    * Throws {@link LeaseLostError} when the run is no longer pending.
    */
   claimRun(id: string, owner: string): Promise<RunLease>;
   /** Applies a patch; a status change appends a transition. With a lease, only while it holds. */
-  updateRun(id: string, patch: RunPatch, options?: { lease?: RunLease }): Promise<void>;
+  updateRun(
+    id: string,
+    patch: RunPatch,
+    options?: { lease?: RunLease },
+  ): Promise<void>;
   /** Sets the final status and, unless fencing, releases the run's locks. */
-  finishRun(id: string, status: 'succeeded' | 'failed', patch?: RunPatch, options?: FinishRunOptions): Promise<boolean>;
+  finishRun(
+    id: string,
+    status: 'succeeded' | 'failed',
+    patch?: RunPatch,
+    options?: FinishRunOptions,
+  ): Promise<boolean>;
   /** Heartbeat of runs without a lease (recorded runs). */
   heartbeat(ids: string[]): Promise<void>;
   /** Heartbeat of leased runs; resolves the ids of runs whose lease was lost. */
@@ -124,10 +144,19 @@ export interface RunStore {
   /** Runs `running`/`pending` whose heartbeat is older than `before`. */
   findStaleRuns(before: Date): Promise<Run[]>;
   /** Appends events; with a lease, only while it holds (throws {@link LeaseLostError}). */
-  appendEvents(runId: string, events: NewRunEvent[], options?: { lease?: RunLease }): Promise<RunEvent[]>;
-  getEvents(runId: string, options?: { after?: number; limit?: number }): Promise<RunEvent[]>;
+  appendEvents(
+    runId: string,
+    events: NewRunEvent[],
+    options?: { lease?: RunLease },
+  ): Promise<RunEvent[]>;
+  getEvents(
+    runId: string,
+    options?: { after?: number; limit?: number },
+  ): Promise<RunEvent[]>;
   countRunsByActorSince(actor: string, since: Date): Promise<number>;
-  upsertTenant(tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>): Promise<void>;
+  upsertTenant(
+    tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>,
+  ): Promise<void>;
   getTenants(code?: string): Promise<TenantRecord[]>;
   countActiveTenants(): Promise<number>;
   /** Durations (ms) of finished tenant runs, and counts for the metrics summary. */

@@ -1,12 +1,15 @@
 import type { RunTarget } from '@kubechart/plugin-kubechart-common';
 
 /** The lock key of a namespace on a cluster. */
-export const namespaceLockKey = (cluster: string, namespace: string) => `ns:${cluster}/${namespace}`;
+export const namespaceLockKey = (cluster: string, namespace: string) =>
+  `ns:${cluster}/${namespace}`;
 
 /**
  * The lock keys of a run: its own keys plus its namespace, so that a tenant delete and any other
  * run in the same namespace (chart, manifests, rollback, tenant) exclude each other.
  */
 export function withNamespaceLock(target: RunTarget, keys: string[]): string[] {
-  return [...new Set([namespaceLockKey(target.cluster, target.namespace), ...keys])];
+  return [
+    ...new Set([namespaceLockKey(target.cluster, target.namespace), ...keys]),
+  ];
 }

@@ -269,7 +269,12 @@ export class RunEngine {
       return;
     }
     const execute = this.execute as (r: Run, ...a: unknown[]) => Promise<void>;
-    await this.leases.hold(lease, () => execute.call(this, run, ...rest));
+    try {
+      await this.leases.hold(lease, () => execute.call(this, run, ...rest));
+    } catch (e) {
+      // E.g. the database went away while the run ended; its lease expires and another instance reconciles it.
+      this.options.logger.error(`Run ${run.id} ended without its end being recorded: ${e}`);
+    }
   }
 
   /**

@@ -3,7 +3,12 @@ import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
 
-type Held = { lease: RunLease; controller: AbortController; renewedAt: number; owner: RunLeases };
+type Held = {
+  lease: RunLease;
+  controller: AbortController;
+  renewedAt: number;
+  owner: RunLeases;
+};
 
 /** The run whose work the current async context does (set by {@link RunLeases.hold}). */
 const scope = new AsyncLocalStorage<Held>();
@@ -45,8 +50,16 @@ export class RunLeases {
   ) {}
 
   /** Executes `fn` under the lease; helm and Kubernetes writes inside it are fenced by it. */
-  async hold<T>(lease: RunLease, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const held: Held = { lease, controller: new AbortController(), renewedAt: Date.now(), owner: this };
+  async hold<T>(
+    lease: RunLease,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const held: Held = {
+      lease,
+      controller: new AbortController(),
+      renewedAt: Date.now(),
+      owner: this,
+    };
     this.held.set(lease.runId, held);
     this.ensureTimer();
     try {
@@ -82,13 +95,20 @@ export class RunLeases {
   /** A run stopped without recording its end (lease lost, database unreachable): release its locks later. */
   releaseLater(runId: string) {
     this.unreleased.set(runId, Date.now());
+    this.options.store
+      .releaseLocks(runId)
+      .then(released => released && this.unreleased.delete(runId))
+      .catch(() => undefined); // retried with the next heartbeat
     this.ensureTimer();
   }
 
   private ensureTimer() {
     if (this.timer) return;
     // Heartbeats belong to runs this process executes; periodic cluster-wide work goes through the scheduler.
-    this.timer = setInterval(() => this.tick(), this.options.heartbeatIntervalMs);
+    this.timer = setInterval(
+      () => this.tick(),
+      this.options.heartbeatIntervalMs,
+    );
     this.timer.unref();
   }
 
@@ -96,10 +116,20 @@ export class RunLeases {
     const { logger, staleAfterMs } = this.options;
     const now = Date.now();
     for (const h of this.held.values()) {
-      if (!h.controller.signal.aborted && now - h.renewedAt > staleAfterMs / 2) {
+      if (
+        !h.controller.signal.aborted &&
+        now - h.renewedAt > staleAfterMs / 2
+      ) {
         const s = Math.round((now - h.renewedAt) / 1000);
-        logger.warn(`Stopping run ${h.lease.runId}: no heartbeat could be recorded for ${s}s`);
-        h.controller.abort(new LeaseLostError(h.lease.runId, `no heartbeat could be recorded for ${s}s; stopped before another instance reconciles it`));
+        logger.warn(
+          `Stopping run ${h.lease.runId}: no heartbeat could be recorded for ${s}s`,
+        );
+        h.controller.abort(
+          new LeaseLostError(
+            h.lease.runId,
+            `no heartbeat could be recorded for ${s}s; stopped before another instance reconciles it`,
+          ),
+        );
       }
     }
     if (this.renewing) return; // a slow database: the check above still stops runs in time
@@ -117,17 +147,29 @@ export class RunLeases {
 
   private async renew() {
     const { store, releaseLocksAfterMs } = this.options;
-    const held = [...this.held.values()].filter(h => !h.controller.signal.aborted);
+    const held = [...this.held.values()].filter(
+      h => !h.controller.signal.aborted,
+    );
     if (held.length) {
       const now = Date.now();
       const lost = new Set(await store.renewLeases(held.map(h => h.lease)));
       for (const h of held) {
         if (!lost.has(h.lease.runId)) h.renewedAt = now;
-        else h.controller.abort(new LeaseLostError(h.lease.runId, 'another backend instance reconciled it'));
+        else
+          h.controller.abort(
+            new LeaseLostError(
+              h.lease.runId,
+              'another backend instance reconciled it',
+            ),
+          );
       }
     }
     for (const [runId, since] of this.unreleased) {
-      if ((await store.releaseLocks(runId)) || Date.now() - since > releaseLocksAfterMs) this.unreleased.delete(runId);
+      if (
+        (await store.releaseLocks(runId)) ||
+        Date.now() - since > releaseLocksAfterMs
+      )
+        this.unreleased.delete(runId);
     }
   }
 }
@@ -144,11 +186,18 @@ export function fencedHelm(helm: HelmCli, leases: RunLeases): HelmCli {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
-      if (typeof prop !== 'string' || !HELM_CALLS.has(prop)) return value.bind(target);
+      if (typeof prop !== 'string' || !HELM_CALLS.has(prop))
+        return value.bind(target);
       return async (options: any, ...rest: unknown[]) => {
         if (HELM_WRITES.has(prop)) await leases.guard();
         const signal = currentRunSignal();
-        return value.call(target, signal && options && typeof options === 'object' ? { ...options, signal } : options, ...rest);
+        return value.call(
+          target,
+          signal && options && typeof options === 'object'
+            ? { ...options, signal }
+            : options,
+          ...rest,
+        );
       };
     },
   });
@@ -159,10 +208,18 @@ export function fencedStore(store: RunStore, leases: RunLeases): RunStore {
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'updateRun') {
-        return (id: string, patch: any, options: any = {}) => target.updateRun(id, patch, { lease: leases.leaseOf(id), ...options });
+        return (id: string, patch: any, options: any = {}) =>
+          target.updateRun(id, patch, {
+            lease: leases.leaseOf(id),
+            ...options,
+          });
       }
       if (prop === 'appendEvents') {
-        return (id: string, events: any, options: any = {}) => target.appendEvents(id, events, { lease: leases.leaseOf(id), ...options });
+        return (id: string, events: any, options: any = {}) =>
+          target.appendEvents(id, events, {
+            lease: leases.leaseOf(id),
+            ...options,
+          });
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;

@@ -7,7 +7,9 @@ jest.setTimeout(120_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-const isReady = (p: V1Pod) => p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ?? false;
+const isReady = (p: V1Pod) =>
+  p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ??
+  false;
 const imageOf = (p: V1Pod) => p.spec?.containers?.[0]?.image ?? '';
 
 describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
@@ -19,12 +21,22 @@ describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
   afterAll(() => sim.stop());
 
   it('finishes a Deployment upgrade only after the last new pod is Ready and no old pod is left', async () => {
-    const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
+    const { engine, store, clusters } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
     const chart = (tag: string) => ({
       kind: 'tenant' as const,
       cluster: 'dev',
       tenant: 'rollout',
-      releases: [{ name: 'shop', chart: 'webapp', values: { replicas: 2, image: { tag } } }],
+      releases: [
+        {
+          name: 'shop',
+          chart: 'webapp',
+          values: { replicas: 2, image: { tag } },
+        },
+      ],
     });
     const first = await engine.submit(chart('1.0.0'), 'user:default/alice');
     await engine.waitFor(first.id);
@@ -39,9 +51,11 @@ describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
       (type: string, pod: V1Pod) => {
         const name = pod.metadata!.name!;
         if (imageOf(pod).endsWith(':1.1.0')) {
-          if (isReady(pod) && !newReadyAt.has(name)) newReadyAt.set(name, Date.now());
+          if (isReady(pod) && !newReadyAt.has(name))
+            newReadyAt.set(name, Date.now());
         } else if (type === 'DELETED' || pod.metadata?.deletionTimestamp) {
-          if (!oldGoneAt.has(name) || type === 'DELETED') oldGoneAt.set(name, Date.now());
+          if (!oldGoneAt.has(name) || type === 'DELETED')
+            oldGoneAt.set(name, Date.now());
         }
       },
       () => undefined,
@@ -50,20 +64,41 @@ describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
       const upgrade = await engine.submit(chart('1.1.0'), 'user:default/alice');
       await engine.waitFor(upgrade.id);
       const done = (await store.getRun(upgrade.id))!;
-      expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+      expect({ status: done.status, reason: done.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
       const finishedAt = Date.parse(done.finishedAt!);
 
       expect(newReadyAt.size).toBe(2);
       expect(oldGoneAt.size).toBe(2);
       // Finishing a few ms after the watch reported the event is expected; before it, not.
       const tolerance = 100;
-      expect(finishedAt).toBeGreaterThanOrEqual(Math.max(...newReadyAt.values()) - tolerance);
-      expect(finishedAt).toBeGreaterThanOrEqual(Math.max(...oldGoneAt.values()) - tolerance);
+      expect(finishedAt).toBeGreaterThanOrEqual(
+        Math.max(...newReadyAt.values()) - tolerance,
+      );
+      expect(finishedAt).toBeGreaterThanOrEqual(
+        Math.max(...oldGoneAt.values()) - tolerance,
+      );
 
-      const d = await clusters.kubeConfig('dev').makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'shop', namespace: 'tenant-rollout' });
-      expect(d.status).toMatchObject({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 });
-      const waiting = (await store.getEvents(upgrade.id)).filter(e => e.step === 'wait' && e.type === 'log').map(e => e.message);
-      expect(waiting.some(m => /Deployment shop \d\/2 \(waiting for /.test(m))).toBe(true);
+      const d = await clusters
+        .kubeConfig('dev')
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({
+          name: 'shop',
+          namespace: 'tenant-rollout',
+        });
+      expect(d.status).toMatchObject({
+        replicas: 2,
+        updatedReplicas: 2,
+        availableReplicas: 2,
+      });
+      const waiting = (await store.getEvents(upgrade.id))
+        .filter(e => e.step === 'wait' && e.type === 'log')
+        .map(e => e.message);
+      expect(
+        waiting.some(m => /Deployment shop \d\/2 \(waiting for /.test(m)),
+      ).toBe(true);
     } finally {
       watch.abort();
     }

@@ -1,6 +1,10 @@
 import { KubeClient } from '../lib/KubeClient';
 import { describeKubeError, isUnreachable } from '../lib/kubeErrors';
-import { NamespaceReadiness, describeNotReady, evaluateNamespace } from '../lib/readiness';
+import {
+  NamespaceReadiness,
+  describeNotReady,
+  evaluateNamespace,
+} from '../lib/readiness';
 import { RunFailure } from './errors';
 import { currentRunSignal } from './lease';
 import { RunContext } from './RunContext';
@@ -37,24 +41,47 @@ export async function waitForReady(options: {
   for (;;) {
     let readiness: NamespaceReadiness;
     try {
-      readiness = evaluateNamespace(await client.snapshot(namespace), { release: options.release });
+      readiness = evaluateNamespace(await client.snapshot(namespace), {
+        release: options.release,
+      });
       apiErrorSince = undefined;
     } catch (e) {
       const now = Date.now();
       apiErrorSince ??= now;
       // A short blip is tolerated; a persistent outage fails the run with what we know.
-      if (!isUnreachable(e) || now - apiErrorSince > Math.max(3 * options.pollIntervalMs, 10_000) || now - start > options.timeoutMs) {
-        throw new RunFailure(`${describeKubeError(e, options.cluster)} (after waiting ${fmt(now - start)} for workloads in ${namespace})`);
+      if (
+        !isUnreachable(e) ||
+        now - apiErrorSince > Math.max(3 * options.pollIntervalMs, 10_000) ||
+        now - start > options.timeoutMs
+      ) {
+        throw new RunFailure(
+          `${describeKubeError(e, options.cluster)} (after waiting ${fmt(
+            now - start,
+          )} for workloads in ${namespace})`,
+        );
       }
-      ctx.log(`${describeKubeError(e, options.cluster)}; retrying`, 'warn', step);
+      ctx.log(
+        `${describeKubeError(e, options.cluster)}; retrying`,
+        'warn',
+        step,
+      );
       await new Promise(r => setTimeout(r, options.pollIntervalMs));
       continue;
     }
     const progress = readiness.workloads
-      .map(w => `${w.kind} ${w.name} ${w.ready}/${w.desired}${w.waitingFor ? ` (waiting for ${w.waitingFor})` : ''}${w.problems.length ? ` (${w.problems[0]})` : ''}`)
+      .map(
+        w =>
+          `${w.kind} ${w.name} ${w.ready}/${w.desired}${
+            w.waitingFor ? ` (waiting for ${w.waitingFor})` : ''
+          }${w.problems.length ? ` (${w.problems[0]})` : ''}`,
+      )
       .join(', ');
     if (progress !== lastProgress) {
-      ctx.log(progress ? `waiting: ${progress}` : 'no workloads to wait for', 'info', step);
+      ctx.log(
+        progress ? `waiting: ${progress}` : 'no workloads to wait for',
+        'info',
+        step,
+      );
       lastProgress = progress;
     }
     if (readiness.allReady) return readiness;
@@ -65,7 +92,15 @@ export async function waitForReady(options: {
         if (!failingSince.has(key)) failingSince.set(key, now);
         if (now - failingSince.get(key)! >= options.failFastMs) {
           throw new RunFailure(
-            `${w.kind} ${w.name}${w.release ? ` of release ${w.release}` : ''} is failing after ${fmt(now - start)}: ${w.problems.join('; ')}${readiness.warnings.length ? `. Warning events: ${[...new Set(readiness.warnings)].slice(0, 3).join(' | ')}` : ''}`,
+            `${w.kind} ${w.name}${
+              w.release ? ` of release ${w.release}` : ''
+            } is failing after ${fmt(now - start)}: ${w.problems.join('; ')}${
+              readiness.warnings.length
+                ? `. Warning events: ${[...new Set(readiness.warnings)]
+                    .slice(0, 3)
+                    .join(' | ')}`
+                : ''
+            }`,
           );
         }
       } else {
@@ -74,7 +109,11 @@ export async function waitForReady(options: {
     }
     if (now - start >= options.timeoutMs) {
       throw new RunFailure(
-        `Timed out after ${fmt(now - start)} waiting for workloads in ${namespace} to become Ready: ${describeNotReady(readiness)}`,
+        `Timed out after ${fmt(
+          now - start,
+        )} waiting for workloads in ${namespace} to become Ready: ${describeNotReady(
+          readiness,
+        )}`,
       );
     }
     (options.signal ?? currentRunSignal())?.throwIfAborted();

@@ -34,7 +34,9 @@ export function toWire<T = any>(obj: KubernetesObject): T {
 /** A namespace that is being deleted: nothing can be provisioned into it until it is gone. */
 export class NamespaceTerminatingError extends Error {
   constructor(readonly namespace: string) {
-    super(`namespace ${namespace} is terminating; wait until it is gone and retry`);
+    super(
+      `namespace ${namespace} is terminating; wait until it is gone and retry`,
+    );
     this.name = 'NamespaceTerminatingError';
   }
 }
@@ -87,13 +89,18 @@ export class KubeClient {
   readonly apps: AppsV1Api;
   readonly objects: KubernetesObjectApi;
 
-  constructor(readonly kubeConfig: KubeConfig, readonly fieldManager = 'kubechart') {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    readonly fieldManager = 'kubechart',
+  ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
   }
 
-  async read<T extends KubernetesObject>(obj: KubernetesObject): Promise<T | undefined> {
+  async read<T extends KubernetesObject>(
+    obj: KubernetesObject,
+  ): Promise<T | undefined> {
     try {
       return toWire<T>(await this.objects.read(obj as any));
     } catch (e) {
@@ -103,7 +110,9 @@ export class KubeClient {
   }
 
   /** Reads an object that is about to be changed; a Namespace being deleted is refused. */
-  private async readForChange(obj: KubernetesObject): Promise<KubernetesObject | undefined> {
+  private async readForChange(
+    obj: KubernetesObject,
+  ): Promise<KubernetesObject | undefined> {
     const current = await this.read(obj);
     if (obj.kind === 'Namespace' && current?.metadata?.deletionTimestamp) {
       throw new NamespaceTerminatingError(obj.metadata!.name!);
@@ -114,7 +123,16 @@ export class KubeClient {
   /** Server-side apply, forced: kubechart owns the fields it sets. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
     await guardCurrentRun();
-    return toWire<T>(await this.objects.patch(toTyped(obj), undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply));
+    return toWire<T>(
+      await this.objects.patch(
+        toTyped(obj),
+        undefined,
+        undefined,
+        this.fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
   }
 
   /**
@@ -125,7 +143,12 @@ export class KubeClient {
     const current = await this.readForChange(obj);
     if (!current) {
       await guardCurrentRun();
-      await this.objects.create(toTyped(obj), undefined, undefined, this.fieldManager);
+      await this.objects.create(
+        toTyped(obj),
+        undefined,
+        undefined,
+        this.fieldManager,
+      );
       return 'created';
     }
     if (isSubset(comparable(obj as any), current)) return 'unchanged';
@@ -135,18 +158,27 @@ export class KubeClient {
       metadata: {
         ...current.metadata,
         labels: { ...current.metadata?.labels, ...obj.metadata?.labels },
-        annotations: { ...current.metadata?.annotations, ...obj.metadata?.annotations },
+        annotations: {
+          ...current.metadata?.annotations,
+          ...obj.metadata?.annotations,
+        },
       },
     };
     await guardCurrentRun();
-    await this.objects.replace(toTyped(merged), undefined, undefined, this.fieldManager);
+    await this.objects.replace(
+      toTyped(merged),
+      undefined,
+      undefined,
+      this.fieldManager,
+    );
     return 'updated';
   }
 
   /** Reads first; server-side applies only when something differs. */
   async applyIfChanged(obj: KubernetesObject): Promise<ApplyOutcome> {
     const current = await this.readForChange(obj);
-    if (current && isSubset(comparable(obj as any), current)) return 'unchanged';
+    if (current && isSubset(comparable(obj as any), current))
+      return 'unchanged';
     await this.apply(obj);
     return current ? 'updated' : 'created';
   }
@@ -163,10 +195,15 @@ export class KubeClient {
   }
 
   /** `Active`, `Terminating` (being deleted) or `absent`. */
-  async namespacePhase(name: string): Promise<'Active' | 'Terminating' | 'absent'> {
+  async namespacePhase(
+    name: string,
+  ): Promise<'Active' | 'Terminating' | 'absent'> {
     try {
       const ns = await this.core.readNamespace({ name });
-      return ns.metadata?.deletionTimestamp || ns.status?.phase === 'Terminating' ? 'Terminating' : 'Active';
+      return ns.metadata?.deletionTimestamp ||
+        ns.status?.phase === 'Terminating'
+        ? 'Terminating'
+        : 'Active';
     } catch (e) {
       if (isNotFound(e)) return 'absent';
       throw e;
@@ -189,7 +226,13 @@ export class KubeClient {
    */
   async waitForNamespaceGone(
     name: string,
-    options: { timeoutMs: number; pollIntervalMs: number; progressEveryMs?: number; onProgress?: (elapsedMs: number, detail: string) => void; signal?: AbortSignal },
+    options: {
+      timeoutMs: number;
+      pollIntervalMs: number;
+      progressEveryMs?: number;
+      onProgress?: (elapsedMs: number, detail: string) => void;
+      signal?: AbortSignal;
+    },
   ): Promise<boolean> {
     const start = Date.now();
     let lastProgress = start;
@@ -203,29 +246,45 @@ export class KubeClient {
       }
       const now = Date.now();
       if (now - start >= options.timeoutMs) return false;
-      if (now - lastProgress >= (options.progressEveryMs ?? Math.max(1000, 5 * options.pollIntervalMs))) {
+      if (
+        now - lastProgress >=
+        (options.progressEveryMs ?? Math.max(1000, 5 * options.pollIntervalMs))
+      ) {
         lastProgress = now;
         let detail = terminationDetail(ns);
         if (!detail) {
-          const pods = await this.core.listNamespacedPod({ namespace: name }).catch(() => undefined);
+          const pods = await this.core
+            .listNamespacedPod({ namespace: name })
+            .catch(() => undefined);
           if (pods?.items.length) detail = `${pods.items.length} pod(s) left`;
         }
         options.onProgress?.(now - start, detail);
       }
       options.signal?.throwIfAborted();
-      await new Promise(r => setTimeout(r, Math.min(options.pollIntervalMs, Math.max(0, options.timeoutMs - (now - start)))));
+      await new Promise(r =>
+        setTimeout(
+          r,
+          Math.min(
+            options.pollIntervalMs,
+            Math.max(0, options.timeoutMs - (now - start)),
+          ),
+        ),
+      );
     }
   }
 
   /** Workloads, pods and warning events of a namespace. */
   async snapshot(namespace: string): Promise<NamespaceSnapshot> {
-    const [deployments, statefulSets, daemonSets, pods, events] = await Promise.all([
-      this.apps.listNamespacedDeployment({ namespace }),
-      this.apps.listNamespacedStatefulSet({ namespace }),
-      this.apps.listNamespacedDaemonSet({ namespace }),
-      this.core.listNamespacedPod({ namespace }),
-      this.core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' }).catch(() => ({ items: [] as CoreV1Event[] })),
-    ]);
+    const [deployments, statefulSets, daemonSets, pods, events] =
+      await Promise.all([
+        this.apps.listNamespacedDeployment({ namespace }),
+        this.apps.listNamespacedStatefulSet({ namespace }),
+        this.apps.listNamespacedDaemonSet({ namespace }),
+        this.core.listNamespacedPod({ namespace }),
+        this.core
+          .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
+          .catch(() => ({ items: [] as CoreV1Event[] })),
+      ]);
     return {
       deployments: deployments.items,
       statefulSets: statefulSets.items,

@@ -1,6 +1,15 @@
-import { daemonSetRollout, deploymentRollout, evaluateNamespace, statefulSetRollout } from './readiness';
+import {
+  daemonSetRollout,
+  deploymentRollout,
+  evaluateNamespace,
+  statefulSetRollout,
+} from './readiness';
 
-const deployment = (generation: number, status: Record<string, unknown>, replicas = 3) => ({
+const deployment = (
+  generation: number,
+  status: Record<string, unknown>,
+  replicas = 3,
+) => ({
   metadata: { name: 'web', namespace: 'ns', generation },
   spec: { replicas, selector: { matchLabels: { app: 'web' } } },
   status,
@@ -8,34 +17,92 @@ const deployment = (generation: number, status: Record<string, unknown>, replica
 
 describe('deploymentRollout (kubectl rollout status)', () => {
   it('waits until the controller has observed the new spec', () => {
-    const r = deploymentRollout(deployment(2, { observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }));
-    expect(r).toMatchObject({ done: false, waitingFor: 'the controller to observe the new spec' });
+    const r = deploymentRollout(
+      deployment(2, {
+        observedGeneration: 1,
+        replicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 3,
+        availableReplicas: 3,
+      }),
+    );
+    expect(r).toMatchObject({
+      done: false,
+      waitingFor: 'the controller to observe the new spec',
+    });
   });
 
   it('waits while new replicas are still being created, although the old ones are all Ready', () => {
-    const r = deploymentRollout(deployment(2, { observedGeneration: 2, replicas: 4, updatedReplicas: 1, readyReplicas: 3, availableReplicas: 3 }));
-    expect(r).toMatchObject({ done: false, waitingFor: '1 of 3 new replica(s) updated' });
+    const r = deploymentRollout(
+      deployment(2, {
+        observedGeneration: 2,
+        replicas: 4,
+        updatedReplicas: 1,
+        readyReplicas: 3,
+        availableReplicas: 3,
+      }),
+    );
+    expect(r).toMatchObject({
+      done: false,
+      waitingFor: '1 of 3 new replica(s) updated',
+    });
   });
 
   it('waits for old replicas to go away', () => {
-    const r = deploymentRollout(deployment(2, { observedGeneration: 2, replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 4 }));
-    expect(r).toMatchObject({ done: false, waitingFor: '1 old replica(s) pending termination' });
+    const r = deploymentRollout(
+      deployment(2, {
+        observedGeneration: 2,
+        replicas: 4,
+        updatedReplicas: 3,
+        readyReplicas: 4,
+        availableReplicas: 4,
+      }),
+    );
+    expect(r).toMatchObject({
+      done: false,
+      waitingFor: '1 old replica(s) pending termination',
+    });
   });
 
   it('waits for every new replica to be available', () => {
-    const r = deploymentRollout(deployment(2, { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2 }));
-    expect(r).toMatchObject({ done: false, ready: 2, desired: 3, waitingFor: '2 of 3 updated replica(s) available' });
+    const r = deploymentRollout(
+      deployment(2, {
+        observedGeneration: 2,
+        replicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      }),
+    );
+    expect(r).toMatchObject({
+      done: false,
+      ready: 2,
+      desired: 3,
+      waitingFor: '2 of 3 updated replica(s) available',
+    });
   });
 
   it('is done when every replica is updated and available, and for zero replicas', () => {
-    expect(deploymentRollout(deployment(2, { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }))).toEqual({
+    expect(
+      deploymentRollout(
+        deployment(2, {
+          observedGeneration: 2,
+          replicas: 3,
+          updatedReplicas: 3,
+          readyReplicas: 3,
+          availableReplicas: 3,
+        }),
+      ),
+    ).toEqual({
       ready: 3,
       desired: 3,
       done: true,
       waitingFor: undefined,
       failed: undefined,
     });
-    expect(deploymentRollout(deployment(2, { observedGeneration: 2 }, 0)).done).toBe(true);
+    expect(
+      deploymentRollout(deployment(2, { observedGeneration: 2 }, 0)).done,
+    ).toBe(true);
   });
 
   it('reports a passed progress deadline as a failure', () => {
@@ -44,12 +111,32 @@ describe('deploymentRollout (kubectl rollout status)', () => {
         observedGeneration: 2,
         replicas: 3,
         updatedReplicas: 1,
-        conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-2" has timed out progressing.' }],
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "web-2" has timed out progressing.',
+          },
+        ],
       }),
     );
     expect(r.done).toBe(false);
     expect(r.failed).toMatch(/progress deadline/);
-    const ns = evaluateNamespace({ deployments: [deployment(2, { observedGeneration: 2, conditions: [{ type: 'Progressing', reason: 'ProgressDeadlineExceeded' }] }) as any], statefulSets: [], daemonSets: [], pods: [], warnings: [] });
+    const ns = evaluateNamespace({
+      deployments: [
+        deployment(2, {
+          observedGeneration: 2,
+          conditions: [
+            { type: 'Progressing', reason: 'ProgressDeadlineExceeded' },
+          ],
+        }) as any,
+      ],
+      statefulSets: [],
+      daemonSets: [],
+      pods: [],
+      warnings: [],
+    });
     expect(ns.workloads[0]).toMatchObject({ isReady: false, failing: true });
   });
 });
@@ -62,36 +149,135 @@ describe('statefulSetRollout', () => {
   });
 
   it('waits for every replica to reach the update revision', () => {
-    const r = statefulSetRollout(sts({ observedGeneration: 2, readyReplicas: 3, updatedReplicas: 1, currentRevision: 'db-1', updateRevision: 'db-2' }));
-    expect(r).toMatchObject({ done: false, waitingFor: '1 of 3 replica(s) at revision db-2' });
-    expect(statefulSetRollout(sts({ observedGeneration: 2, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'db-2', updateRevision: 'db-2' })).done).toBe(true);
+    const r = statefulSetRollout(
+      sts({
+        observedGeneration: 2,
+        readyReplicas: 3,
+        updatedReplicas: 1,
+        currentRevision: 'db-1',
+        updateRevision: 'db-2',
+      }),
+    );
+    expect(r).toMatchObject({
+      done: false,
+      waitingFor: '1 of 3 replica(s) at revision db-2',
+    });
+    expect(
+      statefulSetRollout(
+        sts({
+          observedGeneration: 2,
+          readyReplicas: 3,
+          updatedReplicas: 3,
+          currentRevision: 'db-2',
+          updateRevision: 'db-2',
+        }),
+      ).done,
+    ).toBe(true);
   });
 
   it('waits for readiness and for the spec to be observed', () => {
-    expect(statefulSetRollout(sts({ observedGeneration: 2, readyReplicas: 2, currentRevision: 'a', updateRevision: 'a' }))).toMatchObject({ done: false, waitingFor: '2 of 3 replica(s) ready' });
-    expect(statefulSetRollout(sts({ observedGeneration: 1, readyReplicas: 3 })).done).toBe(false);
+    expect(
+      statefulSetRollout(
+        sts({
+          observedGeneration: 2,
+          readyReplicas: 2,
+          currentRevision: 'a',
+          updateRevision: 'a',
+        }),
+      ),
+    ).toMatchObject({ done: false, waitingFor: '2 of 3 replica(s) ready' });
+    expect(
+      statefulSetRollout(sts({ observedGeneration: 1, readyReplicas: 3 })).done,
+    ).toBe(false);
   });
 
   it('with a partition, waits only for the replicas above it', () => {
     const strategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };
-    expect(statefulSetRollout(sts({ observedGeneration: 2, readyReplicas: 3, updatedReplicas: 0, currentRevision: 'a', updateRevision: 'b' }, strategy)).done).toBe(false);
-    expect(statefulSetRollout(sts({ observedGeneration: 2, readyReplicas: 3, updatedReplicas: 1, currentRevision: 'a', updateRevision: 'b' }, strategy)).done).toBe(true);
+    expect(
+      statefulSetRollout(
+        sts(
+          {
+            observedGeneration: 2,
+            readyReplicas: 3,
+            updatedReplicas: 0,
+            currentRevision: 'a',
+            updateRevision: 'b',
+          },
+          strategy,
+        ),
+      ).done,
+    ).toBe(false);
+    expect(
+      statefulSetRollout(
+        sts(
+          {
+            observedGeneration: 2,
+            readyReplicas: 3,
+            updatedReplicas: 1,
+            currentRevision: 'a',
+            updateRevision: 'b',
+          },
+          strategy,
+        ),
+      ).done,
+    ).toBe(true);
   });
 });
 
 describe('daemonSetRollout', () => {
-  const ds = (status: Record<string, unknown>) => ({ metadata: { name: 'agent', generation: 3 }, spec: {}, status });
+  const ds = (status: Record<string, unknown>) => ({
+    metadata: { name: 'agent', generation: 3 },
+    spec: {},
+    status,
+  });
 
   it('waits for every scheduled pod to be updated, then available', () => {
-    expect(daemonSetRollout(ds({ observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 2, numberAvailable: 3, numberReady: 3 }))).toMatchObject({
+    expect(
+      daemonSetRollout(
+        ds({
+          observedGeneration: 3,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 2,
+          numberAvailable: 3,
+          numberReady: 3,
+        }),
+      ),
+    ).toMatchObject({
       done: false,
       waitingFor: '2 of 3 pod(s) updated',
     });
-    expect(daemonSetRollout(ds({ observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 }))).toMatchObject({
+    expect(
+      daemonSetRollout(
+        ds({
+          observedGeneration: 3,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 3,
+          numberAvailable: 2,
+        }),
+      ),
+    ).toMatchObject({
       done: false,
       waitingFor: '2 of 3 updated pod(s) available',
     });
-    expect(daemonSetRollout(ds({ observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 }))).toMatchObject({ done: true, ready: 3, desired: 3 });
-    expect(daemonSetRollout(ds({ observedGeneration: 2, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 })).done).toBe(false);
+    expect(
+      daemonSetRollout(
+        ds({
+          observedGeneration: 3,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 3,
+          numberAvailable: 3,
+        }),
+      ),
+    ).toMatchObject({ done: true, ready: 3, desired: 3 });
+    expect(
+      daemonSetRollout(
+        ds({
+          observedGeneration: 2,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 3,
+          numberAvailable: 3,
+        }),
+      ).done,
+    ).toBe(false);
   });
 });

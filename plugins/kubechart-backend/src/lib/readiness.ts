@@ -39,28 +39,49 @@ export type NamespaceReadiness = {
 
 const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 
-function podsMatching(pods: V1Pod[], selector?: Record<string, string>): V1Pod[] {
+function podsMatching(
+  pods: V1Pod[],
+  selector?: Record<string, string>,
+): V1Pod[] {
   if (!selector || Object.keys(selector).length === 0) return [];
-  return pods.filter(p => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
+  return pods.filter(p =>
+    Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v),
+  );
 }
 
 /** Pod waiting reasons of a pod, as text. */
 export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
   const text: string[] = [];
   let failing = false;
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
   for (const cs of statuses) {
     const waiting = cs.state?.waiting;
-    if (waiting?.reason && waiting.reason !== 'ContainerCreating' && waiting.reason !== 'PodInitializing') {
+    if (
+      waiting?.reason &&
+      waiting.reason !== 'ContainerCreating' &&
+      waiting.reason !== 'PodInitializing'
+    ) {
       failing ||= FAILING_REASONS.has(waiting.reason);
       text.push(
-        `pod ${pod.metadata?.name} container ${cs.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`,
+        `pod ${pod.metadata?.name} container ${cs.name}: ${waiting.reason}${
+          waiting.message ? ` (${waiting.message})` : ''
+        }${cs.restartCount ? `, ${cs.restartCount} restarts` : ''}`,
       );
     }
   }
   if (pod.status?.phase === 'Pending' && statuses.length === 0) {
-    const cond = pod.status?.conditions?.find(c => c.type === 'PodScheduled' && c.status === 'False');
-    if (cond) text.push(`pod ${pod.metadata?.name}: ${cond.reason ?? 'Unschedulable'}${cond.message ? ` (${cond.message})` : ''}`);
+    const cond = pod.status?.conditions?.find(
+      c => c.type === 'PodScheduled' && c.status === 'False',
+    );
+    if (cond)
+      text.push(
+        `pod ${pod.metadata?.name}: ${cond.reason ?? 'Unschedulable'}${
+          cond.message ? ` (${cond.message})` : ''
+        }`,
+      );
   }
   return { text, failing };
 }
@@ -87,15 +108,42 @@ export function deploymentRollout(d: any): RolloutState {
   const desired = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
   const ready = Math.min(n(s.updatedReplicas), n(s.availableReplicas));
-  const state = (waitingFor?: string, failed?: string): RolloutState => ({ ready, desired, done: !waitingFor && !failed, waitingFor, failed });
-  if (n(s.observedGeneration) < n(d.metadata?.generation)) return state('the controller to observe the new spec');
-  const progressing = (s.conditions ?? []).find((c: any) => c.type === 'Progressing');
+  const state = (waitingFor?: string, failed?: string): RolloutState => ({
+    ready,
+    desired,
+    done: !waitingFor && !failed,
+    waitingFor,
+    failed,
+  });
+  if (n(s.observedGeneration) < n(d.metadata?.generation))
+    return state('the controller to observe the new spec');
+  const progressing = (s.conditions ?? []).find(
+    (c: any) => c.type === 'Progressing',
+  );
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return state(undefined, `rollout exceeded its progress deadline (${progressing.message ?? 'no progress'})`);
+    return state(
+      undefined,
+      `rollout exceeded its progress deadline (${
+        progressing.message ?? 'no progress'
+      })`,
+    );
   }
-  if (n(s.updatedReplicas) < desired) return state(`${n(s.updatedReplicas)} of ${desired} new replica(s) updated`);
-  if (n(s.replicas) > n(s.updatedReplicas)) return state(`${n(s.replicas) - n(s.updatedReplicas)} old replica(s) pending termination`);
-  if (n(s.availableReplicas) < n(s.updatedReplicas)) return state(`${n(s.availableReplicas)} of ${n(s.updatedReplicas)} updated replica(s) available`);
+  if (n(s.updatedReplicas) < desired)
+    return state(
+      `${n(s.updatedReplicas)} of ${desired} new replica(s) updated`,
+    );
+  if (n(s.replicas) > n(s.updatedReplicas))
+    return state(
+      `${
+        n(s.replicas) - n(s.updatedReplicas)
+      } old replica(s) pending termination`,
+    );
+  if (n(s.availableReplicas) < n(s.updatedReplicas))
+    return state(
+      `${n(s.availableReplicas)} of ${n(
+        s.updatedReplicas,
+      )} updated replica(s) available`,
+    );
   return state();
 }
 
@@ -106,18 +154,38 @@ export function deploymentRollout(d: any): RolloutState {
 export function statefulSetRollout(sts: any): RolloutState {
   const desired = sts.spec?.replicas ?? 1;
   const s = sts.status ?? {};
-  const state = (waitingFor?: string): RolloutState => ({ ready: n(s.readyReplicas), desired, done: !waitingFor, waitingFor });
-  if (!s.observedGeneration || n(s.observedGeneration) < n(sts.metadata?.generation)) return state('the controller to observe the new spec');
-  if (n(s.readyReplicas) < desired) return state(`${n(s.readyReplicas)} of ${desired} replica(s) ready`);
+  const state = (waitingFor?: string): RolloutState => ({
+    ready: n(s.readyReplicas),
+    desired,
+    done: !waitingFor,
+    waitingFor,
+  });
+  if (
+    !s.observedGeneration ||
+    n(s.observedGeneration) < n(sts.metadata?.generation)
+  )
+    return state('the controller to observe the new spec');
+  if (n(s.readyReplicas) < desired)
+    return state(`${n(s.readyReplicas)} of ${desired} replica(s) ready`);
   const strategy = sts.spec?.updateStrategy;
   if (strategy?.type === 'OnDelete') return state();
   const partition = strategy?.rollingUpdate?.partition;
   if (partition) {
     const want = Math.max(0, desired - partition);
-    return n(s.updatedReplicas) < want ? state(`${n(s.updatedReplicas)} of ${want} replica(s) above partition ${partition} updated`) : state();
+    return n(s.updatedReplicas) < want
+      ? state(
+          `${n(
+            s.updatedReplicas,
+          )} of ${want} replica(s) above partition ${partition} updated`,
+        )
+      : state();
   }
   if (s.updateRevision && s.updateRevision !== s.currentRevision) {
-    return state(`${n(s.updatedReplicas)} of ${desired} replica(s) at revision ${s.updateRevision}`);
+    return state(
+      `${n(s.updatedReplicas)} of ${desired} replica(s) at revision ${
+        s.updateRevision
+      }`,
+    );
   }
   return state();
 }
@@ -126,20 +194,42 @@ export function statefulSetRollout(sts: any): RolloutState {
 export function daemonSetRollout(ds: any): RolloutState {
   const s = ds.status ?? {};
   const desired = n(s.desiredNumberScheduled);
-  const state = (waitingFor?: string): RolloutState => ({ ready: Math.min(n(s.numberAvailable), n(s.updatedNumberScheduled)), desired, done: !waitingFor, waitingFor });
-  if (n(s.observedGeneration) < n(ds.metadata?.generation)) return state('the controller to observe the new spec');
+  const state = (waitingFor?: string): RolloutState => ({
+    ready: Math.min(n(s.numberAvailable), n(s.updatedNumberScheduled)),
+    desired,
+    done: !waitingFor,
+    waitingFor,
+  });
+  if (n(s.observedGeneration) < n(ds.metadata?.generation))
+    return state('the controller to observe the new spec');
   if (ds.spec?.updateStrategy?.type === 'OnDelete') {
-    return n(s.numberReady) < desired ? { ...state(`${n(s.numberReady)} of ${desired} pod(s) ready`), ready: n(s.numberReady) } : { ...state(), ready: n(s.numberReady) };
+    return n(s.numberReady) < desired
+      ? {
+          ...state(`${n(s.numberReady)} of ${desired} pod(s) ready`),
+          ready: n(s.numberReady),
+        }
+      : { ...state(), ready: n(s.numberReady) };
   }
-  if (n(s.updatedNumberScheduled) < desired) return state(`${n(s.updatedNumberScheduled)} of ${desired} pod(s) updated`);
-  if (n(s.numberAvailable) < desired) return state(`${n(s.numberAvailable)} of ${desired} updated pod(s) available`);
+  if (n(s.updatedNumberScheduled) < desired)
+    return state(`${n(s.updatedNumberScheduled)} of ${desired} pod(s) updated`);
+  if (n(s.numberAvailable) < desired)
+    return state(
+      `${n(s.numberAvailable)} of ${desired} updated pod(s) available`,
+    );
   return state();
 }
 
 /** Readiness of every workload of a namespace (optionally only those of one Helm release). */
-export function evaluateNamespace(snapshot: NamespaceSnapshot, options: { release?: string } = {}): NamespaceReadiness {
+export function evaluateNamespace(
+  snapshot: NamespaceSnapshot,
+  options: { release?: string } = {},
+): NamespaceReadiness {
   const workloads: WorkloadState[] = [];
-  const add = (kind: WorkloadState['kind'], obj: any, rollout: RolloutState) => {
+  const add = (
+    kind: WorkloadState['kind'],
+    obj: any,
+    rollout: RolloutState,
+  ) => {
     const release = obj.metadata?.annotations?.[RELEASE_ANNOTATION];
     if (options.release && release !== options.release) return;
     const pods = podsMatching(snapshot.pods, obj.spec?.selector?.matchLabels);
@@ -168,21 +258,38 @@ export function evaluateNamespace(snapshot: NamespaceSnapshot, options: { releas
       pods,
     });
   };
-  for (const d of snapshot.deployments) add('Deployment', d, deploymentRollout(d));
-  for (const s of snapshot.statefulSets) add('StatefulSet', s, statefulSetRollout(s));
-  for (const ds of snapshot.daemonSets) add('DaemonSet', ds, daemonSetRollout(ds));
+  for (const d of snapshot.deployments)
+    add('Deployment', d, deploymentRollout(d));
+  for (const s of snapshot.statefulSets)
+    add('StatefulSet', s, statefulSetRollout(s));
+  for (const ds of snapshot.daemonSets)
+    add('DaemonSet', ds, daemonSetRollout(ds));
   const warnings = [...snapshot.warnings]
-    .sort((a, b) => String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(String(a.lastTimestamp ?? a.eventTime ?? '')))
-    .map(e => `${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.reason}: ${e.message}`);
+    .sort((a, b) =>
+      String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(
+        String(a.lastTimestamp ?? a.eventTime ?? ''),
+      ),
+    )
+    .map(
+      e =>
+        `${e.involvedObject?.kind}/${e.involvedObject?.name}: ${e.reason}: ${e.message}`,
+    );
   return { workloads, allReady: workloads.every(w => w.isReady), warnings };
 }
 
 /** A one-paragraph explanation of what is not ready, for failure reasons. */
-export function describeNotReady(r: NamespaceReadiness, maxWarnings = 5): string {
+export function describeNotReady(
+  r: NamespaceReadiness,
+  maxWarnings = 5,
+): string {
   const parts: string[] = [];
   for (const w of r.workloads.filter(x => !x.isReady)) {
     parts.push(
-      `${w.kind} ${w.name}${w.release ? ` (release ${w.release})` : ''}: ${w.ready}/${w.desired} ready${w.waitingFor ? `, waiting for ${w.waitingFor}` : ''}${w.problems.length ? `; ${w.problems.slice(0, 3).join('; ')}` : ''}`,
+      `${w.kind} ${w.name}${w.release ? ` (release ${w.release})` : ''}: ${
+        w.ready
+      }/${w.desired} ready${
+        w.waitingFor ? `, waiting for ${w.waitingFor}` : ''
+      }${w.problems.length ? `; ${w.problems.slice(0, 3).join('; ')}` : ''}`,
     );
   }
   const warnings = [...new Set(r.warnings)].slice(0, maxWarnings);
