@@ -74,6 +74,19 @@ export interface KubechartRunsService {
 
 const TERMINAL = new Set(['succeeded', 'failed']);
 
+/**
+ * `ResponseError` says only "Request failed with 400 Bad Request"; a template author needs the
+ * backend's reason (e.g. helm's message) in the task log, so it is appended to the message. The
+ * status, body and cause stay on the error for callers that inspect them.
+ */
+function withServerMessage(error: ResponseError): ResponseError {
+  const reason = error.body?.error?.message;
+  if (reason && !error.message.includes(reason)) {
+    error.message = `${error.message}: ${reason}`;
+  }
+  return error;
+}
+
 /** HTTP implementation of {@link KubechartRunsService}. @public */
 export class KubechartRunsClient implements KubechartRunsService {
   constructor(
@@ -104,7 +117,7 @@ export class KubechartRunsClient implements KubechartRunsService {
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     if (!res.ok) {
-      throw await ResponseError.fromResponse(res as any);
+      throw withServerMessage(await ResponseError.fromResponse(res as any));
     }
     return (res.status === 204 ? undefined : await res.json()) as T;
   }

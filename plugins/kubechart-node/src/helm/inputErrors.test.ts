@@ -1,0 +1,64 @@
+import { InputError } from '@backstage/errors';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { HelmCli, HelmCommandError } from './HelmCli';
+
+const chart = path.resolve(__dirname, '../__fixtures__/charts/webapp');
+const which = (bin: string) =>
+  execFileSync('sh', ['-c', `command -v ${bin}`])
+    .toString()
+    .trim();
+
+describe.each([['helm3'], ['helm4']])(
+  'chart input errors from real %s',
+  bin => {
+    const helm = new HelmCli({ binary: which(bin) });
+
+    it('a bare chart name that is no known chart is an InputError with helm’s message', async () => {
+      const err = await helm
+        .template({
+          release: 'web',
+          chart: 'kubechart-service',
+          namespace: 'shop',
+        })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(
+        /^helm template failed: .*non-absolute URLs should be in form of repo_name\/path_to_chart, got: kubechart-service/s,
+      );
+      expect(err.cause).toBeInstanceOf(HelmCommandError);
+    });
+
+    it('a chart directory that does not exist is an InputError naming the path', async () => {
+      const missing = path.join(chart, 'missing');
+      const err = await helm
+        .template({ release: 'web', chart: missing, namespace: 'shop' })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toContain(missing);
+    });
+
+    it('a repository alias helm does not know is an InputError', async () => {
+      const err = await helm
+        .template({
+          release: 'web',
+          chart: 'nosuchrepo/web',
+          namespace: 'shop',
+        })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(/repo nosuchrepo not found/);
+    });
+  },
+);
+
+describe('failures that are not the caller’s input', () => {
+  it('stay HelmCommandErrors (HTTP 500)', async () => {
+    const helm = new HelmCli({ binary: 'false' });
+    const err = await helm
+      .template({ release: 'web', chart, namespace: 'shop' })
+      .catch(e => e);
+    expect(err).toBeInstanceOf(HelmCommandError);
+    expect(err).not.toBeInstanceOf(InputError);
+  });
+});

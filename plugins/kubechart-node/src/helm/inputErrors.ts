@@ -1,0 +1,38 @@
+import { InputError } from '@backstage/errors';
+
+/**
+ * helm's own words (helm 3 and 4) for a chart reference it cannot resolve or values the chart
+ * refuses: the request is wrong, not the server. Matched against helm's stderr.
+ */
+const CHART_INPUT_FAILURES: RegExp[] = [
+  // A bare chart name that is neither a local directory nor `repo/chart`.
+  /non-absolute URLs should be in form of repo_name\/path_to_chart/,
+  /\bpath "[^"\n]*" not found/,
+  /\brepo \S+ not found/,
+  /\bchart "[^"\n]*"(?: version "[^"\n]*")? not found/,
+  /unable to detect chart at /,
+  /Chart\.yaml file is missing/,
+  /no chart (?:name|version) found/,
+  // The values the caller gave do not fit the chart.
+  /values don't meet the specifications of the schema/,
+  /\bexecution error at \(/,
+];
+
+/**
+ * When a failed helm call (a `HelmCommandError`) was caused by the chart reference or the values,
+ * returns an `InputError` (HTTP 400) carrying helm's message, with the helm error as its cause;
+ * anything else is returned unchanged. Timeouts and unreachable repositories are never input errors.
+ */
+export function toChartInputError(error: unknown): unknown {
+  if (
+    error instanceof Error &&
+    error.name === 'HelmCommandError' &&
+    !(error as { timedOut?: boolean }).timedOut
+  ) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+    if (CHART_INPUT_FAILURES.some(p => p.test(stderr))) {
+      return new InputError(error.message, error);
+    }
+  }
+  return error;
+}
