@@ -97,5 +97,14 @@ export interface Config {
       /** Start the watch-fed health caches of every cluster when the backend starts. Default true. */
       startOnBoot?: boolean;
     };
+    /** Who may start runs for someone else. */
+    onBehalfOf?: {
+      /**
+       * Service principals (token subjects such as `plugin:scaffolder`) whose `onBehalfOf` field is honoured:
+       * the run is recorded for, and rate-limited as, that user. Any other caller acts as itself
+       * (`service:<subject>`). Default `['plugin:scaffolder']`.
+       */
+      allowedServices?: string[];
+    };
   };
 }

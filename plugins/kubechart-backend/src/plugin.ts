@@ -22,9 +22,12 @@ import {
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunEngine } from './engine/RunEngine';
+import { withSecretScrubbing } from './engine/secretScrubbingStore';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
+import { readOnBehalfOfServices } from './service/identity';
 import { createRouter } from './service/router';
+import { createRunOutcomeAuditor } from './service/runAudit';
 
 /**
  * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
@@ -57,11 +60,14 @@ export const kubechartPlugin = createBackendPlugin({
       },
       async init({ config, logger, database, httpRouter, httpAuth, permissions, permissionsRegistry, auditor, scheduler, lifecycle, signals }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
-        const store = await DatabaseRunStore.create({ database });
+        // Everything stored for an executing run passes through that run's known secrets first.
+        const store = withSecretScrubbing(await DatabaseRunStore.create({ database }));
         const clusters = ClusterRegistry.fromConfig(config);
         const publish = (channel: string, message: any) =>
           signals.publish({ recipients: { type: 'broadcast' }, channel, message }).catch(e => logger.warn(`Signal not published: ${e}`));
+        const auditRunOutcome = createRunOutcomeAuditor(auditor, logger);
         const onRunChanged = (run: Run) => {
+          void auditRunOutcome(run);
           const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
@@ -117,6 +123,7 @@ export const kubechartPlugin = createBackendPlugin({
             permissions,
             auditor,
             logger,
+            onBehalfOfServices: readOnBehalfOfServices(config),
             onRunChanged,
           }),
         );

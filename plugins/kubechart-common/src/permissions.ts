@@ -1,12 +1,34 @@
 import { createPermission } from '@backstage/plugin-permission-common';
 
 /**
- * Read runs (deployment history), their events and diffs, tenants and metrics.
+ * The resource type of kubechart's read permissions: the catalog entity a run or tenant belongs
+ * to, so a permission policy can use the catalog's rules (`IS_ENTITY_OWNER`, …) on them.
+ * Equal to `RESOURCE_TYPE_CATALOG_ENTITY` of `@backstage/plugin-catalog-common`.
+ * @public
+ */
+export const KUBECHART_READ_RESOURCE_TYPE = 'catalog-entity';
+
+/**
+ * Read runs (deployment history), their events, values, manifests and diffs. A resource
+ * permission on the run's catalog entity: a policy may allow it outright, deny it, or answer with
+ * catalog conditions (e.g. owners only). A run without an entity is then visible to its actor only.
  * @public
  */
 export const kubechartRunsReadPermission = createPermission({
   name: 'kubechart.runs.read',
   attributes: { action: 'read' },
+  resourceType: KUBECHART_READ_RESOURCE_TYPE,
+});
+
+/**
+ * Read tenants, their recent runs and health. A resource permission on the tenant's catalog
+ * entity, like {@link kubechartRunsReadPermission}; a conditional decision hides tenants without one.
+ * @public
+ */
+export const kubechartTenantsReadPermission = createPermission({
+  name: 'kubechart.tenants.read',
+  attributes: { action: 'read' },
+  resourceType: KUBECHART_READ_RESOURCE_TYPE,
 });
 
 /**
@@ -42,6 +64,7 @@ export const kubechartClustersReadPermission = createPermission({
  */
 export const kubechartPermissions = [
   kubechartRunsReadPermission,
+  kubechartTenantsReadPermission,
   kubechartRunsCreatePermission,
   kubechartRunsRollbackPermission,
   kubechartClustersReadPermission,

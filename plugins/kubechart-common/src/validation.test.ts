@@ -12,6 +12,7 @@ describe('kubechart-common', () => {
       'kubechart.runs.create',
       'kubechart.runs.read',
       'kubechart.runs.rollback',
+      'kubechart.tenants.read',
     ]);
   });
 

@@ -1,13 +1,21 @@
-import { createTextRedactor, collectSecretValues } from '@kubechart/plugin-kubechart-node';
+import {
+  collectSecretValues,
+  createTextRedactor,
+  redactManifest,
+  scrubStrings,
+} from '@kubechart/plugin-kubechart-node';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NewRunEvent, RunStore } from '../database/RunStore';
+import { RunRedactor, trackRunSecrets } from './secretScrubbingStore';
 
 /**
  * Writes a run's events: redacted, batched, in order. Secrets learnt during the run (generated
- * credentials, secret values) are added with `addSecrets` and scrubbed from every later line.
+ * credentials, secret values) are added with `addSecrets` and scrubbed from every later line, and,
+ * when the store is wrapped by `withSecretScrubbing`, from everything else stored for the run
+ * (manifests of every kind, values, policy reports, failure reasons).
  */
-export class RunContext {
+export class RunContext implements RunRedactor {
   private buffer: NewRunEvent[] = [];
   private chain: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
@@ -21,7 +29,9 @@ export class RunContext {
     private readonly store: RunStore,
     private readonly logger: LoggerService,
     private readonly onEvents?: (events: RunEvent[]) => void,
-  ) {}
+  ) {
+    trackRunSecrets(store, runId, this);
+  }
 
   /** Adds secret strings, or every secret value found in a values object. */
   addSecrets(values: unknown) {
@@ -33,6 +43,16 @@ export class RunContext {
 
   redact(text: string): string {
     return this.scrub(text);
+  }
+
+  /** A manifest with Secret data and every known secret value removed, in any kind of object. */
+  redactManifest(text: string): string {
+    return redactManifest(text, { scrub: this.scrubOwn });
+  }
+
+  /** Every string of `value` with the known secret values removed. */
+  redactDeep<T>(value: T): T {
+    return this.secrets.size ? scrubStrings(value, this.scrubOwn) : value;
   }
 
   log(message: string, level: 'info' | 'warn' | 'error' = 'info', step?: string) {
@@ -70,7 +90,7 @@ export class RunContext {
     this.chain = this.chain
       .then(() => this.store.appendEvents(this.runId, batch))
       .then(written => this.onEvents?.(written))
-      .catch(err => this.logger.warn(`Could not record events of run ${this.runId}: ${err}`));
+      .catch(err => this.logger.warn(this.scrub(`Could not record events of run ${this.runId}: ${err}`)));
   }
 
   /** Writes everything buffered so far. */

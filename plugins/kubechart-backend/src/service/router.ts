@@ -13,6 +13,7 @@ import {
 import {
   CreateRunRequest,
   MetricsSummary,
+  PolicyReport,
   Run,
   RunDiff,
   Tenant,
@@ -20,11 +21,14 @@ import {
   kubechartRunsCreatePermission,
   kubechartRunsReadPermission,
   kubechartRunsRollbackPermission,
+  kubechartTenantsReadPermission,
 } from '@kubechart/plugin-kubechart-common';
 import {
   HelmCli,
   PolicyEngine,
+  collectSecretValues,
   createTextRedactor,
+  parseJsonLimited,
   parseManifests,
   redactManifest,
   redactValues,
@@ -37,6 +41,9 @@ import { randomUUID } from 'node:crypto';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { RunEngine } from '../engine/RunEngine';
 import { HealthService } from '../health/HealthService';
+import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
+import { ReadScopes } from './readScope';
+import { policySummary } from './runAudit';
 import {
   appendEventsSchema,
   createRunSchema,
@@ -58,6 +65,8 @@ export type RouterOptions = {
   permissions: PermissionsService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
+  onBehalfOfServices?: string[];
   /** How often a followed event stream polls the database (ms). */
   followPollMs?: number;
   onRunChanged?: (run: Run) => void;
@@ -81,6 +90,13 @@ function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
   };
 }
 
+/** The values under secret-looking keys in a run request (what it gives helm). */
+function givenSecrets(request: CreateRunRequest): string[] {
+  if (request.kind === 'tenant') return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
+  if (request.kind === 'chart') return collectSecretValues(request.release.values ?? {});
+  return [];
+}
+
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -90,7 +106,15 @@ function percentile(sorted: number[], p: number) {
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
   const { engine, store, health, helm, policy, httpAuth, permissions, auditor } = options;
   const router = Router();
-  router.use(express.json({ limit: '5mb' }));
+  // JSON bodies are read as text and parsed within depth and size bounds, before anything walks
+  // them (zod, merges, redaction): `JSON.parse` alone takes seconds on megabytes of `[[[[`.
+  router.use(express.text({ type: ['application/json', 'application/*+json'], limit: '5mb' }));
+  router.use((req, _res, next) => {
+    if (typeof req.body === 'string') req.body = req.body.trim() ? parseJsonLimited(req.body, { what: 'Request body' }) : {};
+    next();
+  });
+  const scopes = new ReadScopes(httpAuth, permissions);
+  const onBehalfOfServices = options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
 
   async function authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials> {
     const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
@@ -101,11 +125,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return credentials;
   }
 
-  /** The user a run is recorded for: the user token's subject, or what a service says it acts for. */
-  function actorOf(credentials: BackstageCredentials, onBehalfOf?: string): string {
-    const p = credentials.principal as any;
-    if (p.type === 'user') return p.userEntityRef;
-    return onBehalfOf ?? `service:${p.subject}`;
+  /** Records a dry run the chart policy would refuse: the refusal is part of the trail. */
+  async function auditDryRunRefusal(req: Request, eventId: string, meta: Record<string, any>, report: PolicyReport | undefined) {
+    if (!report?.blocking) return;
+    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta: { ...meta, outcome: 'refused', policy: policySummary(report) } });
+    await event.fail({ error: new Error(`Chart policy (${report.mode}) would refuse this: ${report.summary.errors} error(s)`) });
   }
 
   async function getRunOr404(id: string): Promise<Run> {
@@ -129,11 +153,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/runs', async (req, res) => {
     const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
     const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
-    const actor = actorOf(credentials, body.onBehalfOf);
+    const { actor, ignored } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
     const run = await audited(
       req,
       'run-create',
-      { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor },
+      { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) },
       () => engine.submit(body, actor),
       r => ({ runId: r.id }),
     );
@@ -142,15 +166,23 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.post('/runs/preview', async (req, res) => {
     const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
-    await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
-    res.json(await engine.preview(body));
+    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    const preview = await engine.preview(body);
+    // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
+    const given = givenSecrets(body);
+    if (preview.manifest && given.length) {
+      preview.manifest = redactManifest(preview.manifest, { scrub: createTextRedactor(given, { keyValuePairs: false }) });
+    }
+    const { actor } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
+    await auditDryRunRefusal(req, 'run-preview', { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor }, preview.policyReport);
+    res.json(preview);
   });
 
   router.post('/runs/record', async (req, res) => {
     const body = parse(recordRunSchema, req.body, 'recorded run');
     const credentials = await authorize(req, kubechartRunsCreatePermission);
-    const actor = actorOf(credentials, body.onBehalfOf);
-    const run = await audited(req, 'run-record', { kind: body.kind, action: body.action ?? null, actor }, () =>
+    const { actor, ignored } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
+    const run = await audited(req, 'run-record', { kind: body.kind, action: body.action ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) }, () =>
       store.createRun(
         {
           id: randomUUID(),
@@ -216,7 +248,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.get('/runs', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
+    const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const q = parse(listRunsQuery, req.query, 'query');
     const page = await store.listRuns(
       {
@@ -229,18 +261,25 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       },
       { cursor: q.cursor, limit: q.limit ?? 25 },
     );
-    res.json(page);
+    // Under a conditional decision a page may hold fewer items than the limit; the cursor still pages on.
+    res.json({ ...page, items: await scopes.filter(scope, page.items) });
   });
 
+  /** The run, when the caller may read it (403 otherwise; 404 when it does not exist). */
+  async function readableRun(req: Request, id: string): Promise<Run> {
+    await scopes.resolve(req, kubechartRunsReadPermission);
+    const run = await getRunOr404(id);
+    await scopes.assert(req, kubechartRunsReadPermission, run, `run ${id}`);
+    return run;
+  }
+
   router.get('/runs/:id', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
-    res.json(await getRunOr404(req.params.id));
+    res.json(await readableRun(req, req.params.id));
   });
 
   router.get('/runs/:id/events', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
     const q = parse(eventsQuery, req.query, 'query');
-    const run = await getRunOr404(req.params.id);
+    const run = await readableRun(req, req.params.id);
     let after = q.after ?? 0;
     if (q.follow !== 'true') {
       res.json({ items: await store.getEvents(run.id, { after }), status: run.status });
@@ -276,8 +315,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.get('/runs/:id/diff/:other', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
-    const [a, b] = await Promise.all([getRunOr404(req.params.id), getRunOr404(req.params.other)]);
+    const [a, b] = await Promise.all([readableRun(req, req.params.id), readableRun(req, req.params.other)]);
     const dump = (v: unknown) => (v === undefined ? '' : yaml.dump(v, { sortKeys: true, lineWidth: -1 }));
     const diff: RunDiff = {
       from: a.id,
@@ -289,21 +327,26 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.post('/policy/check', async (req, res) => {
-    await authorize(req, kubechartRunsCreatePermission);
+    const credentials = await authorize(req, kubechartRunsCreatePermission);
     const body = parse(policyCheckSchema, req.body, 'policy check');
     let manifest: string;
+    let secrets: string[] = [];
     if ('manifests' in body) {
       manifest = body.manifests;
-      parseManifests(manifest);
+      parseManifests(manifest); // bounded: a refused input is a 400 naming the limit
     } else {
       const chart = engine.resolveChart(body.release);
+      secrets = collectSecretValues(body.release.values ?? {});
       manifest = await helm.template({ release: body.release.name, namespace: body.namespace, values: body.release.values ?? {}, ...chart });
     }
-    res.json({ report: policy.checkYaml(manifest), manifest: redactManifest(manifest) });
+    const report = policy.checkYaml(manifest);
+    const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
+    await auditDryRunRefusal(req, 'policy-check', { cluster: body.cluster ?? null, namespace: body.namespace, actor }, report);
+    res.json({ report, manifest: redactManifest(manifest, { scrub: createTextRedactor(secrets, { keyValuePairs: false }) }) });
   });
 
   router.get('/policy/rules', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
+    await scopes.resolve(req, kubechartRunsReadPermission);
     res.json({ mode: policy.mode, items: policy.listRules() });
   });
 
@@ -319,8 +362,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.get('/tenants', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
-    const tenants = (await store.getTenants()).filter(t => t.status !== 'deleted');
+    const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
+    const tenants = await scopes.filter(scope, (await store.getTenants()).filter(t => t.status !== 'deleted'));
     const items: Tenant[] = [];
     for (const t of tenants) {
       const last = t.lastRunId ? await store.getRun(t.lastRunId) : undefined;
@@ -329,30 +372,34 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.json({ items });
   });
 
-  async function tenantOr404(code: string) {
-    const tenants = (await store.getTenants(code)).filter(t => t.status !== 'deleted');
-    if (tenants.length === 0) throw new NotFoundError(`Tenant ${code} not found`);
+  /** The tenant's records (one per cluster) the caller may read; 404 when none exists, 403 when none is readable. */
+  async function readableTenant(req: Request, code: string) {
+    const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
+    const all = (await store.getTenants(code)).filter(t => t.status !== 'deleted');
+    if (all.length === 0) throw new NotFoundError(`Tenant ${code} not found`);
+    const tenants = await scopes.filter(scope, all);
+    if (tenants.length === 0) throw new NotAllowedError(`Not allowed: ${kubechartTenantsReadPermission.name} on tenant ${code}`);
     return tenants;
   }
 
   router.get('/tenants/:code', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
-    const tenants = await tenantOr404(req.params.code);
+    const tenants = await readableTenant(req, req.params.code);
     const runs = await store.listRuns({ tenant: req.params.code }, { limit: 10 });
     const last = tenants[0].lastRunId ? await store.getRun(tenants[0].lastRunId) : undefined;
     res.json({ ...toTenant(tenants[0], last), clusters: tenants.map(t => t.cluster), recentRuns: runs.items.map(r => ({ id: r.id, kind: r.kind, status: r.status, createdAt: r.createdAt, failureReason: r.failureReason })) });
   });
 
   router.get('/tenants/:code/health', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
     await authorize(req, kubechartClustersReadPermission);
-    const [tenant] = await tenantOr404(req.params.code);
+    const [tenant] = await readableTenant(req, req.params.code);
     res.json(await health.tenantHealth(tenant));
   });
 
   router.get('/metrics/summary', async (req, res) => {
-    await authorize(req, kubechartRunsReadPermission);
+    const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const s = await store.summary();
+    // Counts are aggregates; the failures listed by id and reason are filtered like runs.
+    s.recentFailures = await scopes.filter(scope, s.recentFailures);
     const d = [...s.tenantRunDurations].sort((x, y) => x - y);
     const summary: MetricsSummary = {
       runs: { byStatus: s.runsByStatus, byKind: s.runsByKind },

@@ -1,5 +1,5 @@
 import { InputError } from '@backstage/errors';
-import { assertWithinLimits, parseYamlLimited } from '.';
+import { assertWithinLimits, parseJsonLimited, parseYamlLimited } from '.';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
 export const ALIAS_BOMB = [
@@ -68,5 +68,15 @@ describe('parseYamlLimited', () => {
     expect(() => assertWithinLimits(nested, 'Request body')).toThrow('Request body refused: nesting deeper than 100; the limit maxDepth is 100');
     expect(() => assertWithinLimits({ a: Array(10).fill(1) }, 'Request body', { maxNodes: 5 })).toThrow('the limit maxNodes is 5');
     expect(() => assertWithinLimits({ values: { image: { tag: '1' } } }, 'Request body')).not.toThrow();
+  });
+});
+
+describe('parseJsonLimited', () => {
+  it('parses JSON and refuses deep nesting before JSON.parse sees it', () => {
+    expect(parseJsonLimited('{"a":[1,"[[[[",{"b":"\\"]"}]}')).toEqual({ a: [1, '[[[[', { b: '"]' }] });
+    const { error, ms } = refusal(() => parseJsonLimited(`{"v":${'['.repeat(2_000_000)}}`, { what: 'Request body' }));
+    expect(error.message).toBe('Request body refused: nesting deeper than 100; the limit maxDepth is 100');
+    expect(ms).toBeLessThan(100);
+    expect(refusal(() => parseJsonLimited('{"a":')).error).toBeInstanceOf(InputError);
   });
 });

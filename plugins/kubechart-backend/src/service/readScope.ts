@@ -1,0 +1,63 @@
+import { BackstageCredentials, HttpAuthService, PermissionsService } from '@backstage/backend-plugin-api';
+import { NotAllowedError } from '@backstage/errors';
+import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
+import { Request } from 'express';
+
+/**
+ * What a caller may read under one of kubechart's entity-scoped read permissions:
+ * `all` after an ALLOW; after a conditional decision (e.g. owners only) each item is checked on
+ * its catalog entity, and an item without an entity is visible to its actor only.
+ */
+export type ReadScope = {
+  credentials: BackstageCredentials;
+  permission: ResourcePermission;
+  all: boolean;
+  /** The calling user, when it is a user. */
+  userRef?: string;
+};
+
+type Item = { entityRef?: string; actor?: string };
+
+/** Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403). */
+export class ReadScopes {
+  constructor(
+    private readonly httpAuth: HttpAuthService,
+    private readonly permissions: PermissionsService,
+  ) {}
+
+  async resolve(req: Request, permission: ResourcePermission): Promise<ReadScope> {
+    const credentials = await this.httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const [decision] = await this.permissions.authorizeConditional([{ permission }], { credentials });
+    if (decision.result === AuthorizeResult.DENY) throw new NotAllowedError(`Not allowed: ${permission.name}`);
+    const p = credentials.principal as { type: string; userEntityRef?: string };
+    return {
+      credentials,
+      permission,
+      all: decision.result === AuthorizeResult.ALLOW,
+      userRef: p.type === 'user' ? p.userEntityRef : undefined,
+    };
+  }
+
+  /** The items the scope may see, in their order. One batched permission request per call. */
+  async filter<T extends Item>(scope: ReadScope, items: T[]): Promise<T[]> {
+    if (scope.all) return items;
+    const refs = [...new Set(items.map(i => i.entityRef).filter((r): r is string => !!r))];
+    const decisions = refs.length
+      ? await this.permissions.authorize(
+          refs.map(resourceRef => ({ permission: scope.permission, resourceRef })),
+          { credentials: scope.credentials },
+        )
+      : [];
+    const allowed = new Set(refs.filter((_r, i) => decisions[i]?.result === AuthorizeResult.ALLOW));
+    return items.filter(i => (i.entityRef ? allowed.has(i.entityRef) : !!scope.userRef && i.actor === scope.userRef));
+  }
+
+  /** Throws `NotAllowedError` unless the caller may read the item. */
+  async assert<T extends Item>(req: Request, permission: ResourcePermission, item: T, what: string): Promise<ReadScope> {
+    const scope = await this.resolve(req, permission);
+    if ((await this.filter(scope, [item])).length === 0) {
+      throw new NotAllowedError(`Not allowed: ${permission.name} on ${item.entityRef ?? what}`);
+    }
+    return scope;
+  }
+}
