@@ -148,9 +148,31 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
         },
       }),
     );
-    expect(wrongUid).toMatchObject({ code: 409, reason: 'Conflict' });
-    expect(wrongUid.message).toContain(
-      'Precondition failed: UID in precondition',
+    expect(wrongUid).toMatchObject({
+      code: 409,
+      reason: 'Conflict',
+      details: { name: 'pre', kind: 'ConfigMap' },
+    });
+    expect(wrongUid.message).toBe(
+      `Operation cannot be fulfilled on ConfigMap "pre": the UID in the precondition (00000000-0000-0000-0000-000000000000) does not match the UID in record (${
+        created.metadata!.uid
+      }). The object might have been deleted and then recreated`,
+    );
+    const staleRv = await failure(
+      core.deleteNamespacedConfigMap({
+        name: 'pre',
+        namespace,
+        body: { preconditions: { resourceVersion: '1' } },
+      }),
+    );
+    expect(staleRv).toMatchObject({
+      code: 409,
+      details: { name: 'pre', kind: 'ConfigMap' },
+    });
+    expect(staleRv.message).toBe(
+      `Operation cannot be fulfilled on ConfigMap "pre": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (${
+        created.metadata!.resourceVersion
+      }). The object might have been modified`,
     );
     await core.deleteNamespacedConfigMap({
       name: 'pre',
@@ -191,7 +213,7 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
     expect(created.metadata?.generateName).toBe('gen-');
   });
 
-  it('pages lists with limit/continue and reports remainingItemCount', async () => {
+  it('pages lists with limit/continue; remainingItemCount only without selectors', async () => {
     const ns = uniqueName('conf-page');
     await core.createNamespace({ body: { metadata: { name: ns } } });
     try {
@@ -208,7 +230,19 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
       });
       expect(page1.items.map(i => i.metadata?.name)).toEqual(['p1', 'p2']);
       expect(page1.metadata?._continue).toBeTruthy();
-      expect(page1.metadata?.remainingItemCount).toBe(3);
+      expect(page1.metadata?.remainingItemCount).toBeUndefined();
+      // Without a selector the count is there (kube-root-ca.crt is in the namespace too).
+      const all = await core.listNamespacedConfigMap({ namespace: ns });
+      const unfiltered = await core.listNamespacedConfigMap({
+        namespace: ns,
+        limit: 2,
+      });
+      expect(unfiltered.items.map(i => i.metadata?.name)).toEqual(
+        all.items.slice(0, 2).map(i => i.metadata?.name),
+      );
+      expect(unfiltered.metadata?.remainingItemCount).toBe(
+        all.items.length - 2,
+      );
       const page2 = await core.listNamespacedConfigMap({
         namespace: ns,
         labelSelector: 'paged',

@@ -135,9 +135,10 @@ describe('conformance: patches and server-side apply', () => {
       ['app', 'nginx:1.26'],
       ['sidecar', 'busybox:1.36'],
     ]);
+    // Without $setElementOrder a real server puts items new to the list first.
     expect(containers[0].env).toEqual([
-      { name: 'A', value: '1' },
       { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
     ]);
     expect(patched.metadata?.generation).toBe(2);
 
@@ -157,6 +158,45 @@ describe('conformance: patches and server-side apply', () => {
     );
     expect(removed.spec!.template.spec!.containers.map(c => c.name)).toEqual([
       'app',
+    ]);
+  });
+
+  it('orders a strategic merge patch by $setElementOrder, as kubectl apply sends it', async () => {
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: deployment('smp-order'),
+    });
+    const patched = await apps.patchNamespacedDeployment(
+      {
+        name: 'smp-order',
+        namespace,
+        body: {
+          spec: {
+            template: {
+              spec: {
+                '$setElementOrder/containers': [
+                  { name: 'sidecar' },
+                  { name: 'app' },
+                ],
+                containers: [
+                  {
+                    name: 'app',
+                    '$setElementOrder/env': [{ name: 'A' }, { name: 'B' }],
+                    env: [{ name: 'B', value: '2' }],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    const containers = patched.spec!.template.spec!.containers;
+    expect(containers.map(c => c.name)).toEqual(['sidecar', 'app']);
+    expect(containers[1].env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
     ]);
   });
 

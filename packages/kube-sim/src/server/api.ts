@@ -263,7 +263,9 @@ export class KubeApi {
         rv,
         `${objectKey(last.metadata.namespace, last.metadata.name!)}\u0000`,
       );
-      meta.remainingItemCount = items.length - start - opts.limit;
+      // A real server only counts what is left when nothing filters the list (no selectors).
+      if (!opts.labels?.length && !opts.fields?.length)
+        meta.remainingItemCount = items.length - start - opts.limit;
       items = page;
     } else if (start > 0) {
       items = items.slice(start);
@@ -627,10 +629,15 @@ export class KubeApi {
       if (others.some(m => m.paths.has(p))) continue;
       removeField(next, p);
     }
-    const merged = strategicMergePatch(next, {
-      ...applied,
-      metadata: { ...applied.metadata, resourceVersion: undefined },
-    }) as KubeObject;
+    const merged = strategicMergePatch(
+      next,
+      {
+        ...applied,
+        metadata: { ...applied.metadata, resourceVersion: undefined },
+      },
+      '',
+      false,
+    ) as KubeObject;
     if (
       applied.metadata.resourceVersion &&
       applied.metadata.resourceVersion !== old.metadata.resourceVersion
@@ -674,11 +681,12 @@ export class KubeApi {
       opts.preconditions?.uid &&
       opts.preconditions.uid !== old.metadata.uid
     ) {
+      // The real server names the kind here (`ConfigMap`, `Deployment.apps`), not the resource.
       throw errors.conflict(
-        type.plural,
+        type.kind,
         type.group,
         name,
-        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${old.metadata.uid}`,
+        `the UID in the precondition (${opts.preconditions.uid}) does not match the UID in record (${old.metadata.uid}). The object might have been deleted and then recreated`,
       );
     }
     if (
@@ -686,10 +694,10 @@ export class KubeApi {
       opts.preconditions.resourceVersion !== old.metadata.resourceVersion
     ) {
       throw errors.conflict(
-        type.plural,
+        type.kind,
         type.group,
         name,
-        `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+        `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion}). The object might have been modified`,
       );
     }
     if (opts.dryRun) return { object: old, gone: true };

@@ -158,15 +158,25 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
 /**
  * Strategic merge patch for the list fields Kubernetes users patch most (containers, env, ports,
  * volumes, …, keyed as in the Kubernetes API); other lists are replaced. Supports `$patch: delete`,
- * `$patch: replace` and null-deletes; `$setElementOrder` and `$retainKeys` directives are dropped.
+ * `$patch: replace`, null-deletes and `$setElementOrder`; `$retainKeys` is dropped.
+ *
+ * Order of a merged list (`ordered`, the default) is the API server's: items named in the patch keep
+ * the patch's order and come before live items that the live order does not place ahead of them,
+ * so an item new to the list comes first. Server-side apply merges with `ordered: false` (appends).
  */
 export function strategicMergePatch(
   target: unknown,
   patch: unknown,
   field = '',
+  ordered = true,
 ): unknown {
   if (Array.isArray(patch)) {
-    return mergeList(Array.isArray(target) ? target : [], patch, field);
+    return mergeList(
+      Array.isArray(target) ? target : [],
+      patch,
+      field,
+      ordered,
+    );
   }
   if (!isPlainObject(patch)) return deepClone(patch);
   if (patch.$patch === 'replace') {
@@ -191,7 +201,80 @@ export function strategicMergePatch(
       continue;
     }
     if (v === null) delete out[k];
-    else out[k] = strategicMergePatch(out[k], v, k);
+    else out[k] = strategicMergePatch(out[k], v, k, ordered);
+  }
+  if (ordered) applySetElementOrder(out, target, patch);
+  return out;
+}
+
+/** `$setElementOrder/<field>`: the listed items in that order, live-only items placed among them. */
+function applySetElementOrder(
+  out: Record<string, any>,
+  target: unknown,
+  patch: Record<string, any>,
+) {
+  for (const [k, order] of Object.entries(patch)) {
+    if (!k.startsWith('$setElementOrder/') || !Array.isArray(order)) continue;
+    const field = k.slice('$setElementOrder/'.length);
+    const list = out[field];
+    if (!Array.isArray(list)) continue;
+    const key = mergeKeyFor(
+      field,
+      order.find(isPlainObject) ?? list.find(isPlainObject),
+    );
+    const keyOf = (x: unknown) =>
+      key
+        ? isPlainObject(x) && key in x
+          ? JSON.stringify(x[key])
+          : undefined
+        : JSON.stringify(x);
+    const live =
+      isPlainObject(target) && Array.isArray(target[field])
+        ? target[field]
+        : [];
+    out[field] = normalizeOrder(list, order.map(keyOf), live.map(keyOf), keyOf);
+  }
+}
+
+/**
+ * The API server's `normalizeElementOrder`: `merged` split into items named in `patchOrder` (sorted by
+ * it) and live-only items (sorted by `serverOrder`), then interleaved: a live-only item goes before a
+ * patch item only when the live order puts it there.
+ */
+function normalizeOrder(
+  merged: unknown[],
+  patchOrder: Array<string | undefined>,
+  serverOrder: Array<string | undefined>,
+  keyOf: (x: unknown) => string | undefined,
+): unknown[] {
+  const inPatch = new Set(patchOrder.filter(k => k !== undefined));
+  const pIdx = (x: unknown) => patchOrder.indexOf(keyOf(x));
+  const sIdx = (x: unknown) => {
+    const k = keyOf(x);
+    return k === undefined ? -1 : serverOrder.indexOf(k);
+  };
+  const isPatchItem = (x: unknown) => {
+    const k = keyOf(x);
+    return k !== undefined && inPatch.has(k);
+  };
+  const patchItems = merged
+    .filter(isPatchItem)
+    .sort((a, b) => pIdx(a) - pIdx(b));
+  const serverOnly = merged
+    .filter(x => !isPatchItem(x))
+    .sort((a, b) => sIdx(a) - sIdx(b));
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < patchItems.length) {
+    if (i >= serverOnly.length) out.push(patchItems[j++]);
+    else if (j >= patchItems.length) out.push(serverOnly[i++]);
+    else {
+      const li = sIdx(serverOnly[i]);
+      const ri = sIdx(patchItems[j]);
+      if (li >= 0 && ri >= 0 && li < ri) out.push(serverOnly[i++]);
+      else out.push(patchItems[j++]);
+    }
   }
   return out;
 }
@@ -200,6 +283,7 @@ function mergeList(
   target: unknown[],
   patch: unknown[],
   field: string,
+  ordered: boolean,
 ): unknown[] {
   const key = mergeKeyFor(
     field,
@@ -224,10 +308,16 @@ function mergeList(
       if (idx >= 0) out.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item);
-    else out.push(strategicMergePatch({}, item));
+    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, '', ordered);
+    else out.push(strategicMergePatch({}, item, '', ordered));
   }
-  return out;
+  if (!ordered) return out;
+  const keyOf = (x: unknown) =>
+    isPlainObject(x) && key in x ? JSON.stringify(x[key]) : undefined;
+  const patchOrder = patch
+    .filter(p => isPlainObject(p) && p.$patch !== 'delete')
+    .map(keyOf);
+  return normalizeOrder(out, patchOrder, target.map(keyOf), keyOf);
 }
 
 /* ---------- field sets, as server-side apply tracks them ---------- */
