@@ -8,6 +8,7 @@
 
 import { createBackend } from '@backstage/backend-defaults';
 import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
+import { examplePermissionPolicyModule } from './permissionPolicy';
 
 const backend = createBackend();
 
@@ -41,10 +42,9 @@ backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 
 // permission plugin
 backend.add(import('@backstage/plugin-permission-backend'));
-// See https://backstage.io/docs/permissions/getting-started for how to create your own permission policy
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+// The example policy: platform-team members (the guest user among them) may do everything; others
+// read the deployment history and audit events of the entities they own. See ./permissionPolicy.ts.
+backend.add(examplePermissionPolicyModule);
 
 // search plugin
 backend.add(import('@backstage/plugin-search-backend'));
