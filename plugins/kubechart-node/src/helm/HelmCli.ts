@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { toChartInputError } from './inputErrors';
+import type { HelmPostRenderer } from './postRenderGate';
 import {
   validateChartRef,
   validateChartVersion,
@@ -47,6 +48,11 @@ export type HelmChartOptions = HelmTarget & {
   onLine?: HelmLineListener;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Runs helm with this post-renderer (see `startPostRenderGate`): what it approves is exactly what
+   * helm applies; a refusal makes helm fail before it applies anything.
+   */
+  postRenderer?: HelmPostRenderer;
 };
 
 /** One entry of `helm history --output json`. @public */
@@ -115,7 +121,9 @@ export class HelmCli {
   /** `helm template`: renders the chart and returns the manifest. */
   async template(options: HelmChartOptions): Promise<string> {
     const args = ['template', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
-    const r = await this.withFiles(options, files => this.exec([...args, ...files], options)).catch(e => {
+    const post = await this.postRenderArgs(options);
+    args.push(...post.args);
+    const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
       throw toChartInputError(e);
     });
     return r.stdout;
@@ -127,7 +135,9 @@ export class HelmCli {
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
     if (options.createNamespace) args.push('--create-namespace');
-    await this.withFiles(options, files => this.exec([...args, ...files], options)).catch(e => {
+    const post = await this.postRenderArgs(options);
+    args.push(...post.args);
+    await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
       throw toChartInputError(e);
     });
     const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig });
@@ -187,6 +197,13 @@ export class HelmCli {
     }
   }
 
+  /** Post-renderer arguments and environment for the installed helm's major version. */
+  private async postRenderArgs(options: HelmChartOptions): Promise<{ args: string[]; env?: Record<string, string> }> {
+    if (!options.postRenderer) return { args: [] };
+    const { major } = await this.version();
+    return { args: options.postRenderer.helmArgs(major), env: options.postRenderer.helmEnv(major) };
+  }
+
   /** Validated chart/repo/version arguments. */
   private chartArgs(options: HelmChartOptions): string[] {
     validateReleaseName(options.release);
@@ -233,7 +250,7 @@ export class HelmCli {
   /** Spawns helm with an argv array and collects its output. */
   exec(
     args: string[],
-    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal },
+    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> },
   ): Promise<{ stdout: string; stderr: string }> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise((resolve, reject) => {
@@ -242,7 +259,7 @@ export class HelmCli {
         stdio: ['ignore', 'pipe', 'pipe'],
         // Own process group, so a timeout also kills anything helm started (plugins, post-renderers).
         detached: true,
-        env: { ...process.env, ...this.env },
+        env: { ...process.env, ...this.env, ...options.env },
       });
       const stdout: string[] = [];
       const stderr: string[] = [];

@@ -1,2 +1,3 @@
 export * from './HelmCli';
 export * from './validation';
+export * from './postRenderGate';

@@ -1,0 +1,289 @@
+import { startKubeSim, KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { execFile, execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PolicyEngine, formatPolicyFailures, parseManifests } from '../policy';
+import { HelmCli, HelmCommandError } from './HelmCli';
+import { PostRenderDecision, startPostRenderGate } from './postRenderGate';
+
+jest.setTimeout(120_000);
+
+const charts = path.resolve(__dirname, '../__fixtures__/charts');
+const which = (bin: string) =>
+  execFileSync('sh', ['-c', `command -v ${bin}`])
+    .toString()
+    .trim();
+const policy = new PolicyEngine({
+  trustedRegistries: ['registry.example.com'],
+});
+
+/** The engine's use of the gate: the policy judges what helm is about to send, blocking refuses. */
+const policyCheck =
+  (namespace: string) =>
+  (manifest: string): PostRenderDecision => {
+    const report = policy.checkYaml(manifest, {
+      scope: { namespaces: [namespace], defaultNamespace: namespace },
+    });
+    return report.blocking
+      ? {
+          approved: false,
+          reason: `chart policy refused:\n${formatPolicyFailures(report)}`,
+        }
+      : { approved: true };
+  };
+
+describe.each(['helm3', 'helm4'])(
+  'post-render gate with real %s against kube-sim',
+  bin => {
+    let sim: KubeSim;
+    let core: CoreV1Api;
+    let apps: AppsV1Api;
+    const helm = new HelmCli({ binary: which(bin) });
+    const ns = `pr-${bin}`;
+
+    beforeAll(async () => {
+      sim = await startKubeSim({ tls: true, podReadyDelayMs: 50 });
+      const kc = new KubeConfig();
+      kc.loadFromString(sim.kubeconfig);
+      core = kc.makeApiClient(CoreV1Api);
+      apps = kc.makeApiClient(AppsV1Api);
+      await core.createNamespace({ body: { metadata: { name: ns } } });
+    });
+    afterAll(() => sim.stop());
+
+    it('refuses at install a chart whose lookup turns on privileged only against the cluster; nothing is applied', async () => {
+      const chart = path.join(charts, 'lookup-privileged');
+      // Offline, the chart looks harmless: the pre-install render the policy used to check passes.
+      const offline = await helm.template({
+        release: 'sneaky',
+        chart,
+        namespace: ns,
+      });
+      expect(policy.checkYaml(offline).blocking).toBe(false);
+
+      const gate = await startPostRenderGate({ check: policyCheck(ns) });
+      try {
+        const failure = await helm
+          .upgradeInstall({
+            release: 'sneaky',
+            chart,
+            namespace: ns,
+            kubeconfig: sim.kubeconfig,
+            postRenderer: gate,
+          })
+          .then(
+            () => undefined,
+            e => e,
+          );
+        expect(failure).toBeInstanceOf(HelmCommandError);
+        expect(failure.message).toMatch(/post.?render/i);
+        // helm 3 shows the post-renderer's stderr; helm 4 only says the plugin failed: the gate keeps the reason.
+        expect(failure.message).toMatch(
+          bin === 'helm3'
+            ? /no-privileged/
+            : /plugin "kubechart-policy" exited with error/,
+        );
+        expect(gate.approved).toEqual([]);
+        expect(gate.refusals).toHaveLength(1);
+        expect(gate.refusals[0]).toContain(
+          '[no-privileged] Deployment/sneaky-sneaky: container "app": runs privileged',
+        );
+      } finally {
+        await gate.close();
+      }
+      expect(
+        (await apps.listNamespacedDeployment({ namespace: ns })).items,
+      ).toEqual([]);
+      expect(
+        (await core.listNamespacedConfigMap({ namespace: ns })).items.map(
+          c => c.metadata?.name,
+        ),
+      ).not.toContain('sneaky-cfg');
+      // No release was recorded either.
+      expect(
+        await helm.status({
+          release: 'sneaky',
+          namespace: ns,
+          kubeconfig: sim.kubeconfig,
+        }),
+      ).toBeUndefined();
+    });
+
+    it('installs what the gate approved, byte for byte what the cluster received', async () => {
+      const gate = await startPostRenderGate({
+        check: manifest => {
+          const decision = policyCheck(ns)(manifest);
+          // The gate may also change what is sent (e.g. a label); the cluster must get exactly that.
+          return decision.approved
+            ? {
+                approved: true,
+                manifest: manifest.replace(
+                  /greeting: hello/,
+                  'greeting: checked',
+                ),
+              }
+            : decision;
+        },
+      });
+      try {
+        await helm.upgradeInstall({
+          release: 'hooked',
+          chart: path.join(charts, 'hooked'),
+          namespace: ns,
+          kubeconfig: sim.kubeconfig,
+          postRenderer: gate,
+        });
+        expect(gate.approved).toHaveLength(1);
+        const sent = parseManifests(gate.approved[0]);
+        const cm = sent.find(o => o.kind === 'ConfigMap')!;
+        const live = await core.readNamespacedConfigMap({
+          name: 'hooked-cfg',
+          namespace: ns,
+        });
+        expect(live.data).toEqual(cm.data);
+        expect(live.data).toEqual({ greeting: 'checked' });
+        // helm 4 post-renders hooks too; helm 3 does not (its hooks need a separate check by the caller).
+        const sentKinds = sent.map(o => o.kind).sort();
+        expect(sentKinds).toEqual(
+          bin === 'helm4' ? ['ConfigMap', 'Job'] : ['ConfigMap'],
+        );
+      } finally {
+        await gate.close();
+      }
+    });
+
+    it(`${
+      bin === 'helm4' ? 'refuses' : 'cannot see'
+    } a privileged hook Job (helm 4 post-renders hooks, helm 3 does not)`, async () => {
+      const gate = await startPostRenderGate({ check: policyCheck(ns) });
+      try {
+        const result = await helm
+          .template({
+            release: 'hooked2',
+            chart: path.join(charts, 'hooked'),
+            namespace: ns,
+            values: { privilegedHook: true },
+            postRenderer: gate,
+          })
+          .then(
+            () => 'rendered',
+            e => e,
+          );
+        const outcome = result instanceof HelmCommandError ? 'refused' : result;
+        expect(outcome).toBe(bin === 'helm4' ? 'refused' : 'rendered');
+        expect(
+          gate.refusals.map(r =>
+            r.includes('[no-privileged] Job/hooked2-migrate'),
+          ),
+        ).toEqual(bin === 'helm4' ? [true] : []);
+        expect(gate.approved.join('\n')).not.toContain('kind: Job');
+      } finally {
+        await gate.close();
+      }
+    });
+  },
+);
+
+describe('post-render gate, failing closed', () => {
+  const run = (exe: string, args: string[], input: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      resolve => {
+        const child = execFile(exe, args, (err, stdout, stderr) =>
+          resolve({ code: err ? (err as any).code ?? 1 : 0, stdout, stderr }),
+        );
+        child.stdin!.end(input);
+      },
+    );
+  const executableOf = (gate: { helmArgs(m: number): string[] }) =>
+    gate.helmArgs(3)[1];
+  const argsOf = (gate: { helmArgs(m: number): string[] }) => [
+    gate.helmArgs(3)[3],
+    gate.helmArgs(3)[5],
+  ];
+
+  it('passes approved manifests through and refuses with the reason', async () => {
+    let verdict: PostRenderDecision = { approved: true };
+    const gate = await startPostRenderGate({ check: () => verdict });
+    try {
+      const ok = await run(
+        executableOf(gate),
+        argsOf(gate),
+        'kind: ConfigMap\n',
+      );
+      expect(ok).toMatchObject({ code: 0, stdout: 'kind: ConfigMap\n' });
+      verdict = { approved: false, reason: 'policy says no' };
+      const no = await run(
+        executableOf(gate),
+        argsOf(gate),
+        'kind: ConfigMap\n',
+      );
+      expect(no.code).not.toBe(0);
+      expect(no.stdout).toBe('');
+      expect(no.stderr).toContain('policy says no');
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('refuses a wrong token, an oversized input and a check that throws', async () => {
+    const gate = await startPostRenderGate({
+      maxBytes: 1000,
+      check: m => {
+        if (m.includes('boom')) throw new Error('parser exploded');
+        return { approved: true };
+      },
+    });
+    try {
+      const [socket] = argsOf(gate);
+      expect(
+        (await run(executableOf(gate), [socket, 'not-the-token'], 'a: 1\n'))
+          .stderr,
+      ).toContain("did not present this run's token");
+      expect(
+        (await run(executableOf(gate), argsOf(gate), 'x'.repeat(5000))).stderr,
+      ).toContain('larger than 1000 bytes');
+      const thrown = await run(executableOf(gate), argsOf(gate), 'boom');
+      expect(thrown.code).not.toBe(0);
+      expect(thrown.stderr).toContain(
+        'the policy check failed: parser exploded',
+      );
+      expect(gate.approved).toEqual([]);
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('fails when the backend is gone, and leaves nothing behind on close', async () => {
+    const gate = await startPostRenderGate({
+      check: () => ({ approved: true }),
+    });
+    const exe = executableOf(gate);
+    const dir = path.dirname(exe);
+    expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
+    const plugin = await fs.readFile(
+      path.join(
+        gate.helmEnv(4).HELM_PLUGINS,
+        'kubechart-policy',
+        'plugin.yaml',
+      ),
+      'utf8',
+    );
+    expect(plugin).toContain('type: postrenderer/v1');
+    const copy = path.join(
+      path.dirname(dir),
+      `${path.basename(dir)}-client.cjs`,
+    );
+    await fs.copyFile(path.join(dir, 'post-render.cjs'), copy);
+    const args = argsOf(gate);
+    await gate.close();
+    await expect(fs.stat(dir)).rejects.toThrow();
+    try {
+      const r = await run(process.execPath, [copy, ...args], 'a: 1\n');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('not reachable');
+    } finally {
+      await fs.rm(copy, { force: true });
+    }
+  });
+});
