@@ -92,6 +92,33 @@ export interface Config {
       defaultLimits?: { [resource: string]: string };
       /** Default container requests of the tenant LimitRange. Default cpu 100m, memory 128Mi. */
       defaultRequests?: { [resource: string]: string };
+      /**
+       * The deployer identity of each tenant namespace: a ServiceAccount bound (RoleBinding) to a ClusterRole
+       * in that namespace only. Tenant-scoped helm and apply calls impersonate it, so the API server refuses
+       * anything outside the namespace.
+       */
+      deployer?: {
+        /** Name of the ServiceAccount. Default `kubechart-deployer`. */
+        serviceAccount?: string;
+        /** ClusterRole bound in the namespace. Default `admin` (the built-in namespaced admin role). */
+        clusterRole?: string;
+      };
+    };
+    /** Per cluster (names from `kubernetes.clusterLocatorMethods`): what runs may touch beyond tenant namespaces. */
+    clusters?: {
+      [cluster: string]: {
+        /**
+         * Cluster-scoped kinds runs may apply on this cluster, as `<group>/<Kind>` (`""` group for core,
+         * e.g. `apiextensions.k8s.io/CustomResourceDefinition`). Only callers holding the
+         * `kubechart.runs.cluster-scoped` permission may use them. Default: none.
+         */
+        allowedClusterScopedKinds?: string[];
+        /**
+         * Namespaces that are not kubechart tenants but that an owner may deploy to, e.g.
+         * `{ shop: { owner: 'group:default/shop-team' } }`. Default: none.
+         */
+        namespaces?: { [namespace: string]: { owner: string } };
+      };
     };
     health?: {
       /** Start the watch-fed health caches of every cluster when the backend starts. Default true. */

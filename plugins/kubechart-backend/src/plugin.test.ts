@@ -187,7 +187,8 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     const r = await post('/runs', {
       kind: 'chart',
       cluster: 'dev',
-      namespace: 'policy-test',
+      // Into the tenant the same user provisioned above: charts go only where their caller owns.
+      namespace: 'tenant-shop',
       entityRef: 'component:default/risky',
       release: { name: 'risky', chart: 'webapp', values: { secure: false, image: { repository: 'docker.io/library/nginx', tag: 'latest' } } },
     });
@@ -197,7 +198,7 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(run.failureReason).toMatch(/Chart policy \(enforce\) blocked release risky; nothing was installed/);
     expect(run.failureReason).toContain('[no-privileged]');
     expect(run.policyReport.blocking).toBe(true);
-    const secrets = await core.listNamespacedSecret({ namespace: 'policy-test', labelSelector: 'owner=helm' }).catch(() => ({ items: [] }));
+    const secrets = await core.listNamespacedSecret({ namespace: 'tenant-shop', labelSelector: 'owner=helm,name=risky' });
     expect(secrets.items).toEqual([]);
   });
 

@@ -52,13 +52,14 @@ export const kubechartPlugin = createBackendPlugin({
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
         permissions: coreServices.permissions,
+        userInfo: coreServices.userInfo,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
         signals: signalsServiceRef,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, permissionsRegistry, auditor, scheduler, lifecycle, signals }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // Everything stored for an executing run passes through that run's known secrets first.
         const store = withSecretScrubbing(await DatabaseRunStore.create({ database }));
@@ -121,6 +122,7 @@ export const kubechartPlugin = createBackendPlugin({
             policy,
             httpAuth,
             permissions,
+            userInfo,
             auditor,
             logger,
             onBehalfOfServices: readOnBehalfOfServices(config),

@@ -59,6 +59,25 @@ export const kubechartClustersReadPermission = createPermission({
 });
 
 /**
+ * Apply the cluster-scoped kinds a cluster allows (`kubechart.clusters.<name>.allowedClusterScopedKinds`).
+ * Not implied by `kubechart.runs.create`: without it every cluster-scoped object of a run is refused.
+ * @public
+ */
+export const kubechartRunsClusterScopedPermission = createPermission({
+  name: 'kubechart.runs.cluster-scoped',
+  attributes: { action: 'create' },
+});
+
+/**
+ * Update or delete a tenant owned by someone else (re-submitting its code with other settings).
+ * @public
+ */
+export const kubechartTenantsAdminPermission = createPermission({
+  name: 'kubechart.tenants.admin',
+  attributes: { action: 'update' },
+});
+
+/**
  * Every permission of the kubechart plugin, for registration with the permission framework.
  * @public
  */
@@ -68,4 +87,6 @@ export const kubechartPermissions = [
   kubechartRunsCreatePermission,
   kubechartRunsRollbackPermission,
   kubechartClustersReadPermission,
+  kubechartRunsClusterScopedPermission,
+  kubechartTenantsAdminPermission,
 ];

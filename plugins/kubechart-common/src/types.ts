@@ -72,6 +72,11 @@ export type TenantRunInput = {
   credentials?: string[];
   /** Deadline for every workload to become Ready; default from config (10 minutes). */
   waitTimeoutSeconds?: number;
+  /**
+   * When re-submitting an existing tenant: uninstall releases it has that this spec no longer lists.
+   * Default false: such releases are kept, and the run says so.
+   */
+  pruneReleases?: boolean;
 };
 
 /** Input of a `chart` run. @public */

@@ -37,7 +37,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
     expect(done.transitions.map(t => t.status)).toEqual(['pending', 'running', 'succeeded']);
     const steps = events.filter(e => e.type === 'step' && e.stepStatus === 'succeeded').map(e => e.step);
-    expect(steps).toEqual(['validate', 'namespace', 'resource-quota', 'limit-range', 'network-policy', 'credentials', 'release:web', 'release:api', 'wait']);
+    expect(steps).toEqual(['validate', 'namespace', 'deployer', 'resource-quota', 'limit-range', 'network-policy', 'credentials', 'release:web', 'release:api', 'wait']);
     expect(events.some(e => e.message.startsWith('[web] '))).toBe(true);
 
     const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
@@ -114,7 +114,10 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
   it('answers a concurrent second request with 409 naming the active run', async () => {
     const { engine, store } = await createTestEngine({ databases, databaseId, sim });
     const first = await engine.submit(tenantRequest('busy'), 'user:default/alice');
-    const err = await engine.submit(tenantRequest('busy'), 'user:default/bob').catch(e => e);
+    // bob may update alice's tenant (tenants admin), but not while her run holds it.
+    const err = await engine
+      .submit(tenantRequest('busy'), 'user:default/bob', { ownershipRefs: ['user:default/bob'], mayApplyClusterScoped: false, isTenantAdmin: true })
+      .catch(e => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect(err.message).toContain(first.id);
     await engine.waitIdle();
@@ -136,7 +139,10 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
 
   it('installs a chart, upgrades it, rolls it back and applies manifests with server-side apply', async () => {
     const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
-    const chart = (replicas: number) => ({ kind: 'chart' as const, cluster: 'dev', namespace: 'apps', release: { name: 'shop', chart: 'webapp', values: { replicas } } });
+    // Charts and manifests go into a namespace the caller owns: here alice's tenant.
+    const apps = await engine.submit(tenantRequest('apps', { credentials: [], releases: [] }), 'user:default/alice');
+    await engine.waitFor(apps.id);
+    const chart = (replicas: number) => ({ kind: 'chart' as const, cluster: 'dev', namespace: 'tenant-apps', release: { name: 'shop', chart: 'webapp', values: { replicas } } });
     const run = async (req: any) => {
       const r = await engine.submit(req, 'user:default/alice');
       await engine.waitFor(r.id);
@@ -148,11 +154,11 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect(v1.policyReport?.passed).toBe(true);
     const v2 = await run(chart(3));
     expect(v2.helmRevision).toBe(2);
-    const rollback = await run({ kind: 'rollback', cluster: 'dev', namespace: 'apps', release: 'shop', revision: 1 });
+    const rollback = await run({ kind: 'rollback', cluster: 'dev', namespace: 'tenant-apps', release: 'shop', revision: 1 });
     expect({ status: rollback.status, reason: rollback.failureReason, revision: rollback.helmRevision }).toEqual({ status: 'succeeded', reason: undefined, revision: 3 });
     expect(rollback.values).toMatchObject({ replicas: 2 });
-    const missing = await run({ kind: 'rollback', cluster: 'dev', namespace: 'apps', release: 'shop', revision: 9 });
-    expect(missing.failureReason).toBe('Release shop in apps has no revision 9; known revisions: 1, 2, 3');
+    const missing = await run({ kind: 'rollback', cluster: 'dev', namespace: 'tenant-apps', release: 'shop', revision: 9 });
+    expect(missing.failureReason).toBe('Release shop in tenant-apps has no revision 9; known revisions: 1, 2, 3');
 
     const manifests = [
       'apiVersion: v1',
@@ -165,12 +171,12 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
       'metadata: { name: allow-same-ns }',
       'spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }',
     ].join('\n');
-    const applied = await run({ kind: 'manifests', cluster: 'dev', namespace: 'apps', manifests });
+    const applied = await run({ kind: 'manifests', cluster: 'dev', namespace: 'tenant-apps', manifests });
     expect({ status: applied.status, reason: applied.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
     const client = engine.client('dev');
-    const np: any = await client.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-same-ns', namespace: 'apps' } });
+    const np: any = await client.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-same-ns', namespace: 'tenant-apps' } });
     expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }] }]);
-    const again = await run({ kind: 'manifests', cluster: 'dev', namespace: 'apps', manifests });
+    const again = await run({ kind: 'manifests', cluster: 'dev', namespace: 'tenant-apps', manifests });
     expect((await store.getEvents(again.id)).filter(e => e.stepStatus === 'skipped').map(e => e.step)).toEqual(
       expect.arrayContaining(['apply:ConfigMap/settings', 'apply:NetworkPolicy/allow-same-ns']),
     );

@@ -1,5 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { InputError, NotFoundError, isError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError, isError } from '@backstage/errors';
 import {
   CreateRunRequest,
   ReleaseSpec,
@@ -8,11 +8,13 @@ import {
   RunEvent,
 } from '@kubechart/plugin-kubechart-common';
 import {
+  ClusterDiscovery,
   ClusterRegistry,
   HelmCli,
   HelmCommandError,
   PolicyEngine,
   TenantResourceProvider,
+  parseManifests,
   redactManifest,
 } from '@kubechart/plugin-kubechart-node';
 import { randomUUID } from 'node:crypto';
@@ -21,13 +23,16 @@ import { KubeClient } from '../lib/KubeClient';
 import { describeKubeError, kubeStatusCode, isUnreachable } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { TooManyRequestsError, RunFailure } from './errors';
-import { Executors, mergeValues } from './executors';
+import { deployerUser } from './deployer';
+import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext } from './RunContext';
 import { EngineSettings } from './settings';
 import { planRun } from './validate';
 import { LeaseLostError, RunPatch } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
+import { RunCaller, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
+import { describeTenantChanges } from './tenantChanges';
 
 function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
   if (status === 'failed') return 'failed';
@@ -70,6 +75,7 @@ export class RunEngine {
   /** The store, with updates and events of runs this instance executes conditional on their lease. */
   private readonly fencedRunStore: RunStore;
   private readonly executors: Executors;
+  private readonly discovery: ClusterDiscovery;
   readonly instanceId: string;
 
   constructor(private readonly options: RunEngineOptions) {
@@ -82,7 +88,10 @@ export class RunEngine {
       releaseLocksAfterMs: options.settings.releaseLocksAfterSeconds * 1000,
     });
     this.fencedRunStore = fencedStore(options.store, this.leases);
+    this.discovery = new ClusterDiscovery(options.clusters);
     this.executors = new Executors({
+      discovery: this.discovery,
+      scopedClient: (cluster, namespace) => this.scopedClient(cluster, namespace),
       helm: fencedHelm(options.helm, this.leases),
       policy: options.policy,
       clusters: options.clusters,
@@ -123,7 +132,12 @@ export class RunEngine {
       manifest = request.manifests;
     }
     if (manifest === undefined) return base;
-    return { ...base, manifest: redactManifest(manifest), policyReport: this.options.policy.checkYaml(manifest) };
+    // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
+    const objects = parseManifests(manifest);
+    const namespace = plan.target.namespace;
+    const scope = { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
+    const policyScope = toPolicyScope(scope, await this.discovery.lookup(request.cluster, objects));
+    return { ...base, manifest: redactManifest(manifest), policyReport: this.options.policy.check(objects, { scope: policyScope }) };
   }
 
   /** Where helm finds a release's chart (a local chart directory, a repository or an OCI reference). */
@@ -141,11 +155,26 @@ export class RunEngine {
     return c;
   }
 
+  /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */
+  scopedClient(cluster: string, namespace: string): KubeClient {
+    const user = deployerUser(namespace, this.options.settings);
+    const key = `${cluster}\u0000${user}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = new KubeClient(this.options.clusters.kubeConfig(cluster, { impersonate: user }));
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
   /**
-   * Validates and records a run, takes its locks, and starts it in the background.
-   * Throws InputError (400), ConflictError (409) or TooManyRequestsError (429); nothing is created then.
+   * Validates and records a run, takes its locks, and starts it in the background. The run's scope
+   * is resolved first from what `caller` owns (default: only the actor itself, no extra permissions).
+   * Throws InputError (400), NotAllowedError (403: namespace outside the caller's scope),
+   * ConflictError (409: locked, or a tenant owned by someone else) or TooManyRequestsError (429);
+   * nothing is created then.
    */
-  async submit(request: CreateRunRequest, actor: string): Promise<Run> {
+  async submit(request: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
     const { store, settings } = this.options;
     const plan = planRun(request, this.options.clusters);
     const recent = await store.countRunsByActorSince(actor, new Date(Date.now() - 60_000));
@@ -154,12 +183,20 @@ export class RunEngine {
         `${actor} started ${recent} runs in the last minute; the limit is ${settings.runsPerUserPerMinute} per minute. Try again shortly.`,
       );
     }
-    if (request.kind === 'tenant') {
+    const exec: RunExecution = { scope: await resolveRunScope(request, caller, { store, settings }) };
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
-      if ((!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
+      if (existing && existing.status !== 'deleted' && !checkTenantOwnership(existing, caller)) {
+        throw new ConflictError(`tenant ${request.tenant} exists and is owned by ${existing.owner ?? 'nobody'}`);
+      }
+      if (request.kind === 'tenant' && (!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
         throw new TooManyRequestsError(
           `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
         );
+      }
+      if (request.kind === 'tenant' && existing && existing.status !== 'deleted') {
+        const previous = existing.lastRunId ? await store.getRun(existing.lastRunId) : undefined;
+        exec.changes = describeTenantChanges(existing, previous?.kind === 'tenant' ? previous.input : undefined, request);
       }
     }
     const run = await store.createRun(
@@ -185,18 +222,20 @@ export class RunEngine {
         code: request.tenant,
         namespace: plan.target.namespace,
         entityRef: request.entityRef ?? existing?.entityRef,
-        owner: (request.kind === 'tenant' ? request.owner : undefined) ?? existing?.owner,
+        // A new tenant without an owner is owned by whoever created it.
+        owner: (request.kind === 'tenant' ? request.owner : undefined) ?? (existing?.status !== 'deleted' ? existing?.owner : undefined) ?? actor,
         displayName: (request.kind === 'tenant' ? request.displayName : undefined) ?? existing?.displayName,
         status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
         lastRunId: run.id,
+        // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
         releases:
           request.kind === 'tenant'
-            ? [...new Set([...(existing?.releases ?? []), ...request.releases.map(r => r.name)])]
+            ? [...new Set([...(request.pruneReleases ? [] : existing?.releases ?? []), ...request.releases.map(r => r.name)])]
             : existing?.releases ?? [],
       });
     }
     this.options.listener?.onRunChanged?.(run);
-    const work = this.executeLeased(run, request).finally(() => {
+    const work = this.executeLeased(run, request, exec).finally(() => {
       this.active.delete(run.id);
     });
     this.active.set(run.id, work);
@@ -215,7 +254,7 @@ export class RunEngine {
     await this.active.get(runId)?.catch(() => undefined);
   }
 
-  private async execute(run: Run, request: CreateRunRequest): Promise<void> {
+  private async execute(run: Run, request: CreateRunRequest, exec: RunExecution): Promise<void> {
     const { store, logger, listener } = this.options;
     const ctx = new RunContext(run.id, this.fencedRunStore, logger, events => listener?.onEvents?.(run.id, events));
     let status: 'succeeded' | 'failed' = 'failed';
@@ -223,7 +262,7 @@ export class RunEngine {
     try {
       listener?.onRunChanged?.({ ...run, status: 'running' });
       ctx.status(`${run.kind} run started by ${run.actor}`);
-      await this.executors.run(run, request, ctx);
+      await this.executors.run(run, request, ctx, exec);
       status = 'succeeded';
     } catch (e) {
       failureReason = ctx.redact(this.failureReason(e, run));

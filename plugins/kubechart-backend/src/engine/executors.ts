@@ -5,6 +5,7 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   ManifestsRunInput,
+  PolicyReport,
   ReleaseSpec,
   RollbackRunInput,
   Run,
@@ -13,8 +14,10 @@ import {
   TenantRunInput,
 } from '@kubechart/plugin-kubechart-common';
 import {
+  ClusterDiscovery,
   ClusterRegistry,
   HelmCli,
+  KubeObject,
   PolicyEngine,
   TenantResourceProvider,
   formatPolicyFailures,
@@ -30,7 +33,10 @@ import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import { RunFailure } from './errors';
 import { RunContext } from './RunContext';
+import { deployerUser, ensureDeployer } from './deployer';
+import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
 import { EngineSettings } from './settings';
+import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
 
 type Deps = {
@@ -40,7 +46,17 @@ type Deps = {
   store: RunStore;
   settings: EngineSettings;
   tenantResources: TenantResourceProvider[];
+  discovery: ClusterDiscovery;
   client(cluster: string): KubeClient;
+  /** A client of the cluster that impersonates the deployer ServiceAccount of `namespace`. */
+  scopedClient(cluster: string, namespace: string): KubeClient;
+};
+
+/** What the engine resolved for a run before it started. */
+export type RunExecution = {
+  scope: RunScope;
+  /** For a tenant run on an existing tenant: what it changes. */
+  changes?: TenantChanges;
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -75,14 +91,15 @@ function upgradeReason(
 export class Executors {
   constructor(private readonly deps: Deps) {}
 
-  run(run: Run, request: CreateRunRequest, ctx: RunContext): Promise<void> {
+  run(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
+    ctx.log(`scope: ${exec.scope.reason}`, 'info', 'scope');
     switch (request.kind) {
       case 'tenant':
-        return this.tenant(run, request, ctx);
+        return this.tenant(run, request, ctx, exec);
       case 'chart':
-        return this.chart(run, request, ctx);
+        return this.chart(run, request, ctx, exec.scope);
       case 'manifests':
-        return this.manifests(run, request, ctx);
+        return this.manifests(run, request, ctx, exec.scope);
       case 'rollback':
         return this.rollback(run, request, ctx);
       case 'tenant-delete':
@@ -130,17 +147,20 @@ export class Executors {
   private async installRelease(
     run: Run,
     ctx: RunContext,
-    cluster: string,
-    namespace: string,
+    scope: RunScope,
     release: ReleaseSpec,
     values: Record<string, unknown>,
   ): Promise<{ revision?: number; manifest: string; skipped: boolean }> {
-    const { helm, policy, store, clusters } = this.deps;
+    const { helm, policy, store, clusters, settings } = this.deps;
+    const { cluster, defaultNamespace: namespace } = scope;
     const chart = this.resolveChart(release);
     const prefix = `[${release.name}]`;
     const onLine = (line: string) => line.trim() && ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
     const rendered = await helm.template({ release: release.name, namespace, values, ...chart });
-    const report = policy.checkYaml(rendered);
+    const objects = parseManifests(rendered);
+    const isNamespaced = await this.deps.discovery.lookup(cluster, objects);
+    // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
+    const report = policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
     await store.updateRun(run.id, { policyReport: report });
     const failed = report.results.filter(r => !r.passed);
     for (const r of failed) {
@@ -150,7 +170,16 @@ export class Executors {
       throw new RunFailure(`Chart policy (enforce) blocked release ${release.name}; nothing was installed:\n${formatPolicyFailures(report)}`);
     }
     const kubeconfig = clusters.kubeconfigYaml(cluster);
-    const status = await readLatestHelmRelease(this.deps.client(cluster), namespace, release.name);
+    // helm acts as the namespace's deployer, so the API server refuses what the scope check missed.
+    // Cluster-scoped kinds the platform allows (and the caller may use) are beyond a namespaced role:
+    // a chart with them is installed by the engine's own identity.
+    const clusterScoped = objects.filter(o => isNamespaced(String(o.apiVersion), String(o.kind)) === false);
+    const allowed = clusterScoped.length > 0 && clusterScoped.every(o => scope.allowedClusterScopedKinds.includes(groupKind(String(o.apiVersion), String(o.kind))));
+    const impersonate = allowed ? undefined : { user: deployerUser(namespace, settings) };
+    if (!impersonate) {
+      ctx.log(`${prefix} installed by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped.map(o => `${o.kind}/${o.metadata?.name}`).join(', ')})`, 'warn', `release:${release.name}`);
+    }
+    const status = await readLatestHelmRelease(this.deps.scopedClient(cluster, namespace), namespace, release.name);
     const chartName = path.basename(chart.chart);
     const why = upgradeReason(status, chartName, chart.version, values);
     if (!why) {
@@ -158,12 +187,12 @@ export class Executors {
       return { revision: status!.version, manifest: redactManifest(status!.manifest || rendered), skipped: true };
     }
     ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
-    const result = await helm.upgradeInstall({ release: release.name, namespace, values, kubeconfig, onLine, ...chart });
+    const result = await helm.upgradeInstall({ release: release.name, namespace, values, kubeconfig, impersonate, onLine, ...chart });
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
     return { revision: result.revision, manifest: redactManifest(result.manifest ?? rendered), skipped: false };
   }
 
-  private async tenant(run: Run, input: TenantRunInput, ctx: RunContext) {
+  private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution) {
     const { settings, tenantResources } = this.deps;
     const { cluster } = input;
     const namespace = run.target.namespace;
@@ -172,7 +201,12 @@ export class Executors {
     const meta = (name: string) => ({ name, namespace, labels });
 
     await this.step(ctx, 'validate', async () => 'validated', () => `tenant ${input.tenant}, ${input.releases.length} release(s) on ${cluster}`);
+    if (exec.changes) {
+      const { lines } = exec.changes;
+      ctx.log(lines.length ? `updating tenant ${input.tenant}: ${lines.join('; ')}` : `updating tenant ${input.tenant}: owner, display name, quota and releases unchanged`, 'info', 'changes');
+    }
     await this.step(ctx, 'namespace', () => this.ensureNamespace(client, namespace, labels), r => `namespace ${namespace}: ${r}`);
+    await this.step(ctx, 'deployer', () => ensureDeployer(client, namespace, labels, settings), r => String(r));
     await this.step(
       ctx,
       'resource-quota',
@@ -247,13 +281,20 @@ export class Executors {
       });
       ctx.addSecrets(values);
       await this.step(ctx, `release:${release.name}`, async () => {
-        const r = await this.installRelease(run, ctx, cluster, namespace, release, values);
+        const r = await this.installRelease(run, ctx, exec.scope, release, values);
         storedValues[release.name] = redactValues(values);
         manifests.push(r.manifest);
         return r.skipped ? 'skipped' : r;
       });
     }
     await this.deps.store.updateRun(run.id, { values: storedValues, manifest: manifests.join('---\n') });
+    for (const name of exec.changes?.droppedReleases ?? []) {
+      if (input.pruneReleases) {
+        await this.step(ctx, `uninstall:${name}`, async () => ((await this.uninstallAsDeployer(cluster, namespace, name, ctx)) ? 'uninstalled' : 'skipped'), r => `release ${name}: ${r === 'skipped' ? 'was not installed' : 'uninstalled (pruneReleases)'}`);
+      } else {
+        ctx.log(`release ${name} is no longer in the spec and was kept; submit with pruneReleases: true to uninstall it`, 'warn', 'changes');
+      }
+    }
     await this.step(ctx, 'wait', () =>
       waitForReady({
         client,
@@ -267,6 +308,42 @@ export class Executors {
       }),
       r => (r === 'skipped' ? '' : `${r.workloads.length} workload(s) Ready`),
     );
+  }
+
+  /** `helm uninstall` as the namespace's deployer; false when the release did not exist. */
+  private uninstallAsDeployer(cluster: string, namespace: string, release: string, ctx: RunContext): Promise<boolean> {
+    return this.deps.helm.uninstall({
+      release,
+      namespace,
+      kubeconfig: this.deps.clusters.kubeconfigYaml(cluster),
+      impersonate: { user: deployerUser(namespace, this.deps.settings) },
+      onLine: l => l.trim() && ctx.log(`[${release}] ${l}`),
+    });
+  }
+
+  /**
+   * For runs into an existing namespace (chart, manifests, rollback): the namespace must exist (only a
+   * tenant run or the platform creates namespaces) and gets its deployer if it has none yet.
+   */
+  private async prepareNamespace(ctx: RunContext, cluster: string, namespace: string) {
+    const client = this.deps.client(cluster);
+    await this.step(ctx, 'namespace', async () => {
+      if (!(await client.namespaceExists(namespace))) {
+        throw new RunFailure(`Namespace ${namespace} does not exist on cluster ${cluster}; provision its tenant first`);
+      }
+      return 'skipped';
+    }, () => `namespace ${namespace} exists`);
+    await this.step(ctx, 'deployer', () => ensureDeployer(client, namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, this.deps.settings), r => String(r));
+  }
+
+  /** Logs the failed rules of a report and throws when it blocks. */
+  private enforce(ctx: RunContext, report: PolicyReport, what: string, step: string, prefix = '') {
+    for (const r of report.results.filter(x => !x.passed)) {
+      ctx.log(`${prefix}policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`, r.severity === 'error' ? 'error' : 'warn', step);
+    }
+    if (report.blocking) {
+      throw new RunFailure(`Chart policy (enforce) blocked ${what}; nothing was applied:\n${formatPolicyFailures(report)}`);
+    }
   }
 
   /** Reads the tenant's credentials Secret, generating only the credentials it lacks. */
@@ -290,17 +367,14 @@ export class Executors {
     return Object.fromEntries(names.map(n => [n, data[n]]));
   }
 
-  private async chart(run: Run, input: ChartRunInput, ctx: RunContext) {
+  private async chart(run: Run, input: ChartRunInput, ctx: RunContext, scope: RunScope) {
     const { settings } = this.deps;
     const client = this.deps.client(input.cluster);
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
-    await this.step(ctx, 'namespace', async () => {
-      if (await client.namespaceExists(input.namespace)) return 'skipped';
-      return this.ensureNamespace(client, input.namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
-    });
+    await this.prepareNamespace(ctx, input.cluster, input.namespace);
     const result = await this.step(ctx, `release:${input.release.name}`, async () => {
-      const r = await this.installRelease(run, ctx, input.cluster, input.namespace, input.release, values);
+      const r = await this.installRelease(run, ctx, scope, input.release, values);
       return r;
     });
     if (result !== 'skipped') {
@@ -321,41 +395,52 @@ export class Executors {
     );
   }
 
-  private async manifests(run: Run, input: ManifestsRunInput, ctx: RunContext) {
-    const client = this.deps.client(input.cluster);
-    const objects = parseManifests(input.manifests).map(o => ({ ...o, metadata: { ...o.metadata, namespace: input.namespace } }));
-    const report = this.deps.policy.check(objects);
-    await this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(input.manifests) });
-    for (const r of report.results.filter(x => !x.passed)) {
-      ctx.log(`policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`, r.severity === 'error' ? 'error' : 'warn', 'policy');
+  private async manifests(run: Run, input: ManifestsRunInput, ctx: RunContext, scope: RunScope) {
+    const { settings, discovery } = this.deps;
+    const parsed = parseManifests(input.manifests);
+    const isNamespaced = await discovery.lookup(input.cluster, parsed);
+    const namespacedKind = (o: KubeObject) => isNamespaced(String(o.apiVersion), String(o.kind)) === true;
+    // Namespaced objects without a namespace go to the run's namespace; cluster-scoped ones get none.
+    const objects = parsed.map(o => (namespacedKind(o) && !o.metadata?.namespace ? { ...o, metadata: { ...o.metadata, namespace: input.namespace } } : o));
+    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(input.manifests) });
+    let report = this.deps.policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
+    if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
+      // Refused before the namespace is even looked at.
+      await record(report);
+      this.enforce(ctx, report, 'the manifests', 'policy');
     }
-    if (report.blocking) {
-      throw new RunFailure(`Chart policy (enforce) blocked the manifests; nothing was applied:\n${formatPolicyFailures(report)}`);
+    await this.prepareNamespace(ctx, input.cluster, input.namespace);
+    const scoped = this.deps.scopedClient(input.cluster, input.namespace);
+    const engine = this.deps.client(input.cluster);
+    // Apply is forced: refuse objects that already belong to someone else instead of taking them over.
+    if (settings.enforceRunScope) {
+      report = withRefusals(report, await objectOwnershipResults(objects.filter(namespacedKind), scope, o => scoped.read(o as any)));
     }
-    await this.step(ctx, 'namespace', async () => {
-      if (await client.namespaceExists(input.namespace)) return 'skipped';
-      return this.ensureNamespace(client, input.namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
-    });
+    await record(report);
+    this.enforce(ctx, report, 'the manifests', 'policy');
     for (const o of objects) {
-      // Cluster-scoped kinds are not applied by a namespaced run.
-      await this.step(ctx, `apply:${o.kind}/${o.metadata.name}`, async () => client.applyIfChanged(o as any), r => `${o.kind}/${o.metadata.name}: ${r}`);
+      // Allowed cluster-scoped kinds are beyond the deployer's namespaced role; the engine applies them.
+      const client = namespacedKind(o) || !settings.enforceRunScope ? scoped : engine;
+      await this.step(ctx, `apply:${o.kind}/${o.metadata?.name}`, async () => client.applyIfChanged(o as any), r => `${o.kind}/${o.metadata?.name}: ${r}`);
     }
   }
 
   private async rollback(run: Run, input: RollbackRunInput, ctx: RunContext) {
-    const { helm, clusters, store } = this.deps;
+    const { helm, clusters, store, settings } = this.deps;
+    await this.prepareNamespace(ctx, input.cluster, input.namespace);
     const kubeconfig = clusters.kubeconfigYaml(input.cluster);
-    const history = await helm.history({ release: input.release, namespace: input.namespace, kubeconfig });
+    const impersonate = { user: deployerUser(input.namespace, settings) };
+    const history = await helm.history({ release: input.release, namespace: input.namespace, kubeconfig, impersonate });
     if (!history.some(h => h.revision === input.revision)) {
       throw new RunFailure(
         `Release ${input.release} in ${input.namespace} has no revision ${input.revision}; known revisions: ${history.map(h => h.revision).join(', ') || 'none'}`,
       );
     }
     await this.step(ctx, `rollback:${input.release}`, async () => {
-      await helm.rollback({ release: input.release, namespace: input.namespace, revision: input.revision, kubeconfig, onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`) });
+      await helm.rollback({ release: input.release, namespace: input.namespace, revision: input.revision, kubeconfig, impersonate, onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`) });
       return 'done';
     });
-    const status = await helm.status({ release: input.release, namespace: input.namespace, kubeconfig });
+    const status = await helm.status({ release: input.release, namespace: input.namespace, kubeconfig, impersonate });
     await store.updateRun(run.id, {
       helmRevision: status?.version,
       manifest: status?.manifest ? redactManifest(status.manifest) : undefined,
@@ -364,19 +449,18 @@ export class Executors {
   }
 
   private async tenantDelete(run: Run, input: TenantDeleteRunInput, ctx: RunContext) {
-    const { helm, clusters, store } = this.deps;
+    const { store } = this.deps;
     const namespace = run.target.namespace;
     const client = this.deps.client(input.cluster);
-    const kubeconfig = clusters.kubeconfigYaml(input.cluster);
     const tenant = (await store.getTenants(input.tenant)).find(t => t.cluster === input.cluster);
     // Releases we recorded, plus any helm release stored in the namespace.
     const helmSecrets = (await client.namespacePhase(namespace)) !== 'absent'
-      ? await client.core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' })
+      ? await this.deps.scopedClient(input.cluster, namespace).core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' })
       : { items: [] };
     const releases = new Set([...(tenant?.releases ?? []), ...helmSecrets.items.map(s => s.metadata?.labels?.name).filter((n): n is string => !!n)]);
     for (const release of releases) {
       await this.step(ctx, `uninstall:${release}`, async () => {
-        const removed = await helm.uninstall({ release, namespace, kubeconfig, onLine: l => l.trim() && ctx.log(`[${release}] ${l}`) });
+        const removed = await this.uninstallAsDeployer(input.cluster, namespace, release, ctx);
         return removed ? 'uninstalled' : 'skipped';
       });
     }

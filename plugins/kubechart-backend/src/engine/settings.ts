@@ -22,6 +22,19 @@ export type EngineSettings = {
   defaultQuota: Record<string, string>;
   defaultLimits: Record<string, string>;
   defaultRequests: Record<string, string>;
+  /** The ServiceAccount created in every tenant namespace; tenant-scoped helm and apply calls impersonate it. */
+  deployerServiceAccount: string;
+  /** The ClusterRole the deployer is bound to in its namespace (RoleBinding); the built-in `admin` by default. */
+  deployerClusterRole: string;
+  /** Per cluster: cluster-scoped kinds (`<group>/<Kind>`, `""` for core) runs may apply with `kubechart.runs.cluster-scoped`. */
+  allowedClusterScopedKinds: Record<string, string[]>;
+  /** Per cluster: namespaces that are not tenants, with the entity ref of their owner. */
+  namespaceOwners: Record<string, Record<string, string>>;
+  /**
+   * Whether the engine checks each run's scope before applying. Always true from config; tests switch
+   * it off to show that the API server (through impersonation) refuses the same objects.
+   */
+  enforceRunScope: boolean;
 };
 
 const stringMap = (c: Config | undefined, fallback: Record<string, string>) => {
@@ -55,5 +68,24 @@ export function readEngineSettings(config: Config): EngineSettings {
     }),
     defaultLimits: stringMap(k?.getOptionalConfig('tenant.defaultLimits'), { cpu: '500m', memory: '512Mi' }),
     defaultRequests: stringMap(k?.getOptionalConfig('tenant.defaultRequests'), { cpu: '100m', memory: '128Mi' }),
+    deployerServiceAccount: k?.getOptionalString('tenant.deployer.serviceAccount') ?? 'kubechart-deployer',
+    deployerClusterRole: k?.getOptionalString('tenant.deployer.clusterRole') ?? 'admin',
+    ...readClusterSettings(k?.getOptionalConfig('clusters')),
+    enforceRunScope: true,
   };
+}
+
+/** `kubechart.clusters.<name>.*`: what platform teams allow beyond tenant namespaces, per cluster. */
+function readClusterSettings(clusters: Config | undefined) {
+  const allowedClusterScopedKinds: Record<string, string[]> = {};
+  const namespaceOwners: Record<string, Record<string, string>> = {};
+  for (const name of clusters?.keys() ?? []) {
+    const c = clusters!.getConfig(name);
+    allowedClusterScopedKinds[name] = c.getOptionalStringArray('allowedClusterScopedKinds') ?? [];
+    const owners = c.getOptionalConfig('namespaces');
+    namespaceOwners[name] = Object.fromEntries(
+      (owners?.keys() ?? []).map(ns => [ns, owners!.getConfig(ns).getString('owner')]),
+    );
+  }
+  return { allowedClusterScopedKinds, namespaceOwners };
 }

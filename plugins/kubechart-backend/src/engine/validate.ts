@@ -115,9 +115,8 @@ export function planRun(request: CreateRunRequest, clusters: ClusterRegistry): R
         if (!o.apiVersion || !o.kind || !o.metadata?.name) {
           throw new InputError('Every manifest needs apiVersion, kind and metadata.name');
         }
-        if (o.metadata.namespace && o.metadata.namespace !== request.namespace) {
-          throw new InputError(`${o.kind}/${o.metadata.name} targets namespace "${o.metadata.namespace}", not "${request.namespace}"`);
-        }
+        // An object in another namespace is refused by the run's scope check (rule run-scope), which
+        // records the refusal in the run's history.
       }
       return {
         target: { cluster, namespace: request.namespace },

@@ -4,6 +4,7 @@ import {
   HttpAuthService,
   LoggerService,
   PermissionsService,
+  UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { ConflictError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
@@ -39,6 +40,7 @@ import Router from 'express-promise-router';
 import yaml from 'js-yaml';
 import { randomUUID } from 'node:crypto';
 import { RunStore, TenantRecord } from '../database/RunStore';
+import { resolveRunCaller } from '../engine/caller';
 import { RunEngine } from '../engine/RunEngine';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
@@ -65,6 +67,8 @@ export type RouterOptions = {
   permissions: PermissionsService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** Ownership refs of users, for the scope of their runs (optional: without it a user owns only as itself). */
+  userInfo?: UserInfoService;
   /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
   onBehalfOfServices?: string[];
   /** How often a followed event stream polls the database (ms). */
@@ -158,7 +162,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       req,
       'run-create',
       { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) },
-      () => engine.submit(body, actor),
+      async () => engine.submit(body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo })),
       r => ({ runId: r.id }),
     );
     res.status(202).json({ id: run.id, status: run.status });

@@ -37,6 +37,7 @@ export const createRunSchema = z.discriminatedUnion('kind', [
       releases: z.array(releaseSpec).max(20),
       credentials: z.array(z.string().max(63)).max(20).optional(),
       waitTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
+      pruneReleases: z.boolean().optional(),
     })
     .strict(),
   z

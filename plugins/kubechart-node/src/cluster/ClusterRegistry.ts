@@ -69,9 +69,13 @@ export class ClusterRegistry {
     return c;
   }
 
-  /** A KubeConfig with a single context for the cluster. */
-  kubeConfig(name: string): KubeConfig {
-    return makeKubeConfig(this.get(name));
+  /**
+   * A KubeConfig with a single context for the cluster. With `impersonate`, every request made
+   * through it carries `Impersonate-User` (the API server then authorizes that user, e.g. a
+   * tenant's deployer ServiceAccount, whose groups it derives itself).
+   */
+  kubeConfig(name: string, options: { impersonate?: string } = {}): KubeConfig {
+    return makeKubeConfig(this.get(name), options);
   }
 
   /** The kubeconfig as text (JSON, which is YAML), e.g. for helm's `--kubeconfig` file. */
@@ -85,7 +89,7 @@ export class ClusterRegistry {
  * providers of the Kubernetes plugin need a user's token, which a background run does not have.
  * @public
  */
-export function makeKubeConfig(cluster: KubechartCluster): KubeConfig {
+export function makeKubeConfig(cluster: KubechartCluster, options: { impersonate?: string } = {}): KubeConfig {
   if (cluster.authProvider !== 'serviceAccount') {
     throw new InputError(
       `Cluster "${cluster.name}" uses authProvider "${cluster.authProvider}"; kubechart needs serviceAccount`,
@@ -102,7 +106,13 @@ export function makeKubeConfig(cluster: KubechartCluster): KubeConfig {
         skipTLSVerify: cluster.skipTLSVerify,
       },
     ],
-    users: [{ name: `${cluster.name}-sa`, token: cluster.serviceAccountToken }],
+    users: [
+      {
+        name: `${cluster.name}-sa`,
+        token: cluster.serviceAccountToken,
+        ...(options.impersonate ? { impersonateUser: options.impersonate } : {}),
+      },
+    ],
     contexts: [{ name: cluster.name, cluster: cluster.name, user: `${cluster.name}-sa` }],
     currentContext: cluster.name,
   });

@@ -1,1 +1,2 @@
 export * from './ClusterRegistry';
+export * from './ClusterDiscovery';

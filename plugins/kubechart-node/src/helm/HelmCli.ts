@@ -36,6 +36,11 @@ export type HelmTarget = {
   /** Kubeconfig YAML (written to a 0600 temp file for the call). Omit for `template`. */
   kubeconfig?: string;
   namespace: string;
+  /**
+   * Act as this user towards the API server (`--kube-as-user`, `--kube-as-group`), e.g. a tenant's
+   * deployer ServiceAccount `system:serviceaccount:<ns>:<name>`. Only with `kubeconfig`.
+   */
+  impersonate?: { user: string; groups?: string[] };
 };
 
 /** A chart to render or install. @public */
@@ -140,7 +145,7 @@ export class HelmCli {
     await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
       throw toChartInputError(e);
     });
-    const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig });
+    const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate });
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
   }
 
@@ -150,7 +155,7 @@ export class HelmCli {
     if (!Number.isInteger(options.revision) || options.revision < 1) {
       throw new InputError(`Invalid revision ${options.revision}`);
     }
-    await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
+    await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
       this.exec(['rollback', options.release, String(options.revision), '--namespace', options.namespace, ...files], options),
     );
   }
@@ -159,7 +164,7 @@ export class HelmCli {
   async uninstall(options: HelmTarget & { release: string; onLine?: HelmLineListener; timeoutMs?: number }): Promise<boolean> {
     validateReleaseName(options.release);
     try {
-      await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
+      await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
         this.exec(['uninstall', options.release, '--namespace', options.namespace, ...files], options),
       );
       return true;
@@ -173,7 +178,7 @@ export class HelmCli {
   async history(options: HelmTarget & { release: string }): Promise<HelmHistoryEntry[]> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
+      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
         this.exec(['history', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
       );
       return JSON.parse(r.stdout || '[]');
@@ -187,7 +192,7 @@ export class HelmCli {
   async status(options: HelmTarget & { release: string }): Promise<Record<string, any> | undefined> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig }, files =>
+      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
         this.exec(['status', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
       );
       return JSON.parse(r.stdout);
@@ -223,7 +228,7 @@ export class HelmCli {
 
   /** Writes values and kubeconfig to 0600 files in a private temp dir, removed afterwards. */
   private async withFiles<T>(
-    options: { values?: Record<string, unknown>; kubeconfig?: string; namespace: string },
+    options: { values?: Record<string, unknown>; kubeconfig?: string; namespace: string; impersonate?: HelmTarget['impersonate'] },
     fn: (args: string[]) => Promise<T>,
   ): Promise<T> {
     validateNamespace(options.namespace);
@@ -240,6 +245,10 @@ export class HelmCli {
         const file = path.join(dir, 'kubeconfig');
         await fs.writeFile(file, options.kubeconfig, { mode: 0o600 });
         args.push('--kubeconfig', file);
+        if (options.impersonate) {
+          args.push('--kube-as-user', options.impersonate.user);
+          for (const g of options.impersonate.groups ?? []) args.push('--kube-as-group', g);
+        }
       }
       return await fn(args);
     } finally {

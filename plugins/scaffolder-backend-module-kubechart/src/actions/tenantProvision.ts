@@ -81,6 +81,13 @@ export function createTenantProvisionAction(options: {
             .int()
             .positive()
             .optional(),
+        pruneReleases: z =>
+          z
+            .boolean({
+              description:
+                'On an existing tenant: uninstall releases it has that this input no longer lists (default: keep them)',
+            })
+            .optional(),
       },
       output: {
         ...runOutput,
@@ -110,6 +117,7 @@ export function createTenantProvisionAction(options: {
         releases,
         credentials: input.credentials,
         waitTimeoutSeconds: input.waitTimeoutSeconds,
+        pruneReleases: input.pruneReleases,
         entityRef: input.entityRef,
       };
       ctx.output('namespace', tenantNamespace(input.tenant));

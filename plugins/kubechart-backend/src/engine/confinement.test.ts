@@ -1,0 +1,486 @@
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { ConflictError, NotAllowedError } from '@backstage/errors';
+import { ConfigReader } from '@backstage/config';
+import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
+import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { RunEngine } from './RunEngine';
+import { RunCaller } from './scope';
+import { readEngineSettings } from './settings';
+
+jest.setTimeout(300_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const caller = (user: string, ...groups: string[]): RunCaller => ({
+  ownershipRefs: [
+    `user:default/${user}`,
+    ...groups.map(g => `group:default/${g}`),
+  ],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: false,
+});
+const alice = caller('alice', 'acme-team');
+const rachel = caller('rachel', 'rival-team');
+
+const tenant = (
+  code: string,
+  owner: string,
+  over: Record<string, any> = {},
+) => ({
+  kind: 'tenant' as const,
+  cluster: 'dev',
+  tenant: code,
+  owner: `group:default/${owner}`,
+  releases: [] as any[],
+  ...over,
+});
+
+/** The five ways out of a tenant namespace, as manifests (applied into tenant-acme). */
+const manifestAttacks: Record<string, string> = {
+  clusterrolebinding: [
+    'apiVersion: rbac.authorization.k8s.io/v1',
+    'kind: ClusterRoleBinding',
+    'metadata: { name: escape-admin }',
+    'roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }',
+    'subjects: [{ kind: ServiceAccount, name: kubechart-deployer, namespace: tenant-acme }]',
+  ].join('\n'),
+  'kube-system':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: escape, namespace: kube-system }\ndata: { planted: "yes" }',
+  'other-namespace':
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: escape, namespace: tenant-rival }\ndata: { planted: "yes" }',
+  'namespace-relabel':
+    'apiVersion: v1\nkind: Namespace\nmetadata: { name: tenant-acme, labels: { pod-security.kubernetes.io/enforce: privileged } }',
+  takeover:
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: rival-settings, namespace: tenant-rival }\ndata: { color: red }',
+};
+/** The object each attack names, as the policy report shows it. */
+const attackObject: Record<string, string> = {
+  clusterrolebinding: 'ClusterRoleBinding/escape-admin',
+  'kube-system': 'ConfigMap/escape',
+  'other-namespace': 'ConfigMap/escape',
+  'namespace-relabel': 'Namespace/tenant-acme',
+  takeover: 'ConfigMap/rival-settings',
+};
+
+describe.each(databases.eachSupportedId())(
+  'tenant confinement on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let engine: RunEngine;
+    let unchecked: RunEngine;
+    let store: Awaited<ReturnType<typeof createTestEngine>>['store'];
+    let core: CoreV1Api;
+    let rbac: RbacAuthorizationV1Api;
+
+    const finish = async (e: RunEngine, request: any, who: RunCaller) => {
+      const run = await e.submit(request, who.ownershipRefs[0], who);
+      await e.waitFor(run.id);
+      return (await store.getRun(run.id))!;
+    };
+
+    /** What the five attacks would change, read with the engine's own identity. */
+    async function clusterState() {
+      const crbs = (await rbac.listClusterRoleBinding()).items.map(
+        b => b.metadata?.name,
+      );
+      const kubeSystem = (
+        await core.listNamespacedConfigMap({ namespace: 'kube-system' })
+      ).items.map(c => c.metadata?.name);
+      const rival = (
+        await core.listNamespacedConfigMap({ namespace: 'tenant-rival' })
+      ).items
+        .filter(c => c.metadata?.name !== 'kube-root-ca.crt')
+        .map(c => [c.metadata?.name, c.data]);
+      const acme = (await core.readNamespace({ name: 'tenant-acme' })).metadata
+        ?.labels;
+      return {
+        escapeBinding: crbs.includes('escape-admin'),
+        kubeSystem: kubeSystem.includes('escape'),
+        rival,
+        acme,
+      };
+    }
+
+    beforeAll(async () => {
+      sim = await startSim();
+      const created = await createTestEngine({ databases, databaseId, sim });
+      ({ engine, store } = created);
+      // The same engine with its own scope check switched off and the chart policy only warning (its
+      // RBAC rules would refuse the ClusterRoleBinding first): only the API server stands in the way.
+      const config = created.config;
+      const warnOnly = new ConfigReader({
+        kubechart: {
+          ...config.getConfig('kubechart').get<object>(),
+          policy: { mode: 'warn' },
+        },
+      });
+      unchecked = new RunEngine({
+        store,
+        clusters: created.clusters,
+        helm: HelmCli.fromConfig(config),
+        policy: PolicyEngine.fromConfig(warnOnly),
+        logger: mockServices.logger.mock(),
+        settings: { ...readEngineSettings(config), enforceRunScope: false },
+      });
+      core = created.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+      rbac = created.clusters
+        .kubeConfig('dev')
+        .makeApiClient(RbacAuthorizationV1Api);
+      for (const [code, who, owner] of [
+        ['acme', alice, 'acme-team'],
+        ['rival', rachel, 'rival-team'],
+      ] as const) {
+        const done = await finish(engine, tenant(code, owner), who);
+        if (done.status !== 'succeeded') {
+          throw new Error(`tenant ${code} failed: ${done.failureReason}`);
+        }
+      }
+      const rivalSettings = await finish(
+        engine,
+        {
+          kind: 'manifests',
+          cluster: 'dev',
+          namespace: 'tenant-rival',
+          manifests:
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: rival-settings }\ndata: { color: blue }',
+        },
+        rachel,
+      );
+      if (rivalSettings.status !== 'succeeded') {
+        throw new Error(
+          `rival-settings failed: ${rivalSettings.failureReason}`,
+        );
+      }
+    });
+    afterAll(() => sim?.stop());
+
+    it('provisions a deployer ServiceAccount bound to the admin ClusterRole in the tenant namespace only', async () => {
+      const sa = await core.readNamespacedServiceAccount({
+        name: 'kubechart-deployer',
+        namespace: 'tenant-acme',
+      });
+      expect(sa.metadata?.name).toBe('kubechart-deployer');
+      const rb = await rbac.readNamespacedRoleBinding({
+        name: 'kubechart-deployer',
+        namespace: 'tenant-acme',
+      });
+      expect({ roleRef: rb.roleRef, subjects: rb.subjects }).toEqual({
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'admin',
+        },
+        subjects: [
+          {
+            kind: 'ServiceAccount',
+            name: 'kubechart-deployer',
+            namespace: 'tenant-acme',
+          },
+        ],
+      });
+      const crbs = (await rbac.listClusterRoleBinding()).items.filter(b =>
+        b.subjects?.some(s => s.name === 'kubechart-deployer'),
+      );
+      expect(crbs).toEqual([]);
+    });
+
+    it('refuses a namespace the caller does not own before creating a run', async () => {
+      const before = (await store.listRuns({}, { limit: 100 })).items.length;
+      for (const namespace of ['tenant-rival', 'kube-system', 'default']) {
+        const err = await engine
+          .submit(
+            {
+              kind: 'manifests',
+              cluster: 'dev',
+              namespace,
+              manifests: manifestAttacks['kube-system'],
+            },
+            'user:default/alice',
+            alice,
+          )
+          .catch(e => e);
+        expect(err).toBeInstanceOf(NotAllowedError);
+      }
+      const err = await engine
+        .submit(
+          {
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: 'tenant-rival',
+            release: { name: 'x', chart: 'escape' },
+          },
+          'user:default/alice',
+          alice,
+        )
+        .catch(e => e);
+      expect(err.message).toBe(
+        'Namespace tenant-rival on cluster dev belongs to tenant rival, owned by group:default/rival-team; runs there need membership of that owner',
+      );
+      expect((await store.listRuns({}, { limit: 100 })).items.length).toBe(
+        before,
+      );
+    });
+
+    it.each(Object.keys(manifestAttacks))(
+      'refuses the %s attack before apply, as manifests and as a chart, with rule run-scope',
+      async attack => {
+        const before = await clusterState();
+        const asManifests = await finish(
+          engine,
+          {
+            kind: 'manifests',
+            cluster: 'dev',
+            namespace: 'tenant-acme',
+            manifests: manifestAttacks[attack],
+          },
+          alice,
+        );
+        const asChart = await finish(
+          engine,
+          {
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: 'tenant-acme',
+            release: {
+              name: `escape-${attack}`,
+              chart: 'escape',
+              values: { attack },
+            },
+          },
+          alice,
+        );
+        for (const run of [asManifests, asChart]) {
+          expect(run.status).toBe('failed');
+          expect(run.failureReason).toContain(
+            `[run-scope] ${attackObject[attack]}:`,
+          );
+          expect(run.policyReport?.blocking).toBe(true);
+          const refusal = run.policyReport!.results.find(
+            r => r.ruleId === 'run-scope' && !r.passed,
+          );
+          expect(`${refusal?.object.kind}/${refusal?.object.name}`).toBe(
+            attackObject[attack],
+          );
+          const events = await store.getEvents(run.id);
+          expect(
+            events.some(
+              e =>
+                e.level === 'error' &&
+                e.message.includes(`[run-scope] ${attackObject[attack]}`),
+            ),
+          ).toBe(true);
+          expect(
+            events.some(
+              e =>
+                e.step?.startsWith('apply:') ||
+                e.message.includes('helm upgrade'),
+            ),
+          ).toBe(false);
+        }
+        expect(await clusterState()).toEqual(before);
+        expect(before).toMatchObject({
+          escapeBinding: false,
+          kubeSystem: false,
+          rival: [['rival-settings', { color: 'blue' }]],
+        });
+      },
+    );
+
+    it.each(Object.keys(manifestAttacks))(
+      'with the scope check off, the API server refuses the %s attack through impersonation',
+      async attack => {
+        const before = await clusterState();
+        const asManifests = await finish(
+          unchecked,
+          {
+            kind: 'manifests',
+            cluster: 'dev',
+            namespace: 'tenant-acme',
+            manifests: manifestAttacks[attack],
+          },
+          alice,
+        );
+        const asChart = await finish(
+          unchecked,
+          {
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: 'tenant-acme',
+            release: {
+              name: `raw-${attack}`,
+              chart: 'escape',
+              values: { attack },
+            },
+          },
+          alice,
+        );
+        for (const run of [asManifests, asChart]) {
+          expect(run.status).toBe('failed');
+          expect(
+            run.policyReport?.results.some(r => r.ruleId === 'run-scope'),
+          ).toBeFalsy();
+          // The deployer may read its own Namespace (the admin role allows get), so for a chart
+          // helm reaches its own ownership check first and refuses to adopt an object of no release.
+          const refusal =
+            run === asChart && attack === 'namespace-relabel'
+              ? /Namespace "tenant-acme" .*exists and cannot be imported into the current release/
+              : /is forbidden: User "system:serviceaccount:tenant-acme:kubechart-deployer" cannot/;
+          expect(run.failureReason).toMatch(refusal);
+        }
+        expect(await clusterState()).toEqual(before);
+      },
+    );
+
+    it('refuses a forced apply over an object another manager owns in the same namespace (rule object-ownership)', async () => {
+      const installed = await finish(
+        engine,
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-acme',
+          release: { name: 'own', chart: 'escape' },
+        },
+        alice,
+      );
+      expect({
+        status: installed.status,
+        reason: installed.failureReason,
+      }).toEqual({ status: 'succeeded', reason: undefined });
+      const run = await finish(
+        engine,
+        {
+          kind: 'manifests',
+          cluster: 'dev',
+          namespace: 'tenant-acme',
+          manifests:
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: harmless }\ndata: { planted: "yes" }',
+        },
+        alice,
+      );
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        '[object-ownership] ConfigMap/harmless: ConfigMap/harmless already exists and it is managed by Helm release own',
+      );
+      const cm = await core.readNamespacedConfigMap({
+        name: 'harmless',
+        namespace: 'tenant-acme',
+      });
+      expect(cm.data).toEqual({ planted: 'no' });
+    });
+
+    it('lets only the owner (or a tenants admin) update a tenant, reports the changes, and prunes dropped releases on request', async () => {
+      const web = { name: 'web', chart: 'webapp', values: { replicas: 1 } };
+      const api = { name: 'api', chart: 'escape' };
+      const worker = {
+        name: 'worker',
+        chart: 'webapp',
+        values: { replicas: 1 },
+      };
+      const first = await finish(
+        engine,
+        tenant('owned', 'acme-team', {
+          displayName: 'Owned',
+          releases: [web, api],
+        }),
+        alice,
+      );
+      expect({ status: first.status, reason: first.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+
+      const runsBefore = (await store.listRuns({}, { limit: 200 })).items
+        .length;
+      const takeover = await engine
+        .submit(
+          tenant('owned', 'rival-team', { releases: [web] }),
+          'user:default/rachel',
+          rachel,
+        )
+        .catch(e => e);
+      expect(takeover).toBeInstanceOf(ConflictError);
+      expect(takeover.message).toBe(
+        'tenant owned exists and is owned by group:default/acme-team',
+      );
+      const del = await engine
+        .submit(
+          { kind: 'tenant-delete', cluster: 'dev', tenant: 'owned' },
+          'user:default/rachel',
+          rachel,
+        )
+        .catch(e => e);
+      expect(del).toBeInstanceOf(ConflictError);
+      expect((await store.listRuns({}, { limit: 200 })).items.length).toBe(
+        runsBefore,
+      );
+      expect((await store.getTenants('owned'))[0].owner).toBe(
+        'group:default/acme-team',
+      );
+
+      const update = await finish(
+        engine,
+        tenant('owned', 'acme-team', {
+          displayName: 'Owned twice',
+          quota: { hard: { pods: '20' } },
+          releases: [web, worker],
+        }),
+        alice,
+      );
+      expect({ status: update.status, reason: update.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      const log = (await store.getEvents(update.id)).map(e => e.message);
+      expect(log).toContain(
+        'updating tenant owned: display name: Owned → Owned twice; quota: hard.pods default → 20; releases added: worker; releases removed from the spec: api',
+      );
+      expect(log).toContain(
+        'release api is no longer in the spec and was kept; submit with pruneReleases: true to uninstall it',
+      );
+      const helmReleases = async () =>
+        [
+          ...new Set(
+            (
+              await core.listNamespacedSecret({
+                namespace: 'tenant-owned',
+                labelSelector: 'owner=helm',
+              })
+            ).items.map(s => s.metadata?.labels?.name),
+          ),
+        ].sort();
+      expect(await helmReleases()).toEqual(['api', 'web', 'worker']);
+
+      const admin = { ...rachel, isTenantAdmin: true };
+      const pruned = await finish(
+        engine,
+        tenant('owned', 'rival-team', {
+          displayName: 'Owned twice',
+          quota: { hard: { pods: '20' } },
+          releases: [web, worker],
+          pruneReleases: true,
+        }),
+        admin,
+      );
+      expect({ status: pruned.status, reason: pruned.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      const prunedLog = await store.getEvents(pruned.id);
+      expect(prunedLog.map(e => e.message)).toContain(
+        'updating tenant owned: owner: group:default/acme-team → group:default/rival-team; releases removed from the spec: api',
+      );
+      expect(
+        prunedLog.find(
+          e => e.step === 'uninstall:api' && e.stepStatus === 'succeeded',
+        )?.message,
+      ).toBe('release api: uninstalled (pruneReleases)');
+      expect(await helmReleases()).toEqual(['web', 'worker']);
+      expect((await store.getTenants('owned'))[0]).toMatchObject({
+        owner: 'group:default/rival-team',
+        releases: ['web', 'worker'],
+      });
+    });
+  },
+);

@@ -1,0 +1,255 @@
+import { NotAllowedError } from '@backstage/errors';
+import {
+  CreateRunRequest,
+  PolicyReport,
+  PolicyResult,
+  tenantNamespace,
+} from '@kubechart/plugin-kubechart-common';
+import type {
+  KubeObject,
+  NamespacedLookup,
+  PolicyScope,
+} from '@kubechart/plugin-kubechart-node';
+import { RunStore, TenantRecord } from '../database/RunStore';
+import { EngineSettings } from './settings';
+
+/** Who starts a run, as far as its scope is concerned. Computed by the caller of the engine (the router). */
+export type RunCaller = {
+  /** Entity refs the caller acts for: the user and the groups the user belongs to (Backstage ownership refs). */
+  ownershipRefs: string[];
+  /** Holds `kubechart.runs.cluster-scoped`: may apply the cluster-scoped kinds the cluster allows. */
+  mayApplyClusterScoped: boolean;
+  /** Holds `kubechart.tenants.admin`: may update or delete tenants owned by others. */
+  isTenantAdmin: boolean;
+};
+
+/** A caller with no permissions beyond `kubechart.runs.create`, owning only through its own ref. */
+export const plainCaller = (actor: string): RunCaller => ({
+  ownershipRefs: [actor],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: false,
+});
+
+/** What a run may touch, resolved on the server before anything is applied. */
+export type RunScope = {
+  cluster: string;
+  /** The namespaces objects may be in (one today: the tenant's, or the owned namespace). */
+  namespaces: string[];
+  /** Where objects without a namespace go. */
+  defaultNamespace: string;
+  /** `<group>/<Kind>` of cluster-scoped kinds the run may apply (empty unless allowed and permitted). */
+  allowedClusterScopedKinds: string[];
+  /** The tenant whose namespace this is, when it is one. */
+  tenant?: string;
+  /** Why the run has this scope, for the run log. */
+  reason: string;
+};
+
+const live = (t: TenantRecord) => t.status !== 'deleted';
+
+/**
+ * Resolves a run's scope, or throws NotAllowedError (403) when the target namespace is not one the
+ * caller may deploy to: a tenant namespace the caller owns (directly or through a group), or a
+ * namespace the platform team assigned to an owner in `kubechart.clusters.<name>.namespaces`.
+ * Tenant runs are scoped to their own namespace; their ownership is checked by `checkTenantOwnership`.
+ */
+export async function resolveRunScope(
+  request: CreateRunRequest,
+  caller: RunCaller,
+  deps: { store: RunStore; settings: EngineSettings },
+): Promise<RunScope> {
+  const { cluster } = request;
+  const allowedKinds = caller.mayApplyClusterScoped
+    ? deps.settings.allowedClusterScopedKinds[cluster] ?? []
+    : [];
+  if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
+    const namespace = tenantNamespace(request.tenant);
+    return {
+      cluster,
+      namespaces: [namespace],
+      defaultNamespace: namespace,
+      allowedClusterScopedKinds: [],
+      tenant: request.tenant,
+      reason: `tenant ${request.tenant}`,
+    };
+  }
+  const namespace = request.namespace;
+  const tenant = (await deps.store.getTenants()).find(
+    t => t.cluster === cluster && t.namespace === namespace && live(t),
+  );
+  const base = {
+    cluster,
+    namespaces: [namespace],
+    defaultNamespace: namespace,
+    allowedClusterScopedKinds: allowedKinds,
+  };
+  if (tenant) {
+    if (tenant.owner && caller.ownershipRefs.includes(tenant.owner)) {
+      return {
+        ...base,
+        tenant: tenant.code,
+        reason: `namespace ${namespace} of tenant ${tenant.code}, owned by ${tenant.owner}`,
+      };
+    }
+    throw new NotAllowedError(
+      `Namespace ${namespace} on cluster ${cluster} belongs to tenant ${
+        tenant.code
+      }, owned by ${tenant.owner ?? 'nobody'}; ` +
+        `runs there need membership of that owner`,
+    );
+  }
+  const owner = deps.settings.namespaceOwners[cluster]?.[namespace];
+  if (owner && caller.ownershipRefs.includes(owner)) {
+    return {
+      ...base,
+      reason: `namespace ${namespace}, assigned to ${owner} in kubechart.clusters.${cluster}.namespaces`,
+    };
+  }
+  if (owner) {
+    throw new NotAllowedError(
+      `Namespace ${namespace} on cluster ${cluster} is assigned to ${owner}; runs there need membership of that owner`,
+    );
+  }
+  throw new NotAllowedError(
+    `Namespace ${namespace} on cluster ${cluster} is neither a kubechart tenant nor assigned to an owner in ` +
+      `kubechart.clusters.${cluster}.namespaces; runs may only deploy to namespaces their caller owns`,
+  );
+}
+
+/**
+ * Refuses re-submitting (or deleting) an existing tenant by anyone but its owner, unless the caller
+ * holds `kubechart.tenants.admin`. Returns the existing record (undefined for a new tenant).
+ */
+export function checkTenantOwnership(
+  existing: TenantRecord | undefined,
+  caller: RunCaller,
+): TenantRecord | undefined {
+  if (!existing || !live(existing)) return undefined;
+  if (caller.isTenantAdmin) return existing;
+  if (existing.owner && caller.ownershipRefs.includes(existing.owner))
+    return existing;
+  return undefined;
+}
+
+/** `<group>/<Kind>` of an object, `""` group for core. */
+export const groupKind = (apiVersion: string, kind: string) =>
+  `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`;
+
+const ref = (o: KubeObject, namespace?: string): PolicyResult['object'] => ({
+  apiVersion: o.apiVersion,
+  kind: String(o.kind),
+  name: String(o.metadata?.name ?? ''),
+  ...(namespace ? { namespace } : {}),
+});
+
+const refused = (
+  o: KubeObject,
+  ruleId: string,
+  message: string,
+  fix: string,
+  namespace?: string,
+): PolicyResult => ({
+  ruleId,
+  severity: 'error',
+  passed: false,
+  object: ref(o, namespace),
+  message,
+  fix,
+});
+
+/**
+ * The scope in the form the chart policy's `run-scope` rule takes, with the cluster's discovery
+ * answering which kinds are namespaced.
+ */
+export function toPolicyScope(
+  scope: RunScope,
+  isNamespaced: NamespacedLookup,
+): PolicyScope {
+  return {
+    namespaces: scope.namespaces,
+    defaultNamespace: scope.defaultNamespace,
+    allowedClusterScopedKinds: scope.allowedClusterScopedKinds,
+    isNamespaced,
+  };
+}
+
+/**
+ * The `object-ownership` rule of manifests runs, which apply with force: an object that already
+ * exists must not belong to another tenant, a Helm release or another server-side-apply manager,
+ * or the forced apply would take it over. `current` reads the live object (undefined when absent).
+ */
+export async function objectOwnershipResults(
+  objects: KubeObject[],
+  scope: RunScope,
+  current: (o: KubeObject) => Promise<any | undefined>,
+  fieldManager = 'kubechart',
+): Promise<PolicyResult[]> {
+  const out: PolicyResult[] = [];
+  for (const o of objects) {
+    const existing = await current(o);
+    if (!existing) continue;
+    const labels: Record<string, string> = existing.metadata?.labels ?? {};
+    const annotations: Record<string, string> =
+      existing.metadata?.annotations ?? {};
+    const tenant = labels['kubechart.io/tenant'];
+    const release = annotations['meta.helm.sh/release-name'];
+    const managedBy = labels['app.kubernetes.io/managed-by'];
+    const appliers = (
+      (existing.metadata?.managedFields ?? []) as Array<{
+        manager?: string;
+        operation?: string;
+        subresource?: string;
+      }>
+    )
+      .filter(
+        m =>
+          m.operation === 'Apply' &&
+          !m.subresource &&
+          m.manager &&
+          m.manager !== fieldManager,
+      )
+      .map(m => m.manager!);
+    let why: string | undefined;
+    if (tenant && tenant !== scope.tenant)
+      why = `it belongs to tenant ${tenant}`;
+    else if (release) why = `it is managed by Helm release ${release}`;
+    else if (managedBy && managedBy !== 'kubechart')
+      why = `it is managed by ${managedBy}`;
+    else if (appliers.length)
+      why = `its fields are applied by ${[...new Set(appliers)].join(', ')}`;
+    if (why) {
+      out.push(
+        refused(
+          o,
+          'object-ownership',
+          `${o.kind}/${o.metadata?.name} already exists and ${why}; a forced apply would take it over`,
+          'change it through its owner, or choose another name',
+          existing.metadata?.namespace,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds the engine's own refusals to a policy report. They block whatever the policy mode, because
+ * they guard the run's scope rather than a chart's quality.
+ */
+export function withRefusals(
+  report: PolicyReport,
+  refusals: PolicyResult[],
+): PolicyReport {
+  if (refusals.length === 0) return report;
+  const results = [...refusals, ...report.results];
+  const errors = results.filter(
+    r => !r.passed && r.severity === 'error',
+  ).length;
+  return {
+    ...report,
+    passed: false,
+    blocking: true,
+    summary: { ...report.summary, errors },
+    results,
+  };
+}

@@ -1,0 +1,84 @@
+import { KubernetesObjectApi, V1APIResource } from '@kubernetes/client-node';
+
+/** `resource()` is the discovery lookup client-node uses to build object paths (protected in its typings). */
+type WithDiscovery = {
+  resource(
+    apiVersion: string,
+    kind: string,
+  ): Promise<V1APIResource | undefined>;
+};
+import { ClusterRegistry } from './ClusterRegistry';
+
+/** Whether a kind is namespaced on a cluster; undefined when the cluster does not serve it. @public */
+export type NamespacedLookup = (
+  apiVersion: string,
+  kind: string,
+) => boolean | undefined;
+
+/**
+ * Answers "is this kind namespaced?" from a cluster's API discovery, the way kubectl does, so that a
+ * run's scope check never guesses from a hard-coded list. Discovery documents are cached per cluster
+ * (client-node keeps them per group version and refetches when a kind is missing, so a CRD installed
+ * later is found). A group version the cluster does not serve answers undefined, which callers refuse.
+ * @public
+ */
+export class ClusterDiscovery {
+  private readonly apis = new Map<string, KubernetesObjectApi>();
+
+  constructor(private readonly clusters: ClusterRegistry) {}
+
+  private api(cluster: string): KubernetesObjectApi {
+    let api = this.apis.get(cluster);
+    if (!api) {
+      api = KubernetesObjectApi.makeApiClient(
+        this.clusters.kubeConfig(cluster),
+      );
+      this.apis.set(cluster, api);
+    }
+    return api;
+  }
+
+  /**
+   * Looks up every distinct kind of `objects` and returns a synchronous lookup over them. A cluster
+   * that cannot be reached throws (callers fail closed); an unknown group version or kind is undefined.
+   */
+  async lookup(
+    cluster: string,
+    objects: Array<{ apiVersion?: string; kind?: string }>,
+  ): Promise<NamespacedLookup> {
+    const api = this.api(cluster);
+    const answers = new Map<string, boolean | undefined>();
+    const key = (apiVersion: string, kind: string) =>
+      `${apiVersion}\u0000${kind}`;
+    for (const o of objects) {
+      if (!o.apiVersion || !o.kind || answers.has(key(o.apiVersion, o.kind)))
+        continue;
+      answers.set(
+        key(o.apiVersion, o.kind),
+        await this.namespaced(api, o.apiVersion, o.kind),
+      );
+    }
+    return (apiVersion, kind) => answers.get(key(apiVersion, kind));
+  }
+
+  private async namespaced(
+    api: KubernetesObjectApi,
+    apiVersion: string,
+    kind: string,
+  ): Promise<boolean | undefined> {
+    try {
+      return (
+        await (api as unknown as WithDiscovery).resource(apiVersion, kind)
+      )?.namespaced;
+    } catch (e: any) {
+      // 404: the cluster does not serve this group version.
+      if (
+        e?.code === 404 ||
+        e?.statusCode === 404 ||
+        /\b404\b/.test(String(e?.message))
+      )
+        return undefined;
+      throw e;
+    }
+  }
+}
