@@ -1,1 +1,2 @@
 export * from './resolveChartSource';
+export * from './readChartCrds';
