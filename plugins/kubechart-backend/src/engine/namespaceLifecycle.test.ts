@@ -21,7 +21,7 @@ describe.each(databases.eachSupportedId())(
     let sim: KubeSim;
     beforeAll(async () => {
       // kube-sim keeps a deleted namespace Terminating for this long, then removes it.
-      sim = await startSim({ namespaceDeletionDelayMs: 5000 });
+      sim = await startSim({ namespaceDeletionDelayMs: 8000 });
     });
     afterAll(() => sim.stop());
 

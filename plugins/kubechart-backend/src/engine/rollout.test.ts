@@ -15,8 +15,8 @@ const imageOf = (p: V1Pod) => p.spec?.containers?.[0]?.image ?? '';
 describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
   let sim: KubeSim;
   beforeAll(async () => {
-    // Pods take 1.5 s to become Ready, longer than the engine's poll interval, so finishing early shows.
-    sim = await startSim({ podReadyDelayMs: 1500 });
+    // Pods take 3 s to become Ready, longer than the engine's poll interval, so finishing early shows.
+    sim = await startSim({ podReadyDelayMs: 3000 });
   });
   afterAll(() => sim.stop());
 
@@ -96,9 +96,9 @@ describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
       const waiting = (await store.getEvents(upgrade.id))
         .filter(e => e.step === 'wait' && e.type === 'log')
         .map(e => e.message);
-      expect(
-        waiting.some(m => /Deployment shop \d\/2 \(waiting for /.test(m)),
-      ).toBe(true);
+      expect(waiting).toContainEqual(
+        expect.stringMatching(/Deployment shop \d\/2 \(waiting for /),
+      );
     } finally {
       watch.abort();
     }
