@@ -31,5 +31,10 @@ export interface Config {
     maxRows?: number;
     /** Name of the cluster used when neither the entity nor the plan names one. Default: the first configured cluster. */
     defaultCluster?: string;
+    /**
+     * How long the single-use confirmation handed out with a warning or
+     * dangerous plan stays valid, in seconds. Default 300.
+     */
+    confirmationTtlSeconds?: number;
   };
 }

@@ -19,7 +19,10 @@
  */
 /* eslint-disable no-console */
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
-import { AssistantProvider } from '@kubechart/plugin-assistant-node';
+import {
+  AssistantProvider,
+  AssistantQuestionContext,
+} from '@kubechart/plugin-assistant-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +33,7 @@ import {
   scoreAnswer,
   summarize,
 } from './eval/evaluate';
+import { loadInventory, lookupFrom } from './eval/inventory';
 import { BuiltinProvider } from './providers/builtin/BuiltinProvider';
 import { OllamaProvider } from './providers/OllamaProvider';
 import { OpenAiProvider } from './providers/OpenAiProvider';
@@ -60,6 +64,7 @@ function providersFromEnv(): AssistantProvider[] {
 async function runProvider(
   provider: AssistantProvider,
   cases: EvalCase[],
+  lookupNames: AssistantQuestionContext['lookupNames'],
 ): Promise<EvalOutcome[]> {
   const outcomes: EvalOutcome[] = [];
   for (const c of cases) {
@@ -70,7 +75,7 @@ async function runProvider(
     try {
       answer = await provider.plan(
         c.q,
-        { clusters: ['default'], ...c.context },
+        { clusters: ['default'], lookupNames, ...c.context },
         { signal },
       );
     } catch (e) {
@@ -117,6 +122,17 @@ async function main() {
     .find(a => a.startsWith('--fail-below='))
     ?.split('=')[1];
 
+  const lookupNames = lookupFrom(
+    loadInventory(
+      fs.readFileSync(
+        resolvePackagePath(
+          '@kubechart/plugin-assistant-backend',
+          'eval/cluster.yaml',
+        ),
+        'utf8',
+      ),
+    ),
+  );
   let failed = false;
   for (const set of SETS) {
     if (only && !set.file.includes(only)) continue;
@@ -145,7 +161,7 @@ async function main() {
       ],
     ];
     for (const provider of providersFromEnv()) {
-      const outcomes = await runProvider(provider, cases);
+      const outcomes = await runProvider(provider, cases, lookupNames);
       const s = summarize(outcomes);
       rows.push([
         provider.id,

@@ -9,6 +9,7 @@ import {
   assistantProvidersExtensionPoint,
 } from '@kubechart/plugin-assistant-node';
 import { DatabaseConversationStore } from './database/DatabaseConversationStore';
+import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
 import { PlanExecutor } from './execution/PlanExecutor';
 import { createProviderEntries } from './providers/createProviders';
@@ -72,6 +73,11 @@ export const assistantPlugin = createBackendPlugin({
           logger,
           allowDangerous:
             config.getOptionalBoolean('kubeAssistant.allowDangerous') ?? false,
+          confirmations: store.confirmations(),
+          confirmationTtlMs:
+            (config.getOptionalNumber('kubeAssistant.confirmationTtlSeconds') ??
+              300) * 1000,
+          names: new ClusterNames(),
         });
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),

@@ -33,6 +33,8 @@ export const executeRequestSchema = z
     messageId: z.string().uuid('messageId must be the id of an answer'),
     confirm: z.boolean().optional(),
     typedConfirmation: z.string().max(253).optional(),
+    /** The single-use token handed out with the answer (warning and dangerous plans). */
+    confirmationToken: z.string().min(1).max(200).optional(),
   })
   .strict();
 
@@ -52,6 +54,12 @@ export type ExecutionRequirements = {
   typedConfirmation?: string;
   /** Set when the plan cannot be run by this user or this installation. */
   blockedReason?: string;
+  /**
+   * Single-use token to send back with the confirmation; bound to the hash of
+   * the plan shown, refused once spent or after `confirmationExpiresAt`.
+   */
+  confirmationToken?: string;
+  confirmationExpiresAt?: string;
 };
 
 /** @public */
@@ -61,6 +69,10 @@ export type AskResponse = {
   question: string;
   provider: string;
   plan: Plan;
+  /** SHA-256 of the plan shown; the audit trail records it. */
+  planHash: string;
+  /** Which objects the plan can touch, in words. */
+  scope: string;
   command: string;
   explanation: string;
   safety: SafetyAssessment;
@@ -91,8 +103,27 @@ export type MessageResult = {
   text: string;
 };
 
+/**
+ * The answer of a diagnosis: one or two sentences, the evidence they rest on,
+ * and the read-only steps that were run.
+ *
+ * @public
+ */
+export type DiagnosisResult = {
+  type: 'diagnosis';
+  /** Healthy, or the cause: the sentence a person reads first. */
+  healthy: boolean;
+  answer: string;
+  evidence: string[];
+  steps: string[];
+};
+
 /** @public */
-export type ExecutionResult = TableResult | TextResult | MessageResult;
+export type ExecutionResult =
+  | TableResult
+  | TextResult
+  | MessageResult
+  | DiagnosisResult;
 
 /** @public */
 export type ExecuteResponse = {

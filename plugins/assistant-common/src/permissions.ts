@@ -31,9 +31,21 @@ export const kubeAssistantExecuteDangerousPermission = createPermission({
   attributes: { action: 'delete' },
 });
 
+/**
+ * Planning and running outside an entity's namespace when asking from its
+ * card (all namespaces, other namespaces, cluster-scoped objects).
+ *
+ * @public
+ */
+export const kubeAssistantClusterWidePermission = createPermission({
+  name: 'kube-assistant.cluster-wide',
+  attributes: {},
+});
+
 /** @public */
 export const kubeAssistantPermissions = [
   kubeAssistantQueryPermission,
   kubeAssistantExecutePermission,
   kubeAssistantExecuteDangerousPermission,
+  kubeAssistantClusterWidePermission,
 ];

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
 /**
- * Verbs a plan can carry. Each one maps to the kubectl sub-command of the same name.
+ * Verbs a plan can carry. Each one maps to the kubectl sub-command of the same
+ * name, except `diagnose`: a read-only sequence (the workload, its pods, their
+ * conditions, recent events and the previous container's log tail) that ends
+ * in a one or two sentence answer.
  *
  * @public
  */
@@ -22,6 +25,7 @@ export const PLAN_VERBS = [
   'exec',
   'apply',
   'patch',
+  'diagnose',
 ] as const;
 
 /** @public */
@@ -52,6 +56,16 @@ export const PLAN_RESOURCES = [
   'events',
   'nodes',
   'namespaces',
+  'networkpolicies',
+  'endpointslices',
+  'poddisruptionbudgets',
+  'serviceaccounts',
+  'roles',
+  'rolebindings',
+  'clusterroles',
+  'clusterrolebindings',
+  'customresourcedefinitions',
+  'persistentvolumes',
 ] as const;
 
 /** @public */
@@ -61,6 +75,19 @@ export type PlanResource = (typeof PLAN_RESOURCES)[number];
 export const CLUSTER_SCOPED_RESOURCES: ReadonlyArray<PlanResource> = [
   'nodes',
   'namespaces',
+  'clusterroles',
+  'clusterrolebindings',
+  'customresourcedefinitions',
+  'persistentvolumes',
+];
+
+/** Workloads: what `diagnose`, `rollout` and `logs` look into. @public */
+export const WORKLOAD_RESOURCES: ReadonlyArray<PlanResource> = [
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+  'replicasets',
+  'jobs',
 ];
 
 /**
@@ -100,7 +127,12 @@ export const PLAN_FILTERS = [
 export type PlanFilter = (typeof PLAN_FILTERS)[number];
 
 /** @public */
-export const ROLLOUT_ACTIONS = ['status', 'history', 'restart'] as const;
+export const ROLLOUT_ACTIONS = [
+  'status',
+  'history',
+  'restart',
+  'undo',
+] as const;
 
 /** @public */
 export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
@@ -191,6 +223,20 @@ export const planSchema = z
           ['deployments', 'statefulsets', 'daemonsets'].includes(plan.resource),
           'rollout works on deployments, statefulsets and daemonsets',
         );
+        if (plan.rolloutAction === 'undo') {
+          need(!!plan.name, 'rollout undo needs a name');
+        }
+        break;
+      case 'diagnose':
+        need(
+          !!plan.name || !!plan.labelSelector,
+          'diagnose needs a name or a label selector',
+        );
+        need(
+          plan.resource === 'pods' ||
+            WORKLOAD_RESOURCES.includes(plan.resource),
+          'diagnose looks into pods and the workloads that own them',
+        );
         break;
       case 'scale':
         need(plan.replicas !== undefined, 'scale needs replicas');
@@ -239,8 +285,11 @@ export const planSchema = z
           'label needs labels',
         );
         need(
-          !!plan.name || !!plan.labelSelector,
-          'label needs a name or selector',
+          !!plan.name ||
+            !!plan.labelSelector ||
+            !!plan.namespace ||
+            !!plan.allNamespaces,
+          'label needs a name, a selector or a namespace',
         );
         break;
       case 'annotate':
@@ -249,8 +298,11 @@ export const planSchema = z
           'annotate needs annotations',
         );
         need(
-          !!plan.name || !!plan.labelSelector,
-          'annotate needs a name or selector',
+          !!plan.name ||
+            !!plan.labelSelector ||
+            !!plan.namespace ||
+            !!plan.allNamespaces,
+          'annotate needs a name, a selector or a namespace',
         );
         break;
       case 'delete':

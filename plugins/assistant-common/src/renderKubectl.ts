@@ -20,6 +20,16 @@ const SHORT_NAMES: Record<PlanResource, string> = {
   events: 'events',
   nodes: 'nodes',
   namespaces: 'namespaces',
+  networkpolicies: 'networkpolicies',
+  endpointslices: 'endpointslices',
+  poddisruptionbudgets: 'pdb',
+  serviceaccounts: 'serviceaccounts',
+  roles: 'roles',
+  rolebindings: 'rolebindings',
+  clusterroles: 'clusterroles',
+  clusterrolebindings: 'clusterrolebindings',
+  customresourcedefinitions: 'crds',
+  persistentvolumes: 'pv',
 };
 
 // kubectl's singular form, used in `kind/name` references.
@@ -43,6 +53,16 @@ const SINGULAR: Record<PlanResource, string> = {
   events: 'event',
   nodes: 'node',
   namespaces: 'namespace',
+  networkpolicies: 'networkpolicy',
+  endpointslices: 'endpointslice',
+  poddisruptionbudgets: 'pdb',
+  serviceaccounts: 'serviceaccount',
+  roles: 'role',
+  rolebindings: 'rolebinding',
+  clusterroles: 'clusterrole',
+  clusterrolebindings: 'clusterrolebinding',
+  customresourcedefinitions: 'crd',
+  persistentvolumes: 'pv',
 };
 
 const GET_SORT_PATHS: Record<string, string> = {
@@ -93,6 +113,11 @@ function ref(plan: Plan): string {
 
 function target(plan: Plan): string[] {
   return plan.name ? [ref(plan)] : [SHORT_NAMES[plan.resource]];
+}
+
+/** kubectl wants `--all` before it changes every object of a kind. */
+function allFlag(plan: Plan): string[] {
+  return plan.name || plan.labelSelector || plan.fieldSelector ? [] : ['--all'];
 }
 
 function keyValues(map: Record<string, string> | undefined): string[] {
@@ -209,6 +234,7 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
           ...target(plan),
           ...values,
           '--overwrite',
+          ...allFlag(plan),
           ...scope,
           ...selectors,
         ],
@@ -231,7 +257,13 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
       };
     case 'delete':
       return {
-        args: ['delete', ...target(plan), ...scope, ...selectors],
+        args: [
+          'delete',
+          ...target(plan),
+          ...allFlag(plan),
+          ...scope,
+          ...selectors,
+        ],
         pipes: [],
       };
     case 'exec':
@@ -274,7 +306,45 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
  * @public
  */
 export function renderKubectl(plan: Plan): string {
+  if (plan.verb === 'diagnose') return renderDiagnosis(plan);
   const { args, pipes: tail } = renderArgs(plan);
   const command = ['kubectl', ...args].map(quote).join(' ');
   return [command, ...tail].join(' | ');
+}
+
+/**
+ * A diagnosis is several reads; it is shown as the commands a person would
+ * type one after the other (`<…>` is filled in from what the previous step
+ * found).
+ */
+function renderDiagnosis(plan: Plan): string {
+  const scope = scopeArgs(plan);
+  const line = (args: string[]) => ['kubectl', ...args].map(quote).join(' ');
+  const first =
+    plan.name !== undefined
+      ? line(['get', ref(plan), ...scope, '-o', 'wide'])
+      : line([
+          'get',
+          'pods',
+          ...scope,
+          '-l',
+          plan.labelSelector!,
+          '-o',
+          'wide',
+        ]);
+  const steps = [first];
+  if (plan.resource !== 'pods' && plan.name) {
+    steps.push(
+      `${line(['get', 'pods', ...scope])} -l <selector of ${ref(plan)}>`,
+    );
+  }
+  steps.push(
+    `${line([
+      'get',
+      'events',
+      ...scope,
+    ])} --field-selector involvedObject.name=<each pod>`,
+    `${line(['logs', '<unhealthy pod>', ...scope, '--previous', '--tail=20'])}`,
+  );
+  return steps.join('\n');
 }

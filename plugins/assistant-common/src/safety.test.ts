@@ -17,9 +17,50 @@ describe('classifySafety', () => {
       'safe',
     ],
     [
-      { verb: 'rollout', resource: 'deployments', rolloutAction: 'restart' },
+      {
+        verb: 'rollout',
+        resource: 'deployments',
+        rolloutAction: 'restart',
+        namespace: 'shop',
+      },
       'warning',
     ],
+    // Scope is part of the class: a change that reaches every namespace,
+    // or every object of a cluster-scoped kind, is dangerous.
+    [
+      { verb: 'rollout', resource: 'deployments', rolloutAction: 'restart' },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'rollout',
+        resource: 'deployments',
+        rolloutAction: 'restart',
+        labelSelector: 'app=web',
+        allNamespaces: true,
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'nodes',
+        labelSelector: 'pool=a',
+        labels: { x: 'y' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'rollout',
+        resource: 'deployments',
+        rolloutAction: 'undo',
+        name: 'web',
+        namespace: 'shop',
+      },
+      'warning',
+    ],
+    [{ verb: 'diagnose', resource: 'deployments', name: 'web' }, 'safe'],
     [
       { verb: 'scale', resource: 'deployments', name: 'd', replicas: 2 },
       'warning',

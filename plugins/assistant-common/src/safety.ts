@@ -1,4 +1,4 @@
-import { Plan } from './plan';
+import { CLUSTER_SCOPED_RESOURCES, Plan } from './plan';
 
 /**
  * How risky running a plan is.
@@ -26,12 +26,61 @@ export type SafetyAssessment = {
 };
 
 /**
- * Classifies a plan. The level is derived only from the plan's verb and
- * resource, never from anything a model says about it.
+ * Which objects a plan can touch, in words: part of what is shown and of its
+ * safety class.
+ *
+ * @public
+ */
+export function describeScope(plan: Plan): string {
+  const selectors = [plan.labelSelector, plan.fieldSelector]
+    .filter(Boolean)
+    .join(', ');
+  const what = plan.name
+    ? `${plan.resource}/${plan.name}`
+    : `${
+        selectors
+          ? `${plan.resource} matching ${selectors}`
+          : `every ${plan.resource.replace(/s$/, '')}`
+      }`;
+  if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) {
+    return `${what} (cluster-scoped)`;
+  }
+  if (plan.allNamespaces) return `${what} in all namespaces`;
+  if (plan.namespace) return `${what} in namespace ${plan.namespace}`;
+  return plan.name
+    ? `${what} in the one namespace that has it`
+    : `${what} in all namespaces`;
+}
+
+/** Whether a plan may touch objects in more than one namespace or across the cluster. @public */
+export function isClusterWide(plan: Plan): boolean {
+  if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) return !plan.name;
+  if (plan.name) return !!plan.allNamespaces;
+  return !plan.namespace;
+}
+
+/**
+ * Classifies a plan. The level is derived only from the plan — its verb,
+ * resource and scope — never from anything a model says about it. A change
+ * that can touch more than one namespace, or every object of a cluster-scoped
+ * kind, is dangerous whatever the verb.
  *
  * @public
  */
 export function classifySafety(plan: Plan): SafetyAssessment {
+  const base = classifyVerb(plan);
+  if (base.level === 'warning' && isClusterWide(plan)) {
+    return {
+      level: 'dangerous',
+      reason: `${base.reason} It reaches ${describeScope(
+        plan,
+      )}: a change across namespaces or the whole cluster.`,
+    };
+  }
+  return base;
+}
+
+function classifyVerb(plan: Plan): SafetyAssessment {
   if (plan.resource === 'secrets') {
     return {
       level: 'dangerous',
@@ -45,11 +94,24 @@ export function classifySafety(plan: Plan): SafetyAssessment {
     case 'top':
     case 'events':
       return { level: 'safe', reason: `${plan.verb} only reads.` };
+    case 'diagnose':
+      return {
+        level: 'safe',
+        reason:
+          'diagnose only reads: the workload, its pods, their events and logs.',
+      };
     case 'rollout':
       if (plan.rolloutAction === 'status' || plan.rolloutAction === 'history') {
         return {
           level: 'safe',
           reason: `rollout ${plan.rolloutAction} only reads.`,
+        };
+      }
+      if (plan.rolloutAction === 'undo') {
+        return {
+          level: 'warning',
+          reason:
+            'rollout undo replaces the pods with those of the previous revision.',
         };
       }
       return {

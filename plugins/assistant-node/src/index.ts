@@ -7,3 +7,4 @@
 
 export * from './provider';
 export * from './extensions';
+export * from './refusal';

@@ -1,4 +1,4 @@
-import { PlanAnswer } from '@kubechart/plugin-assistant-common';
+import { PlanAnswer, PlanResource } from '@kubechart/plugin-assistant-common';
 
 /**
  * Where a question was asked from; the plan is scoped to it.
@@ -16,6 +16,16 @@ export type AssistantQuestionContext = {
   entityRef?: string;
   /** Names of the clusters the assistant can reach. */
   clusters: string[];
+  /**
+   * Looks up which of these words name objects in the cluster (kind and
+   * namespace), so a provider can tell a deployment called `cron` from the
+   * word. Bounded and cached by the backend; absent in offline evaluation.
+   */
+  lookupNames?: (
+    words: string[],
+  ) => Promise<
+    Array<{ name: string; resource: PlanResource; namespace?: string }>
+  >;
 };
 
 /**
@@ -29,7 +39,8 @@ export interface AssistantProvider {
   /** Unique id, used in configuration (`kubeAssistant.providers[].id`) and the audit trail. */
   readonly id: string;
   /**
-   * Answers with a plan, or throws. The answer is validated again by the
+   * Answers with a plan, or throws. Throw a `PlanRefusal` to refuse for good
+   * (the next provider is not asked). The answer is validated again by the
    * backend, so a malformed answer only makes it try the next provider. Must stop work when
    * `signal` aborts; the provider's timeout is applied through it.
    */

@@ -29,6 +29,9 @@ export const assistantTranslationRef = createTranslationRef({
     confirmDangerousTitle: 'Run a dangerous command?',
     typeToConfirm: 'Type {{name}} to confirm',
     noRows: 'No matching resources.',
+    evidence: 'Evidence',
+    diagnosisSteps: 'Read-only steps: {{steps}}',
+    scope: 'Reaches: {{scope}}',
     close: 'Close',
   },
 });

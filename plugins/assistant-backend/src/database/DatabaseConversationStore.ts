@@ -11,6 +11,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { ConversationStore, StoredMessage } from './ConversationStore';
+import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-assistant-backend',
@@ -104,6 +105,11 @@ export class DatabaseConversationStore implements ConversationStore {
   }
 
   private constructor(private readonly db: Knex) {}
+
+  /** Confirmation tokens, kept in the same database. */
+  confirmations(): DatabaseConfirmationStore {
+    return new DatabaseConfirmationStore(this.db);
+  }
 
   async ensureConversation(options: {
     id?: string;

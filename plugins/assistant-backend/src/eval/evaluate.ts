@@ -38,7 +38,7 @@ const evalCaseSchema = z.union([
   z
     .object({
       q: z.string().min(1),
-      category: z.string().min(1),
+      category: z.string().min(1).default('uncategorized'),
       context: z
         .object({
           namespace: z.string().optional(),

@@ -17,6 +17,8 @@ import {
   NotImplementedError,
 } from '@backstage/errors';
 import yaml from 'js-yaml';
+import { diagnose } from './diagnose';
+import { addressed, changeBody } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
 
@@ -25,6 +27,14 @@ const MAX_LOG_CHARS = 64 * 1024;
 const DEFAULT_TAIL_LINES = 200;
 const MAX_LOG_PODS = 5;
 const MAX_SELECTOR_MUTATIONS = 50;
+
+const DONE: Record<string, string> = {
+  label: 'labeled',
+  annotate: 'annotated',
+  cordon: 'cordoned',
+  uncordon: 'uncordoned',
+  patch: 'patched',
+};
 
 type Api = {
   objects: KubernetesObjectApi;
@@ -123,45 +133,25 @@ export class PlanExecutor {
       case 'rollout':
         return this.rollout(plan, api);
       case 'scale':
-        return this.mutate(
-          plan,
-          api,
-          () => ({ spec: { replicas: plan.replicas } }),
-          `scaled to ${plan.replicas}`,
-        );
       case 'label':
-        return this.mutate(
-          plan,
-          api,
-          () => ({ metadata: { labels: plan.labels } }),
-          'labeled',
-        );
       case 'annotate':
-        return this.mutate(
-          plan,
-          api,
-          () => ({ metadata: { annotations: plan.annotations } }),
-          'annotated',
-        );
       case 'cordon':
       case 'uncordon':
+      case 'patch':
         return this.mutate(
           plan,
           api,
-          () => ({
-            spec: { unschedulable: plan.verb === 'cordon' ? true : null },
-          }),
-          plan.verb === 'cordon' ? 'cordoned' : 'uncordoned',
+          changeBody(plan),
+          plan.verb === 'scale'
+            ? `scaled to ${plan.replicas}`
+            : DONE[plan.verb],
         );
-      case 'patch': {
-        let patch: unknown;
-        try {
-          patch = JSON.parse(plan.patch ?? '');
-        } catch {
-          throw new InputError('The patch is not valid JSON');
-        }
-        return this.mutate(plan, api, () => patch as object, 'patched');
-      }
+      case 'diagnose':
+        return diagnose(plan, {
+          list: (p, overrides) => this.list(p, api, overrides),
+          findOne: p => this.findOne(p, api),
+          readLog: options => api.core.readNamespacedPodLog(options),
+        });
       case 'delete':
         return this.delete(plan, api);
       default:
@@ -492,22 +482,10 @@ export class PlanExecutor {
 
   private async rollout(plan: Plan, api: Api): Promise<ExecutionResult> {
     if (plan.rolloutAction === 'restart') {
-      return this.mutate(
-        plan,
-        api,
-        () => ({
-          spec: {
-            template: {
-              metadata: {
-                annotations: {
-                  'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
-                },
-              },
-            },
-          },
-        }),
-        'restarted',
-      );
+      return this.mutate(plan, api, changeBody(plan), 'restarted');
+    }
+    if (plan.rolloutAction === 'undo') {
+      return this.undo(plan, api);
     }
     const workloads = plan.name
       ? [await this.findOne(plan, api)]
@@ -563,8 +541,69 @@ export class PlanExecutor {
     return { type: 'text', text: lines.join('\n') };
   }
 
+  /** kubectl rollout undo: the previous revision's pod template, back on the deployment. */
+  private async undo(plan: Plan, api: Api): Promise<ExecutionResult> {
+    if (plan.resource !== 'deployments') {
+      throw new NotImplementedError(
+        'The assistant rolls back deployments only; use kubectl for statefulsets and daemonsets',
+      );
+    }
+    const deployment = await this.findOne(plan, api);
+    const namespace = deployment.metadata?.namespace;
+    const sets = (
+      await this.list({ verb: 'get', resource: 'replicasets', namespace }, api)
+    )
+      .filter(rs =>
+        rs.metadata?.ownerReferences?.some(
+          o => o.kind === 'Deployment' && o.name === deployment.metadata?.name,
+        ),
+      )
+      .map(rs => ({
+        rs,
+        revision: Number(
+          rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0,
+        ),
+      }))
+      .sort((a, b) => b.revision - a.revision);
+    if (sets.length < 2) {
+      throw new InputError(
+        `deployment/${plan.name} has no previous revision to roll back to`,
+      );
+    }
+    const template = JSON.parse(
+      JSON.stringify(sets[1].rs.spec?.template ?? {}),
+    );
+    delete template.metadata?.labels?.['pod-template-hash'];
+    const { apiVersion, kind } = RESOURCE_TYPES.deployments;
+    await api.objects.patch(
+      addressed(
+        { spec: { template } },
+        { apiVersion, kind, name: deployment.metadata!.name!, namespace },
+      ) as any,
+      undefined,
+      undefined,
+      'kube-assistant',
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    return {
+      type: 'message',
+      text: `deployment/${plan.name} rolled back to revision ${sets[1].revision}`,
+    };
+  }
+
   private async targets(plan: Plan, api: Api): Promise<KubeObject[]> {
     if (plan.name) return [await this.findOne(plan, api)];
+    if (
+      !CLUSTER_SCOPED_RESOURCES.includes(plan.resource) &&
+      !plan.namespace &&
+      !plan.allNamespaces
+    ) {
+      // The scope a change reaches must be part of the plan that was shown.
+      throw new InputError(
+        'This change names no namespace and does not say all namespaces; ask again',
+      );
+    }
     const items = await this.list(plan, api);
     if (items.length > MAX_SELECTOR_MUTATIONS) {
       throw new InputError(
@@ -577,7 +616,7 @@ export class PlanExecutor {
   private async mutate(
     plan: Plan,
     api: Api,
-    patch: () => object,
+    body: object,
     done: string,
   ): Promise<ExecutionResult> {
     const targets = await this.targets(plan, api);
@@ -590,15 +629,14 @@ export class PlanExecutor {
     const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
     for (const t of targets) {
       await api.objects.patch(
-        {
+        addressed(body, {
           apiVersion,
           kind,
-          metadata: {
-            name: t.metadata?.name,
-            namespace: t.metadata?.namespace,
-          },
-          ...patch(),
-        },
+          name: t.metadata!.name!,
+          namespace: CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+            ? undefined
+            : t.metadata?.namespace,
+        }) as any,
         undefined,
         undefined,
         'kube-assistant',

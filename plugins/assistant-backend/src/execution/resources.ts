@@ -27,4 +27,32 @@ export const RESOURCE_TYPES: Record<
   events: { apiVersion: 'v1', kind: 'Event' },
   nodes: { apiVersion: 'v1', kind: 'Node' },
   namespaces: { apiVersion: 'v1', kind: 'Namespace' },
+  networkpolicies: {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+  },
+  endpointslices: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+  poddisruptionbudgets: {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+  },
+  serviceaccounts: { apiVersion: 'v1', kind: 'ServiceAccount' },
+  roles: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  rolebindings: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+  },
+  clusterroles: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+  },
+  clusterrolebindings: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+  },
+  customresourcedefinitions: {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+  },
+  persistentvolumes: { apiVersion: 'v1', kind: 'PersistentVolume' },
 };

@@ -6,6 +6,7 @@ import {
 import {
   AssistantProvider,
   AssistantQuestionContext,
+  isPlanRefusal,
 } from '@kubechart/plugin-assistant-node';
 
 /** A provider and how long it may take. */
@@ -14,7 +15,7 @@ export type ProviderEntry = { provider: AssistantProvider; timeoutMs: number };
 /** What happened when one provider was asked. */
 export type ProviderAttempt = {
   provider: string;
-  outcome: 'answered' | 'timeout' | 'error' | 'invalid';
+  outcome: 'answered' | 'timeout' | 'error' | 'invalid' | 'refused';
   latencyMs: number;
   error?: string;
 };
@@ -30,6 +31,14 @@ export class NoPlanError extends Error {
         .join('; ')})`,
     );
     this.name = 'NoPlanError';
+  }
+}
+
+/** A provider refused the question for good; the message says why. */
+export class PlanRefusedError extends Error {
+  constructor(message: string, readonly attempts: ProviderAttempt[]) {
+    super(message);
+    this.name = 'PlanRefusedError';
   }
 }
 
@@ -105,6 +114,12 @@ export class ProviderChain {
         return { answer: parsed.data, provider: provider.id, attempts };
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
+        if (isPlanRefusal(error)) {
+          // Fail closed: a provider that understood enough to refuse is not
+          // overruled by the next one.
+          attempt('refused', message);
+          throw new PlanRefusedError(message, attempts);
+        }
         const a = attempt(
           error instanceof TimeoutError ? 'timeout' : 'error',
           message,

@@ -4,13 +4,19 @@ import {
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   AskRequest,
   AskResponse,
   CLUSTER_SCOPED_RESOURCES,
+  describeScope,
   ExecuteRequest,
   ExecuteResponse,
   ExecutionRequirements,
@@ -18,6 +24,7 @@ import {
   Plan,
   SafetyAssessment,
   classifySafety,
+  kubeAssistantClusterWidePermission,
   kubeAssistantExecuteDangerousPermission,
   kubeAssistantExecutePermission,
   kubeAssistantQueryPermission,
@@ -29,7 +36,15 @@ import { EntityScope, resolveEntityScope } from '../context/entityContext';
 import { ConversationStore } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
-import { NoPlanError, ProviderChain } from '../providers/ProviderChain';
+import { ConfirmationStore } from '../database/ConfirmationStore';
+import { ClusterNames } from '../execution/ClusterNames';
+import { planHash } from '../execution/planHash';
+import {
+  NoPlanError,
+  PlanRefusedError,
+  ProviderChain,
+} from '../providers/ProviderChain';
+import { screenQuestion } from '../screening/screenQuestion';
 
 export type AssistantServiceOptions = {
   chain: ProviderChain;
@@ -41,6 +56,10 @@ export type AssistantServiceOptions = {
   catalog: CatalogService;
   logger: LoggerService;
   allowDangerous: boolean;
+  confirmations: ConfirmationStore;
+  /** How long a confirmation token stays valid. */
+  confirmationTtlMs: number;
+  names?: ClusterNames;
 };
 
 type Caller = {
@@ -50,6 +69,9 @@ type Caller = {
 };
 
 const NAMESPACE_LOOKUP_TIMEOUT_MS = 2000;
+// Inside the builtin provider's own time budget (1 s by default); the listing
+// goes on in the background and serves the next questions from its cache.
+const NAME_LOOKUP_TIMEOUT_MS = 400;
 
 const SEVERITY = { safe: 'low', warning: 'medium', dangerous: 'high' } as const;
 
@@ -64,10 +86,21 @@ function summarize(result: ExecutionResult): string {
       return `${result.totalRows} row${result.totalRows === 1 ? '' : 's'}`;
     case 'text':
       return `${result.text.split('\n').length} lines of text`;
+    case 'diagnosis':
+      return result.answer.slice(0, 500);
     default:
       return result.text.slice(0, 500);
   }
 }
+
+const CONFIRMATION_PROBLEMS: Record<string, string> = {
+  unknown:
+    'This confirmation does not belong to the plan that was shown to you; ask again.',
+  used: 'This confirmation was already used: each shown plan runs at most once. Ask again to run it again.',
+  expired: 'This confirmation has expired; ask again to see the plan again.',
+  altered:
+    'The plan changed since it was shown; this confirmation is for the plan that was shown. Ask again.',
+};
 
 /** Turns questions into plans and runs them, with audit and history. */
 export class AssistantService {
@@ -77,7 +110,8 @@ export class AssistantService {
     permission:
       | typeof kubeAssistantQueryPermission
       | typeof kubeAssistantExecutePermission
-      | typeof kubeAssistantExecuteDangerousPermission,
+      | typeof kubeAssistantExecuteDangerousPermission
+      | typeof kubeAssistantClusterWidePermission,
     credentials: BackstageCredentials,
   ): Promise<boolean> {
     const [decision] = await this.options.permissions.authorize(
@@ -156,6 +190,75 @@ export class AssistantService {
     return out;
   }
 
+  /**
+   * What the plan reaches is shown: a namespaced plan over several objects
+   * with no namespace runs in all namespaces, so it says so (and is
+   * classified that way).
+   */
+  private explicitScope(plan: Plan): Plan {
+    if (
+      !CLUSTER_SCOPED_RESOURCES.includes(plan.resource) &&
+      !plan.name &&
+      !plan.namespace &&
+      !plan.allNamespaces
+    ) {
+      return { ...plan, allNamespaces: true };
+    }
+    return plan;
+  }
+
+  /**
+   * On an entity's card the assistant works in the entity's namespace only,
+   * unless the user may work cluster-wide. Returns why a plan is outside.
+   */
+  private async outsideEntity(
+    plan: Plan,
+    scope: EntityScope | undefined,
+    credentials: BackstageCredentials,
+  ): Promise<string | undefined> {
+    if (!scope) return undefined;
+    const inside =
+      !!scope.namespace &&
+      !CLUSTER_SCOPED_RESOURCES.includes(plan.resource) &&
+      !plan.allNamespaces &&
+      plan.namespace === scope.namespace &&
+      (!scope.cluster || plan.cluster === scope.cluster);
+    if (inside) return undefined;
+    if (await this.allowed(kubeAssistantClusterWidePermission, credentials)) {
+      return undefined;
+    }
+    return `Asked from ${scope.entityRef}, the assistant works only in ${
+      scope.namespace
+        ? `namespace ${scope.namespace}`
+        : "the entity's namespace"
+    }; this plan reaches ${describeScope(
+      plan,
+    )}. Ask from the assistant page, or get the kube-assistant.cluster-wide permission.`;
+  }
+
+  private async lookupNames(cluster: string | undefined, words: string[]) {
+    const names = this.options.names;
+    if (!names || words.length === 0) return [];
+    let kc;
+    try {
+      kc = this.options.clusters.kubeConfig(cluster);
+    } catch {
+      return [];
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<[]>(resolve => {
+      timer = setTimeout(() => resolve([]), NAME_LOOKUP_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([
+        names.lookup(cluster ?? 'default', kc, words).catch(() => []),
+        giveUp,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Looks the namespace of a named resource up, giving up after a moment. */
   private async withNamespace(plan: Plan): Promise<Plan> {
     let kc;
@@ -218,6 +321,37 @@ export class AssistantService {
       });
       const clusters = this.options.clusters.names();
       const messageId = randomUUID();
+      const refuse = async (reason: string, meta: Record<string, unknown>) => {
+        await this.options.store.addMessage({
+          id: messageId,
+          conversationId,
+          userRef,
+          question: input.question,
+          createdAt: new Date().toISOString(),
+          error: reason,
+          executions: [],
+        });
+        audited = true;
+        const error = new InputError(reason);
+        await event.fail({
+          error,
+          meta: {
+            outcome: 'refused',
+            reason,
+            latencyMs: Math.round(performance.now() - started),
+            ...meta,
+          },
+        });
+        return error;
+      };
+      // More than one command, or instructions to a model: refused before
+      // any provider sees it, so no provider can pick one of them.
+      const screening = screenQuestion(input.question);
+      if (screening.refusal) {
+        throw await refuse(screening.refusal, { stage: 'screening' });
+      }
+      const lookupCluster =
+        scope?.cluster ?? this.options.clusters.defaultName();
       let result;
       try {
         result = await this.options.chain.plan(
@@ -228,6 +362,7 @@ export class AssistantService {
             namespace: scope?.namespace,
             labelSelector: scope?.labelSelector,
             entityRef: scope?.entityRef,
+            lookupNames: words => this.lookupNames(lookupCluster, words),
           },
           answer =>
             answer.plan.cluster && !clusters.includes(answer.plan.cluster)
@@ -235,6 +370,12 @@ export class AssistantService {
               : undefined,
         );
       } catch (error) {
+        if (error instanceof PlanRefusedError) {
+          throw await refuse(error.message, {
+            stage: 'provider',
+            attempts: error.attempts,
+          });
+        }
         if (error instanceof NoPlanError) {
           await this.options.store.addMessage({
             id: messageId,
@@ -260,12 +401,18 @@ export class AssistantService {
         }
         throw error;
       }
-      const plan = await this.withNamespace(
-        this.scopePlan(result.answer.plan, scope),
+      const plan = this.explicitScope(
+        await this.withNamespace(this.scopePlan(result.answer.plan, scope)),
       );
-      // Safety comes from the plan alone, never from the provider.
+      const outside = await this.outsideEntity(plan, scope, credentials);
+      if (outside) {
+        throw await refuse(outside, { stage: 'entity-scope', plan });
+      }
+      // Safety comes from the plan alone (verb, resource and scope), never
+      // from the provider.
       const safety = classifySafety(plan);
       const command = renderKubectl(plan);
+      const hash = planHash(plan);
       const requirements = await this.requirements(plan, safety, credentials);
       const createdAt = new Date().toISOString();
       await this.options.store.addMessage({
@@ -282,6 +429,21 @@ export class AssistantService {
         requirements,
         executions: [],
       });
+      // The token is handed to the browser once and never stored in clear.
+      let shownRequirements = requirements;
+      if (safety.level !== 'safe') {
+        const { token, expiresAt } = await this.options.confirmations.issue({
+          messageId,
+          userRef,
+          planHash: hash,
+          ttlMs: this.options.confirmationTtlMs,
+        });
+        shownRequirements = {
+          ...requirements,
+          confirmationToken: token,
+          confirmationExpiresAt: expiresAt,
+        };
+      }
       const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
       await event.success({
         meta: {
@@ -290,6 +452,8 @@ export class AssistantService {
           attempts: result.attempts,
           latencyMs,
           plan,
+          planHash: hash,
+          scope: describeScope(plan),
           command,
           safety: safety.level,
           messageId,
@@ -302,10 +466,12 @@ export class AssistantService {
         question: input.question,
         provider: result.provider,
         plan,
+        planHash: hash,
+        scope: describeScope(plan),
         command,
         explanation: result.answer.explanation,
         safety,
-        requirements,
+        requirements: shownRequirements,
         latencyMs,
       };
     } catch (error) {
@@ -336,6 +502,7 @@ export class AssistantService {
     const plan = message.plan;
     // Re-derive safety: what is stored is never trusted over the plan.
     const safety = classifySafety(plan);
+    const hash = planHash(plan);
     const started = performance.now();
     const event = await this.options.auditor.createEvent({
       eventId: 'execution',
@@ -346,6 +513,7 @@ export class AssistantService {
         messageId: message.id,
         provider: message.provider ?? null,
         plan,
+        planHash: hash,
         command: message.command,
         safety: safety.level,
         cluster: plan.cluster ?? null,
@@ -403,6 +571,26 @@ export class AssistantService {
         return refuse(
           new InputError(`Type "${target}" to confirm this dangerous command.`),
         );
+      }
+    }
+    if (safety.level !== 'safe') {
+      if (!input.confirmationToken) {
+        return refuse(
+          new InputError(
+            'A confirmation must carry the single-use token handed out with the plan that was shown; ask again.',
+          ),
+        );
+      }
+      // Spent last, once every other check passed: a refused attempt does
+      // not burn the token.
+      const spent = await this.options.confirmations.consume({
+        token: input.confirmationToken!,
+        messageId: message.id,
+        userRef,
+        planHash: hash,
+      });
+      if (!spent.ok) {
+        return refuse(new ConflictError(CONFIRMATION_PROBLEMS[spent.problem]));
       }
     }
 

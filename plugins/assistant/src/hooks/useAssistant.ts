@@ -66,9 +66,14 @@ export function useAssistant(entityRef?: string) {
       if (!turn.answer) return;
       update(turn.key, { running: true, runError: undefined });
       try {
+        const token = turn.answer.requirements.confirmationToken;
         const execution = await api.execute({
           messageId: turn.answer.messageId,
           ...confirmation,
+          // The single-use token bound to the plan that was shown.
+          ...(confirmation.confirm && token
+            ? { confirmationToken: token }
+            : {}),
         });
         update(turn.key, { running: false, execution });
       } catch (error) {

@@ -17,6 +17,8 @@ const base: Omit<
   question: 'q',
   provider: 'builtin',
   latencyMs: 0.2,
+  planHash: 'a'.repeat(64),
+  scope: 'pods in all namespaces',
 };
 
 const readAnswer: AskResponse = {
@@ -45,7 +47,11 @@ const deleteAnswer: AskResponse = {
   command: 'kubectl delete pod/checkout-web-abc -n shop',
   explanation: 'Deletes pods checkout-web-abc in namespace shop.',
   safety: { level: 'dangerous', reason: 'delete removes resources.' },
-  requirements: { confirm: true, typedConfirmation: 'checkout-web-abc' },
+  requirements: {
+    confirm: true,
+    typedConfirmation: 'checkout-web-abc',
+    confirmationToken: 'single-use-token',
+  },
 };
 
 const tableResult: ExecuteResponse = {
@@ -200,11 +206,46 @@ describe('AssistantWidget', () => {
     expect(
       await screen.findByText('pod "checkout-web-abc" deleted'),
     ).toBeInTheDocument();
+    // The confirmation carries the single-use token bound to the shown plan.
     expect(api.execute).toHaveBeenCalledWith({
       messageId: base.messageId,
       confirm: true,
       typedConfirmation: 'checkout-web-abc',
+      confirmationToken: 'single-use-token',
     });
+  });
+
+  it('shows what a plan reaches and a diagnosis answer with its evidence', async () => {
+    const api = mockApi({
+      ask: jest.fn(async () => ({
+        ...readAnswer,
+        plan: { verb: 'diagnose', resource: 'deployments', name: 'web' },
+        scope: 'deployments/web in namespace shop',
+      })),
+      execute: jest.fn(async () => ({
+        ...tableResult,
+        result: {
+          type: 'diagnosis' as const,
+          healthy: false,
+          answer:
+            'deployment/web is not healthy (0/1 pods Ready): container web is crash-looping.',
+          evidence: ['event BackOff: Back-off restarting failed container'],
+          steps: ['read deployment/web', 'listed its pods'],
+        },
+      })),
+    });
+    await render(api);
+    askQuestion('why is web crashing');
+    expect(
+      await screen.findByText('Reaches: deployments/web in namespace shop'),
+    ).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: 'Run' }));
+    expect(
+      await screen.findByText(/container web is crash-looping/),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(/Back-off restarting failed container/),
+    ).toBeInTheDocument();
   });
 
   it('asks for a click before running a warning command, and cancelling runs nothing', async () => {

@@ -59,6 +59,30 @@ export function ResultView(props: { result: ExecutionResult }) {
       );
   } else if (result.type === 'text') {
     body = <pre className={classes.text}>{result.text}</pre>;
+  } else if (result.type === 'diagnosis') {
+    body = (
+      <>
+        <Typography
+          variant="body2"
+          paragraph
+          data-testid="assistant-diagnosis"
+          color={result.healthy ? 'textPrimary' : 'error'}
+        >
+          {result.answer}
+        </Typography>
+        {result.evidence.length > 0 && (
+          <>
+            <Typography variant="caption" color="textSecondary">
+              {t('evidence')}
+            </Typography>
+            <pre className={classes.text}>{result.evidence.join('\n')}</pre>
+          </>
+        )}
+        <Typography variant="caption" color="textSecondary">
+          {t('diagnosisSteps', { steps: result.steps.join('; ') })}
+        </Typography>
+      </>
+    );
   } else {
     body = <Typography variant="body2">{result.text}</Typography>;
   }

@@ -67,6 +67,16 @@ export function TurnView(props: {
           <Typography variant="body2" paragraph>
             {answer.explanation}
           </Typography>
+          {answer.scope && (
+            <Typography
+              variant="caption"
+              color="textSecondary"
+              paragraph
+              data-testid="assistant-scope"
+            >
+              {t('scope', { scope: answer.scope })}
+            </Typography>
+          )}
           <Box className={classes.row}>
             <SafetyChip safety={answer.safety} />
             <Typography variant="caption" color="textSecondary">

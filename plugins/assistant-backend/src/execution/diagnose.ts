@@ -1,0 +1,269 @@
+import {
+  DiagnosisResult,
+  Plan,
+  PlanResource,
+} from '@kubechart/plugin-assistant-common';
+import { KubeObject, applySort } from './tables';
+
+/** Reads a diagnosis needs; all of them only read. */
+export type DiagnosisReads = {
+  list(plan: Plan, overrides?: Partial<Plan>): Promise<KubeObject[]>;
+  findOne(plan: Plan): Promise<KubeObject>;
+  readLog(options: {
+    name: string;
+    namespace: string;
+    container: string;
+    tailLines: number;
+    previous: boolean;
+  }): Promise<string>;
+};
+
+const MAX_PODS = 20;
+const LOG_TAIL_LINES = 20;
+const MAX_EVENTS = 3;
+
+type PodState = {
+  pod: KubeObject;
+  name: string;
+  ready: boolean;
+  restarts: number;
+  problem?: string;
+  /** Container whose previous run's log explains the problem. */
+  crashedContainer?: string;
+};
+
+function singular(resource: PlanResource): string {
+  return resource === 'pods' ? 'pod' : resource.replace(/s$/, '');
+}
+
+function podState(pod: KubeObject): PodState {
+  const name = pod.metadata?.name ?? '?';
+  const statuses: any[] = pod.status?.containerStatuses ?? [];
+  const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
+  const ready =
+    pod.status?.phase === 'Running' &&
+    statuses.length > 0 &&
+    statuses.every(s => s.ready);
+  for (const s of statuses) {
+    const waiting = s.state?.waiting;
+    const last = s.lastState?.terminated;
+    if (waiting?.reason === 'CrashLoopBackOff' || (last && !s.ready)) {
+      const exit = last
+        ? ` and last exited with code ${last.exitCode}${
+            last.reason ? ` (${last.reason})` : ''
+          }`
+        : '';
+      return {
+        pod,
+        name,
+        ready,
+        restarts,
+        problem: `container ${
+          s.name
+        } in pod ${name} is crash-looping: it has restarted ${
+          s.restartCount
+        } time${s.restartCount === 1 ? '' : 's'}${exit}`,
+        crashedContainer: s.name,
+      };
+    }
+    if (
+      waiting?.reason &&
+      /ImagePull|ErrImage|InvalidImageName/.test(waiting.reason)
+    ) {
+      return {
+        pod,
+        name,
+        ready,
+        restarts,
+        problem: `pod ${name} cannot pull the image of container ${s.name} (${
+          waiting.reason
+        }${waiting.message ? `: ${waiting.message}` : ''})`,
+      };
+    }
+    if (last?.reason === 'OOMKilled') {
+      return {
+        pod,
+        name,
+        ready,
+        restarts,
+        problem: `container ${s.name} in pod ${name} was killed for using too much memory (OOMKilled)`,
+        crashedContainer: s.name,
+      };
+    }
+  }
+  if (pod.status?.phase === 'Pending') {
+    const scheduled = (pod.status?.conditions ?? []).find(
+      (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+    );
+    return {
+      pod,
+      name,
+      ready,
+      restarts,
+      problem: scheduled
+        ? `pod ${name} is Pending and cannot be scheduled${
+            scheduled.message ? `: ${scheduled.message}` : ''
+          }`
+        : `pod ${name} is Pending`,
+    };
+  }
+  if (pod.status?.phase === 'Failed') {
+    return {
+      pod,
+      name,
+      ready,
+      restarts,
+      problem: `pod ${name} failed${
+        pod.status?.reason ? ` (${pod.status.reason})` : ''
+      }`,
+    };
+  }
+  if (!ready && pod.status?.phase !== 'Succeeded') {
+    return {
+      pod,
+      name,
+      ready,
+      restarts,
+      problem: `pod ${name} is ${pod.status?.phase ?? 'not'} but not Ready`,
+    };
+  }
+  return { pod, name, ready, restarts };
+}
+
+function lastLines(text: string, n: number): string[] {
+  return text
+    .split('\n')
+    .map(l => l.trimEnd())
+    .filter(Boolean)
+    .slice(-n);
+}
+
+/**
+ * Runs a read-only diagnosis: the workload, its pods, their conditions, the
+ * last warning events, and the previous container's log tail; answers with
+ * one or two sentences and the evidence.
+ */
+export async function diagnose(
+  plan: Plan,
+  reads: DiagnosisReads,
+): Promise<DiagnosisResult> {
+  const steps: string[] = [];
+  const evidence: string[] = [];
+  const what = plan.name
+    ? `${singular(plan.resource)}/${plan.name}`
+    : `pods matching ${plan.labelSelector}`;
+  let pods: KubeObject[];
+  let desired: number | undefined;
+  if (plan.resource === 'pods') {
+    pods = plan.name ? [await reads.findOne(plan)] : await reads.list(plan);
+    steps.push(plan.name ? `read ${what}` : `listed ${what}`);
+  } else {
+    const workload = await reads.findOne(plan);
+    steps.push(`read ${what}`);
+    desired = workload.spec?.replicas;
+    const labels =
+      workload.spec?.selector?.matchLabels ??
+      workload.spec?.template?.metadata?.labels ??
+      {};
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    pods = selector
+      ? await reads.list(
+          {
+            verb: 'get',
+            resource: 'pods',
+            namespace: workload.metadata?.namespace,
+          },
+          { labelSelector: selector },
+        )
+      : [];
+    steps.push(`listed its pods (${selector || 'no selector'})`);
+  }
+  pods = pods.slice(0, MAX_PODS);
+  if (pods.length === 0) {
+    return {
+      type: 'diagnosis',
+      healthy: false,
+      answer: `${what} has no pods${
+        desired !== undefined ? ` (it wants ${desired})` : ''
+      }, so nothing of it is running.`,
+      evidence,
+      steps,
+    };
+  }
+  const states = pods.map(podState);
+  const ready = states.filter(s => s.ready).length;
+  const restarts = states.reduce((n, s) => n + s.restarts, 0);
+  evidence.push(
+    `${ready}/${pods.length} pods Ready, ${restarts} restart${
+      restarts === 1 ? '' : 's'
+    } in total`,
+  );
+  const sick = states.find(s => s.problem);
+  if (!sick) {
+    return {
+      type: 'diagnosis',
+      healthy: true,
+      answer: `${what} looks healthy: ${ready}/${pods.length} pods Ready, ${
+        restarts === 0
+          ? 'no restarts'
+          : `${restarts} restart${restarts === 1 ? '' : 's'} in total`
+      }.`,
+      evidence,
+      steps,
+    };
+  }
+  const namespace = sick.pod.metadata?.namespace ?? '';
+  const events = applySort(
+    'events',
+    await reads.list(
+      { verb: 'get', resource: 'events', namespace },
+      { fieldSelector: `involvedObject.name=${sick.name},type=Warning` },
+    ),
+    'time',
+  ).slice(0, MAX_EVENTS);
+  steps.push(`read the warning events of pod ${sick.name}`);
+  for (const e of events) {
+    evidence.push(`event ${e.reason}: ${e.message}`);
+  }
+  let logLine: string | undefined;
+  if (sick.crashedContainer) {
+    try {
+      const text = await reads.readLog({
+        name: sick.name,
+        namespace,
+        container: sick.crashedContainer,
+        tailLines: LOG_TAIL_LINES,
+        previous: true,
+      });
+      const lines = lastLines(text, LOG_TAIL_LINES);
+      steps.push(
+        `read the last ${LOG_TAIL_LINES} log lines of the previous run of ${sick.crashedContainer}`,
+      );
+      if (lines.length) {
+        logLine = lines[lines.length - 1];
+        evidence.push(...lines.slice(-3).map(l => `log: ${l}`));
+      }
+    } catch {
+      steps.push(
+        `the previous log of ${sick.crashedContainer} could not be read`,
+      );
+    }
+  }
+  let because = '';
+  if (logLine) {
+    because = ` Its previous log ends with: "${logLine.slice(0, 300)}".`;
+  } else if (events[0]) {
+    because = ` Latest warning: ${events[0].reason}: ${String(
+      events[0].message,
+    ).slice(0, 300)}.`;
+  }
+  return {
+    type: 'diagnosis',
+    healthy: false,
+    answer: `${what} is not healthy (${ready}/${pods.length} pods Ready): ${sick.problem}.${because}`,
+    evidence,
+    steps,
+  };
+}

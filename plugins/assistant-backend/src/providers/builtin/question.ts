@@ -1,0 +1,179 @@
+import { TypoCorrector } from './fuzzy';
+import { numberValue } from './rules/numbers';
+import { CORRECTION_VOCABULARY } from './vocabulary';
+
+export const corrector = new TypoCorrector(CORRECTION_VOCABULARY);
+
+export const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const KEY_VALUE = /^([a-z0-9.\-/]+)(!?=)([a-z0-9._\-/]*)$/i;
+
+// Multi-word resource names people type, joined into kubectl's word.
+const PHRASE_MAP: Record<string, string> = {
+  'limit range': 'limitrange',
+  'limit ranges': 'limitranges',
+  'replica set': 'replicaset',
+  'replica sets': 'replicasets',
+  'stateful set': 'statefulset',
+  'stateful sets': 'statefulsets',
+  'daemon set': 'daemonset',
+  'daemon sets': 'daemonsets',
+  'config map': 'configmap',
+  'config maps': 'configmaps',
+  'cron job': 'cronjob',
+  'cron jobs': 'cronjobs',
+  'persistent volume claim': 'pvc',
+  'persistent volume claims': 'pvcs',
+  'persistent volume': 'pv',
+  'persistent volumes': 'pvs',
+  'volume claims': 'pvcs',
+  'horizontal pod autoscaler': 'hpa',
+  'horizontal pod autoscalers': 'hpas',
+  'resource quota': 'quota',
+  'resource quotas': 'quotas',
+  'end points': 'endpoints',
+  'endpoint slice': 'endpointslice',
+  'endpoint slices': 'endpointslices',
+  'network policy': 'networkpolicy',
+  'network policies': 'networkpolicies',
+  'pod disruption budget': 'pdb',
+  'pod disruption budgets': 'pdbs',
+  'disruption budgets': 'pdbs',
+  'service account': 'serviceaccount',
+  'service accounts': 'serviceaccounts',
+  'role binding': 'rolebinding',
+  'role bindings': 'rolebindings',
+  'cluster role binding': 'clusterrolebinding',
+  'cluster role bindings': 'clusterrolebindings',
+  'cluster roles': 'clusterroles',
+  'cluster role': 'clusterrole',
+  'custom resource definition': 'crd',
+  'custom resource definitions': 'crds',
+  'custom resources': 'crds',
+  'crash loop': 'crashloop',
+  'crash looping': 'crashlooping',
+  'crash loop back off': 'crashloopbackoff',
+  'crash loop backoff': 'crashloopbackoff',
+  'name space': 'namespace',
+  'name spaces': 'namespaces',
+  'roll back': 'rollback',
+  'rolled back': 'rollback',
+  'blow away': 'nuke',
+  'get rid of': 'remove',
+};
+const PHRASES = new RegExp(
+  `\\b(${Object.keys(PHRASE_MAP)
+    .sort((a, b) => b.length - a.length)
+    .map(p => p.replace(/ /g, '\\s+'))
+    .join('|')})\\b`,
+  'g',
+);
+
+// A JSON object typed into the question: the body of a patch.
+const JSON_BODY = /(['"]?)(\{[\s\S]{0,4000}\})\1/;
+
+export type Token = {
+  /** As typed (lowercased), for names. */
+  raw: string;
+  /** Typo-corrected, for intent. */
+  word: string;
+};
+
+/** A question, lower-cased, split into tokens and key=value pairs. */
+export class Question {
+  readonly text: string;
+  readonly tokens: Token[];
+  readonly keyValues: Array<{
+    key: string;
+    op: string;
+    value: string;
+    /** Token index the pair came after ("-l app=x" is a selector). */
+    after: string | undefined;
+  }> = [];
+  /** A JSON object body, as typed (case kept). */
+  readonly jsonBody?: string;
+
+  /**
+   * @param keep - words the cluster has as names: never typo-corrected
+   * ("batch" stays a deployment, not "patch").
+   */
+  constructor(input: string, keep: ReadonlySet<string> = new Set()) {
+    const json = JSON_BODY.exec(input);
+    let rest = input;
+    if (json) {
+      this.jsonBody = json[2];
+      rest = input.replace(json[0], ' ');
+    }
+    const text = rest
+      .toLowerCase()
+      .replace(/[’`]/g, "'")
+      .replace(/\b(\w+)'s\b/g, '$1s')
+      .replace(/'/g, '')
+      .replace(/\b([a-z]+)\/([a-z0-9][-a-z0-9.]*)/g, (m, kind, name) =>
+        // kubectl's kind/name form: "deployment/web" is "deployment web".
+        /^(deploy|deployment|deployments|pod|pods|po|svc|service|sts|statefulset|ds|daemonset|job|jobs|node|no|rs|replicaset|cronjob|cj|hpa|ingress|ing|cm|configmap|secret|ns|namespace)$/.test(
+          kind,
+        )
+          ? `${kind} ${name}`
+          : m,
+      )
+      .replace(PHRASES, (m: string) => PHRASE_MAP[m.replace(/\s+/g, ' ')] ?? m);
+    const tokens: Token[] = [];
+    for (const piece of text.split(/[\s,;:!?()"]+|\.(?=\s|$)/)) {
+      const raw = piece.replace(/^[.]+|[.]+$/g, '');
+      if (!raw) continue;
+      const kv = KEY_VALUE.exec(raw);
+      if (kv && !raw.startsWith('-')) {
+        this.keyValues.push({
+          key: kv[1],
+          op: kv[2],
+          value: kv[3],
+          after: tokens[tokens.length - 1]?.raw,
+        });
+        continue;
+      }
+      tokens.push({
+        raw,
+        word: keep.has(raw) ? raw : corrector.correct(raw) ?? raw,
+      });
+    }
+    this.tokens = tokens;
+    this.text = ` ${tokens.map(t => t.word).join(' ')} `;
+  }
+
+  has(...words: string[]): boolean {
+    return words.some(w => this.text.includes(` ${w} `));
+  }
+
+  hasPrefix(...prefixes: string[]): boolean {
+    return this.tokens.some(t => prefixes.some(p => t.word.startsWith(p)));
+  }
+
+  index(word: string): number {
+    return this.tokens.findIndex(t => t.word === word);
+  }
+
+  /** The number right after one of `before` or right before one of `after`. */
+  numberNear(before: string[], after: string[]): number | undefined {
+    for (let i = 0; i < this.tokens.length; i++) {
+      const t = this.tokens[i];
+      const value = numberValue(t.raw);
+      if (value === undefined) continue;
+      const digits = /^\d+$/.test(t.raw);
+      const prev = this.tokens[i - 1]?.word;
+      const prev2 = this.tokens[i - 2]?.word;
+      const next = this.tokens[i + 1]?.word;
+      const next2 = this.tokens[i + 2]?.word;
+      if (prev && before.includes(prev)) return value;
+      if (prev2 && before.includes(prev2) && (prev === 'the' || prev === 'a'))
+        return value;
+      // Number words count only next to "to"/"replicas": "one" is also a pronoun.
+      if (!digits && !(prev && before.includes(prev))) {
+        if (next && after.includes(next)) return value;
+        continue;
+      }
+      if (next && after.includes(next)) return value;
+      if (next2 && after.includes(next2)) return value;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+import {
+  CLAUSE_JOINERS,
+  INJECTION_PATTERNS,
+  MAX_SCREENED_LENGTH,
+  SHELL_CHAINING,
+} from '../providers/builtin/rules/refusals';
+
+/**
+ * Verbs that start a command of their own. Two clauses that each hold one
+ * are two requests.
+ */
+const COMMAND_VERBS = new Set([
+  'get',
+  'list',
+  'show',
+  'describe',
+  'delete',
+  'remove',
+  'kill',
+  'nuke',
+  'destroy',
+  'purge',
+  'scale',
+  'restart',
+  'rollout',
+  'drain',
+  'cordon',
+  'uncordon',
+  'label',
+  'annotate',
+  'patch',
+  'exec',
+  'apply',
+  'create',
+  'edit',
+  'echo',
+  'rm',
+  'kubectl',
+]);
+
+/** Why a question is refused before any provider sees it. */
+export type Screening = { refusal: string } | { refusal?: undefined };
+
+/**
+ * Refuses, before any provider plans it, a question that holds more than one
+ * command (shell chaining, substitution, redirects, a second request on a new
+ * line or after "and then") or instructions aimed at a model. Safety then
+ * never depends on which of two commands a provider picks.
+ */
+export function screenQuestion(question: string): Screening {
+  const text = question.slice(0, MAX_SCREENED_LENGTH).toLowerCase();
+  // Quoted JSON (a patch body) may hold characters that look like shell.
+  const outsideQuotes = text.replace(/'[^'\n]*'|\{[^\n]*\}/g, ' ');
+  for (const rule of SHELL_CHAINING) {
+    if (rule.pattern.test(outsideQuotes)) {
+      return {
+        refusal: `One request at a time: this question holds ${rule.what}, so it could run more than one command. Ask for each command separately.`,
+      };
+    }
+  }
+  if (INJECTION_PATTERNS.some(p => p.test(text))) {
+    return {
+      refusal:
+        'This question holds instructions aimed at the assistant itself, so it is refused as a whole. Ask for one Kubernetes command in plain words.',
+    };
+  }
+  const clauses = outsideQuotes
+    .split(/\n+|[.!?](?:\s+|$)|,/)
+    .flatMap(part => part.split(CLAUSE_JOINERS))
+    .map(part => part?.trim())
+    .filter((part): part is string => !!part);
+  const withVerb = clauses.filter(clause => {
+    const first = clause.split(/\s+/).filter(w => w !== 'please')[0];
+    return first !== undefined && COMMAND_VERBS.has(first);
+  });
+  if (withVerb.length > 1) {
+    return {
+      refusal: `One request at a time: this question asks for ${
+        withVerb.length
+      } commands ("${withVerb
+        .map(c => c.slice(0, 40))
+        .join('", "')}"). Ask for each separately.`,
+    };
+  }
+  return {};
+}
