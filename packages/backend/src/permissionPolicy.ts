@@ -48,15 +48,26 @@ const ADMIN_ONLY = new Set([
 export class ExamplePermissionPolicy implements PermissionPolicy {
   constructor(private readonly admins: string[] = EXAMPLE_ADMINS) {}
 
-  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
     const claims = user?.info.ownershipEntityRefs ?? [];
-    if (claims.some(ref => this.admins.includes(ref))) return { result: AuthorizeResult.ALLOW };
+    if (claims.some(ref => this.admins.includes(ref)))
+      return { result: AuthorizeResult.ALLOW };
     const { permission } = request;
-    if (OWNER_READS.has(permission.name) && isResourcePermission(permission, 'catalog-entity')) {
+    if (
+      OWNER_READS.has(permission.name) &&
+      isResourcePermission(permission, 'catalog-entity')
+    ) {
       if (!user) return { result: AuthorizeResult.DENY };
-      return createCatalogConditionalDecision(permission, catalogConditions.isEntityOwner({ claims }));
+      return createCatalogConditionalDecision(
+        permission,
+        catalogConditions.isEntityOwner({ claims }),
+      );
     }
-    if (ADMIN_ONLY.has(permission.name)) return { result: AuthorizeResult.DENY };
+    if (ADMIN_ONLY.has(permission.name))
+      return { result: AuthorizeResult.DENY };
     return { result: AuthorizeResult.ALLOW };
   }
 }

@@ -1,19 +1,36 @@
-import { AuditorService, LoggerService, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  LoggerService,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 
 /** Header of a mock service token with the given subject (e.g. `plugin:scaffolder`). */
-export const serviceHeader = (subject: string) => `Bearer mock-service-token:${JSON.stringify({ sub: subject })}`;
+export const serviceHeader = (subject: string) =>
+  `Bearer mock-service-token:${JSON.stringify({ sub: subject })}`;
 
 /** Everything the plugin logged, as text (messages and metadata). */
 export function capturingLogger(lines: string[]) {
-  const text = (meta: unknown) => (meta instanceof Error ? `${meta.message} ${meta.stack ?? ''}` : meta ? JSON.stringify(meta) : '');
+  const text = (meta: unknown) => {
+    if (meta instanceof Error) return `${meta.message} ${meta.stack ?? ''}`;
+    return meta ? JSON.stringify(meta) : '';
+  };
   const make = (fields: unknown = {}): LoggerService => ({
-    error: (m, meta) => void lines.push(`error ${m} ${text(meta)} ${text(fields)}`),
-    warn: (m, meta) => void lines.push(`warn ${m} ${text(meta)} ${text(fields)}`),
-    info: (m, meta) => void lines.push(`info ${m} ${text(meta)} ${text(fields)}`),
-    debug: (m, meta) => void lines.push(`debug ${m} ${text(meta)} ${text(fields)}`),
+    error: (m, meta) =>
+      void lines.push(`error ${m} ${text(meta)} ${text(fields)}`),
+    warn: (m, meta) =>
+      void lines.push(`warn ${m} ${text(meta)} ${text(fields)}`),
+    info: (m, meta) =>
+      void lines.push(`info ${m} ${text(meta)} ${text(fields)}`),
+    debug: (m, meta) =>
+      void lines.push(`debug ${m} ${text(meta)} ${text(fields)}`),
     child: more => make({ ...(fields as object), ...more }),
   });
-  return createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => make() as any });
+  return createServiceFactory({
+    service: coreServices.rootLogger,
+    deps: {},
+    factory: () => make() as any,
+  });
 }
 
 /** One finished auditor event as a test sees it. */
@@ -49,5 +66,9 @@ export function capturingAuditor(events: CapturedAuditEvent[]) {
       };
     },
   };
-  return createServiceFactory({ service: coreServices.auditor, deps: {}, factory: () => auditor });
+  return createServiceFactory({
+    service: coreServices.auditor,
+    deps: {},
+    factory: () => auditor,
+  });
 }

@@ -22,7 +22,9 @@ export class RunContext implements RunRedactor {
   private secrets = new Set<string>();
   private scrub: (text: string) => string = createTextRedactor();
   /** For messages kubechart writes itself: known secret values only, no key=value guessing. */
-  private scrubOwn: (text: string) => string = createTextRedactor([], { keyValuePairs: false });
+  private scrubOwn: (text: string) => string = createTextRedactor([], {
+    keyValuePairs: false,
+  });
 
   constructor(
     readonly runId: string,
@@ -35,7 +37,8 @@ export class RunContext implements RunRedactor {
 
   /** Adds secret strings, or every secret value found in a values object. */
   addSecrets(values: unknown) {
-    const found = typeof values === 'string' ? [values] : collectSecretValues(values);
+    const found =
+      typeof values === 'string' ? [values] : collectSecretValues(values);
     for (const s of found) this.secrets.add(s);
     this.scrub = createTextRedactor(this.secrets);
     this.scrubOwn = createTextRedactor(this.secrets, { keyValuePairs: false });
@@ -55,11 +58,24 @@ export class RunContext implements RunRedactor {
     return this.secrets.size ? scrubStrings(value, this.scrubOwn) : value;
   }
 
-  log(message: string, level: 'info' | 'warn' | 'error' = 'info', step?: string) {
-    this.push({ type: 'log', level, message: this.scrub(message), ...(step ? { step } : {}) });
+  log(
+    message: string,
+    level: 'info' | 'warn' | 'error' = 'info',
+    step?: string,
+  ) {
+    this.push({
+      type: 'log',
+      level,
+      message: this.scrub(message),
+      ...(step ? { step } : {}),
+    });
   }
 
-  step(step: string, stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed', message?: string) {
+  step(
+    step: string,
+    stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed',
+    message?: string,
+  ) {
     this.push({
       type: 'step',
       level: stepStatus === 'failed' ? 'error' : 'info',
@@ -90,7 +106,11 @@ export class RunContext implements RunRedactor {
     this.chain = this.chain
       .then(() => this.store.appendEvents(this.runId, batch))
       .then(written => this.onEvents?.(written))
-      .catch(err => this.logger.warn(this.scrub(`Could not record events of run ${this.runId}: ${err}`)));
+      .catch(err =>
+        this.logger.warn(
+          this.scrub(`Could not record events of run ${this.runId}: ${err}`),
+        ),
+      );
   }
 
   /** Writes everything buffered so far. */

@@ -12,7 +12,9 @@ export interface RunRedactor {
 
 const TRACK = Symbol.for('kubechart.trackRunSecrets');
 
-type Tracker = { [TRACK]?: (runId: string, redactor: RunRedactor | undefined) => void };
+type Tracker = {
+  [TRACK]?: (runId: string, redactor: RunRedactor | undefined) => void;
+};
 
 /**
  * Wraps a run store so that everything written for a run that is executing passes through that
@@ -28,10 +30,13 @@ export function withSecretScrubbing<S extends RunStore>(store: S): S {
     const r = redactors.get(runId);
     if (!r || !patch || typeof patch !== 'object') return patch;
     const out = { ...patch };
-    if (typeof out.manifest === 'string') out.manifest = r.redactManifest(out.manifest);
-    if (typeof out.failureReason === 'string') out.failureReason = r.redact(out.failureReason);
+    if (typeof out.manifest === 'string')
+      out.manifest = r.redactManifest(out.manifest);
+    if (typeof out.failureReason === 'string')
+      out.failureReason = r.redact(out.failureReason);
     for (const key of ['values', 'policyReport', 'input']) {
-      if (out[key] !== undefined && out[key] !== null) out[key] = r.redactDeep(out[key]);
+      if (out[key] !== undefined && out[key] !== null)
+        out[key] = r.redactDeep(out[key]);
     }
     return out;
   };
@@ -45,20 +50,42 @@ export function withSecretScrubbing<S extends RunStore>(store: S): S {
       if (typeof original !== 'function') return original;
       switch (prop) {
         case 'updateRun':
-          return (runId: string, patch: unknown, ...rest: unknown[]) => original.call(target, runId, scrubPatch(runId, patch), ...rest);
+          return (runId: string, patch: unknown, ...rest: unknown[]) =>
+            original.call(target, runId, scrubPatch(runId, patch), ...rest);
         case 'finishRun':
           // The last write of an executing run: its redactor (and the secrets it holds) is dropped after it.
-          return async (runId: string, status: unknown, details: unknown, ...rest: unknown[]) => {
+          return async (
+            runId: string,
+            status: unknown,
+            details: unknown,
+            ...rest: unknown[]
+          ) => {
             try {
-              return await original.call(target, runId, status, scrubPatch(runId, details), ...rest);
+              return await original.call(
+                target,
+                runId,
+                status,
+                scrubPatch(runId, details),
+                ...rest,
+              );
             } finally {
               redactors.delete(runId);
             }
           };
         case 'appendEvents':
-          return (runId: string, events: Array<{ message?: string }>, ...rest: unknown[]) => {
+          return (
+            runId: string,
+            events: Array<{ message?: string }>,
+            ...rest: unknown[]
+          ) => {
             const r = redactors.get(runId);
-            const clean = r ? events.map(e => (typeof e.message === 'string' ? { ...e, message: r.redact(e.message) } : e)) : events;
+            const clean = r
+              ? events.map(e =>
+                  typeof e.message === 'string'
+                    ? { ...e, message: r.redact(e.message) }
+                    : e,
+                )
+              : events;
             return original.call(target, runId, clean, ...rest);
           };
         default:
@@ -72,6 +99,10 @@ export function withSecretScrubbing<S extends RunStore>(store: S): S {
  * Registers (or, with `undefined`, forgets) the redactor of an executing run with a store made by
  * {@link withSecretScrubbing}; a no-op on any other store. `finishRun` forgets it.
  */
-export function trackRunSecrets(store: RunStore, runId: string, redactor: RunRedactor | undefined): void {
+export function trackRunSecrets(
+  store: RunStore,
+  runId: string,
+  redactor: RunRedactor | undefined,
+): void {
   (store as Tracker)[TRACK]?.(runId, redactor);
 }

@@ -1,11 +1,23 @@
-import { BackstageCredentials, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
-import { CapturedAuditEvent, capturingAuditor, serviceHeader } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  serviceHeader,
+} from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 
 jest.setTimeout(120_000);
@@ -15,7 +27,10 @@ const BOB = 'user:default/bob';
 const ADMIN = 'user:default/admin';
 const DENIED = 'user:default/denied';
 /** What each user owns, as a catalog IS_ENTITY_OWNER condition would decide it. */
-const OWNS: Record<string, string[]> = { [ALICE]: ['component:default/a'], [BOB]: ['component:default/b'] };
+const OWNS: Record<string, string[]> = {
+  [ALICE]: ['component:default/a'],
+  [BOB]: ['component:default/b'],
+};
 
 /**
  * A permission service deciding like the example policy: admins ALLOW, `denied` DENY, everyone
@@ -25,9 +40,13 @@ const rolePermissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory: () => {
-    const user = (c?: BackstageCredentials) => (c?.principal as any)?.userEntityRef as string | undefined;
+    const user = (c?: BackstageCredentials) =>
+      (c?.principal as any)?.userEntityRef as string | undefined;
     return {
-      async authorizeConditional(requests: any[], options?: { credentials: BackstageCredentials }) {
+      async authorizeConditional(
+        requests: any[],
+        options?: { credentials: BackstageCredentials },
+      ) {
         const u = user(options?.credentials);
         return requests.map(() => {
           if (u === ADMIN) return { result: AuthorizeResult.ALLOW };
@@ -36,16 +55,32 @@ const rolePermissions = createServiceFactory({
             result: AuthorizeResult.CONDITIONAL,
             pluginId: 'catalog',
             resourceType: 'catalog-entity',
-            conditions: { rule: 'IS_ENTITY_OWNER', resourceType: 'catalog-entity', params: { claims: [u] } },
+            conditions: {
+              rule: 'IS_ENTITY_OWNER',
+              resourceType: 'catalog-entity',
+              params: { claims: [u] },
+            },
           };
         });
       },
-      async authorize(requests: any[], options?: { credentials: BackstageCredentials }) {
+      async authorize(
+        requests: any[],
+        options?: { credentials: BackstageCredentials },
+      ) {
         const u = user(options?.credentials);
         return requests.map(r => {
-          if (!r.resourceRef) return { result: u === DENIED ? AuthorizeResult.DENY : AuthorizeResult.ALLOW };
+          if (!r.resourceRef)
+            return {
+              result:
+                u === DENIED ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+            };
           if (u === ADMIN) return { result: AuthorizeResult.ALLOW };
-          return { result: u && OWNS[u]?.includes(r.resourceRef) ? AuthorizeResult.ALLOW : AuthorizeResult.DENY };
+          return {
+            result:
+              u && OWNS[u]?.includes(r.resourceRef)
+                ? AuthorizeResult.ALLOW
+                : AuthorizeResult.DENY,
+          };
         });
       },
     } as any;
@@ -69,7 +104,11 @@ describe('kubechart identity, read scope and audit', () => {
         mockServices.rootConfig.factory({ data: base }),
         rolePermissions,
         capturingAuditor(audit),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+        createServiceFactory({
+          service: signalsServiceRef,
+          deps: {},
+          factory: () => ({ publish: async () => {} }),
+        }),
       ],
     });
     server = backend.server;
@@ -86,71 +125,163 @@ describe('kubechart identity, read scope and audit', () => {
     request(server)
       .post('/api/kubechart/runs/record')
       .set('Authorization', auth)
-      .send({ kind: 'custom', action: 'acme:thing:make', target: { cluster: 'dev', namespace: `team-${++recorded}` }, ...body });
-  const actorOf = async (id: string) => (await request(server).get(`/api/kubechart/runs/${id}`).set('Authorization', as(ADMIN))).body.actor;
+      .send({
+        kind: 'custom',
+        action: 'acme:thing:make',
+        target: { cluster: 'dev', namespace: `team-${++recorded}` },
+        ...body,
+      });
+  const actorOf = async (id: string) =>
+    (
+      await request(server)
+        .get(`/api/kubechart/runs/${id}`)
+        .set('Authorization', as(ADMIN))
+    ).body.actor;
 
   describe('onBehalfOf', () => {
     it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
-      const fromScaffolder = await record(serviceHeader('plugin:scaffolder'), { onBehalfOf: 'user:default/jane' });
+      const fromScaffolder = await record(serviceHeader('plugin:scaffolder'), {
+        onBehalfOf: 'user:default/jane',
+      });
       expect(fromScaffolder.status).toBe(201);
       expect(await actorOf(fromScaffolder.body.id)).toBe('user:default/jane');
 
-      const fromOther = await record(serviceHeader('external:ci-bot'), { onBehalfOf: 'user:default/ceo' });
+      const fromOther = await record(serviceHeader('external:ci-bot'), {
+        onBehalfOf: 'user:default/ceo',
+      });
       expect(fromOther.status).toBe(201);
       expect(await actorOf(fromOther.body.id)).toBe('service:external:ci-bot');
-      expect(audit).toContainEqual(expect.objectContaining({ eventId: 'run-record', meta: expect.objectContaining({ actor: 'service:external:ci-bot', onBehalfOfIgnored: 'user:default/ceo' }) }));
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-record',
+          meta: expect.objectContaining({
+            actor: 'service:external:ci-bot',
+            onBehalfOfIgnored: 'user:default/ceo',
+          }),
+        }),
+      );
 
-      const fromUser = await record(as(ALICE), { onBehalfOf: 'user:default/ceo' });
+      const fromUser = await record(as(ALICE), {
+        onBehalfOf: 'user:default/ceo',
+      });
       expect(await actorOf(fromUser.body.id)).toBe(ALICE);
     });
 
     it('must name a user', async () => {
-      const r = await record(serviceHeader('plugin:scaffolder'), { onBehalfOf: 'group:default/admins' });
+      const r = await record(serviceHeader('plugin:scaffolder'), {
+        onBehalfOf: 'group:default/admins',
+      });
       expect(r.status).toBe(400);
       expect(r.body.error.message).toContain('expected a user entity ref');
     });
 
     it('keys the rate limit on the effective user', async () => {
-      const tenant = (code: string, onBehalfOf: string) => ({ kind: 'tenant', cluster: 'dev', tenant: code, releases: [], onBehalfOf });
-      const post = (auth: string, body: object) => request(server).post('/api/kubechart/runs').set('Authorization', auth).send(body);
+      const tenant = (code: string, onBehalfOf: string) => ({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: code,
+        releases: [],
+        onBehalfOf,
+      });
+      const post = (auth: string, body: object) =>
+        request(server)
+          .post('/api/kubechart/runs')
+          .set('Authorization', auth)
+          .send(body);
       const scaffolder = serviceHeader('plugin:scaffolder');
-      expect((await post(scaffolder, tenant('rl-a', 'user:default/carol'))).status).toBe(202);
-      const second = await post(scaffolder, tenant('rl-b', 'user:default/carol'));
+      expect(
+        (await post(scaffolder, tenant('rl-a', 'user:default/carol'))).status,
+      ).toBe(202);
+      const second = await post(
+        scaffolder,
+        tenant('rl-b', 'user:default/carol'),
+      );
       expect(second.status).toBe(429);
-      expect(second.body.error.message).toContain('user:default/carol started 1 runs in the last minute');
+      expect(second.body.error.message).toContain(
+        'user:default/carol started 1 runs in the last minute',
+      );
       // Same service token, another user: a budget of its own.
-      expect((await post(scaffolder, tenant('rl-c', 'user:default/dave'))).status).toBe(202);
+      expect(
+        (await post(scaffolder, tenant('rl-c', 'user:default/dave'))).status,
+      ).toBe(202);
       // Another service cannot spend carol's budget, nor escape its own by naming users.
-      expect((await post(serviceHeader('external:deployer'), tenant('rl-d', 'user:default/carol'))).status).toBe(202);
-      const again = await post(serviceHeader('external:deployer'), tenant('rl-e', 'user:default/erin'));
+      expect(
+        (
+          await post(
+            serviceHeader('external:deployer'),
+            tenant('rl-d', 'user:default/carol'),
+          )
+        ).status,
+      ).toBe(202);
+      const again = await post(
+        serviceHeader('external:deployer'),
+        tenant('rl-e', 'user:default/erin'),
+      );
       expect(again.status).toBe(429);
-      expect(again.body.error.message).toContain('service:external:deployer started 1 runs');
+      expect(again.body.error.message).toContain(
+        'service:external:deployer started 1 runs',
+      );
     });
   });
 
   describe('read scope', () => {
     const ids: Record<string, string> = {};
     beforeAll(async () => {
-      ids.a = (await record(as(ALICE), { entityRef: 'component:default/a' })).body.id;
-      ids.b = (await record(as(BOB), { entityRef: 'component:default/b' })).body.id;
+      ids.a = (
+        await record(as(ALICE), { entityRef: 'component:default/a' })
+      ).body.id;
+      ids.b = (
+        await record(as(BOB), { entityRef: 'component:default/b' })
+      ).body.id;
       ids.aliceLoose = (await record(as(ALICE), {})).body.id;
-      for (const id of Object.values(ids)) expect(id).toEqual(expect.any(String));
+    });
+
+    it('records the runs read below', () => {
+      expect(Object.values(ids)).toEqual([
+        expect.any(String),
+        expect.any(String),
+        expect.any(String),
+      ]);
     });
     const listed = async (who: string) =>
-      (await request(server).get('/api/kubechart/runs?kind=custom&limit=200').set('Authorization', as(who))).body.items.map((r: any) => r.id);
+      (
+        await request(server)
+          .get('/api/kubechart/runs?kind=custom&limit=200')
+          .set('Authorization', as(who))
+      ).body.items.map((r: any) => r.id);
 
     it('lets an admin read every run', async () => {
-      expect(await listed(ADMIN)).toEqual(expect.arrayContaining([ids.a, ids.b, ids.aliceLoose]));
-      expect((await request(server).get(`/api/kubechart/runs/${ids.b}`).set('Authorization', as(ADMIN))).status).toBe(200);
+      expect(await listed(ADMIN)).toEqual(
+        expect.arrayContaining([ids.a, ids.b, ids.aliceLoose]),
+      );
+      expect(
+        (
+          await request(server)
+            .get(`/api/kubechart/runs/${ids.b}`)
+            .set('Authorization', as(ADMIN))
+        ).status,
+      ).toBe(200);
     });
 
     it("lets an owner read their entities' runs and their own runs without an entity, nothing else", async () => {
       const seen = await listed(ALICE);
       expect(seen).toEqual(expect.arrayContaining([ids.a, ids.aliceLoose]));
       expect(seen).not.toContain(ids.b);
-      expect((await request(server).get(`/api/kubechart/runs/${ids.a}`).set('Authorization', as(ALICE))).status).toBe(200);
-      for (const path of [`/runs/${ids.b}`, `/runs/${ids.b}/events`, `/runs/${ids.a}/diff/${ids.b}`]) {
-        const r = await request(server).get(`/api/kubechart${path}`).set('Authorization', as(ALICE));
+      expect(
+        (
+          await request(server)
+            .get(`/api/kubechart/runs/${ids.a}`)
+            .set('Authorization', as(ALICE))
+        ).status,
+      ).toBe(200);
+      for (const path of [
+        `/runs/${ids.b}`,
+        `/runs/${ids.b}/events`,
+        `/runs/${ids.a}/diff/${ids.b}`,
+      ]) {
+        const r = await request(server)
+          .get(`/api/kubechart${path}`)
+          .set('Authorization', as(ALICE));
         expect({ path, status: r.status }).toEqual({ path, status: 403 });
       }
       expect(await listed(BOB)).toEqual(expect.arrayContaining([ids.b]));
@@ -158,8 +289,20 @@ describe('kubechart identity, read scope and audit', () => {
     });
 
     it('refuses a reader the policy denies', async () => {
-      expect((await request(server).get('/api/kubechart/runs').set('Authorization', as(DENIED))).status).toBe(403);
-      expect((await request(server).get(`/api/kubechart/runs/${ids.a}`).set('Authorization', as(DENIED))).status).toBe(403);
+      expect(
+        (
+          await request(server)
+            .get('/api/kubechart/runs')
+            .set('Authorization', as(DENIED))
+        ).status,
+      ).toBe(403);
+      expect(
+        (
+          await request(server)
+            .get(`/api/kubechart/runs/${ids.a}`)
+            .set('Authorization', as(DENIED))
+        ).status,
+      ).toBe(403);
     });
 
     it('scopes tenants to their entity owners', async () => {
@@ -168,18 +311,50 @@ describe('kubechart identity, read scope and audit', () => {
         const r = await request(server)
           .post('/api/kubechart/runs')
           .set('Authorization', serviceHeader('plugin:scaffolder'))
-          .send({ kind: 'tenant', cluster: 'dev', tenant: code, entityRef, releases: [], onBehalfOf: forUser });
+          .send({
+            kind: 'tenant',
+            cluster: 'dev',
+            tenant: code,
+            entityRef,
+            releases: [],
+            onBehalfOf: forUser,
+          });
         expect(r.status).toBe(202);
       };
       await mk('scope-a', 'user:default/frank', 'component:default/a');
       await mk('scope-b', 'user:default/gina', 'component:default/b');
-      const codes = async (who: string) => (await request(server).get('/api/kubechart/tenants').set('Authorization', as(who))).body.items.map((t: any) => t.code);
-      expect(await codes(ADMIN)).toEqual(expect.arrayContaining(['scope-a', 'scope-b']));
+      const codes = async (who: string) =>
+        (
+          await request(server)
+            .get('/api/kubechart/tenants')
+            .set('Authorization', as(who))
+        ).body.items.map((t: any) => t.code);
+      expect(await codes(ADMIN)).toEqual(
+        expect.arrayContaining(['scope-a', 'scope-b']),
+      );
       expect(await codes(ALICE)).toContain('scope-a');
       expect(await codes(ALICE)).not.toContain('scope-b');
-      expect((await request(server).get('/api/kubechart/tenants/scope-b').set('Authorization', as(ALICE))).status).toBe(403);
-      expect((await request(server).get('/api/kubechart/tenants/scope-a').set('Authorization', as(ALICE))).status).toBe(200);
-      expect((await request(server).get('/api/kubechart/tenants').set('Authorization', as(DENIED))).status).toBe(403);
+      expect(
+        (
+          await request(server)
+            .get('/api/kubechart/tenants/scope-b')
+            .set('Authorization', as(ALICE))
+        ).status,
+      ).toBe(403);
+      expect(
+        (
+          await request(server)
+            .get('/api/kubechart/tenants/scope-a')
+            .set('Authorization', as(ALICE))
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await request(server)
+            .get('/api/kubechart/tenants')
+            .set('Authorization', as(DENIED))
+        ).status,
+      ).toBe(403);
     });
   });
 
@@ -189,21 +364,45 @@ describe('kubechart identity, read scope and audit', () => {
       const refused = await request(server)
         .post('/api/kubechart/runs')
         .set('Authorization', admin)
-        .send({ kind: 'tenant', cluster: 'dev', tenant: 'audit-risky', releases: [{ name: 'risky', chart: 'webapp', values: { secure: false } }] });
+        .send({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'audit-risky',
+          releases: [
+            { name: 'risky', chart: 'webapp', values: { secure: false } },
+          ],
+        });
       expect(refused.status).toBe(202);
       let finished: CapturedAuditEvent | undefined;
       for (let i = 0; i < 300 && !finished; i++) {
-        finished = audit.find(e => e.eventId === 'run-finished' && e.meta.runId === refused.body.id);
+        finished = audit.find(
+          e => e.eventId === 'run-finished' && e.meta.runId === refused.body.id,
+        );
         if (!finished) await new Promise(r => setTimeout(r, 100));
       }
       expect(finished).toMatchObject({
         severityLevel: 'high',
         status: 'failed',
-        meta: { outcome: 'refused', kind: 'tenant', actor: ADMIN, policy: { blocking: true, failedRules: expect.arrayContaining(['no-privileged']) } },
+        meta: {
+          outcome: 'refused',
+          kind: 'tenant',
+          actor: ADMIN,
+          policy: {
+            blocking: true,
+            failedRules: expect.arrayContaining(['no-privileged']),
+          },
+        },
       });
-      expect(finished!.error).toContain('Chart policy (enforce) blocked release risky');
+      expect(finished!.error).toContain(
+        'Chart policy (enforce) blocked release risky',
+      );
       // The run-create event alone does not claim the run went through: its outcome is the event above.
-      expect(audit.filter(e => e.meta.runId === refused.body.id).map(e => e.eventId).sort()).toEqual(['run-create', 'run-finished']);
+      expect(
+        audit
+          .filter(e => e.meta.runId === refused.body.id)
+          .map(e => e.eventId)
+          .sort(),
+      ).toEqual(['run-create', 'run-finished']);
     });
 
     it('records a dry run the policy would refuse', async () => {
@@ -211,18 +410,42 @@ describe('kubechart identity, read scope and audit', () => {
       const preview = await request(server)
         .post('/api/kubechart/runs/preview')
         .set('Authorization', as(ADMIN))
-        .send({ kind: 'chart', cluster: 'dev', namespace: 'audit-test', release: { name: 'risky', chart: 'webapp', values: { secure: false } } });
+        .send({
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'audit-test',
+          release: {
+            name: 'risky',
+            chart: 'webapp',
+            values: { secure: false },
+          },
+        });
       expect(preview.status).toBe(200);
       expect(preview.body.policyReport.blocking).toBe(true);
       expect(audit.slice(before)).toContainEqual(
-        expect.objectContaining({ eventId: 'run-preview', status: 'failed', meta: expect.objectContaining({ outcome: 'refused', actor: ADMIN, policy: expect.objectContaining({ blocking: true }) }) }),
+        expect.objectContaining({
+          eventId: 'run-preview',
+          status: 'failed',
+          meta: expect.objectContaining({
+            outcome: 'refused',
+            actor: ADMIN,
+            policy: expect.objectContaining({ blocking: true }),
+          }),
+        }),
       );
       const fine = await request(server)
         .post('/api/kubechart/runs/preview')
         .set('Authorization', as(ADMIN))
-        .send({ kind: 'chart', cluster: 'dev', namespace: 'audit-test', release: { name: 'fine', chart: 'webapp' } });
+        .send({
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'audit-test',
+          release: { name: 'fine', chart: 'webapp' },
+        });
       expect(fine.body.policyReport.blocking).toBe(false);
-      expect(audit.slice(before).filter(e => e.eventId === 'run-preview')).toHaveLength(1);
+      expect(
+        audit.slice(before).filter(e => e.eventId === 'run-preview'),
+      ).toHaveLength(1);
     });
   });
 });

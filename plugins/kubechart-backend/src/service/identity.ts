@@ -8,7 +8,10 @@ export const DEFAULT_ON_BEHALF_OF_SERVICES = ['plugin:scaffolder'];
 
 /** Reads `kubechart.onBehalfOf.allowedServices`. */
 export function readOnBehalfOfServices(config: Config): string[] {
-  return config.getOptionalStringArray('kubechart.onBehalfOf.allowedServices') ?? DEFAULT_ON_BEHALF_OF_SERVICES;
+  return (
+    config.getOptionalStringArray('kubechart.onBehalfOf.allowedServices') ??
+    DEFAULT_ON_BEHALF_OF_SERVICES
+  );
 }
 
 /**
@@ -22,19 +25,29 @@ export function effectiveActor(
   onBehalfOf: string | undefined,
   allowedServices: string[],
 ): { actor: string; ignored: boolean } {
-  const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
-  if (p.type === 'user') return { actor: p.userEntityRef!, ignored: onBehalfOf !== undefined };
+  const p = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    subject?: string;
+  };
+  if (p.type === 'user')
+    return { actor: p.userEntityRef!, ignored: onBehalfOf !== undefined };
   const self = `service:${p.subject}`;
   if (onBehalfOf === undefined) return { actor: self, ignored: false };
-  if (!allowedServices.includes(String(p.subject))) return { actor: self, ignored: true };
+  if (!allowedServices.includes(String(p.subject)))
+    return { actor: self, ignored: true };
   let ref;
   try {
     ref = parseEntityRef(onBehalfOf);
   } catch {
-    throw new InputError(`Invalid onBehalfOf "${onBehalfOf}": expected a user entity ref such as user:default/jane`);
+    throw new InputError(
+      `Invalid onBehalfOf "${onBehalfOf}": expected a user entity ref such as user:default/jane`,
+    );
   }
   if (ref.kind.toLocaleLowerCase('en-US') !== 'user') {
-    throw new InputError(`Invalid onBehalfOf "${onBehalfOf}": expected a user entity ref such as user:default/jane`);
+    throw new InputError(
+      `Invalid onBehalfOf "${onBehalfOf}": expected a user entity ref such as user:default/jane`,
+    );
   }
   return { actor: stringifyEntityRef(ref), ignored: false };
 }

@@ -1,6 +1,13 @@
-import { BackstageCredentials, HttpAuthService, PermissionsService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  HttpAuthService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import { NotAllowedError } from '@backstage/errors';
-import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
+import {
+  AuthorizeResult,
+  ResourcePermission,
+} from '@backstage/plugin-permission-common';
 import { Request } from 'express';
 
 /**
@@ -25,10 +32,19 @@ export class ReadScopes {
     private readonly permissions: PermissionsService,
   ) {}
 
-  async resolve(req: Request, permission: ResourcePermission): Promise<ReadScope> {
-    const credentials = await this.httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const [decision] = await this.permissions.authorizeConditional([{ permission }], { credentials });
-    if (decision.result === AuthorizeResult.DENY) throw new NotAllowedError(`Not allowed: ${permission.name}`);
+  async resolve(
+    req: Request,
+    permission: ResourcePermission,
+  ): Promise<ReadScope> {
+    const credentials = await this.httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const [decision] = await this.permissions.authorizeConditional(
+      [{ permission }],
+      { credentials },
+    );
+    if (decision.result === AuthorizeResult.DENY)
+      throw new NotAllowedError(`Not allowed: ${permission.name}`);
     const p = credentials.principal as { type: string; userEntityRef?: string };
     return {
       credentials,
@@ -41,22 +57,40 @@ export class ReadScopes {
   /** The items the scope may see, in their order. One batched permission request per call. */
   async filter<T extends Item>(scope: ReadScope, items: T[]): Promise<T[]> {
     if (scope.all) return items;
-    const refs = [...new Set(items.map(i => i.entityRef).filter((r): r is string => !!r))];
+    const refs = [
+      ...new Set(items.map(i => i.entityRef).filter((r): r is string => !!r)),
+    ];
     const decisions = refs.length
       ? await this.permissions.authorize(
-          refs.map(resourceRef => ({ permission: scope.permission, resourceRef })),
+          refs.map(resourceRef => ({
+            permission: scope.permission,
+            resourceRef,
+          })),
           { credentials: scope.credentials },
         )
       : [];
-    const allowed = new Set(refs.filter((_r, i) => decisions[i]?.result === AuthorizeResult.ALLOW));
-    return items.filter(i => (i.entityRef ? allowed.has(i.entityRef) : !!scope.userRef && i.actor === scope.userRef));
+    const allowed = new Set(
+      refs.filter((_r, i) => decisions[i]?.result === AuthorizeResult.ALLOW),
+    );
+    return items.filter(i =>
+      i.entityRef
+        ? allowed.has(i.entityRef)
+        : !!scope.userRef && i.actor === scope.userRef,
+    );
   }
 
   /** Throws `NotAllowedError` unless the caller may read the item. */
-  async assert<T extends Item>(req: Request, permission: ResourcePermission, item: T, what: string): Promise<ReadScope> {
+  async assert<T extends Item>(
+    req: Request,
+    permission: ResourcePermission,
+    item: T,
+    what: string,
+  ): Promise<ReadScope> {
     const scope = await this.resolve(req, permission);
     if ((await this.filter(scope, [item])).length === 0) {
-      throw new NotAllowedError(`Not allowed: ${permission.name} on ${item.entityRef ?? what}`);
+      throw new NotAllowedError(
+        `Not allowed: ${permission.name} on ${item.entityRef ?? what}`,
+      );
     }
     return scope;
   }

@@ -5,7 +5,9 @@ import { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
 export type RunOutcome = 'succeeded' | 'failed' | 'refused';
 
 /** `refused` when the chart policy blocked the run before anything was applied. */
-export function runOutcome(run: Pick<Run, 'status' | 'policyReport'>): RunOutcome {
+export function runOutcome(
+  run: Pick<Run, 'status' | 'policyReport'>,
+): RunOutcome {
   if (run.status === 'succeeded') return 'succeeded';
   return run.policyReport?.blocking ? 'refused' : 'failed';
 }
@@ -13,7 +15,9 @@ export function runOutcome(run: Pick<Run, 'status' | 'policyReport'>): RunOutcom
 /** The policy report in a few numbers and the failed rule ids, for audit events. */
 export function policySummary(report: PolicyReport | undefined) {
   if (!report) return null;
-  const failedRules = [...new Set(report.results.filter(r => !r.passed).map(r => r.ruleId))].sort();
+  const failedRules = [
+    ...new Set(report.results.filter(r => !r.passed).map(r => r.ruleId)),
+  ].sort();
   return {
     mode: report.mode,
     blocking: report.blocking,
@@ -28,14 +32,18 @@ export function policySummary(report: PolicyReport | undefined) {
  * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity and
  * the policy summary. The failure reason is stored as the run stored it (already redacted).
  */
-export function createRunOutcomeAuditor(auditor: AuditorService, logger: LoggerService) {
+export function createRunOutcomeAuditor(
+  auditor: AuditorService,
+  logger: LoggerService,
+) {
   const audited = new Set<string>();
   return async (run: Run): Promise<void> => {
     if (run.status !== 'succeeded' && run.status !== 'failed') return;
     // One event per run, even when a listener hears the end twice.
     if (audited.has(run.id)) return;
     audited.add(run.id);
-    if (audited.size > 10_000) audited.delete(audited.values().next().value as string);
+    if (audited.size > 10_000)
+      audited.delete(audited.values().next().value as string);
     const outcome = runOutcome(run);
     try {
       const event = await auditor.createEvent({
@@ -55,7 +63,11 @@ export function createRunOutcomeAuditor(auditor: AuditorService, logger: LoggerS
         },
       });
       if (outcome === 'succeeded') await event.success();
-      else await event.fail({ error: new Error(run.failureReason ?? `run ${outcome}`), meta: { outcome } });
+      else
+        await event.fail({
+          error: new Error(run.failureReason ?? `run ${outcome}`),
+          meta: { outcome },
+        });
     } catch (e) {
       logger.warn(`Could not audit the end of run ${run.id}: ${e}`);
     }

@@ -24,10 +24,19 @@ export function redactValues<T>(value: T): T {
     if (Array.isArray(v)) return v.map(i => walk(i, secret));
     if (v && typeof v === 'object') {
       return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, c]) => [k, walk(c, secret || isSecretKey(k))]),
+        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
+          k,
+          walk(c, secret || isSecretKey(k)),
+        ]),
       );
     }
-    if (secret && v !== null && v !== undefined && v !== '' && typeof v !== 'boolean') {
+    if (
+      secret &&
+      v !== null &&
+      v !== undefined &&
+      v !== '' &&
+      typeof v !== 'boolean'
+    ) {
       return REDACTED;
     }
     return v;
@@ -44,7 +53,12 @@ export function scrubStrings<T>(value: T, scrub: (text: string) => string): T {
     if (typeof v === 'string') return scrub(v);
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, c]) => [scrub(k), walk(c)]));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
+          scrub(k),
+          walk(c),
+        ]),
+      );
     }
     return v;
   };
@@ -67,17 +81,28 @@ export type RedactOptions = {
  * occurrence of a known secret value (with `options.scrub`).
  * @public
  */
-export function redactObject(obj: KubeObject, options: RedactOptions = {}): KubeObject {
+export function redactObject(
+  obj: KubeObject,
+  options: RedactOptions = {},
+): KubeObject {
   const copy: KubeObject = JSON.parse(JSON.stringify(obj));
-  if (typeof copy.kind === 'string' && copy.kind.endsWith('List') && Array.isArray(copy.items)) {
+  if (
+    typeof copy.kind === 'string' &&
+    copy.kind.endsWith('List') &&
+    Array.isArray(copy.items)
+  ) {
     copy.items = copy.items.map((item: unknown) =>
-      item && typeof item === 'object' ? redactObject(item as KubeObject, options) : item,
+      item && typeof item === 'object'
+        ? redactObject(item as KubeObject, options)
+        : item,
     );
   }
   if (copy.kind === 'Secret') {
     for (const field of ['data', 'stringData']) {
       if (copy[field] && typeof copy[field] === 'object') {
-        copy[field] = Object.fromEntries(Object.keys(copy[field]).map(k => [k, REDACTED]));
+        copy[field] = Object.fromEntries(
+          Object.keys(copy[field]).map(k => [k, REDACTED]),
+        );
       }
     }
   }
@@ -91,9 +116,16 @@ export function redactObject(obj: KubeObject, options: RedactOptions = {}): Kube
     }
   }
   const visitContainers = (spec: any) => {
-    for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    for (const c of [
+      ...(spec?.containers ?? []),
+      ...(spec?.initContainers ?? []),
+    ]) {
       for (const e of Array.isArray(c?.env) ? c.env : []) {
-        if (typeof e?.value === 'string' && e.value && isSecretKey(String(e.name ?? ''))) {
+        if (
+          typeof e?.value === 'string' &&
+          e.value &&
+          isSecretKey(String(e.name ?? ''))
+        ) {
           e.value = REDACTED;
         }
       }
@@ -111,7 +143,10 @@ export function redactObject(obj: KubeObject, options: RedactOptions = {}): Kube
  * rather than leaked.
  * @public
  */
-export function redactManifest(manifest: string, options: RedactOptions = {}): string {
+export function redactManifest(
+  manifest: string,
+  options: RedactOptions = {},
+): string {
   const docs = manifest.split(/^---[ \t]*$/m);
   const out: string[] = [];
   for (const doc of docs) {
@@ -122,7 +157,9 @@ export function redactManifest(manifest: string, options: RedactOptions = {}): s
       if (all.length > 1) throw new Error('several documents');
       parsed = all[0];
     } catch {
-      out.push('# (document not shown: not valid YAML or over the input limits)\n');
+      out.push(
+        '# (document not shown: not valid YAML or over the input limits)\n',
+      );
       continue;
     }
     if (!parsed || typeof parsed !== 'object') {
@@ -134,11 +171,14 @@ export function redactManifest(manifest: string, options: RedactOptions = {}): s
     const redacted = redactObject(parsed as KubeObject, options);
     const changed = JSON.stringify(redacted) !== JSON.stringify(parsed);
     const rawComments = doc.match(/^#.*$/gm)?.join('\n');
-    const comments = rawComments && options.scrub ? options.scrub(rawComments) : rawComments;
+    const comments =
+      rawComments && options.scrub ? options.scrub(rawComments) : rawComments;
     const commentsChanged = comments !== rawComments;
     out.push(
       changed || commentsChanged
-        ? `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, { lineWidth: -1 })}`
+        ? `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
+            lineWidth: -1,
+          })}`
         : doc.replace(/^\n+/, ''),
     );
   }
@@ -154,8 +194,13 @@ export function collectSecretValues(value: unknown): string[] {
   const walk = (v: unknown, secret: boolean) => {
     if (Array.isArray(v)) v.forEach(i => walk(i, secret));
     else if (v && typeof v === 'object') {
-      for (const [k, c] of Object.entries(v as Record<string, unknown>)) walk(c, secret || isSecretKey(k));
-    } else if (secret && (typeof v === 'string' || typeof v === 'number') && String(v).length >= 4) {
+      for (const [k, c] of Object.entries(v as Record<string, unknown>))
+        walk(c, secret || isSecretKey(k));
+    } else if (
+      secret &&
+      (typeof v === 'string' || typeof v === 'number') &&
+      String(v).length >= 4
+    ) {
       out.add(String(v));
     }
   };
@@ -177,8 +222,11 @@ function scrubKeyValuePairs(text: string): string {
   let out = '';
   let copied = 0;
   PAIR_KEYWORD.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = PAIR_KEYWORD.exec(text)) !== null) {
+  for (
+    let m = PAIR_KEYWORD.exec(text);
+    m !== null;
+    m = PAIR_KEYWORD.exec(text)
+  ) {
     let end = m.index + m[0].length;
     while (end < text.length && KEY_CHAR.test(text[end])) end++;
     PAIR_SEPARATOR.lastIndex = end;
@@ -217,7 +265,8 @@ export function createTextRedactor(
   const sorted = [...needles].sort((a, b) => b.length - a.length);
   return text => {
     let out = text;
-    for (const n of sorted) if (out.includes(n)) out = out.split(n).join(REDACTED);
+    for (const n of sorted)
+      if (out.includes(n)) out = out.split(n).join(REDACTED);
     if (options.keyValuePairs === false) return out;
     return scrubKeyValuePairs(out);
   };

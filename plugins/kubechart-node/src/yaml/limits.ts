@@ -61,29 +61,54 @@ export function measureValue(
   const memo = new Map<object, { size: number; height: number }>();
   const onPath = new Set<object>();
 
-  const visit = (v: unknown, depth: number): { size: number; height: number } => {
+  const visit = (
+    v: unknown,
+    depth: number,
+  ): { size: number; height: number } => {
     if (v === null || typeof v !== 'object') return { size: 1, height: 0 };
     const seen = memo.get(v);
     if (seen) {
       budget.aliases++;
       if (budget.aliases > limits.maxAliases) {
-        throw new InputLimitError('maxAliases', limits.maxAliases, what, `more than ${limits.maxAliases} alias uses`);
+        throw new InputLimitError(
+          'maxAliases',
+          limits.maxAliases,
+          what,
+          `more than ${limits.maxAliases} alias uses`,
+        );
       }
       if (depth + seen.height > limits.maxDepth) {
-        throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth} once aliases are expanded`);
+        throw new InputLimitError(
+          'maxDepth',
+          limits.maxDepth,
+          what,
+          `nesting deeper than ${limits.maxDepth} once aliases are expanded`,
+        );
       }
       return seen;
     }
     if (onPath.has(v)) {
-      throw new InputLimitError('maxAliases', limits.maxAliases, what, 'an alias refers to a node that contains it (recursive alias)');
+      throw new InputLimitError(
+        'maxAliases',
+        limits.maxAliases,
+        what,
+        'an alias refers to a node that contains it (recursive alias)',
+      );
     }
     if (depth >= limits.maxDepth) {
-      throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth}`);
+      throw new InputLimitError(
+        'maxDepth',
+        limits.maxDepth,
+        what,
+        `nesting deeper than ${limits.maxDepth}`,
+      );
     }
     onPath.add(v);
     let size = 1;
     let height = 0;
-    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    const children = Array.isArray(v)
+      ? v
+      : Object.values(v as Record<string, unknown>);
     for (const child of children) {
       const c = visit(child, depth + 1);
       size += c.size;
@@ -99,7 +124,12 @@ export function measureValue(
   const { size } = visit(value, 0);
   budget.nodes += size;
   if (budget.nodes > limits.maxNodes) {
-    throw new InputLimitError('maxNodes', limits.maxNodes, what, `more than ${limits.maxNodes} nodes once aliases are expanded`);
+    throw new InputLimitError(
+      'maxNodes',
+      limits.maxNodes,
+      what,
+      `more than ${limits.maxNodes} nodes once aliases are expanded`,
+    );
   }
   return size;
 }
@@ -108,6 +138,10 @@ export function measureValue(
  * Checks a parsed JSON body (or any plain value) against the depth and node bounds.
  * @public
  */
-export function assertWithinLimits(value: unknown, what: string, limits: Partial<InputLimits> = {}): void {
+export function assertWithinLimits(
+  value: unknown,
+  what: string,
+  limits: Partial<InputLimits> = {},
+): void {
   measureValue(value, { ...DEFAULT_INPUT_LIMITS, ...limits }, what);
 }

@@ -1,5 +1,10 @@
 import { InputError } from '@backstage/errors';
-import { DEFAULT_INPUT_LIMITS, InputLimitError, InputLimits, measureValue } from './limits';
+import {
+  DEFAULT_INPUT_LIMITS,
+  InputLimitError,
+  InputLimits,
+  measureValue,
+} from './limits';
 
 /**
  * Whether JSON text nests deeper than `maxDepth`, found in one pass over the text before
@@ -30,20 +35,41 @@ function nestsDeeperThan(text: string, maxDepth: number): boolean {
  * {@link DEFAULT_INPUT_LIMITS}; a refusal or a syntax error is an `InputError` (400).
  * @public
  */
-export function parseJsonLimited(text: string, options: { what?: string; limits?: Partial<InputLimits> } = {}): unknown {
+export function parseJsonLimited(
+  text: string,
+  options: { what?: string; limits?: Partial<InputLimits> } = {},
+): unknown {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const what = options.what ?? 'JSON input';
-  if (text.length > limits.maxBytes || Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
-    throw new InputLimitError('maxBytes', limits.maxBytes, what, `larger than ${limits.maxBytes} bytes`);
+  if (
+    text.length > limits.maxBytes ||
+    Buffer.byteLength(text, 'utf8') > limits.maxBytes
+  ) {
+    throw new InputLimitError(
+      'maxBytes',
+      limits.maxBytes,
+      what,
+      `larger than ${limits.maxBytes} bytes`,
+    );
   }
   if (nestsDeeperThan(text, limits.maxDepth)) {
-    throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth}`);
+    throw new InputLimitError(
+      'maxDepth',
+      limits.maxDepth,
+      what,
+      `nesting deeper than ${limits.maxDepth}`,
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${what} is not valid JSON: ${String((e as Error).message).slice(0, 200)}`);
+    throw new InputError(
+      `${what} is not valid JSON: ${String((e as Error).message).slice(
+        0,
+        200,
+      )}`,
+    );
   }
   measureValue(value, limits, what);
   return value;

@@ -1,6 +1,11 @@
 import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
-import { DEFAULT_INPUT_LIMITS, InputLimitError, InputLimits, measureValue } from './limits';
+import {
+  DEFAULT_INPUT_LIMITS,
+  InputLimitError,
+  InputLimits,
+  measureValue,
+} from './limits';
 
 /**
  * An upper bound on the number of documents in a YAML stream, found without parsing: every
@@ -10,7 +15,11 @@ function countDocumentMarkers(text: string): number {
   let n = 1;
   let i = 0;
   while (i < text.length) {
-    if ((text.startsWith('---', i) || text.startsWith('...', i)) && (i === 0 || text.charCodeAt(i - 1) === 10)) n++;
+    if (
+      (text.startsWith('---', i) || text.startsWith('...', i)) &&
+      (i === 0 || text.charCodeAt(i - 1) === 10)
+    )
+      n++;
     const next = text.indexOf('\n', i);
     if (next < 0) break;
     i = next + 1;
@@ -27,31 +36,61 @@ function countDocumentMarkers(text: string): number {
  * @param what - names the input in error messages, e.g. "Manifests".
  * @public
  */
-export function parseYamlLimited(text: string, options: { what?: string; limits?: Partial<InputLimits> } = {}): unknown[] {
+export function parseYamlLimited(
+  text: string,
+  options: { what?: string; limits?: Partial<InputLimits> } = {},
+): unknown[] {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const what = options.what ?? 'YAML input';
   // UTF-8 never has fewer bytes than UTF-16 code units, so the cheap length check goes first.
-  if (text.length > limits.maxBytes || Buffer.byteLength(text, 'utf8') > limits.maxBytes) {
-    throw new InputLimitError('maxBytes', limits.maxBytes, what, `larger than ${limits.maxBytes} bytes`);
+  if (
+    text.length > limits.maxBytes ||
+    Buffer.byteLength(text, 'utf8') > limits.maxBytes
+  ) {
+    throw new InputLimitError(
+      'maxBytes',
+      limits.maxBytes,
+      what,
+      `larger than ${limits.maxBytes} bytes`,
+    );
   }
   if (countDocumentMarkers(text) > limits.maxDocuments + 1) {
-    throw new InputLimitError('maxDocuments', limits.maxDocuments, what, `more than ${limits.maxDocuments} documents`);
+    throw new InputLimitError(
+      'maxDocuments',
+      limits.maxDocuments,
+      what,
+      `more than ${limits.maxDocuments} documents`,
+    );
   }
   let docs: unknown[];
   try {
     // js-yaml ≥ 4.2 stops at maxDepth (its typings do not list the option yet); older versions
     // overflow the stack instead, which is refused the same way.
-    docs = yaml.loadAll(text, null, { maxDepth: limits.maxDepth } as yaml.LoadOptions);
+    docs = yaml.loadAll(text, null, {
+      maxDepth: limits.maxDepth,
+    } as yaml.LoadOptions);
   } catch (e) {
     const message = (e as Error).message ?? String(e);
     if (/maxDepth/.test(message) || e instanceof RangeError) {
-      throw new InputLimitError('maxDepth', limits.maxDepth, what, `nesting deeper than ${limits.maxDepth}`);
+      throw new InputLimitError(
+        'maxDepth',
+        limits.maxDepth,
+        what,
+        `nesting deeper than ${limits.maxDepth}`,
+      );
     }
     // The first line only: js-yaml appends a snippet of the input, which may be anything.
-    throw new InputError(`${what} is not valid YAML: ${message.split('\n')[0].slice(0, 300)}`);
+    throw new InputError(
+      `${what} is not valid YAML: ${message.split('\n')[0].slice(0, 300)}`,
+    );
   }
   if (docs.length > limits.maxDocuments) {
-    throw new InputLimitError('maxDocuments', limits.maxDocuments, what, `more than ${limits.maxDocuments} documents`);
+    throw new InputLimitError(
+      'maxDocuments',
+      limits.maxDocuments,
+      what,
+      `more than ${limits.maxDocuments} documents`,
+    );
   }
   const budget = { nodes: 0, aliases: 0 };
   for (const doc of docs) measureValue(doc, limits, what, budget);
