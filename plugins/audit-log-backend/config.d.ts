@@ -7,9 +7,34 @@ export interface Config {
       /**
        * Events older than this many days are pruned; the chain keeps a
        * checkpoint so it still verifies. Unset (the default) keeps events
-       * forever.
+       * forever. Must not be below `minimumDays`.
        */
       days?: number;
+      /**
+       * No prune, scheduled or on request (`POST /prune`), may remove events
+       * younger than this many days; a request that would is a 400.
+       * Default 90.
+       */
+      minimumDays?: number;
+      /**
+       * Where each prune's checkpoint (the hash at the cut) is written before
+       * anything is deleted, so a witness outside the database can check the
+       * remaining chain. It is always logged at `warn`; if a target below is
+       * configured and cannot take it, nothing is pruned.
+       */
+      checkpoint?: {
+        /** A file to append one JSON line per checkpoint to. Default: none. */
+        file?: string;
+        /** An http(s) endpoint that receives each checkpoint as a JSON POST. Default: none. */
+        webhook?: {
+          url: string;
+          /**
+           * Sent as `Authorization: Bearer <token>`. Default: none.
+           * @visibility secret
+           */
+          token?: string;
+        };
+      };
       /**
        * When the retention task runs. Default: every hour, first run one
        * minute after start-up, 30 minute timeout.
@@ -32,6 +57,26 @@ export interface Config {
        * its event is dropped (and counted), in ms. Default 100.
        */
       maxEnqueueWaitMs?: number;
+      /**
+       * How long writes may keep failing (database down) before the events of
+       * a failing batch are dropped and marked by a gap record, in ms.
+       * Default 300000 (5 minutes).
+       */
+      maxRetryDurationMs?: number;
+    };
+    /** Severity floors applied when events are stored. */
+    severity?: {
+      /**
+       * Plugin id → event id → the lowest severity that event is stored
+       * with; a higher severity given by the emitter is kept. Added to the
+       * built-in floors (KubeChart cluster mutations are `high`).
+       * Default: the built-in floors only.
+       */
+      minimum?: {
+        [pluginId: string]: {
+          [eventId: string]: 'low' | 'medium' | 'high' | 'critical';
+        };
+      };
     };
   };
 }

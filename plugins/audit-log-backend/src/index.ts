@@ -6,6 +6,10 @@
  */
 
 export { auditLogPlugin as default } from './plugin';
-export type { AuditStore, AuditAppendResult } from './database/AuditStore';
+export type {
+  AuditStore,
+  AuditAppendResult,
+  AuditPruneCut,
+} from './database/AuditStore';
 export { DatabaseAuditStore } from './database/DatabaseAuditStore';
 export { createRouter, type RouterOptions } from './service/router';

@@ -23,6 +23,7 @@ jest.setTimeout(60_000);
 const admin = mockCredentials.user.header('user:default/admin');
 const reader = mockCredentials.user.header('user:default/reader');
 const outsider = mockCredentials.user.header('user:default/outsider');
+const owner = mockCredentials.user.header('user:default/owner');
 
 /** admin: everything; reader: read only; outsider: nothing of the audit log. */
 const permissionsFactory = createServiceFactory({
@@ -34,7 +35,7 @@ const permissionsFactory = createServiceFactory({
         userEntityRef?: string;
       };
       const ref = principal?.userEntityRef;
-      return requests.map(({ permission }) => {
+      return requests.map(({ permission, resourceRef }) => {
         if (!permission.name.startsWith('audit-log.')) {
           return { result: AuthorizeResult.ALLOW };
         }
@@ -44,6 +45,14 @@ const permissionsFactory = createServiceFactory({
         if (
           ref === 'user:default/reader' &&
           permission.name === 'audit-log.events.read'
+        ) {
+          return { result: AuthorizeResult.ALLOW };
+        }
+        // what an IS_ENTITY_OWNER rule decides for the owner of one entity
+        if (
+          ref === 'user:default/owner' &&
+          permission.name === 'audit-log.entity-events.read' &&
+          resourceRef === 'component:default/web'
         ) {
           return { result: AuthorizeResult.ALLOW };
         }
@@ -274,6 +283,45 @@ describe('auditLogPlugin', () => {
     expect(rows[1]).toContain(',catalog,entity-fetch,');
   });
 
+  it("lets an entity's owner read that entity's events and nothing else", async () => {
+    await waitForEvents(server, { entityRef: 'component:default/web' }, 1);
+    const mine = await request(server)
+      .get('/api/audit-log/events')
+      .query({ entityRef: 'component:default/web' })
+      .set('Authorization', owner)
+      .expect(200);
+    expect(mine.body.items.length).toBeGreaterThan(0);
+    for (const e of mine.body.items) {
+      expect(e.target.entityRef).toBe('component:default/web');
+    }
+    const one = await request(server)
+      .get(`/api/audit-log/events/${mine.body.items[0].seq}`)
+      .set('Authorization', owner)
+      .expect(200);
+    expect(one.body.target.entityRef).toBe('component:default/web');
+
+    const all = await request(server)
+      .get('/api/audit-log/events')
+      .set('Authorization', owner)
+      .expect(403);
+    expect(all.body.error.message).toBe(
+      'Missing permission audit-log.events.read',
+    );
+    const other = await request(server)
+      .get('/api/audit-log/events')
+      .query({ entityRef: 'component:default/payments' })
+      .set('Authorization', owner)
+      .expect(403);
+    expect(other.body.error.message).toBe(
+      'Missing permission audit-log.events.read, or audit-log.entity-events.read on component:default/payments',
+    );
+    const [notMine] = await waitForEvents(server, { plugin: 'kubechart' }, 1);
+    await request(server)
+      .get(`/api/audit-log/events/${notMine.seq}`)
+      .set('Authorization', owner)
+      .expect(403);
+  });
+
   it('answers 403 to a reader without the permission', async () => {
     await request(server)
       .get('/api/audit-log/events')
@@ -329,19 +377,52 @@ describe('auditLogPlugin', () => {
       .expect(200);
     expect(one.body).toEqual(latest);
 
-    const pruned = await request(server)
+    // a cut-off in the future or inside the 90-day minimum is refused
+    const future = await request(server)
       .post('/api/audit-log/prune')
       .set('Authorization', admin)
       .send({ before: new Date(Date.now() + 60_000).toISOString() })
-      .expect(200);
-    expect(pruned.body.deleted).toBeGreaterThan(0);
-    const verify = await request(server)
-      .get('/api/audit-log/verify')
+      .expect(400);
+    expect(future.body.error.message).toMatch(/is in the future/);
+    const recent = await request(server)
+      .post('/api/audit-log/prune')
       .set('Authorization', admin)
+      .send({ olderThanDays: 30 })
+      .expect(400);
+    expect(recent.body.error.message).toMatch(
+      /inside the minimum retention of 90 days/,
+    );
+    // a service may not prune, whatever the permission policy says
+    await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', mockCredentials.service.header())
+      .send({ olderThanDays: 100 })
+      .expect(403);
+    const tooBig = await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', admin)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ before: 'x'.repeat(20_000) }))
+      .expect(400);
+    expect(tooBig.body.error.message).toBe(
+      'Request body exceeds the limit of 16384 bytes',
+    );
+    // nothing older than 90 days exists yet: an audited no-op
+    const pruned = await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', admin)
+      .send({ olderThanDays: 90 })
       .expect(200);
-    expect(verify.body).toMatchObject({
-      ok: true,
-      pruned: { throughSeq: pruned.body.checkpoint.throughSeq },
+    expect(pruned.body.deleted).toBe(0);
+    const [prune] = await waitForEvents(
+      server,
+      { eventId: 'events-prune', status: 'succeeded' },
+      1,
+    );
+    expect(prune).toMatchObject({
+      actor: 'user:default/admin',
+      severity: 'high',
+      meta: { reason: 'on request', deleted: 0 },
     });
   });
 });

@@ -6,7 +6,8 @@ import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
 import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
-import { scheduleRetention } from './service/retention';
+import { createCheckpointWitness } from './service/checkpointWitness';
+import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { createRouter } from './service/router';
 
@@ -55,7 +56,12 @@ export const auditLogPlugin = createBackendPlugin({
 
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {
-          const { lastSeq } = await store.append(batch);
+          const { lastSeq, placeholders } = await store.append(batch);
+          if (placeholders) {
+            logger.warn(
+              `The database refused ${placeholders} audit event(s) even after cleaning; stored placeholders in their place`,
+            );
+          }
           liveTail.notify(lastSeq, batch.length);
         });
         // Runs before the root shutdown that closes the database.
@@ -64,10 +70,28 @@ export const auditLogPlugin = createBackendPlugin({
           liveTail.stop();
         });
 
-        await scheduleRetention({ config, scheduler, store, logger });
+        const retention = readRetentionSettings(config);
+        const witness = createCheckpointWitness({ config, logger });
+        await scheduleRetention({
+          config,
+          settings: retention,
+          scheduler,
+          store,
+          logger,
+          auditor,
+          witness,
+        });
 
         httpRouter.use(
-          await createRouter({ store, httpAuth, permissions, auditor, logger }),
+          await createRouter({
+            store,
+            httpAuth,
+            permissions,
+            auditor,
+            logger,
+            witness,
+            minimumRetentionDays: retention.minimumDays,
+          }),
         );
       },
     });

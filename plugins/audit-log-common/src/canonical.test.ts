@@ -24,6 +24,7 @@ describe('permissions', () => {
   it('uses the documented names', () => {
     expect(auditLogPermissions.map(p => p.name)).toEqual([
       'audit-log.events.read',
+      'audit-log.entity-events.read',
       'audit-log.events.export',
       'audit-log.events.prune',
     ]);

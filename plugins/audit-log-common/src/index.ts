@@ -8,3 +8,4 @@ export * from './permissions';
 export * from './types';
 export * from './signals';
 export * from './canonical';
+export * from './gap';

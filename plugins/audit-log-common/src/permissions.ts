@@ -10,6 +10,21 @@ export const auditLogEventsReadPermission = createPermission({
 });
 
 /**
+ * Allows reading the audit events whose target is one catalog entity, and
+ * nothing else: a resource permission on `catalog-entity`, so a permission
+ * policy can grant it with the catalog's rules (for example to the entity's
+ * owners with `IS_ENTITY_OWNER`). The API checks it only when
+ * `audit-log.events.read` is denied, for `GET /events?entityRef=…` and for
+ * single events targeting that entity.
+ * @public
+ */
+export const auditLogEntityEventsReadPermission = createPermission({
+  name: 'audit-log.entity-events.read',
+  attributes: { action: 'read' },
+  resourceType: 'catalog-entity',
+});
+
+/**
  * Allows exporting audit events as CSV or NDJSON.
  * @public
  */
@@ -34,6 +49,7 @@ export const auditLogEventsPrunePermission = createPermission({
  */
 export const auditLogPermissions = [
   auditLogEventsReadPermission,
+  auditLogEntityEventsReadPermission,
   auditLogEventsExportPermission,
   auditLogEventsPrunePermission,
 ];

@@ -159,6 +159,15 @@ export type AuditVerifyResult = {
   failedSeq?: number;
   /** Present when `ok` is false: why the event failed. */
   reason?: string;
+  /**
+   * Gap records among the checked events: places where the pipeline had to
+   * drop events (at most the 100 newest; `gapCount` has the total).
+   */
+  gaps?: AuditGap[];
+  /** Number of gap records among the checked events. */
+  gapCount?: number;
+  /** Number of dropped events the gap records account for. */
+  droppedEvents?: number;
   /** When the verification finished (ISO 8601). */
   verifiedAt: string;
 };
@@ -179,3 +188,42 @@ export type AuditPruneResult = {
  * @public
  */
 export type AuditExportFormat = 'csv' | 'ndjson';
+
+/**
+ * Plugin id under which the audit log records its own gap and placeholder
+ * events.
+ * @public
+ */
+export const AUDIT_LOG_PLUGIN_ID = 'audit-log';
+
+/**
+ * Event id of a gap record: an event the audit pipeline appends to the chain
+ * when it had to drop events, so the loss is visible in the trail itself.
+ * @public
+ */
+export const AUDIT_GAP_EVENT_ID = 'events-dropped';
+
+/**
+ * What a gap record says, in its `meta.gap`.
+ * @public
+ */
+export type AuditGapInfo = {
+  /** How many events were dropped. */
+  dropped: number;
+  /** occurredAt of the first and last dropped event (ISO 8601). */
+  firstOccurredAt: string;
+  lastOccurredAt: string;
+  /** Why, with a count per reason (e.g. `queue full`). */
+  reasons: Record<string, number>;
+};
+
+/**
+ * A gap record found in the chain.
+ * @public
+ */
+export type AuditGap = AuditGapInfo & {
+  /** Sequence number of the gap record. */
+  seq: number;
+  /** The record's sentence: "N events dropped between … and … because …". */
+  message: string;
+};

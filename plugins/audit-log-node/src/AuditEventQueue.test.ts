@@ -1,5 +1,8 @@
 import { mockServices } from '@backstage/backend-test-utils';
-import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import {
+  AUDIT_GAP_EVENT_ID,
+  AuditEventInput,
+} from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from './AuditEventQueue';
 
 function event(n: number): AuditEventInput {
@@ -36,6 +39,7 @@ describe('AuditEventQueue', () => {
       written: 7,
       dropped: 0,
       failedWrites: 0,
+      unrecordedDrops: 0,
     });
   });
 
@@ -139,5 +143,74 @@ describe('AuditEventQueue', () => {
     }
     await queue.detachSink();
     expect(written).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
+  });
+
+  it('records dropped events as a gap record in front of the next stored batch', async () => {
+    const queue = new AuditEventQueue({ logger, maxSize: 2 });
+    // no sink yet: the third and fourth events are dropped at once
+    for (let i = 1; i <= 4; i++) {
+      await queue.enqueue(event(i));
+    }
+    expect(queue.stats()).toMatchObject({ dropped: 2, unrecordedDrops: 2 });
+    const batches: AuditEventInput[][] = [];
+    queue.attachSink(async batch => {
+      batches.push(batch);
+    });
+    await queue.drain();
+    const stored = batches.flat();
+    expect(stored.map(e => e.eventId)).toEqual([
+      AUDIT_GAP_EVENT_ID,
+      'e-1',
+      'e-2',
+    ]);
+    expect(stored[0]).toMatchObject({
+      plugin: 'audit-log',
+      severity: 'high',
+      meta: {
+        gap: {
+          dropped: 2,
+          firstOccurredAt: event(3).occurredAt,
+          lastOccurredAt: event(4).occurredAt,
+          reasons: { 'queue full': 2 },
+        },
+      },
+    });
+    expect(stored[0].error).toBe(
+      `2 events dropped between ${event(3).occurredAt} and ${
+        event(4).occurredAt
+      } because queue full (2)`,
+    );
+    expect(queue.stats().unrecordedDrops).toBe(0);
+  });
+
+  it('gives a batch up after maxRetryDurationMs and records why once the store is back', async () => {
+    const queue = new AuditEventQueue({
+      logger,
+      flushIntervalMs: 1,
+      maxRetryDelayMs: 20,
+      maxRetryDurationMs: 150,
+    });
+    let down = true;
+    const stored: AuditEventInput[] = [];
+    queue.attachSink(async batch => {
+      if (down) {
+        throw new Error('connection refused');
+      }
+      stored.push(...batch);
+    });
+    await queue.enqueue(event(1));
+    await queue.enqueue(event(2));
+    // retried, not dropped, while the outage is short
+    await new Promise(r => setTimeout(r, 60));
+    expect(queue.stats()).toMatchObject({ buffered: 2, dropped: 0 });
+    await new Promise(r => setTimeout(r, 250));
+    expect(queue.stats()).toMatchObject({ buffered: 0, dropped: 2 });
+    down = false;
+    await queue.enqueue(event(3));
+    await queue.drain();
+    expect(stored.map(e => e.eventId)).toEqual([AUDIT_GAP_EVENT_ID, 'e-3']);
+    expect(stored[0].error).toMatch(
+      /^2 events dropped between .* because database unavailable for over 0 s \(2\)$/,
+    );
   });
 });

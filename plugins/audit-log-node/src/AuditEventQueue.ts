@@ -1,6 +1,12 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { stringifyError } from '@backstage/errors';
-import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import {
+  AUDIT_GAP_EVENT_ID,
+  AUDIT_LOG_PLUGIN_ID,
+  AuditEventInput,
+  AuditGapInfo,
+  describeGap,
+} from '@kubechart/plugin-audit-log-common';
 
 /**
  * Writes a batch of events to durable storage. Must either store the whole
@@ -28,6 +34,12 @@ export type AuditEventQueueOptions = {
   maxEnqueueWaitMs?: number;
   /** Upper bound of the retry delay after a failed write. Default 5000 ms. */
   maxRetryDelayMs?: number;
+  /**
+   * How long writes may keep failing before the events of a failing batch are
+   * dropped (and recorded in a gap record) instead of retried. Default
+   * 300000 ms (5 minutes).
+   */
+  maxRetryDurationMs?: number;
 };
 
 /**
@@ -39,7 +51,26 @@ export type AuditEventQueueStats = {
   written: number;
   dropped: number;
   failedWrites: number;
+  /** Dropped events not yet recorded in a stored gap record. */
+  unrecordedDrops: number;
 };
+
+/**
+ * The gap record appended to the chain in place of dropped events.
+ * @public
+ */
+export function createGapEvent(gap: AuditGapInfo): AuditEventInput {
+  return {
+    occurredAt: new Date().toISOString(),
+    plugin: AUDIT_LOG_PLUGIN_ID,
+    eventId: AUDIT_GAP_EVENT_ID,
+    severity: 'high',
+    status: 'failed',
+    target: {},
+    meta: { gap: { ...gap, reasons: { ...gap.reasons } } },
+    error: describeGap(gap),
+  };
+}
 
 /**
  * A bounded in-memory queue between the auditor service (which every plugin
@@ -48,8 +79,11 @@ export type AuditEventQueueStats = {
  * `enqueue` never throws and waits at most `maxEnqueueWaitMs`: when the buffer
  * is full it applies back-pressure for that long, then drops the event and
  * counts it. Events are handed to the sink in batches, in order; a failed write
- * is retried with backoff without losing the batch. `drain` writes everything
- * that is buffered, for a clean shutdown.
+ * is retried with backoff without losing the batch, for at most
+ * `maxRetryDurationMs`, after which failing batches are dropped. Every drop is
+ * remembered and written to the chain as a gap record ("N events dropped
+ * between … and … because …") in front of the next batch that is stored.
+ * `drain` writes everything that is buffered, for a clean shutdown.
  *
  * @public
  */
@@ -60,6 +94,9 @@ export class AuditEventQueue {
   readonly #flushIntervalMs: number;
   readonly #maxEnqueueWaitMs: number;
   readonly #maxRetryDelayMs: number;
+  readonly #maxRetryDurationMs: number;
+  #gap: AuditGapInfo | undefined;
+  #failingSince: number | undefined;
 
   #buffer: AuditEventInput[] = [];
   #sink: AuditEventSink | undefined;
@@ -79,6 +116,7 @@ export class AuditEventQueue {
     this.#flushIntervalMs = options.flushIntervalMs ?? 50;
     this.#maxEnqueueWaitMs = options.maxEnqueueWaitMs ?? 100;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+    this.#maxRetryDurationMs = options.maxRetryDurationMs ?? 300000;
     if (this.#maxSize < 1 || this.#batchSize < 1) {
       throw new Error('Audit queue maxSize and batchSize must be positive');
     }
@@ -91,6 +129,7 @@ export class AuditEventQueue {
       written: this.#written,
       dropped: this.#dropped,
       failedWrites: this.#failedWrites,
+      unrecordedDrops: this.#gap?.dropped ?? 0,
     };
   }
 
@@ -108,7 +147,7 @@ export class AuditEventQueue {
         await this.#waitForRoom();
       }
       if (this.#buffer.length >= this.#maxSize) {
-        this.#drop();
+        this.#drop([event], 'queue full');
         return;
       }
     }
@@ -141,7 +180,7 @@ export class AuditEventQueue {
    */
   async drain(): Promise<void> {
     this.#clearTimer();
-    while (this.#sink && this.#buffer.length > 0) {
+    while (this.#sink && (this.#buffer.length > 0 || this.#gap)) {
       const ok = await this.#flush();
       if (!ok) {
         break;
@@ -149,16 +188,33 @@ export class AuditEventQueue {
     }
   }
 
-  #drop() {
-    this.#dropped += 1;
+  #drop(events: AuditEventInput[], reason: string) {
+    if (events.length === 0) {
+      return;
+    }
+    this.#dropped += events.length;
+    const times = events.map(e => e.occurredAt).sort();
+    const gap = this.#gap ?? {
+      dropped: 0,
+      firstOccurredAt: times[0],
+      lastOccurredAt: times[times.length - 1],
+      reasons: {},
+    };
+    gap.dropped += events.length;
+    if (times[0] < gap.firstOccurredAt) gap.firstOccurredAt = times[0];
+    if (times[times.length - 1] > gap.lastOccurredAt) {
+      gap.lastOccurredAt = times[times.length - 1];
+    }
+    gap.reasons[reason] = (gap.reasons[reason] ?? 0) + events.length;
+    this.#gap = gap;
     const now = Date.now();
     // one warning per second at most, the counter tells the rest
     if (now - this.#lastDropWarning > 1000) {
       this.#lastDropWarning = now;
       this.#logger.warn(
-        `Audit event queue is full (${this.#maxSize} events); dropped ${
+        `Audit events dropped (${reason}); ${
           this.#dropped
-        } event(s) so far`,
+        } event(s) dropped so far, a gap record will mark them in the chain`,
       );
     }
   }
@@ -198,7 +254,11 @@ export class AuditEventQueue {
   }
 
   #schedule(immediate = false) {
-    if (!this.#sink || this.#flushing || this.#buffer.length === 0) {
+    if (
+      !this.#sink ||
+      this.#flushing ||
+      (this.#buffer.length === 0 && !this.#gap)
+    ) {
       return;
     }
     const full = this.#buffer.length >= this.#batchSize;
@@ -226,21 +286,46 @@ export class AuditEventQueue {
       return true;
     }
     const sink = this.#sink;
-    if (!sink || this.#buffer.length === 0) {
+    if (!sink || (this.#buffer.length === 0 && !this.#gap)) {
       return true;
     }
-    const batch = this.#buffer.slice(0, this.#batchSize);
+    // A pending gap record travels in front of the events that follow it.
+    const gap = this.#gap;
+    this.#gap = undefined;
+    const events = this.#buffer.slice(0, this.#batchSize - (gap ? 1 : 0));
+    const batch = gap ? [createGapEvent(gap), ...events] : events;
     let ok = true;
     this.#flushing = (async () => {
       try {
         await sink(batch);
-        this.#buffer.splice(0, batch.length);
-        this.#written += batch.length;
+        this.#buffer.splice(0, events.length);
+        this.#written += events.length;
         this.#retryDelayMs = 0;
+        this.#failingSince = undefined;
+        if (gap) {
+          this.#logger.warn(`Audit chain gap recorded: ${describeGap(gap)}`);
+        }
         this.#wakeWaiters();
       } catch (error) {
         ok = false;
         this.#failedWrites += 1;
+        if (gap) {
+          this.#mergeGap(gap);
+        }
+        const now = Date.now();
+        this.#failingSince ??= now;
+        if (now - this.#failingSince >= this.#maxRetryDurationMs) {
+          // The store has been failing for too long: give these events up so
+          // the buffer keeps room for new ones, and say so in the chain later.
+          this.#buffer.splice(0, events.length);
+          this.#drop(
+            events,
+            `database unavailable for over ${Math.round(
+              this.#maxRetryDurationMs / 1000,
+            )} s`,
+          );
+          this.#wakeWaiters();
+        }
         this.#retryDelayMs = Math.min(
           this.#maxRetryDelayMs,
           Math.max(100, this.#retryDelayMs * 2),
@@ -258,5 +343,30 @@ export class AuditEventQueue {
       this.#flushing = undefined;
     }
     return ok;
+  }
+
+  /** Puts a gap that could not be written back in front of newer drops. */
+  #mergeGap(gap: AuditGapInfo) {
+    const newer = this.#gap;
+    if (!newer) {
+      this.#gap = gap;
+      return;
+    }
+    const reasons = { ...gap.reasons };
+    for (const [reason, count] of Object.entries(newer.reasons)) {
+      reasons[reason] = (reasons[reason] ?? 0) + count;
+    }
+    this.#gap = {
+      dropped: gap.dropped + newer.dropped,
+      firstOccurredAt:
+        gap.firstOccurredAt < newer.firstOccurredAt
+          ? gap.firstOccurredAt
+          : newer.firstOccurredAt,
+      lastOccurredAt:
+        gap.lastOccurredAt > newer.lastOccurredAt
+          ? gap.lastOccurredAt
+          : newer.lastOccurredAt,
+      reasons,
+    };
   }
 }

@@ -17,7 +17,8 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
-import { redactSecrets } from './redact';
+import { hasOwnKeys, redactSecrets } from './redact';
+import { readMinimumSeverities } from './severity';
 import { extractTarget } from './target';
 
 type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -77,6 +78,7 @@ export class AuditLogAuditorService implements AuditorService {
   readonly #logger: LoggerService;
   readonly #levels: SeverityLogLevels;
   readonly #queue: AuditEventQueue;
+  readonly #severityOf: ReturnType<typeof readMinimumSeverities>;
 
   constructor(options: {
     pluginId: string;
@@ -92,26 +94,33 @@ export class AuditLogAuditorService implements AuditorService {
     this.#logger = options.logger.child({ isAuditEvent: true });
     this.#levels = readSeverityLogLevels(options.config);
     this.#queue = options.queue;
+    this.#severityOf = readMinimumSeverities(options.config);
   }
 
   async createEvent(
     options: AuditorServiceCreateEventOptions,
   ): Promise<AuditorServiceEvent> {
     const actor = await this.#getActor(options.request);
-    await this.#record(options, actor, 'initiated', options.meta);
+    // Redacted (and bounded) once; the outcome events reuse the copy.
+    const meta = options.meta ? redactSecrets(options.meta) : {};
+    const withOutcome = (extra: JsonObject | undefined) =>
+      extra ? { ...meta, ...redactSecrets(extra) } : meta;
+    await this.#record(options, actor, 'initiated', meta);
     return {
       success: async params => {
-        await this.#record(options, actor, 'succeeded', {
-          ...options.meta,
-          ...params?.meta,
-        });
+        await this.#record(
+          options,
+          actor,
+          'succeeded',
+          withOutcome(params?.meta),
+        );
       },
       fail: async params => {
         await this.#record(
           options,
           actor,
           'failed',
-          { ...options.meta, ...params.meta },
+          withOutcome(params.meta),
           params.error,
         );
       },
@@ -122,14 +131,16 @@ export class AuditLogAuditorService implements AuditorService {
     options: AuditorServiceCreateEventOptions,
     actorId: string | undefined,
     status: AuditEventStatus,
-    rawMeta: JsonObject | undefined,
+    redactedMeta: JsonObject,
     error?: Error,
   ) {
-    const { eventId, severityLevel = 'low', request } = options;
-    const meta =
-      rawMeta && Object.keys(rawMeta).length > 0
-        ? redactSecrets(rawMeta)
-        : undefined;
+    const { eventId, request } = options;
+    const severityLevel = this.#severityOf(
+      this.#pluginId,
+      eventId,
+      options.severityLevel ?? 'low',
+    );
+    const meta = hasOwnKeys(redactedMeta) ? redactedMeta : undefined;
     const userAgent = request?.get('user-agent');
 
     // Same shape and level as the default auditor's log line.
@@ -164,7 +175,7 @@ export class AuditLogAuditorService implements AuditorService {
       eventId,
       severity: severityLevel,
       status,
-      target: extractTarget(rawMeta),
+      target: extractTarget(meta),
       request: request
         ? {
             method: request.method,

@@ -10,11 +10,19 @@ export {
   type AuditEventQueueOptions,
   type AuditEventQueueStats,
   type AuditEventSink,
+  createGapEvent,
 } from './AuditEventQueue';
+export { DEFAULT_MINIMUM_SEVERITIES, readMinimumSeverities } from './severity';
 export { auditLogQueueServiceRef } from './queueServiceRef';
 export {
   AuditLogAuditorService,
   auditLogAuditorServiceFactory,
 } from './auditorServiceFactory';
-export { redactSecrets, REDACTED, SECRET_KEY_PATTERN } from './redact';
+export {
+  redactSecrets,
+  REDACTED,
+  SECRET_KEY_PATTERN,
+  META_LIMITS,
+  TRUNCATED_MARKER,
+} from './redact';
 export { extractTarget } from './target';

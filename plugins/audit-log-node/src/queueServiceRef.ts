@@ -10,7 +10,7 @@ import { AuditEventQueue } from './AuditEventQueue';
  * the audit-log backend plugin, which drains it into the database.
  *
  * Configured under `auditLog.queue` (`maxSize`, `batchSize`,
- * `flushIntervalMs`, `maxEnqueueWaitMs`).
+ * `flushIntervalMs`, `maxEnqueueWaitMs`, `maxRetryDurationMs`).
  *
  * @public
  */
@@ -34,15 +34,17 @@ export const auditLogQueueServiceRef = createServiceRef<AuditEventQueue>({
           batchSize: queueConfig?.getOptionalNumber('batchSize'),
           flushIntervalMs: queueConfig?.getOptionalNumber('flushIntervalMs'),
           maxEnqueueWaitMs: queueConfig?.getOptionalNumber('maxEnqueueWaitMs'),
+          maxRetryDurationMs:
+            queueConfig?.getOptionalNumber('maxRetryDurationMs'),
         });
         // The audit-log plugin drains the queue in its own shutdown hook,
         // which runs before this one; anything left here could not be stored.
         lifecycle.addShutdownHook(async () => {
           await queue.drain();
-          const { buffered, dropped } = queue.stats();
-          if (buffered > 0 || dropped > 0) {
+          const { buffered, unrecordedDrops } = queue.stats();
+          if (buffered > 0 || unrecordedDrops > 0) {
             queueLogger.warn(
-              `Audit queue stopped with ${buffered} unwritten and ${dropped} dropped event(s)`,
+              `Audit queue stopped with ${buffered} unwritten event(s) and ${unrecordedDrops} dropped event(s) that no gap record marks`,
             );
           }
         });

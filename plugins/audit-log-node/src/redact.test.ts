@@ -59,3 +59,47 @@ describe('extractTarget', () => {
     expect(extractTarget(undefined)).toEqual({});
   });
 });
+
+describe('redactSecrets bounds', () => {
+  it('cuts long strings and says how much was cut', () => {
+    const out = redactSecrets({ message: 'a'.repeat(10000) });
+    expect(out.message).toBe(`${'a'.repeat(8192)}…[1808 more characters]`);
+  });
+
+  it('marks objects and arrays whose members were cut', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 6000 }, (_, i) => [`k${i}`, i]),
+    );
+    const out = redactSecrets({ many });
+    const kept = out.many as Record<string, unknown>;
+    expect(kept['…truncated']).toMatch(/^\d+ more keys$/);
+    expect(Object.keys(kept).length).toBeLessThan(5002);
+    const list = redactSecrets({ list: Array.from({ length: 6000 }, () => 1) })
+      .list as unknown[];
+    expect(list[list.length - 1]).toMatch(/^\[…truncated: \d+ more items\]$/);
+  });
+
+  it('replaces values nested deeper than 20 levels', () => {
+    let deep: any = { leaf: 'x' };
+    for (let i = 0; i < 30; i++) deep = { d: deep };
+    expect(JSON.stringify(redactSecrets(deep))).toContain(
+      '[TRUNCATED: depth > 20]',
+    );
+  });
+});
+
+describe('extractTarget with a nested target', () => {
+  it('reads the target object kubechart events carry', () => {
+    expect(
+      extractTarget({
+        target: { cluster: 'dev', namespace: 'team-a', entityRef: 'x' },
+        runId: 'r1',
+      }),
+    ).toEqual({
+      entityRef: 'x',
+      cluster: 'dev',
+      namespace: 'team-a',
+      resource: 'run:r1',
+    });
+  });
+});

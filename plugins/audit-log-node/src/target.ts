@@ -14,17 +14,26 @@ export function extractTarget(meta: JsonObject | undefined): AuditEventTarget {
   if (!meta) {
     return {};
   }
+  // KubeChart and others nest the target: `{ target: { cluster, namespace } }`
+  const nested =
+    meta.target &&
+    typeof meta.target === 'object' &&
+    !Array.isArray(meta.target)
+      ? (meta.target as JsonObject)
+      : {};
   const target: AuditEventTarget = {
     entityRef:
       str(meta.entityRef) ??
       str(meta.targetEntityRef) ??
+      str(nested.entityRef) ??
       str(meta.templateRef) ??
       str(meta.entity),
-    cluster: str(meta.cluster) ?? str(meta.clusterName),
-    namespace: str(meta.namespace),
+    cluster: str(meta.cluster) ?? str(meta.clusterName) ?? str(nested.cluster),
+    namespace: str(meta.namespace) ?? str(nested.namespace),
     resource:
       str(meta.resource) ??
       str(meta.resourceRef) ??
+      str(nested.resource) ??
       (str(meta.runId) && `run:${meta.runId}`) ??
       (str(meta.taskId) && `task:${meta.taskId}`),
   };

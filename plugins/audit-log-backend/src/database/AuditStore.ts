@@ -15,6 +15,21 @@ import {
 export type AuditAppendResult = {
   firstSeq: number;
   lastSeq: number;
+  /** Events the database refused even after cleaning, stored as placeholders. */
+  placeholders?: number;
+};
+
+/**
+ * Where a prune cuts the chain: events `fromSeq`–`throughSeq` go, and the
+ * remaining chain starts from `hash`, the hash of event `throughSeq`.
+ * @public
+ */
+export type AuditPruneCut = {
+  fromSeq: number;
+  throughSeq: number;
+  hash: string;
+  /** The requested cut-off (ISO 8601): events before it were pruned. */
+  cutoff: string;
 };
 
 /**
@@ -32,6 +47,12 @@ export interface AuditStore {
   get(seq: number): Promise<AuditEvent | undefined>;
   /** Walks the chain from the checkpoint to the head. */
   verify(): Promise<AuditVerifyResult>;
-  /** Removes events older than `before`, keeping a checkpoint. */
-  prune(options: { before: Date }): Promise<AuditPruneResult>;
+  /**
+   * Removes events older than `before`, keeping a checkpoint. `witness` is
+   * given the cut before anything changes; if it throws, nothing is pruned.
+   */
+  prune(options: {
+    before: Date;
+    witness?: (cut: AuditPruneCut) => Promise<void>;
+  }): Promise<AuditPruneResult & { cut?: AuditPruneCut }>;
 }

@@ -4,21 +4,24 @@ import {
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  AUDIT_GAP_EVENT_ID,
+  AUDIT_LOG_PLUGIN_ID,
   AuditEvent,
   AuditEventFilters,
   AuditEventInput,
   AuditEventPage,
   AuditEventQuery,
-  AuditEventSeverity,
-  AuditEventStatus,
+  AuditGap,
+  AuditGapInfo,
   AuditPruneCheckpoint,
   AuditPruneResult,
   AuditVerifyResult,
-  canonicalJson,
+  describeGap,
 } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
-import { AuditAppendResult, AuditStore } from './AuditStore';
+import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
 import { EventRow, hashRow, postgresHashExpression, toIso } from './chain';
+import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-audit-log-backend',
@@ -36,6 +39,9 @@ const VERIFY_PREFETCH = 3;
 const STREAM_BATCH = 1000;
 const DELETE_BATCH = 10000;
 const DEFAULT_PAGE_SIZE = 50;
+/** Gap records verify lists in detail, and how many it sums up. */
+const MAX_REPORTED_GAPS = 100;
+const MAX_SUMMED_GAPS = 1000;
 const MAX_PAGE_SIZE = 500;
 
 /** What verify needs of each event. */
@@ -58,98 +64,13 @@ type HeadRow = {
   pruned_at: Date | string | null;
 };
 
-function rowToEvent(row: EventRow): AuditEvent {
-  const target: AuditEvent['target'] = {};
-  if (row.target_entity_ref) target.entityRef = row.target_entity_ref;
-  if (row.target_cluster) target.cluster = row.target_cluster;
-  if (row.target_namespace) target.namespace = row.target_namespace;
-  if (row.target_resource) target.resource = row.target_resource;
-  const hasRequest =
-    row.request_method ||
-    row.request_path ||
-    row.request_ip ||
-    row.request_user_agent;
-  return {
-    seq: Number(row.seq),
-    occurredAt: toIso(row.occurred_at),
-    actor: row.actor ?? undefined,
-    plugin: row.plugin_id,
-    eventId: row.event_id,
-    severity: row.severity as AuditEventSeverity,
-    status: row.status as AuditEventStatus,
-    target,
-    request: hasRequest
-      ? {
-          method: row.request_method ?? undefined,
-          path: row.request_path ?? undefined,
-          ip: row.request_ip ?? undefined,
-          userAgent: row.request_user_agent ?? undefined,
-        }
-      : undefined,
-    meta: row.meta ? JSON.parse(row.meta) : undefined,
-    error: row.error ?? undefined,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
-
-const LONE_SURROGATE =
-  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Makes a string safe to store and hash: lone UTF-16 surrogates (which the
- * database would silently turn into U+FFFD, breaking the hash) are replaced
- * up front, and the value is cut to the column's length in whole code points.
- */
-function clean(value: unknown, max?: number): string | null {
-  if (value === undefined || value === null) {
-    return null;
+function parseGap(meta: string | null): AuditGapInfo | undefined {
+  try {
+    const gap = meta ? JSON.parse(meta)?.gap : undefined;
+    return gap && typeof gap.dropped === 'number' ? gap : undefined;
+  } catch {
+    return undefined;
   }
-  const text = String(value).replace(LONE_SURROGATE, '\ufffd');
-  if (max === undefined || text.length <= max) {
-    return text;
-  }
-  return Array.from(text).slice(0, max).join('');
-}
-
-/**
- * The row for an event. Never throws for odd input: one malformed event must
- * not block the batch it travels in, so missing names become `unknown` and
- * long values are cut to the column sizes.
- */
-function inputToRow(
-  event: AuditEventInput,
-  seq: number,
-): Omit<EventRow, 'hash' | 'prev_hash'> {
-  const occurred = new Date(event.occurredAt);
-  const meta =
-    event.meta &&
-    typeof event.meta === 'object' &&
-    Object.keys(event.meta).length > 0
-      ? canonicalJson(event.meta)
-      : null;
-  return {
-    seq,
-    occurred_at: (Number.isNaN(occurred.getTime())
-      ? new Date()
-      : occurred
-    ).toISOString(),
-    actor: clean(event.actor, 512),
-    plugin_id: clean(event.plugin, 255) || 'unknown',
-    event_id: clean(event.eventId, 255) || 'unknown',
-    severity: clean(event.severity, 16) || 'low',
-    status: clean(event.status, 16) || 'initiated',
-    target_entity_ref: clean(event.target?.entityRef, 512),
-    target_cluster: clean(event.target?.cluster, 255),
-    target_namespace: clean(event.target?.namespace, 255),
-    target_resource: clean(event.target?.resource, 512),
-    request_method: clean(event.request?.method, 16),
-    request_path: clean(event.request?.path),
-    request_ip: clean(event.request?.ip, 64),
-    request_user_agent: clean(event.request?.userAgent),
-    meta,
-    error: clean(event.error),
-  };
 }
 
 function checkpointOf(head: HeadRow): AuditPruneCheckpoint | undefined {
@@ -228,24 +149,53 @@ export class DatabaseAuditStore implements AuditStore {
     }
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
-      let seq = Number(head.last_seq);
+      const firstSeq = Number(head.last_seq) + 1;
+      let seq = firstSeq - 1;
       let prevHash = head.last_hash;
-      const firstSeq = seq + 1;
-      const rows: EventRow[] = events.map(event => {
-        seq += 1;
-        const row = inputToRow(event, seq);
+      const link = (event: AuditEventInput): EventRow => {
+        const row = inputToRow(event, seq + 1);
         const hash = hashRow(prevHash, row);
-        const full: EventRow = { ...row, prev_hash: prevHash, hash };
-        prevHash = hash;
-        return full;
-      });
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx(EVENTS).insert(rows.slice(i, i + INSERT_CHUNK));
+        return { ...row, prev_hash: prevHash, hash };
+      };
+      let placeholders = 0;
+      try {
+        // the whole batch in one savepoint: the common, fast path
+        await tx.transaction(async sp => {
+          const rows = events.map(event => {
+            const row = link(event);
+            seq += 1;
+            prevHash = row.hash;
+            return row;
+          });
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+            await sp(EVENTS).insert(rows.slice(i, i + INSERT_CHUNK));
+          }
+        });
+      } catch {
+        // Some event was refused. Store them one by one so that only the bad
+        // one is replaced by a placeholder; if even the placeholder fails the
+        // database itself is in trouble and the batch is retried later.
+        seq = firstSeq - 1;
+        prevHash = head.last_hash;
+        for (const event of events) {
+          let row = link(event);
+          try {
+            await tx.transaction(sp => sp(EVENTS).insert(row));
+          } catch (error) {
+            row = link(placeholderFor(event, error));
+            await tx.transaction(sp => sp(EVENTS).insert(row));
+            placeholders += 1;
+          }
+          seq += 1;
+          prevHash = row.hash;
+        }
       }
       await tx(HEAD)
         .where({ id: 1 })
         .update({ last_seq: seq, last_hash: prevHash });
-      return { firstSeq, lastSeq: seq };
+      return placeholders
+        ? { firstSeq, lastSeq: seq, placeholders }
+        : { firstSeq, lastSeq: seq };
     });
   }
 
@@ -308,19 +258,27 @@ export class DatabaseAuditStore implements AuditStore {
     let firstSeq: number | undefined;
     let checked = 0;
 
-    const result = (failure?: {
+    const result = async (failure?: {
       failedSeq: number;
       reason: string;
-    }): AuditVerifyResult => ({
-      ok: !failure,
-      checked,
-      firstSeq,
-      lastSeq: checked > 0 ? expectedSeq - 1 : undefined,
-      headSeq,
-      pruned,
-      ...failure,
-      verifiedAt: new Date().toISOString(),
-    });
+    }): Promise<AuditVerifyResult> => {
+      const lastSeq = checked > 0 ? expectedSeq - 1 : undefined;
+      const gaps =
+        firstSeq !== undefined && lastSeq !== undefined
+          ? await this.#gapsBetween(firstSeq, lastSeq)
+          : undefined;
+      return {
+        ok: !failure,
+        checked,
+        firstSeq,
+        lastSeq,
+        headSeq,
+        pruned,
+        ...failure,
+        ...gaps,
+        verifiedAt: new Date().toISOString(),
+      };
+    };
 
     // Consecutive seq ranges, fetched a few ahead so the database hashes the
     // next ranges while this process checks the current one.
@@ -389,39 +347,62 @@ export class DatabaseAuditStore implements AuditStore {
     return result();
   }
 
-  async prune(options: { before: Date }): Promise<AuditPruneResult> {
+  async prune(options: {
+    before: Date;
+    witness?: (cut: AuditPruneCut) => Promise<void>;
+  }): Promise<AuditPruneResult & { cut?: AuditPruneCut }> {
     const cutoff = options.before.toISOString();
+    const current = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
+    if (!current) {
+      throw new Error('Audit chain head is missing; migrations not applied?');
+    }
+    const checkpointSeq = Number(current.checkpoint_seq);
+    // Prune a prefix of the chain: everything before the first event that
+    // is inside the retention window.
+    const firstKept = await this.#db(EVENTS)
+      .where('seq', '>', checkpointSeq)
+      .andWhere('occurred_at', '>=', cutoff)
+      .orderBy('seq', 'asc')
+      .first('seq');
+    const throughSeq = firstKept
+      ? Number(firstKept.seq) - 1
+      : Number(current.last_seq);
+    if (throughSeq <= checkpointSeq) {
+      return { deleted: 0, checkpoint: checkpointOf(current) };
+    }
+    const last = await this.#db<EventRow>(EVENTS)
+      .where({ seq: throughSeq })
+      .first('hash');
+    if (!last) {
+      throw new Error(`Cannot prune: event ${throughSeq} is missing`);
+    }
+    const cut: AuditPruneCut = {
+      fromSeq: checkpointSeq + 1,
+      throughSeq,
+      hash: last.hash,
+      cutoff,
+    };
+    // The witness keeps the cut outside this database before anything is
+    // deleted; if it cannot, nothing is pruned.
+    await options.witness?.(cut);
+
     // Move the checkpoint under the head lock, then delete outside of it so
     // appends are not blocked by a long delete.
     const { from, through, head } = await this.#db.transaction(async tx => {
       const locked = await this.#lockHead(tx);
-      const checkpointSeq = Number(locked.checkpoint_seq);
-      const lastSeq = Number(locked.last_seq);
-      // Prune a prefix of the chain: everything before the first event that
-      // is inside the retention window.
-      const firstKept = await tx(EVENTS)
-        .where('seq', '>', checkpointSeq)
-        .andWhere('occurred_at', '>=', cutoff)
-        .orderBy('seq', 'asc')
-        .first('seq');
-      const throughSeq = firstKept ? Number(firstKept.seq) - 1 : lastSeq;
-      if (throughSeq <= checkpointSeq) {
-        return { from: 0, through: checkpointSeq, head: locked };
-      }
-      const last = await tx<EventRow>(EVENTS)
-        .where({ seq: throughSeq })
-        .first('hash');
-      if (!last) {
-        throw new Error(`Cannot prune: event ${throughSeq} is missing`);
+      const lockedCheckpoint = Number(locked.checkpoint_seq);
+      if (throughSeq <= lockedCheckpoint) {
+        // another replica pruned at least as far meanwhile
+        return { from: 0, through: lockedCheckpoint, head: locked };
       }
       const update = {
         checkpoint_seq: throughSeq,
-        checkpoint_hash: last.hash,
+        checkpoint_hash: cut.hash,
         pruned_at: new Date().toISOString(),
       };
       await tx(HEAD).where({ id: 1 }).update(update);
       return {
-        from: checkpointSeq + 1,
+        from: lockedCheckpoint + 1,
         through: throughSeq,
         head: { ...locked, ...update },
       };
@@ -439,7 +420,57 @@ export class DatabaseAuditStore implements AuditStore {
         low = high + 1;
       }
     }
-    return { deleted, checkpoint: checkpointOf(head) };
+    return { deleted, checkpoint: checkpointOf(head), cut };
+  }
+
+  /**
+   * The gap records among the events [fromSeq, toSeq]: the newest
+   * {@link MAX_REPORTED_GAPS} in detail, and totals over all of them.
+   */
+  async #gapsBetween(
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<
+    Pick<AuditVerifyResult, 'gaps' | 'gapCount' | 'droppedEvents'> | undefined
+  > {
+    const rows: Pick<EventRow, 'seq' | 'meta' | 'error'>[] =
+      await this.#db<EventRow>(EVENTS)
+        .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
+        .andWhere('seq', '>=', fromSeq)
+        .andWhere('seq', '<=', toSeq)
+        .orderBy('seq', 'desc')
+        .limit(MAX_SUMMED_GAPS)
+        .select('seq', 'meta', 'error');
+    if (rows.length === 0) {
+      return undefined;
+    }
+    const gaps: AuditGap[] = [];
+    let droppedEvents = 0;
+    for (const row of rows) {
+      const info = parseGap(row.meta);
+      droppedEvents += info?.dropped ?? 0;
+      if (gaps.length < MAX_REPORTED_GAPS) {
+        gaps.push({
+          seq: Number(row.seq),
+          dropped: info?.dropped ?? 0,
+          firstOccurredAt: info?.firstOccurredAt ?? '',
+          lastOccurredAt: info?.lastOccurredAt ?? '',
+          reasons: info?.reasons ?? {},
+          message: info ? describeGap(info) : row.error ?? 'events dropped',
+        });
+      }
+    }
+    let gapCount = rows.length;
+    if (rows.length === MAX_SUMMED_GAPS) {
+      const counted = await this.#db(EVENTS)
+        .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
+        .andWhere('seq', '>=', fromSeq)
+        .andWhere('seq', '<=', toSeq)
+        .count({ n: '*' })
+        .first();
+      gapCount = Number(counted?.n ?? rows.length);
+    }
+    return { gaps, gapCount, droppedEvents };
   }
 
   /**

@@ -24,7 +24,31 @@ export const CSV_COLUMNS = [
   'hash',
 ];
 
+/**
+ * Characters that make a spreadsheet treat a cell as a formula (OWASP CSV
+ * injection): `=`, `+`, `-`, `@`, tab and carriage return.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A cell a spreadsheet shows as text: one that would start a formula gets a
+ * leading `'` (OWASP's rule); csv-stringify then quotes as needed.
+ */
+export function escapeFormula(cell: string): string {
+  return FORMULA_START.test(cell) ? `'${cell}` : cell;
+}
+
 function toCsvRecord(e: AuditEvent): Record<string, string | number> {
+  const record = toCsvFields(e);
+  for (const [column, value] of Object.entries(record)) {
+    if (typeof value === 'string') {
+      record[column] = escapeFormula(value);
+    }
+  }
+  return record;
+}
+
+function toCsvFields(e: AuditEvent): Record<string, string | number> {
   return {
     seq: e.seq,
     occurredAt: e.occurredAt,

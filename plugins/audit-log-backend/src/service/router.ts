@@ -4,22 +4,29 @@ import {
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   AuthorizeResult,
   BasicPermission,
 } from '@backstage/plugin-permission-common';
 import {
+  auditLogEntityEventsReadPermission,
   auditLogEventsExportPermission,
   auditLogEventsPrunePermission,
   auditLogEventsReadPermission,
 } from '@kubechart/plugin-audit-log-common';
-import express, { Request } from 'express';
+import express, { NextFunction, Request, Response } from 'express';
 import Router from 'express-promise-router';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
+import { CheckpointWitness } from './checkpointWitness';
 import { csvChunks, ndjsonChunks } from './exportStream';
+import {
+  checkPruneCutoff,
+  DEFAULT_MINIMUM_RETENTION_DAYS,
+  pruneAudited,
+} from './retention';
 import {
   parseEventsQuery,
   parseExportQuery,
@@ -37,7 +44,34 @@ export type RouterOptions = {
   permissions: PermissionsService;
   auditor: AuditorService;
   logger: LoggerService;
+  /** Emits each prune's checkpoint outside the database. */
+  witness: CheckpointWitness;
+  /** `auditLog.retention.minimumDays`; default 90. */
+  minimumRetentionDays?: number;
 };
+
+/** Largest JSON body the API accepts (only `POST /prune` takes one). */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** Turns body-parser refusals into 400s that name the limit. */
+function bodyErrors(
+  error: any,
+  _req: Request,
+  _res: Response,
+  next: NextFunction,
+) {
+  if (error?.type === 'entity.too.large') {
+    next(
+      new InputError(
+        `Request body exceeds the limit of ${MAX_BODY_BYTES} bytes`,
+      ),
+    );
+  } else if (error?.type === 'entity.parse.failed') {
+    next(new InputError('Request body is not valid JSON'));
+  } else {
+    next(error);
+  }
+}
 
 /**
  * The audit-log REST API.
@@ -46,35 +80,78 @@ export type RouterOptions = {
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { store, httpAuth, permissions, auditor, logger } = options;
+  const { store, httpAuth, permissions, auditor, logger, witness } = options;
+  const minimumDays =
+    options.minimumRetentionDays ?? DEFAULT_MINIMUM_RETENTION_DAYS;
   const router = Router();
-  router.use(express.json());
+  router.use(express.json({ limit: MAX_BODY_BYTES }));
+  router.use(bodyErrors);
 
   /** Throws NotAllowedError unless the caller is granted `permission`. */
-  async function authorize(req: Request, permission: BasicPermission) {
-    const credentials = await httpAuth.credentials(req, {
-      allow: ['user', 'service'],
-    });
+  async function authorize(
+    req: Request,
+    permission: BasicPermission,
+    allow: Array<'user' | 'service'> = ['user', 'service'],
+  ) {
+    const credentials = await httpAuth.credentials(req, { allow });
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
     if (decision.result !== AuthorizeResult.ALLOW) {
       throw new NotAllowedError(`Missing permission ${permission.name}`);
     }
+    return credentials;
+  }
+
+  /**
+   * Readers with `audit-log.events.read` see everything; others may read the
+   * events of one entity when the policy grants them
+   * `audit-log.entity-events.read` on it.
+   */
+  async function authorizeRead(req: Request, entityRef: string | undefined) {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const [all] = await permissions.authorize(
+      [{ permission: auditLogEventsReadPermission }],
+      { credentials },
+    );
+    if (all.result === AuthorizeResult.ALLOW) {
+      return;
+    }
+    if (entityRef) {
+      const [one] = await permissions.authorize(
+        [
+          {
+            permission: auditLogEntityEventsReadPermission,
+            resourceRef: entityRef,
+          },
+        ],
+        { credentials },
+      );
+      if (one.result === AuthorizeResult.ALLOW) {
+        return;
+      }
+    }
+    throw new NotAllowedError(
+      entityRef
+        ? `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name} on ${entityRef}`
+        : `Missing permission ${auditLogEventsReadPermission.name}`,
+    );
   }
 
   // Reads are not audited: the live tail refetches on every new event, and
   // auditing those reads would feed itself.
   router.get('/events', async (req, res) => {
-    await authorize(req, auditLogEventsReadPermission);
     const query = parseEventsQuery(req.query);
+    await authorizeRead(req, query.entityRef);
     res.json(await store.query(query));
   });
 
   router.get('/events/:seq', async (req, res) => {
-    await authorize(req, auditLogEventsReadPermission);
     const seq = parseSeq(req.params.seq);
     const event = await store.get(seq);
+    await authorizeRead(req, event?.target.entityRef);
     if (!event) {
       throw new NotFoundError(`No audit event ${seq}`);
     }
@@ -137,23 +214,25 @@ export async function createRouter(
     }
   });
 
+  // Only a person may prune: a service token cannot erase the trail of what
+  // services did.
   router.post('/prune', async (req, res) => {
-    await authorize(req, auditLogEventsPrunePermission);
+    const credentials = await authorize(req, auditLogEventsPrunePermission, [
+      'user',
+    ]);
     const { before } = parsePruneBody(req.body);
-    const auditEvent = await auditor.createEvent({
-      eventId: 'events-prune',
-      severityLevel: 'high',
+    checkPruneCutoff(before, minimumDays);
+    const result = await pruneAudited({
+      store,
+      auditor,
+      witness,
+      before,
+      reason: 'on request',
       request: req,
-      meta: { before: before.toISOString() },
+      actor: (credentials.principal as { userEntityRef?: string })
+        .userEntityRef,
     });
-    try {
-      const result = await store.prune({ before });
-      await auditEvent.success({ meta: { deleted: result.deleted } });
-      res.json(result);
-    } catch (error) {
-      await auditEvent.fail({ error: error as Error });
-      throw error;
-    }
+    res.json(result);
   });
 
   return router;

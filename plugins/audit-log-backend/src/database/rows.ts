@@ -1,0 +1,227 @@
+import {
+  AUDIT_LOG_PLUGIN_ID,
+  AuditEvent,
+  AuditEventInput,
+  AuditEventSeverity,
+  AuditEventStatus,
+  canonicalJson,
+} from '@kubechart/plugin-audit-log-common';
+import { redactSecrets } from '@kubechart/plugin-audit-log-node';
+import { EventRow, toIso } from './chain';
+
+/**
+ * Bounds of what one stored event may hold. Longer values are cut (in whole
+ * code points, with no marker so the column limit is never exceeded);
+ * metadata over its bound is replaced by a note of its size.
+ */
+export const ROW_LIMITS = {
+  actor: 512,
+  plugin_id: 255,
+  event_id: 255,
+  severity: 16,
+  status: 16,
+  target_entity_ref: 512,
+  target_cluster: 255,
+  target_namespace: 255,
+  target_resource: 512,
+  request_method: 16,
+  request_path: 2048,
+  request_ip: 64,
+  request_user_agent: 1024,
+  error: 8192,
+  /** Characters of canonical JSON. */
+  meta: 65536,
+} as const;
+
+/** Event id of the placeholder stored for an event that could not be. */
+export const UNSTORABLE_EVENT_ID = 'event-unstorable';
+
+// Each a single character class: linear in the length of the text.
+const LONE_SURROGATE =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// PostgreSQL text cannot hold U+0000 at all.
+// eslint-disable-next-line no-control-regex
+const NUL = /\u0000/g;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/g;
+
+/**
+ * Makes a string safe to store and hash on every database: NUL (which
+ * PostgreSQL refuses) and lone UTF-16 surrogates (which it would silently
+ * turn into U+FFFD, breaking the hash) become U+FFFD up front, and the value
+ * is cut to `max` code points.
+ */
+export function clean(value: unknown, max: number): string | null {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  let text = String(value);
+  // never scan more than needed: a code point is at most two UTF-16 units
+  if (text.length > max * 2) {
+    text = text.slice(0, max * 2);
+  }
+  text = text.replace(NUL, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  if (text.length <= max) {
+    return text;
+  }
+  return Array.from(text).slice(0, max).join('');
+}
+
+function metaText(meta: unknown): string | null {
+  if (!meta || typeof meta !== 'object') {
+    return null;
+  }
+  let json: string;
+  try {
+    // Bounded again here (the auditor already did it) for any other writer:
+    // sorting the keys of an unbounded object would stall the event loop.
+    json = canonicalJson(
+      Array.isArray(meta)
+        ? meta
+        : redactSecrets(meta as Parameters<typeof redactSecrets>[0]),
+    );
+  } catch (error) {
+    return canonicalJson({ '…unstorable': String(error).slice(0, 200) });
+  }
+  if (json === '{}' || json === '[]') {
+    return null;
+  }
+  if (json.length > ROW_LIMITS.meta) {
+    return canonicalJson({
+      '…truncated': `metadata of ${json.length} characters exceeded the ${ROW_LIMITS.meta}-character limit`,
+    });
+  }
+  // JSON.stringify escapes NUL and lone surrogates, so the text is storable
+  return json;
+}
+
+/**
+ * The row for an event. Never throws for odd input: one malformed event must
+ * not block the batch it travels in, so missing names become `unknown` and
+ * every value is cleaned and cut to its limit.
+ */
+export function inputToRow(
+  event: AuditEventInput,
+  seq: number,
+): Omit<EventRow, 'hash' | 'prev_hash'> {
+  const occurred = new Date(event.occurredAt);
+  return {
+    seq,
+    occurred_at: (Number.isNaN(occurred.getTime())
+      ? new Date()
+      : occurred
+    ).toISOString(),
+    actor: clean(event.actor, ROW_LIMITS.actor),
+    plugin_id: clean(event.plugin, ROW_LIMITS.plugin_id) || 'unknown',
+    event_id: clean(event.eventId, ROW_LIMITS.event_id) || 'unknown',
+    severity: clean(event.severity, ROW_LIMITS.severity) || 'low',
+    status: clean(event.status, ROW_LIMITS.status) || 'initiated',
+    target_entity_ref: clean(
+      event.target?.entityRef,
+      ROW_LIMITS.target_entity_ref,
+    ),
+    target_cluster: clean(event.target?.cluster, ROW_LIMITS.target_cluster),
+    target_namespace: clean(
+      event.target?.namespace,
+      ROW_LIMITS.target_namespace,
+    ),
+    target_resource: clean(event.target?.resource, ROW_LIMITS.target_resource),
+    request_method: clean(event.request?.method, ROW_LIMITS.request_method),
+    request_path: clean(event.request?.path, ROW_LIMITS.request_path),
+    request_ip: clean(event.request?.ip, ROW_LIMITS.request_ip),
+    request_user_agent: clean(
+      event.request?.userAgent,
+      ROW_LIMITS.request_user_agent,
+    ),
+    meta: metaText(event.meta),
+    error: clean(event.error, ROW_LIMITS.error),
+  };
+}
+
+function ascii(value: unknown, max: number): string | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  return String(value).slice(0, max).replace(NOT_PRINTABLE_ASCII, '?');
+}
+
+/**
+ * The database's own words, without the statement knex puts in front of them
+ * (it holds the refused values).
+ */
+function databaseReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.lastIndexOf(' - ');
+  const reason = at >= 0 ? message.slice(at + 3) : message;
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? `${code}: ${reason}` : reason;
+}
+
+/**
+ * What is stored in place of an event the database refused even after
+ * cleaning: when, who and what, in printable ASCII only, and why it failed.
+ */
+export function placeholderFor(
+  event: AuditEventInput,
+  reason: unknown,
+): AuditEventInput {
+  const occurred = new Date(event?.occurredAt);
+  return {
+    occurredAt: Number.isNaN(occurred.getTime())
+      ? new Date().toISOString()
+      : occurred.toISOString(),
+    actor: ascii(event?.actor, 200),
+    plugin: AUDIT_LOG_PLUGIN_ID,
+    eventId: UNSTORABLE_EVENT_ID,
+    severity: 'high',
+    status: 'failed',
+    target: {},
+    meta: {
+      original: {
+        plugin: ascii(event?.plugin, 100) ?? null,
+        eventId: ascii(event?.eventId, 100) ?? null,
+        severity: ascii(event?.severity, 16) ?? null,
+        status: ascii(event?.status, 16) ?? null,
+      },
+    },
+    error: `The database refused this event; stored a placeholder instead: ${ascii(
+      databaseReason(reason),
+      300,
+    )}`,
+  };
+}
+
+/** A stored row as the API returns it. */
+export function rowToEvent(row: EventRow): AuditEvent {
+  const target: AuditEvent['target'] = {};
+  if (row.target_entity_ref) target.entityRef = row.target_entity_ref;
+  if (row.target_cluster) target.cluster = row.target_cluster;
+  if (row.target_namespace) target.namespace = row.target_namespace;
+  if (row.target_resource) target.resource = row.target_resource;
+  const hasRequest =
+    row.request_method ||
+    row.request_path ||
+    row.request_ip ||
+    row.request_user_agent;
+  return {
+    seq: Number(row.seq),
+    occurredAt: toIso(row.occurred_at),
+    actor: row.actor ?? undefined,
+    plugin: row.plugin_id,
+    eventId: row.event_id,
+    severity: row.severity as AuditEventSeverity,
+    status: row.status as AuditEventStatus,
+    target,
+    request: hasRequest
+      ? {
+          method: row.request_method ?? undefined,
+          path: row.request_path ?? undefined,
+          ip: row.request_ip ?? undefined,
+          userAgent: row.request_user_agent ?? undefined,
+        }
+      : undefined,
+    meta: row.meta ? JSON.parse(row.meta) : undefined,
+    error: row.error ?? undefined,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
