@@ -18,7 +18,7 @@ import {
 } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { diagnose } from './diagnose';
-import { addressed, changeBody } from './requests';
+import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
 
@@ -577,7 +577,11 @@ export class PlanExecutor {
     const { apiVersion, kind } = RESOURCE_TYPES.deployments;
     await api.objects.patch(
       addressed(
-        { spec: { template } },
+        {
+          spec: {
+            template: mergePatchTo(deployment.spec?.template, template),
+          },
+        },
         { apiVersion, kind, name: deployment.metadata!.name!, namespace },
       ) as any,
       undefined,

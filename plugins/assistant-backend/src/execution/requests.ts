@@ -95,3 +95,22 @@ export function addressed(
     },
   };
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A JSON merge patch that turns `current` into exactly `target`: keys
+ * missing from `target` are set to null (a plain merge would keep them).
+ */
+export function mergePatchTo(current: unknown, target: unknown): unknown {
+  if (!isMap(current) || !isMap(target)) return target;
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(target)) {
+    patch[key] = mergePatchTo(current[key], value);
+  }
+  for (const key of Object.keys(current)) {
+    if (!(key in target)) patch[key] = null;
+  }
+  return patch;
+}

@@ -1,0 +1,322 @@
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import {
+  Plan,
+  TableResult,
+  classifySafety,
+  renderKubectl,
+} from '@kubechart/plugin-assistant-common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ClusterRegistry } from './clusters';
+import { PlanExecutor } from './PlanExecutor';
+
+jest.setTimeout(60_000);
+
+type Sent = { method: string; path: string; body?: any };
+
+/**
+ * A proxy in front of kube-sim that records every request that changes
+ * something, so a test can compare what was sent with the plan shown.
+ */
+async function recordingProxy(target: string) {
+  const sent: Sent[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', target);
+      if (req.method !== 'GET') {
+        let body: unknown;
+        try {
+          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          body = raw.toString('utf8');
+        }
+        sent.push({ method: req.method!, path: url.pathname, body });
+      }
+      const upstream = http.request(
+        url,
+        { method: req.method, headers: req.headers },
+        up => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      upstream.end(raw);
+    });
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sent,
+    close: () => new Promise<void>(resolve => server.close(() => resolve())),
+  };
+}
+
+describe('PlanExecutor changes: the request sent is the plan shown', () => {
+  let sim: KubeSim;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  const executor = new PlanExecutor({ maxRows: 200 });
+  let run: (plan: Plan) => ReturnType<PlanExecutor['execute']>;
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    proxy = await recordingProxy(sim.url);
+    const registry = new ClusterRegistry([
+      {
+        name: 'sim',
+        url: proxy.url,
+        serviceAccountToken: sim.token,
+        // The recording proxy speaks plain HTTP, which client-node only
+        // allows with this flag; test only.
+        skipTLSVerify: true,
+      },
+    ]);
+    run = plan => executor.execute(plan, registry.kubeConfig('sim'));
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await sim?.stop();
+  });
+  beforeEach(() => {
+    proxy.sent.length = 0;
+  });
+
+  const read = async (plan: Plan) =>
+    (await run({ ...plan, verb: 'get', output: 'json' })) as {
+      text: string;
+    };
+  const object = async (plan: Plan): Promise<any> =>
+    JSON.parse(
+      JSON.stringify(
+        require('js-yaml').load((await read(plan)).text.split('---\n')[0]),
+      ),
+    );
+
+  it.each<[string, Plan, (body: any) => void]>([
+    [
+      'scale',
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+        replicas: 3,
+      },
+      body => expect(body.spec).toEqual({ replicas: 3 }),
+    ],
+    [
+      'label',
+      {
+        verb: 'label',
+        resource: 'deployments',
+        name: 'payments-api',
+        namespace: 'payments',
+        labels: { tier: 'backend' },
+      },
+      body => expect(body.metadata.labels).toEqual({ tier: 'backend' }),
+    ],
+    [
+      'annotate',
+      {
+        verb: 'annotate',
+        resource: 'deployments',
+        name: 'payments-api',
+        namespace: 'payments',
+        annotations: { owner: 'team-pay' },
+      },
+      body => expect(body.metadata.annotations).toEqual({ owner: 'team-pay' }),
+    ],
+    [
+      'rollout restart',
+      {
+        verb: 'rollout',
+        rolloutAction: 'restart',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      },
+      body =>
+        expect(
+          body.spec.template.metadata.annotations[
+            'kubectl.kubernetes.io/restartedAt'
+          ],
+        ).toMatch(/^\d{4}-/),
+    ],
+    [
+      'patch',
+      {
+        verb: 'patch',
+        resource: 'services',
+        name: 'checkout-web',
+        namespace: 'shop',
+        patch: '{"metadata":{"labels":{"patched":"yes"}}}',
+      },
+      body => expect(body.metadata.labels).toEqual({ patched: 'yes' }),
+    ],
+  ])(
+    '%s sends one PATCH to exactly the object of the plan',
+    async (_, plan, checkBody) => {
+      await run(plan);
+      expect(proxy.sent).toHaveLength(1);
+      const [request] = proxy.sent;
+      const group = plan.resource === 'services' ? '/api/v1' : '/apis/apps/v1';
+      expect(request.method).toBe('PATCH');
+      expect(request.path).toBe(
+        `${group}/namespaces/${plan.namespace}/${plan.resource}/${plan.name}`,
+      );
+      expect(request.body.metadata.name).toBe(plan.name);
+      expect(request.body.metadata.namespace).toBe(plan.namespace);
+      checkBody(request.body);
+    },
+  );
+
+  it('label and annotate really land on the object', async () => {
+    await run({
+      verb: 'label',
+      resource: 'deployments',
+      name: 'payments-api',
+      namespace: 'payments',
+      labels: { audited: 'true' },
+    });
+    await run({
+      verb: 'annotate',
+      resource: 'namespaces',
+      name: 'shop',
+      annotations: { owner: 'team-shop' },
+    });
+    const deployment = await object({
+      verb: 'get',
+      resource: 'deployments',
+      name: 'payments-api',
+      namespace: 'payments',
+    });
+    expect(deployment.metadata.labels.audited).toBe('true');
+    // Existing labels stay: a merge, not a replacement.
+    expect(deployment.metadata.labels.app).toBe('payments-api');
+    const namespace = await object({
+      verb: 'get',
+      resource: 'namespaces',
+      name: 'shop',
+    });
+    expect(namespace.metadata.annotations.owner).toBe('team-shop');
+  });
+
+  it('cordons and uncordons the named node and nothing else', async () => {
+    const node = 'kube-sim-node-2';
+    await run({ verb: 'cordon', resource: 'nodes', name: node });
+    await run({ verb: 'uncordon', resource: 'nodes', name: node });
+    expect(proxy.sent.map(s => [s.method, s.path, s.body.spec])).toEqual([
+      ['PATCH', `/api/v1/nodes/${node}`, { unschedulable: true }],
+      ['PATCH', `/api/v1/nodes/${node}`, { unschedulable: null }],
+    ]);
+  });
+
+  it('refuses a patch body that names another object, sending nothing', async () => {
+    for (const patch of [
+      '{"kind":"Secret","metadata":{"name":"db"}}',
+      '{"metadata":{"namespace":"kube-system"}}',
+      '{"metadata":{"name":"coredns"},"spec":{"replicas":0}}',
+    ]) {
+      await expect(
+        run({
+          verb: 'patch',
+          resource: 'deployments',
+          name: 'inventory-service',
+          namespace: 'shop',
+          patch,
+        }),
+      ).rejects.toThrow(/comes from the plan, not from the body/);
+    }
+    expect(proxy.sent).toEqual([]);
+  });
+
+  it('deletes exactly the named pod', async () => {
+    const pods = (await run({
+      verb: 'get',
+      resource: 'pods',
+      namespace: 'shop',
+      labelSelector: 'app=inventory-service',
+    })) as TableResult;
+    const name = pods.rows[0][0];
+    proxy.sent.length = 0;
+    await run({ verb: 'delete', resource: 'pods', name, namespace: 'shop' });
+    expect(proxy.sent.map(s => [s.method, s.path])).toEqual([
+      ['DELETE', `/api/v1/namespaces/shop/pods/${name}`],
+    ]);
+  });
+
+  it('rolls a deployment back to its previous pod template', async () => {
+    await run({
+      verb: 'patch',
+      resource: 'deployments',
+      name: 'payments-api',
+      namespace: 'payments',
+      patch:
+        '{"spec":{"template":{"metadata":{"annotations":{"release":"two"}}}}}',
+    });
+    // Give the deployment controller a moment to create revision 2.
+    await new Promise(r => setTimeout(r, 500));
+    proxy.sent.length = 0;
+    const result = await run({
+      verb: 'rollout',
+      rolloutAction: 'undo',
+      resource: 'deployments',
+      name: 'payments-api',
+      namespace: 'payments',
+    });
+    expect(result).toEqual({
+      type: 'message',
+      text: expect.stringMatching(
+        /^deployment\/payments-api rolled back to revision \d+$/,
+      ),
+    });
+    expect(proxy.sent).toHaveLength(1);
+    expect(proxy.sent[0].path).toBe(
+      '/apis/apps/v1/namespaces/payments/deployments/payments-api',
+    );
+    const after = await object({
+      verb: 'get',
+      resource: 'deployments',
+      name: 'payments-api',
+      namespace: 'payments',
+    });
+    expect(after.spec.template.metadata.annotations?.release).toBeUndefined();
+  });
+
+  it('a selector change with no namespace is shown and classified as all namespaces, and runs only as shown', async () => {
+    const shown: Plan = {
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      labelSelector: 'backstage.io/kubernetes-id',
+      allNamespaces: true,
+    };
+    expect(renderKubectl(shown)).toContain(' -A ');
+    expect(classifySafety(shown).level).toBe('dangerous');
+    await run(shown);
+    const namespaces = new Set(
+      proxy.sent.map(s => s.path.split('/namespaces/')[1].split('/')[0]),
+    );
+    // Every namespace with a matching deployment, as shown (-A).
+    expect(namespaces).toEqual(new Set(['kube-system', 'payments', 'shop']));
+
+    // A plan that does not say where it reaches is not run at all.
+    proxy.sent.length = 0;
+    await expect(
+      run({
+        verb: 'rollout',
+        rolloutAction: 'restart',
+        resource: 'deployments',
+        labelSelector: 'app=inventory-service',
+      }),
+    ).rejects.toThrow(/names no namespace and does not say all namespaces/);
+    expect(proxy.sent).toEqual([]);
+  });
+});
