@@ -129,7 +129,7 @@ export class HelmCli {
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
     const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
-      throw toChartInputError(e);
+      throw toChartInputError(post.explain(e));
     });
     return r.stdout;
   }
@@ -143,7 +143,7 @@ export class HelmCli {
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
     await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
-      throw toChartInputError(e);
+      throw toChartInputError(post.explain(e));
     });
     const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate });
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
@@ -203,10 +203,20 @@ export class HelmCli {
   }
 
   /** Post-renderer arguments and environment for the installed helm's major version. */
-  private async postRenderArgs(options: HelmChartOptions): Promise<{ args: string[]; env?: Record<string, string> }> {
-    if (!options.postRenderer) return { args: [] };
+  private async postRenderArgs(
+    options: HelmChartOptions,
+  ): Promise<{ args: string[]; env?: Record<string, string>; explain: (e: unknown) => unknown }> {
+    const pr = options.postRenderer;
+    if (!pr) return { args: [], explain: e => e };
     const { major } = await this.version();
-    return { args: options.postRenderer.helmArgs(major), env: options.postRenderer.helmEnv(major) };
+    const before = pr.refusals?.length ?? 0;
+    // helm 4 does not show a post-renderer plugin's stderr: the refusal reason comes from the post-renderer.
+    const explain = (e: unknown) => {
+      const added = pr.refusals?.slice(before) ?? [];
+      if (!(e instanceof HelmCommandError) || added.every(r => e.message.includes(r))) return e;
+      return new HelmCommandError(`${e.message}\n${added.join('\n')}`, e.exitCode, e.stderr, e.timedOut);
+    };
+    return { args: pr.helmArgs(major), env: pr.helmEnv(major), explain };
   }
 
   /** Validated chart/repo/version arguments. */

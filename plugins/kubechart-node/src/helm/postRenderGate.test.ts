@@ -78,11 +78,9 @@ describe.each(['helm3', 'helm4'])(
           );
         expect(failure).toBeInstanceOf(HelmCommandError);
         expect(failure.message).toMatch(/post.?render/i);
-        // helm 3 shows the post-renderer's stderr; helm 4 only says the plugin failed: the gate keeps the reason.
+        // helm 3 shows the post-renderer's stderr; helm 4 does not, so HelmCli appends the gate's reason.
         expect(failure.message).toMatch(
-          bin === 'helm3'
-            ? /no-privileged/
-            : /plugin "kubechart-policy" exited with error/,
+          /no-privileged.*Deployment\/sneaky-sneaky: container "app": runs privileged/,
         );
         expect(gate.approved).toEqual([]);
         expect(gate.refusals).toHaveLength(1);

@@ -32,6 +32,8 @@ export interface HelmPostRenderer {
   helmArgs(helmMajor: number): string[];
   /** Environment to add to that helm process. */
   helmEnv(helmMajor: number): Record<string, string>;
+  /** Reasons of refusals so far; a failed helm call's error gets the new ones appended. */
+  readonly refusals?: readonly string[];
 }
 
 /** A running post-render gate: one per run (or per release). @public */
