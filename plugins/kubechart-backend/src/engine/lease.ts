@@ -113,13 +113,13 @@ export class RunLeases {
   }
 
   private tick() {
-    const { logger, staleAfterMs } = this.options;
+    const { logger, staleAfterMs, heartbeatIntervalMs } = this.options;
     const now = Date.now();
+    // Half the stale period leaves the other half for clock skew and the kill; never less than two
+    // missed heartbeats, so a slow heartbeat setting does not stop healthy runs.
+    const selfFenceMs = Math.max(staleAfterMs / 2, 2 * heartbeatIntervalMs);
     for (const h of this.held.values()) {
-      if (
-        !h.controller.signal.aborted &&
-        now - h.renewedAt > staleAfterMs / 2
-      ) {
+      if (!h.controller.signal.aborted && now - h.renewedAt > selfFenceMs) {
         const s = Math.round((now - h.renewedAt) / 1000);
         logger.warn(
           `Stopping run ${h.lease.runId}: no heartbeat could be recorded for ${s}s`,
