@@ -96,6 +96,7 @@ export async function startKubeSim(
   if (options.seed === 'demo') seedDemo(api);
   else seedNodes(api, options.nodes ?? 1);
   createObjects(api, options.objects ?? []);
+  store.startWatchCache();
 
   const faults = new FaultState();
   let port = options.port ?? 0;

@@ -34,6 +34,8 @@ export async function rawRequest(
     headers: { Accept: 'application/json' },
   };
   await kc.applyToHTTPSOptions(reqOpts);
+  // Over plain HTTP (kube-sim without TLS) the TLS agent client-node adds does not apply.
+  if (url.protocol === 'http:') delete reqOpts.agent;
   const headers = reqOpts.headers as Record<string, any>;
   for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = v;
   let payload: string | undefined;

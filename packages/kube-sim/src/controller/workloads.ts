@@ -485,22 +485,32 @@ export class WorkloadControllers {
         : {}),
       conditions,
     };
-    let latest = d;
     const revision =
       current.metadata.annotations?.['deployment.kubernetes.io/revision'];
-    if (
-      revision &&
-      d.metadata.annotations?.['deployment.kubernetes.io/revision'] !== revision
-    ) {
+    const newRevision =
+      !!revision &&
+      d.metadata.annotations?.['deployment.kubernetes.io/revision'] !==
+        revision;
+    if (newRevision || !deepEqual(d.status, status)) {
+      // As the real controller: the revision annotation goes with a status update, so it does not
+      // bump metadata.generation.
       const next = deepClone(d);
-      next.metadata.annotations = {
-        ...next.metadata.annotations,
-        'deployment.kubernetes.io/revision': revision,
-      };
-      latest = this.write(this.t.deployments, d, next);
+      next.status = status;
+      if (newRevision) {
+        next.metadata.annotations = {
+          ...next.metadata.annotations,
+          'deployment.kubernetes.io/revision': revision,
+        };
+      }
+      this.api.commitUpdate(
+        this.t.deployments,
+        d,
+        next,
+        this.ctx,
+        'status',
+        'Update',
+      );
     }
-    if (!deepEqual(latest.status, status))
-      this.writeStatus(this.t.deployments, latest, status);
   }
 
   /* ---------------- ReplicaSets ---------------- */

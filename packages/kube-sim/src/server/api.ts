@@ -23,6 +23,7 @@ import {
   matchesFields,
   matchesLabels,
 } from './selectors';
+import { omitEmptyMaps } from './emptyMaps';
 import { checkShape } from './shape';
 import { errors, StatusError } from './status';
 import { objectKey, Store } from './store';
@@ -39,6 +40,8 @@ import {
 export interface WriteContext {
   manager: string;
   dryRun?: boolean;
+  /** A client create (POST): a set `metadata.resourceVersion` is refused, as etcd storage does. */
+  rejectResourceVersion?: boolean;
   /** Checks a write on behalf of the requesting user (RBAC escalation prevention); throws to refuse. */
   guard?: (
     type: ResourceType,
@@ -295,7 +298,9 @@ export class KubeApi {
     obj.apiVersion = groupVersion(type);
     obj.kind = type.kind;
     obj.metadata = obj.metadata ?? {};
+    omitEmptyMaps(obj);
     const meta = obj.metadata;
+    const requestedRv = meta.resourceVersion;
     if (type.namespaced) {
       if (meta.namespace && namespace && meta.namespace !== namespace) {
         throw errors.badRequest(
@@ -364,6 +369,7 @@ export class KubeApi {
     checkShape(type, obj);
     ctx.guard?.(type, obj, undefined);
     this.admission.defaults(type, obj, undefined);
+    omitEmptyMaps(obj);
     this.validate(type, obj, undefined);
     this.admission.admit(type, obj, undefined);
     const time = meta.creationTimestamp!;
@@ -379,6 +385,14 @@ export class KubeApi {
     meta.managedFields = writeManagers(ms);
     if (!meta.managedFields) delete meta.managedFields;
     if (ctx.dryRun) return obj;
+    if (requestedRv && ctx.rejectResourceVersion) {
+      // What etcd storage answers (a 500 without a reason); server-side apply accepts it.
+      throw new StatusError(
+        500,
+        '',
+        'resourceVersion should not be set on objects to be created',
+      );
+    }
     meta.resourceVersion = String(this.store.nextRv());
     this.store.put(type, obj);
     return obj;
@@ -435,8 +449,13 @@ export class KubeApi {
     obj.metadata = isPlainObject(obj.metadata) ? obj.metadata : {};
     if (subresource === 'status') {
       const status = obj.status;
+      const annotations = obj.metadata.annotations;
       Object.keys(obj).forEach(k => delete obj[k]);
       Object.assign(obj, deepClone(old), { status });
+      // The Deployment status strategy keeps metadata changes: the controller sets its revision
+      // annotation with a status update, so the annotation does not bump the generation.
+      if (isDeployment(type) && annotations !== undefined)
+        obj.metadata.annotations = annotations;
     } else if (hasStatus(type)) {
       obj.status = deepClone(old.status);
       if (obj.status === undefined) delete obj.status;
@@ -456,9 +475,17 @@ export class KubeApi {
     meta.managedFields = old.metadata.managedFields;
     if (!meta.managedFields) delete meta.managedFields;
     meta.resourceVersion = old.metadata.resourceVersion;
+    omitEmptyMaps(obj);
     if (type.generation) {
       meta.generation = old.metadata.generation ?? 1;
-      if (subresource !== 'status' && !deepEqual(specOf(old), specOf(obj))) {
+      // Deployments also count annotation changes (they are copied to ReplicaSets), as the real server does.
+      const annotationsChanged =
+        isDeployment(type) &&
+        !deepEqual(old.metadata.annotations ?? {}, meta.annotations ?? {});
+      if (
+        subresource !== 'status' &&
+        (annotationsChanged || !deepEqual(specOf(old), specOf(obj)))
+      ) {
         meta.generation += 1;
       }
     } else {
@@ -467,6 +494,7 @@ export class KubeApi {
     checkShape(type, obj);
     ctx.guard?.(type, obj, old);
     this.admission.defaults(type, obj, old);
+    omitEmptyMaps(obj);
     this.validate(type, obj, old);
     if (deepEqual(stripVolatile(obj), stripVolatile(old))) {
       // A no-op write keeps the resourceVersion and sends no watch event, as the real server does.
@@ -788,6 +816,10 @@ export class KubeApi {
 
 function isNamespace(type: ResourceType) {
   return type.plural === 'namespaces' && !type.group;
+}
+
+function isDeployment(type: ResourceType) {
+  return type.group === 'apps' && type.plural === 'deployments';
 }
 
 function specOf(obj: KubeObject) {

@@ -141,11 +141,18 @@ function mediaType(req: IncomingMessage): string {
     .toLowerCase();
 }
 
+const BODY_TYPES = new Set([
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+]);
+
 function parseBody(body: Buffer, type: string): unknown {
   if (type === 'application/vnd.kubernetes.protobuf')
     return decodeProtobufBody(body);
   const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
+  if (!BODY_TYPES.has(type)) throw errors.unsupportedMediaType();
   try {
     if (type.includes('yaml')) return yaml.load(text);
     return JSON.parse(text);
@@ -330,6 +337,7 @@ export function createHandler(opts: HandlerOptions) {
         return;
       }
       case 'watch': {
+        rejectWatchListOptions(q);
         const fields = parseFieldSelector(
           q.get('fieldSelector') ?? undefined,
           typeId(type),
@@ -341,7 +349,6 @@ export function createHandler(opts: HandlerOptions) {
           fields,
           resourceVersion: q.get('resourceVersion') ?? '',
           bookmarks: bool(q.get('allowWatchBookmarks')),
-          sendInitialEvents: bool(q.get('sendInitialEvents')),
           timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
           table: wantsTable(req.headers.accept),
         });
@@ -355,7 +362,11 @@ export function createHandler(opts: HandlerOptions) {
           return;
         }
         const body = parseBody(await readBody(req), mediaType(req));
-        const created = api.create(type, namespace, body as KubeObject, ctx);
+        checkSecretData(type, body);
+        const created = api.create(type, namespace, body as KubeObject, {
+          ...ctx,
+          rejectResourceVersion: true,
+        });
         send(res, 201, created);
         return;
       }
@@ -364,6 +375,7 @@ export function createHandler(opts: HandlerOptions) {
           await readBody(req),
           mediaType(req),
         ) as KubeObject;
+        if (!subresource) checkSecretData(type, body);
         if (subresource === 'scale') {
           send(res, 200, updateScale(type, namespace, name!, body, ctx));
           return;
@@ -393,7 +405,7 @@ export function createHandler(opts: HandlerOptions) {
             'application/apply-patch+json': 'apply',
           } as Record<string, PatchType>
         )[ct];
-        if (!patchType) throw errors.unsupportedMediaType(ct);
+        if (!patchType) throw errors.unsupportedPatchType();
         const raw = await readBody(req);
         const body = parseBody(
           raw,
@@ -760,6 +772,72 @@ export function createHandler(opts: HandlerOptions) {
     if (path === '/openapi/v3') return discovery.openApiRoot();
     if (path.startsWith('/openapi/v3/')) return discovery.openApiFor(path);
     return undefined;
+  }
+}
+
+/** v1.26 refuses `resourceVersionMatch` on a watch (422); `sendInitialEvents` alone it ignores. */
+function rejectWatchListOptions(q: URLSearchParams) {
+  if (!q.get('resourceVersionMatch')) return;
+  const causes = [
+    {
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: resourceVersionMatch is forbidden for watch',
+      field: 'resourceVersionMatch',
+    },
+  ];
+  if (!q.get('resourceVersion')) {
+    causes.push({
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+      field: 'resourceVersionMatch',
+    });
+  }
+  const summary = causes.map(c => `${c.field}: ${c.message}`).join(', ');
+  throw new StatusError(
+    422,
+    'Invalid',
+    `ListOptions.meta.k8s.io "" is invalid: ${
+      causes.length > 1 ? `[${summary}]` : summary
+    }`,
+    { group: 'meta.k8s.io', kind: 'ListOptions', causes },
+  );
+}
+
+const BASE64 = /^[A-Za-z0-9+/]$/;
+
+/** Where Go's standard base64 decoder stops on `value` (`illegal base64 data at input byte N`), if it does. */
+export function base64ErrorOffset(value: string): number | undefined {
+  const s = value.replace(/[\r\n]/g, '');
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '=') {
+      const rest = s.slice(i);
+      const quantumPos = i % 4;
+      if (
+        (quantumPos === 2 && rest === '==') ||
+        (quantumPos === 3 && rest === '=')
+      )
+        return undefined;
+      return i;
+    }
+    if (!BASE64.test(c)) return i;
+  }
+  return s.length % 4 === 0 ? undefined : s.length - (s.length % 4);
+}
+
+/** A Secret whose `data` is not base64 cannot be decoded: 400, as the real server answers. */
+function checkSecretData(type: ResourceType, body: unknown) {
+  if (type.group || type.plural !== 'secrets' || !isPlainObject(body)) return;
+  if (!isPlainObject(body.data)) return;
+  for (const v of Object.values(body.data)) {
+    if (typeof v !== 'string') continue;
+    const offset = base64ErrorOffset(v);
+    if (offset !== undefined) {
+      throw errors.badRequest(
+        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${offset}`,
+      );
+    }
   }
 }
 

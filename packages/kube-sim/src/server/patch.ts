@@ -222,12 +222,10 @@ function applySetElementOrder(
       field,
       order.find(isPlainObject) ?? list.find(isPlainObject),
     );
-    const keyOf = (x: unknown) =>
-      key
-        ? isPlainObject(x) && key in x
-          ? JSON.stringify(x[key])
-          : undefined
-        : JSON.stringify(x);
+    const keyOf = (x: unknown): string | undefined => {
+      if (!key) return JSON.stringify(x);
+      return isPlainObject(x) && key in x ? JSON.stringify(x[key]) : undefined;
+    };
     const live =
       isPlainObject(target) && Array.isArray(target[field])
         ? target[field]

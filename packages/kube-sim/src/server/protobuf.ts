@@ -212,9 +212,8 @@ export function decodeProtobufBody(body: Buffer): KubeObject {
     if (kind === 'ConfigMap' && apiVersion === 'v1')
       return decodeConfigMap(raw);
     if (kind === 'DeleteOptions') return decodeDeleteOptions(raw);
-    throw errors.unsupportedMediaType(
-      `application/vnd.kubernetes.protobuf for ${apiVersion}/${kind}`,
-    );
+    // kube-sim decodes protobuf only for what helm sends (Secrets, ConfigMaps, DeleteOptions).
+    throw errors.unsupportedMediaType();
   } catch (e) {
     if ((e as any)?.code) throw e;
     throw errors.badRequest(

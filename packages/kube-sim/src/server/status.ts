@@ -23,7 +23,8 @@ export class StatusError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      // Some real failures (storage errors) carry no reason at all.
+      ...(this.reason ? { reason: this.reason } : {}),
       ...(this.details ? { details: this.details } : {}),
       code: this.code,
     };
@@ -133,11 +134,20 @@ export const errors = {
       'the server could not find the requested resource',
     );
   },
-  unsupportedMediaType(contentType: string) {
+  unsupportedMediaType() {
     return new StatusError(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got ${contentType})`,
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+    );
+  },
+  /** A PATCH whose Content-Type is not a patch type. */
+  unsupportedPatchType() {
+    return new StatusError(
+      415,
+      'UnsupportedMediaType',
+      '415: Unsupported Media Type',
+      {},
     );
   },
   gone(message: string) {

@@ -30,6 +30,8 @@ export class Store {
   private readonly tables = new Map<string, Table>();
   private readonly history: StoreEvent[] = [];
   private historyStart = 0;
+  /** Changes before this resourceVersion were never in the watch cache (it starts with the server). */
+  private watchCacheStart = 0;
   private readonly listeners = new Set<StoreListener>();
   /** uid of an owner → `typeId|key` of its dependents. */
   private readonly dependents = new Map<string, Set<string>>();
@@ -48,7 +50,15 @@ export class Store {
   /** The oldest resourceVersion a watch can resume from. */
   oldestResumableRv(): number {
     const first = this.history[this.historyStart];
-    return first ? first.rv - 1 : this.rv;
+    return Math.max(this.watchCacheStart, first ? first.rv - 1 : this.rv);
+  }
+
+  /**
+   * Marks the current resourceVersion as where the watch cache begins (after the seed), so a watch
+   * from an older one (e.g. `resourceVersion=1`) gets 410 Expired at once, as on a real server.
+   */
+  startWatchCache() {
+    this.watchCacheStart = this.rv;
   }
 
   subscribe(listener: StoreListener): () => void {

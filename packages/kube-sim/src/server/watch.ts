@@ -7,7 +7,7 @@ import {
   matchesFields,
   matchesLabels,
 } from './selectors';
-import { errors } from './status';
+import { StatusError } from './status';
 import { StoreEvent } from './store';
 import { toTable } from './table';
 import { KubeObject } from './types';
@@ -18,7 +18,6 @@ export interface WatchParams {
   resourceVersion: string;
   /** allowWatchBookmarks */
   bookmarks: boolean;
-  sendInitialEvents: boolean;
   timeoutSeconds: number;
   /** `kubectl get -w`: each object goes out as a one-row Table. */
   table: boolean;
@@ -46,9 +45,19 @@ export function serveWatch(
     matchesFields(o, w.fields, id);
   let rv: number | undefined;
   if (w.resourceVersion && w.resourceVersion !== '0') {
+    if (!/^\d+$/.test(w.resourceVersion)) {
+      // The real server's answer: a 500 Status without a reason.
+      throw new StatusError(
+        500,
+        '',
+        `resourceVersion: Invalid value: ${JSON.stringify(
+          w.resourceVersion,
+        )}: strconv.ParseUint: parsing ${JSON.stringify(
+          w.resourceVersion,
+        )}: invalid syntax`,
+      );
+    }
     rv = Number(w.resourceVersion);
-    if (!Number.isFinite(rv))
-      throw errors.badRequest(`invalid resource version: ${w.resourceVersion}`);
   }
   res.writeHead(200, {
     'Content-Type': 'application/json',
@@ -86,15 +95,7 @@ export function serveWatch(
         ...(annotations ? { annotations } : {}),
       },
     });
-  if (w.sendInitialEvents) {
-    // Streaming list ("WatchList"): the current state as ADDED events, then a bookmark marking its end.
-    for (const o of api.select(type, ns, {
-      labels: w.labels,
-      fields: w.fields,
-    }))
-      write('ADDED', o);
-    if (w.bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
-  } else if (rv === undefined) {
+  if (rv === undefined) {
     for (const o of api.select(type, ns, {
       labels: w.labels,
       fields: w.fields,

@@ -1,0 +1,309 @@
+import { AppsV1Api, CoreV1Api, V1Deployment } from '@kubernetes/client-node';
+import {
+  conformanceCluster,
+  eventually,
+  failure,
+  TestCluster,
+  uniqueName,
+} from '../__testUtils__/cluster';
+import { rawRequest } from '../__testUtils__/http';
+
+jest.setTimeout(60_000);
+
+// Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
+// Each expectation is a real v1.26 answer from ../shared/reference/kube-api/ (fields/, watch/, rollout/).
+describe('conformance: empty maps, status codes, watch edges and Deployment generation', () => {
+  let cluster: TestCluster;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let ns: string;
+
+  beforeAll(async () => {
+    cluster = await conformanceCluster();
+    core = cluster.kc.makeApiClient(CoreV1Api);
+    apps = cluster.kc.makeApiClient(AppsV1Api);
+    ns = uniqueName('conf-fidelity');
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+  });
+
+  afterAll(async () => {
+    await core.deleteNamespace({ name: ns }).catch(() => {});
+    await cluster.stop();
+  });
+
+  const post = (path: string, body: unknown, contentType?: string) =>
+    rawRequest(cluster.kc, 'POST', path, { body, contentType });
+
+  it('omits empty maps and lists from stored objects, keeps empty strings', async () => {
+    const cm = await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'empty', labels: {}, annotations: {}, finalizers: [] },
+      data: {},
+      binaryData: {},
+    });
+    expect(cm.status).toBe(201);
+    expect(Object.keys(cm.body).sort()).toEqual([
+      'apiVersion',
+      'kind',
+      'metadata',
+    ]);
+    expect(cm.body.metadata.labels).toBeUndefined();
+    expect(cm.body.metadata.annotations).toBeUndefined();
+    expect(cm.body.metadata.finalizers).toBeUndefined();
+    const read = await core.readNamespacedConfigMap({
+      name: 'empty',
+      namespace: ns,
+    });
+    expect(read.data).toBeUndefined();
+    const nulls = await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'nulldata', labels: null },
+      data: null,
+    });
+    expect(nulls.body.data).toBeUndefined();
+    expect(nulls.body.metadata.labels).toBeUndefined();
+    const strings = await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'strings', labels: { x: '' } },
+      data: { k: '' },
+    });
+    expect(strings.body.data).toEqual({ k: '' });
+    expect(strings.body.metadata.labels).toEqual({ x: '' });
+    const secret = await post(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'empty', labels: {}, annotations: {} },
+      data: {},
+      stringData: {},
+    });
+    expect(secret.status).toBe(201);
+    expect(secret.body.type).toBe('Opaque');
+    expect(secret.body.data).toBeUndefined();
+    expect(secret.body.stringData).toBeUndefined();
+    expect(secret.body.metadata.labels).toBeUndefined();
+  });
+
+  it('answers a create with resourceVersion set with 500 and no reason', async () => {
+    const r = await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'withrv', resourceVersion: '12345' },
+      data: { a: 'b' },
+    });
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'resourceVersion should not be set on objects to be created',
+      code: 500,
+    });
+    expect(
+      (
+        await failure(
+          core.readNamespacedConfigMap({ name: 'withrv', namespace: ns }),
+        )
+      ).code,
+    ).toBe(404);
+  });
+
+  it('answers a Secret whose data is not base64 with 400', async () => {
+    const r = await post(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bad64' },
+      data: { k: 'not base64!' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({
+      reason: 'BadRequest',
+      message:
+        'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3',
+      code: 400,
+    });
+  });
+
+  it('answers bodies in an unknown media type with 415', async () => {
+    const xml = await post(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      '<ConfigMap><metadata><name>x</name></metadata></ConfigMap>',
+      'application/xml',
+    );
+    expect(xml.status).toBe(415);
+    expect(xml.body).toMatchObject({
+      reason: 'UnsupportedMediaType',
+      message:
+        'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      code: 415,
+    });
+    await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'patchme' },
+    });
+    const patch = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/patchme`,
+      { body: { data: { a: 'b' } }, contentType: 'application/json' },
+    );
+    expect(patch.status).toBe(415);
+    expect(patch.body).toMatchObject({
+      reason: 'UnsupportedMediaType',
+      message: '415: Unsupported Media Type',
+      details: {},
+      code: 415,
+    });
+  });
+
+  describe('watch', () => {
+    const watch = (query: string) =>
+      rawRequest(
+        cluster.kc,
+        'GET',
+        `/api/v1/namespaces/${ns}/configmaps?watch=true&timeoutSeconds=1&${query}`,
+      );
+
+    it('answers a resourceVersion older than the watch cache with one 410 ERROR event at once', async () => {
+      const started = Date.now();
+      const r = await watch('resourceVersion=1');
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(r.status).toBe(200);
+      const lines = r.text
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        type: 'ERROR',
+        object: {
+          kind: 'Status',
+          status: 'Failure',
+          reason: 'Expired',
+          code: 410,
+        },
+      });
+      expect(lines[0].object.message).toMatch(
+        /^too old resource version: 1 \(\d+\)$/,
+      );
+    });
+
+    it('answers a resourceVersion that is not a number with 500', async () => {
+      const r = await watch('resourceVersion=abc');
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message:
+          'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+        code: 500,
+      });
+    });
+
+    it('refuses resourceVersionMatch on a watch with 422', async () => {
+      const list = await core.listNamespacedConfigMap({ namespace: ns });
+      const r = await watch(
+        `resourceVersion=${
+          list.metadata!.resourceVersion
+        }&resourceVersionMatch=Exact`,
+      );
+      expect(r.status).toBe(422);
+      expect(r.body.message).toBe(
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch',
+      );
+      expect(r.body.details).toEqual({
+        group: 'meta.k8s.io',
+        kind: 'ListOptions',
+        causes: [
+          {
+            reason: 'FieldValueForbidden',
+            message: 'Forbidden: resourceVersionMatch is forbidden for watch',
+            field: 'resourceVersionMatch',
+          },
+        ],
+      });
+    });
+
+    it('treats sendInitialEvents alone as a plain watch (v1.26): initial ADDED events, no bookmark', async () => {
+      const r = await watch(
+        'sendInitialEvents=true&labelSelector=order%3Dnone',
+      );
+      expect(r.status).toBe(200);
+      expect(r.text.trim()).toBe('');
+      const all = await watch(
+        'sendInitialEvents=true&allowWatchBookmarks=false',
+      );
+      const types = all.text
+        .trim()
+        .split('\n')
+        .map(l => JSON.parse(l).type);
+      expect(types.length).toBeGreaterThan(0);
+      expect(new Set(types)).toEqual(new Set(['ADDED']));
+    });
+  });
+
+  it('bumps a Deployment generation on annotation changes but not on label-only or no-op changes', async () => {
+    const body: V1Deployment = {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+        },
+      },
+    };
+    await apps.createNamespacedDeployment({ namespace: ns, body });
+    // The controller writes its revision annotation with a status update: no generation bump.
+    const synced = await eventually(async () => {
+      const d = await apps.readNamespacedDeployment({
+        name: 'web',
+        namespace: ns,
+      });
+      return d.status?.observedGeneration === 1 &&
+        d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '1'
+        ? d
+        : undefined;
+    });
+    expect(synced.metadata?.generation).toBe(1);
+    const mergePatch = (patch: unknown) =>
+      rawRequest(
+        cluster.kc,
+        'PATCH',
+        `/apis/apps/v1/namespaces/${ns}/deployments/web`,
+        {
+          body: patch,
+          contentType: 'application/merge-patch+json',
+        },
+      );
+    const annotated = await mergePatch({
+      metadata: { annotations: { 'example.com/note': 'hello' } },
+    });
+    expect(annotated.body.metadata.generation).toBe(2);
+    const labelled = await mergePatch({
+      metadata: { labels: { 'example.com/tier': 'front' } },
+    });
+    expect(labelled.body.metadata.generation).toBe(2);
+    const current = labelled.body;
+    current.metadata.annotations['example.com/note2'] = 'x';
+    const put = await rawRequest(
+      cluster.kc,
+      'PUT',
+      `/apis/apps/v1/namespaces/${ns}/deployments/web`,
+      {
+        body: current,
+      },
+    );
+    expect(put.status).toBe(200);
+    expect(put.body.metadata.generation).toBe(3);
+    const noop = await mergePatch({ spec: { replicas: 0 } });
+    expect(noop.body.metadata.generation).toBe(3);
+  });
+});
