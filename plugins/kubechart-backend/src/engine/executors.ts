@@ -271,7 +271,7 @@ export class Executors {
     }
     let credentials: Record<string, string> = {};
     if (input.credentials?.length) {
-      credentials = (await this.step(ctx, 'credentials', () => this.ensureCredentials(client, namespace, labels, input.credentials!, ctx), () => `Secret ${TENANT_CREDENTIALS_SECRET}: ${input.credentials!.length} credential(s)`)) as Record<string, string>;
+      credentials = (await this.step(ctx, 'credentials', () => this.ensureCredentials(this.deps.scopedClient(cluster, namespace), namespace, labels, input.credentials!, ctx), () => `Secret ${TENANT_CREDENTIALS_SECRET}: ${input.credentials!.length} credential(s)`)) as Record<string, string>;
     }
     const storedValues: Record<string, unknown> = {};
     const manifests: string[] = [];
@@ -346,7 +346,10 @@ export class Executors {
     }
   }
 
-  /** Reads the tenant's credentials Secret, generating only the credentials it lacks. */
+  /**
+   * Reads the tenant's credentials Secret, generating only the credentials it lacks. Done as the
+   * tenant's deployer: the engine's own identity never reads Secrets.
+   */
   private async ensureCredentials(client: KubeClient, namespace: string, labels: Record<string, string>, names: string[], ctx: RunContext) {
     const existing = await client.read<any>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: TENANT_CREDENTIALS_SECRET, namespace } });
     const data: Record<string, string> = {};
