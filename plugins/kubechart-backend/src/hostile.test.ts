@@ -194,6 +194,60 @@ describe('kubechart backend under hostile input', () => {
     },
   );
 
+  it('refuses a recorded manifest of too many documents with a 400, staying responsive', async () => {
+    const r = await request(server)
+      .post('/api/kubechart/runs/record')
+      .send({
+        kind: 'custom',
+        action: 'acme:x:y',
+        target: { cluster: 'dev', namespace: 'team-m' },
+      });
+    const { response, extraMs } = await respondsWhile(
+      post(`/runs/${r.body.id}/finish`, {
+        status: 'succeeded',
+        manifest: '---\na: 1\n'.repeat(200_000),
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toContain(
+      'the limit maxDocuments is 1000',
+    );
+    expect(extraMs).toBeLessThan(200);
+  });
+
+  it('diffs two very different recorded manifests without stalling, or says it will not', async () => {
+    const recordWith = async (namespace: string, manifest: string) => {
+      const r = await request(server)
+        .post('/api/kubechart/runs/record')
+        .send({
+          kind: 'custom',
+          action: 'acme:x:y',
+          target: { cluster: 'dev', namespace },
+        });
+      const done = await request(server)
+        .post(`/api/kubechart/runs/${r.body.id}/finish`)
+        .send({ status: 'succeeded', manifest });
+      expect(done.status).toBe(204);
+      return r.body.id as string;
+    };
+    const objects = (prefix: string) =>
+      Array.from(
+        { length: 900 },
+        (_, i) =>
+          `kind: ConfigMap\nmetadata:\n  name: ${prefix}-${i}\ndata:\n  k: ${prefix}${i}\n  l: ${prefix}${i}\n`,
+      ).join('---\n');
+    const a = await recordWith('team-d1', objects('a'));
+    const b = await recordWith('team-d2', objects('b'));
+    const { response, extraMs } = await respondsWhile(() =>
+      request(server).get(`/api/kubechart/runs/${a}/diff/${b}`),
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.manifest).toMatch(
+      /^# diff not shown: manifest@.* differ in more than 2000 lines/,
+    );
+    expect(extraMs).toBeLessThan(200);
+  });
+
   it('scrubs half a megabyte of hostile log text in linear time, staying responsive', async () => {
     const started = await request(server)
       .post('/api/kubechart/runs/record')

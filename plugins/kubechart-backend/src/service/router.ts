@@ -34,7 +34,6 @@ import {
   redactManifest,
   redactValues,
 } from '@kubechart/plugin-kubechart-node';
-import { createTwoFilesPatch } from 'diff';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import yaml from 'js-yaml';
@@ -43,6 +42,7 @@ import { RunStore, TenantRecord } from '../database/RunStore';
 import { resolveRunCaller } from '../engine/caller';
 import { RunEngine } from '../engine/RunEngine';
 import { HealthService } from '../health/HealthService';
+import { boundedPatch } from './boundedDiff';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScopes } from './readScope';
 import { policySummary } from './runAudit';
@@ -324,8 +324,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const diff: RunDiff = {
       from: a.id,
       to: b.id,
-      values: createTwoFilesPatch(`values@${a.id}`, `values@${b.id}`, dump(a.values), dump(b.values)),
-      manifest: createTwoFilesPatch(`manifest@${a.id}`, `manifest@${b.id}`, a.manifest ?? '', b.manifest ?? ''),
+      values: await boundedPatch(`values@${a.id}`, `values@${b.id}`, dump(a.values), dump(b.values)),
+      manifest: await boundedPatch(`manifest@${a.id}`, `manifest@${b.id}`, a.manifest ?? '', b.manifest ?? ''),
     };
     res.json(diff);
   });

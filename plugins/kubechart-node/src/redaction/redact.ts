@@ -1,6 +1,10 @@
 import yaml from 'js-yaml';
 import { KubeObject } from '../policy/types';
-import { parseYamlLimited } from '../yaml/parseYamlLimited';
+import { DEFAULT_INPUT_LIMITS, InputLimitError } from '../yaml/limits';
+import {
+  countDocumentMarkers,
+  parseYamlLimited,
+} from '../yaml/parseYamlLimited';
 
 /** The placeholder that replaces redacted values. @public */
 export const REDACTED = '***';
@@ -140,13 +144,22 @@ export function redactObject(
 /**
  * Redacts a multi-document YAML manifest, document by document, keeping the text of documents that
  * hold nothing secret. Documents that are not valid YAML, or break the input limits, are dropped
- * rather than leaked.
+ * rather than leaked; more than `maxDocuments` documents is an `InputLimitError` (400).
  * @public
  */
 export function redactManifest(
   manifest: string,
   options: RedactOptions = {},
 ): string {
+  // Bounded like parsing: a manifest of a million tiny documents is refused, not split and redacted one by one.
+  if (countDocumentMarkers(manifest) > DEFAULT_INPUT_LIMITS.maxDocuments + 1) {
+    throw new InputLimitError(
+      'maxDocuments',
+      DEFAULT_INPUT_LIMITS.maxDocuments,
+      'Manifest',
+      `more than ${DEFAULT_INPUT_LIMITS.maxDocuments} documents`,
+    );
+  }
   const docs = manifest.split(/^---[ \t]*$/m);
   const out: string[] = [];
   for (const doc of docs) {

@@ -10,8 +10,9 @@ import {
 /**
  * An upper bound on the number of documents in a YAML stream, found without parsing: every
  * document after the first starts with a `---` or follows a `...` line. Linear, no regex.
+ * @public
  */
-function countDocumentMarkers(text: string): number {
+export function countDocumentMarkers(text: string): number {
   let n = 1;
   let i = 0;
   while (i < text.length) {
