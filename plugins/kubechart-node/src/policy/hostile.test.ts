@@ -105,13 +105,15 @@ describe('policy engine against hostile manifests', () => {
   });
 
   it('splits very long names in bounded time', () => {
-    const long = `${'aB_'.repeat(300_000)}password`;
-    within(500, () =>
-      isSecretName(long, {
-        keyNames: DEFAULT_SECRET_KEY_NAMES,
-        ignoreKeys: [],
-      }),
-    );
+    const long = `db_password_${'aB_'.repeat(300_000)}`;
+    expect(
+      within(500, () =>
+        isSecretName(long, {
+          keyNames: DEFAULT_SECRET_KEY_NAMES,
+          ignoreKeys: [],
+        }),
+      ),
+    ).toBe(true);
   });
 });
 
