@@ -3,5 +3,6 @@
 import './catalog.e2e.ts';
 import './kubernetes.e2e.ts';
 import './assistant.e2e.ts';
+import './assistant-diagnosis.e2e.ts';
 import './tenant.e2e.ts';
 import './audit.e2e.ts';

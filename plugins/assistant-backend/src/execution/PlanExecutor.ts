@@ -18,6 +18,8 @@ import {
 } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { diagnose } from './diagnose';
+import { rolloutStatus } from './rolloutStatus';
+import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
@@ -129,7 +131,12 @@ export class PlanExecutor {
       case 'logs':
         return this.logs(plan, api);
       case 'top':
-        return this.top(plan, api);
+        return topTable(plan, {
+          metrics: api.metrics,
+          list: p => this.list(p, api),
+          namespace: this.namespaceOf(plan),
+          maxRows: this.options.maxRows,
+        });
       case 'rollout':
         return this.rollout(plan, api);
       case 'scale':
@@ -412,74 +419,6 @@ export class PlanExecutor {
       : { type: 'text', text };
   }
 
-  private async top(plan: Plan, api: Api): Promise<ExecutionResult> {
-    let rows: Array<{
-      namespace?: string;
-      name: string;
-      cpu: number;
-      memory: number;
-    }>;
-    try {
-      if (plan.resource === 'nodes') {
-        const metrics = await api.metrics.getNodeMetrics();
-        rows = metrics.items.map(m => ({
-          name: m.metadata.name,
-          cpu: cpuCores(m.usage.cpu),
-          memory: bytes(m.usage.memory),
-        }));
-      } else {
-        const metrics = await api.metrics.getPodMetrics(this.namespaceOf(plan));
-        let items = metrics.items;
-        if (plan.labelSelector) {
-          const pods = await this.list(plan, api);
-          const names = new Set(
-            pods.map(p => `${p.metadata?.namespace}/${p.metadata?.name}`),
-          );
-          items = items.filter(m =>
-            names.has(`${m.metadata.namespace}/${m.metadata.name}`),
-          );
-        }
-        rows = items.map(m => ({
-          namespace: m.metadata.namespace,
-          name: m.metadata.name,
-          cpu: m.containers.reduce((n, c) => n + cpuCores(c.usage.cpu), 0),
-          memory: m.containers.reduce((n, c) => n + bytes(c.usage.memory), 0),
-        }));
-      }
-    } catch (error) {
-      throw new Error(
-        `The metrics API (metrics-server) did not answer: ${describeError(
-          error,
-        )}`,
-      );
-    }
-    if (plan.name) rows = rows.filter(r => r.name === plan.name);
-    if (plan.sortBy === 'cpu') rows.sort((a, b) => b.cpu - a.cpu);
-    if (plan.sortBy === 'memory') rows.sort((a, b) => b.memory - a.memory);
-    const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
-    const withNamespace = plan.resource === 'pods' && !this.namespaceOf(plan);
-    const shown = rows.slice(0, cap);
-    return {
-      type: 'table',
-      columns: [
-        ...(withNamespace ? ['NAMESPACE'] : []),
-        'NAME',
-        'CPU(cores)',
-        'MEMORY(bytes)',
-      ],
-      rows: shown.map(r => [
-        ...(withNamespace ? [r.namespace ?? ''] : []),
-        r.name,
-        `${Math.round(r.cpu * 1000)}m`,
-        `${Math.round(r.memory / (1024 * 1024))}Mi`,
-      ]),
-      totalRows: rows.length,
-      ...(rows.length > shown.length
-        ? { truncated: `Showing ${shown.length} of ${rows.length} rows.` }
-        : {}),
-    };
-  }
-
   private async rollout(plan: Plan, api: Api): Promise<ExecutionResult> {
     if (plan.rolloutAction === 'restart') {
       return this.mutate(plan, api, changeBody(plan), 'restarted');
@@ -679,50 +618,4 @@ export class PlanExecutor {
         .join('\n'),
     };
   }
-}
-
-function rolloutStatus(w: KubeObject): string {
-  const name = `${(w.kind ?? 'deployment').toLowerCase()} "${
-    w.metadata?.name
-  }"`;
-  const want = w.spec?.replicas ?? 1;
-  const updated = w.status?.updatedReplicas ?? 0;
-  const available = w.status?.availableReplicas ?? 0;
-  const total = w.status?.replicas ?? 0;
-  if (updated < want) {
-    return `Waiting for ${name} rollout to finish: ${updated} out of ${want} new replicas have been updated...`;
-  }
-  if (total > updated) {
-    return `Waiting for ${name} rollout to finish: ${
-      total - updated
-    } old replicas are pending termination...`;
-  }
-  if (available < updated) {
-    return `Waiting for ${name} rollout to finish: ${available} of ${updated} updated replicas are available...`;
-  }
-  return `${name} successfully rolled out`;
-}
-
-function cpuCores(quantity: string): number {
-  if (quantity.endsWith('n')) return Number(quantity.slice(0, -1)) / 1e9;
-  if (quantity.endsWith('u')) return Number(quantity.slice(0, -1)) / 1e6;
-  if (quantity.endsWith('m')) return Number(quantity.slice(0, -1)) / 1e3;
-  return Number(quantity) || 0;
-}
-
-const BYTE_UNITS: Record<string, number> = {
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-};
-
-function bytes(quantity: string): number {
-  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(quantity);
-  if (!m) return 0;
-  return Number(m[1]) * (BYTE_UNITS[m[2]] ?? 1);
 }

@@ -62,6 +62,7 @@ export function explainPlan(plan: Plan): string {
         status: `Shows whether the latest rollout of ${what(
           plan,
         )} has finished`,
+        undo: `Rolls ${what(plan)} back to its previous revision`,
       };
       sentences.push(rollout[plan.rolloutAction ?? 'status']);
       break;
@@ -92,6 +93,16 @@ export function explainPlan(plan: Plan): string {
       break;
     case 'delete':
       sentences.push(`Deletes ${what(plan)}`);
+      break;
+    case 'diagnose':
+      sentences.push(
+        `Finds out whether ${what(
+          plan,
+        )} is healthy and, if not, why: reads its pods, their conditions, recent warning events and the previous container's last log lines, then answers in a sentence`,
+      );
+      break;
+    case 'patch':
+      sentences.push(`Applies the merge patch ${plan.patch} to ${what(plan)}`);
       break;
     case 'exec':
       sentences.push(

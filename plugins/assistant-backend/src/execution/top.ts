@@ -1,0 +1,112 @@
+import { ExecutionResult, Plan } from '@kubechart/plugin-assistant-common';
+import { Metrics } from '@kubernetes/client-node';
+import { KubeObject } from './tables';
+
+function describeError(error: unknown): string {
+  const e = error as { body?: { message?: string }; message?: string };
+  return e.body?.message ?? e.message ?? String(error);
+}
+
+/**
+ * kubectl top: current CPU and memory from the metrics API, sorted and capped
+ * like kubectl's table.
+ */
+export async function topTable(
+  plan: Plan,
+  reads: {
+    metrics: Metrics;
+    list(plan: Plan): Promise<KubeObject[]>;
+    namespace: string | undefined;
+    maxRows: number;
+  },
+): Promise<ExecutionResult> {
+  let rows: Array<{
+    namespace?: string;
+    name: string;
+    cpu: number;
+    memory: number;
+  }>;
+  try {
+    if (plan.resource === 'nodes') {
+      const metrics = await reads.metrics.getNodeMetrics();
+      rows = metrics.items.map(m => ({
+        name: m.metadata.name,
+        cpu: cpuCores(m.usage.cpu),
+        memory: bytes(m.usage.memory),
+      }));
+    } else {
+      const metrics = await reads.metrics.getPodMetrics(reads.namespace);
+      let items = metrics.items;
+      if (plan.labelSelector) {
+        const pods = await reads.list(plan);
+        const names = new Set(
+          pods.map(p => `${p.metadata?.namespace}/${p.metadata?.name}`),
+        );
+        items = items.filter(m =>
+          names.has(`${m.metadata.namespace}/${m.metadata.name}`),
+        );
+      }
+      rows = items.map(m => ({
+        namespace: m.metadata.namespace,
+        name: m.metadata.name,
+        cpu: m.containers.reduce((n, c) => n + cpuCores(c.usage.cpu), 0),
+        memory: m.containers.reduce((n, c) => n + bytes(c.usage.memory), 0),
+      }));
+    }
+  } catch (error) {
+    throw new Error(
+      `The metrics API (metrics-server) did not answer: ${describeError(
+        error,
+      )}`,
+    );
+  }
+  if (plan.name) rows = rows.filter(r => r.name === plan.name);
+  if (plan.sortBy === 'cpu') rows.sort((a, b) => b.cpu - a.cpu);
+  if (plan.sortBy === 'memory') rows.sort((a, b) => b.memory - a.memory);
+  const cap = Math.min(plan.limit ?? Infinity, reads.maxRows);
+  const withNamespace = plan.resource === 'pods' && !reads.namespace;
+  const shown = rows.slice(0, cap);
+  return {
+    type: 'table',
+    columns: [
+      ...(withNamespace ? ['NAMESPACE'] : []),
+      'NAME',
+      'CPU(cores)',
+      'MEMORY(bytes)',
+    ],
+    rows: shown.map(r => [
+      ...(withNamespace ? [r.namespace ?? ''] : []),
+      r.name,
+      `${Math.round(r.cpu * 1000)}m`,
+      `${Math.round(r.memory / (1024 * 1024))}Mi`,
+    ]),
+    totalRows: rows.length,
+    ...(rows.length > shown.length
+      ? { truncated: `Showing ${shown.length} of ${rows.length} rows.` }
+      : {}),
+  };
+}
+
+function cpuCores(quantity: string): number {
+  if (quantity.endsWith('n')) return Number(quantity.slice(0, -1)) / 1e9;
+  if (quantity.endsWith('u')) return Number(quantity.slice(0, -1)) / 1e6;
+  if (quantity.endsWith('m')) return Number(quantity.slice(0, -1)) / 1e3;
+  return Number(quantity) || 0;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+};
+
+function bytes(quantity: string): number {
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(quantity);
+  if (!m) return 0;
+  return Number(m[1]) * (BYTE_UNITS[m[2]] ?? 1);
+}
