@@ -32,5 +32,9 @@ describe('audit-log (new frontend system)', () => {
       await screen.findByText('No audit events', {}, { timeout: 10000 }),
     ).toBeInTheDocument();
     expect(api.getEvents).toHaveBeenCalled();
+    // a page heading in the standard Header, as on every Backstage page
+    expect(
+      screen.getByRole('heading', { level: 1, name: 'Audit log' }),
+    ).toBeInTheDocument();
   });
 });

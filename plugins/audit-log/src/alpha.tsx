@@ -5,7 +5,6 @@ import {
   discoveryApiRef,
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
-import { Content } from '@backstage/core-components';
 import ListAltIcon from '@material-ui/icons/ListAlt';
 import { AuditLogClient, auditLogApiRef } from './api';
 import { rootRouteRef } from './routes';
@@ -30,12 +29,11 @@ export const auditLogPage = PageBlueprint.make({
     title: 'Audit log',
     icon: <ListAltIcon />,
     routeRef: rootRouteRef,
+    // the standard Backstage Header/Content layout, as on the legacy page,
+    // instead of the app's plugin header
+    noHeader: true,
     loader: () =>
-      import('./components/AuditLogPage').then(m => (
-        <Content>
-          <m.AuditLogContent />
-        </Content>
-      )),
+      import('./components/AuditLogPage').then(m => <m.AuditLogPage />),
   },
 });
 

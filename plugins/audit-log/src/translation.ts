@@ -24,6 +24,8 @@ export const auditLogTranslationRef = createTranslationRef({
       to: 'To',
       any: 'Any',
       clear: 'Clear filters',
+      showReads: 'Show reads',
+      changesOnly: 'Showing changes (medium severity and up)',
     },
     table: {
       title: 'Events',
@@ -39,6 +41,7 @@ export const auditLogTranslationRef = createTranslationRef({
       older: 'Older',
       emptyTitle: 'No audit events',
       emptyDescription: 'No event matches these filters yet.',
+      gap: 'Gap in the trail: {{message}}',
     },
     details: {
       title: 'Event {{seq}}',
@@ -57,6 +60,7 @@ export const auditLogTranslationRef = createTranslationRef({
       pruned:
         'Events up to #{{throughSeq}} were pruned by retention on {{prunedAt}}.',
       failed: 'Chain broken at event #{{failedSeq}}: {{reason}}',
+      gaps: '{{gapCount}} gap record(s): {{droppedEvents}} event(s) were dropped before they could be stored.',
     },
     export: {
       csv: 'Export CSV',

@@ -1,8 +1,20 @@
 import { Table, TableColumn } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
-import { AuditEvent } from '@kubechart/plugin-audit-log-common';
-import Chip from '@material-ui/core/Chip';
+import {
+  AUDIT_GAP_EVENT_ID,
+  AUDIT_LOG_PLUGIN_ID,
+  AuditEvent,
+} from '@kubechart/plugin-audit-log-common';
+import Typography from '@material-ui/core/Typography';
 import { auditLogTranslationRef } from '../../translation';
+import { SeverityChip } from './SeverityChip';
+
+/** Whether the event is a gap record: events were dropped before it. */
+export function isGapRecord(event: AuditEvent): boolean {
+  return (
+    event.plugin === AUDIT_LOG_PLUGIN_ID && event.eventId === AUDIT_GAP_EVENT_ID
+  );
+}
 
 function targetOf(event: AuditEvent): string {
   const { entityRef, cluster, namespace, resource } = event.target;
@@ -24,32 +36,48 @@ export function AuditEventsTable(props: {
   const { events, onSelect, loading } = props;
   const { t } = useTranslationRef(auditLogTranslationRef);
   const columns: TableColumn<AuditEvent>[] = [
-    { title: t('table.seq'), field: 'seq', width: '6%' },
+    { title: t('table.seq'), field: 'seq', width: '5%' },
     {
       title: t('table.time'),
       field: 'occurredAt',
+      width: '12%',
       render: e => new Date(e.occurredAt).toLocaleString(),
     },
-    { title: t('table.actor'), field: 'actor' },
+    {
+      title: t('table.actor'),
+      field: 'actor',
+      cellStyle: { wordBreak: 'break-word' },
+    },
     { title: t('table.plugin'), field: 'plugin' },
-    { title: t('table.event'), field: 'eventId' },
+    {
+      title: t('table.event'),
+      field: 'eventId',
+      render: e =>
+        isGapRecord(e) ? (
+          <>
+            {e.eventId}
+            <Typography variant="body2" color="error" role="note">
+              {t('table.gap', { message: e.error ?? '' })}
+            </Typography>
+          </>
+        ) : (
+          e.eventId
+        ),
+    },
     {
       title: t('table.severity'),
       field: 'severity',
-      render: e => (
-        <Chip
-          size="small"
-          label={e.severity}
-          color={
-            e.severity === 'high' || e.severity === 'critical'
-              ? 'secondary'
-              : 'default'
-          }
-        />
-      ),
+      render: e => <SeverityChip severity={e.severity} />,
     },
     { title: t('table.status'), field: 'status' },
-    { title: t('table.target'), render: targetOf },
+    {
+      title: t('table.target'),
+      field: 'target',
+      // targets are long refs: give them room and break only at separators
+      width: '30%',
+      cellStyle: { minWidth: 280, overflowWrap: 'anywhere' },
+      render: targetOf,
+    },
   ];
   return (
     <Table<AuditEvent>

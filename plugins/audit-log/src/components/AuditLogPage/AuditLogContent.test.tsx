@@ -222,4 +222,98 @@ describe('AuditLogContent', () => {
       expect.any(Function),
     );
   });
+
+  it('opens on changes (medium and up) and shows reads on request', async () => {
+    const api = mockApi({
+      getEvents: jest.fn().mockResolvedValue({ items: [event(1)] }),
+    });
+    await render(api);
+    await screen.findByText(/task:1/);
+    expect(api.getEvents).toHaveBeenLastCalledWith(
+      expect.objectContaining({ severity: ['medium', 'high', 'critical'] }),
+    );
+    fireEvent.click(screen.getByLabelText('Show reads'));
+    await waitFor(() =>
+      expect(api.getEvents).toHaveBeenLastCalledWith(
+        expect.not.objectContaining({ severity: expect.anything() }),
+      ),
+    );
+  });
+
+  it('marks gap records in the table and in the integrity report', async () => {
+    const message =
+      '12 events dropped between 2026-11-21T09:00:00.000Z and 2026-11-21T09:05:00.000Z because queue full (12)';
+    const api = mockApi({
+      getEvents: jest.fn().mockResolvedValue({
+        items: [
+          event(5, {
+            plugin: 'audit-log',
+            eventId: 'events-dropped',
+            severity: 'high',
+            status: 'failed',
+            target: {},
+            error: message,
+          }),
+        ],
+      }),
+      verify: jest.fn().mockResolvedValue({
+        ok: true,
+        checked: 5,
+        firstSeq: 1,
+        lastSeq: 5,
+        headSeq: 5,
+        gapCount: 1,
+        droppedEvents: 12,
+        gaps: [
+          {
+            seq: 5,
+            dropped: 12,
+            firstOccurredAt: '2026-11-21T09:00:00.000Z',
+            lastOccurredAt: '2026-11-21T09:05:00.000Z',
+            reasons: { 'queue full': 12 },
+            message,
+          },
+        ],
+        verifiedAt: '2026-11-21T10:00:00.000Z',
+      }),
+    });
+    await render(api);
+    expect(await screen.findByRole('note')).toHaveTextContent(
+      `Gap in the trail: ${message}`,
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Verify integrity' }));
+    const gaps = await screen.findByRole('alert', { name: 'gaps' });
+    expect(gaps).toHaveTextContent(
+      '1 gap record(s): 12 event(s) were dropped before they could be stored.',
+    );
+    expect(gaps).toHaveTextContent(`#5: ${message}`);
+  });
+
+  it('gives targets room, wraps long lines in the drawer and widens the plugin filter', async () => {
+    const longRef = `component:default/${'very-long-service-name-'.repeat(8)}`;
+    const api = mockApi({
+      getEvents: jest.fn().mockResolvedValue({
+        items: [
+          event(1, {
+            target: { entityRef: longRef, cluster: 'dev', namespace: 'team' },
+            meta: { path: '/'.repeat(500) },
+          }),
+        ],
+      }),
+    });
+    await render(api);
+    const cell = (await screen.findByText(new RegExp(longRef))).closest('td')!;
+    expect(cell.style.minWidth).toBe('280px');
+    expect(cell).toHaveTextContent(`${longRef} · dev/team`);
+
+    fireEvent.click(cell);
+    const meta = await screen.findByLabelText('Meta');
+    expect(getComputedStyle(meta).whiteSpace).toBe('pre-wrap');
+    expect(getComputedStyle(meta).overflowWrap).toBe('anywhere');
+
+    const pluginFilter = screen
+      .getByLabelText('Plugin')
+      .closest('.MuiGrid-item')!;
+    expect(pluginFilter.className).toMatch(/MuiGrid-grid-md-2/);
+  });
 });

@@ -10,6 +10,7 @@ import {
   AUDIT_LOG_SIGNAL_CHANNEL,
   AuditEvent,
   AuditEventFilters,
+  AuditEventSeverity,
   AuditExportFormat,
   AuditLogSignalMessage,
 } from '@kubechart/plugin-audit-log-common';
@@ -19,7 +20,7 @@ import FormControlLabel from '@material-ui/core/FormControlLabel';
 import Grid from '@material-ui/core/Grid';
 import Switch from '@material-ui/core/Switch';
 import Tooltip from '@material-ui/core/Tooltip';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { auditLogApiRef } from '../../api';
 import { useAuditEvents, useVerify } from '../../hooks';
 import { auditLogTranslationRef } from '../../translation';
@@ -27,6 +28,9 @@ import { AuditEventsTable } from './AuditEventsTable';
 import { AuditLogFilters } from './AuditLogFilters';
 import { EventDetailsDrawer } from './EventDetailsDrawer';
 import { VerifyResultPanel } from './VerifyResultPanel';
+
+/** Severities shown while reads are hidden. */
+const CHANGES: AuditEventSeverity[] = ['medium', 'high', 'critical'];
 
 function download(blob: Blob, filename: string) {
   const url = URL.createObjectURL(blob);
@@ -49,10 +53,19 @@ export function AuditLogContent() {
   const api = useApi(auditLogApiRef);
   const alertApi = useApi(alertApiRef);
   const [filters, setFilters] = useState<AuditEventFilters>({});
+  // The page opens on changes; reads (low severity) are most of the volume.
+  const [showReads, setShowReads] = useState(false);
+  const effectiveFilters = useMemo<AuditEventFilters>(
+    () =>
+      filters.severity?.length || showReads
+        ? filters
+        : { ...filters, severity: CHANGES },
+    [filters, showReads],
+  );
   const [selected, setSelected] = useState<AuditEvent>();
   const [liveTail, setLiveTail] = useState(false);
   const [exporting, setExporting] = useState<AuditExportFormat>();
-  const events = useAuditEvents(filters);
+  const events = useAuditEvents(effectiveFilters);
   const [verifyState, runVerify] = useVerify();
   const { lastSignal, isSignalsAvailable } = useSignal<AuditLogSignalMessage>(
     AUDIT_LOG_SIGNAL_CHANNEL,
@@ -76,7 +89,10 @@ export function AuditLogContent() {
   const exportAs = async (format: AuditExportFormat) => {
     setExporting(format);
     try {
-      const { blob, filename } = await api.exportEvents(filters, format);
+      const { blob, filename } = await api.exportEvents(
+        effectiveFilters,
+        format,
+      );
       download(blob, filename);
     } catch (error) {
       alertApi.post({ message: String(error), severity: 'error' });
@@ -144,6 +160,21 @@ export function AuditLogContent() {
           >
             {t('export.ndjson')}
           </Button>
+          <Tooltip
+            title={filters.severity?.length ? '' : t('filters.changesOnly')}
+          >
+            <FormControlLabel
+              control={
+                <Switch
+                  checked={showReads || Boolean(filters.severity?.length)}
+                  disabled={Boolean(filters.severity?.length)}
+                  onChange={e => setShowReads(e.target.checked)}
+                  inputProps={{ 'aria-label': t('filters.showReads') }}
+                />
+              }
+              label={t('filters.showReads')}
+            />
+          </Tooltip>
           <Tooltip title={isSignalsAvailable ? '' : t('liveTail.unavailable')}>
             <FormControlLabel
               control={

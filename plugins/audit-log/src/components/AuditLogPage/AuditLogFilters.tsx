@@ -80,7 +80,7 @@ export function AuditLogFilters(props: {
     onChange(toFilters(applied));
   }, [applied, onChange]);
 
-  const field = (name: keyof Draft, label: string, width: 1 | 2 | 3 = 2) => (
+  const field = (name: keyof Draft, label: string, width: 2 | 3 = 2) => (
     <Grid item xs={12} sm={6} md={width}>
       <TextField
         fullWidth
@@ -99,7 +99,7 @@ export function AuditLogFilters(props: {
     label: string,
     options: readonly string[],
   ) => (
-    <Grid item xs={6} md={1}>
+    <Grid item xs={6} md={2}>
       <TextField
         select
         fullWidth
@@ -121,7 +121,7 @@ export function AuditLogFilters(props: {
   );
 
   const time = (name: 'from' | 'to', label: string) => (
-    <Grid item xs={6} md={2}>
+    <Grid item xs={6} md={3}>
       <TextField
         fullWidth
         size="small"
@@ -139,9 +139,9 @@ export function AuditLogFilters(props: {
   return (
     <Grid container spacing={1} alignItems="center">
       {field('q', t('filters.search'), 3)}
-      {field('actor', t('filters.actor'))}
-      {field('plugin', t('filters.plugin'), 1)}
-      {field('eventId', t('filters.eventId'), 1)}
+      {field('actor', t('filters.actor'), 3)}
+      {field('plugin', t('filters.plugin'))}
+      {field('eventId', t('filters.eventId'))}
       {field('target', t('filters.target'))}
       {select('severity', t('filters.severity'), AUDIT_EVENT_SEVERITIES)}
       {select('status', t('filters.status'), AUDIT_EVENT_STATUSES)}

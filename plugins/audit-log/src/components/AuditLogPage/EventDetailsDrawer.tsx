@@ -1,12 +1,36 @@
-import { CodeSnippet } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
 import { AuditEvent } from '@kubechart/plugin-audit-log-common';
 import Box from '@material-ui/core/Box';
 import Drawer from '@material-ui/core/Drawer';
 import IconButton from '@material-ui/core/IconButton';
 import Typography from '@material-ui/core/Typography';
+import { makeStyles } from '@material-ui/core/styles';
 import CloseIcon from '@material-ui/icons/Close';
 import { auditLogTranslationRef } from '../../translation';
+
+const useStyles = makeStyles(theme => ({
+  // long values (paths, refs, messages) wrap instead of running off the drawer
+  block: {
+    whiteSpace: 'pre-wrap',
+    overflowWrap: 'anywhere',
+    fontFamily: 'monospace',
+    fontSize: theme.typography.body2.fontSize,
+    backgroundColor: theme.palette.background.default,
+    padding: theme.spacing(1.5),
+    borderRadius: theme.shape.borderRadius,
+    margin: theme.spacing(0, 0, 2),
+  },
+  hash: { overflowWrap: 'anywhere' },
+}));
+
+function Block(props: { text: string; label: string }) {
+  const classes = useStyles();
+  return (
+    <pre className={classes.block} aria-label={props.label}>
+      {props.text}
+    </pre>
+  );
+}
 
 /** Side panel with every field of one event and its meta as JSON. */
 export function EventDetailsDrawer(props: {
@@ -15,13 +39,15 @@ export function EventDetailsDrawer(props: {
 }) {
   const { event, onClose } = props;
   const { t } = useTranslationRef(auditLogTranslationRef);
+  const classes = useStyles();
   return (
     <Drawer anchor="right" open={Boolean(event)} onClose={onClose}>
       {event && (
         <Box
           p={3}
-          width={560}
+          width={640}
           maxWidth="100vw"
+          boxSizing="border-box"
           role="dialog"
           aria-label={t('details.title', { seq: String(event.seq) })}
         >
@@ -40,32 +66,31 @@ export function EventDetailsDrawer(props: {
             </IconButton>
           </Box>
           <Typography variant="h6">{t('details.meta')}</Typography>
-          <CodeSnippet
-            language="json"
+          <Block
+            label={t('details.meta')}
             text={JSON.stringify(event.meta ?? {}, null, 2)}
-            showCopyCodeButton
           />
           {event.error && (
             <>
               <Typography variant="h6">{t('details.error')}</Typography>
-              <CodeSnippet language="text" text={event.error} />
+              <Block label={t('details.error')} text={event.error} />
             </>
           )}
           {event.request && (
             <>
               <Typography variant="h6">{t('details.request')}</Typography>
-              <CodeSnippet
-                language="json"
+              <Block
+                label={t('details.request')}
                 text={JSON.stringify(event.request, null, 2)}
               />
             </>
           )}
           <Typography variant="h6">{t('details.hash')}</Typography>
-          <Typography variant="body2" style={{ wordBreak: 'break-all' }}>
+          <Typography variant="body2" className={classes.hash}>
             {event.hash}
           </Typography>
           <Typography variant="h6">{t('details.prevHash')}</Typography>
-          <Typography variant="body2" style={{ wordBreak: 'break-all' }}>
+          <Typography variant="body2" className={classes.hash}>
             {event.prevHash}
           </Typography>
         </Box>

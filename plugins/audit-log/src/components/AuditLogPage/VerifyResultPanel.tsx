@@ -23,26 +23,47 @@ export function VerifyResultPanel(props: {
         prunedAt: new Date(result.pruned.prunedAt).toLocaleString(),
       })}`
     : '';
+  const gaps = result.gapCount ? (
+    <Alert severity="warning" role="alert" aria-label="gaps">
+      {t('verify.gaps', {
+        gapCount: String(result.gapCount),
+        droppedEvents: String(result.droppedEvents ?? 0),
+      })}
+      <ul>
+        {(result.gaps ?? []).map(gap => (
+          <li key={gap.seq}>
+            #{gap.seq}: {gap.message}
+          </li>
+        ))}
+      </ul>
+    </Alert>
+  ) : null;
   if (!result.ok) {
     return (
-      <Alert severity="error" role="alert">
-        {t('verify.failed', {
-          failedSeq: String(result.failedSeq),
-          reason: result.reason ?? '',
-        })}
-        {pruned}
-      </Alert>
+      <>
+        <Alert severity="error" role="alert">
+          {t('verify.failed', {
+            failedSeq: String(result.failedSeq),
+            reason: result.reason ?? '',
+          })}
+          {pruned}
+        </Alert>
+        {gaps}
+      </>
     );
   }
   return (
-    <Alert severity="success" role="status">
-      {result.checked > 0
-        ? t('verify.ok', {
-            checked: String(result.checked),
-            lastSeq: String(result.lastSeq),
-          })
-        : t('verify.okEmpty')}
-      {pruned}
-    </Alert>
+    <>
+      <Alert severity="success" role="status">
+        {result.checked > 0
+          ? t('verify.ok', {
+              checked: String(result.checked),
+              lastSeq: String(result.lastSeq),
+            })
+          : t('verify.okEmpty')}
+        {pruned}
+      </Alert>
+      {gaps}
+    </>
   );
 }
