@@ -368,6 +368,35 @@ export function seedDemo(api: KubeApi) {
         },
       },
     },
+    // As a platform team does where Gateway API is installed: routes join the built-in admin and
+    // edit roles (aggregation), so a namespace admin (e.g. a tenant's deployer) may manage them.
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {
+        name: 'gateway-api-routes-edit',
+        labels: {
+          'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+          'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+        },
+      },
+      rules: [
+        {
+          apiGroups: ['gateway.networking.k8s.io'],
+          resources: ['httproutes', 'grpcroutes'],
+          verbs: [
+            'get',
+            'list',
+            'watch',
+            'create',
+            'update',
+            'patch',
+            'delete',
+            'deletecollection',
+          ],
+        },
+      ],
+    },
   ];
   for (const o of objects) create(api, o);
 }
