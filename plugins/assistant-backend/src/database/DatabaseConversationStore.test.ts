@@ -107,7 +107,13 @@ describe('DatabaseConversationStore', () => {
       );
       await knex.migrate.latest({ directory });
       expect(await knex.schema.hasTable('kube_assistant_messages')).toBe(true);
+      expect(await knex.schema.hasTable('kube_assistant_confirmations')).toBe(
+        true,
+      );
       await knex.migrate.rollback({ directory }, true);
+      expect(await knex.schema.hasTable('kube_assistant_confirmations')).toBe(
+        false,
+      );
       expect(await knex.schema.hasTable('kube_assistant_messages')).toBe(false);
       expect(await knex.schema.hasTable('kube_assistant_conversations')).toBe(
         false,
