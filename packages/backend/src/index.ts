@@ -63,6 +63,10 @@ backend.add(import('@backstage/plugin-kubernetes-backend'));
 // user settings plugin
 backend.add(import('@backstage/plugin-user-settings-backend'));
 
+// events plugin: the event broker the catalog, signals and notifications look for
+// (without it they log "events backend not found")
+backend.add(import('@backstage/plugin-events-backend'));
+
 // notifications and signals plugins
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
