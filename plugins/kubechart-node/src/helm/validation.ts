@@ -23,10 +23,14 @@ export function validateNamespace(namespace: string): void {
 
 /**
  * Throws InputError unless `chart` is a safe chart reference: a chart name (`nginx`, `repo/nginx`),
- * an `oci://` reference or a path; no shell metacharacters, no leading "-", no "..".
+ * an `oci://` reference or a path; no shell metacharacters, no leading "-", no "..", no other URL scheme.
  * @public
  */
 export function validateChartRef(chart: string): void {
+  // helm fetches a chart URL itself: only oci:// references (checked by resolveChartSource) may be URLs.
+  if (typeof chart === 'string' && chart.includes('://') && !chart.startsWith('oci://')) {
+    throw new InputError(`Invalid chart "${chart}": a chart URL must be oci://; give http(s) repositories as repo`);
+  }
   const body = chart?.startsWith('oci://') ? chart.slice('oci://'.length) : chart;
   const absolute = typeof body === 'string' && body.startsWith('/');
   const rest = absolute ? body.slice(1) : body;
