@@ -103,4 +103,76 @@ describe.each(databases.eachSupportedId())('rollout wait on %p', databaseId => {
       watch.abort();
     }
   });
+  // Checks the StatefulSet rule against the status a controller really writes (revisions, observedGeneration):
+  // the run neither hangs nor finishes with an old replica left.
+  it('finishes a StatefulSet upgrade only when every replica runs the new revision and is Ready', async () => {
+    const { engine, store, clusters } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
+    const tenant = (tag: string) => ({
+      kind: 'tenant' as const,
+      cluster: 'dev',
+      tenant: 'ordered',
+      releases: [
+        { name: 'db', chart: 'statefulapp', values: { image: { tag } } },
+      ],
+    });
+    const first = await engine.submit(tenant('1.0.0'), 'user:default/alice');
+    await engine.waitFor(first.id);
+    expect((await store.getRun(first.id))!.status).toBe('succeeded');
+
+    const newReadyAt = new Map<string, number>();
+    const watch = await new Watch(clusters.kubeConfig('dev')).watch(
+      '/api/v1/namespaces/tenant-ordered/pods',
+      {},
+      (_type: string, pod: V1Pod) => {
+        const name = pod.metadata!.name!;
+        if (
+          imageOf(pod).endsWith(':1.1.0') &&
+          isReady(pod) &&
+          !newReadyAt.has(name)
+        ) {
+          newReadyAt.set(name, Date.now());
+        }
+      },
+      () => undefined,
+    );
+    try {
+      const upgrade = await engine.submit(
+        tenant('1.1.0'),
+        'user:default/alice',
+      );
+      await engine.waitFor(upgrade.id);
+      const done = (await store.getRun(upgrade.id))!;
+      expect({ status: done.status, reason: done.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      // Replicas are replaced one at a time (highest ordinal first): both must be new and Ready.
+      expect([...newReadyAt.keys()].sort()).toEqual(['db-0', 'db-1']);
+      expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(
+        Math.max(...newReadyAt.values()) - 100,
+      );
+      const sts = await clusters
+        .kubeConfig('dev')
+        .makeApiClient(AppsV1Api)
+        .readNamespacedStatefulSet({ name: 'db', namespace: 'tenant-ordered' });
+      expect(sts.status?.currentRevision).toBe(sts.status?.updateRevision);
+      expect(sts.status).toMatchObject({
+        replicas: 2,
+        readyReplicas: 2,
+        updatedReplicas: 2,
+      });
+      const waiting = (await store.getEvents(upgrade.id))
+        .filter(e => e.step === 'wait' && e.type === 'log')
+        .map(e => e.message);
+      expect(waiting).toContainEqual(
+        expect.stringMatching(/StatefulSet db \d\/2 \(waiting for /),
+      );
+    } finally {
+      watch.abort();
+    }
+  });
 });
