@@ -101,6 +101,20 @@ exit 0
     ]);
   });
 
+  it('acts as the impersonated user on every cluster call (--kube-as-user, --kube-as-group)', async () => {
+    const helm = new HelmCli({ binary: fake });
+    await helm.uninstall({
+      release: 'web',
+      namespace: 'tenant-acme',
+      kubeconfig: '{}',
+      impersonate: { user: 'system:serviceaccount:tenant-acme:kubechart-deployer', groups: ['team-a'] },
+    });
+    const args = (await calls()).filter(l => l.startsWith('ARG:')).map(l => l.slice(4));
+    const at = args.indexOf('--kube-as-user');
+    expect(args.slice(at, at + 4)).toEqual(['--kube-as-user', 'system:serviceaccount:tenant-acme:kubechart-deployer', '--kube-as-group', 'team-a']);
+    expect(args[args.indexOf('--kubeconfig') + 1]).toMatch(/kubeconfig$/);
+  });
+
   it('kills helm on timeout', async () => {
     const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'sleep' }, timeoutMs: 300 });
     const start = Date.now();

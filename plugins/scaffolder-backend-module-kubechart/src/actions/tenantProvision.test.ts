@@ -84,6 +84,20 @@ describe('kubechart:tenant:provision', () => {
     );
   });
 
+  it('asks to uninstall dropped releases only when the input says pruneReleases', async () => {
+    const runs = new FakeKubechartRuns();
+    runs.outcome = { status: 'succeeded', events: [] };
+    const action = createTenantProvisionAction({ runs, links });
+    await action.handler(createMockActionContext({ input }));
+    await action.handler(
+      createMockActionContext({ input: { ...input, pruneReleases: true } }),
+    );
+    expect(runs.created.map(r => (r as any).pruneReleases)).toEqual([
+      undefined,
+      true,
+    ]);
+  });
+
   it('follows the run it already started when the step is retried', async () => {
     const runs = new FakeKubechartRuns();
     const action = createTenantProvisionAction({ runs, links });
