@@ -62,7 +62,8 @@ rm -rf "$src" && mkdir -p "$src"
 if [ -n "${INSTALL_TEST_REF:-}" ]; then
   git archive "$INSTALL_TEST_REF" | tar -x -C "$src"
 else
-  git ls-files -co --exclude-standard -z | rsync -a --from0 --ignore-missing-args --files-from=- ./ "$src/"
+  # Tracked and untracked files, minus ignored ones; files deleted in the working tree are skipped.
+  git ls-files -co --exclude-standard -z | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -x -C "$src"
 fi
 cp -a .yarn/install-state.gz "$src/.yarn/" 2>/dev/null || true
 for d in node_modules packages/*/node_modules plugins/*/node_modules; do
@@ -99,6 +100,14 @@ step "creating an app with @backstage/create-app@$CREATE_APP_VERSION"
 app_release=$(node -p "require('$app/backstage.json').version")
 [ "$app_release" = "$release" ] ||
   fail "create-app@$CREATE_APP_VERSION makes a Backstage $app_release app; backstage.json says $release"
+
+# create-app seeds the new app's yarn.lock from the Backstage repository on GitHub; without it every caret
+# range resolves to the newest release, and the lines of two releases meet (e.g. plugin-signals-backend
+# 0.3.21 on backend-defaults 0.18.0 does not start). This repository's yarn.lock is a release-1.55.0 lock:
+# it is the seed here.
+if ! grep -q '@backstage/' "$app/yarn.lock"; then
+  cp "$src/yarn.lock" "$app/yarn.lock"
+fi
 
 # ---- 3. the README's install steps -------------------------------------------------------------------
 cd "$app"
@@ -151,10 +160,12 @@ step "starting kube-sim on :$KUBE_PORT and the new app's backend on :$BACKEND_PO
 (cd "$src" && setsid yarn kube-sim --tls --port "$KUBE_PORT" --token "$KUBE_TOKEN" --seed empty \
   --kubeconfig "$work/kube-sim/kubeconfig" >"$work/kube-sim.log" 2>&1) &
 pids+=($!)
-(cd packages/backend && KUBE_URL="https://127.0.0.1:$KUBE_PORT" KUBE_TOKEN="$KUBE_TOKEN" setsid node . --config ../../app-config.yaml --config ../../app-config.install-test.yaml \
-  >"$work/backend.log" 2>&1) &
+# `yarn build:all` made the deployable bundle (dist/bundle.tar.gz); the backend runs from the workspace,
+# with the installed tarballs' dist code, as `yarn start` runs it.
+(cd packages/backend && KUBE_URL="https://127.0.0.1:$KUBE_PORT" KUBE_TOKEN="$KUBE_TOKEN" setsid yarn start \
+  --config ../../app-config.yaml --config ../../app-config.install-test.yaml >"$work/backend.log" 2>&1) &
 pids+=($!)
-deadline=$((SECONDS + 240))
+deadline=$((SECONDS + 600))
 until curl -sf "http://127.0.0.1:$BACKEND_PORT/.backstage/health/v1/readiness" >/dev/null; do
   if [ $SECONDS -gt $deadline ] || ! kill -0 "${pids[1]}" 2>/dev/null; then
     tail -n 60 "$work/backend.log" >&2

@@ -25,7 +25,8 @@ for (const tgz of fs.readdirSync(dir).filter(f => f.endsWith('.tgz')).sort()) {
     const targets = typeof target === 'string' ? [target] : Object.values(target).filter(t => t.startsWith('./'));
     targets.forEach(t => need(t, `exports["${mount}"]`));
   }
-  if (JSON.stringify(pkg).includes('src/')) problems.push(`${pkg.name}: package.json still points into src/`);
+  const entryPoints = JSON.stringify([pkg.main, pkg.types, pkg.module, pkg.exports, pkg.typesVersions]);
+  if (entryPoints.includes('src/')) problems.push(`${pkg.name}: an entry point still points into src/`);
   const role = pkg.backstage?.role;
   if (!pkg.backstage?.pluginPackages && !pkg.backstage?.pluginPackage) {
     problems.push(`${pkg.name}: no backstage.pluginPackages / pluginPackage`);
