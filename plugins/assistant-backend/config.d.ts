@@ -36,5 +36,12 @@ export interface Config {
      * dangerous plan stays valid, in seconds. Default 300.
      */
     confirmationTtlSeconds?: number;
+    /**
+     * Send every cluster request as the signed-in user: `Impersonate-User`
+     * is the name of the user's entity (`user:default/alice` → `alice`), so
+     * the cluster's own RBAC applies. The configured service account needs
+     * the `impersonate` verb on users. Groups are not sent. Default false.
+     */
+    impersonation?: boolean;
   };
 }

@@ -78,6 +78,8 @@ export const assistantPlugin = createBackendPlugin({
             (config.getOptionalNumber('kubeAssistant.confirmationTtlSeconds') ??
               300) * 1000,
           names: new ClusterNames(),
+          impersonation:
+            config.getOptionalBoolean('kubeAssistant.impersonation') ?? false,
         });
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),

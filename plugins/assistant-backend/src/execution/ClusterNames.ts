@@ -44,6 +44,8 @@ export class ClusterNames {
   ): Promise<ClusterObjectName[]> {
     let entry = this.cache.get(cluster);
     if (!entry || Date.now() - entry.at > this.options.ttlMs) {
+      // One entry per cluster (per user when impersonating): keep it bounded.
+      if (this.cache.size >= 500) this.cache.clear();
       entry = { at: Date.now(), names: this.list(kc) };
       this.cache.set(cluster, entry);
       // A failed listing is not kept: the next question tries again.

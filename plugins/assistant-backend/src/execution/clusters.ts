@@ -61,7 +61,15 @@ export class ClusterRegistry {
     return this.defaultCluster ?? this.clusters[0]?.name;
   }
 
-  kubeConfig(name: string | undefined): KubeConfig {
+  /**
+   * A client configuration for a cluster. With `impersonateUser`, every
+   * request carries `Impersonate-User`, so the cluster's own RBAC decides
+   * for that user (the configured identity needs the `impersonate` verb).
+   */
+  kubeConfig(
+    name: string | undefined,
+    options: { impersonateUser?: string } = {},
+  ): KubeConfig {
     const clusterName = name ?? this.defaultName();
     const cluster = clusterName ? this.byName.get(clusterName) : undefined;
     if (!cluster) {
@@ -81,7 +89,15 @@ export class ClusterRegistry {
           skipTLSVerify: cluster.skipTLSVerify,
         },
       ],
-      users: [{ name: 'assistant', token: cluster.serviceAccountToken }],
+      users: [
+        {
+          name: 'assistant',
+          token: cluster.serviceAccountToken,
+          ...(options.impersonateUser
+            ? { impersonateUser: options.impersonateUser }
+            : {}),
+        },
+      ],
       contexts: [
         { name: cluster.name, cluster: cluster.name, user: 'assistant' },
       ],

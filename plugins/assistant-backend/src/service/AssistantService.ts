@@ -60,6 +60,8 @@ export type AssistantServiceOptions = {
   /** How long a confirmation token stays valid. */
   confirmationTtlMs: number;
   names?: ClusterNames;
+  /** Send every cluster request as the signed-in user (`kubeAssistant.impersonation`). */
+  impersonation?: boolean;
 };
 
 type Caller = {
@@ -236,12 +238,30 @@ export class AssistantService {
     )}. Ask from the assistant page, or get the kube-assistant.cluster-wide permission.`;
   }
 
-  private async lookupNames(cluster: string | undefined, words: string[]) {
+  /**
+   * The client configuration for a cluster: with impersonation on, requests
+   * carry `Impersonate-User: <user entity name>` so the cluster's RBAC
+   * applies to the person asking.
+   */
+  private kubeConfigFor(cluster: string | undefined, userRef: string) {
+    if (!this.options.impersonation) {
+      return this.options.clusters.kubeConfig(cluster);
+    }
+    return this.options.clusters.kubeConfig(cluster, {
+      impersonateUser: userRef.replace(/^[^:]*:(?:[^/]*\/)?/, ''),
+    });
+  }
+
+  private async lookupNames(
+    cluster: string | undefined,
+    words: string[],
+    userRef: string,
+  ) {
     const names = this.options.names;
     if (!names || words.length === 0) return [];
     let kc;
     try {
-      kc = this.options.clusters.kubeConfig(cluster);
+      kc = this.kubeConfigFor(cluster, userRef);
     } catch {
       return [];
     }
@@ -251,7 +271,16 @@ export class AssistantService {
     });
     try {
       return await Promise.race([
-        names.lookup(cluster ?? 'default', kc, words).catch(() => []),
+        names
+          .lookup(
+            // The names a user may see depend on who asks when impersonating.
+            this.options.impersonation
+              ? `${cluster ?? 'default'}\u0000${userRef}`
+              : cluster ?? 'default',
+            kc,
+            words,
+          )
+          .catch(() => []),
         giveUp,
       ]);
     } finally {
@@ -260,10 +289,10 @@ export class AssistantService {
   }
 
   /** Looks the namespace of a named resource up, giving up after a moment. */
-  private async withNamespace(plan: Plan): Promise<Plan> {
+  private async withNamespace(plan: Plan, userRef: string): Promise<Plan> {
     let kc;
     try {
-      kc = this.options.clusters.kubeConfig(plan.cluster);
+      kc = this.kubeConfigFor(plan.cluster, userRef);
     } catch {
       return plan;
     }
@@ -362,7 +391,8 @@ export class AssistantService {
             namespace: scope?.namespace,
             labelSelector: scope?.labelSelector,
             entityRef: scope?.entityRef,
-            lookupNames: words => this.lookupNames(lookupCluster, words),
+            lookupNames: words =>
+              this.lookupNames(lookupCluster, words, userRef),
           },
           answer =>
             answer.plan.cluster && !clusters.includes(answer.plan.cluster)
@@ -402,7 +432,10 @@ export class AssistantService {
         throw error;
       }
       const plan = this.explicitScope(
-        await this.withNamespace(this.scopePlan(result.answer.plan, scope)),
+        await this.withNamespace(
+          this.scopePlan(result.answer.plan, scope),
+          userRef,
+        ),
       );
       const outside = await this.outsideEntity(plan, scope, credentials);
       if (outside) {
@@ -595,7 +628,7 @@ export class AssistantService {
     }
 
     try {
-      const kc = this.options.clusters.kubeConfig(plan.cluster);
+      const kc = this.kubeConfigFor(plan.cluster, userRef);
       const result = await this.options.executor.execute(plan, kc);
       const latencyMs = Math.round(performance.now() - started);
       const summary = summarize(result);
