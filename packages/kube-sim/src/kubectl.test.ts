@@ -3,7 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { eventually, simCluster, TestCluster } from './__testUtils__/cluster';
 
 jest.setTimeout(60_000);
@@ -53,6 +57,75 @@ describe('real kubectl against kube-sim', () => {
   afterAll(async () => {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('impersonates with --as and --as-group, and answers auth can-i', async () => {
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespacedServiceAccount({
+      namespace: 'shop',
+      body: { metadata: { name: 'deployer' } },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'deployer-edit' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'edit',
+        },
+        subjects: [
+          { kind: 'ServiceAccount', name: 'deployer', namespace: 'shop' },
+        ],
+      },
+    });
+    const as = ['--as', 'system:serviceaccount:shop:deployer'];
+    const canCreate = await kubectl(
+      'auth',
+      'can-i',
+      'create',
+      'deployments',
+      '-n',
+      'shop',
+      ...as,
+    );
+    expect(canCreate.trim()).toBe('yes');
+    const list = await kubectl('auth', 'can-i', '--list', '-n', 'shop', ...as);
+    expect(list).toMatch(
+      /deployments\.apps\s+\[\]\s+\[\]\s+\[create delete deletecollection patch update get list watch\]/,
+    );
+    expect(list).toContain('selfsubjectaccessreviews.authorization.k8s.io');
+    const refused = await run(
+      kubectlBinary(),
+      ['get', 'pods', '-n', 'kube-system', ...as],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          KUBECONFIG: join(dir, 'kubeconfig'),
+        },
+      },
+    ).then(
+      () => '',
+      e => String(e.stderr),
+    );
+    expect(refused).toContain(
+      'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:shop:deployer" cannot list resource "pods" in API group "" in the namespace "kube-system"',
+    );
+    expect(await kubectl('get', 'pods', '-n', 'shop', ...as)).toContain(
+      'checkout-web-',
+    );
+    const asMaster = await kubectl(
+      'get',
+      'pods',
+      '-n',
+      'kube-system',
+      ...as,
+      '--as-group',
+      'system:masters',
+    );
+    expect(asMaster).toContain('coredns-');
   });
 
   it('prints the columns of kubectl get (server-side tables)', async () => {

@@ -43,6 +43,7 @@ export async function rawRequest(
     payload =
       typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['Content-Type'] = opts.contentType ?? 'application/json';
+    headers['Content-Length'] = Buffer.byteLength(payload);
   }
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

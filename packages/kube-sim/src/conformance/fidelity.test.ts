@@ -160,6 +160,128 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     });
   });
 
+  describe('deletes', () => {
+    const replicaSetsOf = async (owner: string) =>
+      (await apps.listNamespacedReplicaSet({ namespace: ns })).items.filter(
+        rs => rs.metadata?.name?.startsWith(`${owner}-`),
+      );
+    const newDeployment = async (name: string) => {
+      await apps.createNamespacedDeployment({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas: 0,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+            },
+          },
+        },
+      });
+      await eventually(async () => (await replicaSetsOf(name)).length === 1);
+    };
+    const del = (path: string) => rawRequest(cluster.kc, 'DELETE', path);
+
+    it('answers a Service DELETE with the Service', async () => {
+      await core.createNamespacedService({
+        namespace: ns,
+        body: {
+          metadata: { name: 'svc' },
+          spec: { selector: { app: 'x' }, ports: [{ port: 80 }] },
+        },
+      });
+      const r = await del(`/api/v1/namespaces/${ns}/services/svc`);
+      expect(r.status).toBe(200);
+      expect(r.body.kind).toBe('Service');
+      expect(r.body.metadata.name).toBe('svc');
+      await eventually(async () => {
+        const err = await failure(
+          core.readNamespacedService({ name: 'svc', namespace: ns }),
+        );
+        return err.code === 404;
+      });
+    });
+
+    it('holds an Orphan delete with the orphan finalizer, then leaves the ReplicaSet ownerless', async () => {
+      await newDeployment('orph');
+      const r = await del(
+        `/apis/apps/v1/namespaces/${ns}/deployments/orph?propagationPolicy=Orphan`,
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.kind).toBe('Deployment');
+      expect(r.body.metadata.finalizers).toEqual(['orphan']);
+      expect(r.body.metadata.deletionTimestamp).toBeTruthy();
+      expect(r.body.metadata.deletionGracePeriodSeconds).toBe(0);
+      await eventually(async () => {
+        const err = await failure(
+          apps.readNamespacedDeployment({ name: 'orph', namespace: ns }),
+        );
+        return err.code === 404;
+      });
+      const rs = await eventually(async () => {
+        const list = await replicaSetsOf('orph');
+        return list.length === 1 && !list[0].metadata?.ownerReferences
+          ? list
+          : undefined;
+      });
+      expect(rs).toHaveLength(1);
+    });
+
+    it('holds a Foreground delete with the foregroundDeletion finalizer until dependents are gone', async () => {
+      await newDeployment('fg');
+      const r = await rawRequest(
+        cluster.kc,
+        'DELETE',
+        `/apis/apps/v1/namespaces/${ns}/deployments/fg`,
+        {
+          body: {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            propagationPolicy: 'Foreground',
+          },
+        },
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.kind).toBe('Deployment');
+      expect(r.body.metadata.finalizers).toEqual(['foregroundDeletion']);
+      await eventually(async () => {
+        const err = await failure(
+          apps.readNamespacedDeployment({ name: 'fg', namespace: ns }),
+        );
+        return err.code === 404 && (await replicaSetsOf('fg')).length === 0;
+      });
+    });
+
+    it('refuses a create in a Terminating namespace with a NamespaceTerminating cause', async () => {
+      const doomed = uniqueName('conf-term');
+      await core.createNamespace({ body: { metadata: { name: doomed } } });
+      await core.deleteNamespace({ name: doomed });
+      const r = await post(`/api/v1/namespaces/${doomed}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'new' },
+      });
+      expect(r.status).toBe(403);
+      expect(r.body).toMatchObject({
+        reason: 'Forbidden',
+        message: `configmaps "new" is forbidden: unable to create new content in namespace ${doomed} because it is being terminated`,
+        details: {
+          name: 'new',
+          kind: 'configmaps',
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${doomed} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      });
+    });
+  });
+
   describe('watch', () => {
     const watch = (query: string) =>
       rawRequest(

@@ -9,6 +9,9 @@ import { Kubelets } from './kubelet';
 import { ServiceControllers } from './services';
 import { WorkloadControllers } from './workloads';
 
+/** Finalizers the garbage collector owns: Orphan and Foreground deletes. */
+const GC_FINALIZERS = new Set(['orphan', 'foregroundDeletion']);
+
 export interface ControllerOptions {
   podReadyDelayMs: number;
   crashLoopBackoffMs: number;
@@ -220,6 +223,15 @@ export class Controller {
     const ns = o.metadata.namespace;
     const name = o.metadata.name!;
     if (e.typeId === 'events') return;
+    if (
+      e.type !== 'DELETED' &&
+      o.metadata.deletionTimestamp &&
+      (o.metadata.finalizers ?? []).some(f => GC_FINALIZERS.has(f))
+    ) {
+      this.enqueue(`propagate|${e.typeId}|${ns ?? ''}/${name}`, () =>
+        this.finishPropagation(e.typeId, ns, name),
+      );
+    }
     switch (e.typeId) {
       case 'deployments.apps':
         this.enqueue(`d|${ns}/${name}`, () =>
@@ -405,6 +417,43 @@ export class Controller {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /**
+   * Orphan and Foreground deletes: orphan or delete the dependents, then drop the finalizer so the
+   * owner goes away (the real garbage collector does this within a few tens of milliseconds).
+   */
+  private finishPropagation(id: string, ns: string | undefined, name: string) {
+    const type = this.api.registry.types.find(t => typeId(t) === id);
+    if (!type) return;
+    const obj = this.api.tryGet(type, ns, name);
+    if (!obj || !obj.metadata.deletionTimestamp) return;
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (finalizers.includes('orphan')) this.api.orphanDependents(obj);
+    if (finalizers.includes('foregroundDeletion')) {
+      for (const dep of this.api.store.dependentsOf(obj.metadata.uid!)) {
+        const depType = this.api.registry.types.find(
+          t => typeId(t) === dep.typeId,
+        );
+        const d = this.api.store.getById(dep.typeId, dep.key);
+        if (!depType || !d) continue;
+        try {
+          this.api.delete(depType, d.metadata.namespace, d.metadata.name!, {});
+        } catch {
+          // Already deleted.
+        }
+      }
+    }
+    const next = deepClone(obj);
+    next.metadata.finalizers = finalizers.filter(f => !GC_FINALIZERS.has(f));
+    this.api.commitUpdate(
+      type,
+      obj,
+      next,
+      { manager: 'kube-controller-manager' },
+      undefined,
+      'Update',
+    );
   }
 
   /** Garbage collection: dependents whose every owner is gone are deleted (background propagation). */

@@ -87,6 +87,12 @@ export interface Admission {
   admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): void;
 }
 
+/** The finalizers Orphan and Foreground deletes put on the object (the garbage collector's). */
+const PROPAGATION_FINALIZERS: Record<string, string | undefined> = {
+  Orphan: 'orphan',
+  Foreground: 'foregroundDeletion',
+};
+
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function randomSuffix(n = 5): string {
@@ -345,12 +351,20 @@ export class KubeApi {
       );
       if (!ns) throw errors.notFound('namespaces', '', meta.namespace!);
       if (ns.metadata.deletionTimestamp) {
-        throw errors.forbidden(
+        const err = errors.forbidden(
           type.plural,
           type.group,
           meta.name,
           `unable to create new content in namespace ${meta.namespace} because it is being terminated`,
         );
+        err.details!.causes = [
+          {
+            reason: 'NamespaceTerminating',
+            message: `namespace ${meta.namespace} is being terminated`,
+            field: 'metadata.namespace',
+          },
+        ];
+        throw err;
       }
     }
     if (this.store.get(type, meta.namespace, meta.name)) {
@@ -472,6 +486,9 @@ export class KubeApi {
     if (old.metadata.deletionTimestamp)
       meta.deletionTimestamp = old.metadata.deletionTimestamp;
     else delete meta.deletionTimestamp;
+    if (old.metadata.deletionGracePeriodSeconds !== undefined)
+      meta.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    else delete meta.deletionGracePeriodSeconds;
     meta.managedFields = old.metadata.managedFields;
     if (!meta.managedFields) delete meta.managedFields;
     meta.resourceVersion = old.metadata.resourceVersion;
@@ -729,12 +746,19 @@ export class KubeApi {
       );
     }
     if (opts.dryRun) return { object: old, gone: true };
-    if (opts.propagationPolicy === 'Orphan') this.orphanDependents(old);
     const finalizers = old.metadata.finalizers ?? [];
-    if (isNamespace(type) || finalizers.length > 0) {
+    // Orphan and Foreground deletes hold the object with a finalizer that the garbage collector
+    // (the controller) removes once dependents are orphaned or deleted; the answer is the object.
+    const policyFinalizer = isNamespace(type)
+      ? undefined
+      : PROPAGATION_FINALIZERS[opts.propagationPolicy ?? ''];
+    if (isNamespace(type) || finalizers.length > 0 || policyFinalizer) {
       if (old.metadata.deletionTimestamp) return { object: old, gone: false };
       const next = deepClone(old);
       next.metadata.deletionTimestamp = nowIso();
+      if (!isNamespace(type)) next.metadata.deletionGracePeriodSeconds = 0;
+      if (policyFinalizer && !finalizers.includes(policyFinalizer))
+        next.metadata.finalizers = [...finalizers, policyFinalizer];
       if (isNamespace(type))
         next.status = { ...(next.status ?? {}), phase: 'Terminating' };
       next.metadata.resourceVersion = String(this.store.nextRv());
@@ -760,7 +784,8 @@ export class KubeApi {
     return final;
   }
 
-  private orphanDependents(owner: KubeObject) {
+  /** Removes `owner` from its dependents' ownerReferences (the garbage collector's orphan step). */
+  orphanDependents(owner: KubeObject) {
     for (const dep of this.store.dependentsOf(owner.metadata.uid!)) {
       const t = this.registry.types.find(x => typeId(x) === dep.typeId);
       const obj = this.store.getById(dep.typeId, dep.key);

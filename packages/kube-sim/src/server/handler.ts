@@ -450,7 +450,12 @@ export function createHandler(opts: HandlerOptions) {
           ...options,
           dryRun,
         });
-        if (!gone || (type.plural === 'pods' && !type.group)) {
+        // Pods and Services answer the object even when it is gone at once, as the real server does.
+        if (
+          !gone ||
+          (!type.group &&
+            (type.plural === 'pods' || type.plural === 'services'))
+        ) {
           send(res, 200, object);
         } else {
           send(res, 200, {

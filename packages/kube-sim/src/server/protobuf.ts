@@ -4,7 +4,8 @@ import { KubeObject } from './types';
 /**
  * Decodes the Kubernetes protobuf request bodies real clients send for Secrets and ConfigMaps
  * (helm stores its releases that way): the 4 bytes `k8s\0`, then a `runtime.Unknown` whose `raw`
- * field holds the object message. Only the fields of those kinds (and DeleteOptions) are read.
+ * field holds the object message. Only the fields of those kinds, DeleteOptions and the
+ * authorization.k8s.io access reviews (`kubectl auth can-i`) are read.
  */
 
 type Field = { no: number; wire: number; value: Buffer | number | bigint };
@@ -148,6 +149,72 @@ function decodeSecret(buf: Buffer): KubeObject {
   return obj;
 }
 
+const RESOURCE_ATTRIBUTES = [
+  'namespace',
+  'verb',
+  'group',
+  'version',
+  'resource',
+  'subresource',
+  'name',
+];
+
+/** A message of string fields numbered in `names` order (field 1 = names[0]…). */
+function decodeStrings(buf: Buffer, names: string[]) {
+  const out: Record<string, string> = {};
+  for (const f of fields(buf)) {
+    const name = names[f.no - 1];
+    if (name && f.wire === 2) out[name] = str(f);
+  }
+  return out;
+}
+
+/** authorization.k8s.io/v1 access reviews, which kubectl (`auth can-i`) sends as protobuf. */
+function decodeAccessReview(kind: string, buf: Buffer): KubeObject {
+  const obj: KubeObject = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind,
+    metadata: {},
+    spec: {},
+  };
+  for (const f of fields(buf)) {
+    if (f.no === 1) obj.metadata = decodeObjectMeta(bytes(f));
+    if (f.no !== 2) continue;
+    for (const g of fields(bytes(f))) {
+      if (kind === 'SelfSubjectRulesReview') {
+        if (g.no === 1) obj.spec.namespace = str(g);
+        continue;
+      }
+      if (g.no === 1)
+        obj.spec.resourceAttributes = decodeStrings(
+          bytes(g),
+          RESOURCE_ATTRIBUTES,
+        );
+      if (g.no === 2)
+        obj.spec.nonResourceAttributes = decodeStrings(bytes(g), [
+          'path',
+          'verb',
+        ]);
+      if (
+        kind === 'SubjectAccessReview' ||
+        kind === 'LocalSubjectAccessReview'
+      ) {
+        if (g.no === 3) obj.spec.user = str(g);
+        if (g.no === 4) obj.spec.groups = [...(obj.spec.groups ?? []), str(g)];
+        if (g.no === 6) obj.spec.uid = str(g);
+      }
+    }
+  }
+  return obj;
+}
+
+const ACCESS_REVIEWS = new Set([
+  'SelfSubjectAccessReview',
+  'SelfSubjectRulesReview',
+  'SubjectAccessReview',
+  'LocalSubjectAccessReview',
+]);
+
 function decodeConfigMap(buf: Buffer): KubeObject {
   const obj: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} };
   for (const f of fields(buf)) {
@@ -212,6 +279,8 @@ export function decodeProtobufBody(body: Buffer): KubeObject {
     if (kind === 'ConfigMap' && apiVersion === 'v1')
       return decodeConfigMap(raw);
     if (kind === 'DeleteOptions') return decodeDeleteOptions(raw);
+    if (apiVersion === 'authorization.k8s.io/v1' && ACCESS_REVIEWS.has(kind))
+      return decodeAccessReview(kind, raw);
     // kube-sim decodes protobuf only for what helm sends (Secrets, ConfigMaps, DeleteOptions).
     throw errors.unsupportedMediaType();
   } catch (e) {
