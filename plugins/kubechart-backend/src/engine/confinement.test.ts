@@ -333,6 +333,30 @@ describe.each(databases.eachSupportedId())(
       },
     );
 
+    it('refuses at install what only the cluster makes a chart render (post-render check), and applies nothing', async () => {
+      const before = await clusterState();
+      const run = await finish(
+        engine,
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-acme',
+          release: {
+            name: 'sneaky',
+            chart: 'escape',
+            values: { attack: 'lookup' },
+          },
+        },
+        alice,
+      );
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'refused what helm was about to apply',
+      );
+      expect(run.failureReason).toContain('[run-scope] ConfigMap/escape');
+      expect(await clusterState()).toEqual(before);
+    });
+
     it('refuses a forced apply over an object another manager owns in the same namespace (rule object-ownership)', async () => {
       const installed = await finish(
         engine,

@@ -24,6 +24,7 @@ import {
   parseManifests,
   redactManifest,
   redactValues,
+  startPostRenderGate,
 } from '@kubechart/plugin-kubechart-node';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -187,9 +188,25 @@ export class Executors {
       return { revision: status!.version, manifest: redactManifest(status!.manifest || rendered), skipped: true };
     }
     ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
-    const result = await helm.upgradeInstall({ release: release.name, namespace, values, kubeconfig, impersonate, onLine, ...chart });
+    // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
+    // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
+    const gate = await startPostRenderGate({
+      check: async manifest => {
+        const sent = parseManifests(manifest);
+        const scoped = settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, sent)) } : {};
+        const verdict = policy.check(sent, scoped);
+        return verdict.blocking ? { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` } : { approved: true };
+      },
+    });
+    let result;
+    try {
+      result = await helm.upgradeInstall({ release: release.name, namespace, values, kubeconfig, impersonate, onLine, postRenderer: gate, ...chart });
+    } finally {
+      await gate.close();
+    }
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
-    return { revision: result.revision, manifest: redactManifest(result.manifest ?? rendered), skipped: false };
+    const applied = gate.approved.length ? gate.approved.join('---\n') : undefined;
+    return { revision: result.revision, manifest: redactManifest(applied ?? result.manifest ?? rendered), skipped: false };
   }
 
   private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution) {
