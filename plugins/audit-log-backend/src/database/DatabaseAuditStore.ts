@@ -183,7 +183,16 @@ export class DatabaseAuditStore implements AuditStore {
             await tx.transaction(sp => sp(EVENTS).insert(row));
           } catch (error) {
             row = link(placeholderFor(event, error));
-            await tx.transaction(sp => sp(EVENTS).insert(row));
+            try {
+              await tx.transaction(sp => sp(EVENTS).insert(row));
+            } catch (placeholderError) {
+              // knex may reject a failed savepoint with a non-Error value
+              throw new Error(
+                `The database refused an audit event and its placeholder; the batch will be retried: ${String(
+                  (placeholderError as Error)?.message ?? placeholderError,
+                )}`,
+              );
+            }
             placeholders += 1;
           }
           seq += 1;
