@@ -1,10 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import yaml from 'js-yaml';
 import { FaultState } from '../faults';
 import { DeleteOptions, KubeApi, ListOptions, PatchType } from './api';
 import { Authenticator, UserInfo } from './auth';
 import { Discovery, VERSION_INFO } from './discovery';
-import { decodeProtobufBody } from './protobuf';
 import { groupVersion, ResourceType, typeId } from './resources';
 import {
   parseFieldSelector,
@@ -20,6 +18,18 @@ import { errors, PlainTextError, StatusError } from './status';
 import { ServiceAccountTokens } from './tokens';
 import { toTable, wantsTable } from './table';
 import { serveWatch } from './watch';
+import {
+  bool,
+  checkSecretData,
+  managerFromUserAgent,
+  mediaType,
+  parseBody,
+  readBody,
+  rejectWatchListOptions,
+  send,
+  sendList,
+  sendStatus,
+} from './wire';
 import { deepClone, isPlainObject, KubeObject } from './types';
 
 /** What the simulated kubelet and metrics server add to the API. */
@@ -44,129 +54,12 @@ export interface HandlerOptions {
   serverAddress: () => string;
 }
 
-const MAX_BODY = 3 * 1024 * 1024;
-
-/** List items as JSON (without kind/apiVersion, as lists show them), cached per stored object. */
-const itemJson = new WeakMap<KubeObject, string>();
-
-function serializeItem(obj: KubeObject): string {
-  let json = itemJson.get(obj);
-  if (json === undefined) {
-    const { kind, apiVersion, ...rest } = obj;
-    json = JSON.stringify(rest);
-    itemJson.set(obj, json);
-  }
-  return json;
-}
-
-/** Writes a list, reusing each stored object's cached JSON: large lists cost a string join. */
-function sendList(
-  res: ServerResponse,
-  list: {
-    kind: string;
-    apiVersion: string;
-    metadata: unknown;
-    items: KubeObject[];
-  },
-) {
-  const text = `{"kind":${JSON.stringify(
-    list.kind,
-  )},"apiVersion":${JSON.stringify(
-    list.apiVersion,
-  )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
-    .map(serializeItem)
-    .join(',')}]}`;
-  res.writeHead(200, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
-}
-
 interface ResourceRequest {
   type: ResourceType;
   namespace?: string;
   name?: string;
   subresource?: string;
   watchPath: boolean;
-}
-
-function send(res: ServerResponse, code: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
-}
-
-function sendStatus(res: ServerResponse, err: StatusError) {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  send(res, err.code, err.toStatus());
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(
-          new StatusError(
-            413,
-            'RequestEntityTooLarge',
-            'Request entity too large: limit is 3145728',
-          ),
-        );
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function mediaType(req: IncomingMessage): string {
-  return String(req.headers['content-type'] ?? 'application/json')
-    .split(';')[0]
-    .trim()
-    .toLowerCase();
-}
-
-const BODY_TYPES = new Set([
-  'application/json',
-  'application/yaml',
-  'application/vnd.kubernetes.protobuf',
-]);
-
-function parseBody(body: Buffer, type: string): unknown {
-  if (type === 'application/vnd.kubernetes.protobuf')
-    return decodeProtobufBody(body);
-  const text = body.toString('utf8');
-  if (text.trim() === '') return undefined;
-  if (!BODY_TYPES.has(type)) throw errors.unsupportedMediaType();
-  try {
-    if (type.includes('yaml')) return yaml.load(text);
-    return JSON.parse(text);
-  } catch (e) {
-    throw errors.badRequest(
-      `couldn't get version/kind; json parse error: ${
-        (e as Error).message.split('\n')[0]
-      }`,
-    );
-  }
-}
-
-function bool(v: string | null) {
-  return v === 'true' || v === '1';
 }
 
 /** Builds the request handler: auth, faults, discovery, OpenAPI and the resource REST API. */
@@ -778,76 +671,4 @@ export function createHandler(opts: HandlerOptions) {
     if (path.startsWith('/openapi/v3/')) return discovery.openApiFor(path);
     return undefined;
   }
-}
-
-/** v1.26 refuses `resourceVersionMatch` on a watch (422); `sendInitialEvents` alone it ignores. */
-function rejectWatchListOptions(q: URLSearchParams) {
-  if (!q.get('resourceVersionMatch')) return;
-  const causes = [
-    {
-      reason: 'FieldValueForbidden',
-      message: 'Forbidden: resourceVersionMatch is forbidden for watch',
-      field: 'resourceVersionMatch',
-    },
-  ];
-  if (!q.get('resourceVersion')) {
-    causes.push({
-      reason: 'FieldValueForbidden',
-      message:
-        'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
-      field: 'resourceVersionMatch',
-    });
-  }
-  const summary = causes.map(c => `${c.field}: ${c.message}`).join(', ');
-  throw new StatusError(
-    422,
-    'Invalid',
-    `ListOptions.meta.k8s.io "" is invalid: ${
-      causes.length > 1 ? `[${summary}]` : summary
-    }`,
-    { group: 'meta.k8s.io', kind: 'ListOptions', causes },
-  );
-}
-
-const BASE64 = /^[A-Za-z0-9+/]$/;
-
-/** Where Go's standard base64 decoder stops on `value` (`illegal base64 data at input byte N`), if it does. */
-export function base64ErrorOffset(value: string): number | undefined {
-  const s = value.replace(/[\r\n]/g, '');
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '=') {
-      const rest = s.slice(i);
-      const quantumPos = i % 4;
-      if (
-        (quantumPos === 2 && rest === '==') ||
-        (quantumPos === 3 && rest === '=')
-      )
-        return undefined;
-      return i;
-    }
-    if (!BASE64.test(c)) return i;
-  }
-  return s.length % 4 === 0 ? undefined : s.length - (s.length % 4);
-}
-
-/** A Secret whose `data` is not base64 cannot be decoded: 400, as the real server answers. */
-function checkSecretData(type: ResourceType, body: unknown) {
-  if (type.group || type.plural !== 'secrets' || !isPlainObject(body)) return;
-  if (!isPlainObject(body.data)) return;
-  for (const v of Object.values(body.data)) {
-    if (typeof v !== 'string') continue;
-    const offset = base64ErrorOffset(v);
-    if (offset !== undefined) {
-      throw errors.badRequest(
-        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${offset}`,
-      );
-    }
-  }
-}
-
-function managerFromUserAgent(req: IncomingMessage): string {
-  const ua = String(req.headers['user-agent'] ?? '');
-  const first = ua.split('/')[0].trim();
-  return first || 'unknown';
 }

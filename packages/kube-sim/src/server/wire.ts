@@ -1,0 +1,199 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import yaml from 'js-yaml';
+import { decodeProtobufBody } from './protobuf';
+import { ResourceType } from './resources';
+import { errors, StatusError } from './status';
+import { isPlainObject, KubeObject } from './types';
+
+/**
+ * The HTTP side of kube-sim's handler: reading and decoding request bodies (with the real server's
+ * 400/415 answers), writing JSON answers and lists, and the request checks that come before the API.
+ */
+const MAX_BODY = 3 * 1024 * 1024;
+
+/** List items as JSON (without kind/apiVersion, as lists show them), cached per stored object. */
+const itemJson = new WeakMap<KubeObject, string>();
+
+export function serializeItem(obj: KubeObject): string {
+  let json = itemJson.get(obj);
+  if (json === undefined) {
+    const { kind, apiVersion, ...rest } = obj;
+    json = JSON.stringify(rest);
+    itemJson.set(obj, json);
+  }
+  return json;
+}
+
+/** Writes a list, reusing each stored object's cached JSON: large lists cost a string join. */
+export function sendList(
+  res: ServerResponse,
+  list: {
+    kind: string;
+    apiVersion: string;
+    metadata: unknown;
+    items: KubeObject[];
+  },
+) {
+  const text = `{"kind":${JSON.stringify(
+    list.kind,
+  )},"apiVersion":${JSON.stringify(
+    list.apiVersion,
+  )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
+    .map(serializeItem)
+    .join(',')}]}`;
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
+export function send(res: ServerResponse, code: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, err: StatusError) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, err.code, err.toStatus());
+}
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(
+          new StatusError(
+            413,
+            'RequestEntityTooLarge',
+            'Request entity too large: limit is 3145728',
+          ),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? 'application/json')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+}
+
+const BODY_TYPES = new Set([
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+]);
+
+export function parseBody(body: Buffer, type: string): unknown {
+  if (type === 'application/vnd.kubernetes.protobuf')
+    return decodeProtobufBody(body);
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  if (!BODY_TYPES.has(type)) throw errors.unsupportedMediaType();
+  try {
+    if (type.includes('yaml')) return yaml.load(text);
+    return JSON.parse(text);
+  } catch (e) {
+    throw errors.badRequest(
+      `couldn't get version/kind; json parse error: ${
+        (e as Error).message.split('\n')[0]
+      }`,
+    );
+  }
+}
+
+export function bool(v: string | null) {
+  return v === 'true' || v === '1';
+}
+
+/** v1.26 refuses `resourceVersionMatch` on a watch (422); `sendInitialEvents` alone it ignores. */
+export function rejectWatchListOptions(q: URLSearchParams) {
+  if (!q.get('resourceVersionMatch')) return;
+  const causes = [
+    {
+      reason: 'FieldValueForbidden',
+      message: 'Forbidden: resourceVersionMatch is forbidden for watch',
+      field: 'resourceVersionMatch',
+    },
+  ];
+  if (!q.get('resourceVersion')) {
+    causes.push({
+      reason: 'FieldValueForbidden',
+      message:
+        'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+      field: 'resourceVersionMatch',
+    });
+  }
+  const summary = causes.map(c => `${c.field}: ${c.message}`).join(', ');
+  throw new StatusError(
+    422,
+    'Invalid',
+    `ListOptions.meta.k8s.io "" is invalid: ${
+      causes.length > 1 ? `[${summary}]` : summary
+    }`,
+    { group: 'meta.k8s.io', kind: 'ListOptions', causes },
+  );
+}
+
+const BASE64 = /^[A-Za-z0-9+/]$/;
+
+/** Where Go's standard base64 decoder stops on `value` (`illegal base64 data at input byte N`), if it does. */
+export function base64ErrorOffset(value: string): number | undefined {
+  const s = value.replace(/[\r\n]/g, '');
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '=') {
+      const rest = s.slice(i);
+      const quantumPos = i % 4;
+      if (
+        (quantumPos === 2 && rest === '==') ||
+        (quantumPos === 3 && rest === '=')
+      )
+        return undefined;
+      return i;
+    }
+    if (!BASE64.test(c)) return i;
+  }
+  return s.length % 4 === 0 ? undefined : s.length - (s.length % 4);
+}
+
+/** A Secret whose `data` is not base64 cannot be decoded: 400, as the real server answers. */
+export function checkSecretData(type: ResourceType, body: unknown) {
+  if (type.group || type.plural !== 'secrets' || !isPlainObject(body)) return;
+  if (!isPlainObject(body.data)) return;
+  for (const v of Object.values(body.data)) {
+    if (typeof v !== 'string') continue;
+    const offset = base64ErrorOffset(v);
+    if (offset !== undefined) {
+      throw errors.badRequest(
+        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${offset}`,
+      );
+    }
+  }
+}
+
+export function managerFromUserAgent(req: IncomingMessage): string {
+  const ua = String(req.headers['user-agent'] ?? '');
+  const first = ua.split('/')[0].trim();
+  return first || 'unknown';
+}
