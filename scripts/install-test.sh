@@ -37,7 +37,7 @@ fail() {
 
 work=${INSTALL_TEST_DIR:-$(mktemp -d -t kubechart-install-test-XXXX)}
 mkdir -p "$work"
-pids=() # each one a session leader (exec setsid), so kill -- -pid stops all it started
+pids=() # each one a session leader (setsid in a background job), so kill -- -pid stops all it started
 cleanup() {
   for pid in "${pids[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
   if [ -z "${KEEP_INSTALL_TEST:-}" ]; then rm -rf "$work"; else echo "install-test: left in $work"; fi
@@ -157,14 +157,17 @@ node "$src/scripts/install-test/checkDuplicates.js" "$tarballs" || fail "duplica
 
 # ---- 4. run it ---------------------------------------------------------------------------------------
 step "starting kube-sim on :$KUBE_PORT and the new app's backend on :$BACKEND_PORT"
-(cd "$src" && exec setsid yarn kube-sim --tls --port "$KUBE_PORT" --token "$KUBE_TOKEN" --seed empty \
-  --kubeconfig "$work/kube-sim/kubeconfig" >"$work/kube-sim.log" 2>&1) &
+cd "$src"
+setsid yarn kube-sim --tls --port "$KUBE_PORT" --token "$KUBE_TOKEN" --seed empty \
+  --kubeconfig "$work/kube-sim/kubeconfig" >"$work/kube-sim.log" 2>&1 &
 pids+=($!)
 # `yarn build:all` made the deployable bundle (dist/bundle.tar.gz); the backend runs from the workspace,
 # with the installed tarballs' dist code, as `yarn start` runs it.
-(cd packages/backend && KUBE_URL="https://127.0.0.1:$KUBE_PORT" KUBE_TOKEN="$KUBE_TOKEN" exec setsid yarn start \
-  --config ../../app-config.yaml --config ../../app-config.install-test.yaml >"$work/backend.log" 2>&1) &
+cd "$app/packages/backend"
+KUBE_URL="https://127.0.0.1:$KUBE_PORT" KUBE_TOKEN="$KUBE_TOKEN" setsid yarn start \
+  --config ../../app-config.yaml --config ../../app-config.install-test.yaml >"$work/backend.log" 2>&1 &
 pids+=($!)
+cd "$app"
 deadline=$((SECONDS + 600))
 until curl -sf "http://127.0.0.1:$BACKEND_PORT/.backstage/health/v1/readiness" >/dev/null; do
   if [ $SECONDS -gt $deadline ] || ! kill -0 "${pids[1]}" 2>/dev/null; then
