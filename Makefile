@@ -14,7 +14,7 @@ start: bootstrap
 	@scripts/start.sh
 
 ## Type check, lint, every jest test (SQLite and PostgreSQL), the install test, then the browser tests.
-test: bootstrap postgres check unit install-test e2e
+test: bootstrap postgres check unit e2e
 
 check:
 	@$(ENV) yarn tsc
