@@ -13,7 +13,7 @@ bootstrap:
 start: bootstrap
 	@scripts/start.sh
 
-## Type check, lint, every jest test (SQLite and PostgreSQL), the install test, then the browser tests.
+## Type check, lint, every jest test (SQLite and PostgreSQL), then the browser tests (the install test runs apart: make install-test).
 test: bootstrap postgres check unit e2e
 
 check:
