@@ -6,12 +6,14 @@ import {
 } from './index';
 
 describe('kubechart-common', () => {
-  it('lists the four permissions with their names', () => {
+  it('lists every permission with its name', () => {
     expect(kubechartPermissions.map(p => p.name).sort()).toEqual([
       'kubechart.clusters.read',
+      'kubechart.runs.cluster-scoped',
       'kubechart.runs.create',
       'kubechart.runs.read',
       'kubechart.runs.rollback',
+      'kubechart.tenants.admin',
       'kubechart.tenants.read',
     ]);
   });
