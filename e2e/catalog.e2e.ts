@@ -13,7 +13,11 @@ describe('catalog', () => {
   });
 
   test('the catalog lists the example entities', async () => {
-    const page = await openSignedIn(browser, '/catalog');
+    // The guest belongs to platform-team, so the catalog would open on "Owned"; ask for every component.
+    const page = await openSignedIn(
+      browser,
+      '/catalog?filters%5Bkind%5D=component&filters%5Buser%5D=all',
+    );
     // The catalog ingests examples/ shortly after start-up; keep reloading until they are there.
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -26,10 +30,14 @@ describe('catalog', () => {
       await page.reload();
     }
     for (const name of ['checkout-web', 'inventory-service', 'payments-api']) {
-      assert.ok(
-        await page.getByRole('link', { name }).isVisible(),
-        `${name} should be listed in the catalog`,
-      );
+      // The table re-renders once the owned/all filter settles; wait for each row rather than sampling once.
+      const listed = await page
+        .getByRole('link', { name, exact: true })
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 })
+        .then(() => true)
+        .catch(() => false);
+      assert.ok(listed, `${name} should be listed in the catalog`);
     }
     await screenshot(page, 'catalog');
   });
