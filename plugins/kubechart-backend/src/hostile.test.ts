@@ -15,7 +15,8 @@ import {
   capturingAuditor,
   capturingLogger,
 } from './__testUtils__/capture';
-import { startSim, testConfig } from './__testUtils__/setup';
+import { chartDirectory, startSim, testConfig } from './__testUtils__/setup';
+import os from 'node:os';
 
 jest.setTimeout(180_000);
 
@@ -191,6 +192,28 @@ describe('kubechart backend under hostile input', () => {
       expect(response.status).toBe(400);
       expect(response.body.error.message).toMatch(message);
       expect(extraMs).toBeLessThan(200);
+    },
+  );
+
+  it.each([
+    ['/policy/check', { namespace: 'team-a' }],
+    ['/runs/preview', { kind: 'chart', cluster: 'dev', namespace: 'team-a' }],
+  ])(
+    'answers values the chart cannot render at %s with a 400 carrying helm’s message, no stack, no host path',
+    async (path, body) => {
+      for (const values of [{ image: 'not-a-map' }, { replicas: 'a: b\nc' }]) {
+        const r = await request(server)
+          .post(`/api/kubechart${path}`)
+          .send({ ...body, release: { name: 'w', chart: 'webapp', values } });
+        expect(r.status).toBe(400);
+        expect(r.body.error.name).toBe('InputError');
+        expect(r.body.error.message).toMatch(
+          /^helm template failed: .*webapp\/templates\/deployment\.yaml.*(can't evaluate field repository|YAML parse error)/s,
+        );
+        expect(r.text).not.toMatch(/"stack"|\s+at \S+ \(/);
+        for (const hostPath of [chartDirectory, os.tmpdir(), process.cwd()])
+          expect(r.text).not.toContain(hostPath);
+      }
     },
   );
 

@@ -49,6 +49,36 @@ describe.each([['helm3'], ['helm4']])(
       expect(err).toBeInstanceOf(InputError);
       expect(err.message).toMatch(/repo nosuchrepo not found/);
     });
+
+    it('values the templates cannot render are an InputError with helm’s message', async () => {
+      const err = await helm
+        .template({
+          release: 'web',
+          chart,
+          namespace: 'shop',
+          values: { image: 'not-a-map' },
+        })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(
+        /^helm template failed: .*webapp\/templates\/deployment\.yaml:24:28.*can't evaluate field repository/s,
+      );
+    });
+
+    it('values that render into YAML that does not parse are an InputError', async () => {
+      const err = await helm
+        .template({
+          release: 'web',
+          chart,
+          namespace: 'shop',
+          values: { replicas: 'a: b\nc' },
+        })
+        .catch(e => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.message).toMatch(
+        /YAML parse error on webapp\/templates\/deployment\.yaml/,
+      );
+    });
   },
 );
 

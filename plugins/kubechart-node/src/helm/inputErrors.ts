@@ -16,6 +16,12 @@ const CHART_INPUT_FAILURES: RegExp[] = [
   // The values the caller gave do not fit the chart.
   /values don't meet the specifications of the schema/,
   /\bexecution error at \(/,
+  // The chart's templates cannot render these values (a string where a map is expected, …),
+  // or render them into YAML that does not parse.
+  // helm 3: `template: <file>:L:C: executing "<file>" at <…>: …`; helm 4 puts the file on a line of its own.
+  /^Error: template: /m,
+  /\bexecuting "[^"\n]*" at </,
+  /\bYAML parse error on /,
 ];
 
 /**
