@@ -4,6 +4,7 @@ import {
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
+  TestDatabases,
   mockCredentials,
   mockServices,
   startTestBackend,
@@ -87,365 +88,379 @@ const rolePermissions = createServiceFactory({
   },
 });
 
-describe('kubechart identity, read scope and audit', () => {
-  let sim: KubeSim;
-  let server: any;
-  let stop: () => Promise<void>;
-  const audit: CapturedAuditEvent[] = [];
-  const as = (who: string) => mockCredentials.user.header(who);
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-  beforeAll(async () => {
-    sim = await startSim();
-    const base = testConfig(sim, { health: { startOnBoot: false } });
-    base.kubechart.limits = { runsPerUserPerMinute: 1, maxTenants: 20 };
-    const backend = await startTestBackend({
-      features: [
-        kubechartPlugin,
-        mockServices.rootConfig.factory({ data: base }),
-        rolePermissions,
-        capturingAuditor(audit),
-        createServiceFactory({
-          service: signalsServiceRef,
-          deps: {},
-          factory: () => ({ publish: async () => {} }),
-        }),
-      ],
-    });
-    server = backend.server;
-    stop = () => backend.stop();
-  });
-  afterAll(async () => {
-    await stop?.();
-    await sim?.stop();
-  });
+describe.each(databases.eachSupportedId())(
+  'kubechart identity, read scope and audit on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    const audit: CapturedAuditEvent[] = [];
+    const as = (who: string) => mockCredentials.user.header(who);
 
-  let recorded = 0;
-  /** Records a run (each on a namespace of its own: a recorded run holds its target's lock). */
-  const record = (auth: string, body: Record<string, unknown>) =>
-    request(server)
-      .post('/api/kubechart/runs/record')
-      .set('Authorization', auth)
-      .send({
-        kind: 'custom',
-        action: 'acme:thing:make',
-        target: { cluster: 'dev', namespace: `team-${++recorded}` },
-        ...body,
-      });
-  const actorOf = async (id: string) =>
-    (
-      await request(server)
-        .get(`/api/kubechart/runs/${id}`)
-        .set('Authorization', as(ADMIN))
-    ).body.actor;
-
-  describe('onBehalfOf', () => {
-    it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
-      const fromScaffolder = await record(serviceHeader('plugin:scaffolder'), {
-        onBehalfOf: 'user:default/jane',
-      });
-      expect(fromScaffolder.status).toBe(201);
-      expect(await actorOf(fromScaffolder.body.id)).toBe('user:default/jane');
-
-      const fromOther = await record(serviceHeader('external:ci-bot'), {
-        onBehalfOf: 'user:default/ceo',
-      });
-      expect(fromOther.status).toBe(201);
-      expect(await actorOf(fromOther.body.id)).toBe('service:external:ci-bot');
-      expect(audit).toContainEqual(
-        expect.objectContaining({
-          eventId: 'run-record',
-          meta: expect.objectContaining({
-            actor: 'service:external:ci-bot',
-            onBehalfOfIgnored: 'user:default/ceo',
-          }),
-        }),
-      );
-
-      const fromUser = await record(as(ALICE), {
-        onBehalfOf: 'user:default/ceo',
-      });
-      expect(await actorOf(fromUser.body.id)).toBe(ALICE);
-    });
-
-    it('must name a user', async () => {
-      const r = await record(serviceHeader('plugin:scaffolder'), {
-        onBehalfOf: 'group:default/admins',
-      });
-      expect(r.status).toBe(400);
-      expect(r.body.error.message).toContain('expected a user entity ref');
-    });
-
-    it('keys the rate limit on the effective user', async () => {
-      const tenant = (code: string, onBehalfOf: string) => ({
-        kind: 'tenant',
-        cluster: 'dev',
-        tenant: code,
-        releases: [],
-        onBehalfOf,
-      });
-      const post = (auth: string, body: object) =>
-        request(server)
-          .post('/api/kubechart/runs')
-          .set('Authorization', auth)
-          .send(body);
-      const scaffolder = serviceHeader('plugin:scaffolder');
-      expect(
-        (await post(scaffolder, tenant('rl-a', 'user:default/carol'))).status,
-      ).toBe(202);
-      const second = await post(
-        scaffolder,
-        tenant('rl-b', 'user:default/carol'),
-      );
-      expect(second.status).toBe(429);
-      expect(second.body.error.message).toContain(
-        'user:default/carol started 1 runs in the last minute',
-      );
-      // Same service token, another user: a budget of its own.
-      expect(
-        (await post(scaffolder, tenant('rl-c', 'user:default/dave'))).status,
-      ).toBe(202);
-      // Another service cannot spend carol's budget, nor escape its own by naming users.
-      expect(
-        (
-          await post(
-            serviceHeader('external:deployer'),
-            tenant('rl-d', 'user:default/carol'),
-          )
-        ).status,
-      ).toBe(202);
-      const again = await post(
-        serviceHeader('external:deployer'),
-        tenant('rl-e', 'user:default/erin'),
-      );
-      expect(again.status).toBe(429);
-      expect(again.body.error.message).toContain(
-        'service:external:deployer started 1 runs',
-      );
-    });
-  });
-
-  describe('read scope', () => {
-    const ids: Record<string, string> = {};
     beforeAll(async () => {
-      ids.a = (
-        await record(as(ALICE), { entityRef: 'component:default/a' })
-      ).body.id;
-      ids.b = (
-        await record(as(BOB), { entityRef: 'component:default/b' })
-      ).body.id;
-      ids.aliceLoose = (await record(as(ALICE), {})).body.id;
+      sim = await startSim();
+      const base = testConfig(sim, { health: { startOnBoot: false } });
+      base.kubechart.limits = { runsPerUserPerMinute: 1, maxTenants: 20 };
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          mockServices.rootConfig.factory({ data: base }),
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          rolePermissions,
+          capturingAuditor(audit),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => {} }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
+    });
+    afterAll(async () => {
+      await stop?.();
+      await sim?.stop();
     });
 
-    it('records the runs read below', () => {
-      expect(Object.values(ids)).toEqual([
-        expect.any(String),
-        expect.any(String),
-        expect.any(String),
-      ]);
-    });
-    const listed = async (who: string) =>
+    let recorded = 0;
+    /** Records a run (each on a namespace of its own: a recorded run holds its target's lock). */
+    const record = (auth: string, body: Record<string, unknown>) =>
+      request(server)
+        .post('/api/kubechart/runs/record')
+        .set('Authorization', auth)
+        .send({
+          kind: 'custom',
+          action: 'acme:thing:make',
+          target: { cluster: 'dev', namespace: `team-${++recorded}` },
+          ...body,
+        });
+    const actorOf = async (id: string) =>
       (
         await request(server)
-          .get('/api/kubechart/runs?kind=custom&limit=200')
-          .set('Authorization', as(who))
-      ).body.items.map((r: any) => r.id);
+          .get(`/api/kubechart/runs/${id}`)
+          .set('Authorization', as(ADMIN))
+      ).body.actor;
 
-    it('lets an admin read every run', async () => {
-      expect(await listed(ADMIN)).toEqual(
-        expect.arrayContaining([ids.a, ids.b, ids.aliceLoose]),
-      );
-      expect(
-        (
-          await request(server)
-            .get(`/api/kubechart/runs/${ids.b}`)
-            .set('Authorization', as(ADMIN))
-        ).status,
-      ).toBe(200);
+    describe('onBehalfOf', () => {
+      it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
+        const fromScaffolder = await record(
+          serviceHeader('plugin:scaffolder'),
+          {
+            onBehalfOf: 'user:default/jane',
+          },
+        );
+        expect(fromScaffolder.status).toBe(201);
+        expect(await actorOf(fromScaffolder.body.id)).toBe('user:default/jane');
+
+        const fromOther = await record(serviceHeader('external:ci-bot'), {
+          onBehalfOf: 'user:default/ceo',
+        });
+        expect(fromOther.status).toBe(201);
+        expect(await actorOf(fromOther.body.id)).toBe(
+          'service:external:ci-bot',
+        );
+        expect(audit).toContainEqual(
+          expect.objectContaining({
+            eventId: 'run-record',
+            meta: expect.objectContaining({
+              actor: 'service:external:ci-bot',
+              onBehalfOfIgnored: 'user:default/ceo',
+            }),
+          }),
+        );
+
+        const fromUser = await record(as(ALICE), {
+          onBehalfOf: 'user:default/ceo',
+        });
+        expect(await actorOf(fromUser.body.id)).toBe(ALICE);
+      });
+
+      it('must name a user', async () => {
+        const r = await record(serviceHeader('plugin:scaffolder'), {
+          onBehalfOf: 'group:default/admins',
+        });
+        expect(r.status).toBe(400);
+        expect(r.body.error.message).toContain('expected a user entity ref');
+      });
+
+      it('keys the rate limit on the effective user', async () => {
+        const tenant = (code: string, onBehalfOf: string) => ({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: code,
+          releases: [],
+          onBehalfOf,
+        });
+        const post = (auth: string, body: object) =>
+          request(server)
+            .post('/api/kubechart/runs')
+            .set('Authorization', auth)
+            .send(body);
+        const scaffolder = serviceHeader('plugin:scaffolder');
+        expect(
+          (await post(scaffolder, tenant('rl-a', 'user:default/carol'))).status,
+        ).toBe(202);
+        const second = await post(
+          scaffolder,
+          tenant('rl-b', 'user:default/carol'),
+        );
+        expect(second.status).toBe(429);
+        expect(second.body.error.message).toContain(
+          'user:default/carol started 1 runs in the last minute',
+        );
+        // Same service token, another user: a budget of its own.
+        expect(
+          (await post(scaffolder, tenant('rl-c', 'user:default/dave'))).status,
+        ).toBe(202);
+        // Another service cannot spend carol's budget, nor escape its own by naming users.
+        expect(
+          (
+            await post(
+              serviceHeader('external:deployer'),
+              tenant('rl-d', 'user:default/carol'),
+            )
+          ).status,
+        ).toBe(202);
+        const again = await post(
+          serviceHeader('external:deployer'),
+          tenant('rl-e', 'user:default/erin'),
+        );
+        expect(again.status).toBe(429);
+        expect(again.body.error.message).toContain(
+          'service:external:deployer started 1 runs',
+        );
+      });
     });
 
-    it("lets an owner read their entities' runs and their own runs without an entity, nothing else", async () => {
-      const seen = await listed(ALICE);
-      expect(seen).toEqual(expect.arrayContaining([ids.a, ids.aliceLoose]));
-      expect(seen).not.toContain(ids.b);
-      expect(
+    describe('read scope', () => {
+      const ids: Record<string, string> = {};
+      beforeAll(async () => {
+        ids.a = (
+          await record(as(ALICE), { entityRef: 'component:default/a' })
+        ).body.id;
+        ids.b = (
+          await record(as(BOB), { entityRef: 'component:default/b' })
+        ).body.id;
+        ids.aliceLoose = (await record(as(ALICE), {})).body.id;
+      });
+
+      it('records the runs read below', () => {
+        expect(Object.values(ids)).toEqual([
+          expect.any(String),
+          expect.any(String),
+          expect.any(String),
+        ]);
+      });
+      const listed = async (who: string) =>
         (
           await request(server)
-            .get(`/api/kubechart/runs/${ids.a}`)
-            .set('Authorization', as(ALICE))
-        ).status,
-      ).toBe(200);
-      for (const path of [
-        `/runs/${ids.b}`,
-        `/runs/${ids.b}/events`,
-        `/runs/${ids.a}/diff/${ids.b}`,
-      ]) {
-        const r = await request(server)
-          .get(`/api/kubechart${path}`)
-          .set('Authorization', as(ALICE));
-        expect({ path, status: r.status }).toEqual({ path, status: 403 });
-      }
-      expect(await listed(BOB)).toEqual(expect.arrayContaining([ids.b]));
-      expect(await listed(BOB)).not.toEqual(expect.arrayContaining([ids.a]));
+            .get('/api/kubechart/runs?kind=custom&limit=200')
+            .set('Authorization', as(who))
+        ).body.items.map((r: any) => r.id);
+
+      it('lets an admin read every run', async () => {
+        expect(await listed(ADMIN)).toEqual(
+          expect.arrayContaining([ids.a, ids.b, ids.aliceLoose]),
+        );
+        expect(
+          (
+            await request(server)
+              .get(`/api/kubechart/runs/${ids.b}`)
+              .set('Authorization', as(ADMIN))
+          ).status,
+        ).toBe(200);
+      });
+
+      it("lets an owner read their entities' runs and their own runs without an entity, nothing else", async () => {
+        const seen = await listed(ALICE);
+        expect(seen).toEqual(expect.arrayContaining([ids.a, ids.aliceLoose]));
+        expect(seen).not.toContain(ids.b);
+        expect(
+          (
+            await request(server)
+              .get(`/api/kubechart/runs/${ids.a}`)
+              .set('Authorization', as(ALICE))
+          ).status,
+        ).toBe(200);
+        for (const path of [
+          `/runs/${ids.b}`,
+          `/runs/${ids.b}/events`,
+          `/runs/${ids.a}/diff/${ids.b}`,
+        ]) {
+          const r = await request(server)
+            .get(`/api/kubechart${path}`)
+            .set('Authorization', as(ALICE));
+          expect({ path, status: r.status }).toEqual({ path, status: 403 });
+        }
+        expect(await listed(BOB)).toEqual(expect.arrayContaining([ids.b]));
+        expect(await listed(BOB)).not.toEqual(expect.arrayContaining([ids.a]));
+      });
+
+      it('refuses a reader the policy denies', async () => {
+        expect(
+          (
+            await request(server)
+              .get('/api/kubechart/runs')
+              .set('Authorization', as(DENIED))
+          ).status,
+        ).toBe(403);
+        expect(
+          (
+            await request(server)
+              .get(`/api/kubechart/runs/${ids.a}`)
+              .set('Authorization', as(DENIED))
+          ).status,
+        ).toBe(403);
+      });
+
+      it('scopes tenants to their entity owners', async () => {
+        // Started through the scaffolder for users who have not used their run budget yet.
+        const mk = async (code: string, forUser: string, entityRef: string) => {
+          const r = await request(server)
+            .post('/api/kubechart/runs')
+            .set('Authorization', serviceHeader('plugin:scaffolder'))
+            .send({
+              kind: 'tenant',
+              cluster: 'dev',
+              tenant: code,
+              entityRef,
+              releases: [],
+              onBehalfOf: forUser,
+            });
+          expect(r.status).toBe(202);
+        };
+        await mk('scope-a', 'user:default/frank', 'component:default/a');
+        await mk('scope-b', 'user:default/gina', 'component:default/b');
+        const codes = async (who: string) =>
+          (
+            await request(server)
+              .get('/api/kubechart/tenants')
+              .set('Authorization', as(who))
+          ).body.items.map((t: any) => t.code);
+        expect(await codes(ADMIN)).toEqual(
+          expect.arrayContaining(['scope-a', 'scope-b']),
+        );
+        expect(await codes(ALICE)).toContain('scope-a');
+        expect(await codes(ALICE)).not.toContain('scope-b');
+        expect(
+          (
+            await request(server)
+              .get('/api/kubechart/tenants/scope-b')
+              .set('Authorization', as(ALICE))
+          ).status,
+        ).toBe(403);
+        expect(
+          (
+            await request(server)
+              .get('/api/kubechart/tenants/scope-a')
+              .set('Authorization', as(ALICE))
+          ).status,
+        ).toBe(200);
+        expect(
+          (
+            await request(server)
+              .get('/api/kubechart/tenants')
+              .set('Authorization', as(DENIED))
+          ).status,
+        ).toBe(403);
+      });
     });
 
-    it('refuses a reader the policy denies', async () => {
-      expect(
-        (
-          await request(server)
-            .get('/api/kubechart/runs')
-            .set('Authorization', as(DENIED))
-        ).status,
-      ).toBe(403);
-      expect(
-        (
-          await request(server)
-            .get(`/api/kubechart/runs/${ids.a}`)
-            .set('Authorization', as(DENIED))
-        ).status,
-      ).toBe(403);
-    });
-
-    it('scopes tenants to their entity owners', async () => {
-      // Started through the scaffolder for users who have not used their run budget yet.
-      const mk = async (code: string, forUser: string, entityRef: string) => {
-        const r = await request(server)
+    describe('audit trail', () => {
+      it('records the outcome of every run at severity high, policy refusals included', async () => {
+        const admin = as(ADMIN);
+        const refused = await request(server)
           .post('/api/kubechart/runs')
-          .set('Authorization', serviceHeader('plugin:scaffolder'))
+          .set('Authorization', admin)
           .send({
             kind: 'tenant',
             cluster: 'dev',
-            tenant: code,
-            entityRef,
-            releases: [],
-            onBehalfOf: forUser,
+            tenant: 'audit-risky',
+            releases: [
+              { name: 'risky', chart: 'webapp', values: { secure: false } },
+            ],
           });
-        expect(r.status).toBe(202);
-      };
-      await mk('scope-a', 'user:default/frank', 'component:default/a');
-      await mk('scope-b', 'user:default/gina', 'component:default/b');
-      const codes = async (who: string) =>
-        (
-          await request(server)
-            .get('/api/kubechart/tenants')
-            .set('Authorization', as(who))
-        ).body.items.map((t: any) => t.code);
-      expect(await codes(ADMIN)).toEqual(
-        expect.arrayContaining(['scope-a', 'scope-b']),
-      );
-      expect(await codes(ALICE)).toContain('scope-a');
-      expect(await codes(ALICE)).not.toContain('scope-b');
-      expect(
-        (
-          await request(server)
-            .get('/api/kubechart/tenants/scope-b')
-            .set('Authorization', as(ALICE))
-        ).status,
-      ).toBe(403);
-      expect(
-        (
-          await request(server)
-            .get('/api/kubechart/tenants/scope-a')
-            .set('Authorization', as(ALICE))
-        ).status,
-      ).toBe(200);
-      expect(
-        (
-          await request(server)
-            .get('/api/kubechart/tenants')
-            .set('Authorization', as(DENIED))
-        ).status,
-      ).toBe(403);
-    });
-  });
-
-  describe('audit trail', () => {
-    it('records the outcome of every run at severity high, policy refusals included', async () => {
-      const admin = as(ADMIN);
-      const refused = await request(server)
-        .post('/api/kubechart/runs')
-        .set('Authorization', admin)
-        .send({
-          kind: 'tenant',
-          cluster: 'dev',
-          tenant: 'audit-risky',
-          releases: [
-            { name: 'risky', chart: 'webapp', values: { secure: false } },
-          ],
-        });
-      expect(refused.status).toBe(202);
-      let finished: CapturedAuditEvent | undefined;
-      for (let i = 0; i < 300 && !finished; i++) {
-        finished = audit.find(
-          e => e.eventId === 'run-finished' && e.meta.runId === refused.body.id,
-        );
-        if (!finished) await new Promise(r => setTimeout(r, 100));
-      }
-      expect(finished).toMatchObject({
-        severityLevel: 'high',
-        status: 'failed',
-        meta: {
-          outcome: 'refused',
-          kind: 'tenant',
-          actor: ADMIN,
-          policy: {
-            blocking: true,
-            failedRules: expect.arrayContaining(['no-privileged']),
-          },
-        },
-      });
-      expect(finished!.error).toContain(
-        'Chart policy (enforce) blocked release risky',
-      );
-      // The run-create event alone does not claim the run went through: its outcome is the event above.
-      expect(
-        audit
-          .filter(e => e.meta.runId === refused.body.id)
-          .map(e => e.eventId)
-          .sort(),
-      ).toEqual(['run-create', 'run-finished']);
-    });
-
-    it('records a dry run the policy would refuse', async () => {
-      const before = audit.length;
-      const preview = await request(server)
-        .post('/api/kubechart/runs/preview')
-        .set('Authorization', as(ADMIN))
-        .send({
-          kind: 'chart',
-          cluster: 'dev',
-          namespace: 'audit-test',
-          release: {
-            name: 'risky',
-            chart: 'webapp',
-            values: { secure: false },
-          },
-        });
-      expect(preview.status).toBe(200);
-      expect(preview.body.policyReport.blocking).toBe(true);
-      expect(audit.slice(before)).toContainEqual(
-        expect.objectContaining({
-          eventId: 'run-preview',
+        expect(refused.status).toBe(202);
+        let finished: CapturedAuditEvent | undefined;
+        for (let i = 0; i < 300 && !finished; i++) {
+          finished = audit.find(
+            e =>
+              e.eventId === 'run-finished' && e.meta.runId === refused.body.id,
+          );
+          if (!finished) await new Promise(r => setTimeout(r, 100));
+        }
+        expect(finished).toMatchObject({
+          severityLevel: 'high',
           status: 'failed',
-          meta: expect.objectContaining({
+          meta: {
             outcome: 'refused',
+            kind: 'tenant',
             actor: ADMIN,
-            policy: expect.objectContaining({ blocking: true }),
-          }),
-        }),
-      );
-      const fine = await request(server)
-        .post('/api/kubechart/runs/preview')
-        .set('Authorization', as(ADMIN))
-        .send({
-          kind: 'chart',
-          cluster: 'dev',
-          namespace: 'audit-test',
-          release: { name: 'fine', chart: 'webapp' },
+            policy: {
+              blocking: true,
+              failedRules: expect.arrayContaining(['no-privileged']),
+            },
+          },
         });
-      expect(fine.body.policyReport.blocking).toBe(false);
-      expect(
-        audit.slice(before).filter(e => e.eventId === 'run-preview'),
-      ).toHaveLength(1);
+        expect(finished!.error).toContain(
+          'Chart policy (enforce) blocked release risky',
+        );
+        // The run-create event alone does not claim the run went through: its outcome is the event above.
+        expect(
+          audit
+            .filter(e => e.meta.runId === refused.body.id)
+            .map(e => e.eventId)
+            .sort(),
+        ).toEqual(['run-create', 'run-finished']);
+      });
+
+      it('records a dry run the policy would refuse', async () => {
+        const before = audit.length;
+        const preview = await request(server)
+          .post('/api/kubechart/runs/preview')
+          .set('Authorization', as(ADMIN))
+          .send({
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: 'audit-test',
+            release: {
+              name: 'risky',
+              chart: 'webapp',
+              values: { secure: false },
+            },
+          });
+        expect(preview.status).toBe(200);
+        expect(preview.body.policyReport.blocking).toBe(true);
+        expect(audit.slice(before)).toContainEqual(
+          expect.objectContaining({
+            eventId: 'run-preview',
+            status: 'failed',
+            meta: expect.objectContaining({
+              outcome: 'refused',
+              actor: ADMIN,
+              policy: expect.objectContaining({ blocking: true }),
+            }),
+          }),
+        );
+        const fine = await request(server)
+          .post('/api/kubechart/runs/preview')
+          .set('Authorization', as(ADMIN))
+          .send({
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: 'audit-test',
+            release: { name: 'fine', chart: 'webapp' },
+          });
+        expect(fine.body.policyReport.blocking).toBe(false);
+        expect(
+          audit.slice(before).filter(e => e.eventId === 'run-preview'),
+        ).toHaveLength(1);
+      });
     });
-  });
-});
+  },
+);
