@@ -1,4 +1,7 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import {
   TestDatabases,
   mockServices,
@@ -9,6 +12,8 @@ import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Knex } from 'knex';
 import request from 'supertest';
+import auditLogPlugin from '@kubechart/plugin-audit-log-backend';
+import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
 import { kubechartPlugin } from './plugin';
 import {
   CapturedAuditEvent,
@@ -31,11 +36,16 @@ const ALIAS_BOMB = [
     ),
 ].join('\n');
 
+/**
+ * Starts the kubechart backend against kube-sim. Its audit events go to `audit`, or, when `audit`
+ * is `'audit-log'`, through the real audit-log auditor into the audit-log plugin's tables.
+ */
 async function startBackend(
   sim: KubeSim,
-  knex: Knex | undefined,
+  /** A database per plugin id (each plugin has its own, as in production); default in-memory SQLite. */
+  knexByPlugin: Record<string, Knex> | undefined,
   logs: string[],
-  audit: CapturedAuditEvent[],
+  audit: CapturedAuditEvent[] | 'audit-log',
   extra: Record<string, any> = {},
 ) {
   const data = testConfig(sim, { health: { startOnBoot: false }, ...extra });
@@ -43,9 +53,22 @@ async function startBackend(
     features: [
       kubechartPlugin,
       mockServices.rootConfig.factory({ data }),
-      ...(knex ? [mockServices.database.factory({ knex })] : []),
+      ...(knexByPlugin
+        ? [
+            createServiceFactory({
+              service: coreServices.database,
+              deps: { plugin: coreServices.pluginMetadata },
+              factory: ({ plugin }) =>
+                mockServices.database.mock({
+                  getClient: async () => knexByPlugin[plugin.getId()],
+                }),
+            }),
+          ]
+        : []),
       capturingLogger(logs),
-      capturingAuditor(audit),
+      ...(audit === 'audit-log'
+        ? [auditLogPlugin, auditLogAuditorServiceFactory]
+        : [capturingAuditor(audit)]),
       createServiceFactory({
         service: signalsServiceRef,
         deps: {},
@@ -304,11 +327,11 @@ describe.each(databases.eachSupportedId())(
   databaseId => {
     let sim: KubeSim;
     let knex: Knex;
+    let auditKnex: Knex;
     let server: any;
     let stop: () => Promise<void>;
     let core: CoreV1Api;
     const logs: string[] = [];
-    const audit: CapturedAuditEvent[] = [];
     const responses: string[] = [];
 
     const track = (r: request.Response) => {
@@ -319,6 +342,23 @@ describe.each(databases.eachSupportedId())(
       track(await request(server).get(`/api/kubechart${path}`));
     const post = async (path: string, body: object) =>
       track(await request(server).post(`/api/kubechart${path}`).send(body));
+    const getAuditLog = async (path: string) =>
+      track(await request(server).get(`/api/audit-log${path}`));
+    /** Waits until the audit-log plugin has stored the run's outcome; returns it as the API answers it. */
+    async function waitForAuditedOutcome(runId: string) {
+      for (let i = 0; i < 300; i++) {
+        const r = await getAuditLog(
+          `/events?eventId=run-finished&limit=50&severity=high`,
+        );
+        expect(r.status).toBe(200);
+        const found = r.body.items.find(
+          (e: any) => e.target?.resource === `run:${runId}`,
+        );
+        if (found) return found;
+        await new Promise(res => setTimeout(res, 100));
+      }
+      throw new Error(`the audit log holds no run-finished event for ${runId}`);
+    }
     async function waitForRun(id: string) {
       for (let i = 0; i < 600; i++) {
         const r = await get(`/runs/${id}`);
@@ -332,13 +372,21 @@ describe.each(databases.eachSupportedId())(
     beforeAll(async () => {
       sim = await startSim();
       knex = await databases.init(databaseId);
+      auditKnex = await databases.init(databaseId);
       // An operator who lets charts put credentials in ConfigMaps (policy warns): redaction must still hold.
       const policy = {
         mode: 'enforce',
         trustedRegistries: ['registry.example.com'],
         rules: { 'no-secret-values': 'warning' },
       };
-      const backend = await startBackend(sim, knex, logs, audit, { policy });
+      // The real audit trail: the audit-log auditor and plugin, storing into the same database.
+      const backend = await startBackend(
+        sim,
+        { kubechart: knex, 'audit-log': auditKnex },
+        logs,
+        'audit-log',
+        { policy },
+      );
       server = backend.server;
       stop = () => backend.stop();
       const kc = new KubeConfig();
@@ -366,7 +414,7 @@ describe.each(databases.eachSupportedId())(
       ],
     };
 
-    it('finds a generated or given secret nowhere: responses, tables, logs, audit events', async () => {
+    it('finds a generated or given secret nowhere: API responses, every KubeChart and audit-log table, logs', async () => {
       const preview = await post('/runs/preview', tenantRequest);
       expect(preview.status).toBe(200);
       expect(preview.body.manifest).toContain(
@@ -425,59 +473,79 @@ describe.each(databases.eachSupportedId())(
       await get('/metrics/summary');
       await get(`/runs/${run.id}/events?follow=true`);
 
+      // The end of the run is in the audit trail, at severity high, with its entity.
+      const outcome = await waitForAuditedOutcome(run.id);
+      expect(outcome).toMatchObject({
+        eventId: 'run-finished',
+        severity: 'high',
+        status: 'succeeded',
+        target: { entityRef: 'component:default/vault' },
+        meta: expect.objectContaining({
+          runId: run.id,
+          outcome: 'succeeded',
+          actor: 'user:default/mock',
+        }),
+      });
+      const trail = await getAuditLog('/events?limit=500');
+      expect(trail.body.items.map((e: any) => e.eventId)).toEqual(
+        expect.arrayContaining(['run-create', 'run-finished']),
+      );
+      for (const e of trail.body.items)
+        expect((await getAuditLog(`/events/${e.seq}`)).status).toBe(200);
+      await getAuditLog('/verify');
+      const csv = await request(server).get('/api/audit-log/export?format=csv');
+      expect(csv.status).toBe(200);
+      responses.push(csv.text);
+      const ndjson = await request(server).get(
+        '/api/audit-log/export?format=ndjson',
+      );
+      responses.push(ndjson.text);
+
       const needles = [
         generated,
         USER_SECRET,
         Buffer.from(generated).toString('base64'),
         Buffer.from(USER_SECRET).toString('base64'),
       ];
-      const tables: string[] =
-        knex.client.config.client === 'pg'
+      const tablesOf = async (db: Knex): Promise<string[]> =>
+        db.client.config.client === 'pg'
           ? (
-              await knex('information_schema.tables')
-                .where({ table_schema: knex.raw('current_schema()') })
+              await db('information_schema.tables')
+                .where({ table_schema: db.raw('current_schema()') })
                 .select('table_name')
             ).map((t: any) => t.table_name)
           : (
-              await knex('sqlite_master')
-                .where({ type: 'table' })
-                .select('name')
+              await db('sqlite_master').where({ type: 'table' }).select('name')
             ).map((t: any) => t.name);
-      expect(tables).toEqual(
+      const tables: Array<[Knex, string]> = [];
+      for (const db of [knex, auditKnex])
+        for (const table of await tablesOf(db)) tables.push([db, table]);
+      expect(tables.map(([, t]) => t)).toEqual(
         expect.arrayContaining([
           'kubechart_runs',
           'kubechart_run_events',
           'kubechart_tenants',
+          'audit_log_events',
+          'audit_log_chain_head',
         ]),
       );
       const haystacks: Array<[string, string]> = [
         ['responses', responses.join('\n')],
         ['logs', logs.join('\n')],
-        ['audit events', JSON.stringify(audit)],
       ];
-      for (const table of tables)
+      for (const [db, table] of tables)
         haystacks.push([
           `table ${table}`,
-          JSON.stringify(await knex(table).select()),
+          JSON.stringify(await db(table).select()),
         ]);
+      // The search finds what is there: the audit trail holds the run's outcome.
+      expect(
+        haystacks.find(([where]) => where === 'table audit_log_events')![1],
+      ).toContain(run.id);
       const hits = haystacks.flatMap(([where, text]) =>
         needles.filter(n => text.includes(n)).map(n => `${where} holds ${n}`),
       );
       expect(hits).toEqual([]);
-
-      // The end of the run is in the audit trail, at severity high.
-      expect(audit).toContainEqual(
-        expect.objectContaining({
-          eventId: 'run-finished',
-          severityLevel: 'high',
-          status: 'succeeded',
-          meta: expect.objectContaining({
-            runId: run.id,
-            outcome: 'succeeded',
-            actor: 'user:default/mock',
-          }),
-        }),
-      );
     });
   },
 );
