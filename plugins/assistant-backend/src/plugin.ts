@@ -2,12 +2,14 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { kubeAssistantPermissions } from '@kubechart/plugin-assistant-common';
 import {
   AssistantProvider,
   assistantProvidersExtensionPoint,
 } from '@kubechart/plugin-assistant-node';
+import { registerAssistantActions } from './actions/assistantActions';
 import { DatabaseConversationStore } from './database/DatabaseConversationStore';
 import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
@@ -43,6 +45,7 @@ export const assistantPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         catalog: catalogServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
       },
       async init(deps) {
         const { config, logger, httpRouter } = deps;
@@ -84,6 +87,11 @@ export const assistantPlugin = createBackendPlugin({
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),
         );
+        // Planning (never execution) as a tool for AI agents (MCP).
+        registerAssistantActions({
+          actionsRegistry: deps.actionsRegistry,
+          service,
+        });
       },
     });
   },

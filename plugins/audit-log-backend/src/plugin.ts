@@ -2,9 +2,11 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
 import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
+import { registerAuditLogActions } from './actions/auditActions';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { createCheckpointWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
@@ -34,6 +36,9 @@ export const auditLogPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         queue: auditLogQueueServiceRef,
         signals: signalsServiceRef,
+        auth: coreServices.auth,
+        discovery: coreServices.discovery,
+        actionsRegistry: actionsRegistryServiceRef,
       },
       async init({
         config,
@@ -48,8 +53,13 @@ export const auditLogPlugin = createBackendPlugin({
         auditor,
         queue,
         signals,
+        auth,
+        discovery,
+        actionsRegistry,
       }) {
         permissionsRegistry.addPermissions(auditLogPermissions);
+        // The trail as a read-only tool for AI agents (MCP), through GET /events as the caller.
+        registerAuditLogActions({ actionsRegistry, auth, discovery });
 
         const store = await DatabaseAuditStore.create({ database });
         const liveTail = new LiveTailPublisher({ signals, logger });

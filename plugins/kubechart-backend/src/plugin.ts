@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import {
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
@@ -17,9 +18,11 @@ import {
   PolicyRule,
   TenantResourceProvider,
   kubechartPolicyRulesExtensionPoint,
+  kubechartRunsServiceRef,
   kubechartTenantResourcesExtensionPoint,
 } from '@kubechart/plugin-kubechart-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { registerKubechartActions } from './actions/kubechartActions';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunEngine } from './engine/RunEngine';
 import { withSecretScrubbing } from './engine/secretScrubbingStore';
@@ -58,9 +61,13 @@ export const kubechartPlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
         signals: signalsServiceRef,
+        actionsRegistry: actionsRegistryServiceRef,
+        runsClient: kubechartRunsServiceRef,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
+        // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
+        registerKubechartActions({ actionsRegistry, runs: runsClient, config });
         // Everything stored for an executing run passes through that run's known secrets first.
         const store = withSecretScrubbing(await DatabaseRunStore.create({ database }));
         const clusters = ClusterRegistry.fromConfig(config);

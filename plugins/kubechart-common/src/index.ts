@@ -8,3 +8,4 @@ export * from './annotations';
 export * from './signals';
 export * from './types';
 export * from './validation';
+export * from './links';

@@ -9,16 +9,30 @@ import {
 import { ResponseError } from '@backstage/errors';
 import type {
   AppendRunEventsRequest,
+  ClusterHealth,
+  ClusterSummary,
   CreateRunRequest,
   CreateRunResponse,
   FinishRunRequest,
   RecordRunRequest,
+  PolicyReport,
+  ReleaseSpec,
   Run,
+  RunDiff,
   RunEvent,
   RunPreview,
   RunsPage,
   Tenant,
+  TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
+
+/** Body of `POST /policy/check`: a chart release or multi-document YAML, checked without applying. @public */
+export type PolicyCheckRequest =
+  | { cluster?: string; namespace: string; release: ReleaseSpec }
+  | { cluster?: string; namespace: string; manifests: string };
+
+/** Answer of `POST /policy/check`: the report and the rendered (redacted) manifest. @public */
+export type PolicyCheckResponse = { report: PolicyReport; manifest: string };
 
 /** Filters of {@link KubechartRunsService.listRuns}. @public */
 export type ListRunsQuery = {
@@ -70,6 +84,14 @@ export interface KubechartRunsService {
   recordRun(request: RecordRunRequest, options: { credentials: BackstageCredentials }): Promise<RecordedRun>;
   /** Every tenant that exists (deleted tenants are left out). */
   listTenants(options: { credentials: BackstageCredentials }): Promise<Tenant[]>;
+  /** Unified diff of values and manifests between two runs the caller may read. */
+  getRunDiff(from: string, to: string, options: { credentials: BackstageCredentials }): Promise<RunDiff>;
+  /** Renders and checks a chart or manifests against the policy; changes nothing. */
+  checkPolicy(request: PolicyCheckRequest, options: { credentials: BackstageCredentials }): Promise<PolicyCheckResponse>;
+  listClusters(options: { credentials: BackstageCredentials }): Promise<ClusterSummary[]>;
+  /** Health of one cluster; an unreachable cluster is an answer with status `error`, not a thrown error. */
+  getClusterHealth(cluster: string, options: { credentials: BackstageCredentials }): Promise<ClusterHealth>;
+  getTenantHealth(tenant: string, options: { credentials: BackstageCredentials }): Promise<TenantHealth>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -102,6 +124,8 @@ export class KubechartRunsClient implements KubechartRunsService {
     path: string,
     credentials: BackstageCredentials,
     body?: unknown,
+    /** Statuses besides 2xx whose JSON body is the answer (e.g. 503 for an unreachable cluster's health). */
+    answerStatuses: number[] = [],
   ): Promise<T> {
     const baseUrl = await this.deps.discovery.getBaseUrl('kubechart');
     const { token } = await this.deps.auth.getPluginRequestToken({
@@ -116,7 +140,7 @@ export class KubechartRunsClient implements KubechartRunsService {
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
-    if (!res.ok) {
+    if (!res.ok && !answerStatuses.includes(res.status)) {
       throw withServerMessage(await ResponseError.fromResponse(res as any));
     }
     return (res.status === 204 ? undefined : await res.json()) as T;
@@ -178,6 +202,27 @@ export class KubechartRunsClient implements KubechartRunsService {
   async listTenants({ credentials }: { credentials: BackstageCredentials }) {
     const r = await this.request<{ items: Tenant[] }>('GET', '/tenants', credentials);
     return r.items;
+  }
+
+  getRunDiff(from: string, to: string, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<RunDiff>('GET', `/runs/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`, credentials);
+  }
+
+  checkPolicy(request: PolicyCheckRequest, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<PolicyCheckResponse>('POST', '/policy/check', credentials, request);
+  }
+
+  async listClusters({ credentials }: { credentials: BackstageCredentials }) {
+    const r = await this.request<{ items: ClusterSummary[] }>('GET', '/clusters', credentials);
+    return r.items;
+  }
+
+  getClusterHealth(cluster: string, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<ClusterHealth>('GET', `/clusters/${encodeURIComponent(cluster)}/health`, credentials, undefined, [503]);
+  }
+
+  getTenantHealth(tenant: string, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<TenantHealth>('GET', `/tenants/${encodeURIComponent(tenant)}/health`, credentials);
   }
 
   async recordRun(request: RecordRunRequest, { credentials }: { credentials: BackstageCredentials }): Promise<RecordedRun> {
