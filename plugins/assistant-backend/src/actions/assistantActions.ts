@@ -31,18 +31,27 @@ export function registerAssistantActions(options: {
           entityRef: z
             .string()
             .optional()
-            .describe('Catalog entity the question is about; scopes the plan to its namespace.'),
+            .describe(
+              'Catalog entity the question is about; scopes the plan to its namespace.',
+            ),
         }),
       output: z =>
         z.object({
           command: z.string().describe('The kubectl-equivalent command.'),
           explanation: z.string(),
-          safety: z.object({ level: z.enum(['safe', 'warning', 'dangerous']), reason: z.string() }),
-          scope: z.string().describe('Which objects the command can touch, in words.'),
+          safety: z.object({
+            level: z.enum(['safe', 'warning', 'dangerous']),
+            reason: z.string(),
+          }),
+          scope: z
+            .string()
+            .describe('Which objects the command can touch, in words.'),
           blockedReason: z
             .string()
             .optional()
-            .describe('Set when the caller or this installation may not run the command.'),
+            .describe(
+              'Set when the caller or this installation may not run the command.',
+            ),
           planHash: z.string(),
           provider: z.string(),
           conversationId: z.string(),
@@ -50,11 +59,17 @@ export function registerAssistantActions(options: {
     },
     action: async ({ input, credentials }) => {
       if (credentials.principal.type !== 'user') {
-        throw new NotAllowedError('The assistant plans questions for signed-in users only');
+        throw new NotAllowedError(
+          'The assistant plans questions for signed-in users only',
+        );
       }
-      const userRef = (credentials.principal as { userEntityRef: string }).userEntityRef;
+      const userRef = (credentials.principal as { userEntityRef: string })
+        .userEntityRef;
       const answer = await service.ask(
-        { question: input.question, ...(input.entityRef ? { entityRef: input.entityRef } : {}) },
+        {
+          question: input.question,
+          ...(input.entityRef ? { entityRef: input.entityRef } : {}),
+        },
         { credentials, userRef },
       );
       // The confirmation token is deliberately left out: it is the user's, for the portal.
@@ -64,7 +79,9 @@ export function registerAssistantActions(options: {
           explanation: answer.explanation,
           safety: { level: answer.safety.level, reason: answer.safety.reason },
           scope: answer.scope,
-          ...(answer.requirements.blockedReason ? { blockedReason: answer.requirements.blockedReason } : {}),
+          ...(answer.requirements.blockedReason
+            ? { blockedReason: answer.requirements.blockedReason }
+            : {}),
           planHash: answer.planHash,
           provider: answer.provider,
           conversationId: answer.conversationId,

@@ -4,11 +4,7 @@ import {
   DiscoveryService,
 } from '@backstage/backend-plugin-api';
 import type { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
-import {
-  InputError,
-  NotAllowedError,
-  ResponseError,
-} from '@backstage/errors';
+import { InputError, NotAllowedError, ResponseError } from '@backstage/errors';
 import {
   AUDIT_EVENT_SEVERITIES,
   AUDIT_EVENT_STATUSES,
@@ -62,23 +58,64 @@ export function registerAuditLogActions(options: {
     schema: {
       input: z =>
         z.object({
-          actor: z.string().optional().describe('User entity ref, e.g. user:default/jane.'),
-          plugin: z.string().optional().describe('Plugin id, e.g. kubechart, kube-assistant, catalog.'),
-          eventId: z.string().optional().describe('Event id, e.g. run-create, run-finished, execution.'),
+          actor: z
+            .string()
+            .optional()
+            .describe('User entity ref, e.g. user:default/jane.'),
+          plugin: z
+            .string()
+            .optional()
+            .describe('Plugin id, e.g. kubechart, kube-assistant, catalog.'),
+          eventId: z
+            .string()
+            .optional()
+            .describe('Event id, e.g. run-create, run-finished, execution.'),
           severity: z
-            .array(z.enum(AUDIT_EVENT_SEVERITIES as unknown as ['low', 'medium', 'high', 'critical']))
+            .array(
+              z.enum(
+                AUDIT_EVENT_SEVERITIES as unknown as [
+                  'low',
+                  'medium',
+                  'high',
+                  'critical',
+                ],
+              ),
+            )
             .optional()
             .describe('Defaults to medium and up: changes, not reads.'),
           status: z
-            .array(z.enum(AUDIT_EVENT_STATUSES as unknown as ['initiated', 'succeeded', 'failed']))
+            .array(
+              z.enum(
+                AUDIT_EVENT_STATUSES as unknown as [
+                  'initiated',
+                  'succeeded',
+                  'failed',
+                ],
+              ),
+            )
             .optional(),
-          entityRef: z.string().optional().describe('Catalog entity the events are about.'),
-          target: z.string().optional().describe('Exact entity ref, cluster, namespace or resource.'),
+          entityRef: z
+            .string()
+            .optional()
+            .describe('Catalog entity the events are about.'),
+          target: z
+            .string()
+            .optional()
+            .describe('Exact entity ref, cluster, namespace or resource.'),
           from: z.string().datetime({ offset: true }).optional(),
           to: z.string().datetime({ offset: true }).optional(),
           q: z.string().max(200).optional(),
-          limit: z.number().int().min(1).max(100).optional().describe('Default 20.'),
-          cursor: z.string().optional().describe('nextCursor of the previous page.'),
+          limit: z
+            .number()
+            .int()
+            .min(1)
+            .max(100)
+            .optional()
+            .describe('Default 20.'),
+          cursor: z
+            .string()
+            .optional()
+            .describe('nextCursor of the previous page.'),
         }),
       output: z =>
         z.object({
@@ -110,7 +147,10 @@ export function registerAuditLogActions(options: {
       for (const [key, value] of Object.entries(rest)) {
         if (value !== undefined) query.set(key, String(value));
       }
-      query.set('severity', (severity ?? ['medium', 'high', 'critical']).join(','));
+      query.set(
+        'severity',
+        (severity ?? ['medium', 'high', 'critical']).join(','),
+      );
       if (status?.length) query.set('status', status.join(','));
       query.set('limit', String(limit ?? 20));
       const page = await queryEvents(query, credentials);

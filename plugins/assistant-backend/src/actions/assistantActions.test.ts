@@ -1,0 +1,173 @@
+import {
+  coreServices,
+  createBackendPlugin,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  ActionsService,
+  actionsServiceRef,
+} from '@backstage/backend-plugin-api/alpha';
+import {
+  actionsRegistryServiceFactory,
+  actionsServiceFactory,
+} from '@backstage/backend-defaults/alpha';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { assistantPlugin } from '../plugin';
+
+jest.setTimeout(60_000);
+
+const JANE = 'user:default/jane';
+const DENIED = 'user:default/denied';
+
+const permissions = createServiceFactory({
+  service: coreServices.permissions,
+  deps: {},
+  factory: () =>
+    ({
+      async authorize(requests: any[], options: any) {
+        const ref = options?.credentials.principal?.userEntityRef;
+        return requests.map(() => ({
+          result: ref === DENIED ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+        }));
+      },
+      async authorizeConditional(requests: any[]) {
+        return requests.map(() => ({ result: AuthorizeResult.ALLOW }));
+      },
+    } as any),
+});
+
+describe('kube-assistant actions (actions registry / MCP)', () => {
+  let sim: KubeSim;
+  let actions: ActionsService;
+  let stop: () => Promise<void>;
+  const plan = (user: string, question: string) =>
+    actions.invoke({
+      id: 'kube-assistant:plan-question',
+      input: { question },
+      credentials: mockCredentials.user(user),
+    });
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', tls: true, podReadyDelayMs: 50 });
+    const probe = createBackendPlugin({
+      pluginId: 'probe',
+      register(env) {
+        env.registerInit({
+          deps: { actionsService: actionsServiceRef },
+          async init({ actionsService }) {
+            actions = actionsService;
+          },
+        });
+      },
+    });
+    const backend = await startTestBackend({
+      features: [
+        assistantPlugin,
+        probe,
+        permissions,
+        actionsRegistryServiceFactory,
+        actionsServiceFactory,
+        catalogServiceMock.factory({ entities: [] }),
+        mockServices.rootConfig.factory({
+          data: {
+            backend: { actions: { pluginSources: ['kube-assistant'] } },
+            kubernetes: {
+              clusterLocatorMethods: [
+                {
+                  type: 'config',
+                  clusters: [
+                    {
+                      name: 'sim',
+                      url: sim.url,
+                      serviceAccountToken: sim.token,
+                      caData: sim.caData,
+                    },
+                  ],
+                },
+              ],
+            },
+            kubeAssistant: {
+              allowDangerous: true,
+              providers: [{ id: 'builtin' }],
+            },
+          },
+        }),
+      ],
+    });
+    stop = () => backend.stop();
+  });
+
+  afterAll(async () => {
+    await stop?.();
+    await sim?.stop();
+  });
+
+  it('is listed as read only, and hidden from a user who may not ask', async () => {
+    const listed = await actions.list({
+      credentials: mockCredentials.user(JANE),
+    });
+    expect(listed.actions.filter(a => a.pluginId === 'kube-assistant')).toEqual(
+      [
+        expect.objectContaining({
+          name: 'plan-question',
+          attributes: { readOnly: true, destructive: false, idempotent: false },
+        }),
+      ],
+    );
+    const hidden = await actions.list({
+      credentials: mockCredentials.user(DENIED),
+    });
+    expect(hidden.actions.filter(a => a.pluginId === 'kube-assistant')).toEqual(
+      [],
+    );
+    await expect(plan(DENIED, 'list pods')).rejects.toMatchObject({
+      statusCode: 404,
+    });
+  });
+
+  it('plans a question with its safety class and runs nothing, even a dangerous one', async () => {
+    const safe = (await plan(JANE, 'list pods in namespace shop'))
+      .output as any;
+    expect(safe.command).toMatch(/^kubectl get pods( --context sim)? -n shop$/);
+    expect(safe.safety.level).toBe('safe');
+
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    kc.clusters[0] = { ...kc.clusters[0], caData: sim.caData } as any;
+    const apps = kc.makeApiClient(AppsV1Api);
+    const before = (
+      await apps.listNamespacedDeployment({ namespace: 'shop' })
+    ).items
+      .map(p => p.metadata?.name)
+      .sort();
+    const dangerous = (
+      await plan(JANE, 'delete deployment checkout-web in shop')
+    ).output as any;
+    expect(dangerous.command).toMatch(
+      /^kubectl delete deployment\/checkout-web /,
+    );
+    expect(dangerous.safety.level).toBe('dangerous');
+    // No token to confirm with leaves the action, and nothing was deleted.
+    expect(JSON.stringify(dangerous)).not.toMatch(/confirmationToken/);
+    const after = (
+      await apps.listNamespacedDeployment({ namespace: 'shop' })
+    ).items
+      .map(p => p.metadata?.name)
+      .sort();
+    expect(after).toEqual(before);
+  });
+
+  it('refuses input outside its schema', async () => {
+    const refused = await plan(JANE, '').catch(e => e);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body.error.message).toContain('Invalid input');
+  });
+});
