@@ -30,6 +30,22 @@ describe('kube-assistant (new frontend system)', () => {
     expect(tester.get(coreExtensionData.title)).toBe('Kubernetes assistant');
   });
 
+  it('renders the page under the app header only (no second header of its own)', async () => {
+    const tester = createExtensionTester(kubeAssistantPage);
+    renderInTestApp(tester.reactElement(), { apis: [[assistantApiRef, api]] });
+    expect(
+      await screen.findByRole(
+        'textbox',
+        { name: 'Kubernetes assistant' },
+        { timeout: 20_000 },
+      ),
+    ).toBeInTheDocument();
+    // One heading with the page title: the app's page header.
+    expect(
+      screen.getAllByRole('heading', { name: 'Kubernetes assistant' }),
+    ).toHaveLength(1);
+  }, 30_000);
+
   it('offers a home page card that renders the assistant', async () => {
     const widget = createExtensionTester(kubeAssistantHomeWidget).get(
       HomePageWidgetBlueprint.dataRefs.widget,
@@ -41,7 +57,13 @@ describe('kube-assistant (new frontend system)', () => {
     ).toBeInTheDocument();
   });
 
-  it('renders the launcher at the app root', async () => {
+  it('keeps the floating launcher off unless the app enables it', () => {
+    expect(
+      plugin.getExtension('app-root-element:kube-assistant'),
+    ).toMatchObject({ disabled: true });
+  });
+
+  it('renders the launcher at the app root once enabled', async () => {
     const tester = createExtensionTester(kubeAssistantLauncher);
     renderInTestApp(tester.reactElement(), { apis: [[assistantApiRef, api]] });
     expect(

@@ -33,8 +33,10 @@ export const kubeAssistantPage = PageBlueprint.make({
     title: 'Kubernetes assistant',
     icon: <ChatIcon />,
     routeRef: rootRouteRef,
+    // The app's standard page header (as on every page) above the widget; AssistantPage, with a
+    // header of its own, is for legacy apps.
     loader: () =>
-      import('./components/AssistantPage').then(m => <m.AssistantPage />),
+      import('./components/AssistantPage').then(m => <m.AssistantPageContent />),
   },
 });
 
@@ -66,8 +68,13 @@ export const kubeAssistantEntityCard = EntityCardBlueprint.make({
   },
 });
 
-/** A floating launcher, reachable from every page. @alpha */
+/**
+ * A slim launcher tab on the right edge of every page, shown once signed in. Disabled by default:
+ * an app with its own sidebar puts `AssistantSidebarItem` there instead, so nothing floats over
+ * page content; enable it with `app-root-element:kube-assistant: true`. @alpha
+ */
 export const kubeAssistantLauncher = AppRootElementBlueprint.make({
+  disabled: true,
   params: { element: <AssistantLauncher /> },
 });
 

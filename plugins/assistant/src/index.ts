@@ -15,6 +15,7 @@ export {
 export { AssistantClient, assistantApiRef } from './api';
 export type { AssistantApi } from './api';
 export { AssistantWidget } from './components/AssistantWidget';
+export { AssistantSidebarItem } from './components/AssistantLauncher';
 export type { AssistantWidgetProps } from './components/AssistantWidget';
 export { assistantTranslationRef } from './translation';
 export { rootRouteRef } from './routes';

@@ -11,6 +11,7 @@ export const assistantTranslationRef = createTranslationRef({
     title: 'Kubernetes assistant',
     entityTitle: 'Ask about this workload',
     launcher: 'Ask the Kubernetes assistant',
+    sidebarItem: 'Ask the assistant',
     placeholder: 'e.g. which pods are crash looping in shop?',
     ask: 'Ask',
     asking: 'Thinking…',

@@ -14,8 +14,8 @@ import {
   mockKubechartApi,
 } from '../testUtils/fixtures';
 import { homePageWidgetDataRef } from '@backstage/plugin-home-react/alpha';
+import plugin from './plugin';
 import {
-  clusterHealthHomeWidget,
   entityClusterHealthCard,
   tenantsPage,
 } from './extensions';
@@ -53,10 +53,12 @@ describe('kubechart extensions', () => {
       { name: 'dev', url: 'https://dev', status: 'ok' },
     ]);
     api.getClusterHealth.mockResolvedValue(makeClusterHealth({ status: 'ok' }));
-    const widget = createExtensionTester(clusterHealthHomeWidget).get(
-      homePageWidgetDataRef,
-    );
-    expect(widget.name).toBe('KubechartClusterHealth');
+    // Tested as installed by the plugin, so the widget has the id the app gives it.
+    const widget = createExtensionTester(
+      plugin.getExtension('home-page-widget:kubechart/cluster-health'),
+    ).get(homePageWidgetDataRef);
+    // The name the home page's defaultConfig uses (app-config.yaml, README).
+    expect(widget.name).toBe('home-page-widget:kubechart/cluster-health');
     expect(widget.title).toBe('Cluster health');
     renderInTestApp(widget.component, { apis: [[kubechartApiRef, api]] });
     expect(

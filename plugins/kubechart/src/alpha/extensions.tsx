@@ -29,13 +29,15 @@ export const kubechartApi = ApiBlueprint.make({
     }),
 });
 
-/** The deployment-history tab, beside the core Kubernetes tab. */
+/**
+ * The deployment-history tab, a top-level tab of the entity page beside the core Kubernetes tab
+ * (no content group, so it is not hidden under a "Deployment" menu).
+ */
 export const entityDeploymentHistoryContent = EntityContentBlueprint.make({
   name: 'deployment-history',
   params: {
     path: '/deployment-history',
     title: 'Deployment history',
-    group: 'deployment',
     filter: isKubechartAvailable,
     loader: () =>
       import('../components/EntityDeploymentHistoryContent').then(m => (
@@ -72,11 +74,13 @@ export const tenantsPage = PageBlueprint.make({
   },
 });
 
-/** Health of every cluster, as a home page widget. */
+/**
+ * Health of every cluster, as a home page widget. It has no `name` param, so the home page knows it
+ * by its extension id, `home-page-widget:kubechart/cluster-health` (what `page:home` defaultConfig names).
+ */
 export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
   name: 'cluster-health',
   params: {
-    name: 'KubechartClusterHealth',
     title: 'Cluster health',
     description: 'Status, nodes, workloads and utilisation of every cluster',
     components: () =>

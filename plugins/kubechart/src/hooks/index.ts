@@ -7,3 +7,4 @@ export type { ClusterHealthResult } from './useClusterHealth';
 export { useTenantHealth } from './useTenantHealth';
 export { useTenants } from './useTenants';
 export { useNow, secondsSince } from './useNow';
+export { useReleaseHead } from './useReleaseHead';

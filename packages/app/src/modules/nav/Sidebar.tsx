@@ -13,6 +13,7 @@ import SearchIcon from '@material-ui/icons/Search';
 import { SidebarSearchModal } from '@backstage/plugin-search';
 import { UserSettingsSignInAvatar } from '@backstage/plugin-user-settings';
 import { NotificationsSidebarItem } from '@backstage/plugin-notifications';
+import { AssistantSidebarItem } from '@kubechart/plugin-assistant';
 
 export const SidebarContent = NavContentBlueprint.make({
   params: {
@@ -44,6 +45,8 @@ export const SidebarContent = NavContentBlueprint.make({
           <SidebarSpace />
           <SidebarDivider />
           <NotificationsSidebarItem />
+          {/* The assistant opens over the current page from here; nothing floats over content. */}
+          <AssistantSidebarItem />
           <SidebarDivider />
           <SidebarGroup
             label="Settings"

@@ -1,81 +1,67 @@
+import { identityApiRef, useApi } from '@backstage/core-plugin-api';
 import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
-import Dialog from '@material-ui/core/Dialog';
-import DialogContent from '@material-ui/core/DialogContent';
-import DialogTitle from '@material-ui/core/DialogTitle';
-import Fab from '@material-ui/core/Fab';
-import IconButton from '@material-ui/core/IconButton';
-import Tooltip from '@material-ui/core/Tooltip';
+import ButtonBase from '@material-ui/core/ButtonBase';
 import { makeStyles } from '@material-ui/core/styles';
 import ChatIcon from '@material-ui/icons/Chat';
-import CloseIcon from '@material-ui/icons/Close';
 import { useState } from 'react';
-import { AssistantWidget } from '../AssistantWidget';
+import useAsync from 'react-use/esm/useAsync';
 import { assistantTranslationRef } from '../../translation';
+import { AssistantDialog } from './AssistantDialog';
+
+/** Width of the tab: it stays inside the page's content padding (24 px). */
+const TAB_WIDTH = 20;
 
 const useStyles = makeStyles(theme => ({
-  // A small tab on the right edge, half-way down: the bottom-right corner is where pages put
-  // their primary actions (the scaffolder's Create, dialogs' buttons), which a launcher must not cover.
-  fab: {
+  // A slim tab on the right edge, in the page padding: it covers neither the primary actions in the
+  // bottom-right corner nor the right edge of tables (star column, pagination).
+  tab: {
     position: 'fixed',
     right: 0,
-    top: '50%',
-    transform: 'translateY(-50%)',
-    borderTopRightRadius: 0,
-    borderBottomRightRadius: 0,
+    top: '40%',
+    width: TAB_WIDTH,
+    padding: theme.spacing(1, 0),
+    borderTopLeftRadius: theme.shape.borderRadius,
+    borderBottomLeftRadius: theme.shape.borderRadius,
+    backgroundColor: theme.palette.primary.main,
+    color: theme.palette.primary.contrastText,
     zIndex: theme.zIndex.speedDial,
-  },
-  title: {
-    display: 'flex',
-    alignItems: 'center',
-    justifyContent: 'space-between',
+    boxShadow: theme.shadows[2],
+    '& svg': { fontSize: 16 },
   },
 }));
 
 /**
- * A small button on the right edge of every page that opens the assistant in a dialog.
- * The dialog stays mounted when closed so the conversation is kept.
+ * A slim tab on the right edge of every page that opens the assistant in a dialog. Rendered only
+ * once the user has signed in (never on the sign-in page).
+ *
+ * Apps with their own sidebar should prefer {@link AssistantSidebarItem}; this launcher is for apps
+ * that cannot change their navigation.
  *
  * @public
  */
 export function AssistantLauncher() {
   const classes = useStyles();
   const { t } = useTranslationRef(assistantTranslationRef);
+  const identityApi = useApi(identityApiRef);
   const [open, setOpen] = useState(false);
+  // The app's identity resolves only after sign-in.
+  const signedIn = useAsync(() => identityApi.getBackstageIdentity(), [
+    identityApi,
+  ]);
+  if (!signedIn.value) {
+    return null;
+  }
   return (
     <>
-      <Tooltip title={t('launcher')}>
-        <Fab
-          color="primary"
-          size="small"
-          className={classes.fab}
-          aria-label={t('launcher')}
-          onClick={() => setOpen(true)}
-        >
-          <ChatIcon />
-        </Fab>
-      </Tooltip>
-      <Dialog
-        open={open}
-        onClose={() => setOpen(false)}
-        fullWidth
-        maxWidth="md"
-        keepMounted
-        aria-labelledby="kube-assistant-launcher"
+      <ButtonBase
+        className={classes.tab}
+        aria-label={t('launcher')}
+        title={t('launcher')}
+        onClick={() => setOpen(true)}
       >
-        <DialogTitle
-          id="kube-assistant-launcher"
-          disableTypography
-          className={classes.title}
-        >
-          <span>{t('title')}</span>
-          <IconButton aria-label={t('close')} onClick={() => setOpen(false)}>
-            <CloseIcon />
-          </IconButton>
-        </DialogTitle>
-        <DialogContent>
-          <AssistantWidget />
-        </DialogContent>
-      </Dialog>
+        <ChatIcon />
+      </ButtonBase>
+      <AssistantDialog open={open} onClose={() => setOpen(false)} />
     </>
   );
 }

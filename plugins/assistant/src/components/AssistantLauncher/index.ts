@@ -1,1 +1,2 @@
 export { AssistantLauncher } from './AssistantLauncher';
+export { AssistantSidebarItem } from './AssistantSidebarItem';

@@ -1,1 +1,1 @@
-export { AssistantPage } from './AssistantPage';
+export { AssistantPage, AssistantPageContent } from './AssistantPage';

@@ -9,6 +9,7 @@ import {
 import { ResponseError } from '@backstage/errors';
 import { kubechartApiRef } from '../../api';
 import { makeClusterHealth, mockKubechartApi } from '../../testUtils/fixtures';
+import { lightTheme } from '@backstage/theme';
 import { ClusterHealthCard } from './ClusterHealthCard';
 
 function render(api: ReturnType<typeof mockKubechartApi>) {
@@ -62,6 +63,23 @@ describe('ClusterHealthCard', () => {
     expect(panel).toHaveTextContent('CPU: 42%');
     expect(panel).toHaveTextContent('Memory: 81%');
     expect(panel).toHaveTextContent(/Updated [5-9] s ago/);
+  });
+
+  it('draws low use in the ok colour and high use in the warning colour', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'ok' },
+    ]);
+    // CPU 42 %, memory 81 %
+    api.getClusterHealth.mockResolvedValue(makeClusterHealth({ status: 'ok' }));
+    render(api);
+    const cpu = await screen.findByLabelText('CPU 42%');
+    const memory = screen.getByLabelText('Memory 81%');
+    const strokes = (el: HTMLElement) =>
+      Array.from(el.querySelectorAll('path')).map(p => p.getAttribute('stroke'));
+    expect(strokes(cpu)).toContain(lightTheme.palette.status.ok);
+    expect(strokes(memory)).toContain(lightTheme.palette.status.warning);
+    expect(strokes(memory)).not.toContain(lightTheme.palette.status.ok);
   });
 
   it('shows an unreachable cluster with its error', async () => {

@@ -1,4 +1,4 @@
-import { screen, waitFor } from '@testing-library/react';
+import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import {
   mockApis,
@@ -11,13 +11,22 @@ import { kubechartApiRef } from '../../api';
 import { makeRun, mockKubechartApi } from '../../testUtils/fixtures';
 import { RunActions } from './RunActions';
 
+// A later upgrade of the same release: revision 3 (makeRun's) is no longer the current one.
+const upgrade = makeRun({
+  id: 'run-5',
+  helmRevision: 4,
+  createdAt: '2026-01-03T10:00:00Z',
+});
+
 async function renderActions(
   run = makeRun(),
   authorize: () => AuthorizeResult.ALLOW | AuthorizeResult.DENY = () =>
     AuthorizeResult.ALLOW,
+  history = [upgrade, makeRun()],
 ) {
   const api = mockKubechartApi();
   api.createRun.mockResolvedValue({ id: 'run-2', status: 'pending' });
+  api.listRuns.mockResolvedValue({ items: history });
   const onStarted = jest.fn();
   const alertApi = mockApis.alert();
   await renderInTestApp(
@@ -55,6 +64,60 @@ describe('RunActions', () => {
       revision: 3,
       entityRef: 'component:default/shop',
     });
+  });
+
+  it('offers no rollback on the revision the release is at', async () => {
+    const { api } = await renderActions(makeRun(), undefined, [
+      makeRun(),
+      makeRun({ id: 'run-0', helmRevision: 2, createdAt: '2025-12-01T00:00:00Z' }),
+    ]);
+    await waitFor(() =>
+      expect(api.listRuns).toHaveBeenCalledWith(
+        expect.objectContaining({
+          entityRef: 'component:default/shop',
+          status: 'succeeded',
+        }),
+      ),
+    );
+    await act(() => new Promise(resolve => setTimeout(resolve, 50)));
+    expect(
+      screen.queryByRole('button', { name: 'Roll back to this revision' }),
+    ).not.toBeInTheDocument();
+  });
+
+  it('offers no rollback while the history cannot tell the current revision', async () => {
+    const api = mockKubechartApi();
+    api.listRuns.mockRejectedValue(new Error('backend down'));
+    await renderInTestApp(
+      <TestApiProvider apis={[[kubechartApiRef, api]]}>
+        <RunActions run={makeRun()} onStarted={jest.fn()} />
+      </TestApiProvider>,
+      { apis: [mockApis.permission(), mockApis.alert()] },
+    );
+    await waitFor(() => expect(api.listRuns).toHaveBeenCalled());
+    await act(() => new Promise(resolve => setTimeout(resolve, 50)));
+    expect(
+      screen.queryByRole('button', { name: 'Roll back to this revision' }),
+    ).not.toBeInTheDocument();
+  });
+
+  it('offers no retry on a run the policy refused', async () => {
+    const run = makeRun({
+      status: 'failed',
+      helmRevision: undefined,
+      policyReport: {
+        mode: 'enforce',
+        passed: false,
+        blocking: true,
+        summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
+        results: [],
+      },
+    });
+    await renderActions(run);
+    await act(() => new Promise(resolve => setTimeout(resolve, 50)));
+    expect(
+      screen.queryByRole('button', { name: 'Retry' }),
+    ).not.toBeInTheDocument();
   });
 
   it('starts nothing when the dialog is cancelled', async () => {

@@ -12,6 +12,7 @@ import {
   kubechartRunsRollbackPermission,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
+import { useReleaseHead } from '../../hooks';
 import { kubechartTranslationRef } from '../../translation';
 import { ConfirmRunDialog } from './ConfirmRunDialog';
 import {
@@ -23,8 +24,9 @@ import {
 type Pending = { request: CreateRunRequest; action: 'rollback' | 'retry' };
 
 /**
- * Rollback and retry buttons for one run. Each is shown only when it applies to the run and
- * the user holds its permission, and asks for confirmation before starting a run.
+ * Rollback and retry buttons for one run. Each is shown only when it applies to the run (rollback:
+ * a revision the release has since left; retry: a failure the policy did not refuse) and the user
+ * holds its permission, and asks for confirmation before starting a run.
  */
 export function RunActions(props: {
   run: Run;
@@ -42,8 +44,12 @@ export function RunActions(props: {
   }).allowed;
   const [pending, setPending] = useState<Pending>();
   const [busy, setBusy] = useState(false);
+  // No "roll back to this revision" on the revision the release is already at.
+  const head = useReleaseHead(run);
 
-  const rollback = rollbackAllowed ? rollbackRequest(run) : undefined;
+  const rollback = rollbackAllowed
+    ? rollbackRequest(run, head.current)
+    : undefined;
   const retry = createAllowed ? retryRequest(run) : undefined;
   if (!rollback && !retry) {
     return null;

@@ -4,13 +4,21 @@ import type {
   RunInput,
 } from '@kubechart/plugin-kubechart-common';
 
-/** The rollback request for a run, or undefined when the run has no revision to return to. */
-export function rollbackRequest(run: Run): CreateRunRequest | undefined {
+/**
+ * The rollback request for a run, or undefined when the run has no revision to return to: it did
+ * not succeed, has no release or revision, or its revision is the release's current one
+ * (`isCurrentRevision` true or still unknown).
+ */
+export function rollbackRequest(
+  run: Run,
+  isCurrentRevision: boolean | undefined,
+): CreateRunRequest | undefined {
   const { cluster, namespace, release } = run.target;
   if (
     run.status !== 'succeeded' ||
     run.helmRevision === undefined ||
-    !release
+    !release ||
+    isCurrentRevision !== false
   ) {
     return undefined;
   }
@@ -24,9 +32,16 @@ export function rollbackRequest(run: Run): CreateRunRequest | undefined {
   };
 }
 
-/** The request that starts a failed run again with the same input; undefined otherwise. */
+/**
+ * The request that starts a failed run again with the same input; undefined otherwise. A run the
+ * policy refused is not retried: the same input would be refused the same way.
+ */
 export function retryRequest(run: Run): CreateRunRequest | undefined {
-  if (run.status !== 'failed' || run.kind === 'custom') {
+  if (
+    run.status !== 'failed' ||
+    run.kind === 'custom' ||
+    run.policyReport?.blocking
+  ) {
     return undefined;
   }
   const input = { ...run.input, kind: run.kind } as RunInput;

@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import {
   mockApis,
@@ -30,6 +30,8 @@ const VALUES_PATCH = [
 ].join('\n');
 
 function render(api: ReturnType<typeof mockKubechartApi>) {
+  // The history the rollback button reads: run-2 is the release's current revision.
+  api.listRuns.mockResolvedValue({ items: [current, previous] });
   return renderInTestApp(
     <TestApiProvider apis={[[kubechartApiRef, api]]}>
       <RunDetail runId="run-2" candidates={[current, previous]} />
@@ -49,7 +51,7 @@ describe('RunDetail', () => {
     ).toBeInTheDocument();
   });
 
-  it('shows redacted values, the manifest and the steps', async () => {
+  it('shows the key facts, then values and manifest in their tabs', async () => {
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue(current);
     api.getRunEvents.mockResolvedValue([
@@ -57,20 +59,128 @@ describe('RunDetail', () => {
       makeEvent(1, { message: 'first' }),
     ]);
     render(api);
-    expect(await screen.findByText('Run run-2')).toBeInTheDocument();
+    const header = await screen.findByTestId('kubechart-run-header');
+    expect(header).toHaveTextContent('Run run-2');
+    expect(header).toHaveTextContent('succeeded');
+    expect(header).toHaveTextContent('dev / shop / web');
+    expect(header).toHaveTextContent('Helm revision4');
+    expect(header).toHaveTextContent('Started byalice');
+    const log = screen.getByTestId('kubechart-run-log');
+    expect(log.textContent!.indexOf('first')).toBeLessThan(
+      log.textContent!.indexOf('second'),
+    );
+    // The manifest is not inline on the page: it is in its tab.
+    expect(screen.queryByText(/kind: Service/)).not.toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Values' }));
     // The code view splits text into highlighted tokens; compare the rendered text.
-    const values = screen.getByText('Values (secrets redacted)').parentElement!;
+    const values = screen.getByLabelText('Values (secrets redacted)');
     await waitFor(() =>
       expect(values.textContent).toContain('"password": "***"'),
     );
-    const manifest = screen.getByText('Manifest').parentElement!;
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    const manifest = screen.getByLabelText('Manifest');
     await waitFor(() =>
       expect(manifest.textContent).toContain('kind: Service'),
     );
-    const timeline = screen.getByTestId('kubechart-run-timeline');
-    expect(timeline.textContent!.indexOf('first')).toBeLessThan(
-      timeline.textContent!.indexOf('second'),
+  });
+
+  it('shows each step once with its final state, and the run status as a log line', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue(current);
+    const step = (
+      seq: number,
+      name: string,
+      stepStatus: 'started' | 'succeeded' | 'skipped',
+      message = '',
+    ) =>
+      makeEvent(seq, { type: 'step', step: name, stepStatus, message });
+    api.getRunEvents.mockResolvedValue([
+      step(1, 'namespace', 'started'),
+      step(2, 'namespace', 'skipped', 'namespace shop exists'),
+      step(3, 'release:web', 'started'),
+      step(4, 'release:web', 'succeeded'),
+      makeEvent(5, { type: 'status', message: 'Run succeeded in 3.2s' }),
+    ]);
+    render(api);
+    const steps = await screen.findByTestId('kubechart-run-steps');
+    const rows = within(steps).getAllByRole('row');
+    expect(rows.map(r => r.textContent)).toEqual([
+      expect.stringMatching(/^skipped\s*namespace\s*namespace shop exists/),
+      expect.stringMatching(/^succeeded\s*release:web/),
+    ]);
+    expect(steps).not.toHaveTextContent('pending');
+    expect(steps).not.toHaveTextContent('running');
+    expect(screen.getByTestId('kubechart-run-log')).toHaveTextContent(
+      'Run succeeded in 3.2s',
     );
+  });
+
+  it('shows a refusal first: the broken rule, no stack trace, no Retry, and what was refused', async () => {
+    const report: PolicyReport = {
+      mode: 'enforce',
+      passed: false,
+      blocking: true,
+      summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
+      results: [
+        {
+          ruleId: 'image-tag',
+          severity: 'error',
+          passed: false,
+          object: { kind: 'Deployment', name: 'risky', namespace: 'shop' },
+          message: 'image nginx:latest is not pinned',
+          fix: 'pin the image to a version or digest',
+        },
+      ],
+    };
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      helmRevision: undefined,
+      policyReport: report,
+      failureReason:
+        'Chart policy (enforce) blocked release risky\n    at installRelease (/app/dist/executors.js:10:3)',
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('Refused by the chart policy');
+    expect(failure).toHaveTextContent('Nothing was applied');
+    expect(failure).toHaveTextContent(
+      '[image-tag] Deployment/shop/risky: image nginx:latest is not pinned',
+    );
+    expect(screen.queryByText(/executors\.js/)).not.toBeInTheDocument();
+    // The failure comes before the tabs.
+    expect(
+      failure.compareDocumentPosition(screen.getByRole('tab', { name: 'Policy' })) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
+    await act(() => new Promise(resolve => setTimeout(resolve, 50)));
+    expect(
+      screen.queryByRole('button', { name: 'Retry' }),
+    ).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    expect(
+      screen.getByText(/Manifest the run rendered \(not applied/),
+    ).toBeInTheDocument();
+  });
+
+  it('shows a failure reason without its stack frames', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      failureReason:
+        'helm exited with 1: timed out waiting for the condition\n    at HelmCli.run (/app/HelmCli.js:1:1)',
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent(
+      'helm exited with 1: timed out waiting for the condition',
+    );
+    expect(failure).not.toHaveTextContent('HelmCli.js');
   });
 
   it('renders the policy report with failed rules first', async () => {
@@ -106,6 +216,7 @@ describe('RunDetail', () => {
     });
     api.getRunEvents.mockResolvedValue([]);
     render(api);
+    await userEvent.click(await screen.findByRole('tab', { name: 'Policy' }));
     expect(await screen.findByText('Policy report')).toBeInTheDocument();
     const rows = screen
       .getAllByRole('row')
@@ -128,6 +239,7 @@ describe('RunDetail', () => {
     render(api);
     await screen.findByText('Run run-2');
     expect(api.getRunDiff).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByRole('tab', { name: 'Compare' }));
 
     await userEvent.click(screen.getByLabelText('Compare with'));
     const options = within(await screen.findByRole('listbox')).getAllByRole(

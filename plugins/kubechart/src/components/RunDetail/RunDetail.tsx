@@ -1,40 +1,36 @@
 import type { ReactNode } from 'react';
 import Box from '@material-ui/core/Box';
-import Divider from '@material-ui/core/Divider';
 import Typography from '@material-ui/core/Typography';
-import Alert from '@material-ui/lab/Alert';
-import AlertTitle from '@material-ui/lab/AlertTitle';
 import {
+  CardTab,
   CodeSnippet,
   InfoCard,
   Progress,
   ResponseErrorPanel,
+  TabbedCard,
 } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import type { Run } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useRun } from '../../hooks';
-import { formatTarget } from '../../lib/format';
-import { RunStatus } from '../RunStatus';
-import { RunActions } from '../RunActions';
-import { RunTimeline } from './RunTimeline';
+import { RunHeader } from './RunHeader';
+import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
 import { RunDiffView } from './RunDiffView';
 
-function Section(props: { title: string; children: ReactNode }) {
+/** Long content (a manifest, values) scrolls inside its tab instead of stretching the page. */
+function Scroll(props: { children: ReactNode; label: string }) {
   return (
-    <Box mt={3}>
-      <Typography variant="h6" gutterBottom>
-        {props.title}
-      </Typography>
+    <Box maxHeight={560} overflow="auto" aria-label={props.label}>
       {props.children}
     </Box>
   );
 }
 
 /**
- * One run in detail: status, failure reason, steps and log, redacted values and manifest,
- * policy report, diff against another run, and the rollback/retry actions.
+ * One run in detail: a header with its status, key facts, actions and (on failure) the reason
+ * first, then tabs: steps and log, policy report, redacted values, manifest, and a diff against
+ * another run. A refused or failed run shows the values, manifest and report it was judged on.
  * @public
  */
 export function RunDetail(props: {
@@ -54,52 +50,67 @@ export function RunDetail(props: {
     return <ResponseErrorPanel error={error ?? new Error('Run not found')} />;
   }
   const { run, events } = value;
+  // What a failed run recorded was judged (and refused) or rendered, never applied.
+  const notApplied = run.status === 'failed';
 
   return (
-    <InfoCard
-      title={t('run.detailTitle', { id: run.id })}
-      subheader={`${run.kind} · ${formatTarget(run)}`}
-      action={<RunStatus status={run.status} />}
-    >
-      <RunActions run={run} onStarted={onRunStarted} />
-      {run.failureReason && (
-        <Box mt={2}>
-          <Alert severity="error">
-            <AlertTitle>{t('run.failureReason')}</AlertTitle>
-            <span style={{ whiteSpace: 'pre-wrap' }}>{run.failureReason}</span>
-          </Alert>
-        </Box>
-      )}
-      <Section title={t('run.timeline')}>
-        <RunTimeline events={events} />
-      </Section>
-      {run.policyReport && (
-        <Box mt={3}>
-          <PolicyReportTable report={run.policyReport} />
-        </Box>
-      )}
-      <Section title={t('run.values')}>
-        {run.values ? (
-          <CodeSnippet
-            language="json"
-            text={JSON.stringify(run.values, null, 2)}
-            showCopyCodeButton
-          />
-        ) : (
-          <Typography color="textSecondary">{t('run.noValues')}</Typography>
-        )}
-      </Section>
-      <Section title={t('run.manifest')}>
-        {run.manifest ? (
-          <CodeSnippet language="yaml" text={run.manifest} showCopyCodeButton />
-        ) : (
-          <Typography color="textSecondary">{t('run.noManifest')}</Typography>
-        )}
-      </Section>
-      <Divider style={{ marginTop: 24 }} />
-      <Section title={t('run.diffAgainst')}>
-        <RunDiffView run={run} candidates={candidates} />
-      </Section>
-    </InfoCard>
+    <Box data-testid="kubechart-run-detail">
+      <InfoCard>
+        <RunHeader run={run} onRunStarted={onRunStarted} />
+      </InfoCard>
+      <Box mt={2}>
+        <TabbedCard title={t('run.detailsTitle')}>
+          <CardTab label={t('run.tabs.steps')}>
+            <RunSteps events={events} runStatus={run.status} />
+          </CardTab>
+          <CardTab label={t('run.tabs.policy')}>
+            {run.policyReport ? (
+              <PolicyReportTable report={run.policyReport} />
+            ) : (
+              <Typography color="textSecondary">
+                {t('run.noPolicyReport')}
+              </Typography>
+            )}
+          </CardTab>
+          <CardTab label={t('run.tabs.values')}>
+            {run.values ? (
+              <Scroll label={t('run.values')}>
+                <Typography variant="subtitle2" gutterBottom>
+                  {t('run.values')}
+                </Typography>
+                <CodeSnippet
+                  language="json"
+                  text={JSON.stringify(run.values, null, 2)}
+                  showCopyCodeButton
+                />
+              </Scroll>
+            ) : (
+              <Typography color="textSecondary">{t('run.noValues')}</Typography>
+            )}
+          </CardTab>
+          <CardTab label={t('run.tabs.manifest')}>
+            {run.manifest ? (
+              <Scroll label={t('run.manifest')}>
+                <Typography variant="subtitle2" gutterBottom>
+                  {notApplied ? t('run.manifestNotApplied') : t('run.manifest')}
+                </Typography>
+                <CodeSnippet
+                  language="yaml"
+                  text={run.manifest}
+                  showCopyCodeButton
+                />
+              </Scroll>
+            ) : (
+              <Typography color="textSecondary">
+                {t('run.noManifest')}
+              </Typography>
+            )}
+          </CardTab>
+          <CardTab label={t('run.tabs.compare')}>
+            <RunDiffView run={run} candidates={candidates} />
+          </CardTab>
+        </TabbedCard>
+      </Box>
+    </Box>
   );
 }
