@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { POST_RENDER_CLIENT_SOURCE } from './postRenderClient';
+import { labelManifests } from './tenantLabels';
 
 /** What the gate's check decides about the manifests helm is about to send. @public */
 export type PostRenderDecision =
@@ -20,6 +21,8 @@ export type PostRenderDecision =
 export type PostRenderGateOptions = {
   /** Judges the rendered manifests exactly as helm will send them (after `lookup`, hooks included on helm 4). */
   check(manifest: string): PostRenderDecision | Promise<PostRenderDecision>;
+  /** Labels set on every object (and pod template) before the check, e.g. the tenant's. */
+  labels?: Record<string, string>;
   /** Largest manifest accepted, in bytes; larger is refused. Default 20 MiB. */
   maxBytes?: number;
   /** Where the gate's private directory is created. Default the OS temp dir. */
@@ -140,8 +143,9 @@ export async function startPostRenderGate(
         );
         return;
       }
-      const manifest = all.subarray(nl + 1).toString('utf8');
+      const rendered = all.subarray(nl + 1).toString('utf8');
       try {
+        const manifest = options.labels ? labelManifests(rendered, options.labels) : rendered;
         const decision = await options.check(manifest);
         if (decision.approved) {
           const out = decision.manifest ?? manifest;
