@@ -48,18 +48,13 @@ describe('formatRunEvent', () => {
 });
 
 describe('historyUrl', () => {
-  it('links to the entity’s deployment-history tab', () => {
-    expect(
-      historyUrl(
-        { appBaseUrl: 'https://portal.example.com/' },
-        'system:default/acme',
-      ),
-    ).toBe(
-      'https://portal.example.com/catalog/default/system/acme/deployment-history',
+  it('links, relative to the app, to the entity’s deployment-history tab, opened on the run when known', () => {
+    expect(historyUrl('system:default/acme')).toBe(
+      '/catalog/default/system/acme/deployment-history',
     );
-    expect(historyUrl({ appBaseUrl: 'http://x' }, 'component:payments')).toBe(
-      'http://x/catalog/default/component/payments/deployment-history',
+    expect(historyUrl('component:payments', 'run/1 a')).toBe(
+      '/catalog/default/component/payments/deployment-history?run=run%2F1%20a',
     );
-    expect(historyUrl({ appBaseUrl: 'http://x' }, undefined)).toBeUndefined();
+    expect(historyUrl(undefined, 'run-1')).toBeUndefined();
   });
 });

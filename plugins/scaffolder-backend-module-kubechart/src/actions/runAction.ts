@@ -11,7 +11,10 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { previewAndLog } from './preview';
 
-/** Where the action reads the app's base URL from, for links to the entity tab. */
+/**
+ * The app's base URL. Links the actions output are relative to the app (they open in the same
+ * tab), so it is not used for them any more; kept so callers that pass it keep compiling.
+ */
 export type ActionLinks = { appBaseUrl: string };
 
 /** Formats one run event as a task-log line; release logs already carry their `[release]` prefix. */
@@ -35,17 +38,20 @@ function logEvent(ctx: ActionContext<any, any>, event: RunEvent) {
   else ctx.logger.info(line);
 }
 
-/** Link to the deployment-history tab of an entity, e.g. `/catalog/default/component/shop/deployment-history`. */
-export function historyUrl(links: ActionLinks, entityRef?: string) {
+/**
+ * Link to the deployment-history tab of an entity, opened on one run when `runId` is given, e.g.
+ * `/catalog/default/component/shop/deployment-history?run=…`. The link is relative to the app, so
+ * the task page opens it in the same tab and it works whatever host the app is served from.
+ */
+export function historyUrl(entityRef?: string, runId?: string) {
   if (!entityRef) return undefined;
   const m = /^([^:]+):(?:([^/]+)\/)?(.+)$/.exec(entityRef);
   if (!m) return undefined;
   const [, kind, namespace = 'default', name] = m;
-  return `${links.appBaseUrl.replace(/\/$/, '')}/catalog/${encodeURIComponent(
-    namespace,
-  )}/${encodeURIComponent(
+  const tab = `/catalog/${encodeURIComponent(namespace)}/${encodeURIComponent(
     kind.toLocaleLowerCase('en-US'),
   )}/${encodeURIComponent(name)}/deployment-history`;
+  return runId ? `${tab}?run=${encodeURIComponent(runId)}` : tab;
 }
 
 /**
@@ -59,7 +65,7 @@ export async function startAndFollowRun(
   ctx: ActionContext<any, any>,
   runs: KubechartRunsService,
   request: CreateRunRequest,
-  options: { pollIntervalMs?: number } = {},
+  options: { pollIntervalMs?: number; onStarted?: (runId: string) => void } = {},
 ): Promise<Run> {
   const credentials = await ctx.getInitiatorCredentials();
   const body: CreateRunRequest = {
@@ -74,6 +80,7 @@ export async function startAndFollowRun(
     },
   });
   ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
+  options.onStarted?.(id);
   const run = await runs.followRun(id, {
     credentials,
     signal: ctx.signal,
@@ -110,14 +117,18 @@ export async function executeRun(
   },
   request: CreateRunRequest,
 ): Promise<Run | undefined> {
-  ctx.output('historyUrl', historyUrl(options.links, request.entityRef));
+  ctx.output('historyUrl', historyUrl(request.entityRef));
   if (ctx.isDryRun) {
     await previewAndLog(ctx, options.runs, request);
     ctx.output('runId', 'dry-run');
     ctx.output('status', 'dry-run');
     return undefined;
   }
-  const run = await startAndFollowRun(ctx, options.runs, request, options);
+  const run = await startAndFollowRun(ctx, options.runs, request, {
+    pollIntervalMs: options.pollIntervalMs,
+    // The history link opens on this run as soon as it exists.
+    onStarted: id => ctx.output('historyUrl', historyUrl(request.entityRef, id)),
+  });
   ctx.output('runId', run.id);
   ctx.output('status', run.status);
   return run;

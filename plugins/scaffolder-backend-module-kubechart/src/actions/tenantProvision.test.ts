@@ -78,9 +78,12 @@ describe('kubechart:tenant:provision', () => {
     expect(info).toHaveBeenCalledWith('[web] Release "web" has been upgraded.');
     expect(ctx.output).toHaveBeenCalledWith('runId', 'run-1');
     expect(ctx.output).toHaveBeenCalledWith('namespace', 'tenant-acme');
-    expect(ctx.output).toHaveBeenCalledWith(
-      'historyUrl',
-      'http://localhost:3000/catalog/default/system/acme/deployment-history',
+    // The last historyUrl the task shows opens the tab on this run, in the same tab (relative).
+    const historyLinks = (ctx.output as jest.Mock).mock.calls.filter(
+      ([name]) => name === 'historyUrl',
+    );
+    expect(historyLinks[historyLinks.length - 1][1]).toBe(
+      '/catalog/default/system/acme/deployment-history?run=run-1',
     );
   });
 

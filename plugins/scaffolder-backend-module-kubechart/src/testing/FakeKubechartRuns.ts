@@ -108,4 +108,26 @@ export class FakeKubechartRuns implements KubechartRunsService {
   async recordRun(): Promise<never> {
     throw new Error('not used by the actions');
   }
+
+  // The read-only operations below belong to the actions registry (MCP tools), not to these
+  // template actions; a test that reaches one fails with this message.
+  async getRunDiff(): Promise<never> {
+    throw new Error('not used by the template actions');
+  }
+
+  async checkPolicy(): Promise<never> {
+    throw new Error('not used by the template actions');
+  }
+
+  async listClusters(): Promise<never> {
+    throw new Error('not used by the template actions');
+  }
+
+  async getClusterHealth(): Promise<never> {
+    throw new Error('not used by the template actions');
+  }
+
+  async getTenantHealth(): Promise<never> {
+    throw new Error('not used by the template actions');
+  }
 }
