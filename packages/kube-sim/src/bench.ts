@@ -181,7 +181,101 @@ async function main() {
   await sim.stop();
 }
 
-main().catch(e => {
+/**
+ * What checking writes against the OpenAPI schemas costs: the same creates (raw HTTP POST of
+ * Deployments, replicas 0 so the controller stays idle) and lists against kube-sim with and
+ * without schema validation. Prints both and the ratio.
+ */
+async function schemaCost() {
+  const CREATES = 1000;
+  const measure = async (schemaValidation: boolean) => {
+    const sim = await startKubeSim({
+      seed: 'empty',
+      nodes: 0,
+      schemaValidation,
+    });
+    const headers = {
+      Authorization: `Bearer ${sim.token}`,
+      'Content-Type': 'application/json',
+    };
+    await fetch(`${sim.url}/api/v1/namespaces`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ metadata: { name: 'schema' } }),
+    });
+    const creates: number[] = [];
+    for (let i = 0; i < CREATES; i++) {
+      const name = `d-${i}`;
+      const body = JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, labels: { app: name } },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: 'nginx:1.25',
+                  ports: [{ containerPort: 80 }],
+                  env: [{ name: 'A', value: 'b' }],
+                  resources: { requests: { cpu: '50m', memory: '64Mi' } },
+                },
+              ],
+            },
+          },
+        },
+      });
+      const start = process.hrtime.bigint();
+      const res = await fetch(
+        `${sim.url}/apis/apps/v1/namespaces/schema/deployments`,
+        { method: 'POST', headers, body },
+      );
+      await res.text();
+      creates.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    const lists: number[] = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      const start = process.hrtime.bigint();
+      const res = await fetch(`${sim.url}/apis/apps/v1/deployments`, {
+        headers,
+      });
+      JSON.parse(await res.text());
+      lists.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    await sim.stop();
+    const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    return { create: total(creates), list: total(lists) };
+  };
+  // Warm up (module loading, JIT, parsing the OpenAPI documents) before timing.
+  await measure(true);
+  const without = await measure(false);
+  const withSchemas = await measure(true);
+  const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+  console.log(
+    `schema validation: ${CREATES} Deployment creates ${withSchemas.create.toFixed(
+      0,
+    )} ms with vs ${without.create.toFixed(0)} ms without (ratio ${(
+      withSchemas.create / without.create
+    ).toFixed(3)}, cost ${pct(withSchemas.create, without.create)});`,
+  );
+  console.log(
+    `  list all ${CREATES} Deployments x${ITERATIONS}: ${withSchemas.list.toFixed(
+      0,
+    )} ms with vs ${without.list.toFixed(0)} ms without (ratio ${(
+      withSchemas.list / without.list
+    ).toFixed(3)})`,
+  );
+}
+
+// `yarn bench --schema-only` measures only what schema validation costs.
+(process.argv.includes('--schema-only')
+  ? schemaCost()
+  : main().then(schemaCost)
+).catch(e => {
   console.error(e);
   process.exit(1);
 });

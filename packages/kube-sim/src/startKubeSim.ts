@@ -11,6 +11,13 @@ import { Authenticator, KubeSimUser } from './server/auth';
 import { RbacAuthorizer } from './server/rbac/authorizer';
 import { ServiceAccountTokens } from './server/tokens';
 import { createHandler } from './server/handler';
+import { recordedOpenApi } from './schema/openapi';
+import { SchemaValidator } from './schema/validation';
+import { CrdController } from './crd/controller';
+import {
+  customKindSchema,
+  CustomResourceAdmission,
+} from './crd/customResources';
 import { ResourceRegistry } from './server/resources';
 import { Store } from './server/store';
 import { KubeObject } from './server/types';
@@ -48,6 +55,11 @@ export interface KubeSimOptions {
   watchCacheSize?: number;
   /** Interval of BOOKMARK events on watches that allow them (default 10000 ms). */
   bookmarkIntervalMs?: number;
+  /**
+   * Check client writes against the real OpenAPI schemas (unknown fields, `fieldValidation`, types).
+   * Default true; false only to measure what the checks cost (`yarn bench`).
+   */
+  schemaValidation?: boolean;
 }
 
 /** A running kube-sim. */
@@ -77,7 +89,18 @@ export async function startKubeSim(
   const registry = new ResourceRegistry();
   const store = new Store(options.watchCacheSize ?? 20000);
   const admission = new BuiltinAdmission(store, registry);
-  const api = new KubeApi(store, registry, admission);
+  const schemas =
+    options.schemaValidation === false
+      ? undefined
+      : new SchemaValidator(recordedOpenApi);
+  schemas?.addSource(customKindSchema);
+  const api = new KubeApi(
+    store,
+    registry,
+    new CustomResourceAdmission(admission),
+    schemas,
+  );
+  const crds = new CrdController(api, schemas);
   let serving: { cert: string; key: string } | undefined;
   if (options.tls) serving = options.tlsCertificate ?? generateServingCert();
   const controller = new Controller(
@@ -92,6 +115,7 @@ export async function startKubeSim(
     serving?.cert ?? '',
   );
   controller.start();
+  crds.start();
   seedSystem(api);
   if (options.seed === 'demo') seedDemo(api);
   else seedNodes(api, options.nodes ?? 1);
@@ -205,6 +229,7 @@ export async function startKubeSim(
     },
     async stop() {
       controller.stop();
+      crds.stop();
       await close();
     },
   };

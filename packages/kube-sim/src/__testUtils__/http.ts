@@ -8,6 +8,10 @@ export interface RawResponse {
   text: string;
   /** The parsed body when it is JSON. */
   body: any;
+  /** The response headers (repeated headers such as `Warning` as arrays). */
+  headers: http.IncomingHttpHeaders;
+  /** Each `Warning` header, in order (Node joins repeated headers in `headers`). */
+  warnings: string[];
 }
 
 /**
@@ -61,7 +65,17 @@ export async function rawRequest(
             body = undefined;
           }
         }
-        resolve({ status: res.statusCode ?? 0, contentType, text, body });
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType,
+          text,
+          body,
+          headers: res.headers,
+          warnings: res.rawHeaders.filter(
+            (_, i) =>
+              i % 2 === 1 && res.rawHeaders[i - 1].toLowerCase() === 'warning',
+          ),
+        });
       });
       res.on('error', reject);
     });

@@ -24,6 +24,7 @@ import {
   matchesLabels,
 } from './selectors';
 import { omitEmptyMaps } from './emptyMaps';
+import { FieldValidation, SchemaValidator } from '../schema/validation';
 import { checkShape } from './shape';
 import { errors, StatusError } from './status';
 import { objectKey, Store } from './store';
@@ -40,6 +41,13 @@ import {
 export interface WriteContext {
   manager: string;
   dryRun?: boolean;
+  /**
+   * The client's `fieldValidation` directive. Set for client requests only: then bodies are checked
+   * against the kind's OpenAPI schema (undeclared fields dropped, warned about or refused).
+   */
+  fieldValidation?: FieldValidation;
+  /** Collects `Warning` header texts for the response. */
+  warnings?: string[];
   /** A client create (POST): a set `metadata.resourceVersion` is refused, as etcd storage does. */
   rejectResourceVersion?: boolean;
   /** Checks a write on behalf of the requesting user (RBAC escalation prevention); throws to refuse. */
@@ -198,6 +206,7 @@ export class KubeApi {
     readonly store: Store,
     readonly registry: ResourceRegistry,
     readonly admission: Admission,
+    readonly schemas?: SchemaValidator,
   ) {}
 
   type(apiVersion: string, kind: string): ResourceType {
@@ -301,6 +310,7 @@ export class KubeApi {
     }
     this.checkTypeMeta(type, body);
     const obj: KubeObject = deepClone(body);
+    this.decodeFields(type, obj, ctx);
     obj.apiVersion = groupVersion(type);
     obj.kind = type.kind;
     obj.metadata = obj.metadata ?? {};
@@ -432,19 +442,15 @@ export class KubeApi {
         `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
       );
     }
+    // Decoding (schema checks) comes before the object is read, as on the real server.
+    const next = deepClone(body);
+    this.decodeFields(type, next, ctx);
     const old = this.get(type, namespace, name);
     const rv = body.metadata?.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) {
       throw errors.conflict(type.plural, type.group, name);
     }
-    return this.commitUpdate(
-      type,
-      old,
-      deepClone(body),
-      ctx,
-      subresource,
-      'Update',
-    );
+    return this.commitUpdate(type, old, next, ctx, subresource, 'Update');
   }
 
   /** Writes a new version of `old`; `next` is the full desired object. */
@@ -558,6 +564,16 @@ export class KubeApi {
     else next = strategicMergePatch(base, patchBody);
     if (!isPlainObject(next))
       throw errors.badRequest('the patch produced a non-object');
+    if (ctx.fieldValidation && this.schemas) {
+      this.schemas.decodePatched(
+        type,
+        next,
+        patchBody,
+        patchType,
+        ctx.fieldValidation,
+        ctx.warnings ?? [],
+      );
+    }
     const rv = (next as KubeObject).metadata?.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) {
       throw errors.conflict(type.plural, type.group, name);
@@ -600,6 +616,7 @@ export class KubeApi {
       throw errors.badRequest('invalid object type: /, Kind=');
     }
     this.checkTypeMeta(type, applied);
+    if (ctx.fieldValidation) this.schemas?.checkApply(type, name, applied);
     applied.metadata = isPlainObject(applied.metadata) ? applied.metadata : {};
     if (applied.metadata.name && applied.metadata.name !== name) {
       throw errors.badRequest(
@@ -751,12 +768,14 @@ export class KubeApi {
     // (the controller) removes once dependents are orphaned or deleted; the answer is the object.
     const policyFinalizer = isNamespace(type)
       ? undefined
-      : PROPAGATION_FINALIZERS[opts.propagationPolicy ?? ''];
+      : PROPAGATION_FINALIZERS[opts.propagationPolicy ?? ''] ??
+        type.deleteFinalizer;
     if (isNamespace(type) || finalizers.length > 0 || policyFinalizer) {
       if (old.metadata.deletionTimestamp) return { object: old, gone: false };
       const next = deepClone(old);
       next.metadata.deletionTimestamp = nowIso();
       if (!isNamespace(type)) next.metadata.deletionGracePeriodSeconds = 0;
+      type.markDeleting?.(next, next.metadata.deletionTimestamp!);
       if (policyFinalizer && !finalizers.includes(policyFinalizer))
         next.metadata.finalizers = [...finalizers, policyFinalizer];
       if (isNamespace(type))
@@ -805,6 +824,12 @@ export class KubeApi {
         'Update',
       );
     }
+  }
+
+  /** The decoder's schema check of a client body (see WriteContext.fieldValidation). */
+  private decodeFields(type: ResourceType, obj: KubeObject, ctx: WriteContext) {
+    if (!ctx.fieldValidation || !this.schemas) return;
+    this.schemas.decode(type, obj, ctx.fieldValidation, ctx.warnings ?? []);
   }
 
   private checkTypeMeta(type: ResourceType, body: KubeObject) {

@@ -130,9 +130,10 @@ export class Discovery {
     };
   }
 
-  /* ---- OpenAPI v3: just enough for helm (see the reference README) ---- */
+  /* ---- OpenAPI v3 for group-versions without a recorded document (see schema/serve.ts) ---- */
 
-  private openApiDoc(group: string, version: string) {
+  /** A made-up document for a group-version without a recorded one (what helm needs). */
+  openApiDoc(group: string, version: string) {
     const paths: Record<string, unknown> = {};
     const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
     for (const t of this.registry.inGroupVersion(group, version)) {
@@ -167,30 +168,5 @@ export class Discovery {
       paths,
       components: { schemas: {} },
     };
-  }
-
-  openApiRoot() {
-    const paths: Record<string, { serverRelativeURL: string }> = {};
-    for (const { group, version } of this.registry.groupVersions()) {
-      const key = group ? `apis/${group}/${version}` : `api/${version}`;
-      const hash = createHash('sha512')
-        .update(JSON.stringify(this.openApiDoc(group, version)))
-        .digest('hex')
-        .toUpperCase();
-      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
-    }
-    return { paths };
-  }
-
-  openApiFor(path: string) {
-    const m = path.match(
-      /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/,
-    );
-    if (!m) return undefined;
-    const group = m[1] ? '' : m[2];
-    const version = m[1] ?? m[3];
-    if (this.registry.inGroupVersion(group, version).length === 0)
-      return undefined;
-    return this.openApiDoc(group, version);
   }
 }

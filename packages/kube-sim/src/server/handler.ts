@@ -18,6 +18,9 @@ import { errors, PlainTextError, StatusError } from './status';
 import { ServiceAccountTokens } from './tokens';
 import { toTable, wantsTable } from './table';
 import { serveWatch } from './watch';
+import { recordedOpenApi } from '../schema/openapi';
+import { OpenApiServer } from '../schema/serve';
+import { parseFieldValidation, warningHeader } from '../schema/validation';
 import {
   bool,
   checkSecretData,
@@ -66,6 +69,9 @@ interface ResourceRequest {
 export function createHandler(opts: HandlerOptions) {
   const { api, auth, faults, extensions } = opts;
   const discovery = new Discovery(api.registry);
+  const openapi = new OpenApiServer(api.registry, recordedOpenApi, (g, v) =>
+    discovery.openApiDoc(g, v),
+  );
   const reviews = new AccessReviews(opts.rbac, (user, attrs) =>
     auth.decide(user, attrs),
   );
@@ -183,9 +189,12 @@ export function createHandler(opts: HandlerOptions) {
       );
       return;
     }
+    const warnings: string[] = [];
     const ctx = {
       manager,
       dryRun,
+      fieldValidation: parseFieldValidation(q.get('fieldValidation')),
+      warnings,
       guard:
         type.group === 'rbac.authorization.k8s.io'
           ? escalationGuard(
@@ -196,199 +205,224 @@ export function createHandler(opts: HandlerOptions) {
           : undefined,
     };
 
-    switch (verb) {
-      case 'get': {
-        const obj = api.get(type, namespace, name!);
-        if (subresource === 'log') {
-          handleLog(res, obj, q);
+    // Unknown fields dropped from a write are reported as `Warning` headers on its answer.
+    const sendWritten = (code: number, body: unknown) => {
+      if (warnings.length)
+        res.setHeader('Warning', warnings.map(warningHeader));
+      send(res, code, body);
+    };
+
+    try {
+      await serveVerb();
+    } catch (e) {
+      // The real server reports dropped fields even when the write then fails validation.
+      if (warnings.length && !res.headersSent)
+        res.setHeader('Warning', warnings.map(warningHeader));
+      throw e;
+    }
+
+    async function serveVerb() {
+      switch (verb) {
+        case 'get': {
+          const obj = api.get(type, namespace, name!);
+          if (subresource === 'log') {
+            handleLog(res, obj, q);
+            return;
+          }
+          if (subresource === 'scale') {
+            send(res, 200, toScale(obj));
+            return;
+          }
+          if (!subresource && wantsTable(req.headers.accept)) {
+            send(
+              res,
+              200,
+              toTable(type, [obj], {
+                resourceVersion: obj.metadata.resourceVersion,
+              }),
+            );
+            return;
+          }
+          send(res, 200, obj);
           return;
         }
-        if (subresource === 'scale') {
-          send(res, 200, toScale(obj));
+        case 'list': {
+          const list = api.list(type, namespace, listOptions(type, q));
+          if (wantsTable(req.headers.accept)) {
+            send(res, 200, toTable(type, list.items, list.metadata));
+            return;
+          }
+          sendList(res, list);
           return;
         }
-        if (!subresource && wantsTable(req.headers.accept)) {
-          send(
-            res,
+        case 'watch': {
+          rejectWatchListOptions(q);
+          const fields = parseFieldSelector(
+            q.get('fieldSelector') ?? undefined,
+            typeId(type),
+          );
+          if (name)
+            fields.push({ field: 'metadata.name', value: name, negate: false });
+          serveWatch(api, opts.bookmarkIntervalMs, req, res, type, namespace, {
+            labels: parseLabelSelector(q.get('labelSelector') ?? undefined),
+            fields,
+            resourceVersion: q.get('resourceVersion') ?? '',
+            bookmarks: bool(q.get('allowWatchBookmarks')),
+            timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
+            table: wantsTable(req.headers.accept),
+          });
+          return;
+        }
+        case 'create': {
+          if (subresource === 'token') {
+            const sa = api.get(type, namespace, name!);
+            const body = parseBody(await readBody(req), mediaType(req));
+            send(res, 201, opts.tokens.request(sa, body));
+            return;
+          }
+          const body = parseBody(await readBody(req), mediaType(req));
+          checkSecretData(type, body);
+          const created = api.create(type, namespace, body as KubeObject, {
+            ...ctx,
+            rejectResourceVersion: true,
+          });
+          sendWritten(201, created);
+          return;
+        }
+        case 'update': {
+          const body = parseBody(
+            await readBody(req),
+            mediaType(req),
+          ) as KubeObject;
+          if (!subresource) checkSecretData(type, body);
+          if (subresource === 'scale') {
+            send(res, 200, updateScale(type, namespace, name!, body, ctx));
+            return;
+          }
+          sendWritten(
             200,
-            toTable(type, [obj], {
-              resourceVersion: obj.metadata.resourceVersion,
-            }),
+            api.update(
+              type,
+              namespace,
+              name!,
+              body,
+              ctx,
+              subresource as 'status' | undefined,
+            ),
           );
           return;
         }
-        send(res, 200, obj);
-        return;
-      }
-      case 'list': {
-        const list = api.list(type, namespace, listOptions(type, q));
-        if (wantsTable(req.headers.accept)) {
-          send(res, 200, toTable(type, list.items, list.metadata));
-          return;
-        }
-        sendList(res, list);
-        return;
-      }
-      case 'watch': {
-        rejectWatchListOptions(q);
-        const fields = parseFieldSelector(
-          q.get('fieldSelector') ?? undefined,
-          typeId(type),
-        );
-        if (name)
-          fields.push({ field: 'metadata.name', value: name, negate: false });
-        serveWatch(api, opts.bookmarkIntervalMs, req, res, type, namespace, {
-          labels: parseLabelSelector(q.get('labelSelector') ?? undefined),
-          fields,
-          resourceVersion: q.get('resourceVersion') ?? '',
-          bookmarks: bool(q.get('allowWatchBookmarks')),
-          timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
-          table: wantsTable(req.headers.accept),
-        });
-        return;
-      }
-      case 'create': {
-        if (subresource === 'token') {
-          const sa = api.get(type, namespace, name!);
-          const body = parseBody(await readBody(req), mediaType(req));
-          send(res, 201, opts.tokens.request(sa, body));
-          return;
-        }
-        const body = parseBody(await readBody(req), mediaType(req));
-        checkSecretData(type, body);
-        const created = api.create(type, namespace, body as KubeObject, {
-          ...ctx,
-          rejectResourceVersion: true,
-        });
-        send(res, 201, created);
-        return;
-      }
-      case 'update': {
-        const body = parseBody(
-          await readBody(req),
-          mediaType(req),
-        ) as KubeObject;
-        if (!subresource) checkSecretData(type, body);
-        if (subresource === 'scale') {
-          send(res, 200, updateScale(type, namespace, name!, body, ctx));
-          return;
-        }
-        send(
-          res,
-          200,
-          api.update(
+        case 'patch': {
+          const ct = mediaType(req);
+          const patchType: PatchType | undefined = (
+            {
+              'application/json-patch+json': 'json',
+              'application/merge-patch+json': 'merge',
+              'application/strategic-merge-patch+json': 'strategic',
+              'application/apply-patch+yaml': 'apply',
+              'application/apply-patch+json': 'apply',
+            } as Record<string, PatchType>
+          )[ct];
+          if (!patchType) throw errors.unsupportedPatchType();
+          if (patchType === 'strategic' && type.custom) {
+            // Custom resources have no strategic merge (no Go struct tags to read keys from).
+            throw new StatusError(
+              415,
+              'UnsupportedMediaType',
+              'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+            );
+          }
+          const raw = await readBody(req);
+          const body = parseBody(
+            raw,
+            patchType === 'apply' ? 'application/yaml' : 'application/json',
+          );
+          if (subresource === 'scale') {
+            const current = toScale(api.get(type, namespace, name!));
+            const patched =
+              patchType === 'json'
+                ? jsonPatch(current, body)
+                : jsonMergePatch(current, body);
+            send(
+              res,
+              200,
+              updateScale(type, namespace, name!, patched as KubeObject, ctx),
+            );
+            return;
+          }
+          const { object, created } = api.patch(
             type,
             namespace,
             name!,
+            patchType,
             body,
-            ctx,
+            {
+              ...ctx,
+              force: bool(q.get('force')),
+              manager:
+                q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager),
+            },
             subresource as 'status' | undefined,
-          ),
-        );
-        return;
-      }
-      case 'patch': {
-        const ct = mediaType(req);
-        const patchType: PatchType | undefined = (
-          {
-            'application/json-patch+json': 'json',
-            'application/merge-patch+json': 'merge',
-            'application/strategic-merge-patch+json': 'strategic',
-            'application/apply-patch+yaml': 'apply',
-            'application/apply-patch+json': 'apply',
-          } as Record<string, PatchType>
-        )[ct];
-        if (!patchType) throw errors.unsupportedPatchType();
-        const raw = await readBody(req);
-        const body = parseBody(
-          raw,
-          patchType === 'apply' ? 'application/yaml' : 'application/json',
-        );
-        if (subresource === 'scale') {
-          const current = toScale(api.get(type, namespace, name!));
-          const patched =
-            patchType === 'json'
-              ? jsonPatch(current, body)
-              : jsonMergePatch(current, body);
-          send(
-            res,
-            200,
-            updateScale(type, namespace, name!, patched as KubeObject, ctx),
           );
+          sendWritten(created ? 201 : 200, object);
           return;
         }
-        const { object, created } = api.patch(
-          type,
-          namespace,
-          name!,
-          patchType,
-          body,
-          {
-            ...ctx,
-            force: bool(q.get('force')),
-            manager:
-              q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager),
-          },
-          subresource as 'status' | undefined,
-        );
-        send(res, created ? 201 : 200, object);
-        return;
-      }
-      case 'delete': {
-        const options = deleteOptions(
-          parseBody(await readBody(req), mediaType(req)),
-          q,
-        );
-        const { object, gone } = api.delete(type, namespace, name!, {
-          ...options,
-          dryRun,
-        });
-        // Pods and Services answer the object even when it is gone at once, as the real server does.
-        if (
-          !gone ||
-          (!type.group &&
-            (type.plural === 'pods' || type.plural === 'services'))
-        ) {
-          send(res, 200, object);
-        } else {
-          send(res, 200, {
-            kind: 'Status',
-            apiVersion: 'v1',
-            metadata: {},
-            status: 'Success',
-            details: {
-              name: object.metadata.name,
-              ...(type.group ? { group: type.group } : {}),
-              kind: type.plural,
-              uid: object.metadata.uid,
-            },
+        case 'delete': {
+          const options = deleteOptions(
+            parseBody(await readBody(req), mediaType(req)),
+            q,
+          );
+          const { object, gone } = api.delete(type, namespace, name!, {
+            ...options,
+            dryRun,
           });
+          // Pods and Services answer the object even when it is gone at once, as the real server does.
+          if (
+            !gone ||
+            (!type.group &&
+              (type.plural === 'pods' || type.plural === 'services'))
+          ) {
+            send(res, 200, object);
+          } else {
+            send(res, 200, {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Success',
+              details: {
+                name: object.metadata.name,
+                ...(type.group ? { group: type.group } : {}),
+                kind: type.plural,
+                uid: object.metadata.uid,
+              },
+            });
+          }
+          return;
         }
-        return;
+        case 'deletecollection': {
+          const options = deleteOptions(
+            parseBody(await readBody(req), mediaType(req)),
+            q,
+          );
+          const victims = api.select(type, namespace, listOptions(type, q));
+          const deleted = victims.map(
+            v =>
+              api.delete(type, v.metadata.namespace, v.metadata.name!, {
+                ...options,
+                dryRun,
+              }).object,
+          );
+          send(res, 200, {
+            kind: `${type.kind}List`,
+            apiVersion: groupVersion(type),
+            metadata: { resourceVersion: String(api.store.currentRv()) },
+            items: deleted.map(({ kind, apiVersion, ...rest }) => rest),
+          });
+          return;
+        }
+        default:
+          throw errors.methodNotAllowed();
       }
-      case 'deletecollection': {
-        const options = deleteOptions(
-          parseBody(await readBody(req), mediaType(req)),
-          q,
-        );
-        const victims = api.select(type, namespace, listOptions(type, q));
-        const deleted = victims.map(
-          v =>
-            api.delete(type, v.metadata.namespace, v.metadata.name!, {
-              ...options,
-              dryRun,
-            }).object,
-        );
-        send(res, 200, {
-          kind: `${type.kind}List`,
-          apiVersion: groupVersion(type),
-          metadata: { resourceVersion: String(api.store.currentRv()) },
-          items: deleted.map(({ kind, apiVersion, ...rest }) => rest),
-        });
-        return;
-      }
-      default:
-        throw errors.methodNotAllowed();
     }
   }
 
@@ -608,6 +642,7 @@ export function createHandler(opts: HandlerOptions) {
       if (!isResource) {
         if (req.method !== 'GET' && req.method !== 'HEAD')
           throw errors.methodNotAllowed();
+        if (openapi.handle(req, res, url)) return;
         const doc = nonResource(path, parts);
         if (doc === undefined) {
           res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -667,8 +702,6 @@ export function createHandler(opts: HandlerOptions) {
       return discovery.group(parts[1]);
     if (parts[0] === 'apis' && parts.length === 3)
       return discovery.resourceList(parts[1], parts[2]);
-    if (path === '/openapi/v3') return discovery.openApiRoot();
-    if (path.startsWith('/openapi/v3/')) return discovery.openApiFor(path);
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { Verb } from './types';
+import { KubeObject, Verb } from './types';
 
 /**
  * One row of the resource table. The same table drives discovery, OpenAPI, routing and storage,
@@ -22,6 +22,22 @@ export interface ResourceType {
   virtual?: boolean;
   /** An access review: answered on create, never stored. */
   review?: boolean;
+  /** A custom resource: served from a CustomResourceDefinition. */
+  custom?: CustomResourceInfo;
+  /** A finalizer every DELETE puts on the object first (a CRD's instance cleanup). */
+  deleteFinalizer?: string;
+  /** Changes the object a DELETE marks for deletion (e.g. a CRD's `Terminating` condition). */
+  markDeleting?: (obj: KubeObject, now: string) => void;
+}
+
+/** What a custom resource type keeps of its CustomResourceDefinition version. */
+export interface CustomResourceInfo {
+  /** The CRD's name (`<plural>.<group>`). */
+  crd: string;
+  /** `schema.openAPIV3Schema` of the version. */
+  schema: Record<string, unknown>;
+  listKind: string;
+  singular: string;
 }
 
 const ALL: Verb[] = [
@@ -94,6 +110,37 @@ export const RESOURCE_TYPES: ResourceType[] = [
     categories: ['all'],
     subresources: ['status'],
   }),
+  r(
+    'apiextensions.k8s.io',
+    'v1',
+    'customresourcedefinitions',
+    'CustomResourceDefinition',
+    false,
+    {
+      shortNames: ['crd', 'crds'],
+      categories: ['api-extensions'],
+      subresources: ['status'],
+      generation: true,
+      deleteFinalizer: 'customresourcecleanup.apiextensions.k8s.io',
+      markDeleting: (crd, now) => {
+        const conditions = crd.status?.conditions ?? [];
+        crd.status = {
+          ...crd.status,
+          conditions: [
+            ...conditions.filter((c: any) => c.type !== 'Terminating'),
+            {
+              type: 'Terminating',
+              status: 'True',
+              lastTransitionTime: now,
+              reason: 'InstanceDeletionPending',
+              message:
+                'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon',
+            },
+          ],
+        };
+      },
+    },
+  ),
   r('apps', 'v1', 'daemonsets', 'DaemonSet', true, {
     shortNames: ['ds'],
     categories: ['all'],
@@ -211,11 +258,33 @@ export class ResourceRegistry {
   private readonly byPath = new Map<string, ResourceType>();
   private readonly byKind = new Map<string, ResourceType>();
 
-  constructor(readonly types: ResourceType[] = RESOURCE_TYPES) {
-    for (const t of types) {
-      this.byPath.set(`${groupVersion(t)}/${t.plural}`, t);
-      this.byKind.set(`${groupVersion(t)}/${t.kind}`, t);
-    }
+  readonly types: ResourceType[];
+
+  constructor(types: ResourceType[] = RESOURCE_TYPES) {
+    // A copy: custom resources are added to and removed from this server's table only.
+    this.types = [...types];
+    for (const t of this.types) this.index(t);
+  }
+
+  private index(t: ResourceType) {
+    this.byPath.set(`${groupVersion(t)}/${t.plural}`, t);
+    this.byKind.set(`${groupVersion(t)}/${t.kind}`, t);
+  }
+
+  /** Serves a custom resource type (replacing one with the same group, version and plural). */
+  add(t: ResourceType) {
+    this.remove(t);
+    this.types.push(t);
+    this.index(t);
+  }
+
+  /** Stops serving a type. */
+  remove(t: { group: string; version: string; plural: string }) {
+    const existing = this.find(t.group, t.version, t.plural);
+    if (!existing) return;
+    this.types.splice(this.types.indexOf(existing), 1);
+    this.byPath.delete(`${groupVersion(existing)}/${existing.plural}`);
+    this.byKind.delete(`${groupVersion(existing)}/${existing.kind}`);
   }
 
   find(

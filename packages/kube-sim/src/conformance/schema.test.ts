@@ -1,0 +1,320 @@
+import { CoreV1Api } from '@kubernetes/client-node';
+import {
+  conformanceCluster,
+  TestCluster,
+  uniqueName,
+} from '../__testUtils__/cluster';
+import { rawRequest } from '../__testUtils__/http';
+
+jest.setTimeout(60_000);
+
+// Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
+// Each expectation is a real v1.26 answer from ../shared/reference/kube-api/fields/ and openapi/.
+describe('conformance: objects are checked against the OpenAPI schemas', () => {
+  let cluster: TestCluster;
+  let ns: string;
+
+  beforeAll(async () => {
+    cluster = await conformanceCluster();
+    ns = uniqueName('conf-schema');
+    await cluster.kc
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: ns } } });
+  });
+
+  afterAll(async () => {
+    await cluster.kc
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: ns })
+      .catch(() => {});
+    await cluster.stop();
+  });
+
+  const deployments = () => `/apis/apps/v1/namespaces/${ns}/deployments`;
+  const withTypos = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      bogus: 'x',
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: 'app', image: 'nginx:1.25', foo: 'bar' }],
+        },
+      },
+    },
+  });
+  const TYPO_WARNINGS = [
+    '299 - "unknown field \\"spec.bogus\\""',
+    '299 - "unknown field \\"spec.template.spec.containers[0].foo\\""',
+  ];
+  const request = (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+  ) => rawRequest(cluster.kc, method, path, { body, contentType });
+
+  it.each([
+    ['no fieldValidation', '', true],
+    ['fieldValidation=Warn', '?fieldValidation=Warn', true],
+    ['fieldValidation=Ignore', '?fieldValidation=Ignore', false],
+  ])('create with %s drops undeclared fields', async (_label, query, warns) => {
+    const name = uniqueName('unk');
+    const res = await request(
+      'POST',
+      `${deployments()}${query}`,
+      withTypos(name),
+    );
+    expect(res.status).toBe(201);
+    expect(res.warnings).toEqual(warns ? TYPO_WARNINGS : []);
+    expect(res.body.spec.bogus).toBeUndefined();
+    expect(res.body.spec.template.spec.containers[0].foo).toBeUndefined();
+    const read = await request('GET', `${deployments()}/${name}`);
+    expect(read.body.spec.bogus).toBeUndefined();
+    expect(read.body.spec.template.spec.containers[0].image).toBe('nginx:1.25');
+    expect(read.body.spec.template.spec.containers[0].foo).toBeUndefined();
+  });
+
+  it('create with fieldValidation=Strict is refused with 400 naming every undeclared field', async () => {
+    const name = uniqueName('unk-strict');
+    const res = await request(
+      'POST',
+      `${deployments()}?fieldValidation=Strict`,
+      withTypos(name),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.bogus", unknown field "spec.template.spec.containers[0].foo"',
+      reason: 'BadRequest',
+      code: 400,
+    });
+    expect((await request('GET', `${deployments()}/${name}`)).status).toBe(404);
+  });
+
+  it('update (PUT) warns and drops, or with Strict answers 400', async () => {
+    const name = uniqueName('unk-put');
+    const created = await request('POST', deployments(), withTypos(name));
+    expect(created.status).toBe(201);
+    // The controller may have written since the create: PUT over what is stored now.
+    const current = await request('GET', `${deployments()}/${name}`);
+    const body = { ...withTypos(name), metadata: current.body.metadata };
+    const strict = await request(
+      'PUT',
+      `${deployments()}/${name}?fieldValidation=Strict`,
+      body,
+    );
+    expect(strict.status).toBe(400);
+    expect(strict.body.reason).toBe('BadRequest');
+    expect(strict.body.message).toMatch(
+      /^Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "/,
+    );
+    const put = await request('PUT', `${deployments()}/${name}`, body);
+    expect(put.status).toBe(200);
+    expect([...put.warnings].sort()).toEqual(TYPO_WARNINGS);
+    expect(put.body.spec.bogus).toBeUndefined();
+  });
+
+  it('strategic merge patch warns and drops, or with Strict answers 422 quoting the patch', async () => {
+    const name = uniqueName('unk-smp');
+    await request('POST', deployments(), withTypos(name));
+    const patch = {
+      spec: {
+        bogus: 'y',
+        template: { spec: { containers: [{ name: 'app', foo: 'baz' }] } },
+      },
+    };
+    const smp = 'application/strategic-merge-patch+json';
+    const strict = await request(
+      'PATCH',
+      `${deployments()}/${name}?fieldValidation=Strict`,
+      patch,
+      smp,
+    );
+    expect(strict.status).toBe(422);
+    const detail =
+      'Invalid value: "map[spec:map[bogus:y template:map[spec:map[containers:[map[foo:baz name:app]]]]]]": strict decoding error: unknown field "spec.bogus", unknown field "spec.template.spec.containers[0].foo"';
+    expect(strict.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: ` "" is invalid: patch: ${detail}`,
+      reason: 'Invalid',
+      details: {
+        causes: [
+          { reason: 'FieldValueInvalid', message: detail, field: 'patch' },
+        ],
+      },
+      code: 422,
+    });
+    const patched = await request(
+      'PATCH',
+      `${deployments()}/${name}`,
+      patch,
+      smp,
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.warnings).toEqual([
+      '299 - "unknown field \\"spec.bogus\\""',
+      '299 - "unknown field \\"spec.template.spec.containers[0].foo\\""',
+    ]);
+    expect(patched.body.spec.bogus).toBeUndefined();
+    expect(patched.body.spec.template.spec.containers[0]).not.toHaveProperty(
+      'foo',
+    );
+  });
+
+  it('a JSON patch adding an undeclared field with Strict answers 422', async () => {
+    const name = uniqueName('unk-jp');
+    await request('POST', deployments(), withTypos(name));
+    const res = await request(
+      'PATCH',
+      `${deployments()}/${name}?fieldValidation=Strict`,
+      [{ op: 'add', path: '/spec/bogus', value: 'z' }],
+      'application/json-patch+json',
+    );
+    expect(res.status).toBe(422);
+    expect(res.body.reason).toBe('Invalid');
+    expect(res.body.message).toMatch(
+      /^ "" is invalid: patch: Invalid value: "\{/,
+    );
+    expect(res.body.message).toMatch(
+      /": strict decoding error: unknown field "spec\.bogus"$/,
+    );
+  });
+
+  it.each(['', '?fieldValidation=Ignore', '?fieldValidation=Strict'])(
+    'server-side apply (%s) of an undeclared field fails with 500 and stores nothing',
+    async query => {
+      const name = uniqueName('ssa');
+      const yaml = [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata:',
+        `  name: ${name}`,
+        'spec:',
+        '  replicas: 1',
+        '  bogus: x',
+        '  selector:',
+        `    matchLabels: {app: ${name}}`,
+        '  template:',
+        '    metadata:',
+        `      labels: {app: ${name}}`,
+        '    spec:',
+        '      containers:',
+        '      - name: app',
+        '        image: nginx:1.25',
+        '',
+      ].join('\n');
+      const sep = query ? '&' : '?';
+      const res = await request(
+        'PATCH',
+        `${deployments()}/${name}${query}${sep}fieldManager=test`,
+        yaml,
+        'application/apply-patch+yaml',
+      );
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `failed to create typed patch object (/${name}; apps/v1, Kind=Deployment): .spec.bogus: field not declared in schema`,
+        code: 500,
+      });
+      expect((await request('GET', `${deployments()}/${name}`)).status).toBe(
+        404,
+      );
+    },
+  );
+
+  it('refuses values of the wrong JSON type with the decoder error', async () => {
+    const cm = await request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'wt' },
+      data: { a: 1 },
+    });
+    expect(cm.status).toBe(400);
+    expect(cm.body.reason).toBe('BadRequest');
+    expect(cm.body.message).toBe(
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string',
+    );
+    const typo = withTypos('wt');
+    const d = await request('POST', deployments(), {
+      ...typo,
+      spec: { ...typo.spec, replicas: 'two' },
+    });
+    expect(d.status).toBe(400);
+    expect(d.body.message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32',
+    );
+  });
+
+  it('serves /openapi/v3 with per group-version documents, ETags and hash caching', async () => {
+    const root = await request('GET', '/openapi/v3');
+    expect(root.status).toBe(200);
+    const paths = JSON.parse(root.text).paths;
+    const url: string = paths['apis/apps/v1'].serverRelativeURL;
+    expect(url).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
+    expect(paths['api/v1'].serverRelativeURL).toMatch(
+      /^\/openapi\/v3\/api\/v1\?hash=/,
+    );
+    const hash = url.split('hash=')[1];
+
+    const doc = await request('GET', url);
+    expect(doc.status).toBe(200);
+    expect(doc.contentType).toBe('text/plain; charset=utf-8');
+    expect(doc.headers.etag).toBe(`"${hash}"`);
+    expect(doc.headers['cache-control']).toBe('public, immutable');
+    const parsed = JSON.parse(doc.text);
+    expect(parsed.openapi).toBe('3.0.0');
+    const deployment =
+      parsed.components.schemas['io.k8s.api.apps.v1.Deployment'];
+    expect(deployment['x-kubernetes-group-version-kind']).toEqual([
+      { group: 'apps', kind: 'Deployment', version: 'v1' },
+    ]);
+    const patchOp =
+      parsed.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}']
+        .patch;
+    expect(
+      patchOp.parameters.map((p: any) => p.name ?? p.$ref).join(' '),
+    ).toMatch(/fieldValidation/);
+
+    const plain = await request('GET', '/openapi/v3/apis/apps/v1');
+    expect(plain.headers['cache-control']).toBe('no-cache, private');
+    const moved = await request('GET', '/openapi/v3/apis/apps/v1?hash=ABC');
+    expect(moved.status).toBe(301);
+    expect(moved.headers.location).toBe(
+      `/openapi/v3/apis/apps/v1?hash=${hash}`,
+    );
+    const missing = await request(
+      'GET',
+      '/openapi/v3/apis/nope.example.com/v1',
+    );
+    expect(missing.status).toBe(404);
+    expect(missing.text).toBe('');
+  });
+
+  it('serves /openapi/v2 with the definitions of the served kinds', async () => {
+    const v2 = await request('GET', '/openapi/v2');
+    expect(v2.status).toBe(200);
+    const doc = JSON.parse(v2.text);
+    expect(doc.swagger).toBe('2.0');
+    expect(
+      doc.definitions['io.k8s.api.apps.v1.Deployment'][
+        'x-kubernetes-group-version-kind'
+      ],
+    ).toEqual([{ group: 'apps', kind: 'Deployment', version: 'v1' }]);
+    expect(doc.definitions['io.k8s.api.core.v1.ConfigMap']).toBeDefined();
+  });
+});
