@@ -1,9 +1,10 @@
 import { InputError } from '@backstage/errors';
 import type { ActionContext } from '@backstage/plugin-scaffolder-node';
-import type {
-  CreateRunRequest,
-  Run,
-  RunEvent,
+import {
+  deploymentHistoryPath,
+  type CreateRunRequest,
+  type Run,
+  type RunEvent,
 } from '@kubechart/plugin-kubechart-common';
 import {
   formatPolicyFailures,
@@ -44,14 +45,7 @@ function logEvent(ctx: ActionContext<any, any>, event: RunEvent) {
  * the task page opens it in the same tab and it works whatever host the app is served from.
  */
 export function historyUrl(entityRef?: string, runId?: string) {
-  if (!entityRef) return undefined;
-  const m = /^([^:]+):(?:([^/]+)\/)?(.+)$/.exec(entityRef);
-  if (!m) return undefined;
-  const [, kind, namespace = 'default', name] = m;
-  const tab = `/catalog/${encodeURIComponent(namespace)}/${encodeURIComponent(
-    kind.toLocaleLowerCase('en-US'),
-  )}/${encodeURIComponent(name)}/deployment-history`;
-  return runId ? `${tab}?run=${encodeURIComponent(runId)}` : tab;
+  return entityRef ? deploymentHistoryPath(entityRef, runId) : undefined;
 }
 
 /**
