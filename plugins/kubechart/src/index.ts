@@ -11,6 +11,20 @@ export {
   HomePageClusterHealthCard,
   TenantsPage,
 } from './plugin';
+export {
+  KubechartManifestsReviewFieldExtension,
+  KubechartTypedConfirmationFieldExtension,
+} from './components/ScaffolderFields/legacy';
+export {
+  ManifestsReviewField,
+  TypedConfirmationField,
+  generateWorkloadManifests,
+} from './components/ScaffolderFields';
+export type {
+  ManifestsReviewOptions,
+  TypedConfirmationOptions,
+  WorkloadForm,
+} from './components/ScaffolderFields';
 export { isKubechartAvailable } from './lib/entity';
 export { KubechartClient, kubechartApiRef } from './api';
 export type { KubechartApi, ListRunsQuery } from './api';

@@ -8,10 +8,15 @@ import {
   tenantsPage,
   tenantsPageRouteRef,
 } from './extensions';
+import {
+  manifestsReviewFormField,
+  typedConfirmationFormField,
+} from '../components/ScaffolderFields/alpha';
 
 /**
  * The kubechart plugin for the new frontend system: the deployment-history entity tab, the
- * cluster health card (entity overview and home page) and the tenants page.
+ * cluster health card (entity overview and home page), the tenants page, and the scaffolder fields
+ * that review generated manifests before Create and confirm a deletion by its typed name.
  * @alpha
  */
 export default createFrontendPlugin({
@@ -25,6 +30,8 @@ export default createFrontendPlugin({
     entityClusterHealthCard,
     tenantsPage,
     clusterHealthHomeWidget,
+    manifestsReviewFormField,
+    typedConfirmationFormField,
   ],
   routes: { tenants: tenantsPageRouteRef },
 });

@@ -3,6 +3,7 @@ import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Grid from '@material-ui/core/Grid';
 import useDebounce from 'react-use/esm/useDebounce';
+import { useSearchParams } from 'react-router-dom';
 import {
   EmptyState,
   LinkButton,
@@ -43,7 +44,11 @@ export function EntityDeploymentHistoryContent(props: {
   const [cursors, setCursors] = useState<Array<string | undefined>>([
     undefined,
   ]);
-  const [selectedRunId, setSelectedRunId] = useState<string>();
+  // `?run=<id>` (the link a template's task page shows) opens on that run.
+  const [searchParams] = useSearchParams();
+  const [selectedRunId, setSelectedRunId] = useState<string | undefined>(
+    () => searchParams.get('run') ?? undefined,
+  );
 
   const { value, loading, error, retry } = useDeploymentRuns({
     entityRef,

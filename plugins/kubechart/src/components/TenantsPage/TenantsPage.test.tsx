@@ -55,6 +55,21 @@ describe('TenantsPage', () => {
     expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
   });
 
+  it('has a page heading and a link to the provisioning template, even before any tenant exists', async () => {
+    const api = mockKubechartApi();
+    api.listTenants.mockResolvedValue([]);
+    render(api);
+    expect(
+      await screen.findByRole('heading', { name: 'Tenants', level: 1 }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('heading', { name: 'Everything provisioned by kubechart' }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('Provision a tenant').closest('a'),
+    ).toHaveAttribute('href', '/create/templates/default/kubechart-tenant');
+  });
+
   it('shows an empty state without tenants', async () => {
     const api = mockKubechartApi();
     api.listTenants.mockResolvedValue([]);

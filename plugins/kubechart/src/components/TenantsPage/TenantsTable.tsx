@@ -1,5 +1,7 @@
 import {
+  ContentHeader,
   EmptyState,
+  LinkButton,
   Link,
   Progress,
   ResponseErrorPanel,
@@ -20,12 +22,30 @@ import { formatTimestamp } from '../../lib/format';
 import { RunStatus } from '../RunStatus';
 import { TenantHealthCell } from './TenantHealthCell';
 
+/** Where the provisioning template opens (the example template's name). */
+export const PROVISION_TENANT_PATH = '/create/templates/default/kubechart-tenant';
+
 /**
  * Every tenant with its status, live health, owner entity, namespace, releases and creation
- * time; the tenant links to its entity's deployment-history tab.
+ * time, under a heading with a link to the provisioning template; the tenant links to its
+ * entity's deployment-history tab.
  * @public
  */
 export function TenantsTable() {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  return (
+    <>
+      <ContentHeader title={t('tenants.subtitle')}>
+        <LinkButton to={PROVISION_TENANT_PATH} color="primary" variant="contained">
+          Provision a tenant
+        </LinkButton>
+      </ContentHeader>
+      <TenantsList />
+    </>
+  );
+}
+
+function TenantsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const entityRoute = useRouteRef(entityRouteRef);
   const { value, loading, error } = useTenants();
