@@ -147,18 +147,20 @@ describe('tenant and chart templates', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     await page.locator('#root_namespace').fill(`tenant-${code}`);
     await page.locator('#root_domain').fill(`${code}.example.com`);
+    await page.getByRole('button', { name: 'Next' }).click();
+    // The form's last step shows the generated YAML after its dry run, before anything is applied.
+    await page
+      .getByTestId('kubechart-manifests-yaml')
+      .getByText(/kind: HTTPRoute/)
+      .first()
+      .waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
 
     await waitForTaskEnd(page);
-    // The review step printed the generated YAML; the apply step applied each object. The log
-    // view only renders the lines in view, so filter it with its search box.
+    // The apply step applied each object. The log view only renders the lines in view, so filter
+    // it with its search box.
     const search = page.getByPlaceholder('Search').last();
-    await search.fill('kind: HTTPRoute');
-    await page
-      .getByText(/kind: HTTPRoute/)
-      .first()
-      .waitFor({ timeout: 30_000 });
     for (const kind of [
       'Deployment',
       'Service',
