@@ -36,7 +36,9 @@ export const kubeAssistantPage = PageBlueprint.make({
     // The app's standard page header (as on every page) above the widget; AssistantPage, with a
     // header of its own, is for legacy apps.
     loader: () =>
-      import('./components/AssistantPage').then(m => <m.AssistantPageContent />),
+      import('./components/AssistantPage').then(m => (
+        <m.AssistantPageContent />
+      )),
   },
 });
 

@@ -45,9 +45,10 @@ export function AssistantLauncher() {
   const identityApi = useApi(identityApiRef);
   const [open, setOpen] = useState(false);
   // The app's identity resolves only after sign-in.
-  const signedIn = useAsync(() => identityApi.getBackstageIdentity(), [
-    identityApi,
-  ]);
+  const signedIn = useAsync(
+    () => identityApi.getBackstageIdentity(),
+    [identityApi],
+  );
   if (!signedIn.value) {
     return null;
   }

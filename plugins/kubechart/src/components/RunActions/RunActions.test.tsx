@@ -69,7 +69,11 @@ describe('RunActions', () => {
   it('offers no rollback on the revision the release is at', async () => {
     const { api } = await renderActions(makeRun(), undefined, [
       makeRun(),
-      makeRun({ id: 'run-0', helmRevision: 2, createdAt: '2025-12-01T00:00:00Z' }),
+      makeRun({
+        id: 'run-0',
+        helmRevision: 2,
+        createdAt: '2025-12-01T00:00:00Z',
+      }),
     ]);
     await waitFor(() =>
       expect(api.listRuns).toHaveBeenCalledWith(

@@ -93,8 +93,7 @@ describe('RunDetail', () => {
       name: string,
       stepStatus: 'started' | 'succeeded' | 'skipped',
       message = '',
-    ) =>
-      makeEvent(seq, { type: 'step', step: name, stepStatus, message });
+    ) => makeEvent(seq, { type: 'step', step: name, stepStatus, message });
     api.getRunEvents.mockResolvedValue([
       step(1, 'namespace', 'started'),
       step(2, 'namespace', 'skipped', 'namespace shop exists'),
@@ -153,8 +152,9 @@ describe('RunDetail', () => {
     expect(screen.queryByText(/executors\.js/)).not.toBeInTheDocument();
     // The failure comes before the tabs.
     expect(
-      failure.compareDocumentPosition(screen.getByRole('tab', { name: 'Policy' })) &
-        Node.DOCUMENT_POSITION_FOLLOWING,
+      failure.compareDocumentPosition(
+        screen.getByRole('tab', { name: 'Policy' }),
+      ) & Node.DOCUMENT_POSITION_FOLLOWING,
     ).toBeTruthy();
     await act(() => new Promise(resolve => setTimeout(resolve, 50)));
     expect(

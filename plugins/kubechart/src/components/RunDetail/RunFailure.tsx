@@ -12,8 +12,7 @@ export function brokenRules(run: Run): PolicyResult[] {
   return results
     .filter(r => !r.passed && !r.exempt)
     .sort(
-      (a, b) =>
-        Number(b.severity === 'error') - Number(a.severity === 'error'),
+      (a, b) => Number(b.severity === 'error') - Number(a.severity === 'error'),
     );
 }
 

@@ -5,7 +5,11 @@ import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { formatDuration, formatTimestamp } from '../../lib/format';
-import { logLines, summariseSteps, withoutStackTrace } from '../../lib/runSteps';
+import {
+  logLines,
+  summariseSteps,
+  withoutStackTrace,
+} from '../../lib/runSteps';
 import { RunStatus } from '../RunStatus';
 
 const useStyles = makeStyles(theme => ({
