@@ -14,10 +14,12 @@ export {
 export {
   KubechartManifestsReviewFieldExtension,
   KubechartTypedConfirmationFieldExtension,
+  KubechartYamlValuesFieldExtension,
 } from './components/ScaffolderFields/legacy';
 export {
   ManifestsReviewField,
   TypedConfirmationField,
+  YamlValuesField,
   generateWorkloadManifests,
 } from './components/ScaffolderFields';
 export type {

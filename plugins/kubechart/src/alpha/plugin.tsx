@@ -11,6 +11,7 @@ import {
 import {
   manifestsReviewFormField,
   typedConfirmationFormField,
+  yamlValuesFormField,
 } from '../components/ScaffolderFields/alpha';
 
 /**
@@ -32,6 +33,7 @@ export default createFrontendPlugin({
     clusterHealthHomeWidget,
     manifestsReviewFormField,
     typedConfirmationFormField,
+    yamlValuesFormField,
   ],
   routes: { tenants: tenantsPageRouteRef },
 });

@@ -20,3 +20,12 @@ export const typedConfirmationFormField = FormFieldBlueprint.make({
       import('./fields').then(m => createFormField(m.typedConfirmationFieldOptions)),
   },
 });
+
+/** Helm values typed as YAML, kept as an object (`ui:field: KubechartYamlValues`), for the new frontend system. */
+export const yamlValuesFormField = FormFieldBlueprint.make({
+  name: 'yaml-values',
+  params: {
+    field: () =>
+      import('./fields').then(m => createFormField(m.yamlValuesFieldOptions)),
+  },
+});

@@ -1,4 +1,9 @@
 import {
+  YAML_VALUES_FIELD,
+  YamlValuesField,
+  yamlValuesValidation,
+} from './YamlValuesField';
+import {
   MANIFESTS_REVIEW_FIELD,
   ManifestsReviewField,
   manifestsReviewValidation,
@@ -20,4 +25,10 @@ export const typedConfirmationFieldOptions = {
   name: TYPED_CONFIRMATION_FIELD,
   component: TypedConfirmationField,
   validation: typedConfirmationValidation,
+};
+
+export const yamlValuesFieldOptions = {
+  name: YAML_VALUES_FIELD,
+  component: YamlValuesField,
+  validation: yamlValuesValidation,
 };

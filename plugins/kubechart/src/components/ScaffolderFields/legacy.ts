@@ -1,6 +1,10 @@
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
 import { kubechartPlugin } from '../../plugin';
-import { manifestsReviewFieldOptions, typedConfirmationFieldOptions } from './fields';
+import {
+  manifestsReviewFieldOptions,
+  typedConfirmationFieldOptions,
+  yamlValuesFieldOptions,
+} from './fields';
 
 /**
  * The manifests review field for apps on the legacy frontend system: put it inside
@@ -17,4 +21,12 @@ export const KubechartManifestsReviewFieldExtension = kubechartPlugin.provide(
  */
 export const KubechartTypedConfirmationFieldExtension = kubechartPlugin.provide(
   createScaffolderFieldExtension(typedConfirmationFieldOptions),
+);
+
+/**
+ * The YAML values field for apps on the legacy frontend system.
+ * @public
+ */
+export const KubechartYamlValuesFieldExtension = kubechartPlugin.provide(
+  createScaffolderFieldExtension(yamlValuesFieldOptions),
 );
