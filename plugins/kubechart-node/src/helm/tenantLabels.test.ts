@@ -45,21 +45,32 @@ describe('labelManifests', () => {
     const [deployment, service, cronJob, ...rest] = yaml.loadAll(out) as any[];
     expect(rest).toEqual([]);
     expect(deployment.metadata.labels).toEqual({ app: 'web', ...TENANT });
-    expect(deployment.spec.template.metadata.labels).toEqual({ app: 'web', ...TENANT });
+    expect(deployment.spec.template.metadata.labels).toEqual({
+      app: 'web',
+      ...TENANT,
+    });
     // The selector is immutable and stays as the chart wrote it.
     expect(deployment.spec.selector).toEqual({ matchLabels: { app: 'web' } });
     expect(service.metadata.labels).toEqual(TENANT);
-    expect(cronJob.spec.jobTemplate.spec.template.metadata.labels).toEqual(TENANT);
+    expect(cronJob.spec.jobTemplate.spec.template.metadata.labels).toEqual(
+      TENANT,
+    );
     expect(cronJob.spec.schedule).toBe('0 1 * * *');
   });
 
   it('replaces a tenant label the chart set: the engine decides the tenant', () => {
-    const out = labelManifests('kind: ConfigMap\napiVersion: v1\nmetadata: { name: c, labels: { kubechart.io/tenant: rival } }\n', TENANT);
+    const out = labelManifests(
+      'kind: ConfigMap\napiVersion: v1\nmetadata: { name: c, labels: { kubechart.io/tenant: rival } }\n',
+      TENANT,
+    );
     expect((yaml.load(out) as any).metadata.labels).toEqual(TENANT);
   });
 
   it('labels the items of a List', () => {
-    const out = labelManifests('apiVersion: v1\nkind: List\nitems:\n  - { apiVersion: v1, kind: ConfigMap, metadata: { name: a } }\n', TENANT);
+    const out = labelManifests(
+      'apiVersion: v1\nkind: List\nitems:\n  - { apiVersion: v1, kind: ConfigMap, metadata: { name: a } }\n',
+      TENANT,
+    );
     expect((yaml.load(out) as any).items[0].metadata.labels).toEqual(TENANT);
   });
 
@@ -93,63 +104,89 @@ describe('labelManifests', () => {
   });
 
   it('refuses what it cannot carry exactly or cannot read', () => {
-    expect(() => labelManifests('kind: ConfigMap\nbig: 123456789012345678901\n', TENANT)).toThrow(/without losing precision/);
-    expect(() => labelManifests('kind: [unclosed\n', TENANT)).toThrow(/not valid YAML/);
+    expect(() =>
+      labelManifests('kind: ConfigMap\nbig: 123456789012345678901\n', TENANT),
+    ).toThrow(/without losing precision/);
+    expect(() => labelManifests('kind: [unclosed\n', TENANT)).toThrow(
+      /not valid YAML/,
+    );
   });
 });
 
-const which = (bin: string) => execFileSync('sh', ['-c', `command -v ${bin}`]).toString().trim();
+const which = (bin: string) =>
+  execFileSync('sh', ['-c', `command -v ${bin}`])
+    .toString()
+    .trim();
 
-describe.each(['helm3', 'helm4'])('tenant labels through the post-render gate with real %s against kube-sim', bin => {
-  let sim: KubeSim;
-  let core: CoreV1Api;
-  let apps: AppsV1Api;
-  const helm = new HelmCli({ binary: which(bin) });
-  const ns = `labels-${bin}`;
+describe.each(['helm3', 'helm4'])(
+  'tenant labels through the post-render gate with real %s against kube-sim',
+  bin => {
+    let sim: KubeSim;
+    let core: CoreV1Api;
+    let apps: AppsV1Api;
+    const helm = new HelmCli({ binary: which(bin) });
+    const ns = `labels-${bin}`;
 
-  beforeAll(async () => {
-    sim = await startKubeSim({ tls: true, podReadyDelayMs: 50 });
-    const kc = new KubeConfig();
-    kc.loadFromString(sim.kubeconfig);
-    core = kc.makeApiClient(CoreV1Api);
-    apps = kc.makeApiClient(AppsV1Api);
-    await core.createNamespace({ body: { metadata: { name: ns } } });
-  });
-  afterAll(() => sim.stop());
-
-  it("the release's objects and pods carry the tenant label, and the check saw it", async () => {
-    const checked: string[] = [];
-    const gate = await startPostRenderGate({
-      labels: TENANT,
-      check: manifest => {
-        checked.push(manifest);
-        return { approved: true };
-      },
+    beforeAll(async () => {
+      sim = await startKubeSim({ tls: true, podReadyDelayMs: 50 });
+      const kc = new KubeConfig();
+      kc.loadFromString(sim.kubeconfig);
+      core = kc.makeApiClient(CoreV1Api);
+      apps = kc.makeApiClient(AppsV1Api);
+      await core.createNamespace({ body: { metadata: { name: ns } } });
     });
-    try {
-      await helm.upgradeInstall({
-        release: 'web',
-        chart: path.resolve(__dirname, '../__fixtures__/charts/webapp'),
-        namespace: ns,
-        kubeconfig: sim.kubeconfig,
-        postRenderer: gate,
-        values: { secure: true, image: { repository: 'registry.example.com/web', tag: '1.0.0' } },
-      });
-    } finally {
-      await gate.close();
-    }
-    expect(checked).toHaveLength(1);
-    expect(checked[0]).toContain('kubechart.io/tenant: acme');
+    afterAll(() => sim.stop());
 
-    const selected = { namespace: ns, labelSelector: 'kubechart.io/tenant=acme' };
-    expect((await apps.listNamespacedDeployment(selected)).items.map(d => d.metadata?.name)).toEqual(['web']);
-    expect((await core.listNamespacedService(selected)).items.map(s => s.metadata?.name)).toEqual(['web']);
-    let pods: string[] = [];
-    for (let i = 0; i < 50 && pods.length === 0; i++) {
-      pods = (await core.listNamespacedPod(selected)).items.map(p => p.metadata!.name!);
-      if (!pods.length) await new Promise(r => setTimeout(r, 100));
-    }
-    expect(pods.length).toBeGreaterThan(0);
-    expect(pods.every(p => p.startsWith('web-'))).toBe(true);
-  });
-});
+    it("the release's objects and pods carry the tenant label, and the check saw it", async () => {
+      const checked: string[] = [];
+      const gate = await startPostRenderGate({
+        labels: TENANT,
+        check: manifest => {
+          checked.push(manifest);
+          return { approved: true };
+        },
+      });
+      try {
+        await helm.upgradeInstall({
+          release: 'web',
+          chart: path.resolve(__dirname, '../__fixtures__/charts/webapp'),
+          namespace: ns,
+          kubeconfig: sim.kubeconfig,
+          postRenderer: gate,
+          values: {
+            secure: true,
+            image: { repository: 'registry.example.com/web', tag: '1.0.0' },
+          },
+        });
+      } finally {
+        await gate.close();
+      }
+      expect(checked).toHaveLength(1);
+      expect(checked[0]).toContain('kubechart.io/tenant: acme');
+
+      const selected = {
+        namespace: ns,
+        labelSelector: 'kubechart.io/tenant=acme',
+      };
+      expect(
+        (await apps.listNamespacedDeployment(selected)).items.map(
+          d => d.metadata?.name,
+        ),
+      ).toEqual(['web']);
+      expect(
+        (await core.listNamespacedService(selected)).items.map(
+          s => s.metadata?.name,
+        ),
+      ).toEqual(['web']);
+      let pods: string[] = [];
+      for (let i = 0; i < 50 && pods.length === 0; i++) {
+        pods = (await core.listNamespacedPod(selected)).items.map(
+          p => p.metadata!.name!,
+        );
+        if (!pods.length) await new Promise(r => setTimeout(r, 100));
+      }
+      expect(pods.length).toBeGreaterThan(0);
+      expect(pods.every(p => p.startsWith('web-'))).toBe(true);
+    });
+  },
+);

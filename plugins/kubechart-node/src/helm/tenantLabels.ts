@@ -12,12 +12,37 @@ import { parseYamlLimited } from '../yaml/parseYamlLimited';
  * number exactly is refused rather than rounded.
  */
 
-const BOOL_TRUE = ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON'];
-const BOOL_FALSE = ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF'];
+const BOOL_TRUE = [
+  'y',
+  'Y',
+  'yes',
+  'Yes',
+  'YES',
+  'true',
+  'True',
+  'TRUE',
+  'on',
+  'On',
+  'ON',
+];
+const BOOL_FALSE = [
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'false',
+  'False',
+  'FALSE',
+  'off',
+  'Off',
+  'OFF',
+];
 
 const bool11 = new yaml.Type('tag:yaml.org,2002:bool', {
   kind: 'scalar',
-  resolve: (data: string) => BOOL_TRUE.includes(data) || BOOL_FALSE.includes(data),
+  resolve: (data: string) =>
+    BOOL_TRUE.includes(data) || BOOL_FALSE.includes(data),
   construct: (data: string) => BOOL_TRUE.includes(data),
   predicate: (o: unknown) => typeof o === 'boolean',
   represent: (o: object) => (o ? 'true' : 'false'),
@@ -38,11 +63,17 @@ function intValue(data: string): bigint {
 
 const int11 = new yaml.Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
-  resolve: (data: string) => [INT_DEC, INT_OCT, INT_HEX, INT_BIN].some(r => r.test(data)),
+  resolve: (data: string) =>
+    [INT_DEC, INT_OCT, INT_HEX, INT_BIN].some(r => r.test(data)),
   construct: (data: string) => {
     const value = intValue(data);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new Error(`the integer ${data} cannot be relabelled without losing precision`);
+    if (
+      value > BigInt(Number.MAX_SAFE_INTEGER) ||
+      value < BigInt(Number.MIN_SAFE_INTEGER)
+    ) {
+      throw new Error(
+        `the integer ${data} cannot be relabelled without losing precision`,
+      );
     }
     return Number(value);
   },
@@ -51,7 +82,9 @@ const int11 = new yaml.Type('tag:yaml.org,2002:int', {
 });
 
 // js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
-const builtin = (yaml as unknown as { types: Record<'null' | 'float' | 'merge', yaml.Type> }).types;
+const builtin = (
+  yaml as unknown as { types: Record<'null' | 'float' | 'merge', yaml.Type> }
+).types;
 
 /** YAML 1.1 as go-yaml v2 reads it: null, booleans, integers (octal too), floats, merge keys. */
 const HELM_YAML_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
@@ -59,10 +92,18 @@ const HELM_YAML_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
 });
 
 /** Kinds whose `spec.template` is a pod template. */
-const POD_TEMPLATE_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job']);
+const POD_TEMPLATE_KINDS = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+]);
 
 type Obj = Record<string, any>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Obj =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function addLabels(meta: unknown, labels: Record<string, string>): Obj {
   const m = isObj(meta) ? meta : {};
@@ -76,17 +117,31 @@ function labelTemplate(holder: unknown, labels: Record<string, string>) {
 }
 
 /** Adds `labels` to one object (a `…List` gets them on every item) and to its pod templates. */
-export function labelObject(obj: unknown, labels: Record<string, string>): void {
+export function labelObject(
+  obj: unknown,
+  labels: Record<string, string>,
+): void {
   if (!isObj(obj)) return;
-  if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+  if (
+    typeof obj.kind === 'string' &&
+    obj.kind.endsWith('List') &&
+    Array.isArray(obj.items)
+  ) {
     obj.items.forEach(item => labelObject(item, labels));
     return;
   }
   obj.metadata = addLabels(obj.metadata, labels);
   if (POD_TEMPLATE_KINDS.has(obj.kind)) labelTemplate(obj.spec, labels);
   if (obj.kind === 'PodTemplate') labelTemplate(obj, labels);
-  if (obj.kind === 'CronJob' && isObj(obj.spec) && isObj(obj.spec.jobTemplate)) {
-    obj.spec.jobTemplate.metadata = addLabels(obj.spec.jobTemplate.metadata, labels);
+  if (
+    obj.kind === 'CronJob' &&
+    isObj(obj.spec) &&
+    isObj(obj.spec.jobTemplate)
+  ) {
+    obj.spec.jobTemplate.metadata = addLabels(
+      obj.spec.jobTemplate.metadata,
+      labels,
+    );
     labelTemplate(obj.spec.jobTemplate.spec, labels);
   }
 }
@@ -98,7 +153,10 @@ export function labelObject(obj: unknown, labels: Record<string, string>): void 
  * exceed the input limits, are not valid YAML or hold a number that cannot be carried exactly.
  * @public
  */
-export function labelManifests(manifest: string, labels: Record<string, string>): string {
+export function labelManifests(
+  manifest: string,
+  labels: Record<string, string>,
+): string {
   // Bounds first (size, documents, depth, aliases): the same limits as every other parse.
   parseYamlLimited(manifest, { what: 'Rendered manifests' });
   const docs = yaml.loadAll(manifest, null, { schema: HELM_YAML_SCHEMA });
@@ -106,7 +164,11 @@ export function labelManifests(manifest: string, labels: Record<string, string>)
     .filter(d => d !== null && d !== undefined)
     .map(d => {
       labelObject(d, labels);
-      return yaml.dump(d, { schema: HELM_YAML_SCHEMA, noRefs: true, lineWidth: -1 });
+      return yaml.dump(d, {
+        schema: HELM_YAML_SCHEMA,
+        noRefs: true,
+        lineWidth: -1,
+      });
     })
     .join('---\n');
 }

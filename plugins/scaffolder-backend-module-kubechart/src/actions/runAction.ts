@@ -59,7 +59,10 @@ export async function startAndFollowRun(
   ctx: ActionContext<any, any>,
   runs: KubechartRunsService,
   request: CreateRunRequest,
-  options: { pollIntervalMs?: number; onStarted?: (runId: string) => void } = {},
+  options: {
+    pollIntervalMs?: number;
+    onStarted?: (runId: string) => void;
+  } = {},
 ): Promise<Run> {
   const credentials = await ctx.getInitiatorCredentials();
   const body: CreateRunRequest = {
@@ -121,7 +124,8 @@ export async function executeRun(
   const run = await startAndFollowRun(ctx, options.runs, request, {
     pollIntervalMs: options.pollIntervalMs,
     // The history link opens on this run as soon as it exists.
-    onStarted: id => ctx.output('historyUrl', historyUrl(request.entityRef, id)),
+    onStarted: id =>
+      ctx.output('historyUrl', historyUrl(request.entityRef, id)),
   });
   ctx.output('runId', run.id);
   ctx.output('status', run.status);

@@ -6,7 +6,11 @@ import {
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { kubechartApiRef } from '../../api';
-import { makeEntity, makeRun, mockKubechartApi } from '../../testUtils/fixtures';
+import {
+  makeEntity,
+  makeRun,
+  mockKubechartApi,
+} from '../../testUtils/fixtures';
 import { EntityDeploymentHistoryContent } from './EntityDeploymentHistoryContent';
 
 describe('EntityDeploymentHistoryContent opened from a task link', () => {

@@ -1,8 +1,15 @@
 import { screen, waitFor } from '@testing-library/react';
-import { mockApis, renderInTestApp, TestApiProvider } from '@backstage/frontend-test-utils';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
 import { discoveryApiRef, fetchApiRef } from '@backstage/core-plugin-api';
 import type { PolicyReport } from '@kubechart/plugin-kubechart-common';
-import { ManifestsReviewField, manifestsReviewValidation } from './ManifestsReviewField';
+import {
+  ManifestsReviewField,
+  manifestsReviewValidation,
+} from './ManifestsReviewField';
 
 const form = {
   entity: 'system:default/acme',
@@ -49,19 +56,39 @@ function render(answer: Response, formData?: string) {
 }
 
 const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
 
 describe('ManifestsReviewField', () => {
   it('shows the generated YAML and its dry-run policy report, and takes that YAML as its value', async () => {
-    const { fetch, onChange } = render(json({ kind: 'manifests', target: {}, policyReport: report() }));
-    expect(await screen.findByText(/Policy check passed \(enforce\): 4 objects, 0 errors, 0 warnings/)).toBeInTheDocument();
-    expect(screen.getByTestId('kubechart-manifests-yaml')).toHaveTextContent('kind: Deployment');
+    const { fetch, onChange } = render(
+      json({ kind: 'manifests', target: {}, policyReport: report() }),
+    );
+    expect(
+      await screen.findByText(
+        /Policy check passed \(enforce\): 4 objects, 0 errors, 0 warnings/,
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getByTestId('kubechart-manifests-yaml')).toHaveTextContent(
+      'kind: Deployment',
+    );
     const [url, init] = fetch.mock.calls[0] as any[];
     expect(url).toBe('http://backend/api/kubechart/runs/preview');
     const body = JSON.parse(init.body);
-    expect(body).toMatchObject({ kind: 'manifests', cluster: 'kube-sim', namespace: 'tenant-acme', entityRef: 'system:default/acme' });
-    await waitFor(() => expect(onChange).toHaveBeenLastCalledWith(body.manifests));
-    expect(body.manifests).toContain('image: ghcr.io/kubechart/example-web:1.0.0');
+    expect(body).toMatchObject({
+      kind: 'manifests',
+      cluster: 'kube-sim',
+      namespace: 'tenant-acme',
+      entityRef: 'system:default/acme',
+    });
+    await waitFor(() =>
+      expect(onChange).toHaveBeenLastCalledWith(body.manifests),
+    );
+    expect(body.manifests).toContain(
+      'image: ghcr.io/kubechart/example-web:1.0.0',
+    );
   });
 
   it('lists what the policy refuses and leaves the field empty, so the form cannot go on to Create', async () => {
@@ -80,10 +107,19 @@ describe('ManifestsReviewField', () => {
         },
       ],
     });
-    const { onChange } = render(json({ kind: 'manifests', target: {}, policyReport: refused }), 'stale: yaml');
-    expect(await screen.findByText(/The policy refuses these manifests/)).toBeInTheDocument();
-    expect(screen.getByText('error [image-registry] Deployment/hello')).toBeInTheDocument();
-    expect(screen.getByText('image is not from a trusted registry')).toBeInTheDocument();
+    const { onChange } = render(
+      json({ kind: 'manifests', target: {}, policyReport: refused }),
+      'stale: yaml',
+    );
+    expect(
+      await screen.findByText(/The policy refuses these manifests/),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('error [image-registry] Deployment/hello'),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('image is not from a trusted registry'),
+    ).toBeInTheDocument();
     await waitFor(() => expect(onChange).toHaveBeenCalledWith(undefined));
     expect(onChange).not.toHaveBeenCalledWith(expect.stringContaining('kind:'));
   });
@@ -92,7 +128,10 @@ describe('ManifestsReviewField', () => {
     render(
       json(
         {
-          error: { name: 'NotAllowedError', message: 'Not allowed: kubechart.runs.create' },
+          error: {
+            name: 'NotAllowedError',
+            message: 'Not allowed: kubechart.runs.create',
+          },
           request: { method: 'POST', url: '/api/kubechart/runs/preview' },
           response: { statusCode: 403 },
         },
@@ -100,16 +139,26 @@ describe('ManifestsReviewField', () => {
       ),
     );
     expect(
-      await screen.findByText('The dry run did not answer: Not allowed: kubechart.runs.create'),
+      await screen.findByText(
+        'The dry run did not answer: Not allowed: kubechart.runs.create',
+      ),
     ).toBeInTheDocument();
   });
 
   it('its validation stops the step until the dry run approved the manifests', () => {
     const errors: string[] = [];
-    manifestsReviewValidation(undefined as any, { addError: (e: string) => errors.push(e) } as any, {} as any);
+    manifestsReviewValidation(
+      undefined as any,
+      { addError: (e: string) => errors.push(e) } as any,
+      {} as any,
+    );
     expect(errors[0]).toMatch(/not passed the dry run yet/);
     const none: string[] = [];
-    manifestsReviewValidation('kind: Deployment', { addError: (e: string) => none.push(e) } as any, {} as any);
+    manifestsReviewValidation(
+      'kind: Deployment',
+      { addError: (e: string) => none.push(e) } as any,
+      {} as any,
+    );
     expect(none).toEqual([]);
   });
 });

@@ -33,7 +33,10 @@ export type ManifestsReviewOptions = {
 
 /** The backend's own message of a failed request (a ResponseError carries it in its body). */
 function serverMessage(error: Error): string {
-  return (error as { body?: { error?: { message?: string } } }).body?.error?.message ?? error.message;
+  return (
+    (error as { body?: { error?: { message?: string } } }).body?.error
+      ?.message ?? error.message
+  );
 }
 
 /** Name of the field extension, as templates write it in `ui:field`. @public */
@@ -54,7 +57,9 @@ export function ManifestsReviewField(
   const fetchApi = useApi(fetchApiRef);
   const all = (formContext?.formData ?? {}) as Record<string, any>;
   const cluster = all[options.clusterField ?? 'cluster'] as string | undefined;
-  const namespace = all[options.namespaceField ?? 'namespace'] as string | undefined;
+  const namespace = all[options.namespaceField ?? 'namespace'] as
+    | string
+    | undefined;
   const entityRef = all[options.entityField ?? 'entity'] as string | undefined;
   const { [name]: _own, ...rest } = all;
   const formKey = JSON.stringify(rest);
@@ -98,12 +103,13 @@ export function ManifestsReviewField(
     <Box mb={2}>
       <Typography variant="h6">Review the manifests</Typography>
       <Typography variant="body2" color="textSecondary" paragraph>
-        This is exactly what Create applies, after the same policy and scope checks. Nothing is
-        applied before you press Create.
+        This is exactly what Create applies, after the same policy and scope
+        checks. Nothing is applied before you press Create.
       </Typography>
       {generated.missing && (
         <Alert severity="info">
-          Fill in {generated.missing.join(', ')} on the previous steps to generate the manifests.
+          Fill in {generated.missing.join(', ')} on the previous steps to
+          generate the manifests.
         </Alert>
       )}
       {preview.loading && <Progress />}

@@ -30,7 +30,9 @@ export function PolicyReportSummary(props: { report: PolicyReport }) {
       {failed.length > 0 && (
         <List dense aria-label="Policy findings">
           {failed.map((r, i) => (
-            <ListItem key={`${r.ruleId}-${r.object.kind}-${r.object.name}-${i}`}>
+            <ListItem
+              key={`${r.ruleId}-${r.object.kind}-${r.object.name}-${i}`}
+            >
               <ListItemText
                 primary={`${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}`}
                 secondary={r.message}

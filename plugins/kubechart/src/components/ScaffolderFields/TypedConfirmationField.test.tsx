@@ -1,15 +1,25 @@
 import { fireEvent, screen } from '@testing-library/react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
-import { TypedConfirmationField, typedConfirmationValidation } from './TypedConfirmationField';
+import {
+  TypedConfirmationField,
+  typedConfirmationValidation,
+} from './TypedConfirmationField';
 
 const uiSchema = { 'ui:options': { match: 'tenant', noun: 'tenant code' } };
 
-function validate(value: string | undefined, formData: Record<string, unknown>) {
+function validate(
+  value: string | undefined,
+  formData: Record<string, unknown>,
+) {
   const errors: string[] = [];
-  typedConfirmationValidation(value as string, { addError: (e: string) => errors.push(e) } as any, {
-    formData,
-    uiSchema,
-  } as any);
+  typedConfirmationValidation(
+    value as string,
+    { addError: (e: string) => errors.push(e) } as any,
+    {
+      formData,
+      uiSchema,
+    } as any,
+  );
   return errors;
 }
 
@@ -31,15 +41,21 @@ describe('TypedConfirmationField', () => {
       />,
     );
     expect(screen.getByText('Type acme to confirm.')).toBeInTheDocument();
-    fireEvent.change(screen.getByLabelText('Type the tenant code to confirm'), { target: { value: 'acme' } });
+    fireEvent.change(screen.getByLabelText('Type the tenant code to confirm'), {
+      target: { value: 'acme' },
+    });
     expect(onChange).toHaveBeenCalledWith('acme');
   });
 
   it('lets the step go on only when the typed text equals the value', () => {
     expect(validate('acme', { tenant: 'acme' })).toEqual([]);
-    expect(validate('Acme', { tenant: 'acme' })).toEqual(['Type the tenant code "acme" exactly to confirm.']);
+    expect(validate('Acme', { tenant: 'acme' })).toEqual([
+      'Type the tenant code "acme" exactly to confirm.',
+    ]);
     expect(validate('acme ', { tenant: 'acme' })).toHaveLength(1);
     expect(validate('', { tenant: 'acme' })).toHaveLength(1);
-    expect(validate('anything', {})).toEqual(['Fill in the tenant code first.']);
+    expect(validate('anything', {})).toEqual([
+      'Fill in the tenant code first.',
+    ]);
   });
 });

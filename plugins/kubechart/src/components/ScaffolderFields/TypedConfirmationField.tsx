@@ -15,7 +15,10 @@ export type TypedConfirmationOptions = {
 /** Name of the field extension, as templates write it in `ui:field`. @public */
 export const TYPED_CONFIRMATION_FIELD = 'KubechartTypedConfirmation';
 
-function expected(formData: Record<string, unknown> | undefined, options?: TypedConfirmationOptions) {
+function expected(
+  formData: Record<string, unknown> | undefined,
+  options?: TypedConfirmationOptions,
+) {
   const value = options?.match ? formData?.[options.match] : undefined;
   return typeof value === 'string' ? value : undefined;
 }
@@ -27,7 +30,16 @@ function expected(formData: Record<string, unknown> | undefined, options?: Typed
 export function TypedConfirmationField(
   props: FieldExtensionComponentProps<string, TypedConfirmationOptions>,
 ) {
-  const { onChange, formData, formContext, uiSchema, schema, rawErrors, required, idSchema } = props;
+  const {
+    onChange,
+    formData,
+    formContext,
+    uiSchema,
+    schema,
+    rawErrors,
+    required,
+    idSchema,
+  } = props;
   const options = uiSchema?.['ui:options'];
   const want = expected(formContext?.formData, options);
   const noun = options?.noun ?? 'value';
@@ -50,7 +62,10 @@ export function TypedConfirmationField(
           ? `Type ${want} to confirm. ${schema.description ?? ''}`.trim()
           : `Fill in the ${noun} first.`
       }
-      inputProps={{ 'aria-label': schema.title ?? `Type the ${noun} to confirm`, spellCheck: false }}
+      inputProps={{
+        'aria-label': schema.title ?? `Type the ${noun} to confirm`,
+        spellCheck: false,
+      }}
     />
   );
 }

@@ -19,11 +19,23 @@ function render(formData?: Record<string, unknown>) {
 
 describe('YamlValuesField', () => {
   it('shows the values as YAML lines and keeps them as the object they describe', async () => {
-    const { onChange } = render({ image: { repository: 'nginx', tag: '1.27' }, replicas: 2 });
-    const box = (await screen.findByLabelText('Values (YAML)')) as HTMLTextAreaElement;
-    expect(box.value).toBe('image:\n  repository: nginx\n  tag: \'1.27\'\nreplicas: 2\n');
-    fireEvent.change(box, { target: { value: 'image:\n  tag: latest\nreplicas: 3\n' } });
-    expect(onChange).toHaveBeenLastCalledWith({ image: { tag: 'latest' }, replicas: 3 });
+    const { onChange } = render({
+      image: { repository: 'nginx', tag: '1.27' },
+      replicas: 2,
+    });
+    const box = (await screen.findByLabelText(
+      'Values (YAML)',
+    )) as HTMLTextAreaElement;
+    expect(box.value).toBe(
+      "image:\n  repository: nginx\n  tag: '1.27'\nreplicas: 2\n",
+    );
+    fireEvent.change(box, {
+      target: { value: 'image:\n  tag: latest\nreplicas: 3\n' },
+    });
+    expect(onChange).toHaveBeenLastCalledWith({
+      image: { tag: 'latest' },
+      replicas: 3,
+    });
   });
 
   it('says in a sentence what is wrong and leaves the field empty, so the step cannot go on', async () => {
@@ -32,8 +44,12 @@ describe('YamlValuesField', () => {
       target: { value: 'image:\n  tag: [unclosed\n' },
     });
     expect(onChange).toHaveBeenLastCalledWith(undefined);
-    expect(screen.getByText(/^The values are not valid YAML \(line \d+\)/)).toBeTruthy();
-    fireEvent.change(screen.getByLabelText('Values (YAML)'), { target: { value: '- a\n- b\n' } });
+    expect(
+      screen.getByText(/^The values are not valid YAML \(line \d+\)/),
+    ).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Values (YAML)'), {
+      target: { value: '- a\n- b\n' },
+    });
     expect(screen.getByText(/must be a YAML mapping/)).toBeTruthy();
   });
 

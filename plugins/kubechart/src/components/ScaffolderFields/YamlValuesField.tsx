@@ -26,11 +26,17 @@ export function parseValues(text: string): Values {
   } catch (e) {
     const mark = (e as { mark?: { line?: number } }).mark;
     const where = mark?.line !== undefined ? ` (line ${mark.line + 1})` : '';
-    throw new Error(`The values are not valid YAML${where}: ${(e as { reason?: string }).reason ?? 'cannot be read'}.`);
+    throw new Error(
+      `The values are not valid YAML${where}: ${
+        (e as { reason?: string }).reason ?? 'cannot be read'
+      }.`,
+    );
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('The values must be a YAML mapping of keys to values, e.g. "replicas: 2".');
+    throw new Error(
+      'The values must be a YAML mapping of keys to values, e.g. "replicas: 2".',
+    );
   }
   return parsed as Values;
 }
@@ -40,10 +46,22 @@ export function parseValues(text: string): Values {
  * step lists them key by key on their own lines, and the action gets the same object. Text that
  * is not a YAML mapping leaves the field empty (the template marks it required) with the reason.
  */
-export function YamlValuesField(props: FieldExtensionComponentProps<Values, { rows?: number }>) {
-  const { onChange, formData, schema, uiSchema, idSchema, required, rawErrors } = props;
+export function YamlValuesField(
+  props: FieldExtensionComponentProps<Values, { rows?: number }>,
+) {
+  const {
+    onChange,
+    formData,
+    schema,
+    uiSchema,
+    idSchema,
+    required,
+    rawErrors,
+  } = props;
   const [text, setText] = useState(() =>
-    formData && Object.keys(formData).length ? yaml.dump(formData, { lineWidth: -1 }) : '',
+    formData && Object.keys(formData).length
+      ? yaml.dump(formData, { lineWidth: -1 })
+      : '',
   );
   const [problem, setProblem] = useState<string>();
   const label = schema.title ?? 'Values (YAML)';
@@ -76,8 +94,14 @@ export function YamlValuesField(props: FieldExtensionComponentProps<Values, { ro
 }
 
 /** A value that is not a mapping (e.g. from a query string) is refused with a sentence. */
-export const yamlValuesValidation: CustomFieldValidator<Values> = (value, validation) => {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+export const yamlValuesValidation: CustomFieldValidator<Values> = (
+  value,
+  validation,
+) => {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     validation.addError('The values must be a YAML mapping of keys to values.');
   }
 };

@@ -8,7 +8,9 @@ export const manifestsReviewFormField = FormFieldBlueprint.make({
   name: 'manifests-review',
   params: {
     field: () =>
-      import('./fields').then(m => createFormField(m.manifestsReviewFieldOptions)),
+      import('./fields').then(m =>
+        createFormField(m.manifestsReviewFieldOptions),
+      ),
   },
 });
 
@@ -17,7 +19,9 @@ export const typedConfirmationFormField = FormFieldBlueprint.make({
   name: 'typed-confirmation',
   params: {
     field: () =>
-      import('./fields').then(m => createFormField(m.typedConfirmationFieldOptions)),
+      import('./fields').then(m =>
+        createFormField(m.typedConfirmationFieldOptions),
+      ),
   },
 });
 

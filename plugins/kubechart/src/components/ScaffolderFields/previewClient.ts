@@ -1,6 +1,9 @@
 import type { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
-import type { CreateRunRequest, RunPreview } from '@kubechart/plugin-kubechart-common';
+import type {
+  CreateRunRequest,
+  RunPreview,
+} from '@kubechart/plugin-kubechart-common';
 
 /**
  * Asks the kubechart backend for a dry run (`POST /runs/preview`): what would be applied and its

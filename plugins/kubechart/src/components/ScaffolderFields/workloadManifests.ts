@@ -44,7 +44,10 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
   const port = form.port ?? 8080;
   const probePath = form.probePath || '/healthz';
   const selector = { 'app.kubernetes.io/name': name };
-  const env = Object.entries(form.env ?? {}).map(([k, v]) => ({ name: k, value: String(v) }));
+  const env = Object.entries(form.env ?? {}).map(([k, v]) => ({
+    name: k,
+    value: String(v),
+  }));
   const objects: object[] = [
     {
       apiVersion: 'apps/v1',
@@ -61,12 +64,21 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
               {
                 name: 'app',
                 image: `${form.image}:${form.tag}`,
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                },
                 ports: [{ name: 'http', containerPort: port }],
                 ...(env.length ? { env } : {}),
                 resources: {
-                  requests: { cpu: form.cpuRequest || '100m', memory: form.memoryRequest || '128Mi' },
-                  limits: { cpu: form.cpuLimit || '500m', memory: form.memoryLimit || '256Mi' },
+                  requests: {
+                    cpu: form.cpuRequest || '100m',
+                    memory: form.memoryRequest || '128Mi',
+                  },
+                  limits: {
+                    cpu: form.cpuLimit || '500m',
+                    memory: form.memoryLimit || '256Mi',
+                  },
                 },
                 livenessProbe: { httpGet: { path: probePath, port: 'http' } },
                 readinessProbe: { httpGet: { path: probePath, port: 'http' } },
@@ -80,7 +92,10 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name },
-      spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      spec: {
+        selector,
+        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+      },
     },
     {
       apiVersion: 'policy/v1',
@@ -100,7 +115,13 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
           {
             from: [
               { podSelector: {} },
-              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+              {
+                namespaceSelector: {
+                  matchLabels: {
+                    'kubernetes.io/metadata.name': 'ingress-nginx',
+                  },
+                },
+              },
             ],
             ports: [{ port }],
           },
@@ -121,7 +142,11 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
                   host: form.domain,
                   http: {
                     paths: [
-                      { path: '/', pathType: 'Prefix', backend: { service: { name, port: { name: 'http' } } } },
+                      {
+                        path: '/',
+                        pathType: 'Prefix',
+                        backend: { service: { name, port: { name: 'http' } } },
+                      },
                     ],
                   },
                 },
@@ -140,5 +165,7 @@ export function generateWorkloadManifests(form: WorkloadForm): string {
           },
     );
   }
-  return objects.map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join('---\n');
+  return objects
+    .map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 }))
+    .join('---\n');
 }

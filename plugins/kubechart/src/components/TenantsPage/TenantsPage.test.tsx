@@ -63,11 +63,14 @@ describe('TenantsPage', () => {
       await screen.findByRole('heading', { name: 'Tenants', level: 1 }),
     ).toBeInTheDocument();
     expect(
-      screen.getByRole('heading', { name: 'Everything provisioned by kubechart' }),
+      screen.getByRole('heading', {
+        name: 'Everything provisioned by kubechart',
+      }),
     ).toBeInTheDocument();
-    expect(
-      screen.getByText('Provision a tenant').closest('a'),
-    ).toHaveAttribute('href', '/create/templates/default/kubechart-tenant');
+    expect(screen.getByText('Provision a tenant').closest('a')).toHaveAttribute(
+      'href',
+      '/create/templates/default/kubechart-tenant',
+    );
   });
 
   it('shows an empty state without tenants', async () => {

@@ -23,7 +23,8 @@ import { RunStatus } from '../RunStatus';
 import { TenantHealthCell } from './TenantHealthCell';
 
 /** Where the provisioning template opens (the example template's name). */
-export const PROVISION_TENANT_PATH = '/create/templates/default/kubechart-tenant';
+export const PROVISION_TENANT_PATH =
+  '/create/templates/default/kubechart-tenant';
 
 /**
  * Every tenant with its status, live health, owner entity, namespace, releases and creation
@@ -36,7 +37,11 @@ export function TenantsTable() {
   return (
     <>
       <ContentHeader title={t('tenants.subtitle')}>
-        <LinkButton to={PROVISION_TENANT_PATH} color="primary" variant="contained">
+        <LinkButton
+          to={PROVISION_TENANT_PATH}
+          color="primary"
+          variant="contained"
+        >
           Provision a tenant
         </LinkButton>
       </ContentHeader>
