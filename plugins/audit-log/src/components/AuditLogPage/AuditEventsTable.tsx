@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import { Table, TableColumn } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/core-plugin-api/alpha';
 import {
@@ -27,6 +28,9 @@ function targetOf(event: AuditEvent): string {
     .join(' · ');
 }
 
+/** A table row: the event with the `id` material-table keeps row state by. */
+type AuditRow = AuditEvent & { id: number };
+
 /** One page of events; clicking a row opens it. */
 export function AuditEventsTable(props: {
   events: AuditEvent[];
@@ -35,7 +39,7 @@ export function AuditEventsTable(props: {
 }) {
   const { events, onSelect, loading } = props;
   const { t } = useTranslationRef(auditLogTranslationRef);
-  const columns: TableColumn<AuditEvent>[] = [
+  const columns: TableColumn<AuditRow>[] = [
     { title: t('table.seq'), field: 'seq', width: '5%' },
     {
       title: t('table.time'),
@@ -79,11 +83,16 @@ export function AuditEventsTable(props: {
       render: targetOf,
     },
   ];
+  // material-table keeps row state by `id`; an event's sequence number is unique.
+  const rows = useMemo<AuditRow[]>(
+    () => events.map(e => ({ ...e, id: e.seq })),
+    [events],
+  );
   return (
-    <Table<AuditEvent>
+    <Table<AuditRow>
       title={t('table.title')}
       columns={columns}
-      data={events}
+      data={rows}
       isLoading={loading}
       onRowClick={(_e, row) => row && onSelect(row)}
       options={{
