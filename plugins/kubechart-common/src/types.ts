@@ -223,6 +223,19 @@ export type PolicyResult = {
   fix: string;
   /** Set when a configured policy exception covers this result: it stays in the report but does not count. */
   exempt?: { reason: string };
+  /** The Helm release whose manifests held the object (chart and tenant runs). */
+  release?: string;
+};
+
+/** A chart as a run pulled it: the one package every helm call of the run used. @public */
+export type PolicyChartArtifact = {
+  release: string;
+  chart: string;
+  version: string;
+  /** `sha256:<hex>` of the chart package. */
+  digest: string;
+  /** Where it came from: a chart name of the chart directories, `<chart> from <repo>` or an oci:// reference. */
+  source: string;
 };
 
 /** Result of checking rendered manifests against the chart policy. @public */
@@ -235,6 +248,8 @@ export type PolicyReport = {
   /** Failed results by severity; `exempted` counts failed results covered by an exception. */
   summary: { objects: number; errors: number; warnings: number; infos: number; exempted?: number };
   results: PolicyResult[];
+  /** The charts checked (chart and tenant runs, dry runs, `POST /policy/check`), one per release. */
+  charts?: PolicyChartArtifact[];
 };
 
 /** One workload in a health answer. @public */

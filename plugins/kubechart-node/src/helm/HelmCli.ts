@@ -149,6 +149,28 @@ export class HelmCli {
     return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
   }
 
+  /**
+   * `helm upgrade --install --dry-run=server --output json`: renders against the cluster (so `lookup`
+   * sees what the install will see) and applies nothing. Returns the hook manifests, which helm 3
+   * does not pass through a post-renderer: the caller checks them before the real install.
+   */
+  async renderHooks(options: HelmChartOptions): Promise<Array<{ name: string; kind: string; events: string[]; manifest: string }>> {
+    const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace, '--dry-run=server', '--output', 'json'];
+    // With a post-renderer, its check sees the main manifests first, before helm asks the cluster about them.
+    const post = await this.postRenderArgs(options);
+    args.push(...post.args);
+    const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
+      throw toChartInputError(post.explain(e));
+    });
+    let release: { hooks?: Array<{ name?: string; kind?: string; events?: string[]; manifest?: string }> };
+    try {
+      release = JSON.parse(r.stdout);
+    } catch {
+      throw new HelmCommandError('helm upgrade --install --dry-run=server did not answer a release as JSON', 0, r.stderr);
+    }
+    return (release.hooks ?? []).map(h => ({ name: String(h.name ?? ''), kind: String(h.kind ?? ''), events: h.events ?? [], manifest: String(h.manifest ?? '') }));
+  }
+
   /** `helm rollback <release> <revision>`. */
   async rollback(options: HelmTarget & { release: string; revision: number; onLine?: HelmLineListener; timeoutMs?: number }) {
     validateReleaseName(options.release);

@@ -1,3 +1,4 @@
 export * from './HelmCli';
 export * from './validation';
 export * from './postRenderGate';
+export * from './chartArtifact';

@@ -12,3 +12,8 @@ export {
 export { builtinIsNamespaced, scopeViolation } from './scope';
 export { findUnknownValues } from './unknownValues';
 export * from './PolicyEngine';
+export {
+  UNKNOWN_VALUE_RULE_ID,
+  mergePolicyReports,
+  releasePolicyReport,
+} from './reports';

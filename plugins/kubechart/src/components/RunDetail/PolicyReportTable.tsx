@@ -1,22 +1,52 @@
 import { Table, TableColumn } from '@backstage/core-components';
-import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import Typography from '@material-ui/core/Typography';
+import {
+  createTranslationRef,
+  useTranslationRef,
+} from '@backstage/frontend-plugin-api';
 import type {
+  PolicyChartArtifact,
   PolicyReport,
   PolicyResult,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { RunStatus } from '../RunStatus';
 
-/** The chart policy report of a run: failed rules first. */
-export function PolicyReportTable(props: { report: PolicyReport }) {
-  const { report } = props;
+/**
+ * Strings of the release-grouped policy report (exceptions, charts). Kept beside the component
+ * until the plugin's translation file takes them.
+ * @public
+ */
+export const kubechartPolicyTranslationRef = createTranslationRef({
+  id: 'kubechart-policy',
+  messages: {
+    release: 'Release {{release}}',
+    otherObjects: 'Objects of no release',
+    chart: 'chart {{chart}} {{version}} · {{digest}} · {{source}}',
+    exempt: 'exempt',
+    exemptReason: 'Exempted: {{reason}}',
+    summary:
+      'mode {{mode}} · {{outcome}} · {{errors}} errors, {{warnings}} warnings, {{exempted}} exempted, {{objects}} objects',
+  },
+});
+
+/** Rows in the order a reviewer reads them: failed, then exempted, then passed. */
+const rank = (r: PolicyResult) => (r.passed ? 2 : r.exempt ? 1 : 0);
+
+function ReleaseResults(props: {
+  title: string;
+  subtitle: string;
+  rows: PolicyResult[];
+}) {
   const { t } = useTranslationRef(kubechartTranslationRef);
+  const { t: tp } = useTranslationRef(kubechartPolicyTranslationRef);
   const columns: TableColumn<PolicyResult>[] = [
     {
       title: t('run.policyColumns.result'),
-      render: r => (
-        <RunStatus status={r.passed ? 'succeeded' : severityStatus(r)} />
-      ),
+      render: r => {
+        if (r.exempt) return <RunStatus status={tp('exempt')} />;
+        return <RunStatus status={r.passed ? 'succeeded' : severityStatus(r)} />;
+      },
     },
     { title: t('run.policyColumns.rule'), field: 'ruleId' },
     { title: t('run.policyColumns.severity'), field: 'severity' },
@@ -27,25 +57,106 @@ export function PolicyReportTable(props: { report: PolicyReport }) {
           r.object.namespace ? `${r.object.namespace}/` : ''
         }${r.object.name}`,
     },
-    { title: t('run.policyColumns.message'), field: 'message' },
+    {
+      title: t('run.policyColumns.message'),
+      render: r =>
+        r.exempt ? (
+          <>
+            {r.message}
+            <br />
+            <strong>{tp('exemptReason', { reason: r.exempt.reason })}</strong>
+          </>
+        ) : (
+          r.message
+        ),
+    },
     { title: t('run.policyColumns.fix'), field: 'fix' },
   ];
-  const rows = [...report.results].sort(
-    (a, b) => Number(a.passed) - Number(b.passed),
-  );
-  const { summary } = report;
+  const rows = [...props.rows].sort((a, b) => rank(a) - rank(b));
   return (
     <Table<PolicyResult>
-      title={t('run.policyReport')}
-      subtitle={`mode ${report.mode} · ${
-        report.passed ? t('run.passed') : t('run.failed')
-      } · ${summary.errors} errors, ${summary.warnings} warnings, ${
-        summary.objects
-      } objects`}
+      title={props.title}
+      subtitle={props.subtitle}
       columns={columns}
       data={rows}
       options={{ paging: rows.length > 10, search: false, padding: 'dense' }}
     />
+  );
+}
+
+const describeChart = (
+  c: PolicyChartArtifact | undefined,
+  tp: (key: 'chart', o: Record<string, string>) => string,
+) =>
+  c
+    ? tp('chart', {
+        chart: c.chart,
+        version: c.version,
+        digest: c.digest,
+        source: c.source,
+      })
+    : '';
+
+/**
+ * The chart policy report of a run: one table per release (a tenant run checks several), each
+ * with its chart and digest; failed rules first, then exempted ones with the exception's reason.
+ */
+export function PolicyReportTable(props: { report: PolicyReport }) {
+  const { report } = props;
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const { t: tp } = useTranslationRef(kubechartPolicyTranslationRef);
+  const { summary } = report;
+  const overall = tp('summary', {
+    mode: report.mode,
+    outcome: report.passed ? t('run.passed') : t('run.failed'),
+    errors: String(summary.errors),
+    warnings: String(summary.warnings),
+    exempted: String(
+      summary.exempted ?? report.results.filter(r => r.exempt).length,
+    ),
+    objects: String(summary.objects),
+  });
+  const releases = [
+    ...new Set([
+      ...(report.charts ?? []).map(c => c.release),
+      ...report.results.map(r => r.release).filter((r): r is string => !!r),
+    ]),
+  ];
+  if (releases.length === 0) {
+    return (
+      <ReleaseResults
+        title={t('run.policyReport')}
+        subtitle={overall}
+        rows={report.results}
+      />
+    );
+  }
+  const unassigned = report.results.filter(r => !r.release);
+  return (
+    <>
+      <Typography variant="h6">{t('run.policyReport')}</Typography>
+      <Typography variant="body2" color="textSecondary" paragraph>
+        {overall}
+      </Typography>
+      {releases.map(release => (
+        <ReleaseResults
+          key={release}
+          title={tp('release', { release })}
+          subtitle={describeChart(
+            report.charts?.find(c => c.release === release),
+            tp,
+          )}
+          rows={report.results.filter(r => r.release === release)}
+        />
+      ))}
+      {unassigned.length > 0 && (
+        <ReleaseResults
+          title={tp('otherObjects')}
+          subtitle=""
+          rows={unassigned}
+        />
+      )}
+    </>
   );
 }
 

@@ -1,0 +1,151 @@
+import { InputError } from '@backstage/errors';
+import yaml from 'js-yaml';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tar from 'tar';
+import type { ResolvedChartSource } from '../chartSource';
+import type { HelmCli } from './HelmCli';
+import { validateReleaseName } from './validation';
+
+/** A chart pulled once for a run: the pinned package helm renders and installs, and its unpacked copy. @public */
+export type ChartArtifact = {
+  /** The package (`.tgz`) every helm call of the run uses. */
+  archive: string;
+  /** The unpacked chart, read for `crds/`, `values.yaml` and `values.schema.json`. */
+  directory: string;
+  /** `name` and `version` of the chart's Chart.yaml. */
+  name: string;
+  version: string;
+  /** `sha256:<hex>` of the pulled package; for a chart directory, of its packaged files (paths and contents). */
+  digest: string;
+  /** Where it came from, without credentials: a chart name, `<repo> <chart>` or an oci:// reference. */
+  source: string;
+};
+
+/** Limits of an unpacked chart: more is refused. */
+const MAX_ENTRIES = 5000;
+const MAX_UNPACKED_BYTES = 50 * 1024 * 1024;
+
+const hostOf = (ref: string) => {
+  try {
+    return new URL(ref).host;
+  } catch {
+    return 'the repository';
+  }
+};
+
+async function findArchive(dir: string): Promise<string> {
+  const archives = (await fs.readdir(dir)).filter(f => f.endsWith('.tgz'));
+  if (archives.length !== 1) {
+    throw new InputError(`Expected one chart package, found ${archives.length}`);
+  }
+  return path.join(dir, archives[0]);
+}
+
+/** sha256 over the relative paths and contents of every file below `root`, in path order. */
+async function filesDigest(root: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        await walk(full);
+      } else {
+        const content = await fs.readFile(full);
+        hash.update(`${path.relative(root, full)}\0${content.length}\0`).update(content);
+      }
+    }
+  };
+  await walk(root);
+  return hash.digest('hex');
+}
+
+/** Unpacks a chart package after checking it holds only files and directories, within bounds. */
+async function unpack(archive: string, into: string): Promise<string> {
+  let entries = 0;
+  let bytes = 0;
+  let refused: string | undefined;
+  await tar.t({
+    file: archive,
+    onReadEntry: entry => {
+      entries++;
+      bytes += entry.size ?? 0;
+      if (entry.type !== 'File' && entry.type !== 'Directory' && entry.type !== 'OldFile') {
+        refused ??= `the chart package holds a ${entry.type} (${entry.path}); only files and directories are accepted`;
+      }
+      const parts = entry.path.split(/[/\\]/);
+      if (path.isAbsolute(entry.path) || parts.includes('..')) {
+        refused ??= `the chart package holds a path outside the chart (${entry.path})`;
+      }
+    },
+  });
+  if (!refused && (entries > MAX_ENTRIES || bytes > MAX_UNPACKED_BYTES)) {
+    refused = `the chart package holds more than ${MAX_ENTRIES} entries or ${MAX_UNPACKED_BYTES} bytes`;
+  }
+  if (refused) throw new InputError(`Chart refused: ${refused}`);
+  await fs.mkdir(into, { recursive: true });
+  await tar.x({ file: archive, cwd: into, strict: true });
+  const top = (await fs.readdir(into, { withFileTypes: true })).filter(e => e.isDirectory());
+  if (top.length !== 1) throw new InputError('Chart refused: the package must hold exactly one chart directory');
+  return path.join(into, top[0].name);
+}
+
+/**
+ * Pulls a chart once into `workDir/<release>/`: `helm pull` for repository and oci:// charts, `helm
+ * package` for a chart directory, a copy for a local package. Returns the pinned package (every later
+ * helm call of the run uses it), its unpacked copy and its digest. The source must have passed
+ * `resolveChartSource`. A chart that cannot be fetched is an InputError that names the chart and host
+ * but not helm's text (which may carry internal addresses); that text goes to `onFetchError`.
+ * @public
+ */
+export async function pullChart(options: {
+  helm: HelmCli;
+  source: ResolvedChartSource;
+  release: string;
+  workDir: string;
+  onFetchError?: (message: string) => void;
+  signal?: AbortSignal;
+}): Promise<ChartArtifact> {
+  const { helm, source, release, workDir } = options;
+  validateReleaseName(release);
+  const dest = path.join(workDir, release, 'package');
+  await fs.mkdir(dest, { recursive: true });
+  let described: string;
+  if (source.type === 'directory') {
+    described = path.basename(source.chart);
+    if (source.chart.endsWith('.tgz')) {
+      await fs.copyFile(source.chart, path.join(dest, path.basename(source.chart)));
+    } else {
+      await helm.exec(['package', source.chart, '--destination', dest], { signal: options.signal }).catch(e => {
+        throw new InputError(`Chart ${described} could not be packaged: ${(e as Error).message}`);
+      });
+    }
+  } else {
+    const args = source.type === 'repository' ? ['pull', source.chart, '--repo', source.repo] : ['pull', source.chart];
+    if (source.version) args.push('--version', source.version);
+    described = source.type === 'repository' ? `${source.chart} from ${source.repo}` : source.chart;
+    await helm.exec([...args, '--destination', dest], { signal: options.signal }).catch(e => {
+      options.onFetchError?.(String((e as Error)?.message ?? e));
+      const host = hostOf(source.type === 'repository' ? source.repo : source.chart);
+      throw new InputError(
+        `Chart ${source.type === 'repository' ? source.chart : source.chart.split('/').pop()}${source.version ? ` version ${source.version}` : ''} could not be fetched from ${host}`,
+      );
+    });
+  }
+  const archive = await findArchive(dest);
+  const directory = await unpack(archive, path.join(workDir, release, 'chart'));
+  // A pulled package has a digest of its own (what the repository's index lists); `helm package`
+  // stamps the time into its archive, so a chart directory's digest is of its files instead.
+  const digest = `sha256:${
+    source.type === 'directory' ? await filesDigest(path.dirname(directory)) : createHash('sha256').update(await fs.readFile(archive)).digest('hex')
+  }`;
+  const meta = (yaml.load(await fs.readFile(path.join(directory, 'Chart.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
+  if (typeof meta.name !== 'string' || !meta.name) throw new InputError('Chart refused: its Chart.yaml has no name');
+  const version = String(meta.version ?? '');
+  if (source.version && source.type === 'directory' && version !== source.version) {
+    throw new InputError(`Chart ${meta.name} in the chart directory is version ${version}, not ${source.version}`);
+  }
+  return { archive, directory, name: meta.name, version, digest, source: described };
+}
