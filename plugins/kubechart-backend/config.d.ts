@@ -7,8 +7,9 @@ export interface Config {
       /** Timeout of one helm invocation in seconds; helm is killed after it. Default 300. */
       timeoutSeconds?: number;
       /**
-       * Directories holding local charts: a chart reference without a repository and without "/"
-       * is looked up as `<dir>/<chart>/Chart.yaml` here first. Default: none.
+       * Directories holding local charts: a chart name without a repository resolves only here, to
+       * `<dir>/<chart>` (a chart directory) or `<dir>/<chart>.tgz`; absolute paths, `..` and symlinks out
+       * of these directories are refused (400, rule `chart-directory`). Default: none.
        */
       chartDirectories?: string[];
       /**

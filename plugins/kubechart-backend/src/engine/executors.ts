@@ -19,19 +19,24 @@ import {
   HelmCli,
   KubeObject,
   PolicyEngine,
+  PostRenderDecision,
   TenantResourceProvider,
   formatPolicyFailures,
+  mergePolicyReports,
   parseManifests,
   redactManifest,
   redactValues,
+  releasePolicyReport,
   startPostRenderGate,
 } from '@kubechart/plugin-kubechart-node';
+import { LoggerService } from '@backstage/backend-plugin-api';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
+import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { RunContext } from './RunContext';
 import { deployerUser, ensureDeployer } from './deployer';
@@ -41,6 +46,7 @@ import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
 
 type Deps = {
+  logger?: LoggerService;
   helm: HelmCli;
   policy: PolicyEngine;
   clusters: ClusterRegistry;
@@ -52,6 +58,9 @@ type Deps = {
   /** A client of the cluster that impersonates the deployer ServiceAccount of `namespace`. */
   scopedClient(cluster: string, namespace: string): KubeClient;
 };
+
+/** A chart or tenant run's private work dir (its pulled charts) and the policy report of each release. */
+type RunWork = { dir: string; reports: Map<string, PolicyReport> };
 
 /** What the engine resolved for a run before it started. */
 export type RunExecution = {
@@ -92,13 +101,20 @@ function upgradeReason(
 export class Executors {
   constructor(private readonly deps: Deps) {}
 
-  run(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
+  async run(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
     ctx.log(`scope: ${exec.scope.reason}`, 'info', 'scope');
+    if (request.kind !== 'tenant' && request.kind !== 'chart') return this.runOther(run, request, ctx, exec);
+    const { dir, dispose } = await createWorkDir();
+    const work: RunWork = { dir, reports: new Map() };
+    try {
+      return request.kind === 'tenant' ? await this.tenant(run, request, ctx, exec, work) : await this.chart(run, request, ctx, exec.scope, work);
+    } finally {
+      await dispose();
+    }
+  }
+
+  private runOther(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
     switch (request.kind) {
-      case 'tenant':
-        return this.tenant(run, request, ctx, exec);
-      case 'chart':
-        return this.chart(run, request, ctx, exec.scope);
       case 'manifests':
         return this.manifests(run, request, ctx, exec.scope);
       case 'rollback':
@@ -110,7 +126,11 @@ export class Executors {
     }
   }
 
-  /** Resolves a chart name to a local chart directory when one of `kubechart.helm.chartDirectories` has it. */
+  /**
+   * A chart directory of `kubechart.helm.chartDirectories` holding the release's chart, else the
+   * reference as given. Runs pull their charts through `pullRenderAndCheck` instead.
+   * @deprecated kept for callers that render without pulling; to be removed.
+   */
   resolveChart(r: ReleaseSpec): { chart: string; repo?: string; version?: string } {
     if (!r.repo && !r.chart.startsWith('oci://') && !r.chart.includes('/')) {
       for (const dir of this.deps.settings.chartDirectories) {
@@ -142,8 +162,10 @@ export class Executors {
   }
 
   /**
-   * Helm render → policy → install of one release, skipped when the deployed release already has
-   * the same chart and values. Returns the revision and the redacted manifest.
+   * One release: the chart pulled once into the run's work dir, rendered and checked (crds/ and
+   * unknown values included); on helm 3 the hooks rendered against the cluster are checked too; then
+   * installed from that package through the post-render gate. Skipped when the deployed release
+   * already has the same chart and values. Returns the revision and the redacted manifest.
    */
   private async installRelease(
     run: Run,
@@ -151,25 +173,24 @@ export class Executors {
     scope: RunScope,
     release: ReleaseSpec,
     values: Record<string, unknown>,
+    work: RunWork,
   ): Promise<{ revision?: number; manifest: string; skipped: boolean }> {
     const { helm, policy, store, clusters, settings } = this.deps;
     const { cluster, defaultNamespace: namespace } = scope;
-    const chart = this.resolveChart(release);
     const prefix = `[${release.name}]`;
     const onLine = (line: string) => line.trim() && ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
-    const rendered = await helm.template({ release: release.name, namespace, values, ...chart });
-    const objects = parseManifests(rendered);
-    const isNamespaced = await this.deps.discovery.lookup(cluster, objects);
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
-    const report = policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
-    await store.updateRun(run.id, { policyReport: report });
-    const failed = report.results.filter(r => !r.passed);
-    for (const r of failed) {
-      ctx.log(`${prefix} policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`, r.severity === 'error' ? 'error' : 'warn', `release:${release.name}`);
-    }
-    if (report.blocking) {
-      throw new RunFailure(`Chart policy (enforce) blocked release ${release.name}; nothing was installed:\n${formatPolicyFailures(report)}`);
-    }
+    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, objs)) } : {});
+    const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
+    const { artifact, objects, rendered } = checked;
+    ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
+    const record = (report: PolicyReport) => {
+      work.reports.set(release.name, report);
+      return store.updateRun(run.id, { policyReport: mergePolicyReports([...work.reports.values()]) });
+    };
+    await record(checked.report);
+    this.enforce(ctx, checked.report, `release ${release.name}`, `release:${release.name}`, `${prefix} `, 'nothing was installed');
+    const isNamespaced = await this.deps.discovery.lookup(cluster, objects);
     const kubeconfig = clusters.kubeconfigYaml(cluster);
     // helm acts as the namespace's deployer, so the API server refuses what the scope check missed.
     // Cluster-scoped kinds the platform allows (and the caller may use) are beyond a namespaced role:
@@ -181,35 +202,68 @@ export class Executors {
       ctx.log(`${prefix} installed by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped.map(o => `${o.kind}/${o.metadata?.name}`).join(', ')})`, 'warn', `release:${release.name}`);
     }
     const status = await readLatestHelmRelease(this.deps.scopedClient(cluster, namespace), namespace, release.name);
-    const chartName = path.basename(chart.chart);
-    const why = upgradeReason(status, chartName, chart.version, values);
+    const why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
       ctx.log(`${prefix} release is deployed at revision ${status!.version} with the same chart and values; nothing to do`, 'info', `release:${release.name}`);
       return { revision: status!.version, manifest: redactManifest(status!.manifest || rendered), skipped: true };
     }
-    ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
+    const target = { release: release.name, namespace, values, kubeconfig, impersonate, chart: artifact.archive };
     // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
-    const gate = await startPostRenderGate({
-      check: async manifest => {
-        const sent = parseManifests(manifest);
-        const scoped = settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, sent)) } : {};
-        const verdict = policy.check(sent, scoped);
-        return verdict.blocking ? { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` } : { approved: true };
-      },
-    });
+    let refused: PolicyReport | undefined;
+    const gateCheck = async (manifest: string): Promise<PostRenderDecision> => {
+      const sent = parseManifests(manifest);
+      const verdict = policy.check(sent, await checkOptions(sent));
+      if (!verdict.blocking) return { approved: true };
+      refused = verdict;
+      return { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` };
+    };
+    const recordRefusal = async () => {
+      if (refused) await record(mergePolicyReports([checked.report, releasePolicyReport(refused, release.name)])!);
+    };
+    if ((await helm.version()).major < 4) {
+      // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
+      // main manifests through the same gate) shows them as helm will run them; they are checked first.
+      const dryGate = await startPostRenderGate({ check: gateCheck });
+      let hooks;
+      try {
+        hooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
+      } catch (e) {
+        await recordRefusal();
+        throw e;
+      } finally {
+        await dryGate.close();
+      }
+      if (hooks.length) {
+        const hookObjects = parseManifests(hooks.map(h => h.manifest).join('\n---\n'));
+        const verdict = releasePolicyReport(policy.check(hookObjects, await checkOptions(hookObjects)), release.name);
+        ctx.log(`${prefix} checked ${hooks.length} hook(s) as helm 3 will run them (${hooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
+        if (verdict.blocking) {
+          await record(mergePolicyReports([checked.report, verdict])!);
+          this.enforce(ctx, verdict, `the hooks of release ${release.name}`, `release:${release.name}`, `${prefix} `);
+        }
+      }
+    }
+    ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
+    // A tenant's objects and pods carry its label, which its catalog entity selects.
+    const gate = await startPostRenderGate({ check: gateCheck, labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : undefined });
     let result;
     try {
-      result = await helm.upgradeInstall({ release: release.name, namespace, values, kubeconfig, impersonate, onLine, postRenderer: gate, ...chart });
+      result = await helm.upgradeInstall({ ...target, onLine, postRenderer: gate });
+    } catch (e) {
+      await recordRefusal();
+      throw e;
     } finally {
       await gate.close();
     }
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
-    const applied = gate.approved.length ? gate.approved.join('---\n') : undefined;
-    return { revision: result.revision, manifest: redactManifest(applied ?? result.manifest ?? rendered), skipped: false };
+    const applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    // helm applies crds/ (unrendered, not post-rendered) on the first install only.
+    const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
+    return { revision: result.revision, manifest: redactManifest(sent), skipped: false };
   }
 
-  private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution) {
+  private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution, work: RunWork) {
     const { settings, tenantResources } = this.deps;
     const { cluster } = input;
     const namespace = run.target.namespace;
@@ -298,7 +352,7 @@ export class Executors {
       });
       ctx.addSecrets(values);
       await this.step(ctx, `release:${release.name}`, async () => {
-        const r = await this.installRelease(run, ctx, exec.scope, release, values);
+        const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
         storedValues[release.name] = redactValues(values);
         manifests.push(r.manifest);
         return r.skipped ? 'skipped' : r;
@@ -354,12 +408,12 @@ export class Executors {
   }
 
   /** Logs the failed rules of a report and throws when it blocks. */
-  private enforce(ctx: RunContext, report: PolicyReport, what: string, step: string, prefix = '') {
+  private enforce(ctx: RunContext, report: PolicyReport, what: string, step: string, prefix = '', outcome = 'nothing was applied') {
     for (const r of report.results.filter(x => !x.passed)) {
       ctx.log(`${prefix}policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`, r.severity === 'error' ? 'error' : 'warn', step);
     }
     if (report.blocking) {
-      throw new RunFailure(`Chart policy (enforce) blocked ${what}; nothing was applied:\n${formatPolicyFailures(report)}`);
+      throw new RunFailure(`Chart policy (enforce) blocked ${what}; ${outcome}:\n${formatPolicyFailures(report)}`);
     }
   }
 
@@ -387,14 +441,14 @@ export class Executors {
     return Object.fromEntries(names.map(n => [n, data[n]]));
   }
 
-  private async chart(run: Run, input: ChartRunInput, ctx: RunContext, scope: RunScope) {
+  private async chart(run: Run, input: ChartRunInput, ctx: RunContext, scope: RunScope, work: RunWork) {
     const { settings } = this.deps;
     const client = this.deps.client(input.cluster);
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
     const result = await this.step(ctx, `release:${input.release.name}`, async () => {
-      const r = await this.installRelease(run, ctx, scope, input.release, values);
+      const r = await this.installRelease(run, ctx, scope, input.release, values, work);
       return r;
     });
     if (result !== 'skipped') {

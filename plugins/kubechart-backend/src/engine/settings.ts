@@ -4,6 +4,8 @@ import { resolve as resolvePath } from 'node:path';
 /** Engine settings read from `kubechart.*` config (see config.d.ts for every key and default). */
 export type EngineSettings = {
   chartDirectories: string[];
+  /** Hosts or URLs remote charts may come from (https:// and oci:// only). */
+  allowedRepositories: string[];
   waitTimeoutSeconds: number;
   waitPollIntervalMs: number;
   failFastSeconds: number;
@@ -49,6 +51,7 @@ export function readEngineSettings(config: Config): EngineSettings {
     // Relative directories are relative to the backend's working directory; resolved once here so
     // that the chart path helm gets is absolute (chart references may not contain "..").
     chartDirectories: (k?.getOptionalStringArray('helm.chartDirectories') ?? []).map(d => resolvePath(d)),
+    allowedRepositories: k?.getOptionalStringArray('helm.allowedRepositories') ?? [],
     waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
