@@ -1,5 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { CreateRunRequest, PolicyReport, ReleaseSpec } from '@kubechart/plugin-kubechart-common';
+import {
+  CreateRunRequest,
+  PolicyReport,
+  ReleaseSpec,
+} from '@kubechart/plugin-kubechart-common';
 import {
   ChartArtifact,
   HelmCli,
@@ -20,21 +24,38 @@ import path from 'node:path';
 import { EngineSettings } from './settings';
 
 /** Where a release's chart may come from: `kubechart.helm.chartDirectories` and `allowedRepositories`. */
-export function resolveReleaseSource(release: ReleaseSpec, settings: EngineSettings): Promise<ResolvedChartSource> {
+export function resolveReleaseSource(
+  release: ReleaseSpec,
+  settings: EngineSettings,
+): Promise<ResolvedChartSource> {
   return resolveChartSource(
     { chart: release.chart, repo: release.repo, version: release.version },
-    { chartDirectories: settings.chartDirectories, allowedRepositories: settings.allowedRepositories },
+    {
+      chartDirectories: settings.chartDirectories,
+      allowedRepositories: settings.allowedRepositories,
+    },
   );
 }
 
 /** Refuses (InputError naming the rule, so a 400) a request whose chart sources break the rules. */
-export async function checkRequestChartSources(request: CreateRunRequest, settings: EngineSettings): Promise<void> {
-  const releases = request.kind === 'tenant' ? request.releases : request.kind === 'chart' ? [request.release] : [];
+export async function checkRequestChartSources(
+  request: CreateRunRequest,
+  settings: EngineSettings,
+): Promise<void> {
+  const releases =
+    request.kind === 'tenant'
+      ? request.releases
+      : request.kind === 'chart'
+      ? [request.release]
+      : [];
   for (const r of releases) await resolveReleaseSource(r, settings);
 }
 
 /** A private work directory for one run or check; removed by `dispose`. */
-export async function createWorkDir(): Promise<{ dir: string; dispose(): Promise<void> }> {
+export async function createWorkDir(): Promise<{
+  dir: string;
+  dispose(): Promise<void>;
+}> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-run-'));
   await fs.chmod(dir, 0o700);
   return { dir, dispose: () => fs.rm(dir, { recursive: true, force: true }) };
@@ -86,20 +107,40 @@ export async function pullRenderAndCheck(
     release: release.name,
     workDir,
     // helm's own text may name internal addresses: it goes to the backend log only.
-    onFetchError: message => logger?.warn(`Chart of release ${release.name} could not be fetched: ${message}`),
+    onFetchError: message =>
+      logger?.warn(
+        `Chart of release ${release.name} could not be fetched: ${message}`,
+      ),
   });
-  const rendered = await helm.template({ release: release.name, namespace, values, chart: artifact.archive });
+  const rendered = await helm.template({
+    release: release.name,
+    namespace,
+    values,
+    chart: artifact.archive,
+  });
   const crds = await readChartCrds(artifact.directory);
-  const objects = [...parseManifests(rendered), ...(crds ? parseManifests(crds) : [])];
+  const objects = [
+    ...parseManifests(rendered),
+    ...(crds ? parseManifests(crds) : []),
+  ];
   const report = policy.check(objects, await options.checkOptions(objects));
-  const unknownValues = await findUnknownValues(options.userValues, artifact.directory);
+  const unknownValues = await findUnknownValues(
+    options.userValues,
+    artifact.directory,
+  );
   return {
     artifact,
     rendered,
     crds,
     objects,
     report: releasePolicyReport(report, release.name, {
-      chart: { release: release.name, chart: artifact.name, version: artifact.version, digest: artifact.digest, source: artifact.source },
+      chart: {
+        release: release.name,
+        chart: artifact.name,
+        version: artifact.version,
+        digest: artifact.digest,
+        source: artifact.source,
+      },
       unknownValues,
     }),
   };

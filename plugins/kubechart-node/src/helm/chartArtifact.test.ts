@@ -50,7 +50,9 @@ describe('pullChart', () => {
       workDir: work,
     });
     expect(changed.digest).not.toBe(a.digest);
-    expect(await fs.readFile(path.join(a.directory, 'values.yaml'), 'utf8')).toBe(
+    expect(
+      await fs.readFile(path.join(a.directory, 'values.yaml'), 'utf8'),
+    ).toBe(
       await fs.readFile(path.join(charts, 'webapp', 'values.yaml'), 'utf8'),
     );
     // What helm renders from the pinned package is the chart.
@@ -84,7 +86,10 @@ describe('pullChart', () => {
       path.join(src, 'evil', 'Chart.yaml'),
       'apiVersion: v2\nname: evil\nversion: 1.0.0\n',
     );
-    await fs.symlink('/etc/passwd', path.join(src, 'evil', 'templates', 'x.yaml'));
+    await fs.symlink(
+      '/etc/passwd',
+      path.join(src, 'evil', 'templates', 'x.yaml'),
+    );
     const pkg = path.join(work, 'evil-1.0.0.tgz');
     await tar.c({ gzip: true, file: pkg, cwd: src }, ['evil']);
     const refusal = await pullChart({
@@ -94,10 +99,12 @@ describe('pullChart', () => {
       workDir: path.join(work, 'w'),
     }).catch(e => e);
     expect(refusal).toBeInstanceOf(InputError);
-    expect(refusal.message).toMatch(/SymbolicLink .*only files and directories/);
+    expect(refusal.message).toMatch(
+      /SymbolicLink .*only files and directories/,
+    );
   });
 
-  it('names the chart and host of a fetch that failed, but not helm\'s text', async () => {
+  it("names the chart and host of a fetch that failed, but not helm's text", async () => {
     const raw: string[] = [];
     const refusal = await pullChart({
       helm,

@@ -38,7 +38,9 @@ const hostOf = (ref: string) => {
 async function findArchive(dir: string): Promise<string> {
   const archives = (await fs.readdir(dir)).filter(f => f.endsWith('.tgz'));
   if (archives.length !== 1) {
-    throw new InputError(`Expected one chart package, found ${archives.length}`);
+    throw new InputError(
+      `Expected one chart package, found ${archives.length}`,
+    );
   }
   return path.join(dir, archives[0]);
 }
@@ -47,14 +49,18 @@ async function findArchive(dir: string): Promise<string> {
 async function filesDigest(root: string): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (dir: string): Promise<void> => {
-    const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = (await fs.readdir(dir, { withFileTypes: true })).sort(
+      (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
     for (const e of entries) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) {
         await walk(full);
       } else {
         const content = await fs.readFile(full);
-        hash.update(`${path.relative(root, full)}\0${content.length}\0`).update(content);
+        hash
+          .update(`${path.relative(root, full)}\0${content.length}\0`)
+          .update(content);
       }
     }
   };
@@ -72,7 +78,11 @@ async function unpack(archive: string, into: string): Promise<string> {
     onReadEntry: entry => {
       entries++;
       bytes += entry.size ?? 0;
-      if (entry.type !== 'File' && entry.type !== 'Directory' && entry.type !== 'OldFile') {
+      if (
+        entry.type !== 'File' &&
+        entry.type !== 'Directory' &&
+        entry.type !== 'OldFile'
+      ) {
         refused ??= `the chart package holds a ${entry.type} (${entry.path}); only files and directories are accepted`;
       }
       const parts = entry.path.split(/[/\\]/);
@@ -87,8 +97,13 @@ async function unpack(archive: string, into: string): Promise<string> {
   if (refused) throw new InputError(`Chart refused: ${refused}`);
   await fs.mkdir(into, { recursive: true });
   await tar.x({ file: archive, cwd: into, strict: true });
-  const top = (await fs.readdir(into, { withFileTypes: true })).filter(e => e.isDirectory());
-  if (top.length !== 1) throw new InputError('Chart refused: the package must hold exactly one chart directory');
+  const top = (await fs.readdir(into, { withFileTypes: true })).filter(e =>
+    e.isDirectory(),
+  );
+  if (top.length !== 1)
+    throw new InputError(
+      'Chart refused: the package must hold exactly one chart directory',
+    );
   return path.join(into, top[0].name);
 }
 
@@ -116,36 +131,81 @@ export async function pullChart(options: {
   if (source.type === 'directory') {
     described = path.basename(source.chart);
     if (source.chart.endsWith('.tgz')) {
-      await fs.copyFile(source.chart, path.join(dest, path.basename(source.chart)));
+      await fs.copyFile(
+        source.chart,
+        path.join(dest, path.basename(source.chart)),
+      );
     } else {
-      await helm.exec(['package', source.chart, '--destination', dest], { signal: options.signal }).catch(e => {
-        throw new InputError(`Chart ${described} could not be packaged: ${(e as Error).message}`);
-      });
+      await helm
+        .exec(['package', source.chart, '--destination', dest], {
+          signal: options.signal,
+        })
+        .catch(e => {
+          throw new InputError(
+            `Chart ${described} could not be packaged: ${(e as Error).message}`,
+          );
+        });
     }
   } else {
-    const args = source.type === 'repository' ? ['pull', source.chart, '--repo', source.repo] : ['pull', source.chart];
+    const args =
+      source.type === 'repository'
+        ? ['pull', source.chart, '--repo', source.repo]
+        : ['pull', source.chart];
     if (source.version) args.push('--version', source.version);
-    described = source.type === 'repository' ? `${source.chart} from ${source.repo}` : source.chart;
-    await helm.exec([...args, '--destination', dest], { signal: options.signal }).catch(e => {
-      options.onFetchError?.(String((e as Error)?.message ?? e));
-      const host = hostOf(source.type === 'repository' ? source.repo : source.chart);
-      throw new InputError(
-        `Chart ${source.type === 'repository' ? source.chart : source.chart.split('/').pop()}${source.version ? ` version ${source.version}` : ''} could not be fetched from ${host}`,
-      );
-    });
+    described =
+      source.type === 'repository'
+        ? `${source.chart} from ${source.repo}`
+        : source.chart;
+    await helm
+      .exec([...args, '--destination', dest], { signal: options.signal })
+      .catch(e => {
+        options.onFetchError?.(String((e as Error)?.message ?? e));
+        const host = hostOf(
+          source.type === 'repository' ? source.repo : source.chart,
+        );
+        throw new InputError(
+          `Chart ${
+            source.type === 'repository'
+              ? source.chart
+              : source.chart.split('/').pop()
+          }${
+            source.version ? ` version ${source.version}` : ''
+          } could not be fetched from ${host}`,
+        );
+      });
   }
   const archive = await findArchive(dest);
   const directory = await unpack(archive, path.join(workDir, release, 'chart'));
   // A pulled package has a digest of its own (what the repository's index lists); `helm package`
   // stamps the time into its archive, so a chart directory's digest is of its files instead.
   const digest = `sha256:${
-    source.type === 'directory' ? await filesDigest(path.dirname(directory)) : createHash('sha256').update(await fs.readFile(archive)).digest('hex')
+    source.type === 'directory'
+      ? await filesDigest(path.dirname(directory))
+      : createHash('sha256')
+          .update(await fs.readFile(archive))
+          .digest('hex')
   }`;
-  const meta = (yaml.load(await fs.readFile(path.join(directory, 'Chart.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
-  if (typeof meta.name !== 'string' || !meta.name) throw new InputError('Chart refused: its Chart.yaml has no name');
+  const meta = (yaml.load(
+    await fs.readFile(path.join(directory, 'Chart.yaml'), 'utf8'),
+  ) ?? {}) as Record<string, unknown>;
+  if (typeof meta.name !== 'string' || !meta.name)
+    throw new InputError('Chart refused: its Chart.yaml has no name');
   const version = String(meta.version ?? '');
-  if (source.version && source.type === 'directory' && version !== source.version) {
-    throw new InputError(`Chart ${meta.name} in the chart directory is version ${version}, not ${source.version}`);
+  if (
+    source.version &&
+    source.type === 'directory' &&
+    version !== source.version
+  ) {
+    throw new InputError(
+      `Chart ${meta.name} in the chart directory is version ${version}, not ${source.version}`,
+    );
   }
-  return { archive, directory, name: meta.name, version, digest, source: described };
+  return {
+    archive,
+    directory,
+    name: meta.name,
+    version,
+    digest,
+    source: described,
+  };
 }

@@ -178,14 +178,14 @@ function main() {
     ).toFixed(2)}`,
   );
   console.log(
-    `  rules, CPU time:   p50 ${rules.cpuP50.toFixed(
-      2,
-    )} ms; p50/target ${(rules.cpuP50 / TARGET_MS).toFixed(
-      2,
-    )} (machine load average ${os
-      .loadavg()[0]
-      .toFixed(1)} on ${os.cpus().length} CPUs: wall time above ${
-      os.loadavg()[0] > os.cpus().length ? 'is inflated by other processes' : 'is representative'
+    `  rules, CPU time:   p50 ${rules.cpuP50.toFixed(2)} ms; p50/target ${(
+      rules.cpuP50 / TARGET_MS
+    ).toFixed(2)} (machine load average ${os.loadavg()[0].toFixed(1)} on ${
+      os.cpus().length
+    } CPUs: wall time above ${
+      os.loadavg()[0] > os.cpus().length
+        ? 'is inflated by other processes'
+        : 'is representative'
     })`,
   );
   console.log(

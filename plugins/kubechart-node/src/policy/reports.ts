@@ -55,8 +55,17 @@ export function releasePolicyReport(
       release,
     });
   }
-  const charts = [...(report.charts ?? []), ...(extra.chart ? [extra.chart] : [])];
-  return summarize(report.mode, report.summary.objects, results, report.blocking, charts);
+  const charts = [
+    ...(report.charts ?? []),
+    ...(extra.chart ? [extra.chart] : []),
+  ];
+  return summarize(
+    report.mode,
+    report.summary.objects,
+    results,
+    report.blocking,
+    charts,
+  );
 }
 
 /**
@@ -64,7 +73,9 @@ export function releasePolicyReport(
  * blocking when any report blocks.
  * @public
  */
-export function mergePolicyReports(reports: PolicyReport[]): PolicyReport | undefined {
+export function mergePolicyReports(
+  reports: PolicyReport[],
+): PolicyReport | undefined {
   if (reports.length === 0) return undefined;
   return summarize(
     reports[0].mode,

@@ -51,13 +51,23 @@ const tenantReport: PolicyReport = {
       release: 'exporter',
       ruleId: 'host-path',
       passed: false,
-      object: { kind: 'DaemonSet', name: 'node-exporter', namespace: 'tenant-shop' },
+      object: {
+        kind: 'DaemonSet',
+        name: 'node-exporter',
+        namespace: 'tenant-shop',
+      },
       message: 'volume "proc" mounts hostPath /proc',
-      exempt: { reason: 'node metrics need /proc (platform team, ticket OPS-12)' },
+      exempt: {
+        reason: 'node metrics need /proc (platform team, ticket OPS-12)',
+      },
     }),
     result({
       release: 'exporter',
-      object: { kind: 'DaemonSet', name: 'node-exporter', namespace: 'tenant-shop' },
+      object: {
+        kind: 'DaemonSet',
+        name: 'node-exporter',
+        namespace: 'tenant-shop',
+      },
     }),
   ],
 };
@@ -74,11 +84,15 @@ describe('PolicyReportTable', () => {
     expect(screen.getByText('Release web')).toBeInTheDocument();
     expect(screen.getByText('Release exporter')).toBeInTheDocument();
     expect(
-      screen.getByText(`chart webapp 0.1.0 · sha256:${'a'.repeat(64)} · webapp`),
+      screen.getByText(
+        `chart webapp 0.1.0 · sha256:${'a'.repeat(64)} · webapp`,
+      ),
     ).toBeInTheDocument();
     expect(
       screen.getByText(
-        `chart node-exporter 4.2.0 · sha256:${'b'.repeat(64)} · node-exporter from https://charts.example.com/stable`,
+        `chart node-exporter 4.2.0 · sha256:${'b'.repeat(
+          64,
+        )} · node-exporter from https://charts.example.com/stable`,
       ),
     ).toBeInTheDocument();
     // Each release's table holds only its own objects.
@@ -88,7 +102,9 @@ describe('PolicyReportTable', () => {
     )!;
     expect(within(webTable).queryByText(/DaemonSet/)).toBeNull();
     expect(
-      within(webTable).getByText('value `privileged` is not used by chart webapp'),
+      within(webTable).getByText(
+        'value `privileged` is not used by chart webapp',
+      ),
     ).toBeInTheDocument();
   });
 
@@ -96,7 +112,9 @@ describe('PolicyReportTable', () => {
     await renderInTestApp(<PolicyReportTable report={tenantReport} />);
     const rows = screen
       .getAllByRole('row')
-      .filter(r => within(r).queryByText(/DaemonSet\/tenant-shop\/node-exporter/));
+      .filter(r =>
+        within(r).queryByText(/DaemonSet\/tenant-shop\/node-exporter/),
+      );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveTextContent('host-path');
     expect(rows[0]).toHaveTextContent('exempt');
@@ -119,6 +137,10 @@ describe('PolicyReportTable', () => {
     );
     expect(screen.queryByText(/^Release /)).toBeNull();
     expect(screen.getAllByRole('table')).toHaveLength(1);
-    expect(screen.getByText('Exempted: node metrics need /proc (platform team, ticket OPS-12)')).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        'Exempted: node metrics need /proc (platform team, ticket OPS-12)',
+      ),
+    ).toBeInTheDocument();
   });
 });

@@ -45,7 +45,9 @@ function ReleaseResults(props: {
       title: t('run.policyColumns.result'),
       render: r => {
         if (r.exempt) return <RunStatus status={tp('exempt')} />;
-        return <RunStatus status={r.passed ? 'succeeded' : severityStatus(r)} />;
+        return (
+          <RunStatus status={r.passed ? 'succeeded' : severityStatus(r)} />
+        );
       },
     },
     { title: t('run.policyColumns.rule'), field: 'ruleId' },
