@@ -14,10 +14,27 @@ import { isPodReady } from './kubelet';
 
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
+/**
+ * The template as the controller's Go struct sees it: key order does not matter and a null field is
+ * the same as a missing one. (Hashing the JSON as sent made a PUT from a client that orders keys
+ * differently look like a new template, so scaling replaced every Ready pod.)
+ */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.keys(v as object)
+      .filter(k => (v as any)[k] !== null && (v as any)[k] !== undefined)
+      .sort()
+      .map(k => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** The pod-template-hash the deployment controller derives from a pod template. */
 export function templateHash(template: unknown): string {
   const n = createHash('sha256')
-    .update(JSON.stringify(template ?? {}))
+    .update(canonicalJson(template ?? {}))
     .digest()
     .readUInt32BE(0);
   return String(n)
@@ -237,7 +254,10 @@ export class WorkloadControllers {
     );
     let created = false;
     const recreate = d.spec?.strategy?.type === 'Recreate';
-    const olds = () => rsList.filter(rs => rs !== newRS);
+    // By uid: `newRS` is replaced by the object each write returns, so a reference test would
+    // count the new ReplicaSet among the old ones and scale it to zero (deleting Ready pods).
+    const olds = () =>
+      rsList.filter(rs => rs.metadata.uid !== newRS?.metadata.uid);
     if (!newRS) {
       const template = deepClone(d.spec.template);
       template.metadata = template.metadata ?? {};

@@ -7,6 +7,9 @@ import { SchemaNode } from './openapi';
  * node says `x-kubernetes-preserve-unknown-fields`.
  */
 
+const MICRO_TIME = 'io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime';
+const MICRO_LAYOUT = '2006-01-02T15:04:05.000000Z07:00';
+
 export interface FieldCheck {
   /** Undeclared fields as the decoder names them: `spec.template.spec.containers[0].foo`. */
   unknown: string[];
@@ -162,6 +165,11 @@ export function checkFields(
   ): void => {
     if (v === null || v === undefined || depth > 64) return;
     const { node, name } = resolveNode(raw);
+    if (name === MICRO_TIME && typeof v === 'string') {
+      const problem = microTimeProblem(v);
+      if (problem && !result.typeError) result.typeError = problem;
+      return;
+    }
     if (isOpaque(node)) return;
     if (node['x-kubernetes-preserve-unknown-fields'] && !node.properties)
       return;
@@ -249,6 +257,44 @@ export function checkFields(
   };
   walk(root, value, '', '', shortName(rootName, 'Object'), '', 0);
   return result;
+}
+
+/**
+ * MicroTime values are parsed with Go's layout `2006-01-02T15:04:05.000000Z07:00` (exactly six
+ * fractional digits); returns Go's parse error, or undefined when the value parses.
+ */
+export function microTimeProblem(value: string): string | undefined {
+  const steps: Array<[string, RegExp]> = [
+    ['2006', /^\d{4}/],
+    ['-', /^-/],
+    ['01', /^\d{2}/],
+    ['-', /^-/],
+    ['02', /^\d{2}/],
+    ['T', /^T/],
+    ['15', /^\d{2}/],
+    [':', /^:/],
+    ['04', /^\d{2}/],
+    [':', /^:/],
+    ['05', /^\d{2}/],
+    ['.000000', /^\.\d{6}/],
+    ['Z07:00', /^(Z|[+-]\d{2}:\d{2})/],
+  ];
+  let rest = value;
+  for (const [element, pattern] of steps) {
+    const m = rest.match(pattern);
+    if (!m) {
+      return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(
+        MICRO_LAYOUT,
+      )}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(element)}`;
+    }
+    rest = rest.slice(m[0].length);
+  }
+  if (rest) {
+    return `parsing time ${JSON.stringify(value)}: extra text: ${JSON.stringify(
+      rest,
+    )}`;
+  }
+  return undefined;
 }
 
 function isSchema(v: unknown): v is SchemaNode {

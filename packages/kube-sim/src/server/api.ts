@@ -519,15 +519,20 @@ export class KubeApi {
     this.admission.defaults(type, obj, old);
     omitEmptyMaps(obj);
     this.validate(type, obj, old);
-    if (deepEqual(stripVolatile(obj), stripVolatile(old))) {
-      // A no-op write keeps the resourceVersion and sends no watch event, as the real server does.
-      return old;
-    }
-    this.admission.admit(type, obj, old);
     const managers =
       managersOverride ??
       updateManagers(old, obj, ctx.manager, subresource, operation);
-    meta.managedFields = writeManagers(managers);
+    const nextManaged = writeManagers(managers);
+    if (
+      deepEqual(stripVolatile(obj), stripVolatile(old)) &&
+      sameOwnership(nextManaged, old.metadata.managedFields)
+    ) {
+      // A no-op write keeps the resourceVersion and sends no watch event, as the real server does.
+      // (A second manager applying the same values is not a no-op: it becomes a co-owner.)
+      return old;
+    }
+    this.admission.admit(type, obj, old);
+    meta.managedFields = nextManaged;
     if (!meta.managedFields) delete meta.managedFields;
     if (ctx.dryRun) return obj;
     if (
@@ -875,6 +880,19 @@ function isDeployment(type: ResourceType) {
 function specOf(obj: KubeObject) {
   const { metadata, status, apiVersion, kind, ...rest } = obj;
   return rest;
+}
+
+/** Whether two managedFields lists record the same owners of the same fields (times aside). */
+function sameOwnership(
+  a: ManagedFieldsEntry[] | undefined,
+  b: ManagedFieldsEntry[] | undefined,
+): boolean {
+  const key = (list: ManagedFieldsEntry[] | undefined) =>
+    (list ?? [])
+      .map(({ time, ...rest }) => JSON.stringify(rest))
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
 }
 
 function stripVolatile(obj: KubeObject) {

@@ -17,6 +17,11 @@ import { AccessReviews } from './rbac/reviews';
 import { errors, PlainTextError, StatusError } from './status';
 import { ServiceAccountTokens } from './tokens';
 import { toTable, wantsTable } from './table';
+import {
+  metadataRequest,
+  partialForGet,
+  partialForList,
+} from './partialMetadata';
 import { serveWatch } from './watch';
 import { recordedOpenApi } from '../schema/openapi';
 import { OpenApiServer } from '../schema/serve';
@@ -233,6 +238,14 @@ export function createHandler(opts: HandlerOptions) {
             send(res, 200, toScale(obj));
             return;
           }
+          const partial =
+            !subresource && !wantsTable(req.headers.accept)
+              ? metadataRequest(req.headers.accept)
+              : undefined;
+          if (partial) {
+            send(res, 200, partialForGet(type, obj, partial));
+            return;
+          }
           if (!subresource && wantsTable(req.headers.accept)) {
             send(
               res,
@@ -250,6 +263,11 @@ export function createHandler(opts: HandlerOptions) {
           const list = api.list(type, namespace, listOptions(type, q));
           if (wantsTable(req.headers.accept)) {
             send(res, 200, toTable(type, list.items, list.metadata));
+            return;
+          }
+          const partial = metadataRequest(req.headers.accept);
+          if (partial) {
+            send(res, 200, partialForList(type, list, partial));
             return;
           }
           sendList(res, list);
@@ -270,6 +288,9 @@ export function createHandler(opts: HandlerOptions) {
             bookmarks: bool(q.get('allowWatchBookmarks')),
             timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
             table: wantsTable(req.headers.accept),
+            metadataVersion: wantsTable(req.headers.accept)
+              ? undefined
+              : metadataRequest(req.headers.accept)?.version,
           });
           return;
         }

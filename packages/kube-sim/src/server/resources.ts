@@ -141,6 +141,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
       },
     },
   ),
+  r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   r('apps', 'v1', 'daemonsets', 'DaemonSet', true, {
     shortNames: ['ds'],
     categories: ['all'],

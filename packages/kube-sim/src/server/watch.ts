@@ -10,6 +10,7 @@ import {
 import { StatusError } from './status';
 import { StoreEvent } from './store';
 import { toTable } from './table';
+import { partialObject } from './partialMetadata';
 import { KubeObject } from './types';
 
 export interface WatchParams {
@@ -21,6 +22,8 @@ export interface WatchParams {
   timeoutSeconds: number;
   /** `kubectl get -w`: each object goes out as a one-row Table. */
   table: boolean;
+  /** Send objects as `meta.k8s.io` PartialObjectMetadata of this version. */
+  metadataVersion?: string;
 }
 
 /**
@@ -72,7 +75,7 @@ export function serveWatch(
       w.table &&
       (type_ === 'ADDED' || type_ === 'MODIFIED' || type_ === 'DELETED')
         ? toTable(type, [o], { resourceVersion: o.metadata.resourceVersion })
-        : object;
+        : metadataOnly(o, w.metadataVersion, type_);
     res.write(`${JSON.stringify({ type: type_, object: body })}\n`);
   };
   const toWire = (e: StoreEvent): [string, KubeObject] | undefined => {
@@ -140,4 +143,13 @@ export function serveWatch(
     timers.push(setTimeout(close, w.timeoutSeconds * 1000));
   req.on('close', close);
   res.on('close', close);
+}
+
+function metadataOnly(
+  o: KubeObject,
+  version: string | undefined,
+  type: string,
+) {
+  if (!version || type === 'ERROR' || type === 'BOOKMARK') return o;
+  return partialObject(o, version);
 }
