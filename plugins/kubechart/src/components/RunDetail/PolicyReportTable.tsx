@@ -40,7 +40,7 @@ function ReleaseResults(props: {
 }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const { t: tp } = useTranslationRef(kubechartPolicyTranslationRef);
-  const columns: TableColumn<PolicyResult>[] = [
+  const columns: TableColumn<PolicyResult & { id: number }>[] = [
     {
       title: t('run.policyColumns.result'),
       render: r => {
@@ -74,9 +74,12 @@ function ReleaseResults(props: {
     },
     { title: t('run.policyColumns.fix'), field: 'fix' },
   ];
-  const rows = [...props.rows].sort((a, b) => rank(a) - rank(b));
+  // material-table keeps row state by `id`: the position in the (stable) sorted list.
+  const rows = [...props.rows]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((r, id) => ({ ...r, id }));
   return (
-    <Table<PolicyResult>
+    <Table<PolicyResult & { id: number }>
       title={props.title}
       subtitle={props.subtitle}
       columns={columns}
