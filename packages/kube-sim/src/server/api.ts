@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   describeField,
-  FieldPath,
-  fromFieldsV1,
   jsonMergePatch,
   jsonPatch,
   leafFields,
   readField,
   removeField,
   strategicMergePatch,
-  toFieldsV1,
 } from './patch';
 import {
   groupVersion,
@@ -24,6 +21,16 @@ import {
   matchesLabels,
 } from './selectors';
 import { omitEmptyMaps } from './emptyMaps';
+import { decodeContinue, encodeContinue } from './continueToken';
+import {
+  ManagerState,
+  ownableView,
+  readManagers,
+  sameOwnership,
+  updateManagers,
+  writeManagers,
+} from './managedFields';
+import { randomSuffix, validateName } from './objectNames';
 import { FieldValidation, SchemaValidator } from '../schema/validation';
 import { checkShape } from './shape';
 import { errors, StatusError } from './status';
@@ -33,7 +40,6 @@ import {
   deepEqual,
   isPlainObject,
   KubeObject,
-  ManagedFieldsEntry,
   nowIso,
 } from './types';
 
@@ -95,106 +101,16 @@ export interface Admission {
   admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): void;
 }
 
+export { randomSuffix } from './objectNames';
+
 /** The finalizers Orphan and Foreground deletes put on the object (the garbage collector's). */
 const PROPAGATION_FINALIZERS: Record<string, string | undefined> = {
   Orphan: 'orphan',
   Foreground: 'foregroundDeletion',
 };
 
-const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
-export function randomSuffix(n = 5): string {
-  let s = '';
-  for (let i = 0; i < n; i++) {
-    s +=
-      GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
-  }
-  return s;
-}
-
-interface ManagerState {
-  manager: string;
-  operation: 'Apply' | 'Update';
-  apiVersion: string;
-  time: string;
-  subresource?: string;
-  paths: Set<FieldPath>;
-}
-
-/** The fields of an object that field managers can own. */
-function ownableView(
-  obj: KubeObject,
-  subresource?: string,
-): Record<string, unknown> {
-  if (subresource === 'status') return { status: obj.status };
-  const { apiVersion, kind, metadata, status, ...rest } = obj;
-  const meta: Record<string, unknown> = {};
-  for (const k of [
-    'labels',
-    'annotations',
-    'ownerReferences',
-    'finalizers',
-    'generateName',
-  ]) {
-    if (metadata?.[k] !== undefined) meta[k] = metadata[k];
-  }
-  return Object.keys(meta).length ? { metadata: meta, ...rest } : rest;
-}
-
-function readManagers(obj: KubeObject | undefined): ManagerState[] {
-  return (obj?.metadata.managedFields ?? []).map(e => ({
-    manager: e.manager,
-    operation: e.operation,
-    apiVersion: e.apiVersion,
-    time: e.time,
-    subresource: e.subresource,
-    paths: new Set(fromFieldsV1(e.fieldsV1)),
-  }));
-}
-
-function writeManagers(
-  managers: ManagerState[],
-): ManagedFieldsEntry[] | undefined {
-  const out = managers
-    .filter(m => m.paths.size > 0)
-    .map(m => ({
-      manager: m.manager,
-      operation: m.operation,
-      apiVersion: m.apiVersion,
-      time: m.time,
-      fieldsType: 'FieldsV1' as const,
-      fieldsV1: toFieldsV1(m.paths),
-      ...(m.subresource ? { subresource: m.subresource } : {}),
-    }));
-  return out.length ? out : undefined;
-}
-
 function hasStatus(type: ResourceType) {
   return type.subresources?.includes('status') ?? false;
-}
-
-const DNS1123_SUBDOMAIN =
-  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_NAMES = new Set(['namespaces', 'services']);
-
-function validateName(type: ResourceType, name: string): string | undefined {
-  if (LABEL_NAMES.has(type.plural) && !type.group) {
-    if (name.length > 63 || !DNS1123_LABEL.test(name)) {
-      return `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`;
-    }
-    return undefined;
-  }
-  if (type.group === 'rbac.authorization.k8s.io') {
-    // RBAC names are path segments: anything but '/', '%', '.' and '..'.
-    return /[/%]/.test(name) || name === '.' || name === '..'
-      ? `Invalid value: "${name}": may not contain '/' or '%'`
-      : undefined;
-  }
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    return `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`;
-  }
-  return undefined;
 }
 
 /**
@@ -882,91 +798,7 @@ function specOf(obj: KubeObject) {
   return rest;
 }
 
-/** Whether two managedFields lists record the same owners of the same fields (times aside). */
-function sameOwnership(
-  a: ManagedFieldsEntry[] | undefined,
-  b: ManagedFieldsEntry[] | undefined,
-): boolean {
-  const key = (list: ManagedFieldsEntry[] | undefined) =>
-    (list ?? [])
-      .map(({ time, ...rest }) => JSON.stringify(rest))
-      .sort()
-      .join('\n');
-  return key(a) === key(b);
-}
-
 function stripVolatile(obj: KubeObject) {
   const { managedFields, resourceVersion, ...meta } = obj.metadata;
   return { ...obj, metadata: meta };
-}
-
-/** Ownership after a non-apply write: changed fields move to `manager`, removed fields leave everyone. */
-function updateManagers(
-  old: KubeObject,
-  next: KubeObject,
-  manager: string,
-  subresource: string | undefined,
-  operation: 'Update' | 'Apply',
-): ManagerState[] {
-  const managers = readManagers(old);
-  const nextPaths = leafFields(ownableView(next, subresource));
-  const nextSet = new Set(nextPaths);
-  const changed = nextPaths.filter(
-    p => !deepEqual(readField(old, p), readField(next, p)),
-  );
-  for (const m of managers) {
-    if (m.subresource !== subresource) continue;
-    for (const p of [...m.paths]) {
-      if (!nextSet.has(p)) m.paths.delete(p);
-    }
-  }
-  if (changed.length === 0) return managers;
-  let mine = managers.find(
-    m =>
-      m.manager === manager &&
-      m.operation === operation &&
-      m.subresource === subresource,
-  );
-  if (!mine) {
-    mine = {
-      manager,
-      operation,
-      apiVersion: groupVersion({
-        group: (next.apiVersion ?? '').includes('/')
-          ? next.apiVersion!.split('/')[0]
-          : '',
-        version: (next.apiVersion ?? 'v1').split('/').pop()!,
-      }),
-      time: nowIso(),
-      subresource,
-      paths: new Set(),
-    };
-    managers.push(mine);
-  }
-  mine.time = nowIso();
-  for (const p of changed) {
-    for (const m of managers)
-      if (m !== mine && m.subresource === subresource) m.paths.delete(p);
-    mine.paths.add(p);
-  }
-  return managers;
-}
-
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(
-    JSON.stringify({ v: 'meta.k8s.io/v1', rv, start }),
-  ).toString('base64url');
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed.start !== 'string' || typeof parsed.rv !== 'number')
-      throw new Error();
-    return parsed;
-  } catch {
-    throw errors.badRequest(
-      'continue key is not valid: the continue token is malformed',
-    );
-  }
 }

@@ -1,0 +1,136 @@
+import {
+  FieldPath,
+  fromFieldsV1,
+  leafFields,
+  readField,
+  toFieldsV1,
+} from './patch';
+import { groupVersion } from './resources';
+import { deepEqual, KubeObject, ManagedFieldsEntry, nowIso } from './types';
+
+/**
+ * Field ownership (`metadata.managedFields`) as the API server keeps it: which manager owns which
+ * fields after a write, and whether a write changed ownership at all.
+ */
+
+export interface ManagerState {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time: string;
+  subresource?: string;
+  paths: Set<FieldPath>;
+}
+
+/** The fields of an object that field managers can own. */
+export function ownableView(
+  obj: KubeObject,
+  subresource?: string,
+): Record<string, unknown> {
+  if (subresource === 'status') return { status: obj.status };
+  const { apiVersion, kind, metadata, status, ...rest } = obj;
+  const meta: Record<string, unknown> = {};
+  for (const k of [
+    'labels',
+    'annotations',
+    'ownerReferences',
+    'finalizers',
+    'generateName',
+  ]) {
+    if (metadata?.[k] !== undefined) meta[k] = metadata[k];
+  }
+  return Object.keys(meta).length ? { metadata: meta, ...rest } : rest;
+}
+
+export function readManagers(obj: KubeObject | undefined): ManagerState[] {
+  return (obj?.metadata.managedFields ?? []).map(e => ({
+    manager: e.manager,
+    operation: e.operation,
+    apiVersion: e.apiVersion,
+    time: e.time,
+    subresource: e.subresource,
+    paths: new Set(fromFieldsV1(e.fieldsV1)),
+  }));
+}
+
+export function writeManagers(
+  managers: ManagerState[],
+): ManagedFieldsEntry[] | undefined {
+  const out = managers
+    .filter(m => m.paths.size > 0)
+    .map(m => ({
+      manager: m.manager,
+      operation: m.operation,
+      apiVersion: m.apiVersion,
+      time: m.time,
+      fieldsType: 'FieldsV1' as const,
+      fieldsV1: toFieldsV1(m.paths),
+      ...(m.subresource ? { subresource: m.subresource } : {}),
+    }));
+  return out.length ? out : undefined;
+}
+
+/** Whether two managedFields lists record the same owners of the same fields (times aside). */
+export function sameOwnership(
+  a: ManagedFieldsEntry[] | undefined,
+  b: ManagedFieldsEntry[] | undefined,
+): boolean {
+  const key = (list: ManagedFieldsEntry[] | undefined) =>
+    (list ?? [])
+      .map(({ time, ...rest }) => JSON.stringify(rest))
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
+}
+
+/** Ownership after a non-apply write: changed fields move to `manager`, removed fields leave everyone. */
+export function updateManagers(
+  old: KubeObject,
+  next: KubeObject,
+  manager: string,
+  subresource: string | undefined,
+  operation: 'Update' | 'Apply',
+): ManagerState[] {
+  const managers = readManagers(old);
+  const nextPaths = leafFields(ownableView(next, subresource));
+  const nextSet = new Set(nextPaths);
+  const changed = nextPaths.filter(
+    p => !deepEqual(readField(old, p), readField(next, p)),
+  );
+  for (const m of managers) {
+    if (m.subresource !== subresource) continue;
+    for (const p of [...m.paths]) {
+      if (!nextSet.has(p)) m.paths.delete(p);
+    }
+  }
+  if (changed.length === 0) return managers;
+  let mine = managers.find(
+    m =>
+      m.manager === manager &&
+      m.operation === operation &&
+      m.subresource === subresource,
+  );
+  if (!mine) {
+    mine = {
+      manager,
+      operation,
+      apiVersion: groupVersion({
+        group: (next.apiVersion ?? '').includes('/')
+          ? next.apiVersion!.split('/')[0]
+          : '',
+        version: (next.apiVersion ?? 'v1').split('/').pop()!,
+      }),
+      time: nowIso(),
+      subresource,
+      paths: new Set(),
+    };
+    managers.push(mine);
+  }
+  mine.time = nowIso();
+  for (const p of changed) {
+    for (const m of managers)
+      if (m !== mine && m.subresource === subresource) m.paths.delete(p);
+    mine.paths.add(p);
+  }
+  return managers;
+}
