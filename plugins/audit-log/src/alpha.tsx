@@ -5,6 +5,7 @@ import {
   discoveryApiRef,
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
+import { Content } from '@backstage/core-components';
 import ListAltIcon from '@material-ui/icons/ListAlt';
 import { AuditLogClient, auditLogApiRef } from './api';
 import { rootRouteRef } from './routes';
@@ -29,11 +30,14 @@ export const auditLogPage = PageBlueprint.make({
     title: 'Audit log',
     icon: <ListAltIcon />,
     routeRef: rootRouteRef,
-    // the standard Backstage Header/Content layout, as on the legacy page,
-    // instead of the app's plugin header
-    noHeader: true,
+    // Under the app's standard page header, like every other page of the app;
+    // AuditLogPage, with a header of its own, is for legacy apps.
     loader: () =>
-      import('./components/AuditLogPage').then(m => <m.AuditLogPage />),
+      import('./components/AuditLogPage').then(m => (
+        <Content>
+          <m.AuditLogContent />
+        </Content>
+      )),
   },
 });
 

@@ -28,6 +28,8 @@ function targetOf(event: AuditEvent): string {
     .join(' · ');
 }
 
+const NO_WRAP = { whiteSpace: 'nowrap' } as const;
+
 /** A table row: the event with the `id` material-table keeps row state by. */
 type AuditRow = AuditEvent & { id: number };
 
@@ -40,11 +42,12 @@ export function AuditEventsTable(props: {
   const { events, onSelect, loading } = props;
   const { t } = useTranslationRef(auditLogTranslationRef);
   const columns: TableColumn<AuditRow>[] = [
-    { title: t('table.seq'), field: 'seq', width: '5%' },
+    // short values stay on one line; the long ones (actor, target) wrap
+    { title: t('table.seq'), field: 'seq', cellStyle: NO_WRAP },
     {
       title: t('table.time'),
       field: 'occurredAt',
-      width: '12%',
+      cellStyle: NO_WRAP,
       render: e => new Date(e.occurredAt).toLocaleString(),
     },
     {
@@ -73,7 +76,7 @@ export function AuditEventsTable(props: {
       field: 'severity',
       render: e => <SeverityChip severity={e.severity} />,
     },
-    { title: t('table.status'), field: 'status' },
+    { title: t('table.status'), field: 'status', cellStyle: NO_WRAP },
     {
       title: t('table.target'),
       field: 'target',
