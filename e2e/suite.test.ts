@@ -6,3 +6,5 @@ import './assistant.e2e.ts';
 import './assistant-diagnosis.e2e.ts';
 import './tenant.e2e.ts';
 import './audit.e2e.ts';
+// An AI agent's view: a real MCP client against the running backend, acting as the guest.
+import './mcp.e2e.ts';

@@ -1,0 +1,107 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Browser } from 'playwright-core';
+import { backendUrl, launchBrowser, openSignedIn, screenshot } from './browser.ts';
+
+/** A Backstage user token for the example's guest, as the app itself gets it when signing in. */
+async function guestToken(): Promise<string> {
+  const res = await fetch(`${backendUrl}/api/auth/guest/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest' },
+  });
+  assert.equal(res.status, 200, `guest sign-in answered ${res.status}`);
+  const body = (await res.json()) as { backstageIdentity: { token: string } };
+  return body.backstageIdentity.token;
+}
+
+/** The JSON an action returned, from the text content the MCP actions backend wraps it in. */
+function output(result: Awaited<ReturnType<Client['callTool']>>): any {
+  assert.ok(!result.isError, `tool call failed: ${JSON.stringify(result.content)}`);
+  const [first] = result.content as Array<{ type: string; text: string }>;
+  return JSON.parse(first.text);
+}
+
+// An AI agent's view: a real MCP client against the example backend's MCP actions endpoint, acting as
+// the signed-in guest (a platform-team member), then the same run seen in the portal.
+describe('KubeChart as MCP tools', () => {
+  let client: Client;
+  let browser: Browser;
+
+  before(async () => {
+    const token = await guestToken();
+    client = new Client({ name: 'kubechart-e2e', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${backendUrl}/api/mcp-actions/v1`), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await client?.close();
+    await browser?.close();
+  });
+
+  test('lists KubeChart, audit-log and assistant tools with their hints', async () => {
+    const { tools } = await client.listTools();
+    const byName = new Map(tools.map(t => [t.name, t]));
+    for (const name of [
+      'kubechart.get-cluster-health',
+      'kubechart.list-runs',
+      'kubechart.check-policy',
+      'kubechart.install-chart',
+      'kubechart.rollback-release',
+      'kubechart.provision-tenant',
+      'audit-log.query-audit-events',
+      'kube-assistant.plan-question',
+    ]) {
+      assert.ok(byName.has(name), `${name} is not among ${[...byName.keys()].join(', ')}`);
+    }
+    assert.equal(byName.get('kubechart.get-cluster-health')!.annotations?.readOnlyHint, true);
+    assert.equal(byName.get('kubechart.install-chart')!.annotations?.destructiveHint, true);
+  });
+
+  test('a read-only tool answers with the cluster’s health', async () => {
+    const health = output(await client.callTool({ name: 'kubechart.get-cluster-health', arguments: { cluster: 'kube-sim' } }));
+    assert.ok(health.clusters.some((c: { name: string }) => c.name === 'kube-sim'));
+    assert.notEqual(health.health.status, 'error');
+    assert.ok(health.health.nodes.total > 0);
+  });
+
+  test('a chart run started by the agent is recorded for the user and shows in deployment history', async () => {
+    const release = `mcp-${Date.now().toString(36)}`;
+    const started = output(
+      await client.callTool({
+        name: 'kubechart.install-chart',
+        arguments: {
+          cluster: 'kube-sim',
+          namespace: 'payments',
+          entityRef: 'component:default/payments-api',
+          release: { name: release, chart: 'kubechart-service', values: { replicas: 1 } },
+        },
+      }),
+    );
+    assert.match(started.link, /\/catalog\/default\/component\/payments-api\/deployment-history/);
+    let run: any;
+    for (let i = 0; i < 180; i++) {
+      run = output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId: started.runId } })).run;
+      if (run.status === 'succeeded' || run.status === 'failed') break;
+      await new Promise(r => setTimeout(r, 1000));
+    }
+    assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
+    assert.equal(run.actor, 'user:default/guest');
+
+    // Outside the user's scope the agent is refused as the portal would be.
+    const refused = await client.callTool({
+      name: 'kubechart.install-chart',
+      arguments: { cluster: 'kube-sim', namespace: 'kube-system', release: { name: release, chart: 'kubechart-service' } },
+    });
+    assert.equal(refused.isError, true);
+    assert.match(JSON.stringify(refused.content), /kube-system/);
+
+    const page = await openSignedIn(browser, '/catalog/default/component/payments-api/deployment-history');
+    await page.getByText(release).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, 'mcp-run-in-history');
+  });
+});
