@@ -1,3 +1,4 @@
+import { useMemo } from 'react';
 import {
   ContentHeader,
   EmptyState,
@@ -54,6 +55,11 @@ function TenantsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const entityRoute = useRouteRef(entityRouteRef);
   const { value, loading, error } = useTenants();
+  // material-table keeps row state by `id`; a tenant is unique by cluster and code.
+  const rows = useMemo(
+    () => (value ?? []).map(x => ({ ...x, id: `${x.cluster}/${x.code}` })),
+    [value],
+  );
 
   if (loading) {
     return <Progress />;
@@ -76,7 +82,7 @@ function TenantsList() {
       ? `${entityRoute(entityRouteParams(tenant.entityRef))}/deployment-history`
       : undefined;
 
-  const columns: TableColumn<Tenant>[] = [
+  const columns: TableColumn<Tenant & { id: string }>[] = [
     {
       title: t('tenants.columns.code'),
       field: 'code',
@@ -135,10 +141,10 @@ function TenantsList() {
   ];
 
   return (
-    <Table<Tenant>
+    <Table<Tenant & { id: string }>
       title={t('tenants.title')}
       columns={columns}
-      data={value}
+      data={rows}
       options={{ paging: value.length > 20, pageSize: 20, padding: 'dense' }}
     />
   );
