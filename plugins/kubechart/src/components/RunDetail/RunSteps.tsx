@@ -33,6 +33,8 @@ const useStyles = makeStyles(theme => ({
     backgroundColor: theme.palette.background.default,
     borderRadius: theme.shape.borderRadius,
   },
+  // long step names (apply:PodDisruptionBudget/…) wrap inside their column
+  name: { overflowWrap: 'anywhere', minWidth: 0 },
   warn: { color: theme.palette.warning.main },
   error: { color: theme.palette.error.main },
 }));
@@ -58,7 +60,7 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
         {steps.map(step => (
           <Box key={step.name} className={classes.step} role="row">
             <RunStatus status={step.state} />
-            <Typography variant="body2">
+            <Typography variant="body2" className={classes.name}>
               <strong>{step.name}</strong>
             </Typography>
             <Typography variant="body2" color="textSecondary">
