@@ -8,7 +8,88 @@ export const backendUrl =
   process.env.KUBECHART_BACKEND_URL ?? 'http://localhost:7007';
 export const screenshotDir = join(import.meta.dirname, '..', 'e2e-screenshots');
 
+/** A browser console message (error or warning) or uncaught page error seen during the suite. */
+export type ConsoleProblem = { url: string; type: string; text: string };
+
+/** Every console error and warning of every page of the suite, in order (see watchConsole). */
+export const consoleProblems: ConsoleProblem[] = [];
+
+/** Paths of the screens our plugins draw (beside the entity tabs, matched by ourConsoleProblems). */
+const OUR_PATHS = [
+  /^\/audit-log/,
+  /^\/kube-assistant/,
+  /^\/kubechart\//,
+  /\/deployment-history/,
+];
+
+/**
+ * The console problems our plugins caused: messages whose text or component stack names our
+ * packages, and the table/key warnings React and material-table print (without naming the
+ * component) on one of our screens.
+ */
+export function ourConsoleProblems(
+  problems: ConsoleProblem[] = consoleProblems,
+): ConsoleProblem[] {
+  return problems.filter(p => {
+    // Not ours although the component stack passes through our components: the dev server's hot
+    // reload messages, and React 18's deprecation notes about material-table, react-beautiful-dnd
+    // and MUI v4 internals (Backstage's Table and Tooltip), which we cannot change.
+    if (
+      /^\[HMR\]|Support for defaultProps will be removed|findDOMNode is deprecated/.test(
+        p.text,
+      )
+    ) {
+      return false;
+    }
+    if (/plugins\/(kubechart|assistant|audit-log)|@kubechart\//.test(p.text)) {
+      return true;
+    }
+    const path = new URL(p.url, appUrl).pathname;
+    return (
+      /unique id property|unique "key" prop/.test(p.text) &&
+      OUR_PATHS.some(re => re.test(path))
+    );
+  });
+}
+
+function watchConsole(page: Page) {
+  page.on('console', msg => {
+    if (msg.type() === 'error' || msg.type() === 'warning') {
+      consoleProblems.push({
+        url: page.url(),
+        type: msg.type(),
+        text: msg.text(),
+      });
+    }
+  });
+  page.on('pageerror', error => {
+    consoleProblems.push({
+      url: page.url(),
+      type: 'pageerror',
+      text: `${error.message}\n${error.stack ?? ''}`,
+    });
+  });
+}
+
 export async function launchBrowser(): Promise<Browser> {
+  const browser = await launchChromium();
+  // Every page of every test file reports its console problems (checked at the end of the suite).
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async options => {
+    const page = await newPage(options);
+    watchConsole(page);
+    return page;
+  };
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async options => {
+    const context = await newContext(options);
+    context.on('page', watchConsole);
+    return context;
+  };
+  return browser;
+}
+
+async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -30,7 +111,7 @@ export async function openSignedIn(
   path = '/',
 ): Promise<Page> {
   const page = await browser.newPage({
-    viewport: { width: 1440, height: 900 },
+    viewport: { width: 1440, height: 1000 },
   });
   await gotoSignedIn(page, path);
   return page;

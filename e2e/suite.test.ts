@@ -8,3 +8,6 @@ import './tenant.e2e.ts';
 import './audit.e2e.ts';
 // An AI agent's view: a real MCP client against the running backend, acting as the guest.
 import './mcp.e2e.ts';
+// Last: reads what the tenant test left, screenshots every KubeChart screen, and fails on console
+// problems our plugins caused anywhere above.
+import './screens.e2e.ts';
