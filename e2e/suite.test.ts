@@ -8,6 +8,9 @@ import './tenant.e2e.ts';
 import './audit.e2e.ts';
 // An AI agent's view: a real MCP client against the running backend, acting as the guest.
 import './mcp.e2e.ts';
+// Templates and tenant screens on a tenant of its own: pods in its Kubernetes tab, the history link,
+// manifests reviewed before Create, the tenants page, a typed-name delete.
+import './templates.e2e.ts';
 // Last: reads what the tenant test left, screenshots every KubeChart screen, and fails on console
 // problems our plugins caused anywhere above.
 import './screens.e2e.ts';

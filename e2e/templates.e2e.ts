@@ -1,0 +1,185 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import {
+  gotoSignedIn,
+  launchBrowser,
+  openSignedIn,
+  screenshot,
+} from './browser.ts';
+
+// What a new user trips over in the templates and tenant screens: a tenant's pods in its Kubernetes
+// tab, the history link, manifests reviewed before Create, the tenants page, a typed-name delete.
+describe('templates and tenant screens', () => {
+  const code = `tpl-${Date.now().toString(36)}`;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    browser = await launchBrowser();
+    page = await openSignedIn(browser, '/create');
+    page.setDefaultNavigationTimeout(120_000);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  async function waitForTaskEnd(p: Page) {
+    await p
+      .getByText(/Open the tenant|Deployment history|^Error: /)
+      .first()
+      .waitFor({ timeout: 5 * 60_000 });
+    assert.equal(
+      await p.getByText(/^Error: /).count(),
+      0,
+      'the task succeeded',
+    );
+  }
+
+  test('a provisioned tenant: its history link opens the run in the same tab, its Kubernetes tab shows its pods', async () => {
+    await gotoSignedIn(page, '/create/templates/default/kubechart-tenant');
+    await page.locator('#root_code').waitFor({ timeout: 60_000 });
+    await page.locator('#root_code').fill(code);
+    await page.locator('#root_displayName').fill(`Templates ${code}`);
+    await page.locator('#root_owner').click();
+    await page.locator('#root_owner').fill('platform');
+    await page.getByRole('option', { name: /platform-team/ }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    // The quota choices read as titles (oneOf), not as raw enum values.
+    await page.getByLabel(/Quota/).click();
+    await page.getByRole('option', { name: /Medium \(4 CPU/ }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel(/Include a PostgreSQL database/).uncheck();
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await waitForTaskEnd(page);
+
+    const history = page.getByRole('link', { name: 'Deployment history' });
+    const href = await history.getAttribute('href');
+    assert.match(
+      href ?? '',
+      new RegExp(`^/catalog/default/system/${code}/deployment-history\\?run=`),
+      'the link is relative and names the run',
+    );
+    assert.equal(await history.getAttribute('target'), null, 'same tab');
+    await history.click();
+    await page.waitForURL(/deployment-history\?run=/, { timeout: 30_000 });
+    const runId = new URL(page.url()).searchParams.get('run')!;
+    await page.getByText(runId).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, 'templates-1-history-run');
+
+    // The tenant's Kubernetes tab selects kubechart.io/tenant=<code>: every release's pods carry it.
+    await gotoSignedIn(page, `/catalog/default/system/${code}/kubernetes`);
+    const pods = page.getByText(/^[1-9]\d* pods?$/).first();
+    for (let i = 0; i < 12 && !(await pods.isVisible()); i++) {
+      await page.waitForTimeout(5_000);
+      await page.reload();
+    }
+    await pods.waitFor({ timeout: 60_000 });
+    await page.getByText('kube-sim (local)').last().click();
+    for (const release of ['api', 'web']) {
+      await page
+        .getByRole('button')
+        .filter({ hasText: new RegExp(`${release}\\s*Deployment`) })
+        .first()
+        .waitFor({ timeout: 30_000 });
+    }
+    await screenshot(page, 'templates-2-tenant-kubernetes');
+  });
+
+  test('the manifests template shows the YAML and its policy check before Create, and applies that YAML', async () => {
+    await gotoSignedIn(page, '/create/templates/default/kubechart-manifests');
+    await page.locator('#root_name').waitFor({ timeout: 60_000 });
+    await page.locator('#root_entity').click();
+    await page.locator('#root_entity').fill(code);
+    await page
+      .getByRole('option', { name: new RegExp(code) })
+      .first()
+      .click();
+    await page.locator('#root_name').fill('hello');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('#root_namespace').fill(`tenant-${code}`);
+    await page.locator('#root_domain').fill(`${code}.example.com`);
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    const yaml = page.getByTestId('kubechart-manifests-yaml');
+    await yaml.waitFor({ timeout: 60_000 });
+    await page
+      .getByText(/Policy check passed/)
+      .first()
+      .waitFor({ timeout: 60_000 });
+    const shown = await yaml.innerText();
+    for (const kind of [
+      'Deployment',
+      'Service',
+      'NetworkPolicy',
+      'HTTPRoute',
+    ]) {
+      assert.match(shown, new RegExp(`kind: ${kind}`), `${kind} is shown`);
+    }
+    assert.match(shown, /hostnames:[\s\S]*example\.com/);
+    assert.equal(
+      await page.getByRole('button', { name: 'Create' }).count(),
+      0,
+      'Create is not offered before the review',
+    );
+    await screenshot(page, 'templates-3-manifests-review');
+
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await waitForTaskEnd(page);
+    const search = page.getByPlaceholder('Search').last();
+    for (const kind of [
+      'Deployment',
+      'Service',
+      'NetworkPolicy',
+      'HTTPRoute',
+    ]) {
+      await search.fill(`${kind}/hello: created`);
+      await page
+        .getByText(`${kind}/hello: created`)
+        .first()
+        .waitFor({ timeout: 10_000 });
+    }
+  });
+
+  test('the Tenants page has a heading and a link to the provisioning template', async () => {
+    await gotoSignedIn(page, '/kubechart/tenants');
+    await page
+      .getByRole('heading', { name: 'Everything provisioned by kubechart' })
+      .waitFor({ timeout: 60_000 });
+    const provision = page
+      .getByRole('button', { name: 'Provision a tenant' })
+      .or(page.getByRole('link', { name: 'Provision a tenant' }));
+    assert.equal(
+      await provision.first().getAttribute('href'),
+      '/create/templates/default/kubechart-tenant',
+    );
+    await page
+      .getByText(`Templates ${code} (${code})`)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await screenshot(page, 'templates-4-tenants');
+  });
+
+  test('deleting a tenant needs its code typed exactly', async () => {
+    await gotoSignedIn(
+      page,
+      '/create/templates/default/kubechart-tenant-delete',
+    );
+    await page.locator('#root_tenant').waitFor({ timeout: 60_000 });
+    await page.locator('#root_tenant').fill(code);
+    await page.locator('#root_confirm').fill(`${code}x`);
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page
+      .getByText(`Type the tenant code "${code}" exactly to confirm.`)
+      .first()
+      .waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByRole('button', { name: 'Create' }).count(), 0);
+    await page.locator('#root_confirm').fill(code);
+    await page.getByRole('button', { name: 'Review' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await waitForTaskEnd(page);
+    await screenshot(page, 'templates-5-tenant-deleted');
+  });
+});
