@@ -34,12 +34,19 @@ describe('EntityDeploymentHistoryContent live updates', () => {
       finishedAt: undefined,
       durationMs: undefined,
     });
-    let history = [original];
+    // A later upgrade: revision 3 (run-1's) is no longer the release's current one, so it can be
+    // rolled back to.
+    const upgrade = makeRun({
+      id: 'run-0',
+      helmRevision: 4,
+      createdAt: '2026-01-04T00:00:00Z',
+    });
+    let history = [upgrade, original];
     api.listRuns.mockImplementation(async () => ({ items: history }));
     api.getRun.mockImplementation(async id => history.find(r => r.id === id)!);
     api.getRunEvents.mockResolvedValue([]);
     api.createRun.mockImplementation(async () => {
-      history = [rollback, original];
+      history = [rollback, upgrade, original];
       return { id: 'run-2', status: 'pending' };
     });
 
@@ -57,8 +64,8 @@ describe('EntityDeploymentHistoryContent live updates', () => {
       { apis: [mockApis.permission(), mockApis.alert()] },
     );
 
-    // Open the only run and roll back to its revision.
-    await userEvent.click(await screen.findByText('dev / shop / web'));
+    // Open the older run and roll back to its revision.
+    await userEvent.click((await screen.findAllByText('dev / shop / web'))[1]);
     await userEvent.click(
       await screen.findByRole('button', { name: 'Roll back to this revision' }),
     );
@@ -74,7 +81,11 @@ describe('EntityDeploymentHistoryContent live updates', () => {
     });
 
     // The run finishes: the backend publishes on both channels.
-    history = [{ ...rollback, status: 'succeeded', helmRevision: 5 }, original];
+    history = [
+      { ...rollback, status: 'succeeded', helmRevision: 5 },
+      upgrade,
+      original,
+    ];
     const listCalls = api.listRuns.mock.calls.length;
     await waitFor(() =>
       expect(signals.subscriberCount(runSignalChannel('run-2'))).toBe(1),
