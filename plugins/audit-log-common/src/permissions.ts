@@ -14,8 +14,9 @@ export const auditLogEventsReadPermission = createPermission({
  * nothing else: a resource permission on `catalog-entity`, so a permission
  * policy can grant it with the catalog's rules (for example to the entity's
  * owners with `IS_ENTITY_OWNER`). The API checks it only when
- * `audit-log.events.read` is denied, for `GET /events?entityRef=…` and for
- * single events targeting that entity.
+ * `audit-log.events.read` is denied: for `GET /events?entityRef=…`, for
+ * single events targeting that entity, and for `GET /events` without an
+ * entity, which then lists only the events of entities it allows.
  * @public
  */
 export const auditLogEntityEventsReadPermission = createPermission({

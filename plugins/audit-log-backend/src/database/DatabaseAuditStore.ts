@@ -21,6 +21,7 @@ import {
 import { Knex } from 'knex';
 import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
 import { EventRow, hashRow, postgresHashExpression, toIso } from './chain';
+import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
 const migrationsDir = resolvePackagePath(
@@ -87,20 +88,6 @@ function checkpointOf(head: HeadRow): AuditPruneCheckpoint | undefined {
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^seq:(\d+)$/.exec(
-    Buffer.from(cursor, 'base64url').toString('utf8'),
-  );
-  if (!match) {
-    throw new InputError('Invalid cursor');
-  }
-  return Number(match[1]);
 }
 
 /**

@@ -21,6 +21,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
 import { CheckpointWitness } from './checkpointWitness';
+import { queryEntityScoped } from './entityScope';
 import { csvChunks, ndjsonChunks } from './exportStream';
 import {
   checkPruneCutoff,
@@ -105,10 +106,12 @@ export async function createRouter(
 
   /**
    * Readers with `audit-log.events.read` see everything; others may read the
-   * events of one entity when the policy grants them
-   * `audit-log.entity-events.read` on it.
+   * events of the entities the policy grants them
+   * `audit-log.entity-events.read` on (e.g. the entities they own): one entity
+   * with `?entityRef=`, or, without it, every event that targets such an
+   * entity. `undefined` means the caller reads everything.
    */
-  async function authorizeRead(req: Request, entityRef: string | undefined) {
+  async function readScope(req: Request, entityRef: string | undefined) {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
@@ -117,7 +120,7 @@ export async function createRouter(
       { credentials },
     );
     if (all.result === AuthorizeResult.ALLOW) {
-      return;
+      return undefined;
     }
     if (entityRef) {
       const [one] = await permissions.authorize(
@@ -130,28 +133,46 @@ export async function createRouter(
         { credentials },
       );
       if (one.result === AuthorizeResult.ALLOW) {
-        return;
+        return undefined;
       }
+      throw new NotAllowedError(
+        `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name} on ${entityRef}`,
+      );
     }
-    throw new NotAllowedError(
-      entityRef
-        ? `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name} on ${entityRef}`
-        : `Missing permission ${auditLogEventsReadPermission.name}`,
+    const [some] = await permissions.authorizeConditional(
+      [{ permission: auditLogEntityEventsReadPermission }],
+      { credentials },
     );
+    if (some.result === AuthorizeResult.DENY) {
+      throw new NotAllowedError(
+        `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name}`,
+      );
+    }
+    return { credentials, decision: some.result };
   }
 
   // Reads are not audited: the live tail refetches on every new event, and
   // auditing those reads would feed itself.
   router.get('/events', async (req, res) => {
     const query = parseEventsQuery(req.query);
-    await authorizeRead(req, query.entityRef);
-    res.json(await store.query(query));
+    const scope = await readScope(req, query.entityRef);
+    res.json(
+      scope
+        ? await queryEntityScoped({ store, permissions, query, ...scope })
+        : await store.query(query),
+    );
   });
 
   router.get('/events/:seq', async (req, res) => {
     const seq = parseSeq(req.params.seq);
     const event = await store.get(seq);
-    await authorizeRead(req, event?.target.entityRef);
+    // An event without an entity needs `audit-log.events.read`; so does a
+    // missing one, so that a 404 tells nothing to other readers.
+    if (!event?.target.entityRef) {
+      await authorize(req, auditLogEventsReadPermission);
+    } else {
+      await readScope(req, event.target.entityRef);
+    }
     if (!event) {
       throw new NotFoundError(`No audit event ${seq}`);
     }
