@@ -1,5 +1,6 @@
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
@@ -55,6 +56,23 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
         kubechartPlugin,
         mockServices.rootConfig.factory({ data }),
         mockServices.database.factory({ knex }),
+        // A chart run for an entity deploys where the catalog says that entity may.
+        catalogServiceMock.factory({
+          entities: [
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'risky', namespace: 'default', annotations: { 'kubechart.io/tenant': 'shop' } },
+              spec: { type: 'service', lifecycle: 'experimental', owner: 'user:default/mock' },
+            },
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'squatter', namespace: 'default', annotations: { 'kubechart.io/namespace': 'kube-system' } },
+              spec: { type: 'service', lifecycle: 'experimental', owner: 'user:default/mock' },
+            },
+          ],
+        }),
         createServiceFactory({
           service: signalsServiceRef,
           deps: {},
@@ -200,6 +218,23 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(run.policyReport.blocking).toBe(true);
     const secrets = await core.listNamespacedSecret({ namespace: 'tenant-shop', labelSelector: 'owner=helm,name=risky' });
     expect(secrets.items).toEqual([]);
+  });
+
+  it('refuses a chart run for an entity where the catalog says it may not deploy, or for an entity the catalog lacks, recording nothing', async () => {
+    const chart = (entity: string, namespace: string) => ({ kind: 'chart', cluster: 'dev', namespace, entityRef: `component:default/${entity}`, release: { name: entity, chart: 'webapp' } });
+    const squatter = await post('/runs', chart('squatter', 'kube-system'));
+    expect(squatter.status).toBe(403);
+    expect(squatter.body.error.message).toBe(
+      'A run for component:default/squatter may deploy only where that entity may deploy; it may deploy to no namespace on cluster dev: kubechart.io/namespace: kube-system: neither a kubechart tenant nor assigned to an owner in kubechart.clusters.dev.namespaces',
+    );
+    const ghost = await post('/runs', chart('ghost', 'tenant-shop'));
+    expect(ghost.status).toBe(403);
+    expect(ghost.body.error.message).toBe(
+      'A run for component:default/ghost may deploy only where that entity may deploy; the catalog has no entity component:default/ghost visible to user:default/mock',
+    );
+    for (const entity of ['squatter', 'ghost']) {
+      expect((await get(`/runs?entityRef=component:default/${entity}`)).body.items).toEqual([]);
+    }
   });
 
   it('fails a run with a clear reason when the API goes down mid-run, and a retry converges', async () => {

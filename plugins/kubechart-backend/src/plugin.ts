@@ -21,6 +21,7 @@ import {
   kubechartRunsServiceRef,
   kubechartTenantResourcesExtensionPoint,
 } from '@kubechart/plugin-kubechart-node';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { registerKubechartActions } from './actions/kubechartActions';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
@@ -63,8 +64,9 @@ export const kubechartPlugin = createBackendPlugin({
         signals: signalsServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
         runsClient: kubechartRunsServiceRef,
+        catalog: catalogServiceRef,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
         registerKubechartActions({ actionsRegistry, runs: runsClient, config });
@@ -89,6 +91,7 @@ export const kubechartPlugin = createBackendPlugin({
             });
           }
         };
+        const settings = readEngineSettings(config);
         const helm = HelmCli.fromConfig(config);
         const policy = PolicyEngine.fromConfig(config, policyRules);
         const engine = new RunEngine({
@@ -98,7 +101,7 @@ export const kubechartPlugin = createBackendPlugin({
           policy,
           tenantResources,
           logger,
-          settings: readEngineSettings(config),
+          settings,
           listener: { onRunChanged },
         });
         const health = new HealthService(clusters, logger, {
@@ -130,8 +133,10 @@ export const kubechartPlugin = createBackendPlugin({
             httpAuth,
             permissions,
             userInfo,
+            catalog,
             auditor,
             logger,
+            settings,
             onBehalfOfServices: readOnBehalfOfServices(config),
             onRunChanged,
           }),

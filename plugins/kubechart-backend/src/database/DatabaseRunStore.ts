@@ -21,6 +21,7 @@ import {
   RunLease,
   RunPatch,
   RunStore,
+  StaleRun,
   TenantRecord,
 } from './RunStore';
 
@@ -484,7 +485,7 @@ export class DatabaseRunStore implements RunStore {
       .update({ heartbeat_at: Date.now() });
   }
 
-  async findStaleRuns(before: Date): Promise<Run[]> {
+  async findStaleRuns(before: Date): Promise<StaleRun[]> {
     const rows = await this.db<RunRow>('kubechart_runs')
       .whereIn('status', ['pending', 'running'])
       .andWhere(b =>
@@ -492,7 +493,7 @@ export class DatabaseRunStore implements RunStore {
           .where('heartbeat_at', '<', before.getTime())
           .orWhereNull('heartbeat_at'),
       );
-    return rows.map(toRun);
+    return rows.map(r => ({ ...toRun(r), executor: r.owner ?? undefined }));
   }
 
   async appendEvents(

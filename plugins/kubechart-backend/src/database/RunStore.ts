@@ -81,6 +81,9 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** A run whose heartbeat is stale, and the backend instance (or recording action) that claimed it. */
+export type StaleRun = Run & { executor?: string };
+
 /** Options of {@link RunStore.finishRun}. */
 export type FinishRunOptions = {
   /** Do nothing (resolve false) when the run already finished, e.g. reconciled by another replica. */
@@ -141,8 +144,8 @@ export interface RunStore {
    * stopped. Resolves false, releasing nothing, while the run is still active.
    */
   releaseLocks(runId: string): Promise<boolean>;
-  /** Runs `running`/`pending` whose heartbeat is older than `before`. */
-  findStaleRuns(before: Date): Promise<Run[]>;
+  /** Runs `running`/`pending` whose heartbeat is older than `before`, with the instance that claimed each. */
+  findStaleRuns(before: Date): Promise<StaleRun[]>;
   /** Appends events; with a lease, only while it holds (throws {@link LeaseLostError}). */
   appendEvents(
     runId: string,

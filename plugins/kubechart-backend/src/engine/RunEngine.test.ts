@@ -103,7 +103,11 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect((await store.getRun(staleReady.id))!.status).toBe('succeeded');
     const failed = (await store.getRun(staleEmpty.id))!;
     expect(failed.status).toBe('failed');
-    expect(failed.failureReason).toMatch(/^backend restarted during provisioning; the cluster shows: no workloads found/);
+    // What was observed: nobody claimed it, when it was last heard of, which instance took it over.
+    expect(failed.failureReason).toMatch(
+      /^heartbeat lost: no backend instance claimed the run; it was last heard of at \d{4}-\d\d-\d\dT[\d:.]+Z, 6\d\ds before this check \(stale after 60s\); lease taken over by backend instance [0-9a-f-]{36}; the cluster shows: no workloads found. releases without workloads: web$/,
+    );
+    expect(failed.failureReason).toContain(`lease taken over by backend instance ${engine.instanceId};`);
     expect((await store.getRun(fresh.id))!.status).toBe('running');
     // locks were released: a new run on the same target is accepted
     const retry = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice');

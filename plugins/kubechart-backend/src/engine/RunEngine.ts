@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError, isError } from '@backstage/errors';
 import {
   CreateRunRequest,
+  PolicyReport,
   ReleaseSpec,
   Run,
   RunPreview,
@@ -12,16 +13,18 @@ import {
   ClusterRegistry,
   HelmCli,
   HelmCommandError,
+  KubeObject,
   PolicyEngine,
   TenantResourceProvider,
+  mergePolicyReports,
   parseManifests,
   redactManifest,
 } from '@kubechart/plugin-kubechart-node';
+import { checkRequestChartSources, createWorkDir, pullRenderAndCheck, resolveReleaseSource } from './chartCheck';
 import { randomUUID } from 'node:crypto';
 import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { describeKubeError, kubeStatusCode, isUnreachable } from '../lib/kubeErrors';
-import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { TooManyRequestsError, RunFailure } from './errors';
 import { deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
@@ -33,15 +36,11 @@ import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
 import { RunCaller, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
 import { describeTenantChanges } from './tenantChanges';
+import { recoverStaleRuns } from './staleRuns';
 
 function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
   if (status === 'failed') return 'failed';
   return kind === 'tenant' ? 'active' : 'deleted';
-}
-
-function expectedReleases(run: Run): string[] {
-  if (run.kind === 'tenant') return ((run.input.releases as Array<{ name: string }>) ?? []).map(r => r.name);
-  return run.target.release ? [run.target.release] : [];
 }
 
 /** Told about run changes (signals). */
@@ -90,6 +89,7 @@ export class RunEngine {
     this.fencedRunStore = fencedStore(options.store, this.leases);
     this.discovery = new ClusterDiscovery(options.clusters);
     this.executors = new Executors({
+      logger: options.logger,
       discovery: this.discovery,
       scopedClient: (cluster, namespace) => this.scopedClient(cluster, namespace),
       helm: fencedHelm(options.helm, this.leases),
@@ -103,46 +103,69 @@ export class RunEngine {
   }
 
   /**
-   * Validates a request and renders what it would apply, with the chart policy report. Nothing is
-   * applied or recorded (scaffolder dry runs, `kubechart:chart:validate`).
+   * Validates a request and renders what it would apply, with the chart policy report (every
+   * release's objects, its chart's crds/, unknown values as warnings, each chart's digest). Nothing
+   * is applied or recorded (scaffolder dry runs, `kubechart:chart:validate`).
    */
   async preview(request: CreateRunRequest): Promise<RunPreview> {
     const plan = planRun(request, this.options.clusters);
+    await checkRequestChartSources(request, this.options.settings);
     const base = { kind: request.kind, target: plan.target };
-    let manifest: string | undefined;
+    const namespace = plan.target.namespace;
+    // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
+    const scope = { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
+    const checkOptions = async (objects: KubeObject[]) => ({ scope: toPolicyScope(scope, await this.discovery.lookup(request.cluster, objects)) });
     if (request.kind === 'tenant' || request.kind === 'chart') {
       const releases = request.kind === 'tenant' ? request.releases : [request.release];
       const docs: string[] = [];
-      for (const release of releases) {
-        const values =
-          request.kind === 'tenant'
-            ? mergeValues(release.values ?? {}, {
-                kubechart: {
-                  tenant: request.tenant,
-                  namespace: plan.target.namespace,
-                  // Real credentials are generated at install time and never leave the cluster.
-                  ...(request.credentials?.length ? { credentials: Object.fromEntries(request.credentials.map(c => [c, 'generated-at-install'])) } : {}),
-                },
-              })
-            : release.values ?? {};
-        docs.push(await this.options.helm.template({ release: release.name, namespace: plan.target.namespace, values, ...this.resolveChart(release) }));
+      const reports: PolicyReport[] = [];
+      const work = await createWorkDir();
+      try {
+        for (const release of releases) {
+          const values =
+            request.kind === 'tenant'
+              ? mergeValues(release.values ?? {}, {
+                  kubechart: {
+                    tenant: request.tenant,
+                    namespace,
+                    // Real credentials are generated at install time and never leave the cluster.
+                    ...(request.credentials?.length ? { credentials: Object.fromEntries(request.credentials.map(c => [c, 'generated-at-install'])) } : {}),
+                  },
+                })
+              : release.values ?? {};
+          const checked = await pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
+          docs.push(checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered);
+          reports.push(checked.report);
+        }
+      } finally {
+        await work.dispose();
       }
-      manifest = docs.join('---\n');
-    } else if (request.kind === 'manifests') {
-      manifest = request.manifests;
+      return { ...base, manifest: redactManifest(docs.join('---\n')), policyReport: mergePolicyReports(reports) };
     }
-    if (manifest === undefined) return base;
-    // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
-    const objects = parseManifests(manifest);
-    const namespace = plan.target.namespace;
-    const scope = { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
-    const policyScope = toPolicyScope(scope, await this.discovery.lookup(request.cluster, objects));
-    return { ...base, manifest: redactManifest(manifest), policyReport: this.options.policy.check(objects, { scope: policyScope }) };
+    if (request.kind !== 'manifests') return base;
+    const objects = parseManifests(request.manifests);
+    return { ...base, manifest: redactManifest(request.manifests), policyReport: this.options.policy.check(objects, await checkOptions(objects)) };
   }
 
-  /** Where helm finds a release's chart (a local chart directory, a repository or an OCI reference). */
-  resolveChart(release: ReleaseSpec) {
-    return this.executors.resolveChart(release);
+  /**
+   * `POST /policy/check` of a chart: pulled, rendered and checked as a run would (crds/ and unknown
+   * values included), without a run scope. The manifest is returned unredacted for the caller to redact.
+   */
+  async checkChart(release: ReleaseSpec, namespace: string): Promise<{ manifest: string; report: PolicyReport }> {
+    await resolveReleaseSource(release, this.options.settings);
+    const work = await createWorkDir();
+    try {
+      const values = release.values ?? {};
+      const checked = await pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: values, workDir: work.dir, checkOptions: async () => ({}) });
+      return { manifest: checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered, report: checked.report };
+    } finally {
+      await work.dispose();
+    }
+  }
+
+  private chartDeps() {
+    const { helm, policy, settings, logger } = this.options;
+    return { helm, policy, settings, logger };
   }
 
   /** The Kubernetes client of a cluster (cached). */
@@ -177,6 +200,8 @@ export class RunEngine {
   async submit(request: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
     const { store, settings } = this.options;
     const plan = planRun(request, this.options.clusters);
+    // A chart source that breaks kubechart.helm.chartDirectories/allowedRepositories is a 400 naming the rule.
+    await checkRequestChartSources(request, settings);
     const recent = await store.countRunsByActorSince(actor, new Date(Date.now() - 60_000));
     if (recent >= settings.runsPerUserPerMinute) {
       throw new TooManyRequestsError(
@@ -344,56 +369,20 @@ export class RunEngine {
   }
 
   /**
-   * Reconciles runs left `pending`/`running` with a stale heartbeat (their backend died): ready
-   * workloads → succeeded; otherwise failed with "backend restarted during provisioning" and what
-   * the cluster shows. Safe on several replicas: the final update happens once per run.
+   * Reconciles runs left `pending`/`running` with a stale heartbeat (their backend died or froze),
+   * saying what was observed; see {@link recoverStaleRuns}.
    */
   async recoverStaleRuns(): Promise<number> {
-    const { store, settings, logger } = this.options;
-    const stale = await store.findStaleRuns(new Date(Date.now() - settings.staleAfterSeconds * 1000));
-    let n = 0;
-    for (const run of stale) {
-      if (this.active.has(run.id)) continue;
-      let status: 'succeeded' | 'failed' = 'failed';
-      let reason = run.action
-        ? `the action ${run.action} that recorded this run stopped reporting (no sign of life for ${settings.staleAfterSeconds}s)`
-        : 'backend restarted during provisioning';
-      const canCheck = !run.action && ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) && this.options.clusters.has(run.target.cluster);
-      if (canCheck) {
-        try {
-          const client = this.client(run.target.cluster);
-          const readiness = evaluateNamespace(await client.snapshot(run.target.namespace), { release: run.target.release });
-          const releases = expectedReleases(run);
-          const present = new Set(readiness.workloads.map(w => w.release));
-          const missing = releases.filter((r: string) => !present.has(r));
-          if (readiness.allReady && readiness.workloads.length > 0 && missing.length === 0) {
-            status = 'succeeded';
-          } else {
-            const what = describeNotReady(readiness) || (readiness.workloads.length === 0 ? 'no workloads found' : '');
-            reason += `; the cluster shows: ${[what, missing.length ? `releases without workloads: ${missing.join(', ')}` : ''].filter(Boolean).join('. ')}`;
-          }
-        } catch (e) {
-          reason += `; the cluster could not be checked: ${describeKubeError(e, run.target.cluster)}`;
-        }
-      }
-      const finished = await store.finishRun(run.id, status, status === 'failed' ? { failureReason: reason } : {}, { fence: true });
-      if (!finished) continue; // another replica reconciled it first
-      await store.appendEvents(run.id, [
-        {
-          type: 'status',
-          level: status === 'failed' ? 'error' : 'info',
-          message: status === 'succeeded' ? 'Reconciled after a backend restart: every workload is Ready' : `Run failed: ${reason}`,
-        },
-      ]);
-      if (run.kind === 'tenant' && typeof run.input.tenant === 'string') {
-        const t = (await store.getTenants(run.input.tenant)).find(x => x.cluster === run.target.cluster);
-        if (t) await store.upsertTenant({ ...t, status: status === 'succeeded' ? 'active' : 'failed', lastRunId: run.id });
-      }
-      const after = await store.getRun(run.id);
-      if (after) this.options.listener?.onRunChanged?.(after);
-      logger.info(`Reconciled stale run ${run.id} as ${status}`);
-      n++;
-    }
-    return n;
+    const { store, settings, logger, clusters, listener } = this.options;
+    return recoverStaleRuns({
+      store,
+      settings,
+      logger,
+      clusters,
+      client: cluster => this.client(cluster),
+      instanceId: this.instanceId,
+      isActive: id => this.active.has(id),
+      onRunChanged: run => listener?.onRunChanged?.(run),
+    });
   }
 }

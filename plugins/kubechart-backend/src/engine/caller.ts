@@ -8,20 +8,31 @@ import {
   kubechartRunsClusterScopedPermission,
   kubechartTenantsAdminPermission,
 } from '@kubechart/plugin-kubechart-common';
+import { Entity } from '@backstage/catalog-model';
 import { RunCaller } from './scope';
+
+/** What a run's scope needs of the catalog service (`catalogServiceRef`): one entity, as a caller sees it. */
+export type CatalogEntityReader = {
+  getEntityByRef(
+    entityRef: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<Entity | undefined>;
+};
 
 /**
  * What a run's caller owns and may do beyond `kubechart.runs.create`: a user's ownership refs (the
- * user and its groups, from the sign-in token), and whether it holds `kubechart.runs.cluster-scoped`
- * and `kubechart.tenants.admin`. A service owns only as the actor it was resolved to.
+ * user and its groups, from the sign-in token), whether it holds `kubechart.runs.cluster-scoped`
+ * and `kubechart.tenants.admin`, and the catalog as the caller sees it (its own credentials, so the
+ * catalog's permission rules apply). A service owns only as the actor it was resolved to.
  */
 export async function resolveRunCaller(options: {
   credentials: BackstageCredentials;
   actor: string;
   permissions: PermissionsService;
   userInfo?: UserInfoService;
+  catalog?: CatalogEntityReader;
 }): Promise<RunCaller> {
-  const { credentials, actor, permissions, userInfo } = options;
+  const { credentials, actor, permissions, userInfo, catalog } = options;
   const refs = new Set([actor]);
   if ((credentials.principal as { type: string }).type === 'user' && userInfo) {
     for (const r of (await userInfo.getUserInfo(credentials))
@@ -39,5 +50,8 @@ export async function resolveRunCaller(options: {
     ownershipRefs: [...refs],
     mayApplyClusterScoped: clusterScoped.result === AuthorizeResult.ALLOW,
     isTenantAdmin: tenantsAdmin.result === AuthorizeResult.ALLOW,
+    ...(catalog
+      ? { readEntity: ref => catalog.getEntityByRef(ref, { credentials }) }
+      : {}),
   };
 }

@@ -11,6 +11,7 @@ import type {
   PolicyScope,
 } from '@kubechart/plugin-kubechart-node';
 import { RunStore, TenantRecord } from '../database/RunStore';
+import { EntityReader, resolveEntityNamespace } from './entityScope';
 import { EngineSettings } from './settings';
 
 /** Who starts a run, as far as its scope is concerned. Computed by the caller of the engine (the router). */
@@ -21,6 +22,11 @@ export type RunCaller = {
   mayApplyClusterScoped: boolean;
   /** Holds `kubechart.tenants.admin`: may update or delete tenants owned by others. */
   isTenantAdmin: boolean;
+  /**
+   * The catalog as the caller sees it: the scope of a chart or manifests run for an entity comes
+   * from that entity's annotations. Without it such runs are refused.
+   */
+  readEntity?: EntityReader;
 };
 
 /** A caller with no permissions beyond `kubechart.runs.create`, owning only through its own ref. */
@@ -51,6 +57,8 @@ const live = (t: TenantRecord) => t.status !== 'deleted';
  * Resolves a run's scope, or throws NotAllowedError (403) when the target namespace is not one the
  * caller may deploy to: a tenant namespace the caller owns (directly or through a group), or a
  * namespace the platform team assigned to an owner in `kubechart.clusters.<name>.namespaces`.
+ * A chart or manifests run for an entity (`entityRef`) may deploy only to a namespace that entity
+ * may deploy to, read from the catalog with the caller's credentials (see `resolveEntityNamespace`).
  * Tenant runs are scoped to their own namespace; their ownership is checked by `checkTenantOwnership`.
  */
 export async function resolveRunScope(
@@ -74,6 +82,25 @@ export async function resolveRunScope(
     };
   }
   const namespace = request.namespace;
+  if (
+    (request.kind === 'chart' || request.kind === 'manifests') &&
+    request.entityRef
+  ) {
+    const entityRef = request.entityRef;
+    const allowed = await resolveEntityNamespace(
+      { cluster, namespace, entityRef },
+      caller,
+      deps,
+    );
+    return {
+      cluster,
+      namespaces: [namespace],
+      defaultNamespace: namespace,
+      allowedClusterScopedKinds: allowedKinds,
+      ...(allowed.tenant ? { tenant: allowed.tenant } : {}),
+      reason: `namespace ${namespace} of ${entityRef} (${allowed.why})`,
+    };
+  }
   const tenant = (await deps.store.getTenants()).find(
     t => t.cluster === cluster && t.namespace === namespace && live(t),
   );

@@ -13,20 +13,14 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
 import { RunStore } from '../database/RunStore';
-import { helmBinary, startSim, testConfig } from '../__testUtils__/setup';
+import { startSim, testConfig } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
+import { helmWrapper, isAlive, until } from '../__testUtils__/replicas';
 import { readEngineSettings } from './settings';
 
 jest.setTimeout(180_000);
@@ -34,55 +28,6 @@ jest.setTimeout(180_000);
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs)
-      throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/**
- * A helm wrapper that logs every `upgrade` it is asked for (`start <pid>`) and every one it really
- * hands to helm (`apply <pid>`); with a gate file, it holds each upgrade until the gate exists.
- */
-function helmWrapper(
-  dir: string,
-  name: string,
-  gate?: string,
-): { binary: string; log: () => string[] } {
-  const binary = path.join(dir, `helm-${name}`);
-  const logFile = path.join(dir, `${name}.log`);
-  writeFileSync(
-    binary,
-    [
-      '#!/bin/sh',
-      'if [ "$1" = "upgrade" ]; then',
-      `  echo "start $$" >> '${logFile}'`,
-      gate ? `  while [ ! -f '${gate}' ]; do sleep 0.05; done` : '',
-      `  echo "apply $$" >> '${logFile}'`,
-      'fi',
-      `exec '${helmBinary('helm3')}' "$@"`,
-      '',
-    ].join('\n'),
-  );
-  chmodSync(binary, 0o755);
-  return {
-    binary,
-    log: () =>
-      existsSync(logFile)
-        ? readFileSync(logFile, 'utf8').trim().split('\n')
-        : [],
-  };
-}
 
 /** A store whose database connection can be cut (every call fails as with a refused connection). */
 function partitionable(store: RunStore) {
@@ -108,17 +53,8 @@ function partitionable(store: RunStore) {
   };
 }
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe.each(databases.eachSupportedId())(
-  'two backend instances on one %p database',
+  'two engine instances on one %p database (fine-grained fencing; two full backends: twoReplicas.test.ts)',
   databaseId => {
     let sim: KubeSim;
     let dir: string;
@@ -254,7 +190,7 @@ describe.each(databases.eachSupportedId())(
         const reconciled = (await t.store.getRun(first.id))!;
         expect(reconciled.status).toBe('failed');
         expect(reconciled.failureReason).toMatch(
-          /^backend restarted during provisioning/,
+          /^heartbeat lost: backend instance backend-a last recorded a heartbeat at \S+Z, \d+s before this check \(stale after 2s\); lease taken over by backend instance backend-b; /,
         );
 
         // A may still be alive, unable to say it stopped: nothing else starts on the tenant meanwhile.
@@ -388,7 +324,11 @@ describe.each(databases.eachSupportedId())(
           aStoppedAt - 5,
         );
         await t.engineB.waitFor(second.id);
-        expect((await t.store.getRun(second.id))!.status).toBe('succeeded');
+        const won = (await t.store.getRun(second.id))!;
+        expect({ status: won.status, reason: won.failureReason }).toEqual({
+          status: 'succeeded',
+          reason: undefined,
+        });
         // One apply each, one after the other: two helm revisions, never two at once.
         expect({
           a: helmA.log().map(l => l.split(' ')[0]),

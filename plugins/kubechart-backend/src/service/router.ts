@@ -6,7 +6,7 @@ import {
   PermissionsService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
-import { ConflictError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   BasicPermission,
   AuthorizeResult,
@@ -32,29 +32,26 @@ import {
   parseJsonLimited,
   parseManifests,
   redactManifest,
-  redactValues,
 } from '@kubechart/plugin-kubechart-node';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import yaml from 'js-yaml';
-import { randomUUID } from 'node:crypto';
 import { RunStore, TenantRecord } from '../database/RunStore';
-import { resolveRunCaller } from '../engine/caller';
+import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { RunEngine } from '../engine/RunEngine';
+import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { boundedPatch } from './boundedDiff';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScopes } from './readScope';
+import { addRecordedRunRoutes } from './runsRecorded';
 import { policySummary } from './runAudit';
 import {
-  appendEventsSchema,
   createRunSchema,
   eventsQuery,
-  finishRunSchema,
   listRunsQuery,
   parse,
   policyCheckSchema,
-  recordRunSchema,
 } from './schemas';
 
 export type RouterOptions = {
@@ -69,6 +66,10 @@ export type RouterOptions = {
   logger: LoggerService;
   /** Ownership refs of users, for the scope of their runs (optional: without it a user owns only as itself). */
   userInfo?: UserInfoService;
+  /** The catalog, read with the caller's credentials: runs for an entity deploy where it may (optional: without it they are refused). */
+  catalog?: CatalogEntityReader;
+  /** Engine settings the recorded runs need (how long a silent action's locks are kept). */
+  settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'>;
   /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
   onBehalfOfServices?: string[];
   /** How often a followed event stream polls the database (ms). */
@@ -108,7 +109,7 @@ function percentile(sorted: number[], p: number) {
 
 /** The kubechart REST API. Every route checks a permission; every mutation is audited. */
 export async function createRouter(options: RouterOptions): Promise<express.Router> {
-  const { engine, store, health, helm, policy, httpAuth, permissions, auditor } = options;
+  const { engine, store, health, policy, httpAuth, permissions, auditor } = options;
   const router = Router();
   // JSON bodies are read as text and parsed within depth and size bounds, before anything walks
   // them (zod, merges, redaction): `JSON.parse` alone takes seconds on megabytes of `[[[[`.
@@ -162,7 +163,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       req,
       'run-create',
       { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) },
-      async () => engine.submit(body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo })),
+      async () => engine.submit(body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog })),
       r => ({ runId: r.id }),
     );
     res.status(202).json({ id: run.id, status: run.status });
@@ -182,73 +183,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.json(preview);
   });
 
-  router.post('/runs/record', async (req, res) => {
-    const body = parse(recordRunSchema, req.body, 'recorded run');
-    const credentials = await authorize(req, kubechartRunsCreatePermission);
-    const { actor, ignored } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
-    const run = await audited(req, 'run-record', { kind: body.kind, action: body.action ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) }, () =>
-      store.createRun(
-        {
-          id: randomUUID(),
-          kind: body.kind as Run['kind'],
-          status: 'running',
-          entityRef: body.entityRef,
-          actor,
-          template: body.template,
-          action: body.action ?? 'custom',
-          target: body.target,
-          input: redactValues(body.input ?? {}),
-        },
-        [`${body.target.release ? 'rel' : 'ns'}:${body.target.cluster}/${body.target.namespace}${body.target.release ? `/${body.target.release}` : ''}`],
-      ),
-    );
-    await store.updateRun(run.id, { status: 'running' });
-    options.onRunChanged?.(run);
-    res.status(201).json({ id: run.id });
-  });
-
-  async function recordedRun(req: Request, id: string) {
-    const credentials = await authorize(req, kubechartRunsCreatePermission);
-    const run = await getRunOr404(id);
-    if (!run.action) throw new ConflictError(`Run ${id} is executed by kubechart; only recorded runs accept events`);
-    if (TERMINAL.has(run.status)) throw new ConflictError(`Run ${id} is already ${run.status}`);
-    const p = credentials.principal as any;
-    if (p.type === 'user' && p.userEntityRef !== run.actor) throw new NotAllowedError(`Run ${id} belongs to ${run.actor}`);
-    return run;
-  }
-
-  router.post('/runs/:id/events', async (req, res) => {
-    const body = parse(appendEventsSchema, req.body, 'events');
-    const run = await recordedRun(req, req.params.id);
-    const scrub = createTextRedactor();
-    await store.appendEvents(
-      run.id,
-      body.events.map(e => ({
-        type: e.step ? 'step' : 'log',
-        level: e.level ?? 'info',
-        step: e.step,
-        stepStatus: e.stepStatus,
-        message: scrub(e.message),
-      })),
-    );
-    await store.heartbeat([run.id]);
-    res.status(204).end();
-  });
-
-  router.post('/runs/:id/finish', async (req, res) => {
-    const body = parse(finishRunSchema, req.body, 'finish request');
-    const run = await recordedRun(req, req.params.id);
-    await audited(req, 'run-finish', { runId: run.id, status: body.status }, () =>
-      store.finishRun(run.id, body.status, {
-        failureReason: body.failureReason ? createTextRedactor()(body.failureReason) : undefined,
-        helmRevision: body.helmRevision,
-        manifest: body.manifest !== undefined ? redactManifest(body.manifest) : undefined,
-        values: body.values !== undefined ? redactValues(body.values) : undefined,
-      }),
-    );
-    const after = await store.getRun(run.id);
-    if (after) options.onRunChanged?.(after);
-    res.status(204).end();
+  // Runs executed by a caller's own action, recorded in history; locked by namespace, fenced by lease.
+  addRecordedRunRoutes(router, {
+    store,
+    instanceId: engine.instanceId,
+    settings: options.settings,
+    onBehalfOfServices,
+    authorize: req => authorize(req, kubechartRunsCreatePermission),
+    audited,
+    onRunChanged: options.onRunChanged,
   });
 
   router.get('/runs', async (req, res) => {
@@ -334,16 +277,18 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const credentials = await authorize(req, kubechartRunsCreatePermission);
     const body = parse(policyCheckSchema, req.body, 'policy check');
     let manifest: string;
+    let report: PolicyReport | undefined;
     let secrets: string[] = [];
     if ('manifests' in body) {
       manifest = body.manifests;
       parseManifests(manifest); // bounded: a refused input is a 400 naming the limit
     } else {
-      const chart = engine.resolveChart(body.release);
       secrets = collectSecretValues(body.release.values ?? {});
-      manifest = await helm.template({ release: body.release.name, namespace: body.namespace, values: body.release.values ?? {}, ...chart });
+      const checked = await engine.checkChart(body.release, body.namespace);
+      manifest = checked.manifest;
+      report = checked.report;
     }
-    const report = policy.checkYaml(manifest);
+    report ??= policy.checkYaml(manifest);
     const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
     await auditDryRunRefusal(req, 'policy-check', { cluster: body.cluster ?? null, namespace: body.namespace, actor }, report);
     res.json({ report, manifest: redactManifest(manifest, { scrub: createTextRedactor(secrets, { keyValuePairs: false }) }) });

@@ -1,0 +1,244 @@
+import { Entity } from '@backstage/catalog-model';
+import { ConfigReader } from '@backstage/config';
+import { NotAllowedError } from '@backstage/errors';
+import { mockCredentials } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { RunStore, TenantRecord } from '../database/RunStore';
+import { resolveRunCaller } from './caller';
+import { RunCaller, resolveRunScope } from './scope';
+import { readEngineSettings } from './settings';
+
+const tenantRecord = (
+  code: string,
+  owner: string,
+  status: TenantRecord['status'] = 'active',
+): TenantRecord => ({
+  cluster: 'dev',
+  code,
+  namespace: `tenant-${code}`,
+  owner,
+  status,
+  releases: [],
+  createdAt: '',
+  updatedAt: '',
+});
+
+const deps = {
+  store: {
+    getTenants: async () => [
+      tenantRecord('acme', 'group:default/acme-team'),
+      tenantRecord('rival', 'group:default/rival-team'),
+      tenantRecord('gone', 'group:default/acme-team', 'deleted'),
+    ],
+  } as unknown as RunStore,
+  settings: readEngineSettings(
+    new ConfigReader({
+      kubechart: {
+        clusters: {
+          dev: {
+            namespaces: {
+              shop: { owner: 'group:default/acme-team' },
+              payments: { owner: 'group:default/platform-team' },
+            },
+          },
+        },
+      },
+    }),
+  ),
+};
+
+const component = (
+  name: string,
+  owner: string,
+  annotations: Record<string, string>,
+): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name, namespace: 'default', annotations },
+  spec: { type: 'service', lifecycle: 'production', owner },
+});
+
+const catalog: Record<string, Entity> = {
+  'component:default/web': component('web', 'acme-team', {
+    'kubechart.io/tenant': 'acme',
+  }),
+  'component:default/cart': component('cart', 'group:default/acme-team', {
+    'backstage.io/kubernetes-namespace': 'shop',
+    'kubechart.io/cluster': 'dev',
+  }),
+  'component:default/api': component('api', 'acme-team', {
+    'kubechart.io/namespace': 'tenant-acme',
+  }),
+  // Annotations anyone can write, pointing at namespaces the owner was never given.
+  'component:default/squatter': component('squatter', 'acme-team', {
+    'kubechart.io/tenant': 'rival',
+    'backstage.io/kubernetes-namespace': 'payments',
+    'kubechart.io/namespace': 'tenant-rival',
+  }),
+  'component:default/bare': component('bare', 'acme-team', {}),
+  'component:default/elsewhere': component('elsewhere', 'acme-team', {
+    'kubechart.io/tenant': 'acme',
+    'kubechart.io/cluster': 'prod',
+  }),
+  'component:default/old': component('old', 'acme-team', {
+    'kubechart.io/tenant': 'gone',
+  }),
+};
+
+const alice: RunCaller = {
+  ownershipRefs: ['user:default/alice', 'group:default/acme-team'],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: false,
+  readEntity: async ref => catalog[ref],
+};
+
+const run = (
+  kind: 'chart' | 'manifests',
+  namespace: string,
+  entityRef: string,
+) =>
+  kind === 'chart'
+    ? {
+        kind,
+        cluster: 'dev',
+        namespace,
+        entityRef,
+        release: { name: 'x', chart: 'webapp' },
+      }
+    : { kind, cluster: 'dev', namespace, entityRef, manifests: 'x' };
+
+describe.each(['chart', 'manifests'] as const)(
+  'the scope of a %s run for an entity',
+  kind => {
+    it('is the namespace of the tenant named by kubechart.io/tenant, when the tenant is owned by the entity owner', async () => {
+      expect(
+        await resolveRunScope(
+          run(kind, 'tenant-acme', 'component:default/web'),
+          alice,
+          deps,
+        ),
+      ).toEqual({
+        cluster: 'dev',
+        namespaces: ['tenant-acme'],
+        defaultNamespace: 'tenant-acme',
+        allowedClusterScopedKinds: [],
+        tenant: 'acme',
+        reason:
+          'namespace tenant-acme of component:default/web (kubechart.io/tenant: acme, tenant owned by group:default/acme-team)',
+      });
+    });
+
+    it('is a namespace named by backstage.io/kubernetes-namespace that the platform assigned to the entity owner', async () => {
+      expect(
+        await resolveRunScope(
+          run(kind, 'shop', 'component:default/cart'),
+          alice,
+          deps,
+        ),
+      ).toMatchObject({
+        namespaces: ['shop'],
+        reason:
+          'namespace shop of component:default/cart (backstage.io/kubernetes-namespace: shop, assigned to group:default/acme-team in kubechart.clusters.dev.namespaces)',
+      });
+    });
+
+    it('is a tenant namespace named by kubechart.io/namespace when the tenant is owned by the entity owner', async () => {
+      expect(
+        await resolveRunScope(
+          run(kind, 'tenant-acme', 'component:default/api'),
+          alice,
+          deps,
+        ),
+      ).toMatchObject({ namespaces: ['tenant-acme'], tenant: 'acme' });
+    });
+
+    it('refuses annotations naming a tenant or namespace whose record lists another owner', async () => {
+      for (const namespace of ['tenant-rival', 'payments']) {
+        const err = await resolveRunScope(
+          run(kind, namespace, 'component:default/squatter'),
+          alice,
+          deps,
+        ).catch(e => e);
+        expect(err).toBeInstanceOf(NotAllowedError);
+        expect(err.message).toBe(
+          'A run for component:default/squatter may deploy only where that entity may deploy; it may deploy to no namespace on cluster dev: ' +
+            "kubechart.io/tenant: rival: tenant rival is owned by group:default/rival-team, not by the entity's owner group:default/acme-team; " +
+            "backstage.io/kubernetes-namespace: payments: assigned to group:default/platform-team, not to the entity's owner group:default/acme-team; " +
+            "kubechart.io/namespace: tenant-rival: namespace of tenant rival, owned by group:default/rival-team, not by the entity's owner group:default/acme-team",
+        );
+      }
+    });
+
+    it("refuses a namespace other than the entity's, even one the caller owns", async () => {
+      await expect(
+        resolveRunScope(
+          run(kind, 'shop', 'component:default/web'),
+          alice,
+          deps,
+        ),
+      ).rejects.toThrow(
+        'A run for component:default/web may deploy only where that entity may deploy; it may deploy to tenant-acme on cluster dev, not to shop',
+      );
+    });
+
+    it('fails closed: a missing entity, no catalog, no annotation, a deleted tenant, another cluster, a caller outside the owner', async () => {
+      const refusals = await Promise.all(
+        [
+          [run(kind, 'tenant-acme', 'component:default/ghost'), alice],
+          [
+            run(kind, 'tenant-acme', 'component:default/web'),
+            { ...alice, readEntity: undefined },
+          ],
+          [run(kind, 'tenant-acme', 'component:default/bare'), alice],
+          [run(kind, 'tenant-gone', 'component:default/old'), alice],
+          [run(kind, 'tenant-acme', 'component:default/elsewhere'), alice],
+          [
+            run(kind, 'tenant-acme', 'component:default/web'),
+            {
+              ...alice,
+              ownershipRefs: ['user:default/eve', 'group:default/rival-team'],
+            },
+          ],
+        ].map(([request, who]) =>
+          resolveRunScope(request as any, who as RunCaller, deps).catch(e => e),
+        ),
+      );
+      expect(refusals.every(e => e instanceof NotAllowedError)).toBe(true);
+      expect(
+        refusals.map(e => e.message.split('; ').slice(1).join('; ')),
+      ).toEqual([
+        'the catalog has no entity component:default/ghost visible to user:default/alice',
+        'the catalog cannot be read here, so its scope is unknown',
+        'it may deploy to no namespace on cluster dev: it has no kubechart.io/tenant, backstage.io/kubernetes-namespace or kubechart.io/namespace annotation',
+        'it may deploy to no namespace on cluster dev: kubechart.io/tenant: gone names no tenant on cluster dev',
+        'its kubechart.io/cluster annotation is prod, not dev',
+        'component:default/web is owned by group:default/acme-team and user:default/eve is not a member of it',
+      ]);
+    });
+  },
+);
+
+describe('resolveRunCaller', () => {
+  it("reads entities from the catalog with the caller's own credentials", async () => {
+    const credentials = mockCredentials.user('user:default/alice');
+    // The part of the catalog service (catalogServiceRef) the scope reads.
+    const getEntityByRef = jest.fn(async (ref: string) => catalog[ref]);
+    const entities = { getEntityByRef };
+    const caller = await resolveRunCaller({
+      credentials,
+      actor: 'user:default/alice',
+      permissions: {
+        authorize: async (requests: unknown[]) =>
+          requests.map(() => ({ result: AuthorizeResult.DENY })),
+      } as any,
+      catalog: entities,
+    });
+    expect(
+      (await caller.readEntity!('component:default/web'))?.metadata.name,
+    ).toBe('web');
+    expect(await caller.readEntity!('component:default/ghost')).toBeUndefined();
+    expect(getEntityByRef).toHaveBeenCalledWith('component:default/web', {
+      credentials,
+    });
+  });
+});

@@ -1,0 +1,218 @@
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  TestDatabases,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { KubeSim } from '@internal/kube-sim';
+import {
+  ClusterRegistry,
+  HelmCli,
+  PolicyEngine,
+} from '@kubechart/plugin-kubechart-node';
+import { Knex } from 'knex';
+import request from 'supertest';
+import { DatabaseRunStore } from '../database/DatabaseRunStore';
+import { RunEngine } from '../engine/RunEngine';
+import { readEngineSettings } from '../engine/settings';
+import { kubechartPlugin } from '../plugin';
+import { startSim, testConfig } from '../__testUtils__/setup';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+describe.each(databases.eachSupportedId())(
+  'recorded runs on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let knex: Knex;
+    let server: any;
+    let stop: () => Promise<void>;
+    /** Another backend instance on the same database (it reconciles what this one's action left). */
+    let other: RunEngine;
+    const data = (s: KubeSim) =>
+      testConfig(s, {
+        health: { startOnBoot: false },
+        recovery: { staleAfterSeconds: 60, releaseLocksAfterSeconds: 600 },
+        // team-cache is not a tenant: the platform gave it to the mock user.
+        clusters: {
+          dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } },
+        },
+      });
+    const post = (path: string, body: object) =>
+      request(server).post(`/api/kubechart${path}`).send(body);
+    const get = (path: string) => request(server).get(`/api/kubechart${path}`);
+    const record = (target: object) =>
+      post('/runs/record', {
+        kind: 'chart',
+        action: 'acme:cache:create',
+        target: { cluster: 'dev', ...target },
+      });
+
+    beforeAll(async () => {
+      sim = await startSim();
+      knex = await databases.init(databaseId);
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          mockServices.rootConfig.factory({ data: data(sim) }),
+          mockServices.database.factory({ knex }),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => undefined }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
+      const config = new ConfigReader(data(sim));
+      other = new RunEngine({
+        store: new DatabaseRunStore(knex),
+        clusters: ClusterRegistry.fromConfig(config),
+        helm: HelmCli.fromConfig(config),
+        policy: PolicyEngine.fromConfig(config),
+        logger: mockServices.logger.mock(),
+        settings: readEngineSettings(config),
+        instanceId: 'backend-b',
+      });
+    });
+    afterAll(async () => {
+      await stop?.();
+      await sim?.stop();
+    });
+
+    it('lock the namespace, not only the release: no other run starts there meanwhile', async () => {
+      const cache = await record({ namespace: 'team-cache', release: 'cache' });
+      expect(cache.status).toBe(201);
+      const id = cache.body.id;
+
+      const engineRun = await post('/runs', {
+        kind: 'manifests',
+        cluster: 'dev',
+        namespace: 'team-cache',
+        manifests:
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: other }\ndata: { a: "1" }',
+      });
+      const otherRelease = await record({
+        namespace: 'team-cache',
+        release: 'queue',
+      });
+      for (const r of [engineRun, otherRelease]) {
+        expect(r.status).toBe(409);
+        expect(r.body.error.message).toBe(
+          `Run ${id} (chart, running, started by user:default/mock) is already active on ns:dev/team-cache; wait for it to finish`,
+        );
+      }
+      // Another namespace is free.
+      const elsewhere = await record({
+        namespace: 'team-queue',
+        release: 'cache',
+      });
+      expect(elsewhere.status).toBe(201);
+      expect(
+        (
+          await post(`/runs/${elsewhere.body.id}/finish`, {
+            status: 'succeeded',
+          })
+        ).status,
+      ).toBe(204);
+
+      expect(
+        (
+          await post(`/runs/${id}/finish`, {
+            status: 'succeeded',
+            helmRevision: 1,
+          })
+        ).status,
+      ).toBe(204);
+      const after = await record({ namespace: 'team-cache', release: 'queue' });
+      expect(after.status).toBe(201);
+      await post(`/runs/${after.body.id}/finish`, { status: 'succeeded' });
+    });
+
+    it('are fenced by their lease: once another instance reconciled a silent action, its events and finish change nothing', async () => {
+      const r = await record({ namespace: 'team-cache', release: 'cache' });
+      expect(r.status).toBe(201);
+      const id = r.body.id;
+      expect(
+        (
+          await post(`/runs/${id}/events`, {
+            events: [{ message: 'installing' }],
+          })
+        ).status,
+      ).toBe(204);
+      // The action goes silent for longer than the stale period; backend B reconciles the run.
+      await knex('kubechart_runs')
+        .where({ id })
+        .update({ heartbeat_at: Date.now() - 5 * 60_000 });
+      expect(await other.recoverStaleRuns()).toBe(1);
+      const reconciled = (await get(`/runs/${id}`)).body;
+      expect(reconciled.status).toBe('failed');
+      expect(reconciled.failureReason).toMatch(
+        /^heartbeat lost: the action acme:cache:create that recorded this run last reported at \S+Z, 30\ds before this check \(stale after 60s\); lease taken over by backend instance backend-b$/,
+      );
+
+      // The action wakes up: what it sends is refused, and the reconciled status stands.
+      const late = await post(`/runs/${id}/events`, {
+        events: [{ message: 'installed revision 3' }],
+      });
+      expect(late.status).toBe(409);
+      expect(late.body.error.message).toContain(
+        `Run ${id} is no longer executed by this backend instance: it was reconciled as failed by another instance`,
+      );
+      const finish = await post(`/runs/${id}/finish`, {
+        status: 'succeeded',
+        helmRevision: 3,
+      });
+      expect(finish.status).toBe(409);
+      const after = (await get(`/runs/${id}`)).body;
+      expect({
+        status: after.status,
+        reason: after.failureReason,
+        helmRevision: after.helmRevision,
+        transitions: after.transitions.map((t: any) => t.status),
+      }).toEqual({
+        status: 'failed',
+        reason: reconciled.failureReason,
+        helmRevision: undefined,
+        transitions: ['pending', 'running', 'failed'],
+      });
+      const events = (await get(`/runs/${id}/events`)).body.items.map(
+        (e: any) => e.message,
+      );
+      expect(events).toEqual([
+        'installing',
+        `Run failed: ${reconciled.failureReason}`,
+      ]);
+      // The action has evidently stopped: the refused finish released the namespace.
+      const next = await record({ namespace: 'team-cache', release: 'cache' });
+      expect(next.status).toBe(201);
+      await post(`/runs/${next.body.id}/finish`, { status: 'succeeded' });
+    });
+
+    it('refuses a second finish (the lease ended with the first)', async () => {
+      const r = await record({ namespace: 'team-once' });
+      expect(
+        (
+          await post(`/runs/${r.body.id}/finish`, {
+            status: 'failed',
+            failureReason: 'boom',
+          })
+        ).status,
+      ).toBe(204);
+      const again = await post(`/runs/${r.body.id}/finish`, {
+        status: 'succeeded',
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.error.message).toContain('it already failed');
+      expect((await get(`/runs/${r.body.id}`)).body).toMatchObject({
+        status: 'failed',
+        failureReason: 'boom',
+      });
+    });
+  },
+);

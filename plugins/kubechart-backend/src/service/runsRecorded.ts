@@ -1,0 +1,217 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
+import { Run } from '@kubechart/plugin-kubechart-common';
+import {
+  createTextRedactor,
+  redactManifest,
+  redactValues,
+} from '@kubechart/plugin-kubechart-node';
+import { Request, Router } from 'express';
+import { randomUUID } from 'node:crypto';
+import { withNamespaceLock } from '../database/lockKeys';
+import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
+import { EngineSettings } from '../engine/settings';
+import { effectiveActor } from './identity';
+import {
+  appendEventsSchema,
+  finishRunSchema,
+  parse,
+  recordRunSchema,
+} from './schemas';
+
+/**
+ * A recorded run is claimed once, when it is recorded: its executor (the action that recorded it)
+ * writes under that first lease epoch. Reconciling it bumps the epoch, which fences the action out.
+ */
+const RECORDED_LEASE_EPOCH = 1;
+
+export type RecordedRunRoutesOptions = {
+  store: RunStore;
+  /** Identifies this backend instance in the run row (it granted the lease). */
+  instanceId: string;
+  settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'>;
+  onBehalfOfServices: string[];
+  /** Checks `kubechart.runs.create` and resolves the caller's credentials. */
+  authorize(req: Request): Promise<BackstageCredentials>;
+  audited<T>(
+    req: Request,
+    eventId: string,
+    meta: Record<string, any>,
+    fn: () => Promise<T>,
+    resultMeta?: (r: T) => Record<string, any>,
+  ): Promise<T>;
+  onRunChanged?: (run: Run) => void;
+};
+
+/** The lock keys of a recorded run: its release (when it names one) and always its namespace. */
+export function recordedRunLockKeys(target: Run['target']): string[] {
+  const { cluster, namespace, release } = target;
+  return withNamespaceLock(
+    target,
+    release ? [`rel:${cluster}/${namespace}/${release}`] : [],
+  );
+}
+
+/**
+ * Runs executed by a caller (a platform team's scaffolder action) and recorded in history:
+ * `POST /runs/record`, `POST /runs/:id/events`, `POST /runs/:id/finish`. A recorded run locks its
+ * namespace like an engine run (a tenant delete and any run there exclude each other), and its
+ * events and finish are fenced by its lease epoch: once another instance reconciled it (its
+ * action stopped reporting), nothing the action sends changes it and its locks are released.
+ */
+export function addRecordedRunRoutes(
+  router: Router,
+  options: RecordedRunRoutesOptions,
+) {
+  const { store, authorize, audited } = options;
+  const graceMs = (options.settings?.releaseLocksAfterSeconds ?? 300) * 1000;
+
+  router.post('/runs/record', async (req, res) => {
+    const body = parse(recordRunSchema, req.body, 'recorded run');
+    const credentials = await authorize(req);
+    const { actor, ignored } = effectiveActor(
+      credentials,
+      body.onBehalfOf,
+      options.onBehalfOfServices,
+    );
+    const run = await audited(
+      req,
+      'run-record',
+      {
+        kind: body.kind,
+        action: body.action ?? null,
+        actor,
+        ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
+      },
+      async () => {
+        const created = await store.createRun(
+          {
+            id: randomUUID(),
+            kind: body.kind as Run['kind'],
+            status: 'pending',
+            entityRef: body.entityRef,
+            actor,
+            template: body.template,
+            action: body.action ?? 'custom',
+            target: body.target,
+            input: redactValues(body.input ?? {}),
+          },
+          recordedRunLockKeys(body.target),
+          // Locks of a reconciled run whose action went silent are taken over after the grace period.
+          { abandonedBefore: new Date(Date.now() - graceMs) },
+        );
+        const lease = await store.claimRun(created.id, options.instanceId);
+        if (lease.epoch !== RECORDED_LEASE_EPOCH) {
+          throw new Error(
+            `Recorded run ${created.id} was claimed at epoch ${lease.epoch}`,
+          );
+        }
+        return created;
+      },
+      r => ({ runId: r.id }),
+    );
+    const claimed = await store.getRun(run.id);
+    if (claimed) options.onRunChanged?.(claimed);
+    res.status(201).json({ id: run.id });
+  });
+
+  /** The recorded run, when the caller is its actor (or a service), with the lease it writes under. */
+  async function recordedRun(
+    req: Request,
+    id: string,
+  ): Promise<{ run: Run; lease: RunLease }> {
+    const credentials = await authorize(req);
+    const run = await store.getRun(id);
+    if (!run) throw new NotFoundError(`Run ${id} not found`);
+    if (!run.action)
+      throw new ConflictError(
+        `Run ${id} is executed by kubechart; only recorded runs accept events`,
+      );
+    const p = credentials.principal as any;
+    if (p.type === 'user' && p.userEntityRef !== run.actor)
+      throw new NotAllowedError(`Run ${id} belongs to ${run.actor}`);
+    return { run, lease: { runId: id, epoch: RECORDED_LEASE_EPOCH } };
+  }
+
+  /**
+   * Runs a write fenced by the run's lease. A lost lease is a 409 naming what happened; a run that
+   * was reconciled has its locks released, as its action has evidently stopped working on it.
+   */
+  async function fenced<T>(lease: RunLease, write: () => Promise<T>) {
+    try {
+      return await write();
+    } catch (e) {
+      if (!(e instanceof LeaseLostError)) throw e;
+      const run = await store.getRun(lease.runId);
+      if (run?.status === 'succeeded' || run?.status === 'failed')
+        await store.releaseLocks(lease.runId);
+      throw new ConflictError(
+        `${e.message}${
+          run?.failureReason ? ` (${run.failureReason})` : ''
+        }; nothing was recorded`,
+      );
+    }
+  }
+
+  router.post('/runs/:id/events', async (req, res) => {
+    const body = parse(appendEventsSchema, req.body, 'events');
+    const { run, lease } = await recordedRun(req, req.params.id);
+    const scrub = createTextRedactor();
+    await fenced(lease, async () => {
+      await store.appendEvents(
+        run.id,
+        body.events.map(e => ({
+          type: e.step ? 'step' : 'log',
+          level: e.level ?? 'info',
+          step: e.step,
+          stepStatus: e.stepStatus,
+          message: scrub(e.message),
+        })),
+        { lease },
+      );
+      // Events are the action's sign of life: they renew the lease (its heartbeat).
+      if ((await store.renewLeases([lease])).length)
+        await store.verifyLease(lease);
+    });
+    res.status(204).end();
+  });
+
+  router.post('/runs/:id/finish', async (req, res) => {
+    const body = parse(finishRunSchema, req.body, 'finish request');
+    const { run, lease } = await recordedRun(req, req.params.id);
+    await audited(
+      req,
+      'run-finish',
+      { runId: run.id, status: body.status },
+      () =>
+        fenced(lease, () =>
+          store.finishRun(
+            run.id,
+            body.status,
+            {
+              failureReason: body.failureReason
+                ? createTextRedactor()(body.failureReason)
+                : undefined,
+              helmRevision: body.helmRevision,
+              manifest:
+                body.manifest !== undefined
+                  ? redactManifest(body.manifest)
+                  : undefined,
+              values:
+                body.values !== undefined
+                  ? redactValues(body.values)
+                  : undefined,
+            },
+            { lease },
+          ),
+        ),
+    );
+    const after = await store.getRun(run.id);
+    if (after) options.onRunChanged?.(after);
+    res.status(204).end();
+  });
+}
