@@ -58,13 +58,16 @@ export function registerAssistantActions(options: {
         }),
     },
     action: async ({ input, credentials }) => {
-      if (credentials.principal.type !== 'user') {
+      const principal = credentials.principal as {
+        type?: string;
+        userEntityRef?: string;
+      };
+      if (principal.type !== 'user' || !principal.userEntityRef) {
         throw new NotAllowedError(
           'The assistant plans questions for signed-in users only',
         );
       }
-      const userRef = (credentials.principal as { userEntityRef: string })
-        .userEntityRef;
+      const userRef = principal.userEntityRef;
       const answer = await service.ask(
         {
           question: input.question,

@@ -1,5 +1,8 @@
 import { BackstageCredentials, RootConfigService } from '@backstage/backend-plugin-api';
-import type { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
+import type {
+  ActionsRegistryActionOptions,
+  ActionsRegistryService,
+} from '@backstage/backend-plugin-api/alpha';
 import {
   ConflictError,
   InputError,
@@ -16,7 +19,6 @@ import {
   kubechartRunsRollbackPermission,
 } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
-import type { z as zod } from 'zod/v3';
 
 /**
  * KubeChart's operations as actions of Backstage's actions registry, which the MCP actions backend
@@ -24,6 +26,9 @@ import type { z as zod } from 'zod/v3';
  * credentials, so an action is allowed, scoped, policy-checked, rate-limited and audited exactly as
  * the same request from the portal would be: an agent can never do more than its user.
  */
+
+/** The zod the actions registry hands to schema factories (its own copy, not this package's). */
+type Zod = Parameters<ActionsRegistryActionOptions<any, any>['schema']['input']>[0];
 
 /** A REST answer's error as the Backstage error the actions router maps to the same status. */
 async function asCaller<T>(call: () => Promise<T>): Promise<T> {
@@ -49,7 +54,7 @@ async function asCaller<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-const releaseSchema = (z: typeof zod) =>
+const releaseSchema = (z: Zod) =>
   z.object({
     name: z.string().describe('Release name, a DNS-1123 label of at most 53 characters.'),
     chart: z
@@ -60,7 +65,7 @@ const releaseSchema = (z: typeof zod) =>
     values: z.record(z.unknown()).optional().describe('Helm values.'),
   });
 
-const runSummarySchema = (z: typeof zod) =>
+const runSummarySchema = (z: Zod) =>
   z.object({
     id: z.string(),
     kind: z.string(),
@@ -97,7 +102,7 @@ function summary(run: Run) {
   };
 }
 
-const startedSchema = (z: typeof zod) =>
+const startedSchema = (z: Zod) =>
   z.object({
     runId: z.string(),
     status: z.string().describe('Status when accepted (pending); follow it with kubechart get-run.'),
