@@ -42,12 +42,9 @@ export async function checkRequestChartSources(
   request: CreateRunRequest,
   settings: EngineSettings,
 ): Promise<void> {
-  const releases =
-    request.kind === 'tenant'
-      ? request.releases
-      : request.kind === 'chart'
-      ? [request.release]
-      : [];
+  let releases: ReleaseSpec[] = [];
+  if (request.kind === 'tenant') releases = request.releases;
+  else if (request.kind === 'chart') releases = [request.release];
   for (const r of releases) await resolveReleaseSource(r, settings);
 }
 

@@ -50,7 +50,7 @@ async function filesDigest(root: string): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (dir: string): Promise<void> => {
     const entries = (await fs.readdir(dir, { withFileTypes: true })).sort(
-      (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+      (a, b) => Number(a.name > b.name) - Number(a.name < b.name),
     );
     for (const e of entries) {
       const full = path.join(dir, e.name);

@@ -31,7 +31,10 @@ export const kubechartPolicyTranslationRef = createTranslationRef({
 });
 
 /** Rows in the order a reviewer reads them: failed, then exempted, then passed. */
-const rank = (r: PolicyResult) => (r.passed ? 2 : r.exempt ? 1 : 0);
+const rank = (r: PolicyResult) => {
+  if (r.passed) return 2;
+  return r.exempt ? 1 : 0;
+};
 
 function ReleaseResults(props: {
   title: string;
