@@ -18,6 +18,7 @@ import kubechartBackend from '@kubechart/plugin-kubechart-backend';
 import { KubechartRunsClient } from '@kubechart/plugin-kubechart-node';
 import { execFileSync } from 'node:child_process';
 import { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { createChartInstallAction } from './chartInstall';
 import { createChartValidateAction } from './chartValidate';
 
@@ -58,8 +59,16 @@ describe('errors from the kubechart backend reach the task log', () => {
                 },
               ],
             },
-            // No chartDirectories: a bare chart name means nothing to helm here.
-            kubechart: { helm: { binary: helm, timeoutSeconds: 60 } },
+            // The example charts; a chart named outside them is refused before helm runs.
+            kubechart: {
+              helm: {
+                binary: helm,
+                timeoutSeconds: 60,
+                chartDirectories: [
+                  path.resolve(__dirname, '../../../../examples/charts'),
+                ],
+              },
+            },
           },
         }),
       ],
@@ -95,11 +104,16 @@ describe('errors from the kubechart backend reach the task log', () => {
       mockCredentials.user('user:default/dana'),
   });
 
+  // Values the chart's templates cannot evaluate: helm template fails, and its message is the reason.
+  const unrenderable = { values: { image: 'not-a-map' } };
+
   it('kubechart:chart:validate fails with the 400 and helm’s own message', async () => {
     await expect(
-      createChartValidateAction({ runs }).handler(context() as any),
+      createChartValidateAction({ runs }).handler(
+        context({ input: unrenderable }) as any,
+      ),
     ).rejects.toThrow(
-      /^Request failed with 400 Bad Request: helm template failed: .*non-absolute URLs should be in form of repo_name\/path_to_chart, got: kubechart-service/s,
+      /^Request failed with 400 Bad Request: helm template failed: .*kubechart-service\/templates\/deployment\.yaml.*can't evaluate field repository/s,
     );
   });
 
@@ -108,9 +122,19 @@ describe('errors from the kubechart backend reach the task log', () => {
       createChartInstallAction({
         runs,
         links: { appBaseUrl: 'http://localhost:3000' },
-      }).handler(context({ isDryRun: true }) as any),
+      }).handler(context({ input: unrenderable, isDryRun: true }) as any),
     ).rejects.toThrow(
-      /400 Bad Request: helm template failed: .*got: kubechart-service/s,
+      /400 Bad Request: helm template failed: .*can't evaluate field repository/s,
+    );
+  });
+
+  it('a chart outside the chart directories is a 400 that names the rule', async () => {
+    await expect(
+      createChartValidateAction({ runs }).handler(
+        context({ input: { chart: '/etc' } }) as any,
+      ),
+    ).rejects.toThrow(
+      /^Request failed with 400 Bad Request: .*Chart source refused \(chart-directory\)/s,
     );
   });
 
