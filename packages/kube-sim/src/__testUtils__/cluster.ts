@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeSim, KubeSimOptions, startKubeSim } from '../startKubeSim';
 
 /** A cluster for a test: the one KUBECONFIG names (conformance runs), else a fresh kube-sim. */
@@ -27,6 +27,30 @@ export async function simCluster(
   const kc = new KubeConfig();
   kc.loadFromString(sim.kubeconfig);
   return { kc, sim, stop: () => sim.stop() };
+}
+
+/** A test cluster with a namespace of the test's own; `stop` deletes the namespace, then stops the cluster. */
+export interface TestNamespace extends TestCluster {
+  ns: string;
+}
+
+/** {@link conformanceCluster} plus a fresh namespace named after `prefix`. */
+export async function conformanceNamespace(
+  prefix: string,
+  options: KubeSimOptions = {},
+): Promise<TestNamespace> {
+  const cluster = await conformanceCluster(options);
+  const ns = uniqueName(prefix);
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  return {
+    ...cluster,
+    ns,
+    stop: async () => {
+      await core.deleteNamespace({ name: ns }).catch(() => {});
+      await cluster.stop();
+    },
+  };
 }
 
 /** The Status body of a failed client-node call. */

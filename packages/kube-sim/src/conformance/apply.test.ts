@@ -1,31 +1,19 @@
-import { CoreV1Api } from '@kubernetes/client-node';
-import {
-  conformanceCluster,
-  TestCluster,
-  uniqueName,
-} from '../__testUtils__/cluster';
+import { conformanceNamespace, TestNamespace } from '../__testUtils__/cluster';
 import { rawRequest } from '../__testUtils__/http';
 
 jest.setTimeout(60_000);
 
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 describe('conformance: server-side apply field ownership', () => {
-  let cluster: TestCluster;
+  let cluster: TestNamespace;
   let ns: string;
 
   beforeAll(async () => {
-    cluster = await conformanceCluster();
-    ns = uniqueName('conf-apply');
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: ns } } });
+    cluster = await conformanceNamespace('conf-apply');
+    ns = cluster.ns;
   });
 
   afterAll(async () => {
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: ns })
-      .catch(() => {});
     await cluster.stop();
   });
 

@@ -1,8 +1,7 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import {
-  conformanceCluster,
+  conformanceNamespace,
   eventually,
-  TestCluster,
+  TestNamespace,
   uniqueName,
 } from '../__testUtils__/cluster';
 import { rawRequest } from '../__testUtils__/http';
@@ -12,7 +11,7 @@ jest.setTimeout(60_000);
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 // Each expectation is a real v1.26 answer from ../shared/reference/kube-api/crd/.
 describe('conformance: CustomResourceDefinitions and custom resources', () => {
-  let cluster: TestCluster;
+  let cluster: TestNamespace;
   let ns: string;
   // A group of its own, so runs against a shared cluster do not collide.
   const group = `${uniqueName('conf')}.example.com`;
@@ -33,19 +32,12 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
   });
 
   beforeAll(async () => {
-    cluster = await conformanceCluster();
-    ns = uniqueName('conf-crd');
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: ns } } });
+    cluster = await conformanceNamespace('conf-crd');
+    ns = cluster.ns;
   });
 
   afterAll(async () => {
     await request('DELETE', crdPath).catch(() => {});
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: ns })
-      .catch(() => {});
     await cluster.stop();
   });
 

@@ -1,7 +1,6 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import {
-  conformanceCluster,
-  TestCluster,
+  conformanceNamespace,
+  TestNamespace,
   uniqueName,
 } from '../__testUtils__/cluster';
 import { rawRequest } from '../__testUtils__/http';
@@ -11,7 +10,7 @@ jest.setTimeout(60_000);
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 // Each expectation is a real v1.26 answer from ../shared/reference/kube-api/metadata/08-lease-*.json.
 describe('conformance: coordination.k8s.io/v1 Leases', () => {
-  let cluster: TestCluster;
+  let cluster: TestNamespace;
   let ns: string;
   const leases = () => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
   const lease = (name: string, renewTime = '2026-01-01T00:00:00.000000Z') => ({
@@ -30,18 +29,11 @@ describe('conformance: coordination.k8s.io/v1 Leases', () => {
     rawRequest(cluster.kc, method, path, { body });
 
   beforeAll(async () => {
-    cluster = await conformanceCluster();
-    ns = uniqueName('conf-lease');
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: ns } } });
+    cluster = await conformanceNamespace('conf-lease');
+    ns = cluster.ns;
   });
 
   afterAll(async () => {
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: ns })
-      .catch(() => {});
     await cluster.stop();
   });
 

@@ -1,9 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
-import {
-  conformanceCluster,
-  TestCluster,
-  uniqueName,
-} from '../__testUtils__/cluster';
+import { conformanceNamespace, TestNamespace } from '../__testUtils__/cluster';
 import { rawRequest } from '../__testUtils__/http';
 
 jest.setTimeout(60_000);
@@ -11,7 +7,7 @@ jest.setTimeout(60_000);
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 // Each expectation is a real v1.26 answer from ../shared/reference/kube-api/metadata/.
 describe('conformance: metadata-only answers (as=PartialObjectMetadata)', () => {
-  let cluster: TestCluster;
+  let cluster: TestNamespace;
   let ns: string;
   const asList = (v = 'v1') =>
     `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=${v},application/json`;
@@ -19,10 +15,9 @@ describe('conformance: metadata-only answers (as=PartialObjectMetadata)', () => 
     rawRequest(cluster.kc, 'GET', path, { headers: { Accept: accept } });
 
   beforeAll(async () => {
-    cluster = await conformanceCluster();
-    ns = uniqueName('conf-meta');
+    cluster = await conformanceNamespace('conf-meta');
+    ns = cluster.ns;
     const core = cluster.kc.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: ns } } });
     for (const name of ['alpha', 'bravo', 'charlie']) {
       await core.createNamespacedConfigMap({
         namespace: ns,
@@ -32,10 +27,6 @@ describe('conformance: metadata-only answers (as=PartialObjectMetadata)', () => 
   });
 
   afterAll(async () => {
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: ns })
-      .catch(() => {});
     await cluster.stop();
   });
 

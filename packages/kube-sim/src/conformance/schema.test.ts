@@ -1,7 +1,6 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import {
-  conformanceCluster,
-  TestCluster,
+  conformanceNamespace,
+  TestNamespace,
   uniqueName,
 } from '../__testUtils__/cluster';
 import { rawRequest } from '../__testUtils__/http';
@@ -11,22 +10,15 @@ jest.setTimeout(60_000);
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 // Each expectation is a real v1.26 answer from ../shared/reference/kube-api/fields/ and openapi/.
 describe('conformance: objects are checked against the OpenAPI schemas', () => {
-  let cluster: TestCluster;
+  let cluster: TestNamespace;
   let ns: string;
 
   beforeAll(async () => {
-    cluster = await conformanceCluster();
-    ns = uniqueName('conf-schema');
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .createNamespace({ body: { metadata: { name: ns } } });
+    cluster = await conformanceNamespace('conf-schema');
+    ns = cluster.ns;
   });
 
   afterAll(async () => {
-    await cluster.kc
-      .makeApiClient(CoreV1Api)
-      .deleteNamespace({ name: ns })
-      .catch(() => {});
     await cluster.stop();
   });
 
