@@ -136,3 +136,29 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/**
+ * Waits until a scaffolder task page shows how the task ended: the template's output links when it
+ * succeeded, an error banner when it failed.
+ */
+export async function waitForTaskEnd(page: Page): Promise<void> {
+  await page
+    .getByText(/Open the tenant|Deployment history|^Error: /)
+    .first()
+    .waitFor({ timeout: 5 * 60_000 });
+}
+
+/** Opens the tenant template and fills its first step: code, display name, platform-team as owner. */
+export async function fillTenantFirstStep(
+  page: Page,
+  code: string,
+  displayName: string,
+): Promise<void> {
+  await gotoSignedIn(page, '/create/templates/default/kubechart-tenant');
+  await page.locator('#root_code').waitFor({ timeout: 60_000 });
+  await page.locator('#root_code').fill(code);
+  await page.locator('#root_displayName').fill(displayName);
+  await page.locator('#root_owner').click();
+  await page.locator('#root_owner').fill('platform');
+  await page.getByRole('option', { name: /platform-team/ }).click();
+}

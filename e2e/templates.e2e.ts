@@ -2,10 +2,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import {
+  fillTenantFirstStep,
   gotoSignedIn,
   launchBrowser,
   openSignedIn,
   screenshot,
+  waitForTaskEnd,
 } from './browser.ts';
 
 // What a new user trips over in the templates and tenant screens: a tenant's pods in its Kubernetes
@@ -24,11 +26,8 @@ describe('templates and tenant screens', () => {
     await browser?.close();
   });
 
-  async function waitForTaskEnd(p: Page) {
-    await p
-      .getByText(/Open the tenant|Deployment history|^Error: /)
-      .first()
-      .waitFor({ timeout: 5 * 60_000 });
+  async function waitForTaskSuccess(p: Page) {
+    await waitForTaskEnd(p);
     assert.equal(
       await p.getByText(/^Error: /).count(),
       0,
@@ -37,13 +36,7 @@ describe('templates and tenant screens', () => {
   }
 
   test('a provisioned tenant: its history link opens the run in the same tab, its Kubernetes tab shows its pods', async () => {
-    await gotoSignedIn(page, '/create/templates/default/kubechart-tenant');
-    await page.locator('#root_code').waitFor({ timeout: 60_000 });
-    await page.locator('#root_code').fill(code);
-    await page.locator('#root_displayName').fill(`Templates ${code}`);
-    await page.locator('#root_owner').click();
-    await page.locator('#root_owner').fill('platform');
-    await page.getByRole('option', { name: /platform-team/ }).click();
+    await fillTenantFirstStep(page, code, `Templates ${code}`);
     await page.getByRole('button', { name: 'Next' }).click();
     // The quota choices read as titles (oneOf), not as raw enum values.
     await page.getByLabel(/Quota/).click();
@@ -52,7 +45,7 @@ describe('templates and tenant screens', () => {
     await page.getByLabel(/Include a PostgreSQL database/).uncheck();
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
-    await waitForTaskEnd(page);
+    await waitForTaskSuccess(page);
 
     const history = page.getByRole('link', { name: 'Deployment history' });
     const href = await history.getAttribute('href');
@@ -127,7 +120,7 @@ describe('templates and tenant screens', () => {
 
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
-    await waitForTaskEnd(page);
+    await waitForTaskSuccess(page);
     const search = page.getByPlaceholder('Search').last();
     for (const kind of [
       'Deployment',
@@ -179,7 +172,7 @@ describe('templates and tenant screens', () => {
     await page.locator('#root_confirm').fill(code);
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
-    await waitForTaskEnd(page);
+    await waitForTaskSuccess(page);
     await screenshot(page, 'templates-5-tenant-deleted');
   });
 });

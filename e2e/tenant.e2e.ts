@@ -2,10 +2,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import {
+  fillTenantFirstStep,
   gotoSignedIn,
   launchBrowser,
   openSignedIn,
   screenshot,
+  waitForTaskEnd,
 } from './browser.ts';
 
 describe('tenant and chart templates', () => {
@@ -22,22 +24,8 @@ describe('tenant and chart templates', () => {
     await browser?.close();
   });
 
-  async function waitForTaskEnd(p: Page) {
-    // The task page shows the template's output links when it succeeds, and an error banner when it fails.
-    await p
-      .getByText(/Open the tenant|Deployment history|^Error: /)
-      .first()
-      .waitFor({ timeout: 5 * 60_000 });
-  }
-
   test('a tenant provisioned through the scaffolder shows up with its run and healthy releases', async () => {
-    await gotoSignedIn(page, `/create/templates/default/kubechart-tenant`);
-    await page.locator('#root_code').waitFor({ timeout: 60_000 });
-    await page.locator('#root_code').fill(code);
-    await page.locator('#root_displayName').fill(`E2E ${code}`);
-    await page.locator('#root_owner').click();
-    await page.locator('#root_owner').fill('platform');
-    await page.getByRole('option', { name: /platform-team/ }).click();
+    await fillTenantFirstStep(page, code, `E2E ${code}`);
     await screenshot(page, 'tenant-1-form');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: 'Next' }).click();
