@@ -1,13 +1,12 @@
 import { InputError } from '@backstage/errors';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PolicyEngine } from '../policy';
 import { HelmCli, HelmCommandError } from './HelmCli';
+import { which } from '../__testUtils__/helmCluster';
 
 const chart = path.resolve(__dirname, '../__fixtures__/charts/webapp');
-const which = (bin: string) => execFileSync('sh', ['-c', `command -v ${bin}`]).toString().trim();
 
 describe.each([['helm3'], ['helm4']])('HelmCli with real %s', bin => {
   const helm = new HelmCli({ binary: which(bin) });

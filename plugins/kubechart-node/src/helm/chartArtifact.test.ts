@@ -1,17 +1,17 @@
 import { InputError } from '@backstage/errors';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { HelmCli } from './HelmCli';
 import { pullChart } from './chartArtifact';
+import { which } from '../__testUtils__/helmCluster';
 
 jest.setTimeout(60_000);
 
 const charts = path.resolve(__dirname, '../__fixtures__/charts');
 const helm = new HelmCli({
-  binary: execFileSync('sh', ['-c', 'command -v helm3']).toString().trim(),
+  binary: which('helm3'),
 });
 
 describe('pullChart', () => {

@@ -1,13 +1,9 @@
 import { InputError } from '@backstage/errors';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { HelmCli, HelmCommandError } from './HelmCli';
+import { which } from '../__testUtils__/helmCluster';
 
 const chart = path.resolve(__dirname, '../__fixtures__/charts/webapp');
-const which = (bin: string) =>
-  execFileSync('sh', ['-c', `command -v ${bin}`])
-    .toString()
-    .trim();
 
 describe.each([['helm3'], ['helm4']])(
   'chart input errors from real %s',

@@ -1,19 +1,16 @@
-import { startKubeSim, KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFile, execFileSync } from 'node:child_process';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PolicyEngine, formatPolicyFailures, parseManifests } from '../policy';
 import { HelmCli, HelmCommandError } from './HelmCli';
 import { PostRenderDecision, startPostRenderGate } from './postRenderGate';
+import { startHelmSim, which } from '../__testUtils__/helmCluster';
 
 jest.setTimeout(120_000);
 
 const charts = path.resolve(__dirname, '../__fixtures__/charts');
-const which = (bin: string) =>
-  execFileSync('sh', ['-c', `command -v ${bin}`])
-    .toString()
-    .trim();
 const policy = new PolicyEngine({
   trustedRegistries: ['registry.example.com'],
 });
@@ -43,12 +40,7 @@ describe.each(['helm3', 'helm4'])(
     const ns = `pr-${bin}`;
 
     beforeAll(async () => {
-      sim = await startKubeSim({ tls: true, podReadyDelayMs: 50 });
-      const kc = new KubeConfig();
-      kc.loadFromString(sim.kubeconfig);
-      core = kc.makeApiClient(CoreV1Api);
-      apps = kc.makeApiClient(AppsV1Api);
-      await core.createNamespace({ body: { metadata: { name: ns } } });
+      ({ sim, core, apps } = await startHelmSim(ns));
     });
     afterAll(() => sim.stop());
 

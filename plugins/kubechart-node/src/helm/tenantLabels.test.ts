@@ -1,11 +1,11 @@
-import { startKubeSim, KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFileSync } from 'node:child_process';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { HelmCli } from './HelmCli';
 import { startPostRenderGate } from './postRenderGate';
 import { labelManifests } from './tenantLabels';
+import { startHelmSim, which } from '../__testUtils__/helmCluster';
 
 jest.setTimeout(120_000);
 
@@ -113,11 +113,6 @@ describe('labelManifests', () => {
   });
 });
 
-const which = (bin: string) =>
-  execFileSync('sh', ['-c', `command -v ${bin}`])
-    .toString()
-    .trim();
-
 describe.each(['helm3', 'helm4'])(
   'tenant labels through the post-render gate with real %s against kube-sim',
   bin => {
@@ -128,12 +123,7 @@ describe.each(['helm3', 'helm4'])(
     const ns = `labels-${bin}`;
 
     beforeAll(async () => {
-      sim = await startKubeSim({ tls: true, podReadyDelayMs: 50 });
-      const kc = new KubeConfig();
-      kc.loadFromString(sim.kubeconfig);
-      core = kc.makeApiClient(CoreV1Api);
-      apps = kc.makeApiClient(AppsV1Api);
-      await core.createNamespace({ body: { metadata: { name: ns } } });
+      ({ sim, core, apps } = await startHelmSim(ns));
     });
     afterAll(() => sim.stop());
 
