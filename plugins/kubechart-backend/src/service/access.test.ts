@@ -98,6 +98,9 @@ describe.each(databases.eachSupportedId())(
     let stop: () => Promise<void>;
     const audit: CapturedAuditEvent[] = [];
     const as = (who: string) => mockCredentials.user.header(who);
+    /** A GET request signed in as `who`. */
+    const getAs = (who: string, path: string) =>
+      request(server).get(path).set('Authorization', as(who));
 
     beforeAll(async () => {
       sim = await startSim();
@@ -140,11 +143,7 @@ describe.each(databases.eachSupportedId())(
           ...body,
         });
     const actorOf = async (id: string) =>
-      (
-        await request(server)
-          .get(`/api/kubechart/runs/${id}`)
-          .set('Authorization', as(ADMIN))
-      ).body.actor;
+      (await getAs(ADMIN, `/api/kubechart/runs/${id}`)).body.actor;
 
     describe('onBehalfOf', () => {
       it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
@@ -258,9 +257,7 @@ describe.each(databases.eachSupportedId())(
       });
       const listed = async (who: string) =>
         (
-          await request(server)
-            .get('/api/kubechart/runs?kind=custom&limit=200')
-            .set('Authorization', as(who))
+          await getAs(who, '/api/kubechart/runs?kind=custom&limit=200')
         ).body.items.map((r: any) => r.id);
 
       it('lets an admin read every run', async () => {
@@ -268,11 +265,7 @@ describe.each(databases.eachSupportedId())(
           expect.arrayContaining([ids.a, ids.b, ids.aliceLoose]),
         );
         expect(
-          (
-            await request(server)
-              .get(`/api/kubechart/runs/${ids.b}`)
-              .set('Authorization', as(ADMIN))
-          ).status,
+          (await getAs(ADMIN, `/api/kubechart/runs/${ids.b}`)).status,
         ).toBe(200);
       });
 
@@ -281,20 +274,14 @@ describe.each(databases.eachSupportedId())(
         expect(seen).toEqual(expect.arrayContaining([ids.a, ids.aliceLoose]));
         expect(seen).not.toContain(ids.b);
         expect(
-          (
-            await request(server)
-              .get(`/api/kubechart/runs/${ids.a}`)
-              .set('Authorization', as(ALICE))
-          ).status,
+          (await getAs(ALICE, `/api/kubechart/runs/${ids.a}`)).status,
         ).toBe(200);
         for (const path of [
           `/runs/${ids.b}`,
           `/runs/${ids.b}/events`,
           `/runs/${ids.a}/diff/${ids.b}`,
         ]) {
-          const r = await request(server)
-            .get(`/api/kubechart${path}`)
-            .set('Authorization', as(ALICE));
+          const r = await getAs(ALICE, `/api/kubechart${path}`);
           expect({ path, status: r.status }).toEqual({ path, status: 403 });
         }
         expect(await listed(BOB)).toEqual(expect.arrayContaining([ids.b]));
@@ -302,19 +289,9 @@ describe.each(databases.eachSupportedId())(
       });
 
       it('refuses a reader the policy denies', async () => {
+        expect((await getAs(DENIED, '/api/kubechart/runs')).status).toBe(403);
         expect(
-          (
-            await request(server)
-              .get('/api/kubechart/runs')
-              .set('Authorization', as(DENIED))
-          ).status,
-        ).toBe(403);
-        expect(
-          (
-            await request(server)
-              .get(`/api/kubechart/runs/${ids.a}`)
-              .set('Authorization', as(DENIED))
-          ).status,
+          (await getAs(DENIED, `/api/kubechart/runs/${ids.a}`)).status,
         ).toBe(403);
       });
 
@@ -337,37 +314,23 @@ describe.each(databases.eachSupportedId())(
         await mk('scope-a', 'user:default/frank', 'component:default/a');
         await mk('scope-b', 'user:default/gina', 'component:default/b');
         const codes = async (who: string) =>
-          (
-            await request(server)
-              .get('/api/kubechart/tenants')
-              .set('Authorization', as(who))
-          ).body.items.map((t: any) => t.code);
+          (await getAs(who, '/api/kubechart/tenants')).body.items.map(
+            (t: any) => t.code,
+          );
         expect(await codes(ADMIN)).toEqual(
           expect.arrayContaining(['scope-a', 'scope-b']),
         );
         expect(await codes(ALICE)).toContain('scope-a');
         expect(await codes(ALICE)).not.toContain('scope-b');
         expect(
-          (
-            await request(server)
-              .get('/api/kubechart/tenants/scope-b')
-              .set('Authorization', as(ALICE))
-          ).status,
+          (await getAs(ALICE, '/api/kubechart/tenants/scope-b')).status,
         ).toBe(403);
         expect(
-          (
-            await request(server)
-              .get('/api/kubechart/tenants/scope-a')
-              .set('Authorization', as(ALICE))
-          ).status,
+          (await getAs(ALICE, '/api/kubechart/tenants/scope-a')).status,
         ).toBe(200);
-        expect(
-          (
-            await request(server)
-              .get('/api/kubechart/tenants')
-              .set('Authorization', as(DENIED))
-          ).status,
-        ).toBe(403);
+        expect((await getAs(DENIED, '/api/kubechart/tenants')).status).toBe(
+          403,
+        );
       });
     });
 
