@@ -7,6 +7,11 @@ export interface Config {
       /** Timeout of one helm invocation in seconds; helm is killed after it. Default 300. */
       timeoutSeconds?: number;
       /**
+       * At most this many helm processes run at once on this backend instance; further helm calls
+       * wait in order for a free slot (the timeout counts from when helm starts). Default 4.
+       */
+      maxConcurrent?: number;
+      /**
        * Directories holding local charts: a chart name without a repository resolves only here, to
        * `<dir>/<chart>` (a chart directory) or `<dir>/<chart>.tgz`; absolute paths, `..` and symlinks out
        * of these directories are refused (400, rule `chart-directory`). Default: none.

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import pLimit from 'p-limit';
 import { toChartInputError } from './inputErrors';
 import type { HelmPostRenderer } from './postRenderGate';
 import {
@@ -70,6 +71,21 @@ export type HelmHistoryEntry = {
   description?: string;
 };
 
+/**
+ * One finished helm invocation, for operations metrics: the helm command (`upgrade --install`,
+ * `template`, `status`, …), how it ended, how long it ran and how long it waited for a free slot
+ * in the process pool. @public
+ */
+export type HelmCommandEvent = {
+  command: string;
+  outcome: 'ok' | 'failed' | 'timeout' | 'cancelled';
+  durationMs: number;
+  queuedMs: number;
+};
+
+/** Default of {@link HelmCliOptions.maxConcurrent}. @public */
+export const DEFAULT_HELM_MAX_CONCURRENT = 4;
+
 /** Options of {@link HelmCli}. @public */
 export type HelmCliOptions = {
   /** Path or name of the helm binary; default `helm` on PATH. */
@@ -78,7 +94,17 @@ export type HelmCliOptions = {
   timeoutMs?: number;
   /** Extra environment; HELM_* cache dirs default to a private temp dir. */
   env?: Record<string, string>;
+  /**
+   * At most this many helm processes run at once; further calls wait in order for a free slot
+   * (the timeout counts from the process start). Default {@link DEFAULT_HELM_MAX_CONCURRENT}.
+   */
+  maxConcurrent?: number;
+  /** Told about every finished helm invocation (metrics). */
+  onCommand?: (event: HelmCommandEvent) => void;
 };
+
+/** The helm process pool right now. @public */
+export type HelmPoolState = { running: number; queued: number; limit: number };
 
 /**
  * Runs the helm CLI (3 or 4) as a child process: argv array (never a shell), values through a
@@ -90,19 +116,33 @@ export class HelmCli {
   private readonly timeoutMs: number;
   private readonly env: Record<string, string>;
   private versionCache?: Promise<{ major: number; version: string }>;
+  private readonly pool: pLimit.Limit;
+  private readonly maxConcurrent: number;
+  private readonly onCommand?: (event: HelmCommandEvent) => void;
 
-  /** Reads `kubechart.helm.binary` and `kubechart.helm.timeoutSeconds`. */
-  static fromConfig(config: Config): HelmCli {
+  /**
+   * Reads `kubechart.helm.binary`, `kubechart.helm.timeoutSeconds` and
+   * `kubechart.helm.maxConcurrent`.
+   */
+  static fromConfig(config: Config, options: Pick<HelmCliOptions, 'onCommand'> = {}): HelmCli {
     const timeout = config.getOptionalNumber('kubechart.helm.timeoutSeconds');
     return new HelmCli({
       binary: config.getOptionalString('kubechart.helm.binary'),
       timeoutMs: timeout ? timeout * 1000 : undefined,
+      maxConcurrent: config.getOptionalNumber('kubechart.helm.maxConcurrent'),
+      ...options,
     });
   }
 
   constructor(options: HelmCliOptions = {}) {
     this.binary = options.binary ?? 'helm';
     this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    this.maxConcurrent = options.maxConcurrent ?? DEFAULT_HELM_MAX_CONCURRENT;
+    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) {
+      throw new InputError(`kubechart.helm.maxConcurrent must be a positive whole number, got ${options.maxConcurrent}`);
+    }
+    this.pool = pLimit(this.maxConcurrent);
+    this.onCommand = options.onCommand;
     const base = path.join(os.tmpdir(), 'kubechart-helm');
     this.env = {
       HELM_CACHE_HOME: path.join(base, 'cache'),
@@ -288,8 +328,40 @@ export class HelmCli {
     }
   }
 
-  /** Spawns helm with an argv array and collects its output. */
+  /** How many helm processes run and wait for a slot now. */
+  poolState(): HelmPoolState {
+    return { running: this.pool.activeCount, queued: this.pool.pendingCount, limit: this.maxConcurrent };
+  }
+
+  /**
+   * Spawns helm with an argv array and collects its output, once a slot of the process pool is
+   * free (see {@link HelmCliOptions.maxConcurrent}).
+   */
   exec(
+    args: string[],
+    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> },
+  ): Promise<{ stdout: string; stderr: string }> {
+    const queuedAt = performance.now();
+    const command = args[0] === 'upgrade' ? 'upgrade --install' : args[0];
+    return this.pool(async () => {
+      const startedAt = performance.now();
+      let outcome: HelmCommandEvent['outcome'] = 'ok';
+      try {
+        if (options.signal?.aborted) {
+          outcome = 'cancelled';
+          throw new HelmCommandError(`helm ${command} was cancelled before it started`, null, '');
+        }
+        return await this.spawnHelm(args, options);
+      } catch (e) {
+        if (outcome === 'ok') outcome = e instanceof HelmCommandError && e.timedOut ? 'timeout' : 'failed';
+        throw e;
+      } finally {
+        this.onCommand?.({ command, outcome, durationMs: performance.now() - startedAt, queuedMs: startedAt - queuedAt });
+      }
+    });
+  }
+
+  private spawnHelm(
     args: string[],
     options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> },
   ): Promise<{ stdout: string; stderr: string }> {
