@@ -67,9 +67,10 @@ export class EventRecorder {
           lastTimestamp: now,
           count: 1,
           type,
+          // What the v1.26 controllers' core/v1 recorders write (metadata/06-core-v1-events-list-same-namespace.json).
           eventTime: null,
-          reportingComponent: source.component,
-          reportingInstance: source.host ?? '',
+          reportingComponent: '',
+          reportingInstance: '',
         },
         { manager: source.component },
       );

@@ -1,5 +1,7 @@
 import { Admission } from './api';
+import { defaultCoreEvent } from './eventsV1';
 import { formatQuantity, parseQuantity } from './quantity';
+import { mountServiceAccountToken } from './serviceAccountToken';
 import { ResourceRegistry, ResourceType } from './resources';
 import { selectorObjectToRequirements, matchesLabels } from './selectors';
 import { errors } from './status';
@@ -208,7 +210,20 @@ export class BuiltinAdmission implements Admission {
         if (!isPlainObject(spec)) break;
         if (!old) this.applyLimitRanges(obj);
         defaultPodSpec(spec, false);
+        if (!old) {
+          mountServiceAccountToken(
+            obj,
+            this.store.get(
+              this.core('serviceaccounts'),
+              obj.metadata.namespace,
+              spec.serviceAccountName,
+            ),
+          );
+        }
         if (!old) obj.status = { phase: 'Pending', qosClass: qosClass(obj) };
+        break;
+      case 'events':
+        defaultCoreEvent(obj);
         break;
       case 'secrets':
         obj.type = obj.type ?? 'Opaque';

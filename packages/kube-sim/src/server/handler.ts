@@ -23,6 +23,7 @@ import {
   partialForList,
 } from './partialMetadata';
 import { serveWatch } from './watch';
+import { serveEventsV1 } from './eventsV1Handler';
 import { recordedOpenApi } from '../schema/openapi';
 import { OpenApiServer } from '../schema/serve';
 import { parseFieldValidation, warningHeader } from '../schema/validation';
@@ -218,12 +219,67 @@ export function createHandler(opts: HandlerOptions) {
     };
 
     try {
-      await serveVerb();
+      if (type.viewOf) await serveView();
+      else await serveVerb();
     } catch (e) {
       // The real server reports dropped fields even when the write then fails validation.
       if (warnings.length && !res.headersSent)
         res.setHeader('Warning', warnings.map(warningHeader));
       throw e;
+    }
+
+    /** events.k8s.io/v1: the core Events, converted (see eventsV1.ts). */
+    async function serveView() {
+      const patchType = verb === 'patch' ? patchTypeOf(req) : undefined;
+      await serveEventsV1({
+        api,
+        req,
+        res,
+        q,
+        verb,
+        view: type,
+        namespace,
+        name,
+        ctx,
+        force: bool(q.get('force')),
+        patchType,
+        body: async () =>
+          parseBody(
+            await readBody(req),
+            patchType === 'apply' ? 'application/yaml' : mediaType(req),
+          ),
+        sendWritten,
+        listOptions,
+        deleteOptions: body => deleteOptions(body, q),
+        watch: (stored, viewQuery, convert) =>
+          watch(stored, viewQuery, { type, convert }),
+      });
+    }
+
+    function watch(
+      watched: ResourceType,
+      query: URLSearchParams,
+      view?: { type: ResourceType; convert: (o: KubeObject) => KubeObject },
+    ) {
+      rejectWatchListOptions(query);
+      const fields = parseFieldSelector(
+        query.get('fieldSelector') ?? undefined,
+        typeId(watched),
+      );
+      if (name)
+        fields.push({ field: 'metadata.name', value: name, negate: false });
+      serveWatch(api, opts.bookmarkIntervalMs, req, res, watched, namespace, {
+        labels: parseLabelSelector(query.get('labelSelector') ?? undefined),
+        fields,
+        resourceVersion: query.get('resourceVersion') ?? '',
+        bookmarks: bool(query.get('allowWatchBookmarks')),
+        timeoutSeconds: Number(query.get('timeoutSeconds') ?? 0),
+        table: wantsTable(req.headers.accept),
+        metadataVersion: wantsTable(req.headers.accept)
+          ? undefined
+          : metadataRequest(req.headers.accept)?.version,
+        view,
+      });
     }
 
     async function serveVerb() {
@@ -273,27 +329,9 @@ export function createHandler(opts: HandlerOptions) {
           sendList(res, list);
           return;
         }
-        case 'watch': {
-          rejectWatchListOptions(q);
-          const fields = parseFieldSelector(
-            q.get('fieldSelector') ?? undefined,
-            typeId(type),
-          );
-          if (name)
-            fields.push({ field: 'metadata.name', value: name, negate: false });
-          serveWatch(api, opts.bookmarkIntervalMs, req, res, type, namespace, {
-            labels: parseLabelSelector(q.get('labelSelector') ?? undefined),
-            fields,
-            resourceVersion: q.get('resourceVersion') ?? '',
-            bookmarks: bool(q.get('allowWatchBookmarks')),
-            timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
-            table: wantsTable(req.headers.accept),
-            metadataVersion: wantsTable(req.headers.accept)
-              ? undefined
-              : metadataRequest(req.headers.accept)?.version,
-          });
+        case 'watch':
+          watch(type, q);
           return;
-        }
         case 'create': {
           if (subresource === 'token') {
             const sa = api.get(type, namespace, name!);
@@ -334,17 +372,7 @@ export function createHandler(opts: HandlerOptions) {
           return;
         }
         case 'patch': {
-          const ct = mediaType(req);
-          const patchType: PatchType | undefined = (
-            {
-              'application/json-patch+json': 'json',
-              'application/merge-patch+json': 'merge',
-              'application/strategic-merge-patch+json': 'strategic',
-              'application/apply-patch+yaml': 'apply',
-              'application/apply-patch+json': 'apply',
-            } as Record<string, PatchType>
-          )[ct];
-          if (!patchType) throw errors.unsupportedPatchType();
+          const patchType = patchTypeOf(req);
           if (patchType === 'strategic' && type.custom) {
             // Custom resources have no strategic merge (no Go struct tags to read keys from).
             throw new StatusError(
@@ -445,6 +473,20 @@ export function createHandler(opts: HandlerOptions) {
           throw errors.methodNotAllowed();
       }
     }
+  }
+
+  function patchTypeOf(req: IncomingMessage): PatchType {
+    const patchType: PatchType | undefined = (
+      {
+        'application/json-patch+json': 'json',
+        'application/merge-patch+json': 'merge',
+        'application/strategic-merge-patch+json': 'strategic',
+        'application/apply-patch+yaml': 'apply',
+        'application/apply-patch+json': 'apply',
+      } as Record<string, PatchType>
+    )[mediaType(req)];
+    if (!patchType) throw errors.unsupportedPatchType();
+    return patchType;
   }
 
   function listOptions(type: ResourceType, q: URLSearchParams): ListOptions {

@@ -28,6 +28,11 @@ export interface ResourceType {
   deleteFinalizer?: string;
   /** Changes the object a DELETE marks for deletion (e.g. a CRD's `Terminating` condition). */
   markDeleting?: (obj: KubeObject, now: string) => void;
+  /**
+   * Another API's view of objects stored under this core resource (events.k8s.io/v1 Events are the
+   * core/v1 Events, converted on the way in and out).
+   */
+  viewOf?: string;
 }
 
 /** What a custom resource type keeps of its CustomResourceDefinition version. */
@@ -142,6 +147,10 @@ export const RESOURCE_TYPES: ResourceType[] = [
     },
   ),
   r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
+  r('events.k8s.io', 'v1', 'events', 'Event', true, {
+    shortNames: ['ev'],
+    viewOf: 'events',
+  }),
   r('apps', 'v1', 'daemonsets', 'DaemonSet', true, {
     shortNames: ['ds'],
     categories: ['all'],

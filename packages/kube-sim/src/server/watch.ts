@@ -24,6 +24,8 @@ export interface WatchParams {
   table: boolean;
   /** Send objects as `meta.k8s.io` PartialObjectMetadata of this version. */
   metadataVersion?: string;
+  /** A converted view (events.k8s.io/v1 of the core Events): its type and how objects are converted. */
+  view?: { type: ResourceType; convert: (o: KubeObject) => KubeObject };
 }
 
 /**
@@ -70,11 +72,17 @@ export function serveWatch(
   res.flushHeaders();
   const write = (type_: string, object: unknown) => {
     if (res.writableEnded) return;
-    const o = object as KubeObject;
+    const stored = object as KubeObject;
+    const o =
+      w.view && type_ !== 'ERROR' && type_ !== 'BOOKMARK'
+        ? w.view.convert(stored)
+        : stored;
     const body =
       w.table &&
       (type_ === 'ADDED' || type_ === 'MODIFIED' || type_ === 'DELETED')
-        ? toTable(type, [o], { resourceVersion: o.metadata.resourceVersion })
+        ? toTable(w.view?.type ?? type, [o], {
+            resourceVersion: o.metadata.resourceVersion,
+          })
         : metadataOnly(o, w.metadataVersion, type_);
     res.write(`${JSON.stringify({ type: type_, object: body })}\n`);
   };
@@ -90,8 +98,8 @@ export function serveWatch(
   };
   const bookmark = (annotations?: Record<string, string>) =>
     write('BOOKMARK', {
-      kind: type.kind,
-      apiVersion: groupVersion(type),
+      kind: (w.view?.type ?? type).kind,
+      apiVersion: groupVersion(w.view?.type ?? type),
       metadata: {
         resourceVersion: String(api.store.currentRv()),
         creationTimestamp: null,
