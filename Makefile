@@ -13,8 +13,8 @@ bootstrap:
 start: bootstrap
 	@scripts/start.sh
 
-## Type check, lint, every jest test (SQLite and PostgreSQL), then the browser tests (the install test runs apart: make install-test).
-test: bootstrap postgres check unit e2e
+## Type check, lint, every jest test (SQLite and PostgreSQL), the browser tests, then the install test.
+test: bootstrap postgres check unit e2e install-test
 
 check:
 	@$(ENV) yarn tsc

@@ -131,6 +131,7 @@ step "README: backend wiring, configuration, example charts and templates"
 node "$src/scripts/install-test/wireBackend.js" packages/backend/src/index.ts
 cp -r "$src/examples/charts" "$src/examples/templates" examples/
 node "$src/scripts/install-test/configure.js" app-config.yaml
+node "$src/scripts/install-test/annotateEntity.js" examples/entities.yaml
 cat >app-config.install-test.yaml <<EOF
 # Only for the install test: its own port, guest sign-in outside development.
 app:
@@ -161,6 +162,18 @@ cd "$src"
 setsid yarn kube-sim --tls --port "$KUBE_PORT" --token "$KUBE_TOKEN" --seed empty \
   --kubeconfig "$work/kube-sim/kubeconfig" >"$work/kube-sim.log" 2>&1 &
 pids+=($!)
+deadline=$((SECONDS + 120))
+until [ -s "$work/kube-sim/kubeconfig" ] && kubectl --kubeconfig "$work/kube-sim/kubeconfig" get --raw /readyz >/dev/null 2>&1; do
+  [ $SECONDS -gt $deadline ] && { tail -n 30 "$work/kube-sim.log" >&2; fail "kube-sim did not start"; }
+  sleep 1
+done
+step "README: the namespace the example deploys to exists (kubectl apply)"
+kubectl --kubeconfig "$work/kube-sim/kubeconfig" apply -f - <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+EOF
 # `yarn build:all` made the deployable bundle (dist/bundle.tar.gz); the backend runs from the workspace,
 # with the installed tarballs' dist code, as `yarn start` runs it.
 cd "$app/packages/backend"

@@ -85,7 +85,8 @@ async function main() {
       namespace: 'shop',
       release: 'web',
       entity: entityRef,
-      values: 'image:\n  repository: ghcr.io/kubechart/example-web\n  tag: "1.0.0"\nreplicas: 2\n',
+      // What the template's YAML field submits: the mapping typed in the box.
+      values: { image: { repository: 'ghcr.io/kubechart/example-web', tag: '1.0.0' }, replicas: 2 },
       policyMode: 'enforce',
     },
   });

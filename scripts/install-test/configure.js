@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's configuration step, applied to a create-app app-config.yaml: the `kubernetes:` block
-// replaces create-app's empty one, the example templates join `catalog.locations`, and the
+// replaces create-app's empty one, the example templates join `catalog.locations`, guest sign-in uses the
+// example org's catalog user, and the
 // `kubechart:` / `kubeAssistant:` blocks are appended. Usage: configure.js <app-config.yaml>
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,6 +19,12 @@ const m = locations.exec(text);
 if (!m) throw new Error(`${file}: no catalog.locations list`);
 const at = m.index + m[0].length;
 text = text.slice(0, at) + read('app-config.catalog.yaml') + text.slice(at);
+
+// Guest sign-in as the example org's catalog user `guest` (member of `guests`), so that a deploy for the
+// example website, owned by `guests`, is the owner's deploy.
+const guest = /^(    guest:) \{\}$/m;
+if (!guest.test(text)) throw new Error(`${file}: no \`guest: {}\` provider to point at the catalog's guest user`);
+text = text.replace(guest, '$1\n      userEntityRef: user:default/guest');
 
 text += read('app-config.kubechart.yaml');
 fs.writeFileSync(file, text);
