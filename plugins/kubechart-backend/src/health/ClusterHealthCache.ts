@@ -47,6 +47,9 @@ export class ClusterHealthCache {
   private changeTimer?: NodeJS.Timeout;
   private lastPublished?: ClusterHealth['status'];
   private computedAt = 0;
+  /** When the cache last heard from the cluster: a completed list or a watch event. */
+  private lastHeardAt = 0;
+  private readonly createdAt = Date.now();
 
   constructor(
     readonly cluster: string,
@@ -73,12 +76,16 @@ export class ClusterHealthCache {
         await informer.start().catch(() => undefined);
         if (entry.errors === errorsBefore && !this.stopped) {
           entry.synced = true;
+          this.lastHeardAt = Date.now();
           if (this.informers.every(i => i.synced)) this.lastError = undefined;
           this.markDirty();
         }
       };
       this.informers.push(entry);
-      const changed = () => this.markDirty();
+      const changed = () => {
+        this.lastHeardAt = Date.now();
+        this.markDirty();
+      };
       informer.on('add', changed);
       informer.on('update', changed);
       informer.on('delete', changed);
@@ -123,6 +130,15 @@ export class ClusterHealthCache {
     for (const t of this.restartTimers) clearTimeout(t);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await Promise.all(this.informers.map(i => i.informer.stop().catch(() => undefined)));
+  }
+
+  /**
+   * Seconds since the cache last heard from the cluster (a list or a watch event; since it was
+   * created when it never did), and whether every informer is watching (operations metrics).
+   */
+  freshness(now = Date.now()): { ageSeconds: number; synced: boolean } {
+    const since = this.lastHeardAt || this.createdAt;
+    return { ageSeconds: Math.max(0, now - since) / 1000, synced: this.ready };
   }
 
   /** Whether every informer has listed and is watching. */
