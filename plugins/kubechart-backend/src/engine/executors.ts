@@ -19,7 +19,10 @@ import {
   HelmCli,
   KubeObject,
   PolicyEngine,
+  HelmHook,
+  PolicyCheckOptions,
   PostRenderDecision,
+  findInstallTimeInputs,
   TenantResourceProvider,
   formatPolicyFailures,
   mergePolicyReports,
@@ -38,6 +41,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
+import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import { deployerUser, ensureDeployer } from './deployer';
 import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
@@ -180,9 +184,12 @@ export class Executors {
     const prefix = `[${release.name}]`;
     const onLine = (line: string) => line.trim() && ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
-    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, objs)) } : {});
+    // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
+    let chartCrds: KubeObject[] = [];
+    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, [...objs, ...chartCrds])) } : {});
     const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
     const { artifact, objects, rendered } = checked;
+    chartCrds = checked.crds ? parseManifests(checked.crds) : [];
     ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
     const record = (report: PolicyReport) => {
       work.reports.set(release.name, report);
@@ -205,7 +212,7 @@ export class Executors {
     const why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
       ctx.log(`${prefix} release is deployed at revision ${status!.version} with the same chart and values; nothing to do`, 'info', `release:${release.name}`);
-      return { revision: status!.version, manifest: redactManifest(status!.manifest || rendered), skipped: true };
+      return { revision: status!.version, manifest: redactManifest((status!.manifest || rendered) + hooksManifest(status!.hooks)), skipped: true };
     }
     const target = { release: release.name, namespace, values, kubeconfig, impersonate, chart: artifact.archive };
     // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
@@ -221,28 +228,36 @@ export class Executors {
     const recordRefusal = async () => {
       if (refused) await record(mergePolicyReports([checked.report, releasePolicyReport(refused, release.name)])!);
     };
-    if ((await helm.version()).major < 4) {
+    const helm3 = (await helm.version()).major < 4;
+    let checkedHooks: HelmHook[] = [];
+    const inputs = helm3 ? await findInstallTimeInputs(artifact.directory) : undefined;
+    const mayHaveHooks = !!inputs?.hookTemplates.length || objects.some(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined);
+    if (helm3 && mayHaveHooks) {
       // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
-      // main manifests through the same gate) shows them as helm will run them; they are checked first.
+      // main manifests through the same gate) shows them as helm renders them now; they are checked
+      // first, and the release is refused when helm 3's own render at install could differ. (A chart
+      // without hooks needs no dry run: helm 3's dry run cannot render custom resources of the
+      // chart's own CRDs before they are installed. Hooks it runs anyway are checked after the fact.)
       const dryGate = await startPostRenderGate({ check: gateCheck });
-      let hooks;
       try {
-        hooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
+        checkedHooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
       } catch (e) {
         await recordRefusal();
         throw e;
       } finally {
         await dryGate.close();
       }
-      if (hooks.length) {
-        const hookObjects = parseManifests(hooks.map(h => h.manifest).join('\n---\n'));
+      if (checkedHooks.length) {
+        const hookObjects = parseManifests(checkedHooks.map(h => h.manifest).join('\n---\n'));
         const verdict = releasePolicyReport(policy.check(hookObjects, await checkOptions(hookObjects)), release.name);
-        ctx.log(`${prefix} checked ${hooks.length} hook(s) as helm 3 will run them (${hooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
+        ctx.log(`${prefix} checked ${checkedHooks.length} hook(s) as helm 3 renders them now (${checkedHooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
         if (verdict.blocking) {
           await record(mergePolicyReports([checked.report, verdict])!);
           this.enforce(ctx, verdict, `the hooks of release ${release.name}`, `release:${release.name}`, `${prefix} `);
         }
       }
+      const refusal = helm3HookRefusal(release.name, checkedHooks, inputs!);
+      if (refusal) throw new RunFailure(refusal);
     }
     ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
     // A tenant's objects and pods carry its label, which its catalog entity selects.
@@ -257,10 +272,36 @@ export class Executors {
       await gate.close();
     }
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
-    const applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    let applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    if (helm3) {
+      // The hooks as helm 3 ran them (its release record) join the stored manifest; any that differ
+      // from the checked ones are checked now, and a policy failure fails the run and says so.
+      applied += hooksManifest(result.hooks);
+      await this.checkRanHooks(ctx, release.name, uncheckedHooks(result.hooks, checkedHooks), checked.report, record, checkOptions);
+    }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
     const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
     return { revision: result.revision, manifest: redactManifest(sent), skipped: false };
+  }
+
+  /** Hooks helm 3 ran that were not the ones checked: checked now; breaking the policy fails the run. */
+  private async checkRanHooks(
+    ctx: RunContext,
+    release: string,
+    unchecked: HelmHook[],
+    report: PolicyReport,
+    record: (report: PolicyReport) => Promise<unknown>,
+    checkOptions: (objs: KubeObject[]) => Promise<PolicyCheckOptions>,
+  ) {
+    if (!unchecked.length) return;
+    const names = unchecked.map(h => `${h.kind}/${h.name}`).join(', ');
+    const objects = parseManifests(unchecked.map(h => h.manifest).join('\n---\n'));
+    const verdict = releasePolicyReport(this.deps.policy.check(objects, await checkOptions(objects)), release);
+    ctx.log(`[${release}] helm 3 ran hook(s) ${names} other than the ones checked before the install; checked them as they ran`, 'warn', `release:${release}`);
+    if (verdict.blocking) {
+      await record(mergePolicyReports([report, verdict])!);
+      this.enforce(ctx, verdict, `the hooks helm 3 ran for release ${release} (${names}), which differ from the ones checked before the install and had already run`, `release:${release}`, `[${release}] `, 'the release is installed and must be reviewed');
+    }
   }
 
   private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution, work: RunWork) {
