@@ -1,13 +1,13 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
- *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|engine]
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|engine|throughput]
  * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
 import { ConfigReader } from '@backstage/config';
 // The bench is development tooling, like the tests: kube-sim is a dev dependency on purpose.
 // eslint-disable-next-line @backstage/no-undeclared-imports
-import { startKubeSim } from '@internal/kube-sim';
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
 import {
   AppsV1Api,
@@ -207,22 +207,30 @@ async function benchHistory() {
   }
 }
 
-async function benchEngine() {
-  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 10 });
-  const helmBin = execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
-  const config = new ConfigReader({
+const helmBinary = () => execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
+
+/** Engine configuration against a kube-sim cluster named `dev`, with the test charts. */
+function engineConfig(sim: Pick<KubeSim, 'url' | 'token' | 'caData'>, kubechart: Record<string, any> = {}) {
+  return new ConfigReader({
     kubernetes: {
       clusterLocatorMethods: [
         { type: 'config', clusters: [{ name: 'dev', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData }] },
       ],
     },
     kubechart: {
-      helm: { binary: helmBin, chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
+      helm: { binary: helmBinary(), chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
       policy: { mode: 'warn' },
       wait: { pollIntervalMs: 100 },
       limits: { runsPerUserPerMinute: 1000, maxTenants: 1000 },
+      ...kubechart,
     },
   });
+}
+
+async function benchEngine() {
+  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 10 });
+  const helmBin = helmBinary();
+  const config = engineConfig(sim);
   // Time spent inside helm is measured by wrapping its exec.
   let helmMs = 0;
   class TimedHelm extends HelmCli {
@@ -296,15 +304,86 @@ async function benchEngine() {
   await sim.stop();
 }
 
+/**
+ * Throughput: KUBECHART_BENCH_TENANTS (default 100) tenant runs submitted at once to one engine,
+ * each with one helm release, through the helm process pool (kubechart.helm.maxConcurrent,
+ * KUBECHART_BENCH_HELM_POOL, default 4). Prints errors, runs per minute, the backend process's
+ * peak RSS (helm's own processes not included) and the most helm processes seen at once.
+ */
+async function benchThroughput() {
+  const tenants = Number(process.env.KUBECHART_BENCH_TENANTS ?? 100);
+  const pool = Number(process.env.KUBECHART_BENCH_HELM_POOL ?? 4);
+  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 20 });
+  const config = engineConfig(sim, {
+    helm: {
+      binary: helmBinary(),
+      chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')],
+      maxConcurrent: pool,
+      timeoutSeconds: 900,
+    },
+    wait: { pollIntervalMs: 500, timeoutSeconds: 1800 },
+  });
+  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const store = await DatabaseRunStore.create({ database: { getClient: async () => knex } });
+  const helm = HelmCli.fromConfig(config);
+  const engine = new RunEngine({
+    store,
+    clusters: ClusterRegistry.fromConfig(config),
+    helm,
+    policy: PolicyEngine.fromConfig(config),
+    logger,
+    settings: readEngineSettings(config),
+  });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  let peakHelm = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakHelm = Math.max(peakHelm, helm.poolState().running);
+  }, 100);
+  console.log(`throughput: submitting ${tenants} tenant runs at once (helm pool ${pool})…`);
+  const [wall, runs] = await timed(async () => {
+    const submitted = await Promise.allSettled(
+      Array.from({ length: tenants }, (_, i) =>
+        engine.submit(
+          { kind: 'tenant', cluster: 'dev', tenant: `load-${i}`, releases: [{ name: 'web', chart: 'webapp' }] },
+          `user:default/team-${i}`,
+        ),
+      ),
+    );
+    await engine.waitIdle();
+    return Promise.all(submitted.map(r => (r.status === 'fulfilled' ? store.getRun(r.value.id) : Promise.resolve(undefined))));
+  });
+  clearInterval(sampler);
+  const ok = runs.filter(r => r?.status === 'succeeded').length;
+  const errors = tenants - ok;
+  const reasons = [...new Set(runs.filter(r => r?.status !== 'succeeded').map(r => r?.failureReason ?? 'not submitted'))].slice(0, 3);
+  const perMinute = (ok / wall) * 60_000;
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+  const rssTarget = 1024 * 2 ** 20;
+  console.log(
+    `throughput: ${ok}/${tenants} succeeded, ${errors} errors (target 0)${reasons.length ? `: ${reasons.join(' | ')}` : ''}; wall ${(wall / 1000).toFixed(1)} s`,
+  );
+  console.log(`throughput: ${perMinute.toFixed(1)} tenant runs/minute (no target set; one release each, helm pool ${pool})`);
+  console.log(
+    `throughput: backend peak RSS ${mb(peakRss)} (${mb(rssBefore)} before; target < ${mb(rssTarget)}, ratio ${(peakRss / rssTarget).toFixed(2)}); most helm processes at once ${peakHelm} (limit ${pool})`,
+  );
+  await knex.destroy();
+  await sim.stop();
+  if (errors > 0 || peakHelm > pool) process.exitCode = 1;
+}
+
 async function main() {
   const which = process.argv[2];
   if (!which || which === 'health') await benchHealth();
   if (!which || which === 'history') await benchHistory();
   if (!which || which === 'engine') await benchEngine();
+  if (!which || which === 'throughput') await benchThroughput();
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   e => {
     console.error(e);
     process.exit(1);
