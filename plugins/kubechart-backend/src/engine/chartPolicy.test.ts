@@ -148,6 +148,15 @@ describe.each(['helm3', 'helm4'] as const)(
           }),
         );
         expect(await applied('hk')).toEqual(nothing);
+        // The run keeps what was refused: the hook Job exactly as helm would have run it.
+        const refusedJob = parseManifests(run.manifest ?? '').find(
+          o => o.kind === 'Job' && o.metadata?.name === 'hk-migrate',
+        ) as any;
+        expect(
+          refusedJob?.spec.template.spec.containers[0].securityContext
+            .privileged,
+        ).toBe(true);
+        expect(run.values).toEqual({});
       } finally {
         await core.deleteNamespacedConfigMap({
           namespace: ns,
@@ -224,6 +233,73 @@ describe.each(['helm3', 'helm4'] as const)(
       );
       expect(await applied('crd')).toEqual(nothing);
       expect(await crdNames()).not.toContain('widgets.example.com');
+    });
+
+    it('keeps the values, the refused manifest and the policy report of a refused run', async () => {
+      // An unpinned image tag breaks the enforced image-tag rule; the password is a secret.
+      const values = {
+        replicas: 1,
+        image: { repository: 'registry.example.com/team/web', tag: 'latest' },
+        database: { password: 'refusedRunSecret42' },
+      };
+      const run = await finish(chart('risky', 'webapp', values));
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'Chart policy (enforce) blocked release risky; nothing was installed',
+      );
+      expect(run.failureReason).toContain('[image-tag] Deployment/risky');
+      expect(run.values).toEqual({
+        ...values,
+        database: { password: '***' },
+      });
+      const refused = parseManifests(run.manifest ?? '') as any[];
+      expect(refused.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        'Deployment/risky',
+        'PodDisruptionBudget/risky',
+        'Secret/risky-db',
+        'Service/risky',
+      ]);
+      expect(
+        refused.find(o => o.kind === 'Deployment').spec.template.spec
+          .containers[0].image,
+      ).toBe('registry.example.com/team/web:latest');
+      expect(run.policyReport?.blocking).toBe(true);
+      expect(run.policyReport?.results).toContainEqual(
+        expect.objectContaining({
+          ruleId: 'image-tag',
+          passed: false,
+          object: expect.objectContaining({
+            kind: 'Deployment',
+            name: 'risky',
+          }),
+        }),
+      );
+      expect(JSON.stringify(run)).not.toContain('refusedRunSecret42');
+      expect((await applied('risky')).releases).toBe(0);
+
+      // A tenant run whose second release is refused keeps both releases' values and manifests.
+      const tenant = await finish({
+        kind: 'tenant' as const,
+        cluster: 'dev',
+        tenant: code,
+        releases: [
+          { name: 'fine', chart: 'webapp', values: { replicas: 1 } },
+          { name: 'risky', chart: 'webapp', values },
+        ],
+      });
+      expect(tenant.status).toBe('failed');
+      expect(tenant.failureReason).toContain('blocked release risky');
+      expect(tenant.values).toMatchObject({
+        fine: { replicas: 1, kubechart: { tenant: code } },
+        risky: { image: { tag: 'latest' }, database: { password: '***' } },
+      });
+      const kinds = parseManifests(tenant.manifest ?? '').map(
+        o => `${o.kind}/${o.metadata?.name}`,
+      );
+      expect(kinds).toEqual(
+        expect.arrayContaining(['Deployment/fine', 'Deployment/risky']),
+      );
+      expect(JSON.stringify(tenant)).not.toContain('refusedRunSecret42');
     });
 
     it('installs an allowed CRD from crds/ with its custom resource, checked, and stores them as the cluster holds them', async () => {

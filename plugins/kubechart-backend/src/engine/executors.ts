@@ -25,6 +25,7 @@ import {
   findInstallTimeInputs,
   TenantResourceProvider,
   formatPolicyFailures,
+  labelObject,
   mergePolicyReports,
   parseManifests,
   redactManifest,
@@ -33,6 +34,7 @@ import {
   startPostRenderGate,
 } from '@kubechart/plugin-kubechart-node';
 import { LoggerService } from '@backstage/backend-plugin-api';
+import yaml from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -63,8 +65,12 @@ type Deps = {
   scopedClient(cluster: string, namespace: string): KubeClient;
 };
 
-/** A chart or tenant run's private work dir (its pulled charts) and the policy report of each release. */
-type RunWork = { dir: string; reports: Map<string, PolicyReport> };
+/**
+ * A chart or tenant run's private work dir (its pulled charts), the policy report of each release,
+ * and each release's redacted manifest: what was applied, or, when the release failed or was
+ * refused, what was rendered or refused (kept so the run shows what was judged).
+ */
+type RunWork = { dir: string; reports: Map<string, PolicyReport>; manifests: Map<string, string> };
 
 /** What the engine resolved for a run before it started. */
 export type RunExecution = {
@@ -109,7 +115,7 @@ export class Executors {
     ctx.log(`scope: ${exec.scope.reason}`, 'info', 'scope');
     if (request.kind !== 'tenant' && request.kind !== 'chart') return this.runOther(run, request, ctx, exec);
     const { dir, dispose } = await createWorkDir();
-    const work: RunWork = { dir, reports: new Map() };
+    const work: RunWork = { dir, reports: new Map(), manifests: new Map() };
     try {
       return request.kind === 'tenant' ? await this.tenant(run, request, ctx, exec, work) : await this.chart(run, request, ctx, exec.scope, work);
     } finally {
@@ -190,6 +196,9 @@ export class Executors {
     const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
     const { artifact, objects, rendered } = checked;
     chartCrds = checked.crds ? parseManifests(checked.crds) : [];
+    // What this release is judged on; replaced by what helm was refused or what it applied.
+    const keep = (manifest: string) => work.manifests.set(release.name, redactManifest(manifest));
+    keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
     ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
     const record = (report: PolicyReport) => {
       work.reports.set(release.name, report);
@@ -212,20 +221,24 @@ export class Executors {
     const why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
       ctx.log(`${prefix} release is deployed at revision ${status!.version} with the same chart and values; nothing to do`, 'info', `release:${release.name}`);
-      return { revision: status!.version, manifest: redactManifest((status!.manifest || rendered) + hooksManifest(status!.hooks)), skipped: true };
+      keep((status!.manifest || rendered) + hooksManifest(status!.hooks));
+      return { revision: status!.version, manifest: work.manifests.get(release.name)!, skipped: true };
     }
     const target = { release: release.name, namespace, values, kubeconfig, impersonate, chart: artifact.archive };
     // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
+    let refusedManifest: string | undefined;
     const gateCheck = async (manifest: string): Promise<PostRenderDecision> => {
       const sent = parseManifests(manifest);
       const verdict = policy.check(sent, await checkOptions(sent));
       if (!verdict.blocking) return { approved: true };
       refused = verdict;
+      refusedManifest = manifest;
       return { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` };
     };
     const recordRefusal = async () => {
+      if (refusedManifest) keep(refusedManifest);
       if (refused) await record(mergePolicyReports([checked.report, releasePolicyReport(refused, release.name)])!);
     };
     const helm3 = (await helm.version()).major < 4;
@@ -252,6 +265,8 @@ export class Executors {
         const verdict = releasePolicyReport(policy.check(hookObjects, await checkOptions(hookObjects)), release.name);
         ctx.log(`${prefix} checked ${checkedHooks.length} hook(s) as helm 3 renders them now (${checkedHooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
         if (verdict.blocking) {
+          // Kept: the main manifests as the server dry run sent them, and the refused hooks.
+          keep([...dryGate.approved, ...checkedHooks.map(h => h.manifest)].join('\n---\n'));
           await record(mergePolicyReports([checked.report, verdict])!);
           this.enforce(ctx, verdict, `the hooks of release ${release.name}`, `release:${release.name}`, `${prefix} `);
         }
@@ -281,7 +296,8 @@ export class Executors {
     }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
     const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
-    return { revision: result.revision, manifest: redactManifest(sent), skipped: false };
+    keep(sent);
+    return { revision: result.revision, manifest: work.manifests.get(release.name)!, skipped: false };
   }
 
   /** Hooks helm 3 ran that were not the ones checked: checked now; breaking the policy fails the run. */
@@ -375,7 +391,10 @@ export class Executors {
         const objects = await provider.resources({ tenant: input.tenant, namespace, cluster, input });
         const outcomes = [];
         for (const o of objects) {
-          const obj = { ...o, metadata: { ...o.metadata, namespace: o.metadata?.namespace ?? namespace } };
+          const obj = structuredClone(o);
+          obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? namespace };
+          // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
+          labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
           outcomes.push(`${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(obj as any)}`);
         }
         return outcomes.join(', ') || 'nothing to apply';
@@ -386,20 +405,19 @@ export class Executors {
       credentials = (await this.step(ctx, 'credentials', () => this.ensureCredentials(this.deps.scopedClient(cluster, namespace), namespace, labels, input.credentials!, ctx), () => `Secret ${TENANT_CREDENTIALS_SECRET}: ${input.credentials!.length} credential(s)`)) as Record<string, string>;
     }
     const storedValues: Record<string, unknown> = {};
-    const manifests: string[] = [];
-    for (const release of input.releases) {
-      const values = mergeValues(release.values ?? {}, {
-        kubechart: { tenant: input.tenant, namespace, ...(input.credentials?.length ? { credentials } : {}) },
-      });
-      ctx.addSecrets(values);
-      await this.step(ctx, `release:${release.name}`, async () => {
-        const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
+    await this.recordingReleases(run, storedValues, work, async () => {
+      for (const release of input.releases) {
+        const values = mergeValues(release.values ?? {}, {
+          kubechart: { tenant: input.tenant, namespace, ...(input.credentials?.length ? { credentials } : {}) },
+        });
+        ctx.addSecrets(values);
         storedValues[release.name] = redactValues(values);
-        manifests.push(r.manifest);
-        return r.skipped ? 'skipped' : r;
-      });
-    }
-    await this.deps.store.updateRun(run.id, { values: storedValues, manifest: manifests.join('---\n') });
+        await this.step(ctx, `release:${release.name}`, async () => {
+          const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
+          return r.skipped ? 'skipped' : r;
+        });
+      }
+    });
     for (const name of exec.changes?.droppedReleases ?? []) {
       if (input.pruneReleases) {
         await this.step(ctx, `uninstall:${name}`, async () => ((await this.uninstallAsDeployer(cluster, namespace, name, ctx)) ? 'uninstalled' : 'skipped'), r => `release ${name}: ${r === 'skipped' ? 'was not installed' : 'uninstalled (pruneReleases)'}`);
@@ -420,6 +438,27 @@ export class Executors {
       }),
       r => (r === 'skipped' ? '' : `${r.workloads.length} workload(s) Ready`),
     );
+  }
+
+  /**
+   * Installs a run's releases and records its (redacted) values and manifests whether they were
+   * applied or not: a refused or failed release keeps the values and the manifest it was judged on
+   * (what helm was refused, or what was rendered), so the run shows what was refused.
+   */
+  private async recordingReleases<T>(run: Run, values: Record<string, unknown>, work: RunWork, install: () => Promise<T>): Promise<T> {
+    const save = () => {
+      const manifest = [...work.manifests.values()].join('---\n');
+      return this.deps.store.updateRun(run.id, { values, ...(manifest ? { manifest } : {}) });
+    };
+    try {
+      const result = await install();
+      await save();
+      return result;
+    } catch (e) {
+      // The run's own failure is what it reports, even when recording what it was judged on fails.
+      await save().catch(err => this.deps.logger?.warn(`Could not record the values and manifest of failed run ${run.id}: ${err}`));
+      throw e;
+    }
   }
 
   /** `helm uninstall` as the namespace's deployer; false when the release did not exist. */
@@ -488,12 +527,11 @@ export class Executors {
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
-    const result = await this.step(ctx, `release:${input.release.name}`, async () => {
-      const r = await this.installRelease(run, ctx, scope, input.release, values, work);
-      return r;
-    });
+    const result = await this.recordingReleases(run, redactValues(values), work, () =>
+      this.step(ctx, `release:${input.release.name}`, () => this.installRelease(run, ctx, scope, input.release, values, work)),
+    );
     if (result !== 'skipped') {
-      await this.deps.store.updateRun(run.id, { helmRevision: result.revision, manifest: result.manifest, values: redactValues(values) });
+      await this.deps.store.updateRun(run.id, { helmRevision: result.revision });
     }
     await this.step(ctx, 'wait', () =>
       waitForReady({
@@ -517,7 +555,12 @@ export class Executors {
     const namespacedKind = (o: KubeObject) => isNamespaced(String(o.apiVersion), String(o.kind)) === true;
     // Namespaced objects without a namespace go to the run's namespace; cluster-scoped ones get none.
     const objects = parsed.map(o => (namespacedKind(o) && !o.metadata?.namespace ? { ...o, metadata: { ...o.metadata, namespace: input.namespace } } : o));
-    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(input.manifests) });
+    // In a tenant's namespace the objects (and their pods) carry the tenant's label, as its releases'
+    // do, so the tenant's catalog entity selects them; a label naming another tenant is replaced.
+    if (scope.tenant) objects.forEach(o => labelObject(o, { [KUBECHART_TENANT_LABEL]: scope.tenant! }));
+    // The stored manifest is what is applied (namespaces and labels included), refused or not.
+    const sent = objects.map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join('---\n');
+    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(sent) });
     let report = this.deps.policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
     if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
       // Refused before the namespace is even looked at.
