@@ -428,4 +428,58 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     const noop = await mergePatch({ spec: { replicas: 0 } });
     expect(noop.body.metadata.generation).toBe(3);
   });
+
+  it('answers a Deployment create with status: {} and copies its annotations to its ReplicaSet', async () => {
+    const created = await post(`/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'annotated',
+        annotations: {
+          'example.com/note': 'hello',
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        },
+      },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'annotated' } },
+        template: {
+          metadata: { labels: { app: 'annotated' } },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    // rollout/01-deployment-create.json: the empty status struct is encoded, not left out.
+    expect(created.body.status).toEqual({});
+    const replicaSet = (note2?: string) =>
+      eventually(async () => {
+        const { items } = await apps.listNamespacedReplicaSet({
+          namespace: ns,
+          labelSelector: 'app=annotated',
+        });
+        const annotations = items[0]?.metadata?.annotations ?? {};
+        return annotations['example.com/note2'] === note2 &&
+          annotations['deployment.kubernetes.io/revision']
+          ? annotations
+          : undefined;
+      });
+    expect(await replicaSet()).toEqual({
+      'deployment.kubernetes.io/desired-replicas': '0',
+      'deployment.kubernetes.io/max-replicas': '0',
+      'deployment.kubernetes.io/revision': '1',
+      'example.com/note': 'hello',
+    });
+    // A later annotation reaches the ReplicaSet too (rollout/09-replicasets-after-rollout.json).
+    await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/annotated`,
+      {
+        body: { metadata: { annotations: { 'example.com/note2': 'x' } } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect((await replicaSet('x'))['example.com/note']).toBe('hello');
+  });
 });
