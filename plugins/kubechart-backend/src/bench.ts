@@ -1,6 +1,6 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
- *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|engine|throughput]
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|manifests|engine|throughput]
  * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
@@ -305,6 +305,53 @@ async function benchEngine() {
 }
 
 /**
+ * Bytes a run's manifest takes in PostgreSQL before (plain text, which PostgreSQL may TOAST-compress
+ * on its own) and after (gzip in `manifest_gz`), for the test chart rendered by helm and for a
+ * 500-object manifest.
+ */
+async function benchManifestStorage() {
+  const base = process.env.KUBECHART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+  const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
+  const dbName = 'kubechart_bench_manifests';
+  await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.raw(`CREATE DATABASE ${dbName}`);
+  await admin.destroy();
+  const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 2 } });
+  try {
+    await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
+    const store = new DatabaseRunStore(knex);
+    const helm = new HelmCli({ binary: helmBinary() });
+    const chart = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts/webapp');
+    const rendered = await helm.template({ release: 'web', chart, namespace: 'team-a' });
+    const objects = rendered.split(/^---$/m).filter(d => /^kind:/m.test(d)).length;
+    // The same chart installed under many release names: as many objects as a large tenant has.
+    const copies = Math.ceil(500 / objects);
+    const large = Array.from({ length: copies }, (_, i) => rendered.replace(/\bweb\b/g, `web-${i}`)).join('\n---\n');
+    for (const [name, manifest, count] of [
+      ['test chart (webapp)', rendered, objects],
+      ['large tenant', large, objects * copies],
+    ] as const) {
+      const plain = randomUUID();
+      const run = await store.createRun(
+        { id: randomUUID(), kind: 'chart', status: 'pending', actor: 'user:default/bench', target: { cluster: 'dev', namespace: `ns-${plain}` }, input: {} },
+        [`ns:dev/${plain}`],
+      );
+      await store.finishRun(run.id, 'succeeded', { manifest });
+      // As runs were stored before compression: the text in `manifest`.
+      await knex('kubechart_runs').insert({ ...(await knex('kubechart_runs').where({ id: run.id }).first()), id: plain, manifest, manifest_gz: null });
+      const [{ before }] = (await knex.raw('select pg_column_size(manifest) as before from kubechart_runs where id = ?', [plain])).rows;
+      const [{ after }] = (await knex.raw('select pg_column_size(manifest_gz) as after from kubechart_runs where id = ?', [run.id])).rows;
+      const raw = Buffer.byteLength(manifest);
+      console.log(
+        `manifest bytes per run, ${name} (${count} objects): raw ${raw}, stored before ${before} (PostgreSQL text, TOAST), after ${after} (gzip); after/before ${(after / before).toFixed(2)}, after/raw ${(after / raw).toFixed(2)} (no target; the issue asks for before/after)`,
+      );
+    }
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/**
  * Throughput: KUBECHART_BENCH_TENANTS (default 100) tenant runs submitted at once to one engine,
  * each with one helm release, through the helm process pool (kubechart.helm.maxConcurrent,
  * KUBECHART_BENCH_HELM_POOL, default 4). Prints errors, runs per minute, the backend process's
@@ -378,6 +425,7 @@ async function main() {
   const which = process.argv[2];
   if (!which || which === 'health') await benchHealth();
   if (!which || which === 'history') await benchHistory();
+  if (!which || which === 'manifests') await benchManifestStorage();
   if (!which || which === 'engine') await benchEngine();
   if (!which || which === 'throughput') await benchThroughput();
 }
