@@ -482,4 +482,52 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     );
     expect((await replicaSet('x'))['example.com/note']).toBe('hello');
   });
+
+  it('answers an unknown Accept with 406, a body that does not parse with the decoder summary, a bad propagationPolicy with 422 before the lookup', async () => {
+    const xml = await rawRequest(
+      cluster.kc,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps`,
+      { headers: { Accept: 'application/xml' } },
+    );
+    expect(xml.status).toBe(406);
+    expect(xml.body).toMatchObject({
+      reason: 'NotAcceptable',
+      message:
+        '406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      details: {},
+    });
+
+    const truncated = await post(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{',
+    );
+    expect(truncated.status).toBe(400);
+    expect(truncated.body.message).toBe(
+      'the object provided is unrecognized (must be of type ConfigMap): couldn\'t get version/kind; json parse error: unexpected end of JSON input ({"apiVersion":"v1","kind":"Con ...)',
+    );
+
+    const sideways = await rawRequest(
+      cluster.kc,
+      'DELETE',
+      `/apis/apps/v1/namespaces/${ns}/deployments/missing?propagationPolicy=Sideways`,
+    );
+    expect(sideways.status).toBe(422);
+    expect(sideways.body).toMatchObject({
+      reason: 'Invalid',
+      message:
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"',
+      details: {
+        group: 'meta.k8s.io',
+        kind: 'DeleteOptions',
+        causes: [
+          {
+            reason: 'FieldValueNotSupported',
+            field: 'propagationPolicy',
+          },
+        ],
+      },
+    });
+    expect(sideways.body.details.name).toBeUndefined();
+  });
 });
