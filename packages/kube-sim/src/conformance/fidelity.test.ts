@@ -530,4 +530,13 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     });
     expect(sideways.body.details.name).toBeUndefined();
   });
+
+  it('lists storageVersionHash in discovery as the API server computes it (api-v1.json)', async () => {
+    const res = await rawRequest(cluster.kc, 'GET', '/api/v1');
+    const hash = (name: string) =>
+      res.body.resources.find((r: any) => r.name === name)?.storageVersionHash;
+    expect(hash('configmaps')).toBe('qFsyl6wFWjQ=');
+    expect(hash('events')).toBe('r2yiGXH7wu8=');
+    expect(hash('namespaces')).toBe('Q3oi5N2YM8M=');
+  });
 });
