@@ -571,12 +571,11 @@ export class DatabaseAuditStore implements AuditStore {
         // FTS5 trigram: a phrase is a case-insensitive substring match; it needs 3 characters,
         // shorter text is matched with LIKE over the same (indexed) text.
         const short = [...filters.q].length < 3;
-        builder.whereIn(
-          'seq',
-          short
-            ? this.#db.raw(`SELECT rowid FROM ${SEARCH} WHERE body LIKE ? ESCAPE '\\'`, [pattern])
-            : this.#db.raw(`SELECT rowid FROM ${SEARCH} WHERE ${SEARCH} MATCH ?`, [`"${filters.q.replace(/"/g, '""')}"`]),
-        );
+        if (short) {
+          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE body LIKE ? ESCAPE '\\')`, [pattern]);
+        } else {
+          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE ${SEARCH} MATCH ?)`, [`"${filters.q.replace(/"/g, '""')}"`]);
+        }
       }
     }
     return builder;
