@@ -14,7 +14,11 @@ import {
   AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
+  Informer,
   NetworkingV1Api,
+  ObjectCache,
+  V1Pod,
+  makeInformer,
 } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +30,7 @@ import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunEngine } from './engine/RunEngine';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
+import { makeTrimmedInformer, trimPod } from './health/trimmedInformer';
 
 const quiet = () => undefined;
 const logger: any = { info: quiet, warn: quiet, error: quiet, debug: quiet, child: () => logger };
@@ -97,6 +102,28 @@ async function benchHealth() {
     const pods = await core.listPodForAllNamespaces({ labelSelector: 'app' });
     if (pods.items.length >= 5000) break;
     await new Promise(r => setTimeout(r, 500));
+  }
+  // Heap a cached pod costs: a pod informer alone, whole pods against trimmed ones.
+  const heapPerPod = async (make: () => Informer<V1Pod> & ObjectCache<V1Pod>) => {
+    global.gc!();
+    const before = process.memoryUsage().heapUsed;
+    const informer = make();
+    await informer.start();
+    global.gc!();
+    const bytes = (process.memoryUsage().heapUsed - before) / informer.list().length;
+    await informer.stop();
+    return bytes;
+  };
+  if (global.gc) {
+    const listPods = () => core.listPodForAllNamespaces();
+    const whole = await heapPerPod(() => makeInformer<V1Pod>(kc, '/api/v1/pods', listPods));
+    const trimmed = await heapPerPod(() => makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', listPods, trimPod));
+    const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
+    console.log(
+      `health: heap per cached pod ${kb(trimmed)} trimmed (the health cache), ${kb(whole)} whole; target < 3 KB, ratio ${(trimmed / 3072).toFixed(2)}`,
+    );
+  } else {
+    console.log('health: heap per cached pod not measured (run node with --expose-gc)');
   }
   const health = new HealthService(registry, logger);
   const [syncMs] = await timed(() => health.whenStarted('big'));

@@ -20,6 +20,7 @@ import {
 import { describeKubeError } from '../lib/kubeErrors';
 import { FAILING_REASONS, podProblems } from '../lib/readiness';
 import { parseCpu, parseMemory } from './quantity';
+import { makeTrimmedInformer, trimPod } from './trimmedInformer';
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
@@ -66,8 +67,8 @@ export class ClusterHealthCache {
   async start(): Promise<void> {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
     const apps = this.kubeConfig.makeApiClient(AppsV1Api);
-    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>): Cached<T> => {
-      const informer = makeInformer<T>(this.kubeConfig, path, list);
+    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>, trim?: (o: T) => T): Cached<T> => {
+      const informer = trim ? makeTrimmedInformer<T>(this.kubeConfig, path, list, trim) : makeInformer<T>(this.kubeConfig, path, list);
       const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
       // client-node emits `connect` before it lists, and reports a failed list or watch only through
       // `error`; an informer is synced when start() completes without an error in between.
@@ -107,7 +108,8 @@ export class ClusterHealthCache {
       return informer;
     };
     this.nodes = add<V1Node>('nodes', '/api/v1/nodes', () => core.listNode());
-    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    // Pods are most of a cluster's objects: the cache keeps only what health reads of them.
+    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces(), trimPod);
     this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces());
     this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces());
     this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces());
