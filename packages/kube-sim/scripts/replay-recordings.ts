@@ -132,12 +132,10 @@ async function main() {
         body: JSON.stringify({ metadata: { name: namespace } }),
       });
     }
-    const body =
-      request.body === undefined || request.body === null
-        ? undefined
-        : typeof request.body === 'string'
-        ? request.body
-        : JSON.stringify(request.body);
+    let body: string | undefined;
+    if (typeof request.body === 'string') body = request.body;
+    else if (request.body !== undefined && request.body !== null)
+      body = JSON.stringify(request.body);
     const res = await fetch(`${sim.url}${request.path}`, {
       method: request.method,
       headers,

@@ -242,7 +242,6 @@ export class DeploymentController {
         scale(active[0] ?? newRS, desired);
       } else {
         this.rollingUpdate(
-          d,
           newRS,
           olds(),
           desired,
@@ -270,7 +269,6 @@ export class DeploymentController {
 
   /** rolloutRolling: scale the new ReplicaSet up within maxSurge, then old ones down within maxUnavailable. */
   private rollingUpdate(
-    d: KubeObject,
     newRS: KubeObject,
     olds: KubeObject[],
     desired: number,
