@@ -191,6 +191,31 @@ describe.each(['helm3', 'helm4'] as const)(
       }).toEqual(outcomes[helmBin]);
     });
 
+    it('refuses a hook that appears only against the cluster, its annotation spelled so no template names it, before anything is applied', async () => {
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'sneak' }, data: { on: 'yes' } },
+      });
+      try {
+        const run = await finish(chart('hid', 'sneakyhook'));
+        // helm 3: the chart calls lookup, so a server dry run shows the hook, which is checked;
+        // helm 4: the post-render gate sees the hook as helm is about to run it.
+        expect({
+          status: run.status,
+          reason: run.failureReason ?? '',
+          applied: await applied('hid'),
+        }).toEqual({
+          status: 'failed',
+          reason: expect.stringContaining(
+            '[no-privileged] Job/hid-sneak: container "sneak": runs privileged',
+          ),
+          applied: nothing,
+        });
+      } finally {
+        await core.deleteNamespacedConfigMap({ namespace: ns, name: 'sneak' });
+      }
+    });
+
     it('installs a chart whose hook renders the same at install, checked, and stores the hook as the cluster received it; a privileged one is refused first', async () => {
       const bad = await finish(
         chart('sh', 'statichook', { privilegedHook: true }),
@@ -223,6 +248,41 @@ describe.each(['helm3', 'helm4'] as const)(
           r => r.object.name === 'sh-migrate' && r.ruleId === 'no-privileged',
         ),
       ).toEqual([expect.objectContaining({ passed: true })]);
+    });
+
+    it('checks a privileged, host-PID ReplicationController from an untrusted registry on its latest tag, and applies nothing', async () => {
+      const run = await finish(chart('rc', 'rcworkload'));
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'Chart policy (enforce) blocked release rc; nothing was installed',
+      );
+      const failed = run
+        .policyReport!.results.filter(
+          r =>
+            !r.passed &&
+            r.release === 'rc' &&
+            r.object.kind === 'ReplicationController',
+        )
+        .map(r => `${r.ruleId}: ${r.message}`);
+      expect(failed).toEqual(
+        expect.arrayContaining([
+          'no-privileged: container "miner": runs privileged',
+          'no-host-namespaces: hostPID is true',
+          expect.stringMatching(
+            /^trusted-registry: .*untrusted registry "quay\.io"/,
+          ),
+          expect.stringMatching(/^image-tag: .*uses the "latest" tag/),
+        ]),
+      );
+      expect(
+        (
+          await core.listNamespacedPod({
+            namespace: ns,
+            labelSelector: 'app=rc',
+          })
+        ).items,
+      ).toEqual([]);
+      expect(await applied('rc')).toEqual(nothing);
     });
 
     it("checks the CRDs of the chart's crds/ (which helm neither templates nor post-renders) and refuses the run before any apply", async () => {

@@ -244,18 +244,26 @@ export class Executors {
     const helm3 = (await helm.version()).major < 4;
     let checkedHooks: HelmHook[] = [];
     const inputs = helm3 ? await findInstallTimeInputs(artifact.directory) : undefined;
-    const mayHaveHooks = !!inputs?.hookTemplates.length || objects.some(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined);
+    // A chart may have hooks when its templates name them, its render shows them, or its output
+    // depends on the cluster, DNS, randomness or the clock (a hook may appear only against the cluster).
+    const mayHaveHooks =
+      !!inputs && (inputs.hookTemplates.length > 0 || inputs.calls.length > 0 || inputs.unreadable.length > 0 || objects.some(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined));
     if (helm3 && mayHaveHooks) {
       // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
       // main manifests through the same gate) shows them as helm renders them now; they are checked
-      // first, and the release is refused when helm 3's own render at install could differ. (A chart
-      // without hooks needs no dry run: helm 3's dry run cannot render custom resources of the
-      // chart's own CRDs before they are installed. Hooks it runs anyway are checked after the fact.)
+      // first, and the release is refused when helm 3's own render at install could differ. (Other
+      // charts need no dry run, which helm 3 cannot do for custom resources of the chart's own CRDs
+      // before they are installed. Hooks helm runs anyway are checked after the fact.)
       const dryGate = await startPostRenderGate({ check: gateCheck });
       try {
         checkedHooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
       } catch (e) {
         await recordRefusal();
+        if (!refused && chartCrds.length && !status) {
+          throw new RunFailure(
+            `helm 3 cannot render release ${release.name} against the cluster before its chart's CRDs exist, and the engine must see its hooks as the cluster renders them (its templates may render hooks or use ${inputs!.calls.map(c => c.fn).join(', ') || 'packaged subcharts'}); nothing was applied. Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied. helm said: ${(e as Error).message}`,
+          );
+        }
         throw e;
       } finally {
         await dryGate.close();
