@@ -539,4 +539,25 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     expect(hash('events')).toBe('r2yiGXH7wu8=');
     expect(hash('namespaces')).toBe('Q3oi5N2YM8M=');
   });
+
+  it('answers Accept: application/yaml in YAML, keys sorted as the API server writes them (fields/15-accept-yaml.json)', async () => {
+    await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'yamlcm' },
+      data: { a: 'b' },
+    });
+    const res = await rawRequest(
+      cluster.kc,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps/yamlcm`,
+      { headers: { Accept: 'application/yaml' } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('application/yaml');
+    expect(res.text).toMatch(
+      /^apiVersion: v1\ndata:\n {2}a: b\nkind: ConfigMap\nmetadata:\n {2}creationTimestamp: "[^"]+"\n {2}managedFields:\n {2}- apiVersion: v1\n/,
+    );
+    expect(res.text).toMatch(/\n {2}resourceVersion: "\d+"\n/);
+  });
 });

@@ -180,7 +180,7 @@ export function createHandler(opts: HandlerOptions) {
       throw errors.resourceNotFound();
     }
 
-    checkAccept(req);
+    checkAccept(req, res);
     if (type.virtual) {
       handleMetrics(res, r, q);
       return;

@@ -41,8 +41,32 @@ export function sendList(
   )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
     .map(serializeItem)
     .join(',')}]}`;
-  res.writeHead(200, {
-    'Content-Type': 'application/json',
+  writeText(res, 200, text);
+}
+
+/** Answers the client asked to have as YAML (`Accept: application/yaml` first), see {@link checkAccept}. */
+const yamlAnswers = new WeakSet<ServerResponse>();
+
+/** JSON as the API server's YAML serializer writes it: keys sorted, lists not indented, `"` quotes. */
+function toYaml(value: unknown): string {
+  return yaml.dump(value, {
+    sortKeys: true,
+    noArrayIndent: true,
+    quotingType: '"',
+    lineWidth: -1,
+  });
+}
+
+function writeText(
+  res: ServerResponse,
+  code: number,
+  json: string,
+  parsed?: unknown,
+) {
+  const asYaml = yamlAnswers.has(res);
+  const text = asYaml ? toYaml(parsed ?? JSON.parse(json)) : json;
+  res.writeHead(code, {
+    'Content-Type': asYaml ? 'application/yaml' : 'application/json',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-cache, private',
   });
@@ -50,13 +74,7 @@ export function sendList(
 }
 
 export function send(res: ServerResponse, code: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
+  writeText(res, code, JSON.stringify(body));
 }
 
 export function sendStatus(res: ServerResponse, err: StatusError) {
@@ -155,22 +173,23 @@ const REPRESENTATIONS = [
 
 /**
  * A request whose Accept names no representation the server has gets the real 406
- * (fields/15-accept-xml.json). No Accept, `*\/*` and `application/*` accept JSON.
+ * (fields/15-accept-xml.json). No Accept, `*\/*` and `application/*` accept JSON; when
+ * `application/yaml` comes first, the answer (errors too) is YAML (fields/15-accept-yaml.json).
  */
-export function checkAccept(req: IncomingMessage) {
+export function checkAccept(req: IncomingMessage, res?: ServerResponse) {
   const accept = req.headers.accept;
   if (!accept) return;
   const types = accept
     .split(',')
     .map(t => t.split(';')[0].trim().toLowerCase())
     .filter(Boolean);
-  if (
-    types.length === 0 ||
-    types.some(
-      t => REPRESENTATIONS.includes(t) || t === '*/*' || t === 'application/*',
-    )
-  )
+  const served = types.find(
+    t => REPRESENTATIONS.includes(t) || t === '*/*' || t === 'application/*',
+  );
+  if (types.length === 0 || served) {
+    if (served === 'application/yaml' && res) yamlAnswers.add(res);
     return;
+  }
   throw new StatusError(
     406,
     'NotAcceptable',
