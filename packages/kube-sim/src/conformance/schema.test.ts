@@ -309,4 +309,55 @@ describe('conformance: objects are checked against the OpenAPI schemas', () => {
     ).toEqual([{ group: 'apps', kind: 'Deployment', version: 'v1' }]);
     expect(doc.definitions['io.k8s.api.core.v1.ConfigMap']).toBeDefined();
   });
+
+  // fields/05-create-duplicate-fields-*.json: the last value wins; Warn (the default) names each
+  // duplicate in a Warning, Strict refuses the body.
+  const withDuplicates = (name: string) =>
+    `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"${name}","labels":{"a":"1","a":"2"}},` +
+    `"spec":{"replicas":1,"replicas":3,"selector":{"matchLabels":{"app":"dup"}},"template":{"metadata":{"labels":{"app":"dup"}},` +
+    `"spec":{"containers":[{"name":"app","image":"nginx:1.25","image":"nginx:1.26"}]}}}}`;
+
+  it.each([[''], ['?fieldValidation=Warn']])(
+    'keeps the last of duplicate fields and warns about each (%p)',
+    async query => {
+      const name = uniqueName('dup');
+      const res = await request(
+        'POST',
+        `${deployments()}${query}`,
+        withDuplicates(name),
+      );
+      expect(res.status).toBe(201);
+      expect(res.warnings).toEqual([
+        '299 - "duplicate field \\"metadata.labels.a\\""',
+        '299 - "duplicate field \\"spec.replicas\\""',
+        '299 - "duplicate field \\"spec.template.spec.containers[0].image\\""',
+      ]);
+      expect(res.body.spec.replicas).toBe(3);
+      expect(res.body.metadata.labels).toEqual({ a: '2' });
+      expect(res.body.spec.template.spec.containers[0].image).toBe(
+        'nginx:1.26',
+      );
+    },
+  );
+
+  it('refuses duplicate fields with fieldValidation=Strict and ignores them with Ignore', async () => {
+    const strict = await request(
+      'POST',
+      `${deployments()}?fieldValidation=Strict`,
+      withDuplicates(uniqueName('dup')),
+    );
+    expect(strict.status).toBe(400);
+    expect(strict.body).toMatchObject({
+      reason: 'BadRequest',
+      message:
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "metadata.labels.a", duplicate field "spec.replicas", duplicate field "spec.template.spec.containers[0].image"',
+    });
+    const ignored = await request(
+      'POST',
+      `${deployments()}?fieldValidation=Ignore`,
+      withDuplicates(uniqueName('dup')),
+    );
+    expect(ignored.status).toBe(201);
+    expect(ignored.warnings).toEqual([]);
+  });
 });

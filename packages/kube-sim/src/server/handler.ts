@@ -24,6 +24,7 @@ import {
 } from './partialMetadata';
 import { serveWatch } from './watch';
 import { serveEventsV1 } from './eventsV1Handler';
+import { duplicateFields } from './duplicateFields';
 import { recordedOpenApi } from '../schema/openapi';
 import { OpenApiServer } from '../schema/serve';
 import { parseFieldValidation, warningHeader } from '../schema/validation';
@@ -230,6 +231,27 @@ export function createHandler(opts: HandlerOptions) {
       throw e;
     }
 
+    /**
+     * A JSON body with a key twice in one object: the last value counts (JSON.parse), reported as the
+     * strict decoder does: a `duplicate field` Warning, or with `Strict` the 400 (fields/05-*.json).
+     */
+    function reportDuplicateFields(raw: Buffer) {
+      if (mediaType(req) !== 'application/json') return;
+      if (ctx.fieldValidation === 'Ignore') return;
+      const found = duplicateFields(raw.toString('utf8')).map(
+        path => `duplicate field "${path}"`,
+      );
+      if (found.length === 0) return;
+      if (ctx.fieldValidation === 'Strict') {
+        throw errors.badRequest(
+          `${type.kind} in version "${type.version}" cannot be handled as a ${
+            type.kind
+          }: strict decoding error: ${found.join(', ')}`,
+        );
+      }
+      warnings.push(...found);
+    }
+
     /** events.k8s.io/v1: the core Events, converted (see eventsV1.ts). */
     async function serveView() {
       const patchType = verb === 'patch' ? patchTypeOf(req) : undefined;
@@ -341,11 +363,9 @@ export function createHandler(opts: HandlerOptions) {
             send(res, 201, opts.tokens.request(sa, body));
             return;
           }
-          const body = parseBody(
-            await readBody(req),
-            mediaType(req),
-            type.kind,
-          );
+          const raw = await readBody(req);
+          const body = parseBody(raw, mediaType(req), type.kind);
+          reportDuplicateFields(raw);
           checkSecretData(type, body);
           const created = api.create(type, namespace, body as KubeObject, {
             ...ctx,
@@ -355,11 +375,9 @@ export function createHandler(opts: HandlerOptions) {
           return;
         }
         case 'update': {
-          const body = parseBody(
-            await readBody(req),
-            mediaType(req),
-            type.kind,
-          ) as KubeObject;
+          const raw = await readBody(req);
+          const body = parseBody(raw, mediaType(req), type.kind) as KubeObject;
+          reportDuplicateFields(raw);
           if (!subresource) checkSecretData(type, body);
           if (subresource === 'scale') {
             send(res, 200, updateScale(type, namespace, name!, body, ctx));
