@@ -81,7 +81,10 @@ describe('conformance: custom resources get the defaults of their structural sch
         },
       },
     );
-    expect(created.status).toBe(201);
+    if (created.status !== 201)
+      throw new Error(
+        `creating the CRD answered ${created.status}: ${created.text}`,
+      );
     await eventually(async () => {
       const res = await request('GET', gadgets());
       return res.status === 200;
