@@ -295,11 +295,12 @@ export class Executors {
       await gate.close();
     }
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
-    let applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    // What helm recorded as applied (post-rendered, without the file-name annotations helm 4 adds for
+    // its post-renderer and removes before applying) and its hooks as it ran them; the gate's
+    // approvals when helm recorded nothing.
+    const applied = result.manifest ? result.manifest + hooksManifest(result.hooks) : gate.approved.join('---\n') || rendered;
     if (helm3) {
-      // The hooks as helm 3 ran them (its release record) join the stored manifest; any that differ
-      // from the checked ones are checked now, and a policy failure fails the run and says so.
-      applied += hooksManifest(result.hooks);
+      // Hooks helm 3 ran that differ from the checked ones are checked now; a policy failure fails the run and says so.
       await this.checkRanHooks(ctx, release.name, uncheckedHooks(result.hooks, checkedHooks), checked.report, record, checkOptions);
     }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
