@@ -193,6 +193,61 @@ describe('real kubectl against kube-sim', () => {
     );
   });
 
+  it('kubectl set image and rollout status: the watcher prints the rollout states in the recorded order', async () => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'ro' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'ro' } },
+          template: {
+            metadata: { labels: { app: 'ro' } },
+            spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+          },
+        },
+      },
+    });
+    await kubectl('rollout', 'status', 'deployment/ro', '--timeout=20s');
+    expect(
+      await kubectl('set', 'image', 'deployment/ro', 'app=nginx:1.26'),
+    ).toContain('deployment.apps/ro image updated');
+    const out = await kubectl(
+      'rollout',
+      'status',
+      'deployment/ro',
+      '--timeout=30s',
+    );
+    // ../shared/reference/kube-api/rollout/08-rollout-watch-summary.json, as kubectl words each state.
+    const order = [
+      'Waiting for deployment spec update to be observed...',
+      'Waiting for deployment "ro" rollout to finish: 0 out of 2 new replicas have been updated...',
+      'Waiting for deployment "ro" rollout to finish: 1 out of 2 new replicas have been updated...',
+      'Waiting for deployment "ro" rollout to finish: 1 old replicas are pending termination...',
+      'deployment "ro" successfully rolled out',
+    ];
+    const lines = out.trim().split('\n');
+    const positions = lines.map(l => order.indexOf(l));
+    expect(positions).not.toContain(-1);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(lines[lines.length - 1]).toBe(
+      'deployment "ro" successfully rolled out',
+    );
+    const rs = await apps.listNamespacedReplicaSet({
+      namespace: 'default',
+      labelSelector: 'app=ro',
+    });
+    expect(
+      rs.items
+        .map(
+          r =>
+            `${r.spec?.template?.spec?.containers[0].image} ${r.spec?.replicas}`,
+        )
+        .sort(),
+    ).toEqual(['nginx:1.25 0', 'nginx:1.26 2']);
+  });
+
   it('streams table rows with kubectl get --watch', async () => {
     const watching = run(
       kubectlBinary(),
