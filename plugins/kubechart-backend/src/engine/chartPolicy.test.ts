@@ -403,6 +403,32 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(await applied('ro')).toEqual(nothing);
     });
 
+    it("refuses at install a custom resource that only the cluster makes privileged, and leaves the chart's own CRD uninstalled", async () => {
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'crd-mode' }, data: { on: 'yes' } },
+      });
+      try {
+        const run = await finish(chart('spr', 'crdlookup'), aliceWithCrds);
+        expect({
+          status: run.status,
+          reason: run.failureReason ?? '',
+          crds: await crdNames(),
+        }).toEqual({
+          status: 'failed',
+          reason: expect.stringContaining(
+            '[no-privileged] Sprocket/spr: container "app": runs privileged',
+          ),
+          crds: expect.not.arrayContaining(['sprockets.example.com']),
+        });
+      } finally {
+        await core.deleteNamespacedConfigMap({
+          namespace: ns,
+          name: 'crd-mode',
+        });
+      }
+    });
+
     it('stores as the manifest of a run exactly what the cluster received', async () => {
       const run = await finish(chart('shop', 'webapp', { replicas: 1 }));
       expect({ status: run.status, reason: run.failureReason }).toEqual({

@@ -229,10 +229,20 @@ export class Executors {
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
     let refusedManifest: string | undefined;
-    const gateCheck = async (manifest: string): Promise<PostRenderDecision> => {
+    // helm installs a chart's crds/ before it renders, so before the gate: on a first install the engine
+    // passes --skip-crds and installs the (checked) CRDs itself once the gate approved the install.
+    const crdsOnApproval = !status && chartCrds.length > 0;
+    let crdsInstalled = false;
+    const gateCheckFor = (install: boolean) => async (manifest: string): Promise<PostRenderDecision> => {
       const sent = parseManifests(manifest);
       const verdict = policy.check(sent, await checkOptions(sent));
-      if (!verdict.blocking) return { approved: true };
+      if (!verdict.blocking) {
+        if (install && crdsOnApproval && !crdsInstalled) {
+          await this.installChartCrds(ctx, cluster, release.name, chartCrds);
+          crdsInstalled = true;
+        }
+        return { approved: true };
+      }
       refused = verdict;
       refusedManifest = manifest;
       return { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` };
@@ -254,7 +264,7 @@ export class Executors {
       // first, and the release is refused when helm 3's own render at install could differ. (Other
       // charts need no dry run, which helm 3 cannot do for custom resources of the chart's own CRDs
       // before they are installed. Hooks helm runs anyway are checked after the fact.)
-      const dryGate = await startPostRenderGate({ check: gateCheck });
+      const dryGate = await startPostRenderGate({ check: gateCheckFor(false) });
       try {
         checkedHooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
       } catch (e) {
@@ -284,10 +294,10 @@ export class Executors {
     }
     ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
     // A tenant's objects and pods carry its label, which its catalog entity selects.
-    const gate = await startPostRenderGate({ check: gateCheck, labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : undefined });
+    const gate = await startPostRenderGate({ check: gateCheckFor(true), labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : undefined });
     let result;
     try {
-      result = await helm.upgradeInstall({ ...target, onLine, postRenderer: gate });
+      result = await helm.upgradeInstall({ ...target, onLine, postRenderer: gate, skipCrds: crdsOnApproval });
     } catch (e) {
       await recordRefusal();
       throw e;
@@ -307,6 +317,27 @@ export class Executors {
     const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
     keep(sent);
     return { revision: result.revision, manifest: work.manifests.get(release.name)!, skipped: false };
+  }
+
+  /**
+   * Installs a chart's (checked, allowed) CRDs with the engine's identity, as helm would before
+   * rendering, and waits until the API server serves them (Established), so helm finds their kinds.
+   */
+  private async installChartCrds(ctx: RunContext, cluster: string, release: string, crds: KubeObject[]) {
+    const client = this.deps.client(cluster);
+    for (const crd of crds) {
+      const outcome = await client.applyIfChanged(crd as any);
+      ctx.log(`[${release}] ${crd.kind}/${crd.metadata?.name} from the chart's crds/: ${outcome}`, 'info', `release:${release}`);
+    }
+    const deadline = Date.now() + 60_000;
+    for (const crd of crds.filter(c => c.kind === 'CustomResourceDefinition')) {
+      for (;;) {
+        const live = await client.read<any>(crd as any);
+        if (live?.status?.conditions?.some((c: any) => c.type === 'Established' && c.status === 'True')) break;
+        if (Date.now() > deadline) throw new RunFailure(`CustomResourceDefinition ${crd.metadata?.name} of release ${release} was not established within 60s`);
+        await new Promise(r => setTimeout(r, 200));
+      }
+    }
   }
 
   /** Hooks helm 3 ran that were not the ones checked: checked now; breaking the policy fails the run. */

@@ -195,8 +195,10 @@ export class HelmCli {
   }
 
   /** `helm upgrade --install`; returns the new revision, its manifest and its hooks as helm ran them. */
-  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number; createNamespace?: boolean }) {
+  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number; createNamespace?: boolean; skipCrds?: boolean }) {
     const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
+    // helm installs crds/ before it renders (so before any post-renderer); a caller may install them itself.
+    if (options.skipCrds) args.push('--skip-crds');
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
     if (options.createNamespace) args.push('--create-namespace');
