@@ -130,6 +130,42 @@ export async function gotoSignedIn(page: Page, path: string): Promise<void> {
   }
 }
 
+/** A Backstage user token for the example's guest, as the app itself gets it when signing in. */
+export async function guestToken(): Promise<string> {
+  const res = await fetch(`${backendUrl}/api/auth/guest/refresh`, {
+    headers: { 'X-Requested-With': 'XMLHttpRequest' },
+  });
+  if (res.status !== 200) {
+    throw new Error(`guest sign-in answered ${res.status}`);
+  }
+  const body = (await res.json()) as { backstageIdentity: { token: string } };
+  return body.backstageIdentity.token;
+}
+
+/**
+ * Every log line of the scaffolder task a task page (`/create/tasks/<id>`) shows, as the scaffolder
+ * stored them: the task page's log view renders only the lines in view.
+ */
+export async function scaffolderTaskLog(page: Page): Promise<string> {
+  const taskId = /\/create\/tasks\/([^/?#]+)/.exec(page.url())?.[1];
+  if (!taskId) throw new Error(`not a task page: ${page.url()}`);
+  const res = await fetch(
+    `${backendUrl}/api/scaffolder/v2/tasks/${taskId}/events`,
+    { headers: { Authorization: `Bearer ${await guestToken()}` } },
+  );
+  if (res.status !== 200) {
+    throw new Error(`task events answered ${res.status}`);
+  }
+  const events = (await res.json()) as Array<{
+    type: string;
+    body?: { message?: string };
+  }>;
+  return events
+    .filter(e => e.type === 'log')
+    .map(e => e.body?.message ?? '')
+    .join('\n');
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(screenshotDir, { recursive: true });
   const file = join(screenshotDir, `${name}.png`);

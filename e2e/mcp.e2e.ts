@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
-import { backendUrl, launchBrowser, openSignedIn, screenshot } from './browser.ts';
-
-/** A Backstage user token for the example's guest, as the app itself gets it when signing in. */
-async function guestToken(): Promise<string> {
-  const res = await fetch(`${backendUrl}/api/auth/guest/refresh`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest' },
-  });
-  assert.equal(res.status, 200, `guest sign-in answered ${res.status}`);
-  const body = (await res.json()) as { backstageIdentity: { token: string } };
-  return body.backstageIdentity.token;
-}
+import { backendUrl, guestToken, launchBrowser, openSignedIn, screenshot } from './browser.ts';
 
 /** The JSON an action returned, from the text content the MCP actions backend wraps it in. */
 function output(result: Awaited<ReturnType<Client['callTool']>>): any {

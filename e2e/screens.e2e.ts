@@ -160,6 +160,60 @@ describe('KubeChart screens', () => {
     await screenshot(page, 'screens-01-home');
   });
 
+  test('the home page widgets sit in their grid rows at 1440x1000: side by side, none overlapping', async () => {
+    await gotoSignedIn(page, '/');
+    await page
+      .getByTestId('kubechart-cluster-kube-sim')
+      .waitFor({ timeout: 60_000 });
+    const items = page.locator('.react-grid-item');
+    await page.waitForTimeout(1_000);
+    const boxes = await items.evaluateAll(els =>
+      els.map(el => {
+        const r = el.getBoundingClientRect();
+        // A widget's text begins with its card title.
+        const title = (el.textContent ?? '').trim().slice(0, 40);
+        return { title, x: r.x, y: r.y, width: r.width, height: r.height };
+      }),
+    );
+    assert.ok(boxes.length >= 5, `the widgets: ${JSON.stringify(boxes)}`);
+    const overlap = (a: (typeof boxes)[number], b: (typeof boxes)[number]) =>
+      a.x < b.x + b.width - 1 &&
+      b.x < a.x + a.width - 1 &&
+      a.y < b.y + b.height - 1 &&
+      b.y < a.y + a.height - 1;
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        assert.ok(!overlap(a, b), `${a.title} and ${b.title} overlap`);
+      }
+    }
+    // The default config puts Cluster health and the assistant on one row, half the width each.
+    const byTitle = (re: RegExp) => {
+      const box = boxes.find(b => re.test(b.title));
+      assert.ok(box, `${re} is on the home page: ${JSON.stringify(boxes)}`);
+      return box;
+    };
+    const health = byTitle(/^Cluster health/);
+    const assistant = byTitle(/^Kubernetes assistant/);
+    const search = boxes.reduce((a, b) => (a.width > b.width ? a : b));
+    assert.ok(
+      Math.abs(health.y - assistant.y) <= 1,
+      `Cluster health (top ${health.y}) and the assistant (top ${assistant.y}) share a row`,
+    );
+    assert.ok(assistant.x > health.x + health.width - 1, 'side by side');
+    assert.ok(
+      Math.abs(health.width - assistant.width) <= 1 &&
+        health.width + assistant.width >= search.width * 0.95,
+      'each half of the row',
+    );
+    const started = byTitle(/^Getting Started/);
+    const starred = byTitle(/^Your Starred Entities/);
+    assert.ok(
+      Math.abs(started.y - starred.y) <= 1,
+      `Getting Started (top ${started.y}) and Starred Entities (top ${starred.y}) share a row`,
+    );
+    await screenshot(page, 'screens-01b-home-grid');
+  });
+
   test('a nearly full tenant quota is drawn in the theme error colour', async () => {
     assert.ok(tenant, 'tenant.e2e.ts provisioned a tenant');
     const namespace = `tenant-${tenant}`;
@@ -236,6 +290,25 @@ describe('KubeChart screens', () => {
     await page.getByRole('tab', { name: 'Policy' }).click();
     await page.getByText('Policy report').first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'screens-04-history-refused-policy');
+    // What was refused is kept: the values the run was given and the manifest it was judged on.
+    const detail = page.getByTestId('kubechart-run-detail');
+    await page.getByRole('tab', { name: 'Values' }).click();
+    const values = page.getByLabel('Values (secrets redacted)');
+    await values.waitFor({ timeout: 10_000 });
+    assert.match(await values.innerText(), /"tag": "latest"/);
+    assert.doesNotMatch(await detail.innerText(), /recorded no values/);
+    await screenshot(page, 'screens-04b-history-refused-values');
+    await page.getByRole('tab', { name: 'Manifest' }).click();
+    await page
+      .getByText(/Manifest the run rendered \(not applied/)
+      .first()
+      .waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.getByLabel('Manifest', { exact: true }).innerText(),
+      /kind: Deployment[\s\S]*image: "?nginx:latest/,
+    );
+    assert.doesNotMatch(await detail.innerText(), /recorded no manifest/);
+    await screenshot(page, 'screens-04c-history-refused-manifest');
 
     // The run that provisioned the tenant, open on its steps: one row per step.
     const provisioned = page

@@ -35,6 +35,27 @@ describe('templates and tenant screens', () => {
     );
   }
 
+  test('a tenant code the form refuses is explained in a sentence, not as a regular expression', async () => {
+    await fillTenantFirstStep(page, 'Bad_Code', 'Bad code');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page
+      .getByText(
+        'Use lowercase letters, digits and dashes only, starting and ending with a letter or digit (for example acme-shop).',
+      )
+      .first()
+      .waitFor({ timeout: 10_000 });
+    const shown = await page
+      .locator('main, [role="main"], body')
+      .first()
+      .innerText();
+    assert.doesNotMatch(shown, /must match pattern|\^\[a-z0-9\]/);
+    assert.ok(
+      await page.locator('#root_code').isVisible(),
+      'the form stays on the first step',
+    );
+    await screenshot(page, 'templates-0-tenant-code-error');
+  });
+
   test('a provisioned tenant: its history link opens the run in the same tab, its Kubernetes tab shows its pods', async () => {
     await fillTenantFirstStep(page, code, `Templates ${code}`);
     await page.getByRole('button', { name: 'Next' }).click();
@@ -134,6 +155,29 @@ describe('templates and tenant screens', () => {
         .first()
         .waitFor({ timeout: 10_000 });
     }
+
+    // What a manifests run applies in the tenant's namespace carries kubechart.io/tenant, like its
+    // releases' objects: the tenant's Kubernetes tab shows the Deployment beside the releases'.
+    await gotoSignedIn(page, `/catalog/default/system/${code}/kubernetes`);
+    const hello = page
+      .getByRole('button')
+      .filter({ hasText: /hello\s*Deployment/ })
+      .first();
+    const cluster = page.getByText('kube-sim (local)').last();
+    // The tab lists the cluster's objects collapsed: open it, and reload until the backend's view
+    // of the cluster has the new Deployment.
+    for (let i = 0; i < 12; i++) {
+      await cluster.waitFor({ timeout: 60_000 });
+      await cluster.click();
+      const shown = await hello
+        .waitFor({ timeout: 5_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (shown) break;
+      await page.reload();
+    }
+    await hello.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'templates-3b-tenant-kubernetes-manifests');
   });
 
   test('the Tenants page has a heading and a link to the provisioning template', async () => {

@@ -6,6 +6,7 @@ import {
   gotoSignedIn,
   launchBrowser,
   openSignedIn,
+  scaffolderTaskLog,
   screenshot,
   waitForTaskEnd,
 } from './browser.ts';
@@ -97,6 +98,24 @@ describe('tenant and chart templates', () => {
     await page.getByLabel(/Policy check before install/).click();
     await page.getByRole('option', { name: /Report only/ }).click();
     await page.getByRole('button', { name: 'Review' }).click();
+    // The review lists the YAML values as the mapping they are, key by key, not on one line.
+    const values = page.getByRole('row').filter({ hasText: 'Values (YAML)' });
+    await values.first().waitFor({ timeout: 10_000 });
+    const reviewLines = (await values.first().innerText())
+      .split('\n')
+      .map(l => l.trim())
+      .filter(Boolean);
+    for (const shown of ['repository', 'nginx', 'tag', 'latest']) {
+      assert.ok(
+        reviewLines.some(l => l.includes(shown)),
+        `${shown} is in the review: ${reviewLines.join(' | ')}`,
+      );
+    }
+    assert.ok(
+      !reviewLines.some(l => /repository/.test(l) && /tag/.test(l)),
+      `the values are not collapsed onto one line: ${reviewLines.join(' | ')}`,
+    );
+    await screenshot(page, 'chart-0-review-values');
     await page.getByRole('button', { name: 'Create' }).click();
 
     await waitForTaskEnd(page);
@@ -110,6 +129,29 @@ describe('tenant and chart templates', () => {
         .first()
         .isVisible(),
       'the task log lists the broken rule',
+    );
+    // The error panel at the top of the task page names the failing rule, on screen.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const rule = page.getByText(/\[image-tag\]/).first();
+    const ruleBox = await rule.boundingBox();
+    assert.ok(
+      ruleBox && ruleBox.y >= 0 && ruleBox.y + ruleBox.height <= 1000,
+      `the failing rule is on screen without scrolling (at ${JSON.stringify(
+        ruleBox,
+      )})`,
+    );
+    // The scaffolder prints a failed step's error with its stack: a refusal has none.
+    const log = await scaffolderTaskLog(page);
+    assert.match(log, /kubechart run .* failed: .*polic/i);
+    assert.doesNotMatch(
+      log,
+      /^\s+at \S.*(:\d+:\d+\)?|native\)?)$/m,
+      'no Node stack trace in the task log',
+    );
+    assert.equal(
+      await page.getByRole('button', { name: /retry/i }).count(),
+      0,
+      'no Retry on a policy-refused run',
     );
     await screenshot(page, 'chart-1-refused');
 

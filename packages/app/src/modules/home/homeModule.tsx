@@ -1,5 +1,8 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
-import { HomePageWidgetBlueprint } from '@backstage/plugin-home-react/alpha';
+import {
+  HomePageLayoutBlueprint,
+  HomePageWidgetBlueprint,
+} from '@backstage/plugin-home-react/alpha';
 import { MarkdownContent } from '@backstage/core-components';
 
 const content = `
@@ -46,7 +49,15 @@ const gettingStartedWidget = HomePageWidgetBlueprint.make({
   },
 });
 
+// The home page's grid, with as many columns at a laptop's width as the default config is written
+// for (see HomeLayout).
+const homeLayout = HomePageLayoutBlueprint.make({
+  params: {
+    loader: async () => (await import('./HomeLayout')).HomeLayout,
+  },
+});
+
 export const homeModule = createFrontendModule({
   pluginId: 'home',
-  extensions: [gettingStartedWidget],
+  extensions: [gettingStartedWidget, homeLayout],
 });
