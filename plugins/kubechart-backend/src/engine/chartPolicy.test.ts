@@ -5,7 +5,7 @@ import {
   CoreV1Api,
   KubernetesObjectApi,
 } from '@kubernetes/client-node';
-import { parseManifests } from '@kubechart/plugin-kubechart-node';
+import { HelmCli, parseManifests } from '@kubechart/plugin-kubechart-node';
 import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
 import { RunCaller } from './scope';
@@ -212,6 +212,63 @@ describe.each(['helm3', 'helm4'] as const)(
           applied: nothing,
         });
       } finally {
+        await core.deleteNamespacedConfigMap({ namespace: ns, name: 'sneak' });
+      }
+    });
+
+    it('catches a hook that appears between the check and the install: helm 4 refuses it, helm 3 fails the run after it ran and says so', async () => {
+      // The namespace's switch is set at the last moment: after every check, as helm starts the install.
+      const install = HelmCli.prototype.upgradeInstall;
+      const spy = jest
+        .spyOn(HelmCli.prototype, 'upgradeInstall')
+        .mockImplementation(async function lateSwitch(this: HelmCli, options) {
+          await core.createNamespacedConfigMap({
+            namespace: ns,
+            body: { metadata: { name: 'sneak' }, data: { on: 'yes' } },
+          });
+          return install.call(this, options);
+        });
+      try {
+        const run = await finish(chart('late', 'sneakyhook'));
+        const outcomes = {
+          // helm 4's post-renderer sees the hook as helm is about to run it.
+          helm4: {
+            status: 'failed',
+            reason: expect.stringMatching(
+              /refused what helm was about to apply:\n\[no-privileged\] Job\/late-sneak/,
+            ),
+            applied: nothing,
+          },
+          // helm 3 ran the hook unseen; the engine checks the hooks helm ran and fails the run.
+          helm3: {
+            status: 'failed',
+            reason: expect.stringMatching(
+              /blocked the hooks helm 3 ran for release late \(Job\/late-sneak\), which differ from the ones checked before the install and had already run; the release is installed and must be reviewed:\n\[no-privileged\] Job\/late-sneak/,
+            ),
+            applied: {
+              configMaps: ['late-cfg'],
+              jobs: ['late-sneak'],
+              releases: 1,
+            },
+          },
+        };
+        expect({
+          status: run.status,
+          reason: run.failureReason ?? '',
+          applied: await applied('late'),
+        }).toEqual(outcomes[helmBin]);
+        expect(run.policyReport?.results).toContainEqual(
+          expect.objectContaining({
+            ruleId: 'no-privileged',
+            passed: false,
+            object: expect.objectContaining({
+              kind: 'Job',
+              name: 'late-sneak',
+            }),
+          }),
+        );
+      } finally {
+        spy.mockRestore();
         await core.deleteNamespacedConfigMap({ namespace: ns, name: 'sneak' });
       }
     });
