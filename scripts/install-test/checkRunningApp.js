@@ -54,7 +54,7 @@ async function waitFor(what, fn, timeoutMs) {
 
 async function main() {
   const session = await expectOk('GET', '/api/auth/guest/refresh');
-  const token = session.backstageIdentity.token;
+  let token = session.backstageIdentity.token;
 
   // Each family's backend answers.
   await expectOk('GET', '/api/kubechart/runs', token);
@@ -70,12 +70,20 @@ async function main() {
   }
   console.log(`  actions: ${ours.join(', ')}`);
 
-  // The example chart template, as the catalog loaded it from examples/templates.
-  await waitFor(
-    'the example chart template in the catalog',
-    async () => (await call('GET', '/api/catalog/entities/by-name/template/default/kubechart-chart', token)).status === 200,
-    180_000,
-  );
+  // The example chart template, as the catalog loaded it from examples/templates, and the example org's
+  // guest user: a sign-in before the catalog has it carries no group, so sign in again once it is there.
+  for (const ref of ['template/default/kubechart-chart', 'user/default/guest']) {
+    await waitFor(
+      `${ref} in the catalog`,
+      async () => (await call('GET', `/api/catalog/entities/by-name/${ref}`, token)).status === 200,
+      180_000,
+    );
+  }
+  const member = (await expectOk('GET', '/api/auth/guest/refresh')).backstageIdentity;
+  if (!member.identity.ownershipEntityRefs.includes('group:default/guests')) {
+    throw new Error(`the guest sign-in does not carry group:default/guests: ${JSON.stringify(member.identity)}`);
+  }
+  token = member.token;
   const entityRef = 'component:default/example-website';
   const task = await expectOk('POST', '/api/scaffolder/v2/tasks', token, {
     templateRef: 'template:default/kubechart-chart',

@@ -24,5 +24,63 @@ for (const file of fs.readdirSync(source).sort()) {
   const text = JSON.stringify(doc);
   const out = path.join(target, file.replace(/\.json$/, '.json.gz'));
   fs.writeFileSync(out, zlib.gzipSync(text, { level: 9, mtime: 0 }));
-  console.log(`${file}: ${text.length} bytes -> ${path.relative(repoRoot, out)}`);
+  console.log(
+    `${file}: ${text.length} bytes -> ${path.relative(repoRoot, out)}`,
+  );
 }
+
+// The list keys server-side apply and strategic merge patch use, per field name, read from the same
+// documents: `x-kubernetes-list-type: map` with `x-kubernetes-list-map-keys` (server-side apply) and
+// `x-kubernetes-patch-merge-key` (strategic merge; also server-side apply's key for lists with only
+// that marker), with the schema defaults of key fields (ports' `protocol: TCP`).
+/** @type {Record<string, Array<{ listType: string, keys: string[], mergeKey?: string, defaults?: Record<string, unknown> }>>} */
+const listKeys = {};
+for (const file of fs.readdirSync(source).sort()) {
+  if (!/^(api|apis)_.*\.json$/.test(file)) continue;
+  const schemas = JSON.parse(fs.readFileSync(path.join(source, file), 'utf8'))
+    .components.schemas;
+  /** @param {any} node */
+  const resolve = node => {
+    const ref = node?.$ref ?? node?.allOf?.[0]?.$ref;
+    return ref ? schemas[ref.replace('#/components/schemas/', '')] : node;
+  };
+  for (const schema of Object.values(schemas)) {
+    for (const [field, prop] of Object.entries(schema.properties ?? {})) {
+      if (prop.type !== 'array') continue;
+      const listType = prop['x-kubernetes-list-type'] ?? 'strategic';
+      const mergeKey = prop['x-kubernetes-patch-merge-key'];
+      const strategicMerge = (prop['x-kubernetes-patch-strategy'] ?? '')
+        .split(',')
+        .includes('merge');
+      let keys = [];
+      if (listType === 'map') keys = prop['x-kubernetes-list-map-keys'];
+      else if (listType === 'strategic' && mergeKey && strategicMerge)
+        keys = [mergeKey];
+      else if (!mergeKey) continue;
+      const item = resolve(prop.items);
+      /** @type {Record<string, unknown>} */
+      const defaults = {};
+      for (const k of keys) {
+        const d = item?.properties?.[k]?.default;
+        if (d !== undefined && d !== 0 && d !== '') defaults[k] = d;
+      }
+      const entry = {
+        listType,
+        keys,
+        ...(mergeKey && strategicMerge ? { mergeKey } : {}),
+        ...(Object.keys(defaults).length ? { defaults } : {}),
+      };
+      const entries = (listKeys[field] = listKeys[field] ?? []);
+      if (!entries.some(e => JSON.stringify(e) === JSON.stringify(entry)))
+        entries.push(entry);
+    }
+  }
+}
+const sortedKeys = Object.fromEntries(
+  Object.entries(listKeys).sort(([a], [b]) => a.localeCompare(b)),
+);
+fs.writeFileSync(
+  path.join(target, 'list-keys.json'),
+  `${JSON.stringify(sortedKeys, null, 1)}\n`,
+);
+console.log(`list-keys.json: ${Object.keys(sortedKeys).length} list fields`);

@@ -2,7 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { actionsRegistryServiceRef, metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { kubeAssistantPermissions } from '@kubechart/plugin-assistant-common';
 import {
@@ -18,6 +18,7 @@ import { createProviderEntries } from './providers/createProviders';
 import { ProviderChain } from './providers/ProviderChain';
 import { AssistantService } from './service/AssistantService';
 import { createRouter } from './service/router';
+import { createQuestionMetrics } from './service/questionMetrics';
 
 /**
  * The Kubernetes assistant backend plugin (`kube-assistant`).
@@ -46,6 +47,7 @@ export const assistantPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         catalog: catalogServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
+        metrics: metricsServiceRef,
       },
       async init(deps) {
         const { config, logger, httpRouter } = deps;
@@ -83,6 +85,7 @@ export const assistantPlugin = createBackendPlugin({
           names: new ClusterNames(),
           impersonation:
             config.getOptionalBoolean('kubeAssistant.impersonation') ?? false,
+          onQuestion: createQuestionMetrics(deps.metrics),
         });
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),

@@ -2,7 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { actionsRegistryServiceRef, metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
 import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
@@ -11,6 +11,7 @@ import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { createCheckpointWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
+import { observeAuditQueue } from './service/queueMetrics';
 import { createRouter } from './service/router';
 
 /**
@@ -39,6 +40,7 @@ export const auditLogPlugin = createBackendPlugin({
         auth: coreServices.auth,
         discovery: coreServices.discovery,
         actionsRegistry: actionsRegistryServiceRef,
+        metrics: metricsServiceRef,
       },
       async init({
         config,
@@ -56,12 +58,14 @@ export const auditLogPlugin = createBackendPlugin({
         auth,
         discovery,
         actionsRegistry,
+        metrics,
       }) {
         permissionsRegistry.addPermissions(auditLogPermissions);
         // The trail as a read-only tool for AI agents (MCP), through GET /events as the caller.
         registerAuditLogActions({ actionsRegistry, auth, discovery });
 
         const store = await DatabaseAuditStore.create({ database });
+        observeAuditQueue(metrics, queue);
         const liveTail = new LiveTailPublisher({ signals, logger });
 
         // Drain the process-wide queue into the chain.

@@ -36,5 +36,6 @@ describe('audit-log (new frontend system)', () => {
     expect(screen.getAllByRole('heading', { name: 'Audit log' })).toHaveLength(
       1,
     );
-  });
+    // jest's own 5 s default would end the test before the 10 s wait above on a busy machine
+  }, 30_000);
 });

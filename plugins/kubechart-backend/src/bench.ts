@@ -1,20 +1,24 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
- *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|engine]
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|manifests|engine|throughput]
  * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
 import { ConfigReader } from '@backstage/config';
 // The bench is development tooling, like the tests: kube-sim is a dev dependency on purpose.
 // eslint-disable-next-line @backstage/no-undeclared-imports
-import { startKubeSim } from '@internal/kube-sim';
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
 import {
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
   CoreV1Api,
+  Informer,
   NetworkingV1Api,
+  ObjectCache,
+  V1Pod,
+  makeInformer,
 } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +30,7 @@ import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunEngine } from './engine/RunEngine';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
+import { makeTrimmedInformer, trimPod } from './health/trimmedInformer';
 
 const quiet = () => undefined;
 const logger: any = { info: quiet, warn: quiet, error: quiet, debug: quiet, child: () => logger };
@@ -97,6 +102,28 @@ async function benchHealth() {
     const pods = await core.listPodForAllNamespaces({ labelSelector: 'app' });
     if (pods.items.length >= 5000) break;
     await new Promise(r => setTimeout(r, 500));
+  }
+  // Heap a cached pod costs: a pod informer alone, whole pods against trimmed ones.
+  const heapPerPod = async (make: () => Informer<V1Pod> & ObjectCache<V1Pod>) => {
+    global.gc!();
+    const before = process.memoryUsage().heapUsed;
+    const informer = make();
+    await informer.start();
+    global.gc!();
+    const bytes = (process.memoryUsage().heapUsed - before) / informer.list().length;
+    await informer.stop();
+    return bytes;
+  };
+  if (global.gc) {
+    const listPods = () => core.listPodForAllNamespaces();
+    const whole = await heapPerPod(() => makeInformer<V1Pod>(kc, '/api/v1/pods', listPods));
+    const trimmed = await heapPerPod(() => makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', listPods, trimPod));
+    const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
+    console.log(
+      `health: heap per cached pod ${kb(trimmed)} trimmed (the health cache), ${kb(whole)} whole; target < 3 KB, ratio ${(trimmed / 3072).toFixed(2)}`,
+    );
+  } else {
+    console.log('health: heap per cached pod not measured (run node with --expose-gc)');
   }
   const health = new HealthService(registry, logger);
   const [syncMs] = await timed(() => health.whenStarted('big'));
@@ -207,22 +234,30 @@ async function benchHistory() {
   }
 }
 
-async function benchEngine() {
-  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 10 });
-  const helmBin = execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
-  const config = new ConfigReader({
+const helmBinary = () => execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
+
+/** Engine configuration against a kube-sim cluster named `dev`, with the test charts. */
+function engineConfig(sim: Pick<KubeSim, 'url' | 'token' | 'caData'>, kubechart: Record<string, any> = {}) {
+  return new ConfigReader({
     kubernetes: {
       clusterLocatorMethods: [
         { type: 'config', clusters: [{ name: 'dev', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData }] },
       ],
     },
     kubechart: {
-      helm: { binary: helmBin, chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
+      helm: { binary: helmBinary(), chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
       policy: { mode: 'warn' },
       wait: { pollIntervalMs: 100 },
       limits: { runsPerUserPerMinute: 1000, maxTenants: 1000 },
+      ...kubechart,
     },
   });
+}
+
+async function benchEngine() {
+  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 10 });
+  const helmBin = helmBinary();
+  const config = engineConfig(sim);
   // Time spent inside helm is measured by wrapping its exec.
   let helmMs = 0;
   class TimedHelm extends HelmCli {
@@ -296,15 +331,134 @@ async function benchEngine() {
   await sim.stop();
 }
 
+/**
+ * Bytes a run's manifest takes in PostgreSQL before (plain text, which PostgreSQL may TOAST-compress
+ * on its own) and after (gzip in `manifest_gz`), for the test chart rendered by helm and for a
+ * 500-object manifest.
+ */
+async function benchManifestStorage() {
+  const base = process.env.KUBECHART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+  const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
+  const dbName = 'kubechart_bench_manifests';
+  await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.raw(`CREATE DATABASE ${dbName}`);
+  await admin.destroy();
+  const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 2 } });
+  try {
+    await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
+    const store = new DatabaseRunStore(knex);
+    const helm = new HelmCli({ binary: helmBinary() });
+    const chart = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts/webapp');
+    const rendered = await helm.template({ release: 'web', chart, namespace: 'team-a' });
+    const objects = rendered.split(/^---$/m).filter(d => /^kind:/m.test(d)).length;
+    // The same chart installed under many release names: as many objects as a large tenant has.
+    const copies = Math.ceil(500 / objects);
+    const large = Array.from({ length: copies }, (_, i) => rendered.replace(/\bweb\b/g, `web-${i}`)).join('\n---\n');
+    for (const [name, manifest, count] of [
+      ['test chart (webapp)', rendered, objects],
+      ['large tenant', large, objects * copies],
+    ] as const) {
+      const plain = randomUUID();
+      const run = await store.createRun(
+        { id: randomUUID(), kind: 'chart', status: 'pending', actor: 'user:default/bench', target: { cluster: 'dev', namespace: `ns-${plain}` }, input: {} },
+        [`ns:dev/${plain}`],
+      );
+      await store.finishRun(run.id, 'succeeded', { manifest });
+      // As runs were stored before compression: the text in `manifest`.
+      await knex('kubechart_runs').insert({ ...(await knex('kubechart_runs').where({ id: run.id }).first()), id: plain, manifest, manifest_gz: null });
+      const [{ before }] = (await knex.raw('select pg_column_size(manifest) as before from kubechart_runs where id = ?', [plain])).rows;
+      const [{ after }] = (await knex.raw('select pg_column_size(manifest_gz) as after from kubechart_runs where id = ?', [run.id])).rows;
+      const raw = Buffer.byteLength(manifest);
+      console.log(
+        `manifest bytes per run, ${name} (${count} objects): raw ${raw}, stored before ${before} (PostgreSQL text, TOAST), after ${after} (gzip); after/before ${(after / before).toFixed(2)}, after/raw ${(after / raw).toFixed(2)} (no target; the issue asks for before/after)`,
+      );
+    }
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/**
+ * Throughput: KUBECHART_BENCH_TENANTS (default 100) tenant runs submitted at once to one engine,
+ * each with one helm release, through the helm process pool (kubechart.helm.maxConcurrent,
+ * KUBECHART_BENCH_HELM_POOL, default 4). Prints errors, runs per minute, the backend process's
+ * peak RSS (helm's own processes not included) and the most helm processes seen at once.
+ */
+async function benchThroughput() {
+  const tenants = Number(process.env.KUBECHART_BENCH_TENANTS ?? 100);
+  const pool = Number(process.env.KUBECHART_BENCH_HELM_POOL ?? 4);
+  const sim = await startKubeSim({ tls: true, podReadyDelayMs: 300, nodes: 20 });
+  const config = engineConfig(sim, {
+    helm: {
+      binary: helmBinary(),
+      chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')],
+      maxConcurrent: pool,
+      timeoutSeconds: 900,
+    },
+    wait: { pollIntervalMs: 500, timeoutSeconds: 1800 },
+  });
+  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const store = await DatabaseRunStore.create({ database: { getClient: async () => knex } });
+  const helm = HelmCli.fromConfig(config);
+  const engine = new RunEngine({
+    store,
+    clusters: ClusterRegistry.fromConfig(config),
+    helm,
+    policy: PolicyEngine.fromConfig(config),
+    logger,
+    settings: readEngineSettings(config),
+  });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  let peakHelm = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakHelm = Math.max(peakHelm, helm.poolState().running);
+  }, 100);
+  console.log(`throughput: submitting ${tenants} tenant runs at once (helm pool ${pool})…`);
+  const [wall, runs] = await timed(async () => {
+    const submitted = await Promise.allSettled(
+      Array.from({ length: tenants }, (_, i) =>
+        engine.submit(
+          { kind: 'tenant', cluster: 'dev', tenant: `load-${i}`, releases: [{ name: 'web', chart: 'webapp' }] },
+          `user:default/team-${i}`,
+        ),
+      ),
+    );
+    await engine.waitIdle();
+    return Promise.all(submitted.map(r => (r.status === 'fulfilled' ? store.getRun(r.value.id) : Promise.resolve(undefined))));
+  });
+  clearInterval(sampler);
+  const ok = runs.filter(r => r?.status === 'succeeded').length;
+  const errors = tenants - ok;
+  const reasons = [...new Set(runs.filter(r => r?.status !== 'succeeded').map(r => r?.failureReason ?? 'not submitted'))].slice(0, 3);
+  const perMinute = (ok / wall) * 60_000;
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+  const rssTarget = 1024 * 2 ** 20;
+  console.log(
+    `throughput: ${ok}/${tenants} succeeded, ${errors} errors (target 0)${reasons.length ? `: ${reasons.join(' | ')}` : ''}; wall ${(wall / 1000).toFixed(1)} s`,
+  );
+  console.log(`throughput: ${perMinute.toFixed(1)} tenant runs/minute (no target set; one release each, helm pool ${pool})`);
+  console.log(
+    `throughput: backend peak RSS ${mb(peakRss)} (${mb(rssBefore)} before; target < ${mb(rssTarget)}, ratio ${(peakRss / rssTarget).toFixed(2)}); most helm processes at once ${peakHelm} (limit ${pool})`,
+  );
+  await knex.destroy();
+  await sim.stop();
+  if (errors > 0 || peakHelm > pool) process.exitCode = 1;
+}
+
 async function main() {
   const which = process.argv[2];
   if (!which || which === 'health') await benchHealth();
   if (!which || which === 'history') await benchHistory();
+  if (!which || which === 'manifests') await benchManifestStorage();
   if (!which || which === 'engine') await benchEngine();
+  if (!which || which === 'throughput') await benchThroughput();
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   e => {
     console.error(e);
     process.exit(1);

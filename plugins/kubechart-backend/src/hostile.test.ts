@@ -21,6 +21,7 @@ import {
   capturingLogger,
 } from './__testUtils__/capture';
 import { chartDirectory, startSim, testConfig } from './__testUtils__/setup';
+import { tableDump } from './__testUtils__/tableDump';
 import os from 'node:os';
 
 jest.setTimeout(180_000);
@@ -536,7 +537,7 @@ describe.each(databases.eachSupportedId())(
       for (const [db, table] of tables)
         haystacks.push([
           `table ${table}`,
-          JSON.stringify(await db(table).select()),
+          await tableDump(db, table),
         ]);
       // The search finds what is there: the audit trail holds the run's outcome.
       expect(

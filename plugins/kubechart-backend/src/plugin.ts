@@ -2,7 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
+import { actionsRegistryServiceRef, metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import {
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
@@ -32,6 +32,7 @@ import { HealthService } from './health/HealthService';
 import { readOnBehalfOfServices } from './service/identity';
 import { createRouter } from './service/router';
 import { createRunOutcomeAuditor } from './service/runAudit';
+import { KubechartMetrics } from './service/metrics';
 
 /**
  * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
@@ -65,8 +66,9 @@ export const kubechartPlugin = createBackendPlugin({
         actionsRegistry: actionsRegistryServiceRef,
         runsClient: kubechartRunsServiceRef,
         catalog: catalogServiceRef,
+        metricsService: metricsServiceRef,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog, metricsService }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
         registerKubechartActions({ actionsRegistry, runs: runsClient, config });
@@ -92,7 +94,8 @@ export const kubechartPlugin = createBackendPlugin({
           }
         };
         const settings = readEngineSettings(config);
-        const helm = HelmCli.fromConfig(config);
+        const metrics = new KubechartMetrics(metricsService);
+        const helm = HelmCli.fromConfig(config, { onCommand: metrics.helmCommand });
         const policy = PolicyEngine.fromConfig(config, policyRules);
         const engine = new RunEngine({
           store,
@@ -103,10 +106,12 @@ export const kubechartPlugin = createBackendPlugin({
           logger,
           settings,
           listener: { onRunChanged },
+          metrics,
         });
         const health = new HealthService(clusters, logger, {
           onClusterHealthChange: h => publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, { type: 'cluster-health', cluster: h.cluster, status: h.status }),
         });
+        metrics.observe({ helmPool: () => helm.poolState(), healthCaches: () => health.cacheStates() });
         if (config.getOptionalBoolean('kubechart.health.startOnBoot') ?? true) health.startAll();
 
         await scheduler.scheduleTask({
@@ -139,6 +144,7 @@ export const kubechartPlugin = createBackendPlugin({
             settings,
             onBehalfOfServices: readOnBehalfOfServices(config),
             onRunChanged,
+            metrics,
           }),
         );
       },

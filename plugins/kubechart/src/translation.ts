@@ -75,6 +75,8 @@ export const kubechartTranslationRef = createTranslationRef({
       manifestNotApplied:
         'Manifest the run rendered (not applied: the run failed or was refused)',
       noValues: 'This run recorded no values.',
+      noValuesForKind:
+        'A {{kind}} run has no Helm values; what it applied (or would have) is in the Manifest tab.',
       noManifest: 'This run recorded no manifest.',
       policyReport: 'Policy report',
       policyColumns: {

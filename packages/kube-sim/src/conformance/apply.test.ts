@@ -65,4 +65,89 @@ describe('conformance: server-side apply field ownership', () => {
       },
     ]);
   });
+
+  // List keys come from the schema's x-kubernetes-list-map-keys: container ports are keyed by
+  // containerPort *and* protocol (protocol defaulting to TCP), so 53/TCP and 53/UDP are two items.
+  const applyDeployment = (
+    manager: string,
+    ports: Array<Record<string, unknown>>,
+    force = false,
+  ) =>
+    rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/dns?fieldManager=${manager}${
+        force ? '&force=true' : ''
+      }`,
+      {
+        body: JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'dns' },
+          spec: {
+            selector: { matchLabels: { app: 'dns' } },
+            template: {
+              metadata: { labels: { app: 'dns' } },
+              spec: {
+                containers: [{ name: 'app', image: 'coredns:1.10', ports }],
+              },
+            },
+          },
+        }),
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
+  const portsOf = (body: any) =>
+    body.spec.template.spec.containers[0].ports.map(
+      (p: any) => `${p.containerPort}/${p.protocol} ${p.name ?? ''}`,
+    );
+
+  it('keys container ports by containerPort and protocol (list-map keys), protocol defaulting to TCP', async () => {
+    const created = await applyDeployment('alpha', [
+      { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    ]);
+    expect(created.status).toBe(201);
+    expect(portsOf(created.body)).toEqual(['53/TCP dns-tcp', '53/UDP dns']);
+    const alpha = created.body.metadata.managedFields.find(
+      (m: any) => m.manager === 'alpha',
+    );
+    const container =
+      alpha.fieldsV1['f:spec']['f:template']['f:spec']['f:containers'][
+        'k:{"name":"app"}'
+      ];
+    expect(Object.keys(container['f:ports']).sort()).toEqual([
+      'k:{"containerPort":53,"protocol":"TCP"}',
+      'k:{"containerPort":53,"protocol":"UDP"}',
+    ]);
+
+    // A second manager naming the UDP port differently conflicts on that item only.
+    const conflict = await applyDeployment('beta', [
+      { name: 'dns-udp', containerPort: 53, protocol: 'UDP' },
+    ]);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.details.causes).toEqual([
+      {
+        reason: 'FieldManagerConflict',
+        message: 'conflict with "alpha" using apps/v1',
+        field:
+          '.spec.template.spec.containers[name="app"].ports[containerPort=53,protocol="UDP"].name',
+      },
+    ]);
+
+    // Leaving out protocol means TCP: the same item as 53/TCP, not a third port.
+    const again = await applyDeployment('alpha', [
+      { name: 'dns-tcp', containerPort: 53 },
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    ]);
+    expect(again.status).toBe(200);
+    expect(portsOf(again.body)).toEqual(['53/TCP dns-tcp', '53/UDP dns']);
+
+    // Dropping the UDP port from alpha's configuration removes it (alpha owned it alone).
+    const dropped = await applyDeployment('alpha', [
+      { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+    ]);
+    expect(dropped.status).toBe(200);
+    expect(portsOf(dropped.body)).toEqual(['53/TCP dns-tcp']);
+  });
 });

@@ -428,4 +428,136 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     const noop = await mergePatch({ spec: { replicas: 0 } });
     expect(noop.body.metadata.generation).toBe(3);
   });
+
+  it('answers a Deployment create with status: {} and copies its annotations to its ReplicaSet', async () => {
+    const created = await post(`/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'annotated',
+        annotations: {
+          'example.com/note': 'hello',
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        },
+      },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'annotated' } },
+        template: {
+          metadata: { labels: { app: 'annotated' } },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    // rollout/01-deployment-create.json: the empty status struct is encoded, not left out.
+    expect(created.body.status).toEqual({});
+    const replicaSet = (note2?: string) =>
+      eventually(async () => {
+        const { items } = await apps.listNamespacedReplicaSet({
+          namespace: ns,
+          labelSelector: 'app=annotated',
+        });
+        const annotations = items[0]?.metadata?.annotations ?? {};
+        return annotations['example.com/note2'] === note2 &&
+          annotations['deployment.kubernetes.io/revision']
+          ? annotations
+          : undefined;
+      });
+    expect(await replicaSet()).toEqual({
+      'deployment.kubernetes.io/desired-replicas': '0',
+      'deployment.kubernetes.io/max-replicas': '0',
+      'deployment.kubernetes.io/revision': '1',
+      'example.com/note': 'hello',
+    });
+    // A later annotation reaches the ReplicaSet too (rollout/09-replicasets-after-rollout.json).
+    await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/apis/apps/v1/namespaces/${ns}/deployments/annotated`,
+      {
+        body: { metadata: { annotations: { 'example.com/note2': 'x' } } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect((await replicaSet('x'))['example.com/note']).toBe('hello');
+  });
+
+  it('answers an unknown Accept with 406, a body that does not parse with the decoder summary, a bad propagationPolicy with 422 before the lookup', async () => {
+    const xml = await rawRequest(
+      cluster.kc,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps`,
+      { headers: { Accept: 'application/xml' } },
+    );
+    expect(xml.status).toBe(406);
+    expect(xml.body).toMatchObject({
+      reason: 'NotAcceptable',
+      message:
+        '406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      details: {},
+    });
+
+    const truncated = await post(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{',
+    );
+    expect(truncated.status).toBe(400);
+    expect(truncated.body.message).toBe(
+      'the object provided is unrecognized (must be of type ConfigMap): couldn\'t get version/kind; json parse error: unexpected end of JSON input ({"apiVersion":"v1","kind":"Con ...)',
+    );
+
+    const sideways = await rawRequest(
+      cluster.kc,
+      'DELETE',
+      `/apis/apps/v1/namespaces/${ns}/deployments/missing?propagationPolicy=Sideways`,
+    );
+    expect(sideways.status).toBe(422);
+    expect(sideways.body).toMatchObject({
+      reason: 'Invalid',
+      message:
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan", "nil"',
+      details: {
+        group: 'meta.k8s.io',
+        kind: 'DeleteOptions',
+        causes: [
+          {
+            reason: 'FieldValueNotSupported',
+            field: 'propagationPolicy',
+          },
+        ],
+      },
+    });
+    expect(sideways.body.details.name).toBeUndefined();
+  });
+
+  it('lists storageVersionHash in discovery as the API server computes it (api-v1.json)', async () => {
+    const res = await rawRequest(cluster.kc, 'GET', '/api/v1');
+    const hash = (name: string) =>
+      res.body.resources.find((r: any) => r.name === name)?.storageVersionHash;
+    expect(hash('configmaps')).toBe('qFsyl6wFWjQ=');
+    expect(hash('events')).toBe('r2yiGXH7wu8=');
+    expect(hash('namespaces')).toBe('Q3oi5N2YM8M=');
+  });
+
+  it('answers Accept: application/yaml in YAML, keys sorted as the API server writes them (fields/15-accept-yaml.json)', async () => {
+    await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'yamlcm' },
+      data: { a: 'b' },
+    });
+    const res = await rawRequest(
+      cluster.kc,
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps/yamlcm`,
+      { headers: { Accept: 'application/yaml' } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('application/yaml');
+    expect(res.text).toMatch(
+      /^apiVersion: v1\ndata:\n {2}a: b\nkind: ConfigMap\nmetadata:\n {2}creationTimestamp: "[^"]+"\n {2}managedFields:\n {2}- apiVersion: v1\n/,
+    );
+    expect(res.text).toMatch(/\n {2}resourceVersion: "\d+"\n/);
+  });
 });

@@ -13,6 +13,25 @@ const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';
 const MAX = 'deployment.kubernetes.io/max-replicas';
 
+/** Deployment annotations the controller does not copy to its ReplicaSets (copyDeploymentAnnotationsToReplicaSet). */
+const NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  'deployment.kubernetes.io/revision-history',
+  DESIRED,
+  MAX,
+  'deprecated.deployment.rollback.to',
+]);
+
+/** The Deployment's own annotations, as the controller copies them onto its new ReplicaSet. */
+function copiedAnnotations(d: KubeObject): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(d.metadata.annotations ?? {}).filter(
+      ([k]) => !NOT_COPIED.has(k),
+    ),
+  );
+}
+
 interface Condition {
   type: string;
   status: string;
@@ -188,14 +207,21 @@ export class DeploymentController {
       newRS = createNewReplicaSet(
         Math.max(0, Math.min(desired + maxSurge - others, desired)),
       );
-    } else if (newRS && revisionOf(newRS) < maxRevision) {
-      // Rolling back to an older template makes its ReplicaSet the newest revision again.
-      const next = deepClone(newRS);
-      next.metadata.annotations = {
-        ...next.metadata.annotations,
-        [REVISION]: String(maxRevision + 1),
+    } else if (newRS) {
+      // The new ReplicaSet carries the Deployment's annotations; rolling back to an older template
+      // makes its ReplicaSet the newest revision again.
+      const annotations = {
+        ...newRS.metadata.annotations,
+        ...copiedAnnotations(d),
+        ...(revisionOf(newRS) < maxRevision
+          ? { [REVISION]: String(maxRevision + 1) }
+          : {}),
       };
-      replace(this.write(this.replicasets, newRS, next));
+      if (!deepEqual(annotations, newRS.metadata.annotations ?? {})) {
+        const next = deepClone(newRS);
+        next.metadata.annotations = annotations;
+        replace(this.write(this.replicasets, newRS, next));
+      }
     }
 
     if (!d.spec?.paused && recreate) {
@@ -216,7 +242,6 @@ export class DeploymentController {
         scale(active[0] ?? newRS, desired);
       } else {
         this.rollingUpdate(
-          d,
           newRS,
           olds(),
           desired,
@@ -244,7 +269,6 @@ export class DeploymentController {
 
   /** rolloutRolling: scale the new ReplicaSet up within maxSurge, then old ones down within maxUnavailable. */
   private rollingUpdate(
-    d: KubeObject,
     newRS: KubeObject,
     olds: KubeObject[],
     desired: number,
@@ -345,6 +369,7 @@ export class DeploymentController {
           namespace: d.metadata.namespace,
           labels: template.metadata.labels,
           annotations: {
+            ...copiedAnnotations(d),
             [DESIRED]: String(counts.desired),
             [MAX]: String(counts.max),
             [REVISION]: String(revision),

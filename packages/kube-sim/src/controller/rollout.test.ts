@@ -210,4 +210,95 @@ describe('Deployment rolling update, as the real deployment controller does it',
       'deployment "web" successfully rolled out',
     ]);
   });
+
+  it('with maxSurge 0 and maxUnavailable 1, replaces pods one at a time without ever running more than the replicas', async () => {
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: 'tight' },
+        spec: {
+          replicas: 3,
+          strategy: {
+            type: 'RollingUpdate',
+            rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+          },
+          selector: { matchLabels: { app: 'tight' } },
+          template: {
+            metadata: { labels: { app: 'tight' } },
+            spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+          },
+        },
+      },
+    });
+    const done = (d?: V1Deployment) =>
+      !!d &&
+      d.metadata?.generation === d.status?.observedGeneration &&
+      d.status?.conditions?.some(c => c.reason === 'NewReplicaSetAvailable') &&
+      d.status?.updatedReplicas === 3 &&
+      d.status?.replicas === 3 &&
+      d.status?.availableReplicas === 3;
+    const before = await eventually(async () => {
+      const d = await apps.readNamespacedDeployment({
+        name: 'tight',
+        namespace: ns,
+      });
+      return done(d) ? d : undefined;
+    });
+    const seen: V1Deployment[] = [];
+    const replicaSets: any[] = [];
+    const watch = new Watch(cluster.kc);
+    const rv = before.metadata!.resourceVersion;
+    const watches = await Promise.all([
+      watch.watch(
+        `/apis/apps/v1/namespaces/${ns}/deployments`,
+        { resourceVersion: rv, fieldSelector: 'metadata.name=tight' },
+        (_type, obj) => seen.push(obj),
+        () => {},
+      ),
+      watch.watch(
+        `/apis/apps/v1/namespaces/${ns}/replicasets`,
+        { resourceVersion: rv, labelSelector: 'app=tight' },
+        (type, obj) => replicaSets.push({ type, obj }),
+        () => {},
+      ),
+    ]);
+    try {
+      await apps.patchNamespacedDeployment({
+        name: 'tight',
+        namespace: ns,
+        body: [
+          {
+            op: 'replace',
+            path: '/spec/template/spec/containers/0/image',
+            value: 'nginx:1.26',
+          },
+        ],
+      });
+      await eventually(
+        async () =>
+          seen.length > 0 &&
+          seen[seen.length - 1].metadata?.generation === 2 &&
+          done(seen[seen.length - 1]),
+        30_000,
+      );
+    } finally {
+      watches.forEach(w => w.abort());
+    }
+    // No surge: the new ReplicaSet starts empty and the total never exceeds 3.
+    expect(replicaSets.find(e => e.type === 'ADDED').obj.spec.replicas).toBe(0);
+    for (const { obj } of replicaSets) {
+      expect(
+        obj.metadata.annotations['deployment.kubernetes.io/max-replicas'],
+      ).toBe('3');
+    }
+    for (const d of seen) {
+      expect(d.status?.replicas ?? 0).toBeLessThanOrEqual(3);
+      expect(d.status?.availableReplicas ?? 0).toBeGreaterThanOrEqual(2);
+    }
+    // One old pod goes before each new one comes: 1, then 2, then 3 updated.
+    const updated = seen
+      .map(d => d.status?.updatedReplicas ?? 0)
+      .filter((n, i, all) => i === 0 || all[i - 1] !== n);
+    expect(updated).toEqual([3, 0, 1, 2, 3]);
+  });
 });

@@ -1,12 +1,6 @@
 import { KubeApi } from '../server/api';
 import { ResourceType } from '../server/resources';
-import {
-  deepClone,
-  deepEqual,
-  KubeObject,
-  nowIso,
-  OwnerReference,
-} from '../server/types';
+import { deepClone, deepEqual, KubeObject, nowIso } from '../server/types';
 import { StatusError } from '../server/status';
 import { DeploymentController } from './deployments';
 import { EventRecorder } from './events';
@@ -23,7 +17,7 @@ export class WorkloadControllers {
     private readonly api: KubeApi,
     private readonly events: EventRecorder,
     /** Asks for `deployments/<namespace>/<name>` to be reconciled again after `ms` (progress deadlines). */
-    private readonly requeueAfter: (key: string, ms: number) => void = () => {},
+    requeueAfter: (key: string, ms: number) => void = () => {},
   ) {
     this.deployments = new DeploymentController(api, events, requeueAfter);
     const f = (g: string, v: string, p: string) => api.registry.find(g, v, p)!;
@@ -57,17 +51,6 @@ export class WorkloadControllers {
     const next = deepClone(obj);
     next.status = status;
     return this.api.commitUpdate(type, obj, next, this.ctx, 'status', 'Update');
-  }
-
-  private write(type: ResourceType, old: KubeObject, next: KubeObject) {
-    return this.api.commitUpdate(
-      type,
-      old,
-      next,
-      this.ctx,
-      undefined,
-      'Update',
-    );
   }
 
   private createPod(

@@ -1,3 +1,4 @@
+import { applySchemaDefaults } from './defaults';
 import { Admission } from '../server/api';
 import { ResourceType, typeId } from '../server/resources';
 import { isPlainObject, KubeObject, Verb } from '../server/types';
@@ -190,7 +191,10 @@ export class CustomResourceAdmission implements Admission {
       }
       return;
     }
-    if (type.custom) return;
+    if (type.custom) {
+      applySchemaDefaults(type.custom.schema as SchemaNode, obj);
+      return;
+    }
     this.inner.defaults(type, obj, old);
   }
 

@@ -18,6 +18,9 @@ export interface SchemaNode {
   enum?: unknown[];
   minimum?: number;
   maximum?: number;
+  /** A value the server fills in when the field is left out (custom resources' structural defaulting). */
+  default?: unknown;
+  nullable?: boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-embedded-resource'?: boolean;

@@ -305,7 +305,12 @@ export class KubeApi {
     delete meta.managedFields;
     if (type.generation) meta.generation = 1;
     else delete meta.generation;
-    if (hasStatus(type) && type.plural !== 'nodes') delete obj.status;
+    if (hasStatus(type) && type.plural !== 'nodes') {
+      // The status a client sends is dropped. Built-in kinds encode an empty Go struct as
+      // `status: {}` (rollout/01-deployment-create.json); custom resources have no status until set.
+      if (type.custom) delete obj.status;
+      else obj.status = {};
+    }
     checkShape(type, obj);
     ctx.guard?.(type, obj, undefined);
     this.admission.defaults(type, obj, undefined);

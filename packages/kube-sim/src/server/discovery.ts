@@ -15,11 +15,12 @@ export const VERSION_INFO = {
 };
 
 function storageVersionHash(t: ResourceType): string {
+  // The API server's: base64 of the first 8 bytes of sha256("group/version/kind").
   return createHash('sha256')
     .update(`${t.group}/${t.version}/${t.kind}`)
-    .digest('base64')
-    .slice(0, 11)
-    .concat('=');
+    .digest()
+    .subarray(0, 8)
+    .toString('base64');
 }
 
 function resourceEntries(t: ResourceType) {

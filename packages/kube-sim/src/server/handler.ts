@@ -29,6 +29,7 @@ import { OpenApiServer } from '../schema/serve';
 import { parseFieldValidation, warningHeader } from '../schema/validation';
 import {
   bool,
+  checkAccept,
   checkSecretData,
   managerFromUserAgent,
   mediaType,
@@ -179,6 +180,7 @@ export function createHandler(opts: HandlerOptions) {
       throw errors.resourceNotFound();
     }
 
+    checkAccept(req, res);
     if (type.virtual) {
       handleMetrics(res, r, q);
       return;
@@ -339,7 +341,11 @@ export function createHandler(opts: HandlerOptions) {
             send(res, 201, opts.tokens.request(sa, body));
             return;
           }
-          const body = parseBody(await readBody(req), mediaType(req));
+          const body = parseBody(
+            await readBody(req),
+            mediaType(req),
+            type.kind,
+          );
           checkSecretData(type, body);
           const created = api.create(type, namespace, body as KubeObject, {
             ...ctx,
@@ -352,6 +358,7 @@ export function createHandler(opts: HandlerOptions) {
           const body = parseBody(
             await readBody(req),
             mediaType(req),
+            type.kind,
           ) as KubeObject;
           if (!subresource) checkSecretData(type, body);
           if (subresource === 'scale') {
@@ -510,6 +517,22 @@ export function createHandler(opts: HandlerOptions) {
       undefined) as DeleteOptions['propagationPolicy'] | undefined;
     if (b.orphanDependents === true || q.get('orphanDependents') === 'true')
       policy = 'Orphan';
+    if (
+      policy !== undefined &&
+      !['Foreground', 'Background', 'Orphan'].includes(policy)
+    ) {
+      // Checked before the object is looked up (delete/05-delete-invalid-propagation.json).
+      const message = `Unsupported value: ${JSON.stringify(
+        policy,
+      )}: supported values: "Foreground", "Background", "Orphan", "nil"`;
+      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
+        {
+          field: 'propagationPolicy',
+          message,
+          reason: 'FieldValueNotSupported',
+        },
+      ]);
+    }
     return {
       propagationPolicy: policy,
       preconditions: isPlainObject(b.preconditions)

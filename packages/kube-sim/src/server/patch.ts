@@ -1,4 +1,4 @@
-import { mergeKeyFor } from './resources';
+import { applyKeysFor, itemKey, mergeKeyFor } from './listKeys';
 import { errors } from './status';
 import { deepClone, deepEqual, isPlainObject } from './types';
 
@@ -156,13 +156,14 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
 }
 
 /**
- * Strategic merge patch for the list fields Kubernetes users patch most (containers, env, ports,
- * volumes, …, keyed as in the Kubernetes API); other lists are replaced. Supports `$patch: delete`,
+ * Strategic merge patch with the list keys of the real OpenAPI documents (see listKeys.ts: containers
+ * by name, container ports by containerPort, …); other lists are replaced. Supports `$patch: delete`,
  * `$patch: replace`, null-deletes and `$setElementOrder`; `$retainKeys` is dropped.
  *
  * Order of a merged list (`ordered`, the default) is the API server's: items named in the patch keep
  * the patch's order and come before live items that the live order does not place ahead of them,
- * so an item new to the list comes first. Server-side apply merges with `ordered: false` (appends).
+ * so an item new to the list comes first. Server-side apply merges with `ordered: false`: items are
+ * appended, and lists are keyed by their list-map keys (container ports by containerPort and protocol).
  */
 export function strategicMergePatch(
   target: unknown,
@@ -283,11 +284,22 @@ function mergeList(
   field: string,
   ordered: boolean,
 ): unknown[] {
-  const key = mergeKeyFor(
-    field,
-    patch.find(isPlainObject) ?? target.find(isPlainObject),
-  );
-  if (!key) {
+  const sample = patch.find(isPlainObject) ?? target.find(isPlainObject);
+  let keyOf: ((x: unknown) => string | undefined) | undefined;
+  if (ordered) {
+    const key = mergeKeyFor(field, sample);
+    if (key)
+      keyOf = x =>
+        isPlainObject(x) && key in x ? JSON.stringify(x[key]) : undefined;
+  } else {
+    const keys = applyKeysFor(field, sample);
+    if (keys)
+      keyOf = x => {
+        const k = itemKey(x, keys);
+        return k ? JSON.stringify(k) : undefined;
+      };
+  }
+  if (!keyOf) {
     if (patch.some(p => isPlainObject(p) && p.$patch === 'replace')) {
       return deepClone(patch.filter(p => !(isPlainObject(p) && p.$patch)));
     }
@@ -301,7 +313,8 @@ function mergeList(
   const out = target.map(x => x);
   for (const item of patch) {
     if (!isPlainObject(item)) continue;
-    const idx = out.findIndex(x => isPlainObject(x) && x[key] === item[key]);
+    const k = keyOf(item);
+    const idx = k === undefined ? -1 : out.findIndex(x => keyOf!(x) === k);
     if (item.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
       continue;
@@ -310,8 +323,6 @@ function mergeList(
     else out.push(strategicMergePatch({}, item, '', ordered));
   }
   if (!ordered) return out;
-  const keyOf = (x: unknown) =>
-    isPlainObject(x) && key in x ? JSON.stringify(x[key]) : undefined;
   const patchOrder = patch
     .filter(p => isPlainObject(p) && p.$patch !== 'delete')
     .map(keyOf);
@@ -322,20 +333,29 @@ function mergeList(
 
 /**
  * A field path, encoded as a string so it can live in a Set: steps joined by U+0001, where a list
- * item is addressed by its merge key as U+0002 key U+0002 JSON(value).
+ * item is addressed by its key as U+0002 JSON({key: value, …}) (`{"containerPort":80,"protocol":"TCP"}`).
  */
 export type FieldPath = string;
 
 const SEP = '\u0001';
 const ITEM = '\u0002';
 
-type Step = { field: string; key?: string; keyValue?: unknown };
+type Step = { field: string; key?: Record<string, unknown> };
 
 function join(prefix: string, step: string) {
   return prefix ? `${prefix}${SEP}${step}` : step;
 }
 
-/** The leaf fields an object sets; lists with a merge key are walked per item, others are atomic. */
+/** Whether an item of list `field` has this key (a missing key field counts as its schema default). */
+function hasKey(x: unknown, key: Record<string, unknown>, field: string) {
+  if (!isPlainObject(x)) return false;
+  const defaults = applyKeysFor(field, x)?.defaults ?? {};
+  return Object.entries(key).every(([k, v]) =>
+    deepEqual(x[k] ?? defaults[k], v),
+  );
+}
+
+/** The leaf fields an object sets; keyed lists are walked per item, others are atomic. */
 export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
   if (isPlainObject(obj)) {
     const entries = Object.entries(obj).filter(([, v]) => v !== undefined);
@@ -343,20 +363,19 @@ export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
     return entries.flatMap(([k, v]) => leafFields(v, join(prefix, k), k));
   }
   if (Array.isArray(obj)) {
-    const key = mergeKeyFor(field, obj.find(isPlainObject));
-    if (
-      !key ||
-      obj.length === 0 ||
-      !obj.every(x => isPlainObject(x) && key in x)
-    ) {
-      return [prefix];
-    }
-    return obj.flatMap(item => {
-      const p = `${prefix}${ITEM}${key}${ITEM}${JSON.stringify(item[key])}`;
+    const keys = applyKeysFor(field, obj.find(isPlainObject));
+    const itemKeys = keys ? obj.map(x => itemKey(x, keys)) : [];
+    if (!keys || obj.length === 0 || itemKeys.some(k => !k)) return [prefix];
+    return obj.flatMap((item, i) => {
+      const p = `${prefix}${ITEM}${JSON.stringify(itemKeys[i])}`;
+      const present = keys.names.filter(k => item[k] !== undefined);
       const rest = Object.fromEntries(
-        Object.entries(item).filter(([k]) => k !== key),
+        Object.entries(item).filter(([k]) => !keys.names.includes(k)),
       );
-      return [join(p, key), ...leafFields(rest, p, '').filter(x => x !== p)];
+      return [
+        ...present.map(k => join(p, k)),
+        ...leafFields(rest, p, '').filter(x => x !== p),
+      ];
     });
   }
   return [prefix];
@@ -364,22 +383,23 @@ export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
 
 function parsePath(path: FieldPath): Step[] {
   return path.split(SEP).map(part => {
-    const [field, key, value] = part.split(ITEM);
-    return key === undefined
-      ? { field }
-      : { field, key, keyValue: JSON.parse(value) };
+    const i = part.indexOf(ITEM);
+    return i < 0
+      ? { field: part }
+      : { field: part.slice(0, i), key: JSON.parse(part.slice(i + 1)) };
   });
+}
+
+function keyText(key: Record<string, unknown>) {
+  return Object.entries(key)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
 }
 
 /** A field path as the API prints it in conflict messages, e.g. `.spec.containers[name="app"].image`. */
 export function describeField(path: FieldPath): string {
   return parsePath(path)
-    .map(
-      s =>
-        `.${s.field}${
-          s.key !== undefined ? `[${s.key}=${JSON.stringify(s.keyValue)}]` : ''
-        }`,
-    )
+    .map(s => `.${s.field}${s.key !== undefined ? `[${keyText(s.key)}]` : ''}`)
     .join('');
 }
 
@@ -388,7 +408,7 @@ function pathFromSteps(steps: Step[]): FieldPath {
   return steps
     .map(s =>
       s.key !== undefined
-        ? `${s.field}${ITEM}${s.key}${ITEM}${JSON.stringify(s.keyValue)}`
+        ? `${s.field}${ITEM}${JSON.stringify(s.key)}`
         : s.field,
     )
     .join(SEP);
@@ -402,7 +422,8 @@ export function readField(obj: unknown, path: FieldPath): unknown {
     cur = cur[s.field];
     if (s.key !== undefined) {
       if (!Array.isArray(cur)) return undefined;
-      cur = cur.find(x => isPlainObject(x) && x[s.key!] === s.keyValue);
+      const key = s.key;
+      cur = cur.find(x => hasKey(x, key, s.field));
     }
   }
   return cur;
@@ -415,15 +436,16 @@ export function removeField(obj: any, path: FieldPath): void {
     if (!isPlainObject(cur)) return;
     const s = steps[i];
     if (i === steps.length - 1 && s.key === undefined) {
-      delete cur[s.field];
+      // An item's key fields stay while it has others; the item goes once only its keys are left.
+      const parentKey = steps[i - 1]?.key;
+      if (!parentKey || !(s.field in parentKey)) delete cur[s.field];
       return;
     }
     let next = cur[s.field];
     if (s.key !== undefined) {
       if (!Array.isArray(next)) return;
-      const idx = next.findIndex(
-        x => isPlainObject(x) && x[s.key!] === s.keyValue,
-      );
+      const key = s.key;
+      const idx = next.findIndex(x => hasKey(x, key, s.field));
       if (idx < 0) return;
       if (i === steps.length - 1) {
         next.splice(idx, 1);
@@ -431,7 +453,7 @@ export function removeField(obj: any, path: FieldPath): void {
       }
       const item = next[idx];
       walk(item, i + 1);
-      if (Object.keys(item).every(k => k === s.key)) next.splice(idx, 1);
+      if (Object.keys(item).every(k => k in key)) next.splice(idx, 1);
       if (next.length === 0) delete cur[s.field];
       return;
     }
@@ -455,7 +477,7 @@ export function toFieldsV1(
       cur[f] = cur[f] ?? {};
       cur = cur[f];
       if (s.key !== undefined) {
-        const k = `k:${JSON.stringify({ [s.key]: s.keyValue })}`;
+        const k = `k:${JSON.stringify(s.key)}`;
         cur[k] = cur[k] ?? {};
         cur = cur[k];
       }
@@ -479,12 +501,10 @@ export function fromFieldsV1(trie: unknown): FieldPath[] {
         walk(node[k], [...steps, { field: k.slice(2) }]);
       } else if (k.startsWith('k:') && steps.length) {
         try {
-          const [[kk, vv]] = Object.entries(JSON.parse(k.slice(2)));
+          const key = JSON.parse(k.slice(2));
+          if (!isPlainObject(key)) continue;
           const last = steps[steps.length - 1];
-          walk(node[k], [
-            ...steps.slice(0, -1),
-            { field: last.field, key: kk, keyValue: vv },
-          ]);
+          walk(node[k], [...steps.slice(0, -1), { field: last.field, key }]);
         } catch {
           // An item key we cannot read is left unowned.
         }

@@ -324,37 +324,3 @@ export class ResourceRegistry {
 }
 
 export const registry = new ResourceRegistry();
-
-/** Well-known merge keys for strategic merge patch and server-side apply of lists. */
-export const LIST_MERGE_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  ephemeralContainers: 'name',
-  env: 'name',
-  volumes: 'name',
-  volumeMounts: 'mountPath',
-  volumeDevices: 'devicePath',
-  imagePullSecrets: 'name',
-  conditions: 'type',
-  hostAliases: 'ip',
-  topologySpreadConstraints: 'topologyKey',
-  ownerReferences: 'uid',
-  volumeClaimTemplates: 'metadata.name',
-};
-
-/** Ports are keyed by `containerPort` in containers and by `port` in services. */
-export function mergeKeyFor(
-  field: string,
-  sample: unknown,
-): string | undefined {
-  if (field === 'ports') {
-    if (sample && typeof sample === 'object') {
-      if ('containerPort' in (sample as object)) return 'containerPort';
-      if ('port' in (sample as object)) return 'port';
-    }
-    return undefined;
-  }
-  const key = LIST_MERGE_KEYS[field];
-  if (key === 'metadata.name') return undefined;
-  return key;
-}

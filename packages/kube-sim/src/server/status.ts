@@ -91,9 +91,10 @@ export const errors = {
         causes.length > 1 ? `[${summary}]` : summary
       }`,
       {
-        name,
+        // Go's StatusDetails leaves out empty fields (DeleteOptions "" has no name).
+        ...(name ? { name } : {}),
         ...(group ? { group } : {}),
-        kind,
+        ...(kind ? { kind } : {}),
         causes: causes.map(c => ({
           reason: c.reason ?? 'FieldValueInvalid',
           message: c.message,

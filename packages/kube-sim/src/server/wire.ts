@@ -41,8 +41,32 @@ export function sendList(
   )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
     .map(serializeItem)
     .join(',')}]}`;
-  res.writeHead(200, {
-    'Content-Type': 'application/json',
+  writeText(res, 200, text);
+}
+
+/** Answers the client asked to have as YAML (`Accept: application/yaml` first), see {@link checkAccept}. */
+const yamlAnswers = new WeakSet<ServerResponse>();
+
+/** JSON as the API server's YAML serializer writes it: keys sorted, lists not indented, `"` quotes. */
+function toYaml(value: unknown): string {
+  return yaml.dump(value, {
+    sortKeys: true,
+    noArrayIndent: true,
+    quotingType: '"',
+    lineWidth: -1,
+  });
+}
+
+function writeText(
+  res: ServerResponse,
+  code: number,
+  json: string,
+  parsed?: unknown,
+) {
+  const asYaml = yamlAnswers.has(res);
+  const text = asYaml ? toYaml(parsed ?? JSON.parse(json)) : json;
+  res.writeHead(code, {
+    'Content-Type': asYaml ? 'application/yaml' : 'application/json',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-cache, private',
   });
@@ -50,13 +74,7 @@ export function sendList(
 }
 
 export function send(res: ServerResponse, code: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-cache, private',
-  });
-  res.end(text);
+  writeText(res, code, JSON.stringify(body));
 }
 
 export function sendStatus(res: ServerResponse, err: StatusError) {
@@ -104,7 +122,12 @@ const BODY_TYPES = new Set([
   'application/vnd.kubernetes.protobuf',
 ]);
 
-export function parseBody(body: Buffer, type: string): unknown {
+/**
+ * Decodes a request body. `kind` is the kind a create or update expects: a body that does not parse
+ * then gets the decoder's wording with the first 30 bytes (transformDecodeError/summarizeData, as
+ * ../shared/reference/kube-api/fields/15-malformed-json.json).
+ */
+export function parseBody(body: Buffer, type: string, kind?: string): unknown {
   if (type === 'application/vnd.kubernetes.protobuf')
     return decodeProtobufBody(body);
   const text = body.toString('utf8');
@@ -114,12 +137,67 @@ export function parseBody(body: Buffer, type: string): unknown {
     if (type.includes('yaml')) return yaml.load(text);
     return JSON.parse(text);
   } catch (e) {
+    const first = (e as Error).message.split('\n')[0];
+    // Go's wording for the common case; other syntax errors keep the JavaScript parser's text.
+    const at = first.match(/at position (\d+)/);
+    const atEnd =
+      /^Unexpected end of JSON input/.test(first) ||
+      (at !== null && Number(at[1]) >= text.trimEnd().length);
+    const why = atEnd ? 'unexpected end of JSON input' : first;
+    const message = `couldn't get version/kind; json parse error: ${why}`;
+    if (!kind) throw errors.badRequest(message);
     throw errors.badRequest(
-      `couldn't get version/kind; json parse error: ${
-        (e as Error).message.split('\n')[0]
-      }`,
+      `the object provided is unrecognized (must be of type ${kind}): ${message} (${summarizeData(
+        body,
+      )})`,
     );
   }
+}
+
+function summarizeData(data: Buffer, max = 30): string {
+  if (data.length === 0) return '<empty>';
+  if (data[0] === 0x7b /* { */)
+    return data.length > max
+      ? `${data.subarray(0, max).toString('utf8')} ...`
+      : data.toString('utf8');
+  return data.length > max
+    ? `${data.subarray(0, max).toString('hex')} ...`
+    : data.toString('hex');
+}
+
+const REPRESENTATIONS = [
+  'application/json',
+  'application/yaml',
+  'application/vnd.kubernetes.protobuf',
+];
+
+/**
+ * A request whose Accept names no representation the server has gets the real 406
+ * (fields/15-accept-xml.json). No Accept, `*\/*` and `application/*` accept JSON; when
+ * `application/yaml` comes first, the answer (errors too) is YAML (fields/15-accept-yaml.json).
+ */
+export function checkAccept(req: IncomingMessage, res?: ServerResponse) {
+  const accept = req.headers.accept;
+  if (!accept) return;
+  const types = accept
+    .split(',')
+    .map(t => t.split(';')[0].trim().toLowerCase())
+    .filter(Boolean);
+  const served = types.find(
+    t => REPRESENTATIONS.includes(t) || t === '*/*' || t === 'application/*',
+  );
+  if (types.length === 0 || served) {
+    if (served === 'application/yaml' && res) yamlAnswers.add(res);
+    return;
+  }
+  throw new StatusError(
+    406,
+    'NotAcceptable',
+    `406: Not Acceptable\n\nAvailable representations: ${REPRESENTATIONS.join(
+      ', ',
+    )}`,
+    {},
+  );
 }
 
 export function bool(v: string | null) {

@@ -23,6 +23,7 @@ import {
   ExecutionResult,
   Plan,
   SafetyAssessment,
+  SafetyLevel,
   classifySafety,
   kubeAssistantClusterWidePermission,
   kubeAssistantExecuteDangerousPermission,
@@ -62,6 +63,14 @@ export type AssistantServiceOptions = {
   names?: ClusterNames;
   /** Send every cluster request as the signed-in user (`kubeAssistant.impersonation`). */
   impersonation?: boolean;
+  /** Told how each question ended (operations metrics). */
+  onQuestion?: (answered: QuestionOutcome) => void;
+};
+
+/** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
+export type QuestionOutcome = {
+  outcome: 'planned' | 'refused' | 'no-plan' | 'not-allowed' | 'error';
+  safety: SafetyLevel | 'none';
 };
 
 type Caller = {
@@ -333,8 +342,12 @@ export class AssistantService {
       },
     });
     let audited = false;
+    const answered: QuestionOutcome = { outcome: 'error', safety: 'none' };
     try {
-      await this.assertMayQuery(credentials);
+      await this.assertMayQuery(credentials).catch(e => {
+        answered.outcome = 'not-allowed';
+        throw e;
+      });
       const scope = input.entityRef
         ? await resolveEntityScope(
             this.options.catalog,
@@ -361,6 +374,7 @@ export class AssistantService {
           executions: [],
         });
         audited = true;
+        answered.outcome = 'refused';
         const error = new InputError(reason);
         await event.fail({
           error,
@@ -407,6 +421,7 @@ export class AssistantService {
           });
         }
         if (error instanceof NoPlanError) {
+          answered.outcome = 'no-plan';
           await this.options.store.addMessage({
             id: messageId,
             conversationId,
@@ -478,6 +493,7 @@ export class AssistantService {
         };
       }
       const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      answered.safety = safety.level;
       await event.success({
         meta: {
           outcome: 'planned',
@@ -493,6 +509,7 @@ export class AssistantService {
           conversationId,
         },
       });
+      answered.outcome = 'planned';
       return {
         conversationId,
         messageId,
@@ -512,6 +529,8 @@ export class AssistantService {
         await event.fail({ error: error as Error, meta: { outcome: 'error' } });
       }
       throw error;
+    } finally {
+      this.options.onQuestion?.(answered);
     }
   }
 

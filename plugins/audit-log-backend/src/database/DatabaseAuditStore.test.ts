@@ -256,6 +256,67 @@ describe.each(databases.eachSupportedId())(
       await expect(store.query({ cursor: 'bogus' })).rejects.toThrow(/cursor/);
     });
 
+    it('searches free text through an index that follows appends and pruning', async () => {
+      await store.append(events(1, 40));
+      await store.append([
+        event(41, { error: 'Helm said "quota exceeded" for ns Team-B' }),
+      ]);
+      const q = async (text: string) =>
+        (await store.query({ q: text, limit: 100 })).items.map(e => e.seq);
+      expect(await q('"QUOTA EXCEEDED"')).toEqual([41]);
+      expect(await q('team-b')).toEqual([41]);
+      expect(await q('/api/x/33')).toEqual([33]);
+      // two characters: shorter than a trigram, still a substring match
+      expect(await q('c3')).toEqual([38, 37, 35, 34, 32, 31]);
+      // in meta, across the JSON text
+      expect(await q('"n":17,')).toEqual([17]);
+      // PostgreSQL: the query's expression is the indexed one: with table and ordered index scans
+      // off (a 41-row table is otherwise scanned), the plan uses the trigram index.
+      // SQLite: the FTS table holds every event.
+      const planOfSearch = async () => {
+        const seen: Array<{ sql: string; bindings: unknown[] }> = [];
+        const record = (query: { sql: string; bindings: unknown[] }) => seen.push(query);
+        knex.on('query', record);
+        await q('quota');
+        knex.off('query', record);
+        const search = seen.find(x => x.sql.includes('ILIKE'))!;
+        return knex.transaction(async tx => {
+          await tx.raw('SET LOCAL enable_seqscan = off');
+          await tx.raw('SET LOCAL enable_indexscan = off');
+          const sql = search.sql.replace(/\$\d+/g, '?');
+          const explained = await tx.raw(`EXPLAIN ${sql}`, search.bindings as any);
+          return explained.rows.map((r: any) => r['QUERY PLAN']).join('\n');
+        });
+      };
+      const ftsRows = async () => {
+        const [{ n }] = await knex.raw('SELECT count(*) AS n FROM audit_log_events_search');
+        return `${n} rows in audit_log_events_search`;
+      };
+      const isPostgres = databaseId === 'POSTGRES_15';
+      expect(await (isPostgres ? planOfSearch() : ftsRows())).toContain(
+        isPostgres ? 'audit_log_events_search_idx' : '41 rows in audit_log_events_search',
+      );
+      await store.prune({ before: new Date(event(21).occurredAt) });
+      expect(await q('/api/x/1')).toEqual([]);
+      expect(await q('/api/x/3')).toEqual([39, 38, 37, 36, 35, 34, 33, 32, 31, 30]);
+    });
+
+    it('indexes the events stored before the search index existed', async () => {
+      await knex.migrate.down({
+        directory: DatabaseAuditStore.migrationsDirectory,
+        name: '20261203000000_search_index.js',
+      });
+      await store.append(events(1, 5));
+      await DatabaseAuditStore.runMigrations(knex);
+      expect(
+        (await store.query({ q: 'component:default/c4' })).items.map(e => e.seq),
+      ).toEqual([4]);
+      await store.append(events(6, 7));
+      expect(
+        (await store.query({ q: '/API/X/7' })).items.map(e => e.seq),
+      ).toEqual([7]);
+    });
+
     it('streams every matching event in batches', async () => {
       const many = events(1, 2500);
       await store.append(many);

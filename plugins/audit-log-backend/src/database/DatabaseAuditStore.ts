@@ -31,6 +31,26 @@ const migrationsDir = resolvePackagePath(
 
 const EVENTS = 'audit_log_events';
 const HEAD = 'audit_log_chain_head';
+/** SQLite: the FTS5 (trigram) table of the free-text search. */
+const SEARCH = 'audit_log_events_search';
+/**
+ * PostgreSQL: the text the free-text search matches, the searched columns joined by chr(31). Equal
+ * to the expression of the trigram index (migrations/20261203000000_search_index.js).
+ */
+const PG_SEARCH_TEXT = `(${[
+  'actor',
+  'plugin_id',
+  'event_id',
+  'target_entity_ref',
+  'target_cluster',
+  'target_namespace',
+  'target_resource',
+  'request_path',
+  'meta',
+  'error',
+]
+  .map(c => `coalesce(${c}, '')`)
+  .join(' || chr(31) || ')})`;
 
 /** Rows per INSERT statement; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;
@@ -544,25 +564,19 @@ export class DatabaseAuditStore implements AuditStore {
     if (filters.to) builder.where('occurred_at', '<', toIso(filters.to));
     if (filters.q) {
       const pattern = `%${escapeLike(filters.q)}%`;
-      // SQLite's LIKE is already case-insensitive for ASCII.
-      const op = this.#isPostgres ? 'ILIKE' : 'LIKE';
-      const columns = [
-        'actor',
-        'plugin_id',
-        'event_id',
-        'target_entity_ref',
-        'target_cluster',
-        'target_namespace',
-        'target_resource',
-        'request_path',
-        'meta',
-        'error',
-      ];
-      builder.where(inner => {
-        for (const column of columns) {
-          inner.orWhereRaw(`?? ${op} ? ESCAPE '\\'`, [column, pattern]);
+      if (this.#isPostgres) {
+        // The trigram index of migration 20261203000000_search_index is on this very expression.
+        builder.whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [pattern]);
+      } else {
+        // FTS5 trigram: a phrase is a case-insensitive substring match; it needs 3 characters,
+        // shorter text is matched with LIKE over the same (indexed) text.
+        const short = [...filters.q].length < 3;
+        if (short) {
+          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE body LIKE ? ESCAPE '\\')`, [pattern]);
+        } else {
+          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE ${SEARCH} MATCH ?)`, [`"${filters.q.replace(/"/g, '""')}"`]);
         }
-      });
+      }
     }
     return builder;
   }

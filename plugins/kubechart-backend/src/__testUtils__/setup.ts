@@ -1,7 +1,7 @@
 import { TestDatabaseId, TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { startKubeSim, KubeSim, KubeSimOptions } from '@internal/kube-sim';
-import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
+import { ClusterRegistry, HelmCli, PolicyEngine, TenantResourceProvider } from '@kubechart/plugin-kubechart-node';
 import { execFileSync } from 'node:child_process';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
@@ -50,6 +50,7 @@ export async function createTestEngine(options: {
   sim: KubeSim;
   config?: Record<string, any>;
   helm?: 'helm3' | 'helm4';
+  tenantResources?: TenantResourceProvider[];
 }) {
   const knex = await options.databases.init(options.databaseId);
   const store = await DatabaseRunStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
@@ -64,6 +65,7 @@ export async function createTestEngine(options: {
     policy: PolicyEngine.fromConfig(config),
     logger: mockServices.logger.mock(),
     settings: readEngineSettings(config),
+    tenantResources: options.tenantResources,
   });
   return { knex, store, engine, clusters, config };
 }

@@ -349,7 +349,7 @@ describe.each(databases.eachSupportedId())(
       const directory = `${__dirname}/../../migrations`;
       const run = await store.createRun(newRun(), ['ns:dev/m']);
       await store.claimRun(run.id, 'backend-a');
-      await knex.migrate.down({ directory });
+      await knex.migrate.down({ directory, name: '20261202000000_run_lease.js' });
       expect(await knex.schema.hasColumn('kubechart_runs', 'lease_epoch')).toBe(
         false,
       );
@@ -360,6 +360,42 @@ describe.each(databases.eachSupportedId())(
       expect(
         await knex('kubechart_runs').where({ id: run.id }).first(),
       ).toMatchObject({ status: 'running', lease_epoch: 0 });
+    });
+
+    // A rendered chart: many similar objects, as helm writes them.
+    const bigManifest = Array.from(
+      { length: 200 },
+      (_, i) =>
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-${i}\n  namespace: team-a\n  labels:\n    app.kubernetes.io/name: web-${i}\n    app.kubernetes.io/managed-by: Helm\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: web\n          image: registry.example.com/web:1.${i}.0\n`,
+    ).join('---\n');
+
+    it('stores manifests gzip-compressed and gives them back unchanged', async () => {
+      const { knex, store } = await createStore();
+      const run = await store.createRun(newRun(), ['ns:dev/gz']);
+      await store.finishRun(run.id, 'succeeded', { manifest: bigManifest });
+      const row = await knex('kubechart_runs').where({ id: run.id }).first();
+      expect(row.manifest).toBeNull();
+      expect(Buffer.byteLength(bigManifest)).toBeGreaterThan(60_000);
+      expect(row.manifest_gz.length).toBeLessThan(Buffer.byteLength(bigManifest) / 10);
+      expect((await store.getRun(run.id))!.manifest).toBe(bigManifest);
+      const listed = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 5 });
+      expect(listed.items.find(r => r.id === run.id)?.manifest).toBe(bigManifest);
+    });
+
+    it('compresses the manifests of existing runs when migrating up, and restores them when migrating down', async () => {
+      const { knex, store } = await createStore();
+      const directory = `${__dirname}/../../migrations`;
+      const run = await store.createRun(newRun(), ['ns:dev/old']);
+      await knex.migrate.down({ directory, name: '20261203000000_manifest_gz.js' });
+      await knex('kubechart_runs').where({ id: run.id }).update({ manifest: bigManifest });
+      await knex.migrate.latest({ directory });
+      const row = await knex('kubechart_runs').where({ id: run.id }).first();
+      expect(row.manifest).toBeNull();
+      expect(row.manifest_gz).not.toBeNull();
+      expect((await store.getRun(run.id))!.manifest).toBe(bigManifest);
+      await knex.migrate.down({ directory, name: '20261203000000_manifest_gz.js' });
+      expect(await knex.schema.hasColumn('kubechart_runs', 'manifest_gz')).toBe(false);
+      expect((await knex('kubechart_runs').where({ id: run.id }).first()).manifest).toBe(bigManifest);
     });
 
     it('migrates down cleanly', async () => {

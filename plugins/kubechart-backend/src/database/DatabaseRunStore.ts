@@ -4,6 +4,7 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type {
   Run,
   RunEvent,
@@ -44,7 +45,9 @@ type RunRow = {
   tenant: string | null;
   input: string;
   values: string | null;
+  /** Rows written before manifests were compressed; new rows use `manifest_gz`. */
   manifest: string | null;
+  manifest_gz: Buffer | null;
   helm_revision: number | null;
   policy_report: string | null;
   failure_reason: string | null;
@@ -110,7 +113,7 @@ function toRun(row: RunRow): Run {
     },
     input: JSON.parse(row.input),
     values: row.values ? JSON.parse(row.values) : undefined,
-    manifest: row.manifest ?? undefined,
+    manifest: row.manifest_gz ? gunzipSync(row.manifest_gz).toString('utf8') : row.manifest ?? undefined,
     helmRevision: row.helm_revision ?? undefined,
     policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
     failureReason: row.failure_reason ?? undefined,
@@ -199,6 +202,7 @@ export class DatabaseRunStore implements RunStore {
       input: JSON.stringify(run.input),
       values: null,
       manifest: null,
+      manifest_gz: null,
       helm_revision: null,
       policy_report: null,
       failure_reason: null,
@@ -380,7 +384,11 @@ export class DatabaseRunStore implements RunStore {
     }
     if (patch.values !== undefined)
       update.values = JSON.stringify(patch.values);
-    if (patch.manifest !== undefined) update.manifest = patch.manifest;
+    if (patch.manifest !== undefined) {
+      // Manifests are most of a run's bytes and compress about tenfold.
+      update.manifest_gz = gzipSync(Buffer.from(patch.manifest, 'utf8'));
+      update.manifest = null;
+    }
     if (patch.helmRevision !== undefined)
       update.helm_revision = patch.helmRevision;
     if (patch.policyReport !== undefined)

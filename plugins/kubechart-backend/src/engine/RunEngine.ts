@@ -37,6 +37,7 @@ import { RunLeases, fencedHelm, fencedStore } from './lease';
 import { RunCaller, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
 import { describeTenantChanges } from './tenantChanges';
 import { recoverStaleRuns } from './staleRuns';
+import type { RunMetrics } from '../service/metrics';
 
 function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
   if (status === 'failed') return 'failed';
@@ -60,6 +61,8 @@ export type RunEngineOptions = {
   listener?: RunListener;
   /** Identifies this backend instance in run rows. */
   instanceId?: string;
+  /** Operations metrics: finished runs, lock waits. */
+  metrics?: RunMetrics;
 };
 
 /**
@@ -224,6 +227,8 @@ export class RunEngine {
         exec.changes = describeTenantChanges(existing, previous?.kind === 'tenant' ? previous.input : undefined, request);
       }
     }
+    const lockStartedAt = performance.now();
+    const lockWait = (outcome: 'acquired' | 'conflict') => this.options.metrics?.lockAcquired(performance.now() - lockStartedAt, outcome);
     const run = await store.createRun(
       {
         id: randomUUID(),
@@ -239,7 +244,11 @@ export class RunEngine {
       withNamespaceLock(plan.target, plan.lockKeys),
       // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
       { abandonedBefore: new Date(Date.now() - settings.releaseLocksAfterSeconds * 1000) },
-    );
+    ).catch(e => {
+      if (e instanceof ConflictError) lockWait('conflict');
+      throw e;
+    });
+    lockWait('acquired');
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
       await store.upsertTenant({
@@ -296,8 +305,10 @@ export class RunEngine {
     const elapsed = Date.now() - Date.parse(run.createdAt);
     if (status === 'succeeded') ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
     await ctx.flush();
+    let recorded = false;
     try {
       await this.finishLeased(run.id, status, failureReason ? { failureReason } : {});
+      recorded = true;
       if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
         const tenant = run.input.tenant as string;
         const existing = (await store.getTenants(tenant)).find(t => t.cluster === run.target.cluster);
@@ -317,6 +328,8 @@ export class RunEngine {
       logger.error(`Could not record the end of run ${run.id}: ${e}`);
     }
     const finished = await store.getRun(run.id);
+    // Counted where the end was recorded: a run another instance reconciled counts there.
+    if (finished && recorded) this.options.metrics?.runFinished(finished);
     if (finished) listener?.onRunChanged?.(finished);
   }
 
@@ -382,7 +395,10 @@ export class RunEngine {
       client: cluster => this.client(cluster),
       instanceId: this.instanceId,
       isActive: id => this.active.has(id),
-      onRunChanged: run => listener?.onRunChanged?.(run),
+      onRunChanged: run => {
+        this.options.metrics?.runFinished(run);
+        listener?.onRunChanged?.(run);
+      },
     });
   }
 }

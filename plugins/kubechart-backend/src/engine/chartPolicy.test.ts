@@ -6,7 +6,7 @@ import {
   KubernetesObjectApi,
 } from '@kubernetes/client-node';
 import { parseManifests } from '@kubechart/plugin-kubechart-node';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
 import { RunCaller } from './scope';
 
@@ -18,6 +18,9 @@ const alice: RunCaller = {
   mayApplyClusterScoped: false,
   isTenantAdmin: false,
 };
+/** Alice with the permission to apply the cluster-scoped kinds the platform allows (here CRDs). */
+const aliceWithCrds: RunCaller = { ...alice, mayApplyClusterScoped: true };
+const CRD = 'apiextensions.k8s.io/CustomResourceDefinition';
 
 describe.each(['helm3', 'helm4'] as const)(
   'chart policy on what is applied, with real %s against kube-sim',
@@ -32,8 +35,8 @@ describe.each(['helm3', 'helm4'] as const)(
     const code = `pol${helmBin.slice(-1)}`;
     const ns = `tenant-${code}`;
 
-    const finish = async (request: any) => {
-      const run = await engine.submit(request, 'user:default/alice', alice);
+    const finish = async (request: any, caller: RunCaller = alice) => {
+      const run = await engine.submit(request, 'user:default/alice', caller);
       await engine.waitFor(run.id);
       return (await store.getRun(run.id))!;
     };
@@ -63,6 +66,31 @@ describe.each(['helm3', 'helm4'] as const)(
       ).items.length,
     });
     const nothing = { configMaps: [], jobs: [], releases: 0 };
+    const crdNames = () =>
+      objects.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition').then(
+        l => l.items.map(i => i.metadata?.name),
+        () => [],
+      );
+    /**
+     * Every object of a stored manifest is in kube-sim with every field as stored (the API server adds
+     * defaults and status; helm 4 marks what it sent with an annotation it removes), and its labels.
+     */
+    const expectClusterHolds = async (manifest: string, namespace = ns) => {
+      const stored = parseManifests(manifest);
+      for (const sent of stored) {
+        const live = await objects.read({
+          apiVersion: sent.apiVersion!,
+          kind: sent.kind!,
+          metadata: { name: sent.metadata!.name!, namespace },
+        });
+        const { metadata, ...body } = sent;
+        expect(live).toMatchObject(JSON.parse(JSON.stringify(body)));
+        expect(live.metadata?.labels ?? {}).toMatchObject(
+          metadata?.labels ?? {},
+        );
+      }
+      return stored.map(o => `${o.kind}/${o.metadata?.name}`).sort();
+    };
 
     beforeAll(async () => {
       sim = await startSim();
@@ -71,6 +99,10 @@ describe.each(['helm3', 'helm4'] as const)(
         databaseId: 'SQLITE_3',
         sim,
         helm: helmBin,
+        // The platform allows CRDs on this cluster, to callers permitted cluster-scoped kinds.
+        config: testConfig(sim, {
+          clusters: { dev: { allowedClusterScopedKinds: [CRD] } },
+        }),
       });
       ({ engine, store } = created);
       const config = created.clusters.kubeConfig('dev');
@@ -116,19 +148,141 @@ describe.each(['helm3', 'helm4'] as const)(
           }),
         );
         expect(await applied('hk')).toEqual(nothing);
+        // The run keeps what was refused: the hook Job exactly as helm would have run it.
+        const refusedJob = parseManifests(run.manifest ?? '').find(
+          o => o.kind === 'Job' && o.metadata?.name === 'hk-migrate',
+        ) as any;
+        expect(
+          refusedJob?.spec.template.spec.containers[0].securityContext
+            .privileged,
+        ).toBe(true);
+        expect(run.values).toEqual({});
       } finally {
         await core.deleteNamespacedConfigMap({
           namespace: ns,
           name: 'hook-mode',
         });
       }
-      // Without the cluster's switch the same chart, hook included, installs.
-      const ok = await finish(chart('hk', 'hookcheck'));
-      expect({ status: ok.status, reason: ok.failureReason }).toEqual({
+      // Without the cluster's switch the hook renders harmless now. helm 4 post-renders hooks, so
+      // installs it as checked; helm 3 would render the hook again at install, where its lookup may
+      // answer otherwise, unseen by the post-renderer: it refuses, naming the call and helm 4.
+      const second = await finish(chart('hk', 'hookcheck'));
+      const outcomes = {
+        helm4: {
+          status: 'succeeded',
+          reason: '',
+          applied: expect.objectContaining({ configMaps: ['hk-cfg'] }),
+          stored: expect.arrayContaining(['ConfigMap', 'Job']),
+        },
+        helm3: {
+          status: 'failed',
+          reason: expect.stringMatching(
+            /^helm 3 cannot install release hk with its hooks checked as they run; nothing was applied\..*uses? lookup \(templates\/hook-job\.yaml\).*Install it with helm 4/s,
+          ),
+          applied: nothing,
+          stored: expect.any(Array),
+        },
+      };
+      expect({
+        status: second.status,
+        reason: second.failureReason ?? '',
+        applied: await applied('hk'),
+        stored: parseManifests(second.manifest ?? '').map(o => o.kind),
+      }).toEqual(outcomes[helmBin]);
+    });
+
+    it('refuses a hook that appears only against the cluster, its annotation spelled so no template names it, before anything is applied', async () => {
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'sneak' }, data: { on: 'yes' } },
+      });
+      try {
+        const run = await finish(chart('hid', 'sneakyhook'));
+        // helm 3: the chart calls lookup, so a server dry run shows the hook, which is checked;
+        // helm 4: the post-render gate sees the hook as helm is about to run it.
+        expect({
+          status: run.status,
+          reason: run.failureReason ?? '',
+          applied: await applied('hid'),
+        }).toEqual({
+          status: 'failed',
+          reason: expect.stringContaining(
+            '[no-privileged] Job/hid-sneak: container "sneak": runs privileged',
+          ),
+          applied: nothing,
+        });
+      } finally {
+        await core.deleteNamespacedConfigMap({ namespace: ns, name: 'sneak' });
+      }
+    });
+
+    it('installs a chart whose hook renders the same at install, checked, and stores the hook as the cluster received it; a privileged one is refused first', async () => {
+      const bad = await finish(
+        chart('sh', 'statichook', { privilegedHook: true }),
+      );
+      expect(bad.status).toBe('failed');
+      expect(bad.failureReason).toContain('[no-privileged] Job/sh-migrate');
+      expect(await applied('sh')).toEqual(nothing);
+
+      const run = await finish(chart('sh', 'statichook'));
+      expect({ status: run.status, reason: run.failureReason }).toEqual({
         status: 'succeeded',
         reason: undefined,
       });
-      expect((await applied('hk')).configMaps).toEqual(['hk-cfg']);
+      expect(await applied('sh')).toEqual({
+        configMaps: ['sh-cfg'],
+        jobs: ['sh-migrate'],
+        releases: 1,
+      });
+      // The hook Job is part of the stored manifest, as the cluster holds it.
+      expect(await expectClusterHolds(run.manifest!)).toEqual([
+        'ConfigMap/sh-cfg',
+        'Job/sh-migrate',
+      ]);
+      const job = parseManifests(run.manifest!).find(o => o.kind === 'Job')!;
+      expect(job.metadata?.annotations?.['helm.sh/hook']).toBe(
+        'pre-install,pre-upgrade',
+      );
+      expect(
+        run.policyReport?.results.filter(
+          r => r.object.name === 'sh-migrate' && r.ruleId === 'no-privileged',
+        ),
+      ).toEqual([expect.objectContaining({ passed: true })]);
+    });
+
+    it('checks a privileged, host-PID ReplicationController from an untrusted registry on its latest tag, and applies nothing', async () => {
+      const run = await finish(chart('rc', 'rcworkload'));
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'Chart policy (enforce) blocked release rc; nothing was installed',
+      );
+      const failed = run
+        .policyReport!.results.filter(
+          r =>
+            !r.passed &&
+            r.release === 'rc' &&
+            r.object.kind === 'ReplicationController',
+        )
+        .map(r => `${r.ruleId}: ${r.message}`);
+      expect(failed).toEqual(
+        expect.arrayContaining([
+          'no-privileged: container "miner": runs privileged',
+          'no-host-namespaces: hostPID is true',
+          expect.stringMatching(
+            /^trusted-registry: .*untrusted registry "quay\.io"/,
+          ),
+          expect.stringMatching(/^image-tag: .*uses the "latest" tag/),
+        ]),
+      );
+      expect(
+        (
+          await core.listNamespacedPod({
+            namespace: ns,
+            labelSelector: 'app=rc',
+          })
+        ).items,
+      ).toEqual([]);
+      expect(await applied('rc')).toEqual(nothing);
     });
 
     it("checks the CRDs of the chart's crds/ (which helm neither templates nor post-renders) and refuses the run before any apply", async () => {
@@ -141,13 +295,110 @@ describe.each(['helm3', 'helm4'] as const)(
         '[run-scope] CustomResourceDefinition/widgets.example.com',
       );
       expect(await applied('crd')).toEqual(nothing);
-      const crds = await objects
-        .list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')
-        .then(
-          l => l.items.map(i => i.metadata?.name),
-          () => [],
-        );
-      expect(crds).not.toContain('widgets.example.com');
+      expect(await crdNames()).not.toContain('widgets.example.com');
+    });
+
+    it('keeps the values, the refused manifest and the policy report of a refused run', async () => {
+      // An unpinned image tag breaks the enforced image-tag rule; the password is a secret.
+      const values = {
+        replicas: 1,
+        image: { repository: 'registry.example.com/team/web', tag: 'latest' },
+        database: { password: 'refusedRunSecret42' },
+      };
+      const run = await finish(chart('risky', 'webapp', values));
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'Chart policy (enforce) blocked release risky; nothing was installed',
+      );
+      expect(run.failureReason).toContain('[image-tag] Deployment/risky');
+      expect(run.values).toEqual({
+        ...values,
+        database: { password: '***' },
+      });
+      const refused = parseManifests(run.manifest ?? '') as any[];
+      expect(refused.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        'Deployment/risky',
+        'PodDisruptionBudget/risky',
+        'Secret/risky-db',
+        'Service/risky',
+      ]);
+      expect(
+        refused.find(o => o.kind === 'Deployment').spec.template.spec
+          .containers[0].image,
+      ).toBe('registry.example.com/team/web:latest');
+      expect(run.policyReport?.blocking).toBe(true);
+      expect(run.policyReport?.results).toContainEqual(
+        expect.objectContaining({
+          ruleId: 'image-tag',
+          passed: false,
+          object: expect.objectContaining({
+            kind: 'Deployment',
+            name: 'risky',
+          }),
+        }),
+      );
+      expect(JSON.stringify(run)).not.toContain('refusedRunSecret42');
+      expect((await applied('risky')).releases).toBe(0);
+
+      // A tenant run whose second release is refused keeps both releases' values and manifests.
+      const tenant = await finish({
+        kind: 'tenant' as const,
+        cluster: 'dev',
+        tenant: code,
+        releases: [
+          { name: 'fine', chart: 'webapp', values: { replicas: 1 } },
+          { name: 'risky', chart: 'webapp', values },
+        ],
+      });
+      expect(tenant.status).toBe('failed');
+      expect(tenant.failureReason).toContain('blocked release risky');
+      expect(tenant.values).toMatchObject({
+        fine: { replicas: 1, kubechart: { tenant: code } },
+        risky: { image: { tag: 'latest' }, database: { password: '***' } },
+      });
+      const kinds = parseManifests(tenant.manifest ?? '').map(
+        o => `${o.kind}/${o.metadata?.name}`,
+      );
+      expect(kinds).toEqual(
+        expect.arrayContaining(['Deployment/fine', 'Deployment/risky']),
+      );
+      expect(JSON.stringify(tenant)).not.toContain('refusedRunSecret42');
+    });
+
+    it('installs an allowed CRD from crds/ with its custom resource, checked, and stores them as the cluster holds them', async () => {
+      const run = await finish(chart('gad', 'crdgadget'), aliceWithCrds);
+      expect({ status: run.status, reason: run.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(
+        run.policyReport?.results
+          .filter(r => r.ruleId === 'run-scope')
+          .map(r => [`${r.object.kind}/${r.object.name}`, r.passed]),
+      ).toEqual(
+        expect.arrayContaining([
+          ['CustomResourceDefinition/gadgets.example.com', true],
+          ['Gadget/gad-gadget', true],
+        ]),
+      );
+      expect(await crdNames()).toContain('gadgets.example.com');
+      expect(await expectClusterHolds(run.manifest!)).toEqual([
+        'CustomResourceDefinition/gadgets.example.com',
+        'Gadget/gad-gadget',
+      ]);
+    });
+
+    it('refuses a chart whose custom resource of its own crds/ CRD runs privileged pods, even where CRDs are allowed; neither the CRD nor anything else is applied', async () => {
+      const run = await finish(chart('ro', 'crdrollout'), aliceWithCrds);
+      expect(run.status).toBe('failed');
+      expect(run.failureReason).toContain(
+        'Chart policy (enforce) blocked release ro; nothing was installed',
+      );
+      expect(run.failureReason).toContain(
+        '[no-privileged] Rollout/ro: container "app": runs privileged',
+      );
+      expect(await crdNames()).not.toContain('rollouts.example.com');
+      expect(await applied('ro')).toEqual(nothing);
     });
 
     it('stores as the manifest of a run exactly what the cluster received', async () => {
@@ -156,25 +407,11 @@ describe.each(['helm3', 'helm4'] as const)(
         status: 'succeeded',
         reason: undefined,
       });
-      const stored = parseManifests(run.manifest!);
-      expect(stored.map(o => `${o.kind}/${o.metadata?.name}`).sort()).toEqual([
+      expect(await expectClusterHolds(run.manifest!)).toEqual([
         'Deployment/shop',
         'PodDisruptionBudget/shop',
         'Service/shop',
       ]);
-      for (const sent of stored) {
-        const live = await objects.read({
-          apiVersion: sent.apiVersion!,
-          kind: sent.kind!,
-          metadata: { name: sent.metadata!.name!, namespace: ns },
-        });
-        // Every field of the stored object is what the API server holds (it adds defaults and status).
-        const { metadata, ...body } = sent;
-        expect(live).toMatchObject(JSON.parse(JSON.stringify(body)));
-        expect(live.metadata?.labels ?? {}).toMatchObject(
-          metadata?.labels ?? {},
-        );
-      }
       // Nothing else carries this release.
       const deployments = await objects.list('apps/v1', 'Deployment', ns);
       expect(
@@ -233,6 +470,17 @@ describe.each(['helm3', 'helm4'] as const)(
         ]);
         expect(report.summary.warnings).toBeGreaterThanOrEqual(1);
       }
+      // The tenant run's stored manifest (every release) is what its namespace holds.
+      expect(
+        await expectClusterHolds(run.manifest!, `tenant-${request.tenant}`),
+      ).toEqual([
+        'Deployment/api',
+        'Deployment/web',
+        'PodDisruptionBudget/api',
+        'PodDisruptionBudget/web',
+        'Service/api',
+        'Service/web',
+      ]);
       const events = await store.getEvents(run.id, { limit: 1000 });
       expect(events.map(e => e.message).join('\n')).toContain(
         `pulled once for this run: ${run.policyReport!.charts![0].digest}`,

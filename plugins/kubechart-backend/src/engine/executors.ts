@@ -19,9 +19,13 @@ import {
   HelmCli,
   KubeObject,
   PolicyEngine,
+  HelmHook,
+  PolicyCheckOptions,
   PostRenderDecision,
+  findInstallTimeInputs,
   TenantResourceProvider,
   formatPolicyFailures,
+  labelObject,
   mergePolicyReports,
   parseManifests,
   redactManifest,
@@ -30,6 +34,7 @@ import {
   startPostRenderGate,
 } from '@kubechart/plugin-kubechart-node';
 import { LoggerService } from '@backstage/backend-plugin-api';
+import yaml from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +43,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
+import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import { deployerUser, ensureDeployer } from './deployer';
 import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
@@ -59,8 +65,12 @@ type Deps = {
   scopedClient(cluster: string, namespace: string): KubeClient;
 };
 
-/** A chart or tenant run's private work dir (its pulled charts) and the policy report of each release. */
-type RunWork = { dir: string; reports: Map<string, PolicyReport> };
+/**
+ * A chart or tenant run's private work dir (its pulled charts), the policy report of each release,
+ * and each release's redacted manifest: what was applied, or, when the release failed or was
+ * refused, what was rendered or refused (kept so the run shows what was judged).
+ */
+type RunWork = { dir: string; reports: Map<string, PolicyReport>; manifests: Map<string, string> };
 
 /** What the engine resolved for a run before it started. */
 export type RunExecution = {
@@ -105,7 +115,7 @@ export class Executors {
     ctx.log(`scope: ${exec.scope.reason}`, 'info', 'scope');
     if (request.kind !== 'tenant' && request.kind !== 'chart') return this.runOther(run, request, ctx, exec);
     const { dir, dispose } = await createWorkDir();
-    const work: RunWork = { dir, reports: new Map() };
+    const work: RunWork = { dir, reports: new Map(), manifests: new Map() };
     try {
       return request.kind === 'tenant' ? await this.tenant(run, request, ctx, exec, work) : await this.chart(run, request, ctx, exec.scope, work);
     } finally {
@@ -180,9 +190,15 @@ export class Executors {
     const prefix = `[${release.name}]`;
     const onLine = (line: string) => line.trim() && ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
-    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, objs)) } : {});
+    // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
+    let chartCrds: KubeObject[] = [];
+    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, [...objs, ...chartCrds])) } : {});
     const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
     const { artifact, objects, rendered } = checked;
+    chartCrds = checked.crds ? parseManifests(checked.crds) : [];
+    // What this release is judged on; replaced by what helm was refused or what it applied.
+    const keep = (manifest: string) => work.manifests.set(release.name, redactManifest(manifest));
+    keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
     ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
     const record = (report: PolicyReport) => {
       work.reports.set(release.name, report);
@@ -205,44 +221,66 @@ export class Executors {
     const why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
       ctx.log(`${prefix} release is deployed at revision ${status!.version} with the same chart and values; nothing to do`, 'info', `release:${release.name}`);
-      return { revision: status!.version, manifest: redactManifest(status!.manifest || rendered), skipped: true };
+      keep((status!.manifest || rendered) + hooksManifest(status!.hooks));
+      return { revision: status!.version, manifest: work.manifests.get(release.name)!, skipped: true };
     }
     const target = { release: release.name, namespace, values, kubeconfig, impersonate, chart: artifact.archive };
     // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
+    let refusedManifest: string | undefined;
     const gateCheck = async (manifest: string): Promise<PostRenderDecision> => {
       const sent = parseManifests(manifest);
       const verdict = policy.check(sent, await checkOptions(sent));
       if (!verdict.blocking) return { approved: true };
       refused = verdict;
+      refusedManifest = manifest;
       return { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` };
     };
     const recordRefusal = async () => {
+      if (refusedManifest) keep(refusedManifest);
       if (refused) await record(mergePolicyReports([checked.report, releasePolicyReport(refused, release.name)])!);
     };
-    if ((await helm.version()).major < 4) {
+    const helm3 = (await helm.version()).major < 4;
+    let checkedHooks: HelmHook[] = [];
+    const inputs = helm3 ? await findInstallTimeInputs(artifact.directory) : undefined;
+    // A chart may have hooks when its templates name them, its render shows them, or its output
+    // depends on the cluster, DNS, randomness or the clock (a hook may appear only against the cluster).
+    const mayHaveHooks =
+      !!inputs && (inputs.hookTemplates.length > 0 || inputs.calls.length > 0 || inputs.unreadable.length > 0 || objects.some(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined));
+    if (helm3 && mayHaveHooks) {
       // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
-      // main manifests through the same gate) shows them as helm will run them; they are checked first.
+      // main manifests through the same gate) shows them as helm renders them now; they are checked
+      // first, and the release is refused when helm 3's own render at install could differ. (Other
+      // charts need no dry run, which helm 3 cannot do for custom resources of the chart's own CRDs
+      // before they are installed. Hooks helm runs anyway are checked after the fact.)
       const dryGate = await startPostRenderGate({ check: gateCheck });
-      let hooks;
       try {
-        hooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
+        checkedHooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
       } catch (e) {
         await recordRefusal();
+        if (!refused && chartCrds.length && !status) {
+          throw new RunFailure(
+            `helm 3 cannot render release ${release.name} against the cluster before its chart's CRDs exist, and the engine must see its hooks as the cluster renders them (its templates may render hooks or use ${inputs!.calls.map(c => c.fn).join(', ') || 'packaged subcharts'}); nothing was applied. Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied. helm said: ${(e as Error).message}`,
+          );
+        }
         throw e;
       } finally {
         await dryGate.close();
       }
-      if (hooks.length) {
-        const hookObjects = parseManifests(hooks.map(h => h.manifest).join('\n---\n'));
+      if (checkedHooks.length) {
+        const hookObjects = parseManifests(checkedHooks.map(h => h.manifest).join('\n---\n'));
         const verdict = releasePolicyReport(policy.check(hookObjects, await checkOptions(hookObjects)), release.name);
-        ctx.log(`${prefix} checked ${hooks.length} hook(s) as helm 3 will run them (${hooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
+        ctx.log(`${prefix} checked ${checkedHooks.length} hook(s) as helm 3 renders them now (${checkedHooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
         if (verdict.blocking) {
+          // Kept: the main manifests as the server dry run sent them, and the refused hooks.
+          keep([...dryGate.approved, ...checkedHooks.map(h => h.manifest)].join('\n---\n'));
           await record(mergePolicyReports([checked.report, verdict])!);
           this.enforce(ctx, verdict, `the hooks of release ${release.name}`, `release:${release.name}`, `${prefix} `);
         }
       }
+      const refusal = helm3HookRefusal(release.name, checkedHooks, inputs!);
+      if (refusal) throw new RunFailure(refusal);
     }
     ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
     // A tenant's objects and pods carry its label, which its catalog entity selects.
@@ -257,10 +295,37 @@ export class Executors {
       await gate.close();
     }
     ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
-    const applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    let applied = gate.approved.length ? gate.approved.join('---\n') : (result.manifest ?? rendered);
+    if (helm3) {
+      // The hooks as helm 3 ran them (its release record) join the stored manifest; any that differ
+      // from the checked ones are checked now, and a policy failure fails the run and says so.
+      applied += hooksManifest(result.hooks);
+      await this.checkRanHooks(ctx, release.name, uncheckedHooks(result.hooks, checkedHooks), checked.report, record, checkOptions);
+    }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
     const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
-    return { revision: result.revision, manifest: redactManifest(sent), skipped: false };
+    keep(sent);
+    return { revision: result.revision, manifest: work.manifests.get(release.name)!, skipped: false };
+  }
+
+  /** Hooks helm 3 ran that were not the ones checked: checked now; breaking the policy fails the run. */
+  private async checkRanHooks(
+    ctx: RunContext,
+    release: string,
+    unchecked: HelmHook[],
+    report: PolicyReport,
+    record: (report: PolicyReport) => Promise<unknown>,
+    checkOptions: (objs: KubeObject[]) => Promise<PolicyCheckOptions>,
+  ) {
+    if (!unchecked.length) return;
+    const names = unchecked.map(h => `${h.kind}/${h.name}`).join(', ');
+    const objects = parseManifests(unchecked.map(h => h.manifest).join('\n---\n'));
+    const verdict = releasePolicyReport(this.deps.policy.check(objects, await checkOptions(objects)), release);
+    ctx.log(`[${release}] helm 3 ran hook(s) ${names} other than the ones checked before the install; checked them as they ran`, 'warn', `release:${release}`);
+    if (verdict.blocking) {
+      await record(mergePolicyReports([report, verdict])!);
+      this.enforce(ctx, verdict, `the hooks helm 3 ran for release ${release} (${names}), which differ from the ones checked before the install and had already run`, `release:${release}`, `[${release}] `, 'the release is installed and must be reviewed');
+    }
   }
 
   private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution, work: RunWork) {
@@ -334,7 +399,10 @@ export class Executors {
         const objects = await provider.resources({ tenant: input.tenant, namespace, cluster, input });
         const outcomes = [];
         for (const o of objects) {
-          const obj = { ...o, metadata: { ...o.metadata, namespace: o.metadata?.namespace ?? namespace } };
+          const obj = structuredClone(o);
+          obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? namespace };
+          // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
+          labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
           outcomes.push(`${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(obj as any)}`);
         }
         return outcomes.join(', ') || 'nothing to apply';
@@ -345,20 +413,19 @@ export class Executors {
       credentials = (await this.step(ctx, 'credentials', () => this.ensureCredentials(this.deps.scopedClient(cluster, namespace), namespace, labels, input.credentials!, ctx), () => `Secret ${TENANT_CREDENTIALS_SECRET}: ${input.credentials!.length} credential(s)`)) as Record<string, string>;
     }
     const storedValues: Record<string, unknown> = {};
-    const manifests: string[] = [];
-    for (const release of input.releases) {
-      const values = mergeValues(release.values ?? {}, {
-        kubechart: { tenant: input.tenant, namespace, ...(input.credentials?.length ? { credentials } : {}) },
-      });
-      ctx.addSecrets(values);
-      await this.step(ctx, `release:${release.name}`, async () => {
-        const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
+    await this.recordingReleases(run, storedValues, work, async () => {
+      for (const release of input.releases) {
+        const values = mergeValues(release.values ?? {}, {
+          kubechart: { tenant: input.tenant, namespace, ...(input.credentials?.length ? { credentials } : {}) },
+        });
+        ctx.addSecrets(values);
         storedValues[release.name] = redactValues(values);
-        manifests.push(r.manifest);
-        return r.skipped ? 'skipped' : r;
-      });
-    }
-    await this.deps.store.updateRun(run.id, { values: storedValues, manifest: manifests.join('---\n') });
+        await this.step(ctx, `release:${release.name}`, async () => {
+          const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
+          return r.skipped ? 'skipped' : r;
+        });
+      }
+    });
     for (const name of exec.changes?.droppedReleases ?? []) {
       if (input.pruneReleases) {
         await this.step(ctx, `uninstall:${name}`, async () => ((await this.uninstallAsDeployer(cluster, namespace, name, ctx)) ? 'uninstalled' : 'skipped'), r => `release ${name}: ${r === 'skipped' ? 'was not installed' : 'uninstalled (pruneReleases)'}`);
@@ -379,6 +446,27 @@ export class Executors {
       }),
       r => (r === 'skipped' ? '' : `${r.workloads.length} workload(s) Ready`),
     );
+  }
+
+  /**
+   * Installs a run's releases and records its (redacted) values and manifests whether they were
+   * applied or not: a refused or failed release keeps the values and the manifest it was judged on
+   * (what helm was refused, or what was rendered), so the run shows what was refused.
+   */
+  private async recordingReleases<T>(run: Run, values: Record<string, unknown>, work: RunWork, install: () => Promise<T>): Promise<T> {
+    const save = () => {
+      const manifest = [...work.manifests.values()].join('---\n');
+      return this.deps.store.updateRun(run.id, { values, ...(manifest ? { manifest } : {}) });
+    };
+    try {
+      const result = await install();
+      await save();
+      return result;
+    } catch (e) {
+      // The run's own failure is what it reports, even when recording what it was judged on fails.
+      await save().catch(err => this.deps.logger?.warn(`Could not record the values and manifest of failed run ${run.id}: ${err}`));
+      throw e;
+    }
   }
 
   /** `helm uninstall` as the namespace's deployer; false when the release did not exist. */
@@ -447,12 +535,11 @@ export class Executors {
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
-    const result = await this.step(ctx, `release:${input.release.name}`, async () => {
-      const r = await this.installRelease(run, ctx, scope, input.release, values, work);
-      return r;
-    });
+    const result = await this.recordingReleases(run, redactValues(values), work, () =>
+      this.step(ctx, `release:${input.release.name}`, () => this.installRelease(run, ctx, scope, input.release, values, work)),
+    );
     if (result !== 'skipped') {
-      await this.deps.store.updateRun(run.id, { helmRevision: result.revision, manifest: result.manifest, values: redactValues(values) });
+      await this.deps.store.updateRun(run.id, { helmRevision: result.revision });
     }
     await this.step(ctx, 'wait', () =>
       waitForReady({
@@ -476,7 +563,12 @@ export class Executors {
     const namespacedKind = (o: KubeObject) => isNamespaced(String(o.apiVersion), String(o.kind)) === true;
     // Namespaced objects without a namespace go to the run's namespace; cluster-scoped ones get none.
     const objects = parsed.map(o => (namespacedKind(o) && !o.metadata?.namespace ? { ...o, metadata: { ...o.metadata, namespace: input.namespace } } : o));
-    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(input.manifests) });
+    // In a tenant's namespace the objects (and their pods) carry the tenant's label, as its releases'
+    // do, so the tenant's catalog entity selects them; a label naming another tenant is replaced.
+    if (scope.tenant) objects.forEach(o => labelObject(o, { [KUBECHART_TENANT_LABEL]: scope.tenant! }));
+    // The stored manifest is what is applied (namespaces and labels included), refused or not.
+    const sent = objects.map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join('---\n');
+    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(sent) });
     let report = this.deps.policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
     if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
       // Refused before the namespace is even looked at.

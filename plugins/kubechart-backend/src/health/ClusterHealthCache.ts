@@ -20,6 +20,7 @@ import {
 import { describeKubeError } from '../lib/kubeErrors';
 import { FAILING_REASONS, podProblems } from '../lib/readiness';
 import { parseCpu, parseMemory } from './quantity';
+import { makeTrimmedInformer, trimPod } from './trimmedInformer';
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
@@ -47,6 +48,9 @@ export class ClusterHealthCache {
   private changeTimer?: NodeJS.Timeout;
   private lastPublished?: ClusterHealth['status'];
   private computedAt = 0;
+  /** When the cache last heard from the cluster: a completed list or a watch event. */
+  private lastHeardAt = 0;
+  private readonly createdAt = Date.now();
 
   constructor(
     readonly cluster: string,
@@ -63,8 +67,8 @@ export class ClusterHealthCache {
   async start(): Promise<void> {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
     const apps = this.kubeConfig.makeApiClient(AppsV1Api);
-    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>): Cached<T> => {
-      const informer = makeInformer<T>(this.kubeConfig, path, list);
+    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>, trim?: (o: T) => T): Cached<T> => {
+      const informer = trim ? makeTrimmedInformer<T>(this.kubeConfig, path, list, trim) : makeInformer<T>(this.kubeConfig, path, list);
       const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
       // client-node emits `connect` before it lists, and reports a failed list or watch only through
       // `error`; an informer is synced when start() completes without an error in between.
@@ -73,12 +77,16 @@ export class ClusterHealthCache {
         await informer.start().catch(() => undefined);
         if (entry.errors === errorsBefore && !this.stopped) {
           entry.synced = true;
+          this.lastHeardAt = Date.now();
           if (this.informers.every(i => i.synced)) this.lastError = undefined;
           this.markDirty();
         }
       };
       this.informers.push(entry);
-      const changed = () => this.markDirty();
+      const changed = () => {
+        this.lastHeardAt = Date.now();
+        this.markDirty();
+      };
       informer.on('add', changed);
       informer.on('update', changed);
       informer.on('delete', changed);
@@ -100,7 +108,8 @@ export class ClusterHealthCache {
       return informer;
     };
     this.nodes = add<V1Node>('nodes', '/api/v1/nodes', () => core.listNode());
-    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces());
+    // Pods are most of a cluster's objects: the cache keeps only what health reads of them.
+    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces(), trimPod);
     this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces());
     this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces());
     this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces());
@@ -123,6 +132,15 @@ export class ClusterHealthCache {
     for (const t of this.restartTimers) clearTimeout(t);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await Promise.all(this.informers.map(i => i.informer.stop().catch(() => undefined)));
+  }
+
+  /**
+   * Seconds since the cache last heard from the cluster (a list or a watch event; since it was
+   * created when it never did), and whether every informer is watching (operations metrics).
+   */
+  freshness(now = Date.now()): { ageSeconds: number; synced: boolean } {
+    const since = this.lastHeardAt || this.createdAt;
+    return { ageSeconds: Math.max(0, now - since) / 1000, synced: this.ready };
   }
 
   /** Whether every informer has listed and is watching. */

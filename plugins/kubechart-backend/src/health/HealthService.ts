@@ -51,6 +51,11 @@ export class HealthService {
     this.caches.clear();
   }
 
+  /** Age and sync state of every started cluster cache (operations metrics). */
+  cacheStates(): Array<{ cluster: string; ageSeconds: number; synced: boolean }> {
+    return [...this.caches.values()].map(c => ({ cluster: c.cluster, ...c.freshness() }));
+  }
+
   async listClusters(): Promise<ClusterSummary[]> {
     return this.clusters.list().map(c => {
       const cache = this.caches.get(c.name);

@@ -9,6 +9,8 @@ export type StoredHelmRelease = {
   chart: { name?: string; version?: string };
   config: Record<string, unknown>;
   manifest: string;
+  /** The release's hooks (not part of `manifest`), with the template each came from. */
+  hooks: Array<{ path: string; manifest: string }>;
 };
 
 /** Decodes the `release` field of a `helm.sh/release.v1` Secret: base64 of gzipped JSON. */
@@ -37,5 +39,6 @@ export async function readLatestHelmRelease(client: KubeClient, namespace: strin
     chart: { name: r.chart?.metadata?.name, version: r.chart?.metadata?.version },
     config: r.config ?? {},
     manifest: r.manifest ?? '',
+    hooks: (Array.isArray(r.hooks) ? r.hooks : []).map((h: any) => ({ path: String(h?.path ?? ''), manifest: String(h?.manifest ?? '') })),
   };
 }

@@ -45,6 +45,7 @@ import { boundedPatch } from './boundedDiff';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
+import type { RunMetrics } from './metrics';
 import { policySummary } from './runAudit';
 import {
   createRunSchema,
@@ -75,6 +76,8 @@ export type RouterOptions = {
   /** How often a followed event stream polls the database (ms). */
   followPollMs?: number;
   onRunChanged?: (run: Run) => void;
+  /** Operations metrics of recorded runs (engine runs report through the engine). */
+  metrics?: RunMetrics;
 };
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -192,6 +195,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     authorize: req => authorize(req, kubechartRunsCreatePermission),
     audited,
     onRunChanged: options.onRunChanged,
+    onRunFinished: run => options.metrics?.runFinished(run),
   });
 
   router.get('/runs', async (req, res) => {

@@ -45,6 +45,8 @@ export type RecordedRunRoutesOptions = {
     resultMeta?: (r: T) => Record<string, any>,
   ): Promise<T>;
   onRunChanged?: (run: Run) => void;
+  /** Told once when a recorded run's end is stored (metrics). */
+  onRunFinished?: (run: Run) => void;
 };
 
 /** The lock keys of a recorded run: its release (when it names one) and always its namespace. */
@@ -211,7 +213,10 @@ export function addRecordedRunRoutes(
         ),
     );
     const after = await store.getRun(run.id);
-    if (after) options.onRunChanged?.(after);
+    if (after) {
+      options.onRunFinished?.(after);
+      options.onRunChanged?.(after);
+    }
     res.status(204).end();
   });
 }

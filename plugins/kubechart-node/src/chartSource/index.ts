@@ -1,2 +1,3 @@
 export * from './resolveChartSource';
 export * from './readChartCrds';
+export * from './installTimeInputs';

@@ -53,6 +53,47 @@ describe('ClusterDiscovery', () => {
     expect(isNamespaced('apps/v1', 'Deployment')).toBeUndefined();
   });
 
+  it('answers for a custom resource from a CRD among the objects when the cluster does not serve it yet', async () => {
+    const crd = (kind: string, scope: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      spec: {
+        group: 'gadgets.example.com',
+        scope,
+        names: { kind },
+        versions: [{ name: 'v1' }, { name: 'v2' }],
+      },
+    });
+    const isNamespaced = await discovery.lookup('dev', [
+      crd('Gadget', 'Namespaced'),
+      crd('Hub', 'Cluster'),
+      { apiVersion: 'gadgets.example.com/v2', kind: 'Gadget' },
+      { apiVersion: 'gadgets.example.com/v1', kind: 'Hub' },
+      { apiVersion: 'gadgets.example.com/v3', kind: 'Gadget' },
+      // A CRD cannot redefine what the cluster serves.
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        spec: {
+          group: 'rbac.authorization.k8s.io',
+          scope: 'Namespaced',
+          names: { kind: 'ClusterRoleBinding' },
+          versions: [{ name: 'v1' }],
+        },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+      },
+    ]);
+    expect([
+      isNamespaced('gadgets.example.com/v2', 'Gadget'),
+      isNamespaced('gadgets.example.com/v1', 'Hub'),
+      isNamespaced('gadgets.example.com/v3', 'Gadget'),
+      isNamespaced('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'),
+    ]).toEqual([true, false, undefined, false]);
+  });
+
   it('fails when the cluster cannot be reached (callers fail closed)', async () => {
     await expect(
       discovery.lookup('down', [{ apiVersion: 'v1', kind: 'ConfigMap' }]),

@@ -16,6 +16,36 @@ export type NamespacedLookup = (
 ) => boolean | undefined;
 
 /**
+ * Scopes declared by the CustomResourceDefinitions among `objects` (`<group>/<version>` and kind to
+ * namespaced), for custom resources installed together with their CRD, which the cluster does not
+ * serve yet. The cluster's own discovery wins for a kind it serves.
+ */
+function declaredScopes(
+  objects: Array<{ apiVersion?: string; kind?: string; spec?: any }>,
+): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const o of objects) {
+    if (
+      o?.kind !== 'CustomResourceDefinition' ||
+      !String(o.apiVersion).startsWith('apiextensions.k8s.io/')
+    )
+      continue;
+    const { group, names, scope, versions } = o.spec ?? {};
+    if (typeof group !== 'string' || typeof names?.kind !== 'string') continue;
+    if (scope !== 'Namespaced' && scope !== 'Cluster') continue;
+    for (const v of Array.isArray(versions) ? versions : []) {
+      if (typeof v?.name === 'string') {
+        out.set(
+          `${group}/${v.name}\u0000${names.kind}`,
+          scope === 'Namespaced',
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Answers "is this kind namespaced?" from a cluster's API discovery, the way kubectl does, so that a
  * run's scope check never guesses from a hard-coded list. Discovery documents are cached per cluster
  * (client-node keeps them per group version and refetches when a kind is missing, so a CRD installed
@@ -44,18 +74,20 @@ export class ClusterDiscovery {
    */
   async lookup(
     cluster: string,
-    objects: Array<{ apiVersion?: string; kind?: string }>,
+    objects: Array<{ apiVersion?: string; kind?: string; spec?: any }>,
   ): Promise<NamespacedLookup> {
     const api = this.api(cluster);
     const answers = new Map<string, boolean | undefined>();
     const key = (apiVersion: string, kind: string) =>
       `${apiVersion}\u0000${kind}`;
+    const declared = declaredScopes(objects);
     for (const o of objects) {
       if (!o.apiVersion || !o.kind || answers.has(key(o.apiVersion, o.kind)))
         continue;
+      const served = await this.namespaced(api, o.apiVersion, o.kind);
       answers.set(
         key(o.apiVersion, o.kind),
-        await this.namespaced(api, o.apiVersion, o.kind),
+        served ?? declared.get(key(o.apiVersion, o.kind)),
       );
     }
     return (apiVersion, kind) => answers.get(key(apiVersion, kind));

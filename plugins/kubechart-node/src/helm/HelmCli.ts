@@ -61,6 +61,26 @@ export type HelmChartOptions = HelmTarget & {
   postRenderer?: HelmPostRenderer;
 };
 
+/** A hook of a release as helm rendered (and, after an install, ran) it. @public */
+export type HelmHook = {
+  name: string;
+  kind: string;
+  /** The template it came from, e.g. `mychart/templates/job.yaml`. */
+  path: string;
+  events: string[];
+  manifest: string;
+};
+
+/** The hooks of a release JSON (`helm status`, a dry run's `--output json`). */
+const hooksOf = (release: { hooks?: unknown } | undefined): HelmHook[] =>
+  (Array.isArray(release?.hooks) ? release!.hooks : []).map((h: any) => ({
+    name: String(h?.name ?? ''),
+    kind: String(h?.kind ?? ''),
+    path: String(h?.path ?? ''),
+    events: Array.isArray(h?.events) ? h.events.map(String) : [],
+    manifest: String(h?.manifest ?? ''),
+  }));
+
 /** One entry of `helm history --output json`. @public */
 export type HelmHistoryEntry = {
   revision: number;
@@ -174,7 +194,7 @@ export class HelmCli {
     return r.stdout;
   }
 
-  /** `helm upgrade --install`; returns the new revision. */
+  /** `helm upgrade --install`; returns the new revision, its manifest and its hooks as helm ran them. */
   async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number; createNamespace?: boolean }) {
     const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
     if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
@@ -186,7 +206,7 @@ export class HelmCli {
       throw toChartInputError(post.explain(e));
     });
     const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate });
-    return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined };
+    return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined, hooks: hooksOf(status) };
   }
 
   /**
@@ -194,7 +214,7 @@ export class HelmCli {
    * sees what the install will see) and applies nothing. Returns the hook manifests, which helm 3
    * does not pass through a post-renderer: the caller checks them before the real install.
    */
-  async renderHooks(options: HelmChartOptions): Promise<Array<{ name: string; kind: string; events: string[]; manifest: string }>> {
+  async renderHooks(options: HelmChartOptions): Promise<HelmHook[]> {
     const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace, '--dry-run=server', '--output', 'json'];
     // With a post-renderer, its check sees the main manifests first, before helm asks the cluster about them.
     const post = await this.postRenderArgs(options);
@@ -202,13 +222,13 @@ export class HelmCli {
     const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
       throw toChartInputError(post.explain(e));
     });
-    let release: { hooks?: Array<{ name?: string; kind?: string; events?: string[]; manifest?: string }> };
+    let release: { hooks?: unknown };
     try {
       release = JSON.parse(r.stdout);
     } catch {
       throw new HelmCommandError('helm upgrade --install --dry-run=server did not answer a release as JSON', 0, r.stderr);
     }
-    return (release.hooks ?? []).map(h => ({ name: String(h.name ?? ''), kind: String(h.kind ?? ''), events: h.events ?? [], manifest: String(h.manifest ?? '') }));
+    return hooksOf(release);
   }
 
   /** `helm rollback <release> <revision>`. */

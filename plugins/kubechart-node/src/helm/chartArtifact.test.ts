@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { HelmCli } from './HelmCli';
 import { pullChart } from './chartArtifact';
+import { findInstallTimeInputs, readChartCrds } from '../chartSource';
 import { which } from '../__testUtils__/helmCluster';
 
 jest.setTimeout(60_000);
@@ -97,6 +98,85 @@ describe('pullChart', () => {
       source: { type: 'directory', chart: pkg },
       release: 'evil',
       workDir: path.join(work, 'w'),
+    }).catch(e => e);
+    expect(refusal).toBeInstanceOf(InputError);
+    expect(refusal.message).toMatch(
+      /SymbolicLink .*only files and directories/,
+    );
+  });
+
+  it("unpacks packaged subcharts in the chart's copy, so their crds/ and templates are read; a bad one is refused", async () => {
+    const src = path.join(work, 'src');
+    const write = async (file: string, text: string) => {
+      await fs.mkdir(path.dirname(path.join(src, file)), { recursive: true });
+      await fs.writeFile(path.join(src, file), text);
+    };
+    await write('db/Chart.yaml', 'apiVersion: v2\nname: db\nversion: 1.0.0\n');
+    await write(
+      'db/crds/clusterrole.yaml',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: db-reader }\nrules: []\n',
+    );
+    await write(
+      'db/templates/hook.yaml',
+      '{{ if lookup "v1" "Secret" "" "x" }}kind: Job{{ end }}\n',
+    );
+    await write(
+      'app/Chart.yaml',
+      'apiVersion: v2\nname: app\nversion: 2.0.0\n',
+    );
+    await write(
+      'app/templates/cm.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: app }\n',
+    );
+    await fs.mkdir(path.join(src, 'app', 'charts'));
+    await tar.c(
+      {
+        gzip: true,
+        file: path.join(src, 'app', 'charts', 'db-1.0.0.tgz'),
+        cwd: src,
+      },
+      ['db'],
+    );
+    // A package made with tar keeps the subchart packaged (helm package would store it unpacked).
+    const pkg = path.join(work, 'app-2.0.0.tgz');
+    await tar.c({ gzip: true, file: pkg, cwd: src }, ['app']);
+    const a = await pullChart({
+      helm,
+      source: { type: 'directory', chart: pkg },
+      release: 'app',
+      workDir: path.join(work, 'w'),
+    });
+    expect(await readChartCrds(a.directory)).toContain('name: db-reader');
+    expect((await findInstallTimeInputs(a.directory)).calls).toEqual([
+      {
+        fn: 'lookup',
+        file: path.join('charts', 'db-1.0.0', 'templates', 'hook.yaml'),
+      },
+    ]);
+    // helm still installs the package as pulled, subchart packaged.
+    expect(
+      (await tar.t({ file: a.archive, onReadEntry: () => {} }), true),
+    ).toBe(true);
+
+    await fs.rm(path.join(src, 'db', 'templates', 'hook.yaml'));
+    await fs.symlink(
+      '/etc/passwd',
+      path.join(src, 'db', 'templates', 'hook.yaml'),
+    );
+    await tar.c(
+      {
+        gzip: true,
+        file: path.join(src, 'app', 'charts', 'db-1.0.0.tgz'),
+        cwd: src,
+      },
+      ['db'],
+    );
+    await tar.c({ gzip: true, file: pkg, cwd: src }, ['app']);
+    const refusal = await pullChart({
+      helm,
+      source: { type: 'directory', chart: pkg },
+      release: 'bad',
+      workDir: path.join(work, 'w2'),
     }).catch(e => e);
     expect(refusal).toBeInstanceOf(InputError);
     expect(refusal.message).toMatch(

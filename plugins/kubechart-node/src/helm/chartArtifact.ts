@@ -12,7 +12,7 @@ import { validateReleaseName } from './validation';
 export type ChartArtifact = {
   /** The package (`.tgz`) every helm call of the run uses. */
   archive: string;
-  /** The unpacked chart, read for `crds/`, `values.yaml` and `values.schema.json`. */
+  /** The unpacked chart (packaged subcharts unpacked too), read for `crds/`, templates, `values.yaml` and `values.schema.json`. */
   directory: string;
   /** `name` and `version` of the chart's Chart.yaml. */
   name: string;
@@ -26,6 +26,7 @@ export type ChartArtifact = {
 /** Limits of an unpacked chart: more is refused. */
 const MAX_ENTRIES = 5000;
 const MAX_UNPACKED_BYTES = 50 * 1024 * 1024;
+const MAX_PACKAGED_SUBCHARTS = 20;
 
 const hostOf = (ref: string) => {
   try {
@@ -66,6 +67,50 @@ async function filesDigest(root: string): Promise<string> {
   };
   await walk(root);
   return hash.digest('hex');
+}
+
+/**
+ * Unpacks the packaged subcharts (`charts/*.tgz`, as `helm dependency` leaves them) of an unpacked chart
+ * in place, each checked like the chart itself, so what is read from the chart (its subcharts' crds/,
+ * templates and values) is read from them too. The package helm installs is not changed.
+ */
+async function unpackSubcharts(
+  chartDir: string,
+  depth = 0,
+  count = { n: 0 },
+): Promise<void> {
+  const charts = path.join(chartDir, 'charts');
+  const entries = await fs
+    .readdir(charts, { withFileTypes: true })
+    .catch(() => []);
+  for (const e of entries) {
+    const full = path.join(charts, e.name);
+    if (e.isDirectory()) {
+      if (depth < 5) await unpackSubcharts(full, depth + 1, count);
+      continue;
+    }
+    if (!e.isFile() || !e.name.endsWith('.tgz')) continue;
+    // Each package is bounded on its own; these bound them together.
+    if (depth >= 5 || ++count.n > MAX_PACKAGED_SUBCHARTS) {
+      throw new InputError(
+        `Chart refused: more than ${MAX_PACKAGED_SUBCHARTS} packaged subcharts, or nested deeper than 5 levels (${e.name})`,
+      );
+    }
+    const staging = await fs.mkdtemp(path.join(charts, '.unpack-'));
+    const unpacked = await unpack(full, staging);
+    let target = path.join(charts, e.name.replace(/\.tgz$/, ''));
+    while (
+      await fs.stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      target += '_';
+    await fs.rename(unpacked, target);
+    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(full);
+    await unpackSubcharts(target, depth + 1, count);
+  }
 }
 
 /** Unpacks a chart package after checking it holds only files and directories, within bounds. */
@@ -185,6 +230,8 @@ export async function pullChart(options: {
           .update(await fs.readFile(archive))
           .digest('hex')
   }`;
+  // After the digest, which is of the chart as packaged.
+  await unpackSubcharts(directory);
   const meta = (yaml.load(
     await fs.readFile(path.join(directory, 'Chart.yaml'), 'utf8'),
   ) ?? {}) as Record<string, unknown>;

@@ -2,3 +2,4 @@ export * from './HelmCli';
 export * from './validation';
 export * from './postRenderGate';
 export * from './chartArtifact';
+export { labelObject, labelManifests } from './tenantLabels';

@@ -116,7 +116,11 @@ function labelTemplate(holder: unknown, labels: Record<string, string>) {
   }
 }
 
-/** Adds `labels` to one object (a `…List` gets them on every item) and to its pod templates. */
+/**
+ * Adds `labels` to one object (a `…List` gets them on every item) and to its pod templates (a
+ * label of the same key is replaced). Mutates the object.
+ * @public
+ */
 export function labelObject(
   obj: unknown,
   labels: Record<string, string>,

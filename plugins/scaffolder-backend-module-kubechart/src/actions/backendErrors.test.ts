@@ -138,6 +138,15 @@ describe('errors from the kubechart backend reach the task log', () => {
     );
   });
 
+  it('the task log gets the backend’s reason without a Node stack trace', async () => {
+    const error = await createChartValidateAction({ runs })
+      .handler(context({ input: { chart: '/etc' } }) as any)
+      .catch(e => e);
+    // The scaffolder prints `err.stack` of a failed step.
+    expect(error.stack).toBe(`ResponseError: ${error.message}`);
+    expect(error.message).toMatch(/Chart source refused \(chart-directory\)/);
+  });
+
   it('an unknown cluster is a 400 that names the known clusters', async () => {
     await expect(
       createChartValidateAction({ runs }).handler(

@@ -5,6 +5,7 @@ import yaml from 'js-yaml';
 import { examples } from './chartInstall.examples';
 import { ActionLinks, executeRun, valuesFromInput } from './runAction';
 import { commonInput, runOutput, Z } from './schemas';
+import { withTaskErrors } from './taskError';
 
 /** Inputs shared by `kubechart:chart:install` and `kubechart:chart:validate`. */
 export const chartInput = {
@@ -96,11 +97,13 @@ export function createChartInstallAction(options: {
       },
     },
     async handler(ctx) {
-      const request = chartRequest(ctx.input);
-      const run = await executeRun(ctx, options, request);
-      if (run?.helmRevision !== undefined) {
-        ctx.output('revision', run.helmRevision);
-      }
+      await withTaskErrors(async () => {
+        const request = chartRequest(ctx.input);
+        const run = await executeRun(ctx, options, request);
+        if (run?.helmRevision !== undefined) {
+          ctx.output('revision', run.helmRevision);
+        }
+      });
     },
   });
 }

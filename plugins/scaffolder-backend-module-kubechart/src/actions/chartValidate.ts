@@ -3,6 +3,7 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { chartInput, chartRequest } from './chartInstall';
 import { examples } from './chartValidate.examples';
 import { previewAndLog } from './preview';
+import { TaskFailure, withTaskErrors } from './taskError';
 
 /**
  * `kubechart:chart:validate`: renders a chart and reports the chart policy result. Installs nothing.
@@ -54,32 +55,34 @@ export function createChartValidateAction(options: {
       },
     },
     async handler(ctx) {
-      const preview = await previewAndLog(
-        ctx,
-        options.runs,
-        chartRequest(ctx.input),
-      );
-      const report = preview.policyReport;
-      const failed = (report?.results ?? []).filter(r => !r.passed);
-      ctx.output('passed', report?.passed ?? true);
-      ctx.output('blocking', report?.blocking ?? false);
-      ctx.output('errors', report?.summary.errors ?? 0);
-      ctx.output('warnings', report?.summary.warnings ?? 0);
-      ctx.output(
-        'report',
-        failed.map(r => ({
-          ruleId: r.ruleId,
-          severity: r.severity,
-          object: `${r.object.kind}/${r.object.name}`,
-          message: r.message,
-          fix: r.fix,
-        })),
-      );
-      if (ctx.input.failOnError && report?.blocking) {
-        throw new Error(
-          `The chart policy refuses this chart: ${report.summary.errors} error(s); see the log for each rule and its fix.`,
+      await withTaskErrors(async () => {
+        const preview = await previewAndLog(
+          ctx,
+          options.runs,
+          chartRequest(ctx.input),
         );
-      }
+        const report = preview.policyReport;
+        const failed = (report?.results ?? []).filter(r => !r.passed);
+        ctx.output('passed', report?.passed ?? true);
+        ctx.output('blocking', report?.blocking ?? false);
+        ctx.output('errors', report?.summary.errors ?? 0);
+        ctx.output('warnings', report?.summary.warnings ?? 0);
+        ctx.output(
+          'report',
+          failed.map(r => ({
+            ruleId: r.ruleId,
+            severity: r.severity,
+            object: `${r.object.kind}/${r.object.name}`,
+            message: r.message,
+            fix: r.fix,
+          })),
+        );
+        if (ctx.input.failOnError && report?.blocking) {
+          throw new TaskFailure(
+            `The chart policy refuses this chart: ${report.summary.errors} error(s); see the log for each rule and its fix.`,
+          );
+        }
+      });
     },
   });
 }

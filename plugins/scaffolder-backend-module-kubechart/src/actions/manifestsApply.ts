@@ -6,6 +6,7 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { examples } from './manifestsApply.examples';
 import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
+import { withTaskErrors } from './taskError';
 
 /**
  * `kubechart:manifests:apply`: server-side apply of multi-document YAML after the chart policy check.
@@ -42,28 +43,30 @@ export function createManifestsApplyAction(options: {
       output: runOutput,
     },
     async handler(ctx) {
-      if (!ctx.input.manifests === !ctx.input.path) {
-        throw new InputError(
-          'Give either manifests or path, not both or neither',
-        );
-      }
-      const manifests =
-        ctx.input.manifests ??
-        (await readFile(
-          resolveSafeChildPath(ctx.workspacePath, ctx.input.path!),
-          'utf8',
-        ));
-      if (!manifests.trim()) {
-        throw new InputError('There are no manifests to apply');
-      }
-      const request = {
-        kind: 'manifests' as const,
-        cluster: ctx.input.cluster,
-        namespace: ctx.input.namespace,
-        manifests,
-        entityRef: ctx.input.entityRef,
-      };
-      await executeRun(ctx, options, request);
+      await withTaskErrors(async () => {
+        if (!ctx.input.manifests === !ctx.input.path) {
+          throw new InputError(
+            'Give either manifests or path, not both or neither',
+          );
+        }
+        const manifests =
+          ctx.input.manifests ??
+          (await readFile(
+            resolveSafeChildPath(ctx.workspacePath, ctx.input.path!),
+            'utf8',
+          ));
+        if (!manifests.trim()) {
+          throw new InputError('There are no manifests to apply');
+        }
+        const request = {
+          kind: 'manifests' as const,
+          cluster: ctx.input.cluster,
+          namespace: ctx.input.namespace,
+          manifests,
+          entityRef: ctx.input.entityRef,
+        };
+        await executeRun(ctx, options, request);
+      });
     },
   });
 }

@@ -11,6 +11,7 @@ import {
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
 import { previewAndLog } from './preview';
+import { TaskFailure } from './taskError';
 
 /**
  * The app's base URL. Links the actions output are relative to the app (they open in the same
@@ -95,7 +96,8 @@ export async function startAndFollowRun(
       failures && !failures.split('\n').every(line => reason.includes(line))
         ? `\n${failures}`
         : '';
-    throw new Error(`kubechart run ${run.id} failed: ${reason}${policy}`);
+    // A failed run is an answer, not a crash: the task log shows its reason, not a stack trace.
+    throw new TaskFailure(`kubechart run ${run.id} failed: ${reason}${policy}`);
   }
   return run;
 }

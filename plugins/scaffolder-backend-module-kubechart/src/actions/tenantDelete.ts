@@ -3,6 +3,7 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 import { examples } from './tenantDelete.examples';
 import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
+import { withTaskErrors } from './taskError';
 
 /**
  * `kubechart:tenant:delete`: uninstalls every release of the tenant, then deletes its namespace.
@@ -27,13 +28,15 @@ export function createTenantDeleteAction(options: {
       output: runOutput,
     },
     async handler(ctx) {
-      const request = {
-        kind: 'tenant-delete' as const,
-        cluster: ctx.input.cluster,
-        tenant: ctx.input.tenant,
-        entityRef: ctx.input.entityRef,
-      };
-      await executeRun(ctx, options, request);
+      await withTaskErrors(async () => {
+        const request = {
+          kind: 'tenant-delete' as const,
+          cluster: ctx.input.cluster,
+          tenant: ctx.input.tenant,
+          entityRef: ctx.input.entityRef,
+        };
+        await executeRun(ctx, options, request);
+      });
     },
   });
 }

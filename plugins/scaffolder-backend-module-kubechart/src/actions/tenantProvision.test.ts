@@ -125,6 +125,26 @@ describe('kubechart:tenant:provision', () => {
     );
   });
 
+  it('fails a policy-refused run with the failing rule first and no stack trace in the task log', async () => {
+    const runs = new FakeKubechartRuns();
+    runs.outcome = {
+      status: 'failed',
+      failureReason:
+        'Chart policy (enforce) blocked release web; nothing was installed:\n' +
+        '- error [image-tag] Deployment/web: image nginx:latest is not pinned',
+    };
+    const action = createTenantProvisionAction({ runs, links });
+    const error = await action
+      .handler(createMockActionContext({ input }))
+      .catch(e => e);
+    // The scaffolder prints `err.stack` of a failed step: here the reason alone.
+    expect(error.stack).toBe(`Error: ${error.message}`);
+    expect(error.message).toMatch(
+      /^kubechart run run-1 failed: Chart policy \(enforce\) blocked release web/,
+    );
+    expect(error.message).toContain('[image-tag] Deployment/web');
+  });
+
   it('only previews on a dry run', async () => {
     const runs = new FakeKubechartRuns();
     const action = createTenantProvisionAction({ runs, links });

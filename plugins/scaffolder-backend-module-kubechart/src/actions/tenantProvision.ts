@@ -10,6 +10,7 @@ import { examples } from './tenantProvision.examples';
 import { QUOTA_PRESETS } from './quota';
 import { ActionLinks, executeRun, valuesFromInput } from './runAction';
 import { commonInput, releaseSchema, runOutput } from './schemas';
+import { withTaskErrors } from './taskError';
 
 /**
  * `kubechart:tenant:provision`: namespace, quota, limits, network policy and the tenant's Helm
@@ -95,33 +96,35 @@ export function createTenantProvisionAction(options: {
       },
     },
     async handler(ctx) {
-      const { input } = ctx;
-      const releases: ReleaseSpec[] = input.releases
-        .filter(r => r.enabled !== false)
-        .map(r => ({
-          name: r.name,
-          chart: r.chart,
-          repo: r.repo || undefined,
-          version: r.version || undefined,
-          values: valuesFromInput(r.values, text => yaml.load(text)),
-        }));
-      const request: TenantRunInput & { entityRef?: string } = {
-        kind: 'tenant',
-        cluster: input.cluster,
-        tenant: input.tenant,
-        displayName: input.displayName,
-        owner: input.owner,
-        quota:
-          input.quota ??
-          (input.quotaPreset ? QUOTA_PRESETS[input.quotaPreset] : undefined),
-        releases,
-        credentials: input.credentials,
-        waitTimeoutSeconds: input.waitTimeoutSeconds,
-        pruneReleases: input.pruneReleases,
-        entityRef: input.entityRef,
-      };
-      ctx.output('namespace', tenantNamespace(input.tenant));
-      await executeRun(ctx, options, request);
+      await withTaskErrors(async () => {
+        const { input } = ctx;
+        const releases: ReleaseSpec[] = input.releases
+          .filter(r => r.enabled !== false)
+          .map(r => ({
+            name: r.name,
+            chart: r.chart,
+            repo: r.repo || undefined,
+            version: r.version || undefined,
+            values: valuesFromInput(r.values, text => yaml.load(text)),
+          }));
+        const request: TenantRunInput & { entityRef?: string } = {
+          kind: 'tenant',
+          cluster: input.cluster,
+          tenant: input.tenant,
+          displayName: input.displayName,
+          owner: input.owner,
+          quota:
+            input.quota ??
+            (input.quotaPreset ? QUOTA_PRESETS[input.quotaPreset] : undefined),
+          releases,
+          credentials: input.credentials,
+          waitTimeoutSeconds: input.waitTimeoutSeconds,
+          pruneReleases: input.pruneReleases,
+          entityRef: input.entityRef,
+        };
+        ctx.output('namespace', tenantNamespace(input.tenant));
+        await executeRun(ctx, options, request);
+      });
     },
   });
 }

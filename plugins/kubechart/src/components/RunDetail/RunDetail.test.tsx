@@ -166,6 +166,52 @@ describe('RunDetail', () => {
     ).toBeInTheDocument();
   });
 
+  it('shows the values and the refused manifest of a refused run, and says a manifests run has no values', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      values: { image: { repository: 'nginx', tag: 'latest' } },
+      manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+      failureReason: 'Chart policy (enforce) blocked release risky',
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    const { unmount } = await render(api);
+    await screen.findByTestId('kubechart-run-failure');
+    await userEvent.click(screen.getByRole('tab', { name: 'Values' }));
+    await waitFor(() =>
+      expect(
+        screen.getByLabelText('Values (secrets redacted)').textContent,
+      ).toContain('"tag": "latest"'),
+    );
+    expect(screen.queryByText(/recorded no values/)).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    expect(
+      screen.getByText(/Manifest the run rendered \(not applied/),
+    ).toBeInTheDocument();
+    await waitFor(() =>
+      expect(screen.getByLabelText('Manifest').textContent).toContain(
+        'name: risky',
+      ),
+    );
+    unmount();
+
+    api.getRun.mockResolvedValue({
+      ...current,
+      kind: 'manifests',
+      status: 'failed',
+      values: undefined,
+      manifest: 'kind: ConfigMap\nmetadata:\n  name: settings\n',
+    });
+    await render(api);
+    await screen.findByTestId('kubechart-run-failure');
+    await userEvent.click(screen.getByRole('tab', { name: 'Values' }));
+    expect(
+      screen.getByText(/A manifests run has no Helm values/),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/recorded no values/)).not.toBeInTheDocument();
+  });
+
   it('shows a failure reason without its stack frames', async () => {
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue({

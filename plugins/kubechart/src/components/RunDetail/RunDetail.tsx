@@ -18,6 +18,9 @@ import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
 import { RunDiffView } from './RunDiffView';
 
+/** Run kinds that install no chart, so have no Helm values to show. */
+const RUN_KINDS_WITHOUT_VALUES: Run['kind'][] = ['manifests', 'tenant-delete'];
+
 /** Long content (a manifest, values) scrolls inside its tab instead of stretching the page. */
 function Scroll(props: { children: ReactNode; label: string }) {
   return (
@@ -85,7 +88,11 @@ export function RunDetail(props: {
                 />
               </Scroll>
             ) : (
-              <Typography color="textSecondary">{t('run.noValues')}</Typography>
+              <Typography color="textSecondary">
+                {RUN_KINDS_WITHOUT_VALUES.includes(run.kind)
+                  ? t('run.noValuesForKind', { kind: run.kind })
+                  : t('run.noValues')}
+              </Typography>
             )}
           </CardTab>
           <CardTab label={t('run.tabs.manifest')}>

@@ -1,0 +1,72 @@
+import type {
+  HelmHook,
+  InstallTimeInputs,
+} from '@kubechart/plugin-kubechart-node';
+
+/** A hook's template path (`<chart>/templates/x.yaml`, `<chart>/charts/sub/templates/y.yaml`) relative to the chart. */
+const chartRelative = (hookPath: string) =>
+  hookPath.split('/').slice(1).join('/');
+
+/**
+ * helm 3 does not pass hooks through the post-renderer: it renders them again at install, after the
+ * engine checked them from a server dry run. That check holds only when the render cannot change in
+ * between. The reason to refuse a release whose hooks' templates (as the dry run names them, or any
+ * template naming `helm.sh/hook`) or named templates (which a hook may include) call a function whose
+ * output can change between two renders (`lookup`, `tpl`, randomness, the clock), or whose chart has
+ * packaged subcharts the check cannot read; undefined when the hooks render the same at install.
+ */
+export function helm3HookRefusal(
+  release: string,
+  hooks: HelmHook[],
+  inputs: InstallTimeInputs,
+): string | undefined {
+  const hookFiles = new Set([
+    ...hooks.map(h => chartRelative(h.path)),
+    ...inputs.hookTemplates,
+  ]);
+  if (!hookFiles.size) return undefined;
+  const reachable = new Set([...hookFiles, ...inputs.namedTemplateFiles]);
+  const why = [
+    ...inputs.calls
+      .filter(c => reachable.has(c.file))
+      .map(c => `${c.fn} (${c.file})`),
+    ...inputs.unreadable.map(
+      u => `a packaged subchart the check cannot read (${u})`,
+    ),
+  ];
+  if (!why.length) return undefined;
+  const which = hooks.length
+    ? hooks.map(h => `${h.kind}/${h.name}`).join(', ')
+    : [...hookFiles].join(', ');
+  return [
+    `helm 3 cannot install release ${release} with its hooks checked as they run; nothing was applied.`,
+    `helm 3 renders hooks (${which}) again at install and does not pass them through the post-renderer,`,
+    `and the templates they come from or may include use ${why.join(
+      ', ',
+    )}, so the hooks helm 3 would run may differ from the ones checked.`,
+    'Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied, or remove those calls from the chart.',
+  ].join(' ');
+}
+
+/** Hooks helm ran that are not, byte for byte, among the ones checked before the install. */
+export function uncheckedHooks(
+  ran: HelmHook[],
+  checked: HelmHook[],
+): HelmHook[] {
+  const seen = new Set(checked.map(h => h.manifest));
+  return ran.filter(h => !seen.has(h.manifest));
+}
+
+/** Hook manifests as `helm get hooks` prints them, to follow a release's manifest. */
+export function hooksManifest(
+  hooks: Array<Pick<HelmHook, 'path' | 'manifest'>>,
+): string {
+  return hooks
+    .map(
+      h =>
+        `---\n# Source: ${h.path}\n${
+          h.manifest.endsWith('\n') ? h.manifest : `${h.manifest}\n`
+        }`,
+    )
+    .join('');
+}

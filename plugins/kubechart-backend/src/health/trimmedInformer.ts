@@ -1,0 +1,75 @@
+import {
+  Informer,
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  ListWatch,
+  ObjectCache,
+  V1ContainerStatus,
+  V1Pod,
+  Watch,
+} from '@kubernetes/client-node';
+
+/**
+ * An informer whose cache holds `trim(object)` instead of the whole object: the list and every
+ * watch event pass through `trim` before the cache sees them (client-node's `makeInformer` has no
+ * transform, unlike client-go's `SetTransform`).
+ */
+export function makeTrimmedInformer<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  path: string,
+  list: () => Promise<KubernetesListObject<T>>,
+  trim: (object: T) => T,
+): Informer<T> & ObjectCache<T> {
+  const watch = new Watch(kubeConfig);
+  const trimming = {
+    watch: (p: string, query: Record<string, any>, callback: (phase: string, object: any, raw?: any) => void, done: (err: any) => void) =>
+      watch.watch(
+        p,
+        query,
+        // BOOKMARK and ERROR carry no object of the kind; they pass unchanged.
+        (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? trim(object) : object, raw),
+        done,
+      ),
+  } as Watch;
+  const trimmedList = async () => {
+    const result = await list();
+    return { ...result, items: result.items.map(trim) };
+  };
+  return new ListWatch<T>(path, trimming, trimmedList, false);
+}
+
+const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
+  ({
+    name: s.name,
+    ready: s.ready,
+    restartCount: s.restartCount,
+    ...(s.state?.waiting ? { state: { waiting: { reason: s.state.waiting.reason, message: s.state.waiting.message } } } : {}),
+  }) as V1ContainerStatus;
+
+/**
+ * What cluster and tenant health read of a pod, nothing more: name, namespace, labels and
+ * version; each container's resource requests; phase, conditions and container states (waiting
+ * reasons, restarts). Images, env, volumes, managed fields and annotations are dropped.
+ */
+export function trimPod(pod: V1Pod): V1Pod {
+  const { metadata, spec, status } = pod;
+  return {
+    metadata: {
+      name: metadata?.name,
+      namespace: metadata?.namespace,
+      uid: metadata?.uid,
+      resourceVersion: metadata?.resourceVersion,
+      labels: metadata?.labels,
+    },
+    spec: {
+      containers: (spec?.containers ?? []).map(c => ({ name: c.name, resources: c.resources?.requests ? { requests: c.resources.requests } : undefined })),
+    },
+    status: {
+      phase: status?.phase,
+      conditions: status?.conditions?.map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      containerStatuses: status?.containerStatuses?.map(trimStatus),
+      initContainerStatuses: status?.initContainerStatuses?.map(trimStatus),
+    },
+  } as V1Pod;
+}

@@ -1,0 +1,133 @@
+import { InputError } from '@backstage/errors';
+import type { Dirent } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Template functions whose result can differ between two renders of the same chart with the same
+ * values: cluster state (`lookup`), DNS (`getHostByName`), text evaluated as a template (`tpl`, which
+ * may call any of these), the clock, randomness and key generation.
+ * @public
+ */
+export const INSTALL_TIME_FUNCTIONS = [
+  'lookup',
+  'getHostByName',
+  'tpl',
+  'now',
+  'ago',
+  'randAlphaNum',
+  'randAlpha',
+  'randNumeric',
+  'randAscii',
+  'randInt',
+  'randBytes',
+  'uuidv4',
+  'shuffle',
+  'genPrivateKey',
+  'genCA',
+  'genCAWithKey',
+  'genSelfSignedCert',
+  'genSelfSignedCertWithKey',
+  'genSignedCert',
+  'genSignedCertWithKey',
+] as const;
+
+/** What {@link findInstallTimeInputs} found in a chart's templates. @public */
+export type InstallTimeInputs = {
+  /** Calls of {@link INSTALL_TIME_FUNCTIONS}: the function and the file (relative to the chart). */
+  calls: Array<{ fn: string; file: string }>;
+  /** Template files that mention `helm.sh/hook`, so may render hooks. */
+  hookTemplates: string[];
+  /** Template files that define named templates, which any template (a hook too) may include. */
+  namedTemplateFiles: string[];
+  /** Parts of the chart that could not be read (packaged subcharts): treated as using everything. */
+  unreadable: string[];
+};
+
+const MAX_FILES = 2000;
+const MAX_BYTES = 20 * 1024 * 1024;
+const MAX_DEPTH = 5;
+// A call is a function name inside a template action, not a field (`.Values.lookup`) or variable.
+const FUNCTION_RE = new RegExp(
+  `(?<![\\w.$-])(${INSTALL_TIME_FUNCTIONS.join('|')})(?![\\w-])`,
+  'g',
+);
+const ACTION_RE = /\{\{[\s\S]*?\}\}/g;
+const DEFINE_RE = /^\{\{-?\s*define\b/;
+// String literals and comments name no function (text becomes a template only through `tpl`, itself one).
+const LITERAL_RE = /"(?:[^"\\]|\\.)*"|`[^`]*`|\/\*[\s\S]*?\*\//g;
+
+const readDir = (dir: string): Promise<Dirent[]> =>
+  fs
+    .readdir(dir, { withFileTypes: true })
+    .then(entries =>
+      entries.sort((a, b) => Number(a.name > b.name) - Number(a.name < b.name)),
+    )
+    .catch(() => []);
+
+/**
+ * Reads every template of an unpacked chart and its subcharts (each `templates/` helm parses) for
+ * calls of {@link INSTALL_TIME_FUNCTIONS}, hook annotations and named template definitions (shared by
+ * every template of the chart). A packaged subchart (`charts/*.tgz`) is listed as unreadable. Bounded: more than 2,000 files or 20 MiB is an InputError.
+ * @public
+ */
+export async function findInstallTimeInputs(
+  chartDir: string,
+): Promise<InstallTimeInputs> {
+  const out: InstallTimeInputs = {
+    calls: [],
+    hookTemplates: [],
+    namedTemplateFiles: [],
+    unreadable: [],
+  };
+  let files = 0;
+  let bytes = 0;
+  const seen = new Set<string>();
+  const readTemplates = async (dir: string): Promise<void> => {
+    for (const e of await readDir(dir)) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        await readTemplates(full);
+        continue;
+      }
+      if (!e.isFile()) continue;
+      files++;
+      bytes += (await fs.stat(full)).size;
+      if (files > MAX_FILES || bytes > MAX_BYTES) {
+        throw new InputError(
+          `The chart's templates hold more than ${MAX_FILES} files or ${MAX_BYTES} bytes`,
+        );
+      }
+      const file = path.relative(chartDir, full);
+      const text = await fs.readFile(full, 'utf8');
+      if (text.includes('helm.sh/hook')) out.hookTemplates.push(file);
+      const actions = text.match(ACTION_RE) ?? [];
+      if (actions.some(a => DEFINE_RE.test(a)))
+        out.namedTemplateFiles.push(file);
+      for (const action of actions) {
+        for (const m of action
+          .replace(LITERAL_RE, '""')
+          .matchAll(FUNCTION_RE)) {
+          const key = `${m[1]}\0${file}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            out.calls.push({ fn: m[1], file });
+          }
+        }
+      }
+    }
+  };
+  const visitChart = async (dir: string, depth: number): Promise<void> => {
+    await readTemplates(path.join(dir, 'templates'));
+    for (const s of await readDir(path.join(dir, 'charts'))) {
+      const full = path.join(dir, 'charts', s.name);
+      if (s.isDirectory() && depth < MAX_DEPTH)
+        await visitChart(full, depth + 1);
+      else if (s.isDirectory() || /\.tgz$/.test(s.name)) {
+        out.unreadable.push(path.relative(chartDir, full));
+      }
+    }
+  };
+  await visitChart(chartDir, 0);
+  return out;
+}

@@ -1,0 +1,531 @@
+import { PolicyEngine } from './PolicyEngine';
+import { KubeObject, PolicyScope } from './types';
+import {
+  LABELS,
+  WORKLOAD_KINDS,
+  goodPodSpec,
+  withContainer,
+} from './__testUtils__/fixtures';
+
+/*
+ * Every rule the engine lists has a failing and a passing fixture of this file, written from the
+ * rule's definition. A rule that judges pods has its pair in every pod-bearing kind it judges, and
+ * the kinds it leaves alone are shown to be left alone. A new rule without fixtures fails the first
+ * test by name.
+ */
+
+const engine = new PolicyEngine({
+  trustedRegistries: ['registry.example.com'],
+});
+const scope: PolicyScope = {
+  namespaces: ['team-a'],
+  defaultNamespace: 'team-a',
+};
+const KINDS = Object.keys(WORKLOAD_KINDS);
+const results = (objects: KubeObject[], ruleId: string) =>
+  engine.check(objects, { scope }).results.filter(r => r.ruleId === ruleId);
+const failures = (objects: KubeObject[], ruleId: string) =>
+  results(objects, ruleId).filter(r => !r.passed);
+
+type Pair = { failing: KubeObject[]; passing: KubeObject[]; message: RegExp };
+
+/** A rule on pod specs: the failing and passing spec in each kind it judges (default: all). */
+type PodFixture = {
+  kinds?: string[];
+  pair(kind: string): Pair;
+};
+
+const wrap = (kind: string, spec: any) => [WORKLOAD_KINDS[kind](spec)];
+/** The good pod spec with `fail` (and, for the passing fixture, `pass`) applied, in `kind`. */
+const podCase =
+  (
+    fail: (spec: any) => void,
+    message: RegExp,
+    pass: (spec: any) => void = () => {},
+  ) =>
+  (kind: string): Pair => {
+    const failing = goodPodSpec();
+    fail(failing);
+    const passing = goodPodSpec();
+    pass(passing);
+    return {
+      failing: wrap(kind, failing),
+      passing: wrap(kind, passing),
+      message,
+    };
+  };
+const container = (fn: (c: any) => void) => (spec: any) => {
+  withContainer(fn, spec);
+};
+const pdbFor = (name: string): KubeObject => ({
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: { name },
+  spec: { maxUnavailable: 1, selector: { matchLabels: LABELS } },
+});
+const configMap = (data: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'settings' },
+  data,
+});
+const RBAC = 'rbac.authorization.k8s.io/v1';
+const role = (kind: string, rules: any[]): KubeObject => ({
+  apiVersion: RBAC,
+  kind,
+  metadata: { name: 'reader' },
+  rules,
+});
+const binding = (kind: string, roleRef: any, subjects: any[]): KubeObject => ({
+  apiVersion: RBAC,
+  kind,
+  metadata: { name: 'grant' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef },
+  subjects,
+});
+const app = { kind: 'ServiceAccount', name: 'app', namespace: 'team-a' };
+const RUN_TO_COMPLETION = [
+  'Job',
+  'CronJob',
+  'ScheduledWorkflow (custom resource with a jobTemplate)',
+];
+
+const podFixtures: Record<string, PodFixture> = {
+  'image-tag': {
+    pair: podCase(
+      container(c => (c.image = 'registry.example.com/team/app:latest')),
+      /uses the "latest" tag/,
+      container(c => (c.image = 'registry.example.com/team/app@sha256:00ff')),
+    ),
+  },
+  'trusted-registry': {
+    pair: podCase(
+      container(c => (c.image = 'docker.io/someone/app:1.0')),
+      /untrusted registry "docker.io"/,
+    ),
+  },
+  'image-pull-policy': {
+    pair: podCase(
+      container(c => (c.imagePullPolicy = 'Never')),
+      /imagePullPolicy is Never, not Always/,
+    ),
+  },
+  'run-as-non-root': {
+    pair: podCase(
+      spec => {
+        spec.securityContext = {};
+        delete spec.containers[0].securityContext.runAsNonRoot;
+      },
+      /runAsNonRoot is not true/,
+      // Set on the pod only: the containers inherit it.
+      spec => delete spec.containers[0].securityContext.runAsNonRoot,
+    ),
+  },
+  'no-privilege-escalation': {
+    pair: podCase(
+      container(c => (c.securityContext.allowPrivilegeEscalation = true)),
+      /allowPrivilegeEscalation is not false/,
+    ),
+  },
+  'read-only-root-filesystem': {
+    pair: podCase(
+      container(c => delete c.securityContext.readOnlyRootFilesystem),
+      /readOnlyRootFilesystem is not true/,
+    ),
+  },
+  'no-privileged': {
+    pair: podCase(
+      spec =>
+        (spec.initContainers = [
+          {
+            ...spec.containers[0],
+            name: 'setup',
+            securityContext: {
+              ...spec.containers[0].securityContext,
+              privileged: true,
+            },
+          },
+        ]),
+      /container "setup": runs privileged/,
+      container(c => (c.securityContext.privileged = false)),
+    ),
+  },
+  'automount-service-account-token': {
+    pair: podCase(
+      spec => delete spec.automountServiceAccountToken,
+      /token of service account "default" is mounted/,
+    ),
+  },
+  'no-host-namespaces': {
+    pair: podCase(
+      spec => (spec.hostNetwork = true),
+      /hostNetwork is true/,
+      spec => (spec.hostIPC = false),
+    ),
+  },
+  'dangerous-capabilities': {
+    pair: podCase(
+      container(c => (c.securityContext.capabilities.add = ['NET_ADMIN'])),
+      /adds dangerous capabilities NET_ADMIN/,
+      container(
+        c => (c.securityContext.capabilities.add = ['NET_BIND_SERVICE']),
+      ),
+    ),
+  },
+  'insecure-capabilities': {
+    pair: podCase(
+      container(c => (c.securityContext.capabilities = {})),
+      /does not drop ALL capabilities/,
+    ),
+  },
+  'host-path': {
+    pair: podCase(
+      spec =>
+        (spec.volumes = [{ name: 'logs', hostPath: { path: '/var/log' } }]),
+      /volume "logs" mounts host path \/var\/log/,
+      spec => (spec.volumes = [{ name: 'logs', emptyDir: {} }]),
+    ),
+  },
+  'host-port': {
+    pair: podCase(
+      container(c => (c.ports = [{ containerPort: 9090, hostPort: 9090 }])),
+      /binds host port 9090/,
+    ),
+  },
+  'host-process': {
+    pair: podCase(
+      container(
+        c => (c.securityContext.windowsOptions = { hostProcess: true }),
+      ),
+      /hostProcess is true/,
+    ),
+  },
+  'proc-mount': {
+    pair: podCase(
+      container(c => (c.securityContext.procMount = 'Unmasked')),
+      /procMount is Unmasked/,
+    ),
+  },
+  'resource-requests': {
+    pair: podCase(
+      container(c => delete c.resources.requests),
+      /missing requests: cpu, memory/,
+    ),
+  },
+  'resource-limits': {
+    pair: podCase(
+      container(c => delete c.resources.limits.memory),
+      /missing limits: memory/,
+    ),
+  },
+  probes: {
+    kinds: KINDS.filter(k => !RUN_TO_COMPLETION.includes(k)),
+    pair: podCase(
+      container(c => delete c.livenessProbe),
+      /missing livenessProbe/,
+    ),
+  },
+  replicas: {
+    kinds: ['Deployment'],
+    pair: kind => {
+      const one = WORKLOAD_KINDS[kind](goodPodSpec());
+      one.spec.replicas = 1;
+      return {
+        failing: [one],
+        passing: [WORKLOAD_KINDS[kind](goodPodSpec())],
+        message: /replicas is 1/,
+      };
+    },
+  },
+  'pod-disruption-budget': {
+    kinds: ['Deployment', 'StatefulSet'],
+    pair: kind => ({
+      failing: [WORKLOAD_KINDS[kind](goodPodSpec())],
+      passing: [WORKLOAD_KINDS[kind](goodPodSpec()), pdbFor('w')],
+      message: /no PodDisruptionBudget in its namespace selects its pods/,
+    }),
+  },
+  'no-plain-secrets': {
+    pair: podCase(
+      container(c => (c.env = [{ name: 'API_TOKEN', value: 'abc123' }])),
+      /plain env value for API_TOKEN/,
+      container(
+        c =>
+          (c.env = [
+            {
+              name: 'API_TOKEN',
+              valueFrom: { secretKeyRef: { name: 'api', key: 'token' } },
+            },
+          ]),
+      ),
+    ),
+  },
+  'no-secret-values': {
+    pair: podCase(
+      container(
+        c =>
+          (c.command = [
+            'sh',
+            '-c',
+            'curl -H "Authorization: Bearer 0123456789abcdefghijABCDEFGHIJ" http://api',
+          ]),
+      ),
+      /command\[2\] holds a bearer token/,
+      container(c => (c.command = ['sh', '-c', 'curl http://api/healthz'])),
+    ),
+  },
+};
+
+/** Rules on objects other than pod specs (and the pod rules that also read ConfigMaps). */
+const objectFixtures: Record<string, Pair[]> = {
+  'valid-object': [
+    {
+      failing: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }],
+      passing: [configMap({ color: 'blue' })],
+      message: /metadata\.name/,
+    },
+  ],
+  'run-scope': [
+    {
+      failing: [
+        {
+          ...configMap({ a: 'b' }),
+          metadata: { name: 'x', namespace: 'kube-system' },
+        },
+      ],
+      passing: [
+        {
+          ...configMap({ a: 'b' }),
+          metadata: { name: 'x', namespace: 'team-a' },
+        },
+      ],
+      message: /kube-system/,
+    },
+  ],
+  'pdb-allows-disruption': [
+    {
+      failing: [
+        {
+          ...pdbFor('w'),
+          spec: { minAvailable: '100%', selector: { matchLabels: LABELS } },
+        },
+      ],
+      passing: [pdbFor('w')],
+      message: /minAvailable is 100%: no pod may ever be evicted/,
+    },
+  ],
+  'service-type': [
+    {
+      failing: [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { type: 'NodePort', ports: [{ port: 80 }] },
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { ports: [{ port: 80 }] },
+        },
+      ],
+      message: /type NodePort is not allowed/,
+    },
+  ],
+  'no-plain-secrets': [
+    {
+      failing: [configMap({ db_password: 'hunter2' })],
+      // Names match as whole words: a key that only contains one is no secret.
+      passing: [configMap({ keyboard_layout: 'us', monkey_count: '3' })],
+      message: /ConfigMap key "db_password" looks like a secret/,
+    },
+  ],
+  'no-secret-values': [
+    {
+      failing: [
+        configMap({
+          id_ed25519:
+            '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----\n',
+        }),
+      ],
+      passing: [
+        configMap({ 'id_ed25519.pub': 'ssh-ed25519 AAAAC3Nz team@example' }),
+      ],
+      message: /ConfigMap key "id_ed25519" holds a PEM private key/,
+    },
+  ],
+  'rbac-cluster-admin': [
+    {
+      failing: [
+        binding('RoleBinding', { kind: 'ClusterRole', name: 'cluster-admin' }, [
+          app,
+        ]),
+      ],
+      passing: [
+        binding('RoleBinding', { kind: 'ClusterRole', name: 'edit' }, [app]),
+      ],
+      message: /binds ClusterRole cluster-admin/,
+    },
+  ],
+  'rbac-broad-subjects': [
+    {
+      failing: [
+        binding('RoleBinding', { kind: 'Role', name: 'reader' }, [
+          { kind: 'Group', name: 'system:authenticated' },
+        ]),
+      ],
+      passing: [
+        binding('RoleBinding', { kind: 'Role', name: 'reader' }, [app]),
+      ],
+      message: /to Group system:authenticated/,
+    },
+  ],
+  'rbac-wildcard': [
+    {
+      failing: [
+        role('Role', [
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['*'] },
+        ]),
+      ],
+      passing: [
+        role('Role', [
+          {
+            apiGroups: ['apps'],
+            resources: ['deployments'],
+            verbs: ['get', 'list'],
+          },
+        ]),
+      ],
+      message: /every verb \(\*\)/,
+    },
+  ],
+  'rbac-escalation': [
+    {
+      failing: [
+        role('Role', [
+          {
+            apiGroups: ['rbac.authorization.k8s.io'],
+            resources: ['rolebindings'],
+            verbs: ['create', 'bind'],
+          },
+        ]),
+      ],
+      passing: [
+        role('Role', [
+          {
+            apiGroups: ['rbac.authorization.k8s.io'],
+            resources: ['rolebindings'],
+            verbs: ['get'],
+          },
+        ]),
+      ],
+      message: /grants bind on/,
+    },
+  ],
+  'rbac-cluster-secrets': [
+    {
+      failing: [
+        role('ClusterRole', [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['watch'] },
+        ]),
+      ],
+      passing: [
+        role('ClusterRole', [
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['watch'] },
+        ]),
+      ],
+      message: /grants watch on secrets in every namespace/,
+    },
+  ],
+  'rbac-pod-exec': [
+    {
+      failing: [
+        role('Role', [
+          { apiGroups: [''], resources: ['pods/attach'], verbs: ['create'] },
+        ]),
+      ],
+      passing: [
+        role('Role', [
+          { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+        ]),
+      ],
+      message: /grants create on pods\/attach/,
+    },
+  ],
+};
+
+/** What a fixture pair shows about a rule; {@link pairHolds} is what it must show. */
+const judgePair = (ruleId: string, { failing, passing }: Pair) => {
+  const failed = failures(failing, ruleId);
+  return {
+    failingMessages: failed.map(r => r.message).join('\n'),
+    everyFailureHasAFix: failed.every(r => r.fix.length > 10),
+    // The passing fixture is judged by the rule (valid-object reports failures only: a valid
+    // object is shown judged by the other rules reaching it), and passes.
+    passingJudged:
+      (ruleId === 'valid-object'
+        ? engine.check(passing, { scope }).results.filter(r => r.passed)
+        : results(passing, ruleId)
+      ).length > 0,
+    passingFailures: failures(passing, ruleId).map(r => r.message),
+  };
+};
+const pairHolds = ({ message }: Pair) => ({
+  failingMessages: expect.stringMatching(message),
+  everyFailureHasAFix: true,
+  passingJudged: true,
+  passingFailures: [],
+});
+
+describe('every rule the engine lists has fixtures of its own', () => {
+  const ruleIds = engine.listRules().map(r => r.id);
+
+  it('no rule is without a failing and a passing fixture', () => {
+    expect(ruleIds.length).toBeGreaterThanOrEqual(30);
+    expect(
+      ruleIds.filter(id => !podFixtures[id] && !objectFixtures[id]),
+    ).toEqual([]);
+    // And no fixture names a rule the engine does not have.
+    expect(
+      [...Object.keys(podFixtures), ...Object.keys(objectFixtures)].filter(
+        id => !ruleIds.includes(id),
+      ),
+    ).toEqual([]);
+  });
+
+  describe.each(Object.keys(podFixtures))('%s', ruleId => {
+    const fixture = podFixtures[ruleId];
+    const judged = fixture.kinds ?? KINDS;
+    it.each(judged)('fails and passes in a %s', kind => {
+      const pair = fixture.pair(kind);
+      expect(judgePair(ruleId, pair)).toEqual(pairHolds(pair));
+    });
+    const others = KINDS.filter(k => !judged.includes(k));
+    if (others.length) {
+      it.each(others)('leaves a %s alone', kind => {
+        expect(results(wrap(kind, goodPodSpec()), ruleId)).toEqual([]);
+        expect(
+          results(
+            fixture.pair(judged[0]).failing.map(o =>
+              WORKLOAD_KINDS[kind](
+                // the failing fixture's pod spec, in a kind the rule does not judge
+                (o.spec?.template?.spec ?? o.spec) as any,
+              ),
+            ),
+            ruleId,
+          ),
+        ).toEqual([]);
+      });
+    }
+  });
+
+  describe.each(Object.keys(objectFixtures))('%s', ruleId => {
+    it.each(objectFixtures[ruleId].map((p, i) => [i + 1, p] as const))(
+      'object fixture %d fails and passes',
+      (_i, pair) => expect(judgePair(ruleId, pair)).toEqual(pairHolds(pair)),
+    );
+  });
+});
