@@ -20,9 +20,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . scripts/env.sh
 
-# create-app 0.9.2 is the create-app of Backstage release 1.55.0 (it writes that version into the new
-# app's backstage.json, which step 2 checks). Change both together when moving to a new release.
+# create-app 0.9.2 is the newest create-app on the registry; it makes a release 1.55.0 app, which the README's
+# first step moves to our release (backstage.json) with versions:bump. RELEASE_DAY is that release's date:
+# the release manifest is rebuilt from the registry's publish dates (see install-test/releaseManifest.js).
 CREATE_APP_VERSION=0.9.2
+RELEASE_DAY=2026-11-17
 BACKEND_PORT=7107
 KUBE_PORT=7543
 KUBE_TOKEN=install-test-token
@@ -97,9 +99,7 @@ rm -rf "$app"
 step "creating an app with @backstage/create-app@$CREATE_APP_VERSION"
 (cd "$work" && BACKSTAGE_APP_NAME=kubechart-install-test npx --yes "@backstage/create-app@$CREATE_APP_VERSION" \
   --path "$app" --skip-install >"$work/create-app.log" 2>&1) || { tail -n 30 "$work/create-app.log"; fail "create-app"; }
-app_release=$(node -p "require('$app/backstage.json').version")
-[ "$app_release" = "$release" ] ||
-  fail "create-app@$CREATE_APP_VERSION makes a Backstage $app_release app; backstage.json says $release"
+[ -f "$app/backstage.json" ] || fail "create-app@$CREATE_APP_VERSION made no backstage.json"
 
 # create-app seeds the new app's yarn.lock from the Backstage repository on GitHub; without it every caret
 # range resolves to the newest release, and the lines of two releases meet (e.g. plugin-signals-backend
@@ -111,6 +111,16 @@ fi
 
 # ---- 3. the README's install steps -------------------------------------------------------------------
 cd "$app"
+step "README: move the app to Backstage $release (versions:bump)"
+# versions:bump downloads the release manifest from outside the npm registry; here it is rebuilt from the
+# registry and handed over through BACKSTAGE_MANIFEST_FILE, which versions:bump reads instead.
+node "$src/scripts/install-test/releaseManifest.js" "$work/manifest.json" "$RELEASE_DAY" "$app" "$src/plugins" \
+  >"$work/manifest.log" 2>&1 || { cat "$work/manifest.log"; fail "the release manifest of $release"; }
+# The new app is not installed yet: the backstage-cli of this repository runs the bump in it.
+BACKSTAGE_MANIFEST_FILE="$work/manifest.json" node "$src/node_modules/@backstage/cli/bin/backstage-cli" versions:bump --release "$release" --skip-install \
+  >"$work/bump.log" 2>&1 || { tail -n 40 "$work/bump.log"; fail "versions:bump to $release"; }
+app_release=$(node -p "require('$app/backstage.json').version")
+[ "$app_release" = "$release" ] || fail "after versions:bump the app says Backstage $app_release, not $release"
 step "README: the packages (tarballs as resolutions, then yarn add)"
 node "$src/scripts/install-test/useTarballs.js" "$app/package.json" "$tarballs"
 yarn --cwd packages/backend add \

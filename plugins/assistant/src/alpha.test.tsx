@@ -24,7 +24,7 @@ const api = {
 
 describe('kube-assistant (new frontend system)', () => {
   it('is the kube-assistant plugin with a page at /kube-assistant', () => {
-    expect(plugin.id).toBe('kube-assistant');
+    expect(plugin.pluginId).toBe('kube-assistant');
     const tester = createExtensionTester(kubeAssistantPage);
     expect(tester.get(coreExtensionData.routePath)).toBe('/kube-assistant');
     expect(tester.get(coreExtensionData.title)).toBe('Kubernetes assistant');

@@ -9,7 +9,7 @@ import { AuditLogApi, auditLogApiRef } from './api';
 
 describe('audit-log (new frontend system)', () => {
   it('provides the page at /audit-log with a title for the nav', () => {
-    expect(plugin.id).toBe('audit-log');
+    expect(plugin.pluginId).toBe('audit-log');
     const tester = createExtensionTester(auditLogPage);
     expect(tester.get(coreExtensionData.routePath)).toBe('/audit-log');
     expect(tester.get(coreExtensionData.title)).toBe('Audit log');

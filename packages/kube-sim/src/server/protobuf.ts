@@ -53,7 +53,7 @@ const bytes = (f: Field) => f.value as Buffer;
 
 function mapEntry(buf: Buffer): [string, Buffer] {
   let key = '';
-  let value = Buffer.alloc(0);
+  let value: Buffer = Buffer.alloc(0);
   for (const f of fields(buf)) {
     if (f.no === 1) key = str(f);
     if (f.no === 2) value = bytes(f);
@@ -265,7 +265,7 @@ export function decodeProtobufBody(body: Buffer): KubeObject {
   try {
     let apiVersion = '';
     let kind = '';
-    let raw = Buffer.alloc(0);
+    let raw: Buffer = Buffer.alloc(0);
     for (const f of fields(body.subarray(4))) {
       if (f.no === 1) {
         for (const t of fields(bytes(f))) {

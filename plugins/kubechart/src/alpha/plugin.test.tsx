@@ -14,7 +14,7 @@ import { makeEntity } from '../testUtils/fixtures';
 
 describe('kubechart frontend plugin (new frontend system)', () => {
   it('provides the API, the tab, the card, the page and the home widget', () => {
-    expect(plugin.id).toBe('kubechart');
+    expect(plugin.pluginId).toBe('kubechart');
     for (const id of [
       'api:kubechart',
       'entity-content:kubechart/deployment-history',

@@ -94,10 +94,15 @@ function ReleaseResults(props: {
 
 const describeChart = (
   c: PolicyChartArtifact | undefined,
-  tp: (key: 'chart', o: Record<string, string>) => string,
+  line: (o: {
+    chart: string;
+    version: string;
+    digest: string;
+    source: string;
+  }) => string,
 ) =>
   c
-    ? tp('chart', {
+    ? line({
         chart: c.chart,
         version: c.version,
         digest: c.digest,
@@ -152,7 +157,7 @@ export function PolicyReportTable(props: { report: PolicyReport }) {
           title={tp('release', { release })}
           subtitle={describeChart(
             report.charts?.find(c => c.release === release),
-            tp,
+            o => tp('chart', o),
           )}
           rows={report.results.filter(r => r.release === release)}
         />
