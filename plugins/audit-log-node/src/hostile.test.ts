@@ -20,6 +20,14 @@ const hostileBodies: Record<string, () => JsonObject> = {
     ['passwor'.repeat((5 * MB) / 7)]: 'x',
     ['x'.repeat(5 * MB)]: 'y',
   }),
+  // all of it matched: as much key text as one event may have scanned
+  'secret-looking keys filling the scan budget': () =>
+    Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => [
+        `${i}:${'passwor'.repeat(1160)}`,
+        'x',
+      ]),
+    ),
   // A 5 MB object of 330,000 keys costs the JSON parser ~0.7 s before any
   // audit code sees it; a plugin's body limit bounds that, not redaction.
   '65,000 keys (1 MB)': () =>
@@ -106,6 +114,18 @@ describe('hostile audit event metadata', () => {
       );
     },
   );
+
+  it('redacts the values of keys too long to scan', () => {
+    const out = redactSecrets(
+      hostileBodies['5 MB of secret-looking key text'](),
+    );
+    expect(Object.values(out)).toEqual([REDACTED, REDACTED]);
+    const scanned =
+      hostileBodies['secret-looking keys filling the scan budget']();
+    expect(Object.values(redactSecrets(scanned))).toEqual(
+      Object.values(scanned),
+    );
+  });
 
   it('still redacts a secret whose key is longer than the key limit', () => {
     const out = redactSecrets({ [`${'x'.repeat(300)}password`]: 'hunter2' });

@@ -1,4 +1,4 @@
-import { REDACTED, redactSecrets } from './redact';
+import { META_LIMITS, REDACTED, redactSecrets } from './redact';
 import { extractTarget } from './target';
 
 describe('redactSecrets', () => {
@@ -100,6 +100,39 @@ describe('extractTarget with a nested target', () => {
       cluster: 'dev',
       namespace: 'team-a',
       resource: 'run:r1',
+    });
+  });
+});
+
+describe('redactSecrets key scan budget', () => {
+  const budget = META_LIMITS.maxScannedKeyChars;
+
+  it('matches a key that fits in the budget and redacts one that does not', () => {
+    expect(Object.values(redactSecrets({ ['x'.repeat(budget)]: 'v' }))).toEqual(
+      ['v'],
+    );
+    expect(
+      Object.values(
+        redactSecrets({ [`${'x'.repeat(budget - 8)}password`]: 'v' }),
+      ),
+    ).toEqual([REDACTED]);
+    expect(
+      Object.values(redactSecrets({ ['x'.repeat(budget + 1)]: 'v' })),
+    ).toEqual([REDACTED]);
+  });
+
+  it('shares the budget between the keys of one event', () => {
+    const out = redactSecrets({
+      ['a'.repeat(budget - 10)]: 'first',
+      nested: { ['b'.repeat(11)]: 'second', ['c'.repeat(4)]: 'third' },
+    });
+    expect(Object.values(out)).toEqual([
+      'first',
+      { ['b'.repeat(11)]: REDACTED, ['c'.repeat(4)]: 'third' },
+    ]);
+    // the next event has a budget of its own
+    expect(redactSecrets({ ['b'.repeat(11)]: 'second' })).toEqual({
+      ['b'.repeat(11)]: 'second',
     });
   });
 });

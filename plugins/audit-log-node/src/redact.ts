@@ -4,9 +4,13 @@ import { JsonObject, JsonValue } from '@backstage/types';
  * Keys whose values are replaced by {@link REDACTED}, matched case-insensitively
  * anywhere in the key (`apiKey`, `DB_PASSWORD`, `x-auth-token`, …).
  *
- * A plain alternation of literals: V8 matches it in time linear in the key's
- * length. Keys longer than {@link META_LIMITS}.maxKeyLength are cut before
- * they are matched or stored.
+ * A plain alternation of literals, matched on the whole key (before it is cut
+ * to {@link META_LIMITS}.maxKeyLength for storage). Its cost is linear in the
+ * key's length but not small: V8 first runs a regexp in its bytecode
+ * interpreter (and again after the garbage collector flushed its code), about
+ * 20 ns a character, so {@link META_LIMITS}.maxScannedKeyChars bounds how much
+ * key text one event may have matched; the value of a key beyond it is
+ * redacted unmatched.
  * @public
  */
 export const SECRET_KEY_PATTERN =
@@ -36,12 +40,24 @@ export const META_LIMITS = {
   maxKeyLength: 256,
   /** Characters of string values kept per event, all strings together. */
   maxTotalStringLength: 65536,
+  /**
+   * Characters of keys matched against {@link SECRET_KEY_PATTERN} per event,
+   * all keys together. A key longer than what is left is not matched and its
+   * value is redacted (fail closed), so no event makes the walk scan more
+   * than this much key text, however long its keys.
+   */
+  maxScannedKeyChars: 512 * 1024,
 } as const;
 
 /** Marker key on an object or array whose remaining members were cut. */
 export const TRUNCATED_MARKER = '…truncated';
 
-type Walk = { nodes: number; chars: number; truncated: boolean };
+type Walk = {
+  nodes: number;
+  chars: number;
+  keyChars: number;
+  truncated: boolean;
+};
 
 function cutString(text: string, max: number): string {
   if (text.length <= max) {
@@ -109,6 +125,19 @@ function redactArray(list: unknown[], depth: number, walk: Walk): JsonValue[] {
   return out;
 }
 
+/**
+ * Whether the value under `key` is redacted: the whole key is matched, within
+ * the event's budget of scanned key text; a key that does not fit in what is
+ * left of it counts as secret-looking.
+ */
+function isSecretKey(key: string, walk: Walk): boolean {
+  if (walk.keyChars + key.length > META_LIMITS.maxScannedKeyChars) {
+    return true;
+  }
+  walk.keyChars += key.length;
+  return SECRET_KEY_PATTERN.test(key);
+}
+
 function redactObject(
   obj: Record<string, unknown>,
   depth: number,
@@ -128,8 +157,7 @@ function redactObject(
       continue;
     }
     const key = cutString(rawKey, META_LIMITS.maxKeyLength);
-    // matched on the whole key: the pattern is linear in its length
-    if (SECRET_KEY_PATTERN.test(rawKey)) {
+    if (isSecretKey(rawKey, walk)) {
       walk.nodes += 1;
       out[key] = REDACTED;
       continue;
@@ -158,13 +186,14 @@ export function hasOwnKeys(obj: object): boolean {
 /**
  * Returns a JSON-safe deep copy of `meta` in which every value under a key
  * matching {@link SECRET_KEY_PATTERN} (at any depth, inside arrays too) is
- * replaced by {@link REDACTED}. The copy is bounded by {@link META_LIMITS}:
+ * replaced by {@link REDACTED}, as is every value under a key beyond the
+ * event's `maxScannedKeyChars`. The copy is bounded by {@link META_LIMITS}:
  * the work done is linear in the number of keys of each visited object and
  * capped by `maxNodes`, and the copy holds at most `maxTotalStringLength`
  * characters of string values, whatever the caller passes.
  * @public
  */
 export function redactSecrets(meta: JsonObject): JsonObject {
-  const walk: Walk = { nodes: 0, chars: 0, truncated: false };
+  const walk: Walk = { nodes: 0, chars: 0, keyChars: 0, truncated: false };
   return redactObject(meta, 0, walk);
 }
