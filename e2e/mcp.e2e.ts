@@ -12,10 +12,22 @@ function output(result: Awaited<ReturnType<Client['callTool']>>): any {
   return JSON.parse(first.text);
 }
 
+let client: Client;
+
+/** Polls the agent's get-run tool until the run has ended (three minutes at most). */
+async function runToEnd(runId: string): Promise<any> {
+  let run: any;
+  for (let i = 0; i < 180; i++) {
+    run = output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId } })).run;
+    if (run.status === 'succeeded' || run.status === 'failed') break;
+    await new Promise(r => setTimeout(r, 1000));
+  }
+  return run;
+}
+
 // An AI agent's view: a real MCP client against the example backend's MCP actions endpoint, acting as
 // the signed-in guest (a platform-team member), then the same run seen in the portal.
 describe('KubeChart as MCP tools', () => {
-  let client: Client;
   let browser: Browser;
 
   before(async () => {
@@ -73,12 +85,7 @@ describe('KubeChart as MCP tools', () => {
       }),
     );
     assert.match(started.link, /\/catalog\/default\/component\/payments-api\/deployment-history/);
-    let run: any;
-    for (let i = 0; i < 180; i++) {
-      run = output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId: started.runId } })).run;
-      if (run.status === 'succeeded' || run.status === 'failed') break;
-      await new Promise(r => setTimeout(r, 1000));
-    }
+    const run = await runToEnd(started.runId);
     assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
     assert.equal(run.actor, 'user:default/guest');
 
@@ -93,5 +100,41 @@ describe('KubeChart as MCP tools', () => {
     const page = await openSignedIn(browser, '/catalog/default/component/payments-api/deployment-history');
     await page.getByText(release).first().waitFor({ timeout: 60_000 });
     await screenshot(page, 'mcp-run-in-history');
+  });
+
+  test('the history offers "Roll back to this revision" on an earlier revision, not on the one the release is at', async () => {
+    const release = `mcp-rb-${Date.now().toString(36)}`;
+    const runIds: string[] = [];
+    for (const replicas of [1, 2]) {
+      const started = output(
+        await client.callTool({
+          name: 'kubechart.install-chart',
+          arguments: {
+            cluster: 'kube-sim',
+            namespace: 'payments',
+            entityRef: 'component:default/payments-api',
+            release: { name: release, chart: 'kubechart-service', values: { replicas } },
+          },
+        }),
+      );
+      const run = await runToEnd(started.runId);
+      assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
+      runIds.push(started.runId);
+    }
+    const history = '/catalog/default/component/payments-api/deployment-history';
+    const rollback = (page: Awaited<ReturnType<typeof openSignedIn>>) =>
+      page.getByRole('button', { name: 'Roll back to this revision' });
+
+    const earlier = await openSignedIn(browser, `${history}?run=${runIds[0]}`);
+    await earlier.getByText(runIds[0]).first().waitFor({ timeout: 60_000 });
+    await rollback(earlier).waitFor({ timeout: 30_000 });
+    await screenshot(earlier, 'mcp-rollback-offered-on-revision-1');
+
+    const current = await openSignedIn(browser, `${history}?run=${runIds[1]}`);
+    await current.getByText(runIds[1]).first().waitFor({ timeout: 60_000 });
+    // The earlier revision showed its button within this time; the current one must not get one.
+    await current.waitForTimeout(5_000);
+    assert.equal(await rollback(current).count(), 0, 'no rollback offered on the revision the release is at');
+    await screenshot(current, 'mcp-no-rollback-on-current-revision');
   });
 });
