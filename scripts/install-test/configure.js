@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The README's configuration step, applied to a create-app app-config.yaml: the `kubernetes:` block
 // replaces create-app's empty one, the example templates join `catalog.locations`, guest sign-in uses the
-// example org's catalog user, and the
+// example org's catalog user, the home page widgets join the home page's defaultConfig, and the
 // `kubechart:` / `kubeAssistant:` blocks are appended. Usage: configure.js <app-config.yaml>
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,6 +25,11 @@ text = text.slice(0, at) + read('app-config.catalog.yaml') + text.slice(at);
 const guest = /^(    guest:) \{\}$/m;
 if (!guest.test(text)) throw new Error(`${file}: no \`guest: {}\` provider to point at the catalog's guest user`);
 text = text.replace(guest, '$1\n      userEntityRef: user:default/guest');
+
+// The two home page widgets join the entries of create-app's `page:home` defaultConfig.
+const homeDefaults = /^(    - page:home:\n        config:\n          defaultConfig:\n)/m;
+if (!homeDefaults.test(text)) throw new Error(`${file}: no page:home defaultConfig list`);
+text = text.replace(homeDefaults, `$1${read('app-config.home.yaml')}`);
 
 text += read('app-config.kubechart.yaml');
 fs.writeFileSync(file, text);
