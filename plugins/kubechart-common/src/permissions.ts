@@ -50,6 +50,16 @@ export const kubechartRunsRollbackPermission = createPermission({
 });
 
 /**
+ * Approve or reject a run awaiting approval on a protected target. Holding it is not enough: the
+ * caller must also be one of the target's approvers (`kubechart.approvals`), and never the requester.
+ * @public
+ */
+export const kubechartRunsApprovePermission = createPermission({
+  name: 'kubechart.runs.approve',
+  attributes: { action: 'update' },
+});
+
+/**
  * Read the configured clusters and their health.
  * @public
  */
@@ -86,6 +96,7 @@ export const kubechartPermissions = [
   kubechartTenantsReadPermission,
   kubechartRunsCreatePermission,
   kubechartRunsRollbackPermission,
+  kubechartRunsApprovePermission,
   kubechartClustersReadPermission,
   kubechartRunsClusterScopedPermission,
   kubechartTenantsAdminPermission,

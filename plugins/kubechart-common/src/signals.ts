@@ -24,6 +24,24 @@ export const KUBECHART_CLUSTER_HEALTH_CHANNEL = 'kubechart:cluster-health';
  */
 export const KUBECHART_TENANT_HEALTH_CHANNEL = 'kubechart:tenant-health';
 
+/**
+ * Signal channel on which drift status changes are published.
+ * Message: {@link DriftSignal}.
+ * @public
+ */
+export const KUBECHART_DRIFT_CHANNEL = 'kubechart:drift';
+
+/** @public */
+export type DriftSignal = {
+  type: 'drift-changed';
+  runId: string;
+  cluster: string;
+  namespace: string;
+  release?: string;
+  entityRef?: string;
+  status: 'in-sync' | 'drifted' | 'unknown';
+};
+
 /** @public */
 export type RunSignal = {
   type: 'run-updated';

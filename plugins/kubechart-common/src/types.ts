@@ -21,11 +21,25 @@ export const RUN_KINDS: readonly RunKind[] = [
   'custom',
 ];
 
-/** Lifecycle of a run: `pending` → `running` → `succeeded` | `failed`. @public */
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+/**
+ * Lifecycle of a run: `pending` → `running` → `succeeded` | `failed`. A run against a protected
+ * target (`kubechart.approvals`) starts as `awaiting-approval` (its plan rendered, nothing applied);
+ * approved, it becomes `pending` — or `approved` first when the requester must submit the plan's
+ * input again (it holds secrets the backend does not keep); rejected or expired, it is `failed`.
+ * @public
+ */
+export type RunStatus =
+  | 'awaiting-approval'
+  | 'approved'
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed';
 
 /** All run statuses. @public */
 export const RUN_STATUSES: readonly RunStatus[] = [
+  'awaiting-approval',
+  'approved',
   'pending',
   'running',
   'succeeded',
@@ -145,6 +159,46 @@ export type RunTarget = {
 /** One status change of a run. @public */
 export type RunTransition = { status: RunStatus; at: string };
 
+/** One approver's decision on a run awaiting approval. @public */
+export type ApprovalDecision = {
+  /** User entity ref of the approver. */
+  by: string;
+  decision: 'approve' | 'reject';
+  /** Required: why. */
+  comment: string;
+  at: string;
+};
+
+/** The approval gate of a run against a protected target. @public */
+export type RunApproval = {
+  /** Name of the `kubechart.approvals` rule that protects the target. */
+  rule: string;
+  /**
+   * `awaiting` decisions; `approved` (waiting for the requester to submit the plan's input again);
+   * `executed` (the approved plan was started); `rejected`, `expired`, `changed` (the plan changed
+   * after approval and was not applied) end the run as failed.
+   */
+  state: 'awaiting' | 'approved' | 'executed' | 'rejected' | 'expired' | 'changed';
+  /** How many distinct approvers must approve. */
+  required: number;
+  /** Entity refs (groups or users) whose members may approve; the requester never may. */
+  approvers: string[];
+  /** `sha256:<hex>` of the plan approvers see: input, rendered manifests, chart digests, release revisions. */
+  planHash: string;
+  requestedAt: string;
+  expiresAt: string;
+  decisions: ApprovalDecision[];
+  /** The latest run on the same target when the request was made; the plan's diff is against it. */
+  previousRunId?: string;
+  /** True when the requester must submit the input again after approval (it holds secret values). */
+  resubmit: boolean;
+  /** For the caller of `GET /runs/:id`: whether it may approve or reject now, and if not, why. */
+  viewer?: { mayDecide: boolean; reason?: string };
+};
+
+/** Body of `POST /runs/:id/approve` and `POST /runs/:id/reject`. @public */
+export type DecideRunRequest = { comment: string };
+
 /** A run: one entry of deployment history. @public */
 export type Run = {
   id: string;
@@ -173,6 +227,8 @@ export type Run = {
   finishedAt?: string;
   durationMs?: number;
   heartbeatAt?: string;
+  /** Set on runs against protected targets. */
+  approval?: RunApproval;
 };
 
 /** A log line or a step transition of a run. @public */
@@ -195,6 +251,48 @@ export type RunsPage = {
   items: Run[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   nextCursor?: string;
+};
+
+/** A field of a live object that differs from what a run applied. @public */
+export type DriftField = {
+  /** Dotted path with list-map keys, e.g. `spec.replicas`, `spec.template.spec.containers[name=web].env[name=MODE].value`. */
+  path: string;
+  /** What the run applied (redacted like history), absent when the run did not set the field. */
+  expected?: unknown;
+  /** What runs now (redacted), absent when the field was removed. */
+  actual?: unknown;
+  /** The field manager (managedFields) that owns the live value, e.g. `kubectl-scale`. */
+  manager?: string;
+  /** When that manager last wrote the object (managedFields time). */
+  changedAt?: string;
+};
+
+/** An object a run applied that no longer matches. @public */
+export type DriftObject = {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  state: 'changed' | 'missing';
+  fields: DriftField[];
+};
+
+/**
+ * Drift of the latest succeeded release or manifests run on a target: the live objects compared
+ * with the manifests it applied (fields set by controllers or defaulted by the API server do not count).
+ * @public
+ */
+export type RunDrift = {
+  runId: string;
+  target: RunTarget;
+  entityRef?: string;
+  status: 'in-sync' | 'drifted' | 'unknown';
+  /** When the current status was first observed. */
+  since: string;
+  checkedAt: string;
+  objects: DriftObject[];
+  /** Why the status is `unknown` (cluster unreachable, manifest redacted…). */
+  message?: string;
 };
 
 /** `GET /runs/:id/diff/:other`. @public */
