@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Configuration of the kubechart plugins. Clusters come from `kubernetes.clusterLocatorMethods` (type `config`). */
   kubechart?: {
@@ -68,6 +70,37 @@ export interface Config {
        * contents are deleted), reporting progress in the run log; the run fails after it. In seconds. Default 300.
        */
       namespaceDeletionTimeoutSeconds?: number;
+    };
+    /**
+     * Approval gates: runs against protected targets wait for approvers before anything is applied.
+     * A run whose target matches a rule is recorded as `awaiting-approval` with its rendered plan;
+     * approvers (never the requester) approve or reject it with a comment; the run applies exactly the
+     * approved plan, or fails if the plan changed. Without rules nothing needs approval.
+     */
+    approvals?: {
+      /** Default lifetime of an approval request, e.g. `{ hours: 24 }` or `P1D`. Default 24 hours. */
+      expiresAfter?: HumanDuration | string;
+      /** How often expired requests are ended and approved runs waiting for a lock are started, in seconds. Default 60. */
+      checkSeconds?: number;
+      rules?: Array<{
+        /** Name shown to requesters and approvers, e.g. `production`. */
+        name?: string;
+        /** Cluster names (`*` is a wildcard). Default: every cluster. */
+        clusters?: string[];
+        /** Namespace patterns, e.g. `prod-*`. With `tenants` empty too: every namespace of the clusters. */
+        namespaces?: string[];
+        /** Tenant codes whose runs are protected. */
+        tenants?: string[];
+        /**
+         * Who may approve: `owner` (the owning group of the run's tenant, entity or namespace) and/or
+         * entity refs such as `group:default/platform-team`. Default `[owner]`. The requester never may.
+         */
+        approvers?: string[];
+        /** Distinct approvals needed. Default 1. */
+        required?: number;
+        /** Lifetime of a request under this rule. Default `expiresAfter`. */
+        expiresAfter?: HumanDuration | string;
+      }>;
     };
     limits?: {
       /** Maximum number of tenants (not counting deleted ones). Default 100. */

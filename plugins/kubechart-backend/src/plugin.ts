@@ -23,6 +23,9 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { createApprovalNotifier } from './approvals/notifier';
+import { readApprovalSettings } from './approvals/rules';
 import { registerKubechartActions } from './actions/kubechartActions';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunEngine } from './engine/RunEngine';
@@ -67,8 +70,9 @@ export const kubechartPlugin = createBackendPlugin({
         runsClient: kubechartRunsServiceRef,
         catalog: catalogServiceRef,
         metricsService: metricsServiceRef,
+        notifications: notificationService,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog, metricsService }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog, metricsService, notifications }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
         registerKubechartActions({ actionsRegistry, runs: runsClient, config });
@@ -107,6 +111,8 @@ export const kubechartPlugin = createBackendPlugin({
           settings,
           listener: { onRunChanged },
           metrics,
+          approvals: readApprovalSettings(config),
+          notifier: createApprovalNotifier(notifications, logger),
         });
         const health = new HealthService(clusters, logger, {
           onClusterHealthChange: h => publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, { type: 'cluster-health', cluster: h.cluster, status: h.status }),
@@ -122,6 +128,16 @@ export const kubechartPlugin = createBackendPlugin({
           fn: async () => {
             const n = await engine.recoverStaleRuns();
             if (n) logger.info(`Reconciled ${n} stale run(s)`);
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'kubechart-approvals',
+          frequency: { seconds: config.getOptionalNumber('kubechart.approvals.checkSeconds') ?? 60 },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: 10 },
+          fn: async () => {
+            const { expired, started } = await engine.tendApprovals();
+            if (expired || started) logger.info(`Approvals: ${expired} expired, ${started} approved run(s) started`);
           },
         });
         lifecycle.addShutdownHook(async () => {

@@ -5,7 +5,8 @@ import { ClusterRegistry, HelmCli, PolicyEngine, TenantResourceProvider } from '
 import { execFileSync } from 'node:child_process';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
-import { RunEngine } from '../engine/RunEngine';
+import { ApprovalNotifier, RunEngine } from '../engine/RunEngine';
+import { readApprovalSettings } from '../approvals/rules';
 import { readEngineSettings } from '../engine/settings';
 
 export const chartDirectory = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts');
@@ -51,8 +52,11 @@ export async function createTestEngine(options: {
   config?: Record<string, any>;
   helm?: 'helm3' | 'helm4';
   tenantResources?: TenantResourceProvider[];
+  notifier?: ApprovalNotifier;
+  /** Another engine (a restarted or second backend) on the database of a test engine. */
+  knex?: Awaited<ReturnType<TestDatabases['init']>>;
 }) {
-  const knex = await options.databases.init(options.databaseId);
+  const knex = options.knex ?? (await options.databases.init(options.databaseId));
   const store = await DatabaseRunStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
   const configData = options.config ?? testConfig(options.sim);
   if (options.helm) configData.kubechart.helm.binary = helmBinary(options.helm);
@@ -66,6 +70,8 @@ export async function createTestEngine(options: {
     logger: mockServices.logger.mock(),
     settings: readEngineSettings(config),
     tenantResources: options.tenantResources,
+    approvals: readApprovalSettings(config),
+    notifier: options.notifier,
   });
   return { knex, store, engine, clusters, config };
 }

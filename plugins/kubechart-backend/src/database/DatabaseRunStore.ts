@@ -14,7 +14,10 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import {
+  ApprovalRecord,
   FinishRunOptions,
+  NewApproval,
+  OPEN_APPROVAL_STATES,
   LeaseLostError,
   NewRun,
   NewRunEvent,
@@ -60,6 +63,80 @@ type RunRow = {
   lease_epoch: number;
 };
 
+const iso = (ms: string | number | null | undefined) =>
+  ms === null || ms === undefined
+    ? undefined
+    : new Date(Number(ms)).toISOString();
+
+type ApprovalRow = {
+  run_id: string;
+  rule: string;
+  state: string;
+  required: number;
+  approvers: string;
+  plan_hash: string;
+  plan_salt: string;
+  requested_at: string | number;
+  expires_at: string | number;
+  previous_run_id: string | null;
+  request: string | null;
+};
+
+type DecisionRow = {
+  run_id: string;
+  by: string;
+  decision: string;
+  comment: string;
+  at: string | number;
+};
+
+function toApproval(row: ApprovalRow, decisions: DecisionRow[]): ApprovalRecord {
+  return {
+    rule: row.rule,
+    state: row.state as ApprovalRecord['state'],
+    required: Number(row.required),
+    approvers: JSON.parse(row.approvers),
+    planHash: row.plan_hash,
+    planSalt: row.plan_salt,
+    requestedAt: iso(row.requested_at)!,
+    expiresAt: iso(row.expires_at)!,
+    decisions: decisions
+      .filter(d => d.run_id === row.run_id)
+      .sort((a, b) => Number(a.at) - Number(b.at))
+      .map(d => ({
+        by: d.by,
+        decision: d.decision as 'approve' | 'reject',
+        comment: d.comment,
+        at: iso(d.at)!,
+      })),
+    ...(row.previous_run_id ? { previousRunId: row.previous_run_id } : {}),
+    ...keptRequest(row.request),
+  };
+}
+
+/**
+ * The `request` column: `{ request?, exec }` while the gate is open, the input only when it holds no
+ * secret values; `{ resubmit }` once it is closed (nothing kept).
+ */
+function keptRequest(column: string | null) {
+  const kept = column ? JSON.parse(column) : {};
+  return {
+    // Once the gate is closed only whether the input was kept is left.
+    resubmit: typeof kept.resubmit === 'boolean' ? kept.resubmit : !kept.request,
+    ...(kept.request ? { request: kept.request } : {}),
+    ...(kept.exec ? { exec: kept.exec } : {}),
+  };
+}
+
+/** What a closed gate keeps of its `request` column. */
+const closedRequest = (gate: ApprovalRow) => JSON.stringify({ resubmit: keptRequest(gate.request).resubmit });
+
+/** What a run shows of its gate: no salt, no kept request or scope. */
+function publicApproval(record: ApprovalRecord): NonNullable<Run['approval']> {
+  const { planSalt: _salt, request: _request, exec: _exec, ...approval } = record;
+  return approval;
+}
+
 type EventRow = {
   run_id: string;
   seq: number;
@@ -89,10 +166,6 @@ function checkLease(row: RunRow, lease: RunLease | undefined) {
     throw new LeaseLostError(row.id, `it already ${row.status}`);
 }
 
-const iso = (ms: string | number | null | undefined) =>
-  ms === null || ms === undefined
-    ? undefined
-    : new Date(Number(ms)).toISOString();
 
 function toRun(row: RunRow): Run {
   const started = row.started_at === null ? undefined : Number(row.started_at);
@@ -306,7 +379,194 @@ export class DatabaseRunStore implements RunStore {
 
   async getRun(id: string): Promise<Run | undefined> {
     const row = await this.db<RunRow>('kubechart_runs').where({ id }).first();
-    return row ? toRun(row) : undefined;
+    return row ? (await this.withApprovals([toRun(row)]))[0] : undefined;
+  }
+
+  /** Adds their approval gates to runs that have one. */
+  private async withApprovals(runs: Run[], db: Knex = this.db): Promise<Run[]> {
+    if (runs.length === 0) return runs;
+    const ids = runs.map(r => r.id);
+    const rows = await db<ApprovalRow>('kubechart_approvals').whereIn('run_id', ids);
+    if (rows.length === 0) return runs;
+    const decisions = await db<DecisionRow>('kubechart_approval_decisions').whereIn(
+      'run_id',
+      rows.map(r => r.run_id),
+    );
+    const byRun = new Map(rows.map(r => [r.run_id, toApproval(r, decisions)]));
+    return runs.map(r => {
+      const record = byRun.get(r.id);
+      return record ? { ...r, approval: publicApproval(record) } : r;
+    });
+  }
+
+  async createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run> {
+    const now = Date.now();
+    await this.db.transaction(async tx => {
+      await tx('kubechart_runs').insert({
+        id: run.id,
+        kind: run.kind,
+        status: 'awaiting-approval',
+        entity_ref: run.entityRef ?? null,
+        actor: run.actor,
+        template: run.template ?? null,
+        action: run.action ?? null,
+        cluster: run.target.cluster,
+        namespace: run.target.namespace,
+        release: run.target.release ?? null,
+        tenant: run.tenant ?? null,
+        input: JSON.stringify(run.input),
+        values: null,
+        manifest: null,
+        manifest_gz: null,
+        helm_revision: null,
+        policy_report: null,
+        failure_reason: null,
+        transitions: JSON.stringify([{ status: 'awaiting-approval', at: new Date(now).toISOString() }]),
+        created_at: now,
+        started_at: null,
+        finished_at: null,
+        heartbeat_at: now,
+        owner: null,
+        lease_epoch: 0,
+      } satisfies RunRow);
+      const current = await this.lockedRow(tx, run.id);
+      await this.writePatch(tx, current, { ...plan, status: undefined });
+      await tx('kubechart_approvals').insert({
+        run_id: run.id,
+        rule: approval.rule,
+        state: 'awaiting',
+        required: approval.required,
+        approvers: JSON.stringify(approval.approvers),
+        plan_hash: approval.planHash,
+        plan_salt: approval.planSalt,
+        requested_at: now,
+        expires_at: approval.expiresAt.getTime(),
+        previous_run_id: approval.previousRunId ?? null,
+        request: JSON.stringify({ request: approval.request, exec: approval.exec }),
+      } satisfies ApprovalRow);
+    });
+    return (await this.getRun(run.id))!;
+  }
+
+  async getApprovalRecord(runId: string): Promise<ApprovalRecord | undefined> {
+    const row = await this.db<ApprovalRow>('kubechart_approvals').where({ run_id: runId }).first();
+    if (!row) return undefined;
+    const decisions = await this.db<DecisionRow>('kubechart_approval_decisions').where({ run_id: runId });
+    return toApproval(row, decisions);
+  }
+
+  /** The gate row, locked for update on PostgreSQL. */
+  private async lockedApproval(tx: Knex, runId: string): Promise<ApprovalRow> {
+    const query = tx<ApprovalRow>('kubechart_approvals').where({ run_id: runId });
+    if (this.isPostgres) query.forUpdate();
+    const row = await query.first();
+    if (!row) throw new NotFoundError(`Run ${runId} has no approval gate`);
+    return row;
+  }
+
+  async decideApproval(
+    runId: string,
+    decision: { by: string; decision: 'approve' | 'reject'; comment: string },
+  ): Promise<Run> {
+    await this.db.transaction(async tx => {
+      const gate = await this.lockedApproval(tx, runId);
+      if (gate.state !== 'awaiting') {
+        throw new ConflictError(`Run ${runId} is not awaiting approval (its approval is ${gate.state})`);
+      }
+      const previous = await tx<DecisionRow>('kubechart_approval_decisions').where({ run_id: runId });
+      if (previous.some(d => d.by === decision.by)) {
+        throw new ConflictError(`${decision.by} already decided on run ${runId}`);
+      }
+      const now = Date.now();
+      await tx('kubechart_approval_decisions').insert({
+        run_id: runId,
+        by: decision.by,
+        decision: decision.decision,
+        comment: decision.comment,
+        at: now,
+      } satisfies DecisionRow);
+      const current = await this.lockedRow(tx, runId);
+      if (decision.decision === 'reject') {
+        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'rejected', request: closedRequest(gate) });
+        await this.writePatch(tx, current, {
+          status: 'failed',
+          failureReason: `Rejected by ${decision.by}: ${decision.comment}`,
+        });
+        return;
+      }
+      const approvals = previous.filter(d => d.decision === 'approve').length + 1;
+      if (approvals >= Number(gate.required)) {
+        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'approved' });
+        await this.writePatch(tx, current, { status: 'approved' });
+      }
+    });
+    return (await this.getRun(runId))!;
+  }
+
+  async startApprovedRun(
+    runId: string,
+    lockKeys: string[],
+    options: { abandonedBefore?: Date } = {},
+  ): Promise<Run> {
+    const attempt = () =>
+      this.db.transaction(async tx => {
+        const gate = await this.lockedApproval(tx, runId);
+        if (gate.state !== 'approved') {
+          throw new ConflictError(`Run ${runId} is not approved (its approval is ${gate.state})`);
+        }
+        const current = await this.lockedRow(tx, runId);
+        const now = Date.now();
+        for (const target of lockKeys) {
+          await tx('kubechart_locks').insert({ target, run_id: runId, acquired_at: now });
+        }
+        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'executed', request: closedRequest(gate) });
+        await this.writePatch(tx, current, { status: 'pending' });
+      });
+    try {
+      await attempt();
+    } catch (e) {
+      if (!isDatabaseConflictError(e)) throw e;
+      if (options.abandonedBefore && (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))) {
+        try {
+          await attempt();
+          return (await this.getRun(runId))!;
+        } catch (again) {
+          if (!isDatabaseConflictError(again)) throw again;
+        }
+      }
+      throw await this.lockConflict(lockKeys, options.abandonedBefore);
+    }
+    return (await this.getRun(runId))!;
+  }
+
+  async endApproval(runId: string, state: 'expired' | 'changed', reason: string): Promise<Run | undefined> {
+    const ended = await this.db.transaction(async tx => {
+      const gate = await this.lockedApproval(tx, runId);
+      if (!(OPEN_APPROVAL_STATES as readonly string[]).includes(gate.state)) return false;
+      await tx('kubechart_approvals').where({ run_id: runId }).update({ state, request: closedRequest(gate) });
+      const current = await this.lockedRow(tx, runId);
+      await this.writePatch(tx, current, { status: 'failed', failureReason: reason });
+      return true;
+    });
+    return ended ? this.getRun(runId) : undefined;
+  }
+
+  async findExpiredApprovals(now: Date): Promise<string[]> {
+    const rows = await this.db<ApprovalRow>('kubechart_approvals')
+      .whereIn('state', [...OPEN_APPROVAL_STATES])
+      .andWhere('expires_at', '<', now.getTime())
+      .select('run_id');
+    return rows.map(r => r.run_id);
+  }
+
+  async listOpenApprovals(limit: number): Promise<Run[]> {
+    const rows = await this.db<RunRow>('kubechart_runs')
+      .join('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
+      .whereIn('kubechart_approvals.state', [...OPEN_APPROVAL_STATES])
+      .orderBy('kubechart_runs.created_at', 'desc')
+      .limit(limit)
+      .select('kubechart_runs.*');
+    return this.withApprovals(rows.map(toRun));
   }
 
   async listRuns(
@@ -338,7 +598,7 @@ export class DatabaseRunStore implements RunStore {
       .limit(page.limit + 1);
     const items = rows.slice(0, page.limit);
     return {
-      items: items.map(toRun),
+      items: await this.withApprovals(items.map(toRun)),
       ...(rows.length > page.limit
         ? { nextCursor: encodeCursor(items[items.length - 1]) }
         : {}),

@@ -1,5 +1,8 @@
 import type {
+  ApprovalDecision,
+  CreateRunRequest,
   PolicyReport,
+  RunApproval,
   Run,
   RunEvent,
   RunKind,
@@ -99,7 +102,68 @@ export type FinishRunOptions = {
 };
 
 /** Persistence of runs, events, locks and tenants. */
+/** The approval gate of a run as {@link RunStore.createAwaitingRun} records it. */
+export type NewApproval = {
+  rule: string;
+  required: number;
+  approvers: string[];
+  planHash: string;
+  planSalt: string;
+  expiresAt: Date;
+  previousRunId?: string;
+  /** The request, kept for execution only when it holds no secret values. */
+  request?: CreateRunRequest;
+  /** What the engine resolved for the run when it was requested (its scope), to start it with. */
+  exec: unknown;
+};
+
+/** A run's approval gate with what only the engine sees: the plan's salt and the kept request. */
+export type ApprovalRecord = Omit<RunApproval, 'viewer'> & {
+  planSalt: string;
+  request?: CreateRunRequest;
+  exec?: unknown;
+};
+
+/** The approval states a run can still leave by a decision, expiry or a changed plan. */
+export const OPEN_APPROVAL_STATES = ['awaiting', 'approved'] as const;
+
 export interface RunStore {
+  /**
+   * Records a run against a protected target in `awaiting-approval`, with its plan (redacted
+   * values, manifest, policy report) and approval gate. Takes no locks: nothing is applied yet.
+   */
+  createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run>;
+  /** The approval gate of a run, with its salt and kept request. */
+  getApprovalRecord(runId: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * Records one approver's decision on an awaiting run. A rejection fails the run; the
+   * `required`-th distinct approval moves it to `approved`. ConflictError when the run is no longer
+   * awaiting or the approver already decided.
+   */
+  decideApproval(
+    runId: string,
+    decision: Omit<ApprovalDecision, 'at'>,
+  ): Promise<Run>;
+  /**
+   * Starts an approved run: status `pending`, its locks taken, the gate `executed`, in one
+   * transaction. ConflictError when the run is not approved or a lock is held.
+   */
+  startApprovedRun(
+    runId: string,
+    lockKeys: string[],
+    options?: { abandonedBefore?: Date },
+  ): Promise<Run>;
+  /** Ends an open gate (`awaiting`/`approved`) as rejected, expired or changed; the run fails with `reason`. Undefined when the gate was no longer open. */
+  endApproval(
+    runId: string,
+    state: 'expired' | 'changed',
+    reason: string,
+  ): Promise<Run | undefined>;
+  /** Runs whose open gate expired before `now`. */
+  findExpiredApprovals(now: Date): Promise<string[]>;
+  /** Runs whose gate is open (awaiting decisions or the requester's input), newest first. */
+  listOpenApprovals(limit: number): Promise<Run[]>;
+
   /**
    * Inserts the run and takes every lock key in one transaction. Throws ConflictError naming the
    * active run when a key is held. A key held by a run that was reconciled (fenced) and whose

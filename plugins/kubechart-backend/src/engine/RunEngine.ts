@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ConflictError, InputError, NotFoundError, isError } from '@backstage/errors';
+import { ConflictError, InputError, NotAllowedError, NotFoundError, isError } from '@backstage/errors';
 import {
+  ApprovalDecision,
   CreateRunRequest,
   PolicyReport,
   ReleaseSpec,
@@ -16,9 +17,12 @@ import {
   KubeObject,
   PolicyEngine,
   TenantResourceProvider,
+  collectSecretValues,
+  createTextRedactor,
   mergePolicyReports,
   parseManifests,
   redactManifest,
+  redactValues,
 } from '@kubechart/plugin-kubechart-node';
 import { checkRequestChartSources, createWorkDir, pullRenderAndCheck, resolveReleaseSource } from './chartCheck';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +34,11 @@ import { deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext } from './RunContext';
 import { EngineSettings } from './settings';
-import { planRun } from './validate';
+import { RunPlan, planRun } from './validate';
+import { ApprovalRule, ApprovalSettings, OWNER_APPROVER, protectingRule } from '../approvals/rules';
+import { PlanParts, canonicalJson, describePlanChange, newPlanSalt, planHash, planInput } from '../approvals/plan';
+import { readLatestHelmRelease } from '../lib/helmRelease';
+import { entityOwner } from './entityScope';
 import { LeaseLostError, RunPatch } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
@@ -38,6 +46,27 @@ import { RunCaller, checkTenantOwnership, plainCaller, resolveRunScope, toPolicy
 import { describeTenantChanges } from './tenantChanges';
 import { recoverStaleRuns } from './staleRuns';
 import type { RunMetrics } from '../service/metrics';
+
+/** The values under secret-looking keys in a run request (what it gives helm). */
+export function givenSecrets(request: CreateRunRequest): string[] {
+  if (request.kind === 'tenant') return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
+  if (request.kind === 'chart') return collectSecretValues(request.release.values ?? {});
+  return [];
+}
+
+/** Told when a run needs approvers or a decision was taken (Backstage notifications). */
+export type ApprovalNotifier = {
+  approvalRequested(run: Run, approvers: string[]): Promise<void>;
+  decisionTaken(run: Run, decision: Omit<ApprovalDecision, 'at'>): Promise<void>;
+};
+
+/** Who decides on an approval: the user and the refs it owns through (its groups). */
+export type ApprovalDecider = {
+  userEntityRef: string;
+  ownershipRefs: string[];
+  /** Holds `kubechart.runs.approve`. */
+  mayApprove: boolean;
+};
 
 function tenantStatusAfter(kind: Run['kind'], status: 'succeeded' | 'failed') {
   if (status === 'failed') return 'failed';
@@ -63,6 +92,9 @@ export type RunEngineOptions = {
   instanceId?: string;
   /** Operations metrics: finished runs, lock waits. */
   metrics?: RunMetrics;
+  /** Protected targets (`kubechart.approvals`); none by default. */
+  approvals?: ApprovalSettings;
+  notifier?: ApprovalNotifier;
 };
 
 /**
@@ -227,9 +259,23 @@ export class RunEngine {
         exec.changes = describeTenantChanges(existing, previous?.kind === 'tenant' ? previous.input : undefined, request);
       }
     }
+    const rule = this.options.approvals ? protectingRule(this.options.approvals, plan.target, plan.tenant) : undefined;
+    if (rule) {
+      const awaiting = await this.requestApproval(request, plan, actor, caller, exec, rule);
+      if (awaiting) return awaiting;
+    }
+    return this.start(request, plan, actor, exec);
+  }
+
+  /** Records a run, takes its locks (409 when held) and executes it in the background. */
+  private async start(request: CreateRunRequest, plan: RunPlan, actor: string, exec: RunExecution, approvedRunId?: string): Promise<Run> {
+    const { store, settings } = this.options;
     const lockStartedAt = performance.now();
     const lockWait = (outcome: 'acquired' | 'conflict') => this.options.metrics?.lockAcquired(performance.now() - lockStartedAt, outcome);
-    const run = await store.createRun(
+    const abandonedBefore = new Date(Date.now() - settings.releaseLocksAfterSeconds * 1000);
+    const created = approvedRunId
+      ? store.startApprovedRun(approvedRunId, withNamespaceLock(plan.target, plan.lockKeys), { abandonedBefore })
+      : store.createRun(
       {
         id: randomUUID(),
         kind: request.kind,
@@ -243,8 +289,9 @@ export class RunEngine {
       },
       withNamespaceLock(plan.target, plan.lockKeys),
       // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
-      { abandonedBefore: new Date(Date.now() - settings.releaseLocksAfterSeconds * 1000) },
-    ).catch(e => {
+      { abandonedBefore },
+    );
+    const run = await created.catch(e => {
       if (e instanceof ConflictError) lockWait('conflict');
       throw e;
     });
@@ -274,6 +321,237 @@ export class RunEngine {
     });
     this.active.set(run.id, work);
     return run;
+  }
+
+  /**
+   * What a protected run would do, for its approval: the preview (given secret values removed from
+   * the manifests wherever a chart copied them) and the deployed revision of each release it changes.
+   */
+  private async planParts(request: CreateRunRequest, plan: RunPlan): Promise<PlanParts> {
+    const preview = await this.preview(request);
+    const given = givenSecrets(request);
+    if (preview.manifest && given.length) {
+      preview.manifest = redactManifest(preview.manifest, { scrub: createTextRedactor(given, { keyValuePairs: false }) });
+    }
+    const releases: Record<string, string[]> = {
+      tenant: request.kind === 'tenant' ? request.releases.map(r => r.name) : [],
+      chart: request.kind === 'chart' ? [request.release.name] : [],
+      rollback: request.kind === 'rollback' ? [request.release] : [],
+    };
+    const revisions: Record<string, number | null> = {};
+    for (const name of releases[request.kind] ?? []) {
+      const deployed = await readLatestHelmRelease(this.client(request.cluster), plan.target.namespace, name);
+      revisions[name] = deployed?.version ?? null;
+    }
+    return { request, preview, revisions };
+  }
+
+  /** The refs whose members may approve under `rule`: `owner` is the tenant's, the entity's or the namespace's owner. */
+  private async resolveApprovers(rule: ApprovalRule, request: CreateRunRequest, plan: RunPlan, caller: RunCaller): Promise<string[]> {
+    const refs = new Set<string>();
+    for (const approver of rule.approvers) {
+      if (approver !== OWNER_APPROVER) {
+        refs.add(approver);
+        continue;
+      }
+      const owners: (string | undefined)[] = [];
+      if (plan.tenant) {
+        const tenant = (await this.options.store.getTenants(plan.tenant)).find(t => t.cluster === request.cluster && t.status !== 'deleted');
+        owners.push(tenant?.owner ?? (request.kind === 'tenant' ? request.owner : undefined));
+      }
+      if (request.entityRef && caller.readEntity) {
+        const entity = await caller.readEntity(request.entityRef);
+        owners.push(entity ? entityOwner(entity) : undefined);
+      }
+      owners.push(this.options.settings.namespaceOwners[request.cluster]?.[plan.target.namespace]);
+      const owner = owners.find(o => !!o);
+      if (owner) refs.add(owner);
+    }
+    return [...refs];
+  }
+
+  /**
+   * A run against a protected target: its plan is rendered and checked, and the run is recorded as
+   * `awaiting-approval` with the plan's hash; nothing is applied and no lock is taken. A plan the
+   * chart policy refuses needs no approval (it would apply nothing): undefined, and it runs to its refusal.
+   */
+  private async requestApproval(
+    request: CreateRunRequest,
+    plan: RunPlan,
+    actor: string,
+    caller: RunCaller,
+    exec: RunExecution,
+    rule: ApprovalRule,
+  ): Promise<Run | undefined> {
+    const { store } = this.options;
+    const approvers = (await this.resolveApprovers(rule, request, plan, caller)).filter(a => a !== actor);
+    if (approvers.length === 0) {
+      // Fail closed: a protected target nobody can approve changes for is not changed.
+      throw new NotAllowedError(
+        `${plan.target.namespace} on ${plan.target.cluster} is protected by approval rule ${rule.name}, but no approver can be resolved for this run (the rule's approvers are ${rule.approvers.join(', ')}, and the requester cannot approve their own run)`,
+      );
+    }
+    const parts = await this.planParts(request, plan);
+    if (parts.preview.policyReport?.blocking) return undefined;
+    const salt = newPlanSalt();
+    const sameTarget = plan.tenant ? { tenant: plan.tenant } : { entityRef: request.entityRef };
+    const previous = (await store.listRuns({ cluster: plan.target.cluster, ...sameTarget }, { limit: 50 })).items.find(
+      r => r.target.namespace === plan.target.namespace && (r.target.release ?? '') === (plan.target.release ?? '') && (r.status === 'succeeded' || r.status === 'failed'),
+    );
+    // The input is kept for execution only when it holds no secret value; otherwise the requester submits it again.
+    const kept = canonicalJson(plan.redactedInput) === canonicalJson(planInput(request)) ? request : undefined;
+    let values: Record<string, unknown> | undefined;
+    if (request.kind === 'chart') values = redactValues(request.release.values ?? {});
+    if (request.kind === 'tenant') values = Object.fromEntries(request.releases.map(r => [r.name, redactValues(r.values ?? {})]));
+    const run = await store.createAwaitingRun(
+      {
+        id: randomUUID(),
+        kind: request.kind,
+        status: 'awaiting-approval',
+        entityRef: request.entityRef,
+        actor,
+        template: request.template,
+        target: plan.target,
+        tenant: plan.tenant,
+        input: plan.redactedInput,
+      },
+      {
+        rule: rule.name,
+        required: rule.required,
+        approvers,
+        planHash: planHash(parts, salt),
+        planSalt: salt,
+        expiresAt: new Date(Date.now() + rule.expiresAfterMs),
+        previousRunId: previous?.id,
+        request: kept,
+        exec,
+      },
+      {
+        ...(parts.preview.manifest !== undefined ? { manifest: parts.preview.manifest } : {}),
+        ...(parts.preview.policyReport ? { policyReport: parts.preview.policyReport } : {}),
+        ...(values ? { values } : {}),
+      },
+    );
+    await this.options.notifier?.approvalRequested(run, approvers).catch(e => this.options.logger.warn(`Approvers of run ${run.id} were not notified: ${e}`));
+    this.options.listener?.onRunChanged?.(run);
+    return run;
+  }
+
+  /** Whether `decider` may approve or reject the run now, and if not, why. */
+  async mayDecide(run: Run, decider: ApprovalDecider): Promise<{ mayDecide: boolean; reason?: string }> {
+    const approval = run.approval;
+    if (!approval) return { mayDecide: false, reason: 'this run needs no approval' };
+    if (approval.state !== 'awaiting') return { mayDecide: false, reason: `the approval is ${approval.state}` };
+    if (decider.userEntityRef === run.actor) return { mayDecide: false, reason: 'you requested this run; another approver must decide' };
+    if (!decider.mayApprove) return { mayDecide: false, reason: 'you do not hold the kubechart.runs.approve permission' };
+    if (!approval.approvers.some(a => decider.ownershipRefs.includes(a))) {
+      return { mayDecide: false, reason: `only ${approval.approvers.join(' or ')} may approve this run` };
+    }
+    if (approval.decisions.some(d => d.by === decider.userEntityRef)) return { mayDecide: false, reason: 'you already decided on this run' };
+    return { mayDecide: true };
+  }
+
+  /**
+   * Records a decision on a run awaiting approval. NotAllowedError (403) unless the decider may
+   * decide; ConflictError (409) when it is no longer awaiting. The decisive approval of a plan whose
+   * input the backend kept starts the run; otherwise the requester submits the input again.
+   */
+  async decide(runId: string, decider: ApprovalDecider, decision: 'approve' | 'reject', comment: string): Promise<Run> {
+    const run = await this.options.store.getRun(runId);
+    if (!run) throw new NotFoundError(`Run ${runId} not found`);
+    if (!comment.trim()) throw new InputError('A comment is required to approve or reject a run');
+    if (run.approval && run.approval.state !== 'awaiting') throw new ConflictError(`Run ${runId} is not awaiting approval (its approval is ${run.approval.state})`);
+    const may = await this.mayDecide(run, decider);
+    if (!may.mayDecide) throw new NotAllowedError(`You may not decide on run ${runId}: ${may.reason}`);
+    const entry = { by: decider.userEntityRef, decision, comment: comment.trim() };
+    const decided = await this.options.store.decideApproval(runId, entry);
+    this.options.listener?.onRunChanged?.(decided);
+    await this.options.notifier?.decisionTaken(decided, entry).catch(e => this.options.logger.warn(`The requester of run ${runId} was not notified: ${e}`));
+    if (decided.approval?.state === 'approved' && !decided.approval.resubmit) {
+      return this.startKeptApproved(runId).catch(e => {
+        // E.g. the target is locked by another run: the scheduled approval task starts it later.
+        this.options.logger.warn(`Approved run ${runId} did not start yet: ${e}`);
+        return decided;
+      });
+    }
+    return decided;
+  }
+
+  /** Starts an approved run whose input the backend kept, with the scope resolved when it was requested. */
+  private async startKeptApproved(runId: string): Promise<Run> {
+    const record = await this.options.store.getApprovalRecord(runId);
+    const run = await this.options.store.getRun(runId);
+    if (!record?.request || !run) throw new ConflictError(`Run ${runId} has no kept input to start from`);
+    return this.startApproved(run, record.request, record.exec as RunExecution, record.planHash, record.planSalt);
+  }
+
+  /**
+   * `POST /runs/:id/execute`: the requester submits the input of an approved run again (it held
+   * secret values the backend did not keep). The plan is rendered again and must be the approved one.
+   */
+  async executeApproved(runId: string, request: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
+    const { store, settings } = this.options;
+    const run = await store.getRun(runId);
+    const record = await store.getApprovalRecord(runId);
+    if (!run || !record) throw new NotFoundError(`Run ${runId} not found or needs no approval`);
+    if (run.actor !== actor) throw new NotAllowedError(`Only ${run.actor}, who requested run ${runId}, may submit its input`);
+    if (record.state !== 'approved') throw new ConflictError(`Run ${runId} is not approved (its approval is ${record.state})`);
+    await checkRequestChartSources(request, settings);
+    const exec: RunExecution = { ...(record.exec as RunExecution), scope: await resolveRunScope(request, caller, { store, settings }) };
+    return this.startApproved(run, request, exec, record.planHash, record.planSalt);
+  }
+
+  private async startApproved(run: Run, request: CreateRunRequest, exec: RunExecution, approvedHash: string, salt: string): Promise<Run> {
+    const plan = planRun(request, this.options.clusters);
+    if (request.kind !== run.kind || canonicalJson(plan.target) !== canonicalJson(run.target)) {
+      throw new InputError(`The submitted input is a ${request.kind} run on ${plan.target.cluster}/${plan.target.namespace}, not the approved ${run.kind} run on ${run.target.cluster}/${run.target.namespace}`);
+    }
+    const parts = await this.planParts(request, plan);
+    if (planHash(parts, salt) !== approvedHash) {
+      const ended = await this.options.store.endApproval(
+        run.id,
+        'changed',
+        `The plan changed after approval (${describePlanChange(run.manifest, parts)}); nothing was applied. Submit the change again for a new approval.`,
+      );
+      if (ended) this.options.listener?.onRunChanged?.(ended);
+      throw new ConflictError(ended?.failureReason ?? `Run ${run.id}: the plan changed after approval; nothing was applied`);
+    }
+    return this.start(request, plan, run.actor, exec, run.id);
+  }
+
+  /**
+   * The scheduled approval work: ends gates past their expiry (the run fails, nothing applied) and
+   * starts approved runs whose input was kept but whose target was locked when they were approved.
+   */
+  async tendApprovals(): Promise<{ expired: number; started: number }> {
+    const { store, listener, logger } = this.options;
+    let expired = 0;
+    for (const id of await store.findExpiredApprovals(new Date())) {
+      const record = await store.getApprovalRecord(id);
+      const approvals = record?.decisions.filter(d => d.decision === 'approve').length ?? 0;
+      const ended = await store.endApproval(
+        id,
+        'expired',
+        record?.state === 'approved'
+          ? `The approval expired at ${record.expiresAt} before the requester submitted the approved input; nothing was applied`
+          : `The approval request expired at ${record?.expiresAt} with ${approvals} of ${record?.required} approvals; nothing was applied`,
+      );
+      if (ended) {
+        expired++;
+        listener?.onRunChanged?.(ended);
+      }
+    }
+    let started = 0;
+    for (const run of await store.listOpenApprovals(100)) {
+      if (run.approval?.state !== 'approved' || run.approval.resubmit) continue;
+      try {
+        await this.startKeptApproved(run.id);
+        started++;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) logger.warn(`Approved run ${run.id} did not start: ${e}`);
+      }
+    }
+    return { expired, started };
   }
 
   /** Resolves when every run this instance executes has finished (tests, shutdown). */

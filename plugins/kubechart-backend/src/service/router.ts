@@ -19,6 +19,7 @@ import {
   RunDiff,
   Tenant,
   kubechartClustersReadPermission,
+  kubechartRunsApprovePermission,
   kubechartRunsCreatePermission,
   kubechartRunsReadPermission,
   kubechartRunsRollbackPermission,
@@ -38,7 +39,7 @@ import Router from 'express-promise-router';
 import yaml from 'js-yaml';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
-import { RunEngine } from '../engine/RunEngine';
+import { ApprovalDecider, RunEngine, givenSecrets } from '../engine/RunEngine';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { boundedPatch } from './boundedDiff';
@@ -51,6 +52,7 @@ import {
   createRunSchema,
   eventsQuery,
   listRunsQuery,
+  decideRunSchema,
   parse,
   policyCheckSchema,
 } from './schemas';
@@ -98,13 +100,6 @@ function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
   };
 }
 
-/** The values under secret-looking keys in a run request (what it gives helm). */
-function givenSecrets(request: CreateRunRequest): string[] {
-  if (request.kind === 'tenant') return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
-  if (request.kind === 'chart') return collectSecretValues(request.release.values ?? {});
-  return [];
-}
-
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -146,8 +141,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return run;
   }
 
-  async function audited<T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>, resultMeta?: (r: T) => Record<string, any>): Promise<T> {
-    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta });
+  async function audited<T>(
+    req: Request,
+    eventId: string,
+    meta: Record<string, any>,
+    fn: () => Promise<T>,
+    resultMeta?: (r: T) => Record<string, any>,
+    severityLevel: 'medium' | 'high' = 'medium',
+  ): Promise<T> {
+    const event = await auditor.createEvent({ eventId, request: req, severityLevel, meta });
     try {
       const r = await fn();
       await event.success({ meta: resultMeta?.(r) ?? {} });
@@ -224,8 +226,77 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return run;
   }
 
+  /** Who decides on approvals through this request: the signed-in user only, never a service. */
+  async function approvalDecider(req: Request): Promise<ApprovalDecider | undefined> {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const principal = credentials.principal as { type: string; userEntityRef?: string };
+    if (principal.type !== 'user' || !principal.userEntityRef) return undefined;
+    const userEntityRef = principal.userEntityRef;
+    const ownership = options.userInfo ? (await options.userInfo.getUserInfo(credentials)).ownershipEntityRefs : [];
+    const [decision] = await permissions.authorize([{ permission: kubechartRunsApprovePermission }], { credentials });
+    return {
+      userEntityRef,
+      ownershipRefs: [...new Set([userEntityRef, ...ownership])],
+      mayApprove: decision.result === AuthorizeResult.ALLOW,
+    };
+  }
+
+  /** The run with, on an open approval, whether the caller may decide on it. */
+  async function withViewer(req: Request, run: Run): Promise<Run> {
+    if (!run.approval) return run;
+    const decider = await approvalDecider(req);
+    const viewer = decider ? await engine.mayDecide(run, decider) : { mayDecide: false, reason: 'only a signed-in user may decide on approvals' };
+    return { ...run, approval: { ...run.approval, viewer } };
+  }
+
   router.get('/runs/:id', async (req, res) => {
-    res.json(await readableRun(req, req.params.id));
+    res.json(await withViewer(req, await readableRun(req, req.params.id)));
+  });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    router.post(`/runs/:id/${decision}`, async (req, res) => {
+      const body = parse(decideRunSchema, req.body, `${decision} request`);
+      const run = await readableRun(req, req.params.id);
+      const decider = await approvalDecider(req);
+      if (!decider) throw new NotAllowedError('Only a signed-in user may approve or reject a run; a service cannot');
+      const decided = await audited(
+        req,
+        `run-${decision}`,
+        { runId: run.id, kind: run.kind, cluster: run.target.cluster, namespace: run.target.namespace, requester: run.actor, decider: decider.userEntityRef, comment: body.comment },
+        () => engine.decide(run.id, decider, decision, body.comment),
+        r => ({ status: r.status, approval: r.approval?.state ?? null }),
+        'high',
+      );
+      res.json(await withViewer(req, decided));
+    });
+  }
+
+  router.post('/runs/:id/execute', async (req, res) => {
+    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
+    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    const { actor } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
+    const run = await audited(
+      req,
+      'run-execute-approved',
+      { runId: req.params.id, kind: body.kind, cluster: body.cluster, actor },
+      async () => engine.executeApproved(req.params.id, body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog })),
+      r => ({ status: r.status }),
+      'high',
+    );
+    res.status(202).json({ id: run.id, status: run.status });
+  });
+
+  router.get('/approvals', async (req, res) => {
+    const scope = await scopes.resolve(req, kubechartRunsReadPermission);
+    const decider = await approvalDecider(req);
+    const open = await scopes.filter(scope, await store.listOpenApprovals(200));
+    const items: Run[] = [];
+    for (const run of open) {
+      const viewed = await withViewer(req, run);
+      // Approvers see what they may decide on; requesters see their own open requests.
+      if (viewed.approval?.viewer?.mayDecide || (decider && run.actor === decider.userEntityRef)) items.push(viewed);
+    }
+    res.json({ items });
   });
 
   router.get('/runs/:id/events', async (req, res) => {

@@ -21,6 +21,11 @@ const common = {
 const namespace = z.string().min(1).max(63);
 const quantities = z.record(z.string().max(64));
 
+/** Body of POST /runs/:id/approve and /reject: a comment is required. */
+export const decideRunSchema = z
+  .object({ comment: z.string().trim().min(1, 'a comment is required').max(2000) })
+  .strict();
+
 /** Body of POST /runs. */
 export const createRunSchema = z.discriminatedUnion('kind', [
   z

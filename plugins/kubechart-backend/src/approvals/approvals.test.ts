@@ -1,0 +1,273 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { ConflictError, NotAllowedError } from '@backstage/errors';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TenantRunInput } from '@kubechart/plugin-kubechart-common';
+import { chartDirectory, createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import { ApprovalDecider, ApprovalNotifier } from '../engine/RunEngine';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const ALICE = 'user:default/alice';
+const PAYMENTS = 'group:default/payments';
+/** The requester is a member of the owning group too: still not allowed to approve. */
+const alice: ApprovalDecider = { userEntityRef: ALICE, ownershipRefs: [ALICE, PAYMENTS], mayApprove: true };
+const bob: ApprovalDecider = { userEntityRef: 'user:default/bob', ownershipRefs: ['user:default/bob', PAYMENTS], mayApprove: true };
+const carol: ApprovalDecider = { userEntityRef: 'user:default/carol', ownershipRefs: ['user:default/carol', 'group:default/other'], mayApprove: true };
+const dave: ApprovalDecider = { userEntityRef: 'user:default/dave', ownershipRefs: ['user:default/dave', PAYMENTS], mayApprove: true };
+
+/** A tenant run on a protected tenant; `password` makes its input hold a secret value. */
+const tenantRun = (tenant: string, values: Record<string, unknown> = {}): TenantRunInput => ({
+  kind: 'tenant',
+  cluster: 'dev',
+  tenant,
+  owner: PAYMENTS,
+  releases: [{ name: 'web', chart: 'webapp', values: { replicas: 1, ...values } }],
+});
+
+function recordingNotifier() {
+  const sent: string[] = [];
+  const notifier: ApprovalNotifier = {
+    approvalRequested: async (run, approvers) => {
+      sent.push(`requested ${run.id} → ${approvers.join(',')}`);
+    },
+    decisionTaken: async (run, d) => {
+      sent.push(`${d.decision} ${run.id} by ${d.by}: ${d.comment}`);
+    },
+  };
+  return { sent, notifier };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+describe.each(databases.eachSupportedId())('approval gates on %p', databaseId => {
+  let sim: KubeSim;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterAll(() => sim.stop());
+
+  const config = (rule: Record<string, unknown> = {}, chartDirectories?: string[]) => {
+    const c = testConfig(sim, {
+      approvals: { rules: [{ name: 'production', namespaces: ['tenant-prod-*'], approvers: ['owner'], ...rule }] },
+    });
+    if (chartDirectories) c.kubechart.helm.chartDirectories = chartDirectories;
+    return c;
+  };
+
+  async function setup(rule?: Record<string, unknown>, chartDirectories?: string[]) {
+    const { sent, notifier } = recordingNotifier();
+    const t = await createTestEngine({ databases, databaseId, sim, config: config(rule, chartDirectories), notifier });
+    const kc = t.clusters.kubeConfig('dev');
+    core = kc.makeApiClient(CoreV1Api);
+    apps = kc.makeApiClient(AppsV1Api);
+    return { ...t, sent, notifier };
+  }
+
+  const namespaceExists = (name: string) =>
+    core.readNamespace({ name }).then(
+      () => true,
+      () => false,
+    );
+
+  it('records a run on a protected target as awaiting approval with its plan, applies nothing and notifies the approvers', async () => {
+    const { engine, store, sent } = await setup();
+    const run = await engine.submit(tenantRun('prod-a', { database: { password: 'hunter2-Secret' } }), ALICE);
+    expect(run.status).toBe('awaiting-approval');
+    await engine.waitIdle();
+    const stored = (await store.getRun(run.id))!;
+    expect(stored.status).toBe('awaiting-approval');
+    expect(stored.approval).toMatchObject({
+      rule: 'production',
+      state: 'awaiting',
+      required: 1,
+      approvers: [PAYMENTS],
+      resubmit: true, // the password is not kept: the requester submits it again after approval
+      decisions: [],
+    });
+    expect(stored.approval!.planHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The plan approvers review: rendered manifests and the policy report, secrets removed.
+    expect(stored.manifest).toContain('kind: Deployment');
+    expect(stored.policyReport?.passed).toBe(true);
+    expect(JSON.stringify(stored)).not.toContain('hunter2-Secret');
+    expect(await namespaceExists('tenant-prod-a')).toBe(false);
+    expect(sent).toEqual([`requested ${run.id} → ${PAYMENTS}`]);
+    // An unprotected target runs at once.
+    const free = await engine.submit(tenantRun('dev-a'), ALICE);
+    expect(free.status).toBe('pending');
+    await engine.waitFor(free.id);
+    expect((await store.getRun(free.id))!.status).toBe('succeeded');
+  });
+
+  it('refuses self-approval, non-approvers and callers without the permission; the run keeps waiting', async () => {
+    const { engine, store } = await setup();
+    const run = await engine.submit(tenantRun('prod-b'), ALICE);
+    await expect(engine.decide(run.id, alice, 'approve', 'looks fine')).rejects.toThrow(NotAllowedError);
+    await expect(engine.decide(run.id, alice, 'approve', 'looks fine')).rejects.toThrow('you requested this run');
+    await expect(engine.decide(run.id, carol, 'approve', 'ok')).rejects.toThrow(`only ${PAYMENTS} may approve`);
+    await expect(engine.decide(run.id, { ...bob, mayApprove: false }, 'approve', 'ok')).rejects.toThrow('kubechart.runs.approve');
+    await expect(engine.decide(run.id, bob, 'approve', '   ')).rejects.toThrow('comment is required');
+    const stored = (await store.getRun(run.id))!;
+    expect(stored.status).toBe('awaiting-approval');
+    expect(stored.approval!.decisions).toEqual([]);
+    expect(await engine.mayDecide(stored, alice)).toEqual({ mayDecide: false, reason: 'you requested this run; another approver must decide' });
+    expect(await engine.mayDecide(stored, bob)).toEqual({ mayDecide: true });
+  });
+
+  it('applies exactly the approved plan when an owner approves (input kept: no secret values)', async () => {
+    const { engine, store, sent } = await setup();
+    const run = await engine.submit(tenantRun('prod-c', { replicas: 2 }), ALICE);
+    expect((await store.getRun(run.id))!.approval!.resubmit).toBe(false);
+    const decided = await engine.decide(run.id, bob, 'approve', 'change ticket CHG-42');
+    expect(decided.id).toBe(run.id);
+    await waitFor('the run to end', async () => {
+      const r = await store.getRun(run.id);
+      return r && (r.status === 'succeeded' || r.status === 'failed') ? r : undefined;
+    });
+    await engine.waitIdle();
+    const done = (await store.getRun(run.id))!;
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    expect(done.approval).toMatchObject({
+      state: 'executed',
+      decisions: [{ by: 'user:default/bob', decision: 'approve', comment: 'change ticket CHG-42' }],
+    });
+    expect(done.transitions.map(t => t.status)).toEqual(['awaiting-approval', 'approved', 'pending', 'running', 'succeeded']);
+    const deployment = await apps.readNamespacedDeployment({ namespace: 'tenant-prod-c', name: 'web' });
+    expect(deployment.spec?.replicas).toBe(2);
+    expect(sent).toContain(`approve ${run.id} by user:default/bob: change ticket CHG-42`);
+  });
+
+  it('needs the configured number of distinct approvers', async () => {
+    const { engine, store } = await setup({ required: 2 });
+    const run = await engine.submit(tenantRun('prod-d'), ALICE);
+    await engine.decide(run.id, bob, 'approve', 'first');
+    expect((await store.getRun(run.id))!.status).toBe('awaiting-approval');
+    await expect(engine.decide(run.id, bob, 'approve', 'again')).rejects.toThrow('already decided');
+    await engine.decide(run.id, dave, 'approve', 'second');
+    await waitFor('the run to succeed', async () => ((await store.getRun(run.id))!.status === 'succeeded' ? true : undefined));
+    await engine.waitIdle();
+  });
+
+  it('with secret values, waits for the requester to submit the input again, and refuses a different plan', async () => {
+    const { engine, store } = await setup();
+    const secretRun = tenantRun('prod-e', { database: { password: 'approved-Pa55' } });
+    const run = await engine.submit(secretRun, ALICE);
+    const approved = await engine.decide(run.id, bob, 'approve', 'ok');
+    expect(approved.status).toBe('approved');
+    await expect(engine.executeApproved(run.id, secretRun, 'user:default/mallory')).rejects.toThrow(NotAllowedError);
+    // Another password is another plan: refused, nothing applied, the run ends with the reason.
+    const other = tenantRun('prod-e', { database: { password: 'other-Pa55' } });
+    await expect(engine.executeApproved(run.id, other, ALICE)).rejects.toThrow(ConflictError);
+    const changed = (await store.getRun(run.id))!;
+    expect(changed.status).toBe('failed');
+    expect(changed.approval!.state).toBe('changed');
+    expect(changed.failureReason).toMatch(/plan changed after approval .*nothing was applied/);
+    expect(await namespaceExists('tenant-prod-e')).toBe(false);
+    await expect(engine.executeApproved(run.id, secretRun, ALICE)).rejects.toThrow(ConflictError);
+
+    // The same input once more, approved, runs.
+    const again = await engine.submit(secretRun, ALICE);
+    await engine.decide(again.id, bob, 'approve', 'ok');
+    const started = await engine.executeApproved(again.id, secretRun, ALICE);
+    expect(started.status).toBe('pending');
+    await engine.waitFor(again.id);
+    const done = (await store.getRun(again.id))!;
+    expect(done.status).toBe('succeeded');
+    expect(JSON.stringify(done)).not.toContain('approved-Pa55');
+  });
+
+  it('does not apply a plan whose chart renders differently after approval', async () => {
+    const charts = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-approval-charts-'));
+    await fs.cp(path.join(chartDirectory, 'webapp'), path.join(charts, 'webapp'), { recursive: true });
+    try {
+      const { engine, store } = await setup({}, [charts]);
+      const request = tenantRun('prod-f', { database: { password: 'x-Secret-1' } });
+      const run = await engine.submit(request, ALICE);
+      await engine.decide(run.id, bob, 'approve', 'ok');
+      // The chart in the chart directory changes between approval and execution.
+      const deployment = path.join(charts, 'webapp', 'templates', 'deployment.yaml');
+      await fs.writeFile(deployment, (await fs.readFile(deployment, 'utf8')).replace('containerPort: 8080', 'containerPort: 9090'));
+      await expect(engine.executeApproved(run.id, request, ALICE)).rejects.toThrow('the rendered manifests differ from the approved ones');
+      expect((await store.getRun(run.id))!.status).toBe('failed');
+      expect(await namespaceExists('tenant-prod-f')).toBe(false);
+    } finally {
+      await fs.rm(charts, { recursive: true, force: true });
+    }
+  });
+
+  it('ends a rejected run with the reason and comment, and an expired one at its expiry', async () => {
+    const { engine, store, sent } = await setup({ expiresAfter: { seconds: 1 } });
+    const rejected = await engine.submit(tenantRun('prod-g'), ALICE);
+    const expiring = await engine.submit(tenantRun('prod-h'), ALICE);
+    await engine.decide(rejected.id, bob, 'reject', 'not during the freeze');
+    const r = (await store.getRun(rejected.id))!;
+    expect({ status: r.status, reason: r.failureReason, state: r.approval!.state }).toEqual({
+      status: 'failed',
+      reason: 'Rejected by user:default/bob: not during the freeze',
+      state: 'rejected',
+    });
+    expect(sent).toContain(`reject ${rejected.id} by user:default/bob: not during the freeze`);
+    await expect(engine.decide(rejected.id, dave, 'approve', 'too late')).rejects.toThrow(ConflictError);
+
+    expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+    await new Promise(res => setTimeout(res, 1100));
+    expect(await engine.tendApprovals()).toEqual({ expired: 1, started: 0 });
+    const e = (await store.getRun(expiring.id))!;
+    expect(e.status).toBe('failed');
+    expect(e.approval!.state).toBe('expired');
+    expect(e.failureReason).toMatch(/^The approval request expired at .* with 0 of 1 approvals; nothing was applied$/);
+    await expect(engine.decide(expiring.id, bob, 'approve', 'late')).rejects.toThrow(ConflictError);
+    expect(await namespaceExists('tenant-prod-g')).toBe(false);
+    expect(await namespaceExists('tenant-prod-h')).toBe(false);
+  });
+
+  it('keeps a request across a backend restart: another engine on the same database approves and runs it', async () => {
+    const first = await setup();
+    const run = await first.engine.submit(tenantRun('prod-i'), ALICE);
+    // The first backend is gone; a new one starts on the same database.
+    const { sent, notifier } = recordingNotifier();
+    const second = await createTestEngine({ databases, databaseId, sim, config: config(), notifier, knex: first.knex });
+    await second.engine.decide(run.id, bob, 'approve', 'after the restart');
+    await waitFor('the run to succeed', async () => ((await second.store.getRun(run.id))!.status === 'succeeded' ? true : undefined));
+    await second.engine.waitIdle();
+    expect(sent).toEqual([`approve ${run.id} by user:default/bob: after the restart`]);
+  });
+
+  it('starts an approved run later when its target was locked at approval', async () => {
+    const { engine, store } = await setup();
+    const run = await engine.submit(tenantRun('prod-j'), ALICE);
+    // Another run holds the tenant's lock: an unprotected rule would run at once, so take the lock directly.
+    await store.createRun(
+      { id: 'holder', kind: 'tenant', status: 'pending', actor: ALICE, target: { cluster: 'dev', namespace: 'tenant-prod-j' }, tenant: 'prod-j', input: {} },
+      ['ns:dev/tenant-prod-j'],
+    );
+    const decided = await engine.decide(run.id, bob, 'approve', 'ok');
+    expect(decided.status).toBe('approved');
+    await store.finishRun('holder', 'failed', { failureReason: 'test holder' });
+    expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 1 });
+    await engine.waitFor(run.id);
+    expect((await store.getRun(run.id))!.status).toBe('succeeded');
+  });
+
+  it('refuses a protected run nobody could approve', async () => {
+    const { engine } = await setup({ approvers: ['owner'] });
+    const ownerless = { ...tenantRun('prod-k'), owner: undefined };
+    // The tenant would be owned by its requester, who cannot approve their own run.
+    await expect(engine.submit(ownerless, ALICE)).rejects.toThrow(/no approver can be resolved/);
+  });
+});

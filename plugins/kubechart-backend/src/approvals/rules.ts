@@ -1,0 +1,91 @@
+import { Config, readDurationFromConfig } from '@backstage/config';
+import { InputError } from '@backstage/errors';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { RunTarget } from '@kubechart/plugin-kubechart-common';
+import { durationToMilliseconds } from '@backstage/types';
+
+/** `owner`: the owning group of the run's entity or tenant. Any other entry is an entity ref. */
+export const OWNER_APPROVER = 'owner';
+
+/** One `kubechart.approvals.rules` entry: which targets are protected and who may approve. */
+export type ApprovalRule = {
+  name: string;
+  /** Cluster name patterns (`*` matches any run of characters); empty: every cluster. */
+  clusters: string[];
+  /** Namespace patterns; empty together with `tenants`: every namespace of the matched clusters. */
+  namespaces: string[];
+  /** Tenant codes whose runs (and namespaces) are protected. */
+  tenants: string[];
+  /** `owner` and/or entity refs (groups or users) whose members may approve. */
+  approvers: string[];
+  /** Distinct approvals needed. */
+  required: number;
+  expiresAfterMs: number;
+};
+
+export type ApprovalSettings = { rules: ApprovalRule[] };
+
+const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
+
+/** `*` is the only wildcard; everything else matches itself. */
+export function globMatches(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(value);
+}
+
+function readExpiry(c: Config | undefined, key: string, fallback: number): number {
+  if (!c?.has(key)) return fallback;
+  const ms = durationToMilliseconds(readDurationFromConfig(c, { key }));
+  if (!(ms > 0)) throw new InputError(`kubechart.approvals ${key} must be a positive duration`);
+  return ms;
+}
+
+/**
+ * Reads `kubechart.approvals`. A rule without approvers, or one asking for more approvals than
+ * it could get, is a configuration error (the backend does not start) rather than a gate nobody can pass.
+ */
+export function readApprovalSettings(config: Config): ApprovalSettings {
+  const c = config.getOptionalConfig('kubechart.approvals');
+  if (!c) return { rules: [] };
+  const defaultExpiry = readExpiry(c, 'expiresAfter', DEFAULT_EXPIRY_MS);
+  const rules = (c.getOptionalConfigArray('rules') ?? []).map((r, i) => {
+    const name = r.getOptionalString('name') ?? `rule ${i + 1}`;
+    const approvers = (r.getOptionalStringArray('approvers') ?? [OWNER_APPROVER]).map(a => {
+      if (a === OWNER_APPROVER) return a;
+      try {
+        return stringifyEntityRef(parseEntityRef(a, { defaultKind: 'group', defaultNamespace: 'default' }));
+      } catch (e) {
+        throw new InputError(`kubechart.approvals rule ${name}: approver ${a} is not an entity ref: ${e}`);
+      }
+    });
+    if (approvers.length === 0) throw new InputError(`kubechart.approvals rule ${name} names no approvers`);
+    const required = r.getOptionalNumber('required') ?? 1;
+    if (!Number.isInteger(required) || required < 1) {
+      throw new InputError(`kubechart.approvals rule ${name}: required must be a whole number of at least 1`);
+    }
+    return {
+      name,
+      clusters: r.getOptionalStringArray('clusters') ?? [],
+      namespaces: r.getOptionalStringArray('namespaces') ?? [],
+      tenants: r.getOptionalStringArray('tenants') ?? [],
+      approvers: [...new Set(approvers)],
+      required,
+      expiresAfterMs: readExpiry(r, 'expiresAfter', defaultExpiry),
+    };
+  });
+  return { rules };
+}
+
+/** The first rule that protects a run's target, if any. */
+export function protectingRule(
+  settings: ApprovalSettings,
+  target: RunTarget,
+  tenant?: string,
+): ApprovalRule | undefined {
+  return settings.rules.find(rule => {
+    if (rule.clusters.length && !rule.clusters.some(p => globMatches(p, target.cluster))) return false;
+    if (!rule.namespaces.length && !rule.tenants.length) return true;
+    if (rule.namespaces.some(p => globMatches(p, target.namespace))) return true;
+    return !!tenant && rule.tenants.includes(tenant);
+  });
+}
