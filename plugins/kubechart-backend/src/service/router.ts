@@ -255,15 +255,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:id/${decision}`, async (req, res) => {
-      const body = parse(decideRunSchema, req.body, `${decision} request`);
       const run = await readableRun(req, req.params.id);
       const decider = await approvalDecider(req);
-      if (!decider) throw new NotAllowedError('Only a signed-in user may approve or reject a run; a service cannot');
+      const comment = typeof req.body?.comment === 'string' ? req.body.comment.slice(0, 2000) : null;
+      // Refused attempts are part of the trail too (someone tried to approve what they may not).
       const decided = await audited(
         req,
         `run-${decision}`,
-        { runId: run.id, kind: run.kind, cluster: run.target.cluster, namespace: run.target.namespace, requester: run.actor, decider: decider.userEntityRef, comment: body.comment },
-        () => engine.decide(run.id, decider, decision, body.comment),
+        { runId: run.id, kind: run.kind, cluster: run.target.cluster, namespace: run.target.namespace, requester: run.actor, decider: decider?.userEntityRef ?? null, comment },
+        async () => {
+          const body = parse(decideRunSchema, req.body, `${decision} request`);
+          if (!decider) throw new NotAllowedError('Only a signed-in user may approve or reject a run; a service cannot');
+          return engine.decide(run.id, decider, decision, body.comment);
+        },
         r => ({ status: r.status, approval: r.approval?.state ?? null }),
         'high',
       );

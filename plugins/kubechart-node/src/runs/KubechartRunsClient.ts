@@ -82,6 +82,15 @@ export interface KubechartRunsService {
     },
   ): Promise<Run>;
   recordRun(request: RecordRunRequest, options: { credentials: BackstageCredentials }): Promise<RecordedRun>;
+  /**
+   * Submits the input of an approved run again (`approval.resubmit`: it holds secret values the
+   * backend does not keep). The backend renders it again and starts it only if it is the approved plan.
+   */
+  executeRun(id: string, request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
+  /** Approves or rejects a run awaiting approval, with a required comment (users only; never the requester). */
+  decideRun(id: string, decision: 'approve' | 'reject', comment: string, options: { credentials: BackstageCredentials }): Promise<Run>;
+  /** Runs awaiting approval the caller may decide on, and the caller's own open requests. */
+  listApprovals(options: { credentials: BackstageCredentials }): Promise<Run[]>;
   /** Every tenant that exists (deleted tenants are left out). */
   listTenants(options: { credentials: BackstageCredentials }): Promise<Tenant[]>;
   /** Unified diff of values and manifests between two runs the caller may read. */
@@ -164,6 +173,18 @@ export class KubechartRunsClient implements KubechartRunsService {
       if (v !== undefined) qs.set(k, String(v));
     }
     return this.request<RunsPage>('GET', `/runs?${qs}`, credentials);
+  }
+
+  executeRun(id: string, request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<CreateRunResponse>('POST', `/runs/${encodeURIComponent(id)}/execute`, credentials, request);
+  }
+
+  decideRun(id: string, decision: 'approve' | 'reject', comment: string, { credentials }: { credentials: BackstageCredentials }) {
+    return this.request<Run>('POST', `/runs/${encodeURIComponent(id)}/${decision}`, credentials, { comment });
+  }
+
+  async listApprovals({ credentials }: { credentials: BackstageCredentials }) {
+    return (await this.request<{ items: Run[] }>('GET', '/approvals', credentials)).items;
   }
 
   async getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }) {

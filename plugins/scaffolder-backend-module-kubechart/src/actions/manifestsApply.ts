@@ -16,6 +16,8 @@ export function createManifestsApplyAction(options: {
   runs: KubechartRunsService;
   links: ActionLinks;
   pollIntervalMs?: number;
+  /** How often a run waiting for approval is polled (ms); default 5000. */
+  approvalPollIntervalMs?: number;
 }) {
   return createTemplateAction({
     id: 'kubechart:manifests:apply',

@@ -62,6 +62,8 @@ export async function startAndFollowRun(
   request: CreateRunRequest,
   options: {
     pollIntervalMs?: number;
+    /** How often a run awaiting approval is polled (ms); default 5000. */
+    approvalPollIntervalMs?: number;
     onStarted?: (runId: string) => void;
   } = {},
 ): Promise<Run> {
@@ -79,6 +81,7 @@ export async function startAndFollowRun(
   });
   ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
   options.onStarted?.(id);
+  await waitForApproval(ctx, runs, id, body, credentials, options.approvalPollIntervalMs ?? 5000);
   const run = await runs.followRun(id, {
     credentials,
     signal: ctx.signal,
@@ -102,6 +105,53 @@ export async function startAndFollowRun(
   return run;
 }
 
+const waitingLine = (run: Run) => {
+  const a = run.approval!;
+  const approvals = a.decisions.filter(d => d.decision === 'approve').length;
+  return `kubechart run ${run.id} is waiting for approval by ${a.approvers.join(' or ')} (rule ${a.rule}; ${approvals} of ${a.required} approvals; expires ${a.expiresAt}). Nothing is applied until then.`;
+};
+
+/**
+ * A run on a protected target waits for its approvers: streams "waiting for approval by …" and each
+ * decision into the task log, and when the approved run needs its input again (it holds secret
+ * values the backend does not keep) submits it, inside a checkpoint so a recovered task does not
+ * submit twice. Returns when the run is no longer waiting (started, or ended by a rejection or expiry).
+ */
+async function waitForApproval(
+  ctx: ActionContext<any, any>,
+  runs: KubechartRunsService,
+  id: string,
+  request: CreateRunRequest,
+  credentials: Awaited<ReturnType<ActionContext<any, any>['getInitiatorCredentials']>>,
+  pollIntervalMs: number,
+): Promise<void> {
+  let run = await runs.getRun(id, { credentials });
+  if (!run.approval) return;
+  let seen = 0;
+  if (run.status === 'awaiting-approval') ctx.logger.info(waitingLine(run));
+  for (;;) {
+    for (const d of run.approval?.decisions.slice(seen) ?? []) {
+      ctx.logger.info(`${d.decision === 'approve' ? 'Approved' : 'Rejected'} by ${d.by}: ${d.comment}`);
+    }
+    seen = run.approval?.decisions.length ?? 0;
+    if (run.status === 'approved' && run.approval?.resubmit) {
+      await ctx.checkpoint({
+        key: `kubechart.run.${ctx.step?.id ?? request.kind}.execute`,
+        fn: async () => {
+          const started = await runs.executeRun(id, request, { credentials });
+          return { status: started.status };
+        },
+      });
+      ctx.logger.info(`kubechart run ${id}: the approved plan starts`);
+      return;
+    }
+    if (run.status !== 'awaiting-approval' && run.status !== 'approved') return;
+    ctx.signal?.throwIfAborted();
+    await new Promise(r => setTimeout(r, pollIntervalMs));
+    run = await runs.getRun(id, { credentials });
+  }
+}
+
 /**
  * What every run-starting action does once it has built its request: link the entity's history,
  * then either preview (dry run: nothing applied, outputs say `dry-run`) or start and follow the run.
@@ -113,6 +163,7 @@ export async function executeRun(
     runs: KubechartRunsService;
     links: ActionLinks;
     pollIntervalMs?: number;
+    approvalPollIntervalMs?: number;
   },
   request: CreateRunRequest,
 ): Promise<Run | undefined> {
@@ -125,6 +176,7 @@ export async function executeRun(
   }
   const run = await startAndFollowRun(ctx, options.runs, request, {
     pollIntervalMs: options.pollIntervalMs,
+    approvalPollIntervalMs: options.approvalPollIntervalMs,
     // The history link opens on this run as soon as it exists.
     onStarted: id =>
       ctx.output('historyUrl', historyUrl(request.entityRef, id)),

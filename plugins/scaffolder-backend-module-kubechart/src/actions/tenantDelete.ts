@@ -13,6 +13,8 @@ export function createTenantDeleteAction(options: {
   runs: KubechartRunsService;
   links: ActionLinks;
   pollIntervalMs?: number;
+  /** How often a run waiting for approval is polled (ms); default 5000. */
+  approvalPollIntervalMs?: number;
 }) {
   return createTemplateAction({
     id: 'kubechart:tenant:delete',

@@ -21,6 +21,8 @@ export function createTenantProvisionAction(options: {
   runs: KubechartRunsService;
   links: ActionLinks;
   pollIntervalMs?: number;
+  /** How often a run waiting for approval is polled (ms); default 5000. */
+  approvalPollIntervalMs?: number;
 }) {
   return createTemplateAction({
     id: 'kubechart:tenant:provision',

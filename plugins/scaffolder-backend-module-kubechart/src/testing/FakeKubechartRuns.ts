@@ -7,6 +7,16 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 
+/**
+ * A scripted approval: the run waits `polls` reads of `getRun`, gets `decisions`, then is approved
+ * (started by the backend, or waiting for the input again when `resubmit`) or rejected.
+ */
+type ScriptedApproval = {
+  polls: number;
+  decisions: Array<{ by: string; decision: 'approve' | 'reject'; comment: string }>;
+  resubmit: boolean;
+};
+
 type Outcome = {
   status: 'succeeded' | 'failed';
   failureReason?: string;
@@ -27,7 +37,28 @@ export class FakeKubechartRuns implements KubechartRunsService {
   readonly credentialsSeen: unknown[] = [];
   private readonly runs = new Map<string, Run>();
   private readonly events = new Map<string, RunEvent[]>();
+  readonly executed: Array<{ id: string; request: CreateRunRequest }> = [];
   outcome: Outcome = { status: 'succeeded' };
+  /** When set, runs start awaiting approval as scripted. */
+  approval?: ScriptedApproval;
+  private readonly waiting = new Map<string, { polls: number; final: Run }>();
+  private readonly finalAfterExecute = new Map<string, Run>();
+
+  async executeRun(id: string, request: CreateRunRequest) {
+    this.executed.push({ id, request });
+    const final = this.finalAfterExecute.get(id);
+    if (!final) throw new Error(`run ${id} is not approved`);
+    this.runs.set(id, final);
+    return { id, status: 'pending' as const };
+  }
+
+  async decideRun(): Promise<never> {
+    throw new Error('not used by the actions');
+  }
+
+  async listApprovals(): Promise<never> {
+    throw new Error('not used by the actions');
+  }
   preview: Omit<RunPreview, 'kind' | 'target'> = {};
 
   async createRun(
@@ -52,6 +83,22 @@ export class FakeKubechartRuns implements KubechartRunsService {
       helmRevision: this.outcome.helmRevision,
       policyReport: this.outcome.policyReport,
     });
+    if (this.approval) {
+      const final = this.runs.get(id)!;
+      const approval = {
+        rule: 'production',
+        state: 'awaiting' as const,
+        required: 1,
+        approvers: ['group:default/platform-team'],
+        planHash: 'sha256:0',
+        requestedAt: at,
+        expiresAt: at,
+        decisions: [],
+        resubmit: this.approval.resubmit,
+      };
+      this.waiting.set(id, { polls: this.approval.polls, final: { ...final, approval } });
+      this.runs.set(id, { ...final, status: 'awaiting-approval', approval });
+    }
     this.events.set(
       id,
       (this.outcome.events ?? []).map((e, i) => ({
@@ -74,6 +121,22 @@ export class FakeKubechartRuns implements KubechartRunsService {
   }
 
   async getRun(id: string) {
+    const waiting = this.waiting.get(id);
+    if (waiting && this.approval && waiting.polls-- <= 0) {
+      this.waiting.delete(id);
+      const at = new Date().toISOString();
+      const decisions = this.approval.decisions.map(d => ({ ...d, at }));
+      const rejected = decisions.find(d => d.decision === 'reject');
+      const approval = { ...waiting.final.approval!, decisions, state: rejected ? ('rejected' as const) : ('approved' as const) };
+      if (rejected) {
+        this.runs.set(id, { ...waiting.final, approval, status: 'failed', failureReason: `Rejected by ${rejected.by}: ${rejected.comment}` });
+      } else if (this.approval.resubmit) {
+        this.runs.set(id, { ...waiting.final, approval, status: 'approved' });
+        this.finalAfterExecute.set(id, { ...waiting.final, approval: { ...approval, state: 'executed' } });
+      } else {
+        this.runs.set(id, { ...waiting.final, approval: { ...approval, state: 'executed' } });
+      }
+    }
     const run = this.runs.get(id);
     if (!run) throw new Error(`no run ${id}`);
     return run;
