@@ -130,6 +130,25 @@ export async function gotoSignedIn(page: Page, path: string): Promise<void> {
   }
 }
 
+/**
+ * A browser session of another example user (`user:default/reviewer`): the app's guest sign-in is
+ * answered with that user's sign-in through the example backend's development-only `example-users`
+ * provider (packages/backend/src/exampleUsersAuth.ts), so the session holds a real Backstage token
+ * of that user, with the groups the catalog gives it.
+ */
+export async function openSignedInAs(browser: Browser, userEntityRef: string, path = '/'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  await context.route('**/api/auth/guest/refresh**', async route => {
+    const res = await fetch(`${backendUrl}/api/auth/example-users/refresh`, {
+      headers: { 'X-Requested-With': 'XMLHttpRequest', 'x-kubechart-example-user': userEntityRef },
+    });
+    await route.fulfill({ status: res.status, contentType: 'application/json', body: await res.text() });
+  });
+  const page = await context.newPage();
+  await gotoSignedIn(page, path);
+  return page;
+}
+
 /** A Backstage user token for the example's guest, as the app itself gets it when signing in. */
 export async function guestToken(): Promise<string> {
   const res = await fetch(`${backendUrl}/api/auth/guest/refresh`, {

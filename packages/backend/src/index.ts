@@ -9,6 +9,7 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
 import { examplePermissionPolicyModule } from './permissionPolicy';
+import { exampleUsersAuthModule } from './exampleUsersAuth';
 
 const backend = createBackend();
 
@@ -30,6 +31,8 @@ backend.add(import('@backstage/plugin-auth-backend'));
 // See https://backstage.io/docs/backend-system/building-backends/migrating#the-auth-plugin
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 // See https://backstage.io/docs/auth/guest/provider
+// Development only: sign in as the example org's other users (an approver must not be the requester).
+backend.add(exampleUsersAuthModule);
 
 // catalog plugin
 backend.add(import('@backstage/plugin-catalog-backend'));
