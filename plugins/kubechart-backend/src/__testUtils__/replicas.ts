@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 export async function until<T>(
   what: string,
   fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const start = Date.now();
   for (;;) {
