@@ -2,7 +2,9 @@
  * Benchmark of the post-render step's share of an install: the 200-object chart of the policy bench
  * installed by real helm 3 and helm 4 (from PATH, as `make bench` sets it) into kube-sim, without and
  * through the post-render gate running the policy; the step itself is timed as the same render with
- * and without it. Prints medians, the step's share of an install and its ratio to the target (< 5 %).
+ * and without it. Prints medians, the step's share of an install and its ratio to the target (< 5 %),
+ * and splits the step: what helm itself spends on having a post-renderer at all (the same render
+ * through a no-op `cat` post-renderer), the gate's program and round trip on top, the policy check.
  *   yarn workspace @kubechart/plugin-kubechart-node bench
  */
 /* eslint-disable no-console */
@@ -18,10 +20,10 @@ import path from 'node:path';
 import { PolicyEngine, formatPolicyFailures } from '../policy';
 import { benchChart } from '../policy/benchChart';
 import { HelmCli } from './HelmCli';
-import { startPostRenderGate } from './postRenderGate';
+import { HelmPostRenderer, startPostRenderGate } from './postRenderGate';
 
 const RUNS = 4;
-const RENDERS = 9;
+const RENDERS = 15;
 const TARGET_SHARE = 0.05;
 
 const onPath = (bin: string): string | undefined => {
@@ -51,6 +53,25 @@ async function writeChart(dir: string) {
     objects.map(o => yaml.dump(o)).join('---\n'),
   );
   return objects.length;
+}
+
+/** A post-renderer that changes nothing (`cat`): what helm spends on running any post-renderer. */
+async function noopPostRenderer(dir: string): Promise<HelmPostRenderer> {
+  const cat = onPath('cat');
+  if (!cat) throw new Error('cat is not on PATH');
+  const pluginDir = path.join(dir, 'noop-plugins', 'noop');
+  await fs.mkdir(pluginDir, { recursive: true });
+  await fs.writeFile(
+    path.join(pluginDir, 'plugin.yaml'),
+    `apiVersion: v1\ntype: postrenderer/v1\nname: noop\nversion: 1.0.0\nruntime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: ${JSON.stringify(
+      cat,
+    )}\n`,
+  );
+  return {
+    helmArgs: major => ['--post-renderer', major >= 4 ? 'noop' : cat],
+    helmEnv: (major): Record<string, string> =>
+      major >= 4 ? { HELM_PLUGINS: path.dirname(pluginDir) } : {},
+  };
 }
 
 async function main() {
@@ -136,6 +157,8 @@ async function main() {
       // The post-render step alone: the same render with and without it (no cluster, less noise).
       const renderPlain: number[] = [];
       const renderGated: number[] = [];
+      const renderNoop: number[] = [];
+      const noop = await noopPostRenderer(dir);
       const gate = await startPostRenderGate({
         check: manifest => {
           const report = policy.checkYaml(manifest, {
@@ -147,16 +170,23 @@ async function main() {
         },
       });
       try {
+        const variants = [
+          { postRenderer: undefined, times: renderPlain },
+          { postRenderer: noop, times: renderNoop },
+          { postRenderer: gate, times: renderGated },
+        ];
         for (let i = 0; i < RENDERS; i++) {
-          for (const withGate of i % 2 ? [true, false] : [false, true]) {
+          // Rotating which goes first.
+          for (let j = 0; j < variants.length; j++) {
+            const { postRenderer, times } = variants[(i + j) % variants.length];
             const started = process.hrtime.bigint();
             await helm.template({
               release: 'bench',
               chart: path.join(dir, 'chart'),
               namespace: 'bench',
-              postRenderer: withGate ? gate : undefined,
+              postRenderer,
             });
-            (withGate ? renderGated : renderPlain).push(since(started));
+            times.push(since(started));
           }
         }
       } finally {
@@ -166,6 +196,8 @@ async function main() {
       const g = median(gated);
       const c = median(checks);
       const step = median(renderGated) - median(renderPlain);
+      const helmOwn = median(renderNoop) - median(renderPlain);
+      const pct = (ms: number) => `${((ms / g) * 100).toFixed(1)} %`;
       const share = step / g;
       console.log(
         `  ${bin.name}: install ${g.toFixed(
@@ -185,9 +217,16 @@ async function main() {
         `    of which the policy check in the gate: p50 ${c.toFixed(1)} ms = ${(
           (c / g) *
           100
-        ).toFixed(
-          1,
-        )} % of the install (the rest: starting the post-render process and the socket round trip)`,
+        ).toFixed(1)} % of the install`,
+      );
+      console.log(
+        `    of which helm's own handling of a post-renderer (the render through a no-op cat post-renderer minus without): ${helmOwn.toFixed(
+          0,
+        )} ms = ${pct(
+          helmOwn,
+        )}; the gate on top of that (starting the post-render program, the socket round trip, the check): ${(
+          step - helmOwn
+        ).toFixed(0)} ms = ${pct(step - helmOwn)}`,
       );
     }
   } finally {

@@ -2,6 +2,8 @@ import { KubeSim } from '@internal/kube-sim';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PolicyEngine, formatPolicyFailures, parseManifests } from '../policy';
 import { HelmCli, HelmCommandError } from './HelmCli';
@@ -176,10 +178,15 @@ describe.each(['helm3', 'helm4'])(
 );
 
 describe('post-render gate, failing closed', () => {
-  const run = (exe: string, args: string[], input: string) =>
+  const run = (
+    exe: string,
+    args: string[],
+    input: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>(
       resolve => {
-        const child = execFile(exe, args, (err, stdout, stderr) =>
+        const child = execFile(exe, args, { env }, (err, stdout, stderr) =>
           resolve({ code: err ? (err as any).code ?? 1 : 0, stdout, stderr }),
         );
         child.stdin!.end(input);
@@ -274,6 +281,79 @@ describe('post-render gate, failing closed', () => {
       expect(r.stderr).toContain('not reachable');
     } finally {
       await fs.rm(copy, { force: true });
+    }
+  });
+
+  it('refuses an answer cut short (the backend stopped while answering): helm gets nothing', async () => {
+    const gate = await startPostRenderGate({
+      check: () => ({ approved: true }),
+    });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-pr-test-'));
+    const client = path.join(dir, 'client.cjs');
+    await fs.copyFile(
+      path.join(path.dirname(executableOf(gate)), 'post-render.cjs'),
+      client,
+    );
+    await gate.close();
+    // A backend that announces 100 bytes of approved manifests, sends 12 and closes.
+    let answer = '{"ok":true,"bytes":100}\nkind: Secret';
+    const server = net.createServer({ allowHalfOpen: true }, socket => {
+      socket.on('data', () => undefined);
+      socket.on('end', () => socket.end(answer));
+    });
+    const socketPath = path.join(dir, 's.sock');
+    await new Promise<void>(resolve => server.listen(socketPath, resolve));
+    try {
+      const cut = await run(
+        process.execPath,
+        [client, socketPath, 't'],
+        'a: 1\n',
+      );
+      expect(cut.code).not.toBe(0);
+      expect(cut.stdout).toBe('');
+      expect(cut.stderr).toContain('sent 12 of 100 bytes; nothing was applied');
+      // An approval that does not say how long it is is not trusted either.
+      answer = '{"ok":true}\nkind: Secret';
+      const unsized = await run(
+        process.execPath,
+        [client, socketPath, 't'],
+        'a: 1\n',
+      );
+      expect(unsized.code).not.toBe(0);
+      expect(unsized.stdout).toBe('');
+    } finally {
+      await new Promise(resolve => server.close(resolve));
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("does not pass the backend's NODE_OPTIONS to the post-renderer", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-pr-test-'));
+    // What a backend started with a --require hook (instrumentation, a transpiler) hands to helm.
+    const hook = path.join(dir, 'hook.cjs');
+    const marker = path.join(dir, 'hook-ran');
+    await fs.writeFile(
+      hook,
+      `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x');`,
+    );
+    const gate = await startPostRenderGate({
+      check: () => ({ approved: true }),
+    });
+    try {
+      const r = await run(
+        executableOf(gate),
+        argsOf(gate),
+        'kind: ConfigMap\n',
+        {
+          ...process.env,
+          NODE_OPTIONS: `--require ${hook}`,
+        },
+      );
+      expect(r).toMatchObject({ code: 0, stdout: 'kind: ConfigMap\n' });
+      await expect(fs.stat(marker)).rejects.toThrow();
+    } finally {
+      await gate.close();
+      await fs.rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -78,11 +78,14 @@ export async function startPostRenderGate(
   const pluginsDir = path.join(dir, 'plugins');
   const pluginDir = path.join(pluginsDir, POST_RENDER_PLUGIN_NAME);
   await fs.writeFile(client, POST_RENDER_CLIENT_SOURCE, { mode: 0o600 });
+  // An empty environment (`env -i`): helm passes the backend's environment on, and a NODE_OPTIONS meant
+  // for the backend (a --require hook, instrumentation, an inspector) would load into, slow down or
+  // break every post-render. The client needs nothing from the environment: its arguments say it all.
   await fs.writeFile(
     executable,
-    `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(
-      client,
-    )} "$@"\n`,
+    `#!/bin/sh\nexec /usr/bin/env -i ${shellQuote(
+      process.execPath,
+    )} ${shellQuote(client)} "$@"\n`,
     { mode: 0o700 },
   );
   await fs.mkdir(pluginDir, { recursive: true });
@@ -145,12 +148,15 @@ export async function startPostRenderGate(
       }
       const rendered = all.subarray(nl + 1).toString('utf8');
       try {
-        const manifest = options.labels ? labelManifests(rendered, options.labels) : rendered;
+        const manifest = options.labels
+          ? labelManifests(rendered, options.labels)
+          : rendered;
         const decision = await options.check(manifest);
         if (decision.approved) {
           const out = decision.manifest ?? manifest;
           approved.push(out);
-          answer(socket, { ok: true }, out);
+          // The length lets the post-renderer tell a complete answer from a cut one.
+          answer(socket, { ok: true, bytes: Buffer.byteLength(out) }, out);
         } else {
           refuse(socket, decision.reason);
         }
