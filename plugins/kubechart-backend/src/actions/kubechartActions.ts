@@ -81,6 +81,20 @@ const runSummarySchema = (z: Zod) =>
       .object({ passed: z.boolean(), blocking: z.boolean(), errors: z.number(), warnings: z.number() })
       .optional()
       .describe('Summary of the policy report of what the run rendered.'),
+    approval: z
+      .object({
+        rule: z.string(),
+        state: z.string(),
+        approvers: z.array(z.string()),
+        required: z.number(),
+        approvals: z.number(),
+        expiresAt: z.string(),
+        decisions: z.array(z.object({ by: z.string(), decision: z.string(), comment: z.string(), at: z.string() })),
+      })
+      .optional()
+      .describe(
+        'On a protected target: the approval gate. The run applies nothing until one of `approvers` other than the requester approves it in the portal.',
+      ),
   });
 
 function summary(run: Run) {
@@ -99,13 +113,30 @@ function summary(run: Run) {
     ...(p
       ? { policy: { passed: p.passed, blocking: p.blocking, errors: p.summary.errors, warnings: p.summary.warnings } }
       : {}),
+    ...(run.approval
+      ? {
+          approval: {
+            rule: run.approval.rule,
+            state: run.approval.state,
+            approvers: run.approval.approvers,
+            required: run.approval.required,
+            approvals: run.approval.decisions.filter(d => d.decision === 'approve').length,
+            expiresAt: run.approval.expiresAt,
+            decisions: run.approval.decisions,
+          },
+        }
+      : {}),
   };
 }
 
 const startedSchema = (z: Zod) =>
   z.object({
     runId: z.string(),
-    status: z.string().describe('Status when accepted (pending); follow it with kubechart get-run.'),
+    status: z
+      .string()
+      .describe(
+        'Status when accepted: pending, or awaiting-approval on a protected target (nothing is applied until an approver other than the requester approves it in the portal); follow it with kubechart get-run.',
+      ),
     link: z.string().optional().describe("The run in the entity's deployment history, when the run belongs to an entity."),
   });
 
