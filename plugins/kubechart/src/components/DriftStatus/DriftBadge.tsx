@@ -27,7 +27,7 @@ export function DriftBadge(props: {
       <StatusWarning>
         {count === 1
           ? t('drift.driftedOne', { since: when })
-          : t('drift.driftedMany', { count: String(count), since: when })}
+          : t('drift.driftedMany', { count, since: when })}
       </StatusWarning>
     );
   }
