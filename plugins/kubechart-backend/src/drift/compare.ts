@@ -28,8 +28,15 @@ const LIST_MAP_KEYS: Record<string, (item: Record<string, unknown>) => string[] 
   resourceClaims: () => ['name'],
   readinessGates: () => ['conditionType'],
   topologySpreadConstraints: () => ['topologyKey', 'whenUnsatisfiable'],
-  ports: item => ('containerPort' in item ? ['containerPort', 'protocol'] : 'port' in item ? ['port', 'protocol'] : undefined),
+  ports: portKeys,
 };
+
+/** Container ports are keyed by containerPort, Service ports by port; both with the protocol. */
+function portKeys(item: Record<string, unknown>): string[] | undefined {
+  if ('containerPort' in item) return ['containerPort', 'protocol'];
+  if ('port' in item) return ['port', 'protocol'];
+  return undefined;
+}
 
 const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 

@@ -72,7 +72,10 @@ export interface KubechartApi {
    * Applies a run again as a new run (a release: rolled back to the run's revision; manifests: the
    * stored manifest). `release` names the release of a tenant run with several.
    */
-  reapplyRun(id: string, options?: { release?: string }): Promise<CreateRunResponse>;
+  reapplyRun(
+    id: string,
+    options?: { release?: string },
+  ): Promise<CreateRunResponse>;
 }
 
 /**

@@ -119,7 +119,9 @@ describe('KubechartClient', () => {
     expect(new URL(fetch.mock.calls[0][0]).pathname).toBe(
       '/api/kubechart/runs/r1/drift',
     );
-    fetch.mockResolvedValueOnce(jsonResponse(200, { items: [{ runId: 'r1' }] }));
+    fetch.mockResolvedValueOnce(
+      jsonResponse(200, { items: [{ runId: 'r1' }] }),
+    );
     await expect(
       client.listDrift({ entityRef: 'component:default/web' }),
     ).resolves.toEqual([{ runId: 'r1' }]);
@@ -133,6 +135,9 @@ describe('KubechartClient', () => {
       }),
     );
     await expect(client.reapplyRun('m1')).rejects.toBeInstanceOf(ResponseError);
-    expect(fetch.mock.calls[2][1]).toMatchObject({ method: 'POST', body: '{}' });
+    expect(fetch.mock.calls[2][1]).toMatchObject({
+      method: 'POST',
+      body: '{}',
+    });
   });
 });

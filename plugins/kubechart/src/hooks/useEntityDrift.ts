@@ -39,7 +39,10 @@ export function useEntityDrift(entityRef: string) {
 
   const { retry } = state;
   useEffect(() => {
-    if (lastSignal && (!lastSignal.entityRef || lastSignal.entityRef === entityRef)) {
+    if (
+      lastSignal &&
+      (!lastSignal.entityRef || lastSignal.entityRef === entityRef)
+    ) {
       retry();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -32,6 +32,8 @@ export function DriftBadge(props: {
     );
   }
   return (
-    <StatusPending>{t('drift.unknown', { message: message ?? '' })}</StatusPending>
+    <StatusPending>
+      {t('drift.unknown', { message: message ?? '' })}
+    </StatusPending>
   );
 }

@@ -30,7 +30,9 @@ export function DriftFieldsTable(props: { objects: DriftObject[] }) {
       </TableHead>
       <TableBody>
         {props.objects.flatMap(o => {
-          const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+          const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${
+            o.name
+          }`;
           if (o.state === 'missing') {
             return [
               <TableRow key={`${name}:missing`}>

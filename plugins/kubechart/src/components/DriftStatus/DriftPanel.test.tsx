@@ -34,7 +34,13 @@ const drifted: RunDrift = {
       name: 'web',
       state: 'changed',
       fields: [
-        { path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl', changedAt: '2026-01-02T10:00:00Z' },
+        {
+          path: 'spec.replicas',
+          expected: 2,
+          actual: 5,
+          manager: 'kubectl',
+          changedAt: '2026-01-02T10:00:00Z',
+        },
         {
           path: 'spec.template.spec.containers[name=web].env[name=MODE].value',
           expected: 'blue',
@@ -43,16 +49,50 @@ const drifted: RunDrift = {
         },
       ],
     },
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name: 'settings', state: 'missing', fields: [] },
-    { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web', state: 'changed', fields: [{ path: 'spec.type', expected: 'ClusterIP', actual: 'NodePort', manager: 'kubectl-edit' }] },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'shop',
+      name: 'settings',
+      state: 'missing',
+      fields: [],
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: 'shop',
+      name: 'web',
+      state: 'changed',
+      fields: [
+        {
+          path: 'spec.type',
+          expected: 'ClusterIP',
+          actual: 'NodePort',
+          manager: 'kubectl-edit',
+        },
+      ],
+    },
   ],
 };
-const inSync: RunDrift = { ...drifted, status: 'in-sync', objects: [], since: '2026-01-02T11:00:00Z' };
+const inSync: RunDrift = {
+  ...drifted,
+  status: 'in-sync',
+  objects: [],
+  since: '2026-01-02T11:00:00Z',
+};
 
-async function renderPanel(api: ReturnType<typeof mockKubechartApi>, signals = new FakeSignalApi()) {
+async function renderPanel(
+  api: ReturnType<typeof mockKubechartApi>,
+  signals = new FakeSignalApi(),
+) {
   const onRunStarted = jest.fn();
   await renderInTestApp(
-    <TestApiProvider apis={[[kubechartApiRef, api], [signalApiRef, signals]]}>
+    <TestApiProvider
+      apis={[
+        [kubechartApiRef, api],
+        [signalApiRef, signals],
+      ]}
+    >
       <DriftPanel entityRef={ENTITY} onRunStarted={onRunStarted} />
       <EntityDriftStatusLine entityRef={ENTITY} />
     </TestApiProvider>,
@@ -71,13 +111,40 @@ describe('DriftPanel', () => {
     // Once on the tab, once on the health card line.
     expect(await screen.findAllByText(badge)).toHaveLength(2);
     expect(api.listDrift).toHaveBeenCalledWith({ entityRef: ENTITY });
-    const table = screen.getByRole('table', { name: 'Drift from the last run' });
-    const rows = within(table).getAllByRole('row').slice(1).map(r => within(r).getAllByRole('cell').map(c => c.textContent));
+    const table = screen.getByRole('table', {
+      name: 'Drift from the last run',
+    });
+    const rows = within(table)
+      .getAllByRole('row')
+      .slice(1)
+      .map(r =>
+        within(r)
+          .getAllByRole('cell')
+          .map(c => c.textContent),
+      );
     expect(rows).toEqual([
-      ['Deployment shop/web', 'spec.replicas', '2', '5', `kubectl (${formatTimestamp('2026-01-02T10:00:00Z')})`],
-      ['Deployment shop/web', 'spec.template.spec.containers[name=web].env[name=MODE].value', 'blue', 'green', 'kubectl-set'],
+      [
+        'Deployment shop/web',
+        'spec.replicas',
+        '2',
+        '5',
+        `kubectl (${formatTimestamp('2026-01-02T10:00:00Z')})`,
+      ],
+      [
+        'Deployment shop/web',
+        'spec.template.spec.containers[name=web].env[name=MODE].value',
+        'blue',
+        'green',
+        'kubectl-set',
+      ],
       ['ConfigMap shop/settings', 'object missing'],
-      ['Service shop/web', 'spec.type', 'ClusterIP', 'NodePort', 'kubectl-edit'],
+      [
+        'Service shop/web',
+        'spec.type',
+        'ClusterIP',
+        'NodePort',
+        'kubectl-edit',
+      ],
     ]);
   });
 
@@ -87,12 +154,20 @@ describe('DriftPanel', () => {
     api.getRun.mockResolvedValue(makeRun({ id: 'run-1' }));
     api.reapplyRun.mockResolvedValue({ id: 'run-9', status: 'pending' });
     const { onRunStarted } = await renderPanel(api);
-    await userEvent.click(await screen.findByRole('button', { name: 'Re-apply last run' }));
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Re-apply last run' }),
+    );
     const dialog = await screen.findByRole('dialog');
     expect(within(dialog).getByText('Re-apply run run-1?')).toBeInTheDocument();
-    expect(within(dialog).getByText(/Helm release web in namespace shop on cluster dev will be rolled back/)).toBeInTheDocument();
+    expect(
+      within(dialog).getByText(
+        /Helm release web in namespace shop on cluster dev will be rolled back/,
+      ),
+    ).toBeInTheDocument();
     expect(api.reapplyRun).not.toHaveBeenCalled();
-    await userEvent.click(within(dialog).getByRole('button', { name: 'Re-apply' }));
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Re-apply' }),
+    );
     await waitFor(() => expect(onRunStarted).toHaveBeenCalledWith('run-9'));
     expect(api.reapplyRun).toHaveBeenCalledWith('run-1');
   });
@@ -102,26 +177,51 @@ describe('DriftPanel', () => {
     api.listDrift.mockResolvedValue([inSync]);
     const { signals } = await renderPanel(api);
     expect(await screen.findAllByText('In sync')).toHaveLength(2);
-    expect(screen.queryByRole('button', { name: 'Re-apply last run' })).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: 'Re-apply last run' }),
+    ).not.toBeInTheDocument();
     expect(screen.queryByRole('table')).not.toBeInTheDocument();
 
     api.listDrift.mockResolvedValue([drifted]);
     api.getRun.mockResolvedValue(makeRun({ id: 'run-1' }));
     await act(async () => {
-      signals.publish(KUBECHART_DRIFT_CHANNEL, { type: 'drift-changed', runId: 'run-1', cluster: 'dev', namespace: 'shop', entityRef: ENTITY, status: 'drifted' });
+      signals.publish(KUBECHART_DRIFT_CHANNEL, {
+        type: 'drift-changed',
+        runId: 'run-1',
+        cluster: 'dev',
+        namespace: 'shop',
+        entityRef: ENTITY,
+        status: 'drifted',
+      });
     });
-    expect(await screen.findAllByText(`Drifted (3 objects) since ${formatTimestamp(drifted.since)}`)).toHaveLength(2);
+    expect(
+      await screen.findAllByText(
+        `Drifted (3 objects) since ${formatTimestamp(drifted.since)}`,
+      ),
+    ).toHaveLength(2);
   });
 
   it('shows why drift is unknown, and the error when drift cannot be read', async () => {
     const api = mockKubechartApi();
-    api.listDrift.mockResolvedValue([{ ...inSync, status: 'unknown', message: 'cluster dev is not configured' }]);
+    api.listDrift.mockResolvedValue([
+      {
+        ...inSync,
+        status: 'unknown',
+        message: 'cluster dev is not configured',
+      },
+    ]);
     await renderPanel(api);
-    expect(await screen.findAllByText('Drift unknown: cluster dev is not configured')).toHaveLength(2);
+    expect(
+      await screen.findAllByText(
+        'Drift unknown: cluster dev is not configured',
+      ),
+    ).toHaveLength(2);
 
     const failing = mockKubechartApi();
     failing.listDrift.mockRejectedValue(new Error('drift store down'));
     await renderPanel(failing);
-    expect(await screen.findByText('Error: drift store down', { selector: 'h6' })).toBeInTheDocument();
+    expect(
+      await screen.findByText('Error: drift store down', { selector: 'h6' }),
+    ).toBeInTheDocument();
   });
 });

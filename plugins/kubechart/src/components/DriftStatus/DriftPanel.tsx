@@ -40,7 +40,12 @@ export function DriftPanel(props: {
           const { cluster, namespace, release } = drift.target;
           return (
             <Box key={drift.runId} mb={2}>
-              <Box display="flex" alignItems="center" gridGap={16} flexWrap="wrap">
+              <Box
+                display="flex"
+                alignItems="center"
+                gridGap={16}
+                flexWrap="wrap"
+              >
                 <Typography variant="subtitle2">
                   {[cluster, namespace, release].filter(Boolean).join(' / ')}
                 </Typography>

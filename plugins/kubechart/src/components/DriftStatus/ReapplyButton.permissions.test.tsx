@@ -20,20 +20,36 @@ describe('ReapplyButton permissions', () => {
     await renderInTestApp(
       <TestApiProvider apis={[[kubechartApiRef, mockKubechartApi()]]}>
         <div data-testid="chart">
-          <ReapplyButton run={makeRun({ id: 'c1', kind: 'chart' })} onStarted={jest.fn()} />
+          <ReapplyButton
+            run={makeRun({ id: 'c1', kind: 'chart' })}
+            onStarted={jest.fn()}
+          />
         </div>
         <div data-testid="manifests">
           <ReapplyButton
-            run={makeRun({ id: 'm1', kind: 'manifests', target: { cluster: 'dev', namespace: 'shop' } })}
+            run={makeRun({
+              id: 'm1',
+              kind: 'manifests',
+              target: { cluster: 'dev', namespace: 'shop' },
+            })}
             onStarted={jest.fn()}
           />
         </div>
       </TestApiProvider>,
-      { apis: [mockApis.permission({ authorize: authorize as any }), mockApis.alert()] },
+      {
+        apis: [
+          mockApis.permission({ authorize: authorize as any }),
+          mockApis.alert(),
+        ],
+      },
     );
     await waitFor(() => expect(authorize).toHaveBeenCalledTimes(2));
     await act(() => new Promise(resolve => setTimeout(resolve, 50)));
-    expect(screen.getAllByRole('button', { name: 'Re-apply last run' })).toHaveLength(1);
-    expect(screen.getByTestId('manifests')).toContainElement(screen.getByRole('button', { name: 'Re-apply last run' }));
+    expect(
+      screen.getAllByRole('button', { name: 'Re-apply last run' }),
+    ).toHaveLength(1);
+    expect(screen.getByTestId('manifests')).toContainElement(
+      screen.getByRole('button', { name: 'Re-apply last run' }),
+    );
   });
 });

@@ -57,7 +57,10 @@ export function ReapplyButton(props: {
     } catch (error) {
       const reason =
         error instanceof ResponseError ? error.cause.message : String(error);
-      alertApi.post({ message: t('actions.failed', { reason }), severity: 'error' });
+      alertApi.post({
+        message: t('actions.failed', { reason }),
+        severity: 'error',
+      });
     } finally {
       setBusy(false);
     }
