@@ -68,12 +68,6 @@ export class DriftService {
     return written;
   }
 
-  /** Checks one run now (e.g. right after it succeeded), if it is the latest applied on its target. */
-  async checkRun(runId: string): Promise<DriftRecord | undefined> {
-    const records = await this.checkAll();
-    return records.find(r => r.runId === runId);
-  }
-
   private async checkApplied(applied: AppliedRun, claimed: Set<string>): Promise<DriftRecord | undefined> {
     const run = await this.options.runs.getRun(applied.id);
     if (!run) return undefined;

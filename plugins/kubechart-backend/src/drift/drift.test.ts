@@ -1,6 +1,7 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,5 +126,17 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     const reapplied = await submit(request);
     expect(reapplied.status).toBe('succeeded');
     expect((await service.checkAll()).find(d => d.runId === reapplied.id)?.status).toBe('in-sync');
+  });
+  it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
+    const { store, clusters, knex, engine } = await createTestEngine({ databases, databaseId, sim });
+    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const gone = await store.createRun(
+      { id: randomUUID(), kind: 'chart', status: 'pending', actor: 'user:default/alice', target: { cluster: 'retired', namespace: 'shop', release: 'web' }, input: {} },
+      [],
+    );
+    await store.finishRun(gone.id, 'succeeded', { manifest: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n', helmRevision: 1 });
+    const record = (await service.checkAll()).find(d => d.runId === gone.id);
+    expect(record).toMatchObject({ status: 'unknown', objects: [], message: 'cluster retired is not configured' });
   });
 });
