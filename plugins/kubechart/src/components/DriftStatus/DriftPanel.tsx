@@ -39,7 +39,7 @@ export function DriftPanel(props: {
         {value.map(({ drift, run }) => {
           const { cluster, namespace, release } = drift.target;
           return (
-            <Box key={drift.runId} mb={2}>
+            <Box key={drift.runId} mb={2} data-testid={`drift-${drift.runId}`}>
               <Box
                 display="flex"
                 alignItems="center"
