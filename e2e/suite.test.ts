@@ -8,6 +8,8 @@ import './tenant.e2e.ts';
 import './audit.e2e.ts';
 // An AI agent's view: a real MCP client against the running backend, acting as the guest.
 import './mcp.e2e.ts';
+// A manual kubectl change after a chart run: the drift badge and diff, then "Re-apply last run".
+import './drift.e2e.ts';
 // Templates and tenant screens on a tenant of its own: pods in its Kubernetes tab, the history link,
 // manifests reviewed before Create, the tenants page, a typed-name delete.
 import './templates.e2e.ts';

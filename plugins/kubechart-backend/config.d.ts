@@ -122,6 +122,19 @@ export interface Config {
        */
       releaseLocksAfterSeconds?: number;
     };
+    /**
+     * Drift: the latest succeeded chart, tenant, rollback or manifests run on each target is compared
+     * with the live objects (only the fields the run applied count) by a scheduled job that runs on
+     * one replica at a time, and again shortly after each such run succeeds.
+     */
+    drift?: {
+      /** Whether the drift job runs. Default true. The drift endpoints answer from what was recorded either way. */
+      enabled?: boolean;
+      /** How often the drift job compares every current run with its cluster, in seconds. Default 120. */
+      frequencySeconds?: number;
+      /** How long one pass of the drift job may take before it is abandoned, in seconds. Default 300. */
+      timeoutSeconds?: number;
+    };
     tenant?: {
       /** Namespace of the ingress controller, allowed through the tenant NetworkPolicy. Default `ingress-nginx`. */
       ingressNamespace?: string;

@@ -248,6 +248,75 @@ describe('real kubectl against kube-sim', () => {
     ).toEqual(['nginx:1.25 0', 'nginx:1.26 2']);
   });
 
+  it('kubectl scale and kubectl set env: the fields they change are owned by the manager kubectl sends', async () => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      fieldManager: 'helm',
+      body: {
+        metadata: { name: 'owned' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'owned' } },
+          template: {
+            metadata: { labels: { app: 'owned' } },
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: 'nginx:1.25',
+                  env: [{ name: 'MODE', value: 'a' }],
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    // kubectl 1.33 patches the scale subresource without a fieldManager (the server takes the
+    // user agent's first word) and `set env` with its --field-manager default.
+    await kubectl('scale', 'deployment/owned', '--replicas=3');
+    await kubectl('set', 'env', 'deployment/owned', 'MODE=b');
+    const d = await apps.readNamespacedDeployment({
+      name: 'owned',
+      namespace: 'default',
+    });
+    const entries = (d.metadata?.managedFields ?? []).filter(
+      m => !m.subresource || m.subresource === 'scale',
+    );
+    const owners = (path: string[]) =>
+      entries
+        .filter(
+          m =>
+            path.reduce<any>((node, key) => node?.[key], m.fieldsV1) !==
+            undefined,
+        )
+        .map(m => `${m.manager} ${m.operation}`);
+    expect(owners(['f:spec', 'f:replicas'])).toEqual(['kubectl Update']);
+    const env = [
+      'f:spec',
+      'f:template',
+      'f:spec',
+      'f:containers',
+      'k:{"name":"app"}',
+      'f:env',
+      'k:{"name":"MODE"}',
+      'f:value',
+    ];
+    expect(owners(env)).toEqual(['kubectl-set Update']);
+    // helm keeps what nobody else changed.
+    expect(
+      owners([
+        'f:spec',
+        'f:template',
+        'f:spec',
+        'f:containers',
+        'k:{"name":"app"}',
+        'f:image',
+      ]),
+    ).toEqual(['helm Update']);
+  });
+
   it('streams table rows with kubectl get --watch', async () => {
     const watching = run(
       kubectlBinary(),

@@ -178,6 +178,22 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(diff.body.values).toContain(`values@${run.id}`);
   });
 
+  it('compares the tenant with the cluster once its run succeeded: in sync, published on kubechart:drift', async () => {
+    const [latest] = (await get('/runs?entityRef=component:default/shop&limit=1')).body.items;
+    let items: any[] = [];
+    // The drift job is triggered when the run succeeds; it reads every object the run applied.
+    for (let i = 0; i < 150 && !items.length; i++) {
+      items = (await get('/drift?entityRef=component:default/shop')).body.items;
+      if (!items.length) await new Promise(res => setTimeout(res, 200));
+    }
+    // The Secret the chart renders holds the user's password (redacted in history): not compared, not drift.
+    expect(items).toEqual([expect.objectContaining({ runId: latest.id, status: 'in-sync', objects: [], entityRef: 'component:default/shop' })]);
+    expect((await get(`/runs/${latest.id}/drift`)).body).toMatchObject({ runId: latest.id, status: 'in-sync', target: { cluster: 'dev', namespace: 'tenant-shop' } });
+    expect(published).toContainEqual(
+      expect.objectContaining({ channel: 'kubechart:drift', message: expect.objectContaining({ type: 'drift-changed', runId: latest.id, status: 'in-sync' }) }),
+    );
+  });
+
   it('answers a concurrent second request with 409 naming the active run', async () => {
     const first = await post('/runs', tenant('race'));
     expect(first.status).toBe(202);
@@ -301,7 +317,7 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(all).not.toContain(generated);
     expect(all).not.toContain(USER_SECRET);
     expect(all).not.toContain(sim.token);
-    for (const table of ['kubechart_runs', 'kubechart_run_events', 'kubechart_tenants']) {
+    for (const table of ['kubechart_runs', 'kubechart_run_events', 'kubechart_tenants', 'kubechart_drift']) {
       const rows = await tableDump(knex, table);
       expect(rows).not.toContain(generated);
       expect(rows).not.toContain(USER_SECRET);
@@ -338,6 +354,9 @@ describe('kubechart plugin permissions', () => {
         ['get', '/tenants/abc/health'],
         ['get', '/metrics/summary'],
         ['get', '/policy/rules'],
+        ['get', '/runs/x/drift'],
+        ['get', '/drift?cluster=dev'],
+        ['post', '/runs/x/reapply', {}],
       ];
       for (const [method, path, body] of routes) {
         const r = await (request(backend.server) as any)[method](`/api/kubechart${path}`).send(body);

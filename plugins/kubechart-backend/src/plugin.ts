@@ -4,7 +4,9 @@ import {
 } from '@backstage/backend-plugin-api';
 import { actionsRegistryServiceRef, metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import {
+  DriftSignal,
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
+  KUBECHART_DRIFT_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
   KUBECHART_TENANT_HEALTH_CHANNEL,
   Run,
@@ -27,7 +29,11 @@ import { notificationService } from '@backstage/plugin-notifications-node';
 import { createApprovalNotifier } from './approvals/notifier';
 import { readApprovalSettings } from './approvals/rules';
 import { registerKubechartActions } from './actions/kubechartActions';
+import { DatabaseDriftStore } from './database/DatabaseDriftStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { DriftService } from './drift/DriftService';
+import { REAPPLICABLE_KINDS } from './drift/reapply';
+import { deployerUser } from './engine/deployer';
 import { RunEngine } from './engine/RunEngine';
 import { withSecretScrubbing } from './engine/secretScrubbingStore';
 import { readEngineSettings } from './engine/settings';
@@ -36,6 +42,8 @@ import { readOnBehalfOfServices } from './service/identity';
 import { createRouter } from './service/router';
 import { createRunOutcomeAuditor } from './service/runAudit';
 import { KubechartMetrics } from './service/metrics';
+
+const DRIFT_TASK_ID = 'kubechart-drift';
 
 /**
  * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
@@ -82,8 +90,13 @@ export const kubechartPlugin = createBackendPlugin({
         const publish = (channel: string, message: any) =>
           signals.publish({ recipients: { type: 'broadcast' }, channel, message }).catch(e => logger.warn(`Signal not published: ${e}`));
         const auditRunOutcome = createRunOutcomeAuditor(auditor, logger);
+        const driftEnabled = config.getOptionalBoolean('kubechart.drift.enabled') ?? true;
         const onRunChanged = (run: Run) => {
           void auditRunOutcome(run);
+          // A run that applied something is compared with the cluster soon after, not only on the next pass.
+          if (driftEnabled && run.status === 'succeeded' && (REAPPLICABLE_KINDS.includes(run.kind) || run.kind === 'tenant-delete')) {
+            scheduler.triggerTask(DRIFT_TASK_ID).catch(e => logger.debug(`Drift check after run ${run.id} not triggered: ${e}`));
+          }
           const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
@@ -140,6 +153,41 @@ export const kubechartPlugin = createBackendPlugin({
             if (expired || started) logger.info(`Approvals: ${expired} expired, ${started} approved run(s) started`);
           },
         });
+        const driftStore = await DatabaseDriftStore.create({ database });
+        if (driftEnabled) {
+          const drift = new DriftService({
+            runs: store,
+            drift: driftStore,
+            clusters,
+            client: cluster => engine.client(cluster),
+            logger,
+            onDriftChanged: d => {
+              const message: DriftSignal = {
+                type: 'drift-changed',
+                runId: d.runId,
+                cluster: d.target.cluster,
+                namespace: d.target.namespace,
+                status: d.status,
+                ...(d.target.release ? { release: d.target.release } : {}),
+                ...(d.entityRef ? { entityRef: d.entityRef } : {}),
+              };
+              publish(KUBECHART_DRIFT_CHANNEL, message);
+            },
+          });
+          // One replica at a time compares (scope global); the records are in the database for all.
+          await scheduler.scheduleTask({
+            id: DRIFT_TASK_ID,
+            scope: 'global',
+            frequency: { seconds: config.getOptionalNumber('kubechart.drift.frequencySeconds') ?? 120 },
+            timeout: { seconds: config.getOptionalNumber('kubechart.drift.timeoutSeconds') ?? 300 },
+            initialDelay: { seconds: 15 },
+            fn: async () => {
+              const records = await drift.checkAll();
+              const drifted = records.filter(r => r.status === 'drifted').length;
+              if (drifted) logger.info(`Drift check: ${drifted} of ${records.length} run(s) drifted`);
+            },
+          });
+        }
         lifecycle.addShutdownHook(async () => {
           await health.stop();
         });
@@ -161,6 +209,12 @@ export const kubechartPlugin = createBackendPlugin({
             onBehalfOfServices: readOnBehalfOfServices(config),
             onRunChanged,
             metrics,
+            drift: {
+              store: driftStore,
+              // As the namespace's deployer, like the rollback run it is for.
+              history: ({ cluster, namespace, release }) =>
+                helm.history({ release, namespace, kubeconfig: clusters.kubeconfigYaml(cluster), impersonate: { user: deployerUser(namespace, settings) } }),
+            },
           }),
         );
       },

@@ -29,5 +29,5 @@ export type {
 } from './components/ScaffolderFields';
 export { isKubechartAvailable } from './lib/entity';
 export { KubechartClient, kubechartApiRef } from './api';
-export type { KubechartApi, ListRunsQuery } from './api';
+export type { KubechartApi, ListDriftQuery, ListRunsQuery } from './api';
 export { kubechartTranslationRef } from './translation';

@@ -113,6 +113,32 @@ export const kubechartTranslationRef = createTranslationRef({
       failed: 'Run not started: {{reason}}',
       notAllowed: 'You are not allowed to do this.',
     },
+    drift: {
+      title: 'Drift from the last run',
+      inSync: 'In sync',
+      driftedOne: 'Drifted (1 object) since {{since}}',
+      driftedMany: 'Drifted ({{count}} objects) since {{since}}',
+      unknown: 'Drift unknown: {{message}}',
+      notChecked: 'Not compared with the cluster yet.',
+      checkedAt: 'run {{runId}}, checked {{time}}',
+      missing: 'object missing',
+      absent: '(absent)',
+      byNobody: 'removed',
+      columns: {
+        object: 'Object',
+        path: 'Field',
+        applied: 'Applied',
+        live: 'Live',
+        manager: 'Changed by',
+      },
+      reapply: 'Re-apply last run',
+      reapplyTitle: 'Re-apply run {{runId}}?',
+      reapplyReleaseBody:
+        'Helm release {{release}} in namespace {{namespace}} on cluster {{cluster}} will be rolled back to the revision the run applied. This starts a new run; changes made in the cluster since are overwritten.',
+      reapplyManifestsBody:
+        'The manifests the run applied will be applied again to namespace {{namespace}} on cluster {{cluster}}. This starts a new run; changes made in the cluster since are overwritten.',
+      reapplyConfirm: 'Re-apply',
+    },
     health: {
       clusterTitle: 'Cluster health',
       tenantTitle: 'Tenant health',

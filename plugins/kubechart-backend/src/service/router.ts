@@ -37,7 +37,10 @@ import {
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import yaml from 'js-yaml';
+import { DriftStore } from '../database/DriftStore';
 import { RunStore, TenantRecord } from '../database/RunStore';
+import { addDriftRoutes } from '../drift/driftRoutes';
+import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { ApprovalDecider, RunEngine, givenSecrets } from '../engine/RunEngine';
 import { EngineSettings } from '../engine/settings';
@@ -80,6 +83,8 @@ export type RouterOptions = {
   onRunChanged?: (run: Run) => void;
   /** Operations metrics of recorded runs (engine runs report through the engine). */
   metrics?: RunMetrics;
+  /** Drift records and release history for `GET /runs/:id/drift`, `GET /drift`, `POST /runs/:id/reapply` (optional). */
+  drift?: { store: DriftStore; history: ReleaseHistory };
 };
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -302,6 +307,21 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
     res.json({ items });
   });
+
+  if (options.drift) {
+    addDriftRoutes(router, {
+      drift: options.drift.store,
+      history: options.drift.history,
+      scopes,
+      readableRun,
+      authorize,
+      audited,
+      submit: async (credentials, request) => {
+        const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
+        return engine.submit(request, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog }));
+      },
+    });
+  }
 
   router.get('/runs/:id/events', async (req, res) => {
     const q = parse(eventsQuery, req.query, 'query');

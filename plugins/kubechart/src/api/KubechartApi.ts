@@ -8,6 +8,7 @@ import type {
   Run,
   RunDiff,
   RunEvent,
+  RunDrift,
   RunKind,
   RunStatus,
   RunsPage,
@@ -33,6 +34,16 @@ export type ListRunsQuery = {
 };
 
 /**
+ * Query of {@link KubechartApi.listDrift}: an entity, or a cluster (and namespace).
+ * @public
+ */
+export type ListDriftQuery = {
+  entityRef?: string;
+  cluster?: string;
+  namespace?: string;
+};
+
+/**
  * Client of the kubechart backend.
  * @public
  */
@@ -53,6 +64,18 @@ export interface KubechartApi {
   getTenant(code: string): Promise<Tenant>;
   getTenantHealth(code: string): Promise<TenantHealth>;
   getMetricsSummary(): Promise<MetricsSummary>;
+  /** Drift of a run that is the latest applied on its target (404 when it has no drift record). */
+  getRunDrift(id: string): Promise<RunDrift>;
+  /** Drift of the latest applied runs of an entity, or on a cluster (and namespace). */
+  listDrift(query: ListDriftQuery): Promise<RunDrift[]>;
+  /**
+   * Applies a run again as a new run (a release: rolled back to the run's revision; manifests: the
+   * stored manifest). `release` names the release of a tenant run with several.
+   */
+  reapplyRun(
+    id: string,
+    options?: { release?: string },
+  ): Promise<CreateRunResponse>;
 }
 
 /**

@@ -109,4 +109,35 @@ describe('KubechartClient', () => {
       ResponseError,
     );
   });
+  it('reads drift by run and by entity, and posts a re-apply', async () => {
+    fetch.mockResolvedValueOnce(
+      jsonResponse(200, { runId: 'r1', status: 'in-sync', objects: [] }),
+    );
+    await expect(client.getRunDrift('r1')).resolves.toMatchObject({
+      status: 'in-sync',
+    });
+    expect(new URL(fetch.mock.calls[0][0]).pathname).toBe(
+      '/api/kubechart/runs/r1/drift',
+    );
+    fetch.mockResolvedValueOnce(
+      jsonResponse(200, { items: [{ runId: 'r1' }] }),
+    );
+    await expect(
+      client.listDrift({ entityRef: 'component:default/web' }),
+    ).resolves.toEqual([{ runId: 'r1' }]);
+    const url = new URL(fetch.mock.calls[1][0]);
+    expect(url.pathname).toBe('/api/kubechart/drift');
+    expect(url.searchParams.get('entityRef')).toBe('component:default/web');
+    fetch.mockResolvedValueOnce(
+      jsonResponse(400, {
+        error: { name: 'InputError', message: 'has redacted values' },
+        response: { statusCode: 400 },
+      }),
+    );
+    await expect(client.reapplyRun('m1')).rejects.toBeInstanceOf(ResponseError);
+    expect(fetch.mock.calls[2][1]).toMatchObject({
+      method: 'POST',
+      body: '{}',
+    });
+  });
 });

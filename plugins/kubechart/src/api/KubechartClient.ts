@@ -8,12 +8,17 @@ import type {
   MetricsSummary,
   Run,
   RunDiff,
+  RunDrift,
   RunEvent,
   RunsPage,
   Tenant,
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
-import type { KubechartApi, ListRunsQuery } from './KubechartApi';
+import type {
+  KubechartApi,
+  ListDriftQuery,
+  ListRunsQuery,
+} from './KubechartApi';
 
 /** Lists come back either as a bare array or wrapped as `{ items }`. */
 type ListBody<T> = T[] | { items: T[] };
@@ -120,6 +125,34 @@ export class KubechartClient implements KubechartApi {
 
   async getMetricsSummary(): Promise<MetricsSummary> {
     return this.request<MetricsSummary>('/metrics/summary');
+  }
+
+  async getRunDrift(id: string): Promise<RunDrift> {
+    return this.request<RunDrift>(`/runs/${encodeURIComponent(id)}/drift`);
+  }
+
+  async listDrift(query: ListDriftQuery): Promise<RunDrift[]> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value) params.set(key, value);
+    }
+    return unwrapList(
+      await this.request<ListBody<RunDrift>>(`/drift?${params.toString()}`),
+    );
+  }
+
+  async reapplyRun(
+    id: string,
+    options: { release?: string } = {},
+  ): Promise<CreateRunResponse> {
+    return this.request<CreateRunResponse>(
+      `/runs/${encodeURIComponent(id)}/reapply`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(options),
+      },
+    );
   }
 
   private async request<T>(path: string, init?: RequestInit): Promise<T> {

@@ -1,3 +1,7 @@
 export { kubechartApiRef } from './KubechartApi';
-export type { KubechartApi, ListRunsQuery } from './KubechartApi';
+export type {
+  KubechartApi,
+  ListDriftQuery,
+  ListRunsQuery,
+} from './KubechartApi';
 export { KubechartClient } from './KubechartClient';

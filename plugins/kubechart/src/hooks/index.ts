@@ -8,3 +8,5 @@ export { useTenantHealth } from './useTenantHealth';
 export { useTenants } from './useTenants';
 export { useNow, secondsSince } from './useNow';
 export { useReleaseHead } from './useReleaseHead';
+export { useEntityDrift } from './useEntityDrift';
+export type { EntityDriftItem } from './useEntityDrift';

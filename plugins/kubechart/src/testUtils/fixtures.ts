@@ -27,6 +27,10 @@ export function mockKubechartApi(): jest.Mocked<KubechartApi> {
     getTenant: notMocked('getTenant'),
     getTenantHealth: notMocked('getTenantHealth'),
     getMetricsSummary: notMocked('getMetricsSummary'),
+    getRunDrift: notMocked('getRunDrift'),
+    // Most views do not look at drift: none recorded unless a test says otherwise.
+    listDrift: jest.fn().mockResolvedValue([]),
+    reapplyRun: notMocked('reapplyRun'),
   } as jest.Mocked<KubechartApi>;
 }
 

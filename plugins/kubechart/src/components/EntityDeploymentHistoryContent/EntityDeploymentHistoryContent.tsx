@@ -15,6 +15,7 @@ import { useEntity } from '@backstage/plugin-catalog-react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { kubechartTranslationRef } from '../../translation';
 import { RunFilters, useDeploymentRuns } from '../../hooks';
+import { DriftPanel } from '../DriftStatus';
 import { RunDetail } from '../RunDetail';
 import { RunFiltersBar } from './RunFiltersBar';
 import { RunsTable } from './RunsTable';
@@ -121,6 +122,9 @@ export function EntityDeploymentHistoryContent(props: {
 
   return (
     <Grid container spacing={3}>
+      <Grid item xs={12}>
+        <DriftPanel entityRef={entityRef} onRunStarted={onRunStarted} />
+      </Grid>
       <Grid item xs={12}>
         <RunFiltersBar filters={filters} onChange={changeFilters} />
       </Grid>

@@ -1,0 +1,119 @@
+import { DatabaseService, resolvePackagePath } from '@backstage/backend-plugin-api';
+import type { DriftObject, RunKind } from '@kubechart/plugin-kubechart-common';
+import { Knex } from 'knex';
+import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
+
+const migrationsDir = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations');
+
+/** Kinds of runs whose manifests are compared, and `tenant-delete`, which ends a tenant's. */
+const APPLIED_KINDS: RunKind[] = ['chart', 'rollback', 'manifests', 'tenant', 'tenant-delete'];
+
+type DriftRow = {
+  run_id: string;
+  cluster: string;
+  namespace: string;
+  release: string | null;
+  entity_ref: string | null;
+  actor: string;
+  status: string;
+  since: string | number;
+  checked_at: string | number;
+  objects: string;
+  message: string | null;
+};
+
+const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
+
+function toRecord(row: DriftRow): DriftRecord {
+  return {
+    runId: row.run_id,
+    target: { cluster: row.cluster, namespace: row.namespace, ...(row.release ? { release: row.release } : {}) },
+    ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
+    actor: row.actor,
+    status: row.status as DriftRecord['status'],
+    since: iso(row.since),
+    checkedAt: iso(row.checked_at),
+    objects: JSON.parse(row.objects) as DriftObject[],
+    ...(row.message ? { message: row.message } : {}),
+  };
+}
+
+/** Knex implementation of {@link DriftStore} for PostgreSQL and SQLite. */
+export class DatabaseDriftStore implements DriftStore {
+  static async create(options: { database: DatabaseService; skipMigrations?: boolean }): Promise<DatabaseDriftStore> {
+    const client = await options.database.getClient();
+    if (!options.database.migrations?.skip && !options.skipMigrations) {
+      await client.migrate.latest({ directory: migrationsDir });
+    }
+    return new DatabaseDriftStore(client);
+  }
+
+  constructor(private readonly db: Knex) {}
+
+  async latestAppliedRuns(): Promise<AppliedRun[]> {
+    // One window query on both databases (SQLite has window functions since 3.25): the newest run
+    // per target and class of change.
+    const ranked = this.db('kubechart_runs')
+      .select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at')
+      .select(
+        this.db.raw(
+          `row_number() over (partition by cluster, namespace, coalesce(release, ''),
+             case when kind in ('tenant', 'tenant-delete') then 't' when kind = 'manifests' then 'm' else 'r' end
+             order by created_at desc, id desc) as rn`,
+        ),
+      )
+      .where('status', 'succeeded')
+      .whereIn('kind', APPLIED_KINDS);
+    const rows: Array<{ id: string; kind: RunKind; cluster: string; namespace: string; release: string | null; created_at: string | number }> =
+      await this.db.from(ranked.as('ranked')).select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at').where('rn', 1);
+    return rows.map(r => ({
+      id: r.id,
+      kind: r.kind,
+      cluster: r.cluster,
+      namespace: r.namespace,
+      ...(r.release ? { release: r.release } : {}),
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  async get(runId: string): Promise<DriftRecord | undefined> {
+    const row = await this.db<DriftRow>('kubechart_drift').where({ run_id: runId }).first();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async list(filter: DriftFilter): Promise<DriftRecord[]> {
+    const q = this.db<DriftRow>('kubechart_drift');
+    if (filter.entityRef) q.where('entity_ref', filter.entityRef);
+    if (filter.cluster) q.where('cluster', filter.cluster);
+    if (filter.namespace) q.where('namespace', filter.namespace);
+    const rows = await q.orderBy([{ column: 'checked_at', order: 'desc' }, { column: 'run_id', order: 'asc' }]).limit(500);
+    return rows.map(toRecord);
+  }
+
+  async put(record: DriftRecord): Promise<void> {
+    const row: DriftRow = {
+      run_id: record.runId,
+      cluster: record.target.cluster,
+      namespace: record.target.namespace,
+      release: record.target.release ?? null,
+      entity_ref: record.entityRef ?? null,
+      actor: record.actor,
+      status: record.status,
+      since: Date.parse(record.since),
+      checked_at: Date.parse(record.checkedAt),
+      objects: JSON.stringify(record.objects),
+      message: record.message ?? null,
+    };
+    await this.db('kubechart_drift').insert(row).onConflict('run_id').merge();
+  }
+
+  async retainOnly(runIds: string[]): Promise<void> {
+    const keep = new Set(runIds);
+    const existing: Array<{ run_id: string }> = await this.db('kubechart_drift').select('run_id');
+    const stale = existing.map(r => r.run_id).filter(id => !keep.has(id));
+    // In batches: SQLite limits the number of bound parameters of one statement.
+    for (let i = 0; i < stale.length; i += 500) {
+      await this.db('kubechart_drift').whereIn('run_id', stale.slice(i, i + 500)).delete();
+    }
+  }
+}

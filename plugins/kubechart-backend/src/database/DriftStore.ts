@@ -1,0 +1,33 @@
+import type { RunDrift, RunKind } from '@kubechart/plugin-kubechart-common';
+
+/** The latest succeeded run of one kind of change on one target. */
+export type AppliedRun = {
+  id: string;
+  kind: RunKind;
+  cluster: string;
+  namespace: string;
+  release?: string;
+  /** Epoch ms. */
+  createdAt: number;
+};
+
+/** A stored drift record; `actor` decides who may read it when the run has no entity. */
+export type DriftRecord = RunDrift & { actor: string };
+
+/** Filters of {@link DriftStore.list}. */
+export type DriftFilter = { entityRef?: string; cluster?: string; namespace?: string };
+
+/** Persistence of drift records: one per run that is the latest applied on its target. */
+export interface DriftStore {
+  /**
+   * Per target, the latest succeeded run that changed it: for each cluster, namespace and release,
+   * the latest `chart`/`rollback` run; for each namespace, the latest `tenant`/`tenant-delete` run
+   * and the latest `manifests` run.
+   */
+  latestAppliedRuns(): Promise<AppliedRun[]>;
+  get(runId: string): Promise<DriftRecord | undefined>;
+  list(filter: DriftFilter): Promise<DriftRecord[]>;
+  put(record: DriftRecord): Promise<void>;
+  /** Deletes the records of runs not in `runIds` (no longer the latest on their target). */
+  retainOnly(runIds: string[]): Promise<void>;
+}

@@ -1,0 +1,189 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import type { DriftField, DriftObject, Run, RunDrift } from '@kubechart/plugin-kubechart-common';
+import { ClusterDiscovery, ClusterRegistry, KubeObject, parseManifests, redactObject } from '@kubechart/plugin-kubechart-node';
+import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
+import { RunStore } from '../database/RunStore';
+import { KubeClient } from '../lib/KubeClient';
+import { describeKubeError, isUnreachable, kubeStatusCode } from '../lib/kubeErrors';
+import { compareObject, formatPath, valueAt } from './compare';
+import { ManagedFieldsEntry, fieldOwner } from './fieldOwners';
+
+export type DriftServiceOptions = {
+  runs: RunStore;
+  drift: DriftStore;
+  clusters: ClusterRegistry;
+  /** The engine's client of a cluster (its own identity: it reads every object a run applied). */
+  client(cluster: string): KubeClient;
+  logger: LoggerService;
+  /** Told when a run's drift status or drifted fields change. */
+  onDriftChanged?(drift: DriftRecord): void;
+};
+
+/** An object a run applied, where it lives. */
+type AppliedObject = { key: string; object: KubeObject; namespace?: string };
+
+const HOOK_ANNOTATION = 'helm.sh/hook';
+
+function groupOf(apiVersion: string) {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+}
+
+/**
+ * Compares the live objects of every run that is the latest applied on its target with the
+ * manifest that run applied, and records the drift (see {@link compareObject}).
+ */
+export class DriftService {
+  private readonly discovery: ClusterDiscovery;
+
+  constructor(private readonly options: DriftServiceOptions) {
+    this.discovery = new ClusterDiscovery(options.clusters);
+  }
+
+  /**
+   * One pass of the drift job: which runs are current, then each compared with its cluster. An
+   * object is compared with the newest run that applied it (a chart run after a tenant run that
+   * installed the same release owns that release's objects). Resolves the records written.
+   */
+  async checkAll(): Promise<DriftRecord[]> {
+    const latest = await this.options.drift.latestAppliedRuns();
+    // A deleted tenant's namespace is gone, with whatever earlier runs put there.
+    const deletedAt = new Map<string, number>();
+    for (const r of latest) {
+      if (r.kind === 'tenant-delete') deletedAt.set(`${r.cluster}/${r.namespace}`, Math.max(r.createdAt, deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0));
+    }
+    const current = latest
+      .filter(r => r.kind !== 'tenant-delete' && (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt)
+      .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+    const claimed = new Set<string>();
+    const written: DriftRecord[] = [];
+    for (const applied of current) {
+      try {
+        const record = await this.checkApplied(applied, claimed);
+        if (record) written.push(record);
+      } catch (e) {
+        this.options.logger.warn(`Drift of run ${applied.id} was not recorded: ${e}`);
+      }
+    }
+    await this.options.drift.retainOnly(written.map(r => r.runId));
+    return written;
+  }
+
+  private async checkApplied(applied: AppliedRun, claimed: Set<string>): Promise<DriftRecord | undefined> {
+    const run = await this.options.runs.getRun(applied.id);
+    if (!run) return undefined;
+    const checkedAt = new Date().toISOString();
+    const base = { runId: run.id, target: run.target, ...(run.entityRef ? { entityRef: run.entityRef } : {}), actor: run.actor, checkedAt };
+    if (!this.options.clusters.has(run.target.cluster)) {
+      return this.record(run, { ...base, status: 'unknown', objects: [], message: `cluster ${run.target.cluster} is not configured` });
+    }
+    let objects: AppliedObject[];
+    try {
+      objects = await this.appliedObjects(run);
+    } catch (e) {
+      return this.record(run, { ...base, status: 'unknown', objects: [], message: this.describe(e, run, 'the run’s manifest could not be read') });
+    }
+    const own = objects.filter(o => !claimed.has(o.key));
+    objects.forEach(o => claimed.add(o.key));
+    // Every object it applied was applied again by a newer run: that run's drift says it all.
+    if (objects.length > 0 && own.length === 0) return undefined;
+    // A tenant run without releases applied no manifest (its namespace resources are the engine's).
+    if (objects.length === 0 && run.kind === 'tenant') return undefined;
+    if (objects.length === 0 && !run.manifest?.trim()) {
+      return this.record(run, { ...base, status: 'unknown', objects: [], message: 'the run recorded no manifest to compare' });
+    }
+    const drifted: DriftObject[] = [];
+    try {
+      for (const o of own) {
+        const d = await this.compare(run.target.cluster, o);
+        if (d) drifted.push(d);
+      }
+    } catch (e) {
+      return this.record(run, { ...base, status: 'unknown', objects: [], message: this.describe(e, run, 'the live objects could not be read') });
+    }
+    return this.record(run, { ...base, status: drifted.length ? 'drifted' : 'in-sync', objects: drifted });
+  }
+
+  private describe(e: unknown, run: Run, what: string) {
+    const kubeError = kubeStatusCode(e) !== undefined || isUnreachable(e);
+    return `${what}: ${kubeError ? describeKubeError(e, run.target.cluster) : String((e as Error)?.message ?? e).split('\n')[0]}`;
+  }
+
+  /** The objects of the run's manifest (hooks aside: helm runs and deletes them), with where they live. */
+  private async appliedObjects(run: Run): Promise<AppliedObject[]> {
+    const parsed = parseManifests(run.manifest ?? '').filter(
+      o => typeof o.apiVersion === 'string' && typeof o.kind === 'string' && typeof o.metadata?.name === 'string' && !o.metadata?.annotations?.[HOOK_ANNOTATION],
+    );
+    if (parsed.length === 0) return [];
+    const isNamespaced = await this.discovery.lookup(run.target.cluster, parsed);
+    return parsed.map(object => {
+      const namespaced = isNamespaced(String(object.apiVersion), String(object.kind)) !== false;
+      const namespace = namespaced ? object.metadata?.namespace ?? run.target.namespace : undefined;
+      const key = [run.target.cluster, groupOf(String(object.apiVersion)), object.kind, namespace ?? '', object.metadata!.name].join('/');
+      return { key, object, namespace };
+    });
+  }
+
+  private async compare(cluster: string, applied: AppliedObject): Promise<DriftObject | undefined> {
+    const { object, namespace } = applied;
+    const id = {
+      apiVersion: String(object.apiVersion),
+      kind: String(object.kind),
+      ...(namespace ? { namespace } : {}),
+      name: String(object.metadata!.name),
+    };
+    const live = await this.options.client(cluster).read<KubeObject>({ apiVersion: id.apiVersion, kind: id.kind, metadata: { name: id.name, ...(namespace ? { namespace } : {}) } });
+    if (!live) return { ...id, state: 'missing', fields: [] };
+    const differences = compareObject(object, live);
+    if (differences.length === 0) return undefined;
+    // What is shown of the live object is redacted like history (Secret data, secret-looking env values).
+    const shown = redactObject(live);
+    const managedFields = live.metadata?.managedFields as ManagedFieldsEntry[] | undefined;
+    const fields: DriftField[] = differences.map(d => {
+      const owner = fieldOwner(managedFields, d.segments);
+      const actual = valueAt(shown, d.segments);
+      return {
+        path: formatPath(d.segments),
+        expected: d.expected,
+        ...(actual !== undefined ? { actual } : {}),
+        ...(owner ? { manager: owner.manager, ...(owner.time ? { changedAt: owner.time } : {}) } : {}),
+      };
+    });
+    return { ...id, state: 'changed', fields };
+  }
+
+  /** Stores the result with `since` carried over while the status stays; tells listeners of changes. */
+  private async record(run: Run, next: Omit<DriftRecord, 'since'>): Promise<DriftRecord> {
+    const previous = await this.options.drift.get(run.id);
+    let since: string;
+    if (previous && previous.status === next.status) {
+      since = previous.since;
+    } else if (next.status === 'in-sync') {
+      since = previous ? next.checkedAt : run.finishedAt ?? next.checkedAt;
+    } else if (next.status === 'drifted') {
+      since = firstChange(next.objects, run.finishedAt) ?? next.checkedAt;
+    } else {
+      since = next.checkedAt;
+    }
+    const record: DriftRecord = { ...next, since };
+    await this.options.drift.put(record);
+    if (!previous || previous.status !== record.status || JSON.stringify(previous.objects) !== JSON.stringify(record.objects) || previous.message !== record.message) {
+      this.options.onDriftChanged?.(record);
+    }
+    return record;
+  }
+}
+
+/** The earliest time a field drifted after the run ended (managedFields times), if any is known. */
+function firstChange(objects: DriftObject[], after: string | undefined): string | undefined {
+  const times = objects
+    .flatMap(o => o.fields.map(f => f.changedAt))
+    .filter((t): t is string => !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000))
+    .sort();
+  return times[0];
+}
+
+/** The drift as the API returns it (who started the run stays on the server). */
+export function toRunDrift(record: DriftRecord): RunDrift {
+  const { actor: _actor, ...drift } = record;
+  return drift;
+}

@@ -1,0 +1,121 @@
+import { compareObject, formatPath } from './compare';
+import { fieldOwner } from './fieldOwners';
+
+const applied = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', labels: { 'app.kubernetes.io/name': 'web' } },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        containers: [
+          {
+            name: 'web',
+            image: 'registry.example.com/web:1.0.0',
+            args: ['--port', '8080'],
+            ports: [{ containerPort: 8080 }],
+            env: [
+              { name: 'MODE', value: 'a' },
+              { name: 'API_TOKEN', value: '***' },
+            ],
+            resources: { requests: { cpu: '0.5', memory: '64Mi' } },
+          },
+        ],
+      },
+    },
+  },
+};
+
+/** What the API server stores for `applied`: defaults, status, and the items in another order. */
+function liveOf(change: (l: any) => void = () => undefined) {
+  const live: any = JSON.parse(JSON.stringify(applied));
+  live.metadata = { ...live.metadata, uid: 'u1', resourceVersion: '7', generation: 1 };
+  live.spec.progressDeadlineSeconds = 600;
+  live.spec.strategy = { type: 'RollingUpdate' };
+  const c = live.spec.template.spec.containers[0];
+  c.imagePullPolicy = 'IfNotPresent';
+  c.ports = [{ containerPort: 8080, protocol: 'TCP' }];
+  c.env = [{ name: 'API_TOKEN', value: 'the-real-token' }, { name: 'MODE', value: 'a' }];
+  c.resources.requests.cpu = '500m';
+  live.spec.template.spec.containers.unshift({ name: 'sidecar', image: 'x' });
+  live.status = { replicas: 2, readyReplicas: 2 };
+  change(live);
+  return live;
+}
+
+describe('compareObject', () => {
+  it('finds no difference in defaulted fields, status, list order, quantities or redacted values', () => {
+    expect(compareObject(applied, liveOf())).toEqual([]);
+  });
+
+  it('reports a changed scalar and a changed env value by list-map key, not by position', () => {
+    const diffs = compareObject(
+      applied,
+      liveOf(l => {
+        l.spec.replicas = 5;
+        l.spec.template.spec.containers[1].env[1].value = 'b';
+      }),
+    );
+    expect(diffs.map(d => [formatPath(d.segments), d.expected, d.actual])).toEqual([
+      ['spec.replicas', 2, 5],
+      ['spec.template.spec.containers[name=web].env[name=MODE].value', 'a', 'b'],
+    ]);
+  });
+
+  it('reports a removed list-map item, a changed atomic list and a changed label', () => {
+    const diffs = compareObject(
+      applied,
+      liveOf(l => {
+        l.spec.template.spec.containers[1].env = [{ name: 'API_TOKEN', value: 'x' }];
+        l.spec.template.spec.containers[1].args = ['--port', '9090'];
+        l.metadata.labels['app.kubernetes.io/name'] = 'other';
+      }),
+    );
+    expect(diffs.map(d => formatPath(d.segments))).toEqual([
+      'metadata.labels["app.kubernetes.io/name"]',
+      'spec.template.spec.containers[name=web].args',
+      'spec.template.spec.containers[name=web].env[name=MODE]',
+    ]);
+  });
+
+  it('does not compare a redacted Secret data field, but does compare its plain fields', () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, type: 'Opaque', data: { password: '***' } };
+    expect(compareObject(secret, { ...secret, data: { password: 'c2VjcmV0' } })).toEqual([]);
+    expect(compareObject(secret, { ...secret, type: 'kubernetes.io/tls', data: { password: 'c2VjcmV0' } }).map(d => formatPath(d.segments))).toEqual(['type']);
+  });
+});
+
+describe('fieldOwner', () => {
+  // As kube-sim (and a real API server) record them after `kubectl scale` and `kubectl set env`.
+  const managedFields = [
+    {
+      manager: 'helm',
+      operation: 'Update',
+      time: '2026-12-03T09:00:00Z',
+      fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:env': { 'k:{"name":"MODE"}': { 'f:name': {}, 'f:value': {} } }, 'f:ports': { 'k:{"containerPort":8080,"protocol":"TCP"}': { 'f:containerPort': {} } } } } } } } },
+    },
+    { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: '2026-12-03T09:05:00Z', fieldsV1: { 'f:status': { 'f:replicas': {} } } },
+    { manager: 'kubectl', operation: 'Update', time: '2026-12-03T09:01:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    {
+      manager: 'kubectl-set',
+      operation: 'Update',
+      time: '2026-12-03T09:02:00Z',
+      fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:env': { 'k:{"name":"MODE"}': { 'f:value': {} } } } } } } } },
+    },
+  ];
+  const container = [{ field: 'spec' }, { field: 'template' }, { field: 'spec' }, { field: 'containers' }, { key: { name: 'web' } }];
+
+  it('names the manager that owns a changed field, the latest when several do', () => {
+    expect(fieldOwner(managedFields, [{ field: 'spec' }, { field: 'replicas' }])).toEqual({ manager: 'kubectl', operation: 'Update', time: '2026-12-03T09:01:00Z' });
+    expect(fieldOwner(managedFields, [...container, { field: 'env' }, { key: { name: 'MODE' } }, { field: 'value' }])?.manager).toBe('kubectl-set');
+    expect(fieldOwner(managedFields, [...container, { field: 'ports' }, { key: { containerPort: '8080', protocol: 'TCP' } }, { field: 'containerPort' }])?.manager).toBe('helm');
+  });
+
+  it('names nobody for a field no manager owns', () => {
+    expect(fieldOwner(managedFields, [...container, { field: 'args' }])).toBeUndefined();
+    expect(fieldOwner(managedFields, [{ field: 'status' }, { field: 'replicas' }])).toBeUndefined();
+  });
+});

@@ -1,0 +1,142 @@
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { DatabaseDriftStore } from '../database/DatabaseDriftStore';
+import { DriftRecord } from '../database/DriftStore';
+import { DriftService } from './DriftService';
+import { reapplyRequest } from './reapply';
+
+jest.setTimeout(180_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+const exec = promisify(execFile);
+const kubectlBinary = resolve(__dirname, '../../../../.tools/bin/kubectl');
+
+describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
+  let sim: KubeSim;
+  let dir: string;
+  /** Real kubectl against kube-sim, as a person would change the cluster by hand. */
+  const kubectl = (...args: string[]) =>
+    exec(kubectlBinary, args, { env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') }, timeout: 30_000 });
+
+  beforeAll(async () => {
+    if (!existsSync(kubectlBinary)) throw new Error(`kubectl not found at ${kubectlBinary}: run scripts/install-helm.sh first`);
+    sim = await startSim();
+    dir = mkdtempSync(join(tmpdir(), 'kubechart-drift-'));
+    writeFileSync(join(dir, 'kubeconfig'), sim.kubeconfig, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports the replicas and env value changed with kubectl and who changed them; re-applying the run clears it', async () => {
+    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
+    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const signalled: DriftRecord[] = [];
+    const service = new DriftService({
+      runs: store,
+      drift,
+      clusters,
+      client: c => engine.client(c),
+      logger: mockServices.logger.mock(),
+      onDriftChanged: d => signalled.push(d),
+    });
+    const run = async (request: any) => {
+      const r = await engine.submit(request, 'user:default/alice');
+      await engine.waitFor(r.id);
+      const done = (await store.getRun(r.id))!;
+      expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+      return done;
+    };
+    // alice's tenant namespace, then a chart release in it (with a Secret whose data history redacts).
+    await run({ kind: 'tenant', cluster: 'dev', tenant: 'drift', releases: [] });
+    const chart = await run({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'tenant-drift',
+      release: { name: 'web', chart: 'driftapp', values: { replicas: 2, env: { MODE: 'blue' }, password: 'hunter2-not-shown' } },
+    });
+
+    // Right after the run: the controller's status, the server's defaults and the Secret's data do not count.
+    const [first] = await service.checkAll();
+    expect(first).toMatchObject({ runId: chart.id, status: 'in-sync', objects: [], target: { cluster: 'dev', namespace: 'tenant-drift', release: 'web' } });
+    expect(first.since).toBe(chart.finishedAt);
+
+    await kubectl('-n', 'tenant-drift', 'scale', 'deployment/web', '--replicas=5');
+    await kubectl('-n', 'tenant-drift', 'set', 'env', 'deployment/web', 'MODE=green');
+    const [drifted] = await service.checkAll();
+    expect(drifted.status).toBe('drifted');
+    expect(drifted.objects).toHaveLength(1);
+    expect(drifted.objects[0]).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'tenant-drift', name: 'web', state: 'changed' });
+    // The managers are what kubectl sends: `kubectl scale` none (the API server takes it from the
+    // user agent), `kubectl set env` its --field-manager default.
+    expect(drifted.objects[0].fields.map(({ changedAt: _c, ...f }) => f)).toEqual([
+      { path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl' },
+      { path: 'spec.template.spec.containers[name=web].env[name=MODE].value', expected: 'blue', actual: 'green', manager: 'kubectl-set' },
+    ]);
+    for (const f of drifted.objects[0].fields) expect(Date.parse(f.changedAt!)).toBeGreaterThanOrEqual(Date.parse(chart.finishedAt!) - 1000);
+    expect(Date.parse(drifted.since)).toBeGreaterThanOrEqual(Date.parse(chart.finishedAt!) - 1000);
+    expect(signalled.map(s => s.status)).toEqual(['in-sync', 'drifted']);
+    expect(await drift.get(chart.id)).toEqual(drifted);
+
+    // A second pass with nothing new keeps `since` and signals nothing.
+    const [again] = await service.checkAll();
+    expect(again.since).toBe(drifted.since);
+    expect(signalled).toHaveLength(2);
+
+    // Re-apply: a normal rollback run to the revision the chart run left the release at.
+    const request = await reapplyRequest(chart, { history: async () => [] });
+    expect(request).toEqual({ kind: 'rollback', cluster: 'dev', namespace: 'tenant-drift', release: 'web', revision: chart.helmRevision });
+    const reapplied = await run(request);
+    const after = await service.checkAll();
+    expect(after.map(d => ({ runId: d.runId, status: d.status, objects: d.objects }))).toEqual([{ runId: reapplied.id, status: 'in-sync', objects: [] }]);
+    // The chart run is no longer the latest on its target: its record is gone.
+    expect(await drift.get(chart.id)).toBeUndefined();
+    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-drift' })).map(d => d.status)).toEqual(['in-sync']);
+  });
+
+  it('reports a deleted object as missing, and a manifests run is compared too', async () => {
+    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
+    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const submit = async (request: any) => {
+      const r = await engine.submit(request, 'user:default/alice');
+      await engine.waitFor(r.id);
+      return (await store.getRun(r.id))!;
+    };
+    await submit({ kind: 'tenant', cluster: 'dev', tenant: 'driftm', releases: [] });
+    const manifests = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: { name: settings }', 'data: { color: blue }'].join('\n');
+    const applied = await submit({ kind: 'manifests', cluster: 'dev', namespace: 'tenant-driftm', manifests });
+    expect(applied.status).toBe('succeeded');
+    expect((await service.checkAll()).find(d => d.runId === applied.id)?.status).toBe('in-sync');
+
+    await kubectl('-n', 'tenant-driftm', 'delete', 'configmap', 'settings');
+    const record = (await service.checkAll()).find(d => d.runId === applied.id)!;
+    expect(record).toMatchObject({ status: 'drifted', objects: [{ kind: 'ConfigMap', name: 'settings', namespace: 'tenant-driftm', state: 'missing', fields: [] }] });
+
+    const request = await reapplyRequest(applied, { history: async () => [] });
+    expect(request).toMatchObject({ kind: 'manifests', namespace: 'tenant-driftm' });
+    const reapplied = await submit(request);
+    expect(reapplied.status).toBe('succeeded');
+    expect((await service.checkAll()).find(d => d.runId === reapplied.id)?.status).toBe('in-sync');
+  });
+  it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
+    const { store, clusters, knex, engine } = await createTestEngine({ databases, databaseId, sim });
+    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const gone = await store.createRun(
+      { id: randomUUID(), kind: 'chart', status: 'pending', actor: 'user:default/alice', target: { cluster: 'retired', namespace: 'shop', release: 'web' }, input: {} },
+      [],
+    );
+    await store.finishRun(gone.id, 'succeeded', { manifest: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n', helmRevision: 1 });
+    const record = (await service.checkAll()).find(d => d.runId === gone.id);
+    expect(record).toMatchObject({ status: 'unknown', objects: [], message: 'cluster retired is not configured' });
+  });
+});

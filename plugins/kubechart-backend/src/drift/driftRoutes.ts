@@ -1,0 +1,84 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import { BasicPermission } from '@backstage/plugin-permission-common';
+import {
+  CreateRunRequest,
+  Run,
+  kubechartRunsCreatePermission,
+  kubechartRunsReadPermission,
+  kubechartRunsRollbackPermission,
+} from '@kubechart/plugin-kubechart-common';
+import { Request, Router } from 'express';
+import { z } from 'zod';
+import { DriftStore } from '../database/DriftStore';
+import { ReadScopes } from '../service/readScope';
+import { parse } from '../service/schemas';
+import { toRunDrift } from './DriftService';
+import { ReleaseHistory, reapplyRequest } from './reapply';
+
+const driftQuery = z
+  .object({
+    entityRef: z.string().min(1).max(255).optional(),
+    cluster: z.string().min(1).max(255).optional(),
+    namespace: z.string().min(1).max(255).optional(),
+  })
+  .strict()
+  .refine(q => q.entityRef || q.cluster, { message: 'give entityRef, or cluster (and namespace)' });
+
+const reapplyBody = z.object({ release: z.string().min(1).max(53).optional() }).strict();
+
+export type DriftRoutesOptions = {
+  drift: DriftStore;
+  scopes: ReadScopes;
+  /** Revisions of a release (`helm history`), to re-apply a tenant run's release. */
+  history: ReleaseHistory;
+  /** The run when the caller may read it (403 otherwise; 404 when it does not exist). */
+  readableRun(req: Request, id: string): Promise<Run>;
+  /** Checks a permission and resolves the caller's credentials (403 on DENY). */
+  authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials>;
+  audited<T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>, resultMeta?: (r: T) => Record<string, any>): Promise<T>;
+  /** Starts a run as the caller, exactly as `POST /runs` does. */
+  submit(credentials: BackstageCredentials, request: CreateRunRequest): Promise<Run>;
+};
+
+/**
+ * Drift routes: `GET /runs/:id/drift`, `GET /drift?entityRef=…|cluster=&namespace=` (read as runs)
+ * and `POST /runs/:id/reapply` (a normal run: rollback permission for releases, create for manifests).
+ */
+export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
+  const { drift, scopes } = options;
+
+  router.get('/runs/:id/drift', async (req, res) => {
+    const run = await options.readableRun(req, req.params.id);
+    const record = await drift.get(run.id);
+    if (!record) {
+      throw new NotFoundError(`Run ${run.id} has no drift record: it is not the latest applied run on its target, or it has not been checked yet`);
+    }
+    res.json(toRunDrift(record));
+  });
+
+  router.get('/drift', async (req, res) => {
+    const scope = await scopes.resolve(req, kubechartRunsReadPermission);
+    const q = parse(driftQuery, req.query, 'query');
+    const records = await drift.list(q);
+    res.json({ items: (await scopes.filter(scope, records)).map(toRunDrift) });
+  });
+
+  router.post('/runs/:id/reapply', async (req, res) => {
+    const body = parse(reapplyBody, req.body ?? {}, 'reapply request');
+    const run = await options.readableRun(req, req.params.id);
+    const credentials = await options.authorize(req, run.kind === 'manifests' ? kubechartRunsCreatePermission : kubechartRunsRollbackPermission);
+    const { cluster, namespace, release } = run.target;
+    const started = await options.audited(
+      req,
+      'run-reapply',
+      { runId: run.id, kind: run.kind, cluster, namespace, release: body.release ?? release ?? null, entityRef: run.entityRef ?? null },
+      async () => {
+        const request = await reapplyRequest(run, { release: body.release, history: options.history });
+        return options.submit(credentials, request);
+      },
+      r => ({ newRunId: r.id }),
+    );
+    res.status(202).json({ id: started.id, status: started.status });
+  });
+}

@@ -1,0 +1,50 @@
+import { InputError } from '@backstage/errors';
+import type { Run } from '@kubechart/plugin-kubechart-common';
+import { reapplyRequest } from './reapply';
+
+const run = (over: Partial<Run>): Run => ({
+  id: 'r1',
+  kind: 'tenant',
+  status: 'succeeded',
+  actor: 'user:default/alice',
+  entityRef: 'component:default/acme',
+  target: { cluster: 'dev', namespace: 'tenant-acme' },
+  input: { releases: [{ name: 'web' }, { name: 'api' }] },
+  transitions: [],
+  createdAt: '2026-12-03T09:00:00.000Z',
+  finishedAt: '2026-12-03T09:02:00.000Z',
+  ...over,
+});
+
+describe('reapplyRequest', () => {
+  // Revision 2 was written by the run; 3 by a later change outside it.
+  const history = jest.fn(async () => [
+    { revision: 1, updated: '2026-12-01T10:00:00.000Z' },
+    { revision: 2, updated: '2026-12-03T09:01:30.000Z' },
+    { revision: 3, updated: '2026-12-03T09:30:00.000Z' },
+  ]);
+
+  it('rolls a tenant release back to the last revision written before the run ended', async () => {
+    await expect(reapplyRequest(run({}), { release: 'api', history })).resolves.toEqual({
+      kind: 'rollback',
+      cluster: 'dev',
+      namespace: 'tenant-acme',
+      release: 'api',
+      revision: 2,
+      entityRef: 'component:default/acme',
+    });
+    expect(history).toHaveBeenCalledWith({ cluster: 'dev', namespace: 'tenant-acme', release: 'api' });
+  });
+
+  it('asks which release of a tenant run with several, and refuses one it did not install', async () => {
+    await expect(reapplyRequest(run({}), { history })).rejects.toThrow('Name the release of tenant run r1 to apply again (body: {"release": …}): one of web, api');
+    await expect(reapplyRequest(run({}), { release: 'other', history })).rejects.toBeInstanceOf(InputError);
+    await expect(reapplyRequest(run({ input: { releases: [{ name: 'web' }] } }), { history })).resolves.toMatchObject({ release: 'web', revision: 2 });
+  });
+
+  it('refuses runs that did not succeed, kinds that apply nothing again, and a release run without a revision', async () => {
+    await expect(reapplyRequest(run({ status: 'failed' }), { history })).rejects.toThrow('did not succeed (failed)');
+    await expect(reapplyRequest(run({ kind: 'tenant-delete' }), { history })).rejects.toThrow('A tenant-delete run cannot be applied again');
+    await expect(reapplyRequest(run({ kind: 'chart', target: { cluster: 'dev', namespace: 'shop', release: 'web' } }), { history })).rejects.toThrow('recorded no Helm revision');
+  });
+});

@@ -1,0 +1,66 @@
+import Table from '@material-ui/core/Table';
+import TableBody from '@material-ui/core/TableBody';
+import TableCell from '@material-ui/core/TableCell';
+import TableHead from '@material-ui/core/TableHead';
+import TableRow from '@material-ui/core/TableRow';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import type { DriftObject } from '@kubechart/plugin-kubechart-common';
+import { formatTimestamp } from '../../lib/format';
+import { kubechartTranslationRef } from '../../translation';
+
+function show(value: unknown, absent: string): string {
+  if (value === undefined) return absent;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The field-level diff of drifted objects: path, applied value, live value, who changed it. */
+export function DriftFieldsTable(props: { objects: DriftObject[] }) {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const absent = t('drift.absent');
+  return (
+    <Table size="small" aria-label={t('drift.title')}>
+      <TableHead>
+        <TableRow>
+          <TableCell>{t('drift.columns.object')}</TableCell>
+          <TableCell>{t('drift.columns.path')}</TableCell>
+          <TableCell>{t('drift.columns.applied')}</TableCell>
+          <TableCell>{t('drift.columns.live')}</TableCell>
+          <TableCell>{t('drift.columns.manager')}</TableCell>
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {props.objects.flatMap(o => {
+          const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${
+            o.name
+          }`;
+          if (o.state === 'missing') {
+            return [
+              <TableRow key={`${name}:missing`}>
+                <TableCell>{name}</TableCell>
+                <TableCell colSpan={4}>{t('drift.missing')}</TableCell>
+              </TableRow>,
+            ];
+          }
+          return o.fields.map(f => (
+            <TableRow key={`${name}:${f.path}`}>
+              <TableCell>{name}</TableCell>
+              <TableCell>
+                <code>{f.path}</code>
+              </TableCell>
+              <TableCell>
+                <code>{show(f.expected, absent)}</code>
+              </TableCell>
+              <TableCell>
+                <code>{show(f.actual, absent)}</code>
+              </TableCell>
+              <TableCell>
+                {f.manager ?? t('drift.byNobody')}
+                {f.changedAt ? ` (${formatTimestamp(f.changedAt)})` : ''}
+              </TableCell>
+            </TableRow>
+          ));
+        })}
+      </TableBody>
+    </Table>
+  );
+}

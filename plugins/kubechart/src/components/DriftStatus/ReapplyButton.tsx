@@ -1,0 +1,89 @@
+import { useState } from 'react';
+import Button from '@material-ui/core/Button';
+import { alertApiRef, useApi } from '@backstage/core-plugin-api';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import { usePermission } from '@backstage/plugin-permission-react';
+import {
+  Run,
+  kubechartRunsCreatePermission,
+  kubechartRunsRollbackPermission,
+} from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../../api';
+import { kubechartTranslationRef } from '../../translation';
+import { ConfirmRunDialog } from '../RunActions/ConfirmRunDialog';
+
+/**
+ * "Re-apply last run": a new run that applies the drifted run again (a release is rolled back to
+ * the run's revision, needing `kubechart.runs.rollback`; manifests are applied again, needing
+ * `kubechart.runs.create`). Asks for confirmation, then opens the new run.
+ */
+export function ReapplyButton(props: {
+  run: Run;
+  onStarted: (runId: string) => void;
+}) {
+  const { run, onStarted } = props;
+  const api = useApi(kubechartApiRef);
+  const alertApi = useApi(alertApiRef);
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const manifests = run.kind === 'manifests';
+  const { allowed } = usePermission({
+    permission: manifests
+      ? kubechartRunsCreatePermission
+      : kubechartRunsRollbackPermission,
+  });
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  if (!allowed) {
+    return null;
+  }
+  const where = {
+    cluster: run.target.cluster,
+    namespace: run.target.namespace,
+    release: run.target.release ?? '',
+  };
+
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      const created = await api.reapplyRun(run.id);
+      alertApi.post({
+        message: t('actions.started', { id: created.id }),
+        severity: 'success',
+        display: 'transient',
+      });
+      setOpen(false);
+      onStarted(created.id);
+    } catch (error) {
+      const reason =
+        error instanceof ResponseError ? error.cause.message : String(error);
+      alertApi.post({
+        message: t('actions.failed', { reason }),
+        severity: 'error',
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <Button variant="outlined" color="primary" onClick={() => setOpen(true)}>
+        {t('drift.reapply')}
+      </Button>
+      <ConfirmRunDialog
+        open={open}
+        busy={busy}
+        title={t('drift.reapplyTitle', { runId: run.id })}
+        body={
+          manifests
+            ? t('drift.reapplyManifestsBody', where)
+            : t('drift.reapplyReleaseBody', where)
+        }
+        confirmLabel={t('drift.reapplyConfirm')}
+        onConfirm={confirm}
+        onCancel={() => setOpen(false)}
+      />
+    </>
+  );
+}
