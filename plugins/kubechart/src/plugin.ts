@@ -89,6 +89,35 @@ export const HomePageClusterHealthCard = kubechartPlugin.provide(
 );
 
 /**
+ * The runs awaiting an approval the signed-in user may give, in an info card for any page.
+ * @public
+ */
+export const ApprovalsCard = kubechartPlugin.provide(
+  createComponentExtension({
+    name: 'ApprovalsCard',
+    component: {
+      lazy: () =>
+        import('./components/ApprovalsCard').then(m => m.ApprovalsCard),
+    },
+  }),
+);
+
+/**
+ * The runs awaiting the signed-in user's approval as a card of the customizable home page.
+ * @public
+ */
+export const HomePageApprovalsCard = kubechartPlugin.provide(
+  createCardExtension({
+    name: 'HomePageApprovalsCard',
+    title: 'Approvals',
+    components: () =>
+      import('./components/ApprovalsCard').then(m => ({
+        Content: m.ApprovalsContent,
+      })),
+  }),
+);
+
+/**
  * The tenants page; mount it at e.g. `/kubechart/tenants`.
  * @public
  */

@@ -90,3 +90,20 @@ export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
     layout: { height: { minRows: 4 }, width: { minColumns: 4 } },
   },
 });
+
+/**
+ * The runs awaiting the signed-in user's approval, as a home page widget
+ * (`home-page-widget:kubechart/approvals`).
+ */
+export const approvalsHomeWidget = HomePageWidgetBlueprint.make({
+  name: 'approvals',
+  params: {
+    title: 'Approvals',
+    description: 'Runs against protected targets that wait for your approval',
+    components: () =>
+      import('../components/ApprovalsCard').then(m => ({
+        Content: m.ApprovalsContent,
+      })),
+    layout: { height: { minRows: 3 }, width: { minColumns: 4 } },
+  },
+});

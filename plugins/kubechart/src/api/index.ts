@@ -1,3 +1,3 @@
-export { kubechartApiRef } from './KubechartApi';
+export { APPROVAL_COMMENT_MAX_LENGTH, kubechartApiRef } from './KubechartApi';
 export type { KubechartApi, ListRunsQuery } from './KubechartApi';
 export { KubechartClient } from './KubechartClient';

@@ -8,3 +8,4 @@ export { useTenantHealth } from './useTenantHealth';
 export { useTenants } from './useTenants';
 export { useNow, secondsSince } from './useNow';
 export { useReleaseHead } from './useReleaseHead';
+export { useApprovals } from './useApprovals';
