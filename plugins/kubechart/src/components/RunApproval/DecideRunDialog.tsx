@@ -105,6 +105,7 @@ export function DecideRunDialog(props: {
             : t('approval.dialog.rejectBody')}
         </DialogContentText>
         <TextField
+          id="kubechart-decide-comment"
           label={t('approval.dialog.comment')}
           value={comment}
           onChange={e => setComment(e.target.value)}
