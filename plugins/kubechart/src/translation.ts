@@ -192,7 +192,8 @@ export const kubechartTranslationRef = createTranslationRef({
         progress: 'Approvals',
       },
       openRun: 'Open run {{id}} in its deployment history',
-      noEntity: 'The run belongs to no catalog entity, so it has no page to open.',
+      noEntity:
+        'The run belongs to no catalog entity, so it has no page to open.',
     },
     health: {
       clusterTitle: 'Cluster health',

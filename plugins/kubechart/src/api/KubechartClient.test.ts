@@ -83,10 +83,12 @@ describe('KubechartClient', () => {
     expect(error.body.error.message).toBe('you requested this run');
   });
 
-  it('lists the runs awaiting the caller\'s approval', async () => {
+  it("lists the runs awaiting the caller's approval", async () => {
     fetch.mockResolvedValue(jsonResponse(200, { items: [{ id: 'r3' }] }));
     expect(await client.listApprovals()).toEqual([{ id: 'r3' }]);
-    expect(fetch.mock.calls[0][0]).toBe('http://backend/api/kubechart/approvals');
+    expect(fetch.mock.calls[0][0]).toBe(
+      'http://backend/api/kubechart/approvals',
+    );
   });
 
   it('accepts lists as arrays or as { items }', async () => {

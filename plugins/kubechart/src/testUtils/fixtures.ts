@@ -61,7 +61,9 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
 }
 
 /** An approval gate awaiting decisions: one of two approvals given. */
-export function makeApproval(overrides: Partial<RunApproval> = {}): RunApproval {
+export function makeApproval(
+  overrides: Partial<RunApproval> = {},
+): RunApproval {
   return {
     rule: 'production',
     state: 'awaiting',

@@ -24,7 +24,10 @@ const awaiting = makeRun({
   approval: makeApproval({ requestedAt: '2026-01-02T11:00:00Z' }),
 });
 
-function render(api: ReturnType<typeof mockKubechartApi>, signals = new FakeSignalApi()) {
+function render(
+  api: ReturnType<typeof mockKubechartApi>,
+  signals = new FakeSignalApi(),
+) {
   return renderInTestApp(
     <TestApiProvider
       apis={[
@@ -126,7 +129,9 @@ describe('ApprovalsCard', () => {
         kind: 'chart',
       }),
     );
-    expect(await screen.findByRole('link', { name: 'run-7' })).toBeInTheDocument();
+    expect(
+      await screen.findByRole('link', { name: 'run-7' }),
+    ).toBeInTheDocument();
     expect(api.listApprovals).toHaveBeenCalledTimes(2);
   });
 

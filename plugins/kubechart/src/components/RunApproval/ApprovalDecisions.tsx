@@ -16,9 +16,7 @@ export function ApprovalDecisions(props: { decisions: ApprovalDecision[] }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   if (!decisions.length) {
     return (
-      <Typography color="textSecondary">
-        {t('approval.noDecisions')}
-      </Typography>
+      <Typography color="textSecondary">{t('approval.noDecisions')}</Typography>
     );
   }
   const ordered = [...decisions].sort((a, b) => a.at.localeCompare(b.at));
@@ -43,7 +41,9 @@ export function ApprovalDecisions(props: { decisions: ApprovalDecision[] }) {
                 <StatusError>{t('approval.decision.reject')}</StatusError>
               )}
             </TableCell>
-            <TableCell style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
+            <TableCell
+              style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}
+            >
               {d.comment}
             </TableCell>
             <TableCell>{formatTimestamp(d.at)}</TableCell>

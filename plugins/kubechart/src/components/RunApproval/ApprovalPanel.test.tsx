@@ -1,4 +1,10 @@
-import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import {
+  act,
+  fireEvent,
+  screen,
+  waitFor,
+  within,
+} from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import {
   mockApis,
@@ -54,7 +60,10 @@ async function responseError(status: number, message: string) {
   return ResponseError.fromResponse(
     new Response(
       JSON.stringify({
-        error: { name: status === 403 ? 'NotAllowedError' : 'ConflictError', message },
+        error: {
+          name: status === 403 ? 'NotAllowedError' : 'ConflictError',
+          message,
+        },
         response: { statusCode: status },
       }),
       { status, headers: { 'Content-Type': 'application/json' } },
@@ -100,7 +109,9 @@ describe('ApprovalPanel (in the run detail)', () => {
       'data-diff',
       '+',
     );
-    expect(within(panel).getByRole('button', { name: 'Approve' })).toBeEnabled();
+    expect(
+      within(panel).getByRole('button', { name: 'Approve' }),
+    ).toBeEnabled();
     expect(within(panel).getByRole('button', { name: 'Reject' })).toBeEnabled();
 
     // What the run will apply is labelled as not applied yet.
@@ -145,7 +156,9 @@ describe('ApprovalPanel (in the run detail)', () => {
     expect(submit).toBeEnabled();
     expect(dialog()).toHaveTextContent('2000 / 2000 characters');
 
-    await userEvent.click(within(dialog()).getByRole('button', { name: 'Cancel' }));
+    await userEvent.click(
+      within(dialog()).getByRole('button', { name: 'Cancel' }),
+    );
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     expect(api.approveRun).not.toHaveBeenCalled();
   });
@@ -179,14 +192,18 @@ describe('ApprovalPanel (in the run detail)', () => {
       within(dialog()).getByRole('textbox', { name: /Comment/ }),
       '  ship it ',
     );
-    await userEvent.click(within(dialog()).getByRole('button', { name: 'Approve' }));
+    await userEvent.click(
+      within(dialog()).getByRole('button', { name: 'Approve' }),
+    );
 
     expect(api.approveRun).toHaveBeenCalledWith('run-2', 'ship it');
     expect(api.rejectRun).not.toHaveBeenCalled();
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     const panel = screen.getByTestId('kubechart-run-approval');
     await waitFor(() =>
-      expect(panel).toHaveTextContent('approved and started · 2 of 2 approvals'),
+      expect(panel).toHaveTextContent(
+        'approved and started · 2 of 2 approvals',
+      ),
     );
     const rows = within(
       within(panel).getByTestId('kubechart-approval-decisions'),
@@ -213,7 +230,9 @@ describe('ApprovalPanel (in the run detail)', () => {
     expect(screen.getByRole('button', { name: 'Reject' })).toBeDisabled();
     expect(
       screen.getByTestId('kubechart-approval-cannot-decide'),
-    ).toHaveTextContent('You cannot decide on this run: you requested this run.');
+    ).toHaveTextContent(
+      'You cannot decide on this run: you requested this run.',
+    );
   });
 
   it('keeps the decisions disabled when the server does not say the user may decide', async () => {
@@ -241,13 +260,17 @@ describe('ApprovalPanel (in the run detail)', () => {
       ),
     );
     render(api);
-    await userEvent.click(await screen.findByRole('button', { name: 'Reject' }));
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Reject' }),
+    );
     expect(dialog()).toHaveTextContent('Reject run run-2?');
     await userEvent.type(
       within(dialog()).getByRole('textbox', { name: /Comment/ }),
       'not scanned',
     );
-    await userEvent.click(within(dialog()).getByRole('button', { name: 'Reject' }));
+    await userEvent.click(
+      within(dialog()).getByRole('button', { name: 'Reject' }),
+    );
     expect(api.rejectRun).toHaveBeenCalledWith('run-2', 'not scanned');
     expect(await within(dialog()).findByRole('alert')).toHaveTextContent(
       'Not allowed: only members of group:default/platform-team may approve',
@@ -278,7 +301,9 @@ describe('ApprovalPanel (in the run detail)', () => {
       within(dialog()).getByRole('textbox', { name: /Comment/ }),
       'ok',
     );
-    await userEvent.click(within(dialog()).getByRole('button', { name: 'Approve' }));
+    await userEvent.click(
+      within(dialog()).getByRole('button', { name: 'Approve' }),
+    );
     expect(await within(dialog()).findByRole('alert')).toHaveTextContent(
       'The run no longer awaits approval: run run-2 is failed, not awaiting approval',
     );
@@ -331,9 +356,7 @@ describe('ApprovalPanel (in the run detail)', () => {
     expect(row).toHaveTextContent('rejected');
     expect(row).toHaveTextContent('the image is not scanned');
     expect(within(panel).queryByRole('button', { name: 'Approve' })).toBeNull();
-    expect(
-      screen.queryByTestId('kubechart-approval-cannot-decide'),
-    ).toBeNull();
+    expect(screen.queryByTestId('kubechart-approval-cannot-decide')).toBeNull();
   });
 
   it('tells that an approved run waits for its requester to submit the input again', async () => {
@@ -341,7 +364,11 @@ describe('ApprovalPanel (in the run detail)', () => {
     api.getRun.mockResolvedValue({
       ...awaiting,
       status: 'approved',
-      approval: makeApproval({ state: 'approved', resubmit: true, required: 1 }),
+      approval: makeApproval({
+        state: 'approved',
+        resubmit: true,
+        required: 1,
+      }),
     });
     render(api);
     const panel = await screen.findByTestId('kubechart-run-approval');

@@ -51,11 +51,12 @@ export function ApprovalPanel(props: {
     run.status === 'awaiting-approval' && approval.state === 'awaiting';
   // Fail closed: without the server's word that this user may decide, the buttons stay off.
   const mayDecide = approval.viewer?.mayDecide === true;
-  const cannotDecide = awaiting && !mayDecide
-    ? t('approval.cannotDecide', {
-        reason: approval.viewer?.reason ?? t('approval.viewerUnknown'),
-      })
-    : undefined;
+  const cannotDecide =
+    awaiting && !mayDecide
+      ? t('approval.cannotDecide', {
+          reason: approval.viewer?.reason ?? t('approval.viewerUnknown'),
+        })
+      : undefined;
 
   const relative = (iso: string) => {
     const r = relativeTime(iso, now);

@@ -113,7 +113,6 @@ export function DecideRunDialog(props: {
           multiline
           minRows={3}
           fullWidth
-          autoFocus
           variant="outlined"
           disabled={busy}
           error={tooLong}
