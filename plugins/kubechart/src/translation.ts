@@ -112,6 +112,10 @@ export const kubechartTranslationRef = createTranslationRef({
       retryRedacted:
         'Its recorded input has redacted secrets, so it cannot be started again from here: run its template again instead.',
       started: 'Started run {{id}}',
+      awaitingApproval:
+        'Run {{id}} was created and waits for approval before anything is applied',
+      protectedTarget:
+        'This target was protected when this run was requested: the new run waits for approval if it still is.',
       failed: 'Run not started: {{reason}}',
       notAllowed: 'You are not allowed to do this.',
     },
