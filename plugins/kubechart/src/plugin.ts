@@ -89,7 +89,8 @@ export const HomePageClusterHealthCard = kubechartPlugin.provide(
 );
 
 /**
- * The runs awaiting an approval the signed-in user may give, in an info card for any page.
+ * Open approval requests the signed-in user may decide on, and the user's own, in an info card
+ * for any page.
  * @public
  */
 export const ApprovalsCard = kubechartPlugin.provide(
@@ -103,7 +104,7 @@ export const ApprovalsCard = kubechartPlugin.provide(
 );
 
 /**
- * The runs awaiting the signed-in user's approval as a card of the customizable home page.
+ * Open approval requests for the signed-in user as a card of the customizable home page.
  * @public
  */
 export const HomePageApprovalsCard = kubechartPlugin.provide(

@@ -185,8 +185,10 @@ export const kubechartTranslationRef = createTranslationRef({
     },
     approvals: {
       title: 'Approvals',
-      empty: 'Nothing awaits your approval.',
+      empty: 'No open approval requests for you to decide on or of your own.',
+      yourDecision: 'awaits your decision',
       columns: {
+        yourPart: 'For you',
         run: 'Run',
         target: 'Target',
         kind: 'Kind',

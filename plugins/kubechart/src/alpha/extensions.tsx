@@ -92,14 +92,15 @@ export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
 });
 
 /**
- * The runs awaiting the signed-in user's approval, as a home page widget
+ * Open approval requests the signed-in user may decide on, and the user's own, as a home page widget
  * (`home-page-widget:kubechart/approvals`).
  */
 export const approvalsHomeWidget = HomePageWidgetBlueprint.make({
   name: 'approvals',
   params: {
     title: 'Approvals',
-    description: 'Runs against protected targets that wait for your approval',
+    description:
+      'Runs against protected targets waiting for your decision, and your own requests',
     components: () =>
       import('../components/ApprovalsCard').then(m => ({
         Content: m.ApprovalsContent,

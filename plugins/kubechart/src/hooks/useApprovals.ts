@@ -9,7 +9,7 @@ import {
 import { kubechartApiRef } from '../api';
 
 /**
- * The runs awaiting an approval the user may give. Reloads when a run starts waiting for
+ * Open approval requests the user may decide on, and the user's own (`GET /approvals`). Reloads when a run starts waiting for
  * approval, or a listed run changes (decided elsewhere, expired), as signalled on `kubechart:runs`.
  */
 export function useApprovals() {

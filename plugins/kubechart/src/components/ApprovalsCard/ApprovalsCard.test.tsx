@@ -85,6 +85,31 @@ describe('ApprovalsCard', () => {
     expect(rows[0]).toHaveTextContent('0 of 1 approvals');
   });
 
+  it("lists what the user may decide on before the user's own requests, saying which is which", async () => {
+    const api = mockKubechartApi();
+    const own = makeRun({
+      id: 'run-1',
+      status: 'awaiting-approval',
+      approval: makeApproval({
+        requestedAt: '2026-01-02T08:00:00Z',
+        viewer: { mayDecide: false, reason: 'you requested this run' },
+      }),
+    });
+    api.listApprovals.mockResolvedValue([own, awaiting]);
+    render(api);
+    await screen.findByRole('link', { name: 'run-7' });
+    const rows = screen
+      .getAllByRole('row')
+      .filter(r => within(r).queryByRole('link'));
+    expect(rows.map(r => within(r).getByRole('link').textContent)).toEqual([
+      'run-7',
+      'run-1',
+    ]);
+    expect(rows[0]).toHaveTextContent('awaits your decision');
+    expect(rows[1]).toHaveTextContent('you requested this run');
+    expect(rows[1]).not.toHaveTextContent('awaits your decision');
+  });
+
   it('shows a run of no entity without a link, and says why', async () => {
     const api = mockKubechartApi();
     api.listApprovals.mockResolvedValue([
@@ -105,7 +130,9 @@ describe('ApprovalsCard', () => {
     api.listApprovals.mockResolvedValueOnce([]).mockResolvedValue([awaiting]);
     render(api, signals);
     expect(
-      await screen.findByText('Nothing awaits your approval.'),
+      await screen.findByText(
+        'No open approval requests for you to decide on or of your own.',
+      ),
     ).toBeInTheDocument();
 
     await waitFor(() =>

@@ -4,8 +4,8 @@ import { kubechartTranslationRef } from '../../translation';
 import { ApprovalsList } from './ApprovalsList';
 
 /**
- * The runs awaiting an approval the signed-in user may give, with links to the runs. Live through
- * signals.
+ * The open approval requests the signed-in user may decide on, and the user's own, with links to
+ * the runs. Live through signals.
  * @public
  */
 export function ApprovalsCard(props: { title?: string }) {

@@ -4,6 +4,8 @@ import {
   Link,
   Progress,
   ResponseErrorPanel,
+  StatusPending,
+  StatusWarning,
   Table,
   TableColumn,
 } from '@backstage/core-components';
@@ -23,23 +25,33 @@ import {
   shortActor,
 } from '../../lib/format';
 import { approvalCount } from '../../lib/approval';
+import { useStatusLabel } from '../RunStatus';
+
+function mayDecide(run: Run): boolean {
+  return run.approval?.viewer?.mayDecide === true;
+}
 
 /**
- * The runs awaiting an approval the user may give, oldest request first, each linking to the run
- * in its entity's deployment-history tab (where Approve and Reject are).
+ * The open approval requests of `GET /approvals`: those the user may decide on first, then the
+ * user's own (with the server's reason why the user may not decide); oldest request first. Each
+ * links to the run in its entity's deployment-history tab (where Approve and Reject are).
  */
 export function ApprovalsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const entityRoute = useRouteRef(entityRouteRef);
+  const statusLabel = useStatusLabel();
   const now = useNow(30_000);
   const { value, loading, error } = useApprovals();
 
+  // What the user may decide on first, then the user's own requests; oldest request first in each.
   const rows = useMemo(
     () =>
-      [...(value ?? [])].sort((a, b) =>
-        (a.approval?.requestedAt ?? a.createdAt).localeCompare(
-          b.approval?.requestedAt ?? b.createdAt,
-        ),
+      [...(value ?? [])].sort(
+        (a, b) =>
+          Number(mayDecide(b)) - Number(mayDecide(a)) ||
+          (a.approval?.requestedAt ?? a.createdAt).localeCompare(
+            b.approval?.requestedAt ?? b.createdAt,
+          ),
       ),
     [value],
   );
@@ -74,6 +86,18 @@ export function ApprovalsList() {
   };
 
   const columns: TableColumn<Run>[] = [
+    {
+      title: t('approvals.columns.yourPart'),
+      render: run =>
+        mayDecide(run) ? (
+          <StatusWarning>{t('approvals.yourDecision')}</StatusWarning>
+        ) : (
+          // The server's word on why not (for the requester: "you requested this run").
+          <StatusPending>
+            {run.approval?.viewer?.reason ?? statusLabel(run.status)}
+          </StatusPending>
+        ),
+    },
     {
       title: t('approvals.columns.run'),
       render: run => {
