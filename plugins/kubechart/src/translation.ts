@@ -163,6 +163,14 @@ export const kubechartTranslationRef = createTranslationRef({
         'Approved. The run starts when the requester submits its input again (it holds secret values that are not stored); a plan that changed since the approval is not applied.',
       diffTitle: 'Plan: changes against the previous run on this target',
       diffPrevious: 'Previous run: {{id}}',
+      inputChanges: 'Input changes (secrets redacted)',
+      noInputChanges: 'The input is the same as the previous run’s.',
+      inputTruncated: 'Only the first {{count}} changed fields are listed.',
+      inputColumns: {
+        path: 'Field',
+        before: 'Previous run',
+        after: 'This run',
+      },
       diffNoPrevious:
         'There is no earlier run on this target: everything in the Manifest tab is new.',
       dialog: {

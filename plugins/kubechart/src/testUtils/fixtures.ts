@@ -71,7 +71,7 @@ export function makeApproval(
     approvers: ['group:default/platform-team'],
     planHash: `sha256:${'ab12'.repeat(16)}`,
     requestedAt: '2026-01-02T10:00:00Z',
-    expiresAt: '2099-01-01T00:00:00Z',
+    expiresAt: '2099-01-02T12:00:00Z',
     decisions: [
       {
         by: 'user:default/carol',

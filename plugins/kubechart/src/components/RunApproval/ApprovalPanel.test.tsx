@@ -78,7 +78,29 @@ function dialog() {
 describe('ApprovalPanel (in the run detail)', () => {
   it('shows what awaits approval: rule, progress, approvers, requester, times, decisions and the plan diff', async () => {
     const api = mockKubechartApi();
-    api.getRun.mockResolvedValue(awaiting);
+    const previous = makeRun({
+      id: 'run-1',
+      input: {
+        ...awaiting.input,
+        release: { name: 'web', chart: 'nginx', values: { replicas: 2 } },
+      },
+    });
+    api.getRun.mockImplementation(async id =>
+      id === 'run-1'
+        ? previous
+        : {
+            ...awaiting,
+            input: {
+              ...awaiting.input,
+              release: {
+                name: 'web',
+                chart: 'nginx',
+                version: '1.2.0',
+                values: { replicas: 4 },
+              },
+            },
+          },
+    );
     render(api);
     const panel = await screen.findByTestId('kubechart-run-approval');
     expect(screen.getByTestId('kubechart-run-header')).toHaveTextContent(
@@ -91,7 +113,7 @@ describe('ApprovalPanel (in the run detail)', () => {
       'Who may approvegroup:default/platform-team',
     );
     expect(panel).toHaveTextContent(/Requested2026-01-0\d .* ago\)/);
-    expect(panel).toHaveTextContent(/Expires2099-01-01 .*\(in \d+d \d+h\)/);
+    expect(panel).toHaveTextContent(/Expires2099-01-02 .*\(in \d+d \d+h\)/);
     expect(panel).toHaveTextContent('Plansha256:ab12ab12ab12…');
     const decisions = within(panel).getByTestId('kubechart-approval-decisions');
     const [row] = within(decisions).getAllByRole('row').slice(1);
@@ -109,6 +131,14 @@ describe('ApprovalPanel (in the run detail)', () => {
       'data-diff',
       '+',
     );
+    // The input fields that changed, which a values diff alone would not show (the chart version).
+    const inputRows = within(
+      within(diff).getByTestId('kubechart-approval-input-changes'),
+    ).getAllByRole('row');
+    expect(inputRows.slice(1).map(r => r.textContent)).toEqual([
+      'release.values.replicas24',
+      'release.version–"1.2.0"',
+    ]);
     expect(
       within(panel).getByRole('button', { name: 'Approve' }),
     ).toBeEnabled();
@@ -132,6 +162,7 @@ describe('ApprovalPanel (in the run detail)', () => {
       await screen.findByText(/no earlier run on this target/),
     ).toBeInTheDocument();
     expect(api.getRunDiff).not.toHaveBeenCalled();
+    expect(api.getRun).toHaveBeenCalledTimes(1);
   });
 
   it('requires a comment of at most 2000 characters before approving', async () => {
@@ -221,7 +252,10 @@ describe('ApprovalPanel (in the run detail)', () => {
     api.getRun.mockResolvedValue({
       ...awaiting,
       approval: makeApproval({
-        viewer: { mayDecide: false, reason: 'you requested this run' },
+        viewer: {
+          mayDecide: false,
+          reason: 'you requested this run; another approver must decide.',
+        },
       }),
     });
     render(api);
@@ -231,7 +265,7 @@ describe('ApprovalPanel (in the run detail)', () => {
     expect(
       screen.getByTestId('kubechart-approval-cannot-decide'),
     ).toHaveTextContent(
-      'You cannot decide on this run: you requested this run.',
+      /^You cannot decide on this run: you requested this run; another approver must decide\.$/,
     );
   });
 
@@ -346,6 +380,8 @@ describe('ApprovalPanel (in the run detail)', () => {
     );
     const panel = screen.getByTestId('kubechart-run-approval');
     expect(panel).toHaveTextContent('rejected · 0 of 2 approvals');
+    // A decided request no longer counts down to its expiry.
+    expect(panel).toHaveTextContent(/Expires2099-01-02 \d\d:\d\d:\d\dPlan/);
     expect(panel).toHaveTextContent('Requested byalice');
     const [row] = within(
       within(panel).getByTestId('kubechart-approval-decisions'),

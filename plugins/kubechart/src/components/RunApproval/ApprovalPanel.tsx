@@ -15,6 +15,7 @@ import { approvalCount } from '../../lib/approval';
 import { RunDiffResult } from '../RunDetail/RunDiffResult';
 import { ApprovalDecisions } from './ApprovalDecisions';
 import { DecideRunDialog, Decision } from './DecideRunDialog';
+import { PlanInputChanges } from './PlanInputChanges';
 
 function Fact(props: { label: string; children: ReactNode }) {
   return (
@@ -32,9 +33,10 @@ function Fact(props: { label: string; children: ReactNode }) {
 /**
  * The approval gate of a run against a protected target: its rule and state, how many approvals
  * it has of how many it needs, who may approve, when it was requested and when it expires, every
- * decision with its comment, and the plan's changes against the previous run on the target. While
- * the run awaits approval, Approve and Reject (each asking for a comment), disabled with the
- * server's reason for a user who may not decide (e.g. the requester).
+ * decision with its comment, and the plan's changes against the previous run on the target (its
+ * input fields, values and manifest). While the run awaits approval, Approve and Reject (each
+ * asking for a comment), disabled with the server's reason for a user who may not decide (e.g. the
+ * requester).
  */
 export function ApprovalPanel(props: {
   run: Run & { approval: RunApproval };
@@ -54,7 +56,10 @@ export function ApprovalPanel(props: {
   const cannotDecide =
     awaiting && !mayDecide
       ? t('approval.cannotDecide', {
-          reason: approval.viewer?.reason ?? t('approval.viewerUnknown'),
+          // The sentence has its own full stop.
+          reason: (
+            approval.viewer?.reason ?? t('approval.viewerUnknown')
+          ).replace(/\.+$/, ''),
         })
       : undefined;
 
@@ -139,7 +144,10 @@ export function ApprovalPanel(props: {
             {relative(approval.requestedAt)}
           </Fact>
           <Fact label={t('approval.expiresAt')}>
-            {relative(approval.expiresAt)}
+            {/* Once decided, the expiry no longer counts down. */}
+            {awaiting
+              ? relative(approval.expiresAt)
+              : formatTimestamp(approval.expiresAt)}
           </Fact>
           <Fact label={t('approval.plan')}>
             <span title={approval.planHash}>
@@ -163,10 +171,16 @@ export function ApprovalPanel(props: {
                 {t('approval.diffPrevious', { id: approval.previousRunId })}
               </Typography>
               <Box maxHeight={480} overflow="auto">
-                <RunDiffResult
-                  runId={run.id}
-                  otherId={approval.previousRunId}
+                <PlanInputChanges
+                  run={run}
+                  previousRunId={approval.previousRunId}
                 />
+                <Box mt={2}>
+                  <RunDiffResult
+                    runId={run.id}
+                    otherId={approval.previousRunId}
+                  />
+                </Box>
               </Box>
             </>
           ) : (

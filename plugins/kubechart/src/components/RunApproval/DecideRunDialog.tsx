@@ -97,7 +97,8 @@ export function DecideRunDialog(props: {
           : t('approval.dialog.rejectTitle', { id: run.id })}
       </DialogTitle>
       <DialogContent>
-        <DialogContentText>
+        {/* The plan hash is one long word: let it wrap inside the dialog. */}
+        <DialogContentText style={{ overflowWrap: 'anywhere' }}>
           {approving
             ? t('approval.dialog.approveBody', {
                 hash: run.approval?.planHash ?? '–',
