@@ -17,13 +17,14 @@ function flatten(
   out: Map<string, string>,
   depth: number,
 ) {
-  const nested = isPlainObject(value)
-    ? Object.entries(value).map(
-        ([k, v]) => [path ? `${path}.${k}` : k, v] as const,
-      )
-    : Array.isArray(value)
-    ? value.map((v, i) => [`${path}[${i}]`, v] as const)
-    : undefined;
+  let nested: Array<readonly [string, unknown]> | undefined;
+  if (isPlainObject(value)) {
+    nested = Object.entries(value).map(
+      ([k, v]) => [path ? `${path}.${k}` : k, v] as const,
+    );
+  } else if (Array.isArray(value)) {
+    nested = value.map((v, i) => [`${path}[${i}]`, v] as const);
+  }
   if (!nested || !nested.length || depth >= MAX_DEPTH) {
     out.set(path || '(input)', JSON.stringify(value) ?? String(value));
     return;

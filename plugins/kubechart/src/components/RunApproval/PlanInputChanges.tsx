@@ -69,7 +69,7 @@ export function PlanInputChanges(props: { run: Run; previousRunId: string }) {
       )}
       {truncated && (
         <Typography variant="body2" color="textSecondary">
-          {t('approval.inputTruncated', { count: String(changes.length) })}
+          {t('approval.inputTruncated', { count: changes.length })}
         </Typography>
       )}
     </>
