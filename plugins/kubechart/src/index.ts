@@ -1,5 +1,6 @@
 /**
- * KubeChart frontend plugin: deployment history, cluster and tenant health, tenants page.
+ * KubeChart frontend plugin: deployment history with run approvals, cluster and tenant health,
+ * tenants page, approvals card.
  *
  * @packageDocumentation
  */
@@ -9,6 +10,8 @@ export {
   EntityClusterHealthCard,
   ClusterHealthCard,
   HomePageClusterHealthCard,
+  ApprovalsCard,
+  HomePageApprovalsCard,
   TenantsPage,
 } from './plugin';
 export {
@@ -28,6 +31,10 @@ export type {
   WorkloadForm,
 } from './components/ScaffolderFields';
 export { isKubechartAvailable } from './lib/entity';
-export { KubechartClient, kubechartApiRef } from './api';
+export {
+  APPROVAL_COMMENT_MAX_LENGTH,
+  KubechartClient,
+  kubechartApiRef,
+} from './api';
 export type { KubechartApi, ListDriftQuery, ListRunsQuery } from './api';
 export { kubechartTranslationRef } from './translation';

@@ -89,6 +89,36 @@ export const HomePageClusterHealthCard = kubechartPlugin.provide(
 );
 
 /**
+ * Open approval requests the signed-in user may decide on, and the user's own, in an info card
+ * for any page.
+ * @public
+ */
+export const ApprovalsCard = kubechartPlugin.provide(
+  createComponentExtension({
+    name: 'ApprovalsCard',
+    component: {
+      lazy: () =>
+        import('./components/ApprovalsCard').then(m => m.ApprovalsCard),
+    },
+  }),
+);
+
+/**
+ * Open approval requests for the signed-in user as a card of the customizable home page.
+ * @public
+ */
+export const HomePageApprovalsCard = kubechartPlugin.provide(
+  createCardExtension({
+    name: 'HomePageApprovalsCard',
+    title: 'Approvals',
+    components: () =>
+      import('./components/ApprovalsCard').then(m => ({
+        Content: m.ApprovalsContent,
+      })),
+  }),
+);
+
+/**
  * The tenants page; mount it at e.g. `/kubechart/tenants`.
  * @public
  */

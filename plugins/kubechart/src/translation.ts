@@ -74,6 +74,8 @@ export const kubechartTranslationRef = createTranslationRef({
       manifest: 'Manifest',
       manifestNotApplied:
         'Manifest the run rendered (not applied: the run failed or was refused)',
+      manifestPlanned:
+        'Manifest the run will apply once approved (nothing is applied yet)',
       noValues: 'This run recorded no values.',
       noValuesForKind:
         'A {{kind}} run has no Helm values; what it applied (or would have) is in the Manifest tab.',
@@ -110,6 +112,10 @@ export const kubechartTranslationRef = createTranslationRef({
       retryRedacted:
         'Its recorded input has redacted secrets, so it cannot be started again from here: run its template again instead.',
       started: 'Started run {{id}}',
+      awaitingApproval:
+        'Run {{id}} was created and waits for approval before anything is applied',
+      protectedTarget:
+        'This target was protected when this run was requested: the new run waits for approval if it still is.',
       failed: 'Run not started: {{reason}}',
       notAllowed: 'You are not allowed to do this.',
     },
@@ -138,6 +144,96 @@ export const kubechartTranslationRef = createTranslationRef({
       reapplyManifestsBody:
         'The manifests the run applied will be applied again to namespace {{namespace}} on cluster {{cluster}}. This starts a new run; changes made in the cluster since are overwritten.',
       reapplyConfirm: 'Re-apply',
+    },
+    status: {
+      awaitingApproval: 'awaiting approval',
+      approved: 'approved',
+    },
+    approval: {
+      title: 'Approval',
+      rule: 'Rule',
+      state: 'State',
+      states: {
+        awaiting: 'awaiting decisions',
+        approved: 'approved',
+        executed: 'approved and started',
+        rejected: 'rejected',
+        expired: 'expired',
+        changed: 'plan changed after approval: not applied',
+      },
+      progress: '{{approved}} of {{required}} approvals',
+      approvers: 'Who may approve',
+      requestedBy: 'Requested by',
+      requestedAt: 'Requested',
+      expiresAt: 'Expires',
+      ago: '{{duration}} ago',
+      inFuture: 'in {{duration}}',
+      plan: 'Plan',
+      decisions: 'Decisions',
+      noDecisions: 'No decisions yet.',
+      columns: {
+        by: 'Approver',
+        decision: 'Decision',
+        comment: 'Comment',
+        at: 'Time',
+      },
+      decision: {
+        approve: 'approved',
+        reject: 'rejected',
+      },
+      approve: 'Approve',
+      reject: 'Reject',
+      cannotDecide: 'You cannot decide on this run: {{reason}}.',
+      viewerUnknown: 'the server did not say whether you may decide',
+      resubmit:
+        'Approved. The run starts when the requester submits its input again (it holds secret values that are not stored); a plan that changed since the approval is not applied.',
+      diffTitle: 'Plan: changes against the previous run on this target',
+      diffPrevious: 'Previous run: {{id}}',
+      inputChanges: 'Input changes (secrets redacted)',
+      noInputChanges: 'The input is the same as the previous run’s.',
+      inputTruncated: 'Only the first {{count}} changed fields are listed.',
+      inputColumns: {
+        path: 'Field',
+        before: 'Previous run',
+        after: 'This run',
+      },
+      diffNoPrevious:
+        'There is no earlier run on this target: everything in the Manifest tab is new.',
+      dialog: {
+        approveTitle: 'Approve run {{id}}?',
+        rejectTitle: 'Reject run {{id}}?',
+        approveBody:
+          'Your approval is bound to this exact plan ({{hash}}). If the chart, the values or the cluster state change before it runs, it has to be approved again.',
+        rejectBody:
+          'The run ends as failed with your comment as the reason; nothing is applied.',
+        comment: 'Comment',
+        commentHelp: 'Required. {{length}} / {{max}} characters',
+        commentTooLong: 'At most {{max}} characters ({{length}} now)',
+        approveConfirm: 'Approve',
+        rejectConfirm: 'Reject',
+        notAllowed: 'Not allowed: {{reason}}',
+        conflict: 'The run no longer awaits approval: {{reason}}',
+        failed: 'Not recorded: {{reason}}',
+      },
+      recorded: 'Your decision on run {{id}} was recorded',
+    },
+    approvals: {
+      title: 'Approvals',
+      empty: 'No open approval requests for you to decide on or of your own.',
+      yourDecision: 'awaits your decision',
+      columns: {
+        yourPart: 'For you',
+        run: 'Run',
+        target: 'Target',
+        kind: 'Kind',
+        requestedBy: 'Requested by',
+        requested: 'Requested',
+        expires: 'Expires',
+        progress: 'Approvals',
+      },
+      openRun: 'Open run {{id}} in its deployment history',
+      noEntity:
+        'The run belongs to no catalog entity, so it has no page to open.',
     },
     health: {
       clusterTitle: 'Cluster health',

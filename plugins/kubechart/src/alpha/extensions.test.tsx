@@ -9,8 +9,10 @@ import {
 } from '@backstage/plugin-catalog-react';
 import { kubechartApiRef } from '../api';
 import {
+  makeApproval,
   makeClusterHealth,
   makeEntity,
+  makeRun,
   mockKubechartApi,
 } from '../testUtils/fixtures';
 import { homePageWidgetDataRef } from '@backstage/plugin-home-react/alpha';
@@ -64,5 +66,29 @@ describe('kubechart extensions', () => {
     expect(
       await screen.findByTestId('kubechart-cluster-dev'),
     ).toHaveTextContent('Kubernetes v1.31.0');
+  });
+
+  it('provides the approvals home page widget', async () => {
+    const api = mockKubechartApi();
+    api.listApprovals.mockResolvedValue([
+      makeRun({
+        id: 'run-9',
+        status: 'awaiting-approval',
+        approval: makeApproval(),
+      }),
+    ]);
+    const widget = createExtensionTester(
+      plugin.getExtension('home-page-widget:kubechart/approvals'),
+    ).get(homePageWidgetDataRef);
+    expect(widget.name).toBe('home-page-widget:kubechart/approvals');
+    expect(widget.title).toBe('Approvals');
+    renderInTestApp(widget.component, {
+      apis: [[kubechartApiRef, api]],
+      mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+    });
+    expect(await screen.findByRole('link', { name: 'run-9' })).toHaveAttribute(
+      'href',
+      '/catalog/default/component/shop/deployment-history?run=run-9',
+    );
   });
 });

@@ -90,3 +90,21 @@ export const clusterHealthHomeWidget = HomePageWidgetBlueprint.make({
     layout: { height: { minRows: 4 }, width: { minColumns: 4 } },
   },
 });
+
+/**
+ * Open approval requests the signed-in user may decide on, and the user's own, as a home page widget
+ * (`home-page-widget:kubechart/approvals`).
+ */
+export const approvalsHomeWidget = HomePageWidgetBlueprint.make({
+  name: 'approvals',
+  params: {
+    title: 'Approvals',
+    description:
+      'Runs against protected targets waiting for your decision, and your own requests',
+    components: () =>
+      import('../components/ApprovalsCard').then(m => ({
+        Content: m.ApprovalsContent,
+      })),
+    layout: { height: { minRows: 3 }, width: { minColumns: 4 } },
+  },
+});

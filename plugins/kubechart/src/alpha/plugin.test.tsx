@@ -13,7 +13,7 @@ import {
 import { makeEntity } from '../testUtils/fixtures';
 
 describe('kubechart frontend plugin (new frontend system)', () => {
-  it('provides the API, the tab, the card, the page and the home widget', () => {
+  it('provides the API, the tab, the card, the page and the home widgets', () => {
     expect(plugin.pluginId).toBe('kubechart');
     for (const id of [
       'api:kubechart',
@@ -21,6 +21,7 @@ describe('kubechart frontend plugin (new frontend system)', () => {
       'entity-card:kubechart/cluster-health',
       'page:kubechart',
       'home-page-widget:kubechart/cluster-health',
+      'home-page-widget:kubechart/approvals',
     ] as const) {
       expect(plugin.getExtension(id)).toBeDefined();
     }

@@ -1,6 +1,7 @@
 import LayersIcon from '@material-ui/icons/Layers';
 import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
 import {
+  approvalsHomeWidget,
   clusterHealthHomeWidget,
   entityClusterHealthCard,
   entityDeploymentHistoryContent,
@@ -16,8 +17,9 @@ import {
 
 /**
  * The kubechart plugin for the new frontend system: the deployment-history entity tab, the
- * cluster health card (entity overview and home page), the tenants page, and the scaffolder fields
- * that review generated manifests before Create and confirm a deletion by its typed name.
+ * cluster health card (entity overview and home page), the approvals home page widget, the tenants
+ * page, and the scaffolder fields that review generated manifests before Create and confirm a
+ * deletion by its typed name.
  * @alpha
  */
 export default createFrontendPlugin({
@@ -31,6 +33,7 @@ export default createFrontendPlugin({
     entityClusterHealthCard,
     tenantsPage,
     clusterHealthHomeWidget,
+    approvalsHomeWidget,
     manifestsReviewFormField,
     typedConfirmationFormField,
     yamlValuesFormField,

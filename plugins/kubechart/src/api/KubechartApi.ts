@@ -4,6 +4,7 @@ import type {
   ClusterSummary,
   CreateRunRequest,
   CreateRunResponse,
+  DecideRunRequest,
   MetricsSummary,
   Run,
   RunDiff,
@@ -44,6 +45,12 @@ export type ListDriftQuery = {
 };
 
 /**
+ * Longest comment the backend accepts on an approval decision.
+ * @public
+ */
+export const APPROVAL_COMMENT_MAX_LENGTH = 2000;
+
+/**
  * Client of the kubechart backend.
  * @public
  */
@@ -54,6 +61,17 @@ export interface KubechartApi {
   getRunEvents(id: string, after?: number): Promise<RunEvent[]>;
   getRunDiff(id: string, otherId: string): Promise<RunDiff>;
   createRun(request: CreateRunRequest): Promise<CreateRunResponse>;
+  /**
+   * Approves a run awaiting approval, with a required comment (non-empty, at most
+   * {@link APPROVAL_COMMENT_MAX_LENGTH} characters); resolves to the run as it is now. Rejects with
+   * a `ResponseError`: 403 with the reason the caller may not decide, 409 when the run no longer
+   * awaits approval.
+   */
+  approveRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
+  /** Rejects a run awaiting approval; like {@link KubechartApi.approveRun}. */
+  rejectRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
+  /** Runs awaiting an approval the caller may give (`GET /approvals`). */
+  listApprovals(): Promise<Run[]>;
   listClusters(): Promise<ClusterSummary[]>;
   /**
    * Health of one cluster. An unreachable cluster resolves to a health of status `error`

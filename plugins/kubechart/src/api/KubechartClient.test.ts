@@ -56,6 +56,41 @@ describe('KubechartClient', () => {
     expect(JSON.parse(init.body)).toEqual(body);
   });
 
+  it.each([
+    ['approveRun', 'approve'],
+    ['rejectRun', 'reject'],
+  ] as const)('%s posts the comment to /runs/:id/%s', async (method, path) => {
+    const run = { id: 'r 1', status: 'awaiting-approval' };
+    fetch.mockResolvedValue(jsonResponse(200, run));
+    await expect(client[method]('r 1', 'looks good')).resolves.toEqual(run);
+    const [url, init] = fetch.mock.calls[0];
+    expect(url).toBe(`http://backend/api/kubechart/runs/r%201/${path}`);
+    expect(init.method).toBe('POST');
+    expect(init.headers).toEqual({ 'Content-Type': 'application/json' });
+    expect(JSON.parse(init.body)).toEqual({ comment: 'looks good' });
+  });
+
+  it('surfaces why a decision was refused', async () => {
+    fetch.mockResolvedValue(
+      jsonResponse(403, {
+        error: { name: 'NotAllowedError', message: 'you requested this run' },
+        response: { statusCode: 403 },
+      }),
+    );
+    const error = await client.approveRun('r1', 'ok').catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.statusCode).toBe(403);
+    expect(error.body.error.message).toBe('you requested this run');
+  });
+
+  it("lists the runs awaiting the caller's approval", async () => {
+    fetch.mockResolvedValue(jsonResponse(200, { items: [{ id: 'r3' }] }));
+    expect(await client.listApprovals()).toEqual([{ id: 'r3' }]);
+    expect(fetch.mock.calls[0][0]).toBe(
+      'http://backend/api/kubechart/approvals',
+    );
+  });
+
   it('accepts lists as arrays or as { items }', async () => {
     fetch.mockResolvedValueOnce(jsonResponse(200, [{ name: 'a' }]));
     fetch.mockResolvedValueOnce(jsonResponse(200, { items: [{ name: 'b' }] }));

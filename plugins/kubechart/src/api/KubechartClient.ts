@@ -5,6 +5,7 @@ import type {
   ClusterSummary,
   CreateRunRequest,
   CreateRunResponse,
+  DecideRunRequest,
   MetricsSummary,
   Run,
   RunDiff,
@@ -86,6 +87,18 @@ export class KubechartClient implements KubechartApi {
     });
   }
 
+  async approveRun(id: string, comment: string): Promise<Run> {
+    return this.decide(id, 'approve', { comment });
+  }
+
+  async rejectRun(id: string, comment: string): Promise<Run> {
+    return this.decide(id, 'reject', { comment });
+  }
+
+  async listApprovals(): Promise<Run[]> {
+    return unwrapList(await this.request<ListBody<Run>>('/approvals'));
+  }
+
   async listClusters(): Promise<ClusterSummary[]> {
     return unwrapList(
       await this.request<ListBody<ClusterSummary>>('/clusters'),
@@ -153,6 +166,18 @@ export class KubechartClient implements KubechartApi {
         body: JSON.stringify(options),
       },
     );
+  }
+
+  private async decide(
+    id: string,
+    decision: 'approve' | 'reject',
+    body: DecideRunRequest,
+  ): Promise<Run> {
+    return this.request<Run>(`/runs/${encodeURIComponent(id)}/${decision}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   }
 
   private async request<T>(path: string, init?: RequestInit): Promise<T> {

@@ -1,4 +1,4 @@
-export { kubechartApiRef } from './KubechartApi';
+export { APPROVAL_COMMENT_MAX_LENGTH, kubechartApiRef } from './KubechartApi';
 export type {
   KubechartApi,
   ListDriftQuery,

@@ -10,3 +10,4 @@ export { useNow, secondsSince } from './useNow';
 export { useReleaseHead } from './useReleaseHead';
 export { useEntityDrift } from './useEntityDrift';
 export type { EntityDriftItem } from './useEntityDrift';
+export { useApprovals } from './useApprovals';

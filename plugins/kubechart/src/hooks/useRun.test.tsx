@@ -6,9 +6,11 @@ import { runSignalChannel } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
 import { makeEvent, makeRun, mockKubechartApi } from '../testUtils/fixtures';
 import { FakeSignalApi } from '../testUtils/fakeSignalApi';
-import { RUN_POLL_MS, useRun } from './useRun';
+import { APPROVAL_POLL_MS, RUN_POLL_MS, useRun } from './useRun';
 
-function setup(status: 'running' | 'succeeded') {
+function setup(
+  status: 'running' | 'succeeded' | 'awaiting-approval' | 'approved',
+) {
   const api = mockKubechartApi();
   const signals = new FakeSignalApi();
   api.getRun.mockResolvedValue(makeRun({ status }));
@@ -91,4 +93,27 @@ describe('useRun', () => {
     }
     expect(api.getRun.mock.calls.length).toBe(calls);
   });
+
+  it.each(['awaiting-approval', 'approved'] as const)(
+    'keeps following a run that is %s, at the slower approval pace',
+    async status => {
+      jest.useFakeTimers();
+      const { api, hook } = setup(status);
+      await act(async () => {
+        await jest.advanceTimersByTimeAsync(0);
+      });
+      expect(hook.result.current.value?.run.status).toBe(status);
+      const calls = api.getRun.mock.calls.length;
+      await act(async () => {
+        await jest.advanceTimersByTimeAsync(APPROVAL_POLL_MS - 1);
+      });
+      expect(api.getRun.mock.calls.length).toBe(calls);
+      for (let i = 0; i < 2; i++) {
+        await act(async () => {
+          await jest.advanceTimersByTimeAsync(i === 0 ? 1 : APPROVAL_POLL_MS);
+        });
+      }
+      expect(api.getRun.mock.calls.length).toBe(calls + 2);
+    },
+  );
 });

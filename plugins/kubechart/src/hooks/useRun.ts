@@ -14,8 +14,15 @@ import { usePolling } from './usePolling';
 export const RUN_POLL_MS = 3000;
 
 /**
+ * How often a run waiting for approvers (or for its requester) is refreshed. Decisions arrive as
+ * signals; this catches an expiry and apps without signals, and writes no log lines to fetch.
+ */
+export const APPROVAL_POLL_MS = 15000;
+
+/**
  * A run with its events (steps and log lines), in order. Live: reloads on the run's signal
- * channel, and every few seconds while the run is in progress (log lines are not signalled).
+ * channel, every few seconds while the run is in progress (log lines are not signalled), and
+ * less often while it waits for approval.
  * Only events after the last one already loaded are fetched again.
  */
 export function useRun(runId: string) {
@@ -54,9 +61,14 @@ export function useRun(runId: string) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSignal]);
 
-  const inProgress =
-    value?.run.status === 'pending' || value?.run.status === 'running';
-  usePolling(retry, RUN_POLL_MS, inProgress);
+  const status = value?.run.status;
+  const inProgress = status === 'pending' || status === 'running';
+  const waiting = status === 'awaiting-approval' || status === 'approved';
+  usePolling(
+    retry,
+    inProgress ? RUN_POLL_MS : APPROVAL_POLL_MS,
+    inProgress || waiting,
+  );
 
   return state;
 }

@@ -58,3 +58,28 @@ export function formatTarget(run: Run): string {
 export function shortActor(actor: string): string {
   return actor.replace(/^user:(default\/)?/, '');
 }
+
+/** A coarse age for relative times: `2d 3h`, `1h 2m`, `3m 4s`, `5s`. */
+export function formatAge(ms: number): string {
+  const abs = Math.abs(ms);
+  const days = Math.floor(abs / 86_400_000);
+  if (days) {
+    return `${days}d ${Math.floor((abs % 86_400_000) / 3_600_000)}h`;
+  }
+  return formatDuration(Math.max(1000, Math.round(abs / 1000) * 1000));
+}
+
+/**
+ * Where an ISO timestamp lies from `now`: its distance as {@link formatAge} and whether it is
+ * past. Undefined for a missing or invalid timestamp.
+ */
+export function relativeTime(
+  iso: string | undefined,
+  now: number,
+): { age: string; past: boolean } | undefined {
+  const at = iso ? new Date(iso).getTime() : NaN;
+  if (isNaN(at)) {
+    return undefined;
+  }
+  return { age: formatAge(now - at), past: at <= now };
+}

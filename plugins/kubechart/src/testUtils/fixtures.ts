@@ -2,6 +2,7 @@ import type { Entity } from '@backstage/catalog-model';
 import type {
   ClusterHealth,
   Run,
+  RunApproval,
   RunEvent,
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
@@ -21,6 +22,9 @@ export function mockKubechartApi(): jest.Mocked<KubechartApi> {
     getRunEvents: notMocked('getRunEvents'),
     getRunDiff: notMocked('getRunDiff'),
     createRun: notMocked('createRun'),
+    approveRun: notMocked('approveRun'),
+    rejectRun: notMocked('rejectRun'),
+    listApprovals: notMocked('listApprovals'),
     listClusters: notMocked('listClusters'),
     getClusterHealth: notMocked('getClusterHealth'),
     listTenants: notMocked('listTenants'),
@@ -56,6 +60,33 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     startedAt: '2026-01-02T10:00:01Z',
     finishedAt: '2026-01-02T10:01:05Z',
     durationMs: 64_000,
+    ...overrides,
+  };
+}
+
+/** An approval gate awaiting decisions: one of two approvals given. */
+export function makeApproval(
+  overrides: Partial<RunApproval> = {},
+): RunApproval {
+  return {
+    rule: 'production',
+    state: 'awaiting',
+    required: 2,
+    approvers: ['group:default/platform-team'],
+    planHash: `sha256:${'ab12'.repeat(16)}`,
+    requestedAt: '2026-01-02T10:00:00Z',
+    expiresAt: '2099-01-02T12:00:00Z',
+    decisions: [
+      {
+        by: 'user:default/carol',
+        decision: 'approve',
+        comment: 'replicas match the load test',
+        at: '2026-01-02T10:05:00Z',
+      },
+    ],
+    previousRunId: 'run-1',
+    resubmit: false,
+    viewer: { mayDecide: true },
     ...overrides,
   };
 }

@@ -129,6 +129,36 @@ describe('EntityDeploymentHistoryContent', () => {
     );
   });
 
+  it('shows and filters runs awaiting approval by readable status', async () => {
+    const api = mockKubechartApi();
+    api.listRuns.mockImplementation(async query => ({
+      items: [
+        makeRun({
+          id: 'gated',
+          status: query.status ?? 'awaiting-approval',
+          createdAt: '2026-01-03T00:00:00Z',
+        }),
+      ],
+    }));
+    render(api);
+    const rows = await screen.findAllByRole('row');
+    expect(rows[1]).toHaveTextContent('awaiting approval');
+    expect(rows[1]).not.toHaveTextContent('awaiting-approval');
+
+    await chooseOption('Status', 'awaiting approval');
+    await waitFor(() =>
+      expect(api.listRuns).toHaveBeenLastCalledWith(
+        expect.objectContaining({ status: 'awaiting-approval' }),
+      ),
+    );
+    await chooseOption('Status', 'approved');
+    await waitFor(() =>
+      expect(api.listRuns).toHaveBeenLastCalledWith(
+        expect.objectContaining({ status: 'approved' }),
+      ),
+    );
+  });
+
   it('filters by actor and time range', async () => {
     const api = mockKubechartApi();
     api.listRuns.mockResolvedValue({ items: [makeRun()] });

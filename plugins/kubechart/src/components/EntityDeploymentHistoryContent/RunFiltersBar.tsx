@@ -13,6 +13,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import type { RunFilters } from '../../hooks';
+import { useStatusLabel } from '../RunStatus';
 import { CustomRange } from './CustomRange';
 
 const ANY = '';
@@ -25,6 +26,7 @@ export function RunFiltersBar(props: {
 }) {
   const { filters, onChange } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
+  const statusLabel = useStatusLabel();
   const ranges = [
     { hours: 24, label: t('history.filters.range24h') },
     { hours: 24 * 7, label: t('history.filters.range7d') },
@@ -64,7 +66,7 @@ export function RunFiltersBar(props: {
           'kubechart-filter-status',
           t('history.filters.status'),
           filters.status ?? ANY,
-          RUN_STATUSES.map(s => ({ value: s, label: s })),
+          RUN_STATUSES.map(s => ({ value: s, label: statusLabel(s) })),
           v => onChange({ ...filters, status: (v || undefined) as RunStatus }),
         )}
       </Grid>

@@ -8,7 +8,11 @@ import {
 import { ResponseError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { kubechartApiRef } from '../../api';
-import { makeRun, mockKubechartApi } from '../../testUtils/fixtures';
+import {
+  makeApproval,
+  makeRun,
+  mockKubechartApi,
+} from '../../testUtils/fixtures';
 import { RunActions } from './RunActions';
 
 // A later upgrade of the same release: revision 3 (makeRun's) is no longer the current one.
@@ -164,6 +168,33 @@ describe('RunActions', () => {
       entityRef: 'component:default/shop',
       template: 'template:default/install-chart',
     });
+  });
+
+  it('says that a retry of a run of a protected target waits for approval', async () => {
+    const run = makeRun({
+      status: 'failed',
+      helmRevision: undefined,
+      failureReason: 'approval expired',
+      approval: makeApproval({ state: 'expired' }),
+    });
+    const { api, onStarted, alertApi } = await renderActions(run);
+    api.createRun.mockResolvedValue({
+      id: 'run-8',
+      status: 'awaiting-approval',
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'Retry' }));
+    expect(await screen.findByRole('dialog')).toHaveTextContent(
+      'This target was protected when this run was requested: the new run waits for approval if it still is.',
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    await waitFor(() => expect(onStarted).toHaveBeenCalledWith('run-8'));
+    expect(alertApi.getAlerts()).toEqual([
+      expect.objectContaining({
+        message:
+          'Run run-8 was created and waits for approval before anything is applied',
+        severity: 'success',
+      }),
+    ]);
   });
 
   it('refuses to retry a run whose recorded input has redacted secrets', async () => {

@@ -73,7 +73,10 @@ export function RunActions(props: {
     try {
       const created = await api.createRun(pending.request);
       alertApi.post({
-        message: t('actions.started', { id: created.id }),
+        message:
+          created.status === 'awaiting-approval'
+            ? t('actions.awaitingApproval', { id: created.id })
+            : t('actions.started', { id: created.id }),
         severity: 'success',
         display: 'transient',
       });
@@ -119,13 +122,15 @@ export function RunActions(props: {
             ? t('actions.retryTitle', target)
             : t('actions.rollbackTitle', target)
         }
-        body={
+        body={[
           pending?.action === 'retry'
-            ? `${t('actions.retryBody', target)}${
-                retryBlocked ? ` ${t('actions.retryRedacted')}` : ''
-              }`
-            : t('actions.rollbackBody', target)
-        }
+            ? t('actions.retryBody', target)
+            : t('actions.rollbackBody', target),
+          retryBlocked ? t('actions.retryRedacted') : '',
+          run.approval ? t('actions.protectedTarget') : '',
+        ]
+          .filter(Boolean)
+          .join(' ')}
         confirmLabel={
           pending?.action === 'retry'
             ? t('actions.retryConfirm')

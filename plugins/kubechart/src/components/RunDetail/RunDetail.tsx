@@ -17,6 +17,7 @@ import { RunHeader } from './RunHeader';
 import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
 import { RunDiffView } from './RunDiffView';
+import { ApprovalPanel } from '../RunApproval';
 
 /** Run kinds that install no chart, so have no Helm values to show. */
 const RUN_KINDS_WITHOUT_VALUES: Run['kind'][] = ['manifests', 'tenant-delete'];
@@ -32,7 +33,8 @@ function Scroll(props: { children: ReactNode; label: string }) {
 
 /**
  * One run in detail: a header with its status, key facts, actions and (on failure) the reason
- * first, then tabs: steps and log, policy report, redacted values, manifest, and a diff against
+ * first; for a run against a protected target its approval (decisions, plan diff, Approve and
+ * Reject); then tabs: steps and log, policy report, redacted values, manifest, and a diff against
  * another run. A refused or failed run shows the values, manifest and report it was judged on.
  * @public
  */
@@ -44,7 +46,7 @@ export function RunDetail(props: {
 }) {
   const { runId, candidates = [], onRunStarted = () => {} } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
-  const { value, loading, error } = useRun(runId);
+  const { value, loading, error, retry } = useRun(runId);
 
   if (!value && loading) {
     return <Progress />;
@@ -55,12 +57,23 @@ export function RunDetail(props: {
   const { run, events } = value;
   // What a failed run recorded was judged (and refused) or rendered, never applied.
   const notApplied = run.status === 'failed';
+  // A run waiting for approval (or for its input again) shows the plan it will apply.
+  const planned =
+    run.status === 'awaiting-approval' || run.status === 'approved';
 
   return (
     <Box data-testid="kubechart-run-detail">
       <InfoCard>
         <RunHeader run={run} onRunStarted={onRunStarted} />
       </InfoCard>
+      {run.approval && (
+        <Box mt={2}>
+          <ApprovalPanel
+            run={{ ...run, approval: run.approval }}
+            onChanged={retry}
+          />
+        </Box>
+      )}
       <Box mt={2}>
         <TabbedCard title={t('run.detailsTitle')}>
           <CardTab label={t('run.tabs.steps')}>
@@ -99,7 +112,9 @@ export function RunDetail(props: {
             {run.manifest ? (
               <Scroll label={t('run.manifest')}>
                 <Typography variant="subtitle2" gutterBottom>
-                  {notApplied ? t('run.manifestNotApplied') : t('run.manifest')}
+                  {notApplied && t('run.manifestNotApplied')}
+                  {planned && t('run.manifestPlanned')}
+                  {!notApplied && !planned && t('run.manifest')}
                 </Typography>
                 <CodeSnippet
                   language="yaml"

@@ -5,13 +5,11 @@ import InputLabel from '@material-ui/core/InputLabel';
 import MenuItem from '@material-ui/core/MenuItem';
 import Select from '@material-ui/core/Select';
 import Typography from '@material-ui/core/Typography';
-import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import type { Run } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
-import { useRunDiff } from '../../hooks';
 import { formatTimestamp } from '../../lib/format';
-import { DiffLines } from './DiffLines';
+import { RunDiffResult } from './RunDiffResult';
 
 /** Diff of values and manifests between a run and another run chosen from the list. */
 export function RunDiffView(props: { run: Run; candidates: Run[] }) {
@@ -19,7 +17,6 @@ export function RunDiffView(props: { run: Run; candidates: Run[] }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const others = candidates.filter(c => c.id !== run.id);
   const [otherId, setOtherId] = useState<string>('');
-  const diff = useRunDiff(run.id, otherId || undefined);
 
   if (!others.length) {
     return <Typography color="textSecondary">{t('run.diffNone')}</Typography>;
@@ -47,19 +44,9 @@ export function RunDiffView(props: { run: Run; candidates: Run[] }) {
           ))}
         </Select>
       </FormControl>
-      {otherId && diff.loading && <Progress />}
-      {otherId && diff.error && <ResponseErrorPanel error={diff.error} />}
-      {diff.value && (
+      {otherId && (
         <Box mt={2}>
-          <Typography variant="subtitle2">{t('run.diffValues')}</Typography>
-          <DiffLines patch={diff.value.values} emptyText={t('run.noChanges')} />
-          <Box mt={2}>
-            <Typography variant="subtitle2">{t('run.diffManifest')}</Typography>
-            <DiffLines
-              patch={diff.value.manifest}
-              emptyText={t('run.noChanges')}
-            />
-          </Box>
+          <RunDiffResult runId={run.id} otherId={otherId} />
         </Box>
       )}
     </Box>

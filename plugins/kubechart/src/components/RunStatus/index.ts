@@ -1,1 +1,1 @@
-export { RunStatus } from './RunStatus';
+export { RunStatus, useStatusLabel } from './RunStatus';

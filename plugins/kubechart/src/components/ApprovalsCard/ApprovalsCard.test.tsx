@@ -1,0 +1,173 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
+import { entityRouteRef } from '@backstage/plugin-catalog-react';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import { KUBECHART_RUNS_CHANNEL } from '@kubechart/plugin-kubechart-common';
+import { kubechartApiRef } from '../../api';
+import {
+  makeApproval,
+  makeRun,
+  mockKubechartApi,
+} from '../../testUtils/fixtures';
+import { FakeSignalApi } from '../../testUtils/fakeSignalApi';
+import { ApprovalsCard } from './ApprovalsCard';
+
+const awaiting = makeRun({
+  id: 'run-7',
+  status: 'awaiting-approval',
+  actor: 'user:default/alice',
+  target: { cluster: 'prod', namespace: 'shop-production', release: 'web' },
+  approval: makeApproval({ requestedAt: '2026-01-02T11:00:00Z' }),
+});
+
+function render(
+  api: ReturnType<typeof mockKubechartApi>,
+  signals = new FakeSignalApi(),
+) {
+  return renderInTestApp(
+    <TestApiProvider
+      apis={[
+        [kubechartApiRef, api],
+        [signalApiRef, signals],
+      ]}
+    >
+      <ApprovalsCard />
+    </TestApiProvider>,
+    {
+      mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+      apis: [mockApis.permission()],
+    },
+  );
+}
+
+describe('ApprovalsCard', () => {
+  it('lists the requests oldest first, each linking to its run in the history tab', async () => {
+    const api = mockKubechartApi();
+    const older = makeRun({
+      id: 'run-3',
+      status: 'awaiting-approval',
+      entityRef: 'system:team-a/payments',
+      approval: makeApproval({
+        requestedAt: '2026-01-02T09:00:00Z',
+        decisions: [],
+        required: 1,
+      }),
+    });
+    api.listApprovals.mockResolvedValue([awaiting, older]);
+    render(api);
+
+    const link = await screen.findByRole('link', { name: 'run-7' });
+    expect(link).toHaveAttribute(
+      'href',
+      '/catalog/default/component/shop/deployment-history?run=run-7',
+    );
+    const row = link.closest('tr')!;
+    expect(row).toHaveTextContent('prod / shop-production / web');
+    expect(row).toHaveTextContent('alice');
+    expect(row).toHaveTextContent('1 of 2 approvals');
+    expect(row).toHaveTextContent(/in \d+d/);
+
+    const rows = screen
+      .getAllByRole('row')
+      .filter(r => within(r).queryByRole('link'));
+    expect(rows.map(r => within(r).getByRole('link').textContent)).toEqual([
+      'run-3',
+      'run-7',
+    ]);
+    expect(screen.getByRole('link', { name: 'run-3' })).toHaveAttribute(
+      'href',
+      '/catalog/team-a/system/payments/deployment-history?run=run-3',
+    );
+    expect(rows[0]).toHaveTextContent('0 of 1 approvals');
+  });
+
+  it("lists what the user may decide on before the user's own requests, saying which is which", async () => {
+    const api = mockKubechartApi();
+    const own = makeRun({
+      id: 'run-1',
+      status: 'awaiting-approval',
+      approval: makeApproval({
+        requestedAt: '2026-01-02T08:00:00Z',
+        viewer: { mayDecide: false, reason: 'you requested this run' },
+      }),
+    });
+    api.listApprovals.mockResolvedValue([own, awaiting]);
+    render(api);
+    await screen.findByRole('link', { name: 'run-7' });
+    const rows = screen
+      .getAllByRole('row')
+      .filter(r => within(r).queryByRole('link'));
+    expect(rows.map(r => within(r).getByRole('link').textContent)).toEqual([
+      'run-7',
+      'run-1',
+    ]);
+    expect(rows[0]).toHaveTextContent('awaits your decision');
+    expect(rows[1]).toHaveTextContent('you requested this run');
+    expect(rows[1]).not.toHaveTextContent('awaits your decision');
+  });
+
+  it('shows a run of no entity without a link, and says why', async () => {
+    const api = mockKubechartApi();
+    api.listApprovals.mockResolvedValue([
+      { ...awaiting, entityRef: undefined },
+    ]);
+    render(api);
+    const id = await screen.findByText('run-7');
+    expect(id.closest('a')).toBeNull();
+    expect(id).toHaveAttribute(
+      'title',
+      'The run belongs to no catalog entity, so it has no page to open.',
+    );
+  });
+
+  it('says when nothing awaits approval, and reloads when a run starts waiting', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    api.listApprovals.mockResolvedValueOnce([]).mockResolvedValue([awaiting]);
+    render(api, signals);
+    expect(
+      await screen.findByText(
+        'No open approval requests for you to decide on or of your own.',
+      ),
+    ).toBeInTheDocument();
+
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+    // A run that finished elsewhere does not concern the list.
+    act(() =>
+      signals.publish(KUBECHART_RUNS_CHANNEL, {
+        type: 'run-updated',
+        runId: 'run-5',
+        status: 'succeeded',
+        kind: 'chart',
+      }),
+    );
+    expect(api.listApprovals).toHaveBeenCalledTimes(1);
+    act(() =>
+      signals.publish(KUBECHART_RUNS_CHANNEL, {
+        type: 'run-updated',
+        runId: 'run-7',
+        status: 'awaiting-approval',
+        kind: 'chart',
+      }),
+    );
+    expect(
+      await screen.findByRole('link', { name: 'run-7' }),
+    ).toBeInTheDocument();
+    expect(api.listApprovals).toHaveBeenCalledTimes(2);
+  });
+
+  it('shows the error when the approvals cannot be read', async () => {
+    const api = mockKubechartApi();
+    api.listApprovals.mockRejectedValue(new Error('backend unavailable'));
+    render(api);
+    expect(
+      await screen.findByText('Error: backend unavailable', { selector: 'h6' }),
+    ).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,158 @@
+import { useMemo } from 'react';
+import Typography from '@material-ui/core/Typography';
+import {
+  Link,
+  Progress,
+  ResponseErrorPanel,
+  StatusPending,
+  StatusWarning,
+  Table,
+  TableColumn,
+} from '@backstage/core-components';
+import { useRouteRef } from '@backstage/core-plugin-api';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import {
+  entityRouteParams,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
+import type { Run } from '@kubechart/plugin-kubechart-common';
+import { kubechartTranslationRef } from '../../translation';
+import { useApprovals, useNow } from '../../hooks';
+import {
+  formatTarget,
+  formatTimestamp,
+  relativeTime,
+  shortActor,
+} from '../../lib/format';
+import { approvalCount } from '../../lib/approval';
+import { useStatusLabel } from '../RunStatus';
+
+function mayDecide(run: Run): boolean {
+  return run.approval?.viewer?.mayDecide === true;
+}
+
+/**
+ * The open approval requests of `GET /approvals`: those the user may decide on first, then the
+ * user's own (with the server's reason why the user may not decide); oldest request first. Each
+ * links to the run in its entity's deployment-history tab (where Approve and Reject are).
+ */
+export function ApprovalsList() {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  const entityRoute = useRouteRef(entityRouteRef);
+  const statusLabel = useStatusLabel();
+  const now = useNow(30_000);
+  const { value, loading, error } = useApprovals();
+
+  // What the user may decide on first, then the user's own requests; oldest request first in each.
+  const rows = useMemo(
+    () =>
+      [...(value ?? [])].sort(
+        (a, b) =>
+          Number(mayDecide(b)) - Number(mayDecide(a)) ||
+          (a.approval?.requestedAt ?? a.createdAt).localeCompare(
+            b.approval?.requestedAt ?? b.createdAt,
+          ),
+      ),
+    [value],
+  );
+
+  if (!value && loading) {
+    return <Progress />;
+  }
+  if (!value) {
+    return <ResponseErrorPanel error={error ?? new Error('No data')} />;
+  }
+  if (!value.length) {
+    return (
+      <Typography color="textSecondary">{t('approvals.empty')}</Typography>
+    );
+  }
+
+  const runLink = (run: Run) =>
+    run.entityRef
+      ? `${entityRoute(
+          entityRouteParams(run.entityRef),
+        )}/deployment-history?run=${encodeURIComponent(run.id)}`
+      : undefined;
+
+  const expires = (iso: string | undefined) => {
+    const r = relativeTime(iso, now);
+    if (!r) {
+      return '–';
+    }
+    return r.past
+      ? t('approval.ago', { duration: r.age })
+      : t('approval.inFuture', { duration: r.age });
+  };
+
+  const columns: TableColumn<Run>[] = [
+    {
+      title: t('approvals.columns.yourPart'),
+      render: run =>
+        mayDecide(run) ? (
+          <StatusWarning>{t('approvals.yourDecision')}</StatusWarning>
+        ) : (
+          // The server's word on why not (for the requester: "you requested this run").
+          <StatusPending>
+            {run.approval?.viewer?.reason ?? statusLabel(run.status)}
+          </StatusPending>
+        ),
+    },
+    {
+      title: t('approvals.columns.run'),
+      render: run => {
+        const to = runLink(run);
+        return to ? (
+          <Link to={to} title={t('approvals.openRun', { id: run.id })}>
+            {run.id}
+          </Link>
+        ) : (
+          <span title={t('approvals.noEntity')}>{run.id}</span>
+        );
+      },
+    },
+    { title: t('approvals.columns.kind'), field: 'kind' },
+    {
+      title: t('approvals.columns.target'),
+      render: run => formatTarget(run),
+    },
+    {
+      title: t('approvals.columns.requestedBy'),
+      render: run => shortActor(run.actor),
+    },
+    {
+      title: t('approvals.columns.requested'),
+      render: run =>
+        formatTimestamp(run.approval?.requestedAt ?? run.createdAt),
+    },
+    {
+      title: t('approvals.columns.expires'),
+      render: run => expires(run.approval?.expiresAt),
+    },
+    {
+      title: t('approvals.columns.progress'),
+      render: run =>
+        run.approval
+          ? t('approval.progress', {
+              approved: String(approvalCount(run.approval)),
+              required: String(run.approval.required),
+            })
+          : '–',
+    },
+  ];
+
+  return (
+    <Table<Run>
+      columns={columns}
+      data={rows}
+      options={{
+        toolbar: false,
+        paging: rows.length > 10,
+        pageSize: 10,
+        search: false,
+        sorting: false,
+        padding: 'dense',
+      }}
+    />
+  );
+}

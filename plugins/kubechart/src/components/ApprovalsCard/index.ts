@@ -1,0 +1,2 @@
+export { ApprovalsCard, ApprovalsContent } from './ApprovalsCard';
+export { ApprovalsList } from './ApprovalsList';
