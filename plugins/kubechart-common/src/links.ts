@@ -13,3 +13,12 @@ export function deploymentHistoryPath(entityRef: string, runId?: string): string
   )}/${encodeURIComponent(name)}/deployment-history`;
   return runId ? `${path}?run=${encodeURIComponent(runId)}` : path;
 }
+
+/**
+ * Path of a run's own page in the Backstage app, `/kubechart/runs?run=<id>`: it opens any run,
+ * also one whose entity is not in the catalog yet (approval requests link here).
+ * @public
+ */
+export function runPagePath(runId: string): string {
+  return `/kubechart/runs?run=${encodeURIComponent(runId)}`;
+}

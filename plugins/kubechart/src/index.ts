@@ -13,6 +13,7 @@ export {
   ApprovalsCard,
   HomePageApprovalsCard,
   TenantsPage,
+  RunPage,
 } from './plugin';
 export {
   KubechartManifestsReviewFieldExtension,

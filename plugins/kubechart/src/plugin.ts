@@ -8,7 +8,7 @@ import {
 } from '@backstage/core-plugin-api';
 import { createCardExtension } from '@backstage/plugin-home-react';
 import { KubechartClient, kubechartApiRef } from './api';
-import { tenantsRouteRef } from './routes';
+import { runRouteRef, tenantsRouteRef } from './routes';
 
 /**
  * The kubechart plugin for apps on the legacy frontend system.
@@ -24,7 +24,7 @@ export const kubechartPlugin = createPlugin({
         new KubechartClient({ discoveryApi, fetchApi }),
     }),
   ],
-  routes: { tenants: tenantsRouteRef },
+  routes: { tenants: tenantsRouteRef, run: runRouteRef },
 });
 
 /**
@@ -128,5 +128,18 @@ export const TenantsPage = kubechartPlugin.provide(
     component: () =>
       import('./components/TenantsPage').then(m => m.TenantsPage),
     mountPoint: tenantsRouteRef,
+  }),
+);
+
+/**
+ * A run on a page of its own, reading `?run=<id>`; mount it at `/kubechart/runs`, where approval
+ * requests and notifications link.
+ * @public
+ */
+export const RunPage = kubechartPlugin.provide(
+  createRoutableExtension({
+    name: 'RunPage',
+    component: () => import('./components/RunPage').then(m => m.RunPage),
+    mountPoint: runRouteRef,
   }),
 );

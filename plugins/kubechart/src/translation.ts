@@ -217,6 +217,10 @@ export const kubechartTranslationRef = createTranslationRef({
       },
       recorded: 'Your decision on run {{id}} was recorded',
     },
+    runPage: {
+      title: 'Run',
+      noRun: 'No run given: open a run from an entity’s deployment history or from the Approvals card.',
+    },
     approvals: {
       title: 'Approvals',
       empty: 'No open approval requests for you to decide on or of your own.',
@@ -231,9 +235,7 @@ export const kubechartTranslationRef = createTranslationRef({
         expires: 'Expires',
         progress: 'Approvals',
       },
-      openRun: 'Open run {{id}} in its deployment history',
-      noEntity:
-        'The run belongs to no catalog entity, so it has no page to open.',
+      openRun: 'Open run {{id}}',
     },
     health: {
       clusterTitle: 'Cluster health',

@@ -101,7 +101,7 @@ describe.each(databases.eachSupportedId())('approval routes on %p', databaseId =
     expect(sent).toEqual([
       expect.objectContaining({
         recipients: { type: 'entity', entityRef: [PAYMENTS], excludeEntityRef: ALICE },
-        payload: expect.objectContaining({ link: `/catalog/default/system/pay/deployment-history?run=${id}`, severity: 'high', topic: 'kubechart-approvals' }),
+        payload: expect.objectContaining({ link: `/kubechart/runs?run=${id}`, severity: 'high', topic: 'kubechart-approvals' }),
       }),
     ]);
 

@@ -150,6 +150,13 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     const deployment = await apps.readNamespacedDeployment({ namespace: 'tenant-prod-c', name: 'web' });
     expect(deployment.spec?.replicas).toBe(2);
     expect(sent).toContain(`approve ${run.id} by user:default/bob: change ticket CHG-42`);
+    // The next change to the target is reviewed against the run that applied.
+    const next = await engine.submit(tenantRun('prod-c', { replicas: 3 }), ALICE, {
+      ownershipRefs: [ALICE, PAYMENTS],
+      mayApplyClusterScoped: false,
+      isTenantAdmin: false,
+    });
+    expect((await store.getRun(next.id))!.approval!.previousRunId).toBe(run.id);
   });
 
   it('needs the configured number of distinct approvers', async () => {
@@ -223,10 +230,13 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     });
     expect(sent).toContain(`reject ${rejected.id} by user:default/bob: not during the freeze`);
     await expect(engine.decide(rejected.id, dave, 'approve', 'too late')).rejects.toThrow(ConflictError);
+    // A rejected request was never applied: the next request's plan is not reviewed against it.
+    const next = await engine.submit(tenantRun('prod-g'), ALICE);
+    expect((await store.getRun(next.id))!.approval!.previousRunId).toBeUndefined();
 
     expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
     await new Promise(res => setTimeout(res, 1100));
-    expect(await engine.tendApprovals()).toEqual({ expired: 1, started: 0 });
+    expect(await engine.tendApprovals()).toEqual({ expired: 2, started: 0 });
     const e = (await store.getRun(expiring.id))!;
     expect(e.status).toBe('failed');
     expect(e.approval!.state).toBe('expired');

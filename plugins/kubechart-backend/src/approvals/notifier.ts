@@ -1,11 +1,10 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { deploymentHistoryPath } from '@kubechart/plugin-kubechart-common';
+import { runPagePath } from '@kubechart/plugin-kubechart-common';
 import type { NotificationService } from '@backstage/plugin-notifications-node';
 import type { ApprovalNotifier } from '../engine/RunEngine';
 
-/** Where a run opens in the app: its entity's deployment history, else the tenants page. */
-const runLink = (run: { id: string; entityRef?: string }) =>
-  (run.entityRef && deploymentHistoryPath(run.entityRef, run.id)) || '/kubechart/tenants';
+/** Where a run opens in the app: its own page (a tenant's entity exists only once its run applied). */
+const runLink = (run: { id: string }) => runPagePath(run.id);
 
 const describeTarget = (run: { kind: string; target: { cluster: string; namespace: string; release?: string } }) =>
   `${run.kind} run on ${run.target.cluster}/${run.target.namespace}${run.target.release ? ` (release ${run.target.release})` : ''}`;

@@ -396,7 +396,12 @@ export class RunEngine {
     const salt = newPlanSalt();
     const sameTarget = plan.tenant ? { tenant: plan.tenant } : { entityRef: request.entityRef };
     const previous = (await store.listRuns({ cluster: plan.target.cluster, ...sameTarget }, { limit: 50 })).items.find(
-      r => r.target.namespace === plan.target.namespace && (r.target.release ?? '') === (plan.target.release ?? '') && (r.status === 'succeeded' || r.status === 'failed'),
+      r =>
+        r.target.namespace === plan.target.namespace &&
+        (r.target.release ?? '') === (plan.target.release ?? '') &&
+        (r.status === 'succeeded' || r.status === 'failed') &&
+        // A request that was never applied (rejected, expired, changed) is no baseline to review against.
+        (!r.approval || r.approval.state === 'executed'),
     );
     // The input is kept for execution only when it holds no secret value; otherwise the requester submits it again.
     const kept = canonicalJson(plan.redactedInput) === canonicalJson(planInput(request)) ? request : undefined;
@@ -568,6 +573,7 @@ export class RunEngine {
 
   private async execute(run: Run, request: CreateRunRequest, exec: RunExecution): Promise<void> {
     const { store, logger, listener } = this.options;
+    const executionStartedAt = Date.now();
     const ctx = new RunContext(run.id, this.fencedRunStore, logger, events => listener?.onEvents?.(run.id, events));
     let status: 'succeeded' | 'failed' = 'failed';
     let failureReason: string | undefined;
@@ -580,7 +586,8 @@ export class RunEngine {
       failureReason = ctx.redact(this.failureReason(e, run));
       ctx.status(`Run failed: ${failureReason}`, 'error');
     }
-    const elapsed = Date.now() - Date.parse(run.createdAt);
+    // From when it started executing: a run that waited for approval did not run while it waited.
+    const elapsed = Date.now() - executionStartedAt;
     if (status === 'succeeded') ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
     await ctx.flush();
     let recorded = false;

@@ -88,7 +88,7 @@ describe('kubechart extensions', () => {
     });
     expect(await screen.findByRole('link', { name: 'run-9' })).toHaveAttribute(
       'href',
-      '/catalog/default/component/shop/deployment-history?run=run-9',
+      '/kubechart/runs?run=run-9',
     );
   });
 });

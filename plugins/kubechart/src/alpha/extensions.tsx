@@ -74,6 +74,15 @@ export const tenantsPage = PageBlueprint.make({
   },
 });
 
+/** One run on a page of its own (`/kubechart/runs?run=<id>`), where approval requests link. Not in the sidebar. */
+export const runPage = PageBlueprint.make({
+  name: 'run',
+  params: {
+    path: '/kubechart/runs',
+    loader: () => import('../components/RunPage').then(m => <m.RunPage />),
+  },
+});
+
 /**
  * Health of every cluster, as a home page widget. It has no `name` param, so the home page knows it
  * by its extension id, `home-page-widget:kubechart/cluster-health` (what `page:home` defaultConfig names).

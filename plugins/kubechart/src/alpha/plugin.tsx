@@ -6,6 +6,7 @@ import {
   entityClusterHealthCard,
   entityDeploymentHistoryContent,
   kubechartApi,
+  runPage,
   tenantsPage,
   tenantsPageRouteRef,
 } from './extensions';
@@ -32,6 +33,7 @@ export default createFrontendPlugin({
     entityDeploymentHistoryContent,
     entityClusterHealthCard,
     tenantsPage,
+    runPage,
     clusterHealthHomeWidget,
     approvalsHomeWidget,
     manifestsReviewFormField,

@@ -45,7 +45,7 @@ function render(
 }
 
 describe('ApprovalsCard', () => {
-  it('lists the requests oldest first, each linking to its run in the history tab', async () => {
+  it('lists the requests oldest first, each linking to its run page', async () => {
     const api = mockKubechartApi();
     const older = makeRun({
       id: 'run-3',
@@ -61,10 +61,7 @@ describe('ApprovalsCard', () => {
     render(api);
 
     const link = await screen.findByRole('link', { name: 'run-7' });
-    expect(link).toHaveAttribute(
-      'href',
-      '/catalog/default/component/shop/deployment-history?run=run-7',
-    );
+    expect(link).toHaveAttribute('href', '/kubechart/runs?run=run-7');
     const row = link.closest('tr')!;
     expect(row).toHaveTextContent('prod / shop-production / web');
     expect(row).toHaveTextContent('alice');
@@ -80,7 +77,7 @@ describe('ApprovalsCard', () => {
     ]);
     expect(screen.getByRole('link', { name: 'run-3' })).toHaveAttribute(
       'href',
-      '/catalog/team-a/system/payments/deployment-history?run=run-3',
+      '/kubechart/runs?run=run-3',
     );
     expect(rows[0]).toHaveTextContent('0 of 1 approvals');
   });
@@ -110,17 +107,15 @@ describe('ApprovalsCard', () => {
     expect(rows[1]).not.toHaveTextContent('awaits your decision');
   });
 
-  it('shows a run of no entity without a link, and says why', async () => {
+  it('links a run of no catalog entity (a new tenant) to its run page too', async () => {
     const api = mockKubechartApi();
     api.listApprovals.mockResolvedValue([
       { ...awaiting, entityRef: undefined },
     ]);
     render(api);
-    const id = await screen.findByText('run-7');
-    expect(id.closest('a')).toBeNull();
-    expect(id).toHaveAttribute(
-      'title',
-      'The run belongs to no catalog entity, so it has no page to open.',
+    expect(await screen.findByRole('link', { name: 'run-7' })).toHaveAttribute(
+      'href',
+      '/kubechart/runs?run=run-7',
     );
   });
 

@@ -9,13 +9,8 @@ import {
   Table,
   TableColumn,
 } from '@backstage/core-components';
-import { useRouteRef } from '@backstage/core-plugin-api';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import {
-  entityRouteParams,
-  entityRouteRef,
-} from '@backstage/plugin-catalog-react';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import { runPagePath, type Run } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useApprovals, useNow } from '../../hooks';
 import {
@@ -34,11 +29,10 @@ function mayDecide(run: Run): boolean {
 /**
  * The open approval requests of `GET /approvals`: those the user may decide on first, then the
  * user's own (with the server's reason why the user may not decide); oldest request first. Each
- * links to the run in its entity's deployment-history tab (where Approve and Reject are).
+ * links to the run's own page (where Approve and Reject are).
  */
 export function ApprovalsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
-  const entityRoute = useRouteRef(entityRouteRef);
   const statusLabel = useStatusLabel();
   const now = useNow(30_000);
   const { value, loading, error } = useApprovals();
@@ -68,12 +62,8 @@ export function ApprovalsList() {
     );
   }
 
-  const runLink = (run: Run) =>
-    run.entityRef
-      ? `${entityRoute(
-          entityRouteParams(run.entityRef),
-        )}/deployment-history?run=${encodeURIComponent(run.id)}`
-      : undefined;
+  // A run's own page opens every run, also a tenant's whose entity is created once it applied.
+  const runLink = (run: Run) => runPagePath(run.id);
 
   const expires = (iso: string | undefined) => {
     const r = relativeTime(iso, now);
@@ -101,13 +91,10 @@ export function ApprovalsList() {
     {
       title: t('approvals.columns.run'),
       render: run => {
-        const to = runLink(run);
-        return to ? (
-          <Link to={to} title={t('approvals.openRun', { id: run.id })}>
+        return (
+          <Link to={runLink(run)} title={t('approvals.openRun', { id: run.id })}>
             {run.id}
           </Link>
-        ) : (
-          <span title={t('approvals.noEntity')}>{run.id}</span>
         );
       },
     },
