@@ -10,6 +10,8 @@ import './audit.e2e.ts';
 import './mcp.e2e.ts';
 // A manual kubectl change after a chart run: the drift badge and diff, then "Re-apply last run".
 import './drift.e2e.ts';
+// Approvals: a protected tenant's run waits until another user approves it in their own session.
+import './approvals.e2e.ts';
 // Templates and tenant screens on a tenant of its own: pods in its Kubernetes tab, the history link,
 // manifests reviewed before Create, the tenants page, a typed-name delete.
 import './templates.e2e.ts';
