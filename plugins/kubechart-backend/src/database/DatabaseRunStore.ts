@@ -202,6 +202,37 @@ function toRun(row: RunRow): Run {
   };
 }
 
+/** The row of a new run: nothing recorded yet but its request, one transition to `status`. */
+function newRunRow(run: NewRun, status: string, now: number): RunRow {
+  return {
+    id: run.id,
+    kind: run.kind,
+    status,
+    entity_ref: run.entityRef ?? null,
+    actor: run.actor,
+    template: run.template ?? null,
+    action: run.action ?? null,
+    cluster: run.target.cluster,
+    namespace: run.target.namespace,
+    release: run.target.release ?? null,
+    tenant: run.tenant ?? null,
+    input: JSON.stringify(run.input),
+    values: null,
+    manifest: null,
+    manifest_gz: null,
+    helm_revision: null,
+    policy_report: null,
+    failure_reason: null,
+    transitions: JSON.stringify([{ status, at: new Date(now).toISOString() }]),
+    created_at: now,
+    started_at: null,
+    finished_at: null,
+    heartbeat_at: now,
+    owner: null,
+    lease_epoch: 0,
+  };
+}
+
 function toEvent(row: EventRow): RunEvent {
   return {
     seq: Number(row.seq),
@@ -260,35 +291,7 @@ export class DatabaseRunStore implements RunStore {
     options: { abandonedBefore?: Date } = {},
   ): Promise<Run> {
     const now = Date.now();
-    const row: RunRow = {
-      id: run.id,
-      kind: run.kind,
-      status: run.status,
-      entity_ref: run.entityRef ?? null,
-      actor: run.actor,
-      template: run.template ?? null,
-      action: run.action ?? null,
-      cluster: run.target.cluster,
-      namespace: run.target.namespace,
-      release: run.target.release ?? null,
-      tenant: run.tenant ?? null,
-      input: JSON.stringify(run.input),
-      values: null,
-      manifest: null,
-      manifest_gz: null,
-      helm_revision: null,
-      policy_report: null,
-      failure_reason: null,
-      transitions: JSON.stringify([
-        { status: run.status, at: new Date(now).toISOString() },
-      ]),
-      created_at: now,
-      started_at: null,
-      finished_at: null,
-      heartbeat_at: now,
-      owner: null,
-      lease_epoch: 0,
-    };
+    const row = newRunRow(run, run.status, now);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.db.transaction(async tx => {
@@ -402,33 +405,7 @@ export class DatabaseRunStore implements RunStore {
   async createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run> {
     const now = Date.now();
     await this.db.transaction(async tx => {
-      await tx('kubechart_runs').insert({
-        id: run.id,
-        kind: run.kind,
-        status: 'awaiting-approval',
-        entity_ref: run.entityRef ?? null,
-        actor: run.actor,
-        template: run.template ?? null,
-        action: run.action ?? null,
-        cluster: run.target.cluster,
-        namespace: run.target.namespace,
-        release: run.target.release ?? null,
-        tenant: run.tenant ?? null,
-        input: JSON.stringify(run.input),
-        values: null,
-        manifest: null,
-        manifest_gz: null,
-        helm_revision: null,
-        policy_report: null,
-        failure_reason: null,
-        transitions: JSON.stringify([{ status: 'awaiting-approval', at: new Date(now).toISOString() }]),
-        created_at: now,
-        started_at: null,
-        finished_at: null,
-        heartbeat_at: now,
-        owner: null,
-        lease_epoch: 0,
-      } satisfies RunRow);
+      await tx('kubechart_runs').insert(newRunRow(run, 'awaiting-approval', now));
       const current = await this.lockedRow(tx, run.id);
       await this.writePatch(tx, current, { ...plan, status: undefined });
       await tx('kubechart_approvals').insert({

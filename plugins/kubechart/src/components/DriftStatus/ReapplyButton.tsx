@@ -1,8 +1,7 @@
 import { useState } from 'react';
 import Button from '@material-ui/core/Button';
-import { alertApiRef, useApi } from '@backstage/core-plugin-api';
+import { useApi } from '@backstage/core-plugin-api';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import { ResponseError } from '@backstage/errors';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   Run,
@@ -12,6 +11,7 @@ import {
 import { kubechartApiRef } from '../../api';
 import { kubechartTranslationRef } from '../../translation';
 import { ConfirmRunDialog } from '../RunActions/ConfirmRunDialog';
+import { useStartRun } from '../RunActions/useStartRun';
 
 /**
  * "Re-apply last run": a new run that applies the drifted run again (a release is rolled back to
@@ -24,7 +24,6 @@ export function ReapplyButton(props: {
 }) {
   const { run, onStarted } = props;
   const api = useApi(kubechartApiRef);
-  const alertApi = useApi(alertApiRef);
   const { t } = useTranslationRef(kubechartTranslationRef);
   const manifests = run.kind === 'manifests';
   const { allowed } = usePermission({
@@ -33,7 +32,7 @@ export function ReapplyButton(props: {
       : kubechartRunsRollbackPermission,
   });
   const [open, setOpen] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, start } = useStartRun();
   if (!allowed) {
     return null;
   }
@@ -44,25 +43,10 @@ export function ReapplyButton(props: {
   };
 
   const confirm = async () => {
-    setBusy(true);
-    try {
-      const created = await api.reapplyRun(run.id);
-      alertApi.post({
-        message: t('actions.started', { id: created.id }),
-        severity: 'success',
-        display: 'transient',
-      });
+    const id = await start(() => api.reapplyRun(run.id));
+    if (id) {
       setOpen(false);
-      onStarted(created.id);
-    } catch (error) {
-      const reason =
-        error instanceof ResponseError ? error.cause.message : String(error);
-      alertApi.post({
-        message: t('actions.failed', { reason }),
-        severity: 'error',
-      });
-    } finally {
-      setBusy(false);
+      onStarted(id);
     }
   };
 

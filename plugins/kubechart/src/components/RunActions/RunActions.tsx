@@ -1,9 +1,8 @@
 import { useState } from 'react';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
-import { alertApiRef, useApi } from '@backstage/core-plugin-api';
+import { useApi } from '@backstage/core-plugin-api';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import { ResponseError } from '@backstage/errors';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   CreateRunRequest,
@@ -15,6 +14,7 @@ import { kubechartApiRef } from '../../api';
 import { useReleaseHead } from '../../hooks';
 import { kubechartTranslationRef } from '../../translation';
 import { ConfirmRunDialog } from './ConfirmRunDialog';
+import { useStartRun } from './useStartRun';
 import {
   hasRedactedSecrets,
   rollbackRequest,
@@ -34,7 +34,6 @@ export function RunActions(props: {
 }) {
   const { run, onStarted } = props;
   const api = useApi(kubechartApiRef);
-  const alertApi = useApi(alertApiRef);
   const { t } = useTranslationRef(kubechartTranslationRef);
   const rollbackAllowed = usePermission({
     permission: kubechartRunsRollbackPermission,
@@ -43,7 +42,7 @@ export function RunActions(props: {
     permission: kubechartRunsCreatePermission,
   }).allowed;
   const [pending, setPending] = useState<Pending>();
-  const [busy, setBusy] = useState(false);
+  const { busy, start } = useStartRun();
   // No "roll back to this revision" on the revision the release is already at.
   const head = useReleaseHead(run);
 
@@ -69,29 +68,10 @@ export function RunActions(props: {
     if (!pending) {
       return;
     }
-    setBusy(true);
-    try {
-      const created = await api.createRun(pending.request);
-      alertApi.post({
-        message:
-          created.status === 'awaiting-approval'
-            ? t('actions.awaitingApproval', { id: created.id })
-            : t('actions.started', { id: created.id }),
-        severity: 'success',
-        display: 'transient',
-      });
+    const id = await start(() => api.createRun(pending.request));
+    if (id) {
       setPending(undefined);
-      onStarted(created.id);
-    } catch (error) {
-      // The backend's own message says why (e.g. another run holds the release).
-      const reason =
-        error instanceof ResponseError ? error.cause.message : String(error);
-      alertApi.post({
-        message: t('actions.failed', { reason }),
-        severity: 'error',
-      });
-    } finally {
-      setBusy(false);
+      onStarted(id);
     }
   };
 
