@@ -1,5 +1,4 @@
 import { useState } from 'react';
-import type { ReactNode } from 'react';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Tooltip from '@material-ui/core/Tooltip';
@@ -13,22 +12,10 @@ import { useNow } from '../../hooks';
 import { formatTimestamp, relativeTime, shortActor } from '../../lib/format';
 import { approvalCount } from '../../lib/approval';
 import { RunDiffResult } from '../RunDetail/RunDiffResult';
+import { Fact } from '../RunDetail/RunHeader';
 import { ApprovalDecisions } from './ApprovalDecisions';
 import { DecideRunDialog, Decision } from './DecideRunDialog';
 import { PlanInputChanges } from './PlanInputChanges';
-
-function Fact(props: { label: string; children: ReactNode }) {
-  return (
-    <Box mr={4} mb={1} minWidth={0}>
-      <Typography variant="caption" color="textSecondary" component="div">
-        {props.label}
-      </Typography>
-      <Typography variant="body2" component="div">
-        {props.children}
-      </Typography>
-    </Box>
-  );
-}
 
 /**
  * The approval gate of a run against a protected target: its rule and state, how many approvals

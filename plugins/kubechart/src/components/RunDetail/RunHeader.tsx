@@ -15,7 +15,8 @@ import { RunStatus } from '../RunStatus';
 import { RunActions } from '../RunActions';
 import { RunFailure } from './RunFailure';
 
-function Fact(props: { label: string; children: ReactNode }) {
+/** A labelled fact of a run (kind, target, who…), as the run header and the approval panel show them. */
+export function Fact(props: { label: string; children: ReactNode }) {
   return (
     <Box mr={4} mb={1} minWidth={0}>
       <Typography variant="caption" color="textSecondary" component="div">
