@@ -1,3 +1,4 @@
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
   mockCredentials,
   mockServices,
@@ -67,6 +68,10 @@ describe('kube-assistant plugin', () => {
                   ],
                 },
               ],
+            },
+            // KubeChart protects `payments` with approvals: the assistant must not change it.
+            kubechart: {
+              approvals: { rules: [{ name: 'production', namespaces: ['payments'] }] },
             },
             kubeAssistant: {
               allowDangerous: true,
@@ -352,6 +357,26 @@ describe('kube-assistant plugin', () => {
     expect(ok.body.result.text).toBe(
       'deployment/inventory-service scaled to 2',
     );
+  });
+
+  it('does not change a namespace KubeChart protects with approvals, however confirmed', async () => {
+    const asked = await ask({ question: 'scale payments-api in payments to 3' });
+    expect(asked.body.safety.level).toBe('warning');
+    const refused = await execute({
+      messageId: asked.body.messageId,
+      confirm: true,
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      'Namespace payments on cluster sim is protected by KubeChart approval rule production: change it through a KubeChart run, which waits for an approver; the assistant does not change it',
+    );
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const deployment = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: 'payments', name: 'payments-api' });
+    expect(deployment.spec?.replicas).not.toBe(3);
   });
 
   it('scopes questions asked from an entity page to its workloads', async () => {

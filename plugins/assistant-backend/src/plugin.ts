@@ -13,6 +13,7 @@ import { registerAssistantActions } from './actions/assistantActions';
 import { DatabaseConversationStore } from './database/DatabaseConversationStore';
 import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
+import { ProtectedTargets } from './execution/protectedTargets';
 import { PlanExecutor } from './execution/PlanExecutor';
 import { createProviderEntries } from './providers/createProviders';
 import { ProviderChain } from './providers/ProviderChain';
@@ -86,6 +87,7 @@ export const assistantPlugin = createBackendPlugin({
           impersonation:
             config.getOptionalBoolean('kubeAssistant.impersonation') ?? false,
           onQuestion: createQuestionMetrics(deps.metrics),
+          protectedTargets: ProtectedTargets.fromConfig(config),
         });
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),

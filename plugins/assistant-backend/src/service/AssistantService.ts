@@ -40,6 +40,7 @@ import { PlanExecutor } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
 import { planHash } from '../execution/planHash';
+import { ProtectedTargets } from '../execution/protectedTargets';
 import {
   NoPlanError,
   PlanRefusedError,
@@ -65,6 +66,8 @@ export type AssistantServiceOptions = {
   impersonation?: boolean;
   /** Told how each question ended (operations metrics). */
   onQuestion?: (answered: QuestionOutcome) => void;
+  /** Namespaces KubeChart protects with approvals: the assistant does not change them. */
+  protectedTargets?: ProtectedTargets;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -626,6 +629,9 @@ export class AssistantService {
       }
     }
     if (safety.level !== 'safe') {
+      const cluster = plan.cluster ?? this.options.clusters.defaultName();
+      const protectedBy = this.options.protectedTargets?.refusal(plan, cluster);
+      if (protectedBy) return refuse(new NotAllowedError(protectedBy));
       if (!input.confirmationToken) {
         return refuse(
           new InputError(

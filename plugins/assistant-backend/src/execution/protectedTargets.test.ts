@@ -1,0 +1,43 @@
+import { ConfigReader } from '@backstage/config';
+import type { Plan } from '@kubechart/plugin-assistant-common';
+import { ProtectedTargets } from './protectedTargets';
+
+const targets = ProtectedTargets.fromConfig(
+  new ConfigReader({
+    kubechart: {
+      approvals: {
+        rules: [
+          { name: 'production', clusters: ['prod-*'], namespaces: ['*-production'] },
+          { name: 'payments', tenants: ['payments'] },
+        ],
+      },
+    },
+  }),
+);
+
+const scale = (p: Partial<Plan>): Plan => ({ verb: 'scale', resource: 'deployments', name: 'web', replicas: 2, ...p }) as Plan;
+
+describe('ProtectedTargets', () => {
+  it('refuses a change in a protected namespace pattern, on the rule’s clusters only', () => {
+    expect(targets.refusal(scale({ namespace: 'shop-production' }), 'prod-eu')).toMatch(
+      /^Namespace shop-production on cluster prod-eu is protected by KubeChart approval rule production/,
+    );
+    expect(targets.refusal(scale({ namespace: 'shop-production' }), 'dev')).toBeUndefined();
+    expect(targets.refusal(scale({ namespace: 'shop' }), 'prod-eu')).toBeUndefined();
+  });
+
+  it('protects a rule’s tenants by their namespaces', () => {
+    expect(targets.refusal(scale({ namespace: 'tenant-payments' }), 'dev')).toMatch(/approval rule payments/);
+    expect(targets.refusal(scale({ namespace: 'tenant-shop' }), 'dev')).toBeUndefined();
+  });
+
+  it('fails closed when the namespace is not known before the change runs', () => {
+    expect(targets.refusal(scale({}), 'dev')).toMatch(/^Changes need a namespace here/);
+    expect(targets.refusal(scale({ allNamespaces: true }), 'dev')).toMatch(/^Changes need a namespace here/);
+  });
+
+  it('protects nothing without rules', () => {
+    const none = ProtectedTargets.fromConfig(new ConfigReader({}));
+    expect(none.refusal(scale({}), 'dev')).toBeUndefined();
+  });
+});

@@ -1,0 +1,52 @@
+import { Config } from '@backstage/config';
+import { CLUSTER_SCOPED_RESOURCES, Plan } from '@kubechart/plugin-assistant-common';
+
+type Rule = { name: string; clusters: string[]; namespaces: string[] };
+
+/** `*` is the only wildcard, as in `kubechart.approvals`. */
+const matches = (pattern: string, value: string) =>
+  new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+
+/**
+ * Targets KubeChart protects with approvals (`kubechart.approvals.rules`, when that plugin is
+ * configured in the same Backstage): a change there must go through a KubeChart run, which waits for
+ * an approver, so the assistant does not change them. A rule's `tenants` protect the tenants'
+ * namespaces (`tenant-<code>`, KubeChart's naming); a rule with neither namespaces nor tenants
+ * protects every namespace of its clusters.
+ */
+export class ProtectedTargets {
+  static fromConfig(config: Config): ProtectedTargets {
+    const rules = (config.getOptionalConfigArray('kubechart.approvals.rules') ?? []).map((r, i) => {
+      const namespaces = [
+        ...(r.getOptionalStringArray('namespaces') ?? []),
+        ...(r.getOptionalStringArray('tenants') ?? []).map(code => `tenant-${code}`),
+      ];
+      return {
+        name: r.getOptionalString('name') ?? `rule ${i + 1}`,
+        clusters: r.getOptionalStringArray('clusters') ?? [],
+        namespaces: namespaces.length ? namespaces : ['*'],
+      };
+    });
+    return new ProtectedTargets(rules);
+  }
+
+  constructor(private readonly rules: Rule[]) {}
+
+  /**
+   * Why a changing plan may not run here, or undefined when it may. Fails closed: a change whose
+   * namespace is not known before it runs (none given, or every namespace) is refused while any rule
+   * covers its cluster.
+   */
+  refusal(plan: Plan, cluster: string | undefined): string | undefined {
+    const rules = this.rules.filter(r => !r.clusters.length || (cluster !== undefined && r.clusters.some(p => matches(p, cluster))));
+    if (!rules.length || CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) return undefined;
+    const where = cluster ? ` on cluster ${cluster}` : '';
+    if (plan.allNamespaces || !plan.namespace) {
+      return `Changes need a namespace here: KubeChart protects namespaces${where} with approvals (rule ${rules[0].name}), so the assistant changes only a named namespace that no rule protects`;
+    }
+    const rule = rules.find(r => r.namespaces.some(p => matches(p, plan.namespace!)));
+    return rule
+      ? `Namespace ${plan.namespace}${where} is protected by KubeChart approval rule ${rule.name}: change it through a KubeChart run, which waits for an approver; the assistant does not change it`
+      : undefined;
+  }
+}
