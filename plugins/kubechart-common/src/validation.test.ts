@@ -9,6 +9,7 @@ describe('kubechart-common', () => {
   it('lists every permission with its name', () => {
     expect(kubechartPermissions.map(p => p.name).sort()).toEqual([
       'kubechart.clusters.read',
+      'kubechart.runs.approve',
       'kubechart.runs.cluster-scoped',
       'kubechart.runs.create',
       'kubechart.runs.read',
