@@ -284,7 +284,8 @@ describe('conformance: server-side apply field ownership', () => {
     expect(conflict.body.details.causes).toEqual([
       {
         reason: 'FieldManagerConflict',
-        message: 'conflict with "scaler" with subresource "scale" using apps/v1',
+        message:
+          'conflict with "scaler" with subresource "scale" using apps/v1',
         field: '.spec.replicas',
       },
     ]);
