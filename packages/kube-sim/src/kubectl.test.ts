@@ -293,6 +293,12 @@ describe('real kubectl against kube-sim', () => {
         )
         .map(m => `${m.manager} ${m.operation}`);
     expect(owners(['f:spec', 'f:replicas'])).toEqual(['kubectl Update']);
+    // …through the scale subresource, recorded on the Deployment as a real server does.
+    expect(
+      entries
+        .filter(m => m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined)
+        .map(m => [m.manager, m.subresource, m.apiVersion]),
+    ).toEqual([['kubectl', 'scale', 'apps/v1']]);
     const env = [
       'f:spec',
       'f:template',

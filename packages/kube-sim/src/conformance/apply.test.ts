@@ -60,7 +60,8 @@ describe('conformance: server-side apply field ownership', () => {
     expect(conflict.body.details.causes).toEqual([
       {
         reason: 'FieldManagerConflict',
-        message: 'conflict with "alpha" using v1',
+        // An Apply manager is named alone; an Update manager with its apiVersion.
+        message: 'conflict with "alpha"',
         field: '.data.k',
       },
     ]);
@@ -129,7 +130,7 @@ describe('conformance: server-side apply field ownership', () => {
     expect(conflict.body.details.causes).toEqual([
       {
         reason: 'FieldManagerConflict',
-        message: 'conflict with "alpha" using apps/v1',
+        message: 'conflict with "alpha"',
         field:
           '.spec.template.spec.containers[name="app"].ports[containerPort=53,protocol="UDP"].name',
       },
@@ -149,5 +150,192 @@ describe('conformance: server-side apply field ownership', () => {
     ]);
     expect(dropped.status).toBe(200);
     expect(portsOf(dropped.body)).toEqual(['53/TCP dns-tcp']);
+  });
+
+  it('records a write through /scale on the Deployment as its own entry with subresource scale', async () => {
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments/scaled`;
+    const applyWeb = (replicas: number, force = false) =>
+      rawRequest(
+        cluster.kc,
+        'PATCH',
+        `${path}?fieldManager=alpha${force ? '&force=true' : ''}`,
+        {
+          body: JSON.stringify({
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'scaled' },
+            spec: {
+              replicas,
+              selector: { matchLabels: { app: 'scaled' } },
+              template: {
+                metadata: { labels: { app: 'scaled' } },
+                spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+              },
+            },
+          }),
+          contentType: 'application/apply-patch+yaml',
+        },
+      );
+    const entries = async () =>
+      (await rawRequest(cluster.kc, 'GET', path)).body.metadata.managedFields
+        // The controller's status entry comes and goes with the rollout.
+        .filter((m: any) => m.subresource !== 'status')
+        .map((m: any) => ({
+          manager: m.manager,
+          operation: m.operation,
+          apiVersion: m.apiVersion,
+          subresource: m.subresource,
+          replicas: m.fieldsV1['f:spec']?.['f:replicas'] !== undefined,
+          fields: m.subresource === 'scale' ? m.fieldsV1 : undefined,
+        }))
+        .sort((a: any, b: any) =>
+          `${a.manager} ${a.subresource ?? ''}`.localeCompare(
+            `${b.manager} ${b.subresource ?? ''}`,
+          ),
+        );
+    expect((await applyWeb(1)).status).toBe(201);
+
+    const put = await rawRequest(
+      cluster.kc,
+      'PUT',
+      `${path}/scale?fieldManager=scaler`,
+      {
+        body: JSON.stringify({
+          apiVersion: 'autoscaling/v1',
+          kind: 'Scale',
+          metadata: { name: 'scaled', namespace: ns },
+          spec: { replicas: 3 },
+        }),
+        contentType: 'application/json',
+      },
+    );
+    expect(put.status).toBe(200);
+    expect(put.body.kind).toBe('Scale');
+    expect(put.body.spec.replicas).toBe(3);
+    // The scaler owns spec.replicas through the scale subresource; alpha keeps the rest.
+    const scaleEntry = {
+      manager: 'scaler',
+      operation: 'Update',
+      apiVersion: 'apps/v1',
+      subresource: 'scale',
+      replicas: true,
+      fields: { 'f:spec': { 'f:replicas': {} } },
+    };
+    expect(await entries()).toEqual([
+      {
+        manager: 'alpha',
+        operation: 'Apply',
+        apiVersion: 'apps/v1',
+        subresource: undefined,
+        replicas: false,
+        fields: undefined,
+      },
+      scaleEntry,
+    ]);
+
+    // A merge patch of the scale by the same manager updates that entry, and an update of the
+    // main resource by the same manager is a separate entry (no subresource).
+    const patched = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `${path}/scale?fieldManager=scaler`,
+      {
+        body: JSON.stringify({ spec: { replicas: 4 } }),
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body.spec.replicas).toBe(4);
+    const annotated = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `${path}?fieldManager=scaler`,
+      {
+        body: JSON.stringify({
+          metadata: { annotations: { 'example.com/by': 'scaler' } },
+        }),
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect(annotated.status).toBe(200);
+    expect(await entries()).toEqual([
+      {
+        manager: 'alpha',
+        operation: 'Apply',
+        apiVersion: 'apps/v1',
+        subresource: undefined,
+        replicas: false,
+        fields: undefined,
+      },
+      {
+        manager: 'scaler',
+        operation: 'Update',
+        apiVersion: 'apps/v1',
+        subresource: undefined,
+        replicas: false,
+        fields: undefined,
+      },
+      scaleEntry,
+    ]);
+
+    // Applying another replica count conflicts with the scale entry until forced.
+    const conflict = await applyWeb(2);
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.details.causes).toEqual([
+      {
+        reason: 'FieldManagerConflict',
+        message:
+          'conflict with "scaler" with subresource "scale" using apps/v1',
+        field: '.spec.replicas',
+      },
+    ]);
+    const forced = await applyWeb(2, true);
+    expect(forced.status).toBe(200);
+    expect(forced.body.spec.replicas).toBe(2);
+    expect(
+      (await entries()).map(
+        (e: any) => `${e.manager} ${e.subresource ?? '-'} ${e.replicas}`,
+      ),
+    ).toEqual(['alpha - true', 'scaler - false']);
+
+    // Server-side apply of a Scale: an Apply entry with subresource scale, conflicting with
+    // alpha's ownership of spec.replicas until forced.
+    const applyScale = (force: boolean) =>
+      rawRequest(
+        cluster.kc,
+        'PATCH',
+        `${path}/scale?fieldManager=autoscaler${force ? '&force=true' : ''}`,
+        {
+          body: JSON.stringify({
+            apiVersion: 'autoscaling/v1',
+            kind: 'Scale',
+            metadata: { name: 'scaled' },
+            spec: { replicas: 5 },
+          }),
+          contentType: 'application/apply-patch+yaml',
+        },
+      );
+    const refused = await applyScale(false);
+    expect(refused.status).toBe(409);
+    expect(refused.body.details.causes).toEqual([
+      {
+        reason: 'FieldManagerConflict',
+        message: 'conflict with "alpha"',
+        field: '.spec.replicas',
+      },
+    ]);
+    const applied = await applyScale(true);
+    expect(applied.status).toBe(200);
+    expect(applied.body.spec.replicas).toBe(5);
+    expect(
+      (await entries()).map(
+        (e: any) =>
+          `${e.manager} ${e.operation} ${e.subresource ?? '-'} ${e.replicas}`,
+      ),
+    ).toEqual([
+      'alpha Apply - false',
+      'autoscaler Apply scale true',
+      'scaler Update - false',
+    ]);
   });
 });

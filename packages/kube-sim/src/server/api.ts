@@ -23,8 +23,10 @@ import {
 import { omitEmptyMaps } from './emptyMaps';
 import { decodeContinue, encodeContinue } from './continueToken';
 import {
+  describeManager,
   ManagerState,
   ownableView,
+  ownershipPart,
   readManagers,
   sameOwnership,
   updateManagers,
@@ -380,7 +382,7 @@ export class KubeApi {
     old: KubeObject,
     next: KubeObject,
     ctx: WriteContext,
-    subresource: 'status' | undefined,
+    subresource: 'status' | 'scale' | undefined,
     operation: 'Update' | 'Apply',
     managersOverride?: ManagerState[],
   ): KubeObject {
@@ -475,7 +477,7 @@ export class KubeApi {
     patchType: PatchType,
     patchBody: unknown,
     ctx: WriteContext & { force?: boolean },
-    subresource?: 'status',
+    subresource?: 'status' | 'scale',
   ): { object: KubeObject; created: boolean } {
     if (patchType === 'apply') {
       return this.apply(type, namespace, name, patchBody, ctx, subresource);
@@ -524,7 +526,7 @@ export class KubeApi {
     name: string,
     body: unknown,
     ctx: WriteContext & { force?: boolean },
-    subresource?: 'status',
+    subresource?: 'status' | 'scale',
   ): { object: KubeObject; created: boolean } {
     if (!ctx.manager || ctx.manager === 'unknown') {
       throw errors.invalid('PatchOptions', 'meta.k8s.io', '', [
@@ -573,28 +575,22 @@ export class KubeApi {
         m.subresource === subresource,
     );
     const others = managers.filter(m => m !== mine);
-    const conflicts: Array<{
-      manager: string;
-      apiVersion: string;
-      path: string;
-    }> = [];
+    const conflicts: Array<{ manager: ManagerState; path: string }> = [];
+    const part = ownershipPart(subresource);
     for (const p of appliedPaths) {
       for (const m of others) {
-        if (m.subresource !== subresource || !m.paths.has(p)) continue;
+        // Managers of the same part conflict across subresources: `spec.replicas` set through
+        // `scale` conflicts with an apply of another value to the main resource.
+        if (ownershipPart(m.subresource) !== part || !m.paths.has(p)) continue;
         if (deepEqual(readField(old, p), readField(applied, p))) continue;
         if (ctx.force) m.paths.delete(p);
-        else
-          conflicts.push({
-            manager: m.manager,
-            apiVersion: m.apiVersion,
-            path: p,
-          });
+        else conflicts.push({ manager: m, path: p });
       }
     }
     if (conflicts.length) {
       const causes = conflicts.map(c => ({
         reason: 'FieldManagerConflict',
-        message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+        message: `conflict with ${describeManager(c.manager)}`,
         field: describeField(c.path),
       }));
       throw new StatusError(

@@ -1,6 +1,12 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultState } from '../faults';
-import { DeleteOptions, KubeApi, ListOptions, PatchType } from './api';
+import {
+  DeleteOptions,
+  KubeApi,
+  ListOptions,
+  PatchType,
+  WriteContext,
+} from './api';
 import { Authenticator, UserInfo } from './auth';
 import { Discovery, VERSION_INFO } from './discovery';
 import { groupVersion, ResourceType, typeId } from './resources';
@@ -411,6 +417,10 @@ export function createHandler(opts: HandlerOptions) {
             raw,
             patchType === 'apply' ? 'application/yaml' : 'application/json',
           );
+          if (subresource === 'scale' && patchType === 'apply') {
+            send(res, 200, applyScale(type, namespace, name!, body, ctx, q));
+            return;
+          }
           if (subresource === 'scale') {
             const current = toScale(api.get(type, namespace, name!));
             const patched =
@@ -579,6 +589,71 @@ export function createHandler(opts: HandlerOptions) {
     };
   }
 
+  function checkReplicas(name: string, replicas: unknown): number {
+    if (!Number.isInteger(replicas) || (replicas as number) < 0) {
+      throw errors.invalid('Scale', 'autoscaling', name, [
+        {
+          field: 'spec.replicas',
+          message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+        },
+      ]);
+    }
+    return replicas as number;
+  }
+
+  /**
+   * Server-side apply of a Scale: the applied replicas become the parent's, owned by the
+   * manager's Apply entry with `subresource: scale` (conflicting with other owners unless forced).
+   */
+  function applyScale(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    ctx: WriteContext,
+    q: URLSearchParams,
+  ) {
+    const scale = body as KubeObject;
+    if (
+      !isPlainObject(scale) ||
+      scale.apiVersion !== 'autoscaling/v1' ||
+      scale.kind !== 'Scale'
+    ) {
+      throw errors.badRequest(
+        'the applied configuration of a scale subresource must be an autoscaling/v1 Scale',
+      );
+    }
+    const metadata = isPlainObject(scale.metadata) ? scale.metadata : {};
+    const spec = isPlainObject(scale.spec) ? scale.spec : {};
+    const applied: KubeObject = {
+      apiVersion: groupVersion(type),
+      kind: type.kind,
+      metadata: {
+        name: metadata.name ?? name,
+        ...(metadata.resourceVersion
+          ? { resourceVersion: metadata.resourceVersion }
+          : {}),
+      },
+      ...(spec.replicas !== undefined
+        ? { spec: { replicas: checkReplicas(name, spec.replicas) } }
+        : {}),
+    };
+    const { object } = api.patch(
+      type,
+      namespace,
+      name,
+      'apply',
+      applied,
+      {
+        ...ctx,
+        force: bool(q.get('force')),
+        manager: q.get('fieldManager') ?? '',
+      },
+      'scale',
+    );
+    return toScale(object);
+  }
+
   function updateScale(
     type: ResourceType,
     namespace: string | undefined,
@@ -587,15 +662,7 @@ export function createHandler(opts: HandlerOptions) {
     ctx: { manager: string; dryRun: boolean },
   ) {
     const current = api.get(type, namespace, name);
-    const replicas = scale?.spec?.replicas;
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw errors.invalid('Scale', 'autoscaling', name, [
-        {
-          field: 'spec.replicas',
-          message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
-        },
-      ]);
-    }
+    const replicas = checkReplicas(name, scale?.spec?.replicas);
     if (
       scale.metadata?.resourceVersion &&
       scale.metadata.resourceVersion !== current.metadata.resourceVersion
@@ -605,7 +672,8 @@ export function createHandler(opts: HandlerOptions) {
     const next = deepClone(current);
     next.spec = { ...next.spec, replicas };
     return toScale(
-      api.commitUpdate(type, current, next, ctx, undefined, 'Update'),
+      // Recorded on the parent as the writer's entry with `subresource: scale`.
+      api.commitUpdate(type, current, next, ctx, 'scale', 'Update'),
     );
   }
 

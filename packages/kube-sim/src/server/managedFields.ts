@@ -22,12 +22,33 @@ export interface ManagerState {
   paths: Set<FieldPath>;
 }
 
-/** The fields of an object that field managers can own. */
+/**
+ * Which part of an object writes through `subresource` own fields in: `status` writes own the
+ * status, main-resource and `scale` writes the rest. Ownership moves, and apply conflicts arise,
+ * only between managers of the same part, so a `scale` entry owning `spec.replicas` loses it to a
+ * later update and conflicts with a later apply by another manager, as on a real server.
+ */
+export function ownershipPart(subresource: string | undefined): string {
+  return subresource === 'status' ? 'status' : 'main';
+}
+
+/**
+ * The fields of an object that field managers can own through `subresource`. A write through
+ * `scale` reaches only the parent's `spec.replicas`: the real server maps the Scale's replicas to
+ * the parent's and records the entry on the parent with `subresource: scale` and the parent's
+ * apiVersion (its ScaleHandler); no scale exchange is recorded in ../shared/reference/kube-api/, so
+ * this follows the Kubernetes field-management conventions for subresource entries.
+ */
 export function ownableView(
   obj: KubeObject,
   subresource?: string,
 ): Record<string, unknown> {
   if (subresource === 'status') return { status: obj.status };
+  if (subresource === 'scale') {
+    return obj.spec?.replicas === undefined
+      ? {}
+      : { spec: { replicas: obj.spec.replicas } };
+  }
   const { apiVersion, kind, metadata, status, ...rest } = obj;
   const meta: Record<string, unknown> = {};
   for (const k of [
@@ -70,6 +91,22 @@ export function writeManagers(
   return out.length ? out : undefined;
 }
 
+/**
+ * A field manager as a real server names it in an apply conflict: an Update entry with its
+ * apiVersion, an Apply entry by name alone, either with its subresource when it has one.
+ */
+export function describeManager(m: {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  subresource?: string;
+}): string {
+  const name = `"${m.manager}"${
+    m.subresource ? ` with subresource "${m.subresource}"` : ''
+  }`;
+  return m.operation === 'Update' ? `${name} using ${m.apiVersion}` : name;
+}
+
 /** Whether two managedFields lists record the same owners of the same fields (times aside). */
 export function sameOwnership(
   a: ManagedFieldsEntry[] | undefined,
@@ -92,15 +129,19 @@ export function updateManagers(
   operation: 'Update' | 'Apply',
 ): ManagerState[] {
   const managers = readManagers(old);
+  const part = ownershipPart(subresource);
   const nextPaths = leafFields(ownableView(next, subresource));
   const nextSet = new Set(nextPaths);
   const changed = nextPaths.filter(
     p => !deepEqual(readField(old, p), readField(next, p)),
   );
-  for (const m of managers) {
-    if (m.subresource !== subresource) continue;
-    for (const p of [...m.paths]) {
-      if (!nextSet.has(p)) m.paths.delete(p);
+  // A scale write sees only spec.replicas (always set): it removes no field.
+  if (subresource !== 'scale') {
+    for (const m of managers) {
+      if (ownershipPart(m.subresource) !== part) continue;
+      for (const p of [...m.paths]) {
+        if (!nextSet.has(p)) m.paths.delete(p);
+      }
     }
   }
   if (changed.length === 0) return managers;
@@ -129,7 +170,8 @@ export function updateManagers(
   mine.time = nowIso();
   for (const p of changed) {
     for (const m of managers)
-      if (m !== mine && m.subresource === subresource) m.paths.delete(p);
+      if (m !== mine && ownershipPart(m.subresource) === part)
+        m.paths.delete(p);
     mine.paths.add(p);
   }
   return managers;

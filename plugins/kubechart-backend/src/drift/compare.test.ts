@@ -98,7 +98,8 @@ describe('fieldOwner', () => {
       fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:env': { 'k:{"name":"MODE"}': { 'f:name': {}, 'f:value': {} } }, 'f:ports': { 'k:{"containerPort":8080,"protocol":"TCP"}': { 'f:containerPort': {} } } } } } } } },
     },
     { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: '2026-12-03T09:05:00Z', fieldsV1: { 'f:status': { 'f:replicas': {} } } },
-    { manager: 'kubectl', operation: 'Update', time: '2026-12-03T09:01:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    // `kubectl scale` writes through the scale subresource.
+    { manager: 'kubectl', operation: 'Update', subresource: 'scale', time: '2026-12-03T09:01:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
     {
       manager: 'kubectl-set',
       operation: 'Update',

@@ -45,7 +45,9 @@ function nodeAt(fields: Record<string, unknown> | undefined, segments: PathSegme
 /**
  * The manager that owns the field at `segments` (fieldsV1 `f:`/`k:` paths). When several own it
  * (shared ownership after applies of the same value), the one that wrote last. Status entries are
- * ignored: a run's manifest has no status. Undefined when no manager owns the field (it was removed).
+ * ignored: a run's manifest has no status. Entries of other subresources count: `kubectl scale`
+ * owns `spec.replicas` through an entry with `subresource: scale`. Undefined when no manager owns
+ * the field (it was removed).
  */
 export function fieldOwner(managedFields: ManagedFieldsEntry[] | undefined, segments: PathSegment[]): FieldOwner | undefined {
   let best: FieldOwner | undefined;
