@@ -224,7 +224,7 @@ export class KubeApi {
         'the object provided is not a valid Kubernetes object',
       );
     }
-    this.checkTypeMeta(type, body);
+    checkTypeMeta(type, body);
     const obj: KubeObject = deepClone(body);
     this.decodeFields(type, obj, ctx);
     obj.apiVersion = groupVersion(type);
@@ -357,7 +357,7 @@ export class KubeApi {
         'the object provided is not a valid Kubernetes object',
       );
     }
-    this.checkTypeMeta(type, body);
+    checkTypeMeta(type, body);
     if (body.metadata?.name && body.metadata.name !== name) {
       throw errors.badRequest(
         `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
@@ -541,7 +541,7 @@ export class KubeApi {
     if (!applied.apiVersion || !applied.kind) {
       throw errors.badRequest('invalid object type: /, Kind=');
     }
-    this.checkTypeMeta(type, applied);
+    checkTypeMeta(type, applied);
     if (ctx.fieldValidation) this.schemas?.checkApply(type, name, applied);
     applied.metadata = isPlainObject(applied.metadata) ? applied.metadata : {};
     if (applied.metadata.name && applied.metadata.name !== name) {
@@ -758,21 +758,6 @@ export class KubeApi {
     this.schemas.decode(type, obj, ctx.fieldValidation, ctx.warnings ?? []);
   }
 
-  private checkTypeMeta(type: ResourceType, body: KubeObject) {
-    if (body.kind && body.kind !== type.kind) {
-      throw errors.badRequest(
-        `the server could not find the requested resource: kind ${body.kind} does not match ${type.kind}`,
-      );
-    }
-    if (body.apiVersion && body.apiVersion !== groupVersion(type)) {
-      throw errors.badRequest(
-        `the API version in the data (${
-          body.apiVersion
-        }) does not match the expected API version (${groupVersion(type)})`,
-      );
-    }
-  }
-
   private validate(
     type: ResourceType,
     obj: KubeObject,
@@ -787,6 +772,22 @@ export class KubeApi {
         causes,
       );
     }
+  }
+}
+
+/** Refuses a body whose kind or apiVersion (when given) is not the resource's, with the real server's 400. */
+export function checkTypeMeta(type: ResourceType, body: KubeObject) {
+  if (body.kind && body.kind !== type.kind) {
+    throw errors.badRequest(
+      `the server could not find the requested resource: kind ${body.kind} does not match ${type.kind}`,
+    );
+  }
+  if (body.apiVersion && body.apiVersion !== groupVersion(type)) {
+    throw errors.badRequest(
+      `the API version in the data (${
+        body.apiVersion
+      }) does not match the expected API version (${groupVersion(type)})`,
+    );
   }
 }
 

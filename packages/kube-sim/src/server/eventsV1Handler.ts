@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  checkTypeMeta,
   DeleteOptions,
   KubeApi,
   ListOptions,
@@ -227,20 +228,5 @@ export async function serveEventsV1(r: ViewRequest): Promise<void> {
     }
     default:
       throw errors.methodNotAllowed();
-  }
-}
-
-function checkTypeMeta(view: ResourceType, body: KubeObject) {
-  if (body.kind && body.kind !== view.kind) {
-    throw errors.badRequest(
-      `the server could not find the requested resource: kind ${body.kind} does not match ${view.kind}`,
-    );
-  }
-  if (body.apiVersion && body.apiVersion !== groupVersion(view)) {
-    throw errors.badRequest(
-      `the API version in the data (${
-        body.apiVersion
-      }) does not match the expected API version (${groupVersion(view)})`,
-    );
   }
 }
