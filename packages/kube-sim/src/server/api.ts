@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   describeField,
-  jsonMergePatch,
-  jsonPatch,
   leafFields,
+  patchedCopy,
   readField,
   removeField,
   strategicMergePatch,
@@ -481,15 +480,7 @@ export class KubeApi {
       return this.apply(type, namespace, name, patchBody, ctx, subresource);
     }
     const old = this.get(type, namespace, name);
-    let next: unknown;
-    const base = deepClone(old);
-    if (patchType === 'json') next = jsonPatch(base, patchBody);
-    else if (!isPlainObject(patchBody)) {
-      throw errors.badRequest('the patch is not a JSON object');
-    } else if (patchType === 'merge') next = jsonMergePatch(base, patchBody);
-    else next = strategicMergePatch(base, patchBody);
-    if (!isPlainObject(next))
-      throw errors.badRequest('the patch produced a non-object');
+    const next = patchedCopy(old, patchType, patchBody);
     if (ctx.fieldValidation && this.schemas) {
       this.schemas.decodePatched(
         type,
