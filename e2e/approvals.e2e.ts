@@ -1,16 +1,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser } from 'playwright-core';
-import { backendUrl, guestToken, launchBrowser, openSignedIn, openSignedInAs, screenshot } from './browser.ts';
-
-/** The JSON an action returned, from the text content the MCP actions backend wraps it in. */
-function output(result: Awaited<ReturnType<Client['callTool']>>): any {
-  assert.ok(!result.isError, `tool call failed: ${JSON.stringify(result.content)}`);
-  const [first] = result.content as Array<{ type: string; text: string }>;
-  return JSON.parse(first.text);
-}
+import { launchBrowser, openSignedIn, openSignedInAs, screenshot } from './browser.ts';
+import { connectAsGuest, getRun, output, runToEnd } from './mcp.ts';
 
 const REVIEWER = 'user:default/reviewer';
 
@@ -21,17 +14,8 @@ describe('Approvals for protected targets', () => {
   let browser: Browser;
   let client: Client;
 
-  async function getRun(runId: string): Promise<any> {
-    return output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId } })).run;
-  }
-
   before(async () => {
-    client = new Client({ name: 'kubechart-e2e-approvals', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${backendUrl}/api/mcp-actions/v1`), {
-        requestInit: { headers: { Authorization: `Bearer ${await guestToken()}` } },
-      }),
-    );
+    client = await connectAsGuest('kubechart-e2e-approvals');
     browser = await launchBrowser();
   });
   after(async () => {
@@ -54,7 +38,7 @@ describe('Approvals for protected targets', () => {
     );
     assert.equal(started.status, 'awaiting-approval');
     // The agent sees why: the gate, who may approve, and that nothing is applied until then.
-    const waiting = await getRun(started.runId);
+    const waiting = await getRun(client, started.runId);
     assert.equal(waiting.approval.state, 'awaiting');
     assert.ok(waiting.approval.approvers.includes('group:default/platform-team'), JSON.stringify(waiting.approval));
     assert.ok(!waiting.approval.approvers.includes('user:default/guest'));
@@ -69,7 +53,7 @@ describe('Approvals for protected targets', () => {
     await screenshot(requester, 'approval-requested');
     // Nothing was applied while it waits.
     await new Promise(r => setTimeout(r, 3000));
-    assert.equal((await getRun(started.runId)).status, 'awaiting-approval');
+    assert.equal((await getRun(client, started.runId)).status, 'awaiting-approval');
 
     // The reviewer's own session: approve with a comment.
     const reviewer = await openSignedInAs(browser, REVIEWER, runPath);
@@ -81,12 +65,7 @@ describe('Approvals for protected targets', () => {
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     await dialog.waitFor({ state: 'hidden', timeout: 30_000 });
 
-    let run: any;
-    for (let i = 0; i < 180; i++) {
-      run = await getRun(started.runId);
-      if (run.status === 'succeeded' || run.status === 'failed') break;
-      await new Promise(r => setTimeout(r, 1000));
-    }
+    const run = await runToEnd(client, started.runId);
     assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
     assert.equal(run.actor, 'user:default/guest');
 

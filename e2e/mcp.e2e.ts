@@ -1,28 +1,25 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser } from 'playwright-core';
-import { backendUrl, guestToken, launchBrowser, openSignedIn, screenshot } from './browser.ts';
-
-/** The JSON an action returned, from the text content the MCP actions backend wraps it in. */
-function output(result: Awaited<ReturnType<Client['callTool']>>): any {
-  assert.ok(!result.isError, `tool call failed: ${JSON.stringify(result.content)}`);
-  const [first] = result.content as Array<{ type: string; text: string }>;
-  return JSON.parse(first.text);
-}
+import { launchBrowser, openSignedIn, screenshot } from './browser.ts';
+import { connectAsGuest, output, runToEnd } from './mcp.ts';
 
 let client: Client;
 
-/** Polls the agent's get-run tool until the run has ended (three minutes at most). */
-async function runToEnd(runId: string): Promise<any> {
-  let run: any;
-  for (let i = 0; i < 180; i++) {
-    run = output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId } })).run;
-    if (run.status === 'succeeded' || run.status === 'failed') break;
-    await new Promise(r => setTimeout(r, 1000));
-  }
-  return run;
+/** Starts a chart run of kubechart-service for payments-api in kube-sim/payments; its result (runId, link). */
+async function installChart(release: string, values: Record<string, unknown>): Promise<any> {
+  return output(
+    await client.callTool({
+      name: 'kubechart.install-chart',
+      arguments: {
+        cluster: 'kube-sim',
+        namespace: 'payments',
+        entityRef: 'component:default/payments-api',
+        release: { name: release, chart: 'kubechart-service', values },
+      },
+    }),
+  );
 }
 
 // An AI agent's view: a real MCP client against the example backend's MCP actions endpoint, acting as
@@ -31,13 +28,7 @@ describe('KubeChart as MCP tools', () => {
   let browser: Browser;
 
   before(async () => {
-    const token = await guestToken();
-    client = new Client({ name: 'kubechart-e2e', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${backendUrl}/api/mcp-actions/v1`), {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-      }),
-    );
+    client = await connectAsGuest('kubechart-e2e');
     browser = await launchBrowser();
   });
   after(async () => {
@@ -73,19 +64,9 @@ describe('KubeChart as MCP tools', () => {
 
   test('a chart run started by the agent is recorded for the user and shows in deployment history', async () => {
     const release = `mcp-${Date.now().toString(36)}`;
-    const started = output(
-      await client.callTool({
-        name: 'kubechart.install-chart',
-        arguments: {
-          cluster: 'kube-sim',
-          namespace: 'payments',
-          entityRef: 'component:default/payments-api',
-          release: { name: release, chart: 'kubechart-service', values: { replicas: 1 } },
-        },
-      }),
-    );
+    const started = await installChart(release, { replicas: 1 });
     assert.match(started.link, /\/catalog\/default\/component\/payments-api\/deployment-history/);
-    const run = await runToEnd(started.runId);
+    const run = await runToEnd(client, started.runId);
     assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
     assert.equal(run.actor, 'user:default/guest');
 
@@ -106,18 +87,8 @@ describe('KubeChart as MCP tools', () => {
     const release = `mcp-rb-${Date.now().toString(36)}`;
     const runIds: string[] = [];
     for (const replicas of [1, 2]) {
-      const started = output(
-        await client.callTool({
-          name: 'kubechart.install-chart',
-          arguments: {
-            cluster: 'kube-sim',
-            namespace: 'payments',
-            entityRef: 'component:default/payments-api',
-            release: { name: release, chart: 'kubechart-service', values: { replicas } },
-          },
-        }),
-      );
-      const run = await runToEnd(started.runId);
+      const started = await installChart(release, { replicas });
+      const run = await runToEnd(client, started.runId);
       assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
       runIds.push(started.runId);
     }

@@ -10,6 +10,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+// From this repository's node_modules (a dependency of the Backstage CLI); the install test runs this script
+// from its copy of the repository, which has the same node_modules.
+const semver = require('semver');
 
 const [out, day, ...dirs] = process.argv.slice(2);
 if (!out || !/^\d{4}-\d{2}-\d{2}$/.test(day ?? '') || dirs.length === 0) {
@@ -18,6 +21,7 @@ if (!out || !/^\d{4}-\d{2}-\d{2}$/.test(day ?? '') || dirs.length === 0) {
 }
 const releaseVersion = require(path.join(__dirname, '..', '..', 'backstage.json')).version;
 const until = Date.parse(`${day}T23:59:59Z`) + 24 * 3600 * 1000;
+const untilDay = new Date(until).toISOString().slice(0, 10);
 const registry = execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim().replace(/\/$/, '');
 
 function packageJsons(dir) {
@@ -44,12 +48,8 @@ for (const dir of dirs) {
   }
 }
 
+// A plain release: no prerelease tag, no build metadata.
 const stable = v => /^\d+\.\d+\.\d+$/.test(v);
-const newer = (a, b) => {
-  const [x, y] = [a, b].map(v => v.split('.').map(Number));
-  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] > y[i];
-  return false;
-};
 
 async function versionAt(name) {
   const res = await fetch(`${registry}/${name.replace('/', '%2f')}`, { headers: { accept: 'application/json' } });
@@ -58,9 +58,11 @@ async function versionAt(name) {
   let best;
   for (const [version, time] of Object.entries(doc.time ?? {})) {
     if (!stable(version) || !doc.versions?.[version] || Date.parse(time) > until) continue;
-    if (!best || newer(version, best)) best = version;
+    if (!best || semver.gt(version, best)) best = version;
   }
-  if (!best) throw new Error(`${name}: no stable version published by ${day}`);
+  if (!best) {
+    throw new Error(`${name}: no stable version published by the end of ${untilDay} (UTC), the day after the release day ${day}`);
+  }
   return best;
 }
 

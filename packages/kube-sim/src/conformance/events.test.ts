@@ -123,6 +123,34 @@ describe('conformance: events.k8s.io/v1 and core/v1 Events are one object seen t
     });
   });
 
+  it('patches an events.k8s.io/v1 Event in its own shape (merge and JSON patch); the core API shows the change', async () => {
+    await request('POST', v1Events(), newEvent('web.patched'));
+    const patch = (contentType: string, body: unknown) =>
+      rawRequest(cluster.kc, 'PATCH', `${v1Events()}/web.patched`, {
+        body,
+        contentType,
+      });
+    const merged = await patch('application/merge-patch+json', {
+      note: 'rolled out web',
+    });
+    expect(merged.status).toBe(200);
+    expect(merged.body).toMatchObject({
+      kind: 'Event',
+      apiVersion: 'events.k8s.io/v1',
+      note: 'rolled out web',
+    });
+    const replaced = await patch('application/json-patch+json', [
+      { op: 'replace', path: '/reason', value: 'RolledOut' },
+    ]);
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.reason).toBe('RolledOut');
+    const core = await request('GET', `${coreEvents()}/web.patched`);
+    expect(core.body).toMatchObject({
+      message: 'rolled out web',
+      reason: 'RolledOut',
+    });
+  });
+
   it('shows a core/v1 Event through events.k8s.io/v1 with the deprecated fields', async () => {
     const created = await request(
       'POST',

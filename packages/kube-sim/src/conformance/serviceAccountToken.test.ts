@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import {
   conformanceNamespace,
@@ -7,31 +9,20 @@ import {
 
 jest.setTimeout(60_000);
 
-const MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-// The volume a real v1.26 server's ServiceAccount admission adds (../shared/reference/kube-api/pod-pending-real.json).
-const projected = {
-  sources: [
-    { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-    {
-      configMap: {
-        name: 'kube-root-ca.crt',
-        items: [{ key: 'ca.crt', path: 'ca.crt' }],
-      },
-    },
-    {
-      downwardAPI: {
-        items: [
-          {
-            path: 'namespace',
-            fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
-          },
-        ],
-      },
-    },
-  ],
-  defaultMode: 420,
-};
+// A pod as a real v1.26 server answered its create, with the volume its ServiceAccount admission added
+// (../shared/reference/kube-api/pod-pending-real.json): the volume and mount kube-sim must add alike.
+const recorded: V1Pod = JSON.parse(
+  fs.readFileSync(
+    path.resolve(
+      __dirname,
+      '../../../../../shared/reference/kube-api/pod-pending-real.json',
+    ),
+    'utf8',
+  ),
+);
+const [recordedVolume] = recorded.spec!.volumes!;
+const [recordedMount] = recorded.spec!.containers[0].volumeMounts!;
+const MOUNT_PATH = recordedMount.mountPath;
 
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim. Only pod
 // creation is involved, so no kubelet or scheduler is needed.
@@ -75,15 +66,13 @@ describe('conformance: the ServiceAccount token volume pods get on create', () =
     expect(volumes[0].name).toMatch(
       /^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$/,
     );
-    expect(volumes[0].projected).toEqual(projected);
-    const mount = {
-      name: volumes[0].name,
-      readOnly: true,
-      mountPath: MOUNT_PATH,
-    };
+    expect(volumes[0].projected).toEqual(recordedVolume.projected);
+    const mount = { ...recordedMount, name: volumes[0].name };
     expect(created.spec!.containers[0].volumeMounts).toEqual([mount]);
     expect(created.spec!.initContainers![0].volumeMounts).toEqual([mount]);
-    expect(created.spec!.serviceAccountName).toBe('default');
+    expect(created.spec!.serviceAccountName).toBe(
+      recorded.spec!.serviceAccountName,
+    );
 
     // Each pod gets a volume name of its own.
     const other = await create(pod('token-2'));

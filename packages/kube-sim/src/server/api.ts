@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   describeField,
-  jsonMergePatch,
-  jsonPatch,
   leafFields,
+  patchedCopy,
   readField,
   removeField,
   strategicMergePatch,
@@ -226,7 +225,7 @@ export class KubeApi {
         'the object provided is not a valid Kubernetes object',
       );
     }
-    this.checkTypeMeta(type, body);
+    checkTypeMeta(type, body);
     const obj: KubeObject = deepClone(body);
     this.decodeFields(type, obj, ctx);
     obj.apiVersion = groupVersion(type);
@@ -359,7 +358,7 @@ export class KubeApi {
         'the object provided is not a valid Kubernetes object',
       );
     }
-    this.checkTypeMeta(type, body);
+    checkTypeMeta(type, body);
     if (body.metadata?.name && body.metadata.name !== name) {
       throw errors.badRequest(
         `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
@@ -483,15 +482,7 @@ export class KubeApi {
       return this.apply(type, namespace, name, patchBody, ctx, subresource);
     }
     const old = this.get(type, namespace, name);
-    let next: unknown;
-    const base = deepClone(old);
-    if (patchType === 'json') next = jsonPatch(base, patchBody);
-    else if (!isPlainObject(patchBody)) {
-      throw errors.badRequest('the patch is not a JSON object');
-    } else if (patchType === 'merge') next = jsonMergePatch(base, patchBody);
-    else next = strategicMergePatch(base, patchBody);
-    if (!isPlainObject(next))
-      throw errors.badRequest('the patch produced a non-object');
+    const next = patchedCopy(old, patchType, patchBody);
     if (ctx.fieldValidation && this.schemas) {
       this.schemas.decodePatched(
         type,
@@ -543,7 +534,7 @@ export class KubeApi {
     if (!applied.apiVersion || !applied.kind) {
       throw errors.badRequest('invalid object type: /, Kind=');
     }
-    this.checkTypeMeta(type, applied);
+    checkTypeMeta(type, applied);
     if (ctx.fieldValidation) this.schemas?.checkApply(type, name, applied);
     applied.metadata = isPlainObject(applied.metadata) ? applied.metadata : {};
     if (applied.metadata.name && applied.metadata.name !== name) {
@@ -754,21 +745,6 @@ export class KubeApi {
     this.schemas.decode(type, obj, ctx.fieldValidation, ctx.warnings ?? []);
   }
 
-  private checkTypeMeta(type: ResourceType, body: KubeObject) {
-    if (body.kind && body.kind !== type.kind) {
-      throw errors.badRequest(
-        `the server could not find the requested resource: kind ${body.kind} does not match ${type.kind}`,
-      );
-    }
-    if (body.apiVersion && body.apiVersion !== groupVersion(type)) {
-      throw errors.badRequest(
-        `the API version in the data (${
-          body.apiVersion
-        }) does not match the expected API version (${groupVersion(type)})`,
-      );
-    }
-  }
-
   private validate(
     type: ResourceType,
     obj: KubeObject,
@@ -783,6 +759,22 @@ export class KubeApi {
         causes,
       );
     }
+  }
+}
+
+/** Refuses a body whose kind or apiVersion (when given) is not the resource's, with the real server's 400. */
+export function checkTypeMeta(type: ResourceType, body: KubeObject) {
+  if (body.kind && body.kind !== type.kind) {
+    throw errors.badRequest(
+      `the server could not find the requested resource: kind ${body.kind} does not match ${type.kind}`,
+    );
+  }
+  if (body.apiVersion && body.apiVersion !== groupVersion(type)) {
+    throw errors.badRequest(
+      `the API version in the data (${
+        body.apiVersion
+      }) does not match the expected API version (${groupVersion(type)})`,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  checkTypeMeta,
   DeleteOptions,
   KubeApi,
   ListOptions,
@@ -13,12 +14,7 @@ import {
   validateEventsV1Create,
 } from './eventsV1';
 import { ownableView } from './managedFields';
-import {
-  jsonMergePatch,
-  jsonPatch,
-  leafFields,
-  strategicMergePatch,
-} from './patch';
+import { leafFields, patchedCopy } from './patch';
 import { groupVersion, ResourceType } from './resources';
 import { errors } from './status';
 import { deepClone, isPlainObject, KubeObject, nowIso } from './types';
@@ -146,21 +142,14 @@ export async function serveEventsV1(r: ViewRequest): Promise<void> {
         return;
       }
       const current = toEventsV1(api.get(stored, namespace, name!));
-      let next: unknown;
-      if (r.patchType === 'json') next = jsonPatch(deepClone(current), patch);
-      else if (!isPlainObject(patch))
-        throw errors.badRequest('the patch is not a JSON object');
-      else if (r.patchType === 'merge')
-        next = jsonMergePatch(deepClone(current), patch);
-      else next = strategicMergePatch(deepClone(current), patch);
-      if (!isPlainObject(next))
-        throw errors.badRequest('the patch produced a non-object');
+      const patchType = r.patchType as 'json' | 'merge' | 'strategic';
+      const next = patchedCopy(current, patchType, patch);
       if (ctx.fieldValidation && api.schemas) {
         api.schemas.decodePatched(
           view,
           next,
           patch,
-          r.patchType as 'json' | 'merge' | 'strategic',
+          patchType,
           ctx.fieldValidation,
           ctx.warnings ?? [],
         );
@@ -227,20 +216,5 @@ export async function serveEventsV1(r: ViewRequest): Promise<void> {
     }
     default:
       throw errors.methodNotAllowed();
-  }
-}
-
-function checkTypeMeta(view: ResourceType, body: KubeObject) {
-  if (body.kind && body.kind !== view.kind) {
-    throw errors.badRequest(
-      `the server could not find the requested resource: kind ${body.kind} does not match ${view.kind}`,
-    );
-  }
-  if (body.apiVersion && body.apiVersion !== groupVersion(view)) {
-    throw errors.badRequest(
-      `the API version in the data (${
-        body.apiVersion
-      }) does not match the expected API version (${groupVersion(view)})`,
-    );
   }
 }

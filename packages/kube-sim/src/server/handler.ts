@@ -261,6 +261,10 @@ export function createHandler(opts: HandlerOptions) {
     /** events.k8s.io/v1: the core Events, converted (see eventsV1.ts). */
     async function serveView() {
       const patchType = verb === 'patch' ? patchTypeOf(req) : undefined;
+      // A patch body is parsed as the core handler parses it: its media type names the patch, not the body.
+      let bodyType = mediaType(req);
+      if (patchType === 'apply') bodyType = 'application/yaml';
+      else if (patchType) bodyType = 'application/json';
       await serveEventsV1({
         api,
         req,
@@ -273,11 +277,7 @@ export function createHandler(opts: HandlerOptions) {
         ctx,
         force: bool(q.get('force')),
         patchType,
-        body: async () =>
-          parseBody(
-            await readBody(req),
-            patchType === 'apply' ? 'application/yaml' : mediaType(req),
-          ),
+        body: async () => parseBody(await readBody(req), bodyType),
         sendWritten,
         listOptions,
         deleteOptions: body => deleteOptions(body, q),

@@ -156,6 +156,27 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
 }
 
 /**
+ * A JSON, merge or strategic-merge patch applied to a copy of `current`, with the 400s a real server
+ * answers when a merge patch is not an object or the result is not one.
+ */
+export function patchedCopy(
+  current: unknown,
+  patchType: 'json' | 'merge' | 'strategic',
+  patch: unknown,
+): Record<string, any> {
+  const base = deepClone(current);
+  let next: unknown;
+  if (patchType === 'json') next = jsonPatch(base, patch);
+  else if (!isPlainObject(patch)) {
+    throw errors.badRequest('the patch is not a JSON object');
+  } else if (patchType === 'merge') next = jsonMergePatch(base, patch);
+  else next = strategicMergePatch(base, patch);
+  if (!isPlainObject(next))
+    throw errors.badRequest('the patch produced a non-object');
+  return next;
+}
+
+/**
  * Strategic merge patch with the list keys of the real OpenAPI documents (see listKeys.ts: containers
  * by name, container ports by containerPort, …); other lists are replaced. Supports `$patch: delete`,
  * `$patch: replace`, null-deletes and `$setElementOrder`; `$retainKeys` is dropped.
