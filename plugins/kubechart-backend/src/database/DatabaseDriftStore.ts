@@ -107,13 +107,19 @@ export class DatabaseDriftStore implements DriftStore {
     await this.db('kubechart_drift').insert(row).onConflict('run_id').merge();
   }
 
-  async retainOnly(runIds: string[]): Promise<void> {
+  async retainOnly(runIds: string[]): Promise<DriftRecord[]> {
     const keep = new Set(runIds);
     const existing: Array<{ run_id: string }> = await this.db('kubechart_drift').select('run_id');
     const stale = existing.map(r => r.run_id).filter(id => !keep.has(id));
+    const removed: DriftRecord[] = [];
+    for (const id of stale) {
+      const record = await this.get(id);
+      if (record) removed.push(record);
+    }
     // In batches: SQLite limits the number of bound parameters of one statement.
     for (let i = 0; i < stale.length; i += 500) {
       await this.db('kubechart_drift').whereIn('run_id', stale.slice(i, i + 500)).delete();
     }
+    return removed;
   }
 }

@@ -28,6 +28,6 @@ export interface DriftStore {
   get(runId: string): Promise<DriftRecord | undefined>;
   list(filter: DriftFilter): Promise<DriftRecord[]>;
   put(record: DriftRecord): Promise<void>;
-  /** Deletes the records of runs not in `runIds` (no longer the latest on their target). */
-  retainOnly(runIds: string[]): Promise<void>;
+  /** Deletes the records of runs not in `runIds` (no longer the latest on their target); resolves the deleted records. */
+  retainOnly(runIds: string[]): Promise<DriftRecord[]>;
 }

@@ -64,7 +64,10 @@ export class DriftService {
         this.options.logger.warn(`Drift of run ${applied.id} was not recorded: ${e}`);
       }
     }
-    await this.options.drift.retainOnly(written.map(r => r.runId));
+    // A record that is gone (its run is no longer the latest on its target) is a change the pages must hear of too.
+    for (const removed of await this.options.drift.retainOnly(written.map(r => r.runId))) {
+      this.options.onDriftChanged?.(removed);
+    }
     return written;
   }
 
