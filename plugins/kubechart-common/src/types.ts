@@ -489,3 +489,12 @@ export type RunPreview = {
   /** Policy report of what would be applied (chart, tenant and manifests runs). */
   policyReport?: PolicyReport;
 };
+
+/**
+ * Distinct approvers who approved so far (what "n of m approvals" counts); a rejection ends the
+ * request, so it never counts towards it.
+ * @public
+ */
+export function approvalCount(approval: Pick<RunApproval, 'decisions'>): number {
+  return new Set(approval.decisions.filter(d => d.decision === 'approve').map(d => d.by)).size;
+}

@@ -13,6 +13,7 @@ import {
 import {
   CreateRunRequest,
   Run,
+  approvalCount,
   deploymentHistoryPath,
   kubechartClustersReadPermission,
   kubechartRunsCreatePermission,
@@ -120,7 +121,7 @@ function summary(run: Run) {
             state: run.approval.state,
             approvers: run.approval.approvers,
             required: run.approval.required,
-            approvals: run.approval.decisions.filter(d => d.decision === 'approve').length,
+            approvals: approvalCount(run.approval),
             expiresAt: run.approval.expiresAt,
             decisions: run.approval.decisions,
           },

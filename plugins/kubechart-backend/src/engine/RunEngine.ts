@@ -3,6 +3,7 @@ import { ConflictError, InputError, NotAllowedError, NotFoundError, isError } fr
 import {
   ApprovalDecision,
   CreateRunRequest,
+  approvalCount,
   PolicyReport,
   ReleaseSpec,
   Run,
@@ -48,10 +49,24 @@ import { recoverStaleRuns } from './staleRuns';
 import type { RunMetrics } from '../service/metrics';
 
 /** The values under secret-looking keys in a run request (what it gives helm). */
-export function givenSecrets(request: CreateRunRequest): string[] {
+function givenSecrets(request: CreateRunRequest): string[] {
   if (request.kind === 'tenant') return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
   if (request.kind === 'chart') return collectSecretValues(request.release.values ?? {});
   return [];
+}
+
+/** The Helm releases a run changes (their deployed revisions are part of an approved plan). */
+function releaseNames(request: CreateRunRequest): string[] {
+  switch (request.kind) {
+    case 'tenant':
+      return request.releases.map(r => r.name);
+    case 'chart':
+      return [request.release.name];
+    case 'rollback':
+      return [request.release];
+    default:
+      return [];
+  }
 }
 
 /** Told when a run needs approvers or a decision was taken (Backstage notifications). */
@@ -175,7 +190,10 @@ export class RunEngine {
       } finally {
         await work.dispose();
       }
-      return { ...base, manifest: redactManifest(docs.join('---\n')), policyReport: mergePolicyReports(reports) };
+      // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
+      const given = givenSecrets(request);
+      const scrub = given.length ? createTextRedactor(given, { keyValuePairs: false }) : undefined;
+      return { ...base, manifest: redactManifest(docs.join('---\n'), scrub ? { scrub } : {}), policyReport: mergePolicyReports(reports) };
     }
     if (request.kind !== 'manifests') return base;
     const objects = parseManifests(request.manifests);
@@ -329,17 +347,8 @@ export class RunEngine {
    */
   private async planParts(request: CreateRunRequest, plan: RunPlan): Promise<PlanParts> {
     const preview = await this.preview(request);
-    const given = givenSecrets(request);
-    if (preview.manifest && given.length) {
-      preview.manifest = redactManifest(preview.manifest, { scrub: createTextRedactor(given, { keyValuePairs: false }) });
-    }
-    const releases: Record<string, string[]> = {
-      tenant: request.kind === 'tenant' ? request.releases.map(r => r.name) : [],
-      chart: request.kind === 'chart' ? [request.release.name] : [],
-      rollback: request.kind === 'rollback' ? [request.release] : [],
-    };
     const revisions: Record<string, number | null> = {};
-    for (const name of releases[request.kind] ?? []) {
+    for (const name of releaseNames(request)) {
       const deployed = await readLatestHelmRelease(this.client(request.cluster), plan.target.namespace, name);
       revisions[name] = deployed?.version ?? null;
     }
@@ -533,7 +542,7 @@ export class RunEngine {
     let expired = 0;
     for (const id of await store.findExpiredApprovals(new Date())) {
       const record = await store.getApprovalRecord(id);
-      const approvals = record?.decisions.filter(d => d.decision === 'approve').length ?? 0;
+      const approvals = record ? approvalCount(record) : 0;
       const ended = await store.endApproval(
         id,
         'expired',

@@ -41,6 +41,7 @@ import path from 'node:path';
 import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
+import { canonicalJson } from '../approvals/plan';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
@@ -90,7 +91,6 @@ export function mergeValues(a: Record<string, unknown>, b: Record<string, unknow
   return out;
 }
 
-const canonical = (v: unknown) => JSON.stringify(v, (_k, x) => (isPlainObject(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q))) : x));
 
 /** Why a release must be (re)installed, or undefined when the deployed one already matches. */
 function upgradeReason(
@@ -103,7 +103,7 @@ function upgradeReason(
   if (status.status !== 'deployed') return `release status is ${status.status}`;
   if (status.chart.name !== chartName) return `chart changes from ${status.chart.name}`;
   if (version && status.chart.version !== version) return `chart version changes from ${status.chart.version}`;
-  if (canonical(status.config) !== canonical(values)) return 'values changed';
+  if (canonicalJson(status.config) !== canonicalJson(values)) return 'values changed';
   return undefined;
 }
 

@@ -42,7 +42,7 @@ import { RunStore, TenantRecord } from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
-import { ApprovalDecider, RunEngine, givenSecrets } from '../engine/RunEngine';
+import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { boundedPatch } from './boundedDiff';
@@ -182,12 +182,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.post('/runs/preview', async (req, res) => {
     const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
     const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    // The engine removes the caller's secret values wherever the chart copied them.
     const preview = await engine.preview(body);
-    // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
-    const given = givenSecrets(body);
-    if (preview.manifest && given.length) {
-      preview.manifest = redactManifest(preview.manifest, { scrub: createTextRedactor(given, { keyValuePairs: false }) });
-    }
     const { actor } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
     await auditDryRunRefusal(req, 'run-preview', { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor }, preview.policyReport);
     res.json(preview);

@@ -1,6 +1,7 @@
 import { InputError } from '@backstage/errors';
 import type { ActionContext } from '@backstage/plugin-scaffolder-node';
 import {
+  approvalCount,
   deploymentHistoryPath,
   type CreateRunRequest,
   type Run,
@@ -107,7 +108,7 @@ export async function startAndFollowRun(
 
 const waitingLine = (run: Run) => {
   const a = run.approval!;
-  const approvals = a.decisions.filter(d => d.decision === 'approve').length;
+  const approvals = approvalCount(a);
   return `kubechart run ${run.id} is waiting for approval by ${a.approvers.join(' or ')} (rule ${a.rule}; ${approvals} of ${a.required} approvals; expires ${a.expiresAt}). Nothing is applied until then.`;
 };
 
