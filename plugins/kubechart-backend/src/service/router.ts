@@ -242,10 +242,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     };
   }
 
-  /** The run with, on an open approval, whether the caller may decide on it. */
-  async function withViewer(req: Request, run: Run): Promise<Run> {
+  /** The run with, on an open approval, whether the caller (its decider, when already resolved) may decide on it. */
+  async function withViewer(req: Request, run: Run, resolved?: { decider: ApprovalDecider | undefined }): Promise<Run> {
     if (!run.approval) return run;
-    const decider = await approvalDecider(req);
+    const decider = resolved ? resolved.decider : await approvalDecider(req);
     const viewer = decider ? await engine.mayDecide(run, decider) : { mayDecide: false, reason: 'only a signed-in user may decide on approvals' };
     return { ...run, approval: { ...run.approval, viewer } };
   }
@@ -272,7 +272,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         r => ({ status: r.status, approval: r.approval?.state ?? null }),
         'high',
       );
-      res.json(await withViewer(req, decided));
+      res.json(await withViewer(req, decided, { decider }));
     });
   }
 
@@ -297,7 +297,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const open = await scopes.filter(scope, await store.listOpenApprovals(200));
     const items: Run[] = [];
     for (const run of open) {
-      const viewed = await withViewer(req, run);
+      // The caller's groups and permission are read once for the whole list, not once per run.
+      const viewed = await withViewer(req, run, { decider });
       // Approvers see what they may decide on; requesters see their own open requests.
       if (viewed.approval?.viewer?.mayDecide || (decider && run.actor === decider.userEntityRef)) items.push(viewed);
     }
