@@ -385,17 +385,21 @@ export class DatabaseRunStore implements RunStore {
     return row ? (await this.withApprovals([toRun(row)]))[0] : undefined;
   }
 
-  /** Adds their approval gates to runs that have one. */
-  private async withApprovals(runs: Run[], db: Knex = this.db): Promise<Run[]> {
-    if (runs.length === 0) return runs;
-    const ids = runs.map(r => r.id);
-    const rows = await db<ApprovalRow>('kubechart_approvals').whereIn('run_id', ids);
-    if (rows.length === 0) return runs;
-    const decisions = await db<DecisionRow>('kubechart_approval_decisions').whereIn(
+  /** The approval gates of these runs (salt and kept request included), by run id. */
+  private async approvalRecords(ids: string[]): Promise<Map<string, ApprovalRecord>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db<ApprovalRow>('kubechart_approvals').whereIn('run_id', ids);
+    if (rows.length === 0) return new Map();
+    const decisions = await this.db<DecisionRow>('kubechart_approval_decisions').whereIn(
       'run_id',
       rows.map(r => r.run_id),
     );
-    const byRun = new Map(rows.map(r => [r.run_id, toApproval(r, decisions)]));
+    return new Map(rows.map(r => [r.run_id, toApproval(r, decisions)]));
+  }
+
+  /** Adds their approval gates to runs that have one. */
+  private async withApprovals(runs: Run[]): Promise<Run[]> {
+    const byRun = await this.approvalRecords(runs.map(r => r.id));
     return runs.map(r => {
       const record = byRun.get(r.id);
       return record ? { ...r, approval: publicApproval(record) } : r;
@@ -426,10 +430,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async getApprovalRecord(runId: string): Promise<ApprovalRecord | undefined> {
-    const row = await this.db<ApprovalRow>('kubechart_approvals').where({ run_id: runId }).first();
-    if (!row) return undefined;
-    const decisions = await this.db<DecisionRow>('kubechart_approval_decisions').where({ run_id: runId });
-    return toApproval(row, decisions);
+    return (await this.approvalRecords([runId])).get(runId);
   }
 
   /** The gate row, locked for update on PostgreSQL. */
