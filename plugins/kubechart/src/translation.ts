@@ -144,6 +144,7 @@ export const kubechartTranslationRef = createTranslationRef({
       reapplyManifestsBody:
         'The manifests the run applied will be applied again to namespace {{namespace}} on cluster {{cluster}}. This starts a new run; changes made in the cluster since are overwritten.',
       reapplyConfirm: 'Re-apply',
+      reapplyRelease: 'Release to roll back',
     },
     status: {
       awaitingApproval: 'awaiting approval',

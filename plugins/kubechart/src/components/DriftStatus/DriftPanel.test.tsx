@@ -172,6 +172,57 @@ describe('DriftPanel', () => {
     expect(api.reapplyRun).toHaveBeenCalledWith('run-1');
   });
 
+  it('asks which release of a tenant run with several to re-apply, and sends that one', async () => {
+    const api = mockKubechartApi();
+    const tenantDrift: RunDrift = {
+      ...drifted,
+      runId: 'run-t',
+      target: { cluster: 'dev', namespace: 'tenant-acme' },
+    };
+    api.listDrift.mockResolvedValue([tenantDrift]);
+    api.getRun.mockResolvedValue(
+      makeRun({
+        id: 'run-t',
+        kind: 'tenant',
+        target: { cluster: 'dev', namespace: 'tenant-acme' },
+        input: {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: { code: 'acme' },
+          releases: [
+            { name: 'web', chart: 'kubechart-service' },
+            { name: 'worker', chart: 'kubechart-worker' },
+          ],
+        },
+      }),
+    );
+    api.reapplyRun.mockResolvedValue({ id: 'run-10', status: 'pending' });
+    const { onRunStarted } = await renderPanel(api);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Re-apply last run' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(
+      within(dialog).getByText(
+        /Helm release web in namespace tenant-acme on cluster dev will be rolled back/,
+      ),
+    ).toBeInTheDocument();
+    await userEvent.click(within(dialog).getByRole('button', { name: /web/ }));
+    await userEvent.click(
+      await screen.findByRole('option', { name: 'worker' }),
+    );
+    expect(
+      within(dialog).getByText(
+        /Helm release worker in namespace tenant-acme on cluster dev will be rolled back/,
+      ),
+    ).toBeInTheDocument();
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Re-apply' }),
+    );
+    await waitFor(() => expect(onRunStarted).toHaveBeenCalledWith('run-10'));
+    expect(api.reapplyRun).toHaveBeenCalledWith('run-t', { release: 'worker' });
+  });
+
   it('says in sync, and follows the drift signal', async () => {
     const api = mockKubechartApi();
     api.listDrift.mockResolvedValue([inSync]);

@@ -4,6 +4,7 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogContentText from '@material-ui/core/DialogContentText';
 import DialogTitle from '@material-ui/core/DialogTitle';
+import { ReactNode } from 'react';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
 
@@ -18,6 +19,8 @@ export function ConfirmRunDialog(props: {
   confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
+  /** What the run needs chosen before it starts, under the text (e.g. which release). */
+  children?: ReactNode;
 }) {
   const { open, title, body, confirmLabel, busy, onConfirm, onCancel } = props;
   const { confirmDisabled = false } = props;
@@ -27,6 +30,7 @@ export function ConfirmRunDialog(props: {
       <DialogTitle>{title}</DialogTitle>
       <DialogContent>
         <DialogContentText>{body}</DialogContentText>
+        {props.children}
       </DialogContent>
       <DialogActions>
         <Button onClick={onCancel} disabled={busy}>
