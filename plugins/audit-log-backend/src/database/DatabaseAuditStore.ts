@@ -20,7 +20,14 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
-import { EventRow, hashRow, postgresHashExpression, toIso } from './chain';
+import {
+  canonicalParts,
+  EventRow,
+  hashNumbered,
+  hashRow,
+  postgresHashExpression,
+  toIso,
+} from './chain';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
@@ -191,9 +198,12 @@ export class DatabaseAuditStore implements AuditStore {
     if (events.length === 0) {
       throw new InputError('Nothing to append');
     }
-    // Cleaning, redaction and the metadata's canonical JSON are done before the chain head is
-    // locked: only numbering, hashing and the insert hold the lock every replica waits for.
-    const prepared = events.map(event => inputToRow(event, 0));
+    // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
+    // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
+    const prepared = events.map(event => {
+      const { seq: _unnumbered, ...row } = inputToRow(event, 0);
+      return { row, parts: canonicalParts(row) };
+    });
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
       const firstSeq = Number(head.last_seq) + 1;
@@ -208,12 +218,12 @@ export class DatabaseAuditStore implements AuditStore {
       try {
         // the whole batch in one savepoint: the common, fast path
         await tx.transaction(async sp => {
-          const rows = prepared.map(unnumbered => {
-            const row = { ...unnumbered, seq: seq + 1 };
+          const rows = prepared.map(({ row, parts }) => {
             const linked = {
               ...row,
+              seq: seq + 1,
               prev_hash: prevHash,
-              hash: hashRow(prevHash, row),
+              hash: hashNumbered(prevHash, parts, seq + 1),
             };
             seq += 1;
             prevHash = linked.hash;
