@@ -14,6 +14,7 @@
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
 import knexFactory, { Knex } from 'knex';
+import { loadavg } from 'node:os';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -113,6 +114,12 @@ function percentile(sorted: number[], p: number): number {
   );
   return sorted[Math.max(0, idx)];
 }
+
+/** The machine's load average, printed beside each figure: a figure measured under load says so. */
+const load = () =>
+  `load average ${loadavg()
+    .map(n => n.toFixed(2))
+    .join(', ')}`;
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', {
@@ -215,7 +222,7 @@ async function main() {
       `throughput:            ${fmt(rate)} events/s  (target ≥ 50,000: ratio ${fmt(
         rate / 50_000,
         2,
-      )})`,
+      )}; ${load()})`,
     );
     console.log(
       `chain after append:    ${
@@ -277,7 +284,7 @@ async function main() {
       `elapsed:               ${fmt(verifySeconds, 2)} s  (target < 1.5 s at 1M: ratio ${fmt(
         verifySeconds / 1.5,
         2,
-      )})`,
+      )}; ${load()})`,
     );
     console.log(
       `rate:                  ${fmt(
@@ -356,7 +363,7 @@ async function main() {
       `all filtered queries   p95 ${fmt(p95, 1)} ms  (target < 100 ms: ${fmt(
         100 / p95,
         1,
-      )}× headroom)`,
+      )}× headroom; ${load()})`,
     );
 
     // 5. Free text (q): a case-insensitive substring over actor, plugin, event, targets, path,
@@ -392,8 +399,27 @@ async function main() {
       `all free-text searches p95 ${fmt(textP95, 1)} ms  (target < 20 ms: ratio ${fmt(
         textP95 / 20,
         2,
-      )})`,
+      )}; ${load()})`,
     );
+    console.log('\n### What each kind of search does (EXPLAIN ANALYZE of its first query)');
+    for (const search of searches) {
+      const captured: Array<{ sql: string; bindings: unknown[] }> = [];
+      const capture = (q: { sql: string; bindings: unknown[] }) => captured.push(q);
+      knex.on('query', capture);
+      await store.query({ q: search.make(0), limit: 50 });
+      knex.off('query', capture);
+      for (const { sql, bindings } of captured) {
+        const { rows } = await knex.raw(
+          `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
+          bindings as Knex.RawBinding[],
+        );
+        console.log(`${search.name}:`);
+        for (const row of rows) {
+          const line: string = row['QUERY PLAN'];
+          console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+        }
+      }
+    }
   } finally {
     await knex.destroy();
     await admin.raw('DROP DATABASE IF EXISTS ??', [dbName]);

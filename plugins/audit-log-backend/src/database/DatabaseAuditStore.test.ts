@@ -2,7 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { DatabaseAuditStore } from './DatabaseAuditStore';
-import { postgresHashExpression } from './chain';
+import { hashRow, postgresHashExpression } from './chain';
 
 jest.setTimeout(60_000);
 
@@ -172,6 +172,66 @@ describe.each(databases.eachSupportedId())(
       await expect(small.verify()).resolves.toMatchObject({
         ok: false,
         failedSeq: 29,
+      });
+    });
+
+    it('finds the first bad event wherever it sits in a verify range', async () => {
+      // ranges of 7: 1–7, 8–14, 15–21, …
+      const small = new DatabaseAuditStore(knex, { verifyBatchSize: 7 });
+      await small.append(events(1, 30));
+      const original = await knex('audit_log_events').orderBy('seq');
+      const restore = async () => {
+        for (const row of original) {
+          await knex('audit_log_events').where({ seq: row.seq }).update(row);
+        }
+      };
+
+      for (const [seq, checked] of [
+        [8, 7], // first of a range
+        [14, 13], // last of a range
+        [18, 17], // inside a range
+        [30, 29], // the head
+      ]) {
+        await knex('audit_log_events')
+          .where({ seq })
+          .update({ actor: 'user:default/mallory' });
+        const altered = await small.verify();
+        expect(altered).toMatchObject({ ok: false, failedSeq: seq, checked });
+        expect(altered.reason).toMatch(/altered/);
+        await restore();
+      }
+
+      // a later, second alteration does not hide the first
+      await knex('audit_log_events').whereIn('seq', [11, 12, 25]).update({ error: 'x' });
+      await expect(small.verify()).resolves.toMatchObject({ ok: false, failedSeq: 11, checked: 10 });
+      await restore();
+
+      // a rewritten link, its hash recomputed to match (so only the link gives it away), inside
+      // a range and at the start of one
+      for (const seq of [10, 15]) {
+        const row = original[seq - 1];
+        const prevHash = 'a'.repeat(64);
+        await knex('audit_log_events')
+          .where({ seq })
+          .update({ prev_hash: prevHash, hash: hashRow(prevHash, row) });
+        const relinked = await small.verify();
+        expect(relinked).toMatchObject({ ok: false, failedSeq: seq, checked: seq - 1 });
+        expect(relinked.reason).toMatch(/does not link/);
+        await restore();
+      }
+
+      // one event missing inside a range
+      await knex('audit_log_events').where({ seq: 10 }).delete();
+      const missing = await small.verify();
+      expect(missing).toMatchObject({ ok: false, failedSeq: 10, checked: 9 });
+      expect(missing.reason).toMatch(/missing \(the next stored event is 11\)/);
+      await knex('audit_log_events').insert(original[9]);
+
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 30,
+        firstSeq: 1,
+        lastSeq: 30,
       });
     });
 

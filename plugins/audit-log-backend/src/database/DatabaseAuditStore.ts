@@ -20,7 +20,14 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
-import { EventRow, hashRow, postgresHashExpression, toIso } from './chain';
+import {
+  canonicalParts,
+  EventRow,
+  hashNumbered,
+  hashRow,
+  postgresHashExpression,
+  toIso,
+} from './chain';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
@@ -52,7 +59,34 @@ const PG_SEARCH_TEXT = `(${[
   .map(c => `coalesce(${c}, '')`)
   .join(' || chr(31) || ')})`;
 
-/** Rows per INSERT statement; keeps well under the bind-parameter limits. */
+/** The columns of an event row and their PostgreSQL types, for the `unnest` insert. */
+const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
+  { name: 'seq', type: 'bigint' },
+  { name: 'occurred_at', type: 'timestamptz' },
+  ...(
+    [
+      'actor',
+      'plugin_id',
+      'event_id',
+      'severity',
+      'status',
+      'target_entity_ref',
+      'target_cluster',
+      'target_namespace',
+      'target_resource',
+      'request_method',
+      'request_path',
+      'request_ip',
+      'request_user_agent',
+      'meta',
+      'error',
+      'prev_hash',
+      'hash',
+    ] as const
+  ).map(name => ({ name, type: 'text' })),
+];
+
+/** Rows per INSERT statement on SQLite; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;
 const VERIFY_BATCH = 10000;
 /** Ranges in flight during verify. */
@@ -65,13 +99,23 @@ const MAX_REPORTED_GAPS = 100;
 const MAX_SUMMED_GAPS = 1000;
 const MAX_PAGE_SIZE = 500;
 
-/** What verify needs of each event. */
+/**
+ * What verify needs of an event. On PostgreSQL only the events worth a look come back from the
+ * server: the first of each range, the last, and any that does not continue the chain.
+ */
 type LinkRow = {
   seq: number | string;
   prev_hash: string;
   hash: string;
-  /** The hash recomputed from the row's content and its own prev_hash. */
-  computed: string;
+  /** Whether the hash recomputed from the row's content and its own prev_hash equals `hash`. */
+  intact: boolean;
+  /**
+   * PostgreSQL: the event stored just before this one in the range, when this one is not the
+   * range's first. Every event between the previous row returned and this one was found by the
+   * server to follow its predecessor (next seq, prev_hash = its hash, content intact).
+   */
+  before_seq?: number | string | null;
+  before_hash?: string | null;
 };
 
 const POSTGRES_HASH = postgresHashExpression();
@@ -154,6 +198,12 @@ export class DatabaseAuditStore implements AuditStore {
     if (events.length === 0) {
       throw new InputError('Nothing to append');
     }
+    // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
+    // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
+    const prepared = events.map(event => {
+      const { seq: _unnumbered, ...row } = inputToRow(event, 0);
+      return { row, parts: canonicalParts(row) };
+    });
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
       const firstSeq = Number(head.last_seq) + 1;
@@ -168,15 +218,18 @@ export class DatabaseAuditStore implements AuditStore {
       try {
         // the whole batch in one savepoint: the common, fast path
         await tx.transaction(async sp => {
-          const rows = events.map(event => {
-            const row = link(event);
+          const rows = prepared.map(({ row, parts }) => {
+            const linked = {
+              ...row,
+              seq: seq + 1,
+              prev_hash: prevHash,
+              hash: hashNumbered(prevHash, parts, seq + 1),
+            };
             seq += 1;
-            prevHash = row.hash;
-            return row;
+            prevHash = linked.hash;
+            return linked;
           });
-          for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-            await sp(EVENTS).insert(rows.slice(i, i + INSERT_CHUNK));
-          }
+          await this.#insert(sp, rows);
         });
       } catch {
         // Some event was refused. Store them one by one so that only the bad
@@ -320,6 +373,13 @@ export class DatabaseAuditStore implements AuditStore {
       const rows = await pending.shift()!;
       requestMore();
       for (const row of rows) {
+        if (row.before_seq !== null && row.before_seq !== undefined) {
+          // the server checked every event up to this one's predecessor
+          const beforeSeq = Number(row.before_seq);
+          checked += beforeSeq - expectedSeq + 1;
+          expectedSeq = beforeSeq + 1;
+          prevHash = row.before_hash!;
+        }
         const seq = Number(row.seq);
         if (seq !== expectedSeq) {
           return result({
@@ -335,7 +395,7 @@ export class DatabaseAuditStore implements AuditStore {
             }`,
           });
         }
-        if (row.computed !== row.hash && !(await this.#confirmHash(seq))) {
+        if (!row.intact && !(await this.#confirmHash(seq))) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} was altered: its content does not match its stored hash`,
@@ -440,6 +500,30 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
+   * Inserts chained rows. PostgreSQL gets one statement whose 19 parameters are column arrays
+   * (`unnest`), however many rows there are: no 10,000-placeholder statement to build, send
+   * and parse. SQLite gets multi-row inserts.
+   */
+  async #insert(tx: Knex.Transaction, rows: EventRow[]): Promise<void> {
+    if (this.#isPostgres) {
+      await tx.raw(
+        `INSERT INTO ${EVENTS} (${INSERTED_COLUMNS.map(c => c.name).join(', ')})
+         SELECT * FROM unnest(${INSERTED_COLUMNS.map(
+           c => `?::${c.type}[]`,
+         ).join(', ')})`,
+        // node-postgres sends each JavaScript array as a PostgreSQL array
+        INSERTED_COLUMNS.map(({ name }) =>
+          rows.map(row => row[name]),
+        ) as unknown as Knex.RawBinding[],
+      );
+      return;
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await tx(EVENTS).insert(rows.slice(i, i + INSERT_CHUNK));
+    }
+  }
+
+  /**
    * The gap records among the events [fromSeq, toSeq]: the newest
    * {@link MAX_REPORTED_GAPS} in detail, and totals over all of them.
    */
@@ -490,14 +574,25 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
-   * The links with seq in [fromSeq, toSeq]. PostgreSQL hashes on the server;
-   * elsewhere the rows are hashed here.
+   * The links with seq in [fromSeq, toSeq] that verify must look at. PostgreSQL hashes and
+   * checks the links on the server and returns only the range's first and last event and those
+   * that break the chain (so 1M events do not travel to this process); elsewhere every row is
+   * fetched and hashed here.
    */
   async #fetchLinks(fromSeq: number, toSeq: number): Promise<LinkRow[]> {
     if (this.#isPostgres) {
       const { rows } = await this.#db.raw(
-        `SELECT seq, prev_hash, hash, ${POSTGRES_HASH} AS computed
-         FROM ${EVENTS} WHERE seq >= ? AND seq <= ? ORDER BY seq`,
+        `SELECT seq, prev_hash, hash, intact, before_seq, before_hash FROM (
+           SELECT seq, prev_hash, hash, hash = ${POSTGRES_HASH} AS intact,
+                  lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
+                  row_number() OVER w AS pos, count(*) OVER () AS total
+           FROM ${EVENTS} WHERE seq >= ? AND seq <= ?
+           WINDOW w AS (ORDER BY seq)
+         ) links
+         WHERE pos = 1 OR pos = total OR intact IS NOT TRUE
+            OR seq IS DISTINCT FROM before_seq + 1
+            OR prev_hash IS DISTINCT FROM before_hash
+         ORDER BY seq`,
         [fromSeq, toSeq],
       );
       return rows;
@@ -510,7 +605,7 @@ export class DatabaseAuditStore implements AuditStore {
       seq: row.seq,
       prev_hash: row.prev_hash,
       hash: row.hash,
-      computed: hashRow(row.prev_hash, row),
+      intact: hashRow(row.prev_hash, row) === row.hash,
     }));
   }
 

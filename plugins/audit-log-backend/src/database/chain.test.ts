@@ -1,5 +1,10 @@
 import { canonicalJson } from '@kubechart/plugin-audit-log-common';
-import { canonicalRow, hashRow } from './chain';
+import {
+  canonicalParts,
+  canonicalRow,
+  hashNumbered,
+  hashRow,
+} from './chain';
 import { createHash } from 'node:crypto';
 
 const row = {
@@ -53,6 +58,36 @@ describe('canonicalRow', () => {
         .digest('hex'),
     );
     expect(hashRow(prev, { ...row, status: 'succeeded' })).not.toBe(
+      hashRow(prev, row),
+    );
+  });
+
+  it('hashes a row serialised before it was numbered exactly like the numbered row', () => {
+    const prev = 'cd'.repeat(32);
+    const { seq: _seq, ...unnumbered } = row;
+    const sparse = {
+      ...unnumbered,
+      actor: null,
+      error: null,
+      meta: null,
+      request_method: null,
+      request_path: null,
+    };
+    for (const [r, seq] of [
+      [unnumbered, 42],
+      [sparse, 7],
+      [{ ...unnumbered, event_id: 'a "seq":1, b' }, 123456789],
+    ] as const) {
+      const parts = canonicalParts(r);
+      expect(`${parts.head}${seq}${parts.tail}`).toBe(
+        canonicalRow({ ...r, seq }),
+      );
+      expect(hashNumbered(prev, parts, seq)).toBe(
+        hashRow(prev, { ...r, seq }),
+      );
+    }
+    // the number is part of what is hashed
+    expect(hashNumbered(prev, canonicalParts(unnumbered), 43)).not.toBe(
       hashRow(prev, row),
     );
   });

@@ -57,6 +57,20 @@ const SORTED_COLUMNS = [...HASHED_COLUMNS]
   .sort()
   .map(column => ({ column, key: JSON.stringify(column) }));
 
+/** The JSON of one hashed column's value, or undefined when it is null (left out). */
+function columnJson(column: (typeof HASHED_COLUMNS)[number], value: unknown) {
+  if (value === null || value === undefined) {
+    return undefined;
+  }
+  if (column === 'seq') {
+    return String(Number(value));
+  }
+  if (column === 'occurred_at') {
+    return JSON.stringify(toIso(value as Date | string));
+  }
+  return JSON.stringify(value);
+}
+
 /**
  * The canonical JSON of a row: hashed columns only, keys sorted, nulls
  * omitted, seq as a number and the timestamp as ISO 8601 with milliseconds,
@@ -70,22 +84,52 @@ export function canonicalRow(
   let out = '{';
   let first = true;
   for (const { column, key } of SORTED_COLUMNS) {
-    const value = row[column];
-    if (value === null || value === undefined) {
+    const json = columnJson(column, row[column]);
+    if (json === undefined) {
       continue;
-    }
-    let json: string;
-    if (column === 'seq') {
-      json = String(Number(value));
-    } else if (column === 'occurred_at') {
-      json = JSON.stringify(toIso(value as Date | string));
-    } else {
-      json = JSON.stringify(value);
     }
     out += first ? `${key}:${json}` : `,${key}:${json}`;
     first = false;
   }
   return `${out}}`;
+}
+
+/**
+ * The canonical JSON of a row that has no sequence number yet, in the two
+ * parts around the number: `head + seq + tail` equals {@link canonicalRow} of
+ * the numbered row. Lets a batch be serialised before the chain head is
+ * locked; under the lock only {@link hashNumbered} remains.
+ */
+export type CanonicalParts = { head: string; tail: string };
+
+/** See {@link CanonicalParts}. */
+export function canonicalParts(
+  row: Omit<EventRow, 'hash' | 'prev_hash' | 'seq'>,
+): CanonicalParts {
+  let head = '{';
+  let tail = '';
+  let first = true;
+  let numbered = false;
+  for (const { column, key } of SORTED_COLUMNS) {
+    if (column === 'seq') {
+      head += first ? `${key}:` : `,${key}:`;
+      first = false;
+      numbered = true;
+      continue;
+    }
+    const json = columnJson(column, row[column]);
+    if (json === undefined) {
+      continue;
+    }
+    const part = first ? `${key}:${json}` : `,${key}:${json}`;
+    first = false;
+    if (numbered) {
+      tail += part;
+    } else {
+      head += part;
+    }
+  }
+  return { head, tail: `${tail}}` };
 }
 
 /** hash = sha256(prevHash + canonical JSON of the row), hex. */
@@ -96,6 +140,20 @@ export function hashRow(
   return createHash('sha256')
     .update(prevHash)
     .update(canonicalRow(row))
+    .digest('hex');
+}
+
+/** {@link hashRow} of a row serialised by {@link canonicalParts}, numbered `seq`. */
+export function hashNumbered(
+  prevHash: string,
+  parts: CanonicalParts,
+  seq: number,
+): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(parts.head)
+    .update(String(seq))
+    .update(parts.tail)
     .digest('hex');
 }
 
