@@ -43,6 +43,8 @@ fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  # The backend shuts down gracefully (a few seconds): whoever stops this script sees it gone.
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
 
