@@ -4,7 +4,7 @@ ENV := source scripts/env.sh &&
 # The machine's PostgreSQL, used by the database tests through @backstage/backend-test-utils.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 
-.PHONY: bootstrap start test check lint unit install-test e2e postgres test-conformance bench
+.PHONY: bootstrap start start-prod bench-web test check lint unit install-test e2e postgres test-conformance bench
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -12,6 +12,11 @@ bootstrap:
 ## Starts the example Backstage (frontend :3000, backend :7007) on SQLite with kube-sim.
 start: bootstrap
 	@scripts/start.sh
+
+## The same example built for production: the backend serves the built app on one port
+## (KUBECHART_PORT, default 7007), SQLite, kube-sim. See scripts/start-prod.sh for its options.
+start-prod: bootstrap
+	@scripts/start-prod.sh
 
 ## Type check, lint, every jest test (SQLite and PostgreSQL), the browser tests, then the install test.
 test: bootstrap postgres check unit e2e install-test
@@ -41,3 +46,7 @@ test-conformance: bootstrap
 
 bench: bootstrap postgres
 	@$(ENV) yarn bench
+
+## Page load times in Chromium against the production build, seeded data; not part of `make bench`.
+bench-web: bootstrap postgres
+	@$(ENV) yarn bench:web

@@ -1,0 +1,168 @@
+/*
+ * Seeds a long audit trail for the browser benchmark (`yarn bench:web`). Not a test and not part
+ * of the plugin: run by scripts/bench-web.sh before the production backend starts.
+ *
+ *   AUDIT_SEED_DB=postgresql://…/<the audit-log plugin's database> AUDIT_SEED_EVENTS=1000000 \
+ *     node --require @backstage/cli/config/nodeTransform.cjs src/benchSeed.ts
+ *
+ * Each row is made by the functions DatabaseAuditStore.append uses (inputToRow, then hashRow with
+ * the previous event's hash), so rows, sequence numbers and the hash chain are exactly what the
+ * plugin writes; on PostgreSQL 10,000 rows go in per statement (json_populate_recordset) with the
+ * chain head moved in the same transaction, elsewhere through DatabaseAuditStore.append. The
+ * free-text (trigram) index is dropped during the load (its migration rolled back) and rebuilt
+ * once at the end (the migration applied again). The whole chain is verified last.
+ */
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import knexFactory from 'knex';
+import { Knex } from 'knex';
+import { EventRow, hashRow } from './database/chain';
+import { DatabaseAuditStore } from './database/DatabaseAuditStore';
+import { inputToRow } from './database/rows';
+
+const DB = process.env.AUDIT_SEED_DB;
+const TOTAL = Number(process.env.AUDIT_SEED_EVENTS ?? 1_000_000);
+/** One event every 2.6 s: a million cover about a month, the newest a minute old. */
+const SPACING_MS = 2600;
+const BATCH = 10_000;
+
+const PLUGINS = [
+  'catalog',
+  'scaffolder',
+  'kubechart',
+  'kube-assistant',
+  'auth',
+];
+const EVENT_IDS = [
+  'entity-fetch',
+  'task',
+  'chart-install',
+  'tenant-provision',
+  'query',
+  'login',
+];
+const SEVERITIES = [
+  'low',
+  'low',
+  'low',
+  'medium',
+  'medium',
+  'high',
+  'critical',
+] as const;
+
+/** Deterministic pseudo-random integer in [0, n) for event i and dimension d. */
+function pick(i: number, d: number, n: number): number {
+  let x = Math.imul(i ^ (d * 0x9e3779b9), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return ((x ^ (x >>> 16)) >>> 0) % n;
+}
+
+function seedEvent(i: number, startMs: number): AuditEventInput {
+  const plugin = PLUGINS[pick(i, 1, PLUGINS.length)];
+  return {
+    occurredAt: new Date(startMs + i * SPACING_MS).toISOString(),
+    actor: `user:default/user-${pick(i, 2, 50)}`,
+    plugin,
+    eventId: EVENT_IDS[pick(i, 3, EVENT_IDS.length)],
+    severity: SEVERITIES[pick(i, 4, SEVERITIES.length)],
+    status: pick(i, 5, 20) === 0 ? 'failed' : 'succeeded',
+    target: {
+      entityRef: `component:default/service-${pick(i, 6, 1000)}`,
+      cluster: 'kube-sim',
+      namespace: `team-${pick(i, 8, 40)}`,
+    },
+    request: {
+      method: pick(i, 9, 3) ? 'GET' : 'POST',
+      path: `/api/${plugin}/things/${pick(i, 10, 1000)}`,
+      ip: '10.0.0.1',
+      userAgent: 'bench-seed',
+    },
+    meta: { index: i, values: { replicas: pick(i, 11, 5) } },
+  };
+}
+
+/** Appends a batch as DatabaseAuditStore.append does, in one statement (PostgreSQL). */
+async function appendBulk(knex: Knex, events: AuditEventInput[]) {
+  await knex.transaction(async tx => {
+    const head = await tx('audit_log_chain_head')
+      .where({ id: 1 })
+      .forUpdate()
+      .first();
+    if (!head)
+      throw new Error('no chain head row; are the migrations applied?');
+    let seq = Number(head.last_seq);
+    let prevHash: string = head.last_hash;
+    const rows: EventRow[] = events.map(event => {
+      const row = inputToRow(event, ++seq);
+      const hash = hashRow(prevHash, row);
+      const linked = { ...row, prev_hash: prevHash, hash };
+      prevHash = hash;
+      return linked;
+    });
+    await tx.raw(
+      'INSERT INTO audit_log_events SELECT * FROM json_populate_recordset(NULL::audit_log_events, ?)',
+      [JSON.stringify(rows)],
+    );
+    await tx('audit_log_chain_head')
+      .where({ id: 1 })
+      .update({ last_seq: seq, last_hash: prevHash });
+  });
+}
+
+async function main() {
+  if (!DB) throw new Error('AUDIT_SEED_DB (a connection string) is required');
+  const knex = knexFactory({
+    client: DB.startsWith('postgres') ? 'pg' : 'better-sqlite3',
+    connection: DB.startsWith('postgres') ? DB : { filename: DB },
+    useNullAsDefault: true,
+    pool: { min: 0, max: 2 },
+  });
+  try {
+    const directory = DatabaseAuditStore.migrationsDirectory;
+    await knex.migrate.latest({ directory });
+    const [, pending] = await knex.migrate.list({ directory });
+    if (pending.length > 0) throw new Error('migrations left pending');
+    // Without the free-text index while loading (the last migration); rebuilt below.
+    await knex.migrate.down({ directory });
+    const store = new DatabaseAuditStore(knex);
+    const started = Date.now();
+    const startMs = Date.now() - 60_000 - TOTAL * SPACING_MS;
+    for (let done = 0; done < TOTAL; done += BATCH) {
+      const n = Math.min(BATCH, TOTAL - done);
+      const batch = Array.from({ length: n }, (_, k) =>
+        seedEvent(done + k, startMs),
+      );
+      if (knex.client.config.client === 'pg') {
+        await appendBulk(knex, batch);
+      } else {
+        await store.append(batch);
+      }
+    }
+    const loaded = (Date.now() - started) / 1000;
+    await knex.migrate.latest({ directory });
+    if (knex.client.config.client === 'pg') {
+      await knex.raw('ANALYZE audit_log_events');
+    }
+    const indexed = (Date.now() - started) / 1000 - loaded;
+    const verify = await store.verify();
+    if (!verify.ok || verify.checked < TOTAL) {
+      throw new Error(
+        `the seeded chain does not verify: ${JSON.stringify(verify)}`,
+      );
+    }
+    console.log(
+      `audit seed: ${verify.checked.toLocaleString(
+        'en-US',
+      )} events in ${loaded.toFixed(1)} s, search index ${indexed.toFixed(
+        1,
+      )} s, chain valid`,
+    );
+  } finally {
+    await knex.destroy();
+  }
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exitCode = 1;
+});
