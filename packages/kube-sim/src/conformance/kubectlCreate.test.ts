@@ -119,6 +119,17 @@ describe('conformance: kubectl create sends protobuf bodies', () => {
     expect(d.metadata?.managedFields?.[0]?.manager).toBe('kubectl-create');
   });
 
+  it('kubectl explain reads the schema from /openapi/v2 in protobuf', async () => {
+    const out = await kubectl(
+      'explain',
+      'deployment.spec.strategy',
+      '--output=plaintext-openapiv2',
+    );
+    expect(out).toContain('RESOURCE: strategy <Object>');
+    expect(out).toMatch(/FIELDS:\n\s+rollingUpdate\t<Object>/);
+    expect(out).toMatch(/\n\s+type\t<string>/);
+  });
+
   it('keeps an explicit zero of an optional field (replicas 0 is not defaulted to 1)', async () => {
     await kubectl(
       'create',
