@@ -206,7 +206,7 @@ describe('real kubectl against kube-sim', () => {
         'kubectl.kubernetes.io/last-applied-configuration'
       ],
     ).toContain('"k1"');
-    expect(d.metadata?.managedFields?.[0].manager).toBe(
+    expect(d.metadata?.managedFields?.map(m => m.manager)).toContain(
       'kubectl-client-side-apply',
     );
     await kubectl('rollout', 'status', 'deployment/k1', '--timeout=20s');

@@ -179,6 +179,73 @@ describe('conformance: YAML duplicate keys, bad base64 and Table columns', () =>
     expect(without.body.rows[0].object).toBeNull();
   });
 
+  it('writes managedFields as a real server: `.` members where a write added a node, Apply entries first', async () => {
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const created = await apps.createNamespacedDeployment({
+      namespace: cluster.ns,
+      fieldManager: 'creator',
+      body: {
+        metadata: { name: 'owned', labels: { app: 'owned' } },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'owned' } },
+          template: {
+            metadata: { labels: { app: 'owned' } },
+            spec: { containers: [{ name: 'app', image: 'nginx:1.26' }] },
+          },
+        },
+      },
+    });
+    const entry = created.metadata!.managedFields!.find(
+      m => m.manager === 'creator',
+    )!;
+    const f = entry.fieldsV1 as Record<string, any>;
+    // As rollout/01-deployment-create.json: maps, pointer structs and list items added by the write own
+    // themselves; value structs and a list that is never omitted (containers) do not.
+    expect(f['f:metadata']['f:labels']['.']).toEqual({});
+    expect(f['f:metadata']['.']).toBeUndefined();
+    expect(f['f:spec']['.']).toBeUndefined();
+    expect(f['f:spec']['f:strategy']['.']).toBeUndefined();
+    expect(f['f:spec']['f:strategy']['f:rollingUpdate']['.']).toEqual({});
+    expect(f['f:spec']['f:template']['.']).toBeUndefined();
+    const containers = f['f:spec']['f:template']['f:spec']['f:containers'];
+    expect(containers['.']).toBeUndefined();
+    expect(containers['k:{"name":"app"}']['.']).toEqual({});
+    expect(containers['k:{"name":"app"}']['f:image']).toEqual({});
+
+    // A server-side apply entry has `.` on list items only (cm-apply-create.json), and comes first.
+    const applied = await apply(
+      `/apis/apps/v1/namespaces/${cluster.ns}/deployments/owned?fieldManager=applier&force=true`,
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata:',
+        '  name: owned',
+        '  annotations:',
+        '    example.com/note: x',
+        'spec:',
+        '  template:',
+        '    spec:',
+        '      containers:',
+        '      - name: app',
+        '        image: nginx:1.27',
+        '',
+      ].join('\n'),
+    );
+    expect(applied.status).toBe(200);
+    const entries = applied.body.metadata.managedFields;
+    expect(entries[0].manager).toBe('applier');
+    expect(entries[0].operation).toBe('Apply');
+    const a = entries[0].fieldsV1;
+    expect(a['f:metadata']['f:annotations']['.']).toBeUndefined();
+    expect(a['f:metadata']['f:annotations']['f:example.com/note']).toEqual({});
+    expect(
+      a['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"app"}'][
+        '.'
+      ],
+    ).toEqual({});
+  });
+
   it('answers Pods as a Table with the nine columns of a v1.26 server', async () => {
     const res = await rawRequest(
       cluster.kc,
