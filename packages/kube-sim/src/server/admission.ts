@@ -202,8 +202,14 @@ export class BuiltinAdmission implements Admission {
           finalizers: ['kubernetes'],
           ...(isPlainObject(spec) ? spec : {}),
         };
+        // The phase follows the deletion; the namespace controller's deletion conditions are kept.
         obj.status = {
           phase: obj.metadata.deletionTimestamp ? 'Terminating' : 'Active',
+          ...(isPlainObject(obj.status) &&
+          obj.metadata.deletionTimestamp &&
+          Array.isArray(obj.status.conditions)
+            ? { conditions: obj.status.conditions }
+            : {}),
         };
         break;
       case 'pods':
