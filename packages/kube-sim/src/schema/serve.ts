@@ -208,14 +208,15 @@ function toV2Schema(schema: any): any {
   if (!schema || typeof schema !== 'object') return schema;
   const out: Record<string, any> = {};
   for (const [k, v] of Object.entries(schema)) {
-    out[k] =
-      k === 'properties' && v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v as object).map(([n, s]) => [n, toV2Schema(s)]),
-          )
-        : k === 'items' || k === 'additionalProperties' || k === 'allOf'
-        ? toV2Schema(v)
-        : v;
+    if (k === 'properties' && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(
+        Object.entries(v as object).map(([n, s]) => [n, toV2Schema(s)]),
+      );
+    } else if (k === 'items' || k === 'additionalProperties' || k === 'allOf') {
+      out[k] = toV2Schema(v);
+    } else {
+      out[k] = v;
+    }
   }
   if (
     Array.isArray(out.allOf) &&

@@ -112,8 +112,10 @@ export function sortManagedFields(
 ): ManagedFieldsEntry[] {
   const seconds = (t: string | undefined) =>
     t ? Math.floor(Date.parse(t) / 1000) : 0;
-  const cmp = (a: string | undefined, b: string | undefined) =>
-    (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
+  const cmp = (a = '', b = '') => {
+    if (a === b) return 0;
+    return a < b ? -1 : 1;
+  };
   return [...entries].sort(
     (p, q) =>
       cmp(p.operation, q.operation) ||

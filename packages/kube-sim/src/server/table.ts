@@ -320,6 +320,17 @@ const COLUMNS: Record<string, Column[]> = {
   ],
 };
 
+/** A row's `object`: `includeObject=None` null, `Object` the object, otherwise its PartialObjectMetadata. */
+function rowObject(o: KubeObject, includeObject: string | undefined) {
+  if (includeObject === 'None') return null;
+  if (includeObject === 'Object') return o;
+  return {
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: o.metadata,
+  };
+}
+
 /** Renders objects as a `meta.k8s.io/v1` Table: the columns `kubectl get` prints. */
 export function toTable(
   type: ResourceType,
@@ -349,16 +360,7 @@ export function toTable(
     })),
     rows: objects.map(o => ({
       cells: columns.map(c => c.cell(o)),
-      object:
-        includeObject === 'None'
-          ? null
-          : includeObject === 'Object'
-          ? o
-          : {
-              kind: 'PartialObjectMetadata',
-              apiVersion: 'meta.k8s.io/v1',
-              metadata: o.metadata,
-            },
+      object: rowObject(o, includeObject),
     })),
   };
 }
