@@ -550,7 +550,7 @@ export class Controller {
             this.api.removeNow(t, o);
           } else if (!o.metadata.deletionTimestamp) {
             try {
-              this.api.delete(t, name, o.metadata.name, {});
+              this.api.delete(t, name, o.metadata.name!, {});
             } catch {
               // Gone meanwhile.
             }

@@ -8,7 +8,8 @@ export function wantsTable(accept: string | undefined): boolean {
 
 type Column = {
   name: string;
-  type?: 'string' | 'integer' | 'date';
+  type?: string;
+  format?: string;
   priority?: number;
   /** The real server's column description (empty where kube-sim has no recording of it). */
   description?: string;
@@ -320,6 +321,44 @@ const COLUMNS: Record<string, Column[]> = {
   ],
 };
 
+/** The value at a simple JSONPath (`.spec.size`, `.status.conditions[0].type`), or null. */
+function jsonPathValue(o: unknown, path: string): unknown {
+  let cur: any = o;
+  for (const part of path.replace(/^\./, '').split('.')) {
+    const m = part.match(/^([^[\]]*)((?:\[\d+\])*)$/);
+    if (!m) return null;
+    if (m[1]) cur = cur?.[m[1]];
+    for (const i of m[2].match(/\d+/g) ?? []) cur = cur?.[Number(i)];
+    if (cur === undefined) return null;
+  }
+  return cur;
+}
+
+/**
+ * A custom resource's columns: Name, then its version's `additionalPrinterColumns` with the descriptions the
+ * server gives them (crd/12-cr-list-as-table.json); dates print as ages, as kubectl shows them.
+ */
+function printerColumns(type: ResourceType): Column[] | undefined {
+  const cols = type.custom?.printerColumns;
+  if (!cols?.length) return undefined;
+  return [
+    name,
+    ...cols.map(c => ({
+      name: c.name,
+      type: c.type,
+      format: c.format,
+      priority: c.priority,
+      description:
+        c.description ??
+        `Custom resource definition column (in JSONPath format): ${c.jsonPath}`,
+      cell: (o: KubeObject) => {
+        const v = jsonPathValue(o, c.jsonPath);
+        return c.type === 'date' && typeof v === 'string' ? humanAge(v) : v;
+      },
+    })),
+  ];
+}
+
 /** A row's `object`: `includeObject=None` null, `Object` the object, otherwise its PartialObjectMetadata. */
 function rowObject(o: KubeObject, includeObject: string | undefined) {
   if (includeObject === 'None') return null;
@@ -339,14 +378,15 @@ export function toTable(
   /** `includeObject`: `Metadata` (default) a PartialObjectMetadata per row, `Object` the object, `None` null. */
   includeObject?: string,
 ) {
-  const columns = COLUMNS[typeId(type)] ?? [
-    name,
-    {
-      name: 'Created At',
-      type: 'date',
-      cell: o => o.metadata.creationTimestamp,
-    },
-  ];
+  const columns = printerColumns(type) ??
+    COLUMNS[typeId(type)] ?? [
+      name,
+      {
+        name: 'Created At',
+        type: 'date',
+        cell: o => o.metadata.creationTimestamp,
+      },
+    ];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -354,7 +394,7 @@ export function toTable(
     columnDefinitions: columns.map(c => ({
       name: c.name,
       type: c.type ?? 'string',
-      format: c === name ? 'name' : '',
+      format: c === name ? 'name' : c.format ?? '',
       description: c.description ?? '',
       priority: c.priority ?? 0,
     })),
