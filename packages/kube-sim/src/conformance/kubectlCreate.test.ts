@@ -7,6 +7,8 @@ import {
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
+  NetworkingV1Api,
+  PolicyV1Api,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import {
@@ -148,7 +150,7 @@ describe('conformance: kubectl create sends protobuf bodies', () => {
     expect(d.spec?.replicas).toBe(0);
   });
 
-  it('creates a Service, a ServiceAccount, a Job, a quota and RBAC objects', async () => {
+  it('creates a Service, a ServiceAccount, a Job, a quota, an Ingress, a PodDisruptionBudget and RBAC objects', async () => {
     await kubectl(
       'create',
       'service',
@@ -198,6 +200,40 @@ describe('conformance: kubectl create sends protobuf bodies', () => {
       namespace: ns,
     });
     expect(quota.spec?.hard).toEqual({ pods: '2', 'requests.cpu': '1' });
+
+    const ingressArgs = [
+      'create',
+      'ingress',
+      'front',
+      '--rule=shop.example.com/cart=front:80',
+      '-n',
+      ns,
+    ];
+    const sentIngress = await clientSide(...ingressArgs);
+    await kubectl(...ingressArgs);
+    const ingress = await cluster.kc
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedIngress({ name: 'front', namespace: ns });
+    expect(ingress.spec?.rules).toEqual(sentIngress.spec.rules);
+    expect(ingress.spec?.rules?.[0].http?.paths[0].backend.service).toEqual({
+      name: 'front',
+      port: { number: 80 },
+    });
+
+    await kubectl(
+      'create',
+      'poddisruptionbudget',
+      'front',
+      '--selector=app=front',
+      '--min-available=50%',
+      '-n',
+      ns,
+    );
+    const pdb = await cluster.kc
+      .makeApiClient(PolicyV1Api)
+      .readNamespacedPodDisruptionBudget({ name: 'front', namespace: ns });
+    expect(pdb.spec?.minAvailable).toBe('50%');
+    expect(pdb.spec?.selector).toEqual({ matchLabels: { app: 'front' } });
 
     const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
     await kubectl(

@@ -346,6 +346,10 @@ function decodeMessage(type: string, buf: Buffer, at: string) {
     }
     const value = decodeValue(fieldType, f, path);
     if (value === undefined) continue;
+    if (flags.includes('i')) {
+      Object.assign(out, value);
+      continue;
+    }
     if (!flags.includes('p') && !MESSAGES[fieldType]) {
       if (value === '' || value === 0 || value === false) continue;
     }

@@ -7,6 +7,7 @@
  * `IntOrString`) or the name of another message in the table. Flags:
  * - `r`: repeated (a JSON list);
  * - `m`: a `map<string, type>` (a JSON object);
+ * - `i`: an embedded struct whose fields JSON inlines into the parent (IngressRule's IngressRuleValue);
  * - `p`: a Go pointer (`*int32`, `*bool`…): kept when zero. Non-pointer scalars are always on the wire and their
  *   zero value is what `omitempty` leaves out of the JSON, so a zero there is dropped.
  *
@@ -249,6 +250,67 @@ export const MESSAGES: Record<string, MessageTable> = {
   },
   JobStatus: {},
 
+  // networking.k8s.io/v1
+  Ingress: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['spec', 'IngressSpec'],
+    3: ['status', 'IngressStatus'],
+  },
+  IngressSpec: {
+    1: ['defaultBackend', 'IngressBackend', 'p'],
+    2: ['tls', 'IngressTLS', 'r'],
+    3: ['rules', 'IngressRule', 'r'],
+    4: ['ingressClassName', S, 'p'],
+  },
+  IngressTLS: {
+    1: ['hosts', S, 'r'],
+    2: ['secretName', S],
+  },
+  IngressRule: {
+    1: ['host', S],
+    // Inlined in JSON: its `http` is a field of the rule.
+    2: ['ingressRuleValue', 'IngressRuleValue', 'i'],
+  },
+  IngressRuleValue: { 1: ['http', 'HTTPIngressRuleValue', 'p'] },
+  HTTPIngressRuleValue: { 1: ['paths', 'HTTPIngressPath', 'r'] },
+  HTTPIngressPath: {
+    1: ['path', S],
+    2: ['backend', 'IngressBackend'],
+    3: ['pathType', S, 'p'],
+  },
+  IngressBackend: {
+    3: ['resource', 'TypedLocalObjectReference', 'p'],
+    4: ['service', 'IngressServiceBackend', 'p'],
+  },
+  TypedLocalObjectReference: {
+    1: ['apiGroup', S, 'p'],
+    2: ['kind', S],
+    3: ['name', S],
+  },
+  IngressServiceBackend: {
+    1: ['name', S],
+    2: ['port', 'ServiceBackendPort'],
+  },
+  ServiceBackendPort: {
+    1: ['name', S],
+    2: ['number', I],
+  },
+  IngressStatus: {},
+
+  // policy/v1
+  PodDisruptionBudget: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['spec', 'PodDisruptionBudgetSpec'],
+    3: ['status', 'PodDisruptionBudgetStatus'],
+  },
+  PodDisruptionBudgetSpec: {
+    1: ['minAvailable', 'IntOrString', 'p'],
+    2: ['selector', 'LabelSelector', 'p'],
+    3: ['maxUnavailable', 'IntOrString', 'p'],
+    4: ['unhealthyPodEvictionPolicy', S, 'p'],
+  },
+  PodDisruptionBudgetStatus: {},
+
   // rbac.authorization.k8s.io/v1
   Role: {
     1: ['metadata', 'ObjectMeta'],
@@ -300,6 +362,8 @@ export const GENERIC_KINDS: Record<string, string> = {
   'v1/ResourceQuota': 'ResourceQuota',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
+  'networking.k8s.io/v1/Ingress': 'Ingress',
+  'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
   'rbac.authorization.k8s.io/v1/Role': 'Role',
   'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
   'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
