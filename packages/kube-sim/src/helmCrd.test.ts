@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -27,6 +27,25 @@ describe('helm installs a chart with a crds/ folder against kube-sim', () => {
   afterAll(async () => {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Runs first: the CRD does not exist yet. helm 3 validates the Widget against /openapi/v2 (in protobuf), since
+  // /openapi/v3 does not list its group, then fails to map the kind, as against a real server.
+  it('helm 3 reports a custom resource whose CRD is missing as "resource mapping not found"', async () => {
+    const withoutCrds = join(dir, 'chart-without-crds');
+    cpSync(chart, withoutCrds, { recursive: true });
+    rmSync(join(withoutCrds, 'crds'), { recursive: true, force: true });
+    const helm = helmRunner('helm3', dir);
+    let stderr = '';
+    try {
+      await helm('install', 'nocrd', withoutCrds, '-n', 'default', '--dry-run');
+    } catch (e) {
+      stderr = String((e as { stderr?: string }).stderr);
+    }
+    expect(stderr).toContain(
+      'Error: INSTALLATION FAILED: unable to build kubernetes objects from release manifest: resource mapping not found for name: "nocrd-widget" namespace: "" from "": no matches for kind "Widget" in version "stable.example.com/v1"',
+    );
+    expect(stderr).toContain('ensure CRDs are installed first');
   });
 
   it.each(['helm4', 'helm3', 'helm4'] as const)(

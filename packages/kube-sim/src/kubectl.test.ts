@@ -142,11 +142,36 @@ describe('real kubectl against kube-sim', () => {
       'AGE',
       'IP',
       'NODE',
+      'NOMINATED NODE',
+      'READINESS GATES',
     ]);
     const checkout = rows.find(r => r.startsWith('checkout-web-'))!;
     expect(checkout).toMatch(/0\/1\s+CrashLoopBackOff\s+\d+/);
     expect(rows.find(r => r.startsWith('inventory-db-0'))).toMatch(
       /1\/1\s+Running\s+0/,
+    );
+    // The eight Deployment columns of a v1.26 server (metadata/05-list-deployments-as-Table.json).
+    const deployments = await kubectl(
+      'get',
+      'deployments',
+      '-n',
+      'payments',
+      '-o',
+      'wide',
+    );
+    const [dHeader, dRow] = deployments.trim().split('\n');
+    expect(dHeader.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'READY',
+      'UP-TO-DATE',
+      'AVAILABLE',
+      'AGE',
+      'CONTAINERS',
+      'IMAGES',
+      'SELECTOR',
+    ]);
+    expect(dRow).toMatch(
+      /^payments-api\s+\d\/2\s+\d\s+\d\s+\S+\s+\S+\s+ghcr\.io\/kubechart-demo\/payments-api:1\.8\.2\s+app=payments-api$/,
     );
     const nodes = await kubectl('get', 'nodes');
     expect(nodes).toMatch(/kube-sim-node-1\s+Ready\s+<none>\s+\S+\s+v1\.26\.1/);
@@ -181,7 +206,7 @@ describe('real kubectl against kube-sim', () => {
         'kubectl.kubernetes.io/last-applied-configuration'
       ],
     ).toContain('"k1"');
-    expect(d.metadata?.managedFields?.[0].manager).toBe(
+    expect(d.metadata?.managedFields?.map(m => m.manager)).toContain(
       'kubectl-client-side-apply',
     );
     await kubectl('rollout', 'status', 'deployment/k1', '--timeout=20s');

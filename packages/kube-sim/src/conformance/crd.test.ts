@@ -71,6 +71,14 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
               served: true,
               storage: true,
               subresources: { status: {} },
+              additionalPrinterColumns: [
+                { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+                {
+                  name: 'Age',
+                  type: 'date',
+                  jsonPath: '.metadata.creationTimestamp',
+                },
+              ],
               schema: {
                 openAPIV3Schema: {
                   type: 'object',
@@ -187,6 +195,31 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
     const all = await request('GET', `/apis/${group}/v1/widgets`);
     expect(all.status).toBe(200);
     expect(all.body.items.map((i: any) => i.metadata.name)).toContain('w1');
+    // kubectl get: the additionalPrinterColumns (crd/12-cr-list-as-table.json).
+    const table = await rawRequest(cluster.kc, 'GET', widgets(), {
+      headers: { Accept: 'application/json;as=Table;g=meta.k8s.io;v=v1' },
+    });
+    expect(
+      table.body.columnDefinitions.map((c: any) => [
+        c.name,
+        c.type,
+        c.description,
+      ]),
+    ).toEqual([
+      ['Name', 'string', expect.stringMatching(/^Name must be unique/)],
+      [
+        'Size',
+        'integer',
+        'Custom resource definition column (in JSONPath format): .spec.size',
+      ],
+      [
+        'Age',
+        'date',
+        'Custom resource definition column (in JSONPath format): .metadata.creationTimestamp',
+      ],
+    ]);
+    expect(table.body.rows[0].cells.slice(0, 2)).toEqual(['w1', 2]);
+    expect(table.body.rows[0].cells[2]).toMatch(/^\d+s$/);
   });
 
   it('prunes undeclared fields (keeping preserve-unknown-fields subtrees), warns, or refuses them', async () => {

@@ -3,7 +3,7 @@ import { KubeApi } from '../server/api';
 import { formatQuantity } from '../server/quantity';
 import { ResourceType, typeId } from '../server/resources';
 import { StoreEvent } from '../server/store';
-import { deepClone, deepEqual, KubeObject } from '../server/types';
+import { deepClone, deepEqual, KubeObject, nowIso } from '../server/types';
 import { EventRecorder } from './events';
 import { Kubelets } from './kubelet';
 import { ServiceControllers } from './services';
@@ -535,23 +535,131 @@ export class Controller {
     }
   }
 
-  /** Namespace deletion: everything in it is deleted, then the namespace itself after a short delay. */
+  /**
+   * Namespace deletion: everything in it is deleted (objects with finalizers are only marked, and stay until
+   * their finalizers are removed), then the namespace itself after a short delay. While content remains, the
+   * namespace carries the five deletion conditions of the real namespace controller and is checked again
+   * (../shared/reference/kube-api/delete/namespace/04-*, 05-*).
+   */
   private finalizeNamespace(name: string) {
-    for (const t of this.api.registry.types) {
-      if (!t.namespaced || t.virtual) continue;
-      for (const o of this.api.store.list(t, name)) {
-        this.api.removeNow(t, o);
-      }
-    }
-    this.after(this.opts.namespaceDeletionDelayMs, () => {
-      const ns = this.api.tryGet(this.t.namespaces, undefined, name);
-      if (!ns || !ns.metadata.deletionTimestamp) return;
+    const deleteContent = () => {
       for (const t of this.api.registry.types) {
         if (!t.namespaced || t.virtual) continue;
-        for (const o of this.api.store.list(t, name)) this.api.removeNow(t, o);
+        for (const o of this.api.store.list(t, name)) {
+          if ((o.metadata.finalizers ?? []).length === 0) {
+            this.api.removeNow(t, o);
+          } else if (!o.metadata.deletionTimestamp) {
+            try {
+              this.api.delete(t, name, o.metadata.name!, {});
+            } catch {
+              // Gone meanwhile.
+            }
+          }
+        }
       }
-      this.api.removeNow(this.t.namespaces, ns);
+    };
+    deleteContent();
+    const check = () => {
+      const ns = this.api.tryGet(this.t.namespaces, undefined, name);
+      if (!ns || !ns.metadata.deletionTimestamp) return;
+      deleteContent();
+      const remaining = new Map<string, number>();
+      const finalizers = new Map<string, number>();
+      for (const t of this.api.registry.types) {
+        if (!t.namespaced || t.virtual) continue;
+        for (const o of this.api.store.list(t, name)) {
+          const key = `${t.plural}.${t.group}`;
+          remaining.set(key, (remaining.get(key) ?? 0) + 1);
+          for (const f of o.metadata.finalizers ?? [])
+            finalizers.set(f, (finalizers.get(f) ?? 0) + 1);
+        }
+      }
+      if (remaining.size === 0) {
+        this.api.removeNow(this.t.namespaces, ns);
+        return;
+      }
+      this.setNamespaceDeletionConditions(ns, remaining, finalizers);
+      this.after(this.opts.namespaceDeletionDelayMs, check);
+    };
+    this.after(this.opts.namespaceDeletionDelayMs, check);
+  }
+
+  private setNamespaceDeletionConditions(
+    ns: KubeObject,
+    remaining: Map<string, number>,
+    finalizers: Map<string, number>,
+  ) {
+    const counts = (m: Map<string, number>, word: string) =>
+      [...m.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, n]) => `${k}${word}${n} resource instances`)
+        .join(', ');
+    const wanted = [
+      [
+        'NamespaceDeletionDiscoveryFailure',
+        'False',
+        'ResourcesDiscovered',
+        'All resources successfully discovered',
+      ],
+      [
+        'NamespaceDeletionGroupVersionParsingFailure',
+        'False',
+        'ParsedGroupVersions',
+        'All legacy kube types successfully parsed',
+      ],
+      [
+        'NamespaceDeletionContentFailure',
+        'False',
+        'ContentDeleted',
+        'All content successfully deleted, may be waiting on finalization',
+      ],
+      [
+        'NamespaceContentRemaining',
+        'True',
+        'SomeResourcesRemain',
+        `Some resources are remaining: ${counts(remaining, ' has ')}`,
+      ],
+      finalizers.size
+        ? [
+            'NamespaceFinalizersRemaining',
+            'True',
+            'SomeFinalizersRemain',
+            `Some content in the namespace has finalizers remaining: ${counts(
+              finalizers,
+              ' in ',
+            )}`,
+          ]
+        : [
+            'NamespaceFinalizersRemaining',
+            'False',
+            'ContentHasNoFinalizers',
+            'All content-preserving finalizers finished',
+          ],
+    ];
+    const old: any[] = ns.status?.conditions ?? [];
+    const now = nowIso();
+    const conditions = wanted.map(([type, status, reason, message]) => {
+      const prev = old.find(c => c.type === type);
+      return {
+        type,
+        status,
+        lastTransitionTime:
+          prev && prev.status === status ? prev.lastTransitionTime : now,
+        reason,
+        message,
+      };
     });
+    if (deepEqual(old, conditions)) return;
+    const next = deepClone(ns);
+    next.status = { ...(next.status ?? {}), conditions };
+    this.api.commitUpdate(
+      this.t.namespaces,
+      ns,
+      next,
+      { manager: 'kube-controller-manager' },
+      'status',
+      'Update',
+    );
   }
 
   private updateQuotas(ns: string) {

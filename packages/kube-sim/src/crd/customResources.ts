@@ -42,6 +42,9 @@ export function typesOf(crd: KubeObject): ResourceType[] {
           schema: v.schema?.openAPIV3Schema ?? {},
           listKind: names.listKind ?? `${names.kind}List`,
           singular: names.singular ?? String(names.kind).toLowerCase(),
+          printerColumns: Array.isArray(v.additionalPrinterColumns)
+            ? v.additionalPrinterColumns
+            : undefined,
         },
       }),
     );

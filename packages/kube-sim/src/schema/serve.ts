@@ -1,14 +1,18 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { ResourceRegistry } from '../server/resources';
 import { openApiHash, openApiKey, RecordedOpenApi } from './openapi';
+import { openApiV2Protobuf } from './openapiV2Protobuf';
 
 /** A document of one group-version kube-sim makes up when no real one was recorded. */
 export type FallbackDocument = (group: string, version: string) => unknown;
 
 interface Served {
-  text: string;
+  text: string | Buffer;
   hash: string;
 }
+
+const V2_PROTOBUF =
+  'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 
 /**
  * `/openapi/v3`, `/openapi/v3/<group-version>` and `/openapi/v2`, answered as a v1.26 server
@@ -18,6 +22,7 @@ interface Served {
 export class OpenApiServer {
   private readonly extra = new Map<string, () => unknown>();
   private v2: Served | undefined;
+  private v2Protobuf: { from: Served; served: Served } | undefined;
   private v2Generation = -1;
   private generation = 0;
 
@@ -43,6 +48,17 @@ export class OpenApiServer {
   handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     const path = url.pathname.replace(/\/+$/, '');
     if (path === '/openapi/v2') {
+      if (String(req.headers.accept ?? '').includes(V2_PROTOBUF)) {
+        // As the v3 documents in protobuf (openapi/README): the answer's type is application/octet-stream.
+        this.write(
+          req,
+          res,
+          url,
+          this.swaggerProtobuf(),
+          'application/octet-stream',
+        );
+        return true;
+      }
       this.write(req, res, url, this.swagger(), 'application/json');
       return true;
     }
@@ -142,17 +158,31 @@ export class OpenApiServer {
     res.end(req.method === 'HEAD' ? undefined : doc.text);
   }
 
+  /** The same document in protobuf (see openapiV2Protobuf.ts). */
+  private swaggerProtobuf(): Served {
+    const json = this.swagger();
+    if (this.v2Protobuf?.from !== json) {
+      const bytes = openApiV2Protobuf(JSON.parse(String(json.text)));
+      this.v2Protobuf = {
+        from: json,
+        served: { text: bytes, hash: openApiHash(bytes.toString('base64')) },
+      };
+    }
+    return this.v2Protobuf.served;
+  }
+
   /** Swagger 2.0 built from the v3 documents: their schemas as definitions, their operations as paths. */
   private swagger(): Served {
     if (this.v2 && this.v2Generation === this.generation) return this.v2;
     const definitions: Record<string, unknown> = {};
     const paths: Record<string, unknown> = {};
     for (const key of this.keys()) {
-      const doc = JSON.parse(this.document(key)!.text) as {
+      const doc = JSON.parse(String(this.document(key)!.text)) as {
         paths?: Record<string, Record<string, any>>;
         components?: { schemas?: Record<string, unknown> };
       };
-      Object.assign(definitions, doc.components?.schemas ?? {});
+      for (const [name, def] of Object.entries(doc.components?.schemas ?? {}))
+        definitions[name] = toV2Schema(def);
       for (const [p, item] of Object.entries(doc.paths ?? {})) {
         paths[p] = toV2PathItem(item);
       }
@@ -167,6 +197,42 @@ export class OpenApiServer {
     this.v2Generation = this.generation;
     return this.v2;
   }
+}
+
+/**
+ * v3 wraps a reference as `{allOf: [{$ref}], default: {}}`; Swagger 2.0 (and a real server's /openapi/v2) has a
+ * plain `$ref` beside the description, which clients walking the schema (`kubectl explain`) need.
+ */
+function toV2Schema(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(toV2Schema);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'properties' && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(
+        Object.entries(v as object).map(([n, s]) => [n, toV2Schema(s)]),
+      );
+    } else if (k === 'items' || k === 'additionalProperties' || k === 'allOf') {
+      out[k] = toV2Schema(v);
+    } else {
+      out[k] = v;
+    }
+  }
+  if (
+    Array.isArray(out.allOf) &&
+    out.allOf.length === 1 &&
+    typeof out.allOf[0]?.$ref === 'string'
+  ) {
+    out.$ref = out.allOf[0].$ref;
+    delete out.allOf;
+    if (
+      out.default &&
+      typeof out.default === 'object' &&
+      Object.keys(out.default).length === 0
+    )
+      delete out.default;
+  }
+  return out;
 }
 
 function toV2Parameter(p: any) {

@@ -202,8 +202,14 @@ export class BuiltinAdmission implements Admission {
           finalizers: ['kubernetes'],
           ...(isPlainObject(spec) ? spec : {}),
         };
+        // The phase follows the deletion; the namespace controller's deletion conditions are kept.
         obj.status = {
           phase: obj.metadata.deletionTimestamp ? 'Terminating' : 'Active',
+          ...(isPlainObject(obj.status) &&
+          obj.metadata.deletionTimestamp &&
+          Array.isArray(obj.status.conditions)
+            ? { conditions: obj.status.conditions }
+            : {}),
         };
         break;
       case 'pods':
@@ -264,10 +270,17 @@ export class BuiltinAdmission implements Admission {
       case 'deployments.apps':
         if (!isPlainObject(spec)) break;
         spec.replicas = spec.replicas ?? 1;
-        spec.strategy = spec.strategy ?? {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
-        };
+        // As SetDefaults_Deployment: an empty `strategy: {}` (what kubectl sends) is defaulted field by field.
+        spec.strategy = isPlainObject(spec.strategy) ? spec.strategy : {};
+        spec.strategy.type = spec.strategy.type || 'RollingUpdate';
+        if (spec.strategy.type === 'RollingUpdate') {
+          const ru = isPlainObject(spec.strategy.rollingUpdate)
+            ? spec.strategy.rollingUpdate
+            : {};
+          ru.maxUnavailable = ru.maxUnavailable ?? '25%';
+          ru.maxSurge = ru.maxSurge ?? '25%';
+          spec.strategy.rollingUpdate = ru;
+        }
         spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10;
         spec.progressDeadlineSeconds = spec.progressDeadlineSeconds ?? 600;
         defaultTemplate(spec);
@@ -281,19 +294,38 @@ export class BuiltinAdmission implements Admission {
         if (!isPlainObject(spec)) break;
         spec.replicas = spec.replicas ?? 1;
         spec.podManagementPolicy = spec.podManagementPolicy ?? 'OrderedReady';
-        spec.updateStrategy = spec.updateStrategy ?? {
-          type: 'RollingUpdate',
-          rollingUpdate: { partition: 0 },
-        };
+        spec.updateStrategy = isPlainObject(spec.updateStrategy)
+          ? spec.updateStrategy
+          : {};
+        if (!spec.updateStrategy.type) {
+          spec.updateStrategy.type = 'RollingUpdate';
+          spec.updateStrategy.rollingUpdate =
+            spec.updateStrategy.rollingUpdate ?? {};
+        }
+        if (
+          spec.updateStrategy.type === 'RollingUpdate' &&
+          isPlainObject(spec.updateStrategy.rollingUpdate)
+        ) {
+          spec.updateStrategy.rollingUpdate.partition =
+            spec.updateStrategy.rollingUpdate.partition ?? 0;
+        }
         spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10;
         defaultTemplate(spec);
         break;
       case 'daemonsets.apps':
         if (!isPlainObject(spec)) break;
-        spec.updateStrategy = spec.updateStrategy ?? {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
-        };
+        spec.updateStrategy = isPlainObject(spec.updateStrategy)
+          ? spec.updateStrategy
+          : {};
+        spec.updateStrategy.type = spec.updateStrategy.type || 'RollingUpdate';
+        if (spec.updateStrategy.type === 'RollingUpdate') {
+          const ru = isPlainObject(spec.updateStrategy.rollingUpdate)
+            ? spec.updateStrategy.rollingUpdate
+            : {};
+          ru.maxUnavailable = ru.maxUnavailable ?? 1;
+          ru.maxSurge = ru.maxSurge ?? 0;
+          spec.updateStrategy.rollingUpdate = ru;
+        }
         spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10;
         defaultTemplate(spec);
         break;

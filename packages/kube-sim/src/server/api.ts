@@ -33,6 +33,7 @@ import {
 } from './managedFields';
 import { randomSuffix, validateName } from './objectNames';
 import { FieldValidation, SchemaValidator } from '../schema/validation';
+import { FieldSetSchema } from './fieldSetShape';
 import { checkShape } from './shape';
 import { errors, StatusError } from './status';
 import { objectKey, Store } from './store';
@@ -328,7 +329,7 @@ export class KubeApi {
         paths: new Set(leafFields(requestView)),
       },
     ];
-    meta.managedFields = writeManagers(ms);
+    meta.managedFields = writeManagers(ms, this.fieldSetSchema(type));
     if (!meta.managedFields) delete meta.managedFields;
     if (ctx.dryRun) return obj;
     if (requestedRv && ctx.rejectResourceVersion) {
@@ -444,7 +445,7 @@ export class KubeApi {
     const managers =
       managersOverride ??
       updateManagers(old, obj, ctx.manager, subresource, operation);
-    const nextManaged = writeManagers(managers);
+    const nextManaged = writeManagers(managers, this.fieldSetSchema(type));
     if (
       deepEqual(stripVolatile(obj), stripVolatile(old)) &&
       sameOwnership(nextManaged, old.metadata.managedFields)
@@ -743,6 +744,17 @@ export class KubeApi {
   private decodeFields(type: ResourceType, obj: KubeObject, ctx: WriteContext) {
     if (!ctx.fieldValidation || !this.schemas) return;
     this.schemas.decode(type, obj, ctx.fieldValidation, ctx.warnings ?? []);
+  }
+
+  /** The kind's schema for shaping `managedFields` (none when schema validation is off or no document exists). */
+  private fieldSetSchema(type: ResourceType): FieldSetSchema | undefined {
+    const schema = this.schemas?.schemaFor(type);
+    if (!schema) return undefined;
+    return {
+      root: schema.root,
+      resolve: schema.resolve,
+      custom: !!(schema.customResource || type.custom),
+    };
   }
 
   private validate(

@@ -31,6 +31,7 @@ import {
 import { serveWatch } from './watch';
 import { serveEventsV1 } from './eventsV1Handler';
 import { duplicateFields } from './duplicateFields';
+import { duplicateYamlKeys } from './duplicateYamlKeys';
 import { recordedOpenApi } from '../schema/openapi';
 import { OpenApiServer } from '../schema/serve';
 import { parseFieldValidation, warningHeader } from '../schema/validation';
@@ -241,9 +242,23 @@ export function createHandler(opts: HandlerOptions) {
      * A JSON body with a key twice in one object: the last value counts (JSON.parse), reported as the
      * strict decoder does: a `duplicate field` Warning, or with `Strict` the 400 (fields/05-*.json).
      */
-    function reportDuplicateFields(raw: Buffer) {
-      if (mediaType(req) !== 'application/json') return;
+    function reportDuplicateFields(raw: Buffer, yamlBody = false) {
       if (ctx.fieldValidation === 'Ignore') return;
+      if (yamlBody || mediaType(req) === 'application/yaml') {
+        // fields/07-apply-duplicate-key-*.json: a Warning per key, or with Strict the YAML decoder's 400.
+        const keys = duplicateYamlKeys(raw.toString('utf8'));
+        if (keys.length === 0) return;
+        if (ctx.fieldValidation === 'Strict') {
+          throw errors.badRequest(
+            `error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  ${keys.join(
+              '\n  ',
+            )}`,
+          );
+        }
+        warnings.push(...keys);
+        return;
+      }
+      if (mediaType(req) !== 'application/json') return;
       const found = duplicateFields(raw.toString('utf8')).map(
         path => `duplicate field "${path}"`,
       );
@@ -336,9 +351,12 @@ export function createHandler(opts: HandlerOptions) {
             send(
               res,
               200,
-              toTable(type, [obj], {
-                resourceVersion: obj.metadata.resourceVersion,
-              }),
+              toTable(
+                type,
+                [obj],
+                { resourceVersion: obj.metadata.resourceVersion },
+                q.get('includeObject') ?? undefined,
+              ),
             );
             return;
           }
@@ -348,7 +366,16 @@ export function createHandler(opts: HandlerOptions) {
         case 'list': {
           const list = api.list(type, namespace, listOptions(type, q));
           if (wantsTable(req.headers.accept)) {
-            send(res, 200, toTable(type, list.items, list.metadata));
+            send(
+              res,
+              200,
+              toTable(
+                type,
+                list.items,
+                list.metadata,
+                q.get('includeObject') ?? undefined,
+              ),
+            );
             return;
           }
           const partial = metadataRequest(req.headers.accept);
@@ -417,6 +444,10 @@ export function createHandler(opts: HandlerOptions) {
             raw,
             patchType === 'apply' ? 'application/yaml' : 'application/json',
           );
+          if (patchType === 'apply') {
+            reportDuplicateFields(raw, true);
+            if (!subresource) checkSecretData(type, body, name!);
+          }
           if (subresource === 'scale' && patchType === 'apply') {
             send(res, 200, applyScale(type, namespace, name!, body, ctx, q));
             return;

@@ -5,6 +5,11 @@ import {
   readField,
   toFieldsV1,
 } from './patch';
+import {
+  FieldSetSchema,
+  sortManagedFields,
+  withDotEntries,
+} from './fieldSetShape';
 import { groupVersion } from './resources';
 import { deepEqual, KubeObject, ManagedFieldsEntry, nowIso } from './types';
 
@@ -74,8 +79,10 @@ export function readManagers(obj: KubeObject | undefined): ManagerState[] {
   }));
 }
 
+/** The `managedFields` entries of `managers`, shaped and ordered as a real server writes them (fieldSetShape.ts). */
 export function writeManagers(
   managers: ManagerState[],
+  schema?: FieldSetSchema,
 ): ManagedFieldsEntry[] | undefined {
   const out = managers
     .filter(m => m.paths.size > 0)
@@ -85,10 +92,10 @@ export function writeManagers(
       apiVersion: m.apiVersion,
       time: m.time,
       fieldsType: 'FieldsV1' as const,
-      fieldsV1: toFieldsV1(m.paths),
+      fieldsV1: withDotEntries(toFieldsV1(m.paths), m.operation, schema),
       ...(m.subresource ? { subresource: m.subresource } : {}),
     }));
-  return out.length ? out : undefined;
+  return out.length ? sortManagedFields(out) : undefined;
 }
 
 /**

@@ -1,11 +1,13 @@
-import { errors } from './status';
+import { GENERIC_KINDS, MESSAGES } from './protobufMessages';
+import { errors, StatusError } from './status';
 import { KubeObject } from './types';
 
 /**
- * Decodes the Kubernetes protobuf request bodies real clients send for Secrets and ConfigMaps
- * (helm stores its releases that way): the 4 bytes `k8s\0`, then a `runtime.Unknown` whose `raw`
- * field holds the object message. Only the fields of those kinds, DeleteOptions and the
- * authorization.k8s.io access reviews (`kubectl auth can-i`) are read.
+ * Decodes the Kubernetes protobuf request bodies real clients send: the 4 bytes `k8s\0`, then a
+ * `runtime.Unknown` whose `raw` field holds the object message. Secrets and ConfigMaps (helm stores its
+ * releases that way), DeleteOptions and the authorization.k8s.io access reviews (`kubectl auth can-i`)
+ * have decoders of their own; the kinds `kubectl create` sends (Deployments, Namespaces, Services…) are
+ * read through the field tables of protobufMessages.ts.
  */
 
 type Field = { no: number; wire: number; value: Buffer | number | bigint };
@@ -254,6 +256,108 @@ function decodeDeleteOptions(buf: Buffer): KubeObject {
   return obj as KubeObject;
 }
 
+/** A field a table does not list, or of another wire type than listed: the body is refused, never half-read. */
+class UnknownField extends Error {}
+
+const isEmpty = (f: Field) =>
+  f.wire === 0
+    ? f.value === 0n
+    : f.wire === 2 && (f.value as Buffer).length === 0;
+
+function decodeScalar(type: string, f: Field, at: string): unknown {
+  if (type === 'int' && f.wire === 0)
+    return Number(BigInt.asIntN(64, f.value as bigint));
+  if (type === 'bool' && f.wire === 0) return f.value !== 0n;
+  if (type === 'string' && f.wire === 2) return str(f);
+  if (type === 'bytes' && f.wire === 2) return bytes(f).toString('base64');
+  throw new UnknownField(`${at}: wire type ${f.wire} is not ${type}`);
+}
+
+function decodeSpecial(type: string, buf: Buffer): unknown {
+  const fs = fields(buf);
+  if (type === 'Quantity') {
+    const q = fs.find(f => f.no === 1);
+    return q ? str(q) : '';
+  }
+  if (type === 'IntOrString') {
+    let kind = 0n;
+    let intVal = 0;
+    let strVal = '';
+    for (const f of fs) {
+      if (f.no === 1) kind = f.value as bigint;
+      if (f.no === 2) intVal = Number(BigInt.asIntN(32, f.value as bigint));
+      if (f.no === 3) strVal = str(f);
+    }
+    return kind === 1n ? strVal : intVal;
+  }
+  // Time: seconds and nanos; the zero time is JSON null (dropped).
+  let seconds = 0n;
+  for (const f of fs)
+    if (f.no === 1) seconds = BigInt.asIntN(64, f.value as bigint);
+  return seconds
+    ? `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}Z`
+    : undefined;
+}
+
+const SPECIAL = new Set(['Time', 'Quantity', 'IntOrString']);
+
+function decodeValue(type: string, f: Field, at: string): unknown {
+  if (SPECIAL.has(type)) {
+    if (f.wire !== 2) throw new UnknownField(`${at}: not a message`);
+    return decodeSpecial(type, bytes(f));
+  }
+  if (MESSAGES[type]) {
+    if (f.wire !== 2) throw new UnknownField(`${at}: not a message`);
+    return decodeMessage(type, bytes(f), at);
+  }
+  return decodeScalar(type, f, at);
+}
+
+/**
+ * One message as the JSON a Go client would have sent: messages that are on the wire become objects (a
+ * non-pointer struct is `{}` in JSON even when empty, as `resources: {}`), zero scalars are dropped unless
+ * the field is a pointer, the zero Time and an IntOrString of 0 in a non-pointer field too.
+ */
+function decodeMessage(type: string, buf: Buffer, at: string) {
+  const table = MESSAGES[type];
+  const out: Record<string, any> = {};
+  for (const f of fields(buf)) {
+    const def = table[f.no];
+    if (!def) {
+      if (isEmpty(f)) continue;
+      throw new UnknownField(`${at}: field ${f.no} of ${type}`);
+    }
+    const [json, fieldType, flags = ''] = def;
+    const path = `${at}.${json}`;
+    if (flags.includes('m')) {
+      let key = '';
+      let value: unknown =
+        SPECIAL.has(fieldType) || MESSAGES[fieldType] ? {} : '';
+      for (const e of fields(bytes(f))) {
+        if (e.no === 1) key = str(e);
+        if (e.no === 2) value = decodeValue(fieldType, e, `${path}.${key}`);
+      }
+      out[json] = { ...(out[json] ?? {}), [key]: value };
+      continue;
+    }
+    if (flags.includes('r')) {
+      out[json] = [...(out[json] ?? []), decodeValue(fieldType, f, path)];
+      continue;
+    }
+    const value = decodeValue(fieldType, f, path);
+    if (value === undefined) continue;
+    if (flags.includes('i')) {
+      Object.assign(out, value);
+      continue;
+    }
+    if (!flags.includes('p') && !MESSAGES[fieldType]) {
+      if (value === '' || value === 0 || value === false) continue;
+    }
+    out[json] = value;
+  }
+  return out;
+}
+
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 export function decodeProtobufBody(body: Buffer): KubeObject {
@@ -281,10 +385,26 @@ export function decodeProtobufBody(body: Buffer): KubeObject {
     if (kind === 'DeleteOptions') return decodeDeleteOptions(raw);
     if (apiVersion === 'authorization.k8s.io/v1' && ACCESS_REVIEWS.has(kind))
       return decodeAccessReview(kind, raw);
-    // kube-sim decodes protobuf only for what helm sends (Secrets, ConfigMaps, DeleteOptions).
+    const message = GENERIC_KINDS[`${apiVersion}/${kind}`];
+    if (message) {
+      return {
+        apiVersion,
+        kind,
+        ...decodeMessage(message, raw, ''),
+      } as KubeObject;
+    }
+    // Kinds kube-sim has no field table for (see protobufMessages.ts).
     throw errors.unsupportedMediaType();
   } catch (e) {
     if ((e as any)?.code) throw e;
+    if (e instanceof UnknownField) {
+      // Not a real server's answer: kube-sim refuses a body it cannot read whole rather than drop a field.
+      throw new StatusError(
+        415,
+        'UnsupportedMediaType',
+        `kube-sim cannot decode this protobuf body (${e.message}); send it as application/json`,
+      );
+    }
     throw errors.badRequest(
       `unable to decode protobuf body: ${(e as Error).message}`,
     );

@@ -43,6 +43,15 @@ export interface CustomResourceInfo {
   schema: Record<string, unknown>;
   listKind: string;
   singular: string;
+  /** The version's `additionalPrinterColumns` (Table columns). */
+  printerColumns?: Array<{
+    name: string;
+    type: string;
+    jsonPath: string;
+    format?: string;
+    description?: string;
+    priority?: number;
+  }>;
 }
 
 const ALL: Verb[] = [
