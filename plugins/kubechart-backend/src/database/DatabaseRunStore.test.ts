@@ -133,6 +133,52 @@ describe.each(databases.eachSupportedId())(
       ).rejects.toThrow('Invalid cursor');
     });
 
+    it('pages filtered runs newest first, each run once, also across runs created in the same millisecond', async () => {
+      const { knex, store } = await createStore();
+      const statuses = ['succeeded', 'failed', 'running', 'awaiting-approval'] as const;
+      const runs: Array<{ id: string; entityRef: string; actor: string; status: string; createdAt: number }> = [];
+      for (let i = 0; i < 36; i++) {
+        const run = newRun({ entityRef: `component:default/e${i % 3}`, actor: `user:default/u${i % 4}` });
+        await store.createRun(run, []);
+        // Six runs share each millisecond, so pages break between runs with equal times.
+        const createdAt = 1_700_000_000_000 + Math.floor(i / 6) * 1000;
+        const status = statuses[(i * 7) % 4];
+        await knex('kubechart_runs').where({ id: run.id }).update({ created_at: createdAt, status });
+        runs.push({ id: run.id, entityRef: run.entityRef!, actor: run.actor, status, createdAt });
+      }
+      const newestFirst = (a: (typeof runs)[0], b: (typeof runs)[0]) =>
+        b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1);
+      const filters = [
+        {},
+        { entityRef: 'component:default/e1' },
+        { actor: 'user:default/u2' },
+        { status: 'failed' as const },
+        { entityRef: 'component:default/e2', status: 'running' as const },
+        { entityRef: 'component:default/e0', actor: 'user:default/u0' },
+        { from: new Date(1_700_000_001_000), to: new Date(1_700_000_004_000) },
+        { entityRef: 'component:default/e1', from: new Date(1_700_000_002_000) },
+      ];
+      for (const filter of filters) {
+        const expected = runs
+          .filter(r => !filter.entityRef || r.entityRef === filter.entityRef)
+          .filter(r => !filter.actor || r.actor === filter.actor)
+          .filter(r => !filter.status || r.status === filter.status)
+          .filter(r => !filter.from || r.createdAt >= filter.from.getTime())
+          .filter(r => !filter.to || r.createdAt < filter.to.getTime())
+          .sort(newestFirst)
+          .map(r => r.id);
+        expect(expected.length).toBeGreaterThan(0);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listRuns(filter, { cursor, limit: 4 });
+          seen.push(...page.items.map(r => r.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect({ filter, ids: seen }).toEqual({ filter, ids: expected });
+      }
+    });
+
     it('appends events in order and reads them after a cursor', async () => {
       const { store } = await createStore();
       const run = await store.createRun(newRun(), []);
