@@ -34,6 +34,8 @@ import { RunEngine } from './engine/RunEngine';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
 import { runDiff } from './service/runDiff';
+// Development tooling, like the tests: the same large manifests as the diff tests.
+// eslint-disable-next-line no-restricted-imports
 import { chartManifest, largeTenantRuns } from './__testUtils__/largeTenant';
 import { makeTrimmedInformer, trimPod } from './health/trimmedInformer';
 

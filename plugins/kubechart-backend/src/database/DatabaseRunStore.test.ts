@@ -408,6 +408,27 @@ describe.each(databases.eachSupportedId())(
       ).toMatchObject({ status: 'running', lease_epoch: 0 });
     });
 
+    it('migrates the history indexes up and down, the filters finding the same runs', async () => {
+      const { knex, store } = await createStore();
+      const directory = `${__dirname}/../../migrations`;
+      for (let i = 0; i < 6; i++) {
+        const r = await store.createRun(newRun({ actor: `user:default/u${i % 2}` }), []);
+        await store.finishRun(r.id, i % 3 ? 'succeeded' : 'failed');
+      }
+      const filtered = async () =>
+        Promise.all(
+          [{ status: 'failed' as const }, { actor: 'user:default/u1' }, { entityRef: 'component:default/shop', status: 'succeeded' as const }].map(
+            async f => (await store.listRuns(f, { limit: 10 })).items.map(r => r.id),
+          ),
+        );
+      const before = await filtered();
+      expect(before.map(ids => ids.length)).toEqual([2, 3, 4]);
+      await knex.migrate.down({ directory, name: '20261205000000_history_indexes.js' });
+      expect(await filtered()).toEqual(before);
+      await knex.migrate.latest({ directory });
+      expect(await filtered()).toEqual(before);
+    });
+
     // A rendered chart: many similar objects, as helm writes them.
     const bigManifest = Array.from(
       { length: 200 },

@@ -562,11 +562,9 @@ export class DatabaseRunStore implements RunStore {
     if (filter.to) q.where('created_at', '<', filter.to.getTime());
     if (page.cursor) {
       const [c, i] = decodeCursor(page.cursor);
-      q.where(b =>
-        b
-          .where('created_at', '<', c)
-          .orWhere(b2 => b2.where('created_at', c).andWhere('id', '<', i)),
-      );
+      // A row comparison, which PostgreSQL reads as an index range (`created_at < c OR …` is a
+      // filter over every newer run); SQLite has row values since 3.15.
+      q.whereRaw('(created_at, id) < (?, ?)', [c, i]);
     }
     const rows = await q
       .orderBy([

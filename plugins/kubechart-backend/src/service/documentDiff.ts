@@ -115,7 +115,12 @@ export function documentPatch(
       timeout: budget,
     });
     if (!lineDiff) return false;
-    for (const c of lineDiff) push(c.added ? '+' : c.removed ? '-' : ' ', c.value);
+    for (const c of lineDiff) {
+      let sign: Part['sign'] = ' ';
+      if (c.added) sign = '+';
+      else if (c.removed) sign = '-';
+      push(sign, c.value);
+    }
     return true;
   };
   let i = 0;
