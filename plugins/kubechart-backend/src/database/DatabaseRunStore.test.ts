@@ -408,6 +408,31 @@ describe.each(databases.eachSupportedId())(
       ).toMatchObject({ status: 'running', lease_epoch: 0 });
     });
 
+    it('lists runs with their approval gate, and runs without one without it', async () => {
+      const { store } = await createStore();
+      const plain = await store.createRun(newRun(), []);
+      const gated = await store.createAwaitingRun(
+        newRun(),
+        {
+          rule: 'prod',
+          required: 2,
+          approvers: ['group:default/sre'],
+          planHash: 'h',
+          planSalt: 'secret-salt',
+          expiresAt: new Date(Date.now() + 3_600_000),
+          exec: {},
+        },
+        {},
+      );
+      const { items } = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 10 });
+      expect(items.map(r => r.id).sort()).toEqual([gated.id, plain.id].sort());
+      const listedGate = items.find(r => r.id === gated.id)!.approval;
+      expect(listedGate).toMatchObject({ rule: 'prod', state: 'awaiting', required: 2, approvers: ['group:default/sre'], decisions: [] });
+      expect(JSON.stringify(listedGate)).not.toContain('secret-salt');
+      expect(listedGate).toEqual((await store.getRun(gated.id))!.approval);
+      expect(items.find(r => r.id === plain.id)!.approval).toBeUndefined();
+    });
+
     it('migrates the history indexes up and down, the filters finding the same runs', async () => {
       const { knex, store } = await createStore();
       const directory = `${__dirname}/../../migrations`;
