@@ -5,7 +5,7 @@ import { documentPatch } from './documentDiff';
 export const DIFF_MAX_EDIT_LENGTH = 2000;
 /** Longest time one run diff may take. */
 export const DIFF_TIMEOUT_MS = 2000;
-/** Longest a diff holds the event loop in one go; beyond it the whole texts are diffed step by step. */
+/** Longest one step of a diff holds the event loop; beyond it the whole texts are diffed step by step. */
 export const DIFF_SYNC_BUDGET_MS = 20;
 
 /**
@@ -13,24 +13,26 @@ export const DIFF_SYNC_BUDGET_MS = 20;
  * {@link DIFF_MAX_EDIT_LENGTH} changed lines or {@link DIFF_TIMEOUT_MS}. Myers' algorithm is
  * quadratic on very different texts, and stored manifests may be megabytes long.
  *
- * First object by object ({@link documentPatch}: only changed objects are diffed line by line), in
- * one go for at most {@link DIFF_SYNC_BUDGET_MS}: a few milliseconds for two 500-object manifests.
- * When that gives up, the whole texts are diffed in jsdiff's asynchronous mode, one edit length
- * per turn of the event loop (about 1 ms each at the least: hundreds of milliseconds for such
- * manifests, which is why it is only the fallback).
+ * First object by object ({@link documentPatch}: only changed objects are diffed line by line,
+ * yielding to the event loop every few milliseconds, no step longer than
+ * {@link DIFF_SYNC_BUDGET_MS}): a few milliseconds for two 500-object manifests. When that gives
+ * up, the whole texts are diffed in jsdiff's asynchronous mode, one edit length per turn of the
+ * event loop (about 1 ms each at the least: hundreds of milliseconds for such manifests, which is
+ * why it is only the fallback).
  */
-export function boundedPatch(
+export async function boundedPatch(
   fromName: string,
   toName: string,
   from: string,
   to: string,
 ): Promise<string> {
   const started = Date.now();
-  const byObject = documentPatch(fromName, toName, from, to, {
+  const byObject = await documentPatch(fromName, toName, from, to, {
     maxChangedLines: DIFF_MAX_EDIT_LENGTH,
-    timeoutMs: DIFF_SYNC_BUDGET_MS,
+    timeoutMs: DIFF_TIMEOUT_MS,
+    stepMs: DIFF_SYNC_BUDGET_MS,
   });
-  if (byObject !== undefined) return Promise.resolve(byObject);
+  if (byObject !== undefined) return byObject;
   return new Promise(resolve =>
     createTwoFilesPatch(fromName, toName, from, to, undefined, undefined, {
       maxEditLength: DIFF_MAX_EDIT_LENGTH,

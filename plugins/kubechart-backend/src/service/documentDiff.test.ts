@@ -2,7 +2,7 @@ import { applyPatch, createTwoFilesPatch } from 'diff';
 import { chartManifest, largeTenantRuns } from '../__testUtils__/largeTenant';
 import { documentPatch } from './documentDiff';
 
-const limits = { maxChangedLines: 2000, timeoutMs: 10_000 };
+const limits = { maxChangedLines: 2000, timeoutMs: 10_000, stepMs: 1000 };
 const jsdiff = (from: string, to: string) => createTwoFilesPatch('old', 'new', from, to);
 const byObject = (from: string, to: string) => documentPatch('old', 'new', from, to, limits);
 
@@ -11,7 +11,7 @@ describe('documentPatch', () => {
     names.map(n => chartManifest(n, 'team-a', tag(n))).join('---\n');
   const names = Array.from({ length: 20 }, (_, i) => `app-${i}`);
 
-  it('gives the patch jsdiff gives when objects change in place', () => {
+  it('gives the patch jsdiff gives when objects change in place', async () => {
     const cases: Array<[string, string, string]> = [
       ['image tags in a few objects', releases(names), releases(names, n => (n.endsWith('3') ? '2.0.0' : '1.0.0'))],
       ['changes a few lines apart in neighbouring objects (one hunk)', releases(names), releases(names).replace('memory: 128Mi\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app-4', 'memory: 256Mi\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app-4').replace('app.kubernetes.io/name: app-4\n    app.kubernetes.io/managed-by: Helm\n---', 'app.kubernetes.io/name: app-4\n    app.kubernetes.io/managed-by: Tiller\n---')],
@@ -24,13 +24,13 @@ describe('documentPatch', () => {
       ['no change', releases(names), releases(names)],
     ];
     for (const [what, from, to] of cases) {
-      expect({ what, patch: byObject(from, to) }).toEqual({ what, patch: jsdiff(from, to) });
+      expect({ what, patch: await byObject(from, to) }).toEqual({ what, patch: jsdiff(from, to) });
     }
   });
 
-  it('shows a removed or added object as one block, turning one manifest into the other', () => {
+  it('shows a removed or added object as one block, turning one manifest into the other', async () => {
     const { before, after, removed, added } = largeTenantRuns();
-    const patch = byObject(before.manifest!, after.manifest!)!;
+    const patch = (await byObject(before.manifest!, after.manifest!))!;
     expect(applyPatch(before.manifest!, patch)).toBe(after.manifest);
     for (const name of removed) {
       const block = chartManifest(name, 'tenant-big', '1.4.2').split('\n').slice(0, -1).map(l => `-${l}`).join('\n');
@@ -45,11 +45,11 @@ describe('documentPatch', () => {
     expect(changedLines(patch)).toBe(changedLines(jsdiff(before.manifest!, after.manifest!)));
   });
 
-  it('gives up beyond the changed-line limit or the time limit', () => {
+  it('gives up beyond the changed-line limit or the time limit', async () => {
     const five = releases(names.slice(0, 5));
     const other = releases(names.slice(0, 5).map(n => `${n}-other`));
-    expect(byObject(five, other)).toBe(jsdiff(five, other));
-    expect(documentPatch('old', 'new', five, other, { maxChangedLines: 100, timeoutMs: 10_000 })).toBeUndefined();
-    expect(documentPatch('old', 'new', five, other, { maxChangedLines: 2000, timeoutMs: -1 })).toBeUndefined();
+    expect(await byObject(five, other)).toBe(jsdiff(five, other));
+    expect(await documentPatch('old', 'new', five, other, { ...limits, maxChangedLines: 100 })).toBeUndefined();
+    expect(await documentPatch('old', 'new', five, other, { ...limits, timeoutMs: -1 })).toBeUndefined();
   });
 });

@@ -63,6 +63,9 @@ function objectKey(doc: string): string {
   return kind && name ? `${kind}\u0000${namespace}\u0000${name}` : doc;
 }
 
+/** Longest the diff runs between two turns of the event loop, unless one jsdiff call takes longer. */
+const SLICE_MS = 5;
+
 /**
  * A unified diff (the format, headers and hunks of jsdiff's `createTwoFilesPatch`) computed object
  * by object: the documents of both texts are aligned by the object they describe, only the pairs
@@ -70,27 +73,43 @@ function objectKey(doc: string): string {
  * removed are shown whole. Within changed objects the lines are jsdiff's; an object added or removed
  * is one block of lines, where a diff of the whole texts may shift the block by a few equal lines.
  *
- * Undefined when it would take longer than `timeoutMs` or change more than `maxChangedLines`
- * lines, so that the caller can fall back to diffing the whole texts.
+ * It yields to the event loop every few milliseconds; each jsdiff call it makes holds the loop for
+ * at most `stepMs`. Undefined when one of them would take longer, when the whole would take longer
+ * than `timeoutMs`, or when it would change more than `maxChangedLines` lines, so that the caller
+ * can fall back to diffing the whole texts.
  */
-export function documentPatch(
+export async function documentPatch(
   fromName: string,
   toName: string,
   from: string,
   to: string,
-  limits: { maxChangedLines: number; timeoutMs: number },
-): string | undefined {
+  limits: { maxChangedLines: number; timeoutMs: number; stepMs: number },
+): Promise<string | undefined> {
   const deadline = Date.now() + limits.timeoutMs;
   const remaining = () => deadline - Date.now();
+  const step = () => Math.max(1, Math.min(limits.stepMs, remaining()));
+  let sliceStarted = Date.now();
+  const breathe = async () => {
+    if (Date.now() - sliceStarted < SLICE_MS) return;
+    await new Promise(resolve => setImmediate(resolve));
+    sliceStarted = Date.now();
+  };
   const a = splitDocuments(from);
   const b = splitDocuments(to);
-  const aKeys = a.length === 1 && b.length === 1 ? [''] : a.map(objectKey);
-  const bKeys = a.length === 1 && b.length === 1 ? [''] : b.map(objectKey);
+  const single = a.length === 1 && b.length === 1;
+  const keys = async (docs: string[]) => {
+    const result: string[] = [];
+    for (const doc of docs) {
+      result.push(single ? '' : objectKey(doc));
+      await breathe();
+    }
+    return result;
+  };
   // One document on each side (values, a single object) is diffed whatever it describes.
-  const aligned = diffArrays(aKeys, bKeys, {
-    maxEditLength: limits.maxChangedLines,
-    timeout: Math.max(1, remaining()),
-  });
+  const aKeys = await keys(a);
+  const bKeys = await keys(b);
+  if (remaining() <= 0) return undefined;
+  const aligned = diffArrays(aKeys, bKeys, { maxEditLength: limits.maxChangedLines, timeout: step() });
   if (!aligned) return undefined;
   const parts: Part[] = [];
   let changed = 0;
@@ -108,11 +127,10 @@ export function documentPatch(
   };
   /** Line diff of two texts (changed objects, or objects replaced by others), within the limits. */
   const diffText = (x: string, y: string) => {
-    const budget = remaining();
-    if (budget <= 0) return false;
+    if (remaining() <= 0) return false;
     const lineDiff = diffLines(x, y, {
       maxEditLength: Math.max(0, limits.maxChangedLines - changed),
-      timeout: budget,
+      timeout: step(),
     });
     if (!lineDiff) return false;
     for (const c of lineDiff) {
@@ -147,11 +165,13 @@ export function documentPatch(
         const [x, y] = [a[i + k], b[j + k]];
         if (x === y) push(' ', x);
         else if (!diffText(x, y)) return undefined;
+        await breathe();
       }
       i += count;
       j += count;
     }
     if (changed > limits.maxChangedLines || remaining() <= 0) return undefined;
+    await breathe();
   }
   return formatPatch(patchOf(fromName, toName, parts));
 }
