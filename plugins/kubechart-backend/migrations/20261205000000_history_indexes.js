@@ -1,8 +1,8 @@
 // @ts-check
 
 /**
- * Indexes for the deployment history's filters at a million runs: by status (with or without an
- * entity) and by actor, each in the history's order (newest first, then id), so that a page is
+ * Indexes for the deployment history's filters at a million runs: by status and by actor, with or
+ * without an entity, each in the history's order (newest first, then id), so that a page is
  * read from the index instead of filtering the whole history by time. The actor index gains `id`
  * for the same reason.
  *
@@ -11,6 +11,7 @@
 exports.up = async function up(knex) {
   await knex.schema.alterTable('kubechart_runs', table => {
     table.index(['entity_ref', 'status', 'created_at', 'id'], 'kubechart_runs_entity_status_idx');
+    table.index(['entity_ref', 'actor', 'created_at', 'id'], 'kubechart_runs_entity_actor_idx');
     table.index(['status', 'created_at', 'id'], 'kubechart_runs_status_created_idx');
     table.index(['actor', 'created_at', 'id'], 'kubechart_runs_actor_created_idx');
   });
@@ -28,6 +29,7 @@ exports.down = async function down(knex) {
   });
   await knex.schema.alterTable('kubechart_runs', table => {
     table.dropIndex(['entity_ref', 'status', 'created_at', 'id'], 'kubechart_runs_entity_status_idx');
+    table.dropIndex(['entity_ref', 'actor', 'created_at', 'id'], 'kubechart_runs_entity_actor_idx');
     table.dropIndex(['status', 'created_at', 'id'], 'kubechart_runs_status_created_idx');
     table.dropIndex(['actor', 'created_at', 'id'], 'kubechart_runs_actor_created_idx');
   });
