@@ -302,7 +302,7 @@ async function benchHistory() {
 }
 
 /**
- * Two runs of a large tenant (167 releases of the three-object chart: 501 objects, about 10,000
+ * Two runs of a large tenant (167 releases of the three-object chart: 501 objects, about 9,500
  * lines each), the second one changing what a typical upgrade changes: a new image tag in 12
  * Deployments, replicas in 3, 2 releases removed and 2 added. Times runDiff, what
  * GET /runs/:id/diff/:other answers with.
