@@ -1,6 +1,6 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
- *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|manifests|engine|throughput]
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|diff|manifests|engine|throughput]
  * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
@@ -22,14 +22,21 @@ import {
 } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
+import { RunFilter } from './database/RunStore';
 import { RunEngine } from './engine/RunEngine';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
+import { runDiff } from './service/runDiff';
+// Development tooling, like the tests: the same large manifests as the diff tests.
+// eslint-disable-next-line no-restricted-imports
+import { chartManifest, largeTenantRuns } from './__testUtils__/largeTenant';
 import { makeTrimmedInformer, trimPod } from './health/trimmedInformer';
 
 const quiet = () => undefined;
@@ -175,63 +182,145 @@ async function benchHealth() {
   await sim.stop();
 }
 
+const HISTORY_ENTITIES = 10_000;
+const HISTORY_DAY = 86_400_000;
+
+/**
+ * Seeds KUBECHART_BENCH_RUNS (default 1,000,000) runs over 10,000 entities in one scratch database,
+ * in SQL (generate_series), with a skewed spread: a few entities hold thousands of runs, most a few
+ * dozen; each entity's runs come from its team's five people or the CI bot; 88 % succeed, 10 % fail,
+ * the rest are pending, running or waiting for approval; created over the last 365 days. Every run
+ * stores a gzip-compressed three-object manifest, as the engine writes it.
+ */
+async function seedHistory(knex: Knex, runs: number, now: number) {
+  const manifest = gzipSync(Buffer.from(chartManifest('web', 'team-a', '1.4.2'), 'utf8'));
+  const chunk = 100_000;
+  for (let from = 1; from <= runs; from += chunk) {
+    const to = Math.min(runs, from + chunk - 1);
+    await knex.raw(
+      `INSERT INTO kubechart_runs (id, kind, status, entity_ref, actor, cluster, namespace, release, input, "values",
+         manifest_gz, transitions, created_at, started_at, finished_at, heartbeat_at)
+       SELECT md5(g::text || 'run')::uuid::text,
+         (ARRAY['chart','chart','chart','chart','chart','chart','tenant','tenant','manifests','rollback'])[1 + (g % 10)],
+         CASE WHEN r.s < 0.88 THEN 'succeeded' WHEN r.s < 0.98 THEN 'failed' WHEN r.s < 0.99 THEN 'awaiting-approval'
+              WHEN r.s < 0.995 THEN 'running' ELSE 'pending' END,
+         'component:default/service-' || r.e,
+         CASE WHEN r.a < 0.1 THEN 'user:default/ci-bot' ELSE 'user:default/user-' || ((r.e % 100) * 5 + floor(r.a * 5)::int) END,
+         'prod-' || (r.e % 3), 'ns-' || r.e, 'web', '{"release":{"name":"web"}}',
+         '{"replicas":2,"image":{"tag":"1.' || (g % 10) || '.0"}}', ?::bytea,
+         '[{"status":"pending","at":"2026-01-01T00:00:00.000Z"}]', r.t, r.t, r.t + 30000, r.t + 30000
+       FROM generate_series(?::int, ?::int) AS g,
+         -- g * 0 ties the draws to each row: an uncorrelated subquery would be computed once.
+         LATERAL (SELECT floor(${HISTORY_ENTITIES} * power(random(), 2))::int + g * 0 AS e, random() AS s, random() AS a,
+                  (? - floor(random() * 365 * ${HISTORY_DAY}))::bigint AS t) AS r`,
+      [manifest, from, to, now],
+    );
+    process.stdout.write(`\rhistory: ${to.toLocaleString('en')} runs seeded`);
+  }
+  process.stdout.write('\n');
+  await knex.raw('VACUUM ANALYZE kubechart_runs');
+}
+
+/**
+ * Deployment history on PostgreSQL: the queries the history tab sends (GET /runs through
+ * DatabaseRunStore.listRuns, the store call the route makes, 20 runs a page as the tab asks for),
+ * first page and filtered by actor, status and time window, then the same filters across all
+ * entities (what the REST API and the MCP action also accept).
+ */
 async function benchHistory() {
   const base = process.env.KUBECHART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
+  const runs = Number(process.env.KUBECHART_BENCH_RUNS ?? 1_000_000);
   const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
   const dbName = 'kubechart_bench';
   await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
   await admin.raw(`CREATE DATABASE ${dbName}`);
-  await admin.destroy();
   const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 5 } });
   try {
     await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
-    console.log('history: inserting 100,000 runs over 1,000 entities…');
     const now = Date.now();
-    const kinds = ['tenant', 'chart', 'manifests', 'rollback'];
-    const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed'];
-    for (let b = 0; b < 100; b++) {
-      const rows = Array.from({ length: 1000 }, (_, i) => {
-        const n = b * 1000 + i;
-        const created = now - (100_000 - n) * 60_000;
-        return {
-          id: randomUUID(),
-          kind: kinds[n % 4],
-          status: statuses[n % 4],
-          entity_ref: `component:default/service-${n % 1000}`,
-          actor: `user:default/user-${n % 50}`,
-          cluster: 'prod',
-          namespace: `ns-${n % 1000}`,
-          release: `rel-${n % 1000}`,
-          input: JSON.stringify({ n }),
-          values: JSON.stringify({ replicas: 2, image: { tag: `1.${n % 10}.0` } }),
-          manifest: 'apiVersion: apps/v1\nkind: Deployment\n',
-          transitions: JSON.stringify([{ status: 'pending', at: new Date(created).toISOString() }]),
-          created_at: created,
-          started_at: created,
-          finished_at: created + 30_000,
-          heartbeat_at: created + 30_000,
-        };
-      });
-      await knex.batchInsert('kubechart_runs', rows, 500);
-    }
-    await knex.raw('ANALYZE kubechart_runs');
+    console.log(`history: seeding ${runs.toLocaleString('en')} runs over ${HISTORY_ENTITIES.toLocaleString('en')} entities…`);
+    const [seedMs] = await timed(() => seedHistory(knex, runs, now));
+    const perEntity = (await knex.raw(
+      `SELECT max(n) AS max, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) AS median, count(*) AS entities
+       FROM (SELECT count(*) AS n FROM kubechart_runs GROUP BY entity_ref) c`,
+    )).rows[0];
+    console.log(
+      `history: seeded in ${(seedMs / 1000).toFixed(1)} s; ${perEntity.entities} entities with runs, median ${perEntity.median} runs, most ${perEntity.max}`,
+    );
     const store = new DatabaseRunStore(knex);
-    for (let i = 0; i < 20; i++) await store.listRuns({ entityRef: `component:default/service-${i}` }, { limit: 25 });
-    const samples: number[] = [];
-    let second: number[] = [];
-    for (let i = 0; i < 300; i++) {
-      const entityRef = `component:default/service-${Math.floor(Math.random() * 1000)}`;
-      const [t, page] = await timed(() => store.listRuns({ entityRef }, { limit: 25 }));
-      samples.push(t);
-      if (i < 50 && page.nextCursor) second.push((await timed(() => store.listRuns({ entityRef }, { limit: 25, cursor: page.nextCursor })))[0]);
+    const limit = 20;
+    // Pseudo-random but repeatable picks, so that every run of the bench asks the same questions.
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const entity = () => Math.floor(HISTORY_ENTITIES * rand() ** 2);
+    const ref = (e: number) => `component:default/service-${e}`;
+    const teamMember = (e: number) => `user:default/user-${(e % 100) * 5 + Math.floor(rand() * 5)}`;
+    const statuses = ['failed', 'succeeded', 'running', 'awaiting-approval'] as const;
+    const cases: Array<[string, number, () => RunFilter]> = [
+      ['first page of an entity', 5, () => ({ entityRef: ref(entity()) })],
+      ['entity, filtered by actor', 10, () => {
+        const e = entity();
+        return { entityRef: ref(e), actor: teamMember(e) };
+      }],
+      ['entity, filtered by status', 10, () => ({ entityRef: ref(entity()), status: statuses[Math.floor(rand() * 4)] })],
+      ['entity, last 7 days', 10, () => ({ entityRef: ref(entity()), from: new Date(now - 7 * HISTORY_DAY) })],
+      ['entity, a custom 30-day range', 10, () => {
+        const to = now - Math.floor(rand() * 300) * HISTORY_DAY;
+        return { entityRef: ref(entity()), from: new Date(to - 30 * HISTORY_DAY), to: new Date(to) };
+      }],
+      ['all entities, filtered by actor', 10, () => ({ actor: teamMember(entity()) })],
+      ['all entities, filtered by status', 10, () => ({ status: statuses[Math.floor(rand() * 4)] })],
+      ['all entities, a custom 1-day range', 10, () => {
+        const to = now - Math.floor(rand() * 300) * HISTORY_DAY;
+        return { from: new Date(to - HISTORY_DAY), to: new Date(to) };
+      }],
+    ];
+    const load = () => os.loadavg().map(l => l.toFixed(2)).join(' ');
+    for (const [name, target, filter] of cases) {
+      for (let i = 0; i < 20; i++) await store.listRuns(filter(), { limit });
+      const samples: number[] = [];
+      const next: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const f = filter();
+        const [t, page] = await timed(() => store.listRuns(f, { limit }));
+        samples.push(t);
+        if (i < 100 && page.nextCursor) {
+          next.push((await timed(() => store.listRuns(f, { limit, cursor: page.nextCursor })))[0]);
+        }
+      }
+      const s = stats(samples);
+      const n = next.length ? `; next page p95 ${ms(stats(next).p95)}` : '';
+      console.log(
+        `history ${name} (${limit} a page, ${runs.toLocaleString('en')} runs): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < ${target} ms, ratio ${(s.p95 / target).toFixed(2)}${n}; load ${load()})`,
+      );
     }
-    const s = stats(samples);
-    second = second.length ? second : [0];
-    console.log(`history first page (25 of ~100 runs of one entity, 100,000 rows): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < 25 ms)`);
-    console.log(`history next page via cursor: p95 ${ms(stats(second).p95)}`);
   } finally {
     await knex.destroy();
+    if (!process.env.KUBECHART_BENCH_KEEP) await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.destroy();
   }
+}
+
+/**
+ * Two runs of a large tenant (167 releases of the three-object chart: 501 objects, about 9,500
+ * lines each), the second one changing what a typical upgrade changes: a new image tag in 12
+ * Deployments, replicas in 3, 2 releases removed and 2 added. Times runDiff, what
+ * GET /runs/:id/diff/:other answers with.
+ */
+async function benchDiff() {
+  const { before: a, after: b } = largeTenantRuns();
+  const objects = (m: string) => m.split(/^---$/m).length;
+  const lines = (m: string) => m.split('\n').length;
+  const diff = await runDiff(a, b);
+  const changed = diff.manifest.split('\n').filter(l => /^[-+](?![-+]{2} )/.test(l)).length;
+  for (let i = 0; i < 3; i++) await runDiff(a, b);
+  const samples: number[] = [];
+  for (let i = 0; i < 50; i++) samples.push((await timed(() => runDiff(a, b)))[0]);
+  const s = stats(samples);
+  const load = os.loadavg().map(l => l.toFixed(2)).join(' ');
+  console.log(
+    `diff of two runs (${objects(a.manifest!)} and ${objects(b.manifest!)} objects, ${lines(a.manifest!)} and ${lines(b.manifest!)} lines, ${changed} lines changed): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target < 50 ms, ratio ${(s.p95 / 50).toFixed(2)}; load ${load})`,
+  );
 }
 
 const helmBinary = () => execFileSync('sh', ['-c', 'command -v helm3 || command -v helm']).toString().trim();
@@ -452,6 +541,7 @@ async function main() {
   const which = process.argv[2];
   if (!which || which === 'health') await benchHealth();
   if (!which || which === 'history') await benchHistory();
+  if (!which || which === 'diff') await benchDiff();
   if (!which || which === 'manifests') await benchManifestStorage();
   if (!which || which === 'engine') await benchEngine();
   if (!which || which === 'throughput') await benchThroughput();

@@ -133,6 +133,52 @@ describe.each(databases.eachSupportedId())(
       ).rejects.toThrow('Invalid cursor');
     });
 
+    it('pages filtered runs newest first, each run once, also across runs created in the same millisecond', async () => {
+      const { knex, store } = await createStore();
+      const statuses = ['succeeded', 'failed', 'running', 'awaiting-approval'] as const;
+      const runs: Array<{ id: string; entityRef: string; actor: string; status: string; createdAt: number }> = [];
+      for (let i = 0; i < 36; i++) {
+        const run = newRun({ entityRef: `component:default/e${i % 3}`, actor: `user:default/u${i % 4}` });
+        await store.createRun(run, []);
+        // Six runs share each millisecond, so pages break between runs with equal times.
+        const createdAt = 1_700_000_000_000 + Math.floor(i / 6) * 1000;
+        const status = statuses[(i * 7) % 4];
+        await knex('kubechart_runs').where({ id: run.id }).update({ created_at: createdAt, status });
+        runs.push({ id: run.id, entityRef: run.entityRef!, actor: run.actor, status, createdAt });
+      }
+      const newestFirst = (a: (typeof runs)[0], b: (typeof runs)[0]) =>
+        b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1);
+      const filters = [
+        {},
+        { entityRef: 'component:default/e1' },
+        { actor: 'user:default/u2' },
+        { status: 'failed' as const },
+        { entityRef: 'component:default/e2', status: 'running' as const },
+        { entityRef: 'component:default/e0', actor: 'user:default/u0' },
+        { from: new Date(1_700_000_001_000), to: new Date(1_700_000_004_000) },
+        { entityRef: 'component:default/e1', from: new Date(1_700_000_002_000) },
+      ];
+      for (const filter of filters) {
+        const expected = runs
+          .filter(r => !filter.entityRef || r.entityRef === filter.entityRef)
+          .filter(r => !filter.actor || r.actor === filter.actor)
+          .filter(r => !filter.status || r.status === filter.status)
+          .filter(r => !filter.from || r.createdAt >= filter.from.getTime())
+          .filter(r => !filter.to || r.createdAt < filter.to.getTime())
+          .sort(newestFirst)
+          .map(r => r.id);
+        expect(expected.length).toBeGreaterThan(0);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listRuns(filter, { cursor, limit: 4 });
+          seen.push(...page.items.map(r => r.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect({ filter, ids: seen }).toEqual({ filter, ids: expected });
+      }
+    });
+
     it('appends events in order and reads them after a cursor', async () => {
       const { store } = await createStore();
       const run = await store.createRun(newRun(), []);
@@ -360,6 +406,52 @@ describe.each(databases.eachSupportedId())(
       expect(
         await knex('kubechart_runs').where({ id: run.id }).first(),
       ).toMatchObject({ status: 'running', lease_epoch: 0 });
+    });
+
+    it('lists runs with their approval gate, and runs without one without it', async () => {
+      const { store } = await createStore();
+      const plain = await store.createRun(newRun(), []);
+      const gated = await store.createAwaitingRun(
+        newRun(),
+        {
+          rule: 'prod',
+          required: 2,
+          approvers: ['group:default/sre'],
+          planHash: 'h',
+          planSalt: 'secret-salt',
+          expiresAt: new Date(Date.now() + 3_600_000),
+          exec: {},
+        },
+        {},
+      );
+      const { items } = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 10 });
+      expect(items.map(r => r.id).sort()).toEqual([gated.id, plain.id].sort());
+      const listedGate = items.find(r => r.id === gated.id)!.approval;
+      expect(listedGate).toMatchObject({ rule: 'prod', state: 'awaiting', required: 2, approvers: ['group:default/sre'], decisions: [] });
+      expect(JSON.stringify(listedGate)).not.toContain('secret-salt');
+      expect(listedGate).toEqual((await store.getRun(gated.id))!.approval);
+      expect(items.find(r => r.id === plain.id)!.approval).toBeUndefined();
+    });
+
+    it('migrates the history indexes up and down, the filters finding the same runs', async () => {
+      const { knex, store } = await createStore();
+      const directory = `${__dirname}/../../migrations`;
+      for (let i = 0; i < 6; i++) {
+        const r = await store.createRun(newRun({ actor: `user:default/u${i % 2}` }), []);
+        await store.finishRun(r.id, i % 3 ? 'succeeded' : 'failed');
+      }
+      const filtered = async () =>
+        Promise.all(
+          [{ status: 'failed' as const }, { actor: 'user:default/u1' }, { entityRef: 'component:default/shop', status: 'succeeded' as const }].map(
+            async f => (await store.listRuns(f, { limit: 10 })).items.map(r => r.id),
+          ),
+        );
+      const before = await filtered();
+      expect(before.map(ids => ids.length)).toEqual([2, 3, 4]);
+      await knex.migrate.down({ directory, name: '20261205000000_history_indexes.js' });
+      expect(await filtered()).toEqual(before);
+      await knex.migrate.latest({ directory });
+      expect(await filtered()).toEqual(before);
     });
 
     // A rendered chart: many similar objects, as helm writes them.

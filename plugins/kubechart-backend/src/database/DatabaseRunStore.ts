@@ -552,31 +552,36 @@ export class DatabaseRunStore implements RunStore {
     page: { cursor?: string; limit: number },
   ): Promise<RunsPage> {
     const q = this.db<RunRow>('kubechart_runs');
-    if (filter.entityRef) q.where('entity_ref', filter.entityRef);
-    if (filter.kind) q.where('kind', filter.kind);
-    if (filter.status) q.where('status', filter.status);
-    if (filter.actor) q.where('actor', filter.actor);
-    if (filter.tenant) q.where('tenant', filter.tenant);
-    if (filter.cluster) q.where('cluster', filter.cluster);
-    if (filter.from) q.where('created_at', '>=', filter.from.getTime());
-    if (filter.to) q.where('created_at', '<', filter.to.getTime());
+    if (filter.entityRef) q.where('kubechart_runs.entity_ref', filter.entityRef);
+    if (filter.kind) q.where('kubechart_runs.kind', filter.kind);
+    if (filter.status) q.where('kubechart_runs.status', filter.status);
+    if (filter.actor) q.where('kubechart_runs.actor', filter.actor);
+    if (filter.tenant) q.where('kubechart_runs.tenant', filter.tenant);
+    if (filter.cluster) q.where('kubechart_runs.cluster', filter.cluster);
+    if (filter.from) q.where('kubechart_runs.created_at', '>=', filter.from.getTime());
+    if (filter.to) q.where('kubechart_runs.created_at', '<', filter.to.getTime());
     if (page.cursor) {
       const [c, i] = decodeCursor(page.cursor);
-      q.where(b =>
-        b
-          .where('created_at', '<', c)
-          .orWhere(b2 => b2.where('created_at', c).andWhere('id', '<', i)),
-      );
+      // A row comparison, which PostgreSQL reads as an index range (`created_at < c OR …` is a
+      // filter over every newer run); SQLite has row values since 3.15.
+      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [c, i]);
     }
-    const rows = await q
+    // Whether each run has an approval gate comes with the page, so that the gates (most pages
+    // have none) cost a query only when there are some.
+    const rows: Array<RunRow & { gate_run_id: string | null }> = await q
+      .leftJoin('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
+      .select('kubechart_runs.*', 'kubechart_approvals.run_id as gate_run_id')
       .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
+        { column: 'kubechart_runs.created_at', order: 'desc' },
+        { column: 'kubechart_runs.id', order: 'desc' },
       ])
       .limit(page.limit + 1);
     const items = rows.slice(0, page.limit);
+    const gated = new Map(
+      (await this.withApprovals(items.filter(r => r.gate_run_id).map(toRun))).map(r => [r.id, r]),
+    );
     return {
-      items: await this.withApprovals(items.map(toRun)),
+      items: items.map(r => gated.get(r.id) ?? toRun(r)),
       ...(rows.length > page.limit
         ? { nextCursor: encodeCursor(items[items.length - 1]) }
         : {}),

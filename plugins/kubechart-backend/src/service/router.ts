@@ -16,7 +16,6 @@ import {
   MetricsSummary,
   PolicyReport,
   Run,
-  RunDiff,
   Tenant,
   kubechartClustersReadPermission,
   kubechartRunsApprovePermission,
@@ -36,7 +35,6 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
-import yaml from 'js-yaml';
 import { DriftStore } from '../database/DriftStore';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
@@ -45,10 +43,10 @@ import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
-import { boundedPatch } from './boundedDiff';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
+import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { policySummary } from './runAudit';
 import {
@@ -359,14 +357,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/runs/:id/diff/:other', async (req, res) => {
     const [a, b] = await Promise.all([readableRun(req, req.params.id), readableRun(req, req.params.other)]);
-    const dump = (v: unknown) => (v === undefined ? '' : yaml.dump(v, { sortKeys: true, lineWidth: -1 }));
-    const diff: RunDiff = {
-      from: a.id,
-      to: b.id,
-      values: await boundedPatch(`values@${a.id}`, `values@${b.id}`, dump(a.values), dump(b.values)),
-      manifest: await boundedPatch(`manifest@${a.id}`, `manifest@${b.id}`, a.manifest ?? '', b.manifest ?? ''),
-    };
-    res.json(diff);
+    res.json(await runDiff(a, b));
   });
 
   router.post('/policy/check', async (req, res) => {
