@@ -2,7 +2,7 @@ import { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node'
 import { kubeStatusCode } from '../lib/kubeErrors';
 
 /** Objects per list request of an informer. */
-export const LIST_PAGE_SIZE = 500;
+export const LIST_PAGE_SIZE = 100;
 
 /**
  * Lists a collection in pages of `limit` (the API server's `limit`/`continue`), passing each page's
