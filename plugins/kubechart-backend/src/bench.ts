@@ -10,7 +10,7 @@ import { ConfigReader } from '@backstage/config';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
 import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
-import { AppsV1Api, CoreV1Api, PatchStrategy, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, V1Deployment, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { execFileSync, fork } from 'node:child_process';
@@ -58,32 +58,43 @@ function serve(handler: (path: string) => Promise<unknown>): Promise<{ url: stri
   );
 }
 
-/** Starts kube-sim clusters in a child process (see benchClusters.ts). */
-function startBenchClusters(specs: BenchClusterSpec[]) {
-  const child = fork(resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/benchClusters.ts'), [JSON.stringify(specs)], {
+/** Starts one kube-sim cluster in a child process (see benchClusters.ts). */
+function startBenchCluster(spec: BenchClusterSpec) {
+  const child = fork(resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/benchClusters.ts'), [JSON.stringify([spec])], {
     execArgv: ['--max-old-space-size=8192', '--require', require.resolve('@backstage/cli/config/nodeTransform.cjs')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return new Promise<{ clusters: Array<{ url: string; token: string; caData?: string }>; expireWatches(i: number): void; stop(): Promise<void> }>(
-    (resolve, reject) => {
-      child.once('exit', code => reject(new Error(`kube-sim process exited (${code})`)));
-      const onMessage = (m: any) => {
-        if (!m?.ready) return;
-        child.off('message', onMessage);
-        resolve({
-          clusters: m.ready,
-          expireWatches: i => child.send({ expireWatches: i }),
-          stop: () =>
-            new Promise(r => {
-              child.removeAllListeners('exit');
-              child.once('exit', () => r());
-              child.send({ stop: true });
-            }),
-        });
-      };
-      child.on('message', onMessage);
+  process.once('exit', () => child.kill());
+  return new Promise<{ cluster: { url: string; token: string; caData?: string }; expireWatches(): void; stop(): Promise<void> }>((resolve, reject) => {
+    child.once('exit', code => reject(new Error(`kube-sim process exited (${code})`)));
+    const onMessage = (m: any) => {
+      if (!m?.ready) return;
+      child.off('message', onMessage);
+      resolve({
+        cluster: m.ready[0],
+        expireWatches: () => child.send({ expireWatches: 0 }),
+        stop: () =>
+          new Promise(r => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => r());
+            child.send({ stop: true });
+          }),
+      });
+    };
+    child.on('message', onMessage);
+  });
+}
+
+/** Starts kube-sim clusters, each in a child process of its own (so they use every core). */
+async function startBenchClusters(specs: BenchClusterSpec[]) {
+  const started = await Promise.all(specs.map(startBenchCluster));
+  return {
+    clusters: started.map(s => s.cluster),
+    expireWatches: (i: number) => started[i].expireWatches(),
+    stop: async () => {
+      await Promise.all(started.map(s => s.stop()));
     },
-  );
+  };
 }
 
 const load = () => `load ${os.loadavg().map(l => l.toFixed(1)).join(' ')}`;
@@ -110,7 +121,8 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
       const apps = registry.kubeConfig(name).makeApiClient(AppsV1Api);
       const want = specs[i].namespaces * specs[i].deployments;
       for (;;) {
-        const deps = await apps.listDeploymentForAllNamespaces();
+        // A busy kube-sim may time a request out: ask again.
+        const deps = await apps.listDeploymentForAllNamespaces().catch(() => ({ items: [] as V1Deployment[] }));
         const ready = deps.items.filter(d => d.metadata?.namespace?.startsWith('bench-') && d.status?.readyReplicas === d.spec?.replicas).length;
         if (ready >= want) break;
         await new Promise(r => setTimeout(r, 3000));
