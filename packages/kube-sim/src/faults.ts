@@ -22,6 +22,12 @@ export interface KubeSimFaults {
   setErrorRate(rate: number): void;
   /** Answers every matching request with the given Status code. */
   failVerb(failure: VerbFailure): void;
+  /**
+   * Compacts the watch cache, as etcd compaction does on a real cluster: every open watch ends with
+   * an `ERROR` event `410 Expired`, and resuming from an older resourceVersion gets the same, so
+   * informers must list again (relist).
+   */
+  expireWatches(): void;
   /** Removes latency, error rate and verb failures (the API keeps its started/stopped state). */
   clear(): void;
 }

@@ -421,6 +421,50 @@ describe('startKubeSim', () => {
       cluster.sim!.faults.clear();
       await expect(core.listPodForAllNamespaces()).resolves.toBeTruthy();
     });
+
+    it('expires watches: open ones end with 410 Expired, and resuming from before the compaction gets it too', async () => {
+      const rv = (await core.listNamespacedConfigMap({ namespace: 'default' }))
+        .metadata!.resourceVersion!;
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: 'before-expiry' } },
+      });
+      const events: Array<{ type: string; obj: any }> = [];
+      let ended = false;
+      await new Watch(cluster.kc).watch(
+        '/api/v1/namespaces/default/configmaps',
+        { resourceVersion: rv },
+        (type, obj) => events.push({ type, obj }),
+        () => {
+          ended = true;
+        },
+      );
+      await eventually(async () => events.length > 0);
+      cluster.sim!.faults.expireWatches();
+      await eventually(async () => ended);
+      expect(events.map(e => e.type)).toEqual(['ADDED', 'ERROR']);
+      expect(events[0].obj.metadata.name).toBe('before-expiry');
+      expect(events[1].obj).toMatchObject({
+        kind: 'Status',
+        code: 410,
+        reason: 'Expired',
+      });
+      const resumed: string[] = [];
+      let resumedEnded = false;
+      await new Watch(cluster.kc).watch(
+        '/api/v1/namespaces/default/configmaps',
+        { resourceVersion: rv },
+        type => resumed.push(type),
+        () => {
+          resumedEnded = true;
+        },
+      );
+      await eventually(async () => resumedEnded);
+      expect(resumed).toEqual(['ERROR']);
+      // A fresh list and a watch from its resourceVersion work as before.
+      const listed = await core.listNamespacedConfigMap({ namespace: 'default' });
+      expect(listed.items.map(c => c.metadata?.name)).toContain('before-expiry');
+    });
   });
 
   describe('the demo seed', () => {

@@ -221,6 +221,9 @@ export async function startKubeSim(
       failVerb(failure) {
         faults.failures.push(failure);
       },
+      expireWatches() {
+        store.expireWatches();
+      },
       clear() {
         faults.latencyMs = 0;
         faults.errorRate = 0;

@@ -1,6 +1,6 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
- *   yarn workspace @kubechart/plugin-kubechart-backend bench [health|history|diff|manifests|engine|throughput]
+ *   yarn workspace @kubechart/plugin-kubechart-backend bench [health [one|ten|small]|history|diff|manifests|engine|throughput]
  * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
@@ -9,29 +9,22 @@ import { ConfigReader } from '@backstage/config';
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
-import {
-  AppsV1Api,
-  AutoscalingV2Api,
-  BatchV1Api,
-  CoreV1Api,
-  Informer,
-  NetworkingV1Api,
-  ObjectCache,
-  V1Pod,
-  makeInformer,
-} from '@kubernetes/client-node';
+import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
+import { AppsV1Api, CoreV1Api, PatchStrategy, V1Deployment, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunFilter } from './database/RunStore';
 import { RunEngine } from './engine/RunEngine';
 import { readEngineSettings } from './engine/settings';
+import type { BenchClusterSpec } from './benchClusters';
 import { HealthService } from './health/HealthService';
 import { runDiff } from './service/runDiff';
 // Development tooling, like the tests: the same large manifests as the diff tests.
@@ -71,115 +64,214 @@ function serve(handler: (path: string) => Promise<unknown>): Promise<{ url: stri
   );
 }
 
-async function httpGet(url: string) {
-  const res = await fetch(url);
-  await res.text();
+/** Starts one kube-sim cluster in a child process (see benchClusters.ts). */
+function startBenchCluster(spec: BenchClusterSpec) {
+  const child = fork(resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/benchClusters.ts'), [JSON.stringify([spec])], {
+    execArgv: ['--max-old-space-size=8192', '--require', require.resolve('@backstage/cli/config/nodeTransform.cjs')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  process.once('exit', () => child.kill());
+  return new Promise<{ cluster: { url: string; token: string; caData?: string }; expireWatches(): void; stop(): Promise<void> }>((resolve, reject) => {
+    child.once('exit', code => reject(new Error(`kube-sim process exited (${code})`)));
+    const onMessage = (m: any) => {
+      if (!m?.ready) return;
+      child.off('message', onMessage);
+      resolve({
+        cluster: m.ready[0],
+        expireWatches: () => child.send({ expireWatches: 0 }),
+        stop: () =>
+          new Promise(r => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => r());
+            child.send({ stop: true });
+          }),
+      });
+    };
+    child.on('message', onMessage);
+  });
+}
+
+/** Starts kube-sim clusters, each in a child process of its own (so they use every core). */
+async function startBenchClusters(specs: BenchClusterSpec[]) {
+  const started = await Promise.all(specs.map(startBenchCluster));
+  return {
+    clusters: started.map(s => s.cluster),
+    expireWatches: (i: number) => started[i].expireWatches(),
+    stop: async () => {
+      await Promise.all(started.map(s => s.stop()));
+    },
+  };
+}
+
+const load = () => `load ${os.loadavg().map(l => l.toFixed(1)).join(' ')}`;
+const ratio = (measured: number, target: number) => `ratio ${(measured / target).toFixed(2)}`;
+
+/**
+ * Health of big clusters through HealthService (what GET /clusters/:name/health calls), each
+ * kube-sim cluster in a child process: heap per cached pod, request latency, watch-to-health and
+ * watch-to-signal latency of a pod change, and the longest stall while every informer lists again
+ * after its watch expired (410).
+ */
+async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
+  const totalPods = specs.reduce((s, c) => s + c.namespaces * c.deployments * c.replicas, 0);
+  const totalDeployments = specs.reduce((s, c) => s + c.namespaces * c.deployments, 0);
+  console.log(`health [${title}]: ${specs.length} cluster(s), ${specs.map(c => `${c.nodes} nodes / ${c.namespaces * c.deployments} deployments / ${c.namespaces * c.deployments * c.replicas} pods`)[0]} each; seeding… (${load()})`);
+  const [seedMs, sims] = await timed(async () => {
+    const started = await startBenchClusters(specs);
+    const names = started.clusters.map((_, i) => `c${i}`);
+    const registry = new ClusterRegistry(
+      started.clusters.map((c, i) => ({ name: names[i], url: c.url, authProvider: 'serviceAccount', serviceAccountToken: c.token, caData: c.caData, skipTLSVerify: false })),
+    );
+    // Every Deployment rolled out: as many ready replicas as asked for.
+    for (const [i, name] of names.entries()) {
+      const apps = registry.kubeConfig(name).makeApiClient(AppsV1Api);
+      const want = specs[i].namespaces * specs[i].deployments;
+      for (;;) {
+        // A busy kube-sim may time a request out: ask again.
+        const deps = await apps.listDeploymentForAllNamespaces().catch(() => ({ items: [] as V1Deployment[] }));
+        const ready = deps.items.filter(d => d.metadata?.namespace?.startsWith('bench-') && d.status?.readyReplicas === d.spec?.replicas).length;
+        if (ready >= want) break;
+        await new Promise(r => setTimeout(r, 3000));
+      }
+    }
+    return { ...started, names, registry };
+  });
+  const { names, registry } = sims;
+  console.log(`health [${title}]: ${totalDeployments} deployments with ${totalPods} pods ready after ${(seedMs / 1000).toFixed(0)} s (${load()})`);
+
+  // Heap: a trimmed pod informer of the first cluster alone, then every informer of every cluster.
+  const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
+  if (global.gc) {
+    const kc = registry.kubeConfig(names[0]);
+    const core = kc.makeApiClient(CoreV1Api);
+    global.gc();
+    const before = process.memoryUsage().heapUsed;
+    const informer = makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', page => core.listPodForAllNamespaces(page), trimPod);
+    await informer.start();
+    global.gc();
+    const perPod = (process.memoryUsage().heapUsed - before) / informer.list().length;
+    await informer.stop();
+    console.log(`health [${title}]: heap per cached pod (pod informer of one cluster, ${informer.list().length} pods) ${kb(perPod)}; target < 3 KB, ${ratio(perPod, 3072)} (${load()})`);
+  }
+  const signals: Array<{ at: number; cluster: string; status: string }> = [];
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const health = new HealthService(registry, logger, { onClusterHealthChange: h => signals.push({ at: performance.now(), cluster: h.cluster, status: h.status }) });
+  const [syncMs] = await timed(() => Promise.all(names.map(n => health.whenStarted(n))));
+  for (const n of names) {
+    const h = await health.clusterHealth(n);
+    if (h.status !== 'ok') throw new Error(`cluster ${n} is ${h.status}: ${h.message}`);
+  }
+  if (global.gc) {
+    global.gc();
+    const perPod = (process.memoryUsage().heapUsed - heapBefore) / totalPods;
+    console.log(
+      `health [${title}]: informer caches of ${names.length} cluster(s) synced in ${(syncMs / 1000).toFixed(1)} s; whole health cache (nodes, pods, workloads, events) ${kb(perPod)} of heap per pod; target < 3 KB, ${ratio(perPod, 3072)} (${load()})`,
+    );
+  } else {
+    console.log(`health [${title}]: heap not measured (run node with --expose-gc)`);
+  }
+
+  const server = await serve(url => health.clusterHealth(url.split('/')[2]));
+  const get = async (cluster: string) => {
+    const res = await fetch(`${server.url}/clusters/${cluster}/health`);
+    return (await res.json()) as ClusterHealth;
+  };
+  for (const n of names) await get(n);
+  const samples: number[] = [];
+  for (let i = 0; i < 500; i++) samples.push((await timed(() => get(names[i % names.length])))[0]);
+  const req = stats(samples);
+  console.log(`health [${title}]: GET health p50 ${ms(req.p50)}  p95 ${ms(req.p95)}  max ${ms(req.max)} (n=${req.n}); target p95 < 5 ms, ${ratio(req.p95, 5)} (${load()})`);
+
+  // A pod's containers start crash-looping, then recover: time until the health answer and the
+  // signal the health card listens to show it.
+  const podsOf = async (cluster: string) =>
+    (await registry.kubeConfig(cluster).makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'bench-0', labelSelector: 'app=app-0' })).items;
+  const setCrashLoop = async (cluster: string, pod: V1Pod, looping: boolean) => {
+    const statuses = (pod.status?.containerStatuses ?? []).map(c =>
+      looping ? { ...c, ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } } } : c,
+    );
+    await registry
+      .kubeConfig(cluster)
+      .makeApiClient(CoreV1Api)
+      .patchNamespacedPodStatus(
+        { name: pod.metadata!.name!, namespace: 'bench-0', body: [{ op: 'replace', path: '/status/containerStatuses', value: statuses }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+  };
+  const shows = (h: ClusterHealth, pod: V1Pod) => h.alerts.some(a => a.object === `Pod/${pod.metadata?.name}` && a.type === 'crash-loop');
+  const until = async (check: () => Promise<boolean> | boolean, timeoutMs = 15_000) => {
+    const t0 = performance.now();
+    while (!(await check())) {
+      if (performance.now() - t0 > timeoutMs) return false;
+      await new Promise(r => setImmediate(r));
+    }
+    return true;
+  };
+  const toHealth: number[] = [];
+  const toSignal: number[] = [];
+  for (let round = 0; round < 10; round++) {
+    const cluster = names[round % names.length];
+    const pod = (await podsOf(cluster))[0];
+    for (const looping of [true, false]) {
+      await new Promise(r => setTimeout(r, 1100)); // one change per signal interval
+      const t0 = performance.now();
+      const seen = signals.length;
+      await setCrashLoop(cluster, pod, looping);
+      const healthOk = await until(async () => shows(await get(cluster), pod) === looping);
+      toHealth.push(healthOk ? performance.now() - t0 : Infinity);
+      const want = looping ? 'degraded' : 'ok';
+      const signalOk = await until(() => signals.slice(seen).some(s => s.cluster === cluster && s.status === want));
+      toSignal.push(signalOk ? signals.slice(seen).find(s => s.cluster === cluster && s.status === want)!.at - t0 : Infinity);
+    }
+  }
+  const th = stats(toHealth);
+  const ts = stats(toSignal);
+  console.log(`health [${title}]: pod change → health API p50 ${ms(th.p50)}  p95 ${ms(th.p95)}  max ${ms(th.max)} (n=${th.n}, from sending the status patch); target p95 < 1 s, ${ratio(th.p95, 1000)} (${load()})`);
+  console.log(`health [${title}]: pod change → cluster-health signal p50 ${ms(ts.p50)}  p95 ${ms(ts.p95)}  max ${ms(ts.max)} (n=${ts.n}); target p95 < 1 s, ${ratio(ts.p95, 1000)} (${load()})`);
+
+  // Every watch of every cluster ends with 410 Expired: the informers list again while requests keep
+  // coming. A pod change made at once shows when the pod informer has relisted and watches again.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const during: number[] = [];
+  let relisting = true;
+  const requests = (async () => {
+    for (let i = 0; relisting; i++) during.push((await timed(() => get(names[i % names.length])))[0]);
+  })();
+  await new Promise(r => setTimeout(r, 200));
+  delay.enable();
+  const pod = (await podsOf(names[0]))[0];
+  const t0 = performance.now();
+  for (let i = 0; i < names.length; i++) sims.expireWatches(i);
+  await setCrashLoop(names[0], pod, true);
+  const relisted = await until(async () => shows(await get(names[0]), pod), 120_000);
+  const relistMs = performance.now() - t0;
+  await new Promise(r => setTimeout(r, 1000));
+  relisting = false;
+  await requests;
+  delay.disable();
+  const d = stats(during);
+  const answers = await Promise.all(names.map(n => get(n)));
+  console.log(
+    `health [${title}]: relist after 410 Expired on every watch: ${relisted ? `a pod change made at once showed after ${ms(relistMs)}` : 'the change did not show within 120 s'}; ` +
+      `${d.n} requests meanwhile, p50 ${ms(d.p50)}  p95 ${ms(d.p95)}  longest stall ${ms(d.max)}; event loop delay max ${ms(delay.max / 1e6)}; ` +
+      `answers after: ${answers.map(a => a.status).join(',')} (no target for the stall; health p95 target 5 ms, ${ratio(d.p95, 5)}) (${load()})`,
+  );
+  await setCrashLoop(names[0], (await podsOf(names[0]))[0], false);
+  server.close();
+  await health.stop();
+  await sims.stop();
 }
 
 async function benchHealth() {
-  const sim = await startKubeSim({ tls: true, nodes: 100, podReadyDelayMs: 50 });
-  const registry = new ClusterRegistry([
-    { name: 'big', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData, skipTLSVerify: false },
-  ]);
-  const kc = registry.kubeConfig('big');
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  console.log('health: seeding 100 nodes, 500 deployments, 5,000 pods…');
-  for (let n = 0; n < 10; n++) {
-    const namespace = `bench-${n}`;
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
-    for (let i = 0; i < 50; i++) {
-      await apps.createNamespacedDeployment({
-        namespace,
-        body: {
-          metadata: { name: `app-${i}` },
-          spec: {
-            replicas: 10,
-            selector: { matchLabels: { app: `app-${i}` } },
-            template: {
-              metadata: { labels: { app: `app-${i}` } },
-              spec: { containers: [{ name: 'c', image: 'registry.example.com/app:1.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
-            },
-          },
-        },
-      });
-    }
-  }
-  for (let i = 0; i < 600; i++) {
-    const pods = await core.listPodForAllNamespaces({ labelSelector: 'app' });
-    if (pods.items.length >= 5000) break;
-    await new Promise(r => setTimeout(r, 500));
-  }
-  // Heap a cached pod costs: a pod informer alone, whole pods against trimmed ones.
-  const heapPerPod = async (make: () => Informer<V1Pod> & ObjectCache<V1Pod>) => {
-    global.gc!();
-    const before = process.memoryUsage().heapUsed;
-    const informer = make();
-    await informer.start();
-    global.gc!();
-    const bytes = (process.memoryUsage().heapUsed - before) / informer.list().length;
-    await informer.stop();
-    return bytes;
-  };
-  if (global.gc) {
-    const listPods = () => core.listPodForAllNamespaces();
-    const whole = await heapPerPod(() => makeInformer<V1Pod>(kc, '/api/v1/pods', listPods));
-    const trimmed = await heapPerPod(() => makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', listPods, trimPod));
-    const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
-    console.log(
-      `health: heap per cached pod ${kb(trimmed)} trimmed (the health cache), ${kb(whole)} whole; target < 3 KB, ratio ${(trimmed / 3072).toFixed(2)}`,
-    );
-  } else {
-    console.log('health: heap per cached pod not measured (run node with --expose-gc)');
-  }
-  const health = new HealthService(registry, logger);
-  const [syncMs] = await timed(() => health.whenStarted('big'));
-  console.log(`health: informer caches synced in ${ms(syncMs)}`);
-
-  const cached = await serve(() => health.clusterHealth('big'));
-  const batch = kc.makeApiClient(BatchV1Api);
-  const net = kc.makeApiClient(NetworkingV1Api);
-  const hpa = kc.makeApiClient(AutoscalingV2Api);
-  // What the core Kubernetes backend does per request: list every kind it shows, then compute.
-  const listing = await serve(async () => {
-    const [pods, , , , , deps, , sts, ds] = await Promise.all([
-      core.listPodForAllNamespaces(),
-      core.listServiceForAllNamespaces(),
-      core.listConfigMapForAllNamespaces(),
-      core.listLimitRangeForAllNamespaces(),
-      core.listResourceQuotaForAllNamespaces(),
-      apps.listDeploymentForAllNamespaces(),
-      apps.listReplicaSetForAllNamespaces(),
-      apps.listStatefulSetForAllNamespaces(),
-      apps.listDaemonSetForAllNamespaces(),
-      hpa.listHorizontalPodAutoscalerForAllNamespaces(),
-      batch.listJobForAllNamespaces(),
-      batch.listCronJobForAllNamespaces(),
-      net.listIngressForAllNamespaces(),
-      core.listSecretForAllNamespaces(),
-    ]);
-    const nodes = await core.listNode();
-    return {
-      nodes: nodes.items.length,
-      pods: pods.items.length,
-      ready: [...deps.items, ...sts.items, ...ds.items].filter(d => (d.status as any)?.readyReplicas).length,
-    };
-  });
-  const run = async (url: string, n: number) => {
-    for (let i = 0; i < 3; i++) await httpGet(url);
-    const samples: number[] = [];
-    for (let i = 0; i < n; i++) samples.push((await timed(() => httpGet(url)))[0]);
-    return stats(samples);
-  };
-  const fromCache = await run(`${cached.url}/clusters/big/health`, 200);
-  const fromLists = await run(`${listing.url}/`, 20);
-  console.log(`health from cache:        p50 ${ms(fromCache.p50)}  p95 ${ms(fromCache.p95)}  (n=${fromCache.n}; target p95 < 20 ms)`);
-  console.log(`health by listing it all: p50 ${ms(fromLists.p50)}  p95 ${ms(fromLists.p95)}  (n=${fromLists.n})`);
-  console.log(`ratio (p95 listing / p95 cache): ${(fromLists.p95 / fromCache.p95).toFixed(1)}x (target >= 20x)`);
-  cached.close();
-  listing.close();
-  await health.stop();
-  await sim.stop();
+  const which = process.argv[3] ?? 'all';
+  // One cluster at ten times the size the health cache was first measured at (100 nodes / 5,000 pods).
+  if (which === 'all' || which === 'one') await benchHealthScenario('one cluster at 10x', [{ nodes: 1000, namespaces: 50, deployments: 100, replicas: 10 }]);
+  // Ten clusters of that first size at once.
+  if (which === 'all' || which === 'ten')
+    await benchHealthScenario('10 clusters', Array.from({ length: 10 }, () => ({ nodes: 100, namespaces: 10, deployments: 50, replicas: 10 })));
+  // The first size, one cluster (for comparison with earlier figures).
+  if (which === 'small') await benchHealthScenario('one cluster at 1x', [{ nodes: 100, namespaces: 10, deployments: 50, replicas: 10 }]);
 }
 
 const HISTORY_ENTITIES = 10_000;

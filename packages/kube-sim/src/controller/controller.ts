@@ -9,6 +9,9 @@ import { Kubelets } from './kubelet';
 import { ServiceControllers } from './services';
 import { WorkloadControllers } from './workloads';
 
+/** Pods the scheduler binds per pass; the rest wait for the next pass (API requests run in between). */
+const SCHEDULE_BATCH = 1000;
+
 /** Finalizers the garbage collector owns: Orphan and Foreground deletes. */
 const GC_FINALIZERS = new Set(['orphan', 'foregroundDeletion']);
 
@@ -193,8 +196,14 @@ export class Controller {
   private flush() {
     this.scheduled = false;
     if (!this.unsubscribe) return;
-    const pending = [...this.pendingPods.values()];
-    this.pendingPods.clear();
+    // At most SCHEDULE_BATCH pods per pass: each is weighed against every node, so 50,000 pods on
+    // 1,000 nodes in one pass would hold the event loop (and every API request) for a minute.
+    const pending: KubeObject[] = [];
+    for (const [uid, pod] of this.pendingPods) {
+      if (pending.length >= SCHEDULE_BATCH) break;
+      pending.push(pod);
+      this.pendingPods.delete(uid);
+    }
     try {
       this.kubelets.schedule(pending);
     } catch {

@@ -33,6 +33,7 @@ export class Store {
   /** Changes before this resourceVersion were never in the watch cache (it starts with the server). */
   private watchCacheStart = 0;
   private readonly listeners = new Set<StoreListener>();
+  private readonly expiryListeners = new Set<(oldestRv: number) => void>();
   /** uid of an owner → `typeId|key` of its dependents. */
   private readonly dependents = new Map<string, Set<string>>();
 
@@ -59,6 +60,22 @@ export class Store {
    */
   startWatchCache() {
     this.watchCacheStart = this.rv;
+  }
+
+  /**
+   * Compacts the watch cache as etcd compaction does: every resourceVersion older than the current
+   * one becomes too old to resume from, and every open watch ends with a `410 Expired` ERROR event
+   * (a fault for tests of a client's relist).
+   */
+  expireWatches() {
+    this.watchCacheStart = this.rv;
+    for (const l of [...this.expiryListeners]) l(this.rv);
+  }
+
+  /** Called when {@link expireWatches} compacts the cache; returns the unsubscribe function. */
+  onExpire(listener: (oldestRv: number) => void): () => void {
+    this.expiryListeners.add(listener);
+    return () => this.expiryListeners.delete(listener);
   }
 
   subscribe(listener: StoreListener): () => void {

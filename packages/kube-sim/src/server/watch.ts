@@ -106,6 +106,17 @@ export function serveWatch(
         ...(annotations ? { annotations } : {}),
       },
     });
+  function expired(from: number, oldest: number) {
+    write('ERROR', {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `too old resource version: ${from} (${oldest})`,
+      reason: 'Expired',
+      code: 410,
+    });
+  }
   if (rv === undefined) {
     for (const o of api.select(type, ns, {
       labels: w.labels,
@@ -115,15 +126,7 @@ export function serveWatch(
   } else {
     const past = api.store.eventsSince(rv);
     if (!past) {
-      write('ERROR', {
-        kind: 'Status',
-        apiVersion: 'v1',
-        metadata: {},
-        status: 'Failure',
-        message: `too old resource version: ${rv} (${api.store.oldestResumableRv()})`,
-        reason: 'Expired',
-        code: 410,
-      });
+      expired(rv, api.store.oldestResumableRv());
       res.end();
       return;
     }
@@ -133,8 +136,11 @@ export function serveWatch(
       if (out) write(out[0], out[1]);
     }
   }
+  // The last resourceVersion this watch sent: what a compaction makes too old.
+  let sentRv = rv ?? api.store.currentRv();
   const unsubscribe = api.store.subscribe(e => {
     if (e.typeId !== id) return;
+    sentRv = e.rv;
     const out = toWire(e);
     if (out) write(out[0], out[1]);
   });
@@ -142,11 +148,17 @@ export function serveWatch(
   if (w.bookmarks) {
     timers.push(setInterval(() => bookmark(), bookmarkIntervalMs));
   }
+  let unsubscribeExpiry = () => {};
   const close = () => {
     unsubscribe();
+    unsubscribeExpiry();
     timers.forEach(t => clearTimeout(t));
     if (!res.writableEnded) res.end();
   };
+  unsubscribeExpiry = api.store.onExpire(oldest => {
+    expired(sentRv, oldest);
+    close();
+  });
   if (w.timeoutSeconds > 0)
     timers.push(setTimeout(close, w.timeoutSeconds * 1000));
   req.on('close', close);

@@ -1,10 +1,12 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
+import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { ClusterHealthCache } from './ClusterHealthCache';
+import { parseCpu } from './quantity';
 
 jest.setTimeout(60_000);
 
@@ -55,6 +57,8 @@ describe('ClusterHealthCache', () => {
     expect(degraded.status).toBe('degraded');
     expect(degraded.workloads.items).toEqual([expect.objectContaining({ name: 'crashy', status: 'failed', reason: expect.stringContaining('CrashLoopBackOff') })]);
     expect(degraded.alerts.find(a => a.type === 'crash-loop')).toMatchObject({ namespace: 'health-test', reason: 'CrashLoopBackOff' });
+    // The signal follows within the second (signals go out at most once a second per cluster).
+    expect(await eventually(() => changes, c => c.includes('degraded'))).toEqual(['degraded']);
 
     sim.faults.stopApi();
     const down = await eventually(() => cache.health(), h => h.status === 'error');
@@ -65,6 +69,82 @@ describe('ClusterHealthCache', () => {
     const back = await eventually(() => cache.health(), h => h.status !== 'error');
     expect(back.status).toBe('degraded');
     expect(await eventually(() => changes, c => c[c.length - 1] === 'degraded')).toEqual(['degraded', 'error', 'degraded']);
+    await cache.stop();
+  });
+
+  it('keeps answering from the last good cache while it lists again after a watch expired (410), then follows the cluster', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'relist' } } });
+    const deployment = (name: string, image: string, replicas: number) => ({
+      metadata: { name },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'c', image, resources: { requests: { cpu: '100m', memory: '32Mi' } } }] },
+        },
+      },
+    });
+    await apps.createNamespacedDeployment({ namespace: 'relist', body: deployment('steady', 'registry.example.com/x:1', 2) });
+    await apps.createNamespacedDeployment({ namespace: 'relist', body: deployment('looping', 'registry.example.com/x:crashloop', 1) });
+    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { restartDelayMs: 200, minRecomputeIntervalMs: 0 });
+    await cache.start();
+    const looping = (h: ClusterHealth) => h.alerts.some(a => a.type === 'crash-loop' && a.namespace === 'relist');
+    const before = await eventually(() => cache.health(), h => looping(h) && h.workloads.items.some(w => w.name === 'looping'));
+    expect(looping(before)).toBe(true);
+    const stable = (h: ClusterHealth) => ({ ...h, observedAt: undefined, alerts: h.alerts.filter(a => a.type !== 'warning-event') });
+
+    // Every watch ends with 410 Expired; the informers must list again, and every answer of the
+    // API is slowed down, so the relist takes a while.
+    sim.faults.setLatency(1500);
+    sim.faults.expireWatches();
+    const during: ClusterHealth[] = [];
+    for (let i = 0; i < 10; i++) {
+      during.push(cache.health());
+      await new Promise(r => setTimeout(r, 100));
+    }
+    expect(cache.ready).toBe(true);
+    for (const h of during) expect(stable(h)).toEqual(stable(before));
+    sim.faults.clear();
+
+    // The relist completes and the watches resume: later changes reach the cache.
+    await apps.deleteNamespacedDeployment({ name: 'looping', namespace: 'relist' });
+    const after = await eventually(() => cache.health(), h => !looping(h) && !h.workloads.items.some(w => w.name === 'looping'));
+    expect(looping(after)).toBe(false);
+    expect(after.workloads.items.map(w => w.name)).not.toContain('looping');
+    const listed = await core.listPodForAllNamespaces();
+    const cached = await eventually(() => cache.list().pods.length, n => n === listed.items.length);
+    expect(cached).toBe(listed.items.length);
+    await cache.stop();
+  });
+
+  it('counts the requests of running pods when the cluster serves no metrics, as pods come and go', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { minRecomputeIntervalMs: 0 });
+    await cache.start();
+    // metrics.k8s.io unavailable: utilisation comes from the pods' requests.
+    sim.faults.failVerb({ verb: 'list', resource: 'nodes', status: 503 });
+    await cache.refreshMetrics();
+    sim.faults.clear();
+    const base = cache.health().utilisation;
+    expect(base.source).toBe('requests');
+    const allocatable = (await core.listNode()).items.reduce((s, n) => s + parseCpu(n.status?.allocatable?.cpu), 0);
+    await core.createNamespace({ body: { metadata: { name: 'requests' } } });
+    const body = (name: string) => ({
+      metadata: { name },
+      spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1', resources: { requests: { cpu: '250m', memory: '64Mi' } } }] },
+    });
+    await core.createNamespacedPod({ namespace: 'requests', body: body('a') });
+    await core.createNamespacedPod({ namespace: 'requests', body: body('b') });
+    const grown = await eventually(() => cache.health().utilisation, u => u.cpu > base.cpu + 0.4 / allocatable);
+    expect(grown.cpu).toBeCloseTo(base.cpu + 0.5 / allocatable, 9);
+    await core.deleteNamespacedPod({ name: 'a', namespace: 'requests' });
+    const shrunk = await eventually(() => cache.health().utilisation, u => u.cpu < grown.cpu - 0.2 / allocatable);
+    expect(shrunk.cpu).toBeCloseTo(base.cpu + 0.25 / allocatable, 9);
     await cache.stop();
   });
 

@@ -18,13 +18,19 @@ import {
   makeInformer,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
-import { FAILING_REASONS, podProblems } from '../lib/readiness';
+import { podProblems } from '../lib/readiness';
+import { listInPages } from './listInPages';
+import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
-import { makeTrimmedInformer, trimPod } from './trimmedInformer';
+import { makeTrimmedInformer, trimEvent, trimPod } from './trimmedInformer';
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
 const MAX_ALERTS = 50;
+const WARNINGS = 'type=Warning';
+const eventTime = (e: CoreV1Event) => new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
+/** Signals go out at most this often per cluster. */
+const SIGNAL_INTERVAL_MS = 1000;
 
 /**
  * A watch-fed cache of one cluster: informers for nodes, pods, deployments, statefulsets,
@@ -47,6 +53,9 @@ export class ClusterHealthCache {
   private restartTimers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
   private lastPublished?: ClusterHealth['status'];
+  private lastSignalCheckAt = 0;
+  /** Requests and failing pods, kept up to date from the pod informer's events. */
+  private readonly podFigures = new PodAggregates();
   private computedAt = 0;
   /** When the cache last heard from the cluster: a completed list or a watch event. */
   private lastHeardAt = 0;
@@ -67,8 +76,19 @@ export class ClusterHealthCache {
   async start(): Promise<void> {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
     const apps = this.kubeConfig.makeApiClient(AppsV1Api);
-    const add = <T extends KubernetesObject>(name: string, path: string, list: () => Promise<any>, trim?: (o: T) => T): Cached<T> => {
-      const informer = trim ? makeTrimmedInformer<T>(this.kubeConfig, path, list, trim) : makeInformer<T>(this.kubeConfig, path, list);
+    type Page = { limit: number; _continue?: string };
+    const add = <T extends KubernetesObject>(
+      name: string,
+      path: string,
+      listPage: (page: Page) => Promise<any>,
+      trim?: (o: T) => T,
+      fieldSelector?: string,
+    ): Cached<T> => {
+      // Lists come in pages, so a relist of a large cluster does not parse one huge answer in a single
+      // block of the event loop (health requests keep being answered from the cache meanwhile).
+      const informer = trim
+        ? makeTrimmedInformer<T>(this.kubeConfig, path, listPage, trim, fieldSelector)
+        : makeInformer<T>(this.kubeConfig, path, () => listInPages<T>(listPage));
       const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
       // client-node emits `connect` before it lists, and reports a failed list or watch only through
       // `error`; an informer is synced when start() completes without an error in between.
@@ -107,13 +127,24 @@ export class ClusterHealthCache {
       });
       return informer;
     };
-    this.nodes = add<V1Node>('nodes', '/api/v1/nodes', () => core.listNode());
-    // Pods are most of a cluster's objects: the cache keeps only what health reads of them.
-    this.pods = add<V1Pod>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces(), trimPod);
-    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces());
-    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces());
-    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces());
-    this.events = add<CoreV1Event>('events', '/api/v1/events', () => core.listEventForAllNamespaces());
+    this.nodes = add<V1Node>('nodes', '/api/v1/nodes', page => core.listNode(page));
+    // Pods are most of a cluster's objects: the cache keeps only what health reads of them, and the
+    // figures health needs of them are kept up to date per event instead of walking every pod.
+    this.pods = add<V1Pod>('pods', '/api/v1/pods', page => core.listPodForAllNamespaces(page), trimPod);
+    this.pods.on('add', p => this.podFigures.set(p));
+    this.pods.on('update', p => this.podFigures.set(p));
+    this.pods.on('delete', p => this.podFigures.remove(p));
+    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', page => apps.listDeploymentForAllNamespaces(page));
+    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', page => apps.listStatefulSetForAllNamespaces(page));
+    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', page => apps.listDaemonSetForAllNamespaces(page));
+    // Only warnings become alerts: normal events (several per pod started) are neither fetched nor kept.
+    this.events = add<CoreV1Event>(
+      'events',
+      '/api/v1/events',
+      page => core.listEventForAllNamespaces({ ...page, fieldSelector: WARNINGS }),
+      trimEvent,
+      WARNINGS,
+    );
     this.kubeConfig
       .makeApiClient(VersionApi)
       .getCode()
@@ -151,13 +182,17 @@ export class ClusterHealthCache {
   private markDirty() {
     this.dirty = true;
     if (!this.options.onChange || this.changeTimer) return;
-    // Debounced: signals go out at most once a second per cluster, and only when the status changes.
+    // Throttled: the first change after a quiet second is looked at at once (after the current burst
+    // of events), later ones at most once a second per cluster; a signal goes out only when the
+    // status changes.
+    const wait = Math.max(0, this.lastSignalCheckAt + SIGNAL_INTERVAL_MS - Date.now());
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
+      this.lastSignalCheckAt = Date.now();
       const now = this.health({ force: true });
       if (this.lastPublished !== undefined && now.status !== this.lastPublished) this.options.onChange?.(now);
       this.lastPublished = now.status;
-    }, 1000);
+    }, wait);
     this.changeTimer.unref?.();
   }
 
@@ -188,8 +223,8 @@ export class ClusterHealthCache {
 
   /**
    * The cluster's health, from memory. Recomputed after a change, at most once per
-   * `minRecomputeIntervalMs` (default 1 s) so a busy cluster's churn does not cost every request;
-   * an outage shows at once.
+   * `minRecomputeIntervalMs` (default 100 ms) so a busy cluster's churn does not cost every request;
+   * an outage shows at once. A recompute does not walk the pods (see {@link PodAggregates}).
    */
   health(options: { force?: boolean } = {}): ClusterHealth {
     if (this.lastError && !this.ready) {
@@ -197,7 +232,7 @@ export class ClusterHealthCache {
       this.dirty = false;
       return this.computed;
     }
-    const fresh = this.computed && this.computed.status !== 'error' && Date.now() - this.computedAt < (this.options.minRecomputeIntervalMs ?? 1000);
+    const fresh = this.computed && this.computed.status !== 'error' && Date.now() - this.computedAt < (this.options.minRecomputeIntervalMs ?? 100);
     if (this.computed && (!this.dirty || (fresh && !options.force))) return this.computed;
     this.computed = this.compute();
     this.computedAt = Date.now();
@@ -221,30 +256,15 @@ export class ClusterHealthCache {
 
   private compute(): ClusterHealth {
     const nodes = this.nodes.list();
-    const pods = this.pods.list();
     const alerts: HealthAlert[] = [];
-    const readyNodes = nodes.filter(n => n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'));
+    const readyNodes = new Set(nodes.filter(n => n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True')));
     for (const n of nodes) {
-      if (!readyNodes.includes(n)) {
+      if (!readyNodes.has(n)) {
         alerts.push({ type: 'node-not-ready', object: `Node/${n.metadata?.name}`, reason: 'NotReady', message: 'node is not Ready' });
       }
     }
-    // Pods with failing containers, indexed by namespace for workload status.
-    const failingPods = new Map<string, V1Pod[]>();
-    for (const p of pods) {
-      const problems = podProblems(p);
-      if (!problems.failing) continue;
-      const ns = p.metadata?.namespace ?? '';
-      failingPods.set(ns, [...(failingPods.get(ns) ?? []), p]);
-      const reason = p.status?.containerStatuses?.find(c => c.state?.waiting?.reason && FAILING_REASONS.has(c.state.waiting.reason))?.state?.waiting?.reason ?? 'Failing';
-      alerts.push({
-        type: reason === 'CrashLoopBackOff' ? 'crash-loop' : 'image-pull',
-        namespace: ns,
-        object: `Pod/${p.metadata?.name}`,
-        reason,
-        message: problems.text.join('; '),
-      });
-    }
+    // Pods with failing containers (kept per namespace for workload status).
+    alerts.push(...this.podFigures.failingAlerts().slice(0, MAX_ALERTS));
     const items: WorkloadHealth[] = [];
     let healthy = 0;
     let degraded = 0;
@@ -255,7 +275,7 @@ export class ClusterHealthCache {
       let reason: string | undefined;
       if (ready < desired) {
         const sel: Record<string, string> = obj.spec?.selector?.matchLabels ?? {};
-        const failing = (failingPods.get(ns) ?? []).find(p => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v));
+        const failing = this.podFigures.failingIn(ns).find(p => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v));
         status = ready === 0 && failing ? 'failed' : 'degraded';
         reason = failing ? podProblems(failing).text[0] : `${ready}/${desired} ready`;
       }
@@ -273,7 +293,8 @@ export class ClusterHealthCache {
     const warnings = this.events
       .list()
       .filter(e => e.type === 'Warning')
-      .sort((a, b) => String(b.lastTimestamp ?? b.eventTime ?? '').localeCompare(String(a.lastTimestamp ?? a.eventTime ?? '')))
+      // By time, newest first: listed events carry Date objects, watched ones ISO strings.
+      .sort((a, b) => eventTime(b) - eventTime(a))
       .slice(0, 20);
     for (const e of warnings) {
       alerts.push({
@@ -296,23 +317,15 @@ export class ClusterHealthCache {
         source: 'metrics',
       };
     } else {
-      let cpu = 0;
-      let mem = 0;
-      for (const p of pods) {
-        if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
-        for (const c of p.spec?.containers ?? []) {
-          cpu += parseCpu(c.resources?.requests?.cpu);
-          mem += parseMemory(c.resources?.requests?.memory);
-        }
-      }
+      const { cpu, memory: mem } = this.podFigures.requests();
       utilisation = { cpu: allocCpu ? cpu / allocCpu : 0, memory: allocMem ? mem / allocMem : 0, source: 'requests' };
     }
-    const nodesDown = nodes.length - readyNodes.length;
+    const nodesDown = nodes.length - readyNodes.size;
     const problems = failed + degraded + nodesDown;
     const status: ClusterHealth['status'] = problems > 0 || alerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
     const message =
       status === 'ok'
-        ? `${readyNodes.length} nodes Ready, ${healthy} workloads healthy`
+        ? `${readyNodes.size} nodes Ready, ${healthy} workloads healthy`
         : [nodesDown && `${nodesDown} node(s) not Ready`, failed && `${failed} workload(s) failed`, degraded && `${degraded} workload(s) degraded`]
             .filter(Boolean)
             .join(', ') || 'crash-looping pods';
@@ -321,7 +334,7 @@ export class ClusterHealthCache {
       status,
       message,
       version: this.version,
-      nodes: { ready: readyNodes.length, total: nodes.length },
+      nodes: { ready: readyNodes.size, total: nodes.length },
       workloads: { healthy, degraded, failed, items },
       utilisation,
       alerts: alerts.slice(0, MAX_ALERTS),

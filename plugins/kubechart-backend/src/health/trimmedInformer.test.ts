@@ -65,4 +65,36 @@ describe('the health cache keeps trimmed pods', () => {
     expect(cached.every(p => p.status?.phase)).toBe(true);
     await cache.stop();
   });
+
+  it('keeps warning events only, and shows the newest as alerts', async () => {
+    const core = registry.kubeConfig('dev').makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'events' } } });
+    const event = (name: string, type: string, reason: string, at: string) => ({
+      metadata: { name, namespace: 'events', annotations: { 'example.com/big': 'x'.repeat(5_000) } },
+      involvedObject: { kind: 'Pod', namespace: 'events', name: 'web-1', apiVersion: 'v1' },
+      type,
+      reason,
+      message: `${reason} of web-1`,
+      source: { component: 'kubelet', host: 'node-1' },
+      firstTimestamp: new Date(at),
+      lastTimestamp: new Date(at),
+      count: 3,
+    });
+    await core.createNamespacedEvent({ namespace: 'events', body: event('listed', 'Warning', 'BackOff', '2026-01-01T10:00:00Z') });
+    await core.createNamespacedEvent({ namespace: 'events', body: event('normal', 'Normal', 'Pulled', '2026-01-01T10:00:01Z') });
+    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock(), { minRecomputeIntervalMs: 0 });
+    await cache.start();
+    await core.createNamespacedEvent({ namespace: 'events', body: event('watched', 'Warning', 'FailedMount', '2026-01-01T10:00:02Z') });
+    let alerts = cache.health().alerts;
+    for (let i = 0; i < 100 && !alerts.some(a => a.reason === 'FailedMount'); i++) {
+      await new Promise(r => setTimeout(r, 100));
+      alerts = cache.health().alerts;
+    }
+    const mine = alerts.filter(a => a.type === 'warning-event' && a.namespace === 'events');
+    expect(mine).toEqual([
+      { type: 'warning-event', namespace: 'events', object: 'Pod/web-1', reason: 'FailedMount', message: 'FailedMount of web-1', at: '2026-01-01T10:00:02.000Z' },
+      { type: 'warning-event', namespace: 'events', object: 'Pod/web-1', reason: 'BackOff', message: 'BackOff of web-1', at: '2026-01-01T10:00:00.000Z' },
+    ]);
+    await cache.stop();
+  });
 });

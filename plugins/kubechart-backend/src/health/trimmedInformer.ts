@@ -1,4 +1,5 @@
 import {
+  CoreV1Event,
   Informer,
   KubeConfig,
   KubernetesListObject,
@@ -9,17 +10,19 @@ import {
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
+import { listInPages } from './listInPages';
 
 /**
- * An informer whose cache holds `trim(object)` instead of the whole object: the list and every
- * watch event pass through `trim` before the cache sees them (client-node's `makeInformer` has no
- * transform, unlike client-go's `SetTransform`).
+ * An informer whose cache holds `trim(object)` instead of the whole object: the list (read in pages,
+ * each trimmed as it arrives) and every watch event pass through `trim` before the cache sees them
+ * (client-node's `makeInformer` has no transform, unlike client-go's `SetTransform`).
  */
 export function makeTrimmedInformer<T extends KubernetesObject>(
   kubeConfig: KubeConfig,
   path: string,
-  list: () => Promise<KubernetesListObject<T>>,
+  listPage: (page: { limit: number; _continue?: string }) => Promise<KubernetesListObject<T>>,
   trim: (object: T) => T,
+  fieldSelector?: string,
 ): Informer<T> & ObjectCache<T> {
   const watch = new Watch(kubeConfig);
   const trimming = {
@@ -32,11 +35,7 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
         done,
       ),
   } as Watch;
-  const trimmedList = async () => {
-    const result = await list();
-    return { ...result, items: result.items.map(trim) };
-  };
-  return new ListWatch<T>(path, trimming, trimmedList, false);
+  return new ListWatch<T>(path, trimming, () => listInPages(listPage, trim), false, undefined, fieldSelector);
 }
 
 const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
@@ -72,4 +71,21 @@ export function trimPod(pod: V1Pod): V1Pod {
       initContainerStatuses: status?.initContainerStatuses?.map(trimStatus),
     },
   } as V1Pod;
+}
+
+/**
+ * What cluster health reads of an Event (the newest warnings become alerts): who it is about, why,
+ * and when. Source, series, counts and managed fields are dropped.
+ */
+export function trimEvent(event: CoreV1Event): CoreV1Event {
+  const { metadata, involvedObject } = event;
+  return {
+    metadata: { name: metadata?.name, namespace: metadata?.namespace, uid: metadata?.uid, resourceVersion: metadata?.resourceVersion },
+    involvedObject: { kind: involvedObject?.kind, namespace: involvedObject?.namespace, name: involvedObject?.name },
+    type: event.type,
+    reason: event.reason,
+    message: event.message,
+    lastTimestamp: event.lastTimestamp,
+    eventTime: event.eventTime,
+  } as CoreV1Event;
 }
