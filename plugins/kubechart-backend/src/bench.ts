@@ -367,7 +367,7 @@ async function benchHistory() {
         return { from: new Date(to - HISTORY_DAY), to: new Date(to) };
       }],
     ];
-    const load = () => os.loadavg().map(l => l.toFixed(2)).join(' ');
+    const loadAvg = () => os.loadavg().map(l => l.toFixed(2)).join(' ');
     for (const [name, target, filter] of cases) {
       for (let i = 0; i < 20; i++) await store.listRuns(filter(), { limit });
       const samples: number[] = [];
@@ -383,7 +383,7 @@ async function benchHistory() {
       const s = stats(samples);
       const n = next.length ? `; next page p95 ${ms(stats(next).p95)}` : '';
       console.log(
-        `history ${name} (${limit} a page, ${runs.toLocaleString('en')} runs): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < ${target} ms, ratio ${(s.p95 / target).toFixed(2)}${n}; load ${load()})`,
+        `history ${name} (${limit} a page, ${runs.toLocaleString('en')} runs): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < ${target} ms, ratio ${(s.p95 / target).toFixed(2)}${n}; load ${loadAvg()})`,
       );
     }
   } finally {
@@ -409,9 +409,9 @@ async function benchDiff() {
   const samples: number[] = [];
   for (let i = 0; i < 50; i++) samples.push((await timed(() => runDiff(a, b)))[0]);
   const s = stats(samples);
-  const load = os.loadavg().map(l => l.toFixed(2)).join(' ');
+  const loadAvg = os.loadavg().map(l => l.toFixed(2)).join(' ');
   console.log(
-    `diff of two runs (${objects(a.manifest!)} and ${objects(b.manifest!)} objects, ${lines(a.manifest!)} and ${lines(b.manifest!)} lines, ${changed} lines changed): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target < 50 ms, ratio ${(s.p95 / 50).toFixed(2)}; load ${load})`,
+    `diff of two runs (${objects(a.manifest!)} and ${objects(b.manifest!)} objects, ${lines(a.manifest!)} and ${lines(b.manifest!)} lines, ${changed} lines changed): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target < 50 ms, ratio ${(s.p95 / 50).toFixed(2)}; load ${loadAvg})`,
   );
 }
 
