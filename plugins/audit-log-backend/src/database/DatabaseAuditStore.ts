@@ -23,6 +23,7 @@ import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
 import {
   canonicalParts,
   EventRow,
+  HASHED_COLUMNS,
   hashNumbered,
   hashRow,
   postgresHashExpression,
@@ -61,30 +62,14 @@ const PG_SEARCH_TEXT = `(${[
 
 /** The columns of an event row and their PostgreSQL types, for the `unnest` insert. */
 const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
-  { name: 'seq', type: 'bigint' },
-  { name: 'occurred_at', type: 'timestamptz' },
-  ...(
-    [
-      'actor',
-      'plugin_id',
-      'event_id',
-      'severity',
-      'status',
-      'target_entity_ref',
-      'target_cluster',
-      'target_namespace',
-      'target_resource',
-      'request_method',
-      'request_path',
-      'request_ip',
-      'request_user_agent',
-      'meta',
-      'error',
-      'prev_hash',
-      'hash',
-    ] as const
-  ).map(name => ({ name, type: 'text' })),
-];
+  ...HASHED_COLUMNS,
+  'prev_hash' as const,
+  'hash' as const,
+].map(name => ({
+  name,
+  type:
+    { seq: 'bigint', occurred_at: 'timestamptz' }[name as string] ?? 'text',
+}));
 
 /** Rows per INSERT statement on SQLite; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;

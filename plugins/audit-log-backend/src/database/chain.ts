@@ -27,7 +27,7 @@ export type EventRow = {
 };
 
 /** The columns that are hashed: everything but the two hash columns. */
-const HASHED_COLUMNS = [
+export const HASHED_COLUMNS = [
   'seq',
   'occurred_at',
   'actor',
