@@ -4,6 +4,7 @@ import { formatQuantity } from '../server/quantity';
 import { ResourceType, typeId } from '../server/resources';
 import { StoreEvent } from '../server/store';
 import { deepClone, deepEqual, KubeObject, nowIso } from '../server/types';
+import { transitionedCondition } from './conditions';
 import { EventRecorder } from './events';
 import { Kubelets } from './kubelet';
 import { ServiceControllers } from './services';
@@ -647,17 +648,9 @@ export class Controller {
     ];
     const old: any[] = ns.status?.conditions ?? [];
     const now = nowIso();
-    const conditions = wanted.map(([type, status, reason, message]) => {
-      const prev = old.find(c => c.type === type);
-      return {
-        type,
-        status,
-        lastTransitionTime:
-          prev && prev.status === status ? prev.lastTransitionTime : now,
-        reason,
-        message,
-      };
-    });
+    const conditions = wanted.map(([type, status, reason, message]) =>
+      transitionedCondition(old, type, status, reason, message, now),
+    );
     if (deepEqual(old, conditions)) return;
     const next = deepClone(ns);
     next.status = { ...(next.status ?? {}), conditions };

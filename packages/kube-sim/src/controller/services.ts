@@ -6,6 +6,7 @@ import {
   selectorObjectToRequirements,
 } from '../server/selectors';
 import { deepClone, deepEqual, KubeObject, nowIso } from '../server/types';
+import { transitionedCondition } from './conditions';
 import { isPodReady, Kubelets } from './kubelet';
 
 /** The endpoints controller and a read-only horizontal pod autoscaler (it reports, it does not scale). */
@@ -135,17 +136,7 @@ export class ServiceControllers {
       status: string,
       reason: string,
       message: string,
-    ) => {
-      const old = prev.find(c => c.type === type);
-      return {
-        type,
-        status,
-        lastTransitionTime:
-          old && old.status === status ? old.lastTransitionTime : now,
-        reason,
-        message,
-      };
-    };
+    ) => transitionedCondition(prev, type, status, reason, message, now);
     let status: Record<string, unknown>;
     if (!target) {
       status = {
