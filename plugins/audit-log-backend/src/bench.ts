@@ -16,6 +16,7 @@ import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
 import knexFactory, { Knex } from 'knex';
 import { loadavg } from 'node:os';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
+import { pick } from './benchPick';
 
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
 const TOTAL = Number(process.env.AUDIT_BENCH_EVENTS ?? 1_000_000);
@@ -66,13 +67,6 @@ const silentLogger = {
   debug: () => {},
   child: () => silentLogger,
 } as any;
-
-/** Deterministic pseudo-random integer in [0, n) for event i and dimension d. */
-function pick(i: number, d: number, n: number): number {
-  let x = Math.imul(i ^ (d * 0x9e3779b9), 0x85ebca6b) >>> 0;
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
-  return ((x ^ (x >>> 16)) >>> 0) % n;
-}
 
 /** Events are spread like a year-long log: one every 2.6 s on average (1M ≈ 30 days). */
 const SPACING_MS = 2600;

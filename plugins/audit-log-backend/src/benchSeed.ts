@@ -18,6 +18,7 @@ import { Knex } from 'knex';
 import { EventRow, hashRow } from './database/chain';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { inputToRow } from './database/rows';
+import { pick } from './benchPick';
 
 const DB = process.env.AUDIT_SEED_DB;
 const TOTAL = Number(process.env.AUDIT_SEED_EVENTS ?? 1_000_000);
@@ -49,13 +50,6 @@ const SEVERITIES = [
   'high',
   'critical',
 ] as const;
-
-/** Deterministic pseudo-random integer in [0, n) for event i and dimension d. */
-function pick(i: number, d: number, n: number): number {
-  let x = Math.imul(i ^ (d * 0x9e3779b9), 0x85ebca6b) >>> 0;
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
-  return ((x ^ (x >>> 16)) >>> 0) % n;
-}
 
 function seedEvent(i: number, startMs: number): AuditEventInput {
   const plugin = PLUGINS[pick(i, 1, PLUGINS.length)];
