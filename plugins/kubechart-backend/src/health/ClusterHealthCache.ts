@@ -264,7 +264,8 @@ export class ClusterHealthCache {
       }
     }
     // Pods with failing containers (kept per namespace for workload status).
-    alerts.push(...this.podFigures.failingAlerts().slice(0, MAX_ALERTS));
+    const failingAlerts = this.podFigures.failingAlerts();
+    alerts.push(...failingAlerts.slice(0, MAX_ALERTS));
     const items: WorkloadHealth[] = [];
     let healthy = 0;
     let degraded = 0;
@@ -322,7 +323,7 @@ export class ClusterHealthCache {
     }
     const nodesDown = nodes.length - readyNodes.size;
     const problems = failed + degraded + nodesDown;
-    const status: ClusterHealth['status'] = problems > 0 || alerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
+    const status: ClusterHealth['status'] = problems > 0 || failingAlerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
     const message =
       status === 'ok'
         ? `${readyNodes.size} nodes Ready, ${healthy} workloads healthy`
