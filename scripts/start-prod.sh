@@ -12,6 +12,7 @@
 #   KUBECHART_PROD_PG_PREFIX=kubechart_prod_   prefix of those databases
 #   KUBECHART_PROD_SKIP_BUILD=1     reuse the last build instead of building again
 #   KUBECHART_PROD_DIR=packages/backend/dist/prod   where the backend bundle is unpacked
+#   OTEL_EXPORTER_PROMETHEUS_PORT=9464  where the OpenTelemetry Prometheus exporter serves /metrics
 # `scripts/start-prod.sh --build-only` builds and unpacks, and starts nothing. Ctrl-C stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,7 +87,10 @@ overlay=$prod_dir/app-config.start-prod.yaml
 # The backend reads its relative paths (catalog locations, chart directories) from
 # packages/backend, as under `make start`.
 cd "$root/packages/backend"
-NODE_ENV=production setsid node "$prod_dir/packages/backend" \
+# OpenTelemetry is loaded first, as Backstage's tutorial has the production image do
+# (`node --require ./instrumentation.js packages/backend`): the same file `make start` loads.
+NODE_ENV=production setsid node --require "$root/packages/backend/src/instrumentation.js" \
+  "$prod_dir/packages/backend" \
   --config "$root/app-config.yaml" --config "$overlay" &
 pids+=($!)
 echo "start-prod: http://localhost:$port (backend pid $!)"
