@@ -402,17 +402,25 @@ async function main() {
       knex.on('query', capture);
       await store.query({ q: search.make(0), limit: 50 });
       knex.off('query', capture);
-      for (const { sql, bindings } of captured) {
-        const { rows } = await knex.raw(
-          `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
-          bindings as Knex.RawBinding[],
-        );
-        console.log(`${search.name}:`);
-        for (const row of rows) {
-          const line: string = row['QUERY PLAN'];
-          console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+      // the search's own SET LOCAL settings apply to its EXPLAIN too; BEGIN/COMMIT are knex's
+      await knex.transaction(async tx => {
+        for (const { sql, bindings } of captured) {
+          if (/^\s*SET\s/i.test(sql)) {
+            await tx.raw(sql);
+            continue;
+          }
+          if (!/^\s*(select|with)\s/i.test(sql)) continue;
+          const { rows } = await tx.raw(
+            `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
+            bindings as Knex.RawBinding[],
+          );
+          console.log(`${search.name}:`);
+          for (const row of rows) {
+            const line: string = row['QUERY PLAN'];
+            console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+          }
         }
-      }
+      });
     }
   } finally {
     await knex.destroy();

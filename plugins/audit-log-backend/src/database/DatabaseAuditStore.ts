@@ -135,6 +135,48 @@ function checkpointOf(head: HeadRow): AuditPruneCheckpoint | undefined {
   };
 }
 
+/** Events sampled to tell a common search text from a rare one. */
+const SEARCH_SAMPLE_SIZE = 2000;
+const SEARCH_SAMPLE_TTL_MS = 60_000;
+/**
+ * Events of the sample (1% of a full one) holding the search text from which a search walks the
+ * primary key instead of the trigram index: the walk then finds a page within ≈5,000 events.
+ */
+const COMMON_HITS = 20;
+
+/**
+ * The word of `q` (a run of letters and digits: what pg_trgm makes trigrams of) that is least
+ * common by `share`, longest first among equals, with the character before and after it in `q`
+ * (a word boundary tells pg_trgm more). Undefined when `q` has no word of 3 characters or more.
+ */
+export function rarestWord(
+  q: string,
+  share: (word: string) => number,
+): string | undefined {
+  let best: { text: string; share: number; length: number } | undefined;
+  for (const match of q.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const word = match[0];
+    const length = [...word].length;
+    if (length < 3) continue;
+    // a neighbour only when it is a whole BMP character: half a surrogate pair would reach the
+    // database as U+FFFD and match nothing
+    const at = match.index!;
+    const end = at + word.length;
+    const start = at > 0 && !isSurrogate(q.charCodeAt(at - 1)) ? at - 1 : at;
+    const stop = end < q.length && !isSurrogate(q.charCodeAt(end)) ? end + 1 : end;
+    const text = q.slice(start, stop);
+    const s = share(word);
+    if (!best || s < best.share || (s === best.share && length > best.length)) {
+      best = { text, share: s, length };
+    }
+  }
+  return best?.text;
+}
+
+function isSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdfff;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
@@ -263,13 +305,19 @@ export class DatabaseAuditStore implements AuditStore {
       Math.max(query.limit ?? DEFAULT_PAGE_SIZE, 1),
       MAX_PAGE_SIZE,
     );
-    const builder = this.#filtered(query)
-      .orderBy('seq', 'desc')
-      .limit(limit + 1);
-    if (query.cursor) {
-      builder.where('seq', '<', decodeCursor(query.cursor));
+    const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+    let rows: EventRow[];
+    if (this.#isPostgres && query.q) {
+      rows = await this.#searchPostgres(query, query.q, before, limit + 1);
+    } else {
+      const builder = this.#filtered(query)
+        .orderBy('seq', 'desc')
+        .limit(limit + 1);
+      if (before !== undefined) {
+        builder.where('seq', '<', before);
+      }
+      rows = await builder;
     }
-    const rows: EventRow[] = await builder;
     const items = rows.slice(0, limit).map(rowToEvent);
     return {
       items,
@@ -603,6 +651,81 @@ export class DatabaseAuditStore implements AuditStore {
     return Boolean(row) && hashRow(row!.prev_hash, row!) === row!.hash;
   }
 
+  /**
+   * A page of a free-text search on PostgreSQL: the same case-insensitive substring match as
+   * {@link DatabaseAuditStore.#filtered} (`q` ILIKE over the searched columns), planned by how
+   * common the text is among the newest events (a sample kept a minute):
+   *
+   * - common (in at least 20 events of the sample of 2,000) or without a word pg_trgm can index: walk the
+   *   primary key newest first; a page of 51 is found after about 51 / share events;
+   * - otherwise through the trigram index, asking it only for the rarest word of `q` (with the
+   *   punctuation next to it), which is implied by the whole text: the trigrams every event has
+   *   (`"index":`, `service-`, …) make pg_trgm read posting lists of every event (≈2,000 index
+   *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
+   *   on each candidate, so the results are exactly those of the full `ILIKE`.
+   */
+  async #searchPostgres(
+    filters: AuditEventFilters,
+    q: string,
+    before: number | undefined,
+    limit: number,
+  ): Promise<EventRow[]> {
+    const sample = await this.#searchSample();
+    const needle = q.toLocaleLowerCase();
+    const hitsIn = (text: string) =>
+      sample.reduce((n, row) => (row.includes(text) ? n + 1 : n), 0);
+    const key = rarestWord(q, word => hitsIn(word.toLocaleLowerCase()));
+    const pattern = `%${escapeLike(q)}%`;
+    const scoped = (db: Knex) => {
+      const builder = this.#filtered({ ...filters, q: undefined }, db);
+      if (before !== undefined) {
+        builder.where('seq', '<', before);
+      }
+      return builder;
+    };
+    if (key === undefined || hitsIn(needle) >= COMMON_HITS) {
+      return this.#db.transaction(async tx => {
+        // A walk that stops at the page's last hit: parallel workers would cost more to start
+        // (≈70 ms measured) than the walk, and `|| ''` keeps the planner off the trigram index.
+        await tx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
+        return scoped(tx)
+          .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern])
+          .orderBy('seq', 'desc')
+          .limit(limit);
+      });
+    }
+    const hits = scoped(this.#db)
+      .select('seq')
+      .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [`%${escapeLike(key)}%`])
+      .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern]);
+    // materialized: the candidates come from the index, never from a primary key walk that a
+    // rare text would take to the oldest event
+    return this.#db
+      .withMaterialized('search_hits', hits)
+      .select('*')
+      .from(EVENTS)
+      .whereIn(
+        'seq',
+        this.#db('search_hits').select('seq').orderBy('seq', 'desc').limit(limit),
+      )
+      .orderBy('seq', 'desc');
+  }
+
+  /** The lower-cased search text of the newest events, refreshed at most once a minute. */
+  async #searchSample(): Promise<string[]> {
+    const now = Date.now();
+    if (!this.#sample || now - this.#sample.at > SEARCH_SAMPLE_TTL_MS) {
+      const { rows } = await this.#db.raw(
+        `SELECT lower(${PG_SEARCH_TEXT}) AS text FROM ${EVENTS} ORDER BY seq DESC LIMIT ?`,
+        [SEARCH_SAMPLE_SIZE],
+      );
+      this.#sample = { at: now, texts: rows.map((r: { text: string }) => r.text) };
+    }
+    return this.#sample.texts;
+  }
+
+  #sample?: { at: number; texts: string[] };
+
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {
     const builder = tx<HeadRow>(HEAD).where({ id: 1 });
     // SQLite has no row locks; its write transactions are serialized anyway.
@@ -616,8 +739,11 @@ export class DatabaseAuditStore implements AuditStore {
     return head;
   }
 
-  #filtered(filters: AuditEventFilters): Knex.QueryBuilder {
-    const builder = this.#db<EventRow>(EVENTS);
+  #filtered(
+    filters: AuditEventFilters,
+    db: Knex = this.#db,
+  ): Knex.QueryBuilder {
+    const builder = db<EventRow>(EVENTS);
     if (filters.actor) builder.where('actor', filters.actor);
     if (filters.plugin) builder.where('plugin_id', filters.plugin);
     if (filters.eventId) builder.where('event_id', filters.eventId);
