@@ -527,23 +527,31 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
 });
 
 describe('rarestWord', () => {
-  const counts: Record<string, number> = { index: 1000, service: 1000, '123457': 1, '123': 40 };
-  const share = (word: string) => counts[word] ?? 0;
+  const counts: Record<string, number> = { index: 1000, service: 1000, '123457': 1, '123': 40, '0': 200 };
+  const count = ({ word }: { word: string }) => counts[word] ?? 0;
+  const key = (q: string) => rarestWord(q, count)?.text;
 
   it('picks the least common word with the punctuation beside it', () => {
-    expect(rarestWord('"index":123457,', share)).toBe(':123457,');
-    expect(rarestWord('service-123', share)).toBe('-123');
-    expect(rarestWord('team-7', share)).toBe('team-');
+    expect(rarestWord('"index":123457,', count)).toEqual({
+      text: ':123457,',
+      word: '123457',
+      before: true,
+      after: true,
+      hits: 1,
+    });
+    expect(key('service-123')).toBe('-123');
+    expect(key('team-7')).toBe('team-');
   });
 
-  it('prefers the longer of equally rare words and skips words under 3 characters', () => {
-    expect(rarestWord('nothing like-it', share)).toBe('nothing ');
-    expect(rarestWord('c4 ab', share)).toBeUndefined();
-    expect(rarestWord('%%', share)).toBeUndefined();
+  it('prefers the longer of equally rare words; a short word only between two characters', () => {
+    expect(key('nothing like-it')).toBe('nothing ');
+    expect(key('c4 ab')).toBeUndefined();
+    expect(key('%%')).toBeUndefined();
+    expect(rarestWord('"index":0,', count)).toMatchObject({ text: ':0,', hits: 200 });
   });
 
   it('never cuts a surrogate pair in two', () => {
-    expect(rarestWord('😀deploy😀', share)).toBe('deploy');
-    expect(rarestWord('é-déployé', share)).toBe('-déployé');
+    expect(key('😀deploy😀')).toBe('deploy');
+    expect(key('é-déployé')).toBe('-déployé');
   });
 });

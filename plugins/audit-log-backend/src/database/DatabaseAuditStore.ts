@@ -145,32 +145,57 @@ const SEARCH_SAMPLE_TTL_MS = 60_000;
 const COMMON_HITS = 20;
 
 /**
- * The word of `q` (a run of letters and digits: what pg_trgm makes trigrams of) that is least
- * common by `share`, longest first among equals, with the character before and after it in `q`
- * (a word boundary tells pg_trgm more). Undefined when `q` has no word of 3 characters or more.
+ * Sample events holding the rarest word from which the trigram index is asked for the whole text
+ * instead (5%): reading the posting lists of the trigrams every event has costs less than
+ * fetching that many candidates.
+ */
+const KEY_MAX_HITS = 100;
+
+/** A word of a search text and how pg_trgm sees it. */
+export type SearchWord = {
+  /** The word with the character before and after it in `q`, when there is one. */
+  text: string;
+  word: string;
+  /** Whether `q` has a character before (after) the word: pg_trgm then pads that end. */
+  before: boolean;
+  after: boolean;
+};
+
+/**
+ * The word of `q` (a run of letters and digits: what pg_trgm makes trigrams of) that `count`
+ * finds in the fewest events, longest first among equals, with the character before and after it
+ * in `q` (a word boundary gives pg_trgm padded trigrams: ` 0 ` finds the word 0, not every 0).
+ * Words under 3 characters count only between two such characters. Undefined when no word does.
  */
 export function rarestWord(
   q: string,
-  share: (word: string) => number,
-): string | undefined {
-  let best: { text: string; share: number; length: number } | undefined;
+  count: (word: SearchWord) => number,
+): (SearchWord & { hits: number }) | undefined {
+  let best: (SearchWord & { hits: number; length: number }) | undefined;
   for (const match of q.matchAll(/[\p{L}\p{N}]+/gu)) {
     const word = match[0];
-    const length = [...word].length;
-    if (length < 3) continue;
     // a neighbour only when it is a whole BMP character: half a surrogate pair would reach the
     // database as U+FFFD and match nothing
     const at = match.index!;
     const end = at + word.length;
-    const start = at > 0 && !isSurrogate(q.charCodeAt(at - 1)) ? at - 1 : at;
-    const stop = end < q.length && !isSurrogate(q.charCodeAt(end)) ? end + 1 : end;
-    const text = q.slice(start, stop);
-    const s = share(word);
-    if (!best || s < best.share || (s === best.share && length > best.length)) {
-      best = { text, share: s, length };
+    const before = at > 0 && !isSurrogate(q.charCodeAt(at - 1));
+    const after = end < q.length && !isSurrogate(q.charCodeAt(end));
+    const length = [...word].length;
+    if (length < 3 && !(before && after)) continue;
+    const candidate = {
+      text: q.slice(before ? at - 1 : at, after ? end + 1 : end),
+      word,
+      before,
+      after,
+    };
+    const hits = count(candidate);
+    if (!best || hits < best.hits || (hits === best.hits && length > best.length)) {
+      best = { ...candidate, hits, length };
     }
   }
-  return best?.text;
+  if (!best) return undefined;
+  const { length: _length, ...rarest } = best;
+  return rarest;
 }
 
 function isSurrogate(code: number): boolean {
@@ -662,7 +687,11 @@ export class DatabaseAuditStore implements AuditStore {
    *   punctuation next to it), which is implied by the whole text: the trigrams every event has
    *   (`"index":`, `service-`, …) make pg_trgm read posting lists of every event (≈2,000 index
    *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
-   *   on each candidate, so the results are exactly those of the full `ILIKE`.
+   *   on each candidate, so the results are exactly those of the full `ILIKE`. When even the
+   *   rarest word is in more than 5% of the sample (`"index":0,`), the index is asked for the
+   *   whole text: its common posting lists cost less than that many candidates.
+   *
+   * Both plans run with the planner told which one it is (set_config, local to the transaction).
    */
   async #searchPostgres(
     filters: AuditEventFilters,
@@ -673,8 +702,17 @@ export class DatabaseAuditStore implements AuditStore {
     const sample = await this.#searchSample();
     const needle = q.toLocaleLowerCase();
     const hitsIn = (text: string) =>
-      sample.reduce((n, row) => (row.includes(text) ? n + 1 : n), 0);
-    const key = rarestWord(q, word => hitsIn(word.toLocaleLowerCase()));
+      sample.texts.reduce((n, row) => (row.includes(text) ? n + 1 : n), 0);
+    // a word between two other characters is looked up as a whole word (as pg_trgm's padded
+    // trigrams find it), any other as a substring (which counts at least as many events)
+    const rarest = rarestWord(q, word => {
+      const lower = word.word.toLocaleLowerCase();
+      return word.before && word.after
+        ? sample.words.get(lower) ?? 0
+        : hitsIn(lower);
+    });
+    // the rarest word, or the whole text when even that word is in too many events
+    const key = rarest && (rarest.hits > KEY_MAX_HITS ? q : rarest.text);
     const pattern = `%${escapeLike(q)}%`;
     const scoped = (db: Knex) => {
       const builder = this.#filtered({ ...filters, q: undefined }, db);
@@ -683,48 +721,64 @@ export class DatabaseAuditStore implements AuditStore {
       }
       return builder;
     };
-    if (key === undefined || hitsIn(needle) >= COMMON_HITS) {
-      return this.#db.transaction(async tx => {
-        // A walk that stops at the page's last hit: parallel workers would cost more to start
-        // (≈70 ms measured) than the walk, and `|| ''` keeps the planner off the trigram index.
-        await tx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
+    const common = key === undefined || hitsIn(needle) >= COMMON_HITS;
+    return this.#db.transaction(async tx => {
+      // The planner cannot know how common the text is (its estimate for ILIKE '%…%' is a
+      // constant) and picked a sequential scan for both plans in the bench (90–170 ms at 30,000
+      // events); parallel workers cost more to start (≈70 ms measured) than either plan.
+      await tx.raw(
+        `SELECT set_config('enable_seqscan', 'off', true),
+                set_config('max_parallel_workers_per_gather', '0', true)${
+                  common ? `, set_config('enable_bitmapscan', 'off', true)` : ''
+                }`,
+      );
+      if (common) {
+        // `|| ''` keeps the planner off the trigram index: a walk that stops at the page's end
         return scoped(tx)
           .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern])
           .orderBy('seq', 'desc')
           .limit(limit);
-      });
-    }
-    const hits = scoped(this.#db)
-      .select('seq')
-      .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [`%${escapeLike(key)}%`])
-      .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern]);
-    // materialized: the candidates come from the index, never from a primary key walk that a
-    // rare text would take to the oldest event
-    return this.#db
-      .withMaterialized('search_hits', hits)
-      .select('*')
-      .from(EVENTS)
-      .whereIn(
-        'seq',
-        this.#db('search_hits').select('seq').orderBy('seq', 'desc').limit(limit),
-      )
-      .orderBy('seq', 'desc');
+      }
+      const hits = scoped(tx)
+        .select('seq')
+        .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [`%${escapeLike(key)}%`])
+        .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern]);
+      // materialized: the candidates come from the index, never from a primary key walk that a
+      // rare text would take to the oldest event
+      return tx
+        .withMaterialized('search_hits', hits)
+        .select('*')
+        .from(EVENTS)
+        .whereIn(
+          'seq',
+          tx('search_hits').select('seq').orderBy('seq', 'desc').limit(limit),
+        )
+        .orderBy('seq', 'desc');
+    });
   }
 
   /** The lower-cased search text of the newest events, refreshed at most once a minute. */
-  async #searchSample(): Promise<string[]> {
+  async #searchSample(): Promise<{ texts: string[]; words: Map<string, number> }> {
     const now = Date.now();
     if (!this.#sample || now - this.#sample.at > SEARCH_SAMPLE_TTL_MS) {
       const { rows } = await this.#db.raw(
         `SELECT lower(${PG_SEARCH_TEXT}) AS text FROM ${EVENTS} ORDER BY seq DESC LIMIT ?`,
         [SEARCH_SAMPLE_SIZE],
       );
-      this.#sample = { at: now, texts: rows.map((r: { text: string }) => r.text) };
+      const texts: string[] = rows.map((r: { text: string }) => r.text);
+      const words = new Map<string, number>();
+      for (const text of texts) {
+        for (const word of new Set(text.match(/[\p{L}\p{N}]+/gu))) {
+          words.set(word, (words.get(word) ?? 0) + 1);
+        }
+      }
+      this.#sample = { at: now, texts, words };
     }
-    return this.#sample.texts;
+    return this.#sample;
   }
 
-  #sample?: { at: number; texts: string[] };
+  /** See {@link DatabaseAuditStore.#searchSample}; `words`: events per whole word. */
+  #sample?: { at: number; texts: string[]; words: Map<string, number> };
 
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {
     const builder = tx<HeadRow>(HEAD).where({ id: 1 });
