@@ -241,6 +241,36 @@ async function main() {
       )} ms\n`,
     );
 
+    // 1b. What PostgreSQL alone takes to store those rows (no chain, no lock, no JavaScript): one
+    // INSERT … SELECT of the appended rows into a copy of the table, with all its indexes, without
+    // the trigram index, and without any index. Context for the append figure, not a target.
+    console.log('## PostgreSQL alone: one INSERT … SELECT of the same rows into a copy of the table');
+    const floorRows = Number(
+      (await knex('audit_log_events').count({ n: '*' }).first())?.n ?? 0,
+    );
+    for (const variant of ['all indexes', 'without the trigram index', 'no index'] as const) {
+      await knex.raw('DROP TABLE IF EXISTS audit_log_events_floor');
+      await knex.raw(
+        `CREATE TABLE audit_log_events_floor (LIKE audit_log_events${
+          variant === 'no index' ? '' : ' INCLUDING INDEXES'
+        })`,
+      );
+      if (variant === 'without the trigram index') {
+        const { rows } = await knex.raw(
+          `SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log_events_floor' AND indexdef ILIKE '%gin%'`,
+        );
+        for (const { indexname } of rows) await knex.raw('DROP INDEX ??', [indexname]);
+      }
+      const t0 = process.hrtime.bigint();
+      await knex.raw('INSERT INTO audit_log_events_floor SELECT * FROM audit_log_events');
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      console.log(
+        `${variant.padEnd(26)} ${fmt(floorRows / s)} rows/s (${fmt(floorRows)} rows in ${fmt(s, 2)} s; ${load()})`,
+      );
+    }
+    await knex.raw('DROP TABLE IF EXISTS audit_log_events_floor');
+    console.log('');
+
     // 2. Grow the chain to TOTAL events
     const existing = append.written;
     const toLoad = Math.max(0, TOTAL - existing);
@@ -285,6 +315,30 @@ async function main() {
         verify.checked / verifySeconds,
       )} events/s\n`,
     );
+
+    // 3b. What reading and hashing those bytes costs PostgreSQL without building each event's
+    // canonical JSON: a bare scan, and one sha256 over prev_hash and the hashed columns as they are
+    // stored. Context for the verify figure (which must also check the columns), not a target.
+    const hashedColumns = `prev_hash || seq::text || occurred_at::text || ${[
+      'actor', 'plugin_id', 'event_id', 'severity', 'status', 'target_entity_ref', 'target_cluster',
+      'target_namespace', 'target_resource', 'request_method', 'request_path', 'request_ip',
+      'request_user_agent', 'meta', 'error',
+    ]
+      .map(c => `coalesce(${c}, '')`)
+      .join(' || ')}`;
+    for (const [name, sql] of [
+      ['bare scan (count)', 'SELECT count(*) FROM audit_log_events'],
+      [
+        'scan + sha256 of the columns',
+        `SELECT count(*) FROM audit_log_events WHERE sha256(convert_to(${hashedColumns}, 'UTF8')) = '\\x00'`,
+      ],
+    ]) {
+      const t0 = process.hrtime.bigint();
+      await knex.raw(sql);
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      console.log(`floor: ${name.padEnd(30)} ${fmt(s, 2)} s (${load()})`);
+    }
+    console.log('');
 
     // 4. Filtered queries (first page of 50, newest first)
     const kinds: Array<{
@@ -402,17 +456,26 @@ async function main() {
       knex.on('query', capture);
       await store.query({ q: search.make(0), limit: 50 });
       knex.off('query', capture);
-      for (const { sql, bindings } of captured) {
-        const { rows } = await knex.raw(
-          `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
-          bindings as Knex.RawBinding[],
-        );
-        console.log(`${search.name}:`);
-        for (const row of rows) {
-          const line: string = row['QUERY PLAN'];
-          console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+      // the search's own planner settings (set_config, local to its transaction) apply to its
+      // EXPLAIN too; BEGIN/COMMIT are knex's
+      await knex.transaction(async tx => {
+        for (const { sql, bindings } of captured) {
+          if (/set_config\(/i.test(sql)) {
+              await tx.raw(sql);
+            continue;
+          }
+          if (!/^\s*(select|with)\s/i.test(sql)) continue;
+          const { rows } = await tx.raw(
+            `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
+            bindings as Knex.RawBinding[],
+          );
+          console.log(`${search.name}:`);
+          for (const row of rows) {
+            const line: string = row['QUERY PLAN'];
+            console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
+          }
         }
-      }
+      });
     }
   } finally {
     await knex.destroy();

@@ -1,7 +1,7 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
-import { DatabaseAuditStore } from './DatabaseAuditStore';
+import { DatabaseAuditStore, rarestWord } from './DatabaseAuditStore';
 import { hashRow, postgresHashExpression } from './chain';
 
 jest.setTimeout(60_000);
@@ -361,6 +361,35 @@ describe.each(databases.eachSupportedId())(
       expect(await q('/api/x/3')).toEqual([39, 38, 37, 36, 35, 34, 33, 32, 31, 30]);
     });
 
+    it('finds the same events for common and rare search text, page after page', async () => {
+      // 61 events: 'scaffolder' is in 20 of them (common: on PostgreSQL the primary key walk),
+      // 'quota 100%' and 'c4' in a few (rare: the trigram index asked for the rarest word only)
+      await store.append(events(1, 60));
+      await store.append([event(61, { error: 'Helm: quota 100% used in team-a' })]);
+      const all = async (query: Parameters<DatabaseAuditStore['query']>[0]) => {
+        const seqs: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.query({ ...query, limit: 7, cursor });
+          seqs.push(...page.items.map(e => e.seq));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return seqs;
+      };
+      const scaffolder = [60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3];
+      expect(await all({ q: 'SCAFFOLDER' })).toEqual(scaffolder);
+      expect(await all({ q: 'scaffolder', actor: 'user:default/jane' })).toEqual(
+        scaffolder.filter(n => n % 2),
+      );
+      // a word in every event ('default') beside a rare one
+      expect(await all({ q: 'component:default/c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+      expect(await all({ q: 'QUOTA 100% used' })).toEqual([61]);
+      expect(await all({ q: 'quota 100_ used' })).toEqual([]);
+      expect(await all({ q: '"n":17,' })).toEqual([17]);
+      // no word of 3 characters: the walk
+      expect(await all({ q: 'c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+    });
+
     it('indexes the events stored before the search index existed', async () => {
       await knex.migrate.down({
         directory: DatabaseAuditStore.migrationsDirectory,
@@ -495,4 +524,34 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       }
     },
   );
+});
+
+describe('rarestWord', () => {
+  const counts: Record<string, number> = { index: 1000, service: 1000, '123457': 1, '123': 40, '0': 200 };
+  const count = ({ word }: { word: string }) => counts[word] ?? 0;
+  const key = (q: string) => rarestWord(q, count)?.text;
+
+  it('picks the least common word with the punctuation beside it', () => {
+    expect(rarestWord('"index":123457,', count)).toEqual({
+      text: ':123457,',
+      word: '123457',
+      before: true,
+      after: true,
+      hits: 1,
+    });
+    expect(key('service-123')).toBe('-123');
+    expect(key('team-7')).toBe('team-');
+  });
+
+  it('prefers the longer of equally rare words; a short word only between two characters', () => {
+    expect(key('nothing like-it')).toBe('nothing ');
+    expect(key('c4 ab')).toBeUndefined();
+    expect(key('%%')).toBeUndefined();
+    expect(rarestWord('"index":0,', count)).toMatchObject({ text: ':0,', hits: 200 });
+  });
+
+  it('never cuts a surrogate pair in two', () => {
+    expect(key('😀deploy😀')).toBe('deploy');
+    expect(key('é-déployé')).toBe('-déployé');
+  });
 });

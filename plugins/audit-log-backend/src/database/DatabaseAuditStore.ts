@@ -135,6 +135,73 @@ function checkpointOf(head: HeadRow): AuditPruneCheckpoint | undefined {
   };
 }
 
+/** Events sampled to tell a common search text from a rare one. */
+const SEARCH_SAMPLE_SIZE = 2000;
+const SEARCH_SAMPLE_TTL_MS = 60_000;
+/**
+ * Events of the sample (1% of a full one) holding the search text from which a search walks the
+ * primary key instead of the trigram index: the walk then finds a page within ≈5,000 events.
+ */
+const COMMON_HITS = 20;
+
+/**
+ * Sample events holding the rarest word from which the trigram index is asked for the whole text
+ * instead (5%): reading the posting lists of the trigrams every event has costs less than
+ * fetching that many candidates.
+ */
+const KEY_MAX_HITS = 100;
+
+/** A word of a search text and how pg_trgm sees it. */
+export type SearchWord = {
+  /** The word with the character before and after it in `q`, when there is one. */
+  text: string;
+  word: string;
+  /** Whether `q` has a character before (after) the word: pg_trgm then pads that end. */
+  before: boolean;
+  after: boolean;
+};
+
+/**
+ * The word of `q` (a run of letters and digits: what pg_trgm makes trigrams of) that `count`
+ * finds in the fewest events, longest first among equals, with the character before and after it
+ * in `q` (a word boundary gives pg_trgm padded trigrams: ` 0 ` finds the word 0, not every 0).
+ * Words under 3 characters count only between two such characters. Undefined when no word does.
+ */
+export function rarestWord(
+  q: string,
+  count: (word: SearchWord) => number,
+): (SearchWord & { hits: number }) | undefined {
+  let best: (SearchWord & { hits: number; length: number }) | undefined;
+  for (const match of q.matchAll(/[\p{L}\p{N}]+/gu)) {
+    const word = match[0];
+    // a neighbour only when it is a whole BMP character: half a surrogate pair would reach the
+    // database as U+FFFD and match nothing
+    const at = match.index!;
+    const end = at + word.length;
+    const before = at > 0 && !isSurrogate(q.charCodeAt(at - 1));
+    const after = end < q.length && !isSurrogate(q.charCodeAt(end));
+    const length = [...word].length;
+    if (length < 3 && !(before && after)) continue;
+    const candidate = {
+      text: q.slice(before ? at - 1 : at, after ? end + 1 : end),
+      word,
+      before,
+      after,
+    };
+    const hits = count(candidate);
+    if (!best || hits < best.hits || (hits === best.hits && length > best.length)) {
+      best = { ...candidate, hits, length };
+    }
+  }
+  if (!best) return undefined;
+  const { length: _length, ...rarest } = best;
+  return rarest;
+}
+
+function isSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdfff;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
@@ -263,13 +330,19 @@ export class DatabaseAuditStore implements AuditStore {
       Math.max(query.limit ?? DEFAULT_PAGE_SIZE, 1),
       MAX_PAGE_SIZE,
     );
-    const builder = this.#filtered(query)
-      .orderBy('seq', 'desc')
-      .limit(limit + 1);
-    if (query.cursor) {
-      builder.where('seq', '<', decodeCursor(query.cursor));
+    const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+    let rows: EventRow[];
+    if (this.#isPostgres && query.q) {
+      rows = await this.#searchPostgres(query, query.q, before, limit + 1);
+    } else {
+      const builder = this.#filtered(query)
+        .orderBy('seq', 'desc')
+        .limit(limit + 1);
+      if (before !== undefined) {
+        builder.where('seq', '<', before);
+      }
+      rows = await builder;
     }
-    const rows: EventRow[] = await builder;
     const items = rows.slice(0, limit).map(rowToEvent);
     return {
       items,
@@ -603,6 +676,110 @@ export class DatabaseAuditStore implements AuditStore {
     return Boolean(row) && hashRow(row!.prev_hash, row!) === row!.hash;
   }
 
+  /**
+   * A page of a free-text search on PostgreSQL: the same case-insensitive substring match as
+   * {@link DatabaseAuditStore.#filtered} (`q` ILIKE over the searched columns), planned by how
+   * common the text is among the newest events (a sample kept a minute):
+   *
+   * - common (in at least 20 events of the sample of 2,000) or without a word pg_trgm can index: walk the
+   *   primary key newest first; a page of 51 is found after about 51 / share events;
+   * - otherwise through the trigram index, asking it only for the rarest word of `q` (with the
+   *   punctuation next to it), which is implied by the whole text: the trigrams every event has
+   *   (`"index":`, `service-`, …) make pg_trgm read posting lists of every event (≈2,000 index
+   *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
+   *   on each candidate, so the results are exactly those of the full `ILIKE`. When even the
+   *   rarest word is in more than 5% of the sample (`"index":0,`), the index is asked for the
+   *   whole text: its common posting lists cost less than that many candidates.
+   *
+   * Both plans run with the planner told which one it is (set_config, local to the transaction).
+   */
+  async #searchPostgres(
+    filters: AuditEventFilters,
+    q: string,
+    before: number | undefined,
+    limit: number,
+  ): Promise<EventRow[]> {
+    const sample = await this.#searchSample();
+    const needle = q.toLocaleLowerCase();
+    const hitsIn = (text: string) =>
+      sample.texts.reduce((n, row) => (row.includes(text) ? n + 1 : n), 0);
+    // a word between two other characters is looked up as a whole word (as pg_trgm's padded
+    // trigrams find it), any other as a substring (which counts at least as many events)
+    const rarest = rarestWord(q, word => {
+      const lower = word.word.toLocaleLowerCase();
+      return word.before && word.after
+        ? sample.words.get(lower) ?? 0
+        : hitsIn(lower);
+    });
+    // the rarest word, or the whole text when even that word is in too many events
+    const key = rarest && (rarest.hits > KEY_MAX_HITS ? q : rarest.text);
+    const pattern = `%${escapeLike(q)}%`;
+    const scoped = (db: Knex) => {
+      const builder = this.#filtered({ ...filters, q: undefined }, db);
+      if (before !== undefined) {
+        builder.where('seq', '<', before);
+      }
+      return builder;
+    };
+    const common = key === undefined || hitsIn(needle) >= COMMON_HITS;
+    return this.#db.transaction(async tx => {
+      // The planner cannot know how common the text is (its estimate for ILIKE '%…%' is a
+      // constant) and picked a sequential scan for both plans in the bench (90–170 ms at 30,000
+      // events); parallel workers cost more to start (≈70 ms measured) than either plan.
+      await tx.raw(
+        `SELECT set_config('enable_seqscan', 'off', true),
+                set_config('max_parallel_workers_per_gather', '0', true)${
+                  common ? `, set_config('enable_bitmapscan', 'off', true)` : ''
+                }`,
+      );
+      if (common) {
+        // `|| ''` keeps the planner off the trigram index: a walk that stops at the page's end
+        return scoped(tx)
+          .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern])
+          .orderBy('seq', 'desc')
+          .limit(limit);
+      }
+      const hits = scoped(tx)
+        .select('seq')
+        .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [`%${escapeLike(key)}%`])
+        .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern]);
+      // materialized: the candidates come from the index, never from a primary key walk that a
+      // rare text would take to the oldest event
+      return tx
+        .withMaterialized('search_hits', hits)
+        .select('*')
+        .from(EVENTS)
+        .whereIn(
+          'seq',
+          tx('search_hits').select('seq').orderBy('seq', 'desc').limit(limit),
+        )
+        .orderBy('seq', 'desc');
+    });
+  }
+
+  /** The lower-cased search text of the newest events, refreshed at most once a minute. */
+  async #searchSample(): Promise<{ texts: string[]; words: Map<string, number> }> {
+    const now = Date.now();
+    if (!this.#sample || now - this.#sample.at > SEARCH_SAMPLE_TTL_MS) {
+      const { rows } = await this.#db.raw(
+        `SELECT lower(${PG_SEARCH_TEXT}) AS text FROM ${EVENTS} ORDER BY seq DESC LIMIT ?`,
+        [SEARCH_SAMPLE_SIZE],
+      );
+      const texts: string[] = rows.map((r: { text: string }) => r.text);
+      const words = new Map<string, number>();
+      for (const text of texts) {
+        for (const word of new Set(text.match(/[\p{L}\p{N}]+/gu))) {
+          words.set(word, (words.get(word) ?? 0) + 1);
+        }
+      }
+      this.#sample = { at: now, texts, words };
+    }
+    return this.#sample;
+  }
+
+  /** See {@link DatabaseAuditStore.#searchSample}; `words`: events per whole word. */
+  #sample?: { at: number; texts: string[]; words: Map<string, number> };
+
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {
     const builder = tx<HeadRow>(HEAD).where({ id: 1 });
     // SQLite has no row locks; its write transactions are serialized anyway.
@@ -616,8 +793,11 @@ export class DatabaseAuditStore implements AuditStore {
     return head;
   }
 
-  #filtered(filters: AuditEventFilters): Knex.QueryBuilder {
-    const builder = this.#db<EventRow>(EVENTS);
+  #filtered(
+    filters: AuditEventFilters,
+    db: Knex = this.#db,
+  ): Knex.QueryBuilder {
+    const builder = db<EventRow>(EVENTS);
     if (filters.actor) builder.where('actor', filters.actor);
     if (filters.plugin) builder.where('plugin_id', filters.plugin);
     if (filters.eventId) builder.where('event_id', filters.eventId);
