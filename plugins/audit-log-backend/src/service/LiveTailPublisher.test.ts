@@ -3,6 +3,11 @@ import { AUDIT_LOG_SIGNAL_CHANNEL } from '@kubechart/plugin-audit-log-common';
 import { LiveTailPublisher } from './LiveTailPublisher';
 
 describe('LiveTailPublisher', () => {
+  // The clock is jest's (timers and Date.now): the interval is asserted exactly, however busy
+  // the machine running the test is.
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
   it('coalesces bursts into one broadcast per interval', async () => {
     const publish = jest.fn().mockResolvedValue(undefined);
     const publisher = new LiveTailPublisher({
@@ -12,22 +17,39 @@ describe('LiveTailPublisher', () => {
     });
     publisher.notify(10, 10);
     publisher.notify(12, 2);
-    await new Promise(r => setTimeout(r, 20));
+    await jest.advanceTimersByTimeAsync(0);
     expect(publish).toHaveBeenCalledTimes(1);
     expect(publish).toHaveBeenCalledWith({
       recipients: { type: 'broadcast' },
       channel: AUDIT_LOG_SIGNAL_CHANNEL,
       message: { latestSeq: 12, count: 12 },
     });
+    // the next event within the interval waits for its end
+    await jest.advanceTimersByTimeAsync(10);
     publisher.notify(13, 1);
-    await new Promise(r => setTimeout(r, 10));
+    await jest.advanceTimersByTimeAsync(39);
     expect(publish).toHaveBeenCalledTimes(1);
-    await new Promise(r => setTimeout(r, 80));
+    await jest.advanceTimersByTimeAsync(1);
     expect(publish).toHaveBeenCalledTimes(2);
     expect(publish.mock.calls[1][0].message).toEqual({
       latestSeq: 13,
       count: 1,
     });
     publisher.stop();
+  });
+
+  it('stop() cancels a pending broadcast', async () => {
+    const publish = jest.fn().mockResolvedValue(undefined);
+    const publisher = new LiveTailPublisher({
+      signals: { publish },
+      logger: mockServices.logger.mock(),
+      intervalMs: 50,
+    });
+    publisher.notify(1, 1);
+    await jest.advanceTimersByTimeAsync(0);
+    publisher.notify(2, 1);
+    publisher.stop();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(publish).toHaveBeenCalledTimes(1);
   });
 });
