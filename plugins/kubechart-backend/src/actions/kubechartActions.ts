@@ -99,7 +99,8 @@ const runSummarySchema = (z: Zod) =>
   });
 
 function summary(run: Run) {
-  const p = run.policyReport;
+  // A page of runs carries the report's summary; a single run the whole report.
+  const p = run.policyReport ?? run.policySummary;
   return {
     id: run.id,
     kind: run.kind,
