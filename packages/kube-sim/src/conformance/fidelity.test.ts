@@ -508,6 +508,18 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
         : undefined;
     });
     expect(synced.metadata?.generation).toBe(1);
+    // The annotation is the controller's status entry's, the spec the creator's (rollout/02-*).
+    const controllerEntry = synced.metadata?.managedFields?.find(
+      m => m.manager === 'kube-controller-manager',
+    );
+    expect(controllerEntry?.subresource).toBe('status');
+    expect(
+      (controllerEntry?.fieldsV1 as any)['f:metadata']['f:annotations'],
+    ).toEqual({ '.': {}, 'f:deployment.kubernetes.io/revision': {} });
+    const creatorEntry = synced.metadata?.managedFields?.find(
+      m => m.manager !== 'kube-controller-manager',
+    );
+    expect((creatorEntry?.fieldsV1 as any)['f:metadata']).toBeUndefined();
     const mergePatch = (patch: unknown) =>
       rawRequest(
         cluster.kc,

@@ -54,7 +54,15 @@ export function ownableView(
   obj: KubeObject,
   subresource?: string,
 ): Record<string, unknown> {
-  if (subresource === 'status') return { status: obj.status };
+  if (subresource === 'status') {
+    // The Deployment status strategy keeps metadata changes: the controller's revision annotation, written
+    // with its status, is its status entry's (rollout/02-deployment-complete-before-update.json).
+    const annotations =
+      obj.kind === 'Deployment' ? obj.metadata?.annotations : undefined;
+    return annotations
+      ? { metadata: { annotations }, status: obj.status }
+      : { status: obj.status };
+  }
   if (subresource === 'scale') {
     return obj.spec?.replicas === undefined
       ? {}
