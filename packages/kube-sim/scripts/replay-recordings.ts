@@ -138,15 +138,23 @@ function asCreated(recorded: any) {
   return obj;
 }
 
-/**
- * Among exchanges answered with the same resourceVersion: creates and deletes first, then reads, then other
- * writes (one answered with the rv a read saw changed nothing, or is the last state of an object its
- * finalizer removal let go, as delete/07-configmap-with-finalizer-remove-finalizer).
- */
+/** Creates and deletes before other writes, reads last. */
 function methodOrder(exchange: any): number {
   const method = exchange.request.method;
   if (method === 'POST' || method === 'DELETE') return 0;
-  return method === 'GET' ? 1 : 2;
+  return method === 'GET' ? 2 : 1;
+}
+
+/**
+ * Among exchanges of one step answered with the same resourceVersion, the first write made it, so it goes
+ * before the reads that saw it (a PUT of a Lease, then the list showing it); other writes answered with it
+ * made nothing new (a repeated delete, or the finalizer removal that let an object go, which answers its
+ * last state: delete/07-configmap-with-finalizer-*) and go after the reads.
+ */
+function producerFirst<T extends { exchange: any }>(group: T[]): T[] {
+  const writes = group.filter(c => c.exchange.request.method !== 'GET');
+  const reads = group.filter(c => c.exchange.request.method === 'GET');
+  return [...writes.slice(0, 1), ...reads, ...writes.slice(1)];
 }
 
 async function main() {
@@ -160,7 +168,7 @@ async function main() {
   const sim = await startKubeSim({ port: 0, podReadyDelayMs: 300 });
   const admin = { Authorization: `Bearer ${sim.token}`, 'User-Agent': '' };
   const step = (file: string) => path.basename(file).split('-')[0];
-  const cases = folders
+  const sorted = folders
     .flatMap(folder =>
       fs
         .readdirSync(path.join(REFERENCE, folder))
@@ -180,11 +188,22 @@ async function main() {
         methodOrder(a.exchange) - methodOrder(b.exchange) ||
         a.file.localeCompare(b.file),
     );
+  const cases: typeof sorted = [];
+  for (let i = 0; i < sorted.length; ) {
+    const key = (c: (typeof sorted)[number]) =>
+      `${path.dirname(c.file)}|${step(c.file)}|${recordedRv(c.exchange)}`;
+    let j = i + 1;
+    while (j < sorted.length && key(sorted[j]) === key(sorted[i])) j++;
+    cases.push(...producerFirst(sorted.slice(i, j)));
+    i = j;
+  }
   let same = 0;
   let replayed = 0;
   let setUp = 0;
   // Objects an exchange of this replay has touched (created, read, changed or deleted), by path.
   const touched = new Set<string>();
+  // Recorded resourceVersions → kube-sim's, from the answers to the same exchanges.
+  const rvs = new Map<string, string>();
   for (const { file, exchange } of cases) {
     const request = exchange.request;
     const headers: Record<string, string> = { ...admin };
@@ -243,8 +262,20 @@ async function main() {
       touched.add(`${objectPath}/${recorded.metadata.name}`);
     let body: string | undefined;
     if (typeof request.body === 'string') body = request.body;
-    else if (request.body !== undefined && request.body !== null)
-      body = JSON.stringify(request.body);
+    else if (request.body !== undefined && request.body !== null) {
+      // A resourceVersion the client took from an earlier recorded answer names kube-sim's version of that
+      // same answer (an older one stays older: a stale PUT is still refused).
+      const sent = request.body?.metadata?.resourceVersion;
+      const mapped = sent !== undefined ? rvs.get(String(sent)) : undefined;
+      body = JSON.stringify(
+        mapped
+          ? {
+              ...request.body,
+              metadata: { ...request.body.metadata, resourceVersion: mapped },
+            }
+          : request.body,
+      );
+    }
     const res = await fetch(`${sim.url}${request.path}`, {
       method: request.method,
       headers,
@@ -257,6 +288,10 @@ async function main() {
     } catch {
       // Not JSON (YAML, plain text): compared as text.
     }
+    const simRv = (answer as any)?.metadata?.resourceVersion;
+    const realRv = recorded?.metadata?.resourceVersion;
+    if (simRv && realRv && !rvs.has(String(realRv)))
+      rvs.set(String(realRv), String(simRv));
     const out: string[] = [];
     if (res.status !== exchange.response.status)
       out.push(
