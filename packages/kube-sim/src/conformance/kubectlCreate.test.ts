@@ -202,16 +202,16 @@ describe('conformance: kubectl create sends protobuf bodies', () => {
     const cron = await cluster.kc
       .makeApiClient(BatchV1Api)
       .readNamespacedCronJob({ name: 'nightly', namespace: ns });
-    expect(cron.spec.schedule).toBe('0 3 * * *');
-    expect(cron.spec.jobTemplate.metadata?.name).toBe(
+    expect(cron.spec?.schedule).toBe('0 3 * * *');
+    expect(cron.spec?.jobTemplate.metadata?.name).toBe(
       cronRendered.spec.jobTemplate.metadata.name,
     );
-    expect(cron.spec.jobTemplate.spec?.template.spec?.restartPolicy).toBe(
+    expect(cron.spec?.jobTemplate.spec?.template.spec?.restartPolicy).toBe(
       cronRendered.spec.jobTemplate.spec.template.spec.restartPolicy,
     );
-    expect(cron.spec.jobTemplate.spec?.template.spec?.containers[0].image).toBe(
-      'busybox:1.36',
-    );
+    expect(
+      cron.spec?.jobTemplate.spec?.template.spec?.containers[0].image,
+    ).toBe('busybox:1.36');
 
     await kubectl(
       'create',
