@@ -308,6 +308,27 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
       const r = await del(`/api/v1/namespaces/${ns}/services/svc`);
       expect(r.status).toBe(200);
       expect(r.body.kind).toBe('Service');
+      // As delete/06-service-delete.json: the value struct `status.loadBalancer` is there on a ClusterIP
+      // Service, and the creator owns what it sent and the decoding defaults, not the allocated cluster IPs.
+      expect(r.body.status).toEqual({ loadBalancer: {} });
+      expect(r.body.metadata.managedFields).toHaveLength(1);
+      expect(r.body.metadata.managedFields[0].fieldsV1).toEqual({
+        'f:spec': {
+          'f:internalTrafficPolicy': {},
+          'f:ports': {
+            '.': {},
+            'k:{"port":80,"protocol":"TCP"}': {
+              '.': {},
+              'f:port': {},
+              'f:protocol': {},
+              'f:targetPort': {},
+            },
+          },
+          'f:selector': {},
+          'f:sessionAffinity': {},
+          'f:type': {},
+        },
+      });
       expect(r.body.metadata.name).toBe('svc');
       await eventually(async () => {
         const err = await failure(

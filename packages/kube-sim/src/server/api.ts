@@ -75,6 +75,14 @@ export interface ListOptions {
   continueToken?: string;
 }
 
+/** Service fields the REST storage allocates after the creator's fields are taken. */
+const SERVICE_ALLOCATED = [
+  'clusterIP',
+  'clusterIPs',
+  'ipFamilies',
+  'ipFamilyPolicy',
+];
+
 export interface DeleteOptions {
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -301,6 +309,15 @@ export class KubeApi {
       throw errors.alreadyExists(type.plural, type.group, meta.name);
     }
     const requestView = ownableView(isSecret(type) ? decodedSecret(obj) : obj);
+    // What the Service REST storage allocates (cluster IPs, IP families) is nobody's unless the client set it
+    // (delete/06-service-delete.json); the defaults decoding sets (type, sessionAffinity) are the creator's.
+    const allocated = new Set(
+      isService(type)
+        ? SERVICE_ALLOCATED.filter(k => obj.spec?.[k] === undefined).flatMap(
+            k => leafFields({ spec: { [k]: 'x' } }),
+          )
+        : [],
+    );
     meta.uid = randomUUID();
     meta.creationTimestamp = nowIso();
     delete meta.resourceVersion;
@@ -332,7 +349,9 @@ export class KubeApi {
         // A JSON null decodes to Go's zero value, which is no field (a pod template's `creationTimestamp:
         // null` is nobody's: rollout/01-deployment-create.json).
         paths: new Set([
-          ...leafFields(requestView).filter(p => readField(obj, p) !== null),
+          ...leafFields(requestView).filter(
+            p => readField(obj, p) !== null && !allocated.has(p),
+          ),
           // The namespace strategy sets its name label before the creator's fields are taken: the
           // creator owns it (fields/00-namespace-create.json).
           ...(isNamespace(type)
@@ -846,6 +865,10 @@ export function checkTypeMeta(type: ResourceType, body: KubeObject) {
 
 function isNamespace(type: ResourceType) {
   return type.plural === 'namespaces' && !type.group;
+}
+
+function isService(type: ResourceType) {
+  return type.plural === 'services' && !type.group;
 }
 
 function isSecret(type: ResourceType) {
