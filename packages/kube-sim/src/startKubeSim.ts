@@ -45,6 +45,11 @@ export interface KubeSimOptions {
   tlsCertificate?: { cert: string; key: string };
   /** How long a scheduled pod takes to become Running and Ready (default 1500 ms). */
   podReadyDelayMs?: number;
+  /**
+   * How long a bound pod's kubelet takes to stop its containers after a graceful delete before it removes
+   * the pod (default: `podReadyDelayMs`, at most 1000 ms; never longer than the pod's grace period).
+   */
+  podTerminationDelayMs?: number;
   /** Base back-off between crash-loop restarts and image-pull retries (default 5000 ms). */
   crashLoopBackoffMs?: number;
   /** How long a deleted namespace stays Terminating (default 1000 ms). */
@@ -108,6 +113,9 @@ export async function startKubeSim(
     admission,
     {
       podReadyDelayMs: options.podReadyDelayMs ?? 1500,
+      podTerminationDelayMs:
+        options.podTerminationDelayMs ??
+        Math.min(options.podReadyDelayMs ?? 1500, 1000),
       crashLoopBackoffMs: options.crashLoopBackoffMs ?? 5000,
       namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 1000,
       jobRunMs: options.jobRunMs ?? 1000,

@@ -192,6 +192,9 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
     expect(list.body.kind).toBe('WidgetList');
     expect(list.body.apiVersion).toBe(`${group}/v1`);
     expect(list.body.items.map((i: any) => i.metadata.name)).toEqual(['w1']);
+    // Unlike built-in kinds, custom resource list items keep kind and apiVersion (crd/12-cr-list.json).
+    expect(list.body.items[0].kind).toBe('Widget');
+    expect(list.body.items[0].apiVersion).toBe(`${group}/v1`);
     const all = await request('GET', `/apis/${group}/v1/widgets`);
     expect(all.status).toBe(200);
     expect(all.body.items.map((i: any) => i.metadata.name)).toContain('w1');
@@ -316,7 +319,7 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
     const wrongType = await request(
       'POST',
       widgets(),
-      widget('bad3', { size: 'string' }),
+      widget('bad3', { size: 'big' }),
     );
     expect(wrongType.status).toBe(422);
     expect(wrongType.body.message).toBe(
@@ -405,6 +408,8 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
       'customresourcecleanup.apiextensions.k8s.io',
     ]);
     expect(deleted.body.metadata.deletionTimestamp).toBeDefined();
+    // Unlike a ConfigMap held by a finalizer, a CRD's delete sets no grace period (crd/20-crd-delete.json).
+    expect(deleted.body.metadata.deletionGracePeriodSeconds).toBeUndefined();
     expect(
       deleted.body.status.conditions.find((c: any) => c.type === 'Terminating'),
     ).toMatchObject({ status: 'True', reason: 'InstanceDeletionPending' });

@@ -212,6 +212,12 @@ describe('conformance: YAML duplicate keys, bad base64 and Table columns', () =>
     expect(containers['.']).toBeUndefined();
     expect(containers['k:{"name":"app"}']['.']).toEqual({});
     expect(containers['k:{"name":"app"}']['f:image']).toEqual({});
+    // An atomic map (LabelSelector) is one leaf, and the `creationTimestamp: null` the server writes into the
+    // pod template is nobody's (rollout/01-deployment-create.json).
+    expect(f['f:spec']['f:selector']).toEqual({});
+    expect(
+      f['f:spec']['f:template']['f:metadata']['f:creationTimestamp'],
+    ).toBeUndefined();
 
     // A server-side apply entry has `.` on list items only (cm-apply-create.json), and comes first.
     const applied = await apply(
@@ -239,6 +245,14 @@ describe('conformance: YAML duplicate keys, bad base64 and Table columns', () =>
     const a = entries[0].fieldsV1;
     expect(a['f:metadata']['f:annotations']['.']).toBeUndefined();
     expect(a['f:metadata']['f:annotations']['f:example.com/note']).toEqual({});
+    // The creator still owns the selector it set (the apply did not touch it).
+    const creator = entries.find((m: any) => m.manager === 'creator');
+    expect(creator.fieldsV1['f:spec']['f:selector']).toEqual({});
+    expect(
+      creator.fieldsV1['f:spec']['f:template']['f:spec']['f:containers'][
+        'k:{"name":"app"}'
+      ]['f:image'],
+    ).toBeUndefined();
     expect(
       a['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"app"}'][
         '.'

@@ -34,6 +34,97 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
   const post = (path: string, body: unknown, contentType?: string) =>
     rawRequest(cluster.kc, 'POST', path, { body, contentType });
 
+  it("lists API groups in the server's priority order, built-in groups first", async () => {
+    // The order of crd/06-discovery-apis-after.json (kubectl resolves a resource two groups serve by it).
+    const order = [
+      'apiregistration.k8s.io',
+      'apps',
+      'events.k8s.io',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+      'autoscaling',
+      'batch',
+      'certificates.k8s.io',
+      'networking.k8s.io',
+      'policy',
+      'rbac.authorization.k8s.io',
+      'storage.k8s.io',
+      'admissionregistration.k8s.io',
+      'apiextensions.k8s.io',
+      'scheduling.k8s.io',
+      'coordination.k8s.io',
+      'node.k8s.io',
+      'discovery.k8s.io',
+      'flowcontrol.apiserver.k8s.io',
+    ];
+    const r = await rawRequest(cluster.kc, 'GET', '/apis');
+    expect(r.status).toBe(200);
+    const names: string[] = r.body.groups.map((g: any) => g.name);
+    const builtIn = names.filter(n => order.includes(n));
+    expect(builtIn).toEqual(order.filter(n => builtIn.includes(n)));
+    expect(builtIn).toEqual(expect.arrayContaining(['apps', 'batch']));
+    // Every built-in group comes before any other (custom resources' groups).
+    const lastBuiltIn = Math.max(...builtIn.map(n => names.indexOf(n)));
+    expect(names.slice(0, lastBuiltIn + 1).every(n => order.includes(n))).toBe(
+      true,
+    );
+  });
+
+  it('gives the creator of a namespace its name label in managedFields', async () => {
+    // fields/00-namespace-create.json: the label the server adds is the creator's.
+    const created = await post('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: uniqueName('conf-nsmf') },
+    });
+    expect(created.status).toBe(201);
+    await core.deleteNamespace({ name: created.body.metadata.name });
+    expect(created.body.metadata.managedFields).toHaveLength(1);
+    expect(created.body.metadata.managedFields[0]).toMatchObject({
+      operation: 'Update',
+      apiVersion: 'v1',
+      fieldsType: 'FieldsV1',
+    });
+    expect(created.body.metadata.managedFields[0].fieldsV1).toEqual({
+      'f:metadata': {
+        'f:labels': { '.': {}, 'f:kubernetes.io/metadata.name': {} },
+      },
+    });
+  });
+
+  it('replaces server-set metadata on create but keeps a generation set on a kind without one', async () => {
+    // fields/13-create-with-uid-and-creationTimestamp.json
+    const r = await post(`/api/v1/namespaces/${ns}/configmaps`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'withuid',
+        uid: '00000000-0000-0000-0000-000000000001',
+        creationTimestamp: '2020-01-01T00:00:00Z',
+        generation: 7,
+        selfLink: '/x',
+        managedFields: [],
+      },
+      data: { a: 'b' },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.metadata.uid).not.toBe(
+      '00000000-0000-0000-0000-000000000001',
+    );
+    expect(r.body.metadata.creationTimestamp).not.toBe('2020-01-01T00:00:00Z');
+    expect(r.body.metadata.selfLink).toBeUndefined();
+    expect(r.body.metadata.generation).toBe(7);
+    expect(r.body.metadata.managedFields).toHaveLength(1);
+    expect(r.body.metadata.managedFields[0].fieldsV1).toEqual({
+      'f:data': { '.': {}, 'f:a': {} },
+    });
+    const read = await core.readNamespacedConfigMap({
+      name: 'withuid',
+      namespace: ns,
+    });
+    expect(read.metadata?.generation).toBe(7);
+  });
+
   it('omits empty maps and lists from stored objects, keeps empty strings', async () => {
     const cm = await post(`/api/v1/namespaces/${ns}/configmaps`, {
       apiVersion: 'v1',
@@ -84,6 +175,28 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     expect(secret.body.data).toBeUndefined();
     expect(secret.body.stringData).toBeUndefined();
     expect(secret.body.metadata.labels).toBeUndefined();
+    // Its creator owns the defaulted type (fields/10-secret-empty-data.json).
+    expect(secret.body.metadata.managedFields[0].fieldsV1).toEqual({
+      'f:type': {},
+    });
+    // stringData is folded into data before ownership is taken: the creator owns data keys, not stringData
+    // (fields/14-secret-stringData.json).
+    const folded = await post(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sd' },
+      data: { a: 'YQ==' },
+      stringData: { b: 'plain', a: 'override' },
+    });
+    expect(folded.status).toBe(201);
+    expect(folded.body.data).toEqual({
+      a: Buffer.from('override').toString('base64'),
+      b: Buffer.from('plain').toString('base64'),
+    });
+    expect(folded.body.metadata.managedFields[0].fieldsV1).toEqual({
+      'f:data': { '.': {}, 'f:a': {}, 'f:b': {} },
+      'f:type': {},
+    });
   });
 
   it('answers a create with resourceVersion set with 500 and no reason', async () => {
@@ -195,6 +308,27 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
       const r = await del(`/api/v1/namespaces/${ns}/services/svc`);
       expect(r.status).toBe(200);
       expect(r.body.kind).toBe('Service');
+      // As delete/06-service-delete.json: the value struct `status.loadBalancer` is there on a ClusterIP
+      // Service, and the creator owns what it sent and the decoding defaults, not the allocated cluster IPs.
+      expect(r.body.status).toEqual({ loadBalancer: {} });
+      expect(r.body.metadata.managedFields).toHaveLength(1);
+      expect(r.body.metadata.managedFields[0].fieldsV1).toEqual({
+        'f:spec': {
+          'f:internalTrafficPolicy': {},
+          'f:ports': {
+            '.': {},
+            'k:{"port":80,"protocol":"TCP"}': {
+              '.': {},
+              'f:port': {},
+              'f:protocol': {},
+              'f:targetPort': {},
+            },
+          },
+          'f:selector': {},
+          'f:sessionAffinity': {},
+          'f:type': {},
+        },
+      });
       expect(r.body.metadata.name).toBe('svc');
       await eventually(async () => {
         const err = await failure(
@@ -395,6 +529,18 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
         : undefined;
     });
     expect(synced.metadata?.generation).toBe(1);
+    // The annotation is the controller's status entry's, the spec the creator's (rollout/02-*).
+    const controllerEntry = synced.metadata?.managedFields?.find(
+      m => m.manager === 'kube-controller-manager',
+    );
+    expect(controllerEntry?.subresource).toBe('status');
+    expect(
+      (controllerEntry?.fieldsV1 as any)['f:metadata']['f:annotations'],
+    ).toEqual({ '.': {}, 'f:deployment.kubernetes.io/revision': {} });
+    const creatorEntry = synced.metadata?.managedFields?.find(
+      m => m.manager !== 'kube-controller-manager',
+    );
+    expect((creatorEntry?.fieldsV1 as any)['f:metadata']).toBeUndefined();
     const mergePatch = (patch: unknown) =>
       rawRequest(
         cluster.kc,

@@ -187,6 +187,32 @@ describe('conformance: kubectl create sends protobuf bodies', () => {
     expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
     expect(job.spec?.template.spec?.containers[0].image).toBe('busybox:1.36');
 
+    // A CronJob (protobuf body, like the rest): stored as kubectl's own rendering of it.
+    const cronArgs = [
+      'create',
+      'cronjob',
+      'nightly',
+      '--image=busybox:1.36',
+      '--schedule=0 3 * * *',
+      '-n',
+      ns,
+    ];
+    const cronRendered = await clientSide(...cronArgs);
+    await kubectl(...cronArgs);
+    const cron = await cluster.kc
+      .makeApiClient(BatchV1Api)
+      .readNamespacedCronJob({ name: 'nightly', namespace: ns });
+    expect(cron.spec?.schedule).toBe('0 3 * * *');
+    expect(cron.spec?.jobTemplate.metadata?.name).toBe(
+      cronRendered.spec.jobTemplate.metadata.name,
+    );
+    expect(cron.spec?.jobTemplate.spec?.template.spec?.restartPolicy).toBe(
+      cronRendered.spec.jobTemplate.spec.template.spec.restartPolicy,
+    );
+    expect(
+      cron.spec?.jobTemplate.spec?.template.spec?.containers[0].image,
+    ).toBe('busybox:1.36');
+
     await kubectl(
       'create',
       'quota',

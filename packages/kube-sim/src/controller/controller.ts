@@ -18,6 +18,7 @@ const GC_FINALIZERS = new Set(['orphan', 'foregroundDeletion']);
 
 export interface ControllerOptions {
   podReadyDelayMs: number;
+  podTerminationDelayMs: number;
   crashLoopBackoffMs: number;
   namespaceDeletionDelayMs: number;
   jobRunMs: number;
@@ -371,7 +372,17 @@ export class Controller {
       this.pendingPods.delete(pod.metadata.uid!);
       return;
     }
-    if (pod.metadata.deletionTimestamp) return;
+    if (pod.metadata.deletionTimestamp) {
+      // A graceful delete of a bound pod: its kubelet stops the containers, then removes it.
+      if (
+        pod.spec?.nodeName &&
+        (pod.metadata.deletionGracePeriodSeconds ?? 0) > 0
+      )
+        this.enqueue(`kubelet-stop|${pod.metadata.uid}`, () =>
+          this.kubelets.terminate(pod),
+        );
+      return;
+    }
     if (!pod.spec?.nodeName) {
       this.pendingPods.set(pod.metadata.uid!, pod);
       if (!this.scheduled) {
@@ -556,7 +567,16 @@ export class Controller {
       for (const t of this.api.registry.types) {
         if (!t.namespaced || t.virtual) continue;
         for (const o of this.api.store.list(t, name)) {
-          if ((o.metadata.finalizers ?? []).length === 0) {
+          if (t === this.t.pods) {
+            // Pods are deleted gracefully: bound ones stay until their kubelet has stopped them.
+            if (!o.metadata.deletionTimestamp) {
+              try {
+                this.api.delete(t, name, o.metadata.name!, {});
+              } catch {
+                // Gone meanwhile.
+              }
+            }
+          } else if ((o.metadata.finalizers ?? []).length === 0) {
             this.api.removeNow(t, o);
           } else if (!o.metadata.deletionTimestamp) {
             try {

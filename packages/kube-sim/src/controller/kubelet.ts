@@ -20,6 +20,7 @@ export function imageBehaviour(image: string): ImageBehaviour {
 
 export interface KubeletOptions {
   podReadyDelayMs: number;
+  podTerminationDelayMs: number;
   crashLoopBackoffMs: number;
   jobRunMs: number;
 }
@@ -54,6 +55,8 @@ function fullImage(image: string) {
  */
 export class Kubelets {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Pods whose containers are being stopped after a graceful delete. */
+  private readonly terminating = new Set<string>();
   private readonly podsT: ResourceType;
   private readonly nodesT: ResourceType;
   private stopped = false;
@@ -74,6 +77,7 @@ export class Kubelets {
   }
 
   forget(uid: string) {
+    this.terminating.delete(uid);
     const t = this.timers.get(uid);
     if (t) clearTimeout(t);
     this.timers.delete(uid);
@@ -140,7 +144,10 @@ export class Kubelets {
     >();
     // Each node's allocatable, parsed once per pass (not once per pod and node: 50,000 pods on
     // 1,000 nodes would parse 150 million quantities).
-    const caps = new Map<string, { cpu: number; memory: number; pods: number }>();
+    const caps = new Map<
+      string,
+      { cpu: number; memory: number; pods: number }
+    >();
     for (const n of nodes) {
       used.set(n.metadata.name!, { cpu: 0, memory: 0, pods: 0 });
       const alloc = n.status?.allocatable ?? {};
@@ -251,6 +258,89 @@ export class Kubelets {
       );
       this.start(written);
     }
+  }
+
+  /**
+   * A graceful delete of a bound pod, as its kubelet handles it: `Killing` events, then (after
+   * `podTerminationDelayMs`, within the grace period) the containers are reported terminated and not ready,
+   * and the pod is deleted with grace 0, which removes it from the API.
+   */
+  terminate(stale: KubeObject) {
+    const pod = this.current(stale);
+    const uid = stale.metadata.uid!;
+    if (!pod || this.terminating.has(uid)) return;
+    this.terminating.add(uid);
+    const host = pod.spec?.nodeName;
+    for (const c of pod.spec?.containers ?? []) {
+      this.events.record(
+        pod,
+        'Normal',
+        'Killing',
+        `Stopping container ${c.name}`,
+        { component: 'kubelet', host },
+        `spec.containers{${c.name}}`,
+      );
+    }
+    const grace = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+    // Replaces any start, restart or job timer of the pod: nothing else happens to it now.
+    this.later(uid, Math.min(this.opts.podTerminationDelayMs, grace), () =>
+      this.containersStopped(pod),
+    );
+  }
+
+  private containersStopped(stale: KubeObject) {
+    const pod = this.current(stale);
+    if (!pod) return;
+    const now = nowIso();
+    const containers: any[] = pod.spec?.containers ?? [];
+    let written = pod;
+    if (pod.status?.startTime) {
+      const statuses = (pod.status.containerStatuses ?? []).map((s: any) => {
+        const startedAt = s.state?.running?.startedAt;
+        return {
+          ...s,
+          ready: false,
+          started: false,
+          state: startedAt
+            ? {
+                terminated: {
+                  exitCode: 0,
+                  reason: 'Completed',
+                  startedAt,
+                  finishedAt: now,
+                  ...(s.containerID ? { containerID: s.containerID } : {}),
+                },
+              }
+            : s.state,
+        };
+      });
+      const conditions = (pod.status.conditions ?? []).map((c: any) =>
+        (c.type === 'Ready' || c.type === 'ContainersReady') &&
+        c.status === 'True'
+          ? cond(
+              c.type,
+              'False',
+              now,
+              'ContainersNotReady',
+              notReadyMessage(containers),
+            )
+          : c,
+      );
+      written = this.writeStatus(pod, {
+        ...pod.status,
+        conditions,
+        containerStatuses: statuses,
+      });
+    }
+    this.api.delete(
+      this.podsT,
+      written.metadata.namespace,
+      written.metadata.name!,
+      {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: written.metadata.uid },
+      },
+    );
   }
 
   /** Starts a bound pod: containers are created, then after the configured delay run (or fail). */

@@ -91,6 +91,8 @@ export class WorkloadControllers {
     pod: KubeObject,
     ownerType: ResourceType,
   ) {
+    // Already being stopped by its kubelet (a graceful delete): one delete, one event.
+    if (pod.metadata.deletionTimestamp) return;
     try {
       this.api.delete(
         this.t.pods,

@@ -100,7 +100,8 @@ export function validateCustomResource(
     if (depth > 64 || v === undefined) return;
     if (node['x-kubernetes-int-or-string']) return;
     if (node.type && v !== null && !typeMatches(node.type, v)) {
-      const shown = JSON.stringify(typeof v === 'string' ? v : jsonType(v));
+      // The real server names the type it got, not the value ("big" → "string": crd/14-cr-create-wrong-type.json).
+      const shown = JSON.stringify(jsonType(v));
       causes.push({
         field: path,
         message: `Invalid value: ${shown}: ${path} in body must be of type ${node.type}: ${shown}`,

@@ -264,7 +264,11 @@ export class BuiltinAdmission implements Admission {
           p.protocol = p.protocol ?? 'TCP';
           p.targetPort = p.targetPort ?? p.port;
         }
-        obj.status = obj.status ?? { loadBalancer: {} };
+        // LoadBalancerStatus is a value struct: `loadBalancer: {}` even on a ClusterIP Service (delete/06-*).
+        obj.status = {
+          loadBalancer: {},
+          ...(isPlainObject(obj.status) ? obj.status : {}),
+        };
         break;
       }
       case 'deployments.apps':

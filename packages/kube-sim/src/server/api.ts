@@ -75,10 +75,20 @@ export interface ListOptions {
   continueToken?: string;
 }
 
+/** Service fields the REST storage allocates after the creator's fields are taken. */
+const SERVICE_ALLOCATED = [
+  'clusterIP',
+  'clusterIPs',
+  'ipFamilies',
+  'ipFamilyPolicy',
+];
+
 export interface DeleteOptions {
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** `gracePeriodSeconds` (query or body); only pods use it. */
+  gracePeriodSeconds?: number;
 }
 
 /** Per-kind behaviour (defaulting, validation, admission) that the API layer calls. */
@@ -298,15 +308,25 @@ export class KubeApi {
     if (this.store.get(type, meta.namespace, meta.name)) {
       throw errors.alreadyExists(type.plural, type.group, meta.name);
     }
-    const requestView = ownableView(obj);
+    const requestView = ownableView(isSecret(type) ? decodedSecret(obj) : obj);
+    // What the Service REST storage allocates (cluster IPs, IP families) is nobody's unless the client set it
+    // (delete/06-service-delete.json); the defaults decoding sets (type, sessionAffinity) are the creator's.
+    const allocated = new Set(
+      isService(type)
+        ? SERVICE_ALLOCATED.filter(k => obj.spec?.[k] === undefined).flatMap(
+            k => leafFields({ spec: { [k]: 'x' } }),
+          )
+        : [],
+    );
     meta.uid = randomUUID();
     meta.creationTimestamp = nowIso();
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.selfLink;
     delete meta.managedFields;
+    // Kinds without a generation keep one a client sets (fields/13-create-with-uid-and-creationTimestamp.json).
     if (type.generation) meta.generation = 1;
-    else delete meta.generation;
+    else if (!meta.generation) delete meta.generation;
     if (hasStatus(type) && type.plural !== 'nodes') {
       // The status a client sends is dropped. Built-in kinds encode an empty Go struct as
       // `status: {}` (rollout/01-deployment-create.json); custom resources have no status until set.
@@ -326,7 +346,22 @@ export class KubeApi {
         operation: 'Update' as const,
         apiVersion: obj.apiVersion!,
         time,
-        paths: new Set(leafFields(requestView)),
+        // A JSON null decodes to Go's zero value, which is no field (a pod template's `creationTimestamp:
+        // null` is nobody's: rollout/01-deployment-create.json).
+        paths: new Set([
+          ...leafFields(requestView).filter(
+            p => readField(obj, p) !== null && !allocated.has(p),
+          ),
+          // The namespace strategy sets its name label before the creator's fields are taken: the
+          // creator owns it (fields/00-namespace-create.json).
+          ...(isNamespace(type)
+            ? leafFields({
+                metadata: {
+                  labels: { 'kubernetes.io/metadata.name': meta.name },
+                },
+              })
+            : []),
+        ]),
       },
     ];
     meta.managedFields = writeManagers(ms, this.fieldSetSchema(type));
@@ -434,7 +469,7 @@ export class KubeApi {
       ) {
         meta.generation += 1;
       }
-    } else {
+    } else if (!meta.generation) {
       delete meta.generation;
     }
     checkShape(type, obj);
@@ -461,6 +496,7 @@ export class KubeApi {
     if (
       meta.deletionTimestamp &&
       (meta.finalizers ?? []).length === 0 &&
+      (meta.deletionGracePeriodSeconds ?? 0) === 0 &&
       !isNamespace(type)
     ) {
       return this.removeNow(type, obj);
@@ -676,6 +712,17 @@ export class KubeApi {
         `the ResourceVersion in the precondition (${opts.preconditions.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion}). The object might have been modified`,
       );
     }
+    if (isPod(type)) {
+      const grace = podGracePeriod(old, opts.gracePeriodSeconds);
+      const held = (old.metadata.finalizers ?? []).length > 0;
+      if (opts.dryRun) return { object: old, gone: grace === 0 && !held };
+      if (grace > 0 || held)
+        return {
+          object: this.deleteGracefully(type, old, grace),
+          gone: false,
+        };
+      return { object: this.removeNow(type, old), gone: true };
+    }
     if (opts.dryRun) return { object: old, gone: true };
     const finalizers = old.metadata.finalizers ?? [];
     // Orphan and Foreground deletes hold the object with a finalizer that the garbage collector
@@ -688,7 +735,9 @@ export class KubeApi {
       if (old.metadata.deletionTimestamp) return { object: old, gone: false };
       const next = deepClone(old);
       next.metadata.deletionTimestamp = nowIso();
-      if (!isNamespace(type)) next.metadata.deletionGracePeriodSeconds = 0;
+      // A CRD's own delete (which adds its cleanup finalizer) sets no grace period (crd/20-crd-delete.json).
+      if (!isNamespace(type) && !type.deleteFinalizer)
+        next.metadata.deletionGracePeriodSeconds = 0;
       type.markDeleting?.(next, next.metadata.deletionTimestamp!);
       if (policyFinalizer && !finalizers.includes(policyFinalizer))
         next.metadata.finalizers = [...finalizers, policyFinalizer];
@@ -701,15 +750,39 @@ export class KubeApi {
     return { object: this.removeNow(type, old), gone: true };
   }
 
+  /**
+   * Graceful deletion of a pod bound to a node, as the real pod strategy: the pod stays with
+   * `deletionTimestamp` = now + grace and `deletionGracePeriodSeconds` until its kubelet has stopped the
+   * containers and deletes it with grace 0 (../shared/reference/kube-api/delete/10-*). A second delete may
+   * only shorten the grace period; grace 0 removes it at once.
+   */
+  private deleteGracefully(type: ResourceType, old: KubeObject, grace: number) {
+    const current = old.metadata.deletionGracePeriodSeconds;
+    if (
+      old.metadata.deletionTimestamp &&
+      current !== undefined &&
+      current <= grace
+    )
+      return old;
+    const next = deepClone(old);
+    next.metadata.deletionTimestamp = new Date(
+      Math.floor(Date.now() / 1000) * 1000 + grace * 1000,
+    )
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    next.metadata.deletionGracePeriodSeconds = grace;
+    next.metadata.resourceVersion = String(this.store.nextRv());
+    this.store.put(type, next);
+    return next;
+  }
+
   /** Removes an object immediately; dependents are collected by the controller. */
   removeNow(type: ResourceType, obj: KubeObject): KubeObject {
     const final = deepClone(obj);
     final.metadata.resourceVersion = String(this.store.nextRv());
-    if (
-      !final.metadata.deletionTimestamp &&
-      type.plural === 'pods' &&
-      !type.group
-    ) {
+    // A pod removed at once (grace 0, or its kubelet's final delete) answers with deletionTimestamp now and
+    // grace 0, also when an earlier graceful delete had set a later one (delete/10-pod-bound-delete-grace-0).
+    if (isPod(type) && final.metadata.deletionGracePeriodSeconds !== 0) {
       final.metadata.deletionTimestamp = nowIso();
       final.metadata.deletionGracePeriodSeconds = 0;
     }
@@ -792,6 +865,49 @@ export function checkTypeMeta(type: ResourceType, body: KubeObject) {
 
 function isNamespace(type: ResourceType) {
   return type.plural === 'namespaces' && !type.group;
+}
+
+function isService(type: ResourceType) {
+  return type.plural === 'services' && !type.group;
+}
+
+function isSecret(type: ResourceType) {
+  return type.plural === 'secrets' && !type.group;
+}
+
+/**
+ * A Secret as the server's decoding leaves it, which is what its creator owns: `stringData` merged into `data`
+ * and `type` defaulted (fields/10-secret-empty-data.json, fields/14-secret-stringData.json).
+ */
+function decodedSecret(obj: KubeObject): KubeObject {
+  const { stringData, ...rest } = obj as KubeObject & { stringData?: unknown };
+  const data = {
+    ...(isPlainObject(rest.data) ? rest.data : {}),
+    ...(isPlainObject(stringData) ? stringData : {}),
+  };
+  return {
+    ...rest,
+    ...(Object.keys(data).length ? { data } : {}),
+    type: rest.type ?? 'Opaque',
+  } as KubeObject;
+}
+
+function isPod(type: ResourceType) {
+  return type.plural === 'pods' && !type.group;
+}
+
+/**
+ * The grace period a pod delete gets (the pod strategy's CheckGracefulDelete): the option, else the pod's
+ * `terminationGracePeriodSeconds`; a negative one is 1; 0 for a pod no node has taken (nothing to stop)
+ * and for one that has already finished.
+ */
+function podGracePeriod(pod: KubeObject, requested: number | undefined) {
+  let grace = requested ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+  if (grace < 0) grace = 1;
+  if (!pod.spec?.nodeName) return 0;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return 0;
+  return grace;
 }
 
 function isDeployment(type: ResourceType) {

@@ -78,6 +78,29 @@ function resourceEntries(t: ResourceType) {
   return [main, ...subs];
 }
 
+/** The order a v1.26 server lists its built-in groups in `/apis` (crd/01-discovery-apis-before.json). */
+const GROUP_ORDER = [
+  'apiregistration.k8s.io',
+  'apps',
+  'events.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'batch',
+  'certificates.k8s.io',
+  'networking.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'storage.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'scheduling.k8s.io',
+  'coordination.k8s.io',
+  'node.k8s.io',
+  'discovery.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+];
+
 export class Discovery {
   constructor(private readonly registry: ResourceRegistry) {}
 
@@ -95,7 +118,16 @@ export class Discovery {
       if (!gv.group) continue;
       byGroup.set(gv.group, [...(byGroup.get(gv.group) ?? []), gv.version]);
     }
-    return [...byGroup.entries()].map(([name, versions]) => ({
+    // The API server's group priority; other groups (custom resources) follow in the order they came.
+    const rank = (g: string) => {
+      const i = GROUP_ORDER.indexOf(g);
+      return i < 0 ? GROUP_ORDER.length : i;
+    };
+    const ordered = [...byGroup.entries()]
+      .map((entry, i) => ({ entry, i }))
+      .sort((a, b) => rank(a.entry[0]) - rank(b.entry[0]) || a.i - b.i)
+      .map(x => x.entry);
+    return ordered.map(([name, versions]) => ({
       name,
       versions: versions.map(v => ({
         groupVersion: `${name}/${v}`,

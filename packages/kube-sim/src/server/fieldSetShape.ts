@@ -81,6 +81,14 @@ export function withDotEntries(
       const hasChildren = Object.keys(value).some(k => k !== '.');
       if (key.startsWith('f:')) {
         const prop = schema ? propertyOf(at, key.slice(2), schema) : undefined;
+        // An atomic map (a LabelSelector, an ObjectReference) is one leaf: `f:selector: {}`.
+        if (
+          prop &&
+          schema!.resolve(prop).node['x-kubernetes-map-type'] === 'atomic'
+        ) {
+          out[key] = {};
+          continue;
+        }
         const child = walk(value, prop);
         // Without a schema kube-sim cannot tell value structs from the rest: no `.` on fields then.
         const dot =

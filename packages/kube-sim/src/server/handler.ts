@@ -383,7 +383,7 @@ export function createHandler(opts: HandlerOptions) {
             send(res, 200, partialForList(type, list, partial));
             return;
           }
-          sendList(res, list);
+          sendList(res, list, !!type.custom);
           return;
         }
         case 'watch':
@@ -592,8 +592,15 @@ export function createHandler(opts: HandlerOptions) {
         },
       ]);
     }
+    const grace = b.gracePeriodSeconds ?? q.get('gracePeriodSeconds');
     return {
       propagationPolicy: policy,
+      ...(grace !== undefined &&
+      grace !== null &&
+      grace !== '' &&
+      Number.isFinite(Number(grace))
+        ? { gracePeriodSeconds: Math.trunc(Number(grace)) }
+        : {}),
       preconditions: isPlainObject(b.preconditions)
         ? b.preconditions
         : undefined,

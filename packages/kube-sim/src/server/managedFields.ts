@@ -11,7 +11,13 @@ import {
   withDotEntries,
 } from './fieldSetShape';
 import { groupVersion } from './resources';
-import { deepEqual, KubeObject, ManagedFieldsEntry, nowIso } from './types';
+import {
+  deepEqual,
+  isPlainObject,
+  KubeObject,
+  ManagedFieldsEntry,
+  nowIso,
+} from './types';
 
 /**
  * Field ownership (`metadata.managedFields`) as the API server keeps it: which manager owns which
@@ -48,7 +54,15 @@ export function ownableView(
   obj: KubeObject,
   subresource?: string,
 ): Record<string, unknown> {
-  if (subresource === 'status') return { status: obj.status };
+  if (subresource === 'status') {
+    // The Deployment status strategy keeps metadata changes: the controller's revision annotation, written
+    // with its status, is its status entry's (rollout/02-deployment-complete-before-update.json).
+    const annotations =
+      obj.kind === 'Deployment' ? obj.metadata?.annotations : undefined;
+    return annotations
+      ? { metadata: { annotations }, status: obj.status }
+      : { status: obj.status };
+  }
   if (subresource === 'scale') {
     return obj.spec?.replicas === undefined
       ? {}
@@ -75,7 +89,15 @@ export function readManagers(obj: KubeObject | undefined): ManagerState[] {
     apiVersion: e.apiVersion,
     time: e.time,
     subresource: e.subresource,
-    paths: new Set(fromFieldsV1(e.fieldsV1)),
+    paths: new Set(
+      fromFieldsV1(e.fieldsV1).flatMap(p => {
+        // An atomic map is written as one leaf (fieldSetShape.ts); kube-sim tracks its fields one by one.
+        const v = obj ? readField(obj, p) : undefined;
+        return isPlainObject(v) && Object.keys(v).length > 0
+          ? leafFields(v, p)
+          : [p];
+      }),
+    ),
   }));
 }
 
@@ -139,9 +161,12 @@ export function updateManagers(
   const part = ownershipPart(subresource);
   const nextPaths = leafFields(ownableView(next, subresource));
   const nextSet = new Set(nextPaths);
-  const changed = nextPaths.filter(
-    p => !deepEqual(readField(old, p), readField(next, p)),
-  );
+  // A null (a pod template's `creationTimestamp: null`) is Go's zero value, no field: nobody owns it
+  // (rollout/01-deployment-create).
+  const changed = nextPaths.filter(p => {
+    const after = readField(next, p);
+    return after !== null && !deepEqual(readField(old, p), after);
+  });
   // A scale write sees only spec.replicas (always set): it removes no field.
   if (subresource !== 'scale') {
     for (const m of managers) {

@@ -249,6 +249,26 @@ export const MESSAGES: Record<string, MessageTable> = {
     10: ['suspend', B, 'p'],
   },
   JobStatus: {},
+  CronJob: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['spec', 'CronJobSpec'],
+    3: ['status', 'CronJobStatus'],
+  },
+  CronJobSpec: {
+    1: ['schedule', S],
+    2: ['startingDeadlineSeconds', I, 'p'],
+    3: ['concurrencyPolicy', S],
+    4: ['suspend', B, 'p'],
+    5: ['jobTemplate', 'JobTemplateSpec'],
+    6: ['successfulJobsHistoryLimit', I, 'p'],
+    7: ['failedJobsHistoryLimit', I, 'p'],
+    8: ['timeZone', S, 'p'],
+  },
+  JobTemplateSpec: {
+    1: ['metadata', 'ObjectMeta'],
+    2: ['spec', 'JobSpec'],
+  },
+  CronJobStatus: {},
 
   // networking.k8s.io/v1
   Ingress: {
@@ -362,6 +382,7 @@ export const GENERIC_KINDS: Record<string, string> = {
   'v1/ResourceQuota': 'ResourceQuota',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
+  'batch/v1/CronJob': 'CronJob',
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'policy/v1/PodDisruptionBudget': 'PodDisruptionBudget',
   'rbac.authorization.k8s.io/v1/Role': 'Role',

@@ -33,13 +33,18 @@ export function sendList(
     metadata: unknown;
     items: KubeObject[];
   },
+  /** Custom resources are unstructured: their list items keep kind and apiVersion (crd/12-cr-list.json). */
+  keepTypeMeta = false,
 ) {
+  const item = keepTypeMeta
+    ? (o: KubeObject) => JSON.stringify(o)
+    : serializeItem;
   const text = `{"kind":${JSON.stringify(
     list.kind,
   )},"apiVersion":${JSON.stringify(
     list.apiVersion,
   )},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items
-    .map(serializeItem)
+    .map(item)
     .join(',')}]}`;
   writeText(res, 200, text);
 }
