@@ -257,16 +257,21 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
   });
 
   it('fails a run with a clear reason when the API goes down mid-run, and a retry converges', async () => {
-    const r = await post('/runs', tenant('outage', { credentials: [] }));
+    // The first run's pods crash-loop, so it is still waiting for them (the engine gives a failing pod
+    // wait.failFastSeconds, 30 s, an outage 10 s) however long the machine took to get there.
+    const crashing = [{ name: 'web', chart: 'webapp', values: { image: { tag: 'crashloop' } } }];
+    const r = await post('/runs', tenant('outage', { credentials: [], releases: crashing }));
     // Wait until the run is waiting for pods, then take the API away.
-    for (let i = 0; i < 200; i++) {
+    let waiting = false;
+    for (let i = 0; i < 600 && !waiting; i++) {
       const ev = await get(`/runs/${r.body.id}/events`);
-      if (ev.body.items.some((e: any) => e.step === 'wait' && e.stepStatus === 'started')) break;
-      await new Promise(res => setTimeout(res, 50));
+      waiting = ev.body.items.some((e: any) => e.step === 'wait' && e.stepStatus === 'started');
+      if (!waiting) await new Promise(res => setTimeout(res, 50));
     }
-    sim.faults.stopApi();
+    expect(waiting).toBe(true);
+    await sim.faults.stopApi();
     const failed = await waitForRun(r.body.id);
-    sim.faults.startApi();
+    await sim.faults.startApi();
     expect(failed.status).toBe('failed');
     expect(failed.failureReason).toMatch(/Kubernetes API of cluster "dev" (is unreachable|answered 50\d)/);
     const retry = await post('/runs', tenant('outage', { credentials: [] }));

@@ -9,6 +9,7 @@ import {
   V1Pod,
   V1StatefulSet,
   V1DaemonSet,
+  V1ReplicaSet,
   CoreV1Event,
   dumpYaml,
   loadYaml,
@@ -275,7 +276,7 @@ export class KubeClient {
 
   /** Workloads, pods and warning events of a namespace. */
   async snapshot(namespace: string): Promise<NamespaceSnapshot> {
-    const [deployments, statefulSets, daemonSets, pods, events] =
+    const [deployments, statefulSets, daemonSets, pods, events, replicaSets] =
       await Promise.all([
         this.apps.listNamespacedDeployment({ namespace }),
         this.apps.listNamespacedStatefulSet({ namespace }),
@@ -284,6 +285,12 @@ export class KubeClient {
         this.core
           .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
           .catch(() => ({ items: [] as CoreV1Event[] })),
+        // Which pods belong to a Deployment's current revision; without them (a role that may
+        // not list ReplicaSets) every pod of the Deployment counts, as before.
+        this.apps
+          .listNamespacedReplicaSet({ namespace })
+          .then(list => list.items)
+          .catch(() => undefined),
       ]);
     return {
       deployments: deployments.items,
@@ -291,6 +298,7 @@ export class KubeClient {
       daemonSets: daemonSets.items,
       pods: pods.items,
       warnings: events.items.filter(e => e.type === 'Warning'),
+      ...(replicaSets ? { replicaSets } : {}),
     };
   }
 }
@@ -302,4 +310,6 @@ export type NamespaceSnapshot = {
   daemonSets: V1DaemonSet[];
   pods: V1Pod[];
   warnings: CoreV1Event[];
+  /** The namespace's ReplicaSets, when they could be listed. */
+  replicaSets?: V1ReplicaSet[];
 };

@@ -49,6 +49,34 @@ function podsMatching(
   );
 }
 
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+/**
+ * The pods of a Deployment's current revision: those owned by its ReplicaSet whose revision is the
+ * Deployment's. During a rollout the old ReplicaSet's pods are on their way out: one crash-looping
+ * is what an upgrade that fixes it replaces, not a reason to fail that upgrade. Undefined when it
+ * cannot be told (ReplicaSets not listed, or the controller has not marked the revision yet).
+ */
+function currentRevisionPods(
+  deployment: any,
+  pods: V1Pod[],
+  replicaSets: NamespaceSnapshot['replicaSets'],
+): V1Pod[] | undefined {
+  const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION];
+  const uid = deployment.metadata?.uid;
+  if (!replicaSets || !revision || !uid) return undefined;
+  const current = replicaSets.find(
+    rs =>
+      rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision &&
+      (rs.metadata?.ownerReferences ?? []).some(o => o.uid === uid),
+  );
+  const rsUid = current?.metadata?.uid;
+  if (!rsUid) return undefined;
+  return pods.filter(p =>
+    (p.metadata?.ownerReferences ?? []).some(o => o.uid === rsUid),
+  );
+}
+
 /** Pod waiting reasons of a pod, as text. */
 export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
   const text: string[] = [];
@@ -233,13 +261,18 @@ export function evaluateNamespace(
     const release = obj.metadata?.annotations?.[RELEASE_ANNOTATION];
     if (options.release && release !== options.release) return;
     const pods = podsMatching(snapshot.pods, obj.spec?.selector?.matchLabels);
+    // Problems (and failing) of the current revision's pods where they can be told apart.
+    const judged =
+      (kind === 'Deployment' &&
+        currentRevisionPods(obj, pods, snapshot.replicaSets)) ||
+      pods;
     const problems: string[] = [];
     let failing = false;
     if (rollout.failed) {
       problems.push(rollout.failed);
       failing = true;
     }
-    for (const p of pods) {
+    for (const p of judged) {
       const pp = podProblems(p);
       problems.push(...pp.text);
       failing ||= pp.failing;
