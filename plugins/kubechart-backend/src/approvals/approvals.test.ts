@@ -218,9 +218,8 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
   });
 
   it('ends a rejected run with the reason and comment, and an expired one at its expiry', async () => {
-    const { engine, store, sent } = await setup({ expiresAfter: { seconds: 1 } });
+    const { engine, store, sent } = await setup({ expiresAfter: { seconds: 3 } });
     const rejected = await engine.submit(tenantRun('prod-g'), ALICE);
-    const expiring = await engine.submit(tenantRun('prod-h'), ALICE);
     await engine.decide(rejected.id, bob, 'reject', 'not during the freeze');
     const r = (await store.getRun(rejected.id))!;
     expect({ status: r.status, reason: r.failureReason, state: r.approval!.state }).toEqual({
@@ -234,8 +233,11 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     const next = await engine.submit(tenantRun('prod-g'), ALICE);
     expect((await store.getRun(next.id))!.approval!.previousRunId).toBeUndefined();
 
+    const expiring = await engine.submit(tenantRun('prod-h'), ALICE);
     expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
-    await new Promise(res => setTimeout(res, 1100));
+    // past the later of the two requests' expiry, however long the steps above took
+    const expiresAt = Date.parse((await store.getRun(expiring.id))!.approval!.expiresAt);
+    await new Promise(res => setTimeout(res, Math.max(0, expiresAt - Date.now()) + 100));
     expect(await engine.tendApprovals()).toEqual({ expired: 2, started: 0 });
     const e = (await store.getRun(expiring.id))!;
     expect(e.status).toBe('failed');
