@@ -1,5 +1,6 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
+import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { DatabaseRunStore } from './DatabaseRunStore';
 import { LeaseLostError, NewRun } from './RunStore';
@@ -54,6 +55,41 @@ describe.each(databases.eachSupportedId())(
       ]);
       expect(done.durationMs).toBeGreaterThanOrEqual(0);
     });
+
+    if (databaseId === 'POSTGRES_15') {
+      it('a backend instance frozen in the middle of a transaction holds a run row for seconds, not for as long as its connection lives', async () => {
+        const { knex, store } = await createStore();
+        const run = await store.createRun(newRun(), ['rel:dev/team-a/web']);
+        // Instance A: its own pool on the same database; it locks the run row inside one of the
+        // store's transactions and then stops talking to the database (a frozen process).
+        const knexA = knexFactory(knex.client.config);
+        try {
+          const storeA = new DatabaseRunStore(knexA, { idleInTransactionTimeoutMs: 1000 });
+          let locked!: () => void;
+          const hasLock = new Promise<void>(r => (locked = r));
+          const frozen = (storeA as any).transaction(async (tx: Knex.Transaction) => {
+            await tx('kubechart_runs').where({ id: run.id }).forUpdate().first();
+            locked();
+            await new Promise(r => setTimeout(r, 6000));
+            await tx('kubechart_runs').where({ id: run.id }).update({ status: 'failed' });
+          });
+          const frozenOutcome = frozen.then(
+            () => 'committed',
+            () => 'ended by PostgreSQL',
+          );
+          await hasLock;
+          // Instance B takes the run over: it waits for the lock only until PostgreSQL ends A's
+          // idle transaction, not for A's 6 s.
+          const started = Date.now();
+          await store.updateRun(run.id, { status: 'running' });
+          expect(Date.now() - started).toBeLessThan(4000);
+          expect(await frozenOutcome).toBe('ended by PostgreSQL');
+          expect((await store.getRun(run.id))!.status).toBe('running');
+        } finally {
+          await knexA.destroy();
+        }
+      });
+    }
 
     it('allows one active run per target and names it in the 409', async () => {
       const { store } = await createStore();

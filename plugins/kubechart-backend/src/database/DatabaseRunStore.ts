@@ -290,6 +290,9 @@ function decodeCursor(cursor: string): [number, string] {
 }
 
 /** Knex implementation of {@link RunStore} for PostgreSQL and SQLite. */
+/** How long a transaction of the run store may sit idle on PostgreSQL before the server ends it. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
 export class DatabaseRunStore implements RunStore {
   static async create(options: {
     database: DatabaseService;
@@ -304,8 +307,32 @@ export class DatabaseRunStore implements RunStore {
 
   private readonly isPostgres: boolean;
 
-  constructor(private readonly db: Knex) {
+  private readonly idleInTransactionTimeoutMs: number;
+
+  constructor(
+    private readonly db: Knex,
+    options: { idleInTransactionTimeoutMs?: number } = {},
+  ) {
     this.isPostgres = String(db.client.config.client).includes('pg');
+    this.idleInTransactionTimeoutMs =
+      options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS;
+  }
+
+  /**
+   * A transaction of this store. Each one is a few statements with nothing but the database in
+   * between, yet it may hold the lock of a run row (`lockedRow`): on PostgreSQL, a backend instance
+   * that freezes in the middle of one (a stopped process, a hung network) would keep that lock, and
+   * with it every other instance's takeover of the run, for as long as its connection lives. So
+   * PostgreSQL ends such a transaction itself once it has been idle for 10 s (the connection with
+   * it), which releases the lock.
+   */
+  private transaction<T>(work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.transaction(async tx => {
+      if (this.isPostgres) {
+        await tx.raw(`SET LOCAL idle_in_transaction_session_timeout = ${Math.round(this.idleInTransactionTimeoutMs)}`);
+      }
+      return work(tx);
+    });
   }
 
   async createRun(
@@ -317,7 +344,7 @@ export class DatabaseRunStore implements RunStore {
     const row = newRunRow(run, run.status, now);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.db.transaction(async tx => {
+        await this.transaction(async tx => {
           await tx('kubechart_runs').insert(row);
           for (const target of lockKeys) {
             await tx('kubechart_locks').insert({
@@ -431,7 +458,7 @@ export class DatabaseRunStore implements RunStore {
 
   async createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run> {
     const now = Date.now();
-    await this.db.transaction(async tx => {
+    await this.transaction(async tx => {
       await tx('kubechart_runs').insert(newRunRow(run, 'awaiting-approval', now));
       const current = await this.lockedRow(tx, run.id);
       await this.writePatch(tx, current, { ...plan, status: undefined });
@@ -469,7 +496,7 @@ export class DatabaseRunStore implements RunStore {
     runId: string,
     decision: { by: string; decision: 'approve' | 'reject'; comment: string },
   ): Promise<Run> {
-    await this.db.transaction(async tx => {
+    await this.transaction(async tx => {
       const gate = await this.lockedApproval(tx, runId);
       if (gate.state !== 'awaiting') {
         throw new ConflictError(`Run ${runId} is not awaiting approval (its approval is ${gate.state})`);
@@ -510,7 +537,7 @@ export class DatabaseRunStore implements RunStore {
     options: { abandonedBefore?: Date } = {},
   ): Promise<Run> {
     const attempt = () =>
-      this.db.transaction(async tx => {
+      this.transaction(async tx => {
         const gate = await this.lockedApproval(tx, runId);
         if (gate.state !== 'approved') {
           throw new ConflictError(`Run ${runId} is not approved (its approval is ${gate.state})`);
@@ -541,7 +568,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async endApproval(runId: string, state: 'expired' | 'changed', reason: string): Promise<Run | undefined> {
-    const ended = await this.db.transaction(async tx => {
+    const ended = await this.transaction(async tx => {
       const gate = await this.lockedApproval(tx, runId);
       if (!(OPEN_APPROVAL_STATES as readonly string[]).includes(gate.state)) return false;
       await tx('kubechart_approvals').where({ run_id: runId }).update({ state, request: closedRequest(gate) });
@@ -665,7 +692,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async claimRun(id: string, owner: string): Promise<RunLease> {
-    return this.db.transaction(async tx => {
+    return this.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
       if (current.status !== 'pending')
         throw new LeaseLostError(id, `it is already ${current.status}`);
@@ -685,7 +712,7 @@ export class DatabaseRunStore implements RunStore {
     patch: RunPatch,
     options: { lease?: RunLease } = {},
   ): Promise<void> {
-    await this.db.transaction(async tx => {
+    await this.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
       checkLease(current, options.lease);
       await this.writePatch(tx, current, patch);
@@ -698,7 +725,7 @@ export class DatabaseRunStore implements RunStore {
     patch: RunPatch = {},
     options: FinishRunOptions = {},
   ): Promise<boolean> {
-    return this.db.transaction(async tx => {
+    return this.transaction(async tx => {
       const current = await this.lockedRow(tx, id);
       if ((options.onlyIfActive || options.fence) && isFinished(current.status))
         return false;
@@ -742,7 +769,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async releaseLocks(runId: string): Promise<boolean> {
-    return this.db.transaction(async tx => {
+    return this.transaction(async tx => {
       const row = await tx<RunRow>('kubechart_runs')
         .where({ id: runId })
         .first();
@@ -778,7 +805,7 @@ export class DatabaseRunStore implements RunStore {
     if (events.length === 0) return [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction(async tx => {
+        return await this.transaction(async tx => {
           if (options.lease)
             checkLease(await this.lockedRow(tx, runId), options.lease);
           const max = await tx('kubechart_run_events')
