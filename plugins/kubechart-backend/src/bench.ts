@@ -1,8 +1,7 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
  *   yarn workspace @kubechart/plugin-kubechart-backend bench [health [one|ten|small]|history|diff|manifests|engine|throughput]
- * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432);
- * KUBECHART_BENCH_KEEP=1 keeps its seeded database, KUBECHART_BENCH_REUSE=1 measures on it again.
+ * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
  */
 /* eslint-disable no-console */
 import { ConfigReader } from '@backstage/config';
@@ -19,7 +18,7 @@ import { execFileSync, fork } from 'node:child_process';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { RunFilter } from './database/RunStore';
@@ -180,36 +179,9 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   };
   for (const n of names) await get(n);
   const samples: number[] = [];
-  // Where the slow requests' time goes: garbage collection pauses during the requests.
-  const pauses: Array<{ start: number; end: number; kind: number }> = [];
-  const gcObserver = new PerformanceObserver(list => {
-    for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration, kind: (e as any).detail?.kind ?? 0 });
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
-  // And the CPU this process used during each request: a slow request that used little of it waited
-  // for a core (the machine's other work) rather than computing.
-  const spans: Array<{ start: number; end: number; cpuMs: number }> = [];
-  for (let i = 0; i < 500; i++) {
-    const start = performance.now();
-    const cpu = process.cpuUsage();
-    samples.push((await timed(() => get(names[i % names.length])))[0]);
-    const used = process.cpuUsage(cpu);
-    spans.push({ start, end: performance.now(), cpuMs: (used.user + used.system) / 1000 });
-  }
-  await new Promise(r => setTimeout(r, 50));
-  gcObserver.disconnect();
+  for (let i = 0; i < 500; i++) samples.push((await timed(() => get(names[i % names.length])))[0]);
   const req = stats(samples);
   console.log(`health [${title}]: GET health p50 ${ms(req.p50)}  p95 ${ms(req.p95)}  max ${ms(req.max)} (n=${req.n}); target p95 < 5 ms, ${ratio(req.p95, 5)} (${load()})`);
-  const slow = spans.filter((_, i) => samples[i] >= req.p95);
-  const inGc = slow.filter(sp => pauses.some(g => g.end > sp.start && g.start < sp.end)).length;
-  const gcMs = pauses.reduce((t, g) => t + g.end - g.start, 0);
-  const major = pauses.filter(g => g.kind === 2 || g.kind === 4).length;
-  console.log(
-    `health [${title}]: during those requests ${pauses.length} GC pauses (${major} mark-sweep), ${ms(gcMs)} in all, longest ${ms(Math.max(0, ...pauses.map(g => g.end - g.start)))}; ` +
-      `${inGc} of the ${slow.length} requests at or over p95 overlapped a GC pause; ` +
-      `CPU of this process per request p50 ${ms(stats(spans.map(sp => sp.cpuMs)).p50)}, in those slow requests p50 ${ms(stats(slow.map(sp => sp.cpuMs)).p50)} ` +
-      `against a wall time p50 of ${ms(stats(slow.map(sp => sp.end - sp.start)).p50)}`,
-  );
 
   // A pod's containers start crash-looping, then recover: time until the health answer and the
   // signal the health card listens to show it.
@@ -352,21 +324,14 @@ async function benchHistory() {
   const runs = Number(process.env.KUBECHART_BENCH_RUNS ?? 1_000_000);
   const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
   const dbName = 'kubechart_bench';
-  // KUBECHART_BENCH_REUSE=1 (with KUBECHART_BENCH_KEEP=1 on the run before) measures again on the
-  // database a previous run seeded, instead of seeding it anew.
-  const reuse = Boolean(process.env.KUBECHART_BENCH_REUSE) &&
-    (await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [dbName])).rows.length > 0;
-  if (!reuse) {
-    await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
-    await admin.raw(`CREATE DATABASE ${dbName}`);
-  }
+  await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.raw(`CREATE DATABASE ${dbName}`);
   const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 5 } });
   try {
     await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
-    const seededAt = reuse ? (await knex('kubechart_runs').max<{ m: string }[]>('created_at as m'))[0].m : undefined;
-    const now = seededAt ? Number(seededAt) : Date.now();
-    console.log(`history: ${reuse ? 'reusing' : 'seeding'} ${runs.toLocaleString('en')} runs over ${HISTORY_ENTITIES.toLocaleString('en')} entities…`);
-    const [seedMs] = await timed(() => (reuse ? knex.raw('ANALYZE kubechart_runs') : seedHistory(knex, runs, now)));
+    const now = Date.now();
+    console.log(`history: seeding ${runs.toLocaleString('en')} runs over ${HISTORY_ENTITIES.toLocaleString('en')} entities…`);
+    const [seedMs] = await timed(() => seedHistory(knex, runs, now));
     const perEntity = (await knex.raw(
       `SELECT max(n) AS max, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) AS median, count(*) AS entities
        FROM (SELECT count(*) AS n FROM kubechart_runs GROUP BY entity_ref) c`,

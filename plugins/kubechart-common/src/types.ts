@@ -213,19 +213,13 @@ export type Run = {
   target: RunTarget;
   /** Input of the run, secrets redacted. */
   input: Record<string, unknown>;
-  /** Values passed to Helm, secrets redacted (chart runs; per release for tenant runs). Not in `GET /runs` items. */
+  /** Values passed to Helm, secrets redacted (chart runs; per release for tenant runs). */
   values?: Record<string, unknown>;
-  /** Rendered manifest, Secret data redacted. Not in `GET /runs` items. */
+  /** Rendered manifest, Secret data redacted. */
   manifest?: string;
   /** Helm revision after the run (chart and rollback runs). */
   helmRevision?: number;
-  /** The chart policy report. Left out of the items of `GET /runs`, which carry {@link Run.policySummary}. */
   policyReport?: PolicyReport;
-  /**
-   * The policy report's outcome and counts without its results: set on the items of `GET /runs`
-   * instead of `values`, `manifest` and `policyReport`, which `GET /runs/:id` returns.
-   */
-  policySummary?: PolicySummary;
   failureReason?: string;
   transitions: RunTransition[];
   createdAt: string;
@@ -254,7 +248,6 @@ export type RunEvent = {
 
 /** A page of `GET /runs`. @public */
 export type RunsPage = {
-  /** Newest first; each without `values`, `manifest` and `policyReport` (see {@link Run.policySummary}). */
   items: Run[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   nextCursor?: string;
@@ -356,9 +349,6 @@ export type PolicyReport = {
   /** The charts checked (chart and tenant runs, dry runs, `POST /policy/check`), one per release. */
   charts?: PolicyChartArtifact[];
 };
-
-/** What a page of runs shows of a run's policy report: its outcome and counts. @public */
-export type PolicySummary = Pick<PolicyReport, 'mode' | 'passed' | 'blocking' | 'summary'>;
 
 /** One workload in a health answer. @public */
 export type WorkloadHealth = {

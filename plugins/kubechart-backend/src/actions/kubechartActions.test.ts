@@ -216,10 +216,6 @@ describe('kubechart actions (actions registry / MCP)', () => {
       ['chart', ALICE],
       ['tenant', ALICE],
     ]);
-    // Pages of runs leave the policy report out; the summary still says how each chart run fared.
-    for (const run of listed.output.runs.filter((r: any) => r.kind === 'chart')) {
-      expect(run.policy).toEqual({ passed: true, blocking: false, errors: 0, warnings: expect.any(Number) });
-    }
 
     const tenants = (await invoke(ALICE, 'list-tenants', {})) as any;
     expect(tenants.output.tenants).toContainEqual(

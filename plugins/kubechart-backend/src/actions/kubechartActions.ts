@@ -99,8 +99,7 @@ const runSummarySchema = (z: Zod) =>
   });
 
 function summary(run: Run) {
-  // A page of runs carries the report's summary; a single run the whole report.
-  const p = run.policyReport ?? run.policySummary;
+  const p = run.policyReport;
   return {
     id: run.id,
     kind: run.kind,

@@ -167,29 +167,7 @@ function checkLease(row: RunRow, lease: RunLease | undefined) {
 }
 
 
-/**
- * The columns of a run in a page of history: all but its values, manifest and policy report, which
- * are most of its bytes (and the manifest a gunzip each) and which only the run itself
- * (`getRun`) returns. The policy report's outcome and counts come as `policy_summary`.
- */
-const LIST_COLUMNS = [
-  'id', 'kind', 'status', 'entity_ref', 'actor', 'template', 'action', 'cluster', 'namespace', 'release', 'tenant',
-  'input', 'helm_revision', 'failure_reason', 'transitions', 'created_at', 'started_at', 'finished_at', 'heartbeat_at',
-].map(c => `kubechart_runs.${c}`);
-
-/** SQL for the policy report's `{ mode, passed, blocking, summary }` as JSON text, NULL without a report. */
-function policySummarySql(isPostgres: boolean): string {
-  const fields = ['mode', 'passed', 'blocking', 'summary'];
-  if (isPostgres) {
-    const args = fields.map(f => `'${f}', (kubechart_runs.policy_report::json)->'${f}'`).join(', ');
-    return `CASE WHEN kubechart_runs.policy_report IS NULL THEN NULL ELSE json_build_object(${args})::text END AS policy_summary`;
-  }
-  // SQLite: `->` yields JSON, which json_object embeds as it is (booleans stay booleans).
-  const args = fields.map(f => `'${f}', kubechart_runs.policy_report -> '$.${f}'`).join(', ');
-  return `CASE WHEN kubechart_runs.policy_report IS NULL THEN NULL ELSE json_object(${args}) END AS policy_summary`;
-}
-
-function toRun(row: RunRow & { policy_summary?: string | null }): Run {
+function toRun(row: RunRow): Run {
   const started = row.started_at === null ? undefined : Number(row.started_at);
   const finished =
     row.finished_at === null ? undefined : Number(row.finished_at);
@@ -211,7 +189,6 @@ function toRun(row: RunRow & { policy_summary?: string | null }): Run {
     manifest: row.manifest_gz ? gunzipSync(row.manifest_gz).toString('utf8') : row.manifest ?? undefined,
     helmRevision: row.helm_revision ?? undefined,
     policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
-    ...(row.policy_summary ? { policySummary: JSON.parse(row.policy_summary) } : {}),
     failureReason: row.failure_reason ?? undefined,
     transitions: JSON.parse(row.transitions),
     createdAt: iso(row.created_at)!,
@@ -620,7 +597,7 @@ export class DatabaseRunStore implements RunStore {
     // have none) cost a query only when there are some.
     const rows: Array<RunRow & { gate_run_id: string | null }> = await q
       .leftJoin('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .select(...LIST_COLUMNS, this.db.raw(policySummarySql(this.isPostgres)), 'kubechart_approvals.run_id as gate_run_id')
+      .select('kubechart_runs.*', 'kubechart_approvals.run_id as gate_run_id')
       .orderBy([
         { column: 'kubechart_runs.created_at', order: 'desc' },
         { column: 'kubechart_runs.id', order: 'desc' },

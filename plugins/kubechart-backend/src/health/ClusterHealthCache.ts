@@ -211,16 +211,13 @@ export class ClusterHealthCache {
     }
   }
 
-  /**
-   * Objects from the cache (for tenant health): those of one namespace, read from the informers'
-   * per-namespace maps without walking the rest of the cluster; every object without a namespace.
-   */
-  list(namespace?: string) {
+  /** Objects from the cache (for tenant health). */
+  list() {
     return {
-      pods: this.pods?.list(namespace) ?? [],
-      deployments: this.deployments?.list(namespace) ?? [],
-      statefulSets: this.statefulSets?.list(namespace) ?? [],
-      daemonSets: this.daemonSets?.list(namespace) ?? [],
+      pods: this.pods?.list() ?? [],
+      deployments: this.deployments?.list() ?? [],
+      statefulSets: this.statefulSets?.list() ?? [],
+      daemonSets: this.daemonSets?.list() ?? [],
     };
   }
 

@@ -78,12 +78,12 @@ export class HealthService {
     if (!this.clusters.has(tenant.cluster)) throw new NotFoundError(`Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`);
     const cache = this.cache(tenant.cluster);
     if (!cache.ready) await this.starting.get(tenant.cluster);
+    const { pods, deployments, statefulSets } = cache.list();
     const ns = tenant.namespace;
-    // Only the tenant's namespace: a cluster's other pods are not walked per request.
-    const { pods: nsPods, deployments, statefulSets } = cache.list(ns);
+    const nsPods = pods.filter(p => p.metadata?.namespace === ns);
     const byRelease = new Map<string, { ready: number; total: number }>();
     for (const r of tenant.releases) byRelease.set(r, { ready: 0, total: 0 });
-    for (const w of [...deployments, ...statefulSets]) {
+    for (const w of [...deployments, ...statefulSets].filter(x => x.metadata?.namespace === ns)) {
       const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
       if (!release) continue;
       const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};

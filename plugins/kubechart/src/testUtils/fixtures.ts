@@ -64,25 +64,6 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
   };
 }
 
-/**
- * A run as an item of `GET /runs` returns it: without values, manifest and policy report (the
- * report summed up in `policySummary`); `GET /runs/:id` returns the whole run.
- */
-export function listedRun(run: Run): Run {
-  const { values: _values, manifest: _manifest, policyReport, ...listed } = run;
-  return policyReport
-    ? {
-        ...listed,
-        policySummary: {
-          mode: policyReport.mode,
-          passed: policyReport.passed,
-          blocking: policyReport.blocking,
-          summary: policyReport.summary,
-        },
-      }
-    : listed;
-}
-
 /** An approval gate awaiting decisions: one of two approvals given. */
 export function makeApproval(
   overrides: Partial<RunApproval> = {},

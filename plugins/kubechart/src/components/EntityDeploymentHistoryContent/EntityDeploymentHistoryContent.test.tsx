@@ -9,7 +9,6 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { kubechartApiRef } from '../../api';
 import {
   makeEntity,
-  listedRun,
   makeEvent,
   makeRun,
   mockKubechartApi,
@@ -240,32 +239,5 @@ describe('EntityDeploymentHistoryContent', () => {
       '[release:web] Error: timed out',
     );
     expect(api.getRun).toHaveBeenCalledWith('run-1');
-  });
-
-  it('shows an opened run with its values and manifest, which the page of runs leaves out', async () => {
-    const api = mockKubechartApi();
-    const run = makeRun({
-      values: { replicas: 2, password: '***' },
-      manifest: 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n',
-    });
-    api.listRuns.mockResolvedValue({ items: [listedRun(run)] });
-    api.getRun.mockResolvedValue(run);
-    api.getRunEvents.mockResolvedValue([]);
-    render(api);
-    await userEvent.click(await screen.findByText('dev / shop / web'));
-    const header = await screen.findByTestId('kubechart-run-header');
-    expect(header).toHaveTextContent('Started byalice');
-    await userEvent.click(screen.getByRole('tab', { name: 'Values' }));
-    await waitFor(() =>
-      expect(
-        screen.getByLabelText('Values (secrets redacted)').textContent,
-      ).toContain('"replicas": 2'),
-    );
-    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
-    await waitFor(() =>
-      expect(screen.getByLabelText('Manifest').textContent).toContain(
-        'kind: Service',
-      ),
-    );
   });
 });
