@@ -266,10 +266,10 @@ function decodeCursor(cursor: string): [number, string] {
   throw new InputError('Invalid cursor');
 }
 
-/** Knex implementation of {@link RunStore} for PostgreSQL and SQLite. */
 /** How long a transaction of the run store may sit idle on PostgreSQL before the server ends it. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
+/** Knex implementation of {@link RunStore} for PostgreSQL and SQLite. */
 export class DatabaseRunStore implements RunStore {
   static async create(options: {
     database: DatabaseService;
