@@ -1,7 +1,9 @@
 /*
  * Benchmarks of the kubechart backend. Prints figures and ratios only; not a test.
  *   yarn workspace @kubechart/plugin-kubechart-backend bench [health [one|ten|small]|history|diff|manifests|engine|throughput]
- * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432).
+ * History needs PostgreSQL: KUBECHART_BENCH_PG (default postgresql://postgres@127.0.0.1:5432); it seeds the
+ * database KUBECHART_BENCH_DB (default kubechart_bench), which KUBECHART_BENCH_KEEP=1 keeps and
+ * KUBECHART_BENCH_REUSE=1 measures on again without seeding it (nor migrating it).
  */
 /* eslint-disable no-console */
 import { ConfigReader } from '@backstage/config';
@@ -9,7 +11,7 @@ import { ConfigReader } from '@backstage/config';
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { ClusterRegistry, HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
-import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
+import { summarizePolicyReport, type ClusterHealth } from '@kubechart/plugin-kubechart-common';
 import { AppsV1Api, CoreV1Api, PatchStrategy, V1Deployment, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -183,6 +185,32 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   const req = stats(samples);
   console.log(`health [${title}]: GET health p50 ${ms(req.p50)}  p95 ${ms(req.p95)}  max ${ms(req.max)} (n=${req.n}); target p95 < 5 ms, ${ratio(req.p95, 5)} (${load()})`);
 
+  // Tenant health of one namespace (GET /tenants/:code/health): its releases' readiness from the
+  // cache, then the whole answer (which also reads the namespace's quota, ingresses and routes).
+  const tenant = {
+    cluster: names[0],
+    code: 'bench-0',
+    namespace: 'bench-0',
+    status: 'active' as const,
+    releases: Array.from({ length: specs[0].deployments }, (_, i) => `app-${i}`),
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+  };
+  const readiness = await health.tenantReadiness(tenant);
+  if (readiness.status !== 'healthy') throw new Error(`tenant bench-0 is ${readiness.status}`);
+  for (let i = 0; i < 20; i++) await health.tenantHealth(tenant);
+  const readySamples: number[] = [];
+  for (let i = 0; i < 500; i++) readySamples.push((await timed(() => health.tenantReadiness(tenant)))[0]);
+  const tenantReady = stats(readySamples);
+  const tenantWhole: number[] = [];
+  for (let i = 0; i < 200; i++) tenantWhole.push((await timed(() => health.tenantHealth(tenant)))[0]);
+  const tw = stats(tenantWhole);
+  const podsInNs = specs[0].deployments * specs[0].replicas;
+  console.log(
+    `health [${title}]: tenant health of one namespace (${specs[0].deployments} releases, ${podsInNs} of the cluster's ${specs[0].namespaces * podsInNs} pods): ` +
+      `readiness from the cache p50 ${ms(tenantReady.p50)}  p95 ${ms(tenantReady.p95)} (n=${tenantReady.n}); whole answer with quota, ingresses and routes p50 ${ms(tw.p50)}  p95 ${ms(tw.p95)} (n=${tw.n}); no target of its own (${load()})`,
+  );
+
   // A pod's containers start crash-looping, then recover: time until the health answer and the
   // signal the health card listens to show it.
   const podsOf = async (cluster: string) =>
@@ -285,13 +313,17 @@ const HISTORY_DAY = 86_400_000;
  * stores a gzip-compressed three-object manifest, as the engine writes it.
  */
 async function seedHistory(knex: Knex, runs: number, now: number) {
-  const manifest = gzipSync(Buffer.from(chartManifest('web', 'team-a', '1.4.2'), 'utf8'));
+  const rendered = chartManifest('web', 'team-a', '1.4.2');
+  const manifest = gzipSync(Buffer.from(rendered, 'utf8'));
+  // The report the chart policy gives that manifest, on every run but rollbacks (as the engine records it).
+  const report = new PolicyEngine().checkYaml(rendered);
+  const summary = summarizePolicyReport(report);
   const chunk = 100_000;
   for (let from = 1; from <= runs; from += chunk) {
     const to = Math.min(runs, from + chunk - 1);
     await knex.raw(
       `INSERT INTO kubechart_runs (id, kind, status, entity_ref, actor, cluster, namespace, release, input, "values",
-         manifest_gz, transitions, created_at, started_at, finished_at, heartbeat_at)
+         manifest_gz, policy_report, policy_summary, transitions, created_at, started_at, finished_at, heartbeat_at)
        SELECT md5(g::text || 'run')::uuid::text,
          (ARRAY['chart','chart','chart','chart','chart','chart','tenant','tenant','manifests','rollback'])[1 + (g % 10)],
          CASE WHEN r.s < 0.88 THEN 'succeeded' WHEN r.s < 0.98 THEN 'failed' WHEN r.s < 0.99 THEN 'awaiting-approval'
@@ -300,12 +332,13 @@ async function seedHistory(knex: Knex, runs: number, now: number) {
          CASE WHEN r.a < 0.1 THEN 'user:default/ci-bot' ELSE 'user:default/user-' || ((r.e % 100) * 5 + floor(r.a * 5)::int) END,
          'prod-' || (r.e % 3), 'ns-' || r.e, 'web', '{"release":{"name":"web"}}',
          '{"replicas":2,"image":{"tag":"1.' || (g % 10) || '.0"}}', ?::bytea,
+         CASE WHEN g % 10 < 9 THEN ? END, CASE WHEN g % 10 < 9 THEN ? END,
          '[{"status":"pending","at":"2026-01-01T00:00:00.000Z"}]', r.t, r.t, r.t + 30000, r.t + 30000
        FROM generate_series(?::int, ?::int) AS g,
          -- g * 0 ties the draws to each row: an uncorrelated subquery would be computed once.
          LATERAL (SELECT floor(${HISTORY_ENTITIES} * power(random(), 2))::int + g * 0 AS e, random() AS s, random() AS a,
                   (? - floor(random() * 365 * ${HISTORY_DAY}))::bigint AS t) AS r`,
-      [manifest, from, to, now],
+      [manifest, JSON.stringify(report), JSON.stringify(summary), from, to, now],
     );
     process.stdout.write(`\rhistory: ${to.toLocaleString('en')} runs seeded`);
   }
@@ -323,22 +356,30 @@ async function benchHistory() {
   const base = process.env.KUBECHART_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
   const runs = Number(process.env.KUBECHART_BENCH_RUNS ?? 1_000_000);
   const admin = knexFactory({ client: 'pg', connection: `${base}/postgres` });
-  const dbName = 'kubechart_bench';
-  await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
-  await admin.raw(`CREATE DATABASE ${dbName}`);
+  const dbName = process.env.KUBECHART_BENCH_DB ?? 'kubechart_bench';
+  if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error(`KUBECHART_BENCH_DB ${dbName} is not a plain database name`);
+  const reuse = Boolean(process.env.KUBECHART_BENCH_REUSE);
+  if (!reuse) {
+    await admin.raw(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.raw(`CREATE DATABASE ${dbName}`);
+  }
   const knex: Knex = knexFactory({ client: 'pg', connection: `${base}/${dbName}`, pool: { min: 1, max: 5 } });
   try {
-    await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
-    const now = Date.now();
-    console.log(`history: seeding ${runs.toLocaleString('en')} runs over ${HISTORY_ENTITIES.toLocaleString('en')} entities…`);
-    const [seedMs] = await timed(() => seedHistory(knex, runs, now));
+    // A reused database keeps the time its runs were seeded at, so the time filters find the same runs.
+    let now = Date.now();
+    if (reuse) {
+      now = Number((await knex.raw('SELECT max(created_at) AS t FROM kubechart_runs')).rows[0].t);
+      console.log(`history: measuring again on ${dbName} (${runs.toLocaleString('en')} runs)`);
+    } else {
+      await knex.migrate.latest({ directory: resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations') });
+      console.log(`history: seeding ${runs.toLocaleString('en')} runs over ${HISTORY_ENTITIES.toLocaleString('en')} entities…`);
+      await timed(() => seedHistory(knex, runs, now)).then(([seedMs]) => console.log(`history: seeded in ${(seedMs / 1000).toFixed(1)} s`));
+    }
     const perEntity = (await knex.raw(
       `SELECT max(n) AS max, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) AS median, count(*) AS entities
        FROM (SELECT count(*) AS n FROM kubechart_runs GROUP BY entity_ref) c`,
     )).rows[0];
-    console.log(
-      `history: seeded in ${(seedMs / 1000).toFixed(1)} s; ${perEntity.entities} entities with runs, median ${perEntity.median} runs, most ${perEntity.max}`,
-    );
+    console.log(`history: ${perEntity.entities} entities with runs, median ${perEntity.median} runs, most ${perEntity.max}`);
     const store = new DatabaseRunStore(knex);
     const limit = 20;
     // Pseudo-random but repeatable picks, so that every run of the bench asks the same questions.
@@ -382,6 +423,18 @@ async function benchHistory() {
       }
       const s = stats(samples);
       const n = next.length ? `; next page p95 ${ms(stats(next).p95)}` : '';
+      if (name === 'first page of an entity') {
+        // What a page weighs as the tab receives it, and what the same runs weigh whole (GET /runs/:id).
+        const bytes: number[] = [];
+        const whole: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const page = await store.listRuns(filter(), { limit });
+          bytes.push(Buffer.byteLength(JSON.stringify(page)));
+          whole.push(Buffer.byteLength(JSON.stringify(await Promise.all(page.items.map(r => store.getRun(r.id))))));
+        }
+        const kb = (b: number[]) => `${(b.reduce((a, x) => a + x, 0) / b.length / 1024).toFixed(1)} KB`;
+        console.log(`history ${name}: a page of ${limit} runs is ${kb(bytes)} of JSON on average; the same runs whole ${kb(whole)} (20 pages)`);
+      }
       console.log(
         `history ${name} (${limit} a page, ${runs.toLocaleString('en')} runs): p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (n=${s.n}; target p95 < ${target} ms, ratio ${(s.p95 / target).toFixed(2)}${n}; load ${loadAvg()})`,
       );

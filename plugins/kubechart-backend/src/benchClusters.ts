@@ -28,7 +28,8 @@ function workloads(spec: BenchClusterSpec): KubeObject[] {
       objects.push({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        metadata: { name: `app-${i}`, namespace },
+        // Each Deployment a Helm release of its own, as tenant health counts them.
+        metadata: { name: `app-${i}`, namespace, annotations: { 'meta.helm.sh/release-name': `app-${i}` } },
         spec: {
           replicas: spec.replicas,
           selector: { matchLabels: { app: `app-${i}` } },

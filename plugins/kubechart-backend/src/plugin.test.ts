@@ -144,6 +144,16 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
 
     const list = await get('/runs?entityRef=component:default/shop&kind=tenant&status=succeeded&limit=1');
     expect(list.body.items.map((r: any) => r.id)).toEqual([run.id]);
+    // A page of history leaves out what only the run itself shows, and sums up its policy report.
+    const [listed] = list.body.items;
+    for (const heavy of ['values', 'manifest', 'policyReport']) {
+      expect(run[heavy]).toBeDefined();
+      expect(listed).not.toHaveProperty(heavy);
+    }
+    const { mode, passed, blocking, summary } = run.policyReport;
+    expect(listed.policySummary).toEqual({ mode, passed, blocking, summary });
+    const { values: _v, manifest: _m, policyReport: _p, ...rest } = run;
+    expect(listed).toEqual({ ...rest, policySummary: listed.policySummary });
 
     const tenants = await get('/tenants');
     expect(tenants.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'shop', status: 'active', namespace: 'tenant-shop' })]));

@@ -213,12 +213,13 @@ export type Run = {
   target: RunTarget;
   /** Input of the run, secrets redacted. */
   input: Record<string, unknown>;
-  /** Values passed to Helm, secrets redacted (chart runs; per release for tenant runs). */
+  /** Values passed to Helm, secrets redacted (chart runs; per release for tenant runs). Not in {@link RunListItem}. */
   values?: Record<string, unknown>;
-  /** Rendered manifest, Secret data redacted. */
+  /** Rendered manifest, Secret data redacted. Not in {@link RunListItem}. */
   manifest?: string;
   /** Helm revision after the run (chart and rollback runs). */
   helmRevision?: number;
+  /** The chart policy report. Not in {@link RunListItem}, which carries its {@link PolicySummary}. */
   policyReport?: PolicyReport;
   failureReason?: string;
   transitions: RunTransition[];
@@ -246,9 +247,20 @@ export type RunEvent = {
   message: string;
 };
 
+/**
+ * A run as a page of `GET /runs` lists it: everything but its values, manifest and policy report
+ * (most of a run's bytes; `GET /runs/:id` returns them), with the report's outcome and counts.
+ * @public
+ */
+export type RunListItem = Omit<Run, 'values' | 'manifest' | 'policyReport'> & {
+  /** The policy report's outcome and counts; absent when the run has no report. */
+  policySummary?: PolicySummary;
+};
+
 /** A page of `GET /runs`. @public */
 export type RunsPage = {
-  items: Run[];
+  /** Newest first. */
+  items: RunListItem[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   nextCursor?: string;
 };
@@ -349,6 +361,15 @@ export type PolicyReport = {
   /** The charts checked (chart and tenant runs, dry runs, `POST /policy/check`), one per release. */
   charts?: PolicyChartArtifact[];
 };
+
+/** What a page of runs shows of a run's policy report: its mode, outcome and counts, no results. @public */
+export type PolicySummary = Pick<PolicyReport, 'mode' | 'passed' | 'blocking' | 'summary'>;
+
+/** The {@link PolicySummary} of a report. @public */
+export function summarizePolicyReport(report: PolicyReport): PolicySummary {
+  const { mode, passed, blocking, summary } = report;
+  return { mode, passed, blocking, summary };
+}
 
 /** One workload in a health answer. @public */
 export type WorkloadHealth = {

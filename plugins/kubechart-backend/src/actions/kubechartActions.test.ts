@@ -216,6 +216,12 @@ describe('kubechart actions (actions registry / MCP)', () => {
       ['chart', ALICE],
       ['tenant', ALICE],
     ]);
+    // A page of runs carries no policy report, only its summary: each run still says how its policy check went.
+    for (const run of listed.output.runs.filter((r: any) => r.kind !== 'rollback')) {
+      const opened = (await invoke(ALICE, 'get-run', { runId: run.id })) as any;
+      expect(opened.output.run.policy).toEqual({ passed: true, blocking: false, errors: 0, warnings: expect.any(Number) });
+      expect(run.policy).toEqual(opened.output.run.policy);
+    }
 
     const tenants = (await invoke(ALICE, 'list-tenants', {})) as any;
     expect(tenants.output.tenants).toContainEqual(

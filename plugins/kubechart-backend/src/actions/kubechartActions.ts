@@ -12,12 +12,15 @@ import {
 } from '@backstage/errors';
 import {
   CreateRunRequest,
+  PolicySummary,
   Run,
+  RunListItem,
   approvalCount,
   deploymentHistoryPath,
   kubechartClustersReadPermission,
   kubechartRunsCreatePermission,
   kubechartRunsRollbackPermission,
+  summarizePolicyReport,
 } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 
@@ -98,8 +101,14 @@ const runSummarySchema = (z: Zod) =>
       ),
   });
 
-function summary(run: Run) {
-  const p = run.policyReport;
+/** The policy outcome of a run, or of an item of a page of runs (which carries the summary, not the report). */
+function policyOf(run: Run | RunListItem): PolicySummary | undefined {
+  if ('policyReport' in run && run.policyReport) return summarizePolicyReport(run.policyReport);
+  return 'policySummary' in run ? run.policySummary : undefined;
+}
+
+function summary(run: Run | RunListItem) {
+  const p = policyOf(run);
   return {
     id: run.id,
     kind: run.kind,

@@ -2,6 +2,7 @@ import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import type { PolicyReport, PolicySeverity } from '@kubechart/plugin-kubechart-common';
 import { DatabaseRunStore } from './DatabaseRunStore';
 import { LeaseLostError, NewRun } from './RunStore';
 
@@ -506,8 +507,107 @@ describe.each(databases.eachSupportedId())(
       expect(Buffer.byteLength(bigManifest)).toBeGreaterThan(60_000);
       expect(row.manifest_gz.length).toBeLessThan(Buffer.byteLength(bigManifest) / 10);
       expect((await store.getRun(run.id))!.manifest).toBe(bigManifest);
-      const listed = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 5 });
-      expect(listed.items.find(r => r.id === run.id)?.manifest).toBe(bigManifest);
+    });
+
+    /** A policy report on `objects` objects whose failed results are `failed` (severities). */
+    const reportOf = (mode: PolicyReport['mode'], failed: PolicySeverity[], objects = 200): PolicyReport => {
+      const count = (severity: PolicySeverity) => failed.filter(f => f === severity).length;
+      return {
+        mode,
+        passed: count('error') === 0,
+        blocking: mode === 'enforce' && count('error') > 0,
+        summary: { objects, errors: count('error'), warnings: count('warning'), infos: count('info') },
+        results: Array.from({ length: objects }, (_, i) => ({
+          ruleId: i < failed.length ? `rule-${failed[i]}` : 'image-tag',
+          severity: i < failed.length ? failed[i] : 'error',
+          passed: i >= failed.length,
+          object: { kind: 'Deployment', name: `web-${i}`, namespace: 'team-a' },
+          message: i < failed.length ? `web-${i} breaks rule-${failed[i]}` : 'image tag pinned',
+          fix: 'pin the image tag',
+        })),
+        charts: [{ release: 'web', chart: 'web', version: '1.0.0', digest: 'sha256:00', source: 'web' }],
+      };
+    };
+
+    it('lists runs without their values, manifest and policy report, with the outcome and counts of the report, reading none of them', async () => {
+      const { knex, store } = await createStore();
+      const finished = async (status: 'succeeded' | 'failed', policyReport?: PolicyReport, failureReason?: string) => {
+        const run = await store.createRun(newRun(), []);
+        await store.finishRun(run.id, status, {
+          values: { replicas: 2, image: { tag: 'latest' } },
+          manifest: bigManifest,
+          helmRevision: status === 'succeeded' ? 4 : undefined,
+          ...(policyReport ? { policyReport } : {}),
+          ...(failureReason ? { failureReason } : {}),
+        });
+        return run.id;
+      };
+      const reports = {
+        passed: reportOf('enforce', ['info']),
+        refused: reportOf('enforce', ['error', 'warning', 'warning']),
+        warnOnly: reportOf('warn', ['error', 'warning']),
+      };
+      const ids = {
+        passed: await finished('succeeded', reports.passed),
+        refused: await finished('failed', reports.refused, 'Refused by the chart policy: 1 error'),
+        warnOnly: await finished('succeeded', reports.warnOnly),
+        noReport: await finished('succeeded'),
+      };
+
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      const { items } = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 10 });
+      knex.off('query', onQuery);
+      const listed = (id: string) => items.find(r => r.id === id)!;
+      expect(items).toHaveLength(4);
+
+      expect(listed(ids.passed).policySummary).toEqual({
+        mode: 'enforce', passed: true, blocking: false, summary: { objects: 200, errors: 0, warnings: 0, infos: 1 },
+      });
+      expect(listed(ids.refused).policySummary).toEqual({
+        mode: 'enforce', passed: false, blocking: true, summary: { objects: 200, errors: 1, warnings: 2, infos: 0 },
+      });
+      expect(listed(ids.warnOnly).policySummary).toEqual({
+        mode: 'warn', passed: false, blocking: false, summary: { objects: 200, errors: 1, warnings: 1, infos: 0 },
+      });
+      expect(listed(ids.noReport)).not.toHaveProperty('policySummary');
+      for (const item of items) {
+        for (const heavy of ['values', 'manifest', 'policyReport']) expect(item).not.toHaveProperty(heavy);
+      }
+      expect(JSON.stringify(items)).not.toContain('web-199');
+
+      // The page's query names the columns it reads: never the values, the manifest or the report.
+      const runQueries = queries.filter(q => q.includes('kubechart_runs'));
+      expect(runQueries).toHaveLength(1);
+      expect(runQueries[0]).not.toMatch(/\*|values|manifest|policy_report/);
+
+      // The run itself has everything; the list item is the same run without it.
+      for (const [key, id] of Object.entries(ids)) {
+        const run = (await store.getRun(id))!;
+        expect(run).toMatchObject({ values: { replicas: 2, image: { tag: 'latest' } }, manifest: bigManifest });
+        expect(run.policyReport).toEqual(reports[key as keyof typeof reports]);
+        const { values: _v, manifest: _m, policyReport: _p, ...rest } = run;
+        expect(listed(id)).toEqual({ ...rest, ...(listed(id).policySummary ? { policySummary: listed(id).policySummary } : {}) });
+      }
+      expect(listed(ids.refused)).toMatchObject({ status: 'failed', failureReason: 'Refused by the chart policy: 1 error' });
+    });
+
+    it('fills in the policy summary of existing runs when migrating up', async () => {
+      const { knex, store } = await createStore();
+      const directory = `${__dirname}/../../migrations`;
+      const run = await store.createRun(newRun(), []);
+      await store.finishRun(run.id, 'failed', { policyReport: reportOf('enforce', ['error']) });
+      const plain = await store.createRun(newRun(), []);
+      await store.finishRun(plain.id, 'succeeded');
+      await knex.migrate.down({ directory, name: '20261206000000_policy_summary.js' });
+      expect(await knex.schema.hasColumn('kubechart_runs', 'policy_summary')).toBe(false);
+      await knex.migrate.latest({ directory });
+      const { items } = await store.listRuns({}, { limit: 10 });
+      expect(items.find(r => r.id === run.id)!.policySummary).toEqual({
+        mode: 'enforce', passed: false, blocking: true, summary: { objects: 200, errors: 1, warnings: 0, infos: 0 },
+      });
+      expect(items.find(r => r.id === plain.id)).not.toHaveProperty('policySummary');
     });
 
     it('compresses the manifests of existing runs when migrating up, and restores them when migrating down', async () => {

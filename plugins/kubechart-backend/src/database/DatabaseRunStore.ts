@@ -5,12 +5,14 @@ import {
 } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type {
-  Run,
-  RunEvent,
-  RunStatus,
-  RunsPage,
-  RunTransition,
+import {
+  summarizePolicyReport,
+  type Run,
+  type RunEvent,
+  type RunListItem,
+  type RunStatus,
+  type RunsPage,
+  type RunTransition,
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import {
@@ -53,6 +55,8 @@ type RunRow = {
   manifest_gz: Buffer | null;
   helm_revision: number | null;
   policy_report: string | null;
+  /** The report's mode, outcome and counts (`PolicySummary`), written with it. */
+  policy_summary: string | null;
   failure_reason: string | null;
   transitions: string;
   created_at: string | number;
@@ -167,7 +171,21 @@ function checkLease(row: RunRow, lease: RunLease | undefined) {
 }
 
 
-function toRun(row: RunRow): Run {
+/**
+ * The columns of a run in a page of history: all but its values, manifest and policy report, which
+ * are most of its bytes (the manifest a gunzip each) and which only `getRun` returns; the report's
+ * outcome and counts come from `policy_summary`.
+ */
+const LIST_COLUMNS = [
+  'id', 'kind', 'status', 'entity_ref', 'actor', 'template', 'action', 'cluster', 'namespace', 'release', 'tenant',
+  'input', 'helm_revision', 'policy_summary', 'failure_reason', 'transitions', 'created_at', 'started_at', 'finished_at',
+  'heartbeat_at',
+] as const satisfies ReadonlyArray<keyof RunRow>;
+
+type ListRow = Pick<RunRow, (typeof LIST_COLUMNS)[number]>;
+
+/** A run without its values, manifest and policy report (see {@link LIST_COLUMNS}). */
+function runFields(row: ListRow): Omit<RunListItem, 'policySummary'> {
   const started = row.started_at === null ? undefined : Number(row.started_at);
   const finished =
     row.finished_at === null ? undefined : Number(row.finished_at);
@@ -185,10 +203,7 @@ function toRun(row: RunRow): Run {
       ...(row.release ? { release: row.release } : {}),
     },
     input: JSON.parse(row.input),
-    values: row.values ? JSON.parse(row.values) : undefined,
-    manifest: row.manifest_gz ? gunzipSync(row.manifest_gz).toString('utf8') : row.manifest ?? undefined,
     helmRevision: row.helm_revision ?? undefined,
-    policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
     failureReason: row.failure_reason ?? undefined,
     transitions: JSON.parse(row.transitions),
     createdAt: iso(row.created_at)!,
@@ -199,6 +214,22 @@ function toRun(row: RunRow): Run {
         ? finished - started
         : undefined,
     heartbeatAt: iso(row.heartbeat_at),
+  };
+}
+
+function toListItem(row: ListRow): RunListItem {
+  return {
+    ...runFields(row),
+    ...(row.policy_summary ? { policySummary: JSON.parse(row.policy_summary) } : {}),
+  };
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    ...runFields(row),
+    values: row.values ? JSON.parse(row.values) : undefined,
+    manifest: row.manifest_gz ? gunzipSync(row.manifest_gz).toString('utf8') : row.manifest ?? undefined,
+    policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
   };
 }
 
@@ -222,6 +253,7 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     manifest_gz: null,
     helm_revision: null,
     policy_report: null,
+    policy_summary: null,
     failure_reason: null,
     transitions: JSON.stringify([{ status, at: new Date(now).toISOString() }]),
     created_at: now,
@@ -425,7 +457,7 @@ export class DatabaseRunStore implements RunStore {
   }
 
   /** Adds their approval gates to runs that have one. */
-  private async withApprovals(runs: Run[]): Promise<Run[]> {
+  private async withApprovals<T extends { id: string }>(runs: T[]): Promise<Array<T & Pick<Run, 'approval'>>> {
     const byRun = await this.approvalRecords(runs.map(r => r.id));
     return runs.map(r => {
       const record = byRun.get(r.id);
@@ -595,9 +627,9 @@ export class DatabaseRunStore implements RunStore {
     }
     // Whether each run has an approval gate comes with the page, so that the gates (most pages
     // have none) cost a query only when there are some.
-    const rows: Array<RunRow & { gate_run_id: string | null }> = await q
+    const rows: Array<ListRow & { gate_run_id: string | null }> = await q
       .leftJoin('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .select('kubechart_runs.*', 'kubechart_approvals.run_id as gate_run_id')
+      .select(...LIST_COLUMNS.map(c => `kubechart_runs.${c}`), 'kubechart_approvals.run_id as gate_run_id')
       .orderBy([
         { column: 'kubechart_runs.created_at', order: 'desc' },
         { column: 'kubechart_runs.id', order: 'desc' },
@@ -605,10 +637,10 @@ export class DatabaseRunStore implements RunStore {
       .limit(page.limit + 1);
     const items = rows.slice(0, page.limit);
     const gated = new Map(
-      (await this.withApprovals(items.filter(r => r.gate_run_id).map(toRun))).map(r => [r.id, r]),
+      (await this.withApprovals(items.filter(r => r.gate_run_id).map(toListItem))).map(r => [r.id, r]),
     );
     return {
-      items: items.map(r => gated.get(r.id) ?? toRun(r)),
+      items: items.map(r => gated.get(r.id) ?? toListItem(r)),
       ...(rows.length > page.limit
         ? { nextCursor: encodeCursor(items[items.length - 1]) }
         : {}),
@@ -661,8 +693,10 @@ export class DatabaseRunStore implements RunStore {
     }
     if (patch.helmRevision !== undefined)
       update.helm_revision = patch.helmRevision;
-    if (patch.policyReport !== undefined)
+    if (patch.policyReport !== undefined) {
       update.policy_report = JSON.stringify(patch.policyReport);
+      update.policy_summary = JSON.stringify(summarizePolicyReport(patch.policyReport));
+    }
     if (patch.failureReason !== undefined)
       update.failure_reason = patch.failureReason;
     await tx('kubechart_runs').where({ id: current.id }).update(update);

@@ -3,9 +3,10 @@ import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { ClusterHealthCache } from './ClusterHealthCache';
+import { HealthService } from './HealthService';
 import { parseCpu } from './quantity';
 
 jest.setTimeout(60_000);
@@ -146,6 +147,86 @@ describe('ClusterHealthCache', () => {
     const shrunk = await eventually(() => cache.health().utilisation, u => u.cpu < grown.cpu - 0.2 / allocatable);
     expect(shrunk.cpu).toBeCloseTo(base.cpu + 0.25 / allocatable, 9);
     await cache.stop();
+  });
+
+  it("keeps each namespace's pods in that namespace's map as pods are added, change state, are deleted and appear in another namespace", async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const name of ['moving-a', 'moving-b']) await core.createNamespace({ body: { metadata: { name } } });
+    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock());
+    await cache.start();
+    const names = (ns: string) => cache.inNamespace(ns).pods.map(p => p.metadata?.name).sort();
+    const ready = (ns: string) =>
+      cache.inNamespace(ns).pods.map(p => `${p.metadata?.name}:${p.status?.conditions?.find(c => c.type === 'Ready')?.status ?? '-'}`);
+    const pod = { metadata: { name: 'mover', labels: { app: 'mover' } }, spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1' }] } };
+
+    // Added, then Ready (the kubelet's update).
+    await core.createNamespacedPod({ namespace: 'moving-a', body: pod });
+    expect(await eventually(() => ready('moving-a'), r => r[0] === 'mover:True')).toEqual(['mover:True']);
+    expect(names('moving-b')).toEqual([]);
+    // Updated: no longer Ready.
+    await core.patchNamespacedPodStatus(
+      { name: 'mover', namespace: 'moving-a', body: [{ op: 'replace', path: '/status/conditions', value: [{ type: 'Ready', status: 'False' }] }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    expect(await eventually(() => ready('moving-a'), r => r[0] === 'mover:False')).toEqual(['mover:False']);
+    // Deleted, and a pod of the same name created in the other namespace.
+    await core.deleteNamespacedPod({ name: 'mover', namespace: 'moving-a', body: { gracePeriodSeconds: 0 } });
+    await core.createNamespacedPod({ namespace: 'moving-b', body: pod });
+    expect(await eventually(() => [names('moving-a'), names('moving-b')], ([a, b]) => a.length === 0 && b.length === 1)).toEqual([[], ['mover']]);
+    expect(await eventually(() => ready('moving-b'), r => r[0] === 'mover:True')).toEqual(['mover:True']);
+    // The namespaces' maps hold what the cluster holds, nothing of other namespaces.
+    for (const ns of ['moving-a', 'moving-b', 'kube-system']) {
+      const listed = (await core.listNamespacedPod({ namespace: ns })).items.map(p => p.metadata?.name).sort();
+      expect(names(ns)).toEqual(listed);
+    }
+    expect(() => cache.inNamespace('')).toThrow(/No namespace/);
+    await cache.stop();
+  });
+
+  it("counts a tenant's ready pods per release from its namespace only, as they change", async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    // The same release, with the same labels, in the tenant's namespace and in another one.
+    for (const namespace of ['tenant-ready', 'tenant-other']) {
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      await apps.createNamespacedDeployment({
+        namespace,
+        body: {
+          metadata: { name: 'web', annotations: { 'meta.helm.sh/release-name': 'web' } },
+          spec: {
+            replicas: namespace === 'tenant-ready' ? 2 : 3,
+            selector: { matchLabels: { app: 'web' } },
+            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1' }] } },
+          },
+        },
+      });
+    }
+    const health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = {
+      cluster: 'dev',
+      code: 'ready',
+      namespace: 'tenant-ready',
+      status: 'active' as const,
+      releases: ['web', 'api'],
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const releases = async () => (await health.tenantHealth(tenant)).releases;
+    expect(await eventually(releases, r => r[0].readyPods === 2)).toEqual([
+      { name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' },
+      { name: 'api', readyPods: 0, totalPods: 0, status: 'unhealthy' },
+    ]);
+    // One of the tenant's pods stops being Ready: the release is degraded.
+    const [first] = (await core.listNamespacedPod({ namespace: 'tenant-ready', labelSelector: 'app=web' })).items;
+    await core.patchNamespacedPodStatus(
+      { name: first.metadata!.name!, namespace: 'tenant-ready', body: [{ op: 'replace', path: '/status/conditions', value: [{ type: 'Ready', status: 'False' }] }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    expect((await eventually(releases, r => r[0].readyPods === 1))[0]).toEqual({ name: 'web', readyPods: 1, totalPods: 2, status: 'degraded' });
+    expect((await health.tenantHealth(tenant)).status).toBe('unhealthy');
+    await health.stop();
   });
 
   it('recovers when the cluster was down at start-up', async () => {

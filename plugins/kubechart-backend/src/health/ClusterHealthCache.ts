@@ -211,13 +211,28 @@ export class ClusterHealthCache {
     }
   }
 
-  /** Objects from the cache (for tenant health). */
+  /** Every cached object of the cluster. */
   list() {
     return {
       pods: this.pods?.list() ?? [],
       deployments: this.deployments?.list() ?? [],
       statefulSets: this.statefulSets?.list() ?? [],
       daemonSets: this.daemonSets?.list() ?? [],
+    };
+  }
+
+  /**
+   * The cached objects of one namespace (for tenant health), read from the informers' per-namespace
+   * maps, which their add/update/delete events keep: the rest of the cluster is not walked.
+   */
+  inNamespace(namespace: string) {
+    // client-node's `list('')` is every namespace's objects: never what a tenant may see.
+    if (!namespace) throw new Error(`No namespace given to read the cache of cluster ${this.cluster} by`);
+    return {
+      pods: this.pods?.list(namespace) ?? [],
+      deployments: this.deployments?.list(namespace) ?? [],
+      statefulSets: this.statefulSets?.list(namespace) ?? [],
+      daemonSets: this.daemonSets?.list(namespace) ?? [],
     };
   }
 

@@ -73,17 +73,16 @@ export class HealthService {
     return cache.health();
   }
 
-  /** Per-release pod readiness (from the cache), quota use and access URLs of a tenant. */
-  async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
+  /** Per-release pod readiness of a tenant, from the cache of its cluster. */
+  async tenantReadiness(tenant: TenantRecord): Promise<Pick<TenantHealth, 'releases' | 'status'>> {
     if (!this.clusters.has(tenant.cluster)) throw new NotFoundError(`Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`);
     const cache = this.cache(tenant.cluster);
     if (!cache.ready) await this.starting.get(tenant.cluster);
-    const { pods, deployments, statefulSets } = cache.list();
-    const ns = tenant.namespace;
-    const nsPods = pods.filter(p => p.metadata?.namespace === ns);
+    // Only the tenant namespace's objects, from the cache's per-namespace maps.
+    const { pods: nsPods, deployments, statefulSets } = cache.inNamespace(tenant.namespace);
     const byRelease = new Map<string, { ready: number; total: number }>();
     for (const r of tenant.releases) byRelease.set(r, { ready: 0, total: 0 });
-    for (const w of [...deployments, ...statefulSets].filter(x => x.metadata?.namespace === ns)) {
+    for (const w of [...deployments, ...statefulSets]) {
       const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
       if (!release) continue;
       const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};
@@ -102,7 +101,13 @@ export class HealthService {
     let status: TenantHealth['status'] = 'healthy';
     if (releases.some(r => r.status === 'unhealthy')) status = 'unhealthy';
     else if (releases.some(r => r.status === 'degraded')) status = 'degraded';
+    return { releases, status };
+  }
 
+  /** Per-release pod readiness (from the cache), quota use and access URLs of a tenant. */
+  async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
+    const { releases, status } = await this.tenantReadiness(tenant);
+    const ns = tenant.namespace;
     const client = new KubeClient(this.clusters.kubeConfig(tenant.cluster));
     const quota = await client.core
       .readNamespacedResourceQuota({ name: 'kubechart-quota', namespace: ns })

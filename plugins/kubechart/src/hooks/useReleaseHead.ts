@@ -1,12 +1,12 @@
 import { useApi } from '@backstage/core-plugin-api';
 import useAsync from 'react-use/esm/useAsync';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { Run, RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
 
 const PAGE_SIZE = 50;
 const MAX_PAGES = 5;
 
-function sameRelease(a: Run, b: Run): boolean {
+function sameRelease(a: RunListItem, b: Run): boolean {
   return (
     a.target.cluster === b.target.cluster &&
     a.target.namespace === b.target.namespace &&

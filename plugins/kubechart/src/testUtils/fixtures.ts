@@ -1,10 +1,12 @@
 import type { Entity } from '@backstage/catalog-model';
-import type {
-  ClusterHealth,
-  Run,
-  RunApproval,
-  RunEvent,
-  TenantHealth,
+import {
+  summarizePolicyReport,
+  type ClusterHealth,
+  type Run,
+  type RunApproval,
+  type RunListItem,
+  type RunEvent,
+  type TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
 import type { KubechartApi } from '../api';
 
@@ -62,6 +64,17 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     durationMs: 64_000,
     ...overrides,
   };
+}
+
+/**
+ * A run as a page of `GET /runs` lists it: without values, manifest and policy report (the report
+ * summed up as `policySummary`); `getRun` returns the whole run.
+ */
+export function listedRun(run: Run): RunListItem {
+  const { values: _values, manifest: _manifest, policyReport, ...listed } = run;
+  return policyReport
+    ? { ...listed, policySummary: summarizePolicyReport(policyReport) }
+    : listed;
 }
 
 /** An approval gate awaiting decisions: one of two approvals given. */

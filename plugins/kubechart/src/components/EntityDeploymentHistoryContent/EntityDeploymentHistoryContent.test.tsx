@@ -7,7 +7,9 @@ import {
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { kubechartApiRef } from '../../api';
+import type { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
 import {
+  listedRun,
   makeEntity,
   makeEvent,
   makeRun,
@@ -239,5 +241,67 @@ describe('EntityDeploymentHistoryContent', () => {
       '[release:web] Error: timed out',
     );
     expect(api.getRun).toHaveBeenCalledWith('run-1');
+  });
+
+  it('reads a listed run whole before showing its values, manifest and policy report', async () => {
+    const api = mockKubechartApi();
+    const report: PolicyReport = {
+      mode: 'enforce',
+      passed: false,
+      blocking: true,
+      summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
+      results: [
+        {
+          ruleId: 'image-tag',
+          severity: 'error',
+          passed: false,
+          object: { kind: 'Deployment', name: 'web', namespace: 'shop' },
+          message: 'image nginx:latest uses the latest tag',
+          fix: 'pin the image tag',
+        },
+      ],
+    };
+    const refused = makeRun({
+      status: 'failed',
+      failureReason: 'Refused by the chart policy',
+      values: { image: { tag: 'latest' } },
+      manifest: 'kind: Deployment\nmetadata:\n  name: web\n',
+      policyReport: report,
+    });
+    const older = makeRun({ id: 'run-0', createdAt: '2026-01-01T10:00:00Z' });
+    // The page of history carries neither values, manifest nor report: the detail must read the run.
+    api.listRuns.mockResolvedValue({
+      items: [listedRun(refused), listedRun(older)],
+    });
+    let resolveRun: (run: Run) => void = () => {};
+    api.getRun.mockReturnValue(new Promise<Run>(r => (resolveRun = r)));
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    await userEvent.click((await screen.findAllByText('dev / shop / web'))[0]);
+    // Until the run is read: a progress bar, not the listed item's missing values.
+    expect(await screen.findByTestId('progress')).toBeInTheDocument();
+    expect(screen.queryByTestId('kubechart-run-detail')).not.toBeInTheDocument();
+    expect(api.getRun).toHaveBeenCalledWith('run-1');
+
+    resolveRun(refused);
+    const detail = await screen.findByTestId('kubechart-run-detail');
+    await userEvent.click(within(detail).getByRole('tab', { name: 'Values' }));
+    await waitFor(() =>
+      expect(
+        screen.getByLabelText('Values (secrets redacted)'),
+      ).toHaveTextContent('"tag": "latest"'),
+    );
+    expect(detail).not.toHaveTextContent('This run recorded no values.');
+    await userEvent.click(within(detail).getByRole('tab', { name: 'Manifest' }));
+    await waitFor(() =>
+      expect(screen.getByLabelText('Manifest')).toHaveTextContent(
+        'kind: Deployment',
+      ),
+    );
+    expect(detail).not.toHaveTextContent('This run recorded no manifest.');
+    await userEvent.click(within(detail).getByRole('tab', { name: 'Policy' }));
+    expect(
+      await within(detail).findByText('image nginx:latest uses the latest tag'),
+    ).toBeInTheDocument();
   });
 });

@@ -4,7 +4,7 @@ import Typography from '@material-ui/core/Typography';
 import { useTheme } from '@material-ui/core/styles';
 import { Table, TableColumn } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import {
   formatDuration,
@@ -17,9 +17,9 @@ import { RunStatus } from '../RunStatus';
 
 /** The runs of one page, newest first; a click on a row selects it. */
 export function RunsTable(props: {
-  runs: Run[];
+  runs: RunListItem[];
   selectedRunId?: string;
-  onSelect: (run: Run) => void;
+  onSelect: (run: RunListItem) => void;
   loading?: boolean;
   emptyText?: string;
 }) {
@@ -28,7 +28,7 @@ export function RunsTable(props: {
   const theme = useTheme();
 
   const columns = useMemo(
-    (): TableColumn<Run>[] => [
+    (): TableColumn<RunListItem>[] => [
       {
         title: t('history.columns.status'),
         field: 'status',
@@ -63,7 +63,7 @@ export function RunsTable(props: {
   );
 
   return (
-    <Table<Run>
+    <Table<RunListItem>
       title={t('history.title')}
       columns={columns}
       data={sorted}
@@ -81,7 +81,7 @@ export function RunsTable(props: {
         search: false,
         sorting: false,
         padding: 'dense',
-        rowStyle: (run: Run) =>
+        rowStyle: (run: RunListItem) =>
           run.id === selectedRunId
             ? { backgroundColor: theme.palette.action.selected }
             : {},

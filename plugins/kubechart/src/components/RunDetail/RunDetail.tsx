@@ -10,7 +10,7 @@ import {
   TabbedCard,
 } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { Run, RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useRun } from '../../hooks';
 import { RunHeader } from './RunHeader';
@@ -36,12 +36,14 @@ function Scroll(props: { children: ReactNode; label: string }) {
  * first; for a run against a protected target its approval (decisions, plan diff, Approve and
  * Reject); then tabs: steps and log, policy report, redacted values, manifest, and a diff against
  * another run. A refused or failed run shows the values, manifest and report it was judged on.
+ * The run is always read whole (`getRun`), with a progress bar until it is: an item of a page of
+ * history has no values, manifest or policy report to show.
  * @public
  */
 export function RunDetail(props: {
   runId: string;
-  /** Runs offered for the diff (usually the current page of history). */
-  candidates?: Run[];
+  /** Runs offered for the diff (usually the current page of history, whose items carry no values or manifest). */
+  candidates?: RunListItem[];
   onRunStarted?: (runId: string) => void;
 }) {
   const { runId, candidates = [], onRunStarted = () => {} } = props;

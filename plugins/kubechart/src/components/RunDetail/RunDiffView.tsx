@@ -6,13 +6,13 @@ import MenuItem from '@material-ui/core/MenuItem';
 import Select from '@material-ui/core/Select';
 import Typography from '@material-ui/core/Typography';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { Run, RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { formatTimestamp } from '../../lib/format';
 import { RunDiffResult } from './RunDiffResult';
 
 /** Diff of values and manifests between a run and another run chosen from the list. */
-export function RunDiffView(props: { run: Run; candidates: Run[] }) {
+export function RunDiffView(props: { run: Run; candidates: RunListItem[] }) {
   const { run, candidates } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
   const others = candidates.filter(c => c.id !== run.id);
