@@ -389,7 +389,7 @@ describe('conformance: server-side apply field ownership', () => {
     expect(patcherValues).toEqual(['v:"example.com/b"']);
 
     // Server-side apply adds its value after the others and owns it; leaving it out again removes it.
-    const apply = (finalizers?: string[]) =>
+    const applyFinalizers = (finalizers?: string[]) =>
       rawRequest(cluster.kc, 'PATCH', `${path}?fieldManager=applier`, {
         body: JSON.stringify({
           apiVersion: 'v1',
@@ -398,7 +398,7 @@ describe('conformance: server-side apply field ownership', () => {
         }),
         contentType: 'application/apply-patch+yaml',
       });
-    const applied = await apply(['example.com/c']);
+    const applied = await applyFinalizers(['example.com/c']);
     expect(applied.status).toBe(200);
     expect(applied.body.metadata.finalizers).toEqual([
       'example.com/b',
@@ -408,7 +408,7 @@ describe('conformance: server-side apply field ownership', () => {
     expect(entry(applied.body, 'applier')).toEqual({
       'f:metadata': { 'f:finalizers': { 'v:"example.com/c"': {} } },
     });
-    const withdrawn = await apply();
+    const withdrawn = await applyFinalizers();
     expect(withdrawn.status).toBe(200);
     expect(withdrawn.body.metadata.finalizers).toEqual([
       'example.com/b',
