@@ -236,6 +236,43 @@ describe('conformance: objects are checked against the OpenAPI schemas', () => {
     },
   );
 
+  it('server-side apply reports one of two undeclared fields of an object: its validation stops at the first', async () => {
+    // The real server walks the object as a Go map, in random order, so either field may be the one named
+    // (fields/06-apply-unknown-fields-*.json name `.spec.bogus` alone, or list it after a field found first).
+    const name = uniqueName('ssa-two');
+    const yaml = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      `  name: ${name}`,
+      'spec:',
+      '  bogus: x',
+      '  wrong: y',
+      '  selector:',
+      `    matchLabels: {app: ${name}}`,
+      '  template:',
+      '    metadata:',
+      `      labels: {app: ${name}}`,
+      '    spec:',
+      '      containers:',
+      '      - name: app',
+      '        image: nginx:1.25',
+      '',
+    ].join('\n');
+    const res = await request(
+      'PATCH',
+      `${deployments()}/${name}?fieldManager=test`,
+      yaml,
+      'application/apply-patch+yaml',
+    );
+    expect(res.status).toBe(500);
+    expect(res.body.message).toMatch(
+      new RegExp(
+        `^failed to create typed patch object \\(/${name}; apps/v1, Kind=Deployment\\): \\.spec\\.(bogus|wrong): field not declared in schema$`,
+      ),
+    );
+  });
+
   it('refuses values of the wrong JSON type with the decoder error', async () => {
     const cm = await request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
       apiVersion: 'v1',
