@@ -610,10 +610,12 @@ export class Controller {
   }
 
   /**
-   * Namespace deletion: everything in it is deleted (objects with finalizers are only marked, and stay until
-   * their finalizers are removed), then the namespace itself after a short delay. While content remains, the
-   * namespace carries the five deletion conditions of the real namespace controller and is checked again
-   * (../shared/reference/kube-api/delete/namespace/04-*, 05-*).
+   * Namespace deletion, as the real namespace controller: `namespaceDeletionDelayMs` after the DELETE (the
+   * recorded one acted after about 5 s; until then the content is untouched, delete/namespace/05-*), everything
+   * in it is deleted (objects with finalizers are only marked, and stay until their finalizers are removed,
+   * bound pods until their kubelet has stopped them), and the namespace goes once nothing is left. While content
+   * remains, the namespace carries the five deletion conditions of the real namespace controller and is checked
+   * again every `namespaceDeletionDelayMs` (../shared/reference/kube-api/delete/namespace/04-*, 05-*).
    */
   private finalizeNamespace(name: string) {
     const deleteContent = () => {
@@ -641,7 +643,6 @@ export class Controller {
         }
       }
     };
-    deleteContent();
     const check = () => {
       const ns = this.api.tryGet(this.t.namespaces, undefined, name);
       if (!ns || !ns.metadata.deletionTimestamp) return;
