@@ -92,6 +92,43 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     });
   });
 
+  it('gives a second Update manager the keys it adds to a map, not the map (no `.`)', async () => {
+    // The creator made the labels map (`.`, as fields/00 and delete/07 record); a later writer only adds a key
+    // to it, so its entry lists the key alone, as the real field manager records an Update's added fields
+    // (crd/04-crd-get-established.json: no `.` on a list that existed before the write).
+    const created = await post(
+      `/api/v1/namespaces/${ns}/configmaps?fieldManager=creator`,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'twomanagers', labels: { a: '1' } },
+      },
+    );
+    expect(created.status).toBe(201);
+    const patched = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/twomanagers?fieldManager=labeller`,
+      {
+        body: { metadata: { labels: { b: '2' } }, data: { k: 'v' } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect(patched.status).toBe(200);
+    const fieldsOf = (manager: string) =>
+      patched.body.metadata.managedFields.find(
+        (m: any) => m.manager === manager,
+      ).fieldsV1;
+    expect(fieldsOf('creator')).toEqual({
+      'f:metadata': { 'f:labels': { '.': {}, 'f:a': {} } },
+    });
+    // `data` is new: the labeller made it, and owns it with its key.
+    expect(fieldsOf('labeller')).toEqual({
+      'f:data': { '.': {}, 'f:k': {} },
+      'f:metadata': { 'f:labels': { 'f:b': {} } },
+    });
+  });
+
   it('replaces server-set metadata on create but keeps a generation set on a kind without one', async () => {
     // fields/13-create-with-uid-and-creationTimestamp.json
     const r = await post(`/api/v1/namespaces/${ns}/configmaps`, {

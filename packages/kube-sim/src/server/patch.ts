@@ -572,6 +572,69 @@ export function toFieldsV1(
   return root;
 }
 
+/**
+ * The nodes above a field path that a write creating it creates too: the fields holding it, the lists holding
+ * it and the list items it is in (`spec`, `spec.containers`, `spec.containers[name="app"]` for an image).
+ */
+export function ancestorsOf(path: FieldPath): FieldPath[] {
+  const steps = parsePath(path);
+  const out: FieldPath[] = [];
+  steps.forEach((s, i) => {
+    const last = i === steps.length - 1;
+    if (s.key !== undefined || s.value !== undefined) {
+      out.push(pathFromSteps([...steps.slice(0, i), { field: s.field }]));
+      if (!last && s.key !== undefined)
+        out.push(pathFromSteps(steps.slice(0, i + 1)));
+    } else if (!last) out.push(pathFromSteps(steps.slice(0, i + 1)));
+  });
+  return out;
+}
+
+/** The field path of a `fieldsV1` trie member (`f:labels`, `k:{"name":"app"}`, `v:"a"`) under `parent`. */
+export function trieChildPath(
+  parent: FieldPath,
+  member: string,
+): FieldPath | undefined {
+  try {
+    if (member.startsWith('f:')) return join(parent, member.slice(2));
+    const steps = parent ? parsePath(parent) : [];
+    const last = steps[steps.length - 1];
+    if (!last || last.key !== undefined || last.value !== undefined)
+      return undefined;
+    if (member.startsWith('k:')) {
+      const key = JSON.parse(member.slice(2));
+      if (!isPlainObject(key)) return undefined;
+      return pathFromSteps([...steps.slice(0, -1), { field: last.field, key }]);
+    }
+    if (member.startsWith('v:')) {
+      const value = JSON.stringify(JSON.parse(member.slice(2)));
+      return pathFromSteps([
+        ...steps.slice(0, -1),
+        { field: last.field, value },
+      ]);
+    }
+  } catch {
+    // A member we cannot read.
+  }
+  return undefined;
+}
+
+/** The nodes a `fieldsV1` trie marks as members themselves (`.`): what an Update manager's writes created. */
+export function dotNodesOf(trie: unknown): FieldPath[] {
+  const out: FieldPath[] = [];
+  const walk = (node: unknown, at: FieldPath) => {
+    if (!isPlainObject(node)) return;
+    if (at && '.' in node) out.push(at);
+    for (const k of Object.keys(node)) {
+      if (k === '.') continue;
+      const child = trieChildPath(at, k);
+      if (child !== undefined) walk(node[k], child);
+    }
+  };
+  walk(trie, '');
+  return out;
+}
+
 /** Reads a `fieldsV1` trie back into field paths. */
 export function fromFieldsV1(trie: unknown): FieldPath[] {
   const out: FieldPath[] = [];
