@@ -33,18 +33,34 @@ for (const file of fs.readdirSync(source).sort()) {
 // documents: `x-kubernetes-list-type: map` with `x-kubernetes-list-map-keys` (server-side apply) and
 // `x-kubernetes-patch-merge-key` (strategic merge; also server-side apply's key for lists with only
 // that marker), with the schema defaults of key fields (ports' `protocol: TCP`).
-/** @type {Record<string, Array<{ listType: string, keys: string[], mergeKey?: string, defaults?: Record<string, unknown> }>>} */
+// Lists of scalars that are sets (`x-kubernetes-list-type: set`, or a strategic `merge` without a merge key:
+// `finalizers`) get a `set` entry with the names of the fields that hold their parent type (`metadata` for
+// ObjectMeta), so `metadata.finalizers` is told apart from a Namespace's atomic `spec.finalizers`.
+/** @type {Record<string, Array<{ listType: string, keys: string[], mergeKey?: string, defaults?: Record<string, unknown>, strategicMerge?: boolean, parents?: string[] }>>} */
 const listKeys = {};
 for (const file of fs.readdirSync(source).sort()) {
   if (!/^(api|apis)_.*\.json$/.test(file)) continue;
   const schemas = JSON.parse(fs.readFileSync(path.join(source, file), 'utf8'))
     .components.schemas;
   /** @param {any} node */
-  const resolve = node => {
+  const refName = node => {
     const ref = node?.$ref ?? node?.allOf?.[0]?.$ref;
-    return ref ? schemas[ref.replace('#/components/schemas/', '')] : node;
+    return ref ? ref.replace('#/components/schemas/', '') : undefined;
   };
+  /** @param {any} node */
+  const resolve = node => {
+    const name = refName(node);
+    return name ? schemas[name] : node;
+  };
+  /** @type {Record<string, Set<string>>} the property names that hold each schema (directly or as list items) */
+  const holders = {};
   for (const schema of Object.values(schemas)) {
+    for (const [field, prop] of Object.entries(schema.properties ?? {})) {
+      const held = refName(prop) ?? refName(prop.items);
+      if (held) (holders[held] = holders[held] ?? new Set()).add(field);
+    }
+  }
+  for (const [schemaName, schema] of Object.entries(schemas)) {
     for (const [field, prop] of Object.entries(schema.properties ?? {})) {
       if (prop.type !== 'array') continue;
       const listType = prop['x-kubernetes-list-type'] ?? 'strategic';
@@ -52,6 +68,19 @@ for (const file of fs.readdirSync(source).sort()) {
       const strategicMerge = (prop['x-kubernetes-patch-strategy'] ?? '')
         .split(',')
         .includes('merge');
+      const scalars = prop.items?.type && prop.items.type !== 'object';
+      if (scalars && (listType === 'set' || (strategicMerge && !mergeKey))) {
+        const entry = {
+          listType: 'set',
+          keys: [],
+          ...(strategicMerge ? { strategicMerge } : {}),
+          parents: [...(holders[schemaName] ?? [])].sort(),
+        };
+        const entries = (listKeys[field] = listKeys[field] ?? []);
+        if (!entries.some(e => JSON.stringify(e) === JSON.stringify(entry)))
+          entries.push(entry);
+        continue;
+      }
       let keys = [];
       if (listType === 'map') keys = prop['x-kubernetes-list-map-keys'];
       else if (listType === 'strategic' && mergeKey && strategicMerge)

@@ -52,7 +52,11 @@ export interface KubeSimOptions {
   podTerminationDelayMs?: number;
   /** Base back-off between crash-loop restarts and image-pull retries (default 5000 ms). */
   crashLoopBackoffMs?: number;
-  /** How long a deleted namespace stays Terminating (default 1000 ms). */
+  /**
+   * How long a deleted namespace stays Terminating with its content untouched before the namespace controller
+   * empties it (and removes it, once empty), and how often it checks again while content remains (default 1000 ms;
+   * a real one took about 5 s).
+   */
   namespaceDeletionDelayMs?: number;
   /** How long job pods run before they succeed (default 1000 ms). */
   jobRunMs?: number;

@@ -338,4 +338,96 @@ describe('conformance: server-side apply field ownership', () => {
       'scaler Update - false',
     ]);
   });
+  // ObjectMeta `finalizers` is a set of strings (`x-kubernetes-patch-strategy: merge`, no merge key): strategic
+  // merge patch and server-side apply add to it, and managedFields list each value (`v:"…"`, as in
+  // ../shared/reference/kube-api/delete/07-configmap-with-finalizer-delete.json).
+  it('merges metadata.finalizers value by value and owns each value on its own', async () => {
+    const path = `/api/v1/namespaces/${ns}/configmaps/fin`;
+    const entry = (body: any, manager: string) =>
+      body.metadata.managedFields.find((m: any) => m.manager === manager)
+        ?.fieldsV1;
+    const created = await rawRequest(
+      cluster.kc,
+      'POST',
+      `/api/v1/namespaces/${ns}/configmaps?fieldManager=creator`,
+      {
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'fin', finalizers: ['example.com/a'] },
+        },
+      },
+    );
+    expect(created.status).toBe(201);
+    expect(entry(created.body, 'creator')).toEqual({
+      'f:metadata': {
+        'f:finalizers': { '.': {}, 'v:"example.com/a"': {} },
+      },
+    });
+
+    // Strategic merge adds the value, new values first; the patcher owns only the value it added.
+    const patched = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `${path}?fieldManager=patcher`,
+      {
+        body: { metadata: { finalizers: ['example.com/b'] } },
+        contentType: 'application/strategic-merge-patch+json',
+      },
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body.metadata.finalizers).toEqual([
+      'example.com/b',
+      'example.com/a',
+    ]);
+    expect(entry(patched.body, 'creator')).toEqual(
+      entry(created.body, 'creator'),
+    );
+    // The list was there before: the patcher owns its value, not the list (no `.`).
+    expect(entry(patched.body, 'patcher')).toEqual({
+      'f:metadata': { 'f:finalizers': { 'v:"example.com/b"': {} } },
+    });
+
+    // Server-side apply adds its value after the others and owns it; leaving it out again removes it.
+    const applyFinalizers = (finalizers?: string[]) =>
+      rawRequest(cluster.kc, 'PATCH', `${path}?fieldManager=applier`, {
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'fin', ...(finalizers ? { finalizers } : {}) },
+        }),
+        contentType: 'application/apply-patch+yaml',
+      });
+    const applied = await applyFinalizers(['example.com/c']);
+    expect(applied.status).toBe(200);
+    expect(applied.body.metadata.finalizers).toEqual([
+      'example.com/b',
+      'example.com/a',
+      'example.com/c',
+    ]);
+    expect(entry(applied.body, 'applier')).toEqual({
+      'f:metadata': { 'f:finalizers': { 'v:"example.com/c"': {} } },
+    });
+    const withdrawn = await applyFinalizers();
+    expect(withdrawn.status).toBe(200);
+    expect(withdrawn.body.metadata.finalizers).toEqual([
+      'example.com/b',
+      'example.com/a',
+    ]);
+
+    // $deleteFromPrimitiveList takes values out; the last one gone, the field goes.
+    const emptied = await rawRequest(cluster.kc, 'PATCH', path, {
+      body: {
+        metadata: {
+          '$deleteFromPrimitiveList/finalizers': [
+            'example.com/a',
+            'example.com/b',
+          ],
+        },
+      },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    expect(emptied.status).toBe(200);
+    expect(emptied.body.metadata.finalizers).toBeUndefined();
+  });
 });

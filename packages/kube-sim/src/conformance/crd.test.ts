@@ -141,6 +141,24 @@ describe('conformance: CustomResourceDefinitions and custom resources', () => {
         'the initial names have been accepted',
       ],
     ]);
+    // crd/04-crd-get-established.json: `conditions` was in the object (null) before the first status write, so
+    // the writer owns the conditions it added, not the list itself (no `.` on f:conditions).
+    const item = {
+      '.': {},
+      'f:lastTransitionTime': {},
+      'f:message': {},
+      'f:reason': {},
+      'f:status': {},
+      'f:type': {},
+    };
+    expect(
+      established.metadata.managedFields.find(
+        (m: any) => m.subresource === 'status',
+      ).fieldsV1['f:status']['f:conditions'],
+    ).toEqual({
+      'k:{"type":"Established"}': item,
+      'k:{"type":"NamesAccepted"}': item,
+    });
     expect(established.status.acceptedNames).toEqual({
       plural: 'widgets',
       singular: 'widget',

@@ -92,6 +92,43 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
     });
   });
 
+  it('gives a second Update manager the keys it adds to a map, not the map (no `.`)', async () => {
+    // The creator made the labels map (`.`, as fields/00 and delete/07 record); a later writer only adds a key
+    // to it, so its entry lists the key alone, as the real field manager records an Update's added fields
+    // (crd/04-crd-get-established.json: no `.` on a list that existed before the write).
+    const created = await post(
+      `/api/v1/namespaces/${ns}/configmaps?fieldManager=creator`,
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'twomanagers', labels: { a: '1' } },
+      },
+    );
+    expect(created.status).toBe(201);
+    const patched = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `/api/v1/namespaces/${ns}/configmaps/twomanagers?fieldManager=labeller`,
+      {
+        body: { metadata: { labels: { b: '2' } }, data: { k: 'v' } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect(patched.status).toBe(200);
+    const fieldsOf = (manager: string) =>
+      patched.body.metadata.managedFields.find(
+        (m: any) => m.manager === manager,
+      ).fieldsV1;
+    expect(fieldsOf('creator')).toEqual({
+      'f:metadata': { 'f:labels': { '.': {}, 'f:a': {} } },
+    });
+    // `data` is new: the labeller made it, and owns it with its key.
+    expect(fieldsOf('labeller')).toEqual({
+      'f:data': { '.': {}, 'f:k': {} },
+      'f:metadata': { 'f:labels': { 'f:b': {} } },
+    });
+  });
+
   it('replaces server-set metadata on create but keeps a generation set on a kind without one', async () => {
     // fields/13-create-with-uid-and-creationTimestamp.json
     const r = await post(`/api/v1/namespaces/${ns}/configmaps`, {
@@ -347,6 +384,8 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
       expect(r.body.kind).toBe('Deployment');
       expect(r.body.metadata.finalizers).toEqual(['orphan']);
       expect(r.body.metadata.deletionTimestamp).toBeTruthy();
+      // Being marked deleted bumps the generation (delete/02-deployment-delete-orphan.json: 1 → 2).
+      expect(r.body.metadata.generation).toBe(2);
       expect(r.body.metadata.deletionGracePeriodSeconds).toBe(0);
       await eventually(async () => {
         const err = await failure(
@@ -380,11 +419,81 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
       expect(r.status).toBe(200);
       expect(r.body.kind).toBe('Deployment');
       expect(r.body.metadata.finalizers).toEqual(['foregroundDeletion']);
+      expect(r.body.metadata.generation).toBe(2);
       await eventually(async () => {
         const err = await failure(
           apps.readNamespacedDeployment({ name: 'fg', namespace: ns }),
         );
         return err.code === 404 && (await replicaSetsOf('fg')).length === 0;
+      });
+    });
+
+    it('keeps a Foreground-deleted owner until a blocking dependent held by a finalizer is gone', async () => {
+      // delete/01-deployment-delete-foreground-sequence.json: the garbage collector deletes the dependents and
+      // removes the owner's foregroundDeletion finalizer only once no dependent with blockOwnerDeletion is left.
+      const owner = await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'fg-owner' } },
+      });
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: {
+          metadata: {
+            name: 'fg-dependent',
+            finalizers: ['example.com/hold'],
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                name: 'fg-owner',
+                uid: owner.metadata!.uid!,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
+        },
+      });
+      const r = await rawRequest(
+        cluster.kc,
+        'DELETE',
+        `/api/v1/namespaces/${ns}/configmaps/fg-owner`,
+        {
+          body: {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            propagationPolicy: 'Foreground',
+          },
+        },
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.metadata.finalizers).toEqual(['foregroundDeletion']);
+      const dependent = await eventually(async () => {
+        const d = await core.readNamespacedConfigMap({
+          name: 'fg-dependent',
+          namespace: ns,
+        });
+        return d.metadata?.deletionTimestamp ? d : undefined;
+      });
+      expect(dependent.metadata?.finalizers).toEqual(['example.com/hold']);
+      const held = await core.readNamespacedConfigMap({
+        name: 'fg-owner',
+        namespace: ns,
+      });
+      expect(held.metadata?.deletionTimestamp).toBeTruthy();
+      expect(held.metadata?.finalizers).toEqual(['foregroundDeletion']);
+
+      await core.patchNamespacedConfigMap({
+        name: 'fg-dependent',
+        namespace: ns,
+        body: [{ op: 'remove', path: '/metadata/finalizers' }],
+      });
+      await eventually(async () => {
+        const errs = await Promise.all(
+          ['fg-owner', 'fg-dependent'].map(name =>
+            failure(core.readNamespacedConfigMap({ name, namespace: ns })),
+          ),
+        );
+        return errs.every(e => e.code === 404);
       });
     });
 
@@ -559,7 +668,17 @@ describe('conformance: empty maps, status codes, watch edges and Deployment gene
       metadata: { labels: { 'example.com/tier': 'front' } },
     });
     expect(labelled.body.metadata.generation).toBe(2);
-    const current = labelled.body;
+    // The controller writes the status of generation 2 (a stale PUT would be a 409): PUT over what is stored
+    // after that.
+    const current = await eventually(async () => {
+      const d = await rawRequest(
+        cluster.kc,
+        'GET',
+        `/apis/apps/v1/namespaces/${ns}/deployments/web`,
+      );
+      return d.body.status?.observedGeneration === 2 ? d.body : undefined;
+    });
+    expect(current.metadata.labels).toEqual({ 'example.com/tier': 'front' });
     current.metadata.annotations['example.com/note2'] = 'x';
     const put = await rawRequest(
       cluster.kc,

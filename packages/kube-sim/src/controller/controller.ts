@@ -307,6 +307,7 @@ export class Controller {
     if (e.type === 'DELETED') {
       this.enqueue(`gc|${o.metadata.uid}`, () => this.collectDependents(o));
     }
+    this.requeueForegroundOwners(e);
     if (ns && e.typeId !== 'events') {
       if (e.typeId === 'resourcequotas' && e.type !== 'DELETED') {
         this.enqueue(`quota|${ns}`, () => this.updateQuotas(ns));
@@ -441,8 +442,12 @@ export class Controller {
   }
 
   /**
-   * Orphan and Foreground deletes: orphan or delete the dependents, then drop the finalizer so the
-   * owner goes away (the real garbage collector does this within a few tens of milliseconds).
+   * Orphan and Foreground deletes, as the real garbage collector: Orphan removes the owner from its
+   * dependents' ownerReferences; Foreground deletes the dependents (one that has dependents of its own
+   * with Foreground too, so it waits for them in turn) and keeps the owner until every dependent that
+   * blocks it (`blockOwnerDeletion`) is gone (delete/01-deployment-delete-foreground-sequence.json: the
+   * ReplicaSet held by `foregroundDeletion` while its pods go). Then the finalizer goes, and the owner
+   * with it. A dependent's deletion requeues this (see {@link requeueForegroundOwners}).
    */
   private finishPropagation(id: string, ns: string | undefined, name: string) {
     const type = this.api.registry.types.find(t => typeId(t) === id);
@@ -451,6 +456,7 @@ export class Controller {
     if (!obj || !obj.metadata.deletionTimestamp) return;
     const finalizers = obj.metadata.finalizers ?? [];
     if (finalizers.includes('orphan')) this.api.orphanDependents(obj);
+    let blocked = false;
     if (finalizers.includes('foregroundDeletion')) {
       for (const dep of this.api.store.dependentsOf(obj.metadata.uid!)) {
         const depType = this.api.registry.types.find(
@@ -458,15 +464,28 @@ export class Controller {
         );
         const d = this.api.store.getById(dep.typeId, dep.key);
         if (!depType || !d) continue;
+        const ref = (d.metadata.ownerReferences ?? []).find(
+          r => r.uid === obj.metadata.uid,
+        );
+        if (ref?.blockOwnerDeletion) blocked = true;
+        if (d.metadata.deletionTimestamp) continue;
+        const hasDependents =
+          this.api.store.dependentsOf(d.metadata.uid!).length > 0;
         try {
-          this.api.delete(depType, d.metadata.namespace, d.metadata.name!, {});
+          this.api.delete(depType, d.metadata.namespace, d.metadata.name!, {
+            propagationPolicy: hasDependents ? 'Foreground' : undefined,
+          });
         } catch {
           // Already deleted.
         }
       }
     }
+    const kept = blocked
+      ? finalizers.filter(f => f !== 'orphan')
+      : finalizers.filter(f => !GC_FINALIZERS.has(f));
+    if (kept.length === finalizers.length) return;
     const next = deepClone(obj);
-    next.metadata.finalizers = finalizers.filter(f => !GC_FINALIZERS.has(f));
+    next.metadata.finalizers = kept;
     this.api.commitUpdate(
       type,
       obj,
@@ -475,6 +494,40 @@ export class Controller {
       undefined,
       'Update',
     );
+  }
+
+  /**
+   * A dependent that went, or stopped naming an owner, may unblock that owner's Foreground delete: its
+   * owners held by `foregroundDeletion` are looked at again.
+   */
+  private requeueForegroundOwners(e: StoreEvent) {
+    const refs = [
+      ...(e.type === 'DELETED' ? e.object.metadata.ownerReferences ?? [] : []),
+      ...(e.old?.metadata.ownerReferences ?? []).filter(
+        r =>
+          !(e.object.metadata.ownerReferences ?? []).some(n => n.uid === r.uid),
+      ),
+    ];
+    for (const ref of refs) {
+      const [group, version] = ref.apiVersion.includes('/')
+        ? ref.apiVersion.split('/')
+        : ['', ref.apiVersion];
+      const type = this.api.registry.types.find(
+        t => t.group === group && t.version === version && t.kind === ref.kind,
+      );
+      if (!type) continue;
+      const ns = type.namespaced ? e.object.metadata.namespace : undefined;
+      const owner = this.api.tryGet(type, ns, ref.name);
+      if (
+        owner?.metadata.uid === ref.uid &&
+        owner.metadata.deletionTimestamp &&
+        owner.metadata.finalizers?.includes('foregroundDeletion')
+      ) {
+        this.enqueue(`propagate|${typeId(type)}|${ns ?? ''}/${ref.name}`, () =>
+          this.finishPropagation(typeId(type), ns, ref.name),
+        );
+      }
+    }
   }
 
   /** Garbage collection: dependents whose every owner is gone are deleted (background propagation). */
@@ -557,10 +610,12 @@ export class Controller {
   }
 
   /**
-   * Namespace deletion: everything in it is deleted (objects with finalizers are only marked, and stay until
-   * their finalizers are removed), then the namespace itself after a short delay. While content remains, the
-   * namespace carries the five deletion conditions of the real namespace controller and is checked again
-   * (../shared/reference/kube-api/delete/namespace/04-*, 05-*).
+   * Namespace deletion, as the real namespace controller: `namespaceDeletionDelayMs` after the DELETE (the
+   * recorded one acted after about 5 s; until then the content is untouched, delete/namespace/05-*), everything
+   * in it is deleted (objects with finalizers are only marked, and stay until their finalizers are removed,
+   * bound pods until their kubelet has stopped them), and the namespace goes once nothing is left. While content
+   * remains, the namespace carries the five deletion conditions of the real namespace controller and is checked
+   * again every `namespaceDeletionDelayMs` (../shared/reference/kube-api/delete/namespace/04-*, 05-*).
    */
   private finalizeNamespace(name: string) {
     const deleteContent = () => {
@@ -588,7 +643,6 @@ export class Controller {
         }
       }
     };
-    deleteContent();
     const check = () => {
       const ns = this.api.tryGet(this.t.namespaces, undefined, name);
       if (!ns || !ns.metadata.deletionTimestamp) return;

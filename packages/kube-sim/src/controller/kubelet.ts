@@ -269,6 +269,10 @@ export class Kubelets {
     const pod = this.current(stale);
     const uid = stale.metadata.uid!;
     if (!pod || this.terminating.has(uid)) return;
+    // No kubelet runs on a node that does not exist: the pod stays Terminating (delete/10-*, bound to
+    // `fake-node-1` on a server without kubelets).
+    if (!this.api.tryGet(this.nodesT, undefined, pod.spec?.nodeName ?? ''))
+      return;
     this.terminating.add(uid);
     const host = pod.spec?.nodeName;
     for (const c of pod.spec?.containers ?? []) {
@@ -348,6 +352,8 @@ export class Kubelets {
     const pod = this.current(stale);
     if (!pod || !pod.spec?.nodeName || pod.status?.startTime) return;
     const node = this.api.tryGet(this.nodesT, undefined, pod.spec.nodeName);
+    // No kubelet runs on a node that does not exist: the pod stays Pending (delete/10-*).
+    if (!node) return;
     const now = nowIso();
     const containers: any[] = pod.spec.containers ?? [];
     const written = this.writeStatus(pod, {

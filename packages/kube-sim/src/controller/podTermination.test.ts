@@ -179,4 +179,60 @@ describe("a bound pod's kubelet finishes its graceful deletion", () => {
       }
     });
   });
+  it('a Foreground delete of a Deployment keeps it, and its ReplicaSet, until the pods are stopped', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'fg' } } });
+    await apps.createNamespacedDeployment({
+      namespace: 'fg',
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+          },
+        },
+      },
+    });
+    await eventually(async () =>
+      (await core.listNamespacedPod({ namespace: 'fg' })).items.some(isReady),
+    );
+    await apps.deleteNamespacedDeployment({
+      name: 'web',
+      namespace: 'fg',
+      propagationPolicy: 'Foreground',
+    });
+    // As delete/01-deployment-delete-foreground-sequence.json: the ReplicaSet, which has dependents of its
+    // own, is deleted with Foreground too; both wait while the pod is Terminating.
+    const waiting = await eventually(async () => {
+      const pods = (await core.listNamespacedPod({ namespace: 'fg' })).items;
+      return pods.length === 1 && pods[0].metadata?.deletionTimestamp
+        ? pods
+        : undefined;
+    });
+    expect(waiting).toHaveLength(1);
+    const [rs] = (await apps.listNamespacedReplicaSet({ namespace: 'fg' }))
+      .items;
+    expect(rs.metadata?.deletionTimestamp).toBeTruthy();
+    expect(rs.metadata?.finalizers).toEqual(['foregroundDeletion']);
+    const d = await apps.readNamespacedDeployment({
+      name: 'web',
+      namespace: 'fg',
+    });
+    expect(d.metadata?.finalizers).toEqual(['foregroundDeletion']);
+    await eventually(async () => {
+      const [deployments, replicaSets, pods] = await Promise.all([
+        apps.listNamespacedDeployment({ namespace: 'fg' }),
+        apps.listNamespacedReplicaSet({ namespace: 'fg' }),
+        core.listNamespacedPod({ namespace: 'fg' }),
+      ]);
+      return (
+        deployments.items.length +
+          replicaSets.items.length +
+          pods.items.length ===
+        0
+      );
+    });
+  });
 });

@@ -736,8 +736,12 @@ export class KubeApi {
       const next = deepClone(old);
       next.metadata.deletionTimestamp = nowIso();
       // A CRD's own delete (which adds its cleanup finalizer) sets no grace period (crd/20-crd-delete.json).
-      if (!isNamespace(type) && !type.deleteFinalizer)
+      if (!isNamespace(type) && !type.deleteFinalizer) {
         next.metadata.deletionGracePeriodSeconds = 0;
+        // Marking an object deleted bumps a generation it has (the generic registry's markAsDeleting:
+        // delete/01-*, 02-* answer a Deployment of generation 1 with 2); a CRD's own delete does not.
+        if ((next.metadata.generation ?? 0) > 0) next.metadata.generation! += 1;
+      }
       type.markDeleting?.(next, next.metadata.deletionTimestamp!);
       if (policyFinalizer && !finalizers.includes(policyFinalizer))
         next.metadata.finalizers = [...finalizers, policyFinalizer];

@@ -1,5 +1,6 @@
 import { SchemaResolver } from '../schema/fields';
 import { SchemaNode } from '../schema/openapi';
+import { FieldPath, trieChildPath } from './patch';
 import { isPlainObject, ManagedFieldsEntry } from './types';
 
 /** What {@link withDotEntries} needs to know of a kind's schema. */
@@ -66,10 +67,18 @@ export function withDotEntries(
   trie: Record<string, unknown>,
   operation: 'Apply' | 'Update',
   schema: FieldSetSchema | undefined,
+  /**
+   * For an Update manager whose history is known: the nodes its writes created (`nodes`, which the trie also
+   * holds) and its fields (`leaves`). A node gets `.` only when the manager created it, as a real server's
+   * field manager records an Update's added fields: a second manager adding a key to an existing map does not
+   * own the map. Without it, every node above the fields that the schema makes a member gets `.` (a create).
+   */
+  history?: { nodes: Set<FieldPath>; leaves: Set<FieldPath> },
 ): Record<string, unknown> {
   const walk = (
     node: Record<string, unknown>,
     at: SchemaNode | undefined,
+    path: FieldPath,
     top = false,
   ): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
@@ -78,7 +87,13 @@ export function withDotEntries(
         out[key] = value;
         continue;
       }
+      const childPath = trieChildPath(path, key) ?? '';
       const hasChildren = Object.keys(value).some(k => k !== '.');
+      const created = (fallback: boolean) =>
+        history ? history.nodes.has(childPath) : fallback;
+      // A node the trie holds only because the manager created it, with none of its fields left.
+      const nodeOnly =
+        !!history && !hasChildren && !history.leaves.has(childPath);
       if (key.startsWith('f:')) {
         const prop = schema ? propertyOf(at, key.slice(2), schema) : undefined;
         // An atomic map (a LabelSelector, an ObjectReference) is one leaf: `f:selector: {}`.
@@ -86,28 +101,32 @@ export function withDotEntries(
           prop &&
           schema!.resolve(prop).node['x-kubernetes-map-type'] === 'atomic'
         ) {
-          out[key] = {};
+          if (!nodeOnly) out[key] = {};
           continue;
         }
-        const child = walk(value, prop);
+        const child = walk(value, prop, childPath);
         // Without a schema kube-sim cannot tell value structs from the rest: no `.` on fields then.
         const dot =
-          hasChildren &&
+          (hasChildren || nodeOnly) &&
           operation === 'Update' &&
           !!schema &&
-          updateOwnsNode(at, key.slice(2), prop, schema, top);
+          updateOwnsNode(at, key.slice(2), prop, schema, top) &&
+          created(true);
+        if (nodeOnly && !dot) continue;
         out[key] = dot ? { '.': {}, ...child } : child;
         continue;
       }
       // A list item (`k:` by key, `v:` by value, `i:` by index): `at` is the list's schema.
       const list = at && schema ? schema.resolve(at).node : undefined;
       const items = list?.items as SchemaNode | undefined;
-      const child = walk(value, items);
-      out[key] = hasChildren ? { '.': {}, ...child } : child;
+      const child = walk(value, items, childPath);
+      const dot = (hasChildren || nodeOnly) && created(hasChildren);
+      if (nodeOnly && !dot) continue;
+      out[key] = dot ? { '.': {}, ...child } : child;
     }
     return out;
   };
-  return walk(trie, schema?.root, true);
+  return walk(trie, schema?.root, '', true);
 }
 
 /**

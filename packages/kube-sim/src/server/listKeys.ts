@@ -18,6 +18,10 @@ interface ListKeyEntry {
   mergeKey?: string;
   /** Schema defaults of key fields (ports' `protocol: TCP`): a missing key field means this value. */
   defaults?: Record<string, unknown>;
+  /** `set`: whether strategic merge patch merges it too (`x-kubernetes-patch-strategy: merge`, `finalizers`). */
+  strategicMerge?: boolean;
+  /** `set`: the names of the fields that hold the list's parent type (`metadata` for ObjectMeta). */
+  parents?: string[];
 }
 
 let table: Record<string, ListKeyEntry[]> | undefined;
@@ -86,4 +90,23 @@ export function itemKey(
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * Whether list `field` of an object held in field `parent` is a set of scalars: server-side apply owns and
+ * merges it value by value (`v:"example.com/hold"` in `fieldsV1`), and with `strategic`, whether strategic
+ * merge patch merges it (ObjectMeta `finalizers`) rather than replacing it.
+ */
+export function isSetList(
+  field: string,
+  parent: string | undefined,
+  strategic = false,
+): boolean {
+  return entries(field).some(
+    e =>
+      e.listType === 'set' &&
+      (!strategic || e.strategicMerge) &&
+      parent !== undefined &&
+      (e.parents ?? []).includes(parent),
+  );
 }

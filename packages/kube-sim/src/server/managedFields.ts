@@ -1,4 +1,6 @@
 import {
+  ancestorsOf,
+  dotNodesOf,
   FieldPath,
   fromFieldsV1,
   leafFields,
@@ -31,6 +33,11 @@ export interface ManagerState {
   time: string;
   subresource?: string;
   paths: Set<FieldPath>;
+  /**
+   * The nodes (maps, structs, lists, list items) an Update manager's writes created, which it owns itself (`.` in
+   * `fieldsV1`). Undefined: every node above its fields that the schema makes a member (a create, an Apply).
+   */
+  nodes?: Set<FieldPath>;
 }
 
 /**
@@ -89,6 +96,8 @@ export function readManagers(obj: KubeObject | undefined): ManagerState[] {
     apiVersion: e.apiVersion,
     time: e.time,
     subresource: e.subresource,
+    nodes:
+      e.operation === 'Update' ? new Set(dotNodesOf(e.fieldsV1)) : undefined,
     paths: new Set(
       fromFieldsV1(e.fieldsV1).flatMap(p => {
         // An atomic map is written as one leaf (fieldSetShape.ts); kube-sim tracks its fields one by one.
@@ -107,16 +116,28 @@ export function writeManagers(
   schema?: FieldSetSchema,
 ): ManagedFieldsEntry[] | undefined {
   const out = managers
-    .filter(m => m.paths.size > 0)
-    .map(m => ({
-      manager: m.manager,
-      operation: m.operation,
-      apiVersion: m.apiVersion,
-      time: m.time,
-      fieldsType: 'FieldsV1' as const,
-      fieldsV1: withDotEntries(toFieldsV1(m.paths), m.operation, schema),
-      ...(m.subresource ? { subresource: m.subresource } : {}),
-    }));
+    .map(m => {
+      const history =
+        m.operation === 'Update' && m.nodes
+          ? { nodes: m.nodes, leaves: m.paths }
+          : undefined;
+      return {
+        manager: m.manager,
+        operation: m.operation,
+        apiVersion: m.apiVersion,
+        time: m.time,
+        fieldsType: 'FieldsV1' as const,
+        fieldsV1: withDotEntries(
+          toFieldsV1([...m.paths, ...(history ? m.nodes! : [])]),
+          m.operation,
+          schema,
+          history,
+        ),
+        ...(m.subresource ? { subresource: m.subresource } : {}),
+      };
+    })
+    // An entry goes when its manager owns nothing: no field, and no node it created.
+    .filter(e => Object.keys(e.fieldsV1).length > 0);
   return out.length ? sortManagedFields(out) : undefined;
 }
 
@@ -176,6 +197,11 @@ export function updateManagers(
       }
     }
   }
+  // A node that is gone is nobody's any more.
+  for (const m of managers) {
+    for (const n of [...(m.nodes ?? [])])
+      if (readField(next, n) === undefined) m.nodes!.delete(n);
+  }
   if (changed.length === 0) return managers;
   let mine = managers.find(
     m =>
@@ -196,6 +222,7 @@ export function updateManagers(
       time: nowIso(),
       subresource,
       paths: new Set(),
+      nodes: new Set(),
     };
     managers.push(mine);
   }
@@ -205,6 +232,11 @@ export function updateManagers(
       if (m !== mine && ownershipPart(m.subresource) === part)
         m.paths.delete(p);
     mine.paths.add(p);
+    // The nodes this write created (absent before: a JSON null was there already) are the writer's.
+    if (mine.nodes) {
+      for (const n of ancestorsOf(p))
+        if (readField(old, n) === undefined) mine.nodes.add(n);
+    }
   }
   return managers;
 }

@@ -1,4 +1,4 @@
-import { applyKeysFor, itemKey, mergeKeyFor } from './listKeys';
+import { applyKeysFor, isSetList, itemKey, mergeKeyFor } from './listKeys';
 import { errors } from './status';
 import { deepClone, deepEqual, isPlainObject } from './types';
 
@@ -185,12 +185,15 @@ export function patchedCopy(
  * the patch's order and come before live items that the live order does not place ahead of them,
  * so an item new to the list comes first. Server-side apply merges with `ordered: false`: items are
  * appended, and lists are keyed by their list-map keys (container ports by containerPort and protocol).
+ * Sets of scalars (`metadata.finalizers`) are merged value by value; `field` is the name of the field that
+ * holds `patch` and `parent` that of the field holding its object, which tells such a set apart.
  */
 export function strategicMergePatch(
   target: unknown,
   patch: unknown,
   field = '',
   ordered = true,
+  parent?: string,
 ): unknown {
   if (Array.isArray(patch)) {
     return mergeList(
@@ -198,6 +201,7 @@ export function strategicMergePatch(
       patch,
       field,
       ordered,
+      parent,
     );
   }
   if (!isPlainObject(patch)) return deepClone(patch);
@@ -223,7 +227,7 @@ export function strategicMergePatch(
       continue;
     }
     if (v === null) delete out[k];
-    else out[k] = strategicMergePatch(out[k], v, k, ordered);
+    else out[k] = strategicMergePatch(out[k], v, k, ordered, field);
   }
   if (ordered) applySetElementOrder(out, target, patch);
   return out;
@@ -299,12 +303,34 @@ function normalizeOrder(
   return out;
 }
 
+const isScalar = (x: unknown) => x === null || typeof x !== 'object';
+
 function mergeList(
   target: unknown[],
   patch: unknown[],
   field: string,
   ordered: boolean,
+  parent: string | undefined,
 ): unknown[] {
+  // A set of scalars: strategic merge (for `merge` lists) and server-side apply add the values the patch names
+  // to the live ones; strategic merge then orders them as it orders keyed items (new values first).
+  if (
+    patch.every(isScalar) &&
+    target.every(isScalar) &&
+    isSetList(field, parent, ordered)
+  ) {
+    const out: unknown[] = [];
+    for (const x of [...target, ...patch])
+      if (!out.some(y => deepEqual(x, y))) out.push(x);
+    if (!ordered) return out;
+    const valueKey = (x: unknown) => JSON.stringify(x);
+    return normalizeOrder(
+      out,
+      patch.map(valueKey),
+      target.map(valueKey),
+      valueKey,
+    );
+  }
   const sample = patch.find(isPlainObject) ?? target.find(isPlainObject);
   let keyOf: ((x: unknown) => string | undefined) | undefined;
   if (ordered) {
@@ -340,8 +366,10 @@ function mergeList(
       if (idx >= 0) out.splice(idx, 1);
       continue;
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, '', ordered);
-    else out.push(strategicMergePatch({}, item, '', ordered));
+    // The item's fields are held in the list's field (`containers`).
+    if (idx >= 0)
+      out[idx] = strategicMergePatch(out[idx], item, field, ordered, parent);
+    else out.push(strategicMergePatch({}, item, field, ordered, parent));
   }
   if (!ordered) return out;
   const patchOrder = patch
@@ -354,14 +382,17 @@ function mergeList(
 
 /**
  * A field path, encoded as a string so it can live in a Set: steps joined by U+0001, where a list
- * item is addressed by its key as U+0002 JSON({key: value, …}) (`{"containerPort":80,"protocol":"TCP"}`).
+ * item is addressed by its key as U+0002 JSON({key: value, …}) (`{"containerPort":80,"protocol":"TCP"}`),
+ * and a value of a set of scalars by itself as U+0003 JSON(value) (`"example.com/hold"`).
  */
 export type FieldPath = string;
 
 const SEP = '\u0001';
 const ITEM = '\u0002';
+const VALUE = '\u0003';
 
-type Step = { field: string; key?: Record<string, unknown> };
+/** A field, a keyed item of the list in `field` (`key`), or a value of the set in `field` (`value`, as JSON). */
+type Step = { field: string; key?: Record<string, unknown>; value?: string };
 
 function join(prefix: string, step: string) {
   return prefix ? `${prefix}${SEP}${step}` : step;
@@ -384,6 +415,15 @@ export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
     return entries.flatMap(([k, v]) => leafFields(v, join(prefix, k), k));
   }
   if (Array.isArray(obj)) {
+    if (
+      obj.length > 0 &&
+      obj.every(isScalar) &&
+      isSetList(field, parsePath(prefix).slice(-2)[0]?.field)
+    ) {
+      return [
+        ...new Set(obj.map(v => `${prefix}${VALUE}${JSON.stringify(v)}`)),
+      ];
+    }
     const keys = applyKeysFor(field, obj.find(isPlainObject));
     const itemKeys = keys ? obj.map(x => itemKey(x, keys)) : [];
     if (!keys || obj.length === 0 || itemKeys.some(k => !k)) return [prefix];
@@ -405,9 +445,12 @@ export function leafFields(obj: unknown, prefix = '', field = ''): FieldPath[] {
 function parsePath(path: FieldPath): Step[] {
   return path.split(SEP).map(part => {
     const i = part.indexOf(ITEM);
-    return i < 0
+    if (i >= 0)
+      return { field: part.slice(0, i), key: JSON.parse(part.slice(i + 1)) };
+    const v = part.indexOf(VALUE);
+    return v < 0
       ? { field: part }
-      : { field: part.slice(0, i), key: JSON.parse(part.slice(i + 1)) };
+      : { field: part.slice(0, v), value: part.slice(v + 1) };
   });
 }
 
@@ -417,21 +460,28 @@ function keyText(key: Record<string, unknown>) {
     .join(',');
 }
 
-/** A field path as the API prints it in conflict messages, e.g. `.spec.containers[name="app"].image`. */
+/**
+ * A field path as the API prints it in conflict messages, e.g. `.spec.containers[name="app"].image`,
+ * `.metadata.finalizers[="example.com/hold"]`.
+ */
 export function describeField(path: FieldPath): string {
+  const item = (s: Step) => {
+    if (s.key !== undefined) return `[${keyText(s.key)}]`;
+    return s.value !== undefined ? `[=${s.value}]` : '';
+  };
   return parsePath(path)
-    .map(s => `.${s.field}${s.key !== undefined ? `[${keyText(s.key)}]` : ''}`)
+    .map(s => `.${s.field}${item(s)}`)
     .join('');
 }
 
 /** Builds a field path from a readable list of steps (used when reading fieldsV1 back). */
 function pathFromSteps(steps: Step[]): FieldPath {
   return steps
-    .map(s =>
-      s.key !== undefined
-        ? `${s.field}${ITEM}${JSON.stringify(s.key)}`
-        : s.field,
-    )
+    .map(s => {
+      if (s.key !== undefined)
+        return `${s.field}${ITEM}${JSON.stringify(s.key)}`;
+      return s.value !== undefined ? `${s.field}${VALUE}${s.value}` : s.field;
+    })
     .join(SEP);
 }
 
@@ -445,6 +495,10 @@ export function readField(obj: unknown, path: FieldPath): unknown {
       if (!Array.isArray(cur)) return undefined;
       const key = s.key;
       cur = cur.find(x => hasKey(x, key, s.field));
+    } else if (s.value !== undefined) {
+      if (!Array.isArray(cur)) return undefined;
+      const value = JSON.parse(s.value);
+      cur = cur.some(x => deepEqual(x, value)) ? value : undefined;
     }
   }
   return cur;
@@ -456,6 +510,14 @@ export function removeField(obj: any, path: FieldPath): void {
   const walk = (cur: any, i: number): void => {
     if (!isPlainObject(cur)) return;
     const s = steps[i];
+    if (s.value !== undefined) {
+      // A value of a set: the set goes once its last value has.
+      const value = JSON.parse(s.value);
+      if (!Array.isArray(cur[s.field])) return;
+      cur[s.field] = cur[s.field].filter((x: unknown) => !deepEqual(x, value));
+      if (cur[s.field].length === 0) delete cur[s.field];
+      return;
+    }
     if (i === steps.length - 1 && s.key === undefined) {
       // An item's key fields stay while it has others; the item goes once only its keys are left.
       const parentKey = steps[i - 1]?.key;
@@ -497,14 +559,80 @@ export function toFieldsV1(
       const f = `f:${s.field}`;
       cur[f] = cur[f] ?? {};
       cur = cur[f];
-      if (s.key !== undefined) {
-        const k = `k:${JSON.stringify(s.key)}`;
-        cur[k] = cur[k] ?? {};
-        cur = cur[k];
+      const item =
+        s.key !== undefined
+          ? `k:${JSON.stringify(s.key)}`
+          : s.value && `v:${s.value}`;
+      if (item) {
+        cur[item] = cur[item] ?? {};
+        cur = cur[item];
       }
     }
   }
   return root;
+}
+
+/**
+ * The nodes above a field path that a write creating it creates too: the fields holding it, the lists holding
+ * it and the list items it is in (`spec`, `spec.containers`, `spec.containers[name="app"]` for an image).
+ */
+export function ancestorsOf(path: FieldPath): FieldPath[] {
+  const steps = parsePath(path);
+  const out: FieldPath[] = [];
+  steps.forEach((s, i) => {
+    const last = i === steps.length - 1;
+    if (s.key !== undefined || s.value !== undefined) {
+      out.push(pathFromSteps([...steps.slice(0, i), { field: s.field }]));
+      if (!last && s.key !== undefined)
+        out.push(pathFromSteps(steps.slice(0, i + 1)));
+    } else if (!last) out.push(pathFromSteps(steps.slice(0, i + 1)));
+  });
+  return out;
+}
+
+/** The field path of a `fieldsV1` trie member (`f:labels`, `k:{"name":"app"}`, `v:"a"`) under `parent`. */
+export function trieChildPath(
+  parent: FieldPath,
+  member: string,
+): FieldPath | undefined {
+  try {
+    if (member.startsWith('f:')) return join(parent, member.slice(2));
+    const steps = parent ? parsePath(parent) : [];
+    const last = steps[steps.length - 1];
+    if (!last || last.key !== undefined || last.value !== undefined)
+      return undefined;
+    if (member.startsWith('k:')) {
+      const key = JSON.parse(member.slice(2));
+      if (!isPlainObject(key)) return undefined;
+      return pathFromSteps([...steps.slice(0, -1), { field: last.field, key }]);
+    }
+    if (member.startsWith('v:')) {
+      const value = JSON.stringify(JSON.parse(member.slice(2)));
+      return pathFromSteps([
+        ...steps.slice(0, -1),
+        { field: last.field, value },
+      ]);
+    }
+  } catch {
+    // A member we cannot read.
+  }
+  return undefined;
+}
+
+/** The nodes a `fieldsV1` trie marks as members themselves (`.`): what an Update manager's writes created. */
+export function dotNodesOf(trie: unknown): FieldPath[] {
+  const out: FieldPath[] = [];
+  const walk = (node: unknown, at: FieldPath) => {
+    if (!isPlainObject(node)) return;
+    if (at && '.' in node) out.push(at);
+    for (const k of Object.keys(node)) {
+      if (k === '.') continue;
+      const child = trieChildPath(at, k);
+      if (child !== undefined) walk(node[k], child);
+    }
+  };
+  walk(trie, '');
+  return out;
 }
 
 /** Reads a `fieldsV1` trie back into field paths. */
@@ -528,6 +656,14 @@ export function fromFieldsV1(trie: unknown): FieldPath[] {
           walk(node[k], [...steps.slice(0, -1), { field: last.field, key }]);
         } catch {
           // An item key we cannot read is left unowned.
+        }
+      } else if (k.startsWith('v:') && steps.length) {
+        try {
+          const value = JSON.stringify(JSON.parse(k.slice(2)));
+          const last = steps[steps.length - 1];
+          walk(node[k], [...steps.slice(0, -1), { field: last.field, value }]);
+        } catch {
+          // A value we cannot read is left unowned.
         }
       }
     }
