@@ -455,7 +455,7 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
-    it('verifies version 1 events stored before the upgrade, and by older replicas, among version 2 ones', async () => {
+    it('verifies version 1 events (stored before the upgrade or by older replicas) among version 2 ones; a changed version is an alteration', async () => {
       // ranges of 4: every kind of event at every place of a range
       const small = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
       await appendV1(knex, events(1, 5));
@@ -486,7 +486,8 @@ describe.each(databases.eachSupportedId())(
         [4, { chain_version: 2 }],
         [7, { chain_version: 1 }],
         [14, { chain_version: 3 }],
-        // the marker flipped together with the content
+        // the marker changed together with the content: changing it never lets an altered
+        // event pass, it only makes the event fail in the other form too
         [9, { chain_version: 1, actor: 'user:default/mallory' }],
         [2, { chain_version: 2, actor: 'user:default/mallory' }],
       ] as const) {

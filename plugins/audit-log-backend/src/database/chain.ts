@@ -32,7 +32,10 @@ export type EventRow = {
 };
 
 /** The content of an event row, without its chain fields. */
-export type EventContent = Omit<EventRow, 'hash' | 'prev_hash' | 'chain_version'>;
+export type EventContent = Omit<
+  EventRow,
+  'hash' | 'prev_hash' | 'chain_version'
+>;
 
 /** The columns that are hashed, in the order of the version 2 form: all but the chain fields. */
 export const HASHED_COLUMNS = [
@@ -156,9 +159,7 @@ function canonicalTail(row: Omit<EventContent, 'seq'>): string {
 export type CanonicalParts = { tail: string };
 
 /** See {@link CanonicalParts}. */
-export function canonicalParts(
-  row: Omit<EventContent, 'seq'>,
-): CanonicalParts {
+export function canonicalParts(row: Omit<EventContent, 'seq'>): CanonicalParts {
   return { tail: canonicalTail(row) };
 }
 

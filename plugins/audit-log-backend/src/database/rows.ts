@@ -99,10 +99,7 @@ function metaText(meta: unknown): string | null {
  * not block the batch it travels in, so missing names become `unknown` and
  * every value is cleaned and cut to its limit.
  */
-export function inputToRow(
-  event: AuditEventInput,
-  seq: number,
-): EventContent {
+export function inputToRow(event: AuditEventInput, seq: number): EventContent {
   const occurred = new Date(event.occurredAt);
   return {
     seq,
