@@ -16,6 +16,7 @@ import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
 import knexFactory, { Knex } from 'knex';
 import { loadavg } from 'node:os';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
+import { postgresHashExpression } from './database/chain';
 import { pick } from './benchPick';
 
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -317,8 +318,10 @@ async function main() {
     );
 
     // 3b. What reading and hashing those bytes costs PostgreSQL without building each event's
-    // canonical JSON: a bare scan, and one sha256 over prev_hash and the hashed columns as they are
-    // stored. Context for the verify figure (which must also check the columns), not a target.
+    // hashed text: a bare scan, and one sha256 over prev_hash and the hashed columns as they are
+    // stored; then one pass of each chain version's hash over the same events (version 1, the
+    // canonical JSON, as events stored before migration 20261204000000 are verified). Context for
+    // the verify figure (which must also check the columns and the links), not a target.
     const hashedColumns = `prev_hash || seq::text || occurred_at::text || ${[
       'actor', 'plugin_id', 'event_id', 'severity', 'status', 'target_entity_ref', 'target_cluster',
       'target_namespace', 'target_resource', 'request_method', 'request_path', 'request_ip',
@@ -331,6 +334,14 @@ async function main() {
       [
         'scan + sha256 of the columns',
         `SELECT count(*) FROM audit_log_events WHERE sha256(convert_to(${hashedColumns}, 'UTF8')) = '\\x00'`,
+      ],
+      [
+        'scan + v1 hash (canonical JSON)',
+        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(1)}`,
+      ],
+      [
+        'scan + v2 hash (length-prefixed)',
+        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(2)}`,
       ],
     ]) {
       const t0 = process.hrtime.bigint();

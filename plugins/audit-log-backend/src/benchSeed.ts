@@ -5,8 +5,8 @@
  *   AUDIT_SEED_DB=postgresql://…/<the audit-log plugin's database> AUDIT_SEED_EVENTS=1000000 \
  *     node --require @backstage/cli/config/nodeTransform.cjs src/benchSeed.ts
  *
- * Each row is made by the functions DatabaseAuditStore.append uses (inputToRow, then hashRow with
- * the previous event's hash), so rows, sequence numbers and the hash chain are exactly what the
+ * Each row is made by the functions DatabaseAuditStore.append uses (inputToRow, then linkRow with
+ * the previous event's hash: hash chain version 2), so rows, sequence numbers and the hash chain are exactly what the
  * plugin writes; on PostgreSQL 10,000 rows go in per statement (json_populate_recordset) with the
  * chain head moved in the same transaction, elsewhere through DatabaseAuditStore.append. The
  * free-text (trigram) index is dropped during the load (its migration rolled back) and rebuilt
@@ -15,7 +15,7 @@
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import knexFactory from 'knex';
 import { Knex } from 'knex';
-import { EventRow, hashRow } from './database/chain';
+import { EventRow, linkRow } from './database/chain';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { inputToRow } from './database/rows';
 import { pick } from './benchPick';
@@ -25,6 +25,8 @@ const TOTAL = Number(process.env.AUDIT_SEED_EVENTS ?? 1_000_000);
 /** One event every 2.6 s: a million cover about a month, the newest a minute old. */
 const SPACING_MS = 2600;
 const BATCH = 10_000;
+/** The migration of the free-text index, rolled back for the load. */
+const SEARCH_INDEX_MIGRATION = '20261203000000_search_index.js';
 
 const PLUGINS = [
   'catalog',
@@ -87,10 +89,8 @@ async function appendBulk(knex: Knex, events: AuditEventInput[]) {
     let seq = Number(head.last_seq);
     let prevHash: string = head.last_hash;
     const rows: EventRow[] = events.map(event => {
-      const row = inputToRow(event, ++seq);
-      const hash = hashRow(prevHash, row);
-      const linked = { ...row, prev_hash: prevHash, hash };
-      prevHash = hash;
+      const linked = linkRow(prevHash, inputToRow(event, ++seq));
+      prevHash = linked.hash;
       return linked;
     });
     await tx.raw(
@@ -116,8 +116,8 @@ async function main() {
     await knex.migrate.latest({ directory });
     const [, pending] = await knex.migrate.list({ directory });
     if (pending.length > 0) throw new Error('migrations left pending');
-    // Without the free-text index while loading (the last migration); rebuilt below.
-    await knex.migrate.down({ directory });
+    // Without the free-text index while loading (its migration); rebuilt below.
+    await knex.migrate.down({ directory, name: SEARCH_INDEX_MIGRATION });
     const store = new DatabaseAuditStore(knex);
     const started = Date.now();
     const startMs = Date.now() - 60_000 - TOTAL * SPACING_MS;

@@ -80,7 +80,11 @@ export type AuditEvent = AuditEventInput & {
   seq: number;
   /** Hash of the previous event (or the genesis/checkpoint hash). */
   prevHash: string;
-  /** sha256(prevHash + canonical JSON of this event), hex. */
+  /**
+   * sha256(prevHash + this event's hashed text), hex: the text is length-prefixed fields (hash
+   * chain version 2) or, for events stored by older versions, canonical JSON (see the README of
+   * `@kubechart/plugin-audit-log-backend`).
+   */
   hash: string;
 };
 

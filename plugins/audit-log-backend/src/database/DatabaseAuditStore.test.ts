@@ -2,7 +2,8 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
 import { DatabaseAuditStore, rarestWord } from './DatabaseAuditStore';
-import { hashRow, postgresHashExpression } from './chain';
+import { hashRow, postgresHashExpression, storedHashMatches } from './chain';
+import { inputToRow } from './rows';
 
 jest.setTimeout(60_000);
 
@@ -34,6 +35,36 @@ function events(from: number, to: number): AuditEventInput[] {
   for (let i = from; i <= to; i++) out.push(event(i));
   return out;
 }
+
+/**
+ * Appends as a replica without migration 20261204000000_chain_v2 does: canonical JSON
+ * (version 1), rows that do not name chain_version (its default, 1, applies).
+ */
+async function appendV1(knex: Knex, batch: AuditEventInput[]) {
+  await knex.transaction(async tx => {
+    const head = await tx('audit_log_chain_head').where({ id: 1 }).first();
+    let seq = Number(head.last_seq);
+    let prevHash: string = head.last_hash;
+    for (const e of batch) {
+      const row = inputToRow(e, ++seq);
+      const hash = hashRow(prevHash, row, 1)!;
+      await tx('audit_log_events').insert({ ...row, prev_hash: prevHash, hash });
+      prevHash = hash;
+    }
+    await tx('audit_log_chain_head')
+      .where({ id: 1 })
+      .update({ last_seq: seq, last_hash: prevHash });
+  });
+}
+
+/** Values that are awkward to hash the same way in SQL and JavaScript. */
+const AWKWARD = [
+  'quote " backslash \\ slash / colon : 3:abc',
+  'line\nbreak\ttab\r\u0001\u001f\u007f \u2028 \u2029',
+  'ünïcödé ✓ 😀 中文 e\u0301 \ufffd \u{10ffff}',
+  '',
+  '😀'.repeat(300),
+];
 
 describe.each(databases.eachSupportedId())(
   'DatabaseAuditStore (%p)',
@@ -213,7 +244,7 @@ describe.each(databases.eachSupportedId())(
         const prevHash = 'a'.repeat(64);
         await knex('audit_log_events')
           .where({ seq })
-          .update({ prev_hash: prevHash, hash: hashRow(prevHash, row) });
+          .update({ prev_hash: prevHash, hash: hashRow(prevHash, row)! });
         const relinked = await small.verify();
         expect(relinked).toMatchObject({ ok: false, failedSeq: seq, checked: seq - 1 });
         expect(relinked.reason).toMatch(/does not link/);
@@ -424,6 +455,86 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('verifies version 1 events (stored before the upgrade or by older replicas) among version 2 ones; a changed version is an alteration', async () => {
+      // ranges of 4: every kind of event at every place of a range
+      const small = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
+      await appendV1(knex, events(1, 5));
+      await small.append(events(6, 10));
+      await appendV1(knex, events(11, 12)); // a replica not upgraded yet
+      await small.append(events(13, 15));
+      const original = await knex('audit_log_events').orderBy('seq');
+      expect(original.map(r => Number(r.chain_version))).toEqual([
+        1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 1, 1, 2, 2, 2,
+      ]);
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 15,
+        lastSeq: 15,
+      });
+      const restore = async () => {
+        for (const row of original) {
+          await knex('audit_log_events').where({ seq: row.seq }).update(row);
+        }
+      };
+
+      for (const [seq, change] of [
+        [3, { actor: 'user:default/mallory' }], // a version 1 event
+        [12, { error: '' }], // a version 1 event after version 2 ones
+        [8, { actor: 'user:default/mallory' }], // a version 2 event
+        [13, { request_ip: null }], // a version 2 event, NULL instead of a value
+        // the version marker: in either direction, to one that does not exist
+        [4, { chain_version: 2 }],
+        [7, { chain_version: 1 }],
+        [14, { chain_version: 3 }],
+        // the marker changed together with the content: changing it never lets an altered
+        // event pass, it only makes the event fail in the other form too
+        [9, { chain_version: 1, actor: 'user:default/mallory' }],
+        [2, { chain_version: 2, actor: 'user:default/mallory' }],
+      ] as const) {
+        await knex('audit_log_events').where({ seq }).update(change);
+        const altered = await small.verify();
+        expect(altered).toMatchObject({
+          ok: false,
+          failedSeq: seq,
+          checked: seq - 1,
+        });
+        expect(altered.reason).toMatch(/altered/);
+        await restore();
+      }
+      await expect(small.verify()).resolves.toMatchObject({ ok: true, checked: 15 });
+    });
+
+    it('hashes awkward values so that they verify, and any change of them is found', async () => {
+      await store.append(
+        AWKWARD.map((text, i) =>
+          event(i, {
+            actor: text || undefined,
+            error: text,
+            request: { path: text, userAgent: text },
+            target: { entityRef: text, namespace: text },
+            meta: { text, long: 'x'.repeat(60_000), nested: { [text]: [text, 1.5, true, null] } },
+          }),
+        ),
+      );
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: AWKWARD.length,
+      });
+      // moving a character from one column to the next keeps the bytes, not the hash
+      const second = await knex('audit_log_events').where({ seq: 2 }).first();
+      await knex('audit_log_events')
+        .where({ seq: 2 })
+        .update({
+          actor: second.actor.slice(0, -1),
+          plugin_id: `${second.actor.slice(-1)}${second.plugin_id}`,
+        });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 2,
+        checked: 1,
+      });
+    });
+
     it('migrates down and up again', async () => {
       await store.append(events(1, 2));
       await knex.migrate.rollback(
@@ -449,29 +560,60 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       await DatabaseAuditStore.runMigrations(knex);
       const store = new DatabaseAuditStore(knex);
       const tricky = [
-        'quote " backslash \\ slash /',
-        'line\nbreak\ttab\r\u0001\u001f\u007f',
-        'ünïcödé ✓ 😀 中文',
-        '',
+        ...AWKWARD,
+        // would run together without the byte lengths
+        'ab',
+        'a',
       ];
+      await appendV1(
+        knex,
+        tricky.map((text, i) =>
+          event(i, { actor: text, meta: { text, long: 'y'.repeat(60_000) } }),
+        ),
+      );
       await store.append(
         tricky.map((text, i) =>
           event(i, {
             actor: text || undefined,
+            ...(i >= AWKWARD.length ? { plugin: text === 'ab' ? 'c' : 'bc' } : {}),
             error: text,
             request: { path: text, userAgent: text },
             target: { entityRef: text, namespace: text },
-            meta: { text, nested: { [text]: [text, 1.5, true, null] } },
+            meta: { text, long: 'x'.repeat(60_000), nested: { [text]: [text, 1.5, true, null] } },
           }),
         ),
       );
-      const rows = await knex.raw(
-        `SELECT seq, hash, ${postgresHashExpression()} AS computed FROM audit_log_events ORDER BY seq`,
+      const { rows } = await knex.raw(
+        `SELECT *, ${postgresHashExpression()} AS computed,
+                ${postgresHashExpression(1)} AS v1, ${postgresHashExpression(2)} AS v2
+         FROM audit_log_events ORDER BY seq`,
       );
-      expect(rows.rows).toHaveLength(tricky.length);
-      for (const row of rows.rows) {
+      expect(rows.map((r: any) => r.chain_version)).toEqual([
+        ...tricky.map(() => 1),
+        ...tricky.map(() => 2),
+      ]);
+      for (const row of rows) {
         expect(row.computed).toBe(row.hash);
+        expect(storedHashMatches(row)).toBe(true);
+        // each form, whichever the row is stored in, equals JavaScript's
+        expect(row.v1).toBe(hashRow(row.prev_hash, row, 1));
+        expect(row.v2).toBe(hashRow(row.prev_hash, row, 2));
       }
+      // 'ab' + 'c' and 'a' + 'bc': the same bytes, different hashes on both sides
+      const [ab, a] = rows.slice(-2);
+      expect([ab.actor, ab.plugin_id, a.actor, a.plugin_id]).toEqual(['ab', 'c', 'a', 'bc']);
+      expect(hashRow(ab.prev_hash, { ...ab, actor: 'a', plugin_id: 'bc' })).not.toBe(ab.hash);
+      const { rows: swapped } = await knex.raw(
+        `SELECT ${postgresHashExpression(2)} AS hash FROM audit_log_events
+         WHERE seq = ? UNION ALL
+         SELECT ${postgresHashExpression(2)} FROM (SELECT seq, occurred_at, 'a' AS actor, 'bc' AS plugin_id,
+           event_id, severity, status, target_entity_ref, target_cluster, target_namespace,
+           target_resource, request_method, request_path, request_ip, request_user_agent, meta,
+           error, prev_hash FROM audit_log_events WHERE seq = ?) e`,
+        [ab.seq, ab.seq],
+      );
+      expect(swapped[0].hash).toBe(ab.hash);
+      expect(swapped[1].hash).not.toBe(ab.hash);
     },
   );
 

@@ -22,11 +22,13 @@ import { Knex } from 'knex';
 import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
 import {
   canonicalParts,
+  CHAIN_VERSION,
   EventRow,
   HASHED_COLUMNS,
   hashNumbered,
-  hashRow,
+  linkRow,
   postgresHashExpression,
+  storedHashMatches,
   toIso,
 } from './chain';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -65,10 +67,13 @@ const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
   ...HASHED_COLUMNS,
   'prev_hash' as const,
   'hash' as const,
+  'chain_version' as const,
 ].map(name => ({
   name,
   type:
-    { seq: 'bigint', occurred_at: 'timestamptz' }[name as string] ?? 'text',
+    { seq: 'bigint', occurred_at: 'timestamptz', chain_version: 'smallint' }[
+      name as string
+    ] ?? 'text',
 }));
 
 /** Rows per INSERT statement on SQLite; keeps well under the bind-parameter limits. */
@@ -92,7 +97,10 @@ type LinkRow = {
   seq: number | string;
   prev_hash: string;
   hash: string;
-  /** Whether the hash recomputed from the row's content and its own prev_hash equals `hash`. */
+  /**
+   * Whether the hash recomputed from the row's content and its own prev_hash, in the form its
+   * chain_version names, equals `hash`.
+   */
   intact: boolean;
   /**
    * PostgreSQL: the event stored just before this one in the range, when this one is not the
@@ -261,11 +269,8 @@ export class DatabaseAuditStore implements AuditStore {
       const firstSeq = Number(head.last_seq) + 1;
       let seq = firstSeq - 1;
       let prevHash = head.last_hash;
-      const link = (event: AuditEventInput): EventRow => {
-        const row = inputToRow(event, seq + 1);
-        const hash = hashRow(prevHash, row);
-        return { ...row, prev_hash: prevHash, hash };
-      };
+      const link = (event: AuditEventInput): EventRow =>
+        linkRow(prevHash, inputToRow(event, seq + 1));
       let placeholders = 0;
       try {
         // the whole batch in one savepoint: the common, fast path
@@ -276,6 +281,7 @@ export class DatabaseAuditStore implements AuditStore {
               seq: seq + 1,
               prev_hash: prevHash,
               hash: hashNumbered(prevHash, parts, seq + 1),
+              chain_version: CHAIN_VERSION,
             };
             seq += 1;
             prevHash = linked.hash;
@@ -411,6 +417,7 @@ export class DatabaseAuditStore implements AuditStore {
     // next ranges while this process checks the current one.
     const startSeq = expectedSeq;
     const batch = this.#verifyBatchSize;
+    const onServer = await this.#hashesOnServer();
     const ranges = Math.max(0, Math.ceil((headSeq - startSeq + 1) / batch));
     const pending: Promise<LinkRow[]>[] = [];
     let requested = 0;
@@ -418,7 +425,7 @@ export class DatabaseAuditStore implements AuditStore {
       while (requested < ranges && pending.length < VERIFY_PREFETCH) {
         const from = startSeq + requested * batch;
         const to = Math.min(from + batch - 1, headSeq);
-        const fetching = this.#fetchLinks(from, to);
+        const fetching = this.#fetchLinks(from, to, onServer);
         // an early return below leaves some unread; keep them observed
         fetching.catch(() => {});
         pending.push(fetching);
@@ -453,7 +460,7 @@ export class DatabaseAuditStore implements AuditStore {
             }`,
           });
         }
-        if (!row.intact && !(await this.#confirmHash(seq))) {
+        if (!row.intact && !(onServer && (await this.#confirmHash(seq)))) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} was altered: its content does not match its stored hash`,
@@ -632,22 +639,42 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
-   * The links with seq in [fromSeq, toSeq] that verify must look at. PostgreSQL hashes and
-   * checks the links on the server and returns only the range's first and last event and those
-   * that break the chain (so 1M events do not travel to this process); elsewhere every row is
-   * fetched and hashed here.
+   * Whether verify hashes on the database server: on PostgreSQL whose encoding is UTF8, where
+   * `octet_length` counts the UTF-8 bytes the version 2 form is made of. Elsewhere every event
+   * is fetched and hashed here.
    */
-  async #fetchLinks(fromSeq: number, toSeq: number): Promise<LinkRow[]> {
-    if (this.#isPostgres) {
+  async #hashesOnServer(): Promise<boolean> {
+    if (!this.#isPostgres) {
+      return false;
+    }
+    const { rows } = await this.#db.raw(
+      `SELECT current_setting('server_encoding') AS encoding`,
+    );
+    return rows[0]?.encoding === 'UTF8';
+  }
+
+  /**
+   * The links with seq in [fromSeq, toSeq] that verify must look at. On the server, PostgreSQL
+   * hashes and checks the links and returns only the range's first and last event and those
+   * that break the chain (so 1M events do not travel to this process); otherwise every row is
+   * fetched and hashed here. `lead` finds the last event without `count(*) OVER ()`, which
+   * would buffer the whole range first.
+   */
+  async #fetchLinks(
+    fromSeq: number,
+    toSeq: number,
+    onServer: boolean,
+  ): Promise<LinkRow[]> {
+    if (onServer) {
       const { rows } = await this.#db.raw(
         `SELECT seq, prev_hash, hash, intact, before_seq, before_hash FROM (
            SELECT seq, prev_hash, hash, hash = ${POSTGRES_HASH} AS intact,
                   lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
-                  row_number() OVER w AS pos, count(*) OVER () AS total
+                  lead(seq) OVER w AS after_seq
            FROM ${EVENTS} WHERE seq >= ? AND seq <= ?
            WINDOW w AS (ORDER BY seq)
          ) links
-         WHERE pos = 1 OR pos = total OR intact IS NOT TRUE
+         WHERE before_seq IS NULL OR after_seq IS NULL OR intact IS NOT TRUE
             OR seq IS DISTINCT FROM before_seq + 1
             OR prev_hash IS DISTINCT FROM before_hash
          ORDER BY seq`,
@@ -663,17 +690,14 @@ export class DatabaseAuditStore implements AuditStore {
       seq: row.seq,
       prev_hash: row.prev_hash,
       hash: row.hash,
-      intact: hashRow(row.prev_hash, row) === row.hash,
+      intact: storedHashMatches(row),
     }));
   }
 
   /** Re-hashes one stored event in JavaScript, the reference implementation. */
   async #confirmHash(seq: number): Promise<boolean> {
-    if (!this.#isPostgres) {
-      return false; // already hashed here
-    }
     const row = await this.#db<EventRow>(EVENTS).where({ seq }).first();
-    return Boolean(row) && hashRow(row!.prev_hash, row!) === row!.hash;
+    return Boolean(row) && storedHashMatches(row!);
   }
 
   /**

@@ -1,13 +1,17 @@
 import { canonicalJson } from '@kubechart/plugin-audit-log-common';
 import {
   canonicalParts,
-  canonicalRow,
+  canonicalRowV1,
+  canonicalRowV2,
+  EventContent,
   hashNumbered,
   hashRow,
+  linkRow,
+  storedHashMatches,
 } from './chain';
 import { createHash } from 'node:crypto';
 
-const row = {
+const row: EventContent = {
   seq: '42',
   occurred_at: new Date('2026-11-21T10:00:00.123Z'),
   actor: 'user:default/jane',
@@ -27,7 +31,10 @@ const row = {
   error: 'NotFoundError: nope',
 };
 
-describe('canonicalRow', () => {
+const sha256 = (text: string) =>
+  createHash('sha256').update(text).digest('hex');
+
+describe('canonicalRowV1', () => {
   it('equals the canonical JSON of the row without nulls', () => {
     const expected = canonicalJson({
       ...row,
@@ -39,27 +46,80 @@ describe('canonicalRow', () => {
       request_ip: undefined,
       request_user_agent: undefined,
     });
-    expect(canonicalRow(row)).toBe(expected);
+    expect(canonicalRowV1(row)).toBe(expected);
     // the same row read back from SQLite (string timestamp, number seq)
     expect(
-      canonicalRow({
+      canonicalRowV1({
         ...row,
         seq: 42,
         occurred_at: '2026-11-21T10:00:00.123Z',
       }),
     ).toBe(expected);
-  });
-
-  it('hashes prevHash followed by the canonical row', () => {
-    const prev = 'ab'.repeat(32);
-    expect(hashRow(prev, row)).toBe(
-      createHash('sha256')
-        .update(prev + canonicalRow(row))
-        .digest('hex'),
+    expect(hashRow('ab'.repeat(32), row, 1)).toBe(
+      sha256(`${'ab'.repeat(32)}${expected}`),
     );
+  });
+});
+
+describe('canonicalRowV2', () => {
+  it('is seq, epoch milliseconds and length-prefixed fields, NULL a bare colon', () => {
+    // the reference an auditor can re-implement: UTF-8 byte lengths (ü is 2 bytes)
+    const expected =
+      ':42:1795255200123:17:user:default/jane7:catalog12:entity-fetch3:low6:failed' +
+      '28:component:default/a "quoted":::3:GET19:/api/catalog/x?y=ü::7:{"a":1}19:NotFoundError: nope';
+    expect(canonicalRowV2(row)).toBe(expected);
+    // the same row read back from SQLite (string timestamp, number seq)
+    expect(
+      canonicalRowV2({
+        ...row,
+        seq: 42,
+        occurred_at: '2026-11-21T10:00:00.123Z',
+      }),
+    ).toBe(expected);
+    const prev = 'ab'.repeat(32);
+    expect(hashRow(prev, row)).toBe(sha256(`${prev}${expected}`));
+    expect(hashRow(prev, row, 2)).toBe(hashRow(prev, row));
     expect(hashRow(prev, { ...row, status: 'succeeded' })).not.toBe(
       hashRow(prev, row),
     );
+    // a version this code does not know hashes to nothing
+    expect(hashRow(prev, row, 3)).toBeUndefined();
+  });
+
+  it('counts bytes, not UTF-16 units or characters', () => {
+    const text = (actor: string) =>
+      canonicalRowV2({ ...row, actor }).split(':')[3];
+    expect(text('é')).toBe('2'); // U+00E9: 1 UTF-16 unit, 2 bytes
+    expect(text('✓')).toBe('3'); // U+2713: 1 unit, 3 bytes
+    expect(text('😀')).toBe('4'); // astral: 2 units, 4 bytes
+    expect(text('e\u0301')).toBe('3'); // combining accent: 2 characters, 3 bytes
+    expect(text('')).toBe('0');
+  });
+
+  it('gives different texts to rows that would run together without lengths', () => {
+    const texts = [
+      { actor: 'ab', plugin_id: 'c' },
+      { actor: 'a', plugin_id: 'bc' },
+      { actor: 'a', plugin_id: 'b:c' },
+      { actor: 'a:', plugin_id: 'bc' },
+      { actor: '1:a', plugin_id: 'bc' },
+      { actor: null, plugin_id: 'bc' },
+      { actor: '', plugin_id: 'bc' },
+      { actor: ':', plugin_id: 'bc' },
+      // a value that looks like the next fields
+      { actor: 'a', target_entity_ref: null, target_cluster: '' },
+      { actor: 'a', target_entity_ref: '', target_cluster: null },
+      { actor: 'a', target_entity_ref: '::', target_cluster: null },
+      { actor: `a${canonicalRowV2(row)}`, plugin_id: 'c' },
+    ].map(change => canonicalRowV2({ ...row, ...change }));
+    expect(new Set(texts).size).toBe(texts.length);
+    // seq and the timestamp cannot trade digits either
+    expect(canonicalRowV2({ ...row, seq: 1 })).not.toBe(
+      canonicalRowV2({ ...row, seq: 11 }),
+    );
+    // a version 1 text starts with "{", a version 2 text with ":"
+    expect(canonicalRowV1(row)[0]).toBe('{');
+    expect(canonicalRowV2(row)[0]).toBe(':');
   });
 
   it('hashes a row serialised before it was numbered exactly like the numbered row', () => {
@@ -76,12 +136,10 @@ describe('canonicalRow', () => {
     for (const [r, seq] of [
       [unnumbered, 42],
       [sparse, 7],
-      [{ ...unnumbered, event_id: 'a "seq":1, b' }, 123456789],
+      [{ ...unnumbered, event_id: ':1:2:' }, 123456789],
     ] as const) {
       const parts = canonicalParts(r);
-      expect(`${parts.head}${seq}${parts.tail}`).toBe(
-        canonicalRow({ ...r, seq }),
-      );
+      expect(`:${seq}${parts.tail}`).toBe(canonicalRowV2({ ...r, seq }));
       expect(hashNumbered(prev, parts, seq)).toBe(
         hashRow(prev, { ...r, seq }),
       );
@@ -89,6 +147,24 @@ describe('canonicalRow', () => {
     // the number is part of what is hashed
     expect(hashNumbered(prev, canonicalParts(unnumbered), 43)).not.toBe(
       hashRow(prev, row),
+    );
+  });
+});
+
+describe('storedHashMatches', () => {
+  it('checks a row in the form its chain_version names, and no other', () => {
+    const prev = 'ef'.repeat(32);
+    const v2 = linkRow(prev, row);
+    expect(v2).toMatchObject({ prev_hash: prev, chain_version: 2 });
+    expect(storedHashMatches(v2)).toBe(true);
+    const v1 = { ...v2, hash: hashRow(prev, row, 1)!, chain_version: 1 };
+    expect(storedHashMatches(v1)).toBe(true);
+    // the stored version changed: the hash no longer matches
+    expect(storedHashMatches({ ...v2, chain_version: 1 })).toBe(false);
+    expect(storedHashMatches({ ...v1, chain_version: '2' })).toBe(false);
+    expect(storedHashMatches({ ...v2, chain_version: 3 })).toBe(false);
+    expect(storedHashMatches({ ...v2, actor: 'user:default/mallory' })).toBe(
+      false,
     );
   });
 });

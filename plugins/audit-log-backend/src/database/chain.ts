@@ -24,9 +24,20 @@ export type EventRow = {
   error: string | null;
   prev_hash: string;
   hash: string;
+  /**
+   * The form the hash was computed in ({@link CHAIN_VERSION}); 1 for events stored before
+   * migration 20261204000000_chain_v2 and by replicas that predate it (the column's default).
+   */
+  chain_version: number | string;
 };
 
-/** The columns that are hashed: everything but the two hash columns. */
+/** The content of an event row, without its chain fields. */
+export type EventContent = Omit<
+  EventRow,
+  'hash' | 'prev_hash' | 'chain_version'
+>;
+
+/** The columns that are hashed, in the order of the version 2 form: all but the chain fields. */
 export const HASHED_COLUMNS = [
   'seq',
   'occurred_at',
@@ -52,6 +63,20 @@ export function toIso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/** Milliseconds since 1970-01-01T00:00:00Z of a timestamp as the drivers return it. */
+function epochMillis(value: Date | string): number {
+  return (value instanceof Date ? value : new Date(value)).getTime();
+}
+
+/** The form new events are hashed in. */
+export const CHAIN_VERSION = 2;
+
+/** The text columns of the version 2 form, in order (after seq and occurred_at). */
+const TEXT_COLUMNS = HASHED_COLUMNS.slice(2) as Exclude<
+  (typeof HASHED_COLUMNS)[number],
+  'seq' | 'occurred_at'
+>[];
+
 /** Hashed columns in canonical (sorted) key order, with their JSON keys. */
 const SORTED_COLUMNS = [...HASHED_COLUMNS]
   .sort()
@@ -72,15 +97,12 @@ function columnJson(column: (typeof HASHED_COLUMNS)[number], value: unknown) {
 }
 
 /**
- * The canonical JSON of a row: hashed columns only, keys sorted, nulls
- * omitted, seq as a number and the timestamp as ISO 8601 with milliseconds,
- * so the same row gives the same text on every database. Equivalent to
- * `canonicalJson` of that object, written out directly because verify runs it
- * for every stored event.
+ * Version 1 (events stored before migration 20261204000000_chain_v2): the canonical JSON of a
+ * row, hashed columns only, keys sorted, nulls omitted, seq as a number and the timestamp as
+ * ISO 8601 with milliseconds. Equivalent to `canonicalJson` of that object, written out
+ * directly because verify runs it for every stored event.
  */
-export function canonicalRow(
-  row: Omit<EventRow, 'hash' | 'prev_hash'>,
-): string {
+export function canonicalRowV1(row: EventContent): string {
   let out = '{';
   let first = true;
   for (const { column, key } of SORTED_COLUMNS) {
@@ -95,55 +117,73 @@ export function canonicalRow(
 }
 
 /**
- * The canonical JSON of a row that has no sequence number yet, in the two
- * parts around the number: `head + seq + tail` equals {@link canonicalRow} of
- * the numbered row. Lets a batch be serialised before the chain head is
- * locked; under the lock only {@link hashNumbered} remains.
+ * Version 2: the text hashed after the previous event's hash, built from length-prefixed
+ * fields so that PostgreSQL builds it with one `concat` per event (see
+ * {@link postgresHashExpression}) instead of a JSON text per column:
+ *
+ * ```
+ * ":" seq ":" occurredAtMillis ":" field(actor) field(plugin_id) … field(error)
+ * field(NULL)  = ":"
+ * field(value) = byteLength(value) ":" value
+ * ```
+ *
+ * seq and occurredAtMillis (milliseconds since 1970-01-01T00:00:00Z, the column holds
+ * milliseconds) are decimal integers, byteLength is the number of bytes of the value in UTF-8,
+ * in decimal, and the text columns follow in the order of {@link HASHED_COLUMNS}. Every field
+ * can be read back from the text (a length tells where its value ends; a missing length is
+ * NULL, `0:` the empty string), so two different rows never give the same text, and the
+ * leading ":" (a version 1 text starts with "{") keeps the two forms apart.
  */
-export type CanonicalParts = { head: string; tail: string };
+export function canonicalRowV2(row: EventContent): string {
+  return `:${Number(row.seq)}${canonicalTail(row)}`;
+}
+
+/** Everything of the version 2 text after seq. */
+function canonicalTail(row: Omit<EventContent, 'seq'>): string {
+  let out = `:${epochMillis(row.occurred_at)}:`;
+  for (const column of TEXT_COLUMNS) {
+    const value = row[column];
+    out +=
+      value === null || value === undefined
+        ? ':'
+        : `${Buffer.byteLength(value, 'utf8')}:${value}`;
+  }
+  return out;
+}
+
+/**
+ * The version 2 text of a row that has no sequence number yet, without the number: lets a
+ * batch be serialised before the chain head is locked; under the lock only
+ * {@link hashNumbered} remains.
+ */
+export type CanonicalParts = { tail: string };
 
 /** See {@link CanonicalParts}. */
-export function canonicalParts(
-  row: Omit<EventRow, 'hash' | 'prev_hash' | 'seq'>,
-): CanonicalParts {
-  let head = '{';
-  let tail = '';
-  let first = true;
-  let numbered = false;
-  for (const { column, key } of SORTED_COLUMNS) {
-    if (column === 'seq') {
-      head += first ? `${key}:` : `,${key}:`;
-      first = false;
-      numbered = true;
-      continue;
-    }
-    const json = columnJson(column, row[column]);
-    if (json === undefined) {
-      continue;
-    }
-    const part = first ? `${key}:${json}` : `,${key}:${json}`;
-    first = false;
-    if (numbered) {
-      tail += part;
-    } else {
-      head += part;
-    }
-  }
-  return { head, tail: `${tail}}` };
+export function canonicalParts(row: Omit<EventContent, 'seq'>): CanonicalParts {
+  return { tail: canonicalTail(row) };
 }
 
-/** hash = sha256(prevHash + canonical JSON of the row), hex. */
+/**
+ * hash = sha256(prevHash + the row's text in the given form), hex; version 2 unless said.
+ * Undefined for a version this code does not know.
+ */
 export function hashRow(
   prevHash: string,
-  row: Omit<EventRow, 'hash' | 'prev_hash'>,
-): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update(canonicalRow(row))
-    .digest('hex');
+  row: EventContent,
+  version: number = CHAIN_VERSION,
+): string | undefined {
+  let text: string;
+  if (version === 2) {
+    text = canonicalRowV2(row);
+  } else if (version === 1) {
+    text = canonicalRowV1(row);
+  } else {
+    return undefined;
+  }
+  return createHash('sha256').update(prevHash).update(text).digest('hex');
 }
 
-/** {@link hashRow} of a row serialised by {@link canonicalParts}, numbered `seq`. */
+/** {@link hashRow} (version 2) of a row serialised by {@link canonicalParts}, numbered `seq`. */
 export function hashNumbered(
   prevHash: string,
   parts: CanonicalParts,
@@ -151,20 +191,28 @@ export function hashNumbered(
 ): string {
   return createHash('sha256')
     .update(prevHash)
-    .update(parts.head)
-    .update(String(seq))
+    .update(`:${seq}`)
     .update(parts.tail)
     .digest('hex');
 }
 
-/**
- * PostgreSQL expression computing the same hash as {@link hashRow} from the
- * row's own prev_hash, so that verify can hash on the database server and
- * only transfer four columns per event. `to_json(text)` escapes exactly like
- * `JSON.stringify` for valid UTF-8 text; any mismatch it reports is confirmed
- * in JavaScript before it is reported, so the two can never disagree silently.
- */
-export function postgresHashExpression(): string {
+/** `row` linked after `prevHash`: its prev_hash, its hash (version 2) and that version. */
+export function linkRow(prevHash: string, row: EventContent): EventRow {
+  return {
+    ...row,
+    prev_hash: prevHash,
+    hash: hashRow(prevHash, row)!,
+    chain_version: CHAIN_VERSION,
+  };
+}
+
+/** Whether a stored row's hash matches its content, its prev_hash and its chain_version. */
+export function storedHashMatches(row: EventRow): boolean {
+  return hashRow(row.prev_hash, row, Number(row.chain_version)) === row.hash;
+}
+
+/** The version 1 text on PostgreSQL: the canonical JSON (to_json per column). */
+function postgresV1Text(): string {
   const parts = SORTED_COLUMNS.map(({ column, key }) => {
     let value: string;
     if (column === 'seq') {
@@ -174,9 +222,42 @@ export function postgresHashExpression(): string {
     } else {
       value = `to_json(${column})::text`;
     }
-    // concat_ws skips NULLs, which drops null columns like canonicalRow does
+    // concat_ws skips NULLs, which drops null columns like canonicalRowV1 does
     return `CASE WHEN ${column} IS NULL THEN NULL ELSE '${key}:' || ${value} END`;
   });
-  const canonical = `'{' || concat_ws(',', ${parts.join(', ')}) || '}'`;
-  return `encode(sha256(convert_to(prev_hash || ${canonical}, 'UTF8')), 'hex')`;
+  return `'{' || concat_ws(',', ${parts.join(', ')}) || '}'`;
+}
+
+/**
+ * The version 2 text on PostgreSQL, in one `concat`: it prints integers in decimal and skips
+ * NULL arguments, so a NULL column gives no length and no value, just the ":" between them.
+ * `octet_length` is the UTF-8 byte length in a UTF8 database (verify checks the encoding).
+ * The timestamp is exact: `extract` gives numeric seconds with the stored milliseconds.
+ */
+function postgresV2Text(): string {
+  const fields = TEXT_COLUMNS.map(
+    column => `octet_length(${column}), ':', ${column}`,
+  );
+  return `concat(':', seq, ':', (extract(epoch FROM occurred_at) * 1000)::bigint, ':', ${fields.join(
+    ', ',
+  )})`;
+}
+
+/**
+ * PostgreSQL expression computing the same hash as {@link hashRow} from the row's own
+ * prev_hash in the form its chain_version names (NULL for a version this code does not
+ * know), or in the given form, so that verify can hash on the database server and only
+ * transfer a few columns per event. Any mismatch it reports is confirmed in JavaScript before
+ * it is reported, so the two can never disagree silently. Only for a database whose encoding
+ * is UTF8.
+ */
+export function postgresHashExpression(version?: 1 | 2): string {
+  const hashOf = (text: string) =>
+    `encode(sha256(convert_to(prev_hash || ${text}, 'UTF8')), 'hex')`;
+  if (version) {
+    return hashOf(version === 2 ? postgresV2Text() : postgresV1Text());
+  }
+  return `CASE chain_version WHEN 2 THEN ${hashOf(
+    postgresV2Text(),
+  )} WHEN 1 THEN ${hashOf(postgresV1Text())} END`;
 }

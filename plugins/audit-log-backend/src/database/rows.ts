@@ -7,7 +7,7 @@ import {
   canonicalJson,
 } from '@kubechart/plugin-audit-log-common';
 import { redactSecrets } from '@kubechart/plugin-audit-log-node';
-import { EventRow, toIso } from './chain';
+import { EventContent, EventRow, toIso } from './chain';
 
 /**
  * Bounds of what one stored event may hold. Longer values are cut (in whole
@@ -99,10 +99,7 @@ function metaText(meta: unknown): string | null {
  * not block the batch it travels in, so missing names become `unknown` and
  * every value is cleaned and cut to its limit.
  */
-export function inputToRow(
-  event: AuditEventInput,
-  seq: number,
-): Omit<EventRow, 'hash' | 'prev_hash'> {
+export function inputToRow(event: AuditEventInput, seq: number): EventContent {
   const occurred = new Date(event.occurredAt);
   return {
     seq,
