@@ -9,6 +9,28 @@ jest.setTimeout(60_000);
 
 // Runs against KUBECONFIG when set (a real cluster), otherwise against a fresh kube-sim.
 // Each expectation is a real v1.26 answer from ../shared/reference/kube-api/fields/ and openapi/.
+/** A Deployment `name` as server-side apply YAML, with `specLines` (indented) at the top of its spec. */
+function deploymentYaml(name: string, specLines: string[]): string {
+  return [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    ...specLines,
+    '  selector:',
+    `    matchLabels: {app: ${name}}`,
+    '  template:',
+    '    metadata:',
+    `      labels: {app: ${name}}`,
+    '    spec:',
+    '      containers:',
+    '      - name: app',
+    '        image: nginx:1.25',
+    '',
+  ].join('\n');
+}
+
 describe('conformance: objects are checked against the OpenAPI schemas', () => {
   let cluster: TestNamespace;
   let ns: string;
@@ -195,25 +217,7 @@ describe('conformance: objects are checked against the OpenAPI schemas', () => {
     'server-side apply (%s) of an undeclared field fails with 500 and stores nothing',
     async query => {
       const name = uniqueName('ssa');
-      const yaml = [
-        'apiVersion: apps/v1',
-        'kind: Deployment',
-        'metadata:',
-        `  name: ${name}`,
-        'spec:',
-        '  replicas: 1',
-        '  bogus: x',
-        '  selector:',
-        `    matchLabels: {app: ${name}}`,
-        '  template:',
-        '    metadata:',
-        `      labels: {app: ${name}}`,
-        '    spec:',
-        '      containers:',
-        '      - name: app',
-        '        image: nginx:1.25',
-        '',
-      ].join('\n');
+      const yaml = deploymentYaml(name, ['  replicas: 1', '  bogus: x']);
       const sep = query ? '&' : '?';
       const res = await request(
         'PATCH',
@@ -240,25 +244,7 @@ describe('conformance: objects are checked against the OpenAPI schemas', () => {
     // The real server walks the object as a Go map, in random order, so either field may be the one named
     // (fields/06-apply-unknown-fields-*.json name `.spec.bogus` alone, or list it after a field found first).
     const name = uniqueName('ssa-two');
-    const yaml = [
-      'apiVersion: apps/v1',
-      'kind: Deployment',
-      'metadata:',
-      `  name: ${name}`,
-      'spec:',
-      '  bogus: x',
-      '  wrong: y',
-      '  selector:',
-      `    matchLabels: {app: ${name}}`,
-      '  template:',
-      '    metadata:',
-      `      labels: {app: ${name}}`,
-      '    spec:',
-      '      containers:',
-      '      - name: app',
-      '        image: nginx:1.25',
-      '',
-    ].join('\n');
+    const yaml = deploymentYaml(name, ['  bogus: x', '  wrong: y']);
     const res = await request(
       'PATCH',
       `${deployments()}/${name}?fieldManager=test`,
