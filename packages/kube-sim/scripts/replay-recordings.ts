@@ -157,6 +157,23 @@ function producerFirst<T extends { exchange: any }>(group: T[]): T[] {
   return [...writes.slice(0, 1), ...reads, ...writes.slice(1)];
 }
 
+/**
+ * Whether a Deployment's status shows a finished rollout: every replica updated and available, none
+ * unavailable; with `synced`, also observed at its current generation.
+ */
+function settledDeployment(object: any, synced = false): boolean {
+  const replicas = object?.spec?.replicas;
+  const status = object?.status;
+  return (
+    object?.kind === 'Deployment' &&
+    typeof replicas === 'number' &&
+    (status?.updatedReplicas ?? 0) === replicas &&
+    (status?.availableReplicas ?? 0) === replicas &&
+    !status?.unavailableReplicas &&
+    (!synced || status?.observedGeneration === object.metadata?.generation)
+  );
+}
+
 async function main() {
   const folders = process.argv.slice(2);
   if (folders.length === 0) {
@@ -275,6 +292,24 @@ async function main() {
             }
           : request.body,
       );
+    }
+    // The recording was made once the Deployment controller had finished (the answer shows every replica
+    // updated and available): wait, up to 10 s, until kube-sim's controller has too, so that a GET or patch
+    // "after the rollout" is not compared with a rollout still under way.
+    if (
+      named &&
+      /\/deployments$/.test(named[1]) &&
+      settledDeployment(recorded)
+    ) {
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        const now = await fetch(`${sim.url}${named[1]}/${named[2]}`, {
+          headers: admin,
+        });
+        if (now.status !== 200 || settledDeployment(await now.json(), true))
+          break;
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
     }
     const res = await fetch(`${sim.url}${request.path}`, {
       method: request.method,
