@@ -93,11 +93,23 @@ describe('conformance: events.k8s.io/v1 and core/v1 Events are one object seen t
       deprecatedFirstTimestamp: null,
       deprecatedLastTimestamp: null,
     });
+    // `regarding` is an atomic ObjectReference in events.k8s.io/v1: one leaf, as metadata/07-events-k8s-io-v1-create
     expect(metadata.managedFields).toEqual([
       expect.objectContaining({
         manager: 'engine',
         operation: 'Update',
         apiVersion: 'events.k8s.io/v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:action': {},
+          'f:eventTime': {},
+          'f:note': {},
+          'f:reason': {},
+          'f:regarding': {},
+          'f:reportingController': {},
+          'f:reportingInstance': {},
+          'f:type': {},
+        },
       }),
     ]);
 

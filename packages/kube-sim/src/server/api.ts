@@ -364,7 +364,7 @@ export class KubeApi {
         ]),
       },
     ];
-    meta.managedFields = writeManagers(ms, this.fieldSetSchema(type));
+    meta.managedFields = writeManagers(ms, this.entrySchemas(type));
     if (!meta.managedFields) delete meta.managedFields;
     if (ctx.dryRun) return obj;
     if (requestedRv && ctx.rejectResourceVersion) {
@@ -480,7 +480,7 @@ export class KubeApi {
     const managers =
       managersOverride ??
       updateManagers(old, obj, ctx.manager, subresource, operation);
-    const nextManaged = writeManagers(managers, this.fieldSetSchema(type));
+    const nextManaged = writeManagers(managers, this.entrySchemas(type));
     if (
       deepEqual(stripVolatile(obj), stripVolatile(old)) &&
       sameOwnership(nextManaged, old.metadata.managedFields)
@@ -824,6 +824,24 @@ export class KubeApi {
   }
 
   /** The kind's schema for shaping `managedFields` (none when schema validation is off or no document exists). */
+  /**
+   * The schema that shapes a `managedFields` entry of an object of `type`, by the entry's apiVersion: the
+   * type's own, or that of another API's view of it (events.k8s.io/v1 for core Events).
+   */
+  private entrySchemas(
+    type: ResourceType,
+  ): (apiVersion: string) => FieldSetSchema | undefined {
+    return apiVersion => {
+      const view =
+        apiVersion === groupVersion(type)
+          ? undefined
+          : this.registry.byApiVersionKind(apiVersion, type.kind);
+      return this.fieldSetSchema(
+        view && view.viewOf === type.plural ? view : type,
+      );
+    };
+  }
+
   private fieldSetSchema(type: ResourceType): FieldSetSchema | undefined {
     const schema = this.schemas?.schemaFor(type);
     if (!schema) return undefined;

@@ -113,7 +113,7 @@ export function readManagers(obj: KubeObject | undefined): ManagerState[] {
 /** The `managedFields` entries of `managers`, shaped and ordered as a real server writes them (fieldSetShape.ts). */
 export function writeManagers(
   managers: ManagerState[],
-  schema?: FieldSetSchema,
+  schemaOf?: (apiVersion: string) => FieldSetSchema | undefined,
 ): ManagedFieldsEntry[] | undefined {
   const out = managers
     .map(m => {
@@ -130,7 +130,9 @@ export function writeManagers(
         fieldsV1: withDotEntries(
           toFieldsV1([...m.paths, ...(history ? m.nodes! : [])]),
           m.operation,
-          schema,
+          // each entry is shaped by the schema of the API it was written through (an events.k8s.io/v1
+          // writer's `regarding` is an atomic ObjectReference there, metadata/07-*)
+          schemaOf?.(m.apiVersion),
           history,
         ),
         ...(m.subresource ? { subresource: m.subresource } : {}),
