@@ -2,6 +2,7 @@ import type { Entity } from '@backstage/catalog-model';
 import {
   summarizePolicyReport,
   type ClusterHealth,
+  type PolicyReport,
   type Run,
   type RunApproval,
   type RunListItem,
@@ -78,6 +79,30 @@ export function listedRun(run: Run): RunListItem {
 }
 
 /** An approval gate awaiting decisions: one of two approvals given. */
+/** An enforce-mode report refused by one error: the `image-tag` rule on Deployment `name` in `shop`. */
+export function refusingReport(
+  name: string,
+  message: string,
+  fix: string,
+): PolicyReport {
+  return {
+    mode: 'enforce',
+    passed: false,
+    blocking: true,
+    summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
+    results: [
+      {
+        ruleId: 'image-tag',
+        severity: 'error',
+        passed: false,
+        object: { kind: 'Deployment', name, namespace: 'shop' },
+        message,
+        fix,
+      },
+    ],
+  };
+}
+
 export function makeApproval(
   overrides: Partial<RunApproval> = {},
 ): RunApproval {

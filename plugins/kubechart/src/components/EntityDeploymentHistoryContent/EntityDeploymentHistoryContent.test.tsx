@@ -7,13 +7,14 @@ import {
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { kubechartApiRef } from '../../api';
-import type { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
+import type { Run } from '@kubechart/plugin-kubechart-common';
 import {
   listedRun,
   makeEntity,
   makeEvent,
   makeRun,
   mockKubechartApi,
+  refusingReport,
 } from '../../testUtils/fixtures';
 import { EntityDeploymentHistoryContent } from './EntityDeploymentHistoryContent';
 
@@ -245,22 +246,11 @@ describe('EntityDeploymentHistoryContent', () => {
 
   it('reads a listed run whole before showing its values, manifest and policy report', async () => {
     const api = mockKubechartApi();
-    const report: PolicyReport = {
-      mode: 'enforce',
-      passed: false,
-      blocking: true,
-      summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
-      results: [
-        {
-          ruleId: 'image-tag',
-          severity: 'error',
-          passed: false,
-          object: { kind: 'Deployment', name: 'web', namespace: 'shop' },
-          message: 'image nginx:latest uses the latest tag',
-          fix: 'pin the image tag',
-        },
-      ],
-    };
+    const report = refusingReport(
+      'web',
+      'image nginx:latest uses the latest tag',
+      'pin the image tag',
+    );
     const refused = makeRun({
       status: 'failed',
       failureReason: 'Refused by the chart policy',
@@ -280,7 +270,9 @@ describe('EntityDeploymentHistoryContent', () => {
     await userEvent.click((await screen.findAllByText('dev / shop / web'))[0]);
     // Until the run is read: a progress bar, not the listed item's missing values.
     expect(await screen.findByTestId('progress')).toBeInTheDocument();
-    expect(screen.queryByTestId('kubechart-run-detail')).not.toBeInTheDocument();
+    expect(
+      screen.queryByTestId('kubechart-run-detail'),
+    ).not.toBeInTheDocument();
     expect(api.getRun).toHaveBeenCalledWith('run-1');
 
     resolveRun(refused);
@@ -292,7 +284,9 @@ describe('EntityDeploymentHistoryContent', () => {
       ).toHaveTextContent('"tag": "latest"'),
     );
     expect(detail).not.toHaveTextContent('This run recorded no values.');
-    await userEvent.click(within(detail).getByRole('tab', { name: 'Manifest' }));
+    await userEvent.click(
+      within(detail).getByRole('tab', { name: 'Manifest' }),
+    );
     await waitFor(() =>
       expect(screen.getByLabelText('Manifest')).toHaveTextContent(
         'kind: Deployment',

@@ -7,7 +7,12 @@ import {
 } from '@backstage/frontend-test-utils';
 import type { PolicyReport } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
-import { makeEvent, makeRun, mockKubechartApi } from '../../testUtils/fixtures';
+import {
+  makeEvent,
+  makeRun,
+  mockKubechartApi,
+  refusingReport,
+} from '../../testUtils/fixtures';
 import { RunDetail } from './RunDetail';
 
 const current = makeRun({ id: 'run-2', helmRevision: 4 });
@@ -116,22 +121,11 @@ describe('RunDetail', () => {
   });
 
   it('shows a refusal first: the broken rule, no stack trace, no Retry, and what was refused', async () => {
-    const report: PolicyReport = {
-      mode: 'enforce',
-      passed: false,
-      blocking: true,
-      summary: { objects: 1, errors: 1, warnings: 0, infos: 0 },
-      results: [
-        {
-          ruleId: 'image-tag',
-          severity: 'error',
-          passed: false,
-          object: { kind: 'Deployment', name: 'risky', namespace: 'shop' },
-          message: 'image nginx:latest is not pinned',
-          fix: 'pin the image to a version or digest',
-        },
-      ],
-    };
+    const report = refusingReport(
+      'risky',
+      'image nginx:latest is not pinned',
+      'pin the image to a version or digest',
+    );
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue({
       ...current,
