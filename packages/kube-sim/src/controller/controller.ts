@@ -509,12 +509,7 @@ export class Controller {
       ),
     ];
     for (const ref of refs) {
-      const [group, version] = ref.apiVersion.includes('/')
-        ? ref.apiVersion.split('/')
-        : ['', ref.apiVersion];
-      const type = this.api.registry.types.find(
-        t => t.group === group && t.version === version && t.kind === ref.kind,
-      );
+      const type = this.api.registry.byApiVersionKind(ref.apiVersion, ref.kind);
       if (!type) continue;
       const ns = type.namespaced ? e.object.metadata.namespace : undefined;
       const owner = this.api.tryGet(type, ns, ref.name);
