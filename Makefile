@@ -47,6 +47,6 @@ test-conformance: bootstrap
 bench: bootstrap postgres
 	@$(ENV) yarn bench
 
-## Page load times in Chromium against the production build, seeded data; not part of `make bench`.
+## Page load times in Chromium against the production build, seeded data (the last part of `make bench`, alone).
 bench-web: bootstrap postgres
 	@$(ENV) yarn bench:web
