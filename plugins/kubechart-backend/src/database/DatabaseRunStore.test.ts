@@ -591,6 +591,16 @@ describe.each(databases.eachSupportedId())(
         expect(listed(id)).toEqual({ ...rest, ...(listed(id).policySummary ? { policySummary: listed(id).policySummary } : {}) });
       }
       expect(listed(ids.refused)).toMatchObject({ status: 'failed', failureReason: 'Refused by the chart policy: 1 error' });
+
+      // The metrics summary names recent failures the same way, without reading their heavy columns.
+      queries.length = 0;
+      knex.on('query', onQuery);
+      const { recentFailures } = await store.summary();
+      knex.off('query', onQuery);
+      expect(recentFailures).toEqual([listed(ids.refused)]);
+      const rowQueries = queries.filter(sql => sql.includes('kubechart_runs') && !/count\(/i.test(sql));
+      expect(rowQueries).toHaveLength(2); // durations, failures
+      for (const q of rowQueries) expect(q).not.toMatch(/\*|values|manifest|policy_report/);
     });
 
     it('fills in the policy summary of existing runs when migrating up', async () => {

@@ -941,10 +941,12 @@ export class DatabaseRunStore implements RunStore {
       .orderBy('finished_at', 'desc')
       .limit(1000)
       .select('started_at', 'finished_at');
-    const failures = await this.db<RunRow>('kubechart_runs')
+    // List columns only: the summary names each failure, it does not need its manifest.
+    const failures: ListRow[] = await this.db<RunRow>('kubechart_runs')
       .where({ status: 'failed' })
       .orderBy('created_at', 'desc')
-      .limit(10);
+      .limit(10)
+      .select(...LIST_COLUMNS);
     return {
       runsByStatus: await group('kubechart_runs', 'status'),
       runsByKind: await group('kubechart_runs', 'kind'),
@@ -952,7 +954,7 @@ export class DatabaseRunStore implements RunStore {
       tenantRunDurations: durations.map(
         d => Number(d.finished_at) - Number(d.started_at),
       ),
-      recentFailures: failures.map(toRun),
+      recentFailures: failures.map(toListItem),
     };
   }
 }

@@ -6,6 +6,7 @@ import type {
   Run,
   RunEvent,
   RunKind,
+  RunListItem,
   RunStatus,
   RunsPage,
   RunTarget,
@@ -232,6 +233,7 @@ export interface RunStore {
     runsByKind: Record<string, number>;
     tenantsByStatus: Record<string, number>;
     tenantRunDurations: number[];
-    recentFailures: Run[];
+    /** The newest failed runs, without values, manifest or policy report. */
+    recentFailures: RunListItem[];
   }>;
 }
