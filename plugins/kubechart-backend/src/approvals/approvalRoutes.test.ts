@@ -114,6 +114,11 @@ describe.each(databases.eachSupportedId())('approval routes on %p', databaseId =
     expect(await list(BOB)).toEqual([id]);
     expect(await list(ALICE)).toEqual([id]); // the requester sees their own open request
     expect(await list(NOBODY)).toEqual([]);
+    // The list carries what the approvals card shows, not the plan's values and manifest: the run page reads those.
+    const [listed] = (await request(server).get('/api/kubechart/approvals').set('Authorization', as(BOB))).body.items;
+    expect(listed).toMatchObject({ id, actor: ALICE, status: 'awaiting-approval', approval: { state: 'awaiting', viewer: { mayDecide: true } } });
+    expect(Object.keys(await seenBy(BOB))).toEqual(expect.arrayContaining(['values', 'manifest']));
+    for (const heavy of ['values', 'manifest', 'policyReport']) expect(listed).not.toHaveProperty(heavy);
 
     const approve = (auth: string, body: unknown) => request(server).post(`/api/kubechart/runs/${id}/approve`).set('Authorization', auth).send(body as object);
     const self = await approve(as(ALICE), { comment: 'mine' });

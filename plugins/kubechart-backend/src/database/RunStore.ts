@@ -163,7 +163,7 @@ export interface RunStore {
   /** Runs whose open gate expired before `now`. */
   findExpiredApprovals(now: Date): Promise<string[]>;
   /** Runs whose gate is open (awaiting decisions or the requester's input), newest first. */
-  listOpenApprovals(limit: number): Promise<Run[]>;
+  listOpenApprovals(limit: number): Promise<RunListItem[]>;
 
   /**
    * Inserts the run and takes every lock key in one transaction. Throws ConflictError naming the

@@ -452,7 +452,7 @@ export class RunEngine {
   }
 
   /** Whether `decider` may approve or reject the run now, and if not, why. */
-  async mayDecide(run: Run, decider: ApprovalDecider): Promise<{ mayDecide: boolean; reason?: string }> {
+  async mayDecide(run: Pick<Run, 'actor' | 'approval'>, decider: ApprovalDecider): Promise<{ mayDecide: boolean; reason?: string }> {
     const approval = run.approval;
     if (!approval) return { mayDecide: false, reason: 'this run needs no approval' };
     if (approval.state !== 'awaiting') return { mayDecide: false, reason: `the approval is ${approval.state}` };

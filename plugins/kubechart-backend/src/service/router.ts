@@ -16,6 +16,7 @@ import {
   MetricsSummary,
   PolicyReport,
   Run,
+  RunListItem,
   Tenant,
   kubechartClustersReadPermission,
   kubechartRunsApprovePermission,
@@ -241,7 +242,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   /** The run with, on an open approval, whether the caller (its decider, when already resolved) may decide on it. */
-  async function withViewer(req: Request, run: Run, resolved?: { decider: ApprovalDecider | undefined }): Promise<Run> {
+  async function withViewer<T extends RunListItem>(req: Request, run: T, resolved?: { decider: ApprovalDecider | undefined }): Promise<T> {
     if (!run.approval) return run;
     const decider = resolved ? resolved.decider : await approvalDecider(req);
     const viewer = decider ? await engine.mayDecide(run, decider) : { mayDecide: false, reason: 'only a signed-in user may decide on approvals' };
@@ -293,7 +294,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const decider = await approvalDecider(req);
     const open = await scopes.filter(scope, await store.listOpenApprovals(200));
-    const items: Run[] = [];
+    const items: RunListItem[] = [];
     for (const run of open) {
       // The caller's groups and permission are read once for the whole list, not once per run.
       const viewed = await withViewer(req, run, { decider });

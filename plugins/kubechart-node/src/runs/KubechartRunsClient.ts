@@ -19,6 +19,7 @@ import type {
   ReleaseSpec,
   Run,
   RunDiff,
+  RunListItem,
   RunEvent,
   RunPreview,
   RunsPage,
@@ -89,8 +90,11 @@ export interface KubechartRunsService {
   executeRun(id: string, request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
   /** Approves or rejects a run awaiting approval, with a required comment (users only; never the requester). */
   decideRun(id: string, decision: 'approve' | 'reject', comment: string, options: { credentials: BackstageCredentials }): Promise<Run>;
-  /** Runs awaiting approval the caller may decide on, and the caller's own open requests. */
-  listApprovals(options: { credentials: BackstageCredentials }): Promise<Run[]>;
+  /**
+   * Runs awaiting approval the caller may decide on, and the caller's own open requests, as list items
+   * (no values, manifest or policy report; {@link KubechartRunsService.getRun} has them).
+   */
+  listApprovals(options: { credentials: BackstageCredentials }): Promise<RunListItem[]>;
   /** Every tenant that exists (deleted tenants are left out). */
   listTenants(options: { credentials: BackstageCredentials }): Promise<Tenant[]>;
   /** Unified diff of values and manifests between two runs the caller may read. */
@@ -184,7 +188,7 @@ export class KubechartRunsClient implements KubechartRunsService {
   }
 
   async listApprovals({ credentials }: { credentials: BackstageCredentials }) {
-    return (await this.request<{ items: Run[] }>('GET', '/approvals', credentials)).items;
+    return (await this.request<{ items: RunListItem[] }>('GET', '/approvals', credentials)).items;
   }
 
   async getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }) {

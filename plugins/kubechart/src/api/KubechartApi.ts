@@ -11,6 +11,7 @@ import type {
   RunEvent,
   RunDrift,
   RunKind,
+  RunListItem,
   RunStatus,
   RunsPage,
   Tenant,
@@ -70,8 +71,11 @@ export interface KubechartApi {
   approveRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
   /** Rejects a run awaiting approval; like {@link KubechartApi.approveRun}. */
   rejectRun(id: string, comment: DecideRunRequest['comment']): Promise<Run>;
-  /** Runs awaiting an approval the caller may give (`GET /approvals`). */
-  listApprovals(): Promise<Run[]>;
+  /**
+   * Runs awaiting an approval the caller may give, or that the caller asked for (`GET /approvals`),
+   * as list items: without values, manifest or policy report ({@link KubechartApi.getRun} has them).
+   */
+  listApprovals(): Promise<RunListItem[]>;
   listClusters(): Promise<ClusterSummary[]>;
   /**
    * Health of one cluster. An unreachable cluster resolves to a health of status `error`

@@ -11,6 +11,7 @@ import type {
   RunDiff,
   RunDrift,
   RunEvent,
+  RunListItem,
   RunsPage,
   Tenant,
   TenantHealth,
@@ -95,8 +96,8 @@ export class KubechartClient implements KubechartApi {
     return this.decide(id, 'reject', { comment });
   }
 
-  async listApprovals(): Promise<Run[]> {
-    return unwrapList(await this.request<ListBody<Run>>('/approvals'));
+  async listApprovals(): Promise<RunListItem[]> {
+    return unwrapList(await this.request<ListBody<RunListItem>>('/approvals'));
   }
 
   async listClusters(): Promise<ClusterSummary[]> {

@@ -10,7 +10,7 @@ import {
   TableColumn,
 } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import { runPagePath, type Run } from '@kubechart/plugin-kubechart-common';
+import { runPagePath, type RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useApprovals, useNow } from '../../hooks';
 import {
@@ -22,7 +22,7 @@ import {
 import { approvalCount } from '../../lib/approval';
 import { useStatusLabel } from '../RunStatus';
 
-function mayDecide(run: Run): boolean {
+function mayDecide(run: RunListItem): boolean {
   return run.approval?.viewer?.mayDecide === true;
 }
 
@@ -63,7 +63,7 @@ export function ApprovalsList() {
   }
 
   // A run's own page opens every run, also a tenant's whose entity is created once it applied.
-  const runLink = (run: Run) => runPagePath(run.id);
+  const runLink = (run: RunListItem) => runPagePath(run.id);
 
   const expires = (iso: string | undefined) => {
     const r = relativeTime(iso, now);
@@ -75,7 +75,7 @@ export function ApprovalsList() {
       : t('approval.inFuture', { duration: r.age });
   };
 
-  const columns: TableColumn<Run>[] = [
+  const columns: TableColumn<RunListItem>[] = [
     {
       title: t('approvals.columns.yourPart'),
       render: run =>
@@ -129,7 +129,7 @@ export function ApprovalsList() {
   ];
 
   return (
-    <Table<Run>
+    <Table<RunListItem>
       columns={columns}
       data={rows}
       options={{
