@@ -1,7 +1,11 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
-import { DatabaseAuditStore, rarestWord } from './DatabaseAuditStore';
+import {
+  caseInsensitiveLike,
+  DatabaseAuditStore,
+  rarestWord,
+} from './DatabaseAuditStore';
 import { hashRow, postgresHashExpression, storedHashMatches } from './chain';
 import { encodeCursor } from './cursor';
 import { inputToRow } from './rows';
@@ -420,6 +424,10 @@ describe.each(databases.eachSupportedId())(
       expect(await all({ q: '"n":17,' })).toEqual([17]);
       // no word of 3 characters: the walk
       expect(await all({ q: 'c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+      // text without letters (matched with LIKE), beside letters of either case
+      expect(await all({ q: '/4' })).toEqual([49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 4]);
+      expect(await all({ q: ':17,' })).toEqual([17]);
+      expect(await all({ q: '% U' })).toEqual([61]);
     });
 
     it('walks a bounded range of events per search request; paging still finds every match', async () => {
@@ -700,6 +708,19 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       }
     },
   );
+});
+
+describe('caseInsensitiveLike', () => {
+  it('uses LIKE only for ASCII text without letters', () => {
+    expect(caseInsensitiveLike('-123')).toBe('LIKE');
+    expect(caseInsensitiveLike(':123457,')).toBe('LIKE');
+    expect(caseInsensitiveLike('"index":0,')).toBe('ILIKE');
+    expect(caseInsensitiveLike('team-7')).toBe('ILIKE');
+    expect(caseInsensitiveLike('Z')).toBe('ILIKE');
+    // no case mapping of any letter may reach or leave these: left to ILIKE
+    expect(caseInsensitiveLike('-ǅ1')).toBe('ILIKE');
+    expect(caseInsensitiveLike('\u212a')).toBe('ILIKE');
+  });
 });
 
 describe('rarestWord', () => {

@@ -230,6 +230,17 @@ function isSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdfff;
 }
 
+/**
+ * The operator matching `text` case-insensitively: `LIKE` when `text` is ASCII without letters
+ * (`-123`, `:123457,`), which no case mapping turns into or out of, so `LIKE` finds exactly what
+ * `ILIKE` finds without lower-casing each candidate's whole search text (≈60% of the trigram
+ * index plan's recheck time at 1M events); `ILIKE` otherwise. pg_trgm reads the same trigrams
+ * for both.
+ */
+export function caseInsensitiveLike(text: string): 'LIKE' | 'ILIKE' {
+  return /^[^A-Za-z\u0080-\uffff]*$/.test(text) ? 'LIKE' : 'ILIKE';
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
@@ -798,12 +809,14 @@ export class DatabaseAuditStore implements AuditStore {
             );
             const hits = scoped(tx)
               .select('seq')
-              .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [
-                `%${escapeLike(rarest.text)}%`,
-              ])
-              .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [
-                pattern,
-              ]);
+              .whereRaw(
+                `${PG_SEARCH_TEXT} ${caseInsensitiveLike(rarest.text)} ? ESCAPE '\\'`,
+                [`%${escapeLike(rarest.text)}%`],
+              )
+              .whereRaw(
+                `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
+                [pattern],
+              );
             // materialized: the candidates come from the index, never from a primary key walk
             // that a rare text would take to the oldest event
             return tx
@@ -844,7 +857,10 @@ export class DatabaseAuditStore implements AuditStore {
       const start = Math.min(before ?? Infinity, Number(head.last_seq) + 1);
       const floor = start - this.#searchWalkSpan;
       const rows: EventRow[] = await scoped(tx)
-        .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern])
+        .whereRaw(
+          `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
+          [pattern],
+        )
         .where('seq', '>=', floor)
         .orderBy('seq', 'desc')
         .limit(limit);
