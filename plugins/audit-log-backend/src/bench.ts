@@ -334,7 +334,7 @@ async function benchQueries(knex: Knex, total: number, baseMs: number) {
     await knex.transaction(async tx => {
       for (const { sql, bindings } of captured) {
         if (/set_config\(/i.test(sql)) {
-          await tx.raw(sql);
+          await tx.raw(sql.replace(/\$\d+/g, '?'), bindings as Knex.RawBinding[]);
           continue;
         }
         if (!/^\s*(select|with)\s/i.test(sql)) continue;
