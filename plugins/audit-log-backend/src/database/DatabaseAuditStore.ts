@@ -241,6 +241,20 @@ export function caseInsensitiveLike(text: string): 'LIKE' | 'ILIKE' {
   return /^[^A-Za-z\u0080-\uffff]*$/.test(text) ? 'LIKE' : 'ILIKE';
 }
 
+/**
+ * The cursor of the page after `items`: below its last item when more rows were found than fit,
+ * else below the range a bounded search stopped at, if it stopped before the oldest event.
+ */
+function nextCursorOf(
+  items: AuditEvent[],
+  more: boolean,
+  continueBelow: number | undefined,
+): string | undefined {
+  if (more) return encodeCursor(items[items.length - 1].seq);
+  if (continueBelow !== undefined) return encodeCursor(continueBelow);
+  return undefined;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
@@ -394,12 +408,7 @@ export class DatabaseAuditStore implements AuditStore {
     const items = rows.slice(0, limit).map(rowToEvent);
     return {
       items,
-      nextCursor:
-        rows.length > limit
-          ? encodeCursor(items[items.length - 1].seq)
-          : continueBelow !== undefined
-          ? encodeCursor(continueBelow)
-          : undefined,
+      nextCursor: nextCursorOf(items, rows.length > limit, continueBelow),
     };
   }
 
