@@ -596,6 +596,46 @@ describe.each(databases.eachSupportedId())(
 
 describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
   it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
+    'answers a search whose trigram plan runs past its time with the bounded walk (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex, {
+        searchWalkSpan: 10,
+        searchIndexTimeoutMs: 200,
+      });
+      await store.append(events(1, 40));
+      // a rare text: the trigram plan finds a full page at once
+      const rare = { q: '/api/x/1', limit: 5 };
+      expect((await store.query(rare)).items.map(e => e.seq)).toEqual([19, 18, 17, 16, 15]);
+      // the table locked for a second: the trigram plan is cancelled after 200 ms, and the walk
+      // (waiting for the lock) finds nothing among the newest 10 events, so says where to go on
+      // (from a pool of its own: the store's pool may hold one connection)
+      const other = require('knex')({
+        client: 'pg',
+        connection: knex.client.config.connection,
+        pool: { min: 0, max: 1 },
+      }) as Knex;
+      try {
+        const locker = await other.transaction();
+        await locker.raw('LOCK TABLE audit_log_events IN ACCESS EXCLUSIVE MODE');
+        const released = new Promise(resolve => setTimeout(resolve, 1000)).then(() =>
+          locker.commit(),
+        );
+        const page = await store.query(rare);
+        await released;
+        expect(page.items).toEqual([]);
+        expect(page.nextCursor).toBe(encodeCursor(31));
+        // the lock gone, the next page comes from the trigram plan again
+        const next = await store.query({ ...rare, cursor: page.nextCursor });
+        expect(next.items.map(e => e.seq)).toEqual([19, 18, 17, 16, 15]);
+      } finally {
+        await other.destroy();
+      }
+    },
+  );
+
+  it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
     'hashes on the server exactly like in JavaScript (%p)',
     async databaseId => {
       const knex = await databases.init(databaseId);

@@ -293,14 +293,21 @@ export class DatabaseAuditStore implements AuditStore {
 
   readonly #verifyBatchSize: number;
   readonly #searchWalkSpan: number;
+  readonly #searchIndexTimeoutMs: number;
 
   constructor(
     db: Knex,
-    options?: { verifyBatchSize?: number; searchWalkSpan?: number },
+    options?: {
+      verifyBatchSize?: number;
+      searchWalkSpan?: number;
+      searchIndexTimeoutMs?: number;
+    },
   ) {
     this.#db = db;
     this.#verifyBatchSize = options?.verifyBatchSize ?? VERIFY_BATCH;
     this.#searchWalkSpan = options?.searchWalkSpan ?? SEARCH_WALK_SPAN;
+    this.#searchIndexTimeoutMs =
+      options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
     this.#isPostgres = db.client.config.client === 'pg';
   }
 
@@ -815,7 +822,7 @@ export class DatabaseAuditStore implements AuditStore {
               `SELECT set_config('enable_seqscan', 'off', true),
                       set_config('max_parallel_workers_per_gather', '0', true),
                       set_config('statement_timeout', ?, true)`,
-              [String(SEARCH_INDEX_TIMEOUT_MS)],
+              [String(this.#searchIndexTimeoutMs)],
             );
             // the candidates whose text holds the key (from the index, never from a primary key
             // walk that a rare text would take to the oldest event) ...
