@@ -8,8 +8,12 @@
  *   AUDIT_BENCH_EVENTS   size of the large chain (default 1000000)
  *   AUDIT_BENCH_APPEND   events appended by the 8 writers (default 80000)
  *   AUDIT_BENCH_WITHOUT_SEARCH_INDEX=1  drop the free-text (pg_trgm) index first, to compare
+ *   AUDIT_BENCH_DB       a database to keep: created, filled and left in place when missing; when it
+ *                        holds events already, appending, loading and verifying are skipped and only
+ *                        the queries run over what it holds (so two versions of the store can be
+ *                        measured on the same events without seeding 1M twice). Drop it by hand.
  *
- * A scratch database is created and dropped.
+ * Without AUDIT_BENCH_DB a scratch database is created and dropped.
  */
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
@@ -22,7 +26,9 @@ import { pick } from './benchPick';
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
 const TOTAL = Number(process.env.AUDIT_BENCH_EVENTS ?? 1_000_000);
 const APPEND_TOTAL = Number(process.env.AUDIT_BENCH_APPEND ?? 80_000);
-const WITHOUT_SEARCH_INDEX = process.env.AUDIT_BENCH_WITHOUT_SEARCH_INDEX === '1';
+const WITHOUT_SEARCH_INDEX =
+  process.env.AUDIT_BENCH_WITHOUT_SEARCH_INDEX === '1';
+const KEPT_DB = process.env.AUDIT_BENCH_DB;
 const WRITERS = 8;
 
 const PLUGINS = [
@@ -178,17 +184,216 @@ async function benchAppend(dbName: string) {
   return { seconds, written, dropped, verify, latencies };
 }
 
+/** Filtered and free-text queries over the `total` events of `knex`, the oldest loaded at `baseMs`. */
+async function benchQueries(knex: Knex, total: number, baseMs: number) {
+  const store = new DatabaseAuditStore(knex);
+  // 4. Filtered queries (first page of 50, newest first)
+  const kinds: Array<{
+    name: string;
+    make: (i: number) => Parameters<DatabaseAuditStore['query']>[0];
+  }> = [
+    {
+      name: 'plugin + eventId',
+      make: i => ({
+        plugin: PLUGINS[i % PLUGINS.length],
+        eventId: EVENT_IDS[(i * 3) % EVENT_IDS.length],
+      }),
+    },
+    { name: 'actor', make: i => ({ actor: `user:default/user-${i % 50}` }) },
+    {
+      name: 'entity ref',
+      make: i => ({
+        entityRef: `component:default/service-${(i * 37) % 1000}`,
+      }),
+    },
+    {
+      name: 'severity + status',
+      make: i => ({
+        severity: ['high', 'critical'],
+        status: [(['initiated', 'succeeded', 'failed'] as const)[i % 3]],
+      }),
+    },
+    { name: 'critical only', make: () => ({ severity: ['critical'] }) },
+    {
+      name: 'target (task)',
+      make: i => ({ target: `task:${(i * 997) % total}` }),
+    },
+    {
+      name: 'time range + plugin',
+      make: i => {
+        const from = baseMs + ((i * 7919) % total) * SPACING_MS;
+        return {
+          plugin: PLUGINS[i % PLUGINS.length],
+          from: new Date(from).toISOString(),
+          to: new Date(from + 3600_000).toISOString(),
+        };
+      },
+    },
+  ];
+  const ROUNDS = 40;
+  const all: number[] = [];
+  console.log(
+    `## Filtered queries over ${fmt(
+      total,
+    )} events (page of 50, ${ROUNDS} runs per kind)`,
+  );
+  for (const kind of kinds) {
+    const times: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const t0 = process.hrtime.bigint();
+      await store.query({ ...kind.make(i), limit: 50 });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    all.push(...times);
+    console.log(
+      `${kind.name.padEnd(22)} p50 ${fmt(percentile(times, 50), 1).padStart(
+        7,
+      )} ms   p95 ${fmt(percentile(times, 95), 1).padStart(7)} ms`,
+    );
+  }
+  all.sort((a, b) => a - b);
+  const p95 = percentile(all, 95);
+  console.log(
+    `all filtered queries   p95 ${fmt(p95, 1)} ms  (target < 100 ms: ${fmt(
+      100 / p95,
+      1,
+    )}× headroom; ${load()})`,
+  );
+
+  // 5. Free text (q): a case-insensitive substring over actor, plugin, event, targets, path,
+  // meta and error, through the pg_trgm index (migration 20261203000000_search_index).
+  const searches: Array<{ name: string; make: (i: number) => string }> = [
+    {
+      name: 'entity (~1,000 hits)',
+      make: i => `service-${100 + ((i * 37) % 900)}`,
+    },
+    {
+      name: 'meta value (1 hit)',
+      make: i => `"index":${(i * 104729) % total},`,
+    },
+    { name: 'namespace (~25k hits)', make: i => `team-${i % 40}` },
+    { name: 'no hit', make: i => `nothing-like-${i}` },
+  ];
+  const allText: number[] = [];
+  console.log(
+    `\n## Free-text search over ${fmt(
+      total,
+    )} events (page of 50, ${ROUNDS} runs per kind)`,
+  );
+  for (const search of searches) {
+    const times: number[] = [];
+    // the slowest query of the kind: p95 of 40 hides one pathological text (and the first
+    // query of the run, which also loads the store's sample of the newest events)
+    let slowest = { ms: 0, q: '', items: 0, cut: false };
+    for (let i = 0; i < ROUNDS; i++) {
+      const q = search.make(i);
+      const t0 = process.hrtime.bigint();
+      const page = await store.query({ q, limit: 50 });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      times.push(ms);
+      if (ms > slowest.ms) {
+        // cut: a page shorter than asked that still has a cursor (the search stopped early)
+        const cut = page.items.length < 50 && page.nextCursor !== undefined;
+        slowest = { ms, q, items: page.items.length, cut };
+      }
+    }
+    times.sort((a, b) => a - b);
+    allText.push(...times);
+    console.log(
+      `${search.name.padEnd(22)} p50 ${fmt(percentile(times, 50), 1).padStart(
+        7,
+      )} ms   p95 ${fmt(percentile(times, 95), 1).padStart(7)} ms   max ${fmt(
+        slowest.ms,
+        1,
+      ).padStart(7)} ms (${JSON.stringify(slowest.q)}: ${slowest.items} hits${
+        slowest.cut ? ', page cut short with a cursor' : ''
+      })`,
+    );
+  }
+  allText.sort((a, b) => a - b);
+  const textP95 = percentile(allText, 95);
+  console.log(
+    `all free-text searches p95 ${fmt(
+      textP95,
+      1,
+    )} ms  (target < 20 ms: ratio ${fmt(textP95 / 20, 2)}; ${load()})`,
+  );
+  console.log(
+    '\n### What each kind of search does (EXPLAIN ANALYZE of its first query)',
+  );
+  for (const search of searches) {
+    const captured: Array<{ sql: string; bindings: unknown[] }> = [];
+    const capture = (q: { sql: string; bindings: unknown[] }) =>
+      captured.push(q);
+    knex.on('query', capture);
+    await store.query({ q: search.make(0), limit: 50 });
+    knex.off('query', capture);
+    // the search's own planner settings (set_config, local to its transaction) apply to its
+    // EXPLAIN too; BEGIN/COMMIT are knex's
+    await knex.transaction(async tx => {
+      for (const { sql, bindings } of captured) {
+        if (/set_config\(/i.test(sql)) {
+          await tx.raw(sql.replace(/\$\d+/g, '?'), bindings as Knex.RawBinding[]);
+          continue;
+        }
+        if (!/^\s*(select|with)\s/i.test(sql)) continue;
+        const { rows } = await tx.raw(
+          `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
+          bindings as Knex.RawBinding[],
+        );
+        console.log(`${search.name}:`);
+        for (const row of rows) {
+          const line: string = row['QUERY PLAN'];
+          console.log(
+            `  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`,
+          );
+        }
+      }
+    });
+  }
+}
+
 async function main() {
   const admin = knexFactory({
     client: 'pg',
     connection: PG,
     pool: { min: 0, max: 1 },
   });
-  const dbName = `audit_log_bench_${Date.now()}`;
-  await admin.raw('CREATE DATABASE ??', [dbName]);
+  const dbName = KEPT_DB ?? `audit_log_bench_${Date.now()}`;
+  const exists =
+    KEPT_DB !== undefined &&
+    (await admin.raw('SELECT 1 FROM pg_database WHERE datname = ?', [KEPT_DB]))
+      .rows.length > 0;
+  if (!exists) {
+    await admin.raw('CREATE DATABASE ??', [dbName]);
+  }
   const knex = connect(dbName, 4);
   try {
     await DatabaseAuditStore.runMigrations(knex);
+    const held = exists
+      ? Number(
+          (await knex('audit_log_events').max({ n: 'seq' }).first())?.n ?? 0,
+        )
+      : 0;
+    if (held > 0) {
+      // a kept database: its events are measured as they are, nothing is written
+      console.log(
+        `# Audit log benchmark (PostgreSQL, kept database ${dbName}, ${fmt(
+          held,
+        )} events): queries only\n`,
+      );
+      // the loaded event i occurred at baseMs + i × SPACING_MS; the last one is i = held - 1
+      const last = await knex('audit_log_events')
+        .where({ seq: held })
+        .first('occurred_at');
+      await benchQueries(
+        knex,
+        held,
+        new Date(last.occurred_at).getTime() - (held - 1) * SPACING_MS,
+      );
+      return;
+    }
     if (WITHOUT_SEARCH_INDEX) {
       // For comparison only: what appends and search cost without the trigram index.
       await knex.raw('DROP INDEX IF EXISTS audit_log_events_search_idx');
@@ -214,7 +419,9 @@ async function main() {
     );
     console.log(`elapsed:               ${fmt(append.seconds, 2)} s`);
     console.log(
-      `throughput:            ${fmt(rate)} events/s  (target ≥ 50,000: ratio ${fmt(
+      `throughput:            ${fmt(
+        rate,
+      )} events/s  (target ≥ 50,000: ratio ${fmt(
         rate / 50_000,
         2,
       )}; ${load()})`,
@@ -245,11 +452,17 @@ async function main() {
     // 1b. What PostgreSQL alone takes to store those rows (no chain, no lock, no JavaScript): one
     // INSERT … SELECT of the appended rows into a copy of the table, with all its indexes, without
     // the trigram index, and without any index. Context for the append figure, not a target.
-    console.log('## PostgreSQL alone: one INSERT … SELECT of the same rows into a copy of the table');
+    console.log(
+      '## PostgreSQL alone: one INSERT … SELECT of the same rows into a copy of the table',
+    );
     const floorRows = Number(
       (await knex('audit_log_events').count({ n: '*' }).first())?.n ?? 0,
     );
-    for (const variant of ['all indexes', 'without the trigram index', 'no index'] as const) {
+    for (const variant of [
+      'all indexes',
+      'without the trigram index',
+      'no index',
+    ] as const) {
       await knex.raw('DROP TABLE IF EXISTS audit_log_events_floor');
       await knex.raw(
         `CREATE TABLE audit_log_events_floor (LIKE audit_log_events${
@@ -260,13 +473,18 @@ async function main() {
         const { rows } = await knex.raw(
           `SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log_events_floor' AND indexdef ILIKE '%gin%'`,
         );
-        for (const { indexname } of rows) await knex.raw('DROP INDEX ??', [indexname]);
+        for (const { indexname } of rows)
+          await knex.raw('DROP INDEX ??', [indexname]);
       }
       const t0 = process.hrtime.bigint();
-      await knex.raw('INSERT INTO audit_log_events_floor SELECT * FROM audit_log_events');
+      await knex.raw(
+        'INSERT INTO audit_log_events_floor SELECT * FROM audit_log_events',
+      );
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       console.log(
-        `${variant.padEnd(26)} ${fmt(floorRows / s)} rows/s (${fmt(floorRows)} rows in ${fmt(s, 2)} s; ${load()})`,
+        `${variant.padEnd(26)} ${fmt(floorRows / s)} rows/s (${fmt(
+          floorRows,
+        )} rows in ${fmt(s, 2)} s; ${load()})`,
       );
     }
     await knex.raw('DROP TABLE IF EXISTS audit_log_events_floor');
@@ -306,7 +524,10 @@ async function main() {
       }`,
     );
     console.log(
-      `elapsed:               ${fmt(verifySeconds, 2)} s  (target < 1.5 s at 1M: ratio ${fmt(
+      `elapsed:               ${fmt(
+        verifySeconds,
+        2,
+      )} s  (target < 1.5 s at 1M: ratio ${fmt(
         verifySeconds / 1.5,
         2,
       )}; ${load()})`,
@@ -323,9 +544,21 @@ async function main() {
     // canonical JSON, as events stored before migration 20261204000000 are verified). Context for
     // the verify figure (which must also check the columns and the links), not a target.
     const hashedColumns = `prev_hash || seq::text || occurred_at::text || ${[
-      'actor', 'plugin_id', 'event_id', 'severity', 'status', 'target_entity_ref', 'target_cluster',
-      'target_namespace', 'target_resource', 'request_method', 'request_path', 'request_ip',
-      'request_user_agent', 'meta', 'error',
+      'actor',
+      'plugin_id',
+      'event_id',
+      'severity',
+      'status',
+      'target_entity_ref',
+      'target_cluster',
+      'target_namespace',
+      'target_resource',
+      'request_method',
+      'request_path',
+      'request_ip',
+      'request_user_agent',
+      'meta',
+      'error',
     ]
       .map(c => `coalesce(${c}, '')`)
       .join(' || ')}`;
@@ -337,11 +570,15 @@ async function main() {
       ],
       [
         'scan + v1 hash (canonical JSON)',
-        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(1)}`,
+        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(
+          1,
+        )}`,
       ],
       [
         'scan + v2 hash (length-prefixed)',
-        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(2)}`,
+        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(
+          2,
+        )}`,
       ],
     ]) {
       const t0 = process.hrtime.bigint();
@@ -351,146 +588,12 @@ async function main() {
     }
     console.log('');
 
-    // 4. Filtered queries (first page of 50, newest first)
-    const kinds: Array<{
-      name: string;
-      make: (i: number) => Parameters<DatabaseAuditStore['query']>[0];
-    }> = [
-      {
-        name: 'plugin + eventId',
-        make: i => ({
-          plugin: PLUGINS[i % PLUGINS.length],
-          eventId: EVENT_IDS[(i * 3) % EVENT_IDS.length],
-        }),
-      },
-      { name: 'actor', make: i => ({ actor: `user:default/user-${i % 50}` }) },
-      {
-        name: 'entity ref',
-        make: i => ({
-          entityRef: `component:default/service-${(i * 37) % 1000}`,
-        }),
-      },
-      {
-        name: 'severity + status',
-        make: i => ({
-          severity: ['high', 'critical'],
-          status: [(['initiated', 'succeeded', 'failed'] as const)[i % 3]],
-        }),
-      },
-      { name: 'critical only', make: () => ({ severity: ['critical'] }) },
-      {
-        name: 'target (task)',
-        make: i => ({ target: `task:${(i * 997) % TOTAL}` }),
-      },
-      {
-        name: 'time range + plugin',
-        make: i => {
-          const from = baseMs + ((i * 7919) % TOTAL) * SPACING_MS;
-          return {
-            plugin: PLUGINS[i % PLUGINS.length],
-            from: new Date(from).toISOString(),
-            to: new Date(from + 3600_000).toISOString(),
-          };
-        },
-      },
-    ];
-    const ROUNDS = 40;
-    const all: number[] = [];
-    console.log(
-      `## Filtered queries over ${fmt(
-        TOTAL,
-      )} events (page of 50, ${ROUNDS} runs per kind)`,
-    );
-    for (const kind of kinds) {
-      const times: number[] = [];
-      for (let i = 0; i < ROUNDS; i++) {
-        const t0 = process.hrtime.bigint();
-        await store.query({ ...kind.make(i), limit: 50 });
-        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-      times.sort((a, b) => a - b);
-      all.push(...times);
-      console.log(
-        `${kind.name.padEnd(22)} p50 ${fmt(percentile(times, 50), 1).padStart(
-          7,
-        )} ms   p95 ${fmt(percentile(times, 95), 1).padStart(7)} ms`,
-      );
-    }
-    all.sort((a, b) => a - b);
-    const p95 = percentile(all, 95);
-    console.log(
-      `all filtered queries   p95 ${fmt(p95, 1)} ms  (target < 100 ms: ${fmt(
-        100 / p95,
-        1,
-      )}× headroom; ${load()})`,
-    );
-
-    // 5. Free text (q): a case-insensitive substring over actor, plugin, event, targets, path,
-    // meta and error, through the pg_trgm index (migration 20261203000000_search_index).
-    const searches: Array<{ name: string; make: (i: number) => string }> = [
-      { name: 'entity (~1,000 hits)', make: i => `service-${100 + ((i * 37) % 900)}` },
-      { name: 'meta value (1 hit)', make: i => `"index":${(i * 104729) % TOTAL},` },
-      { name: 'namespace (~25k hits)', make: i => `team-${i % 40}` },
-      { name: 'no hit', make: i => `nothing-like-${i}` },
-    ];
-    const allText: number[] = [];
-    console.log(
-      `\n## Free-text search over ${fmt(TOTAL)} events (page of 50, ${ROUNDS} runs per kind)`,
-    );
-    for (const search of searches) {
-      const times: number[] = [];
-      for (let i = 0; i < ROUNDS; i++) {
-        const t0 = process.hrtime.bigint();
-        await store.query({ q: search.make(i), limit: 50 });
-        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-      times.sort((a, b) => a - b);
-      allText.push(...times);
-      console.log(
-        `${search.name.padEnd(22)} p50 ${fmt(percentile(times, 50), 1).padStart(
-          7,
-        )} ms   p95 ${fmt(percentile(times, 95), 1).padStart(7)} ms`,
-      );
-    }
-    allText.sort((a, b) => a - b);
-    const textP95 = percentile(allText, 95);
-    console.log(
-      `all free-text searches p95 ${fmt(textP95, 1)} ms  (target < 20 ms: ratio ${fmt(
-        textP95 / 20,
-        2,
-      )}; ${load()})`,
-    );
-    console.log('\n### What each kind of search does (EXPLAIN ANALYZE of its first query)');
-    for (const search of searches) {
-      const captured: Array<{ sql: string; bindings: unknown[] }> = [];
-      const capture = (q: { sql: string; bindings: unknown[] }) => captured.push(q);
-      knex.on('query', capture);
-      await store.query({ q: search.make(0), limit: 50 });
-      knex.off('query', capture);
-      // the search's own planner settings (set_config, local to its transaction) apply to its
-      // EXPLAIN too; BEGIN/COMMIT are knex's
-      await knex.transaction(async tx => {
-        for (const { sql, bindings } of captured) {
-          if (/set_config\(/i.test(sql)) {
-              await tx.raw(sql);
-            continue;
-          }
-          if (!/^\s*(select|with)\s/i.test(sql)) continue;
-          const { rows } = await tx.raw(
-            `EXPLAIN (ANALYZE, BUFFERS) ${sql.replace(/\$\d+/g, '?')}`,
-            bindings as Knex.RawBinding[],
-          );
-          console.log(`${search.name}:`);
-          for (const row of rows) {
-            const line: string = row['QUERY PLAN'];
-            console.log(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`);
-          }
-        }
-      });
-    }
+    await benchQueries(knex, TOTAL, baseMs);
   } finally {
     await knex.destroy();
-    await admin.raw('DROP DATABASE IF EXISTS ??', [dbName]);
+    if (!KEPT_DB) {
+      await admin.raw('DROP DATABASE IF EXISTS ??', [dbName]);
+    }
     await admin.destroy();
   }
 }

@@ -41,6 +41,10 @@ export const auditLogTranslationRef = createTranslationRef({
       older: 'Older',
       emptyTitle: 'No audit events',
       emptyDescription: 'No event matches these filters yet.',
+      partialTitle: 'No match among the events searched so far',
+      partialDescription:
+        'Each request looks through a bounded part of the trail, newest first. Older events have not been searched yet.',
+      searchOlder: 'Search older events',
       gap: 'Gap in the trail: {{message}}',
     },
     details: {

@@ -1,8 +1,13 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
-import { DatabaseAuditStore, rarestWord } from './DatabaseAuditStore';
+import {
+  caseInsensitiveLike,
+  DatabaseAuditStore,
+  rarestWord,
+} from './DatabaseAuditStore';
 import { hashRow, postgresHashExpression, storedHashMatches } from './chain';
+import { encodeCursor } from './cursor';
 import { inputToRow } from './rows';
 
 jest.setTimeout(60_000);
@@ -419,6 +424,43 @@ describe.each(databases.eachSupportedId())(
       expect(await all({ q: '"n":17,' })).toEqual([17]);
       // no word of 3 characters: the walk
       expect(await all({ q: 'c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+      // text without letters (matched with LIKE), beside letters of either case
+      expect(await all({ q: '/4' })).toEqual([49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 4]);
+      expect(await all({ q: ':17,' })).toEqual([17]);
+      expect(await all({ q: '% U' })).toEqual([61]);
+    });
+
+    it('walks a bounded range of events per search request; paging still finds every match', async () => {
+      // PostgreSQL walks at most 10 sequence numbers per request here: a common text gives short
+      // pages, a text only in old events empty ones, each with a cursor to go on from. SQLite
+      // answers from its FTS table in one go.
+      const isPostgres = databaseId === 'POSTGRES_15';
+      const bounded = new DatabaseAuditStore(knex, { searchWalkSpan: 10 });
+      await bounded.append(events(1, 60));
+      await bounded.append([event(61, { error: 'quota 100% used' })]);
+      await bounded.prune({ before: new Date(event(3).occurredAt) });
+      const all = async (q: string) => {
+        const pages: number[][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await bounded.query({ q, limit: 7, cursor });
+          pages.push(page.items.map(e => e.seq));
+          cursor = page.nextCursor;
+        } while (cursor && pages.length < 100);
+        return pages;
+      };
+      const scaffolder = await all('SCAFFOLDER');
+      expect(scaffolder.flat()).toEqual(
+        [60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3],
+      );
+      expect(scaffolder[0]).toEqual(isPostgres ? [60, 57, 54] : [60, 57, 54, 51, 48, 45, 42]);
+      // no word of 3 characters: the walk; nothing among the newest 10 events
+      const c4 = await all('c4');
+      expect(c4.flat()).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+      expect(c4[0]).toEqual(isPostgres ? [] : [49, 47, 46, 44, 43, 41, 40]);
+      // the walk stops at the oldest event kept: no cursor past it
+      expect(c4.length).toBe(isPostgres ? 6 : 2);
+      expect((await bounded.query({ q: 'c4', cursor: encodeCursor(5), limit: 7 })).nextCursor).toBeUndefined();
     });
 
     it('indexes the events stored before the search index existed', async () => {
@@ -554,6 +596,46 @@ describe.each(databases.eachSupportedId())(
 
 describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
   it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
+    'answers a search whose trigram plan runs past its time with the bounded walk (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex, {
+        searchWalkSpan: 10,
+        searchIndexTimeoutMs: 200,
+      });
+      await store.append(events(1, 40));
+      // a rare text: the trigram plan finds a full page at once
+      const rare = { q: '/api/x/1', limit: 5 };
+      expect((await store.query(rare)).items.map(e => e.seq)).toEqual([19, 18, 17, 16, 15]);
+      // the table locked for a second: the trigram plan is cancelled after 200 ms, and the walk
+      // (waiting for the lock) finds nothing among the newest 10 events, so says where to go on
+      // (from a pool of its own: the store's pool may hold one connection)
+      const other = require('knex')({
+        client: 'pg',
+        connection: knex.client.config.connection,
+        pool: { min: 0, max: 1 },
+      }) as Knex;
+      try {
+        const locker = await other.transaction();
+        await locker.raw('LOCK TABLE audit_log_events IN ACCESS EXCLUSIVE MODE');
+        const released = new Promise(resolve => setTimeout(resolve, 1000)).then(() =>
+          locker.commit(),
+        );
+        const page = await store.query(rare);
+        await released;
+        expect(page.items).toEqual([]);
+        expect(page.nextCursor).toBe(encodeCursor(31));
+        // the lock gone, the next page comes from the trigram plan again
+        const next = await store.query({ ...rare, cursor: page.nextCursor });
+        expect(next.items.map(e => e.seq)).toEqual([19, 18, 17, 16, 15]);
+      } finally {
+        await other.destroy();
+      }
+    },
+  );
+
+  it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
     'hashes on the server exactly like in JavaScript (%p)',
     async databaseId => {
       const knex = await databases.init(databaseId);
@@ -666,6 +748,19 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       }
     },
   );
+});
+
+describe('caseInsensitiveLike', () => {
+  it('uses LIKE only for ASCII text without letters', () => {
+    expect(caseInsensitiveLike('-123')).toBe('LIKE');
+    expect(caseInsensitiveLike(':123457,')).toBe('LIKE');
+    expect(caseInsensitiveLike('"index":0,')).toBe('ILIKE');
+    expect(caseInsensitiveLike('team-7')).toBe('ILIKE');
+    expect(caseInsensitiveLike('Z')).toBe('ILIKE');
+    // no case mapping of any letter may reach or leave these: left to ILIKE
+    expect(caseInsensitiveLike('-ǅ1')).toBe('ILIKE');
+    expect(caseInsensitiveLike('\u212a')).toBe('ILIKE');
+  });
 });
 
 describe('rarestWord', () => {

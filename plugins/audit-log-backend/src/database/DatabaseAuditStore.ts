@@ -159,6 +159,26 @@ const COMMON_HITS = 20;
  */
 const KEY_MAX_HITS = 100;
 
+/**
+ * Most events (a range of sequence numbers) one search request walks newest first: ≈20–35 ms
+ * of matching at 4–7 µs an event, as many as an entity-scoped reader examines. A text common
+ * among the newest events may be rare further back, and a text the trigram index cannot narrow
+ * (every word of it common, `"index":0,`) has no fast plan at all; either would otherwise walk
+ * the whole trail in one request (2.4 s at 1M). A page is then cut short, even empty, with a
+ * cursor to go on from, as for entity-scoped readers.
+ */
+const SEARCH_WALK_SPAN = 5_000;
+
+/**
+ * Longest a search through the trigram index may run (statement_timeout) before the request falls
+ * back to the bounded walk: the index plan's cost grows with the candidates its key leaves, which
+ * the sample only estimates.
+ */
+const SEARCH_INDEX_TIMEOUT_MS = 500;
+
+/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+
 /** A word of a search text and how pg_trgm sees it. */
 export type SearchWord = {
   /** The word with the character before and after it in `q`, when there is one. */
@@ -210,6 +230,31 @@ function isSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdfff;
 }
 
+/**
+ * The operator matching `text` case-insensitively: `LIKE` when `text` is ASCII without letters
+ * (`-123`, `:123457,`), which no case mapping turns into or out of, so `LIKE` finds exactly what
+ * `ILIKE` finds without lower-casing each candidate's whole search text (≈60% of the trigram
+ * index plan's recheck time at 1M events); `ILIKE` otherwise. pg_trgm reads the same trigrams
+ * for both.
+ */
+export function caseInsensitiveLike(text: string): 'LIKE' | 'ILIKE' {
+  return /^[^A-Za-z\u0080-\uffff]*$/.test(text) ? 'LIKE' : 'ILIKE';
+}
+
+/**
+ * The cursor of the page after `items`: below its last item when more rows were found than fit,
+ * else below the range a bounded search stopped at, if it stopped before the oldest event.
+ */
+function nextCursorOf(
+  items: AuditEvent[],
+  more: boolean,
+  continueBelow: number | undefined,
+): string | undefined {
+  if (more) return encodeCursor(items[items.length - 1].seq);
+  if (continueBelow !== undefined) return encodeCursor(continueBelow);
+  return undefined;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
@@ -247,10 +292,22 @@ export class DatabaseAuditStore implements AuditStore {
   static readonly migrationsDirectory = migrationsDir;
 
   readonly #verifyBatchSize: number;
+  readonly #searchWalkSpan: number;
+  readonly #searchIndexTimeoutMs: number;
 
-  constructor(db: Knex, options?: { verifyBatchSize?: number }) {
+  constructor(
+    db: Knex,
+    options?: {
+      verifyBatchSize?: number;
+      searchWalkSpan?: number;
+      searchIndexTimeoutMs?: number;
+    },
+  ) {
     this.#db = db;
     this.#verifyBatchSize = options?.verifyBatchSize ?? VERIFY_BATCH;
+    this.#searchWalkSpan = options?.searchWalkSpan ?? SEARCH_WALK_SPAN;
+    this.#searchIndexTimeoutMs =
+      options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
     this.#isPostgres = db.client.config.client === 'pg';
   }
 
@@ -338,8 +395,14 @@ export class DatabaseAuditStore implements AuditStore {
     );
     const before = query.cursor ? decodeCursor(query.cursor) : undefined;
     let rows: EventRow[];
+    let continueBelow: number | undefined;
     if (this.#isPostgres && query.q) {
-      rows = await this.#searchPostgres(query, query.q, before, limit + 1);
+      ({ rows, continueBelow } = await this.#searchPostgres(
+        query,
+        query.q,
+        before,
+        limit + 1,
+      ));
     } else {
       const builder = this.#filtered(query)
         .orderBy('seq', 'desc')
@@ -352,10 +415,7 @@ export class DatabaseAuditStore implements AuditStore {
     const items = rows.slice(0, limit).map(rowToEvent);
     return {
       items,
-      nextCursor:
-        rows.length > limit
-          ? encodeCursor(items[items.length - 1].seq)
-          : undefined,
+      nextCursor: nextCursorOf(items, rows.length > limit, continueBelow),
     };
   }
 
@@ -705,24 +765,28 @@ export class DatabaseAuditStore implements AuditStore {
    * {@link DatabaseAuditStore.#filtered} (`q` ILIKE over the searched columns), planned by how
    * common the text is among the newest events (a sample kept a minute):
    *
-   * - common (in at least 20 events of the sample of 2,000) or without a word pg_trgm can index: walk the
-   *   primary key newest first; a page of 51 is found after about 51 / share events;
+   * - common (in at least 20 events of the sample of 2,000) or without a word pg_trgm can index:
+   *   walk the primary key newest first; a page of 51 is found after about 51 / share events;
    * - otherwise through the trigram index, asking it only for the rarest word of `q` (with the
    *   punctuation next to it), which is implied by the whole text: the trigrams every event has
    *   (`"index":`, `service-`, …) make pg_trgm read posting lists of every event (≈2,000 index
    *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
-   *   on each candidate, so the results are exactly those of the full `ILIKE`. When even the
-   *   rarest word is in more than 5% of the sample (`"index":0,`), the index is asked for the
-   *   whole text: its common posting lists cost less than that many candidates.
+   *   on the candidates newest first until the page is full, so the results are exactly those of
+   *   the full `ILIKE`.
+   * - when even the rarest word is in more than 5% of the sample (`"index":0,`: the index leaves
+   *   half the trail as candidates, 2.4 s at 1M), or the index plan runs past
+   *   {@link SEARCH_INDEX_TIMEOUT_MS}: the walk.
    *
-   * Both plans run with the planner told which one it is (set_config, local to the transaction).
+   * A walk covers at most {@link SEARCH_WALK_SPAN} sequence numbers per request; when that range
+   * holds fewer hits than a page, `continueBelow` is where the next request goes on (its cursor).
+   * Every plan runs with the planner told which one it is (set_config, local to the transaction).
    */
   async #searchPostgres(
     filters: AuditEventFilters,
     q: string,
     before: number | undefined,
     limit: number,
-  ): Promise<EventRow[]> {
+  ): Promise<{ rows: EventRow[]; continueBelow?: number }> {
     const sample = await this.#searchSample();
     const needle = q.toLocaleLowerCase();
     const hitsIn = (text: string) =>
@@ -735,8 +799,6 @@ export class DatabaseAuditStore implements AuditStore {
         ? sample.words.get(lower) ?? 0
         : hitsIn(lower);
     });
-    // the rarest word, or the whole text when even that word is in too many events
-    const key = rarest && (rarest.hits > KEY_MAX_HITS ? q : rarest.text);
     const pattern = `%${escapeLike(q)}%`;
     const scoped = (db: Knex) => {
       const builder = this.#filtered({ ...filters, q: undefined }, db);
@@ -745,39 +807,84 @@ export class DatabaseAuditStore implements AuditStore {
       }
       return builder;
     };
-    const common = key === undefined || hitsIn(needle) >= COMMON_HITS;
-    return this.#db.transaction(async tx => {
-      // The planner cannot know how common the text is (its estimate for ILIKE '%…%' is a
-      // constant) and picked a sequential scan for both plans in the bench (90–170 ms at 30,000
-      // events); parallel workers cost more to start (≈70 ms measured) than either plan.
-      await tx.raw(
-        `SELECT set_config('enable_seqscan', 'off', true),
-                set_config('max_parallel_workers_per_gather', '0', true)${
-                  common ? `, set_config('enable_bitmapscan', 'off', true)` : ''
-                }`,
-      );
-      if (common) {
-        // `|| ''` keeps the planner off the trigram index: a walk that stops at the page's end
-        return scoped(tx)
-          .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern])
-          .orderBy('seq', 'desc')
-          .limit(limit);
+    const indexed =
+      rarest !== undefined &&
+      rarest.hits <= KEY_MAX_HITS &&
+      hitsIn(needle) < COMMON_HITS;
+    if (indexed) {
+      try {
+        return {
+          rows: await this.#db.transaction(async tx => {
+            // The planner cannot know how common the text is (its estimate for ILIKE '%…%' is a
+            // constant) and picked a sequential scan in the bench (90–170 ms at 30,000 events);
+            // parallel workers cost more to start (≈70 ms measured) than the plan.
+            await tx.raw(
+              `SELECT set_config('enable_seqscan', 'off', true),
+                      set_config('max_parallel_workers_per_gather', '0', true),
+                      set_config('statement_timeout', ?, true)`,
+              [String(this.#searchIndexTimeoutMs)],
+            );
+            // the candidates whose text holds the key (from the index, never from a primary key
+            // walk that a rare text would take to the oldest event) ...
+            const hits = scoped(tx)
+              .select('seq')
+              .whereRaw(
+                `${PG_SEARCH_TEXT} ${caseInsensitiveLike(rarest.text)} ? ESCAPE '\\'`,
+                [`%${escapeLike(rarest.text)}%`],
+              );
+            // ... newest first, matched against the whole text only until the page is full: the
+            // whole text's ILIKE costs ≈8 µs an event (lower-casing its search text), so it is
+            // not paid for the ~1,000 older candidates of a text like `service-123`
+            return tx
+              .withMaterialized('search_hits', hits)
+              .select('e.*')
+              .from(
+                tx('search_hits').select('seq').orderBy('seq', 'desc').as('h'),
+              )
+              .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
+              .whereRaw(
+                `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
+                [pattern],
+              )
+              .orderBy('h.seq', 'desc')
+              .limit(limit);
+          }),
+        };
+      } catch (error) {
+        if ((error as { code?: string })?.code !== QUERY_CANCELED) {
+          throw error;
+        }
+        // the key left too many candidates: the bounded walk answers instead
       }
-      const hits = scoped(tx)
-        .select('seq')
-        .whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [`%${escapeLike(key)}%`])
-        .whereRaw(`(${PG_SEARCH_TEXT} || '') ILIKE ? ESCAPE '\\'`, [pattern]);
-      // materialized: the candidates come from the index, never from a primary key walk that a
-      // rare text would take to the oldest event
-      return tx
-        .withMaterialized('search_hits', hits)
-        .select('*')
-        .from(EVENTS)
-        .whereIn(
-          'seq',
-          tx('search_hits').select('seq').orderBy('seq', 'desc').limit(limit),
+    }
+    return this.#db.transaction(async tx => {
+      // `|| ''` below keeps the planner off the trigram index: a walk that stops at the page's end
+      const {
+        rows: [head],
+      } = await tx.raw(
+        `SELECT set_config('enable_seqscan', 'off', true),
+                set_config('max_parallel_workers_per_gather', '0', true),
+                set_config('enable_bitmapscan', 'off', true),
+                last_seq, checkpoint_seq
+         FROM ${HEAD} WHERE id = 1`,
+      );
+      if (!head) {
+        throw new Error('Audit chain head is missing; migrations not applied?');
+      }
+      const start = Math.min(before ?? Infinity, Number(head.last_seq) + 1);
+      const floor = start - this.#searchWalkSpan;
+      const rows: EventRow[] = await scoped(tx)
+        .whereRaw(
+          `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
+          [pattern],
         )
-        .orderBy('seq', 'desc');
+        .where('seq', '>=', floor)
+        .orderBy('seq', 'desc')
+        .limit(limit);
+      // events below the walked range remain: the next page starts there
+      const more =
+        rows.length < limit && floor > Number(head.checkpoint_seq) + 1;
+      return more ? { rows, continueBelow: floor } : { rows };
     });
   }
 

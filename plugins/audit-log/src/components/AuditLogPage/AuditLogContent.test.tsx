@@ -75,6 +75,23 @@ describe('AuditLogContent', () => {
     expect(await screen.findByText('No audit events')).toBeInTheDocument();
   });
 
+  it('says an empty page is not the end of the trail when older events remain, and searches on', async () => {
+    const getEvents = jest
+      .fn<Promise<AuditEventPage>, [AuditEventQuery]>()
+      .mockResolvedValueOnce({ items: [], nextCursor: 'c-1' })
+      .mockResolvedValue({ items: [event(4)] });
+    await render(mockApi({ getEvents }));
+    expect(
+      await screen.findByText('No match among the events searched so far'),
+    ).toBeInTheDocument();
+    expect(screen.queryByText('No audit events')).not.toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: 'Search older events' }));
+    expect((await screen.findAllByText(/task:4/)).length).toBeGreaterThan(0);
+    expect(getEvents).toHaveBeenLastCalledWith(
+      expect.objectContaining({ cursor: 'c-1' }),
+    );
+  });
+
   it('lists events and opens one in the details drawer with its meta', async () => {
     const api = mockApi({
       getEvents: jest.fn().mockResolvedValue({

@@ -106,6 +106,26 @@ export function AuditLogContent() {
     body = <Progress />;
   } else if (events.error) {
     body = <ResponseErrorPanel error={events.error} />;
+  } else if (!events.value?.items.length && events.hasOlder) {
+    // The server examines a bounded number of events per request (a free-text search, a reader
+    // limited to some entities): an empty page with a cursor is not the end of the trail.
+    body = (
+      <EmptyState
+        missing="data"
+        title={t('table.partialTitle')}
+        description={t('table.partialDescription')}
+        action={
+          <Box display="flex" gridGap={8}>
+            <Button disabled={!events.hasNewer} onClick={events.newer}>
+              {t('table.newer')}
+            </Button>
+            <Button variant="contained" color="primary" onClick={events.older}>
+              {t('table.searchOlder')}
+            </Button>
+          </Box>
+        }
+      />
+    );
   } else if (!events.value?.items.length) {
     body = (
       <EmptyState
