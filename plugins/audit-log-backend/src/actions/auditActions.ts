@@ -52,7 +52,9 @@ export function registerAuditLogActions(options: {
     description:
       'Searches the tamper-evident audit trail of everything that changed anything in the portal (runs, rollbacks, ' +
       'tenant changes, assistant executions, prunes): who did what, when, to which target, and whether it succeeded. ' +
-      'Newest first. Filter by actor, plugin, severity, status, entity, target or time; `q` is free text. Read only.',
+      'Newest first. Filter by actor, plugin, severity, status, entity, target or time; `q` is free text. Read only. ' +
+      'A page may hold fewer events than asked, even none, and still carry `nextCursor`: each request searches a ' +
+      'bounded stretch of the trail, so older events remain unsearched until you pass it as `cursor`.',
     visibilityPermission: auditLogEventsReadPermission,
     attributes: { readOnly: true, idempotent: true, destructive: false },
     schema: {
