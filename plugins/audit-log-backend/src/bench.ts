@@ -20,7 +20,7 @@ import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
 import knexFactory, { Knex } from 'knex';
 import { loadavg } from 'node:os';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
-import { postgresHashExpression } from './database/chain';
+import { HASHED_COLUMNS, postgresHashExpression } from './database/chain';
 import { pick } from './benchPick';
 
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -334,7 +334,10 @@ async function benchQueries(knex: Knex, total: number, baseMs: number) {
     await knex.transaction(async tx => {
       for (const { sql, bindings } of captured) {
         if (/set_config\(/i.test(sql)) {
-          await tx.raw(sql.replace(/\$\d+/g, '?'), bindings as Knex.RawBinding[]);
+          await tx.raw(
+            sql.replace(/\$\d+/g, '?'),
+            bindings as Knex.RawBinding[],
+          );
           continue;
         }
         if (!/^\s*(select|with)\s/i.test(sql)) continue;
@@ -543,23 +546,9 @@ async function main() {
     // stored; then one pass of each chain version's hash over the same events (version 1, the
     // canonical JSON, as events stored before migration 20261204000000 are verified). Context for
     // the verify figure (which must also check the columns and the links), not a target.
-    const hashedColumns = `prev_hash || seq::text || occurred_at::text || ${[
-      'actor',
-      'plugin_id',
-      'event_id',
-      'severity',
-      'status',
-      'target_entity_ref',
-      'target_cluster',
-      'target_namespace',
-      'target_resource',
-      'request_method',
-      'request_path',
-      'request_ip',
-      'request_user_agent',
-      'meta',
-      'error',
-    ]
+    const hashedColumns = `prev_hash || seq::text || occurred_at::text || ${HASHED_COLUMNS.filter(
+      c => c !== 'seq' && c !== 'occurred_at',
+    )
       .map(c => `coalesce(${c}, '')`)
       .join(' || ')}`;
     for (const [name, sql] of [
