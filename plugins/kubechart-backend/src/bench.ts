@@ -320,9 +320,9 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   for (let i = 0; i < 50; i++) {
     await cache.refreshMetrics();
     await new Promise(r => setTimeout(r, 2));
-    const t0 = performance.now();
+    const began = performance.now();
     const h = cache.health();
-    const took = performance.now() - t0;
+    const took = performance.now() - began;
     if (h.observedAt !== last) recomputes.push(took);
     last = h.observedAt;
   }
