@@ -122,6 +122,54 @@ describe('ClusterHealthCache', () => {
     await cache.stop();
   });
 
+  it('counts workloads from watch events: one going unhealthy and back, one dropped by a relist after its watch expired', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'counted' } } });
+    const body = (name: string, image: string) => ({
+      metadata: { name },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+      },
+    });
+    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('kept', 'registry.example.com/x:1') });
+    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { restartDelayMs: 200, minRecomputeIntervalMs: 0 });
+    await cache.start();
+    const listed = async () => (await apps.listDeploymentForAllNamespaces()).items.length;
+    const counts = (h: ClusterHealth) => h.workloads.healthy + h.workloads.degraded + h.workloads.failed;
+    const base = await eventually(() => cache.health(), h => h.workloads.items.length === 0 && h.status === 'ok');
+    expect(counts(base)).toBe(await listed());
+
+    // Added, failing, then rolled out with an image that starts: healthy again.
+    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('flaky', 'registry.example.com/x:crashloop') });
+    const failing = await eventually(() => cache.health(), h => h.workloads.items.some(w => w.name === 'flaky' && w.status === 'failed'));
+    expect(failing.workloads.items).toEqual([expect.objectContaining({ kind: 'Deployment', namespace: 'counted', name: 'flaky', ready: 0, desired: 1, status: 'failed' })]);
+    expect(failing.workloads.healthy).toBe(base.workloads.healthy);
+    await apps.patchNamespacedDeployment(
+      { name: 'flaky', namespace: 'counted', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example.com/x:2' }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const recovered = await eventually(() => cache.health(), h => h.workloads.items.length === 0 && h.status === 'ok');
+    expect(recovered.workloads).toEqual({ healthy: base.workloads.healthy + 1, degraded: 0, failed: 0, items: [] });
+
+    // The watch of deployments fails while 'flaky' is deleted; later watches can only resume from a
+    // compacted resourceVersion (410), so the informer lists again and must drop 'flaky' from the list.
+    sim.faults.failVerb({ verb: 'watch', resource: 'deployments', status: 500 });
+    sim.faults.expireWatches();
+    await eventually(() => cache.ready, r => !r);
+    await apps.deleteNamespacedDeployment({ name: 'flaky', namespace: 'counted' });
+    sim.faults.expireWatches();
+    sim.faults.clear();
+    const relisted = await eventually(() => cache.health(), h => cache.ready && h.workloads.healthy === base.workloads.healthy);
+    expect(relisted.workloads).toEqual({ healthy: base.workloads.healthy, degraded: 0, failed: 0, items: [] });
+    expect(counts(relisted)).toBe(await listed());
+    expect(cache.list().deployments.map(d => d.metadata?.name)).not.toContain('flaky');
+    await cache.stop();
+  });
+
   it('counts the requests of running pods when the cluster serves no metrics, as pods come and go', async () => {
     const kc = registry.kubeConfig('dev');
     const core = kc.makeApiClient(CoreV1Api);
