@@ -15,12 +15,13 @@ import {
   V1Pod,
   V1StatefulSet,
   VersionApi,
-  makeInformer,
+  Watch,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
 import { podProblems } from '../lib/readiness';
 import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
+import { SlicedListWatch } from './slicedInformer';
 import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
 import { makeTrimmedInformer, trimEvent, trimPod } from './trimmedInformer';
@@ -89,13 +90,15 @@ export class ClusterHealthCache {
       fieldSelector?: string,
     ): Cached<T> => {
       // Lists come in pages, so a relist of a large cluster does not parse one huge answer in a single
-      // block of the event loop (health requests keep being answered from the cache meanwhile).
+      // block of the event loop, and are applied to the cache in slices with turns of the event loop
+      // between them (health requests keep being answered from the cache meanwhile).
       const informer = trim
         ? makeTrimmedInformer<T>(this.kubeConfig, path, listPage, trim, fieldSelector)
-        : makeInformer<T>(this.kubeConfig, path, () => listInPages<T>(listPage));
+        : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () => listInPages<T>(listPage));
       const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
-      // client-node emits `connect` before it lists, and reports a failed list or watch only through
-      // `error`; an informer is synced when start() completes without an error in between.
+      // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
+      // watch only through `error`; an informer is synced when start() completes without an error in
+      // between.
       entry.begin = async () => {
         const errorsBefore = entry.errors;
         await informer.start().catch(() => undefined);
