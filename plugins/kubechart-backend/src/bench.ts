@@ -299,6 +299,9 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   })();
   await new Promise(r => setTimeout(r, 200));
   delay.enable();
+  const relistGc: number[] = [];
+  const relistGcObserver = new PerformanceObserver(list => relistGc.push(...list.getEntries().map(e => e.duration)));
+  relistGcObserver.observe({ entryTypes: ['gc'] });
   const pod = (await podsOf(names[0]))[0];
   const t0 = performance.now();
   for (let i = 0; i < names.length; i++) sims.expireWatches(i);
@@ -309,11 +312,13 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   relisting = false;
   await requests;
   delay.disable();
+  await new Promise(r => setImmediate(r));
+  relistGcObserver.disconnect();
   const d = stats(during);
   const answers = await Promise.all(names.map(n => get(n)));
   console.log(
     `health [${title}]: relist after 410 Expired on every watch: ${relisted ? `a pod change made at once showed after ${ms(relistMs)}` : 'the change did not show within 120 s'}; ` +
-      `${d.n} requests meanwhile, p50 ${ms(d.p50)}  p95 ${ms(d.p95)}  longest stall ${ms(d.max)}; event loop delay max ${ms(delay.max / 1e6)}; ` +
+      `${d.n} requests meanwhile, p50 ${ms(d.p50)}  p95 ${ms(d.p95)}  longest stall ${ms(d.max)}; event loop delay max ${ms(delay.max / 1e6)}; ${relistGc.length} GC pauses meanwhile, max ${ms(Math.max(0, ...relistGc))}, sum ${ms(relistGc.reduce((a, b) => a + b, 0))}; ` +
       `answers after: ${answers.map(a => a.status).join(',')} (no target for the stall; health p95 target 5 ms, ${ratio(d.p95, 5)}) (${load()})`,
   );
   await setCrashLoop(names[0], (await podsOf(names[0]))[0], false);
