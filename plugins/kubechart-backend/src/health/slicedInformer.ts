@@ -181,8 +181,8 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     for (const [ns, inNs] of this.objects) {
       const names = listed.get(ns);
       for (const [name, object] of inNs) {
-        if (names?.has(name)) continue;
-        this.remove(object);
+        // Every object looked at counts towards a slice, kept or not.
+        if (!names?.has(name)) this.remove(object);
         if (++n % slice === 0) {
           await nextTurn();
           if (run !== this.run) return false;
