@@ -122,6 +122,59 @@ describe('ClusterHealthCache', () => {
     await cache.stop();
   });
 
+  it('counts workloads from watch events: one going unhealthy and back, one dropped by a relist after its watch expired', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'counted' } } });
+    const body = (name: string, image: string) => ({
+      metadata: { name },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+      },
+    });
+    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('kept', 'registry.example.com/x:1') });
+    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { restartDelayMs: 200, minRecomputeIntervalMs: 0 });
+    await cache.start();
+    const listed = async () => (await apps.listDeploymentForAllNamespaces()).items.length;
+    const counts = (h: ClusterHealth) => h.workloads.healthy + h.workloads.degraded + h.workloads.failed;
+    // Earlier tests left workloads of their own in the cluster: only this namespace's are asserted.
+    const mine = (h: ClusterHealth) => h.workloads.items.filter(w => w.namespace === 'counted');
+    const figures = ({ workloads: { healthy, degraded, failed } }: ClusterHealth) => ({ healthy, degraded, failed });
+    // 'kept' rolled out: nothing of this namespace is behind.
+    const { workloads: base } = await eventually(() => cache.health(), h => counts(h) > 0 && mine(h).length === 0);
+    expect(base.healthy + base.degraded + base.failed).toBe(await listed());
+
+    // Added, failing, then rolled out with an image that starts: healthy again.
+    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('flaky', 'registry.example.com/x:crashloop') });
+    const failing = await eventually(() => cache.health(), h => mine(h).some(w => w.name === 'flaky' && w.status === 'failed'));
+    expect(mine(failing)).toEqual([expect.objectContaining({ kind: 'Deployment', namespace: 'counted', name: 'flaky', ready: 0, desired: 1, status: 'failed' })]);
+    expect([failing.workloads.healthy, failing.workloads.failed]).toEqual([base.healthy, base.failed + 1]);
+    await apps.patchNamespacedDeployment(
+      { name: 'flaky', namespace: 'counted', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example.com/x:2' }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const recovered = await eventually(() => cache.health(), h => mine(h).length === 0);
+    expect(figures(recovered)).toEqual({ healthy: base.healthy + 1, degraded: base.degraded, failed: base.failed });
+
+    // The watch of deployments fails while 'flaky' is deleted; later watches can only resume from a
+    // compacted resourceVersion (410), so the informer lists again and must drop 'flaky' from the list.
+    sim.faults.failVerb({ verb: 'watch', resource: 'deployments', status: 500 });
+    sim.faults.expireWatches();
+    await eventually(() => cache.ready, r => !r);
+    await apps.deleteNamespacedDeployment({ name: 'flaky', namespace: 'counted' });
+    sim.faults.expireWatches();
+    sim.faults.clear();
+    const relisted = await eventually(() => cache.health(), h => cache.ready && h.workloads.healthy === base.healthy);
+    expect(figures(relisted)).toEqual({ healthy: base.healthy, degraded: base.degraded, failed: base.failed });
+    expect(mine(relisted)).toEqual([]);
+    expect(counts(relisted)).toBe(await listed());
+    expect(cache.list().deployments.map(d => d.metadata?.name)).not.toContain('flaky');
+    await cache.stop();
+  });
+
   it('counts the requests of running pods when the cluster serves no metrics, as pods come and go', async () => {
     const kc = registry.kubeConfig('dev');
     const core = kc.makeApiClient(CoreV1Api);

@@ -15,11 +15,13 @@ import {
   V1Pod,
   V1StatefulSet,
   VersionApi,
-  makeInformer,
+  Watch,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
 import { podProblems } from '../lib/readiness';
+import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
+import { SlicedListWatch } from './slicedInformer';
 import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
 import { makeTrimmedInformer, trimEvent, trimPod } from './trimmedInformer';
@@ -56,6 +58,9 @@ export class ClusterHealthCache {
   private lastSignalCheckAt = 0;
   /** Requests and failing pods, kept up to date from the pod informer's events. */
   private readonly podFigures = new PodAggregates();
+  /** Nodes (Ready, allocatable) and workloads (how many, which are behind), kept the same way. */
+  private readonly nodeFigures = new NodeAggregates();
+  private readonly workloadFigures = new WorkloadAggregates();
   private computedAt = 0;
   /** When the cache last heard from the cluster: a completed list or a watch event. */
   private lastHeardAt = 0;
@@ -85,13 +90,15 @@ export class ClusterHealthCache {
       fieldSelector?: string,
     ): Cached<T> => {
       // Lists come in pages, so a relist of a large cluster does not parse one huge answer in a single
-      // block of the event loop (health requests keep being answered from the cache meanwhile).
+      // block of the event loop, and are applied to the cache in slices with turns of the event loop
+      // between them (health requests keep being answered from the cache meanwhile).
       const informer = trim
         ? makeTrimmedInformer<T>(this.kubeConfig, path, listPage, trim, fieldSelector)
-        : makeInformer<T>(this.kubeConfig, path, () => listInPages<T>(listPage));
+        : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () => listInPages<T>(listPage));
       const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
-      // client-node emits `connect` before it lists, and reports a failed list or watch only through
-      // `error`; an informer is synced when start() completes without an error in between.
+      // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
+      // watch only through `error`; an informer is synced when start() completes without an error in
+      // between.
       entry.begin = async () => {
         const errorsBefore = entry.errors;
         await informer.start().catch(() => undefined);
@@ -127,7 +134,11 @@ export class ClusterHealthCache {
       });
       return informer;
     };
+    // Nodes and workloads are counted per event too: a recompute walks only what is unhealthy.
     this.nodes = add<V1Node>('nodes', '/api/v1/nodes', page => core.listNode(page));
+    this.nodes.on('add', n => this.nodeFigures.set(n));
+    this.nodes.on('update', n => this.nodeFigures.set(n));
+    this.nodes.on('delete', n => this.nodeFigures.remove(n));
     // Pods are most of a cluster's objects: the cache keeps only what health reads of them, and the
     // figures health needs of them are kept up to date per event instead of walking every pod.
     this.pods = add<V1Pod>('pods', '/api/v1/pods', page => core.listPodForAllNamespaces(page), trimPod);
@@ -137,6 +148,16 @@ export class ClusterHealthCache {
     this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', page => apps.listDeploymentForAllNamespaces(page));
     this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', page => apps.listStatefulSetForAllNamespaces(page));
     this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', page => apps.listDaemonSetForAllNamespaces(page));
+    const workloads: Array<[WorkloadHealth['kind'], Cached<V1Deployment | V1StatefulSet | V1DaemonSet>]> = [
+      ['Deployment', this.deployments],
+      ['StatefulSet', this.statefulSets],
+      ['DaemonSet', this.daemonSets],
+    ];
+    for (const [kind, informer] of workloads) {
+      informer.on('add', w => this.workloadFigures.set(kind, w));
+      informer.on('update', w => this.workloadFigures.set(kind, w));
+      informer.on('delete', w => this.workloadFigures.remove(kind, w));
+    }
     // Only warnings become alerts: normal events (several per pod started) are neither fetched nor kept.
     this.events = add<CoreV1Event>(
       'events',
@@ -270,41 +291,27 @@ export class ClusterHealthCache {
   }
 
   private compute(): ClusterHealth {
-    const nodes = this.nodes.list();
+    const nodes = this.nodeFigures;
     const alerts: HealthAlert[] = [];
-    const readyNodes = new Set(nodes.filter(n => n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True')));
-    for (const n of nodes) {
-      if (!readyNodes.has(n)) {
-        alerts.push({ type: 'node-not-ready', object: `Node/${n.metadata?.name}`, reason: 'NotReady', message: 'node is not Ready' });
-      }
+    for (const name of nodes.notReadyNames()) {
+      alerts.push({ type: 'node-not-ready', object: `Node/${name}`, reason: 'NotReady', message: 'node is not Ready' });
     }
     // Pods with failing containers (kept per namespace for workload status).
     const failingAlerts = this.podFigures.failingAlerts();
     alerts.push(...failingAlerts.slice(0, MAX_ALERTS));
     const items: WorkloadHealth[] = [];
-    let healthy = 0;
     let degraded = 0;
     let failed = 0;
-    const judge = (kind: WorkloadHealth['kind'], obj: any, ready: number, desired: number) => {
-      const ns = obj.metadata?.namespace;
-      let status: WorkloadHealth['status'] = 'healthy';
-      let reason: string | undefined;
-      if (ready < desired) {
-        const sel: Record<string, string> = obj.spec?.selector?.matchLabels ?? {};
-        const failing = this.podFigures.failingIn(ns).find(p => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v));
-        status = ready === 0 && failing ? 'failed' : 'degraded';
-        reason = failing ? podProblems(failing).text[0] : `${ready}/${desired} ready`;
-      }
-      if (status === 'healthy') healthy++;
-      else {
-        if (status === 'failed') failed++;
-        else degraded++;
-        items.push({ kind, namespace: ns, name: obj.metadata?.name, ready, desired, status, reason });
-      }
-    };
-    for (const d of this.deployments.list()) judge('Deployment', d, d.status?.readyReplicas ?? 0, d.spec?.replicas ?? 1);
-    for (const s of this.statefulSets.list()) judge('StatefulSet', s, s.status?.readyReplicas ?? 0, s.spec?.replicas ?? 1);
-    for (const ds of this.daemonSets.list()) judge('DaemonSet', ds, ds.status?.numberReady ?? 0, ds.status?.desiredNumberScheduled ?? 0);
+    // Only the workloads behind are looked at: every other one is healthy.
+    for (const w of this.workloadFigures.behindItems()) {
+      const failing = this.podFigures.failingIn(w.namespace).find(p => Object.entries(w.selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
+      const status: WorkloadHealth['status'] = w.ready === 0 && failing ? 'failed' : 'degraded';
+      if (status === 'failed') failed++;
+      else degraded++;
+      const reason = failing ? podProblems(failing).text[0] : `${w.ready}/${w.desired} ready`;
+      items.push({ kind: w.kind, namespace: w.namespace, name: w.name, ready: w.ready, desired: w.desired, status, reason });
+    }
+    const healthy = this.workloadFigures.size - items.length;
 
     const warnings = this.events
       .list()
@@ -323,8 +330,7 @@ export class ClusterHealthCache {
       });
     }
 
-    const allocCpu = nodes.reduce((s, n) => s + parseCpu(n.status?.allocatable?.cpu), 0);
-    const allocMem = nodes.reduce((s, n) => s + parseMemory(n.status?.allocatable?.memory), 0);
+    const { cpu: allocCpu, memory: allocMem } = nodes.allocatable();
     let utilisation: ClusterHealth['utilisation'];
     if (this.metricsUsage) {
       utilisation = {
@@ -336,12 +342,12 @@ export class ClusterHealthCache {
       const { cpu, memory: mem } = this.podFigures.requests();
       utilisation = { cpu: allocCpu ? cpu / allocCpu : 0, memory: allocMem ? mem / allocMem : 0, source: 'requests' };
     }
-    const nodesDown = nodes.length - readyNodes.size;
+    const nodesDown = nodes.total - nodes.ready;
     const problems = failed + degraded + nodesDown;
     const status: ClusterHealth['status'] = problems > 0 || failingAlerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
     const message =
       status === 'ok'
-        ? `${readyNodes.size} nodes Ready, ${healthy} workloads healthy`
+        ? `${nodes.ready} nodes Ready, ${healthy} workloads healthy`
         : [nodesDown && `${nodesDown} node(s) not Ready`, failed && `${failed} workload(s) failed`, degraded && `${degraded} workload(s) degraded`]
             .filter(Boolean)
             .join(', ') || 'crash-looping pods';
@@ -350,7 +356,7 @@ export class ClusterHealthCache {
       status,
       message,
       version: this.version,
-      nodes: { ready: readyNodes.size, total: nodes.length },
+      nodes: { ready: nodes.ready, total: nodes.total },
       workloads: { healthy, degraded, failed, items },
       utilisation,
       alerts: alerts.slice(0, MAX_ALERTS),

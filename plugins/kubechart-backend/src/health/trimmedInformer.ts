@@ -4,13 +4,13 @@ import {
   KubeConfig,
   KubernetesListObject,
   KubernetesObject,
-  ListWatch,
   ObjectCache,
   V1ContainerStatus,
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
 import { listInPages } from './listInPages';
+import { SlicedListWatch } from './slicedInformer';
 
 /**
  * An informer whose cache holds `trim(object)` instead of the whole object: the list (read in pages,
@@ -24,18 +24,9 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
   trim: (object: T) => T,
   fieldSelector?: string,
 ): Informer<T> & ObjectCache<T> {
-  const watch = new Watch(kubeConfig);
-  const trimming = {
-    watch: (p: string, query: Record<string, any>, callback: (phase: string, object: any, raw?: any) => void, done: (err: any) => void) =>
-      watch.watch(
-        p,
-        query,
-        // BOOKMARK and ERROR carry no object of the kind; they pass unchanged.
-        (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? trim(object) : object, raw),
-        done,
-      ),
-  } as Watch;
-  return new ListWatch<T>(path, trimming, () => listInPages(listPage, trim), false, undefined, fieldSelector);
+  // BOOKMARK and ERROR events carry no object of the kind: the informer trims ADDED, MODIFIED and
+  // DELETED objects only.
+  return new SlicedListWatch<T>(path, new Watch(kubeConfig), () => listInPages(listPage, trim), { fieldSelector, map: trim });
 }
 
 const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
