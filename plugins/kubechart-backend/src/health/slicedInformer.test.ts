@@ -152,4 +152,23 @@ describe('SlicedListWatch', () => {
     expect(errors).toHaveLength(1);
     await informer.stop();
   });
+
+  it('reports a watch that could not be started as an error, not as a rejected start', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'unwatched' } } });
+    await core.createNamespacedConfigMap({ namespace: 'unwatched', body: configMap('one') });
+    const refusing = {
+      watch: async () => {
+        throw new Error('no credentials for the cluster');
+      },
+    };
+    const informer = new SlicedListWatch<V1ConfigMap>('/api/v1/namespaces/unwatched/configmaps', refusing, () =>
+      listInPages(page => core.listNamespacedConfigMap({ namespace: 'unwatched', ...page })),
+    );
+    const errors: Error[] = [];
+    informer.on('error', e => errors.push(e));
+    await expect(informer.start()).resolves.toBeUndefined();
+    expect(errors.map(e => e.message)).toEqual(['no credentials for the cluster']);
+    expect(names(informer)).toEqual(['one']);
+    await informer.stop();
+  });
 });

@@ -123,14 +123,22 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     }
     const query: Record<string, string> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true' };
     if (this.options.fieldSelector !== undefined) query.fieldSelector = this.options.fieldSelector;
-    const request = await this.watcher.watch(
-      this.path,
-      query,
-      (phase, object) => {
-        if (run === this.run) this.onEvent(phase, object);
-      },
-      (e: unknown) => void this.next(run, e),
-    );
+    let request: AbortController;
+    try {
+      request = await this.watcher.watch(
+        this.path,
+        query,
+        (phase, object) => {
+          if (run === this.run) this.onEvent(phase, object);
+        },
+        (e: unknown) => void this.next(run, e),
+      );
+    } catch (e) {
+      // client-node's Watch reports a failed request through `done`, but one it could not even
+      // prepare (credentials of the kubeconfig) it throws: an error event too, never a rejection.
+      if (run === this.run) this.emit('error', e);
+      return;
+    }
     if (run === this.run) this.request = request;
     else request.abort();
   }
