@@ -79,7 +79,15 @@ describe('templates and tenant screens', () => {
     await history.click();
     await page.waitForURL(/deployment-history\?run=/, { timeout: 30_000 });
     const runId = new URL(page.url()).searchParams.get('run')!;
-    await page.getByText(runId).first().waitFor({ timeout: 60_000 });
+    // The tenant's System entity reaches the catalog with the tenant provider's next refresh
+    // (kubechart.catalog.frequencySeconds, 30 s) and the catalog's processing after it; until then
+    // the entity page says it is not found, and it does not look again by itself.
+    const shown = page.getByText(runId).first();
+    for (let i = 0; i < 12 && !(await shown.isVisible()); i++) {
+      await page.waitForTimeout(5_000);
+      if (!(await shown.isVisible())) await page.reload();
+    }
+    await shown.waitFor({ timeout: 60_000 });
     await screenshot(page, 'templates-1-history-run');
 
     // The tenant's Kubernetes tab selects kubechart.io/tenant=<code>: every release's pods carry it.
