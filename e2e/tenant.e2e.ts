@@ -184,6 +184,12 @@ describe('tenant and chart templates', () => {
       .getByText(/kind: HTTPRoute/)
       .first()
       .waitFor({ timeout: 60_000 });
+    // The YAML shows before its dry run's policy check ends; the step accepts it only once the
+    // check passed (before, Review stays on the step with a validation message).
+    await page
+      .getByText(/Policy check passed/)
+      .first()
+      .waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Review' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
 
