@@ -35,8 +35,8 @@ export function workloadReplicas(kind: WorkloadHealth['kind'], obj: V1Deployment
  * there are, and those with fewer ready replicas than desired.
  */
 export class WorkloadAggregates {
-  /** Every workload counted: whether it is behind. */
-  private readonly all = new Map<string, boolean>();
+  /** Every workload counted. */
+  private readonly all = new Set<string>();
   private readonly behind = new Map<string, WorkloadBehind>();
   private sorted?: WorkloadBehind[];
 
@@ -44,10 +44,8 @@ export class WorkloadAggregates {
   set(kind: WorkloadHealth['kind'], obj: V1Deployment | V1StatefulSet | V1DaemonSet): void {
     const key = workloadKey(kind, obj);
     const { ready, desired } = workloadReplicas(kind, obj);
-    const isBehind = ready < desired;
-    const was = this.all.get(key);
-    this.all.set(key, isBehind);
-    if (isBehind) {
+    this.all.add(key);
+    if (ready < desired) {
       this.behind.set(key, {
         kind,
         namespace: obj.metadata?.namespace ?? '',
@@ -57,8 +55,7 @@ export class WorkloadAggregates {
         selector: obj.spec?.selector?.matchLabels ?? {},
       });
       this.sorted = undefined;
-    } else if (was) {
-      this.behind.delete(key);
+    } else if (this.behind.delete(key)) {
       this.sorted = undefined;
     }
   }
