@@ -79,9 +79,9 @@ describe('templates and tenant screens', () => {
     await history.click();
     await page.waitForURL(/deployment-history\?run=/, { timeout: 30_000 });
     const runId = new URL(page.url()).searchParams.get('run')!;
-    // The tenant's System entity reaches the catalog with the tenant provider's next refresh
-    // (kubechart.catalog.frequencySeconds, 30 s) and the catalog's processing after it; until then
-    // the entity page says it is not found, and it does not look again by itself.
+    // The tenant's System entity reaches the catalog when the tenant provider refreshes on the
+    // tenant change (events service) and the catalog has processed it; until then the entity page
+    // says it is not found, and it does not look again by itself.
     const shown = page.getByText(runId).first();
     for (let i = 0; i < 12 && !(await shown.isVisible()); i++) {
       await page.waitForTimeout(5_000);

@@ -1,7 +1,15 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  createBackendPlugin,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  type EventsService,
+  eventsServiceRef,
+} from '@backstage/plugin-events-node';
 import type { Tenant } from '@kubechart/plugin-kubechart-common';
 import {
+  KUBECHART_TENANTS_TOPIC,
   kubechartRunsServiceRef,
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
@@ -113,6 +121,54 @@ describe('TenantEntityProvider', () => {
     await p.refresh();
     expect(conn.applyMutation).not.toHaveBeenCalled();
   });
+
+  it('serializes refreshes for tenant changes: the last list read is the one the catalog keeps', async () => {
+    const conn = connection();
+    const lists: Array<(t: Tenant[]) => void> = [];
+    const runs = fakeRuns(
+      () => new Promise<Tenant[]>(resolve => lists.push(resolve)),
+    );
+    const p = provider(runs);
+    await p.connect(conn);
+    const first = p.refreshSoon();
+    // two more changes while the first refresh still waits for the kubechart backend
+    const second = p.refreshSoon();
+    const third = p.refreshSoon();
+    await new Promise(r => setImmediate(r));
+    expect(runs.listTenants).toHaveBeenCalledTimes(1);
+    lists[0]([]);
+    await new Promise(r => setImmediate(r));
+    // one more refresh takes up both changes, read after the first refresh was applied
+    expect(runs.listTenants).toHaveBeenCalledTimes(2);
+    lists[1]([acme]);
+    await Promise.all([first, second, third]);
+    expect(runs.listTenants).toHaveBeenCalledTimes(2);
+    expect(
+      conn.applyMutation.mock.calls.map((c: any) => c[0].entities.length),
+    ).toEqual([0, 1]);
+  });
+
+  it('runs its scheduled refresh through the same queue, and a failed refresh does not stop the next', async () => {
+    const conn = connection();
+    let calls = 0;
+    const runs = fakeRuns(async () => [acme]);
+    conn.applyMutation.mockImplementation(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('catalog database unavailable');
+    });
+    const taskRunner = { run: jest.fn(async () => {}) };
+    const p = new TenantEntityProvider({
+      runs,
+      auth: mockServices.auth(),
+      logger: mockServices.logger.mock(),
+      taskRunner,
+    });
+    await p.connect(conn);
+    const scheduled = (taskRunner.run.mock.calls[0] as any)[0].fn;
+    await expect(scheduled()).resolves.toBeUndefined();
+    await p.refreshSoon();
+    expect(conn.applyMutation).toHaveBeenCalledTimes(2);
+  });
 });
 
 describe('catalogModuleKubechartTenants', () => {
@@ -140,4 +196,83 @@ describe('catalogModuleKubechartTenants', () => {
       'kubechart-tenants',
     ]);
   });
+
+  it('refreshes the tenant entities as soon as the kubechart backend publishes a tenant change', async () => {
+    const providers: EntityProvider[] = [];
+    let tenants: Tenant[] = [];
+    const runs = fakeRuns(async () => tenants);
+    let publish: EventsService['publish'] | undefined;
+    const bus = mockServices.events();
+    await startTestBackend({
+      extensionPoints: [
+        [
+          catalogProcessingExtensionPoint,
+          {
+            addEntityProvider: (...p: any[]) => providers.push(...p.flat()),
+          } as any,
+        ],
+      ],
+      features: [
+        catalogModuleKubechartTenants,
+        createServiceFactory({
+          service: kubechartRunsServiceRef,
+          deps: {},
+          factory: () => runs,
+        }),
+        // one events service for every plugin, as Backstage's is within a backend
+        createServiceFactory({
+          service: eventsServiceRef,
+          deps: {},
+          factory: () => bus,
+        }),
+        // another plugin on the same events service, as the kubechart backend is
+        createBackendPlugin({
+          pluginId: 'publisher',
+          register(env) {
+            env.registerInit({
+              deps: { events: eventsServiceRef },
+              async init({ events }) {
+                publish = params => events.publish(params);
+              },
+            });
+          },
+        }),
+      ],
+    });
+    const conn = connection();
+    // the catalog connects the provider; its first scheduled refresh comes 5 s later
+    await providers[0].connect(conn);
+    tenants = [acme];
+    await publish!({
+      topic: KUBECHART_TENANTS_TOPIC,
+      eventPayload: {
+        cluster: 'kube-sim',
+        tenant: 'acme',
+        runId: 'r1',
+        status: 'succeeded',
+      },
+    });
+    await waitFor(
+      () => expect(conn.applyMutation).toHaveBeenCalledTimes(1),
+      2000,
+    );
+    expect(
+      (conn.applyMutation.mock.calls[0] as any)[0].entities.map(
+        (e: any) => e.entity.metadata.name,
+      ),
+    ).toEqual(['acme']);
+  });
 });
+
+async function waitFor(check: () => void, timeoutMs: number) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise(r => setTimeout(r, 20));
+    }
+  }
+}

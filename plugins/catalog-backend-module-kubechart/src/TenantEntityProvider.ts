@@ -90,8 +90,45 @@ export class TenantEntityProvider implements EntityProvider {
     this.connection = connection;
     await this.deps.taskRunner.run({
       id: `${this.getProviderName()}:refresh`,
-      fn: () => this.refresh(),
+      // through refreshSoon: a scheduled refresh never runs beside one for a tenant change, whose
+      // newer list it could otherwise overwrite with an older one
+      fn: () => this.refreshSoon(),
     });
+  }
+
+  /** Whether the catalog has connected the provider (before, there is nothing to refresh). */
+  isConnected(): boolean {
+    return this.connection !== undefined;
+  }
+
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
+
+  /**
+   * A refresh as soon as possible, for a tenant that just changed: one refresh at a time; changes
+   * that come while one runs are taken up by a single refresh after it. Never rejects.
+   */
+  refreshSoon(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    const loop = async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          await this.refresh();
+        } catch (error) {
+          this.deps.logger.warn(
+            `Could not refresh KubeChart tenants: ${error}`,
+          );
+        }
+      } while (this.refreshAgain);
+    };
+    this.refreshing = loop().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   /** Replaces the provider's entities with the current tenants. */

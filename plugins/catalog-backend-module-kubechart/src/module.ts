@@ -3,12 +3,18 @@ import {
   createBackendModule,
 } from '@backstage/backend-plugin-api';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
-import { kubechartRunsServiceRef } from '@kubechart/plugin-kubechart-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
+import {
+  KUBECHART_TENANTS_TOPIC,
+  kubechartRunsServiceRef,
+} from '@kubechart/plugin-kubechart-node';
 import { TenantEntityProvider } from './TenantEntityProvider';
 
 /**
  * Adds {@link TenantEntityProvider} to the catalog: one entity per KubeChart tenant.
- * Its refresh frequency is `kubechart.catalog.frequency` (default every 30 seconds).
+ * It refreshes when the kubechart backend publishes a tenant change on Backstage's events service
+ * (topic `kubechart.tenants`), and on a schedule besides: `kubechart.catalog.frequencySeconds`
+ * (default every 30 seconds), which also catches up after an event was missed.
  * @public
  */
 export const catalogModuleKubechartTenants = createBackendModule({
@@ -23,23 +29,31 @@ export const catalogModuleKubechartTenants = createBackendModule({
         logger: coreServices.logger,
         scheduler: coreServices.scheduler,
         config: coreServices.rootConfig,
+        events: eventsServiceRef,
       },
-      async init({ catalog, runs, auth, logger, scheduler, config }) {
+      async init({ catalog, runs, auth, logger, scheduler, config, events }) {
         const frequency = config.getOptionalNumber(
           'kubechart.catalog.frequencySeconds',
         );
-        catalog.addEntityProvider(
-          new TenantEntityProvider({
-            runs,
-            auth,
-            logger,
-            taskRunner: scheduler.createScheduledTaskRunner({
-              frequency: { seconds: frequency ?? 30 },
-              timeout: { minutes: 1 },
-              initialDelay: { seconds: 5 },
-            }),
+        const provider = new TenantEntityProvider({
+          runs,
+          auth,
+          logger,
+          taskRunner: scheduler.createScheduledTaskRunner({
+            frequency: { seconds: frequency ?? 30 },
+            timeout: { minutes: 1 },
+            initialDelay: { seconds: 5 },
           }),
-        );
+        });
+        catalog.addEntityProvider(provider);
+        await events.subscribe({
+          id: 'catalog-kubechart-tenants',
+          topics: [KUBECHART_TENANTS_TOPIC],
+          // Before the catalog connected the provider, its first scheduled refresh is still to come.
+          onEvent: async () => {
+            if (provider.isConnected()) await provider.refreshSoon();
+          },
+        });
       },
     });
   },

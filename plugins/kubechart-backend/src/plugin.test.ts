@@ -3,6 +3,7 @@ import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { EventParams, eventsServiceRef } from '@backstage/plugin-events-node';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Knex } from 'knex';
@@ -22,6 +23,7 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
   let server: any;
   let core: CoreV1Api;
   const published: any[] = [];
+  const tenantEvents: EventParams[] = [];
   const responses: string[] = [];
   let stopBackend: () => Promise<void>;
 
@@ -78,6 +80,11 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
           service: signalsServiceRef,
           deps: {},
           factory: () => ({ publish: async (s: any) => void published.push(s) }),
+        }),
+        createServiceFactory({
+          service: eventsServiceRef,
+          deps: {},
+          factory: () => ({ publish: async (e: EventParams) => void tenantEvents.push(e), subscribe: async () => {} }),
         }),
       ],
     });
@@ -175,6 +182,13 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
     expect(published).toContainEqual(
       expect.objectContaining({ channel: 'kubechart:tenant-health', message: { type: 'tenant-health', cluster: 'dev', tenant: 'shop', status: 'healthy' } }),
     );
+
+    // The catalog's tenant entities are told at once, when the run is created and when it ends.
+    const told = tenantEvents.filter(e => e.topic === 'kubechart.tenants' && (e.eventPayload as any).runId === run.id);
+    expect(told.map(e => e.eventPayload)).toEqual([
+      { cluster: 'dev', tenant: 'shop', runId: run.id, status: 'pending' },
+      { cluster: 'dev', tenant: 'shop', runId: run.id, status: 'succeeded' },
+    ]);
 
     // Same request again: succeeds and creates nothing twice.
     const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-shop' })).items.map(s => s.metadata?.name).sort();

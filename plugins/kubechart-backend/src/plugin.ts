@@ -20,11 +20,14 @@ import {
   PolicyRule,
   TenantResourceProvider,
   kubechartPolicyRulesExtensionPoint,
+  KUBECHART_TENANTS_TOPIC,
+  KubechartTenantChangedEvent,
   kubechartRunsServiceRef,
   kubechartTenantResourcesExtensionPoint,
 } from '@kubechart/plugin-kubechart-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { createApprovalNotifier } from './approvals/notifier';
 import { readApprovalSettings } from './approvals/rules';
@@ -74,13 +77,14 @@ export const kubechartPlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
         signals: signalsServiceRef,
+        events: eventsServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
         runsClient: kubechartRunsServiceRef,
         catalog: catalogServiceRef,
         metricsService: metricsServiceRef,
         notifications: notificationService,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, actionsRegistry, runsClient, catalog, metricsService, notifications }) {
+      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, events, actionsRegistry, runsClient, catalog, metricsService, notifications }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
         registerKubechartActions({ actionsRegistry, runs: runsClient, config });
@@ -100,6 +104,11 @@ export const kubechartPlugin = createBackendPlugin({
           const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
+          // A tenant run that was created or ended changed the tenant: the catalog's tenant entities follow at once.
+          if ((run.kind === 'tenant' || run.kind === 'tenant-delete') && run.status !== 'running') {
+            const eventPayload: KubechartTenantChangedEvent = { cluster: run.target.cluster, tenant: String(run.input.tenant ?? ''), runId: run.id, status: run.status };
+            events.publish({ topic: KUBECHART_TENANTS_TOPIC, eventPayload }).catch(e => logger.warn(`Tenant change not published: ${e}`));
+          }
           // A finished tenant run changes what the tenant pages show; tell them to refresh.
           if ((run.kind === 'tenant' || run.kind === 'tenant-delete') && (run.status === 'succeeded' || run.status === 'failed')) {
             publish(KUBECHART_TENANT_HEALTH_CHANNEL, {

@@ -1,1 +1,2 @@
 export * from './KubechartRunsClient';
+export * from './events';
