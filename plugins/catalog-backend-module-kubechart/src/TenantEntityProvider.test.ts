@@ -172,37 +172,12 @@ describe('TenantEntityProvider', () => {
 });
 
 describe('catalogModuleKubechartTenants', () => {
-  it('registers the provider with the catalog', async () => {
+  /** Starts the module with the given tenants service; returns the providers it registered. */
+  async function startModule(
+    runs: KubechartRunsService,
+    features: Parameters<typeof startTestBackend>[0]['features'] = [],
+  ) {
     const providers: EntityProvider[] = [];
-    await startTestBackend({
-      extensionPoints: [
-        [
-          catalogProcessingExtensionPoint,
-          {
-            addEntityProvider: (...p: any[]) => providers.push(...p.flat()),
-          } as any,
-        ],
-      ],
-      features: [
-        catalogModuleKubechartTenants,
-        createServiceFactory({
-          service: kubechartRunsServiceRef,
-          deps: {},
-          factory: () => fakeRuns(async () => [acme]),
-        }),
-      ],
-    });
-    expect(providers.map(p => p.getProviderName())).toEqual([
-      'kubechart-tenants',
-    ]);
-  });
-
-  it('refreshes the tenant entities as soon as the kubechart backend publishes a tenant change', async () => {
-    const providers: EntityProvider[] = [];
-    let tenants: Tenant[] = [];
-    const runs = fakeRuns(async () => tenants);
-    let publish: EventsService['publish'] | undefined;
-    const bus = mockServices.events();
     await startTestBackend({
       extensionPoints: [
         [
@@ -219,6 +194,26 @@ describe('catalogModuleKubechartTenants', () => {
           deps: {},
           factory: () => runs,
         }),
+        ...(features ?? []),
+      ],
+    });
+    return providers;
+  }
+
+  it('registers the provider with the catalog', async () => {
+    const providers = await startModule(fakeRuns(async () => [acme]));
+    expect(providers.map(p => p.getProviderName())).toEqual([
+      'kubechart-tenants',
+    ]);
+  });
+
+  it('refreshes the tenant entities as soon as the kubechart backend publishes a tenant change', async () => {
+    let tenants: Tenant[] = [];
+    let publish: EventsService['publish'] | undefined;
+    const bus = mockServices.events();
+    const providers = await startModule(
+      fakeRuns(async () => tenants),
+      [
         // one events service for every plugin, as Backstage's is within a backend
         createServiceFactory({
           service: eventsServiceRef,
@@ -238,7 +233,7 @@ describe('catalogModuleKubechartTenants', () => {
           },
         }),
       ],
-    });
+    );
     const conn = connection();
     // the catalog connects the provider; its first scheduled refresh comes 5 s later
     await providers[0].connect(conn);
