@@ -288,6 +288,31 @@ describe.each(databases.eachSupportedId())(
         expect(await listed(BOB)).not.toEqual(expect.arrayContaining([ids.a]));
       });
 
+      it("lists an owner's newest failures in the metrics summary, however many newer failures are others'", async () => {
+        const fail = async (who: string, entityRef: string) => {
+          const id = (await record(as(who), { entityRef })).body.id;
+          const finished = await request(server)
+            .post(`/api/kubechart/runs/${id}/finish`)
+            .set('Authorization', as(who))
+            .send({ status: 'failed', failureReason: `failed for ${who}` });
+          expect(finished.status).toBe(204);
+          return id;
+        };
+        const alices = await fail(ALICE, 'component:default/a');
+        // ten newer failures, all bob's: the platform's newest ten
+        const bobs: string[] = [];
+        for (let i = 0; i < 10; i++)
+          bobs.push(await fail(BOB, 'component:default/b'));
+        const failures = async (who: string) =>
+          (
+            await getAs(who, '/api/kubechart/metrics/summary')
+          ).body.recentFailures.map((f: any) => f.id);
+        expect(await failures(ALICE)).toEqual([alices]);
+        // runs recorded within one millisecond have no order between them
+        expect((await failures(BOB)).sort()).toEqual([...bobs].sort());
+        expect((await failures(ADMIN)).sort()).toEqual([...bobs].sort());
+      });
+
       it('refuses a reader the policy denies', async () => {
         expect((await getAs(DENIED, '/api/kubechart/runs')).status).toBe(403);
         expect(

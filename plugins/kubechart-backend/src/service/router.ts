@@ -45,7 +45,7 @@ import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
-import { ReadScopes } from './readScope';
+import { ReadScope, ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
 import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
@@ -58,6 +58,9 @@ import {
   parse,
   policyCheckSchema,
 } from './schemas';
+
+/** Failed runs the metrics summary looks at, at most, for the failures a scoped caller may read. */
+const FAILURES_LOOKED_AT = 1000;
 
 export type RouterOptions = {
   engine: RunEngine;
@@ -432,11 +435,30 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     res.json(await health.tenantHealth(tenant));
   });
 
+  /**
+   * The newest failed runs a scoped caller may read, as many as the summary lists for everyone:
+   * failed runs are read a page at a time, newest first, and filtered like `GET /runs`, until
+   * enough are found or {@link FAILURES_LOOKED_AT} were looked at (the platform's newest ten could all
+   * be others', and a caller's own failure older).
+   */
+  async function readableFailures(scope: ReadScope, wanted: number) {
+    const found: RunListItem[] = [];
+    let cursor: string | undefined;
+    for (let looked = 0; found.length < wanted && looked < FAILURES_LOOKED_AT; ) {
+      const page = await store.listRuns({ status: 'failed' }, { cursor, limit: 100 });
+      looked += page.items.length;
+      found.push(...(await scopes.filter(scope, page.items)));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    return found.slice(0, wanted);
+  }
+
   router.get('/metrics/summary', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const s = await store.summary();
-    // Counts are aggregates; the failures listed by id and reason are filtered like runs.
-    s.recentFailures = await scopes.filter(scope, s.recentFailures);
+    // Counts are aggregates; the failures listed by id and reason are the newest the caller may read.
+    if (!scope.all) s.recentFailures = await readableFailures(scope, s.recentFailures.length);
     const d = [...s.tenantRunDurations].sort((x, y) => x - y);
     const summary: MetricsSummary = {
       runs: { byStatus: s.runsByStatus, byKind: s.runsByKind },
