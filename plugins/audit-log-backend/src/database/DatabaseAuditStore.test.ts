@@ -636,11 +636,15 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       );
       const realNow = Date.now.bind(Date);
       const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+      let timer: NodeJS.Timeout | undefined;
       try {
         hold = true;
         // the sample is a minute old: a refresh starts, and the search does not wait for it. It
-        // is planned by the previous sample (rare: the trigram index, a full page)
-        const waited = new Promise(resolve => setTimeout(() => resolve('waited for the refresh'), 5000));
+        // is planned by the previous sample (rare: the trigram index, a full page). The refresh
+        // is held until released below: a search waiting for it would lose this race.
+        const waited = new Promise(resolve => {
+          timer = setTimeout(() => resolve('waited for the refresh'), 5000);
+        });
         const page = await Promise.race([store.query({ q: 'quota', limit: 7 }), waited]);
         expect(page).toEqual({
           items: [99, 96, 93, 90, 87, 84, 81].map(seq => expect.objectContaining({ seq })),
@@ -662,6 +666,7 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
         expect(walked.nextCursor).toBe(encodeCursor(91));
         expect(sampleReads).toHaveLength(2);
       } finally {
+        clearTimeout(timer);
         clock.mockRestore();
         held.forEach(release => release());
       }
