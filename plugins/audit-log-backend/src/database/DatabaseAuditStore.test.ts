@@ -595,6 +595,130 @@ describe.each(databases.eachSupportedId())(
 );
 
 describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
+  const postgres = databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15');
+
+  it.each(postgres)(
+    'plans a search by the previous sample of the newest events while a newer one is read (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      // the store's database, with its reads of the sample (the only lower-casing query) held
+      // back on demand
+      const sampleReads: Array<{ bindings: unknown[]; done: Promise<unknown> }> = [];
+      let hold = false;
+      const held: Array<() => void> = [];
+      const db = new Proxy(knex, {
+        get(target, prop, receiver) {
+          if (prop !== 'raw') return Reflect.get(target, prop, receiver);
+          return (sql: string, bindings: any) => {
+            if (!/lower\(/.test(sql)) return target.raw(sql, bindings);
+            const gate = hold
+              ? new Promise<void>(resolve => held.push(resolve))
+              : Promise.resolve();
+            const done = gate.then(() => target.raw(sql, bindings));
+            sampleReads.push({ bindings, done });
+            return done;
+          };
+        },
+      });
+      const store = new DatabaseAuditStore(db, { searchWalkSpan: 10 });
+      await store.append(events(1, 40));
+      const seqs = async (page: Promise<{ items: Array<{ seq: number }> }>) =>
+        (await page).items.map(e => e.seq);
+      // 'quota' is in no event: the first search reads the sample and plans it as rare
+      expect(await seqs(store.query({ q: 'quota', limit: 7 }))).toEqual([]);
+      expect(sampleReads).toHaveLength(1);
+      // now in every third of the newest 60 events (20: common in a sample of 100)
+      await store.append(
+        events(41, 100).map(e =>
+          Number(e.meta!.n) % 3 ? e : { ...e, error: 'quota exceeded' },
+        ),
+      );
+      const realNow = Date.now.bind(Date);
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        hold = true;
+        // the sample is a minute old: a refresh starts, and the search does not wait for it. It
+        // is planned by the previous sample (rare: the trigram index, a full page). The refresh
+        // is held until released below: a search waiting for it would lose this race.
+        const waited = new Promise(resolve => {
+          timer = setTimeout(() => resolve('waited for the refresh'), 5000);
+        });
+        const page = await Promise.race([store.query({ q: 'quota', limit: 7 }), waited]);
+        expect(page).toEqual({
+          items: [99, 96, 93, 90, 87, 84, 81].map(seq => expect.objectContaining({ seq })),
+          nextCursor: encodeCursor(81),
+        });
+        expect(held).toHaveLength(1);
+        // one refresh at a time, reading only the events appended since the sample's newest
+        expect(await seqs(store.query({ q: 'exceeded', limit: 2 }))).toEqual([99, 96]);
+        expect(sampleReads).toHaveLength(2);
+        expect(sampleReads[1].bindings[0]).toBe(40);
+        hold = false;
+        held.forEach(release => release());
+        await sampleReads[1].done;
+        await new Promise(resolve => setImmediate(resolve));
+        // the refreshed sample holds 'quota' 20 times: the bounded walk of 10 events, a short
+        // page with a cursor
+        const walked = await store.query({ q: 'quota', limit: 7 });
+        expect(walked.items.map(e => e.seq)).toEqual([99, 96, 93]);
+        expect(walked.nextCursor).toBe(encodeCursor(91));
+        expect(sampleReads).toHaveLength(2);
+      } finally {
+        clearTimeout(timer);
+        clock.mockRestore();
+        held.forEach(release => release());
+      }
+    },
+  );
+
+  it.each(postgres)(
+    'asks the trigram index for one range of events after another and finds every match (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const ranged = new DatabaseAuditStore(knex, { searchRangeSpan: 4 });
+      await ranged.append(events(1, 60));
+      await ranged.append([event(61, { error: 'Helm: quota 100% used in team-a' })]);
+      let rangeQueries = 0;
+      const count = (query: { sql: string }) => {
+        if (/search_hits/.test(query.sql)) rangeQueries += 1;
+      };
+      knex.on('query', count);
+      const all = async (q: string, limit: number) => {
+        const seqs: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await ranged.query({ q, limit, cursor });
+          seqs.push(...page.items.map(e => e.seq));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return seqs;
+      };
+      try {
+        // a word in every event ('default') beside a rare one: the newest 4 events hold none, the
+        // next ranges (larger each time) fill the page
+        const first = await ranged.query({ q: 'component:default/c4', limit: 3 });
+        expect(first.items.map(e => e.seq)).toEqual([49, 47, 46]);
+        expect(first.nextCursor).toBe(encodeCursor(46));
+        expect(rangeQueries).toBeGreaterThan(1);
+        // page after page, down to the oldest
+        expect(await all('component:default/c4', 3)).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+        expect(await all('component:default/c4', 50)).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+        expect(await all('/api/x/1', 4)).toEqual([19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1]);
+        expect(await all('QUOTA 100% used', 5)).toEqual([61]);
+        expect(await all('"n":17,', 5)).toEqual([17]);
+        expect(
+          (await ranged.query({ q: 'component:default/c4', actor: 'user:default/jane', limit: 3 }))
+            .items.map(e => e.seq),
+        ).toEqual([49, 47, 43]);
+      } finally {
+        knex.off('query', count);
+      }
+    },
+  );
+
   it.each(databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15'))(
     'answers a search whose trigram plan runs past its time with the bounded walk (%p)',
     async databaseId => {

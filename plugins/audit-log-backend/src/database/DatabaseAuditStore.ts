@@ -176,6 +176,31 @@ const SEARCH_WALK_SPAN = 5_000;
  */
 const SEARCH_INDEX_TIMEOUT_MS = 500;
 
+/**
+ * The trigram index plan asks for one range of sequence numbers at a time (newest first) once the
+ * key's word is in this many events of the sample: PostgreSQL rechecks every candidate the index
+ * returns in its table page (≈2–4 µs an event and more per page), and a word like `273` has
+ * ≈6,000 at 1M events where a page of 51 needs the newest few hundred. A word the sample does
+ * not hold is asked for over the whole trail at once (one index scan costs less than several).
+ * The newest events are a biased sample of numbers in the text (their `"index":` values all
+ * start with 99…), so any hit counts.
+ */
+const SEARCH_RANGE_KEY_HITS = 1;
+
+/**
+ * The first range holds this many times a page of hits by the sample's count of the whole text
+ * (plus one: a text the sample does not hold is still in the trail); each further range twice
+ * the hits still missing by the share the last range had (1–8× its size), down to the oldest
+ * event.
+ */
+const SEARCH_RANGE_PAGES = 2;
+
+/**
+ * Fewest sequence numbers in a range: a smaller one saves less than another index scan costs
+ * (a search for a word in no event reads ≈430 pages of the trigram index, 1.5–2 ms at 1M events).
+ */
+const SEARCH_RANGE_MIN = 10_000;
+
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = '57014';
 
@@ -259,6 +284,56 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`);
 }
 
+/** The newest events, by which a free-text search on PostgreSQL is planned. */
+type SearchSample = {
+  /** When it was read (Date.now()). */
+  at: number;
+  /** The newest event's sequence number (0 for an empty trail). */
+  newest: number;
+  /** Newest first: each event's lower-cased search text and the words in it (once each). */
+  events: Array<{ seq: number; text: string; words: string[] }>;
+  /** Events per whole word. */
+  words: Map<string, number>;
+};
+
+/**
+ * `previous` with the events read since (`rows`, newest first) added and as many of its oldest
+ * dropped: at most {@link SEARCH_SAMPLE_SIZE} events.
+ */
+function nextSample(
+  previous: SearchSample | undefined,
+  rows: Array<{ seq: number | string; text: string }>,
+  at: number,
+): SearchSample {
+  const added = rows.map(row => ({
+    seq: Number(row.seq),
+    text: row.text,
+    words: [...new Set(row.text.match(/[\p{L}\p{N}]+/gu))],
+  }));
+  const kept = (previous?.events ?? []).slice(
+    0,
+    Math.max(0, SEARCH_SAMPLE_SIZE - added.length),
+  );
+  const words = new Map(previous?.words);
+  const count = (list: typeof added, by: number) => {
+    for (const event of list) {
+      for (const word of event.words) {
+        const n = (words.get(word) ?? 0) + by;
+        if (n > 0) words.set(word, n);
+        else words.delete(word);
+      }
+    }
+  };
+  count(previous?.events.slice(kept.length) ?? [], -1);
+  count(added, 1);
+  return {
+    at,
+    newest: added[0]?.seq ?? previous?.newest ?? 0,
+    events: [...added, ...kept],
+    words,
+  };
+}
+
 /**
  * Knex-backed {@link AuditStore} for PostgreSQL and SQLite.
  *
@@ -294,6 +369,7 @@ export class DatabaseAuditStore implements AuditStore {
   readonly #verifyBatchSize: number;
   readonly #searchWalkSpan: number;
   readonly #searchIndexTimeoutMs: number;
+  readonly #searchRangeSpan: number | undefined;
 
   constructor(
     db: Knex,
@@ -301,6 +377,8 @@ export class DatabaseAuditStore implements AuditStore {
       verifyBatchSize?: number;
       searchWalkSpan?: number;
       searchIndexTimeoutMs?: number;
+      /** Sequence numbers in the trigram index plan's first range (default: by the sample). */
+      searchRangeSpan?: number;
     },
   ) {
     this.#db = db;
@@ -308,6 +386,7 @@ export class DatabaseAuditStore implements AuditStore {
     this.#searchWalkSpan = options?.searchWalkSpan ?? SEARCH_WALK_SPAN;
     this.#searchIndexTimeoutMs =
       options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
+    this.#searchRangeSpan = options?.searchRangeSpan;
     this.#isPostgres = db.client.config.client === 'pg';
   }
 
@@ -773,6 +852,13 @@ export class DatabaseAuditStore implements AuditStore {
    *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
    *   on the candidates newest first until the page is full, so the results are exactly those of
    *   the full `ILIKE`.
+   *   When the key's word is in the sample ({@link SEARCH_RANGE_KEY_HITS}), the index is asked
+   *   for one range of sequence numbers at a time, newest first (ANDed with the BRIN index on
+   *   seq, migrations/20261204120000_search_window_index.js): the first sized to hold two pages
+   *   of hits by the sample's count of the whole text, each next one by the hits the last one
+   *   had, until the page is full or the oldest event is reached. Only the candidates of those
+   *   ranges are read (PostgreSQL rechecks every event of a table page holding one).
+   *   A word of 3 characters or more is the key alone, without the characters beside it.
    * - when even the rarest word is in more than 5% of the sample (`"index":0,`: the index leaves
    *   half the trail as candidates, 2.4 s at 1M), or the index plan runs past
    *   {@link SEARCH_INDEX_TIMEOUT_MS}: the walk.
@@ -790,7 +876,7 @@ export class DatabaseAuditStore implements AuditStore {
     const sample = await this.#searchSample();
     const needle = q.toLocaleLowerCase();
     const hitsIn = (text: string) =>
-      sample.texts.reduce((n, row) => (row.includes(text) ? n + 1 : n), 0);
+      sample.events.reduce((n, e) => (e.text.includes(text) ? n + 1 : n), 0);
     // a word between two other characters is looked up as a whole word (as pg_trgm's padded
     // trigrams find it), any other as a substring (which counts at least as many events)
     const rarest = rarestWord(q, word => {
@@ -800,18 +886,39 @@ export class DatabaseAuditStore implements AuditStore {
         : hitsIn(lower);
     });
     const pattern = `%${escapeLike(q)}%`;
-    const scoped = (db: Knex) => {
+    const scoped = (db: Knex, below: number | undefined) => {
       const builder = this.#filtered({ ...filters, q: undefined }, db);
-      if (before !== undefined) {
-        builder.where('seq', '<', before);
+      if (below !== undefined) {
+        builder.where('seq', '<', below);
       }
       return builder;
     };
+    const needleHits = hitsIn(needle);
     const indexed =
       rarest !== undefined &&
       rarest.hits <= KEY_MAX_HITS &&
-      hitsIn(needle) < COMMON_HITS;
+      needleHits < COMMON_HITS;
     if (indexed) {
+      const sampled = Math.max(sample.events.length, 1);
+      // A word of 3 characters or more is asked for alone: pg_trgm's padded trigrams of its
+      // neighbours (`-273`: `  2`, ` 27`) are in most events, and the index spent twice the pages
+      // and 3–6× the time on them (1M events) for a key that left as many or half the
+      // candidates; the range bounds how many of them are read. A shorter word needs them.
+      const key = [...rarest.word].length >= 3 ? rarest.word : rarest.text;
+      const span =
+        this.#searchRangeSpan ??
+        (hitsIn(rarest.word.toLocaleLowerCase()) >= SEARCH_RANGE_KEY_HITS
+          ? Math.ceil(
+              Math.max(
+                SEARCH_RANGE_MIN,
+                Math.min(
+                  (SEARCH_RANGE_PAGES * limit * sampled) / (needleHits + 1),
+                  // no hit in the sample is no estimate: a tenth of the trail first
+                  sample.newest / 10,
+                ),
+              ),
+            )
+          : Infinity);
       try {
         return {
           rows: await this.#db.transaction(async tx => {
@@ -824,30 +931,34 @@ export class DatabaseAuditStore implements AuditStore {
                       set_config('statement_timeout', ?, true)`,
               [String(this.#searchIndexTimeoutMs)],
             );
-            // the candidates whose text holds the key (from the index, never from a primary key
-            // walk that a rare text would take to the oldest event) ...
-            const hits = scoped(tx)
-              .select('seq')
-              .whereRaw(
-                `${PG_SEARCH_TEXT} ${caseInsensitiveLike(rarest.text)} ? ESCAPE '\\'`,
-                [`%${escapeLike(rarest.text)}%`],
+            // one range of sequence numbers after another, newest first, until the page is full
+            // or the oldest event is reached; the first range reaches past the sample's newest
+            // event (to events appended since)
+            const rows: EventRow[] = [];
+            let below = before;
+            for (let size = span; ; ) {
+              const floor = (below ?? sample.newest + 1) - size;
+              const found = await this.#indexedRange(tx, {
+                scoped: scoped(tx, below),
+                key,
+                q,
+                pattern,
+                floor: floor > 1 ? floor : undefined,
+                limit: limit - rows.length,
+              });
+              rows.push(...found);
+              if (rows.length >= limit || floor <= 1) return rows;
+              below = floor;
+              // the next range by the share of hits this one had: twice the hits still missing
+              const missing = limit - rows.length;
+              size = Math.min(
+                8 * size,
+                Math.max(
+                  size,
+                  Math.ceil((2 * missing * size) / Math.max(found.length, 0.5)),
+                ),
               );
-            // ... newest first, matched against the whole text only until the page is full: the
-            // whole text's ILIKE costs ≈8 µs an event (lower-casing its search text), so it is
-            // not paid for the ~1,000 older candidates of a text like `service-123`
-            return tx
-              .withMaterialized('search_hits', hits)
-              .select('e.*')
-              .from(
-                tx('search_hits').select('seq').orderBy('seq', 'desc').as('h'),
-              )
-              .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
-              .whereRaw(
-                `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
-                [pattern],
-              )
-              .orderBy('h.seq', 'desc')
-              .limit(limit);
+            }
           }),
         };
       } catch (error) {
@@ -873,7 +984,7 @@ export class DatabaseAuditStore implements AuditStore {
       }
       const start = Math.min(before ?? Infinity, Number(head.last_seq) + 1);
       const floor = start - this.#searchWalkSpan;
-      const rows: EventRow[] = await scoped(tx)
+      const rows: EventRow[] = await scoped(tx, before)
         .whereRaw(
           `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
           [pattern],
@@ -888,28 +999,92 @@ export class DatabaseAuditStore implements AuditStore {
     });
   }
 
-  /** The lower-cased search text of the newest events, refreshed at most once a minute. */
-  async #searchSample(): Promise<{ texts: string[]; words: Map<string, number> }> {
-    const now = Date.now();
-    if (!this.#sample || now - this.#sample.at > SEARCH_SAMPLE_TTL_MS) {
-      const { rows } = await this.#db.raw(
-        `SELECT lower(${PG_SEARCH_TEXT}) AS text FROM ${EVENTS} ORDER BY seq DESC LIMIT ?`,
-        [SEARCH_SAMPLE_SIZE],
+  /**
+   * The newest `limit` events matching `q` among those of `scoped` at or above `floor` (all of
+   * them without one), through the trigram index asked for `key`: the candidates whose text
+   * holds the key (from the index, ANDed with the BRIN index on seq when there is a floor; never
+   * from a primary key walk that a rare text would take to the oldest event) ...
+   */
+  async #indexedRange(
+    tx: Knex.Transaction,
+    range: {
+      scoped: Knex.QueryBuilder;
+      key: string;
+      q: string;
+      pattern: string;
+      floor: number | undefined;
+      limit: number;
+    },
+  ): Promise<EventRow[]> {
+    const hits = range.scoped
+      .select('seq')
+      .whereRaw(
+        `${PG_SEARCH_TEXT} ${caseInsensitiveLike(range.key)} ? ESCAPE '\\'`,
+        [`%${escapeLike(range.key)}%`],
       );
-      const texts: string[] = rows.map((r: { text: string }) => r.text);
-      const words = new Map<string, number>();
-      for (const text of texts) {
-        for (const word of new Set(text.match(/[\p{L}\p{N}]+/gu))) {
-          words.set(word, (words.get(word) ?? 0) + 1);
-        }
-      }
-      this.#sample = { at: now, texts, words };
+    if (range.floor !== undefined) {
+      hits.where('seq', '>=', range.floor);
     }
-    return this.#sample;
+    // ... newest first, matched against the whole text only until the page is full: the whole
+    // text's ILIKE costs ≈8 µs an event (lower-casing its search text), so it is not paid for the
+    // ~1,000 older candidates of a text like `service-123`
+    return tx
+      .withMaterialized('search_hits', hits)
+      .select('e.*')
+      .from(tx('search_hits').select('seq').orderBy('seq', 'desc').as('h'))
+      .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
+      .whereRaw(
+        `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(range.q)} ? ESCAPE '\\'`,
+        [range.pattern],
+      )
+      .orderBy('h.seq', 'desc')
+      .limit(range.limit);
   }
 
-  /** See {@link DatabaseAuditStore.#searchSample}; `words`: events per whole word. */
-  #sample?: { at: number; texts: string[]; words: Map<string, number> };
+  /**
+   * The lower-cased search text of the newest events. The first search reads it (concurrent ones
+   * share that read); later, once it is a minute old, the next search starts a refresh in the
+   * background and is planned by the sample it has: a refresh never delays a search, and a
+   * failed one is tried again by a later search. A refresh reads only the events appended since.
+   */
+  async #searchSample(): Promise<SearchSample> {
+    const sample = this.#sample;
+    if (!sample) {
+      await this.#refreshSample();
+      return this.#sample!;
+    }
+    if (Date.now() - sample.at > SEARCH_SAMPLE_TTL_MS) {
+      this.#refreshSample().catch(() => {
+        // the search is planned by the previous sample; the next search tries again
+      });
+    }
+    return sample;
+  }
+
+  /** Reads the events appended since the sample's newest (one read at a time). */
+  #refreshSample(): Promise<void> {
+    if (!this.#sampleRead) {
+      this.#sampleRead = this.#readSample().finally(() => {
+        this.#sampleRead = undefined;
+      });
+    }
+    return this.#sampleRead;
+  }
+
+  async #readSample(): Promise<void> {
+    const at = Date.now();
+    const previous = this.#sample;
+    const { rows } = await this.#db.raw(
+      `SELECT seq, lower(${PG_SEARCH_TEXT}) AS text FROM ${EVENTS}
+       WHERE seq > ? ORDER BY seq DESC LIMIT ?`,
+      [previous?.newest ?? 0, SEARCH_SAMPLE_SIZE],
+    );
+    this.#sample = nextSample(previous, rows, at);
+  }
+
+  /** See {@link DatabaseAuditStore.#searchSample}. */
+  #sample?: SearchSample;
+  #sampleRead?: Promise<void>;
 
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {
     const builder = tx<HeadRow>(HEAD).where({ id: 1 });
