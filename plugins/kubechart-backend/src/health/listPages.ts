@@ -40,15 +40,16 @@ export type ListPage<T extends KubernetesObject> = (page: { limit: number; _cont
  * credentials, impersonation), read afresh for each page, and go over one kept-alive agent per cluster
  * (one TLS handshake, not one per page) unless the cluster is reached through a proxy. A page is
  * parsed in a turn of its own ({@link inParseTurn}); `listInPages` trims its items in that same turn
- * (before any other I/O is handled), so whole objects are not kept past it. An answer other than 200 is an `ApiException` with its status (`code` 410 for an expired continue token), as
- * client-node's list calls throw. `close()` ends the kept-alive connections.
+ * (before any other I/O is handled), so whole objects are not kept past it. An answer other than 200
+ * is an `ApiException` with its status (`code` 410 for an expired continue token), as client-node's
+ * list calls throw. `close()` ends the kept-alive connections.
  */
 export function makeListPages(kubeConfig: KubeConfig) {
   const cluster = kubeConfig.getCurrentCluster();
   const plain = cluster?.server.startsWith('http:');
   // Node's agent keeps a pool of connections per TLS identity (CA, client certificate, key, server
   // name): credentials that change get connections of their own.
-  const agent = cluster?.proxyUrl ? undefined : plain ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  const agent = cluster?.proxyUrl ? undefined : new (plain ? http.Agent : https.Agent)({ keepAlive: true });
   const list = <T extends KubernetesObject>(path: string, query: Record<string, string> = {}): ListPage<T> =>
     async ({ limit, _continue }) => {
       if (!cluster) throw new Error('The kubeconfig has no current cluster');
@@ -72,9 +73,9 @@ export function makeListPages(kubeConfig: KubeConfig) {
         throw new ApiException(status, `list ${path} answered ${status}`, parsed, headers as Record<string, string>);
       }
       return inParseTurn(() => {
-        const list = JSON.parse(body.toString('utf8'));
-        const { continue: next, ...metadata } = list.metadata ?? {};
-        return { metadata: { ...metadata, _continue: next || undefined }, items: list.items ?? [] };
+        const answer = JSON.parse(body.toString('utf8'));
+        const { continue: next, ...metadata } = answer.metadata ?? {};
+        return { metadata: { ...metadata, _continue: next || undefined }, items: answer.items ?? [] };
       });
     };
   return { list, close: () => agent?.destroy() };
