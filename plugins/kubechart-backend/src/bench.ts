@@ -33,6 +33,7 @@ import { runDiff } from './service/runDiff';
 // Development tooling, like the tests: the same large manifests as the diff tests.
 // eslint-disable-next-line no-restricted-imports
 import { chartManifest, largeTenantRuns } from './__testUtils__/largeTenant';
+import { makeListPages } from './health/listPages';
 import { makeTrimmedInformer, trimPod } from './health/trimmedInformer';
 
 const quiet = () => undefined;
@@ -146,14 +147,15 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
   if (global.gc) {
     const kc = registry.kubeConfig(names[0]);
-    const core = kc.makeApiClient(CoreV1Api);
+    const listPages = makeListPages(kc);
     global.gc();
     const before = process.memoryUsage().heapUsed;
-    const informer = makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', page => core.listPodForAllNamespaces(page), trimPod);
+    const informer = makeTrimmedInformer<V1Pod>(kc, '/api/v1/pods', listPages.list<V1Pod>('/api/v1/pods'), trimPod);
     await informer.start();
     global.gc();
     const perPod = (process.memoryUsage().heapUsed - before) / informer.list().length;
     await informer.stop();
+    listPages.close();
     console.log(`health [${title}]: heap per cached pod (pod informer of one cluster, ${informer.list().length} pods) ${kb(perPod)}; target < 3 KB, ${ratio(perPod, 3072)} (${load()})`);
   }
   const signals: Array<{ at: number; cluster: string; status: string }> = [];
@@ -244,8 +246,8 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
 
   // A pod's containers start crash-looping, then recover: time until the health answer and the
   // signal the health card listens to show it.
-  const podsOf = async (cluster: string) =>
-    (await registry.kubeConfig(cluster).makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'bench-0', labelSelector: 'app=app-0' })).items;
+  const podsOf = async (cluster: string, namespace = 'bench-0') =>
+    (await registry.kubeConfig(cluster).makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: 'app=app-0' })).items;
   const setCrashLoop = async (cluster: string, pod: V1Pod, looping: boolean) => {
     const statuses = (pod.status?.containerStatuses ?? []).map(c =>
       looping ? { ...c, ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container' } } } : c,
@@ -254,7 +256,7 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
       .kubeConfig(cluster)
       .makeApiClient(CoreV1Api)
       .patchNamespacedPodStatus(
-        { name: pod.metadata!.name!, namespace: 'bench-0', body: [{ op: 'replace', path: '/status/containerStatuses', value: statuses }] },
+        { name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, body: [{ op: 'replace', path: '/status/containerStatuses', value: statuses }] },
         setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
   };
@@ -290,7 +292,9 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   console.log(`health [${title}]: pod change → cluster-health signal p50 ${ms(ts.p50)}  p95 ${ms(ts.p95)}  max ${ms(ts.max)} (n=${ts.n}); target p95 < 1 s, ${ratio(ts.p95, 1000)} (${load()})`);
 
   // Every watch of every cluster ends with 410 Expired: the informers list again while requests keep
-  // coming. A pod change made at once shows when the pod informer has relisted and watches again.
+  // coming. A pod change made at once, to a pod of the namespace listed last (lists come in key order),
+  // shows when the pod informer has (nearly) relisted, however a list is applied (whole or by page).
+  const lastNamespace = Array.from({ length: specs[0].namespaces }, (_, i) => `bench-${i}`).sort().pop();
   const delay = monitorEventLoopDelay({ resolution: 5 });
   const during: number[] = [];
   let relisting = true;
@@ -318,7 +322,7 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   const relistGc: number[] = [];
   const relistGcObserver = new PerformanceObserver(list => relistGc.push(...list.getEntries().map(e => e.duration)));
   relistGcObserver.observe({ entryTypes: ['gc'] });
-  const pod = (await podsOf(names[0]))[0];
+  const pod = (await podsOf(names[0], lastNamespace))[0];
   const t0 = performance.now();
   for (let i = 0; i < names.length; i++) sims.expireWatches(i);
   await setCrashLoop(names[0], pod, true);
@@ -336,9 +340,9 @@ async function benchHealthScenario(title: string, specs: BenchClusterSpec[]) {
   console.log(
     `health [${title}]: relist after 410 Expired on every watch: ${relisted ? `a pod change made at once showed after ${ms(relistMs)}` : 'the change did not show within 120 s'}; ` +
       `${d.n} requests meanwhile, p50 ${ms(d.p50)}  p95 ${ms(d.p95)}  longest stall ${ms(d.max)}; event loop delay max ${ms(delay.max / 1e6)}; longest gap between event-loop turns ${ms(gap.wall)} in which the process used ${ms(gap.cpu)} of CPU; ${relistGc.length} GC pauses meanwhile, max ${ms(Math.max(0, ...relistGc))}, sum ${ms(relistGc.reduce((a, b) => a + b, 0))}; ` +
-      `answers after: ${answers.map(a => a.status).join(',')} (no target for the stall; health p95 target 5 ms, ${ratio(d.p95, 5)}) (${load()})`,
+      `answers after: ${answers.map(a => a.status).join(',')} (longest stall target < 100 ms, ${ratio(d.max, 100)}; health p95 target 5 ms, ${ratio(d.p95, 5)}) (${load()})`,
   );
-  await setCrashLoop(names[0], (await podsOf(names[0]))[0], false);
+  await setCrashLoop(names[0], (await podsOf(names[0], lastNamespace))[0], false);
   server.close();
   await health.stop();
 

@@ -1,8 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import type { ClusterHealth, HealthAlert, WorkloadHealth } from '@kubechart/plugin-kubechart-common';
 import {
-  AppsV1Api,
-  CoreV1Api,
   CoreV1Event,
   Informer,
   KubeConfig,
@@ -21,6 +19,7 @@ import { describeKubeError } from '../lib/kubeErrors';
 import { podProblems } from '../lib/readiness';
 import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
+import { makeListPages } from './listPages';
 import { SlicedListWatch } from './slicedInformer';
 import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
@@ -65,6 +64,8 @@ export class ClusterHealthCache {
   /** When the cache last heard from the cluster: a completed list or a watch event. */
   private lastHeardAt = 0;
   private readonly createdAt = Date.now();
+  /** List pages of the cluster, over one kept-alive connection pool (made by start()). */
+  private listPages?: ReturnType<typeof makeListPages>;
 
   constructor(
     readonly cluster: string,
@@ -79,19 +80,13 @@ export class ClusterHealthCache {
 
   /** Starts every informer; resolves once each has listed once (or failed). */
   async start(): Promise<void> {
-    const core = this.kubeConfig.makeApiClient(CoreV1Api);
-    const apps = this.kubeConfig.makeApiClient(AppsV1Api);
-    type Page = { limit: number; _continue?: string };
-    const add = <T extends KubernetesObject>(
-      name: string,
-      path: string,
-      listPage: (page: Page) => Promise<any>,
-      trim?: (o: T) => T,
-      fieldSelector?: string,
-    ): Cached<T> => {
-      // Lists come in pages, so a relist of a large cluster does not parse one huge answer in a single
+    this.listPages = makeListPages(this.kubeConfig);
+    const add = <T extends KubernetesObject>(name: string, path: string, trim?: (o: T) => T, fieldSelector?: string): Cached<T> => {
+      // Lists come in pages of plain JSON, each parsed in a turn of the event loop of its own (one
+      // at a time in the process), so a relist of large clusters does not parse many pages in a single
       // block of the event loop, and are applied to the cache in slices with turns of the event loop
       // between them (health requests keep being answered from the cache meanwhile).
+      const listPage = this.listPages!.list<T>(path, fieldSelector === undefined ? {} : { fieldSelector });
       const informer = trim
         ? makeTrimmedInformer<T>(this.kubeConfig, path, listPage, trim, fieldSelector)
         : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () => listInPages<T>(listPage));
@@ -135,19 +130,19 @@ export class ClusterHealthCache {
       return informer;
     };
     // Nodes and workloads are counted per event too: a recompute walks only what is unhealthy.
-    this.nodes = add<V1Node>('nodes', '/api/v1/nodes', page => core.listNode(page));
+    this.nodes = add<V1Node>('nodes', '/api/v1/nodes');
     this.nodes.on('add', n => this.nodeFigures.set(n));
     this.nodes.on('update', n => this.nodeFigures.set(n));
     this.nodes.on('delete', n => this.nodeFigures.remove(n));
     // Pods are most of a cluster's objects: the cache keeps only what health reads of them, and the
     // figures health needs of them are kept up to date per event instead of walking every pod.
-    this.pods = add<V1Pod>('pods', '/api/v1/pods', page => core.listPodForAllNamespaces(page), trimPod);
+    this.pods = add<V1Pod>('pods', '/api/v1/pods', trimPod);
     this.pods.on('add', p => this.podFigures.set(p));
     this.pods.on('update', p => this.podFigures.set(p));
     this.pods.on('delete', p => this.podFigures.remove(p));
-    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments', page => apps.listDeploymentForAllNamespaces(page));
-    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', page => apps.listStatefulSetForAllNamespaces(page));
-    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets', page => apps.listDaemonSetForAllNamespaces(page));
+    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments');
+    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets');
+    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets');
     const workloads: Array<[WorkloadHealth['kind'], Cached<V1Deployment | V1StatefulSet | V1DaemonSet>]> = [
       ['Deployment', this.deployments],
       ['StatefulSet', this.statefulSets],
@@ -159,13 +154,7 @@ export class ClusterHealthCache {
       informer.on('delete', w => this.workloadFigures.remove(kind, w));
     }
     // Only warnings become alerts: normal events (several per pod started) are neither fetched nor kept.
-    this.events = add<CoreV1Event>(
-      'events',
-      '/api/v1/events',
-      page => core.listEventForAllNamespaces({ ...page, fieldSelector: WARNINGS }),
-      trimEvent,
-      WARNINGS,
-    );
+    this.events = add<CoreV1Event>('events', '/api/v1/events', trimEvent, WARNINGS);
     this.kubeConfig
       .makeApiClient(VersionApi)
       .getCode()
@@ -184,6 +173,7 @@ export class ClusterHealthCache {
     for (const t of this.restartTimers) clearTimeout(t);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await Promise.all(this.informers.map(i => i.informer.stop().catch(() => undefined)));
+    this.listPages?.close();
   }
 
   /**
@@ -316,7 +306,7 @@ export class ClusterHealthCache {
     const warnings = this.events
       .list()
       .filter(e => e.type === 'Warning')
-      // By time, newest first: listed events carry Date objects, watched ones ISO strings.
+      // By time, newest first (ISO strings, listed and watched alike).
       .sort((a, b) => eventTime(b) - eventTime(a))
       .slice(0, 20);
     for (const e of warnings) {

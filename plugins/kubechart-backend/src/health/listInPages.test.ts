@@ -1,5 +1,5 @@
 import { ApiException, V1Pod } from '@kubernetes/client-node';
-import { listInPages } from './listInPages';
+import { ListedPage, listInPages } from './listInPages';
 
 const pods = (from: number, to: number): V1Pod[] =>
   Array.from({ length: to - from }, (_, i) => ({ metadata: { name: `p-${from + i}`, annotations: { big: 'x' } } }));
@@ -23,22 +23,40 @@ function server(failContinueOnce = false) {
   return { calls, listPage };
 }
 
+async function collect(pages: AsyncIterable<ListedPage<V1Pod>>) {
+  const read: Array<ListedPage<V1Pod>> = [];
+  for await (const page of pages) read.push(page);
+  return read;
+}
+
 describe('listInPages', () => {
-  it('reads every page, maps items as they come, and keeps the first page resourceVersion', async () => {
+  it('yields every page as it comes, its items mapped, with the first page resourceVersion', async () => {
     const { calls, listPage } = server();
-    const list = await listInPages(listPage, p => ({ metadata: { name: p.metadata?.name } }), 500);
+    const pages = listInPages(listPage, p => ({ metadata: { name: p.metadata?.name } }), 500);
+    const first = await pages.next();
+    // The first page is there before the next one is asked for.
+    expect(calls).toHaveLength(1);
+    expect(first.value).toMatchObject({ resourceVersion: '101', first: true });
+    const rest = await collect(pages);
     expect(calls.map(c => c._continue ?? '')).toEqual(['', '500', '1000']);
     expect(calls.every(c => c.limit === 500)).toBe(true);
-    expect(list.items).toHaveLength(1234);
-    expect(list.items[1233]).toEqual({ metadata: { name: 'p-1233' } });
-    expect(list.metadata).toEqual({ resourceVersion: '101', _continue: undefined });
+    expect(rest.map(p => [p.items.length, p.resourceVersion, p.first])).toEqual([
+      [500, '101', false],
+      [234, '101', false],
+    ]);
+    expect(rest[1].items[233]).toEqual({ metadata: { name: 'p-1233' } });
   });
 
-  it('starts over when a continue token expired (410)', async () => {
+  it('starts over when a continue token expired (410), marking the page that begins the list again', async () => {
     const { calls, listPage } = server(true);
-    const list = await listInPages(listPage, undefined, 500);
+    const pages = await collect(listInPages(listPage, undefined, 500));
     expect(calls.map(c => c._continue ?? '')).toEqual(['', '500', '', '500', '1000']);
-    expect(list.items.map(p => p.metadata?.name)).toEqual(pods(0, 1234).map(p => p.metadata?.name));
-    expect(list.metadata?.resourceVersion).toBe('103');
+    expect(pages.map(p => [p.items.length, p.resourceVersion, p.first])).toEqual([
+      [500, '101', true],
+      [500, '103', true],
+      [500, '103', false],
+      [234, '103', false],
+    ]);
+    expect(pages.slice(1).flatMap(p => p.items.map(i => i.metadata?.name))).toEqual(pods(0, 1234).map(p => p.metadata?.name));
   });
 });

@@ -153,6 +153,43 @@ describe('SlicedListWatch', () => {
     await informer.stop();
   });
 
+  it('applies a list page by page as the pages arrive, and deletes what the list did not hold after its last page', async () => {
+    // A watch that ends only when told to, with the error given (410 Expired: list again).
+    let endWatch!: (err: unknown) => void;
+    const watcher = {
+      watch: async (_path: string, _query: object, _event: unknown, done: (err: unknown) => void) => {
+        endWatch = done;
+        return new AbortController();
+      },
+    };
+    const page = (items: string[], first = false) => ({ items: items.map(name => configMap(name)), resourceVersion: '7', first });
+    let lastPage!: () => void;
+    const lastPageAsked = new Promise<void>(r => (lastPage = r));
+    let release!: () => void;
+    const released = new Promise<void>(r => (release = r));
+    let attempt = 0;
+    const informer = new SlicedListWatch<V1ConfigMap>('/api/v1/namespaces/paged/configmaps', watcher, async function* pages() {
+      if (++attempt === 1) {
+        yield page(['old'], true);
+        return;
+      }
+      yield page(['a', 'b'], true);
+      lastPage();
+      await released;
+      yield page(['c']);
+    });
+    await informer.start();
+    expect(names(informer)).toEqual(['old']);
+    endWatch({ statusCode: 410 });
+    // The first page is in the cache while the last one is still on its way.
+    await lastPageAsked;
+    expect(names(informer).sort()).toEqual(['a', 'b', 'old']);
+    release();
+    expect((await eventually(() => names(informer).sort(), n => n.length === 3 && !n.includes('old')))).toEqual(['a', 'b', 'c']);
+    expect(informer.latestResourceVersion()).toBe('7');
+    await informer.stop();
+  });
+
   it('reports a watch that could not be started as an error, not as a rejected start', async () => {
     await core.createNamespace({ body: { metadata: { name: 'unwatched' } } });
     await core.createNamespacedConfigMap({ namespace: 'unwatched', body: configMap('one') });

@@ -1,4 +1,5 @@
-import { Informer, KubernetesListObject, KubernetesObject, ObjectCache, ObjectCallback, Watch } from '@kubernetes/client-node';
+import { Informer, KubernetesObject, ObjectCache, ObjectCallback, Watch } from '@kubernetes/client-node';
+import { ListedPage } from './listInPages';
 
 /** Objects a relist applies to the cache before it lets the event loop run other work. */
 export const RELIST_SLICE = 500;
@@ -11,13 +12,16 @@ const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
  * An informer with client-node's ListWatch semantics (list, then watch from the list's
  * resourceVersion; a 410 Expired lists again; a failed list or watch is an `error` event, and
  * `start()` again resumes; objects gone from a new list are deleted), except that a list is applied
- * to the cache in slices of {@link RELIST_SLICE} objects with a turn of the event loop between them.
- * ListWatch replaces its cache and emits add/update/delete for every object in one synchronous block,
- * which at tens of thousands of pods held every request back for the whole relist.
+ * to the cache page by page as the pages arrive, in slices of {@link RELIST_SLICE} objects with a turn
+ * of the event loop between them. ListWatch replaces its cache and emits add/update/delete for every
+ * object in one synchronous block, which at tens of thousands of pods held every request back for the
+ * whole relist; and a list held whole until applied kept a second copy of every object alive long
+ * enough to be promoted to the old generation, only to die there (long GC pauses).
  *
- * While a relist is being applied the cache holds each object either as it was or as the new list
- * has it; objects missing from the list are deleted last. `map` (trimming) applies to listed and
- * watched objects alike.
+ * While a relist is being applied the cache holds each object either as it was or as a newer list
+ * has it (a list that fails part way leaves the pages applied so far; the next start lists again);
+ * objects missing from the list are deleted once its last page was applied. `map` applies to watched
+ * objects (listed ones are mapped by the list).
  */
 export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>, ObjectCache<T> {
   private objects = new Map<string, Map<string, T>>();
@@ -31,7 +35,7 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
   constructor(
     private readonly path: string,
     private readonly watcher: Pick<Watch, 'watch'>,
-    private readonly listFn: () => Promise<KubernetesListObject<T>>,
+    private readonly listFn: () => AsyncIterable<ListedPage<T>>,
     private readonly options: { fieldSelector?: string; map?: (object: T) => T; slice?: number } = {},
   ) {}
 
@@ -111,15 +115,15 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     if (this.stopped) return;
     this.emit('connect');
     if (!this.resourceVersion) {
-      let list: KubernetesListObject<T>;
+      let listed: string | undefined;
       try {
-        list = await this.listFn();
+        listed = await this.apply(run, this.listFn());
       } catch (e) {
         if (run === this.run) this.emit('error', e);
         return;
       }
-      if (!(await this.apply(run, list.items ?? []))) return;
-      this.resourceVersion = list.metadata?.resourceVersion ?? '';
+      if (listed === undefined) return;
+      this.resourceVersion = listed;
     }
     const query: Record<string, string> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true' };
     if (this.options.fieldSelector !== undefined) query.fieldSelector = this.options.fieldSelector;
@@ -168,22 +172,30 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
   }
 
   /**
-   * Brings the cache to a new list, a slice at a time: adds and updates, then deletes what the list
-   * no longer holds. False when the informer was stopped or restarted meanwhile.
+   * Brings the cache to a new list, page by page as they arrive and a slice at a time: adds and
+   * updates, then deletes what the list no longer holds (what its last attempt, after an expired
+   * continue token, did not hold). The list's resourceVersion; undefined when the informer was
+   * stopped or restarted meanwhile.
    */
-  private async apply(run: number, items: T[]): Promise<boolean> {
+  private async apply(run: number, pages: AsyncIterable<ListedPage<T>>): Promise<string | undefined> {
     const slice = this.options.slice ?? RELIST_SLICE;
-    const listed = new Map<string, Set<string>>();
+    let listed = new Map<string, Set<string>>();
+    let resourceVersion = '';
     let n = 0;
-    for (const item of items) {
-      const ns = item.metadata?.namespace || '';
-      let names = listed.get(ns);
-      if (!names) listed.set(ns, (names = new Set()));
-      names.add(item.metadata?.name || '');
-      this.put(item);
-      if (++n % slice === 0) {
-        await nextTurn();
-        if (run !== this.run) return false;
+    for await (const page of pages) {
+      if (run !== this.run) return undefined;
+      if (page.first) listed = new Map();
+      resourceVersion = page.resourceVersion;
+      for (const item of page.items) {
+        const ns = item.metadata?.namespace || '';
+        let names = listed.get(ns);
+        if (!names) listed.set(ns, (names = new Set()));
+        names.add(item.metadata?.name || '');
+        this.put(item);
+        if (++n % slice === 0) {
+          await nextTurn();
+          if (run !== this.run) return undefined;
+        }
       }
     }
     for (const [ns, inNs] of this.objects) {
@@ -193,11 +205,11 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
         if (!names?.has(name)) this.remove(object);
         if (++n % slice === 0) {
           await nextTurn();
-          if (run !== this.run) return false;
+          if (run !== this.run) return undefined;
         }
       }
     }
-    return true;
+    return resourceVersion;
   }
 
   /** Adds or replaces an object; an object of the same resourceVersion changes nothing. */
