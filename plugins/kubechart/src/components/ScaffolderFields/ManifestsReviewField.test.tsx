@@ -91,6 +91,44 @@ describe('ManifestsReviewField', () => {
     );
   });
 
+  it('says the check is running until the dry run answers, and sets no value meanwhile', async () => {
+    let answer: (r: Response) => void = () => {};
+    const pending = new Promise<Response>(r => {
+      answer = r;
+    });
+    const fetch = jest.fn(() => pending);
+    const onChange = jest.fn();
+    await renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [fetchApiRef, { fetch }],
+          [discoveryApiRef, mockApis.discovery({ baseUrl: 'http://backend' })],
+        ]}
+      >
+        <ManifestsReviewField
+          {...({
+            name: 'manifests',
+            onChange,
+            formContext: { formData: form },
+            uiSchema: {},
+            schema: { type: 'string' },
+            idSchema: { $id: 'root_manifests' },
+            rawErrors: [],
+          } as any)}
+        />
+      </TestApiProvider>,
+    );
+    expect(
+      await screen.findByText(/Checking the manifests with a dry run/),
+    ).toBeInTheDocument();
+    expect(onChange).not.toHaveBeenCalledWith(expect.stringContaining('kind'));
+    answer(json({ kind: 'manifests', target: {}, policyReport: report() }));
+    expect(await screen.findByText(/Policy check passed/)).toBeInTheDocument();
+    expect(
+      screen.queryByText(/Checking the manifests with a dry run/),
+    ).not.toBeInTheDocument();
+  });
+
   it('lists what the policy refuses and leaves the field empty, so the form cannot go on to Create', async () => {
     const refused = report({
       passed: false,

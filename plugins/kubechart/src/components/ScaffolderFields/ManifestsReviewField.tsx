@@ -112,7 +112,15 @@ export function ManifestsReviewField(
           generate the manifests.
         </Alert>
       )}
-      {preview.loading && <Progress />}
+      {preview.loading && (
+        <Box role="status">
+          <Typography variant="body2">
+            Checking the manifests with a dry run and the policy; Review goes on
+            once the check has passed.
+          </Typography>
+          <Progress />
+        </Box>
+      )}
       {preview.error && (
         <Alert severity="error">
           The dry run did not answer: {serverMessage(preview.error)}
