@@ -290,6 +290,26 @@ describe.each(databases.eachSupportedId())(
       expect(summary.tenantsByStatus.active).toBe(1);
     });
 
+    it('reads one metrics summary for callers asking at once, and a new one for a caller asking after', async () => {
+      const { knex, store } = await createStore();
+      await store.createRun(newRun({ status: 'running' }), []);
+      const queries: string[] = [];
+      const onQuery = (q: { sql: string }) => queries.push(q.sql);
+      knex.on('query', onQuery);
+      const one = await store.summary();
+      const perSummary = queries.length;
+      queries.length = 0;
+      const many = await Promise.all(Array.from({ length: 20 }, () => store.summary()));
+      knex.off('query', onQuery);
+      expect(perSummary).toBeGreaterThan(0);
+      // Twenty callers at once: the queries of one summary, not twenty times as many.
+      expect(queries).toHaveLength(perSummary);
+      for (const s of many) expect(s.runsByStatus).toEqual(one.runsByStatus);
+      // Nothing is kept once read: a run recorded afterwards is counted by the next caller.
+      await store.createRun(newRun({ status: 'running' }), []);
+      expect((await store.summary()).runsByStatus.running).toBe(one.runsByStatus.running + 1);
+    });
+
     it('finishes a run once when two replicas reconcile it', async () => {
       const { store } = await createStore();
       const run = await store.createRun(newRun({ status: 'running' }), [

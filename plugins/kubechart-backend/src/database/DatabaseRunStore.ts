@@ -927,7 +927,25 @@ export class DatabaseRunStore implements RunStore {
     return Number(r[0]?.n ?? 0);
   }
 
-  async summary() {
+  /** The summary being read, shared by every caller that asks meanwhile. */
+  private summaryInFlight?: ReturnType<DatabaseRunStore['readSummary']>;
+
+  /**
+   * Counts and recent figures for the metrics summary. Its counts group every run (a scan of the table),
+   * so callers that ask while one is being read share it: however many requests come at once, one
+   * summary at a time is read from the database. A caller that asks after it was read gets a new one.
+   * Callers must not change what it returns.
+   */
+  summary() {
+    if (!this.summaryInFlight) {
+      this.summaryInFlight = this.readSummary().finally(() => {
+        this.summaryInFlight = undefined;
+      });
+    }
+    return this.summaryInFlight;
+  }
+
+  private async readSummary() {
     const group = async (table: string, column: string) => {
       const rows = await this.db(table)
         .select(column)

@@ -227,7 +227,10 @@ export interface RunStore {
   ): Promise<void>;
   getTenants(code?: string): Promise<TenantRecord[]>;
   countActiveTenants(): Promise<number>;
-  /** Durations (ms) of finished tenant runs, and counts for the metrics summary. */
+  /**
+   * Durations (ms) of finished tenant runs, and counts for the metrics summary. Callers asking at the
+   * same time may be given the same object: they must not change it.
+   */
   summary(): Promise<{
     runsByStatus: Record<string, number>;
     runsByKind: Record<string, number>;

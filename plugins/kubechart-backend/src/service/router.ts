@@ -456,9 +456,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/metrics/summary', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
+    // Shared with other callers asking at the same time (see DatabaseRunStore.summary): not changed here.
     const s = await store.summary();
     // Counts are aggregates; the failures listed by id and reason are the newest the caller may read.
-    if (!scope.all) s.recentFailures = await readableFailures(scope, s.recentFailures.length);
+    const failures = scope.all ? s.recentFailures : await readableFailures(scope, s.recentFailures.length);
     const d = [...s.tenantRunDurations].sort((x, y) => x - y);
     const summary: MetricsSummary = {
       runs: { byStatus: s.runsByStatus, byKind: s.runsByKind },
@@ -470,7 +471,7 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         max: d[d.length - 1] ?? 0,
         count: d.length,
       },
-      recentFailures: s.recentFailures.map(r => ({ id: r.id, kind: r.kind, at: r.finishedAt ?? r.createdAt, reason: r.failureReason ?? '', entityRef: r.entityRef })),
+      recentFailures: failures.map(r => ({ id: r.id, kind: r.kind, at: r.finishedAt ?? r.createdAt, reason: r.failureReason ?? '', entityRef: r.entityRef })),
     };
     res.json(summary);
   });
