@@ -29,7 +29,7 @@ const report = (over: Partial<PolicyReport> = {}): PolicyReport => ({
   ...over,
 });
 
-function render(answer: Response, formData?: string) {
+function render(answer: Response | Promise<Response>, formData?: string) {
   const fetch = jest.fn(async () => answer);
   const onChange = jest.fn();
   const props: any = {
@@ -96,28 +96,7 @@ describe('ManifestsReviewField', () => {
     const pending = new Promise<Response>(r => {
       answer = r;
     });
-    const fetch = jest.fn(() => pending);
-    const onChange = jest.fn();
-    await renderInTestApp(
-      <TestApiProvider
-        apis={[
-          [fetchApiRef, { fetch }],
-          [discoveryApiRef, mockApis.discovery({ baseUrl: 'http://backend' })],
-        ]}
-      >
-        <ManifestsReviewField
-          {...({
-            name: 'manifests',
-            onChange,
-            formContext: { formData: form },
-            uiSchema: {},
-            schema: { type: 'string' },
-            idSchema: { $id: 'root_manifests' },
-            rawErrors: [],
-          } as any)}
-        />
-      </TestApiProvider>,
-    );
+    const { onChange } = render(pending);
     expect(
       await screen.findByText(/Checking the manifests with a dry run/),
     ).toBeInTheDocument();
