@@ -457,6 +457,11 @@ export type TenantHealth = {
 
 /** `GET /metrics/summary`. @public */
 export type MetricsSummary = {
+  /**
+   * `platform`: every run and tenant (a caller who may read everything). `readable`: the runs and
+   * tenants the caller may read, under a conditional read decision.
+   */
+  scope: 'platform' | 'readable';
   runs: { byStatus: Record<string, number>; byKind: Record<string, number> };
   tenants: { byStatus: Record<string, number>; total: number };
   provisioningDurationMs: { min: number; avg: number; p95: number; max: number; count: number };

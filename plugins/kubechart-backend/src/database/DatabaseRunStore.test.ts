@@ -310,6 +310,26 @@ describe.each(databases.eachSupportedId())(
       expect((await store.summary()).runsByStatus.running).toBe(one.runsByStatus.running + 1);
     });
 
+    it("counts runs by entity for the metrics summary, and a run without an entity by its actor alone", async () => {
+      const { store } = await createStore();
+      const alice = 'user:default/alice';
+      const bob = 'user:default/bob';
+      await store.createRun(newRun({ status: 'running' }), []);
+      await store.createRun(newRun({ status: 'running', actor: bob }), []);
+      await store.createRun(newRun({ kind: 'tenant', status: 'running', entityRef: 'component:default/other' }), []);
+      await store.createRun(newRun({ status: 'running', entityRef: undefined }), []);
+      await store.createRun(newRun({ status: 'running', entityRef: undefined, actor: bob }), []);
+      const { runs } = await store.summaryByEntity();
+      const byKey = (r: (typeof runs)[number]) => `${r.entityRef ?? r.actor}/${r.kind}`;
+      expect([...runs].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual([
+        // two actors, one entity: one group, which names no actor
+        { entityRef: 'component:default/other', actor: undefined, status: 'running', kind: 'tenant', count: 1 },
+        { entityRef: 'component:default/shop', actor: undefined, status: 'running', kind: 'chart', count: 2 },
+        { entityRef: undefined, actor: alice, status: 'running', kind: 'chart', count: 1 },
+        { entityRef: undefined, actor: bob, status: 'running', kind: 'chart', count: 1 },
+      ]);
+    });
+
     it('finishes a run once when two replicas reconcile it', async () => {
       const { store } = await createStore();
       const run = await store.createRun(newRun({ status: 'running' }), [

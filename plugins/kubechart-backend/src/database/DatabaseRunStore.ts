@@ -10,6 +10,7 @@ import {
   type Run,
   type RunEvent,
   type RunListItem,
+  type RunKind,
   type RunStatus,
   type RunsPage,
   type RunTransition,
@@ -927,22 +928,56 @@ export class DatabaseRunStore implements RunStore {
     return Number(r[0]?.n ?? 0);
   }
 
-  /** The summary being read, shared by every caller that asks meanwhile. */
-  private summaryInFlight?: ReturnType<DatabaseRunStore['readSummary']>;
-
   /**
    * Counts and recent figures for the metrics summary. Its counts group every run (a scan of the table),
    * so callers that ask while one is being read share it: however many requests come at once, one
    * summary at a time is read from the database. A caller that asks after it was read gets a new one.
    * Callers must not change what it returns.
    */
-  summary() {
-    if (!this.summaryInFlight) {
-      this.summaryInFlight = this.readSummary().finally(() => {
-        this.summaryInFlight = undefined;
-      });
-    }
-    return this.summaryInFlight;
+  readonly summary = sharedWhileInFlight(() => this.readSummary());
+
+  /**
+   * The same counts and durations by the entity each run belongs to (or, for a run without one, its
+   * actor), for callers who may read only some entities. Shared while in flight like {@link summary}.
+   */
+  readonly summaryByEntity = sharedWhileInFlight(() =>
+    this.readSummaryByEntity(),
+  );
+
+  private async readSummaryByEntity() {
+    const actorOfUnowned = this.db.raw(
+      'case when entity_ref is null then actor end as actor',
+    );
+    const rows: any[] = await this.db('kubechart_runs')
+      .select('entity_ref', actorOfUnowned, 'status', 'kind')
+      .count('* as n')
+      .groupByRaw('entity_ref, case when entity_ref is null then actor end, status, kind');
+    const durations = await this.tenantRunDurations(['entity_ref', 'actor']);
+    return {
+      runs: rows.map(r => ({
+        entityRef: r.entity_ref ?? undefined,
+        actor: r.actor ?? undefined,
+        status: r.status as RunStatus,
+        kind: r.kind as RunKind,
+        count: Number(r.n),
+      })),
+      tenantRunDurations: durations.map(d => ({
+        entityRef: d.entity_ref ?? undefined,
+        actor: d.actor,
+        ms: Number(d.finished_at) - Number(d.started_at),
+      })),
+    };
+  }
+
+  /** The newest finished tenant runs that succeeded, at most 1,000, with the columns asked for. */
+  private tenantRunDurations(columns: Array<keyof RunRow> = []) {
+    return this.db<RunRow>('kubechart_runs')
+      .where({ kind: 'tenant', status: 'succeeded' })
+      .whereNotNull('started_at')
+      .whereNotNull('finished_at')
+      .orderBy('finished_at', 'desc')
+      .limit(1000)
+      .select('started_at', 'finished_at', ...columns);
   }
 
   private async readSummary() {
@@ -953,13 +988,7 @@ export class DatabaseRunStore implements RunStore {
         .groupBy(column);
       return Object.fromEntries(rows.map(r => [r[column], Number(r.n)]));
     };
-    const durations = await this.db<RunRow>('kubechart_runs')
-      .where({ kind: 'tenant', status: 'succeeded' })
-      .whereNotNull('started_at')
-      .whereNotNull('finished_at')
-      .orderBy('finished_at', 'desc')
-      .limit(1000)
-      .select('started_at', 'finished_at');
+    const durations = await this.tenantRunDurations();
     // List columns only: the summary names each failure, it does not need its manifest.
     const failures: ListRow[] = await this.db<RunRow>('kubechart_runs')
       .where({ status: 'failed' })
@@ -976,4 +1005,20 @@ export class DatabaseRunStore implements RunStore {
       recentFailures: failures.map(toListItem),
     };
   }
+}
+
+/**
+ * A read that callers asking while it is in flight share: one read at a time, and a caller asking
+ * after it settled starts a new one (nothing is cached).
+ */
+function sharedWhileInFlight<T>(read: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () => {
+    if (!inFlight) {
+      inFlight = read().finally(() => {
+        inFlight = undefined;
+      });
+    }
+    return inFlight;
+  };
 }

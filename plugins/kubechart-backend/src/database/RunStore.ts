@@ -239,4 +239,20 @@ export interface RunStore {
     /** The newest failed runs, without values, manifest or policy report. */
     recentFailures: RunListItem[];
   }>;
+  /**
+   * The summary's run counts and tenant-run durations (of the same newest 1,000) by the entity each
+   * run belongs to, or for a run without an entity by its actor: what a caller who may read only some
+   * entities is counted from. Shared like `summary()`.
+   */
+  summaryByEntity(): Promise<{
+    runs: Array<{
+      entityRef?: string;
+      /** Only for a run without an entity. */
+      actor?: string;
+      status: RunStatus;
+      kind: RunKind;
+      count: number;
+    }>;
+    tenantRunDurations: Array<{ entityRef?: string; actor: string; ms: number }>;
+  }>;
 }

@@ -357,6 +357,41 @@ describe.each(databases.eachSupportedId())(
           403,
         );
       });
+
+      it('counts in the metrics summary only the runs and tenants the caller may read, and says so', async () => {
+        const kindsListed = async (who: string) => {
+          const page = (await getAs(who, '/api/kubechart/runs?limit=200')).body;
+          expect(page.nextCursor).toBeUndefined();
+          const kinds: Record<string, number> = {};
+          for (const r of page.items) kinds[r.kind] = (kinds[r.kind] ?? 0) + 1;
+          return kinds;
+        };
+        const tenantsListed = async (who: string) =>
+          (await getAs(who, '/api/kubechart/tenants')).body.items.length;
+        const summary = async (who: string) => {
+          const r = await getAs(who, '/api/kubechart/metrics/summary');
+          expect(r.status).toBe(200);
+          return r.body;
+        };
+        const sum = (counts: Record<string, number>) =>
+          Object.values(counts).reduce((a, b) => a + b, 0);
+
+        const alice = await summary(ALICE);
+        const admin = await summary(ADMIN);
+        expect(alice.scope).toBe('readable');
+        expect(admin.scope).toBe('platform');
+        expect(alice.runs.byKind).toEqual(await kindsListed(ALICE));
+        expect(sum(alice.runs.byStatus)).toBe(sum(alice.runs.byKind));
+        expect(alice.tenants.total).toBe(await tenantsListed(ALICE));
+        expect(admin.runs.byKind).toEqual(await kindsListed(ADMIN));
+        expect(admin.tenants.total).toBe(await tenantsListed(ADMIN));
+        // bob's runs and tenant are in the platform's counts, not in alice's
+        expect(sum(alice.runs.byKind)).toBeLessThan(sum(admin.runs.byKind));
+        expect(alice.tenants.total).toBeLessThan(admin.tenants.total);
+        expect(
+          (await getAs(DENIED, '/api/kubechart/metrics/summary')).status,
+        ).toBe(403);
+      });
     });
 
     describe('audit trail', () => {

@@ -61,6 +61,10 @@ import {
 
 /** Failed runs the metrics summary looks at, at most, for the failures a scoped caller may read. */
 const FAILURES_LOOKED_AT = 1000;
+/** Failures the metrics summary lists (the store's summary lists as many for everyone). */
+const RECENT_FAILURES = 10;
+/** Groups of runs (by entity, status and kind) filtered per permission request in a scoped summary. */
+const SUMMARY_GROUPS_PER_REQUEST = 1000;
 
 export type RouterOptions = {
   engine: RunEngine;
@@ -105,6 +109,13 @@ function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
     ...(t.owner ? { owner: t.owner } : {}),
     ...(t.displayName ? { displayName: t.displayName } : {}),
   };
+}
+
+/** Sums each item's count (1 by default) by its key. */
+function tally<T>(items: T[], key: (item: T) => string, count: (item: T) => number = () => 1) {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + count(i);
+  return out;
 }
 
 function percentile(sorted: number[], p: number) {
@@ -454,16 +465,56 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     return found.slice(0, wanted);
   }
 
+  /** The caller's scope under `permission`, or undefined when the policy denies it. */
+  async function scopeOrNone(req: Request, permission: typeof kubechartTenantsReadPermission) {
+    try {
+      return await scopes.resolve(req, permission);
+    } catch (e) {
+      if (e instanceof NotAllowedError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Counts of runs and tenants, durations and failures. A caller who may read everything gets the
+   * platform's; a caller under a conditional decision gets those of the runs and tenants it may read
+   * (runs grouped by entity in one scan, the groups filtered like `GET /runs`), and a caller denied
+   * `tenants.read` no tenant counts.
+   */
   router.get('/metrics/summary', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
+    const tenantScope = await scopeOrNone(req, kubechartTenantsReadPermission);
+    let runsByStatus: Record<string, number>;
+    let runsByKind: Record<string, number>;
+    let durations: number[];
+    let failures: RunListItem[];
+    let tenantsByStatus: Record<string, number> = {};
     // Shared with other callers asking at the same time (see DatabaseRunStore.summary): not changed here.
-    const s = await store.summary();
-    // Counts are aggregates; the failures listed by id and reason are the newest the caller may read.
-    const failures = scope.all ? s.recentFailures : await readableFailures(scope, s.recentFailures.length);
-    const d = [...s.tenantRunDurations].sort((x, y) => x - y);
+    if (scope.all) {
+      const s = await store.summary();
+      ({ runsByStatus, runsByKind, recentFailures: failures } = s);
+      durations = [...s.tenantRunDurations];
+      if (tenantScope?.all) tenantsByStatus = s.tenantsByStatus;
+    } else {
+      const s = await store.summaryByEntity();
+      // a slice at a time: one permission request per slice, however many entities have runs
+      const runs: typeof s.runs = [];
+      for (let i = 0; i < s.runs.length; i += SUMMARY_GROUPS_PER_REQUEST) {
+        runs.push(...(await scopes.filter(scope, s.runs.slice(i, i + SUMMARY_GROUPS_PER_REQUEST))));
+      }
+      runsByStatus = tally(runs, r => r.status, r => r.count);
+      runsByKind = tally(runs, r => r.kind, r => r.count);
+      durations = (await scopes.filter(scope, s.tenantRunDurations)).map(d => d.ms);
+      failures = await readableFailures(scope, RECENT_FAILURES);
+    }
+    if (tenantScope && !(scope.all && tenantScope.all)) {
+      tenantsByStatus = tally(await scopes.filter(tenantScope, await store.getTenants()), t => t.status);
+    }
+    const d = durations.sort((x, y) => x - y);
     const summary: MetricsSummary = {
-      runs: { byStatus: s.runsByStatus, byKind: s.runsByKind },
-      tenants: { byStatus: s.tenantsByStatus, total: Object.entries(s.tenantsByStatus).filter(([k]) => k !== 'deleted').reduce((a, [, n]) => a + n, 0) },
+      scope: scope.all ? 'platform' : 'readable',
+      runs: { byStatus: runsByStatus, byKind: runsByKind },
+      tenants: { byStatus: tenantsByStatus, total: Object.entries(tenantsByStatus).filter(([k]) => k !== 'deleted').reduce((a, [, n]) => a + n, 0) },
       provisioningDurationMs: {
         min: d[0] ?? 0,
         avg: d.length ? Math.round(d.reduce((a, b) => a + b, 0) / d.length) : 0,
