@@ -49,7 +49,9 @@ async function startBackend(
   audit: CapturedAuditEvent[] | 'audit-log',
   extra: Record<string, any> = {},
 ) {
-  const data = testConfig(sim, { health: { startOnBoot: false }, ...extra });
+  // Namespaces (not tenants) the platform gave the mock user: runs recorded below go there.
+  const mine = Object.fromEntries(['team-m', 'team-d1', 'team-d2', 'team-h'].map(n => [n, { owner: 'user:default/mock' }]));
+  const data = testConfig(sim, { health: { startOnBoot: false }, clusters: { dev: { namespaces: mine } }, ...extra });
   const backend = await startTestBackend({
     features: [
       kubechartPlugin,

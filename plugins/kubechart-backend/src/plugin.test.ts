@@ -46,7 +46,8 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
   beforeAll(async () => {
     sim = await startSim({ podReadyDelayMs: 1500 });
     knex = await databases.init(databaseId);
-    const data = testConfig(sim, {});
+    // team-cache is not a tenant: the platform gave it to the mock user (a platform team action records runs there).
+    const data = testConfig(sim, { clusters: { dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } } } });
     data.kubernetes.clusterLocatorMethods[0].clusters.push({
       name: 'down',
       url: 'https://127.0.0.1:1',
@@ -66,6 +67,12 @@ describe.each(databases.eachSupportedId())('kubechart plugin on %p', databaseId 
               apiVersion: 'backstage.io/v1alpha1',
               kind: 'Component',
               metadata: { name: 'risky', namespace: 'default', annotations: { 'kubechart.io/tenant': 'shop' } },
+              spec: { type: 'service', lifecycle: 'experimental', owner: 'user:default/mock' },
+            },
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'cache', namespace: 'default', annotations: { 'kubechart.io/namespace': 'team-cache' } },
               spec: { type: 'service', lifecycle: 'experimental', owner: 'user:default/mock' },
             },
             {

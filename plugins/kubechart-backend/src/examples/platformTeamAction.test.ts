@@ -5,6 +5,7 @@
  */
 import { coreServices, createBackendModule, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { ConfigReader } from '@backstage/config';
 import { createTemplateAction, scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
@@ -111,11 +112,24 @@ describe('a platform team action built from kubechart-node', () => {
   });
 
   it('installs with helm and shows up in deployment history', async () => {
-    const data = testConfig(sim);
+    // A recorded run is held to the namespace and entity a run started through kubechart would be:
+    // team-cache is assigned to the user (the mock auth service names user:default/mock), and the
+    // catalog says component:default/cache, which that user owns, deploys there.
+    const data = testConfig(sim, { clusters: { dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } } } });
     const backend = await startTestBackend({
       features: [
         kubechartPlugin,
         mockServices.rootConfig.factory({ data }),
+        catalogServiceMock.factory({
+          entities: [
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'cache', namespace: 'default', annotations: { 'kubechart.io/namespace': 'team-cache' } },
+              spec: { type: 'service', lifecycle: 'production', owner: 'user:default/mock' },
+            },
+          ],
+        }),
         createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
       ],
     });

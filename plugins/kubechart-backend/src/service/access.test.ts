@@ -10,6 +10,7 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
@@ -32,6 +33,35 @@ const OWNS: Record<string, string[]> = {
   [ALICE]: ['component:default/a'],
   [BOB]: ['component:default/b'],
 };
+
+/** Actors recording runs below, each given namespaces `<slug>-1` … `<slug>-10` by the platform. */
+const ACTORS = {
+  jane: 'user:default/jane',
+  'ci-bot': 'service:external:ci-bot',
+  alice: ALICE,
+};
+/** `kubechart.clusters.dev.namespaces`: the actors' namespaces, and those entities a and b deploy to. */
+const ASSIGNED: Record<string, { owner: string }> = Object.fromEntries([
+  ...Object.entries(ACTORS).flatMap(([slug, owner]) =>
+    Array.from({ length: 10 }, (_, i) => [`${slug}-${i + 1}`, { owner }]),
+  ),
+  ...['alice-a', 'alice-a2'].map(n => [n, { owner: ALICE }]),
+  ...['bob-b', 'bob-b2'].map(n => [n, { owner: BOB }]),
+]);
+/** A catalog component owned by `owner` that may deploy to two namespaces. */
+const entity = (name: string, owner: string, ns: string, ns2: string) => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name,
+    namespace: 'default',
+    annotations: {
+      'kubechart.io/namespace': ns,
+      'backstage.io/kubernetes-namespace': ns2,
+    },
+  },
+  spec: { type: 'service', lifecycle: 'production', owner },
+});
 
 /**
  * A permission service deciding like the example policy: admins ALLOW, `denied` DENY, everyone
@@ -104,7 +134,16 @@ describe.each(databases.eachSupportedId())(
 
     beforeAll(async () => {
       sim = await startSim();
-      const base = testConfig(sim, { health: { startOnBoot: false } });
+      const base = testConfig(sim, {
+        health: { startOnBoot: false },
+        clusters: { dev: { namespaces: ASSIGNED } },
+      });
+      // A second cluster (the same simulated API server): a tenant code can exist on both.
+      const [dev] = base.kubernetes.clusterLocatorMethods[0].clusters;
+      base.kubernetes.clusterLocatorMethods[0].clusters.push({
+        ...dev,
+        name: 'dev2',
+      });
       base.kubechart.limits = { runsPerUserPerMinute: 1, maxTenants: 20 };
       const backend = await startTestBackend({
         features: [
@@ -114,6 +153,12 @@ describe.each(databases.eachSupportedId())(
             knex: await databases.init(databaseId),
           }),
           rolePermissions,
+          catalogServiceMock.factory({
+            entities: [
+              entity('a', ALICE, 'alice-a', 'alice-a2'),
+              entity('b', BOB, 'bob-b', 'bob-b2'),
+            ],
+          }),
           capturingAuditor(audit),
           createServiceFactory({
             service: signalsServiceRef,
@@ -130,16 +175,30 @@ describe.each(databases.eachSupportedId())(
       await sim?.stop();
     });
 
-    let recorded = 0;
-    /** Records a run (each on a namespace of its own: a recorded run holds its target's lock). */
-    const record = (auth: string, body: Record<string, unknown>) =>
+    const recorded: Record<string, number> = {};
+    /**
+     * Records a run in `namespace`, or in the next namespace the platform gave `slug`'s actor (each on
+     * a namespace of its own: a recorded run holds its target's lock until it finishes).
+     */
+    const record = (
+      auth: string,
+      body: Record<string, unknown>,
+      where: { slug: keyof typeof ACTORS } | { namespace: string },
+    ) =>
       request(server)
         .post('/api/kubechart/runs/record')
         .set('Authorization', auth)
         .send({
           kind: 'custom',
           action: 'acme:thing:make',
-          target: { cluster: 'dev', namespace: `team-${++recorded}` },
+          target: {
+            cluster: 'dev',
+            namespace:
+              'namespace' in where
+                ? where.namespace
+                : `${where.slug}-${(recorded[where.slug] =
+                    (recorded[where.slug] ?? 0) + 1)}`,
+          },
           ...body,
         });
     const actorOf = async (id: string) =>
@@ -149,16 +208,17 @@ describe.each(databases.eachSupportedId())(
       it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
         const fromScaffolder = await record(
           serviceHeader('plugin:scaffolder'),
-          {
-            onBehalfOf: 'user:default/jane',
-          },
+          { onBehalfOf: 'user:default/jane' },
+          { slug: 'jane' },
         );
         expect(fromScaffolder.status).toBe(201);
         expect(await actorOf(fromScaffolder.body.id)).toBe('user:default/jane');
 
-        const fromOther = await record(serviceHeader('external:ci-bot'), {
-          onBehalfOf: 'user:default/ceo',
-        });
+        const fromOther = await record(
+          serviceHeader('external:ci-bot'),
+          { onBehalfOf: 'user:default/ceo' },
+          { slug: 'ci-bot' },
+        );
         expect(fromOther.status).toBe(201);
         expect(await actorOf(fromOther.body.id)).toBe(
           'service:external:ci-bot',
@@ -173,16 +233,20 @@ describe.each(databases.eachSupportedId())(
           }),
         );
 
-        const fromUser = await record(as(ALICE), {
-          onBehalfOf: 'user:default/ceo',
-        });
+        const fromUser = await record(
+          as(ALICE),
+          { onBehalfOf: 'user:default/ceo' },
+          { slug: 'alice' },
+        );
         expect(await actorOf(fromUser.body.id)).toBe(ALICE);
       });
 
       it('must name a user', async () => {
-        const r = await record(serviceHeader('plugin:scaffolder'), {
-          onBehalfOf: 'group:default/admins',
-        });
+        const r = await record(
+          serviceHeader('plugin:scaffolder'),
+          { onBehalfOf: 'group:default/admins' },
+          { slug: 'jane' },
+        );
         expect(r.status).toBe(400);
         expect(r.body.error.message).toContain('expected a user entity ref');
       });
@@ -240,12 +304,22 @@ describe.each(databases.eachSupportedId())(
       const ids: Record<string, string> = {};
       beforeAll(async () => {
         ids.a = (
-          await record(as(ALICE), { entityRef: 'component:default/a' })
+          await record(
+            as(ALICE),
+            { entityRef: 'component:default/a' },
+            { namespace: 'alice-a' },
+          )
         ).body.id;
         ids.b = (
-          await record(as(BOB), { entityRef: 'component:default/b' })
+          await record(
+            as(BOB),
+            { entityRef: 'component:default/b' },
+            { namespace: 'bob-b' },
+          )
         ).body.id;
-        ids.aliceLoose = (await record(as(ALICE), {})).body.id;
+        ids.aliceLoose = (
+          await record(as(ALICE), {}, { slug: 'alice' })
+        ).body.id;
       });
 
       it('records the runs read below', () => {
@@ -289,8 +363,11 @@ describe.each(databases.eachSupportedId())(
       });
 
       it("lists an owner's newest failures in the metrics summary, however many newer failures are others'", async () => {
+        // Each finishes before the next: they share the entity's second namespace.
         const fail = async (who: string, entityRef: string) => {
-          const id = (await record(as(who), { entityRef })).body.id;
+          const namespace = who === ALICE ? 'alice-a2' : 'bob-b2';
+          const id = (await record(as(who), { entityRef }, { namespace })).body
+            .id;
           const finished = await request(server)
             .post(`/api/kubechart/runs/${id}/finish`)
             .set('Authorization', as(who))
@@ -313,6 +390,43 @@ describe.each(databases.eachSupportedId())(
         expect((await failures(ADMIN)).sort()).toEqual([...bobs].sort());
       });
 
+      it("refuses to record a run for another owner's entity or in another owner's namespace, and records nothing", async () => {
+        const before = (await listed(ADMIN)).length;
+        const intoEntity = await record(
+          as(BOB),
+          { entityRef: 'component:default/a' },
+          { namespace: 'alice-a2' },
+        );
+        expect(intoEntity.status).toBe(403);
+        expect(intoEntity.body.error.message).toBe(
+          `A run for component:default/a may deploy only where that entity may deploy; component:default/a is owned by ${ALICE} and ${BOB} is not a member of it`,
+        );
+        // bob's own entity, alice's namespace
+        const intoNamespace = await record(
+          as(BOB),
+          { entityRef: 'component:default/b' },
+          { namespace: 'alice-a2' },
+        );
+        expect(intoNamespace.status).toBe(403);
+        const noEntity = await record(as(BOB), {}, { namespace: 'alice-a2' });
+        expect(noEntity.status).toBe(403);
+        expect(noEntity.body.error.message).toBe(
+          `Namespace alice-a2 on cluster dev is assigned to ${ALICE}; runs there need membership of that owner`,
+        );
+        expect(await listed(ADMIN)).toHaveLength(before);
+        expect(audit).toContainEqual(
+          expect.objectContaining({
+            eventId: 'run-record',
+            status: 'failed',
+            meta: expect.objectContaining({
+              actor: BOB,
+              namespace: 'alice-a2',
+              entityRef: 'component:default/a',
+            }),
+          }),
+        );
+      });
+
       it('refuses a reader the policy denies', async () => {
         expect((await getAs(DENIED, '/api/kubechart/runs')).status).toBe(403);
         expect(
@@ -320,23 +434,34 @@ describe.each(databases.eachSupportedId())(
         ).toBe(403);
       });
 
+      /** Starts a tenant run through the scaffolder for a user who has not used their run budget yet. */
+      const mk = async (
+        code: string,
+        forUser: string,
+        entityRef: string,
+        cluster = 'dev',
+      ) => {
+        const r = await request(server)
+          .post('/api/kubechart/runs')
+          .set('Authorization', serviceHeader('plugin:scaffolder'))
+          .send({
+            kind: 'tenant',
+            cluster,
+            tenant: code,
+            entityRef,
+            releases: [],
+            onBehalfOf: forUser,
+          });
+        expect(r.status).toBe(202);
+        return r.body.id as string;
+      };
+      let aliceRun: string;
       it('scopes tenants to their entity owners', async () => {
-        // Started through the scaffolder for users who have not used their run budget yet.
-        const mk = async (code: string, forUser: string, entityRef: string) => {
-          const r = await request(server)
-            .post('/api/kubechart/runs')
-            .set('Authorization', serviceHeader('plugin:scaffolder'))
-            .send({
-              kind: 'tenant',
-              cluster: 'dev',
-              tenant: code,
-              entityRef,
-              releases: [],
-              onBehalfOf: forUser,
-            });
-          expect(r.status).toBe(202);
-        };
-        await mk('scope-a', 'user:default/frank', 'component:default/a');
+        aliceRun = await mk(
+          'scope-a',
+          'user:default/frank',
+          'component:default/a',
+        );
         await mk('scope-b', 'user:default/gina', 'component:default/b');
         const codes = async (who: string) =>
           (await getAs(who, '/api/kubechart/tenants')).body.items.map(
@@ -356,6 +481,28 @@ describe.each(databases.eachSupportedId())(
         expect((await getAs(DENIED, '/api/kubechart/tenants')).status).toBe(
           403,
         );
+      });
+
+      it("shows a tenant's recent runs only from the clusters where the caller may read that tenant", async () => {
+        // The same code on another cluster, for bob's entity.
+        const bobRun = await mk(
+          'scope-a',
+          'user:default/hank',
+          'component:default/b',
+          'dev2',
+        );
+        const recent = async (who: string) => {
+          for (let i = 0; i < 100; i++) {
+            const r = await getAs(who, '/api/kubechart/tenants/scope-a');
+            if (r.status === 200 && r.body.recentRuns.length)
+              return r.body.recentRuns.map((x: any) => x.id);
+            await new Promise(res => setTimeout(res, 100));
+          }
+          throw new Error(`${who} never read tenant scope-a`);
+        };
+        expect(await recent(BOB)).toEqual([bobRun]);
+        expect(await recent(ALICE)).toEqual([aliceRun]);
+        expect((await recent(ADMIN)).sort()).toEqual([aliceRun, bobRun].sort());
       });
 
       it('counts in the metrics summary only the runs and tenants the caller may read, and says so', async () => {

@@ -42,6 +42,7 @@ import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
+import { resolveRunScope } from '../engine/scope';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
@@ -80,8 +81,8 @@ export type RouterOptions = {
   userInfo?: UserInfoService;
   /** The catalog, read with the caller's credentials: runs for an entity deploy where it may (optional: without it they are refused). */
   catalog?: CatalogEntityReader;
-  /** Engine settings the recorded runs need (how long a silent action's locks are kept). */
-  settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'>;
+  /** Engine settings: namespace owners and allowed kinds scope recorded runs; how long a silent action's locks are kept. */
+  settings: EngineSettings;
   /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
   onBehalfOfServices?: string[];
   /** How often a followed event stream polls the database (ms). */
@@ -209,6 +210,12 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     settings: options.settings,
     onBehalfOfServices,
     authorize: req => authorize(req, kubechartRunsCreatePermission),
+    checkScope: async (credentials, actor, { target, entityRef }) => {
+      const caller = await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog });
+      // Scoped as a manifests run to the same target would be: for its entity when it names one, else by namespace.
+      const request: CreateRunRequest = { kind: 'manifests', cluster: target.cluster, namespace: target.namespace, manifests: '-', ...(entityRef ? { entityRef } : {}) };
+      await resolveRunScope(request, caller, { store, settings: options.settings });
+    },
     audited,
     onRunChanged: options.onRunChanged,
     onRunFinished: run => options.metrics?.runFinished(run),
@@ -435,9 +442,14 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/tenants/:code', async (req, res) => {
     const tenants = await readableTenant(req, req.params.code);
-    const runs = await store.listRuns({ tenant: req.params.code }, { limit: 10 });
+    // The runs of this tenant on the clusters where the caller may read it (the same code on another
+    // cluster can be another owner's tenant), and of those only the runs the caller may read.
+    const runScope = await scopeOrNone(req, kubechartRunsReadPermission);
+    const perCluster = runScope ? await Promise.all(tenants.map(t => store.listRuns({ tenant: t.code, cluster: t.cluster }, { limit: 10 }))) : [];
+    const runs = runScope ? await scopes.filter(runScope, perCluster.flatMap(p => p.items)) : [];
+    runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     const last = tenants[0].lastRunId ? await store.getRun(tenants[0].lastRunId) : undefined;
-    res.json({ ...toTenant(tenants[0], last), clusters: tenants.map(t => t.cluster), recentRuns: runs.items.map(r => ({ id: r.id, kind: r.kind, status: r.status, createdAt: r.createdAt, failureReason: r.failureReason })) });
+    res.json({ ...toTenant(tenants[0], last), clusters: tenants.map(t => t.cluster), recentRuns: runs.slice(0, 10).map(r => ({ id: r.id, kind: r.kind, status: r.status, createdAt: r.createdAt, failureReason: r.failureReason })) });
   });
 
   router.get('/tenants/:code/health', async (req, res) => {

@@ -37,9 +37,16 @@ describe.each(databases.eachSupportedId())(
       testConfig(s, {
         health: { startOnBoot: false },
         recovery: { staleAfterSeconds: 60, releaseLocksAfterSeconds: 600 },
-        // team-cache is not a tenant: the platform gave it to the mock user.
+        // Not tenants: the platform gave these to the mock user, and team-other to someone else.
         clusters: {
-          dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } },
+          dev: {
+            namespaces: {
+              'team-cache': { owner: 'user:default/mock' },
+              'team-queue': { owner: 'user:default/mock' },
+              'team-once': { owner: 'user:default/mock' },
+              'team-other': { owner: 'group:default/others' },
+            },
+          },
         },
       });
     const post = (path: string, body: object) =>
@@ -192,6 +199,40 @@ describe.each(databases.eachSupportedId())(
       const next = await record({ namespace: 'team-cache', release: 'cache' });
       expect(next.status).toBe(201);
       await post(`/runs/${next.body.id}/finish`, { status: 'succeeded' });
+    });
+
+    it('refuses to record a run in a namespace the caller does not own, or a tenant run, and records nothing', async () => {
+      const before = (await get('/runs?limit=200')).body.items.length;
+      const foreign = await record({
+        namespace: 'team-other',
+        release: 'cache',
+      });
+      expect(foreign.status).toBe(403);
+      expect(foreign.body.error.message).toBe(
+        'Namespace team-other on cluster dev is assigned to group:default/others; runs there need membership of that owner',
+      );
+      const unassigned = await record({ namespace: 'team-nobody' });
+      expect(unassigned.status).toBe(403);
+      const tenant = await post('/runs/record', {
+        kind: 'tenant-delete',
+        action: 'acme:tenant:drop',
+        target: { cluster: 'dev', namespace: 'team-cache' },
+      });
+      expect(tenant.status).toBe(400);
+      expect(tenant.body.error.message).toContain(
+        'A tenant-delete run is executed by kubechart (POST /runs); it cannot be recorded',
+      );
+      expect((await get('/runs?limit=200')).body.items.length).toBe(before);
+      // The namespace is not locked by a refused record.
+      const mine = await record({
+        namespace: 'team-cache',
+        release: 'refused-check',
+      });
+      expect(mine.status).toBe(201);
+      expect(
+        (await post(`/runs/${mine.body.id}/finish`, { status: 'succeeded' }))
+          .status,
+      ).toBe(204);
     });
 
     it('refuses a second finish (the lease ended with the first)', async () => {

@@ -1,6 +1,7 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import {
   ConflictError,
+  InputError,
   NotAllowedError,
   NotFoundError,
 } from '@backstage/errors';
@@ -37,6 +38,15 @@ export type RecordedRunRoutesOptions = {
   onBehalfOfServices: string[];
   /** Checks `kubechart.runs.create` and resolves the caller's credentials. */
   authorize(req: Request): Promise<BackstageCredentials>;
+  /**
+   * Throws NotAllowedError unless the actor may run in the target namespace (and for the entity,
+   * when one is named), as `POST /runs` checks its runs (`resolveRunScope`).
+   */
+  checkScope(
+    credentials: BackstageCredentials,
+    actor: string,
+    run: { target: Run['target']; entityRef?: string },
+  ): Promise<void>;
   audited<T>(
     req: Request,
     eventId: string,
@@ -87,9 +97,22 @@ export function addRecordedRunRoutes(
         kind: body.kind,
         action: body.action ?? null,
         actor,
+        cluster: body.target.cluster,
+        namespace: body.target.namespace,
+        entityRef: body.entityRef ?? null,
         ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
       },
       async () => {
+        // Tenant runs change what the engine alone keeps true (the tenant record, its namespace):
+        // a record of one would be a history entry nothing stands behind.
+        if (body.kind === 'tenant' || body.kind === 'tenant-delete') {
+          throw new InputError(
+            `A ${body.kind} run is executed by kubechart (POST /runs); it cannot be recorded. Record the action's own work as kind custom.`,
+          );
+        }
+        // The same namespace (and entity) a run started through POST /runs would be held to: a
+        // recorded run locks its namespace and enters the entity's history and drift records.
+        await options.checkScope(credentials, actor, body);
         const created = await store.createRun(
           {
             id: randomUUID(),
