@@ -107,6 +107,8 @@ export interface Config {
       maxTenants?: number;
       /** Runs one user may start per minute; more get HTTP 429. Default 10. */
       runsPerUserPerMinute?: number;
+      /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
+      followStreamsPerCaller?: number;
     };
     recovery?: {
       /** A running run whose heartbeat is older than this is reconciled, in seconds. Default 120. */

@@ -22,6 +22,7 @@ import {
 } from './__testUtils__/capture';
 import { chartDirectory, startSim, testConfig } from './__testUtils__/setup';
 import { tableDump } from './__testUtils__/tableDump';
+import http from 'node:http';
 import os from 'node:os';
 
 jest.setTimeout(180_000);
@@ -50,8 +51,17 @@ async function startBackend(
   extra: Record<string, any> = {},
 ) {
   // Namespaces (not tenants) the platform gave the mock user: runs recorded below go there.
-  const mine = Object.fromEntries(['team-m', 'team-d1', 'team-d2', 'team-h'].map(n => [n, { owner: 'user:default/mock' }]));
-  const data = testConfig(sim, { health: { startOnBoot: false }, clusters: { dev: { namespaces: mine } }, ...extra });
+  const mine = Object.fromEntries(
+    ['team-m', 'team-d1', 'team-d2', 'team-h', 'team-f'].map(n => [
+      n,
+      { owner: 'user:default/mock' },
+    ]),
+  );
+  const data = testConfig(sim, {
+    health: { startOnBoot: false },
+    clusters: { dev: { namespaces: mine } },
+    ...extra,
+  });
   const backend = await startTestBackend({
     features: [
       kubechartPlugin,
@@ -297,6 +307,69 @@ describe('kubechart backend under hostile input', () => {
     expect(extraMs).toBeLessThan(200);
   });
 
+  it('holds at most ten open event streams per caller, and frees a place when one closes', async () => {
+    const started = await request(server)
+      .post('/api/kubechart/runs/record')
+      .send({
+        kind: 'custom',
+        action: 'acme:x:follow',
+        target: { cluster: 'dev', namespace: 'team-f' },
+      });
+    expect(started.status).toBe(201);
+    const { port } = server.address();
+    /** Opens a follow stream and resolves with its status once its headers came (the stream stays open). */
+    const follow = () =>
+      new Promise<{ status: number; body: Promise<string>; close: () => void }>(
+        (resolve, reject) => {
+          const req = http.get(
+            `http://127.0.0.1:${port}/api/kubechart/runs/${started.body.id}/events?follow=true`,
+            res => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (c: string) => (text += c));
+              const body = new Promise<string>(done =>
+                res.on('end', () => done(text)),
+              );
+              resolve({
+                status: res.statusCode ?? 0,
+                body,
+                close: () => req.destroy(),
+              });
+            },
+          );
+          req.on('error', reject);
+        },
+      );
+    const streams = [];
+    for (let i = 0; i < 10; i++) streams.push(await follow());
+    expect(streams.map(s => s.status)).toEqual(Array(10).fill(200));
+    const refused = await follow();
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(await refused.body).error.message).toContain(
+      'user:default/mock already follows 10 run event streams, the most one caller may hold open at once',
+    );
+    streams.pop()!.close();
+    let again = await follow();
+    for (let i = 0; again.status === 429 && i < 50; i++) {
+      await new Promise(r => setTimeout(r, 20)); // the server sees the close a moment later
+      again = await follow();
+    }
+    expect(again.status).toBe(200);
+    // The run ends: its streams end, and their places are free.
+    expect(
+      (
+        await request(server)
+          .post(`/api/kubechart/runs/${started.body.id}/finish`)
+          .send({ status: 'succeeded' })
+      ).status,
+    ).toBe(204);
+    for (const s of [...streams, again])
+      expect(await s.body).toContain('"type":"end"');
+    const after = await follow();
+    expect(after.status).toBe(200);
+    await after.body;
+  });
+
   it('scrubs half a megabyte of hostile log text in linear time, staying responsive', async () => {
     const started = await request(server)
       .post('/api/kubechart/runs/record')
@@ -537,10 +610,7 @@ describe.each(databases.eachSupportedId())(
         ['logs', logs.join('\n')],
       ];
       for (const [db, table] of tables)
-        haystacks.push([
-          `table ${table}`,
-          await tableDump(db, table),
-        ]);
+        haystacks.push([`table ${table}`, await tableDump(db, table)]);
       // The search finds what is there: the audit trail holds the run's outcome.
       expect(
         haystacks.find(([where]) => where === 'table audit_log_events')![1],

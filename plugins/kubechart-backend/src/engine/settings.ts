@@ -11,6 +11,8 @@ export type EngineSettings = {
   failFastSeconds: number;
   maxTenants: number;
   runsPerUserPerMinute: number;
+  /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
+  followStreamsPerCaller: number;
   staleAfterSeconds: number;
   heartbeatIntervalMs: number;
   /** How long tenant delete waits for the namespace to be gone (Terminating until its contents are deleted). */
@@ -57,6 +59,7 @@ export function readEngineSettings(config: Config): EngineSettings {
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
     maxTenants: k?.getOptionalNumber('limits.maxTenants') ?? 100,
     runsPerUserPerMinute: k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
+    followStreamsPerCaller: k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
     staleAfterSeconds: k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
     heartbeatIntervalMs: (k?.getOptionalNumber('recovery.heartbeatSeconds') ?? 15) * 1000,
     namespaceDeletionTimeoutSeconds: k?.getOptionalNumber('wait.namespaceDeletionTimeoutSeconds') ?? 300,

@@ -43,6 +43,7 @@ import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { resolveRunScope } from '../engine/scope';
+import { TooManyRequestsError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
@@ -119,6 +120,12 @@ function tally<T>(items: T[], key: (item: T) => string, count: (item: T) => numb
   return out;
 }
 
+/** Who a caller is, for per-caller limits: a user's entity ref or `service:<subject>`. */
+function callerKey(credentials: BackstageCredentials) {
+  const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
+  return p.type === 'user' ? p.userEntityRef! : `service:${p.subject}`;
+}
+
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -136,6 +143,9 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     next();
   });
   const scopes = new ReadScopes(httpAuth, permissions);
+  const { settings } = options;
+  /** Open run event streams by caller. */
+  const following = new Map<string, number>();
   const onBehalfOfServices = options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
 
   async function authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials> {
@@ -348,6 +358,21 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       res.json({ items: await store.getEvents(run.id, { after }), status: run.status });
       return;
     }
+    // Each open stream polls the database until its run ends (which a run awaiting approval may not
+    // do for days): a caller holds a bounded number of them, so none can take the connection pool.
+    const caller = callerKey(await httpAuth.credentials(req, { allow: ['user', 'service'] }));
+    const open = following.get(caller) ?? 0;
+    if (open >= settings.followStreamsPerCaller) {
+      throw new TooManyRequestsError(
+        `${caller} already follows ${open} run event streams, the most one caller may hold open at once (kubechart.limits.followStreamsPerCaller); close one, or read GET /runs/${run.id}/events without follow`,
+      );
+    }
+    following.set(caller, open + 1);
+    res.on('close', () => {
+      const n = (following.get(caller) ?? 1) - 1;
+      if (n > 0) following.set(caller, n);
+      else following.delete(caller);
+    });
     // Live stream: NDJSON by default, Server-Sent Events when asked for.
     const sse = (req.headers.accept ?? '').includes('text/event-stream');
     res.status(200);
