@@ -29,6 +29,11 @@ export interface Config {
     allowDangerous?: boolean;
     /** Most rows a result table returns. Default 200. */
     maxRows?: number;
+    /**
+     * How long running one plan may take on the cluster before the assistant
+     * stops waiting and answers 503 with the reason. Default 30.
+     */
+    executionTimeoutSeconds?: number;
     /** Name of the cluster used when neither the entity nor the plan names one. Default: the first configured cluster. */
     defaultCluster?: string;
     /**

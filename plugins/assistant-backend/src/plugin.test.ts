@@ -1,4 +1,4 @@
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
   mockCredentials,
   mockServices,
@@ -39,6 +39,31 @@ describe('kube-assistant plugin', () => {
       },
     },
     spec: { type: 'service', owner: 'team-shop', lifecycle: 'production' },
+  };
+  // Readable by everyone, owned by another team.
+  const paymentsEntity = {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: {
+      name: 'payments',
+      namespace: 'default',
+      annotations: {
+        'backstage.io/kubernetes-id': 'payments-api',
+        'backstage.io/kubernetes-namespace': 'payments',
+      },
+    },
+    spec: { type: 'service', owner: 'team-payments', lifecycle: 'production' },
+  };
+  // Owned by the mock user's team, but with no namespace of its own.
+  const docsEntity = {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'docs', namespace: 'default' },
+    spec: { type: 'website', owner: 'team-shop', lifecycle: 'production' },
+  };
+  /** The mock user is a member of team-shop; everyone else owns only themselves. */
+  const groupsOf: Record<string, string[]> = {
+    'user:default/mock': ['group:default/team-shop'],
   };
 
   beforeAll(async () => {
@@ -114,7 +139,18 @@ describe('kube-assistant plugin', () => {
             })),
           ) as any,
         }).factory,
-        catalogServiceMock.factory({ entities: [checkoutEntity] }),
+        mockServices.userInfo.mock({
+          getUserInfo: jest.fn(async (credentials: any) => {
+            const user = credentials.principal.userEntityRef;
+            return {
+              userEntityRef: user,
+              ownershipEntityRefs: [user, ...(groupsOf[user] ?? [])],
+            };
+          }),
+        }).factory,
+        catalogServiceMock.factory({
+          entities: [checkoutEntity, paymentsEntity, docsEntity],
+        }),
       ],
     });
   });
@@ -515,9 +551,9 @@ describe('kube-assistant plugin', () => {
       question: 'list pods in payments',
       entityRef: 'component:default/checkout',
     });
-    expect(outside.status).toBe(400);
-    expect(outside.body.error.message).toMatch(
-      /works only in namespace shop; this plan reaches every pod in namespace payments/,
+    expect(outside.status).toBe(403);
+    expect(outside.body.error.message).toBe(
+      'Asked from component:default/checkout, the assistant works only in namespace shop on cluster sim; this plan reaches every pod in namespace payments. Reaching further needs the kube-assistant.cluster-wide permission.',
     );
     const inside = await ask({
       question: 'list pods',
@@ -622,5 +658,199 @@ describe('kube-assistant plugin', () => {
     expect(
       bobs.body.items.find((c: any) => c.id === first.body.conversationId),
     ).toBeUndefined();
+  });
+  it('refuses a question without an entity to a user who may not work cluster-wide, before any plan', async () => {
+    // What the home-page widget sends: no entityRef.
+    denied.add('kube-assistant.cluster-wide');
+    denied.add('kube-assistant.execute.dangerous');
+    for (const question of [
+      'scale inventory-service in shop to 0',
+      'cordon node kube-sim-node-2',
+      'show logs of payments-api in payments',
+    ]) {
+      const res = await ask({ question });
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe(
+        'Without the kube-assistant.cluster-wide permission the assistant works only inside a catalog entity you or your team own: ask from the assistant card on that entity\'s page.',
+      );
+      expect(res.body.messageId).toBeUndefined();
+    }
+    const refusals = audit.filter(a => a.options.eventId === 'question');
+    expect(
+      refusals.map(a => a.fail.mock.calls[0]?.[0].meta.stage),
+    ).toEqual(['entity-scope', 'entity-scope', 'entity-scope']);
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const deployment = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: 'shop', name: 'inventory-service' });
+    expect(deployment.spec?.replicas).toBeGreaterThan(0);
+  });
+
+  it('takes the scope only of an entity the user owns, with a namespace of its own', async () => {
+    denied.add('kube-assistant.cluster-wide');
+    const notOwned = await ask({
+      question: 'list pods',
+      entityRef: 'component:default/payments',
+    });
+    expect(notOwned.status).toBe(403);
+    expect(notOwned.body.error.message).toBe(
+      'component:default/payments is owned by group:default/team-payments, not by you or your groups: without the kube-assistant.cluster-wide permission the assistant works only inside entities you own.',
+    );
+    const otherUser = await ask(
+      { question: 'list pods', entityRef: 'component:default/checkout' },
+      'user:default/mallory',
+    );
+    expect(otherUser.status).toBe(403);
+    expect(otherUser.body.error.message).toMatch(
+      /^component:default\/checkout is owned by group:default\/team-shop, not by you/,
+    );
+    const noNamespace = await ask({
+      question: 'list pods',
+      entityRef: 'component:default/docs',
+    });
+    expect(noNamespace.status).toBe(403);
+    expect(noNamespace.body.error.message).toBe(
+      'component:default/docs has no backstage.io/kubernetes-namespace annotation, so it has no namespace of its own: without the kube-assistant.cluster-wide permission the assistant works only in the namespace of an entity you own.',
+    );
+    const owned = await ask({
+      question: 'list pods',
+      entityRef: 'component:default/checkout',
+    });
+    expect(owned.status).toBe(200);
+    expect(owned.body.plan).toMatchObject({ namespace: 'shop', cluster: 'sim' });
+
+    // Working cluster-wide, an entity one may read only sets the defaults.
+    denied.clear();
+    const wide = await ask({
+      question: 'list pods',
+      entityRef: 'component:default/payments',
+    });
+    expect(wide.status).toBe(200);
+    expect(wide.body.plan.namespace).toBe('payments');
+  });
+
+  it('checks the entity scope again when a plan runs', async () => {
+    // Planned while the user could work cluster-wide, run after that ended.
+    const wide = await ask({ question: 'list pods in payments' });
+    expect(wide.status).toBe(200);
+    const owned = await ask({
+      question: 'list pods',
+      entityRef: 'component:default/checkout',
+    });
+    expect(owned.status).toBe(200);
+    denied.add('kube-assistant.cluster-wide');
+    const refused = await execute({ messageId: wide.body.messageId });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      "Without the kube-assistant.cluster-wide permission the assistant works only inside a catalog entity you or your team own: ask from the assistant card on that entity's page.",
+    );
+    const inside = await execute({ messageId: owned.body.messageId });
+    expect(inside.status).toBe(200);
+    expect(inside.body.result.rows.length).toBeGreaterThan(0);
+  });
+
+  it('classifies a label on a cluster-scoped object as dangerous, whoever asks', async () => {
+    const asked = await ask({
+      question:
+        'label clusterrole cluster-admin rbac.authorization.k8s.io/aggregate-to-view=true',
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body.plan).toMatchObject({
+      verb: 'label',
+      resource: 'clusterroles',
+      name: 'cluster-admin',
+    });
+    expect(asked.body.safety.level).toBe('dangerous');
+    expect(asked.body.requirements.typedConfirmation).toBe('cluster-admin');
+    denied.add('kube-assistant.execute.dangerous');
+    const refused = await execute({
+      messageId: asked.body.messageId,
+      confirm: true,
+      typedConfirmation: 'cluster-admin',
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous)',
+    );
+  });
+
+  it('never shows a Secret\'s values, not even in its last-applied annotation', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const secretValue = 'hunter2-very-secret';
+    await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace: 'shop',
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name: 'db-credentials',
+          namespace: 'shop',
+          annotations: {
+            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: 'db-credentials', namespace: 'shop' },
+              stringData: { password: secretValue },
+            }),
+            'example.com/note': `rotated to ${secretValue}`,
+          },
+        },
+        data: { password: Buffer.from(secretValue).toString('base64') },
+      },
+    });
+    const asked = await ask({ question: 'describe secret db-credentials in shop' });
+    expect(asked.status).toBe(200);
+    expect(asked.body.plan).toMatchObject({
+      verb: 'describe',
+      resource: 'secrets',
+      name: 'db-credentials',
+    });
+    const res = await execute({
+      messageId: asked.body.messageId,
+      confirm: true,
+      typedConfirmation: 'db-credentials',
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.result.text).toContain(
+      'kubectl.kubernetes.io/last-applied-configuration',
+    );
+    expect(res.body.result.text).toContain('password: <19 bytes>');
+    expect(JSON.stringify(res.body)).not.toContain(secretValue);
+  });
+
+  // Last: before the fix this deleted the namespace.
+  it('does not change the Namespace object of a namespace KubeChart protects', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const question of [
+      'label namespace payments team=platform',
+      'delete namespace payments',
+    ]) {
+      const asked = await ask({ question });
+      expect(asked.status).toBe(200);
+      expect(asked.body.plan).toMatchObject({
+        resource: 'namespaces',
+        name: 'payments',
+      });
+      const refused = await execute({
+        messageId: asked.body.messageId,
+        confirm: true,
+        typedConfirmation: 'payments',
+        confirmationToken: asked.body.requirements.confirmationToken,
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        'Namespace payments on cluster sim is protected by KubeChart approval rule production: change it through a KubeChart run, which waits for an approver; the assistant does not change it',
+      );
+    }
+    const namespace = await core.readNamespace({ name: 'payments' });
+    expect(namespace.metadata?.deletionTimestamp).toBeUndefined();
+    expect(namespace.metadata?.labels?.team).not.toBe('platform');
   });
 });

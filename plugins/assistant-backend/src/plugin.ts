@@ -45,6 +45,7 @@ export const assistantPlugin = createBackendPlugin({
         httpAuth: coreServices.httpAuth,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
+        userInfo: coreServices.userInfo,
         auditor: coreServices.auditor,
         catalog: catalogServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
@@ -72,10 +73,15 @@ export const assistantPlugin = createBackendPlugin({
           clusters,
           executor: new PlanExecutor({
             maxRows: config.getOptionalNumber('kubeAssistant.maxRows') ?? 200,
+            timeoutMs:
+              (config.getOptionalNumber(
+                'kubeAssistant.executionTimeoutSeconds',
+              ) ?? 30) * 1000,
           }),
           permissions: deps.permissions,
           auditor: deps.auditor,
           catalog: deps.catalog,
+          userInfo: deps.userInfo,
           logger,
           allowDangerous:
             config.getOptionalBoolean('kubeAssistant.allowDangerous') ?? false,

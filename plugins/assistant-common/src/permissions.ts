@@ -32,8 +32,10 @@ export const kubeAssistantExecuteDangerousPermission = createPermission({
 });
 
 /**
- * Planning and running outside an entity's namespace when asking from its
- * card (all namespaces, other namespaces, cluster-scoped objects).
+ * Planning and running beyond the namespace of an entity the user owns (all
+ * namespaces, other namespaces, cluster-scoped objects, questions asked
+ * without an entity). Without it, every question must come from a catalog
+ * entity the user or one of their groups owns, and stays in its namespace.
  *
  * @public
  */

@@ -78,7 +78,61 @@ describe('classifySafety', () => {
       },
       'warning',
     ],
-    [{ verb: 'cordon', resource: 'nodes', name: 'n' }, 'warning'],
+    // Any change to a cluster-scoped object reaches beyond one namespace:
+    // RBAC, namespaces (and their pod-security labels), nodes, CRDs, PVs.
+    [{ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dangerous'],
+    [{ verb: 'uncordon', resource: 'nodes', name: 'n' }, 'dangerous'],
+    [
+      {
+        verb: 'label',
+        resource: 'clusterroles',
+        name: 'cluster-admin',
+        labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'namespaces',
+        name: 'payments',
+        labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'clusterrolebindings',
+        name: 'view',
+        annotations: { a: 'b' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'customresourcedefinitions',
+        name: 'x.example.com',
+        annotations: { a: 'b' },
+      },
+      'dangerous',
+    ],
+    [
+      { verb: 'label', resource: 'nodes', name: 'n', labels: { a: 'b' } },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'persistentvolumes',
+        name: 'pv',
+        labels: { a: 'b' },
+      },
+      'dangerous',
+    ],
+    // Reads of cluster-scoped objects stay safe.
+    [{ verb: 'get', resource: 'clusterroles', name: 'cluster-admin' }, 'safe'],
     [{ verb: 'delete', resource: 'pods', name: 'p' }, 'dangerous'],
     [{ verb: 'drain', resource: 'nodes', name: 'n' }, 'dangerous'],
     [

@@ -4,7 +4,8 @@ import { CLUSTER_SCOPED_RESOURCES, Plan } from './plan';
  * How risky running a plan is.
  *
  * - `safe`: reads that reveal no secrets.
- * - `warning`: changes that are easy to undo (scale, restart, labels, cordon).
+ * - `warning`: changes inside one namespace that are easy to undo (scale,
+ *   restart, labels).
  * - `dangerous`: destructive or arbitrary changes, and reading Secret data.
  *
  * @public
@@ -62,13 +63,28 @@ export function isClusterWide(plan: Plan): boolean {
 /**
  * Classifies a plan. The level is derived only from the plan — its verb,
  * resource and scope — never from anything a model says about it. A change
- * that can touch more than one namespace, or every object of a cluster-scoped
- * kind, is dangerous whatever the verb.
+ * that can touch more than one namespace, or any cluster-scoped object
+ * (nodes, namespaces, RBAC, CRDs, PVs — named or not), is dangerous whatever
+ * the verb.
  *
  * @public
  */
 export function classifySafety(plan: Plan): SafetyAssessment {
   const base = classifyVerb(plan);
+  // A change to one named cluster-scoped object still reaches past any
+  // namespace: a label on a ClusterRole can aggregate it into every `view`
+  // binding, one on a Namespace can lift its pod-security level.
+  if (
+    base.level === 'warning' &&
+    CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+  ) {
+    return {
+      level: 'dangerous',
+      reason: `${base.reason} It changes ${describeScope(
+        plan,
+      )}: an object outside any namespace, which can affect the whole cluster.`,
+    };
+  }
   if (base.level === 'warning' && isClusterWide(plan)) {
     return {
       level: 'dangerous',

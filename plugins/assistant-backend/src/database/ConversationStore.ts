@@ -9,6 +9,8 @@ import {
 export type StoredMessage = ConversationMessage & {
   conversationId: string;
   userRef: string;
+  /** The entity whose scope the question was asked in, checked again when it runs. */
+  entityRef?: string;
 };
 
 /** Keeps each user's conversations with the assistant. */

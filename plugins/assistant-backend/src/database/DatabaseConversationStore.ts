@@ -40,6 +40,7 @@ type MessageRow = {
   safety_reason: string | null;
   requirements: string | null;
   error: string | null;
+  entity_ref?: string | null;
   created_at: string | Date;
 };
 
@@ -87,6 +88,7 @@ function toMessage(
       : {}),
     ...(row.requirements ? { requirements: JSON.parse(row.requirements) } : {}),
     ...(row.error ? { error: row.error } : {}),
+    ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
     executions,
   };
 }
@@ -157,6 +159,7 @@ export class DatabaseConversationStore implements ConversationStore {
         ? JSON.stringify(message.requirements)
         : null,
       error: message.error ?? null,
+      entity_ref: message.entityRef ?? null,
       created_at: new Date(message.createdAt),
     });
   }
@@ -221,6 +224,7 @@ export class DatabaseConversationStore implements ConversationStore {
         const {
           conversationId: _c,
           userRef: _u,
+          entityRef: _e,
           ...message
         } = toMessage(m, executions.get(m.id) ?? []);
         return message;

@@ -43,6 +43,27 @@ describe('PlanExecutor against kube-sim', () => {
   });
   afterAll(() => sim?.stop());
 
+  it('gives up on a cluster that does not answer in time, saying so', async () => {
+    const impatient = new PlanExecutor({ maxRows: 200, timeoutMs: 300 });
+    sim.faults.setLatency(2000);
+    try {
+      const started = Date.now();
+      const error = await impatient
+        .execute(
+          { verb: 'get', resource: 'pods', namespace: 'shop' },
+          registry.kubeConfig('sim'),
+        )
+        .catch(e => e);
+      expect(error.name).toBe('ServiceUnavailableError');
+      expect(error.message).toBe(
+        'The cluster did not answer within 0.3 s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.',
+      );
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      sim.faults.setLatency(0);
+    }
+  });
+
   it('lists crash-looping pods as a table', async () => {
     const result = (await eventually(
       () =>
@@ -106,6 +127,41 @@ describe('PlanExecutor against kube-sim', () => {
     expect(result.rows).toHaveLength(1);
     expect(result.totalRows).toBeGreaterThan(1);
     expect(result.truncated).toMatch(/Showing 1 of \d+ rows/);
+  });
+
+  it('reads a bounded number of objects, page by page, and says so', async () => {
+    const bounded = new PlanExecutor({ maxRows: 2, maxListed: 3 });
+    const kc = registry.kubeConfig('sim');
+    const all = (await run({
+      verb: 'get',
+      resource: 'pods',
+      allNamespaces: true,
+    })) as TableResult;
+    expect(all.totalRows).toBeGreaterThan(3);
+    // Sorting needs every object: it looks at the first maxListed only.
+    const sorted = (await bounded.execute(
+      {
+        verb: 'get',
+        resource: 'pods',
+        allNamespaces: true,
+        sortBy: 'restarts',
+      },
+      kc,
+    )) as TableResult;
+    expect(sorted.rows).toHaveLength(2);
+    expect(sorted.truncated).toBe(
+      'Showing 2 of 3 rows; narrow the question to see the rest. Looked at the first 3 pods only: name a namespace or a selector to see the rest.',
+    );
+    // A plain list stops at maxRows and still tells how many there are.
+    const plain = (await bounded.execute(
+      { verb: 'get', resource: 'pods', allNamespaces: true },
+      kc,
+    )) as TableResult;
+    expect(plain.rows).toHaveLength(2);
+    expect(plain.totalRows).toBe(all.totalRows);
+    expect(plain.truncated).toBe(
+      `Showing 2 of ${all.totalRows} rows; narrow the question to see the rest.`,
+    );
   });
 
   it('reads the logs of a deployment as text', async () => {

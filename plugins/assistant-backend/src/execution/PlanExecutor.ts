@@ -2,6 +2,7 @@ import {
   CLUSTER_SCOPED_RESOURCES,
   ExecutionResult,
   Plan,
+  PlanResource,
 } from '@kubechart/plugin-assistant-common';
 import {
   AppsV1Api,
@@ -15,6 +16,7 @@ import {
   InputError,
   NotFoundError,
   NotImplementedError,
+  ServiceUnavailableError,
 } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { diagnose } from './diagnose';
@@ -66,11 +68,64 @@ function statusCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** Objects asked for per page of a list. */
+const LIST_PAGE_SIZE = 500;
+const DEFAULT_MAX_LISTED = 5000;
+
+type Listing = {
+  items: KubeObject[];
+  /** Whether the cluster holds more than was read. */
+  more: boolean;
+  /** How many more, when the cluster says (lists without selectors). */
+  remaining?: number;
+};
+
+/** How long a plan may take on the cluster by default. */
+export const DEFAULT_EXECUTION_TIMEOUT_MS = 30_000;
+
 /** Runs plans through @kubernetes/client-node. Never through a shell. */
 export class PlanExecutor {
-  constructor(private readonly options: { maxRows: number }) {}
+  constructor(
+    private readonly options: {
+      maxRows: number;
+      /** Give up waiting for the cluster after this long (default 30 s). */
+      timeoutMs?: number;
+      /** Most objects read for one listing, page by page (default 5000). */
+      maxListed?: number;
+    },
+  ) {}
 
+  /**
+   * Runs a plan, giving up after `timeoutMs`: a slow or stalled cluster
+   * never holds a request (and its audit event) open.
+   */
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ServiceUnavailableError(
+              `The cluster did not answer within ${
+                timeoutMs / 1000
+              } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.executeNow(plan, kc), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async executeNow(
+    plan: Plan,
+    kc: KubeConfig,
+  ): Promise<ExecutionResult> {
     const api: Api = {
       objects: KubernetesObjectApi.makeApiClient(kc),
       core: kc.makeApiClient(CoreV1Api),
@@ -178,23 +233,51 @@ export class PlanExecutor {
     api: Api,
     overrides: Partial<Plan> = {},
   ): Promise<KubeObject[]> {
+    return (await this.listBounded(plan, api, overrides)).items;
+  }
+
+  /**
+   * Lists page by page (`limit` and `continue`) and stops after `max`
+   * objects: a large cluster never fills the backend's memory.
+   */
+  private async listBounded(
+    plan: Plan,
+    api: Api,
+    overrides: Partial<Plan> = {},
+    max: number = this.options.maxListed ?? DEFAULT_MAX_LISTED,
+  ): Promise<Listing> {
     const p = { ...plan, ...overrides };
     const { apiVersion, kind } = RESOURCE_TYPES[p.resource];
     const fieldSelectors = [
       p.fieldSelector,
       p.name ? `metadata.name=${p.name}` : undefined,
     ].filter(Boolean);
-    const list = await api.objects.list(
-      apiVersion,
-      kind,
-      this.namespaceOf(p),
-      undefined,
-      undefined,
-      undefined,
-      fieldSelectors.length ? fieldSelectors.join(',') : undefined,
-      p.labelSelector,
-    );
-    return (list.items ?? []) as unknown as KubeObject[];
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    let remaining: number | undefined;
+    do {
+      const page = await api.objects.list(
+        apiVersion,
+        kind,
+        this.namespaceOf(p),
+        undefined,
+        undefined,
+        undefined,
+        fieldSelectors.length ? fieldSelectors.join(',') : undefined,
+        p.labelSelector,
+        Math.min(LIST_PAGE_SIZE, max - items.length),
+        token,
+      );
+      const got = (page.items ?? []) as unknown as KubeObject[];
+      items.push(...got.slice(0, max - items.length));
+      token = page.metadata?._continue || undefined;
+      remaining = page.metadata?.remainingItemCount;
+    } while (token && items.length < max);
+    return {
+      items,
+      more: !!token,
+      ...(token && remaining !== undefined ? { remaining } : {}),
+    };
   }
 
   /** Finds the one object a named plan means, across namespaces if none is given. */
@@ -219,30 +302,51 @@ export class PlanExecutor {
 
   private table(
     plan: Plan,
-    items: KubeObject[],
+    listing: Listing,
     withNamespace: boolean,
+    complete: boolean,
   ): ExecutionResult {
     const filtered = applySort(
       plan.resource,
-      applyFilter(plan.resource, items, plan.filter),
+      applyFilter(plan.resource, listing.items, plan.filter),
       plan.sortBy,
     );
     const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
     const shown = filtered.slice(0, cap);
     const { columns, rows } = toTable(plan.resource, shown, withNamespace);
+    // Unfiltered, the cluster's count of what was not read is the total.
+    const total =
+      complete && listing.remaining !== undefined
+        ? filtered.length + listing.remaining
+        : filtered.length;
     const result: ExecutionResult = {
       type: 'table',
       columns,
       rows,
-      totalRows: filtered.length,
+      totalRows: total,
     };
-    if (filtered.length > shown.length) {
-      result.truncated = `Showing ${shown.length} of ${filtered.length} rows${
-        plan.limit && plan.limit <= this.options.maxRows
-          ? ' (as asked)'
-          : '; narrow the question to see the rest'
-      }.`;
+    const notes: string[] = [];
+    const asAsked = !!plan.limit && plan.limit <= this.options.maxRows;
+    if (total > shown.length) {
+      notes.push(
+        `Showing ${shown.length} of ${total} rows${
+          asAsked ? ' (as asked)' : '; narrow the question to see the rest'
+        }.`,
+      );
+    } else if (complete && listing.more) {
+      // A selector hides the cluster's count of the rest.
+      notes.push(
+        `Showing ${shown.length} rows; more match${
+          asAsked ? ' (as asked)' : ': narrow the question to see the rest'
+        }.`,
+      );
     }
+    if (!complete && listing.more) {
+      notes.push(
+        `Looked at the first ${listing.items.length} ${plan.resource} only: name a namespace or a selector to see the rest.`,
+      );
+    }
+    if (notes.length) result.truncated = notes.join(' ');
     return result;
   }
 
@@ -250,17 +354,35 @@ export class PlanExecutor {
     const withNamespace =
       !this.namespaceOf(plan) &&
       !CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
-    const items = await this.list(plan, api);
     if (plan.output && plan.name && plan.resource !== 'secrets') {
-      return { type: 'text', text: items.map(i => this.dump(i)).join('---\n') };
+      const items = await this.list(plan, api);
+      return {
+        type: 'text',
+        text: items.map(i => this.dump(i, plan.resource)).join('---\n'),
+      };
     }
-    return this.table(plan, items, withNamespace);
+    // Without a filter or a sort, the first rows are the answer: read only
+    // those. Otherwise every object counts, up to maxListed.
+    const firstRowsOnly = !plan.filter && !plan.sortBy;
+    const listing = await this.listBounded(
+      plan,
+      api,
+      {},
+      firstRowsOnly
+        ? Math.min(plan.limit ?? Infinity, this.options.maxRows)
+        : undefined,
+    );
+    return this.table(plan, listing, withNamespace, firstRowsOnly);
   }
 
-  private dump(obj: KubeObject): string {
+  private dump(obj: KubeObject, resource: PlanResource): string {
     const copy = JSON.parse(JSON.stringify(obj));
     if (copy.metadata) delete copy.metadata.managedFields;
-    if (copy.kind === 'Secret' || (copy.data && obj.type)) {
+    if (
+      resource === 'secrets' ||
+      copy.kind === 'Secret' ||
+      (copy.data && obj.type)
+    ) {
       // Secret values never leave the backend; show the keys and sizes.
       for (const key of Object.keys(copy.data ?? {})) {
         copy.data[key] = `<${
@@ -268,6 +390,15 @@ export class PlanExecutor {
         } bytes>`;
       }
       delete copy.stringData;
+      // `kubectl apply` keeps the whole Secret, values in clear, in its
+      // last-applied annotation, and any other annotation may hold one too:
+      // show annotation names and sizes only.
+      const annotations = copy.metadata?.annotations ?? {};
+      for (const key of Object.keys(annotations)) {
+        annotations[key] = `<${Buffer.byteLength(
+          String(annotations[key]),
+        )} bytes, hidden on a Secret>`;
+      }
     }
     return yaml.dump(copy, { noRefs: true, lineWidth: 120 });
   }
@@ -303,7 +434,7 @@ export class PlanExecutor {
     const shown = items.slice(0, 10);
     const parts: string[] = [];
     for (const item of shown) {
-      parts.push(this.dump(item));
+      parts.push(this.dump(item, plan.resource));
       if (item.metadata?.namespace && item.metadata.name) {
         const events = await this.list(
           {

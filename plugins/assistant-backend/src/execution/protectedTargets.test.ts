@@ -36,6 +36,21 @@ describe('ProtectedTargets', () => {
     expect(targets.refusal(scale({ allNamespaces: true }), 'dev')).toMatch(/^Changes need a namespace here/);
   });
 
+  it('protects the Namespace object itself, checked with its name', () => {
+    const ns = (p: Partial<Plan>): Plan => ({ resource: 'namespaces', ...p }) as Plan;
+    expect(targets.refusal(ns({ verb: 'delete', name: 'tenant-payments' }), 'dev')).toMatch(
+      /^Namespace tenant-payments on cluster dev is protected by KubeChart approval rule payments/,
+    );
+    expect(
+      targets.refusal(ns({ verb: 'label', name: 'shop-production', labels: { a: 'b' } }), 'prod-eu'),
+    ).toMatch(/^Namespace shop-production on cluster prod-eu is protected by KubeChart approval rule production/);
+    expect(targets.refusal(ns({ verb: 'label', name: 'tenant-shop', labels: { a: 'b' } }), 'dev')).toBeUndefined();
+    expect(targets.refusal(ns({ verb: 'delete', labelSelector: 'team=x' }), 'dev')).toMatch(
+      /^Changes need a namespace here/,
+    );
+    expect(targets.refusal({ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dev')).toBeUndefined();
+  });
+
   it('protects nothing without rules', () => {
     const none = ProtectedTargets.fromConfig(new ConfigReader({}));
     expect(none.refusal(scale({}), 'dev')).toBeUndefined();

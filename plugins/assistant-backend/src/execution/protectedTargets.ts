@@ -33,20 +33,26 @@ export class ProtectedTargets {
   constructor(private readonly rules: Rule[]) {}
 
   /**
-   * Why a changing plan may not run here, or undefined when it may. Fails closed: a change whose
-   * namespace is not known before it runs (none given, or every namespace) is refused while any rule
-   * covers its cluster.
+   * Why a changing plan may not run here, or undefined when it may. A change to a Namespace object
+   * is checked with its name. Fails closed: a change whose namespace is not known before it runs
+   * (none given, every namespace, or Namespaces by selector) is refused while any rule covers its
+   * cluster.
    */
   refusal(plan: Plan, cluster: string | undefined): string | undefined {
     const rules = this.rules.filter(r => !r.clusters.length || (cluster !== undefined && r.clusters.some(p => matches(p, cluster))));
-    if (!rules.length || CLUSTER_SCOPED_RESOURCES.includes(plan.resource)) return undefined;
+    if (!rules.length) return undefined;
     const where = cluster ? ` on cluster ${cluster}` : '';
-    if (plan.allNamespaces || !plan.namespace) {
+    // A Namespace object is what the rule protects too: deleting it, or
+    // labelling it (pod-security levels), changes everything inside.
+    const isNamespaceObject = plan.resource === 'namespaces';
+    if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource) && !isNamespaceObject) return undefined;
+    const namespace = isNamespaceObject ? plan.name : plan.namespace;
+    if (!namespace || (!isNamespaceObject && plan.allNamespaces)) {
       return `Changes need a namespace here: KubeChart protects namespaces${where} with approvals (rule ${rules[0].name}), so the assistant changes only a named namespace that no rule protects`;
     }
-    const rule = rules.find(r => r.namespaces.some(p => matches(p, plan.namespace!)));
+    const rule = rules.find(r => r.namespaces.some(p => matches(p, namespace)));
     return rule
-      ? `Namespace ${plan.namespace}${where} is protected by KubeChart approval rule ${rule.name}: change it through a KubeChart run, which waits for an approver; the assistant does not change it`
+      ? `Namespace ${namespace}${where} is protected by KubeChart approval rule ${rule.name}: change it through a KubeChart run, which waits for an approver; the assistant does not change it`
       : undefined;
   }
 }

@@ -3,6 +3,7 @@ import {
   BackstageCredentials,
   LoggerService,
   PermissionsService,
+  UserInfoService,
 } from '@backstage/backend-plugin-api';
 import {
   ConflictError,
@@ -33,7 +34,11 @@ import {
 } from '@kubechart/plugin-assistant-common';
 import { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { EntityScope, resolveEntityScope } from '../context/entityContext';
+import {
+  EntityScope,
+  KUBERNETES_NAMESPACE_ANNOTATION,
+  resolveEntityScope,
+} from '../context/entityContext';
 import { ConversationStore } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
@@ -56,6 +61,8 @@ export type AssistantServiceOptions = {
   permissions: PermissionsService;
   auditor: AuditorService;
   catalog: CatalogService;
+  /** The caller's ownership refs (user and groups): whose entities they may work in. */
+  userInfo: UserInfoService;
   logger: LoggerService;
   allowDangerous: boolean;
   confirmations: ConfirmationStore;
@@ -222,32 +229,87 @@ export class AssistantService {
   }
 
   /**
-   * On an entity's card the assistant works in the entity's namespace only,
-   * unless the user may work cluster-wide. Returns why a plan is outside.
+   * Without `kube-assistant.cluster-wide` a user works only inside an entity
+   * they (or one of their groups) own, in that entity's namespace: reading
+   * an entity in the catalog is not owning what runs for it. Returns why the
+   * caller has no such scope, or undefined when they have one.
    */
-  private async outsideEntity(
-    plan: Plan,
+  private async missingEntityScope(
     scope: EntityScope | undefined,
     credentials: BackstageCredentials,
   ): Promise<string | undefined> {
-    if (!scope) return undefined;
+    const need = 'without the kube-assistant.cluster-wide permission';
+    if (!scope) {
+      return "Without the kube-assistant.cluster-wide permission the assistant works only inside a catalog entity you or your team own: ask from the assistant card on that entity's page.";
+    }
+    const { ownershipEntityRefs } = await this.options.userInfo.getUserInfo(
+      credentials,
+    );
+    if (!scope.owner || !ownershipEntityRefs.includes(scope.owner)) {
+      return `${scope.entityRef} is owned by ${
+        scope.owner ?? 'nobody in the catalog'
+      }, not by you or your groups: ${need} the assistant works only inside entities you own.`;
+    }
+    if (!scope.namespace) {
+      return `${scope.entityRef} has no ${KUBERNETES_NAMESPACE_ANNOTATION} annotation, so it has no namespace of its own: ${need} the assistant works only in the namespace of an entity you own.`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Without `kube-assistant.cluster-wide` a plan stays in its entity's
+   * namespace, on the entity's cluster (the default cluster when the entity
+   * names none). Returns why a plan is outside.
+   */
+  private outsideEntity(plan: Plan, scope: EntityScope): string | undefined {
+    const cluster = scope.cluster ?? this.options.clusters.defaultName();
     const inside =
       !!scope.namespace &&
       !CLUSTER_SCOPED_RESOURCES.includes(plan.resource) &&
       !plan.allNamespaces &&
       plan.namespace === scope.namespace &&
-      (!scope.cluster || plan.cluster === scope.cluster);
+      !!cluster &&
+      plan.cluster === cluster;
     if (inside) return undefined;
+    return `Asked from ${
+      scope.entityRef
+    }, the assistant works only in namespace ${scope.namespace}${
+      cluster ? ` on cluster ${cluster}` : ''
+    }; this plan reaches ${describeScope(plan)}${
+      plan.cluster && plan.cluster !== cluster
+        ? ` on cluster ${plan.cluster}`
+        : ''
+    }. Reaching further needs the kube-assistant.cluster-wide permission.`;
+  }
+
+  /**
+   * The scope is checked again when a plan runs: the user may have lost
+   * `kube-assistant.cluster-wide` or the entity since it was planned.
+   */
+  private async scopeRefusalAtRun(
+    plan: Plan,
+    entityRef: string | undefined,
+    credentials: BackstageCredentials,
+  ): Promise<string | undefined> {
     if (await this.allowed(kubeAssistantClusterWidePermission, credentials)) {
       return undefined;
     }
-    return `Asked from ${scope.entityRef}, the assistant works only in ${
-      scope.namespace
-        ? `namespace ${scope.namespace}`
-        : "the entity's namespace"
-    }; this plan reaches ${describeScope(
-      plan,
-    )}. Ask from the assistant page, or get the kube-assistant.cluster-wide permission.`;
+    let scope: EntityScope | undefined;
+    if (entityRef) {
+      try {
+        scope = await resolveEntityScope(
+          this.options.catalog,
+          entityRef,
+          credentials,
+        );
+      } catch {
+        return `${entityRef} cannot be read in the catalog any more: without the kube-assistant.cluster-wide permission the assistant works only inside entities you own.`;
+      }
+    }
+    return (
+      (await this.missingEntityScope(scope, credentials)) ??
+      this.outsideEntity(plan, scope!)
+    );
   }
 
   /**
@@ -366,7 +428,11 @@ export class AssistantService {
       });
       const clusters = this.options.clusters.names();
       const messageId = randomUUID();
-      const refuse = async (reason: string, meta: Record<string, unknown>) => {
+      const refuse = async (
+        reason: string,
+        meta: Record<string, unknown>,
+        ErrorType: typeof InputError | typeof NotAllowedError = InputError,
+      ) => {
         await this.options.store.addMessage({
           id: messageId,
           conversationId,
@@ -378,7 +444,7 @@ export class AssistantService {
         });
         audited = true;
         answered.outcome = 'refused';
-        const error = new InputError(reason);
+        const error = new ErrorType(reason);
         await event.fail({
           error,
           meta: {
@@ -395,6 +461,18 @@ export class AssistantService {
       const screening = screenQuestion(input.question);
       if (screening.refusal) {
         throw await refuse(screening.refusal, { stage: 'screening' });
+      }
+      // Fail closed before any provider or cluster look-up: without
+      // cluster-wide rights the plan must stay in an entity the caller owns.
+      const clusterWide = await this.allowed(
+        kubeAssistantClusterWidePermission,
+        credentials,
+      );
+      const noScope = clusterWide
+        ? undefined
+        : await this.missingEntityScope(scope, credentials);
+      if (noScope) {
+        throw await refuse(noScope, { stage: 'entity-scope' }, NotAllowedError);
       }
       const lookupCluster =
         scope?.cluster ?? this.options.clusters.defaultName();
@@ -455,9 +533,14 @@ export class AssistantService {
           userRef,
         ),
       );
-      const outside = await this.outsideEntity(plan, scope, credentials);
+      const outside =
+        clusterWide || !scope ? undefined : this.outsideEntity(plan, scope);
       if (outside) {
-        throw await refuse(outside, { stage: 'entity-scope', plan });
+        throw await refuse(
+          outside,
+          { stage: 'entity-scope', plan },
+          NotAllowedError,
+        );
       }
       // Safety comes from the plan alone (verb, resource and scope), never
       // from the provider.
@@ -478,6 +561,7 @@ export class AssistantService {
         explanation: result.answer.explanation,
         safety,
         requirements,
+        ...(scope ? { entityRef: scope.entityRef } : {}),
         executions: [],
       });
       // The token is handed to the browser once and never stored in clear.
@@ -594,6 +678,12 @@ export class AssistantService {
         ),
       );
     }
+    const outOfScope = await this.scopeRefusalAtRun(
+      plan,
+      message.entityRef,
+      credentials,
+    );
+    if (outOfScope) return refuse(new NotAllowedError(outOfScope));
     if (safety.level !== 'safe' && input.confirm !== true) {
       return refuse(
         new InputError(
