@@ -395,6 +395,21 @@ describe('kube-sim controller', () => {
       tailLines: 1,
     });
     expect(tail.trim().split('\n')).toHaveLength(1);
+    // limitBytes: the first bytes of what would be sent, as a real API server cuts the stream.
+    const cut = await core.readNamespacedPodLog({
+      name: pod.metadata!.name!,
+      namespace: ns,
+      limitBytes: 10,
+    });
+    expect(cut).toBe(log.slice(0, 10));
+    const refused = await failure(
+      core.readNamespacedPodLog({
+        name: pod.metadata!.name!,
+        namespace: ns,
+        limitBytes: 0,
+      }),
+    );
+    expect(refused.httpCode ?? refused.code).toBe(422);
   });
 
   it('follows the log of a running container until the client stops', async () => {

@@ -740,7 +740,24 @@ export function createHandler(opts: HandlerOptions) {
       previous: bool(q.get('previous')),
       tailLines: tail ? Number(tail) : undefined,
     });
-    const text = lines.map(l => `${l}\n`).join('');
+    let text = lines.map(l => `${l}\n`).join('');
+    // limitBytes: the first bytes of the selected lines (a real API server may cut mid-line, and so
+    // does this one; it says it may return slightly more or less, this returns exactly that many).
+    const limitBytes = q.get('limitBytes');
+    if (limitBytes !== null) {
+      const n = Number(limitBytes);
+      if (!Number.isInteger(n) || n < 1) {
+        // As the API server's pod log options validation answers.
+        throw errors.invalid('PodLogOptions', '', pod.metadata.name ?? '', [
+          {
+            field: 'limitBytes',
+            message: `Invalid value: ${limitBytes}: must be greater than 0`,
+          },
+        ]);
+      }
+      const bytes = Buffer.from(text);
+      if (bytes.length > n) text = bytes.subarray(0, n).toString('utf8');
+    }
     const status = (pod.status?.containerStatuses ?? []).find(
       (c: any) => c.name === container,
     );

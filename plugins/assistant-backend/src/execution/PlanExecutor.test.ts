@@ -175,6 +175,31 @@ describe('PlanExecutor against kube-sim', () => {
     expect(result.type).toBe('text');
   });
 
+  it('reads at most maxLogBytes of a container log from the cluster, and says where it was cut', async () => {
+    const plan: Plan = {
+      verb: 'logs',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+      tailLines: 20,
+    };
+    const whole = (await run(plan)) as { type: string; text: string };
+    const cut = (await new PlanExecutor({
+      maxRows: 200,
+      maxLogBytes: 40,
+    }).execute(plan, registry.kubeConfig('sim'))) as {
+      type: string;
+      text: string;
+    };
+    expect(cut.type).toBe('text');
+    expect(cut.text).toBe(
+      `${whole.text.slice(
+        0,
+        40,
+      )}\n<cut by the cluster after 40 bytes: these are the first bytes of the last 20 lines; ask for fewer lines to see the newest>`,
+    );
+  });
+
   it('finds the namespace of a named resource when none is given', async () => {
     const result = await run({
       verb: 'rollout',

@@ -30,6 +30,8 @@ import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
 const MAX_LOG_CHARS = 64 * 1024;
 const DEFAULT_TAIL_LINES = 200;
 const MAX_LOG_PODS = 5;
+/** Bytes of one container's log the API server sends at most (`limitBytes`). */
+const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
 const MAX_SELECTOR_MUTATIONS = 50;
 
 const DONE: Record<string, string> = {
@@ -92,6 +94,8 @@ export class PlanExecutor {
       timeoutMs?: number;
       /** Most objects read for one listing, page by page (default 5000). */
       maxListed?: number;
+      /** Most bytes of one container's log read from the cluster (default 1 MiB, `limitBytes`). */
+      maxLogBytes?: number;
     },
   ) {}
 
@@ -505,6 +509,7 @@ export class PlanExecutor {
       plan.name && plan.resource !== 'pods'
         ? pods.slice(0, 1)
         : pods.slice(0, MAX_LOG_PODS);
+    const maxLogBytes = this.options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
     const chunks: string[] = [];
     for (const pod of chosen) {
       const containers: string[] = plan.container
@@ -512,14 +517,22 @@ export class PlanExecutor {
         : (pod.spec?.containers ?? []).map((c: any) => c.name);
       for (const container of containers) {
         let text: string;
+        const tailLines = plan.tailLines ?? DEFAULT_TAIL_LINES;
         try {
+          // The API server stops after limitBytes, so a log of long lines is never read whole.
           text = await api.core.readNamespacedPodLog({
             name: pod.metadata!.name!,
             namespace: pod.metadata!.namespace!,
             container,
-            tailLines: plan.tailLines ?? DEFAULT_TAIL_LINES,
+            tailLines,
             previous: plan.previous,
+            limitBytes: maxLogBytes,
           });
+          if (Buffer.byteLength(text) >= maxLogBytes) {
+            text += `\n<cut by the cluster after ${formatBytes(
+              maxLogBytes,
+            )}: these are the first bytes of the last ${tailLines} lines; ask for fewer lines to see the newest>`;
+          }
         } catch (error) {
           text = `<could not read logs: ${describeError(error)}>`;
         }
@@ -749,4 +762,12 @@ export class PlanExecutor {
         .join('\n'),
     };
   }
+}
+
+/** `1 MiB`, `64 KiB`, `40 bytes`. */
+function formatBytes(n: number) {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0)
+    return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
