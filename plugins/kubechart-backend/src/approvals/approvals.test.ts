@@ -1,13 +1,16 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, NotAllowedError } from '@backstage/errors';
 import { KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TenantRunInput } from '@kubechart/plugin-kubechart-common';
+import { Entity } from '@backstage/catalog-model';
+import { CreateRunRequest, TenantRunInput } from '@kubechart/plugin-kubechart-common';
 import { chartDirectory, createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
-import { ApprovalDecider, ApprovalNotifier } from '../engine/RunEngine';
+import { ApprovalDecider, ApprovalNotifier, RunEngine } from '../engine/RunEngine';
+import { RunStore } from '../database/RunStore';
+import { RunCaller } from '../engine/scope';
 
 jest.setTimeout(120_000);
 
@@ -20,6 +23,11 @@ const alice: ApprovalDecider = { userEntityRef: ALICE, ownershipRefs: [ALICE, PA
 const bob: ApprovalDecider = { userEntityRef: 'user:default/bob', ownershipRefs: ['user:default/bob', PAYMENTS], mayApprove: true };
 const carol: ApprovalDecider = { userEntityRef: 'user:default/carol', ownershipRefs: ['user:default/carol', 'group:default/other'], mayApprove: true };
 const dave: ApprovalDecider = { userEntityRef: 'user:default/dave', ownershipRefs: ['user:default/dave', PAYMENTS], mayApprove: true };
+
+/** Alice as a member of the payments group (she may deploy to its tenants). */
+const paymentsMember: RunCaller = { ownershipRefs: [ALICE, PAYMENTS], mayApplyClusterScoped: false, isTenantAdmin: false };
+
+const configMap = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: { name: settings }', 'data: { color: blue }'].join('\n');
 
 /** A tenant run on a protected tenant; `password` makes its input hold a secret value. */
 const tenantRun = (tenant: string, values: Record<string, unknown> = {}): TenantRunInput => ({
@@ -62,17 +70,18 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
   });
   afterAll(() => sim.stop());
 
-  const config = (rule: Record<string, unknown> = {}, chartDirectories?: string[]) => {
+  const config = (rule: Record<string, unknown> = {}, chartDirectories?: string[], extra: Record<string, unknown> = {}) => {
     const c = testConfig(sim, {
       approvals: { rules: [{ name: 'production', namespaces: ['tenant-prod-*'], approvers: ['owner'], ...rule }] },
+      ...extra,
     });
     if (chartDirectories) c.kubechart.helm.chartDirectories = chartDirectories;
     return c;
   };
 
-  async function setup(rule?: Record<string, unknown>, chartDirectories?: string[]) {
+  async function setup(rule?: Record<string, unknown>, chartDirectories?: string[], extra?: Record<string, unknown>) {
     const { sent, notifier } = recordingNotifier();
-    const t = await createTestEngine({ databases, databaseId, sim, config: config(rule, chartDirectories), notifier });
+    const t = await createTestEngine({ databases, databaseId, sim, config: config(rule, chartDirectories, extra), notifier });
     const kc = t.clusters.kubeConfig('dev');
     core = kc.makeApiClient(CoreV1Api);
     apps = kc.makeApiClient(AppsV1Api);
@@ -281,5 +290,88 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     const ownerless = { ...tenantRun('prod-k'), owner: undefined };
     // The tenant would be owned by its requester, who cannot approve their own run.
     await expect(engine.submit(ownerless, ALICE)).rejects.toThrow(/no approver can be resolved/);
+  });
+
+  /** Creates a tenant owned by payments through its approval (bob approves). */
+  async function approvedTenant(engine: RunEngine, store: RunStore, code: string) {
+    const run = await engine.submit(tenantRun(code), ALICE);
+    expect(run.status).toBe('awaiting-approval');
+    await engine.decide(run.id, bob, 'approve', 'new tenant');
+    const done = await waitFor('the tenant run to end', async () => {
+      const r = await store.getRun(run.id);
+      return r && (r.status === 'succeeded' || r.status === 'failed') ? r : undefined;
+    });
+    await engine.waitIdle();
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+  }
+
+  it('holds chart, manifests and rollback runs into the namespace of a protected tenant for its owner', async () => {
+    const { engine, store } = await setup({ namespaces: [], tenants: ['pay'] });
+    await approvedTenant(engine, store, 'pay');
+    const requests: CreateRunRequest[] = [
+      { kind: 'manifests', cluster: 'dev', namespace: 'tenant-pay', manifests: configMap },
+      { kind: 'chart', cluster: 'dev', namespace: 'tenant-pay', release: { name: 'api', chart: 'webapp' } },
+      { kind: 'rollback', cluster: 'dev', namespace: 'tenant-pay', release: 'web', revision: 1 },
+    ];
+    for (const request of requests) {
+      const run = await engine.submit(request, ALICE, paymentsMember);
+      expect({ kind: request.kind, status: run.status }).toEqual({ kind: request.kind, status: 'awaiting-approval' });
+      expect((await store.getRun(run.id))!.approval).toMatchObject({ rule: 'production', state: 'awaiting', approvers: [PAYMENTS] });
+    }
+    await engine.waitIdle();
+    await expect(core.readNamespacedConfigMap({ namespace: 'tenant-pay', name: 'settings' })).rejects.toThrow();
+  });
+
+  it('checks the entity of a rollback, names the target owner (not the entity owner) as approver and shows the revision it returns to', async () => {
+    const { engine, store } = await setup();
+    await approvedTenant(engine, store, 'prod-r');
+    const PALS = 'group:default/pals';
+    const palsThing: Entity = {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Component',
+      metadata: { name: 'pals-thing', namespace: 'default' },
+      spec: { owner: PALS, type: 'service', lifecycle: 'production' },
+    };
+    // Alice belongs to payments (who own the tenant) and to pals, who would wave anything through.
+    const caller: RunCaller = {
+      ...paymentsMember,
+      ownershipRefs: [ALICE, PAYMENTS, PALS],
+      readEntity: async ref => (ref === 'component:default/pals-thing' ? palsThing : undefined),
+    };
+    const rollback = { kind: 'rollback' as const, cluster: 'dev', namespace: 'tenant-prod-r', release: 'web', revision: 1 };
+    const forPals = engine.submit({ ...rollback, entityRef: 'component:default/pals-thing' }, ALICE, caller);
+    await expect(forPals).rejects.toThrow(NotAllowedError);
+    await expect(forPals).rejects.toThrow('A run for component:default/pals-thing may deploy only where that entity may deploy');
+    // Without an entity, the owner of the tenant whose namespace it is decides.
+    const run = await engine.submit(rollback, ALICE, caller);
+    expect(run.status).toBe('awaiting-approval');
+    const stored = (await store.getRun(run.id))!;
+    expect(stored.approval!.approvers).toEqual([PAYMENTS]);
+    // The approvers review the revision the rollback returns to and the policy's verdict on it.
+    expect(stored.manifest).toContain('kind: Deployment');
+    expect(stored.policyReport).toMatchObject({ passed: true, blocking: false });
+    await expect(engine.decide(run.id, { ...carol, ownershipRefs: [carol.userEntityRef, PALS] }, 'approve', 'ok')).rejects.toThrow(`only ${PAYMENTS} may approve`);
+  });
+
+  it('previews a protected run with the caller\'s scope, and never starts one unapproved because its preview refused it', async () => {
+    const clusterRoleKind = 'rbac.authorization.k8s.io/ClusterRole';
+    const { engine, store } = await setup({ namespaces: ['team-prod'] }, undefined, {
+      clusters: { dev: { allowedClusterScopedKinds: [clusterRoleKind], namespaces: { 'team-prod': { owner: PAYMENTS } } } },
+    });
+    await core.createNamespace({ body: { metadata: { name: 'team-prod' } } });
+    const clusterRole = ['apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRole', 'metadata: { name: team-prod-reader }', 'rules: []'].join('\n');
+    const request: CreateRunRequest = { kind: 'manifests', cluster: 'dev', namespace: 'team-prod', manifests: `${configMap}\n---\n${clusterRole}` };
+    const permitted = await engine.submit(request, ALICE, { ...paymentsMember, mayApplyClusterScoped: true });
+    expect(permitted.status).toBe('awaiting-approval');
+    const stored = (await store.getRun(permitted.id))!;
+    expect({ blocking: stored.policyReport?.blocking, approvers: stored.approval?.approvers }).toEqual({ blocking: false, approvers: [PAYMENTS] });
+    // Without kubechart.runs.cluster-scoped the preview refuses the ClusterRole: the run still waits, nothing runs.
+    const refused = await engine.submit(request, ALICE, paymentsMember);
+    expect(refused.status).toBe('awaiting-approval');
+    expect((await store.getRun(refused.id))!.policyReport?.blocking).toBe(true);
+    await engine.waitIdle();
+    const rbac = engine.client('dev').kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    await expect(rbac.readClusterRole({ name: 'team-prod-reader' })).rejects.toThrow();
+    await expect(core.readNamespacedConfigMap({ namespace: 'team-prod', name: 'settings' })).rejects.toThrow();
   });
 });

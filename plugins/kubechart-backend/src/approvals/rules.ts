@@ -1,10 +1,13 @@
 import { Config, readDurationFromConfig } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { RunTarget } from '@kubechart/plugin-kubechart-common';
+import { RunTarget, tenantNamespace } from '@kubechart/plugin-kubechart-common';
 import { durationToMilliseconds } from '@backstage/types';
 
-/** `owner`: the owning group of the run's entity or tenant. Any other entry is an entity ref. */
+/**
+ * `owner`: the owner of the run's target (the tenant whose namespace it is, else the namespace's
+ * assigned owner), never of an entity the request names. Any other entry is an entity ref.
+ */
 export const OWNER_APPROVER = 'owner';
 
 /** One `kubechart.approvals.rules` entry: which targets are protected and who may approve. */
@@ -14,7 +17,7 @@ export type ApprovalRule = {
   clusters: string[];
   /** Namespace patterns; empty together with `tenants`: every namespace of the matched clusters. */
   namespaces: string[];
-  /** Tenant codes whose runs (and namespaces) are protected. */
+  /** Tenant codes whose runs and namespaces are protected: every run into a tenant's namespace, whatever its kind. */
   tenants: string[];
   /** `owner` and/or entity refs (groups or users) whose members may approve. */
   approvers: string[];
@@ -76,7 +79,12 @@ export function readApprovalSettings(config: Config): ApprovalSettings {
   return { rules };
 }
 
-/** The first rule that protects a run's target, if any. */
+/**
+ * The first rule that protects a run's target, if any. `tenant` is the tenant the target belongs
+ * to: the tenant of a tenant run, or the tenant whose namespace a chart, manifests or rollback run
+ * deploys to. A rule's tenant also protects that tenant's namespace by name, so a run into it is
+ * protected even when no tenant record says so (fail closed).
+ */
 export function protectingRule(
   settings: ApprovalSettings,
   target: RunTarget,
@@ -86,6 +94,6 @@ export function protectingRule(
     if (rule.clusters.length && !rule.clusters.some(p => globMatches(p, target.cluster))) return false;
     if (!rule.namespaces.length && !rule.tenants.length) return true;
     if (rule.namespaces.some(p => globMatches(p, target.namespace))) return true;
-    return !!tenant && rule.tenants.includes(tenant);
+    return rule.tenants.some(code => code === tenant || tenantNamespace(code) === target.namespace);
   });
 }

@@ -1,7 +1,7 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, InputError } from '@backstage/errors';
 import { KubeSim } from '@internal/kube-sim';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 
 jest.setTimeout(120_000);
@@ -185,6 +185,42 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
       expect.arrayContaining(['apply:ConfigMap/settings', 'apply:NetworkPolicy/allow-same-ns']),
     );
     expect(clusters.has('dev')).toBe(true);
+  });
+
+  it('checks the revision a rollback returns to against the current chart policy, and refuses it on errors', async () => {
+    // Revision 1 went in while the policy only warned about images from untrusted registries.
+    const warnConfig = testConfig(sim);
+    warnConfig.kubechart.policy.mode = 'warn';
+    const lenient = await createTestEngine({ databases, databaseId, sim, config: warnConfig });
+    const strict = await createTestEngine({ databases, databaseId, sim, knex: lenient.knex });
+    const run = async (engine: typeof strict.engine, req: any) => {
+      const r = await engine.submit(req, 'user:default/alice');
+      await engine.waitFor(r.id);
+      return (await strict.store.getRun(r.id))!;
+    };
+    const chart = (repository: string) => ({ kind: 'chart' as const, cluster: 'dev', namespace: 'tenant-rb', release: { name: 'web', chart: 'webapp', values: { replicas: 1, image: { repository } } } });
+    expect((await run(strict.engine, tenantRequest('rb', { credentials: [], releases: [] }))).status).toBe('succeeded');
+    const untrusted = await run(lenient.engine, chart('images.example.org/team/web'));
+    expect({ status: untrusted.status, revision: untrusted.helmRevision }).toEqual({ status: 'succeeded', revision: 1 });
+    const trusted = await run(strict.engine, chart('registry.example.com/team/web'));
+    expect({ status: trusted.status, revision: trusted.helmRevision }).toEqual({ status: 'succeeded', revision: 2 });
+
+    const refused = await run(strict.engine, { kind: 'rollback', cluster: 'dev', namespace: 'tenant-rb', release: 'web', revision: 1 });
+    expect(refused.status).toBe('failed');
+    expect(refused.failureReason).toContain('Chart policy (enforce) blocked the rollback of web to revision 1; nothing was rolled back');
+    expect(refused.failureReason).toContain('[trusted-registry]');
+    expect(refused.policyReport).toMatchObject({ blocking: true, passed: false });
+    expect(refused.manifest).toContain('images.example.org/team/web');
+    const apps = strict.clusters.kubeConfig('dev').makeApiClient(AppsV1Api);
+    const deployment = await apps.readNamespacedDeployment({ namespace: 'tenant-rb', name: 'web' });
+    expect(deployment.spec?.template.spec?.containers[0].image).toContain('registry.example.com/team/web');
+
+    // A revision the policy passes rolls back, its report in the run's history.
+    const upgraded = await run(strict.engine, { ...chart('registry.example.com/team/web'), release: { ...chart('').release, values: { replicas: 2, image: { repository: 'registry.example.com/team/web' } } } });
+    expect(upgraded.helmRevision).toBe(3);
+    const back = await run(strict.engine, { kind: 'rollback', cluster: 'dev', namespace: 'tenant-rb', release: 'web', revision: 2 });
+    expect({ status: back.status, reason: back.failureReason, revision: back.helmRevision }).toEqual({ status: 'succeeded', reason: undefined, revision: 4 });
+    expect(back.policyReport).toMatchObject({ blocking: false, passed: true });
   });
 
   it('deletes a tenant: uninstalls its releases, then its namespace', async () => {

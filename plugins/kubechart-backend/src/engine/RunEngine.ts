@@ -39,12 +39,12 @@ import { RunPlan, planRun } from './validate';
 import { ApprovalRule, ApprovalSettings, OWNER_APPROVER, protectingRule } from '../approvals/rules';
 import { PlanParts, canonicalJson, describePlanChange, newPlanSalt, planHash, planInput } from '../approvals/plan';
 import { readLatestHelmRelease } from '../lib/helmRelease';
-import { entityOwner } from './entityScope';
-import { LeaseLostError, RunPatch } from '../database/RunStore';
+import { LeaseLostError, RunPatch, TenantRecord } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
-import { RunCaller, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
+import { RunCaller, RunScope, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
 import { describeTenantChanges } from './tenantChanges';
+import { judgeRollbackRevision } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
 import type { RunMetrics } from '../service/metrics';
 
@@ -155,15 +155,16 @@ export class RunEngine {
   /**
    * Validates a request and renders what it would apply, with the chart policy report (every
    * release's objects, its chart's crds/, unknown values as warnings, each chart's digest). Nothing
-   * is applied or recorded (scaffolder dry runs, `kubechart:chart:validate`).
+   * is applied or recorded (scaffolder dry runs, `kubechart:chart:validate`). With the run's resolved
+   * `scope` (an approval's plan) it checks what the run itself would; without it, no cluster-scoped kind is allowed.
    */
-  async preview(request: CreateRunRequest): Promise<RunPreview> {
+  async preview(request: CreateRunRequest, runScope?: RunScope): Promise<RunPreview> {
     const plan = planRun(request, this.options.clusters);
     await checkRequestChartSources(request, this.options.settings);
     const base = { kind: request.kind, target: plan.target };
     const namespace = plan.target.namespace;
     // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
-    const scope = { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
+    const scope: RunScope = runScope ?? { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
     const checkOptions = async (objects: KubeObject[]) => ({ scope: toPolicyScope(scope, await this.discovery.lookup(request.cluster, objects)) });
     if (request.kind === 'tenant' || request.kind === 'chart') {
       const releases = request.kind === 'tenant' ? request.releases : [request.release];
@@ -194,6 +195,18 @@ export class RunEngine {
       const given = givenSecrets(request);
       const scrub = given.length ? createTextRedactor(given, { keyValuePairs: false }) : undefined;
       return { ...base, manifest: redactManifest(docs.join('---\n'), scrub ? { scrub } : {}), policyReport: mergePolicyReports(reports) };
+    }
+    if (request.kind === 'rollback' && runScope) {
+      // An approval's plan shows the revision the rollback returns to and the policy's verdict on it
+      // (read as the namespace's deployer; a preview without the run's scope reads no release).
+      const { policy, settings } = this.options;
+      const client = this.scopedClient(request.cluster, namespace);
+      // Unreadable now, the plan shows no manifest; the run still waits, and checks the revision before it rolls back.
+      const judged = await judgeRollbackRevision({ policy, discovery: this.discovery, enforceRunScope: settings.enforceRunScope }, client, request, scope).catch(e => {
+        this.options.logger.warn(`The revision ${request.revision} of release ${request.release} in ${namespace} could not be read for an approval plan: ${e}`);
+        return undefined;
+      });
+      return judged ? { ...base, manifest: redactManifest(judged.manifest), policyReport: judged.report } : base;
     }
     if (request.kind !== 'manifests') return base;
     const objects = parseManifests(request.manifests);
@@ -277,11 +290,10 @@ export class RunEngine {
         exec.changes = describeTenantChanges(existing, previous?.kind === 'tenant' ? previous.input : undefined, request);
       }
     }
-    const rule = this.options.approvals ? protectingRule(this.options.approvals, plan.target, plan.tenant) : undefined;
-    if (rule) {
-      const awaiting = await this.requestApproval(request, plan, actor, caller, exec, rule);
-      if (awaiting) return awaiting;
-    }
+    // A chart, manifests or rollback run into a tenant's namespace is protected as that tenant is.
+    const tenant = plan.tenant ?? exec.scope.tenant ?? (await this.tenantOfTarget(plan.target))?.code;
+    const rule = this.options.approvals ? protectingRule(this.options.approvals, plan.target, tenant) : undefined;
+    if (rule) return this.requestApproval(request, plan, actor, exec, rule);
     return this.start(request, plan, actor, exec);
   }
 
@@ -345,8 +357,9 @@ export class RunEngine {
    * What a protected run would do, for its approval: the preview (given secret values removed from
    * the manifests wherever a chart copied them) and the deployed revision of each release it changes.
    */
-  private async planParts(request: CreateRunRequest, plan: RunPlan): Promise<PlanParts> {
-    const preview = await this.preview(request);
+  private async planParts(request: CreateRunRequest, plan: RunPlan, scope: RunScope): Promise<PlanParts> {
+    // Rendered and checked with the scope the run executes with (its allowed cluster-scoped kinds included).
+    const preview = await this.preview(request, scope);
     const revisions: Record<string, number | null> = {};
     for (const name of releaseNames(request)) {
       const deployed = await readLatestHelmRelease(this.client(request.cluster), plan.target.namespace, name);
@@ -355,53 +368,61 @@ export class RunEngine {
     return { request, preview, revisions };
   }
 
-  /** The refs whose members may approve under `rule`: `owner` is the tenant's, the entity's or the namespace's owner. */
-  private async resolveApprovers(rule: ApprovalRule, request: CreateRunRequest, plan: RunPlan, caller: RunCaller): Promise<string[]> {
+  /** The live tenant whose namespace a target is, if any (tenant records know each tenant's cluster and namespace). */
+  private async tenantOfTarget(target: RunPlan['target']): Promise<TenantRecord | undefined> {
+    return (await this.options.store.getTenants()).find(t => t.cluster === target.cluster && t.namespace === target.namespace && t.status !== 'deleted');
+  }
+
+  /**
+   * The owner of a run's target, for the `owner` approver: the owner of the tenant whose namespace it
+   * is (for a tenant not created yet, the owner its tenant run asks for), else the owner the platform
+   * assigned to the namespace. Never the owner of an entity the request names: the requester chooses
+   * that. Undefined when no owner can be established, and `owner` then names nobody (fail closed).
+   */
+  private async targetOwner(request: CreateRunRequest, plan: RunPlan): Promise<string | undefined> {
+    const tenant = await this.tenantOfTarget(plan.target);
+    const assigned = this.options.settings.namespaceOwners[plan.target.cluster]?.[plan.target.namespace];
+    if (tenant) return tenant.owner ?? assigned;
+    if (request.kind === 'tenant') return request.owner ?? assigned;
+    return assigned;
+  }
+
+  /** The refs whose members may approve under `rule`: `owner` is the owner of the run's target. */
+  private async resolveApprovers(rule: ApprovalRule, request: CreateRunRequest, plan: RunPlan): Promise<string[]> {
     const refs = new Set<string>();
     for (const approver of rule.approvers) {
       if (approver !== OWNER_APPROVER) {
         refs.add(approver);
         continue;
       }
-      const owners: (string | undefined)[] = [];
-      if (plan.tenant) {
-        const tenant = (await this.options.store.getTenants(plan.tenant)).find(t => t.cluster === request.cluster && t.status !== 'deleted');
-        owners.push(tenant?.owner ?? (request.kind === 'tenant' ? request.owner : undefined));
-      }
-      if (request.entityRef && caller.readEntity) {
-        const entity = await caller.readEntity(request.entityRef);
-        owners.push(entity ? entityOwner(entity) : undefined);
-      }
-      owners.push(this.options.settings.namespaceOwners[request.cluster]?.[plan.target.namespace]);
-      const owner = owners.find(o => !!o);
+      const owner = await this.targetOwner(request, plan);
       if (owner) refs.add(owner);
     }
     return [...refs];
   }
 
   /**
-   * A run against a protected target: its plan is rendered and checked, and the run is recorded as
-   * `awaiting-approval` with the plan's hash; nothing is applied and no lock is taken. A plan the
-   * chart policy refuses needs no approval (it would apply nothing): undefined, and it runs to its refusal.
+   * A run against a protected target: its plan is rendered and checked with the run's scope, and the
+   * run is recorded as `awaiting-approval` with the plan's hash; nothing is applied and no lock is
+   * taken. A plan the preview refuses waits too: the preview is never a reason to skip approval
+   * (fail closed), and the approvers see the refusal in its policy report.
    */
   private async requestApproval(
     request: CreateRunRequest,
     plan: RunPlan,
     actor: string,
-    caller: RunCaller,
     exec: RunExecution,
     rule: ApprovalRule,
-  ): Promise<Run | undefined> {
+  ): Promise<Run> {
     const { store } = this.options;
-    const approvers = (await this.resolveApprovers(rule, request, plan, caller)).filter(a => a !== actor);
+    const approvers = (await this.resolveApprovers(rule, request, plan)).filter(a => a !== actor);
     if (approvers.length === 0) {
       // Fail closed: a protected target nobody can approve changes for is not changed.
       throw new NotAllowedError(
         `${plan.target.namespace} on ${plan.target.cluster} is protected by approval rule ${rule.name}, but no approver can be resolved for this run (the rule's approvers are ${rule.approvers.join(', ')}, and the requester cannot approve their own run)`,
       );
     }
-    const parts = await this.planParts(request, plan);
-    if (parts.preview.policyReport?.blocking) return undefined;
+    const parts = await this.planParts(request, plan, exec.scope);
     const salt = newPlanSalt();
     const sameTarget = plan.tenant ? { tenant: plan.tenant } : { entityRef: request.entityRef };
     const previous = (await store.listRuns({ cluster: plan.target.cluster, ...sameTarget }, { limit: 50 })).items.find(
@@ -520,7 +541,7 @@ export class RunEngine {
     if (request.kind !== run.kind || canonicalJson(plan.target) !== canonicalJson(run.target)) {
       throw new InputError(`The submitted input is a ${request.kind} run on ${plan.target.cluster}/${plan.target.namespace}, not the approved ${run.kind} run on ${run.target.cluster}/${run.target.namespace}`);
     }
-    const parts = await this.planParts(request, plan);
+    const parts = await this.planParts(request, plan, exec.scope);
     if (planHash(parts, salt) !== approvedHash) {
       const ended = await this.options.store.endApproval(
         run.id,

@@ -93,21 +93,24 @@ const alice: RunCaller = {
 };
 
 const run = (
-  kind: 'chart' | 'manifests',
+  kind: 'chart' | 'manifests' | 'rollback',
   namespace: string,
   entityRef: string,
-) =>
-  kind === 'chart'
-    ? {
-        kind,
-        cluster: 'dev',
-        namespace,
-        entityRef,
-        release: { name: 'x', chart: 'webapp' },
-      }
-    : { kind, cluster: 'dev', namespace, entityRef, manifests: 'x' };
+) => {
+  if (kind === 'chart')
+    return {
+      kind,
+      cluster: 'dev',
+      namespace,
+      entityRef,
+      release: { name: 'x', chart: 'webapp' },
+    };
+  if (kind === 'rollback')
+    return { kind, cluster: 'dev', namespace, entityRef, release: 'x', revision: 1 };
+  return { kind, cluster: 'dev', namespace, entityRef, manifests: 'x' };
+};
 
-describe.each(['chart', 'manifests'] as const)(
+describe.each(['chart', 'manifests', 'rollback'] as const)(
   'the scope of a %s run for an entity',
   kind => {
     it('is the namespace of the tenant named by kubechart.io/tenant, when the tenant is owned by the entity owner', async () => {

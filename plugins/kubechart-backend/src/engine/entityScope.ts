@@ -122,7 +122,7 @@ export async function namespacesOfEntity(
 }
 
 /**
- * The target namespace of a chart or manifests run for an entity, when that entity may deploy
+ * The target namespace of a chart, manifests or rollback run for an entity, when that entity may deploy
  * there and the caller acts for the entity's owner. Fails closed: no catalog, an entity the caller
  * cannot see, an entity without an owner or without a usable namespace annotation, or another
  * cluster than the entity's, are all refused with NotAllowedError (403) naming the reason.

@@ -46,6 +46,7 @@ import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
+import { judgeRollbackRevision } from './rollbackRevision';
 import { deployerUser, ensureDeployer } from './deployer';
 import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
 import { EngineSettings } from './settings';
@@ -128,7 +129,7 @@ export class Executors {
       case 'manifests':
         return this.manifests(run, request, ctx, exec.scope);
       case 'rollback':
-        return this.rollback(run, request, ctx);
+        return this.rollback(run, request, ctx, exec.scope);
       case 'tenant-delete':
         return this.tenantDelete(run, request, ctx);
       default:
@@ -623,7 +624,26 @@ export class Executors {
     }
   }
 
-  private async rollback(run: Run, input: RollbackRunInput, ctx: RunContext) {
+  /**
+   * The revision a rollback returns to is judged by the current chart policy, `run-scope` included,
+   * before helm rolls back: a revision that policy would refuse today is not brought back. The report
+   * and the judged manifest are recorded in the run; a revision without a release record to judge fails closed.
+   */
+  private async checkRollbackRevision(run: Run, input: RollbackRunInput, ctx: RunContext, scope: RunScope) {
+    const { policy, store, settings, discovery } = this.deps;
+    const client = this.deps.scopedClient(input.cluster, input.namespace);
+    const judged = await judgeRollbackRevision({ policy, discovery, enforceRunScope: settings.enforceRunScope }, client, input, scope);
+    if (!judged) {
+      throw new RunFailure(
+        `Revision ${input.revision} of release ${input.release} in ${input.namespace} has no Helm release record to check against the chart policy; nothing was rolled back`,
+      );
+    }
+    const { manifest, report } = judged;
+    await store.updateRun(run.id, { policyReport: report, manifest: redactManifest(manifest) });
+    this.enforce(ctx, report, `the rollback of ${input.release} to revision ${input.revision}`, 'policy', `[${input.release}] `, 'nothing was rolled back');
+  }
+
+  private async rollback(run: Run, input: RollbackRunInput, ctx: RunContext, scope: RunScope) {
     const { helm, clusters, store, settings } = this.deps;
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
     const kubeconfig = clusters.kubeconfigYaml(input.cluster);
@@ -634,6 +654,7 @@ export class Executors {
         `Release ${input.release} in ${input.namespace} has no revision ${input.revision}; known revisions: ${history.map(h => h.revision).join(', ') || 'none'}`,
       );
     }
+    await this.checkRollbackRevision(run, input, ctx, scope);
     await this.step(ctx, `rollback:${input.release}`, async () => {
       await helm.rollback({ release: input.release, namespace: input.namespace, revision: input.revision, kubeconfig, impersonate, onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`) });
       return 'done';

@@ -57,8 +57,8 @@ const live = (t: TenantRecord) => t.status !== 'deleted';
  * Resolves a run's scope, or throws NotAllowedError (403) when the target namespace is not one the
  * caller may deploy to: a tenant namespace the caller owns (directly or through a group), or a
  * namespace the platform team assigned to an owner in `kubechart.clusters.<name>.namespaces`.
- * A chart or manifests run for an entity (`entityRef`) may deploy only to a namespace that entity
- * may deploy to, read from the catalog with the caller's credentials (see `resolveEntityNamespace`).
+ * A chart, manifests or rollback run for an entity (`entityRef`) may deploy only to a namespace that
+ * entity may deploy to, read from the catalog with the caller's credentials (see `resolveEntityNamespace`).
  * Tenant runs are scoped to their own namespace; their ownership is checked by `checkTenantOwnership`.
  */
 export async function resolveRunScope(
@@ -83,7 +83,9 @@ export async function resolveRunScope(
   }
   const namespace = request.namespace;
   if (
-    (request.kind === 'chart' || request.kind === 'manifests') &&
+    (request.kind === 'chart' ||
+      request.kind === 'manifests' ||
+      request.kind === 'rollback') &&
     request.entityRef
   ) {
     const entityRef = request.entityRef;
