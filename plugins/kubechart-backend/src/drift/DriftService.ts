@@ -54,6 +54,11 @@ export class DriftService {
     const current = latest
       .filter(r => r.kind !== 'tenant-delete' && (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt)
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+    // Records of runs no longer current go before any record is written, so a target never shows a
+    // superseded run's record beside its current one (readers see the old record, or none, or the new).
+    for (const removed of await this.options.drift.retainOnly(current.map(r => r.id))) {
+      this.options.onDriftChanged?.(removed);
+    }
     const claimed = new Set<string>();
     const written: DriftRecord[] = [];
     for (const applied of current) {
@@ -64,7 +69,7 @@ export class DriftService {
         this.options.logger.warn(`Drift of run ${applied.id} was not recorded: ${e}`);
       }
     }
-    // A record that is gone (its run is no longer the latest on its target) is a change the pages must hear of too.
+    // A record that is gone (superseded above, or its check failed) is a change the pages must hear of too.
     for (const removed of await this.options.drift.retainOnly(written.map(r => r.runId))) {
       this.options.onDriftChanged?.(removed);
     }

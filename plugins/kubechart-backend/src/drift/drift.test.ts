@@ -125,7 +125,16 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     expect(request).toMatchObject({ kind: 'manifests', namespace: 'tenant-driftm' });
     const reapplied = await submit(request);
     expect(reapplied.status).toBe('succeeded');
+    // While the pass writes the new run's record, the superseded run's record is already gone.
+    const listedAtPut: string[][] = [];
+    const put = drift.put.bind(drift);
+    drift.put = async r => {
+      listedAtPut.push((await drift.list({ cluster: 'dev', namespace: 'tenant-driftm' })).map(d => d.runId));
+      return put(r);
+    };
     expect((await service.checkAll()).find(d => d.runId === reapplied.id)?.status).toBe('in-sync');
+    expect(listedAtPut.length).toBeGreaterThan(0);
+    for (const listed of listedAtPut) expect(listed).not.toContain(applied.id);
   });
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
     const { store, clusters, knex, engine } = await createTestEngine({ databases, databaseId, sim });
