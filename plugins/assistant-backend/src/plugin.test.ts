@@ -659,6 +659,47 @@ describe('kube-assistant plugin', () => {
       bobs.body.items.find((c: any) => c.id === first.body.conversationId),
     ).toBeUndefined();
   });
+  it('refuses a question holding a secret value, and keeps the value nowhere', async () => {
+    const carol = 'user:default/carol';
+    for (const [question, recorded] of [
+      [
+        'annotate deployment inventory-service in shop db-password=Hunter2Secret',
+        'annotate deployment inventory-service in shop db-password=***',
+      ],
+      [
+        'label deployment inventory-service in shop apiKey: "Hunter2Secret"',
+        'label deployment inventory-service in shop apiKey: ***',
+      ],
+    ]) {
+      audit.length = 0;
+      const res = await ask({ question }, carol);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toContain(
+        'This question holds a secret value (',
+      );
+      expect(res.body.error.message).toContain(
+        'Nothing was kept; set secrets through your secret store, and ask without the value.',
+      );
+      const [event] = audit;
+      expect(event.options.meta?.question).toBe(recorded);
+      expect(event.fail.mock.calls[0][0].meta.stage).toBe('screening');
+      expect(
+        JSON.stringify([res.body, event.options.meta, event.fail.mock.calls]),
+      ).not.toContain('Hunter2Secret');
+    }
+    const conversations = await request(backend.server)
+      .get('/api/kube-assistant/conversations')
+      .set('Authorization', mockCredentials.user.header(carol));
+    expect(conversations.status).toBe(200);
+    expect(conversations.body.items).toEqual([]);
+    // A label that names no secret is planned as before.
+    const plain = await ask(
+      { question: 'label deployment inventory-service in shop tier=web' },
+      carol,
+    );
+    expect(plain.status).toBe(200);
+  });
+
   it('refuses a question without an entity to a user who may not work cluster-wide, before any plan', async () => {
     // What the home-page widget sends: no entityRef.
     denied.add('kube-assistant.cluster-wide');

@@ -84,3 +84,19 @@ export function screenQuestion(question: string): Screening {
   }
   return {};
 }
+
+/**
+ * `key=value` or `key: value` whose key names a secret (`db-password=…`, `token: …`, `apiKey=…`).
+ * Questions are at most a few thousand characters (the API bounds them), so the scan stays cheap.
+ */
+const SECRET_ASSIGNMENT =
+  /([A-Za-z0-9_.\/-]*(?:password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)[A-Za-z0-9_.\/-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
+
+/**
+ * The question with the value of every secret-looking `key=value` replaced by `***`. A question
+ * that holds one is refused as a whole (the assistant does not set secrets, and would otherwise keep
+ * the value in history and the audit trail); this is the text that is recorded of it.
+ */
+export function withoutSecretValues(question: string): string {
+  return question.replace(SECRET_ASSIGNMENT, '$1$2***');
+}

@@ -51,7 +51,10 @@ import {
   PlanRefusedError,
   ProviderChain,
 } from '../providers/ProviderChain';
-import { screenQuestion } from '../screening/screenQuestion';
+import {
+  screenQuestion,
+  withoutSecretValues,
+} from '../screening/screenQuestion';
 
 export type AssistantServiceOptions = {
   chain: ProviderChain;
@@ -396,13 +399,16 @@ export class AssistantService {
   async ask(input: AskRequest, caller: Caller): Promise<AskResponse> {
     const { credentials, userRef, request } = caller;
     const started = performance.now();
+    // A secret typed into a question is refused before the question is kept anywhere: the audit
+    // event records the question with the value replaced, and no conversation or message is stored.
+    const recorded = withoutSecretValues(input.question);
     const event = await this.options.auditor.createEvent({
       eventId: 'question',
       severityLevel: 'low',
       request,
       meta: {
         user: userRef,
-        question: input.question,
+        question: recorded,
         ...(input.entityRef ? { entityRef: input.entityRef } : {}),
       },
     });
@@ -413,6 +419,24 @@ export class AssistantService {
         answered.outcome = 'not-allowed';
         throw e;
       });
+      if (recorded !== input.question) {
+        const reason = `This question holds a secret value (${
+          recorded.match(/\S*\*\*\*\S*/)?.[0] ?? '***'
+        }): the assistant does not set or read secrets, and would keep the value in its history and the audit trail. Nothing was kept; set secrets through your secret store, and ask without the value.`;
+        const error = new InputError(reason);
+        audited = true;
+        answered.outcome = 'refused';
+        await event.fail({
+          error,
+          meta: {
+            outcome: 'refused',
+            reason,
+            stage: 'screening',
+            latencyMs: Math.round(performance.now() - started),
+          },
+        });
+        throw error;
+      }
       const scope = input.entityRef
         ? await resolveEntityScope(
             this.options.catalog,
