@@ -510,6 +510,30 @@ describe.each(databases.eachSupportedId())(
       expect(items.find(r => r.id === plain.id)!.approval).toBeUndefined();
     });
 
+    it('lists approved gates apart from newer ones awaiting decisions', async () => {
+      const { store } = await createStore();
+      const gate = {
+        rule: 'prod',
+        required: 1,
+        approvers: ['group:default/sre'],
+        planHash: 'h',
+        planSalt: 's',
+        expiresAt: new Date(Date.now() + 3_600_000),
+        exec: {},
+      };
+      const approved = await store.createAwaitingRun(newRun(), gate, {});
+      await store.decideApproval(approved.id, { by: 'user:default/sre-1', decision: 'approve', comment: 'ok' });
+      const awaiting: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        await new Promise(r => setTimeout(r, 2)); // newer, by created_at
+        awaiting.push((await store.createAwaitingRun(newRun(), gate, {})).id);
+      }
+      // The newest two are both awaiting: the approved run is not among them.
+      expect((await store.listOpenApprovals(2)).map(r => r.id)).not.toContain(approved.id);
+      expect((await store.listOpenApprovals(2, { state: 'approved' })).map(r => r.id)).toEqual([approved.id]);
+      expect((await store.listOpenApprovals(10, { state: 'awaiting' })).map(r => r.id).sort()).toEqual([...awaiting].sort());
+    });
+
     it('migrates the history indexes up and down, the filters finding the same runs', async () => {
       const { knex, store } = await createStore();
       const directory = `${__dirname}/../../migrations`;

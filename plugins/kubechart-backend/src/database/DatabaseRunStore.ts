@@ -597,11 +597,14 @@ export class DatabaseRunStore implements RunStore {
     return rows.map(r => r.run_id);
   }
 
-  async listOpenApprovals(limit: number): Promise<RunListItem[]> {
+  async listOpenApprovals(
+    limit: number,
+    options: { state?: (typeof OPEN_APPROVAL_STATES)[number] } = {},
+  ): Promise<RunListItem[]> {
     // List columns only: a gate is decided on its summary; the run page fetches the whole run.
     const rows: ListRow[] = await this.db<RunRow>('kubechart_runs')
       .join('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .whereIn('kubechart_approvals.state', [...OPEN_APPROVAL_STATES])
+      .whereIn('kubechart_approvals.state', options.state ? [options.state] : [...OPEN_APPROVAL_STATES])
       .orderBy('kubechart_runs.created_at', 'desc')
       .limit(limit)
       .select(...LIST_COLUMNS.map(c => `kubechart_runs.${c}`));

@@ -162,8 +162,15 @@ export interface RunStore {
   ): Promise<Run | undefined>;
   /** Runs whose open gate expired before `now`. */
   findExpiredApprovals(now: Date): Promise<string[]>;
-  /** Runs whose gate is open (awaiting decisions or the requester's input), newest first. */
-  listOpenApprovals(limit: number): Promise<RunListItem[]>;
+  /**
+   * Runs whose gate is open (awaiting decisions or the requester's input), newest first; with
+   * `state`, only those in that state (the approved ones waiting to start are never crowded out by
+   * newer requests still awaiting decisions).
+   */
+  listOpenApprovals(
+    limit: number,
+    options?: { state?: (typeof OPEN_APPROVAL_STATES)[number] },
+  ): Promise<RunListItem[]>;
 
   /**
    * Inserts the run and takes every lock key in one transaction. Throws ConflictError naming the

@@ -577,7 +577,8 @@ export class RunEngine {
       }
     }
     let started = 0;
-    for (const run of await store.listOpenApprovals(100)) {
+    // Approved runs only: however many newer requests await decisions, the approved ones are started.
+    for (const run of await store.listOpenApprovals(100, { state: 'approved' })) {
       if (run.approval?.state !== 'approved' || run.approval.resubmit) continue;
       try {
         await this.startKeptApproved(run.id);
