@@ -361,8 +361,13 @@ export class RunEngine {
     // Rendered and checked with the scope the run executes with (its allowed cluster-scoped kinds included).
     const preview = await this.preview(request, scope);
     const revisions: Record<string, number | null> = {};
-    for (const name of releaseNames(request)) {
-      const deployed = await readLatestHelmRelease(this.client(request.cluster), plan.target.namespace, name);
+    const names = releaseNames(request);
+    const { cluster, namespace } = plan.target;
+    // Helm keeps releases in Secrets, which the engine's own identity may not read: the namespace's
+    // deployer reads them, as it does for the run itself. A namespace not created yet holds none.
+    const exists = names.length > 0 && !!(await this.client(cluster).read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }));
+    for (const name of names) {
+      const deployed = exists ? await readLatestHelmRelease(this.scopedClient(cluster, namespace), namespace, name) : undefined;
       revisions[name] = deployed?.version ?? null;
     }
     return { request, preview, revisions };

@@ -121,5 +121,63 @@ describe.each(databases.eachSupportedId())(
         await run({ kind: 'tenant-delete', cluster: 'dev', tenant: 'lean' }),
       ).toEqual(ok('tenant-delete'));
     });
+
+    it('holds runs on protected targets for approval, reading the deployed releases as the deployer', async () => {
+      const config = testConfig(sim, {
+        approvals: {
+          rules: [
+            {
+              name: 'prod',
+              namespaces: ['tenant-gated'],
+              approvers: ['group:default/sre'],
+            },
+          ],
+        },
+      });
+      config.kubernetes.clusterLocatorMethods[0].clusters[0].serviceAccountToken =
+        engineUser.user.token;
+      const { engine, store } = await createTestEngine({
+        databases,
+        databaseId,
+        sim,
+        config,
+      });
+      const sre = {
+        userEntityRef: 'user:default/sam',
+        ownershipRefs: ['user:default/sam', 'group:default/sre'],
+        mayApprove: true,
+      };
+      const approved = async (request: any) => {
+        const r = await engine.submit(request, 'user:default/alice');
+        expect(r.status).toBe('awaiting-approval');
+        await engine.decide(r.id, sre, 'approve', 'ok');
+        if ((await store.getRun(r.id))!.status === 'approved') {
+          await engine.executeApproved(r.id, request, 'user:default/alice');
+        }
+        await engine.waitIdle();
+        return (await store.getRun(r.id))!;
+      };
+      // A new tenant (its namespace does not exist yet), then a chart run on its release.
+      const tenant = await approved({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'gated',
+        releases: [{ name: 'web', chart: 'webapp', values: { replicas: 1 } }],
+      });
+      expect({ status: tenant.status, reason: tenant.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      const chart = await approved({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-gated',
+        release: { name: 'web', chart: 'webapp', values: { replicas: 2 } },
+      });
+      expect({ status: chart.status, reason: chart.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+    });
   },
 );
