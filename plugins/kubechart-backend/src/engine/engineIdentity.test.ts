@@ -45,16 +45,16 @@ describe.each(databases.eachSupportedId())(
     });
     afterAll(() => sim?.stop());
 
-    it('provisions, installs, applies, rolls back and deletes', async () => {
-      const config = testConfig(sim);
+    /** An engine that talks to the cluster as the documented engine identity. */
+    const engineAsDocumented = (extra?: Record<string, any>) => {
+      const config = testConfig(sim, extra);
       config.kubernetes.clusterLocatorMethods[0].clusters[0].serviceAccountToken =
         engineUser.user.token;
-      const { engine, store } = await createTestEngine({
-        databases,
-        databaseId,
-        sim,
-        config,
-      });
+      return createTestEngine({ databases, databaseId, sim, config });
+    };
+
+    it('provisions, installs, applies, rolls back and deletes', async () => {
+      const { engine, store } = await engineAsDocumented();
       const run = async (request: any) => {
         const r = await engine.submit(request, 'user:default/alice');
         await engine.waitFor(r.id);
@@ -123,7 +123,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('holds runs on protected targets for approval, reading the deployed releases as the deployer', async () => {
-      const config = testConfig(sim, {
+      const { engine, store } = await engineAsDocumented({
         approvals: {
           rules: [
             {
@@ -133,14 +133,6 @@ describe.each(databases.eachSupportedId())(
             },
           ],
         },
-      });
-      config.kubernetes.clusterLocatorMethods[0].clusters[0].serviceAccountToken =
-        engineUser.user.token;
-      const { engine, store } = await createTestEngine({
-        databases,
-        databaseId,
-        sim,
-        config,
       });
       const sre = {
         userEntityRef: 'user:default/sam',
