@@ -120,12 +120,6 @@ function tally<T>(items: T[], key: (item: T) => string, count: (item: T) => numb
   return out;
 }
 
-/** Who a caller is, for per-caller limits: a user's entity ref or `service:<subject>`. */
-function callerKey(credentials: BackstageCredentials) {
-  const p = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
-  return p.type === 'user' ? p.userEntityRef! : `service:${p.subject}`;
-}
-
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -360,7 +354,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     }
     // Each open stream polls the database until its run ends (which a run awaiting approval may not
     // do for days): a caller holds a bounded number of them, so none can take the connection pool.
-    const caller = callerKey(await httpAuth.credentials(req, { allow: ['user', 'service'] }));
+    // Keyed on the caller itself (a user's entity ref or `service:<subject>`), as it acts without onBehalfOf.
+    const { actor: caller } = effectiveActor(await httpAuth.credentials(req, { allow: ['user', 'service'] }), undefined, onBehalfOfServices);
     const open = following.get(caller) ?? 0;
     if (open >= settings.followStreamsPerCaller) {
       throw new TooManyRequestsError(
