@@ -19,6 +19,7 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import yaml from 'js-yaml';
+import { withDeadline } from '../deadline';
 import { diagnose } from './diagnose';
 import { rolloutStatus } from './rolloutStatus';
 import { topTable } from './top';
@@ -105,25 +106,13 @@ export class PlanExecutor {
    */
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ServiceUnavailableError(
-              `The cluster did not answer within ${
-                timeoutMs / 1000
-              } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
-            ),
-          ),
-        timeoutMs,
+    return withDeadline(this.executeNow(plan, kc), timeoutMs, () => {
+      throw new ServiceUnavailableError(
+        `The cluster did not answer within ${
+          timeoutMs / 1000
+        } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
       );
     });
-    try {
-      return await Promise.race([this.executeNow(plan, kc), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async executeNow(

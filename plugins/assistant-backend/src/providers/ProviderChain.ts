@@ -8,6 +8,7 @@ import {
   AssistantQuestionContext,
   isPlanRefusal,
 } from '@kubechart/plugin-assistant-node';
+import { withDeadline } from '../deadline';
 
 /** A provider and how long it may take. */
 export type ProviderEntry = { provider: AssistantProvider; timeoutMs: number };
@@ -73,14 +74,6 @@ export class ProviderChain {
     for (const { provider, timeoutMs } of this.entries) {
       const start = performance.now();
       const controller = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new TimeoutError(`timed out after ${timeoutMs} ms`);
-          controller.abort(error);
-          reject(error);
-        }, timeoutMs);
-      });
       const attempt = (outcome: ProviderAttempt['outcome'], error?: string) => {
         const entry: ProviderAttempt = {
           provider: provider.id,
@@ -92,10 +85,15 @@ export class ProviderChain {
         return entry;
       };
       try {
-        const raw = await Promise.race([
+        const raw = await withDeadline(
           provider.plan(question, context, { signal: controller.signal }),
-          timeout,
-        ]);
+          timeoutMs,
+          () => {
+            const error = new TimeoutError(`timed out after ${timeoutMs} ms`);
+            controller.abort(error);
+            throw error;
+          },
+        );
         const parsed = planAnswerSchema.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
@@ -130,7 +128,6 @@ export class ProviderChain {
           );
         }
       } finally {
-        clearTimeout(timer);
         controller.abort();
       }
     }

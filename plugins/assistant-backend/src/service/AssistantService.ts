@@ -51,6 +51,7 @@ import {
   PlanRefusedError,
   ProviderChain,
 } from '../providers/ProviderChain';
+import { withDeadline } from '../deadline';
 import {
   screenQuestion,
   withoutSecretValues,
@@ -342,27 +343,20 @@ export class AssistantService {
     } catch {
       return [];
     }
-    let timer: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<[]>(resolve => {
-      timer = setTimeout(() => resolve([]), NAME_LOOKUP_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([
-        names
-          .lookup(
-            // The names a user may see depend on who asks when impersonating.
-            this.options.impersonation
-              ? `${cluster ?? 'default'}\u0000${userRef}`
-              : cluster ?? 'default',
-            kc,
-            words,
-          )
-          .catch(() => []),
-        giveUp,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(
+      names
+        .lookup(
+          // The names a user may see depend on who asks when impersonating.
+          this.options.impersonation
+            ? `${cluster ?? 'default'}\u0000${userRef}`
+            : cluster ?? 'default',
+          kc,
+          words,
+        )
+        .catch(() => []),
+      NAME_LOOKUP_TIMEOUT_MS,
+      () => [],
+    );
   }
 
   /** Looks the namespace of a named resource up, giving up after a moment. */
@@ -373,18 +367,11 @@ export class AssistantService {
     } catch {
       return plan;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<Plan>(resolve => {
-      timer = setTimeout(() => resolve(plan), NAMESPACE_LOOKUP_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([
-        this.options.executor.resolveNamespace(plan, kc),
-        giveUp,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(
+      this.options.executor.resolveNamespace(plan, kc),
+      NAMESPACE_LOOKUP_TIMEOUT_MS,
+      () => plan,
+    );
   }
 
   /** Checks the caller may use the assistant at all. */
