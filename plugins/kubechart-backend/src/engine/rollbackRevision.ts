@@ -1,6 +1,6 @@
 import { PolicyReport, RollbackRunInput } from '@kubechart/plugin-kubechart-common';
 import { ClusterDiscovery, PolicyEngine, parseManifests, releasePolicyReport } from '@kubechart/plugin-kubechart-node';
-import { decodeHelmRelease } from '../lib/helmRelease';
+import { readHelmRelease } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
 import { hooksManifest } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
@@ -11,11 +11,8 @@ import { RunScope, toPolicyScope } from './scope';
  * `helm.sh/release.v1` Secret (helm's default storage); undefined when there is none.
  */
 export async function readRevisionManifest(client: KubeClient, namespace: string, release: string, revision: number): Promise<string | undefined> {
-  const secret = await client.read<any>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sh.helm.release.v1.${release}.v${revision}`, namespace } });
-  if (secret?.type !== 'helm.sh/release.v1' || typeof secret.data?.release !== 'string') return undefined;
-  const stored = decodeHelmRelease(secret.data.release);
-  const hooks = (Array.isArray(stored.hooks) ? stored.hooks : []).map((h: any) => ({ path: String(h?.path ?? ''), manifest: String(h?.manifest ?? '') }));
-  return String(stored.manifest ?? '') + hooksManifest(hooks);
+  const stored = await readHelmRelease(client, namespace, release, revision);
+  return stored ? String(stored.manifest) + hooksManifest(stored.hooks) : undefined;
 }
 
 /**

@@ -28,14 +28,27 @@ export function decodeHelmRelease(data: string): any {
 export async function readLatestHelmRelease(client: KubeClient, namespace: string, name: string): Promise<StoredHelmRelease | undefined> {
   const list = await client.core.listNamespacedSecret({ namespace, labelSelector: `name=${name},owner=helm` });
   const latest = list.items
-    .filter(s => s.type === 'helm.sh/release.v1' && s.data?.release)
+    .filter(isReleaseSecret)
     .sort((a, b) => Number(b.metadata?.labels?.version ?? 0) - Number(a.metadata?.labels?.version ?? 0))[0];
-  if (!latest) return undefined;
-  const r = decodeHelmRelease(latest.data!.release);
+  return latest ? toStoredHelmRelease(latest) : undefined;
+}
+
+/** Reads one revision of a Helm release from its `sh.helm.release.v1.<release>.v<revision>` Secret; undefined when there is none. */
+export async function readHelmRelease(client: KubeClient, namespace: string, name: string, revision: number): Promise<StoredHelmRelease | undefined> {
+  const secret = await client.read<any>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `sh.helm.release.v1.${name}.v${revision}`, namespace } });
+  return secret && isReleaseSecret(secret) ? toStoredHelmRelease(secret) : undefined;
+}
+
+function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
+  return s.type === 'helm.sh/release.v1' && typeof s.data?.release === 'string' && !!s.data.release;
+}
+
+function toStoredHelmRelease(secret: { data?: Record<string, string>; metadata?: { labels?: Record<string, string> } }): StoredHelmRelease {
+  const r = decodeHelmRelease(secret.data!.release);
   return {
     name: r.name,
     version: Number(r.version),
-    status: r.info?.status ?? latest.metadata?.labels?.status ?? 'unknown',
+    status: r.info?.status ?? secret.metadata?.labels?.status ?? 'unknown',
     chart: { name: r.chart?.metadata?.name, version: r.chart?.metadata?.version },
     config: r.config ?? {},
     manifest: r.manifest ?? '',
