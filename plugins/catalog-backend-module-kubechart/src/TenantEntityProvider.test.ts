@@ -96,6 +96,38 @@ describe('TenantEntityProvider', () => {
     });
   });
 
+  it('leaves out a tenant whose entityRef is malformed or names a kind a tenant cannot be, and still provides the others', async () => {
+    const conn = connection();
+    const logger = mockServices.logger.mock();
+    const p = new TenantEntityProvider({
+      runs: fakeRuns(async () => [
+        { ...acme, code: 'broken', entityRef: 'component:' },
+        { ...acme, code: 'admin', entityRef: 'user:default/admin' },
+        { ...acme, code: 'team', entityRef: 'group:default/platform-team' },
+        { ...acme, code: 'loc', entityRef: 'location:default/elsewhere' },
+        acme,
+        { ...acme, code: 'svc', entityRef: 'component:default/svc' },
+      ]),
+      auth: mockServices.auth(),
+      logger,
+      taskRunner: { run: jest.fn(async () => {}) },
+    });
+    await p.connect(conn);
+    await p.refresh();
+
+    expect(conn.applyMutation).toHaveBeenCalledTimes(1);
+    const mutation = (conn.applyMutation.mock.calls[0] as any)[0];
+    expect(
+      mutation.entities.map(
+        (e: any) => `${e.entity.kind}:${e.entity.metadata.name}`,
+      ),
+    ).toEqual(['System:acme', 'Component:svc']);
+    const warnings = logger.warn.mock.calls.map(c => String(c[0]));
+    expect(warnings).toHaveLength(4);
+    expect(warnings.join('\n')).toMatch(/tenant broken .*"component:"/);
+    expect(warnings.join('\n')).toMatch(/tenant admin .*not a user/);
+  });
+
   it('drops deleted tenants on the next refresh', async () => {
     const conn = connection();
     let tenants = [acme];

@@ -25,14 +25,33 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
 export const DEFAULT_TENANT_OWNER = 'group:default/platform-team';
 
 /**
+ * The kinds a tenant's entity may have. A tenant run names its entity, so any other kind (a User,
+ * Group, Location or Template) would let a portal user put such an entity into the catalog.
+ */
+export const TENANT_ENTITY_KINDS = ['Component', 'System', 'Resource'] as const;
+
+/**
  * The catalog entity of a tenant: the entity its tenant run named (a System by default), annotated
  * so that the Kubernetes tab, the deployment-history tab and the health card find its workloads.
+ * Throws for an `entityRef` that is not an entity ref or names a kind other than
+ * {@link TENANT_ENTITY_KINDS}.
  */
 export function tenantToEntity(tenant: Tenant, providerName: string): Entity {
   const ref = parseEntityRef(tenant.entityRef ?? tenant.code, {
     defaultKind: 'System',
     defaultNamespace: 'default',
   });
+  if (
+    !TENANT_ENTITY_KINDS.some(
+      k => k.toLocaleLowerCase('en-US') === ref.kind.toLocaleLowerCase('en-US'),
+    )
+  ) {
+    throw new Error(
+      `a tenant's entity must be a ${TENANT_ENTITY_KINDS.join(', ')}, not a ${
+        ref.kind
+      }`,
+    );
+  }
   const location = `kubechart:${tenant.cluster}/${tenant.code}`;
   // Entity refs are case-insensitive; entities conventionally spell their kind capitalised.
   const kind =
@@ -147,7 +166,20 @@ export class TenantEntityProvider implements EntityProvider {
     }
     const byRef = new Map<string, Entity>();
     for (const tenant of tenants) {
-      const entity = tenantToEntity(tenant, this.getProviderName());
+      let entity: Entity;
+      try {
+        entity = tenantToEntity(tenant, this.getProviderName());
+      } catch (error) {
+        // One tenant's unusable entityRef must not keep every other tenant out of the catalog.
+        this.deps.logger.warn(
+          `Skipped KubeChart tenant ${tenant.code} on ${
+            tenant.cluster
+          }: its entityRef ${JSON.stringify(
+            tenant.entityRef,
+          )} is unusable (${error})`,
+        );
+        continue;
+      }
       byRef.set(
         `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`,
         entity,
