@@ -42,11 +42,24 @@ export interface Config {
      */
     confirmationTtlSeconds?: number;
     /**
-     * Send every cluster request as the signed-in user: `Impersonate-User`
-     * is the name of the user's entity (`user:default/alice` → `alice`), so
-     * the cluster's own RBAC applies. The configured service account needs
-     * the `impersonate` verb on users. Groups are not sent. Default false.
+     * Send every cluster request as the signed-in user, so the cluster's own
+     * RBAC applies. `Impersonate-User` is the name of a user of the catalog
+     * namespace `default` (`user:default/alice` → `alice`); a user of another
+     * catalog namespace is refused (403) unless
+     * `impersonationUserPrefixes` gives that namespace a prefix, since as
+     * `alice` `user:team-a/alice` would act as `user:default/alice`. The
+     * configured service account needs the `impersonate` verb on users.
+     * Groups are not sent. Default false.
      */
     impersonation?: boolean;
+    /**
+     * With `impersonation`, the prefix of the Kubernetes user name of each
+     * catalog namespace named here: `{ team-a: 'team-a/' }` makes
+     * `user:team-a/alice` the Kubernetes user `team-a/alice`. A prefix is
+     * letters, digits, `.`, `_` or `-` ending in `:` or `/`, not `system:`,
+     * and each namespace's differs (checked at start-up). Naming `default`
+     * here gives its users the prefix too. Default: none.
+     */
+    impersonationUserPrefixes?: { [catalogNamespace: string]: string };
   };
 }

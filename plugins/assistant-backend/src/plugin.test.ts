@@ -659,6 +659,76 @@ describe('kube-assistant plugin', () => {
       bobs.body.items.find((c: any) => c.id === first.body.conversationId),
     ).toBeUndefined();
   });
+  it("audits an attempt to run another user's answer, while answering 404 as for an unknown one", async () => {
+    const alice = 'user:default/alice';
+    const mallory = 'user:default/mallory';
+    const asked = await ask(
+      { question: 'scale inventory-service in shop to 3' },
+      alice,
+    );
+    expect(asked.status).toBe(200);
+    const asMallory = (body: object) =>
+      request(backend.server)
+        .post('/api/kube-assistant/execute')
+        .set('Authorization', mockCredentials.user.header(mallory))
+        .send(body);
+    audit.length = 0;
+    const stolen = await asMallory({
+      messageId: asked.body.messageId,
+      confirm: true,
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    const unknown = await asMallory({ messageId: unknownId });
+    // The caller learns nothing about whether the answer exists.
+    expect(stolen.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(stolen.body.error.message).toBe(
+      `No answer ${asked.body.messageId} in your conversations`,
+    );
+    expect(unknown.body.error.message).toBe(
+      `No answer ${unknownId} in your conversations`,
+    );
+    // The audit trail shows both attempts: who tried, which answer, and whose it was.
+    const attempts = audit.filter(a => a.options.eventId === 'execution');
+    expect(attempts.map(a => a.options.meta)).toEqual([
+      { user: mallory, messageId: asked.body.messageId },
+      { user: mallory, messageId: unknownId },
+    ]);
+    expect(attempts.map(a => a.options.severityLevel)).toEqual([
+      'high',
+      'medium',
+    ]);
+    expect(attempts.map(a => a.fail.mock.calls[0]?.[0].meta)).toEqual([
+      {
+        outcome: 'refused',
+        reason: "another user's answer",
+        messageOwner: alice,
+      },
+      { outcome: 'refused', reason: 'no such answer' },
+    ]);
+    expect(attempts.every(a => a.success.mock.calls.length === 0)).toBe(true);
+    // Nothing of Alice's question or plan is in Mallory's events.
+    expect(
+      JSON.stringify(
+        attempts.map(a => [a.options.meta, a.fail.mock.calls]),
+      ),
+    ).not.toMatch(/inventory-service|scale/);
+    // Alice's confirmation was not spent by the attempt.
+    const ran = await request(backend.server)
+      .post('/api/kube-assistant/execute')
+      .set('Authorization', mockCredentials.user.header(alice))
+      .send({
+        messageId: asked.body.messageId,
+        confirm: true,
+        confirmationToken: asked.body.requirements.confirmationToken,
+      });
+    expect(ran.status).toBe(200);
+    expect(ran.body.result.text).toBe(
+      'deployment/inventory-service scaled to 3',
+    );
+  });
+
   it('refuses a question holding a secret value, and keeps the value nowhere', async () => {
     const carol = 'user:default/carol';
     for (const [question, recorded] of [
@@ -670,6 +740,7 @@ describe('kube-assistant plugin', () => {
         'label deployment inventory-service in shop apiKey: "Hunter2Secret"',
         'label deployment inventory-service in shop apiKey: ***',
       ],
+      ['my password is Hunter2Secret', 'my password is ***'],
     ]) {
       audit.length = 0;
       const res = await ask({ question }, carol);

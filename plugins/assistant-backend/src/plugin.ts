@@ -14,6 +14,7 @@ import { DatabaseConversationStore } from './database/DatabaseConversationStore'
 import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
 import { ProtectedTargets } from './execution/protectedTargets';
+import { readImpersonationPrefixes } from './execution/impersonation';
 import { PlanExecutor } from './execution/PlanExecutor';
 import { createProviderEntries } from './providers/createProviders';
 import { ProviderChain } from './providers/ProviderChain';
@@ -92,6 +93,7 @@ export const assistantPlugin = createBackendPlugin({
           names: new ClusterNames(),
           impersonation:
             config.getOptionalBoolean('kubeAssistant.impersonation') ?? false,
+          impersonationUserPrefixes: readImpersonationPrefixes(config),
           onQuestion: createQuestionMetrics(deps.metrics),
           protectedTargets: ProtectedTargets.fromConfig(config),
         });

@@ -27,6 +27,11 @@ export interface ConversationStore {
     id: string;
     userRef: string;
   }): Promise<StoredMessage | undefined>;
+  /**
+   * Who asked the question of a message, whoever looks: only for the audit trail of a refused
+   * attempt to run it, never for an answer to the caller.
+   */
+  messageOwner(id: string): Promise<string | undefined>;
   addExecution(options: {
     messageId: string;
     record: ExecutionRecord;

@@ -63,6 +63,11 @@ describe('DatabaseConversationStore', () => {
       expect(
         await store.getMessage({ id: messageId, userRef: 'user:default/bob' }),
       ).toBeUndefined();
+      // Only the audit of a refused attempt asks whose a message is.
+      expect(await store.messageOwner(messageId)).toBe(alice);
+      expect(
+        await store.messageOwner('00000000-0000-4000-8000-000000000000'),
+      ).toBeUndefined();
       expect(
         await store.listConversations({
           userRef: 'user:default/bob',

@@ -173,6 +173,13 @@ export class DatabaseConversationStore implements ConversationStore {
     return toMessage(row, executions.get(row.id) ?? []);
   }
 
+  async messageOwner(id: string) {
+    const row = await this.db<MessageRow>('kube_assistant_messages')
+      .where({ id })
+      .first('user_ref');
+    return row?.user_ref;
+  }
+
   async addExecution(options: { messageId: string; record: ExecutionRecord }) {
     await this.db.transaction(async tx => {
       await tx<ExecutionRow>('kube_assistant_executions').insert({

@@ -5,59 +5,11 @@ import {
   classifySafety,
   renderKubectl,
 } from '@kubechart/plugin-assistant-common';
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { recordingProxy } from '../__testUtils__/recordingProxy';
 import { ClusterRegistry } from './clusters';
 import { PlanExecutor } from './PlanExecutor';
 
 jest.setTimeout(60_000);
-
-type Sent = { method: string; path: string; body?: any };
-
-/**
- * A proxy in front of kube-sim that records every request that changes
- * something, so a test can compare what was sent with the plan shown.
- */
-async function recordingProxy(target: string) {
-  const sent: Sent[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', c => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const url = new URL(req.url ?? '/', target);
-      if (req.method !== 'GET') {
-        let body: unknown;
-        try {
-          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
-        } catch {
-          body = raw.toString('utf8');
-        }
-        sent.push({ method: req.method!, path: url.pathname, body });
-      }
-      const upstream = http.request(
-        url,
-        { method: req.method, headers: req.headers },
-        up => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      upstream.end(raw);
-    });
-  });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sent,
-    close: () => new Promise<void>(resolve => server.close(() => resolve())),
-  };
-}
 
 describe('PlanExecutor changes: the request sent is the plan shown', () => {
   let sim: KubeSim;

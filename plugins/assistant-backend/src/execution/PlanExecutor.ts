@@ -20,6 +20,7 @@ import {
 } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { withDeadline } from '../deadline';
+import { ChangeTracker, progressOf, withProgress } from './changeProgress';
 import { diagnose } from './diagnose';
 import { rolloutStatus } from './rolloutStatus';
 import { topTable } from './top';
@@ -48,6 +49,8 @@ type Api = {
   core: CoreV1Api;
   apps: AppsV1Api;
   metrics: Metrics;
+  /** What a change over several objects has done so far. */
+  changes: ChangeTracker;
 };
 
 function describeError(error: unknown): string {
@@ -69,6 +72,27 @@ function describeError(error: unknown): string {
 function statusCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' ? code : undefined;
+}
+
+/** An error of the cluster as the user is told it. */
+function clusterError(error: unknown): Error {
+  if (
+    error instanceof InputError ||
+    error instanceof NotFoundError ||
+    error instanceof NotImplementedError
+  ) {
+    return error;
+  }
+  if (statusCode(error) === 404) return new NotFoundError(describeError(error));
+  return new Error(`The cluster refused: ${describeError(error)}`);
+}
+
+/** How an object of a change is named in messages and the audit trail. */
+function objectName(kind: string, object: KubeObject): string {
+  const namespace = object.metadata?.namespace;
+  return `${kind.toLowerCase()}/${object.metadata?.name}${
+    namespace ? ` in ${namespace}` : ''
+  }`;
 }
 
 /** Objects asked for per page of a list. */
@@ -106,38 +130,60 @@ export class PlanExecutor {
    */
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
-    return withDeadline(this.executeNow(plan, kc), timeoutMs, () => {
-      throw new ServiceUnavailableError(
+    const changes = new ChangeTracker();
+    return withDeadline(this.executeNow(plan, kc, changes), timeoutMs, () => {
+      const error = new ServiceUnavailableError(
         `The cluster did not answer within ${
           timeoutMs / 1000
         } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
       );
+      throw changes.several ? withProgress(error, changes) : error;
     });
   }
 
   private async executeNow(
     plan: Plan,
     kc: KubeConfig,
+    changes: ChangeTracker,
   ): Promise<ExecutionResult> {
     const api: Api = {
       objects: KubernetesObjectApi.makeApiClient(kc),
       core: kc.makeApiClient(CoreV1Api),
       apps: kc.makeApiClient(AppsV1Api),
       metrics: new Metrics(kc),
+      changes,
     };
     try {
       return await this.run(plan, api);
     } catch (error) {
-      if (
-        error instanceof InputError ||
-        error instanceof NotFoundError ||
-        error instanceof NotImplementedError
-      ) {
-        throw error;
+      // A change that stopped part-way already says what it did.
+      if (progressOf(error)) throw error;
+      throw clusterError(error);
+    }
+  }
+
+  /**
+   * Changes each target in turn; when one fails after others, the error
+   * names those changed before it, the one that failed and how many were
+   * not tried.
+   */
+  private async changeEach(
+    kind: string,
+    targets: KubeObject[],
+    api: Api,
+    done: string,
+    change: (target: KubeObject) => Promise<unknown>,
+  ) {
+    api.changes.start(targets.length, done);
+    for (const target of targets) {
+      const name = objectName(kind, target);
+      try {
+        await change(target);
+      } catch (error) {
+        if (!api.changes.several) throw error;
+        throw withProgress(clusterError(error), api.changes, name);
       }
-      const code = statusCode(error);
-      if (code === 404) throw new NotFoundError(describeError(error));
-      throw new Error(`The cluster refused: ${describeError(error)}`);
+      api.changes.changed(name);
     }
   }
 
@@ -155,7 +201,10 @@ export class PlanExecutor {
     ) {
       return plan;
     }
-    const api = { objects: KubernetesObjectApi.makeApiClient(kc) } as Api;
+    const api = {
+      objects: KubernetesObjectApi.makeApiClient(kc),
+      changes: new ChangeTracker(),
+    } as Api;
     try {
       const items = await this.list(plan, api);
       const namespaces = new Set(items.map(i => i.metadata?.namespace));
@@ -703,8 +752,8 @@ export class PlanExecutor {
       };
     }
     const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
-    for (const t of targets) {
-      await api.objects.patch(
+    await this.changeEach(kind, targets, api, done, t =>
+      api.objects.patch(
         addressed(body, {
           apiVersion,
           kind,
@@ -718,8 +767,8 @@ export class PlanExecutor {
         'kube-assistant',
         undefined,
         PatchStrategy.MergePatch,
-      );
-    }
+      ),
+    );
     return {
       type: 'message',
       text: targets
@@ -737,13 +786,13 @@ export class PlanExecutor {
       };
     }
     const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
-    for (const t of targets) {
-      await api.objects.delete({
+    await this.changeEach(kind, targets, api, 'deleted', t =>
+      api.objects.delete({
         apiVersion,
         kind,
         metadata: { name: t.metadata?.name, namespace: t.metadata?.namespace },
-      });
-    }
+      }),
+    );
     return {
       type: 'message',
       text: targets

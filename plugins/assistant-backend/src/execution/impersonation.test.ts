@@ -1,6 +1,8 @@
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { TableResult } from '@kubechart/plugin-assistant-common';
+import { ConfigReader } from '@backstage/config';
 import { ClusterRegistry } from './clusters';
+import { impersonatedUser, readImpersonationPrefixes } from './impersonation';
 import { PlanExecutor } from './PlanExecutor';
 
 jest.setTimeout(60_000);
@@ -86,5 +88,54 @@ describe('requests impersonating the signed-in user', () => {
       registry.kubeConfig('sim'),
     )) as TableResult;
     expect(own.rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the Kubernetes user a catalog user is impersonated as', () => {
+  const prefixes = { 'team-b': 'team-b/', ops: 'ops:' };
+
+  it('keeps the bare name in the default namespace and a prefix where one is configured', () => {
+    expect(impersonatedUser('user:default/alice', prefixes)).toEqual({
+      user: 'alice',
+    });
+    expect(impersonatedUser('user:alice', prefixes)).toEqual({ user: 'alice' });
+    expect(impersonatedUser('user:team-b/alice', prefixes)).toEqual({
+      user: 'team-b/alice',
+    });
+    expect(impersonatedUser('user:ops/alice', prefixes)).toEqual({
+      user: 'ops:alice',
+    });
+  });
+
+  it('refuses users no name is safe for, rather than let two users meet', () => {
+    for (const ref of [
+      'user:team-a/alice',
+      'user:default/system:masters',
+      'user:default/a/b',
+      'group:default/admins',
+      'not a ref',
+    ]) {
+      expect(impersonatedUser(ref, prefixes).refusal).toMatch(
+        /^With kubeAssistant.impersonation the assistant acts on the cluster as the signed-in user, and /,
+      );
+    }
+  });
+
+  it('refuses at start-up prefixes under which two namespaces could meet', () => {
+    const read = (map: object) =>
+      readImpersonationPrefixes(
+        new ConfigReader({ kubeAssistant: { impersonationUserPrefixes: map } }),
+      );
+    expect(read({ 'team-b': 'team-b/' })).toEqual({ 'team-b': 'team-b/' });
+    expect(readImpersonationPrefixes(new ConfigReader({}))).toEqual({});
+    expect(() => read({ a: 'same/', b: 'same/' })).toThrow(
+      /namespaces a and b have the same prefix "same\/"/,
+    );
+    expect(() => read({ 'team-b': '' })).toThrow(/team-b/);
+    for (const bad of ['team-b', 'system:', 'a/b/', 'team b/']) {
+      expect(() => read({ 'team-b': bad })).toThrow(
+        /impersonationUserPrefixes.team-b must be/,
+      );
+    }
   });
 });

@@ -93,10 +93,48 @@ const SECRET_ASSIGNMENT =
   /([A-Za-z0-9_.\/-]*(?:password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)[A-Za-z0-9_.\/-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
 
 /**
- * The question with the value of every secret-looking `key=value` replaced by `***`. A question
- * that holds one is refused as a whole (the assistant does not set secrets, and would otherwise keep
- * the value in history and the audit trail); this is the text that is recorded of it.
+ * A secret told in words: "my password is hunter2secret", "api key ghp_16C7e…". The word stands
+ * alone (not `db-password`), then "is"/"was" or a space, then the value. Only values that look like
+ * a credential count (see {@link looksLikeCredential}), so "secret db-password", "token expiry" or
+ * "the secret is missing" are questions, not secrets. Linear: no nested quantifiers.
+ */
+const SECRET_PHRASE =
+  /(?<![\w-])(password|passwd|passphrase|token|api[-_ ]?key|secret|credentials?|private[-_ ]?key)(\s+(?:is|was)\s+|\s+)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
+const SECRET_WORD_SEGMENT =
+  /^(?:password|passwd|token|key|secret|creds?|credentials?|cert|tls)$/i;
+/** A Kubernetes object name: what follows "secret" or "token" in most questions. */
+const DNS_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+
+/**
+ * Whether a word after a secret word is a credential rather than a name or an ordinary word: at
+ * least 8 characters with both letters and digits, and not a name made of words such as
+ * `db-password-v3`. Without "is" ("password Pa55word2024", "secret tls-cert-2024"), a lower-case
+ * object name never counts: "describe secret old-token-2023" is a question about a Secret.
+ */
+function looksLikeCredential(value: string, told: boolean): boolean {
+  const v = value.replace(/^["']|["']$/g, '');
+  if (v.length < 8 || !/[A-Za-z]/.test(v) || !/\d/.test(v)) return false;
+  if (v.split(/[-.]/).some(part => SECRET_WORD_SEGMENT.test(part))) {
+    return false;
+  }
+  return told || !DNS_NAME.test(v);
+}
+
+/**
+ * The question with the value of every secret-looking `key=value` replaced by `***`, and of every
+ * secret told in words ("my password is hunter2secret"). A question that holds one is refused as a
+ * whole (the assistant does not set secrets, and would otherwise keep the value in history and the
+ * audit trail); this is the text that is recorded of it.
  */
 export function withoutSecretValues(question: string): string {
-  return question.replace(SECRET_ASSIGNMENT, '$1$2***');
+  return question
+    .replace(SECRET_ASSIGNMENT, '$1$2***')
+    .replace(SECRET_PHRASE, (phrase, word: string, between: string, value) => {
+      const told = /\S/.test(between);
+      // "secret <name>" names a Secret; only "the secret is <value>" tells one.
+      if (!told && /^secret$/i.test(word)) return phrase;
+      return value !== '***' && looksLikeCredential(value, told)
+        ? `${word}${between}***`
+        : phrase;
+    });
 }

@@ -45,6 +45,11 @@ import { PlanExecutor } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
 import { planHash } from '../execution/planHash';
+import { progressOf } from '../execution/changeProgress';
+import {
+  ImpersonationPrefixes,
+  impersonatedUser,
+} from '../execution/impersonation';
 import { ProtectedTargets } from '../execution/protectedTargets';
 import {
   NoPlanError,
@@ -75,6 +80,8 @@ export type AssistantServiceOptions = {
   names?: ClusterNames;
   /** Send every cluster request as the signed-in user (`kubeAssistant.impersonation`). */
   impersonation?: boolean;
+  /** Prefixes of Kubernetes user names per catalog namespace (`kubeAssistant.impersonationUserPrefixes`). */
+  impersonationUserPrefixes?: ImpersonationPrefixes;
   /** Told how each question ended (operations metrics). */
   onQuestion?: (answered: QuestionOutcome) => void;
   /** Namespaces KubeChart protects with approvals: the assistant does not change them. */
@@ -317,16 +324,31 @@ export class AssistantService {
   }
 
   /**
+   * Why the caller cannot be impersonated (impersonation on and no
+   * Kubernetes user name of their own), or undefined.
+   */
+  private impersonationRefusal(userRef: string): string | undefined {
+    if (!this.options.impersonation) return undefined;
+    return impersonatedUser(userRef, this.options.impersonationUserPrefixes)
+      .refusal;
+  }
+
+  /**
    * The client configuration for a cluster: with impersonation on, requests
-   * carry `Impersonate-User: <user entity name>` so the cluster's RBAC
-   * applies to the person asking.
+   * carry `Impersonate-User` with the user's Kubernetes name (see
+   * `impersonatedUser`) so the cluster's RBAC applies to the person asking.
    */
   private kubeConfigFor(cluster: string | undefined, userRef: string) {
     if (!this.options.impersonation) {
       return this.options.clusters.kubeConfig(cluster);
     }
+    const as = impersonatedUser(
+      userRef,
+      this.options.impersonationUserPrefixes,
+    );
+    if (as.refusal !== undefined) throw new NotAllowedError(as.refusal);
     return this.options.clusters.kubeConfig(cluster, {
-      impersonateUser: userRef.replace(/^[^:]*:(?:[^/]*\/)?/, ''),
+      impersonateUser: as.user,
     });
   }
 
@@ -472,6 +494,16 @@ export class AssistantService {
       const screening = screenQuestion(input.question);
       if (screening.refusal) {
         throw await refuse(screening.refusal, { stage: 'screening' });
+      }
+      // Fail closed: a user with no Kubernetes user name of their own is
+      // not run as someone else's.
+      const noIdentity = this.impersonationRefusal(userRef);
+      if (noIdentity) {
+        throw await refuse(
+          noIdentity,
+          { stage: 'impersonation' },
+          NotAllowedError,
+        );
       }
       // Fail closed before any provider or cluster look-up: without
       // cluster-wide rights the plan must stay in an entity the caller owns.
@@ -632,6 +664,23 @@ export class AssistantService {
     }
   }
 
+  /** An `execution` event for an attempt refused before there was a plan to run. */
+  private async auditRefusedLookup(
+    error: Error,
+    caller: Caller,
+    messageId: string,
+    meta: Record<string, string>,
+    severityLevel: 'low' | 'medium' | 'high',
+  ) {
+    const event = await this.options.auditor.createEvent({
+      eventId: 'execution',
+      severityLevel,
+      request: caller.request,
+      meta: { user: caller.userRef, messageId },
+    });
+    await event.fail({ error, meta: { outcome: 'refused', ...meta } });
+  }
+
   async execute(
     input: ExecuteRequest,
     caller: Caller,
@@ -642,12 +691,34 @@ export class AssistantService {
       userRef,
     });
     if (!message) {
-      throw new NotFoundError(
+      // The same 404 whether the answer is another user's or does not exist, so its existence is
+      // not revealed; but the attempt is audited, since running someone else's plan is what an
+      // auditor looks for. Nothing of the other user's message is recorded but who asked it.
+      const error = new NotFoundError(
         `No answer ${input.messageId} in your conversations`,
       );
+      const owner = await this.options.store.messageOwner(input.messageId);
+      await this.auditRefusedLookup(
+        error,
+        caller,
+        input.messageId,
+        owner
+          ? { reason: "another user's answer", messageOwner: owner }
+          : { reason: 'no such answer' },
+        owner ? 'high' : 'medium',
+      );
+      throw error;
     }
     if (!message.plan || !message.command) {
-      throw new InputError('That question has no command to run');
+      const error = new InputError('That question has no command to run');
+      await this.auditRefusedLookup(
+        error,
+        caller,
+        message.id,
+        { reason: 'no command' },
+        'low',
+      );
+      throw error;
     }
     const plan = message.plan;
     // Re-derive safety: what is stored is never trusted over the plan.
@@ -682,6 +753,8 @@ export class AssistantService {
       throw error;
     };
 
+    const noIdentity = this.impersonationRefusal(userRef);
+    if (noIdentity) return refuse(new NotAllowedError(noIdentity));
     if (!(await this.allowed(kubeAssistantExecutePermission, credentials))) {
       return refuse(
         new NotAllowedError(
@@ -774,6 +847,8 @@ export class AssistantService {
       };
     } catch (error) {
       const latencyMs = Math.round(performance.now() - started);
+      // A change over several objects that stopped part-way: which were changed, which failed.
+      const progress = progressOf(error);
       await this.options.store.addExecution({
         messageId: message.id,
         record: {
@@ -784,7 +859,7 @@ export class AssistantService {
       });
       await event.fail({
         error: error as Error,
-        meta: { outcome: 'failed', latencyMs },
+        meta: { outcome: 'failed', latencyMs, ...progress },
       });
       throw error;
     }

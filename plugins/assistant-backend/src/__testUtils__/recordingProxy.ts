@@ -1,0 +1,75 @@
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/** A request that changes something, as the proxy saw it. */
+export type Sent = { method: string; path: string; body?: any };
+
+/**
+ * A plain-HTTP proxy in front of kube-sim that records every request that
+ * changes something, so a test can compare what was sent with the plan
+ * shown. `refuse`, when set, answers a changing request with a Kubernetes
+ * Status of the code it returns instead of forwarding it (a cluster that
+ * refuses one object of several).
+ */
+export async function recordingProxy(target: string) {
+  const sent: Sent[] = [];
+  const faults: { refuse?: (request: Sent) => number | undefined } = {};
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', target);
+      if (req.method !== 'GET') {
+        let body: unknown;
+        try {
+          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          body = raw.toString('utf8');
+        }
+        const request = { method: req.method!, path: url.pathname, body };
+        sent.push(request);
+        const code = faults.refuse?.(request);
+        if (code) {
+          res.writeHead(code, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              kind: 'Status',
+              apiVersion: 'v1',
+              status: 'Failure',
+              code,
+              message: `refused by the test proxy: ${url.pathname}`,
+            }),
+          );
+          return;
+        }
+      }
+      const upstream = http.request(
+        url,
+        { method: req.method, headers: req.headers },
+        up => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      upstream.end(raw);
+    });
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sent,
+    get refuse() {
+      return faults.refuse;
+    },
+    set refuse(refuse: ((request: Sent) => number | undefined) | undefined) {
+      faults.refuse = refuse;
+    },
+    close: () => new Promise<void>(resolve => server.close(() => resolve())),
+  };
+}
