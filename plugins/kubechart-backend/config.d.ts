@@ -105,6 +105,12 @@ export interface Config {
     limits?: {
       /** Maximum number of tenants (not counting deleted ones). Default 100. */
       maxTenants?: number;
+      /**
+       * Maximum number of tenants (not counting deleted ones) one owner, a user or a group, may have;
+       * a tenant run that would create one more for that owner (or move a tenant to it) is refused
+       * with HTTP 429, unless the caller holds `kubechart.tenants.admin`. Default 10.
+       */
+      maxTenantsPerOwner?: number;
       /** Runs one user may start per minute; more get HTTP 429. Default 10. */
       runsPerUserPerMinute?: number;
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */

@@ -561,7 +561,7 @@ function engineConfig(sim: Pick<KubeSim, 'url' | 'token' | 'caData'>, kubechart:
       helm: { binary: helmBinary(), chartDirectories: [resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts')] },
       policy: { mode: 'warn' },
       wait: { pollIntervalMs: 100 },
-      limits: { runsPerUserPerMinute: 1000, maxTenants: 1000 },
+      limits: { runsPerUserPerMinute: 1000, maxTenants: 1000, maxTenantsPerOwner: 1000 },
       ...kubechart,
     },
   });

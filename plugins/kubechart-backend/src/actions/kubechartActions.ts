@@ -497,7 +497,7 @@ export function registerKubechartActions(options: {
           cluster: z.string(),
           tenant: z.string().describe('Tenant code: a DNS-1123 label of 2 to 40 characters; the namespace is named after it.'),
           displayName: z.string().optional(),
-          owner: z.string().optional().describe('Owning group entity ref, e.g. group:default/team-a.'),
+          owner: z.string().optional().describe('Owning group entity ref, e.g. group:default/team-a: you or a group you belong to (default: you).'),
           quota: z
             .object({
               hard: z.record(z.string()).optional(),

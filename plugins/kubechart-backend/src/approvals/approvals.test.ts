@@ -96,7 +96,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('records a run on a protected target as awaiting approval with its plan, applies nothing and notifies the approvers', async () => {
     const { engine, store, sent } = await setup();
-    const run = await engine.submit(tenantRun('prod-a', { database: { password: 'hunter2-Secret' } }), ALICE);
+    const run = await engine.submit(tenantRun('prod-a', { database: { password: 'hunter2-Secret' } }), ALICE, paymentsMember);
     expect(run.status).toBe('awaiting-approval');
     await engine.waitIdle();
     const stored = (await store.getRun(run.id))!;
@@ -117,7 +117,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     expect(await namespaceExists('tenant-prod-a')).toBe(false);
     expect(sent).toEqual([`requested ${run.id} → ${PAYMENTS}`]);
     // An unprotected target runs at once.
-    const free = await engine.submit(tenantRun('dev-a'), ALICE);
+    const free = await engine.submit(tenantRun('dev-a'), ALICE, paymentsMember);
     expect(free.status).toBe('pending');
     await engine.waitFor(free.id);
     expect((await store.getRun(free.id))!.status).toBe('succeeded');
@@ -125,7 +125,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('refuses self-approval, non-approvers and callers without the permission; the run keeps waiting', async () => {
     const { engine, store } = await setup();
-    const run = await engine.submit(tenantRun('prod-b'), ALICE);
+    const run = await engine.submit(tenantRun('prod-b'), ALICE, paymentsMember);
     await expect(engine.decide(run.id, alice, 'approve', 'looks fine')).rejects.toThrow(NotAllowedError);
     await expect(engine.decide(run.id, alice, 'approve', 'looks fine')).rejects.toThrow('you requested this run');
     await expect(engine.decide(run.id, carol, 'approve', 'ok')).rejects.toThrow(`only ${PAYMENTS} may approve`);
@@ -140,7 +140,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('applies exactly the approved plan when an owner approves (input kept: no secret values)', async () => {
     const { engine, store, sent } = await setup();
-    const run = await engine.submit(tenantRun('prod-c', { replicas: 2 }), ALICE);
+    const run = await engine.submit(tenantRun('prod-c', { replicas: 2 }), ALICE, paymentsMember);
     expect((await store.getRun(run.id))!.approval!.resubmit).toBe(false);
     const decided = await engine.decide(run.id, bob, 'approve', 'change ticket CHG-42');
     expect(decided.id).toBe(run.id);
@@ -170,7 +170,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('needs the configured number of distinct approvers', async () => {
     const { engine, store } = await setup({ required: 2 });
-    const run = await engine.submit(tenantRun('prod-d'), ALICE);
+    const run = await engine.submit(tenantRun('prod-d'), ALICE, paymentsMember);
     await engine.decide(run.id, bob, 'approve', 'first');
     expect((await store.getRun(run.id))!.status).toBe('awaiting-approval');
     await expect(engine.decide(run.id, bob, 'approve', 'again')).rejects.toThrow('already decided');
@@ -182,24 +182,24 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
   it('with secret values, waits for the requester to submit the input again, and refuses a different plan', async () => {
     const { engine, store } = await setup();
     const secretRun = tenantRun('prod-e', { database: { password: 'approved-Pa55' } });
-    const run = await engine.submit(secretRun, ALICE);
+    const run = await engine.submit(secretRun, ALICE, paymentsMember);
     const approved = await engine.decide(run.id, bob, 'approve', 'ok');
     expect(approved.status).toBe('approved');
     await expect(engine.executeApproved(run.id, secretRun, 'user:default/mallory')).rejects.toThrow(NotAllowedError);
     // Another password is another plan: refused, nothing applied, the run ends with the reason.
     const other = tenantRun('prod-e', { database: { password: 'other-Pa55' } });
-    await expect(engine.executeApproved(run.id, other, ALICE)).rejects.toThrow(ConflictError);
+    await expect(engine.executeApproved(run.id, other, ALICE, paymentsMember)).rejects.toThrow(ConflictError);
     const changed = (await store.getRun(run.id))!;
     expect(changed.status).toBe('failed');
     expect(changed.approval!.state).toBe('changed');
     expect(changed.failureReason).toMatch(/plan changed after approval .*nothing was applied/);
     expect(await namespaceExists('tenant-prod-e')).toBe(false);
-    await expect(engine.executeApproved(run.id, secretRun, ALICE)).rejects.toThrow(ConflictError);
+    await expect(engine.executeApproved(run.id, secretRun, ALICE, paymentsMember)).rejects.toThrow(ConflictError);
 
     // The same input once more, approved, runs.
-    const again = await engine.submit(secretRun, ALICE);
+    const again = await engine.submit(secretRun, ALICE, paymentsMember);
     await engine.decide(again.id, bob, 'approve', 'ok');
-    const started = await engine.executeApproved(again.id, secretRun, ALICE);
+    const started = await engine.executeApproved(again.id, secretRun, ALICE, paymentsMember);
     expect(started.status).toBe('pending');
     await engine.waitFor(again.id);
     const done = (await store.getRun(again.id))!;
@@ -213,12 +213,12 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     try {
       const { engine, store } = await setup({}, [charts]);
       const request = tenantRun('prod-f', { database: { password: 'x-Secret-1' } });
-      const run = await engine.submit(request, ALICE);
+      const run = await engine.submit(request, ALICE, paymentsMember);
       await engine.decide(run.id, bob, 'approve', 'ok');
       // The chart in the chart directory changes between approval and execution.
       const deployment = path.join(charts, 'webapp', 'templates', 'deployment.yaml');
       await fs.writeFile(deployment, (await fs.readFile(deployment, 'utf8')).replace('containerPort: 8080', 'containerPort: 9090'));
-      await expect(engine.executeApproved(run.id, request, ALICE)).rejects.toThrow('the rendered manifests differ from the approved ones');
+      await expect(engine.executeApproved(run.id, request, ALICE, paymentsMember)).rejects.toThrow('the rendered manifests differ from the approved ones');
       expect((await store.getRun(run.id))!.status).toBe('failed');
       expect(await namespaceExists('tenant-prod-f')).toBe(false);
     } finally {
@@ -228,7 +228,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('ends a rejected run with the reason and comment, and an expired one at its expiry', async () => {
     const { engine, store, sent } = await setup({ expiresAfter: { seconds: 3 } });
-    const rejected = await engine.submit(tenantRun('prod-g'), ALICE);
+    const rejected = await engine.submit(tenantRun('prod-g'), ALICE, paymentsMember);
     await engine.decide(rejected.id, bob, 'reject', 'not during the freeze');
     const r = (await store.getRun(rejected.id))!;
     expect({ status: r.status, reason: r.failureReason, state: r.approval!.state }).toEqual({
@@ -239,10 +239,10 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     expect(sent).toContain(`reject ${rejected.id} by user:default/bob: not during the freeze`);
     await expect(engine.decide(rejected.id, dave, 'approve', 'too late')).rejects.toThrow(ConflictError);
     // A rejected request was never applied: the next request's plan is not reviewed against it.
-    const next = await engine.submit(tenantRun('prod-g'), ALICE);
+    const next = await engine.submit(tenantRun('prod-g'), ALICE, paymentsMember);
     expect((await store.getRun(next.id))!.approval!.previousRunId).toBeUndefined();
 
-    const expiring = await engine.submit(tenantRun('prod-h'), ALICE);
+    const expiring = await engine.submit(tenantRun('prod-h'), ALICE, paymentsMember);
     expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
     // past the later of the two requests' expiry, however long the steps above took
     const expiresAt = Date.parse((await store.getRun(expiring.id))!.approval!.expiresAt);
@@ -259,7 +259,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('keeps a request across a backend restart: another engine on the same database approves and runs it', async () => {
     const first = await setup();
-    const run = await first.engine.submit(tenantRun('prod-i'), ALICE);
+    const run = await first.engine.submit(tenantRun('prod-i'), ALICE, paymentsMember);
     // The first backend is gone; a new one starts on the same database.
     const { sent, notifier } = recordingNotifier();
     const second = await createTestEngine({ databases, databaseId, sim, config: config(), notifier, knex: first.knex });
@@ -271,7 +271,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   it('starts an approved run later when its target was locked at approval', async () => {
     const { engine, store } = await setup();
-    const run = await engine.submit(tenantRun('prod-j'), ALICE);
+    const run = await engine.submit(tenantRun('prod-j'), ALICE, paymentsMember);
     // Another run holds the tenant's lock: an unprotected rule would run at once, so take the lock directly.
     await store.createRun(
       { id: 'holder', kind: 'tenant', status: 'pending', actor: ALICE, target: { cluster: 'dev', namespace: 'tenant-prod-j' }, tenant: 'prod-j', input: {} },
@@ -294,7 +294,7 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
 
   /** Creates a tenant owned by payments through its approval (bob approves). */
   async function approvedTenant(engine: RunEngine, store: RunStore, code: string) {
-    const run = await engine.submit(tenantRun(code), ALICE);
+    const run = await engine.submit(tenantRun(code), ALICE, paymentsMember);
     expect(run.status).toBe('awaiting-approval');
     await engine.decide(run.id, bob, 'approve', 'new tenant');
     const done = await waitFor('the tenant run to end', async () => {

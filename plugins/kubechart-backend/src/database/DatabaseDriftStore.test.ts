@@ -65,9 +65,36 @@ describe.each(databases.eachSupportedId())('DatabaseDriftStore on %p', databaseI
     expect((await drift.get(a))!.status).toBe('in-sync');
     expect((await drift.list({ entityRef: 'component:default/shop' })).map(r => r.runId)).toEqual([a]);
     expect((await drift.list({ cluster: 'dev', namespace: 'other' }))[0]).toMatchObject({ runId: b, status: 'unknown', message: 'cluster unreachable' });
-    await drift.retainOnly([b]);
+    const [pruned, kept] = [(await drift.get(a))!, (await drift.get(b))!];
+    expect(await drift.replaceAll([kept])).toEqual([pruned]);
     expect(await drift.get(a)).toBeUndefined();
-    expect(await drift.get(b)).toBeDefined();
+    expect(await drift.get(b)).toEqual(kept);
+  });
+
+  it("replaces a pass's records at once: a reader sees the previous records or the new ones, never both", async () => {
+    const { drift, finished } = await createStores();
+    const ids = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(await finished('chart', { namespace: 'shop', release: `web-${i}` }));
+      return out;
+    };
+    const before = await ids(150);
+    const after = await ids(150);
+    const records = (runIds: string[]) => runIds.map((id, i) => record(id, { target: { cluster: 'dev', namespace: 'shop', release: `web-${i}` } }));
+    expect(await drift.replaceAll(records(before))).toEqual([]);
+    const listed = async () => (await drift.list({ cluster: 'dev' })).map(r => r.runId).sort();
+    expect(await listed()).toEqual([...before].sort());
+
+    const seen: string[][] = [];
+    let done = false;
+    const replacing = drift.replaceAll(records(after)).finally(() => {
+      done = true;
+    });
+    while (!done) seen.push(await listed());
+    const removed = await replacing;
+    expect(removed.map(r => r.runId).sort()).toEqual([...before].sort());
+    expect(await listed()).toEqual([...after].sort());
+    for (const snapshot of seen) expect([before, after].map(set => [...set].sort())).toContainEqual(snapshot);
   });
 
   it('migrates the drift table down and up', async () => {

@@ -91,35 +91,44 @@ export class DatabaseDriftStore implements DriftStore {
   }
 
   async put(record: DriftRecord): Promise<void> {
-    const row: DriftRow = {
-      run_id: record.runId,
-      cluster: record.target.cluster,
-      namespace: record.target.namespace,
-      release: record.target.release ?? null,
-      entity_ref: record.entityRef ?? null,
-      actor: record.actor,
-      status: record.status,
-      since: Date.parse(record.since),
-      checked_at: Date.parse(record.checkedAt),
-      objects: JSON.stringify(record.objects),
-      message: record.message ?? null,
-    };
-    await this.db('kubechart_drift').insert(row).onConflict('run_id').merge();
+    await this.db('kubechart_drift').insert(toRow(record)).onConflict('run_id').merge();
   }
 
-  async retainOnly(runIds: string[]): Promise<DriftRecord[]> {
-    const keep = new Set(runIds);
-    const existing: Array<{ run_id: string }> = await this.db('kubechart_drift').select('run_id');
-    const stale = existing.map(r => r.run_id).filter(id => !keep.has(id));
-    const removed: DriftRecord[] = [];
-    for (const id of stale) {
-      const record = await this.get(id);
-      if (record) removed.push(record);
-    }
-    // In batches: SQLite limits the number of bound parameters of one statement.
-    for (let i = 0; i < stale.length; i += 500) {
-      await this.db('kubechart_drift').whereIn('run_id', stale.slice(i, i + 500)).delete();
-    }
-    return removed;
+  async replaceAll(records: DriftRecord[]): Promise<DriftRecord[]> {
+    // One transaction: PostgreSQL readers see the rows as committed before it or after it (SQLite
+    // has one connection, so they wait for it).
+    return this.db.transaction(async tx => {
+      const keep = new Set(records.map(r => r.runId));
+      const existing: Array<{ run_id: string }> = await tx('kubechart_drift').select('run_id');
+      const stale = existing.map(r => r.run_id).filter(id => !keep.has(id));
+      const removed: DriftRecord[] = [];
+      // In batches: SQLite limits the number of bound parameters of one statement.
+      for (let i = 0; i < stale.length; i += 500) {
+        const batch = stale.slice(i, i + 500);
+        removed.push(...(await tx<DriftRow>('kubechart_drift').whereIn('run_id', batch)).map(toRecord));
+        await tx('kubechart_drift').whereIn('run_id', batch).delete();
+      }
+      // 50 rows of 11 columns a statement, for the same reason.
+      for (let i = 0; i < records.length; i += 50) {
+        await tx('kubechart_drift').insert(records.slice(i, i + 50).map(toRow)).onConflict('run_id').merge();
+      }
+      return removed;
+    });
   }
+}
+
+function toRow(record: DriftRecord): DriftRow {
+  return {
+    run_id: record.runId,
+    cluster: record.target.cluster,
+    namespace: record.target.namespace,
+    release: record.target.release ?? null,
+    entity_ref: record.entityRef ?? null,
+    actor: record.actor,
+    status: record.status,
+    since: Date.parse(record.since),
+    checked_at: Date.parse(record.checkedAt),
+    objects: JSON.stringify(record.objects),
+    message: record.message ?? null,
+  };
 }

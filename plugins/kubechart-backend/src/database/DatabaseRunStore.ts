@@ -599,13 +599,24 @@ export class DatabaseRunStore implements RunStore {
 
   async listOpenApprovals(
     limit: number,
-    options: { state?: (typeof OPEN_APPROVAL_STATES)[number] } = {},
+    options: {
+      state?: (typeof OPEN_APPROVAL_STATES)[number];
+      before?: Pick<RunListItem, 'createdAt' | 'id'>;
+    } = {},
   ): Promise<RunListItem[]> {
     // List columns only: a gate is decided on its summary; the run page fetches the whole run.
-    const rows: ListRow[] = await this.db<RunRow>('kubechart_runs')
+    const q = this.db<RunRow>('kubechart_runs')
       .join('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .whereIn('kubechart_approvals.state', options.state ? [options.state] : [...OPEN_APPROVAL_STATES])
-      .orderBy('kubechart_runs.created_at', 'desc')
+      .whereIn('kubechart_approvals.state', options.state ? [options.state] : [...OPEN_APPROVAL_STATES]);
+    if (options.before) {
+      // Keyset paging as in listRuns: the runs after `before` in (created_at, id) order, newest first.
+      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [Date.parse(options.before.createdAt), options.before.id]);
+    }
+    const rows: ListRow[] = await q
+      .orderBy([
+        { column: 'kubechart_runs.created_at', order: 'desc' },
+        { column: 'kubechart_runs.id', order: 'desc' },
+      ])
       .limit(limit)
       .select(...LIST_COLUMNS.map(c => `kubechart_runs.${c}`));
     return this.withApprovals(rows.map(toListItem));
@@ -924,10 +935,10 @@ export class DatabaseRunStore implements RunStore {
     }));
   }
 
-  async countActiveTenants(): Promise<number> {
-    const r = await this.db('kubechart_tenants')
-      .whereNot({ status: 'deleted' })
-      .count<{ n: number | string }[]>('code as n');
+  async countActiveTenants(options: { owner?: string } = {}): Promise<number> {
+    const q = this.db('kubechart_tenants').whereNot({ status: 'deleted' });
+    if (options.owner !== undefined) q.where({ owner: options.owner });
+    const r = await q.count<{ n: number | string }[]>('code as n');
     return Number(r[0]?.n ?? 0);
   }
 

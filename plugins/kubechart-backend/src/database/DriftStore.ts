@@ -27,7 +27,13 @@ export interface DriftStore {
   latestAppliedRuns(): Promise<AppliedRun[]>;
   get(runId: string): Promise<DriftRecord | undefined>;
   list(filter: DriftFilter): Promise<DriftRecord[]>;
+  /** Stores one record (replacing the run's previous one). */
   put(record: DriftRecord): Promise<void>;
-  /** Deletes the records of runs not in `runIds` (no longer the latest on their target); resolves the deleted records. */
-  retainOnly(runIds: string[]): Promise<DriftRecord[]>;
+  /**
+   * The result of a drift pass: stores `records` and deletes every other record (runs no longer the
+   * latest on their target, or whose check failed), in one transaction, so a reader sees the records
+   * from before the pass or those after it, never a superseded run's record beside its successor's.
+   * Resolves the deleted records.
+   */
+  replaceAll(records: DriftRecord[]): Promise<DriftRecord[]>;
 }

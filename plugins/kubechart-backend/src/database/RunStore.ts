@@ -165,11 +165,15 @@ export interface RunStore {
   /**
    * Runs whose gate is open (awaiting decisions or the requester's input), newest first; with
    * `state`, only those in that state (the approved ones waiting to start are never crowded out by
-   * newer requests still awaiting decisions).
+   * newer requests still awaiting decisions). With `before` (the last run of the previous page), the
+   * page after it: callers that filter what they list page on until they have enough.
    */
   listOpenApprovals(
     limit: number,
-    options?: { state?: (typeof OPEN_APPROVAL_STATES)[number] },
+    options?: {
+      state?: (typeof OPEN_APPROVAL_STATES)[number];
+      before?: Pick<RunListItem, 'createdAt' | 'id'>;
+    },
   ): Promise<RunListItem[]>;
 
   /**
@@ -233,7 +237,8 @@ export interface RunStore {
     tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>,
   ): Promise<void>;
   getTenants(code?: string): Promise<TenantRecord[]>;
-  countActiveTenants(): Promise<number>;
+  /** Tenants not deleted; with `owner`, only those it owns. */
+  countActiveTenants(options?: { owner?: string }): Promise<number>;
   /**
    * Durations (ms) of finished tenant runs, and counts for the metrics summary. Callers asking at the
    * same time may be given the same object: they must not change it.

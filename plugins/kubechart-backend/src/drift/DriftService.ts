@@ -19,6 +19,9 @@ export type DriftServiceOptions = {
   onDriftChanged?(drift: DriftRecord): void;
 };
 
+/** The drift record a check of one run found, and whether it differs from the stored one. */
+type Checked = { record: DriftRecord; changed: boolean };
+
 /** An object a run applied, where it lives. */
 type AppliedObject = { key: string; object: KubeObject; namespace?: string };
 
@@ -54,29 +57,27 @@ export class DriftService {
     const current = latest
       .filter(r => r.kind !== 'tenant-delete' && (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt)
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
-    // Records of runs no longer current go before any record is written, so a target never shows a
-    // superseded run's record beside its current one (readers see the old record, or none, or the new).
-    for (const removed of await this.options.drift.retainOnly(current.map(r => r.id))) {
-      this.options.onDriftChanged?.(removed);
-    }
     const claimed = new Set<string>();
-    const written: DriftRecord[] = [];
+    const checked: Checked[] = [];
     for (const applied of current) {
       try {
-        const record = await this.checkApplied(applied, claimed);
-        if (record) written.push(record);
+        const result = await this.checkApplied(applied, claimed);
+        if (result) checked.push(result);
       } catch (e) {
         this.options.logger.warn(`Drift of run ${applied.id} was not recorded: ${e}`);
       }
     }
-    // A record that is gone (superseded above, or its check failed) is a change the pages must hear of too.
-    for (const removed of await this.options.drift.retainOnly(written.map(r => r.runId))) {
-      this.options.onDriftChanged?.(removed);
-    }
+    const written = checked.map(c => c.record);
+    // The pass's records replace the previous ones at once: readers never see a superseded run's
+    // record beside its successor's (nor a record whose run another run's objects were claimed by).
+    const removed = await this.options.drift.replaceAll(written);
+    for (const c of checked) if (c.changed) this.options.onDriftChanged?.(c.record);
+    // A record that is gone (superseded, or its check failed) is a change the pages must hear of too.
+    for (const r of removed) this.options.onDriftChanged?.(r);
     return written;
   }
 
-  private async checkApplied(applied: AppliedRun, claimed: Set<string>): Promise<DriftRecord | undefined> {
+  private async checkApplied(applied: AppliedRun, claimed: Set<string>): Promise<Checked | undefined> {
     const run = await this.options.runs.getRun(applied.id);
     if (!run) return undefined;
     const checkedAt = new Date().toISOString();
@@ -159,8 +160,8 @@ export class DriftService {
     return { ...id, state: 'changed', fields };
   }
 
-  /** Stores the result with `since` carried over while the status stays; tells listeners of changes. */
-  private async record(run: Run, next: Omit<DriftRecord, 'since'>): Promise<DriftRecord> {
+  /** The record of a check, with `since` carried over while the status stays, and whether it changed. */
+  private async record(run: Run, next: Omit<DriftRecord, 'since'>): Promise<Checked> {
     const previous = await this.options.drift.get(run.id);
     let since: string;
     if (previous && previous.status === next.status) {
@@ -173,11 +174,8 @@ export class DriftService {
       since = next.checkedAt;
     }
     const record: DriftRecord = { ...next, since };
-    await this.options.drift.put(record);
-    if (!previous || previous.status !== record.status || JSON.stringify(previous.objects) !== JSON.stringify(record.objects) || previous.message !== record.message) {
-      this.options.onDriftChanged?.(record);
-    }
-    return record;
+    const changed = !previous || previous.status !== record.status || JSON.stringify(previous.objects) !== JSON.stringify(record.objects) || previous.message !== record.message;
+    return { record, changed };
   }
 }
 

@@ -18,6 +18,24 @@ const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 const exec = promisify(execFile);
 const kubectlBinary = resolve(__dirname, '../../../../.tools/bin/kubectl');
 
+/**
+ * What `list` shows of a namespace right after each write of the drift store during a pass (every
+ * write method it has), as a reader of `GET /drift` could see it.
+ */
+function listedAfterWrites(drift: DatabaseDriftStore, namespace: string): string[][] {
+  const seen: string[][] = [];
+  for (const method of ['put', 'retainOnly', 'replaceAll']) {
+    const original = (drift as any)[method];
+    if (typeof original !== 'function') continue;
+    (drift as any)[method] = async (...args: unknown[]) => {
+      const result = await original.apply(drift, args);
+      seen.push((await drift.list({ cluster: 'dev', namespace })).map(d => d.runId));
+      return result;
+    };
+  }
+  return seen;
+}
+
 describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   let sim: KubeSim;
   let dir: string;
@@ -125,16 +143,37 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     expect(request).toMatchObject({ kind: 'manifests', namespace: 'tenant-driftm' });
     const reapplied = await submit(request);
     expect(reapplied.status).toBe('succeeded');
-    // While the pass writes the new run's record, the superseded run's record is already gone.
-    const listedAtPut: string[][] = [];
-    const put = drift.put.bind(drift);
-    drift.put = async r => {
-      listedAtPut.push((await drift.list({ cluster: 'dev', namespace: 'tenant-driftm' })).map(d => d.runId));
-      return put(r);
-    };
+    // Whenever the pass writes, the superseded run's record and the new run's are not listed together.
+    const listed = listedAfterWrites(drift, 'tenant-driftm');
     expect((await service.checkAll()).find(d => d.runId === reapplied.id)?.status).toBe('in-sync');
-    expect(listedAtPut.length).toBeGreaterThan(0);
-    for (const listed of listedAtPut) expect(listed).not.toContain(applied.id);
+    expect(listed.length).toBeGreaterThan(0);
+    for (const ids of listed) expect(ids.includes(applied.id) && ids.includes(reapplied.id)).toBe(false);
+    expect(listed[listed.length - 1]).toEqual([reapplied.id]);
+  });
+
+  it("never lists a tenant run's record beside that of the chart run that took over its release", async () => {
+    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
+    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const submit = async (request: any) => {
+      const r = await engine.submit(request, 'user:default/alice');
+      await engine.waitFor(r.id);
+      const done = (await store.getRun(r.id))!;
+      expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+      return done;
+    };
+    const web = { name: 'web', chart: 'webapp', values: { replicas: 1 } };
+    const tenant = await submit({ kind: 'tenant', cluster: 'dev', tenant: 'driftc', releases: [web] });
+    await service.checkAll();
+    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(d => d.runId)).toEqual([tenant.id]);
+
+    // A chart run upgrades the tenant's release: its objects are the chart run's to compare now.
+    const chart = await submit({ kind: 'chart', cluster: 'dev', namespace: 'tenant-driftc', release: web });
+    const listed = listedAfterWrites(drift, 'tenant-driftc');
+    expect((await service.checkAll()).filter(d => d.target.namespace === 'tenant-driftc').map(d => d.runId)).toEqual([chart.id]);
+    expect(listed.length).toBeGreaterThan(0);
+    for (const ids of listed) expect(ids.includes(tenant.id) && ids.includes(chart.id)).toBe(false);
+    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(d => d.runId)).toEqual([chart.id]);
   });
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
     const { store, clusters, knex, engine } = await createTestEngine({ databases, databaseId, sim });

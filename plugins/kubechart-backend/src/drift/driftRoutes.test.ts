@@ -63,7 +63,7 @@ describe('drift routes', () => {
     get: async id => records.get(id),
     list: async f => [...records.values()].filter(r => (!f.entityRef || r.entityRef === f.entityRef) && (!f.cluster || r.target.cluster === f.cluster)),
     put: async r => void records.set(r.runId, r),
-    retainOnly: async () => [],
+    replaceAll: async () => [],
   };
   const router = Router();
   router.use(express.json());

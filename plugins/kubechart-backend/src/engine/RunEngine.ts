@@ -42,7 +42,7 @@ import { readLatestHelmRelease } from '../lib/helmRelease';
 import { LeaseLostError, RunPatch, TenantRecord } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
-import { RunCaller, RunScope, checkTenantOwnership, plainCaller, resolveRunScope, toPolicyScope } from './scope';
+import { RunCaller, RunScope, checkRequestedTenantOwner, checkTenantOwnership, plainCaller, resolveRunScope, tenantOwnerAfter, toPolicyScope } from './scope';
 import { describeTenantChanges } from './tenantChanges';
 import { judgeRollbackRevision } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
@@ -280,10 +280,23 @@ export class RunEngine {
       if (existing && existing.status !== 'deleted' && !checkTenantOwnership(existing, caller)) {
         throw new ConflictError(`tenant ${request.tenant} exists and is owned by ${existing.owner ?? 'nobody'}`);
       }
+      // Only for an owner the caller acts for (or a tenant admin): nobody creates tenants in another team's name.
+      checkRequestedTenantOwner(request, existing, caller, actor);
       if (request.kind === 'tenant' && (!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
         throw new TooManyRequestsError(
           `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
         );
+      }
+      // Counted like maxTenants above, before the run is recorded (two requests at once may both pass).
+      const owner = tenantOwnerAfter(request, existing, actor);
+      const live = existing && existing.status !== 'deleted';
+      if (request.kind === 'tenant' && (!live || existing.owner !== owner) && !caller.isTenantAdmin) {
+        const owned = await store.countActiveTenants({ owner });
+        if (owned >= settings.maxTenantsPerOwner) {
+          throw new TooManyRequestsError(
+            `${owner} owns ${owned} tenants; the limit is ${settings.maxTenantsPerOwner} per owner (kubechart.limits.maxTenantsPerOwner). Delete one of them or ask the platform team.`,
+          );
+        }
       }
       if (request.kind === 'tenant' && existing && existing.status !== 'deleted') {
         const previous = existing.lastRunId ? await store.getRun(existing.lastRunId) : undefined;
@@ -334,7 +347,7 @@ export class RunEngine {
         namespace: plan.target.namespace,
         entityRef: request.entityRef ?? existing?.entityRef,
         // A new tenant without an owner is owned by whoever created it.
-        owner: (request.kind === 'tenant' ? request.owner : undefined) ?? (existing?.status !== 'deleted' ? existing?.owner : undefined) ?? actor,
+        owner: tenantOwnerAfter(request, existing, actor),
         displayName: (request.kind === 'tenant' ? request.displayName : undefined) ?? existing?.displayName,
         status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
         lastRunId: run.id,
@@ -538,6 +551,10 @@ export class RunEngine {
     if (record.state !== 'approved') throw new ConflictError(`Run ${runId} is not approved (its approval is ${record.state})`);
     await checkRequestChartSources(request, settings);
     const exec: RunExecution = { ...(record.exec as RunExecution), scope: await resolveRunScope(request, caller, { store, settings }) };
+    if (request.kind === 'tenant') {
+      // The requester may have left the owning group since the request.
+      checkRequestedTenantOwner(request, (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster), caller, actor);
+    }
     return this.startApproved(run, request, exec, record.planHash, record.planSalt);
   }
 

@@ -160,6 +160,52 @@ export function checkTenantOwnership(
   return undefined;
 }
 
+/**
+ * The owner a tenant has once a run on it starts: the owner the request names, else the live
+ * tenant's owner, else (a new tenant without an owner) whoever started the run.
+ */
+export function tenantOwnerAfter(
+  request: CreateRunRequest,
+  existing: TenantRecord | undefined,
+  actor: string,
+): string {
+  return (
+    (request.kind === 'tenant' ? request.owner : undefined) ??
+    (existing && live(existing) ? existing.owner : undefined) ??
+    actor
+  );
+}
+
+/**
+ * Refuses (NotAllowedError, 403) a tenant run that creates a tenant (or re-creates a deleted one)
+ * owned by someone the caller does not act for, or moves a tenant to such an owner: the owner must
+ * be one of the caller's ownership refs (the user or one of its groups) unless the caller holds
+ * `kubechart.tenants.admin`. Otherwise anyone could create tenants in another team's name and pick
+ * the `owner` approver of their own runs. Who may change an existing tenant at all is
+ * `checkTenantOwnership`'s question.
+ */
+export function checkRequestedTenantOwner(
+  request: CreateRunRequest,
+  existing: TenantRecord | undefined,
+  caller: RunCaller,
+  actor: string,
+): void {
+  if (request.kind !== 'tenant') return;
+  const owner = tenantOwnerAfter(request, existing, actor);
+  const current = existing && live(existing) ? existing.owner : undefined;
+  if (existing && live(existing) && owner === current) return;
+  if (caller.isTenantAdmin || caller.ownershipRefs.includes(owner)) return;
+  const what =
+    existing && live(existing)
+      ? `move tenant ${request.tenant} from ${current ?? 'no owner'} to ${owner}`
+      : `create tenant ${request.tenant} owned by ${owner}`;
+  throw new NotAllowedError(
+    `You may not ${what}: a tenant's owner must be you or a group you belong to (${caller.ownershipRefs.join(
+      ', ',
+    )}); giving a tenant another owner needs the kubechart.tenants.admin permission`,
+  );
+}
+
 /** `<group>/<Kind>` of an object, `""` group for core. */
 export const groupKind = (apiVersion: string, kind: string) =>
   `${apiVersion.includes('/') ? apiVersion.split('/')[0] : ''}/${kind}`;

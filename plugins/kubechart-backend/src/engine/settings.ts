@@ -10,6 +10,8 @@ export type EngineSettings = {
   waitPollIntervalMs: number;
   failFastSeconds: number;
   maxTenants: number;
+  /** Live tenants one owner (a user or group) may have; more are refused unless the caller is a tenant admin. */
+  maxTenantsPerOwner: number;
   runsPerUserPerMinute: number;
   /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
   followStreamsPerCaller: number;
@@ -58,6 +60,7 @@ export function readEngineSettings(config: Config): EngineSettings {
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
     maxTenants: k?.getOptionalNumber('limits.maxTenants') ?? 100,
+    maxTenantsPerOwner: k?.getOptionalNumber('limits.maxTenantsPerOwner') ?? 10,
     runsPerUserPerMinute: k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
     followStreamsPerCaller: k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
     staleAfterSeconds: k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,

@@ -41,6 +41,7 @@ import { RunStore, TenantRecord } from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
+import { APPROVALS_PAGE_SIZE, collectVisibleApprovals } from './approvalInbox';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { resolveRunScope } from '../engine/scope';
 import { TooManyRequestsError } from '../engine/errors';
@@ -318,15 +319,22 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   router.get('/approvals', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const decider = await approvalDecider(req);
-    const open = await scopes.filter(scope, await store.listOpenApprovals(200));
-    const items: RunListItem[] = [];
-    for (const run of open) {
-      // The caller's groups and permission are read once for the whole list, not once per run.
-      const viewed = await withViewer(req, run, { decider });
-      // Approvers see what they may decide on; requesters see their own open requests.
-      if (viewed.approval?.viewer?.mayDecide || (decider && run.actor === decider.userEntityRef)) items.push(viewed);
-    }
-    res.json({ items });
+    // Filtered page by page: the platform's newest open requests may all be others'.
+    const { items, truncated } = await collectVisibleApprovals(
+      before => store.listOpenApprovals(APPROVALS_PAGE_SIZE, before ? { before } : {}),
+      async page => {
+        const visible: RunListItem[] = [];
+        for (const run of await scopes.filter(scope, page)) {
+          // The caller's groups and permission are read once for the whole list, not once per run.
+          const viewed = await withViewer(req, run, { decider });
+          // Approvers see what they may decide on; requesters see their own open requests.
+          if (viewed.approval?.viewer?.mayDecide || (decider && run.actor === decider.userEntityRef)) visible.push(viewed);
+        }
+        return visible;
+      },
+    );
+    // `truncated`: the scan stopped at its bound; older open requests were not looked at.
+    res.json({ items, ...(truncated ? { truncated: true } : {}) });
   });
 
   if (options.drift) {
