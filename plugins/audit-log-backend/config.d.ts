@@ -3,6 +3,30 @@ import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend
 export interface Config {
   /** Configuration of the KubeChart audit log. */
   auditLog?: {
+    /** The hash chain the audit events form. */
+    chain?: {
+      /**
+       * The key the chain is signed with: new events are hash chain version 3, HMAC-SHA256 with
+       * this key, so that whoever can write the database but does not have this configuration
+       * cannot rewrite events (or cut the tail) without `GET /verify` reporting it. At least
+       * 32 characters; generate one with `openssl rand -base64 48` and pass it from the
+       * environment (`key: ${AUDIT_CHAIN_KEY}`). It is never stored in the database: each event
+       * keeps only the key's id. Set the same key on every replica. Once set, verify fails
+       * until the chain ends in an event signed with a configured key (the backend signs one
+       * when it starts) and fails on any unsigned event after a signed one.
+       * Default: none, the chain is unkeyed (sha256, version 2) and a warning is logged at
+       * start-up.
+       * @visibility secret
+       */
+      key?: string;
+      /**
+       * Keys that signed earlier events, for rotation: they verify the events they signed but
+       * sign nothing. Remove one only once every event it signed has been pruned; until then
+       * verify reports those events as signed with an unknown key. Default: none.
+       * @visibility secret
+       */
+      previousKeys?: string[];
+    };
     retention?: {
       /**
        * Events older than this many days are pruned; the chain keeps a

@@ -8,6 +8,9 @@
  *   AUDIT_BENCH_EVENTS   size of the large chain (default 1000000)
  *   AUDIT_BENCH_APPEND   events appended by the 8 writers (default 80000)
  *   AUDIT_BENCH_WITHOUT_SEARCH_INDEX=1  drop the free-text (pg_trgm) index first, to compare
+ *   AUDIT_BENCH_VERIFY_ROUNDS  times the large chain is verified, each printed (default 1)
+ *   AUDIT_BENCH_CHAIN_KEY  a chain key (32+ characters): the stores sign the chain with it
+ *                        (hash chain version 3, verified in JavaScript); unkeyed (version 2) without
  *   AUDIT_BENCH_DB       a database to keep: created, filled and left in place when missing; when it
  *                        holds events already, appending, loading and verifying are skipped and only
  *                        the queries run over what it holds (so two versions of the store can be
@@ -21,6 +24,7 @@ import knexFactory, { Knex } from 'knex';
 import { loadavg } from 'node:os';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { HASHED_COLUMNS, postgresHashExpression } from './database/chain';
+import { ChainKeyring } from './database/chainKeys';
 import { pick } from './benchPick';
 
 const PG = process.env.AUDIT_BENCH_PG ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -29,6 +33,10 @@ const APPEND_TOTAL = Number(process.env.AUDIT_BENCH_APPEND ?? 80_000);
 const WITHOUT_SEARCH_INDEX =
   process.env.AUDIT_BENCH_WITHOUT_SEARCH_INDEX === '1';
 const KEPT_DB = process.env.AUDIT_BENCH_DB;
+const VERIFY_ROUNDS = Number(process.env.AUDIT_BENCH_VERIFY_ROUNDS ?? 1);
+const CHAIN_KEYS = process.env.AUDIT_BENCH_CHAIN_KEY
+  ? ChainKeyring.fromSecrets(process.env.AUDIT_BENCH_CHAIN_KEY)
+  : undefined;
 const WRITERS = 8;
 
 const PLUGINS = [
@@ -142,7 +150,7 @@ function connect(database: string, max: number): Knex {
 async function benchAppend(dbName: string) {
   const replicas = Array.from({ length: WRITERS }, () => {
     const knex = connect(dbName, 2);
-    const store = new DatabaseAuditStore(knex);
+    const store = new DatabaseAuditStore(knex, { chainKeys: CHAIN_KEYS });
     const queue = new AuditEventQueue({
       logger: silentLogger,
       maxSize: 10000,
@@ -186,7 +194,7 @@ async function benchAppend(dbName: string) {
 
 /** Filtered and free-text queries over the `total` events of `knex`, the oldest loaded at `baseMs`. */
 async function benchQueries(knex: Knex, total: number, baseMs: number) {
-  const store = new DatabaseAuditStore(knex);
+  const store = new DatabaseAuditStore(knex, { chainKeys: CHAIN_KEYS });
   // 4. Filtered queries (first page of 50, newest first)
   const kinds: Array<{
     name: string;
@@ -401,12 +409,12 @@ async function main() {
       // For comparison only: what appends and search cost without the trigram index.
       await knex.raw('DROP INDEX IF EXISTS audit_log_events_search_idx');
     }
-    const store = new DatabaseAuditStore(knex);
+    const store = new DatabaseAuditStore(knex, { chainKeys: CHAIN_KEYS });
 
     console.log(
       `# Audit log benchmark (PostgreSQL, database ${dbName}${
         WITHOUT_SEARCH_INDEX ? ', WITHOUT the free-text index' : ''
-      })\n`,
+      }, chain ${CHAIN_KEYS ? 'keyed (version 3)' : 'unkeyed (version 2)'})\n`,
     );
 
     // 1. Append throughput with 8 concurrent writers (8 pools = 8 replicas)
@@ -516,15 +524,26 @@ async function main() {
       )} events/s, single writer, batches of ${BATCH})\n`,
     );
 
-    // 3. Verify the whole chain
-    const verifyStart = process.hrtime.bigint();
-    const verify = await store.verify();
-    const verifySeconds = Number(process.hrtime.bigint() - verifyStart) / 1e9;
+    // 3. Verify the whole chain (AUDIT_BENCH_VERIFY_ROUNDS times: each round printed, the last
+    // one reported)
+    let verify: Awaited<ReturnType<DatabaseAuditStore['verify']>> | undefined;
+    let verifySeconds = 0;
+    for (let round = 0; round < Math.max(1, VERIFY_ROUNDS); round++) {
+      const verifyStart = process.hrtime.bigint();
+      verify = await store.verify();
+      verifySeconds = Number(process.hrtime.bigint() - verifyStart) / 1e9;
+      if (VERIFY_ROUNDS > 1) {
+        console.log(
+          `verify round ${round + 1}: ${fmt(verifySeconds, 2)} s (${load()})`,
+        );
+      }
+    }
+    verify = verify!;
     console.log(`## Verify ${fmt(verify.checked)} events`);
     console.log(
       `result:                ${
         verify.ok ? 'valid' : `BROKEN at ${verify.failedSeq}`
-      }`,
+      }${verify.keyed ? ', keyed' : ''}`,
     );
     console.log(
       `elapsed:               ${fmt(

@@ -6,7 +6,7 @@
  *     node --require @backstage/cli/config/nodeTransform.cjs src/benchSeed.ts
  *
  * Each row is made by the functions DatabaseAuditStore.append uses (inputToRow, then linkRow with
- * the previous event's hash: hash chain version 2), so rows, sequence numbers and the hash chain are exactly what the
+ * the previous event's hash: hash chain version 2, unkeyed), so rows, sequence numbers and the hash chain are exactly what the
  * plugin writes; on PostgreSQL 10,000 rows go in per statement (json_populate_recordset) with the
  * chain head moved in the same transaction, elsewhere through DatabaseAuditStore.append. The
  * free-text (trigram) index is dropped during the load (its migration rolled back) and rebuilt

@@ -7,6 +7,7 @@ import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
 import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
 import { registerAuditLogActions } from './actions/auditActions';
+import { readChainKeys } from './database/chainKeys';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
 import { createCheckpointWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
@@ -64,7 +65,22 @@ export const auditLogPlugin = createBackendPlugin({
         // The trail as a read-only tool for AI agents (MCP), through GET /events as the caller.
         registerAuditLogActions({ actionsRegistry, auth, discovery });
 
-        const store = await DatabaseAuditStore.create({ database });
+        const chainKeys = readChainKeys(config);
+        const store = await DatabaseAuditStore.create({ database, chainKeys });
+        if (chainKeys) {
+          // before anything else is appended: verify needs the newest event to be keyed
+          if (await store.signChainHead()) {
+            // Logged outside the database on purpose: expected once per key, a repeat for the
+            // same key id means its signed events were rewritten or removed.
+            logger.warn(
+              `Signed the audit chain head with the key of id ${chainKeys.current.id} (audit-log / chain-key-configured): the newest event was not signed with it. Expected once per new or rotated key; otherwise events signed with it may have been rewritten or removed in the database.`,
+            );
+          }
+        } else {
+          logger.warn(
+            'auditLog.chain.key is not set: the audit trail is an unkeyed hash chain, which anyone who can write its database can rewrite and still have verify report it valid. Set a key of at least 32 characters (see the README of @kubechart/plugin-audit-log-backend).',
+          );
+        }
         observeAuditQueue(metrics, queue);
         const liveTail = new LiveTailPublisher({ signals, logger });
 

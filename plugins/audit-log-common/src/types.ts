@@ -82,8 +82,9 @@ export type AuditEvent = AuditEventInput & {
   prevHash: string;
   /**
    * sha256(prevHash + this event's hashed text), hex: the text is length-prefixed fields (hash
-   * chain version 2) or, for events stored by older versions, canonical JSON (see the README of
-   * `@kubechart/plugin-audit-log-backend`).
+   * chain version 2) or, for events stored by older versions, canonical JSON; with a chain key
+   * configured, HMAC-SHA256 with the key over the same as version 2 (version 3). See the README
+   * of `@kubechart/plugin-audit-log-backend`.
    */
   hash: string;
 };
@@ -172,6 +173,14 @@ export type AuditVerifyResult = {
   gapCount?: number;
   /** Number of dropped events the gap records account for. */
   droppedEvents?: number;
+  /**
+   * Whether the chain is keyed: it verified (`ok`) and its events from the first one signed
+   * with a chain key (hash chain version 3, HMAC-SHA256) to the head are all signed, so that
+   * no one without the backend's `auditLog.chain.key` can rewrite it undetected. False for an
+   * unkeyed chain (versions 1 and 2: sha256 only) and for any failure. Set by every backend
+   * since hash chain version 3; absent from older ones.
+   */
+  keyed?: boolean;
   /** When the verification finished (ISO 8601). */
   verifiedAt: string;
 };

@@ -22,15 +22,20 @@ import { Knex } from 'knex';
 import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
 import {
   canonicalParts,
-  CHAIN_VERSION,
+  chainFields,
+  checkStoredHash,
   EventRow,
   HASHED_COLUMNS,
   hashNumbered,
+  KEYED_CHAIN_VERSION,
   linkRow,
+  postgresCanonicalTextV2,
   postgresHashExpression,
+  signText,
   storedHashMatches,
   toIso,
 } from './chain';
+import { ChainKeyring } from './chainKeys';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
@@ -68,6 +73,7 @@ const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
   'prev_hash' as const,
   'hash' as const,
   'chain_version' as const,
+  'chain_key_id' as const,
 ].map(name => ({
   name,
   type:
@@ -97,11 +103,18 @@ type LinkRow = {
   seq: number | string;
   prev_hash: string;
   hash: string;
+  chain_version: number | string;
   /**
    * Whether the hash recomputed from the row's content and its own prev_hash, in the form its
-   * chain_version names, equals `hash`.
+   * chain_version names, equals `hash`. Version 3 events are always checked in JavaScript.
    */
   intact: boolean;
+  /** Version 3: the event names a key that is not configured (then `intact` is false). */
+  unknownKey?: boolean;
+  chain_key_id?: string | null;
+  /** Tell a version 3 event that starts the keyed part of the chain (see verify). */
+  plugin_id?: string;
+  event_id?: string;
   /**
    * PostgreSQL: the event stored just before this one in the range, when this one is not the
    * range's first. Every event between the previous row returned and this one was found by the
@@ -112,6 +125,7 @@ type LinkRow = {
 };
 
 const POSTGRES_HASH = postgresHashExpression();
+const POSTGRES_V2_TEXT = postgresCanonicalTextV2();
 
 type HeadRow = {
   id: number;
@@ -121,6 +135,23 @@ type HeadRow = {
   checkpoint_hash: string;
   pruned_at: Date | string | null;
 };
+
+/**
+ * A version 1 or 2 event after a version 3 one: whoever can write the database could otherwise
+ * rewrite the tail of a keyed chain in the unkeyed form.
+ */
+function unkeyedAfterKeyed(
+  seq: number,
+  firstKeyedSeq: number,
+): { failedSeq: number; reason: string } {
+  return {
+    failedSeq: seq,
+    reason: `Event ${seq} is an unkeyed event after keyed events (the chain is signed with a key from event ${firstKeyedSeq} on): it was rewritten without the key, or written by a replica without auditLog.chain.key`,
+  };
+}
+
+/** Event id of the event a backend appends when it starts signing the chain with a key. */
+export const CHAIN_KEY_EVENT_ID = 'chain-key-configured';
 
 function parseGap(meta: string | null): AuditGapInfo | undefined {
   try {
@@ -349,13 +380,15 @@ export class DatabaseAuditStore implements AuditStore {
 
   static async create(options: {
     database: DatabaseService;
+    /** The keys the chain is signed with (`auditLog.chain`); unkeyed (version 2) without. */
+    chainKeys?: ChainKeyring;
   }): Promise<DatabaseAuditStore> {
-    const { database } = options;
+    const { database, chainKeys } = options;
     const client = await database.getClient();
     if (!database.migrations?.skip) {
       await DatabaseAuditStore.runMigrations(client);
     }
-    return new DatabaseAuditStore(client);
+    return new DatabaseAuditStore(client, { chainKeys });
   }
 
   /** Applies the plugin's migrations to `knex`. */
@@ -370,10 +403,17 @@ export class DatabaseAuditStore implements AuditStore {
   readonly #searchWalkSpan: number;
   readonly #searchIndexTimeoutMs: number;
   readonly #searchRangeSpan: number | undefined;
+  readonly #keys: ChainKeyring | undefined;
 
   constructor(
     db: Knex,
     options?: {
+      /**
+       * The keys the chain is signed with: new events are version 3, signed with the current
+       * key, and verify needs the newest event to be signed with one of them. Without keys new
+       * events are version 2 (unkeyed) and version 3 events fail verify.
+       */
+      chainKeys?: ChainKeyring;
       verifyBatchSize?: number;
       searchWalkSpan?: number;
       searchIndexTimeoutMs?: number;
@@ -387,6 +427,7 @@ export class DatabaseAuditStore implements AuditStore {
     this.#searchIndexTimeoutMs =
       options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
     this.#searchRangeSpan = options?.searchRangeSpan;
+    this.#keys = options?.chainKeys;
     this.#isPostgres = db.client.config.client === 'pg';
   }
 
@@ -400,13 +441,15 @@ export class DatabaseAuditStore implements AuditStore {
       const { seq: _unnumbered, ...row } = inputToRow(event, 0);
       return { row, parts: canonicalParts(row) };
     });
+    const key = this.#keys?.current;
+    const fields = chainFields(key);
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
       const firstSeq = Number(head.last_seq) + 1;
       let seq = firstSeq - 1;
       let prevHash = head.last_hash;
       const link = (event: AuditEventInput): EventRow =>
-        linkRow(prevHash, inputToRow(event, seq + 1));
+        linkRow(prevHash, inputToRow(event, seq + 1), key);
       let placeholders = 0;
       try {
         // the whole batch in one savepoint: the common, fast path
@@ -416,8 +459,8 @@ export class DatabaseAuditStore implements AuditStore {
               ...row,
               seq: seq + 1,
               prev_hash: prevHash,
-              hash: hashNumbered(prevHash, parts, seq + 1),
-              chain_version: CHAIN_VERSION,
+              hash: hashNumbered(prevHash, parts, seq + 1, key),
+              ...fields,
             };
             seq += 1;
             prevHash = linked.hash;
@@ -529,6 +572,8 @@ export class DatabaseAuditStore implements AuditStore {
     let prevHash = head.checkpoint_hash;
     let firstSeq: number | undefined;
     let checked = 0;
+    /** The first version 3 (keyed) event checked: every later one must be keyed too. */
+    let firstKeyedSeq: number | undefined;
 
     const result = async (failure?: {
       failedSeq: number;
@@ -546,6 +591,7 @@ export class DatabaseAuditStore implements AuditStore {
         lastSeq,
         headSeq,
         pruned,
+        keyed: !failure && firstKeyedSeq !== undefined,
         ...failure,
         ...gaps,
         verifiedAt: new Date().toISOString(),
@@ -580,6 +626,10 @@ export class DatabaseAuditStore implements AuditStore {
         if (row.before_seq !== null && row.before_seq !== undefined) {
           // the server checked every event up to this one's predecessor
           const beforeSeq = Number(row.before_seq);
+          if (firstKeyedSeq !== undefined && beforeSeq >= expectedSeq) {
+            // it returns every version 3 event, so those it passed over are unkeyed
+            return result(unkeyedAfterKeyed(expectedSeq, firstKeyedSeq));
+          }
           checked += beforeSeq - expectedSeq + 1;
           expectedSeq = beforeSeq + 1;
           prevHash = row.before_hash!;
@@ -599,11 +649,49 @@ export class DatabaseAuditStore implements AuditStore {
             }`,
           });
         }
+        const keyedEvent = Number(row.chain_version) === KEYED_CHAIN_VERSION;
+        if (!keyedEvent && firstKeyedSeq !== undefined) {
+          return result(unkeyedAfterKeyed(seq, firstKeyedSeq));
+        }
+        if (row.unknownKey) {
+          return result({
+            failedSeq: seq,
+            reason: `Event ${seq} is signed with an unknown key (key id ${
+              row.chain_key_id
+            }): ${
+              this.#keys
+                ? `not auditLog.chain.key nor any of auditLog.chain.previousKeys (key ids ${this.#keys.ids.join(
+                    ', ',
+                  )})`
+                : 'no auditLog.chain.key is configured'
+            }, so it cannot be verified`,
+          });
+        }
         if (!row.intact && !(onServer && (await this.#confirmHash(seq)))) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} was altered: its content does not match its stored hash`,
           });
+        }
+        if (
+          keyedEvent &&
+          firstKeyedSeq === undefined &&
+          checked > 0 &&
+          !(
+            row.plugin_id === AUDIT_LOG_PLUGIN_ID &&
+            row.event_id === CHAIN_KEY_EVENT_ID
+          )
+        ) {
+          // A backend signs this event before any other when it starts with a key on an unkeyed
+          // chain; without the rule, whoever rewrote every keyed event in the unkeyed form would
+          // have the next event the backend appends make the chain keyed again.
+          return result({
+            failedSeq: seq,
+            reason: `Event ${seq}, the first keyed event after unkeyed ones, is not the ${AUDIT_LOG_PLUGIN_ID} / ${CHAIN_KEY_EVENT_ID} event a backend signs when it starts with a key: the keyed events before it may have been rewritten without the key`,
+          });
+        }
+        if (keyedEvent) {
+          firstKeyedSeq ??= seq;
         }
         firstSeq ??= seq;
         prevHash = row.hash;
@@ -624,7 +712,59 @@ export class DatabaseAuditStore implements AuditStore {
         reason: `The hash of event ${headSeq} differs from the one the chain head records`,
       });
     }
+    if (this.#keys && firstKeyedSeq === undefined) {
+      // Without this, whoever can write the database could rewrite every keyed event in the
+      // unkeyed form (or delete them) and leave a valid unkeyed chain. A backend with a key
+      // signs an event at start-up when the newest one is not signed with it.
+      return result({
+        failedSeq: headSeq,
+        reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
+      });
+    }
     return result();
+  }
+
+  /**
+   * When a chain key is configured and the newest event is not signed with it (the key was
+   * just configured or rotated, or the chain is empty), appends an `audit-log` /
+   * `chain-key-configured` event signed with it, so that from now on verify can require the
+   * chain to end in a keyed event and the trail shows when each key took over. Returns whether
+   * it appended one.
+   */
+  async signChainHead(): Promise<boolean> {
+    const key = this.#keys?.current;
+    if (!key) return false;
+    const newest = await this.#db<EventRow>(EVENTS)
+      .orderBy('seq', 'desc')
+      .first('chain_version', 'chain_key_id');
+    if (
+      newest &&
+      Number(newest.chain_version) === KEYED_CHAIN_VERSION &&
+      newest.chain_key_id === key.id
+    ) {
+      return false;
+    }
+    await this.append([
+      {
+        occurredAt: new Date().toISOString(),
+        plugin: AUDIT_LOG_PLUGIN_ID,
+        eventId: CHAIN_KEY_EVENT_ID,
+        severity: 'medium',
+        status: 'succeeded',
+        target: {},
+        meta: {
+          keyId: key.id,
+          previousKeyIds: this.#keys!.ids.slice(1),
+          previousEvent: newest
+            ? {
+                chainVersion: Number(newest.chain_version),
+                keyId: newest.chain_key_id ?? null,
+              }
+            : null,
+        },
+      },
+    ]);
+    return true;
   }
 
   async prune(options: {
@@ -805,9 +945,15 @@ export class DatabaseAuditStore implements AuditStore {
     onServer: boolean,
   ): Promise<LinkRow[]> {
     if (onServer) {
+      // Version 3 events (keyed) are signed in JavaScript: the server returns every one of them
+      // (its hash expression gives NULL for them) with its version 2 text, which it builds as it
+      // does to hash version 2 events, so that only that text travels and the key stays here.
       const { rows } = await this.#db.raw(
-        `SELECT seq, prev_hash, hash, intact, before_seq, before_hash FROM (
-           SELECT seq, prev_hash, hash, hash = ${POSTGRES_HASH} AS intact,
+        `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
+                keyed_text, before_seq, before_hash FROM (
+           SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id,
+                  hash = ${POSTGRES_HASH} AS intact,
+                  CASE chain_version WHEN ${KEYED_CHAIN_VERSION} THEN ${POSTGRES_V2_TEXT} END AS keyed_text,
                   lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
                   lead(seq) OVER w AS after_seq
            FROM ${EVENTS} WHERE seq >= ? AND seq <= ?
@@ -819,24 +965,53 @@ export class DatabaseAuditStore implements AuditStore {
          ORDER BY seq`,
         [fromSeq, toSeq],
       );
-      return rows;
+      return rows.map(
+        ({
+          keyed_text: text,
+          ...row
+        }: LinkRow & { keyed_text: string | null }): LinkRow => {
+          if (Number(row.chain_version) !== KEYED_CHAIN_VERSION) return row;
+          const key = this.#keys?.get(row.chain_key_id);
+          return {
+            ...row,
+            // a mismatch is confirmed from the row's columns before it is reported
+            intact: Boolean(
+              key &&
+                text !== null &&
+                signText(row.prev_hash, text, key) === row.hash,
+            ),
+            unknownKey: Boolean(row.chain_key_id) && !key,
+          };
+        },
+      );
     }
     const rows: EventRow[] = await this.#db<EventRow>(EVENTS)
       .where('seq', '>=', fromSeq)
       .andWhere('seq', '<=', toSeq)
       .orderBy('seq', 'asc');
-    return rows.map(row => ({
+    return rows.map(row => this.#checkInJs(row));
+  }
+
+  /** A stored event checked in JavaScript, with the configured keys. */
+  #checkInJs(row: EventRow): LinkRow {
+    const check = checkStoredHash(row, this.#keys);
+    return {
       seq: row.seq,
       prev_hash: row.prev_hash,
       hash: row.hash,
-      intact: storedHashMatches(row),
-    }));
+      chain_version: row.chain_version,
+      chain_key_id: row.chain_key_id,
+      plugin_id: row.plugin_id,
+      event_id: row.event_id,
+      intact: check === 'intact',
+      unknownKey: check === 'unknown-key',
+    };
   }
 
   /** Re-hashes one stored event in JavaScript, the reference implementation. */
   async #confirmHash(seq: number): Promise<boolean> {
     const row = await this.#db<EventRow>(EVENTS).where({ seq }).first();
-    return Boolean(row) && storedHashMatches(row!);
+    return Boolean(row) && storedHashMatches(row!, this.#keys);
   }
 
   /**

@@ -3,13 +3,15 @@ import {
   canonicalParts,
   canonicalRowV1,
   canonicalRowV2,
+  checkStoredHash,
   EventContent,
   hashNumbered,
   hashRow,
   linkRow,
   storedHashMatches,
 } from './chain';
-import { createHash } from 'node:crypto';
+import { ChainKeyring } from './chainKeys';
+import { createHash, createHmac } from 'node:crypto';
 
 const row: EventContent = {
   seq: '42',
@@ -165,6 +167,61 @@ describe('storedHashMatches', () => {
     expect(storedHashMatches({ ...v2, chain_version: 3 })).toBe(false);
     expect(storedHashMatches({ ...v2, actor: 'user:default/mallory' })).toBe(
       false,
+    );
+  });
+});
+
+describe('version 3 (keyed)', () => {
+  const secret = 'k'.repeat(40);
+  const keys = ChainKeyring.fromSecrets(secret, ['p'.repeat(40)]);
+  const prev = '12'.repeat(32);
+
+  it('is HMAC-SHA256 with the key over prev_hash and the version 2 text', () => {
+    const expected = createHmac('sha256', secret)
+      .update(`${prev}${canonicalRowV2(row)}`)
+      .digest('hex');
+    expect(hashRow(prev, row, 3, keys.current)).toBe(expected);
+    const linked = linkRow(prev, row, keys.current);
+    expect(linked).toMatchObject({
+      hash: expected,
+      chain_version: 3,
+      chain_key_id: keys.current.id,
+    });
+    const { seq: _seq, ...unnumbered } = row;
+    expect(
+      hashNumbered(prev, canonicalParts(unnumbered), 42, keys.current),
+    ).toBe(expected);
+    // not computable without the key, and not the unkeyed hash
+    expect(hashRow(prev, row, 3)).toBeUndefined();
+    expect(expected).not.toBe(hashRow(prev, row, 2));
+    // linked without a key: version 2, no key id
+    expect(linkRow(prev, row)).toMatchObject({
+      chain_version: 2,
+      chain_key_id: null,
+    });
+  });
+
+  it('is checked with the key the event names, among the configured ones', () => {
+    const linked = linkRow(prev, row, keys.current);
+    expect(checkStoredHash(linked, keys)).toBe('intact');
+    expect(storedHashMatches(linked, keys)).toBe(true);
+    // a previous key still verifies what it signed
+    const old = ChainKeyring.fromSecrets('p'.repeat(40));
+    expect(checkStoredHash(linkRow(prev, row, old.current), keys)).toBe(
+      'intact',
+    );
+    expect(
+      checkStoredHash({ ...linked, actor: 'user:default/mallory' }, keys),
+    ).toBe('altered');
+    // an id that is not configured, or none at all
+    expect(checkStoredHash(linked, old)).toBe('unknown-key');
+    expect(checkStoredHash(linked)).toBe('unknown-key');
+    expect(checkStoredHash({ ...linked, chain_key_id: null }, keys)).toBe(
+      'altered',
+    );
+    // the version changed to 2: the sha256 no longer matches
+    expect(checkStoredHash({ ...linked, chain_version: 2 }, keys)).toBe(
+      'altered',
     );
   });
 });

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import type { ChainKey } from './chainKeys';
 
 /** prevHash of the first event ever stored. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -29,12 +30,17 @@ export type EventRow = {
    * migration 20261204000000_chain_v2 and by replicas that predate it (the column's default).
    */
   chain_version: number | string;
+  /**
+   * Version 3: the id of the key the event was signed with (`chainKeyId`); NULL otherwise, and
+   * absent before migration 20261205000000_chain_key_id.
+   */
+  chain_key_id?: string | null;
 };
 
 /** The content of an event row, without its chain fields. */
 export type EventContent = Omit<
   EventRow,
-  'hash' | 'prev_hash' | 'chain_version'
+  'hash' | 'prev_hash' | 'chain_version' | 'chain_key_id'
 >;
 
 /** The columns that are hashed, in the order of the version 2 form: all but the chain fields. */
@@ -68,8 +74,19 @@ function epochMillis(value: Date | string): number {
   return (value instanceof Date ? value : new Date(value)).getTime();
 }
 
-/** The form new events are hashed in. */
+/** The form new events are hashed in when no chain key is configured. */
 export const CHAIN_VERSION = 2;
+
+/**
+ * The form new events are signed in when a chain key is configured: HMAC-SHA256 with the key
+ * over what version 2 hashes (prev_hash followed by the version 2 text).
+ */
+export const KEYED_CHAIN_VERSION = 3;
+
+/** The key an event is signed with, by its id: the configured keys ({@link ChainKeyring}). */
+export type ChainKeys = {
+  get(id: string | null | undefined): ChainKey | undefined;
+};
 
 /** The text columns of the version 2 form, in order (after seq and occurred_at). */
 const TEXT_COLUMNS = HASHED_COLUMNS.slice(2) as Exclude<
@@ -163,52 +180,105 @@ export function canonicalParts(row: Omit<EventContent, 'seq'>): CanonicalParts {
   return { tail: canonicalTail(row) };
 }
 
+/** sha256 (no key: versions 1 and 2) or HMAC-SHA256 with the key (version 3). */
+function digest(key: ChainKey | undefined) {
+  return key ? createHmac('sha256', key.secret) : createHash('sha256');
+}
+
 /**
- * hash = sha256(prevHash + the row's text in the given form), hex; version 2 unless said.
- * Undefined for a version this code does not know.
+ * The hash of a row in the given form, hex; version 2 unless said: sha256(prevHash + the row's
+ * text) for versions 1 and 2, HMAC-SHA256 with `key` over prevHash + the version 2 text for
+ * version 3. Undefined for a version this code does not know, and for version 3 without a key.
  */
 export function hashRow(
   prevHash: string,
   row: EventContent,
   version: number = CHAIN_VERSION,
+  key?: ChainKey,
 ): string | undefined {
   let text: string;
-  if (version === 2) {
+  if (version === 2 || (version === KEYED_CHAIN_VERSION && key)) {
     text = canonicalRowV2(row);
   } else if (version === 1) {
     text = canonicalRowV1(row);
   } else {
     return undefined;
   }
-  return createHash('sha256').update(prevHash).update(text).digest('hex');
+  return digest(version === KEYED_CHAIN_VERSION ? key : undefined)
+    .update(prevHash)
+    .update(text)
+    .digest('hex');
 }
 
-/** {@link hashRow} (version 2) of a row serialised by {@link canonicalParts}, numbered `seq`. */
+/**
+ * {@link hashRow} of a row serialised by {@link canonicalParts}, numbered `seq`: version 3
+ * signed with `key` when one is given, else version 2.
+ */
 export function hashNumbered(
   prevHash: string,
   parts: CanonicalParts,
   seq: number,
+  key?: ChainKey,
 ): string {
-  return createHash('sha256')
+  return digest(key)
     .update(prevHash)
     .update(`:${seq}`)
     .update(parts.tail)
     .digest('hex');
 }
 
-/** `row` linked after `prevHash`: its prev_hash, its hash (version 2) and that version. */
-export function linkRow(prevHash: string, row: EventContent): EventRow {
+/** The chain fields of an event hashed as `key` says: version 3 signed with it, or version 2. */
+export function chainFields(key: ChainKey | undefined): {
+  chain_version: number;
+  chain_key_id: string | null;
+} {
+  return key
+    ? { chain_version: KEYED_CHAIN_VERSION, chain_key_id: key.id }
+    : { chain_version: CHAIN_VERSION, chain_key_id: null };
+}
+
+/**
+ * `row` linked after `prevHash`: its prev_hash, its hash and the form of it, version 3 signed
+ * with `key` when one is given, else version 2.
+ */
+export function linkRow(
+  prevHash: string,
+  row: EventContent,
+  key?: ChainKey,
+): EventRow {
+  const fields = chainFields(key);
   return {
     ...row,
     prev_hash: prevHash,
-    hash: hashRow(prevHash, row)!,
-    chain_version: CHAIN_VERSION,
+    hash: hashRow(prevHash, row, fields.chain_version, key)!,
+    ...fields,
   };
 }
 
+/**
+ * How a stored row's hash compares with its content, its prev_hash and its chain_version:
+ * `intact`, `altered`, or (version 3) `unknown-key` when it names a key that is not among
+ * `keys`. A version 3 row that names no key is `altered`.
+ */
+export function checkStoredHash(
+  row: EventRow,
+  keys?: ChainKeys,
+): 'intact' | 'altered' | 'unknown-key' {
+  const version = Number(row.chain_version);
+  let key: ChainKey | undefined;
+  if (version === KEYED_CHAIN_VERSION) {
+    if (!row.chain_key_id) return 'altered';
+    key = keys?.get(row.chain_key_id);
+    if (!key) return 'unknown-key';
+  }
+  return hashRow(row.prev_hash, row, version, key) === row.hash
+    ? 'intact'
+    : 'altered';
+}
+
 /** Whether a stored row's hash matches its content, its prev_hash and its chain_version. */
-export function storedHashMatches(row: EventRow): boolean {
-  return hashRow(row.prev_hash, row, Number(row.chain_version)) === row.hash;
+export function storedHashMatches(row: EventRow, keys?: ChainKeys): boolean {
+  return checkStoredHash(row, keys) === 'intact';
 }
 
 /** The version 1 text on PostgreSQL: the canonical JSON (to_json per column). */
@@ -244,9 +314,28 @@ function postgresV2Text(): string {
 }
 
 /**
+ * PostgreSQL expression of the version 2 text of a row (what version 3 signs after prev_hash),
+ * for verify to sign in JavaScript: only the text travels, and the key never reaches the server.
+ * Only for a database whose encoding is UTF8.
+ */
+export function postgresCanonicalTextV2(): string {
+  return postgresV2Text();
+}
+
+/** HMAC-SHA256 with `key` of prevHash followed by a version 2 text, hex (version 3). */
+export function signText(
+  prevHash: string,
+  text: string,
+  key: ChainKey,
+): string {
+  return digest(key).update(prevHash).update(text).digest('hex');
+}
+
+/**
  * PostgreSQL expression computing the same hash as {@link hashRow} from the row's own
  * prev_hash in the form its chain_version names (NULL for a version this code does not
- * know), or in the given form, so that verify can hash on the database server and only
+ * know, and for version 3: a keyed hash is only ever computed in JavaScript, so that the key
+ * never reaches the database server, whose logs may show bind parameters), or in the given form, so that verify can hash on the database server and only
  * transfer a few columns per event. Any mismatch it reports is confirmed in JavaScript before
  * it is reported, so the two can never disagree silently. Only for a database whose encoding
  * is UTF8.

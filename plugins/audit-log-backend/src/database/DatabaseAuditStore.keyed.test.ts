@@ -1,0 +1,382 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import { Knex } from 'knex';
+import { createHmac } from 'node:crypto';
+import { DatabaseAuditStore } from './DatabaseAuditStore';
+import { canonicalRowV2, hashRow, postgresCanonicalTextV2 } from './chain';
+import { ChainKeyring, chainKeyId } from './chainKeys';
+
+jest.setTimeout(60_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const KEY = 'test-chain-key-0123456789-abcdefghijklmnopqrstuvwxyz';
+const OLD_KEY = 'old-test-chain-key-9876543210-zyxwvutsrqponmlkjihgfedcba';
+const WRONG_KEY = 'what-a-database-writer-guessed-0123456789abcdef';
+
+function event(n: number): AuditEventInput {
+  return {
+    occurredAt: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(),
+    actor: 'user:default/jane',
+    plugin: 'kubechart',
+    eventId: 'chart-install',
+    severity: 'high',
+    status: 'succeeded',
+    target: { cluster: 'dev', namespace: `team-${n}` },
+    request: { method: 'POST', path: `/api/kubechart/runs/${n}` },
+    meta: { n },
+  };
+}
+
+function events(from: number, to: number): AuditEventInput[] {
+  const out = [];
+  for (let i = from; i <= to; i++) out.push(event(i));
+  return out;
+}
+
+/**
+ * What someone with write access to the database but not the backend's configuration can do:
+ * change event `seq`, then recompute its hash and every later one with `rehash` (given the
+ * previous hash and the row, returns the new hash and the chain fields to store), and move the
+ * chain head to the new last hash.
+ */
+async function rewriteTail(
+  knex: Knex,
+  seq: number,
+  change: Record<string, unknown>,
+  rehash: (
+    prevHash: string,
+    row: any,
+  ) => { hash: string; chain_version: number; chain_key_id?: string | null },
+) {
+  const rows = await knex('audit_log_events')
+    .where('seq', '>=', seq)
+    .orderBy('seq');
+  let prevHash: string = rows[0].prev_hash;
+  for (const original of rows) {
+    const row = {
+      ...original,
+      ...(Number(original.seq) === seq ? change : {}),
+      prev_hash: prevHash,
+    };
+    const { chain_key_id: keyId, ...fields } = rehash(prevHash, row);
+    // (before migration 20261205000000_chain_key_id there is no such column)
+    if ('chain_key_id' in original)
+      Object.assign(fields, { chain_key_id: keyId });
+    await knex('audit_log_events')
+      .where({ seq: row.seq })
+      .update({ ...row, ...fields });
+    prevHash = fields.hash;
+  }
+  await knex('audit_log_chain_head')
+    .where({ id: 1 })
+    .update({ last_hash: prevHash });
+}
+
+/** The unkeyed form a database writer can compute: sha256, version 2. */
+const asVersion2 = (prevHash: string, row: any) => ({
+  hash: hashRow(prevHash, row, 2)!,
+  chain_version: 2,
+  chain_key_id: null,
+});
+
+/** Version 3 computed with a key the writer guessed, labelled as `keyId`. */
+const withWrongKey = (keyId: string) => (prevHash: string, row: any) => ({
+  hash: createHmac('sha256', WRONG_KEY)
+    .update(prevHash)
+    .update(canonicalRowV2(row))
+    .digest('hex'),
+  chain_version: 3,
+  chain_key_id: keyId,
+});
+
+describe.each(databases.eachSupportedId())(
+  'DatabaseAuditStore with a chain key (%p)',
+  databaseId => {
+    let knex: Knex;
+
+    beforeEach(async () => {
+      knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+    });
+
+    const keyed = (secret = KEY, previous: string[] = [], batch?: number) =>
+      new DatabaseAuditStore(knex, {
+        chainKeys: ChainKeyring.fromSecrets(secret, previous),
+        verifyBatchSize: batch,
+      });
+
+    it('signs new events with the key and verifies them as keyed', async () => {
+      const store = keyed();
+      await store.append(events(1, 12));
+      const rows = await knex('audit_log_events').orderBy('seq');
+      expect(rows.map(r => Number(r.chain_version))).toEqual(
+        new Array(12).fill(3),
+      );
+      expect(new Set(rows.map(r => r.chain_key_id))).toEqual(
+        new Set([chainKeyId(KEY)]),
+      );
+      // HMAC-SHA256 with the key over the version 2 text after prev_hash
+      expect(rows[4].hash).toBe(
+        createHmac('sha256', KEY)
+          .update(rows[4].prev_hash)
+          .update(canonicalRowV2(rows[4]))
+          .digest('hex'),
+      );
+      // every range size: the first, inner and last events of a range
+      for (const batch of [undefined, 1, 5]) {
+        await expect(keyed(KEY, [], batch).verify()).resolves.toMatchObject({
+          ok: true,
+          keyed: true,
+          checked: 12,
+          lastSeq: 12,
+        });
+      }
+    });
+
+    it('finds a tail rewritten in the unkeyed form (sha256, version 2) by a database writer', async () => {
+      const store = keyed(KEY, [], 4);
+      await store.append(events(1, 12));
+      await rewriteTail(knex, 6, { actor: 'user:default/mallory' }, asVersion2);
+      const result = await store.verify();
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        failedSeq: 6,
+        checked: 5,
+      });
+      expect(result.reason).toMatch(/unkeyed event after keyed events/);
+    });
+
+    it('finds a whole chain rewritten in the unkeyed form: a configured key needs a keyed newest event', async () => {
+      const store = keyed(KEY, [], 4);
+      await store.append(events(1, 12));
+      await rewriteTail(knex, 1, { actor: 'user:default/mallory' }, asVersion2);
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: false, keyed: false, failedSeq: 12 });
+      expect(result.reason).toMatch(/no event signed with a chain key/i);
+      // the same chain is a valid unkeyed chain to a backend without a key
+      await expect(
+        new DatabaseAuditStore(knex).verify(),
+      ).resolves.toMatchObject({ ok: true, keyed: false, checked: 12 });
+    });
+
+    it('finds a tail re-signed with a wrong key', async () => {
+      const store = keyed(KEY, [], 4);
+      await store.append(events(1, 12));
+      const original = await knex('audit_log_events').orderBy('seq');
+
+      // labelled with the real key's id: the hash does not match
+      await rewriteTail(
+        knex,
+        7,
+        { status: 'failed' },
+        withWrongKey(chainKeyId(KEY)),
+      );
+      const altered = await store.verify();
+      expect(altered).toMatchObject({ ok: false, failedSeq: 7, checked: 6 });
+      expect(altered.reason).toMatch(/altered/);
+
+      // labelled with its own id: a key this backend does not have
+      for (const row of original) {
+        await knex('audit_log_events').where({ seq: row.seq }).update(row);
+      }
+      await rewriteTail(
+        knex,
+        7,
+        { status: 'failed' },
+        withWrongKey(chainKeyId(WRONG_KEY)),
+      );
+      const unknown = await store.verify();
+      expect(unknown).toMatchObject({ ok: false, failedSeq: 7, checked: 6 });
+      expect(unknown.reason).toMatch(/signed with an unknown key/);
+    });
+
+    it('verifies events signed with a previous key while it is configured, and not after', async () => {
+      await keyed(OLD_KEY).append(events(1, 5));
+      const rotated = keyed(KEY, [OLD_KEY], 3);
+      await rotated.append(events(6, 10));
+      const rows = await knex('audit_log_events').orderBy('seq');
+      expect(rows.map(r => r.chain_key_id)).toEqual([
+        ...new Array(5).fill(chainKeyId(OLD_KEY)),
+        ...new Array(5).fill(chainKeyId(KEY)),
+      ]);
+      await expect(rotated.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: 10,
+      });
+
+      const forgotten = await keyed(KEY, [], 3).verify();
+      expect(forgotten).toMatchObject({ ok: false, failedSeq: 1, checked: 0 });
+      expect(forgotten.reason).toMatch(/signed with an unknown key/);
+      expect(forgotten.reason).toContain(chainKeyId(OLD_KEY));
+    });
+
+    it('without a key: writes and verifies version 2 as before, reports keyed: false, and refuses keyed events', async () => {
+      const store = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
+      await store.append(events(1, 6));
+      const rows = await knex('audit_log_events').orderBy('seq');
+      expect(rows.map(r => Number(r.chain_version))).toEqual(
+        new Array(6).fill(2),
+      );
+      expect(rows.every(r => r.chain_key_id === null)).toBe(true);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: false,
+        checked: 6,
+      });
+
+      // events a keyed replica wrote cannot be checked without the key: not "valid"
+      await keyed().append(events(7, 9));
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: false, keyed: false, failedSeq: 7 });
+      expect(result.reason).toMatch(/signed with an unknown key/);
+    });
+
+    it('accepts unkeyed events before the first keyed one (the upgrade), not after it', async () => {
+      const unkeyed = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
+      await unkeyed.append(events(1, 5));
+      const store = keyed(KEY, [], 4);
+      // a key was configured but nothing has been signed with it yet
+      const before = await store.verify();
+      expect(before).toMatchObject({ ok: false, keyed: false, failedSeq: 5 });
+      // what the plugin does when it starts with a key: sign the head first
+      await expect(store.signChainHead()).resolves.toBe(true);
+      await expect(store.signChainHead()).resolves.toBe(false);
+      await store.append(events(7, 9));
+      const marker = await knex('audit_log_events').where({ seq: 6 }).first();
+      expect(marker).toMatchObject({
+        plugin_id: 'audit-log',
+        event_id: 'chain-key-configured',
+        chain_version: 3,
+        chain_key_id: chainKeyId(KEY),
+      });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: 9,
+      });
+      // a replica without the key appends after a keyed one: fail-closed
+      await unkeyed.append(events(10, 10));
+      await store.append(events(11, 11));
+      const downgraded = await store.verify();
+      expect(downgraded).toMatchObject({
+        ok: false,
+        failedSeq: 10,
+        checked: 9,
+      });
+      expect(downgraded.reason).toMatch(/unkeyed event after keyed events/);
+    });
+
+    it('finds keyed events rewritten in the unkeyed form even after the backend appends again', async () => {
+      const unkeyed = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
+      await unkeyed.append(events(1, 3));
+      const store = keyed(KEY, [], 4);
+      await store.signChainHead();
+      await store.append(events(5, 10));
+      // every keyed event rewritten unkeyed, then the backend appends as usual on top
+      await rewriteTail(knex, 4, {}, asVersion2);
+      await store.append(events(11, 12));
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: false, failedSeq: 11, checked: 10 });
+      expect(result.reason).toMatch(
+        /first keyed event after unkeyed ones, is not the audit-log \/ chain-key-configured event/,
+      );
+    });
+
+    it('keeps a pruned keyed chain verifiable from its checkpoint', async () => {
+      const store = keyed(KEY, [], 4);
+      await store.append(events(1, 10));
+      const pruned = await store.prune({
+        before: new Date(event(7).occurredAt),
+      });
+      expect(pruned).toMatchObject({
+        deleted: 6,
+        checkpoint: { throughSeq: 6 },
+      });
+      await store.append(events(11, 12));
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: 6,
+        firstSeq: 7,
+      });
+      // the kept tail rewritten unkeyed from its first event on
+      await rewriteTail(knex, 7, { status: 'failed' }, asVersion2);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 12,
+        keyed: false,
+      });
+    });
+
+    it('signs awkward values so that they verify, and finds any change of them', async () => {
+      const awkward = [
+        'quote " backslash \\ slash / colon : 3:abc',
+        'line\nbreak\ttab\r\u0001\u001f\u007f \u2028 \u2029',
+        'ünïcödé ✓ 😀 中文 e\u0301 \ufffd \u{10ffff}',
+        '',
+      ];
+      const store = keyed(KEY, [], 2);
+      await store.append(
+        awkward.map((text, n) => ({
+          ...event(n),
+          actor: text || undefined,
+          error: text,
+          request: { path: text, userAgent: text },
+          target: { entityRef: text, namespace: text },
+          meta: { text, nested: { [text]: [text, 1.5, true, null] } },
+        })),
+      );
+      // verify signs the text PostgreSQL builds: it must be the text signed at append
+      const built: any[] =
+        knex.client.config.client === 'pg'
+          ? (
+              await knex.raw(
+                `SELECT *, ${postgresCanonicalTextV2()} AS text FROM audit_log_events ORDER BY seq`,
+              )
+            ).rows
+          : [];
+      expect(built.filter(row => row.text !== canonicalRowV2(row))).toEqual([]);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: awkward.length,
+      });
+      await knex('audit_log_events')
+        .where({ seq: 3 })
+        .update({ error: 'ünïcödé ✓ 😀 中文 e\u0301 \ufffd' });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 3,
+        checked: 2,
+      });
+    });
+
+    it('never stores the key or sends it to the database', async () => {
+      const sent: string[] = [];
+      const record = (query: { sql: string; bindings?: unknown[] }) => {
+        sent.push(query.sql, JSON.stringify(query.bindings ?? []));
+      };
+      knex.on('query', record);
+      try {
+        const store = keyed(KEY, [OLD_KEY]);
+        await store.append(events(1, 30));
+        await store.verify();
+        await store.query({ limit: 10 });
+      } finally {
+        knex.removeListener('query', record);
+      }
+      const dump = JSON.stringify([
+        await knex('audit_log_events').select(),
+        await knex('audit_log_chain_head').select(),
+      ]);
+      for (const secret of [KEY, OLD_KEY]) {
+        expect(dump).not.toContain(secret);
+        expect(sent.join('\n')).not.toContain(secret);
+      }
+      expect(dump).toContain(chainKeyId(KEY));
+    });
+  },
+);
