@@ -61,6 +61,10 @@ export const auditLogTranslationRef = createTranslationRef({
       running: 'Verifying…',
       ok: 'Chain intact: {{checked}} events checked (up to #{{lastSeq}}).',
       okEmpty: 'Chain intact: no events stored yet.',
+      keyed:
+        "Signed with the backend's chain key: no one without it can rewrite these events undetected.",
+      unkeyed:
+        "Not signed with a chain key: anyone who can write the database could rewrite these events and the chain would still verify. Set auditLog.chain.key in the backend's configuration.",
       pruned:
         'Events up to #{{throughSeq}} were pruned by retention on {{prunedAt}}.',
       failed: 'Chain broken at event #{{failedSeq}}: {{reason}}',

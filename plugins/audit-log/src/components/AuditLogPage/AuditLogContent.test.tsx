@@ -85,7 +85,9 @@ describe('AuditLogContent', () => {
       await screen.findByText('No match among the events searched so far'),
     ).toBeInTheDocument();
     expect(screen.queryByText('No audit events')).not.toBeInTheDocument();
-    fireEvent.click(screen.getByRole('button', { name: 'Search older events' }));
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Search older events' }),
+    );
     expect((await screen.findAllByText(/task:4/)).length).toBeGreaterThan(0);
     expect(getEvents).toHaveBeenLastCalledWith(
       expect.objectContaining({ cursor: 'c-1' }),
@@ -137,6 +139,35 @@ describe('AuditLogContent', () => {
       'Chain intact: 42 events checked (up to #52).',
     );
     expect(status).toHaveTextContent('Events up to #10 were pruned');
+  });
+
+  it('says whether the verified chain is signed with a chain key', async () => {
+    const base: AuditVerifyResult = {
+      ok: true,
+      checked: 3,
+      firstSeq: 1,
+      lastSeq: 3,
+      headSeq: 3,
+      verifiedAt: '2026-11-21T10:00:00.000Z',
+    };
+    const verify = jest
+      .fn()
+      .mockResolvedValueOnce({ ...base, keyed: true })
+      .mockResolvedValueOnce({ ...base, keyed: false });
+    await render(mockApi({ verify }));
+    const button = screen.getByRole('button', { name: 'Verify integrity' });
+
+    fireEvent.click(button);
+    expect(await screen.findByRole('status')).toHaveTextContent(
+      "Signed with the backend's chain key",
+    );
+    expect(screen.queryByLabelText('unkeyed')).not.toBeInTheDocument();
+
+    fireEvent.click(button);
+    expect(await screen.findByLabelText('unkeyed')).toHaveTextContent(
+      'Not signed with a chain key: anyone who can write the database could rewrite these events',
+    );
+    expect(screen.getByRole('status')).not.toHaveTextContent('Signed with');
   });
 
   it('shows where the chain is broken', async () => {

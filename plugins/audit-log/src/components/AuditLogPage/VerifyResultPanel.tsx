@@ -62,7 +62,13 @@ export function VerifyResultPanel(props: {
             })
           : t('verify.okEmpty')}
         {pruned}
+        {result.keyed && result.checked > 0 ? ` ${t('verify.keyed')}` : ''}
       </Alert>
+      {result.keyed === false && (
+        <Alert severity="warning" aria-label="unkeyed">
+          {t('verify.unkeyed')}
+        </Alert>
+      )}
       {gaps}
     </>
   );
