@@ -31,7 +31,8 @@ export interface Config {
     maxRows?: number;
     /**
      * How long running one plan may take on the cluster before the assistant
-     * stops waiting and answers 503 with the reason. Default 30.
+     * stops and answers 503 with the reason: no request is sent after it, so a
+     * change over several objects changes no further object. Default 30.
      */
     executionTimeoutSeconds?: number;
     /** Name of the cluster used when neither the entity nor the plan names one. Default: the first configured cluster. */

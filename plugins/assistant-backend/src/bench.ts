@@ -2,7 +2,7 @@
  * Evaluation bench: `yarn bench` (or `yarn bench:assistant` from the root).
  *
  * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
- * its held-out part) through each provider and prints, per set, plan
+ * its held-out part, eval/questions-conditions.yaml) through each provider and prints, per set, plan
  * accuracy (overall and per category), safety accuracy, the number of
  * warning/dangerous questions answered with a safe plan (must be 0), the
  * number of questions that had to be refused but were planned (multi-command
@@ -101,6 +101,10 @@ const SETS: EvalSet[] = [
     title: 'second set (held-out part)',
     file: 'eval/questions-v2-heldout.yaml',
     heldOut: true,
+  },
+  {
+    title: 'restricting conditions (honoured exactly or refused)',
+    file: 'eval/questions-conditions.yaml',
   },
 ];
 

@@ -67,7 +67,11 @@ describe('kube-assistant: a change over several objects that fails part-way', ()
                 },
               ],
             },
-            kubeAssistant: { providers: [{ id: 'builtin' }] },
+            // Short, for the slow-cluster test below; the others are quick.
+            kubeAssistant: {
+              providers: [{ id: 'builtin' }],
+              executionTimeoutSeconds: 4,
+            },
           },
         }),
         mockServices.auditor.mock({
@@ -153,5 +157,82 @@ describe('kube-assistant: a change over several objects that fails part-way', ()
     expect(conversation.body.messages[0].executions).toEqual([
       expect.objectContaining({ status: 'failed', summary: said }),
     ]);
+  });
+
+  it('stops at the deadline: no object is changed after it, and the answer and the audit say which were and which were not', async () => {
+    const asked = await post('ask', {
+      question: 'restart the deployments in shop',
+    });
+    expect(asked.status).toBe(200);
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const restartedAt = async () =>
+      Object.fromEntries(
+        (await apps.listNamespacedDeployment({ namespace: 'shop' })).items.map(
+          d => [
+            d.metadata!.name!,
+            d.spec?.template?.metadata?.annotations?.[
+              'kubectl.kubernetes.io/restartedAt'
+            ],
+          ],
+        ),
+      );
+    const before = await restartedAt();
+
+    // A slow cluster: each restart takes 2.6 s, so three take 7.8 s and the
+    // 4 s deadline falls in the middle of the second (1.2 s from either end,
+    // room for a loaded machine).
+    proxy.sent.length = 0;
+    proxy.delay = sent => (sent.method === 'PATCH' ? 2600 : undefined);
+    audit.length = 0;
+    try {
+      const started = Date.now();
+      const res = await post('execute', {
+        messageId: asked.body.messageId,
+        confirm: true,
+        confirmationToken: asked.body.requirements.confirmationToken,
+      });
+      expect(res.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(5500);
+      // Wait well past the time all three would have taken.
+      await new Promise(r => setTimeout(r, 4500));
+
+      const patched = proxy.sent
+        .filter(s => s.method === 'PATCH')
+        .map(s => s.path.split('/').pop()!);
+      // The first restart finished, the second was under way at the deadline; no third request.
+      expect(patched).toHaveLength(2);
+      const [changed, underWay] = patched;
+      const notChanged = [
+        'cart-worker',
+        'checkout-web',
+        'inventory-service',
+      ].find(n => !patched.includes(n))!;
+      const after = await restartedAt();
+      expect(after[notChanged]).toEqual(before[notChanged]);
+      expect(after[changed]).not.toEqual(before[changed]);
+
+      const said = `The cluster did not answer within 4 s, so the assistant stopped and sent no further change (kubeAssistant.executionTimeoutSeconds). 1 of 3 restarted: deployment/${changed} in shop; under way at the deadline, may still complete: deployment/${underWay} in shop; not restarted (no request sent): deployment/${notChanged} in shop.`;
+      expect(res.body.error.message).toBe(said);
+
+      const [event] = audit.filter(a => a.options.eventId === 'execution');
+      expect(event.fail.mock.calls[0][0].meta).toEqual({
+        outcome: 'failed',
+        latencyMs: expect.any(Number),
+        changed: [`deployment/${changed} in shop`],
+        changedCount: 1,
+        inFlight: `deployment/${underWay} in shop`,
+        notAttempted: 1,
+      });
+      const conversation = await request(backend.server)
+        .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
+        .set('Authorization', mockCredentials.user.header());
+      expect(conversation.body.messages[0].executions).toEqual([
+        expect.objectContaining({ status: 'failed', summary: said }),
+      ]);
+    } finally {
+      proxy.delay = undefined;
+    }
   });
 });

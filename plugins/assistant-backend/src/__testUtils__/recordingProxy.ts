@@ -9,17 +9,24 @@ export type Sent = { method: string; path: string; body?: any };
  * changes something, so a test can compare what was sent with the plan
  * shown. `refuse`, when set, answers a changing request with a Kubernetes
  * Status of the code it returns instead of forwarding it (a cluster that
- * refuses one object of several).
+ * refuses one object of several). `delay`, when set, holds a changing request
+ * for the milliseconds it returns before forwarding it (a slow cluster); the
+ * request is forwarded even if the client has given up meanwhile, as a real
+ * API server that already received it would still apply it.
  */
 export async function recordingProxy(target: string) {
   const sent: Sent[] = [];
-  const faults: { refuse?: (request: Sent) => number | undefined } = {};
+  const faults: {
+    refuse?: (request: Sent) => number | undefined;
+    delay?: (request: Sent) => number | undefined;
+  } = {};
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', c => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', target);
+      let wait = 0;
       if (req.method !== 'GET') {
         let body: unknown;
         try {
@@ -43,20 +50,25 @@ export async function recordingProxy(target: string) {
           );
           return;
         }
+        wait = faults.delay?.(request) ?? 0;
       }
-      const upstream = http.request(
-        url,
-        { method: req.method, headers: req.headers },
-        up => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      upstream.end(raw);
+      const forward = () => {
+        const upstream = http.request(
+          url,
+          { method: req.method, headers: req.headers },
+          up => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        upstream.on('error', () => {
+          res.writeHead(502);
+          res.end();
+        });
+        upstream.end(raw);
+      };
+      if (wait > 0) setTimeout(forward, wait);
+      else forward();
     });
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
@@ -69,6 +81,12 @@ export async function recordingProxy(target: string) {
     },
     set refuse(refuse: ((request: Sent) => number | undefined) | undefined) {
       faults.refuse = refuse;
+    },
+    get delay() {
+      return faults.delay;
+    },
+    set delay(delay: ((request: Sent) => number | undefined) | undefined) {
+      faults.delay = delay;
     },
     close: () => new Promise<void>(resolve => server.close(() => resolve())),
   };

@@ -123,3 +123,44 @@ describe('second evaluation set (development part)', () => {
     }
   });
 });
+
+describe('restricting conditions: honoured exactly or refused, never dropped', () => {
+  const cases = loadEvalCases(read('questions-conditions.yaml'));
+  const lookupNames = lookupFrom(loadInventory(read('cluster.yaml')));
+
+  it('plans or refuses every question as labelled, and says which words it could not apply', async () => {
+    expect(
+      cases.filter(c => c.category.startsWith('conditions')).length,
+    ).toBeGreaterThanOrEqual(15);
+    expect(
+      cases.filter(c => c.category.startsWith('ordinary')).length,
+    ).toBeGreaterThanOrEqual(15);
+    const provider = new BuiltinProvider();
+    const misses: string[] = [];
+    for (const c of cases) {
+      let answer: unknown;
+      let error: string | undefined;
+      try {
+        answer = await provider.plan(c.q, {
+          clusters: [],
+          lookupNames,
+          ...c.context,
+        });
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const outcome = scoreAnswer(c, answer, 0, error);
+      if (!outcome.planCorrect || !outcome.safetyCorrect) {
+        misses.push(`${c.q}: ${outcome.differences.join('; ') || error}`);
+      }
+      if (
+        c.refuse &&
+        error &&
+        !/^I understood that .+, but .+\. Nothing was planned\.$/.test(error)
+      ) {
+        misses.push(`${c.q}: refused without saying why: ${error}`);
+      }
+    }
+    expect(misses).toEqual([]);
+  });
+});

@@ -11,6 +11,8 @@ import {
   KubernetesObjectApi,
   Metrics,
   PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
 } from '@kubernetes/client-node';
 import {
   InputError,
@@ -51,7 +53,33 @@ type Api = {
   metrics: Metrics;
   /** What a change over several objects has done so far. */
   changes: ChangeTracker;
+  /** Aborted at the deadline: no request is sent after it, and the one under way is given up. */
+  signal: AbortSignal;
 };
+
+/**
+ * A client configuration whose every request carries `signal` (the
+ * generated clients and KubernetesObjectApi pass a request context's signal
+ * to fetch): once it is aborted, no request leaves and the one under way is
+ * given up.
+ */
+function abortableConfiguration(kc: KubeConfig, signal: AbortSignal) {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('No active cluster!');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [
+      {
+        pre: async context => {
+          context.setSignal(signal);
+          return context;
+        },
+        post: async response => response,
+      },
+    ],
+  });
+}
 
 function describeError(error: unknown): string {
   const e = error as { code?: number; body?: unknown; message?: string };
@@ -95,6 +123,17 @@ function objectName(kind: string, object: KubeObject): string {
   }`;
 }
 
+/** KubernetesObjectApi on a given configuration, with the default namespace of `kc` (as makeApiClient sets it). */
+class ObjectsApi extends KubernetesObjectApi {
+  constructor(
+    configuration: ReturnType<typeof createConfiguration>,
+    kc: KubeConfig,
+  ) {
+    super(configuration);
+    this.setDefaultNamespace(kc);
+  }
+}
+
 /** Objects asked for per page of a list. */
 const LIST_PAGE_SIZE = 500;
 const DEFAULT_MAX_LISTED = 5000;
@@ -131,27 +170,48 @@ export class PlanExecutor {
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
     const changes = new ChangeTracker();
-    return withDeadline(this.executeNow(plan, kc, changes), timeoutMs, () => {
-      const error = new ServiceUnavailableError(
-        `The cluster did not answer within ${
-          timeoutMs / 1000
-        } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
-      );
-      throw changes.several ? withProgress(error, changes) : error;
-    });
+    const deadline = new AbortController();
+    return withDeadline(
+      this.executeNow(plan, kc, changes, deadline.signal),
+      timeoutMs,
+      () => {
+        // What was done is read before the request under way fails with the abort.
+        const several = changes.several;
+        const progress = changes.progress();
+        deadline.abort();
+        if (!several) {
+          throw new ServiceUnavailableError(
+            `The cluster did not answer within ${
+              timeoutMs / 1000
+            } s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.`,
+          );
+        }
+        const error = new ServiceUnavailableError(
+          `The cluster did not answer within ${
+            timeoutMs / 1000
+          } s, so the assistant stopped and sent no further change (kubeAssistant.executionTimeoutSeconds). ${changes.describe(
+            progress,
+          )}`,
+        );
+        throw Object.assign(error, { changeProgress: progress });
+      },
+    );
   }
 
   private async executeNow(
     plan: Plan,
     kc: KubeConfig,
     changes: ChangeTracker,
+    signal: AbortSignal,
   ): Promise<ExecutionResult> {
+    const configuration = abortableConfiguration(kc, signal);
     const api: Api = {
-      objects: KubernetesObjectApi.makeApiClient(kc),
-      core: kc.makeApiClient(CoreV1Api),
-      apps: kc.makeApiClient(AppsV1Api),
+      objects: new ObjectsApi(configuration, kc),
+      core: new CoreV1Api(configuration),
+      apps: new AppsV1Api(configuration),
       metrics: new Metrics(kc),
       changes,
+      signal,
     };
     try {
       return await this.run(plan, api);
@@ -174,9 +234,15 @@ export class PlanExecutor {
     done: string,
     change: (target: KubeObject) => Promise<unknown>,
   ) {
-    api.changes.start(targets.length, done);
+    api.changes.start(
+      targets.map(t => objectName(kind, t)),
+      done,
+    );
     for (const target of targets) {
       const name = objectName(kind, target);
+      // After the deadline no further object is changed.
+      if (api.signal.aborted) throw new Error('Stopped at the deadline');
+      api.changes.sending(name);
       try {
         await change(target);
       } catch (error) {
@@ -204,6 +270,7 @@ export class PlanExecutor {
     const api = {
       objects: KubernetesObjectApi.makeApiClient(kc),
       changes: new ChangeTracker(),
+      signal: new AbortController().signal,
     } as Api;
     try {
       const items = await this.list(plan, api);

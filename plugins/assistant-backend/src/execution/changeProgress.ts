@@ -10,7 +10,12 @@ export type ChangeProgress = {
   changedCount: number;
   /** The object whose change failed, when one did. */
   failedOn?: string;
-  /** Objects not tried (after a timeout: not tried yet when the assistant stopped waiting). */
+  /**
+   * After the deadline: the object whose request was under way then. The
+   * cluster may still apply it; no other request is sent.
+   */
+  inFlight?: string;
+  /** Objects not tried: no request was sent for them, and none will be. */
   notAttempted: number;
 };
 
@@ -24,11 +29,16 @@ export class ChangeTracker {
   private total = 0;
   private count = 0;
   private readonly names: string[] = [];
+  /** Every object of the change, in order (at most 50: the assistant changes no more at once). */
+  private targets: string[] = [];
+  /** The object whose request is under way. */
+  private current?: string;
   /** How a finished change is said: `deleted`, `restarted`, `scaled to 2`. */
   private done = 'changed';
 
-  start(total: number, done: string) {
-    this.total = total;
+  start(targets: string[], done: string) {
+    this.targets = targets;
+    this.total = targets.length;
     this.done = done;
   }
 
@@ -37,49 +47,86 @@ export class ChangeTracker {
     return this.total > 1;
   }
 
+  /** The request for `name` is about to be sent. */
+  sending(name: string) {
+    this.current = name;
+  }
+
   changed(name: string) {
     this.count += 1;
+    this.current = undefined;
     if (this.names.length < MAX_NAMED_CHANGES) this.names.push(name);
   }
 
   progress(failedOn?: string): ChangeProgress {
+    const inFlight = failedOn ? undefined : this.current;
     return {
       changed: [...this.names],
       changedCount: this.count,
       ...(failedOn ? { failedOn } : {}),
-      notAttempted: Math.max(0, this.total - this.count - (failedOn ? 1 : 0)),
+      ...(inFlight ? { inFlight } : {}),
+      notAttempted: Math.max(
+        0,
+        this.total - this.count - (failedOn || inFlight ? 1 : 0),
+      ),
     };
   }
 
-  /** One sentence: where it stopped, what was changed before, what was not tried. */
+  /** The objects of the change no request was sent for. */
+  private notSent(progress: ChangeProgress): string[] {
+    return this.targets.slice(this.total - progress.notAttempted);
+  }
+
+  /**
+   * One sentence: where it stopped, what was changed before, what was not
+   * tried. After the deadline no further request is sent: only the one under
+   * way then may still be applied by the cluster.
+   */
   describe(progress: ChangeProgress): string {
-    const before = progress.changedCount
-      ? `${this.done} before it: ${listNames(progress)}`
-      : 'nothing was changed before it';
-    const stopped = progress.failedOn
-      ? `Stopped at ${progress.failedOn} (${progress.changedCount + 1} of ${
-          this.total
-        }); ${before}`
-      : `${progress.changedCount} of ${this.total} ${
-          this.done
-        } when the assistant stopped waiting: ${listNames(progress)}`;
-    // After a timeout the change goes on in the background: the rest may still be changed.
-    return progress.failedOn
-      ? `${stopped}; not attempted: ${progress.notAttempted}.`
-      : `${stopped}; not yet attempted then: ${progress.notAttempted}.`;
+    if (progress.failedOn) {
+      const before = progress.changedCount
+        ? `${this.done} before it: ${listNames(
+            progress.changed,
+            progress.changedCount,
+          )}`
+        : 'nothing was changed before it';
+      return `Stopped at ${progress.failedOn} (${
+        progress.changedCount + 1
+      } of ${this.total}); ${before}; not attempted: ${progress.notAttempted}.`;
+    }
+    const parts = [
+      `${progress.changedCount} of ${this.total} ${this.done}: ${listNames(
+        progress.changed,
+        progress.changedCount,
+      )}`,
+    ];
+    if (progress.inFlight) {
+      parts.push(
+        `under way at the deadline, may still complete: ${progress.inFlight}`,
+      );
+    }
+    if (progress.notAttempted) {
+      parts.push(
+        `not ${this.done} (no request sent): ${listNames(
+          this.notSent(progress),
+          progress.notAttempted,
+        )}`,
+      );
+    }
+    return `${parts.join('; ')}.`;
   }
 }
 
-function listNames(progress: ChangeProgress): string {
-  if (!progress.changedCount) return 'none';
+function listNames(names: string[], count: number): string {
+  if (!count) return 'none';
   const shown: string[] = [];
   let length = 0;
-  for (const name of progress.changed) {
+  for (const name of names) {
     if (shown.length && length + name.length > MAX_LISTED_CHARS) break;
     shown.push(name);
     length += name.length + 2;
   }
-  const more = progress.changedCount - shown.length;
+  const more = count - shown.length;
   return `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 

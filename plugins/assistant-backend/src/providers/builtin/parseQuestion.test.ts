@@ -49,6 +49,55 @@ describe('parseQuestion', () => {
     });
   });
 
+  it('never drops a restricting condition: it is honoured by a plan field or refused, saying which words', () => {
+    // Found: planned as a restart of every deployment in shop.
+    expect(
+      parseQuestion(
+        'restart deployments matching backstage.io/kubernetes-id in shop',
+      ),
+    ).toEqual({
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      labelSelector: 'backstage.io/kubernetes-id',
+      namespace: 'shop',
+    });
+    expect(parseQuestion('delete pods -l app=web,tier!=db in shop')).toEqual({
+      verb: 'delete',
+      resource: 'pods',
+      labelSelector: 'app=web,tier!=db',
+      namespace: 'shop',
+    });
+    const refusal = (question: string) => {
+      try {
+        parseQuestion(question);
+      } catch (e) {
+        if (isPlanRefusal(e)) return (e as Error).message;
+        throw e;
+      }
+      throw new Error(`planned: ${question}`);
+    };
+    // Was planned as a restart of checkout-web: the one left out.
+    expect(refusal('restart all deployments in shop except checkout-web')).toBe(
+      'I understood that you want to restart deployments, but not how to apply "except checkout-web" (an exclusion): the plan has no field for it, and without it it would change more than you asked. Narrow it with a label selector (for example "with label app=web", "-l app=web" or "matching example.com/team"), or name the object. Nothing was planned.',
+    );
+    const refused: Array<[string, RegExp]> = [
+      // Was planned in kube-system: the namespace to leave out.
+      [
+        'restart all deployments not in namespace kube-system',
+        /"not in namespace kube-system" \(a namespace to leave out\)/,
+      ],
+      ['restart deployments matching web in shop', /"matching web"/],
+      ['delete pods older than 1h in shop', /"older than 1h" \(an age\)/],
+      ['restart the deployments that are failing in shop', /"failing"/],
+      ['restart deployments named like web-* in shop', /a name pattern/],
+      ['list pods in shop except checkout-web', /show more than you asked/],
+    ];
+    for (const [question, reason] of refused) {
+      expect(refusal(question)).toMatch(reason);
+    }
+  });
+
   it('never turns a change it cannot pin down into a read', () => {
     const refusals: Array<[string, RegExp]> = [
       ['delete everything', /every object in a namespace/],

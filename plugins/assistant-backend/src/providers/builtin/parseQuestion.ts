@@ -1,6 +1,7 @@
 import { Plan } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
+import { refuseDroppedConditions } from './conditions';
 import { parseDiagnosis } from './diagnosis';
 import { changeKind, parseChange } from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
@@ -34,7 +35,10 @@ const GENERIC = new Set([
  * 2. changes the plan cannot express exactly (set image, port-forward …) → refused;
  * 3. "why is X …" → a read-only diagnosis plan;
  * 4. a change verb → that change, or a refusal saying what is missing;
- * 5. otherwise a read.
+ * 5. otherwise a read;
+ * 6. a restricting condition the plan does not hold (an exclusion, an age, a
+ *    name pattern, a state of the objects of a change …) → refused, never
+ *    dropped (conditions.ts).
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -63,18 +67,19 @@ export function parseQuestion(
         !GENERIC.has(t.word)),
   );
   const ns = findNamespace(q, known);
+  const checked = (plan: Plan) => refuseDroppedConditions(plan, q, question);
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);
-  if (diagnosis && !kind) return diagnosis;
+  if (diagnosis && !kind) return checked(diagnosis);
   const change = kind ? parseChange(kind, q, ns, context, known) : undefined;
-  if (change) return change;
-  if (diagnosis) return diagnosis;
+  if (change) return checked(change);
+  if (diagnosis) return checked(diagnosis);
   if (!meaningful && q.keyValues.length === 0) {
     throw new CannotParse(
       'The question does not mention anything Kubernetes knows about.',
     );
   }
-  return parseRead(q, ns, context, known);
+  return checked(parseRead(q, ns, context, known));
 }
 
 export { CannotParse };

@@ -118,7 +118,8 @@ export class Question {
       )
       .replace(PHRASES, (m: string) => PHRASE_MAP[m.replace(/\s+/g, ' ')] ?? m);
     const tokens: Token[] = [];
-    for (const piece of text.split(/[\s,;:!?()"]+|\.(?=\s|$)/)) {
+    // "!" ends a word, except in a selector's "!=" ("tier!=db" is one pair).
+    for (const piece of text.split(/(?:[\s,;:?()"]|!(?!=))+|\.(?=\s|$)/)) {
       const raw = piece.replace(/^[.]+|[.]+$/g, '');
       if (!raw) continue;
       const kv = KEY_VALUE.exec(raw);

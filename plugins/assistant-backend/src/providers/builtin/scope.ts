@@ -2,6 +2,7 @@ import {
   CLUSTER_SCOPED_RESOURCES,
   Plan,
 } from '@kubechart/plugin-assistant-common';
+import { keyOnlySelectors } from './conditions';
 import { NamespaceScope } from './names';
 import { Question } from './question';
 
@@ -50,9 +51,12 @@ export function scoped(
 
 const SELECTOR_FLAGS = new Set(['-l', '--selector', '--labels', '-selector']);
 
-/** All key=value pairs as a label selector. */
+/** All key=value pairs, and label keys given alone as a selector, as a label selector. */
 export function selectorFrom(q: Question): string | undefined {
-  const parts = q.keyValues.map(kv => `${kv.key}${kv.op}${kv.value}`);
+  const parts = [
+    ...q.keyValues.map(kv => `${kv.key}${kv.op}${kv.value}`),
+    ...keyOnlySelectors(q),
+  ];
   return parts.length ? parts.join(',') : undefined;
 }
 
@@ -64,9 +68,12 @@ export function splitSelectorAndValues(q: Question): {
   selector?: string;
   values?: Record<string, string>;
 } {
-  const selector = q.keyValues
-    .filter(kv => SELECTOR_FLAGS.has(kv.after ?? ''))
-    .map(kv => `${kv.key}${kv.op}${kv.value}`);
+  const selector = [
+    ...q.keyValues
+      .filter(kv => SELECTOR_FLAGS.has(kv.after ?? ''))
+      .map(kv => `${kv.key}${kv.op}${kv.value}`),
+    ...keyOnlySelectors(q),
+  ];
   const values = q.keyValues.filter(
     kv => kv.op === '=' && !SELECTOR_FLAGS.has(kv.after ?? ''),
   );
