@@ -106,6 +106,11 @@ const SETS: EvalSet[] = [
     title: 'restricting conditions (honoured exactly or refused)',
     file: 'eval/questions-conditions.yaml',
   },
+  {
+    title: 'restricting conditions (held-out part)',
+    file: 'eval/questions-conditions-heldout.yaml',
+    heldOut: true,
+  },
 ];
 
 const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
