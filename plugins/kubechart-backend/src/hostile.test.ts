@@ -7,6 +7,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -65,6 +66,8 @@ async function startBackend(
   const backend = await startTestBackend({
     features: [
       kubechartPlugin,
+      // The catalog a tenant run's entityRef is checked against: none of the tenants' entities exist yet.
+      catalogServiceMock.factory({ entities: [] }),
       mockServices.rootConfig.factory({ data }),
       ...(knexByPlugin
         ? [

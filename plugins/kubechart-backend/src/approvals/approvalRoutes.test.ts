@@ -1,5 +1,6 @@
 import { BackstageCredentials, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import type { NotificationSendOptions } from '@backstage/plugin-notifications-node';
@@ -65,6 +66,8 @@ describe.each(databases.eachSupportedId())('approval routes on %p', databaseId =
     const backend = await startTestBackend({
       features: [
         kubechartPlugin,
+        // The catalog a tenant run's entityRef is checked against: none of the tenants' entities exist yet.
+        catalogServiceMock.factory({ entities: [] }),
         mockServices.rootConfig.factory({ data: config }),
         mockServices.database.factory({ knex: await databases.init(databaseId) }),
         permissions,

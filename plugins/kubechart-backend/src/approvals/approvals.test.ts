@@ -207,6 +207,35 @@ describe.each(databases.eachSupportedId())('approval gates on %p', databaseId =>
     expect(JSON.stringify(done)).not.toContain('approved-Pa55');
   });
 
+  it("checks a tenant run's entity again when the requester submits its approved input", async () => {
+    const { engine, store } = await setup();
+    // The catalog as alice sees it: pay-site is not in it when she asks, then appears owned by another team.
+    let entityOwner: string | undefined;
+    const caller: RunCaller = {
+      ...paymentsMember,
+      readEntity: async ref =>
+        ref === 'system:default/pay-site' && entityOwner
+          ? { apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name: 'pay-site', namespace: 'default' }, spec: { owner: entityOwner } }
+          : undefined,
+    };
+    const request = { ...tenantRun('prod-k', { database: { password: 'entity-Pa55' } }), entityRef: 'System:default/Pay-Site' };
+    const run = await engine.submit(request, ALICE, caller);
+    expect(run.entityRef).toBe('system:default/pay-site');
+    await engine.decide(run.id, bob, 'approve', 'ok');
+    entityOwner = 'group:default/other';
+    await expect(engine.executeApproved(run.id, request, ALICE, caller)).rejects.toThrow(
+      'Tenant prod-k may not name system:default/pay-site: that entity is owned by group:default/other',
+    );
+    expect((await store.getRun(run.id))!.approval!.state).toBe('approved');
+    expect(await namespaceExists('tenant-prod-k')).toBe(false);
+    // Once it is the tenant owner's, the approved plan (with the entityRef as stored) runs.
+    entityOwner = PAYMENTS;
+    const started = await engine.executeApproved(run.id, request, ALICE, caller);
+    expect(started.status).toBe('pending');
+    await engine.waitFor(run.id);
+    expect((await store.getRun(run.id))!).toMatchObject({ status: 'succeeded', entityRef: 'system:default/pay-site' });
+  });
+
   it('does not apply a plan whose chart renders differently after approval', async () => {
     const charts = await fs.mkdtemp(path.join(os.tmpdir(), 'kubechart-approval-charts-'));
     await fs.cp(path.join(chartDirectory, 'webapp'), path.join(charts, 'webapp'), { recursive: true });

@@ -3,6 +3,7 @@ import { ConflictError, InputError } from '@backstage/errors';
 import { KubeSim } from '@internal/kube-sim';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import { RunCaller, plainCaller } from './scope';
 
 jest.setTimeout(120_000);
 
@@ -21,6 +22,12 @@ const tenantRequest = (code: string, over: Record<string, any> = {}) => ({
   ...over,
 });
 
+/**
+ * A caller reading a catalog that has none of the tenants' entities yet (the tenant provider creates
+ * them): a tenant run naming an entityRef is checked against the catalog, and refused without one.
+ */
+const withCatalog = (actor: string, over: Partial<RunCaller> = {}): RunCaller => ({ ...plainCaller(actor), readEntity: async () => undefined, ...over });
+
 describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
   let sim: KubeSim;
   beforeAll(async () => {
@@ -30,7 +37,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
 
   it('provisions a tenant end to end and converges when repeated', async () => {
     const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
-    const run = await engine.submit(tenantRequest('acme'), 'user:default/alice');
+    const run = await engine.submit(tenantRequest('acme'), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(run.id);
     const done = (await store.getRun(run.id))!;
     const events = await store.getEvents(run.id);
@@ -55,7 +62,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect(done.input).toMatchObject({ tenant: 'acme', credentials: ['databasePassword'], releases: [{ name: 'web' }, { name: 'api', values: { database: { password: '***' } } }] });
 
     const secretsBefore = (await core.listNamespacedSecret({ namespace: 'tenant-acme' })).items.map(s => s.metadata?.name).sort();
-    const again = await engine.submit(tenantRequest('acme'), 'user:default/alice');
+    const again = await engine.submit(tenantRequest('acme'), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(again.id);
     const second = (await store.getRun(again.id))!;
     expect(second.status).toBe('succeeded');
@@ -70,11 +77,11 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
 
   it('provisions with helm 4 as well', async () => {
     const { engine, store } = await createTestEngine({ databases, databaseId, sim, helm: 'helm4' });
-    const run = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice');
+    const run = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(run.id);
     const done = (await store.getRun(run.id))!;
     expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
-    const again = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice');
+    const again = await engine.submit(tenantRequest('helmfour', { credentials: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(again.id);
     const skipped = (await store.getEvents(again.id)).filter(e => e.stepStatus === 'skipped').map(e => e.step);
     expect(skipped).toEqual(expect.arrayContaining(['release:web', 'release:api']));
@@ -83,7 +90,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
   it('reconciles runs left running by a backend that died', async () => {
     const { engine, store, knex } = await createTestEngine({ databases, databaseId, sim });
     // A tenant whose workloads are ready, and one whose namespace holds nothing.
-    const ok = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice');
+    const ok = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(ok.id);
     const staleReady = await store.createRun(
       { id: 'a0000000-0000-4000-8000-000000000001', kind: 'tenant', status: 'running', actor: 'user:default/alice', target: { cluster: 'dev', namespace: 'tenant-recover' }, tenant: 'recover', input: { tenant: 'recover', releases: [{ name: 'web' }, { name: 'api' }] } },
@@ -110,17 +117,17 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     expect(failed.failureReason).toContain(`lease taken over by backend instance ${engine.instanceId};`);
     expect((await store.getRun(fresh.id))!.status).toBe('running');
     // locks were released: a new run on the same target is accepted
-    const retry = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice');
+    const retry = await engine.submit(tenantRequest('recover', { credentials: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(retry.id);
     expect((await store.getRun(retry.id))!.status).toBe('succeeded');
   });
 
   it('answers a concurrent second request with 409 naming the active run', async () => {
     const { engine, store } = await createTestEngine({ databases, databaseId, sim });
-    const first = await engine.submit(tenantRequest('busy'), 'user:default/alice');
+    const first = await engine.submit(tenantRequest('busy'), 'user:default/alice', withCatalog('user:default/alice'));
     // bob may update alice's tenant (tenants admin), but not while her run holds it.
     const err = await engine
-      .submit(tenantRequest('busy'), 'user:default/bob', { ownershipRefs: ['user:default/bob'], mayApplyClusterScoped: false, isTenantAdmin: true })
+      .submit(tenantRequest('busy'), 'user:default/bob', withCatalog('user:default/bob', { isTenantAdmin: true }))
       .catch(e => e);
     expect(err).toBeInstanceOf(ConflictError);
     expect(err.message).toContain(first.id);
@@ -133,6 +140,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     const run = await engine.submit(
       tenantRequest('crashy', { credentials: [], releases: [{ name: 'bad', chart: 'webapp', values: { image: { tag: 'crashloop' } } }] }),
       'user:default/alice',
+      withCatalog('user:default/alice'),
     );
     await engine.waitFor(run.id);
     const done = (await store.getRun(run.id))!;
@@ -144,7 +152,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
   it('installs a chart, upgrades it, rolls it back and applies manifests with server-side apply', async () => {
     const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
     // Charts and manifests go into a namespace the caller owns: here alice's tenant.
-    const apps = await engine.submit(tenantRequest('apps', { credentials: [], releases: [] }), 'user:default/alice');
+    const apps = await engine.submit(tenantRequest('apps', { credentials: [], releases: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(apps.id);
     const chart = (replicas: number) => ({ kind: 'chart' as const, cluster: 'dev', namespace: 'tenant-apps', release: { name: 'shop', chart: 'webapp', values: { replicas } } });
     const run = async (req: any) => {
@@ -194,7 +202,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     const lenient = await createTestEngine({ databases, databaseId, sim, config: warnConfig });
     const strict = await createTestEngine({ databases, databaseId, sim, knex: lenient.knex });
     const run = async (engine: typeof strict.engine, req: any) => {
-      const r = await engine.submit(req, 'user:default/alice');
+      const r = await engine.submit(req, 'user:default/alice', withCatalog('user:default/alice'));
       await engine.waitFor(r.id);
       return (await strict.store.getRun(r.id))!;
     };
@@ -225,7 +233,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
 
   it('deletes a tenant: uninstalls its releases, then its namespace', async () => {
     const { engine, store, clusters } = await createTestEngine({ databases, databaseId, sim });
-    const created = await engine.submit(tenantRequest('gone', { credentials: [] }), 'user:default/alice');
+    const created = await engine.submit(tenantRequest('gone', { credentials: [] }), 'user:default/alice', withCatalog('user:default/alice'));
     await engine.waitFor(created.id);
     const del = await engine.submit({ kind: 'tenant-delete', cluster: 'dev', tenant: 'gone' }, 'user:default/alice');
     await engine.waitFor(del.id);
@@ -244,6 +252,7 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     const run = await engine.submit(
       tenantRequest('tight', { credentials: [], quota: { hard: { pods: '1' } }, waitTimeoutSeconds: 3, releases: [{ name: 'web', chart: 'webapp', values: { replicas: 2 } }] }),
       'user:default/alice',
+      withCatalog('user:default/alice'),
     );
     await engine.waitFor(run.id);
     const done = (await store.getRun(run.id))!;
@@ -255,9 +264,9 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
   it('enforces the abuse limits with 429', async () => {
     const config = testConfig(sim, { limits: { runsPerUserPerMinute: 2, maxTenants: 1 } });
     const { engine } = await createTestEngine({ databases, databaseId, sim, config });
-    const first = await engine.submit(tenantRequest('limit-a', { credentials: [], releases: [] }), 'user:default/eve');
+    const first = await engine.submit(tenantRequest('limit-a', { credentials: [], releases: [] }), 'user:default/eve', withCatalog('user:default/eve'));
     await engine.waitFor(first.id);
-    const tooMany = await engine.submit(tenantRequest('limit-b', { credentials: [], releases: [] }), 'user:default/eve').catch(e => e);
+    const tooMany = await engine.submit(tenantRequest('limit-b', { credentials: [], releases: [] }), 'user:default/eve', withCatalog('user:default/eve')).catch(e => e);
     expect(tooMany).toMatchObject({ statusCode: 429, message: expect.stringMatching(/tenant limit of 1 is reached/) });
     const second = await engine.submit({ kind: 'tenant-delete', cluster: 'dev', tenant: 'limit-a' }, 'user:default/eve');
     await engine.waitFor(second.id);

@@ -43,6 +43,7 @@ import { LeaseLostError, RunPatch, TenantRecord } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
 import { RunCaller, RunScope, checkRequestedTenantOwner, checkTenantOwnership, plainCaller, resolveRunScope, tenantOwnerAfter, toPolicyScope } from './scope';
+import { checkTenantEntity, withNormalizedTenantEntityRef } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
 import { judgeRollbackRevision } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
@@ -263,8 +264,10 @@ export class RunEngine {
    * ConflictError (409: locked, or a tenant owned by someone else) or TooManyRequestsError (429);
    * nothing is created then.
    */
-  async submit(request: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
+  async submit(submitted: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
     const { store, settings } = this.options;
+    // A tenant's entityRef is stored (on the run and the tenant) as entity pages list runs by it: 400 when unusable.
+    const request = withNormalizedTenantEntityRef(submitted);
     const plan = planRun(request, this.options.clusters);
     // A chart source that breaks kubechart.helm.chartDirectories/allowedRepositories is a 400 naming the rule.
     await checkRequestChartSources(request, settings);
@@ -282,6 +285,10 @@ export class RunEngine {
       }
       // Only for an owner the caller acts for (or a tenant admin): nobody creates tenants in another team's name.
       checkRequestedTenantOwner(request, existing, caller, actor);
+      // Nor names another team's entity, whose deployment history its runs would enter.
+      if (request.entityRef) {
+        await checkTenantEntity({ cluster: request.cluster, tenant: request.tenant, entityRef: request.entityRef }, existing, tenantOwnerAfter(request, existing, actor), caller, { store });
+      }
       if (request.kind === 'tenant' && (!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
         throw new TooManyRequestsError(
           `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
@@ -542,8 +549,9 @@ export class RunEngine {
    * `POST /runs/:id/execute`: the requester submits the input of an approved run again (it held
    * secret values the backend did not keep). The plan is rendered again and must be the approved one.
    */
-  async executeApproved(runId: string, request: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
+  async executeApproved(runId: string, submitted: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
     const { store, settings } = this.options;
+    const request = withNormalizedTenantEntityRef(submitted);
     const run = await store.getRun(runId);
     const record = await store.getApprovalRecord(runId);
     if (!run || !record) throw new NotFoundError(`Run ${runId} not found or needs no approval`);
@@ -551,9 +559,13 @@ export class RunEngine {
     if (record.state !== 'approved') throw new ConflictError(`Run ${runId} is not approved (its approval is ${record.state})`);
     await checkRequestChartSources(request, settings);
     const exec: RunExecution = { ...(record.exec as RunExecution), scope: await resolveRunScope(request, caller, { store, settings }) };
-    if (request.kind === 'tenant') {
-      // The requester may have left the owning group since the request.
-      checkRequestedTenantOwner(request, (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster), caller, actor);
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
+      // The requester may have left the owning group since the request, the entity may have changed hands.
+      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
+      checkRequestedTenantOwner(request, existing, caller, actor);
+      if (request.entityRef) {
+        await checkTenantEntity({ cluster: request.cluster, tenant: request.tenant, entityRef: request.entityRef }, existing, tenantOwnerAfter(request, existing, actor), caller, { store });
+      }
     }
     return this.startApproved(run, request, exec, record.planHash, record.planSalt);
   }

@@ -1,10 +1,20 @@
 import { Entity } from '@backstage/catalog-model';
 import { ConfigReader } from '@backstage/config';
-import { NotAllowedError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { resolveRunCaller } from './caller';
+import {
+  checkTenantEntity,
+  entityRefOfTenant,
+  normalizeTenantEntityRef,
+} from './entityScope';
 import { RunCaller, resolveRunScope } from './scope';
 import { readEngineSettings } from './settings';
 
@@ -106,7 +116,14 @@ const run = (
       release: { name: 'x', chart: 'webapp' },
     };
   if (kind === 'rollback')
-    return { kind, cluster: 'dev', namespace, entityRef, release: 'x', revision: 1 };
+    return {
+      kind,
+      cluster: 'dev',
+      namespace,
+      entityRef,
+      release: 'x',
+      revision: 1,
+    };
   return { kind, cluster: 'dev', namespace, entityRef, manifests: 'x' };
 };
 
@@ -243,5 +260,136 @@ describe('resolveRunCaller', () => {
     expect(getEntityByRef).toHaveBeenCalledWith('component:default/web', {
       credentials,
     });
+  });
+});
+
+describe("a tenant run's entityRef", () => {
+  const acmeMember = {
+    ownershipRefs: ['user:default/sam', 'group:default/acme-team'],
+    isTenantAdmin: false,
+  };
+  const shopRun = {
+    cluster: 'dev',
+    tenant: 'shop',
+    entityRef: 'system:default/shop',
+  };
+
+  it('is normalised as entity pages ask for it, a System in default unless it says otherwise', () => {
+    expect(normalizeTenantEntityRef('System:Default/Shop', 'shop')).toBe(
+      'system:default/shop',
+    );
+    expect(normalizeTenantEntityRef('shop', 'shop')).toBe(
+      'system:default/shop',
+    );
+    expect(normalizeTenantEntityRef('team/shop', 'shop')).toBe(
+      'system:team/shop',
+    );
+    expect(normalizeTenantEntityRef('resource:shop-db', 'shop')).toBe(
+      'resource:default/shop-db',
+    );
+    for (const bad of [
+      'component:',
+      ':x',
+      'component:default/a/b',
+      'x'.repeat(300),
+    ])
+      expect(() => normalizeTenantEntityRef(bad, 'shop')).toThrow(InputError);
+    for (const kind of [
+      'user',
+      'group',
+      'location',
+      'template',
+      'api',
+      'domain',
+    ])
+      expect(() =>
+        normalizeTenantEntityRef(`${kind}:default/x`, 'shop'),
+      ).toThrow(/a tenant's entity must be a Component, System or Resource/);
+    // What the catalog module makes of a stored tenant; an unusable one is no entity.
+    expect(entityRefOfTenant({ code: 'shop' })).toBe('system:default/shop');
+    expect(
+      entityRefOfTenant({ code: 'shop', entityRef: 'user:default/x' }),
+    ).toBeUndefined();
+  });
+
+  it('fails closed without a catalog (403) or when the catalog cannot be read (503)', async () => {
+    await expect(
+      checkTenantEntity(
+        shopRun,
+        undefined,
+        'user:default/sam',
+        acmeMember,
+        deps,
+      ),
+    ).rejects.toThrow(
+      new NotAllowedError(
+        'Tenant shop may not name system:default/shop: the catalog cannot be read here, so whose entity it is is unknown',
+      ),
+    );
+    const broken = {
+      ...acmeMember,
+      readEntity: async () => {
+        throw new Error('catalog is down');
+      },
+    };
+    const error = await checkTenantEntity(
+      shopRun,
+      undefined,
+      'user:default/sam',
+      broken,
+      deps,
+    ).catch(e => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error.message).toContain('catalog is down');
+  });
+
+  it("refuses another team's entity and another owner's tenant entity; accepts one's own and a new one", async () => {
+    const catalogOf = (entities: Entity[]) => ({
+      ...acmeMember,
+      readEntity: async (ref: string) =>
+        entities.find(
+          e => `${e.kind.toLowerCase()}:default/${e.metadata.name}` === ref,
+        ),
+    });
+    const check = (
+      entityRef: string,
+      c: Parameters<typeof checkTenantEntity>[3],
+      owner = 'group:default/acme-team',
+    ) =>
+      checkTenantEntity({ ...shopRun, entityRef }, undefined, owner, c, deps);
+    const entities = [
+      component('payments-api', 'group:default/payments', {}),
+      component('acme-api', 'group:default/acme-team', {}),
+      component('orphan', '', {}),
+    ];
+    await expect(
+      check('component:default/payments-api', catalogOf(entities)),
+    ).rejects.toThrow(NotAllowedError);
+    await expect(
+      check('component:default/orphan', catalogOf(entities)),
+    ).rejects.toThrow(/has no owner in the catalog/);
+    await expect(
+      check('component:default/acme-api', catalogOf(entities)),
+    ).resolves.toBeUndefined();
+    await expect(
+      check('system:default/new', catalogOf(entities)),
+    ).resolves.toBeUndefined();
+    await expect(
+      check('component:default/payments-api', {
+        ...catalogOf(entities),
+        isTenantAdmin: true,
+      }),
+    ).resolves.toBeUndefined();
+    // Tenant rival (no entityRef) is the System rival in the catalog, owned by rival-team.
+    await expect(check('system:default/rival', catalogOf([]))).rejects.toThrow(
+      ConflictError,
+    );
+    await expect(
+      check('system:default/rival', catalogOf([]), 'group:default/rival-team'),
+    ).resolves.toBeUndefined();
+    // A deleted tenant's entity is free.
+    await expect(
+      check('system:default/gone', catalogOf([]), 'user:default/sam'),
+    ).resolves.toBeUndefined();
   });
 });

@@ -1,11 +1,18 @@
 import {
   Entity,
   RELATION_OWNED_BY,
+  makeValidator,
   parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
-import { NotAllowedError } from '@backstage/errors';
 import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  CreateRunRequest,
   KUBECHART_CLUSTER_ANNOTATION,
   KUBECHART_NAMESPACE_ANNOTATION,
   KUBECHART_TENANT_ANNOTATION,
@@ -173,4 +180,177 @@ export async function resolveEntityNamespace(
   if (!why && !allowed.length)
     why = `it has no ${KUBECHART_TENANT_ANNOTATION}, ${KUBERNETES_NAMESPACE_ANNOTATION} or ${KUBECHART_NAMESPACE_ANNOTATION} annotation`;
   throw refuse(why ? `${may}: ${why}` : may);
+}
+
+/**
+ * The kinds a tenant's catalog entity may have, as the catalog module
+ * (`@kubechart/plugin-catalog-backend-module-kubechart`, `TENANT_ENTITY_KINDS`) accepts them.
+ */
+export const TENANT_ENTITY_KINDS = ['Component', 'System', 'Resource'];
+
+const entityValidator = makeValidator();
+
+/**
+ * A tenant's `entityRef` in the form runs are stored and listed by: `stringifyEntityRef`, the form
+ * an entity page asks for its history with (`system:default/shop`). Read as the catalog module reads
+ * it: a System in namespace `default` unless the ref says otherwise. Throws InputError (400) for a
+ * ref that is not an entity ref, or names a kind other than {@link TENANT_ENTITY_KINDS} (a tenant's
+ * entity would be a User, Group, Location or Template the requester put into the catalog).
+ */
+export function normalizeTenantEntityRef(
+  entityRef: string,
+  tenant: string,
+): string {
+  const what = `The entityRef ${JSON.stringify(entityRef)} of tenant ${tenant}`;
+  const unusable = (why: string) =>
+    new InputError(
+      `${what} is not a usable entity ref: ${why}; give [<kind>:][<namespace>/]<name>, e.g. system:default/${tenant}`,
+    );
+  let ref;
+  try {
+    ref = parseEntityRef(entityRef, {
+      defaultKind: 'System',
+      defaultNamespace: 'default',
+    });
+  } catch (e) {
+    throw unusable(e instanceof Error ? e.message : String(e));
+  }
+  if (
+    !TENANT_ENTITY_KINDS.some(
+      k => k.toLocaleLowerCase('en-US') === ref.kind.toLocaleLowerCase('en-US'),
+    )
+  ) {
+    throw new InputError(
+      `${what} names a ${
+        ref.kind
+      }; a tenant's entity must be a ${TENANT_ENTITY_KINDS.join(', ').replace(
+        /, (?=[^,]*$)/,
+        ' or ',
+      )}`,
+    );
+  }
+  const normalized = stringifyEntityRef(ref);
+  const { namespace, name } = parseEntityRef(normalized);
+  if (!entityValidator.isValidNamespace(namespace))
+    throw unusable(`${JSON.stringify(namespace)} is not a valid namespace`);
+  if (!entityValidator.isValidEntityName(name))
+    throw unusable(`${JSON.stringify(name)} is not a valid entity name`);
+  return normalized;
+}
+
+/**
+ * The request with a tenant or tenant-delete run's `entityRef` normalised
+ * ({@link normalizeTenantEntityRef}, InputError when unusable); other requests unchanged.
+ */
+export function withNormalizedTenantEntityRef<T extends CreateRunRequest>(
+  request: T,
+): T {
+  if (
+    (request.kind !== 'tenant' && request.kind !== 'tenant-delete') ||
+    request.entityRef === undefined
+  )
+    return request;
+  return {
+    ...request,
+    entityRef: normalizeTenantEntityRef(request.entityRef, request.tenant),
+  };
+}
+
+/**
+ * The entity the catalog module makes for a stored tenant: its entityRef, else the System named by
+ * its code; undefined when unusable (the catalog module skips such a tenant).
+ */
+export function entityRefOfTenant(
+  tenant: Pick<TenantRecord, 'code' | 'entityRef'>,
+): string | undefined {
+  try {
+    return normalizeTenantEntityRef(
+      tenant.entityRef ?? tenant.code,
+      tenant.code,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses a tenant (or tenant-delete) run that names an entity (`entityRef`, already normalised)
+ * which is not this tenant's to name. Runs are listed by entityRef and the catalog module builds the
+ * tenant's entity from it, so naming another team's entity would put this tenant's runs into that
+ * entity's deployment history.
+ * - ConflictError (409) when another live tenant (other code or other cluster), owned by someone
+ *   else than `owner` (the tenant's owner once the run starts), has that entity: the catalog has one
+ *   entity per ref.
+ * - NotAllowedError (403) when the catalog, read as the caller, has that entity and the caller does
+ *   not act for its owner, unless the caller holds `kubechart.tenants.admin`, or the entity is the
+ *   one the tenant provider made for this live tenant (annotated `kubechart.io/tenant` and
+ *   `kubechart.io/cluster`): who may change that tenant is `checkTenantOwnership`'s question.
+ *   An entity the catalog does not have is created by the tenant provider.
+ * Fails closed: without a catalog (403) or when it cannot be read (503), nothing is started.
+ */
+export async function checkTenantEntity(
+  request: { cluster: string; tenant: string; entityRef: string },
+  existing: TenantRecord | undefined,
+  owner: string,
+  caller: {
+    ownershipRefs: string[];
+    isTenantAdmin: boolean;
+    readEntity?: EntityReader;
+  },
+  deps: { store: RunStore },
+): Promise<void> {
+  const { cluster, tenant, entityRef } = request;
+  const refusal = `Tenant ${tenant} may not name ${entityRef}`;
+  const other = (await deps.store.getTenants()).find(
+    t =>
+      live(t) &&
+      !(t.code === tenant && t.cluster === cluster) &&
+      t.owner !== owner &&
+      entityRefOfTenant(t) === entityRef,
+  );
+  if (other) {
+    throw new ConflictError(
+      `${refusal}: tenant ${other.code} on cluster ${other.cluster} already ${
+        other.entityRef
+          ? 'names it'
+          : 'has it as its entity (the System named by its code)'
+      } and is owned by ${other.owner ?? 'nobody'}, not by ${owner}`,
+    );
+  }
+  if (!caller.readEntity) {
+    throw new NotAllowedError(
+      `${refusal}: the catalog cannot be read here, so whose entity it is is unknown`,
+    );
+  }
+  let entity: Entity | undefined;
+  try {
+    entity = await caller.readEntity(entityRef);
+  } catch (e) {
+    throw new ServiceUnavailableError(
+      `${refusal} now: the catalog could not be read to learn whose entity it is (${
+        e instanceof Error ? e.message : String(e)
+      }); try again later`,
+    );
+  }
+  // Not in the catalog (yet): the tenant provider creates it, owned by the tenant's owner.
+  if (!entity) return;
+  const annotations = entity.metadata.annotations ?? {};
+  if (
+    existing &&
+    live(existing) &&
+    annotations[KUBECHART_TENANT_ANNOTATION] === tenant &&
+    annotations[KUBECHART_CLUSTER_ANNOTATION] === cluster
+  )
+    return;
+  if (caller.isTenantAdmin) return;
+  const entityOwnerRef = entityOwner(entity);
+  if (!entityOwnerRef) {
+    throw new NotAllowedError(
+      `${refusal}: that entity has no owner in the catalog, so ${caller.ownershipRefs[0]} cannot be shown to own it`,
+    );
+  }
+  if (caller.ownershipRefs.includes(entityOwnerRef)) return;
+  throw new NotAllowedError(
+    `${refusal}: that entity is owned by ${entityOwnerRef}, and ${caller.ownershipRefs[0]} is not a member of it (naming another team's entity puts this tenant's runs into its deployment history)`,
+  );
 }

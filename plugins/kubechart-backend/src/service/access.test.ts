@@ -31,7 +31,7 @@ const DENIED = 'user:default/denied';
 /** What each user owns, as a catalog IS_ENTITY_OWNER condition would decide it. */
 const OWNS: Record<string, string[]> = {
   [ALICE]: ['component:default/a'],
-  [BOB]: ['component:default/b'],
+  [BOB]: ['component:default/b', 'component:default/b2'],
 };
 
 /** Actors recording runs below, each given namespaces `<slug>-1` … `<slug>-10` by the platform. */
@@ -484,11 +484,12 @@ describe.each(databases.eachSupportedId())(
       });
 
       it("shows a tenant's recent runs only from the clusters where the caller may read that tenant", async () => {
-        // The same code on another cluster, for bob's entity.
+        // The same code on another cluster, for another of bob's entities (component:default/b is
+        // tenant scope-b's, owned by gina: a tenant of another owner may not name it too).
         const bobRun = await mk(
           'scope-a',
           'user:default/hank',
-          'component:default/b',
+          'component:default/b2',
           'dev2',
         );
         const recent = async (who: string) => {
