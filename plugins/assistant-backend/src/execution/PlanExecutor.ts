@@ -29,6 +29,7 @@ import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
+import { redactObject, scrubText } from '../redaction/redact';
 
 /** Most characters of log text returned. */
 const MAX_LOG_CHARS = 64 * 1024;
@@ -422,7 +423,13 @@ export class PlanExecutor {
     );
     const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
     const shown = filtered.slice(0, cap);
-    const { columns, rows } = toTable(plan.resource, shown, withNamespace);
+    const { columns, rows: cells } = toTable(
+      plan.resource,
+      shown,
+      withNamespace,
+    );
+    // An event's message may quote a URL with its credentials.
+    const rows = cells.map(row => row.map(scrubText));
     // Unfiltered, the cluster's count of what was not read is the total.
     const total =
       complete && listing.remaining !== undefined
@@ -484,31 +491,13 @@ export class PlanExecutor {
     return this.table(plan, listing, withNamespace, firstRowsOnly);
   }
 
+  /**
+   * An object as YAML, through the redaction every shown object goes through: Secret values,
+   * last-applied copies, secret-looking ConfigMap keys, annotations and env values, and URL
+   * credentials never leave the backend (see ../redaction/redact.ts).
+   */
   private dump(obj: KubeObject, resource: PlanResource): string {
-    const copy = JSON.parse(JSON.stringify(obj));
-    if (copy.metadata) delete copy.metadata.managedFields;
-    if (
-      resource === 'secrets' ||
-      copy.kind === 'Secret' ||
-      (copy.data && obj.type)
-    ) {
-      // Secret values never leave the backend; show the keys and sizes.
-      for (const key of Object.keys(copy.data ?? {})) {
-        copy.data[key] = `<${
-          Buffer.from(String(copy.data[key]), 'base64').length
-        } bytes>`;
-      }
-      delete copy.stringData;
-      // `kubectl apply` keeps the whole Secret, values in clear, in its
-      // last-applied annotation, and any other annotation may hold one too:
-      // show annotation names and sizes only.
-      const annotations = copy.metadata?.annotations ?? {};
-      for (const key of Object.keys(annotations)) {
-        annotations[key] = `<${Buffer.byteLength(
-          String(annotations[key]),
-        )} bytes, hidden on a Secret>`;
-      }
-    }
+    const copy = redactObject(obj, RESOURCE_TYPES[resource].kind);
     return yaml.dump(copy, { noRefs: true, lineWidth: 120 });
   }
 
@@ -560,7 +549,7 @@ export class PlanExecutor {
             e =>
               `  ${age(
                 e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp,
-              )}\t${e.type}\t${e.reason}\t${e.message}`,
+              )}\t${e.type}\t${e.reason}\t${scrubText(String(e.message))}`,
           );
         parts.push(
           `Events:\n${lines.length ? lines.join('\n') : '  <none>'}\n`,

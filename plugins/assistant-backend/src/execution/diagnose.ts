@@ -4,6 +4,7 @@ import {
   PlanResource,
 } from '@kubechart/plugin-assistant-common';
 import { KubeObject, applySort } from './tables';
+import { scrubText } from '../redaction/redact';
 
 /** Reads a diagnosis needs; all of them only read. */
 export type DiagnosisReads = {
@@ -225,7 +226,7 @@ export async function diagnose(
   ).slice(0, MAX_EVENTS);
   steps.push(`read the warning events of pod ${sick.name}`);
   for (const e of events) {
-    evidence.push(`event ${e.reason}: ${e.message}`);
+    evidence.push(`event ${e.reason}: ${scrubText(String(e.message))}`);
   }
   let logLine: string | undefined;
   if (sick.crashedContainer) {
@@ -255,8 +256,8 @@ export async function diagnose(
   if (logLine) {
     because = ` Its previous log ends with: "${logLine.slice(0, 300)}".`;
   } else if (events[0]) {
-    because = ` Latest warning: ${events[0].reason}: ${String(
-      events[0].message,
+    because = ` Latest warning: ${events[0].reason}: ${scrubText(
+      String(events[0].message),
     ).slice(0, 300)}.`;
   }
   return {

@@ -57,6 +57,7 @@ import {
   ProviderChain,
 } from '../providers/ProviderChain';
 import { withDeadline } from '../deadline';
+import { redactPlan } from '../redaction/redact';
 import {
   screenQuestion,
   withoutSecretValues,
@@ -123,6 +124,21 @@ function summarize(result: ExecutionResult): string {
     default:
       return result.text.slice(0, 500);
   }
+}
+
+/**
+ * The plan and command as the audit trail records them: the trail redacts by key name only, so a
+ * secret-looking key=value in a patch, label or annotation is hidden here (the plan that runs, and
+ * its hash, are the real one).
+ */
+function forTheTrail(
+  plan: Plan,
+  command: string,
+): { plan: Plan; command: string } {
+  const shown = redactPlan(plan);
+  return JSON.stringify(shown) === JSON.stringify(plan)
+    ? { plan, command }
+    : { plan: shown, command: renderKubectl(shown) };
 }
 
 const CONFIRMATION_PROBLEMS: Record<string, string> = {
@@ -581,7 +597,7 @@ export class AssistantService {
       if (outside) {
         throw await refuse(
           outside,
-          { stage: 'entity-scope', plan },
+          { stage: 'entity-scope', plan: redactPlan(plan) },
           NotAllowedError,
         );
       }
@@ -630,10 +646,9 @@ export class AssistantService {
           provider: result.provider,
           attempts: result.attempts,
           latencyMs,
-          plan,
+          ...forTheTrail(plan, command),
           planHash: hash,
           scope: describeScope(plan),
-          command,
           safety: safety.level,
           messageId,
           conversationId,
@@ -733,9 +748,8 @@ export class AssistantService {
         user: userRef,
         messageId: message.id,
         provider: message.provider ?? null,
-        plan,
+        ...forTheTrail(plan, message.command),
         planHash: hash,
-        command: message.command,
         safety: safety.level,
         cluster: plan.cluster ?? null,
       },

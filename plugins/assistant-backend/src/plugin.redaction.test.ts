@@ -1,0 +1,364 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import request from 'supertest';
+import { startFakeModelServer } from './__testUtils__/fakeModelServer';
+import { assistantPlugin } from './plugin';
+
+jest.setTimeout(60_000);
+
+type AuditCall = {
+  options: AuditorServiceCreateEventOptions;
+  success: jest.Mock;
+  fail: jest.Mock;
+};
+
+/** Values that must never leave the backend. */
+const DB_PASSWORD = 'Pa55-db-value-1';
+const URL_PASSWORD = 'Pa55-url-value-2';
+const API_TOKEN = 'Pa55-env-value-3';
+const APPLIED_VALUE = 'Pa55-applied-value-4';
+const SECRETS = [DB_PASSWORD, URL_PASSWORD, API_TOKEN, APPLIED_VALUE];
+
+describe('kube-assistant: secret values in objects that are not Secrets', () => {
+  let sim: KubeSim;
+  let models: Awaited<ReturnType<typeof startFakeModelServer>>;
+  let backend: Awaited<ReturnType<typeof startTestBackend>>;
+  const audit: AuditCall[] = [];
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'billing-settings', namespace: 'shop' },
+      data: {
+        DB_PASSWORD,
+        url: `postgres://u:${URL_PASSWORD}@db/x`,
+        LOG_LEVEL: 'debug',
+      },
+    };
+    await kc.makeApiClient(CoreV1Api).createNamespacedConfigMap({
+      namespace: 'shop',
+      body: {
+        ...configMap,
+        metadata: {
+          ...configMap.metadata,
+          annotations: {
+            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+              ...configMap,
+              data: { ...configMap.data, note: APPLIED_VALUE },
+            }),
+          },
+        },
+      },
+    });
+    const labels = { app: 'billing-api' };
+    const template = {
+      metadata: { labels },
+      spec: {
+        containers: [
+          {
+            name: 'api',
+            image: 'busybox:1.36',
+            env: [
+              { name: 'API_TOKEN', value: API_TOKEN },
+              { name: 'LOG_LEVEL', value: 'debug' },
+            ],
+          },
+        ],
+      },
+    };
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: 'shop',
+      body: {
+        metadata: {
+          name: 'billing-api',
+          labels,
+          annotations: {
+            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: 'billing-api', namespace: 'shop' },
+              spec: {
+                template: {
+                  ...template,
+                  spec: {
+                    containers: [
+                      {
+                        ...template.spec.containers[0],
+                        env: [{ name: 'SIGNING', value: APPLIED_VALUE }],
+                      },
+                    ],
+                  },
+                },
+              },
+            }),
+          },
+        },
+        spec: { replicas: 1, selector: { matchLabels: labels }, template },
+      },
+    });
+    models = await startFakeModelServer();
+    backend = await startTestBackend({
+      features: [
+        assistantPlugin,
+        mockServices.rootConfig.factory({
+          data: {
+            kubernetes: {
+              clusterLocatorMethods: [
+                {
+                  type: 'config',
+                  clusters: [
+                    {
+                      name: 'sim',
+                      url: sim.url,
+                      serviceAccountToken: sim.token,
+                      skipTLSVerify: true,
+                    },
+                  ],
+                },
+              ],
+            },
+            // The model writes the plan (`-o yaml` and the like), as a real one would.
+            kubeAssistant: {
+              allowDangerous: true,
+              providers: [
+                {
+                  id: 'openai',
+                  baseUrl: models.url,
+                  model: 'gpt-4o-mini',
+                  apiKey: 'sk-test',
+                  timeoutMs: 5000,
+                },
+              ],
+            },
+          },
+        }),
+        mockServices.auditor.mock({
+          createEvent: jest.fn(async options => {
+            const call: AuditCall = {
+              options,
+              success: jest.fn(),
+              fail: jest.fn(),
+            };
+            audit.push(call);
+            return call;
+          }),
+        }).factory,
+        catalogServiceMock.factory({ entities: [] }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await models?.stop();
+    await sim?.stop();
+  });
+
+  const post = (path: string, body: object) =>
+    request(backend.server)
+      .post(`/api/kube-assistant/${path}`)
+      .set('Authorization', mockCredentials.user.header())
+      .send(body);
+
+  /**
+   * Asks (the model answers `plan`), checks the plan is a safe read, runs it, and checks that no
+   * secret value is in anything the user or the audit trail got; returns the text shown.
+   */
+  async function run(question: string, plan: Record<string, unknown>) {
+    audit.length = 0;
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: { plan, explanation: 'A read.', safety: 'safe' },
+    };
+    const asked = await post('ask', { question });
+    expect(asked.status).toBe(200);
+    expect(asked.body.plan).toMatchObject(plan);
+    expect(asked.body.safety.level).toBe('safe');
+    const res = await post('execute', { messageId: asked.body.messageId });
+    expect(res.status).toBe(200);
+    expect(res.body.result.type).toBe('text');
+    const conversation = await request(backend.server)
+      .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(conversation.status).toBe(200);
+    expect(audit.map(a => a.options.eventId)).toEqual([
+      'question',
+      'execution',
+    ]);
+    const trail = audit.map(a => ({
+      meta: a.options.meta,
+      success: a.success.mock.calls.map(([options]) => options?.meta),
+      fail: a.fail.mock.calls.map(([options]) => options.meta),
+    }));
+    const everything = JSON.stringify([
+      asked.body,
+      res.body,
+      conversation.body,
+      trail,
+    ]);
+    for (const secret of SECRETS) expect(everything).not.toContain(secret);
+    return res.body.result.text as string;
+  }
+
+  it('hides secret-looking ConfigMap keys, URL credentials and the last-applied copy in get -o yaml', async () => {
+    const text = await run('get configmap billing-settings -o yaml in shop', {
+      verb: 'get',
+      resource: 'configmaps',
+      name: 'billing-settings',
+      namespace: 'shop',
+      output: 'yaml',
+    });
+    expect(text).toContain("DB_PASSWORD: '***'");
+    expect(text).toContain('url: postgres://u:***@db/x');
+    expect(text).toMatch(
+      /kubectl\.kubernetes\.io\/last-applied-configuration: <\d+ bytes, hidden>/,
+    );
+    expect(text).toContain('LOG_LEVEL: debug');
+    expect(text).toContain('name: billing-settings');
+  });
+
+  it('hides the same in describe configmap', async () => {
+    const text = await run('describe configmap billing-settings in shop', {
+      verb: 'describe',
+      resource: 'configmaps',
+      name: 'billing-settings',
+      namespace: 'shop',
+    });
+    expect(text).toContain("DB_PASSWORD: '***'");
+    expect(text).toContain('url: postgres://u:***@db/x');
+    expect(text).toMatch(/last-applied-configuration: <\d+ bytes, hidden>/);
+    expect(text).toContain('LOG_LEVEL: debug');
+  });
+
+  it('hides secret-looking env values and the last-applied copy in get deployment -o json', async () => {
+    const text = await run('get deployment billing-api -o json in shop', {
+      verb: 'get',
+      resource: 'deployments',
+      name: 'billing-api',
+      namespace: 'shop',
+      output: 'json',
+    });
+    expect(text).toMatch(/name: API_TOKEN\s+value: '\*\*\*'/);
+    expect(text).toMatch(/name: LOG_LEVEL\s+value: debug/);
+    expect(text).toMatch(/last-applied-configuration: <\d+ bytes, hidden>/);
+    expect(text).toContain('image: busybox:1.36');
+  });
+
+  it('hides the same in describe deployment', async () => {
+    const text = await run('describe deployment billing-api in shop', {
+      verb: 'describe',
+      resource: 'deployments',
+      name: 'billing-api',
+      namespace: 'shop',
+    });
+    expect(text).toMatch(/name: API_TOKEN\s+value: '\*\*\*'/);
+    expect(text).toMatch(/name: LOG_LEVEL\s+value: debug/);
+    expect(text).toMatch(/last-applied-configuration: <\d+ bytes, hidden>/);
+    expect(text).toContain('Events:');
+  });
+
+  // Last: it changes billing-api.
+  it('keeps a secret-looking value of a patch or annotation out of the audit trail, and still sends it', async () => {
+    const PATCHED = 'Pa55-patched-value-5';
+    const ANNOTATED = 'Pa55-annotated-value-6';
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const cases = [
+      {
+        plan: {
+          verb: 'patch',
+          resource: 'deployments',
+          name: 'billing-api',
+          namespace: 'shop',
+          patch: JSON.stringify({
+            spec: {
+              template: {
+                spec: {
+                  containers: [
+                    {
+                      name: 'api',
+                      image: 'busybox:1.36',
+                      env: [
+                        { name: 'API_TOKEN', value: PATCHED },
+                        { name: 'LOG_LEVEL', value: 'info' },
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+          }),
+        },
+        value: PATCHED,
+        marker: '{\\"name\\":\\"API_TOKEN\\",\\"value\\":\\"***\\"}',
+      },
+      {
+        plan: {
+          verb: 'annotate',
+          resource: 'deployments',
+          name: 'billing-api',
+          namespace: 'shop',
+          annotations: { 'example.com/api-token': ANNOTATED },
+        },
+        value: ANNOTATED,
+        marker: 'example.com/api-token=***',
+      },
+    ];
+    for (const { plan, value, marker } of cases) {
+      audit.length = 0;
+      models.behaviours.openai = {
+        kind: 'answer',
+        content: { plan, explanation: 'A change.', safety: 'safe' },
+      };
+      const asked = await post('ask', {
+        question: `change billing-api in shop (${plan.verb})`,
+      });
+      expect(asked.status).toBe(200);
+      expect(asked.body.plan).toMatchObject(plan);
+      const res = await post('execute', {
+        messageId: asked.body.messageId,
+        confirm: true,
+        typedConfirmation: 'billing-api',
+        confirmationToken: asked.body.requirements.confirmationToken,
+      });
+      expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
+      const trail = JSON.stringify(
+        audit.map(a => [
+          a.options.meta,
+          a.success.mock.calls.map(([o]) => o?.meta),
+          a.fail.mock.calls.map(([o]) => o?.meta),
+        ]),
+      );
+      expect(audit.map(a => a.options.eventId)).toEqual([
+        'question',
+        'execution',
+      ]);
+      expect(trail).not.toContain(value);
+      expect(trail).toContain(marker);
+      expect(trail).toContain('billing-api');
+    }
+    // What ran is the real plan: the cluster got the values.
+    const deployment = await apps.readNamespacedDeployment({
+      name: 'billing-api',
+      namespace: 'shop',
+    });
+    expect(deployment.spec?.template?.spec?.containers?.[0]?.env).toEqual(
+      expect.arrayContaining([{ name: 'API_TOKEN', value: PATCHED }]),
+    );
+    expect(deployment.metadata?.annotations?.['example.com/api-token']).toBe(
+      ANNOTATED,
+    );
+  });
+});

@@ -1,0 +1,234 @@
+import {
+  hideSecretPairs,
+  hideUrlCredentials,
+  isSecretKey,
+  redactObject,
+  redactPlan,
+  redactValues,
+  scrubText,
+} from './redact';
+
+describe('redaction of what the assistant shows', () => {
+  it('takes the secret-looking keys of the KubeChart family', () => {
+    for (const key of [
+      'DB_PASSWORD',
+      'passwd',
+      'API_TOKEN',
+      'clientSecret',
+      'apiKey',
+      'ssh-key',
+      'AWS_CREDENTIALS',
+    ]) {
+      expect(isSecretKey(key)).toBe(true);
+    }
+    for (const key of ['LOG_LEVEL', 'url', 'replicas', 'name']) {
+      expect(isSecretKey(key)).toBe(false);
+    }
+  });
+
+  it('hides the password of a URL, not its user, host or path', () => {
+    expect(hideUrlCredentials('postgres://u:hunter22@db:5432/x?ssl=1')).toBe(
+      'postgres://u:***@db:5432/x?ssl=1',
+    );
+    expect(
+      hideUrlCredentials('a https://x:y@h/p and redis://:pw@cache b'),
+    ).toBe('a https://x:***@h/p and redis://:***@cache b');
+    expect(hideUrlCredentials('amqp://u:p@ss@mq/vhost')).toBe(
+      'amqp://u:***@mq/vhost',
+    );
+    for (const plain of [
+      'https://example.com:8443/path',
+      'https://user@example.com/x',
+      'mailto:a@b.c',
+      'postgres://u:@db/x',
+      'no url here',
+    ]) {
+      expect(hideUrlCredentials(plain)).toBe(plain);
+    }
+  });
+
+  it('hides secret-looking key=value pairs of free text', () => {
+    expect(hideSecretPairs('db.password=abc\nlog.level=debug')).toBe(
+      'db.password=***\nlog.level=debug',
+    );
+    expect(hideSecretPairs('--api-token=xyz --port=80')).toBe(
+      '--api-token=*** --port=80',
+    );
+    expect(hideSecretPairs('{"clientSecret": "s3"}')).toBe(
+      '{"clientSecret": "***"}',
+    );
+    expect(scrubText('password: *** already')).toBe('password: *** already');
+  });
+
+  it('scrubs text in linear time', () => {
+    const long = `${'a-a://'.repeat(50_000)}${'token-'.repeat(50_000)}`;
+    const started = Date.now();
+    scrubText(long);
+    scrubText('://@:'.repeat(100_000));
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('shows a Secret as key names and sizes, as before', () => {
+    const out = redactObject(
+      {
+        metadata: {
+          name: 's',
+          annotations: { note: 'rotated to hunter22' },
+          managedFields: [{}],
+        },
+        type: 'Opaque',
+        data: { password: Buffer.from('hunter22').toString('base64') },
+        stringData: { token: 'abc' },
+      },
+      'Secret',
+    );
+    expect(out).toEqual({
+      metadata: {
+        name: 's',
+        annotations: { note: '<19 bytes, hidden on a Secret>' },
+      },
+      type: 'Opaque',
+      data: { password: '<8 bytes>' },
+    });
+  });
+
+  it('hides secret-looking ConfigMap keys, the last-applied copy and URL credentials', () => {
+    const cm = {
+      metadata: {
+        name: 'settings',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration':
+            '{"x":"hunter22"}',
+          'example.com/api-token': 'hunter22',
+          'example.com/owner': 'team-a',
+        },
+      },
+      data: {
+        DB_PASSWORD: 'hunter22',
+        url: 'postgres://u:hunter22@db/x',
+        'app.properties': 'db.password=hunter22\nlog.level=debug',
+        LOG_LEVEL: 'debug',
+      },
+      binaryData: { 'tls.key': 'aHVudGVyMjI=', 'logo.png': 'iVBO' },
+    };
+    const out = redactObject(cm, 'ConfigMap');
+    expect(JSON.stringify(out)).not.toContain('hunter22');
+    expect(out).toEqual({
+      metadata: {
+        name: 'settings',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration':
+            '<16 bytes, hidden>',
+          'example.com/api-token': '***',
+          'example.com/owner': 'team-a',
+        },
+      },
+      data: {
+        DB_PASSWORD: '***',
+        url: 'postgres://u:***@db/x',
+        'app.properties': 'db.password=***\nlog.level=debug',
+        LOG_LEVEL: 'debug',
+      },
+      binaryData: { 'tls.key': '***', 'logo.png': 'iVBO' },
+    });
+    expect(cm.data.DB_PASSWORD).toBe('hunter22');
+  });
+
+  it('hides secret-looking env values of pods, templates and job templates, keeping references', () => {
+    const container = {
+      name: 'c',
+      args: ['--db-password=hunter22', '--port=80'],
+      env: [
+        { name: 'API_TOKEN', value: 'hunter22' },
+        { name: 'LOG_LEVEL', value: 'debug' },
+        {
+          name: 'DB_PASSWORD',
+          valueFrom: { secretKeyRef: { name: 'db', key: 'password' } },
+        },
+      ],
+    };
+    const shown = {
+      name: 'c',
+      args: ['--db-password=***', '--port=80'],
+      env: [
+        { name: 'API_TOKEN', value: '***' },
+        { name: 'LOG_LEVEL', value: 'debug' },
+        {
+          name: 'DB_PASSWORD',
+          valueFrom: { secretKeyRef: { name: 'db', key: 'password' } },
+        },
+      ],
+    };
+    const pod = {
+      spec: { initContainers: [container], containers: [container] },
+    };
+    expect(redactObject(pod, 'Pod')).toEqual({
+      spec: { initContainers: [shown], containers: [shown] },
+    });
+    const cron = {
+      spec: {
+        jobTemplate: {
+          spec: { template: { spec: { containers: [container] } } },
+        },
+      },
+    };
+    expect(
+      redactObject(cron, 'CronJob').spec.jobTemplate.spec.template.spec
+        .containers,
+    ).toEqual([shown]);
+  });
+});
+
+describe('redaction of what the audit trail records', () => {
+  it('hides values under secret-looking keys and of secret-looking env entries', () => {
+    expect(
+      redactValues({
+        data: { password: 'p', mode: 'm', enabled: true },
+        env: [
+          { name: 'API_TOKEN', value: 'v' },
+          { name: 'MODE', value: 'prod' },
+        ],
+        url: 'https://u:p@h/',
+      }),
+    ).toEqual({
+      data: { password: '***', mode: 'm', enabled: true },
+      env: [
+        { name: 'API_TOKEN', value: '***' },
+        { name: 'MODE', value: 'prod' },
+      ],
+      url: 'https://u:***@h/',
+    });
+  });
+
+  it('redacts a plan’s patch, labels and annotations, leaving the rest alone', () => {
+    const plan = {
+      verb: 'patch' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      namespace: 'shop',
+      patch: '{"metadata":{"annotations":{"db-password":"hunter22"}}}',
+    };
+    expect(redactPlan(plan)).toEqual({
+      ...plan,
+      patch: '{"metadata":{"annotations":{"db-password":"***"}}}',
+    });
+    expect(plan.patch).toContain('hunter22');
+    expect(
+      redactPlan({ ...plan, patch: 'not json; password=hunter22' }).patch,
+    ).toBe('not json; password=***');
+    const annotate = {
+      verb: 'annotate' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      annotations: { 'example.com/token': 'hunter22', owner: 'a' },
+    };
+    expect(redactPlan(annotate).annotations).toEqual({
+      'example.com/token': '***',
+      owner: 'a',
+    });
+    const spaced = { ...plan, patch: '{ "spec": { "replicas": 3 } }' };
+    expect(redactPlan(spaced)).toEqual(spaced);
+    const get = { verb: 'get' as const, resource: 'pods' as const };
+    expect(redactPlan(get)).toEqual(get);
+  });
+});

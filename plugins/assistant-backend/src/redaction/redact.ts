@@ -1,0 +1,249 @@
+import { Plan } from '@kubechart/plugin-assistant-common';
+
+/**
+ * Redaction of what the assistant shows and records. The rules mirror those of the KubeChart family
+ * (`isSecretKey`/`redactObject` of `@kubechart/plugin-kubechart-node`); the two families install
+ * separately, so the assistant keeps its own copy rather than depending on KubeChart's packages.
+ */
+
+/** What replaces a hidden value. */
+export const REDACTED = '***';
+
+const SECRET_KEY = /password|passwd|token|secret|key|credential/i;
+
+/** Whether a key or env name holds a secret (password, passwd, token, secret, key, credential). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/** kubectl's copy of the whole object as last applied: values in clear, whatever the kind. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** `<123 bytes, hidden on a Secret>`: the size of a value that is not shown. */
+export function hiddenSize(value: unknown, why?: string): string {
+  return `<${Buffer.byteLength(String(value))} bytes, hidden${
+    why ? ` ${why}` : ''
+  }>`;
+}
+
+/** Characters that end the authority (`user:pass@host`) of a URL. */
+const AUTHORITY_END = /[\/?#\s"'<>`\\]/;
+
+/**
+ * `scheme://user:pass@host` → `scheme://user:***@host`, for every URL of the text. One pass: each
+ * character is looked at a bounded number of times, so any text costs linear time.
+ */
+export function hideUrlCredentials(text: string): string {
+  let out = '';
+  let copied = 0;
+  let from = 0;
+  for (let i = text.indexOf('://'); i !== -1; i = text.indexOf('://', from)) {
+    const start = i + 3;
+    let end = start;
+    let at = -1;
+    let colon = -1;
+    while (end < text.length && !AUTHORITY_END.test(text[end])) {
+      if (text[end] === '@') at = end;
+      else if (text[end] === ':' && colon === -1) colon = end;
+      end++;
+    }
+    from = end;
+    // `user:pass@host`: a colon before the last `@`, and something between them.
+    if (at === -1 || colon === -1 || colon + 1 >= at) continue;
+    out += text.slice(copied, colon + 1) + REDACTED;
+    copied = at;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+const PAIR_KEYWORD = /password|passwd|token|secret|credential|apikey|api_key/gi;
+const KEY_CHAR = /[\w.-]/;
+const PAIR_SEPARATOR = /["']?\s*[:=]\s*["']?/y;
+const PAIR_VALUE = /[^\s"',}]+/y;
+
+/**
+ * Replaces the value of `password=…`, `token: "…"` style pairs (a config file kept in a ConfigMap
+ * key, a `--db-password=…` argument). One left-to-right pass, linear in the text.
+ */
+export function hideSecretPairs(text: string): string {
+  let out = '';
+  let copied = 0;
+  PAIR_KEYWORD.lastIndex = 0;
+  for (
+    let m = PAIR_KEYWORD.exec(text);
+    m !== null;
+    m = PAIR_KEYWORD.exec(text)
+  ) {
+    let end = m.index + m[0].length;
+    while (end < text.length && KEY_CHAR.test(text[end])) end++;
+    PAIR_SEPARATOR.lastIndex = end;
+    const sep = PAIR_SEPARATOR.exec(text);
+    if (sep) {
+      PAIR_VALUE.lastIndex = end + sep[0].length;
+      const value = PAIR_VALUE.exec(text);
+      if (value && value[0] !== REDACTED) {
+        out += text.slice(copied, value.index) + REDACTED;
+        copied = value.index + value[0].length;
+        end = copied;
+      }
+    }
+    PAIR_KEYWORD.lastIndex = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** Free text with URL credentials and secret-looking `key=value` pairs hidden. */
+export function scrubText(text: string): string {
+  return hideSecretPairs(hideUrlCredentials(text));
+}
+
+/** A deep copy of a JSON-like value with every string value (not key) passed through `scrub`. */
+function scrubValues<T>(value: T, scrub: (text: string) => string): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrub(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
+          k,
+          walk(c),
+        ]),
+      );
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** Hides `env[].value` of every container of a pod spec whose env name looks secret. */
+function redactPodSpec(spec: any) {
+  if (!spec || typeof spec !== 'object') return;
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+    for (const c of Array.isArray(spec[list]) ? spec[list] : []) {
+      for (const e of Array.isArray(c?.env) ? c.env : []) {
+        if (
+          typeof e?.value === 'string' &&
+          e.value &&
+          isSecretKey(String(e.name ?? ''))
+        ) {
+          e.value = REDACTED;
+        }
+      }
+    }
+  }
+}
+
+type KubeObjectLike = { [key: string]: any };
+
+/**
+ * A copy of a Kubernetes object that is safe to show: `managedFields` dropped;
+ * - a Secret's `data` as sizes, its `stringData` dropped, its annotations as sizes;
+ * - on every kind, the last-applied annotation as its size, and annotations whose key looks secret
+ *   as `***`;
+ * - ConfigMap `data`/`binaryData` entries whose key looks secret as `***`;
+ * - container `env[].value` whose `env[].name` looks secret as `***` (pods, pod templates,
+ *   job templates of CronJobs);
+ * - in every remaining string, URL credentials and secret-looking `key=value` pairs as `***`.
+ *
+ * `kind` is the object's kind when the object does not say (items of a list carry none).
+ */
+export function redactObject<T extends KubeObjectLike>(
+  obj: T,
+  kind?: string,
+): T {
+  const copy = JSON.parse(JSON.stringify(obj));
+  const k = typeof copy.kind === 'string' ? copy.kind : kind;
+  if (copy.metadata) delete copy.metadata.managedFields;
+  const annotations: Record<string, unknown> | undefined =
+    copy.metadata?.annotations && typeof copy.metadata.annotations === 'object'
+      ? copy.metadata.annotations
+      : undefined;
+  // Data with a type is a Secret's, whatever the object says it is.
+  if (k === 'Secret' || (copy.data && copy.type)) {
+    // Secret values never leave the backend; show the keys and sizes.
+    for (const key of Object.keys(copy.data ?? {})) {
+      copy.data[key] = `<${
+        Buffer.from(String(copy.data[key]), 'base64').length
+      } bytes>`;
+    }
+    delete copy.stringData;
+    // Any annotation of a Secret may hold a value: names and sizes only.
+    for (const key of Object.keys(annotations ?? {})) {
+      annotations![key] = hiddenSize(annotations![key], 'on a Secret');
+    }
+    return copy;
+  }
+  for (const key of Object.keys(annotations ?? {})) {
+    if (key === LAST_APPLIED) {
+      annotations![key] = hiddenSize(annotations![key]);
+    } else if (isSecretKey(key) && annotations![key]) {
+      annotations![key] = REDACTED;
+    }
+  }
+  if (k === 'ConfigMap' || !k) {
+    for (const field of ['data', 'binaryData']) {
+      const entries = copy[field];
+      if (!entries || typeof entries !== 'object') continue;
+      for (const key of Object.keys(entries)) {
+        if (isSecretKey(key) && entries[key]) entries[key] = REDACTED;
+      }
+    }
+  }
+  redactPodSpec(copy.spec);
+  redactPodSpec(copy.spec?.template?.spec);
+  redactPodSpec(copy.spec?.jobTemplate?.spec?.template?.spec);
+  return scrubValues(copy, scrubText);
+}
+
+/**
+ * A copy of a JSON-like value with every scalar under a secret-looking key, and the `value` of
+ * every `{ name, value }` whose name looks secret (an env entry), as `***`; other strings scrubbed
+ * of URL credentials and secret-looking pairs.
+ */
+export function redactValues<T>(value: T): T {
+  const walk = (v: unknown, secret: boolean): unknown => {
+    if (Array.isArray(v)) return v.map(i => walk(i, secret));
+    if (v && typeof v === 'object') {
+      const record = v as Record<string, unknown>;
+      const namedSecret =
+        typeof record.name === 'string' && isSecretKey(record.name);
+      return Object.fromEntries(
+        Object.entries(record).map(([k, c]) => [
+          k,
+          walk(c, secret || isSecretKey(k) || (namedSecret && k === 'value')),
+        ]),
+      );
+    }
+    if (secret && v !== null && v !== '' && typeof v !== 'boolean') {
+      return REDACTED;
+    }
+    return typeof v === 'string' ? scrubText(v) : v;
+  };
+  return walk(value, false) as T;
+}
+
+/**
+ * The plan as the audit trail records it: values of secret-looking label and annotation keys, and
+ * of a patch's secret-looking keys and env entries, as `***`. The plan that runs is not changed.
+ */
+export function redactPlan(plan: Plan): Plan {
+  const copy: Plan = { ...plan };
+  if (copy.labels) copy.labels = redactValues(copy.labels);
+  if (copy.annotations) copy.annotations = redactValues(copy.annotations);
+  if (typeof copy.patch === 'string') {
+    let body: unknown;
+    try {
+      body = JSON.parse(copy.patch);
+    } catch {
+      body = undefined;
+    }
+    if (body && typeof body === 'object') {
+      // Rewritten only when something was hidden: otherwise the text is kept as it was planned.
+      const redacted = JSON.stringify(redactValues(body));
+      if (redacted !== JSON.stringify(body)) copy.patch = redacted;
+    } else {
+      copy.patch = scrubText(copy.patch);
+    }
+  }
+  return copy;
+}
