@@ -35,10 +35,12 @@ export class RunContext implements RunRedactor {
     trackRunSecrets(store, runId, this);
   }
 
-  /** Adds secret strings, or every secret value found in a values object. */
+  /** Adds a secret string, a list of them, or every secret value found in a values object. */
   addSecrets(values: unknown) {
-    const found =
-      typeof values === 'string' ? [values] : collectSecretValues(values);
+    let found: string[];
+    if (typeof values === 'string') found = [values];
+    else if (Array.isArray(values) && values.every(v => typeof v === 'string')) found = values;
+    else found = collectSecretValues(values);
     for (const s of found) this.secrets.add(s);
     this.scrub = createTextRedactor(this.secrets);
     this.scrubOwn = createTextRedactor(this.secrets, { keyValuePairs: false });

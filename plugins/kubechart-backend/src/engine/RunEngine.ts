@@ -18,12 +18,14 @@ import {
   KubeObject,
   PolicyEngine,
   TenantResourceProvider,
+  collectManifestSecretValues,
   collectSecretValues,
   createTextRedactor,
   mergePolicyReports,
   parseManifests,
   redactManifest,
   redactValues,
+  scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
 import { checkRequestChartSources, createWorkDir, pullRenderAndCheck, resolveReleaseSource } from './chartCheck';
 import { randomUUID } from 'node:crypto';
@@ -45,8 +47,9 @@ import { RunLeases, fencedHelm, fencedStore } from './lease';
 import { RunCaller, RunScope, checkRequestedTenantOwner, checkTenantOwnership, plainCaller, resolveRunScope, tenantOwnerAfter, toPolicyScope } from './scope';
 import { checkTenantEntity, withNormalizedTenantEntityRef } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
-import { judgeRollbackRevision } from './rollbackRevision';
+import { judgeRollbackRevision, rollbackSecretValues } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
+import { withScrubbedErrors } from './scrubbedErrors';
 import type { RunMetrics } from '../service/metrics';
 
 /** The values under secret-looking keys in a run request (what it gives helm). */
@@ -185,7 +188,9 @@ export class RunEngine {
                   },
                 })
               : release.values ?? {};
-          const checked = await pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
+          const checked = await withScrubbedErrors(givenSecrets(request), () =>
+            pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions }),
+          );
           docs.push(checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered);
           reports.push(checked.report);
         }
@@ -207,11 +212,19 @@ export class RunEngine {
         this.options.logger.warn(`The revision ${request.revision} of release ${request.release} in ${namespace} could not be read for an approval plan: ${e}`);
         return undefined;
       });
-      return judged ? { ...base, manifest: redactManifest(judged.manifest), policyReport: judged.report } : base;
+      if (!judged) return base;
+      // The secret values of the revision it returns to are removed wherever its manifest copied them.
+      const secrets = rollbackSecretValues(judged);
+      const scrub = secrets.length ? createTextRedactor(secrets, { keyValuePairs: false }) : undefined;
+      return { ...base, manifest: redactManifest(judged.manifest, scrub ? { scrub } : {}), policyReport: scrub ? scrubStrings(judged.report, scrub) : judged.report };
     }
     if (request.kind !== 'manifests') return base;
     const objects = parseManifests(request.manifests);
-    return { ...base, manifest: redactManifest(request.manifests), policyReport: this.options.policy.check(objects, await checkOptions(objects)) };
+    // The values of the Secrets it applies are removed wherever else the manifests copy them.
+    const secrets = collectManifestSecretValues(objects);
+    const scrub = secrets.length ? createTextRedactor(secrets, { keyValuePairs: false }) : undefined;
+    const report = this.options.policy.check(objects, await checkOptions(objects));
+    return { ...base, manifest: redactManifest(request.manifests, scrub ? { scrub } : {}), policyReport: scrub ? scrubStrings(report, scrub) : report };
   }
 
   /**
@@ -223,7 +236,9 @@ export class RunEngine {
     const work = await createWorkDir();
     try {
       const values = release.values ?? {};
-      const checked = await pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: values, workDir: work.dir, checkOptions: async () => ({}) });
+      const checked = await withScrubbedErrors(collectSecretValues(values), () =>
+        pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: values, workDir: work.dir, checkOptions: async () => ({}) }),
+      );
       return { manifest: checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered, report: checked.report };
     } finally {
       await work.dispose();

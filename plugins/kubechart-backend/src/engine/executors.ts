@@ -24,11 +24,11 @@ import {
   PostRenderDecision,
   findInstallTimeInputs,
   TenantResourceProvider,
+  collectManifestSecretValues,
   formatPolicyFailures,
   labelObject,
   mergePolicyReports,
   parseManifests,
-  redactManifest,
   redactValues,
   releasePolicyReport,
   startPostRenderGate,
@@ -46,7 +46,7 @@ import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
-import { judgeRollbackRevision } from './rollbackRevision';
+import { judgeRollbackRevision, rollbackSecretValues } from './rollbackRevision';
 import { deployerUser, ensureDeployer } from './deployer';
 import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
 import { EngineSettings } from './settings';
@@ -198,7 +198,7 @@ export class Executors {
     const { artifact, objects, rendered } = checked;
     chartCrds = checked.crds ? parseManifests(checked.crds) : [];
     // What this release is judged on; replaced by what helm was refused or what it applied.
-    const keep = (manifest: string) => work.manifests.set(release.name, redactManifest(manifest));
+    const keep = (manifest: string) => work.manifests.set(release.name, ctx.redactManifest(manifest));
     keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
     ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
     const record = (report: PolicyReport) => {
@@ -592,6 +592,8 @@ export class Executors {
   private async manifests(run: Run, input: ManifestsRunInput, ctx: RunContext, scope: RunScope) {
     const { settings, discovery } = this.deps;
     const parsed = parseManifests(input.manifests);
+    // The values of the Secrets it applies are removed wherever else they appear (a ConfigMap, an annotation).
+    ctx.addSecrets(collectManifestSecretValues(parsed));
     const isNamespaced = await discovery.lookup(input.cluster, parsed);
     const namespacedKind = (o: KubeObject) => isNamespaced(String(o.apiVersion), String(o.kind)) === true;
     // Namespaced objects without a namespace go to the run's namespace; cluster-scoped ones get none.
@@ -601,7 +603,7 @@ export class Executors {
     if (scope.tenant) objects.forEach(o => labelObject(o, { [KUBECHART_TENANT_LABEL]: scope.tenant! }));
     // The stored manifest is what is applied (namespaces and labels included), refused or not.
     const sent = objects.map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join('---\n');
-    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: report, manifest: redactManifest(sent) });
+    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: ctx.redactDeep(report), manifest: ctx.redactManifest(sent) });
     let report = this.deps.policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
     if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
       // Refused before the namespace is even looked at.
@@ -638,8 +640,11 @@ export class Executors {
         `Revision ${input.revision} of release ${input.release} in ${input.namespace} has no Helm release record to check against the chart policy; nothing was rolled back`,
       );
     }
+    // Secret values of the revision returned to, and of the one it replaces, are removed wherever they appear.
+    const current = await readLatestHelmRelease(client, input.namespace, input.release);
+    ctx.addSecrets(rollbackSecretValues(judged, current));
     const { manifest, report } = judged;
-    await store.updateRun(run.id, { policyReport: report, manifest: redactManifest(manifest) });
+    await store.updateRun(run.id, { policyReport: ctx.redactDeep(report), manifest: ctx.redactManifest(manifest) });
     this.enforce(ctx, report, `the rollback of ${input.release} to revision ${input.revision}`, 'policy', `[${input.release}] `, 'nothing was rolled back');
   }
 
@@ -660,10 +665,11 @@ export class Executors {
       return 'done';
     });
     const status = await helm.status({ release: input.release, namespace: input.namespace, kubeconfig, impersonate });
+    if (status) ctx.addSecrets(rollbackSecretValues(status));
     await store.updateRun(run.id, {
       helmRevision: status?.version,
-      manifest: status?.manifest ? redactManifest(status.manifest) : undefined,
-      values: status?.config ? redactValues(status.config) : undefined,
+      manifest: status?.manifest ? ctx.redactManifest(status.manifest) : undefined,
+      values: status?.config ? ctx.redactDeep(redactValues(status.config)) : undefined,
     });
   }
 

@@ -1,5 +1,5 @@
 import { PolicyReport, RollbackRunInput } from '@kubechart/plugin-kubechart-common';
-import { ClusterDiscovery, PolicyEngine, parseManifests, releasePolicyReport } from '@kubechart/plugin-kubechart-node';
+import { ClusterDiscovery, PolicyEngine, collectManifestSecretValues, collectSecretValues, parseManifests, releasePolicyReport } from '@kubechart/plugin-kubechart-node';
 import { readHelmRelease } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
 import { hooksManifest } from './helm3Hooks';
@@ -7,12 +7,23 @@ import { RunScope, toPolicyScope } from './scope';
 
 /**
  * The manifest helm stored for one revision of a release, its hooks included (helm runs the
- * revision's hooks on rollback): what a rollback to that revision applies. Read from the revision's
- * `helm.sh/release.v1` Secret (helm's default storage); undefined when there is none.
+ * revision's hooks on rollback): what a rollback to that revision applies, and the values it was
+ * installed with (their secret values are to be removed from whatever is shown or stored). Read from
+ * the revision's `helm.sh/release.v1` Secret (helm's default storage); undefined when there is none.
  */
-export async function readRevisionManifest(client: KubeClient, namespace: string, release: string, revision: number): Promise<string | undefined> {
+export async function readRevision(
+  client: KubeClient,
+  namespace: string,
+  release: string,
+  revision: number,
+): Promise<{ manifest: string; config: Record<string, unknown> } | undefined> {
   const stored = await readHelmRelease(client, namespace, release, revision);
-  return stored ? String(stored.manifest) + hooksManifest(stored.hooks) : undefined;
+  return stored ? { manifest: String(stored.manifest) + hooksManifest(stored.hooks), config: stored.config } : undefined;
+}
+
+/** The manifest of {@link readRevision}. */
+export async function readRevisionManifest(client: KubeClient, namespace: string, release: string, revision: number): Promise<string | undefined> {
+  return (await readRevision(client, namespace, release, revision))?.manifest;
 }
 
 /**
@@ -25,10 +36,31 @@ export async function judgeRollbackRevision(
   client: KubeClient,
   input: Pick<RollbackRunInput, 'cluster' | 'namespace' | 'release' | 'revision'>,
   scope: RunScope,
-): Promise<{ manifest: string; report: PolicyReport } | undefined> {
-  const manifest = await readRevisionManifest(client, input.namespace, input.release, input.revision);
-  if (manifest === undefined) return undefined;
+): Promise<{ manifest: string; report: PolicyReport; config: Record<string, unknown> } | undefined> {
+  const revision = await readRevision(client, input.namespace, input.release, input.revision);
+  if (revision === undefined) return undefined;
+  const { manifest, config } = revision;
   const objects = parseManifests(manifest);
   const options = deps.enforceRunScope ? { scope: toPolicyScope(scope, await deps.discovery.lookup(input.cluster, objects)) } : {};
-  return { manifest, report: releasePolicyReport(deps.policy.check(objects, options), input.release) };
+  return { manifest, config, report: releasePolicyReport(deps.policy.check(objects, options), input.release) };
+}
+
+/**
+ * The secret values a rollback may show: those of the revision it returns to, and of the release's
+ * latest revision (what it replaces, shown on the other side of a diff), their Secrets' values included.
+ */
+export function rollbackSecretValues(...configsAndManifests: Array<{ config?: Record<string, unknown>; manifest?: string } | undefined>): string[] {
+  const out = new Set<string>();
+  for (const r of configsAndManifests) {
+    if (!r) continue;
+    for (const s of collectSecretValues(r.config ?? {})) out.add(s);
+    if (r.manifest) {
+      try {
+        for (const s of collectManifestSecretValues(parseManifests(r.manifest))) out.add(s);
+      } catch {
+        // A manifest that does not parse shows nothing (redactManifest drops such documents).
+      }
+    }
+  }
+  return [...out];
 }

@@ -28,11 +28,13 @@ import {
 import {
   HelmCli,
   PolicyEngine,
+  collectManifestSecretValues,
   collectSecretValues,
   createTextRedactor,
   parseJsonLimited,
   parseManifests,
   redactManifest,
+  scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
@@ -418,7 +420,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     let secrets: string[] = [];
     if ('manifests' in body) {
       manifest = body.manifests;
-      parseManifests(manifest); // bounded: a refused input is a 400 naming the limit
+      // Bounded: a refused input is a 400 naming the limit. Its Secrets' values are removed wherever else they appear.
+      secrets = collectManifestSecretValues(parseManifests(manifest));
     } else {
       secrets = collectSecretValues(body.release.values ?? {});
       const checked = await engine.checkChart(body.release, body.namespace);
@@ -428,7 +431,8 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     report ??= policy.checkYaml(manifest);
     const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
     await auditDryRunRefusal(req, 'policy-check', { cluster: body.cluster ?? null, namespace: body.namespace, actor }, report);
-    res.json({ report, manifest: redactManifest(manifest, { scrub: createTextRedactor(secrets, { keyValuePairs: false }) }) });
+    const scrub = createTextRedactor(secrets, { keyValuePairs: false });
+    res.json({ report: secrets.length ? scrubStrings(report, scrub) : report, manifest: redactManifest(manifest, { scrub }) });
   });
 
   router.get('/policy/rules', async (req, res) => {

@@ -7,9 +7,13 @@ import {
 } from '@backstage/errors';
 import { Run } from '@kubechart/plugin-kubechart-common';
 import {
+  collectManifestSecretValues,
+  collectSecretValues,
   createTextRedactor,
+  parseManifests,
   redactManifest,
   redactValues,
+  scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
 import { Request, Router } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -208,6 +212,20 @@ export function addRecordedRunRoutes(
   router.post('/runs/:id/finish', async (req, res) => {
     const body = parse(finishRunSchema, req.body, 'finish request');
     const { run, lease } = await recordedRun(req, req.params.id);
+    // The secret values it reports (its values', its manifest's Secrets') are removed wherever else
+    // they appear in what it reports: a ConfigMap or annotation of the manifest, the failure reason.
+    const secrets = collectSecretValues(body.values ?? {});
+    if (body.manifest !== undefined) {
+      try {
+        secrets.push(
+          ...collectManifestSecretValues(parseManifests(body.manifest)),
+        );
+      } catch {
+        // Refused by redactManifest below (over the limits), or dropped there (not valid YAML).
+      }
+    }
+    const scrubKnown = createTextRedactor(secrets, { keyValuePairs: false });
+    const scrubText = createTextRedactor(secrets);
     await audited(
       req,
       'run-finish',
@@ -219,16 +237,19 @@ export function addRecordedRunRoutes(
             body.status,
             {
               failureReason: body.failureReason
-                ? createTextRedactor()(body.failureReason)
+                ? scrubText(body.failureReason)
                 : undefined,
               helmRevision: body.helmRevision,
               manifest:
                 body.manifest !== undefined
-                  ? redactManifest(body.manifest)
+                  ? redactManifest(
+                      body.manifest,
+                      secrets.length ? { scrub: scrubKnown } : {},
+                    )
                   : undefined,
               values:
                 body.values !== undefined
-                  ? redactValues(body.values)
+                  ? scrubStrings(redactValues(body.values), scrubKnown)
                   : undefined,
             },
             { lease },

@@ -1,6 +1,7 @@
 import {
   collectSecretValues,
   createTextRedactor,
+  collectManifestSecretValues,
   redactManifest,
   redactValues,
 } from './redact';
@@ -135,5 +136,78 @@ describe('redaction by value and in linear time', () => {
     expect(
       createTextRedactor()('db.password_hash = "abc" tokenX:1 secret'),
     ).toBe('db.password_hash = "***" tokenX:*** secret');
+  });
+
+  it('removes a known secret from indented and inline comments, keeping the text of a document otherwise unchanged', () => {
+    const manifest = [
+      '# Source: c/notes.yaml',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: notes',
+      'data:',
+      `  # generated for svc-reader with ${secret}`,
+      `  mode: prod # rotated from ${secret}`,
+      '',
+    ].join('\n');
+    const out = redactManifest(manifest, { scrub });
+    expect(out).not.toContain(secret);
+    // Only the secret differs from what the cluster received: the rest of the text is kept as it was.
+    expect(out).toBe(manifest.split(secret).join('***'));
+  });
+
+  it('removes encoded forms of a known secret: a basic-auth header, base64 at any offset, ConfigMap binaryData', () => {
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const basic = b64(`svc-reader:${secret}`);
+    const json = b64(JSON.stringify({ password: secret, user: 'svc-reader' }));
+    const manifest = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: client }',
+      `data: { header: "Basic ${basic}", url: "https://x/?auth=${b64(
+        `ab${secret}`,
+      )}", plain: "${b64('nothing secret here')}" }`,
+      `binaryData: { settings.json: ${json}, other.bin: ${b64(
+        'opaque bytes',
+      )} }`,
+    ].join('\n');
+    const out = redactManifest(manifest, { scrub });
+    for (const needle of [secret, basic, json, b64(secret)])
+      expect(out).not.toContain(needle);
+    expect(out).toContain('header: Basic ***');
+    expect(out).toContain(`plain: ${b64('nothing secret here')}`);
+    expect(out).toContain("settings.json: '***'");
+    // Opaque bytes are never shown, whether or not a known secret is in them.
+    expect(redactManifest(manifest)).not.toContain(b64('opaque bytes'));
+    // Free text: base64 of the secret behind 0, 1 or 2 other bytes.
+    for (const prefix of ['', 'a', 'ab', 'abc:'])
+      expect(scrub(`x ${b64(prefix + secret)} y`)).not.toContain(
+        b64(prefix + secret).slice(4, -4),
+      );
+  });
+
+  it('collects the values of the Secrets of a manifest, not short ones under plain keys', () => {
+    expect(
+      collectManifestSecretValues([
+        {
+          kind: 'Secret',
+          stringData: {
+            token: 'tok1',
+            username: 'admin',
+            url: 'https://u:p@h/x',
+          },
+        },
+        {
+          kind: 'List',
+          items: [
+            {
+              kind: 'Secret',
+              data: { k: Buffer.from('from-a-list-1').toString('base64') },
+            },
+          ],
+        },
+        { kind: 'ConfigMap', data: { token: 'not-a-secret-value' } },
+      ]).sort(),
+    ).toEqual(['from-a-list-1', 'https://u:p@h/x', 'tok1']);
   });
 });

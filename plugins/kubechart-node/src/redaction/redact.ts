@@ -119,6 +119,16 @@ export function redactObject(
       if (isSecretKey(k)) copy.data[k] = REDACTED;
     }
   }
+  // Opaque bytes (often a packed or encoded copy of a config holding credentials): never shown, like Secret data.
+  if (
+    copy.kind === 'ConfigMap' &&
+    copy.binaryData &&
+    typeof copy.binaryData === 'object'
+  ) {
+    copy.binaryData = Object.fromEntries(
+      Object.keys(copy.binaryData).map(k => [k, REDACTED]),
+    );
+  }
   const visitContainers = (spec: any) => {
     for (const c of [
       ...(spec?.containers ?? []),
@@ -138,7 +148,35 @@ export function redactObject(
   visitContainers(copy.spec);
   visitContainers(copy.spec?.template?.spec);
   visitContainers(copy.spec?.jobTemplate?.spec?.template?.spec);
-  return options.scrub ? scrubStrings(copy, options.scrub) : copy;
+  return options.scrub
+    ? scrubStrings(copy, withEncodedForms(options.scrub))
+    : copy;
+}
+
+/** Runs of base64 (or base64url) characters long enough to hide a secret: `Basic dXNlcjpw…`, a data URL. */
+const BASE64_RUN = /[A-Za-z0-9+/_-]{12,}={0,2}/g;
+
+/**
+ * `scrub`, plus: every base64-looking run in the text is decoded, and replaced whole with `***`
+ * when its decoded text holds something `scrub` removes (`Basic base64(user:password)`, base64 of
+ * a JSON config), whatever the alignment of the secret in it. Each run is decoded once: linear in the text.
+ */
+function withEncodedForms(
+  scrub: (text: string) => string,
+): (text: string) => string {
+  return text => {
+    if (text.length < 12) return scrub(text);
+    // Decoded before the plain scrub, which would cut only the aligned middle out of an encoded value.
+    const decodedRuns = text.replace(BASE64_RUN, run => {
+      const bytes = Buffer.from(run, 'base64');
+      // latin1 keeps each byte one character (an ASCII secret is found whatever surrounds it); utf8 for the others.
+      const latin1 = bytes.toString('latin1');
+      if (scrub(latin1) !== latin1) return REDACTED;
+      const utf8 = bytes.toString('utf8');
+      return utf8 !== latin1 && scrub(utf8) !== utf8 ? REDACTED : run;
+    });
+    return scrub(decodedRuns);
+  };
 }
 
 /**
@@ -182,20 +220,81 @@ export function redactManifest(
       continue;
     }
     const redacted = redactObject(parsed as KubeObject, options);
-    const changed = JSON.stringify(redacted) !== JSON.stringify(parsed);
+    const redactedJson = JSON.stringify(redacted);
+    const changed = redactedJson !== JSON.stringify(parsed);
+    const raw = doc.replace(/^\n+/, '');
+    if (!changed) {
+      // The text as given (what the cluster received), with known secrets removed from its comments
+      // too (`  # generated with <password>`, indented or after a value): kept only when it still
+      // says exactly what the object says, else the object is written out again, without comments.
+      const scrubbed = options.scrub
+        ? withEncodedForms(options.scrub)(raw)
+        : raw;
+      if (scrubbed === raw || sameObject(scrubbed, redactedJson)) {
+        out.push(scrubbed);
+        continue;
+      }
+    }
     const rawComments = doc.match(/^#.*$/gm)?.join('\n');
     const comments =
-      rawComments && options.scrub ? options.scrub(rawComments) : rawComments;
-    const commentsChanged = comments !== rawComments;
+      rawComments && options.scrub
+        ? withEncodedForms(options.scrub)(rawComments)
+        : rawComments;
     out.push(
-      changed || commentsChanged
-        ? `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
-            lineWidth: -1,
-          })}`
-        : doc.replace(/^\n+/, ''),
+      `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
+        lineWidth: -1,
+      })}`,
     );
   }
   return out.map(d => (d.endsWith('\n') ? d : `${d}\n`)).join('---\n');
+}
+
+/** Whether YAML `text` parses (within the limits) to the one object whose JSON is `json`. */
+function sameObject(text: string, json: string): boolean {
+  try {
+    const all = parseYamlLimited(text, { what: 'Manifest document' });
+    return all.length === 1 && JSON.stringify(all[0]) === json;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The values of the Secrets in `objects` (`List` items included): `stringData` as given, `data`
+ * base64-decoded; to scrub wherever else the manifests copy them (a ConfigMap, an annotation).
+ * A short value (under 8 characters) counts only under a secret-looking key, so a `username: admin`
+ * or `enabled: true` does not blank every `admin` and `true` of the manifests.
+ * @public
+ */
+export function collectManifestSecretValues(objects: unknown[]): string[] {
+  const out = new Set<string>();
+  const add = (key: string, value: string) => {
+    if (value.length >= 8 || (value.length >= 4 && isSecretKey(key))) {
+      out.add(value);
+    }
+  };
+  const visit = (o: unknown) => {
+    if (!o || typeof o !== 'object') return;
+    const obj = o as Record<string, any>;
+    if (
+      typeof obj.kind === 'string' &&
+      obj.kind.endsWith('List') &&
+      Array.isArray(obj.items)
+    ) {
+      obj.items.forEach(visit);
+    }
+    if (obj.kind !== 'Secret') return;
+    for (const [k, v] of Object.entries(obj.stringData ?? {})) {
+      if (typeof v === 'string' || typeof v === 'number') add(k, String(v));
+    }
+    for (const [k, v] of Object.entries(obj.data ?? {})) {
+      if (typeof v === 'string') {
+        add(k, Buffer.from(v, 'base64').toString('utf8'));
+      }
+    }
+  };
+  objects.forEach(visit);
+  return [...out];
 }
 
 /**
@@ -259,6 +358,23 @@ function scrubKeyValuePairs(text: string): string {
 }
 
 /**
+ * The base64 forms of `secret` wherever it sits in the encoded bytes: its own encoding, and, for
+ * the secret preceded by 0, 1 or 2 other bytes (`user:password`), the characters that depend on
+ * the secret's bytes alone. Parts shorter than 8 characters are left out (they would match by chance).
+ */
+function base64Needles(secret: string): string[] {
+  const bytes = Buffer.from(secret);
+  const out = [bytes.toString('base64')];
+  for (let k = 0; k < 3; k++) {
+    const encoded = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
+    const first = Math.ceil((8 * k) / 6);
+    const end = Math.floor((8 * (k + bytes.length)) / 6);
+    if (end - first >= 8) out.push(encoded.slice(first, end));
+  }
+  return out;
+}
+
+/**
  * Returns a function that scrubs free text: the given secret strings (and their base64 forms) and
  * `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we wrote ourselves)
  * are replaced with `***`. Linear in the text for a fixed set of secrets.
@@ -272,7 +388,7 @@ export function createTextRedactor(
   for (const s of secrets) {
     if (s && s.length >= 4) {
       needles.add(s);
-      needles.add(Buffer.from(s).toString('base64'));
+      for (const n of base64Needles(s)) needles.add(n);
     }
   }
   const sorted = [...needles].sort((a, b) => b.length - a.length);
