@@ -217,6 +217,24 @@ describe.each(databases.eachSupportedId())('secret values on %p', databaseId => 
     expect(await leaks([ENCODED, b64(ENCODED), basic, json])).toEqual([]);
   });
 
+  it('removes a password a chart generates for its own Secret from the other objects it copies it into', async () => {
+    const release = { name: 'gen', chart: 'selfsecret', values: {} };
+    const created = await post('/runs', { kind: 'chart', cluster: 'dev', namespace: 'team-s', release });
+    expect(created.status).toBe(202);
+    const run = await waitForRun(created.body.id);
+    expect({ status: run.status, reason: run.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+    // What the cluster received: the generated password, in the Secret and in the ConfigMap's URL.
+    const secret = await core.readNamespacedSecret({ name: 'gen-db', namespace: 'team-s' });
+    const generated = Buffer.from(secret.data!.password, 'base64').toString('utf8');
+    expect(generated).toMatch(/^[A-Za-z0-9]{20}$/);
+    const cm = await core.readNamespacedConfigMap({ name: 'gen-conn', namespace: 'team-s' });
+    expect(cm.data!.url).toBe(`postgres://app-reader:${generated}@db:5432/app`);
+    // The run shows where it was and that it was removed; names that are not secrets stay.
+    expect(run.manifest).toContain('url: postgres://app-reader:***@db:5432/app');
+    expect(run.manifest).toContain('user: app-reader');
+    expect(await leaks([generated, b64(generated)])).toEqual([]);
+  });
+
   it('removes the secret values a recorded run reports from its manifest and failure reason', async () => {
     const started = await post('/runs/record', { kind: 'custom', action: 'acme:db:rotate', target: { cluster: 'dev', namespace: 'team-s' } });
     expect(started.status).toBe(201);

@@ -196,6 +196,8 @@ export class Executors {
     const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, [...objs, ...chartCrds])) } : {});
     const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
     const { artifact, objects, rendered } = checked;
+    // Secrets the chart makes itself (a generated password): their values are removed wherever else it copies them.
+    ctx.addSecrets(collectManifestSecretValues(objects, { secretKeysOnly: true }));
     chartCrds = checked.crds ? parseManifests(checked.crds) : [];
     // What this release is judged on; replaced by what helm was refused or what it applied.
     const keep = (manifest: string) => work.manifests.set(release.name, ctx.redactManifest(manifest));
@@ -316,6 +318,8 @@ export class Executors {
     }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
     const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
+    // helm renders again to apply: a generated value differs from the checked render's.
+    ctx.addSecrets(collectManifestSecretValues(parseManifests(applied), { secretKeysOnly: true }));
     keep(sent);
     return { revision: result.revision, manifest: work.manifests.get(release.name)!, skipped: false };
   }

@@ -263,13 +263,20 @@ function sameObject(text: string, json: string): boolean {
  * The values of the Secrets in `objects` (`List` items included): `stringData` as given, `data`
  * base64-decoded; to scrub wherever else the manifests copy them (a ConfigMap, an annotation).
  * A short value (under 8 characters) counts only under a secret-looking key, so a `username: admin`
- * or `enabled: true` does not blank every `admin` and `true` of the manifests.
+ * or `enabled: true` does not blank every `admin` and `true` of the manifests. With
+ * `secretKeysOnly` (for Secrets a chart renders, whose other keys are often plain settings such as
+ * `username: postgres-user`), only values under secret-looking keys count.
  * @public
  */
-export function collectManifestSecretValues(objects: unknown[]): string[] {
+export function collectManifestSecretValues(
+  objects: unknown[],
+  options?: { secretKeysOnly?: boolean },
+): string[] {
   const out = new Set<string>();
   const add = (key: string, value: string) => {
-    if (value.length >= 8 || (value.length >= 4 && isSecretKey(key))) {
+    const secretKey = isSecretKey(key);
+    if (options?.secretKeysOnly && !secretKey) return;
+    if (value.length >= 8 || (value.length >= 4 && secretKey)) {
       out.add(value);
     }
   };
