@@ -44,12 +44,18 @@ export interface Config {
        * Where each prune's checkpoint (the hash at the cut) is written before
        * anything is deleted, so a witness outside the database can check the
        * remaining chain. It is always logged at `warn`; if a target below is
-       * configured and cannot take it, nothing is pruned.
+       * configured and cannot take it, nothing is pruned. The same targets
+       * receive the head anchors (see `auditLog.anchor`).
        */
       checkpoint?: {
-        /** A file to append one JSON line per checkpoint to. Default: none. */
+        /**
+         * A file to append one JSON line per checkpoint and per head anchor to.
+         * `GET /verify` reads its last 64 KiB and checks the chain against the
+         * newest anchor there. Make it writable by the backend only (append-only
+         * storage), or it proves nothing. Default: none.
+         */
         file?: string;
-        /** An http(s) endpoint that receives each checkpoint as a JSON POST. Default: none. */
+        /** An http(s) endpoint that receives each checkpoint and head anchor as a JSON POST. Default: none. */
         webhook?: {
           url: string;
           /**
@@ -64,6 +70,35 @@ export interface Config {
        * minute after start-up, 30 minute timeout.
        */
       schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+    };
+    /**
+     * Head anchors: the chain head (`seq`, `hash` of the newest event) published
+     * outside the database on a schedule, to an `info` log line and to the
+     * file and webhook of `retention.checkpoint`, so that `GET /verify` can
+     * tell a tail cut from the database (it checks the newest anchor in
+     * `retention.checkpoint.file`).
+     */
+    anchor?: {
+      /**
+       * Whether anchors are published. Default true (without a file or webhook
+       * only as log lines).
+       */
+      enabled?: boolean;
+      /**
+       * How often the head is published (on one replica at a time; a head that
+       * did not move is not published again), e.g. `{ minutes: 5 }`.
+       * Default 5 minutes, first run one minute after start-up.
+       */
+      frequency?: {
+        years?: number;
+        months?: number;
+        weeks?: number;
+        days?: number;
+        hours?: number;
+        minutes?: number;
+        seconds?: number;
+        milliseconds?: number;
+      };
     };
     /**
      * The in-memory queue between the auditor service and the database,

@@ -10,6 +10,13 @@ export type {
   AuditStore,
   AuditAppendResult,
   AuditPruneCut,
+  AuditChainHead,
+  AuditVerifyOptions,
 } from './database/AuditStore';
 export { DatabaseAuditStore } from './database/DatabaseAuditStore';
 export { createRouter, type RouterOptions } from './service/router';
+export type {
+  AuditAnchorRecord,
+  AuditCheckpointRecord,
+  AuditWitnessRecords,
+} from './service/checkpointWitness';

@@ -11,6 +11,9 @@ import {
 } from '@backstage/backend-test-utils';
 import { auditLogAuditorServiceFactory } from '@kubechart/plugin-audit-log-node';
 import { Knex } from 'knex';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { chainKeyId } from './database/chainKeys';
 import { auditLogPlugin } from './plugin';
@@ -40,9 +43,15 @@ function recordingLogger(lines: string[]) {
   });
 }
 
-async function start(knex: Knex, auditLog: object, logs: string[]) {
+async function start(
+  knex: Knex,
+  auditLog: object,
+  logs: string[],
+  extraFeatures: Parameters<typeof startTestBackend>[0]['features'] = [],
+) {
   return startTestBackend({
     features: [
+      ...(extraFeatures ?? []),
       auditLogPlugin,
       auditLogAuditorServiceFactory,
       mockServices.permissions.factory(),
@@ -142,5 +151,63 @@ describe('auditLogPlugin with auditLog.chain.key', () => {
     );
     expect(message).not.toContain(short);
     expect(logs.join('\n')).not.toContain(short);
+  });
+
+  it('publishes a head anchor to the witness file and fails verify once the tail is cut below it', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const file = join(
+      await mkdtemp(join(tmpdir(), 'audit-plugin-anchor-')),
+      'witness.jsonl',
+    );
+    const logs: string[] = [];
+    const backend = await start(
+      knex,
+      { chain: { key: KEY }, retention: { checkpoint: { file } } },
+      logs,
+      // runs the anchor task (first run one minute after start-up) at start-up
+      [
+        mockServices.scheduler.factory({
+          includeInitialDelayedTasksOnStartup: true,
+        }),
+      ],
+    );
+    try {
+      const [anchor] = (await readFile(file, 'utf8'))
+        .trim()
+        .split('\n')
+        .map(line => JSON.parse(line));
+      // the chain-key-configured event the backend signed at start-up
+      expect(anchor).toMatchObject({ type: 'audit-log-anchor', seq: 1 });
+      const verify = async () =>
+        (
+          await request(backend.server)
+            .get('/api/audit-log/verify')
+            .set('Authorization', admin)
+            .expect(200)
+        ).body;
+      await expect(verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        anchor: { seq: 1, at: anchor.at },
+      });
+      // a database writer deletes every event and resets the head
+      await knex('audit_log_events').delete();
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 0, last_hash: '0'.repeat(64) });
+      const failed = await verify();
+      expect(failed).toMatchObject({
+        ok: false,
+        failedSeq: 1,
+        anchor: { seq: 1, at: anchor.at },
+      });
+      // the chain ends at 0, or the audit events of the verify requests have been appended
+      // since, as a new event 1
+      expect(failed.reason).toMatch(
+        /^(The chain ends at 0 but an anchor published at .* recorded event 1 with hash|Event 1 has another hash than an anchor published at)/,
+      );
+    } finally {
+      await backend.stop();
+    }
   });
 });

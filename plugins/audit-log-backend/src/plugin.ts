@@ -9,7 +9,8 @@ import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
 import { registerAuditLogActions } from './actions/auditActions';
 import { readChainKeys } from './database/chainKeys';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
-import { createCheckpointWitness } from './service/checkpointWitness';
+import { readAnchorSettings, scheduleAnchors } from './service/anchors';
+import { createAuditWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { observeAuditQueue } from './service/queueMetrics';
@@ -101,7 +102,16 @@ export const auditLogPlugin = createBackendPlugin({
         });
 
         const retention = readRetentionSettings(config);
-        const witness = createCheckpointWitness({ config, logger });
+        // the log, file and webhook outside the database: prune checkpoints and head anchors
+        const auditWitness = createAuditWitness({ config, logger });
+        const witness = auditWitness.checkpoint;
+        await scheduleAnchors({
+          settings: readAnchorSettings(config),
+          scheduler,
+          store,
+          witness: auditWitness,
+          logger,
+        });
         await scheduleRetention({
           config,
           settings: retention,
@@ -120,6 +130,7 @@ export const auditLogPlugin = createBackendPlugin({
             auditor,
             logger,
             witness,
+            readWitness: auditWitness.read,
             minimumRetentionDays: retention.minimumDays,
           }),
         );

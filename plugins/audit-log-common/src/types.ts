@@ -181,6 +181,12 @@ export type AuditVerifyResult = {
    * since hash chain version 3; absent from older ones.
    */
   keyed?: boolean;
+  /**
+   * The head anchor the chain was checked against: the newest one in the backend's witness
+   * file (`auditLog.retention.checkpoint.file`), recording that the chain held event `seq`
+   * at `at`. Absent when no witness file is configured or it holds no anchor yet.
+   */
+  anchor?: { seq: number; at: string };
   /** When the verification finished (ISO 8601). */
   verifiedAt: string;
 };

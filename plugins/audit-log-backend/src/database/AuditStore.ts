@@ -33,6 +33,30 @@ export type AuditPruneCut = {
 };
 
 /**
+ * The chain head: the newest event's sequence number and hash (0 and `0` × 64, or the last
+ * prune's checkpoint, when there is no event).
+ * @public
+ */
+export type AuditChainHead = {
+  seq: number;
+  hash: string;
+};
+
+/**
+ * What a witness outside the database recorded, for verify to check the chain against.
+ * @public
+ */
+export type AuditVerifyOptions = {
+  /**
+   * The newest head anchor: the chain must still hold event `seq` with `hash`, or have been
+   * pruned past it by a prune among `witnessedCheckpoints`.
+   */
+  anchor?: { seq: number; hash: string; at: string };
+  /** The prune checkpoints the witness recorded (those it has at hand). */
+  witnessedCheckpoints?: Array<{ throughSeq: number; hash: string }>;
+};
+
+/**
  * Persistent, tamper-evident storage of audit events.
  * @public
  */
@@ -45,8 +69,13 @@ export interface AuditStore {
   stream(filters: AuditEventFilters): AsyncIterable<AuditEvent>;
   /** One event, or undefined. */
   get(seq: number): Promise<AuditEvent | undefined>;
-  /** Walks the chain from the checkpoint to the head. */
-  verify(): Promise<AuditVerifyResult>;
+  /**
+   * Walks the chain from the checkpoint to the head, then checks it against the anchor in
+   * `options`, if any.
+   */
+  verify(options?: AuditVerifyOptions): Promise<AuditVerifyResult>;
+  /** The chain head as the database records it. */
+  head(): Promise<AuditChainHead>;
   /**
    * Removes events older than `before`, keeping a checkpoint. `witness` is
    * given the cut before anything changes; if it throws, nothing is pruned.

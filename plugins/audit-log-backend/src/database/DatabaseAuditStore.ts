@@ -19,7 +19,13 @@ import {
   describeGap,
 } from '@kubechart/plugin-audit-log-common';
 import { Knex } from 'knex';
-import { AuditAppendResult, AuditPruneCut, AuditStore } from './AuditStore';
+import {
+  AuditAppendResult,
+  AuditChainHead,
+  AuditPruneCut,
+  AuditStore,
+  AuditVerifyOptions,
+} from './AuditStore';
 import {
   canonicalParts,
   chainFields,
@@ -561,11 +567,21 @@ export class DatabaseAuditStore implements AuditStore {
     }
   }
 
-  async verify(): Promise<AuditVerifyResult> {
+  async head(): Promise<AuditChainHead> {
     const head = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
     if (!head) {
       throw new Error('Audit chain head is missing; migrations not applied?');
     }
+    return { seq: Number(head.last_seq), hash: head.last_hash };
+  }
+
+  async verify(options: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
+    const head = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
+    if (!head) {
+      throw new Error('Audit chain head is missing; migrations not applied?');
+    }
+    /** Set once the chain is checked against the anchor (which then is reported). */
+    let checkedAnchor: AuditVerifyResult['anchor'];
     const headSeq = Number(head.last_seq);
     const pruned = checkpointOf(head);
     let expectedSeq = Number(head.checkpoint_seq) + 1;
@@ -592,6 +608,7 @@ export class DatabaseAuditStore implements AuditStore {
         headSeq,
         pruned,
         keyed: !failure && firstKeyedSeq !== undefined,
+        ...(checkedAnchor ? { anchor: checkedAnchor } : {}),
         ...failure,
         ...gaps,
         verifiedAt: new Date().toISOString(),
@@ -721,7 +738,88 @@ export class DatabaseAuditStore implements AuditStore {
         reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
       });
     }
+    if (options.anchor) {
+      const { seq, at } = options.anchor;
+      checkedAnchor = { seq, at };
+      const failure = await this.#checkAnchor(
+        options.anchor,
+        head,
+        options.witnessedCheckpoints ?? [],
+      );
+      if (failure) {
+        return result(failure);
+      }
+    }
     return result();
+  }
+
+  /**
+   * The chain, which verified from its checkpoint to `head`, against a head anchor kept outside
+   * the database: it must still hold the anchored event with the anchored hash, or have been
+   * pruned up to or past it by a prune the witness recorded. The database holds the only record
+   * of how long the chain was; the anchor is what shows a tail cut back below it.
+   */
+  async #checkAnchor(
+    anchor: NonNullable<AuditVerifyOptions['anchor']>,
+    head: HeadRow,
+    witnessed: NonNullable<AuditVerifyOptions['witnessedCheckpoints']>,
+  ): Promise<{ failedSeq: number; reason: string } | undefined> {
+    const headSeq = Number(head.last_seq);
+    const recorded = `an anchor published at ${anchor.at} recorded`;
+    const anotherHash = {
+      failedSeq: anchor.seq,
+      reason: `Event ${anchor.seq} has another hash than ${recorded} (${anchor.hash}): it, or an event before it, was rewritten`,
+    };
+    if (headSeq < anchor.seq) {
+      return {
+        failedSeq: headSeq + 1,
+        reason: `The chain ends at ${headSeq} but ${recorded} event ${
+          anchor.seq
+        } with hash ${anchor.hash}: events ${headSeq + 1}–${
+          anchor.seq
+        } were removed from the database (the tail was cut), or the database was restored from an older backup`,
+      };
+    }
+    let checkpointSeq = Number(head.checkpoint_seq);
+    let checkpointHash = head.checkpoint_hash;
+    if (anchor.seq > checkpointSeq) {
+      const event = await this.#db<EventRow>(EVENTS)
+        .where({ seq: anchor.seq })
+        .first('hash');
+      if (event) {
+        return event.hash === anchor.hash ? undefined : anotherHash;
+      }
+      // pruned since the walk?
+      const now = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
+      checkpointSeq = Number(now?.checkpoint_seq ?? 0);
+      checkpointHash = now?.checkpoint_hash ?? '';
+      if (anchor.seq > checkpointSeq) {
+        return {
+          failedSeq: anchor.seq,
+          reason: `Event ${anchor.seq} is missing, although ${recorded} it`,
+        };
+      }
+    }
+    // Pruned up to or past the anchored event: only a prune the witness recorded (its
+    // checkpoint is written outside the database before anything is deleted) may have done it.
+    if (
+      !witnessed.some(
+        c => c.throughSeq === checkpointSeq && c.hash === checkpointHash,
+      )
+    ) {
+      return {
+        failedSeq: anchor.seq,
+        reason: `The chain was pruned through event ${checkpointSeq}, ${
+          anchor.seq === checkpointSeq
+            ? 'the event'
+            : `past event ${anchor.seq}`
+        } that ${recorded}, but no prune checkpoint in the witness file records a prune through ${checkpointSeq} with the hash the chain continues from: events up to ${checkpointSeq} were removed without a recorded prune`,
+      };
+    }
+    if (anchor.seq === checkpointSeq && checkpointHash !== anchor.hash) {
+      return anotherHash;
+    }
+    return undefined;
   }
 
   /**

@@ -3,11 +3,20 @@ import {
   RootConfigService,
 } from '@backstage/backend-plugin-api';
 import { stringifyError } from '@backstage/errors';
-import { appendFile } from 'node:fs/promises';
-import { AuditPruneCut } from '../database/AuditStore';
+import { appendFile, open } from 'node:fs/promises';
+import { AuditChainHead, AuditPruneCut } from '../database/AuditStore';
 
-/** How long the webhook target may take to accept a checkpoint. */
+/** How long the webhook target may take to accept a checkpoint or an anchor. */
 const WEBHOOK_TIMEOUT_MS = 5000;
+
+/**
+ * How much of the end of the witness file verify reads: the newest anchor and the prune
+ * checkpoints written after it are there (an anchor line is ≈150 bytes, so 64 KiB hold the
+ * anchors of more than a day at the default frequency), however long the file has grown.
+ */
+export const WITNESS_TAIL_BYTES = 64 * 1024;
+
+const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * The checkpoint an external witness keeps: enough to check that the chain
@@ -26,6 +35,25 @@ export type AuditCheckpointRecord = {
 };
 
 /**
+ * A head anchor: the chain head (its newest event `seq` and that event's `hash`) at time `at`,
+ * kept outside the database so that verify can tell a chain cut back below it.
+ */
+export type AuditAnchorRecord = {
+  type: 'audit-log-anchor';
+  seq: number;
+  hash: string;
+  at: string;
+};
+
+/** What verify reads from the end of the witness file. */
+export type AuditWitnessRecords = {
+  /** The newest anchor (the highest `seq`) in the part read, if any. */
+  anchor?: AuditAnchorRecord;
+  /** The prune checkpoints in the part read, in file order. */
+  checkpoints: AuditCheckpointRecord[];
+};
+
+/**
  * Emits a prune's checkpoint outside the database before the prune happens:
  * always as a `warn` log line, and to the file and webhook configured under
  * `auditLog.retention.checkpoint`. Throws (so nothing is pruned) when a
@@ -36,10 +64,30 @@ export type CheckpointWitness = (
   context: { reason: AuditCheckpointRecord['reason']; actor?: string },
 ) => Promise<AuditCheckpointRecord>;
 
-export function createCheckpointWitness(options: {
+/**
+ * The witnesses outside the database: the log, and the file and webhook configured under
+ * `auditLog.retention.checkpoint`. It takes two kinds of records, one JSON line each:
+ * prune checkpoints (`audit-log-checkpoint`, see {@link CheckpointWitness}) and head anchors
+ * (`audit-log-anchor`), and reads back the end of the file for verify.
+ */
+export type AuditWitness = {
+  checkpoint: CheckpointWitness;
+  /**
+   * Publishes the chain head as an anchor: an `info` log line, then the file and the webhook.
+   * Throws when a configured target cannot take it.
+   */
+  anchor(head: AuditChainHead): Promise<AuditAnchorRecord>;
+  /**
+   * The newest anchor and the checkpoints at the end of the witness file; undefined when no
+   * file is configured or it cannot be read (logged), no records when it does not exist yet.
+   */
+  read(): Promise<AuditWitnessRecords | undefined>;
+};
+
+export function createAuditWitness(options: {
   config: RootConfigService;
   logger: LoggerService;
-}): CheckpointWitness {
+}): AuditWitness {
   const { config, logger } = options;
   const file = config.getOptionalString('auditLog.retention.checkpoint.file');
   const webhookUrl = config.getOptionalString(
@@ -57,25 +105,18 @@ export function createCheckpointWitness(options: {
     }
   }
 
-  return async (cut, context) => {
-    const record: AuditCheckpointRecord = {
-      type: 'audit-log-checkpoint',
-      ...cut,
-      prunedAt: new Date().toISOString(),
-      reason: context.reason,
-      ...(context.actor ? { actor: context.actor } : {}),
-    };
-    const line = JSON.stringify(record);
-    logger.warn(
-      `Audit log checkpoint: pruning events ${cut.fromSeq}-${cut.throughSeq}; the chain continues from hash ${cut.hash}`,
-      { auditCheckpoint: line },
-    );
+  /** The one place that writes to the file and the webhook. */
+  const deliver = async (
+    line: string,
+    failure: { prefix: string; noun: string },
+  ) => {
+    const { prefix, noun } = failure;
     if (file) {
       try {
         await appendFile(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
       } catch (error) {
         throw new Error(
-          `Not pruning: could not write the checkpoint to ${file}: ${stringifyError(
+          `${prefix}could not write the ${noun} to ${file}: ${stringifyError(
             error,
           )}`,
         );
@@ -97,17 +138,170 @@ export function createCheckpointWitness(options: {
         });
       } catch (error) {
         throw new Error(
-          `Not pruning: the checkpoint webhook could not be reached: ${stringifyError(
+          `${prefix}the ${noun} webhook could not be reached: ${stringifyError(
             error,
           )}`,
         );
       }
       if (!response.ok) {
         throw new Error(
-          `Not pruning: the checkpoint webhook answered ${response.status}`,
+          `${prefix}the ${noun} webhook answered ${response.status}`,
         );
       }
     }
-    return record;
   };
+
+  return {
+    checkpoint: async (cut, context) => {
+      const record: AuditCheckpointRecord = {
+        type: 'audit-log-checkpoint',
+        ...cut,
+        prunedAt: new Date().toISOString(),
+        reason: context.reason,
+        ...(context.actor ? { actor: context.actor } : {}),
+      };
+      const line = JSON.stringify(record);
+      logger.warn(
+        `Audit log checkpoint: pruning events ${cut.fromSeq}-${cut.throughSeq}; the chain continues from hash ${cut.hash}`,
+        { auditCheckpoint: line },
+      );
+      await deliver(line, { prefix: 'Not pruning: ', noun: 'checkpoint' });
+      return record;
+    },
+
+    anchor: async head => {
+      const record: AuditAnchorRecord = {
+        type: 'audit-log-anchor',
+        seq: head.seq,
+        hash: head.hash,
+        at: new Date().toISOString(),
+      };
+      const line = JSON.stringify(record);
+      logger.info(
+        `Audit log anchor: the chain head is event ${head.seq} with hash ${head.hash}`,
+        { auditAnchor: line },
+      );
+      await deliver(line, { prefix: '', noun: 'anchor' });
+      return record;
+    },
+
+    read: async () => {
+      if (!file) {
+        return undefined;
+      }
+      try {
+        return await readWitnessFile(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
+          return { checkpoints: [] }; // nothing published yet
+        }
+        logger.warn(
+          `Could not read the audit witness file ${file}, so verify checks no anchor: ${stringifyError(
+            error,
+          )}`,
+        );
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Emits a prune's checkpoint outside the database; see {@link createAuditWitness}.
+ */
+export function createCheckpointWitness(options: {
+  config: RootConfigService;
+  logger: LoggerService;
+}): CheckpointWitness {
+  return createAuditWitness(options).checkpoint;
+}
+
+function parseRecord(
+  line: string,
+): AuditAnchorRecord | AuditCheckpointRecord | undefined {
+  let value: any;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined; // not a record, or a line still being written
+  }
+  if (!value || typeof value !== 'object') {
+    return undefined;
+  }
+  if (
+    value.type === 'audit-log-anchor' &&
+    Number.isSafeInteger(value.seq) &&
+    value.seq > 0 &&
+    typeof value.hash === 'string' &&
+    HASH.test(value.hash) &&
+    typeof value.at === 'string'
+  ) {
+    return {
+      type: value.type,
+      seq: value.seq,
+      hash: value.hash,
+      at: value.at,
+    };
+  }
+  if (
+    value.type === 'audit-log-checkpoint' &&
+    Number.isSafeInteger(value.throughSeq) &&
+    typeof value.hash === 'string' &&
+    HASH.test(value.hash)
+  ) {
+    return value as AuditCheckpointRecord;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the last `maxBytes` of the witness file (never more, however large it is) and returns
+ * the anchor with the highest `seq` and the checkpoints among the complete lines there.
+ */
+export async function readWitnessFile(
+  file: string,
+  maxBytes = WITNESS_TAIL_BYTES,
+): Promise<AuditWitnessRecords> {
+  const handle = await open(file, 'r');
+  let text: string;
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, maxBytes);
+    // one byte more when starting mid-file: whether it is a newline says if the first line
+    // read is whole
+    const start = size - length;
+    const from = start > 0 ? start - 1 : 0;
+    const buffer = Buffer.alloc(size - from);
+    let read = 0;
+    while (read < buffer.length) {
+      const { bytesRead } = await handle.read(
+        buffer,
+        read,
+        buffer.length - read,
+        from + read,
+      );
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    text = buffer.subarray(0, read).toString('utf8');
+    if (from < start) {
+      // drop the (possibly partial) line the window starts in
+      const newline = text.indexOf('\n');
+      text = newline < 0 ? '' : text.slice(newline + 1);
+    }
+  } finally {
+    await handle.close();
+  }
+  const records: AuditWitnessRecords = { checkpoints: [] };
+  for (const line of text.split('\n')) {
+    const record = line ? parseRecord(line) : undefined;
+    if (record?.type === 'audit-log-anchor') {
+      if (!records.anchor || record.seq >= records.anchor.seq) {
+        records.anchor = record;
+      }
+    } else if (record?.type === 'audit-log-checkpoint') {
+      records.checkpoints.push(record);
+    }
+  }
+  return records;
 }

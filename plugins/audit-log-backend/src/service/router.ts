@@ -20,7 +20,8 @@ import Router from 'express-promise-router';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
-import { CheckpointWitness } from './checkpointWitness';
+import { verifyAgainstWitness } from './anchors';
+import { AuditWitnessRecords, CheckpointWitness } from './checkpointWitness';
 import { queryEntityScoped } from './entityScope';
 import { csvChunks, ndjsonChunks } from './exportStream';
 import {
@@ -49,6 +50,12 @@ export type RouterOptions = {
   witness: CheckpointWitness;
   /** `auditLog.retention.minimumDays`; default 90. */
   minimumRetentionDays?: number;
+  /**
+   * Reads the newest head anchor and the prune checkpoints from the witness file, for
+   * `GET /verify` to check the chain against (see the README's _Head anchors_). Without it,
+   * or when it returns undefined, verify checks the database alone.
+   */
+  readWitness?: () => Promise<AuditWitnessRecords | undefined>;
 };
 
 /** Largest JSON body the API accepts (only `POST /prune` takes one). */
@@ -186,12 +193,16 @@ export async function createRouter(
       request: req,
     });
     try {
-      const result = await store.verify();
+      const result = await verifyAgainstWitness({
+        store,
+        witness: { read: options.readWitness ?? (async () => undefined) },
+      });
       await auditEvent.success({
         meta: {
           ok: result.ok,
           checked: result.checked,
           failedSeq: result.failedSeq ?? null,
+          anchorSeq: result.anchor?.seq ?? null,
         },
       });
       res.json(result);

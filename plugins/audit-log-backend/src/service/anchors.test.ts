@@ -1,0 +1,483 @@
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import { Knex } from 'knex';
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashRow } from '../database/chain';
+import { ChainKeyring } from '../database/chainKeys';
+import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
+import {
+  createAnchorPublisher,
+  readAnchorSettings,
+  scheduleAnchors,
+  verifyAgainstWitness,
+} from './anchors';
+import { createAuditWitness, readWitnessFile } from './checkpointWitness';
+
+jest.setTimeout(60_000);
+
+const KEY = 'anchor-test-chain-key-0123456789-abcdefghijklmnop';
+
+function event(n: number): AuditEventInput {
+  return {
+    occurredAt: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(),
+    actor: 'user:default/jane',
+    plugin: 'kubechart',
+    eventId: 'chart-install',
+    severity: 'high',
+    status: 'succeeded',
+    target: { cluster: 'dev', namespace: `team-${n}` },
+    meta: { n },
+  };
+}
+
+function events(from: number, to: number): AuditEventInput[] {
+  const out = [];
+  for (let i = from; i <= to; i++) out.push(event(i));
+  return out;
+}
+
+async function tempFile(name = 'witness.jsonl') {
+  return join(await mkdtemp(join(tmpdir(), 'audit-anchor-')), name);
+}
+
+function witnessFor(file?: string, logger = mockServices.logger.mock()) {
+  return createAuditWitness({
+    logger,
+    config: mockServices.rootConfig({
+      data: file ? { auditLog: { retention: { checkpoint: { file } } } } : {},
+    }),
+  });
+}
+
+/**
+ * What a database writer does to cut the tail: deletes the events after `seq` and moves the
+ * chain head back to event `seq` (or to the empty chain for 0), so that what is left is a
+ * valid chain that simply ends earlier.
+ */
+async function cutTail(knex: Knex, seq: number) {
+  await knex('audit_log_events').where('seq', '>', seq).delete();
+  const last =
+    seq > 0
+      ? await knex('audit_log_events').where({ seq }).first('hash')
+      : { hash: '0'.repeat(64) };
+  await knex('audit_log_chain_head')
+    .where({ id: 1 })
+    .update({ last_seq: seq, last_hash: last.hash });
+}
+
+/**
+ * An unkeyed chain rewritten by a database writer from event `seq` on: a changed actor, every
+ * later hash recomputed (sha256, version 2), the head moved to the new last hash.
+ */
+async function rewriteUnkeyedFrom(knex: Knex, seq: number) {
+  const rows = await knex('audit_log_events')
+    .where('seq', '>=', seq)
+    .orderBy('seq');
+  let prevHash: string = rows[0].prev_hash;
+  for (const original of rows) {
+    const row = {
+      ...original,
+      ...(Number(original.seq) === seq
+        ? { actor: 'user:default/mallory' }
+        : {}),
+      prev_hash: prevHash,
+    };
+    row.hash = hashRow(prevHash, row, 2)!;
+    await knex('audit_log_events').where({ seq: row.seq }).update(row);
+    prevHash = row.hash;
+  }
+  await knex('audit_log_chain_head')
+    .where({ id: 1 })
+    .update({ last_hash: prevHash });
+}
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+describe.each(databases.eachSupportedId())(
+  'verify against head anchors (%p)',
+  databaseId => {
+    let knex: Knex;
+
+    beforeEach(async () => {
+      knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+    });
+
+    const keyed = (batch?: number) =>
+      new DatabaseAuditStore(knex, {
+        chainKeys: ChainKeyring.fromSecrets(KEY, []),
+        verifyBatchSize: batch,
+      });
+
+    it('finds a tail cut back below the newest anchor, which the database alone cannot show', async () => {
+      const store = keyed(4);
+      await store.append(events(1, 15));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const anchor = await createAnchorPublisher({
+        store,
+        witness,
+        logger: mockServices.logger.mock(),
+      })();
+      expect(anchor).toMatchObject({ type: 'audit-log-anchor', seq: 15 });
+
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        anchor: { seq: 15, at: anchor!.at },
+      });
+
+      await cutTail(knex, 10);
+      // the chain in the database is a valid keyed chain that ends at 10
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        headSeq: 10,
+      });
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        headSeq: 10,
+        failedSeq: 11,
+        anchor: { seq: 15, at: anchor!.at },
+      });
+      expect(result.reason).toBe(
+        `The chain ends at 10 but an anchor published at ${
+          anchor!.at
+        } recorded event 15 with hash ${
+          anchor!.hash
+        }: events 11–15 were removed from the database (the tail was cut), or the database was restored from an older backup`,
+      );
+    });
+
+    it('finds a chain emptied and its head reset (a restore of an empty database)', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 6));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      await witness.anchor(await store.head());
+      await cutTail(knex, 0);
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 1,
+        headSeq: 0,
+        reason: expect.stringMatching(/^The chain ends at 0 but an anchor/),
+      });
+    });
+
+    it('finds an anchored event whose hash was rewritten (unkeyed chain re-hashed by a database writer)', async () => {
+      const store = new DatabaseAuditStore(knex, { verifyBatchSize: 5 });
+      await store.append(events(1, 12));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const anchor = await witness.anchor(await store.head());
+      expect(anchor.seq).toBe(12);
+      await store.append(events(13, 14));
+
+      await rewriteUnkeyedFrom(knex, 8);
+      // unkeyed, the rewritten chain verifies on its own
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        failedSeq: 12,
+        anchor: { seq: 12, at: anchor.at },
+      });
+      expect(result.reason).toBe(
+        `Event 12 has another hash than an anchor published at ${anchor.at} recorded (${anchor.hash}): it, or an event before it, was rewritten`,
+      );
+    });
+
+    it('stays valid after normal prunes, also one past the anchored event', async () => {
+      const store = keyed(3);
+      await store.append(events(1, 12));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const anchor = await witness.anchor(await store.head());
+      expect(anchor.seq).toBe(12);
+      const prune = (before: number) =>
+        store.prune({
+          before: new Date(event(before).occurredAt),
+          witness: cut =>
+            witness.checkpoint(cut, { reason: 'on request' }).then(() => {}),
+        });
+
+      // the anchored event is still held
+      await expect(prune(5)).resolves.toMatchObject({ deleted: 4 });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 12 } });
+
+      // pruned through the anchored event itself
+      await store.append(events(13, 14));
+      await expect(prune(13)).resolves.toMatchObject({
+        checkpoint: { throughSeq: 12 },
+      });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, keyed: true, anchor: { seq: 12 } });
+
+      // and past it, by a prune that is recorded in the witness file
+      await expect(prune(14)).resolves.toMatchObject({
+        checkpoint: { throughSeq: 13 },
+      });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 12 } });
+    });
+
+    it('finds a prune past the anchor that no checkpoint in the witness file records', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 10));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      await witness.anchor(await store.head());
+      await store.append(events(11, 14));
+      // the database writer "prunes" through 12 and leaves 13–14: a valid chain from a checkpoint
+      const twelve = await knex('audit_log_events').where({ seq: 12 }).first();
+      await knex('audit_log_events').where('seq', '<=', 12).delete();
+      await knex('audit_log_chain_head').where({ id: 1 }).update({
+        checkpoint_seq: 12,
+        checkpoint_hash: twelve.hash,
+        pruned_at: new Date().toISOString(),
+      });
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({ ok: false, failedSeq: 10 });
+      expect(result.reason).toMatch(
+        /^The chain was pruned through event 12, past event 10 that an anchor published at .* recorded, but no prune checkpoint in the witness file records a prune through 12/,
+      );
+    });
+
+    it('without a witness file: says nothing about anchors, and a cut tail still verifies', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 8));
+      const logger = mockServices.logger.mock();
+      const witness = witnessFor(undefined, logger);
+      await createAnchorPublisher({ store, witness, logger })();
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringContaining('Audit log anchor: the chain head is event 8'),
+        expect.anything(),
+      );
+      await cutTail(knex, 5);
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({ ok: true, headSeq: 5 });
+      expect(result).not.toHaveProperty('anchor');
+    });
+  },
+);
+
+describe('head anchor publishing', () => {
+  const sqlite = TestDatabases.create({ ids: ['SQLITE_3'] });
+  let server: Server | undefined;
+  afterEach(() => server?.close());
+
+  it('defaults to every 5 minutes and reads the frequency and enabled settings', () => {
+    expect(readAnchorSettings(mockServices.rootConfig())).toEqual({
+      enabled: true,
+      frequency: { minutes: 5 },
+    });
+    expect(
+      readAnchorSettings(
+        mockServices.rootConfig({
+          data: {
+            auditLog: {
+              anchor: {
+                enabled: false,
+                frequency: { minutes: 1, seconds: 30 },
+              },
+            },
+          },
+        }),
+      ),
+    ).toEqual({ enabled: false, frequency: { minutes: 1, seconds: 30 } });
+    for (const frequency of [
+      {},
+      { minutes: 0 },
+      { fortnights: 1 },
+      { minutes: -5 },
+    ]) {
+      expect(() =>
+        readAnchorSettings(
+          mockServices.rootConfig({
+            data: { auditLog: { anchor: { frequency } } },
+          }),
+        ),
+      ).toThrow(/auditLog\.anchor\.frequency/);
+    }
+  });
+
+  it('publishes the head to the log, the file and the webhook on schedule, and skips a head that did not move', async () => {
+    const received: string[] = [];
+    let answer = 204;
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', c => (body += c));
+      req.on('end', () => {
+        received.push(`${req.headers.authorization} ${body}`);
+        res.writeHead(answer).end();
+      });
+    });
+    await new Promise<void>(r => server!.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const file = await tempFile();
+    const logger = mockServices.logger.mock();
+    const config = mockServices.rootConfig({
+      data: {
+        auditLog: {
+          retention: {
+            checkpoint: {
+              file,
+              webhook: { url: `http://127.0.0.1:${port}/hook`, token: 't0k' },
+            },
+          },
+        },
+      },
+    });
+    const knex = await sqlite.init('SQLITE_3');
+    await DatabaseAuditStore.runMigrations(knex);
+    const store = new DatabaseAuditStore(knex);
+    const scheduler = mockServices.scheduler.mock();
+    await scheduleAnchors({
+      settings: readAnchorSettings(config),
+      scheduler,
+      store,
+      witness: createAuditWitness({ config, logger }),
+      logger,
+    });
+    expect(scheduler.scheduleTask).toHaveBeenCalledTimes(1);
+    const task = scheduler.scheduleTask.mock.calls[0][0];
+    expect(task).toMatchObject({
+      id: 'audit-log-anchor',
+      frequency: { minutes: 5 },
+    });
+    const run = () => task.fn(new AbortController().signal);
+    const fileLines = async () =>
+      (await readFile(file, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map(line => JSON.parse(line));
+
+    // an empty chain has no head to anchor
+    await run();
+    expect(await fileLines()).toEqual([]);
+
+    await store.append(events(1, 3));
+    const third = await store.get(3);
+    await run();
+    await run(); // the head did not move
+    const first = {
+      type: 'audit-log-anchor',
+      seq: 3,
+      hash: third!.hash,
+      at: expect.any(String),
+    };
+    expect(await fileLines()).toEqual([first]);
+    expect(received).toHaveLength(1);
+    expect(received[0].startsWith('Bearer t0k {')).toBe(true);
+    expect(JSON.parse(received[0].slice('Bearer t0k '.length))).toEqual(first);
+    expect(logger.info).toHaveBeenCalledTimes(1);
+    expect(logger.info).toHaveBeenCalledWith(
+      `Audit log anchor: the chain head is event 3 with hash ${third!.hash}`,
+      { auditAnchor: expect.stringContaining('"type":"audit-log-anchor"') },
+    );
+
+    // a target that refuses: logged, and tried again on the next run
+    await store.append(events(4, 4));
+    answer = 500;
+    await run();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /^Could not publish the audit log anchor of event 4 \(tried again on the next run\): the anchor webhook answered 500/,
+      ),
+    );
+    answer = 204;
+    await run();
+    await run();
+    expect(received).toHaveLength(3);
+    expect(JSON.parse(received[2].slice('Bearer t0k '.length))).toMatchObject({
+      seq: 4,
+    });
+    expect((await fileLines()).map(l => l.seq)).toEqual([3, 4, 4]);
+  });
+
+  it('schedules nothing when anchors are disabled', async () => {
+    const scheduler = mockServices.scheduler.mock();
+    const logger = mockServices.logger.mock();
+    await scheduleAnchors({
+      settings: { enabled: false, frequency: { minutes: 5 } },
+      scheduler,
+      store: {} as DatabaseAuditStore,
+      witness: witnessFor(undefined, logger),
+      logger,
+    });
+    expect(scheduler.scheduleTask).not.toHaveBeenCalled();
+  });
+});
+
+describe('reading the witness file', () => {
+  const hash = (c: string) => c.repeat(64);
+
+  it('reads only the tail: the newest anchor (highest seq) and the checkpoints in the last 64 KiB', async () => {
+    const file = await tempFile();
+    const anchor = (seq: number, c: string) =>
+      `${JSON.stringify({
+        type: 'audit-log-anchor',
+        seq,
+        hash: hash(c),
+        at: new Date(Date.UTC(2026, 0, 1, 0, seq)).toISOString(),
+      })}\n`;
+    // an old anchor far before the tail, then 200 KiB of other lines
+    await writeFile(file, anchor(999, 'f'));
+    await appendFile(
+      file,
+      `${JSON.stringify({ note: 'x'.repeat(1000) })}\n`.repeat(200),
+    );
+    await appendFile(
+      file,
+      `${JSON.stringify({
+        type: 'audit-log-checkpoint',
+        fromSeq: 1,
+        throughSeq: 40,
+        hash: hash('c'),
+        cutoff: '2026-01-01T00:00:00.000Z',
+        prunedAt: '2026-01-01T00:00:00.000Z',
+        reason: 'on request',
+      })}\n`,
+    );
+    await appendFile(file, anchor(50, 'a'));
+    await appendFile(
+      file,
+      'not json\n{"type":"audit-log-anchor","seq":"77"}\n',
+    );
+    await appendFile(file, anchor(60, 'b'));
+    await appendFile(file, anchor(55, 'd')); // a replica's older head, written late
+    await appendFile(file, '{"type":"audit-log-anchor","seq":70,"ha'); // a line being written
+
+    const records = await readWitnessFile(file);
+    expect(records.anchor).toMatchObject({ seq: 60, hash: hash('b') });
+    expect(records.checkpoints).toEqual([
+      expect.objectContaining({ throughSeq: 40, hash: hash('c') }),
+    ]);
+    // a smaller window holds the newest lines only
+    const small = await readWitnessFile(file, 200);
+    expect(small.anchor).toMatchObject({ seq: 55 });
+    expect(small.checkpoints).toEqual([]);
+  });
+
+  it('treats a witness file that does not exist yet as holding no anchor', async () => {
+    const file = await tempFile();
+    const witness = witnessFor(file);
+    await expect(witness.read()).resolves.toEqual({ checkpoints: [] });
+    await expect(witnessFor(undefined).read()).resolves.toBeUndefined();
+  });
+});
