@@ -61,6 +61,8 @@ export const auditLogTranslationRef = createTranslationRef({
       running: 'Verifying…',
       ok: 'Chain intact: {{checked}} events checked (up to #{{lastSeq}}).',
       okEmpty: 'Chain intact: no events stored yet.',
+      anchor:
+        'It still holds event #{{seq}} as the head anchor published outside the database on {{at}} recorded it.',
       keyed:
         "Signed with the backend's chain key: no one without it can rewrite these events undetected.",
       unkeyed:

@@ -141,7 +141,7 @@ describe('AuditLogContent', () => {
     expect(status).toHaveTextContent('Events up to #10 were pruned');
   });
 
-  it('says whether the verified chain is signed with a chain key', async () => {
+  it('says whether the verified chain is signed with a chain key and which head anchor it was checked against', async () => {
     const base: AuditVerifyResult = {
       ok: true,
       checked: 3,
@@ -152,14 +152,20 @@ describe('AuditLogContent', () => {
     };
     const verify = jest
       .fn()
-      .mockResolvedValueOnce({ ...base, keyed: true })
+      .mockResolvedValueOnce({
+        ...base,
+        keyed: true,
+        anchor: { seq: 2, at: '2026-11-21T09:55:00.000Z' },
+      })
       .mockResolvedValueOnce({ ...base, keyed: false });
     await render(mockApi({ verify }));
     const button = screen.getByRole('button', { name: 'Verify integrity' });
 
     fireEvent.click(button);
-    expect(await screen.findByRole('status')).toHaveTextContent(
-      "Signed with the backend's chain key",
+    const status = await screen.findByRole('status');
+    expect(status).toHaveTextContent("Signed with the backend's chain key");
+    expect(status).toHaveTextContent(
+      'It still holds event #2 as the head anchor published outside the database on',
     );
     expect(screen.queryByLabelText('unkeyed')).not.toBeInTheDocument();
 

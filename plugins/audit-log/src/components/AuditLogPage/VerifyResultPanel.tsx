@@ -63,6 +63,12 @@ export function VerifyResultPanel(props: {
           : t('verify.okEmpty')}
         {pruned}
         {result.keyed && result.checked > 0 ? ` ${t('verify.keyed')}` : ''}
+        {result.anchor
+          ? ` ${t('verify.anchor', {
+              seq: String(result.anchor.seq),
+              at: new Date(result.anchor.at).toLocaleString(),
+            })}`
+          : ''}
       </Alert>
       {result.keyed === false && (
         <Alert severity="warning" aria-label="unkeyed">
