@@ -25,6 +25,7 @@ check:
 	@$(ENV) yarn tsc
 	@$(ENV) yarn tsc -p e2e
 	@$(ENV) yarn backstage-cli repo lint
+	@$(ENV) yarn prettier:check
 
 unit: postgres
 	@$(ENV) BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING=$(PG_URL) CI=true \

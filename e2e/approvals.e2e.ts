@@ -2,7 +2,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, openSignedIn, openSignedInAs, screenshot } from './browser.ts';
+import {
+  launchBrowser,
+  openSignedIn,
+  openSignedInAs,
+  screenshot,
+} from './browser.ts';
 import { connectAsGuest, getRun, output, runToEnd } from './mcp.ts';
 
 const REVIEWER = 'user:default/reviewer';
@@ -32,7 +37,13 @@ describe('Approvals for protected targets', () => {
           cluster: 'kube-sim',
           tenant,
           owner: 'group:default/guests',
-          releases: [{ name: 'web', chart: 'kubechart-service', values: { replicas: 1 } }],
+          releases: [
+            {
+              name: 'web',
+              chart: 'kubechart-service',
+              values: { replicas: 1 },
+            },
+          ],
         },
       }),
     );
@@ -40,42 +51,76 @@ describe('Approvals for protected targets', () => {
     // The agent sees why: the gate, who may approve, and that nothing is applied until then.
     const waiting = await getRun(client, started.runId);
     assert.equal(waiting.approval.state, 'awaiting');
-    assert.ok(waiting.approval.approvers.includes('group:default/platform-team'), JSON.stringify(waiting.approval));
+    assert.ok(
+      waiting.approval.approvers.includes('group:default/platform-team'),
+      JSON.stringify(waiting.approval),
+    );
     assert.ok(!waiting.approval.approvers.includes('user:default/guest'));
     // The run's own page: the tenant's catalog entity exists only once its run applied.
     const runPath = `/kubechart/runs?run=${started.runId}`;
 
     // The requester sees the plan and who may approve, but may not approve it.
     const requester = await openSignedIn(browser, runPath);
-    await requester.getByText('awaiting approval').first().waitFor({ timeout: 60_000 });
-    await requester.getByTestId('kubechart-approval-cannot-decide').getByText(/you requested this run/i).first().waitFor({ timeout: 30_000 });
-    assert.equal(await requester.getByRole('button', { name: 'Approve', exact: true }).isDisabled(), true);
+    await requester
+      .getByText('awaiting approval')
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await requester
+      .getByTestId('kubechart-approval-cannot-decide')
+      .getByText(/you requested this run/i)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    assert.equal(
+      await requester
+        .getByRole('button', { name: 'Approve', exact: true })
+        .isDisabled(),
+      true,
+    );
     await screenshot(requester, 'approval-requested');
     // Nothing was applied while it waits.
     await new Promise(r => setTimeout(r, 3000));
-    assert.equal((await getRun(client, started.runId)).status, 'awaiting-approval');
+    assert.equal(
+      (await getRun(client, started.runId)).status,
+      'awaiting-approval',
+    );
 
     // The reviewer's own session: approve with a comment.
     const reviewer = await openSignedInAs(browser, REVIEWER, runPath);
-    const approve = reviewer.getByRole('button', { name: 'Approve', exact: true });
+    const approve = reviewer.getByRole('button', {
+      name: 'Approve',
+      exact: true,
+    });
     await approve.first().waitFor({ timeout: 60_000 });
     await approve.first().click();
     const dialog = reviewer.getByRole('dialog');
-    await dialog.getByRole('textbox', { name: 'Comment' }).fill('CHG-2026 reviewed in the browser test');
+    await dialog
+      .getByRole('textbox', { name: 'Comment' })
+      .fill('CHG-2026 reviewed in the browser test');
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     await dialog.waitFor({ state: 'hidden', timeout: 30_000 });
 
     const run = await runToEnd(client, started.runId);
-    assert.equal(run.status, 'succeeded', `run ended ${run.status}: ${run.failureReason ?? ''}`);
+    assert.equal(
+      run.status,
+      'succeeded',
+      `run ended ${run.status}: ${run.failureReason ?? ''}`,
+    );
     assert.equal(run.actor, 'user:default/guest');
 
     // The history shows requester, approver and comment.
     await reviewer.reload();
     const decisions = reviewer.getByTestId('kubechart-approval-decisions');
-    await decisions.getByText('CHG-2026 reviewed in the browser test').first().waitFor({ timeout: 60_000 });
+    await decisions
+      .getByText('CHG-2026 reviewed in the browser test')
+      .first()
+      .waitFor({ timeout: 60_000 });
     // Users are shown by name: the approver in the decisions, the requester in the approval panel.
     await decisions.getByText('reviewer', { exact: true }).first().waitFor();
-    await reviewer.getByTestId('kubechart-run-approval').getByText('guest', { exact: true }).first().waitFor();
+    await reviewer
+      .getByTestId('kubechart-run-approval')
+      .getByText('guest', { exact: true })
+      .first()
+      .waitFor();
     await screenshot(reviewer, 'approval-approved');
     await reviewer.context().close();
     await requester.close();

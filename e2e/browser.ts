@@ -136,13 +136,26 @@ export async function gotoSignedIn(page: Page, path: string): Promise<void> {
  * provider (packages/backend/src/exampleUsersAuth.ts), so the session holds a real Backstage token
  * of that user, with the groups the catalog gives it.
  */
-export async function openSignedInAs(browser: Browser, userEntityRef: string, path = '/'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+export async function openSignedInAs(
+  browser: Browser,
+  userEntityRef: string,
+  path = '/',
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 1000 },
+  });
   await context.route('**/api/auth/guest/refresh**', async route => {
     const res = await fetch(`${backendUrl}/api/auth/example-users/refresh`, {
-      headers: { 'X-Requested-With': 'XMLHttpRequest', 'x-kubechart-example-user': userEntityRef },
+      headers: {
+        'X-Requested-With': 'XMLHttpRequest',
+        'x-kubechart-example-user': userEntityRef,
+      },
     });
-    await route.fulfill({ status: res.status, contentType: 'application/json', body: await res.text() });
+    await route.fulfill({
+      status: res.status,
+      contentType: 'application/json',
+      body: await res.text(),
+    });
   });
   const page = await context.newPage();
   await gotoSignedIn(page, path);

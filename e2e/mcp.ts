@@ -7,23 +7,33 @@ import { backendUrl, guestToken } from './browser.ts';
 export async function connectAsGuest(name: string): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${backendUrl}/api/mcp-actions/v1`), {
-      requestInit: { headers: { Authorization: `Bearer ${await guestToken()}` } },
-    }),
+    new StreamableHTTPClientTransport(
+      new URL(`${backendUrl}/api/mcp-actions/v1`),
+      {
+        requestInit: {
+          headers: { Authorization: `Bearer ${await guestToken()}` },
+        },
+      },
+    ),
   );
   return client;
 }
 
 /** The JSON an action returned, from the text content the MCP actions backend wraps it in. */
 export function output(result: Awaited<ReturnType<Client['callTool']>>): any {
-  assert.ok(!result.isError, `tool call failed: ${JSON.stringify(result.content)}`);
+  assert.ok(
+    !result.isError,
+    `tool call failed: ${JSON.stringify(result.content)}`,
+  );
   const [first] = result.content as Array<{ type: string; text: string }>;
   return JSON.parse(first.text);
 }
 
 /** The run as the agent's get-run tool reports it. */
 export async function getRun(client: Client, runId: string): Promise<any> {
-  return output(await client.callTool({ name: 'kubechart.get-run', arguments: { runId } })).run;
+  return output(
+    await client.callTool({ name: 'kubechart.get-run', arguments: { runId } }),
+  ).run;
 }
 
 /** Polls the agent's get-run tool until the run has ended (three minutes at most). */

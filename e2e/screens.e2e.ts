@@ -296,7 +296,10 @@ describe('KubeChart screens', () => {
     const values = page.getByLabel('Values (secrets redacted)');
     await values.waitFor({ timeout: 10_000 });
     // the code block fills in after its heading
-    await values.getByText('"tag": "latest"', { exact: false }).first().waitFor({ timeout: 10_000 });
+    await values
+      .getByText('"tag": "latest"', { exact: false })
+      .first()
+      .waitFor({ timeout: 10_000 });
     assert.match(await values.innerText(), /"tag": "latest"/);
     assert.doesNotMatch(await detail.innerText(), /recorded no values/);
     await screenshot(page, 'screens-04b-history-refused-values');

@@ -7,7 +7,8 @@ const fs = require('node:fs');
 const [file] = process.argv.slice(2);
 const text = fs.readFileSync(file, 'utf8');
 const website = /^(metadata:\n  name: example-website\n)/m;
-if (!website.test(text)) throw new Error(`${file}: no example-website component to annotate`);
+if (!website.test(text))
+  throw new Error(`${file}: no example-website component to annotate`);
 fs.writeFileSync(
   file,
   text.replace(

@@ -36,7 +36,9 @@ async function call(method, path, token, body) {
 async function expectOk(method, path, token, body) {
   const r = await call(method, path, token, body);
   if (r.status < 200 || r.status > 299) {
-    throw new Error(`${method} ${path} answered ${r.status}: ${r.text.slice(0, 500)}`);
+    throw new Error(
+      `${method} ${path} answered ${r.status}: ${r.text.slice(0, 500)}`,
+    );
   }
   console.log(`  ${method} ${path} → ${r.status}`);
   return r.json;
@@ -64,24 +66,42 @@ async function main() {
 
   // The five actions are in the scaffolder.
   const actions = await expectOk('GET', '/api/scaffolder/v2/actions', token);
-  const ours = actions.map(a => a.id).filter(id => id.startsWith('kubechart:')).sort();
+  const ours = actions
+    .map(a => a.id)
+    .filter(id => id.startsWith('kubechart:'))
+    .sort();
   if (JSON.stringify(ours) !== JSON.stringify(ACTIONS)) {
-    throw new Error(`kubechart actions registered: ${ours.join(', ') || 'none'}; expected ${ACTIONS.join(', ')}`);
+    throw new Error(
+      `kubechart actions registered: ${
+        ours.join(', ') || 'none'
+      }; expected ${ACTIONS.join(', ')}`,
+    );
   }
   console.log(`  actions: ${ours.join(', ')}`);
 
   // The example chart template, as the catalog loaded it from examples/templates, and the example org's
   // guest user: a sign-in before the catalog has it carries no group, so sign in again once it is there.
-  for (const ref of ['template/default/kubechart-chart', 'user/default/guest']) {
+  for (const ref of [
+    'template/default/kubechart-chart',
+    'user/default/guest',
+  ]) {
     await waitFor(
       `${ref} in the catalog`,
-      async () => (await call('GET', `/api/catalog/entities/by-name/${ref}`, token)).status === 200,
+      async () =>
+        (
+          await call('GET', `/api/catalog/entities/by-name/${ref}`, token)
+        ).status === 200,
       180_000,
     );
   }
-  const member = (await expectOk('GET', '/api/auth/guest/refresh')).backstageIdentity;
+  const member = (await expectOk('GET', '/api/auth/guest/refresh'))
+    .backstageIdentity;
   if (!member.identity.ownershipEntityRefs.includes('group:default/guests')) {
-    throw new Error(`the guest sign-in does not carry group:default/guests: ${JSON.stringify(member.identity)}`);
+    throw new Error(
+      `the guest sign-in does not carry group:default/guests: ${JSON.stringify(
+        member.identity,
+      )}`,
+    );
   }
   token = member.token;
   const entityRef = 'component:default/example-website';
@@ -94,29 +114,53 @@ async function main() {
       release: 'web',
       entity: entityRef,
       // What the template's YAML field submits: the mapping typed in the box.
-      values: { image: { repository: 'ghcr.io/kubechart/example-web', tag: '1.0.0' }, replicas: 2 },
+      values: {
+        image: { repository: 'ghcr.io/kubechart/example-web', tag: '1.0.0' },
+        replicas: 2,
+      },
       policyMode: 'enforce',
     },
   });
   const finished = await waitFor(
     `scaffolder task ${task.id}`,
     async () => {
-      const t = (await call('GET', `/api/scaffolder/v2/tasks/${task.id}`, token)).json;
-      return t && ['completed', 'failed', 'cancelled'].includes(t.status) ? t : undefined;
+      const t = (
+        await call('GET', `/api/scaffolder/v2/tasks/${task.id}`, token)
+      ).json;
+      return t && ['completed', 'failed', 'cancelled'].includes(t.status)
+        ? t
+        : undefined;
     },
     300_000,
   );
   if (finished.status !== 'completed') {
-    const events = (await call('GET', `/api/scaffolder/v2/tasks/${task.id}/events`, token)).json ?? [];
-    const log = events.filter(e => e.type === 'log').map(e => e.body?.message).join('\n');
-    throw new Error(`the example chart template ${finished.status}:\n${log.slice(-4000)}`);
+    const events =
+      (await call('GET', `/api/scaffolder/v2/tasks/${task.id}/events`, token))
+        .json ?? [];
+    const log = events
+      .filter(e => e.type === 'log')
+      .map(e => e.body?.message)
+      .join('\n');
+    throw new Error(
+      `the example chart template ${finished.status}:\n${log.slice(-4000)}`,
+    );
   }
-  const runs = await expectOk('GET', `/api/kubechart/runs?entityRef=${encodeURIComponent(entityRef)}`, token);
+  const runs = await expectOk(
+    'GET',
+    `/api/kubechart/runs?entityRef=${encodeURIComponent(entityRef)}`,
+    token,
+  );
   const run = runs.items.find(r => r.kind === 'chart');
   if (!run || run.status !== 'succeeded') {
-    throw new Error(`no succeeded chart run in the deployment history: ${JSON.stringify(runs.items).slice(0, 800)}`);
+    throw new Error(
+      `no succeeded chart run in the deployment history: ${JSON.stringify(
+        runs.items,
+      ).slice(0, 800)}`,
+    );
   }
-  console.log(`  example chart template: task ${task.id} completed, run ${run.id} ${run.status} (helm revision ${run.helmRevision})`);
+  console.log(
+    `  example chart template: task ${task.id} completed, run ${run.id} ${run.status} (helm revision ${run.helmRevision})`,
+  );
 }
 
 main().catch(e => {

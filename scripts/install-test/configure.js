@@ -11,7 +11,8 @@ const read = name => fs.readFileSync(path.join(__dirname, name), 'utf8');
 let text = fs.readFileSync(file, 'utf8');
 
 const emptyKubernetes = /^kubernetes:\n(?:[ \t]+#.*\n)*/m;
-if (!emptyKubernetes.test(text)) throw new Error(`${file}: no empty top-level kubernetes: key to replace`);
+if (!emptyKubernetes.test(text))
+  throw new Error(`${file}: no empty top-level kubernetes: key to replace`);
 text = text.replace(emptyKubernetes, `${read('app-config.kubernetes.yaml')}\n`);
 
 const locations = /^catalog:\n(?:(?:[ \t].*)?\n)*?  locations:\n/m;
@@ -23,12 +24,17 @@ text = text.slice(0, at) + read('app-config.catalog.yaml') + text.slice(at);
 // Guest sign-in as the example org's catalog user `guest` (member of `guests`), so that a deploy for the
 // example website, owned by `guests`, is the owner's deploy.
 const guest = /^(    guest:) \{\}$/m;
-if (!guest.test(text)) throw new Error(`${file}: no \`guest: {}\` provider to point at the catalog's guest user`);
+if (!guest.test(text))
+  throw new Error(
+    `${file}: no \`guest: {}\` provider to point at the catalog's guest user`,
+  );
 text = text.replace(guest, '$1\n      userEntityRef: user:default/guest');
 
 // The two home page widgets join the entries of create-app's `page:home` defaultConfig.
-const homeDefaults = /^(    - page:home:\n        config:\n          defaultConfig:\n)/m;
-if (!homeDefaults.test(text)) throw new Error(`${file}: no page:home defaultConfig list`);
+const homeDefaults =
+  /^(    - page:home:\n        config:\n          defaultConfig:\n)/m;
+if (!homeDefaults.test(text))
+  throw new Error(`${file}: no page:home defaultConfig list`);
 text = text.replace(homeDefaults, `$1${read('app-config.home.yaml')}`);
 
 text += read('app-config.kubechart.yaml');

@@ -16,13 +16,24 @@ const semver = require('semver');
 
 const [out, day, ...dirs] = process.argv.slice(2);
 if (!out || !/^\d{4}-\d{2}-\d{2}$/.test(day ?? '') || dirs.length === 0) {
-  console.error('usage: releaseManifest.js <out.json> <release day YYYY-MM-DD> <project dir>...');
+  console.error(
+    'usage: releaseManifest.js <out.json> <release day YYYY-MM-DD> <project dir>...',
+  );
   process.exit(2);
 }
-const releaseVersion = require(path.join(__dirname, '..', '..', 'backstage.json')).version;
+const releaseVersion = require(path.join(
+  __dirname,
+  '..',
+  '..',
+  'backstage.json',
+)).version;
 const until = Date.parse(`${day}T23:59:59Z`) + 24 * 3600 * 1000;
 const untilDay = new Date(until).toISOString().slice(0, 10);
-const registry = execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim().replace(/\/$/, '');
+const registry = execFileSync('npm', ['config', 'get', 'registry'], {
+  encoding: 'utf8',
+})
+  .trim()
+  .replace(/\/$/, '');
 
 function packageJsons(dir) {
   const found = [];
@@ -42,8 +53,13 @@ const names = new Set();
 for (const dir of dirs) {
   for (const file of packageJsons(dir)) {
     const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
-    for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) {
-      for (const name of Object.keys(pkg[field] ?? {})) if (name.startsWith('@backstage/')) names.add(name);
+    for (const field of [
+      'dependencies',
+      'devDependencies',
+      'peerDependencies',
+    ]) {
+      for (const name of Object.keys(pkg[field] ?? {}))
+        if (name.startsWith('@backstage/')) names.add(name);
     }
   }
 }
@@ -52,16 +68,25 @@ for (const dir of dirs) {
 const stable = v => /^\d+\.\d+\.\d+$/.test(v);
 
 async function versionAt(name) {
-  const res = await fetch(`${registry}/${name.replace('/', '%2f')}`, { headers: { accept: 'application/json' } });
+  const res = await fetch(`${registry}/${name.replace('/', '%2f')}`, {
+    headers: { accept: 'application/json' },
+  });
   if (!res.ok) throw new Error(`${name}: the registry answered ${res.status}`);
   const doc = await res.json();
   let best;
   for (const [version, time] of Object.entries(doc.time ?? {})) {
-    if (!stable(version) || !doc.versions?.[version] || Date.parse(time) > until) continue;
+    if (
+      !stable(version) ||
+      !doc.versions?.[version] ||
+      Date.parse(time) > until
+    )
+      continue;
     if (!best || semver.gt(version, best)) best = version;
   }
   if (!best) {
-    throw new Error(`${name}: no stable version published by the end of ${untilDay} (UTC), the day after the release day ${day}`);
+    throw new Error(
+      `${name}: no stable version published by the end of ${untilDay} (UTC), the day after the release day ${day}`,
+    );
   }
   return best;
 }
@@ -74,8 +99,13 @@ async function main() {
     const versions = await Promise.all(batch.map(versionAt));
     batch.forEach((name, j) => packages.push({ name, version: versions[j] }));
   }
-  fs.writeFileSync(out, `${JSON.stringify({ releaseVersion, packages }, null, 2)}\n`);
-  console.log(`release ${releaseVersion} (${day}): ${packages.length} @backstage/* packages`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify({ releaseVersion, packages }, null, 2)}\n`,
+  );
+  console.log(
+    `release ${releaseVersion} (${day}): ${packages.length} @backstage/* packages`,
+  );
 }
 
 main().catch(e => {

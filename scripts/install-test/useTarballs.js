@@ -9,9 +9,14 @@ const { execFileSync } = require('node:child_process');
 const [pkgFile, dir] = process.argv.slice(2);
 const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
 pkg.resolutions = pkg.resolutions ?? {};
-for (const tgz of fs.readdirSync(dir).filter(f => f.endsWith('.tgz')).sort()) {
+for (const tgz of fs
+  .readdirSync(dir)
+  .filter(f => f.endsWith('.tgz'))
+  .sort()) {
   const file = path.resolve(dir, tgz);
-  const { name } = JSON.parse(execFileSync('tar', ['-xzOf', file, 'package/package.json']).toString());
+  const { name } = JSON.parse(
+    execFileSync('tar', ['-xzOf', file, 'package/package.json']).toString(),
+  );
   pkg.resolutions[name] = `file:${file}`;
 }
 fs.writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);

@@ -20,7 +20,8 @@ backend.add(import('@kubechart/plugin-assistant-backend'));
 
 backend.start();
 `;
-if (!/^backend\.start\(\);$/m.test(text)) throw new Error(`${file}: no backend.start();`);
+if (!/^backend\.start\(\);$/m.test(text))
+  throw new Error(`${file}: no backend.start();`);
 text = text.replace(/^backend\.start\(\);\n?/m, lines.trimStart());
 text = text.replace(
   /^(import \{ createBackend \} from '@backstage\/backend-defaults';\n)/m,

@@ -22,7 +22,11 @@ describe('App', () => {
     render(App.createRoot());
 
     expect(
-      await screen.findByRole('button', { name: /enter/i }, { timeout: 20_000 }),
+      await screen.findByRole(
+        'button',
+        { name: /enter/i },
+        { timeout: 20_000 },
+      ),
     ).toBeInTheDocument();
     expect(screen.getByText(/Enter as a Guest User/)).toBeInTheDocument();
   }, 30_000);

@@ -19,7 +19,7 @@ async function readAppConfigs(files: string[]) {
         POSTGRES_USER: 'postgres',
         POSTGRES_PASSWORD: 'example',
         GITHUB_TOKEN: 'example',
-      })[name],
+      }[name]),
   });
   const configs = [];
   for await (const { configs: loaded } of source.readConfigData()) {
@@ -45,14 +45,20 @@ describe('example backend configuration', () => {
     [['app-config.yaml', 'app-config.production.yaml']],
   ])('%j validates against the plugins’ config schemas', async files => {
     const configs = await readAppConfigs(files);
-    expect(() => schema.process([...configs, ...readEnvConfig({})])).not.toThrow();
+    expect(() =>
+      schema.process([...configs, ...readEnvConfig({})]),
+    ).not.toThrow();
   });
 
   it('rejects a value of the wrong type', async () => {
     const configs = await readAppConfigs(['app-config.yaml']);
     const broken = {
       context: 'test',
-      data: { kubernetes: { clusterLocatorMethods: [{ type: 'config', clusters: 'kube-sim' }] } },
+      data: {
+        kubernetes: {
+          clusterLocatorMethods: [{ type: 'config', clusters: 'kube-sim' }],
+        },
+      },
     };
     expect(() => schema.process([...configs, broken])).toThrow(/clusters/);
   });
@@ -61,9 +67,7 @@ describe('example backend configuration', () => {
     const config = ConfigReader.fromConfigs(
       await readAppConfigs(['app-config.yaml']),
     );
-    const [locator] = config.getConfigArray(
-      'kubernetes.clusterLocatorMethods',
-    );
+    const [locator] = config.getConfigArray('kubernetes.clusterLocatorMethods');
     expect(locator.getString('type')).toBe('config');
     const [cluster] = locator.getConfigArray('clusters');
     expect(cluster.getString('name')).toBe('kube-sim');

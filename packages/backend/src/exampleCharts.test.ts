@@ -10,7 +10,10 @@ describe.each(['helm3', 'helm4'])('example charts rendered by %s', binary => {
   const policy = new PolicyEngine({ mode: 'enforce' });
 
   it.each([
-    ['kubechart-service', { host: 'shop.example.com', env: { LOG_LEVEL: 'info' } }],
+    [
+      'kubechart-service',
+      { host: 'shop.example.com', env: { LOG_LEVEL: 'info' } },
+    ],
     ['kubechart-postgres', {}],
   ])('%s passes the default chart policy', async (chart, values) => {
     const manifest = await helm.template({
@@ -20,7 +23,9 @@ describe.each(['helm3', 'helm4'])('example charts rendered by %s', binary => {
       values,
     });
     const report = policy.checkYaml(manifest);
-    expect(report.results.filter(r => !r.passed && r.severity === 'error')).toEqual([]);
+    expect(
+      report.results.filter(r => !r.passed && r.severity === 'error'),
+    ).toEqual([]);
     expect(report.blocking).toBe(false);
     expect(report.summary.objects).toBeGreaterThanOrEqual(3);
   });

@@ -28,25 +28,45 @@ export const exampleUsersAuthModule = createBackendModule({
           providerId: 'example-users',
           factory: createProxyAuthProviderFactory({
             authenticator: createProxyAuthenticator({
-              defaultProfileTransform: async (result: { userEntityRef: string }) => ({
-                profile: { displayName: result.userEntityRef.replace(/^user:default\//, '') },
+              defaultProfileTransform: async (result: {
+                userEntityRef: string;
+              }) => ({
+                profile: {
+                  displayName: result.userEntityRef.replace(
+                    /^user:default\//,
+                    '',
+                  ),
+                },
               }),
               initialize: ({ config }) => {
                 // Like the guest provider, a header-trusting sign-in works in development only; elsewhere
                 // (e.g. app-config.production.yaml merged over this config) it refuses everyone.
-                return { users: process.env.NODE_ENV === 'development' ? config.getStringArray('users') : [] };
+                return {
+                  users:
+                    process.env.NODE_ENV === 'development'
+                      ? config.getStringArray('users')
+                      : [],
+                };
               },
               async authenticate({ req }, ctx: { users: string[] }) {
                 const user = req.header(EXAMPLE_USER_HEADER);
-                if (!ctx.users.length) throw new AuthenticationError('The example-users sign-in works in local development only');
+                if (!ctx.users.length)
+                  throw new AuthenticationError(
+                    'The example-users sign-in works in local development only',
+                  );
                 if (!user || !ctx.users.includes(user)) {
-                  throw new AuthenticationError(`Sign in as one of ${ctx.users.join(', ')} with the ${EXAMPLE_USER_HEADER} header`);
+                  throw new AuthenticationError(
+                    `Sign in as one of ${ctx.users.join(
+                      ', ',
+                    )} with the ${EXAMPLE_USER_HEADER} header`,
+                  );
                 }
                 return { result: { userEntityRef: user } };
               },
             }),
             // Ownership (the user's groups) comes from the catalog, as for any real sign-in.
-            signInResolver: async ({ result }, ctx) => ctx.signInWithCatalogUser({ entityRef: result.userEntityRef }),
+            signInResolver: async ({ result }, ctx) =>
+              ctx.signInWithCatalogUser({ entityRef: result.userEntityRef }),
           }),
         });
       },

@@ -16,7 +16,10 @@ if (isMainThread) {
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const { NodeSDK } = require('@opentelemetry/sdk-node');
   const { PrometheusExporter } = require('@opentelemetry/exporter-prometheus');
-  const sdk = new NodeSDK({ metricReader: new PrometheusExporter(), instrumentations: [] });
+  const sdk = new NodeSDK({
+    metricReader: new PrometheusExporter(),
+    instrumentations: [],
+  });
   sdk.start();
   process.once('beforeExit', () => sdk.shutdown().catch(() => undefined));
 }

@@ -462,8 +462,12 @@ describe('startKubeSim', () => {
       await eventually(async () => resumedEnded);
       expect(resumed).toEqual(['ERROR']);
       // A fresh list and a watch from its resourceVersion work as before.
-      const listed = await core.listNamespacedConfigMap({ namespace: 'default' });
-      expect(listed.items.map(c => c.metadata?.name)).toContain('before-expiry');
+      const listed = await core.listNamespacedConfigMap({
+        namespace: 'default',
+      });
+      expect(listed.items.map(c => c.metadata?.name)).toContain(
+        'before-expiry',
+      );
     });
   });
 

@@ -96,7 +96,9 @@ describe('kube-assistant plugin', () => {
             },
             // KubeChart protects `payments` with approvals: the assistant must not change it.
             kubechart: {
-              approvals: { rules: [{ name: 'production', namespaces: ['payments'] }] },
+              approvals: {
+                rules: [{ name: 'production', namespaces: ['payments'] }],
+              },
             },
             kubeAssistant: {
               allowDangerous: true,
@@ -396,7 +398,9 @@ describe('kube-assistant plugin', () => {
   });
 
   it('does not change a namespace KubeChart protects with approvals, however confirmed', async () => {
-    const asked = await ask({ question: 'scale payments-api in payments to 3' });
+    const asked = await ask({
+      question: 'scale payments-api in payments to 3',
+    });
     expect(asked.body.safety.level).toBe('warning');
     const refused = await execute({
       messageId: asked.body.messageId,
@@ -411,7 +415,10 @@ describe('kube-assistant plugin', () => {
     kc.loadFromString(sim.kubeconfig);
     const deployment = await kc
       .makeApiClient(AppsV1Api)
-      .readNamespacedDeployment({ namespace: 'payments', name: 'payments-api' });
+      .readNamespacedDeployment({
+        namespace: 'payments',
+        name: 'payments-api',
+      });
     expect(deployment.spec?.replicas).not.toBe(3);
   });
 
@@ -710,9 +717,7 @@ describe('kube-assistant plugin', () => {
     expect(attempts.every(a => a.success.mock.calls.length === 0)).toBe(true);
     // Nothing of Alice's question or plan is in Mallory's events.
     expect(
-      JSON.stringify(
-        attempts.map(a => [a.options.meta, a.fail.mock.calls]),
-      ),
+      JSON.stringify(attempts.map(a => [a.options.meta, a.fail.mock.calls])),
     ).not.toMatch(/inventory-service|scale/);
     // Alice's confirmation was not spent by the attempt.
     const ran = await request(backend.server)
@@ -783,19 +788,24 @@ describe('kube-assistant plugin', () => {
       const res = await ask({ question });
       expect(res.status).toBe(403);
       expect(res.body.error.message).toBe(
-        'Without the kube-assistant.cluster-wide permission the assistant works only inside a catalog entity you or your team own: ask from the assistant card on that entity\'s page.',
+        "Without the kube-assistant.cluster-wide permission the assistant works only inside a catalog entity you or your team own: ask from the assistant card on that entity's page.",
       );
       expect(res.body.messageId).toBeUndefined();
     }
     const refusals = audit.filter(a => a.options.eventId === 'question');
-    expect(
-      refusals.map(a => a.fail.mock.calls[0]?.[0].meta.stage),
-    ).toEqual(['entity-scope', 'entity-scope', 'entity-scope']);
+    expect(refusals.map(a => a.fail.mock.calls[0]?.[0].meta.stage)).toEqual([
+      'entity-scope',
+      'entity-scope',
+      'entity-scope',
+    ]);
     const kc = new KubeConfig();
     kc.loadFromString(sim.kubeconfig);
     const deployment = await kc
       .makeApiClient(AppsV1Api)
-      .readNamespacedDeployment({ namespace: 'shop', name: 'inventory-service' });
+      .readNamespacedDeployment({
+        namespace: 'shop',
+        name: 'inventory-service',
+      });
     expect(deployment.spec?.replicas).toBeGreaterThan(0);
   });
 
@@ -830,7 +840,10 @@ describe('kube-assistant plugin', () => {
       entityRef: 'component:default/checkout',
     });
     expect(owned.status).toBe(200);
-    expect(owned.body.plan).toMatchObject({ namespace: 'shop', cluster: 'sim' });
+    expect(owned.body.plan).toMatchObject({
+      namespace: 'shop',
+      cluster: 'sim',
+    });
 
     // Working cluster-wide, an entity one may read only sets the defaults.
     denied.clear();
@@ -888,7 +901,7 @@ describe('kube-assistant plugin', () => {
     );
   });
 
-  it('never shows a Secret\'s values, not even in its last-applied annotation', async () => {
+  it("never shows a Secret's values, not even in its last-applied annotation", async () => {
     const kc = new KubeConfig();
     kc.loadFromString(sim.kubeconfig);
     const secretValue = 'hunter2-very-secret';
@@ -914,7 +927,9 @@ describe('kube-assistant plugin', () => {
         data: { password: Buffer.from(secretValue).toString('base64') },
       },
     });
-    const asked = await ask({ question: 'describe secret db-credentials in shop' });
+    const asked = await ask({
+      question: 'describe secret db-credentials in shop',
+    });
     expect(asked.status).toBe(200);
     expect(asked.body.plan).toMatchObject({
       verb: 'describe',

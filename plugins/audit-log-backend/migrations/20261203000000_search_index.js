@@ -27,9 +27,13 @@ const COLUMNS = [
 
 /** @param {string} prefix */
 const searchText = (prefix = '') =>
-  `(${COLUMNS.map(c => `coalesce(${prefix}${c}, '')`).join(` || char(31) || `)})`;
+  `(${COLUMNS.map(c => `coalesce(${prefix}${c}, '')`).join(
+    ` || char(31) || `,
+  )})`;
 
-const PG_SEARCH_TEXT = `(${COLUMNS.map(c => `coalesce(${c}, '')`).join(' || chr(31) || ')})`;
+const PG_SEARCH_TEXT = `(${COLUMNS.map(c => `coalesce(${c}, '')`).join(
+  ' || chr(31) || ',
+)})`;
 
 /**
  * @param {import('knex').Knex} knex
@@ -38,7 +42,9 @@ exports.up = async function up(knex) {
   if (knex.client.config.client === 'pg') {
     try {
       // In a savepoint: a refused CREATE EXTENSION must not abort the migration.
-      await knex.transaction(tx => tx.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm'));
+      await knex.transaction(tx =>
+        tx.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm'),
+      );
     } catch {
       return;
     }
@@ -58,7 +64,9 @@ exports.up = async function up(knex) {
   );
   await knex.raw(
     `CREATE TRIGGER audit_log_events_search_insert AFTER INSERT ON audit_log_events BEGIN
-       INSERT INTO audit_log_events_search (rowid, body) VALUES (new.seq, ${searchText('new.')});
+       INSERT INTO audit_log_events_search (rowid, body) VALUES (new.seq, ${searchText(
+         'new.',
+       )});
      END`,
   );
   await knex.raw(
@@ -68,7 +76,9 @@ exports.up = async function up(knex) {
   );
   await knex.raw(
     `CREATE TRIGGER audit_log_events_search_update AFTER UPDATE ON audit_log_events BEGIN
-       UPDATE audit_log_events_search SET body = ${searchText('new.')} WHERE rowid = old.seq;
+       UPDATE audit_log_events_search SET body = ${searchText(
+         'new.',
+       )} WHERE rowid = old.seq;
      END`,
   );
 };

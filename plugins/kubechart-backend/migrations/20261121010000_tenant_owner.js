@@ -7,8 +7,14 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('kubechart_tenants', table => {
-    table.string('owner', 255).nullable().comment('Entity ref of the owning group');
-    table.string('display_name', 255).nullable().comment('Human-readable tenant name');
+    table
+      .string('owner', 255)
+      .nullable()
+      .comment('Entity ref of the owning group');
+    table
+      .string('display_name', 255)
+      .nullable()
+      .comment('Human-readable tenant name');
   });
 };
 

@@ -14,15 +14,23 @@ exports.up = async function up(knex) {
     table
       .binary('manifest_gz')
       .nullable()
-      .comment('The manifest applied by the run (redacted), gzip-compressed; `manifest` holds only rows written before compression');
+      .comment(
+        'The manifest applied by the run (redacted), gzip-compressed; `manifest` holds only rows written before compression',
+      );
   });
   for (;;) {
-    const rows = await knex('kubechart_runs').whereNotNull('manifest').select('id', 'manifest').limit(BATCH);
+    const rows = await knex('kubechart_runs')
+      .whereNotNull('manifest')
+      .select('id', 'manifest')
+      .limit(BATCH);
     if (rows.length === 0) break;
     for (const row of rows) {
       await knex('kubechart_runs')
         .where({ id: row.id })
-        .update({ manifest_gz: gzipSync(Buffer.from(row.manifest, 'utf8')), manifest: null });
+        .update({
+          manifest_gz: gzipSync(Buffer.from(row.manifest, 'utf8')),
+          manifest: null,
+        });
     }
   }
 };
@@ -32,12 +40,18 @@ exports.up = async function up(knex) {
  */
 exports.down = async function down(knex) {
   for (;;) {
-    const rows = await knex('kubechart_runs').whereNotNull('manifest_gz').select('id', 'manifest_gz').limit(BATCH);
+    const rows = await knex('kubechart_runs')
+      .whereNotNull('manifest_gz')
+      .select('id', 'manifest_gz')
+      .limit(BATCH);
     if (rows.length === 0) break;
     for (const row of rows) {
       await knex('kubechart_runs')
         .where({ id: row.id })
-        .update({ manifest: gunzipSync(row.manifest_gz).toString('utf8'), manifest_gz: null });
+        .update({
+          manifest: gunzipSync(row.manifest_gz).toString('utf8'),
+          manifest_gz: null,
+        });
     }
   }
   await knex.schema.alterTable('kubechart_runs', table => {

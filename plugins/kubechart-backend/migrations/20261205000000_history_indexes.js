@@ -10,10 +10,22 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('kubechart_runs', table => {
-    table.index(['entity_ref', 'status', 'created_at', 'id'], 'kubechart_runs_entity_status_idx');
-    table.index(['entity_ref', 'actor', 'created_at', 'id'], 'kubechart_runs_entity_actor_idx');
-    table.index(['status', 'created_at', 'id'], 'kubechart_runs_status_created_idx');
-    table.index(['actor', 'created_at', 'id'], 'kubechart_runs_actor_created_idx');
+    table.index(
+      ['entity_ref', 'status', 'created_at', 'id'],
+      'kubechart_runs_entity_status_idx',
+    );
+    table.index(
+      ['entity_ref', 'actor', 'created_at', 'id'],
+      'kubechart_runs_entity_actor_idx',
+    );
+    table.index(
+      ['status', 'created_at', 'id'],
+      'kubechart_runs_status_created_idx',
+    );
+    table.index(
+      ['actor', 'created_at', 'id'],
+      'kubechart_runs_actor_created_idx',
+    );
   });
   await knex.schema.alterTable('kubechart_runs', table => {
     table.dropIndex(['actor', 'created_at'], 'kubechart_runs_actor_idx');
@@ -28,9 +40,21 @@ exports.down = async function down(knex) {
     table.index(['actor', 'created_at'], 'kubechart_runs_actor_idx');
   });
   await knex.schema.alterTable('kubechart_runs', table => {
-    table.dropIndex(['entity_ref', 'status', 'created_at', 'id'], 'kubechart_runs_entity_status_idx');
-    table.dropIndex(['entity_ref', 'actor', 'created_at', 'id'], 'kubechart_runs_entity_actor_idx');
-    table.dropIndex(['status', 'created_at', 'id'], 'kubechart_runs_status_created_idx');
-    table.dropIndex(['actor', 'created_at', 'id'], 'kubechart_runs_actor_created_idx');
+    table.dropIndex(
+      ['entity_ref', 'status', 'created_at', 'id'],
+      'kubechart_runs_entity_status_idx',
+    );
+    table.dropIndex(
+      ['entity_ref', 'actor', 'created_at', 'id'],
+      'kubechart_runs_entity_actor_idx',
+    );
+    table.dropIndex(
+      ['status', 'created_at', 'id'],
+      'kubechart_runs_status_created_idx',
+    );
+    table.dropIndex(
+      ['actor', 'created_at', 'id'],
+      'kubechart_runs_actor_created_idx',
+    );
   });
 };

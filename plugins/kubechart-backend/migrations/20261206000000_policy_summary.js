@@ -8,7 +8,12 @@ const BATCH = 500;
  * @param {{ mode: string, passed: boolean, blocking: boolean, summary: object }} report
  */
 const summaryOf = report =>
-  JSON.stringify({ mode: report.mode, passed: report.passed, blocking: report.blocking, summary: report.summary });
+  JSON.stringify({
+    mode: report.mode,
+    passed: report.passed,
+    blocking: report.blocking,
+    summary: report.summary,
+  });
 
 /**
  * `policy_summary`: the policy report's mode, outcome and counts, written with the report, so that a
@@ -22,7 +27,9 @@ exports.up = async function up(knex) {
     table
       .text('policy_summary')
       .nullable()
-      .comment("The policy report's mode, passed, blocking and summary counts as JSON (what a page of history shows); NULL without a report");
+      .comment(
+        "The policy report's mode, passed, blocking and summary counts as JSON (what a page of history shows); NULL without a report",
+      );
   });
   for (;;) {
     const rows = await knex('kubechart_runs')

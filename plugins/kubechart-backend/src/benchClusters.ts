@@ -23,19 +23,35 @@ function workloads(spec: BenchClusterSpec): KubeObject[] {
   const objects: KubeObject[] = [];
   for (let n = 0; n < spec.namespaces; n++) {
     const namespace = `bench-${n}`;
-    objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace },
+    });
     for (let i = 0; i < spec.deployments; i++) {
       objects.push({
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         // Each Deployment a Helm release of its own, as tenant health counts them.
-        metadata: { name: `app-${i}`, namespace, annotations: { 'meta.helm.sh/release-name': `app-${i}` } },
+        metadata: {
+          name: `app-${i}`,
+          namespace,
+          annotations: { 'meta.helm.sh/release-name': `app-${i}` },
+        },
         spec: {
           replicas: spec.replicas,
           selector: { matchLabels: { app: `app-${i}` } },
           template: {
             metadata: { labels: { app: `app-${i}` } },
-            spec: { containers: [{ name: 'c', image: 'registry.example.com/app:1.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+            spec: {
+              containers: [
+                {
+                  name: 'c',
+                  image: 'registry.example.com/app:1.0',
+                  resources: { requests: { cpu: '10m', memory: '16Mi' } },
+                },
+              ],
+            },
           },
         },
       });
@@ -60,10 +76,14 @@ async function main() {
     );
   }
   process.on('message', (m: any) => {
-    if (m?.expireWatches !== undefined) sims[m.expireWatches].faults.expireWatches();
-    if (m?.stop) void Promise.all(sims.map(s => s.stop())).then(() => process.exit(0));
+    if (m?.expireWatches !== undefined)
+      sims[m.expireWatches].faults.expireWatches();
+    if (m?.stop)
+      void Promise.all(sims.map(s => s.stop())).then(() => process.exit(0));
   });
-  process.send!({ ready: sims.map(s => ({ url: s.url, token: s.token, caData: s.caData })) });
+  process.send!({
+    ready: sims.map(s => ({ url: s.url, token: s.token, caData: s.caData })),
+  });
 }
 
 if (require.main === module) {

@@ -2,7 +2,10 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
-import { actionsRegistryServiceRef, metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
+import {
+  actionsRegistryServiceRef,
+  metricsServiceRef,
+} from '@backstage/backend-plugin-api/alpha';
 import {
   DriftSignal,
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
@@ -84,33 +87,87 @@ export const kubechartPlugin = createBackendPlugin({
         metricsService: metricsServiceRef,
         notifications: notificationService,
       },
-      async init({ config, logger, database, httpRouter, httpAuth, permissions, userInfo, permissionsRegistry, auditor, scheduler, lifecycle, signals, events, actionsRegistry, runsClient, catalog, metricsService, notifications }) {
+      async init({
+        config,
+        logger,
+        database,
+        httpRouter,
+        httpAuth,
+        permissions,
+        userInfo,
+        permissionsRegistry,
+        auditor,
+        scheduler,
+        lifecycle,
+        signals,
+        events,
+        actionsRegistry,
+        runsClient,
+        catalog,
+        metricsService,
+        notifications,
+      }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
         // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
         registerKubechartActions({ actionsRegistry, runs: runsClient, config });
         // Everything stored for an executing run passes through that run's known secrets first.
-        const store = withSecretScrubbing(await DatabaseRunStore.create({ database }));
+        const store = withSecretScrubbing(
+          await DatabaseRunStore.create({ database }),
+        );
         const clusters = ClusterRegistry.fromConfig(config);
         const publish = (channel: string, message: any) =>
-          signals.publish({ recipients: { type: 'broadcast' }, channel, message }).catch(e => logger.warn(`Signal not published: ${e}`));
+          signals
+            .publish({ recipients: { type: 'broadcast' }, channel, message })
+            .catch(e => logger.warn(`Signal not published: ${e}`));
         const auditRunOutcome = createRunOutcomeAuditor(auditor, logger);
-        const driftEnabled = config.getOptionalBoolean('kubechart.drift.enabled') ?? true;
+        const driftEnabled =
+          config.getOptionalBoolean('kubechart.drift.enabled') ?? true;
         const onRunChanged = (run: Run) => {
           void auditRunOutcome(run);
           // A run that applied something is compared with the cluster soon after, not only on the next pass.
-          if (driftEnabled && run.status === 'succeeded' && (REAPPLICABLE_KINDS.includes(run.kind) || run.kind === 'tenant-delete')) {
-            scheduler.triggerTask(DRIFT_TASK_ID).catch(e => logger.debug(`Drift check after run ${run.id} not triggered: ${e}`));
+          if (
+            driftEnabled &&
+            run.status === 'succeeded' &&
+            (REAPPLICABLE_KINDS.includes(run.kind) ||
+              run.kind === 'tenant-delete')
+          ) {
+            scheduler
+              .triggerTask(DRIFT_TASK_ID)
+              .catch(e =>
+                logger.debug(
+                  `Drift check after run ${run.id} not triggered: ${e}`,
+                ),
+              );
           }
-          const message = { type: 'run-updated', runId: run.id, status: run.status, kind: run.kind, ...(run.entityRef ? { entityRef: run.entityRef } : {}) };
+          const message = {
+            type: 'run-updated',
+            runId: run.id,
+            status: run.status,
+            kind: run.kind,
+            ...(run.entityRef ? { entityRef: run.entityRef } : {}),
+          };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
           // A tenant run that was created or ended changed the tenant: the catalog's tenant entities follow at once.
-          if ((run.kind === 'tenant' || run.kind === 'tenant-delete') && run.status !== 'running') {
-            const eventPayload: KubechartTenantChangedEvent = { cluster: run.target.cluster, tenant: String(run.input.tenant ?? ''), runId: run.id, status: run.status };
-            events.publish({ topic: KUBECHART_TENANTS_TOPIC, eventPayload }).catch(e => logger.warn(`Tenant change not published: ${e}`));
+          if (
+            (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
+            run.status !== 'running'
+          ) {
+            const eventPayload: KubechartTenantChangedEvent = {
+              cluster: run.target.cluster,
+              tenant: String(run.input.tenant ?? ''),
+              runId: run.id,
+              status: run.status,
+            };
+            events
+              .publish({ topic: KUBECHART_TENANTS_TOPIC, eventPayload })
+              .catch(e => logger.warn(`Tenant change not published: ${e}`));
           }
           // A finished tenant run changes what the tenant pages show; tell them to refresh.
-          if ((run.kind === 'tenant' || run.kind === 'tenant-delete') && (run.status === 'succeeded' || run.status === 'failed')) {
+          if (
+            (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
+            (run.status === 'succeeded' || run.status === 'failed')
+          ) {
             publish(KUBECHART_TENANT_HEALTH_CHANNEL, {
               type: 'tenant-health',
               cluster: run.target.cluster,
@@ -121,7 +178,9 @@ export const kubechartPlugin = createBackendPlugin({
         };
         const settings = readEngineSettings(config);
         const metrics = new KubechartMetrics(metricsService);
-        const helm = HelmCli.fromConfig(config, { onCommand: metrics.helmCommand });
+        const helm = HelmCli.fromConfig(config, {
+          onCommand: metrics.helmCommand,
+        });
         const policy = PolicyEngine.fromConfig(config, policyRules);
         const engine = new RunEngine({
           store,
@@ -137,14 +196,27 @@ export const kubechartPlugin = createBackendPlugin({
           notifier: createApprovalNotifier(notifications, logger),
         });
         const health = new HealthService(clusters, logger, {
-          onClusterHealthChange: h => publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, { type: 'cluster-health', cluster: h.cluster, status: h.status }),
+          onClusterHealthChange: h =>
+            publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, {
+              type: 'cluster-health',
+              cluster: h.cluster,
+              status: h.status,
+            }),
         });
-        metrics.observe({ helmPool: () => helm.poolState(), healthCaches: () => health.cacheStates() });
-        if (config.getOptionalBoolean('kubechart.health.startOnBoot') ?? true) health.startAll();
+        metrics.observe({
+          helmPool: () => helm.poolState(),
+          healthCaches: () => health.cacheStates(),
+        });
+        if (config.getOptionalBoolean('kubechart.health.startOnBoot') ?? true)
+          health.startAll();
 
         await scheduler.scheduleTask({
           id: 'kubechart-recover-stale-runs',
-          frequency: { minutes: config.getOptionalNumber('kubechart.recovery.frequencyMinutes') ?? 2 },
+          frequency: {
+            minutes:
+              config.getOptionalNumber('kubechart.recovery.frequencyMinutes') ??
+              2,
+          },
           timeout: { minutes: 5 },
           initialDelay: { seconds: 5 },
           fn: async () => {
@@ -154,12 +226,19 @@ export const kubechartPlugin = createBackendPlugin({
         });
         await scheduler.scheduleTask({
           id: 'kubechart-approvals',
-          frequency: { seconds: config.getOptionalNumber('kubechart.approvals.checkSeconds') ?? 60 },
+          frequency: {
+            seconds:
+              config.getOptionalNumber('kubechart.approvals.checkSeconds') ??
+              60,
+          },
           timeout: { minutes: 5 },
           initialDelay: { seconds: 10 },
           fn: async () => {
             const { expired, started } = await engine.tendApprovals();
-            if (expired || started) logger.info(`Approvals: ${expired} expired, ${started} approved run(s) started`);
+            if (expired || started)
+              logger.info(
+                `Approvals: ${expired} expired, ${started} approved run(s) started`,
+              );
           },
         });
         const driftStore = await DatabaseDriftStore.create({ database });
@@ -187,13 +266,26 @@ export const kubechartPlugin = createBackendPlugin({
           await scheduler.scheduleTask({
             id: DRIFT_TASK_ID,
             scope: 'global',
-            frequency: { seconds: config.getOptionalNumber('kubechart.drift.frequencySeconds') ?? 120 },
-            timeout: { seconds: config.getOptionalNumber('kubechart.drift.timeoutSeconds') ?? 300 },
+            frequency: {
+              seconds:
+                config.getOptionalNumber('kubechart.drift.frequencySeconds') ??
+                120,
+            },
+            timeout: {
+              seconds:
+                config.getOptionalNumber('kubechart.drift.timeoutSeconds') ??
+                300,
+            },
             initialDelay: { seconds: 15 },
             fn: async () => {
               const records = await drift.checkAll();
-              const drifted = records.filter(r => r.status === 'drifted').length;
-              if (drifted) logger.info(`Drift check: ${drifted} of ${records.length} run(s) drifted`);
+              const drifted = records.filter(
+                r => r.status === 'drifted',
+              ).length;
+              if (drifted)
+                logger.info(
+                  `Drift check: ${drifted} of ${records.length} run(s) drifted`,
+                );
             },
           });
         }
@@ -222,7 +314,12 @@ export const kubechartPlugin = createBackendPlugin({
               store: driftStore,
               // As the namespace's deployer, like the rollback run it is for.
               history: ({ cluster, namespace, release }) =>
-                helm.history({ release, namespace, kubeconfig: clusters.kubeconfigYaml(cluster), impersonate: { user: deployerUser(namespace, settings) } }),
+                helm.history({
+                  release,
+                  namespace,
+                  kubeconfig: clusters.kubeconfigYaml(cluster),
+                  impersonate: { user: deployerUser(namespace, settings) },
+                }),
             },
           }),
         );

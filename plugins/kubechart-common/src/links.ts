@@ -4,7 +4,10 @@
  * Undefined for something that is not an entity ref.
  * @public
  */
-export function deploymentHistoryPath(entityRef: string, runId?: string): string | undefined {
+export function deploymentHistoryPath(
+  entityRef: string,
+  runId?: string,
+): string | undefined {
   const m = /^([^:/]+):(?:([^/]+)\/)?([^/]+)$/.exec(entityRef);
   if (!m) return undefined;
   const [, kind, namespace = 'default', name] = m;

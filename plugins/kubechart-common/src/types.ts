@@ -178,7 +178,13 @@ export type RunApproval = {
    * `executed` (the approved plan was started); `rejected`, `expired`, `changed` (the plan changed
    * after approval and was not applied) end the run as failed.
    */
-  state: 'awaiting' | 'approved' | 'executed' | 'rejected' | 'expired' | 'changed';
+  state:
+    | 'awaiting'
+    | 'approved'
+    | 'executed'
+    | 'rejected'
+    | 'expired'
+    | 'changed';
   /** How many distinct approvers must approve. */
   required: number;
   /** Entity refs (groups or users) whose members may approve; the requester never may. */
@@ -328,7 +334,12 @@ export type PolicyResult = {
   ruleId: string;
   severity: PolicySeverity;
   passed: boolean;
-  object: { apiVersion?: string; kind: string; name: string; namespace?: string };
+  object: {
+    apiVersion?: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+  };
   message: string;
   fix: string;
   /** Set when a configured policy exception covers this result: it stays in the report but does not count. */
@@ -356,14 +367,23 @@ export type PolicyReport = {
   /** True when the report blocks installation: mode `enforce` and not passed, or, in any mode, a `run-scope` or `valid-object` failure. */
   blocking: boolean;
   /** Failed results by severity; `exempted` counts failed results covered by an exception. */
-  summary: { objects: number; errors: number; warnings: number; infos: number; exempted?: number };
+  summary: {
+    objects: number;
+    errors: number;
+    warnings: number;
+    infos: number;
+    exempted?: number;
+  };
   results: PolicyResult[];
   /** The charts checked (chart and tenant runs, dry runs, `POST /policy/check`), one per release. */
   charts?: PolicyChartArtifact[];
 };
 
 /** What a page of runs shows of a run's policy report: its mode, outcome and counts, no results. @public */
-export type PolicySummary = Pick<PolicyReport, 'mode' | 'passed' | 'blocking' | 'summary'>;
+export type PolicySummary = Pick<
+  PolicyReport,
+  'mode' | 'passed' | 'blocking' | 'summary'
+>;
 
 /** The {@link PolicySummary} of a report. @public */
 export function summarizePolicyReport(report: PolicyReport): PolicySummary {
@@ -464,8 +484,20 @@ export type MetricsSummary = {
   scope: 'platform' | 'readable';
   runs: { byStatus: Record<string, number>; byKind: Record<string, number> };
   tenants: { byStatus: Record<string, number>; total: number };
-  provisioningDurationMs: { min: number; avg: number; p95: number; max: number; count: number };
-  recentFailures: Array<{ id: string; kind: RunKind; at: string; reason: string; entityRef?: string }>;
+  provisioningDurationMs: {
+    min: number;
+    avg: number;
+    p95: number;
+    max: number;
+    count: number;
+  };
+  recentFailures: Array<{
+    id: string;
+    kind: RunKind;
+    at: string;
+    reason: string;
+    entityRef?: string;
+  }>;
 };
 
 /** Body of `POST /runs/record`: a run executed by the caller, recorded in history. @public */
@@ -521,6 +553,10 @@ export type RunPreview = {
  * request, so it never counts towards it.
  * @public
  */
-export function approvalCount(approval: Pick<RunApproval, 'decisions'>): number {
-  return new Set(approval.decisions.filter(d => d.decision === 'approve').map(d => d.by)).size;
+export function approvalCount(
+  approval: Pick<RunApproval, 'decisions'>,
+): number {
+  return new Set(
+    approval.decisions.filter(d => d.decision === 'approve').map(d => d.by),
+  ).size;
 }

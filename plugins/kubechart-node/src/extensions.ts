@@ -33,7 +33,9 @@ export type TenantResourceContext = {
 export interface TenantResourceProvider {
   /** Shown in the run's step log, e.g. `default-service-account-pull-secret`. */
   name: string;
-  resources(context: TenantResourceContext): Promise<KubeObject[]> | KubeObject[];
+  resources(
+    context: TenantResourceContext,
+  ): Promise<KubeObject[]> | KubeObject[];
 }
 
 /** Lets modules add tenant resources. @public */

@@ -220,7 +220,8 @@ export const kubechartTranslationRef = createTranslationRef({
     },
     runPage: {
       title: 'Run',
-      noRun: 'No run given: open a run from an entity’s deployment history or from the Approvals card.',
+      noRun:
+        'No run given: open a run from an entity’s deployment history or from the Approvals card.',
     },
     approvals: {
       title: 'Approvals',

@@ -7,7 +7,11 @@ const targets = ProtectedTargets.fromConfig(
     kubechart: {
       approvals: {
         rules: [
-          { name: 'production', clusters: ['prod-*'], namespaces: ['*-production'] },
+          {
+            name: 'production',
+            clusters: ['prod-*'],
+            namespaces: ['*-production'],
+          },
           { name: 'payments', tenants: ['payments'] },
         ],
       },
@@ -15,40 +19,76 @@ const targets = ProtectedTargets.fromConfig(
   }),
 );
 
-const scale = (p: Partial<Plan>): Plan => ({ verb: 'scale', resource: 'deployments', name: 'web', replicas: 2, ...p }) as Plan;
+const scale = (p: Partial<Plan>): Plan =>
+  ({
+    verb: 'scale',
+    resource: 'deployments',
+    name: 'web',
+    replicas: 2,
+    ...p,
+  } as Plan);
 
 describe('ProtectedTargets', () => {
   it('refuses a change in a protected namespace pattern, on the rule’s clusters only', () => {
-    expect(targets.refusal(scale({ namespace: 'shop-production' }), 'prod-eu')).toMatch(
+    expect(
+      targets.refusal(scale({ namespace: 'shop-production' }), 'prod-eu'),
+    ).toMatch(
       /^Namespace shop-production on cluster prod-eu is protected by KubeChart approval rule production/,
     );
-    expect(targets.refusal(scale({ namespace: 'shop-production' }), 'dev')).toBeUndefined();
-    expect(targets.refusal(scale({ namespace: 'shop' }), 'prod-eu')).toBeUndefined();
+    expect(
+      targets.refusal(scale({ namespace: 'shop-production' }), 'dev'),
+    ).toBeUndefined();
+    expect(
+      targets.refusal(scale({ namespace: 'shop' }), 'prod-eu'),
+    ).toBeUndefined();
   });
 
   it('protects a rule’s tenants by their namespaces', () => {
-    expect(targets.refusal(scale({ namespace: 'tenant-payments' }), 'dev')).toMatch(/approval rule payments/);
-    expect(targets.refusal(scale({ namespace: 'tenant-shop' }), 'dev')).toBeUndefined();
+    expect(
+      targets.refusal(scale({ namespace: 'tenant-payments' }), 'dev'),
+    ).toMatch(/approval rule payments/);
+    expect(
+      targets.refusal(scale({ namespace: 'tenant-shop' }), 'dev'),
+    ).toBeUndefined();
   });
 
   it('fails closed when the namespace is not known before the change runs', () => {
-    expect(targets.refusal(scale({}), 'dev')).toMatch(/^Changes need a namespace here/);
-    expect(targets.refusal(scale({ allNamespaces: true }), 'dev')).toMatch(/^Changes need a namespace here/);
+    expect(targets.refusal(scale({}), 'dev')).toMatch(
+      /^Changes need a namespace here/,
+    );
+    expect(targets.refusal(scale({ allNamespaces: true }), 'dev')).toMatch(
+      /^Changes need a namespace here/,
+    );
   });
 
   it('protects the Namespace object itself, checked with its name', () => {
-    const ns = (p: Partial<Plan>): Plan => ({ resource: 'namespaces', ...p }) as Plan;
-    expect(targets.refusal(ns({ verb: 'delete', name: 'tenant-payments' }), 'dev')).toMatch(
+    const ns = (p: Partial<Plan>): Plan =>
+      ({ resource: 'namespaces', ...p } as Plan);
+    expect(
+      targets.refusal(ns({ verb: 'delete', name: 'tenant-payments' }), 'dev'),
+    ).toMatch(
       /^Namespace tenant-payments on cluster dev is protected by KubeChart approval rule payments/,
     );
     expect(
-      targets.refusal(ns({ verb: 'label', name: 'shop-production', labels: { a: 'b' } }), 'prod-eu'),
-    ).toMatch(/^Namespace shop-production on cluster prod-eu is protected by KubeChart approval rule production/);
-    expect(targets.refusal(ns({ verb: 'label', name: 'tenant-shop', labels: { a: 'b' } }), 'dev')).toBeUndefined();
-    expect(targets.refusal(ns({ verb: 'delete', labelSelector: 'team=x' }), 'dev')).toMatch(
-      /^Changes need a namespace here/,
+      targets.refusal(
+        ns({ verb: 'label', name: 'shop-production', labels: { a: 'b' } }),
+        'prod-eu',
+      ),
+    ).toMatch(
+      /^Namespace shop-production on cluster prod-eu is protected by KubeChart approval rule production/,
     );
-    expect(targets.refusal({ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dev')).toBeUndefined();
+    expect(
+      targets.refusal(
+        ns({ verb: 'label', name: 'tenant-shop', labels: { a: 'b' } }),
+        'dev',
+      ),
+    ).toBeUndefined();
+    expect(
+      targets.refusal(ns({ verb: 'delete', labelSelector: 'team=x' }), 'dev'),
+    ).toMatch(/^Changes need a namespace here/);
+    expect(
+      targets.refusal({ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dev'),
+    ).toBeUndefined();
   });
 
   it('protects nothing without rules', () => {

@@ -1,11 +1,19 @@
 import { Config } from '@backstage/config';
-import { CLUSTER_SCOPED_RESOURCES, Plan } from '@kubechart/plugin-assistant-common';
+import {
+  CLUSTER_SCOPED_RESOURCES,
+  Plan,
+} from '@kubechart/plugin-assistant-common';
 
 type Rule = { name: string; clusters: string[]; namespaces: string[] };
 
 /** `*` is the only wildcard, as in `kubechart.approvals`. */
 const matches = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(value);
 
 /**
  * Targets KubeChart protects with approvals (`kubechart.approvals.rules`, when that plugin is
@@ -16,10 +24,14 @@ const matches = (pattern: string, value: string) =>
  */
 export class ProtectedTargets {
   static fromConfig(config: Config): ProtectedTargets {
-    const rules = (config.getOptionalConfigArray('kubechart.approvals.rules') ?? []).map((r, i) => {
+    const rules = (
+      config.getOptionalConfigArray('kubechart.approvals.rules') ?? []
+    ).map((r, i) => {
       const namespaces = [
         ...(r.getOptionalStringArray('namespaces') ?? []),
-        ...(r.getOptionalStringArray('tenants') ?? []).map(code => `tenant-${code}`),
+        ...(r.getOptionalStringArray('tenants') ?? []).map(
+          code => `tenant-${code}`,
+        ),
       ];
       return {
         name: r.getOptionalString('name') ?? `rule ${i + 1}`,
@@ -39,13 +51,18 @@ export class ProtectedTargets {
    * cluster.
    */
   refusal(plan: Plan, cluster: string | undefined): string | undefined {
-    const rules = this.rules.filter(r => !r.clusters.length || (cluster !== undefined && r.clusters.some(p => matches(p, cluster))));
+    const rules = this.rules.filter(
+      r =>
+        !r.clusters.length ||
+        (cluster !== undefined && r.clusters.some(p => matches(p, cluster))),
+    );
     if (!rules.length) return undefined;
     const where = cluster ? ` on cluster ${cluster}` : '';
     // A Namespace object is what the rule protects too: deleting it, or
     // labelling it (pod-security levels), changes everything inside.
     const isNamespaceObject = plan.resource === 'namespaces';
-    if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource) && !isNamespaceObject) return undefined;
+    if (CLUSTER_SCOPED_RESOURCES.includes(plan.resource) && !isNamespaceObject)
+      return undefined;
     const namespace = isNamespaceObject ? plan.name : plan.namespace;
     if (!namespace || (!isNamespaceObject && plan.allNamespaces)) {
       return `Changes need a namespace here: KubeChart protects namespaces${where} with approvals (rule ${rules[0].name}), so the assistant changes only a named namespace that no rule protects`;

@@ -6,9 +6,16 @@ import type { QuestionOutcome } from './AssistantService';
  * not-allowed, error) and the plan's `safety` class (safe, warning, dangerous; none without a
  * plan), through Backstage's metrics service (OpenTelemetry meters).
  */
-export function createQuestionMetrics(metrics: MetricsService): (answered: QuestionOutcome) => void {
-  const questions = metrics.createCounter<QuestionOutcome>('kube_assistant.questions', {
-    description: 'Questions asked to the Kubernetes assistant, by outcome and safety class of the plan',
-  });
-  return answered => questions.add(1, { outcome: answered.outcome, safety: answered.safety });
+export function createQuestionMetrics(
+  metrics: MetricsService,
+): (answered: QuestionOutcome) => void {
+  const questions = metrics.createCounter<QuestionOutcome>(
+    'kube_assistant.questions',
+    {
+      description:
+        'Questions asked to the Kubernetes assistant, by outcome and safety class of the plan',
+    },
+  );
+  return answered =>
+    questions.add(1, { outcome: answered.outcome, safety: answered.safety });
 }

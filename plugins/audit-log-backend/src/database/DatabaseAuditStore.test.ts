@@ -53,7 +53,11 @@ async function appendV1(knex: Knex, batch: AuditEventInput[]) {
     for (const e of batch) {
       const row = inputToRow(e, ++seq);
       const hash = hashRow(prevHash, row, 1)!;
-      await tx('audit_log_events').insert({ ...row, prev_hash: prevHash, hash });
+      await tx('audit_log_events').insert({
+        ...row,
+        prev_hash: prevHash,
+        hash,
+      });
       prevHash = hash;
     }
     await tx('audit_log_chain_head')
@@ -238,8 +242,14 @@ describe.each(databases.eachSupportedId())(
       }
 
       // a later, second alteration does not hide the first
-      await knex('audit_log_events').whereIn('seq', [11, 12, 25]).update({ error: 'x' });
-      await expect(small.verify()).resolves.toMatchObject({ ok: false, failedSeq: 11, checked: 10 });
+      await knex('audit_log_events')
+        .whereIn('seq', [11, 12, 25])
+        .update({ error: 'x' });
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 11,
+        checked: 10,
+      });
       await restore();
 
       // a rewritten link, its hash recomputed to match (so only the link gives it away), inside
@@ -251,7 +261,11 @@ describe.each(databases.eachSupportedId())(
           .where({ seq })
           .update({ prev_hash: prevHash, hash: hashRow(prevHash, row)! });
         const relinked = await small.verify();
-        expect(relinked).toMatchObject({ ok: false, failedSeq: seq, checked: seq - 1 });
+        expect(relinked).toMatchObject({
+          ok: false,
+          failedSeq: seq,
+          checked: seq - 1,
+        });
         expect(relinked.reason).toMatch(/does not link/);
         await restore();
       }
@@ -371,7 +385,8 @@ describe.each(databases.eachSupportedId())(
       // SQLite: the FTS table holds every event.
       const planOfSearch = async () => {
         const seen: Array<{ sql: string; bindings: unknown[] }> = [];
-        const record = (query: { sql: string; bindings: unknown[] }) => seen.push(query);
+        const record = (query: { sql: string; bindings: unknown[] }) =>
+          seen.push(query);
         knex.on('query', record);
         await q('quota');
         knex.off('query', record);
@@ -380,28 +395,39 @@ describe.each(databases.eachSupportedId())(
           await tx.raw('SET LOCAL enable_seqscan = off');
           await tx.raw('SET LOCAL enable_indexscan = off');
           const sql = search.sql.replace(/\$\d+/g, '?');
-          const explained = await tx.raw(`EXPLAIN ${sql}`, search.bindings as any);
+          const explained = await tx.raw(
+            `EXPLAIN ${sql}`,
+            search.bindings as any,
+          );
           return explained.rows.map((r: any) => r['QUERY PLAN']).join('\n');
         });
       };
       const ftsRows = async () => {
-        const [{ n }] = await knex.raw('SELECT count(*) AS n FROM audit_log_events_search');
+        const [{ n }] = await knex.raw(
+          'SELECT count(*) AS n FROM audit_log_events_search',
+        );
         return `${n} rows in audit_log_events_search`;
       };
       const isPostgres = databaseId === 'POSTGRES_15';
       expect(await (isPostgres ? planOfSearch() : ftsRows())).toContain(
-        isPostgres ? 'audit_log_events_search_idx' : '41 rows in audit_log_events_search',
+        isPostgres
+          ? 'audit_log_events_search_idx'
+          : '41 rows in audit_log_events_search',
       );
       await store.prune({ before: new Date(event(21).occurredAt) });
       expect(await q('/api/x/1')).toEqual([]);
-      expect(await q('/api/x/3')).toEqual([39, 38, 37, 36, 35, 34, 33, 32, 31, 30]);
+      expect(await q('/api/x/3')).toEqual([
+        39, 38, 37, 36, 35, 34, 33, 32, 31, 30,
+      ]);
     });
 
     it('finds the same events for common and rare search text, page after page', async () => {
       // 61 events: 'scaffolder' is in 20 of them (common: on PostgreSQL the primary key walk),
       // 'quota 100%' and 'c4' in a few (rare: the trigram index asked for the rarest word only)
       await store.append(events(1, 60));
-      await store.append([event(61, { error: 'Helm: quota 100% used in team-a' })]);
+      await store.append([
+        event(61, { error: 'Helm: quota 100% used in team-a' }),
+      ]);
       const all = async (query: Parameters<DatabaseAuditStore['query']>[0]) => {
         const seqs: number[] = [];
         let cursor: string | undefined;
@@ -412,20 +438,27 @@ describe.each(databases.eachSupportedId())(
         } while (cursor);
         return seqs;
       };
-      const scaffolder = [60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3];
+      const scaffolder = [
+        60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9,
+        6, 3,
+      ];
       expect(await all({ q: 'SCAFFOLDER' })).toEqual(scaffolder);
-      expect(await all({ q: 'scaffolder', actor: 'user:default/jane' })).toEqual(
-        scaffolder.filter(n => n % 2),
-      );
+      expect(
+        await all({ q: 'scaffolder', actor: 'user:default/jane' }),
+      ).toEqual(scaffolder.filter(n => n % 2));
       // a word in every event ('default') beside a rare one
-      expect(await all({ q: 'component:default/c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
+      expect(await all({ q: 'component:default/c4' })).toEqual([
+        49, 47, 46, 44, 43, 41, 40, 4,
+      ]);
       expect(await all({ q: 'QUOTA 100% used' })).toEqual([61]);
       expect(await all({ q: 'quota 100_ used' })).toEqual([]);
       expect(await all({ q: '"n":17,' })).toEqual([17]);
       // no word of 3 characters: the walk
       expect(await all({ q: 'c4' })).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
       // text without letters (matched with LIKE), beside letters of either case
-      expect(await all({ q: '/4' })).toEqual([49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 4]);
+      expect(await all({ q: '/4' })).toEqual([
+        49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 4,
+      ]);
       expect(await all({ q: ':17,' })).toEqual([17]);
       expect(await all({ q: '% U' })).toEqual([61]);
     });
@@ -450,17 +483,23 @@ describe.each(databases.eachSupportedId())(
         return pages;
       };
       const scaffolder = await all('SCAFFOLDER');
-      expect(scaffolder.flat()).toEqual(
-        [60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3],
+      expect(scaffolder.flat()).toEqual([
+        60, 57, 54, 51, 48, 45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9,
+        6, 3,
+      ]);
+      expect(scaffolder[0]).toEqual(
+        isPostgres ? [60, 57, 54] : [60, 57, 54, 51, 48, 45, 42],
       );
-      expect(scaffolder[0]).toEqual(isPostgres ? [60, 57, 54] : [60, 57, 54, 51, 48, 45, 42]);
       // no word of 3 characters: the walk; nothing among the newest 10 events
       const c4 = await all('c4');
       expect(c4.flat()).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
       expect(c4[0]).toEqual(isPostgres ? [] : [49, 47, 46, 44, 43, 41, 40]);
       // the walk stops at the oldest event kept: no cursor past it
       expect(c4.length).toBe(isPostgres ? 6 : 2);
-      expect((await bounded.query({ q: 'c4', cursor: encodeCursor(5), limit: 7 })).nextCursor).toBeUndefined();
+      expect(
+        (await bounded.query({ q: 'c4', cursor: encodeCursor(5), limit: 7 }))
+          .nextCursor,
+      ).toBeUndefined();
     });
 
     it('indexes the events stored before the search index existed', async () => {
@@ -471,7 +510,9 @@ describe.each(databases.eachSupportedId())(
       await store.append(events(1, 5));
       await DatabaseAuditStore.runMigrations(knex);
       expect(
-        (await store.query({ q: 'component:default/c4' })).items.map(e => e.seq),
+        (await store.query({ q: 'component:default/c4' })).items.map(
+          e => e.seq,
+        ),
       ).toEqual([4]);
       await store.append(events(6, 7));
       expect(
@@ -543,7 +584,10 @@ describe.each(databases.eachSupportedId())(
         expect(altered.reason).toMatch(/altered/);
         await restore();
       }
-      await expect(small.verify()).resolves.toMatchObject({ ok: true, checked: 15 });
+      await expect(small.verify()).resolves.toMatchObject({
+        ok: true,
+        checked: 15,
+      });
     });
 
     it('hashes awkward values so that they verify, and any change of them is found', async () => {
@@ -554,7 +598,11 @@ describe.each(databases.eachSupportedId())(
             error: text,
             request: { path: text, userAgent: text },
             target: { entityRef: text, namespace: text },
-            meta: { text, long: 'x'.repeat(60_000), nested: { [text]: [text, 1.5, true, null] } },
+            meta: {
+              text,
+              long: 'x'.repeat(60_000),
+              nested: { [text]: [text, 1.5, true, null] },
+            },
           }),
         ),
       );
@@ -595,7 +643,9 @@ describe.each(databases.eachSupportedId())(
 );
 
 describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
-  const postgres = databases.eachSupportedId().filter(([id]) => id === 'POSTGRES_15');
+  const postgres = databases
+    .eachSupportedId()
+    .filter(([id]) => id === 'POSTGRES_15');
 
   it.each(postgres)(
     'plans a search by the previous sample of the newest events while a newer one is read (%p)',
@@ -604,7 +654,10 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       await DatabaseAuditStore.runMigrations(knex);
       // the store's database, with its reads of the sample (the only lower-casing query) held
       // back on demand
-      const sampleReads: Array<{ bindings: unknown[]; done: Promise<unknown> }> = [];
+      const sampleReads: Array<{
+        bindings: unknown[];
+        done: Promise<unknown>;
+      }> = [];
       let hold = false;
       const held: Array<() => void> = [];
       const db = new Proxy(knex, {
@@ -635,7 +688,9 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
         ),
       );
       const realNow = Date.now.bind(Date);
-      const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+      const clock = jest
+        .spyOn(Date, 'now')
+        .mockImplementation(() => realNow() + 61_000);
       let timer: NodeJS.Timeout | undefined;
       try {
         hold = true;
@@ -645,14 +700,21 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
         const waited = new Promise(resolve => {
           timer = setTimeout(() => resolve('waited for the refresh'), 5000);
         });
-        const page = await Promise.race([store.query({ q: 'quota', limit: 7 }), waited]);
+        const page = await Promise.race([
+          store.query({ q: 'quota', limit: 7 }),
+          waited,
+        ]);
         expect(page).toEqual({
-          items: [99, 96, 93, 90, 87, 84, 81].map(seq => expect.objectContaining({ seq })),
+          items: [99, 96, 93, 90, 87, 84, 81].map(seq =>
+            expect.objectContaining({ seq }),
+          ),
           nextCursor: encodeCursor(81),
         });
         expect(held).toHaveLength(1);
         // one refresh at a time, reading only the events appended since the sample's newest
-        expect(await seqs(store.query({ q: 'exceeded', limit: 2 }))).toEqual([99, 96]);
+        expect(await seqs(store.query({ q: 'exceeded', limit: 2 }))).toEqual([
+          99, 96,
+        ]);
         expect(sampleReads).toHaveLength(2);
         expect(sampleReads[1].bindings[0]).toBe(40);
         hold = false;
@@ -680,7 +742,9 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       await DatabaseAuditStore.runMigrations(knex);
       const ranged = new DatabaseAuditStore(knex, { searchRangeSpan: 4 });
       await ranged.append(events(1, 60));
-      await ranged.append([event(61, { error: 'Helm: quota 100% used in team-a' })]);
+      await ranged.append([
+        event(61, { error: 'Helm: quota 100% used in team-a' }),
+      ]);
       let rangeQueries = 0;
       const count = (query: { sql: string }) => {
         if (/search_hits/.test(query.sql)) rangeQueries += 1;
@@ -699,19 +763,33 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       try {
         // a word in every event ('default') beside a rare one: the newest 4 events hold none, the
         // next ranges (larger each time) fill the page
-        const first = await ranged.query({ q: 'component:default/c4', limit: 3 });
+        const first = await ranged.query({
+          q: 'component:default/c4',
+          limit: 3,
+        });
         expect(first.items.map(e => e.seq)).toEqual([49, 47, 46]);
         expect(first.nextCursor).toBe(encodeCursor(46));
         expect(rangeQueries).toBeGreaterThan(1);
         // page after page, down to the oldest
-        expect(await all('component:default/c4', 3)).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
-        expect(await all('component:default/c4', 50)).toEqual([49, 47, 46, 44, 43, 41, 40, 4]);
-        expect(await all('/api/x/1', 4)).toEqual([19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1]);
+        expect(await all('component:default/c4', 3)).toEqual([
+          49, 47, 46, 44, 43, 41, 40, 4,
+        ]);
+        expect(await all('component:default/c4', 50)).toEqual([
+          49, 47, 46, 44, 43, 41, 40, 4,
+        ]);
+        expect(await all('/api/x/1', 4)).toEqual([
+          19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1,
+        ]);
         expect(await all('QUOTA 100% used', 5)).toEqual([61]);
         expect(await all('"n":17,', 5)).toEqual([17]);
         expect(
-          (await ranged.query({ q: 'component:default/c4', actor: 'user:default/jane', limit: 3 }))
-            .items.map(e => e.seq),
+          (
+            await ranged.query({
+              q: 'component:default/c4',
+              actor: 'user:default/jane',
+              limit: 3,
+            })
+          ).items.map(e => e.seq),
         ).toEqual([49, 47, 43]);
       } finally {
         knex.off('query', count);
@@ -731,7 +809,9 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       await store.append(events(1, 40));
       // a rare text: the trigram plan finds a full page at once
       const rare = { q: '/api/x/1', limit: 5 };
-      expect((await store.query(rare)).items.map(e => e.seq)).toEqual([19, 18, 17, 16, 15]);
+      expect((await store.query(rare)).items.map(e => e.seq)).toEqual([
+        19, 18, 17, 16, 15,
+      ]);
       // the table locked for a second: the trigram plan is cancelled after 200 ms, and the walk
       // (waiting for the lock) finds nothing among the newest 10 events, so says where to go on
       // (from a pool of its own: the store's pool may hold one connection)
@@ -742,9 +822,11 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       }) as Knex;
       try {
         const locker = await other.transaction();
-        await locker.raw('LOCK TABLE audit_log_events IN ACCESS EXCLUSIVE MODE');
-        const released = new Promise(resolve => setTimeout(resolve, 1000)).then(() =>
-          locker.commit(),
+        await locker.raw(
+          'LOCK TABLE audit_log_events IN ACCESS EXCLUSIVE MODE',
+        );
+        const released = new Promise(resolve => setTimeout(resolve, 1000)).then(
+          () => locker.commit(),
         );
         const page = await store.query(rare);
         await released;
@@ -781,17 +863,25 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
         tricky.map((text, i) =>
           event(i, {
             actor: text || undefined,
-            ...(i >= AWKWARD.length ? { plugin: text === 'ab' ? 'c' : 'bc' } : {}),
+            ...(i >= AWKWARD.length
+              ? { plugin: text === 'ab' ? 'c' : 'bc' }
+              : {}),
             error: text,
             request: { path: text, userAgent: text },
             target: { entityRef: text, namespace: text },
-            meta: { text, long: 'x'.repeat(60_000), nested: { [text]: [text, 1.5, true, null] } },
+            meta: {
+              text,
+              long: 'x'.repeat(60_000),
+              nested: { [text]: [text, 1.5, true, null] },
+            },
           }),
         ),
       );
       const { rows } = await knex.raw(
         `SELECT *, ${postgresHashExpression()} AS computed,
-                ${postgresHashExpression(1)} AS v1, ${postgresHashExpression(2)} AS v2
+                ${postgresHashExpression(1)} AS v1, ${postgresHashExpression(
+          2,
+        )} AS v2
          FROM audit_log_events ORDER BY seq`,
       );
       expect(rows.map((r: any) => r.chain_version)).toEqual([
@@ -807,12 +897,21 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       }
       // 'ab' + 'c' and 'a' + 'bc': the same bytes, different hashes on both sides
       const [ab, a] = rows.slice(-2);
-      expect([ab.actor, ab.plugin_id, a.actor, a.plugin_id]).toEqual(['ab', 'c', 'a', 'bc']);
-      expect(hashRow(ab.prev_hash, { ...ab, actor: 'a', plugin_id: 'bc' })).not.toBe(ab.hash);
+      expect([ab.actor, ab.plugin_id, a.actor, a.plugin_id]).toEqual([
+        'ab',
+        'c',
+        'a',
+        'bc',
+      ]);
+      expect(
+        hashRow(ab.prev_hash, { ...ab, actor: 'a', plugin_id: 'bc' }),
+      ).not.toBe(ab.hash);
       const { rows: swapped } = await knex.raw(
         `SELECT ${postgresHashExpression(2)} AS hash FROM audit_log_events
          WHERE seq = ? UNION ALL
-         SELECT ${postgresHashExpression(2)} FROM (SELECT seq, occurred_at, 'a' AS actor, 'bc' AS plugin_id,
+         SELECT ${postgresHashExpression(
+           2,
+         )} FROM (SELECT seq, occurred_at, 'a' AS actor, 'bc' AS plugin_id,
            event_id, severity, status, target_entity_ref, target_cluster, target_namespace,
            target_resource, request_method, request_path, request_ip, request_user_agent, meta,
            error, prev_hash FROM audit_log_events WHERE seq = ?) e`,
@@ -888,7 +987,13 @@ describe('caseInsensitiveLike', () => {
 });
 
 describe('rarestWord', () => {
-  const counts: Record<string, number> = { index: 1000, service: 1000, '123457': 1, '123': 40, '0': 200 };
+  const counts: Record<string, number> = {
+    index: 1000,
+    service: 1000,
+    '123457': 1,
+    '123': 40,
+    '0': 200,
+  };
   const count = ({ word }: { word: string }) => counts[word] ?? 0;
   const key = (q: string) => rarestWord(q, count)?.text;
 
@@ -908,7 +1013,10 @@ describe('rarestWord', () => {
     expect(key('nothing like-it')).toBe('nothing ');
     expect(key('c4 ab')).toBeUndefined();
     expect(key('%%')).toBeUndefined();
-    expect(rarestWord('"index":0,', count)).toMatchObject({ text: ':0,', hits: 200 });
+    expect(rarestWord('"index":0,', count)).toMatchObject({
+      text: ':0,',
+      hits: 200,
+    });
   });
 
   it('never cuts a surrogate pair in two', () => {

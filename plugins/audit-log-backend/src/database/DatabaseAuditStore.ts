@@ -279,7 +279,11 @@ export function rarestWord(
       after,
     };
     const hits = count(candidate);
-    if (!best || hits < best.hits || (hits === best.hits && length > best.length)) {
+    if (
+      !best ||
+      hits < best.hits ||
+      (hits === best.hits && length > best.length)
+    ) {
       best = { ...candidate, hits, length };
     }
   }
@@ -1307,7 +1311,9 @@ export class DatabaseAuditStore implements AuditStore {
       .from(tx('search_hits').select('seq').orderBy('seq', 'desc').as('h'))
       .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
       .whereRaw(
-        `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(range.q)} ? ESCAPE '\\'`,
+        `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(
+          range.q,
+        )} ? ESCAPE '\\'`,
         [range.pattern],
       )
       .orderBy('h.seq', 'desc')
@@ -1411,9 +1417,15 @@ export class DatabaseAuditStore implements AuditStore {
         // shorter text is matched with LIKE over the same (indexed) text.
         const short = [...filters.q].length < 3;
         if (short) {
-          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE body LIKE ? ESCAPE '\\')`, [pattern]);
+          builder.whereRaw(
+            `seq IN (SELECT rowid FROM ${SEARCH} WHERE body LIKE ? ESCAPE '\\')`,
+            [pattern],
+          );
         } else {
-          builder.whereRaw(`seq IN (SELECT rowid FROM ${SEARCH} WHERE ${SEARCH} MATCH ?)`, [`"${filters.q.replace(/"/g, '""')}"`]);
+          builder.whereRaw(
+            `seq IN (SELECT rowid FROM ${SEARCH} WHERE ${SEARCH} MATCH ?)`,
+            [`"${filters.q.replace(/"/g, '""')}"`],
+          );
         }
       }
     }

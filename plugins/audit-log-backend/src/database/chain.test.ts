@@ -142,9 +142,7 @@ describe('canonicalRowV2', () => {
     ] as const) {
       const parts = canonicalParts(r);
       expect(`:${seq}${parts.tail}`).toBe(canonicalRowV2({ ...r, seq }));
-      expect(hashNumbered(prev, parts, seq)).toBe(
-        hashRow(prev, { ...r, seq }),
-      );
+      expect(hashNumbered(prev, parts, seq)).toBe(hashRow(prev, { ...r, seq }));
     }
     // the number is part of what is hashed
     expect(hashNumbered(prev, canonicalParts(unnumbered), 43)).not.toBe(

@@ -1,7 +1,12 @@
 import type { Run } from '@kubechart/plugin-kubechart-common';
 
 /** A rendered chart as helm writes it: a ServiceAccount, a Service and a Deployment. */
-export function chartManifest(release: string, namespace: string, tag: string, replicas = 2): string {
+export function chartManifest(
+  release: string,
+  namespace: string,
+  tag: string,
+  replicas = 2,
+): string {
   const labels = `  labels:\n    app.kubernetes.io/name: ${release}\n    app.kubernetes.io/managed-by: Helm\n`;
   const meta = `metadata:\n  name: ${release}\n  namespace: ${namespace}\n${labels}`;
   return [
@@ -32,15 +37,31 @@ function tenantRun(id: string, tag: string, manifest: string): Run {
  * lines), then what a typical upgrade changes: a new image tag in 12 Deployments, 3 replicas in 3,
  * 2 releases removed and 2 added.
  */
-export function largeTenantRuns(): { before: Run; after: Run; bumped: string[]; scaled: string[]; removed: string[]; added: string[] } {
+export function largeTenantRuns(): {
+  before: Run;
+  after: Run;
+  bumped: string[];
+  scaled: string[];
+  removed: string[];
+  added: string[];
+} {
   const names = Array.from({ length: 167 }, (_, i) => `svc-${i}`);
   const removed = ['svc-40', 'svc-120'];
   const added = ['svc-new-a', 'svc-new-b'];
   const bumped = Array.from({ length: 12 }, (_, i) => `svc-${i * 13 + 2}`);
   const scaled = ['svc-7', 'svc-77', 'svc-150'];
-  const before = names.map(n => chartManifest(n, 'tenant-big', '1.4.2')).join('---\n');
+  const before = names
+    .map(n => chartManifest(n, 'tenant-big', '1.4.2'))
+    .join('---\n');
   const after = [...names.filter(n => !removed.includes(n)), ...added]
-    .map(n => chartManifest(n, 'tenant-big', bumped.includes(n) ? '1.5.0' : '1.4.2', scaled.includes(n) ? 3 : 2))
+    .map(n =>
+      chartManifest(
+        n,
+        'tenant-big',
+        bumped.includes(n) ? '1.5.0' : '1.4.2',
+        scaled.includes(n) ? 3 : 2,
+      ),
+    )
     .join('---\n');
   return {
     before: tenantRun('run-before', '1.4.2', before),

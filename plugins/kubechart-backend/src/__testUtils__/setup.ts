@@ -1,7 +1,16 @@
-import { TestDatabaseId, TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import {
+  TestDatabaseId,
+  TestDatabases,
+  mockServices,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { startKubeSim, KubeSim, KubeSimOptions } from '@internal/kube-sim';
-import { ClusterRegistry, HelmCli, PolicyEngine, TenantResourceProvider } from '@kubechart/plugin-kubechart-node';
+import {
+  ClusterRegistry,
+  HelmCli,
+  PolicyEngine,
+  TenantResourceProvider,
+} from '@kubechart/plugin-kubechart-node';
 import { execFileSync } from 'node:child_process';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
@@ -9,11 +18,16 @@ import { ApprovalNotifier, RunEngine } from '../engine/RunEngine';
 import { readApprovalSettings } from '../approvals/rules';
 import { readEngineSettings } from '../engine/settings';
 
-export const chartDirectory = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'src/__fixtures__/charts');
+export const chartDirectory = resolvePackagePath(
+  '@kubechart/plugin-kubechart-backend',
+  'src/__fixtures__/charts',
+);
 
 /** Absolute path of a helm binary on PATH (`helm3` or `helm4`). */
 export const helmBinary = (name: 'helm3' | 'helm4') =>
-  execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+  execFileSync('sh', ['-c', `command -v ${name}`])
+    .toString()
+    .trim();
 
 /** Config for a cluster named `dev` pointing at kube-sim, plus test-friendly engine settings. */
 export function testConfig(sim: KubeSim, extra: Record<string, any> = {}) {
@@ -23,13 +37,23 @@ export function testConfig(sim: KubeSim, extra: Record<string, any> = {}) {
         {
           type: 'config',
           clusters: [
-            { name: 'dev', url: sim.url, authProvider: 'serviceAccount', serviceAccountToken: sim.token, caData: sim.caData },
+            {
+              name: 'dev',
+              url: sim.url,
+              authProvider: 'serviceAccount',
+              serviceAccountToken: sim.token,
+              caData: sim.caData,
+            },
           ],
         },
       ],
     },
     kubechart: {
-      helm: { chartDirectories: [chartDirectory], binary: helmBinary('helm3'), timeoutSeconds: 60 },
+      helm: {
+        chartDirectories: [chartDirectory],
+        binary: helmBinary('helm3'),
+        timeoutSeconds: 60,
+      },
       policy: { mode: 'enforce', trustedRegistries: ['registry.example.com'] },
       wait: { timeoutSeconds: 30, pollIntervalMs: 200, failFastSeconds: 1 },
       limits: { runsPerUserPerMinute: 100, maxTenants: 20 },
@@ -41,7 +65,13 @@ export function testConfig(sim: KubeSim, extra: Record<string, any> = {}) {
 
 export async function startSim(options: KubeSimOptions = {}) {
   // helm (client-go) sends bearer tokens only over TLS, so kube-sim serves HTTPS with its own CA.
-  return startKubeSim({ tls: true, podReadyDelayMs: 200, crashLoopBackoffMs: 200, namespaceDeletionDelayMs: 100, ...options });
+  return startKubeSim({
+    tls: true,
+    podReadyDelayMs: 200,
+    crashLoopBackoffMs: 200,
+    namespaceDeletionDelayMs: 100,
+    ...options,
+  });
 }
 
 /** An engine on the given database against kube-sim. */
@@ -56,8 +86,11 @@ export async function createTestEngine(options: {
   /** Another engine (a restarted or second backend) on the database of a test engine. */
   knex?: Awaited<ReturnType<TestDatabases['init']>>;
 }) {
-  const knex = options.knex ?? (await options.databases.init(options.databaseId));
-  const store = await DatabaseRunStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+  const knex =
+    options.knex ?? (await options.databases.init(options.databaseId));
+  const store = await DatabaseRunStore.create({
+    database: mockServices.database.mock({ getClient: async () => knex }),
+  });
   const configData = options.config ?? testConfig(options.sim);
   if (options.helm) configData.kubechart.helm.binary = helmBinary(options.helm);
   const config = new ConfigReader(configData);

@@ -9,7 +9,9 @@ export async function tableDump(knex: Knex, table: string): Promise<string> {
   const rows = await knex(table).select();
   return JSON.stringify(
     rows.map(row =>
-      row.manifest_gz ? { ...row, manifest_gz: gunzipSync(row.manifest_gz).toString('utf8') } : row,
+      row.manifest_gz
+        ? { ...row, manifest_gz: gunzipSync(row.manifest_gz).toString('utf8') }
+        : row,
     ),
   );
 }

@@ -4,9 +4,19 @@ import {
   createBackendPlugin,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import { ActionsService, actionsServiceRef } from '@backstage/backend-plugin-api/alpha';
-import { actionsRegistryServiceFactory, actionsServiceFactory } from '@backstage/backend-defaults/alpha';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  ActionsService,
+  actionsServiceRef,
+} from '@backstage/backend-plugin-api/alpha';
+import {
+  actionsRegistryServiceFactory,
+  actionsServiceFactory,
+} from '@backstage/backend-defaults/alpha';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
@@ -27,18 +37,31 @@ const permissions = createServiceFactory({
   deps: {},
   factory: () => {
     const decide = (c?: BackstageCredentials) =>
-      (c?.principal as any)?.userEntityRef === DENIED ? AuthorizeResult.DENY : AuthorizeResult.ALLOW;
+      (c?.principal as any)?.userEntityRef === DENIED
+        ? AuthorizeResult.DENY
+        : AuthorizeResult.ALLOW;
     return {
-      authorize: async (requests: any[], o?: { credentials: BackstageCredentials }) =>
-        requests.map(() => ({ result: decide(o?.credentials) })),
-      authorizeConditional: async (requests: any[], o?: { credentials: BackstageCredentials }) =>
-        requests.map(() => ({ result: decide(o?.credentials) })),
+      authorize: async (
+        requests: any[],
+        o?: { credentials: BackstageCredentials },
+      ) => requests.map(() => ({ result: decide(o?.credentials) })),
+      authorizeConditional: async (
+        requests: any[],
+        o?: { credentials: BackstageCredentials },
+      ) => requests.map(() => ({ result: decide(o?.credentials) })),
     } as any;
   },
 });
 
 const ACTION_NAMES = {
-  readOnly: ['get-cluster-health', 'list-tenants', 'get-tenant-health', 'list-runs', 'get-run', 'check-policy'],
+  readOnly: [
+    'get-cluster-health',
+    'list-tenants',
+    'get-tenant-health',
+    'list-runs',
+    'get-run',
+    'check-policy',
+  ],
   mutating: ['install-chart', 'rollback-release', 'provision-tenant'],
 };
 
@@ -58,13 +81,17 @@ describe('kubechart actions (actions registry / MCP)', () => {
       () => {
         throw new Error('expected the action to be refused');
       },
-      (e: any) => ({ statusCode: e.statusCode, message: String(e.body?.error?.message ?? e.message) }),
+      (e: any) => ({
+        statusCode: e.statusCode,
+        message: String(e.body?.error?.message ?? e.message),
+      }),
     );
 
   async function finished(user: string, runId: string) {
     for (let i = 0; i < 600; i++) {
       const { output } = (await invoke(user, 'get-run', { runId })) as any;
-      if (output.run.status === 'succeeded' || output.run.status === 'failed') return output;
+      if (output.run.status === 'succeeded' || output.run.status === 'failed')
+        return output;
       await new Promise(r => setTimeout(r, 200));
     }
     throw new Error(`run ${runId} did not finish`);
@@ -99,14 +126,22 @@ describe('kubechart actions (actions registry / MCP)', () => {
             {
               apiVersion: 'backstage.io/v1alpha1',
               kind: 'Component',
-              metadata: { name: 'agent', namespace: 'default', annotations: { 'kubechart.io/tenant': 'agent' } },
+              metadata: {
+                name: 'agent',
+                namespace: 'default',
+                annotations: { 'kubechart.io/tenant': 'agent' },
+              },
               spec: { type: 'service', lifecycle: 'production', owner: ALICE },
               relations: [{ type: 'ownedBy', targetRef: ALICE }],
             },
           ],
         }),
         mockServices.rootConfig.factory({ data }),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+        createServiceFactory({
+          service: signalsServiceRef,
+          deps: {},
+          factory: () => ({ publish: async () => {} }),
+        }),
       ],
     });
     server = backend.server;
@@ -121,7 +156,9 @@ describe('kubechart actions (actions registry / MCP)', () => {
   it('lists every action with the attributes an agent decides by; none for a user without permission', async () => {
     const { actions: listed } = await actions.list({ credentials: as(ALICE) });
     const ours = listed.filter(a => a.pluginId === 'kubechart');
-    expect(ours.map(a => a.name).sort()).toEqual([...ACTION_NAMES.readOnly, ...ACTION_NAMES.mutating].sort());
+    expect(ours.map(a => a.name).sort()).toEqual(
+      [...ACTION_NAMES.readOnly, ...ACTION_NAMES.mutating].sort(),
+    );
     for (const a of ours) {
       const readOnly = ACTION_NAMES.readOnly.includes(a.name);
       expect({ name: a.name, ...a.attributes }).toEqual({
@@ -135,17 +172,30 @@ describe('kubechart actions (actions registry / MCP)', () => {
     }
     const denied = await actions.list({ credentials: as(DENIED) });
     expect(denied.actions.filter(a => a.pluginId === 'kubechart')).toEqual([]);
-    expect(await refusal(invoke(DENIED, 'get-cluster-health', { cluster: 'dev' }))).toMatchObject({
+    expect(
+      await refusal(invoke(DENIED, 'get-cluster-health', { cluster: 'dev' })),
+    ).toMatchObject({
       statusCode: 404,
     });
   });
 
   it('validates input against the schema and changes nothing on bad input', async () => {
-    expect(await refusal(invoke(ALICE, 'install-chart', { cluster: 'dev', namespace: 'tenant-agent' }))).toMatchObject({
+    expect(
+      await refusal(
+        invoke(ALICE, 'install-chart', {
+          cluster: 'dev',
+          namespace: 'tenant-agent',
+        }),
+      ),
+    ).toMatchObject({
       statusCode: 400,
       message: expect.stringContaining('Invalid input'),
     });
-    expect(await refusal(invoke(ALICE, 'check-policy', { namespace: 'tenant-agent' }))).toMatchObject({
+    expect(
+      await refusal(
+        invoke(ALICE, 'check-policy', { namespace: 'tenant-agent' }),
+      ),
+    ).toMatchObject({
       statusCode: 400,
       message: expect.stringContaining('exactly one of release or manifests'),
     });
@@ -166,7 +216,11 @@ describe('kubechart actions (actions registry / MCP)', () => {
       link: `http://portal.example.com/catalog/default/component/agent/deployment-history?run=${provisioned.output.runId}`,
     });
     const tenantRun = await finished(ALICE, provisioned.output.runId);
-    expect(tenantRun.run).toMatchObject({ status: 'succeeded', actor: ALICE, kind: 'tenant' });
+    expect(tenantRun.run).toMatchObject({
+      status: 'succeeded',
+      actor: ALICE,
+      kind: 'tenant',
+    });
 
     const installed = (await invoke(ALICE, 'install-chart', {
       cluster: 'dev',
@@ -175,20 +229,31 @@ describe('kubechart actions (actions registry / MCP)', () => {
       release: { name: 'api', chart: 'webapp', values: { replicas: 1 } },
     })) as any;
     const install = await finished(ALICE, installed.output.runId);
-    expect(install.run).toMatchObject({ status: 'succeeded', actor: ALICE, kind: 'chart', helmRevision: 1 });
+    expect(install.run).toMatchObject({
+      status: 'succeeded',
+      actor: ALICE,
+      kind: 'chart',
+      helmRevision: 1,
+    });
     const upgraded = (await invoke(ALICE, 'install-chart', {
       cluster: 'dev',
       namespace: 'tenant-agent',
       entityRef: 'component:default/agent',
       release: { name: 'api', chart: 'webapp', values: { replicas: 2 } },
     })) as any;
-    expect((await finished(ALICE, upgraded.output.runId)).run).toMatchObject({ status: 'succeeded', helmRevision: 2 });
+    expect((await finished(ALICE, upgraded.output.runId)).run).toMatchObject({
+      status: 'succeeded',
+      helmRevision: 2,
+    });
 
     // The same history the portal shows: REST agrees on who did what.
     const rest = await request(server)
       .get(`/api/kubechart/runs/${installed.output.runId}`)
       .set('Authorization', mockCredentials.user.header(ALICE));
-    expect(rest.body).toMatchObject({ actor: ALICE, entityRef: 'component:default/agent' });
+    expect(rest.body).toMatchObject({
+      actor: ALICE,
+      entityRef: 'component:default/agent',
+    });
 
     const compared = (await invoke(ALICE, 'get-run', {
       runId: upgraded.output.runId,
@@ -209,7 +274,9 @@ describe('kubechart actions (actions registry / MCP)', () => {
       actor: ALICE,
     });
 
-    const listed = (await invoke(ALICE, 'list-runs', { entityRef: 'component:default/agent' })) as any;
+    const listed = (await invoke(ALICE, 'list-runs', {
+      entityRef: 'component:default/agent',
+    })) as any;
     expect(listed.output.runs.map((r: any) => [r.kind, r.actor])).toEqual([
       ['rollback', ALICE],
       ['chart', ALICE],
@@ -217,22 +284,42 @@ describe('kubechart actions (actions registry / MCP)', () => {
       ['tenant', ALICE],
     ]);
     // A page of runs carries no policy report, only its summary: each run still says how its policy check went.
-    for (const run of listed.output.runs.filter((r: any) => r.kind !== 'rollback')) {
+    for (const run of listed.output.runs.filter(
+      (r: any) => r.kind !== 'rollback',
+    )) {
       const opened = (await invoke(ALICE, 'get-run', { runId: run.id })) as any;
-      expect(opened.output.run.policy).toEqual({ passed: true, blocking: false, errors: 0, warnings: expect.any(Number) });
+      expect(opened.output.run.policy).toEqual({
+        passed: true,
+        blocking: false,
+        errors: 0,
+        warnings: expect.any(Number),
+      });
       expect(run.policy).toEqual(opened.output.run.policy);
     }
 
     const tenants = (await invoke(ALICE, 'list-tenants', {})) as any;
     expect(tenants.output.tenants).toContainEqual(
-      expect.objectContaining({ code: 'agent', namespace: 'tenant-agent', status: 'active' }),
+      expect.objectContaining({
+        code: 'agent',
+        namespace: 'tenant-agent',
+        status: 'active',
+      }),
     );
-    const health = (await invoke(ALICE, 'get-tenant-health', { tenant: 'agent' })) as any;
-    expect(health.output).toMatchObject({ tenant: 'agent', namespace: 'tenant-agent' });
+    const health = (await invoke(ALICE, 'get-tenant-health', {
+      tenant: 'agent',
+    })) as any;
+    expect(health.output).toMatchObject({
+      tenant: 'agent',
+      namespace: 'tenant-agent',
+    });
     expect(health.output.releases.map((r: any) => r.name)).toContain('web');
 
-    const cluster = (await invoke(ALICE, 'get-cluster-health', { cluster: 'dev' })) as any;
-    expect(cluster.output.clusters).toContainEqual(expect.objectContaining({ name: 'dev' }));
+    const cluster = (await invoke(ALICE, 'get-cluster-health', {
+      cluster: 'dev',
+    })) as any;
+    expect(cluster.output.clusters).toContainEqual(
+      expect.objectContaining({ name: 'dev' }),
+    );
     expect(cluster.output.health.status).not.toBe('error');
     expect(cluster.output.health.nodes.total).toBeGreaterThan(0);
   });
@@ -267,13 +354,22 @@ describe('kubechart actions (actions registry / MCP)', () => {
       '      image: registry.example.com/app:1.0',
       '      securityContext: { privileged: true }',
     ].join('\n');
-    const checked = (await invoke(ALICE, 'check-policy', { namespace: 'tenant-agent', manifests: privileged })) as any;
+    const checked = (await invoke(ALICE, 'check-policy', {
+      namespace: 'tenant-agent',
+      manifests: privileged,
+    })) as any;
     expect(checked.output.passed).toBe(false);
     expect(checked.output.findings).toContainEqual(
-      expect.objectContaining({ ruleId: 'no-privileged', object: 'Pod/root', severity: 'error' }),
+      expect.objectContaining({
+        ruleId: 'no-privileged',
+        object: 'Pod/root',
+        severity: 'error',
+      }),
     );
     const pods = await request(server)
-      .get('/api/kubechart/runs?entityRef=component:default/agent&kind=manifests')
+      .get(
+        '/api/kubechart/runs?entityRef=component:default/agent&kind=manifests',
+      )
       .set('Authorization', mockCredentials.user.header(ALICE));
     expect(pods.body.items).toEqual([]);
   });

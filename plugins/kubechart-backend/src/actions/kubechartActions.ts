@@ -1,4 +1,7 @@
-import { BackstageCredentials, RootConfigService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  RootConfigService,
+} from '@backstage/backend-plugin-api';
 import type {
   ActionsRegistryActionOptions,
   ActionsRegistryService,
@@ -32,7 +35,9 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
  */
 
 /** The zod the actions registry hands to schema factories (its own copy, not this package's). */
-type Zod = Parameters<ActionsRegistryActionOptions<any, any>['schema']['input']>[0];
+type Zod = Parameters<
+  ActionsRegistryActionOptions<any, any>['schema']['input']
+>[0];
 
 /** A REST answer's error as the Backstage error the actions router maps to the same status. */
 async function asCaller<T>(call: () => Promise<T>): Promise<T> {
@@ -60,12 +65,22 @@ async function asCaller<T>(call: () => Promise<T>): Promise<T> {
 
 const releaseSchema = (z: Zod) =>
   z.object({
-    name: z.string().describe('Release name, a DNS-1123 label of at most 53 characters.'),
+    name: z
+      .string()
+      .describe('Release name, a DNS-1123 label of at most 53 characters.'),
     chart: z
       .string()
-      .describe('Chart name inside the configured chart directories, or an oci:// reference on an allowed repository.'),
-    repo: z.string().optional().describe('https:// chart repository on the allowed list.'),
-    version: z.string().optional().describe('Chart version (pinned version recommended).'),
+      .describe(
+        'Chart name inside the configured chart directories, or an oci:// reference on an allowed repository.',
+      ),
+    repo: z
+      .string()
+      .optional()
+      .describe('https:// chart repository on the allowed list.'),
+    version: z
+      .string()
+      .optional()
+      .describe('Chart version (pinned version recommended).'),
     values: z.record(z.unknown()).optional().describe('Helm values.'),
   });
 
@@ -76,13 +91,22 @@ const runSummarySchema = (z: Zod) =>
     status: z.string(),
     actor: z.string().describe('The user who started the run.'),
     entityRef: z.string().optional(),
-    target: z.object({ cluster: z.string(), namespace: z.string(), release: z.string().optional() }),
+    target: z.object({
+      cluster: z.string(),
+      namespace: z.string(),
+      release: z.string().optional(),
+    }),
     createdAt: z.string(),
     finishedAt: z.string().optional(),
     failureReason: z.string().optional(),
     helmRevision: z.number().optional(),
     policy: z
-      .object({ passed: z.boolean(), blocking: z.boolean(), errors: z.number(), warnings: z.number() })
+      .object({
+        passed: z.boolean(),
+        blocking: z.boolean(),
+        errors: z.number(),
+        warnings: z.number(),
+      })
       .optional()
       .describe('Summary of the policy report of what the run rendered.'),
     approval: z
@@ -93,7 +117,14 @@ const runSummarySchema = (z: Zod) =>
         required: z.number(),
         approvals: z.number(),
         expiresAt: z.string(),
-        decisions: z.array(z.object({ by: z.string(), decision: z.string(), comment: z.string(), at: z.string() })),
+        decisions: z.array(
+          z.object({
+            by: z.string(),
+            decision: z.string(),
+            comment: z.string(),
+            at: z.string(),
+          }),
+        ),
       })
       .optional()
       .describe(
@@ -103,7 +134,8 @@ const runSummarySchema = (z: Zod) =>
 
 /** The policy outcome of a run, or of an item of a page of runs (which carries the summary, not the report). */
 function policyOf(run: Run | RunListItem): PolicySummary | undefined {
-  if ('policyReport' in run && run.policyReport) return summarizePolicyReport(run.policyReport);
+  if ('policyReport' in run && run.policyReport)
+    return summarizePolicyReport(run.policyReport);
   return 'policySummary' in run ? run.policySummary : undefined;
 }
 
@@ -119,9 +151,18 @@ function summary(run: Run | RunListItem) {
     createdAt: run.createdAt,
     ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
     ...(run.failureReason ? { failureReason: run.failureReason } : {}),
-    ...(run.helmRevision !== undefined ? { helmRevision: run.helmRevision } : {}),
+    ...(run.helmRevision !== undefined
+      ? { helmRevision: run.helmRevision }
+      : {}),
     ...(p
-      ? { policy: { passed: p.passed, blocking: p.blocking, errors: p.summary.errors, warnings: p.summary.warnings } }
+      ? {
+          policy: {
+            passed: p.passed,
+            blocking: p.blocking,
+            errors: p.summary.errors,
+            warnings: p.summary.warnings,
+          },
+        }
       : {}),
     ...(run.approval
       ? {
@@ -147,7 +188,12 @@ const startedSchema = (z: Zod) =>
       .describe(
         'Status when accepted: pending, or awaiting-approval on a protected target (nothing is applied until an approver other than the requester approves it in the portal); follow it with kubechart get-run.',
       ),
-    link: z.string().optional().describe("The run in the entity's deployment history, when the run belongs to an entity."),
+    link: z
+      .string()
+      .optional()
+      .describe(
+        "The run in the entity's deployment history, when the run belongs to an entity.",
+      ),
   });
 
 /** Registers KubeChart's actions. */
@@ -157,14 +203,28 @@ export function registerKubechartActions(options: {
   config: RootConfigService;
 }) {
   const { actionsRegistry, runs } = options;
-  const appBaseUrl = options.config.getOptionalString('app.baseUrl')?.replace(/\/$/, '') ?? '';
+  const appBaseUrl =
+    options.config.getOptionalString('app.baseUrl')?.replace(/\/$/, '') ?? '';
   const link = (entityRef: string | undefined, runId: string) => {
-    const path = entityRef ? deploymentHistoryPath(entityRef, runId) : undefined;
+    const path = entityRef
+      ? deploymentHistoryPath(entityRef, runId)
+      : undefined;
     return path ? { link: `${appBaseUrl}${path}` } : {};
   };
-  const start = async (request: CreateRunRequest, credentials: BackstageCredentials) => {
-    const started = await asCaller(() => runs.createRun(request, { credentials }));
-    return { output: { runId: started.id, status: started.status, ...link(request.entityRef, started.id) } };
+  const start = async (
+    request: CreateRunRequest,
+    credentials: BackstageCredentials,
+  ) => {
+    const started = await asCaller(() =>
+      runs.createRun(request, { credentials }),
+    );
+    return {
+      output: {
+        runId: started.id,
+        status: started.status,
+        ...link(request.entityRef, started.id),
+      },
+    };
   };
 
   actionsRegistry.register({
@@ -176,11 +236,21 @@ export function registerKubechartActions(options: {
     visibilityPermission: kubechartClustersReadPermission,
     attributes: { readOnly: true, idempotent: true, destructive: false },
     schema: {
-      input: z => z.object({ cluster: z.string().optional().describe('Cluster name; omit to list all clusters.') }),
+      input: z =>
+        z.object({
+          cluster: z
+            .string()
+            .optional()
+            .describe('Cluster name; omit to list all clusters.'),
+        }),
       output: z =>
         z.object({
           clusters: z.array(
-            z.object({ name: z.string(), status: z.string(), message: z.string().optional() }),
+            z.object({
+              name: z.string(),
+              status: z.string(),
+              message: z.string().optional(),
+            }),
           ),
           health: z
             .object({
@@ -189,22 +259,43 @@ export function registerKubechartActions(options: {
               message: z.string(),
               version: z.string().optional(),
               nodes: z.object({ ready: z.number(), total: z.number() }),
-              workloads: z.object({ healthy: z.number(), degraded: z.number(), failed: z.number() }),
-              utilisation: z.object({ cpu: z.number(), memory: z.number(), source: z.string() }),
-              alerts: z.array(z.object({ type: z.string(), object: z.string(), reason: z.string(), message: z.string() }).passthrough()),
+              workloads: z.object({
+                healthy: z.number(),
+                degraded: z.number(),
+                failed: z.number(),
+              }),
+              utilisation: z.object({
+                cpu: z.number(),
+                memory: z.number(),
+                source: z.string(),
+              }),
+              alerts: z.array(
+                z
+                  .object({
+                    type: z.string(),
+                    object: z.string(),
+                    reason: z.string(),
+                    message: z.string(),
+                  })
+                  .passthrough(),
+              ),
               observedAt: z.string(),
             })
             .optional(),
         }),
     },
     action: async ({ input, credentials }) => {
-      const clusters = (await asCaller(() => runs.listClusters({ credentials }))).map(c => ({
+      const clusters = (
+        await asCaller(() => runs.listClusters({ credentials }))
+      ).map(c => ({
         name: c.name,
         status: c.status,
         ...(c.message ? { message: c.message } : {}),
       }));
       if (!input.cluster) return { output: { clusters } };
-      const h = await asCaller(() => runs.getClusterHealth(input.cluster!, { credentials }));
+      const h = await asCaller(() =>
+        runs.getClusterHealth(input.cluster!, { credentials }),
+      );
       const { items: _items, ...workloads } = h.workloads;
       return { output: { clusters, health: { ...h, workloads } } };
     },
@@ -265,7 +356,8 @@ export function registerKubechartActions(options: {
     visibilityPermission: kubechartClustersReadPermission,
     attributes: { readOnly: true, idempotent: true, destructive: false },
     schema: {
-      input: z => z.object({ tenant: z.string().describe('Tenant code, e.g. acme.') }),
+      input: z =>
+        z.object({ tenant: z.string().describe('Tenant code, e.g. acme.') }),
       output: z =>
         z.object({
           tenant: z.string(),
@@ -273,15 +365,25 @@ export function registerKubechartActions(options: {
           namespace: z.string(),
           status: z.string(),
           releases: z.array(
-            z.object({ name: z.string(), readyPods: z.number(), totalPods: z.number(), status: z.string() }),
+            z.object({
+              name: z.string(),
+              readyPods: z.number(),
+              totalPods: z.number(),
+              status: z.string(),
+            }),
           ),
-          quota: z.object({ hard: z.record(z.string()), used: z.record(z.string()) }),
+          quota: z.object({
+            hard: z.record(z.string()),
+            used: z.record(z.string()),
+          }),
           urls: z.array(z.string()),
           observedAt: z.string(),
         }),
     },
     action: async ({ input, credentials }) => ({
-      output: await asCaller(() => runs.getTenantHealth(input.tenant, { credentials })),
+      output: await asCaller(() =>
+        runs.getTenantHealth(input.tenant, { credentials }),
+      ),
     }),
   });
 
@@ -297,21 +399,66 @@ export function registerKubechartActions(options: {
     schema: {
       input: z =>
         z.object({
-          entityRef: z.string().optional().describe('Catalog entity ref, e.g. component:default/payments-api.'),
-          kind: z.enum(['tenant', 'chart', 'manifests', 'rollback', 'tenant-delete', 'custom']).optional(),
-          status: z.enum(['pending', 'running', 'succeeded', 'failed']).optional(),
-          actor: z.string().optional().describe('User entity ref of who started the runs.'),
-          from: z.string().datetime({ offset: true }).optional().describe('Runs created at or after (ISO 8601).'),
-          to: z.string().datetime({ offset: true }).optional().describe('Runs created at or before (ISO 8601).'),
-          limit: z.number().int().min(1).max(100).optional().describe('Page size, default 20.'),
-          cursor: z.string().optional().describe('nextCursor of the previous page.'),
+          entityRef: z
+            .string()
+            .optional()
+            .describe(
+              'Catalog entity ref, e.g. component:default/payments-api.',
+            ),
+          kind: z
+            .enum([
+              'tenant',
+              'chart',
+              'manifests',
+              'rollback',
+              'tenant-delete',
+              'custom',
+            ])
+            .optional(),
+          status: z
+            .enum(['pending', 'running', 'succeeded', 'failed'])
+            .optional(),
+          actor: z
+            .string()
+            .optional()
+            .describe('User entity ref of who started the runs.'),
+          from: z
+            .string()
+            .datetime({ offset: true })
+            .optional()
+            .describe('Runs created at or after (ISO 8601).'),
+          to: z
+            .string()
+            .datetime({ offset: true })
+            .optional()
+            .describe('Runs created at or before (ISO 8601).'),
+          limit: z
+            .number()
+            .int()
+            .min(1)
+            .max(100)
+            .optional()
+            .describe('Page size, default 20.'),
+          cursor: z
+            .string()
+            .optional()
+            .describe('nextCursor of the previous page.'),
         }),
-      output: z => z.object({ runs: z.array(runSummarySchema(z)), nextCursor: z.string().optional() }),
+      output: z =>
+        z.object({
+          runs: z.array(runSummarySchema(z)),
+          nextCursor: z.string().optional(),
+        }),
     },
     action: async ({ input, credentials }) => {
-      const page = await asCaller(() => runs.listRuns({ limit: 20, ...input }, { credentials }));
+      const page = await asCaller(() =>
+        runs.listRuns({ limit: 20, ...input }, { credentials }),
+      );
       return {
-        output: { runs: page.items.map(summary), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
+        output: {
+          runs: page.items.map(summary),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        },
       };
     },
   });
@@ -328,35 +475,59 @@ export function registerKubechartActions(options: {
       input: z =>
         z.object({
           runId: z.string(),
-          compareWith: z.string().optional().describe('Id of another run: returns the diff from that run to this one.'),
+          compareWith: z
+            .string()
+            .optional()
+            .describe(
+              'Id of another run: returns the diff from that run to this one.',
+            ),
         }),
       output: z =>
         z.object({
           run: runSummarySchema(z),
           findings: z
-            .array(z.object({ ruleId: z.string(), severity: z.string(), object: z.string(), message: z.string() }))
+            .array(
+              z.object({
+                ruleId: z.string(),
+                severity: z.string(),
+                object: z.string(),
+                message: z.string(),
+              }),
+            )
             .describe('Failed policy results of the run.'),
-          diff: z.object({ values: z.string(), manifest: z.string() }).optional(),
+          diff: z
+            .object({ values: z.string(), manifest: z.string() })
+            .optional(),
         }),
     },
     action: async ({ input, credentials }) => {
-      const run = await asCaller(() => runs.getRun(input.runId, { credentials }));
+      const run = await asCaller(() =>
+        runs.getRun(input.runId, { credentials }),
+      );
       const diff = input.compareWith
-        ? await asCaller(() => runs.getRunDiff(input.compareWith!, input.runId, { credentials }))
+        ? await asCaller(() =>
+            runs.getRunDiff(input.compareWith!, input.runId, { credentials }),
+          )
         : undefined;
       const findings = (run.policyReport?.results ?? [])
         .filter(r => !r.passed)
         .map(r => ({
           ruleId: r.ruleId,
-          severity: r.exempt ? `${r.severity} (exempt: ${r.exempt.reason})` : r.severity,
-          object: `${r.object.kind}/${r.object.namespace ? `${r.object.namespace}/` : ''}${r.object.name}`,
+          severity: r.exempt
+            ? `${r.severity} (exempt: ${r.exempt.reason})`
+            : r.severity,
+          object: `${r.object.kind}/${
+            r.object.namespace ? `${r.object.namespace}/` : ''
+          }${r.object.name}`,
           message: r.message,
         }));
       return {
         output: {
           run: summary(run),
           findings,
-          ...(diff ? { diff: { values: diff.values, manifest: diff.manifest } } : {}),
+          ...(diff
+            ? { diff: { values: diff.values, manifest: diff.manifest } }
+            : {}),
         },
       };
     },
@@ -376,8 +547,14 @@ export function registerKubechartActions(options: {
         z.object({
           cluster: z.string().optional(),
           namespace: z.string(),
-          release: releaseSchema(z).optional().describe('A chart release to render; give this or manifests.'),
-          manifests: z.string().max(1_000_000).optional().describe('Multi-document YAML; give this or release.'),
+          release: releaseSchema(z)
+            .optional()
+            .describe('A chart release to render; give this or manifests.'),
+          manifests: z
+            .string()
+            .max(1_000_000)
+            .optional()
+            .describe('Multi-document YAML; give this or release.'),
         }),
       output: z =>
         z.object({
@@ -385,7 +562,13 @@ export function registerKubechartActions(options: {
           blocking: z.boolean(),
           objects: z.number(),
           findings: z.array(
-            z.object({ ruleId: z.string(), severity: z.string(), object: z.string(), message: z.string(), fix: z.string() }),
+            z.object({
+              ruleId: z.string(),
+              severity: z.string(),
+              object: z.string(),
+              message: z.string(),
+              fix: z.string(),
+            }),
           ),
         }),
     },
@@ -396,8 +579,14 @@ export function registerKubechartActions(options: {
       const { cluster, namespace } = input;
       const body = input.release
         ? { ...(cluster ? { cluster } : {}), namespace, release: input.release }
-        : { ...(cluster ? { cluster } : {}), namespace, manifests: input.manifests! };
-      const { report } = await asCaller(() => runs.checkPolicy(body, { credentials }));
+        : {
+            ...(cluster ? { cluster } : {}),
+            namespace,
+            manifests: input.manifests!,
+          };
+      const { report } = await asCaller(() =>
+        runs.checkPolicy(body, { credentials }),
+      );
       return {
         output: {
           passed: report.passed,
@@ -432,7 +621,12 @@ export function registerKubechartActions(options: {
           cluster: z.string(),
           namespace: z.string(),
           release: releaseSchema(z),
-          entityRef: z.string().optional().describe('Catalog entity the release belongs to (its deployment history).'),
+          entityRef: z
+            .string()
+            .optional()
+            .describe(
+              'Catalog entity the release belongs to (its deployment history).',
+            ),
         }),
       output: startedSchema,
     },
@@ -495,9 +689,18 @@ export function registerKubechartActions(options: {
       input: z =>
         z.object({
           cluster: z.string(),
-          tenant: z.string().describe('Tenant code: a DNS-1123 label of 2 to 40 characters; the namespace is named after it.'),
+          tenant: z
+            .string()
+            .describe(
+              'Tenant code: a DNS-1123 label of 2 to 40 characters; the namespace is named after it.',
+            ),
           displayName: z.string().optional(),
-          owner: z.string().optional().describe('Owning group entity ref, e.g. group:default/team-a: you or a group you belong to (default: you).'),
+          owner: z
+            .string()
+            .optional()
+            .describe(
+              'Owning group entity ref, e.g. group:default/team-a: you or a group you belong to (default: you).',
+            ),
           quota: z
             .object({
               hard: z.record(z.string()).optional(),
@@ -513,7 +716,10 @@ export function registerKubechartActions(options: {
     },
     action: async ({ input, credentials }) => {
       const { entityRef, ...tenant } = input;
-      return start({ kind: 'tenant', ...tenant, ...(entityRef ? { entityRef } : {}) }, credentials);
+      return start(
+        { kind: 'tenant', ...tenant, ...(entityRef ? { entityRef } : {}) },
+        credentials,
+      );
     },
   });
 }

@@ -1,5 +1,14 @@
-import { BackstageCredentials, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { notificationService } from '@backstage/plugin-notifications-node';
@@ -8,7 +17,11 @@ import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
-import { CapturedAuditEvent, capturingAuditor, serviceHeader } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  serviceHeader,
+} from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 
 jest.setTimeout(120_000);
@@ -17,7 +30,11 @@ const ALICE = 'user:default/alice';
 const BOB = 'user:default/bob';
 const NOBODY = 'user:default/nobody';
 const PAYMENTS = 'group:default/payments';
-const GROUPS: Record<string, string[]> = { [ALICE]: [PAYMENTS], [BOB]: [PAYMENTS], [NOBODY]: [PAYMENTS] };
+const GROUPS: Record<string, string[]> = {
+  [ALICE]: [PAYMENTS],
+  [BOB]: [PAYMENTS],
+  [NOBODY]: [PAYMENTS],
+};
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
@@ -26,14 +43,21 @@ const permissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory: () => {
-    const decide = (requests: any[], options?: { credentials: BackstageCredentials }) =>
+    const decide = (
+      requests: any[],
+      options?: { credentials: BackstageCredentials },
+    ) =>
       requests.map(r => ({
         result:
-          (options?.credentials?.principal as any)?.userEntityRef === NOBODY && r.permission?.name === 'kubechart.runs.approve'
+          (options?.credentials?.principal as any)?.userEntityRef === NOBODY &&
+          r.permission?.name === 'kubechart.runs.approve'
             ? AuthorizeResult.DENY
             : AuthorizeResult.ALLOW,
       }));
-    return { authorize: async (r: any[], o: any) => decide(r, o), authorizeConditional: async (r: any[], o: any) => decide(r, o) } as any;
+    return {
+      authorize: async (r: any[], o: any) => decide(r, o),
+      authorizeConditional: async (r: any[], o: any) => decide(r, o),
+    } as any;
   },
 });
 
@@ -44,114 +68,209 @@ const userInfo = createServiceFactory({
   factory: () => ({
     async getUserInfo(credentials: BackstageCredentials) {
       const ref = (credentials.principal as any).userEntityRef as string;
-      return { userEntityRef: ref, ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])] };
+      return {
+        userEntityRef: ref,
+        ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])],
+      };
     },
   }),
 });
 
-describe.each(databases.eachSupportedId())('approval routes on %p', databaseId => {
-  let sim: KubeSim;
-  let server: any;
-  let stop: () => Promise<void>;
-  const audit: CapturedAuditEvent[] = [];
-  const sent: NotificationSendOptions[] = [];
-  const as = (who: string) => mockCredentials.user.header(who);
+describe.each(databases.eachSupportedId())(
+  'approval routes on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    const audit: CapturedAuditEvent[] = [];
+    const sent: NotificationSendOptions[] = [];
+    const as = (who: string) => mockCredentials.user.header(who);
 
-  beforeAll(async () => {
-    sim = await startSim();
-    const config = testConfig(sim, {
-      health: { startOnBoot: false },
-      approvals: { rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }] },
+    beforeAll(async () => {
+      sim = await startSim();
+      const config = testConfig(sim, {
+        health: { startOnBoot: false },
+        approvals: {
+          rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }],
+        },
+      });
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          // The catalog a tenant run's entityRef is checked against: none of the tenants' entities exist yet.
+          catalogServiceMock.factory({ entities: [] }),
+          mockServices.rootConfig.factory({ data: config }),
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          permissions,
+          userInfo,
+          capturingAuditor(audit),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => {} }),
+          }),
+          createServiceFactory({
+            service: notificationService,
+            deps: {},
+            factory: () => ({
+              send: async (n: NotificationSendOptions) => {
+                sent.push(n);
+              },
+            }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
     });
-    const backend = await startTestBackend({
-      features: [
-        kubechartPlugin,
-        // The catalog a tenant run's entityRef is checked against: none of the tenants' entities exist yet.
-        catalogServiceMock.factory({ entities: [] }),
-        mockServices.rootConfig.factory({ data: config }),
-        mockServices.database.factory({ knex: await databases.init(databaseId) }),
-        permissions,
-        userInfo,
-        capturingAuditor(audit),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-        createServiceFactory({
-          service: notificationService,
-          deps: {},
-          factory: () => ({
-            send: async (n: NotificationSendOptions) => {
-              sent.push(n);
-            },
+    afterAll(async () => {
+      await stop?.();
+      await sim?.stop();
+    });
+
+    it('lets an approver, never the requester, decide with a comment, audited at high, and tells both sides', async () => {
+      const created = await request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', as(ALICE))
+        .send({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'prod-pay',
+          owner: PAYMENTS,
+          entityRef: 'system:default/pay',
+          releases: [{ name: 'web', chart: 'webapp' }],
+        });
+      expect(created.status).toBe(202);
+      expect(created.body.status).toBe('awaiting-approval');
+      const id = created.body.id;
+      expect(sent).toEqual([
+        expect.objectContaining({
+          recipients: {
+            type: 'entity',
+            entityRef: [PAYMENTS],
+            excludeEntityRef: ALICE,
+          },
+          payload: expect.objectContaining({
+            link: `/kubechart/runs?run=${id}`,
+            severity: 'high',
+            topic: 'kubechart-approvals',
           }),
         }),
-      ],
+      ]);
+
+      const seenBy = async (who: string) =>
+        (
+          await request(server)
+            .get(`/api/kubechart/runs/${id}`)
+            .set('Authorization', as(who))
+        ).body;
+      expect((await seenBy(ALICE)).approval.viewer).toEqual({
+        mayDecide: false,
+        reason: 'you requested this run; another approver must decide',
+      });
+      expect((await seenBy(NOBODY)).approval.viewer).toEqual({
+        mayDecide: false,
+        reason: 'you do not hold the kubechart.runs.approve permission',
+      });
+      expect((await seenBy(BOB)).approval.viewer).toEqual({ mayDecide: true });
+
+      const list = async (who: string) =>
+        (
+          await request(server)
+            .get('/api/kubechart/approvals')
+            .set('Authorization', as(who))
+        ).body.items.map((r: any) => r.id);
+      expect(await list(BOB)).toEqual([id]);
+      expect(await list(ALICE)).toEqual([id]); // the requester sees their own open request
+      expect(await list(NOBODY)).toEqual([]);
+      // The list carries what the approvals card shows, not the plan's values and manifest: the run page reads those.
+      const [listed] = (
+        await request(server)
+          .get('/api/kubechart/approvals')
+          .set('Authorization', as(BOB))
+      ).body.items;
+      expect(listed).toMatchObject({
+        id,
+        actor: ALICE,
+        status: 'awaiting-approval',
+        approval: { state: 'awaiting', viewer: { mayDecide: true } },
+      });
+      expect(Object.keys(await seenBy(BOB))).toEqual(
+        expect.arrayContaining(['values', 'manifest']),
+      );
+      for (const heavy of ['values', 'manifest', 'policyReport'])
+        expect(listed).not.toHaveProperty(heavy);
+
+      const approve = (auth: string, body: unknown) =>
+        request(server)
+          .post(`/api/kubechart/runs/${id}/approve`)
+          .set('Authorization', auth)
+          .send(body as object);
+      const self = await approve(as(ALICE), { comment: 'mine' });
+      expect(self.status).toBe(403);
+      expect(self.body.error.message).toContain('you requested this run');
+      const fromService = await approve(serviceHeader('plugin:scaffolder'), {
+        comment: 'bot',
+      });
+      expect(fromService.status).toBe(403);
+      const noComment = await approve(as(BOB), { comment: '  ' });
+      expect(noComment.status).toBe(400);
+      expect(noComment.body.error.message).toContain('a comment is required');
+      expect((await seenBy(BOB)).status).toBe('awaiting-approval');
+
+      const ok = await approve(as(BOB), { comment: 'CHG-1 reviewed' });
+      expect(ok.status).toBe(200);
+      expect(ok.body.approval.decisions).toEqual([
+        expect.objectContaining({
+          by: BOB,
+          decision: 'approve',
+          comment: 'CHG-1 reviewed',
+        }),
+      ]);
+      expect(['pending', 'running', 'succeeded']).toContain(ok.body.status);
+      expect(
+        audit.filter(e => e.eventId === 'run-approve' && e.meta.runId === id),
+      ).toEqual([
+        expect.objectContaining({
+          severityLevel: 'high',
+          status: 'failed',
+          meta: expect.objectContaining({ decider: ALICE }),
+        }),
+        expect.objectContaining({
+          severityLevel: 'high',
+          status: 'failed',
+          meta: expect.objectContaining({ decider: null }),
+        }),
+        expect.objectContaining({
+          severityLevel: 'high',
+          status: 'failed',
+          meta: expect.objectContaining({ decider: BOB }),
+        }),
+        expect.objectContaining({
+          severityLevel: 'high',
+          status: 'succeeded',
+          meta: expect.objectContaining({
+            requester: ALICE,
+            decider: BOB,
+            comment: 'CHG-1 reviewed',
+          }),
+        }),
+      ]);
+      expect(sent[1]).toEqual(
+        expect.objectContaining({
+          recipients: {
+            type: 'entity',
+            entityRef: ALICE,
+            excludeEntityRef: BOB,
+          },
+          payload: expect.objectContaining({ description: 'CHG-1 reviewed' }),
+        }),
+      );
+      expect(await list(BOB)).toEqual([]);
+      const again = await approve(as(NOBODY), { comment: 'late' });
+      expect(again.status).toBe(409);
     });
-    server = backend.server;
-    stop = () => backend.stop();
-  });
-  afterAll(async () => {
-    await stop?.();
-    await sim?.stop();
-  });
-
-  it('lets an approver, never the requester, decide with a comment, audited at high, and tells both sides', async () => {
-    const created = await request(server)
-      .post('/api/kubechart/runs')
-      .set('Authorization', as(ALICE))
-      .send({ kind: 'tenant', cluster: 'dev', tenant: 'prod-pay', owner: PAYMENTS, entityRef: 'system:default/pay', releases: [{ name: 'web', chart: 'webapp' }] });
-    expect(created.status).toBe(202);
-    expect(created.body.status).toBe('awaiting-approval');
-    const id = created.body.id;
-    expect(sent).toEqual([
-      expect.objectContaining({
-        recipients: { type: 'entity', entityRef: [PAYMENTS], excludeEntityRef: ALICE },
-        payload: expect.objectContaining({ link: `/kubechart/runs?run=${id}`, severity: 'high', topic: 'kubechart-approvals' }),
-      }),
-    ]);
-
-    const seenBy = async (who: string) => (await request(server).get(`/api/kubechart/runs/${id}`).set('Authorization', as(who))).body;
-    expect((await seenBy(ALICE)).approval.viewer).toEqual({ mayDecide: false, reason: 'you requested this run; another approver must decide' });
-    expect((await seenBy(NOBODY)).approval.viewer).toEqual({ mayDecide: false, reason: 'you do not hold the kubechart.runs.approve permission' });
-    expect((await seenBy(BOB)).approval.viewer).toEqual({ mayDecide: true });
-
-    const list = async (who: string) => (await request(server).get('/api/kubechart/approvals').set('Authorization', as(who))).body.items.map((r: any) => r.id);
-    expect(await list(BOB)).toEqual([id]);
-    expect(await list(ALICE)).toEqual([id]); // the requester sees their own open request
-    expect(await list(NOBODY)).toEqual([]);
-    // The list carries what the approvals card shows, not the plan's values and manifest: the run page reads those.
-    const [listed] = (await request(server).get('/api/kubechart/approvals').set('Authorization', as(BOB))).body.items;
-    expect(listed).toMatchObject({ id, actor: ALICE, status: 'awaiting-approval', approval: { state: 'awaiting', viewer: { mayDecide: true } } });
-    expect(Object.keys(await seenBy(BOB))).toEqual(expect.arrayContaining(['values', 'manifest']));
-    for (const heavy of ['values', 'manifest', 'policyReport']) expect(listed).not.toHaveProperty(heavy);
-
-    const approve = (auth: string, body: unknown) => request(server).post(`/api/kubechart/runs/${id}/approve`).set('Authorization', auth).send(body as object);
-    const self = await approve(as(ALICE), { comment: 'mine' });
-    expect(self.status).toBe(403);
-    expect(self.body.error.message).toContain('you requested this run');
-    const fromService = await approve(serviceHeader('plugin:scaffolder'), { comment: 'bot' });
-    expect(fromService.status).toBe(403);
-    const noComment = await approve(as(BOB), { comment: '  ' });
-    expect(noComment.status).toBe(400);
-    expect(noComment.body.error.message).toContain('a comment is required');
-    expect((await seenBy(BOB)).status).toBe('awaiting-approval');
-
-    const ok = await approve(as(BOB), { comment: 'CHG-1 reviewed' });
-    expect(ok.status).toBe(200);
-    expect(ok.body.approval.decisions).toEqual([expect.objectContaining({ by: BOB, decision: 'approve', comment: 'CHG-1 reviewed' })]);
-    expect(['pending', 'running', 'succeeded']).toContain(ok.body.status);
-    expect(audit.filter(e => e.eventId === 'run-approve' && e.meta.runId === id)).toEqual([
-      expect.objectContaining({ severityLevel: 'high', status: 'failed', meta: expect.objectContaining({ decider: ALICE }) }),
-      expect.objectContaining({ severityLevel: 'high', status: 'failed', meta: expect.objectContaining({ decider: null }) }),
-      expect.objectContaining({ severityLevel: 'high', status: 'failed', meta: expect.objectContaining({ decider: BOB }) }),
-      expect.objectContaining({ severityLevel: 'high', status: 'succeeded', meta: expect.objectContaining({ requester: ALICE, decider: BOB, comment: 'CHG-1 reviewed' }) }),
-    ]);
-    expect(sent[1]).toEqual(
-      expect.objectContaining({
-        recipients: { type: 'entity', entityRef: ALICE, excludeEntityRef: BOB },
-        payload: expect.objectContaining({ description: 'CHG-1 reviewed' }),
-      }),
-    );
-    expect(await list(BOB)).toEqual([]);
-    const again = await approve(as(NOBODY), { comment: 'late' });
-    expect(again.status).toBe(409);
-  });
-});
+  },
+);

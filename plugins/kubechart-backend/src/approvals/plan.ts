@@ -1,15 +1,31 @@
-import { CreateRunRequest, RunPreview } from '@kubechart/plugin-kubechart-common';
+import {
+  CreateRunRequest,
+  RunPreview,
+} from '@kubechart/plugin-kubechart-common';
 import { createHash, randomBytes } from 'node:crypto';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** JSON with object keys sorted, so equal values give equal text. */
 export const canonicalJson = (v: unknown) =>
-  JSON.stringify(v, (_k, x) => (isPlainObject(x) ? Object.fromEntries(Object.keys(x).sort().map(k => [k, x[k]])) : x));
+  JSON.stringify(v, (_k, x) =>
+    isPlainObject(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map(k => [k, x[k]]),
+        )
+      : x,
+  );
 
 /** What of a request is part of its plan: everything but who relays it and from which template. */
 export function planInput(request: CreateRunRequest): Record<string, unknown> {
-  const { template: _template, onBehalfOf: _onBehalfOf, ...input } = request as CreateRunRequest & Record<string, unknown>;
+  const {
+    template: _template,
+    onBehalfOf: _onBehalfOf,
+    ...input
+  } = request as CreateRunRequest & Record<string, unknown>;
   return input;
 }
 
@@ -35,15 +51,32 @@ export function planHash(parts: PlanParts, salt: string): string {
     input: planInput(parts.request),
     target: parts.preview.target,
     manifest: parts.preview.manifest ?? null,
-    charts: (report?.charts ?? []).map(c => ({ release: c.release, digest: c.digest, version: c.version })),
-    policy: report ? { blocking: report.blocking, passed: report.passed, summary: report.summary } : null,
+    charts: (report?.charts ?? []).map(c => ({
+      release: c.release,
+      digest: c.digest,
+      version: c.version,
+    })),
+    policy: report
+      ? {
+          blocking: report.blocking,
+          passed: report.passed,
+          summary: report.summary,
+        }
+      : null,
     revisions: parts.revisions,
   });
-  return `sha256:${createHash('sha256').update(salt).update('\n').update(text).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(salt)
+    .update('\n')
+    .update(text)
+    .digest('hex')}`;
 }
 
 /** Which part of a plan changed, for the reason a changed plan is not applied: its stored (redacted) manifest tells whether the rendering did. */
-export function describePlanChange(approvedManifest: string | undefined, after: PlanParts): string {
+export function describePlanChange(
+  approvedManifest: string | undefined,
+  after: PlanParts,
+): string {
   return (approvedManifest ?? '') !== (after.preview.manifest ?? '')
     ? 'the rendered manifests differ from the approved ones'
     : 'the input, a chart or a deployed release revision differs from the approved plan';

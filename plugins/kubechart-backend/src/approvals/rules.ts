@@ -32,14 +32,26 @@ const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 
 /** `*` is the only wildcard; everything else matches itself. */
 export function globMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map(p => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 
-function readExpiry(c: Config | undefined, key: string, fallback: number): number {
+function readExpiry(
+  c: Config | undefined,
+  key: string,
+  fallback: number,
+): number {
   if (!c?.has(key)) return fallback;
   const ms = durationToMilliseconds(readDurationFromConfig(c, { key }));
-  if (!(ms > 0)) throw new InputError(`kubechart.approvals ${key} must be a positive duration`);
+  if (!(ms > 0))
+    throw new InputError(
+      `kubechart.approvals ${key} must be a positive duration`,
+    );
   return ms;
 }
 
@@ -53,18 +65,32 @@ export function readApprovalSettings(config: Config): ApprovalSettings {
   const defaultExpiry = readExpiry(c, 'expiresAfter', DEFAULT_EXPIRY_MS);
   const rules = (c.getOptionalConfigArray('rules') ?? []).map((r, i) => {
     const name = r.getOptionalString('name') ?? `rule ${i + 1}`;
-    const approvers = (r.getOptionalStringArray('approvers') ?? [OWNER_APPROVER]).map(a => {
+    const approvers = (
+      r.getOptionalStringArray('approvers') ?? [OWNER_APPROVER]
+    ).map(a => {
       if (a === OWNER_APPROVER) return a;
       try {
-        return stringifyEntityRef(parseEntityRef(a, { defaultKind: 'group', defaultNamespace: 'default' }));
+        return stringifyEntityRef(
+          parseEntityRef(a, {
+            defaultKind: 'group',
+            defaultNamespace: 'default',
+          }),
+        );
       } catch (e) {
-        throw new InputError(`kubechart.approvals rule ${name}: approver ${a} is not an entity ref: ${e}`);
+        throw new InputError(
+          `kubechart.approvals rule ${name}: approver ${a} is not an entity ref: ${e}`,
+        );
       }
     });
-    if (approvers.length === 0) throw new InputError(`kubechart.approvals rule ${name} names no approvers`);
+    if (approvers.length === 0)
+      throw new InputError(
+        `kubechart.approvals rule ${name} names no approvers`,
+      );
     const required = r.getOptionalNumber('required') ?? 1;
     if (!Number.isInteger(required) || required < 1) {
-      throw new InputError(`kubechart.approvals rule ${name}: required must be a whole number of at least 1`);
+      throw new InputError(
+        `kubechart.approvals rule ${name}: required must be a whole number of at least 1`,
+      );
     }
     return {
       name,
@@ -91,9 +117,16 @@ export function protectingRule(
   tenant?: string,
 ): ApprovalRule | undefined {
   return settings.rules.find(rule => {
-    if (rule.clusters.length && !rule.clusters.some(p => globMatches(p, target.cluster))) return false;
+    if (
+      rule.clusters.length &&
+      !rule.clusters.some(p => globMatches(p, target.cluster))
+    )
+      return false;
     if (!rule.namespaces.length && !rule.tenants.length) return true;
-    if (rule.namespaces.some(p => globMatches(p, target.namespace))) return true;
-    return rule.tenants.some(code => code === tenant || tenantNamespace(code) === target.namespace);
+    if (rule.namespaces.some(p => globMatches(p, target.namespace)))
+      return true;
+    return rule.tenants.some(
+      code => code === tenant || tenantNamespace(code) === target.namespace,
+    );
   });
 }

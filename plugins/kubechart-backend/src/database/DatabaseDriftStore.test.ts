@@ -9,100 +9,192 @@ jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-describe.each(databases.eachSupportedId())('DatabaseDriftStore on %p', databaseId => {
-  async function createStores() {
-    const knex = await databases.init(databaseId);
-    const database = mockServices.database.mock({ getClient: async () => knex });
-    const runs = await DatabaseRunStore.create({ database });
-    const drift = await DatabaseDriftStore.create({ database });
-    let clock = 1_000;
-    /** A finished run created `clock` ms after the epoch, one ms after the previous one. */
-    const finished = async (kind: RunKind, target: { namespace: string; release?: string }, status: 'succeeded' | 'failed' = 'succeeded') => {
-      const id = randomUUID();
-      await runs.createRun({ id, kind, status: 'pending', actor: 'user:default/alice', target: { cluster: 'dev', ...target }, input: {} }, []);
-      await runs.finishRun(id, status);
-      await knex('kubechart_runs').where({ id }).update({ created_at: (clock += 1) });
-      return id;
-    };
-    return { knex, runs, drift, finished };
-  }
+describe.each(databases.eachSupportedId())(
+  'DatabaseDriftStore on %p',
+  databaseId => {
+    async function createStores() {
+      const knex = await databases.init(databaseId);
+      const database = mockServices.database.mock({
+        getClient: async () => knex,
+      });
+      const runs = await DatabaseRunStore.create({ database });
+      const drift = await DatabaseDriftStore.create({ database });
+      let clock = 1_000;
+      /** A finished run created `clock` ms after the epoch, one ms after the previous one. */
+      const finished = async (
+        kind: RunKind,
+        target: { namespace: string; release?: string },
+        status: 'succeeded' | 'failed' = 'succeeded',
+      ) => {
+        const id = randomUUID();
+        await runs.createRun(
+          {
+            id,
+            kind,
+            status: 'pending',
+            actor: 'user:default/alice',
+            target: { cluster: 'dev', ...target },
+            input: {},
+          },
+          [],
+        );
+        await runs.finishRun(id, status);
+        await knex('kubechart_runs')
+          .where({ id })
+          .update({ created_at: (clock += 1) });
+        return id;
+      };
+      return { knex, runs, drift, finished };
+    }
 
-  const record = (runId: string, over: Partial<DriftRecord> = {}): DriftRecord => ({
-    runId,
-    target: { cluster: 'dev', namespace: 'shop', release: 'web' },
-    entityRef: 'component:default/shop',
-    actor: 'user:default/alice',
-    status: 'drifted',
-    since: '2026-12-03T09:00:00.000Z',
-    checkedAt: '2026-12-03T09:05:00.000Z',
-    objects: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web', state: 'changed', fields: [{ path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl' }] }],
-    ...over,
-  });
-
-  it('finds the latest succeeded run per release, per tenant namespace and per manifests namespace', async () => {
-    const { drift, finished } = await createStores();
-    await finished('chart', { namespace: 'shop', release: 'web' });
-    const rollback = await finished('rollback', { namespace: 'shop', release: 'web' });
-    await finished('chart', { namespace: 'shop', release: 'web' }, 'failed');
-    const api = await finished('chart', { namespace: 'shop', release: 'api' });
-    await finished('tenant', { namespace: 'tenant-a' });
-    const tenantDelete = await finished('tenant-delete', { namespace: 'tenant-a' });
-    const manifests = await finished('manifests', { namespace: 'shop' });
-    await finished('custom', { namespace: 'shop' });
-    const latest = await drift.latestAppliedRuns();
-    expect(latest.map(r => r.id).sort()).toEqual([rollback, api, tenantDelete, manifests].sort());
-    expect(latest.find(r => r.id === rollback)).toMatchObject({ kind: 'rollback', cluster: 'dev', namespace: 'shop', release: 'web' });
-  });
-
-  it('stores, updates, lists and prunes drift records', async () => {
-    const { drift, finished } = await createStores();
-    const a = await finished('chart', { namespace: 'shop', release: 'web' });
-    const b = await finished('manifests', { namespace: 'other' });
-    await drift.put(record(a));
-    await drift.put(record(b, { target: { cluster: 'dev', namespace: 'other' }, entityRef: undefined, status: 'unknown', objects: [], message: 'cluster unreachable' }));
-    expect(await drift.get(a)).toEqual(record(a));
-    await drift.put(record(a, { status: 'in-sync', objects: [], since: '2026-12-03T09:10:00.000Z', checkedAt: '2026-12-03T09:10:00.000Z' }));
-    expect((await drift.get(a))!.status).toBe('in-sync');
-    expect((await drift.list({ entityRef: 'component:default/shop' })).map(r => r.runId)).toEqual([a]);
-    expect((await drift.list({ cluster: 'dev', namespace: 'other' }))[0]).toMatchObject({ runId: b, status: 'unknown', message: 'cluster unreachable' });
-    const [pruned, kept] = [(await drift.get(a))!, (await drift.get(b))!];
-    expect(await drift.replaceAll([kept])).toEqual([pruned]);
-    expect(await drift.get(a)).toBeUndefined();
-    expect(await drift.get(b)).toEqual(kept);
-  });
-
-  it("replaces a pass's records at once: a reader sees the previous records or the new ones, never both", async () => {
-    const { drift, finished } = await createStores();
-    const ids = async (n: number) => {
-      const out: string[] = [];
-      for (let i = 0; i < n; i++) out.push(await finished('chart', { namespace: 'shop', release: `web-${i}` }));
-      return out;
-    };
-    const before = await ids(150);
-    const after = await ids(150);
-    const records = (runIds: string[]) => runIds.map((id, i) => record(id, { target: { cluster: 'dev', namespace: 'shop', release: `web-${i}` } }));
-    expect(await drift.replaceAll(records(before))).toEqual([]);
-    const listed = async () => (await drift.list({ cluster: 'dev' })).map(r => r.runId).sort();
-    expect(await listed()).toEqual([...before].sort());
-
-    const seen: string[][] = [];
-    let done = false;
-    const replacing = drift.replaceAll(records(after)).finally(() => {
-      done = true;
+    const record = (
+      runId: string,
+      over: Partial<DriftRecord> = {},
+    ): DriftRecord => ({
+      runId,
+      target: { cluster: 'dev', namespace: 'shop', release: 'web' },
+      entityRef: 'component:default/shop',
+      actor: 'user:default/alice',
+      status: 'drifted',
+      since: '2026-12-03T09:00:00.000Z',
+      checkedAt: '2026-12-03T09:05:00.000Z',
+      objects: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'web',
+          state: 'changed',
+          fields: [
+            {
+              path: 'spec.replicas',
+              expected: 2,
+              actual: 5,
+              manager: 'kubectl',
+            },
+          ],
+        },
+      ],
+      ...over,
     });
-    while (!done) seen.push(await listed());
-    const removed = await replacing;
-    expect(removed.map(r => r.runId).sort()).toEqual([...before].sort());
-    expect(await listed()).toEqual([...after].sort());
-    for (const snapshot of seen) expect([before, after].map(set => [...set].sort())).toContainEqual(snapshot);
-  });
 
-  it('migrates the drift table down and up', async () => {
-    const { knex } = await createStores();
-    const directory = `${__dirname}/../../migrations`;
-    await knex.migrate.down({ directory, name: '20261204000000_drift.js' });
-    expect(await knex.schema.hasTable('kubechart_drift')).toBe(false);
-    await knex.migrate.latest({ directory });
-    expect(await knex.schema.hasTable('kubechart_drift')).toBe(true);
-  });
-});
+    it('finds the latest succeeded run per release, per tenant namespace and per manifests namespace', async () => {
+      const { drift, finished } = await createStores();
+      await finished('chart', { namespace: 'shop', release: 'web' });
+      const rollback = await finished('rollback', {
+        namespace: 'shop',
+        release: 'web',
+      });
+      await finished('chart', { namespace: 'shop', release: 'web' }, 'failed');
+      const api = await finished('chart', {
+        namespace: 'shop',
+        release: 'api',
+      });
+      await finished('tenant', { namespace: 'tenant-a' });
+      const tenantDelete = await finished('tenant-delete', {
+        namespace: 'tenant-a',
+      });
+      const manifests = await finished('manifests', { namespace: 'shop' });
+      await finished('custom', { namespace: 'shop' });
+      const latest = await drift.latestAppliedRuns();
+      expect(latest.map(r => r.id).sort()).toEqual(
+        [rollback, api, tenantDelete, manifests].sort(),
+      );
+      expect(latest.find(r => r.id === rollback)).toMatchObject({
+        kind: 'rollback',
+        cluster: 'dev',
+        namespace: 'shop',
+        release: 'web',
+      });
+    });
+
+    it('stores, updates, lists and prunes drift records', async () => {
+      const { drift, finished } = await createStores();
+      const a = await finished('chart', { namespace: 'shop', release: 'web' });
+      const b = await finished('manifests', { namespace: 'other' });
+      await drift.put(record(a));
+      await drift.put(
+        record(b, {
+          target: { cluster: 'dev', namespace: 'other' },
+          entityRef: undefined,
+          status: 'unknown',
+          objects: [],
+          message: 'cluster unreachable',
+        }),
+      );
+      expect(await drift.get(a)).toEqual(record(a));
+      await drift.put(
+        record(a, {
+          status: 'in-sync',
+          objects: [],
+          since: '2026-12-03T09:10:00.000Z',
+          checkedAt: '2026-12-03T09:10:00.000Z',
+        }),
+      );
+      expect((await drift.get(a))!.status).toBe('in-sync');
+      expect(
+        (await drift.list({ entityRef: 'component:default/shop' })).map(
+          r => r.runId,
+        ),
+      ).toEqual([a]);
+      expect(
+        (await drift.list({ cluster: 'dev', namespace: 'other' }))[0],
+      ).toMatchObject({
+        runId: b,
+        status: 'unknown',
+        message: 'cluster unreachable',
+      });
+      const [pruned, kept] = [(await drift.get(a))!, (await drift.get(b))!];
+      expect(await drift.replaceAll([kept])).toEqual([pruned]);
+      expect(await drift.get(a)).toBeUndefined();
+      expect(await drift.get(b)).toEqual(kept);
+    });
+
+    it("replaces a pass's records at once: a reader sees the previous records or the new ones, never both", async () => {
+      const { drift, finished } = await createStores();
+      const ids = async (n: number) => {
+        const out: string[] = [];
+        for (let i = 0; i < n; i++)
+          out.push(
+            await finished('chart', { namespace: 'shop', release: `web-${i}` }),
+          );
+        return out;
+      };
+      const before = await ids(150);
+      const after = await ids(150);
+      const records = (runIds: string[]) =>
+        runIds.map((id, i) =>
+          record(id, {
+            target: { cluster: 'dev', namespace: 'shop', release: `web-${i}` },
+          }),
+        );
+      expect(await drift.replaceAll(records(before))).toEqual([]);
+      const listed = async () =>
+        (await drift.list({ cluster: 'dev' })).map(r => r.runId).sort();
+      expect(await listed()).toEqual([...before].sort());
+
+      const seen: string[][] = [];
+      let done = false;
+      const replacing = drift.replaceAll(records(after)).finally(() => {
+        done = true;
+      });
+      while (!done) seen.push(await listed());
+      const removed = await replacing;
+      expect(removed.map(r => r.runId).sort()).toEqual([...before].sort());
+      expect(await listed()).toEqual([...after].sort());
+      for (const snapshot of seen)
+        expect([before, after].map(set => [...set].sort())).toContainEqual(
+          snapshot,
+        );
+    });
+
+    it('migrates the drift table down and up', async () => {
+      const { knex } = await createStores();
+      const directory = `${__dirname}/../../migrations`;
+      await knex.migrate.down({ directory, name: '20261204000000_drift.js' });
+      expect(await knex.schema.hasTable('kubechart_drift')).toBe(false);
+      await knex.migrate.latest({ directory });
+      expect(await knex.schema.hasTable('kubechart_drift')).toBe(true);
+    });
+  },
+);

@@ -1,12 +1,24 @@
-import { DatabaseService, resolvePackagePath } from '@backstage/backend-plugin-api';
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
 import type { DriftObject, RunKind } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
 
-const migrationsDir = resolvePackagePath('@kubechart/plugin-kubechart-backend', 'migrations');
+const migrationsDir = resolvePackagePath(
+  '@kubechart/plugin-kubechart-backend',
+  'migrations',
+);
 
 /** Kinds of runs whose manifests are compared, and `tenant-delete`, which ends a tenant's. */
-const APPLIED_KINDS: RunKind[] = ['chart', 'rollback', 'manifests', 'tenant', 'tenant-delete'];
+const APPLIED_KINDS: RunKind[] = [
+  'chart',
+  'rollback',
+  'manifests',
+  'tenant',
+  'tenant-delete',
+];
 
 type DriftRow = {
   run_id: string;
@@ -27,7 +39,11 @@ const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
 function toRecord(row: DriftRow): DriftRecord {
   return {
     runId: row.run_id,
-    target: { cluster: row.cluster, namespace: row.namespace, ...(row.release ? { release: row.release } : {}) },
+    target: {
+      cluster: row.cluster,
+      namespace: row.namespace,
+      ...(row.release ? { release: row.release } : {}),
+    },
     ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
     actor: row.actor,
     status: row.status as DriftRecord['status'],
@@ -40,7 +56,10 @@ function toRecord(row: DriftRow): DriftRecord {
 
 /** Knex implementation of {@link DriftStore} for PostgreSQL and SQLite. */
 export class DatabaseDriftStore implements DriftStore {
-  static async create(options: { database: DatabaseService; skipMigrations?: boolean }): Promise<DatabaseDriftStore> {
+  static async create(options: {
+    database: DatabaseService;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseDriftStore> {
     const client = await options.database.getClient();
     if (!options.database.migrations?.skip && !options.skipMigrations) {
       await client.migrate.latest({ directory: migrationsDir });
@@ -64,8 +83,17 @@ export class DatabaseDriftStore implements DriftStore {
       )
       .where('status', 'succeeded')
       .whereIn('kind', APPLIED_KINDS);
-    const rows: Array<{ id: string; kind: RunKind; cluster: string; namespace: string; release: string | null; created_at: string | number }> =
-      await this.db.from(ranked.as('ranked')).select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at').where('rn', 1);
+    const rows: Array<{
+      id: string;
+      kind: RunKind;
+      cluster: string;
+      namespace: string;
+      release: string | null;
+      created_at: string | number;
+    }> = await this.db
+      .from(ranked.as('ranked'))
+      .select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at')
+      .where('rn', 1);
     return rows.map(r => ({
       id: r.id,
       kind: r.kind,
@@ -77,7 +105,9 @@ export class DatabaseDriftStore implements DriftStore {
   }
 
   async get(runId: string): Promise<DriftRecord | undefined> {
-    const row = await this.db<DriftRow>('kubechart_drift').where({ run_id: runId }).first();
+    const row = await this.db<DriftRow>('kubechart_drift')
+      .where({ run_id: runId })
+      .first();
     return row ? toRecord(row) : undefined;
   }
 
@@ -86,12 +116,20 @@ export class DatabaseDriftStore implements DriftStore {
     if (filter.entityRef) q.where('entity_ref', filter.entityRef);
     if (filter.cluster) q.where('cluster', filter.cluster);
     if (filter.namespace) q.where('namespace', filter.namespace);
-    const rows = await q.orderBy([{ column: 'checked_at', order: 'desc' }, { column: 'run_id', order: 'asc' }]).limit(500);
+    const rows = await q
+      .orderBy([
+        { column: 'checked_at', order: 'desc' },
+        { column: 'run_id', order: 'asc' },
+      ])
+      .limit(500);
     return rows.map(toRecord);
   }
 
   async put(record: DriftRecord): Promise<void> {
-    await this.db('kubechart_drift').insert(toRow(record)).onConflict('run_id').merge();
+    await this.db('kubechart_drift')
+      .insert(toRow(record))
+      .onConflict('run_id')
+      .merge();
   }
 
   async replaceAll(records: DriftRecord[]): Promise<DriftRecord[]> {
@@ -99,18 +137,27 @@ export class DatabaseDriftStore implements DriftStore {
     // has one connection, so they wait for it).
     return this.db.transaction(async tx => {
       const keep = new Set(records.map(r => r.runId));
-      const existing: Array<{ run_id: string }> = await tx('kubechart_drift').select('run_id');
+      const existing: Array<{ run_id: string }> = await tx(
+        'kubechart_drift',
+      ).select('run_id');
       const stale = existing.map(r => r.run_id).filter(id => !keep.has(id));
       const removed: DriftRecord[] = [];
       // In batches: SQLite limits the number of bound parameters of one statement.
       for (let i = 0; i < stale.length; i += 500) {
         const batch = stale.slice(i, i + 500);
-        removed.push(...(await tx<DriftRow>('kubechart_drift').whereIn('run_id', batch)).map(toRecord));
+        removed.push(
+          ...(
+            await tx<DriftRow>('kubechart_drift').whereIn('run_id', batch)
+          ).map(toRecord),
+        );
         await tx('kubechart_drift').whereIn('run_id', batch).delete();
       }
       // 50 rows of 11 columns a statement, for the same reason.
       for (let i = 0; i < records.length; i += 50) {
-        await tx('kubechart_drift').insert(records.slice(i, i + 50).map(toRow)).onConflict('run_id').merge();
+        await tx('kubechart_drift')
+          .insert(records.slice(i, i + 50).map(toRow))
+          .onConflict('run_id')
+          .merge();
       }
       return removed;
     });

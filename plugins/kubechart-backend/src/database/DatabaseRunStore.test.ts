@@ -2,7 +2,10 @@ import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
 import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import type { PolicyReport, PolicySeverity } from '@kubechart/plugin-kubechart-common';
+import type {
+  PolicyReport,
+  PolicySeverity,
+} from '@kubechart/plugin-kubechart-common';
 import { DatabaseRunStore } from './DatabaseRunStore';
 import { LeaseLostError, NewRun } from './RunStore';
 
@@ -65,15 +68,24 @@ describe.each(databases.eachSupportedId())(
         // store's transactions and then stops talking to the database (a frozen process).
         const knexA = knexFactory(knex.client.config);
         try {
-          const storeA = new DatabaseRunStore(knexA, { idleInTransactionTimeoutMs: 1000 });
+          const storeA = new DatabaseRunStore(knexA, {
+            idleInTransactionTimeoutMs: 1000,
+          });
           let locked!: () => void;
           const hasLock = new Promise<void>(r => (locked = r));
-          const frozen = (storeA as any).transaction(async (tx: Knex.Transaction) => {
-            await tx('kubechart_runs').where({ id: run.id }).forUpdate().first();
-            locked();
-            await new Promise(r => setTimeout(r, 6000));
-            await tx('kubechart_runs').where({ id: run.id }).update({ status: 'failed' });
-          });
+          const frozen = (storeA as any).transaction(
+            async (tx: Knex.Transaction) => {
+              await tx('kubechart_runs')
+                .where({ id: run.id })
+                .forUpdate()
+                .first();
+              locked();
+              await new Promise(r => setTimeout(r, 6000));
+              await tx('kubechart_runs')
+                .where({ id: run.id })
+                .update({ status: 'failed' });
+            },
+          );
           const frozenOutcome = frozen.then(
             () => 'committed',
             () => 'ended by PostgreSQL',
@@ -172,16 +184,38 @@ describe.each(databases.eachSupportedId())(
 
     it('pages filtered runs newest first, each run once, also across runs created in the same millisecond', async () => {
       const { knex, store } = await createStore();
-      const statuses = ['succeeded', 'failed', 'running', 'awaiting-approval'] as const;
-      const runs: Array<{ id: string; entityRef: string; actor: string; status: string; createdAt: number }> = [];
+      const statuses = [
+        'succeeded',
+        'failed',
+        'running',
+        'awaiting-approval',
+      ] as const;
+      const runs: Array<{
+        id: string;
+        entityRef: string;
+        actor: string;
+        status: string;
+        createdAt: number;
+      }> = [];
       for (let i = 0; i < 36; i++) {
-        const run = newRun({ entityRef: `component:default/e${i % 3}`, actor: `user:default/u${i % 4}` });
+        const run = newRun({
+          entityRef: `component:default/e${i % 3}`,
+          actor: `user:default/u${i % 4}`,
+        });
         await store.createRun(run, []);
         // Six runs share each millisecond, so pages break between runs with equal times.
         const createdAt = 1_700_000_000_000 + Math.floor(i / 6) * 1000;
         const status = statuses[(i * 7) % 4];
-        await knex('kubechart_runs').where({ id: run.id }).update({ created_at: createdAt, status });
-        runs.push({ id: run.id, entityRef: run.entityRef!, actor: run.actor, status, createdAt });
+        await knex('kubechart_runs')
+          .where({ id: run.id })
+          .update({ created_at: createdAt, status });
+        runs.push({
+          id: run.id,
+          entityRef: run.entityRef!,
+          actor: run.actor,
+          status,
+          createdAt,
+        });
       }
       const newestFirst = (a: (typeof runs)[0], b: (typeof runs)[0]) =>
         b.createdAt - a.createdAt || (b.id < a.id ? -1 : 1);
@@ -193,7 +227,10 @@ describe.each(databases.eachSupportedId())(
         { entityRef: 'component:default/e2', status: 'running' as const },
         { entityRef: 'component:default/e0', actor: 'user:default/u0' },
         { from: new Date(1_700_000_001_000), to: new Date(1_700_000_004_000) },
-        { entityRef: 'component:default/e1', from: new Date(1_700_000_002_000) },
+        {
+          entityRef: 'component:default/e1',
+          from: new Date(1_700_000_002_000),
+        },
       ];
       for (const filter of filters) {
         const expected = runs
@@ -299,7 +336,9 @@ describe.each(databases.eachSupportedId())(
       const one = await store.summary();
       const perSummary = queries.length;
       queries.length = 0;
-      const many = await Promise.all(Array.from({ length: 20 }, () => store.summary()));
+      const many = await Promise.all(
+        Array.from({ length: 20 }, () => store.summary()),
+      );
       knex.off('query', onQuery);
       expect(perSummary).toBeGreaterThan(0);
       // Twenty callers at once: the queries of one summary, not twenty times as many.
@@ -307,26 +346,68 @@ describe.each(databases.eachSupportedId())(
       for (const s of many) expect(s.runsByStatus).toEqual(one.runsByStatus);
       // Nothing is kept once read: a run recorded afterwards is counted by the next caller.
       await store.createRun(newRun({ status: 'running' }), []);
-      expect((await store.summary()).runsByStatus.running).toBe(one.runsByStatus.running + 1);
+      expect((await store.summary()).runsByStatus.running).toBe(
+        one.runsByStatus.running + 1,
+      );
     });
 
-    it("counts runs by entity for the metrics summary, and a run without an entity by its actor alone", async () => {
+    it('counts runs by entity for the metrics summary, and a run without an entity by its actor alone', async () => {
       const { store } = await createStore();
       const alice = 'user:default/alice';
       const bob = 'user:default/bob';
       await store.createRun(newRun({ status: 'running' }), []);
       await store.createRun(newRun({ status: 'running', actor: bob }), []);
-      await store.createRun(newRun({ kind: 'tenant', status: 'running', entityRef: 'component:default/other' }), []);
-      await store.createRun(newRun({ status: 'running', entityRef: undefined }), []);
-      await store.createRun(newRun({ status: 'running', entityRef: undefined, actor: bob }), []);
+      await store.createRun(
+        newRun({
+          kind: 'tenant',
+          status: 'running',
+          entityRef: 'component:default/other',
+        }),
+        [],
+      );
+      await store.createRun(
+        newRun({ status: 'running', entityRef: undefined }),
+        [],
+      );
+      await store.createRun(
+        newRun({ status: 'running', entityRef: undefined, actor: bob }),
+        [],
+      );
       const { runs } = await store.summaryByEntity();
-      const byKey = (r: (typeof runs)[number]) => `${r.entityRef ?? r.actor}/${r.kind}`;
-      expect([...runs].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual([
+      const byKey = (r: (typeof runs)[number]) =>
+        `${r.entityRef ?? r.actor}/${r.kind}`;
+      expect(
+        [...runs].sort((a, b) => byKey(a).localeCompare(byKey(b))),
+      ).toEqual([
         // two actors, one entity: one group, which names no actor
-        { entityRef: 'component:default/other', actor: undefined, status: 'running', kind: 'tenant', count: 1 },
-        { entityRef: 'component:default/shop', actor: undefined, status: 'running', kind: 'chart', count: 2 },
-        { entityRef: undefined, actor: alice, status: 'running', kind: 'chart', count: 1 },
-        { entityRef: undefined, actor: bob, status: 'running', kind: 'chart', count: 1 },
+        {
+          entityRef: 'component:default/other',
+          actor: undefined,
+          status: 'running',
+          kind: 'tenant',
+          count: 1,
+        },
+        {
+          entityRef: 'component:default/shop',
+          actor: undefined,
+          status: 'running',
+          kind: 'chart',
+          count: 2,
+        },
+        {
+          entityRef: undefined,
+          actor: alice,
+          status: 'running',
+          kind: 'chart',
+          count: 1,
+        },
+        {
+          entityRef: undefined,
+          actor: bob,
+          status: 'running',
+          kind: 'chart',
+          count: 1,
+        },
       ]);
     });
 
@@ -472,7 +553,10 @@ describe.each(databases.eachSupportedId())(
       const directory = `${__dirname}/../../migrations`;
       const run = await store.createRun(newRun(), ['ns:dev/m']);
       await store.claimRun(run.id, 'backend-a');
-      await knex.migrate.down({ directory, name: '20261202000000_run_lease.js' });
+      await knex.migrate.down({
+        directory,
+        name: '20261202000000_run_lease.js',
+      });
       expect(await knex.schema.hasColumn('kubechart_runs', 'lease_epoch')).toBe(
         false,
       );
@@ -501,10 +585,19 @@ describe.each(databases.eachSupportedId())(
         },
         {},
       );
-      const { items } = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 10 });
+      const { items } = await store.listRuns(
+        { entityRef: 'component:default/shop' },
+        { limit: 10 },
+      );
       expect(items.map(r => r.id).sort()).toEqual([gated.id, plain.id].sort());
       const listedGate = items.find(r => r.id === gated.id)!.approval;
-      expect(listedGate).toMatchObject({ rule: 'prod', state: 'awaiting', required: 2, approvers: ['group:default/sre'], decisions: [] });
+      expect(listedGate).toMatchObject({
+        rule: 'prod',
+        state: 'awaiting',
+        required: 2,
+        approvers: ['group:default/sre'],
+        decisions: [],
+      });
       expect(JSON.stringify(listedGate)).not.toContain('secret-salt');
       expect(listedGate).toEqual((await store.getRun(gated.id))!.approval);
       expect(items.find(r => r.id === plain.id)!.approval).toBeUndefined();
@@ -522,34 +615,61 @@ describe.each(databases.eachSupportedId())(
         exec: {},
       };
       const approved = await store.createAwaitingRun(newRun(), gate, {});
-      await store.decideApproval(approved.id, { by: 'user:default/sre-1', decision: 'approve', comment: 'ok' });
+      await store.decideApproval(approved.id, {
+        by: 'user:default/sre-1',
+        decision: 'approve',
+        comment: 'ok',
+      });
       const awaiting: string[] = [];
       for (let i = 0; i < 3; i++) {
         await new Promise(r => setTimeout(r, 2)); // newer, by created_at
         awaiting.push((await store.createAwaitingRun(newRun(), gate, {})).id);
       }
       // The newest two are both awaiting: the approved run is not among them.
-      expect((await store.listOpenApprovals(2)).map(r => r.id)).not.toContain(approved.id);
-      expect((await store.listOpenApprovals(2, { state: 'approved' })).map(r => r.id)).toEqual([approved.id]);
-      expect((await store.listOpenApprovals(10, { state: 'awaiting' })).map(r => r.id).sort()).toEqual([...awaiting].sort());
+      expect((await store.listOpenApprovals(2)).map(r => r.id)).not.toContain(
+        approved.id,
+      );
+      expect(
+        (await store.listOpenApprovals(2, { state: 'approved' })).map(
+          r => r.id,
+        ),
+      ).toEqual([approved.id]);
+      expect(
+        (await store.listOpenApprovals(10, { state: 'awaiting' }))
+          .map(r => r.id)
+          .sort(),
+      ).toEqual([...awaiting].sort());
     });
 
     it('migrates the history indexes up and down, the filters finding the same runs', async () => {
       const { knex, store } = await createStore();
       const directory = `${__dirname}/../../migrations`;
       for (let i = 0; i < 6; i++) {
-        const r = await store.createRun(newRun({ actor: `user:default/u${i % 2}` }), []);
+        const r = await store.createRun(
+          newRun({ actor: `user:default/u${i % 2}` }),
+          [],
+        );
         await store.finishRun(r.id, i % 3 ? 'succeeded' : 'failed');
       }
       const filtered = async () =>
         Promise.all(
-          [{ status: 'failed' as const }, { actor: 'user:default/u1' }, { entityRef: 'component:default/shop', status: 'succeeded' as const }].map(
-            async f => (await store.listRuns(f, { limit: 10 })).items.map(r => r.id),
+          [
+            { status: 'failed' as const },
+            { actor: 'user:default/u1' },
+            {
+              entityRef: 'component:default/shop',
+              status: 'succeeded' as const,
+            },
+          ].map(async f =>
+            (await store.listRuns(f, { limit: 10 })).items.map(r => r.id),
           ),
         );
       const before = await filtered();
       expect(before.map(ids => ids.length)).toEqual([2, 3, 4]);
-      await knex.migrate.down({ directory, name: '20261205000000_history_indexes.js' });
+      await knex.migrate.down({
+        directory,
+        name: '20261205000000_history_indexes.js',
+      });
       expect(await filtered()).toEqual(before);
       await knex.migrate.latest({ directory });
       expect(await filtered()).toEqual(before);
@@ -569,33 +689,60 @@ describe.each(databases.eachSupportedId())(
       const row = await knex('kubechart_runs').where({ id: run.id }).first();
       expect(row.manifest).toBeNull();
       expect(Buffer.byteLength(bigManifest)).toBeGreaterThan(60_000);
-      expect(row.manifest_gz.length).toBeLessThan(Buffer.byteLength(bigManifest) / 10);
+      expect(row.manifest_gz.length).toBeLessThan(
+        Buffer.byteLength(bigManifest) / 10,
+      );
       expect((await store.getRun(run.id))!.manifest).toBe(bigManifest);
     });
 
     /** A policy report on `objects` objects whose failed results are `failed` (severities). */
-    const reportOf = (mode: PolicyReport['mode'], failed: PolicySeverity[], objects = 200): PolicyReport => {
-      const count = (severity: PolicySeverity) => failed.filter(f => f === severity).length;
+    const reportOf = (
+      mode: PolicyReport['mode'],
+      failed: PolicySeverity[],
+      objects = 200,
+    ): PolicyReport => {
+      const count = (severity: PolicySeverity) =>
+        failed.filter(f => f === severity).length;
       return {
         mode,
         passed: count('error') === 0,
         blocking: mode === 'enforce' && count('error') > 0,
-        summary: { objects, errors: count('error'), warnings: count('warning'), infos: count('info') },
+        summary: {
+          objects,
+          errors: count('error'),
+          warnings: count('warning'),
+          infos: count('info'),
+        },
         results: Array.from({ length: objects }, (_, i) => ({
           ruleId: i < failed.length ? `rule-${failed[i]}` : 'image-tag',
           severity: i < failed.length ? failed[i] : 'error',
           passed: i >= failed.length,
           object: { kind: 'Deployment', name: `web-${i}`, namespace: 'team-a' },
-          message: i < failed.length ? `web-${i} breaks rule-${failed[i]}` : 'image tag pinned',
+          message:
+            i < failed.length
+              ? `web-${i} breaks rule-${failed[i]}`
+              : 'image tag pinned',
           fix: 'pin the image tag',
         })),
-        charts: [{ release: 'web', chart: 'web', version: '1.0.0', digest: 'sha256:00', source: 'web' }],
+        charts: [
+          {
+            release: 'web',
+            chart: 'web',
+            version: '1.0.0',
+            digest: 'sha256:00',
+            source: 'web',
+          },
+        ],
       };
     };
 
     it('lists runs without their values, manifest and policy report, with the outcome and counts of the report, reading none of them', async () => {
       const { knex, store } = await createStore();
-      const finished = async (status: 'succeeded' | 'failed', policyReport?: PolicyReport, failureReason?: string) => {
+      const finished = async (
+        status: 'succeeded' | 'failed',
+        policyReport?: PolicyReport,
+        failureReason?: string,
+      ) => {
         const run = await store.createRun(newRun(), []);
         await store.finishRun(run.id, status, {
           values: { replicas: 2, image: { tag: 'latest' } },
@@ -613,7 +760,11 @@ describe.each(databases.eachSupportedId())(
       };
       const ids = {
         passed: await finished('succeeded', reports.passed),
-        refused: await finished('failed', reports.refused, 'Refused by the chart policy: 1 error'),
+        refused: await finished(
+          'failed',
+          reports.refused,
+          'Refused by the chart policy: 1 error',
+        ),
         warnOnly: await finished('succeeded', reports.warnOnly),
         noReport: await finished('succeeded'),
       };
@@ -621,23 +772,36 @@ describe.each(databases.eachSupportedId())(
       const queries: string[] = [];
       const onQuery = (q: { sql: string }) => queries.push(q.sql);
       knex.on('query', onQuery);
-      const { items } = await store.listRuns({ entityRef: 'component:default/shop' }, { limit: 10 });
+      const { items } = await store.listRuns(
+        { entityRef: 'component:default/shop' },
+        { limit: 10 },
+      );
       knex.off('query', onQuery);
       const listed = (id: string) => items.find(r => r.id === id)!;
       expect(items).toHaveLength(4);
 
       expect(listed(ids.passed).policySummary).toEqual({
-        mode: 'enforce', passed: true, blocking: false, summary: { objects: 200, errors: 0, warnings: 0, infos: 1 },
+        mode: 'enforce',
+        passed: true,
+        blocking: false,
+        summary: { objects: 200, errors: 0, warnings: 0, infos: 1 },
       });
       expect(listed(ids.refused).policySummary).toEqual({
-        mode: 'enforce', passed: false, blocking: true, summary: { objects: 200, errors: 1, warnings: 2, infos: 0 },
+        mode: 'enforce',
+        passed: false,
+        blocking: true,
+        summary: { objects: 200, errors: 1, warnings: 2, infos: 0 },
       });
       expect(listed(ids.warnOnly).policySummary).toEqual({
-        mode: 'warn', passed: false, blocking: false, summary: { objects: 200, errors: 1, warnings: 1, infos: 0 },
+        mode: 'warn',
+        passed: false,
+        blocking: false,
+        summary: { objects: 200, errors: 1, warnings: 1, infos: 0 },
       });
       expect(listed(ids.noReport)).not.toHaveProperty('policySummary');
       for (const item of items) {
-        for (const heavy of ['values', 'manifest', 'policyReport']) expect(item).not.toHaveProperty(heavy);
+        for (const heavy of ['values', 'manifest', 'policyReport'])
+          expect(item).not.toHaveProperty(heavy);
       }
       expect(JSON.stringify(items)).not.toContain('web-199');
 
@@ -649,12 +813,23 @@ describe.each(databases.eachSupportedId())(
       // The run itself has everything; the list item is the same run without it.
       for (const [key, id] of Object.entries(ids)) {
         const run = (await store.getRun(id))!;
-        expect(run).toMatchObject({ values: { replicas: 2, image: { tag: 'latest' } }, manifest: bigManifest });
+        expect(run).toMatchObject({
+          values: { replicas: 2, image: { tag: 'latest' } },
+          manifest: bigManifest,
+        });
         expect(run.policyReport).toEqual(reports[key as keyof typeof reports]);
         const { values: _v, manifest: _m, policyReport: _p, ...rest } = run;
-        expect(listed(id)).toEqual({ ...rest, ...(listed(id).policySummary ? { policySummary: listed(id).policySummary } : {}) });
+        expect(listed(id)).toEqual({
+          ...rest,
+          ...(listed(id).policySummary
+            ? { policySummary: listed(id).policySummary }
+            : {}),
+        });
       }
-      expect(listed(ids.refused)).toMatchObject({ status: 'failed', failureReason: 'Refused by the chart policy: 1 error' });
+      expect(listed(ids.refused)).toMatchObject({
+        status: 'failed',
+        failureReason: 'Refused by the chart policy: 1 error',
+      });
 
       // The metrics summary names recent failures the same way, without reading their heavy columns.
       queries.length = 0;
@@ -662,42 +837,69 @@ describe.each(databases.eachSupportedId())(
       const { recentFailures } = await store.summary();
       knex.off('query', onQuery);
       expect(recentFailures).toEqual([listed(ids.refused)]);
-      const rowQueries = queries.filter(sql => sql.includes('kubechart_runs') && !/count\(/i.test(sql));
+      const rowQueries = queries.filter(
+        sql => sql.includes('kubechart_runs') && !/count\(/i.test(sql),
+      );
       expect(rowQueries).toHaveLength(2); // durations, failures
-      for (const q of rowQueries) expect(q).not.toMatch(/\*|values|manifest|policy_report/);
+      for (const q of rowQueries)
+        expect(q).not.toMatch(/\*|values|manifest|policy_report/);
     });
 
     it('fills in the policy summary of existing runs when migrating up', async () => {
       const { knex, store } = await createStore();
       const directory = `${__dirname}/../../migrations`;
       const run = await store.createRun(newRun(), []);
-      await store.finishRun(run.id, 'failed', { policyReport: reportOf('enforce', ['error']) });
+      await store.finishRun(run.id, 'failed', {
+        policyReport: reportOf('enforce', ['error']),
+      });
       const plain = await store.createRun(newRun(), []);
       await store.finishRun(plain.id, 'succeeded');
-      await knex.migrate.down({ directory, name: '20261206000000_policy_summary.js' });
-      expect(await knex.schema.hasColumn('kubechart_runs', 'policy_summary')).toBe(false);
+      await knex.migrate.down({
+        directory,
+        name: '20261206000000_policy_summary.js',
+      });
+      expect(
+        await knex.schema.hasColumn('kubechart_runs', 'policy_summary'),
+      ).toBe(false);
       await knex.migrate.latest({ directory });
       const { items } = await store.listRuns({}, { limit: 10 });
       expect(items.find(r => r.id === run.id)!.policySummary).toEqual({
-        mode: 'enforce', passed: false, blocking: true, summary: { objects: 200, errors: 1, warnings: 0, infos: 0 },
+        mode: 'enforce',
+        passed: false,
+        blocking: true,
+        summary: { objects: 200, errors: 1, warnings: 0, infos: 0 },
       });
-      expect(items.find(r => r.id === plain.id)).not.toHaveProperty('policySummary');
+      expect(items.find(r => r.id === plain.id)).not.toHaveProperty(
+        'policySummary',
+      );
     });
 
     it('compresses the manifests of existing runs when migrating up, and restores them when migrating down', async () => {
       const { knex, store } = await createStore();
       const directory = `${__dirname}/../../migrations`;
       const run = await store.createRun(newRun(), ['ns:dev/old']);
-      await knex.migrate.down({ directory, name: '20261203000000_manifest_gz.js' });
-      await knex('kubechart_runs').where({ id: run.id }).update({ manifest: bigManifest });
+      await knex.migrate.down({
+        directory,
+        name: '20261203000000_manifest_gz.js',
+      });
+      await knex('kubechart_runs')
+        .where({ id: run.id })
+        .update({ manifest: bigManifest });
       await knex.migrate.latest({ directory });
       const row = await knex('kubechart_runs').where({ id: run.id }).first();
       expect(row.manifest).toBeNull();
       expect(row.manifest_gz).not.toBeNull();
       expect((await store.getRun(run.id))!.manifest).toBe(bigManifest);
-      await knex.migrate.down({ directory, name: '20261203000000_manifest_gz.js' });
-      expect(await knex.schema.hasColumn('kubechart_runs', 'manifest_gz')).toBe(false);
-      expect((await knex('kubechart_runs').where({ id: run.id }).first()).manifest).toBe(bigManifest);
+      await knex.migrate.down({
+        directory,
+        name: '20261203000000_manifest_gz.js',
+      });
+      expect(await knex.schema.hasColumn('kubechart_runs', 'manifest_gz')).toBe(
+        false,
+      );
+      expect(
+        (await knex('kubechart_runs').where({ id: run.id }).first()).manifest,
+      ).toBe(bigManifest);
     });
 
     it('migrates down cleanly', async () => {

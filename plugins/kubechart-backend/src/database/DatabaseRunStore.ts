@@ -95,7 +95,10 @@ type DecisionRow = {
   at: string | number;
 };
 
-function toApproval(row: ApprovalRow, decisions: DecisionRow[]): ApprovalRecord {
+function toApproval(
+  row: ApprovalRow,
+  decisions: DecisionRow[],
+): ApprovalRecord {
   return {
     rule: row.rule,
     state: row.state as ApprovalRecord['state'],
@@ -127,18 +130,25 @@ function keptRequest(column: string | null) {
   const kept = column ? JSON.parse(column) : {};
   return {
     // Once the gate is closed only whether the input was kept is left.
-    resubmit: typeof kept.resubmit === 'boolean' ? kept.resubmit : !kept.request,
+    resubmit:
+      typeof kept.resubmit === 'boolean' ? kept.resubmit : !kept.request,
     ...(kept.request ? { request: kept.request } : {}),
     ...(kept.exec ? { exec: kept.exec } : {}),
   };
 }
 
 /** What a closed gate keeps of its `request` column. */
-const closedRequest = (gate: ApprovalRow) => JSON.stringify({ resubmit: keptRequest(gate.request).resubmit });
+const closedRequest = (gate: ApprovalRow) =>
+  JSON.stringify({ resubmit: keptRequest(gate.request).resubmit });
 
 /** What a run shows of its gate: no salt, no kept request or scope. */
 function publicApproval(record: ApprovalRecord): NonNullable<Run['approval']> {
-  const { planSalt: _salt, request: _request, exec: _exec, ...approval } = record;
+  const {
+    planSalt: _salt,
+    request: _request,
+    exec: _exec,
+    ...approval
+  } = record;
   return approval;
 }
 
@@ -171,15 +181,31 @@ function checkLease(row: RunRow, lease: RunLease | undefined) {
     throw new LeaseLostError(row.id, `it already ${row.status}`);
 }
 
-
 /**
  * The columns of a run in a page of history: all but its values, manifest and policy report, which
  * are most of its bytes (the manifest a gunzip each) and which only `getRun` returns; the report's
  * outcome and counts come from `policy_summary`.
  */
 const LIST_COLUMNS = [
-  'id', 'kind', 'status', 'entity_ref', 'actor', 'template', 'action', 'cluster', 'namespace', 'release', 'tenant',
-  'input', 'helm_revision', 'policy_summary', 'failure_reason', 'transitions', 'created_at', 'started_at', 'finished_at',
+  'id',
+  'kind',
+  'status',
+  'entity_ref',
+  'actor',
+  'template',
+  'action',
+  'cluster',
+  'namespace',
+  'release',
+  'tenant',
+  'input',
+  'helm_revision',
+  'policy_summary',
+  'failure_reason',
+  'transitions',
+  'created_at',
+  'started_at',
+  'finished_at',
   'heartbeat_at',
 ] as const satisfies ReadonlyArray<keyof RunRow>;
 
@@ -221,7 +247,9 @@ function runFields(row: ListRow): Omit<RunListItem, 'policySummary'> {
 function toListItem(row: ListRow): RunListItem {
   return {
     ...runFields(row),
-    ...(row.policy_summary ? { policySummary: JSON.parse(row.policy_summary) } : {}),
+    ...(row.policy_summary
+      ? { policySummary: JSON.parse(row.policy_summary) }
+      : {}),
   };
 }
 
@@ -229,7 +257,9 @@ function toRun(row: RunRow): Run {
   return {
     ...runFields(row),
     values: row.values ? JSON.parse(row.values) : undefined,
-    manifest: row.manifest_gz ? gunzipSync(row.manifest_gz).toString('utf8') : row.manifest ?? undefined,
+    manifest: row.manifest_gz
+      ? gunzipSync(row.manifest_gz).toString('utf8')
+      : row.manifest ?? undefined,
     policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
   };
 }
@@ -336,10 +366,16 @@ export class DatabaseRunStore implements RunStore {
    * PostgreSQL ends such a transaction itself once it has been idle for 10 s (the connection with
    * it), which releases the lock.
    */
-  private transaction<T>(work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+  private transaction<T>(
+    work: (tx: Knex.Transaction) => Promise<T>,
+  ): Promise<T> {
     return this.db.transaction(async tx => {
       if (this.isPostgres) {
-        await tx.raw(`SET LOCAL idle_in_transaction_session_timeout = ${Math.round(this.idleInTransactionTimeoutMs)}`);
+        await tx.raw(
+          `SET LOCAL idle_in_transaction_session_timeout = ${Math.round(
+            this.idleInTransactionTimeoutMs,
+          )}`,
+        );
       }
       return work(tx);
     });
@@ -446,11 +482,18 @@ export class DatabaseRunStore implements RunStore {
   }
 
   /** The approval gates of these runs (salt and kept request included), by run id. */
-  private async approvalRecords(ids: string[]): Promise<Map<string, ApprovalRecord>> {
+  private async approvalRecords(
+    ids: string[],
+  ): Promise<Map<string, ApprovalRecord>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db<ApprovalRow>('kubechart_approvals').whereIn('run_id', ids);
+    const rows = await this.db<ApprovalRow>('kubechart_approvals').whereIn(
+      'run_id',
+      ids,
+    );
     if (rows.length === 0) return new Map();
-    const decisions = await this.db<DecisionRow>('kubechart_approval_decisions').whereIn(
+    const decisions = await this.db<DecisionRow>(
+      'kubechart_approval_decisions',
+    ).whereIn(
       'run_id',
       rows.map(r => r.run_id),
     );
@@ -458,7 +501,9 @@ export class DatabaseRunStore implements RunStore {
   }
 
   /** Adds their approval gates to runs that have one. */
-  private async withApprovals<T extends { id: string }>(runs: T[]): Promise<Array<T & Pick<Run, 'approval'>>> {
+  private async withApprovals<T extends { id: string }>(
+    runs: T[],
+  ): Promise<Array<T & Pick<Run, 'approval'>>> {
     const byRun = await this.approvalRecords(runs.map(r => r.id));
     return runs.map(r => {
       const record = byRun.get(r.id);
@@ -466,10 +511,16 @@ export class DatabaseRunStore implements RunStore {
     });
   }
 
-  async createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run> {
+  async createAwaitingRun(
+    run: NewRun,
+    approval: NewApproval,
+    plan: RunPatch,
+  ): Promise<Run> {
     const now = Date.now();
     await this.transaction(async tx => {
-      await tx('kubechart_runs').insert(newRunRow(run, 'awaiting-approval', now));
+      await tx('kubechart_runs').insert(
+        newRunRow(run, 'awaiting-approval', now),
+      );
       const current = await this.lockedRow(tx, run.id);
       await this.writePatch(tx, current, { ...plan, status: undefined });
       await tx('kubechart_approvals').insert({
@@ -483,7 +534,10 @@ export class DatabaseRunStore implements RunStore {
         requested_at: now,
         expires_at: approval.expiresAt.getTime(),
         previous_run_id: approval.previousRunId ?? null,
-        request: JSON.stringify({ request: approval.request, exec: approval.exec }),
+        request: JSON.stringify({
+          request: approval.request,
+          exec: approval.exec,
+        }),
       } satisfies ApprovalRow);
     });
     return (await this.getRun(run.id))!;
@@ -495,7 +549,9 @@ export class DatabaseRunStore implements RunStore {
 
   /** The gate row, locked for update on PostgreSQL. */
   private async lockedApproval(tx: Knex, runId: string): Promise<ApprovalRow> {
-    const query = tx<ApprovalRow>('kubechart_approvals').where({ run_id: runId });
+    const query = tx<ApprovalRow>('kubechart_approvals').where({
+      run_id: runId,
+    });
     if (this.isPostgres) query.forUpdate();
     const row = await query.first();
     if (!row) throw new NotFoundError(`Run ${runId} has no approval gate`);
@@ -509,11 +565,17 @@ export class DatabaseRunStore implements RunStore {
     await this.transaction(async tx => {
       const gate = await this.lockedApproval(tx, runId);
       if (gate.state !== 'awaiting') {
-        throw new ConflictError(`Run ${runId} is not awaiting approval (its approval is ${gate.state})`);
+        throw new ConflictError(
+          `Run ${runId} is not awaiting approval (its approval is ${gate.state})`,
+        );
       }
-      const previous = await tx<DecisionRow>('kubechart_approval_decisions').where({ run_id: runId });
+      const previous = await tx<DecisionRow>(
+        'kubechart_approval_decisions',
+      ).where({ run_id: runId });
       if (previous.some(d => d.by === decision.by)) {
-        throw new ConflictError(`${decision.by} already decided on run ${runId}`);
+        throw new ConflictError(
+          `${decision.by} already decided on run ${runId}`,
+        );
       }
       const now = Date.now();
       await tx('kubechart_approval_decisions').insert({
@@ -525,16 +587,21 @@ export class DatabaseRunStore implements RunStore {
       } satisfies DecisionRow);
       const current = await this.lockedRow(tx, runId);
       if (decision.decision === 'reject') {
-        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'rejected', request: closedRequest(gate) });
+        await tx('kubechart_approvals')
+          .where({ run_id: runId })
+          .update({ state: 'rejected', request: closedRequest(gate) });
         await this.writePatch(tx, current, {
           status: 'failed',
           failureReason: `Rejected by ${decision.by}: ${decision.comment}`,
         });
         return;
       }
-      const approvals = previous.filter(d => d.decision === 'approve').length + 1;
+      const approvals =
+        previous.filter(d => d.decision === 'approve').length + 1;
       if (approvals >= Number(gate.required)) {
-        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'approved' });
+        await tx('kubechart_approvals')
+          .where({ run_id: runId })
+          .update({ state: 'approved' });
         await this.writePatch(tx, current, { status: 'approved' });
       }
     });
@@ -550,21 +617,32 @@ export class DatabaseRunStore implements RunStore {
       this.transaction(async tx => {
         const gate = await this.lockedApproval(tx, runId);
         if (gate.state !== 'approved') {
-          throw new ConflictError(`Run ${runId} is not approved (its approval is ${gate.state})`);
+          throw new ConflictError(
+            `Run ${runId} is not approved (its approval is ${gate.state})`,
+          );
         }
         const current = await this.lockedRow(tx, runId);
         const now = Date.now();
         for (const target of lockKeys) {
-          await tx('kubechart_locks').insert({ target, run_id: runId, acquired_at: now });
+          await tx('kubechart_locks').insert({
+            target,
+            run_id: runId,
+            acquired_at: now,
+          });
         }
-        await tx('kubechart_approvals').where({ run_id: runId }).update({ state: 'executed', request: closedRequest(gate) });
+        await tx('kubechart_approvals')
+          .where({ run_id: runId })
+          .update({ state: 'executed', request: closedRequest(gate) });
         await this.writePatch(tx, current, { status: 'pending' });
       });
     try {
       await attempt();
     } catch (e) {
       if (!isDatabaseConflictError(e)) throw e;
-      if (options.abandonedBefore && (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))) {
+      if (
+        options.abandonedBefore &&
+        (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))
+      ) {
         try {
           await attempt();
           return (await this.getRun(runId))!;
@@ -577,13 +655,23 @@ export class DatabaseRunStore implements RunStore {
     return (await this.getRun(runId))!;
   }
 
-  async endApproval(runId: string, state: 'expired' | 'changed', reason: string): Promise<Run | undefined> {
+  async endApproval(
+    runId: string,
+    state: 'expired' | 'changed',
+    reason: string,
+  ): Promise<Run | undefined> {
     const ended = await this.transaction(async tx => {
       const gate = await this.lockedApproval(tx, runId);
-      if (!(OPEN_APPROVAL_STATES as readonly string[]).includes(gate.state)) return false;
-      await tx('kubechart_approvals').where({ run_id: runId }).update({ state, request: closedRequest(gate) });
+      if (!(OPEN_APPROVAL_STATES as readonly string[]).includes(gate.state))
+        return false;
+      await tx('kubechart_approvals')
+        .where({ run_id: runId })
+        .update({ state, request: closedRequest(gate) });
       const current = await this.lockedRow(tx, runId);
-      await this.writePatch(tx, current, { status: 'failed', failureReason: reason });
+      await this.writePatch(tx, current, {
+        status: 'failed',
+        failureReason: reason,
+      });
       return true;
     });
     return ended ? this.getRun(runId) : undefined;
@@ -606,11 +694,21 @@ export class DatabaseRunStore implements RunStore {
   ): Promise<RunListItem[]> {
     // List columns only: a gate is decided on its summary; the run page fetches the whole run.
     const q = this.db<RunRow>('kubechart_runs')
-      .join('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .whereIn('kubechart_approvals.state', options.state ? [options.state] : [...OPEN_APPROVAL_STATES]);
+      .join(
+        'kubechart_approvals',
+        'kubechart_approvals.run_id',
+        'kubechart_runs.id',
+      )
+      .whereIn(
+        'kubechart_approvals.state',
+        options.state ? [options.state] : [...OPEN_APPROVAL_STATES],
+      );
     if (options.before) {
       // Keyset paging as in listRuns: the runs after `before` in (created_at, id) order, newest first.
-      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [Date.parse(options.before.createdAt), options.before.id]);
+      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [
+        Date.parse(options.before.createdAt),
+        options.before.id,
+      ]);
     }
     const rows: ListRow[] = await q
       .orderBy([
@@ -627,25 +725,38 @@ export class DatabaseRunStore implements RunStore {
     page: { cursor?: string; limit: number },
   ): Promise<RunsPage> {
     const q = this.db<RunRow>('kubechart_runs');
-    if (filter.entityRef) q.where('kubechart_runs.entity_ref', filter.entityRef);
+    if (filter.entityRef)
+      q.where('kubechart_runs.entity_ref', filter.entityRef);
     if (filter.kind) q.where('kubechart_runs.kind', filter.kind);
     if (filter.status) q.where('kubechart_runs.status', filter.status);
     if (filter.actor) q.where('kubechart_runs.actor', filter.actor);
     if (filter.tenant) q.where('kubechart_runs.tenant', filter.tenant);
     if (filter.cluster) q.where('kubechart_runs.cluster', filter.cluster);
-    if (filter.from) q.where('kubechart_runs.created_at', '>=', filter.from.getTime());
-    if (filter.to) q.where('kubechart_runs.created_at', '<', filter.to.getTime());
+    if (filter.from)
+      q.where('kubechart_runs.created_at', '>=', filter.from.getTime());
+    if (filter.to)
+      q.where('kubechart_runs.created_at', '<', filter.to.getTime());
     if (page.cursor) {
       const [c, i] = decodeCursor(page.cursor);
       // A row comparison, which PostgreSQL reads as an index range (`created_at < c OR …` is a
       // filter over every newer run); SQLite has row values since 3.15.
-      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [c, i]);
+      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [
+        c,
+        i,
+      ]);
     }
     // Whether each run has an approval gate comes with the page, so that the gates (most pages
     // have none) cost a query only when there are some.
     const rows: Array<ListRow & { gate_run_id: string | null }> = await q
-      .leftJoin('kubechart_approvals', 'kubechart_approvals.run_id', 'kubechart_runs.id')
-      .select(...LIST_COLUMNS.map(c => `kubechart_runs.${c}`), 'kubechart_approvals.run_id as gate_run_id')
+      .leftJoin(
+        'kubechart_approvals',
+        'kubechart_approvals.run_id',
+        'kubechart_runs.id',
+      )
+      .select(
+        ...LIST_COLUMNS.map(c => `kubechart_runs.${c}`),
+        'kubechart_approvals.run_id as gate_run_id',
+      )
       .orderBy([
         { column: 'kubechart_runs.created_at', order: 'desc' },
         { column: 'kubechart_runs.id', order: 'desc' },
@@ -653,7 +764,11 @@ export class DatabaseRunStore implements RunStore {
       .limit(page.limit + 1);
     const items = rows.slice(0, page.limit);
     const gated = new Map(
-      (await this.withApprovals(items.filter(r => r.gate_run_id).map(toListItem))).map(r => [r.id, r]),
+      (
+        await this.withApprovals(
+          items.filter(r => r.gate_run_id).map(toListItem),
+        )
+      ).map(r => [r.id, r]),
     );
     return {
       items: items.map(r => gated.get(r.id) ?? toListItem(r)),
@@ -711,7 +826,9 @@ export class DatabaseRunStore implements RunStore {
       update.helm_revision = patch.helmRevision;
     if (patch.policyReport !== undefined) {
       update.policy_report = JSON.stringify(patch.policyReport);
-      update.policy_summary = JSON.stringify(summarizePolicyReport(patch.policyReport));
+      update.policy_summary = JSON.stringify(
+        summarizePolicyReport(patch.policyReport),
+      );
     }
     if (patch.failureReason !== undefined)
       update.failure_reason = patch.failureReason;
@@ -965,7 +1082,9 @@ export class DatabaseRunStore implements RunStore {
     const rows: any[] = await this.db('kubechart_runs')
       .select('entity_ref', actorOfUnowned, 'status', 'kind')
       .count('* as n')
-      .groupByRaw('entity_ref, case when entity_ref is null then actor end, status, kind');
+      .groupByRaw(
+        'entity_ref, case when entity_ref is null then actor end, status, kind',
+      );
     const durations = await this.tenantRunDurations(['entity_ref', 'actor']);
     return {
       runs: rows.map(r => ({

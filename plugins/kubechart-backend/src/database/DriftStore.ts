@@ -15,7 +15,11 @@ export type AppliedRun = {
 export type DriftRecord = RunDrift & { actor: string };
 
 /** Filters of {@link DriftStore.list}. */
-export type DriftFilter = { entityRef?: string; cluster?: string; namespace?: string };
+export type DriftFilter = {
+  entityRef?: string;
+  cluster?: string;
+  namespace?: string;
+};
 
 /** Persistence of drift records: one per run that is the latest applied on its target. */
 export interface DriftStore {

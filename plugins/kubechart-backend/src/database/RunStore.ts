@@ -133,7 +133,11 @@ export interface RunStore {
    * Records a run against a protected target in `awaiting-approval`, with its plan (redacted
    * values, manifest, policy report) and approval gate. Takes no locks: nothing is applied yet.
    */
-  createAwaitingRun(run: NewRun, approval: NewApproval, plan: RunPatch): Promise<Run>;
+  createAwaitingRun(
+    run: NewRun,
+    approval: NewApproval,
+    plan: RunPatch,
+  ): Promise<Run>;
   /** The approval gate of a run, with its salt and kept request. */
   getApprovalRecord(runId: string): Promise<ApprovalRecord | undefined>;
   /**
@@ -265,6 +269,10 @@ export interface RunStore {
       kind: RunKind;
       count: number;
     }>;
-    tenantRunDurations: Array<{ entityRef?: string; actor: string; ms: number }>;
+    tenantRunDurations: Array<{
+      entityRef?: string;
+      actor: string;
+      ms: number;
+    }>;
   }>;
 }

@@ -1,10 +1,25 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import type { DriftField, DriftObject, Run, RunDrift } from '@kubechart/plugin-kubechart-common';
-import { ClusterDiscovery, ClusterRegistry, KubeObject, parseManifests, redactObject } from '@kubechart/plugin-kubechart-node';
+import type {
+  DriftField,
+  DriftObject,
+  Run,
+  RunDrift,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  ClusterDiscovery,
+  ClusterRegistry,
+  KubeObject,
+  parseManifests,
+  redactObject,
+} from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
 import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
-import { describeKubeError, isUnreachable, kubeStatusCode } from '../lib/kubeErrors';
+import {
+  describeKubeError,
+  isUnreachable,
+  kubeStatusCode,
+} from '../lib/kubeErrors';
 import { compareObject, formatPath, valueAt } from './compare';
 import { ManagedFieldsEntry, fieldOwner } from './fieldOwners';
 
@@ -52,10 +67,21 @@ export class DriftService {
     // A deleted tenant's namespace is gone, with whatever earlier runs put there.
     const deletedAt = new Map<string, number>();
     for (const r of latest) {
-      if (r.kind === 'tenant-delete') deletedAt.set(`${r.cluster}/${r.namespace}`, Math.max(r.createdAt, deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0));
+      if (r.kind === 'tenant-delete')
+        deletedAt.set(
+          `${r.cluster}/${r.namespace}`,
+          Math.max(
+            r.createdAt,
+            deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0,
+          ),
+        );
     }
     const current = latest
-      .filter(r => r.kind !== 'tenant-delete' && (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt)
+      .filter(
+        r =>
+          r.kind !== 'tenant-delete' &&
+          (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt,
+      )
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
     const claimed = new Set<string>();
     const checked: Checked[] = [];
@@ -64,32 +90,54 @@ export class DriftService {
         const result = await this.checkApplied(applied, claimed);
         if (result) checked.push(result);
       } catch (e) {
-        this.options.logger.warn(`Drift of run ${applied.id} was not recorded: ${e}`);
+        this.options.logger.warn(
+          `Drift of run ${applied.id} was not recorded: ${e}`,
+        );
       }
     }
     const written = checked.map(c => c.record);
     // The pass's records replace the previous ones at once: readers never see a superseded run's
     // record beside its successor's (nor a record whose run another run's objects were claimed by).
     const removed = await this.options.drift.replaceAll(written);
-    for (const c of checked) if (c.changed) this.options.onDriftChanged?.(c.record);
+    for (const c of checked)
+      if (c.changed) this.options.onDriftChanged?.(c.record);
     // A record that is gone (superseded, or its check failed) is a change the pages must hear of too.
     for (const r of removed) this.options.onDriftChanged?.(r);
     return written;
   }
 
-  private async checkApplied(applied: AppliedRun, claimed: Set<string>): Promise<Checked | undefined> {
+  private async checkApplied(
+    applied: AppliedRun,
+    claimed: Set<string>,
+  ): Promise<Checked | undefined> {
     const run = await this.options.runs.getRun(applied.id);
     if (!run) return undefined;
     const checkedAt = new Date().toISOString();
-    const base = { runId: run.id, target: run.target, ...(run.entityRef ? { entityRef: run.entityRef } : {}), actor: run.actor, checkedAt };
+    const base = {
+      runId: run.id,
+      target: run.target,
+      ...(run.entityRef ? { entityRef: run.entityRef } : {}),
+      actor: run.actor,
+      checkedAt,
+    };
     if (!this.options.clusters.has(run.target.cluster)) {
-      return this.record(run, { ...base, status: 'unknown', objects: [], message: `cluster ${run.target.cluster} is not configured` });
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: `cluster ${run.target.cluster} is not configured`,
+      });
     }
     let objects: AppliedObject[];
     try {
       objects = await this.appliedObjects(run);
     } catch (e) {
-      return this.record(run, { ...base, status: 'unknown', objects: [], message: this.describe(e, run, 'the run’s manifest could not be read') });
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: this.describe(e, run, 'the run’s manifest could not be read'),
+      });
     }
     const own = objects.filter(o => !claimed.has(o.key));
     objects.forEach(o => claimed.add(o.key));
@@ -98,7 +146,12 @@ export class DriftService {
     // A tenant run without releases applied no manifest (its namespace resources are the engine's).
     if (objects.length === 0 && run.kind === 'tenant') return undefined;
     if (objects.length === 0 && !run.manifest?.trim()) {
-      return this.record(run, { ...base, status: 'unknown', objects: [], message: 'the run recorded no manifest to compare' });
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: 'the run recorded no manifest to compare',
+      });
     }
     const drifted: DriftObject[] = [];
     try {
@@ -107,32 +160,64 @@ export class DriftService {
         if (d) drifted.push(d);
       }
     } catch (e) {
-      return this.record(run, { ...base, status: 'unknown', objects: [], message: this.describe(e, run, 'the live objects could not be read') });
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: this.describe(e, run, 'the live objects could not be read'),
+      });
     }
-    return this.record(run, { ...base, status: drifted.length ? 'drifted' : 'in-sync', objects: drifted });
+    return this.record(run, {
+      ...base,
+      status: drifted.length ? 'drifted' : 'in-sync',
+      objects: drifted,
+    });
   }
 
   private describe(e: unknown, run: Run, what: string) {
     const kubeError = kubeStatusCode(e) !== undefined || isUnreachable(e);
-    return `${what}: ${kubeError ? describeKubeError(e, run.target.cluster) : String((e as Error)?.message ?? e).split('\n')[0]}`;
+    return `${what}: ${
+      kubeError
+        ? describeKubeError(e, run.target.cluster)
+        : String((e as Error)?.message ?? e).split('\n')[0]
+    }`;
   }
 
   /** The objects of the run's manifest (hooks aside: helm runs and deletes them), with where they live. */
   private async appliedObjects(run: Run): Promise<AppliedObject[]> {
     const parsed = parseManifests(run.manifest ?? '').filter(
-      o => typeof o.apiVersion === 'string' && typeof o.kind === 'string' && typeof o.metadata?.name === 'string' && !o.metadata?.annotations?.[HOOK_ANNOTATION],
+      o =>
+        typeof o.apiVersion === 'string' &&
+        typeof o.kind === 'string' &&
+        typeof o.metadata?.name === 'string' &&
+        !o.metadata?.annotations?.[HOOK_ANNOTATION],
     );
     if (parsed.length === 0) return [];
-    const isNamespaced = await this.discovery.lookup(run.target.cluster, parsed);
+    const isNamespaced = await this.discovery.lookup(
+      run.target.cluster,
+      parsed,
+    );
     return parsed.map(object => {
-      const namespaced = isNamespaced(String(object.apiVersion), String(object.kind)) !== false;
-      const namespace = namespaced ? object.metadata?.namespace ?? run.target.namespace : undefined;
-      const key = [run.target.cluster, groupOf(String(object.apiVersion)), object.kind, namespace ?? '', object.metadata!.name].join('/');
+      const namespaced =
+        isNamespaced(String(object.apiVersion), String(object.kind)) !== false;
+      const namespace = namespaced
+        ? object.metadata?.namespace ?? run.target.namespace
+        : undefined;
+      const key = [
+        run.target.cluster,
+        groupOf(String(object.apiVersion)),
+        object.kind,
+        namespace ?? '',
+        object.metadata!.name,
+      ].join('/');
       return { key, object, namespace };
     });
   }
 
-  private async compare(cluster: string, applied: AppliedObject): Promise<DriftObject | undefined> {
+  private async compare(
+    cluster: string,
+    applied: AppliedObject,
+  ): Promise<DriftObject | undefined> {
     const { object, namespace } = applied;
     const id = {
       apiVersion: String(object.apiVersion),
@@ -140,13 +225,19 @@ export class DriftService {
       ...(namespace ? { namespace } : {}),
       name: String(object.metadata!.name),
     };
-    const live = await this.options.client(cluster).read<KubeObject>({ apiVersion: id.apiVersion, kind: id.kind, metadata: { name: id.name, ...(namespace ? { namespace } : {}) } });
+    const live = await this.options.client(cluster).read<KubeObject>({
+      apiVersion: id.apiVersion,
+      kind: id.kind,
+      metadata: { name: id.name, ...(namespace ? { namespace } : {}) },
+    });
     if (!live) return { ...id, state: 'missing', fields: [] };
     const differences = compareObject(object, live);
     if (differences.length === 0) return undefined;
     // What is shown of the live object is redacted like history (Secret data, secret-looking env values).
     const shown = redactObject(live);
-    const managedFields = live.metadata?.managedFields as ManagedFieldsEntry[] | undefined;
+    const managedFields = live.metadata?.managedFields as
+      | ManagedFieldsEntry[]
+      | undefined;
     const fields: DriftField[] = differences.map(d => {
       const owner = fieldOwner(managedFields, d.segments);
       const actual = valueAt(shown, d.segments);
@@ -154,14 +245,22 @@ export class DriftService {
         path: formatPath(d.segments),
         expected: d.expected,
         ...(actual !== undefined ? { actual } : {}),
-        ...(owner ? { manager: owner.manager, ...(owner.time ? { changedAt: owner.time } : {}) } : {}),
+        ...(owner
+          ? {
+              manager: owner.manager,
+              ...(owner.time ? { changedAt: owner.time } : {}),
+            }
+          : {}),
       };
     });
     return { ...id, state: 'changed', fields };
   }
 
   /** The record of a check, with `since` carried over while the status stays, and whether it changed. */
-  private async record(run: Run, next: Omit<DriftRecord, 'since'>): Promise<Checked> {
+  private async record(
+    run: Run,
+    next: Omit<DriftRecord, 'since'>,
+  ): Promise<Checked> {
     const previous = await this.options.drift.get(run.id);
     let since: string;
     if (previous && previous.status === next.status) {
@@ -174,16 +273,26 @@ export class DriftService {
       since = next.checkedAt;
     }
     const record: DriftRecord = { ...next, since };
-    const changed = !previous || previous.status !== record.status || JSON.stringify(previous.objects) !== JSON.stringify(record.objects) || previous.message !== record.message;
+    const changed =
+      !previous ||
+      previous.status !== record.status ||
+      JSON.stringify(previous.objects) !== JSON.stringify(record.objects) ||
+      previous.message !== record.message;
     return { record, changed };
   }
 }
 
 /** The earliest time a field drifted after the run ended (managedFields times), if any is known. */
-function firstChange(objects: DriftObject[], after: string | undefined): string | undefined {
+function firstChange(
+  objects: DriftObject[],
+  after: string | undefined,
+): string | undefined {
   const times = objects
     .flatMap(o => o.fields.map(f => f.changedAt))
-    .filter((t): t is string => !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000))
+    .filter(
+      (t): t is string =>
+        !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000),
+    )
     .sort();
   return times[0];
 }

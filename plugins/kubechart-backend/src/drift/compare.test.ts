@@ -32,13 +32,21 @@ const applied = {
 /** What the API server stores for `applied`: defaults, status, and the items in another order. */
 function liveOf(change: (l: any) => void = () => undefined) {
   const live: any = JSON.parse(JSON.stringify(applied));
-  live.metadata = { ...live.metadata, uid: 'u1', resourceVersion: '7', generation: 1 };
+  live.metadata = {
+    ...live.metadata,
+    uid: 'u1',
+    resourceVersion: '7',
+    generation: 1,
+  };
   live.spec.progressDeadlineSeconds = 600;
   live.spec.strategy = { type: 'RollingUpdate' };
   const c = live.spec.template.spec.containers[0];
   c.imagePullPolicy = 'IfNotPresent';
   c.ports = [{ containerPort: 8080, protocol: 'TCP' }];
-  c.env = [{ name: 'API_TOKEN', value: 'the-real-token' }, { name: 'MODE', value: 'a' }];
+  c.env = [
+    { name: 'API_TOKEN', value: 'the-real-token' },
+    { name: 'MODE', value: 'a' },
+  ];
   c.resources.requests.cpu = '500m';
   live.spec.template.spec.containers.unshift({ name: 'sidecar', image: 'x' });
   live.status = { replicas: 2, readyReplicas: 2 };
@@ -59,9 +67,15 @@ describe('compareObject', () => {
         l.spec.template.spec.containers[1].env[1].value = 'b';
       }),
     );
-    expect(diffs.map(d => [formatPath(d.segments), d.expected, d.actual])).toEqual([
+    expect(
+      diffs.map(d => [formatPath(d.segments), d.expected, d.actual]),
+    ).toEqual([
       ['spec.replicas', 2, 5],
-      ['spec.template.spec.containers[name=web].env[name=MODE].value', 'a', 'b'],
+      [
+        'spec.template.spec.containers[name=web].env[name=MODE].value',
+        'a',
+        'b',
+      ],
     ]);
   });
 
@@ -69,7 +83,9 @@ describe('compareObject', () => {
     const diffs = compareObject(
       applied,
       liveOf(l => {
-        l.spec.template.spec.containers[1].env = [{ name: 'API_TOKEN', value: 'x' }];
+        l.spec.template.spec.containers[1].env = [
+          { name: 'API_TOKEN', value: 'x' },
+        ];
         l.spec.template.spec.containers[1].args = ['--port', '9090'];
         l.metadata.labels['app.kubernetes.io/name'] = 'other';
       }),
@@ -82,9 +98,23 @@ describe('compareObject', () => {
   });
 
   it('does not compare a redacted Secret data field, but does compare its plain fields', () => {
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, type: 'Opaque', data: { password: '***' } };
-    expect(compareObject(secret, { ...secret, data: { password: 'c2VjcmV0' } })).toEqual([]);
-    expect(compareObject(secret, { ...secret, type: 'kubernetes.io/tls', data: { password: 'c2VjcmV0' } }).map(d => formatPath(d.segments))).toEqual(['type']);
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      type: 'Opaque',
+      data: { password: '***' },
+    };
+    expect(
+      compareObject(secret, { ...secret, data: { password: 'c2VjcmV0' } }),
+    ).toEqual([]);
+    expect(
+      compareObject(secret, {
+        ...secret,
+        type: 'kubernetes.io/tls',
+        data: { password: 'c2VjcmV0' },
+      }).map(d => formatPath(d.segments)),
+    ).toEqual(['type']);
   });
 });
 
@@ -95,28 +125,101 @@ describe('fieldOwner', () => {
       manager: 'helm',
       operation: 'Update',
       time: '2026-12-03T09:00:00Z',
-      fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:env': { 'k:{"name":"MODE"}': { 'f:name': {}, 'f:value': {} } }, 'f:ports': { 'k:{"containerPort":8080,"protocol":"TCP"}': { 'f:containerPort': {} } } } } } } } },
+      fieldsV1: {
+        'f:spec': {
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"web"}': {
+                  'f:env': {
+                    'k:{"name":"MODE"}': { 'f:name': {}, 'f:value': {} },
+                  },
+                  'f:ports': {
+                    'k:{"containerPort":8080,"protocol":"TCP"}': {
+                      'f:containerPort': {},
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
     },
-    { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: '2026-12-03T09:05:00Z', fieldsV1: { 'f:status': { 'f:replicas': {} } } },
+    {
+      manager: 'kube-controller-manager',
+      operation: 'Update',
+      subresource: 'status',
+      time: '2026-12-03T09:05:00Z',
+      fieldsV1: { 'f:status': { 'f:replicas': {} } },
+    },
     // `kubectl scale` writes through the scale subresource.
-    { manager: 'kubectl', operation: 'Update', subresource: 'scale', time: '2026-12-03T09:01:00Z', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    {
+      manager: 'kubectl',
+      operation: 'Update',
+      subresource: 'scale',
+      time: '2026-12-03T09:01:00Z',
+      fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+    },
     {
       manager: 'kubectl-set',
       operation: 'Update',
       time: '2026-12-03T09:02:00Z',
-      fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { 'f:env': { 'k:{"name":"MODE"}': { 'f:value': {} } } } } } } } },
+      fieldsV1: {
+        'f:spec': {
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"web"}': {
+                  'f:env': { 'k:{"name":"MODE"}': { 'f:value': {} } },
+                },
+              },
+            },
+          },
+        },
+      },
     },
   ];
-  const container = [{ field: 'spec' }, { field: 'template' }, { field: 'spec' }, { field: 'containers' }, { key: { name: 'web' } }];
+  const container = [
+    { field: 'spec' },
+    { field: 'template' },
+    { field: 'spec' },
+    { field: 'containers' },
+    { key: { name: 'web' } },
+  ];
 
   it('names the manager that owns a changed field, the latest when several do', () => {
-    expect(fieldOwner(managedFields, [{ field: 'spec' }, { field: 'replicas' }])).toEqual({ manager: 'kubectl', operation: 'Update', time: '2026-12-03T09:01:00Z' });
-    expect(fieldOwner(managedFields, [...container, { field: 'env' }, { key: { name: 'MODE' } }, { field: 'value' }])?.manager).toBe('kubectl-set');
-    expect(fieldOwner(managedFields, [...container, { field: 'ports' }, { key: { containerPort: '8080', protocol: 'TCP' } }, { field: 'containerPort' }])?.manager).toBe('helm');
+    expect(
+      fieldOwner(managedFields, [{ field: 'spec' }, { field: 'replicas' }]),
+    ).toEqual({
+      manager: 'kubectl',
+      operation: 'Update',
+      time: '2026-12-03T09:01:00Z',
+    });
+    expect(
+      fieldOwner(managedFields, [
+        ...container,
+        { field: 'env' },
+        { key: { name: 'MODE' } },
+        { field: 'value' },
+      ])?.manager,
+    ).toBe('kubectl-set');
+    expect(
+      fieldOwner(managedFields, [
+        ...container,
+        { field: 'ports' },
+        { key: { containerPort: '8080', protocol: 'TCP' } },
+        { field: 'containerPort' },
+      ])?.manager,
+    ).toBe('helm');
   });
 
   it('names nobody for a field no manager owns', () => {
-    expect(fieldOwner(managedFields, [...container, { field: 'args' }])).toBeUndefined();
-    expect(fieldOwner(managedFields, [{ field: 'status' }, { field: 'replicas' }])).toBeUndefined();
+    expect(
+      fieldOwner(managedFields, [...container, { field: 'args' }]),
+    ).toBeUndefined();
+    expect(
+      fieldOwner(managedFields, [{ field: 'status' }, { field: 'replicas' }]),
+    ).toBeUndefined();
   });
 });

@@ -15,7 +15,10 @@ export type FieldDifference = {
  * Items of these lists are matched by key, as the API server merges them, never by position.
  * A missing `protocol` means TCP, as the API server defaults it.
  */
-const LIST_MAP_KEYS: Record<string, (item: Record<string, unknown>) => string[] | undefined> = {
+const LIST_MAP_KEYS: Record<
+  string,
+  (item: Record<string, unknown>) => string[] | undefined
+> = {
   containers: () => ['name'],
   initContainers: () => ['name'],
   ephemeralContainers: () => ['name'],
@@ -41,11 +44,35 @@ function portKeys(item: Record<string, unknown>): string[] | undefined {
 const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
 /** Fields of a map under which values are resource quantities (`500m` equals `0.5`). */
-const QUANTITY_PARENTS = new Set(['limits', 'requests', 'hard', 'default', 'defaultRequest', 'max', 'min', 'maxLimitRequestRatio', 'capacity']);
-const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const QUANTITY_PARENTS = new Set([
+  'limits',
+  'requests',
+  'hard',
+  'default',
+  'defaultRequest',
+  'max',
+  'min',
+  'maxLimitRequestRatio',
+  'capacity',
+]);
+const QUANTITY =
+  /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 const SUFFIX: Record<string, number> = {
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-  n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
 };
 
 function quantity(v: unknown): number | undefined {
@@ -54,10 +81,13 @@ function quantity(v: unknown): number | undefined {
   if (!m) return undefined;
   const suffix = m[2];
   if (!suffix) return Number(m[1]);
-  return suffix.startsWith('e') || suffix.startsWith('E') ? Number(`${m[1]}${suffix}`) : Number(m[1]) * SUFFIX[suffix];
+  return suffix.startsWith('e') || suffix.startsWith('E')
+    ? Number(`${m[1]}${suffix}`)
+    : Number(m[1]) * SUFFIX[suffix];
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** A value the stored manifest does not hold (redacted there), so it cannot be compared. */
 function isRedacted(v: unknown): boolean {
@@ -72,17 +102,28 @@ function containsRedacted(v: unknown): boolean {
 }
 
 /** An applied empty value (`{}`, `[]`, `""`) that the API server omits when it stores the object. */
-const isEmpty = (v: unknown) => (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
+const isEmpty = (v: unknown) =>
+  (Array.isArray(v) && v.length === 0) ||
+  (isMap(v) && Object.keys(v).length === 0);
 
-function sameScalar(expected: unknown, actual: unknown, parent: string | undefined): boolean {
+function sameScalar(
+  expected: unknown,
+  actual: unknown,
+  parent: string | undefined,
+): boolean {
   if (expected === actual) return true;
-  if (actual === undefined || actual === null || typeof actual === 'object') return false;
+  if (actual === undefined || actual === null || typeof actual === 'object')
+    return false;
   // YAML `"8080"` against a stored 8080, `true` against "true": the server converts what the schema says.
   if (String(expected) === String(actual)) return true;
   if (parent && QUANTITY_PARENTS.has(parent)) {
     const a = quantity(expected);
     const b = quantity(actual);
-    return a !== undefined && b !== undefined && Math.abs(a - b) <= Math.abs(a) * 1e-12;
+    return (
+      a !== undefined &&
+      b !== undefined &&
+      Math.abs(a - b) <= Math.abs(a) * 1e-12
+    );
   }
   return false;
 }
@@ -91,20 +132,32 @@ function sameScalar(expected: unknown, actual: unknown, parent: string | undefin
 function covers(expected: unknown, actual: unknown, parent?: string): boolean {
   if (expected === null || expected === undefined) return true;
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) ? expected.length === actual.length && expected.every((e, i) => covers(e, actual[i], parent)) : isEmpty(expected) && actual === undefined;
+    return Array.isArray(actual)
+      ? expected.length === actual.length &&
+          expected.every((e, i) => covers(e, actual[i], parent))
+      : isEmpty(expected) && actual === undefined;
   }
   if (isMap(expected)) {
     if (actual === undefined) return isEmpty(expected);
-    return isMap(actual) && Object.entries(expected).every(([k, v]) => covers(v, actual[k], k));
+    return (
+      isMap(actual) &&
+      Object.entries(expected).every(([k, v]) => covers(v, actual[k], k))
+    );
   }
   return sameScalar(expected, actual, parent);
 }
 
-function keyOf(item: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+function keyOf(
+  item: Record<string, unknown>,
+  keys: string[],
+): Record<string, unknown> {
   return Object.fromEntries(keys.map(k => [k, item[k] ?? KEY_DEFAULTS[k]]));
 }
 
-function sameKey(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+function sameKey(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): boolean {
   return Object.keys(a).every(k => String(a[k]) === String(b[k]));
 }
 
@@ -113,22 +166,37 @@ function sameKey(a: Record<string, unknown>, b: Record<string, unknown>): boolea
  * so status, defaulted fields and fields other managers added do not. List-maps are matched by key.
  * Fields whose applied value was redacted in history are skipped: they cannot be compared.
  */
-export function compareObject(applied: Record<string, any>, live: Record<string, any>): FieldDifference[] {
+export function compareObject(
+  applied: Record<string, any>,
+  live: Record<string, any>,
+): FieldDifference[] {
   const out: FieldDifference[] = [];
-  const walk = (expected: unknown, actual: unknown, path: PathSegment[], field: string | undefined) => {
-    if (expected === null || expected === undefined || isRedacted(expected)) return;
+  const walk = (
+    expected: unknown,
+    actual: unknown,
+    path: PathSegment[],
+    field: string | undefined,
+  ) => {
+    if (expected === null || expected === undefined || isRedacted(expected))
+      return;
     if (isMap(expected)) {
       if (actual === undefined && isEmpty(expected)) return;
       if (!isMap(actual)) {
-        if (!containsRedacted(expected)) out.push({ segments: path, expected, actual });
+        if (!containsRedacted(expected))
+          out.push({ segments: path, expected, actual });
         return;
       }
-      for (const [k, v] of Object.entries(expected)) walk(v, actual[k], [...path, { field: k }], k);
+      for (const [k, v] of Object.entries(expected))
+        walk(v, actual[k], [...path, { field: k }], k);
       return;
     }
     if (Array.isArray(expected)) {
       const keysFor = field ? LIST_MAP_KEYS[field] : undefined;
-      const keyed = keysFor && expected.every(i => isMap(i) && keysFor(i)?.every(k => k in i || k in KEY_DEFAULTS));
+      const keyed =
+        keysFor &&
+        expected.every(
+          i => isMap(i) && keysFor(i)?.every(k => k in i || k in KEY_DEFAULTS),
+        );
       if (keyed && (actual === undefined || Array.isArray(actual))) {
         const liveItems = ((actual as unknown[]) ?? []).filter(isMap);
         for (const item of expected as Record<string, unknown>[]) {
@@ -136,7 +204,12 @@ export function compareObject(applied: Record<string, any>, live: Record<string,
           const key = keyOf(item, keys);
           const match = liveItems.find(l => sameKey(key, keyOf(l, keys)));
           if (!match) {
-            if (!containsRedacted(item)) out.push({ segments: [...path, { key }], expected: item, actual: undefined });
+            if (!containsRedacted(item))
+              out.push({
+                segments: [...path, { key }],
+                expected: item,
+                actual: undefined,
+              });
             continue;
           }
           walk(item, match, [...path, { key: keyOf(match, keys) }], undefined);
@@ -145,18 +218,32 @@ export function compareObject(applied: Record<string, any>, live: Record<string,
       }
       // An atomic list is one value: it differs as a whole.
       if (containsRedacted(expected)) return;
-      if (!covers(expected, actual, field)) out.push({ segments: path, expected, actual });
+      if (!covers(expected, actual, field))
+        out.push({ segments: path, expected, actual });
       return;
     }
     const parent = path[path.length - 2];
-    if (!sameScalar(expected, actual, parent && 'field' in parent ? parent.field : undefined)) out.push({ segments: path, expected, actual });
+    if (
+      !sameScalar(
+        expected,
+        actual,
+        parent && 'field' in parent ? parent.field : undefined,
+      )
+    )
+      out.push({ segments: path, expected, actual });
   };
   for (const [k, v] of Object.entries(applied)) {
     if (k === 'apiVersion' || k === 'kind' || k === 'status') continue;
     if (k === 'metadata') {
       // Identity fields select the object; only labels and annotations are its content.
       for (const m of ['labels', 'annotations']) {
-        if (isMap(v?.[m])) walk(v[m], live.metadata?.[m], [{ field: 'metadata' }, { field: m }], m);
+        if (isMap(v?.[m]))
+          walk(
+            v[m],
+            live.metadata?.[m],
+            [{ field: 'metadata' }, { field: m }],
+            m,
+          );
       }
       continue;
     }
@@ -172,7 +259,9 @@ export function formatPath(segments: PathSegment[]): string {
   let s = '';
   for (const seg of segments) {
     if ('field' in seg) {
-      s += PLAIN.test(seg.field) ? `${s ? '.' : ''}${seg.field}` : `[${JSON.stringify(seg.field)}]`;
+      s += PLAIN.test(seg.field)
+        ? `${s ? '.' : ''}${seg.field}`
+        : `[${JSON.stringify(seg.field)}]`;
     } else {
       s += `[${Object.entries(seg.key)
         .map(([k, v]) => `${k}=${String(v)}`)
@@ -189,7 +278,11 @@ export function valueAt(obj: unknown, segments: PathSegment[]): unknown {
     if ('field' in seg) {
       cur = isMap(cur) ? cur[seg.field] : undefined;
     } else {
-      cur = Array.isArray(cur) ? cur.find(i => isMap(i) && sameKey(seg.key, keyOf(i, Object.keys(seg.key)))) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find(
+            i => isMap(i) && sameKey(seg.key, keyOf(i, Object.keys(seg.key))),
+          )
+        : undefined;
     }
     if (cur === undefined) return undefined;
   }

@@ -22,14 +22,19 @@ const kubectlBinary = resolve(__dirname, '../../../../.tools/bin/kubectl');
  * What `list` shows of a namespace right after each write of the drift store during a pass (every
  * write method it has), as a reader of `GET /drift` could see it.
  */
-function listedAfterWrites(drift: DatabaseDriftStore, namespace: string): string[][] {
+function listedAfterWrites(
+  drift: DatabaseDriftStore,
+  namespace: string,
+): string[][] {
   const seen: string[][] = [];
   for (const method of ['put', 'retainOnly', 'replaceAll']) {
     const original = (drift as any)[method];
     if (typeof original !== 'function') continue;
     (drift as any)[method] = async (...args: unknown[]) => {
       const result = await original.apply(drift, args);
-      seen.push((await drift.list({ cluster: 'dev', namespace })).map(d => d.runId));
+      seen.push(
+        (await drift.list({ cluster: 'dev', namespace })).map(d => d.runId),
+      );
       return result;
     };
   }
@@ -41,10 +46,20 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   let dir: string;
   /** Real kubectl against kube-sim, as a person would change the cluster by hand. */
   const kubectl = (...args: string[]) =>
-    exec(kubectlBinary, args, { env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') }, timeout: 30_000 });
+    exec(kubectlBinary, args, {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        KUBECONFIG: join(dir, 'kubeconfig'),
+      },
+      timeout: 30_000,
+    });
 
   beforeAll(async () => {
-    if (!existsSync(kubectlBinary)) throw new Error(`kubectl not found at ${kubectlBinary}: run scripts/install-helm.sh first`);
+    if (!existsSync(kubectlBinary))
+      throw new Error(
+        `kubectl not found at ${kubectlBinary}: run scripts/install-helm.sh first`,
+      );
     sim = await startSim();
     dir = mkdtempSync(join(tmpdir(), 'kubechart-drift-'));
     writeFileSync(join(dir, 'kubeconfig'), sim.kubeconfig, { mode: 0o600 });
@@ -55,8 +70,14 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   it('reports the replicas and env value changed with kubectl and who changed them; re-applying the run clears it', async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
-    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
+    const { engine, store, clusters, knex } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
+    const drift = await DatabaseDriftStore.create({
+      database: mockServices.database.mock({ getClient: async () => knex }),
+    });
     const signalled: DriftRecord[] = [];
     const service = new DriftService({
       runs: store,
@@ -70,37 +91,89 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       const r = await engine.submit(request, 'user:default/alice');
       await engine.waitFor(r.id);
       const done = (await store.getRun(r.id))!;
-      expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+      expect({ status: done.status, reason: done.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
       return done;
     };
     // alice's tenant namespace, then a chart release in it (with a Secret whose data history redacts).
-    await run({ kind: 'tenant', cluster: 'dev', tenant: 'drift', releases: [] });
+    await run({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'drift',
+      releases: [],
+    });
     const chart = await run({
       kind: 'chart',
       cluster: 'dev',
       namespace: 'tenant-drift',
-      release: { name: 'web', chart: 'driftapp', values: { replicas: 2, env: { MODE: 'blue' }, password: 'hunter2-not-shown' } },
+      release: {
+        name: 'web',
+        chart: 'driftapp',
+        values: {
+          replicas: 2,
+          env: { MODE: 'blue' },
+          password: 'hunter2-not-shown',
+        },
+      },
     });
 
     // Right after the run: the controller's status, the server's defaults and the Secret's data do not count.
     const [first] = await service.checkAll();
-    expect(first).toMatchObject({ runId: chart.id, status: 'in-sync', objects: [], target: { cluster: 'dev', namespace: 'tenant-drift', release: 'web' } });
+    expect(first).toMatchObject({
+      runId: chart.id,
+      status: 'in-sync',
+      objects: [],
+      target: { cluster: 'dev', namespace: 'tenant-drift', release: 'web' },
+    });
     expect(first.since).toBe(chart.finishedAt);
 
-    await kubectl('-n', 'tenant-drift', 'scale', 'deployment/web', '--replicas=5');
-    await kubectl('-n', 'tenant-drift', 'set', 'env', 'deployment/web', 'MODE=green');
+    await kubectl(
+      '-n',
+      'tenant-drift',
+      'scale',
+      'deployment/web',
+      '--replicas=5',
+    );
+    await kubectl(
+      '-n',
+      'tenant-drift',
+      'set',
+      'env',
+      'deployment/web',
+      'MODE=green',
+    );
     const [drifted] = await service.checkAll();
     expect(drifted.status).toBe('drifted');
     expect(drifted.objects).toHaveLength(1);
-    expect(drifted.objects[0]).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'tenant-drift', name: 'web', state: 'changed' });
+    expect(drifted.objects[0]).toMatchObject({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'tenant-drift',
+      name: 'web',
+      state: 'changed',
+    });
     // The managers are what kubectl sends: `kubectl scale` none (the API server takes it from the
     // user agent), `kubectl set env` its --field-manager default.
-    expect(drifted.objects[0].fields.map(({ changedAt: _c, ...f }) => f)).toEqual([
+    expect(
+      drifted.objects[0].fields.map(({ changedAt: _c, ...f }) => f),
+    ).toEqual([
       { path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl' },
-      { path: 'spec.template.spec.containers[name=web].env[name=MODE].value', expected: 'blue', actual: 'green', manager: 'kubectl-set' },
+      {
+        path: 'spec.template.spec.containers[name=web].env[name=MODE].value',
+        expected: 'blue',
+        actual: 'green',
+        manager: 'kubectl-set',
+      },
     ]);
-    for (const f of drifted.objects[0].fields) expect(Date.parse(f.changedAt!)).toBeGreaterThanOrEqual(Date.parse(chart.finishedAt!) - 1000);
-    expect(Date.parse(drifted.since)).toBeGreaterThanOrEqual(Date.parse(chart.finishedAt!) - 1000);
+    for (const f of drifted.objects[0].fields)
+      expect(Date.parse(f.changedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(chart.finishedAt!) - 1000,
+      );
+    expect(Date.parse(drifted.since)).toBeGreaterThanOrEqual(
+      Date.parse(chart.finishedAt!) - 1000,
+    );
     expect(signalled.map(s => s.status)).toEqual(['in-sync', 'drifted']);
     expect(await drift.get(chart.id)).toEqual(drifted);
 
@@ -111,80 +184,211 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
 
     // Re-apply: a normal rollback run to the revision the chart run left the release at.
     const request = await reapplyRequest(chart, { history: async () => [] });
-    expect(request).toEqual({ kind: 'rollback', cluster: 'dev', namespace: 'tenant-drift', release: 'web', revision: chart.helmRevision });
+    expect(request).toEqual({
+      kind: 'rollback',
+      cluster: 'dev',
+      namespace: 'tenant-drift',
+      release: 'web',
+      revision: chart.helmRevision,
+    });
     const reapplied = await run(request);
     const after = await service.checkAll();
-    expect(after.map(d => ({ runId: d.runId, status: d.status, objects: d.objects }))).toEqual([{ runId: reapplied.id, status: 'in-sync', objects: [] }]);
+    expect(
+      after.map(d => ({
+        runId: d.runId,
+        status: d.status,
+        objects: d.objects,
+      })),
+    ).toEqual([{ runId: reapplied.id, status: 'in-sync', objects: [] }]);
     // The chart run is no longer the latest on its target: its record is gone.
     expect(await drift.get(chart.id)).toBeUndefined();
-    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-drift' })).map(d => d.status)).toEqual(['in-sync']);
+    expect(
+      (await drift.list({ cluster: 'dev', namespace: 'tenant-drift' })).map(
+        d => d.status,
+      ),
+    ).toEqual(['in-sync']);
   });
 
   it('reports a deleted object as missing, and a manifests run is compared too', async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
-    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
-    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const { engine, store, clusters, knex } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
+    const drift = await DatabaseDriftStore.create({
+      database: mockServices.database.mock({ getClient: async () => knex }),
+    });
+    const service = new DriftService({
+      runs: store,
+      drift,
+      clusters,
+      client: c => engine.client(c),
+      logger: mockServices.logger.mock(),
+    });
     const submit = async (request: any) => {
       const r = await engine.submit(request, 'user:default/alice');
       await engine.waitFor(r.id);
       return (await store.getRun(r.id))!;
     };
-    await submit({ kind: 'tenant', cluster: 'dev', tenant: 'driftm', releases: [] });
-    const manifests = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: { name: settings }', 'data: { color: blue }'].join('\n');
-    const applied = await submit({ kind: 'manifests', cluster: 'dev', namespace: 'tenant-driftm', manifests });
+    await submit({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftm',
+      releases: [],
+    });
+    const manifests = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: settings }',
+      'data: { color: blue }',
+    ].join('\n');
+    const applied = await submit({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-driftm',
+      manifests,
+    });
     expect(applied.status).toBe('succeeded');
-    expect((await service.checkAll()).find(d => d.runId === applied.id)?.status).toBe('in-sync');
+    expect(
+      (await service.checkAll()).find(d => d.runId === applied.id)?.status,
+    ).toBe('in-sync');
 
     await kubectl('-n', 'tenant-driftm', 'delete', 'configmap', 'settings');
-    const record = (await service.checkAll()).find(d => d.runId === applied.id)!;
-    expect(record).toMatchObject({ status: 'drifted', objects: [{ kind: 'ConfigMap', name: 'settings', namespace: 'tenant-driftm', state: 'missing', fields: [] }] });
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect(record).toMatchObject({
+      status: 'drifted',
+      objects: [
+        {
+          kind: 'ConfigMap',
+          name: 'settings',
+          namespace: 'tenant-driftm',
+          state: 'missing',
+          fields: [],
+        },
+      ],
+    });
 
     const request = await reapplyRequest(applied, { history: async () => [] });
-    expect(request).toMatchObject({ kind: 'manifests', namespace: 'tenant-driftm' });
+    expect(request).toMatchObject({
+      kind: 'manifests',
+      namespace: 'tenant-driftm',
+    });
     const reapplied = await submit(request);
     expect(reapplied.status).toBe('succeeded');
     // Whenever the pass writes, the superseded run's record and the new run's are not listed together.
     const listed = listedAfterWrites(drift, 'tenant-driftm');
-    expect((await service.checkAll()).find(d => d.runId === reapplied.id)?.status).toBe('in-sync');
+    expect(
+      (await service.checkAll()).find(d => d.runId === reapplied.id)?.status,
+    ).toBe('in-sync');
     expect(listed.length).toBeGreaterThan(0);
-    for (const ids of listed) expect(ids.includes(applied.id) && ids.includes(reapplied.id)).toBe(false);
+    for (const ids of listed)
+      expect(ids.includes(applied.id) && ids.includes(reapplied.id)).toBe(
+        false,
+      );
     expect(listed[listed.length - 1]).toEqual([reapplied.id]);
   });
 
   it("never lists a tenant run's record beside that of the chart run that took over its release", async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({ databases, databaseId, sim });
-    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
-    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const { engine, store, clusters, knex } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
+    const drift = await DatabaseDriftStore.create({
+      database: mockServices.database.mock({ getClient: async () => knex }),
+    });
+    const service = new DriftService({
+      runs: store,
+      drift,
+      clusters,
+      client: c => engine.client(c),
+      logger: mockServices.logger.mock(),
+    });
     const submit = async (request: any) => {
       const r = await engine.submit(request, 'user:default/alice');
       await engine.waitFor(r.id);
       const done = (await store.getRun(r.id))!;
-      expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'succeeded', reason: undefined });
+      expect({ status: done.status, reason: done.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
       return done;
     };
     const web = { name: 'web', chart: 'webapp', values: { replicas: 1 } };
-    const tenant = await submit({ kind: 'tenant', cluster: 'dev', tenant: 'driftc', releases: [web] });
+    const tenant = await submit({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftc',
+      releases: [web],
+    });
     await service.checkAll();
-    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(d => d.runId)).toEqual([tenant.id]);
+    expect(
+      (await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(
+        d => d.runId,
+      ),
+    ).toEqual([tenant.id]);
 
     // A chart run upgrades the tenant's release: its objects are the chart run's to compare now.
-    const chart = await submit({ kind: 'chart', cluster: 'dev', namespace: 'tenant-driftc', release: web });
+    const chart = await submit({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'tenant-driftc',
+      release: web,
+    });
     const listed = listedAfterWrites(drift, 'tenant-driftc');
-    expect((await service.checkAll()).filter(d => d.target.namespace === 'tenant-driftc').map(d => d.runId)).toEqual([chart.id]);
+    expect(
+      (await service.checkAll())
+        .filter(d => d.target.namespace === 'tenant-driftc')
+        .map(d => d.runId),
+    ).toEqual([chart.id]);
     expect(listed.length).toBeGreaterThan(0);
-    for (const ids of listed) expect(ids.includes(tenant.id) && ids.includes(chart.id)).toBe(false);
-    expect((await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(d => d.runId)).toEqual([chart.id]);
+    for (const ids of listed)
+      expect(ids.includes(tenant.id) && ids.includes(chart.id)).toBe(false);
+    expect(
+      (await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(
+        d => d.runId,
+      ),
+    ).toEqual([chart.id]);
   });
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
-    const { store, clusters, knex, engine } = await createTestEngine({ databases, databaseId, sim });
-    const drift = await DatabaseDriftStore.create({ database: mockServices.database.mock({ getClient: async () => knex }) });
-    const service = new DriftService({ runs: store, drift, clusters, client: c => engine.client(c), logger: mockServices.logger.mock() });
+    const { store, clusters, knex, engine } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+    });
+    const drift = await DatabaseDriftStore.create({
+      database: mockServices.database.mock({ getClient: async () => knex }),
+    });
+    const service = new DriftService({
+      runs: store,
+      drift,
+      clusters,
+      client: c => engine.client(c),
+      logger: mockServices.logger.mock(),
+    });
     const gone = await store.createRun(
-      { id: randomUUID(), kind: 'chart', status: 'pending', actor: 'user:default/alice', target: { cluster: 'retired', namespace: 'shop', release: 'web' }, input: {} },
+      {
+        id: randomUUID(),
+        kind: 'chart',
+        status: 'pending',
+        actor: 'user:default/alice',
+        target: { cluster: 'retired', namespace: 'shop', release: 'web' },
+        input: {},
+      },
       [],
     );
-    await store.finishRun(gone.id, 'succeeded', { manifest: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n', helmRevision: 1 });
+    await store.finishRun(gone.id, 'succeeded', {
+      manifest:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n',
+      helmRevision: 1,
+    });
     const record = (await service.checkAll()).find(d => d.runId === gone.id);
-    expect(record).toMatchObject({ status: 'unknown', objects: [], message: 'cluster retired is not configured' });
+    expect(record).toMatchObject({
+      status: 'unknown',
+      objects: [],
+      message: 'cluster retired is not configured',
+    });
   });
 });

@@ -1,7 +1,14 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockErrorHandler, mockServices } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockErrorHandler,
+  mockServices,
+} from '@backstage/backend-test-utils';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
-import { AuthorizeResult, BasicPermission } from '@backstage/plugin-permission-common';
+import {
+  AuthorizeResult,
+  BasicPermission,
+} from '@backstage/plugin-permission-common';
 import type { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -36,7 +43,18 @@ const record = (over: Partial<DriftRecord>): DriftRecord => ({
   status: 'drifted',
   since: '2026-12-03T09:05:00.000Z',
   checkedAt: '2026-12-03T09:06:00.000Z',
-  objects: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'web', state: 'changed', fields: [{ path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl' }] }],
+  objects: [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'team-a',
+      name: 'web',
+      state: 'changed',
+      fields: [
+        { path: 'spec.replicas', expected: 2, actual: 5, manager: 'kubectl' },
+      ],
+    },
+  ],
   ...over,
 });
 
@@ -44,16 +62,40 @@ describe('drift routes', () => {
   const runs = new Map<string, Run>();
   const records = new Map<string, DriftRecord>();
   const submitted: CreateRunRequest[] = [];
-  const audit: Array<{ eventId: string; meta: Record<string, any>; outcome?: string }> = [];
+  const audit: Array<{
+    eventId: string;
+    meta: Record<string, any>;
+    outcome?: string;
+  }> = [];
   /** Bob may read only component:default/b; alice owns component:default/a; bob lacks rollback. */
   const permissions = {
-    async authorizeConditional(_requests: any[], { credentials }: { credentials: BackstageCredentials }) {
+    async authorizeConditional(
+      _requests: any[],
+      { credentials }: { credentials: BackstageCredentials },
+    ) {
       const user = (credentials.principal as any).userEntityRef;
-      return [user === ALICE ? { result: AuthorizeResult.ALLOW } : { result: AuthorizeResult.CONDITIONAL, pluginId: 'catalog', resourceType: 'catalog-entity', conditions: {} }];
+      return [
+        user === ALICE
+          ? { result: AuthorizeResult.ALLOW }
+          : {
+              result: AuthorizeResult.CONDITIONAL,
+              pluginId: 'catalog',
+              resourceType: 'catalog-entity',
+              conditions: {},
+            },
+      ];
     },
-    async authorize(requests: any[], { credentials }: { credentials: BackstageCredentials }) {
+    async authorize(
+      requests: any[],
+      { credentials }: { credentials: BackstageCredentials },
+    ) {
       const user = (credentials.principal as any).userEntityRef;
-      return requests.map(r => ({ result: user === ALICE || r.resourceRef === 'component:default/b' ? AuthorizeResult.ALLOW : AuthorizeResult.DENY }));
+      return requests.map(r => ({
+        result:
+          user === ALICE || r.resourceRef === 'component:default/b'
+            ? AuthorizeResult.ALLOW
+            : AuthorizeResult.DENY,
+      }));
     },
   };
   const httpAuth = mockServices.httpAuth();
@@ -61,7 +103,12 @@ describe('drift routes', () => {
   const drift: DriftStore = {
     latestAppliedRuns: async () => [],
     get: async id => records.get(id),
-    list: async f => [...records.values()].filter(r => (!f.entityRef || r.entityRef === f.entityRef) && (!f.cluster || r.target.cluster === f.cluster)),
+    list: async f =>
+      [...records.values()].filter(
+        r =>
+          (!f.entityRef || r.entityRef === f.entityRef) &&
+          (!f.cluster || r.target.cluster === f.cluster),
+      ),
     put: async r => void records.set(r.runId, r),
     replaceAll: async () => [],
   };
@@ -74,16 +121,31 @@ describe('drift routes', () => {
     async readableRun(req, id) {
       const r = runs.get(id);
       if (!r) throw new NotFoundError(`Run ${id} not found`);
-      await scopes.assert(req, { name: 'kubechart.runs.read' } as any, r, `run ${id}`);
+      await scopes.assert(
+        req,
+        { name: 'kubechart.runs.read' } as any,
+        r,
+        `run ${id}`,
+      );
       return r;
     },
     async authorize(req, permission: BasicPermission) {
-      const credentials = await httpAuth.credentials(req as any, { allow: ['user'] });
-      if ((credentials.principal as any).userEntityRef !== ALICE && permission.name === 'kubechart.runs.rollback') throw new NotAllowedError(`Not allowed: ${permission.name}`);
+      const credentials = await httpAuth.credentials(req as any, {
+        allow: ['user'],
+      });
+      if (
+        (credentials.principal as any).userEntityRef !== ALICE &&
+        permission.name === 'kubechart.runs.rollback'
+      )
+        throw new NotAllowedError(`Not allowed: ${permission.name}`);
       return credentials as any;
     },
     async audited(_req, eventId, meta, fn, resultMeta) {
-      const event: { eventId: string; meta: Record<string, any>; outcome?: string } = { eventId, meta };
+      const event: {
+        eventId: string;
+        meta: Record<string, any>;
+        outcome?: string;
+      } = { eventId, meta };
       audit.push(event);
       try {
         const r = await fn();
@@ -97,7 +159,11 @@ describe('drift routes', () => {
     },
     async submit(_credentials, req) {
       submitted.push(req);
-      return run({ id: `new-${submitted.length}`, kind: req.kind, status: 'pending' });
+      return run({
+        id: `new-${submitted.length}`,
+        kind: req.kind,
+        status: 'pending',
+      });
     },
   });
   const app = express().use('/api/kubechart', router).use(mockErrorHandler());
@@ -113,54 +179,146 @@ describe('drift routes', () => {
   it('answers a run’s drift to a reader, without who started it; 404 when the run has none', async () => {
     runs.set('r1', run({}));
     records.set('r1', record({}));
-    const ok = await request(app).get('/api/kubechart/runs/r1/drift').set('Authorization', as(ALICE));
+    const ok = await request(app)
+      .get('/api/kubechart/runs/r1/drift')
+      .set('Authorization', as(ALICE));
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ runId: 'r1', status: 'drifted', objects: [{ name: 'web', fields: [{ path: 'spec.replicas', manager: 'kubectl' }] }] });
+    expect(ok.body).toMatchObject({
+      runId: 'r1',
+      status: 'drifted',
+      objects: [
+        {
+          name: 'web',
+          fields: [{ path: 'spec.replicas', manager: 'kubectl' }],
+        },
+      ],
+    });
     expect(ok.body.actor).toBeUndefined();
-    expect((await request(app).get('/api/kubechart/runs/r1/drift').set('Authorization', as(BOB))).status).toBe(403);
+    expect(
+      (
+        await request(app)
+          .get('/api/kubechart/runs/r1/drift')
+          .set('Authorization', as(BOB))
+      ).status,
+    ).toBe(403);
     runs.set('r2', run({ id: 'r2' }));
-    const none = await request(app).get('/api/kubechart/runs/r2/drift').set('Authorization', as(ALICE));
+    const none = await request(app)
+      .get('/api/kubechart/runs/r2/drift')
+      .set('Authorization', as(ALICE));
     expect(none.status).toBe(404);
     expect(none.body.error.message).toContain('no drift record');
   });
 
   it('lists drift by entity or cluster, only what the caller may read, and refuses a query without either', async () => {
     records.set('r1', record({}));
-    records.set('r2', record({ runId: 'r2', entityRef: 'component:default/b', status: 'in-sync', objects: [] }));
-    const bob = await request(app).get('/api/kubechart/drift?cluster=dev').set('Authorization', as(BOB));
+    records.set(
+      'r2',
+      record({
+        runId: 'r2',
+        entityRef: 'component:default/b',
+        status: 'in-sync',
+        objects: [],
+      }),
+    );
+    const bob = await request(app)
+      .get('/api/kubechart/drift?cluster=dev')
+      .set('Authorization', as(BOB));
     expect(bob.body.items.map((d: any) => d.runId)).toEqual(['r2']);
-    const alice = await request(app).get('/api/kubechart/drift?entityRef=component:default/a').set('Authorization', as(ALICE));
-    expect(alice.body.items.map((d: any) => [d.runId, d.status])).toEqual([['r1', 'drifted']]);
-    const bad = await request(app).get('/api/kubechart/drift').set('Authorization', as(ALICE));
+    const alice = await request(app)
+      .get('/api/kubechart/drift?entityRef=component:default/a')
+      .set('Authorization', as(ALICE));
+    expect(alice.body.items.map((d: any) => [d.runId, d.status])).toEqual([
+      ['r1', 'drifted'],
+    ]);
+    const bad = await request(app)
+      .get('/api/kubechart/drift')
+      .set('Authorization', as(ALICE));
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('give entityRef, or cluster');
   });
 
   it('re-applies a chart run as a rollback to its revision, audited, and needs the rollback permission', async () => {
     runs.set('r1', run({}));
-    const started = await request(app).post('/api/kubechart/runs/r1/reapply').set('Authorization', as(ALICE)).send({});
+    const started = await request(app)
+      .post('/api/kubechart/runs/r1/reapply')
+      .set('Authorization', as(ALICE))
+      .send({});
     expect(started.status).toBe(202);
     expect(started.body).toEqual({ id: 'new-1', status: 'pending' });
-    expect(submitted).toEqual([{ kind: 'rollback', cluster: 'dev', namespace: 'team-a', release: 'web', revision: 3, entityRef: 'component:default/a' }]);
-    expect(audit).toEqual([{ eventId: 'run-reapply', outcome: 'succeeded', meta: expect.objectContaining({ runId: 'r1', kind: 'chart', newRunId: 'new-1' }) }]);
+    expect(submitted).toEqual([
+      {
+        kind: 'rollback',
+        cluster: 'dev',
+        namespace: 'team-a',
+        release: 'web',
+        revision: 3,
+        entityRef: 'component:default/a',
+      },
+    ]);
+    expect(audit).toEqual([
+      {
+        eventId: 'run-reapply',
+        outcome: 'succeeded',
+        meta: expect.objectContaining({
+          runId: 'r1',
+          kind: 'chart',
+          newRunId: 'new-1',
+        }),
+      },
+    ]);
 
     runs.set('rb', run({ id: 'rb', entityRef: 'component:default/b' }));
-    const denied = await request(app).post('/api/kubechart/runs/rb/reapply').set('Authorization', as(BOB)).send({});
+    const denied = await request(app)
+      .post('/api/kubechart/runs/rb/reapply')
+      .set('Authorization', as(BOB))
+      .send({});
     expect(denied.status).toBe(403);
     expect(submitted).toHaveLength(1);
   });
 
   it('re-applies a manifests run with the create permission, and refuses (400, audited) a manifest with redacted values', async () => {
-    runs.set('m1', run({ id: 'm1', kind: 'manifests', entityRef: 'component:default/b', target: { cluster: 'dev', namespace: 'team-b' }, manifest: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: s }\ndata: { color: blue }\n' }));
-    const ok = await request(app).post('/api/kubechart/runs/m1/reapply').set('Authorization', as(BOB)).send({});
+    runs.set(
+      'm1',
+      run({
+        id: 'm1',
+        kind: 'manifests',
+        entityRef: 'component:default/b',
+        target: { cluster: 'dev', namespace: 'team-b' },
+        manifest:
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: s }\ndata: { color: blue }\n',
+      }),
+    );
+    const ok = await request(app)
+      .post('/api/kubechart/runs/m1/reapply')
+      .set('Authorization', as(BOB))
+      .send({});
     expect(ok.status).toBe(202);
-    expect(submitted[0]).toMatchObject({ kind: 'manifests', namespace: 'team-b', manifests: expect.stringContaining('color: blue') });
+    expect(submitted[0]).toMatchObject({
+      kind: 'manifests',
+      namespace: 'team-b',
+      manifests: expect.stringContaining('color: blue'),
+    });
 
-    runs.set('m2', run({ id: 'm2', kind: 'manifests', target: { cluster: 'dev', namespace: 'team-a' }, manifest: 'apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { password: "***" }\n' }));
-    const refused = await request(app).post('/api/kubechart/runs/m2/reapply').set('Authorization', as(ALICE)).send({});
+    runs.set(
+      'm2',
+      run({
+        id: 'm2',
+        kind: 'manifests',
+        target: { cluster: 'dev', namespace: 'team-a' },
+        manifest:
+          'apiVersion: v1\nkind: Secret\nmetadata: { name: s }\ndata: { password: "***" }\n',
+      }),
+    );
+    const refused = await request(app)
+      .post('/api/kubechart/runs/m2/reapply')
+      .set('Authorization', as(ALICE))
+      .send({});
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toContain('has redacted values');
     expect(submitted).toHaveLength(1);
-    expect(audit.at(-1)).toMatchObject({ eventId: 'run-reapply', outcome: 'failed' });
+    expect(audit.at(-1)).toMatchObject({
+      eventId: 'run-reapply',
+      outcome: 'failed',
+    });
   });
 });

@@ -23,9 +23,13 @@ const driftQuery = z
     namespace: z.string().min(1).max(255).optional(),
   })
   .strict()
-  .refine(q => q.entityRef || q.cluster, { message: 'give entityRef, or cluster (and namespace)' });
+  .refine(q => q.entityRef || q.cluster, {
+    message: 'give entityRef, or cluster (and namespace)',
+  });
 
-const reapplyBody = z.object({ release: z.string().min(1).max(53).optional() }).strict();
+const reapplyBody = z
+  .object({ release: z.string().min(1).max(53).optional() })
+  .strict();
 
 export type DriftRoutesOptions = {
   drift: DriftStore;
@@ -35,10 +39,22 @@ export type DriftRoutesOptions = {
   /** The run when the caller may read it (403 otherwise; 404 when it does not exist). */
   readableRun(req: Request, id: string): Promise<Run>;
   /** Checks a permission and resolves the caller's credentials (403 on DENY). */
-  authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials>;
-  audited<T>(req: Request, eventId: string, meta: Record<string, any>, fn: () => Promise<T>, resultMeta?: (r: T) => Record<string, any>): Promise<T>;
+  authorize(
+    req: Request,
+    permission: BasicPermission,
+  ): Promise<BackstageCredentials>;
+  audited<T>(
+    req: Request,
+    eventId: string,
+    meta: Record<string, any>,
+    fn: () => Promise<T>,
+    resultMeta?: (r: T) => Record<string, any>,
+  ): Promise<T>;
   /** Starts a run as the caller, exactly as `POST /runs` does. */
-  submit(credentials: BackstageCredentials, request: CreateRunRequest): Promise<Run>;
+  submit(
+    credentials: BackstageCredentials,
+    request: CreateRunRequest,
+  ): Promise<Run>;
 };
 
 /**
@@ -52,7 +68,9 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
     const run = await options.readableRun(req, req.params.id);
     const record = await drift.get(run.id);
     if (!record) {
-      throw new NotFoundError(`Run ${run.id} has no drift record: it is not the latest applied run on its target, or it has not been checked yet`);
+      throw new NotFoundError(
+        `Run ${run.id} has no drift record: it is not the latest applied run on its target, or it has not been checked yet`,
+      );
     }
     res.json(toRunDrift(record));
   });
@@ -67,14 +85,29 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
   router.post('/runs/:id/reapply', async (req, res) => {
     const body = parse(reapplyBody, req.body ?? {}, 'reapply request');
     const run = await options.readableRun(req, req.params.id);
-    const credentials = await options.authorize(req, run.kind === 'manifests' ? kubechartRunsCreatePermission : kubechartRunsRollbackPermission);
+    const credentials = await options.authorize(
+      req,
+      run.kind === 'manifests'
+        ? kubechartRunsCreatePermission
+        : kubechartRunsRollbackPermission,
+    );
     const { cluster, namespace, release } = run.target;
     const started = await options.audited(
       req,
       'run-reapply',
-      { runId: run.id, kind: run.kind, cluster, namespace, release: body.release ?? release ?? null, entityRef: run.entityRef ?? null },
+      {
+        runId: run.id,
+        kind: run.kind,
+        cluster,
+        namespace,
+        release: body.release ?? release ?? null,
+        entityRef: run.entityRef ?? null,
+      },
       async () => {
-        const request = await reapplyRequest(run, { release: body.release, history: options.history });
+        const request = await reapplyRequest(run, {
+          release: body.release,
+          history: options.history,
+        });
         return options.submit(credentials, request);
       },
       r => ({ newRunId: r.id }),

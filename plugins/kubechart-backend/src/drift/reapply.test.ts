@@ -25,7 +25,9 @@ describe('reapplyRequest', () => {
   ]);
 
   it('rolls a tenant release back to the last revision written before the run ended', async () => {
-    await expect(reapplyRequest(run({}), { release: 'api', history })).resolves.toEqual({
+    await expect(
+      reapplyRequest(run({}), { release: 'api', history }),
+    ).resolves.toEqual({
       kind: 'rollback',
       cluster: 'dev',
       namespace: 'tenant-acme',
@@ -33,18 +35,42 @@ describe('reapplyRequest', () => {
       revision: 2,
       entityRef: 'component:default/acme',
     });
-    expect(history).toHaveBeenCalledWith({ cluster: 'dev', namespace: 'tenant-acme', release: 'api' });
+    expect(history).toHaveBeenCalledWith({
+      cluster: 'dev',
+      namespace: 'tenant-acme',
+      release: 'api',
+    });
   });
 
   it('asks which release of a tenant run with several, and refuses one it did not install', async () => {
-    await expect(reapplyRequest(run({}), { history })).rejects.toThrow('Name the release of tenant run r1 to apply again (body: {"release": …}): one of web, api');
-    await expect(reapplyRequest(run({}), { release: 'other', history })).rejects.toBeInstanceOf(InputError);
-    await expect(reapplyRequest(run({ input: { releases: [{ name: 'web' }] } }), { history })).resolves.toMatchObject({ release: 'web', revision: 2 });
+    await expect(reapplyRequest(run({}), { history })).rejects.toThrow(
+      'Name the release of tenant run r1 to apply again (body: {"release": …}): one of web, api',
+    );
+    await expect(
+      reapplyRequest(run({}), { release: 'other', history }),
+    ).rejects.toBeInstanceOf(InputError);
+    await expect(
+      reapplyRequest(run({ input: { releases: [{ name: 'web' }] } }), {
+        history,
+      }),
+    ).resolves.toMatchObject({ release: 'web', revision: 2 });
   });
 
   it('refuses runs that did not succeed, kinds that apply nothing again, and a release run without a revision', async () => {
-    await expect(reapplyRequest(run({ status: 'failed' }), { history })).rejects.toThrow('did not succeed (failed)');
-    await expect(reapplyRequest(run({ kind: 'tenant-delete' }), { history })).rejects.toThrow('A tenant-delete run cannot be applied again');
-    await expect(reapplyRequest(run({ kind: 'chart', target: { cluster: 'dev', namespace: 'shop', release: 'web' } }), { history })).rejects.toThrow('recorded no Helm revision');
+    await expect(
+      reapplyRequest(run({ status: 'failed' }), { history }),
+    ).rejects.toThrow('did not succeed (failed)');
+    await expect(
+      reapplyRequest(run({ kind: 'tenant-delete' }), { history }),
+    ).rejects.toThrow('A tenant-delete run cannot be applied again');
+    await expect(
+      reapplyRequest(
+        run({
+          kind: 'chart',
+          target: { cluster: 'dev', namespace: 'shop', release: 'web' },
+        }),
+        { history },
+      ),
+    ).rejects.toThrow('recorded no Helm revision');
   });
 });

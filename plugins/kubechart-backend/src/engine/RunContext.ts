@@ -39,7 +39,8 @@ export class RunContext implements RunRedactor {
   addSecrets(values: unknown) {
     let found: string[];
     if (typeof values === 'string') found = [values];
-    else if (Array.isArray(values) && values.every(v => typeof v === 'string')) found = values;
+    else if (Array.isArray(values) && values.every(v => typeof v === 'string'))
+      found = values;
     else found = collectSecretValues(values);
     for (const s of found) this.secrets.add(s);
     this.scrub = createTextRedactor(this.secrets);

@@ -1,5 +1,11 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ConflictError, InputError, NotAllowedError, NotFoundError, isError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+  isError,
+} from '@backstage/errors';
 import {
   ApprovalDecision,
   CreateRunRequest,
@@ -27,35 +33,73 @@ import {
   redactValues,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
-import { checkRequestChartSources, createWorkDir, pullRenderAndCheck, resolveReleaseSource } from './chartCheck';
+import {
+  checkRequestChartSources,
+  createWorkDir,
+  pullRenderAndCheck,
+  resolveReleaseSource,
+} from './chartCheck';
 import { randomUUID } from 'node:crypto';
 import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
-import { describeKubeError, kubeStatusCode, isUnreachable } from '../lib/kubeErrors';
+import {
+  describeKubeError,
+  kubeStatusCode,
+  isUnreachable,
+} from '../lib/kubeErrors';
 import { TooManyRequestsError, RunFailure } from './errors';
 import { deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext } from './RunContext';
 import { EngineSettings } from './settings';
 import { RunPlan, planRun } from './validate';
-import { ApprovalRule, ApprovalSettings, OWNER_APPROVER, protectingRule } from '../approvals/rules';
-import { PlanParts, canonicalJson, describePlanChange, newPlanSalt, planHash, planInput } from '../approvals/plan';
+import {
+  ApprovalRule,
+  ApprovalSettings,
+  OWNER_APPROVER,
+  protectingRule,
+} from '../approvals/rules';
+import {
+  PlanParts,
+  canonicalJson,
+  describePlanChange,
+  newPlanSalt,
+  planHash,
+  planInput,
+} from '../approvals/plan';
 import { readLatestHelmRelease } from '../lib/helmRelease';
 import { LeaseLostError, RunPatch, TenantRecord } from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
-import { RunCaller, RunScope, checkRequestedTenantOwner, checkTenantOwnership, plainCaller, resolveRunScope, tenantOwnerAfter, toPolicyScope } from './scope';
-import { checkTenantEntity, withNormalizedTenantEntityRef } from './entityScope';
+import {
+  RunCaller,
+  RunScope,
+  checkRequestedTenantOwner,
+  checkTenantOwnership,
+  plainCaller,
+  resolveRunScope,
+  tenantOwnerAfter,
+  toPolicyScope,
+} from './scope';
+import {
+  checkTenantEntity,
+  withNormalizedTenantEntityRef,
+} from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
-import { judgeRollbackRevision, rollbackSecretValues } from './rollbackRevision';
+import {
+  judgeRollbackRevision,
+  rollbackSecretValues,
+} from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
 import { withScrubbedErrors } from './scrubbedErrors';
 import type { RunMetrics } from '../service/metrics';
 
 /** The values under secret-looking keys in a run request (what it gives helm). */
 function givenSecrets(request: CreateRunRequest): string[] {
-  if (request.kind === 'tenant') return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
-  if (request.kind === 'chart') return collectSecretValues(request.release.values ?? {});
+  if (request.kind === 'tenant')
+    return request.releases.flatMap(r => collectSecretValues(r.values ?? {}));
+  if (request.kind === 'chart')
+    return collectSecretValues(request.release.values ?? {});
   return [];
 }
 
@@ -76,7 +120,10 @@ function releaseNames(request: CreateRunRequest): string[] {
 /** Told when a run needs approvers or a decision was taken (Backstage notifications). */
 export type ApprovalNotifier = {
   approvalRequested(run: Run, approvers: string[]): Promise<void>;
-  decisionTaken(run: Run, decision: Omit<ApprovalDecision, 'at'>): Promise<void>;
+  decisionTaken(
+    run: Run,
+    decision: Omit<ApprovalDecision, 'at'>,
+  ): Promise<void>;
 };
 
 /** Who decides on an approval: the user and the refs it owns through (its groups). */
@@ -145,7 +192,8 @@ export class RunEngine {
     this.executors = new Executors({
       logger: options.logger,
       discovery: this.discovery,
-      scopedClient: (cluster, namespace) => this.scopedClient(cluster, namespace),
+      scopedClient: (cluster, namespace) =>
+        this.scopedClient(cluster, namespace),
       helm: fencedHelm(options.helm, this.leases),
       policy: options.policy,
       clusters: options.clusters,
@@ -162,16 +210,31 @@ export class RunEngine {
    * is applied or recorded (scaffolder dry runs, `kubechart:chart:validate`). With the run's resolved
    * `scope` (an approval's plan) it checks what the run itself would; without it, no cluster-scoped kind is allowed.
    */
-  async preview(request: CreateRunRequest, runScope?: RunScope): Promise<RunPreview> {
+  async preview(
+    request: CreateRunRequest,
+    runScope?: RunScope,
+  ): Promise<RunPreview> {
     const plan = planRun(request, this.options.clusters);
     await checkRequestChartSources(request, this.options.settings);
     const base = { kind: request.kind, target: plan.target };
     const namespace = plan.target.namespace;
     // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
-    const scope: RunScope = runScope ?? { cluster: request.cluster, namespaces: [namespace], defaultNamespace: namespace, allowedClusterScopedKinds: [], reason: '' };
-    const checkOptions = async (objects: KubeObject[]) => ({ scope: toPolicyScope(scope, await this.discovery.lookup(request.cluster, objects)) });
+    const scope: RunScope = runScope ?? {
+      cluster: request.cluster,
+      namespaces: [namespace],
+      defaultNamespace: namespace,
+      allowedClusterScopedKinds: [],
+      reason: '',
+    };
+    const checkOptions = async (objects: KubeObject[]) => ({
+      scope: toPolicyScope(
+        scope,
+        await this.discovery.lookup(request.cluster, objects),
+      ),
+    });
     if (request.kind === 'tenant' || request.kind === 'chart') {
-      const releases = request.kind === 'tenant' ? request.releases : [request.release];
+      const releases =
+        request.kind === 'tenant' ? request.releases : [request.release];
       const docs: string[] = [];
       const reports: PolicyReport[] = [];
       const work = await createWorkDir();
@@ -184,14 +247,34 @@ export class RunEngine {
                     tenant: request.tenant,
                     namespace,
                     // Real credentials are generated at install time and never leave the cluster.
-                    ...(request.credentials?.length ? { credentials: Object.fromEntries(request.credentials.map(c => [c, 'generated-at-install'])) } : {}),
+                    ...(request.credentials?.length
+                      ? {
+                          credentials: Object.fromEntries(
+                            request.credentials.map(c => [
+                              c,
+                              'generated-at-install',
+                            ]),
+                          ),
+                        }
+                      : {}),
                   },
                 })
               : release.values ?? {};
           const checked = await withScrubbedErrors(givenSecrets(request), () =>
-            pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions }),
+            pullRenderAndCheck(this.chartDeps(), {
+              release,
+              namespace,
+              values,
+              userValues: release.values ?? {},
+              workDir: work.dir,
+              checkOptions,
+            }),
           );
-          docs.push(checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered);
+          docs.push(
+            checked.crds
+              ? `${checked.crds}---\n${checked.rendered}`
+              : checked.rendered,
+          );
           reports.push(checked.report);
         }
       } finally {
@@ -199,8 +282,14 @@ export class RunEngine {
       }
       // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
       const given = givenSecrets(request);
-      const scrub = given.length ? createTextRedactor(given, { keyValuePairs: false }) : undefined;
-      return { ...base, manifest: redactManifest(docs.join('---\n'), scrub ? { scrub } : {}), policyReport: mergePolicyReports(reports) };
+      const scrub = given.length
+        ? createTextRedactor(given, { keyValuePairs: false })
+        : undefined;
+      return {
+        ...base,
+        manifest: redactManifest(docs.join('---\n'), scrub ? { scrub } : {}),
+        policyReport: mergePolicyReports(reports),
+      };
     }
     if (request.kind === 'rollback' && runScope) {
       // An approval's plan shows the revision the rollback returns to and the policy's verdict on it
@@ -208,38 +297,83 @@ export class RunEngine {
       const { policy, settings } = this.options;
       const client = this.scopedClient(request.cluster, namespace);
       // Unreadable now, the plan shows no manifest; the run still waits, and checks the revision before it rolls back.
-      const judged = await judgeRollbackRevision({ policy, discovery: this.discovery, enforceRunScope: settings.enforceRunScope }, client, request, scope).catch(e => {
-        this.options.logger.warn(`The revision ${request.revision} of release ${request.release} in ${namespace} could not be read for an approval plan: ${e}`);
+      const judged = await judgeRollbackRevision(
+        {
+          policy,
+          discovery: this.discovery,
+          enforceRunScope: settings.enforceRunScope,
+        },
+        client,
+        request,
+        scope,
+      ).catch(e => {
+        this.options.logger.warn(
+          `The revision ${request.revision} of release ${request.release} in ${namespace} could not be read for an approval plan: ${e}`,
+        );
         return undefined;
       });
       if (!judged) return base;
       // The secret values of the revision it returns to are removed wherever its manifest copied them.
       const secrets = rollbackSecretValues(judged);
-      const scrub = secrets.length ? createTextRedactor(secrets, { keyValuePairs: false }) : undefined;
-      return { ...base, manifest: redactManifest(judged.manifest, scrub ? { scrub } : {}), policyReport: scrub ? scrubStrings(judged.report, scrub) : judged.report };
+      const scrub = secrets.length
+        ? createTextRedactor(secrets, { keyValuePairs: false })
+        : undefined;
+      return {
+        ...base,
+        manifest: redactManifest(judged.manifest, scrub ? { scrub } : {}),
+        policyReport: scrub
+          ? scrubStrings(judged.report, scrub)
+          : judged.report,
+      };
     }
     if (request.kind !== 'manifests') return base;
     const objects = parseManifests(request.manifests);
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
     const secrets = collectManifestSecretValues(objects);
-    const scrub = secrets.length ? createTextRedactor(secrets, { keyValuePairs: false }) : undefined;
-    const report = this.options.policy.check(objects, await checkOptions(objects));
-    return { ...base, manifest: redactManifest(request.manifests, scrub ? { scrub } : {}), policyReport: scrub ? scrubStrings(report, scrub) : report };
+    const scrub = secrets.length
+      ? createTextRedactor(secrets, { keyValuePairs: false })
+      : undefined;
+    const report = this.options.policy.check(
+      objects,
+      await checkOptions(objects),
+    );
+    return {
+      ...base,
+      manifest: redactManifest(request.manifests, scrub ? { scrub } : {}),
+      policyReport: scrub ? scrubStrings(report, scrub) : report,
+    };
   }
 
   /**
    * `POST /policy/check` of a chart: pulled, rendered and checked as a run would (crds/ and unknown
    * values included), without a run scope. The manifest is returned unredacted for the caller to redact.
    */
-  async checkChart(release: ReleaseSpec, namespace: string): Promise<{ manifest: string; report: PolicyReport }> {
+  async checkChart(
+    release: ReleaseSpec,
+    namespace: string,
+  ): Promise<{ manifest: string; report: PolicyReport }> {
     await resolveReleaseSource(release, this.options.settings);
     const work = await createWorkDir();
     try {
       const values = release.values ?? {};
-      const checked = await withScrubbedErrors(collectSecretValues(values), () =>
-        pullRenderAndCheck(this.chartDeps(), { release, namespace, values, userValues: values, workDir: work.dir, checkOptions: async () => ({}) }),
+      const checked = await withScrubbedErrors(
+        collectSecretValues(values),
+        () =>
+          pullRenderAndCheck(this.chartDeps(), {
+            release,
+            namespace,
+            values,
+            userValues: values,
+            workDir: work.dir,
+            checkOptions: async () => ({}),
+          }),
       );
-      return { manifest: checked.crds ? `${checked.crds}---\n${checked.rendered}` : checked.rendered, report: checked.report };
+      return {
+        manifest: checked.crds
+          ? `${checked.crds}---\n${checked.rendered}`
+          : checked.rendered,
+        report: checked.report,
+      };
     } finally {
       await work.dispose();
     }
@@ -266,7 +400,9 @@ export class RunEngine {
     const key = `${cluster}\u0000${user}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new KubeClient(this.options.clusters.kubeConfig(cluster, { impersonate: user }));
+      c = new KubeClient(
+        this.options.clusters.kubeConfig(cluster, { impersonate: user }),
+      );
       this.clients.set(key, c);
     }
     return c;
@@ -279,32 +415,65 @@ export class RunEngine {
    * ConflictError (409: locked, or a tenant owned by someone else) or TooManyRequestsError (429);
    * nothing is created then.
    */
-  async submit(submitted: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
+  async submit(
+    submitted: CreateRunRequest,
+    actor: string,
+    caller: RunCaller = plainCaller(actor),
+  ): Promise<Run> {
     const { store, settings } = this.options;
     // A tenant's entityRef is stored (on the run and the tenant) as entity pages list runs by it: 400 when unusable.
     const request = withNormalizedTenantEntityRef(submitted);
     const plan = planRun(request, this.options.clusters);
     // A chart source that breaks kubechart.helm.chartDirectories/allowedRepositories is a 400 naming the rule.
     await checkRequestChartSources(request, settings);
-    const recent = await store.countRunsByActorSince(actor, new Date(Date.now() - 60_000));
+    const recent = await store.countRunsByActorSince(
+      actor,
+      new Date(Date.now() - 60_000),
+    );
     if (recent >= settings.runsPerUserPerMinute) {
       throw new TooManyRequestsError(
         `${actor} started ${recent} runs in the last minute; the limit is ${settings.runsPerUserPerMinute} per minute. Try again shortly.`,
       );
     }
-    const exec: RunExecution = { scope: await resolveRunScope(request, caller, { store, settings }) };
+    const exec: RunExecution = {
+      scope: await resolveRunScope(request, caller, { store, settings }),
+    };
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
-      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
-      if (existing && existing.status !== 'deleted' && !checkTenantOwnership(existing, caller)) {
-        throw new ConflictError(`tenant ${request.tenant} exists and is owned by ${existing.owner ?? 'nobody'}`);
+      const existing = (await store.getTenants(request.tenant)).find(
+        t => t.cluster === request.cluster,
+      );
+      if (
+        existing &&
+        existing.status !== 'deleted' &&
+        !checkTenantOwnership(existing, caller)
+      ) {
+        throw new ConflictError(
+          `tenant ${request.tenant} exists and is owned by ${
+            existing.owner ?? 'nobody'
+          }`,
+        );
       }
       // Only for an owner the caller acts for (or a tenant admin): nobody creates tenants in another team's name.
       checkRequestedTenantOwner(request, existing, caller, actor);
       // Nor names another team's entity, whose deployment history its runs would enter.
       if (request.entityRef) {
-        await checkTenantEntity({ cluster: request.cluster, tenant: request.tenant, entityRef: request.entityRef }, existing, tenantOwnerAfter(request, existing, actor), caller, { store });
+        await checkTenantEntity(
+          {
+            cluster: request.cluster,
+            tenant: request.tenant,
+            entityRef: request.entityRef,
+          },
+          existing,
+          tenantOwnerAfter(request, existing, actor),
+          caller,
+          { store },
+        );
       }
-      if (request.kind === 'tenant' && (!existing || existing.status === 'deleted') && (await store.countActiveTenants()) >= settings.maxTenants) {
+      if (
+        request.kind === 'tenant' &&
+        (!existing || existing.status === 'deleted') &&
+        (await store.countActiveTenants()) >= settings.maxTenants
+      ) {
         throw new TooManyRequestsError(
           `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
         );
@@ -312,7 +481,11 @@ export class RunEngine {
       // Counted like maxTenants above, before the run is recorded (two requests at once may both pass).
       const owner = tenantOwnerAfter(request, existing, actor);
       const live = existing && existing.status !== 'deleted';
-      if (request.kind === 'tenant' && (!live || existing.owner !== owner) && !caller.isTenantAdmin) {
+      if (
+        request.kind === 'tenant' &&
+        (!live || existing.owner !== owner) &&
+        !caller.isTenantAdmin
+      ) {
         const owned = await store.countActiveTenants({ owner });
         if (owned >= settings.maxTenantsPerOwner) {
           throw new TooManyRequestsError(
@@ -320,49 +493,82 @@ export class RunEngine {
           );
         }
       }
-      if (request.kind === 'tenant' && existing && existing.status !== 'deleted') {
-        const previous = existing.lastRunId ? await store.getRun(existing.lastRunId) : undefined;
-        exec.changes = describeTenantChanges(existing, previous?.kind === 'tenant' ? previous.input : undefined, request);
+      if (
+        request.kind === 'tenant' &&
+        existing &&
+        existing.status !== 'deleted'
+      ) {
+        const previous = existing.lastRunId
+          ? await store.getRun(existing.lastRunId)
+          : undefined;
+        exec.changes = describeTenantChanges(
+          existing,
+          previous?.kind === 'tenant' ? previous.input : undefined,
+          request,
+        );
       }
     }
     // A chart, manifests or rollback run into a tenant's namespace is protected as that tenant is.
-    const tenant = plan.tenant ?? exec.scope.tenant ?? (await this.tenantOfTarget(plan.target))?.code;
-    const rule = this.options.approvals ? protectingRule(this.options.approvals, plan.target, tenant) : undefined;
+    const tenant =
+      plan.tenant ??
+      exec.scope.tenant ??
+      (await this.tenantOfTarget(plan.target))?.code;
+    const rule = this.options.approvals
+      ? protectingRule(this.options.approvals, plan.target, tenant)
+      : undefined;
     if (rule) return this.requestApproval(request, plan, actor, exec, rule);
     return this.start(request, plan, actor, exec);
   }
 
   /** Records a run, takes its locks (409 when held) and executes it in the background. */
-  private async start(request: CreateRunRequest, plan: RunPlan, actor: string, exec: RunExecution, approvedRunId?: string): Promise<Run> {
+  private async start(
+    request: CreateRunRequest,
+    plan: RunPlan,
+    actor: string,
+    exec: RunExecution,
+    approvedRunId?: string,
+  ): Promise<Run> {
     const { store, settings } = this.options;
     const lockStartedAt = performance.now();
-    const lockWait = (outcome: 'acquired' | 'conflict') => this.options.metrics?.lockAcquired(performance.now() - lockStartedAt, outcome);
-    const abandonedBefore = new Date(Date.now() - settings.releaseLocksAfterSeconds * 1000);
-    const created = approvedRunId
-      ? store.startApprovedRun(approvedRunId, withNamespaceLock(plan.target, plan.lockKeys), { abandonedBefore })
-      : store.createRun(
-      {
-        id: randomUUID(),
-        kind: request.kind,
-        status: 'pending',
-        entityRef: request.entityRef,
-        actor,
-        template: request.template,
-        target: plan.target,
-        tenant: plan.tenant,
-        input: plan.redactedInput,
-      },
-      withNamespaceLock(plan.target, plan.lockKeys),
-      // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
-      { abandonedBefore },
+    const lockWait = (outcome: 'acquired' | 'conflict') =>
+      this.options.metrics?.lockAcquired(
+        performance.now() - lockStartedAt,
+        outcome,
+      );
+    const abandonedBefore = new Date(
+      Date.now() - settings.releaseLocksAfterSeconds * 1000,
     );
+    const created = approvedRunId
+      ? store.startApprovedRun(
+          approvedRunId,
+          withNamespaceLock(plan.target, plan.lockKeys),
+          { abandonedBefore },
+        )
+      : store.createRun(
+          {
+            id: randomUUID(),
+            kind: request.kind,
+            status: 'pending',
+            entityRef: request.entityRef,
+            actor,
+            template: request.template,
+            target: plan.target,
+            tenant: plan.tenant,
+            input: plan.redactedInput,
+          },
+          withNamespaceLock(plan.target, plan.lockKeys),
+          // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
+          { abandonedBefore },
+        );
     const run = await created.catch(e => {
       if (e instanceof ConflictError) lockWait('conflict');
       throw e;
     });
     lockWait('acquired');
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
-      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
+      const existing = (await store.getTenants(request.tenant)).find(
+        t => t.cluster === request.cluster,
+      );
       await store.upsertTenant({
         cluster: request.cluster,
         code: request.tenant,
@@ -370,13 +576,20 @@ export class RunEngine {
         entityRef: request.entityRef ?? existing?.entityRef,
         // A new tenant without an owner is owned by whoever created it.
         owner: tenantOwnerAfter(request, existing, actor),
-        displayName: (request.kind === 'tenant' ? request.displayName : undefined) ?? existing?.displayName,
+        displayName:
+          (request.kind === 'tenant' ? request.displayName : undefined) ??
+          existing?.displayName,
         status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
         lastRunId: run.id,
         // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
         releases:
           request.kind === 'tenant'
-            ? [...new Set([...(request.pruneReleases ? [] : existing?.releases ?? []), ...request.releases.map(r => r.name)])]
+            ? [
+                ...new Set([
+                  ...(request.pruneReleases ? [] : existing?.releases ?? []),
+                  ...request.releases.map(r => r.name),
+                ]),
+              ]
             : existing?.releases ?? [],
       });
     }
@@ -392,7 +605,11 @@ export class RunEngine {
    * What a protected run would do, for its approval: the preview (given secret values removed from
    * the manifests wherever a chart copied them) and the deployed revision of each release it changes.
    */
-  private async planParts(request: CreateRunRequest, plan: RunPlan, scope: RunScope): Promise<PlanParts> {
+  private async planParts(
+    request: CreateRunRequest,
+    plan: RunPlan,
+    scope: RunScope,
+  ): Promise<PlanParts> {
     // Rendered and checked with the scope the run executes with (its allowed cluster-scoped kinds included).
     const preview = await this.preview(request, scope);
     const revisions: Record<string, number | null> = {};
@@ -400,17 +617,36 @@ export class RunEngine {
     const { cluster, namespace } = plan.target;
     // Helm keeps releases in Secrets, which the engine's own identity may not read: the namespace's
     // deployer reads them, as it does for the run itself. A namespace not created yet holds none.
-    const exists = names.length > 0 && !!(await this.client(cluster).read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }));
+    const exists =
+      names.length > 0 &&
+      !!(await this.client(cluster).read({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      }));
     for (const name of names) {
-      const deployed = exists ? await readLatestHelmRelease(this.scopedClient(cluster, namespace), namespace, name) : undefined;
+      const deployed = exists
+        ? await readLatestHelmRelease(
+            this.scopedClient(cluster, namespace),
+            namespace,
+            name,
+          )
+        : undefined;
       revisions[name] = deployed?.version ?? null;
     }
     return { request, preview, revisions };
   }
 
   /** The live tenant whose namespace a target is, if any (tenant records know each tenant's cluster and namespace). */
-  private async tenantOfTarget(target: RunPlan['target']): Promise<TenantRecord | undefined> {
-    return (await this.options.store.getTenants()).find(t => t.cluster === target.cluster && t.namespace === target.namespace && t.status !== 'deleted');
+  private async tenantOfTarget(
+    target: RunPlan['target'],
+  ): Promise<TenantRecord | undefined> {
+    return (await this.options.store.getTenants()).find(
+      t =>
+        t.cluster === target.cluster &&
+        t.namespace === target.namespace &&
+        t.status !== 'deleted',
+    );
   }
 
   /**
@@ -419,16 +655,26 @@ export class RunEngine {
    * assigned to the namespace. Never the owner of an entity the request names: the requester chooses
    * that. Undefined when no owner can be established, and `owner` then names nobody (fail closed).
    */
-  private async targetOwner(request: CreateRunRequest, plan: RunPlan): Promise<string | undefined> {
+  private async targetOwner(
+    request: CreateRunRequest,
+    plan: RunPlan,
+  ): Promise<string | undefined> {
     const tenant = await this.tenantOfTarget(plan.target);
-    const assigned = this.options.settings.namespaceOwners[plan.target.cluster]?.[plan.target.namespace];
+    const assigned =
+      this.options.settings.namespaceOwners[plan.target.cluster]?.[
+        plan.target.namespace
+      ];
     if (tenant) return tenant.owner ?? assigned;
     if (request.kind === 'tenant') return request.owner ?? assigned;
     return assigned;
   }
 
   /** The refs whose members may approve under `rule`: `owner` is the owner of the run's target. */
-  private async resolveApprovers(rule: ApprovalRule, request: CreateRunRequest, plan: RunPlan): Promise<string[]> {
+  private async resolveApprovers(
+    rule: ApprovalRule,
+    request: CreateRunRequest,
+    plan: RunPlan,
+  ): Promise<string[]> {
     const refs = new Set<string>();
     for (const approver of rule.approvers) {
       if (approver !== OWNER_APPROVER) {
@@ -455,17 +701,32 @@ export class RunEngine {
     rule: ApprovalRule,
   ): Promise<Run> {
     const { store } = this.options;
-    const approvers = (await this.resolveApprovers(rule, request, plan)).filter(a => a !== actor);
+    const approvers = (await this.resolveApprovers(rule, request, plan)).filter(
+      a => a !== actor,
+    );
     if (approvers.length === 0) {
       // Fail closed: a protected target nobody can approve changes for is not changed.
       throw new NotAllowedError(
-        `${plan.target.namespace} on ${plan.target.cluster} is protected by approval rule ${rule.name}, but no approver can be resolved for this run (the rule's approvers are ${rule.approvers.join(', ')}, and the requester cannot approve their own run)`,
+        `${plan.target.namespace} on ${
+          plan.target.cluster
+        } is protected by approval rule ${
+          rule.name
+        }, but no approver can be resolved for this run (the rule's approvers are ${rule.approvers.join(
+          ', ',
+        )}, and the requester cannot approve their own run)`,
       );
     }
     const parts = await this.planParts(request, plan, exec.scope);
     const salt = newPlanSalt();
-    const sameTarget = plan.tenant ? { tenant: plan.tenant } : { entityRef: request.entityRef };
-    const previous = (await store.listRuns({ cluster: plan.target.cluster, ...sameTarget }, { limit: 50 })).items.find(
+    const sameTarget = plan.tenant
+      ? { tenant: plan.tenant }
+      : { entityRef: request.entityRef };
+    const previous = (
+      await store.listRuns(
+        { cluster: plan.target.cluster, ...sameTarget },
+        { limit: 50 },
+      )
+    ).items.find(
       r =>
         r.target.namespace === plan.target.namespace &&
         (r.target.release ?? '') === (plan.target.release ?? '') &&
@@ -474,10 +735,17 @@ export class RunEngine {
         (!r.approval || r.approval.state === 'executed'),
     );
     // The input is kept for execution only when it holds no secret value; otherwise the requester submits it again.
-    const kept = canonicalJson(plan.redactedInput) === canonicalJson(planInput(request)) ? request : undefined;
+    const kept =
+      canonicalJson(plan.redactedInput) === canonicalJson(planInput(request))
+        ? request
+        : undefined;
     let values: Record<string, unknown> | undefined;
-    if (request.kind === 'chart') values = redactValues(request.release.values ?? {});
-    if (request.kind === 'tenant') values = Object.fromEntries(request.releases.map(r => [r.name, redactValues(r.values ?? {})]));
+    if (request.kind === 'chart')
+      values = redactValues(request.release.values ?? {});
+    if (request.kind === 'tenant')
+      values = Object.fromEntries(
+        request.releases.map(r => [r.name, redactValues(r.values ?? {})]),
+      );
     const run = await store.createAwaitingRun(
       {
         id: randomUUID(),
@@ -502,27 +770,54 @@ export class RunEngine {
         exec,
       },
       {
-        ...(parts.preview.manifest !== undefined ? { manifest: parts.preview.manifest } : {}),
-        ...(parts.preview.policyReport ? { policyReport: parts.preview.policyReport } : {}),
+        ...(parts.preview.manifest !== undefined
+          ? { manifest: parts.preview.manifest }
+          : {}),
+        ...(parts.preview.policyReport
+          ? { policyReport: parts.preview.policyReport }
+          : {}),
         ...(values ? { values } : {}),
       },
     );
-    await this.options.notifier?.approvalRequested(run, approvers).catch(e => this.options.logger.warn(`Approvers of run ${run.id} were not notified: ${e}`));
+    await this.options.notifier
+      ?.approvalRequested(run, approvers)
+      .catch(e =>
+        this.options.logger.warn(
+          `Approvers of run ${run.id} were not notified: ${e}`,
+        ),
+      );
     this.options.listener?.onRunChanged?.(run);
     return run;
   }
 
   /** Whether `decider` may approve or reject the run now, and if not, why. */
-  async mayDecide(run: Pick<Run, 'actor' | 'approval'>, decider: ApprovalDecider): Promise<{ mayDecide: boolean; reason?: string }> {
+  async mayDecide(
+    run: Pick<Run, 'actor' | 'approval'>,
+    decider: ApprovalDecider,
+  ): Promise<{ mayDecide: boolean; reason?: string }> {
     const approval = run.approval;
-    if (!approval) return { mayDecide: false, reason: 'this run needs no approval' };
-    if (approval.state !== 'awaiting') return { mayDecide: false, reason: `the approval is ${approval.state}` };
-    if (decider.userEntityRef === run.actor) return { mayDecide: false, reason: 'you requested this run; another approver must decide' };
-    if (!decider.mayApprove) return { mayDecide: false, reason: 'you do not hold the kubechart.runs.approve permission' };
+    if (!approval)
+      return { mayDecide: false, reason: 'this run needs no approval' };
+    if (approval.state !== 'awaiting')
+      return { mayDecide: false, reason: `the approval is ${approval.state}` };
+    if (decider.userEntityRef === run.actor)
+      return {
+        mayDecide: false,
+        reason: 'you requested this run; another approver must decide',
+      };
+    if (!decider.mayApprove)
+      return {
+        mayDecide: false,
+        reason: 'you do not hold the kubechart.runs.approve permission',
+      };
     if (!approval.approvers.some(a => decider.ownershipRefs.includes(a))) {
-      return { mayDecide: false, reason: `only ${approval.approvers.join(' or ')} may approve this run` };
+      return {
+        mayDecide: false,
+        reason: `only ${approval.approvers.join(' or ')} may approve this run`,
+      };
     }
-    if (approval.decisions.some(d => d.by === decider.userEntityRef)) return { mayDecide: false, reason: 'you already decided on this run' };
+    if (approval.decisions.some(d => d.by === decider.userEntityRef))
+      return { mayDecide: false, reason: 'you already decided on this run' };
     return { mayDecide: true };
   }
 
@@ -531,21 +826,45 @@ export class RunEngine {
    * decide; ConflictError (409) when it is no longer awaiting. The decisive approval of a plan whose
    * input the backend kept starts the run; otherwise the requester submits the input again.
    */
-  async decide(runId: string, decider: ApprovalDecider, decision: 'approve' | 'reject', comment: string): Promise<Run> {
+  async decide(
+    runId: string,
+    decider: ApprovalDecider,
+    decision: 'approve' | 'reject',
+    comment: string,
+  ): Promise<Run> {
     const run = await this.options.store.getRun(runId);
     if (!run) throw new NotFoundError(`Run ${runId} not found`);
-    if (!comment.trim()) throw new InputError('A comment is required to approve or reject a run');
-    if (run.approval && run.approval.state !== 'awaiting') throw new ConflictError(`Run ${runId} is not awaiting approval (its approval is ${run.approval.state})`);
+    if (!comment.trim())
+      throw new InputError('A comment is required to approve or reject a run');
+    if (run.approval && run.approval.state !== 'awaiting')
+      throw new ConflictError(
+        `Run ${runId} is not awaiting approval (its approval is ${run.approval.state})`,
+      );
     const may = await this.mayDecide(run, decider);
-    if (!may.mayDecide) throw new NotAllowedError(`You may not decide on run ${runId}: ${may.reason}`);
-    const entry = { by: decider.userEntityRef, decision, comment: comment.trim() };
+    if (!may.mayDecide)
+      throw new NotAllowedError(
+        `You may not decide on run ${runId}: ${may.reason}`,
+      );
+    const entry = {
+      by: decider.userEntityRef,
+      decision,
+      comment: comment.trim(),
+    };
     const decided = await this.options.store.decideApproval(runId, entry);
     this.options.listener?.onRunChanged?.(decided);
-    await this.options.notifier?.decisionTaken(decided, entry).catch(e => this.options.logger.warn(`The requester of run ${runId} was not notified: ${e}`));
+    await this.options.notifier
+      ?.decisionTaken(decided, entry)
+      .catch(e =>
+        this.options.logger.warn(
+          `The requester of run ${runId} was not notified: ${e}`,
+        ),
+      );
     if (decided.approval?.state === 'approved' && !decided.approval.resubmit) {
       return this.startKeptApproved(runId).catch(e => {
         // E.g. the target is locked by another run: the scheduled approval task starts it later.
-        this.options.logger.warn(`Approved run ${runId} did not start yet: ${e}`);
+        this.options.logger.warn(
+          `Approved run ${runId} did not start yet: ${e}`,
+        );
         return decided;
       });
     }
@@ -556,49 +875,106 @@ export class RunEngine {
   private async startKeptApproved(runId: string): Promise<Run> {
     const record = await this.options.store.getApprovalRecord(runId);
     const run = await this.options.store.getRun(runId);
-    if (!record?.request || !run) throw new ConflictError(`Run ${runId} has no kept input to start from`);
-    return this.startApproved(run, record.request, record.exec as RunExecution, record.planHash, record.planSalt);
+    if (!record?.request || !run)
+      throw new ConflictError(`Run ${runId} has no kept input to start from`);
+    return this.startApproved(
+      run,
+      record.request,
+      record.exec as RunExecution,
+      record.planHash,
+      record.planSalt,
+    );
   }
 
   /**
    * `POST /runs/:id/execute`: the requester submits the input of an approved run again (it held
    * secret values the backend did not keep). The plan is rendered again and must be the approved one.
    */
-  async executeApproved(runId: string, submitted: CreateRunRequest, actor: string, caller: RunCaller = plainCaller(actor)): Promise<Run> {
+  async executeApproved(
+    runId: string,
+    submitted: CreateRunRequest,
+    actor: string,
+    caller: RunCaller = plainCaller(actor),
+  ): Promise<Run> {
     const { store, settings } = this.options;
     const request = withNormalizedTenantEntityRef(submitted);
     const run = await store.getRun(runId);
     const record = await store.getApprovalRecord(runId);
-    if (!run || !record) throw new NotFoundError(`Run ${runId} not found or needs no approval`);
-    if (run.actor !== actor) throw new NotAllowedError(`Only ${run.actor}, who requested run ${runId}, may submit its input`);
-    if (record.state !== 'approved') throw new ConflictError(`Run ${runId} is not approved (its approval is ${record.state})`);
+    if (!run || !record)
+      throw new NotFoundError(`Run ${runId} not found or needs no approval`);
+    if (run.actor !== actor)
+      throw new NotAllowedError(
+        `Only ${run.actor}, who requested run ${runId}, may submit its input`,
+      );
+    if (record.state !== 'approved')
+      throw new ConflictError(
+        `Run ${runId} is not approved (its approval is ${record.state})`,
+      );
     await checkRequestChartSources(request, settings);
-    const exec: RunExecution = { ...(record.exec as RunExecution), scope: await resolveRunScope(request, caller, { store, settings }) };
+    const exec: RunExecution = {
+      ...(record.exec as RunExecution),
+      scope: await resolveRunScope(request, caller, { store, settings }),
+    };
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       // The requester may have left the owning group since the request, the entity may have changed hands.
-      const existing = (await store.getTenants(request.tenant)).find(t => t.cluster === request.cluster);
+      const existing = (await store.getTenants(request.tenant)).find(
+        t => t.cluster === request.cluster,
+      );
       checkRequestedTenantOwner(request, existing, caller, actor);
       if (request.entityRef) {
-        await checkTenantEntity({ cluster: request.cluster, tenant: request.tenant, entityRef: request.entityRef }, existing, tenantOwnerAfter(request, existing, actor), caller, { store });
+        await checkTenantEntity(
+          {
+            cluster: request.cluster,
+            tenant: request.tenant,
+            entityRef: request.entityRef,
+          },
+          existing,
+          tenantOwnerAfter(request, existing, actor),
+          caller,
+          { store },
+        );
       }
     }
-    return this.startApproved(run, request, exec, record.planHash, record.planSalt);
+    return this.startApproved(
+      run,
+      request,
+      exec,
+      record.planHash,
+      record.planSalt,
+    );
   }
 
-  private async startApproved(run: Run, request: CreateRunRequest, exec: RunExecution, approvedHash: string, salt: string): Promise<Run> {
+  private async startApproved(
+    run: Run,
+    request: CreateRunRequest,
+    exec: RunExecution,
+    approvedHash: string,
+    salt: string,
+  ): Promise<Run> {
     const plan = planRun(request, this.options.clusters);
-    if (request.kind !== run.kind || canonicalJson(plan.target) !== canonicalJson(run.target)) {
-      throw new InputError(`The submitted input is a ${request.kind} run on ${plan.target.cluster}/${plan.target.namespace}, not the approved ${run.kind} run on ${run.target.cluster}/${run.target.namespace}`);
+    if (
+      request.kind !== run.kind ||
+      canonicalJson(plan.target) !== canonicalJson(run.target)
+    ) {
+      throw new InputError(
+        `The submitted input is a ${request.kind} run on ${plan.target.cluster}/${plan.target.namespace}, not the approved ${run.kind} run on ${run.target.cluster}/${run.target.namespace}`,
+      );
     }
     const parts = await this.planParts(request, plan, exec.scope);
     if (planHash(parts, salt) !== approvedHash) {
       const ended = await this.options.store.endApproval(
         run.id,
         'changed',
-        `The plan changed after approval (${describePlanChange(run.manifest, parts)}); nothing was applied. Submit the change again for a new approval.`,
+        `The plan changed after approval (${describePlanChange(
+          run.manifest,
+          parts,
+        )}); nothing was applied. Submit the change again for a new approval.`,
       );
       if (ended) this.options.listener?.onRunChanged?.(ended);
-      throw new ConflictError(ended?.failureReason ?? `Run ${run.id}: the plan changed after approval; nothing was applied`);
+      throw new ConflictError(
+        ended?.failureReason ??
+          `Run ${run.id}: the plan changed after approval; nothing was applied`,
+      );
     }
     return this.start(request, plan, run.actor, exec, run.id);
   }
@@ -627,13 +1003,16 @@ export class RunEngine {
     }
     let started = 0;
     // Approved runs only: however many newer requests await decisions, the approved ones are started.
-    for (const run of await store.listOpenApprovals(100, { state: 'approved' })) {
+    for (const run of await store.listOpenApprovals(100, {
+      state: 'approved',
+    })) {
       if (run.approval?.state !== 'approved' || run.approval.resubmit) continue;
       try {
         await this.startKeptApproved(run.id);
         started++;
       } catch (e) {
-        if (!(e instanceof ConflictError)) logger.warn(`Approved run ${run.id} did not start: ${e}`);
+        if (!(e instanceof ConflictError))
+          logger.warn(`Approved run ${run.id} did not start: ${e}`);
       }
     }
     return { expired, started };
@@ -651,10 +1030,16 @@ export class RunEngine {
     await this.active.get(runId)?.catch(() => undefined);
   }
 
-  private async execute(run: Run, request: CreateRunRequest, exec: RunExecution): Promise<void> {
+  private async execute(
+    run: Run,
+    request: CreateRunRequest,
+    exec: RunExecution,
+  ): Promise<void> {
     const { store, logger, listener } = this.options;
     const executionStartedAt = Date.now();
-    const ctx = new RunContext(run.id, this.fencedRunStore, logger, events => listener?.onEvents?.(run.id, events));
+    const ctx = new RunContext(run.id, this.fencedRunStore, logger, events =>
+      listener?.onEvents?.(run.id, events),
+    );
     let status: 'succeeded' | 'failed' = 'failed';
     let failureReason: string | undefined;
     try {
@@ -668,15 +1053,22 @@ export class RunEngine {
     }
     // From when it started executing: a run that waited for approval did not run while it waited.
     const elapsed = Date.now() - executionStartedAt;
-    if (status === 'succeeded') ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
+    if (status === 'succeeded')
+      ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
     await ctx.flush();
     let recorded = false;
     try {
-      await this.finishLeased(run.id, status, failureReason ? { failureReason } : {});
+      await this.finishLeased(
+        run.id,
+        status,
+        failureReason ? { failureReason } : {},
+      );
       recorded = true;
       if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
         const tenant = run.input.tenant as string;
-        const existing = (await store.getTenants(tenant)).find(t => t.cluster === run.target.cluster);
+        const existing = (await store.getTenants(tenant)).find(
+          t => t.cluster === run.target.cluster,
+        );
         await store.upsertTenant({
           cluster: run.target.cluster,
           code: tenant,
@@ -715,7 +1107,9 @@ export class RunEngine {
       await this.leases.hold(lease, () => execute.call(this, run, ...rest));
     } catch (e) {
       // E.g. the database went away while the run ended; its lease expires and another instance reconciles it.
-      this.options.logger.error(`Run ${run.id} ended without its end being recorded: ${e}`);
+      this.options.logger.error(
+        `Run ${run.id} ended without its end being recorded: ${e}`,
+      );
     }
   }
 
@@ -724,20 +1118,33 @@ export class RunEngine {
    * lease was lost (another instance reconciled the run), the reconciled status stands and the
    * run's locks are released now that this instance has stopped working on it.
    */
-  private async finishLeased(runId: string, status: 'succeeded' | 'failed', patch: RunPatch): Promise<void> {
+  private async finishLeased(
+    runId: string,
+    status: 'succeeded' | 'failed',
+    patch: RunPatch,
+  ): Promise<void> {
     try {
-      await this.options.store.finishRun(runId, status, patch, { lease: this.leases.leaseOf(runId) });
+      await this.options.store.finishRun(runId, status, patch, {
+        lease: this.leases.leaseOf(runId),
+      });
     } catch (e) {
       this.leases.releaseLater(runId);
       if (e instanceof LeaseLostError) {
-        this.options.logger.warn(`Run ${runId} was reconciled by another backend instance while this one executed it; its reconciled status stands`);
+        this.options.logger.warn(
+          `Run ${runId} was reconciled by another backend instance while this one executed it; its reconciled status stands`,
+        );
       }
       throw e;
     }
   }
 
   private failureReason(e: unknown, run: Run): string {
-    if (e instanceof HelmCommandError || e instanceof RunFailure || e instanceof InputError || e instanceof NotFoundError) {
+    if (
+      e instanceof HelmCommandError ||
+      e instanceof RunFailure ||
+      e instanceof InputError ||
+      e instanceof NotFoundError
+    ) {
       return e.message;
     }
     if (kubeStatusCode(e) !== undefined || isUnreachable(e)) {

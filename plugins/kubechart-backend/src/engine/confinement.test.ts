@@ -60,8 +60,10 @@ const inNamespace = (verb: string, resource: string, namespace: string) =>
   `${verb} resource "${resource}" in API group "" in the namespace "${namespace}"`;
 const apiRefusal: Record<string, { manifests: string; chart: string }> = {
   clusterrolebinding: {
-    manifests: 'get resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope',
-    chart: 'get resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope',
+    manifests:
+      'get resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope',
+    chart:
+      'get resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope',
   },
   'kube-system': {
     manifests: inNamespace('get', 'configmaps', 'kube-system'),

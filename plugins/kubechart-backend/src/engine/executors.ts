@@ -46,9 +46,18 @@ import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
-import { judgeRollbackRevision, rollbackSecretValues } from './rollbackRevision';
+import {
+  judgeRollbackRevision,
+  rollbackSecretValues,
+} from './rollbackRevision';
 import { deployerUser, ensureDeployer } from './deployer';
-import { RunScope, groupKind, objectOwnershipResults, toPolicyScope, withRefusals } from './scope';
+import {
+  RunScope,
+  groupKind,
+  objectOwnershipResults,
+  toPolicyScope,
+  withRefusals,
+} from './scope';
 import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
@@ -72,7 +81,11 @@ type Deps = {
  * and each release's redacted manifest: what was applied, or, when the release failed or was
  * refused, what was rendered or refused (kept so the run shows what was judged).
  */
-type RunWork = { dir: string; reports: Map<string, PolicyReport>; manifests: Map<string, string> };
+type RunWork = {
+  dir: string;
+  reports: Map<string, PolicyReport>;
+  manifests: Map<string, string>;
+};
 
 /** What the engine resolved for a run before it started. */
 export type RunExecution = {
@@ -81,17 +94,23 @@ export type RunExecution = {
   changes?: TenantChanges;
 };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Deep merge, `b` wins. */
-export function mergeValues(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+export function mergeValues(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeValues(out[k] as any, v) : v;
+    out[k] =
+      isPlainObject(v) && isPlainObject(out[k])
+        ? mergeValues(out[k] as any, v)
+        : v;
   }
   return out;
 }
-
 
 /** Why a release must be (re)installed, or undefined when the deployed one already matches. */
 function upgradeReason(
@@ -102,9 +121,12 @@ function upgradeReason(
 ): string | undefined {
   if (!status) return 'not installed yet';
   if (status.status !== 'deployed') return `release status is ${status.status}`;
-  if (status.chart.name !== chartName) return `chart changes from ${status.chart.name}`;
-  if (version && status.chart.version !== version) return `chart version changes from ${status.chart.version}`;
-  if (canonicalJson(status.config) !== canonicalJson(values)) return 'values changed';
+  if (status.chart.name !== chartName)
+    return `chart changes from ${status.chart.name}`;
+  if (version && status.chart.version !== version)
+    return `chart version changes from ${status.chart.version}`;
+  if (canonicalJson(status.config) !== canonicalJson(values))
+    return 'values changed';
   return undefined;
 }
 
@@ -112,19 +134,32 @@ function upgradeReason(
 export class Executors {
   constructor(private readonly deps: Deps) {}
 
-  async run(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
+  async run(
+    run: Run,
+    request: CreateRunRequest,
+    ctx: RunContext,
+    exec: RunExecution,
+  ): Promise<void> {
     ctx.log(`scope: ${exec.scope.reason}`, 'info', 'scope');
-    if (request.kind !== 'tenant' && request.kind !== 'chart') return this.runOther(run, request, ctx, exec);
+    if (request.kind !== 'tenant' && request.kind !== 'chart')
+      return this.runOther(run, request, ctx, exec);
     const { dir, dispose } = await createWorkDir();
     const work: RunWork = { dir, reports: new Map(), manifests: new Map() };
     try {
-      return request.kind === 'tenant' ? await this.tenant(run, request, ctx, exec, work) : await this.chart(run, request, ctx, exec.scope, work);
+      return request.kind === 'tenant'
+        ? await this.tenant(run, request, ctx, exec, work)
+        : await this.chart(run, request, ctx, exec.scope, work);
     } finally {
       await dispose();
     }
   }
 
-  private runOther(run: Run, request: CreateRunRequest, ctx: RunContext, exec: RunExecution): Promise<void> {
+  private runOther(
+    run: Run,
+    request: CreateRunRequest,
+    ctx: RunContext,
+    exec: RunExecution,
+  ): Promise<void> {
     switch (request.kind) {
       case 'manifests':
         return this.manifests(run, request, ctx, exec.scope);
@@ -142,21 +177,35 @@ export class Executors {
    * reference as given. Runs pull their charts through `pullRenderAndCheck` instead.
    * @deprecated kept for callers that render without pulling; to be removed.
    */
-  resolveChart(r: ReleaseSpec): { chart: string; repo?: string; version?: string } {
+  resolveChart(r: ReleaseSpec): {
+    chart: string;
+    repo?: string;
+    version?: string;
+  } {
     if (!r.repo && !r.chart.startsWith('oci://') && !r.chart.includes('/')) {
       for (const dir of this.deps.settings.chartDirectories) {
         const candidate = path.join(dir, r.chart);
-        if (existsSync(path.join(candidate, 'Chart.yaml'))) return { chart: candidate, version: r.version };
+        if (existsSync(path.join(candidate, 'Chart.yaml')))
+          return { chart: candidate, version: r.version };
       }
     }
     return { chart: r.chart, repo: r.repo, version: r.version };
   }
 
-  private async step<T>(ctx: RunContext, name: string, fn: () => Promise<T | 'skipped'>, message?: (r: T | 'skipped') => string): Promise<T | 'skipped'> {
+  private async step<T>(
+    ctx: RunContext,
+    name: string,
+    fn: () => Promise<T | 'skipped'>,
+    message?: (r: T | 'skipped') => string,
+  ): Promise<T | 'skipped'> {
     ctx.step(name, 'started');
     try {
       const r = await fn();
-      ctx.step(name, r === 'skipped' || r === 'unchanged' ? 'skipped' : 'succeeded', message?.(r));
+      ctx.step(
+        name,
+        r === 'skipped' || r === 'unchanged' ? 'skipped' : 'succeeded',
+        message?.(r),
+      );
       return r;
     } catch (e) {
       ctx.step(name, 'failed', `${name} failed`);
@@ -164,7 +213,11 @@ export class Executors {
     }
   }
 
-  private async ensureNamespace(client: KubeClient, namespace: string, labels: Record<string, string>) {
+  private async ensureNamespace(
+    client: KubeClient,
+    namespace: string,
+    labels: Record<string, string>,
+  ) {
     return client.ensure({
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -189,45 +242,118 @@ export class Executors {
     const { helm, policy, store, clusters, settings } = this.deps;
     const { cluster, defaultNamespace: namespace } = scope;
     const prefix = `[${release.name}]`;
-    const onLine = (line: string) => line.trim() && ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
+    const onLine = (line: string) =>
+      line.trim() &&
+      ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
     // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
     let chartCrds: KubeObject[] = [];
-    const checkOptions = async (objs: KubeObject[]) => (settings.enforceRunScope ? { scope: toPolicyScope(scope, await this.deps.discovery.lookup(cluster, [...objs, ...chartCrds])) } : {});
-    const checked = await pullRenderAndCheck(this.deps, { release, namespace, values, userValues: release.values ?? {}, workDir: work.dir, checkOptions });
+    const checkOptions = async (objs: KubeObject[]) =>
+      settings.enforceRunScope
+        ? {
+            scope: toPolicyScope(
+              scope,
+              await this.deps.discovery.lookup(cluster, [
+                ...objs,
+                ...chartCrds,
+              ]),
+            ),
+          }
+        : {};
+    const checked = await pullRenderAndCheck(this.deps, {
+      release,
+      namespace,
+      values,
+      userValues: release.values ?? {},
+      workDir: work.dir,
+      checkOptions,
+    });
     const { artifact, objects, rendered } = checked;
     // Secrets the chart makes itself (a generated password): their values are removed wherever else it copies them.
-    ctx.addSecrets(collectManifestSecretValues(objects, { secretKeysOnly: true }));
+    ctx.addSecrets(
+      collectManifestSecretValues(objects, { secretKeysOnly: true }),
+    );
     chartCrds = checked.crds ? parseManifests(checked.crds) : [];
     // What this release is judged on; replaced by what helm was refused or what it applied.
-    const keep = (manifest: string) => work.manifests.set(release.name, ctx.redactManifest(manifest));
+    const keep = (manifest: string) =>
+      work.manifests.set(release.name, ctx.redactManifest(manifest));
     keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
-    ctx.log(`${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`, 'info', `release:${release.name}`);
+    ctx.log(
+      `${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`,
+      'info',
+      `release:${release.name}`,
+    );
     const record = (report: PolicyReport) => {
       work.reports.set(release.name, report);
-      return store.updateRun(run.id, { policyReport: mergePolicyReports([...work.reports.values()]) });
+      return store.updateRun(run.id, {
+        policyReport: mergePolicyReports([...work.reports.values()]),
+      });
     };
     await record(checked.report);
-    this.enforce(ctx, checked.report, `release ${release.name}`, `release:${release.name}`, `${prefix} `, 'nothing was installed');
+    this.enforce(
+      ctx,
+      checked.report,
+      `release ${release.name}`,
+      `release:${release.name}`,
+      `${prefix} `,
+      'nothing was installed',
+    );
     const isNamespaced = await this.deps.discovery.lookup(cluster, objects);
     const kubeconfig = clusters.kubeconfigYaml(cluster);
     // helm acts as the namespace's deployer, so the API server refuses what the scope check missed.
     // Cluster-scoped kinds the platform allows (and the caller may use) are beyond a namespaced role:
     // a chart with them is installed by the engine's own identity.
-    const clusterScoped = objects.filter(o => isNamespaced(String(o.apiVersion), String(o.kind)) === false);
-    const allowed = clusterScoped.length > 0 && clusterScoped.every(o => scope.allowedClusterScopedKinds.includes(groupKind(String(o.apiVersion), String(o.kind))));
-    const impersonate = allowed ? undefined : { user: deployerUser(namespace, settings) };
+    const clusterScoped = objects.filter(
+      o => isNamespaced(String(o.apiVersion), String(o.kind)) === false,
+    );
+    const allowed =
+      clusterScoped.length > 0 &&
+      clusterScoped.every(o =>
+        scope.allowedClusterScopedKinds.includes(
+          groupKind(String(o.apiVersion), String(o.kind)),
+        ),
+      );
+    const impersonate = allowed
+      ? undefined
+      : { user: deployerUser(namespace, settings) };
     if (!impersonate) {
-      ctx.log(`${prefix} installed by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped.map(o => `${o.kind}/${o.metadata?.name}`).join(', ')})`, 'warn', `release:${release.name}`);
+      ctx.log(
+        `${prefix} installed by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped
+          .map(o => `${o.kind}/${o.metadata?.name}`)
+          .join(', ')})`,
+        'warn',
+        `release:${release.name}`,
+      );
     }
-    const status = await readLatestHelmRelease(this.deps.scopedClient(cluster, namespace), namespace, release.name);
+    const status = await readLatestHelmRelease(
+      this.deps.scopedClient(cluster, namespace),
+      namespace,
+      release.name,
+    );
     const why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
-      ctx.log(`${prefix} release is deployed at revision ${status!.version} with the same chart and values; nothing to do`, 'info', `release:${release.name}`);
+      ctx.log(
+        `${prefix} release is deployed at revision ${
+          status!.version
+        } with the same chart and values; nothing to do`,
+        'info',
+        `release:${release.name}`,
+      );
       keep((status!.manifest || rendered) + hooksManifest(status!.hooks));
-      return { revision: status!.version, manifest: work.manifests.get(release.name)!, skipped: true };
+      return {
+        revision: status!.version,
+        manifest: work.manifests.get(release.name)!,
+        skipped: true,
+      };
     }
-    const target = { release: release.name, namespace, values, kubeconfig, impersonate, chart: artifact.archive };
+    const target = {
+      release: release.name,
+      namespace,
+      values,
+      kubeconfig,
+      impersonate,
+      chart: artifact.archive,
+    };
     // The policy (run-scope included) judges again what helm is about to send, after `lookup` and,
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
@@ -236,31 +362,52 @@ export class Executors {
     // passes --skip-crds and installs the (checked) CRDs itself once the gate approved the install.
     const crdsOnApproval = !status && chartCrds.length > 0;
     let crdsInstalled = false;
-    const gateCheckFor = (install: boolean) => async (manifest: string): Promise<PostRenderDecision> => {
-      const sent = parseManifests(manifest);
-      const verdict = policy.check(sent, await checkOptions(sent));
-      if (!verdict.blocking) {
-        if (install && crdsOnApproval && !crdsInstalled) {
-          await this.installChartCrds(ctx, cluster, release.name, chartCrds);
-          crdsInstalled = true;
+    const gateCheckFor =
+      (install: boolean) =>
+      async (manifest: string): Promise<PostRenderDecision> => {
+        const sent = parseManifests(manifest);
+        const verdict = policy.check(sent, await checkOptions(sent));
+        if (!verdict.blocking) {
+          if (install && crdsOnApproval && !crdsInstalled) {
+            await this.installChartCrds(ctx, cluster, release.name, chartCrds);
+            crdsInstalled = true;
+          }
+          return { approved: true };
         }
-        return { approved: true };
-      }
-      refused = verdict;
-      refusedManifest = manifest;
-      return { approved: false, reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(verdict)}` };
-    };
+        refused = verdict;
+        refusedManifest = manifest;
+        return {
+          approved: false,
+          reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(
+            verdict,
+          )}`,
+        };
+      };
     const recordRefusal = async () => {
       if (refusedManifest) keep(refusedManifest);
-      if (refused) await record(mergePolicyReports([checked.report, releasePolicyReport(refused, release.name)])!);
+      if (refused)
+        await record(
+          mergePolicyReports([
+            checked.report,
+            releasePolicyReport(refused, release.name),
+          ])!,
+        );
     };
     const helm3 = (await helm.version()).major < 4;
     let checkedHooks: HelmHook[] = [];
-    const inputs = helm3 ? await findInstallTimeInputs(artifact.directory) : undefined;
+    const inputs = helm3
+      ? await findInstallTimeInputs(artifact.directory)
+      : undefined;
     // A chart may have hooks when its templates name them, its render shows them, or its output
     // depends on the cluster, DNS, randomness or the clock (a hook may appear only against the cluster).
     const mayHaveHooks =
-      !!inputs && (inputs.hookTemplates.length > 0 || inputs.calls.length > 0 || inputs.unreadable.length > 0 || objects.some(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined));
+      !!inputs &&
+      (inputs.hookTemplates.length > 0 ||
+        inputs.calls.length > 0 ||
+        inputs.unreadable.length > 0 ||
+        objects.some(
+          o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined,
+        ));
     if (helm3 && mayHaveHooks) {
       // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
       // main manifests through the same gate) shows them as helm renders them now; they are checked
@@ -269,12 +416,21 @@ export class Executors {
       // before they are installed. Hooks helm runs anyway are checked after the fact.)
       const dryGate = await startPostRenderGate({ check: gateCheckFor(false) });
       try {
-        checkedHooks = await helm.renderHooks({ ...target, postRenderer: dryGate });
+        checkedHooks = await helm.renderHooks({
+          ...target,
+          postRenderer: dryGate,
+        });
       } catch (e) {
         await recordRefusal();
         if (!refused && chartCrds.length && !status) {
           throw new RunFailure(
-            `helm 3 cannot render release ${release.name} against the cluster before its chart's CRDs exist, and the engine must see its hooks as the cluster renders them (its templates may render hooks or use ${inputs!.calls.map(c => c.fn).join(', ') || 'packaged subcharts'}); nothing was applied. Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied. helm said: ${(e as Error).message}`,
+            `helm 3 cannot render release ${
+              release.name
+            } against the cluster before its chart's CRDs exist, and the engine must see its hooks as the cluster renders them (its templates may render hooks or use ${
+              inputs!.calls.map(c => c.fn).join(', ') || 'packaged subcharts'
+            }); nothing was applied. Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied. helm said: ${
+              (e as Error).message
+            }`,
           );
         }
         throw e;
@@ -282,64 +438,140 @@ export class Executors {
         await dryGate.close();
       }
       if (checkedHooks.length) {
-        const hookObjects = parseManifests(checkedHooks.map(h => h.manifest).join('\n---\n'));
-        const verdict = releasePolicyReport(policy.check(hookObjects, await checkOptions(hookObjects)), release.name);
-        ctx.log(`${prefix} checked ${checkedHooks.length} hook(s) as helm 3 renders them now (${checkedHooks.map(h => `${h.kind}/${h.name}`).join(', ')})`, 'info', `release:${release.name}`);
+        const hookObjects = parseManifests(
+          checkedHooks.map(h => h.manifest).join('\n---\n'),
+        );
+        const verdict = releasePolicyReport(
+          policy.check(hookObjects, await checkOptions(hookObjects)),
+          release.name,
+        );
+        ctx.log(
+          `${prefix} checked ${
+            checkedHooks.length
+          } hook(s) as helm 3 renders them now (${checkedHooks
+            .map(h => `${h.kind}/${h.name}`)
+            .join(', ')})`,
+          'info',
+          `release:${release.name}`,
+        );
         if (verdict.blocking) {
           // Kept: the main manifests as the server dry run sent them, and the refused hooks.
-          keep([...dryGate.approved, ...checkedHooks.map(h => h.manifest)].join('\n---\n'));
+          keep(
+            [...dryGate.approved, ...checkedHooks.map(h => h.manifest)].join(
+              '\n---\n',
+            ),
+          );
           await record(mergePolicyReports([checked.report, verdict])!);
-          this.enforce(ctx, verdict, `the hooks of release ${release.name}`, `release:${release.name}`, `${prefix} `);
+          this.enforce(
+            ctx,
+            verdict,
+            `the hooks of release ${release.name}`,
+            `release:${release.name}`,
+            `${prefix} `,
+          );
         }
       }
       const refusal = helm3HookRefusal(release.name, checkedHooks, inputs!);
       if (refusal) throw new RunFailure(refusal);
     }
-    ctx.log(`${prefix} helm upgrade --install (${why})`, 'info', `release:${release.name}`);
+    ctx.log(
+      `${prefix} helm upgrade --install (${why})`,
+      'info',
+      `release:${release.name}`,
+    );
     // A tenant's objects and pods carry its label, which its catalog entity selects.
-    const gate = await startPostRenderGate({ check: gateCheckFor(true), labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : undefined });
+    const gate = await startPostRenderGate({
+      check: gateCheckFor(true),
+      labels: scope.tenant
+        ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
+        : undefined,
+    });
     let result;
     try {
-      result = await helm.upgradeInstall({ ...target, onLine, postRenderer: gate, skipCrds: crdsOnApproval });
+      result = await helm.upgradeInstall({
+        ...target,
+        onLine,
+        postRenderer: gate,
+        skipCrds: crdsOnApproval,
+      });
     } catch (e) {
       await recordRefusal();
       throw e;
     } finally {
       await gate.close();
     }
-    ctx.log(`${prefix} installed revision ${result.revision}`, 'info', `release:${release.name}`);
+    ctx.log(
+      `${prefix} installed revision ${result.revision}`,
+      'info',
+      `release:${release.name}`,
+    );
     // What helm recorded as applied (post-rendered, without the file-name annotations helm 4 adds for
     // its post-renderer and removes before applying) and its hooks as it ran them; the gate's
     // approvals when helm recorded nothing.
-    const applied = result.manifest ? result.manifest + hooksManifest(result.hooks) : gate.approved.join('---\n') || rendered;
+    const applied = result.manifest
+      ? result.manifest + hooksManifest(result.hooks)
+      : gate.approved.join('---\n') || rendered;
     if (helm3) {
       // Hooks helm 3 ran that differ from the checked ones are checked now; a policy failure fails the run and says so.
-      await this.checkRanHooks(ctx, release.name, uncheckedHooks(result.hooks, checkedHooks), checked.report, record, checkOptions);
+      await this.checkRanHooks(
+        ctx,
+        release.name,
+        uncheckedHooks(result.hooks, checkedHooks),
+        checked.report,
+        record,
+        checkOptions,
+      );
     }
     // helm applies crds/ (unrendered, not post-rendered) on the first install only.
-    const sent = !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
+    const sent =
+      !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
     // helm renders again to apply: a generated value differs from the checked render's.
-    ctx.addSecrets(collectManifestSecretValues(parseManifests(applied), { secretKeysOnly: true }));
+    ctx.addSecrets(
+      collectManifestSecretValues(parseManifests(applied), {
+        secretKeysOnly: true,
+      }),
+    );
     keep(sent);
-    return { revision: result.revision, manifest: work.manifests.get(release.name)!, skipped: false };
+    return {
+      revision: result.revision,
+      manifest: work.manifests.get(release.name)!,
+      skipped: false,
+    };
   }
 
   /**
    * Installs a chart's (checked, allowed) CRDs with the engine's identity, as helm would before
    * rendering, and waits until the API server serves them (Established), so helm finds their kinds.
    */
-  private async installChartCrds(ctx: RunContext, cluster: string, release: string, crds: KubeObject[]) {
+  private async installChartCrds(
+    ctx: RunContext,
+    cluster: string,
+    release: string,
+    crds: KubeObject[],
+  ) {
     const client = this.deps.client(cluster);
     for (const crd of crds) {
       const outcome = await client.applyIfChanged(crd as any);
-      ctx.log(`[${release}] ${crd.kind}/${crd.metadata?.name} from the chart's crds/: ${outcome}`, 'info', `release:${release}`);
+      ctx.log(
+        `[${release}] ${crd.kind}/${crd.metadata?.name} from the chart's crds/: ${outcome}`,
+        'info',
+        `release:${release}`,
+      );
     }
     const deadline = Date.now() + 60_000;
     for (const crd of crds.filter(c => c.kind === 'CustomResourceDefinition')) {
       for (;;) {
         const live = await client.read<any>(crd as any);
-        if (live?.status?.conditions?.some((c: any) => c.type === 'Established' && c.status === 'True')) break;
-        if (Date.now() > deadline) throw new RunFailure(`CustomResourceDefinition ${crd.metadata?.name} of release ${release} was not established within 60s`);
+        if (
+          live?.status?.conditions?.some(
+            (c: any) => c.type === 'Established' && c.status === 'True',
+          )
+        )
+          break;
+        if (Date.now() > deadline)
+          throw new RunFailure(
+            `CustomResourceDefinition ${crd.metadata?.name} of release ${release} was not established within 60s`,
+          );
         await new Promise(r => setTimeout(r, 200));
       }
     }
@@ -356,30 +588,77 @@ export class Executors {
   ) {
     if (!unchecked.length) return;
     const names = unchecked.map(h => `${h.kind}/${h.name}`).join(', ');
-    const objects = parseManifests(unchecked.map(h => h.manifest).join('\n---\n'));
-    const verdict = releasePolicyReport(this.deps.policy.check(objects, await checkOptions(objects)), release);
-    ctx.log(`[${release}] helm 3 ran hook(s) ${names} other than the ones checked before the install; checked them as they ran`, 'warn', `release:${release}`);
+    const objects = parseManifests(
+      unchecked.map(h => h.manifest).join('\n---\n'),
+    );
+    const verdict = releasePolicyReport(
+      this.deps.policy.check(objects, await checkOptions(objects)),
+      release,
+    );
+    ctx.log(
+      `[${release}] helm 3 ran hook(s) ${names} other than the ones checked before the install; checked them as they ran`,
+      'warn',
+      `release:${release}`,
+    );
     if (verdict.blocking) {
       await record(mergePolicyReports([report, verdict])!);
-      this.enforce(ctx, verdict, `the hooks helm 3 ran for release ${release} (${names}), which differ from the ones checked before the install and had already run`, `release:${release}`, `[${release}] `, 'the release is installed and must be reviewed');
+      this.enforce(
+        ctx,
+        verdict,
+        `the hooks helm 3 ran for release ${release} (${names}), which differ from the ones checked before the install and had already run`,
+        `release:${release}`,
+        `[${release}] `,
+        'the release is installed and must be reviewed',
+      );
     }
   }
 
-  private async tenant(run: Run, input: TenantRunInput, ctx: RunContext, exec: RunExecution, work: RunWork) {
+  private async tenant(
+    run: Run,
+    input: TenantRunInput,
+    ctx: RunContext,
+    exec: RunExecution,
+    work: RunWork,
+  ) {
     const { settings, tenantResources } = this.deps;
     const { cluster } = input;
     const namespace = run.target.namespace;
     const client = this.deps.client(cluster);
-    const labels = { [KUBECHART_TENANT_LABEL]: input.tenant, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
+    const labels = {
+      [KUBECHART_TENANT_LABEL]: input.tenant,
+      [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+    };
     const meta = (name: string) => ({ name, namespace, labels });
 
-    await this.step(ctx, 'validate', async () => 'validated', () => `tenant ${input.tenant}, ${input.releases.length} release(s) on ${cluster}`);
+    await this.step(
+      ctx,
+      'validate',
+      async () => 'validated',
+      () =>
+        `tenant ${input.tenant}, ${input.releases.length} release(s) on ${cluster}`,
+    );
     if (exec.changes) {
       const { lines } = exec.changes;
-      ctx.log(lines.length ? `updating tenant ${input.tenant}: ${lines.join('; ')}` : `updating tenant ${input.tenant}: owner, display name, quota and releases unchanged`, 'info', 'changes');
+      ctx.log(
+        lines.length
+          ? `updating tenant ${input.tenant}: ${lines.join('; ')}`
+          : `updating tenant ${input.tenant}: owner, display name, quota and releases unchanged`,
+        'info',
+        'changes',
+      );
     }
-    await this.step(ctx, 'namespace', () => this.ensureNamespace(client, namespace, labels), r => `namespace ${namespace}: ${r}`);
-    await this.step(ctx, 'deployer', () => ensureDeployer(client, namespace, labels, settings), r => String(r));
+    await this.step(
+      ctx,
+      'namespace',
+      () => this.ensureNamespace(client, namespace, labels),
+      r => `namespace ${namespace}: ${r}`,
+    );
+    await this.step(
+      ctx,
+      'deployer',
+      () => ensureDeployer(client, namespace, labels, settings),
+      r => String(r),
+    );
     await this.step(
       ctx,
       'resource-quota',
@@ -404,8 +683,14 @@ export class Executors {
             limits: [
               {
                 type: 'Container',
-                default: { ...settings.defaultLimits, ...input.quota?.defaultLimits },
-                defaultRequest: { ...settings.defaultRequests, ...input.quota?.defaultRequests },
+                default: {
+                  ...settings.defaultLimits,
+                  ...input.quota?.defaultLimits,
+                },
+                defaultRequest: {
+                  ...settings.defaultRequests,
+                  ...input.quota?.defaultRequests,
+                },
               },
             ],
           },
@@ -425,62 +710,138 @@ export class Executors {
             policyTypes: ['Ingress'],
             ingress: [
               { from: [{ podSelector: {} }] },
-              { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.ingressNamespace } } }] },
+              {
+                from: [
+                  {
+                    namespaceSelector: {
+                      matchLabels: {
+                        'kubernetes.io/metadata.name':
+                          settings.ingressNamespace,
+                      },
+                    },
+                  },
+                ],
+              },
             ],
           },
         } as any),
-      r => `NetworkPolicy kubechart-default-deny (same namespace and ${settings.ingressNamespace} allowed): ${r}`,
+      r =>
+        `NetworkPolicy kubechart-default-deny (same namespace and ${settings.ingressNamespace} allowed): ${r}`,
     );
     for (const provider of tenantResources) {
-      await this.step(ctx, `resources:${provider.name}`, async () => {
-        const objects = await provider.resources({ tenant: input.tenant, namespace, cluster, input });
-        const outcomes = [];
-        for (const o of objects) {
-          const obj = structuredClone(o);
-          obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? namespace };
-          // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
-          labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
-          outcomes.push(`${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(obj as any)}`);
-        }
-        return outcomes.join(', ') || 'nothing to apply';
-      }, r => String(r));
+      await this.step(
+        ctx,
+        `resources:${provider.name}`,
+        async () => {
+          const objects = await provider.resources({
+            tenant: input.tenant,
+            namespace,
+            cluster,
+            input,
+          });
+          const outcomes = [];
+          for (const o of objects) {
+            const obj = structuredClone(o);
+            obj.metadata = {
+              ...obj.metadata,
+              namespace: obj.metadata?.namespace ?? namespace,
+            };
+            // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
+            labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
+            outcomes.push(
+              `${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(
+                obj as any,
+              )}`,
+            );
+          }
+          return outcomes.join(', ') || 'nothing to apply';
+        },
+        r => String(r),
+      );
     }
     let credentials: Record<string, string> = {};
     if (input.credentials?.length) {
-      credentials = (await this.step(ctx, 'credentials', () => this.ensureCredentials(this.deps.scopedClient(cluster, namespace), namespace, labels, input.credentials!, ctx), () => `Secret ${TENANT_CREDENTIALS_SECRET}: ${input.credentials!.length} credential(s)`)) as Record<string, string>;
+      credentials = (await this.step(
+        ctx,
+        'credentials',
+        () =>
+          this.ensureCredentials(
+            this.deps.scopedClient(cluster, namespace),
+            namespace,
+            labels,
+            input.credentials!,
+            ctx,
+          ),
+        () =>
+          `Secret ${TENANT_CREDENTIALS_SECRET}: ${
+            input.credentials!.length
+          } credential(s)`,
+      )) as Record<string, string>;
     }
     const storedValues: Record<string, unknown> = {};
     await this.recordingReleases(run, storedValues, work, async () => {
       for (const release of input.releases) {
         const values = mergeValues(release.values ?? {}, {
-          kubechart: { tenant: input.tenant, namespace, ...(input.credentials?.length ? { credentials } : {}) },
+          kubechart: {
+            tenant: input.tenant,
+            namespace,
+            ...(input.credentials?.length ? { credentials } : {}),
+          },
         });
         ctx.addSecrets(values);
         storedValues[release.name] = redactValues(values);
         await this.step(ctx, `release:${release.name}`, async () => {
-          const r = await this.installRelease(run, ctx, exec.scope, release, values, work);
+          const r = await this.installRelease(
+            run,
+            ctx,
+            exec.scope,
+            release,
+            values,
+            work,
+          );
           return r.skipped ? 'skipped' : r;
         });
       }
     });
     for (const name of exec.changes?.droppedReleases ?? []) {
       if (input.pruneReleases) {
-        await this.step(ctx, `uninstall:${name}`, async () => ((await this.uninstallAsDeployer(cluster, namespace, name, ctx)) ? 'uninstalled' : 'skipped'), r => `release ${name}: ${r === 'skipped' ? 'was not installed' : 'uninstalled (pruneReleases)'}`);
+        await this.step(
+          ctx,
+          `uninstall:${name}`,
+          async () =>
+            (await this.uninstallAsDeployer(cluster, namespace, name, ctx))
+              ? 'uninstalled'
+              : 'skipped',
+          r =>
+            `release ${name}: ${
+              r === 'skipped'
+                ? 'was not installed'
+                : 'uninstalled (pruneReleases)'
+            }`,
+        );
       } else {
-        ctx.log(`release ${name} is no longer in the spec and was kept; submit with pruneReleases: true to uninstall it`, 'warn', 'changes');
+        ctx.log(
+          `release ${name} is no longer in the spec and was kept; submit with pruneReleases: true to uninstall it`,
+          'warn',
+          'changes',
+        );
       }
     }
-    await this.step(ctx, 'wait', () =>
-      waitForReady({
-        client,
-        cluster,
-        namespace,
-        timeoutMs: (input.waitTimeoutSeconds ?? settings.waitTimeoutSeconds) * 1000,
-        pollIntervalMs: settings.waitPollIntervalMs,
-        failFastMs: settings.failFastSeconds * 1000,
-        ctx,
-        step: 'wait',
-      }),
+    await this.step(
+      ctx,
+      'wait',
+      () =>
+        waitForReady({
+          client,
+          cluster,
+          namespace,
+          timeoutMs:
+            (input.waitTimeoutSeconds ?? settings.waitTimeoutSeconds) * 1000,
+          pollIntervalMs: settings.waitPollIntervalMs,
+          failFastMs: settings.failFastSeconds * 1000,
+          ctx,
+          step: 'wait',
+        }),
       r => (r === 'skipped' ? '' : `${r.workloads.length} workload(s) Ready`),
     );
   }
@@ -490,10 +851,18 @@ export class Executors {
    * applied or not: a refused or failed release keeps the values and the manifest it was judged on
    * (what helm was refused, or what was rendered), so the run shows what was refused.
    */
-  private async recordingReleases<T>(run: Run, values: Record<string, unknown>, work: RunWork, install: () => Promise<T>): Promise<T> {
+  private async recordingReleases<T>(
+    run: Run,
+    values: Record<string, unknown>,
+    work: RunWork,
+    install: () => Promise<T>,
+  ): Promise<T> {
     const save = () => {
       const manifest = [...work.manifests.values()].join('---\n');
-      return this.deps.store.updateRun(run.id, { values, ...(manifest ? { manifest } : {}) });
+      return this.deps.store.updateRun(run.id, {
+        values,
+        ...(manifest ? { manifest } : {}),
+      });
     };
     try {
       const result = await install();
@@ -501,13 +870,22 @@ export class Executors {
       return result;
     } catch (e) {
       // The run's own failure is what it reports, even when recording what it was judged on fails.
-      await save().catch(err => this.deps.logger?.warn(`Could not record the values and manifest of failed run ${run.id}: ${err}`));
+      await save().catch(err =>
+        this.deps.logger?.warn(
+          `Could not record the values and manifest of failed run ${run.id}: ${err}`,
+        ),
+      );
       throw e;
     }
   }
 
   /** `helm uninstall` as the namespace's deployer; false when the release did not exist. */
-  private uninstallAsDeployer(cluster: string, namespace: string, release: string, ctx: RunContext): Promise<boolean> {
+  private uninstallAsDeployer(
+    cluster: string,
+    namespace: string,
+    release: string,
+    ctx: RunContext,
+  ): Promise<boolean> {
     return this.deps.helm.uninstall({
       release,
       namespace,
@@ -521,24 +899,61 @@ export class Executors {
    * For runs into an existing namespace (chart, manifests, rollback): the namespace must exist (only a
    * tenant run or the platform creates namespaces) and gets its deployer if it has none yet.
    */
-  private async prepareNamespace(ctx: RunContext, cluster: string, namespace: string) {
+  private async prepareNamespace(
+    ctx: RunContext,
+    cluster: string,
+    namespace: string,
+  ) {
     const client = this.deps.client(cluster);
-    await this.step(ctx, 'namespace', async () => {
-      if (!(await client.namespaceExists(namespace))) {
-        throw new RunFailure(`Namespace ${namespace} does not exist on cluster ${cluster}; provision its tenant first`);
-      }
-      return 'skipped';
-    }, () => `namespace ${namespace} exists`);
-    await this.step(ctx, 'deployer', () => ensureDeployer(client, namespace, { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, this.deps.settings), r => String(r));
+    await this.step(
+      ctx,
+      'namespace',
+      async () => {
+        if (!(await client.namespaceExists(namespace))) {
+          throw new RunFailure(
+            `Namespace ${namespace} does not exist on cluster ${cluster}; provision its tenant first`,
+          );
+        }
+        return 'skipped';
+      },
+      () => `namespace ${namespace} exists`,
+    );
+    await this.step(
+      ctx,
+      'deployer',
+      () =>
+        ensureDeployer(
+          client,
+          namespace,
+          { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+          this.deps.settings,
+        ),
+      r => String(r),
+    );
   }
 
   /** Logs the failed rules of a report and throws when it blocks. */
-  private enforce(ctx: RunContext, report: PolicyReport, what: string, step: string, prefix = '', outcome = 'nothing was applied') {
+  private enforce(
+    ctx: RunContext,
+    report: PolicyReport,
+    what: string,
+    step: string,
+    prefix = '',
+    outcome = 'nothing was applied',
+  ) {
     for (const r of report.results.filter(x => !x.passed)) {
-      ctx.log(`${prefix}policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`, r.severity === 'error' ? 'error' : 'warn', step);
+      ctx.log(
+        `${prefix}policy ${r.severity} [${r.ruleId}] ${r.object.kind}/${r.object.name}: ${r.message}`,
+        r.severity === 'error' ? 'error' : 'warn',
+        step,
+      );
     }
     if (report.blocking) {
-      throw new RunFailure(`Chart policy (enforce) blocked ${what}; ${outcome}:\n${formatPolicyFailures(report)}`);
+      throw new RunFailure(
+        `Chart policy (enforce) blocked ${what}; ${outcome}:\n${formatPolicyFailures(
+          report,
+        )}`,
+      );
     }
   }
 
@@ -546,10 +961,21 @@ export class Executors {
    * Reads the tenant's credentials Secret, generating only the credentials it lacks. Done as the
    * tenant's deployer: the engine's own identity never reads Secrets.
    */
-  private async ensureCredentials(client: KubeClient, namespace: string, labels: Record<string, string>, names: string[], ctx: RunContext) {
-    const existing = await client.read<any>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: TENANT_CREDENTIALS_SECRET, namespace } });
+  private async ensureCredentials(
+    client: KubeClient,
+    namespace: string,
+    labels: Record<string, string>,
+    names: string[],
+    ctx: RunContext,
+  ) {
+    const existing = await client.read<any>({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: TENANT_CREDENTIALS_SECRET, namespace },
+    });
     const data: Record<string, string> = {};
-    for (const [k, v] of Object.entries<string>(existing?.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+    for (const [k, v] of Object.entries<string>(existing?.data ?? {}))
+      data[k] = Buffer.from(v, 'base64').toString('utf8');
     const missing = names.filter(n => !data[n]);
     for (const n of missing) data[n] = randomBytes(18).toString('base64url');
     ctx.addSecrets(Object.values(data));
@@ -559,24 +985,47 @@ export class Executors {
         kind: 'Secret',
         metadata: { name: TENANT_CREDENTIALS_SECRET, namespace, labels },
         type: 'Opaque',
-        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+        data: Object.fromEntries(
+          Object.entries(data).map(([k, v]) => [
+            k,
+            Buffer.from(v).toString('base64'),
+          ]),
+        ),
       } as any);
-      ctx.log(`generated ${missing.length} credential(s): ${missing.join(', ')}`, 'info', 'credentials');
+      ctx.log(
+        `generated ${missing.length} credential(s): ${missing.join(', ')}`,
+        'info',
+        'credentials',
+      );
     }
     return Object.fromEntries(names.map(n => [n, data[n]]));
   }
 
-  private async chart(run: Run, input: ChartRunInput, ctx: RunContext, scope: RunScope, work: RunWork) {
+  private async chart(
+    run: Run,
+    input: ChartRunInput,
+    ctx: RunContext,
+    scope: RunScope,
+    work: RunWork,
+  ) {
     const { settings } = this.deps;
     const client = this.deps.client(input.cluster);
     const values = input.release.values ?? {};
     ctx.addSecrets(values);
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
-    const result = await this.recordingReleases(run, redactValues(values), work, () =>
-      this.step(ctx, `release:${input.release.name}`, () => this.installRelease(run, ctx, scope, input.release, values, work)),
+    const result = await this.recordingReleases(
+      run,
+      redactValues(values),
+      work,
+      () =>
+        this.step(ctx, `release:${input.release.name}`, () =>
+          this.installRelease(run, ctx, scope, input.release, values, work),
+        ),
     );
     if (result !== 'skipped') {
-      await this.deps.store.updateRun(run.id, { helmRevision: result.revision });
+      await this.deps.store.updateRun(run.id, {
+        helmRevision: result.revision,
+      });
     }
     await this.step(ctx, 'wait', () =>
       waitForReady({
@@ -584,7 +1033,8 @@ export class Executors {
         cluster: input.cluster,
         namespace: input.namespace,
         release: input.release.name,
-        timeoutMs: (input.waitTimeoutSeconds ?? settings.waitTimeoutSeconds) * 1000,
+        timeoutMs:
+          (input.waitTimeoutSeconds ?? settings.waitTimeoutSeconds) * 1000,
         pollIntervalMs: settings.waitPollIntervalMs,
         failFastMs: settings.failFastSeconds * 1000,
         ctx,
@@ -593,22 +1043,46 @@ export class Executors {
     );
   }
 
-  private async manifests(run: Run, input: ManifestsRunInput, ctx: RunContext, scope: RunScope) {
+  private async manifests(
+    run: Run,
+    input: ManifestsRunInput,
+    ctx: RunContext,
+    scope: RunScope,
+  ) {
     const { settings, discovery } = this.deps;
     const parsed = parseManifests(input.manifests);
     // The values of the Secrets it applies are removed wherever else they appear (a ConfigMap, an annotation).
     ctx.addSecrets(collectManifestSecretValues(parsed));
     const isNamespaced = await discovery.lookup(input.cluster, parsed);
-    const namespacedKind = (o: KubeObject) => isNamespaced(String(o.apiVersion), String(o.kind)) === true;
+    const namespacedKind = (o: KubeObject) =>
+      isNamespaced(String(o.apiVersion), String(o.kind)) === true;
     // Namespaced objects without a namespace go to the run's namespace; cluster-scoped ones get none.
-    const objects = parsed.map(o => (namespacedKind(o) && !o.metadata?.namespace ? { ...o, metadata: { ...o.metadata, namespace: input.namespace } } : o));
+    const objects = parsed.map(o =>
+      namespacedKind(o) && !o.metadata?.namespace
+        ? { ...o, metadata: { ...o.metadata, namespace: input.namespace } }
+        : o,
+    );
     // In a tenant's namespace the objects (and their pods) carry the tenant's label, as its releases'
     // do, so the tenant's catalog entity selects them; a label naming another tenant is replaced.
-    if (scope.tenant) objects.forEach(o => labelObject(o, { [KUBECHART_TENANT_LABEL]: scope.tenant! }));
+    if (scope.tenant)
+      objects.forEach(o =>
+        labelObject(o, { [KUBECHART_TENANT_LABEL]: scope.tenant! }),
+      );
     // The stored manifest is what is applied (namespaces and labels included), refused or not.
-    const sent = objects.map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join('---\n');
-    const record = (report: PolicyReport) => this.deps.store.updateRun(run.id, { policyReport: ctx.redactDeep(report), manifest: ctx.redactManifest(sent) });
-    let report = this.deps.policy.check(objects, settings.enforceRunScope ? { scope: toPolicyScope(scope, isNamespaced) } : {});
+    const sent = objects
+      .map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 }))
+      .join('---\n');
+    const record = (report: PolicyReport) =>
+      this.deps.store.updateRun(run.id, {
+        policyReport: ctx.redactDeep(report),
+        manifest: ctx.redactManifest(sent),
+      });
+    let report = this.deps.policy.check(
+      objects,
+      settings.enforceRunScope
+        ? { scope: toPolicyScope(scope, isNamespaced) }
+        : {},
+    );
     if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
       // Refused before the namespace is even looked at.
       await record(report);
@@ -619,14 +1093,25 @@ export class Executors {
     const engine = this.deps.client(input.cluster);
     // Apply is forced: refuse objects that already belong to someone else instead of taking them over.
     if (settings.enforceRunScope) {
-      report = withRefusals(report, await objectOwnershipResults(objects.filter(namespacedKind), scope, o => scoped.read(o as any)));
+      report = withRefusals(
+        report,
+        await objectOwnershipResults(objects.filter(namespacedKind), scope, o =>
+          scoped.read(o as any),
+        ),
+      );
     }
     await record(report);
     this.enforce(ctx, report, 'the manifests', 'policy');
     for (const o of objects) {
       // Allowed cluster-scoped kinds are beyond the deployer's namespaced role; the engine applies them.
-      const client = namespacedKind(o) || !settings.enforceRunScope ? scoped : engine;
-      await this.step(ctx, `apply:${o.kind}/${o.metadata?.name}`, async () => client.applyIfChanged(o as any), r => `${o.kind}/${o.metadata?.name}: ${r}`);
+      const client =
+        namespacedKind(o) || !settings.enforceRunScope ? scoped : engine;
+      await this.step(
+        ctx,
+        `apply:${o.kind}/${o.metadata?.name}`,
+        async () => client.applyIfChanged(o as any),
+        r => `${o.kind}/${o.metadata?.name}: ${r}`,
+      );
     }
   }
 
@@ -635,79 +1120,176 @@ export class Executors {
    * before helm rolls back: a revision that policy would refuse today is not brought back. The report
    * and the judged manifest are recorded in the run; a revision without a release record to judge fails closed.
    */
-  private async checkRollbackRevision(run: Run, input: RollbackRunInput, ctx: RunContext, scope: RunScope) {
+  private async checkRollbackRevision(
+    run: Run,
+    input: RollbackRunInput,
+    ctx: RunContext,
+    scope: RunScope,
+  ) {
     const { policy, store, settings, discovery } = this.deps;
     const client = this.deps.scopedClient(input.cluster, input.namespace);
-    const judged = await judgeRollbackRevision({ policy, discovery, enforceRunScope: settings.enforceRunScope }, client, input, scope);
+    const judged = await judgeRollbackRevision(
+      { policy, discovery, enforceRunScope: settings.enforceRunScope },
+      client,
+      input,
+      scope,
+    );
     if (!judged) {
       throw new RunFailure(
         `Revision ${input.revision} of release ${input.release} in ${input.namespace} has no Helm release record to check against the chart policy; nothing was rolled back`,
       );
     }
     // Secret values of the revision returned to, and of the one it replaces, are removed wherever they appear.
-    const current = await readLatestHelmRelease(client, input.namespace, input.release);
+    const current = await readLatestHelmRelease(
+      client,
+      input.namespace,
+      input.release,
+    );
     ctx.addSecrets(rollbackSecretValues(judged, current));
     const { manifest, report } = judged;
-    await store.updateRun(run.id, { policyReport: ctx.redactDeep(report), manifest: ctx.redactManifest(manifest) });
-    this.enforce(ctx, report, `the rollback of ${input.release} to revision ${input.revision}`, 'policy', `[${input.release}] `, 'nothing was rolled back');
+    await store.updateRun(run.id, {
+      policyReport: ctx.redactDeep(report),
+      manifest: ctx.redactManifest(manifest),
+    });
+    this.enforce(
+      ctx,
+      report,
+      `the rollback of ${input.release} to revision ${input.revision}`,
+      'policy',
+      `[${input.release}] `,
+      'nothing was rolled back',
+    );
   }
 
-  private async rollback(run: Run, input: RollbackRunInput, ctx: RunContext, scope: RunScope) {
+  private async rollback(
+    run: Run,
+    input: RollbackRunInput,
+    ctx: RunContext,
+    scope: RunScope,
+  ) {
     const { helm, clusters, store, settings } = this.deps;
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
     const kubeconfig = clusters.kubeconfigYaml(input.cluster);
     const impersonate = { user: deployerUser(input.namespace, settings) };
-    const history = await helm.history({ release: input.release, namespace: input.namespace, kubeconfig, impersonate });
+    const history = await helm.history({
+      release: input.release,
+      namespace: input.namespace,
+      kubeconfig,
+      impersonate,
+    });
     if (!history.some(h => h.revision === input.revision)) {
       throw new RunFailure(
-        `Release ${input.release} in ${input.namespace} has no revision ${input.revision}; known revisions: ${history.map(h => h.revision).join(', ') || 'none'}`,
+        `Release ${input.release} in ${input.namespace} has no revision ${
+          input.revision
+        }; known revisions: ${
+          history.map(h => h.revision).join(', ') || 'none'
+        }`,
       );
     }
     await this.checkRollbackRevision(run, input, ctx, scope);
     await this.step(ctx, `rollback:${input.release}`, async () => {
-      await helm.rollback({ release: input.release, namespace: input.namespace, revision: input.revision, kubeconfig, impersonate, onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`) });
+      await helm.rollback({
+        release: input.release,
+        namespace: input.namespace,
+        revision: input.revision,
+        kubeconfig,
+        impersonate,
+        onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`),
+      });
       return 'done';
     });
-    const status = await helm.status({ release: input.release, namespace: input.namespace, kubeconfig, impersonate });
+    const status = await helm.status({
+      release: input.release,
+      namespace: input.namespace,
+      kubeconfig,
+      impersonate,
+    });
     if (status) ctx.addSecrets(rollbackSecretValues(status));
     await store.updateRun(run.id, {
       helmRevision: status?.version,
-      manifest: status?.manifest ? ctx.redactManifest(status.manifest) : undefined,
-      values: status?.config ? ctx.redactDeep(redactValues(status.config)) : undefined,
+      manifest: status?.manifest
+        ? ctx.redactManifest(status.manifest)
+        : undefined,
+      values: status?.config
+        ? ctx.redactDeep(redactValues(status.config))
+        : undefined,
     });
   }
 
-  private async tenantDelete(run: Run, input: TenantDeleteRunInput, ctx: RunContext) {
+  private async tenantDelete(
+    run: Run,
+    input: TenantDeleteRunInput,
+    ctx: RunContext,
+  ) {
     const { store } = this.deps;
     const namespace = run.target.namespace;
     const client = this.deps.client(input.cluster);
-    const tenant = (await store.getTenants(input.tenant)).find(t => t.cluster === input.cluster);
+    const tenant = (await store.getTenants(input.tenant)).find(
+      t => t.cluster === input.cluster,
+    );
     // Releases we recorded, plus any helm release stored in the namespace.
-    const helmSecrets = (await client.namespacePhase(namespace)) !== 'absent'
-      ? await this.deps.scopedClient(input.cluster, namespace).core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' })
-      : { items: [] };
-    const releases = new Set([...(tenant?.releases ?? []), ...helmSecrets.items.map(s => s.metadata?.labels?.name).filter((n): n is string => !!n)]);
+    const helmSecrets =
+      (await client.namespacePhase(namespace)) !== 'absent'
+        ? await this.deps
+            .scopedClient(input.cluster, namespace)
+            .core.listNamespacedSecret({
+              namespace,
+              labelSelector: 'owner=helm',
+            })
+        : { items: [] };
+    const releases = new Set([
+      ...(tenant?.releases ?? []),
+      ...helmSecrets.items
+        .map(s => s.metadata?.labels?.name)
+        .filter((n): n is string => !!n),
+    ]);
     for (const release of releases) {
       await this.step(ctx, `uninstall:${release}`, async () => {
-        const removed = await this.uninstallAsDeployer(input.cluster, namespace, release, ctx);
+        const removed = await this.uninstallAsDeployer(
+          input.cluster,
+          namespace,
+          release,
+          ctx,
+        );
         return removed ? 'uninstalled' : 'skipped';
       });
     }
-    await this.step(ctx, 'namespace', async () => ((await client.deleteNamespace(namespace)) === 'absent' ? 'skipped' : 'deleted'), r => `namespace ${namespace}: ${r}`);
+    await this.step(
+      ctx,
+      'namespace',
+      async () =>
+        (await client.deleteNamespace(namespace)) === 'absent'
+          ? 'skipped'
+          : 'deleted',
+      r => `namespace ${namespace}: ${r}`,
+    );
     // A deleted namespace stays Terminating until its contents are gone; the tenant is deleted only then.
-    const { namespaceDeletionTimeoutSeconds, waitPollIntervalMs } = this.deps.settings;
-    await this.step(ctx, 'namespace-gone', async () => {
-      const gone = await client.waitForNamespaceGone(namespace, {
-        timeoutMs: namespaceDeletionTimeoutSeconds * 1000,
-        pollIntervalMs: waitPollIntervalMs,
-        onProgress: (ms, detail) => ctx.log(`namespace ${namespace} is still terminating after ${Math.round(ms / 1000)}s${detail ? `: ${detail}` : ''}`, 'info', 'namespace-gone'),
-      });
-      if (!gone) {
-        throw new RunFailure(
-          `namespace ${namespace} is still terminating after ${namespaceDeletionTimeoutSeconds}s (kubechart.wait.namespaceDeletionTimeoutSeconds); check what blocks it (finalizers, remaining objects) and delete the tenant again`,
-        );
-      }
-      return 'gone';
-    }, () => `namespace ${namespace} is gone`);
+    const { namespaceDeletionTimeoutSeconds, waitPollIntervalMs } =
+      this.deps.settings;
+    await this.step(
+      ctx,
+      'namespace-gone',
+      async () => {
+        const gone = await client.waitForNamespaceGone(namespace, {
+          timeoutMs: namespaceDeletionTimeoutSeconds * 1000,
+          pollIntervalMs: waitPollIntervalMs,
+          onProgress: (ms, detail) =>
+            ctx.log(
+              `namespace ${namespace} is still terminating after ${Math.round(
+                ms / 1000,
+              )}s${detail ? `: ${detail}` : ''}`,
+              'info',
+              'namespace-gone',
+            ),
+        });
+        if (!gone) {
+          throw new RunFailure(
+            `namespace ${namespace} is still terminating after ${namespaceDeletionTimeoutSeconds}s (kubechart.wait.namespaceDeletionTimeoutSeconds); check what blocks it (finalizers, remaining objects) and delete the tenant again`,
+          );
+        }
+        return 'gone';
+      },
+      () => `namespace ${namespace} is gone`,
+    );
   }
 }

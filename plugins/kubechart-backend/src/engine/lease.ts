@@ -175,7 +175,13 @@ export class RunLeases {
 }
 
 const HELM_WRITES = new Set(['upgradeInstall', 'rollback', 'uninstall']);
-const HELM_CALLS = new Set([...HELM_WRITES, 'template', 'renderHooks', 'status', 'history']);
+const HELM_CALLS = new Set([
+  ...HELM_WRITES,
+  'template',
+  'renderHooks',
+  'status',
+  'history',
+]);
 
 /**
  * A HelmCli whose calls inside a run carry the run's abort signal (a lost lease kills helm), and

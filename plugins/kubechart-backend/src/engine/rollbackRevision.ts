@@ -1,5 +1,15 @@
-import { PolicyReport, RollbackRunInput } from '@kubechart/plugin-kubechart-common';
-import { ClusterDiscovery, PolicyEngine, collectManifestSecretValues, collectSecretValues, parseManifests, releasePolicyReport } from '@kubechart/plugin-kubechart-node';
+import {
+  PolicyReport,
+  RollbackRunInput,
+} from '@kubechart/plugin-kubechart-common';
+import {
+  ClusterDiscovery,
+  PolicyEngine,
+  collectManifestSecretValues,
+  collectSecretValues,
+  parseManifests,
+  releasePolicyReport,
+} from '@kubechart/plugin-kubechart-node';
 import { readHelmRelease } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
 import { hooksManifest } from './helm3Hooks';
@@ -18,11 +28,21 @@ export async function readRevision(
   revision: number,
 ): Promise<{ manifest: string; config: Record<string, unknown> } | undefined> {
   const stored = await readHelmRelease(client, namespace, release, revision);
-  return stored ? { manifest: String(stored.manifest) + hooksManifest(stored.hooks), config: stored.config } : undefined;
+  return stored
+    ? {
+        manifest: String(stored.manifest) + hooksManifest(stored.hooks),
+        config: stored.config,
+      }
+    : undefined;
 }
 
 /** The manifest of {@link readRevision}. */
-export async function readRevisionManifest(client: KubeClient, namespace: string, release: string, revision: number): Promise<string | undefined> {
+export async function readRevisionManifest(
+  client: KubeClient,
+  namespace: string,
+  release: string,
+  revision: number,
+): Promise<string | undefined> {
   return (await readRevision(client, namespace, release, revision))?.manifest;
 }
 
@@ -32,31 +52,65 @@ export async function readRevisionManifest(client: KubeClient, namespace: string
  * the revision has no release record to judge. `client` acts as the namespace's deployer.
  */
 export async function judgeRollbackRevision(
-  deps: { policy: PolicyEngine; discovery: ClusterDiscovery; enforceRunScope: boolean },
+  deps: {
+    policy: PolicyEngine;
+    discovery: ClusterDiscovery;
+    enforceRunScope: boolean;
+  },
   client: KubeClient,
-  input: Pick<RollbackRunInput, 'cluster' | 'namespace' | 'release' | 'revision'>,
+  input: Pick<
+    RollbackRunInput,
+    'cluster' | 'namespace' | 'release' | 'revision'
+  >,
   scope: RunScope,
-): Promise<{ manifest: string; report: PolicyReport; config: Record<string, unknown> } | undefined> {
-  const revision = await readRevision(client, input.namespace, input.release, input.revision);
+): Promise<
+  | { manifest: string; report: PolicyReport; config: Record<string, unknown> }
+  | undefined
+> {
+  const revision = await readRevision(
+    client,
+    input.namespace,
+    input.release,
+    input.revision,
+  );
   if (revision === undefined) return undefined;
   const { manifest, config } = revision;
   const objects = parseManifests(manifest);
-  const options = deps.enforceRunScope ? { scope: toPolicyScope(scope, await deps.discovery.lookup(input.cluster, objects)) } : {};
-  return { manifest, config, report: releasePolicyReport(deps.policy.check(objects, options), input.release) };
+  const options = deps.enforceRunScope
+    ? {
+        scope: toPolicyScope(
+          scope,
+          await deps.discovery.lookup(input.cluster, objects),
+        ),
+      }
+    : {};
+  return {
+    manifest,
+    config,
+    report: releasePolicyReport(
+      deps.policy.check(objects, options),
+      input.release,
+    ),
+  };
 }
 
 /**
  * The secret values a rollback may show: those of the revision it returns to, and of the release's
  * latest revision (what it replaces, shown on the other side of a diff), their Secrets' values included.
  */
-export function rollbackSecretValues(...configsAndManifests: Array<{ config?: Record<string, unknown>; manifest?: string } | undefined>): string[] {
+export function rollbackSecretValues(
+  ...configsAndManifests: Array<
+    { config?: Record<string, unknown>; manifest?: string } | undefined
+  >
+): string[] {
   const out = new Set<string>();
   for (const r of configsAndManifests) {
     if (!r) continue;
     for (const s of collectSecretValues(r.config ?? {})) out.add(s);
     if (r.manifest) {
       try {
-        for (const s of collectManifestSecretValues(parseManifests(r.manifest))) out.add(s);
+        for (const s of collectManifestSecretValues(parseManifests(r.manifest)))
+          out.add(s);
       } catch {
         // A manifest that does not parse shows nothing (redactManifest drops such documents).
       }

@@ -214,28 +214,60 @@ describe('objectOwnershipResults', () => {
 
 describe('checkRequestedTenantOwner', () => {
   const sam = 'user:default/sam';
-  const tenantRun = (owner?: string) => ({ kind: 'tenant' as const, cluster: 'dev', tenant: 'shop', releases: [], ...(owner ? { owner } : {}) });
-  const check = (owner: string | undefined, existing: TenantRecord | undefined, caller = shopMember) => () =>
-    checkRequestedTenantOwner(tenantRun(owner), existing, caller, sam);
+  const tenantRun = (owner?: string) => ({
+    kind: 'tenant' as const,
+    cluster: 'dev',
+    tenant: 'shop',
+    releases: [],
+    ...(owner ? { owner } : {}),
+  });
+  const check =
+    (
+      owner: string | undefined,
+      existing: TenantRecord | undefined,
+      caller = shopMember,
+    ) =>
+    () =>
+      checkRequestedTenantOwner(tenantRun(owner), existing, caller, sam);
 
   it('lets a new tenant be owned by the caller or one of its groups, anyone else only by a tenant admin', () => {
     expect(check('group:default/shop-team', undefined)).not.toThrow();
     expect(check(undefined, undefined)).not.toThrow(); // owned by its requester
-    expect(check('group:default/acme-team', undefined)).toThrow(NotAllowedError);
+    expect(check('group:default/acme-team', undefined)).toThrow(
+      NotAllowedError,
+    );
     // A deleted tenant is created anew.
-    expect(check('group:default/acme-team', tenantRecord('shop', 'group:default/acme-team', 'deleted'))).toThrow(
+    expect(
+      check(
+        'group:default/acme-team',
+        tenantRecord('shop', 'group:default/acme-team', 'deleted'),
+      ),
+    ).toThrow(
       /You may not create tenant shop owned by group:default\/acme-team/,
     );
-    expect(check('group:default/acme-team', undefined, { ...shopMember, isTenantAdmin: true })).not.toThrow();
+    expect(
+      check('group:default/acme-team', undefined, {
+        ...shopMember,
+        isTenantAdmin: true,
+      }),
+    ).not.toThrow();
   });
 
   it('refuses moving a tenant to an owner the caller does not act for; keeping its owner is no move', () => {
     const owned = tenantRecord('shop', 'group:default/shop-team');
-    expect(check('group:default/acme-team', owned)).toThrow(/You may not move tenant shop from group:default\/shop-team to group:default\/acme-team/);
+    expect(check('group:default/acme-team', owned)).toThrow(
+      /You may not move tenant shop from group:default\/shop-team to group:default\/acme-team/,
+    );
     expect(check(undefined, owned)).not.toThrow();
     expect(check('user:default/sam', owned)).not.toThrow();
     // Updating a tenant that already belongs to someone else is checkTenantOwnership's question (an admin's).
     const admin = { ...shopMember, isTenantAdmin: true };
-    expect(check('group:default/acme-team', tenantRecord('shop', 'group:default/acme-team'), admin)).not.toThrow();
+    expect(
+      check(
+        'group:default/acme-team',
+        tenantRecord('shop', 'group:default/acme-team'),
+        admin,
+      ),
+    ).not.toThrow();
   });
 });

@@ -197,7 +197,9 @@ export function checkRequestedTenantOwner(
   if (caller.isTenantAdmin || caller.ownershipRefs.includes(owner)) return;
   const what =
     existing && live(existing)
-      ? `move tenant ${request.tenant} from ${current ?? 'no owner'} to ${owner}`
+      ? `move tenant ${request.tenant} from ${
+          current ?? 'no owner'
+        } to ${owner}`
       : `create tenant ${request.tenant} owned by ${owner}`;
   throw new NotAllowedError(
     `You may not ${what}: a tenant's owner must be you or a group you belong to (${caller.ownershipRefs.join(

@@ -6,7 +6,10 @@ import { createTextRedactor } from '@kubechart/plugin-kubechart-node';
  * without the given secret values and `password=…` style pairs. Inside a run `ctx.redact` does this;
  * a preview or policy check has only the request's secret values to go by.
  */
-export async function withScrubbedErrors<T>(secrets: string[], fn: () => Promise<T>): Promise<T> {
+export async function withScrubbedErrors<T>(
+  secrets: string[],
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await fn();
   } catch (e) {

@@ -54,20 +54,30 @@ export function readEngineSettings(config: Config): EngineSettings {
   return {
     // Relative directories are relative to the backend's working directory; resolved once here so
     // that the chart path helm gets is absolute (chart references may not contain "..").
-    chartDirectories: (k?.getOptionalStringArray('helm.chartDirectories') ?? []).map(d => resolvePath(d)),
-    allowedRepositories: k?.getOptionalStringArray('helm.allowedRepositories') ?? [],
+    chartDirectories: (
+      k?.getOptionalStringArray('helm.chartDirectories') ?? []
+    ).map(d => resolvePath(d)),
+    allowedRepositories:
+      k?.getOptionalStringArray('helm.allowedRepositories') ?? [],
     waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
     maxTenants: k?.getOptionalNumber('limits.maxTenants') ?? 100,
     maxTenantsPerOwner: k?.getOptionalNumber('limits.maxTenantsPerOwner') ?? 10,
-    runsPerUserPerMinute: k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
-    followStreamsPerCaller: k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
-    staleAfterSeconds: k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
-    heartbeatIntervalMs: (k?.getOptionalNumber('recovery.heartbeatSeconds') ?? 15) * 1000,
-    namespaceDeletionTimeoutSeconds: k?.getOptionalNumber('wait.namespaceDeletionTimeoutSeconds') ?? 300,
-    releaseLocksAfterSeconds: k?.getOptionalNumber('recovery.releaseLocksAfterSeconds') ?? 300,
-    ingressNamespace: k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
+    runsPerUserPerMinute:
+      k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
+    followStreamsPerCaller:
+      k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
+    staleAfterSeconds:
+      k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
+    heartbeatIntervalMs:
+      (k?.getOptionalNumber('recovery.heartbeatSeconds') ?? 15) * 1000,
+    namespaceDeletionTimeoutSeconds:
+      k?.getOptionalNumber('wait.namespaceDeletionTimeoutSeconds') ?? 300,
+    releaseLocksAfterSeconds:
+      k?.getOptionalNumber('recovery.releaseLocksAfterSeconds') ?? 300,
+    ingressNamespace:
+      k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
     defaultQuota: stringMap(k?.getOptionalConfig('tenant.quota'), {
       'requests.cpu': '4',
       'requests.memory': '8Gi',
@@ -75,10 +85,19 @@ export function readEngineSettings(config: Config): EngineSettings {
       'limits.memory': '16Gi',
       pods: '50',
     }),
-    defaultLimits: stringMap(k?.getOptionalConfig('tenant.defaultLimits'), { cpu: '500m', memory: '512Mi' }),
-    defaultRequests: stringMap(k?.getOptionalConfig('tenant.defaultRequests'), { cpu: '100m', memory: '128Mi' }),
-    deployerServiceAccount: k?.getOptionalString('tenant.deployer.serviceAccount') ?? 'kubechart-deployer',
-    deployerClusterRole: k?.getOptionalString('tenant.deployer.clusterRole') ?? 'admin',
+    defaultLimits: stringMap(k?.getOptionalConfig('tenant.defaultLimits'), {
+      cpu: '500m',
+      memory: '512Mi',
+    }),
+    defaultRequests: stringMap(k?.getOptionalConfig('tenant.defaultRequests'), {
+      cpu: '100m',
+      memory: '128Mi',
+    }),
+    deployerServiceAccount:
+      k?.getOptionalString('tenant.deployer.serviceAccount') ??
+      'kubechart-deployer',
+    deployerClusterRole:
+      k?.getOptionalString('tenant.deployer.clusterRole') ?? 'admin',
     ...readClusterSettings(k?.getOptionalConfig('clusters')),
     enforceRunScope: true,
   };
@@ -90,10 +109,14 @@ function readClusterSettings(clusters: Config | undefined) {
   const namespaceOwners: Record<string, Record<string, string>> = {};
   for (const name of clusters?.keys() ?? []) {
     const c = clusters!.getConfig(name);
-    allowedClusterScopedKinds[name] = c.getOptionalStringArray('allowedClusterScopedKinds') ?? [];
+    allowedClusterScopedKinds[name] =
+      c.getOptionalStringArray('allowedClusterScopedKinds') ?? [];
     const owners = c.getOptionalConfig('namespaces');
     namespaceOwners[name] = Object.fromEntries(
-      (owners?.keys() ?? []).map(ns => [ns, owners!.getConfig(ns).getString('owner')]),
+      (owners?.keys() ?? []).map(ns => [
+        ns,
+        owners!.getConfig(ns).getString('owner'),
+      ]),
     );
   }
   return { allowedClusterScopedKinds, namespaceOwners };

@@ -3,11 +3,22 @@
  * renders a chart with kubechart-node's HelmCli, checks it with the PolicyEngine, installs it on
  * kube-sim and records the run in kubechart's deployment history through kubechartRunsServiceRef.
  */
-import { coreServices, createBackendModule, createServiceFactory } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  coreServices,
+  createBackendModule,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { ConfigReader } from '@backstage/config';
-import { createTemplateAction, scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import {
+  createTemplateAction,
+  scaffolderActionsExtensionPoint,
+} from '@backstage/plugin-scaffolder-node';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
@@ -36,13 +47,18 @@ function createCacheAction(deps: {
 }) {
   return createTemplateAction({
     id: 'acme:cache:create',
-    description: 'Installs the team cache and records it in kubechart deployment history',
+    description:
+      'Installs the team cache and records it in kubechart deployment history',
     schema: {
       input: {
-        cluster: z => z.string({ description: 'Cluster name from kubernetes.clusterLocatorMethods' }),
+        cluster: z =>
+          z.string({
+            description: 'Cluster name from kubernetes.clusterLocatorMethods',
+          }),
         namespace: z => z.string({ description: 'Namespace to install into' }),
         name: z => z.string({ description: 'Release name' }),
-        entityRef: z => z.string({ description: 'Entity the cache belongs to' }).optional(),
+        entityRef: z =>
+          z.string({ description: 'Entity the cache belongs to' }).optional(),
       },
       output: { runId: z => z.string({ description: 'kubechart run id' }) },
     },
@@ -50,15 +66,29 @@ function createCacheAction(deps: {
       const { cluster, namespace, name, entityRef } = ctx.input;
       const credentials = await ctx.getInitiatorCredentials();
       const run = await deps.runs.recordRun(
-        { kind: 'chart', action: 'acme:cache:create', target: { cluster, namespace, release: name }, entityRef, input: ctx.input },
+        {
+          kind: 'chart',
+          action: 'acme:cache:create',
+          target: { cluster, namespace, release: name },
+          entityRef,
+          input: ctx.input,
+        },
         { credentials },
       );
       ctx.output('runId', run.id);
       try {
-        const chart = { release: name, namespace, chart: deps.chart, values: { replicas: 2 } };
+        const chart = {
+          release: name,
+          namespace,
+          chart: deps.chart,
+          values: { replicas: 2 },
+        };
         const manifest = await deps.helm.template(chart);
         const report = deps.policy.checkYaml(manifest);
-        if (report.blocking) throw new Error(`Policy refused the chart:\n${formatPolicyFailures(report)}`);
+        if (report.blocking)
+          throw new Error(
+            `Policy refused the chart:\n${formatPolicyFailures(report)}`,
+          );
         await run.step('install', 'started');
         const { revision } = await deps.helm.upgradeInstall({
           ...chart,
@@ -66,8 +96,16 @@ function createCacheAction(deps: {
           createNamespace: true,
           onLine: line => ctx.logger.info(`[${name}] ${line}`),
         });
-        await run.step('install', 'succeeded', `installed revision ${revision}`);
-        await run.succeed({ helmRevision: revision, manifest, values: chart.values });
+        await run.step(
+          'install',
+          'succeeded',
+          `installed revision ${revision}`,
+        );
+        await run.succeed({
+          helmRevision: revision,
+          manifest,
+          values: chart.values,
+        });
       } catch (e) {
         await run.fail(String(e));
         throw e;
@@ -81,7 +119,11 @@ const acmeCacheModule = createBackendModule({
   moduleId: 'acme-cache',
   register(env) {
     env.registerInit({
-      deps: { actions: scaffolderActionsExtensionPoint, config: coreServices.rootConfig, runs: kubechartRunsServiceRef },
+      deps: {
+        actions: scaffolderActionsExtensionPoint,
+        config: coreServices.rootConfig,
+        runs: kubechartRunsServiceRef,
+      },
       async init({ actions, config, runs }) {
         actions.addActions(
           createCacheAction({
@@ -108,14 +150,20 @@ describe('a platform team action built from kubechart-node', () => {
   afterAll(() => sim.stop());
 
   it('is a backend module for the scaffolder', () => {
-    expect(acmeCacheModule).toMatchObject({ $$type: '@backstage/BackendFeature' });
+    expect(acmeCacheModule).toMatchObject({
+      $$type: '@backstage/BackendFeature',
+    });
   });
 
   it('installs with helm and shows up in deployment history', async () => {
     // A recorded run is held to the namespace and entity a run started through kubechart would be:
     // team-cache is assigned to the user (the mock auth service names user:default/mock), and the
     // catalog says component:default/cache, which that user owns, deploys there.
-    const data = testConfig(sim, { clusters: { dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } } } });
+    const data = testConfig(sim, {
+      clusters: {
+        dev: { namespaces: { 'team-cache': { owner: 'user:default/mock' } } },
+      },
+    });
     const backend = await startTestBackend({
       features: [
         kubechartPlugin,
@@ -125,19 +173,34 @@ describe('a platform team action built from kubechart-node', () => {
             {
               apiVersion: 'backstage.io/v1alpha1',
               kind: 'Component',
-              metadata: { name: 'cache', namespace: 'default', annotations: { 'kubechart.io/namespace': 'team-cache' } },
-              spec: { type: 'service', lifecycle: 'production', owner: 'user:default/mock' },
+              metadata: {
+                name: 'cache',
+                namespace: 'default',
+                annotations: { 'kubechart.io/namespace': 'team-cache' },
+              },
+              spec: {
+                type: 'service',
+                lifecycle: 'production',
+                owner: 'user:default/mock',
+              },
             },
           ],
         }),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
+        createServiceFactory({
+          service: signalsServiceRef,
+          deps: {},
+          factory: () => ({ publish: async () => {} }),
+        }),
       ],
     });
     try {
       const port = (backend.server.address() as AddressInfo).port;
       const runs = new KubechartRunsClient({
         auth: mockServices.auth(),
-        discovery: { getBaseUrl: async () => `http://localhost:${port}/api/kubechart`, getExternalBaseUrl: async () => '' },
+        discovery: {
+          getBaseUrl: async () => `http://localhost:${port}/api/kubechart`,
+          getExternalBaseUrl: async () => '',
+        },
       });
       const config = new ConfigReader(data);
       const action = createCacheAction({
@@ -149,15 +212,23 @@ describe('a platform team action built from kubechart-node', () => {
       });
       const outputs: Record<string, unknown> = {};
       const ctx = createMockActionContext({
-        input: { cluster: 'dev', namespace: 'team-cache', name: 'cache', entityRef: 'component:default/cache' },
-        getInitiatorCredentials: async () => mockCredentials.user('user:default/dana'),
+        input: {
+          cluster: 'dev',
+          namespace: 'team-cache',
+          name: 'cache',
+          entityRef: 'component:default/cache',
+        },
+        getInitiatorCredentials: async () =>
+          mockCredentials.user('user:default/dana'),
       } as any);
       ctx.output = ((k: string, v: unknown) => {
         outputs[k] = v;
       }) as any;
       await action.handler(ctx as any);
 
-      const run = await request(backend.server).get(`/api/kubechart/runs/${outputs.runId}`);
+      const run = await request(backend.server).get(
+        `/api/kubechart/runs/${outputs.runId}`,
+      );
       expect(run.body).toMatchObject({
         status: 'succeeded',
         kind: 'chart',
@@ -169,10 +240,16 @@ describe('a platform team action built from kubechart-node', () => {
         entityRef: 'component:default/cache',
         target: { cluster: 'dev', namespace: 'team-cache', release: 'cache' },
       });
-      const history = await request(backend.server).get('/api/kubechart/runs?entityRef=component:default/cache');
+      const history = await request(backend.server).get(
+        '/api/kubechart/runs?entityRef=component:default/cache',
+      );
       expect(history.body.items.map((r: any) => r.id)).toEqual([outputs.runId]);
-      const events = await request(backend.server).get(`/api/kubechart/runs/${outputs.runId}/events`);
-      expect(events.body.items.map((e: any) => e.message)).toContain('installed revision 1');
+      const events = await request(backend.server).get(
+        `/api/kubechart/runs/${outputs.runId}/events`,
+      );
+      expect(events.body.items.map((e: any) => e.message)).toContain(
+        'installed revision 1',
+      );
     } finally {
       await backend.stop();
     }

@@ -3,7 +3,12 @@ import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { ClusterHealthCache } from './ClusterHealthCache';
 import { HealthService } from './HealthService';
@@ -11,7 +16,11 @@ import { parseCpu } from './quantity';
 
 jest.setTimeout(60_000);
 
-async function eventually<T>(fn: () => T | Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  fn: () => T | Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
@@ -32,17 +41,28 @@ describe('ClusterHealthCache', () => {
 
   it('answers from the watch-fed cache, reports crash loops, and follows an outage', async () => {
     const changes: string[] = [];
-    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock(), {
-      restartDelayMs: 200,
-      onChange: h => changes.push(h.status),
-    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      registry.kubeConfig('dev'),
+      mockServices.logger.mock(),
+      {
+        restartDelayMs: 200,
+        onChange: h => changes.push(h.status),
+      },
+    );
     await cache.start();
     const first = cache.health();
-    expect(first).toMatchObject({ cluster: 'dev', status: 'ok', nodes: { ready: 3, total: 3 } });
+    expect(first).toMatchObject({
+      cluster: 'dev',
+      status: 'ok',
+      nodes: { ready: 3, total: 3 },
+    });
     expect(first.utilisation.source).toMatch(/metrics|requests/);
 
     const kc = registry.kubeConfig('dev');
-    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'health-test' } } });
+    await kc
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: 'health-test' } } });
     await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
       namespace: 'health-test',
       body: {
@@ -50,26 +70,66 @@ describe('ClusterHealthCache', () => {
         spec: {
           replicas: 1,
           selector: { matchLabels: { app: 'crashy' } },
-          template: { metadata: { labels: { app: 'crashy' } }, spec: { containers: [{ name: 'c', image: 'registry.example.com/x:crashloop' }] } },
+          template: {
+            metadata: { labels: { app: 'crashy' } },
+            spec: {
+              containers: [
+                { name: 'c', image: 'registry.example.com/x:crashloop' },
+              ],
+            },
+          },
         },
       },
     });
-    const degraded = await eventually(() => cache.health(), h => h.alerts.some(a => a.type === 'crash-loop'));
+    const degraded = await eventually(
+      () => cache.health(),
+      h => h.alerts.some(a => a.type === 'crash-loop'),
+    );
     expect(degraded.status).toBe('degraded');
-    expect(degraded.workloads.items).toEqual([expect.objectContaining({ name: 'crashy', status: 'failed', reason: expect.stringContaining('CrashLoopBackOff') })]);
-    expect(degraded.alerts.find(a => a.type === 'crash-loop')).toMatchObject({ namespace: 'health-test', reason: 'CrashLoopBackOff' });
+    expect(degraded.workloads.items).toEqual([
+      expect.objectContaining({
+        name: 'crashy',
+        status: 'failed',
+        reason: expect.stringContaining('CrashLoopBackOff'),
+      }),
+    ]);
+    expect(degraded.alerts.find(a => a.type === 'crash-loop')).toMatchObject({
+      namespace: 'health-test',
+      reason: 'CrashLoopBackOff',
+    });
     // The signal follows within the second (signals go out at most once a second per cluster).
-    expect(await eventually(() => changes, c => c.includes('degraded'))).toEqual(['degraded']);
+    expect(
+      await eventually(
+        () => changes,
+        c => c.includes('degraded'),
+      ),
+    ).toEqual(['degraded']);
 
     sim.faults.stopApi();
-    const down = await eventually(() => cache.health(), h => h.status === 'error');
+    const down = await eventually(
+      () => cache.health(),
+      h => h.status === 'error',
+    );
     expect(down.status).toBe('error');
     expect(down.message).toMatch(/Kubernetes API of cluster "dev"/);
-    expect(await eventually(() => changes, c => c.includes('error'))).toContain('error');
+    expect(
+      await eventually(
+        () => changes,
+        c => c.includes('error'),
+      ),
+    ).toContain('error');
     sim.faults.startApi();
-    const back = await eventually(() => cache.health(), h => h.status !== 'error');
+    const back = await eventually(
+      () => cache.health(),
+      h => h.status !== 'error',
+    );
     expect(back.status).toBe('degraded');
-    expect(await eventually(() => changes, c => c[c.length - 1] === 'degraded')).toEqual(['degraded', 'error', 'degraded']);
+    expect(
+      await eventually(
+        () => changes,
+        c => c[c.length - 1] === 'degraded',
+      ),
+    ).toEqual(['degraded', 'error', 'degraded']);
     await cache.stop();
   });
 
@@ -85,18 +145,45 @@ describe('ClusterHealthCache', () => {
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'c', image, resources: { requests: { cpu: '100m', memory: '32Mi' } } }] },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image,
+                resources: { requests: { cpu: '100m', memory: '32Mi' } },
+              },
+            ],
+          },
         },
       },
     });
-    await apps.createNamespacedDeployment({ namespace: 'relist', body: deployment('steady', 'registry.example.com/x:1', 2) });
-    await apps.createNamespacedDeployment({ namespace: 'relist', body: deployment('looping', 'registry.example.com/x:crashloop', 1) });
-    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { restartDelayMs: 200, minRecomputeIntervalMs: 0 });
+    await apps.createNamespacedDeployment({
+      namespace: 'relist',
+      body: deployment('steady', 'registry.example.com/x:1', 2),
+    });
+    await apps.createNamespacedDeployment({
+      namespace: 'relist',
+      body: deployment('looping', 'registry.example.com/x:crashloop', 1),
+    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      { restartDelayMs: 200, minRecomputeIntervalMs: 0 },
+    );
     await cache.start();
-    const looping = (h: ClusterHealth) => h.alerts.some(a => a.type === 'crash-loop' && a.namespace === 'relist');
-    const before = await eventually(() => cache.health(), h => looping(h) && h.workloads.items.some(w => w.name === 'looping'));
+    const looping = (h: ClusterHealth) =>
+      h.alerts.some(a => a.type === 'crash-loop' && a.namespace === 'relist');
+    const before = await eventually(
+      () => cache.health(),
+      h => looping(h) && h.workloads.items.some(w => w.name === 'looping'),
+    );
     expect(looping(before)).toBe(true);
-    const stable = (h: ClusterHealth) => ({ ...h, observedAt: undefined, alerts: h.alerts.filter(a => a.type !== 'warning-event') });
+    const stable = (h: ClusterHealth) => ({
+      ...h,
+      observedAt: undefined,
+      alerts: h.alerts.filter(a => a.type !== 'warning-event'),
+    });
 
     // Every watch ends with 410 Expired; the informers must list again, and every answer of the
     // API is slowed down, so the relist takes a while.
@@ -112,12 +199,21 @@ describe('ClusterHealthCache', () => {
     sim.faults.clear();
 
     // The relist completes and the watches resume: later changes reach the cache.
-    await apps.deleteNamespacedDeployment({ name: 'looping', namespace: 'relist' });
-    const after = await eventually(() => cache.health(), h => !looping(h) && !h.workloads.items.some(w => w.name === 'looping'));
+    await apps.deleteNamespacedDeployment({
+      name: 'looping',
+      namespace: 'relist',
+    });
+    const after = await eventually(
+      () => cache.health(),
+      h => !looping(h) && !h.workloads.items.some(w => w.name === 'looping'),
+    );
     expect(looping(after)).toBe(false);
     expect(after.workloads.items.map(w => w.name)).not.toContain('looping');
     const listed = await core.listPodForAllNamespaces();
-    const cached = await eventually(() => cache.list().pods.length, n => n === listed.items.length);
+    const cached = await eventually(
+      () => cache.list().pods.length,
+      n => n === listed.items.length,
+    );
     expect(cached).toBe(listed.items.length);
     await cache.stop();
   });
@@ -132,53 +228,131 @@ describe('ClusterHealthCache', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'c', image }] },
+        },
       },
     });
-    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('kept', 'registry.example.com/x:1') });
-    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { restartDelayMs: 200, minRecomputeIntervalMs: 0 });
+    await apps.createNamespacedDeployment({
+      namespace: 'counted',
+      body: body('kept', 'registry.example.com/x:1'),
+    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      { restartDelayMs: 200, minRecomputeIntervalMs: 0 },
+    );
     await cache.start();
-    const listed = async () => (await apps.listDeploymentForAllNamespaces()).items.length;
-    const counts = (h: ClusterHealth) => h.workloads.healthy + h.workloads.degraded + h.workloads.failed;
+    const listed = async () =>
+      (await apps.listDeploymentForAllNamespaces()).items.length;
+    const counts = (h: ClusterHealth) =>
+      h.workloads.healthy + h.workloads.degraded + h.workloads.failed;
     // Earlier tests left workloads of their own in the cluster: only this namespace's are asserted.
-    const mine = (h: ClusterHealth) => h.workloads.items.filter(w => w.namespace === 'counted');
-    const figures = ({ workloads: { healthy, degraded, failed } }: ClusterHealth) => ({ healthy, degraded, failed });
+    const mine = (h: ClusterHealth) =>
+      h.workloads.items.filter(w => w.namespace === 'counted');
+    const figures = ({
+      workloads: { healthy, degraded, failed },
+    }: ClusterHealth) => ({ healthy, degraded, failed });
     // 'kept' rolled out: nothing of this namespace is behind.
-    const { workloads: base } = await eventually(() => cache.health(), h => counts(h) > 0 && mine(h).length === 0);
+    const { workloads: base } = await eventually(
+      () => cache.health(),
+      h => counts(h) > 0 && mine(h).length === 0,
+    );
     expect(base.healthy + base.degraded + base.failed).toBe(await listed());
 
     // Added, failing, then rolled out with an image that starts: healthy again.
-    await apps.createNamespacedDeployment({ namespace: 'counted', body: body('flaky', 'registry.example.com/x:crashloop') });
-    const failing = await eventually(() => cache.health(), h => mine(h).some(w => w.name === 'flaky' && w.status === 'failed'));
-    expect(mine(failing)).toEqual([expect.objectContaining({ kind: 'Deployment', namespace: 'counted', name: 'flaky', ready: 0, desired: 1, status: 'failed' })]);
-    expect([failing.workloads.healthy, failing.workloads.failed]).toEqual([base.healthy, base.failed + 1]);
+    await apps.createNamespacedDeployment({
+      namespace: 'counted',
+      body: body('flaky', 'registry.example.com/x:crashloop'),
+    });
+    const failing = await eventually(
+      () => cache.health(),
+      h => mine(h).some(w => w.name === 'flaky' && w.status === 'failed'),
+    );
+    expect(mine(failing)).toEqual([
+      expect.objectContaining({
+        kind: 'Deployment',
+        namespace: 'counted',
+        name: 'flaky',
+        ready: 0,
+        desired: 1,
+        status: 'failed',
+      }),
+    ]);
+    expect([failing.workloads.healthy, failing.workloads.failed]).toEqual([
+      base.healthy,
+      base.failed + 1,
+    ]);
     await apps.patchNamespacedDeployment(
-      { name: 'flaky', namespace: 'counted', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example.com/x:2' }] },
+      {
+        name: 'flaky',
+        namespace: 'counted',
+        body: [
+          {
+            op: 'replace',
+            path: '/spec/template/spec/containers/0/image',
+            value: 'registry.example.com/x:2',
+          },
+        ],
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    const recovered = await eventually(() => cache.health(), h => mine(h).length === 0);
-    expect(figures(recovered)).toEqual({ healthy: base.healthy + 1, degraded: base.degraded, failed: base.failed });
+    const recovered = await eventually(
+      () => cache.health(),
+      h => mine(h).length === 0,
+    );
+    expect(figures(recovered)).toEqual({
+      healthy: base.healthy + 1,
+      degraded: base.degraded,
+      failed: base.failed,
+    });
 
     // The watch of deployments fails while 'flaky' is deleted; later watches can only resume from a
     // compacted resourceVersion (410), so the informer lists again and must drop 'flaky' from the list.
-    sim.faults.failVerb({ verb: 'watch', resource: 'deployments', status: 500 });
+    sim.faults.failVerb({
+      verb: 'watch',
+      resource: 'deployments',
+      status: 500,
+    });
     sim.faults.expireWatches();
-    await eventually(() => cache.ready, r => !r);
-    await apps.deleteNamespacedDeployment({ name: 'flaky', namespace: 'counted' });
+    await eventually(
+      () => cache.ready,
+      r => !r,
+    );
+    await apps.deleteNamespacedDeployment({
+      name: 'flaky',
+      namespace: 'counted',
+    });
     sim.faults.expireWatches();
     sim.faults.clear();
-    const relisted = await eventually(() => cache.health(), h => cache.ready && h.workloads.healthy === base.healthy);
-    expect(figures(relisted)).toEqual({ healthy: base.healthy, degraded: base.degraded, failed: base.failed });
+    const relisted = await eventually(
+      () => cache.health(),
+      h => cache.ready && h.workloads.healthy === base.healthy,
+    );
+    expect(figures(relisted)).toEqual({
+      healthy: base.healthy,
+      degraded: base.degraded,
+      failed: base.failed,
+    });
     expect(mine(relisted)).toEqual([]);
     expect(counts(relisted)).toBe(await listed());
-    expect(cache.list().deployments.map(d => d.metadata?.name)).not.toContain('flaky');
+    expect(cache.list().deployments.map(d => d.metadata?.name)).not.toContain(
+      'flaky',
+    );
     await cache.stop();
   });
 
   it('counts the requests of running pods when the cluster serves no metrics, as pods come and go', async () => {
     const kc = registry.kubeConfig('dev');
     const core = kc.makeApiClient(CoreV1Api);
-    const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock(), { minRecomputeIntervalMs: 0 });
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      { minRecomputeIntervalMs: 0 },
+    );
     await cache.start();
     // metrics.k8s.io unavailable: utilisation comes from the pods' requests.
     sim.faults.failVerb({ verb: 'list', resource: 'nodes', status: 503 });
@@ -186,18 +360,35 @@ describe('ClusterHealthCache', () => {
     sim.faults.clear();
     const base = cache.health().utilisation;
     expect(base.source).toBe('requests');
-    const allocatable = (await core.listNode()).items.reduce((s, n) => s + parseCpu(n.status?.allocatable?.cpu), 0);
+    const allocatable = (await core.listNode()).items.reduce(
+      (s, n) => s + parseCpu(n.status?.allocatable?.cpu),
+      0,
+    );
     await core.createNamespace({ body: { metadata: { name: 'requests' } } });
     const body = (name: string) => ({
       metadata: { name },
-      spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1', resources: { requests: { cpu: '250m', memory: '64Mi' } } }] },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'registry.example.com/x:1',
+            resources: { requests: { cpu: '250m', memory: '64Mi' } },
+          },
+        ],
+      },
     });
     await core.createNamespacedPod({ namespace: 'requests', body: body('a') });
     await core.createNamespacedPod({ namespace: 'requests', body: body('b') });
-    const grown = await eventually(() => cache.health().utilisation, u => u.cpu > base.cpu + 0.4 / allocatable);
+    const grown = await eventually(
+      () => cache.health().utilisation,
+      u => u.cpu > base.cpu + 0.4 / allocatable,
+    );
     expect(grown.cpu).toBeCloseTo(base.cpu + 0.5 / allocatable, 9);
     await core.deleteNamespacedPod({ name: 'a', namespace: 'requests' });
-    const shrunk = await eventually(() => cache.health().utilisation, u => u.cpu < grown.cpu - 0.2 / allocatable);
+    const shrunk = await eventually(
+      () => cache.health().utilisation,
+      u => u.cpu < grown.cpu - 0.2 / allocatable,
+    );
     expect(shrunk.cpu).toBeCloseTo(base.cpu + 0.25 / allocatable, 9);
     await cache.stop();
   });
@@ -205,32 +396,83 @@ describe('ClusterHealthCache', () => {
   it("keeps each namespace's pods in that namespace's map as pods are added, change state, are deleted and appear in another namespace", async () => {
     const kc = registry.kubeConfig('dev');
     const core = kc.makeApiClient(CoreV1Api);
-    for (const name of ['moving-a', 'moving-b']) await core.createNamespace({ body: { metadata: { name } } });
+    for (const name of ['moving-a', 'moving-b'])
+      await core.createNamespace({ body: { metadata: { name } } });
     const cache = new ClusterHealthCache('dev', kc, mockServices.logger.mock());
     await cache.start();
-    const names = (ns: string) => cache.inNamespace(ns).pods.map(p => p.metadata?.name).sort();
+    const names = (ns: string) =>
+      cache
+        .inNamespace(ns)
+        .pods.map(p => p.metadata?.name)
+        .sort();
     const ready = (ns: string) =>
-      cache.inNamespace(ns).pods.map(p => `${p.metadata?.name}:${p.status?.conditions?.find(c => c.type === 'Ready')?.status ?? '-'}`);
-    const pod = { metadata: { name: 'mover', labels: { app: 'mover' } }, spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1' }] } };
+      cache
+        .inNamespace(ns)
+        .pods.map(
+          p =>
+            `${p.metadata?.name}:${
+              p.status?.conditions?.find(c => c.type === 'Ready')?.status ?? '-'
+            }`,
+        );
+    const pod = {
+      metadata: { name: 'mover', labels: { app: 'mover' } },
+      spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1' }] },
+    };
 
     // Added, then Ready (the kubelet's update).
     await core.createNamespacedPod({ namespace: 'moving-a', body: pod });
-    expect(await eventually(() => ready('moving-a'), r => r[0] === 'mover:True')).toEqual(['mover:True']);
+    expect(
+      await eventually(
+        () => ready('moving-a'),
+        r => r[0] === 'mover:True',
+      ),
+    ).toEqual(['mover:True']);
     expect(names('moving-b')).toEqual([]);
     // Updated: no longer Ready.
     await core.patchNamespacedPodStatus(
-      { name: 'mover', namespace: 'moving-a', body: [{ op: 'replace', path: '/status/conditions', value: [{ type: 'Ready', status: 'False' }] }] },
+      {
+        name: 'mover',
+        namespace: 'moving-a',
+        body: [
+          {
+            op: 'replace',
+            path: '/status/conditions',
+            value: [{ type: 'Ready', status: 'False' }],
+          },
+        ],
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    expect(await eventually(() => ready('moving-a'), r => r[0] === 'mover:False')).toEqual(['mover:False']);
+    expect(
+      await eventually(
+        () => ready('moving-a'),
+        r => r[0] === 'mover:False',
+      ),
+    ).toEqual(['mover:False']);
     // Deleted, and a pod of the same name created in the other namespace.
-    await core.deleteNamespacedPod({ name: 'mover', namespace: 'moving-a', body: { gracePeriodSeconds: 0 } });
+    await core.deleteNamespacedPod({
+      name: 'mover',
+      namespace: 'moving-a',
+      body: { gracePeriodSeconds: 0 },
+    });
     await core.createNamespacedPod({ namespace: 'moving-b', body: pod });
-    expect(await eventually(() => [names('moving-a'), names('moving-b')], ([a, b]) => a.length === 0 && b.length === 1)).toEqual([[], ['mover']]);
-    expect(await eventually(() => ready('moving-b'), r => r[0] === 'mover:True')).toEqual(['mover:True']);
+    expect(
+      await eventually(
+        () => [names('moving-a'), names('moving-b')],
+        ([a, b]) => a.length === 0 && b.length === 1,
+      ),
+    ).toEqual([[], ['mover']]);
+    expect(
+      await eventually(
+        () => ready('moving-b'),
+        r => r[0] === 'mover:True',
+      ),
+    ).toEqual(['mover:True']);
     // The namespaces' maps hold what the cluster holds, nothing of other namespaces.
     for (const ns of ['moving-a', 'moving-b', 'kube-system']) {
-      const listed = (await core.listNamespacedPod({ namespace: ns })).items.map(p => p.metadata?.name).sort();
+      const listed = (await core.listNamespacedPod({ namespace: ns })).items
+        .map(p => p.metadata?.name)
+        .sort();
       expect(names(ns)).toEqual(listed);
     }
     expect(() => cache.inNamespace('')).toThrow(/No namespace/);
@@ -247,11 +489,19 @@ describe('ClusterHealthCache', () => {
       await apps.createNamespacedDeployment({
         namespace,
         body: {
-          metadata: { name: 'web', annotations: { 'meta.helm.sh/release-name': 'web' } },
+          metadata: {
+            name: 'web',
+            annotations: { 'meta.helm.sh/release-name': 'web' },
+          },
           spec: {
             replicas: namespace === 'tenant-ready' ? 2 : 3,
             selector: { matchLabels: { app: 'web' } },
-            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.example.com/x:1' }] } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: {
+                containers: [{ name: 'c', image: 'registry.example.com/x:1' }],
+              },
+            },
           },
         },
       });
@@ -272,23 +522,54 @@ describe('ClusterHealthCache', () => {
       { name: 'api', readyPods: 0, totalPods: 0, status: 'unhealthy' },
     ]);
     // One of the tenant's pods stops being Ready: the release is degraded.
-    const [first] = (await core.listNamespacedPod({ namespace: 'tenant-ready', labelSelector: 'app=web' })).items;
+    const [first] = (
+      await core.listNamespacedPod({
+        namespace: 'tenant-ready',
+        labelSelector: 'app=web',
+      })
+    ).items;
     await core.patchNamespacedPodStatus(
-      { name: first.metadata!.name!, namespace: 'tenant-ready', body: [{ op: 'replace', path: '/status/conditions', value: [{ type: 'Ready', status: 'False' }] }] },
+      {
+        name: first.metadata!.name!,
+        namespace: 'tenant-ready',
+        body: [
+          {
+            op: 'replace',
+            path: '/status/conditions',
+            value: [{ type: 'Ready', status: 'False' }],
+          },
+        ],
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    expect((await eventually(releases, r => r[0].readyPods === 1))[0]).toEqual({ name: 'web', readyPods: 1, totalPods: 2, status: 'degraded' });
+    expect((await eventually(releases, r => r[0].readyPods === 1))[0]).toEqual({
+      name: 'web',
+      readyPods: 1,
+      totalPods: 2,
+      status: 'degraded',
+    });
     expect((await health.tenantHealth(tenant)).status).toBe('unhealthy');
     await health.stop();
   });
 
   it('recovers when the cluster was down at start-up', async () => {
     sim.faults.stopApi();
-    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock(), { restartDelayMs: 200 });
+    const cache = new ClusterHealthCache(
+      'dev',
+      registry.kubeConfig('dev'),
+      mockServices.logger.mock(),
+      { restartDelayMs: 200 },
+    );
     await cache.start();
-    expect(cache.health()).toMatchObject({ status: 'error', message: expect.stringMatching(/Kubernetes API of cluster "dev"/) });
+    expect(cache.health()).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/Kubernetes API of cluster "dev"/),
+    });
     sim.faults.startApi();
-    const back = await eventually(() => cache.health(), h => h.status !== 'error');
+    const back = await eventually(
+      () => cache.health(),
+      h => h.status !== 'error',
+    );
     expect(back.nodes.total).toBe(3);
     await cache.stop();
   });

@@ -1,5 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import type { ClusterHealth, HealthAlert, WorkloadHealth } from '@kubechart/plugin-kubechart-common';
+import type {
+  ClusterHealth,
+  HealthAlert,
+  WorkloadHealth,
+} from '@kubechart/plugin-kubechart-common';
 import {
   CoreV1Event,
   Informer,
@@ -29,7 +33,8 @@ type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
 const MAX_ALERTS = 50;
 const WARNINGS = 'type=Warning';
-const eventTime = (e: CoreV1Event) => new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
+const eventTime = (e: CoreV1Event) =>
+  new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
 /** Signals go out at most this often per cluster. */
 const SIGNAL_INTERVAL_MS = 1000;
 
@@ -38,7 +43,13 @@ const SIGNAL_INTERVAL_MS = 1000;
  * daemonsets and events. Health answers come from memory and are recomputed only after a change.
  */
 export class ClusterHealthCache {
-  private informers: Array<{ name: string; informer: Cached<any>; synced: boolean; errors: number; begin(): Promise<void> }> = [];
+  private informers: Array<{
+    name: string;
+    informer: Cached<any>;
+    synced: boolean;
+    errors: number;
+    begin(): Promise<void>;
+  }> = [];
   private nodes!: Cached<V1Node>;
   private pods!: Cached<V1Pod>;
   private deployments!: Cached<V1Deployment>;
@@ -81,16 +92,38 @@ export class ClusterHealthCache {
   /** Starts every informer; resolves once each has listed once (or failed). */
   async start(): Promise<void> {
     this.listPages = makeListPages(this.kubeConfig);
-    const add = <T extends KubernetesObject>(name: string, path: string, trim?: (o: T) => T, fieldSelector?: string): Cached<T> => {
+    const add = <T extends KubernetesObject>(
+      name: string,
+      path: string,
+      trim?: (o: T) => T,
+      fieldSelector?: string,
+    ): Cached<T> => {
       // Lists come in pages of plain JSON, each parsed in a turn of the event loop of its own (one
       // at a time in the process), so a relist of large clusters does not parse many pages in a single
       // block of the event loop, and are applied to the cache in slices with turns of the event loop
       // between them (health requests keep being answered from the cache meanwhile).
-      const listPage = this.listPages!.list<T>(path, fieldSelector === undefined ? {} : { fieldSelector });
+      const listPage = this.listPages!.list<T>(
+        path,
+        fieldSelector === undefined ? {} : { fieldSelector },
+      );
       const informer = trim
-        ? makeTrimmedInformer<T>(this.kubeConfig, path, listPage, trim, fieldSelector)
-        : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () => listInPages<T>(listPage));
-      const entry = { name, informer, synced: false, errors: 0, begin: async () => {} };
+        ? makeTrimmedInformer<T>(
+            this.kubeConfig,
+            path,
+            listPage,
+            trim,
+            fieldSelector,
+          )
+        : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () =>
+            listInPages<T>(listPage),
+          );
+      const entry = {
+        name,
+        informer,
+        synced: false,
+        errors: 0,
+        begin: async () => {},
+      };
       // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
       // watch only through `error`; an informer is synced when start() completes without an error in
       // between.
@@ -116,7 +149,9 @@ export class ClusterHealthCache {
         entry.errors++;
         entry.synced = false;
         this.lastError = describeKubeError(err, this.cluster);
-        this.logger.warn(`Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`);
+        this.logger.warn(
+          `Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`,
+        );
         this.markDirty();
         if (this.stopped) return;
         // client-node does not restart a failed informer; retry after a delay.
@@ -140,10 +175,24 @@ export class ClusterHealthCache {
     this.pods.on('add', p => this.podFigures.set(p));
     this.pods.on('update', p => this.podFigures.set(p));
     this.pods.on('delete', p => this.podFigures.remove(p));
-    this.deployments = add<V1Deployment>('deployments', '/apis/apps/v1/deployments');
-    this.statefulSets = add<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets');
-    this.daemonSets = add<V1DaemonSet>('daemonsets', '/apis/apps/v1/daemonsets');
-    const workloads: Array<[WorkloadHealth['kind'], Cached<V1Deployment | V1StatefulSet | V1DaemonSet>]> = [
+    this.deployments = add<V1Deployment>(
+      'deployments',
+      '/apis/apps/v1/deployments',
+    );
+    this.statefulSets = add<V1StatefulSet>(
+      'statefulsets',
+      '/apis/apps/v1/statefulsets',
+    );
+    this.daemonSets = add<V1DaemonSet>(
+      'daemonsets',
+      '/apis/apps/v1/daemonsets',
+    );
+    const workloads: Array<
+      [
+        WorkloadHealth['kind'],
+        Cached<V1Deployment | V1StatefulSet | V1DaemonSet>,
+      ]
+    > = [
       ['Deployment', this.deployments],
       ['StatefulSet', this.statefulSets],
       ['DaemonSet', this.daemonSets],
@@ -154,7 +203,12 @@ export class ClusterHealthCache {
       informer.on('delete', w => this.workloadFigures.remove(kind, w));
     }
     // Only warnings become alerts: normal events (several per pod started) are neither fetched nor kept.
-    this.events = add<CoreV1Event>('events', '/api/v1/events', trimEvent, WARNINGS);
+    this.events = add<CoreV1Event>(
+      'events',
+      '/api/v1/events',
+      trimEvent,
+      WARNINGS,
+    );
     this.kubeConfig
       .makeApiClient(VersionApi)
       .getCode()
@@ -172,7 +226,9 @@ export class ClusterHealthCache {
     this.stopped = true;
     for (const t of this.restartTimers) clearTimeout(t);
     if (this.changeTimer) clearTimeout(this.changeTimer);
-    await Promise.all(this.informers.map(i => i.informer.stop().catch(() => undefined)));
+    await Promise.all(
+      this.informers.map(i => i.informer.stop().catch(() => undefined)),
+    );
     this.listPages?.close();
   }
 
@@ -196,12 +252,16 @@ export class ClusterHealthCache {
     // Throttled: the first change after a quiet second is looked at at once (after the current burst
     // of events), later ones at most once a second per cluster; a signal goes out only when the
     // status changes.
-    const wait = Math.max(0, this.lastSignalCheckAt + SIGNAL_INTERVAL_MS - Date.now());
+    const wait = Math.max(
+      0,
+      this.lastSignalCheckAt + SIGNAL_INTERVAL_MS - Date.now(),
+    );
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
       this.lastSignalCheckAt = Date.now();
       const now = this.health({ force: true });
-      if (this.lastPublished !== undefined && now.status !== this.lastPublished) this.options.onChange?.(now);
+      if (this.lastPublished !== undefined && now.status !== this.lastPublished)
+        this.options.onChange?.(now);
       this.lastPublished = now.status;
     }, wait);
     this.changeTimer.unref?.();
@@ -238,7 +298,10 @@ export class ClusterHealthCache {
    */
   inNamespace(namespace: string) {
     // client-node's `list('')` is every namespace's objects: never what a tenant may see.
-    if (!namespace) throw new Error(`No namespace given to read the cache of cluster ${this.cluster} by`);
+    if (!namespace)
+      throw new Error(
+        `No namespace given to read the cache of cluster ${this.cluster} by`,
+      );
     return {
       pods: this.pods?.list(namespace) ?? [],
       deployments: this.deployments?.list(namespace) ?? [],
@@ -254,12 +317,18 @@ export class ClusterHealthCache {
    */
   health(options: { force?: boolean } = {}): ClusterHealth {
     if (this.lastError && !this.ready) {
-      if (this.computed?.status !== 'error' || this.dirty) this.computed = this.errorHealth(this.lastError);
+      if (this.computed?.status !== 'error' || this.dirty)
+        this.computed = this.errorHealth(this.lastError);
       this.dirty = false;
       return this.computed;
     }
-    const fresh = this.computed && this.computed.status !== 'error' && Date.now() - this.computedAt < (this.options.minRecomputeIntervalMs ?? 100);
-    if (this.computed && (!this.dirty || (fresh && !options.force))) return this.computed;
+    const fresh =
+      this.computed &&
+      this.computed.status !== 'error' &&
+      Date.now() - this.computedAt <
+        (this.options.minRecomputeIntervalMs ?? 100);
+    if (this.computed && (!this.dirty || (fresh && !options.force)))
+      return this.computed;
     this.computed = this.compute();
     this.computedAt = Date.now();
     this.dirty = false;
@@ -284,7 +353,12 @@ export class ClusterHealthCache {
     const nodes = this.nodeFigures;
     const alerts: HealthAlert[] = [];
     for (const name of nodes.notReadyNames()) {
-      alerts.push({ type: 'node-not-ready', object: `Node/${name}`, reason: 'NotReady', message: 'node is not Ready' });
+      alerts.push({
+        type: 'node-not-ready',
+        object: `Node/${name}`,
+        reason: 'NotReady',
+        message: 'node is not Ready',
+      });
     }
     // Pods with failing containers (kept per namespace for workload status).
     const failingAlerts = this.podFigures.failingAlerts();
@@ -294,12 +368,29 @@ export class ClusterHealthCache {
     let failed = 0;
     // Only the workloads behind are looked at: every other one is healthy.
     for (const w of this.workloadFigures.behindItems()) {
-      const failing = this.podFigures.failingIn(w.namespace).find(p => Object.entries(w.selector).every(([k, v]) => p.metadata?.labels?.[k] === v));
-      const status: WorkloadHealth['status'] = w.ready === 0 && failing ? 'failed' : 'degraded';
+      const failing = this.podFigures
+        .failingIn(w.namespace)
+        .find(p =>
+          Object.entries(w.selector).every(
+            ([k, v]) => p.metadata?.labels?.[k] === v,
+          ),
+        );
+      const status: WorkloadHealth['status'] =
+        w.ready === 0 && failing ? 'failed' : 'degraded';
       if (status === 'failed') failed++;
       else degraded++;
-      const reason = failing ? podProblems(failing).text[0] : `${w.ready}/${w.desired} ready`;
-      items.push({ kind: w.kind, namespace: w.namespace, name: w.name, ready: w.ready, desired: w.desired, status, reason });
+      const reason = failing
+        ? podProblems(failing).text[0]
+        : `${w.ready}/${w.desired} ready`;
+      items.push({
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+        ready: w.ready,
+        desired: w.desired,
+        status,
+        reason,
+      });
     }
     const healthy = this.workloadFigures.size - items.length;
 
@@ -316,7 +407,9 @@ export class ClusterHealthCache {
         object: `${e.involvedObject?.kind}/${e.involvedObject?.name}`,
         reason: e.reason ?? 'Warning',
         message: e.message ?? '',
-        at: e.lastTimestamp ? new Date(e.lastTimestamp as any).toISOString() : undefined,
+        at: e.lastTimestamp
+          ? new Date(e.lastTimestamp as any).toISOString()
+          : undefined,
       });
     }
 
@@ -330,15 +423,26 @@ export class ClusterHealthCache {
       };
     } else {
       const { cpu, memory: mem } = this.podFigures.requests();
-      utilisation = { cpu: allocCpu ? cpu / allocCpu : 0, memory: allocMem ? mem / allocMem : 0, source: 'requests' };
+      utilisation = {
+        cpu: allocCpu ? cpu / allocCpu : 0,
+        memory: allocMem ? mem / allocMem : 0,
+        source: 'requests',
+      };
     }
     const nodesDown = nodes.total - nodes.ready;
     const problems = failed + degraded + nodesDown;
-    const status: ClusterHealth['status'] = problems > 0 || failingAlerts.some(a => a.type === 'crash-loop') ? 'degraded' : 'ok';
+    const status: ClusterHealth['status'] =
+      problems > 0 || failingAlerts.some(a => a.type === 'crash-loop')
+        ? 'degraded'
+        : 'ok';
     const message =
       status === 'ok'
         ? `${nodes.ready} nodes Ready, ${healthy} workloads healthy`
-        : [nodesDown && `${nodesDown} node(s) not Ready`, failed && `${failed} workload(s) failed`, degraded && `${degraded} workload(s) degraded`]
+        : [
+            nodesDown && `${nodesDown} node(s) not Ready`,
+            failed && `${failed} workload(s) failed`,
+            degraded && `${degraded} workload(s) degraded`,
+          ]
             .filter(Boolean)
             .join(', ') || 'crash-looping pods';
     return {

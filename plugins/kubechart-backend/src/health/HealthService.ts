@@ -1,6 +1,10 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
-import type { ClusterHealth, ClusterSummary, TenantHealth } from '@kubechart/plugin-kubechart-common';
+import type {
+  ClusterHealth,
+  ClusterSummary,
+  TenantHealth,
+} from '@kubechart/plugin-kubechart-common';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
 import { CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { TenantRecord } from '../database/RunStore';
@@ -30,12 +34,24 @@ export class HealthService {
   private cache(name: string): ClusterHealthCache {
     let cache = this.caches.get(name);
     if (!cache) {
-      cache = new ClusterHealthCache(name, this.clusters.kubeConfig(name), this.logger, {
-        onChange: this.options.onClusterHealthChange,
-        restartDelayMs: this.options.restartDelayMs,
-      });
+      cache = new ClusterHealthCache(
+        name,
+        this.clusters.kubeConfig(name),
+        this.logger,
+        {
+          onChange: this.options.onClusterHealthChange,
+          restartDelayMs: this.options.restartDelayMs,
+        },
+      );
       this.caches.set(name, cache);
-      this.starting.set(name, cache.start().catch(e => this.logger.warn(`Health cache of ${name} did not start: ${e}`)));
+      this.starting.set(
+        name,
+        cache
+          .start()
+          .catch(e =>
+            this.logger.warn(`Health cache of ${name} did not start: ${e}`),
+          ),
+      );
     }
     return cache;
   }
@@ -52,8 +68,15 @@ export class HealthService {
   }
 
   /** Age and sync state of every started cluster cache (operations metrics). */
-  cacheStates(): Array<{ cluster: string; ageSeconds: number; synced: boolean }> {
-    return [...this.caches.values()].map(c => ({ cluster: c.cluster, ...c.freshness() }));
+  cacheStates(): Array<{
+    cluster: string;
+    ageSeconds: number;
+    synced: boolean;
+  }> {
+    return [...this.caches.values()].map(c => ({
+      cluster: c.cluster,
+      ...c.freshness(),
+    }));
   }
 
   async listClusters(): Promise<ClusterSummary[]> {
@@ -74,30 +97,49 @@ export class HealthService {
   }
 
   /** Per-release pod readiness of a tenant, from the cache of its cluster. */
-  async tenantReadiness(tenant: TenantRecord): Promise<Pick<TenantHealth, 'releases' | 'status'>> {
-    if (!this.clusters.has(tenant.cluster)) throw new NotFoundError(`Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`);
+  async tenantReadiness(
+    tenant: TenantRecord,
+  ): Promise<Pick<TenantHealth, 'releases' | 'status'>> {
+    if (!this.clusters.has(tenant.cluster))
+      throw new NotFoundError(
+        `Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`,
+      );
     const cache = this.cache(tenant.cluster);
     if (!cache.ready) await this.starting.get(tenant.cluster);
     // Only the tenant namespace's objects, from the cache's per-namespace maps.
-    const { pods: nsPods, deployments, statefulSets } = cache.inNamespace(tenant.namespace);
+    const {
+      pods: nsPods,
+      deployments,
+      statefulSets,
+    } = cache.inNamespace(tenant.namespace);
     const byRelease = new Map<string, { ready: number; total: number }>();
     for (const r of tenant.releases) byRelease.set(r, { ready: 0, total: 0 });
     for (const w of [...deployments, ...statefulSets]) {
       const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
       if (!release) continue;
       const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};
-      const matching = nsPods.filter(p => Object.keys(sel).length && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v));
+      const matching = nsPods.filter(
+        p =>
+          Object.keys(sel).length &&
+          Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v),
+      );
       const entry = byRelease.get(release) ?? { ready: 0, total: 0 };
       entry.total += Math.max(w.spec?.replicas ?? 1, matching.length);
-      entry.ready += matching.filter(p => p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True')).length;
+      entry.ready += matching.filter(p =>
+        p.status?.conditions?.some(
+          c => c.type === 'Ready' && c.status === 'True',
+        ),
+      ).length;
       byRelease.set(release, entry);
     }
-    const releases = [...byRelease.entries()].map(([name, { ready, total }]) => {
-      let status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
-      if (total === 0 || ready === 0) status = 'unhealthy';
-      else if (ready < total) status = 'degraded';
-      return { name, readyPods: ready, totalPods: total, status };
-    });
+    const releases = [...byRelease.entries()].map(
+      ([name, { ready, total }]) => {
+        let status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
+        if (total === 0 || ready === 0) status = 'unhealthy';
+        else if (ready < total) status = 'degraded';
+        return { name, readyPods: ready, totalPods: total, status };
+      },
+    );
     let status: TenantHealth['status'] = 'healthy';
     if (releases.some(r => r.status === 'unhealthy')) status = 'unhealthy';
     else if (releases.some(r => r.status === 'degraded')) status = 'degraded';
@@ -111,23 +153,37 @@ export class HealthService {
     const client = new KubeClient(this.clusters.kubeConfig(tenant.cluster));
     const quota = await client.core
       .readNamespacedResourceQuota({ name: 'kubechart-quota', namespace: ns })
-      .then(q => ({ hard: (q.status?.hard ?? q.spec?.hard ?? {}) as Record<string, string>, used: (q.status?.used ?? {}) as Record<string, string> }))
+      .then(q => ({
+        hard: (q.status?.hard ?? q.spec?.hard ?? {}) as Record<string, string>,
+        used: (q.status?.used ?? {}) as Record<string, string>,
+      }))
       .catch(e => {
         if (isNotFound(e)) return { hard: {}, used: {} };
         throw e;
       });
     const urls = new Set<string>();
     const kc = this.clusters.kubeConfig(tenant.cluster);
-    const ingresses = await kc.makeApiClient(NetworkingV1Api).listNamespacedIngress({ namespace: ns }).catch(() => ({ items: [] }));
+    const ingresses = await kc
+      .makeApiClient(NetworkingV1Api)
+      .listNamespacedIngress({ namespace: ns })
+      .catch(() => ({ items: [] }));
     for (const ing of ingresses.items) {
       const tls = new Set((ing.spec?.tls ?? []).flatMap(t => t.hosts ?? []));
-      for (const rule of ing.spec?.rules ?? []) if (rule.host) urls.add(`${tls.has(rule.host) ? 'https' : 'http'}://${rule.host}`);
+      for (const rule of ing.spec?.rules ?? [])
+        if (rule.host)
+          urls.add(`${tls.has(rule.host) ? 'https' : 'http'}://${rule.host}`);
     }
     const routes: any = await kc
       .makeApiClient(CustomObjectsApi)
-      .listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace: ns, plural: 'httproutes' })
+      .listNamespacedCustomObject({
+        group: 'gateway.networking.k8s.io',
+        version: 'v1',
+        namespace: ns,
+        plural: 'httproutes',
+      })
       .catch(() => ({ items: [] }));
-    for (const r of routes.items ?? []) for (const h of r.spec?.hostnames ?? []) urls.add(`https://${h}`);
+    for (const r of routes.items ?? [])
+      for (const h of r.spec?.hostnames ?? []) urls.add(`https://${h}`);
     return {
       tenant: tenant.code,
       cluster: tenant.cluster,

@@ -1,31 +1,73 @@
-import { V1DaemonSet, V1Deployment, V1Node, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  V1DaemonSet,
+  V1Deployment,
+  V1Node,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 
-const deployment = (namespace: string, name: string, ready: number | undefined, replicas?: number): V1Deployment => ({
+const deployment = (
+  namespace: string,
+  name: string,
+  ready: number | undefined,
+  replicas?: number,
+): V1Deployment => ({
   metadata: { namespace, name },
   spec: { replicas, selector: { matchLabels: { app: name } }, template: {} },
   status: { readyReplicas: ready },
 });
-const statefulSet = (namespace: string, name: string, ready: number, replicas: number): V1StatefulSet => ({
+const statefulSet = (
+  namespace: string,
+  name: string,
+  ready: number,
+  replicas: number,
+): V1StatefulSet => ({
   metadata: { namespace, name },
-  spec: { replicas, selector: { matchLabels: { app: name } }, serviceName: name, template: {} },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    serviceName: name,
+    template: {},
+  },
   status: { readyReplicas: ready, replicas },
 });
-const daemonSet = (namespace: string, name: string, ready: number, desired: number): V1DaemonSet => ({
+const daemonSet = (
+  namespace: string,
+  name: string,
+  ready: number,
+  desired: number,
+): V1DaemonSet => ({
   metadata: { namespace, name },
   spec: { selector: { matchLabels: { app: name } }, template: {} },
-  status: { numberReady: ready, desiredNumberScheduled: desired, currentNumberScheduled: desired, numberMisscheduled: 0 },
+  status: {
+    numberReady: ready,
+    desiredNumberScheduled: desired,
+    currentNumberScheduled: desired,
+    numberMisscheduled: 0,
+  },
 });
-const node = (name: string, ready: boolean, cpu = '4', memory = '8Gi'): V1Node => ({
+const node = (
+  name: string,
+  ready: boolean,
+  cpu = '4',
+  memory = '8Gi',
+): V1Node => ({
   metadata: { name },
-  status: { allocatable: { cpu, memory }, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  status: {
+    allocatable: { cpu, memory },
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+  },
 });
-const behind = (agg: WorkloadAggregates) => agg.behindItems().map(w => `${w.kind} ${w.namespace}/${w.name} ${w.ready}/${w.desired}`);
+const behind = (agg: WorkloadAggregates) =>
+  agg
+    .behindItems()
+    .map(w => `${w.kind} ${w.namespace}/${w.name} ${w.ready}/${w.desired}`);
 
 describe('WorkloadAggregates', () => {
   it('counts workloads through adds, updates and deletes, and lists only those behind', () => {
     const agg = new WorkloadAggregates();
-    for (let i = 0; i < 1000; i++) agg.set('Deployment', deployment('shop', `web-${i}`, 2, 2));
+    for (let i = 0; i < 1000; i++)
+      agg.set('Deployment', deployment('shop', `web-${i}`, 2, 2));
     agg.set('StatefulSet', statefulSet('shop', 'db', 3, 3));
     agg.set('DaemonSet', daemonSet('kube-system', 'proxy', 5, 5));
     expect(agg.size).toBe(1002);
@@ -37,7 +79,11 @@ describe('WorkloadAggregates', () => {
     agg.set('DaemonSet', daemonSet('kube-system', 'proxy', 4, 5));
     agg.set('Deployment', deployment('bank', 'api', undefined));
     expect(agg.size).toBe(1003);
-    expect(behind(agg)).toEqual(['Deployment bank/api 0/1', 'Deployment shop/web-7 1/2', 'DaemonSet kube-system/proxy 4/5']);
+    expect(behind(agg)).toEqual([
+      'Deployment bank/api 0/1',
+      'Deployment shop/web-7 1/2',
+      'DaemonSet kube-system/proxy 4/5',
+    ]);
     expect(agg.behindItems()[0].selector).toEqual({ app: 'api' });
 
     // Back to healthy, and deleted.
@@ -47,11 +93,15 @@ describe('WorkloadAggregates', () => {
     expect(agg.size).toBe(1002);
     // A StatefulSet scaled down to its ready replicas is healthy; scaled up it is behind.
     agg.set('StatefulSet', statefulSet('shop', 'db', 3, 5));
-    expect(behind(agg)).toEqual(['StatefulSet shop/db 3/5', 'DaemonSet kube-system/proxy 4/5']);
+    expect(behind(agg)).toEqual([
+      'StatefulSet shop/db 3/5',
+      'DaemonSet kube-system/proxy 4/5',
+    ]);
     // A deletion of something never counted changes nothing.
     agg.remove('StatefulSet', statefulSet('shop', 'web-1', 0, 1));
     expect(agg.size).toBe(1002);
-    for (let i = 0; i < 1000; i++) agg.remove('Deployment', deployment('shop', `web-${i}`, 2, 2));
+    for (let i = 0; i < 1000; i++)
+      agg.remove('Deployment', deployment('shop', `web-${i}`, 2, 2));
     expect(agg.size).toBe(2);
   });
 
@@ -69,7 +119,8 @@ describe('WorkloadAggregates', () => {
 describe('NodeAggregates', () => {
   it('counts Ready nodes and sums allocatable resources through adds, updates and deletes', () => {
     const agg = new NodeAggregates();
-    for (let i = 0; i < 1000; i++) agg.set(node(`node-${i}`, true, '100m', '1Gi'));
+    for (let i = 0; i < 1000; i++)
+      agg.set(node(`node-${i}`, true, '100m', '1Gi'));
     // 1000 × 0.1 cores: an integer sum, not 99.9999999999986 as adding floats gives.
     expect(agg.allocatable()).toEqual({ cpu: 100, memory: 1000 * 2 ** 30 });
     expect([agg.ready, agg.total]).toEqual([1000, 1000]);
@@ -91,8 +142,15 @@ describe('NodeAggregates', () => {
 
   it('treats a node without a Ready condition as not Ready', () => {
     const agg = new NodeAggregates();
-    agg.set({ metadata: { name: 'new' }, status: { allocatable: { cpu: '1' } } });
-    expect([agg.ready, agg.total, agg.notReadyNames()]).toEqual([0, 1, ['new']]);
+    agg.set({
+      metadata: { name: 'new' },
+      status: { allocatable: { cpu: '1' } },
+    });
+    expect([agg.ready, agg.total, agg.notReadyNames()]).toEqual([
+      0,
+      1,
+      ['new'],
+    ]);
     expect(agg.allocatable()).toEqual({ cpu: 1, memory: 0 });
   });
 });

@@ -1,5 +1,10 @@
 import type { WorkloadHealth } from '@kubechart/plugin-kubechart-common';
-import { V1DaemonSet, V1Deployment, V1Node, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  V1DaemonSet,
+  V1Deployment,
+  V1Node,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { parseCpu, parseMemory } from './quantity';
 
 /** A workload with fewer ready replicas than it asks for. */
@@ -15,15 +20,30 @@ export interface WorkloadBehind {
 
 // Deployments first, then StatefulSets, then DaemonSets; within a kind by namespace, then name
 // (NUL sorts before any character of a name).
-const KIND_ORDER: Record<WorkloadHealth['kind'], number> = { Deployment: 0, StatefulSet: 1, DaemonSet: 2 };
-const workloadKey = (kind: WorkloadHealth['kind'], obj: { metadata?: { namespace?: string; name?: string } }) =>
-  `${KIND_ORDER[kind]}\u0000${obj.metadata?.namespace ?? ''}\u0000${obj.metadata?.name ?? ''}`;
+const KIND_ORDER: Record<WorkloadHealth['kind'], number> = {
+  Deployment: 0,
+  StatefulSet: 1,
+  DaemonSet: 2,
+};
+const workloadKey = (
+  kind: WorkloadHealth['kind'],
+  obj: { metadata?: { namespace?: string; name?: string } },
+) =>
+  `${KIND_ORDER[kind]}\u0000${obj.metadata?.namespace ?? ''}\u0000${
+    obj.metadata?.name ?? ''
+  }`;
 
 /** Ready and desired replicas of a workload, as cluster health counts them. */
-export function workloadReplicas(kind: WorkloadHealth['kind'], obj: V1Deployment | V1StatefulSet | V1DaemonSet): { ready: number; desired: number } {
+export function workloadReplicas(
+  kind: WorkloadHealth['kind'],
+  obj: V1Deployment | V1StatefulSet | V1DaemonSet,
+): { ready: number; desired: number } {
   if (kind === 'DaemonSet') {
     const status = (obj as V1DaemonSet).status;
-    return { ready: status?.numberReady ?? 0, desired: status?.desiredNumberScheduled ?? 0 };
+    return {
+      ready: status?.numberReady ?? 0,
+      desired: status?.desiredNumberScheduled ?? 0,
+    };
   }
   const { spec, status } = obj as V1Deployment | V1StatefulSet;
   return { ready: status?.readyReplicas ?? 0, desired: spec?.replicas ?? 1 };
@@ -41,7 +61,10 @@ export class WorkloadAggregates {
   private sorted?: WorkloadBehind[];
 
   /** Adds a workload, or replaces what an earlier version of it contributed. */
-  set(kind: WorkloadHealth['kind'], obj: V1Deployment | V1StatefulSet | V1DaemonSet): void {
+  set(
+    kind: WorkloadHealth['kind'],
+    obj: V1Deployment | V1StatefulSet | V1DaemonSet,
+  ): void {
     const key = workloadKey(kind, obj);
     const { ready, desired } = workloadReplicas(kind, obj);
     this.all.add(key);
@@ -61,7 +84,10 @@ export class WorkloadAggregates {
   }
 
   /** Forgets a workload (deleted, or gone from a relist). */
-  remove(kind: WorkloadHealth['kind'], obj: V1Deployment | V1StatefulSet | V1DaemonSet): void {
+  remove(
+    kind: WorkloadHealth['kind'],
+    obj: V1Deployment | V1StatefulSet | V1DaemonSet,
+  ): void {
     const key = workloadKey(kind, obj);
     if (!this.all.delete(key)) return;
     if (this.behind.delete(key)) this.sorted = undefined;
@@ -75,7 +101,9 @@ export class WorkloadAggregates {
   /** Workloads behind, by kind (Deployments, StatefulSets, DaemonSets), namespace and name. */
   behindItems(): readonly WorkloadBehind[] {
     if (!this.sorted) {
-      this.sorted = [...this.behind.keys()].sort().map(k => this.behind.get(k)!);
+      this.sorted = [...this.behind.keys()]
+        .sort()
+        .map(k => this.behind.get(k)!);
     }
     return this.sorted;
   }
@@ -105,7 +133,9 @@ export class NodeAggregates {
     this.remove(node);
     const name = node.metadata?.name ?? '';
     const share: NodeShare = {
-      ready: !!node.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'),
+      ready: !!node.status?.conditions?.some(
+        c => c.type === 'Ready' && c.status === 'True',
+      ),
       cpu: Math.round(parseCpu(node.status?.allocatable?.cpu) * 1e9),
       memory: Math.round(parseMemory(node.status?.allocatable?.memory)),
     };

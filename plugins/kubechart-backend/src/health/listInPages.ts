@@ -1,4 +1,7 @@
-import { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import {
+  KubernetesListObject,
+  KubernetesObject,
+} from '@kubernetes/client-node';
 import { kubeStatusCode } from '../lib/kubeErrors';
 
 /** Objects per list request of an informer. */
@@ -22,14 +25,21 @@ export interface ListedPage<T> {
  * list over (a page marked `first` again).
  */
 export async function* listInPages<T extends KubernetesObject>(
-  listPage: (page: { limit: number; _continue?: string }) => Promise<KubernetesListObject<T>>,
+  listPage: (page: {
+    limit: number;
+    _continue?: string;
+  }) => Promise<KubernetesListObject<T>>,
   map: (item: T) => T = item => item,
   limit = LIST_PAGE_SIZE,
 ): AsyncGenerator<ListedPage<T>> {
   // Only the mapped items and the continue token of a page are kept while the reader has it.
   const read = async (_continue?: string) => {
     const page = await listPage(_continue ? { limit, _continue } : { limit });
-    return { items: page.items.map(map), resourceVersion: page.metadata?.resourceVersion ?? '', next: page.metadata?._continue };
+    return {
+      items: page.items.map(map),
+      resourceVersion: page.metadata?.resourceVersion ?? '',
+      next: page.metadata?._continue,
+    };
   };
   for (let attempt = 1; ; attempt++) {
     const first = await read();

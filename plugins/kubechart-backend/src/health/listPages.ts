@@ -1,4 +1,9 @@
-import { ApiException, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+} from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -31,7 +36,10 @@ export function inParseTurn<R>(work: () => R): Promise<R> {
   return turn;
 }
 
-export type ListPage<T extends KubernetesObject> = (page: { limit: number; _continue?: string }) => Promise<KubernetesListObject<T>>;
+export type ListPage<T extends KubernetesObject> = (page: {
+  limit: number;
+  _continue?: string;
+}) => Promise<KubernetesListObject<T>>;
 
 /**
  * Reads list pages of one cluster as plain JSON, without client-node's generated API classes (whose
@@ -49,13 +57,23 @@ export function makeListPages(kubeConfig: KubeConfig) {
   const plain = cluster?.server.startsWith('http:');
   // Node's agent keeps a pool of connections per TLS identity (CA, client certificate, key, server
   // name): credentials that change get connections of their own.
-  const agent = cluster?.proxyUrl ? undefined : new (plain ? http.Agent : https.Agent)({ keepAlive: true });
-  const list = <T extends KubernetesObject>(path: string, query: Record<string, string> = {}): ListPage<T> =>
+  const agent = cluster?.proxyUrl
+    ? undefined
+    : new (plain ? http.Agent : https.Agent)({ keepAlive: true });
+  const list =
+    <T extends KubernetesObject>(
+      path: string,
+      query: Record<string, string> = {},
+    ): ListPage<T> =>
     async ({ limit, _continue }) => {
       if (!cluster) throw new Error('The kubeconfig has no current cluster');
       const options: https.RequestOptions = {};
       await kubeConfig.applyToHTTPSOptions(options);
-      const params = new URLSearchParams({ ...query, limit: String(limit), ...(_continue ? { continue: _continue } : {}) });
+      const params = new URLSearchParams({
+        ...query,
+        limit: String(limit),
+        ...(_continue ? { continue: _continue } : {}),
+      });
       const url = `${cluster.server.replace(/\/+$/, '')}${path}?${params}`;
       const { status, headers, body } = await get(url, {
         ...options,
@@ -70,26 +88,55 @@ export function makeListPages(kubeConfig: KubeConfig) {
         } catch {
           // Not a Status object: the text is the body.
         }
-        throw new ApiException(status, `list ${path} answered ${status}`, parsed, headers as Record<string, string>);
+        throw new ApiException(
+          status,
+          `list ${path} answered ${status}`,
+          parsed,
+          headers as Record<string, string>,
+        );
       }
       return inParseTurn(() => {
         const answer = JSON.parse(body.toString('utf8'));
         const { continue: next, ...metadata } = answer.metadata ?? {};
-        return { metadata: { ...metadata, _continue: next || undefined }, items: answer.items ?? [] };
+        return {
+          metadata: { ...metadata, _continue: next || undefined },
+          items: answer.items ?? [],
+        };
       });
     };
   return { list, close: () => agent?.destroy() };
 }
 
-function get(url: string, options: https.RequestOptions): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function get(
+  url: string,
+  options: https.RequestOptions,
+): Promise<{
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}> {
   return new Promise((resolve, reject) => {
-    const request = (url.startsWith('http:') ? http : https).get(url, options, response => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
-    request.setTimeout(PAGE_TIMEOUT_MS, () => request.destroy(new Error(`list page timed out after ${PAGE_TIMEOUT_MS / 1000} s`)));
+    const request = (url.startsWith('http:') ? http : https).get(
+      url,
+      options,
+      response => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.setTimeout(PAGE_TIMEOUT_MS, () =>
+      request.destroy(
+        new Error(`list page timed out after ${PAGE_TIMEOUT_MS / 1000} s`),
+      ),
+    );
     request.on('error', reject);
   });
 }

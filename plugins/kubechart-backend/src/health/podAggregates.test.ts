@@ -1,9 +1,33 @@
 import { V1Pod } from '@kubernetes/client-node';
 import { PodAggregates } from './podAggregates';
 
-const pod = (namespace: string, name: string, opts: { cpu?: string; memory?: string; phase?: string; waiting?: string; rv?: string } = {}): V1Pod => ({
-  metadata: { namespace, name, resourceVersion: opts.rv ?? '1', labels: { app: name.split('-')[0] } },
-  spec: { containers: [{ name: 'c', resources: { requests: { cpu: opts.cpu ?? '10m', memory: opts.memory ?? '16Mi' } } }] },
+const pod = (
+  namespace: string,
+  name: string,
+  opts: {
+    cpu?: string;
+    memory?: string;
+    phase?: string;
+    waiting?: string;
+    rv?: string;
+  } = {},
+): V1Pod => ({
+  metadata: {
+    namespace,
+    name,
+    resourceVersion: opts.rv ?? '1',
+    labels: { app: name.split('-')[0] },
+  },
+  spec: {
+    containers: [
+      {
+        name: 'c',
+        resources: {
+          requests: { cpu: opts.cpu ?? '10m', memory: opts.memory ?? '16Mi' },
+        },
+      },
+    ],
+  },
   status: {
     phase: opts.phase ?? 'Running',
     containerStatuses: [
@@ -13,7 +37,16 @@ const pod = (namespace: string, name: string, opts: { cpu?: string; memory?: str
         restartCount: opts.waiting ? 3 : 0,
         image: 'x',
         imageID: '',
-        ...(opts.waiting ? { state: { waiting: { reason: opts.waiting, message: 'back-off restarting failed container' } } } : {}),
+        ...(opts.waiting
+          ? {
+              state: {
+                waiting: {
+                  reason: opts.waiting,
+                  message: 'back-off restarting failed container',
+                },
+              },
+            }
+          : {}),
       },
     ],
   },
@@ -22,15 +55,22 @@ const pod = (namespace: string, name: string, opts: { cpu?: string; memory?: str
 describe('PodAggregates', () => {
   it('sums the requests of pods that have not ended, through adds, updates and deletes', () => {
     const agg = new PodAggregates();
-    for (let i = 0; i < 1000; i++) agg.set(pod('shop', `web-${i}`, { cpu: '10m', memory: '16Mi' }));
+    for (let i = 0; i < 1000; i++)
+      agg.set(pod('shop', `web-${i}`, { cpu: '10m', memory: '16Mi' }));
     // 1000 × 0.01 cores: an integer sum, not 9.999999999999831 as adding floats gives.
     expect(agg.requests()).toEqual({ cpu: 10, memory: 1000 * 16 * 2 ** 20 });
     agg.set(pod('shop', 'web-0', { cpu: '500m', memory: '1Gi', rv: '2' }));
-    expect(agg.requests()).toEqual({ cpu: 10.49, memory: 999 * 16 * 2 ** 20 + 2 ** 30 });
+    expect(agg.requests()).toEqual({
+      cpu: 10.49,
+      memory: 999 * 16 * 2 ** 20 + 2 ** 30,
+    });
     agg.set(pod('shop', 'web-1', { phase: 'Succeeded', rv: '2' }));
     agg.remove(pod('shop', 'web-2'));
     expect(agg.size).toBe(999);
-    expect(agg.requests()).toEqual({ cpu: 10.47, memory: 997 * 16 * 2 ** 20 + 2 ** 30 });
+    expect(agg.requests()).toEqual({
+      cpu: 10.47,
+      memory: 997 * 16 * 2 ** 20 + 2 ** 30,
+    });
     for (let i = 0; i < 1000; i++) agg.remove(pod('shop', `web-${i}`));
     expect(agg.requests()).toEqual({ cpu: 0, memory: 0 });
     expect(agg.size).toBe(0);
@@ -44,7 +84,12 @@ describe('PodAggregates', () => {
     expect(agg.failingIn('shop').map(p => p.metadata?.name)).toEqual(['web-2']);
     expect(agg.failingIn('other')).toEqual([]);
     expect(agg.failingAlerts()).toEqual([
-      expect.objectContaining({ type: 'image-pull', namespace: 'bank', object: 'Pod/api-1', reason: 'ImagePullBackOff' }),
+      expect.objectContaining({
+        type: 'image-pull',
+        namespace: 'bank',
+        object: 'Pod/api-1',
+        reason: 'ImagePullBackOff',
+      }),
       expect.objectContaining({
         type: 'crash-loop',
         namespace: 'shop',

@@ -13,7 +13,8 @@ interface PodShare {
 }
 
 // NUL sorts before any character of a name, so keys sort by namespace, then name.
-const keyOf = (pod: V1Pod) => `${pod.metadata?.namespace ?? ''}\u0000${pod.metadata?.name ?? ''}`;
+const keyOf = (pod: V1Pod) =>
+  `${pod.metadata?.namespace ?? ''}\u0000${pod.metadata?.name ?? ''}`;
 
 /**
  * Cluster-wide pod figures kept up to date from the pod informer's add/update/delete events, so a
@@ -40,8 +41,11 @@ export class PodAggregates {
     if (problems.failing) {
       const ns = pod.metadata?.namespace ?? '';
       const reason =
-        pod.status?.containerStatuses?.find(c => c.state?.waiting?.reason && FAILING_REASONS.has(c.state.waiting.reason))?.state?.waiting?.reason ??
-        'Failing';
+        pod.status?.containerStatuses?.find(
+          c =>
+            c.state?.waiting?.reason &&
+            FAILING_REASONS.has(c.state.waiting.reason),
+        )?.state?.waiting?.reason ?? 'Failing';
       share.failing = {
         pod,
         alert: {

@@ -1,14 +1,24 @@
 import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { CoreV1Api, PatchStrategy, V1ConfigMap, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  PatchStrategy,
+  V1ConfigMap,
+  Watch,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { listInPages } from './listInPages';
 import { SlicedListWatch } from './slicedInformer';
 
 jest.setTimeout(60_000);
 
-async function eventually<T>(fn: () => T, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  fn: () => T,
+  check: (v: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = fn();
@@ -32,19 +42,32 @@ describe('SlicedListWatch', () => {
     new SlicedListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
       new Watch(registry.kubeConfig('dev')),
-      () => listInPages(page => core.listNamespacedConfigMap({ namespace, ...page }), undefined, 25),
+      () =>
+        listInPages(
+          page => core.listNamespacedConfigMap({ namespace, ...page }),
+          undefined,
+          25,
+        ),
       // What a trimming informer does: every listed and watched object passes through it.
       { slice, map: cm => ({ metadata: cm.metadata, data: cm.data }) },
     );
-  const configMap = (name: string, value = '1') => ({ metadata: { name }, data: { value } });
+  const configMap = (name: string, value = '1') => ({
+    metadata: { name },
+    data: { value },
+  });
   // The API server creates kube-root-ca.crt in every namespace: left out of what is asserted.
   const ours = (cm: V1ConfigMap) => cm.metadata?.name !== 'kube-root-ca.crt';
-  const names = (informer: SlicedListWatch<V1ConfigMap>) => informer.list().filter(ours).map(cm => cm.metadata?.name);
+  const names = (informer: SlicedListWatch<V1ConfigMap>) =>
+    informer
+      .list()
+      .filter(ours)
+      .map(cm => cm.metadata?.name);
   const seen = (informer: SlicedListWatch<V1ConfigMap>) => {
     const events: string[] = [];
     for (const verb of ['add', 'update', 'delete'] as const) {
       informer.on(verb, cm => {
-        if (ours(cm)) events.push(`${verb} ${cm.metadata?.name} ${cm.data?.value ?? ''}`);
+        if (ours(cm))
+          events.push(`${verb} ${cm.metadata?.name} ${cm.data?.value ?? ''}`);
       });
     }
     return events;
@@ -52,7 +75,10 @@ describe('SlicedListWatch', () => {
 
   it('lists, then follows what the watch reports: adds, updates and deletes', async () => {
     await core.createNamespace({ body: { metadata: { name: 'follow' } } });
-    await core.createNamespacedConfigMap({ namespace: 'follow', body: configMap('listed') });
+    await core.createNamespacedConfigMap({
+      namespace: 'follow',
+      body: configMap('listed'),
+    });
     const informer = informerOf('follow');
     const events = seen(informer);
     const connects: number[] = [];
@@ -60,13 +86,33 @@ describe('SlicedListWatch', () => {
     await informer.start();
     expect(events).toEqual(['add listed 1']);
     expect(connects).toHaveLength(1);
-    await core.createNamespacedConfigMap({ namespace: 'follow', body: configMap('watched') });
+    await core.createNamespacedConfigMap({
+      namespace: 'follow',
+      body: configMap('watched'),
+    });
     await core.patchNamespacedConfigMap(
-      { name: 'listed', namespace: 'follow', body: [{ op: 'replace', path: '/data/value', value: '2' }] },
+      {
+        name: 'listed',
+        namespace: 'follow',
+        body: [{ op: 'replace', path: '/data/value', value: '2' }],
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    await core.deleteNamespacedConfigMap({ name: 'watched', namespace: 'follow' });
-    expect(await eventually(() => events.slice(), e => e.length >= 4)).toEqual(['add listed 1', 'add watched 1', 'update listed 2', 'delete watched 1']);
+    await core.deleteNamespacedConfigMap({
+      name: 'watched',
+      namespace: 'follow',
+    });
+    expect(
+      await eventually(
+        () => events.slice(),
+        e => e.length >= 4,
+      ),
+    ).toEqual([
+      'add listed 1',
+      'add watched 1',
+      'update listed 2',
+      'delete watched 1',
+    ]);
     expect(names(informer)).toEqual(['listed']);
     expect(informer.list('follow')).toEqual(informer.list());
     expect(informer.get('listed', 'follow')?.data).toEqual({ value: '2' });
@@ -80,17 +126,29 @@ describe('SlicedListWatch', () => {
     await informer.start();
     const listedAt = Number(informer.latestResourceVersion());
     // A change elsewhere moves the cluster's resourceVersion; only a bookmark tells this watch of it.
-    const other = await core.createNamespacedConfigMap({ namespace: 'follow', body: configMap('elsewhere') });
+    const other = await core.createNamespacedConfigMap({
+      namespace: 'follow',
+      body: configMap('elsewhere'),
+    });
     const rv = Number(other.metadata?.resourceVersion);
     expect(rv).toBeGreaterThan(listedAt);
-    expect(await eventually(() => Number(informer.latestResourceVersion()), v => v >= rv)).toBeGreaterThanOrEqual(rv);
+    expect(
+      await eventually(
+        () => Number(informer.latestResourceVersion()),
+        v => v >= rv,
+      ),
+    ).toBeGreaterThanOrEqual(rv);
     expect(names(informer)).toEqual([]);
     await informer.stop();
   });
 
   it('lists again after its watch expired (410), a slice at a time with the event loop running in between, and deletes what the new list lacks', async () => {
     await core.createNamespace({ body: { metadata: { name: 'sliced' } } });
-    for (let i = 0; i < 60; i++) await core.createNamespacedConfigMap({ namespace: 'sliced', body: configMap(`cm-${i}`) });
+    for (let i = 0; i < 60; i++)
+      await core.createNamespacedConfigMap({
+        namespace: 'sliced',
+        body: configMap(`cm-${i}`),
+      });
     const informer = informerOf('sliced', 10);
     const events = seen(informer);
     const errors: unknown[] = [];
@@ -102,12 +160,26 @@ describe('SlicedListWatch', () => {
     // The watch fails while objects change, then can only resume from a compacted resourceVersion.
     sim.faults.failVerb({ verb: 'watch', resource: 'configmaps', status: 500 });
     sim.faults.expireWatches();
-    await eventually(() => errors.length, n => n > 0);
+    await eventually(
+      () => errors.length,
+      n => n > 0,
+    );
     expect(errors.length).toBeGreaterThan(0);
     events.length = 0;
-    for (let i = 0; i < 5; i++) await core.deleteNamespacedConfigMap({ name: `cm-${i}`, namespace: 'sliced' });
-    await core.createNamespacedConfigMap({ namespace: 'sliced', body: configMap('cm-new') });
-    await core.replaceNamespacedConfigMap({ name: 'cm-30', namespace: 'sliced', body: configMap('cm-30', '2') });
+    for (let i = 0; i < 5; i++)
+      await core.deleteNamespacedConfigMap({
+        name: `cm-${i}`,
+        namespace: 'sliced',
+      });
+    await core.createNamespacedConfigMap({
+      namespace: 'sliced',
+      body: configMap('cm-new'),
+    });
+    await core.replaceNamespacedConfigMap({
+      name: 'cm-30',
+      namespace: 'sliced',
+      body: configMap('cm-30', '2'),
+    });
     sim.faults.expireWatches();
     sim.faults.clear();
 
@@ -119,26 +191,45 @@ describe('SlicedListWatch', () => {
     };
     setImmediate(tick);
     const turnOf = new Map<string, number>();
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, cm => turnOf.set(`${verb} ${cm.metadata?.name}`, loop.turns));
+    for (const verb of ['add', 'update', 'delete'] as const)
+      informer.on(verb, cm =>
+        turnOf.set(`${verb} ${cm.metadata?.name}`, loop.turns),
+      );
     await informer.start();
-    const after = await eventually(() => events.slice(), e => e.length >= 7);
+    const after = await eventually(
+      () => events.slice(),
+      e => e.length >= 7,
+    );
     loop.ticking = false;
     expect(after.sort()).toEqual(
-      ['add cm-new 1', 'update cm-30 2', 'delete cm-0 1', 'delete cm-1 1', 'delete cm-2 1', 'delete cm-3 1', 'delete cm-4 1'].sort(),
+      [
+        'add cm-new 1',
+        'update cm-30 2',
+        'delete cm-0 1',
+        'delete cm-1 1',
+        'delete cm-2 1',
+        'delete cm-3 1',
+        'delete cm-4 1',
+      ].sort(),
     );
     expect(names(informer).sort()).toEqual(
       [...Array.from({ length: 55 }, (_, i) => `cm-${i + 5}`), 'cm-new'].sort(),
     );
     // 56 listed objects and 5 deletions in slices of 10: the event loop ran between them, so the
     // update (listed in the middle) and the deletions (last) came in different turns.
-    expect(turnOf.get('delete cm-0')).toBeGreaterThan(turnOf.get('update cm-30')!);
+    expect(turnOf.get('delete cm-0')).toBeGreaterThan(
+      turnOf.get('update cm-30')!,
+    );
     expect(informer.latestResourceVersion()).not.toBe('');
     await informer.stop();
   });
 
   it('reports a failed list as an error and lists when started again', async () => {
     await core.createNamespace({ body: { metadata: { name: 'failing' } } });
-    await core.createNamespacedConfigMap({ namespace: 'failing', body: configMap('one') });
+    await core.createNamespacedConfigMap({
+      namespace: 'failing',
+      body: configMap('one'),
+    });
     const informer = informerOf('failing');
     const errors: any[] = [];
     informer.on('error', e => errors.push(e));
@@ -157,27 +248,40 @@ describe('SlicedListWatch', () => {
     // A watch that ends only when told to, with the error given (410 Expired: list again).
     let endWatch!: (err: unknown) => void;
     const watcher = {
-      watch: async (_path: string, _query: object, _event: unknown, done: (err: unknown) => void) => {
+      watch: async (
+        _path: string,
+        _query: object,
+        _event: unknown,
+        done: (err: unknown) => void,
+      ) => {
         endWatch = done;
         return new AbortController();
       },
     };
-    const page = (items: string[], first = false) => ({ items: items.map(name => configMap(name)), resourceVersion: '7', first });
+    const page = (items: string[], first = false) => ({
+      items: items.map(name => configMap(name)),
+      resourceVersion: '7',
+      first,
+    });
     let lastPage!: () => void;
     const lastPageAsked = new Promise<void>(r => (lastPage = r));
     let release!: () => void;
     const released = new Promise<void>(r => (release = r));
     let attempt = 0;
-    const informer = new SlicedListWatch<V1ConfigMap>('/api/v1/namespaces/paged/configmaps', watcher, async function* pages() {
-      if (++attempt === 1) {
-        yield page(['old'], true);
-        return;
-      }
-      yield page(['a', 'b'], true);
-      lastPage();
-      await released;
-      yield page(['c']);
-    });
+    const informer = new SlicedListWatch<V1ConfigMap>(
+      '/api/v1/namespaces/paged/configmaps',
+      watcher,
+      async function* pages() {
+        if (++attempt === 1) {
+          yield page(['old'], true);
+          return;
+        }
+        yield page(['a', 'b'], true);
+        lastPage();
+        await released;
+        yield page(['c']);
+      },
+    );
     await informer.start();
     expect(names(informer)).toEqual(['old']);
     endWatch({ statusCode: 410 });
@@ -185,26 +289,41 @@ describe('SlicedListWatch', () => {
     await lastPageAsked;
     expect(names(informer).sort()).toEqual(['a', 'b', 'old']);
     release();
-    expect((await eventually(() => names(informer).sort(), n => n.length === 3 && !n.includes('old')))).toEqual(['a', 'b', 'c']);
+    expect(
+      await eventually(
+        () => names(informer).sort(),
+        n => n.length === 3 && !n.includes('old'),
+      ),
+    ).toEqual(['a', 'b', 'c']);
     expect(informer.latestResourceVersion()).toBe('7');
     await informer.stop();
   });
 
   it('reports a watch that could not be started as an error, not as a rejected start', async () => {
     await core.createNamespace({ body: { metadata: { name: 'unwatched' } } });
-    await core.createNamespacedConfigMap({ namespace: 'unwatched', body: configMap('one') });
+    await core.createNamespacedConfigMap({
+      namespace: 'unwatched',
+      body: configMap('one'),
+    });
     const refusing = {
       watch: async () => {
         throw new Error('no credentials for the cluster');
       },
     };
-    const informer = new SlicedListWatch<V1ConfigMap>('/api/v1/namespaces/unwatched/configmaps', refusing, () =>
-      listInPages(page => core.listNamespacedConfigMap({ namespace: 'unwatched', ...page })),
+    const informer = new SlicedListWatch<V1ConfigMap>(
+      '/api/v1/namespaces/unwatched/configmaps',
+      refusing,
+      () =>
+        listInPages(page =>
+          core.listNamespacedConfigMap({ namespace: 'unwatched', ...page }),
+        ),
     );
     const errors: Error[] = [];
     informer.on('error', e => errors.push(e));
     await expect(informer.start()).resolves.toBeUndefined();
-    expect(errors.map(e => e.message)).toEqual(['no credentials for the cluster']);
+    expect(errors.map(e => e.message)).toEqual([
+      'no credentials for the cluster',
+    ]);
     expect(names(informer)).toEqual(['one']);
     await informer.stop();
   });

@@ -1,4 +1,10 @@
-import { Informer, KubernetesObject, ObjectCache, ObjectCallback, Watch } from '@kubernetes/client-node';
+import {
+  Informer,
+  KubernetesObject,
+  ObjectCache,
+  ObjectCallback,
+  Watch,
+} from '@kubernetes/client-node';
 import { ListedPage } from './listInPages';
 
 /** Objects a relist applies to the cache before it lets the event loop run other work. */
@@ -23,9 +29,17 @@ const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
  * objects missing from the list are deleted once its last page was applied. `map` applies to watched
  * objects (listed ones are mapped by the list).
  */
-export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>, ObjectCache<T> {
+export class SlicedListWatch<T extends KubernetesObject>
+  implements Informer<T>, ObjectCache<T>
+{
   private objects = new Map<string, Map<string, T>>();
-  private readonly callbacks: Record<Verb, Array<(arg?: any) => void>> = { add: [], update: [], delete: [], error: [], connect: [] };
+  private readonly callbacks: Record<Verb, Array<(arg?: any) => void>> = {
+    add: [],
+    update: [],
+    delete: [],
+    error: [],
+    connect: [],
+  };
   private resourceVersion = '';
   private stopped = true;
   /** Bumped by start() and stop(): work of an earlier run stops at its next step. */
@@ -36,7 +50,11 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     private readonly path: string,
     private readonly watcher: Pick<Watch, 'watch'>,
     private readonly listFn: () => AsyncIterable<ListedPage<T>>,
-    private readonly options: { fieldSelector?: string; map?: (object: T) => T; slice?: number } = {},
+    private readonly options: {
+      fieldSelector?: string;
+      map?: (object: T) => T;
+      slice?: number;
+    } = {},
   ) {}
 
   /** Lists (unless a watch can resume from the last resourceVersion) and starts watching. */
@@ -64,7 +82,10 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     list.push(cb);
   }
 
-  off(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
+  off(
+    verb: 'add' | 'update' | 'delete' | 'change',
+    cb: ObjectCallback<T>,
+  ): void;
   off(verb: 'error' | 'connect', cb: (err?: any) => void): void;
   off(verb: string, cb: (arg?: any) => void): void {
     if (verb === 'change') {
@@ -125,8 +146,12 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
       if (listed === undefined) return;
       this.resourceVersion = listed;
     }
-    const query: Record<string, string> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true' };
-    if (this.options.fieldSelector !== undefined) query.fieldSelector = this.options.fieldSelector;
+    const query: Record<string, string> = {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: 'true',
+    };
+    if (this.options.fieldSelector !== undefined)
+      query.fieldSelector = this.options.fieldSelector;
     let request: AbortController;
     try {
       request = await this.watcher.watch(
@@ -177,7 +202,10 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
    * continue token, did not hold). The list's resourceVersion; undefined when the informer was
    * stopped or restarted meanwhile.
    */
-  private async apply(run: number, pages: AsyncIterable<ListedPage<T>>): Promise<string | undefined> {
+  private async apply(
+    run: number,
+    pages: AsyncIterable<ListedPage<T>>,
+  ): Promise<string | undefined> {
     const slice = this.options.slice ?? RELIST_SLICE;
     let listed = new Map<string, Set<string>>();
     let resourceVersion = '';
@@ -222,7 +250,10 @@ export class SlicedListWatch<T extends KubernetesObject> implements Informer<T>,
     if (!found) {
       inNs.set(name, object);
       this.emit('add', object);
-    } else if (!found.metadata?.resourceVersion || found.metadata.resourceVersion !== object.metadata?.resourceVersion) {
+    } else if (
+      !found.metadata?.resourceVersion ||
+      found.metadata.resourceVersion !== object.metadata?.resourceVersion
+    ) {
       inNs.set(name, object);
       this.emit('update', object);
     }

@@ -39,7 +39,11 @@ describe('the health cache keeps trimmed pods', () => {
     const core = registry.kubeConfig('dev').makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'trim' } } });
     await core.createNamespacedPod({ namespace: 'trim', body: pod('listed') });
-    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock());
+    const cache = new ClusterHealthCache(
+      'dev',
+      registry.kubeConfig('dev'),
+      mockServices.logger.mock(),
+    );
     await cache.start();
     await core.createNamespacedPod({ namespace: 'trim', body: pod('watched') });
     let cached: V1Pod[] = [];
@@ -47,8 +51,14 @@ describe('the health cache keeps trimmed pods', () => {
       cached = cache.list().pods.filter(p => p.metadata?.namespace === 'trim');
       await new Promise(r => setTimeout(r, 100));
     }
-    expect(cached.map(p => p.metadata?.name).sort()).toEqual(['listed', 'watched']);
-    const served = (await core.readNamespacedPod({ name: 'watched', namespace: 'trim' }));
+    expect(cached.map(p => p.metadata?.name).sort()).toEqual([
+      'listed',
+      'watched',
+    ]);
+    const served = await core.readNamespacedPod({
+      name: 'watched',
+      namespace: 'trim',
+    });
     expect(served.metadata?.managedFields?.length).toBeGreaterThan(0);
     for (const p of cached) {
       expect(p.metadata).toEqual({
@@ -58,7 +68,14 @@ describe('the health cache keeps trimmed pods', () => {
         resourceVersion: expect.any(String),
         labels: { app: 'shop', 'kubechart.io/tenant': 'acme' },
       });
-      expect(p.spec).toEqual({ containers: [{ name: 'web', resources: { requests: { cpu: '250m', memory: '64Mi' } } }] });
+      expect(p.spec).toEqual({
+        containers: [
+          {
+            name: 'web',
+            resources: { requests: { cpu: '250m', memory: '64Mi' } },
+          },
+        ],
+      });
       expect(JSON.stringify(p).length).toBeLessThan(2_000);
     }
     // The pods' state as kube-sim's kubelet reports it (later watch updates) is kept.
@@ -70,8 +87,17 @@ describe('the health cache keeps trimmed pods', () => {
     const core = registry.kubeConfig('dev').makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'events' } } });
     const event = (name: string, type: string, reason: string, at: string) => ({
-      metadata: { name, namespace: 'events', annotations: { 'example.com/big': 'x'.repeat(5_000) } },
-      involvedObject: { kind: 'Pod', namespace: 'events', name: 'web-1', apiVersion: 'v1' },
+      metadata: {
+        name,
+        namespace: 'events',
+        annotations: { 'example.com/big': 'x'.repeat(5_000) },
+      },
+      involvedObject: {
+        kind: 'Pod',
+        namespace: 'events',
+        name: 'web-1',
+        apiVersion: 'v1',
+      },
       type,
       reason,
       message: `${reason} of web-1`,
@@ -80,20 +106,54 @@ describe('the health cache keeps trimmed pods', () => {
       lastTimestamp: new Date(at),
       count: 3,
     });
-    await core.createNamespacedEvent({ namespace: 'events', body: event('listed', 'Warning', 'BackOff', '2026-01-01T10:00:00Z') });
-    await core.createNamespacedEvent({ namespace: 'events', body: event('normal', 'Normal', 'Pulled', '2026-01-01T10:00:01Z') });
-    const cache = new ClusterHealthCache('dev', registry.kubeConfig('dev'), mockServices.logger.mock(), { minRecomputeIntervalMs: 0 });
+    await core.createNamespacedEvent({
+      namespace: 'events',
+      body: event('listed', 'Warning', 'BackOff', '2026-01-01T10:00:00Z'),
+    });
+    await core.createNamespacedEvent({
+      namespace: 'events',
+      body: event('normal', 'Normal', 'Pulled', '2026-01-01T10:00:01Z'),
+    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      registry.kubeConfig('dev'),
+      mockServices.logger.mock(),
+      { minRecomputeIntervalMs: 0 },
+    );
     await cache.start();
-    await core.createNamespacedEvent({ namespace: 'events', body: event('watched', 'Warning', 'FailedMount', '2026-01-01T10:00:02Z') });
+    await core.createNamespacedEvent({
+      namespace: 'events',
+      body: event('watched', 'Warning', 'FailedMount', '2026-01-01T10:00:02Z'),
+    });
     let alerts = cache.health().alerts;
-    for (let i = 0; i < 100 && !alerts.some(a => a.reason === 'FailedMount'); i++) {
+    for (
+      let i = 0;
+      i < 100 && !alerts.some(a => a.reason === 'FailedMount');
+      i++
+    ) {
       await new Promise(r => setTimeout(r, 100));
       alerts = cache.health().alerts;
     }
-    const mine = alerts.filter(a => a.type === 'warning-event' && a.namespace === 'events');
+    const mine = alerts.filter(
+      a => a.type === 'warning-event' && a.namespace === 'events',
+    );
     expect(mine).toEqual([
-      { type: 'warning-event', namespace: 'events', object: 'Pod/web-1', reason: 'FailedMount', message: 'FailedMount of web-1', at: '2026-01-01T10:00:02.000Z' },
-      { type: 'warning-event', namespace: 'events', object: 'Pod/web-1', reason: 'BackOff', message: 'BackOff of web-1', at: '2026-01-01T10:00:00.000Z' },
+      {
+        type: 'warning-event',
+        namespace: 'events',
+        object: 'Pod/web-1',
+        reason: 'FailedMount',
+        message: 'FailedMount of web-1',
+        at: '2026-01-01T10:00:02.000Z',
+      },
+      {
+        type: 'warning-event',
+        namespace: 'events',
+        object: 'Pod/web-1',
+        reason: 'BackOff',
+        message: 'BackOff of web-1',
+        at: '2026-01-01T10:00:00.000Z',
+      },
     ]);
     await cache.stop();
   });

@@ -20,13 +20,21 @@ import { SlicedListWatch } from './slicedInformer';
 export function makeTrimmedInformer<T extends KubernetesObject>(
   kubeConfig: KubeConfig,
   path: string,
-  listPage: (page: { limit: number; _continue?: string }) => Promise<KubernetesListObject<T>>,
+  listPage: (page: {
+    limit: number;
+    _continue?: string;
+  }) => Promise<KubernetesListObject<T>>,
   trim: (object: T) => T,
   fieldSelector?: string,
 ): Informer<T> & ObjectCache<T> {
   // BOOKMARK and ERROR events carry no object of the kind: the informer trims ADDED, MODIFIED and
   // DELETED objects only.
-  return new SlicedListWatch<T>(path, new Watch(kubeConfig), () => listInPages(listPage, trim), { fieldSelector, map: trim });
+  return new SlicedListWatch<T>(
+    path,
+    new Watch(kubeConfig),
+    () => listInPages(listPage, trim),
+    { fieldSelector, map: trim },
+  );
 }
 
 const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
@@ -34,8 +42,17 @@ const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
     name: s.name,
     ready: s.ready,
     restartCount: s.restartCount,
-    ...(s.state?.waiting ? { state: { waiting: { reason: s.state.waiting.reason, message: s.state.waiting.message } } } : {}),
-  }) as V1ContainerStatus;
+    ...(s.state?.waiting
+      ? {
+          state: {
+            waiting: {
+              reason: s.state.waiting.reason,
+              message: s.state.waiting.message,
+            },
+          },
+        }
+      : {}),
+  } as V1ContainerStatus);
 
 /**
  * What cluster and tenant health read of a pod, nothing more: name, namespace, labels and
@@ -53,11 +70,21 @@ export function trimPod(pod: V1Pod): V1Pod {
       labels: metadata?.labels,
     },
     spec: {
-      containers: (spec?.containers ?? []).map(c => ({ name: c.name, resources: c.resources?.requests ? { requests: c.resources.requests } : undefined })),
+      containers: (spec?.containers ?? []).map(c => ({
+        name: c.name,
+        resources: c.resources?.requests
+          ? { requests: c.resources.requests }
+          : undefined,
+      })),
     },
     status: {
       phase: status?.phase,
-      conditions: status?.conditions?.map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      conditions: status?.conditions?.map(c => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+      })),
       containerStatuses: status?.containerStatuses?.map(trimStatus),
       initContainerStatuses: status?.initContainerStatuses?.map(trimStatus),
     },
@@ -71,8 +98,17 @@ export function trimPod(pod: V1Pod): V1Pod {
 export function trimEvent(event: CoreV1Event): CoreV1Event {
   const { metadata, involvedObject } = event;
   return {
-    metadata: { name: metadata?.name, namespace: metadata?.namespace, uid: metadata?.uid, resourceVersion: metadata?.resourceVersion },
-    involvedObject: { kind: involvedObject?.kind, namespace: involvedObject?.namespace, name: involvedObject?.name },
+    metadata: {
+      name: metadata?.name,
+      namespace: metadata?.namespace,
+      uid: metadata?.uid,
+      resourceVersion: metadata?.resourceVersion,
+    },
+    involvedObject: {
+      kind: involvedObject?.kind,
+      namespace: involvedObject?.namespace,
+      name: involvedObject?.name,
+    },
     type: event.type,
     reason: event.reason,
     message: event.message,

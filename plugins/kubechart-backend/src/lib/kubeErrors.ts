@@ -16,8 +16,12 @@ export function isUnreachable(e: unknown): boolean {
     const c = kubeStatusCode(e)!;
     return c === 502 || c === 503 || c === 504;
   }
-  const text = `${(e as any)?.code ?? ''} ${(e as any)?.message ?? ''} ${(e as any)?.cause?.code ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|network|fetch failed|aborted/i.test(text);
+  const text = `${(e as any)?.code ?? ''} ${(e as any)?.message ?? ''} ${
+    (e as any)?.cause?.code ?? ''
+  }`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|network|fetch failed|aborted/i.test(
+    text,
+  );
 }
 
 /** A sentence a person can act on, from a Kubernetes client error (never includes credentials). */
@@ -32,11 +36,17 @@ export function describeKubeError(e: unknown, cluster?: string): string {
     } catch {
       message = typeof body === 'string' ? body.slice(0, 300) : undefined;
     }
-    return `Kubernetes API${where} answered ${e.code}: ${message ?? e.message.split('\n')[0]}`;
+    return `Kubernetes API${where} answered ${e.code}: ${
+      message ?? e.message.split('\n')[0]
+    }`;
   }
   if (isUnreachable(e)) {
     const code = (e as any)?.code ?? (e as any)?.cause?.code;
-    return `Kubernetes API${where} is unreachable${code ? ` (${code})` : ''}: ${String((e as any)?.message ?? e).split('\n')[0]}`;
+    return `Kubernetes API${where} is unreachable${code ? ` (${code})` : ''}: ${
+      String((e as any)?.message ?? e).split('\n')[0]
+    }`;
   }
-  return `Kubernetes API${where} call failed: ${String((e as any)?.message ?? e).split('\n')[0]}`;
+  return `Kubernetes API${where} call failed: ${
+    String((e as any)?.message ?? e).split('\n')[0]
+  }`;
 }

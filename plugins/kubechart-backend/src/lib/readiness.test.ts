@@ -285,20 +285,48 @@ describe('daemonSetRollout', () => {
 describe('evaluateNamespace during a rollout', () => {
   const rev = (n: string) => ({ 'deployment.kubernetes.io/revision': n });
   const web = {
-    metadata: { name: 'web', namespace: 'ns', uid: 'd-1', generation: 2, annotations: rev('2') },
+    metadata: {
+      name: 'web',
+      namespace: 'ns',
+      uid: 'd-1',
+      generation: 2,
+      annotations: rev('2'),
+    },
     spec: { replicas: 1, selector: { matchLabels: { app: 'web' } } },
-    status: { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 0 },
+    status: {
+      observedGeneration: 2,
+      replicas: 2,
+      updatedReplicas: 1,
+      availableReplicas: 0,
+    },
   };
   const replicaSet = (name: string, revision: string) => ({
-    metadata: { name, uid: `rs-${name}`, annotations: rev(revision), ownerReferences: [{ uid: 'd-1' }] },
+    metadata: {
+      name,
+      uid: `rs-${name}`,
+      annotations: rev(revision),
+      ownerReferences: [{ uid: 'd-1' }],
+    },
   });
   const pod = (name: string, rs: string, reason?: string) => ({
-    metadata: { name, labels: { app: 'web' }, ownerReferences: [{ uid: `rs-${rs}` }] },
+    metadata: {
+      name,
+      labels: { app: 'web' },
+      ownerReferences: [{ uid: `rs-${rs}` }],
+    },
     status: {
       containerStatuses: [
         reason
-          ? { name: 'web', ready: false, state: { waiting: { reason, message: 'back-off' } } }
-          : { name: 'web', ready: false, state: { waiting: { reason: 'ContainerCreating' } } },
+          ? {
+              name: 'web',
+              ready: false,
+              state: { waiting: { reason, message: 'back-off' } },
+            }
+          : {
+              name: 'web',
+              ready: false,
+              state: { waiting: { reason: 'ContainerCreating' } },
+            },
       ],
     },
   });
@@ -306,13 +334,18 @@ describe('evaluateNamespace during a rollout', () => {
     deployments: [web as any],
     statefulSets: [],
     daemonSets: [],
-    pods: [pod('web-old', 'web-1', 'CrashLoopBackOff'), pod('web-new', 'web-2')] as any[],
+    pods: [
+      pod('web-old', 'web-1', 'CrashLoopBackOff'),
+      pod('web-new', 'web-2'),
+    ] as any[],
     warnings: [],
     ...(replicaSets ? { replicaSets } : {}),
   });
 
   it("does not call the upgrade failing for the old revision's crash-looping pod it is replacing", () => {
-    const ns = evaluateNamespace(snapshot([replicaSet('web-1', '1'), replicaSet('web-2', '2')]));
+    const ns = evaluateNamespace(
+      snapshot([replicaSet('web-1', '1'), replicaSet('web-2', '2')]),
+    );
     expect(ns.workloads[0]).toMatchObject({ isReady: false, failing: false });
     expect(ns.workloads[0].problems.join()).not.toContain('CrashLoopBackOff');
   });
@@ -320,7 +353,10 @@ describe('evaluateNamespace during a rollout', () => {
   it("calls it failing when the current revision's pod crash-loops", () => {
     const ns = evaluateNamespace({
       ...snapshot([replicaSet('web-1', '1'), replicaSet('web-2', '2')]),
-      pods: [pod('web-old', 'web-1'), pod('web-new', 'web-2', 'CrashLoopBackOff')] as any[],
+      pods: [
+        pod('web-old', 'web-1'),
+        pod('web-new', 'web-2', 'CrashLoopBackOff'),
+      ] as any[],
     });
     expect(ns.workloads[0]).toMatchObject({ isReady: false, failing: true });
     expect(ns.workloads[0].problems.join()).toContain('pod web-new');

@@ -25,7 +25,11 @@ function countLines(text: string): number {
 function splitDocuments(text: string): string[] {
   const docs: string[] = [];
   let start = 0;
-  for (let i = text.indexOf('\n---'); i !== -1; i = text.indexOf('\n---', i + 1)) {
+  for (
+    let i = text.indexOf('\n---');
+    i !== -1;
+    i = text.indexOf('\n---', i + 1)
+  ) {
     const end = i + 4;
     if (end === text.length || text[end] === '\n') {
       docs.push(text.slice(start, i + 1));
@@ -45,7 +49,8 @@ function objectKey(doc: string): string {
   for (let pos = 0; pos < doc.length; ) {
     let end = doc.indexOf('\n', pos);
     if (end === -1) end = doc.length;
-    const value = (prefix: string) => doc.slice(pos + prefix.length, end).trim();
+    const value = (prefix: string) =>
+      doc.slice(pos + prefix.length, end).trim();
     if (doc.startsWith('kind:', pos)) {
       kind = value('kind:');
       inMetadata = false;
@@ -109,7 +114,10 @@ export async function documentPatch(
   const aKeys = await keys(a);
   const bKeys = await keys(b);
   if (remaining() <= 0) return undefined;
-  const aligned = diffArrays(aKeys, bKeys, { maxEditLength: limits.maxChangedLines, timeout: step() });
+  const aligned = diffArrays(aKeys, bKeys, {
+    maxEditLength: limits.maxChangedLines,
+    timeout: step(),
+  });
   if (!aligned) return undefined;
   const parts: Part[] = [];
   let changed = 0;
@@ -147,10 +155,23 @@ export async function documentPatch(
     const component = aligned[c];
     const count = component.value.length;
     const next = aligned[c + 1];
-    if (next && (component.added || component.removed) && (next.added || next.removed) && !component.added !== !next.added) {
+    if (
+      next &&
+      (component.added || component.removed) &&
+      (next.added || next.removed) &&
+      !component.added !== !next.added
+    ) {
       // Objects replaced by others (renamed, say): diffed line by line, as the whole texts would be.
-      const [removedCount, addedCount] = component.removed ? [count, next.value.length] : [next.value.length, count];
-      if (!diffText(a.slice(i, i + removedCount).join(''), b.slice(j, j + addedCount).join(''))) return undefined;
+      const [removedCount, addedCount] = component.removed
+        ? [count, next.value.length]
+        : [next.value.length, count];
+      if (
+        !diffText(
+          a.slice(i, i + removedCount).join(''),
+          b.slice(j, j + addedCount).join(''),
+        )
+      )
+        return undefined;
       i += removedCount;
       j += addedCount;
       c++;
@@ -194,7 +215,11 @@ function lastLines(part: Part, n: number): string[] {
 }
 
 /** Hunks with {@link CONTEXT} lines of context, joined when their contexts meet: jsdiff's own rules. */
-function patchOf(oldFileName: string, newFileName: string, parts: Part[]): StructuredPatch {
+function patchOf(
+  oldFileName: string,
+  newFileName: string,
+  parts: Part[],
+): StructuredPatch {
   const hunks: StructuredPatch['hunks'] = [];
   let oldStart = 0;
   let newStart = 0;
@@ -214,7 +239,8 @@ function patchOf(oldFileName: string, newFileName: string, parts: Part[]): Struc
           newStart -= range.length;
         }
       }
-      for (const text of part.texts) for (const line of linesOf(text)) range.push(`${part.sign}${line}`);
+      for (const text of part.texts)
+        for (const line of linesOf(text)) range.push(`${part.sign}${line}`);
       if (part.sign === '+') newLine += part.lines;
       else oldLine += part.lines;
       return;
@@ -241,7 +267,13 @@ function patchOf(oldFileName: string, newFileName: string, parts: Part[]): Struc
     newLine += part.lines;
   });
   if (oldStart) {
-    hunks.push({ oldStart, oldLines: oldLine - oldStart, newStart, newLines: newLine - newStart, lines: range });
+    hunks.push({
+      oldStart,
+      oldLines: oldLine - oldStart,
+      newStart,
+      newLines: newLine - newStart,
+      lines: range,
+    });
   }
   for (const hunk of hunks) {
     const lines: string[] = [];
@@ -251,5 +283,11 @@ function patchOf(oldFileName: string, newFileName: string, parts: Part[]): Struc
     }
     hunk.lines = lines;
   }
-  return { oldFileName, newFileName, oldHeader: undefined, newHeader: undefined, hunks };
+  return {
+    oldFileName,
+    newFileName,
+    oldHeader: undefined,
+    newHeader: undefined,
+    hunks,
+  };
 }

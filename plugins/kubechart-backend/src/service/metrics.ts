@@ -1,6 +1,9 @@
 import type { MetricsService } from '@backstage/backend-plugin-api/alpha';
 import type { Run } from '@kubechart/plugin-kubechart-common';
-import type { HelmCommandEvent, HelmPoolState } from '@kubechart/plugin-kubechart-node';
+import type {
+  HelmCommandEvent,
+  HelmPoolState,
+} from '@kubechart/plugin-kubechart-node';
 
 /** What the engine tells about its runs and locks (see {@link KubechartMetrics}). */
 export type RunMetrics = {
@@ -11,7 +14,11 @@ export type RunMetrics = {
 };
 
 /** The health caches as the metrics read them (see `HealthService.cacheStates`). */
-export type HealthCacheStates = () => Array<{ cluster: string; ageSeconds: number; synced: boolean }>;
+export type HealthCacheStates = () => Array<{
+  cluster: string;
+  ageSeconds: number;
+  synced: boolean;
+}>;
 
 /**
  * The kubechart plugin's operations metrics, through Backstage's metrics service (OpenTelemetry
@@ -33,32 +40,63 @@ export class KubechartMetrics implements RunMetrics {
   private readonly lockWait;
 
   constructor(private readonly metrics: MetricsService) {
-    this.runCount = metrics.createCounter<{ kind: string; status: string }>('kubechart.run.count', {
-      description: 'Runs that ended, by kind and final status',
-    });
-    this.runDuration = metrics.createHistogram<{ kind: string; status: string }>('kubechart.run.duration', {
+    this.runCount = metrics.createCounter<{ kind: string; status: string }>(
+      'kubechart.run.count',
+      {
+        description: 'Runs that ended, by kind and final status',
+      },
+    );
+    this.runDuration = metrics.createHistogram<{
+      kind: string;
+      status: string;
+    }>('kubechart.run.duration', {
       description: 'Time from a run being submitted to its end',
       unit: 's',
-      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600] },
+      advice: {
+        explicitBucketBoundaries: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      },
     });
-    this.policyRefusals = metrics.createCounter<{ kind: string; rule: string }>('kubechart.policy.refusals', {
-      description: 'Runs the chart policy refused, once per failed blocking rule',
-    });
-    this.helmDuration = metrics.createHistogram<{ command: string; outcome: string }>('kubechart.helm.duration', {
+    this.policyRefusals = metrics.createCounter<{ kind: string; rule: string }>(
+      'kubechart.policy.refusals',
+      {
+        description:
+          'Runs the chart policy refused, once per failed blocking rule',
+      },
+    );
+    this.helmDuration = metrics.createHistogram<{
+      command: string;
+      outcome: string;
+    }>('kubechart.helm.duration', {
       description: 'How long one helm process ran',
       unit: 's',
-      advice: { explicitBucketBoundaries: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300] },
+      advice: {
+        explicitBucketBoundaries: [
+          0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300,
+        ],
+      },
     });
-    this.helmQueueWait = metrics.createHistogram<{ command: string }>('kubechart.helm.queue.wait', {
-      description: 'How long a helm call waited for a free slot of the process pool',
-      unit: 's',
-      advice: { explicitBucketBoundaries: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60] },
-    });
-    this.lockWait = metrics.createHistogram<{ outcome: string }>('kubechart.lock.wait', {
-      description: "Time taken to take a run's target locks (or to find them held)",
-      unit: 's',
-      advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1] },
-    });
+    this.helmQueueWait = metrics.createHistogram<{ command: string }>(
+      'kubechart.helm.queue.wait',
+      {
+        description:
+          'How long a helm call waited for a free slot of the process pool',
+        unit: 's',
+        advice: {
+          explicitBucketBoundaries: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60],
+        },
+      },
+    );
+    this.lockWait = metrics.createHistogram<{ outcome: string }>(
+      'kubechart.lock.wait',
+      {
+        description:
+          "Time taken to take a run's target locks (or to find them held)",
+        unit: 's',
+        advice: {
+          explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+        },
+      },
+    );
   }
 
   runFinished(run: Run): void {
@@ -66,11 +104,19 @@ export class KubechartMetrics implements RunMetrics {
     const attributes = { kind: run.kind, status: run.status };
     this.runCount.add(1, attributes);
     const end = Date.parse(run.finishedAt ?? '') || Date.now();
-    this.runDuration.record(Math.max(0, end - Date.parse(run.createdAt)) / 1000, attributes);
+    this.runDuration.record(
+      Math.max(0, end - Date.parse(run.createdAt)) / 1000,
+      attributes,
+    );
     const report = run.policyReport;
     if (run.status === 'failed' && report?.blocking) {
-      const rules = new Set(report.results.filter(r => !r.passed && !r.exempt && r.severity === 'error').map(r => r.ruleId));
-      for (const rule of rules) this.policyRefusals.add(1, { kind: run.kind, rule });
+      const rules = new Set(
+        report.results
+          .filter(r => !r.passed && !r.exempt && r.severity === 'error')
+          .map(r => r.ruleId),
+      );
+      for (const rule of rules)
+        this.policyRefusals.add(1, { kind: run.kind, rule });
     }
   }
 
@@ -80,15 +126,24 @@ export class KubechartMetrics implements RunMetrics {
 
   /** For `HelmCli`'s `onCommand`. */
   readonly helmCommand = (event: HelmCommandEvent): void => {
-    this.helmDuration.record(event.durationMs / 1000, { command: event.command, outcome: event.outcome });
-    this.helmQueueWait.record(event.queuedMs / 1000, { command: event.command });
+    this.helmDuration.record(event.durationMs / 1000, {
+      command: event.command,
+      outcome: event.outcome,
+    });
+    this.helmQueueWait.record(event.queuedMs / 1000, {
+      command: event.command,
+    });
   };
 
   /** Registers the gauges read at collection time: the helm pool and the health caches. */
-  observe(sources: { helmPool: () => HelmPoolState; healthCaches: HealthCacheStates }): void {
+  observe(sources: {
+    helmPool: () => HelmPoolState;
+    healthCaches: HealthCacheStates;
+  }): void {
     this.metrics
       .createObservableGauge<{ state: string }>('kubechart.helm.processes', {
-        description: 'helm processes running, and helm calls waiting for a slot of the pool',
+        description:
+          'helm processes running, and helm calls waiting for a slot of the pool',
       })
       .addCallback(result => {
         const { running, queued } = sources.helmPool();
@@ -96,19 +151,29 @@ export class KubechartMetrics implements RunMetrics {
         result.observe(queued, { state: 'queued' });
       });
     this.metrics
-      .createObservableGauge<{ cluster: string }>('kubechart.health.cache.age', {
-        description: "Seconds since a cluster's health cache last heard from the cluster (a list or a watch event)",
-        unit: 's',
-      })
+      .createObservableGauge<{ cluster: string }>(
+        'kubechart.health.cache.age',
+        {
+          description:
+            "Seconds since a cluster's health cache last heard from the cluster (a list or a watch event)",
+          unit: 's',
+        },
+      )
       .addCallback(result => {
-        for (const c of sources.healthCaches()) result.observe(c.ageSeconds, { cluster: c.cluster });
+        for (const c of sources.healthCaches())
+          result.observe(c.ageSeconds, { cluster: c.cluster });
       });
     this.metrics
-      .createObservableGauge<{ cluster: string }>('kubechart.health.cache.synced', {
-        description: "1 when every informer of a cluster's health cache has listed and is watching, else 0",
-      })
+      .createObservableGauge<{ cluster: string }>(
+        'kubechart.health.cache.synced',
+        {
+          description:
+            "1 when every informer of a cluster's health cache has listed and is watching, else 0",
+        },
+      )
       .addCallback(result => {
-        for (const c of sources.healthCaches()) result.observe(c.synced ? 1 : 0, { cluster: c.cluster });
+        for (const c of sources.healthCaches())
+          result.observe(c.synced ? 1 : 0, { cluster: c.cluster });
       });
   }
 }

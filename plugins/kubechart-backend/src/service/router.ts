@@ -117,7 +117,11 @@ function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
 }
 
 /** Sums each item's count (1 by default) by its key. */
-function tally<T>(items: T[], key: (item: T) => string, count: (item: T) => number = () => 1) {
+function tally<T>(
+  items: T[],
+  key: (item: T) => string,
+  count: (item: T) => number = () => 1,
+) {
   const out: Record<string, number> = {};
   for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + count(i);
   return out;
@@ -125,29 +129,50 @@ function tally<T>(items: T[], key: (item: T) => string, count: (item: T) => numb
 
 function percentile(sorted: number[], p: number) {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
 }
 
 /** The kubechart REST API. Every route checks a permission; every mutation is audited. */
-export async function createRouter(options: RouterOptions): Promise<express.Router> {
-  const { engine, store, health, policy, httpAuth, permissions, auditor } = options;
+export async function createRouter(
+  options: RouterOptions,
+): Promise<express.Router> {
+  const { engine, store, health, policy, httpAuth, permissions, auditor } =
+    options;
   const router = Router();
   // JSON bodies are read as text and parsed within depth and size bounds, before anything walks
   // them (zod, merges, redaction): `JSON.parse` alone takes seconds on megabytes of `[[[[`.
-  router.use(express.text({ type: ['application/json', 'application/*+json'], limit: '5mb' }));
+  router.use(
+    express.text({
+      type: ['application/json', 'application/*+json'],
+      limit: '5mb',
+    }),
+  );
   router.use((req, _res, next) => {
-    if (typeof req.body === 'string') req.body = req.body.trim() ? parseJsonLimited(req.body, { what: 'Request body' }) : {};
+    if (typeof req.body === 'string')
+      req.body = req.body.trim()
+        ? parseJsonLimited(req.body, { what: 'Request body' })
+        : {};
     next();
   });
   const scopes = new ReadScopes(httpAuth, permissions);
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
-  const onBehalfOfServices = options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
+  const onBehalfOfServices =
+    options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
 
-  async function authorize(req: Request, permission: BasicPermission): Promise<BackstageCredentials> {
-    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const [decision] = await permissions.authorize([{ permission }], { credentials });
+  async function authorize(
+    req: Request,
+    permission: BasicPermission,
+  ): Promise<BackstageCredentials> {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const [decision] = await permissions.authorize([{ permission }], {
+      credentials,
+    });
     if (decision.result !== AuthorizeResult.ALLOW) {
       throw new NotAllowedError(`Not allowed: ${permission.name}`);
     }
@@ -155,10 +180,24 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   /** Records a dry run the chart policy would refuse: the refusal is part of the trail. */
-  async function auditDryRunRefusal(req: Request, eventId: string, meta: Record<string, any>, report: PolicyReport | undefined) {
+  async function auditDryRunRefusal(
+    req: Request,
+    eventId: string,
+    meta: Record<string, any>,
+    report: PolicyReport | undefined,
+  ) {
     if (!report?.blocking) return;
-    const event = await auditor.createEvent({ eventId, request: req, severityLevel: 'medium', meta: { ...meta, outcome: 'refused', policy: policySummary(report) } });
-    await event.fail({ error: new Error(`Chart policy (${report.mode}) would refuse this: ${report.summary.errors} error(s)`) });
+    const event = await auditor.createEvent({
+      eventId,
+      request: req,
+      severityLevel: 'medium',
+      meta: { ...meta, outcome: 'refused', policy: policySummary(report) },
+    });
+    await event.fail({
+      error: new Error(
+        `Chart policy (${report.mode}) would refuse this: ${report.summary.errors} error(s)`,
+      ),
+    });
   }
 
   async function getRunOr404(id: string): Promise<Run> {
@@ -175,7 +214,12 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     resultMeta?: (r: T) => Record<string, any>,
     severityLevel: 'medium' | 'high' = 'medium',
   ): Promise<T> {
-    const event = await auditor.createEvent({ eventId, request: req, severityLevel, meta });
+    const event = await auditor.createEvent({
+      eventId,
+      request: req,
+      severityLevel,
+      meta,
+    });
     try {
       const r = await fn();
       await event.success({ meta: resultMeta?.(r) ?? {} });
@@ -187,26 +231,79 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   router.post('/runs', async (req, res) => {
-    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
-    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
-    const { actor, ignored } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
+    const body = parse(
+      createRunSchema,
+      req.body,
+      'run request',
+    ) as CreateRunRequest;
+    const credentials = await authorize(
+      req,
+      body.kind === 'rollback'
+        ? kubechartRunsRollbackPermission
+        : kubechartRunsCreatePermission,
+    );
+    const { actor, ignored } = effectiveActor(
+      credentials,
+      body.onBehalfOf,
+      onBehalfOfServices,
+    );
     const run = await audited(
       req,
       'run-create',
-      { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor, ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}) },
-      async () => engine.submit(body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog })),
+      {
+        kind: body.kind,
+        cluster: body.cluster,
+        entityRef: body.entityRef ?? null,
+        actor,
+        ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
+      },
+      async () =>
+        engine.submit(
+          body,
+          actor,
+          await resolveRunCaller({
+            credentials,
+            actor,
+            permissions,
+            userInfo: options.userInfo,
+            catalog: options.catalog,
+          }),
+        ),
       r => ({ runId: r.id }),
     );
     res.status(202).json({ id: run.id, status: run.status });
   });
 
   router.post('/runs/preview', async (req, res) => {
-    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
-    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
+    const body = parse(
+      createRunSchema,
+      req.body,
+      'run request',
+    ) as CreateRunRequest;
+    const credentials = await authorize(
+      req,
+      body.kind === 'rollback'
+        ? kubechartRunsRollbackPermission
+        : kubechartRunsCreatePermission,
+    );
     // The engine removes the caller's secret values wherever the chart copied them.
     const preview = await engine.preview(body);
-    const { actor } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
-    await auditDryRunRefusal(req, 'run-preview', { kind: body.kind, cluster: body.cluster, entityRef: body.entityRef ?? null, actor }, preview.policyReport);
+    const { actor } = effectiveActor(
+      credentials,
+      body.onBehalfOf,
+      onBehalfOfServices,
+    );
+    await auditDryRunRefusal(
+      req,
+      'run-preview',
+      {
+        kind: body.kind,
+        cluster: body.cluster,
+        entityRef: body.entityRef ?? null,
+        actor,
+      },
+      preview.policyReport,
+    );
     res.json(preview);
   });
 
@@ -218,10 +315,25 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     onBehalfOfServices,
     authorize: req => authorize(req, kubechartRunsCreatePermission),
     checkScope: async (credentials, actor, { target, entityRef }) => {
-      const caller = await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog });
+      const caller = await resolveRunCaller({
+        credentials,
+        actor,
+        permissions,
+        userInfo: options.userInfo,
+        catalog: options.catalog,
+      });
       // Scoped as a manifests run to the same target would be: for its entity when it names one, else by namespace.
-      const request: CreateRunRequest = { kind: 'manifests', cluster: target.cluster, namespace: target.namespace, manifests: '-', ...(entityRef ? { entityRef } : {}) };
-      await resolveRunScope(request, caller, { store, settings: options.settings });
+      const request: CreateRunRequest = {
+        kind: 'manifests',
+        cluster: target.cluster,
+        namespace: target.namespace,
+        manifests: '-',
+        ...(entityRef ? { entityRef } : {}),
+      };
+      await resolveRunScope(request, caller, {
+        store,
+        settings: options.settings,
+      });
     },
     audited,
     onRunChanged: options.onRunChanged,
@@ -255,13 +367,25 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   /** Who decides on approvals through this request: the signed-in user only, never a service. */
-  async function approvalDecider(req: Request): Promise<ApprovalDecider | undefined> {
-    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const principal = credentials.principal as { type: string; userEntityRef?: string };
+  async function approvalDecider(
+    req: Request,
+  ): Promise<ApprovalDecider | undefined> {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const principal = credentials.principal as {
+      type: string;
+      userEntityRef?: string;
+    };
     if (principal.type !== 'user' || !principal.userEntityRef) return undefined;
     const userEntityRef = principal.userEntityRef;
-    const ownership = options.userInfo ? (await options.userInfo.getUserInfo(credentials)).ownershipEntityRefs : [];
-    const [decision] = await permissions.authorize([{ permission: kubechartRunsApprovePermission }], { credentials });
+    const ownership = options.userInfo
+      ? (await options.userInfo.getUserInfo(credentials)).ownershipEntityRefs
+      : [];
+    const [decision] = await permissions.authorize(
+      [{ permission: kubechartRunsApprovePermission }],
+      { credentials },
+    );
     return {
       userEntityRef,
       ownershipRefs: [...new Set([userEntityRef, ...ownership])],
@@ -270,10 +394,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   /** The run with, on an open approval, whether the caller (its decider, when already resolved) may decide on it. */
-  async function withViewer<T extends RunListItem>(req: Request, run: T, resolved?: { decider: ApprovalDecider | undefined }): Promise<T> {
+  async function withViewer<T extends RunListItem>(
+    req: Request,
+    run: T,
+    resolved?: { decider: ApprovalDecider | undefined },
+  ): Promise<T> {
     if (!run.approval) return run;
     const decider = resolved ? resolved.decider : await approvalDecider(req);
-    const viewer = decider ? await engine.mayDecide(run, decider) : { mayDecide: false, reason: 'only a signed-in user may decide on approvals' };
+    const viewer = decider
+      ? await engine.mayDecide(run, decider)
+      : {
+          mayDecide: false,
+          reason: 'only a signed-in user may decide on approvals',
+        };
     return { ...run, approval: { ...run.approval, viewer } };
   }
 
@@ -285,15 +418,29 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     router.post(`/runs/:id/${decision}`, async (req, res) => {
       const run = await readableRun(req, req.params.id);
       const decider = await approvalDecider(req);
-      const comment = typeof req.body?.comment === 'string' ? req.body.comment.slice(0, 2000) : null;
+      const comment =
+        typeof req.body?.comment === 'string'
+          ? req.body.comment.slice(0, 2000)
+          : null;
       // Refused attempts are part of the trail too (someone tried to approve what they may not).
       const decided = await audited(
         req,
         `run-${decision}`,
-        { runId: run.id, kind: run.kind, cluster: run.target.cluster, namespace: run.target.namespace, requester: run.actor, decider: decider?.userEntityRef ?? null, comment },
+        {
+          runId: run.id,
+          kind: run.kind,
+          cluster: run.target.cluster,
+          namespace: run.target.namespace,
+          requester: run.actor,
+          decider: decider?.userEntityRef ?? null,
+          comment,
+        },
         async () => {
           const body = parse(decideRunSchema, req.body, `${decision} request`);
-          if (!decider) throw new NotAllowedError('Only a signed-in user may approve or reject a run; a service cannot');
+          if (!decider)
+            throw new NotAllowedError(
+              'Only a signed-in user may approve or reject a run; a service cannot',
+            );
           return engine.decide(run.id, decider, decision, body.comment);
         },
         r => ({ status: r.status, approval: r.approval?.state ?? null }),
@@ -304,14 +451,39 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   router.post('/runs/:id/execute', async (req, res) => {
-    const body = parse(createRunSchema, req.body, 'run request') as CreateRunRequest;
-    const credentials = await authorize(req, body.kind === 'rollback' ? kubechartRunsRollbackPermission : kubechartRunsCreatePermission);
-    const { actor } = effectiveActor(credentials, body.onBehalfOf, onBehalfOfServices);
+    const body = parse(
+      createRunSchema,
+      req.body,
+      'run request',
+    ) as CreateRunRequest;
+    const credentials = await authorize(
+      req,
+      body.kind === 'rollback'
+        ? kubechartRunsRollbackPermission
+        : kubechartRunsCreatePermission,
+    );
+    const { actor } = effectiveActor(
+      credentials,
+      body.onBehalfOf,
+      onBehalfOfServices,
+    );
     const run = await audited(
       req,
       'run-execute-approved',
       { runId: req.params.id, kind: body.kind, cluster: body.cluster, actor },
-      async () => engine.executeApproved(req.params.id, body, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog })),
+      async () =>
+        engine.executeApproved(
+          req.params.id,
+          body,
+          actor,
+          await resolveRunCaller({
+            credentials,
+            actor,
+            permissions,
+            userInfo: options.userInfo,
+            catalog: options.catalog,
+          }),
+        ),
       r => ({ status: r.status }),
       'high',
     );
@@ -323,14 +495,19 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const decider = await approvalDecider(req);
     // Filtered page by page: the platform's newest open requests may all be others'.
     const { items, truncated } = await collectVisibleApprovals(
-      before => store.listOpenApprovals(APPROVALS_PAGE_SIZE, before ? { before } : {}),
+      before =>
+        store.listOpenApprovals(APPROVALS_PAGE_SIZE, before ? { before } : {}),
       async page => {
         const visible: RunListItem[] = [];
         for (const run of await scopes.filter(scope, page)) {
           // The caller's groups and permission are read once for the whole list, not once per run.
           const viewed = await withViewer(req, run, { decider });
           // Approvers see what they may decide on; requesters see their own open requests.
-          if (viewed.approval?.viewer?.mayDecide || (decider && run.actor === decider.userEntityRef)) visible.push(viewed);
+          if (
+            viewed.approval?.viewer?.mayDecide ||
+            (decider && run.actor === decider.userEntityRef)
+          )
+            visible.push(viewed);
         }
         return visible;
       },
@@ -348,8 +525,22 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       authorize,
       audited,
       submit: async (credentials, request) => {
-        const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
-        return engine.submit(request, actor, await resolveRunCaller({ credentials, actor, permissions, userInfo: options.userInfo, catalog: options.catalog }));
+        const { actor } = effectiveActor(
+          credentials,
+          undefined,
+          onBehalfOfServices,
+        );
+        return engine.submit(
+          request,
+          actor,
+          await resolveRunCaller({
+            credentials,
+            actor,
+            permissions,
+            userInfo: options.userInfo,
+            catalog: options.catalog,
+          }),
+        );
       },
     });
   }
@@ -359,13 +550,20 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     const run = await readableRun(req, req.params.id);
     let after = q.after ?? 0;
     if (q.follow !== 'true') {
-      res.json({ items: await store.getEvents(run.id, { after }), status: run.status });
+      res.json({
+        items: await store.getEvents(run.id, { after }),
+        status: run.status,
+      });
       return;
     }
     // Each open stream polls the database until its run ends (which a run awaiting approval may not
     // do for days): a caller holds a bounded number of them, so none can take the connection pool.
     // Keyed on the caller itself (a user's entity ref or `service:<subject>`), as it acts without onBehalfOf.
-    const { actor: caller } = effectiveActor(await httpAuth.credentials(req, { allow: ['user', 'service'] }), undefined, onBehalfOfServices);
+    const { actor: caller } = effectiveActor(
+      await httpAuth.credentials(req, { allow: ['user', 'service'] }),
+      undefined,
+      onBehalfOfServices,
+    );
     const open = following.get(caller) ?? 0;
     if (open >= settings.followStreamsPerCaller) {
       throw new TooManyRequestsError(
@@ -381,11 +579,17 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     // Live stream: NDJSON by default, Server-Sent Events when asked for.
     const sse = (req.headers.accept ?? '').includes('text/event-stream');
     res.status(200);
-    res.setHeader('Content-Type', sse ? 'text/event-stream' : 'application/x-ndjson');
+    res.setHeader(
+      'Content-Type',
+      sse ? 'text/event-stream' : 'application/x-ndjson',
+    );
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    const write = (obj: unknown) => res.write(sse ? `data: ${JSON.stringify(obj)}\n\n` : `${JSON.stringify(obj)}\n`);
+    const write = (obj: unknown) =>
+      res.write(
+        sse ? `data: ${JSON.stringify(obj)}\n\n` : `${JSON.stringify(obj)}\n`,
+      );
     let closed = false;
     req.on('close', () => {
       closed = true;
@@ -399,7 +603,11 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         after = e.seq;
       }
       if (!current || TERMINAL.has(current.status)) {
-        write({ type: 'end', status: current?.status, failureReason: current?.failureReason });
+        write({
+          type: 'end',
+          status: current?.status,
+          failureReason: current?.failureReason,
+        });
         break;
       }
       await new Promise(r => setTimeout(r, poll));
@@ -408,7 +616,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   });
 
   router.get('/runs/:id/diff/:other', async (req, res) => {
-    const [a, b] = await Promise.all([readableRun(req, req.params.id), readableRun(req, req.params.other)]);
+    const [a, b] = await Promise.all([
+      readableRun(req, req.params.id),
+      readableRun(req, req.params.other),
+    ]);
     res.json(await runDiff(a, b));
   });
 
@@ -429,10 +640,22 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       report = checked.report;
     }
     report ??= policy.checkYaml(manifest);
-    const { actor } = effectiveActor(credentials, undefined, onBehalfOfServices);
-    await auditDryRunRefusal(req, 'policy-check', { cluster: body.cluster ?? null, namespace: body.namespace, actor }, report);
+    const { actor } = effectiveActor(
+      credentials,
+      undefined,
+      onBehalfOfServices,
+    );
+    await auditDryRunRefusal(
+      req,
+      'policy-check',
+      { cluster: body.cluster ?? null, namespace: body.namespace, actor },
+      report,
+    );
     const scrub = createTextRedactor(secrets, { keyValuePairs: false });
-    res.json({ report: secrets.length ? scrubStrings(report, scrub) : report, manifest: redactManifest(manifest, { scrub }) });
+    res.json({
+      report: secrets.length ? scrubStrings(report, scrub) : report,
+      manifest: redactManifest(manifest, { scrub }),
+    });
   });
 
   router.get('/policy/rules', async (req, res) => {
@@ -453,7 +676,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
 
   router.get('/tenants', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
-    const tenants = await scopes.filter(scope, (await store.getTenants()).filter(t => t.status !== 'deleted'));
+    const tenants = await scopes.filter(
+      scope,
+      (await store.getTenants()).filter(t => t.status !== 'deleted'),
+    );
     const items: Tenant[] = [];
     for (const t of tenants) {
       const last = t.lastRunId ? await store.getRun(t.lastRunId) : undefined;
@@ -465,10 +691,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   /** The tenant's records (one per cluster) the caller may read; 404 when none exists, 403 when none is readable. */
   async function readableTenant(req: Request, code: string) {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
-    const all = (await store.getTenants(code)).filter(t => t.status !== 'deleted');
+    const all = (await store.getTenants(code)).filter(
+      t => t.status !== 'deleted',
+    );
     if (all.length === 0) throw new NotFoundError(`Tenant ${code} not found`);
     const tenants = await scopes.filter(scope, all);
-    if (tenants.length === 0) throw new NotAllowedError(`Not allowed: ${kubechartTenantsReadPermission.name} on tenant ${code}`);
+    if (tenants.length === 0)
+      throw new NotAllowedError(
+        `Not allowed: ${kubechartTenantsReadPermission.name} on tenant ${code}`,
+      );
     return tenants;
   }
 
@@ -477,11 +708,37 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
     // The runs of this tenant on the clusters where the caller may read it (the same code on another
     // cluster can be another owner's tenant), and of those only the runs the caller may read.
     const runScope = await scopeOrNone(req, kubechartRunsReadPermission);
-    const perCluster = runScope ? await Promise.all(tenants.map(t => store.listRuns({ tenant: t.code, cluster: t.cluster }, { limit: 10 }))) : [];
-    const runs = runScope ? await scopes.filter(runScope, perCluster.flatMap(p => p.items)) : [];
+    const perCluster = runScope
+      ? await Promise.all(
+          tenants.map(t =>
+            store.listRuns(
+              { tenant: t.code, cluster: t.cluster },
+              { limit: 10 },
+            ),
+          ),
+        )
+      : [];
+    const runs = runScope
+      ? await scopes.filter(
+          runScope,
+          perCluster.flatMap(p => p.items),
+        )
+      : [];
     runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    const last = tenants[0].lastRunId ? await store.getRun(tenants[0].lastRunId) : undefined;
-    res.json({ ...toTenant(tenants[0], last), clusters: tenants.map(t => t.cluster), recentRuns: runs.slice(0, 10).map(r => ({ id: r.id, kind: r.kind, status: r.status, createdAt: r.createdAt, failureReason: r.failureReason })) });
+    const last = tenants[0].lastRunId
+      ? await store.getRun(tenants[0].lastRunId)
+      : undefined;
+    res.json({
+      ...toTenant(tenants[0], last),
+      clusters: tenants.map(t => t.cluster),
+      recentRuns: runs.slice(0, 10).map(r => ({
+        id: r.id,
+        kind: r.kind,
+        status: r.status,
+        createdAt: r.createdAt,
+        failureReason: r.failureReason,
+      })),
+    });
   });
 
   router.get('/tenants/:code/health', async (req, res) => {
@@ -499,8 +756,15 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   async function readableFailures(scope: ReadScope, wanted: number) {
     const found: RunListItem[] = [];
     let cursor: string | undefined;
-    for (let looked = 0; found.length < wanted && looked < FAILURES_LOOKED_AT; ) {
-      const page = await store.listRuns({ status: 'failed' }, { cursor, limit: 100 });
+    for (
+      let looked = 0;
+      found.length < wanted && looked < FAILURES_LOOKED_AT;
+
+    ) {
+      const page = await store.listRuns(
+        { status: 'failed' },
+        { cursor, limit: 100 },
+      );
       looked += page.items.length;
       found.push(...(await scopes.filter(scope, page.items)));
       if (!page.nextCursor) break;
@@ -510,7 +774,10 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
   }
 
   /** The caller's scope under `permission`, or undefined when the policy denies it. */
-  async function scopeOrNone(req: Request, permission: typeof kubechartTenantsReadPermission) {
+  async function scopeOrNone(
+    req: Request,
+    permission: typeof kubechartTenantsReadPermission,
+  ) {
     try {
       return await scopes.resolve(req, permission);
     } catch (e) {
@@ -544,21 +811,44 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
       // a slice at a time: one permission request per slice, however many entities have runs
       const runs: typeof s.runs = [];
       for (let i = 0; i < s.runs.length; i += SUMMARY_GROUPS_PER_REQUEST) {
-        runs.push(...(await scopes.filter(scope, s.runs.slice(i, i + SUMMARY_GROUPS_PER_REQUEST))));
+        runs.push(
+          ...(await scopes.filter(
+            scope,
+            s.runs.slice(i, i + SUMMARY_GROUPS_PER_REQUEST),
+          )),
+        );
       }
-      runsByStatus = tally(runs, r => r.status, r => r.count);
-      runsByKind = tally(runs, r => r.kind, r => r.count);
-      durations = (await scopes.filter(scope, s.tenantRunDurations)).map(d => d.ms);
+      runsByStatus = tally(
+        runs,
+        r => r.status,
+        r => r.count,
+      );
+      runsByKind = tally(
+        runs,
+        r => r.kind,
+        r => r.count,
+      );
+      durations = (await scopes.filter(scope, s.tenantRunDurations)).map(
+        d => d.ms,
+      );
       failures = await readableFailures(scope, RECENT_FAILURES);
     }
     if (tenantScope && !(scope.all && tenantScope.all)) {
-      tenantsByStatus = tally(await scopes.filter(tenantScope, await store.getTenants()), t => t.status);
+      tenantsByStatus = tally(
+        await scopes.filter(tenantScope, await store.getTenants()),
+        t => t.status,
+      );
     }
     const d = durations.sort((x, y) => x - y);
     const summary: MetricsSummary = {
       scope: scope.all ? 'platform' : 'readable',
       runs: { byStatus: runsByStatus, byKind: runsByKind },
-      tenants: { byStatus: tenantsByStatus, total: Object.entries(tenantsByStatus).filter(([k]) => k !== 'deleted').reduce((a, [, n]) => a + n, 0) },
+      tenants: {
+        byStatus: tenantsByStatus,
+        total: Object.entries(tenantsByStatus)
+          .filter(([k]) => k !== 'deleted')
+          .reduce((a, [, n]) => a + n, 0),
+      },
       provisioningDurationMs: {
         min: d[0] ?? 0,
         avg: d.length ? Math.round(d.reduce((a, b) => a + b, 0) / d.length) : 0,
@@ -566,7 +856,13 @@ export async function createRouter(options: RouterOptions): Promise<express.Rout
         max: d[d.length - 1] ?? 0,
         count: d.length,
       },
-      recentFailures: failures.map(r => ({ id: r.id, kind: r.kind, at: r.finishedAt ?? r.createdAt, reason: r.failureReason ?? '', entityRef: r.entityRef })),
+      recentFailures: failures.map(r => ({
+        id: r.id,
+        kind: r.kind,
+        at: r.finishedAt ?? r.createdAt,
+        reason: r.failureReason ?? '',
+        entityRef: r.entityRef,
+      })),
     };
     res.json(summary);
   });

@@ -9,36 +9,60 @@ describe('runDiff', () => {
     const diff = await runDiff(before, after);
     expect(diff).toMatchObject({ from: before.id, to: after.id });
     // A unified diff from one manifest to the other, with jsdiff's headers.
-    expect(diff.manifest.startsWith(`===================================================================\n--- manifest@${before.id}\n+++ manifest@${after.id}\n@@ `)).toBe(true);
+    expect(
+      diff.manifest.startsWith(
+        `===================================================================\n--- manifest@${before.id}\n+++ manifest@${after.id}\n@@ `,
+      ),
+    ).toBe(true);
     expect(applyPatch(before.manifest!, diff.manifest)).toBe(after.manifest);
     const lines = diff.manifest.split('\n');
     for (const name of bumped) {
-      expect(lines).toContain(`-          image: registry.example.com/${name}:1.4.2`);
-      expect(lines).toContain(`+          image: registry.example.com/${name}:1.5.0`);
+      expect(lines).toContain(
+        `-          image: registry.example.com/${name}:1.4.2`,
+      );
+      expect(lines).toContain(
+        `+          image: registry.example.com/${name}:1.5.0`,
+      );
     }
     for (const name of [...removed, ...added]) {
       const sign = removed.includes(name) ? '-' : '+';
-      expect(lines).toContain(`${sign}          image: registry.example.com/${name}:1.4.2`);
+      expect(lines).toContain(
+        `${sign}          image: registry.example.com/${name}:1.4.2`,
+      );
     }
     // The scaled Deployments, and the removed releases' Deployments.
-    expect(lines.filter(l => l === '-  replicas: 2')).toHaveLength(scaled.length + removed.length);
-    expect(lines.filter(l => l === '+  replicas: 3')).toHaveLength(scaled.length);
-    expect(lines.filter(l => l === '+  replicas: 2')).toHaveLength(added.length);
+    expect(lines.filter(l => l === '-  replicas: 2')).toHaveLength(
+      scaled.length + removed.length,
+    );
+    expect(lines.filter(l => l === '+  replicas: 3')).toHaveLength(
+      scaled.length,
+    );
+    expect(lines.filter(l => l === '+  replicas: 2')).toHaveLength(
+      added.length,
+    );
     // Unchanged releases do not appear beyond the context lines of a hunk.
     expect(lines.some(l => /^[-+].*svc-100\b/.test(l))).toBe(false);
   });
 
   it('shows the values as YAML, and nothing for identical runs', async () => {
     const diff = await runDiff(before, after);
-    expect(diff.values.split('\n')).toEqual(expect.arrayContaining(['-  tag: 1.4.2', '+  tag: 1.5.0']));
+    expect(diff.values.split('\n')).toEqual(
+      expect.arrayContaining(['-  tag: 1.4.2', '+  tag: 1.5.0']),
+    );
     const same = await runDiff(before, { ...before, id: 'again' });
     expect(parsePatch(same.manifest)[0].hunks).toEqual([]);
     expect(parsePatch(same.values)[0].hunks).toEqual([]);
   });
 
   it('diffs a run without a manifest against one with a small one, and only reports a larger difference', async () => {
-    const small = { ...after, manifest: chartManifest('web', 'team-a', '1.0.0') };
-    const diff = await runDiff({ ...before, manifest: undefined, values: undefined }, small);
+    const small = {
+      ...after,
+      manifest: chartManifest('web', 'team-a', '1.0.0'),
+    };
+    const diff = await runDiff(
+      { ...before, manifest: undefined, values: undefined },
+      small,
+    );
     expect(applyPatch('', diff.manifest)).toBe(small.manifest);
     expect(diff.values).toContain('+replicas: 2');
     // 9,500 added lines: more than a run diff computes.

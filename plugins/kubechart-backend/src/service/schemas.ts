@@ -23,7 +23,9 @@ const quantities = z.record(z.string().max(64));
 
 /** Body of POST /runs/:id/approve and /reject: a comment is required. */
 export const decideRunSchema = z
-  .object({ comment: z.string().trim().min(1, 'a comment is required').max(2000) })
+  .object({
+    comment: z.string().trim().min(1, 'a comment is required').max(2000),
+  })
   .strict();
 
 /** Body of POST /runs. */
@@ -36,7 +38,11 @@ export const createRunSchema = z.discriminatedUnion('kind', [
       displayName: z.string().max(255).optional(),
       owner: z.string().max(255).optional(),
       quota: z
-        .object({ hard: quantities.optional(), defaultLimits: quantities.optional(), defaultRequests: quantities.optional() })
+        .object({
+          hard: quantities.optional(),
+          defaultLimits: quantities.optional(),
+          defaultRequests: quantities.optional(),
+        })
         .strict()
         .optional(),
       releases: z.array(releaseSpec).max(20),
@@ -54,16 +60,43 @@ export const createRunSchema = z.discriminatedUnion('kind', [
       waitTimeoutSeconds: z.number().int().min(10).max(3600).optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('manifests'), ...common, namespace, manifests: z.string().min(1).max(1_000_000) }).strict(),
-  z.object({ kind: z.literal('rollback'), ...common, namespace, release: z.string().max(53), revision: z.number().int().min(1) }).strict(),
-  z.object({ kind: z.literal('tenant-delete'), ...common, tenant: z.string().max(64) }).strict(),
+  z
+    .object({
+      kind: z.literal('manifests'),
+      ...common,
+      namespace,
+      manifests: z.string().min(1).max(1_000_000),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('rollback'),
+      ...common,
+      namespace,
+      release: z.string().max(53),
+      revision: z.number().int().min(1),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('tenant-delete'),
+      ...common,
+      tenant: z.string().max(64),
+    })
+    .strict(),
 ]);
 
 /** Body of POST /runs/record. */
 export const recordRunSchema = z
   .object({
     kind: z.enum(RUN_KINDS as [string, ...string[]]),
-    target: z.object({ cluster: z.string().min(1).max(253), namespace, release: z.string().max(53).optional() }).strict(),
+    target: z
+      .object({
+        cluster: z.string().min(1).max(253),
+        namespace,
+        release: z.string().max(53).optional(),
+      })
+      .strict(),
     entityRef: z.string().max(255).optional(),
     template: z.string().max(255).optional(),
     action: z.string().max(255).optional(),
@@ -81,7 +114,9 @@ export const appendEventsSchema = z
             level: z.enum(['info', 'warn', 'error']).optional(),
             message: z.string().max(10_000),
             step: z.string().max(255).optional(),
-            stepStatus: z.enum(['started', 'succeeded', 'skipped', 'failed']).optional(),
+            stepStatus: z
+              .enum(['started', 'succeeded', 'skipped', 'failed'])
+              .optional(),
           })
           .strict(),
       )
@@ -121,8 +156,20 @@ export const eventsQuery = z
   .strict();
 
 export const policyCheckSchema = z.union([
-  z.object({ cluster: z.string().max(253).optional(), namespace, release: releaseSpec }).strict(),
-  z.object({ cluster: z.string().max(253).optional(), namespace, manifests: z.string().min(1).max(1_000_000) }).strict(),
+  z
+    .object({
+      cluster: z.string().max(253).optional(),
+      namespace,
+      release: releaseSpec,
+    })
+    .strict(),
+  z
+    .object({
+      cluster: z.string().max(253).optional(),
+      namespace,
+      manifests: z.string().min(1).max(1_000_000),
+    })
+    .strict(),
 ]);
 
 /** Parses with zod; a failure is an InputError listing each problem. */
@@ -130,7 +177,9 @@ export function parse<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
   const r = schema.safeParse(data);
   if (!r.success) {
     throw new InputError(
-      `Invalid ${what}: ${r.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      `Invalid ${what}: ${r.error.issues
+        .map(i => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ')}`,
     );
   }
   return r.data;

@@ -1,5 +1,14 @@
-import { BackstageCredentials, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -19,13 +28,27 @@ const ADMIN = 'user:default/admin';
 const ACME = 'group:default/acme-team';
 const PAYMENTS = 'group:default/payments';
 /** Users' groups, as the sign-in token carries them. */
-const GROUPS: Record<string, string[]> = { [ALICE]: [ACME], [BOB]: [PAYMENTS], [ADMIN]: [] };
+const GROUPS: Record<string, string[]> = {
+  [ALICE]: [ACME],
+  [BOB]: [PAYMENTS],
+  [ADMIN]: [],
+};
 
-const entity = (kind: string, name: string, owner: string, annotations: Record<string, string> = {}): Entity => ({
+const entity = (
+  kind: string,
+  name: string,
+  owner: string,
+  annotations: Record<string, string> = {},
+): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind,
   metadata: { name, namespace: 'default', annotations },
-  spec: { owner, ...(kind === 'Component' ? { type: 'service', lifecycle: 'production' } : {}) },
+  spec: {
+    owner,
+    ...(kind === 'Component'
+      ? { type: 'service', lifecycle: 'production' }
+      : {}),
+  },
 });
 
 /** The catalog: another team's components, alice's team's component, and the entity the tenant provider made for tenant moved-shop before an admin moved it to acme-team. */
@@ -33,7 +56,10 @@ const CATALOG: Entity[] = [
   entity('Component', 'payments-api', PAYMENTS),
   entity('Component', 'billing-api', PAYMENTS),
   entity('Component', 'acme-api', ACME),
-  entity('System', 'moved-shop', PAYMENTS, { 'kubechart.io/tenant': 'moved-shop', 'kubechart.io/cluster': 'dev' }),
+  entity('System', 'moved-shop', PAYMENTS, {
+    'kubechart.io/tenant': 'moved-shop',
+    'kubechart.io/cluster': 'dev',
+  }),
 ];
 
 /** Everyone may create runs and read; only `admin` holds kubechart.tenants.admin. */
@@ -41,14 +67,21 @@ const permissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory: () => {
-    const decide = (requests: any[], options?: { credentials: BackstageCredentials }) =>
+    const decide = (
+      requests: any[],
+      options?: { credentials: BackstageCredentials },
+    ) =>
       requests.map(r => ({
         result:
-          r.permission?.name === 'kubechart.tenants.admin' && (options?.credentials?.principal as any)?.userEntityRef !== ADMIN
+          r.permission?.name === 'kubechart.tenants.admin' &&
+          (options?.credentials?.principal as any)?.userEntityRef !== ADMIN
             ? AuthorizeResult.DENY
             : AuthorizeResult.ALLOW,
       }));
-    return { authorize: async (r: any[], o: any) => decide(r, o), authorizeConditional: async (r: any[], o: any) => decide(r, o) } as any;
+    return {
+      authorize: async (r: any[], o: any) => decide(r, o),
+      authorizeConditional: async (r: any[], o: any) => decide(r, o),
+    } as any;
   },
 });
 
@@ -58,205 +91,389 @@ const userInfo = createServiceFactory({
   factory: () => ({
     async getUserInfo(credentials: BackstageCredentials) {
       const ref = (credentials.principal as any).userEntityRef as string;
-      return { userEntityRef: ref, ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])] };
+      return {
+        userEntityRef: ref,
+        ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])],
+      };
     },
   }),
 });
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-describe.each(databases.eachSupportedId())("a tenant run's entityRef, on %p", databaseId => {
-  let sim: KubeSim;
-  let server: any;
-  let stop: () => Promise<void>;
-  let core: CoreV1Api;
-  const audit: CapturedAuditEvent[] = [];
-  const as = (who: string) => mockCredentials.user.header(who);
-  const tenantRun = (code: string, over: Record<string, unknown> = {}) => ({ kind: 'tenant', cluster: 'dev', tenant: code, releases: [], ...over });
-  const post = (auth: string, body: object) => request(server).post('/api/kubechart/runs').set('Authorization', auth).send(body);
-  const tenant = async (code: string) => (await request(server).get(`/api/kubechart/tenants/${code}`).set('Authorization', as(ADMIN))).body;
-  const allRuns = async () => (await request(server).get('/api/kubechart/runs?limit=200').set('Authorization', as(ADMIN))).body.items as any[];
-  const runsOf = async (code: string) => (await allRuns()).filter((r: any) => r.input?.tenant === code);
-  /** The deployment history an entity page shows: runs listed by the entity's ref. */
-  const historyOf = async (entityRef: string) =>
-    (await request(server).get(`/api/kubechart/runs?entityRef=${encodeURIComponent(entityRef)}&limit=200`).set('Authorization', as(ADMIN))).body.items as any[];
-  const namespaceExists = (name: string) =>
-    core.readNamespace({ name }).then(
-      () => true,
-      (e: any) => (e.code === 404 ? false : Promise.reject(e)),
-    );
-  /** A tenant run that was refused before anything happened: no run, no tenant, no namespace. */
-  const expectNothingCreated = async (code: string) => {
-    expect(await runsOf(code)).toEqual([]);
-    expect((await request(server).get(`/api/kubechart/tenants/${code}`).set('Authorization', as(ADMIN))).status).toBe(404);
-    expect(await namespaceExists(`tenant-${code}`)).toBe(false);
-  };
-
-  beforeAll(async () => {
-    sim = await startSim();
-    const config = testConfig(sim, {
-      health: { startOnBoot: false },
-      approvals: { rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }] },
+describe.each(databases.eachSupportedId())(
+  "a tenant run's entityRef, on %p",
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    let core: CoreV1Api;
+    const audit: CapturedAuditEvent[] = [];
+    const as = (who: string) => mockCredentials.user.header(who);
+    const tenantRun = (code: string, over: Record<string, unknown> = {}) => ({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: code,
+      releases: [],
+      ...over,
     });
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
-      users: [{ name: 'sim', token: sim.token }],
-      contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-      currentContext: 'sim',
-    });
-    core = kc.makeApiClient(CoreV1Api);
-    const backend = await startTestBackend({
-      features: [
-        kubechartPlugin,
-        mockServices.rootConfig.factory({ data: config }),
-        mockServices.database.factory({ knex: await databases.init(databaseId) }),
-        permissions,
-        userInfo,
-        catalogServiceMock.factory({ entities: CATALOG }),
-        capturingAuditor(audit),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-      ],
-    });
-    server = backend.server;
-    stop = () => backend.stop();
-  });
-  /** Waits until no run is pending or running (a tenant's next run would find it locked). */
-  const settle = async () => {
-    for (let i = 0; i < 300; i++) {
-      const items = (await allRuns()) ?? [];
-      if (!items.some((r: any) => r.status === 'pending' || r.status === 'running')) return;
-      await new Promise(r => setTimeout(r, 100));
-    }
-  };
-  afterAll(async () => {
-    // Lets the tenant runs started below finish before the backend and cluster go away.
-    if (server) await settle();
-    await stop?.();
-    await sim?.stop();
-  });
-
-  it('refuses an entityRef that is not an entity ref with 400, and creates nothing', async () => {
-    for (const [code, entityRef] of [
-      ['bad-empty', 'component:'],
-      ['bad-slash', 'component:default/a/b'],
-      ['bad-colon', 'component:default/a:b'],
-    ]) {
-      const refused = await post(as(ALICE), tenantRun(code, { entityRef }));
-      expect(refused.status).toBe(400);
-      expect(refused.body.error.message).toContain(`The entityRef ${JSON.stringify(entityRef)} of tenant ${code} is not a usable entity ref`);
-      await expectNothingCreated(code);
-    }
-  });
-
-  it('refuses an entity of a kind other than Component, System or Resource with 400, and creates nothing', async () => {
-    for (const [code, entityRef, kind] of [
-      ['kind-user', 'user:default/admin', 'user'],
-      ['kind-group', 'Group:default/acme-team', 'Group'],
-      ['kind-location', 'location:default/anything', 'location'],
-      ['kind-template', 'template:default/kubechart-tenant', 'template'],
-    ]) {
-      const refused = await post(as(ALICE), tenantRun(code, { entityRef }));
-      expect(refused.status).toBe(400);
-      expect(refused.body.error.message).toBe(
-        `The entityRef ${JSON.stringify(entityRef)} of tenant ${code} names a ${kind}; a tenant's entity must be a Component, System or Resource`,
+    const post = (auth: string, body: object) =>
+      request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', auth)
+        .send(body);
+    const tenant = async (code: string) =>
+      (
+        await request(server)
+          .get(`/api/kubechart/tenants/${code}`)
+          .set('Authorization', as(ADMIN))
+      ).body;
+    const allRuns = async () =>
+      (
+        await request(server)
+          .get('/api/kubechart/runs?limit=200')
+          .set('Authorization', as(ADMIN))
+      ).body.items as any[];
+    const runsOf = async (code: string) =>
+      (await allRuns()).filter((r: any) => r.input?.tenant === code);
+    /** The deployment history an entity page shows: runs listed by the entity's ref. */
+    const historyOf = async (entityRef: string) =>
+      (
+        await request(server)
+          .get(
+            `/api/kubechart/runs?entityRef=${encodeURIComponent(
+              entityRef,
+            )}&limit=200`,
+          )
+          .set('Authorization', as(ADMIN))
+      ).body.items as any[];
+    const namespaceExists = (name: string) =>
+      core.readNamespace({ name }).then(
+        () => true,
+        (e: any) => (e.code === 404 ? false : Promise.reject(e)),
       );
-      await expectNothingCreated(code);
-    }
-  });
+    /** A tenant run that was refused before anything happened: no run, no tenant, no namespace. */
+    const expectNothingCreated = async (code: string) => {
+      expect(await runsOf(code)).toEqual([]);
+      expect(
+        (
+          await request(server)
+            .get(`/api/kubechart/tenants/${code}`)
+            .set('Authorization', as(ADMIN))
+        ).status,
+      ).toBe(404);
+      expect(await namespaceExists(`tenant-${code}`)).toBe(false);
+    };
 
-  it("refuses naming another team's existing entity with 403, creates nothing, and leaves that entity's history empty", async () => {
-    const refused = await post(as(ALICE), tenantRun('pay-squat', { owner: ACME, entityRef: 'component:default/payments-api' }));
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.message).toBe(
-      `Tenant pay-squat may not name component:default/payments-api: that entity is owned by ${PAYMENTS}, and ${ALICE} is not a member of it (naming another team's entity puts this tenant's runs into its deployment history)`,
-    );
-    await expectNothingCreated('pay-squat');
-    // Spelled differently, it is the same entity.
-    const respelled = await post(as(ALICE), tenantRun('pay-squat', { entityRef: 'Component:Default/Payments-API' }));
-    expect(respelled.status).toBe(403);
-    await expectNothingCreated('pay-squat');
-    // On a protected target too: refused before an approval is requested.
-    const gated = await post(as(ALICE), tenantRun('prod-pay-squat', { entityRef: 'component:default/payments-api' }));
-    expect(gated.status).toBe(403);
-    await expectNothingCreated('prod-pay-squat');
-    expect(await historyOf('component:default/payments-api')).toEqual([]);
-    expect(audit).toContainEqual(
-      expect.objectContaining({ eventId: 'run-create', status: 'failed', error: expect.stringContaining('Tenant pay-squat may not name component:default/payments-api') }),
-    );
-  });
+    beforeAll(async () => {
+      sim = await startSim();
+      const config = testConfig(sim, {
+        health: { startOnBoot: false },
+        approvals: {
+          rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }],
+        },
+      });
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
+        users: [{ name: 'sim', token: sim.token }],
+        contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
+        currentContext: 'sim',
+      });
+      core = kc.makeApiClient(CoreV1Api);
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          mockServices.rootConfig.factory({ data: config }),
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          permissions,
+          userInfo,
+          catalogServiceMock.factory({ entities: CATALOG }),
+          capturingAuditor(audit),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => {} }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
+    });
+    /** Waits until no run is pending or running (a tenant's next run would find it locked). */
+    const settle = async () => {
+      for (let i = 0; i < 300; i++) {
+        const items = (await allRuns()) ?? [];
+        if (
+          !items.some(
+            (r: any) => r.status === 'pending' || r.status === 'running',
+          )
+        )
+          return;
+        await new Promise(r => setTimeout(r, 100));
+      }
+    };
+    afterAll(async () => {
+      // Lets the tenant runs started below finish before the backend and cluster go away.
+      if (server) await settle();
+      await stop?.();
+      await sim?.stop();
+    });
 
-  it("accepts the caller's own team's component, and its runs are that component's history", async () => {
-    const created = await post(as(ALICE), tenantRun('acme-api', { owner: ACME, entityRef: 'component:default/acme-api' }));
-    expect(created.status).toBe(202);
-    expect(await tenant('acme-api')).toMatchObject({ code: 'acme-api', owner: ACME, entityRef: 'component:default/acme-api' });
-    expect((await historyOf('component:default/acme-api')).map(r => r.id)).toEqual([created.body.id]);
-    // A tenant admin may name any team's entity.
-    const byAdmin = await post(as(ADMIN), tenantRun('pay-by-admin', { owner: PAYMENTS, entityRef: 'component:default/payments-api' }));
-    expect(byAdmin.status).toBe(202);
-  });
+    it('refuses an entityRef that is not an entity ref with 400, and creates nothing', async () => {
+      for (const [code, entityRef] of [
+        ['bad-empty', 'component:'],
+        ['bad-slash', 'component:default/a/b'],
+        ['bad-colon', 'component:default/a:b'],
+      ]) {
+        const refused = await post(as(ALICE), tenantRun(code, { entityRef }));
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.message).toContain(
+          `The entityRef ${JSON.stringify(
+            entityRef,
+          )} of tenant ${code} is not a usable entity ref`,
+        );
+        await expectNothingCreated(code);
+      }
+    });
 
-  it('accepts an entity the catalog does not have yet, stored as the entity page asks for it', async () => {
-    const created = await post(as(ALICE), tenantRun('new-shop', { entityRef: 'System:Default/New-Shop' }));
-    expect(created.status).toBe(202);
-    expect(await tenant('new-shop')).toMatchObject({ owner: ALICE, entityRef: 'system:default/new-shop' });
-    expect((await historyOf('system:default/new-shop')).map(r => [r.id, r.entityRef])).toEqual([[created.body.id, 'system:default/new-shop']]);
-    // Without a kind or namespace it is a System in default, as the catalog module reads it.
-    const bare = await post(as(ALICE), tenantRun('bare-shop', { entityRef: 'bare-shop' }));
-    expect(bare.status).toBe(202);
-    expect(await tenant('bare-shop')).toMatchObject({ entityRef: 'system:default/bare-shop' });
-  });
+    it('refuses an entity of a kind other than Component, System or Resource with 400, and creates nothing', async () => {
+      for (const [code, entityRef, kind] of [
+        ['kind-user', 'user:default/admin', 'user'],
+        ['kind-group', 'Group:default/acme-team', 'Group'],
+        ['kind-location', 'location:default/anything', 'location'],
+        ['kind-template', 'template:default/kubechart-tenant', 'template'],
+      ]) {
+        const refused = await post(as(ALICE), tenantRun(code, { entityRef }));
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.message).toBe(
+          `The entityRef ${JSON.stringify(
+            entityRef,
+          )} of tenant ${code} names a ${kind}; a tenant's entity must be a Component, System or Resource`,
+        );
+        await expectNothingCreated(code);
+      }
+    });
 
-  it("refuses with 409 a second tenant naming a live tenant's entity for another owner, and creates nothing", async () => {
-    expect((await post(as(ALICE), tenantRun('first-shop', { owner: ACME, entityRef: 'system:default/shared-shop' }))).status).toBe(202);
-    const second = await post(as(BOB), tenantRun('second-shop', { entityRef: 'System:default/Shared-Shop' }));
-    expect(second.status).toBe(409);
-    expect(second.body.error.message).toBe(
-      `Tenant second-shop may not name system:default/shared-shop: tenant first-shop on cluster dev already names it and is owned by ${ACME}, not by ${BOB}`,
-    );
-    await expectNothingCreated('second-shop');
-    // A tenant without an entityRef has the System named by its code in the catalog: that one is taken too.
-    expect((await post(as(ALICE), tenantRun('plain-shop'))).status).toBe(202);
-    const code = await post(as(BOB), tenantRun('bob-bare', { entityRef: 'system:default/plain-shop' }));
-    expect(code.status).toBe(409);
-    expect(code.body.error.message).toContain('tenant plain-shop on cluster dev already has it as its entity');
-    await expectNothingCreated('bob-bare');
-    // The same owner may name it again (e.g. the same system's tenant on another cluster).
-    expect((await post(as(ALICE), tenantRun('first-shop-2', { owner: ACME, entityRef: 'system:default/shared-shop' }))).status).toBe(202);
-  });
+    it("refuses naming another team's existing entity with 403, creates nothing, and leaves that entity's history empty", async () => {
+      const refused = await post(
+        as(ALICE),
+        tenantRun('pay-squat', {
+          owner: ACME,
+          entityRef: 'component:default/payments-api',
+        }),
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        `Tenant pay-squat may not name component:default/payments-api: that entity is owned by ${PAYMENTS}, and ${ALICE} is not a member of it (naming another team's entity puts this tenant's runs into its deployment history)`,
+      );
+      await expectNothingCreated('pay-squat');
+      // Spelled differently, it is the same entity.
+      const respelled = await post(
+        as(ALICE),
+        tenantRun('pay-squat', { entityRef: 'Component:Default/Payments-API' }),
+      );
+      expect(respelled.status).toBe(403);
+      await expectNothingCreated('pay-squat');
+      // On a protected target too: refused before an approval is requested.
+      const gated = await post(
+        as(ALICE),
+        tenantRun('prod-pay-squat', {
+          entityRef: 'component:default/payments-api',
+        }),
+      );
+      expect(gated.status).toBe(403);
+      await expectNothingCreated('prod-pay-squat');
+      expect(await historyOf('component:default/payments-api')).toEqual([]);
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'failed',
+          error: expect.stringContaining(
+            'Tenant pay-squat may not name component:default/payments-api',
+          ),
+        }),
+      );
+    });
 
-  it("lets a tenant's owner re-submit naming the entity the tenant provider made for it, whoever the catalog still says owns it", async () => {
-    // An admin gave moved-shop to acme-team; the catalog's entity for it still says payments.
-    expect((await post(as(ADMIN), tenantRun('moved-shop', { owner: ACME, entityRef: 'system:default/moved-shop' }))).status).toBe(202);
-    await settle();
-    const resubmitted = await post(as(ALICE), tenantRun('moved-shop', { entityRef: 'system:default/moved-shop' }));
-    expect(resubmitted.status).toBe(202);
-    // The annotation is no pass for another tenant of the same owner.
-    const other = await post(as(ALICE), tenantRun('acme-squat', { owner: ACME, entityRef: 'system:default/moved-shop' }));
-    expect(other.status).toBe(403);
-    await expectNothingCreated('acme-squat');
-    // Nor for the team the stale catalog names: another owner than the live tenant's.
-    const stale = await post(as(BOB), tenantRun('bob-shop', { entityRef: 'system:default/moved-shop' }));
-    expect(stale.status).toBe(409);
-    await expectNothingCreated('bob-shop');
-  });
+    it("accepts the caller's own team's component, and its runs are that component's history", async () => {
+      const created = await post(
+        as(ALICE),
+        tenantRun('acme-api', {
+          owner: ACME,
+          entityRef: 'component:default/acme-api',
+        }),
+      );
+      expect(created.status).toBe(202);
+      expect(await tenant('acme-api')).toMatchObject({
+        code: 'acme-api',
+        owner: ACME,
+        entityRef: 'component:default/acme-api',
+      });
+      expect(
+        (await historyOf('component:default/acme-api')).map(r => r.id),
+      ).toEqual([created.body.id]);
+      // A tenant admin may name any team's entity.
+      const byAdmin = await post(
+        as(ADMIN),
+        tenantRun('pay-by-admin', {
+          owner: PAYMENTS,
+          entityRef: 'component:default/payments-api',
+        }),
+      );
+      expect(byAdmin.status).toBe(202);
+    });
 
-  it("refuses a tenant-delete run naming another team's entity, so it does not enter that entity's history", async () => {
-    await settle();
-    const refused = await request(server)
-      .post('/api/kubechart/runs')
-      .set('Authorization', as(ALICE))
-      .send({ kind: 'tenant-delete', cluster: 'dev', tenant: 'new-shop', entityRef: 'component:default/billing-api' });
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.message).toContain(`Tenant new-shop may not name component:default/billing-api: that entity is owned by ${PAYMENTS}`);
-    expect(await tenant('new-shop')).toMatchObject({ status: 'active', entityRef: 'system:default/new-shop' });
-    expect(await historyOf('component:default/billing-api')).toEqual([]);
-    // Another live tenant's entity, for another owner: 409, as for a tenant run.
-    const taken = await request(server)
-      .post('/api/kubechart/runs')
-      .set('Authorization', as(ALICE))
-      .send({ kind: 'tenant-delete', cluster: 'dev', tenant: 'new-shop', entityRef: 'component:default/payments-api' });
-    expect(taken.status).toBe(409);
-    expect((await historyOf('component:default/payments-api')).map(r => [r.kind, r.actor])).toEqual([['tenant', ADMIN]]);
-  });
-});
+    it('accepts an entity the catalog does not have yet, stored as the entity page asks for it', async () => {
+      const created = await post(
+        as(ALICE),
+        tenantRun('new-shop', { entityRef: 'System:Default/New-Shop' }),
+      );
+      expect(created.status).toBe(202);
+      expect(await tenant('new-shop')).toMatchObject({
+        owner: ALICE,
+        entityRef: 'system:default/new-shop',
+      });
+      expect(
+        (await historyOf('system:default/new-shop')).map(r => [
+          r.id,
+          r.entityRef,
+        ]),
+      ).toEqual([[created.body.id, 'system:default/new-shop']]);
+      // Without a kind or namespace it is a System in default, as the catalog module reads it.
+      const bare = await post(
+        as(ALICE),
+        tenantRun('bare-shop', { entityRef: 'bare-shop' }),
+      );
+      expect(bare.status).toBe(202);
+      expect(await tenant('bare-shop')).toMatchObject({
+        entityRef: 'system:default/bare-shop',
+      });
+    });
+
+    it("refuses with 409 a second tenant naming a live tenant's entity for another owner, and creates nothing", async () => {
+      expect(
+        (
+          await post(
+            as(ALICE),
+            tenantRun('first-shop', {
+              owner: ACME,
+              entityRef: 'system:default/shared-shop',
+            }),
+          )
+        ).status,
+      ).toBe(202);
+      const second = await post(
+        as(BOB),
+        tenantRun('second-shop', { entityRef: 'System:default/Shared-Shop' }),
+      );
+      expect(second.status).toBe(409);
+      expect(second.body.error.message).toBe(
+        `Tenant second-shop may not name system:default/shared-shop: tenant first-shop on cluster dev already names it and is owned by ${ACME}, not by ${BOB}`,
+      );
+      await expectNothingCreated('second-shop');
+      // A tenant without an entityRef has the System named by its code in the catalog: that one is taken too.
+      expect((await post(as(ALICE), tenantRun('plain-shop'))).status).toBe(202);
+      const code = await post(
+        as(BOB),
+        tenantRun('bob-bare', { entityRef: 'system:default/plain-shop' }),
+      );
+      expect(code.status).toBe(409);
+      expect(code.body.error.message).toContain(
+        'tenant plain-shop on cluster dev already has it as its entity',
+      );
+      await expectNothingCreated('bob-bare');
+      // The same owner may name it again (e.g. the same system's tenant on another cluster).
+      expect(
+        (
+          await post(
+            as(ALICE),
+            tenantRun('first-shop-2', {
+              owner: ACME,
+              entityRef: 'system:default/shared-shop',
+            }),
+          )
+        ).status,
+      ).toBe(202);
+    });
+
+    it("lets a tenant's owner re-submit naming the entity the tenant provider made for it, whoever the catalog still says owns it", async () => {
+      // An admin gave moved-shop to acme-team; the catalog's entity for it still says payments.
+      expect(
+        (
+          await post(
+            as(ADMIN),
+            tenantRun('moved-shop', {
+              owner: ACME,
+              entityRef: 'system:default/moved-shop',
+            }),
+          )
+        ).status,
+      ).toBe(202);
+      await settle();
+      const resubmitted = await post(
+        as(ALICE),
+        tenantRun('moved-shop', { entityRef: 'system:default/moved-shop' }),
+      );
+      expect(resubmitted.status).toBe(202);
+      // The annotation is no pass for another tenant of the same owner.
+      const other = await post(
+        as(ALICE),
+        tenantRun('acme-squat', {
+          owner: ACME,
+          entityRef: 'system:default/moved-shop',
+        }),
+      );
+      expect(other.status).toBe(403);
+      await expectNothingCreated('acme-squat');
+      // Nor for the team the stale catalog names: another owner than the live tenant's.
+      const stale = await post(
+        as(BOB),
+        tenantRun('bob-shop', { entityRef: 'system:default/moved-shop' }),
+      );
+      expect(stale.status).toBe(409);
+      await expectNothingCreated('bob-shop');
+    });
+
+    it("refuses a tenant-delete run naming another team's entity, so it does not enter that entity's history", async () => {
+      await settle();
+      const refused = await request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', as(ALICE))
+        .send({
+          kind: 'tenant-delete',
+          cluster: 'dev',
+          tenant: 'new-shop',
+          entityRef: 'component:default/billing-api',
+        });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toContain(
+        `Tenant new-shop may not name component:default/billing-api: that entity is owned by ${PAYMENTS}`,
+      );
+      expect(await tenant('new-shop')).toMatchObject({
+        status: 'active',
+        entityRef: 'system:default/new-shop',
+      });
+      expect(await historyOf('component:default/billing-api')).toEqual([]);
+      // Another live tenant's entity, for another owner: 409, as for a tenant run.
+      const taken = await request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', as(ALICE))
+        .send({
+          kind: 'tenant-delete',
+          cluster: 'dev',
+          tenant: 'new-shop',
+          entityRef: 'component:default/payments-api',
+        });
+      expect(taken.status).toBe(409);
+      expect(
+        (await historyOf('component:default/payments-api')).map(r => [
+          r.kind,
+          r.actor,
+        ]),
+      ).toEqual([['tenant', ADMIN]]);
+    });
+  },
+);

@@ -1,12 +1,25 @@
-import { BackstageCredentials, coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { TestDatabases, mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import {
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
-import { CapturedAuditEvent, capturingAuditor, serviceHeader } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  serviceHeader,
+} from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 
 jest.setTimeout(120_000);
@@ -23,14 +36,21 @@ const permissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory: () => {
-    const decide = (requests: any[], options?: { credentials: BackstageCredentials }) =>
+    const decide = (
+      requests: any[],
+      options?: { credentials: BackstageCredentials },
+    ) =>
       requests.map(r => ({
         result:
-          r.permission?.name === 'kubechart.tenants.admin' && (options?.credentials?.principal as any)?.userEntityRef !== ADMIN
+          r.permission?.name === 'kubechart.tenants.admin' &&
+          (options?.credentials?.principal as any)?.userEntityRef !== ADMIN
             ? AuthorizeResult.DENY
             : AuthorizeResult.ALLOW,
       }));
-    return { authorize: async (r: any[], o: any) => decide(r, o), authorizeConditional: async (r: any[], o: any) => decide(r, o) } as any;
+    return {
+      authorize: async (r: any[], o: any) => decide(r, o),
+      authorizeConditional: async (r: any[], o: any) => decide(r, o),
+    } as any;
   },
 });
 
@@ -40,139 +60,245 @@ const userInfo = createServiceFactory({
   factory: () => ({
     async getUserInfo(credentials: BackstageCredentials) {
       const ref = (credentials.principal as any).userEntityRef as string;
-      return { userEntityRef: ref, ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])] };
+      return {
+        userEntityRef: ref,
+        ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])],
+      };
     },
   }),
 });
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-describe.each(databases.eachSupportedId())('who may own a new tenant, on %p', databaseId => {
-  let sim: KubeSim;
-  let server: any;
-  let stop: () => Promise<void>;
-  let core: CoreV1Api;
-  const audit: CapturedAuditEvent[] = [];
-  const as = (who: string) => mockCredentials.user.header(who);
-  const tenantRun = (code: string, over: Record<string, unknown> = {}) => ({ kind: 'tenant', cluster: 'dev', tenant: code, releases: [], ...over });
-  const post = (auth: string, body: object) => request(server).post('/api/kubechart/runs').set('Authorization', auth).send(body);
-  const tenant = async (code: string) => (await request(server).get(`/api/kubechart/tenants/${code}`).set('Authorization', as(ADMIN))).body;
-  const runsOf = async (code: string) =>
-    (await request(server).get('/api/kubechart/runs?limit=200').set('Authorization', as(ADMIN))).body.items.filter((r: any) => r.input?.tenant === code);
-  const namespaceExists = (name: string) =>
-    core.readNamespace({ name }).then(
-      () => true,
-      (e: any) => (e.code === 404 ? false : Promise.reject(e)),
-    );
-  /** A tenant run that was refused before anything happened: no run, no tenant, no namespace. */
-  const expectNothingCreated = async (code: string) => {
-    expect(await runsOf(code)).toEqual([]);
-    expect((await request(server).get(`/api/kubechart/tenants/${code}`).set('Authorization', as(ADMIN))).status).toBe(404);
-    expect(await namespaceExists(`tenant-${code}`)).toBe(false);
-  };
-
-  beforeAll(async () => {
-    sim = await startSim();
-    const config = testConfig(sim, {
-      health: { startOnBoot: false },
-      approvals: { rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }] },
+describe.each(databases.eachSupportedId())(
+  'who may own a new tenant, on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    let core: CoreV1Api;
+    const audit: CapturedAuditEvent[] = [];
+    const as = (who: string) => mockCredentials.user.header(who);
+    const tenantRun = (code: string, over: Record<string, unknown> = {}) => ({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: code,
+      releases: [],
+      ...over,
     });
-    config.kubechart.limits = { ...config.kubechart.limits, maxTenantsPerOwner: 2 } as any;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
-      users: [{ name: 'sim', token: sim.token }],
-      contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-      currentContext: 'sim',
+    const post = (auth: string, body: object) =>
+      request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', auth)
+        .send(body);
+    const tenant = async (code: string) =>
+      (
+        await request(server)
+          .get(`/api/kubechart/tenants/${code}`)
+          .set('Authorization', as(ADMIN))
+      ).body;
+    const runsOf = async (code: string) =>
+      (
+        await request(server)
+          .get('/api/kubechart/runs?limit=200')
+          .set('Authorization', as(ADMIN))
+      ).body.items.filter((r: any) => r.input?.tenant === code);
+    const namespaceExists = (name: string) =>
+      core.readNamespace({ name }).then(
+        () => true,
+        (e: any) => (e.code === 404 ? false : Promise.reject(e)),
+      );
+    /** A tenant run that was refused before anything happened: no run, no tenant, no namespace. */
+    const expectNothingCreated = async (code: string) => {
+      expect(await runsOf(code)).toEqual([]);
+      expect(
+        (
+          await request(server)
+            .get(`/api/kubechart/tenants/${code}`)
+            .set('Authorization', as(ADMIN))
+        ).status,
+      ).toBe(404);
+      expect(await namespaceExists(`tenant-${code}`)).toBe(false);
+    };
+
+    beforeAll(async () => {
+      sim = await startSim();
+      const config = testConfig(sim, {
+        health: { startOnBoot: false },
+        approvals: {
+          rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }],
+        },
+      });
+      config.kubechart.limits = {
+        ...config.kubechart.limits,
+        maxTenantsPerOwner: 2,
+      } as any;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
+        users: [{ name: 'sim', token: sim.token }],
+        contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
+        currentContext: 'sim',
+      });
+      core = kc.makeApiClient(CoreV1Api);
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          mockServices.rootConfig.factory({ data: config }),
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          permissions,
+          userInfo,
+          capturingAuditor(audit),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => {} }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
     });
-    core = kc.makeApiClient(CoreV1Api);
-    const backend = await startTestBackend({
-      features: [
-        kubechartPlugin,
-        mockServices.rootConfig.factory({ data: config }),
-        mockServices.database.factory({ knex: await databases.init(databaseId) }),
-        permissions,
-        userInfo,
-        capturingAuditor(audit),
-        createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => ({ publish: async () => {} }) }),
-      ],
+    afterAll(async () => {
+      // Lets the tenant runs started below finish before the backend and cluster go away.
+      for (let i = 0; i < 300; i++) {
+        const items =
+          (
+            await request(server)
+              .get('/api/kubechart/runs?limit=200')
+              .set('Authorization', as(ADMIN))
+          ).body.items ?? [];
+        if (
+          !items.some(
+            (r: any) => r.status === 'pending' || r.status === 'running',
+          )
+        )
+          break;
+        await new Promise(r => setTimeout(r, 100));
+      }
+      await stop?.();
+      await sim?.stop();
     });
-    server = backend.server;
-    stop = () => backend.stop();
-  });
-  afterAll(async () => {
-    // Lets the tenant runs started below finish before the backend and cluster go away.
-    for (let i = 0; i < 300; i++) {
-      const items = (await request(server).get('/api/kubechart/runs?limit=200').set('Authorization', as(ADMIN))).body.items ?? [];
-      if (!items.some((r: any) => r.status === 'pending' || r.status === 'running')) break;
-      await new Promise(r => setTimeout(r, 100));
-    }
-    await stop?.();
-    await sim?.stop();
-  });
 
-  it("refuses a tenant owned by a group the requester is not in with 403, and creates nothing", async () => {
-    const refused = await post(as(ALICE), tenantRun('rival-shop', { owner: RIVAL }));
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.message).toBe(
-      `You may not create tenant rival-shop owned by ${RIVAL}: a tenant's owner must be you or a group you belong to (${ALICE}, ${ACME}); giving a tenant another owner needs the kubechart.tenants.admin permission`,
-    );
-    await expectNothingCreated('rival-shop');
-    // The refusal is in the audit trail.
-    expect(audit).toContainEqual(
-      expect.objectContaining({ eventId: 'run-create', status: 'failed', error: expect.stringContaining('You may not create tenant rival-shop'), meta: expect.objectContaining({ actor: ALICE }) }),
-    );
-  });
+    it('refuses a tenant owned by a group the requester is not in with 403, and creates nothing', async () => {
+      const refused = await post(
+        as(ALICE),
+        tenantRun('rival-shop', { owner: RIVAL }),
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        `You may not create tenant rival-shop owned by ${RIVAL}: a tenant's owner must be you or a group you belong to (${ALICE}, ${ACME}); giving a tenant another owner needs the kubechart.tenants.admin permission`,
+      );
+      await expectNothingCreated('rival-shop');
+      // The refusal is in the audit trail.
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'failed',
+          error: expect.stringContaining(
+            'You may not create tenant rival-shop',
+          ),
+          meta: expect.objectContaining({ actor: ALICE }),
+        }),
+      );
+    });
 
-  it("refuses it on a protected target too: the requester cannot choose the owner approver of their own run", async () => {
-    const refused = await post(as(ALICE), tenantRun('prod-rival', { owner: RIVAL }));
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.message).toContain(`You may not create tenant prod-rival owned by ${RIVAL}`);
-    await expectNothingCreated('prod-rival');
-  });
+    it('refuses it on a protected target too: the requester cannot choose the owner approver of their own run', async () => {
+      const refused = await post(
+        as(ALICE),
+        tenantRun('prod-rival', { owner: RIVAL }),
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toContain(
+        `You may not create tenant prod-rival owned by ${RIVAL}`,
+      );
+      await expectNothingCreated('prod-rival');
+    });
 
-  it("accepts the requester's own group (what the template's owner picker offers) and the requester itself", async () => {
-    const forGroup = await post(as(ALICE), tenantRun('acme-shop', { owner: ACME }));
-    expect(forGroup.status).toBe(202);
-    expect(await tenant('acme-shop')).toMatchObject({ code: 'acme-shop', owner: ACME });
-    const forSelf = await post(as(ALICE), tenantRun('alice-own'));
-    expect(forSelf.status).toBe(202);
-    expect(await tenant('alice-own')).toMatchObject({ code: 'alice-own', owner: ALICE });
-  });
+    it("accepts the requester's own group (what the template's owner picker offers) and the requester itself", async () => {
+      const forGroup = await post(
+        as(ALICE),
+        tenantRun('acme-shop', { owner: ACME }),
+      );
+      expect(forGroup.status).toBe(202);
+      expect(await tenant('acme-shop')).toMatchObject({
+        code: 'acme-shop',
+        owner: ACME,
+      });
+      const forSelf = await post(as(ALICE), tenantRun('alice-own'));
+      expect(forSelf.status).toBe(202);
+      expect(await tenant('alice-own')).toMatchObject({
+        code: 'alice-own',
+        owner: ALICE,
+      });
+    });
 
-  it('lets the scaffolder act for a user, who may own the tenant it creates', async () => {
-    const scaffolder = serviceHeader('plugin:scaffolder');
-    const forUser = await post(scaffolder, tenantRun('jane-own', { onBehalfOf: 'user:default/jane' }));
-    expect(forUser.status).toBe(202);
-    expect(await tenant('jane-own')).toMatchObject({ owner: 'user:default/jane' });
-    // The service proves nothing about the user's groups: a group it names is refused like any other.
-    const forGroup = await post(scaffolder, tenantRun('jane-rival', { onBehalfOf: 'user:default/jane', owner: RIVAL }));
-    expect(forGroup.status).toBe(403);
-    await expectNothingCreated('jane-rival');
-  });
+    it('lets the scaffolder act for a user, who may own the tenant it creates', async () => {
+      const scaffolder = serviceHeader('plugin:scaffolder');
+      const forUser = await post(
+        scaffolder,
+        tenantRun('jane-own', { onBehalfOf: 'user:default/jane' }),
+      );
+      expect(forUser.status).toBe(202);
+      expect(await tenant('jane-own')).toMatchObject({
+        owner: 'user:default/jane',
+      });
+      // The service proves nothing about the user's groups: a group it names is refused like any other.
+      const forGroup = await post(
+        scaffolder,
+        tenantRun('jane-rival', {
+          onBehalfOf: 'user:default/jane',
+          owner: RIVAL,
+        }),
+      );
+      expect(forGroup.status).toBe(403);
+      await expectNothingCreated('jane-rival');
+    });
 
-  it("refuses moving one's tenant to an owner one does not act for; a tenant admin may", async () => {
-    const moved = await post(as(ALICE), tenantRun('acme-shop', { owner: RIVAL }));
-    expect(moved.status).toBe(403);
-    expect(moved.body.error.message).toContain(`You may not move tenant acme-shop from ${ACME} to ${RIVAL}`);
-    expect(await tenant('acme-shop')).toMatchObject({ owner: ACME });
-    const created = await post(as(ADMIN), tenantRun('rival-by-admin', { owner: RIVAL }));
-    expect(created.status).toBe(202);
-    expect(await tenant('rival-by-admin')).toMatchObject({ owner: RIVAL });
-  });
+    it("refuses moving one's tenant to an owner one does not act for; a tenant admin may", async () => {
+      const moved = await post(
+        as(ALICE),
+        tenantRun('acme-shop', { owner: RIVAL }),
+      );
+      expect(moved.status).toBe(403);
+      expect(moved.body.error.message).toContain(
+        `You may not move tenant acme-shop from ${ACME} to ${RIVAL}`,
+      );
+      expect(await tenant('acme-shop')).toMatchObject({ owner: ACME });
+      const created = await post(
+        as(ADMIN),
+        tenantRun('rival-by-admin', { owner: RIVAL }),
+      );
+      expect(created.status).toBe(202);
+      expect(await tenant('rival-by-admin')).toMatchObject({ owner: RIVAL });
+    });
 
-  it('refuses an owner one more tenant than kubechart.limits.maxTenantsPerOwner with 429, and creates nothing', async () => {
-    // acme-team owns acme-shop; a second is within the limit of 2, a third is not.
-    expect((await post(as(ALICE), tenantRun('acme-second', { owner: ACME }))).status).toBe(202);
-    const third = await post(as(ALICE), tenantRun('acme-third', { owner: ACME }));
-    expect(third.status).toBe(429);
-    expect(third.body.error.message).toBe(
-      `${ACME} owns 2 tenants; the limit is 2 per owner (kubechart.limits.maxTenantsPerOwner). Delete one of them or ask the platform team.`,
-    );
-    await expectNothingCreated('acme-third');
-    // Another owner has a budget of its own, and a tenant admin is not limited.
-    expect((await post(as(ALICE), tenantRun('alice-second'))).status).toBe(202);
-    expect((await post(as(ADMIN), tenantRun('acme-by-admin', { owner: ACME }))).status).toBe(202);
-    expect(await tenant('acme-by-admin')).toMatchObject({ owner: ACME });
-  });
-});
+    it('refuses an owner one more tenant than kubechart.limits.maxTenantsPerOwner with 429, and creates nothing', async () => {
+      // acme-team owns acme-shop; a second is within the limit of 2, a third is not.
+      expect(
+        (await post(as(ALICE), tenantRun('acme-second', { owner: ACME })))
+          .status,
+      ).toBe(202);
+      const third = await post(
+        as(ALICE),
+        tenantRun('acme-third', { owner: ACME }),
+      );
+      expect(third.status).toBe(429);
+      expect(third.body.error.message).toBe(
+        `${ACME} owns 2 tenants; the limit is 2 per owner (kubechart.limits.maxTenantsPerOwner). Delete one of them or ask the platform team.`,
+      );
+      await expectNothingCreated('acme-third');
+      // Another owner has a budget of its own, and a tenant admin is not limited.
+      expect((await post(as(ALICE), tenantRun('alice-second'))).status).toBe(
+        202,
+      );
+      expect(
+        (await post(as(ADMIN), tenantRun('acme-by-admin', { owner: ACME })))
+          .status,
+      ).toBe(202);
+      expect(await tenant('acme-by-admin')).toMatchObject({ owner: ACME });
+    });
+  },
+);

@@ -24,7 +24,9 @@ export class ClusterRegistry {
 
   static fromConfig(config: Config): ClusterRegistry {
     const clusters: KubechartCluster[] = [];
-    for (const method of config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? []) {
+    for (const method of config.getOptionalConfigArray(
+      'kubernetes.clusterLocatorMethods',
+    ) ?? []) {
       if (method.getString('type') !== 'config') continue;
       for (const c of method.getOptionalConfigArray('clusters') ?? []) {
         clusters.push({
@@ -64,7 +66,11 @@ export class ClusterRegistry {
   get(name: string): KubechartCluster {
     const c = this.clusters.get(name);
     if (!c) {
-      throw new NotFoundError(`Unknown cluster "${name}"; known clusters: ${[...this.clusters.keys()].join(', ') || 'none'}`);
+      throw new NotFoundError(
+        `Unknown cluster "${name}"; known clusters: ${
+          [...this.clusters.keys()].join(', ') || 'none'
+        }`,
+      );
     }
     return c;
   }
@@ -89,7 +95,10 @@ export class ClusterRegistry {
  * providers of the Kubernetes plugin need a user's token, which a background run does not have.
  * @public
  */
-export function makeKubeConfig(cluster: KubechartCluster, options: { impersonate?: string } = {}): KubeConfig {
+export function makeKubeConfig(
+  cluster: KubechartCluster,
+  options: { impersonate?: string } = {},
+): KubeConfig {
   if (cluster.authProvider !== 'serviceAccount') {
     throw new InputError(
       `Cluster "${cluster.name}" uses authProvider "${cluster.authProvider}"; kubechart needs serviceAccount`,
@@ -110,10 +119,14 @@ export function makeKubeConfig(cluster: KubechartCluster, options: { impersonate
       {
         name: `${cluster.name}-sa`,
         token: cluster.serviceAccountToken,
-        ...(options.impersonate ? { impersonateUser: options.impersonate } : {}),
+        ...(options.impersonate
+          ? { impersonateUser: options.impersonate }
+          : {}),
       },
     ],
-    contexts: [{ name: cluster.name, cluster: cluster.name, user: `${cluster.name}-sa` }],
+    contexts: [
+      { name: cluster.name, cluster: cluster.name, user: `${cluster.name}-sa` },
+    ],
     currentContext: cluster.name,
   });
   return kc;

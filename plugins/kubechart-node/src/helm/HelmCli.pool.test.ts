@@ -48,22 +48,45 @@ exit $rc
   }
 
   const render = (helm: HelmCli, i: number) =>
-    helm.template({ release: `web-${i}`, chart, namespace: 'team-a', values: { replicas: i + 1 } });
+    helm.template({
+      release: `web-${i}`,
+      chart,
+      namespace: 'team-a',
+      values: { replicas: i + 1 },
+    });
 
   it('never runs more helm processes than the configured limit, and every call still completes', async () => {
     const events: HelmCommandEvent[] = [];
-    const helm = HelmCli.fromConfig(new ConfigReader({ kubechart: { helm: { binary: wrapper, maxConcurrent: 2 } } }), {
-      onCommand: e => events.push(e),
-    });
+    const helm = HelmCli.fromConfig(
+      new ConfigReader({
+        kubechart: { helm: { binary: wrapper, maxConcurrent: 2 } },
+      }),
+      {
+        onCommand: e => events.push(e),
+      },
+    );
     const states: Array<{ running: number; queued: number }> = [];
     const sampler = setInterval(() => states.push(helm.poolState()), 20);
-    const manifests = await Promise.all(Array.from({ length: 8 }, (_, i) => render(helm, i))).finally(() => clearInterval(sampler));
+    const manifests = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => render(helm, i)),
+    ).finally(() => clearInterval(sampler));
     expect(Math.max(...states.map(s => s.running))).toBe(2);
     expect(Math.max(...states.map(s => s.queued))).toBeGreaterThanOrEqual(4);
-    expect(manifests.map(m => /replicas: (\d+)/.exec(m)?.[1])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+    expect(manifests.map(m => /replicas: (\d+)/.exec(m)?.[1])).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+    ]);
     expect(await peakProcesses()).toEqual({ peak: 2, started: 8 });
     expect(events).toHaveLength(8);
-    expect(events.every(e => e.command === 'template' && e.outcome === 'ok')).toBe(true);
+    expect(
+      events.every(e => e.command === 'template' && e.outcome === 'ok'),
+    ).toBe(true);
     // The last calls waited for a slot: at least three rounds of 300 ms before them.
     expect(Math.max(...events.map(e => e.queuedMs))).toBeGreaterThan(800);
     expect(helm.poolState()).toEqual({ running: 0, queued: 0, limit: 2 });
@@ -79,19 +102,36 @@ exit $rc
 
   it('does not start a queued call whose run was stopped meanwhile', async () => {
     const events: HelmCommandEvent[] = [];
-    const helm = new HelmCli({ binary: wrapper, maxConcurrent: 1, onCommand: e => events.push(e) });
+    const helm = new HelmCli({
+      binary: wrapper,
+      maxConcurrent: 1,
+      onCommand: e => events.push(e),
+    });
     const first = render(helm, 0);
     const stop = new AbortController();
-    const queued = helm.template({ release: 'web-q', chart, namespace: 'team-a', signal: stop.signal });
+    const queued = helm.template({
+      release: 'web-q',
+      chart,
+      namespace: 'team-a',
+      signal: stop.signal,
+    });
     stop.abort();
-    await expect(queued).rejects.toThrow('helm template was cancelled before it started');
+    await expect(queued).rejects.toThrow(
+      'helm template was cancelled before it started',
+    );
     await first;
     expect((await peakProcesses()).started).toBe(1);
     expect(events.map(e => e.outcome).sort()).toEqual(['cancelled', 'ok']);
   });
 
   it('refuses a limit that is not a positive whole number', () => {
-    expect(() => new HelmCli({ maxConcurrent: 0 })).toThrow('kubechart.helm.maxConcurrent must be a positive whole number, got 0');
-    expect(() => HelmCli.fromConfig(new ConfigReader({ kubechart: { helm: { maxConcurrent: 1.5 } } }))).toThrow(/got 1.5/);
+    expect(() => new HelmCli({ maxConcurrent: 0 })).toThrow(
+      'kubechart.helm.maxConcurrent must be a positive whole number, got 0',
+    );
+    expect(() =>
+      HelmCli.fromConfig(
+        new ConfigReader({ kubechart: { helm: { maxConcurrent: 1.5 } } }),
+      ),
+    ).toThrow(/got 1.5/);
   });
 });

@@ -28,13 +28,19 @@ describe.each([['helm3'], ['helm4']])('HelmCli with real %s', bin => {
     expect(manifest).toContain('replicas: 3');
     expect(manifest).toContain('"hunter22"');
     expect(lines.length).toBeGreaterThan(20);
-    const report = new PolicyEngine({ trustedRegistries: ['registry.example.com'] }).checkYaml(manifest);
+    const report = new PolicyEngine({
+      trustedRegistries: ['registry.example.com'],
+    }).checkYaml(manifest);
     expect(report.passed).toBe(true);
   });
 
   it('surfaces helm error text', async () => {
     await expect(
-      helm.template({ release: 'shop', chart: path.join(chart, 'missing'), namespace: 'x' }),
+      helm.template({
+        release: 'shop',
+        chart: path.join(chart, 'missing'),
+        namespace: 'x',
+      }),
     ).rejects.toThrow(/helm template failed: .*(not found|no such file|path)/i);
   });
 });
@@ -69,7 +75,8 @@ exit 0
   afterAll(() => fs.rm(dir, { recursive: true, force: true }));
   beforeEach(() => fs.rm(path.join(dir, 'calls'), { force: true }));
 
-  const calls = async () => (await fs.readFile(path.join(dir, 'calls'), 'utf8')).split('\n');
+  const calls = async () =>
+    (await fs.readFile(path.join(dir, 'calls'), 'utf8')).split('\n');
 
   it('passes argv verbatim (no shell) and values via a 0600 file that is removed', async () => {
     const helm = new HelmCli({ binary: fake });
@@ -86,12 +93,22 @@ exit 0
     const c = await calls();
     const args = c.filter(l => l.startsWith('ARG:')).map(l => l.slice(4));
     expect(args.slice(0, 9)).toEqual([
-      'template', 'r1', 'nginx', '--repo', 'https://charts.example.com/stable', '--version', '1.2.3', '--namespace', 'ns',
+      'template',
+      'r1',
+      'nginx',
+      '--repo',
+      'https://charts.example.com/stable',
+      '--version',
+      '1.2.3',
+      '--namespace',
+      'ns',
     ]);
     expect(args[9]).toBe('--values');
     expect(c).toContain('MODE:600');
     expect(c).toContain('VALUES:{"msg":"a b; $(echo pwned)"}');
-    const valuesFile = (await fs.readFile(path.join(dir, 'valuesfile'), 'utf8')).trim();
+    const valuesFile = (
+      await fs.readFile(path.join(dir, 'valuesfile'), 'utf8')
+    ).trim();
     await expect(fs.stat(valuesFile)).rejects.toThrow(/ENOENT/);
     expect(lines).toEqual([
       ['stdout', 'line one'],
@@ -106,18 +123,34 @@ exit 0
       release: 'web',
       namespace: 'tenant-acme',
       kubeconfig: '{}',
-      impersonate: { user: 'system:serviceaccount:tenant-acme:kubechart-deployer', groups: ['team-a'] },
+      impersonate: {
+        user: 'system:serviceaccount:tenant-acme:kubechart-deployer',
+        groups: ['team-a'],
+      },
     });
-    const args = (await calls()).filter(l => l.startsWith('ARG:')).map(l => l.slice(4));
+    const args = (await calls())
+      .filter(l => l.startsWith('ARG:'))
+      .map(l => l.slice(4));
     const at = args.indexOf('--kube-as-user');
-    expect(args.slice(at, at + 4)).toEqual(['--kube-as-user', 'system:serviceaccount:tenant-acme:kubechart-deployer', '--kube-as-group', 'team-a']);
+    expect(args.slice(at, at + 4)).toEqual([
+      '--kube-as-user',
+      'system:serviceaccount:tenant-acme:kubechart-deployer',
+      '--kube-as-group',
+      'team-a',
+    ]);
     expect(args[args.indexOf('--kubeconfig') + 1]).toMatch(/kubeconfig$/);
   });
 
   it('kills helm on timeout', async () => {
-    const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'sleep' }, timeoutMs: 300 });
+    const helm = new HelmCli({
+      binary: fake,
+      env: { FAKE_MODE: 'sleep' },
+      timeoutMs: 300,
+    });
     const start = Date.now();
-    const err = await helm.template({ release: 'r', chart: 'c', namespace: 'n' }).catch(e => e);
+    const err = await helm
+      .template({ release: 'r', chart: 'c', namespace: 'n' })
+      .catch(e => e);
     expect(err).toBeInstanceOf(HelmCommandError);
     expect(err.message).toMatch(/timed out after 0s and was killed/);
     expect(err.timedOut).toBe(true);
@@ -126,14 +159,18 @@ exit 0
 
   it('turns a non-zero exit into an error with helm text', async () => {
     const helm = new HelmCli({ binary: fake, env: { FAKE_MODE: 'fail' } });
-    await expect(helm.template({ release: 'r', chart: 'c', namespace: 'n' })).rejects.toThrow(
+    await expect(
+      helm.template({ release: 'r', chart: 'c', namespace: 'n' }),
+    ).rejects.toThrow(
       'helm template failed: warn: something\nError: UPGRADE FAILED: boom',
     );
   });
 
   it('reports a missing binary clearly', async () => {
     const helm = new HelmCli({ binary: path.join(dir, 'nope') });
-    await expect(helm.template({ release: 'r', chart: 'c', namespace: 'n' })).rejects.toThrow(/could not be started/);
+    await expect(
+      helm.template({ release: 'r', chart: 'c', namespace: 'n' }),
+    ).rejects.toThrow(/could not be started/);
   });
 
   it.each([

@@ -30,7 +30,10 @@ export class HelmCommandError extends CustomErrorBase {
 }
 
 /** Receives helm's output, one line at a time. @public */
-export type HelmLineListener = (line: string, stream: 'stdout' | 'stderr') => void;
+export type HelmLineListener = (
+  line: string,
+  stream: 'stdout' | 'stderr',
+) => void;
 
 /** What every helm call needs to reach a cluster. @public */
 export type HelmTarget = {
@@ -144,7 +147,10 @@ export class HelmCli {
    * Reads `kubechart.helm.binary`, `kubechart.helm.timeoutSeconds` and
    * `kubechart.helm.maxConcurrent`.
    */
-  static fromConfig(config: Config, options: Pick<HelmCliOptions, 'onCommand'> = {}): HelmCli {
+  static fromConfig(
+    config: Config,
+    options: Pick<HelmCliOptions, 'onCommand'> = {},
+  ): HelmCli {
     const timeout = config.getOptionalNumber('kubechart.helm.timeoutSeconds');
     return new HelmCli({
       binary: config.getOptionalString('kubechart.helm.binary'),
@@ -159,7 +165,9 @@ export class HelmCli {
     this.timeoutMs = options.timeoutMs ?? 5 * 60_000;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_HELM_MAX_CONCURRENT;
     if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) {
-      throw new InputError(`kubechart.helm.maxConcurrent must be a positive whole number, got ${options.maxConcurrent}`);
+      throw new InputError(
+        `kubechart.helm.maxConcurrent must be a positive whole number, got ${options.maxConcurrent}`,
+      );
     }
     this.pool = pLimit(this.maxConcurrent);
     this.onCommand = options.onCommand;
@@ -174,10 +182,18 @@ export class HelmCli {
 
   /** The helm version, e.g. `{ major: 4, version: 'v4.1.4' }`. */
   async version(): Promise<{ major: number; version: string }> {
-    this.versionCache ??= this.exec(['version', '--template', '{{.Version}}'], {}).then(r => {
+    this.versionCache ??= this.exec(
+      ['version', '--template', '{{.Version}}'],
+      {},
+    ).then(r => {
       const version = r.stdout.trim();
       const major = Number(/^v?(\d+)/.exec(version)?.[1]);
-      if (!major) throw new HelmCommandError(`Unrecognised helm version "${version}"`, 0, '');
+      if (!major)
+        throw new HelmCommandError(
+          `Unrecognised helm version "${version}"`,
+          0,
+          '',
+        );
       return { major, version };
     });
     return this.versionCache;
@@ -185,30 +201,64 @@ export class HelmCli {
 
   /** `helm template`: renders the chart and returns the manifest. */
   async template(options: HelmChartOptions): Promise<string> {
-    const args = ['template', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
+    const args = [
+      'template',
+      options.release,
+      ...this.chartArgs(options),
+      '--namespace',
+      options.namespace,
+    ];
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
-    const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
+    const r = await this.withFiles(options, files =>
+      this.exec([...args, ...files], { ...options, env: post.env }),
+    ).catch(e => {
       throw toChartInputError(post.explain(e));
     });
     return r.stdout;
   }
 
   /** `helm upgrade --install`; returns the new revision, its manifest and its hooks as helm ran them. */
-  async upgradeInstall(options: HelmChartOptions & { wait?: boolean; timeoutSeconds?: number; createNamespace?: boolean; skipCrds?: boolean }) {
-    const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace];
+  async upgradeInstall(
+    options: HelmChartOptions & {
+      wait?: boolean;
+      timeoutSeconds?: number;
+      createNamespace?: boolean;
+      skipCrds?: boolean;
+    },
+  ) {
+    const args = [
+      'upgrade',
+      '--install',
+      options.release,
+      ...this.chartArgs(options),
+      '--namespace',
+      options.namespace,
+    ];
     // helm installs crds/ before it renders (so before any post-renderer); a caller may install them itself.
     if (options.skipCrds) args.push('--skip-crds');
-    if (options.timeoutSeconds) args.push('--timeout', `${options.timeoutSeconds}s`);
+    if (options.timeoutSeconds)
+      args.push('--timeout', `${options.timeoutSeconds}s`);
     if (options.wait) args.push('--wait');
     if (options.createNamespace) args.push('--create-namespace');
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
-    await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
+    await this.withFiles(options, files =>
+      this.exec([...args, ...files], { ...options, env: post.env }),
+    ).catch(e => {
       throw toChartInputError(post.explain(e));
     });
-    const status = await this.status({ release: options.release, namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate });
-    return { revision: status?.version as number | undefined, manifest: status?.manifest as string | undefined, hooks: hooksOf(status) };
+    const status = await this.status({
+      release: options.release,
+      namespace: options.namespace,
+      kubeconfig: options.kubeconfig,
+      impersonate: options.impersonate,
+    });
+    return {
+      revision: status?.version as number | undefined,
+      manifest: status?.manifest as string | undefined,
+      hooks: hooksOf(status),
+    };
   }
 
   /**
@@ -217,79 +267,182 @@ export class HelmCli {
    * does not pass through a post-renderer: the caller checks them before the real install.
    */
   async renderHooks(options: HelmChartOptions): Promise<HelmHook[]> {
-    const args = ['upgrade', '--install', options.release, ...this.chartArgs(options), '--namespace', options.namespace, '--dry-run=server', '--output', 'json'];
+    const args = [
+      'upgrade',
+      '--install',
+      options.release,
+      ...this.chartArgs(options),
+      '--namespace',
+      options.namespace,
+      '--dry-run=server',
+      '--output',
+      'json',
+    ];
     // With a post-renderer, its check sees the main manifests first, before helm asks the cluster about them.
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
-    const r = await this.withFiles(options, files => this.exec([...args, ...files], { ...options, env: post.env })).catch(e => {
+    const r = await this.withFiles(options, files =>
+      this.exec([...args, ...files], { ...options, env: post.env }),
+    ).catch(e => {
       throw toChartInputError(post.explain(e));
     });
     let release: { hooks?: unknown };
     try {
       release = JSON.parse(r.stdout);
     } catch {
-      throw new HelmCommandError('helm upgrade --install --dry-run=server did not answer a release as JSON', 0, r.stderr);
+      throw new HelmCommandError(
+        'helm upgrade --install --dry-run=server did not answer a release as JSON',
+        0,
+        r.stderr,
+      );
     }
     return hooksOf(release);
   }
 
   /** `helm rollback <release> <revision>`. */
-  async rollback(options: HelmTarget & { release: string; revision: number; onLine?: HelmLineListener; timeoutMs?: number }) {
+  async rollback(
+    options: HelmTarget & {
+      release: string;
+      revision: number;
+      onLine?: HelmLineListener;
+      timeoutMs?: number;
+    },
+  ) {
     validateReleaseName(options.release);
     if (!Number.isInteger(options.revision) || options.revision < 1) {
       throw new InputError(`Invalid revision ${options.revision}`);
     }
-    await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
-      this.exec(['rollback', options.release, String(options.revision), '--namespace', options.namespace, ...files], options),
+    await this.withFiles(
+      {
+        namespace: options.namespace,
+        kubeconfig: options.kubeconfig,
+        impersonate: options.impersonate,
+      },
+      files =>
+        this.exec(
+          [
+            'rollback',
+            options.release,
+            String(options.revision),
+            '--namespace',
+            options.namespace,
+            ...files,
+          ],
+          options,
+        ),
     );
   }
 
   /** `helm uninstall`; resolves to false when the release did not exist. */
-  async uninstall(options: HelmTarget & { release: string; onLine?: HelmLineListener; timeoutMs?: number }): Promise<boolean> {
+  async uninstall(
+    options: HelmTarget & {
+      release: string;
+      onLine?: HelmLineListener;
+      timeoutMs?: number;
+    },
+  ): Promise<boolean> {
     validateReleaseName(options.release);
     try {
-      await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
-        this.exec(['uninstall', options.release, '--namespace', options.namespace, ...files], options),
+      await this.withFiles(
+        {
+          namespace: options.namespace,
+          kubeconfig: options.kubeconfig,
+          impersonate: options.impersonate,
+        },
+        files =>
+          this.exec(
+            [
+              'uninstall',
+              options.release,
+              '--namespace',
+              options.namespace,
+              ...files,
+            ],
+            options,
+          ),
       );
       return true;
     } catch (e) {
-      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return false;
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr))
+        return false;
       throw e;
     }
   }
 
   /** `helm history --output json`; empty when the release does not exist. */
-  async history(options: HelmTarget & { release: string }): Promise<HelmHistoryEntry[]> {
+  async history(
+    options: HelmTarget & { release: string },
+  ): Promise<HelmHistoryEntry[]> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
-        this.exec(['history', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
+      const r = await this.withFiles(
+        {
+          namespace: options.namespace,
+          kubeconfig: options.kubeconfig,
+          impersonate: options.impersonate,
+        },
+        files =>
+          this.exec(
+            [
+              'history',
+              options.release,
+              '--namespace',
+              options.namespace,
+              '--output',
+              'json',
+              ...files,
+            ],
+            {},
+          ),
       );
       return JSON.parse(r.stdout || '[]');
     } catch (e) {
-      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return [];
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr))
+        return [];
       throw e;
     }
   }
 
   /** `helm status --output json`; undefined when the release does not exist. */
-  async status(options: HelmTarget & { release: string }): Promise<Record<string, any> | undefined> {
+  async status(
+    options: HelmTarget & { release: string },
+  ): Promise<Record<string, any> | undefined> {
     validateReleaseName(options.release);
     try {
-      const r = await this.withFiles({ namespace: options.namespace, kubeconfig: options.kubeconfig, impersonate: options.impersonate }, files =>
-        this.exec(['status', options.release, '--namespace', options.namespace, '--output', 'json', ...files], {}),
+      const r = await this.withFiles(
+        {
+          namespace: options.namespace,
+          kubeconfig: options.kubeconfig,
+          impersonate: options.impersonate,
+        },
+        files =>
+          this.exec(
+            [
+              'status',
+              options.release,
+              '--namespace',
+              options.namespace,
+              '--output',
+              'json',
+              ...files,
+            ],
+            {},
+          ),
       );
       return JSON.parse(r.stdout);
     } catch (e) {
-      if (e instanceof HelmCommandError && /not found/i.test(e.stderr)) return undefined;
+      if (e instanceof HelmCommandError && /not found/i.test(e.stderr))
+        return undefined;
       throw e;
     }
   }
 
   /** Post-renderer arguments and environment for the installed helm's major version. */
-  private async postRenderArgs(
-    options: HelmChartOptions,
-  ): Promise<{ args: string[]; env?: Record<string, string>; explain: (e: unknown) => unknown }> {
+  private async postRenderArgs(options: HelmChartOptions): Promise<{
+    args: string[];
+    env?: Record<string, string>;
+    explain: (e: unknown) => unknown;
+  }> {
     const pr = options.postRenderer;
     if (!pr) return { args: [], explain: e => e };
     const { major } = await this.version();
@@ -297,8 +450,17 @@ export class HelmCli {
     // helm 4 does not show a post-renderer plugin's stderr: the refusal reason comes from the post-renderer.
     const explain = (e: unknown) => {
       const added = pr.refusals?.slice(before) ?? [];
-      if (!(e instanceof HelmCommandError) || added.every(r => e.message.includes(r))) return e;
-      return new HelmCommandError(`${e.message}\n${added.join('\n')}`, e.exitCode, e.stderr, e.timedOut);
+      if (
+        !(e instanceof HelmCommandError) ||
+        added.every(r => e.message.includes(r))
+      )
+        return e;
+      return new HelmCommandError(
+        `${e.message}\n${added.join('\n')}`,
+        e.exitCode,
+        e.stderr,
+        e.timedOut,
+      );
     };
     return { args: pr.helmArgs(major), env: pr.helmEnv(major), explain };
   }
@@ -322,7 +484,12 @@ export class HelmCli {
 
   /** Writes values and kubeconfig to 0600 files in a private temp dir, removed afterwards. */
   private async withFiles<T>(
-    options: { values?: Record<string, unknown>; kubeconfig?: string; namespace: string; impersonate?: HelmTarget['impersonate'] },
+    options: {
+      values?: Record<string, unknown>;
+      kubeconfig?: string;
+      namespace: string;
+      impersonate?: HelmTarget['impersonate'];
+    },
     fn: (args: string[]) => Promise<T>,
   ): Promise<T> {
     validateNamespace(options.namespace);
@@ -332,7 +499,9 @@ export class HelmCli {
       if (options.values) {
         const file = path.join(dir, 'values.json');
         // JSON is YAML; mode 0600 so no other local user can read secret values.
-        await fs.writeFile(file, JSON.stringify(options.values), { mode: 0o600 });
+        await fs.writeFile(file, JSON.stringify(options.values), {
+          mode: 0o600,
+        });
         args.push('--values', file);
       }
       if (options.kubeconfig) {
@@ -341,7 +510,8 @@ export class HelmCli {
         args.push('--kubeconfig', file);
         if (options.impersonate) {
           args.push('--kube-as-user', options.impersonate.user);
-          for (const g of options.impersonate.groups ?? []) args.push('--kube-as-group', g);
+          for (const g of options.impersonate.groups ?? [])
+            args.push('--kube-as-group', g);
         }
       }
       return await fn(args);
@@ -352,7 +522,11 @@ export class HelmCli {
 
   /** How many helm processes run and wait for a slot now. */
   poolState(): HelmPoolState {
-    return { running: this.pool.activeCount, queued: this.pool.pendingCount, limit: this.maxConcurrent };
+    return {
+      running: this.pool.activeCount,
+      queued: this.pool.pendingCount,
+      limit: this.maxConcurrent,
+    };
   }
 
   /**
@@ -361,7 +535,12 @@ export class HelmCli {
    */
   exec(
     args: string[],
-    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> },
+    options: {
+      onLine?: HelmLineListener;
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      env?: Record<string, string>;
+    },
   ): Promise<{ stdout: string; stderr: string }> {
     const queuedAt = performance.now();
     const command = args[0] === 'upgrade' ? 'upgrade --install' : args[0];
@@ -371,21 +550,37 @@ export class HelmCli {
       try {
         if (options.signal?.aborted) {
           outcome = 'cancelled';
-          throw new HelmCommandError(`helm ${command} was cancelled before it started`, null, '');
+          throw new HelmCommandError(
+            `helm ${command} was cancelled before it started`,
+            null,
+            '',
+          );
         }
         return await this.spawnHelm(args, options);
       } catch (e) {
-        if (outcome === 'ok') outcome = e instanceof HelmCommandError && e.timedOut ? 'timeout' : 'failed';
+        if (outcome === 'ok')
+          outcome =
+            e instanceof HelmCommandError && e.timedOut ? 'timeout' : 'failed';
         throw e;
       } finally {
-        this.onCommand?.({ command, outcome, durationMs: performance.now() - startedAt, queuedMs: startedAt - queuedAt });
+        this.onCommand?.({
+          command,
+          outcome,
+          durationMs: performance.now() - startedAt,
+          queuedMs: startedAt - queuedAt,
+        });
       }
     });
   }
 
   private spawnHelm(
     args: string[],
-    options: { onLine?: HelmLineListener; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> },
+    options: {
+      onLine?: HelmLineListener;
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      env?: Record<string, string>;
+    },
   ): Promise<{ stdout: string; stderr: string }> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     return new Promise((resolve, reject) => {
@@ -418,15 +613,25 @@ export class HelmCli {
       }, timeoutMs);
       const onAbort = () => kill();
       options.signal?.addEventListener('abort', onAbort);
-      const pump = (stream: NodeJS.ReadableStream, sink: string[], name: 'stdout' | 'stderr') => {
-        const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+      const pump = (
+        stream: NodeJS.ReadableStream,
+        sink: string[],
+        name: 'stdout' | 'stderr',
+      ) => {
+        const rl = readline.createInterface({
+          input: stream,
+          crlfDelay: Infinity,
+        });
         rl.on('line', line => {
           sink.push(line);
           options.onLine?.(line, name);
         });
         return new Promise<void>(r => rl.on('close', () => r()));
       };
-      const done = Promise.all([pump(child.stdout!, stdout, 'stdout'), pump(child.stderr!, stderr, 'stderr')]);
+      const done = Promise.all([
+        pump(child.stdout!, stdout, 'stdout'),
+        pump(child.stderr!, stderr, 'stderr'),
+      ]);
       let spawnError: Error | undefined;
       child.on('error', e => {
         spawnError = e;
@@ -439,14 +644,38 @@ export class HelmCli {
         const err = stderr.join('\n');
         const verb = args[0] === 'upgrade' ? 'upgrade --install' : args[0];
         if (spawnError) {
-          reject(new HelmCommandError(`helm could not be started (${this.binary}): ${spawnError.message}`, null, err));
+          reject(
+            new HelmCommandError(
+              `helm could not be started (${this.binary}): ${spawnError.message}`,
+              null,
+              err,
+            ),
+          );
         } else if (timedOut) {
-          reject(new HelmCommandError(`helm ${verb} timed out after ${Math.round(timeoutMs / 1000)}s and was killed`, code, err, true));
+          reject(
+            new HelmCommandError(
+              `helm ${verb} timed out after ${Math.round(
+                timeoutMs / 1000,
+              )}s and was killed`,
+              code,
+              err,
+              true,
+            ),
+          );
         } else if (code !== 0) {
-          const text = stderr.filter(l => l.trim()).slice(-5).join('\n') || `exit code ${code}`;
-          reject(new HelmCommandError(`helm ${verb} failed: ${text}`, code, err));
+          const text =
+            stderr
+              .filter(l => l.trim())
+              .slice(-5)
+              .join('\n') || `exit code ${code}`;
+          reject(
+            new HelmCommandError(`helm ${verb} failed: ${text}`, code, err),
+          );
         } else {
-          resolve({ stdout: stdout.join('\n') + (stdout.length ? '\n' : ''), stderr: err });
+          resolve({
+            stdout: stdout.join('\n') + (stdout.length ? '\n' : ''),
+            stderr: err,
+          });
         }
       });
     });

@@ -7,17 +7,29 @@ const VERSION = /^[A-Za-z0-9.+_~^*-]+$/;
 
 /** Throws InputError unless `name` is a valid Helm release name. @public */
 export function validateReleaseName(name: string): void {
-  if (typeof name !== 'string' || name.length > 53 || !DNS1123_LABEL.test(name)) {
+  if (
+    typeof name !== 'string' ||
+    name.length > 53 ||
+    !DNS1123_LABEL.test(name)
+  ) {
     throw new InputError(
-      `Invalid release name "${String(name)}": use lowercase letters, digits and "-", at most 53 characters`,
+      `Invalid release name "${String(
+        name,
+      )}": use lowercase letters, digits and "-", at most 53 characters`,
     );
   }
 }
 
 /** Throws InputError unless `namespace` is a valid namespace name. @public */
 export function validateNamespace(namespace: string): void {
-  if (typeof namespace !== 'string' || namespace.length > 63 || !DNS1123_LABEL.test(namespace)) {
-    throw new InputError(`Invalid namespace "${String(namespace)}": must be a DNS-1123 label`);
+  if (
+    typeof namespace !== 'string' ||
+    namespace.length > 63 ||
+    !DNS1123_LABEL.test(namespace)
+  ) {
+    throw new InputError(
+      `Invalid namespace "${String(namespace)}": must be a DNS-1123 label`,
+    );
   }
 }
 
@@ -28,10 +40,18 @@ export function validateNamespace(namespace: string): void {
  */
 export function validateChartRef(chart: string): void {
   // helm fetches a chart URL itself: only oci:// references (checked by resolveChartSource) may be URLs.
-  if (typeof chart === 'string' && chart.includes('://') && !chart.startsWith('oci://')) {
-    throw new InputError(`Invalid chart "${chart}": a chart URL must be oci://; give http(s) repositories as repo`);
+  if (
+    typeof chart === 'string' &&
+    chart.includes('://') &&
+    !chart.startsWith('oci://')
+  ) {
+    throw new InputError(
+      `Invalid chart "${chart}": a chart URL must be oci://; give http(s) repositories as repo`,
+    );
   }
-  const body = chart?.startsWith('oci://') ? chart.slice('oci://'.length) : chart;
+  const body = chart?.startsWith('oci://')
+    ? chart.slice('oci://'.length)
+    : chart;
   const absolute = typeof body === 'string' && body.startsWith('/');
   const rest = absolute ? body.slice(1) : body;
   if (
@@ -41,7 +61,9 @@ export function validateChartRef(chart: string): void {
     rest.split('/').includes('..')
   ) {
     throw new InputError(
-      `Invalid chart "${String(chart)}": only letters, digits and . _ / @ : + - are allowed (no shell characters)`,
+      `Invalid chart "${String(
+        chart,
+      )}": only letters, digits and . _ / @ : + - are allowed (no shell characters)`,
     );
   }
 }
@@ -52,22 +74,34 @@ export function validateRepoUrl(repo: string): void {
   try {
     url = new URL(repo);
   } catch {
-    throw new InputError(`Invalid chart repository "${String(repo)}": not a URL`);
+    throw new InputError(
+      `Invalid chart repository "${String(repo)}": not a URL`,
+    );
   }
   if (url.protocol !== 'https:') {
-    throw new InputError(`Invalid chart repository "${repo}": only https:// repositories are allowed`);
+    throw new InputError(
+      `Invalid chart repository "${repo}": only https:// repositories are allowed`,
+    );
   }
   if (url.username || url.password) {
-    throw new InputError('Invalid chart repository: credentials must not be part of the URL');
+    throw new InputError(
+      'Invalid chart repository: credentials must not be part of the URL',
+    );
   }
   if (/[\s'"`$;|&<>\\]/.test(repo)) {
-    throw new InputError(`Invalid chart repository "${repo}": contains forbidden characters`);
+    throw new InputError(
+      `Invalid chart repository "${repo}": contains forbidden characters`,
+    );
   }
 }
 
 /** Throws InputError unless `version` is a plain version or constraint. @public */
 export function validateChartVersion(version: string): void {
-  if (typeof version !== 'string' || version.length > 64 || !VERSION.test(version)) {
+  if (
+    typeof version !== 'string' ||
+    version.length > 64 ||
+    !VERSION.test(version)
+  ) {
     throw new InputError(`Invalid chart version "${String(version)}"`);
   }
 }

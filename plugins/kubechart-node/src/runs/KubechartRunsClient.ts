@@ -51,8 +51,14 @@ export type ListRunsQuery = {
 export interface RecordedRun {
   readonly id: string;
   log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
-  step(step: string, stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed', message?: string): Promise<void>;
-  succeed(result?: Omit<FinishRunRequest, 'status' | 'failureReason'>): Promise<void>;
+  step(
+    step: string,
+    stepStatus: 'started' | 'succeeded' | 'skipped' | 'failed',
+    message?: string,
+  ): Promise<void>;
+  succeed(
+    result?: Omit<FinishRunRequest, 'status' | 'failureReason'>,
+  ): Promise<void>;
   fail(reason: string): Promise<void>;
 }
 
@@ -62,12 +68,27 @@ export interface RecordedRun {
  * @public
  */
 export interface KubechartRunsService {
-  createRun(request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
+  createRun(
+    request: CreateRunRequest,
+    options: { credentials: BackstageCredentials },
+  ): Promise<CreateRunResponse>;
   /** Validates a run and renders what it would apply, with the policy report; changes nothing. */
-  previewRun(request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<RunPreview>;
-  getRun(id: string, options: { credentials: BackstageCredentials }): Promise<Run>;
-  listRuns(query: ListRunsQuery, options: { credentials: BackstageCredentials }): Promise<RunsPage>;
-  getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }): Promise<RunEvent[]>;
+  previewRun(
+    request: CreateRunRequest,
+    options: { credentials: BackstageCredentials },
+  ): Promise<RunPreview>;
+  getRun(
+    id: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<Run>;
+  listRuns(
+    query: ListRunsQuery,
+    options: { credentials: BackstageCredentials },
+  ): Promise<RunsPage>;
+  getEvents(
+    id: string,
+    options: { credentials: BackstageCredentials; after?: number },
+  ): Promise<RunEvent[]>;
   /**
    * Calls `onEvent` for every event until the run finishes; resolves with the finished run.
    * Safe to call again after a restart: pass `after` to skip events already seen.
@@ -82,29 +103,60 @@ export interface KubechartRunsService {
       signal?: AbortSignal;
     },
   ): Promise<Run>;
-  recordRun(request: RecordRunRequest, options: { credentials: BackstageCredentials }): Promise<RecordedRun>;
+  recordRun(
+    request: RecordRunRequest,
+    options: { credentials: BackstageCredentials },
+  ): Promise<RecordedRun>;
   /**
    * Submits the input of an approved run again (`approval.resubmit`: it holds secret values the
    * backend does not keep). The backend renders it again and starts it only if it is the approved plan.
    */
-  executeRun(id: string, request: CreateRunRequest, options: { credentials: BackstageCredentials }): Promise<CreateRunResponse>;
+  executeRun(
+    id: string,
+    request: CreateRunRequest,
+    options: { credentials: BackstageCredentials },
+  ): Promise<CreateRunResponse>;
   /** Approves or rejects a run awaiting approval, with a required comment (users only; never the requester). */
-  decideRun(id: string, decision: 'approve' | 'reject', comment: string, options: { credentials: BackstageCredentials }): Promise<Run>;
+  decideRun(
+    id: string,
+    decision: 'approve' | 'reject',
+    comment: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<Run>;
   /**
    * Runs awaiting approval the caller may decide on, and the caller's own open requests, as list items
    * (no values, manifest or policy report; {@link KubechartRunsService.getRun} has them).
    */
-  listApprovals(options: { credentials: BackstageCredentials }): Promise<RunListItem[]>;
+  listApprovals(options: {
+    credentials: BackstageCredentials;
+  }): Promise<RunListItem[]>;
   /** Every tenant that exists (deleted tenants are left out). */
-  listTenants(options: { credentials: BackstageCredentials }): Promise<Tenant[]>;
+  listTenants(options: {
+    credentials: BackstageCredentials;
+  }): Promise<Tenant[]>;
   /** Unified diff of values and manifests between two runs the caller may read. */
-  getRunDiff(from: string, to: string, options: { credentials: BackstageCredentials }): Promise<RunDiff>;
+  getRunDiff(
+    from: string,
+    to: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<RunDiff>;
   /** Renders and checks a chart or manifests against the policy; changes nothing. */
-  checkPolicy(request: PolicyCheckRequest, options: { credentials: BackstageCredentials }): Promise<PolicyCheckResponse>;
-  listClusters(options: { credentials: BackstageCredentials }): Promise<ClusterSummary[]>;
+  checkPolicy(
+    request: PolicyCheckRequest,
+    options: { credentials: BackstageCredentials },
+  ): Promise<PolicyCheckResponse>;
+  listClusters(options: {
+    credentials: BackstageCredentials;
+  }): Promise<ClusterSummary[]>;
   /** Health of one cluster; an unreachable cluster is an answer with status `error`, not a thrown error. */
-  getClusterHealth(cluster: string, options: { credentials: BackstageCredentials }): Promise<ClusterHealth>;
-  getTenantHealth(tenant: string, options: { credentials: BackstageCredentials }): Promise<TenantHealth>;
+  getClusterHealth(
+    cluster: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<ClusterHealth>;
+  getTenantHealth(
+    tenant: string,
+    options: { credentials: BackstageCredentials },
+  ): Promise<TenantHealth>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -159,19 +211,42 @@ export class KubechartRunsClient implements KubechartRunsService {
     return (res.status === 204 ? undefined : await res.json()) as T;
   }
 
-  createRun(request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<CreateRunResponse>('POST', '/runs', credentials, request);
+  createRun(
+    request: CreateRunRequest,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<CreateRunResponse>(
+      'POST',
+      '/runs',
+      credentials,
+      request,
+    );
   }
 
-  previewRun(request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<RunPreview>('POST', '/runs/preview', credentials, request);
+  previewRun(
+    request: CreateRunRequest,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<RunPreview>(
+      'POST',
+      '/runs/preview',
+      credentials,
+      request,
+    );
   }
 
   getRun(id: string, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<Run>('GET', `/runs/${encodeURIComponent(id)}`, credentials);
+    return this.request<Run>(
+      'GET',
+      `/runs/${encodeURIComponent(id)}`,
+      credentials,
+    );
   }
 
-  listRuns(query: ListRunsQuery, { credentials }: { credentials: BackstageCredentials }) {
+  listRuns(
+    query: ListRunsQuery,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) {
       if (v !== undefined) qs.set(k, String(v));
@@ -179,21 +254,53 @@ export class KubechartRunsClient implements KubechartRunsService {
     return this.request<RunsPage>('GET', `/runs?${qs}`, credentials);
   }
 
-  executeRun(id: string, request: CreateRunRequest, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<CreateRunResponse>('POST', `/runs/${encodeURIComponent(id)}/execute`, credentials, request);
+  executeRun(
+    id: string,
+    request: CreateRunRequest,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<CreateRunResponse>(
+      'POST',
+      `/runs/${encodeURIComponent(id)}/execute`,
+      credentials,
+      request,
+    );
   }
 
-  decideRun(id: string, decision: 'approve' | 'reject', comment: string, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<Run>('POST', `/runs/${encodeURIComponent(id)}/${decision}`, credentials, { comment });
+  decideRun(
+    id: string,
+    decision: 'approve' | 'reject',
+    comment: string,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<Run>(
+      'POST',
+      `/runs/${encodeURIComponent(id)}/${decision}`,
+      credentials,
+      { comment },
+    );
   }
 
   async listApprovals({ credentials }: { credentials: BackstageCredentials }) {
-    return (await this.request<{ items: RunListItem[] }>('GET', '/approvals', credentials)).items;
+    return (
+      await this.request<{ items: RunListItem[] }>(
+        'GET',
+        '/approvals',
+        credentials,
+      )
+    ).items;
   }
 
-  async getEvents(id: string, options: { credentials: BackstageCredentials; after?: number }) {
+  async getEvents(
+    id: string,
+    options: { credentials: BackstageCredentials; after?: number },
+  ) {
     const qs = options.after !== undefined ? `?after=${options.after}` : '';
-    const r = await this.request<{ items: RunEvent[] }>('GET', `/runs/${encodeURIComponent(id)}/events${qs}`, options.credentials);
+    const r = await this.request<{ items: RunEvent[] }>(
+      'GET',
+      `/runs/${encodeURIComponent(id)}/events${qs}`,
+      options.credentials,
+    );
     return r.items;
   }
 
@@ -212,7 +319,10 @@ export class KubechartRunsClient implements KubechartRunsService {
       options.signal?.throwIfAborted();
       // Read the run before the events, so events written before it finished are not missed.
       const run = await this.getRun(id, options);
-      const events = await this.getEvents(id, { credentials: options.credentials, after });
+      const events = await this.getEvents(id, {
+        credentials: options.credentials,
+        after,
+      });
       for (const e of events) {
         await options.onEvent?.(e);
         after = Math.max(after, e.seq);
@@ -225,42 +335,98 @@ export class KubechartRunsClient implements KubechartRunsService {
   }
 
   async listTenants({ credentials }: { credentials: BackstageCredentials }) {
-    const r = await this.request<{ items: Tenant[] }>('GET', '/tenants', credentials);
+    const r = await this.request<{ items: Tenant[] }>(
+      'GET',
+      '/tenants',
+      credentials,
+    );
     return r.items;
   }
 
-  getRunDiff(from: string, to: string, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<RunDiff>('GET', `/runs/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`, credentials);
+  getRunDiff(
+    from: string,
+    to: string,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<RunDiff>(
+      'GET',
+      `/runs/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`,
+      credentials,
+    );
   }
 
-  checkPolicy(request: PolicyCheckRequest, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<PolicyCheckResponse>('POST', '/policy/check', credentials, request);
+  checkPolicy(
+    request: PolicyCheckRequest,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<PolicyCheckResponse>(
+      'POST',
+      '/policy/check',
+      credentials,
+      request,
+    );
   }
 
   async listClusters({ credentials }: { credentials: BackstageCredentials }) {
-    const r = await this.request<{ items: ClusterSummary[] }>('GET', '/clusters', credentials);
+    const r = await this.request<{ items: ClusterSummary[] }>(
+      'GET',
+      '/clusters',
+      credentials,
+    );
     return r.items;
   }
 
-  getClusterHealth(cluster: string, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<ClusterHealth>('GET', `/clusters/${encodeURIComponent(cluster)}/health`, credentials, undefined, [503]);
+  getClusterHealth(
+    cluster: string,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<ClusterHealth>(
+      'GET',
+      `/clusters/${encodeURIComponent(cluster)}/health`,
+      credentials,
+      undefined,
+      [503],
+    );
   }
 
-  getTenantHealth(tenant: string, { credentials }: { credentials: BackstageCredentials }) {
-    return this.request<TenantHealth>('GET', `/tenants/${encodeURIComponent(tenant)}/health`, credentials);
+  getTenantHealth(
+    tenant: string,
+    { credentials }: { credentials: BackstageCredentials },
+  ) {
+    return this.request<TenantHealth>(
+      'GET',
+      `/tenants/${encodeURIComponent(tenant)}/health`,
+      credentials,
+    );
   }
 
-  async recordRun(request: RecordRunRequest, { credentials }: { credentials: BackstageCredentials }): Promise<RecordedRun> {
-    const { id } = await this.request<{ id: string }>('POST', '/runs/record', credentials, request);
+  async recordRun(
+    request: RecordRunRequest,
+    { credentials }: { credentials: BackstageCredentials },
+  ): Promise<RecordedRun> {
+    const { id } = await this.request<{ id: string }>(
+      'POST',
+      '/runs/record',
+      credentials,
+      request,
+    );
     const path = `/runs/${encodeURIComponent(id)}`;
     const append = (events: AppendRunEventsRequest['events']) =>
       this.request<void>('POST', `${path}/events`, credentials, { events });
-    const finish = (body: FinishRunRequest) => this.request<void>('POST', `${path}/finish`, credentials, body);
+    const finish = (body: FinishRunRequest) =>
+      this.request<void>('POST', `${path}/finish`, credentials, body);
     return {
       id,
       log: (message, level = 'info') => append([{ message, level }]),
       step: (step, stepStatus, message) =>
-        append([{ step, stepStatus, message: message ?? `${step} ${stepStatus}`, level: stepStatus === 'failed' ? 'error' : 'info' }]),
+        append([
+          {
+            step,
+            stepStatus,
+            message: message ?? `${step} ${stepStatus}`,
+            level: stepStatus === 'failed' ? 'error' : 'info',
+          },
+        ]),
       succeed: result => finish({ status: 'succeeded', ...result }),
       fail: reason => finish({ status: 'failed', failureReason: reason }),
     };
@@ -278,6 +444,7 @@ export const kubechartRunsServiceRef = createServiceRef<KubechartRunsService>({
     createServiceFactory({
       service,
       deps: { auth: coreServices.auth, discovery: coreServices.discovery },
-      factory: ({ auth, discovery }) => new KubechartRunsClient({ auth, discovery }),
+      factory: ({ auth, discovery }) =>
+        new KubechartRunsClient({ auth, discovery }),
     }),
 });

@@ -17,10 +17,7 @@ import {
 } from '../testUtils/fixtures';
 import { homePageWidgetDataRef } from '@backstage/plugin-home-react/alpha';
 import plugin from './plugin';
-import {
-  entityClusterHealthCard,
-  tenantsPage,
-} from './extensions';
+import { entityClusterHealthCard, tenantsPage } from './extensions';
 
 describe('kubechart extensions', () => {
   it('lazy-loads the tenants page', async () => {

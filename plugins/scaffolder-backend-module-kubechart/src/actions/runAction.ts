@@ -82,7 +82,14 @@ export async function startAndFollowRun(
   });
   ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
   options.onStarted?.(id);
-  await waitForApproval(ctx, runs, id, body, credentials, options.approvalPollIntervalMs ?? 5000);
+  await waitForApproval(
+    ctx,
+    runs,
+    id,
+    body,
+    credentials,
+    options.approvalPollIntervalMs ?? 5000,
+  );
   const run = await runs.followRun(id, {
     credentials,
     signal: ctx.signal,
@@ -109,7 +116,11 @@ export async function startAndFollowRun(
 const waitingLine = (run: Run) => {
   const a = run.approval!;
   const approvals = approvalCount(a);
-  return `kubechart run ${run.id} is waiting for approval by ${a.approvers.join(' or ')} (rule ${a.rule}; ${approvals} of ${a.required} approvals; expires ${a.expiresAt}). Nothing is applied until then.`;
+  return `kubechart run ${run.id} is waiting for approval by ${a.approvers.join(
+    ' or ',
+  )} (rule ${a.rule}; ${approvals} of ${a.required} approvals; expires ${
+    a.expiresAt
+  }). Nothing is applied until then.`;
 };
 
 /**
@@ -123,7 +134,9 @@ async function waitForApproval(
   runs: KubechartRunsService,
   id: string,
   request: CreateRunRequest,
-  credentials: Awaited<ReturnType<ActionContext<any, any>['getInitiatorCredentials']>>,
+  credentials: Awaited<
+    ReturnType<ActionContext<any, any>['getInitiatorCredentials']>
+  >,
   pollIntervalMs: number,
 ): Promise<void> {
   let run = await runs.getRun(id, { credentials });
@@ -132,7 +145,11 @@ async function waitForApproval(
   if (run.status === 'awaiting-approval') ctx.logger.info(waitingLine(run));
   for (;;) {
     for (const d of run.approval?.decisions.slice(seen) ?? []) {
-      ctx.logger.info(`${d.decision === 'approve' ? 'Approved' : 'Rejected'} by ${d.by}: ${d.comment}`);
+      ctx.logger.info(
+        `${d.decision === 'approve' ? 'Approved' : 'Rejected'} by ${d.by}: ${
+          d.comment
+        }`,
+      );
     }
     seen = run.approval?.decisions.length ?? 0;
     if (run.status === 'approved' && run.approval?.resubmit) {

@@ -177,7 +177,9 @@ describe('kubechart:tenant:provision on a protected target', () => {
     tenant: 'prod-acme',
     entityRef: 'system:default/acme',
     quotaPreset: 'small' as const,
-    releases: [{ name: 'web', chart: 'kubechart-service', values: 'password: s3cret\n' }],
+    releases: [
+      { name: 'web', chart: 'kubechart-service', values: 'password: s3cret\n' },
+    ],
   };
 
   function logged(ctx: ReturnType<typeof createMockActionContext>) {
@@ -189,14 +191,28 @@ describe('kubechart:tenant:provision on a protected target', () => {
     runs.approval = {
       polls: 2,
       resubmit: true,
-      decisions: [{ by: 'user:default/bob', decision: 'approve', comment: 'CHG-7' }],
+      decisions: [
+        { by: 'user:default/bob', decision: 'approve', comment: 'CHG-7' },
+      ],
     };
-    const action = createTenantProvisionAction({ runs, links, pollIntervalMs: 1, approvalPollIntervalMs: 1 });
-    const ctx = createMockActionContext({ input, checkpoint: checkpointStore() as any });
+    const action = createTenantProvisionAction({
+      runs,
+      links,
+      pollIntervalMs: 1,
+      approvalPollIntervalMs: 1,
+    });
+    const ctx = createMockActionContext({
+      input,
+      checkpoint: checkpointStore() as any,
+    });
     jest.spyOn(ctx.logger, 'info');
     await action.handler(ctx);
     const lines = logged(ctx);
-    expect(lines).toContainEqual(expect.stringMatching(/^kubechart run run-1 is waiting for approval by group:default\/platform-team \(rule production; 0 of 1 approvals; expires .*\)\. Nothing is applied until then\.$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^kubechart run run-1 is waiting for approval by group:default\/platform-team \(rule production; 0 of 1 approvals; expires .*\)\. Nothing is applied until then\.$/,
+      ),
+    );
     expect(lines).toContain('Approved by user:default/bob: CHG-7');
     // The same request (its secret values included) goes to the backend a second time, once.
     expect(runs.executed).toEqual([{ id: 'run-1', request: runs.created[0] }]);
@@ -208,13 +224,31 @@ describe('kubechart:tenant:provision on a protected target', () => {
     runs.approval = {
       polls: 1,
       resubmit: true,
-      decisions: [{ by: 'user:default/bob', decision: 'reject', comment: 'freeze until Monday' }],
+      decisions: [
+        {
+          by: 'user:default/bob',
+          decision: 'reject',
+          comment: 'freeze until Monday',
+        },
+      ],
     };
-    const action = createTenantProvisionAction({ runs, links, pollIntervalMs: 1, approvalPollIntervalMs: 1 });
-    const ctx = createMockActionContext({ input, checkpoint: checkpointStore() as any });
+    const action = createTenantProvisionAction({
+      runs,
+      links,
+      pollIntervalMs: 1,
+      approvalPollIntervalMs: 1,
+    });
+    const ctx = createMockActionContext({
+      input,
+      checkpoint: checkpointStore() as any,
+    });
     jest.spyOn(ctx.logger, 'info');
-    await expect(action.handler(ctx)).rejects.toThrow('kubechart run run-1 failed: Rejected by user:default/bob: freeze until Monday');
-    expect(logged(ctx)).toContain('Rejected by user:default/bob: freeze until Monday');
+    await expect(action.handler(ctx)).rejects.toThrow(
+      'kubechart run run-1 failed: Rejected by user:default/bob: freeze until Monday',
+    );
+    expect(logged(ctx)).toContain(
+      'Rejected by user:default/bob: freeze until Monday',
+    );
     expect(runs.executed).toEqual([]);
   });
 });

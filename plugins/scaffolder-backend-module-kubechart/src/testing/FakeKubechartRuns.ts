@@ -13,7 +13,11 @@ import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
  */
 type ScriptedApproval = {
   polls: number;
-  decisions: Array<{ by: string; decision: 'approve' | 'reject'; comment: string }>;
+  decisions: Array<{
+    by: string;
+    decision: 'approve' | 'reject';
+    comment: string;
+  }>;
   resubmit: boolean;
 };
 
@@ -96,7 +100,10 @@ export class FakeKubechartRuns implements KubechartRunsService {
         decisions: [],
         resubmit: this.approval.resubmit,
       };
-      this.waiting.set(id, { polls: this.approval.polls, final: { ...final, approval } });
+      this.waiting.set(id, {
+        polls: this.approval.polls,
+        final: { ...final, approval },
+      });
       this.runs.set(id, { ...final, status: 'awaiting-approval', approval });
     }
     this.events.set(
@@ -127,14 +134,29 @@ export class FakeKubechartRuns implements KubechartRunsService {
       const at = new Date().toISOString();
       const decisions = this.approval.decisions.map(d => ({ ...d, at }));
       const rejected = decisions.find(d => d.decision === 'reject');
-      const approval = { ...waiting.final.approval!, decisions, state: rejected ? ('rejected' as const) : ('approved' as const) };
+      const approval = {
+        ...waiting.final.approval!,
+        decisions,
+        state: rejected ? ('rejected' as const) : ('approved' as const),
+      };
       if (rejected) {
-        this.runs.set(id, { ...waiting.final, approval, status: 'failed', failureReason: `Rejected by ${rejected.by}: ${rejected.comment}` });
+        this.runs.set(id, {
+          ...waiting.final,
+          approval,
+          status: 'failed',
+          failureReason: `Rejected by ${rejected.by}: ${rejected.comment}`,
+        });
       } else if (this.approval.resubmit) {
         this.runs.set(id, { ...waiting.final, approval, status: 'approved' });
-        this.finalAfterExecute.set(id, { ...waiting.final, approval: { ...approval, state: 'executed' } });
+        this.finalAfterExecute.set(id, {
+          ...waiting.final,
+          approval: { ...approval, state: 'executed' },
+        });
       } else {
-        this.runs.set(id, { ...waiting.final, approval: { ...approval, state: 'executed' } });
+        this.runs.set(id, {
+          ...waiting.final,
+          approval: { ...approval, state: 'executed' },
+        });
       }
     }
     const run = this.runs.get(id);

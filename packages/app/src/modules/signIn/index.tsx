@@ -8,9 +8,8 @@ import { SignInPageBlueprint } from '@backstage/plugin-app-react';
  */
 const guestSignInPage = SignInPageBlueprint.make({
   params: {
-    loader: async () => props => (
-      <SignInPage {...props} auto providers={['guest']} />
-    ),
+    loader: async () => props =>
+      <SignInPage {...props} auto providers={['guest']} />,
   },
 });
 

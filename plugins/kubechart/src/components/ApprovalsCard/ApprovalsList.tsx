@@ -10,7 +10,10 @@ import {
   TableColumn,
 } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import { runPagePath, type RunListItem } from '@kubechart/plugin-kubechart-common';
+import {
+  runPagePath,
+  type RunListItem,
+} from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useApprovals, useNow } from '../../hooks';
 import {
@@ -92,7 +95,10 @@ export function ApprovalsList() {
       title: t('approvals.columns.run'),
       render: run => {
         return (
-          <Link to={runLink(run)} title={t('approvals.openRun', { id: run.id })}>
+          <Link
+            to={runLink(run)}
+            title={t('approvals.openRun', { id: run.id })}
+          >
             {run.id}
           </Link>
         );

@@ -76,7 +76,9 @@ describe('ClusterHealthCard', () => {
     const cpu = await screen.findByLabelText('CPU 42%');
     const memory = screen.getByLabelText('Memory 81%');
     const strokes = (el: HTMLElement) =>
-      Array.from(el.querySelectorAll('path')).map(p => p.getAttribute('stroke'));
+      Array.from(el.querySelectorAll('path')).map(p =>
+        p.getAttribute('stroke'),
+      );
     expect(strokes(cpu)).toContain(lightTheme.palette.status.ok);
     expect(strokes(memory)).toContain(lightTheme.palette.status.warning);
     expect(strokes(memory)).not.toContain(lightTheme.palette.status.ok);

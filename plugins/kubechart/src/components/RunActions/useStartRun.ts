@@ -14,7 +14,9 @@ export function useStartRun() {
   const alertApi = useApi(alertApiRef);
   const { t } = useTranslationRef(kubechartTranslationRef);
   const [busy, setBusy] = useState(false);
-  const start = async (create: () => Promise<CreateRunResponse>): Promise<string | undefined> => {
+  const start = async (
+    create: () => Promise<CreateRunResponse>,
+  ): Promise<string | undefined> => {
     setBusy(true);
     try {
       const created = await create();
@@ -29,8 +31,12 @@ export function useStartRun() {
       return created.id;
     } catch (error) {
       // The backend's own message says why (e.g. another run holds the release).
-      const reason = error instanceof ResponseError ? error.cause.message : String(error);
-      alertApi.post({ message: t('actions.failed', { reason }), severity: 'error' });
+      const reason =
+        error instanceof ResponseError ? error.cause.message : String(error);
+      alertApi.post({
+        message: t('actions.failed', { reason }),
+        severity: 'error',
+      });
       return undefined;
     } finally {
       setBusy(false);

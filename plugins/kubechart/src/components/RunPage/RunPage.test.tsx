@@ -1,5 +1,9 @@
 import { screen } from '@testing-library/react';
-import { mockApis, renderInTestApp, TestApiProvider } from '@backstage/frontend-test-utils';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/frontend-test-utils';
 import { kubechartApiRef } from '../../api';
 import { makeRun, mockKubechartApi } from '../../testUtils/fixtures';
 import { RunPage } from './RunPage';
@@ -9,14 +13,19 @@ function render(api: ReturnType<typeof mockKubechartApi>, path: string) {
     <TestApiProvider apis={[[kubechartApiRef, api]]}>
       <RunPage />
     </TestApiProvider>,
-    { apis: [mockApis.permission(), mockApis.alert()], initialRouteEntries: [path] },
+    {
+      apis: [mockApis.permission(), mockApis.alert()],
+      initialRouteEntries: [path],
+    },
   );
 }
 
 describe('RunPage', () => {
   it('shows the run named by ?run=, as the backend answers it', async () => {
     const api = mockKubechartApi();
-    api.getRun.mockResolvedValue(makeRun({ id: 'run-42', status: 'awaiting-approval' }));
+    api.getRun.mockResolvedValue(
+      makeRun({ id: 'run-42', status: 'awaiting-approval' }),
+    );
     api.getRunEvents.mockResolvedValue([]);
     render(api, '/kubechart/runs?run=run-42');
     expect(await screen.findByText('Run run-42')).toBeInTheDocument();

@@ -18,7 +18,10 @@ export function RunPage() {
   return (
     <Content>
       {runId ? (
-        <RunDetail runId={runId} onRunStarted={id => setSearchParams({ run: id })} />
+        <RunDetail
+          runId={runId}
+          onRunStarted={id => setSearchParams({ run: id })}
+        />
       ) : (
         <InfoCard title={t('runPage.title')}>
           <Typography>{t('runPage.noRun')}</Typography>
