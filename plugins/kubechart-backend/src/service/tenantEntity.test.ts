@@ -1,8 +1,4 @@
-import {
-  BackstageCredentials,
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
 import {
   TestDatabases,
   mockCredentials,
@@ -11,7 +7,6 @@ import {
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -19,6 +14,10 @@ import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import {
+  onlyAdminIsTenantsAdmin,
+  userInfoWithGroups,
+} from '../__testUtils__/tenantCallers';
 
 jest.setTimeout(120_000);
 
@@ -62,42 +61,8 @@ const CATALOG: Entity[] = [
   }),
 ];
 
-/** Everyone may create runs and read; only `admin` holds kubechart.tenants.admin. */
-const permissions = createServiceFactory({
-  service: coreServices.permissions,
-  deps: {},
-  factory: () => {
-    const decide = (
-      requests: any[],
-      options?: { credentials: BackstageCredentials },
-    ) =>
-      requests.map(r => ({
-        result:
-          r.permission?.name === 'kubechart.tenants.admin' &&
-          (options?.credentials?.principal as any)?.userEntityRef !== ADMIN
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-      }));
-    return {
-      authorize: async (r: any[], o: any) => decide(r, o),
-      authorizeConditional: async (r: any[], o: any) => decide(r, o),
-    } as any;
-  },
-});
-
-const userInfo = createServiceFactory({
-  service: coreServices.userInfo,
-  deps: {},
-  factory: () => ({
-    async getUserInfo(credentials: BackstageCredentials) {
-      const ref = (credentials.principal as any).userEntityRef as string;
-      return {
-        userEntityRef: ref,
-        ownershipEntityRefs: [ref, ...(GROUPS[ref] ?? [])],
-      };
-    },
-  }),
-});
+const permissions = onlyAdminIsTenantsAdmin(ADMIN);
+const userInfo = userInfoWithGroups(GROUPS);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 

@@ -1,0 +1,51 @@
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+
+/**
+ * A permission service under which everyone may create runs and read, and only `admin` holds
+ * `kubechart.tenants.admin`.
+ */
+export function onlyAdminIsTenantsAdmin(admin: string) {
+  return createServiceFactory({
+    service: coreServices.permissions,
+    deps: {},
+    factory: () => {
+      const decide = (
+        requests: any[],
+        options?: { credentials: BackstageCredentials },
+      ) =>
+        requests.map(r => ({
+          result:
+            r.permission?.name === 'kubechart.tenants.admin' &&
+            (options?.credentials?.principal as any)?.userEntityRef !== admin
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        }));
+      return {
+        authorize: async (r: any[], o: any) => decide(r, o),
+        authorizeConditional: async (r: any[], o: any) => decide(r, o),
+      } as any;
+    },
+  });
+}
+
+/** A user-info service giving each user the groups `groups` lists, as the sign-in token carries them. */
+export function userInfoWithGroups(groups: Record<string, string[]>) {
+  return createServiceFactory({
+    service: coreServices.userInfo,
+    deps: {},
+    factory: () => ({
+      async getUserInfo(credentials: BackstageCredentials) {
+        const ref = (credentials.principal as any).userEntityRef as string;
+        return {
+          userEntityRef: ref,
+          ownershipEntityRefs: [ref, ...(groups[ref] ?? [])],
+        };
+      },
+    }),
+  });
+}
