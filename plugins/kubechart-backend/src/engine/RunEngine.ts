@@ -453,22 +453,7 @@ export class RunEngine {
           }`,
         );
       }
-      // Only for an owner the caller acts for (or a tenant admin): nobody creates tenants in another team's name.
-      checkRequestedTenantOwner(request, existing, caller, actor);
-      // Nor names another team's entity, whose deployment history its runs would enter.
-      if (request.entityRef) {
-        await checkTenantEntity(
-          {
-            cluster: request.cluster,
-            tenant: request.tenant,
-            entityRef: request.entityRef,
-          },
-          existing,
-          tenantOwnerAfter(request, existing, actor),
-          caller,
-          { store },
-        );
-      }
+      await this.checkTenantClaims(request, existing, caller, actor);
       if (
         request.kind === 'tenant' &&
         (!existing || existing.status === 'deleted') &&
@@ -887,6 +872,33 @@ export class RunEngine {
   }
 
   /**
+   * What a tenant run claims, checked when it is submitted and again when an approved run's input
+   * is: an owner the caller acts for (or a tenants admin), so nobody creates tenants in another
+   * team's name; and no other team's entity, whose deployment history its runs would enter.
+   */
+  private async checkTenantClaims(
+    request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
+    existing: TenantRecord | undefined,
+    caller: RunCaller,
+    actor: string,
+  ) {
+    checkRequestedTenantOwner(request, existing, caller, actor);
+    if (request.entityRef) {
+      await checkTenantEntity(
+        {
+          cluster: request.cluster,
+          tenant: request.tenant,
+          entityRef: request.entityRef,
+        },
+        existing,
+        tenantOwnerAfter(request, existing, actor),
+        caller,
+        { store: this.options.store },
+      );
+    }
+  }
+
+  /**
    * `POST /runs/:id/execute`: the requester submits the input of an approved run again (it held
    * secret values the backend did not keep). The plan is rendered again and must be the approved one.
    */
@@ -920,20 +932,7 @@ export class RunEngine {
       const existing = (await store.getTenants(request.tenant)).find(
         t => t.cluster === request.cluster,
       );
-      checkRequestedTenantOwner(request, existing, caller, actor);
-      if (request.entityRef) {
-        await checkTenantEntity(
-          {
-            cluster: request.cluster,
-            tenant: request.tenant,
-            entityRef: request.entityRef,
-          },
-          existing,
-          tenantOwnerAfter(request, existing, actor),
-          caller,
-          { store },
-        );
-      }
+      await this.checkTenantClaims(request, existing, caller, actor);
     }
     return this.startApproved(
       run,
