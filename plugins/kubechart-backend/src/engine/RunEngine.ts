@@ -26,12 +26,9 @@ import {
   TenantResourceProvider,
   collectManifestSecretValues,
   collectSecretValues,
-  createTextRedactor,
   mergePolicyReports,
   parseManifests,
-  redactManifest,
   redactValues,
-  scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
 import {
   checkRequestChartSources,
@@ -92,6 +89,7 @@ import {
 } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
 import { withScrubbedErrors } from './scrubbedErrors';
+import { redactPlan } from '../lib/redactPlan';
 import type { RunMetrics } from '../service/metrics';
 
 /** The values under secret-looking keys in a run request (what it gives helm). */
@@ -281,15 +279,12 @@ export class RunEngine {
         await work.dispose();
       }
       // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
-      const given = givenSecrets(request);
-      const scrub = given.length
-        ? createTextRedactor(given, { keyValuePairs: false })
-        : undefined;
-      return {
-        ...base,
-        manifest: redactManifest(docs.join('---\n'), scrub ? { scrub } : {}),
-        policyReport: mergePolicyReports(reports),
-      };
+      const shown = redactPlan(
+        docs.join('---\n'),
+        mergePolicyReports(reports),
+        givenSecrets(request),
+      );
+      return { ...base, manifest: shown.manifest, policyReport: shown.report };
     }
     if (request.kind === 'rollback' && runScope) {
       // An approval's plan shows the revision the rollback returns to and the policy's verdict on it
@@ -314,34 +309,22 @@ export class RunEngine {
       });
       if (!judged) return base;
       // The secret values of the revision it returns to are removed wherever its manifest copied them.
-      const secrets = rollbackSecretValues(judged);
-      const scrub = secrets.length
-        ? createTextRedactor(secrets, { keyValuePairs: false })
-        : undefined;
-      return {
-        ...base,
-        manifest: redactManifest(judged.manifest, scrub ? { scrub } : {}),
-        policyReport: scrub
-          ? scrubStrings(judged.report, scrub)
-          : judged.report,
-      };
+      const shown = redactPlan(
+        judged.manifest,
+        judged.report,
+        rollbackSecretValues(judged),
+      );
+      return { ...base, manifest: shown.manifest, policyReport: shown.report };
     }
     if (request.kind !== 'manifests') return base;
     const objects = parseManifests(request.manifests);
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
-    const secrets = collectManifestSecretValues(objects);
-    const scrub = secrets.length
-      ? createTextRedactor(secrets, { keyValuePairs: false })
-      : undefined;
-    const report = this.options.policy.check(
-      objects,
-      await checkOptions(objects),
+    const shown = redactPlan(
+      request.manifests,
+      this.options.policy.check(objects, await checkOptions(objects)),
+      collectManifestSecretValues(objects),
     );
-    return {
-      ...base,
-      manifest: redactManifest(request.manifests, scrub ? { scrub } : {}),
-      policyReport: scrub ? scrubStrings(report, scrub) : report,
-    };
+    return { ...base, manifest: shown.manifest, policyReport: shown.report };
   }
 
   /**

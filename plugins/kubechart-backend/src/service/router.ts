@@ -30,11 +30,8 @@ import {
   PolicyEngine,
   collectManifestSecretValues,
   collectSecretValues,
-  createTextRedactor,
   parseJsonLimited,
   parseManifests,
-  redactManifest,
-  scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
@@ -46,6 +43,7 @@ import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { APPROVALS_PAGE_SIZE, collectVisibleApprovals } from './approvalInbox';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { resolveRunScope } from '../engine/scope';
+import { redactPlan } from '../lib/redactPlan';
 import { TooManyRequestsError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
@@ -651,11 +649,7 @@ export async function createRouter(
       { cluster: body.cluster ?? null, namespace: body.namespace, actor },
       report,
     );
-    const scrub = createTextRedactor(secrets, { keyValuePairs: false });
-    res.json({
-      report: secrets.length ? scrubStrings(report, scrub) : report,
-      manifest: redactManifest(manifest, { scrub }),
-    });
+    res.json(redactPlan(manifest, report, secrets));
   });
 
   router.get('/policy/rules', async (req, res) => {
