@@ -580,6 +580,42 @@ describe.each(databases.eachSupportedId())(
       expect((await store.getRun(run.id))!.status).toBe('succeeded');
     });
 
+    it("counts an approved tenant against its owner's budget when it starts, not only when it was requested", async () => {
+      const { engine, store } = await setup(undefined, undefined, {
+        limits: {
+          runsPerUserPerMinute: 100,
+          maxTenants: 20,
+          maxTenantsPerOwner: 1,
+        },
+      });
+      // Both requests fit the budget when asked for: neither tenant exists yet.
+      const first = await engine.submit(
+        tenantRun('prod-k1'),
+        ALICE,
+        paymentsMember,
+      );
+      const second = await engine.submit(
+        tenantRun('prod-k2'),
+        ALICE,
+        paymentsMember,
+      );
+      expect(first.status).toBe('awaiting-approval');
+      expect(second.status).toBe('awaiting-approval');
+      expect(
+        (await engine.decide(first.id, bob, 'approve', 'ok')).status,
+      ).not.toBe('approved');
+      await engine.waitFor(first.id);
+      expect((await store.getRun(first.id))!.status).toBe('succeeded');
+      // The second is approved, but starting it would give payments a second tenant.
+      expect(
+        (await engine.decide(second.id, bob, 'approve', 'ok')).status,
+      ).toBe('approved');
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+      expect((await store.getRun(second.id))!.approval!.state).toBe('approved');
+      expect(await namespaceExists('tenant-prod-k2')).toBe(false);
+      expect(await store.countActiveTenants({ owner: PAYMENTS })).toBe(1);
+    });
+
     it('refuses a protected run nobody could approve', async () => {
       const { engine } = await setup({ approvers: ['owner'] });
       const ownerless = { ...tenantRun('prod-k'), owner: undefined };

@@ -29,6 +29,8 @@ import {
   RunPatch,
   RunStore,
   StaleRun,
+  NewTenantRecord,
+  TenantClaim,
   TenantRecord,
 } from './RunStore';
 
@@ -332,6 +334,9 @@ function decodeCursor(cursor: string): [number, string] {
 /** How long a transaction of the run store may sit idle on PostgreSQL before the server ends it. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
+/** The advisory lock (two 32-bit keys: "kc", 1) that serialises tenant claims on PostgreSQL. */
+const TENANT_CLAIM_LOCK = [0x6b63, 1];
+
 /** Knex implementation of {@link RunStore} for PostgreSQL and SQLite. */
 export class DatabaseRunStore implements RunStore {
   static async create(options: {
@@ -384,7 +389,7 @@ export class DatabaseRunStore implements RunStore {
   async createRun(
     run: NewRun,
     lockKeys: string[],
-    options: { abandonedBefore?: Date } = {},
+    options: { abandonedBefore?: Date; tenant?: TenantClaim } = {},
   ): Promise<Run> {
     const now = Date.now();
     const row = newRunRow(run, run.status, now);
@@ -399,6 +404,7 @@ export class DatabaseRunStore implements RunStore {
               acquired_at: now,
             });
           }
+          if (options.tenant) await this.claimTenant(tx, options.tenant);
         });
         return toRun(row);
       } catch (e) {
@@ -611,7 +617,7 @@ export class DatabaseRunStore implements RunStore {
   async startApprovedRun(
     runId: string,
     lockKeys: string[],
-    options: { abandonedBefore?: Date } = {},
+    options: { abandonedBefore?: Date; tenant?: TenantClaim } = {},
   ): Promise<Run> {
     const attempt = () =>
       this.transaction(async tx => {
@@ -634,6 +640,7 @@ export class DatabaseRunStore implements RunStore {
           .where({ run_id: runId })
           .update({ state: 'executed', request: closedRequest(gate) });
         await this.writePatch(tx, current, { status: 'pending' });
+        if (options.tenant) await this.claimTenant(tx, options.tenant);
       });
     try {
       await attempt();
@@ -999,35 +1006,33 @@ export class DatabaseRunStore implements RunStore {
     return Number(r[0]?.n ?? 0);
   }
 
-  async upsertTenant(
-    t: Omit<TenantRecord, 'createdAt' | 'updatedAt'>,
+  async upsertTenant(t: NewTenantRecord): Promise<void> {
+    await upsertTenantRow(this.db, t, Date.now());
+  }
+
+  /**
+   * Writes a tenant run's tenant record in the run's transaction, when its check lets it. On
+   * PostgreSQL the check holds a transaction-scoped advisory lock, so two claims never count at the
+   * same time (two budgets checked at once could both pass); SQLite runs one write transaction at a time.
+   */
+  private async claimTenant(
+    tx: Knex.Transaction,
+    claim: TenantClaim,
   ): Promise<void> {
-    const now = Date.now();
-    await this.db('kubechart_tenants')
-      .insert({
-        cluster: t.cluster,
-        code: t.code,
-        namespace: t.namespace,
-        entity_ref: t.entityRef ?? null,
-        owner: t.owner ?? null,
-        display_name: t.displayName ?? null,
-        status: t.status,
-        last_run_id: t.lastRunId ?? null,
-        releases: JSON.stringify(t.releases),
-        created_at: now,
-        updated_at: now,
+    if (claim.check && this.isPostgres) {
+      await tx.raw('SELECT pg_advisory_xact_lock(?, ?)', TENANT_CLAIM_LOCK);
+    }
+    const [existing] = (
+      await tx('kubechart_tenants').where({
+        cluster: claim.cluster,
+        code: claim.code,
       })
-      .onConflict(['cluster', 'code'])
-      .merge([
-        'namespace',
-        'entity_ref',
-        'owner',
-        'display_name',
-        'status',
-        'last_run_id',
-        'releases',
-        'updated_at',
-      ]);
+    ).map(toTenantRecord);
+    const record = claim.record(existing);
+    await claim.check?.(existing, record, owner =>
+      countActiveTenants(tx, owner),
+    );
+    await upsertTenantRow(tx, record, Date.now());
   }
 
   async getTenants(code?: string): Promise<TenantRecord[]> {
@@ -1036,27 +1041,11 @@ export class DatabaseRunStore implements RunStore {
       { column: 'cluster' },
     ]);
     if (code) q.where({ code });
-    const rows = await q;
-    return rows.map((r: any) => ({
-      cluster: r.cluster,
-      code: r.code,
-      namespace: r.namespace,
-      entityRef: r.entity_ref ?? undefined,
-      owner: r.owner ?? undefined,
-      displayName: r.display_name ?? undefined,
-      status: r.status,
-      lastRunId: r.last_run_id ?? undefined,
-      releases: JSON.parse(r.releases),
-      createdAt: iso(r.created_at)!,
-      updatedAt: iso(r.updated_at)!,
-    }));
+    return (await q).map(toTenantRecord);
   }
 
   async countActiveTenants(options: { owner?: string } = {}): Promise<number> {
-    const q = this.db('kubechart_tenants').whereNot({ status: 'deleted' });
-    if (options.owner !== undefined) q.where({ owner: options.owner });
-    const r = await q.count<{ n: number | string }[]>('code as n');
-    return Number(r[0]?.n ?? 0);
+    return countActiveTenants(this.db, options.owner);
   }
 
   /**
@@ -1154,4 +1143,62 @@ function sharedWhileInFlight<T>(read: () => Promise<T>): () => Promise<T> {
     }
     return inFlight;
   };
+}
+
+function toTenantRecord(r: any): TenantRecord {
+  return {
+    cluster: r.cluster,
+    code: r.code,
+    namespace: r.namespace,
+    entityRef: r.entity_ref ?? undefined,
+    owner: r.owner ?? undefined,
+    displayName: r.display_name ?? undefined,
+    status: r.status,
+    lastRunId: r.last_run_id ?? undefined,
+    releases: JSON.parse(r.releases),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+async function upsertTenantRow(
+  db: Knex | Knex.Transaction,
+  t: NewTenantRecord,
+  now: number,
+): Promise<void> {
+  await db('kubechart_tenants')
+    .insert({
+      cluster: t.cluster,
+      code: t.code,
+      namespace: t.namespace,
+      entity_ref: t.entityRef ?? null,
+      owner: t.owner ?? null,
+      display_name: t.displayName ?? null,
+      status: t.status,
+      last_run_id: t.lastRunId ?? null,
+      releases: JSON.stringify(t.releases),
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict(['cluster', 'code'])
+    .merge([
+      'namespace',
+      'entity_ref',
+      'owner',
+      'display_name',
+      'status',
+      'last_run_id',
+      'releases',
+      'updated_at',
+    ]);
+}
+
+async function countActiveTenants(
+  db: Knex | Knex.Transaction,
+  owner?: string,
+): Promise<number> {
+  const q = db('kubechart_tenants').whereNot({ status: 'deleted' });
+  if (owner !== undefined) q.where({ owner });
+  const r = await q.count<{ n: number | string }[]>('code as n');
+  return Number(r[0]?.n ?? 0);
 }

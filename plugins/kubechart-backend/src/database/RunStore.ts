@@ -69,6 +69,30 @@ export type TenantRecord = {
   updatedAt: string;
 };
 
+/** A tenant record as written; the store sets its times. */
+export type NewTenantRecord = Omit<TenantRecord, 'createdAt' | 'updatedAt'>;
+
+/**
+ * The tenant record a tenant run writes when it is recorded or started, in the same transaction
+ * (see {@link RunStore.createRun}): nothing is recorded when `check` refuses it.
+ */
+export type TenantClaim = {
+  cluster: string;
+  code: string;
+  /** The record to write, from the one stored (read in the transaction). */
+  record: (existing: TenantRecord | undefined) => NewTenantRecord;
+  /**
+   * Throws to refuse the record, e.g. a budget it would break. It runs after `record`, serialised
+   * with every other claim's check on the database; `count` counts the tenants not deleted (with
+   * `owner`, those it owns) as the transaction sees them, without this claim's record.
+   */
+  check?: (
+    existing: TenantRecord | undefined,
+    record: NewTenantRecord,
+    count: (owner?: string) => Promise<number>,
+  ) => Promise<void>;
+};
+
 /**
  * The right of one backend instance to write a run: the run's lease epoch when it claimed it. A
  * write with a lease succeeds only while the row still carries that epoch (a fencing token).
@@ -156,7 +180,7 @@ export interface RunStore {
   startApprovedRun(
     runId: string,
     lockKeys: string[],
-    options?: { abandonedBefore?: Date },
+    options?: { abandonedBefore?: Date; tenant?: TenantClaim },
   ): Promise<Run>;
   /** Ends an open gate (`awaiting`/`approved`) as rejected, expired or changed; the run fails with `reason`. Undefined when the gate was no longer open. */
   endApproval(
@@ -183,12 +207,13 @@ export interface RunStore {
   /**
    * Inserts the run and takes every lock key in one transaction. Throws ConflictError naming the
    * active run when a key is held. A key held by a run that was reconciled (fenced) and whose
-   * last heartbeat is older than `abandonedBefore` is taken over.
+   * last heartbeat is older than `abandonedBefore` is taken over. With `tenant`, the tenant's
+   * record is written in the same transaction, when its check lets it (see {@link TenantClaim}).
    */
   createRun(
     run: NewRun,
     lockKeys: string[],
-    options?: { abandonedBefore?: Date },
+    options?: { abandonedBefore?: Date; tenant?: TenantClaim },
   ): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
   listRuns(
@@ -237,9 +262,7 @@ export interface RunStore {
     options?: { after?: number; limit?: number },
   ): Promise<RunEvent[]>;
   countRunsByActorSince(actor: string, since: Date): Promise<number>;
-  upsertTenant(
-    tenant: Omit<TenantRecord, 'createdAt' | 'updatedAt'>,
-  ): Promise<void>;
+  upsertTenant(tenant: NewTenantRecord): Promise<void>;
   getTenants(code?: string): Promise<TenantRecord[]>;
   /** Tenants not deleted; with `owner`, only those it owns. */
   countActiveTenants(options?: { owner?: string }): Promise<number>;

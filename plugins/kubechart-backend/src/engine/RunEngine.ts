@@ -65,7 +65,12 @@ import {
   planInput,
 } from '../approvals/plan';
 import { readLatestHelmRelease } from '../lib/helmRelease';
-import { LeaseLostError, RunPatch, TenantRecord } from '../database/RunStore';
+import {
+  LeaseLostError,
+  RunPatch,
+  TenantClaim,
+  TenantRecord,
+} from '../database/RunStore';
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
 import {
@@ -437,30 +442,17 @@ export class RunEngine {
         );
       }
       await this.checkTenantClaims(request, existing, caller, actor);
-      if (
-        request.kind === 'tenant' &&
-        (!existing || existing.status === 'deleted') &&
-        (await store.countActiveTenants()) >= settings.maxTenants
-      ) {
-        throw new TooManyRequestsError(
-          `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
-        );
-      }
-      // Counted like maxTenants above, before the run is recorded (two requests at once may both pass).
-      const owner = tenantOwnerAfter(request, existing, actor);
-      const live = existing && existing.status !== 'deleted';
-      if (
-        request.kind === 'tenant' &&
-        (!live || existing.owner !== owner) &&
-        !caller.isTenantAdmin
-      ) {
-        const owned = await store.countActiveTenants({ owner });
-        if (owned >= settings.maxTenantsPerOwner) {
-          throw new TooManyRequestsError(
-            `${owner} owns ${owned} tenants; the limit is ${settings.maxTenantsPerOwner} per owner (kubechart.limits.maxTenantsPerOwner). Delete one of them or ask the platform team.`,
-          );
-        }
-      }
+      // Checked again when the run is recorded, in the transaction that writes the tenant (two
+      // requests at once), and when an approved run starts: here to refuse early, before a preview.
+      await checkTenantBudget(
+        request,
+        existing,
+        tenantOwnerAfter(request, existing, actor),
+        caller.isTenantAdmin,
+        settings,
+        owner => store.countActiveTenants({ owner }),
+      );
+      exec.tenantAdmin = caller.isTenantAdmin;
       if (
         request.kind === 'tenant' &&
         existing &&
@@ -506,15 +498,20 @@ export class RunEngine {
     const abandonedBefore = new Date(
       Date.now() - settings.releaseLocksAfterSeconds * 1000,
     );
+    const runId = approvedRunId ?? randomUUID();
+    const tenant =
+      request.kind === 'tenant' || request.kind === 'tenant-delete'
+        ? this.tenantClaim(request, plan, actor, exec, runId)
+        : undefined;
     const created = approvedRunId
       ? store.startApprovedRun(
           approvedRunId,
           withNamespaceLock(plan.target, plan.lockKeys),
-          { abandonedBefore },
+          { abandonedBefore, tenant },
         )
       : store.createRun(
           {
-            id: randomUUID(),
+            id: runId,
             kind: request.kind,
             status: 'pending',
             entityRef: request.entityRef,
@@ -526,18 +523,37 @@ export class RunEngine {
           },
           withNamespaceLock(plan.target, plan.lockKeys),
           // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
-          { abandonedBefore },
+          { abandonedBefore, tenant },
         );
     const run = await created.catch(e => {
       if (e instanceof ConflictError) lockWait('conflict');
       throw e;
     });
     lockWait('acquired');
-    if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
-      const existing = (await store.getTenants(request.tenant)).find(
-        t => t.cluster === request.cluster,
-      );
-      await store.upsertTenant({
+    this.options.listener?.onRunChanged?.(run);
+    const work = this.executeLeased(run, request, exec).finally(() => {
+      this.active.delete(run.id);
+    });
+    this.active.set(run.id, work);
+    return run;
+  }
+
+  /**
+   * The tenant record a tenant run writes in the transaction that records (or starts) it, with the
+   * budgets a tenant that becomes live or changes owner must fit, counted in that transaction.
+   */
+  private tenantClaim(
+    request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
+    plan: RunPlan,
+    actor: string,
+    exec: RunExecution,
+    runId: string,
+  ): TenantClaim {
+    const { settings } = this.options;
+    return {
+      cluster: request.cluster,
+      code: request.tenant,
+      record: existing => ({
         cluster: request.cluster,
         code: request.tenant,
         namespace: plan.target.namespace,
@@ -548,7 +564,7 @@ export class RunEngine {
           (request.kind === 'tenant' ? request.displayName : undefined) ??
           existing?.displayName,
         status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
-        lastRunId: run.id,
+        lastRunId: runId,
         // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
         releases:
           request.kind === 'tenant'
@@ -559,14 +575,17 @@ export class RunEngine {
                 ]),
               ]
             : existing?.releases ?? [],
-      });
-    }
-    this.options.listener?.onRunChanged?.(run);
-    const work = this.executeLeased(run, request, exec).finally(() => {
-      this.active.delete(run.id);
-    });
-    this.active.set(run.id, work);
-    return run;
+      }),
+      check: (existing, record, count) =>
+        checkTenantBudget(
+          request,
+          existing,
+          record.owner!,
+          exec.tenantAdmin === true,
+          settings,
+          count,
+        ),
+    };
   }
 
   /**
@@ -909,6 +928,7 @@ export class RunEngine {
     const exec: RunExecution = {
       ...(record.exec as RunExecution),
       scope: await resolveRunScope(request, caller, { store, settings }),
+      tenantAdmin: caller.isTenantAdmin,
     };
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       // The requester may have left the owning group since the request, the entity may have changed hands.
@@ -1154,5 +1174,35 @@ export class RunEngine {
         listener?.onRunChanged?.(run);
       },
     });
+  }
+}
+
+/**
+ * The tenant budgets a tenant run must fit (429 naming the setting): `kubechart.limits.maxTenants`
+ * when the tenant becomes live (new or re-created), and `maxTenantsPerOwner` when it becomes live or
+ * moves to `owner`, unless the caller is a tenants admin. `count` counts live tenants (of an owner).
+ */
+async function checkTenantBudget(
+  request: CreateRunRequest,
+  existing: TenantRecord | undefined,
+  owner: string,
+  tenantAdmin: boolean,
+  settings: EngineSettings,
+  count: (owner?: string) => Promise<number>,
+): Promise<void> {
+  if (request.kind !== 'tenant') return;
+  const live = !!existing && existing.status !== 'deleted';
+  if (!live && (await count()) >= settings.maxTenants) {
+    throw new TooManyRequestsError(
+      `The tenant limit of ${settings.maxTenants} is reached; delete a tenant or ask the platform team to raise kubechart.limits.maxTenants.`,
+    );
+  }
+  if ((!live || existing.owner !== owner) && !tenantAdmin) {
+    const owned = await count(owner);
+    if (owned >= settings.maxTenantsPerOwner) {
+      throw new TooManyRequestsError(
+        `${owner} owns ${owned} tenants; the limit is ${settings.maxTenantsPerOwner} per owner (kubechart.limits.maxTenantsPerOwner). Delete one of them or ask the platform team.`,
+      );
+    }
   }
 }

@@ -92,6 +92,11 @@ export type RunExecution = {
   scope: RunScope;
   /** For a tenant run on an existing tenant: what it changes. */
   changes?: TenantChanges;
+  /**
+   * The caller held `kubechart.tenants.admin`, so the per-owner tenant budget does not apply to the
+   * tenant run (absent, as in approvals recorded before this field: it applies).
+   */
+  tenantAdmin?: boolean;
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -27,8 +27,14 @@ const ALICE = 'user:default/alice';
 const ADMIN = 'user:default/admin';
 const ACME = 'group:default/acme-team';
 const RIVAL = 'group:default/rival-team';
+const BURST = 'group:default/burst-team';
 /** Users' groups, as the sign-in token carries them. */
-const GROUPS: Record<string, string[]> = { [ALICE]: [ACME], [ADMIN]: [] };
+const CAROL = 'user:default/carol';
+const GROUPS: Record<string, string[]> = {
+  [ALICE]: [ACME],
+  [CAROL]: [BURST],
+  [ADMIN]: [],
+};
 
 const permissions = onlyAdminIsTenantsAdmin(ADMIN);
 const userInfo = userInfoWithGroups(GROUPS);
@@ -264,6 +270,28 @@ describe.each(databases.eachSupportedId())(
           .status,
       ).toBe(202);
       expect(await tenant('acme-by-admin')).toMatchObject({ owner: ACME });
+    });
+
+    it('counts tenants asked for at the same moment against the same budget: of five at once, only two are created', async () => {
+      const codes = ['burst-a', 'burst-b', 'burst-c', 'burst-d', 'burst-e'];
+      const answers = await Promise.all(
+        codes.map(code => post(as(CAROL), tenantRun(code, { owner: BURST }))),
+      );
+      expect(answers.map(a => a.status).sort()).toEqual([
+        202, 202, 429, 429, 429,
+      ]);
+      for (const refused of answers.filter(a => a.status === 429))
+        expect(refused.body.error.message).toContain(
+          `${BURST} owns 2 tenants; the limit is 2 per owner`,
+        );
+      const owned = (
+        await request(server)
+          .get('/api/kubechart/tenants')
+          .set('Authorization', as(ADMIN))
+      ).body.items.filter((t: any) => t.owner === BURST);
+      expect(owned).toHaveLength(2);
+      for (const [i, code] of codes.entries())
+        if (answers[i].status === 429) await expectNothingCreated(code);
     });
   },
 );
