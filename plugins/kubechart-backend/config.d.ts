@@ -40,7 +40,13 @@ export interface Config {
        * (the result is marked `exempt` and does not count). `name` may use `*`. Each entry must name a
        * namespace or an object. `run-scope` and `valid-object` cannot be exempted. Default: none.
        */
-      exceptions?: Array<{ rule: string; namespace?: string; kind?: string; name?: string; reason: string }>;
+      exceptions?: Array<{
+        rule: string;
+        namespace?: string;
+        kind?: string;
+        name?: string;
+        reason: string;
+      }>;
       /** How `no-plain-secrets` recognises secret env and ConfigMap key names. */
       secrets?: {
         /**
@@ -115,6 +121,14 @@ export interface Config {
       runsPerUserPerMinute?: number;
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
       followStreamsPerCaller?: number;
+      /**
+       * Previews and policy checks (`POST /runs/preview`, `POST /policy/check`, and what the scaffolder's
+       * dry runs and the MCP tools send there) one caller may have under way at once; more get HTTP 429.
+       * They run `helm template` in the pool every run shares (`helm.maxConcurrent`). Default 2.
+       */
+      previewsPerUserAtOnce?: number;
+      /** Previews and policy checks one caller may ask for per minute; more get HTTP 429. Default 30. */
+      previewsPerUserPerMinute?: number;
     };
     recovery?: {
       /** A running run whose heartbeat is older than this is reconciled, in seconds. Default 120. */

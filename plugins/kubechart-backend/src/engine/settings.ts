@@ -15,6 +15,10 @@ export type EngineSettings = {
   runsPerUserPerMinute: number;
   /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
   followStreamsPerCaller: number;
+  /** Previews and policy checks (`POST /runs/preview`, `POST /policy/check`) one caller may have under way at once. */
+  previewsPerUserAtOnce: number;
+  /** Previews and policy checks one caller may ask for per minute. */
+  previewsPerUserPerMinute: number;
   staleAfterSeconds: number;
   heartbeatIntervalMs: number;
   /** How long tenant delete waits for the namespace to be gone (Terminating until its contents are deleted). */
@@ -68,6 +72,10 @@ export function readEngineSettings(config: Config): EngineSettings {
       k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
     followStreamsPerCaller:
       k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
+    previewsPerUserAtOnce:
+      k?.getOptionalNumber('limits.previewsPerUserAtOnce') ?? 2,
+    previewsPerUserPerMinute:
+      k?.getOptionalNumber('limits.previewsPerUserPerMinute') ?? 30,
     staleAfterSeconds:
       k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
     heartbeatIntervalMs:

@@ -50,6 +50,7 @@ import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScope, ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
+import { DryRunLimiter } from './dryRunLimiter';
 import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { policySummary } from './runAudit';
@@ -158,6 +159,10 @@ export async function createRouter(
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
+  const dryRuns = new DryRunLimiter({
+    atOnce: settings.previewsPerUserAtOnce,
+    perMinute: settings.previewsPerUserPerMinute,
+  });
   const onBehalfOfServices =
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
 
@@ -284,13 +289,13 @@ export async function createRouter(
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
     );
-    // The engine removes the caller's secret values wherever the chart copied them.
-    const preview = await engine.preview(body);
     const { actor } = effectiveActor(
       credentials,
       body.onBehalfOf,
       onBehalfOfServices,
     );
+    // The engine removes the caller's secret values wherever the chart copied them.
+    const preview = await dryRuns.run(actor, () => engine.preview(body));
     await auditDryRunRefusal(
       req,
       'run-preview',
@@ -624,25 +629,29 @@ export async function createRouter(
   router.post('/policy/check', async (req, res) => {
     const credentials = await authorize(req, kubechartRunsCreatePermission);
     const body = parse(policyCheckSchema, req.body, 'policy check');
-    let manifest: string;
-    let report: PolicyReport | undefined;
-    let secrets: string[] = [];
-    if ('manifests' in body) {
-      manifest = body.manifests;
-      // Bounded: a refused input is a 400 naming the limit. Its Secrets' values are removed wherever else they appear.
-      secrets = collectManifestSecretValues(parseManifests(manifest));
-    } else {
-      secrets = collectSecretValues(body.release.values ?? {});
-      const checked = await engine.checkChart(body.release, body.namespace);
-      manifest = checked.manifest;
-      report = checked.report;
-    }
-    report ??= policy.checkYaml(manifest);
     const { actor } = effectiveActor(
       credentials,
       undefined,
       onBehalfOfServices,
     );
+    const { manifest, report, secrets } = await dryRuns.run(actor, async () => {
+      if ('manifests' in body) {
+        // Bounded: a refused input is a 400 naming the limit. Its Secrets' values are removed wherever else they appear.
+        const given = collectManifestSecretValues(
+          parseManifests(body.manifests),
+        );
+        return {
+          manifest: body.manifests,
+          report: policy.checkYaml(body.manifests),
+          secrets: given,
+        };
+      }
+      const checked = await engine.checkChart(body.release, body.namespace);
+      return {
+        ...checked,
+        secrets: collectSecretValues(body.release.values ?? {}),
+      };
+    });
     await auditDryRunRefusal(
       req,
       'policy-check',

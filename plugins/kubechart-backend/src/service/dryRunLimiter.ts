@@ -1,0 +1,59 @@
+import { TooManyRequestsError } from '../engine/errors';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Bounds the dry runs (`POST /runs/preview`, `POST /policy/check`) of each caller: how many at once
+ * and how many a minute. They run `helm template` in the pool every run shares and the policy check
+ * on what it renders, and unlike runs they record nothing, so without a bound one caller could keep
+ * every helm process busy and others' previews and runs waiting. Counted per backend instance.
+ */
+export class DryRunLimiter {
+  readonly #open = new Map<string, number>();
+  readonly #started = new Map<string, number[]>();
+  #sweptAt = Date.now();
+
+  constructor(private readonly limits: { atOnce: number; perMinute: number }) {}
+
+  /** Runs `work` for `caller`, or throws TooManyRequestsError (429) naming the limit it would break. */
+  async run<T>(caller: string, work: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const started = (this.#started.get(caller) ?? []).filter(
+      t => t > now - MINUTE_MS,
+    );
+    const open = this.#open.get(caller) ?? 0;
+    if (open >= this.limits.atOnce) {
+      throw new TooManyRequestsError(
+        `${caller} already has ${open} previews or policy checks under way, the most one caller may have at once (kubechart.limits.previewsPerUserAtOnce); wait for them to finish`,
+      );
+    }
+    if (started.length >= this.limits.perMinute) {
+      this.#started.set(caller, started);
+      throw new TooManyRequestsError(
+        `${caller} asked for ${started.length} previews or policy checks in the last minute; the limit is ${this.limits.perMinute} per minute (kubechart.limits.previewsPerUserPerMinute). Try again shortly.`,
+      );
+    }
+    started.push(now);
+    this.#started.set(caller, started);
+    this.#open.set(caller, open + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.#open.get(caller) ?? 1) - 1;
+      if (left > 0) this.#open.set(caller, left);
+      else this.#open.delete(caller);
+      this.#forgetIdle();
+    }
+  }
+
+  /** Drops callers with nothing under way and nothing in the last minute, so the maps stay small. */
+  #forgetIdle() {
+    const since = Date.now() - MINUTE_MS;
+    if (this.#sweptAt > since) return;
+    this.#sweptAt = Date.now();
+    for (const [caller, times] of this.#started) {
+      if (!this.#open.has(caller) && times[times.length - 1] <= since)
+        this.#started.delete(caller);
+    }
+  }
+}
