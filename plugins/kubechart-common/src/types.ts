@@ -321,6 +321,11 @@ export type RunDiff = {
   values: string;
   /** Unified diff of the (redacted) manifests. */
   manifest: string;
+  /**
+   * Secret values (`***`) the run hiding more of them holds in its values and manifest. They are
+   * stored redacted, so the diff cannot compare them: a changed secret does not show.
+   */
+  hiddenSecrets?: number;
 };
 
 /** Severity of a policy rule. @public */

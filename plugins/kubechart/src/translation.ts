@@ -96,6 +96,10 @@ export const kubechartTranslationRef = createTranslationRef({
       diffValues: 'Values diff',
       diffManifest: 'Manifest diff',
       noChanges: 'No differences.',
+      diffHiddenSecrets_one:
+        '{{count}} secret value is hidden in these runs and is not compared: a changed secret does not show in this diff.',
+      diffHiddenSecrets_other:
+        '{{count}} secret values are hidden in these runs and are not compared: a changed secret does not show in this diff.',
     },
     actions: {
       rollback: 'Roll back to this revision',

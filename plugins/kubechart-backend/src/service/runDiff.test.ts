@@ -54,6 +54,34 @@ describe('runDiff', () => {
     expect(parsePatch(same.values)[0].hunks).toEqual([]);
   });
 
+  it('says how many secret values it could not compare, since both sides hide them', async () => {
+    const secretManifest = [
+      'apiVersion: v1',
+      'kind: Secret',
+      'metadata: { name: db, namespace: team-a }',
+      "stringData: { password: '***' }",
+      '---',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: settings, namespace: team-a }',
+      "data: { DATABASE_URL: 'postgres://app:***@db:5432/app' }",
+    ].join('\n');
+    const first = {
+      ...before,
+      id: 'first',
+      values: { database: { password: '***', host: 'db' } },
+      manifest: secretManifest,
+    };
+    // A new password: stored redacted like the first, so the texts are equal.
+    const second = { ...first, id: 'second' };
+    const diff = await runDiff(first, second);
+    expect(parsePatch(diff.values)[0].hunks).toEqual([]);
+    expect(parsePatch(diff.manifest)[0].hunks).toEqual([]);
+    expect(diff.hiddenSecrets).toBe(3);
+    // Runs without hidden values say so too.
+    expect((await runDiff(before, after)).hiddenSecrets).toBe(0);
+  });
+
   it('diffs a run without a manifest against one with a small one, and only reports a larger difference', async () => {
     const small = {
       ...after,

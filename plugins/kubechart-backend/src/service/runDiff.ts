@@ -1,4 +1,5 @@
 import { Run, RunDiff } from '@kubechart/plugin-kubechart-common';
+import { REDACTED } from '@kubechart/plugin-kubechart-node';
 import yaml from 'js-yaml';
 import { boundedPatch } from './boundedDiff';
 
@@ -7,14 +8,15 @@ const dump = (v: unknown) =>
 
 /** What GET /runs/:id/diff/:other answers: the values (as YAML) and manifest diffs from run `a` to run `b`. */
 export async function runDiff(a: Run, b: Run): Promise<RunDiff> {
+  const [valuesA, valuesB] = [dump(a.values), dump(b.values)];
   return {
     from: a.id,
     to: b.id,
     values: await boundedPatch(
       `values@${a.id}`,
       `values@${b.id}`,
-      dump(a.values),
-      dump(b.values),
+      valuesA,
+      valuesB,
     ),
     manifest: await boundedPatch(
       `manifest@${a.id}`,
@@ -22,5 +24,15 @@ export async function runDiff(a: Run, b: Run): Promise<RunDiff> {
       a.manifest ?? '',
       b.manifest ?? '',
     ),
+    // Stored redacted on both sides, so equal in the texts whatever the secrets were.
+    hiddenSecrets: Math.max(
+      hidden(valuesA) + hidden(a.manifest ?? ''),
+      hidden(valuesB) + hidden(b.manifest ?? ''),
+    ),
   };
+}
+
+/** How many redacted values a text holds. */
+function hidden(text: string): number {
+  return text.split(REDACTED).length - 1;
 }

@@ -297,5 +297,31 @@ describe('RunDetail', () => {
     expect(screen.getByText('+replicas: 3')).toHaveAttribute('data-diff', '+');
     expect(screen.getByText(/image: nginx/)).toHaveAttribute('data-diff', ' ');
     expect(screen.getByText('No differences.')).toBeInTheDocument();
+    expect(screen.queryByText(/secret values? (is|are) hidden/)).toBeNull();
+  });
+
+  it('warns that hidden secret values are not compared', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue(current);
+    api.getRunEvents.mockResolvedValue([]);
+    api.getRunDiff.mockResolvedValue({
+      from: 'run-1',
+      to: 'run-2',
+      values: '',
+      manifest: '',
+      hiddenSecrets: 2,
+    });
+    render(api);
+    await screen.findByText('Run run-2');
+    await userEvent.click(screen.getByRole('tab', { name: 'Compare' }));
+    await userEvent.click(screen.getByLabelText('Compare with'));
+    await userEvent.click(
+      within(await screen.findByRole('listbox')).getAllByRole('option')[0],
+    );
+    expect(
+      await screen.findByText(
+        '2 secret values are hidden in these runs and are not compared: a changed secret does not show in this diff.',
+      ),
+    ).toBeInTheDocument();
   });
 });

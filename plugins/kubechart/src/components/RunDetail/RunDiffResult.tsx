@@ -1,5 +1,6 @@
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
 import { Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
@@ -21,8 +22,16 @@ export function RunDiffResult(props: { runId: string; otherId: string }) {
   if (!diff.value) {
     return null;
   }
+  const hidden = diff.value.hiddenSecrets ?? 0;
   return (
     <Box>
+      {hidden > 0 && (
+        <Box mb={2}>
+          <Alert severity="info">
+            {t('run.diffHiddenSecrets', { count: hidden })}
+          </Alert>
+        </Box>
+      )}
       <Typography variant="subtitle2">{t('run.diffValues')}</Typography>
       <DiffLines patch={diff.value.values} emptyText={t('run.noChanges')} />
       <Box mt={2}>
