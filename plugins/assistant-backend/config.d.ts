@@ -62,5 +62,20 @@ export interface Config {
      * here gives its users the prefix too. Default: none.
      */
     impersonationUserPrefixes?: { [catalogNamespace: string]: string };
+    /**
+     * Namespaces the platform assigned by hand, per cluster: namespace →
+     * owner entity ref (`group:default/team-a`; a bare name is a group of
+     * `default`). Without `kube-assistant.cluster-wide` an entity's
+     * `backstage.io/kubernetes-namespace` is the assistant's scope only when
+     * the platform assigned that namespace to the entity's owner: here, or
+     * (for a namespace not named here) by the `kubechart.io/owner`
+     * annotation of the Namespace object, which KubeChart writes on the
+     * tenant namespaces it creates and which the assistant reads with its own
+     * service account (it needs `get` on namespaces). A namespace named here
+     * is decided by this entry alone. Default: none.
+     */
+    namespaceOwners?: {
+      [cluster: string]: { [namespace: string]: string };
+    };
   };
 }

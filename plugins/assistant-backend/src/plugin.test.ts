@@ -102,6 +102,8 @@ describe('kube-assistant plugin', () => {
             },
             kubeAssistant: {
               allowDangerous: true,
+              // The platform assigned `shop` to team-shop (checkout's owner).
+              namespaceOwners: { sim: { shop: 'group:default/team-shop' } },
               providers: [
                 {
                   id: 'ollama',

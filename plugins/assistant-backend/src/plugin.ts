@@ -16,6 +16,7 @@ import { registerAssistantActions } from './actions/assistantActions';
 import { DatabaseConversationStore } from './database/DatabaseConversationStore';
 import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
+import { NamespaceOwners } from './context/namespaceOwners';
 import { ProtectedTargets } from './execution/protectedTargets';
 import { readImpersonationPrefixes } from './execution/impersonation';
 import { PlanExecutor } from './execution/PlanExecutor';
@@ -99,6 +100,7 @@ export const assistantPlugin = createBackendPlugin({
           impersonationUserPrefixes: readImpersonationPrefixes(config),
           onQuestion: createQuestionMetrics(deps.metrics),
           protectedTargets: ProtectedTargets.fromConfig(config),
+          namespaceOwners: NamespaceOwners.fromConfig(config),
         });
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),

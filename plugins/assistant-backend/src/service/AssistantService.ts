@@ -39,6 +39,7 @@ import {
   KUBERNETES_NAMESPACE_ANNOTATION,
   resolveEntityScope,
 } from '../context/entityContext';
+import { NamespaceOwners } from '../context/namespaceOwners';
 import { ConversationStore } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
@@ -87,6 +88,8 @@ export type AssistantServiceOptions = {
   onQuestion?: (answered: QuestionOutcome) => void;
   /** Namespaces KubeChart protects with approvals: the assistant does not change them. */
   protectedTargets?: ProtectedTargets;
+  /** Which namespaces the platform assigned to which owner: an entity's namespace is its scope only then. */
+  namespaceOwners: NamespaceOwners;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -258,8 +261,11 @@ export class AssistantService {
   /**
    * Without `kube-assistant.cluster-wide` a user works only inside an entity
    * they (or one of their groups) own, in that entity's namespace: reading
-   * an entity in the catalog is not owning what runs for it. Returns why the
-   * caller has no such scope, or undefined when they have one.
+   * an entity in the catalog is not owning what runs for it. The namespace
+   * annotation is written by whoever registers the entity, so it counts only
+   * when the platform assigned that namespace (on the entity's cluster) to
+   * the entity's owner. Returns why the caller has no such scope, or
+   * undefined when they have one.
    */
   private async missingEntityScope(
     scope: EntityScope | undefined,
@@ -280,7 +286,21 @@ export class AssistantService {
     if (!scope.namespace) {
       return `${scope.entityRef} has no ${KUBERNETES_NAMESPACE_ANNOTATION} annotation, so it has no namespace of its own: ${need} the assistant works only in the namespace of an entity you own.`;
     }
-    return undefined;
+    const cluster = scope.cluster ?? this.options.clusters.defaultName();
+    if (!cluster) {
+      return `No Kubernetes cluster is configured (kubernetes.clusterLocatorMethods), so the namespace of ${scope.entityRef} cannot be checked.`;
+    }
+    // Read with the assistant's own identity: whether the namespace is the
+    // owner's does not depend on what the user may see.
+    return this.options.namespaceOwners.refusal(
+      {
+        entityRef: scope.entityRef,
+        owner: scope.owner,
+        cluster,
+        namespace: scope.namespace,
+      },
+      () => this.options.clusters.kubeConfig(cluster),
+    );
   }
 
   /**
