@@ -162,6 +162,12 @@ export interface Config {
       ingressNamespace?: string;
       /** Default ResourceQuota `hard` of a tenant. Default requests.cpu 4, requests.memory 8Gi, limits.cpu 8, limits.memory 16Gi, pods 50. */
       quota?: { [resource: string]: string };
+      /**
+       * The most of each resource a tenant run's `quota.hard` may ask for without `kubechart.tenants.admin`
+       * (403 above it); a resource only `quota` names may not be raised above its default. Replaces the
+       * default whole. Default requests.cpu 16, requests.memory 32Gi, limits.cpu 32, limits.memory 64Gi, pods 200.
+       */
+      maxQuota?: { [resource: string]: string };
       /** Default container limits of the tenant LimitRange. Default cpu 500m, memory 512Mi. */
       defaultLimits?: { [resource: string]: string };
       /** Default container requests of the tenant LimitRange. Default cpu 100m, memory 128Mi. */

@@ -88,6 +88,7 @@ import {
   withNormalizedTenantEntityRef,
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
+import { checkTenantQuota } from './tenantQuota';
 import {
   judgeRollbackRevision,
   rollbackSecretValues,
@@ -885,6 +886,7 @@ export class RunEngine {
     actor: string,
   ) {
     checkRequestedTenantOwner(request, existing, caller, actor);
+    checkTenantQuota(request, caller.isTenantAdmin, this.options.settings);
     if (request.entityRef) {
       await checkTenantEntity(
         {

@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { resolve as resolvePath } from 'node:path';
+import { parseQuantity } from '../lib/quantity';
 
 /** Engine settings read from `kubechart.*` config (see config.d.ts for every key and default). */
 export type EngineSettings = {
@@ -30,6 +31,11 @@ export type EngineSettings = {
   releaseLocksAfterSeconds: number;
   ingressNamespace: string;
   defaultQuota: Record<string, string>;
+  /**
+   * The most of each resource a tenant's quota may ask for without `kubechart.tenants.admin`
+   * (`tenant.maxQuota`); a resource it does not name may not be raised above `defaultQuota`.
+   */
+  maxQuota: Record<string, string>;
   defaultLimits: Record<string, string>;
   defaultRequests: Record<string, string>;
   /** The ServiceAccount created in every tenant namespace; tenant-scoped helm and apply calls impersonate it. */
@@ -47,10 +53,29 @@ export type EngineSettings = {
   enforceRunScope: boolean;
 };
 
+// Read whole: resource names such as `requests.cpu` hold dots, which `Config.get(key)` reads as a path.
 const stringMap = (c: Config | undefined, fallback: Record<string, string>) => {
   if (!c) return fallback;
-  return Object.fromEntries(c.keys().map(k => [k, String(c.get(k))]));
+  return Object.fromEntries(
+    Object.entries(c.get<Record<string, unknown>>()).map(([k, v]) => [
+      k,
+      String(v),
+    ]),
+  );
 };
+
+/** Throws at start-up when a quota setting holds something that is not a Kubernetes quantity. */
+function checkQuantities(key: string, map: Record<string, string>) {
+  for (const [resource, value] of Object.entries(map)) {
+    if (!parseQuantity(value))
+      throw new Error(
+        `kubechart.${key}.${resource} must be a Kubernetes quantity (such as 500m, 2, 4Gi); got ${JSON.stringify(
+          value,
+        )}`,
+      );
+  }
+  return map;
+}
 
 /** Reads engine settings with their defaults. */
 export function readEngineSettings(config: Config): EngineSettings {
@@ -86,13 +111,27 @@ export function readEngineSettings(config: Config): EngineSettings {
       k?.getOptionalNumber('recovery.releaseLocksAfterSeconds') ?? 300,
     ingressNamespace:
       k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
-    defaultQuota: stringMap(k?.getOptionalConfig('tenant.quota'), {
-      'requests.cpu': '4',
-      'requests.memory': '8Gi',
-      'limits.cpu': '8',
-      'limits.memory': '16Gi',
-      pods: '50',
-    }),
+    defaultQuota: checkQuantities(
+      'tenant.quota',
+      stringMap(k?.getOptionalConfig('tenant.quota'), {
+        'requests.cpu': '4',
+        'requests.memory': '8Gi',
+        'limits.cpu': '8',
+        'limits.memory': '16Gi',
+        pods: '50',
+      }),
+    ),
+    // The largest preset the scaffolder's tenant template offers.
+    maxQuota: checkQuantities(
+      'tenant.maxQuota',
+      stringMap(k?.getOptionalConfig('tenant.maxQuota'), {
+        'requests.cpu': '16',
+        'requests.memory': '32Gi',
+        'limits.cpu': '32',
+        'limits.memory': '64Gi',
+        pods: '200',
+      }),
+    ),
     defaultLimits: stringMap(k?.getOptionalConfig('tenant.defaultLimits'), {
       cpu: '500m',
       memory: '512Mi',
