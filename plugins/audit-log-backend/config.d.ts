@@ -45,17 +45,19 @@ export interface Config {
        * anything is deleted, so a witness outside the database can check the
        * remaining chain. It is always logged at `warn`; if a target below is
        * configured and cannot take it, nothing is pruned. The same targets
-       * receive the head anchors (see `auditLog.anchor`).
+       * receive the head anchors (see `auditLog.anchor`) and the loss records
+       * of events a stopping backend could not store.
        */
       checkpoint?: {
         /**
          * A file to append one JSON line per checkpoint and per head anchor to.
          * `GET /verify` reads its last 64 KiB and checks the chain against the
-         * newest anchor there. Make it writable by the backend only (append-only
-         * storage), or it proves nothing. Default: none.
+         * newest anchor there; a start-up appends the gap record of each loss
+         * record there that the chain lacks. Make it writable by the backend
+         * only (append-only storage), or it proves nothing. Default: none.
          */
         file?: string;
-        /** An http(s) endpoint that receives each checkpoint and head anchor as a JSON POST. Default: none. */
+        /** An http(s) endpoint that receives each checkpoint, head anchor and loss record as a JSON POST. Default: none. */
         webhook?: {
           url: string;
           /**
@@ -122,6 +124,12 @@ export interface Config {
        * Default 300000 (5 minutes).
        */
       maxRetryDurationMs?: number;
+      /**
+       * How long a stopping backend waits, in all, for audited operations in
+       * progress to record their outcome while the database is still open, in
+       * ms. Default 10000.
+       */
+      maxShutdownWaitMs?: number;
     };
     /** Severity floors applied when events are stored. */
     severity?: {

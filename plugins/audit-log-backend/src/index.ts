@@ -18,5 +18,6 @@ export { createRouter, type RouterOptions } from './service/router';
 export type {
   AuditAnchorRecord,
   AuditCheckpointRecord,
+  AuditLossRecord,
   AuditWitnessRecords,
 } from './service/checkpointWitness';

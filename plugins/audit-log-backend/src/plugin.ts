@@ -18,6 +18,7 @@ import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { observeAuditQueue } from './service/queueMetrics';
 import { createRouter } from './service/router';
+import { appendRecordedLosses } from './service/shutdownLosses';
 
 /**
  * The audit-log backend plugin: stores every audit event in a hash chain and
@@ -87,6 +88,11 @@ export const auditLogPlugin = createBackendPlugin({
         }
         observeAuditQueue(metrics, queue);
         const liveTail = new LiveTailPublisher({ signals, logger });
+        // the log, file and webhook outside the database: prune checkpoints, head anchors and
+        // the events a stopping backend could not store
+        const auditWitness = createAuditWitness({ config, logger });
+        await appendRecordedLosses({ store, witness: auditWitness, logger });
+        queue.recordLossesWith(loss => auditWitness.loss(loss));
 
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {
@@ -98,15 +104,16 @@ export const auditLogPlugin = createBackendPlugin({
           }
           liveTail.notify(lastSeq, batch.length);
         });
-        // Runs before the root shutdown that closes the database.
+        // Backstage runs the plugins' shutdown hooks before the root ones, which stop the HTTP
+        // server and close the database at the same time: wait here, with the database open, for
+        // the audited requests in progress. The sink stays attached; the queue's root shutdown
+        // hook closes it and reports what could not be stored.
         lifecycle.addShutdownHook(async () => {
-          await queue.detachSink();
+          await queue.drainOnShutdown();
           liveTail.stop();
         });
 
         const retention = readRetentionSettings(config);
-        // the log, file and webhook outside the database: prune checkpoints and head anchors
-        const auditWitness = createAuditWitness({ config, logger });
         const witness = auditWitness.checkpoint;
         await scheduleAnchors({
           settings: readAnchorSettings(config),

@@ -2,6 +2,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import {
   AUDIT_GAP_EVENT_ID,
   AuditEventInput,
+  AuditGapInfo,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from './AuditEventQueue';
 
@@ -212,5 +213,107 @@ describe('AuditEventQueue', () => {
     expect(stored[0].error).toMatch(
       /^2 events dropped between .* because database unavailable for over 0 s \(2\)$/,
     );
+  });
+
+  describe('on shutdown', () => {
+    it('waits for audited operations in progress, then writes their events', async () => {
+      const queue = new AuditEventQueue({ logger, flushIntervalMs: 60000 });
+      const written: string[] = [];
+      queue.attachSink(async batch => {
+        written.push(...batch.map(e => e.eventId));
+      });
+      const ended = queue.beginEvent();
+      await queue.enqueue(event(1));
+      setTimeout(async () => {
+        await queue.enqueue(event(2));
+        ended();
+      }, 100);
+      await queue.drainOnShutdown();
+      expect(written).toEqual(['e-1', 'e-2']);
+      // the sink stays attached: a request completing later is still written
+      await queue.enqueue(event(3));
+      await queue.close();
+      expect(written).toEqual(['e-1', 'e-2', 'e-3']);
+    });
+
+    it('stops waiting after maxShutdownWaitMs', async () => {
+      const warnings = mockServices.logger.mock();
+      const queue = new AuditEventQueue({
+        logger: warnings,
+        maxShutdownWaitMs: 50,
+      });
+      queue.beginEvent(); // never ends
+      const started = Date.now();
+      await queue.drainOnShutdown();
+      await queue.close();
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(warnings.warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^Stopped waiting for 1 audited operation\(s\) in progress after 50 ms/,
+        ),
+      );
+    });
+
+    it('reports a failed write at once instead of retrying it: an error line with the counts and a loss record', async () => {
+      const errors = mockServices.logger.mock();
+      const queue = new AuditEventQueue({ logger: errors, batchSize: 2 });
+      const losses: AuditGapInfo[] = [];
+      queue.recordLossesWith(loss => losses.push(loss));
+      let writes = 0;
+      queue.attachSink(async () => {
+        writes += 1;
+        throw new Error('Unable to acquire a connection');
+      });
+      for (let i = 1; i <= 3; i++) {
+        await queue.enqueue(event(i));
+      }
+      await queue.drainOnShutdown();
+      // one error line and one loss record per dropped batch
+      expect(writes).toBe(2);
+      expect(losses).toEqual([
+        {
+          dropped: 2,
+          firstOccurredAt: event(1).occurredAt,
+          lastOccurredAt: event(2).occurredAt,
+          reasons: { 'database unavailable while the backend stopped': 2 },
+        },
+        {
+          dropped: 1,
+          firstOccurredAt: event(3).occurredAt,
+          lastOccurredAt: event(3).occurredAt,
+          reasons: { 'database unavailable while the backend stopped': 1 },
+        },
+      ]);
+      expect(errors.error).toHaveBeenCalledWith(
+        `Audit events lost while the backend stopped: 2 events dropped between ${
+          event(1).occurredAt
+        } and ${
+          event(2).occurredAt
+        } because database unavailable while the backend stopped (2) (Error: Unable to acquire a connection)`,
+      );
+      expect(queue.stats()).toMatchObject({
+        buffered: 0,
+        dropped: 3,
+        unrecordedDrops: 0,
+      });
+    });
+
+    it('reports what is left when it closes, and every event enqueued after', async () => {
+      const errors = mockServices.logger.mock();
+      const queue = new AuditEventQueue({ logger: errors });
+      const losses: AuditGapInfo[] = [];
+      queue.recordLossesWith(loss => losses.push(loss));
+      // no store ever attached
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2));
+      await queue.close();
+      await queue.enqueue(event(3));
+      expect(losses.map(l => [l.dropped, l.reasons])).toEqual([
+        [2, { 'not stored before the backend stopped': 2 }],
+        [1, { 'audited after the backend stopped': 1 }],
+      ]);
+      expect(errors.error).toHaveBeenCalledTimes(2);
+      expect(queue.stats()).toMatchObject({ buffered: 0, unrecordedDrops: 0 });
+    });
   });
 });

@@ -16,6 +16,14 @@ import {
 export type AuditEventSink = (batch: AuditEventInput[]) => Promise<void>;
 
 /**
+ * Records outside the database events a stopping backend could not store, so that the loss
+ * leaves a trace once the database is gone (see {@link AuditEventQueue.recordLossesWith}).
+ * Called synchronously: the process may exit right after.
+ * @public
+ */
+export type AuditLossRecorder = (loss: AuditGapInfo) => void;
+
+/**
  * Options of {@link AuditEventQueue}.
  * @public
  */
@@ -40,6 +48,11 @@ export type AuditEventQueueOptions = {
    * 300000 ms (5 minutes).
    */
   maxRetryDurationMs?: number;
+  /**
+   * How long a stopping backend waits, in all, for audited operations in progress to record
+   * their outcome before the database closes. Default 10000 ms.
+   */
+  maxShutdownWaitMs?: number;
 };
 
 /**
@@ -83,7 +96,12 @@ export function createGapEvent(gap: AuditGapInfo): AuditEventInput {
  * `maxRetryDurationMs`, after which failing batches are dropped. Every drop is
  * remembered and written to the chain as a gap record ("N events dropped
  * between … and … because …") in front of the next batch that is stored.
- * `drain` writes everything that is buffered, for a clean shutdown.
+ * `drain` writes everything that is buffered.
+ *
+ * On shutdown (`drainOnShutdown`, then `close`) the sink stays attached until the queue closes,
+ * so requests that complete while the backend stops have their events written; a write that
+ * fails then is not retried, and what cannot be stored is reported at once: an `error` log line
+ * with the counts and the {@link AuditLossRecorder}, which keeps it outside the database.
  *
  * @public
  */
@@ -95,6 +113,7 @@ export class AuditEventQueue {
   readonly #maxEnqueueWaitMs: number;
   readonly #maxRetryDelayMs: number;
   readonly #maxRetryDurationMs: number;
+  readonly #maxShutdownWaitMs: number;
   #gap: AuditGapInfo | undefined;
   #failingSince: number | undefined;
 
@@ -108,6 +127,13 @@ export class AuditEventQueue {
   #dropped = 0;
   #failedWrites = 0;
   #lastDropWarning = 0;
+  /** Audited operations whose outcome event is still to come. */
+  #openEvents = 0;
+  #settledWaiters: Array<() => void> = [];
+  /** When a stopping backend stops waiting for open events. */
+  #shutdownDeadline: number | undefined;
+  #closed = false;
+  #recordLoss: AuditLossRecorder | undefined;
 
   constructor(options: AuditEventQueueOptions) {
     this.#logger = options.logger;
@@ -117,6 +143,7 @@ export class AuditEventQueue {
     this.#maxEnqueueWaitMs = options.maxEnqueueWaitMs ?? 100;
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
     this.#maxRetryDurationMs = options.maxRetryDurationMs ?? 300000;
+    this.#maxShutdownWaitMs = options.maxShutdownWaitMs ?? 10000;
     if (this.#maxSize < 1 || this.#batchSize < 1) {
       throw new Error('Audit queue maxSize and batchSize must be positive');
     }
@@ -140,16 +167,18 @@ export class AuditEventQueue {
    * Never rejects.
    */
   async enqueue(event: AuditEventInput): Promise<void> {
+    // Only wait when a sink is draining the buffer; without one, waiting
+    // would just slow every audited request down.
+    if (this.#buffer.length >= this.#maxSize && this.#sink) {
+      await this.#waitForRoom();
+    }
+    if (this.#closed) {
+      this.#drop([event], 'audited after the backend stopped');
+      return;
+    }
     if (this.#buffer.length >= this.#maxSize) {
-      // Only wait when a sink is draining the buffer; without one, waiting
-      // would just slow every audited request down.
-      if (this.#sink) {
-        await this.#waitForRoom();
-      }
-      if (this.#buffer.length >= this.#maxSize) {
-        this.#drop([event], 'queue full');
-        return;
-      }
+      this.#drop([event], 'queue full');
+      return;
     }
     this.#buffer.push(event);
     this.#schedule();
@@ -176,19 +205,143 @@ export class AuditEventQueue {
 
   /**
    * Writes every buffered event to the sink. Resolves when the buffer is empty,
-   * or when a write fails (the failure is logged and the events kept).
+   * or when a write fails (the failure is logged and the events kept; while
+   * the backend stops, given up and reported instead).
    */
   async drain(): Promise<void> {
     this.#clearTimer();
     while (this.#sink && (this.#buffer.length > 0 || this.#gap)) {
       const ok = await this.#flush();
-      if (!ok) {
+      if (!ok && !this.#stopping) {
         break;
       }
     }
   }
 
-  #drop(events: AuditEventInput[], reason: string) {
+  /**
+   * Marks an audited operation as started: its outcome event is still to come.
+   * Call the returned function once the outcome is enqueued (later calls do
+   * nothing); a stopping backend waits for these before its database closes.
+   */
+  beginEvent(): () => void {
+    this.#openEvents += 1;
+    let ended = false;
+    return () => {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      this.#openEvents -= 1;
+      if (this.#openEvents === 0) {
+        const waiters = this.#settledWaiters;
+        this.#settledWaiters = [];
+        waiters.forEach(settled => settled());
+      }
+    };
+  }
+
+  /**
+   * Where events a stopping backend cannot store are recorded outside the
+   * database (the audit-log backend plugin keeps them in its witness file and
+   * appends their gap record on the next start).
+   */
+  recordLossesWith(recorder: AuditLossRecorder): void {
+    this.#recordLoss = recorder;
+  }
+
+  /**
+   * First step of a shutdown, while the database is still open (the audit-log
+   * plugin's shutdown hook): waits until the audited operations in progress
+   * have enqueued their outcome (at most `maxShutdownWaitMs` over the whole
+   * shutdown), then writes everything buffered. The sink stays attached, so
+   * events that come later are written as long as the database takes them;
+   * from now on a failed write is not retried, its events are reported lost.
+   */
+  async drainOnShutdown(): Promise<void> {
+    if (this.#shutdownDeadline === undefined) {
+      this.#shutdownDeadline = Date.now() + this.#maxShutdownWaitMs;
+    }
+    await this.#waitForOpenEvents();
+    await this.drain();
+  }
+
+  /**
+   * Last step of a shutdown (the queue's root shutdown hook): `drainOnShutdown`,
+   * then closes the queue. What is still unstored, and every event enqueued
+   * after, is dropped and reported at once (`error` log line with the counts,
+   * and the loss recorder).
+   */
+  async close(): Promise<void> {
+    await this.drainOnShutdown();
+    this.#closed = true;
+    this.#sink = undefined;
+    this.#clearTimer();
+    this.#drop(this.#buffer.splice(0), 'not stored before the backend stopped');
+    this.#reportLoss();
+    this.#wakeWaiters();
+  }
+
+  get #stopping(): boolean {
+    return this.#shutdownDeadline !== undefined;
+  }
+
+  async #waitForOpenEvents(): Promise<void> {
+    const wait = (this.#shutdownDeadline ?? 0) - Date.now();
+    if (this.#openEvents === 0 || wait <= 0) {
+      return;
+    }
+    const settled = await new Promise<boolean>(resolve => {
+      let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+      const onSettled = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      timer = setTimeout(() => {
+        this.#settledWaiters = this.#settledWaiters.filter(
+          w => w !== onSettled,
+        );
+        resolve(false);
+      }, wait);
+      this.#settledWaiters.push(onSettled);
+    });
+    if (!settled) {
+      this.#logger.warn(
+        `Stopped waiting for ${
+          this.#openEvents
+        } audited operation(s) in progress after ${
+          this.#maxShutdownWaitMs
+        } ms (auditLog.queue.maxShutdownWaitMs): their outcome events are stored if they come while the database is open, otherwise reported lost`,
+      );
+    }
+  }
+
+  /**
+   * While the backend stops there may be no later write to carry a gap record:
+   * the dropped events are logged and handed to the loss recorder right away.
+   */
+  #reportLoss(cause?: unknown) {
+    const gap = this.#gap;
+    if (!gap) {
+      return;
+    }
+    this.#gap = undefined;
+    this.#logger.error(
+      `Audit events lost while the backend stopped: ${describeGap(gap)}${
+        cause === undefined ? '' : ` (${stringifyError(cause)})`
+      }`,
+    );
+    try {
+      this.#recordLoss?.(gap);
+    } catch (error) {
+      this.#logger.error(
+        `Could not record the lost audit events outside the database: ${stringifyError(
+          error,
+        )}`,
+      );
+    }
+  }
+
+  #drop(events: AuditEventInput[], reason: string, cause?: unknown) {
     if (events.length === 0) {
       return;
     }
@@ -207,6 +360,10 @@ export class AuditEventQueue {
     }
     gap.reasons[reason] = (gap.reasons[reason] ?? 0) + events.length;
     this.#gap = gap;
+    if (this.#stopping) {
+      this.#reportLoss(cause);
+      return;
+    }
     const now = Date.now();
     // one warning per second at most, the counter tells the rest
     if (now - this.#lastDropWarning > 1000) {
@@ -262,8 +419,9 @@ export class AuditEventQueue {
       return;
     }
     const full = this.#buffer.length >= this.#batchSize;
-    let delay = immediate || full ? 0 : this.#flushIntervalMs;
-    if (this.#retryDelayMs > 0) {
+    // while the backend stops, every event may be the last chance to write
+    let delay = immediate || full || this.#stopping ? 0 : this.#flushIntervalMs;
+    if (this.#retryDelayMs > 0 && !this.#stopping) {
       delay = this.#retryDelayMs;
     }
     if (this.#timer) {
@@ -311,6 +469,18 @@ export class AuditEventQueue {
         this.#failedWrites += 1;
         if (gap) {
           this.#mergeGap(gap);
+        }
+        if (this.#stopping) {
+          // the database may be closed already: no later write to retry in
+          this.#buffer.splice(0, events.length);
+          this.#drop(
+            events,
+            'database unavailable while the backend stopped',
+            error,
+          );
+          this.#reportLoss(error); // a batch of a gap record alone
+          this.#wakeWaiters();
+          return;
         }
         const now = Date.now();
         this.#failingSince ??= now;

@@ -100,29 +100,46 @@ export class AuditLogAuditorService implements AuditorService {
   async createEvent(
     options: AuditorServiceCreateEventOptions,
   ): Promise<AuditorServiceEvent> {
-    const actor = await this.#getActor(options.request);
-    // Redacted (and bounded) once; the outcome events reuse the copy.
-    const meta = options.meta ? redactSecrets(options.meta) : {};
+    // A stopping backend waits for the outcome before its database closes.
+    const ended = this.#queue.beginEvent();
+    let meta: JsonObject;
+    let actor: string | undefined;
+    try {
+      actor = await this.#getActor(options.request);
+      // Redacted (and bounded) once; the outcome events reuse the copy.
+      meta = options.meta ? redactSecrets(options.meta) : {};
+      await this.#record(options, actor, 'initiated', meta);
+    } catch (error) {
+      ended();
+      throw error;
+    }
     const withOutcome = (extra: JsonObject | undefined) =>
       extra ? { ...meta, ...redactSecrets(extra) } : meta;
-    await this.#record(options, actor, 'initiated', meta);
     return {
       success: async params => {
-        await this.#record(
-          options,
-          actor,
-          'succeeded',
-          withOutcome(params?.meta),
-        );
+        try {
+          await this.#record(
+            options,
+            actor,
+            'succeeded',
+            withOutcome(params?.meta),
+          );
+        } finally {
+          ended();
+        }
       },
       fail: async params => {
-        await this.#record(
-          options,
-          actor,
-          'failed',
-          withOutcome(params.meta),
-          params.error,
-        );
+        try {
+          await this.#record(
+            options,
+            actor,
+            'failed',
+            withOutcome(params.meta),
+            params.error,
+          );
+        } finally {
+          ended();
+        }
       },
     };
   }

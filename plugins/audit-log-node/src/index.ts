@@ -10,6 +10,7 @@ export {
   type AuditEventQueueOptions,
   type AuditEventQueueStats,
   type AuditEventSink,
+  type AuditLossRecorder,
   createGapEvent,
 } from './AuditEventQueue';
 export { DEFAULT_MINIMUM_SEVERITIES, readMinimumSeverities } from './severity';

@@ -10,7 +10,8 @@ import { AuditEventQueue } from './AuditEventQueue';
  * the audit-log backend plugin, which drains it into the database.
  *
  * Configured under `auditLog.queue` (`maxSize`, `batchSize`,
- * `flushIntervalMs`, `maxEnqueueWaitMs`, `maxRetryDurationMs`).
+ * `flushIntervalMs`, `maxEnqueueWaitMs`, `maxRetryDurationMs`,
+ * `maxShutdownWaitMs`).
  *
  * @public
  */
@@ -36,18 +37,16 @@ export const auditLogQueueServiceRef = createServiceRef<AuditEventQueue>({
           maxEnqueueWaitMs: queueConfig?.getOptionalNumber('maxEnqueueWaitMs'),
           maxRetryDurationMs:
             queueConfig?.getOptionalNumber('maxRetryDurationMs'),
+          maxShutdownWaitMs:
+            queueConfig?.getOptionalNumber('maxShutdownWaitMs'),
         });
-        // The audit-log plugin drains the queue in its own shutdown hook,
-        // which runs before this one; anything left here could not be stored.
-        lifecycle.addShutdownHook(async () => {
-          await queue.drain();
-          const { buffered, unrecordedDrops } = queue.stats();
-          if (buffered > 0 || unrecordedDrops > 0) {
-            queueLogger.warn(
-              `Audit queue stopped with ${buffered} unwritten event(s) and ${unrecordedDrops} dropped event(s) that no gap record marks`,
-            );
-          }
-        });
+        // Backstage runs the plugins' shutdown hooks first (the audit-log
+        // plugin drains the queue in its own, with the database open), then all
+        // root shutdown hooks at once: the HTTP server's, which waits for the
+        // requests in progress, and the database manager's, which closes the
+        // PostgreSQL pools. The sink stays attached until here, where the queue
+        // closes and reports what it could not store.
+        lifecycle.addShutdownHook(() => queue.close());
         return queue;
       },
     }),

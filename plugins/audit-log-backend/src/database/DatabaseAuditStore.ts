@@ -156,6 +156,19 @@ function unkeyedAfterKeyed(
   };
 }
 
+/**
+ * An event's row and hashed text, built before the chain-head lock is taken: under it an append
+ * only numbers, hashes and inserts.
+ */
+function prepareRows(events: AuditEventInput[]) {
+  return events.map(event => {
+    const { seq: _unnumbered, ...row } = inputToRow(event, 0);
+    return { row, parts: canonicalParts(row) };
+  });
+}
+
+type PreparedRow = ReturnType<typeof prepareRows>[number];
+
 /** Event id of the event a backend appends when it starts signing the chain with a key. */
 export const CHAIN_KEY_EVENT_ID = 'chain-key-configured';
 
@@ -447,72 +460,133 @@ export class DatabaseAuditStore implements AuditStore {
     }
     // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
     // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
-    const prepared = events.map(event => {
-      const { seq: _unnumbered, ...row } = inputToRow(event, 0);
-      return { row, parts: canonicalParts(row) };
-    });
-    const key = this.#keys?.current;
-    const fields = chainFields(key);
+    const prepared = prepareRows(events);
+    return this.#db.transaction(tx => this.#appendLocked(tx, events, prepared));
+  }
+
+  /**
+   * Appends the gap record of each loss a stopping backend recorded outside the database
+   * (`meta.lossId` = the loss's id) that the chain does not hold yet. Checked under the
+   * chain-head lock, so replicas starting together append each once. A loss older than the
+   * oldest event left after a prune is skipped: its gap record may have been pruned. Returns
+   * how many were appended.
+   */
+  async appendLosses(
+    losses: Array<{ id: string; at: string; event: AuditEventInput }>,
+  ): Promise<number> {
+    if (losses.length === 0) {
+      return 0;
+    }
+    const prepared = prepareRows(losses.map(loss => loss.event));
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
-      const firstSeq = Number(head.last_seq) + 1;
-      let seq = firstSeq - 1;
-      let prevHash = head.last_hash;
-      const link = (event: AuditEventInput): EventRow =>
-        linkRow(prevHash, inputToRow(event, seq + 1), key);
-      let placeholders = 0;
-      try {
-        // the whole batch in one savepoint: the common, fast path
-        await tx.transaction(async sp => {
-          const rows = prepared.map(({ row, parts }) => {
-            const linked = {
-              ...row,
-              seq: seq + 1,
-              prev_hash: prevHash,
-              hash: hashNumbered(prevHash, parts, seq + 1, key),
-              ...fields,
-            };
-            seq += 1;
-            prevHash = linked.hash;
-            return linked;
-          });
-          await this.#insert(sp, rows);
-        });
-      } catch {
-        // Some event was refused. Store them one by one so that only the bad
-        // one is replaced by a placeholder; if even the placeholder fails the
-        // database itself is in trouble and the batch is retried later.
-        seq = firstSeq - 1;
-        prevHash = head.last_hash;
-        for (const event of events) {
-          let row = link(event);
-          try {
-            await tx.transaction(sp => sp(EVENTS).insert(row));
-          } catch (error) {
-            row = link(placeholderFor(event, error));
-            try {
-              await tx.transaction(sp => sp(EVENTS).insert(row));
-            } catch (placeholderError) {
-              // knex may reject a failed savepoint with a non-Error value
-              throw new Error(
-                `The database refused an audit event and its placeholder; the batch will be retried: ${String(
-                  (placeholderError as Error)?.message ?? placeholderError,
-                )}`,
-              );
-            }
-            placeholders += 1;
+      const recorded = new Set<string>();
+      const rows: Array<{ meta: string | null }> = await tx(EVENTS)
+        .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
+        .where(builder => {
+          for (const { id } of losses) {
+            // ids are UUIDs: no LIKE wildcard in them
+            builder.orWhere('meta', 'like', `%"lossId":"${id}"%`);
           }
-          seq += 1;
-          prevHash = row.hash;
+        })
+        .select('meta');
+      for (const row of rows) {
+        try {
+          recorded.add(JSON.parse(row.meta ?? '{}').lossId);
+        } catch {
+          // not one of ours
         }
       }
-      await tx(HEAD)
-        .where({ id: 1 })
-        .update({ last_seq: seq, last_hash: prevHash });
-      return placeholders
-        ? { firstSeq, lastSeq: seq, placeholders }
-        : { firstSeq, lastSeq: seq };
+      let oldest: string | undefined;
+      if (head.pruned_at) {
+        const first = await tx<EventRow>(EVENTS)
+          .orderBy('seq', 'asc')
+          .first('occurred_at');
+        oldest = first ? toIso(first.occurred_at) : new Date().toISOString();
+      }
+      const missing = losses.flatMap((loss, i) =>
+        recorded.has(loss.id) || (oldest !== undefined && loss.at < oldest)
+          ? []
+          : [i],
+      );
+      if (missing.length === 0) {
+        return 0;
+      }
+      await this.#appendLocked(
+        tx,
+        missing.map(i => losses[i].event),
+        missing.map(i => prepared[i]),
+      );
+      return missing.length;
     });
+  }
+
+  /** Numbers, hashes and inserts `events` in `tx`, holding the chain-head lock. */
+  async #appendLocked(
+    tx: Knex.Transaction,
+    events: AuditEventInput[],
+    prepared: PreparedRow[],
+  ): Promise<AuditAppendResult> {
+    const key = this.#keys?.current;
+    const fields = chainFields(key);
+    const head = await this.#lockHead(tx);
+    const firstSeq = Number(head.last_seq) + 1;
+    let seq = firstSeq - 1;
+    let prevHash = head.last_hash;
+    const link = (event: AuditEventInput): EventRow =>
+      linkRow(prevHash, inputToRow(event, seq + 1), key);
+    let placeholders = 0;
+    try {
+      // the whole batch in one savepoint: the common, fast path
+      await tx.transaction(async sp => {
+        const rows = prepared.map(({ row, parts }) => {
+          const linked = {
+            ...row,
+            seq: seq + 1,
+            prev_hash: prevHash,
+            hash: hashNumbered(prevHash, parts, seq + 1, key),
+            ...fields,
+          };
+          seq += 1;
+          prevHash = linked.hash;
+          return linked;
+        });
+        await this.#insert(sp, rows);
+      });
+    } catch {
+      // Some event was refused. Store them one by one so that only the bad
+      // one is replaced by a placeholder; if even the placeholder fails the
+      // database itself is in trouble and the batch is retried later.
+      seq = firstSeq - 1;
+      prevHash = head.last_hash;
+      for (const event of events) {
+        let row = link(event);
+        try {
+          await tx.transaction(sp => sp(EVENTS).insert(row));
+        } catch (error) {
+          row = link(placeholderFor(event, error));
+          try {
+            await tx.transaction(sp => sp(EVENTS).insert(row));
+          } catch (placeholderError) {
+            // knex may reject a failed savepoint with a non-Error value
+            throw new Error(
+              `The database refused an audit event and its placeholder; the batch will be retried: ${String(
+                (placeholderError as Error)?.message ?? placeholderError,
+              )}`,
+            );
+          }
+          placeholders += 1;
+        }
+        seq += 1;
+        prevHash = row.hash;
+      }
+    }
+    await tx(HEAD)
+      .where({ id: 1 })
+      .update({ last_seq: seq, last_hash: prevHash });
+    return placeholders
+      ? { firstSeq, lastSeq: seq, placeholders }
+      : { firstSeq, lastSeq: seq };
   }
 
   async get(seq: number): Promise<AuditEvent | undefined> {

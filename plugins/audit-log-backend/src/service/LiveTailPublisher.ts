@@ -18,6 +18,7 @@ export class LiveTailPublisher {
   #pending: AuditLogSignalMessage | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastSent = 0;
+  #stopped = false;
 
   constructor(options: {
     signals: SignalsService;
@@ -30,6 +31,9 @@ export class LiveTailPublisher {
   }
 
   notify(latestSeq: number, count: number) {
+    if (this.#stopped) {
+      return; // events written while the backend stops: the signals service may be gone
+    }
     this.#pending = {
       latestSeq,
       count: (this.#pending?.count ?? 0) + count,
@@ -43,6 +47,7 @@ export class LiveTailPublisher {
   }
 
   stop() {
+    this.#stopped = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -3,6 +3,9 @@ import {
   RootConfigService,
 } from '@backstage/backend-plugin-api';
 import { stringifyError } from '@backstage/errors';
+import { AuditGapInfo } from '@kubechart/plugin-audit-log-common';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { appendFile, open } from 'node:fs/promises';
 import { AuditChainHead, AuditPruneCut } from '../database/AuditStore';
 
@@ -17,6 +20,9 @@ const WEBHOOK_TIMEOUT_MS = 5000;
 export const WITNESS_TAIL_BYTES = 64 * 1024;
 
 const HASH = /^[0-9a-f]{64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The reasons of a loss record read back: more would not come from this code. */
+const MAX_LOSS_REASONS = 20;
 
 /**
  * The checkpoint an external witness keeps: enough to check that the chain
@@ -45,12 +51,25 @@ export type AuditAnchorRecord = {
   at: string;
 };
 
-/** What verify reads from the end of the witness file. */
+/**
+ * Audit events a stopping backend could not store (the database had closed): kept outside the
+ * database so that the next start appends their gap record, with `id` in its `meta.lossId`.
+ */
+export type AuditLossRecord = AuditGapInfo & {
+  type: 'audit-log-gap';
+  id: string;
+  /** When the loss was recorded. */
+  at: string;
+};
+
+/** What verify, and the start-up, read from the end of the witness file. */
 export type AuditWitnessRecords = {
   /** The newest anchor (the highest `seq`) in the part read, if any. */
   anchor?: AuditAnchorRecord;
   /** The prune checkpoints in the part read, in file order. */
   checkpoints: AuditCheckpointRecord[];
+  /** The loss records in the part read, in file order; absent when there is none. */
+  losses?: AuditLossRecord[];
 };
 
 /**
@@ -77,6 +96,12 @@ export type AuditWitness = {
    * Throws when a configured target cannot take it.
    */
   anchor(head: AuditChainHead): Promise<AuditAnchorRecord>;
+  /**
+   * Records events a stopping backend could not store: a log line (`warn`, `error` without a
+   * file), the file (written synchronously: the process may exit next) and the webhook (not
+   * awaited). Never throws; a target that fails is logged.
+   */
+  loss(gap: AuditGapInfo): AuditLossRecord;
   /**
    * The newest anchor and the checkpoints at the end of the witness file; undefined when no
    * file is configured or it cannot be read (logged), no records when it does not exist yet.
@@ -105,23 +130,7 @@ export function createAuditWitness(options: {
     }
   }
 
-  /** The one place that writes to the file and the webhook. */
-  const deliver = async (
-    line: string,
-    failure: { prefix: string; noun: string },
-  ) => {
-    const { prefix, noun } = failure;
-    if (file) {
-      try {
-        await appendFile(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
-      } catch (error) {
-        throw new Error(
-          `${prefix}could not write the ${noun} to ${file}: ${stringifyError(
-            error,
-          )}`,
-        );
-      }
-    }
+  const post = async (line: string, prefix: string, noun: string) => {
     if (webhookUrl) {
       let response: Response;
       try {
@@ -149,6 +158,26 @@ export function createAuditWitness(options: {
         );
       }
     }
+  };
+
+  /** The one place that writes to the file and the webhook. */
+  const deliver = async (
+    line: string,
+    failure: { prefix: string; noun: string },
+  ) => {
+    const { prefix, noun } = failure;
+    if (file) {
+      try {
+        await appendFile(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
+      } catch (error) {
+        throw new Error(
+          `${prefix}could not write the ${noun} to ${file}: ${stringifyError(
+            error,
+          )}`,
+        );
+      }
+    }
+    await post(line, prefix, noun);
   };
 
   return {
@@ -185,6 +214,45 @@ export function createAuditWitness(options: {
       return record;
     },
 
+    loss: gap => {
+      const record: AuditLossRecord = {
+        type: 'audit-log-gap',
+        id: randomUUID(),
+        dropped: gap.dropped,
+        firstOccurredAt: gap.firstOccurredAt,
+        lastOccurredAt: gap.lastOccurredAt,
+        reasons: { ...gap.reasons },
+        at: new Date().toISOString(),
+      };
+      const line = JSON.stringify(record);
+      if (file) {
+        logger.warn(
+          `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; the next start appends their gap record from ${file}`,
+          { auditLoss: line },
+        );
+      } else {
+        logger.error(
+          `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; without auditLog.retention.checkpoint.file no gap record will mark them in the chain, this log line is their only trace`,
+          { auditLoss: line },
+        );
+      }
+      if (file) {
+        try {
+          appendFileSync(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
+        } catch (error) {
+          logger.error(
+            `Could not write the audit loss record to ${file}, no gap record will mark it in the chain: ${stringifyError(
+              error,
+            )}`,
+          );
+        }
+      }
+      post(line, '', 'loss record').catch(error =>
+        logger.error(stringifyError(error)),
+      );
+      return record;
+    },
+
     read: async () => {
       if (!file) {
         return undefined;
@@ -216,9 +284,43 @@ export function createCheckpointWitness(options: {
   return createAuditWitness(options).checkpoint;
 }
 
+function parseLoss(value: any): AuditLossRecord | undefined {
+  const reasons = value.reasons;
+  if (
+    typeof value.id !== 'string' ||
+    !UUID.test(value.id) ||
+    !Number.isSafeInteger(value.dropped) ||
+    value.dropped < 1 ||
+    typeof value.firstOccurredAt !== 'string' ||
+    typeof value.lastOccurredAt !== 'string' ||
+    typeof value.at !== 'string' ||
+    !reasons ||
+    typeof reasons !== 'object' ||
+    Array.isArray(reasons)
+  ) {
+    return undefined;
+  }
+  const entries = Object.entries(reasons);
+  if (
+    entries.length > MAX_LOSS_REASONS ||
+    entries.some(([, count]) => !Number.isSafeInteger(count))
+  ) {
+    return undefined;
+  }
+  return {
+    type: 'audit-log-gap',
+    id: value.id,
+    dropped: value.dropped,
+    firstOccurredAt: value.firstOccurredAt,
+    lastOccurredAt: value.lastOccurredAt,
+    reasons: Object.fromEntries(entries) as Record<string, number>,
+    at: value.at,
+  };
+}
+
 function parseRecord(
   line: string,
-): AuditAnchorRecord | AuditCheckpointRecord | undefined {
+): AuditAnchorRecord | AuditCheckpointRecord | AuditLossRecord | undefined {
   let value: any;
   try {
     value = JSON.parse(line);
@@ -250,6 +352,9 @@ function parseRecord(
     HASH.test(value.hash)
   ) {
     return value as AuditCheckpointRecord;
+  }
+  if (value.type === 'audit-log-gap') {
+    return parseLoss(value);
   }
   return undefined;
 }
@@ -301,6 +406,8 @@ export async function readWitnessFile(
       }
     } else if (record?.type === 'audit-log-checkpoint') {
       records.checkpoints.push(record);
+    } else if (record?.type === 'audit-log-gap') {
+      (records.losses ??= []).push(record);
     }
   }
   return records;
