@@ -61,6 +61,9 @@ export function readSeverityLogLevels(
   return levels;
 }
 
+/** How long an event whose request was answered still holds a stopping backend, in ms. */
+const ANSWERED_EVENT_GRACE_MS = 1000;
+
 /**
  * An auditor that behaves like Backstage's default one (same log lines on the
  * `isAuditEvent` child logger, same severity mapping) and also appends every
@@ -100,8 +103,13 @@ export class AuditLogAuditorService implements AuditorService {
   async createEvent(
     options: AuditorServiceCreateEventOptions,
   ): Promise<AuditorServiceEvent> {
-    // A stopping backend waits for the outcome before its database closes.
+    // A stopping backend waits for the outcome before its database closes. An event of a request
+    // whose response has been sent stops counting a moment later: its handler may still finish it
+    // (work after a 202), but one that never does must not hold every shutdown for the whole wait.
     const ended = this.#queue.beginEvent();
+    options.request?.res?.once('close', () => {
+      setTimeout(ended, ANSWERED_EVENT_GRACE_MS).unref();
+    });
     let meta: JsonObject;
     let actor: string | undefined;
     try {

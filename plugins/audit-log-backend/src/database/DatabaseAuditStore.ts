@@ -807,15 +807,7 @@ export class DatabaseAuditStore implements AuditStore {
         reason: `The hash of event ${headSeq} differs from the one the chain head records`,
       });
     }
-    if (this.#keys && firstKeyedSeq === undefined) {
-      // Without this, whoever can write the database could rewrite every keyed event in the
-      // unkeyed form (or delete them) and leave a valid unkeyed chain. A backend with a key
-      // signs an event at start-up when the newest one is not signed with it.
-      return result({
-        failedSeq: headSeq,
-        reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
-      });
-    }
+    // The anchor first: a chain cut back below it may hold no keyed event at all, and the cut is what to report.
     if (options.anchor) {
       const { seq, at } = options.anchor;
       checkedAnchor = { seq, at };
@@ -827,6 +819,15 @@ export class DatabaseAuditStore implements AuditStore {
       if (failure) {
         return result(failure);
       }
+    }
+    if (this.#keys && firstKeyedSeq === undefined) {
+      // Without this, whoever can write the database could rewrite every keyed event in the
+      // unkeyed form (or delete them) and leave a valid unkeyed chain. A backend with a key
+      // signs an event at start-up when the newest one is not signed with it.
+      return result({
+        failedSeq: headSeq,
+        reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
+      });
     }
     return result();
   }
