@@ -7,7 +7,12 @@ import {
   AssistantProvider,
   AssistantQuestionContext,
 } from '@kubechart/plugin-assistant-node';
-import { ensureOk, parseModelJson, systemPrompt } from './prompt';
+import {
+  ensureOk,
+  parseModelJson,
+  readModelResponse,
+  systemPrompt,
+} from './prompt';
 
 /** @public */
 export type OllamaProviderOptions = {
@@ -53,7 +58,7 @@ export class OllamaProvider implements AssistantProvider {
       signal,
     });
     await ensureOk(response, 'Ollama');
-    const body = (await response.json()) as {
+    const body = (await readModelResponse(response, 'Ollama')) as {
       message?: { content?: unknown };
     };
     return stripNulls(parseModelJson(body.message?.content)) as PlanAnswer;

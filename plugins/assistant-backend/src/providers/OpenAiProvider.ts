@@ -7,7 +7,12 @@ import {
   AssistantProvider,
   AssistantQuestionContext,
 } from '@kubechart/plugin-assistant-node';
-import { ensureOk, parseModelJson, systemPrompt } from './prompt';
+import {
+  ensureOk,
+  parseModelJson,
+  readModelResponse,
+  systemPrompt,
+} from './prompt';
 
 /** @public */
 export type OpenAiProviderOptions = {
@@ -67,7 +72,10 @@ export class OpenAiProvider implements AssistantProvider {
       signal,
     });
     await ensureOk(response, 'The OpenAI-compatible endpoint');
-    const body = (await response.json()) as {
+    const body = (await readModelResponse(
+      response,
+      'The OpenAI-compatible endpoint',
+    )) as {
       choices?: Array<{ message?: { content?: unknown; refusal?: unknown } }>;
     };
     const message = body.choices?.[0]?.message;

@@ -1,4 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { startFakeModelServer } from '../__testUtils__/fakeModelServer';
 import { BuiltinProvider } from './builtin/BuiltinProvider';
 import { OllamaProvider } from './OllamaProvider';
@@ -190,6 +192,151 @@ describe('model providers', () => {
       );
       await expect(chain.plan('x', context)).rejects.toThrow(
         /ollama: Ollama answered 500/,
+      );
+    });
+  });
+
+  describe('hostile model answers', () => {
+    const logger = mockServices.logger.mock();
+    const providers = {
+      ollama: () => new OllamaProvider({ baseUrl: server.url, model: 'm' }),
+      openai: () => new OpenAiProvider({ baseUrl: server.url, model: 'm' }),
+    };
+    const spaced = (fenced: boolean) => {
+      // A long run of whitespace in the middle: the old closing-fence regex retried it from every space.
+      const json = `{"plan": {"verb": "get", "resource": "pods", "namespace": "shop"},${' '.repeat(
+        120_000,
+      )}"explanation": "Lists pods in shop."}`;
+      return fenced ? `\`\`\`json\n${json}\n\`\`\`` : json;
+    };
+
+    it.each([
+      ['ollama', false],
+      ['ollama', true],
+      ['openai', false],
+      ['openai', true],
+    ] as const)(
+      'reads a %s answer holding 120 000 spaces (fenced: %s) at once',
+      async (id, fenced) => {
+        server.behaviours[id] = { kind: 'text', content: spaced(fenced) };
+        const chain = new ProviderChain(
+          [{ provider: providers[id](), timeoutMs: 5000 }],
+          logger,
+        );
+        const started = Date.now();
+        const result = await chain.plan('pods in shop', context);
+        expect(result.provider).toBe(id);
+        expect(result.answer).toEqual({
+          plan: { verb: 'get', resource: 'pods', namespace: 'shop' },
+          explanation: 'Lists pods in shop.',
+        });
+        // Was 6–8 s of blocked event loop, past any provider timeout.
+        expect(Date.now() - started).toBeLessThan(1500);
+      },
+    );
+
+    it.each([
+      '```json\n{}\n```',
+      '```JSON {} ```',
+      '```\n{}```',
+      '  \n{}\n  ',
+      '{}\n```',
+      '```json{}',
+    ])('reads an answer written as %j', async written => {
+      server.behaviours.ollama = {
+        kind: 'text',
+        content: written.replace('{}', JSON.stringify(answer)),
+      };
+      const result = await providers
+        .ollama()
+        .plan('crashing pods?', context, { signal: signal() });
+      expect(result.plan.filter).toBe('crash-looping');
+    });
+
+    it.each(['ollama', 'openai'] as const)(
+      'refuses a %s answer over 256 KB and asks the next provider',
+      async id => {
+        server.behaviours[id] = {
+          kind: 'answer',
+          content: { ...answer, padding: 'x'.repeat(300_000) },
+        };
+        const chain = new ProviderChain(
+          [
+            { provider: providers[id](), timeoutMs: 5000 },
+            { provider: new BuiltinProvider(), timeoutMs: 1000 },
+          ],
+          logger,
+        );
+        const result = await chain.plan(
+          'which pods are crash looping in shop',
+          context,
+        );
+        expect(result.provider).toBe('builtin');
+        expect(result.attempts.map(a => a.outcome)).toEqual([
+          'error',
+          'answered',
+        ]);
+        expect(result.attempts[0].error).toMatch(
+          /answered more than 256 KB; the answer is refused/,
+        );
+      },
+    );
+
+    describe('a model that never stops talking', () => {
+      let endless: http.Server;
+      let endlessUrl: string;
+      let status = 200;
+      beforeAll(async () => {
+        endless = http.createServer((req, res) => {
+          req.resume();
+          // Chunked, no Content-Length: whitespace for as long as the client reads.
+          res.writeHead(status, { 'Content-Type': 'application/json' });
+          res.write('{"plan": ');
+          const chunk = ' '.repeat(16 * 1024);
+          const more = () => {
+            while (!res.destroyed && res.write(chunk));
+            if (!res.destroyed) res.once('drain', more);
+          };
+          more();
+        });
+        await new Promise<void>(r => endless.listen(0, '127.0.0.1', r));
+        endlessUrl = `http://127.0.0.1:${
+          (endless.address() as AddressInfo).port
+        }`;
+      });
+      afterAll(async () => {
+        endless.closeAllConnections();
+        await new Promise(r => endless.close(r));
+      });
+
+      it.each([
+        [200, /answered more than 256 KB; the answer is refused/],
+        [503, /answered 503 Service Unavailable: \{"plan": {5}/],
+      ])(
+        'is cut off after 256 KB when it answers %s, well before its timeout',
+        async (code, message) => {
+          status = code;
+          for (const provider of [
+            new OllamaProvider({ baseUrl: endlessUrl, model: 'm' }),
+            new OpenAiProvider({ baseUrl: endlessUrl, model: 'm' }),
+          ]) {
+            const chain = new ProviderChain(
+              [
+                { provider, timeoutMs: 4000 },
+                { provider: new BuiltinProvider(), timeoutMs: 1000 },
+              ],
+              logger,
+            );
+            const result = await chain.plan(
+              'which pods are crash looping in shop',
+              context,
+            );
+            expect(result.provider).toBe('builtin');
+            expect(result.attempts[0].outcome).toBe('error');
+            expect(result.attempts[0].error).toMatch(message);
+            expect(result.attempts[0].latencyMs).toBeLessThan(3000);
+          }
+        },
       );
     });
   });

@@ -36,28 +36,93 @@ export function systemPrompt(context: AssistantQuestionContext): string {
     .join('\n');
 }
 
-/** Reads the JSON a model answered, treating null as "not set". */
+/**
+ * Reads the JSON a model answered, treating null as "not set", without a leading ```` ```json ````
+ * and a closing ```` ``` ```` fence. Fences are cut with string tests: a backtracking regex for the
+ * closing one took seconds on a long run of whitespace, and no timeout interrupts synchronous code.
+ */
 export function parseModelJson(content: unknown): unknown {
   if (typeof content !== 'string') {
     throw new Error('the model answered without content');
   }
-  const trimmed = content
-    .trim()
-    .replace(/^```(?:json)?\s*/i, '')
-    .replace(/\s*```$/, '');
+  let text = content.trim();
+  if (text.startsWith('```')) {
+    text = text.slice(3);
+    if (text.slice(0, 4).toLowerCase() === 'json') text = text.slice(4);
+    text = text.trimStart();
+  }
+  if (text.endsWith('```')) text = text.slice(0, -3).trimEnd();
   try {
-    return JSON.parse(trimmed);
+    return JSON.parse(text);
   } catch {
     throw new Error('the model did not answer with JSON');
   }
 }
 
-/** Throws with the status when a model endpoint answers with an error. */
+/** Largest answer read from a model endpoint: a plan and a paragraph are a few KB. */
+export const MAX_MODEL_RESPONSE_BYTES = 256 * 1024;
+
+const decode = (chunks: Uint8Array[]) =>
+  new TextDecoder().decode(Buffer.concat(chunks));
+
+/** Reads at most `max` bytes of a body; `over` is true when it held more (the rest is not read). */
+async function readAtMost(
+  response: Response,
+  max: number,
+): Promise<{ text: string; over: boolean }> {
+  const declared = Number(response.headers.get('content-length'));
+  if (response.body === null) return { text: '', over: false };
+  if (declared > max) {
+    await response.body.cancel().catch(() => {});
+    return { text: '', over: true };
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > max) {
+      chunks.push(value.subarray(0, max - size));
+      await reader.cancel().catch(() => {});
+      return { text: decode(chunks), over: true };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return { text: decode(chunks), over: false };
+}
+
+/**
+ * The JSON body of a model endpoint's answer, read as a stream and refused past
+ * {@link MAX_MODEL_RESPONSE_BYTES}: an endpoint that sends more is treated as failed, so the next
+ * provider is asked.
+ */
+export async function readModelResponse(
+  response: Response,
+  what: string,
+): Promise<unknown> {
+  const { text, over } = await readAtMost(response, MAX_MODEL_RESPONSE_BYTES);
+  if (over) {
+    throw new Error(
+      `${what} answered more than ${
+        MAX_MODEL_RESPONSE_BYTES / 1024
+      } KB; the answer is refused`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${what} answered with a body that is not JSON`);
+  }
+}
+
+/** Throws with the status when a model endpoint answers with an error (and the first 200 characters it sent). */
 export async function ensureOk(response: Response, what: string) {
   if (response.ok) return;
   let detail = '';
   try {
-    detail = (await response.text()).slice(0, 200);
+    detail = (await readAtMost(response, 4096)).text.slice(0, 200);
   } catch {
     // the status is enough
   }
