@@ -396,6 +396,40 @@ describe('kubechart backend under hostile input', () => {
     expect(stored.body.items.length).toBeGreaterThanOrEqual(50);
     expect(stored.body.items[0].message.endsWith('password=***')).toBe(true);
   });
+
+  it.each([
+    ['/policy/check', { namespace: 'team-a' }, 'report'],
+    [
+      '/runs/preview',
+      { kind: 'manifests', cluster: 'dev', namespace: 'team-a' },
+      'policyReport',
+    ],
+  ])(
+    'checks a ConfigMap of a megabyte of near-JWT text at %s without stalling, and still finds a real token',
+    async (path, body, reportField) => {
+      // `-eyJ-eyJ…` made the old JWT pattern retry 8192 characters from every `eyJ`: seconds.
+      const manifests = JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'near-miss', namespace: 'team-a' },
+        data: {
+          blob: '-eyJ'.repeat(249_000),
+          session:
+            'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+        },
+      });
+      const { response, extraMs } = await respondsWhile(
+        post(path, { ...body, manifests }),
+      );
+      expect(response.status).toBe(200);
+      expect(
+        response.body[reportField].results
+          .filter((r: any) => r.ruleId === 'no-secret-values' && !r.passed)
+          .map((r: any) => r.message),
+      ).toEqual(['ConfigMap key "session" holds a JSON Web Token']);
+      expect(extraMs).toBeLessThan(200);
+    },
+  );
 });
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });

@@ -68,6 +68,8 @@ type RunRow = {
   heartbeat_at: string | number | null;
   owner: string | null;
   lease_epoch: number;
+  /** Recorded runs: the principal that recorded it. */
+  recorded_by: string | null;
 };
 
 const iso = (ms: string | number | null | undefined) =>
@@ -295,6 +297,7 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     heartbeat_at: now,
     owner: null,
     lease_epoch: 0,
+    recorded_by: run.recordedBy ?? null,
   };
 }
 
@@ -485,6 +488,13 @@ export class DatabaseRunStore implements RunStore {
   async getRun(id: string): Promise<Run | undefined> {
     const row = await this.db<RunRow>('kubechart_runs').where({ id }).first();
     return row ? (await this.withApprovals([toRun(row)]))[0] : undefined;
+  }
+
+  async getRecordedBy(id: string): Promise<string | undefined> {
+    const row = await this.db<RunRow>('kubechart_runs')
+      .where({ id })
+      .first('recorded_by');
+    return row?.recorded_by ?? undefined;
   }
 
   /** The approval gates of these runs (salt and kept request included), by run id. */

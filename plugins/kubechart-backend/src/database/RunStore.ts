@@ -21,6 +21,8 @@ export type NewRun = {
   actor: string;
   template?: string;
   action?: string;
+  /** Runs recorded through `POST /runs/record`: the principal that recorded it (user ref or `service:<subject>`). */
+  recordedBy?: string;
   target: RunTarget;
   tenant?: string;
   /** Already redacted. */
@@ -216,6 +218,11 @@ export interface RunStore {
     options?: { abandonedBefore?: Date; tenant?: TenantClaim },
   ): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
+  /**
+   * The principal that recorded a run through `POST /runs/record` (`NewRun.recordedBy`); undefined
+   * for engine runs and for runs recorded by a user or on its behalf before it was kept.
+   */
+  getRecordedBy(id: string): Promise<string | undefined>;
   listRuns(
     filter: RunFilter,
     page: { cursor?: string; limit: number },

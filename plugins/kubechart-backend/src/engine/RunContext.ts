@@ -7,7 +7,28 @@ import {
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NewRunEvent, RunStore } from '../database/RunStore';
+import { currentRunChanges } from './lease';
 import { RunRedactor, trackRunSecrets } from './secretScrubbingStore';
+
+/** At most this many changes are named in a failure reason. */
+const MAX_NAMED_CHANGES = 10;
+/** Runs whose changes this process remembers until their end is audited (the oldest go first). */
+const MAX_REMEMBERED_RUNS = 10_000;
+
+/** What runs executed by this process changed in clusters, by run id (see {@link takeClusterChanges}). */
+const changesByRun = new Map<string, readonly string[]>();
+
+/**
+ * What a run executed by this process changed in clusters, in words ("created Namespace/tenant-a",
+ * "installed release web revision 2 in tenant-a"), and forgets it; undefined when this process did
+ * not execute the run (another instance did, or an action recorded it): then what it applied is
+ * not known here.
+ */
+export function takeClusterChanges(runId: string): string[] | undefined {
+  const changes = changesByRun.get(runId);
+  changesByRun.delete(runId);
+  return changes && [...changes];
+}
 
 /**
  * Writes a run's events: redacted, batched, in order. Secrets learnt during the run (generated
@@ -26,6 +47,12 @@ export class RunContext implements RunRedactor {
     keyValuePairs: false,
   });
 
+  /**
+   * What the run changed in clusters so far: its Kubernetes and helm writes note themselves in the
+   * lease scope the run executes in (see `noteClusterChange`); undefined outside one (not known).
+   */
+  private readonly changes: readonly string[] | undefined;
+
   constructor(
     readonly runId: string,
     private readonly store: RunStore,
@@ -33,6 +60,34 @@ export class RunContext implements RunRedactor {
     private readonly onEvents?: (events: RunEvent[]) => void,
   ) {
     trackRunSecrets(store, runId, this);
+    this.changes = currentRunChanges();
+    if (this.changes) {
+      changesByRun.set(runId, this.changes);
+      if (changesByRun.size > MAX_REMEMBERED_RUNS)
+        changesByRun.delete(changesByRun.keys().next().value as string);
+    }
+  }
+
+  /** What the run changed in clusters so far, in words; undefined when that is not known. */
+  get clusterChanges(): readonly string[] | undefined {
+    return this.changes;
+  }
+
+  /**
+   * The outcome a refusal states in its failure reason. "nothing was installed" (any "nothing was
+   * …") holds only while the run has changed no cluster; after a change it becomes "nothing more was
+   * installed" followed by what the run changed before. Other outcomes are kept as they are.
+   */
+  refusalOutcome(outcome: string): string {
+    if (!outcome.startsWith('nothing was ')) return outcome;
+    const changes = this.changes;
+    if (changes?.length === 0) return outcome;
+    const more = outcome.replace(/^nothing was /, 'nothing more was ');
+    if (!changes) return `${more}; what this run changed before is not known`;
+    const rest = changes.length - MAX_NAMED_CHANGES;
+    return `${more}; before that, this run changed the cluster: ${changes
+      .slice(0, MAX_NAMED_CHANGES)
+      .join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
   }
 
   /** Adds a secret string, a list of them, or every secret value found in a values object. */

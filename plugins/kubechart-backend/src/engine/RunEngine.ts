@@ -74,13 +74,16 @@ import {
 import { withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
 import {
+  ForeignNamespaceError,
   RunCaller,
   RunScope,
   checkRequestedTenantOwner,
   checkTenantOwnership,
+  describeTenantChange,
   plainCaller,
   resolveRunScope,
   tenantOwnerAfter,
+  tenantSnapshot,
   toPolicyScope,
 } from './scope';
 import {
@@ -118,6 +121,16 @@ function releaseNames(request: CreateRunRequest): string[] {
       return [request.release];
     default:
       return [];
+  }
+}
+
+/**
+ * A tenant run found its tenant created, deleted or moved to another owner by another run since it
+ * was requested (409); nothing was recorded or applied. `change` says how, for an approval's end.
+ */
+class TenantChangedError extends ConflictError {
+  constructor(readonly change: string) {
+    super(`${change}; nothing was recorded or applied. Submit the run again.`);
   }
 }
 
@@ -454,6 +467,9 @@ export class RunEngine {
         owner => store.countActiveTenants({ owner }),
       );
       exec.tenantAdmin = caller.isTenantAdmin;
+      // What an approved run (or the transaction that records this one) checks the tenant against.
+      exec.tenantAtRequest = tenantSnapshot(existing);
+      exec.requesterRefs = caller.ownershipRefs;
       if (
         request.kind === 'tenant' &&
         existing &&
@@ -500,9 +516,11 @@ export class RunEngine {
       Date.now() - settings.releaseLocksAfterSeconds * 1000,
     );
     const runId = approvedRunId ?? randomUUID();
+    // The tenant record as the transaction that claimed it found it (restored if the run is refused its namespace).
+    const claimed: { before?: TenantRecord } = {};
     const tenant =
       request.kind === 'tenant' || request.kind === 'tenant-delete'
-        ? this.tenantClaim(request, plan, actor, exec, runId)
+        ? this.tenantClaim(request, plan, actor, exec, runId, claimed)
         : undefined;
     const created = approvedRunId
       ? store.startApprovedRun(
@@ -527,12 +545,13 @@ export class RunEngine {
           { abandonedBefore, tenant },
         );
     const run = await created.catch(e => {
-      if (e instanceof ConflictError) lockWait('conflict');
+      if (e instanceof ConflictError && !(e instanceof TenantChangedError))
+        lockWait('conflict');
       throw e;
     });
     lockWait('acquired');
     this.options.listener?.onRunChanged?.(run);
-    const work = this.executeLeased(run, request, exec).finally(() => {
+    const work = this.executeLeased(run, request, exec, claimed).finally(() => {
       this.active.delete(run.id);
     });
     this.active.set(run.id, work);
@@ -549,43 +568,55 @@ export class RunEngine {
     actor: string,
     exec: RunExecution,
     runId: string,
+    claimed: { before?: TenantRecord },
   ): TenantClaim {
     const { settings } = this.options;
     return {
       cluster: request.cluster,
       code: request.tenant,
-      record: existing => ({
-        cluster: request.cluster,
-        code: request.tenant,
-        namespace: plan.target.namespace,
-        entityRef: request.entityRef ?? existing?.entityRef,
-        // A new tenant without an owner is owned by whoever created it.
-        owner: tenantOwnerAfter(request, existing, actor),
-        displayName:
-          (request.kind === 'tenant' ? request.displayName : undefined) ??
-          existing?.displayName,
-        status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
-        lastRunId: runId,
-        // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
-        releases:
-          request.kind === 'tenant'
-            ? [
-                ...new Set([
-                  ...(request.pruneReleases ? [] : existing?.releases ?? []),
-                  ...request.releases.map(r => r.name),
-                ]),
-              ]
-            : existing?.releases ?? [],
-      }),
-      check: (existing, record, count) =>
-        checkTenantBudget(
+      record: existing => {
+        claimed.before = existing;
+        return {
+          cluster: request.cluster,
+          code: request.tenant,
+          namespace: plan.target.namespace,
+          entityRef: request.entityRef ?? existing?.entityRef,
+          // A new tenant without an owner is owned by whoever created it.
+          owner: tenantOwnerAfter(request, existing, actor),
+          displayName:
+            (request.kind === 'tenant' ? request.displayName : undefined) ??
+            existing?.displayName,
+          status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
+          lastRunId: runId,
+          // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
+          releases:
+            request.kind === 'tenant'
+              ? [
+                  ...new Set([
+                    ...(request.pruneReleases ? [] : existing?.releases ?? []),
+                    ...request.releases.map(r => r.name),
+                  ]),
+                ]
+              : existing?.releases ?? [],
+        };
+      },
+      check: async (existing, record, count) => {
+        // Created, deleted or moved by another run since this one was requested: nothing is recorded.
+        const changed = describeTenantChange(
+          request,
+          exec.tenantAtRequest,
+          existing,
+        );
+        if (changed) throw new TenantChangedError(changed);
+        await checkTenantBudget(
           request,
           existing,
           record.owner!,
           exec.tenantAdmin === true,
           settings,
           count,
-        ),
+        );
+      },
     };
   }
 
@@ -848,29 +879,87 @@ export class RunEngine {
         ),
       );
     if (decided.approval?.state === 'approved' && !decided.approval.resubmit) {
-      return this.startKeptApproved(runId).catch(e => {
+      return this.startKeptApproved(runId).catch(async e => {
         // E.g. the target is locked by another run: the scheduled approval task starts it later.
+        // Or its plan or tenant changed: the run has failed, as the answer shows.
         this.options.logger.warn(
           `Approved run ${runId} did not start yet: ${e}`,
         );
-        return decided;
+        return (await this.options.store.getRun(runId)) ?? decided;
       });
     }
     return decided;
   }
 
-  /** Starts an approved run whose input the backend kept, with the scope resolved when it was requested. */
+  /**
+   * Starts an approved run whose input the backend kept, with the scope resolved when it was
+   * requested; a tenant run is checked against its tenant and requester as they were then.
+   */
   private async startKeptApproved(runId: string): Promise<Run> {
     const record = await this.options.store.getApprovalRecord(runId);
     const run = await this.options.store.getRun(runId);
     if (!record?.request || !run)
       throw new ConflictError(`Run ${runId} has no kept input to start from`);
+    const exec = record.exec as RunExecution;
+    await this.checkApprovedTenant(run, record.request, exec, {
+      ownershipRefs: exec.requesterRefs ?? [],
+      mayApplyClusterScoped: false,
+      isTenantAdmin: exec.tenantAdmin === true,
+    });
     return this.startApproved(
       run,
       record.request,
-      record.exec as RunExecution,
+      exec,
       record.planHash,
       record.planSalt,
+    );
+  }
+
+  /**
+   * Before an approved tenant or tenant-delete run starts: the tenant must be as it was when the run
+   * was requested (not created, deleted or moved to another owner by another run since), else the
+   * approval ends as `changed` and nothing is applied; and the requester (`caller`) must still be
+   * allowed to change a live tenant (409 otherwise, the approval stays).
+   */
+  private async checkApprovedTenant(
+    run: Run,
+    request: CreateRunRequest,
+    exec: RunExecution,
+    caller: RunCaller,
+  ): Promise<void> {
+    if (request.kind !== 'tenant' && request.kind !== 'tenant-delete') return;
+    const existing = (await this.options.store.getTenants(request.tenant)).find(
+      t => t.cluster === request.cluster,
+    );
+    const changed = describeTenantChange(
+      request,
+      exec.tenantAtRequest,
+      existing,
+    );
+    if (changed) await this.endChangedTenant(run, changed);
+    if (
+      existing &&
+      existing.status !== 'deleted' &&
+      !checkTenantOwnership(existing, caller)
+    ) {
+      throw new ConflictError(
+        `tenant ${request.tenant} exists and is owned by ${
+          existing.owner ?? 'nobody'
+        }`,
+      );
+    }
+  }
+
+  /** Ends an approved tenant run whose tenant changed since it was requested, and throws ConflictError. */
+  private async endChangedTenant(run: Run, change: string): Promise<never> {
+    const ended = await this.options.store.endApproval(
+      run.id,
+      'changed',
+      `${change}; nothing was applied. Submit the run again for a new approval.`,
+    );
+    if (ended) this.options.listener?.onRunChanged?.(ended);
+    throw new ConflictError(
+      ended?.failureReason ?? `Run ${run.id}: ${change}; nothing was applied`,
     );
   }
 
@@ -933,7 +1022,9 @@ export class RunEngine {
       tenantAdmin: caller.isTenantAdmin,
     };
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
-      // The requester may have left the owning group since the request, the entity may have changed hands.
+      // The tenant may have changed hands, the requester may have left the owning group since the
+      // request, the entity may have changed hands.
+      await this.checkApprovedTenant(run, request, exec, caller);
       const existing = (await store.getTenants(request.tenant)).find(
         t => t.cluster === request.cluster,
       );
@@ -980,7 +1071,27 @@ export class RunEngine {
           `Run ${run.id}: the plan changed after approval; nothing was applied`,
       );
     }
-    return this.start(request, plan, run.actor, exec, run.id);
+    // The run installs each release only from the chart (digest) the approved plan was rendered from.
+    const approvedCharts = Object.fromEntries(
+      (parts.preview.policyReport?.charts ?? []).map(c => [
+        c.release,
+        c.digest,
+      ]),
+    );
+    return this.start(
+      request,
+      plan,
+      run.actor,
+      request.kind === 'chart' || request.kind === 'tenant'
+        ? { ...exec, approvedCharts }
+        : exec,
+      run.id,
+    ).catch(e =>
+      // The transaction that starts it found the tenant changed (another run created or moved it).
+      e instanceof TenantChangedError
+        ? this.endChangedTenant(run, e.change)
+        : Promise.reject(e),
+    );
   }
 
   /**
@@ -1038,6 +1149,7 @@ export class RunEngine {
     run: Run,
     request: CreateRunRequest,
     exec: RunExecution,
+    claimed: { before?: TenantRecord } = {},
   ): Promise<void> {
     const { store, logger, listener } = this.options;
     const executionStartedAt = Date.now();
@@ -1046,12 +1158,14 @@ export class RunEngine {
     );
     let status: 'succeeded' | 'failed' = 'failed';
     let failureReason: string | undefined;
+    let foreignNamespace = false;
     try {
       listener?.onRunChanged?.({ ...run, status: 'running' });
       ctx.status(`${run.kind} run started by ${run.actor}`);
       await this.executors.run(run, request, ctx, exec);
       status = 'succeeded';
     } catch (e) {
+      foreignNamespace = e instanceof ForeignNamespaceError;
       failureReason = ctx.redact(this.failureReason(e, run));
       ctx.status(`Run failed: ${failureReason}`, 'error');
     }
@@ -1068,7 +1182,26 @@ export class RunEngine {
         failureReason ? { failureReason } : {},
       );
       recorded = true;
-      if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
+      const before = claimed.before;
+      if (
+        foreignNamespace &&
+        run.kind === 'tenant' &&
+        !(before && before.status !== 'deleted')
+      ) {
+        // Refused a namespace KubeChart did not create, the tenant never became this run's: it is
+        // left not live, so its requester gets no scope in that namespace through it.
+        await store.upsertTenant({
+          cluster: run.target.cluster,
+          code: run.input.tenant as string,
+          namespace: run.target.namespace,
+          entityRef: before?.entityRef,
+          owner: before?.owner,
+          displayName: before?.displayName,
+          releases: before?.releases ?? [],
+          status: 'deleted',
+          lastRunId: run.id,
+        });
+      } else if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
         const tenant = run.input.tenant as string;
         const existing = (await store.getTenants(tenant)).find(
           t => t.cluster === run.target.cluster,

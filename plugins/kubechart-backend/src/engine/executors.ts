@@ -53,6 +53,8 @@ import {
 import { deployerUser, ensureDeployer } from './deployer';
 import {
   RunScope,
+  TenantSnapshot,
+  checkTenantNamespace,
   groupKind,
   objectOwnershipResults,
   toPolicyScope,
@@ -85,6 +87,8 @@ type RunWork = {
   dir: string;
   reports: Map<string, PolicyReport>;
   manifests: Map<string, string>;
+  /** For an approved run: the chart digest of each release in the approved plan. */
+  approvedCharts?: Record<string, string>;
 };
 
 /** What the engine resolved for a run before it started. */
@@ -97,7 +101,25 @@ export type RunExecution = {
    * tenant run (absent, as in approvals recorded before this field: it applies).
    */
   tenantAdmin?: boolean;
+  /**
+   * For a tenant run: its tenant when the run was requested, and the requester's ownership refs then.
+   * An approved run starts only while the tenant is as it was (see `describeTenantChange`).
+   */
+  tenantAtRequest?: TenantSnapshot;
+  requesterRefs?: string[];
+  /**
+   * For a run released by approval: the chart digest of each release in the approved plan. The
+   * release is installed only from a chart with that digest (set when the approved run starts).
+   */
+  approvedCharts?: Record<string, string>;
 };
+
+/**
+ * Annotation of a tenant Namespace naming the tenant's owner (an entity ref), kept up to date by each
+ * tenant run. Namespaces are cluster-scoped, so a tenant's deployer cannot change it; the assistant
+ * reads it to tell which owner a namespace belongs to.
+ */
+export const KUBECHART_OWNER_ANNOTATION = 'kubechart.io/owner';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
@@ -149,7 +171,12 @@ export class Executors {
     if (request.kind !== 'tenant' && request.kind !== 'chart')
       return this.runOther(run, request, ctx, exec);
     const { dir, dispose } = await createWorkDir();
-    const work: RunWork = { dir, reports: new Map(), manifests: new Map() };
+    const work: RunWork = {
+      dir,
+      reports: new Map(),
+      manifests: new Map(),
+      approvedCharts: exec.approvedCharts,
+    };
     try {
       return request.kind === 'tenant'
         ? await this.tenant(run, request, ctx, exec, work)
@@ -218,15 +245,31 @@ export class Executors {
     }
   }
 
-  private async ensureNamespace(
+  /**
+   * The tenant's namespace with its labels and owner annotation: created, or brought up to date when
+   * KubeChart created it for this tenant. One that exists without the tenant's label is refused
+   * before anything is changed (`checkTenantNamespace`).
+   */
+  private async ensureTenantNamespace(
     client: KubeClient,
-    namespace: string,
+    target: { cluster: string; namespace: string; tenant: string },
     labels: Record<string, string>,
+    owner: string,
   ) {
+    const metadata = { name: target.namespace };
+    checkTenantNamespace(
+      await client.read({ apiVersion: 'v1', kind: 'Namespace', metadata }),
+      target,
+      'tenant',
+    );
     return client.ensure({
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: namespace, labels },
+      metadata: {
+        ...metadata,
+        labels,
+        annotations: { [KUBECHART_OWNER_ANNOTATION]: owner },
+      },
     });
   }
 
@@ -295,6 +338,19 @@ export class Executors {
       });
     };
     await record(checked.report);
+    // An approved run installs the chart its approvers saw, whatever the repository serves now.
+    const approvedDigest = work.approvedCharts?.[release.name];
+    if (work.approvedCharts && approvedDigest !== artifact.digest) {
+      throw new RunFailure(
+        `The chart of release ${release.name} (${artifact.name} ${
+          artifact.version
+        }) is not the approved one: it was pulled with digest ${
+          artifact.digest
+        }, the approved plan has ${
+          approvedDigest ?? 'no chart for this release'
+        }; the release was not installed. Submit the change again for a new approval.`,
+      );
+    }
     this.enforce(
       ctx,
       checked.report,
@@ -363,9 +419,12 @@ export class Executors {
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
     let refusedManifest: string | undefined;
-    // helm installs a chart's crds/ before it renders, so before the gate: on a first install the engine
-    // passes --skip-crds and installs the (checked) CRDs itself once the gate approved the install.
-    const crdsOnApproval = !status && chartCrds.length > 0;
+    // helm installs a chart's crds/ before it renders, so before the gate, and reads them otherwise than
+    // the check might: the engine always passes --skip-crds, and where helm would install them (a first
+    // install, or one over an uninstalled release's history) installs the checked CRDs itself once the
+    // gate approved the install. What the check did not read is never installed.
+    const crdsOnApproval =
+      (!status || status.status === 'uninstalled') && chartCrds.length > 0;
     let crdsInstalled = false;
     const gateCheckFor =
       (install: boolean) =>
@@ -484,12 +543,12 @@ export class Executors {
       'info',
       `release:${release.name}`,
     );
-    // A tenant's objects and pods carry its label, which its catalog entity selects.
+    // A tenant's objects and pods carry its label, which its catalog entity selects. Outside a tenant
+    // no labels, but the gate still writes the manifests out as helm reads them (YAML 1.1: `yes` is
+    // true), so helm applies exactly the values the policy judged.
     const gate = await startPostRenderGate({
       check: gateCheckFor(true),
-      labels: scope.tenant
-        ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
-        : undefined,
+      labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : {},
     });
     let result;
     try {
@@ -497,7 +556,7 @@ export class Executors {
         ...target,
         onLine,
         postRenderer: gate,
-        skipCrds: crdsOnApproval,
+        skipCrds: true,
       });
     } catch (e) {
       await recordRefusal();
@@ -527,9 +586,8 @@ export class Executors {
         checkOptions,
       );
     }
-    // helm applies crds/ (unrendered, not post-rendered) on the first install only.
-    const sent =
-      !status && checked.crds ? `${checked.crds}---\n${applied}` : applied;
+    // The chart's CRDs, when the engine installed them.
+    const sent = crdsInstalled ? `${checked.crds}---\n${applied}` : applied;
     // helm renders again to apply: a generated value differs from the checked render's.
     ctx.addSecrets(
       collectManifestSecretValues(parseManifests(applied), {
@@ -655,7 +713,23 @@ export class Executors {
     await this.step(
       ctx,
       'namespace',
-      () => this.ensureNamespace(client, namespace, labels),
+      async () => {
+        // The owner the run recorded for the tenant when it started (a move included).
+        const owner = (await this.deps.store.getTenants(input.tenant)).find(
+          t => t.cluster === cluster,
+        )?.owner;
+        if (!owner) {
+          throw new RunFailure(
+            `Tenant ${input.tenant} on cluster ${cluster} has no recorded owner; nothing was changed`,
+          );
+        }
+        return this.ensureTenantNamespace(
+          client,
+          { cluster, namespace, tenant: input.tenant },
+          labels,
+          owner,
+        );
+      },
       r => `namespace ${namespace}: ${r}`,
     );
     await this.step(
@@ -954,10 +1028,11 @@ export class Executors {
       );
     }
     if (report.blocking) {
+      // "nothing was …" only while the run has changed no cluster (an earlier release may be live).
       throw new RunFailure(
-        `Chart policy (enforce) blocked ${what}; ${outcome}:\n${formatPolicyFailures(
-          report,
-        )}`,
+        `Chart policy (enforce) blocked ${what}; ${ctx.refusalOutcome(
+          outcome,
+        )}:\n${formatPolicyFailures(report)}`,
       );
     }
   }
@@ -1231,6 +1306,16 @@ export class Executors {
     const client = this.deps.client(input.cluster);
     const tenant = (await store.getTenants(input.tenant)).find(
       t => t.cluster === input.cluster,
+    );
+    // Only the namespace KubeChart created for this tenant is deleted: nothing is uninstalled otherwise.
+    checkTenantNamespace(
+      await client.read({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      }),
+      { cluster: input.cluster, namespace, tenant: input.tenant },
+      'tenant-delete',
     );
     // Releases we recorded, plus any helm release stored in the namespace.
     const helmSecrets =

@@ -8,6 +8,8 @@ type Held = {
   controller: AbortController;
   renewedAt: number;
   owner: RunLeases;
+  /** What the run changed in clusters so far, in words (see {@link noteClusterChange}). */
+  changes: string[];
 };
 
 /** The run whose work the current async context does (set by {@link RunLeases.hold}). */
@@ -19,6 +21,19 @@ const scope = new AsyncLocalStorage<Held>();
  */
 export async function guardCurrentRun(): Promise<void> {
   await scope.getStore()?.owner.guard();
+}
+
+/**
+ * Records a change the run the current async context executes made to a cluster (a write that went
+ * through, or may have), e.g. "created Namespace/tenant-a". Outside a run, does nothing.
+ */
+export function noteClusterChange(change: string): void {
+  scope.getStore()?.changes.push(change);
+}
+
+/** The changes the current run made to clusters so far (a live list); undefined outside a run. */
+export function currentRunChanges(): readonly string[] | undefined {
+  return scope.getStore()?.changes;
 }
 
 /** The abort signal of the run the current async context executes, if any. */
@@ -59,6 +74,7 @@ export class RunLeases {
       controller: new AbortController(),
       renewedAt: Date.now(),
       owner: this,
+      changes: [],
     };
     this.held.set(lease.runId, held);
     this.ensureTimer();
@@ -183,9 +199,22 @@ const HELM_CALLS = new Set([
   'history',
 ]);
 
+/** A helm write in words, e.g. "installed release web revision 2 in tenant-a". */
+function describeHelmWrite(prop: string, options: any, result?: any): string {
+  const where = `release ${options?.release} in ${options?.namespace}`;
+  if (result === undefined) return `helm ${prop} of ${where}`;
+  if (prop === 'upgradeInstall')
+    return `installed release ${options?.release} revision ${result?.revision} in ${options?.namespace}`;
+  if (prop === 'rollback')
+    return `rolled back release ${options?.release} to revision ${options?.revision} in ${options?.namespace}`;
+  return `uninstalled ${where}`;
+}
+
 /**
  * A HelmCli whose calls inside a run carry the run's abort signal (a lost lease kills helm), and
- * whose writes first check that the run still holds its lease.
+ * whose writes first check that the run still holds its lease. Its writes are noted as the run's
+ * changes ({@link noteClusterChange}); one that failed too, unless the post-render gate refused it
+ * (helm then applied nothing), as it may have applied part of the release.
  */
 export function fencedHelm(helm: HelmCli, leases: RunLeases): HelmCli {
   return new Proxy(helm, {
@@ -195,15 +224,35 @@ export function fencedHelm(helm: HelmCli, leases: RunLeases): HelmCli {
       if (typeof prop !== 'string' || !HELM_CALLS.has(prop))
         return value.bind(target);
       return async (options: any, ...rest: unknown[]) => {
-        if (HELM_WRITES.has(prop)) await leases.guard();
+        const write = HELM_WRITES.has(prop);
+        if (write) await leases.guard();
         const signal = currentRunSignal();
-        return value.call(
-          target,
-          signal && options && typeof options === 'object'
-            ? { ...options, signal }
-            : options,
-          ...rest,
-        );
+        const refusals = options?.postRenderer?.refusals?.length ?? 0;
+        try {
+          const result = await value.call(
+            target,
+            signal && options && typeof options === 'object'
+              ? { ...options, signal }
+              : options,
+            ...rest,
+          );
+          // `uninstall` answers false when there was no release to remove.
+          if (write && result !== false)
+            noteClusterChange(describeHelmWrite(prop, options, result ?? {}));
+          return result;
+        } catch (e) {
+          if (
+            write &&
+            (options?.postRenderer?.refusals?.length ?? 0) === refusals
+          )
+            noteClusterChange(
+              `${describeHelmWrite(
+                prop,
+                options,
+              )} failed; what it applied is not known`,
+            );
+          throw e;
+        }
       };
     },
   });

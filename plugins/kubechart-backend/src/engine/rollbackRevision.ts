@@ -75,6 +75,7 @@ export async function judgeRollbackRevision(
   );
   if (revision === undefined) return undefined;
   const { manifest, config } = revision;
+  // Read as helm reads the stored text when it rolls back (YAML 1.1: `hostNetwork: yes` is true).
   const objects = parseManifests(manifest);
   const options = deps.enforceRunScope
     ? {

@@ -1,6 +1,7 @@
-import { NotAllowedError } from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   CreateRunRequest,
+  KUBECHART_TENANT_LABEL,
   PolicyReport,
   PolicyResult,
   tenantNamespace,
@@ -12,6 +13,7 @@ import type {
 } from '@kubechart/plugin-kubechart-node';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { EntityReader, resolveEntityNamespace } from './entityScope';
+import { RunFailure } from './errors';
 import { EngineSettings } from './settings';
 
 /** Who starts a run, as far as its scope is concerned. Computed by the caller of the engine (the router). */
@@ -60,6 +62,9 @@ const live = (t: TenantRecord) => t.status !== 'deleted';
  * A chart, manifests or rollback run for an entity (`entityRef`) may deploy only to a namespace that
  * entity may deploy to, read from the catalog with the caller's credentials (see `resolveEntityNamespace`).
  * Tenant runs are scoped to their own namespace; their ownership is checked by `checkTenantOwnership`.
+ * A tenant run on a namespace the platform assigned to an owner the caller does not act for is
+ * refused (403) unless the caller is a tenants admin, and a `tenant-delete` of a tenant with no live
+ * record on the cluster is refused (NotFoundError, 404): it would delete a namespace KubeChart does not own.
  */
 export async function resolveRunScope(
   request: CreateRunRequest,
@@ -72,6 +77,28 @@ export async function resolveRunScope(
     : [];
   if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
     const namespace = tenantNamespace(request.tenant);
+    const assigned = deps.settings.namespaceOwners[cluster]?.[namespace];
+    if (
+      assigned &&
+      !caller.isTenantAdmin &&
+      !caller.ownershipRefs.includes(assigned)
+    ) {
+      throw new NotAllowedError(
+        `Namespace ${namespace} on cluster ${cluster} is assigned to ${assigned} in kubechart.clusters.${cluster}.namespaces; ` +
+          `a tenant run there needs membership of that owner or the kubechart.tenants.admin permission`,
+      );
+    }
+    if (request.kind === 'tenant-delete') {
+      const tenant = (await deps.store.getTenants(request.tenant)).find(
+        t => t.code === request.tenant && t.cluster === cluster && live(t),
+      );
+      if (!tenant) {
+        throw new NotFoundError(
+          `Tenant ${request.tenant} does not exist on cluster ${cluster}; there is nothing to delete ` +
+            `(a tenant-delete run deletes only namespaces of live KubeChart tenants)`,
+        );
+      }
+    }
     return {
       cluster,
       namespaces: [namespace],
@@ -205,6 +232,84 @@ export function checkRequestedTenantOwner(
     `You may not ${what}: a tenant's owner must be you or a group you belong to (${caller.ownershipRefs.join(
       ', ',
     )}); giving a tenant another owner needs the kubechart.tenants.admin permission`,
+  );
+}
+
+/** What a tenant run saw of its tenant when it was requested, to compare with when it starts. */
+export type TenantSnapshot = { live: boolean; owner?: string };
+
+/** The snapshot of a tenant record (undefined: no tenant). */
+export function tenantSnapshot(
+  existing: TenantRecord | undefined,
+): TenantSnapshot {
+  return existing && live(existing)
+    ? { live: true, ...(existing.owner ? { owner: existing.owner } : {}) }
+    : { live: false };
+}
+
+/**
+ * How a tenant changed since a run on it was requested (`then`), as the start of a failure reason:
+ * a tenant created, deleted or moved to another owner meanwhile. Undefined when it is as it was. A
+ * run requested before the snapshot was kept (`then` undefined) cannot be compared: it counts as changed.
+ */
+export function describeTenantChange(
+  request: { tenant: string; cluster: string },
+  then: TenantSnapshot | undefined,
+  now: TenantRecord | undefined,
+): string | undefined {
+  const what = `Tenant ${request.tenant} on cluster ${request.cluster}`;
+  if (!then) {
+    return `${what} cannot be compared with what it was when this run was requested (the request predates that record)`;
+  }
+  const current = tenantSnapshot(now);
+  if (current.live === then.live && current.owner === then.owner)
+    return undefined;
+  const owner = (o?: string) => o ?? 'nobody';
+  const was = then.live
+    ? `it was owned by ${owner(then.owner)}`
+    : 'it did not exist then';
+  let is = 'has been deleted since';
+  if (current.live)
+    is = then.live
+      ? `is now owned by ${owner(current.owner)}`
+      : `now exists, owned by ${owner(current.owner)}`;
+  return `${what} changed after this run was requested: ${was}, and ${is}`;
+}
+
+/**
+ * A tenant run refused because its namespace exists and was not created by KubeChart for its
+ * tenant (another team's namespace, or one made by hand): nothing in it was changed.
+ */
+export class ForeignNamespaceError extends RunFailure {}
+
+/**
+ * Refuses (ForeignNamespaceError) a `tenant` or `tenant-delete` run whose namespace exists without
+ * the label `kubechart.io/tenant=<tenant>` that KubeChart puts on the namespaces it creates for a
+ * tenant: such a run would relabel the namespace and bind the tenant's deployer in it, or delete it.
+ * Namespaces are cluster-scoped, so only a cluster admin can set that label: that is how one hands a
+ * namespace to KubeChart. `current` is the Namespace as read (undefined when absent).
+ */
+export function checkTenantNamespace(
+  current: { metadata?: { labels?: Record<string, string> } } | undefined,
+  target: { cluster: string; namespace: string; tenant: string },
+  kind: 'tenant' | 'tenant-delete',
+): void {
+  if (!current) return;
+  const { cluster, namespace, tenant } = target;
+  const label = current.metadata?.labels?.[KUBECHART_TENANT_LABEL];
+  if (label === tenant) return;
+  const why = label
+    ? `it is labelled ${KUBECHART_TENANT_LABEL}=${label}`
+    : `it has no ${KUBECHART_TENANT_LABEL} label`;
+  const wanted = `${KUBECHART_TENANT_LABEL}=${tenant}`;
+  const what =
+    kind === 'tenant'
+      ? `nothing was changed. Choose another tenant code, or, if KubeChart is to manage this namespace as tenant ${tenant}, ` +
+        `a cluster admin labels it ${wanted} and the tenant run is submitted again.`
+      : `nothing was deleted. A tenant-delete run deletes only the namespace KubeChart created for the tenant; ` +
+        `if this is it, a cluster admin labels it ${wanted} and the run is submitted again.`;
+  throw new ForeignNamespaceError(
+    `Namespace ${namespace} on cluster ${cluster} exists and was not created by KubeChart for tenant ${tenant} (${why}); ${what}`,
   );
 }
 

@@ -1,10 +1,17 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Run } from '@kubechart/plugin-kubechart-common';
-import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
+import {
+  ClusterRegistry,
+  KubeObject,
+  REDACTED,
+  parseManifests,
+} from '@kubechart/plugin-kubechart-node';
 import { RunStore, StaleRun } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
+import { readLatestHelmRelease } from '../lib/helmRelease';
 import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
+import { deployerUser } from './deployer';
 import { EngineSettings } from './settings';
 
 function expectedReleases(run: Run): string[] {
@@ -46,6 +53,11 @@ export type StaleRunDeps = {
   settings: EngineSettings;
   logger: LoggerService;
   client(cluster: string): KubeClient;
+  /**
+   * A client acting as the deployer of `namespace`, which reads what runs write there (Helm release
+   * records are Secrets, which the engine's own identity does not read). Default: a new one.
+   */
+  scopedClient?(cluster: string, namespace: string): KubeClient;
   /** This instance: the one taking the leases over. */
   instanceId: string;
   /** Runs this instance executes itself (never reconciled here). */
@@ -53,11 +65,204 @@ export type StaleRunDeps = {
   onRunChanged?(run: Run): void;
 };
 
+/** What the cluster shows of a stale run's own change: `shown` only when it shows all of it. */
+type Observation = { shown: boolean; evidence: string };
+
+/** At most this many objects are named one by one in a reason. */
+const MAX_NAMED = 10;
+
+function nameObjects(names: string[]): string {
+  const more = names.length - MAX_NAMED;
+  return `${names.slice(0, MAX_NAMED).join(', ')}${
+    more > 0 ? ` and ${more} more` : ''
+  }`;
+}
+
 /**
- * Reconciles runs left `pending`/`running` whose heartbeat is stale: ready workloads → succeeded;
- * otherwise failed, with what was observed (whose heartbeat was lost since when, which instance
- * took the lease over) and what the cluster shows. Safe on several replicas: the final, fenced
- * update happens once per run and bumps its lease epoch, so a late executor can no longer write.
+ * Chart, rollback and tenant runs: every release's latest Helm release record is `deployed` and was
+ * written by this run (deployed after it started, or the revision it recorded), and the workloads
+ * of the namespace (of the release, for a chart or rollback) are Ready.
+ */
+async function observeReleases(
+  run: Run,
+  client: KubeClient,
+  scoped: KubeClient,
+): Promise<Observation> {
+  const { namespace, release } = run.target;
+  if ((await client.namespacePhase(namespace)) === 'absent')
+    return { shown: false, evidence: `namespace ${namespace} does not exist` };
+  const releases = expectedReleases(run);
+  if (releases.length === 0)
+    return { shown: false, evidence: 'the run names no release to look for' };
+  // Both times come from the executing backend's clock: it claimed the run and ran helm.
+  const since = run.startedAt ?? run.createdAt;
+  const deployed: string[] = [];
+  const problems: string[] = [];
+  for (const name of releases) {
+    const latest = await readLatestHelmRelease(scoped, namespace, name);
+    if (!latest) {
+      problems.push(`release ${name} is not installed`);
+      continue;
+    }
+    const at = latest.deployedAt ? ` deployed at ${latest.deployedAt}` : '';
+    if (latest.status !== 'deployed') {
+      problems.push(
+        `release ${name} revision ${latest.version} is ${latest.status}`,
+      );
+    } else if (
+      run.kind !== 'tenant' &&
+      run.helmRevision !== undefined &&
+      latest.version === run.helmRevision
+    ) {
+      deployed.push(
+        `release ${name} revision ${latest.version}, the one this run recorded`,
+      );
+    } else if (
+      latest.deployedAt &&
+      Date.parse(latest.deployedAt) >= Date.parse(since)
+    ) {
+      deployed.push(
+        `release ${name} revision ${latest.version}${at}, after this run started`,
+      );
+    } else {
+      problems.push(
+        `release ${name} is at revision ${latest.version},${
+          at || ' with no deployment time'
+        }, before this run started at ${since}`,
+      );
+    }
+  }
+  const readiness = evaluateNamespace(await client.snapshot(namespace), {
+    release,
+  });
+  const present = new Set(readiness.workloads.map(w => w.release));
+  const missing = releases.filter(r => !present.has(r));
+  const notReady =
+    describeNotReady(readiness) ||
+    (readiness.workloads.length === 0 ? 'no workloads found' : '');
+  if (notReady) problems.push(notReady);
+  if (missing.length)
+    problems.push(`releases without workloads: ${missing.join(', ')}`);
+  if (problems.length) return { shown: false, evidence: problems.join('. ') };
+  return {
+    shown: true,
+    evidence: `${deployed.join(', ')}; every workload is Ready`,
+  };
+}
+
+/** The first field of `desired` that `live` does not have, as a path; redacted values are not compared. */
+function firstDifference(
+  desired: unknown,
+  live: unknown,
+  path: string,
+): string | undefined {
+  if (typeof desired === 'string' && desired.includes(REDACTED))
+    return undefined;
+  if (desired === null || typeof desired !== 'object') {
+    return desired === live || String(desired) === String(live)
+      ? undefined
+      : path;
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return path;
+    for (let i = 0; i < desired.length; i++) {
+      const d = firstDifference(desired[i], live[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (!live || typeof live !== 'object') return path;
+  for (const [k, v] of Object.entries(desired)) {
+    const d = firstDifference(
+      v,
+      (live as Record<string, unknown>)[k],
+      path ? `${path}.${k}` : k,
+    );
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/** What a run sets on an object: not its status, and of its metadata its labels and annotations. */
+function comparableFields(o: KubeObject): Record<string, unknown> {
+  const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = o as any;
+  return {
+    ...(metadata?.labels || metadata?.annotations
+      ? {
+          metadata: {
+            ...(metadata.labels ? { labels: metadata.labels } : {}),
+            ...(metadata.annotations
+              ? { annotations: metadata.annotations }
+              : {}),
+          },
+        }
+      : {}),
+    ...rest,
+  };
+}
+
+/**
+ * Manifests runs: every object of the run's stored manifest is in the cluster with what the
+ * manifest sets (values redacted in the stored manifest, Secret data among them, are not compared).
+ */
+async function observeManifest(
+  run: Run,
+  client: KubeClient,
+  scoped: (namespace: string) => KubeClient,
+): Promise<Observation> {
+  if (!run.manifest?.trim())
+    return {
+      shown: false,
+      evidence: 'nothing to compare: the run recorded no manifest',
+    };
+  if (run.manifest.includes('# (document not shown'))
+    return {
+      shown: false,
+      evidence:
+        "nothing to compare: a document of the run's manifest was not stored",
+    };
+  const objects = parseManifests(run.manifest);
+  if (objects.length === 0)
+    return { shown: false, evidence: "the run's manifest holds no object" };
+  const missing: string[] = [];
+  const differing: string[] = [];
+  const found: string[] = [];
+  for (const o of objects) {
+    const name = `${o.kind}/${o.metadata?.name}`;
+    const ns = o.metadata?.namespace;
+    // Namespaced objects are read as that namespace's deployer, which applied them.
+    const live = await (ns ? scoped(ns) : client).read<any>(o as any);
+    if (!live) {
+      missing.push(name);
+      continue;
+    }
+    const at = firstDifference(comparableFields(o), live, '');
+    if (at) differing.push(`${name} differs from the run's manifest at ${at}`);
+    else found.push(name);
+  }
+  const problems = [
+    ...(missing.length
+      ? [
+          `${nameObjects(missing)} ${
+            missing.length > 1 ? 'are' : 'is'
+          } not in the cluster`,
+        ]
+      : []),
+    ...differing.slice(0, MAX_NAMED),
+  ];
+  if (problems.length) return { shown: false, evidence: problems.join('. ') };
+  return { shown: true, evidence: `${nameObjects(found)} as in its manifest` };
+}
+
+/**
+ * Reconciles runs left `pending`/`running` whose heartbeat is stale. A run is marked succeeded only
+ * when the cluster shows its own change: for chart, rollback and tenant runs each release's latest
+ * Helm revision deployed by this run (after it started, or the revision it recorded) with every
+ * workload Ready; for manifests runs every object of its stored manifest, as stored. Otherwise it
+ * fails with what was observed (whose heartbeat was lost since when, which instance took the lease
+ * over) and what the cluster shows: its outcome is not known, so it is never taken as a success.
+ * Safe on several replicas: the final, fenced update happens once per run and bumps its lease epoch,
+ * so a late executor can no longer write.
  */
 export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
   const { store, settings, logger } = deps;
@@ -65,6 +270,13 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
   const stale = await store.findStaleRuns(
     new Date(now - settings.staleAfterSeconds * 1000),
   );
+  const scopedClient = (cluster: string, namespace: string) =>
+    deps.scopedClient?.(cluster, namespace) ??
+    new KubeClient(
+      deps.clusters.kubeConfig(cluster, {
+        impersonate: deployerUser(namespace, settings),
+      }),
+    );
   let n = 0;
   for (const run of stale) {
     if (deps.isActive(run.id)) continue;
@@ -75,44 +287,39 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     });
     let status: 'succeeded' | 'failed' = 'failed';
     let reason = lost;
+    let shows = '';
+    const { cluster, namespace } = run.target;
     const canCheck =
       !run.action &&
       ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) &&
-      deps.clusters.has(run.target.cluster);
-    if (canCheck) {
+      deps.clusters.has(cluster);
+    if (run.status === 'pending' && !run.action) {
+      // Claiming a run makes it `running` before anything is executed.
+      reason += '; it never started executing: nothing was applied';
+    } else if (canCheck) {
       try {
-        const client = deps.client(run.target.cluster);
-        const readiness = evaluateNamespace(
-          await client.snapshot(run.target.namespace),
-          { release: run.target.release },
-        );
-        const releases = expectedReleases(run);
-        const present = new Set(readiness.workloads.map(w => w.release));
-        const missing = releases.filter((r: string) => !present.has(r));
-        if (
-          readiness.allReady &&
-          readiness.workloads.length > 0 &&
-          missing.length === 0
-        ) {
+        const client = deps.client(cluster);
+        const seen =
+          run.kind === 'manifests'
+            ? await observeManifest(run, client, ns =>
+                scopedClient(cluster, ns),
+              )
+            : await observeReleases(
+                run,
+                client,
+                scopedClient(cluster, namespace),
+              );
+        if (seen.shown) {
           status = 'succeeded';
+          shows = seen.evidence;
         } else {
-          const what =
-            describeNotReady(readiness) ||
-            (readiness.workloads.length === 0 ? 'no workloads found' : '');
-          reason += `; the cluster shows: ${[
-            what,
-            missing.length
-              ? `releases without workloads: ${missing.join(', ')}`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('. ')}`;
+          reason += `; the cluster shows: ${seen.evidence}; the run's outcome is not known`;
         }
       } catch (e) {
         reason += `; the cluster could not be checked: ${describeKubeError(
           e,
-          run.target.cluster,
-        )}`;
+          cluster,
+        )}; the run's outcome is not known`;
       }
     }
     const finished = await store.finishRun(
@@ -128,7 +335,7 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
         level: status === 'failed' ? 'error' : 'info',
         message:
           status === 'succeeded'
-            ? `Reconciled (${lost}): every workload is Ready`
+            ? `Reconciled (${lost}): the cluster shows this run's change: ${shows}`
             : `Run failed: ${reason}`,
       },
     ]);

@@ -15,8 +15,8 @@ import {
   loadYaml,
 } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
-import { guardCurrentRun } from '../engine/lease';
-import { isNotFound } from './kubeErrors';
+import { guardCurrentRun, noteClusterChange } from '../engine/lease';
+import { isNotFound, kubeStatusCode } from './kubeErrors';
 
 /**
  * The generic object API serialises through client-node's typed models, which name some fields
@@ -121,17 +121,47 @@ export class KubeClient {
     return current;
   }
 
-  /** Server-side apply, forced: kubechart owns the fields it sets. */
-  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+  /**
+   * A write of a run: first checks the run still holds its lease, then notes the change as the run's
+   * (also when the write failed without an answer from the API server, as it may have gone through).
+   */
+  private async change<T>(
+    what: string,
+    obj: KubernetesObject,
+    write: () => Promise<T>,
+  ): Promise<T> {
     await guardCurrentRun();
-    return toWire<T>(
-      await this.objects.patch(
-        toTyped(obj),
-        undefined,
-        undefined,
-        this.fieldManager,
-        true,
-        PatchStrategy.ServerSideApply,
+    const { kind, metadata } = obj;
+    const change = `${what} ${kind}/${metadata?.name}${
+      metadata?.namespace ? ` in ${metadata.namespace}` : ''
+    }`;
+    try {
+      const result = await write();
+      noteClusterChange(change);
+      return result;
+    } catch (e) {
+      const code = kubeStatusCode(e);
+      if (code === undefined || code >= 500)
+        noteClusterChange(`${change} (outcome not known)`);
+      throw e;
+    }
+  }
+
+  /** Server-side apply, forced: kubechart owns the fields it sets. */
+  async apply<T extends KubernetesObject>(
+    obj: T,
+    what = 'applied',
+  ): Promise<T> {
+    return this.change(what, obj, async () =>
+      toWire<T>(
+        await this.objects.patch(
+          toTyped(obj),
+          undefined,
+          undefined,
+          this.fieldManager,
+          true,
+          PatchStrategy.ServerSideApply,
+        ),
       ),
     );
   }
@@ -143,12 +173,13 @@ export class KubeClient {
   async ensure(obj: KubernetesObject): Promise<ApplyOutcome> {
     const current = await this.readForChange(obj);
     if (!current) {
-      await guardCurrentRun();
-      await this.objects.create(
-        toTyped(obj),
-        undefined,
-        undefined,
-        this.fieldManager,
+      await this.change('created', obj, () =>
+        this.objects.create(
+          toTyped(obj),
+          undefined,
+          undefined,
+          this.fieldManager,
+        ),
       );
       return 'created';
     }
@@ -165,12 +196,13 @@ export class KubeClient {
         },
       },
     };
-    await guardCurrentRun();
-    await this.objects.replace(
-      toTyped(merged),
-      undefined,
-      undefined,
-      this.fieldManager,
+    await this.change('updated', obj, () =>
+      this.objects.replace(
+        toTyped(merged),
+        undefined,
+        undefined,
+        this.fieldManager,
+      ),
     );
     return 'updated';
   }
@@ -180,14 +212,17 @@ export class KubeClient {
     const current = await this.readForChange(obj);
     if (current && isSubset(comparable(obj as any), current))
       return 'unchanged';
-    await this.apply(obj);
+    await this.apply(obj, current ? 'updated' : 'created');
     return current ? 'updated' : 'created';
   }
 
   async deleteNamespace(name: string): Promise<'deleted' | 'absent'> {
-    await guardCurrentRun();
     try {
-      await this.core.deleteNamespace({ name });
+      await this.change(
+        'deleted',
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        () => this.core.deleteNamespace({ name }),
+      );
       return 'deleted';
     } catch (e) {
       if (isNotFound(e)) return 'absent';

@@ -6,6 +6,8 @@ export type StoredHelmRelease = {
   name: string;
   version: number;
   status: string;
+  /** When helm deployed this revision (`info.last_deployed`, helm's clock). */
+  deployedAt?: string;
   chart: { name?: string; version?: string };
   config: Record<string, unknown>;
   manifest: string;
@@ -82,6 +84,10 @@ function toStoredHelmRelease(secret: {
     name: r.name,
     version: Number(r.version),
     status: r.info?.status ?? secret.metadata?.labels?.status ?? 'unknown',
+    deployedAt:
+      typeof r.info?.last_deployed === 'string'
+        ? r.info.last_deployed
+        : undefined,
     chart: {
       name: r.chart?.metadata?.name,
       version: r.chart?.metadata?.version,

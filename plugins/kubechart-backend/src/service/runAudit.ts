@@ -1,15 +1,35 @@
 import { AuditorService, LoggerService } from '@backstage/backend-plugin-api';
 import { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
+import { takeClusterChanges } from '../engine/RunContext';
 
 /** How a run ended, as the audit trail states it. */
 export type RunOutcome = 'succeeded' | 'failed' | 'refused';
 
-/** `refused` when the chart policy blocked the run before anything was applied. */
+/** At most this many changes are listed in an audit event. */
+const MAX_AUDITED_CHANGES = 50;
+
+/**
+ * `refused` when the chart policy blocked the run and it is known to have changed no cluster;
+ * `failed` when it did (a tenant's earlier release, helm 3 hooks that already ran) or when what it
+ * changed is not known (`changes` undefined: another instance executed it, or an action did).
+ */
 export function runOutcome(
   run: Pick<Run, 'status' | 'policyReport'>,
+  changes: readonly string[] | undefined,
 ): RunOutcome {
   if (run.status === 'succeeded') return 'succeeded';
-  return run.policyReport?.blocking ? 'refused' : 'failed';
+  return run.policyReport?.blocking && changes?.length === 0
+    ? 'refused'
+    : 'failed';
+}
+
+/** The changes for an audit event: null when not known, at most {@link MAX_AUDITED_CHANGES} named. */
+function auditedChanges(changes: readonly string[] | undefined) {
+  if (!changes) return null;
+  const rest = changes.length - MAX_AUDITED_CHANGES;
+  return rest > 0
+    ? [...changes.slice(0, MAX_AUDITED_CHANGES), `and ${rest} more`]
+    : [...changes];
 }
 
 /** The policy report in a few numbers and the failed rule ids, for audit events. */
@@ -29,8 +49,10 @@ export function policySummary(report: PolicyReport | undefined) {
 
 /**
  * Records the end of every run as a `run-finished` audit event at severity `high` (every run
- * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity and
- * the policy summary. The failure reason is stored as the run stored it (already redacted).
+ * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity, the
+ * policy summary and `applied`, what the run changed in clusters (null when this instance does not
+ * know: it did not execute the run). The failure reason is stored as the run stored it (already
+ * redacted).
  */
 export function createRunOutcomeAuditor(
   auditor: AuditorService,
@@ -44,7 +66,10 @@ export function createRunOutcomeAuditor(
     audited.add(run.id);
     if (audited.size > 10_000)
       audited.delete(audited.values().next().value as string);
-    const outcome = runOutcome(run);
+    // A run that was never claimed (`running`), e.g. an approval that expired, changed nothing.
+    const claimed = run.transitions?.some(t => t.status === 'running') ?? true;
+    const changes = takeClusterChanges(run.id) ?? (claimed ? undefined : []);
+    const outcome = runOutcome(run, changes);
     try {
       const event = await auditor.createEvent({
         eventId: 'run-finished',
@@ -60,6 +85,7 @@ export function createRunOutcomeAuditor(
           release: run.target.release ?? null,
           durationMs: run.durationMs ?? null,
           policy: policySummary(run.policyReport),
+          applied: auditedChanges(changes),
         },
       });
       if (outcome === 'succeeded') await event.success();

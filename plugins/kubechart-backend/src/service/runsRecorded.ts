@@ -63,6 +63,38 @@ export type RecordedRunRoutesOptions = {
   onRunFinished?: (run: Run) => void;
 };
 
+/** The caller as runs name it: a user entity ref, or `service:<subject>`. */
+function principalRef(credentials: BackstageCredentials): string {
+  const p = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    subject?: string;
+  };
+  return p.type === 'user' ? String(p.userEntityRef) : `service:${p.subject}`;
+}
+
+/**
+ * Who may add events to and finish a recorded run: its actor when a user or the service that
+ * recorded it as itself, and the service that recorded it on behalf of that user while that service
+ * is in `kubechart.onBehalfOf.allowedServices`.
+ */
+function recordedRunWriters(
+  actor: string,
+  recordedBy: string | undefined,
+  onBehalfOfServices: string[],
+): string[] {
+  const writers: string[] = [];
+  if (actor.startsWith('user:') || actor === recordedBy) writers.push(actor);
+  if (
+    recordedBy &&
+    recordedBy !== actor &&
+    recordedBy.startsWith('service:') &&
+    onBehalfOfServices.includes(recordedBy.slice('service:'.length))
+  )
+    writers.push(recordedBy);
+  return writers;
+}
+
 /** The lock keys of a recorded run: its release (when it names one) and always its namespace. */
 export function recordedRunLockKeys(target: Run['target']): string[] {
   const { cluster, namespace, release } = target;
@@ -126,6 +158,7 @@ export function addRecordedRunRoutes(
             actor,
             template: body.template,
             action: body.action ?? 'custom',
+            recordedBy: principalRef(credentials),
             target: body.target,
             input: redactValues(body.input ?? {}),
           },
@@ -148,7 +181,11 @@ export function addRecordedRunRoutes(
     res.status(201).json({ id: run.id });
   });
 
-  /** The recorded run, when the caller is its actor (or a service), with the lease it writes under. */
+  /**
+   * The recorded run, with the lease it writes under, when the caller may write to it: its actor
+   * (a user, or a service that recorded it as itself), or the service that recorded it on behalf
+   * of that user while it may still act on behalf of users. 403 otherwise, nothing changed.
+   */
   async function recordedRun(
     req: Request,
     id: string,
@@ -160,9 +197,27 @@ export function addRecordedRunRoutes(
       throw new ConflictError(
         `Run ${id} is executed by kubechart; only recorded runs accept events`,
       );
-    const p = credentials.principal as any;
-    if (p.type === 'user' && p.userEntityRef !== run.actor)
-      throw new NotAllowedError(`Run ${id} belongs to ${run.actor}`);
+    // Only that service could record a run whose actor is a service (it acted as itself).
+    const recordedBy =
+      (await store.getRecordedBy(id)) ??
+      (run.actor.startsWith('service:') ? run.actor : undefined);
+    const writers = recordedRunWriters(
+      run.actor,
+      recordedBy,
+      options.onBehalfOfServices,
+    );
+    if (!writers.includes(principalRef(credentials))) {
+      const by = recordedBy
+        ? `was recorded by ${recordedBy}${
+            recordedBy !== run.actor ? ` on behalf of ${run.actor}` : ''
+          }`
+        : `of ${run.actor} was recorded before kubechart kept who records runs`;
+      throw new NotAllowedError(
+        `Run ${id} ${by}; only ${
+          writers.join(' or ') || 'nobody now'
+        } may add events to or finish it`,
+      );
+    }
     return { run, lease: { runId: id, epoch: RECORDED_LEASE_EPOCH } };
   }
 

@@ -52,10 +52,89 @@ const FUNCTION_RE = new RegExp(
   `(?<![\\w.$-])(${INSTALL_TIME_FUNCTIONS.join('|')})(?![\\w-])`,
   'g',
 );
-const ACTION_RE = /\{\{[\s\S]*?\}\}/g;
-const DEFINE_RE = /^\{\{-?\s*define\b/;
-// String literals and comments name no function (text becomes a template only through `tpl`, itself one).
-const LITERAL_RE = /"(?:[^"\\]|\\.)*"|`[^`]*`|\/\*[\s\S]*?\*\//g;
+const DEFINE_RE = /^(?:define|block)\b/;
+
+const isSpace = (c: string | undefined) =>
+  c === ' ' || c === '\t' || c === '\r' || c === '\n';
+
+/**
+ * The actions of a template, their string and character literals blanked (`""`) and comments
+ * dropped, as Go's text/template lexer reads them (helm's default `{{ }}`): an
+ * action ends at the first `}}` outside double-quoted strings (with escapes), raw strings and
+ * character constants; `{{/* … *\/}}` (trim markers allowed) is a comment. What Go's lexer refuses
+ * (an unterminated action, string or comment) is an InputError, so nothing is read differently.
+ */
+function templateActions(text: string, file: string): string[] {
+  const actions: string[] = [];
+  const fail = (at: number, why: string): never => {
+    const line = text.slice(0, at).split('\n').length;
+    throw new InputError(
+      `Chart refused: ${file} line ${line}: ${why} (helm cannot parse it either)`,
+    );
+  };
+  // The right delimiter at `i`, with its trim marker (" -}}"): the index after it, else -1.
+  const rightDelimEnd = (i: number) => {
+    if (text.startsWith('}}', i)) return i + 2;
+    if (isSpace(text[i]) && text.startsWith('-}}', i + 1)) return i + 4;
+    return -1;
+  };
+  let pos = 0;
+  for (;;) {
+    const start = text.indexOf('{{', pos);
+    if (start < 0) return actions;
+    let i = start + 2;
+    if (text[i] === '-' && isSpace(text[i + 1])) i += 2;
+    if (text.startsWith('/*', i)) {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) fail(start, 'unclosed comment');
+      const end = rightDelimEnd(close + 2);
+      if (end < 0) fail(start, 'comment ends before closing delimiter');
+      actions.push('');
+      pos = end;
+      continue;
+    }
+    let code = '';
+    let depth = 0;
+    for (;;) {
+      if (i >= text.length) fail(start, 'unclosed action');
+      if (text.startsWith('}}', i)) {
+        if (depth > 0) fail(start, 'unclosed left paren');
+        i += 2;
+        break;
+      }
+      const c = text[i];
+      if (c === '"' || c === "'") {
+        // A string or character constant: backslash escapes; a newline or the end is an error.
+        let j = i + 1;
+        while (text[j] !== c) {
+          if (text[j] === '\\') j++;
+          if (j >= text.length || text[j] === '\n')
+            fail(
+              start,
+              c === '"'
+                ? 'unterminated quoted string'
+                : 'unterminated character constant',
+            );
+          j++;
+        }
+        code += '""';
+        i = j + 1;
+      } else if (c === '`') {
+        const close = text.indexOf('`', i + 1);
+        if (close < 0) fail(start, 'unterminated raw quoted string');
+        code += '""';
+        i = close + 1;
+      } else {
+        if (c === '(') depth++;
+        if (c === ')' && --depth < 0) fail(start, 'unexpected right paren');
+        code += c;
+        i++;
+      }
+    }
+    actions.push(code);
+    pos = i;
+  }
+}
 
 const readDir = (dir: string): Promise<Dirent[]> =>
   fs
@@ -67,8 +146,10 @@ const readDir = (dir: string): Promise<Dirent[]> =>
 
 /**
  * Reads every template of an unpacked chart and its subcharts (each `templates/` helm parses) for
- * calls of {@link INSTALL_TIME_FUNCTIONS}, hook annotations and named template definitions (shared by
- * every template of the chart). A packaged subchart (`charts/*.tgz`) is listed as unreadable. Bounded: more than 2,000 files or 20 MiB is an InputError.
+ * calls of {@link INSTALL_TIME_FUNCTIONS}, hook annotations and named template definitions (`define`,
+ * `block`; shared by every template of the chart), reading actions as Go's template lexer does. A
+ * packaged subchart (`charts/*.tgz`) is listed as unreadable. A template the lexer cannot read (an
+ * unterminated action, string or comment) is an InputError, as are more than 2,000 files or 20 MiB.
  * @public
  */
 export async function findInstallTimeInputs(
@@ -101,13 +182,11 @@ export async function findInstallTimeInputs(
       const file = path.relative(chartDir, full);
       const text = await fs.readFile(full, 'utf8');
       if (text.includes('helm.sh/hook')) out.hookTemplates.push(file);
-      const actions = text.match(ACTION_RE) ?? [];
-      if (actions.some(a => DEFINE_RE.test(a)))
+      const actions = templateActions(text, file);
+      if (actions.some(a => DEFINE_RE.test(a.trimStart())))
         out.namedTemplateFiles.push(file);
       for (const action of actions) {
-        for (const m of action
-          .replace(LITERAL_RE, '""')
-          .matchAll(FUNCTION_RE)) {
+        for (const m of action.matchAll(FUNCTION_RE)) {
           const key = `${m[1]}\0${file}`;
           if (!seen.has(key)) {
             seen.add(key);

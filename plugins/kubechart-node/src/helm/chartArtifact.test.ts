@@ -113,8 +113,8 @@ describe('pullChart', () => {
     };
     await write('db/Chart.yaml', 'apiVersion: v2\nname: db\nversion: 1.0.0\n');
     await write(
-      'db/crds/clusterrole.yaml',
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: db-reader }\nrules: []\n',
+      'db/crds/tables.yaml',
+      'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: { name: tables.db.example.com }\n',
     );
     await write(
       'db/templates/hook.yaml',
@@ -146,7 +146,9 @@ describe('pullChart', () => {
       release: 'app',
       workDir: path.join(work, 'w'),
     });
-    expect(await readChartCrds(a.directory)).toContain('name: db-reader');
+    expect(await readChartCrds(a.directory)).toContain(
+      'name: tables.db.example.com',
+    );
     expect((await findInstallTimeInputs(a.directory)).calls).toEqual([
       {
         fn: 'lookup',

@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import type { ResolvedChartSource } from '../chartSource';
 import type { HelmCli } from './HelmCli';
+import { listPackageEntries } from './packageEntries';
 import { validateReleaseName } from './validation';
 
 /** A chart pulled once for a run: the pinned package helm renders and installs, and its unpacked copy. @public */
@@ -113,33 +114,80 @@ async function unpackSubcharts(
   }
 }
 
-/** Unpacks a chart package after checking it holds only files and directories, within bounds. */
-async function unpack(archive: string, into: string): Promise<string> {
-  let entries = 0;
-  let bytes = 0;
-  let refused: string | undefined;
-  await tar.t({
-    file: archive,
-    onReadEntry: entry => {
-      entries++;
-      bytes += entry.size ?? 0;
-      if (
-        entry.type !== 'File' &&
-        entry.type !== 'Directory' &&
-        entry.type !== 'OldFile'
-      ) {
-        refused ??= `the chart package holds a ${entry.type} (${entry.path}); only files and directories are accepted`;
-      }
-      const parts = entry.path.split(/[/\\]/);
-      if (path.isAbsolute(entry.path) || parts.includes('..')) {
-        refused ??= `the chart package holds a path outside the chart (${entry.path})`;
-      }
-    },
-  });
-  if (!refused && (entries > MAX_ENTRIES || bytes > MAX_UNPACKED_BYTES)) {
-    refused = `the chart package holds more than ${MAX_ENTRIES} entries or ${MAX_UNPACKED_BYTES} bytes`;
+/**
+ * Why a package entry is refused, given the entries listed before it (by lower-cased path), or
+ * undefined. helm reads every entry of a package (a path held twice, twice; `\\` as a separator;
+ * any first directory as the chart's), an unpacker keeps one file per path: only packages both read
+ * the same way pass (one chart directory, each path once and unique regardless of case).
+ */
+function entryRefusal(
+  entryPath: string,
+  isDirectory: boolean,
+  listed: Map<string, { path: string; directory: boolean }>,
+  root: string,
+): string | undefined {
+  if (entryPath.includes('\\'))
+    return `the chart package holds a path with a backslash (${entryPath})`;
+  const parts = (isDirectory ? entryPath.replace(/\/$/, '') : entryPath).split(
+    '/',
+  );
+  if (path.isAbsolute(entryPath) || parts.includes('..'))
+    return `the chart package holds a path outside the chart (${entryPath})`;
+  if (parts.some(s => s === '' || s === '.'))
+    return `the chart package holds a path with an empty, "." or ".." segment (${entryPath})`;
+  if (parts[0] !== root || (parts.length === 1 && !isDirectory))
+    return `the chart package holds ${entryPath} outside its chart directory ${root}`;
+  for (let i = 1; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join('/');
+    const directory = i < parts.length || isDirectory;
+    const before = listed.get(p.toLowerCase());
+    if (!before) {
+      listed.set(p.toLowerCase(), { path: p, directory });
+      continue;
+    }
+    if (before.path !== p)
+      return `the chart package holds ${[before.path, p]
+        .sort()
+        .join(' and ')}, which differ only in case`;
+    if (!before.directory || !directory)
+      return before.directory === directory
+        ? `the chart package holds ${p} more than once`
+        : `the chart package holds ${p} as a file and as a directory`;
   }
-  if (refused) throw new InputError(`Chart refused: ${refused}`);
+  return undefined;
+}
+
+/** The files below `dir` (relative, `/`-separated) and their sizes. */
+async function filesBelow(
+  dir: string,
+  prefix = '',
+  out = new Map<string, number>(),
+): Promise<Map<string, number>> {
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory())
+      await filesBelow(path.join(dir, e.name), `${rel}/`, out);
+    else out.set(rel, (await fs.lstat(path.join(dir, e.name))).size);
+  }
+  return out;
+}
+
+/**
+ * Unpacks a chart package after checking, on its entries as helm reads them, that it holds only
+ * files and directories within bounds, one chart directory and each path once; then that the
+ * unpacked copy holds exactly those files, so what is read from it is what helm reads.
+ */
+async function unpack(archive: string, into: string): Promise<string> {
+  const entries = await listPackageEntries(archive, {
+    maxEntries: MAX_ENTRIES,
+    maxBytes: MAX_UNPACKED_BYTES,
+  });
+  const root = entries[0]?.path.split('/')[0] ?? '';
+  const listed = new Map<string, { path: string; directory: boolean }>();
+  for (const e of entries) {
+    const refused = entryRefusal(e.path, e.type === 'Directory', listed, root);
+    if (refused) throw new InputError(`Chart refused: ${refused}`);
+  }
   await fs.mkdir(into, { recursive: true });
   await tar.x({ file: archive, cwd: into, strict: true });
   const top = (await fs.readdir(into, { withFileTypes: true })).filter(e =>
@@ -148,6 +196,15 @@ async function unpack(archive: string, into: string): Promise<string> {
   if (top.length !== 1)
     throw new InputError(
       'Chart refused: the package must hold exactly one chart directory',
+    );
+  const unpacked = await filesBelow(into);
+  const expected = entries.filter(e => e.type === 'File');
+  if (
+    unpacked.size !== expected.length ||
+    expected.some(e => unpacked.get(e.path) !== e.size)
+  )
+    throw new InputError(
+      'Chart refused: the chart package unpacks to other files than helm reads from it',
     );
   return path.join(into, top[0].name);
 }

@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { HELM_YAML_SCHEMA } from '../yaml/helmYamlSchema';
 import { parseYamlLimited } from '../yaml/parseYamlLimited';
 
 /**
@@ -7,89 +8,10 @@ import { parseYamlLimited } from '../yaml/parseYamlLimited';
  * the tenant's catalog entity selects (`backstage.io/kubernetes-label-selector`).
  *
  * Helm reads the post-renderer's output with YAML 1.1 rules (go-yaml v2: `yes`/`on` are booleans,
- * `0644` is octal). The documents are read and written here with the same rules, so a value means
- * to helm after labelling exactly what it meant before; a number that does not fit a JavaScript
- * number exactly is refused rather than rounded.
+ * `0644` is octal). The documents are read and written here with the same rules
+ * ({@link HELM_YAML_SCHEMA}), so a value means to helm after labelling exactly what it meant before;
+ * a number that does not fit a JavaScript number exactly is refused rather than rounded.
  */
-
-const BOOL_TRUE = [
-  'y',
-  'Y',
-  'yes',
-  'Yes',
-  'YES',
-  'true',
-  'True',
-  'TRUE',
-  'on',
-  'On',
-  'ON',
-];
-const BOOL_FALSE = [
-  'n',
-  'N',
-  'no',
-  'No',
-  'NO',
-  'false',
-  'False',
-  'FALSE',
-  'off',
-  'Off',
-  'OFF',
-];
-
-const bool11 = new yaml.Type('tag:yaml.org,2002:bool', {
-  kind: 'scalar',
-  resolve: (data: string) =>
-    BOOL_TRUE.includes(data) || BOOL_FALSE.includes(data),
-  construct: (data: string) => BOOL_TRUE.includes(data),
-  predicate: (o: unknown) => typeof o === 'boolean',
-  represent: (o: object) => (o ? 'true' : 'false'),
-});
-
-const INT_DEC = /^[-+]?(0|[1-9][0-9_]*)$/;
-const INT_OCT = /^[-+]?0[0-7_]+$/;
-const INT_HEX = /^[-+]?0x[0-9a-fA-F_]+$/;
-const INT_BIN = /^[-+]?0b[01_]+$/;
-
-function intValue(data: string): bigint {
-  const sign = data.startsWith('-') ? -1n : 1n;
-  const digits = data.replace(/^[-+]/, '').replace(/_/g, '');
-  if (INT_HEX.test(data) || INT_BIN.test(data)) return sign * BigInt(digits);
-  if (INT_OCT.test(data)) return sign * BigInt(`0o${digits.slice(1)}`);
-  return sign * BigInt(digits);
-}
-
-const int11 = new yaml.Type('tag:yaml.org,2002:int', {
-  kind: 'scalar',
-  resolve: (data: string) =>
-    [INT_DEC, INT_OCT, INT_HEX, INT_BIN].some(r => r.test(data)),
-  construct: (data: string) => {
-    const value = intValue(data);
-    if (
-      value > BigInt(Number.MAX_SAFE_INTEGER) ||
-      value < BigInt(Number.MIN_SAFE_INTEGER)
-    ) {
-      throw new Error(
-        `the integer ${data} cannot be relabelled without losing precision`,
-      );
-    }
-    return Number(value);
-  },
-  predicate: (o: unknown) => typeof o === 'number' && Number.isInteger(o),
-  represent: (o: object) => String(o),
-});
-
-// js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
-const builtin = (
-  yaml as unknown as { types: Record<'null' | 'float' | 'merge', yaml.Type> }
-).types;
-
-/** YAML 1.1 as go-yaml v2 reads it: null, booleans, integers (octal too), floats, merge keys. */
-const HELM_YAML_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
-  implicit: [builtin.null, bool11, int11, builtin.float, builtin.merge],
-});
 
 /** Kinds whose `spec.template` is a pod template. */
 const POD_TEMPLATE_KINDS = new Set([
@@ -117,8 +39,10 @@ function labelTemplate(holder: unknown, labels: Record<string, string>) {
 }
 
 /**
- * Adds `labels` to one object (a `…List` gets them on every item) and to its pod templates (a
- * label of the same key is replaced). Mutates the object.
+ * Adds `labels` to one object and to its pod templates (a label of the same key is replaced).
+ * A document with an `items` list gets them on every item instead, whatever its kind: helm (client-go)
+ * reads any such document as a list and creates its items, never the document itself (the policy
+ * refuses one whose kind is not a list). Mutates the object.
  * @public
  */
 export function labelObject(
@@ -126,11 +50,7 @@ export function labelObject(
   labels: Record<string, string>,
 ): void {
   if (!isObj(obj)) return;
-  if (
-    typeof obj.kind === 'string' &&
-    obj.kind.endsWith('List') &&
-    Array.isArray(obj.items)
-  ) {
+  if (Array.isArray(obj.items)) {
     obj.items.forEach(item => labelObject(item, labels));
     return;
   }
@@ -153,21 +73,26 @@ export function labelObject(
 /**
  * Returns the manifests helm rendered with `labels` set on every object and on the pod templates
  * of every workload (a label the chart set under the same key is replaced: the engine decides the
- * tenant). Throws, so the post-render gate refuses and helm applies nothing, when the manifests
- * exceed the input limits, are not valid YAML or hold a number that cannot be carried exactly.
+ * tenant), written out again as helm reads them. With no labels it changes no value, only the text:
+ * every value is then written in the one form helm and the policy read alike (`yes` becomes `true`).
+ * Throws, so the post-render gate refuses and helm applies nothing, when the manifests exceed the
+ * input limits, are not valid YAML or hold a number that cannot be carried exactly.
  * @public
  */
 export function labelManifests(
   manifest: string,
   labels: Record<string, string>,
 ): string {
-  // Bounds first (size, documents, depth, aliases): the same limits as every other parse.
-  parseYamlLimited(manifest, { what: 'Rendered manifests' });
-  const docs = yaml.loadAll(manifest, null, { schema: HELM_YAML_SCHEMA });
+  // Bounded (size, documents, depth, aliases) like every other parse.
+  const docs = parseYamlLimited(manifest, {
+    what: 'Rendered manifests',
+    schema: 'helm',
+  });
+  const labelling = Object.keys(labels).length > 0;
   return docs
     .filter(d => d !== null && d !== undefined)
     .map(d => {
-      labelObject(d, labels);
+      if (labelling) labelObject(d, labels);
       return yaml.dump(d, {
         schema: HELM_YAML_SCHEMA,
         noRefs: true,

@@ -23,7 +23,7 @@ import {
   PolicyRule,
   SecretDetectionOptions,
 } from './types';
-import { VALID_OBJECT_RULE_ID, objectProblems } from './validity';
+import { VALID_OBJECT_RULE_ID, isList, objectProblems } from './validity';
 
 /** Options of {@link PolicyEngine}. @public */
 export type PolicyEngineOptions = {
@@ -41,27 +41,21 @@ export type PolicyEngineOptions = {
 };
 
 /**
- * Parses multi-document YAML into objects, dropping empty documents and unfolding `List` kinds.
- * A document that is not a mapping (a scalar, a list) is kept as it is, so the policy reports it
- * (`valid-object`) instead of silently skipping it.
+ * Parses multi-document YAML into the objects helm (and kubectl) would create from it, reading it as
+ * they do: YAML 1.1 (`yes`/`on` are `true`, `0644` is octal), empty documents dropped, the items of a
+ * list (a `…List` kind with an `items` array) as objects of their own. Anything else is kept as it
+ * is, so the policy reports it (`valid-object`) instead of silently skipping it: a document that is
+ * not a mapping, and one with an `items` field that is not such a list (helm would create its items,
+ * not the document).
  * @public
  */
 export function parseManifests(text: string): KubeObject[] {
-  const docs = parseYamlLimited(text, { what: 'Manifests' });
+  const docs = parseYamlLimited(text, { what: 'Manifests', schema: 'helm' });
   const out: KubeObject[] = [];
   for (const d of docs) {
     if (d === null || d === undefined) continue;
-    const obj = d as KubeObject;
-    if (
-      typeof obj === 'object' &&
-      typeof obj.kind === 'string' &&
-      obj.kind.endsWith('List') &&
-      Array.isArray(obj.items)
-    ) {
-      out.push(...obj.items);
-    } else {
-      out.push(obj);
-    }
+    if (isList(d)) out.push(...(d.items as KubeObject[]));
+    else out.push(d as KubeObject);
   }
   return out;
 }
@@ -70,7 +64,7 @@ const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {
   [VALID_OBJECT_RULE_ID]: {
     description:
       'every rendered document is a well-formed Kubernetes object the policy can judge',
-    fix: 'Fix the chart template so each document has apiVersion, kind, metadata.name and, for workloads, a pod template with named containers and images.',
+    fix: 'Fix the chart template so each document has apiVersion, kind, metadata.name and, for workloads, a pod template with named containers and images; security flags are true or false; items only in a List; no helm release records.',
   },
   [RUN_SCOPE_RULE_ID]: {
     description:

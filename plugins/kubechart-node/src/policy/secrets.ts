@@ -99,11 +99,76 @@ export function isSecretName(
   return false;
 }
 
+/** Longest header or payload of a JSON Web Token that counts as one. */
+const MAX_JWT_PART = 8192;
+
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isLetterOrDigit = (c: number) => isLetter(c) || (c >= 48 && c <= 57);
+/** `A-Z a-z 0-9 _`: what `\b` counts as a word character. */
+const isWordChar = (c: number) => isLetterOrDigit(c) || c === 95;
+/** `A-Z a-z 0-9 _ -`: what a JSON Web Token's parts are written in. */
+const isBase64Url = (c: number) => isWordChar(c) || c === 45;
+/** `A-Z a-z 0-9 + . -`: what a URL scheme is written in. */
+const isSchemeChar = (c: number) =>
+  isLetterOrDigit(c) || c === 43 || c === 46 || c === 45;
+
 /**
- * Shapes of secret values. Every pattern is linear-time: no nested quantifiers, bounded repeats, and
- * a literal prefix so a scan does not retry at every position.
+ * Whether `text` holds a JSON Web Token: `eyJ` at the start of a word, 8 to 8192 base64url
+ * characters, `.eyJ`, 8 to 8192 more, then `.` (what `\beyJ[A-Za-z0-9_-]{8,8192}\.eyJ[A-Za-z0-9_-]{8,8192}\.`
+ * matches). That regex retried its 8192-character run from every `eyJ` of `-eyJ-eyJ…`, seconds for
+ * a megabyte. Here each `.eyJ` (the start of a payload) is looked at once: the payload is read
+ * forward and the header backward from it, neither past a dot, so every character is read at most
+ * twice.
  */
-const SECRET_VALUE_PATTERNS: Array<{ what: string; re: RegExp }> = [
+function holdsJsonWebToken(text: string): boolean {
+  for (
+    let dot = text.indexOf('.eyJ');
+    dot !== -1;
+    dot = text.indexOf('.eyJ', dot + 1)
+  ) {
+    // The payload after `.eyJ`: 8 to 8192 characters, then a dot.
+    const payload = dot + 4;
+    let end = payload;
+    while (
+      end - payload <= MAX_JWT_PART &&
+      end < text.length &&
+      isBase64Url(text.charCodeAt(end))
+    )
+      end++;
+    const payloadLength = end - payload;
+    if (payloadLength < 8 || payloadLength > MAX_JWT_PART || text[end] !== '.')
+      continue;
+    // The header before the dot: an `eyJ` that starts a word, 8 to 8192 characters before the dot,
+    // with only base64url characters between.
+    let start = dot;
+    while (
+      start > 0 &&
+      dot - start < MAX_JWT_PART + 3 &&
+      isBase64Url(text.charCodeAt(start - 1))
+    )
+      start--;
+    for (
+      let at = text.indexOf('eyJ', start);
+      at !== -1 && at <= dot - 11;
+      at = text.indexOf('eyJ', at + 1)
+    ) {
+      if (at === 0 || !isWordChar(text.charCodeAt(at - 1))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Shapes of secret values, in the order they are told apart. Every regex is linear-time: no nested
+ * quantifiers, a literal prefix so a scan does not retry at every position, and no repeat longer
+ * than 255 characters that something must still follow, so a failed attempt backs off at most that
+ * far. A JSON Web Token, whose parts run to 8192 characters, is found without a regex (see
+ * {@link holdsJsonWebToken}). secretValueScan.test.ts times each on 1 MB of near misses.
+ */
+const SECRET_VALUE_PATTERNS: Array<
+  | { what: string; re: RegExp }
+  | { what: string; found: (text: string) => boolean }
+> = [
   {
     what: 'a PEM private key',
     re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY( BLOCK)?-----/,
@@ -127,27 +192,56 @@ const SECRET_VALUE_PATTERNS: Array<{ what: string; re: RegExp }> = [
   },
   { what: 'a Google API key', re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
   { what: 'a Stripe live key', re: /\b[rs]k_live_[0-9A-Za-z]{16,255}/ },
-  {
-    what: 'a JSON Web Token',
-    re: /\beyJ[A-Za-z0-9_-]{8,8192}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{0,8192}/,
-  },
+  { what: 'a JSON Web Token', found: holdsJsonWebToken },
   { what: 'a bearer token', re: /\bBearer [A-Za-z0-9._~+/-]{20,4096}/ },
 ];
 
-/** The alternation of the patterns above: still linear, each branch is. */
+/** The alternation of the regexes above: still linear, each branch is. */
 const ANY_SECRET_VALUE = new RegExp(
-  SECRET_VALUE_PATTERNS.map(p => `(?:${p.re.source})`).join('|'),
+  SECRET_VALUE_PATTERNS.flatMap(p =>
+    're' in p ? [`(?:${p.re.source})`] : [],
+  ).join('|'),
 );
 
-/** `scheme://user:password@`: the password is captured to skip `$(VAR)` and `${VAR}` references. */
-const URL_CREDENTIALS =
-  /\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}:([^\s@/]{1,256})@/g;
+/** `user:password@` after `://`: the password is captured to skip `$(VAR)` and `${VAR}` references. */
+const URL_USER_PASSWORD = /[^\s:@/]{1,256}:([^\s@/]{1,256})@/y;
 /** `password=…` in a connection string or command line (`;Password=`, `--password=`, `?password=`). */
 const PASSWORD_ASSIGNMENT =
   /\b(?:password|passwd|pwd)\s{0,4}=\s{0,4}([^\s;&'",]{1,256})/gi;
 
 const isReference = (v: string) =>
   /^(?:\$\(|\$\{|\{\{|<|\*{3})/.test(v) || v === '' || /^\*+$/.test(v);
+
+/** Whether a URL scheme ends right before `at`: a letter that starts a word, then up to 30 of `A-Za-z0-9+.-`. */
+function schemeBefore(text: string, at: number): boolean {
+  for (let p = at - 1; p >= 0 && p >= at - 31; p--) {
+    const c = text.charCodeAt(p);
+    if (!isSchemeChar(c)) return false;
+    if (isLetter(c) && (p === 0 || !isWordChar(text.charCodeAt(p - 1))))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `text` holds `scheme://user:password@` whose password is not a reference (what
+ * `\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}:([^\s@/]{1,256})@` matches). That regex read
+ * the credentials again from every word start of the scheme, up to 16 times per `://` of
+ * `a.a.a…://`; here each `://` is looked at once.
+ */
+function holdsUrlPassword(text: string): boolean {
+  for (
+    let at = text.indexOf('://');
+    at !== -1;
+    at = text.indexOf('://', at + 1)
+  ) {
+    if (!schemeBefore(text, at)) continue;
+    URL_USER_PASSWORD.lastIndex = at + 3;
+    const m = URL_USER_PASSWORD.exec(text);
+    if (m && !isReference(m[1])) return true;
+  }
+  return false;
+}
 
 /** Longest string the value scan reads (a ConfigMap holds at most 1 MiB). */
 const MAX_SCAN = 1_100_000;
@@ -159,17 +253,12 @@ const MAX_SCAN = 1_100_000;
 export function secretValueKind(value: string): string | undefined {
   if (value.length < 8) return undefined;
   const text = value.length > MAX_SCAN ? value.slice(0, MAX_SCAN) : value;
-  // One pass of the combined pattern finds most strings clean; only a hit is told apart.
-  if (ANY_SECRET_VALUE.test(text)) {
-    for (const p of SECRET_VALUE_PATTERNS) {
-      if (p.re.test(text)) return p.what;
-    }
+  // One pass of the combined regex finds most strings clean; only a hit is told apart.
+  const someRegex = ANY_SECRET_VALUE.test(text);
+  for (const p of SECRET_VALUE_PATTERNS) {
+    if ('re' in p ? someRegex && p.re.test(text) : p.found(text)) return p.what;
   }
-  if (text.includes('://')) {
-    for (const m of text.matchAll(URL_CREDENTIALS)) {
-      if (!isReference(m[1])) return 'a password in a URL';
-    }
-  }
+  if (holdsUrlPassword(text)) return 'a password in a URL';
   if (text.includes('=')) {
     for (const m of text.matchAll(PASSWORD_ASSIGNMENT)) {
       if (!isReference(m[1])) return 'a password assignment';

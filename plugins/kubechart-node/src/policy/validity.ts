@@ -10,6 +10,110 @@ export const VALID_OBJECT_RULE_ID = 'valid-object';
 
 const MAX_PROBLEMS = 10;
 
+/**
+ * Top-level keys helm would take for `items`. client-go reads any document with an `items` field as a
+ * list, whatever its kind; the name is matched case-insensitively in case a JSON decoder does.
+ */
+const isItemsKey = (k: string) =>
+  k.toLowerCase() === 'items' || k.toUpperCase() === 'ITEMS';
+
+/**
+ * A list the policy unpacks: a `…List` kind with an `items` array and no other spelling of `items`.
+ * Its items are what helm creates (it ignores the list's own fields).
+ */
+export function isList(doc: unknown): doc is { items: unknown[] } {
+  return (
+    isMapping(doc) &&
+    typeof doc.kind === 'string' &&
+    doc.kind.endsWith('List') &&
+    Array.isArray(doc.items) &&
+    Object.keys(doc).filter(isItemsKey).length === 1
+  );
+}
+
+/** Why a document is a list the policy does not unpack (helm would create its items), or undefined. */
+function itemsProblem(doc: Record<string, any>): string | undefined {
+  const key = Object.keys(doc).find(isItemsKey);
+  if (key === undefined) return undefined;
+  return `it has an "${key}" field: helm reads a document with one as a list and creates its items instead of this ${String(
+    doc.kind || 'object',
+  )}; put the objects in a document of kind List (not nested), or remove the field`;
+}
+
+/** The name of the Secrets helm stores a release in: `sh.helm.release.v1.<release>.v<revision>`. */
+const HELM_RELEASE_RECORD_NAME = /^sh\.helm\.release\.v1\./;
+
+/**
+ * Why an object is (or passes for) a helm release record, or undefined. Helm and a rollback trust these
+ * (a rollback applies the manifest one holds): only helm writes them, never a chart or manifests.
+ */
+function releaseRecordProblem(doc: Record<string, any>): string | undefined {
+  if (doc.kind !== 'Secret' && doc.kind !== 'ConfigMap') return undefined;
+  const md = isMapping(doc.metadata) ? doc.metadata : {};
+  const labels = isMapping(md.labels) ? md.labels : {};
+  if (
+    (doc.kind === 'Secret' && doc.type === 'helm.sh/release.v1') ||
+    (typeof md.name === 'string' && HELM_RELEASE_RECORD_NAME.test(md.name)) ||
+    labels.owner === 'helm'
+  ) {
+    return 'it is a helm release record (type helm.sh/release.v1, a name sh.helm.release.v1.…, or the label owner=helm): only helm writes these, and helm and rollbacks trust what they hold';
+  }
+  return undefined;
+}
+
+/**
+ * Fields that switch host access or a security control on and off. Helm and the API server read
+ * them as booleans; any other value (a quoted "yes", a number) is refused rather than guessed at.
+ */
+const POD_FLAGS = [
+  'hostNetwork',
+  'hostPID',
+  'hostIPC',
+  'hostUsers',
+  'shareProcessNamespace',
+  'automountServiceAccountToken',
+];
+const SECURITY_CONTEXT_FLAGS = [
+  'privileged',
+  'allowPrivilegeEscalation',
+  'runAsNonRoot',
+  'readOnlyRootFilesystem',
+];
+
+function flagProblems(
+  holder: Record<string, any>,
+  flags: string[],
+  where: string,
+): string[] {
+  return flags
+    .filter(k => holder[k] !== undefined && holder[k] !== null)
+    .filter(k => typeof holder[k] !== 'boolean')
+    .map(
+      k =>
+        `${where}${k} is not a boolean (${JSON.stringify(holder[k]).slice(
+          0,
+          40,
+        )}); write true or false`,
+    );
+}
+
+/** Problems of a (pod or container) securityContext's flags, `windowsOptions.hostProcess` included. */
+function securityContextProblems(
+  sc: Record<string, any>,
+  where: string,
+): string[] {
+  const out = flagProblems(sc, SECURITY_CONTEXT_FLAGS, `${where}.`);
+  const wo = sc.windowsOptions;
+  if (wo !== undefined && wo !== null) {
+    if (!isMapping(wo)) out.push(`${where}.windowsOptions is not a mapping`);
+    else
+      out.push(
+        ...flagProblems(wo, ['hostProcess'], `${where}.windowsOptions.`),
+      );
+  }
+  return out;
+}
+
 function containerProblems(c: unknown, where: string): string[] {
   if (!isMapping(c)) return [`${where} is not a mapping`];
   const out: string[] = [];
@@ -38,6 +142,8 @@ function containerProblems(c: unknown, where: string): string[] {
       }
     }
   }
+  if (isMapping(sc))
+    out.push(...securityContextProblems(sc, `${where}.securityContext`));
   for (const list of ['env', 'ports', 'volumeMounts']) {
     const v = c[list];
     if (
@@ -53,8 +159,9 @@ function containerProblems(c: unknown, where: string): string[] {
 
 /**
  * What makes a rendered document something the policy cannot judge: not a mapping, no kind or
- * apiVersion, no name, or a pod-bearing object whose pod spec or containers are malformed. Empty
- * when the object is well-formed enough for every rule.
+ * apiVersion, no name, a pod-bearing object whose pod spec or containers are malformed, a security
+ * flag that is not a boolean, an `items` field outside a list the policy unpacks (helm would create
+ * the items), or a helm release record. Empty when the object is well-formed enough for every rule.
  */
 export function objectProblems(doc: unknown): string[] {
   if (!isMapping(doc)) {
@@ -65,6 +172,10 @@ export function objectProblems(doc: unknown): string[] {
     ];
   }
   const out: string[] = [];
+  const items = itemsProblem(doc);
+  if (items) out.push(items);
+  const record = releaseRecordProblem(doc);
+  if (record) out.push(record);
   if (typeof doc.apiVersion !== 'string' || !doc.apiVersion)
     out.push('apiVersion is missing');
   if (typeof doc.kind !== 'string' || !doc.kind) out.push('kind is missing');
@@ -90,6 +201,8 @@ export function objectProblems(doc: unknown): string[] {
         out.push(`metadata.${k} is not a mapping`);
     }
   }
+  if (doc.kind === 'ServiceAccount')
+    out.push(...flagProblems(doc, ['automountServiceAccountToken'], ''));
   const path = podSpecPath(doc);
   if (path) {
     let cur: unknown = doc;
@@ -127,12 +240,20 @@ export function objectProblems(doc: unknown): string[] {
           out.push(`${where}.${k} is not a list of mappings`);
         }
       }
+      out.push(...flagProblems(spec, POD_FLAGS, `${where}.`));
       if (
         spec.securityContext !== undefined &&
         spec.securityContext !== null &&
         !isMapping(spec.securityContext)
       ) {
         out.push(`${where}.securityContext is not a mapping`);
+      } else if (isMapping(spec.securityContext)) {
+        out.push(
+          ...securityContextProblems(
+            spec.securityContext,
+            `${where}.securityContext`,
+          ),
+        );
       }
     }
   } else if (isBuiltinPodBearingKind(doc.kind)) {

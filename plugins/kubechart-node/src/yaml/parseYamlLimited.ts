@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
+import { HELM_YAML_SCHEMA, findMergeKey } from './helmYamlSchema';
 import {
   DEFAULT_INPUT_LIMITS,
   InputLimitError,
@@ -35,11 +36,17 @@ export function countDocumentMarkers(text: string): number {
  * names the limit. Every check is linear in the input, so no input can stall the event loop.
  *
  * @param what - names the input in error messages, e.g. "Manifests".
+ * @param schema - `helm` reads the text as helm and kubectl read manifests (YAML 1.1: `yes`/`on`
+ *   are `true`, `0644` is octal) and refuses merge keys (`<<`); by default js-yaml's YAML 1.2 core schema.
  * @public
  */
 export function parseYamlLimited(
   text: string,
-  options: { what?: string; limits?: Partial<InputLimits> } = {},
+  options: {
+    what?: string;
+    limits?: Partial<InputLimits>;
+    schema?: 'helm' | 'yaml-1.2';
+  } = {},
 ): unknown[] {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const what = options.what ?? 'YAML input';
@@ -69,6 +76,7 @@ export function parseYamlLimited(
     // overflow the stack instead, which is refused the same way.
     docs = yaml.loadAll(text, null, {
       maxDepth: limits.maxDepth,
+      ...(options.schema === 'helm' ? { schema: HELM_YAML_SCHEMA } : {}),
     } as yaml.LoadOptions);
   } catch (e) {
     const message = (e as Error).message ?? String(e);
@@ -95,5 +103,15 @@ export function parseYamlLimited(
   }
   const budget = { nodes: 0, aliases: 0 };
   for (const doc of docs) measureValue(doc, limits, what, budget);
+  if (options.schema === 'helm') {
+    for (const doc of docs) {
+      const at = findMergeKey(doc);
+      if (at !== undefined) {
+        throw new InputError(
+          `${what} uses a YAML merge key (<<) at ${at}: helm's YAML reader lets it overwrite the keys written before it, so what helm applies cannot be judged exactly; write the fields out instead`,
+        );
+      }
+    }
+  }
   return docs;
 }

@@ -1,0 +1,236 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
+import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
+import { RunStore } from '../database/RunStore';
+import { RunCaller } from '../engine/scope';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const ALICE = 'user:default/alice';
+const BOB = 'user:default/bob';
+const ACME = 'group:default/acme-team';
+const RIVAL = 'group:default/rival-team';
+const PLATFORM = 'group:default/platform-team';
+
+const alice: RunCaller = {
+  ownershipRefs: [ALICE, ACME],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: false,
+};
+const bob: RunCaller = {
+  ownershipRefs: [BOB, RIVAL],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: false,
+};
+const admin: RunCaller = {
+  ownershipRefs: ['user:default/admin'],
+  mayApplyClusterScoped: false,
+  isTenantAdmin: true,
+};
+/** A platform-team approver: may approve any protected run. */
+const carol: ApprovalDecider = {
+  userEntityRef: 'user:default/carol',
+  ownershipRefs: ['user:default/carol', PLATFORM],
+  mayApprove: true,
+};
+
+const tenantRun = (
+  tenant: string,
+  owner: string,
+  values: Record<string, unknown> = {},
+): CreateRunRequest => ({
+  kind: 'tenant',
+  cluster: 'dev',
+  tenant,
+  owner,
+  releases: [
+    { name: 'web', chart: 'webapp', values: { replicas: 1, ...values } },
+  ],
+});
+/**
+ * A tenant run without releases: the approved plan of a run on the same tenant (its input, and the
+ * revisions of its own releases) does not change when this one creates or moves the tenant.
+ */
+const bareTenantRun = (tenant: string, owner: string): CreateRunRequest => ({
+  kind: 'tenant',
+  cluster: 'dev',
+  tenant,
+  owner,
+  releases: [],
+});
+
+describe.each(databases.eachSupportedId())(
+  'an approved tenant run whose tenant changed hands while it waited, on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let core: CoreV1Api;
+    beforeAll(async () => {
+      sim = await startSim();
+    });
+    afterAll(() => sim.stop());
+
+    async function setup() {
+      const t = await createTestEngine({
+        databases,
+        databaseId,
+        sim,
+        config: testConfig(sim, {
+          approvals: {
+            rules: [
+              {
+                name: 'production',
+                namespaces: ['tenant-prod-*'],
+                approvers: ['owner', PLATFORM],
+              },
+            ],
+          },
+        }),
+      });
+      core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+      return t;
+    }
+
+    const ended = async (store: RunStore, id: string): Promise<Run> => {
+      for (let i = 0; i < 600; i++) {
+        const run = (await store.getRun(id))!;
+        if (run.status === 'succeeded' || run.status === 'failed') return run;
+        await new Promise(r => setTimeout(r, 100));
+      }
+      throw new Error(`run ${id} did not end`);
+    };
+    const namespaceOwner = async (name: string) =>
+      (await core.readNamespace({ name })).metadata?.annotations?.[
+        'kubechart.io/owner'
+      ];
+    const tenantOf = async (store: RunStore, code: string) =>
+      (await store.getTenants(code)).find(t => t.cluster === 'dev');
+
+    /** Approves a run and waits for it to end successfully. */
+    const approvedAndDone = async (
+      engine: RunEngine,
+      store: RunStore,
+      id: string,
+    ) => {
+      await engine.decide(id, carol, 'approve', 'ok');
+      expect(await ended(store, id)).toMatchObject({ status: 'succeeded' });
+      await engine.waitIdle();
+    };
+
+    it('ends the stale request as changed when another team created the tenant meanwhile, and their tenant stays theirs', async () => {
+      const { engine, store } = await setup();
+      const stale = await engine.submit(
+        tenantRun('prod-x', ACME),
+        ALICE,
+        alice,
+      );
+      const theirs = await engine.submit(
+        bareTenantRun('prod-x', RIVAL),
+        BOB,
+        bob,
+      );
+      expect([stale.status, theirs.status]).toEqual([
+        'awaiting-approval',
+        'awaiting-approval',
+      ]);
+      await approvedAndDone(engine, store, theirs.id);
+      expect(await tenantOf(store, 'prod-x')).toMatchObject({
+        owner: RIVAL,
+        status: 'active',
+      });
+
+      const decided = await engine.decide(stale.id, carol, 'approve', 'ok');
+      expect(decided).toMatchObject({
+        status: 'failed',
+        approval: expect.objectContaining({ state: 'changed' }),
+      });
+      await engine.waitIdle();
+      const run = (await store.getRun(stale.id))!;
+      expect(run.status).toBe('failed');
+      expect(run.approval!.state).toBe('changed');
+      expect(run.failureReason).toBe(
+        `Tenant prod-x on cluster dev changed after this run was requested: it did not exist then, and now exists, owned by ${RIVAL}; nothing was applied. Submit the run again for a new approval.`,
+      );
+      expect(await tenantOf(store, 'prod-x')).toMatchObject({
+        owner: RIVAL,
+        status: 'active',
+        lastRunId: theirs.id,
+      });
+      expect(await namespaceOwner('tenant-prod-x')).toBe(RIVAL);
+      // The scheduled task does not start it either.
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+    });
+
+    it('ends it as changed when the requester submits its approved input again (secret values)', async () => {
+      const { engine, store } = await setup();
+      const request = tenantRun('prod-y', ACME, {
+        database: { password: 'stale-Secret-1' },
+      });
+      const stale = await engine.submit(request, ALICE, alice);
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-y', RIVAL), BOB, bob)
+        ).id,
+      );
+      await engine.decide(stale.id, carol, 'approve', 'ok');
+      expect((await store.getRun(stale.id))!.approval!.state).toBe('approved');
+      await expect(
+        engine.executeApproved(stale.id, request, ALICE, alice),
+      ).rejects.toThrow(
+        `Tenant prod-y on cluster dev changed after this run was requested: it did not exist then, and now exists, owned by ${RIVAL}`,
+      );
+      const run = (await store.getRun(stale.id))!;
+      expect(run.approval!.state).toBe('changed');
+      expect(run.status).toBe('failed');
+      expect(await tenantOf(store, 'prod-y')).toMatchObject({ owner: RIVAL });
+      expect(await namespaceOwner('tenant-prod-y')).toBe(RIVAL);
+    });
+
+    it('ends a delete request as changed when the tenant moved to another owner meanwhile; the namespace stays', async () => {
+      const { engine, store } = await setup();
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(tenantRun('prod-z', ACME), ALICE, alice)
+        ).id,
+      );
+      const deletion = await engine.submit(
+        { kind: 'tenant-delete', cluster: 'dev', tenant: 'prod-z' },
+        ALICE,
+        alice,
+      );
+      expect(deletion.status).toBe('awaiting-approval');
+      // A tenants admin moves the tenant to rival-team.
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(
+            bareTenantRun('prod-z', RIVAL),
+            'user:default/admin',
+            admin,
+          )
+        ).id,
+      );
+      const decided = await engine.decide(deletion.id, carol, 'approve', 'ok');
+      expect(decided.status).toBe('failed');
+      const run = (await store.getRun(deletion.id))!;
+      expect(run.approval!.state).toBe('changed');
+      expect(run.failureReason).toBe(
+        `Tenant prod-z on cluster dev changed after this run was requested: it was owned by ${ACME}, and is now owned by ${RIVAL}; nothing was applied. Submit the run again for a new approval.`,
+      );
+      expect(await tenantOf(store, 'prod-z')).toMatchObject({
+        owner: RIVAL,
+        status: 'active',
+      });
+      expect(await namespaceOwner('tenant-prod-z')).toBe(RIVAL);
+    });
+  },
+);

@@ -1,0 +1,254 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { Run } from '@kubechart/plugin-kubechart-common';
+import { NewRun } from '../database/RunStore';
+import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { plainCaller } from './scope';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const ALICE = 'user:default/alice';
+const NS = 'tenant-stale';
+
+/**
+ * A backend that died while it executed a run leaves it `running`; after a restart the run is
+ * reconciled against the cluster. It may be marked succeeded only when the cluster shows the run's
+ * own change, never because the namespace happens to be healthy.
+ */
+describe.each(databases.eachSupportedId())(
+  'reconciling a stale run on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let t: Awaited<ReturnType<typeof createTestEngine>>;
+    let n = 0;
+
+    beforeAll(async () => {
+      sim = await startSim();
+      t = await createTestEngine({ databases, databaseId, sim });
+      // A healthy tenant: release web, image 1.0.0, Ready.
+      const tenant = await t.engine.submit(
+        {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'stale',
+          releases: [{ name: 'web', chart: 'webapp' }],
+        },
+        ALICE,
+        plainCaller(ALICE),
+      );
+      await t.engine.waitFor(tenant.id);
+      const ready = await t.store.getRun(tenant.id);
+      if (ready?.status !== 'succeeded')
+        throw new Error(`tenant run ${ready?.status}: ${ready?.failureReason}`);
+    });
+    afterAll(() => sim.stop());
+
+    /** A run row left `running` by a backend that died: its heartbeat is 10 minutes old. */
+    const leftRunning = async (
+      run: Omit<NewRun, 'id' | 'status' | 'actor'>,
+      options: { manifest?: string; helmRevision?: number } = {},
+    ) => {
+      n++;
+      const id = `b0000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+      // No locks: the runs below that stand for "what the dead backend did" must be able to start.
+      await t.store.createRun(
+        { ...run, id, status: 'running', actor: ALICE },
+        [],
+      );
+      if (options.manifest || options.helmRevision)
+        await t.store.updateRun(id, options);
+      return id;
+    };
+    const goStale = (...ids: string[]) =>
+      t
+        .knex('kubechart_runs')
+        .whereIn('id', ids)
+        .update({ heartbeat_at: Date.now() - 10 * 60_000 });
+    const chartRun = (tag: string) => ({
+      kind: 'chart' as const,
+      cluster: 'dev',
+      namespace: NS,
+      release: { name: 'web', chart: 'webapp', values: { image: { tag } } },
+    });
+    const chartRow = (tag: string) => ({
+      kind: 'chart' as const,
+      target: { cluster: 'dev', namespace: NS, release: 'web' },
+      input: chartRun(tag),
+    });
+    const configMap = (name: string, color: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${NS}\ndata:\n  color: ${color}\n`;
+    const manifestsRow = (manifests: string) => ({
+      kind: 'manifests' as const,
+      target: { cluster: 'dev', namespace: NS },
+      input: { kind: 'manifests', cluster: 'dev', namespace: NS, manifests },
+    });
+    const liveImage = async () => {
+      const apps = t.clusters.kubeConfig('dev').makeApiClient(AppsV1Api);
+      const d = await apps.readNamespacedDeployment({
+        name: 'web',
+        namespace: NS,
+      });
+      return d.spec?.template.spec?.containers[0].image;
+    };
+    const liveConfigMap = (name: string) =>
+      t.clusters
+        .kubeConfig('dev')
+        .makeApiClient(CoreV1Api)
+        .readNamespacedConfigMap({ name, namespace: NS })
+        .then(
+          c => c.data,
+          () => undefined,
+        );
+    const outcome = async (id: string) => {
+      const run = (await t.store.getRun(id)) as Run;
+      const events = await t.store.getEvents(id);
+      return {
+        status: run.status,
+        reason: run.failureReason,
+        last: events[events.length - 1]?.message,
+      };
+    };
+
+    it('fails a chart run and a manifests run whose change never reached the cluster, saying so', async () => {
+      const chart = await leftRunning(chartRow('9.9.9'));
+      const manifests = await leftRunning(
+        manifestsRow(configMap('never-applied', 'blue')),
+        { manifest: configMap('never-applied', 'blue') },
+      );
+      await goStale(chart, manifests);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(2);
+
+      const c = await outcome(chart);
+      expect(c.status).toBe('failed');
+      expect(c.reason).toMatch(
+        /^heartbeat lost: .*; the cluster shows: release web is at revision 1, deployed at \S+, before this run started at \S+; the run's outcome is not known$/,
+      );
+      expect(c.last).toBe(`Run failed: ${c.reason}`);
+      const m = await outcome(manifests);
+      expect(m.status).toBe('failed');
+      expect(m.reason).toMatch(
+        /; the cluster shows: ConfigMap\/never-applied is not in the cluster; the run's outcome is not known$/,
+      );
+      // What the cluster holds is what it held before those runs.
+      expect(await liveImage()).toBe('registry.example.com/team/web:1.0.0');
+      expect(await liveConfigMap('never-applied')).toBeUndefined();
+    });
+
+    it('fails a manifests run whose objects differ from its manifest, and one that recorded no manifest', async () => {
+      const core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+      await core.createNamespacedConfigMap({
+        namespace: NS,
+        body: {
+          metadata: { name: 'painted', namespace: NS },
+          data: { color: 'red' },
+        },
+      });
+      const differs = await leftRunning(
+        manifestsRow(configMap('painted', 'blue')),
+        { manifest: configMap('painted', 'blue') },
+      );
+      const unrecorded = await leftRunning(
+        manifestsRow(configMap('painted', 'red')),
+      );
+      await goStale(differs, unrecorded);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(2);
+
+      expect(await outcome(differs)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: ConfigMap\/painted differs from the run's manifest at data\.color; the run's outcome is not known$/,
+        ),
+      });
+      expect(await outcome(unrecorded)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: nothing to compare: the run recorded no manifest; the run's outcome is not known$/,
+        ),
+      });
+    });
+
+    it('marks succeeded a chart run whose release revision was deployed after it started, and a manifests run whose objects are all there', async () => {
+      // The backend died after helm installed this run's revision, before it recorded the end.
+      const chart = await leftRunning(chartRow('2.0.0'));
+      const done = await t.engine.submit(chartRun('2.0.0'), ALICE);
+      await t.engine.waitFor(done.id);
+      expect((await t.store.getRun(done.id))!.status).toBe('succeeded');
+      // ... and after it applied its manifest.
+      const manifest = configMap('applied', 'green');
+      const manifests = await leftRunning(manifestsRow(manifest), {
+        manifest,
+      });
+      const applied = await t.engine.submit(
+        {
+          kind: 'manifests',
+          cluster: 'dev',
+          namespace: NS,
+          manifests: manifest,
+        },
+        ALICE,
+      );
+      await t.engine.waitFor(applied.id);
+      await goStale(chart, manifests);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(2);
+
+      const c = await outcome(chart);
+      expect(c).toMatchObject({ status: 'succeeded', reason: undefined });
+      expect(c.last).toMatch(
+        /^Reconciled \(heartbeat lost: .*\): the cluster shows this run's change: release web revision 2 deployed at \S+, after this run started; every workload is Ready$/,
+      );
+      const m = await outcome(manifests);
+      expect(m).toMatchObject({ status: 'succeeded', reason: undefined });
+      expect(m.last).toMatch(
+        /: the cluster shows this run's change: ConfigMap\/applied as in its manifest$/,
+      );
+    });
+
+    it('fails a run that never started executing without looking further', async () => {
+      const id = `b0000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+      await t.store.createRun(
+        {
+          ...chartRow('3.0.0'),
+          id,
+          status: 'pending',
+          actor: ALICE,
+        },
+        [],
+      );
+      await goStale(id);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      expect(await outcome(id)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; it never started executing: nothing was applied$/,
+        ),
+      });
+    });
+
+    it('fails a tenant run whose releases were deployed before it started, though every workload is Ready', async () => {
+      const id = await leftRunning({
+        kind: 'tenant',
+        target: { cluster: 'dev', namespace: NS },
+        tenant: 'stale',
+        input: { tenant: 'stale', releases: [{ name: 'web' }] },
+      });
+      await goStale(id);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      expect(await outcome(id)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: release web is at revision 2, deployed at \S+, before this run started at \S+; the run's outcome is not known$/,
+        ),
+      });
+      expect((await t.store.getTenants('stale'))[0]).toMatchObject({
+        status: 'failed',
+        lastRunId: id,
+      });
+    });
+  },
+);

@@ -1,0 +1,189 @@
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { HelmCli } from '@kubechart/plugin-kubechart-node';
+import request from 'supertest';
+import { kubechartPlugin } from '../plugin';
+import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import { startSim, testConfig } from '../__testUtils__/setup';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const EVIL = { image: { repository: 'docker.io/evil/web' } };
+
+/**
+ * The audit trail's `run-finished` says `refused` only when the run applied nothing; a run that
+ * changed the cluster before the policy stopped it is `failed`, with what it applied.
+ */
+describe.each(databases.eachSupportedId())(
+  'the audited outcome of a run on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    const audit: CapturedAuditEvent[] = [];
+
+    beforeAll(async () => {
+      sim = await startSim();
+      const backend = await startTestBackend({
+        features: [
+          kubechartPlugin,
+          mockServices.rootConfig.factory({
+            data: testConfig(sim, { health: { startOnBoot: false } }),
+          }),
+          mockServices.database.factory({
+            knex: await databases.init(databaseId),
+          }),
+          capturingAuditor(audit),
+          createServiceFactory({
+            service: signalsServiceRef,
+            deps: {},
+            factory: () => ({ publish: async () => undefined }),
+          }),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
+    });
+    afterAll(async () => {
+      await stop?.();
+      await sim?.stop();
+    });
+
+    /** Starts a run as the mock user and waits for its `run-finished` event. */
+    const runToTheEnd = async (body: object) => {
+      const started = await request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', mockCredentials.user.header())
+        .send(body);
+      expect(started.status).toBe(202);
+      const id = started.body.id;
+      let finished: CapturedAuditEvent | undefined;
+      for (let i = 0; i < 600 && !finished; i++) {
+        finished = audit.find(
+          e => e.eventId === 'run-finished' && e.meta.runId === id,
+        );
+        if (!finished) await new Promise(r => setTimeout(r, 100));
+      }
+      const run = await request(server)
+        .get(`/api/kubechart/runs/${id}`)
+        .set('Authorization', mockCredentials.user.header());
+      return { finished: finished!, run: run.body };
+    };
+    const kubeConfig = () => {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
+        users: [{ name: 'sim', token: sim.token }],
+        contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
+        currentContext: 'sim',
+      });
+      return kc;
+    };
+    const deployments = async (namespace: string) => {
+      const list = await kubeConfig()
+        .makeApiClient(AppsV1Api)
+        .listNamespacedDeployment({ namespace });
+      return list.items.map(d => d.metadata?.name).sort();
+    };
+
+    it('is failed, naming what was applied, when a tenant run installed a release before the policy blocked the next', async () => {
+      const { finished, run } = await runToTheEnd({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'halfway',
+        releases: [
+          { name: 'web', chart: 'webapp' },
+          { name: 'bad', chart: 'webapp', values: EVIL },
+        ],
+      });
+      expect(run.status).toBe('failed');
+      expect(run.policyReport.blocking).toBe(true);
+      // web is in the cluster: the run was not refused, it failed half way.
+      expect(await deployments('tenant-halfway')).toEqual(['web']);
+      expect(finished).toMatchObject({
+        status: 'failed',
+        meta: {
+          outcome: 'failed',
+          applied: expect.arrayContaining([
+            'created Namespace/tenant-halfway',
+            'installed release web revision 1 in tenant-halfway',
+          ]),
+        },
+      });
+      expect(run.failureReason).not.toContain('nothing was installed');
+      expect(run.failureReason).toMatch(
+        /^Chart policy \(enforce\) blocked release bad; nothing more was installed; before that, this run changed the cluster: created Namespace\/tenant-halfway, .*installed release web revision 1 in tenant-halfway:\n/s,
+      );
+      expect(finished.error).toBe(run.failureReason);
+    });
+
+    it('is refused when the policy blocked a run that applied nothing', async () => {
+      const tenant = await runToTheEnd({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'calm',
+        releases: [{ name: 'web', chart: 'webapp' }],
+      });
+      expect(tenant.run.status).toBe('succeeded');
+      expect(tenant.finished.meta).toMatchObject({ outcome: 'succeeded' });
+
+      const { finished, run } = await runToTheEnd({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-calm',
+        release: { name: 'bad', chart: 'webapp', values: EVIL },
+      });
+      expect(run.failureReason).toMatch(
+        /^Chart policy \(enforce\) blocked release bad; nothing was installed:\n/,
+      );
+      expect(finished).toMatchObject({
+        status: 'failed',
+        meta: { outcome: 'refused', applied: [] },
+      });
+      expect(await deployments('tenant-calm')).toEqual(['web']);
+    });
+
+    it('is failed when helm 3 ran a hook the policy blocks after the checks: the release is installed', async () => {
+      const core = kubeConfig().makeApiClient(CoreV1Api);
+      // The chart's hook appears only once this ConfigMap exists: set as helm starts the install.
+      const install = HelmCli.prototype.upgradeInstall;
+      const spy = jest
+        .spyOn(HelmCli.prototype, 'upgradeInstall')
+        .mockImplementation(async function lateSwitch(this: HelmCli, options) {
+          await core.createNamespacedConfigMap({
+            namespace: 'tenant-calm',
+            body: { metadata: { name: 'sneak' }, data: { on: 'yes' } },
+          });
+          return install.call(this, options);
+        });
+      try {
+        const { finished, run } = await runToTheEnd({
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-calm',
+          release: { name: 'late', chart: 'sneakyhook' },
+        });
+        expect(run.policyReport.blocking).toBe(true);
+        expect(run.failureReason).toContain(
+          'the release is installed and must be reviewed',
+        );
+        expect(finished.meta).toMatchObject({
+          outcome: 'failed',
+          applied: ['installed release late revision 1 in tenant-calm'],
+        });
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  },
+);
