@@ -1,5 +1,6 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -288,6 +289,63 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
         false,
       );
     expect(listed[listed.length - 1]).toEqual([reapplied.id]);
+  });
+
+  it('keeps strings that YAML 1.1 reads otherwise as strings in the stored manifest: in sync, and re-applied unchanged', async () => {
+    const { engine, store, clusters, knex, core } = await (async () => {
+      const t = await createTestEngine({ databases, databaseId, sim });
+      return { ...t, core: t.clusters.kubeConfig('dev') };
+    })();
+    const drift = await DatabaseDriftStore.create({
+      database: mockServices.database.mock({ getClient: async () => knex }),
+    });
+    const service = new DriftService({
+      runs: store,
+      drift,
+      clusters,
+      client: c => engine.client(c),
+      logger: mockServices.logger.mock(),
+    });
+    const submit = async (request: any) => {
+      const r = await engine.submit(request, 'user:default/alice');
+      await engine.waitFor(r.id);
+      return (await store.getRun(r.id))!;
+    };
+    await submit({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftq',
+      releases: [],
+    });
+    // Quoted, so strings to the API server; unquoted, YAML 1.1 (helm's) reads them as a boolean and numbers.
+    const data = { enabled: 'yes', mode: 'off', mask: '0o17', big: '1_000' };
+    const manifests = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: quoted }',
+      `data: ${JSON.stringify(data)}`,
+    ].join('\n');
+    const applied = await submit({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-driftq',
+      manifests,
+    });
+    expect(applied.status).toBe('succeeded');
+    expect(
+      (await service.checkAll()).find(d => d.runId === applied.id)?.status,
+    ).toBe('in-sync');
+    const reapplied = await submit(
+      await reapplyRequest(applied, { history: async () => [] }),
+    );
+    expect(reapplied.status).toBe('succeeded');
+    const live = await core
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ name: 'quoted', namespace: 'tenant-driftq' });
+    expect(live.data).toEqual(data);
+    expect(
+      (await service.checkAll()).find(d => d.runId === reapplied.id)?.status,
+    ).toBe('in-sync');
   });
 
   it("never lists a tenant run's record beside that of the chart run that took over its release", async () => {

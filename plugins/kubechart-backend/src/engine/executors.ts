@@ -32,6 +32,7 @@ import {
   redactValues,
   releasePolicyReport,
   startPostRenderGate,
+  HELM_YAML_SCHEMA,
 } from '@kubechart/plugin-kubechart-node';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import yaml from 'js-yaml';
@@ -1150,7 +1151,10 @@ export class Executors {
       );
     // The stored manifest is what is applied (namespaces and labels included), refused or not.
     const sent = objects
-      .map(o => yaml.dump(o, { noRefs: true, lineWidth: -1 }))
+      // Written as helm and the policy read manifests (YAML 1.1), so a string such as "yes" stays quoted.
+      .map(o =>
+        yaml.dump(o, { schema: HELM_YAML_SCHEMA, noRefs: true, lineWidth: -1 }),
+      )
       .join('---\n');
     const record = (report: PolicyReport) =>
       this.deps.store.updateRun(run.id, {

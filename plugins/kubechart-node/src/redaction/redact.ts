@@ -1,5 +1,6 @@
 import yaml from 'js-yaml';
 import { KubeObject } from '../policy/types';
+import { HELM_YAML_SCHEMA } from '../yaml/helmYamlSchema';
 import { DEFAULT_INPUT_LIMITS, InputLimitError } from '../yaml/limits';
 import {
   countDocumentMarkers,
@@ -204,7 +205,10 @@ export function redactManifest(
     if (!doc.trim()) continue;
     let parsed: unknown;
     try {
-      const all = parseYamlLimited(doc, { what: 'Manifest document' });
+      const all = parseYamlLimited(doc, {
+        what: 'Manifest document',
+        schema: 'helm',
+      });
       if (all.length > 1) throw new Error('several documents');
       parsed = all[0];
     } catch {
@@ -242,6 +246,7 @@ export function redactManifest(
         : rawComments;
     out.push(
       `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
+        schema: HELM_YAML_SCHEMA,
         lineWidth: -1,
       })}`,
     );
@@ -252,7 +257,10 @@ export function redactManifest(
 /** Whether YAML `text` parses (within the limits) to the one object whose JSON is `json`. */
 function sameObject(text: string, json: string): boolean {
   try {
-    const all = parseYamlLimited(text, { what: 'Manifest document' });
+    const all = parseYamlLimited(text, {
+      what: 'Manifest document',
+      schema: 'helm',
+    });
     return all.length === 1 && JSON.stringify(all[0]) === json;
   } catch {
     return false;
