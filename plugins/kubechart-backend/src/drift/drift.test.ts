@@ -70,34 +70,44 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reports the replicas and env value changed with kubectl and who changed them; re-applying the run clears it', async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({
-      databases,
-      databaseId,
-      sim,
-    });
+  /** An engine on a fresh database, the drift service over its runs, and a submit that waits for the run's end. */
+  async function driftSetup(onDriftChanged?: (d: DriftRecord) => void) {
+    const t = await createTestEngine({ databases, databaseId, sim });
     const drift = await DatabaseDriftStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
+      database: mockServices.database.mock({ getClient: async () => t.knex }),
     });
-    const signalled: DriftRecord[] = [];
     const service = new DriftService({
-      runs: store,
+      runs: t.store,
       drift,
-      clusters,
-      client: c => engine.client(c),
+      clusters: t.clusters,
+      client: c => t.engine.client(c),
       logger: mockServices.logger.mock(),
-      onDriftChanged: d => signalled.push(d),
+      onDriftChanged,
     });
-    const run = async (request: any) => {
-      const r = await engine.submit(request, 'user:default/alice');
-      await engine.waitFor(r.id);
-      const done = (await store.getRun(r.id))!;
+    const submit = async (request: any) => {
+      const r = await t.engine.submit(request, 'user:default/alice');
+      await t.engine.waitFor(r.id);
+      return (await t.store.getRun(r.id))!;
+    };
+    /** `submit`, expecting the run to succeed. */
+    const succeed = async (request: any) => {
+      const done = await submit(request);
       expect({ status: done.status, reason: done.failureReason }).toEqual({
         status: 'succeeded',
         reason: undefined,
       });
       return done;
     };
+    return { ...t, drift, service, submit, succeed };
+  }
+
+  it('reports the replicas and env value changed with kubectl and who changed them; re-applying the run clears it', async () => {
+    const signalled: DriftRecord[] = [];
+    const {
+      drift,
+      service,
+      succeed: run,
+    } = await driftSetup(d => signalled.push(d));
     // alice's tenant namespace, then a chart release in it (with a Secret whose data history redacts).
     await run({
       kind: 'tenant',
@@ -211,26 +221,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   it('reports a deleted object as missing, and a manifests run is compared too', async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({
-      databases,
-      databaseId,
-      sim,
-    });
-    const drift = await DatabaseDriftStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
-    });
-    const service = new DriftService({
-      runs: store,
-      drift,
-      clusters,
-      client: c => engine.client(c),
-      logger: mockServices.logger.mock(),
-    });
-    const submit = async (request: any) => {
-      const r = await engine.submit(request, 'user:default/alice');
-      await engine.waitFor(r.id);
-      return (await store.getRun(r.id))!;
-    };
+    const { drift, service, submit } = await driftSetup();
     await submit({
       kind: 'tenant',
       cluster: 'dev',
@@ -292,25 +283,8 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   it('keeps strings that YAML 1.1 reads otherwise as strings in the stored manifest: in sync, and re-applied unchanged', async () => {
-    const { engine, store, clusters, knex, core } = await (async () => {
-      const t = await createTestEngine({ databases, databaseId, sim });
-      return { ...t, core: t.clusters.kubeConfig('dev') };
-    })();
-    const drift = await DatabaseDriftStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
-    });
-    const service = new DriftService({
-      runs: store,
-      drift,
-      clusters,
-      client: c => engine.client(c),
-      logger: mockServices.logger.mock(),
-    });
-    const submit = async (request: any) => {
-      const r = await engine.submit(request, 'user:default/alice');
-      await engine.waitFor(r.id);
-      return (await store.getRun(r.id))!;
-    };
+    const { service, submit, clusters } = await driftSetup();
+    const core = clusters.kubeConfig('dev');
     await submit({
       kind: 'tenant',
       cluster: 'dev',
@@ -349,31 +323,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   it("never lists a tenant run's record beside that of the chart run that took over its release", async () => {
-    const { engine, store, clusters, knex } = await createTestEngine({
-      databases,
-      databaseId,
-      sim,
-    });
-    const drift = await DatabaseDriftStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
-    });
-    const service = new DriftService({
-      runs: store,
-      drift,
-      clusters,
-      client: c => engine.client(c),
-      logger: mockServices.logger.mock(),
-    });
-    const submit = async (request: any) => {
-      const r = await engine.submit(request, 'user:default/alice');
-      await engine.waitFor(r.id);
-      const done = (await store.getRun(r.id))!;
-      expect({ status: done.status, reason: done.failureReason }).toEqual({
-        status: 'succeeded',
-        reason: undefined,
-      });
-      return done;
-    };
+    const { drift, service, succeed: submit } = await driftSetup();
     const web = { name: 'web', chart: 'webapp', values: { replicas: 1 } };
     const tenant = await submit({
       kind: 'tenant',
@@ -411,21 +361,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     ).toEqual([chart.id]);
   });
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
-    const { store, clusters, knex, engine } = await createTestEngine({
-      databases,
-      databaseId,
-      sim,
-    });
-    const drift = await DatabaseDriftStore.create({
-      database: mockServices.database.mock({ getClient: async () => knex }),
-    });
-    const service = new DriftService({
-      runs: store,
-      drift,
-      clusters,
-      client: c => engine.client(c),
-      logger: mockServices.logger.mock(),
-    });
+    const { store, service } = await driftSetup();
     const gone = await store.createRun(
       {
         id: randomUUID(),

@@ -78,9 +78,9 @@ import {
   RunCaller,
   RunScope,
   checkRequestedTenantOwner,
-  checkTenantOwnership,
   describeTenantChange,
   plainCaller,
+  refuseOthersTenant,
   resolveRunScope,
   tenantOwnerAfter,
   tenantSnapshot,
@@ -444,17 +444,7 @@ export class RunEngine {
       const existing = (await store.getTenants(request.tenant)).find(
         t => t.cluster === request.cluster,
       );
-      if (
-        existing &&
-        existing.status !== 'deleted' &&
-        !checkTenantOwnership(existing, caller)
-      ) {
-        throw new ConflictError(
-          `tenant ${request.tenant} exists and is owned by ${
-            existing.owner ?? 'nobody'
-          }`,
-        );
-      }
+      refuseOthersTenant(request, existing, caller);
       await this.checkTenantClaims(request, existing, caller, actor);
       // Checked again when the run is recorded, in the transaction that writes the tenant (two
       // requests at once), and when an approved run starts: here to refuse early, before a preview.
@@ -937,17 +927,7 @@ export class RunEngine {
       existing,
     );
     if (changed) await this.endChangedTenant(run, changed);
-    if (
-      existing &&
-      existing.status !== 'deleted' &&
-      !checkTenantOwnership(existing, caller)
-    ) {
-      throw new ConflictError(
-        `tenant ${request.tenant} exists and is owned by ${
-          existing.owner ?? 'nobody'
-        }`,
-      );
-    }
+    refuseOthersTenant(request, existing, caller);
   }
 
   /** Ends an approved tenant run whose tenant changed since it was requested, and throws ConflictError. */

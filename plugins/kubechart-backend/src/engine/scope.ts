@@ -1,4 +1,8 @@
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   CreateRunRequest,
   KUBECHART_TENANT_LABEL,
@@ -185,6 +189,24 @@ export function checkTenantOwnership(
   if (existing.owner && caller.ownershipRefs.includes(existing.owner))
     return existing;
   return undefined;
+}
+
+/**
+ * Refuses (ConflictError, 409) a run on a live tenant the caller may not change: one owned by
+ * someone else, unless the caller holds `kubechart.tenants.admin` (see {@link checkTenantOwnership}).
+ */
+export function refuseOthersTenant(
+  request: { tenant: string },
+  existing: TenantRecord | undefined,
+  caller: RunCaller,
+): void {
+  if (existing && live(existing) && !checkTenantOwnership(existing, caller)) {
+    throw new ConflictError(
+      `tenant ${request.tenant} exists and is owned by ${
+        existing.owner ?? 'nobody'
+      }`,
+    );
+  }
 }
 
 /**

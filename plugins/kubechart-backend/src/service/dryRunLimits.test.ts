@@ -1,15 +1,9 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
-import { kubechartPlugin } from '../plugin';
 import { capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { startKubechartBackend } from '../__testUtils__/backend';
 
 jest.setTimeout(120_000);
 
@@ -55,17 +49,9 @@ describe('previews and policy checks per caller', () => {
       previewsPerUserAtOnce: 2,
       previewsPerUserPerMinute: 12,
     } as any;
-    const backend = await startTestBackend({
-      features: [
-        kubechartPlugin,
-        mockServices.rootConfig.factory({ data: config }),
-        capturingAuditor([]),
-        createServiceFactory({
-          service: signalsServiceRef,
-          deps: {},
-          factory: () => ({ publish: async () => {} }),
-        }),
-      ],
+    const backend = await startKubechartBackend({
+      config,
+      features: [capturingAuditor([])],
     });
     server = backend.server;
     stop = () => backend.stop();

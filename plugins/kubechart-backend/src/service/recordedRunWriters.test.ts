@@ -1,17 +1,10 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
-  TestDatabases,
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { Knex } from 'knex';
 import request from 'supertest';
-import { kubechartPlugin } from '../plugin';
 import { serviceHeader } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { startKubechartBackend } from '../__testUtils__/backend';
 
 jest.setTimeout(120_000);
 
@@ -53,18 +46,7 @@ describe.each(databases.eachSupportedId())(
           },
         },
       });
-      const backend = await startTestBackend({
-        features: [
-          kubechartPlugin,
-          mockServices.rootConfig.factory({ data: config }),
-          mockServices.database.factory({ knex }),
-          createServiceFactory({
-            service: signalsServiceRef,
-            deps: {},
-            factory: () => ({ publish: async () => undefined }),
-          }),
-        ],
-      });
+      const backend = await startKubechartBackend({ config, knex });
       server = backend.server;
       stop = () => backend.stop();
     });

@@ -1,18 +1,11 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
-  TestDatabases,
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import request from 'supertest';
-import { kubechartPlugin } from '../plugin';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
 
 jest.setTimeout(120_000);
 
@@ -34,22 +27,10 @@ describe.each(databases.eachSupportedId())(
 
     beforeAll(async () => {
       sim = await startSim();
-      const backend = await startTestBackend({
-        features: [
-          kubechartPlugin,
-          mockServices.rootConfig.factory({
-            data: testConfig(sim, { health: { startOnBoot: false } }),
-          }),
-          mockServices.database.factory({
-            knex: await databases.init(databaseId),
-          }),
-          capturingAuditor(audit),
-          createServiceFactory({
-            service: signalsServiceRef,
-            deps: {},
-            factory: () => ({ publish: async () => undefined }),
-          }),
-        ],
+      const backend = await startKubechartBackend({
+        config: testConfig(sim, { health: { startOnBoot: false } }),
+        knex: await databases.init(databaseId),
+        features: [capturingAuditor(audit)],
       });
       server = backend.server;
       stop = () => backend.stop();
@@ -79,16 +60,7 @@ describe.each(databases.eachSupportedId())(
         .set('Authorization', mockCredentials.user.header());
       return { finished: finished!, run: run.body };
     };
-    const kubeConfig = () => {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
-        users: [{ name: 'sim', token: sim.token }],
-        contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-        currentContext: 'sim',
-      });
-      return kc;
-    };
+    const kubeConfig = () => simKubeConfig(sim);
     const deployments = async (namespace: string) => {
       const list = await kubeConfig()
         .makeApiClient(AppsV1Api)

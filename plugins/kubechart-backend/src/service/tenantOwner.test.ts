@@ -1,21 +1,14 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
-  TestDatabases,
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import request from 'supertest';
-import { kubechartPlugin } from '../plugin';
 import {
   CapturedAuditEvent,
   capturingAuditor,
   serviceHeader,
 } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
 import {
   onlyAdminIsTenantsAdmin,
   userInfoWithGroups,
@@ -104,30 +97,12 @@ describe.each(databases.eachSupportedId())(
         ...config.kubechart.limits,
         maxTenantsPerOwner: 2,
       } as any;
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
-        users: [{ name: 'sim', token: sim.token }],
-        contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-        currentContext: 'sim',
-      });
+      const kc = simKubeConfig(sim);
       core = kc.makeApiClient(CoreV1Api);
-      const backend = await startTestBackend({
-        features: [
-          kubechartPlugin,
-          mockServices.rootConfig.factory({ data: config }),
-          mockServices.database.factory({
-            knex: await databases.init(databaseId),
-          }),
-          permissions,
-          userInfo,
-          capturingAuditor(audit),
-          createServiceFactory({
-            service: signalsServiceRef,
-            deps: {},
-            factory: () => ({ publish: async () => {} }),
-          }),
-        ],
+      const backend = await startKubechartBackend({
+        config,
+        knex: await databases.init(databaseId),
+        features: [permissions, userInfo, capturingAuditor(audit)],
       });
       server = backend.server;
       stop = () => backend.stop();

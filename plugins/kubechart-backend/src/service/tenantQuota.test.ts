@@ -1,17 +1,11 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import request from 'supertest';
-import { kubechartPlugin } from '../plugin';
 import { compareQuantities, parseQuantity } from '../lib/quantity';
 import { capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
 import {
   onlyAdminIsTenantsAdmin,
   userInfoWithGroups,
@@ -72,26 +66,13 @@ describe("a tenant's quota", () => {
         maxQuota: { 'requests.cpu': '16', 'limits.memory': '64Gi' },
       },
     });
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'sim', server: sim.url, caData: sim.caData }],
-      users: [{ name: 'sim', token: sim.token }],
-      contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-      currentContext: 'sim',
-    });
-    core = kc.makeApiClient(CoreV1Api);
-    const backend = await startTestBackend({
+    core = simKubeConfig(sim).makeApiClient(CoreV1Api);
+    const backend = await startKubechartBackend({
+      config,
       features: [
-        kubechartPlugin,
-        mockServices.rootConfig.factory({ data: config }),
         onlyAdminIsTenantsAdmin(ADMIN),
         userInfoWithGroups({ [ALICE]: [], [ADMIN]: [] }),
         capturingAuditor([]),
-        createServiceFactory({
-          service: signalsServiceRef,
-          deps: {},
-          factory: () => ({ publish: async () => {} }),
-        }),
       ],
     });
     server = backend.server;
