@@ -230,6 +230,42 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('marks succeeded a tenant update whose releases it left unchanged, and says so', async () => {
+      const runToEnd = async (request: any) => {
+        const r = await t.engine.submit(request, ALICE, plainCaller(ALICE));
+        await t.engine.waitFor(r.id);
+        return (await t.store.getRun(r.id))!;
+      };
+      const tenant = {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'keep',
+        releases: [{ name: 'web', chart: 'webapp' }],
+      };
+      expect((await runToEnd(tenant)).status).toBe('succeeded');
+      // Only the quota changes: the release is deployed with the same chart and values, and kept.
+      const update = await runToEnd({
+        ...tenant,
+        quota: { hard: { pods: '20' } },
+      });
+      expect(update.status).toBe('succeeded');
+      // The backend died after the run's last step, before it recorded the end.
+      await t
+        .knex('kubechart_runs')
+        .where({ id: update.id })
+        .update({ status: 'running', finished_at: null });
+      await goStale(update.id);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      expect(await outcome(update.id)).toMatchObject({ status: 'succeeded' });
+      const events = await t.store.getEvents(update.id);
+      expect(events[events.length - 1].message).toMatch(
+        /release web revision 1, which this run left unchanged/,
+      );
+      expect(
+        (await t.store.getTenants('keep')).find(x => x.cluster === 'dev'),
+      ).toMatchObject({ status: 'active', lastRunId: update.id });
+    });
+
     it('fails a tenant run whose releases were deployed before it started, though every workload is Ready', async () => {
       const id = await leftRunning({
         kind: 'tenant',

@@ -87,13 +87,19 @@ async function observeReleases(
   run: Run,
   client: KubeClient,
   scoped: KubeClient,
+  /** Releases of a tenant run whose step ended as kept unchanged (`skipped`) in the run's own log. */
+  leftUnchanged: Set<string> = new Set(),
 ): Promise<Observation> {
   const { namespace, release } = run.target;
   if ((await client.namespacePhase(namespace)) === 'absent')
     return { shown: false, evidence: `namespace ${namespace} does not exist` };
   const releases = expectedReleases(run);
   if (releases.length === 0)
-    return { shown: false, evidence: 'the run names no release to look for' };
+    return {
+      shown: false,
+      evidence:
+        'this run installs no Helm release, so the cluster holds no record of its outcome to compare with',
+    };
   // Both times come from the executing backend's clock: it claimed the run and ran helm.
   const since = run.startedAt ?? run.createdAt;
   const deployed: string[] = [];
@@ -116,6 +122,12 @@ async function observeReleases(
     ) {
       deployed.push(
         `release ${name} revision ${latest.version}, the one this run recorded`,
+      );
+    } else if (run.kind === 'tenant' && leftUnchanged.has(name)) {
+      // The run found the release deployed with its chart and values and kept it, while it held
+      // the namespace's lock (still held: a stale run's locks outlive it), so no run changed it since.
+      deployed.push(
+        `release ${name} revision ${latest.version}, which this run left unchanged (already deployed with its chart and values)`,
       );
     } else if (
       latest.deployedAt &&
@@ -308,6 +320,9 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
                 run,
                 client,
                 scopedClient(cluster, namespace),
+                run.kind === 'tenant'
+                  ? await releasesLeftUnchanged(store, run.id)
+                  : undefined,
               );
         if (seen.shown) {
           status = 'succeeded';
@@ -356,4 +371,21 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     n++;
   }
   return n;
+}
+
+/** The releases a tenant run's own log says it kept unchanged: steps `release:<name>` ended `skipped`. */
+async function releasesLeftUnchanged(
+  store: StaleRunDeps['store'],
+  runId: string,
+): Promise<Set<string>> {
+  const kept = new Set<string>();
+  for (const e of await store.getEvents(runId, { limit: 5000 })) {
+    if (
+      e.type === 'step' &&
+      e.stepStatus === 'skipped' &&
+      e.step?.startsWith('release:')
+    )
+      kept.add(e.step.slice('release:'.length));
+  }
+  return kept;
 }
