@@ -51,7 +51,8 @@ export interface Config {
       checkpoint?: {
         /**
          * A file to append one JSON line per checkpoint and per head anchor to.
-         * `GET /verify` reads its last 64 KiB and checks the chain against the
+         * `GET /verify` reads its last 64 KiB (more, up to 1 MiB, while that
+         * holds no anchor) and checks the chain against the
          * newest anchor there; a start-up appends the gap record of each loss
          * record there that the chain lacks. Make it writable by the backend
          * only (append-only storage), or it proves nothing. Default: none.

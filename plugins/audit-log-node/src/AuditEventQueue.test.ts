@@ -4,7 +4,12 @@ import {
   AuditEventInput,
   AuditGapInfo,
 } from '@kubechart/plugin-audit-log-common';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { AuditEventQueue } from './AuditEventQueue';
+
+/** Longer than the queue waits before it writes the loss record of events enqueued after it closed. */
+const LATE_LOSS_WAIT_MS = 1500;
 
 function event(n: number): AuditEventInput {
   return {
@@ -254,7 +259,7 @@ describe('AuditEventQueue', () => {
       );
     });
 
-    it('reports a failed write at once instead of retrying it: an error line with the counts and a loss record', async () => {
+    it('reports failed writes while stopping in one loss record at close, with an error line with the counts', async () => {
       const errors = mockServices.logger.mock();
       const queue = new AuditEventQueue({ logger: errors, batchSize: 2 });
       const losses: AuditGapInfo[] = [];
@@ -268,28 +273,24 @@ describe('AuditEventQueue', () => {
         await queue.enqueue(event(i));
       }
       await queue.drainOnShutdown();
-      // one error line and one loss record per dropped batch
+      // not retried: each batch is tried once
       expect(writes).toBe(2);
+      await queue.close();
       expect(losses).toEqual([
         {
-          dropped: 2,
+          dropped: 3,
           firstOccurredAt: event(1).occurredAt,
-          lastOccurredAt: event(2).occurredAt,
-          reasons: { 'database unavailable while the backend stopped': 2 },
-        },
-        {
-          dropped: 1,
-          firstOccurredAt: event(3).occurredAt,
           lastOccurredAt: event(3).occurredAt,
-          reasons: { 'database unavailable while the backend stopped': 1 },
+          reasons: { 'database unavailable while the backend stopped': 3 },
         },
       ]);
+      expect(errors.error).toHaveBeenCalledTimes(1);
       expect(errors.error).toHaveBeenCalledWith(
-        `Audit events lost while the backend stopped: 2 events dropped between ${
+        `Audit events lost while the backend stopped: 3 events dropped between ${
           event(1).occurredAt
         } and ${
-          event(2).occurredAt
-        } because database unavailable while the backend stopped (2) (Error: Unable to acquire a connection)`,
+          event(3).occurredAt
+        } because database unavailable while the backend stopped (3) (Error: Unable to acquire a connection)`,
       );
       expect(queue.stats()).toMatchObject({
         buffered: 0,
@@ -298,7 +299,7 @@ describe('AuditEventQueue', () => {
       });
     });
 
-    it('reports what is left when it closes, and every event enqueued after', async () => {
+    it('reports what is left when it closes, and the events enqueued after in one more loss record', async () => {
       const errors = mockServices.logger.mock();
       const queue = new AuditEventQueue({ logger: errors });
       const losses: AuditGapInfo[] = [];
@@ -307,13 +308,64 @@ describe('AuditEventQueue', () => {
       await queue.enqueue(event(1));
       await queue.enqueue(event(2));
       await queue.close();
-      await queue.enqueue(event(3));
       expect(losses.map(l => [l.dropped, l.reasons])).toEqual([
         [2, { 'not stored before the backend stopped': 2 }],
-        [1, { 'audited after the backend stopped': 1 }],
+      ]);
+      for (let i = 3; i <= 402; i++) {
+        await queue.enqueue(event(i));
+      }
+      expect(queue.stats()).toMatchObject({ unrecordedDrops: 400 });
+      await new Promise(resolve => setTimeout(resolve, LATE_LOSS_WAIT_MS));
+      expect(losses).toEqual([
+        expect.objectContaining({ dropped: 2 }),
+        {
+          dropped: 400,
+          firstOccurredAt: event(3).occurredAt,
+          lastOccurredAt: event(402).occurredAt,
+          reasons: { 'audited after the backend stopped': 400 },
+        },
       ]);
       expect(errors.error).toHaveBeenCalledTimes(2);
-      expect(queue.stats()).toMatchObject({ buffered: 0, unrecordedDrops: 0 });
+      expect(queue.stats()).toMatchObject({
+        buffered: 0,
+        dropped: 402,
+        unrecordedDrops: 0,
+      });
     });
+
+    it('writes events enqueued later still when the process exits, in one loss record', async () => {
+      // a process of its own: the queue's exit hook runs when it exits
+      const script = `
+        const { AuditEventQueue } = require(${JSON.stringify(
+          require.resolve('./AuditEventQueue'),
+        )});
+        const logger = { error() {}, warn() {}, info() {}, debug() {}, child() { return logger; } };
+        const queue = new AuditEventQueue({ logger });
+        queue.recordLossesWith(loss => process.stdout.write(JSON.stringify(loss) + '\\n'));
+        const event = n => ({ occurredAt: new Date(1700000000000 + n).toISOString(), plugin: 'test', eventId: 'e-' + n, severity: 'low', status: 'initiated', target: {} });
+        (async () => {
+          await queue.enqueue(event(1));
+          await queue.close();
+          for (let i = 2; i <= 401; i++) await queue.enqueue(event(i));
+          setTimeout(async () => {
+            for (let i = 402; i <= 450; i++) await queue.enqueue(event(i));
+          }, ${LATE_LOSS_WAIT_MS});
+        })();
+      `;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['-r', require.resolve('sucrase/register'), '-e', script],
+        { timeout: 20000 },
+      );
+      const losses = stdout
+        .trim()
+        .split('\n')
+        .map(line => JSON.parse(line));
+      expect(losses.map(l => [l.dropped, l.reasons])).toEqual([
+        [1, { 'not stored before the backend stopped': 1 }],
+        [400, { 'audited after the backend stopped': 400 }],
+        [49, { 'audited after the backend stopped': 49 }],
+      ]);
+    }, 30000);
   });
 });

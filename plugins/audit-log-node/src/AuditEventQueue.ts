@@ -24,6 +24,12 @@ export type AuditEventSink = (batch: AuditEventInput[]) => Promise<void>;
 export type AuditLossRecorder = (loss: AuditGapInfo) => void;
 
 /**
+ * How long after it closed the queue waits before it records the events enqueued since (once;
+ * later ones are recorded when the process exits).
+ */
+const LATE_LOSS_DELAY_MS = 1000;
+
+/**
  * Options of {@link AuditEventQueue}.
  * @public
  */
@@ -100,8 +106,11 @@ export function createGapEvent(gap: AuditGapInfo): AuditEventInput {
  *
  * On shutdown (`drainOnShutdown`, then `close`) the sink stays attached until the queue closes,
  * so requests that complete while the backend stops have their events written; a write that
- * fails then is not retried, and what cannot be stored is reported at once: an `error` log line
- * with the counts and the {@link AuditLossRecorder}, which keeps it outside the database.
+ * fails then is not retried. What cannot be stored is merged into one loss, reported when the
+ * queue closes: an `error` log line with the counts and the {@link AuditLossRecorder}, which
+ * keeps it outside the database. Events enqueued after that are merged again and reported once
+ * more, a second after the first of them, and what comes later still when the process exits:
+ * at most three loss records per shutdown, however many events are lost.
  *
  * @public
  */
@@ -134,6 +143,13 @@ export class AuditEventQueue {
   #shutdownDeadline: number | undefined;
   #closed = false;
   #recordLoss: AuditLossRecorder | undefined;
+  /** Events lost while the backend stops, not reported yet, and the last error why. */
+  #loss: { gap: AuditGapInfo; cause?: unknown } | undefined;
+  #lateLossTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the loss of the events enqueued after the queue closed was reported once. */
+  #lateLossReported = false;
+  #closeReported = false;
+  readonly #onExit = () => this.#reportLoss();
 
   constructor(options: AuditEventQueueOptions) {
     this.#logger = options.logger;
@@ -156,7 +172,8 @@ export class AuditEventQueue {
       written: this.#written,
       dropped: this.#dropped,
       failedWrites: this.#failedWrites,
-      unrecordedDrops: this.#gap?.dropped ?? 0,
+      unrecordedDrops:
+        (this.#gap?.dropped ?? 0) + (this.#loss?.gap.dropped ?? 0),
     };
   }
 
@@ -267,9 +284,11 @@ export class AuditEventQueue {
 
   /**
    * Last step of a shutdown (the queue's root shutdown hook): `drainOnShutdown`,
-   * then closes the queue. What is still unstored, and every event enqueued
-   * after, is dropped and reported at once (`error` log line with the counts,
-   * and the loss recorder).
+   * then closes the queue. What is still unstored, with every event lost since
+   * the shutdown began, is reported in one loss (`error` log line with the
+   * counts, and the loss recorder). Events enqueued after are dropped and
+   * reported together: once a second after the first of them, then when the
+   * process exits.
    */
   async close(): Promise<void> {
     await this.drainOnShutdown();
@@ -277,7 +296,13 @@ export class AuditEventQueue {
     this.#sink = undefined;
     this.#clearTimer();
     this.#drop(this.#buffer.splice(0), 'not stored before the backend stopped');
+    if (this.#gap) {
+      // dropped before the shutdown began, with no write since to carry its gap record
+      this.#addLoss(this.#gap);
+      this.#gap = undefined;
+    }
     this.#reportLoss();
+    this.#closeReported = true;
     this.#wakeWaiters();
   }
 
@@ -316,15 +341,41 @@ export class AuditEventQueue {
   }
 
   /**
-   * While the backend stops there may be no later write to carry a gap record:
-   * the dropped events are logged and handed to the loss recorder right away.
+   * While the backend stops there may be no later write to carry a gap record: the dropped
+   * events are merged into one loss, reported when the queue closes (and, for events that
+   * come after, later: see {@link AuditEventQueue.close}) or when the process exits first.
    */
-  #reportLoss(cause?: unknown) {
-    const gap = this.#gap;
-    if (!gap) {
+  #addLoss(gap: AuditGapInfo, cause?: unknown) {
+    if (!this.#loss) {
+      process.once('exit', this.#onExit);
+    }
+    this.#loss = {
+      gap: this.#loss ? mergeGaps(this.#loss.gap, gap) : gap,
+      cause: cause ?? this.#loss?.cause,
+    };
+    if (
+      this.#closeReported &&
+      !this.#lateLossReported &&
+      !this.#lateLossTimer
+    ) {
+      this.#lateLossTimer = setTimeout(() => {
+        this.#lateLossTimer = undefined;
+        this.#lateLossReported = true;
+        this.#reportLoss();
+      }, LATE_LOSS_DELAY_MS);
+      this.#lateLossTimer.unref?.();
+    }
+  }
+
+  /** Logs the pending loss and hands it to the loss recorder. */
+  #reportLoss() {
+    const loss = this.#loss;
+    if (!loss) {
       return;
     }
-    this.#gap = undefined;
+    this.#loss = undefined;
+    process.removeListener('exit', this.#onExit);
+    const { gap, cause } = loss;
     this.#logger.error(
       `Audit events lost while the backend stopped: ${describeGap(gap)}${
         cause === undefined ? '' : ` (${stringifyError(cause)})`
@@ -347,7 +398,7 @@ export class AuditEventQueue {
     }
     this.#dropped += events.length;
     const times = events.map(e => e.occurredAt).sort();
-    const gap = this.#gap ?? {
+    const gap = (this.#stopping ? undefined : this.#gap) ?? {
       dropped: 0,
       firstOccurredAt: times[0],
       lastOccurredAt: times[times.length - 1],
@@ -359,11 +410,12 @@ export class AuditEventQueue {
       gap.lastOccurredAt = times[times.length - 1];
     }
     gap.reasons[reason] = (gap.reasons[reason] ?? 0) + events.length;
-    this.#gap = gap;
     if (this.#stopping) {
-      this.#reportLoss(cause);
+      // a loss of its own, however many drops: it goes to the loss recorder, not the chain
+      this.#addLoss(gap, cause);
       return;
     }
+    this.#gap = gap;
     const now = Date.now();
     // one warning per second at most, the counter tells the rest
     if (now - this.#lastDropWarning > 1000) {
@@ -467,20 +519,22 @@ export class AuditEventQueue {
       } catch (error) {
         ok = false;
         this.#failedWrites += 1;
-        if (gap) {
-          this.#mergeGap(gap);
-        }
         if (this.#stopping) {
           // the database may be closed already: no later write to retry in
+          if (gap) {
+            this.#addLoss(gap, error);
+          }
           this.#buffer.splice(0, events.length);
           this.#drop(
             events,
             'database unavailable while the backend stopped',
             error,
           );
-          this.#reportLoss(error); // a batch of a gap record alone
           this.#wakeWaiters();
           return;
+        }
+        if (gap) {
+          this.#mergeGap(gap);
         }
         const now = Date.now();
         this.#failingSince ??= now;
@@ -517,26 +571,26 @@ export class AuditEventQueue {
 
   /** Puts a gap that could not be written back in front of newer drops. */
   #mergeGap(gap: AuditGapInfo) {
-    const newer = this.#gap;
-    if (!newer) {
-      this.#gap = gap;
-      return;
-    }
-    const reasons = { ...gap.reasons };
-    for (const [reason, count] of Object.entries(newer.reasons)) {
-      reasons[reason] = (reasons[reason] ?? 0) + count;
-    }
-    this.#gap = {
-      dropped: gap.dropped + newer.dropped,
-      firstOccurredAt:
-        gap.firstOccurredAt < newer.firstOccurredAt
-          ? gap.firstOccurredAt
-          : newer.firstOccurredAt,
-      lastOccurredAt:
-        gap.lastOccurredAt > newer.lastOccurredAt
-          ? gap.lastOccurredAt
-          : newer.lastOccurredAt,
-      reasons,
-    };
+    this.#gap = this.#gap ? mergeGaps(gap, this.#gap) : gap;
   }
+}
+
+/** One gap for the events of both, older reasons first. */
+function mergeGaps(older: AuditGapInfo, newer: AuditGapInfo): AuditGapInfo {
+  const reasons = { ...older.reasons };
+  for (const [reason, count] of Object.entries(newer.reasons)) {
+    reasons[reason] = (reasons[reason] ?? 0) + count;
+  }
+  return {
+    dropped: older.dropped + newer.dropped,
+    firstOccurredAt:
+      older.firstOccurredAt < newer.firstOccurredAt
+        ? older.firstOccurredAt
+        : newer.firstOccurredAt,
+    lastOccurredAt:
+      older.lastOccurredAt > newer.lastOccurredAt
+        ? older.lastOccurredAt
+        : newer.lastOccurredAt,
+    reasons,
+  };
 }

@@ -6,7 +6,7 @@ import { stringifyError } from '@backstage/errors';
 import { AuditGapInfo } from '@kubechart/plugin-audit-log-common';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import { appendFile, open } from 'node:fs/promises';
+import { appendFile, FileHandle, open } from 'node:fs/promises';
 import { AuditChainHead, AuditPruneCut } from '../database/AuditStore';
 
 /** How long the webhook target may take to accept a checkpoint or an anchor. */
@@ -16,13 +16,35 @@ const WEBHOOK_TIMEOUT_MS = 5000;
  * How much of the end of the witness file verify reads: the newest anchor and the prune
  * checkpoints written after it are there (an anchor line is ≈150 bytes, so 64 KiB hold the
  * anchors of more than a day at the default frequency), however long the file has grown.
+ * When that part holds no anchor, or starts within a run of loss records (more may come
+ * before), twice as much is read, and so on up to {@link WITNESS_MAX_READ_FACTOR} times it:
+ * loss lines never hide the anchor, nor one another.
  */
 export const WITNESS_TAIL_BYTES = 64 * 1024;
+
+/** How many times {@link WITNESS_TAIL_BYTES} verify reads at most (1 MiB). */
+export const WITNESS_MAX_READ_FACTOR = 16;
 
 const HASH = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The reasons of a loss record read back: more would not come from this code. */
 const MAX_LOSS_REASONS = 20;
+/**
+ * A reason of a loss record read back: short printable text (no control, format or unassigned
+ * characters), so that the gap record's `meta` stays far below its limits and keeps `lossId`.
+ */
+const LOSS_REASON = /^[^\p{C}]{1,200}$/u;
+/** A time as `Date.prototype.toISOString` writes it. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isIsoTime(value: unknown): value is string {
+  if (typeof value !== 'string' || !ISO_TIME.test(value)) {
+    return false;
+  }
+  const time = new Date(value);
+  // no 2026-02-30: the date must read back as written
+  return !Number.isNaN(time.getTime()) && time.toISOString() === value;
+}
 
 /**
  * The checkpoint an external witness keeps: enough to check that the chain
@@ -291,9 +313,9 @@ function parseLoss(value: any): AuditLossRecord | undefined {
     !UUID.test(value.id) ||
     !Number.isSafeInteger(value.dropped) ||
     value.dropped < 1 ||
-    typeof value.firstOccurredAt !== 'string' ||
-    typeof value.lastOccurredAt !== 'string' ||
-    typeof value.at !== 'string' ||
+    !isIsoTime(value.firstOccurredAt) ||
+    !isIsoTime(value.lastOccurredAt) ||
+    !isIsoTime(value.at) ||
     !reasons ||
     typeof reasons !== 'object' ||
     Array.isArray(reasons)
@@ -302,8 +324,14 @@ function parseLoss(value: any): AuditLossRecord | undefined {
   }
   const entries = Object.entries(reasons);
   if (
+    entries.length < 1 ||
     entries.length > MAX_LOSS_REASONS ||
-    entries.some(([, count]) => !Number.isSafeInteger(count))
+    entries.some(
+      ([reason, count]) =>
+        !LOSS_REASON.test(reason) ||
+        !Number.isSafeInteger(count) ||
+        (count as number) < 1,
+    )
   ) {
     return undefined;
   }
@@ -360,55 +388,84 @@ function parseRecord(
 }
 
 /**
- * Reads the last `maxBytes` of the witness file (never more, however large it is) and returns
- * the anchor with the highest `seq` and the checkpoints among the complete lines there.
+ * The whole lines of the last `length` bytes of a file of `size` bytes (a line the part starts
+ * in is left out), and whether the part is the whole file.
+ */
+async function readTail(
+  handle: FileHandle,
+  size: number,
+  length: number,
+): Promise<{ lines: string[]; whole: boolean }> {
+  const start = size - Math.min(size, length);
+  // one byte more when starting mid-file: whether it is a newline says if the first line read
+  // is whole
+  const from = start > 0 ? start - 1 : 0;
+  const buffer = Buffer.alloc(size - from);
+  let read = 0;
+  while (read < buffer.length) {
+    const { bytesRead } = await handle.read(
+      buffer,
+      read,
+      buffer.length - read,
+      from + read,
+    );
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  let text = buffer.subarray(0, read).toString('utf8');
+  if (from < start) {
+    // drop the (possibly partial) line the window starts in
+    const newline = text.indexOf('\n');
+    text = newline < 0 ? '' : text.slice(newline + 1);
+  }
+  return { lines: text.split('\n'), whole: start === 0 };
+}
+
+/**
+ * Reads the end of the witness file and returns the anchor with the highest `seq`, the
+ * checkpoints and the loss records among the complete lines there. It reads the last
+ * `maxBytes`; when they hold no anchor, or their first record is a loss record, twice as much,
+ * and so on, never more than {@link WITNESS_MAX_READ_FACTOR} times `maxBytes` however large the
+ * file is (see {@link WITNESS_TAIL_BYTES}).
  */
 export async function readWitnessFile(
   file: string,
   maxBytes = WITNESS_TAIL_BYTES,
 ): Promise<AuditWitnessRecords> {
   const handle = await open(file, 'r');
-  let text: string;
   try {
     const { size } = await handle.stat();
-    const length = Math.min(size, maxBytes);
-    // one byte more when starting mid-file: whether it is a newline says if the first line
-    // read is whole
-    const start = size - length;
-    const from = start > 0 ? start - 1 : 0;
-    const buffer = Buffer.alloc(size - from);
-    let read = 0;
-    while (read < buffer.length) {
-      const { bytesRead } = await handle.read(
-        buffer,
-        read,
-        buffer.length - read,
-        from + read,
+    for (let length = maxBytes; ; length *= 2) {
+      const last = length >= maxBytes * WITNESS_MAX_READ_FACTOR;
+      const { lines, whole } = await readTail(
+        handle,
+        size,
+        Math.min(length, maxBytes * WITNESS_MAX_READ_FACTOR),
       );
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    text = buffer.subarray(0, read).toString('utf8');
-    if (from < start) {
-      // drop the (possibly partial) line the window starts in
-      const newline = text.indexOf('\n');
-      text = newline < 0 ? '' : text.slice(newline + 1);
+      const records: AuditWitnessRecords = { checkpoints: [] };
+      let first: ReturnType<typeof parseRecord> | undefined;
+      for (const line of lines) {
+        const record = line ? parseRecord(line) : undefined;
+        first ??= record;
+        if (record?.type === 'audit-log-anchor') {
+          if (!records.anchor || record.seq >= records.anchor.seq) {
+            records.anchor = record;
+          }
+        } else if (record?.type === 'audit-log-checkpoint') {
+          records.checkpoints.push(record);
+        } else if (record?.type === 'audit-log-gap') {
+          (records.losses ??= []).push(record);
+        }
+      }
+      if (
+        whole ||
+        last ||
+        (records.anchor && first?.type !== 'audit-log-gap')
+      ) {
+        return records;
+      }
     }
   } finally {
     await handle.close();
   }
-  const records: AuditWitnessRecords = { checkpoints: [] };
-  for (const line of text.split('\n')) {
-    const record = line ? parseRecord(line) : undefined;
-    if (record?.type === 'audit-log-anchor') {
-      if (!records.anchor || record.seq >= records.anchor.seq) {
-        records.anchor = record;
-      }
-    } else if (record?.type === 'audit-log-checkpoint') {
-      records.checkpoints.push(record);
-    } else if (record?.type === 'audit-log-gap') {
-      (records.losses ??= []).push(record);
-    }
-  }
-  return records;
 }

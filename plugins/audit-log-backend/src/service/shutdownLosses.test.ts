@@ -3,11 +3,18 @@ import {
   AUDIT_GAP_EVENT_ID,
   AuditEventInput,
 } from '@kubechart/plugin-audit-log-common';
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
+import { appendFile, writeFile, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
-import { AuditLossRecord, readWitnessFile } from './checkpointWitness';
+import { verifyAgainstWitness } from './anchors';
+import {
+  AuditLossRecord,
+  createAuditWitness,
+  readWitnessFile,
+  WITNESS_TAIL_BYTES,
+} from './checkpointWitness';
 import { appendRecordedLosses } from './shutdownLosses';
 
 jest.setTimeout(60_000);
@@ -40,6 +47,18 @@ function event(occurredAt: string): AuditEventInput {
 const ID_1 = '11111111-1111-4111-8111-111111111111';
 const ID_2 = '22222222-2222-4222-8222-222222222222';
 
+/** A loss record's id for `n`. */
+function lossId(n: number): string {
+  return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+}
+
+async function tempFile(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'audit-loss-')), 'w.jsonl');
+}
+
+/** Longer than the queue waits before it writes the loss record of events enqueued after it closed. */
+const LATE_LOSS_WAIT_MS = 1500;
+
 describe.each(databases.eachSupportedId())(
   'gap records of losses recorded at shutdown (%p)',
   databaseId => {
@@ -71,6 +90,100 @@ describe.each(databases.eachSupportedId())(
         event_id: AUDIT_GAP_EVENT_ID,
       });
       expect(JSON.parse(row.meta).lossId).toBe(ID_1);
+    });
+
+    it('accounts at the next start for all of 400 events audited after the queue closed, and verify still checks the anchor', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      await store.append([event(new Date().toISOString())]);
+      const logger = mockServices.logger.mock();
+      const file = await tempFile();
+      const config = mockServices.rootConfig({
+        data: { auditLog: { retention: { checkpoint: { file } } } },
+      });
+      const witness = createAuditWitness({ config, logger });
+      await witness.anchor(await store.head());
+
+      // the backend stops; requests still running audit their outcome after the queue closed
+      const queue = new AuditEventQueue({ logger });
+      queue.recordLossesWith(gap => witness.loss(gap));
+      await queue.close();
+      for (let i = 0; i < 400; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      await new Promise(resolve => setTimeout(resolve, LATE_LOSS_WAIT_MS));
+
+      // the next start
+      await appendRecordedLosses({ store, witness, logger });
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: true,
+        gapCount: 1,
+        droppedEvents: 400,
+        anchor: { seq: 1 },
+      });
+    });
+
+    it('appends the gap records of many losses at once', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const at = new Date().toISOString();
+      const losses = Array.from({ length: 1200 }, (_, i) => ({
+        ...loss(lossId(i), at),
+      }));
+      const logger = mockServices.logger.mock();
+      const witness = { read: async () => ({ checkpoints: [], losses }) };
+      await appendRecordedLosses({ store, witness, logger });
+      await appendRecordedLosses({ store, witness, logger });
+      expect(logger.error).not.toHaveBeenCalled();
+      const gaps = await knex('audit_log_events').where({
+        event_id: AUDIT_GAP_EVENT_ID,
+      });
+      expect(new Set(gaps.map(row => JSON.parse(row.meta).lossId)).size).toBe(
+        1200,
+      );
+      expect(gaps).toHaveLength(1200);
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('does not append a gap record at every start for an oversized loss line', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const file = await tempFile();
+      const good = loss(ID_1, new Date().toISOString(), 2);
+      // strings just past what an event's meta keeps: cut with a note each, the meta of its gap
+      // record outgrows its limit, although the line fits in the part of the file read
+      const huge = {
+        ...loss(ID_2, new Date().toISOString(), 5),
+        firstOccurredAt: '\u0001'.repeat(8193),
+        lastOccurredAt: '\u0001'.repeat(1784),
+        reasons: Object.fromEntries(
+          Array.from({ length: 20 }, (_, i) => [
+            `${String(i).padStart(2, '0')}${'r'.repeat(255)}`,
+            1,
+          ]),
+        ),
+      };
+      await writeFile(
+        file,
+        `${JSON.stringify(good)}\n${JSON.stringify(huge)}\n`,
+      );
+      expect((await stat(file)).size).toBeLessThan(WITNESS_TAIL_BYTES);
+      const logger = mockServices.logger.mock();
+      const config = mockServices.rootConfig({
+        data: { auditLog: { retention: { checkpoint: { file } } } },
+      });
+      const witness = createAuditWitness({ config, logger });
+      for (let start = 0; start < 3; start++) {
+        await appendRecordedLosses({ store, witness, logger });
+      }
+      const gaps = await knex('audit_log_events').where({
+        event_id: AUDIT_GAP_EVENT_ID,
+      });
+      expect(gaps.map(row => JSON.parse(row.meta).lossId)).toEqual([ID_1]);
     });
 
     it('does not append again a loss whose gap record retention pruned', async () => {
@@ -114,6 +227,13 @@ describe('loss records in the witness file', () => {
         JSON.stringify({ ...good, id: 'not-a-uuid' }),
         JSON.stringify({ ...good, dropped: -1 }),
         JSON.stringify({ ...good, reasons: { x: 'many' } }),
+        JSON.stringify({ ...good, firstOccurredAt: 'yesterday' }),
+        JSON.stringify({ ...good, lastOccurredAt: '2026-13-45T00:00:00.000Z' }),
+        JSON.stringify({ ...good, at: 12 }),
+        JSON.stringify({ ...good, reasons: { ['r'.repeat(201)]: 2 } }),
+        JSON.stringify({ ...good, reasons: { 'line\nbreak': 2 } }),
+        JSON.stringify({ ...good, reasons: {} }),
+        JSON.stringify({ ...good, reasons: { x: 0 } }),
         '{"type":"audit-log-gap"',
       ].join('\n'),
     );
@@ -121,5 +241,28 @@ describe('loss records in the witness file', () => {
       checkpoints: [],
       losses: [good],
     });
+  });
+
+  it('finds the newest anchor and every loss however many loss lines follow the anchor', async () => {
+    const file = await tempFile();
+    const anchor = {
+      type: 'audit-log-anchor',
+      seq: 7,
+      hash: 'a'.repeat(64),
+      at: '2026-01-01T00:00:00.000Z',
+    };
+    await writeFile(file, `${JSON.stringify(anchor)}\n`);
+    // one line per late event, as a stopping backend wrote them
+    const at = '2026-01-01T00:01:00.000Z';
+    const lines = Array.from({ length: 400 }, (_, i) =>
+      JSON.stringify(loss(lossId(i), at)),
+    );
+    await appendFile(file, `${lines.join('\n')}\n`);
+    expect((await stat(file)).size).toBeGreaterThan(WITNESS_TAIL_BYTES);
+
+    const records = await readWitnessFile(file);
+    expect(records.anchor).toEqual(anchor);
+    expect(records.losses).toHaveLength(400);
+    expect(records.losses!.reduce((sum, l) => sum + l.dropped, 0)).toBe(400);
   });
 });

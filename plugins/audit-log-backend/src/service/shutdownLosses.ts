@@ -4,6 +4,9 @@ import { createGapEvent } from '@kubechart/plugin-audit-log-node';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
 import { AuditWitness } from './checkpointWitness';
 
+/** Losses checked and appended in one transaction (one `LIKE` each in the query). */
+const LOSSES_PER_APPEND = 200;
+
 /**
  * Appends to the chain the gap record of every loss that a stopping backend recorded in the
  * witness file (events it could not store once the database had closed) and that the chain
@@ -21,16 +24,21 @@ export async function appendRecordedLosses(options: {
     return;
   }
   try {
-    const appended = await store.appendLosses(
-      losses.map(({ type: _type, id, at, ...gap }) => {
-        const event = createGapEvent(gap);
-        return {
-          id,
-          at,
-          event: { ...event, meta: { ...event.meta, lossId: id } },
-        };
-      }),
-    );
+    let appended = 0;
+    for (let i = 0; i < losses.length; i += LOSSES_PER_APPEND) {
+      appended += await store.appendLosses(
+        losses
+          .slice(i, i + LOSSES_PER_APPEND)
+          .map(({ type: _type, id, at, ...gap }) => {
+            const event = createGapEvent(gap);
+            return {
+              id,
+              at,
+              event: { ...event, meta: { ...event.meta, lossId: id } },
+            };
+          }),
+      );
+    }
     if (appended > 0) {
       logger.warn(
         `Appended ${appended} gap record(s) for audit events that a stopping backend could not store (loss records of the witness file)`,
