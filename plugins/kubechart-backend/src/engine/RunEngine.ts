@@ -1282,6 +1282,8 @@ export class RunEngine {
       logger,
       clusters,
       client: cluster => this.client(cluster),
+      scopedClient: (cluster, namespace) =>
+        this.scopedClient(cluster, namespace),
       instanceId: this.instanceId,
       isActive: id => this.active.has(id),
       onRunChanged: run => {

@@ -2,11 +2,10 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { Run } from '@kubechart/plugin-kubechart-common';
 import {
   ClusterRegistry,
-  KubeObject,
-  REDACTED,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
 import { RunStore, StaleRun } from '../database/RunStore';
+import { compareObject, formatPath } from '../drift/compare';
 import { KubeClient } from '../lib/KubeClient';
 import { readLatestHelmRelease } from '../lib/helmRelease';
 import { describeKubeError } from '../lib/kubeErrors';
@@ -162,57 +161,6 @@ async function observeReleases(
   };
 }
 
-/** The first field of `desired` that `live` does not have, as a path; redacted values are not compared. */
-function firstDifference(
-  desired: unknown,
-  live: unknown,
-  path: string,
-): string | undefined {
-  if (typeof desired === 'string' && desired.includes(REDACTED))
-    return undefined;
-  if (desired === null || typeof desired !== 'object') {
-    return desired === live || String(desired) === String(live)
-      ? undefined
-      : path;
-  }
-  if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) return path;
-    for (let i = 0; i < desired.length; i++) {
-      const d = firstDifference(desired[i], live[i], `${path}[${i}]`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  if (!live || typeof live !== 'object') return path;
-  for (const [k, v] of Object.entries(desired)) {
-    const d = firstDifference(
-      v,
-      (live as Record<string, unknown>)[k],
-      path ? `${path}.${k}` : k,
-    );
-    if (d) return d;
-  }
-  return undefined;
-}
-
-/** What a run sets on an object: not its status, and of its metadata its labels and annotations. */
-function comparableFields(o: KubeObject): Record<string, unknown> {
-  const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = o as any;
-  return {
-    ...(metadata?.labels || metadata?.annotations
-      ? {
-          metadata: {
-            ...(metadata.labels ? { labels: metadata.labels } : {}),
-            ...(metadata.annotations
-              ? { annotations: metadata.annotations }
-              : {}),
-          },
-        }
-      : {}),
-    ...rest,
-  };
-}
-
 /**
  * Manifests runs: every object of the run's stored manifest is in the cluster with what the
  * manifest sets (values redacted in the stored manifest, Secret data among them, are not compared).
@@ -248,8 +196,14 @@ async function observeManifest(
       missing.push(name);
       continue;
     }
-    const at = firstDifference(comparableFields(o), live, '');
-    if (at) differing.push(`${name} differs from the run's manifest at ${at}`);
+    // Compared as drift compares what a run applied with what runs (redacted values skipped).
+    const [first] = compareObject(o as Record<string, any>, live);
+    if (first)
+      differing.push(
+        `${name} differs from the run's manifest at ${formatPath(
+          first.segments,
+        )}`,
+      );
     else found.push(name);
   }
   const problems = [
