@@ -909,15 +909,16 @@ export class RunEngine {
    * Before an approved tenant or tenant-delete run starts: the tenant must be as it was when the run
    * was requested (not created, deleted or moved to another owner by another run since), else the
    * approval ends as `changed` and nothing is applied; and the requester (`caller`) must still be
-   * allowed to change a live tenant (409 otherwise, the approval stays).
+   * allowed to change a live tenant (409 otherwise, the approval stays). Resolves the tenant record.
    */
   private async checkApprovedTenant(
     run: Run,
     request: CreateRunRequest,
     exec: RunExecution,
     caller: RunCaller,
-  ): Promise<void> {
-    if (request.kind !== 'tenant' && request.kind !== 'tenant-delete') return;
+  ): Promise<TenantRecord | undefined> {
+    if (request.kind !== 'tenant' && request.kind !== 'tenant-delete')
+      return undefined;
     const existing = (await this.options.store.getTenants(request.tenant)).find(
       t => t.cluster === request.cluster,
     );
@@ -928,6 +929,7 @@ export class RunEngine {
     );
     if (changed) await this.endChangedTenant(run, changed);
     refuseOthersTenant(request, existing, caller);
+    return existing;
   }
 
   /** Ends an approved tenant run whose tenant changed since it was requested, and throws ConflictError. */
@@ -1004,9 +1006,11 @@ export class RunEngine {
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       // The tenant may have changed hands, the requester may have left the owning group since the
       // request, the entity may have changed hands.
-      await this.checkApprovedTenant(run, request, exec, caller);
-      const existing = (await store.getTenants(request.tenant)).find(
-        t => t.cluster === request.cluster,
+      const existing = await this.checkApprovedTenant(
+        run,
+        request,
+        exec,
+        caller,
       );
       await this.checkTenantClaims(request, existing, caller, actor);
     }
