@@ -1,4 +1,5 @@
 import { REDACTED } from '@kubechart/plugin-kubechart-node';
+import { compareQuantities, parseQuantity } from '../lib/quantity';
 
 /** One step of a field path: a map field, or the item of a list keyed by some of its fields. */
 export type PathSegment = { field: string } | { key: Record<string, unknown> };
@@ -55,37 +56,6 @@ const QUANTITY_PARENTS = new Set([
   'maxLimitRequestRatio',
   'capacity',
 ]);
-const QUANTITY =
-  /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
-const SUFFIX: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-function quantity(v: unknown): number | undefined {
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const m = QUANTITY.exec(String(v));
-  if (!m) return undefined;
-  const suffix = m[2];
-  if (!suffix) return Number(m[1]);
-  return suffix.startsWith('e') || suffix.startsWith('E')
-    ? Number(`${m[1]}${suffix}`)
-    : Number(m[1]) * SUFFIX[suffix];
-}
-
 const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -117,13 +87,9 @@ function sameScalar(
   // YAML `"8080"` against a stored 8080, `true` against "true": the server converts what the schema says.
   if (String(expected) === String(actual)) return true;
   if (parent && QUANTITY_PARENTS.has(parent)) {
-    const a = quantity(expected);
-    const b = quantity(actual);
-    return (
-      a !== undefined &&
-      b !== undefined &&
-      Math.abs(a - b) <= Math.abs(a) * 1e-12
-    );
+    const a = parseQuantity(String(expected));
+    const b = parseQuantity(String(actual));
+    return !!a && !!b && compareQuantities(a, b) === 0;
   }
   return false;
 }
