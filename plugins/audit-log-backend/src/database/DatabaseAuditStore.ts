@@ -461,7 +461,9 @@ export class DatabaseAuditStore implements AuditStore {
     // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
     // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
     const prepared = prepareRows(events);
-    return this.#db.transaction(tx => this.#appendLocked(tx, events, prepared));
+    return this.#db.transaction(async tx =>
+      this.#appendLocked(tx, await this.#lockHead(tx), events, prepared),
+    );
   }
 
   /**
@@ -514,6 +516,7 @@ export class DatabaseAuditStore implements AuditStore {
       }
       await this.#appendLocked(
         tx,
+        head,
         missing.map(i => losses[i].event),
         missing.map(i => prepared[i]),
       );
@@ -521,15 +524,15 @@ export class DatabaseAuditStore implements AuditStore {
     });
   }
 
-  /** Numbers, hashes and inserts `events` in `tx`, holding the chain-head lock. */
+  /** Numbers, hashes and inserts `events` in `tx` after `head`, whose lock the transaction holds. */
   async #appendLocked(
     tx: Knex.Transaction,
+    head: HeadRow,
     events: AuditEventInput[],
     prepared: PreparedRow[],
   ): Promise<AuditAppendResult> {
     const key = this.#keys?.current;
     const fields = chainFields(key);
-    const head = await this.#lockHead(tx);
     const firstSeq = Number(head.last_seq) + 1;
     let seq = firstSeq - 1;
     let prevHash = head.last_hash;
