@@ -251,8 +251,25 @@ describe.each(databases.eachSupportedId())(
       }
       const { mode, passed, blocking, summary } = run.policyReport;
       expect(listed.policySummary).toEqual({ mode, passed, blocking, summary });
-      const { values: _v, manifest: _m, policyReport: _p, ...rest } = run;
+      const {
+        values: _v,
+        manifest: _m,
+        policyReport: _p,
+        applied,
+        ...rest
+      } = run;
       expect(listed).toEqual({ ...rest, policySummary: listed.policySummary });
+      // What the run changed, in the order it did, is on the run (not on a page of history).
+      expect(applied).toEqual([
+        'created Namespace/tenant-shop',
+        'created ServiceAccount/kubechart-deployer in tenant-shop',
+        'created RoleBinding/kubechart-deployer in tenant-shop',
+        'created ResourceQuota/kubechart-quota in tenant-shop',
+        'created LimitRange/kubechart-limits in tenant-shop',
+        'created NetworkPolicy/kubechart-default-deny in tenant-shop',
+        'applied Secret/kubechart-tenant-credentials in tenant-shop',
+        'installed release web revision 1 in tenant-shop',
+      ]);
 
       const tenants = await get('/tenants');
       expect(tenants.body.items).toEqual(

@@ -228,6 +228,13 @@ export type Run = {
   /** The chart policy report. Not in {@link RunListItem}, which carries its {@link PolicySummary}. */
   policyReport?: PolicyReport;
   failureReason?: string;
+  /**
+   * What the run changed in clusters, in words ("created Namespace/tenant-a", "installed release web
+   * revision 2 in tenant-a"); `[]` when it changed nothing. Absent when that is not known: the run
+   * was reconciled after the instance executing it was lost, an action recorded it, it ended before
+   * KubeChart recorded this, or it has not ended. Not in {@link RunListItem}.
+   */
+  applied?: string[];
   transitions: RunTransition[];
   createdAt: string;
   startedAt?: string;
@@ -258,7 +265,10 @@ export type RunEvent = {
  * (most of a run's bytes; `GET /runs/:id` returns them), with the report's outcome and counts.
  * @public
  */
-export type RunListItem = Omit<Run, 'values' | 'manifest' | 'policyReport'> & {
+export type RunListItem = Omit<
+  Run,
+  'values' | 'manifest' | 'policyReport' | 'applied'
+> & {
   /** The policy report's outcome and counts; absent when the run has no report. */
   policySummary?: PolicySummary;
 };

@@ -48,6 +48,15 @@ export const kubechartTranslationRef = createTranslationRef({
       refusedTitle: 'Refused by the chart policy',
       refusedBody:
         'Nothing was applied. These rules failed on what the run would have applied:',
+      stoppedTitle: 'Stopped by the chart policy',
+      stoppedAfterChanges:
+        'The run changed the cluster before the policy stopped it; review what it applied:',
+      stoppedUnknown:
+        'What the run changed in the cluster before the policy stopped it is not known (it was not recorded for this run).',
+      rulesFailed: 'These rules failed:',
+      changedBeforeFailing:
+        'The run changed the cluster before it failed; review what it applied:',
+      moreChanges: '… and {{rest}} more.',
       fixHint: 'fix: {{fix}}',
       moreRules: '… and {{rest}} more in the Policy tab.',
       timeline: 'Steps and log',
@@ -74,6 +83,10 @@ export const kubechartTranslationRef = createTranslationRef({
       manifest: 'Manifest',
       manifestNotApplied:
         'Manifest the run rendered (not applied: the run failed or was refused)',
+      manifestFailedAfterChanges:
+        'Manifest the run rendered (the run failed after it changed the cluster: some or all of it may be applied)',
+      manifestFailedUnknown:
+        'Manifest the run rendered (the run failed; whether any of it was applied is not known)',
       manifestPlanned:
         'Manifest the run will apply once approved (nothing is applied yet)',
       noValues: 'This run recorded no values.',

@@ -61,6 +61,8 @@ type RunRow = {
   /** The report's mode, outcome and counts (`PolicySummary`), written with it. */
   policy_summary: string | null;
   failure_reason: string | null;
+  /** What the run changed in clusters (JSON array); NULL when not known. */
+  applied: string | null;
   transitions: string;
   created_at: string | number;
   started_at: string | number | null;
@@ -265,6 +267,7 @@ function toRun(row: RunRow): Run {
       ? gunzipSync(row.manifest_gz).toString('utf8')
       : row.manifest ?? undefined,
     policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
+    ...(row.applied ? { applied: JSON.parse(row.applied) } : {}),
   };
 }
 
@@ -290,6 +293,7 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     policy_report: null,
     policy_summary: null,
     failure_reason: null,
+    applied: null,
     transitions: JSON.stringify([{ status, at: new Date(now).toISOString() }]),
     created_at: now,
     started_at: null,
@@ -849,6 +853,8 @@ export class DatabaseRunStore implements RunStore {
     }
     if (patch.failureReason !== undefined)
       update.failure_reason = patch.failureReason;
+    if (patch.applied !== undefined)
+      update.applied = JSON.stringify(patch.applied);
     await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 

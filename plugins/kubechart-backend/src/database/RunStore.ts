@@ -37,6 +37,8 @@ export type RunPatch = {
   helmRevision?: number;
   policyReport?: PolicyReport;
   failureReason?: string;
+  /** What the run changed in clusters (see `Run.applied`). */
+  applied?: string[];
 };
 
 /** A new event; `seq` is assigned by the store. Message must already be redacted. */

@@ -12,22 +12,38 @@ import { RunRedactor, trackRunSecrets } from './secretScrubbingStore';
 
 /** At most this many changes are named in a failure reason. */
 const MAX_NAMED_CHANGES = 10;
-/** Runs whose changes this process remembers until their end is audited (the oldest go first). */
-const MAX_REMEMBERED_RUNS = 10_000;
+/** At most this many changes are recorded on a run (`Run.applied`); the rest are counted. */
+export const MAX_RECORDED_CHANGES = 500;
 
-/** What runs executed by this process changed in clusters, by run id (see {@link takeClusterChanges}). */
-const changesByRun = new Map<string, readonly string[]>();
+const MORE = /^and (\d+) more$/;
 
 /**
- * What a run executed by this process changed in clusters, in words ("created Namespace/tenant-a",
- * "installed release web revision 2 in tenant-a"), and forgets it; undefined when this process did
- * not execute the run (another instance did, or an action recorded it): then what it applied is
- * not known here.
+ * A run's changes as they are recorded on it: at most {@link MAX_RECORDED_CHANGES} named, then
+ * "and N more".
  */
-export function takeClusterChanges(runId: string): string[] | undefined {
-  const changes = changesByRun.get(runId);
-  changesByRun.delete(runId);
-  return changes && [...changes];
+export function recordedChanges(changes: readonly string[]): string[] {
+  const rest = changes.length - MAX_RECORDED_CHANGES;
+  return rest > 0
+    ? [...changes.slice(0, MAX_RECORDED_CHANGES - 1), `and ${rest + 1} more`]
+    : [...changes];
+}
+
+/**
+ * The first `max` changes of a recorded list, then "and N more" counting every change the record
+ * stands for (its own trailing "and N more" included).
+ */
+export function namedChanges(
+  changes: readonly string[],
+  max: number,
+): string[] {
+  const last = MORE.exec(changes[changes.length - 1] ?? '');
+  const total = last ? changes.length - 1 + Number(last[1]) : changes.length;
+  if (total <= max) return [...changes];
+  const named = changes.slice(
+    0,
+    Math.min(max, last ? changes.length - 1 : max),
+  );
+  return [...named, `and ${total - named.length} more`];
 }
 
 /**
@@ -61,11 +77,6 @@ export class RunContext implements RunRedactor {
   ) {
     trackRunSecrets(store, runId, this);
     this.changes = currentRunChanges();
-    if (this.changes) {
-      changesByRun.set(runId, this.changes);
-      if (changesByRun.size > MAX_REMEMBERED_RUNS)
-        changesByRun.delete(changesByRun.keys().next().value as string);
-    }
   }
 
   /** What the run changed in clusters so far, in words; undefined when that is not known. */
@@ -84,10 +95,11 @@ export class RunContext implements RunRedactor {
     if (changes?.length === 0) return outcome;
     const more = outcome.replace(/^nothing was /, 'nothing more was ');
     if (!changes) return `${more}; what this run changed before is not known`;
-    const rest = changes.length - MAX_NAMED_CHANGES;
-    return `${more}; before that, this run changed the cluster: ${changes
-      .slice(0, MAX_NAMED_CHANGES)
-      .join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
+    const named = namedChanges(changes, MAX_NAMED_CHANGES);
+    const rest = named.length > MAX_NAMED_CHANGES ? ` ${named.pop()}` : '';
+    return `${more}; before that, this run changed the cluster: ${named.join(
+      ', ',
+    )}${rest}`;
   }
 
   /** Adds a secret string, a list of them, or every secret value found in a values object. */

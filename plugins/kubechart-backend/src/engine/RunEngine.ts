@@ -47,7 +47,7 @@ import {
 import { TooManyRequestsError, RunFailure } from './errors';
 import { deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
-import { RunContext } from './RunContext';
+import { RunContext, recordedChanges } from './RunContext';
 import { EngineSettings } from './settings';
 import { RunPlan, planRun } from './validate';
 import {
@@ -1160,11 +1160,12 @@ export class RunEngine {
     await ctx.flush();
     let recorded = false;
     try {
-      await this.finishLeased(
-        run.id,
-        status,
-        failureReason ? { failureReason } : {},
-      );
+      const changes = ctx.clusterChanges;
+      await this.finishLeased(run.id, status, {
+        ...(failureReason ? { failureReason } : {}),
+        // What this run changed in clusters, recorded on it for the history and the audit trail.
+        ...(changes ? { applied: recordedChanges(changes) } : {}),
+      });
       recorded = true;
       const before = claimed.before;
       if (

@@ -41,7 +41,9 @@ export async function ensureDeployer(
   const current = await client.read<any>(binding);
   // roleRef cannot change in place: a binding to another role is replaced.
   if (current && current.roleRef?.name !== settings.deployerClusterRole) {
-    await client.objects.delete(binding as any);
+    // Through the client's change path: the run's lease is checked and the delete is recorded as
+    // something the run changed, also when the binding that replaces it cannot be created.
+    await client.delete(binding);
   }
   const rb = await client.ensure(binding as any);
   return `ServiceAccount ${name}: ${sa}, RoleBinding ${name} (ClusterRole ${

@@ -34,7 +34,7 @@ export function withSecretScrubbing<S extends RunStore>(store: S): S {
       out.manifest = r.redactManifest(out.manifest);
     if (typeof out.failureReason === 'string')
       out.failureReason = r.redact(out.failureReason);
-    for (const key of ['values', 'policyReport', 'input']) {
+    for (const key of ['values', 'policyReport', 'input', 'applied']) {
       if (out[key] !== undefined && out[key] !== null)
         out[key] = r.redactDeep(out[key]);
     }

@@ -216,6 +216,19 @@ export class KubeClient {
     return current ? 'updated' : 'created';
   }
 
+  /** Deletes an object as a change of the run (see `change`); `absent` when it was not there. */
+  async delete(obj: KubernetesObject): Promise<'deleted' | 'absent'> {
+    try {
+      await this.change('deleted', obj, () =>
+        this.objects.delete(toTyped(obj)),
+      );
+      return 'deleted';
+    } catch (e) {
+      if (isNotFound(e)) return 'absent';
+      throw e;
+    }
+  }
+
   async deleteNamespace(name: string): Promise<'deleted' | 'absent'> {
     try {
       await this.change(

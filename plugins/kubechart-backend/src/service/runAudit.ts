@@ -1,6 +1,6 @@
 import { AuditorService, LoggerService } from '@backstage/backend-plugin-api';
 import { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
-import { takeClusterChanges } from '../engine/RunContext';
+import { namedChanges } from '../engine/RunContext';
 
 /** How a run ended, as the audit trail states it. */
 export type RunOutcome = 'succeeded' | 'failed' | 'refused';
@@ -26,10 +26,7 @@ export function runOutcome(
 /** The changes for an audit event: null when not known, at most {@link MAX_AUDITED_CHANGES} named. */
 function auditedChanges(changes: readonly string[] | undefined) {
   if (!changes) return null;
-  const rest = changes.length - MAX_AUDITED_CHANGES;
-  return rest > 0
-    ? [...changes.slice(0, MAX_AUDITED_CHANGES), `and ${rest} more`]
-    : [...changes];
+  return namedChanges(changes, MAX_AUDITED_CHANGES);
 }
 
 /** The policy report in a few numbers and the failed rule ids, for audit events. */
@@ -50,8 +47,9 @@ export function policySummary(report: PolicyReport | undefined) {
 /**
  * Records the end of every run as a `run-finished` audit event at severity `high` (every run
  * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity, the
- * policy summary and `applied`, what the run changed in clusters (null when this instance does not
- * know: it did not execute the run). The failure reason is stored as the run stored it (already
+ * policy summary and `applied`, what the run changed in clusters as its executor recorded it on the
+ * run (`Run.applied`; null when that is not known, e.g. the run was reconciled after its executor
+ * was lost). The failure reason is stored as the run stored it (already
  * redacted).
  */
 export function createRunOutcomeAuditor(
@@ -68,7 +66,7 @@ export function createRunOutcomeAuditor(
       audited.delete(audited.values().next().value as string);
     // A run that was never claimed (`running`), e.g. an approval that expired, changed nothing.
     const claimed = run.transitions?.some(t => t.status === 'running') ?? true;
-    const changes = takeClusterChanges(run.id) ?? (claimed ? undefined : []);
+    const changes = run.applied ?? (claimed ? undefined : []);
     const outcome = runOutcome(run, changes);
     try {
       const event = await auditor.createEvent({

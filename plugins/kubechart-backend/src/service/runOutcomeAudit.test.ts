@@ -1,6 +1,10 @@
 import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import request from 'supertest';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
@@ -92,6 +96,8 @@ describe.each(databases.eachSupportedId())(
           ]),
         },
       });
+      // The run's record says the same as the audit trail, for the history tab.
+      expect(run.applied).toEqual(finished.meta.applied);
       expect(run.failureReason).not.toContain('nothing was installed');
       expect(run.failureReason).toMatch(
         /^Chart policy \(enforce\) blocked release bad; nothing more was installed; before that, this run changed the cluster: created Namespace\/tenant-halfway, .*installed release web revision 1 in tenant-halfway:\n/s,
@@ -122,6 +128,16 @@ describe.each(databases.eachSupportedId())(
         status: 'failed',
         meta: { outcome: 'refused', applied: [] },
       });
+      expect(run.applied).toEqual([]);
+      // A page of history does not carry it (GET /runs/:id does).
+      const page = await request(server)
+        .get('/api/kubechart/runs')
+        .query({ kind: 'chart' })
+        .set('Authorization', mockCredentials.user.header());
+      expect(page.status).toBe(200);
+      const item = page.body.items.find((r: any) => r.id === run.id);
+      expect(item).toBeDefined();
+      expect(item).not.toHaveProperty('applied');
       expect(await deployments('tenant-calm')).toEqual(['web']);
     });
 
@@ -153,9 +169,57 @@ describe.each(databases.eachSupportedId())(
           outcome: 'failed',
           applied: ['installed release late revision 1 in tenant-calm'],
         });
+        expect(run.applied).toEqual([
+          'installed release late revision 1 in tenant-calm',
+        ]);
       } finally {
         spy.mockRestore();
       }
+    });
+    it('names the deployer RoleBinding it replaced (bound to another ClusterRole) among what the run changed', async () => {
+      const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+      await rbac.deleteNamespacedRoleBinding({
+        name: 'kubechart-deployer',
+        namespace: 'tenant-calm',
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: 'tenant-calm',
+        body: {
+          metadata: { name: 'kubechart-deployer' },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'ClusterRole',
+            name: 'edit',
+          },
+          subjects: [
+            {
+              kind: 'ServiceAccount',
+              name: 'kubechart-deployer',
+              namespace: 'tenant-calm',
+            },
+          ],
+        },
+      });
+      const { finished, run } = await runToTheEnd({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-calm',
+        release: { name: 'again', chart: 'webapp' },
+      });
+      expect(run.status).toBe('succeeded');
+      const binding = await rbac.readNamespacedRoleBinding({
+        name: 'kubechart-deployer',
+        namespace: 'tenant-calm',
+      });
+      expect(binding.roleRef.name).toBe('admin');
+      expect(run.applied).toEqual(
+        expect.arrayContaining([
+          'deleted RoleBinding/kubechart-deployer in tenant-calm',
+          'created RoleBinding/kubechart-deployer in tenant-calm',
+          'installed release again revision 1 in tenant-calm',
+        ]),
+      );
+      expect(finished.meta.applied).toEqual(run.applied);
     });
   },
 );

@@ -134,6 +134,7 @@ describe('RunDetail', () => {
       policyReport: report,
       failureReason:
         'Chart policy (enforce) blocked release risky\n    at installRelease (/app/dist/executors.js:10:3)',
+      applied: [],
     });
     api.getRunEvents.mockResolvedValue([]);
     render(api);
@@ -168,6 +169,7 @@ describe('RunDetail', () => {
       values: { image: { repository: 'nginx', tag: 'latest' } },
       manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
       failureReason: 'Chart policy (enforce) blocked release risky',
+      applied: [],
     });
     api.getRunEvents.mockResolvedValue([]);
     const { unmount } = await render(api);
@@ -323,5 +325,102 @@ describe('RunDetail', () => {
         '2 secret values are hidden in these runs and are not compared: a changed secret does not show in this diff.',
       ),
     ).toBeInTheDocument();
+  });
+  it('does not call a run stopped by the policy after it changed the cluster refused, and names what it applied', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      kind: 'tenant',
+      status: 'failed',
+      helmRevision: undefined,
+      policyReport: refusingReport(
+        'bad',
+        'container bad is privileged',
+        'drop privileged',
+      ),
+      manifest: 'kind: Deployment\nmetadata:\n  name: bad\n',
+      failureReason:
+        'Chart policy (enforce) blocked release bad; nothing more was installed; before that, this run changed the cluster: created Namespace/tenant-halfway, installed release web revision 1 in tenant-halfway',
+      applied: [
+        'created Namespace/tenant-halfway',
+        'installed release web revision 1 in tenant-halfway',
+      ],
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('Stopped by the chart policy');
+    expect(failure).not.toHaveTextContent('Refused');
+    expect(failure).not.toHaveTextContent('Nothing was applied');
+    expect(failure).toHaveTextContent(
+      'The run changed the cluster before the policy stopped it',
+    );
+    expect(
+      within(failure).getByText(
+        'installed release web revision 1 in tenant-halfway',
+      ),
+    ).toBeInTheDocument();
+    expect(failure).toHaveTextContent(
+      '[image-tag] Deployment/shop/bad: container bad is privileged',
+    );
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    expect(
+      screen.getByText(/the run failed after it changed the cluster/),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/not applied/)).not.toBeInTheDocument();
+  });
+
+  it('says it is not known what a stopped run applied when the run did not record it', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      helmRevision: undefined,
+      policyReport: refusingReport(
+        'risky',
+        'image nginx:latest is not pinned',
+        'pin the image',
+      ),
+      manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+      failureReason: 'Chart policy (enforce) blocked release risky',
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('Stopped by the chart policy');
+    expect(failure).toHaveTextContent('is not known');
+    expect(failure).not.toHaveTextContent('Nothing was applied');
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    expect(
+      screen.getByText(/whether any of it was applied is not known/),
+    ).toBeInTheDocument();
+  });
+
+  it('names what a failed run changed before it failed, counting the changes its record did not name', async () => {
+    const api = mockKubechartApi();
+    const named = Array.from(
+      { length: 10 },
+      (_, i) => `created ConfigMap/c${i} in shop`,
+    );
+    api.getRun.mockResolvedValue({
+      ...current,
+      kind: 'manifests',
+      status: 'failed',
+      helmRevision: undefined,
+      failureReason: 'Deployment/web in shop did not become ready in 300s',
+      applied: [...named, 'and 5 more'],
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('Failure reason');
+    expect(failure).toHaveTextContent(
+      'The run changed the cluster before it failed',
+    );
+    expect(within(failure).getAllByRole('listitem')).toHaveLength(8);
+    expect(failure).toHaveTextContent('created ConfigMap/c7 in shop');
+    expect(failure).not.toHaveTextContent('created ConfigMap/c8 in shop');
+    // 2 named but not shown, and the 5 the record counted.
+    expect(failure).toHaveTextContent('… and 7 more.');
   });
 });

@@ -57,8 +57,12 @@ export function RunDetail(props: {
     return <ResponseErrorPanel error={error ?? new Error('Run not found')} />;
   }
   const { run, events } = value;
-  // What a failed run recorded was judged (and refused) or rendered, never applied.
-  const notApplied = run.status === 'failed';
+  // A failed run's manifest was judged (and refused) or rendered; whether any of it was applied is
+  // what the run recorded it changed in the cluster.
+  const failed = run.status === 'failed';
+  const notApplied = failed && run.applied?.length === 0;
+  const failedAfterChanges = failed && Boolean(run.applied?.length);
+  const failedUnknown = failed && !run.applied;
   // A run waiting for approval (or for its input again) shows the plan it will apply.
   const planned =
     run.status === 'awaiting-approval' || run.status === 'approved';
@@ -115,8 +119,10 @@ export function RunDetail(props: {
               <Scroll label={t('run.manifest')}>
                 <Typography variant="subtitle2" gutterBottom>
                   {notApplied && t('run.manifestNotApplied')}
+                  {failedAfterChanges && t('run.manifestFailedAfterChanges')}
+                  {failedUnknown && t('run.manifestFailedUnknown')}
                   {planned && t('run.manifestPlanned')}
-                  {!notApplied && !planned && t('run.manifest')}
+                  {!failed && !planned && t('run.manifest')}
                 </Typography>
                 <CodeSnippet
                   language="yaml"

@@ -16,9 +16,18 @@ export function brokenRules(run: Run): PolicyResult[] {
     );
 }
 
-/** True when the run failed because the policy refused what it would apply. */
-export function isPolicyRefusal(run: Run): boolean {
+/** True when the chart policy stopped the run (blocking report): nothing more was applied after it. */
+export function isPolicyStop(run: Run): boolean {
   return run.status === 'failed' && Boolean(run.policyReport?.blocking);
+}
+
+/**
+ * True when the policy refused the run and the run recorded that it changed nothing: "refused"
+ * means nothing was applied. A run stopped after it changed the cluster (an earlier release of a
+ * tenant, helm 3 hooks), or one whose changes were not recorded, is not a refusal.
+ */
+export function isPolicyRefusal(run: Run): boolean {
+  return isPolicyStop(run) && run.applied?.length === 0;
 }
 
 function objectName(r: PolicyResult): string {
@@ -27,10 +36,41 @@ function objectName(r: PolicyResult): string {
 }
 
 const MAX_RULES = 8;
+const MAX_CHANGES = 8;
+
+/** What a failed run changed in the cluster, as it recorded it: a short list. */
+function Changes(props: { applied: string[] }) {
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  // A long record ends with "and N more" (the changes it did not name).
+  const more = /^and (\d+) more$/.exec(
+    props.applied[props.applied.length - 1] ?? '',
+  );
+  const named = more ? props.applied.slice(0, -1) : props.applied;
+  const shown = named.slice(0, MAX_CHANGES);
+  const rest = named.length - shown.length + (more ? Number(more[1]) : 0);
+  return (
+    <>
+      <ul style={{ margin: 0, paddingLeft: 20 }}>
+        {shown.map((c, i) => (
+          <li key={i}>
+            <Typography variant="body2">{c}</Typography>
+          </li>
+        ))}
+      </ul>
+      {rest > 0 && (
+        <Typography variant="body2">
+          {t('run.moreChanges', { rest: String(rest) })}
+        </Typography>
+      )}
+    </>
+  );
+}
 
 /**
- * Why a failed run failed, shown first: for a policy refusal, the broken rules (rule, object,
- * message, fix) and that nothing was applied; otherwise the failure reason. Never a stack trace.
+ * Why a failed run failed, shown first: for a policy stop, the broken rules (rule, object, message,
+ * fix), and either that nothing was applied (a refusal) or what the run changed before it was
+ * stopped, or that this is not known; otherwise the failure reason and what the run changed before
+ * it failed. Never a stack trace.
  */
 export function RunFailure(props: { run: Run }) {
   const { run } = props;
@@ -39,15 +79,31 @@ export function RunFailure(props: { run: Run }) {
     return null;
   }
   const reason = withoutStackTrace(run.failureReason ?? '');
+  const applied = run.applied;
 
-  if (isPolicyRefusal(run)) {
+  if (isPolicyStop(run)) {
     const rules = brokenRules(run);
+    const refused = isPolicyRefusal(run);
     return (
       <Alert severity="error" data-testid="kubechart-run-failure">
-        <AlertTitle>{t('run.refusedTitle')}</AlertTitle>
-        <Typography variant="body2" gutterBottom>
-          {t('run.refusedBody')}
-        </Typography>
+        <AlertTitle>
+          {refused ? t('run.refusedTitle') : t('run.stoppedTitle')}
+        </AlertTitle>
+        {refused ? (
+          <Typography variant="body2" gutterBottom>
+            {t('run.refusedBody')}
+          </Typography>
+        ) : (
+          <>
+            <Typography variant="body2" gutterBottom>
+              {applied ? t('run.stoppedAfterChanges') : t('run.stoppedUnknown')}
+            </Typography>
+            {applied && <Changes applied={applied} />}
+            <Typography variant="body2" gutterBottom style={{ marginTop: 8 }}>
+              {t('run.rulesFailed')}
+            </Typography>
+          </>
+        )}
         <ul style={{ margin: 0, paddingLeft: 20 }}>
           {rules.slice(0, MAX_RULES).map(r => (
             <li key={`${r.ruleId}/${objectName(r)}`}>
@@ -76,6 +132,14 @@ export function RunFailure(props: { run: Run }) {
       <span style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
         {reason || t('run.noFailureReason')}
       </span>
+      {applied && applied.length > 0 && (
+        <>
+          <Typography variant="body2" style={{ marginTop: 8 }} gutterBottom>
+            {t('run.changedBeforeFailing')}
+          </Typography>
+          <Changes applied={applied} />
+        </>
+      )}
     </Alert>
   );
 }
