@@ -385,6 +385,9 @@ describe.each(databases.eachSupportedId())(
                 spec: { owner: entityOwner },
               }
             : undefined,
+        // Absent, not hidden from her: the catalog (as the plugin sees it) agrees.
+        entityExists: async ref =>
+          ref === 'system:default/pay-site' && Boolean(entityOwner),
       };
       const request = {
         ...tenantRun('prod-k', { database: { password: 'entity-Pa55' } }),

@@ -36,6 +36,7 @@ const withCatalog = (
 ): RunCaller => ({
   ...plainCaller(actor),
   readEntity: async () => undefined,
+  entityExists: async () => false,
   ...over,
 });
 

@@ -1,4 +1,5 @@
 import {
+  AuthService,
   BackstageCredentials,
   PermissionsService,
   UserInfoService,
@@ -23,7 +24,8 @@ export type CatalogEntityReader = {
  * What a run's caller owns and may do beyond `kubechart.runs.create`: a user's ownership refs (the
  * user and its groups, from the sign-in token), whether it holds `kubechart.runs.cluster-scoped`
  * and `kubechart.tenants.admin`, and the catalog as the caller sees it (its own credentials, so the
- * catalog's permission rules apply). A service owns only as the actor it was resolved to.
+ * catalog's permission rules apply) and, with `auth`, whether an entity exists at all (the plugin's
+ * credentials). A service owns only as the actor it was resolved to.
  */
 export async function resolveRunCaller(options: {
   credentials: BackstageCredentials;
@@ -31,8 +33,10 @@ export async function resolveRunCaller(options: {
   permissions: PermissionsService;
   userInfo?: UserInfoService;
   catalog?: CatalogEntityReader;
+  /** With the catalog: tells an entity hidden from the caller from one that does not exist. */
+  auth?: Pick<AuthService, 'getOwnServiceCredentials'>;
 }): Promise<RunCaller> {
-  const { credentials, actor, permissions, userInfo, catalog } = options;
+  const { credentials, actor, permissions, userInfo, catalog, auth } = options;
   const refs = new Set([actor]);
   if ((credentials.principal as { type: string }).type === 'user' && userInfo) {
     for (const r of (await userInfo.getUserInfo(credentials))
@@ -52,6 +56,16 @@ export async function resolveRunCaller(options: {
     isTenantAdmin: tenantsAdmin.result === AuthorizeResult.ALLOW,
     ...(catalog
       ? { readEntity: ref => catalog.getEntityByRef(ref, { credentials }) }
+      : {}),
+    ...(catalog && auth
+      ? {
+          entityExists: async ref =>
+            Boolean(
+              await catalog.getEntityByRef(ref, {
+                credentials: await auth.getOwnServiceCredentials(),
+              }),
+            ),
+        }
       : {}),
   };
 }

@@ -260,6 +260,34 @@ describe('resolveRunCaller', () => {
     expect(getEntityByRef).toHaveBeenCalledWith('component:default/web', {
       credentials,
     });
+    // Without the plugin's credentials it cannot tell a hidden entity from an absent one.
+    expect(caller.entityExists).toBeUndefined();
+  });
+
+  it("asks whether an entity exists with the plugin's own credentials, not the caller's", async () => {
+    const credentials = mockCredentials.user('user:default/alice');
+    const own = mockCredentials.service('plugin:kubechart');
+    // The catalog hides payments-api from alice, not from the plugin.
+    const hiddenApi = component('payments-api', 'group:default/payments', {});
+    const getEntityByRef = jest.fn(async (ref: string, o: any) =>
+      o.credentials === own ? catalog[ref] ?? hiddenApi : undefined,
+    );
+    const caller = await resolveRunCaller({
+      credentials,
+      actor: 'user:default/alice',
+      permissions: {
+        authorize: async (requests: unknown[]) =>
+          requests.map(() => ({ result: AuthorizeResult.DENY })),
+      } as any,
+      catalog: { getEntityByRef },
+      auth: { getOwnServiceCredentials: async () => own },
+    });
+    expect(await caller.readEntity!('component:default/payments-api')).toBe(
+      undefined,
+    );
+    expect(await caller.entityExists!('component:default/payments-api')).toBe(
+      true,
+    );
   });
 });
 
@@ -350,6 +378,10 @@ describe("a tenant run's entityRef", () => {
         entities.find(
           e => `${e.kind.toLowerCase()}:default/${e.metadata.name}` === ref,
         ),
+      entityExists: async (ref: string) =>
+        entities.some(
+          e => `${e.kind.toLowerCase()}:default/${e.metadata.name}` === ref,
+        ),
     });
     const check = (
       entityRef: string,
@@ -391,5 +423,59 @@ describe("a tenant run's entityRef", () => {
     await expect(
       check('system:default/gone', catalogOf([]), 'user:default/sam'),
     ).resolves.toBeUndefined();
+  });
+  it("refuses an entity the catalog hides from the caller: it is another team's, though it reads as absent", async () => {
+    // The catalog's permission rules hide payments-api from sam; the plugin sees it.
+    const hidden = {
+      ...acmeMember,
+      readEntity: async () => undefined,
+      entityExists: async (ref: string) =>
+        ref === 'component:default/payments-api',
+    };
+    const check = (
+      entityRef: string,
+      c: Parameters<typeof checkTenantEntity>[3],
+    ) =>
+      checkTenantEntity(
+        { ...shopRun, entityRef },
+        undefined,
+        'group:default/acme-team',
+        c,
+        deps,
+      );
+    await expect(
+      check('component:default/payments-api', hidden),
+    ).rejects.toThrow(
+      new NotAllowedError(
+        'Tenant shop may not name component:default/payments-api: the catalog has that entity and user:default/sam may not see it, so user:default/sam cannot be shown to own it',
+      ),
+    );
+    // One that is in no catalog yet is the tenant's to create.
+    await expect(
+      check('system:default/brand-new', hidden),
+    ).resolves.toBeUndefined();
+    // A tenants admin may name it, as any other entity.
+    await expect(
+      check('component:default/payments-api', {
+        ...hidden,
+        isTenantAdmin: true,
+      }),
+    ).resolves.toBeUndefined();
+    // Fails closed: nothing to tell hidden from absent (403), or the catalog down (503).
+    await expect(
+      check('system:default/brand-new', {
+        ...hidden,
+        entityExists: undefined,
+      }),
+    ).rejects.toThrow(
+      /user:default\/sam cannot see it in the catalog, and whether it exists cannot be checked here/,
+    );
+    const error = await check('system:default/brand-new', {
+      ...hidden,
+      entityExists: async () => {
+        throw new Error('catalog is down');
+      },
+    }).catch(e => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
   });
 });

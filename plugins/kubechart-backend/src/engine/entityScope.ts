@@ -296,6 +296,7 @@ export async function checkTenantEntity(
     ownershipRefs: string[];
     isTenantAdmin: boolean;
     readEntity?: EntityReader;
+    entityExists?: (entityRef: string) => Promise<boolean>;
   },
   deps: { store: RunStore },
 ): Promise<void> {
@@ -322,18 +323,40 @@ export async function checkTenantEntity(
       `${refusal}: the catalog cannot be read here, so whose entity it is is unknown`,
     );
   }
-  let entity: Entity | undefined;
-  try {
-    entity = await caller.readEntity(entityRef);
-  } catch (e) {
-    throw new ServiceUnavailableError(
+  const catalogDown = (e: unknown) =>
+    new ServiceUnavailableError(
       `${refusal} now: the catalog could not be read to learn whose entity it is (${
         e instanceof Error ? e.message : String(e)
       }); try again later`,
     );
+  let entity: Entity | undefined;
+  try {
+    entity = await caller.readEntity(entityRef);
+  } catch (e) {
+    throw catalogDown(e);
   }
-  // Not in the catalog (yet): the tenant provider creates it, owned by the tenant's owner.
-  if (!entity) return;
+  if (!entity) {
+    // Not in the catalog (yet): the tenant provider creates it, owned by the tenant's owner. But an
+    // entity the catalog's permissions hide from the caller reads as absent too: it is another
+    // team's, and naming it would put this tenant's runs into its deployment history.
+    if (!caller.entityExists) {
+      throw new NotAllowedError(
+        `${refusal}: ${caller.ownershipRefs[0]} cannot see it in the catalog, and whether it exists cannot be checked here`,
+      );
+    }
+    let hidden: boolean;
+    try {
+      hidden = await caller.entityExists(entityRef);
+    } catch (e) {
+      throw catalogDown(e);
+    }
+    if (hidden && !caller.isTenantAdmin) {
+      throw new NotAllowedError(
+        `${refusal}: the catalog has that entity and ${caller.ownershipRefs[0]} may not see it, so ${caller.ownershipRefs[0]} cannot be shown to own it`,
+      );
+    }
+    return;
+  }
   const annotations = entity.metadata.annotations ?? {};
   if (
     existing &&

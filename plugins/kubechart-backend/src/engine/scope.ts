@@ -33,6 +33,12 @@ export type RunCaller = {
    * from that entity's annotations. Without it such runs are refused.
    */
   readEntity?: EntityReader;
+  /**
+   * Whether the catalog holds an entity at all, read with the plugin's own credentials: an entity
+   * the caller cannot see is told from one that does not exist. Without it, a tenant may not name
+   * an entity the caller cannot see.
+   */
+  entityExists?: (entityRef: string) => Promise<boolean>;
 };
 
 /** A caller with no permissions beyond `kubechart.runs.create`, owning only through its own ref. */

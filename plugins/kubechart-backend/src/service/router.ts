@@ -1,5 +1,6 @@
 import {
   AuditorService,
+  AuthService,
   BackstageCredentials,
   HttpAuthService,
   LoggerService,
@@ -84,6 +85,8 @@ export type RouterOptions = {
   userInfo?: UserInfoService;
   /** The catalog, read with the caller's credentials: runs for an entity deploy where it may (optional: without it they are refused). */
   catalog?: CatalogEntityReader;
+  /** With the catalog: the plugin's credentials, to tell an entity hidden from a caller from one that does not exist. */
+  auth?: Pick<AuthService, 'getOwnServiceCredentials'>;
   /** Engine settings: namespace owners and allowed kinds scope recorded runs; how long a silent action's locks are kept. */
   settings: EngineSettings;
   /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
@@ -270,6 +273,7 @@ export async function createRouter(
             permissions,
             userInfo: options.userInfo,
             catalog: options.catalog,
+            auth: options.auth,
           }),
         ),
       r => ({ runId: r.id }),
@@ -324,6 +328,7 @@ export async function createRouter(
         permissions,
         userInfo: options.userInfo,
         catalog: options.catalog,
+        auth: options.auth,
       });
       // Scoped as a manifests run to the same target would be: for its entity when it names one, else by namespace.
       const request: CreateRunRequest = {
@@ -485,6 +490,7 @@ export async function createRouter(
             permissions,
             userInfo: options.userInfo,
             catalog: options.catalog,
+            auth: options.auth,
           }),
         ),
       r => ({ status: r.status }),
@@ -542,6 +548,7 @@ export async function createRouter(
             permissions,
             userInfo: options.userInfo,
             catalog: options.catalog,
+            auth: options.auth,
           }),
         );
       },

@@ -6,6 +6,7 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
@@ -60,6 +61,31 @@ const CATALOG: Entity[] = [
     'kubechart.io/cluster': 'dev',
   }),
 ];
+
+/** Another team's component the catalog's permission rules hide from users (the plugin sees it). */
+const HIDDEN_REF = 'component:default/secret-api';
+const catalogHidingFromUsers = () => {
+  const catalog = catalogServiceMock({
+    entities: [...CATALOG, entity('Component', 'secret-api', PAYMENTS)],
+  });
+  return createServiceFactory({
+    service: catalogServiceRef,
+    deps: {},
+    factory: () =>
+      new Proxy(catalog, {
+        get(target, prop) {
+          if (prop === 'getEntityByRef')
+            return async (ref: any, options: any) =>
+              ref === HIDDEN_REF &&
+              options?.credentials?.principal?.type === 'user'
+                ? undefined
+                : target.getEntityByRef(ref, options);
+          const value = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+  });
+};
 
 const permissions = onlyAdminIsTenantsAdmin(ADMIN);
 const userInfo = userInfoWithGroups(GROUPS);
@@ -155,7 +181,7 @@ describe.each(databases.eachSupportedId())(
           }),
           permissions,
           userInfo,
-          catalogServiceMock.factory({ entities: CATALOG }),
+          catalogHidingFromUsers(),
           capturingAuditor(audit),
           createServiceFactory({
             service: signalsServiceRef,
@@ -185,6 +211,19 @@ describe.each(databases.eachSupportedId())(
       if (server) await settle();
       await stop?.();
       await sim?.stop();
+    });
+
+    it('refuses naming an entity the catalog hides from the caller with 403, and creates nothing', async () => {
+      const refused = await post(
+        as(ALICE),
+        tenantRun('secret-squat', { owner: ACME, entityRef: HIDDEN_REF }),
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        `Tenant secret-squat may not name ${HIDDEN_REF}: the catalog has that entity and ${ALICE} may not see it, so ${ALICE} cannot be shown to own it`,
+      );
+      await expectNothingCreated('secret-squat');
+      expect(await historyOf(HIDDEN_REF)).toEqual([]);
     });
 
     it('refuses an entityRef that is not an entity ref with 400, and creates nothing', async () => {
