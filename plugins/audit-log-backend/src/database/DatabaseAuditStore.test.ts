@@ -421,6 +421,52 @@ describe.each(databases.eachSupportedId())(
       ]);
     });
 
+    it('summarizes the search window index after a burst of appends, beside the first search', async () => {
+      if (databaseId !== 'POSTGRES_15') return; // SQLite: FTS5, no such index
+      // 5,000 events fill about 200 table pages: ranges of 32 pages autovacuum has not
+      // summarized yet (it comes once a minute at most).
+      for (let from = 1; from <= 5000; from += 500)
+        await store.append(events(from, from + 499));
+      const pages = Number(
+        (
+          await knex.raw(
+            "SELECT pg_relation_size('audit_log_events') / current_setting('block_size')::int AS n",
+          )
+        ).rows[0].n,
+      );
+      expect(pages).toBeGreaterThan(4 * 32);
+      /** Table pages the BRIN index says may hold the newest 100 events (all of them while unsummarized). */
+      const pagesForNewest = () =>
+        knex.transaction(async tx => {
+          await tx.raw('SET LOCAL enable_seqscan = off');
+          await tx.raw('SET LOCAL enable_indexscan = off');
+          const { rows } = await tx.raw(
+            'EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM audit_log_events WHERE seq > 4900',
+          );
+          const find = (node: any): any =>
+            node['Node Type'] === 'Bitmap Heap Scan'
+              ? node
+              : (node.Plans ?? []).map(find).find(Boolean);
+          const scan = find(rows[0]['QUERY PLAN'][0].Plan);
+          return (
+            Number(scan['Lossy Heap Blocks'] ?? 0) +
+            Number(scan['Exact Heap Blocks'] ?? 0)
+          );
+        });
+      expect(await pagesForNewest()).toBeGreaterThan(pages / 2);
+
+      expect(
+        (await store.query({ q: 'component:default/c4999', limit: 10 })).items,
+      ).toHaveLength(1);
+      // Summarized beside the search: the newest events are in the last range or two.
+      let newest = pages;
+      for (let i = 0; i < 50 && newest > 2 * 32; i++) {
+        await new Promise(r => setTimeout(r, 100));
+        newest = await pagesForNewest();
+      }
+      expect(newest).toBeLessThanOrEqual(2 * 32);
+    });
+
     it('finds the same events for common and rare search text, page after page', async () => {
       // 61 events: 'scaffolder' is in 20 of them (common: on PostgreSQL the primary key walk),
       // 'quota 100%' and 'c4' in a few (rare: the trigram index asked for the rarest word only)
