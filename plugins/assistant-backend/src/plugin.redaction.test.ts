@@ -25,6 +25,9 @@ const URL_PASSWORD = 'Pa55-url-value-2';
 const API_TOKEN = 'Pa55-env-value-3';
 const APPLIED_VALUE = 'Pa55-applied-value-4';
 const SECRETS = [DB_PASSWORD, URL_PASSWORD, API_TOKEN, APPLIED_VALUE];
+/** Values the model writes into a Secret patch, under keys that do not look secret. */
+const SECRET_DATA = 'Pa55-string-data-7';
+const SECRET_DSN = 'postgres://app:Pa55-dsn-8@db/x';
 
 describe('kube-assistant: secret values in objects that are not Secrets', () => {
   let sim: KubeSim;
@@ -269,7 +272,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
   });
 
   // Last: it changes billing-api.
-  it('keeps a secret-looking value of a patch or annotation out of the audit trail, and still sends it', async () => {
+  it('keeps a secret value the model wrote into a plan out of the audit trail, the answer and the conversation, and still sends it', async () => {
     const PATCHED = 'Pa55-patched-value-5';
     const ANNOTATED = 'Pa55-annotated-value-6';
     const kc = new KubeConfig();
@@ -315,22 +318,50 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
         value: ANNOTATED,
         marker: 'example.com/api-token=***',
       },
+      {
+        // A Secret's data is secret whatever its keys are called.
+        plan: {
+          verb: 'patch',
+          resource: 'secrets',
+          name: 'billing-db',
+          namespace: 'shop',
+          patch: JSON.stringify({
+            stringData: { DB_PASS: SECRET_DATA },
+            data: { dsn: Buffer.from(SECRET_DSN).toString('base64') },
+          }),
+        },
+        value: SECRET_DATA,
+        marker:
+          '{\\"stringData\\":{\\"DB_PASS\\":\\"***\\"},\\"data\\":{\\"dsn\\":\\"***\\"}}',
+      },
     ];
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: 'shop',
+      body: { metadata: { name: 'billing-db' }, stringData: { DB_PASS: 'x' } },
+    });
     for (const { plan, value, marker } of cases) {
       audit.length = 0;
       models.behaviours.openai = {
         kind: 'answer',
-        content: { plan, explanation: 'A change.', safety: 'safe' },
+        content: {
+          plan,
+          // The model says what it sets, in words no key=value rule recognizes.
+          explanation: `Sets it to ${value} on billing-api.`,
+          safety: 'safe',
+        },
       };
       const asked = await post('ask', {
-        question: `change billing-api in shop (${plan.verb})`,
+        question: `change billing-api in shop (${plan.verb} ${plan.resource})`,
       });
       expect(asked.status).toBe(200);
-      expect(asked.body.plan).toMatchObject(plan);
+      const { patch: _p, annotations: _a, ...rest } = plan as any;
+      expect(asked.body.plan).toMatchObject(rest);
+      expect(asked.body.explanation).toBe('Sets it to *** on billing-api.');
       const res = await post('execute', {
         messageId: asked.body.messageId,
         confirm: true,
-        typedConfirmation: 'billing-api',
+        typedConfirmation: plan.name,
         confirmationToken: asked.body.requirements.confirmationToken,
       });
       expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
@@ -348,6 +379,16 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
       expect(trail).not.toContain(value);
       expect(trail).toContain(marker);
       expect(trail).toContain('billing-api');
+      // Nor in what the browser got, then or when it reads the conversation again.
+      const conversation = await request(backend.server)
+        .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
+        .set('Authorization', mockCredentials.user.header());
+      expect(conversation.status).toBe(200);
+      const browser = JSON.stringify([asked.body, res.body, conversation.body]);
+      expect(browser).not.toContain(value);
+      expect(browser).not.toContain(SECRET_DSN);
+      expect(browser).not.toContain(Buffer.from(SECRET_DSN).toString('base64'));
+      expect(browser).toContain('***');
     }
     // What ran is the real plan: the cluster got the values.
     const deployment = await apps.readNamespacedDeployment({
@@ -360,5 +401,49 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
     expect(deployment.metadata?.annotations?.['example.com/api-token']).toBe(
       ANNOTATED,
     );
+    const secret = await core.readNamespacedSecret({
+      name: 'billing-db',
+      namespace: 'shop',
+    });
+    expect(Buffer.from(secret.data!.DB_PASS, 'base64').toString()).toBe(
+      SECRET_DATA,
+    );
+    expect(Buffer.from(secret.data!.dsn, 'base64').toString()).toBe(SECRET_DSN);
+  });
+
+  it('keeps the arguments of an exec plan out of everything shown and recorded', async () => {
+    const EXEC_VALUE = 'Pa55-exec-value-9';
+    audit.length = 0;
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: {
+        plan: {
+          verb: 'exec',
+          resource: 'pods',
+          name: 'billing-api-0',
+          namespace: 'shop',
+          command: ['env', `DB_PASSWORD=${EXEC_VALUE}`, 'psql'],
+        },
+        explanation: 'Runs psql.',
+        safety: 'safe',
+      },
+    };
+    const asked = await post('ask', { question: 'run psql in billing-api' });
+    expect(asked.status).toBe(200);
+    expect(asked.body.plan.command).toEqual(['env', 'DB_PASSWORD=***', 'psql']);
+    const conversation = await request(backend.server)
+      .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
+      .set('Authorization', mockCredentials.user.header());
+    const everything = JSON.stringify([
+      asked.body,
+      conversation.body,
+      audit.map(a => [
+        a.options.meta,
+        a.success.mock.calls.map(([o]) => o?.meta),
+        a.fail.mock.calls.map(([o]) => o?.meta),
+      ]),
+    ]);
+    expect(everything).not.toContain(EXEC_VALUE);
+    expect(everything).toContain('DB_PASSWORD=***');
   });
 });

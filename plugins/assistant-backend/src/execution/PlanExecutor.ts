@@ -634,7 +634,8 @@ export class PlanExecutor {
           chosen.length > 1 || containers.length > 1
             ? `==> ${pod.metadata?.name}/${container} <==\n`
             : '';
-        chunks.push(header + (text || '<no log lines>'));
+        // Secret-looking pairs and URL credentials, as in table rows and events.
+        chunks.push(header + (scrubText(text) || '<no log lines>'));
       }
     }
     const text = chunks.join('\n');

@@ -238,7 +238,8 @@ export async function diagnose(
         tailLines: LOG_TAIL_LINES,
         previous: true,
       });
-      const lines = lastLines(text, LOG_TAIL_LINES);
+      // A log may print credentials (a connection string, `password=`): scrubbed as events are.
+      const lines = lastLines(text, LOG_TAIL_LINES).map(l => scrubText(l));
       steps.push(
         `read the last ${LOG_TAIL_LINES} log lines of the previous run of ${sick.crashedContainer}`,
       );

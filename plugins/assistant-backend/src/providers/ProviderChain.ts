@@ -8,6 +8,7 @@ import {
   AssistantQuestionContext,
   isPlanRefusal,
 } from '@kubechart/plugin-assistant-node';
+import { scrubText } from '../redaction/redact';
 import { withDeadline } from '../deadline';
 
 /** A provider and how long it may take. */
@@ -111,7 +112,11 @@ export class ProviderChain {
         attempt('answered');
         return { answer: parsed.data, provider: provider.id, attempts };
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        // fetch puts a URL with credentials (`http://user:pass@proxy`) in its error; an endpoint's
+        // error body may echo a key: the message goes to the log and the audit trail.
+        const message = scrubText(
+          error instanceof Error ? error.message : String(error),
+        );
         if (isPlanRefusal(error)) {
           // Fail closed: a provider that understood enough to refuse is not
           // overruled by the next one.

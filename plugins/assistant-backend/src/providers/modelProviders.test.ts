@@ -95,6 +95,31 @@ describe('model providers', () => {
     const openai = () =>
       new OpenAiProvider({ baseUrl: server.url, model: 'm' });
 
+    it('keeps credentials in a provider URL out of the log and the attempts (the audit trail)', async () => {
+      const warn = mockServices.logger.mock();
+      server.behaviours.openai = { kind: 'answer', content: answer };
+      // fetch refuses a URL with credentials and names the whole URL in its error.
+      const proxied = new OllamaProvider({
+        baseUrl: 'http://proxyuser:Pa55-url-P1@127.0.0.1:1',
+        model: 'm',
+      });
+      const chain = new ProviderChain(
+        [
+          { provider: proxied, timeoutMs: 2000 },
+          { provider: openai(), timeoutMs: 2000 },
+        ],
+        warn,
+      );
+      const result = await chain.plan('crashing pods?', context);
+      expect(result.attempts[0].outcome).toBe('error');
+      expect(result.attempts[0].error).toContain('includes credentials');
+      const logged = JSON.stringify((warn.warn as jest.Mock).mock.calls);
+      expect(logged).toContain('includes credentials');
+      expect(JSON.stringify([result.attempts, logged])).not.toContain(
+        'Pa55-url-P1',
+      );
+    });
+
     it('falls back when the first provider times out', async () => {
       server.behaviours.ollama = { kind: 'hang' };
       server.behaviours.openai = { kind: 'answer', content: answer };

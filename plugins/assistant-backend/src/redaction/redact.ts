@@ -238,12 +238,88 @@ export function redactPlan(plan: Plan): Plan {
       body = undefined;
     }
     if (body && typeof body === 'object') {
+      // A Secret's data and stringData are secret whatever their keys are called (`DB_PASS`, `dsn`).
+      const hidden =
+        plan.resource === 'secrets' ? redactSecretData(body) : body;
       // Rewritten only when something was hidden: otherwise the text is kept as it was planned.
-      const redacted = JSON.stringify(redactValues(body));
+      const redacted = JSON.stringify(redactValues(hidden));
       if (redacted !== JSON.stringify(body)) copy.patch = redacted;
     } else {
       copy.patch = scrubText(copy.patch);
     }
   }
+  // An exec's arguments (`env DB_PASSWORD=…`): secret-looking pairs and URL credentials.
+  if (copy.command) copy.command = copy.command.map(scrubText);
   return copy;
+}
+
+/** A Secret patch with every value of its `data` and `stringData` as `***`. */
+function redactSecretData(body: object): unknown {
+  const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const field of ['data', 'stringData']) {
+    const values = out[field];
+    if (values && typeof values === 'object' && !Array.isArray(values)) {
+      out[field] = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [
+          k,
+          v === null ? null : REDACTED,
+        ]),
+      );
+    } else if (values !== undefined && values !== null) {
+      out[field] = REDACTED;
+    }
+  }
+  return out;
+}
+
+/**
+ * The strings `plan` holds where `shown` (its {@link redactPlan}) holds `***` or other text: the
+ * secret values the redaction hid, so that they can be removed from text written about the plan
+ * (the model's explanation), which names them in words no rule recognizes ("sets it to hunter22").
+ */
+export function hiddenPlanValues(plan: Plan, shown: Plan): string[] {
+  const found = new Set<string>();
+  const walk = (a: unknown, b: unknown) => {
+    if (typeof a === 'string') {
+      if (a !== b && a.length > 0) {
+        if (typeof b === 'string' && b.includes(REDACTED)) {
+          // scrubText hid part of the text: the words it replaced are the secret.
+          for (const part of a.split(/[\s=:,;"'&?]+/))
+            if (part.length > 0 && !b.includes(part)) found.add(part);
+        } else found.add(a);
+      }
+      return;
+    }
+    if (Array.isArray(a)) {
+      a.forEach((v, i) => walk(v, Array.isArray(b) ? b[i] : undefined));
+      return;
+    }
+    if (a && typeof a === 'object') {
+      const other = (b && typeof b === 'object' ? b : {}) as Record<
+        string,
+        unknown
+      >;
+      for (const [k, v] of Object.entries(a)) walk(v, other[k]);
+    }
+  };
+  const parsed = (patch?: string) => {
+    try {
+      return patch ? JSON.parse(patch) : undefined;
+    } catch {
+      return patch;
+    }
+  };
+  walk(plan.labels, shown.labels);
+  walk(plan.annotations, shown.annotations);
+  walk(parsed(plan.patch), parsed(shown.patch));
+  walk(plan.command, shown.command);
+  return [...found];
+}
+
+/** `text` with each of `values` replaced by `***` (longest first), then {@link scrubText}. */
+export function withoutValues(text: string, values: string[]): string {
+  let out = text;
+  for (const v of [...values].sort((x, y) => y.length - x.length))
+    out = out.split(v).join(REDACTED);
+  return scrubText(out);
 }

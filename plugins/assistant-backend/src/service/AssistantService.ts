@@ -58,7 +58,12 @@ import {
   ProviderChain,
 } from '../providers/ProviderChain';
 import { withDeadline } from '../deadline';
-import { redactPlan } from '../redaction/redact';
+import {
+  hiddenPlanValues,
+  redactPlan,
+  scrubText,
+  withoutValues,
+} from '../redaction/redact';
 import {
   screenQuestion,
   withoutSecretValues,
@@ -142,6 +147,36 @@ function forTheTrail(
   return JSON.stringify(shown) === JSON.stringify(plan)
     ? { plan, command }
     : { plan: shown, command: renderKubectl(shown) };
+}
+
+/**
+ * A stored answer as the browser is shown it: plan and command as the trail records them, and the
+ * model's explanation without the values they hide (it may name them in words, "sets it to
+ * hunter22") nor secret-looking pairs. The stored plan stays the real one: it is what runs once
+ * confirmed, and what its hash is checked against.
+ */
+export function forTheBrowser<
+  T extends { plan?: Plan; command?: string; explanation?: string },
+>(message: T): T {
+  if (!message.plan || !message.command) {
+    return message.explanation === undefined
+      ? message
+      : { ...message, explanation: scrubText(message.explanation) };
+  }
+  const shown = forTheTrail(message.plan, message.command);
+  return {
+    ...message,
+    plan: shown.plan,
+    command: shown.command,
+    ...(message.explanation === undefined
+      ? {}
+      : {
+          explanation: withoutValues(
+            message.explanation,
+            hiddenPlanValues(message.plan, shown.plan),
+          ),
+        }),
+  };
 }
 
 const CONFIRMATION_PROBLEMS: Record<string, string> = {
@@ -628,6 +663,13 @@ export class AssistantService {
       const hash = planHash(plan);
       const requirements = await this.requirements(plan, safety, credentials);
       const createdAt = new Date().toISOString();
+      // Secret values the model wrote into the plan are not shown: the confirmation runs the stored
+      // plan. Its explanation is stored as shown.
+      const shown = forTheBrowser({
+        plan,
+        command,
+        explanation: result.answer.explanation,
+      });
       await this.options.store.addMessage({
         id: messageId,
         conversationId,
@@ -637,7 +679,7 @@ export class AssistantService {
         provider: result.provider,
         plan,
         command,
-        explanation: result.answer.explanation,
+        explanation: shown.explanation,
         safety,
         requirements,
         ...(scope ? { entityRef: scope.entityRef } : {}),
@@ -680,11 +722,11 @@ export class AssistantService {
         messageId,
         question: input.question,
         provider: result.provider,
-        plan,
+        plan: shown.plan!,
         planHash: hash,
         scope: describeScope(plan),
-        command,
-        explanation: result.answer.explanation,
+        command: shown.command!,
+        explanation: shown.explanation!,
         safety,
         requirements: shownRequirements,
         latencyMs,
@@ -874,7 +916,7 @@ export class AssistantService {
       });
       return {
         messageId: message.id,
-        command: message.command,
+        command: forTheTrail(plan, message.command).command,
         safety,
         result,
         latencyMs,

@@ -8,7 +8,7 @@ import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { ConversationStore } from '../database/ConversationStore';
-import { AssistantService } from './AssistantService';
+import { AssistantService, forTheBrowser } from './AssistantService';
 
 function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   const result = schema.safeParse(value ?? {});
@@ -74,7 +74,11 @@ export async function createRouter(options: {
     if (!conversation) {
       throw new NotFoundError(`Conversation ${id} not found`);
     }
-    res.json(conversation);
+    // Plans as the browser was shown them when asked: without the secret values the model wrote.
+    res.json({
+      ...conversation,
+      messages: conversation.messages.map(m => forTheBrowser(m)),
+    });
   });
 
   return router;
