@@ -467,6 +467,49 @@ describe.each(databases.eachSupportedId())(
       expect(newest).toBeLessThanOrEqual(2 * 32);
     });
 
+    it('does not wait for the search window index while another session holds its lock', async () => {
+      if (databaseId !== 'POSTGRES_15') return;
+      await store.append(events(1, 500));
+      // VACUUM, ANALYZE or CREATE INDEX CONCURRENTLY hold this lock for as long as they run.
+      let release!: () => void;
+      let locked!: () => void;
+      const holding = new Promise<void>(r => (locked = r));
+      const held = knex.transaction(async tx => {
+        await tx.raw(
+          'LOCK TABLE audit_log_events IN SHARE UPDATE EXCLUSIVE MODE',
+        );
+        locked();
+        await new Promise<void>(r => (release = r));
+      });
+      await holding;
+      try {
+        const found = await store.query({ q: 'component:default/c499' });
+        expect(found.items.map(e => e.seq)).toEqual([499]);
+        // The summarizing gave up after its 1 s lock timeout: no session waits on the lock.
+        const waiting = async () =>
+          Number(
+            (
+              await knex.raw(
+                `SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT brin_summarize_new_values%' AND wait_event_type = 'Lock'`,
+              )
+            ).rows[0].n,
+          );
+        let left = await waiting();
+        for (let i = 0; i < 30 && left > 0; i++) {
+          await new Promise(r => setTimeout(r, 100));
+          left = await waiting();
+        }
+        expect(left).toBe(0);
+        await store.append(events(501, 510));
+        expect(
+          (await store.query({ q: 'component:default/c505' })).items,
+        ).toHaveLength(1);
+      } finally {
+        release();
+        await held;
+      }
+    });
+
     it('finds the same events for common and rare search text, page after page', async () => {
       // 61 events: 'scaffolder' is in 20 of them (common: on PostgreSQL the primary key walk),
       // 'quota 100%' and 'c4' in a few (rare: the trigram index asked for the rarest word only)

@@ -1449,24 +1449,39 @@ export class DatabaseAuditStore implements AuditStore {
    * with the trigram one, and a range not summarized matches every range: after a burst of appends
    * (autosummarize's requests are dropped once more than 256 ranges fill between two autovacuum
    * passes) each search rechecked every unsummarized page, ≈60,000 events after 1M were loaded in
-   * two minutes. Needs the database user to own the index; when it cannot (or the index is
-   * missing) it is not tried again, and searches stay correct, only slower.
+   * two minutes. One call at a time, waiting at most 1 s for its lock. Needs the database user to
+   * own the index; when it does not, it is not tried again, and searches stay correct, only slower.
    */
   async #summarizeSearchWindow(): Promise<void> {
-    if (!this.#isPostgres || this.#summarizeRefused) return;
-    try {
-      await this.#db.raw(
-        `SELECT brin_summarize_new_values(to_regclass('${SEARCH_WINDOW_INDEX}'))`,
-      );
-    } catch {
-      this.#summarizeRefused = true;
-    }
+    if (!this.#isPostgres || this.#summarizeRefused || this.#summarizing)
+      return;
+    // One at a time, and never waiting long for its lock (SHARE UPDATE EXCLUSIVE, which VACUUM and
+    // CREATE INDEX CONCURRENTLY hold): a blocked call would hold a pool connection appends need.
+    this.#summarizing = this.#db
+      .transaction(async tx => {
+        await tx.raw(`SET LOCAL lock_timeout = '1s'`);
+        await tx.raw(`SET LOCAL statement_timeout = '60s'`);
+        await tx.raw(
+          `SELECT brin_summarize_new_values(to_regclass('${SEARCH_WINDOW_INDEX}'))`,
+        );
+      })
+      .catch(e => {
+        // Only "must be owner of index" stops it for good; a timeout or a lost connection is
+        // tried again with the next sample refresh.
+        if ((e as { code?: string })?.code === '42501')
+          this.#summarizeRefused = true;
+      })
+      .finally(() => {
+        this.#summarizing = undefined;
+      });
+    await this.#summarizing;
   }
 
   /** See {@link DatabaseAuditStore.#searchSample}. */
   #sample?: SearchSample;
   #sampleRead?: Promise<void>;
   #summarizeRefused = false;
+  #summarizing?: Promise<void>;
 
   async #lockHead(tx: Knex.Transaction): Promise<HeadRow> {
     const builder = tx<HeadRow>(HEAD).where({ id: 1 });

@@ -914,6 +914,13 @@ export class DatabaseRunStore implements RunStore {
     });
   }
 
+  async recordApplied(id: string, applied: string[]): Promise<void> {
+    await this.db('kubechart_runs')
+      .where({ id })
+      .whereNull('applied')
+      .update({ applied: JSON.stringify(applied) });
+  }
+
   async renewLeases(leases: RunLease[]): Promise<string[]> {
     const lost: string[] = [];
     const now = Date.now();

@@ -247,6 +247,11 @@ export interface RunStore {
     patch?: RunPatch,
     options?: FinishRunOptions,
   ): Promise<boolean>;
+  /**
+   * Records what a run changed in clusters (`Run.applied`) when nothing is recorded yet, whatever its
+   * status and lease: the instance that executed a run reconciled by another one knows it alone.
+   */
+  recordApplied(id: string, applied: string[]): Promise<void>;
   /** Heartbeat of runs without a lease (recorded runs). */
   heartbeat(ids: string[]): Promise<void>;
   /** Heartbeat of leased runs; resolves the ids of runs whose lease was lost. */

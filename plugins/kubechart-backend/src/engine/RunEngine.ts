@@ -1255,6 +1255,16 @@ export class RunEngine {
         this.options.logger.warn(
           `Run ${runId} was reconciled by another backend instance while this one executed it; its reconciled status stands`,
         );
+        // What it changed is known only here: recorded on the run unless something already is.
+        if (patch.applied) {
+          await this.options.store
+            .recordApplied(runId, patch.applied)
+            .catch(err =>
+              this.options.logger.warn(
+                `What run ${runId} changed could not be recorded: ${err}`,
+              ),
+            );
+        }
       }
       throw e;
     }

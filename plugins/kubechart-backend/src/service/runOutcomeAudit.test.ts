@@ -10,6 +10,7 @@ import request from 'supertest';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
+import { DatabaseRunStore } from '../database/DatabaseRunStore';
 
 jest.setTimeout(120_000);
 
@@ -220,6 +221,49 @@ describe.each(databases.eachSupportedId())(
         ]),
       );
       expect(finished.meta.applied).toEqual(run.applied);
+    });
+    it('records what a run changed when another instance reconciled it before it could record its end', async () => {
+      const finish = DatabaseRunStore.prototype.finishRun;
+      const spy = jest
+        .spyOn(DatabaseRunStore.prototype, 'finishRun')
+        .mockImplementation(async function reconciledFirst(
+          this: DatabaseRunStore,
+          id,
+          status,
+          patch,
+          options,
+        ) {
+          if (options?.lease) {
+            // Another instance took the run over (its heartbeat looked stale) just before.
+            await finish.call(
+              this,
+              id,
+              'failed',
+              { failureReason: 'reconciled by another instance (test)' },
+              { fence: true },
+            );
+          }
+          return finish.call(this, id, status, patch, options);
+        });
+      try {
+        const { run } = await runToTheEnd({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'taken-over',
+          releases: [{ name: 'web', chart: 'webapp' }],
+        });
+        expect(run.status).toBe('failed');
+        expect(run.failureReason).toBe('reconciled by another instance (test)');
+        // The reconciled status stands; what the executor changed is on the run all the same.
+        expect(run.applied).toEqual(
+          expect.arrayContaining([
+            'created Namespace/tenant-taken-over',
+            'installed release web revision 1 in tenant-taken-over',
+          ]),
+        );
+      } finally {
+        spy.mockRestore();
+      }
     });
   },
 );

@@ -383,6 +383,12 @@ describe('RunDetail', () => {
       ),
       manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
       failureReason: 'Chart policy (enforce) blocked release risky',
+      // It ran (claimed), on an instance that did not record what it changed.
+      transitions: [
+        { status: 'pending', at: '2026-01-01T10:00:00Z' },
+        { status: 'running', at: '2026-01-01T10:00:01Z' },
+        { status: 'failed', at: '2026-01-01T10:00:09Z' },
+      ],
     });
     api.getRunEvents.mockResolvedValue([]);
     render(api);
@@ -422,5 +428,34 @@ describe('RunDetail', () => {
     expect(failure).not.toHaveTextContent('created ConfigMap/c8 in shop');
     // 2 named but not shown, and the 5 the record counted.
     expect(failure).toHaveTextContent('… and 7 more.');
+  });
+  it('says nothing was applied for a policy-blocked request that was rejected while it waited for approval', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      helmRevision: undefined,
+      policyReport: refusingReport(
+        'risky',
+        'image nginx:latest is not pinned',
+        'pin the image',
+      ),
+      manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+      failureReason: 'Rejected by user:default/bob: not this one',
+      // Never claimed: it went from awaiting approval to failed.
+      transitions: [
+        { status: 'awaiting-approval', at: '2026-01-01T10:00:00Z' },
+        { status: 'failed', at: '2026-01-01T10:05:00Z' },
+      ],
+    });
+    api.getRunEvents.mockResolvedValue([]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('Refused by the chart policy');
+    expect(failure).toHaveTextContent('Nothing was applied');
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    expect(
+      screen.getByText(/Manifest the run rendered \(not applied/),
+    ).toBeInTheDocument();
   });
 });

@@ -16,6 +16,7 @@ import { useRun } from '../../hooks';
 import { RunHeader } from './RunHeader';
 import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
+import { appliedBy } from './RunFailure';
 import { RunDiffView } from './RunDiffView';
 import { ApprovalPanel } from '../RunApproval';
 
@@ -60,9 +61,10 @@ export function RunDetail(props: {
   // A failed run's manifest was judged (and refused) or rendered; whether any of it was applied is
   // what the run recorded it changed in the cluster.
   const failed = run.status === 'failed';
-  const notApplied = failed && run.applied?.length === 0;
-  const failedAfterChanges = failed && Boolean(run.applied?.length);
-  const failedUnknown = failed && !run.applied;
+  const applied = appliedBy(run);
+  const notApplied = failed && applied?.length === 0;
+  const failedAfterChanges = failed && Boolean(applied?.length);
+  const failedUnknown = failed && !applied;
   // A run waiting for approval (or for its input again) shows the plan it will apply.
   const planned =
     run.status === 'awaiting-approval' || run.status === 'approved';

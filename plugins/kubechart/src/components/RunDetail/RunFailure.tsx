@@ -16,6 +16,17 @@ export function brokenRules(run: Run): PolicyResult[] {
     );
 }
 
+/**
+ * What the run changed in clusters as it recorded it; `[]` for a run that was never claimed
+ * (`running`): rejected, expired or changed while it waited for approval, or never started. Undefined
+ * when not known.
+ */
+export function appliedBy(run: Run): string[] | undefined {
+  if (run.applied) return run.applied;
+  const claimed = run.transitions?.some(t => t.status === 'running') ?? true;
+  return claimed ? undefined : [];
+}
+
 /** True when the chart policy stopped the run (blocking report): nothing more was applied after it. */
 export function isPolicyStop(run: Run): boolean {
   return run.status === 'failed' && Boolean(run.policyReport?.blocking);
@@ -27,7 +38,7 @@ export function isPolicyStop(run: Run): boolean {
  * tenant, helm 3 hooks), or one whose changes were not recorded, is not a refusal.
  */
 export function isPolicyRefusal(run: Run): boolean {
-  return isPolicyStop(run) && run.applied?.length === 0;
+  return isPolicyStop(run) && appliedBy(run)?.length === 0;
 }
 
 function objectName(r: PolicyResult): string {
@@ -79,7 +90,7 @@ export function RunFailure(props: { run: Run }) {
     return null;
   }
   const reason = withoutStackTrace(run.failureReason ?? '');
-  const applied = run.applied;
+  const applied = appliedBy(run);
 
   if (isPolicyStop(run)) {
     const rules = brokenRules(run);
