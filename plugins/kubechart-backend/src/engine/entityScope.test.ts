@@ -239,6 +239,12 @@ describe.each(['chart', 'manifests', 'rollback'] as const)(
 );
 
 describe('resolveRunCaller', () => {
+  /** A permission service that grants nothing beyond what the route checked. */
+  const denyAll = {
+    authorize: async (requests: unknown[]) =>
+      requests.map(() => ({ result: AuthorizeResult.DENY })),
+  } as any;
+
   it("reads entities from the catalog with the caller's own credentials", async () => {
     const credentials = mockCredentials.user('user:default/alice');
     // The part of the catalog service (catalogServiceRef) the scope reads.
@@ -247,10 +253,7 @@ describe('resolveRunCaller', () => {
     const caller = await resolveRunCaller({
       credentials,
       actor: 'user:default/alice',
-      permissions: {
-        authorize: async (requests: unknown[]) =>
-          requests.map(() => ({ result: AuthorizeResult.DENY })),
-      } as any,
+      permissions: denyAll,
       catalog: entities,
     });
     expect(
@@ -275,10 +278,7 @@ describe('resolveRunCaller', () => {
     const caller = await resolveRunCaller({
       credentials,
       actor: 'user:default/alice',
-      permissions: {
-        authorize: async (requests: unknown[]) =>
-          requests.map(() => ({ result: AuthorizeResult.DENY })),
-      } as any,
+      permissions: denyAll,
       catalog: { getEntityByRef },
       auth: { getOwnServiceCredentials: async () => own },
     });

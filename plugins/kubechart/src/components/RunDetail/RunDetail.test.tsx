@@ -22,6 +22,19 @@ const previous = makeRun({
   createdAt: '2026-01-01T09:00:00Z',
 });
 
+/** A failed run of release risky whose policy report blocks it; what it applied is not recorded. */
+const blockedRisky = {
+  ...current,
+  status: 'failed' as const,
+  helmRevision: undefined,
+  policyReport: refusingReport(
+    'risky',
+    'image nginx:latest is not pinned',
+    'pin the image',
+  ),
+  manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+};
+
 const VALUES_PATCH = [
   'Index: values',
   '===================================================================',
@@ -373,15 +386,7 @@ describe('RunDetail', () => {
   it('says it is not known what a stopped run applied when the run did not record it', async () => {
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue({
-      ...current,
-      status: 'failed',
-      helmRevision: undefined,
-      policyReport: refusingReport(
-        'risky',
-        'image nginx:latest is not pinned',
-        'pin the image',
-      ),
-      manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+      ...blockedRisky,
       failureReason: 'Chart policy (enforce) blocked release risky',
       // It ran (claimed), on an instance that did not record what it changed.
       transitions: [
@@ -432,15 +437,7 @@ describe('RunDetail', () => {
   it('says nothing was applied for a policy-blocked request that was rejected while it waited for approval', async () => {
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue({
-      ...current,
-      status: 'failed',
-      helmRevision: undefined,
-      policyReport: refusingReport(
-        'risky',
-        'image nginx:latest is not pinned',
-        'pin the image',
-      ),
-      manifest: 'kind: Deployment\nmetadata:\n  name: risky\n',
+      ...blockedRisky,
       failureReason: 'Rejected by user:default/bob: not this one',
       // Never claimed: it went from awaiting approval to failed.
       transitions: [
