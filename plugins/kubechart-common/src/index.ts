@@ -9,3 +9,4 @@ export * from './signals';
 export * from './types';
 export * from './validation';
 export * from './links';
+export * from './runChanges';

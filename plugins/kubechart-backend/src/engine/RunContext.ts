@@ -4,6 +4,7 @@ import {
   redactManifest,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
+import { moreChanges, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NewRunEvent, RunStore } from '../database/RunStore';
@@ -15,8 +16,6 @@ const MAX_NAMED_CHANGES = 10;
 /** At most this many changes are recorded on a run (`Run.applied`); the rest are counted. */
 export const MAX_RECORDED_CHANGES = 500;
 
-const MORE = /^and (\d+) more$/;
-
 /**
  * A run's changes as they are recorded on it: at most {@link MAX_RECORDED_CHANGES} named, then
  * "and N more".
@@ -24,7 +23,7 @@ const MORE = /^and (\d+) more$/;
 export function recordedChanges(changes: readonly string[]): string[] {
   const rest = changes.length - MAX_RECORDED_CHANGES;
   return rest > 0
-    ? [...changes.slice(0, MAX_RECORDED_CHANGES - 1), `and ${rest + 1} more`]
+    ? [...changes.slice(0, MAX_RECORDED_CHANGES - 1), moreChanges(rest + 1)]
     : [...changes];
 }
 
@@ -36,14 +35,10 @@ export function namedChanges(
   changes: readonly string[],
   max: number,
 ): string[] {
-  const last = MORE.exec(changes[changes.length - 1] ?? '');
-  const total = last ? changes.length - 1 + Number(last[1]) : changes.length;
-  if (total <= max) return [...changes];
-  const named = changes.slice(
-    0,
-    Math.min(max, last ? changes.length - 1 : max),
-  );
-  return [...named, `and ${total - named.length} more`];
+  const { named, unnamed } = splitChanges(changes);
+  if (named.length + unnamed <= max) return [...changes];
+  const shown = named.slice(0, max);
+  return [...shown, moreChanges(named.length + unnamed - shown.length)];
 }
 
 /**

@@ -1,5 +1,9 @@
 import { AuditorService, LoggerService } from '@backstage/backend-plugin-api';
-import { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
+import {
+  PolicyReport,
+  Run,
+  runApplied,
+} from '@kubechart/plugin-kubechart-common';
 import { namedChanges } from '../engine/RunContext';
 
 /** How a run ended, as the audit trail states it. */
@@ -65,8 +69,7 @@ export function createRunOutcomeAuditor(
     if (audited.size > 10_000)
       audited.delete(audited.values().next().value as string);
     // A run that was never claimed (`running`), e.g. an approval that expired, changed nothing.
-    const claimed = run.transitions?.some(t => t.status === 'running') ?? true;
-    const changes = run.applied ?? (claimed ? undefined : []);
+    const changes = runApplied(run);
     const outcome = runOutcome(run, changes);
     try {
       const event = await auditor.createEvent({

@@ -10,13 +10,13 @@ import {
   TabbedCard,
 } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { runApplied } from '@kubechart/plugin-kubechart-common';
 import type { Run, RunListItem } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { useRun } from '../../hooks';
 import { RunHeader } from './RunHeader';
 import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
-import { appliedBy } from './RunFailure';
 import { RunDiffView } from './RunDiffView';
 import { ApprovalPanel } from '../RunApproval';
 
@@ -61,7 +61,7 @@ export function RunDetail(props: {
   // A failed run's manifest was judged (and refused) or rendered; whether any of it was applied is
   // what the run recorded it changed in the cluster.
   const failed = run.status === 'failed';
-  const applied = appliedBy(run);
+  const applied = runApplied(run);
   const notApplied = failed && applied?.length === 0;
   const failedAfterChanges = failed && Boolean(applied?.length);
   const failedUnknown = failed && !applied;

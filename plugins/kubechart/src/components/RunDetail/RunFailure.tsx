@@ -2,6 +2,7 @@ import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import AlertTitle from '@material-ui/lab/AlertTitle';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
+import { runApplied, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { PolicyResult, Run } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { withoutStackTrace } from '../../lib/runSteps';
@@ -16,17 +17,6 @@ export function brokenRules(run: Run): PolicyResult[] {
     );
 }
 
-/**
- * What the run changed in clusters as it recorded it; `[]` for a run that was never claimed
- * (`running`): rejected, expired or changed while it waited for approval, or never started. Undefined
- * when not known.
- */
-export function appliedBy(run: Run): string[] | undefined {
-  if (run.applied) return run.applied;
-  const claimed = run.transitions?.some(t => t.status === 'running') ?? true;
-  return claimed ? undefined : [];
-}
-
 /** True when the chart policy stopped the run (blocking report): nothing more was applied after it. */
 export function isPolicyStop(run: Run): boolean {
   return run.status === 'failed' && Boolean(run.policyReport?.blocking);
@@ -38,7 +28,7 @@ export function isPolicyStop(run: Run): boolean {
  * tenant, helm 3 hooks), or one whose changes were not recorded, is not a refusal.
  */
 export function isPolicyRefusal(run: Run): boolean {
-  return isPolicyStop(run) && appliedBy(run)?.length === 0;
+  return isPolicyStop(run) && runApplied(run)?.length === 0;
 }
 
 function objectName(r: PolicyResult): string {
@@ -50,15 +40,12 @@ const MAX_RULES = 8;
 const MAX_CHANGES = 8;
 
 /** What a failed run changed in the cluster, as it recorded it: a short list. */
-function Changes(props: { applied: string[] }) {
+function Changes(props: { applied: readonly string[] }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   // A long record ends with "and N more" (the changes it did not name).
-  const more = /^and (\d+) more$/.exec(
-    props.applied[props.applied.length - 1] ?? '',
-  );
-  const named = more ? props.applied.slice(0, -1) : props.applied;
+  const { named, unnamed } = splitChanges(props.applied);
   const shown = named.slice(0, MAX_CHANGES);
-  const rest = named.length - shown.length + (more ? Number(more[1]) : 0);
+  const rest = named.length - shown.length + unnamed;
   return (
     <>
       <ul style={{ margin: 0, paddingLeft: 20 }}>
@@ -90,7 +77,7 @@ export function RunFailure(props: { run: Run }) {
     return null;
   }
   const reason = withoutStackTrace(run.failureReason ?? '');
-  const applied = appliedBy(run);
+  const applied = runApplied(run);
 
   if (isPolicyStop(run)) {
     const rules = brokenRules(run);
