@@ -708,7 +708,8 @@ export class AssistantService {
           provider: result.provider,
           attempts: result.attempts,
           latencyMs,
-          ...forTheTrail(plan, command),
+          plan: shown.plan,
+          command: shown.command,
           planHash: hash,
           scope: describeScope(plan),
           safety: safety.level,
@@ -801,6 +802,8 @@ export class AssistantService {
     // Re-derive safety: what is stored is never trusted over the plan.
     const safety = classifySafety(plan);
     const hash = planHash(plan);
+    // The plan and command as the trail records them and the browser is shown them.
+    const shown = forTheTrail(plan, message.command);
     const started = performance.now();
     const event = await this.options.auditor.createEvent({
       eventId: 'execution',
@@ -810,7 +813,7 @@ export class AssistantService {
         user: userRef,
         messageId: message.id,
         provider: message.provider ?? null,
-        ...forTheTrail(plan, message.command),
+        ...shown,
         planHash: hash,
         safety: safety.level,
         cluster: plan.cluster ?? null,
@@ -916,7 +919,7 @@ export class AssistantService {
       });
       return {
         messageId: message.id,
-        command: forTheTrail(plan, message.command).command,
+        command: shown.command,
         safety,
         result,
         latencyMs,
