@@ -9,6 +9,7 @@ import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { startFakeModelServer } from './__testUtils__/fakeModelServer';
+import { planHash } from './execution/planHash';
 import { assistantPlugin } from './plugin';
 
 jest.setTimeout(60_000);
@@ -409,6 +410,61 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
       SECRET_DATA,
     );
     expect(Buffer.from(secret.data!.dsn, 'base64').toString()).toBe(SECRET_DSN);
+  });
+
+  it('records and shows a plan hash that does not confirm a guessed secret value', async () => {
+    // A short value: whoever reads the trail or the answer could try every candidate against an
+    // unsalted hash of the plan, since all of the plan but the value is shown.
+    const SHORT = 'k9x2';
+    const plan = {
+      verb: 'annotate',
+      resource: 'deployments',
+      name: 'billing-api',
+      namespace: 'shop',
+      annotations: { 'example.com/api-token': SHORT },
+    };
+    const ask = async () => {
+      audit.length = 0;
+      models.behaviours.openai = {
+        kind: 'answer',
+        content: { plan, explanation: 'Annotates it.', safety: 'safe' },
+      };
+      const asked = await post('ask', {
+        question: 'annotate billing-api in shop',
+      });
+      expect(asked.status).toBe(200);
+      return asked;
+    };
+    const first = await ask();
+    const recorded = audit[0].success.mock.calls[0][0].meta.planHash;
+    expect(recorded).toBe(first.body.planHash);
+    expect(first.body.plan.annotations).toEqual({
+      'example.com/api-token': '***',
+    });
+    // The guess, put back into the plan as shown, hashed as the plan is: not the recorded hash.
+    const guessed = JSON.parse(
+      JSON.stringify(first.body.plan).replace('***', SHORT),
+    );
+    expect(guessed.annotations).toEqual(plan.annotations);
+    expect(first.body.planHash).not.toBe(planHash(guessed));
+    // Nor is the salt given out when the conversation is read again.
+    const conversation = await request(backend.server)
+      .get(`/api/kube-assistant/conversations/${first.body.conversationId}`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(conversation.status).toBe(200);
+    expect(JSON.stringify(conversation.body)).not.toMatch(/salt/i);
+    // The same plan asked again has another hash.
+    const second = await ask();
+    expect(second.body.planHash).not.toBe(first.body.planHash);
+    // The hash still binds the confirmation: it runs.
+    const res = await post('execute', {
+      messageId: first.body.messageId,
+      confirm: true,
+      typedConfirmation: 'billing-api',
+      confirmationToken: first.body.requirements.confirmationToken,
+    });
+    expect([res.status, res.body.error?.message]).toEqual([200, undefined]);
+    expect(audit.at(-1)!.options.meta?.planHash).toBe(first.body.planHash);
   });
 
   it('keeps the arguments of an exec plan out of everything shown and recorded', async () => {

@@ -69,7 +69,7 @@ export type AskResponse = {
   question: string;
   provider: string;
   plan: Plan;
-  /** SHA-256 of the plan shown; the audit trail records it. */
+  /** The plan's hash (salted, so it does not confirm a guess of a hidden value); the audit trail records it. */
   planHash: string;
   /** Which objects the plan can touch, in words. */
   scope: string;

@@ -11,6 +11,8 @@ export type StoredMessage = ConversationMessage & {
   userRef: string;
   /** The entity whose scope the question was asked in, checked again when it runs. */
   entityRef?: string;
+  /** The salt of the plan's hash (see planHash); never shown. */
+  planSalt?: string;
 };
 
 /** Keeps each user's conversations with the assistant. */

@@ -41,6 +41,7 @@ type MessageRow = {
   requirements: string | null;
   error: string | null;
   entity_ref?: string | null;
+  plan_salt?: string | null;
   created_at: string | Date;
 };
 
@@ -89,6 +90,7 @@ function toMessage(
     ...(row.requirements ? { requirements: JSON.parse(row.requirements) } : {}),
     ...(row.error ? { error: row.error } : {}),
     ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
+    ...(row.plan_salt ? { planSalt: row.plan_salt } : {}),
     executions,
   };
 }
@@ -160,6 +162,7 @@ export class DatabaseConversationStore implements ConversationStore {
         : null,
       error: message.error ?? null,
       entity_ref: message.entityRef ?? null,
+      plan_salt: message.planSalt ?? null,
       created_at: new Date(message.createdAt),
     });
   }
@@ -232,6 +235,7 @@ export class DatabaseConversationStore implements ConversationStore {
           conversationId: _c,
           userRef: _u,
           entityRef: _e,
+          planSalt: _s,
           ...message
         } = toMessage(m, executions.get(m.id) ?? []);
         return message;

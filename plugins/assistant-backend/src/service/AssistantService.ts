@@ -45,7 +45,7 @@ import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
-import { planHash } from '../execution/planHash';
+import { newPlanSalt, planHash } from '../execution/planHash';
 import { progressOf } from '../execution/changeProgress';
 import {
   ImpersonationPrefixes,
@@ -660,7 +660,8 @@ export class AssistantService {
       // from the provider.
       const safety = classifySafety(plan);
       const command = renderKubectl(plan);
-      const hash = planHash(plan);
+      const planSalt = newPlanSalt();
+      const hash = planHash(plan, planSalt);
       const requirements = await this.requirements(plan, safety, credentials);
       const createdAt = new Date().toISOString();
       // Secret values the model wrote into the plan are not shown: the confirmation runs the stored
@@ -683,6 +684,7 @@ export class AssistantService {
         safety,
         requirements,
         ...(scope ? { entityRef: scope.entityRef } : {}),
+        planSalt,
         executions: [],
       });
       // The token is handed to the browser once and never stored in clear.
@@ -801,7 +803,7 @@ export class AssistantService {
     const plan = message.plan;
     // Re-derive safety: what is stored is never trusted over the plan.
     const safety = classifySafety(plan);
-    const hash = planHash(plan);
+    const hash = planHash(plan, message.planSalt);
     // The plan and command as the trail records them and the browser is shown them.
     const shown = forTheTrail(plan, message.command);
     const started = performance.now();
