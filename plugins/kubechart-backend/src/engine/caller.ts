@@ -25,7 +25,8 @@ export type CatalogEntityReader = {
  * user and its groups, from the sign-in token), whether it holds `kubechart.runs.cluster-scoped`
  * and `kubechart.tenants.admin`, and the catalog as the caller sees it (its own credentials, so the
  * catalog's permission rules apply) and, with `auth`, whether an entity exists at all (the plugin's
- * credentials). A service owns only as the actor it was resolved to.
+ * credentials). A service owns only as the actor it was resolved to; acting for a user, it holds
+ * neither permission (see below).
  */
 export async function resolveRunCaller(options: {
   credentials: BackstageCredentials;
@@ -43,13 +44,21 @@ export async function resolveRunCaller(options: {
       .ownershipEntityRefs)
       refs.add(r);
   }
-  const [clusterScoped, tenantsAdmin] = await permissions.authorize(
-    [
-      { permission: kubechartRunsClusterScopedPermission },
-      { permission: kubechartTenantsAdminPermission },
-    ],
-    { credentials },
-  );
+  // A service acting for a user (onBehalfOf): Backstage's permissions allow a service everything,
+  // and the user's own decisions cannot be asked without the user's token, so the user gets neither
+  // right. It owns only what its own ref owns.
+  const principal = credentials.principal as { type: string; subject?: string };
+  const forAnother =
+    principal.type !== 'user' && actor !== `service:${principal.subject}`;
+  const [clusterScoped, tenantsAdmin] = forAnother
+    ? [{ result: AuthorizeResult.DENY }, { result: AuthorizeResult.DENY }]
+    : await permissions.authorize(
+        [
+          { permission: kubechartRunsClusterScopedPermission },
+          { permission: kubechartTenantsAdminPermission },
+        ],
+        { credentials },
+      );
   return {
     ownershipRefs: [...refs],
     mayApplyClusterScoped: clusterScoped.result === AuthorizeResult.ALLOW,

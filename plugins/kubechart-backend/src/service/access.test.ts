@@ -434,23 +434,27 @@ describe.each(databases.eachSupportedId())(
         ).toBe(403);
       });
 
-      /** Starts a tenant run through the scaffolder for a user who has not used their run budget yet. */
+      /**
+       * Starts a tenant run owned by `owner` for `entityRef`, as a platform service acting as itself
+       * (a tenants admin, as Backstage makes every service; one service per call, each with a run
+       * budget of its own). A user the scaffolder acts for could not: the entity is not theirs.
+       */
       const mk = async (
         code: string,
-        forUser: string,
+        owner: string,
         entityRef: string,
         cluster = 'dev',
       ) => {
         const r = await request(server)
           .post('/api/kubechart/runs')
-          .set('Authorization', serviceHeader('plugin:scaffolder'))
+          .set('Authorization', serviceHeader(`plugin:ops-${code}-${cluster}`))
           .send({
             kind: 'tenant',
             cluster,
             tenant: code,
             entityRef,
             releases: [],
-            onBehalfOf: forUser,
+            owner,
           });
         expect(r.status).toBe(202);
         return r.body.id as string;

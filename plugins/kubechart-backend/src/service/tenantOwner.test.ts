@@ -23,6 +23,8 @@ const RIVAL = 'group:default/rival-team';
 const BURST = 'group:default/burst-team';
 /** Users' groups, as the sign-in token carries them. */
 const CAROL = 'user:default/carol';
+const DAVE = 'user:default/dave';
+const OPS = 'group:default/ops-team';
 const GROUPS: Record<string, string[]> = {
   [ALICE]: [ACME],
   [CAROL]: [BURST],
@@ -201,6 +203,41 @@ describe.each(databases.eachSupportedId())(
       );
       expect(forGroup.status).toBe(403);
       await expectNothingCreated('jane-rival');
+    });
+
+    it("gives a user the scaffolder acts for none of the service's own rights: no tenants admin, no one else's tenant", async () => {
+      // Backstage allows a service every permission; the user it names is not the service.
+      const scaffolder = serviceHeader('plugin:scaffolder');
+      expect(
+        (await post(as(DAVE), tenantRun('dave-kept', { owner: DAVE }))).status,
+      ).toBe(202);
+      for (let i = 0; i < 200; i++) {
+        const runs = await runsOf('dave-kept');
+        if (runs.every((r: any) => r.status === 'succeeded')) break;
+        await new Promise(r => setTimeout(r, 100));
+      }
+      const mallory = { onBehalfOf: 'user:default/mallory' };
+      const deleted = await post(scaffolder, {
+        kind: 'tenant-delete',
+        cluster: 'dev',
+        tenant: 'dave-kept',
+        ...mallory,
+      });
+      expect(deleted.status).toBe(409);
+      expect(deleted.body.error.message).toContain(
+        `exists and is owned by ${DAVE}`,
+      );
+      const forOther = await post(
+        scaffolder,
+        tenantRun('mallory-ops', { owner: OPS, ...mallory }),
+      );
+      expect(forOther.status).toBe(403);
+      await expectNothingCreated('mallory-ops');
+      expect(await tenant('dave-kept')).toMatchObject({ owner: DAVE });
+      expect(await namespaceExists('tenant-dave-kept')).toBe(true);
+      // The service acting as itself is a tenants admin, as Backstage's permissions make it.
+      const own = await post(scaffolder, tenantRun('ops-own', { owner: OPS }));
+      expect(own.status).toBe(202);
     });
 
     it("refuses moving one's tenant to an owner one does not act for; a tenant admin may", async () => {
