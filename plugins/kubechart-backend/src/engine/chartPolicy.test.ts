@@ -216,6 +216,41 @@ describe.each(['helm3', 'helm4'] as const)(
       }
     });
 
+    it('refuses a hook that renders only on an upgrade, its annotation spelled so no template names it, before it runs', async () => {
+      const first = await finish(chart('upg', 'upgradehook'));
+      expect([first.status, first.failureReason]).toEqual([
+        'succeeded',
+        undefined,
+      ]);
+      expect(await applied('upg')).toEqual({
+        configMaps: ['upg-cfg'],
+        jobs: [],
+        releases: 1,
+      });
+      // The check's offline render is a first install; helm renders the upgrade with the hook.
+      const second = await finish(
+        chart('upg', 'upgradehook', { greeting: 'changed' }),
+      );
+      expect({
+        status: second.status,
+        reason: second.failureReason ?? '',
+        applied: await applied('upg'),
+      }).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining(
+          '[no-privileged] Job/upg-sneak: container "sneak": runs privileged',
+        ),
+        // Neither the hook nor the upgrade reached the cluster.
+        applied: { configMaps: ['upg-cfg'], jobs: [], releases: 1 },
+      });
+      expect(second.failureReason).not.toContain('had already run');
+      const cfg = await core.readNamespacedConfigMap({
+        name: 'upg-cfg',
+        namespace: ns,
+      });
+      expect(cfg.data).toEqual({ greeting: 'hello' });
+    });
+
     it('catches a hook that appears between the check and the install: helm 4 refuses it, helm 3 fails the run after it ran and says so', async () => {
       // The namespace's switch is set at the last moment: after every check, as helm starts the install.
       const install = HelmCli.prototype.upgradeInstall;

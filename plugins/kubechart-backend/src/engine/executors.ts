@@ -473,12 +473,17 @@ export class Executors {
         objects.some(
           o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined,
         ));
-    if (helm3 && mayHaveHooks) {
-      // helm 3 does not pass hooks through the post-renderer: a server dry run (lookup included, its
-      // main manifests through the same gate) shows them as helm renders them now; they are checked
-      // first, and the release is refused when helm 3's own render at install could differ. (Other
-      // charts need no dry run, which helm 3 cannot do for custom resources of the chart's own CRDs
-      // before they are installed. Hooks helm runs anyway are checked after the fact.)
+    // helm 3 does not pass hooks through the post-renderer, and the check's offline render is a first
+    // install with helm's default capabilities: an upgrade (`.Release.IsUpgrade`, `.Release.Revision`)
+    // or the cluster (`.Capabilities`) may render hooks it did not show, under an annotation no
+    // template spells out. So every helm 3 install and upgrade is first rendered by a server dry run
+    // (lookup included, its main manifests through the same gate), which shows the hooks as helm
+    // renders them now; they are checked first, and the release is refused when helm 3's own render at
+    // install could differ. Hooks helm runs anyway are checked after the fact.
+    let dryRun = helm3;
+    /** The main manifests as the server dry run sent them through the gate. */
+    let dryApproved: string[] = [];
+    if (helm3) {
       const dryGate = await startPostRenderGate({ check: gateCheckFor(false) });
       try {
         checkedHooks = await helm.renderHooks({
@@ -487,7 +492,9 @@ export class Executors {
         });
       } catch (e) {
         await recordRefusal();
-        if (!refused && chartCrds.length && !status) {
+        if (refused || !crdsOnApproval) throw e;
+        // helm 3 cannot dry run custom resources of the chart's own CRDs before they are installed.
+        if (mayHaveHooks) {
           throw new RunFailure(
             `helm 3 cannot render release ${
               release.name
@@ -498,10 +505,20 @@ export class Executors {
             }`,
           );
         }
-        throw e;
+        // A first install whose templates name no hook and read nothing of the cluster renders as the
+        // check did, but for the cluster's capabilities: its hooks are checked as helm 3 runs them.
+        dryRun = false;
+        ctx.log(
+          `${prefix} helm 3 cannot render this first install against the cluster before the chart's CRDs exist; its templates name no hook, so hooks helm 3 runs (none expected) are checked as they run`,
+          'warn',
+          `release:${release.name}`,
+        );
       } finally {
+        dryApproved = dryGate.approved;
         await dryGate.close();
       }
+    }
+    if (dryRun) {
       if (checkedHooks.length) {
         const hookObjects = parseManifests(
           checkedHooks.map(h => h.manifest).join('\n---\n'),
@@ -522,7 +539,7 @@ export class Executors {
         if (verdict.blocking) {
           // Kept: the main manifests as the server dry run sent them, and the refused hooks.
           keep(
-            [...dryGate.approved, ...checkedHooks.map(h => h.manifest)].join(
+            [...dryApproved, ...checkedHooks.map(h => h.manifest)].join(
               '\n---\n',
             ),
           );
