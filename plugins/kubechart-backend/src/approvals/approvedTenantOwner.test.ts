@@ -232,5 +232,57 @@ describe.each(databases.eachSupportedId())(
       });
       expect(await namespaceOwner('tenant-prod-z')).toBe(RIVAL);
     });
+
+    it("ends an approved chart run as changed when its tenant moved to another owner meanwhile; nothing is installed in the new owner's namespace", async () => {
+      const { engine, store, clusters } = await setup();
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-c', ACME), ALICE, alice)
+        ).id,
+      );
+      const install = await engine.submit(
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-prod-c',
+          release: { name: 'web', chart: 'webapp', values: { replicas: 1 } },
+        },
+        ALICE,
+        alice,
+      );
+      expect(install.status).toBe('awaiting-approval');
+      // A tenants admin moves the tenant to rival-team while the install waits.
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(
+            bareTenantRun('prod-c', RIVAL),
+            'user:default/admin',
+            admin,
+          )
+        ).id,
+      );
+      const decided = await engine.decide(install.id, carol, 'approve', 'ok');
+      expect(decided.status).toBe('failed');
+      await engine.waitIdle();
+      const run = (await store.getRun(install.id))!;
+      expect(run.approval!.state).toBe('changed');
+      expect(run.failureReason).toBe(
+        `Tenant prod-c on cluster dev changed after this run was requested: it was owned by ${ACME}, and is now owned by ${RIVAL}; nothing was applied. Submit the run again for a new approval.`,
+      );
+      expect(run.helmRevision).toBeUndefined();
+      const releases = await clusters
+        .kubeConfig('dev')
+        .makeApiClient(CoreV1Api)
+        .listNamespacedSecret({
+          namespace: 'tenant-prod-c',
+          labelSelector: 'owner=helm,name=web',
+        });
+      expect(releases.items).toEqual([]);
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+    });
   },
 );

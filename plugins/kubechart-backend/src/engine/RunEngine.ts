@@ -440,6 +440,19 @@ export class RunEngine {
     const exec: RunExecution = {
       scope: await resolveRunScope(request, caller, { store, settings }),
     };
+    if (
+      request.kind !== 'tenant' &&
+      request.kind !== 'tenant-delete' &&
+      exec.scope.tenant
+    ) {
+      // The tenant whose namespace the run deploys to, as it is now: an approved run starts only
+      // while it still is (see startKeptApproved).
+      exec.tenantAtRequest = tenantSnapshot(
+        (await store.getTenants(exec.scope.tenant)).find(
+          t => t.cluster === request.cluster,
+        ),
+      );
+    }
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const existing = (await store.getTenants(request.tenant)).find(
         t => t.cluster === request.cluster,
@@ -883,7 +896,9 @@ export class RunEngine {
 
   /**
    * Starts an approved run whose input the backend kept, with the scope resolved when it was
-   * requested; a tenant run is checked against its tenant and requester as they were then.
+   * requested; a tenant run is checked against its tenant and requester as they were then, and a
+   * run into a tenant's namespace against that tenant as it was then (deleted or moved to another
+   * owner since: the approval ends as `changed`, nothing is applied).
    */
   private async startKeptApproved(runId: string): Promise<Run> {
     const record = await this.options.store.getApprovalRecord(runId);
@@ -891,6 +906,23 @@ export class RunEngine {
     if (!record?.request || !run)
       throw new ConflictError(`Run ${runId} has no kept input to start from`);
     const exec = record.exec as RunExecution;
+    const request = record.request;
+    if (
+      request.kind !== 'tenant' &&
+      request.kind !== 'tenant-delete' &&
+      exec.scope.tenant
+    ) {
+      const tenant = exec.scope.tenant;
+      const now = (await this.options.store.getTenants(tenant)).find(
+        t => t.cluster === request.cluster,
+      );
+      const changed = describeTenantChange(
+        { tenant, cluster: request.cluster },
+        exec.tenantAtRequest,
+        now,
+      );
+      if (changed) await this.endChangedTenant(run, changed);
+    }
     await this.checkApprovedTenant(run, record.request, exec, {
       ownershipRefs: exec.requesterRefs ?? [],
       mayApplyClusterScoped: false,
