@@ -12,6 +12,7 @@ import { Request, Router } from 'express';
 import { z } from 'zod';
 import { DriftStore } from '../database/DriftStore';
 import { ReadScopes } from '../service/readScope';
+import { RefusedAttempt } from '../service/runAudit';
 import { parse } from '../service/schemas';
 import { toRunDrift } from './DriftService';
 import { ReleaseHistory, reapplyRequest } from './reapply';
@@ -36,12 +37,16 @@ export type DriftRoutesOptions = {
   scopes: ReadScopes;
   /** Revisions of a release (`helm history`), to re-apply a tenant run's release. */
   history: ReleaseHistory;
-  /** The run when the caller may read it (403 otherwise; 404 when it does not exist). */
-  readableRun(req: Request, id: string): Promise<Run>;
-  /** Checks a permission and resolves the caller's credentials (403 on DENY). */
+  /**
+   * The run when the caller may read it (403 otherwise; 404 when it does not exist); with
+   * `attempt`, a refusal is audited as that change.
+   */
+  readableRun(req: Request, id: string, attempt?: RefusedAttempt): Promise<Run>;
+  /** Checks a permission and resolves the caller's credentials (403 on DENY, audited as `attempt`). */
   authorize(
     req: Request,
     permission: BasicPermission,
+    attempt?: RefusedAttempt,
   ): Promise<BackstageCredentials>;
   audited<T>(
     req: Request,
@@ -84,12 +89,14 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
 
   router.post('/runs/:id/reapply', async (req, res) => {
     const body = parse(reapplyBody, req.body ?? {}, 'reapply request');
-    const run = await options.readableRun(req, req.params.id);
+    const attempt = { eventId: 'run-reapply', meta: { runId: req.params.id } };
+    const run = await options.readableRun(req, req.params.id, attempt);
     const credentials = await options.authorize(
       req,
       run.kind === 'manifests'
         ? kubechartRunsCreatePermission
         : kubechartRunsRollbackPermission,
+      attempt,
     );
     const { cluster, namespace, release } = run.target;
     const started = await options.audited(

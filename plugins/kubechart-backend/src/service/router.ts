@@ -54,7 +54,7 @@ import { addRecordedRunRoutes } from './runsRecorded';
 import { DryRunLimiter } from './dryRunLimiter';
 import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
-import { policySummary } from './runAudit';
+import { RefusedAttempt, policySummary } from './runAudit';
 import {
   createRunSchema,
   eventsQuery,
@@ -169,9 +169,14 @@ export async function createRouter(
   const onBehalfOfServices =
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
 
+  /**
+   * Checks a permission and resolves the caller's credentials (403 on DENY). With `attempt`, the
+   * change the request asked for: a refusal is recorded in the audit trail as that event, failed.
+   */
   async function authorize(
     req: Request,
     permission: BasicPermission,
+    attempt?: RefusedAttempt,
   ): Promise<BackstageCredentials> {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
@@ -180,9 +185,44 @@ export async function createRouter(
       credentials,
     });
     if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(`Not allowed: ${permission.name}`);
+      const error = new NotAllowedError(`Not allowed: ${permission.name}`);
+      if (attempt) await auditRefused(req, attempt, error);
+      throw error;
     }
     return credentials;
+  }
+
+  /**
+   * A change refused before it could start (the permission framework said no, or the run is not
+   * the caller's to see): the trail shows who tried what.
+   */
+  async function auditRefused(
+    req: Request,
+    attempt: RefusedAttempt,
+    error: Error,
+  ): Promise<void> {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const principal = credentials.principal as {
+      type: string;
+      userEntityRef?: string;
+      subject?: string;
+    };
+    const event = await auditor.createEvent({
+      eventId: attempt.eventId,
+      request: req,
+      severityLevel: 'medium',
+      meta: {
+        ...attempt.meta,
+        actor:
+          principal.type === 'user'
+            ? principal.userEntityRef
+            : `service:${principal.subject}`,
+        outcome: 'refused',
+      },
+    });
+    await event.fail({ error });
   }
 
   /** Records a dry run the chart policy would refuse: the refusal is part of the trail. */
@@ -247,6 +287,14 @@ export async function createRouter(
       body.kind === 'rollback'
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
+      {
+        eventId: 'run-create',
+        meta: {
+          kind: body.kind,
+          cluster: body.cluster,
+          entityRef: body.entityRef ?? null,
+        },
+      },
     );
     const { actor, ignored } = effectiveActor(
       credentials,
@@ -320,7 +368,8 @@ export async function createRouter(
     instanceId: engine.instanceId,
     settings: options.settings,
     onBehalfOfServices,
-    authorize: req => authorize(req, kubechartRunsCreatePermission),
+    authorize: (req, attempt) =>
+      authorize(req, kubechartRunsCreatePermission, attempt),
     checkScope: async (credentials, actor, { target, entityRef }) => {
       const caller = await resolveRunCaller({
         credentials,
@@ -367,11 +416,25 @@ export async function createRouter(
   });
 
   /** The run, when the caller may read it (403 otherwise; 404 when it does not exist). */
-  async function readableRun(req: Request, id: string): Promise<Run> {
-    await scopes.resolve(req, kubechartRunsReadPermission);
-    const run = await getRunOr404(id);
-    await scopes.assert(req, kubechartRunsReadPermission, run, `run ${id}`);
-    return run;
+  /** The run when the caller may read it; with `attempt`, a refusal (403, 404) is audited as that change. */
+  async function readableRun(
+    req: Request,
+    id: string,
+    attempt?: RefusedAttempt,
+  ): Promise<Run> {
+    try {
+      await scopes.resolve(req, kubechartRunsReadPermission);
+      const run = await getRunOr404(id);
+      await scopes.assert(req, kubechartRunsReadPermission, run, `run ${id}`);
+      return run;
+    } catch (e) {
+      if (
+        attempt &&
+        (e instanceof NotAllowedError || e instanceof NotFoundError)
+      )
+        await auditRefused(req, attempt, e);
+      throw e;
+    }
   }
 
   /** Who decides on approvals through this request: the signed-in user only, never a service. */
@@ -424,12 +487,15 @@ export async function createRouter(
 
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:id/${decision}`, async (req, res) => {
-      const run = await readableRun(req, req.params.id);
-      const decider = await approvalDecider(req);
       const comment =
         typeof req.body?.comment === 'string'
           ? req.body.comment.slice(0, 2000)
           : null;
+      const run = await readableRun(req, req.params.id, {
+        eventId: `run-${decision}`,
+        meta: { runId: req.params.id, comment },
+      });
+      const decider = await approvalDecider(req);
       // Refused attempts are part of the trail too (someone tried to approve what they may not).
       const decided = await audited(
         req,
@@ -469,6 +535,10 @@ export async function createRouter(
       body.kind === 'rollback'
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
+      {
+        eventId: 'run-execute-approved',
+        meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
+      },
     );
     const { actor } = effectiveActor(
       credentials,

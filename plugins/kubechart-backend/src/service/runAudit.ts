@@ -6,6 +6,9 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { namedChanges } from '../engine/RunContext';
 
+/** A change a request asked for, as the audit trail records it when it is refused before it starts. */
+export type RefusedAttempt = { eventId: string; meta: Record<string, any> };
+
 /** How a run ended, as the audit trail states it. */
 export type RunOutcome = 'succeeded' | 'failed' | 'refused';
 

@@ -21,6 +21,7 @@ import { withNamespaceLock } from '../database/lockKeys';
 import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
 import { EngineSettings } from '../engine/settings';
 import { effectiveActor } from './identity';
+import { RefusedAttempt } from './runAudit';
 import {
   appendEventsSchema,
   finishRunSchema,
@@ -40,8 +41,11 @@ export type RecordedRunRoutesOptions = {
   instanceId: string;
   settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'>;
   onBehalfOfServices: string[];
-  /** Checks `kubechart.runs.create` and resolves the caller's credentials. */
-  authorize(req: Request): Promise<BackstageCredentials>;
+  /** Checks `kubechart.runs.create` and resolves the caller's credentials; a refusal is audited as `attempt`. */
+  authorize(
+    req: Request,
+    attempt?: RefusedAttempt,
+  ): Promise<BackstageCredentials>;
   /**
    * Throws NotAllowedError unless the actor may run in the target namespace (and for the entity,
    * when one is named), as `POST /runs` checks its runs (`resolveRunScope`).
@@ -120,7 +124,16 @@ export function addRecordedRunRoutes(
 
   router.post('/runs/record', async (req, res) => {
     const body = parse(recordRunSchema, req.body, 'recorded run');
-    const credentials = await authorize(req);
+    const credentials = await authorize(req, {
+      eventId: 'run-record',
+      meta: {
+        kind: body.kind,
+        action: body.action ?? null,
+        cluster: body.target.cluster,
+        namespace: body.target.namespace,
+        entityRef: body.entityRef ?? null,
+      },
+    });
     const { actor, ignored } = effectiveActor(
       credentials,
       body.onBehalfOf,

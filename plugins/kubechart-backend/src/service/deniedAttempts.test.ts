@@ -1,0 +1,132 @@
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
+import {
+  BackstageCredentials,
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { KubeSim } from '@internal/kube-sim';
+import request from 'supertest';
+import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import { startSim, testConfig } from '../__testUtils__/setup';
+import { startKubechartBackend } from '../__testUtils__/backend';
+
+jest.setTimeout(120_000);
+
+const ALICE = 'user:default/alice';
+const MALLORY = 'user:default/mallory';
+
+/** Everyone may do everything but mallory, who may do nothing. */
+const denyMallory = createServiceFactory({
+  service: coreServices.permissions,
+  deps: {},
+  factory: () => {
+    const decide = (
+      requests: any[],
+      options?: { credentials: BackstageCredentials },
+    ) =>
+      requests.map(() => ({
+        result:
+          (options?.credentials?.principal as any)?.userEntityRef === MALLORY
+            ? AuthorizeResult.DENY
+            : AuthorizeResult.ALLOW,
+      }));
+    return {
+      authorize: async (r: any[], o: any) => decide(r, o),
+      authorizeConditional: async (r: any[], o: any) => decide(r, o),
+    } as any;
+  },
+});
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+describe('attempts the permission framework refuses', () => {
+  let sim: KubeSim;
+  let server: any;
+  let stop: () => Promise<void>;
+  const audit: CapturedAuditEvent[] = [];
+  const as = (who: string) => mockCredentials.user.header(who);
+
+  beforeAll(async () => {
+    sim = await startSim();
+    const backend = await startKubechartBackend({
+      config: testConfig(sim, { health: { startOnBoot: false } }),
+      knex: await databases.init('SQLITE_3'),
+      features: [denyMallory, capturingAuditor(audit)],
+    });
+    server = backend.server;
+    stop = () => backend.stop();
+  });
+  afterAll(async () => {
+    await stop?.();
+    await sim?.stop();
+  });
+
+  it('are in the audit trail, with who tried what, and change nothing', async () => {
+    const created = await request(server)
+      .post('/api/kubechart/runs')
+      .set('Authorization', as(ALICE))
+      .send({ kind: 'tenant', cluster: 'dev', tenant: 'kept', releases: [] });
+    expect(created.status).toBe(202);
+    const runId = created.body.id;
+    audit.length = 0;
+
+    const attempts = [
+      request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', as(MALLORY))
+        .send({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'taken',
+          releases: [],
+        }),
+      request(server)
+        .post(`/api/kubechart/runs/${runId}/approve`)
+        .set('Authorization', as(MALLORY))
+        .send({ comment: 'mine now' }),
+      request(server)
+        .post(`/api/kubechart/runs/${runId}/reject`)
+        .set('Authorization', as(MALLORY))
+        .send({}),
+      request(server)
+        .post(`/api/kubechart/runs/${runId}/execute`)
+        .set('Authorization', as(MALLORY))
+        .send({ kind: 'tenant', cluster: 'dev', tenant: 'kept', releases: [] }),
+      request(server)
+        .post(`/api/kubechart/runs/${runId}/reapply`)
+        .set('Authorization', as(MALLORY))
+        .send({}),
+      request(server)
+        .post('/api/kubechart/runs/record')
+        .set('Authorization', as(MALLORY))
+        .send({
+          kind: 'custom',
+          action: 'acme:deploy',
+          target: { cluster: 'dev', namespace: 'tenant-kept' },
+        }),
+    ];
+    const statuses = [];
+    for (const attempt of attempts) statuses.push((await attempt).status);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(
+      audit.map(e => [e.eventId, e.status, e.meta.actor ?? e.meta.decider]),
+    ).toEqual([
+      ['run-create', 'failed', MALLORY],
+      ['run-approve', 'failed', MALLORY],
+      ['run-reject', 'failed', MALLORY],
+      ['run-execute-approved', 'failed', MALLORY],
+      ['run-reapply', 'failed', MALLORY],
+      ['run-record', 'failed', MALLORY],
+    ]);
+    for (const event of audit) {
+      expect(event.error).toMatch(/^Not allowed: kubechart\./);
+      expect(event.meta.outcome).toBe('refused');
+    }
+    expect(audit[1].meta).toMatchObject({ runId, comment: 'mine now' });
+    const tenants = await request(server)
+      .get('/api/kubechart/tenants')
+      .set('Authorization', as(ALICE));
+    expect(tenants.body.items.map((t: any) => t.code)).toEqual(['kept']);
+  });
+});
