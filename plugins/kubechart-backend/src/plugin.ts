@@ -13,8 +13,13 @@ import {
   KUBECHART_RUNS_CHANNEL,
   KUBECHART_TENANT_HEALTH_CHANNEL,
   Run,
+  RunSignal,
+  TenantHealthSignal,
+  entityDriftSignalChannel,
+  entityRunsSignalChannel,
   kubechartPermissions,
   runSignalChannel,
+  tenantHealthSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
 import {
   ClusterRegistry,
@@ -141,15 +146,17 @@ export const kubechartPlugin = createBackendPlugin({
                 ),
               );
           }
-          const message = {
+          // Signals reach every subscriber of a channel, whatever it may read: they name nothing but
+          // the run; the entity's and tenant's own channels are known only to who knows the name.
+          const message: RunSignal = {
             type: 'run-updated',
             runId: run.id,
             status: run.status,
-            kind: run.kind,
-            ...(run.entityRef ? { entityRef: run.entityRef } : {}),
           };
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
+          if (run.entityRef)
+            publish(entityRunsSignalChannel(run.entityRef), message);
           // A tenant run that was created or ended changed the tenant: the catalog's tenant entities follow at once.
           if (
             (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
@@ -170,12 +177,15 @@ export const kubechartPlugin = createBackendPlugin({
             (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
             (run.status === 'succeeded' || run.status === 'failed')
           ) {
-            publish(KUBECHART_TENANT_HEALTH_CHANNEL, {
+            const health: TenantHealthSignal = {
               type: 'tenant-health',
-              cluster: run.target.cluster,
-              tenant: String(run.input.tenant ?? ''),
               status: run.status === 'succeeded' ? 'healthy' : 'unhealthy',
-            });
+            };
+            publish(KUBECHART_TENANT_HEALTH_CHANNEL, health);
+            publish(
+              tenantHealthSignalChannel(String(run.input.tenant ?? '')),
+              health,
+            );
           }
         };
         const settings = readEngineSettings(config);
@@ -255,13 +265,11 @@ export const kubechartPlugin = createBackendPlugin({
               const message: DriftSignal = {
                 type: 'drift-changed',
                 runId: d.runId,
-                cluster: d.target.cluster,
-                namespace: d.target.namespace,
                 status: d.status,
-                ...(d.target.release ? { release: d.target.release } : {}),
-                ...(d.entityRef ? { entityRef: d.entityRef } : {}),
               };
               publish(KUBECHART_DRIFT_CHANNEL, message);
+              if (d.entityRef)
+                publish(entityDriftSignalChannel(d.entityRef), message);
             },
           });
           // One replica at a time compares (scope global); the records are in the database for all.

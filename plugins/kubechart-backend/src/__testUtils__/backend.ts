@@ -14,13 +14,15 @@ type Feature = Parameters<typeof startTestBackend>[0]['features'] extends
 
 /**
  * Starts the kubechart backend plugin as production wires it, on `config` (from `testConfig`), its
- * database `knex` (default: the test backend's in-memory SQLite), signals published nowhere, and
+ * database `knex` (default: the test backend's in-memory SQLite), signals to `onSignal` only, and
  * `features` for the services a test controls (permissions, user info, a capturing auditor).
  */
 export async function startKubechartBackend(options: {
   config: object;
   knex?: Knex;
   features?: Feature[];
+  /** Receives every signal the plugin publishes (default: none kept). */
+  onSignal?: (signal: unknown) => void;
 }) {
   return startTestBackend({
     features: [
@@ -32,7 +34,9 @@ export async function startKubechartBackend(options: {
       createServiceFactory({
         service: signalsServiceRef,
         deps: {},
-        factory: () => ({ publish: async () => {} }),
+        factory: () => ({
+          publish: async (signal: unknown) => options.onSignal?.(signal),
+        }),
       }),
       ...(options.features ?? []),
     ],

@@ -3,7 +3,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
-  KUBECHART_RUNS_CHANNEL,
+  entityRunsSignalChannel,
   RunKind,
   RunSignal,
   RunStatus,
@@ -54,7 +54,9 @@ export function useDeploymentRuns(options: {
 }) {
   const api = useApi(kubechartApiRef);
   const { entityRef, filters, cursor, limit = 20 } = options;
-  const { lastSignal } = useSignal<RunSignal>(KUBECHART_RUNS_CHANNEL);
+  const { lastSignal } = useSignal<RunSignal>(
+    entityRunsSignalChannel(entityRef),
+  );
 
   const state = useAsyncRetry(
     () =>
@@ -83,10 +85,7 @@ export function useDeploymentRuns(options: {
 
   const { retry } = state;
   useEffect(() => {
-    if (
-      lastSignal &&
-      (!lastSignal.entityRef || lastSignal.entityRef === entityRef)
-    ) {
+    if (lastSignal) {
       retry();
     }
     // Only a new signal should trigger a reload.

@@ -4,7 +4,7 @@ import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
   DriftSignal,
-  KUBECHART_DRIFT_CHANNEL,
+  entityDriftSignalChannel,
   Run,
   RunDrift,
 } from '@kubechart/plugin-kubechart-common';
@@ -15,13 +15,13 @@ import { usePolling } from './usePolling';
 export type EntityDriftItem = { drift: RunDrift; run?: Run };
 
 /**
- * Drift of the entity's latest applied runs (one per target). Live through `kubechart:drift`;
+ * Drift of the entity's latest applied runs (one per target). Live through `kubechart:drift:<entityRef>`;
  * refreshed every 2 minutes with signals (the drift job's default pace), every minute without.
  */
 export function useEntityDrift(entityRef: string) {
   const api = useApi(kubechartApiRef);
   const { lastSignal, isSignalsAvailable } = useSignal<DriftSignal>(
-    KUBECHART_DRIFT_CHANNEL,
+    entityDriftSignalChannel(entityRef),
   );
   const state = useAsyncRetry(async (): Promise<EntityDriftItem[]> => {
     const items = await api.listDrift({ entityRef });
@@ -39,10 +39,7 @@ export function useEntityDrift(entityRef: string) {
 
   const { retry } = state;
   useEffect(() => {
-    if (
-      lastSignal &&
-      (!lastSignal.entityRef || lastSignal.entityRef === entityRef)
-    ) {
+    if (lastSignal) {
       retry();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -3,21 +3,21 @@ import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
-  KUBECHART_TENANT_HEALTH_CHANNEL,
   TenantHealthSignal,
+  tenantHealthSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
 import { withTimeout } from '../lib/withTimeout';
 import { usePolling } from './usePolling';
 
 /**
- * Health of a tenant per release, with its quota use. Live through `kubechart:tenant-health`;
+ * Health of a tenant per release, with its quota use. Live through `kubechart:tenant-health:<tenant>`;
  * refreshed every 60 s with signals, 30 s without.
  */
 export function useTenantHealth(tenant: string) {
   const api = useApi(kubechartApiRef);
   const { lastSignal, isSignalsAvailable } = useSignal<TenantHealthSignal>(
-    KUBECHART_TENANT_HEALTH_CHANNEL,
+    tenantHealthSignalChannel(tenant),
   );
   const state = useAsyncRetry(
     () => withTimeout(api.getTenantHealth(tenant), 15_000, `Tenant ${tenant}`),
@@ -26,7 +26,7 @@ export function useTenantHealth(tenant: string) {
 
   const { retry } = state;
   useEffect(() => {
-    if (lastSignal?.tenant === tenant) {
+    if (lastSignal) {
       retry();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps

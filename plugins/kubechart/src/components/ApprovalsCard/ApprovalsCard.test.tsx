@@ -139,7 +139,6 @@ describe('ApprovalsCard', () => {
         type: 'run-updated',
         runId: 'run-5',
         status: 'succeeded',
-        kind: 'chart',
       }),
     );
     expect(api.listApprovals).toHaveBeenCalledTimes(1);
@@ -148,7 +147,6 @@ describe('ApprovalsCard', () => {
         type: 'run-updated',
         runId: 'run-7',
         status: 'awaiting-approval',
-        kind: 'chart',
       }),
     );
     expect(

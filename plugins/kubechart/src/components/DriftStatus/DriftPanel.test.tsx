@@ -7,7 +7,7 @@ import {
 } from '@backstage/frontend-test-utils';
 import { signalApiRef } from '@backstage/plugin-signals-react';
 import {
-  KUBECHART_DRIFT_CHANNEL,
+  entityDriftSignalChannel,
   RunDrift,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
@@ -236,12 +236,9 @@ describe('DriftPanel', () => {
     api.listDrift.mockResolvedValue([drifted]);
     api.getRun.mockResolvedValue(makeRun({ id: 'run-1' }));
     await act(async () => {
-      signals.publish(KUBECHART_DRIFT_CHANNEL, {
+      signals.publish(entityDriftSignalChannel(ENTITY), {
         type: 'drift-changed',
         runId: 'run-1',
-        cluster: 'dev',
-        namespace: 'shop',
-        entityRef: ENTITY,
         status: 'drifted',
       });
     });

@@ -9,6 +9,7 @@ import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { signalApiRef } from '@backstage/plugin-signals-react';
 import {
   KUBECHART_RUNS_CHANNEL,
+  entityRunsSignalChannel,
   runSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
@@ -80,7 +81,7 @@ describe('EntityDeploymentHistoryContent live updates', () => {
       expect(rows[1]).toHaveTextContent('running');
     });
 
-    // The run finishes: the backend publishes on both channels.
+    // The run finishes: the backend publishes on the runs', the entity's and the run's channels.
     history = [
       { ...rollback, status: 'succeeded', helmRevision: 5 },
       upgrade,
@@ -91,19 +92,17 @@ describe('EntityDeploymentHistoryContent live updates', () => {
       expect(signals.subscriberCount(runSignalChannel('run-2'))).toBe(1),
     );
     act(() => {
-      signals.publish(KUBECHART_RUNS_CHANNEL, {
+      const message = {
         type: 'run-updated',
         runId: 'run-2',
         status: 'succeeded',
-        entityRef: 'component:default/shop',
-        kind: 'rollback',
-      });
-      signals.publish(runSignalChannel('run-2'), {
-        type: 'run-updated',
-        runId: 'run-2',
-        status: 'succeeded',
-        kind: 'rollback',
-      });
+      };
+      signals.publish(KUBECHART_RUNS_CHANNEL, message);
+      signals.publish(
+        entityRunsSignalChannel('component:default/shop'),
+        message,
+      );
+      signals.publish(runSignalChannel('run-2'), message);
     });
     await waitFor(() =>
       expect(api.listRuns.mock.calls.length).toBeGreaterThan(listCalls),
@@ -133,17 +132,21 @@ describe('EntityDeploymentHistoryContent live updates', () => {
       { apis: [mockApis.permission(), mockApis.alert()] },
     );
     await screen.findByText('dev / shop / web');
+    // The page listens on its entity's channel only: every run's channel names no entity.
     await waitFor(() =>
-      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+      expect(
+        signals.subscriberCount(
+          entityRunsSignalChannel('component:default/shop'),
+        ),
+      ).toBe(1),
     );
+    expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(0);
     const calls = api.listRuns.mock.calls.length;
     act(() =>
-      signals.publish(KUBECHART_RUNS_CHANNEL, {
+      signals.publish(entityRunsSignalChannel('component:default/other'), {
         type: 'run-updated',
         runId: 'x',
         status: 'failed',
-        entityRef: 'component:default/other',
-        kind: 'chart',
       }),
     );
     await act(() => new Promise(resolve => setTimeout(resolve, 100)));
