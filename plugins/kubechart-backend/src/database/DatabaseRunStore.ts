@@ -411,7 +411,8 @@ export class DatabaseRunStore implements RunStore {
               acquired_at: now,
             });
           }
-          if (options.tenant) await this.claimTenant(tx, options.tenant);
+          if (options.tenant)
+            await this.claimTenant(tx, options.tenant, run.id);
         });
         return toRun(row);
       } catch (e) {
@@ -654,7 +655,7 @@ export class DatabaseRunStore implements RunStore {
           .where({ run_id: runId })
           .update({ state: 'executed', request: closedRequest(gate) });
         await this.writePatch(tx, current, { status: 'pending' });
-        if (options.tenant) await this.claimTenant(tx, options.tenant);
+        if (options.tenant) await this.claimTenant(tx, options.tenant, runId);
       });
     try {
       await attempt();
@@ -1041,6 +1042,7 @@ export class DatabaseRunStore implements RunStore {
   private async claimTenant(
     tx: Knex.Transaction,
     claim: TenantClaim,
+    runId: string,
   ): Promise<void> {
     if (claim.check && this.isPostgres) {
       await tx.raw('SELECT pg_advisory_xact_lock(?, ?)', TENANT_CLAIM_LOCK);
@@ -1055,7 +1057,23 @@ export class DatabaseRunStore implements RunStore {
     await claim.check?.(existing, record, owner =>
       countActiveTenants(tx, owner),
     );
+    // What the run replaces, given back when no backend ever starts it (see getTenantBefore).
+    const before: NewTenantRecord | null = existing
+      ? (({ createdAt: _c, updatedAt: _u, ...kept }) => kept)(existing)
+      : null;
+    await tx('kubechart_runs')
+      .where({ id: runId })
+      .update({ tenant_before: JSON.stringify(before) });
     await upsertTenantRow(tx, record, Date.now());
+  }
+
+  async getTenantBefore(
+    id: string,
+  ): Promise<NewTenantRecord | null | undefined> {
+    const row = await this.db('kubechart_runs')
+      .where({ id })
+      .first('tenant_before');
+    return row?.tenant_before ? JSON.parse(row.tenant_before) : undefined;
   }
 
   async getTenants(code?: string): Promise<TenantRecord[]> {

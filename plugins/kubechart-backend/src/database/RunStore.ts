@@ -252,6 +252,11 @@ export interface RunStore {
    * status and lease: the instance that executed a run reconciled by another one knows it alone.
    */
   recordApplied(id: string, applied: string[]): Promise<void>;
+  /**
+   * The tenant record a tenant or tenant-delete run replaced when it was recorded: `null` when there
+   * was none, undefined when it was not kept (another kind of run, or recorded before it was kept).
+   */
+  getTenantBefore(id: string): Promise<NewTenantRecord | null | undefined>;
   /** Heartbeat of runs without a lease (recorded runs). */
   heartbeat(ids: string[]): Promise<void>;
   /** Heartbeat of leased runs; resolves the ids of runs whose lease was lost. */

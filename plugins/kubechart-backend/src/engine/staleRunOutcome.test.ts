@@ -2,7 +2,7 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { Run } from '@kubechart/plugin-kubechart-common';
-import { NewRun } from '../database/RunStore';
+import { NewRun, NewTenantRecord } from '../database/RunStore';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
 import { plainCaller } from './scope';
 
@@ -227,6 +227,84 @@ describe.each(databases.eachSupportedId())(
         reason: expect.stringMatching(
           /; it never started executing: nothing was applied$/,
         ),
+      });
+    });
+
+    it('gives a tenant back the record it had when a run on it never started executing', async () => {
+      const tenantOf = async (code: string) =>
+        (await t.store.getTenants(code)).find(x => x.cluster === 'dev');
+      const before = (await tenantOf('stale'))!;
+      expect(before).toMatchObject({ status: expect.any(String) });
+      /** A tenant run recorded (its tenant claimed, as the engine records one) that no backend started. */
+      const neverStarted = async (
+        kind: 'tenant' | 'tenant-delete',
+        code: string,
+        claimed: Pick<NewTenantRecord, 'status' | 'owner'>,
+      ) => {
+        const id = `b0000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+        await t.store.createRun(
+          {
+            kind,
+            target: { cluster: 'dev', namespace: `tenant-${code}` },
+            tenant: code,
+            input: { tenant: code, releases: [] },
+            id,
+            status: 'pending',
+            actor: ALICE,
+          } as NewRun,
+          [],
+          {
+            tenant: {
+              cluster: 'dev',
+              code,
+              record: existing => ({
+                cluster: 'dev',
+                code,
+                namespace: `tenant-${code}`,
+                releases: existing?.releases ?? [],
+                ...(existing?.entityRef
+                  ? { entityRef: existing.entityRef }
+                  : {}),
+                ...claimed,
+                lastRunId: id,
+              }),
+            },
+          },
+        );
+        await goStale(id);
+        expect(await t.engine.recoverStaleRuns()).toBe(1);
+        expect(await outcome(id)).toMatchObject({
+          status: 'failed',
+          reason: expect.stringMatching(/nothing was applied$/),
+        });
+        return id;
+      };
+      // A move to another owner, then a delete, neither executed: the tenant is as it was.
+      await neverStarted('tenant', 'stale', {
+        owner: 'group:default/rival-team',
+        status: 'provisioning',
+      });
+      expect(await tenantOf('stale')).toMatchObject({
+        status: before.status,
+        owner: before.owner,
+        lastRunId: before.lastRunId,
+      });
+      await neverStarted('tenant-delete', 'stale', {
+        owner: before.owner,
+        status: 'deleting',
+      });
+      expect(await tenantOf('stale')).toMatchObject({
+        status: before.status,
+        lastRunId: before.lastRunId,
+      });
+      // A tenant whose first run never executed was never created: it is not live.
+      const first = await neverStarted('tenant', 'never', {
+        owner: ALICE,
+        status: 'provisioning',
+      });
+      expect(await tenantOf('never')).toMatchObject({
+        status: 'deleted',
+        lastRunId: first,
       });
     });
 

@@ -259,7 +259,8 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       !run.action &&
       ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) &&
       deps.clusters.has(cluster);
-    if (run.status === 'pending' && !run.action) {
+    const neverStarted = run.status === 'pending' && !run.action;
+    if (neverStarted) {
       // Claiming a run makes it `running` before anything is executed.
       reason += '; it never started executing: nothing was applied';
     } else if (canCheck) {
@@ -308,11 +309,23 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
             : `Run failed: ${reason}`,
       },
     ]);
-    if (run.kind === 'tenant' && typeof run.input.tenant === 'string') {
-      const t = (await store.getTenants(run.input.tenant)).find(
+    const code = run.input.tenant;
+    if (
+      (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
+      typeof code === 'string'
+    ) {
+      const t = (await store.getTenants(code)).find(
         x => x.cluster === run.target.cluster,
       );
-      if (t)
+      const before = neverStarted
+        ? await store.getTenantBefore(run.id)
+        : undefined;
+      if (t && t.lastRunId === run.id && before !== undefined) {
+        // It applied nothing: the tenant is what it was before this run claimed it (none: not live).
+        await store.upsertTenant(
+          before ?? { ...t, status: 'deleted', lastRunId: run.id },
+        );
+      } else if (t && run.kind === 'tenant')
         await store.upsertTenant({
           ...t,
           status: status === 'succeeded' ? 'active' : 'failed',
