@@ -284,5 +284,58 @@ describe.each(databases.eachSupportedId())(
       expect(releases.items).toEqual([]);
       expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
     });
+
+    it('ends a resubmitted chart run (its values held secrets) as changed when its tenant moved to a group the requester is also in', async () => {
+      const { engine, store } = await setup();
+      // Alice is in both teams: a fresh request into the moved tenant would be hers to make, but
+      // the approval was given by the old owner's approvers.
+      const both: RunCaller = { ...alice, ownershipRefs: [ALICE, ACME, RIVAL] };
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-r', ACME), ALICE, alice)
+        ).id,
+      );
+      const request: CreateRunRequest = {
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-prod-r',
+        release: {
+          name: 'web',
+          chart: 'webapp',
+          values: { replicas: 1, database: { password: 'Resubmit-Secret-1' } },
+        },
+      };
+      const install = await engine.submit(request, ALICE, both);
+      expect(install.status).toBe('awaiting-approval');
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(
+            bareTenantRun('prod-r', RIVAL),
+            'user:default/admin',
+            admin,
+          )
+        ).id,
+      );
+      await engine.decide(install.id, carol, 'approve', 'ok');
+      expect((await store.getRun(install.id))!.approval).toMatchObject({
+        state: 'approved',
+        resubmit: true,
+      });
+      await expect(
+        engine.executeApproved(install.id, request, ALICE, both),
+      ).rejects.toThrow(
+        `Tenant prod-r on cluster dev changed after this run was requested: it was owned by ${ACME}, and is now owned by ${RIVAL}`,
+      );
+      const run = (await store.getRun(install.id))!;
+      expect([run.status, run.approval!.state, run.helmRevision]).toEqual([
+        'failed',
+        'changed',
+        undefined,
+      ]);
+    });
   },
 );

@@ -906,23 +906,7 @@ export class RunEngine {
     if (!record?.request || !run)
       throw new ConflictError(`Run ${runId} has no kept input to start from`);
     const exec = record.exec as RunExecution;
-    const request = record.request;
-    if (
-      request.kind !== 'tenant' &&
-      request.kind !== 'tenant-delete' &&
-      exec.scope.tenant
-    ) {
-      const tenant = exec.scope.tenant;
-      const now = (await this.options.store.getTenants(tenant)).find(
-        t => t.cluster === request.cluster,
-      );
-      const changed = describeTenantChange(
-        { tenant, cluster: request.cluster },
-        exec.tenantAtRequest,
-        now,
-      );
-      if (changed) await this.endChangedTenant(run, changed);
-    }
+    await this.checkApprovedTarget(run, exec);
     await this.checkApprovedTenant(run, record.request, exec, {
       ownershipRefs: exec.requesterRefs ?? [],
       mayApplyClusterScoped: false,
@@ -935,6 +919,31 @@ export class RunEngine {
       record.planHash,
       record.planSalt,
     );
+  }
+
+  /**
+   * Before an approved chart, manifests or rollback run into a tenant's namespace starts (kept or
+   * submitted again): the tenant must be as it was when the run was requested, whose owner its
+   * approvers were worked out from; deleted or moved to another owner since, the approval ends as
+   * `changed` and nothing is applied.
+   */
+  private async checkApprovedTarget(
+    run: Run,
+    exec: RunExecution,
+  ): Promise<void> {
+    if (run.kind === 'tenant' || run.kind === 'tenant-delete') return;
+    const tenant = exec.scope.tenant;
+    if (!tenant) return;
+    const cluster = run.target.cluster;
+    const now = (await this.options.store.getTenants(tenant)).find(
+      t => t.cluster === cluster,
+    );
+    const changed = describeTenantChange(
+      { tenant, cluster },
+      exec.tenantAtRequest,
+      now,
+    );
+    if (changed) await this.endChangedTenant(run, changed);
   }
 
   /**
@@ -1030,6 +1039,8 @@ export class RunEngine {
         `Run ${runId} is not approved (its approval is ${record.state})`,
       );
     await checkRequestChartSources(request, settings);
+    // The run's target as it was approved (the request, compared below, must be the same one).
+    await this.checkApprovedTarget(run, record.exec as RunExecution);
     const exec: RunExecution = {
       ...(record.exec as RunExecution),
       scope: await resolveRunScope(request, caller, { store, settings }),
