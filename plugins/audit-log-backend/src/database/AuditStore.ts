@@ -40,6 +40,11 @@ export type AuditPruneCut = {
 export type AuditChainHead = {
   seq: number;
   hash: string;
+  /**
+   * Where the chain starts: the event it was pruned through (0 when never pruned) and that
+   * event's hash, which the first event kept links to.
+   */
+  checkpoint?: { seq: number; hash: string };
 };
 
 /**
@@ -49,9 +54,17 @@ export type AuditChainHead = {
 export type AuditVerifyOptions = {
   /**
    * The newest head anchor: the chain must still hold event `seq` with `hash`, or have been
-   * pruned past it by a prune among `witnessedCheckpoints`.
+   * pruned past it by a prune among `witnessedCheckpoints`; and it must start where it started
+   * then (`checkpointSeq`, `checkpointHash`), or after a prune among `witnessedCheckpoints`.
    */
-  anchor?: { seq: number; hash: string; at: string };
+  anchor?: {
+    seq: number;
+    hash: string;
+    at: string;
+    /** The chain's prune checkpoint when the anchor was published (absent in older anchors). */
+    checkpointSeq?: number;
+    checkpointHash?: string;
+  };
   /** The prune checkpoints the witness recorded (those it has at hand). */
   witnessedCheckpoints?: Array<{ throughSeq: number; hash: string }>;
 };

@@ -183,6 +183,46 @@ function parseGap(meta: string | null): AuditGapInfo | undefined {
   }
 }
 
+/**
+ * Where the chain starts (the walk began after its checkpoint) against where it started when the
+ * anchor was published: the same checkpoint, or a later one a prune recorded in the witness file
+ * (written before anything was deleted). Anything else removed or replaced the chain's beginning
+ * without a prune, which nothing in the database would show. Anchors published before they
+ * recorded the checkpoint are not compared.
+ */
+function checkStart(
+  anchor: NonNullable<AuditVerifyOptions['anchor']>,
+  head: HeadRow,
+  witnessed: NonNullable<AuditVerifyOptions['witnessedCheckpoints']>,
+): { failedSeq: number; reason: string } | undefined {
+  const then = anchor.checkpointSeq;
+  if (then === undefined) return undefined;
+  const seq = Number(head.checkpoint_seq);
+  const hash = head.checkpoint_hash;
+  const recorded = `an anchor published at ${anchor.at} recorded`;
+  if (seq === then) {
+    return hash === anchor.checkpointHash
+      ? undefined
+      : {
+          failedSeq: seq,
+          reason: `The chain starts after event ${seq} with another hash than ${recorded} for its start (${anchor.checkpointHash}): the events before it were replaced`,
+        };
+  }
+  if (seq < then) {
+    return {
+      failedSeq: seq,
+      reason: `The chain starts after event ${seq}, but when ${recorded} its head it started after event ${then}: events were put back below a prune, or the database was restored from an older backup`,
+    };
+  }
+  if (witnessed.some(c => c.throughSeq === seq && c.hash === hash)) {
+    return undefined;
+  }
+  return {
+    failedSeq: seq,
+    reason: `The chain starts after event ${seq}, but it started after event ${then} when ${recorded} its head, and no prune checkpoint in the witness file records a prune through ${seq} with the hash the chain continues from: events up to ${seq} were removed without a recorded prune`,
+  };
+}
+
 function checkpointOf(head: HeadRow): AuditPruneCheckpoint | undefined {
   const throughSeq = Number(head.checkpoint_seq);
   if (throughSeq === 0 || !head.pruned_at) {
@@ -655,7 +695,14 @@ export class DatabaseAuditStore implements AuditStore {
     if (!head) {
       throw new Error('Audit chain head is missing; migrations not applied?');
     }
-    return { seq: Number(head.last_seq), hash: head.last_hash };
+    return {
+      seq: Number(head.last_seq),
+      hash: head.last_hash,
+      checkpoint: {
+        seq: Number(head.checkpoint_seq),
+        hash: head.checkpoint_hash,
+      },
+    };
   }
 
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
@@ -697,6 +744,18 @@ export class DatabaseAuditStore implements AuditStore {
         verifiedAt: new Date().toISOString(),
       };
     };
+
+    if (expectedSeq > 1 && !pruned) {
+      // A prune records when it ran; a chain that starts later without one lost its beginning.
+      return result({
+        failedSeq: expectedSeq - 1,
+        reason: `The chain starts after event ${
+          expectedSeq - 1
+        }, but no prune is recorded (the chain head has no prune time): events up to ${
+          expectedSeq - 1
+        } were removed without a prune`,
+      });
+    }
 
     // Consecutive seq ranges, fetched a few ahead so the database hashes the
     // next ranges while this process checks the current one.
@@ -871,7 +930,9 @@ export class DatabaseAuditStore implements AuditStore {
         .where({ seq: anchor.seq })
         .first('hash');
       if (event) {
-        return event.hash === anchor.hash ? undefined : anotherHash;
+        return event.hash === anchor.hash
+          ? checkStart(anchor, head, witnessed)
+          : anotherHash;
       }
       // pruned since the walk?
       const now = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
@@ -903,7 +964,7 @@ export class DatabaseAuditStore implements AuditStore {
     if (anchor.seq === checkpointSeq && checkpointHash !== anchor.hash) {
       return anotherHash;
     }
-    return undefined;
+    return checkStart(anchor, head, witnessed);
   }
 
   /**

@@ -258,6 +258,49 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('finds a prune below the anchor that no checkpoint records, with or without a prune time', async () => {
+      for (const prunedAt of [null, '2026-01-01T00:00:00.000Z']) {
+        await knex('audit_log_events').delete();
+        await knex('audit_log_chain_head')
+          .where({ id: 1 })
+          .update({
+            last_seq: 0,
+            last_hash: '0'.repeat(64),
+            checkpoint_seq: 0,
+            checkpoint_hash: '0'.repeat(64),
+            pruned_at: null,
+          });
+        const store = keyed(4);
+        await store.signChainHead();
+        await store.append(events(1, 20));
+        const file = await tempFile();
+        const witness = witnessFor(file);
+        const anchor = await witness.anchor(await store.head());
+        await expect(
+          verifyAgainstWitness({ store, witness }),
+        ).resolves.toMatchObject({ ok: true, keyed: true });
+        // A database writer deletes the oldest events, well below the anchored one, and makes the
+        // head start from the last one deleted, as a prune would; no prune ran, none is witnessed.
+        const fifteen = await knex('audit_log_events')
+          .where({ seq: 15 })
+          .first();
+        await knex('audit_log_events').where('seq', '<=', 15).delete();
+        await knex('audit_log_chain_head').where({ id: 1 }).update({
+          checkpoint_seq: 15,
+          checkpoint_hash: fifteen.hash,
+          pruned_at: prunedAt,
+        });
+        const result = await verifyAgainstWitness({ store, witness });
+        expect(result).toMatchObject({
+          ok: false,
+          failedSeq: 15,
+          // a start without a prune time needs no anchor to be seen
+          ...(prunedAt ? { anchor: { seq: anchor.seq, at: anchor.at } } : {}),
+        });
+        expect(result.reason).toMatch(/events up to 15 were removed/);
+      }
+    });
+
     it('without a witness file: says nothing about anchors, and a cut tail still verifies', async () => {
       const store = new DatabaseAuditStore(knex);
       await store.append(events(1, 8));
@@ -380,6 +423,9 @@ describe('head anchor publishing', () => {
       seq: 3,
       hash: third!.hash,
       at: expect.any(String),
+      // where the chain starts: never pruned
+      checkpointSeq: 0,
+      checkpointHash: '0'.repeat(64),
     };
     expect(await fileLines()).toEqual([first]);
     expect(received).toHaveLength(1);

@@ -71,6 +71,9 @@ export type AuditAnchorRecord = {
   seq: number;
   hash: string;
   at: string;
+  /** Where the chain started then: the event it was pruned through (0: never) and its hash. */
+  checkpointSeq?: number;
+  checkpointHash?: string;
 };
 
 /**
@@ -226,6 +229,12 @@ export function createAuditWitness(options: {
         seq: head.seq,
         hash: head.hash,
         at: new Date().toISOString(),
+        ...(head.checkpoint
+          ? {
+              checkpointSeq: head.checkpoint.seq,
+              checkpointHash: head.checkpoint.hash,
+            }
+          : {}),
       };
       const line = JSON.stringify(record);
       logger.info(
@@ -366,11 +375,22 @@ function parseRecord(
     HASH.test(value.hash) &&
     typeof value.at === 'string'
   ) {
+    const start =
+      Number.isSafeInteger(value.checkpointSeq) &&
+      value.checkpointSeq >= 0 &&
+      typeof value.checkpointHash === 'string' &&
+      HASH.test(value.checkpointHash)
+        ? {
+            checkpointSeq: value.checkpointSeq as number,
+            checkpointHash: value.checkpointHash as string,
+          }
+        : {};
     return {
       type: value.type,
       seq: value.seq,
       hash: value.hash,
       at: value.at,
+      ...start,
     };
   }
   if (
