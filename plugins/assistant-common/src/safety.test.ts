@@ -78,6 +78,57 @@ describe('classifySafety', () => {
       },
       'warning',
     ],
+    // An annotation with a prefix is read by a controller, which may act far beyond the object:
+    // ingress-nginx runs snippets for every namespace, cloud IAM keys give pods a cloud role.
+    [
+      {
+        verb: 'annotate',
+        resource: 'ingresses',
+        name: 'checkout-web',
+        namespace: 'shop',
+        annotations: {
+          'nginx.ingress.kubernetes.io/server-snippet':
+            'content_by_lua_block {}',
+        },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'serviceaccounts',
+        name: 'app',
+        namespace: 'shop',
+        annotations: {
+          'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/admin',
+        },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        annotations: { owner: 'team-shop', 'example.com/team': 'shop' },
+      },
+      'dangerous',
+    ],
+    // Keys without a prefix are the user's own, and the change cause is kubectl's record.
+    [
+      {
+        verb: 'annotate',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        annotations: {
+          owner: 'team-shop',
+          'kubernetes.io/change-cause': 'rolled back',
+        },
+      },
+      'warning',
+    ],
     // Any change to a cluster-scoped object reaches beyond one namespace:
     // RBAC, namespaces (and their pod-security labels), nodes, CRDs, PVs.
     [{ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dangerous'],

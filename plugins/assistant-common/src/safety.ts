@@ -139,8 +139,29 @@ function classifyVerb(plan: Plan): SafetyAssessment {
         level: 'warning',
         reason: 'scale changes how many replicas run.',
       };
+    case 'annotate': {
+      // Keys with a prefix belong to whoever owns the domain, mostly controllers that act on them,
+      // some far beyond the object (ingress-nginx snippets run for every namespace; cloud IAM keys
+      // give pods a cloud role). Only the user's own keys (no prefix) and kubectl's change cause
+      // are metadata alone.
+      const read = Object.keys(plan.annotations ?? {}).filter(
+        key => key.includes('/') && key !== 'kubernetes.io/change-cause',
+      );
+      if (read.length > 0) {
+        return {
+          level: 'dangerous',
+          reason: `annotate sets ${read.slice(0, 3).join(', ')}${
+            read.length > 3 ? ' and more' : ''
+          }: annotations with a prefix are read by controllers, which may act beyond the object.`,
+        };
+      }
+      return {
+        level: 'warning',
+        reason:
+          'annotate changes metadata that selectors and tools may rely on.',
+      };
+    }
     case 'label':
-    case 'annotate':
       return {
         level: 'warning',
         reason: `${plan.verb} changes metadata that selectors and tools may rely on.`,
