@@ -482,6 +482,68 @@ describe.each(['helm3', 'helm4'] as const)(
       ]);
     });
 
+    it("refuses a first install whose hook renders only with the cluster's API versions, where helm 3 cannot dry run it before the chart's CRDs exist; nothing is applied", async () => {
+      // The cluster serves example.org/v1 (another team's CRD); helm's default capabilities do not.
+      const sprockets = {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'sprockets.example.org' },
+        spec: {
+          group: 'example.org',
+          scope: 'Namespaced',
+          names: {
+            plural: 'sprockets',
+            singular: 'sprocket',
+            kind: 'Sprocket',
+          },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object' } },
+            },
+          ],
+        },
+      };
+      await objects.create(sprockets);
+      try {
+        for (let i = 0; i < 50; i++) {
+          const live: any = await objects.read(sprockets as any);
+          if (
+            live?.status?.conditions?.some(
+              (c: any) => c.type === 'Established' && c.status === 'True',
+            )
+          )
+            break;
+          await new Promise(r => setTimeout(r, 100));
+        }
+        const run = await finish(chart('cap', 'crdcapshook'), aliceWithCrds);
+        const reasons = {
+          // helm 3 renders the hook again with the cluster's API versions and refuses it first;
+          // helm 4's post-render gate sees it as helm is about to run it.
+          helm3: expect.stringMatching(
+            /^helm 3 cannot render release cap against the cluster before its chart's CRDs exist, and rendered with the cluster's API versions it has hooks \(Job\/cap-sneak\); nothing was applied\. Install it with helm 4/,
+          ),
+          helm4: expect.stringContaining(
+            '[no-privileged] Job/cap-sneak: container "sneak": runs privileged',
+          ),
+        };
+        expect({
+          status: run.status,
+          reason: run.failureReason ?? '',
+          applied: await applied('cap'),
+        }).toEqual({
+          status: 'failed',
+          reason: reasons[helmBin],
+          applied: nothing,
+        });
+        expect(await crdNames()).not.toContain('widgets.example.net');
+      } finally {
+        await objects.delete(sprockets as any);
+      }
+    });
+
     it('refuses a chart whose custom resource of its own crds/ CRD runs privileged pods, even where CRDs are allowed; neither the CRD nor anything else is applied', async () => {
       const run = await finish(chart('ro', 'crdrollout'), aliceWithCrds);
       expect(run.status).toBe('failed');

@@ -458,7 +458,15 @@ export class Executors {
           ])!,
         );
     };
-    const helm3 = (await helm.version()).major < 4;
+    const { major, version } = await helm.version();
+    const helm3 = major < 4;
+    // The server dry run every helm 3 install starts with (below) came with helm 3.13.
+    const minor = Number(/^v?\d+\.(\d+)/.exec(version)?.[1]);
+    if (helm3 && !(minor >= 13)) {
+      throw new RunFailure(
+        `helm ${version} cannot render release ${release.name} against the cluster (--dry-run=server needs helm 3.13 or later), which the engine needs to check the hooks helm 3 runs; nothing was applied. Use helm 3.13 or later, or helm 4 (kubechart.helm.binary).`,
+      );
+    }
     let checkedHooks: HelmHook[] = [];
     const inputs = helm3
       ? await findInstallTimeInputs(artifact.directory)
@@ -505,11 +513,31 @@ export class Executors {
             }`,
           );
         }
-        // A first install whose templates name no hook and read nothing of the cluster renders as the
-        // check did, but for the cluster's capabilities: its hooks are checked as helm 3 runs them.
+        // A first install whose templates name no hook and call nothing that reads the cluster, DNS,
+        // randomness or the clock renders at install as `helm template` does with the cluster's
+        // capabilities (its API versions and version, which `.Capabilities` reads): rendered so, it
+        // must hold no hook, or helm 3 would run one the policy never saw.
+        const hooks = await this.hooksWithClusterCapabilities(
+          cluster,
+          namespace,
+          release.name,
+          values,
+          artifact.archive,
+        );
+        if (hooks.length) {
+          throw new RunFailure(
+            `helm 3 cannot render release ${
+              release.name
+            } against the cluster before its chart's CRDs exist, and rendered with the cluster's API versions it has hooks (${hooks.join(
+              ', ',
+            )}); nothing was applied. Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied. helm said: ${
+              (e as Error).message
+            }`,
+          );
+        }
         dryRun = false;
         ctx.log(
-          `${prefix} helm 3 cannot render this first install against the cluster before the chart's CRDs exist; its templates name no hook, so hooks helm 3 runs (none expected) are checked as they run`,
+          `${prefix} helm 3 cannot render this first install against the cluster before the chart's CRDs exist; rendered with the cluster's API versions it has no hook, so it installs without the server dry run`,
           'warn',
           `release:${release.name}`,
         );
@@ -618,6 +646,27 @@ export class Executors {
       manifest: work.manifests.get(release.name)!,
       skipped: false,
     };
+  }
+
+  /** The hooks (`Kind/name`) a chart renders with a cluster's capabilities, offline. */
+  private async hooksWithClusterCapabilities(
+    cluster: string,
+    namespace: string,
+    release: string,
+    values: Record<string, unknown>,
+    chart: string,
+  ): Promise<string[]> {
+    const capabilities = await this.deps.discovery.capabilities(cluster);
+    const rendered = await this.deps.helm.template({
+      release,
+      namespace,
+      values,
+      chart,
+      ...capabilities,
+    });
+    return parseManifests(rendered)
+      .filter(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined)
+      .map(o => `${o.kind}/${o.metadata?.name}`);
   }
 
   /**

@@ -1,4 +1,12 @@
-import { KubernetesObjectApi, V1APIResource } from '@kubernetes/client-node';
+import {
+  ApisApi,
+  CoreApi,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  V1APIResource,
+  VersionApi,
+} from '@kubernetes/client-node';
 
 /** `resource()` is the discovery lookup client-node uses to build object paths (protected in its typings). */
 type WithDiscovery = {
@@ -91,6 +99,47 @@ export class ClusterDiscovery {
       );
     }
     return (apiVersion, kind) => answers.get(key(apiVersion, kind));
+  }
+
+  /**
+   * What a cluster serves, as helm's `.Capabilities` sees it when it renders against the cluster:
+   * every `group/version` and `group/version/Kind` (`v1` and `v1/Kind` for the core group), and the
+   * server's version. Read afresh each time (a CRD installed since counts).
+   */
+  async capabilities(
+    cluster: string,
+  ): Promise<{ apiVersions: string[]; kubeVersion: string }> {
+    const config = this.clusters.kubeConfig(cluster);
+    const versions = new Set<string>();
+    const addKinds = (groupVersion: string, resources: V1APIResource[]) => {
+      versions.add(groupVersion);
+      for (const r of resources) {
+        // subresources (`deployments/scale`) are not kinds of their own
+        if (!r.name.includes('/')) versions.add(`${groupVersion}/${r.kind}`);
+      }
+    };
+    const core = await config.makeApiClient(CoreApi).getAPIVersions();
+    for (const v of core.versions) {
+      if (v === 'v1')
+        addKinds(
+          v,
+          (await config.makeApiClient(CoreV1Api).getAPIResources()).resources,
+        );
+      else versions.add(v);
+    }
+    const custom = config.makeApiClient(CustomObjectsApi);
+    for (const group of (await config.makeApiClient(ApisApi).getAPIVersions())
+      .groups) {
+      for (const v of group.versions) {
+        const list = await custom.getAPIResources({
+          group: group.name,
+          version: v.version,
+        });
+        addKinds(v.groupVersion, list.resources);
+      }
+    }
+    const { gitVersion } = await config.makeApiClient(VersionApi).getCode();
+    return { apiVersions: [...versions].sort(), kubeVersion: gitVersion };
   }
 
   private async namespaced(

@@ -62,6 +62,12 @@ export type HelmChartOptions = HelmTarget & {
    * helm applies; a refusal makes helm fail before it applies anything.
    */
   postRenderer?: HelmPostRenderer;
+  /**
+   * `helm template` only: the capabilities to render with instead of helm's defaults (what a
+   * cluster serves: `group/version` and `group/version/Kind`, and its version).
+   */
+  apiVersions?: string[];
+  kubeVersion?: string;
 };
 
 /** A hook of a release as helm rendered (and, after an install, ran) it. @public */
@@ -208,6 +214,9 @@ export class HelmCli {
       '--namespace',
       options.namespace,
     ];
+    for (const apiVersion of options.apiVersions ?? [])
+      args.push('--api-versions', apiVersion);
+    if (options.kubeVersion) args.push('--kube-version', options.kubeVersion);
     const post = await this.postRenderArgs(options);
     args.push(...post.args);
     const r = await this.withFiles(options, files =>
