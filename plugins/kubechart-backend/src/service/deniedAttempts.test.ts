@@ -15,6 +15,7 @@ jest.setTimeout(120_000);
 
 const ALICE = 'user:default/alice';
 const MALLORY = 'user:default/mallory';
+const BOB = 'user:default/bob';
 
 /** Everyone may do everything but mallory, who may do nothing. */
 const denyMallory = createServiceFactory({
@@ -98,6 +99,10 @@ describe('attempts the permission framework refuses', () => {
         .set('Authorization', as(MALLORY))
         .send({}),
       request(server)
+        .post(`/api/kubechart/runs/${runId}/finish`)
+        .set('Authorization', as(MALLORY))
+        .send({ status: 'succeeded' }),
+      request(server)
         .post('/api/kubechart/runs/record')
         .set('Authorization', as(MALLORY))
         .send({
@@ -108,7 +113,7 @@ describe('attempts the permission framework refuses', () => {
     ];
     const statuses = [];
     for (const attempt of attempts) statuses.push((await attempt).status);
-    expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403, 403]);
     expect(
       audit.map(e => [e.eventId, e.status, e.meta.actor ?? e.meta.decider]),
     ).toEqual([
@@ -117,6 +122,7 @@ describe('attempts the permission framework refuses', () => {
       ['run-reject', 'failed', MALLORY],
       ['run-execute-approved', 'failed', MALLORY],
       ['run-reapply', 'failed', MALLORY],
+      ['run-finish', 'failed', MALLORY],
       ['run-record', 'failed', MALLORY],
     ]);
     for (const event of audit) {
@@ -128,5 +134,42 @@ describe('attempts the permission framework refuses', () => {
       .get('/api/kubechart/tenants')
       .set('Authorization', as(ALICE));
     expect(tenants.body.items.map((t: any) => t.code)).toEqual(['kept']);
+  });
+
+  it("include finishing another user's recorded run", async () => {
+    const record = () =>
+      request(server)
+        .post('/api/kubechart/runs/record')
+        .set('Authorization', as(ALICE))
+        .send({
+          kind: 'custom',
+          action: 'acme:deploy',
+          target: { cluster: 'dev', namespace: 'tenant-kept' },
+        });
+    // once the tenant run of the test before has released the namespace
+    let recorded = await record();
+    for (let i = 0; i < 100 && recorded.status === 409; i++) {
+      await new Promise(r => setTimeout(r, 100));
+      recorded = await record();
+    }
+    expect(recorded.status).toBe(201);
+    audit.length = 0;
+    const finished = await request(server)
+      .post(`/api/kubechart/runs/${recorded.body.id}/finish`)
+      .set('Authorization', as(BOB))
+      .send({ status: 'failed' });
+    expect(finished.status).toBe(403);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        eventId: 'run-finish',
+        status: 'failed',
+        meta: expect.objectContaining({
+          runId: recorded.body.id,
+          actor: BOB,
+          outcome: 'refused',
+        }),
+        error: expect.stringContaining('may add events to or finish it'),
+      }),
+    ]);
   });
 });

@@ -370,6 +370,7 @@ export async function createRouter(
     onBehalfOfServices,
     authorize: (req, attempt) =>
       authorize(req, kubechartRunsCreatePermission, attempt),
+    auditRefused,
     checkScope: async (credentials, actor, { target, entityRef }) => {
       const caller = await resolveRunCaller({
         credentials,

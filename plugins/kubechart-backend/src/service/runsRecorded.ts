@@ -62,6 +62,12 @@ export type RecordedRunRoutesOptions = {
     fn: () => Promise<T>,
     resultMeta?: (r: T) => Record<string, any>,
   ): Promise<T>;
+  /** Records a change refused before it started (403, 404) as `attempt`, failed. */
+  auditRefused(
+    req: Request,
+    attempt: RefusedAttempt,
+    error: Error,
+  ): Promise<void>;
   onRunChanged?: (run: Run) => void;
   /** Told once when a recorded run's end is stored (metrics). */
   onRunFinished?: (run: Run) => void;
@@ -202,6 +208,23 @@ export function addRecordedRunRoutes(
   async function recordedRun(
     req: Request,
     id: string,
+    attempt?: RefusedAttempt,
+  ): Promise<{ run: Run; lease: RunLease }> {
+    try {
+      return await writableRecordedRun(req, id);
+    } catch (e) {
+      if (
+        attempt &&
+        (e instanceof NotAllowedError || e instanceof NotFoundError)
+      )
+        await options.auditRefused(req, attempt, e);
+      throw e;
+    }
+  }
+
+  async function writableRecordedRun(
+    req: Request,
+    id: string,
   ): Promise<{ run: Run; lease: RunLease }> {
     const credentials = await authorize(req);
     const run = await store.getRun(id);
@@ -279,7 +302,10 @@ export function addRecordedRunRoutes(
 
   router.post('/runs/:id/finish', async (req, res) => {
     const body = parse(finishRunSchema, req.body, 'finish request');
-    const { run, lease } = await recordedRun(req, req.params.id);
+    const { run, lease } = await recordedRun(req, req.params.id, {
+      eventId: 'run-finish',
+      meta: { runId: req.params.id, status: body.status },
+    });
     // The secret values it reports (its values', its manifest's Secrets') are removed wherever else
     // they appear in what it reports: a ConfigMap or annotation of the manifest, the failure reason.
     const secrets = collectSecretValues(body.values ?? {});
