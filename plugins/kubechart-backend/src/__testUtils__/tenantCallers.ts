@@ -51,3 +51,27 @@ export function userInfoWithGroups(groups: Record<string, string[]>) {
     }),
   });
 }
+
+/** A permission service that denies `user` everything and allows everyone else everything. */
+export function deniesOnly(user: string) {
+  return createServiceFactory({
+    service: coreServices.permissions,
+    deps: {},
+    factory: () => {
+      const decide = (
+        requests: any[],
+        options?: { credentials: BackstageCredentials },
+      ) =>
+        requests.map(() => ({
+          result:
+            (options?.credentials?.principal as any)?.userEntityRef === user
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        }));
+      return {
+        authorize: async (r: any[], o: any) => decide(r, o),
+        authorizeConditional: async (r: any[], o: any) => decide(r, o),
+      } as any;
+    },
+  });
+}

@@ -120,6 +120,24 @@ describe.each(databases.eachSupportedId())(
       expect(await ended(store, id)).toMatchObject({ status: 'succeeded' });
       await engine.waitIdle();
     };
+    /** A tenants admin moves (or creates) tenant `code` for `owner`, approved and done. */
+    const movedTo = async (
+      engine: RunEngine,
+      store: RunStore,
+      code: string,
+      owner: string,
+    ) =>
+      approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(
+            bareTenantRun(code, owner),
+            'user:default/admin',
+            admin,
+          )
+        ).id,
+      );
 
     it('ends the stale request as changed when another team created the tenant meanwhile, and their tenant stays theirs', async () => {
       const { engine, store } = await setup();
@@ -208,17 +226,7 @@ describe.each(databases.eachSupportedId())(
       );
       expect(deletion.status).toBe('awaiting-approval');
       // A tenants admin moves the tenant to rival-team.
-      await approvedAndDone(
-        engine,
-        store,
-        (
-          await engine.submit(
-            bareTenantRun('prod-z', RIVAL),
-            'user:default/admin',
-            admin,
-          )
-        ).id,
-      );
+      await movedTo(engine, store, 'prod-z', RIVAL);
       const decided = await engine.decide(deletion.id, carol, 'approve', 'ok');
       expect(decided.status).toBe('failed');
       const run = (await store.getRun(deletion.id))!;
@@ -254,17 +262,7 @@ describe.each(databases.eachSupportedId())(
       );
       expect(install.status).toBe('awaiting-approval');
       // A tenants admin moves the tenant to rival-team while the install waits.
-      await approvedAndDone(
-        engine,
-        store,
-        (
-          await engine.submit(
-            bareTenantRun('prod-c', RIVAL),
-            'user:default/admin',
-            admin,
-          )
-        ).id,
-      );
+      await movedTo(engine, store, 'prod-c', RIVAL);
       const decided = await engine.decide(install.id, carol, 'approve', 'ok');
       expect(decided.status).toBe('failed');
       await engine.waitIdle();
@@ -309,17 +307,7 @@ describe.each(databases.eachSupportedId())(
       };
       const install = await engine.submit(request, ALICE, both);
       expect(install.status).toBe('awaiting-approval');
-      await approvedAndDone(
-        engine,
-        store,
-        (
-          await engine.submit(
-            bareTenantRun('prod-r', RIVAL),
-            'user:default/admin',
-            admin,
-          )
-        ).id,
-      );
+      await movedTo(engine, store, 'prod-r', RIVAL);
       await engine.decide(install.id, carol, 'approve', 'ok');
       expect((await store.getRun(install.id))!.approval).toMatchObject({
         state: 'approved',

@@ -1,15 +1,10 @@
 import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
-import {
-  BackstageCredentials,
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { startKubechartBackend } from '../__testUtils__/backend';
+import { deniesOnly } from '../__testUtils__/tenantCallers';
 
 jest.setTimeout(120_000);
 
@@ -18,26 +13,7 @@ const MALLORY = 'user:default/mallory';
 const BOB = 'user:default/bob';
 
 /** Everyone may do everything but mallory, who may do nothing. */
-const denyMallory = createServiceFactory({
-  service: coreServices.permissions,
-  deps: {},
-  factory: () => {
-    const decide = (
-      requests: any[],
-      options?: { credentials: BackstageCredentials },
-    ) =>
-      requests.map(() => ({
-        result:
-          (options?.credentials?.principal as any)?.userEntityRef === MALLORY
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-      }));
-    return {
-      authorize: async (r: any[], o: any) => decide(r, o),
-      authorizeConditional: async (r: any[], o: any) => decide(r, o),
-    } as any;
-  },
-});
+const denyMallory = deniesOnly(MALLORY);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
