@@ -129,6 +129,12 @@ export interface Config {
       previewsPerUserAtOnce?: number;
       /** Previews and policy checks one caller may ask for per minute; more get HTTP 429. Default 30. */
       previewsPerUserPerMinute?: number;
+      /**
+       * Refused changes (403, 404) of one caller recorded in the audit trail one by one per minute, per
+       * backend instance; the rest are still refused, and counted in `refusedNotRecorded` of the next
+       * one recorded. Default 30.
+       */
+      refusedAttemptsAuditedPerMinute?: number;
     };
     recovery?: {
       /** A running run whose heartbeat is older than this is reconciled, in seconds. Default 120. */

@@ -52,8 +52,8 @@ export function userInfoWithGroups(groups: Record<string, string[]>) {
   });
 }
 
-/** A permission service that denies `user` everything and allows everyone else everything. */
-export function deniesOnly(user: string) {
+/** A permission service that denies `users` everything and allows everyone else everything. */
+export function deniesOnly(...users: string[]) {
   return createServiceFactory({
     service: coreServices.permissions,
     deps: {},
@@ -63,10 +63,11 @@ export function deniesOnly(user: string) {
         options?: { credentials: BackstageCredentials },
       ) =>
         requests.map(() => ({
-          result:
-            (options?.credentials?.principal as any)?.userEntityRef === user
-              ? AuthorizeResult.DENY
-              : AuthorizeResult.ALLOW,
+          result: users.includes(
+            (options?.credentials?.principal as any)?.userEntityRef,
+          )
+            ? AuthorizeResult.DENY
+            : AuthorizeResult.ALLOW,
         }));
       return {
         authorize: async (r: any[], o: any) => decide(r, o),

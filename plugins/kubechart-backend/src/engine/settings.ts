@@ -20,6 +20,8 @@ export type EngineSettings = {
   previewsPerUserAtOnce: number;
   /** Previews and policy checks one caller may ask for per minute. */
   previewsPerUserPerMinute: number;
+  /** Refused attempts of one caller recorded in the audit trail one by one per minute; the rest are counted. */
+  refusedAttemptsAuditedPerMinute: number;
   staleAfterSeconds: number;
   heartbeatIntervalMs: number;
   /** How long tenant delete waits for the namespace to be gone (Terminating until its contents are deleted). */
@@ -101,6 +103,8 @@ export function readEngineSettings(config: Config): EngineSettings {
       k?.getOptionalNumber('limits.previewsPerUserAtOnce') ?? 2,
     previewsPerUserPerMinute:
       k?.getOptionalNumber('limits.previewsPerUserPerMinute') ?? 30,
+    refusedAttemptsAuditedPerMinute:
+      k?.getOptionalNumber('limits.refusedAttemptsAuditedPerMinute') ?? 30,
     staleAfterSeconds:
       k?.getOptionalNumber('recovery.staleAfterSeconds') ?? 120,
     heartbeatIntervalMs:

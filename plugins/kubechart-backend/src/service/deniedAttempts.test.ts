@@ -11,9 +11,12 @@ jest.setTimeout(120_000);
 const ALICE = 'user:default/alice';
 const MALLORY = 'user:default/mallory';
 const BOB = 'user:default/bob';
+const EVE = 'user:default/eve';
+/** `kubechart.limits.refusedAttemptsAuditedPerMinute` here. */
+const RECORDED_PER_MINUTE = 8;
 
-/** Everyone may do everything but mallory, who may do nothing. */
-const denyMallory = deniesOnly(MALLORY);
+/** Everyone may do everything but mallory and eve, who may do nothing. */
+const denyMallory = deniesOnly(MALLORY, EVE);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
@@ -27,7 +30,14 @@ describe('attempts the permission framework refuses', () => {
   beforeAll(async () => {
     sim = await startSim();
     const backend = await startKubechartBackend({
-      config: testConfig(sim, { health: { startOnBoot: false } }),
+      config: (() => {
+        const config = testConfig(sim, { health: { startOnBoot: false } });
+        config.kubechart.limits = {
+          ...config.kubechart.limits,
+          refusedAttemptsAuditedPerMinute: RECORDED_PER_MINUTE,
+        } as any;
+        return config;
+      })(),
       knex: await databases.init('SQLITE_3'),
       features: [denyMallory, capturingAuditor(audit)],
     });
@@ -147,5 +157,43 @@ describe('attempts the permission framework refuses', () => {
         error: expect.stringContaining('may add events to or finish it'),
       }),
     ]);
+  });
+
+  it('records at most kubechart.limits.refusedAttemptsAuditedPerMinute of one caller a minute, and counts the rest in the next one recorded', async () => {
+    audit.length = 0;
+    const attempt = () =>
+      request(server)
+        .post(
+          '/api/kubechart/runs/00000000-0000-4000-8000-000000000000/approve',
+        )
+        .set('Authorization', as(EVE))
+        .send({ comment: 'again' });
+    for (let i = 0; i < RECORDED_PER_MINUTE + 3; i++)
+      expect((await attempt()).status).toBe(403);
+    expect(audit).toHaveLength(RECORDED_PER_MINUTE);
+    expect(audit.every(e => e.meta.actor === EVE)).toBe(true);
+    // Another caller is not held back by eve's.
+    expect(
+      (
+        await request(server)
+          .post('/api/kubechart/runs')
+          .set('Authorization', as(MALLORY))
+          .send({ kind: 'tenant', cluster: 'dev', tenant: 'x', releases: [] })
+      ).status,
+    ).toBe(403);
+    expect(audit.at(-1)!.meta.actor).toBe(MALLORY);
+    // A minute later the first refusal recorded says how many were not.
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+    try {
+      expect((await attempt()).status).toBe(403);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(audit.at(-1)!.meta).toMatchObject({
+      actor: EVE,
+      outcome: 'refused',
+      refusedNotRecorded: 3,
+    });
   });
 });

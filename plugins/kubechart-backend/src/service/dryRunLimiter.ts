@@ -57,3 +57,47 @@ export class DryRunLimiter {
     }
   }
 }
+
+/**
+ * How many refused attempts of each caller the audit trail records one by one: `perMinute` in a
+ * minute; the ones beyond are counted and that count goes with the first one recorded after. Counted
+ * per backend instance.
+ */
+export class RefusalWindow {
+  readonly #windows = new Map<
+    string,
+    { start: number; recorded: number; notRecorded: number }
+  >();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly onFirstSkipped: (caller: string) => void,
+  ) {}
+
+  /**
+   * Undefined when this refusal is not to be recorded (it is counted); otherwise how many of the
+   * caller's were not recorded since the last one that was.
+   */
+  take(caller: string): number | undefined {
+    const now = Date.now();
+    let window = this.#windows.get(caller);
+    let carried = 0;
+    if (!window || now - window.start >= MINUTE_MS) {
+      carried = window?.notRecorded ?? 0;
+      if (this.#windows.size > 10_000) {
+        for (const [key, w] of this.#windows)
+          if (now - w.start >= MINUTE_MS && !w.notRecorded)
+            this.#windows.delete(key);
+      }
+      window = { start: now, recorded: 0, notRecorded: 0 };
+      this.#windows.set(caller, window);
+    }
+    if (window.recorded >= this.perMinute) {
+      window.notRecorded += 1;
+      if (window.notRecorded === 1) this.onFirstSkipped(caller);
+      return undefined;
+    }
+    window.recorded += 1;
+    return carried;
+  }
+}

@@ -51,7 +51,7 @@ import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScope, ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
-import { DryRunLimiter } from './dryRunLimiter';
+import { DryRunLimiter, RefusalWindow } from './dryRunLimiter';
 import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
@@ -168,6 +168,13 @@ export async function createRouter(
   });
   const onBehalfOfServices =
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
+  const refusals = new RefusalWindow(
+    settings.refusedAttemptsAuditedPerMinute,
+    actor =>
+      options.logger.warn(
+        `${actor} was refused more than ${settings.refusedAttemptsAuditedPerMinute} times in a minute (kubechart.limits.refusedAttemptsAuditedPerMinute); further refusals this minute are counted in the next one the audit trail records`,
+      ),
+  );
 
   /**
    * Checks a permission and resolves the caller's credentials (403 on DENY). With `attempt`, the
@@ -209,17 +216,23 @@ export async function createRouter(
       userEntityRef?: string;
       subject?: string;
     };
+    const actor =
+      principal.type === 'user'
+        ? principal.userEntityRef!
+        : `service:${principal.subject}`;
+    // A caller refused in a loop would otherwise grow the trail at will: one by one up to the limit
+    // a minute, then counted in the next one recorded.
+    const notRecorded = refusals.take(actor);
+    if (notRecorded === undefined) return;
     const event = await auditor.createEvent({
       eventId: attempt.eventId,
       request: req,
       severityLevel: 'medium',
       meta: {
         ...attempt.meta,
-        actor:
-          principal.type === 'user'
-            ? principal.userEntityRef
-            : `service:${principal.subject}`,
+        actor,
         outcome: 'refused',
+        ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
       },
     });
     await event.fail({ error });
