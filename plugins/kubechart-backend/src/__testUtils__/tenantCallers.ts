@@ -6,11 +6,12 @@ import {
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 
 /**
- * A permission service under which everyone may create runs and read, and only `admin` holds
- * `kubechart.tenants.admin` among users. Services are allowed everything, as Backstage's own
- * permission client allows a service principal without access restrictions whatever the policy.
+ * A permission service that denies a request when `denies(permission name, principal)` says so and
+ * allows every other (conditional requests too).
  */
-export function onlyAdminIsTenantsAdmin(admin: string) {
+export function permissionsDenying(
+  denies: (permission: string | undefined, principal: any) => boolean,
+) {
   return createServiceFactory({
     service: coreServices.permissions,
     deps: {},
@@ -20,12 +21,9 @@ export function onlyAdminIsTenantsAdmin(admin: string) {
         options?: { credentials: BackstageCredentials },
       ) =>
         requests.map(r => ({
-          result:
-            r.permission?.name === 'kubechart.tenants.admin' &&
-            (options?.credentials?.principal as any)?.type === 'user' &&
-            (options?.credentials?.principal as any)?.userEntityRef !== admin
-              ? AuthorizeResult.DENY
-              : AuthorizeResult.ALLOW,
+          result: denies(r.permission?.name, options?.credentials?.principal)
+            ? AuthorizeResult.DENY
+            : AuthorizeResult.ALLOW,
         }));
       return {
         authorize: async (r: any[], o: any) => decide(r, o),
@@ -33,6 +31,20 @@ export function onlyAdminIsTenantsAdmin(admin: string) {
       } as any;
     },
   });
+}
+
+/**
+ * A permission service under which everyone may create runs and read, and only `admin` holds
+ * `kubechart.tenants.admin` among users. Services are allowed everything, as Backstage's own
+ * permission client allows a service principal without access restrictions whatever the policy.
+ */
+export function onlyAdminIsTenantsAdmin(admin: string) {
+  return permissionsDenying(
+    (permission, principal) =>
+      permission === 'kubechart.tenants.admin' &&
+      principal?.type === 'user' &&
+      principal?.userEntityRef !== admin,
+  );
 }
 
 /** A user-info service giving each user the groups `groups` lists, as the sign-in token carries them. */
@@ -54,25 +66,7 @@ export function userInfoWithGroups(groups: Record<string, string[]>) {
 
 /** A permission service that denies `users` everything and allows everyone else everything. */
 export function deniesOnly(...users: string[]) {
-  return createServiceFactory({
-    service: coreServices.permissions,
-    deps: {},
-    factory: () => {
-      const decide = (
-        requests: any[],
-        options?: { credentials: BackstageCredentials },
-      ) =>
-        requests.map(() => ({
-          result: users.includes(
-            (options?.credentials?.principal as any)?.userEntityRef,
-          )
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-        }));
-      return {
-        authorize: async (r: any[], o: any) => decide(r, o),
-        authorizeConditional: async (r: any[], o: any) => decide(r, o),
-      } as any;
-    },
-  });
+  return permissionsDenying((_permission, principal) =>
+    users.includes(principal?.userEntityRef),
+  );
 }

@@ -10,7 +10,6 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import type { NotificationSendOptions } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
@@ -23,6 +22,7 @@ import {
   serviceHeader,
 } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { permissionsDenying } from '../__testUtils__/tenantCallers';
 
 jest.setTimeout(120_000);
 
@@ -39,27 +39,11 @@ const GROUPS: Record<string, string[]> = {
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
 /** Everyone may do everything except `nobody`, who lacks kubechart.runs.approve. */
-const permissions = createServiceFactory({
-  service: coreServices.permissions,
-  deps: {},
-  factory: () => {
-    const decide = (
-      requests: any[],
-      options?: { credentials: BackstageCredentials },
-    ) =>
-      requests.map(r => ({
-        result:
-          (options?.credentials?.principal as any)?.userEntityRef === NOBODY &&
-          r.permission?.name === 'kubechart.runs.approve'
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-      }));
-    return {
-      authorize: async (r: any[], o: any) => decide(r, o),
-      authorizeConditional: async (r: any[], o: any) => decide(r, o),
-    } as any;
-  },
-});
+const permissions = permissionsDenying(
+  (permission, principal) =>
+    principal?.userEntityRef === NOBODY &&
+    permission === 'kubechart.runs.approve',
+);
 
 /** Users' groups, as the sign-in token carries them. */
 const userInfo = createServiceFactory({
