@@ -235,6 +235,36 @@ describe.each(databases.eachSupportedId())(
       ).resolves.toMatchObject({ ok: true, anchor: { seq: 12 } });
     });
 
+    it('stays valid when a prune runs between its read of the witness file and its walk of the chain', async () => {
+      const store = keyed(3);
+      await store.append(events(1, 12));
+      const witness = witnessFor(await tempFile());
+      await witness.anchor(await store.head());
+      await store.append(events(13, 14));
+      let pruned = false;
+      // the prune lands after verify has read the file: the checkpoint it witnesses is not in what verify read
+      const racing = {
+        read: async () => {
+          const records = await witness.read();
+          if (!pruned) {
+            pruned = true;
+            await store.prune({
+              before: new Date(event(14).occurredAt),
+              witness: cut =>
+                witness
+                  .checkpoint(cut, { reason: 'on request' })
+                  .then(() => {}),
+            });
+          }
+          return records;
+        },
+      };
+      await expect(
+        verifyAgainstWitness({ store, witness: racing }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 12 } });
+      expect(pruned).toBe(true);
+    });
+
     it('finds a prune past the anchor that no checkpoint in the witness file records', async () => {
       const store = new DatabaseAuditStore(knex);
       await store.append(events(1, 10));

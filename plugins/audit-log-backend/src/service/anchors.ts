@@ -6,7 +6,11 @@ import {
 import { stringifyError } from '@backstage/errors';
 import { AuditVerifyResult } from '@kubechart/plugin-audit-log-common';
 import { AuditChainHead, AuditStore } from '../database/AuditStore';
-import { AuditAnchorRecord, AuditWitness } from './checkpointWitness';
+import {
+  AuditAnchorRecord,
+  AuditWitness,
+  AuditWitnessRecords,
+} from './checkpointWitness';
 
 const DURATION_UNITS = [
   'years',
@@ -154,15 +158,27 @@ export async function scheduleAnchors(options: {
  * Verifies the chain against the witness file: its newest anchor, and the prune checkpoints
  * recorded with it. The file is read before the chain so that an anchor published meanwhile
  * cannot name a head the walk did not see. Without a file: the chain alone, no `anchor`.
+ *
+ * A prune that runs between the read and the walk witnesses its checkpoint after the read, so the
+ * walk would meet a start no checkpoint it was given records. A failed verify therefore reads the
+ * file again and, when it has changed, verifies once more against what it holds now; the answer is
+ * always the chain checked against one reading of the file.
  */
 export async function verifyAgainstWitness(options: {
   store: Pick<AuditStore, 'verify'>;
   witness: Pick<AuditWitness, 'read'>;
 }): Promise<AuditVerifyResult> {
+  const verifyWith = (records: AuditWitnessRecords | undefined) =>
+    options.store.verify(
+      records?.anchor
+        ? { anchor: records.anchor, witnessedCheckpoints: records.checkpoints }
+        : undefined,
+    );
   const records = await options.witness.read();
-  return options.store.verify(
-    records?.anchor
-      ? { anchor: records.anchor, witnessedCheckpoints: records.checkpoints }
-      : undefined,
-  );
+  const result = await verifyWith(records);
+  if (result.ok) return result;
+  const again = await options.witness.read();
+  return JSON.stringify(again) === JSON.stringify(records)
+    ? result
+    : verifyWith(again);
 }
