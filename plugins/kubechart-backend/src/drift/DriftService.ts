@@ -139,6 +139,37 @@ export class DriftService {
         message: this.describe(e, run, 'the run’s manifest could not be read'),
       });
     }
+    // A run writes only to its own namespace (and, through the engine's policy, to cluster-scoped
+    // kinds the cluster allows). A stored manifest naming anything else is not what the run could
+    // apply: none of it is read, with the engine's identity, into a record its readers see.
+    const outside = objects.filter(o =>
+      o.namespace === undefined
+        ? Boolean(run.action)
+        : o.namespace !== run.target.namespace,
+    );
+    if (outside.length) {
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: `the run’s manifest holds ${
+          outside.length
+        } object(s) outside its namespace ${
+          run.target.namespace
+        }, which drift does not read: ${outside
+          .slice(0, 3)
+          .map(o =>
+            o.namespace === undefined
+              ? `${o.object.kind}/${o.object.metadata!.name} is cluster-scoped`
+              : `${o.object.kind}/${o.object.metadata!.name} is in namespace ${
+                  o.namespace
+                }`,
+          )
+          .join('; ')}${
+          outside.length > 3 ? '; …' : ''
+        }; a run may only write to namespace ${run.target.namespace}`,
+      });
+    }
     const own = objects.filter(o => !claimed.has(o.key));
     objects.forEach(o => claimed.add(o.key));
     // Every object it applied was applied again by a newer run: that run's drift says it all.

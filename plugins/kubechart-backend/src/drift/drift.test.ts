@@ -360,6 +360,43 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       ),
     ).toEqual([chart.id]);
   });
+  it('compares nothing of a run whose stored manifest reaches outside its namespace, and says so', async () => {
+    const { store, service } = await driftSetup();
+    const other = `other-${randomUUID().slice(0, 8)}`;
+    await kubectl('create', 'namespace', other);
+    await kubectl(
+      'create',
+      'configmap',
+      'victim-config',
+      '-n',
+      other,
+      '--from-literal=note=OTHER-TEAM-PRIVATE-VALUE',
+    );
+    // As a recorded run finished before its manifest was held to its namespace could hold it.
+    const run = await store.createRun(
+      {
+        id: randomUUID(),
+        kind: 'manifests',
+        status: 'pending',
+        actor: 'user:default/alice',
+        action: 'acme:cache:create',
+        target: { cluster: 'dev', namespace: 'shop' },
+        input: {},
+      },
+      [],
+    );
+    await store.finishRun(run.id, 'succeeded', {
+      manifest: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: victim-config, namespace: ${other} }\ndata: x\n`,
+    });
+    const record = (await service.checkAll()).find(d => d.runId === run.id);
+    expect(record).toMatchObject({
+      status: 'unknown',
+      objects: [],
+      message: `the run’s manifest holds 1 object(s) outside its namespace shop, which drift does not read: ConfigMap/victim-config is in namespace ${other}; a run may only write to namespace shop`,
+    });
+    expect(JSON.stringify(record)).not.toContain('OTHER-TEAM-PRIVATE-VALUE');
+  });
+
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
     const { store, service } = await driftSetup();
     const gone = await store.createRun(

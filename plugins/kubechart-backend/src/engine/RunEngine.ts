@@ -29,6 +29,7 @@ import {
   mergePolicyReports,
   parseManifests,
   redactValues,
+  scopeViolation,
 } from '@kubechart/plugin-kubechart-node';
 import {
   checkRequestChartSources,
@@ -394,6 +395,30 @@ export class RunEngine {
       this.clients.set(cluster, c);
     }
     return c;
+  }
+
+  /**
+   * Why each of `objects` lies outside `namespace` of the cluster: in another namespace,
+   * cluster-scoped, or of a kind the cluster does not serve (the `run-scope` rule with that one
+   * namespace and no cluster-scoped kind). Empty when all lie inside. An unreachable cluster throws.
+   */
+  async outsideNamespace(
+    cluster: string,
+    namespace: string,
+    objects: KubeObject[],
+  ): Promise<string[]> {
+    if (objects.length === 0) return [];
+    const isNamespaced = await this.discovery.lookup(cluster, objects);
+    return objects
+      .map(o =>
+        scopeViolation(o, {
+          namespaces: [namespace],
+          defaultNamespace: namespace,
+          allowedClusterScopedKinds: [],
+          isNamespaced,
+        }),
+      )
+      .filter((v): v is string => v !== undefined);
   }
 
   /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */

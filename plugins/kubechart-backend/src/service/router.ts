@@ -406,6 +406,12 @@ export async function createRouter(
         settings: options.settings,
       });
     },
+    outsideNamespace: (run, objects) =>
+      engine.outsideNamespace(
+        run.target.cluster,
+        run.target.namespace,
+        objects,
+      ),
     audited,
     onRunChanged: options.onRunChanged,
     onRunFinished: run => options.metrics?.runFinished(run),

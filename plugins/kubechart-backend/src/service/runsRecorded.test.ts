@@ -235,6 +235,39 @@ describe.each(databases.eachSupportedId())(
       ).toBe(204);
     });
 
+    it('refuses a finish whose manifest holds objects outside the run’s namespace, and records nothing', async () => {
+      const r = await record({ namespace: 'team-cache', release: 'scoped' });
+      const outside = [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: victim-config, namespace: team-other }\ndata: { note: x }\n',
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: mine }\n',
+        'apiVersion: example.com/v1\nkind: Unserved\nmetadata: { name: odd }\n',
+      ];
+      for (const manifest of outside) {
+        const refused = await post(`/runs/${r.body.id}/finish`, {
+          status: 'succeeded',
+          manifest,
+        });
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.message).toMatch(
+          /^The manifest of recorded run .* holds 1 object\(s\) outside its namespace team-cache: (ConfigMap\/victim-config is in namespace team-other|ClusterRole\/mine is cluster-scoped|Unserved\/odd \(example.com\/v1\) is of a kind whose scope is unknown to the cluster)/,
+        );
+      }
+      // Nothing recorded: the run is still the action's to finish.
+      expect((await get(`/runs/${r.body.id}`)).body).toMatchObject({
+        status: 'running',
+      });
+      expect((await get(`/runs/${r.body.id}`)).body.manifest).toBeUndefined();
+      const inside = await post(`/runs/${r.body.id}/finish`, {
+        status: 'succeeded',
+        manifest:
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: own }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: also, namespace: team-cache }\n',
+      });
+      expect(inside.status).toBe(204);
+      expect((await get(`/runs/${r.body.id}`)).body).toMatchObject({
+        status: 'succeeded',
+      });
+    });
+
     it('refuses a second finish (the lease ended with the first)', async () => {
       const r = await record({ namespace: 'team-once' });
       expect(

@@ -7,6 +7,7 @@ import {
 } from '@backstage/errors';
 import { Run } from '@kubechart/plugin-kubechart-common';
 import {
+  KubeObject,
   collectManifestSecretValues,
   collectSecretValues,
   createTextRedactor,
@@ -55,6 +56,11 @@ export type RecordedRunRoutesOptions = {
     actor: string,
     run: { target: Run['target']; entityRef?: string },
   ): Promise<void>;
+  /**
+   * Why objects of the manifest a recorded run reports lie outside its namespace (see
+   * `RunEngine.outsideNamespace`); empty when none do.
+   */
+  outsideNamespace(run: Run, objects: KubeObject[]): Promise<string[]>;
   audited<T>(
     req: Request,
     eventId: string,
@@ -309,11 +315,11 @@ export function addRecordedRunRoutes(
     // The secret values it reports (its values', its manifest's Secrets') are removed wherever else
     // they appear in what it reports: a ConfigMap or annotation of the manifest, the failure reason.
     const secrets = collectSecretValues(body.values ?? {});
+    let objects: KubeObject[] = [];
     if (body.manifest !== undefined) {
       try {
-        secrets.push(
-          ...collectManifestSecretValues(parseManifests(body.manifest)),
-        );
+        objects = parseManifests(body.manifest);
+        secrets.push(...collectManifestSecretValues(objects));
       } catch {
         // Refused by redactManifest below (over the limits), or dropped there (not valid YAML).
       }
@@ -324,8 +330,29 @@ export function addRecordedRunRoutes(
       req,
       'run-finish',
       { runId: run.id, status: body.status },
-      () =>
-        fenced(lease, () =>
+      async () => {
+        // The manifest is what drift compares with the cluster (read with the engine's identity)
+        // and what history shows as applied: it is held to the run's namespace like the run.
+        // (Documents that are no Kubernetes object, without apiVersion or kind, nothing reads.)
+        const outside = await options.outsideNamespace(
+          run,
+          objects.filter(
+            o =>
+              typeof o?.apiVersion === 'string' && typeof o?.kind === 'string',
+          ),
+        );
+        if (outside.length) {
+          throw new NotAllowedError(
+            `The manifest of recorded run ${run.id} holds ${
+              outside.length
+            } object(s) outside its namespace ${run.target.namespace}: ${outside
+              .slice(0, 3)
+              .join('; ')}${
+              outside.length > 3 ? '; …' : ''
+            }. Nothing was recorded`,
+          );
+        }
+        return fenced(lease, () =>
           store.finishRun(
             run.id,
             body.status,
@@ -348,7 +375,8 @@ export function addRecordedRunRoutes(
             },
             { lease },
           ),
-        ),
+        );
+      },
     );
     const after = await store.getRun(run.id);
     if (after) {
