@@ -321,6 +321,7 @@ export const kubechartPlugin = createBackendPlugin({
             onBehalfOfServices: readOnBehalfOfServices(config),
             onRunChanged,
             metrics,
+            lifecycle,
             drift: {
               store: driftStore,
               // As the namespace's deployer, like the rollback run it is for.

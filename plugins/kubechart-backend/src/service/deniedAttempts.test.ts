@@ -196,4 +196,40 @@ describe('attempts the permission framework refuses', () => {
       refusedNotRecorded: 3,
     });
   });
+
+  it('leaves a record of the refusals it did not record when the backend stops, if none came after them', async () => {
+    const events: CapturedAuditEvent[] = [];
+    const other = await startKubechartBackend({
+      config: (() => {
+        const config = testConfig(sim, { health: { startOnBoot: false } });
+        config.kubechart.limits = {
+          ...config.kubechart.limits,
+          refusedAttemptsAuditedPerMinute: 2,
+        } as any;
+        return config;
+      })(),
+      knex: await databases.init('SQLITE_3'),
+      features: [denyMallory, capturingAuditor(events)],
+    });
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await request(other.server)
+            .post('/api/kubechart/runs')
+            .set('Authorization', as(EVE))
+            .send({ kind: 'tenant', cluster: 'dev', tenant: 'x', releases: [] })
+        ).status,
+      ).toBe(403);
+    expect(events).toHaveLength(2);
+    await other.stop();
+    expect(events).toHaveLength(3);
+    expect(events[2]).toMatchObject({
+      eventId: 'refusals-not-recorded',
+      status: 'failed',
+      meta: { actor: EVE, outcome: 'refused', refusedNotRecorded: 3 },
+    });
+    expect(events[2].error).toMatch(
+      /^3 refused attempts of user:default\/eve since .* were not recorded one by one \(kubechart.limits.refusedAttemptsAuditedPerMinute: 2\)$/,
+    );
+  });
 });

@@ -60,18 +60,29 @@ export class DryRunLimiter {
 
 /**
  * How many refused attempts of each caller the audit trail records one by one: `perMinute` in a
- * minute; the ones beyond are counted and that count goes with the first one recorded after. Counted
- * per backend instance.
+ * minute; the ones beyond are counted, and that count goes with the first one recorded after or,
+ * when the caller stops before, to `onUnrecorded` when its minute ends (or at `flush`, on shutdown),
+ * so that every refusal leaves a trace. Counted per backend instance.
  */
 export class RefusalWindow {
   readonly #windows = new Map<
     string,
-    { start: number; recorded: number; notRecorded: number }
+    {
+      start: number;
+      recorded: number;
+      notRecorded: number;
+      timer?: ReturnType<typeof setTimeout>;
+    }
   >();
 
   constructor(
     private readonly perMinute: number,
     private readonly onFirstSkipped: (caller: string) => void,
+    private readonly onUnrecorded?: (
+      caller: string,
+      count: number,
+      since: Date,
+    ) => void | Promise<void>,
   ) {}
 
   /**
@@ -84,6 +95,7 @@ export class RefusalWindow {
     let carried = 0;
     if (!window || now - window.start >= MINUTE_MS) {
       carried = window?.notRecorded ?? 0;
+      if (window?.timer) clearTimeout(window.timer);
       if (this.#windows.size > 10_000) {
         for (const [key, w] of this.#windows)
           if (now - w.start >= MINUTE_MS && !w.notRecorded)
@@ -94,10 +106,44 @@ export class RefusalWindow {
     }
     if (window.recorded >= this.perMinute) {
       window.notRecorded += 1;
-      if (window.notRecorded === 1) this.onFirstSkipped(caller);
+      if (window.notRecorded === 1) {
+        this.onFirstSkipped(caller);
+        const ending = window;
+        ending.timer = setTimeout(
+          () => void this.#report(caller, ending),
+          Math.max(0, ending.start + MINUTE_MS - now),
+        );
+        ending.timer.unref?.();
+      }
       return undefined;
     }
     window.recorded += 1;
     return carried;
+  }
+
+  /** Reports every count not yet recorded now (the backend stops), resolving when reported. */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [...this.#windows].map(([caller, window]) =>
+        this.#report(caller, window),
+      ),
+    );
+  }
+
+  async #report(
+    caller: string,
+    window: {
+      start: number;
+      notRecorded: number;
+      timer?: ReturnType<typeof setTimeout>;
+    },
+  ): Promise<void> {
+    if (window.timer) clearTimeout(window.timer);
+    window.timer = undefined;
+    // A window replaced meanwhile had its count carried by the refusal that replaced it.
+    if (this.#windows.get(caller) !== window || !window.notRecorded) return;
+    const count = window.notRecorded;
+    window.notRecorded = 0;
+    await this.onUnrecorded?.(caller, count, new Date(window.start));
   }
 }

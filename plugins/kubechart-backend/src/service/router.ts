@@ -3,6 +3,7 @@ import {
   AuthService,
   BackstageCredentials,
   HttpAuthService,
+  LifecycleService,
   LoggerService,
   PermissionsService,
   UserInfoService,
@@ -96,6 +97,8 @@ export type RouterOptions = {
   onRunChanged?: (run: Run) => void;
   /** Operations metrics of recorded runs (engine runs report through the engine). */
   metrics?: RunMetrics;
+  /** Stops with the backend: refusals only counted so far are recorded then. */
+  lifecycle?: Pick<LifecycleService, 'addShutdownHook'>;
   /** Drift records and release history for `GET /runs/:id/drift`, `GET /drift`, `POST /runs/:id/reapply` (optional). */
   drift?: { store: DriftStore; history: ReleaseHistory };
 };
@@ -174,7 +177,31 @@ export async function createRouter(
       options.logger.warn(
         `${actor} was refused more than ${settings.refusedAttemptsAuditedPerMinute} times in a minute (kubechart.limits.refusedAttemptsAuditedPerMinute); further refusals this minute are counted in the next one the audit trail records`,
       ),
+    recordUnrecorded,
   );
+  options.lifecycle?.addShutdownHook(() => refusals.flush());
+
+  /** The refusals of a caller that were only counted, when no later refusal of its carried the count. */
+  async function recordUnrecorded(actor: string, count: number, since: Date) {
+    try {
+      const event = await auditor.createEvent({
+        eventId: 'refusals-not-recorded',
+        severityLevel: 'medium',
+        meta: { actor, outcome: 'refused', refusedNotRecorded: count },
+      });
+      await event.fail({
+        error: new Error(
+          `${count} refused attempts of ${actor} since ${since.toISOString()} were not recorded one by one (kubechart.limits.refusedAttemptsAuditedPerMinute: ${
+            settings.refusedAttemptsAuditedPerMinute
+          })`,
+        ),
+      });
+    } catch (e) {
+      options.logger.error(
+        `${count} refused attempts of ${actor} since ${since.toISOString()} could not be recorded: ${e}`,
+      );
+    }
+  }
 
   /**
    * Checks a permission and resolves the caller's credentials (403 on DENY). With `attempt`, the
