@@ -255,6 +255,9 @@ describe('queryEntityScoped', () => {
     })) as AuditEvent[];
     const queried: AuditEventQuery[] = [];
     const store = {
+      async head() {
+        return { seq: count, hash: '0'.repeat(64) };
+      },
       async query(q: AuditEventQuery) {
         queried.push(q);
         const below = q.cursor
@@ -306,5 +309,20 @@ describe('queryEntityScoped', () => {
     expect(next.items.map(e => e.seq)).toEqual([
       7_000, 6_000, 5_000, 4_000, 3_000,
     ]);
+  });
+
+  it('starts a cursor above the newest event at the newest event', async () => {
+    const { store } = sparseStore(12_000);
+    const page = await queryEntityScoped({
+      store,
+      permissions,
+      credentials: mockCredentials.user(ALICE),
+      decision: AuthorizeResult.CONDITIONAL,
+      query: { limit: 50, cursor: encodeCursor(1_000_000) },
+    });
+    expect(page.items.map(e => e.seq)).toEqual([
+      12_000, 11_000, 10_000, 9_000, 8_000,
+    ]);
+    expect(page.nextCursor).toBe(encodeCursor(7_001));
   });
 });

@@ -10,15 +10,17 @@ import {
   auditLogEntityEventsReadPermission,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditStore } from '../database/AuditStore';
-import { encodeCursor } from '../database/cursor';
+import { decodeCursor, encodeCursor } from '../database/cursor';
 
 /** Rows read from the store per step of a scoped scan (the store's largest page). */
 const SCAN_PAGE = 500;
 
 /**
- * Most events one request examines for a reader limited to some entities: a page may come back
- * shorter than asked (even empty) with a `nextCursor` to go on from, so a reader who owns few
- * entities in a long trail never makes the server read the whole trail at once.
+ * Most events one request examines for a reader limited to some entities: the sequence numbers
+ * below the request's cursor (or the chain head) that one request covers, whatever they hold, so
+ * a reader who owns few entities in a long trail, or searches a text few events hold, never makes
+ * the server read the whole trail at once. A page may come back shorter than asked (even empty)
+ * with a `nextCursor` to go on from.
  */
 export const MAX_SCOPED_SCAN = 5_000;
 
@@ -28,6 +30,13 @@ export const MAX_SCOPED_SCAN = 5_000;
  * entities they own), newest first. Events without an entity are never part of it. One batched
  * permission request per distinct entity. `decision` is the caller's conditional decision for
  * the permission: `ALLOW` means every entity, `CONDITIONAL` is checked entity by entity.
+ *
+ * One request covers the {@link MAX_SCOPED_SCAN} sequence numbers below its cursor (its window),
+ * and the answer depends on nothing but the events of that window the caller may read: its items
+ * are the newest `limit` of them, and `nextCursor` comes back when the window holds more than
+ * `limit` of them (it starts below the last item) or when the trail goes on below the window (it
+ * starts at the window's floor), never because of events the caller cannot read. The store's own
+ * pages (of events of any entity) only decide how many queries it takes.
  */
 export async function queryEntityScoped(options: {
   store: AuditStore;
@@ -38,15 +47,27 @@ export async function queryEntityScoped(options: {
 }): Promise<AuditEventPage> {
   const { store, permissions, credentials, decision, query } = options;
   const limit = Math.min(Math.max(query.limit ?? 50, 1), SCAN_PAGE);
+  const head = await store.head();
+  // the window: sequence numbers from `floor` up to (not including) `top`
+  const top = Math.min(
+    query.cursor ? decodeCursor(query.cursor) : Infinity,
+    head.seq + 1,
+  );
+  const floor = top - MAX_SCOPED_SCAN;
+  // events may remain below the window: the oldest one kept is above the prune checkpoint
+  const below = floor > (head.checkpoint?.seq ?? 0) + 1;
   const readable = new Map<string, boolean>();
   const items: AuditEvent[] = [];
-  let cursor = query.cursor;
-  let scanned = 0;
+  // from the window's top, also when no cursor was given: events appended since are the next
+  // request's (without a cursor)
+  let cursor = encodeCursor(top);
   for (;;) {
     const page = await store.query({ ...query, cursor, limit: SCAN_PAGE });
+    // newest first: those in the window are a prefix
+    const inWindow = page.items.filter(e => e.seq >= floor);
     const unknown = [
       ...new Set(
-        page.items
+        inWindow
           .map(e => e.target.entityRef)
           .filter((r): r is string => !!r && !readable.has(r)),
       ),
@@ -65,23 +86,27 @@ export async function queryEntityScoped(options: {
         readable.set(ref, decisions[i]?.result === AuthorizeResult.ALLOW),
       );
     }
-    for (let i = 0; i < page.items.length; i++) {
-      const event = page.items[i];
+    for (const event of inWindow) {
       const ref = event.target.entityRef;
       if (ref && readable.get(ref)) {
         items.push(event);
-        if (items.length === limit) {
-          const more = i < page.items.length - 1 || !!page.nextCursor;
-          return {
-            items,
-            nextCursor: more ? encodeCursor(event.seq) : undefined,
-          };
+        // one more than a page of readable events: the page is full and there is a next one
+        if (items.length > limit) {
+          items.length = limit;
+          return { items, nextCursor: encodeCursor(items[limit - 1].seq) };
         }
       }
     }
-    scanned += page.items.length;
-    if (!page.nextCursor) return { items };
+    // the store has answered for the whole window when it reached an event below it, the
+    // oldest matching event, or a cursor at or below the window's floor
+    if (
+      inWindow.length < page.items.length ||
+      !page.nextCursor ||
+      decodeCursor(page.nextCursor) <= floor
+    ) {
+      break;
+    }
     cursor = page.nextCursor;
-    if (scanned >= MAX_SCOPED_SCAN) return { items, nextCursor: cursor };
   }
+  return below ? { items, nextCursor: encodeCursor(floor) } : { items };
 }
