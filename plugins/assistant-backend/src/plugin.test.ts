@@ -26,6 +26,8 @@ describe('kube-assistant plugin', () => {
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   const audit: AuditCall[] = [];
   const denied = new Set<string>();
+  /** Permission checks and audit events, in the order they happened. */
+  const order: string[] = [];
 
   const checkoutEntity = {
     apiVersion: 'backstage.io/v1alpha1',
@@ -125,6 +127,7 @@ describe('kube-assistant plugin', () => {
         }),
         mockServices.auditor.mock({
           createEvent: jest.fn(async options => {
+            order.push(`event:${options.eventId}`);
             const call: AuditCall = {
               options,
               success: jest.fn(),
@@ -136,11 +139,15 @@ describe('kube-assistant plugin', () => {
         }).factory,
         mockServices.permissions.mock({
           authorize: jest.fn(async requests =>
-            requests.map((r: unknown) => ({
-              result: denied.has((r as any).permission.name)
-                ? AuthorizeResult.DENY
-                : AuthorizeResult.ALLOW,
-            })),
+            requests.map((r: unknown) => {
+              const name = (r as any).permission.name;
+              order.push(`permission:${name}`);
+              return {
+                result: denied.has(name)
+                  ? AuthorizeResult.DENY
+                  : AuthorizeResult.ALLOW,
+              };
+            }),
           ) as any,
         }).factory,
         mockServices.userInfo.mock({
@@ -167,6 +174,7 @@ describe('kube-assistant plugin', () => {
 
   beforeEach(() => {
     audit.length = 0;
+    order.length = 0;
     denied.clear();
     models.behaviours.ollama = { kind: 'status', status: 503 };
     models.behaviours.openai = { kind: 'status', status: 503 };
@@ -637,6 +645,53 @@ describe('kube-assistant plugin', () => {
     ).toHaveBeenCalled();
   });
 
+  it('checks the query permission before the question is recorded, still recording the refusal', async () => {
+    denied.add('kube-assistant.query');
+    const asked = await ask({
+      question: 'list pods, my password is Hunter2Secret',
+      entityRef: 'component:default/payments',
+    });
+    expect(asked.status).toBe(403);
+    expect(order.slice(0, 2)).toEqual([
+      'permission:kube-assistant.query',
+      'event:question',
+    ]);
+    const [event] = audit;
+    // The refusal is audited, with the question screened, but not in the history of an entity
+    // the caller may not even ask about.
+    expect(event.options.meta).toEqual({
+      user: 'user:default/mock',
+      question: 'list pods, my password is ***',
+      requestedEntityRef: 'component:default/payments',
+    });
+    expect(event.fail).toHaveBeenCalled();
+  });
+
+  it('records a question in the history of an entity only when the caller can read it', async () => {
+    const missing = await ask({
+      question: 'show the pods',
+      entityRef: 'component:default/nope',
+    });
+    expect(missing.status).toBe(404);
+    expect(audit[0].options.meta).toEqual({
+      user: 'user:default/mock',
+      question: 'show the pods',
+      requestedEntityRef: 'component:default/nope',
+    });
+    expect(audit[0].fail).toHaveBeenCalled();
+    audit.length = 0;
+    const found = await ask({
+      question: 'show the pods',
+      entityRef: 'component:checkout',
+    });
+    expect(found.status).toBe(200);
+    expect(audit[0].options.meta).toEqual({
+      user: 'user:default/mock',
+      question: 'show the pods',
+      entityRef: 'component:default/checkout',
+    });
+  });
+
   it('keeps conversations per user', async () => {
     const first = await ask({ question: 'list nodes' }, 'user:default/alice');
     await ask(
@@ -757,6 +812,9 @@ describe('kube-assistant plugin', () => {
       );
       expect(res.body.error.message).toContain(
         'Nothing was kept; set secrets through your secret store, and ask without the value.',
+      );
+      expect(res.body.error.message).toContain(
+        `(${recorded.split(' ').find(word => word.includes('***'))})`,
       );
       const [event] = audit;
       expect(event.options.meta?.question).toBe(recorded);

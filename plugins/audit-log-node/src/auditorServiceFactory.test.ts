@@ -10,7 +10,10 @@ import {
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import express from 'express';
 import request from 'supertest';
-import { auditLogAuditorServiceFactory } from './auditorServiceFactory';
+import {
+  AuditLogCreateEventOptions,
+  auditLogAuditorServiceFactory,
+} from './auditorServiceFactory';
 import { auditLogQueueServiceRef } from './queueServiceRef';
 
 describe('auditLogAuditorServiceFactory', () => {
@@ -123,5 +126,78 @@ describe('auditLogAuditorServiceFactory', () => {
       .expect(200);
     expect(stored).toHaveLength(1);
     expect(stored[0].actor).toBeUndefined();
+  });
+
+  it('records as actor the credentials the plugin passes for a call without a request', async () => {
+    const stored: AuditEventInput[] = [];
+    let audit: (options: object) => Promise<void> = async () => {};
+    const testPlugin = createBackendPlugin({
+      pluginId: 'demo',
+      register(env) {
+        env.registerInit({
+          deps: {
+            auditor: coreServices.auditor,
+            queue: auditLogQueueServiceRef,
+          },
+          async init({ auditor, queue }) {
+            queue.attachSink(async batch => {
+              stored.push(...batch);
+            });
+            audit = async options => {
+              const event = await auditor.createEvent(
+                options as AuditLogCreateEventOptions,
+              );
+              await event.success();
+              await queue.drain();
+            };
+          },
+        });
+      },
+    });
+    await startTestBackend({
+      features: [testPlugin, auditLogAuditorServiceFactory],
+    });
+    const actorOf = async (options: object) => {
+      stored.length = 0;
+      await audit(options);
+      expect(new Set(stored.map(e => e.actor)).size).toBe(1);
+      return stored[0].actor;
+    };
+
+    // An action of the actions registry (an MCP tool) receives the caller's credentials, no request.
+    expect(
+      await actorOf({
+        eventId: 'question',
+        credentials: mockCredentials.user('user:default/jane'),
+      }),
+    ).toBe('user:default/jane');
+    expect(
+      await actorOf({
+        eventId: 'question',
+        credentials: mockCredentials.service('external:agent'),
+      }),
+    ).toBe('external:agent');
+    // Without them, the plugin itself, as before.
+    const own = await actorOf({ eventId: 'question' });
+    expect(own).toBe('plugin:demo');
+    // Meta is the caller's data: it never names the actor.
+    expect(
+      await actorOf({
+        eventId: 'question',
+        meta: {
+          credentials: mockCredentials.user('user:default/mallory'),
+          actor: 'user:default/mallory',
+        },
+      }),
+    ).toBe(own);
+    // Nor does a plain object that only looks like credentials.
+    expect(
+      await actorOf({
+        eventId: 'question',
+        credentials: {
+          principal: { type: 'user', userEntityRef: 'user:default/mallory' },
+        },
+      }),
+    ).toBe(own);
   });
 });

@@ -3,6 +3,7 @@ import {
   AuditorServiceCreateEventOptions,
   AuditorServiceEvent,
   AuthService,
+  BackstageCredentials,
   HttpAuthService,
   LoggerService,
   RootConfigService,
@@ -61,6 +62,30 @@ export function readSeverityLogLevels(
   return levels;
 }
 
+/**
+ * What {@link AuditLogAuditorService.createEvent} accepts: Backstage's options and the
+ * `credentials` of the caller the audited work is done for, which work without an HTTP request
+ * (an action of the actions registry, an MCP tool) has no other way to tell: the actor is then that
+ * caller, not the plugin. Only the plugin's own
+ * code sets it: `meta` (which may hold what a caller sent) never names the actor. Backstage's
+ * default auditor ignores the field.
+ *
+ * @public
+ */
+export type AuditLogCreateEventOptions = AuditorServiceCreateEventOptions & {
+  /** Who the audited work is done for; the actor, before the caller of `request`. */
+  credentials?: BackstageCredentials;
+};
+
+/** Credentials tagged as Backstage's auth services make them, not any object of their shape. */
+function isCredentials(value: unknown): value is BackstageCredentials {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { $$type?: unknown }).$$type === '@backstage/BackstageCredentials'
+  );
+}
+
 /** How long an event whose request was answered still holds a stopping backend, in ms. */
 const ANSWERED_EVENT_GRACE_MS = 1000;
 
@@ -101,7 +126,7 @@ export class AuditLogAuditorService implements AuditorService {
   }
 
   async createEvent(
-    options: AuditorServiceCreateEventOptions,
+    options: AuditLogCreateEventOptions,
   ): Promise<AuditorServiceEvent> {
     // A stopping backend waits for the outcome before its database closes. An event of a request
     // whose response has been sent stops counting a moment later: its handler may still finish it
@@ -113,7 +138,7 @@ export class AuditLogAuditorService implements AuditorService {
     let meta: JsonObject;
     let actor: string | undefined;
     try {
-      actor = await this.#getActor(options.request);
+      actor = await this.#getActor(options.request, options.credentials);
       // Redacted (and bounded) once; the outcome events reuse the copy.
       meta = options.meta ? redactSecrets(options.meta) : {};
       await this.#record(options, actor, 'initiated', meta);
@@ -217,11 +242,15 @@ export class AuditLogAuditorService implements AuditorService {
 
   async #getActor(
     request?: AuditorServiceCreateEventOptions['request'],
+    given?: unknown,
   ): Promise<string | undefined> {
     try {
-      const credentials = request
-        ? await this.#httpAuth.credentials(request)
-        : await this.#auth.getOwnServiceCredentials();
+      // Credentials the plugin passes are those it works for; else the request's caller; else
+      // the plugin itself.
+      let credentials: BackstageCredentials;
+      if (isCredentials(given)) credentials = given;
+      else if (request) credentials = await this.#httpAuth.credentials(request);
+      else credentials = await this.#auth.getOwnServiceCredentials();
       if (this.#auth.isPrincipal(credentials, 'user')) {
         return credentials.principal.userEntityRef;
       }

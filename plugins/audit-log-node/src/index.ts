@@ -18,6 +18,7 @@ export { auditLogQueueServiceRef } from './queueServiceRef';
 export {
   AuditLogAuditorService,
   auditLogAuditorServiceFactory,
+  type AuditLogCreateEventOptions,
 } from './auditorServiceFactory';
 export {
   redactSecrets,

@@ -1,4 +1,5 @@
 import {
+  AuditorServiceCreateEventOptions,
   coreServices,
   createBackendPlugin,
   createServiceFactory,
@@ -45,6 +46,10 @@ const permissions = createServiceFactory({
 });
 
 describe('kube-assistant actions (actions registry / MCP)', () => {
+  const audit: Array<{
+    options: AuditorServiceCreateEventOptions & { credentials?: unknown };
+    fail: jest.Mock;
+  }> = [];
   let sim: KubeSim;
   let actions: ActionsService;
   let stop: () => Promise<void>;
@@ -76,6 +81,13 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
         actionsRegistryServiceFactory,
         actionsServiceFactory,
         catalogServiceMock.factory({ entities: [] }),
+        mockServices.auditor.mock({
+          createEvent: jest.fn(async options => {
+            const call = { options, success: jest.fn(), fail: jest.fn() };
+            audit.push(call);
+            return call;
+          }),
+        }).factory,
         mockServices.rootConfig.factory({
           data: {
             backend: { actions: { pluginSources: ['kube-assistant'] } },
@@ -165,9 +177,37 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
     expect(after).toEqual(before);
   });
 
-  it('refuses input outside its schema', async () => {
-    const refused = await plan(JANE, '').catch(e => e);
-    expect(refused.statusCode).toBe(400);
-    expect(refused.body.error.message).toContain('Invalid input');
+  it('refuses input outside its schema, as the REST API does', async () => {
+    for (const question of ['', '   ', '\n\t ', 'a'.repeat(2001)]) {
+      const refused = await plan(JANE, question).catch(e => e);
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body.error.message).toContain('Invalid input');
+    }
+    const badRef = await actions
+      .invoke({
+        id: 'kube-assistant:plan-question',
+        input: { question: 'list pods', entityRef: 'x' },
+        credentials: mockCredentials.user(JANE),
+      })
+      .catch(e => e);
+    expect(badRef.statusCode).toBe(400);
+    expect(badRef.body.error.message).toContain('Invalid input');
+  });
+
+  it('audits a question asked through the action as the user who asked it', async () => {
+    audit.length = 0;
+    const answer = await plan(JANE, '  list pods in namespace shop  ');
+    expect((answer.output as any).command).toMatch(/^kubectl get pods/);
+    const questions = audit.filter(a => a.options.eventId === 'question');
+    expect(questions).toHaveLength(1);
+    const [event] = questions;
+    expect(event.options.meta).toMatchObject({
+      user: JANE,
+      question: 'list pods in namespace shop',
+    });
+    // What the KubeChart auditor takes the actor from when there is no HTTP request.
+    expect(event.options.credentials).toMatchObject({
+      principal: { type: 'user', userEntityRef: JANE },
+    });
   });
 });

@@ -1,6 +1,9 @@
 import type { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
 import { NotAllowedError } from '@backstage/errors';
-import { kubeAssistantQueryPermission } from '@kubechart/plugin-assistant-common';
+import {
+  kubeAssistantQueryPermission,
+  MAX_QUESTION_LENGTH,
+} from '@kubechart/plugin-assistant-common';
 import { AssistantService } from '../service/AssistantService';
 
 /**
@@ -27,9 +30,12 @@ export function registerAssistantActions(options: {
     schema: {
       input: z =>
         z.object({
-          question: z.string().min(1).max(2000),
+          // As the REST API's askRequestSchema: trimmed, not empty, at most 2,000 characters.
+          question: z.string().trim().min(1).max(MAX_QUESTION_LENGTH),
           entityRef: z
             .string()
+            .min(3)
+            .max(512)
             .optional()
             .describe(
               'Catalog entity the question is about; scopes the plan to its namespace.',

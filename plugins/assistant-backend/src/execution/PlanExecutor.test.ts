@@ -200,6 +200,30 @@ describe('PlanExecutor against kube-sim', () => {
     );
   });
 
+  it('reads at most maxLogBytes of the previous log when diagnosing a crash', async () => {
+    const plan: Plan = {
+      verb: 'diagnose',
+      resource: 'deployments',
+      name: 'checkout-web',
+      namespace: 'shop',
+    };
+    const logLines = (result: any) =>
+      (result.evidence as string[])
+        .filter(line => line.startsWith('log: '))
+        .map(line => line.slice('log: '.length));
+    const whole = await eventually(
+      () => run(plan),
+      (r: any) => logLines(r).join('').length > 40,
+    );
+    expect(logLines(whole).join('').length).toBeGreaterThan(40);
+    const cut = await new PlanExecutor({
+      maxRows: 200,
+      maxLogBytes: 40,
+    }).execute(plan, registry.kubeConfig('sim'));
+    expect(cut.type).toBe('diagnosis');
+    expect(logLines(cut).join('\n').length).toBeLessThanOrEqual(40);
+  });
+
   it('finds the namespace of a named resource when none is given', async () => {
     const result = await run({
       verb: 'rollout',

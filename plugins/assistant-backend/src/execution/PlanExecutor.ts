@@ -322,7 +322,15 @@ export class PlanExecutor {
         return diagnose(plan, {
           list: (p, overrides) => this.list(p, api, overrides),
           findOne: p => this.findOne(p, api),
-          readLog: options => api.core.readNamespacedPodLog(options),
+          // Never more than the logs verb may read (`maxLogBytes`).
+          readLog: options =>
+            api.core.readNamespacedPodLog({
+              ...options,
+              limitBytes: Math.min(
+                options.limitBytes,
+                this.options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+              ),
+            }),
         });
       case 'delete':
         return this.delete(plan, api);

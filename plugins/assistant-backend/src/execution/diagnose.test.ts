@@ -45,4 +45,62 @@ describe('diagnose', () => {
     expect(shown).not.toContain('Pa55-log-L1');
     expect(shown).not.toContain('Pa55-log-L2');
   });
+
+  it('reads a bounded previous log and keeps each line of evidence short', async () => {
+    const crashing = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'billing-api-0', namespace: 'shop' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'api',
+            ready: false,
+            restartCount: 7,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          },
+        ],
+      },
+    };
+    const mib = 'x'.repeat(1024 * 1024);
+    const asked: Array<Parameters<DiagnosisReads['readLog']>[0]> = [];
+    const reads: DiagnosisReads = {
+      findOne: async () => crashing,
+      list: async () => [
+        {
+          kind: 'Event',
+          reason: 'BackOff',
+          message: `Back-off restarting failed container ${mib}`,
+          lastTimestamp: '2024-01-01T00:00:00Z',
+        },
+      ],
+      // A crash-looping container that printed three lines of 1 MiB each.
+      readLog: async options => {
+        asked.push(options);
+        return [`panic: ${mib}`, `at ${mib}`, `exit ${mib}`].join('\n');
+      },
+    };
+    const result = await diagnose(
+      {
+        verb: 'diagnose',
+        resource: 'pods',
+        name: 'billing-api-0',
+        namespace: 'shop',
+      } as any,
+      reads,
+    );
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ previous: true, container: 'api' });
+    // The cluster sends at most this much, whatever the lines hold.
+    expect(asked[0].limitBytes).toBeGreaterThan(0);
+    expect(asked[0].limitBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(result.evidence.filter(e => e.startsWith('log: '))).toHaveLength(3);
+    expect(result.evidence.filter(e => e.startsWith('event '))).toHaveLength(1);
+    for (const line of result.evidence) {
+      expect(line.length).toBeLessThanOrEqual(400);
+    }
+    expect(JSON.stringify(result).length).toBeLessThan(5000);
+  });
 });

@@ -16,12 +16,27 @@ export type DiagnosisReads = {
     container: string;
     tailLines: number;
     previous: boolean;
+    /** The API server stops after this many bytes: a log of long lines is never read whole. */
+    limitBytes: number;
   }): Promise<string>;
 };
 
 const MAX_PODS = 20;
 const LOG_TAIL_LINES = 20;
+/** Bytes of the previous log read at most: 20 lines of up to 3 KiB each. */
+const LOG_LIMIT_BYTES = 64 * 1024;
 const MAX_EVENTS = 3;
+/** Characters of one log line or event message kept in the evidence the browser is shown. */
+const MAX_EVIDENCE_CHARS = 300;
+
+/** `text` cut to {@link MAX_EVIDENCE_CHARS}, saying so. Cut after scrubbing, never before. */
+function short(text: string): string {
+  return text.length > MAX_EVIDENCE_CHARS
+    ? `${text.slice(0, MAX_EVIDENCE_CHARS)}… (${
+        text.length - MAX_EVIDENCE_CHARS
+      } more characters)`
+    : text;
+}
 
 type PodState = {
   pod: KubeObject;
@@ -226,7 +241,7 @@ export async function diagnose(
   ).slice(0, MAX_EVENTS);
   steps.push(`read the warning events of pod ${sick.name}`);
   for (const e of events) {
-    evidence.push(`event ${e.reason}: ${scrubText(String(e.message))}`);
+    evidence.push(`event ${e.reason}: ${short(scrubText(String(e.message)))}`);
   }
   let logLine: string | undefined;
   if (sick.crashedContainer) {
@@ -237,6 +252,7 @@ export async function diagnose(
         container: sick.crashedContainer,
         tailLines: LOG_TAIL_LINES,
         previous: true,
+        limitBytes: LOG_LIMIT_BYTES,
       });
       // A log may print credentials (a connection string, `password=`): scrubbed as events are.
       const lines = lastLines(text, LOG_TAIL_LINES).map(l => scrubText(l));
@@ -245,7 +261,7 @@ export async function diagnose(
       );
       if (lines.length) {
         logLine = lines[lines.length - 1];
-        evidence.push(...lines.slice(-3).map(l => `log: ${l}`));
+        evidence.push(...lines.slice(-3).map(l => `log: ${short(l)}`));
       }
     } catch {
       steps.push(

@@ -1,4 +1,5 @@
 import {
+  hiddenPlanValues,
   hideSecretPairs,
   hideUrlCredentials,
   isSecretKey,
@@ -6,6 +7,7 @@ import {
   redactPlan,
   redactValues,
   scrubText,
+  withoutValues,
 } from './redact';
 
 describe('redaction of what the assistant shows', () => {
@@ -66,6 +68,43 @@ describe('redaction of what the assistant shows', () => {
     scrubText(long);
     scrubText('://@:'.repeat(100_000));
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('stays fast on 2,000 characters made of the words and separators it looks for', () => {
+    const hostile = [
+      'token'.repeat(400),
+      'password'.repeat(250),
+      'token='.repeat(334),
+      'token: "'.repeat(250),
+      `token${' '.repeat(1990)}=x`,
+      `token${'"'.repeat(1990)}`,
+      'a://'.repeat(500),
+      'a://b:'.repeat(334),
+      'a://b:c@'.repeat(250),
+      ':@'.repeat(1000),
+      `${'a://'.repeat(250)}${'token='.repeat(167)}`,
+      'token=*** '.repeat(200),
+    ].map(text => text.slice(0, 2000));
+    const slow: string[] = [];
+    for (const text of hostile) {
+      const started = performance.now();
+      scrubText(text);
+      const plan = {
+        verb: 'exec' as const,
+        resource: 'pods' as const,
+        command: [text],
+        labels: { token: text },
+        annotations: { note: text },
+        patch: text,
+      };
+      const shown = redactPlan(plan);
+      withoutValues(text, hiddenPlanValues(plan, shown));
+      redactObject({ kind: 'ConfigMap', data: { 'app.conf': text } });
+      const ms = performance.now() - started;
+      // Linear scans take well under a millisecond; a backtracking one takes hundreds.
+      if (ms >= 50) slow.push(`${text.slice(0, 24)}…: ${Math.round(ms)} ms`);
+    }
+    expect(slow).toEqual([]);
   });
 
   it('shows a Secret as key names and sizes, as before', () => {

@@ -38,6 +38,28 @@ const COMMAND_VERBS = new Set([
   'kubectl',
 ]);
 
+/**
+ * One line with each `'quoted'` part, and the part from a `{` to the line's last `}` (a JSON
+ * body), as a space: what `/'[^']*'|\{.*\}/g` replaces, in one pass. That pattern tries every `{`
+ * up to the end of the line, so a line of 4,000 `{` costs millions of steps.
+ */
+function withoutQuotedParts(line: string): string {
+  const lastBrace = line.lastIndexOf('}');
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < line.length; i++) {
+    let end = -1;
+    if (line[i] === "'") end = line.indexOf("'", i + 1);
+    else if (line[i] === '{' && lastBrace > i) end = lastBrace;
+    if (end !== -1) {
+      out += `${line.slice(copied, i)} `;
+      copied = end + 1;
+      i = end;
+    }
+  }
+  return copied === 0 ? line : out + line.slice(copied);
+}
+
 /** Why a question is refused before any provider sees it. */
 export type Screening = { refusal: string } | { refusal?: undefined };
 
@@ -50,7 +72,7 @@ export type Screening = { refusal: string } | { refusal?: undefined };
 export function screenQuestion(question: string): Screening {
   const text = question.slice(0, MAX_SCREENED_LENGTH).toLowerCase();
   // Quoted JSON (a patch body) may hold characters that look like shell.
-  const outsideQuotes = text.replace(/'[^'\n]*'|\{[^\n]*\}/g, ' ');
+  const outsideQuotes = text.split('\n').map(withoutQuotedParts).join('\n');
   for (const rule of SHELL_CHAINING) {
     if (rule.pattern.test(outsideQuotes)) {
       return {
@@ -86,11 +108,43 @@ export function screenQuestion(question: string): Screening {
 }
 
 /**
- * `key=value` or `key: value` whose key names a secret (`db-password=…`, `token: …`, `apiKey=…`).
- * Questions are at most a few thousand characters (the API bounds them), so the scan stays cheap.
+ * `key=` or `key: ` (a maximal run of key characters, then the separator): where a secret may be
+ * assigned. Linear: a run is tried once, from its first character (the look-behind), and whether
+ * the key names a secret is decided in code. A pattern with the secret word between two runs of
+ * key characters (`[…]*token[…]*`) backtracks cubically on a question such as "tokentoken…".
  */
-const SECRET_ASSIGNMENT =
-  /([A-Za-z0-9_.\/-]*(?:password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)[A-Za-z0-9_.\/-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;]+)/gi;
+const ASSIGNMENT_KEY = /(?<![A-Za-z0-9_.\/-])([A-Za-z0-9_.\/-]+)\s*[=:]\s*/g;
+/** A key that names a secret: `db-password`, `token`, `apiKey`, `private_key`. */
+const SECRET_KEY_WORD =
+  /password|passwd|secret|token|api[-_]?key|credential|private[-_]?key/i;
+/** The value assigned: quoted, or up to a space, comma or semicolon. */
+const ASSIGNED_VALUE = /"[^"]*"|'[^']*'|[^\s,;]+/y;
+
+/**
+ * `text` with the value of every `key=value` or `key: value` whose key names a secret
+ * (`db-password=…`, `token: …`, `apiKey=…`) replaced by `***`. After a key that names none, the
+ * scan goes on right after the separator, so `a=token=xyz` still hides `xyz`. One pass: linear.
+ */
+function withoutAssignedSecrets(text: string): string {
+  let out = '';
+  let copied = 0;
+  ASSIGNMENT_KEY.lastIndex = 0;
+  for (
+    let m = ASSIGNMENT_KEY.exec(text);
+    m !== null;
+    m = ASSIGNMENT_KEY.exec(text)
+  ) {
+    const valueAt = m.index + m[0].length;
+    if (!SECRET_KEY_WORD.test(m[1])) continue;
+    ASSIGNED_VALUE.lastIndex = valueAt;
+    const value = ASSIGNED_VALUE.exec(text);
+    if (!value) continue;
+    out += `${text.slice(copied, valueAt)}***`;
+    copied = valueAt + value[0].length;
+    ASSIGNMENT_KEY.lastIndex = copied;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
 
 /**
  * A secret told in words: "my password is hunter2secret", "api key ghp_16C7e…". The word stands
@@ -127,14 +181,15 @@ function looksLikeCredential(value: string, told: boolean): boolean {
  * audit trail); this is the text that is recorded of it.
  */
 export function withoutSecretValues(question: string): string {
-  return question
-    .replace(SECRET_ASSIGNMENT, '$1$2***')
-    .replace(SECRET_PHRASE, (phrase, word: string, between: string, value) => {
+  return withoutAssignedSecrets(question).replace(
+    SECRET_PHRASE,
+    (phrase, word: string, between: string, value) => {
       const told = /\S/.test(between);
       // "secret <name>" names a Secret; only "the secret is <value>" tells one.
       if (!told && /^secret$/i.test(word)) return phrase;
       return value !== '***' && looksLikeCredential(value, told)
         ? `${word}${between}***`
         : phrase;
-    });
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import {
   AuditorService,
+  AuditorServiceCreateEventOptions,
   BackstageCredentials,
   LoggerService,
   PermissionsService,
@@ -116,9 +117,46 @@ const NAME_LOOKUP_TIMEOUT_MS = 400;
 
 const SEVERITY = { safe: 'low', warning: 'medium', dangerous: 'high' } as const;
 
+/**
+ * Audit event options that also carry the caller's credentials. A question asked through the
+ * actions registry (an MCP tool) comes with no HTTP request, so an auditor would otherwise record
+ * the plugin as the actor; KubeChart's auditor (`AuditLogCreateEventOptions` of
+ * `@kubechart/plugin-audit-log-node`) records the caller of these credentials instead. Backstage's
+ * default auditor ignores them (the event's `meta.user` names the caller either way).
+ */
+function auditedFor(
+  options: AuditorServiceCreateEventOptions,
+  credentials: BackstageCredentials,
+): AuditorServiceCreateEventOptions {
+  const withCredentials: AuditorServiceCreateEventOptions & {
+    credentials: BackstageCredentials;
+  } = { ...options, credentials };
+  return withCredentials;
+}
+
 /** What a person types to confirm a dangerous plan. */
 export function confirmationTarget(plan: Plan): string {
   return plan.name ?? plan.labelSelector ?? plan.namespace ?? plan.resource;
+}
+
+/**
+ * The word (run of non-space characters) of `text` holding its first `***`: what the pattern
+ * `\S*\*\*\*\S*` matches, in linear time (the pattern tries every start of a long word).
+ */
+function hiddenWord(text: string): string {
+  const at = text.indexOf('***');
+  if (at === -1) return '***';
+  let start = at;
+  while (start > 0 && !/\s/.test(text[start - 1])) start--;
+  let end = at + 3;
+  while (end < text.length && !/\s/.test(text[end])) end++;
+  return text.slice(start, end);
+}
+
+function notAllowedToQuery(): NotAllowedError {
+  return new NotAllowedError(
+    'You are not allowed to use the Kubernetes assistant',
+  );
 }
 
 function summarize(result: ExecutionResult): string {
@@ -470,39 +508,66 @@ export class AssistantService {
   /** Checks the caller may use the assistant at all. */
   async assertMayQuery(credentials: BackstageCredentials): Promise<void> {
     if (!(await this.allowed(kubeAssistantQueryPermission, credentials))) {
-      throw new NotAllowedError(
-        'You are not allowed to use the Kubernetes assistant',
-      );
+      throw notAllowedToQuery();
     }
   }
 
   async ask(input: AskRequest, caller: Caller): Promise<AskResponse> {
     const { credentials, userRef, request } = caller;
     const started = performance.now();
+    // The plain permission first: for whoever may not ask, nothing is looked up or planned. Their
+    // question is still recorded below (screened for secrets, in linear time), refused.
+    let permissionError: unknown;
+    const mayQuery = await this.allowed(
+      kubeAssistantQueryPermission,
+      credentials,
+    ).catch(e => {
+      permissionError = e;
+      return false;
+    });
     // A secret typed into a question is refused before the question is kept anywhere: the audit
     // event records the question with the value replaced, and no conversation or message is stored.
     const recorded = withoutSecretValues(input.question);
-    const event = await this.options.auditor.createEvent({
-      eventId: 'question',
-      severityLevel: 'low',
-      request,
-      meta: {
-        user: userRef,
-        question: recorded,
-        ...(input.entityRef ? { entityRef: input.entityRef } : {}),
-      },
-    });
+    // The event names (as its target) only an entity the caller may read: anyone else's entityRef
+    // is kept as `requestedEntityRef`, so nobody adds events to an entity's history by naming it.
+    let scope: EntityScope | undefined;
+    let scopeError: unknown;
+    if (mayQuery && recorded === input.question && input.entityRef) {
+      scope = await resolveEntityScope(
+        this.options.catalog,
+        input.entityRef,
+        credentials,
+      ).catch(e => {
+        scopeError = e;
+        return undefined;
+      });
+    }
+    const entity: Record<string, string> = {};
+    if (scope) entity.entityRef = scope.entityRef;
+    else if (input.entityRef) entity.requestedEntityRef = input.entityRef;
+    const event = await this.options.auditor.createEvent(
+      auditedFor(
+        {
+          eventId: 'question',
+          severityLevel: 'low',
+          request,
+          meta: { user: userRef, question: recorded, ...entity },
+        },
+        credentials,
+      ),
+    );
     let audited = false;
     const answered: QuestionOutcome = { outcome: 'error', safety: 'none' };
     try {
-      await this.assertMayQuery(credentials).catch(e => {
+      if (permissionError) throw permissionError;
+      if (!mayQuery) {
         answered.outcome = 'not-allowed';
-        throw e;
-      });
+        throw notAllowedToQuery();
+      }
       if (recorded !== input.question) {
-        const reason = `This question holds a secret value (${
-          recorded.match(/\S*\*\*\*\S*/)?.[0] ?? '***'
-        }): the assistant does not set or read secrets, and would keep the value in its history and the audit trail. Nothing was kept; set secrets through your secret store, and ask without the value.`;
+        const reason = `This question holds a secret value (${hiddenWord(
+          recorded,
+        )}): the assistant does not set or read secrets, and would keep the value in its history and the audit trail. Nothing was kept; set secrets through your secret store, and ask without the value.`;
         const error = new InputError(reason);
         audited = true;
         answered.outcome = 'refused';
@@ -517,13 +582,8 @@ export class AssistantService {
         });
         throw error;
       }
-      const scope = input.entityRef
-        ? await resolveEntityScope(
-            this.options.catalog,
-            input.entityRef,
-            credentials,
-          )
-        : undefined;
+      // The entity could not be read (invalid, missing or hidden from the caller).
+      if (scopeError) throw scopeError;
       const conversationId = await this.options.store.ensureConversation({
         id: input.conversationId,
         userRef,
@@ -752,12 +812,17 @@ export class AssistantService {
     meta: Record<string, string>,
     severityLevel: 'low' | 'medium' | 'high',
   ) {
-    const event = await this.options.auditor.createEvent({
-      eventId: 'execution',
-      severityLevel,
-      request: caller.request,
-      meta: { user: caller.userRef, messageId },
-    });
+    const event = await this.options.auditor.createEvent(
+      auditedFor(
+        {
+          eventId: 'execution',
+          severityLevel,
+          request: caller.request,
+          meta: { user: caller.userRef, messageId },
+        },
+        caller.credentials,
+      ),
+    );
     await event.fail({ error, meta: { outcome: 'refused', ...meta } });
   }
 
@@ -807,20 +872,25 @@ export class AssistantService {
     // The plan and command as the trail records them and the browser is shown them.
     const shown = forTheTrail(plan, message.command);
     const started = performance.now();
-    const event = await this.options.auditor.createEvent({
-      eventId: 'execution',
-      severityLevel: SEVERITY[safety.level],
-      request,
-      meta: {
-        user: userRef,
-        messageId: message.id,
-        provider: message.provider ?? null,
-        ...shown,
-        planHash: hash,
-        safety: safety.level,
-        cluster: plan.cluster ?? null,
-      },
-    });
+    const event = await this.options.auditor.createEvent(
+      auditedFor(
+        {
+          eventId: 'execution',
+          severityLevel: SEVERITY[safety.level],
+          request,
+          meta: {
+            user: userRef,
+            messageId: message.id,
+            provider: message.provider ?? null,
+            ...shown,
+            planHash: hash,
+            safety: safety.level,
+            cluster: plan.cluster ?? null,
+          },
+        },
+        credentials,
+      ),
+    );
     const refuse = async (error: Error) => {
       await this.options.store.addExecution({
         messageId: message.id,
