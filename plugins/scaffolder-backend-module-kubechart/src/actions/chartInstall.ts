@@ -1,11 +1,11 @@
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { ChartRunInput } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
-import yaml from 'js-yaml';
 import { examples } from './chartInstall.examples';
-import { ActionLinks, executeRun, valuesFromInput } from './runAction';
+import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput, Z } from './schemas';
 import { withTaskErrors } from './taskError';
+import { valuesFromInput } from './values';
 
 /** Inputs shared by `kubechart:chart:install` and `kubechart:chart:validate`. */
 export const chartInput = {
@@ -51,7 +51,7 @@ export function chartRequest(input: {
       // Forms leave optional fields as empty strings.
       repo: input.repo || undefined,
       version: input.version || undefined,
-      values: valuesFromInput(input.values, text => yaml.load(text)),
+      values: valuesFromInput(input.values),
     },
     waitTimeoutSeconds: input.waitTimeoutSeconds,
     entityRef: input.entityRef,

@@ -1,4 +1,3 @@
-import { InputError } from '@backstage/errors';
 import type { ActionContext } from '@backstage/plugin-scaffolder-node';
 import {
   approvalCount,
@@ -202,19 +201,4 @@ export async function executeRun(
   ctx.output('runId', run.id);
   ctx.output('status', run.status);
   return run;
-}
-
-/** Parses a YAML or JSON values input that may arrive as a string from a form. */
-export function valuesFromInput(
-  values: unknown,
-  parse: (text: string) => unknown,
-): Record<string, unknown> | undefined {
-  if (values === undefined || values === null || values === '')
-    return undefined;
-  const parsed = typeof values === 'string' ? parse(values) : values;
-  if (parsed === undefined || parsed === null) return undefined;
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InputError('values must be a mapping (YAML or JSON object)');
-  }
-  return parsed as Record<string, unknown>;
 }

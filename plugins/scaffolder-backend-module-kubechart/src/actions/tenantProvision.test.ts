@@ -165,7 +165,7 @@ describe('kubechart:tenant:provision', () => {
       },
     });
     await expect(action.handler(ctx)).rejects.toThrow(
-      /values must be a mapping/,
+      /values of release web must be a mapping/,
     );
     expect(runs.created).toHaveLength(0);
   });

@@ -5,12 +5,12 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import { tenantNamespace } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
-import yaml from 'js-yaml';
 import { examples } from './tenantProvision.examples';
 import { QUOTA_PRESETS } from './quota';
-import { ActionLinks, executeRun, valuesFromInput } from './runAction';
+import { ActionLinks, executeRun } from './runAction';
 import { commonInput, releaseSchema, runOutput } from './schemas';
 import { withTaskErrors } from './taskError';
+import { valuesFromInput } from './values';
 
 /**
  * `kubechart:tenant:provision`: namespace, quota, limits, network policy and the tenant's Helm
@@ -107,7 +107,7 @@ export function createTenantProvisionAction(options: {
             chart: r.chart,
             repo: r.repo || undefined,
             version: r.version || undefined,
-            values: valuesFromInput(r.values, text => yaml.load(text)),
+            values: valuesFromInput(r.values, `values of release ${r.name}`),
           }));
         const request: TenantRunInput & { entityRef?: string } = {
           kind: 'tenant',
