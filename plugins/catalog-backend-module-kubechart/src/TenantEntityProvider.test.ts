@@ -128,6 +128,51 @@ describe('TenantEntityProvider', () => {
     expect(warnings.join('\n')).toMatch(/tenant admin .*not a user/);
   });
 
+  it("keeps a tenant's entity with the tenant that had it first when another owner's tenant maps to the same ref", async () => {
+    const conn = connection();
+    const logger = mockServices.logger.mock();
+    const p = new TenantEntityProvider({
+      // listed by code: bob's later tenant "shop" (no entityRef, so system:default/shop) comes last
+      runs: fakeRuns(async () => [
+        {
+          ...acme,
+          code: 'a-shop',
+          namespace: 'tenant-a-shop',
+          entityRef: 'system:default/shop',
+          createdAt: '2026-12-01T10:00:00.000Z',
+        },
+        {
+          ...acme,
+          code: 'shop',
+          namespace: 'tenant-shop',
+          entityRef: undefined,
+          owner: 'user:default/bob',
+          displayName: undefined,
+          createdAt: '2026-12-02T10:00:00.000Z',
+        },
+      ]),
+      auth: mockServices.auth(),
+      logger,
+      taskRunner: { run: jest.fn(async () => {}) },
+    });
+    await p.connect(conn);
+    await p.refresh();
+    const entities = (conn.applyMutation.mock.calls[0] as any)[0].entities.map(
+      (e: any) => e.entity,
+    );
+    expect(entities).toHaveLength(1);
+    expect(entities[0]).toMatchObject({
+      metadata: {
+        name: 'shop',
+        annotations: { 'kubechart.io/tenant': 'a-shop' },
+      },
+      spec: { owner: 'group:default/shop-team' },
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Skipped KubeChart tenant shop on kube-sim: its entity system:default/shop is tenant a-shop on kube-sim, owned by group:default/shop-team, not by user:default/bob',
+    );
+  });
+
   it('drops deleted tenants on the next refresh', async () => {
     const conn = connection();
     let tenants = [acme];

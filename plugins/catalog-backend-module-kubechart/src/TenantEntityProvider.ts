@@ -165,7 +165,13 @@ export class TenantEntityProvider implements EntityProvider {
       return;
     }
     const byRef = new Map<string, Entity>();
-    for (const tenant of tenants) {
+    const tenantOf = new Map<string, Tenant>();
+    // The oldest first: when tenants of different owners map to one entity (the backend refuses
+    // that since it checks a tenant's implicit entity too), the one that had it first keeps it.
+    const oldestFirst = [...tenants].sort((a, b) =>
+      (a.createdAt ?? '').localeCompare(b.createdAt ?? ''),
+    );
+    for (const tenant of oldestFirst) {
       let entity: Entity;
       try {
         entity = tenantToEntity(tenant, this.getProviderName());
@@ -180,10 +186,22 @@ export class TenantEntityProvider implements EntityProvider {
         );
         continue;
       }
-      byRef.set(
-        `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`,
-        entity,
-      );
+      const ref = `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`;
+      const holder = tenantOf.get(ref);
+      if (holder && holder.owner !== tenant.owner) {
+        this.deps.logger.warn(
+          `Skipped KubeChart tenant ${tenant.code} on ${
+            tenant.cluster
+          }: its entity ${ref.toLocaleLowerCase('en-US')} is tenant ${
+            holder.code
+          } on ${holder.cluster}, owned by ${
+            holder.owner ?? 'nobody'
+          }, not by ${tenant.owner ?? 'nobody'}`,
+        );
+        continue;
+      }
+      tenantOf.set(ref, tenant);
+      byRef.set(ref, entity);
     }
     await this.connection.applyMutation({
       type: 'full',

@@ -89,6 +89,8 @@ import {
 } from './scope';
 import {
   checkTenantEntity,
+  checkTenantEntityUnclaimed,
+  entityRefOfTenant,
   withNormalizedTenantEntityRef,
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
@@ -1036,6 +1038,26 @@ export class RunEngine {
         caller,
         { store: this.options.store },
       );
+    } else if (request.kind === 'tenant') {
+      // Without one it has the System named by its code (or the entity it named before), which the
+      // tenant provider makes: another owner's tenant that has it already would lose it to this one.
+      const implicit = entityRefOfTenant({
+        code: request.tenant,
+        entityRef: existing?.entityRef,
+      });
+      if (implicit)
+        await checkTenantEntityUnclaimed(
+          {
+            cluster: request.cluster,
+            tenant: request.tenant,
+            entityRef: implicit,
+          },
+          tenantOwnerAfter(request, existing, actor),
+          { store: this.options.store },
+          existing?.entityRef
+            ? `Tenant ${request.tenant} may not name ${implicit}`
+            : undefined,
+        );
     }
   }
 

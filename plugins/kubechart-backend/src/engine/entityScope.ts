@@ -274,6 +274,39 @@ export function entityRefOfTenant(
 }
 
 /**
+ * ConflictError (409) when another live tenant (other code or other cluster), owned by someone else
+ * than `owner`, has `entityRef` as its entity: the catalog has one entity per ref, and the tenant
+ * provider would make it this tenant's. Without `refusal`, `entityRef` is the entity a tenant that
+ * names none gets (the System named by its code).
+ */
+export async function checkTenantEntityUnclaimed(
+  request: { cluster: string; tenant: string; entityRef: string },
+  owner: string,
+  deps: { store: RunStore },
+  refusal?: string,
+): Promise<void> {
+  const { cluster, tenant, entityRef } = request;
+  const other = (await deps.store.getTenants()).find(
+    t =>
+      live(t) &&
+      !(t.code === tenant && t.cluster === cluster) &&
+      t.owner !== owner &&
+      entityRefOfTenant(t) === entityRef,
+  );
+  if (!other) return;
+  const claim = `tenant ${other.code} on cluster ${other.cluster} already ${
+    other.entityRef
+      ? 'names it'
+      : 'has it as its entity (the System named by its code)'
+  } and is owned by ${other.owner ?? 'nobody'}, not by ${owner}`;
+  throw new ConflictError(
+    refusal
+      ? `${refusal}: ${claim}`
+      : `Tenant ${tenant} may not have ${entityRef} as its entity (the System named by its code): ${claim}; give another entityRef`,
+  );
+}
+
+/**
  * Refuses a tenant (or tenant-delete) run that names an entity (`entityRef`, already normalised)
  * which is not this tenant's to name. Runs are listed by entityRef and the catalog module builds the
  * tenant's entity from it, so naming another team's entity would put this tenant's runs into that
@@ -302,22 +335,7 @@ export async function checkTenantEntity(
 ): Promise<void> {
   const { cluster, tenant, entityRef } = request;
   const refusal = `Tenant ${tenant} may not name ${entityRef}`;
-  const other = (await deps.store.getTenants()).find(
-    t =>
-      live(t) &&
-      !(t.code === tenant && t.cluster === cluster) &&
-      t.owner !== owner &&
-      entityRefOfTenant(t) === entityRef,
-  );
-  if (other) {
-    throw new ConflictError(
-      `${refusal}: tenant ${other.code} on cluster ${other.cluster} already ${
-        other.entityRef
-          ? 'names it'
-          : 'has it as its entity (the System named by its code)'
-      } and is owned by ${other.owner ?? 'nobody'}, not by ${owner}`,
-    );
-  }
+  await checkTenantEntityUnclaimed(request, owner, deps, refusal);
   if (!caller.readEntity) {
     throw new NotAllowedError(
       `${refusal}: the catalog cannot be read here, so whose entity it is is unknown`,

@@ -403,6 +403,30 @@ describe.each(databases.eachSupportedId())(
       ).toBe(202);
     });
 
+    it("refuses with 409 a tenant without an entityRef whose code is the System another owner's live tenant names, and creates nothing", async () => {
+      expect(
+        (
+          await post(
+            as(ALICE),
+            tenantRun('a-store', {
+              owner: ACME,
+              entityRef: 'system:default/store',
+            }),
+          )
+        ).status,
+      ).toBe(202);
+      // Its entity would be system:default/store too: the catalog would show bob's tenant as that System.
+      const implicit = await post(as(BOB), tenantRun('store'));
+      expect(implicit.status).toBe(409);
+      expect(implicit.body.error.message).toBe(
+        `Tenant store may not have system:default/store as its entity (the System named by its code): tenant a-store on cluster dev already names it and is owned by ${ACME}, not by ${BOB}; give another entityRef`,
+      );
+      await expectNothingCreated('store');
+      expect(
+        (await historyOf('system:default/store')).map(r => r.input.tenant),
+      ).toEqual(['a-store']);
+    });
+
     it("lets a tenant's owner re-submit naming the entity the tenant provider made for it, whoever the catalog still says owns it", async () => {
       // An admin gave moved-shop to acme-team; the catalog's entity for it still says payments.
       expect(
