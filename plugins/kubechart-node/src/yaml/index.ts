@@ -2,3 +2,4 @@ export * from './limits';
 export * from './parseYamlLimited';
 export * from './parseJsonLimited';
 export { HELM_YAML_SCHEMA } from './helmYamlSchema';
+export { describeYamlError } from './yamlErrors';

@@ -96,6 +96,20 @@ describe('parseYamlLimited', () => {
     expect(bad).toBeInstanceOf(InputError);
     expect(bad.message).toMatch(/^Manifests is not valid YAML: /);
     expect(bad.message).not.toContain('hunter22');
+    // A value starting with ! or * is read as a tag or an alias, whose name js-yaml quotes back.
+    for (const text of [
+      'password: !Sup3rS3cretValue\n',
+      'password: *Sup3rS3cretValue\n',
+      'token: !!Sup3rS3cretValue x\n',
+    ]) {
+      const quoted = refusal(() =>
+        parseYamlLimited(text, { what: 'Values' }),
+      ).error;
+      expect(quoted.message).toMatch(
+        /^Values is not valid YAML: .* \(line \d+, column \d+\)$/,
+      );
+      expect(quoted.message).not.toContain('Sup3rS3cret');
+    }
   });
 
   it('checks JSON bodies for depth and size', () => {

@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
+import { describeYamlError } from './yamlErrors';
 import { HELM_YAML_SCHEMA, findMergeKey } from './helmYamlSchema';
 import {
   DEFAULT_INPUT_LIMITS,
@@ -88,10 +89,8 @@ export function parseYamlLimited(
         `nesting deeper than ${limits.maxDepth}`,
       );
     }
-    // The first line only: js-yaml appends a snippet of the input, which may be anything.
-    throw new InputError(
-      `${what} is not valid YAML: ${message.split('\n')[0].slice(0, 300)}`,
-    );
+    // Nothing of the input: js-yaml's message quotes it (see describeYamlError).
+    throw new InputError(`${what} is not valid YAML: ${describeYamlError(e)}`);
   }
   if (docs.length > limits.maxDocuments) {
     throw new InputLimitError(

@@ -3,65 +3,23 @@ import {
   DEFAULT_INPUT_LIMITS,
   InputLimitError,
   assertWithinLimits,
+  describeYamlError,
   parseYamlLimited,
 } from '@kubechart/plugin-kubechart-node';
 import yaml from 'js-yaml';
 
 /**
- * js-yaml reasons that quote the input (a tag, alias, handle or directive name), worded without
- * it. A value such as a password that starts with `!` or `*` is read as a tag or an alias, so
- * these quotes can be secrets.
- */
-const QUOTING_REASONS: Array<[RegExp, string]> = [
-  [/^unknown tag\b/, 'unknown tag'],
-  [/^undeclared tag handle\b/, 'undeclared tag handle'],
-  [/^unidentified alias\b/, 'alias to an anchor that does not exist'],
-  [/^tag name cannot contain such characters\b/, 'invalid characters in a tag'],
-  [/^tag name is malformed\b/, 'malformed tag'],
-  [/^tag prefix is malformed\b/, 'malformed tag prefix'],
-  [/^there is a previously declared suffix\b/, 'tag handle declared twice'],
-  [/^unacceptable node kind for\b/, 'tag used on the wrong kind of node'],
-  [/^cannot resolve a node with\b/, 'value does not match its explicit tag'],
-  [/^unknown document directive\b/, 'unknown document directive'],
-];
-
-/** What js-yaml says is wrong, with no text of the input in it. */
-function safeReason(reason: string): string {
-  for (const [pattern, wording] of QUOTING_REASONS) {
-    if (pattern.test(reason)) {
-      return /tag|alias/.test(wording)
-        ? `${wording}; quote a value that starts with !, & or *`
-        : wording;
-    }
-  }
-  // Every other js-yaml reason is a fixed sentence; one that quotes something (a newer js-yaml)
-  // is not repeated.
-  return /["<>]|: /.test(reason) || reason.length > 120
-    ? 'syntax error'
-    : reason;
-}
-
-/**
- * The error for values text that is not YAML: the reason and where, and nothing of the text.
- * js-yaml's own message ends with a snippet of the lines around the error (secrets, often), and
- * the first line `parseYamlLimited` keeps can quote a tag or alias name, so the reason and the
- * position are read from js-yaml's exception. The text already passed the size checks, so parsing
- * it again to get there costs what the first parse did.
+ * The error for values text that is not YAML: the reason and where, and nothing of the text
+ * ({@link describeYamlError}). The text already passed the size checks, so parsing it again to
+ * get js-yaml's exception costs what the first parse did.
  */
 function notYamlError(text: string, what: string): InputError {
   try {
-    yaml.loadAll(text, null, {
-      maxDepth: DEFAULT_INPUT_LIMITS.maxDepth,
-    } as yaml.LoadOptions);
+    yaml.loadAll(text);
   } catch (e) {
-    if (e instanceof yaml.YAMLException && e.reason) {
-      const at = e.mark
-        ? ` (line ${e.mark.line + 1}, column ${e.mark.column + 1})`
-        : '';
-      return new InputError(
-        `${what} are not valid YAML: ${safeReason(e.reason)}${at}`,
-      );
-    }
+    return new InputError(
+      `${what} are not valid YAML: ${describeYamlError(e)}`,
+    );
   }
   return new InputError(`${what} are not valid YAML`);
 }
