@@ -25,6 +25,9 @@ export type ReadScope = {
 
 type Item = { entityRef?: string; actor?: string };
 
+/** Entities asked of the permission framework in one request. */
+const AUTHORIZE_BATCH = 200;
+
 /** Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403). */
 export class ReadScopes {
   constructor(
@@ -54,21 +57,26 @@ export class ReadScopes {
     };
   }
 
-  /** The items the scope may see, in their order. One batched permission request per call. */
+  /** The items the scope may see, in their order. One permission request per 200 distinct entities. */
   async filter<T extends Item>(scope: ReadScope, items: T[]): Promise<T[]> {
     if (scope.all) return items;
     const refs = [
       ...new Set(items.map(i => i.entityRef).filter((r): r is string => !!r)),
     ];
-    const decisions = refs.length
-      ? await this.permissions.authorize(
-          refs.map(resourceRef => ({
+    // In batches: Backstage's permission backend takes at most 100 KB of requests at once (about
+    // 470 entities), and its client does not split them.
+    const decisions: Array<{ result: AuthorizeResult }> = [];
+    for (let i = 0; i < refs.length; i += AUTHORIZE_BATCH) {
+      decisions.push(
+        ...(await this.permissions.authorize(
+          refs.slice(i, i + AUTHORIZE_BATCH).map(resourceRef => ({
             permission: scope.permission,
             resourceRef,
           })),
           { credentials: scope.credentials },
-        )
-      : [];
+        )),
+      );
+    }
     const allowed = new Set(
       refs.filter((_r, i) => decisions[i]?.result === AuthorizeResult.ALLOW),
     );
