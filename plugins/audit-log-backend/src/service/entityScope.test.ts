@@ -325,4 +325,50 @@ describe('queryEntityScoped', () => {
     ]);
     expect(page.nextCursor).toBe(encodeCursor(7_001));
   });
+
+  it('asks the permission framework about at most 200 entities a request (its backend takes 100 KB of requests)', async () => {
+    const count = 600;
+    const events = Array.from({ length: count }, (_, i) => ({
+      seq: count - i,
+      target: { entityRef: `component:default/service-${count - i}` },
+    })) as AuditEvent[];
+    const store = {
+      async head() {
+        return { seq: count, hash: '0'.repeat(64) };
+      },
+      async query(q: AuditEventQuery) {
+        const below = q.cursor
+          ? Number(Buffer.from(q.cursor, 'base64url').toString().slice(4))
+          : Infinity;
+        const rest = events.filter(e => e.seq < below);
+        const items = rest.slice(0, q.limit);
+        return {
+          items,
+          nextCursor:
+            rest.length > items.length
+              ? encodeCursor(items[items.length - 1].seq)
+              : undefined,
+        };
+      },
+    } as unknown as AuditStore;
+    const asked: number[] = [];
+    const page = await queryEntityScoped({
+      store,
+      permissions: {
+        authorize: async (requests: any[]) => {
+          asked.push(requests.length);
+          return requests.map(r => ({
+            result: r.resourceRef.endsWith('0')
+              ? AuthorizeResult.ALLOW
+              : AuthorizeResult.DENY,
+          }));
+        },
+      } as any,
+      credentials: mockCredentials.user(ALICE),
+      decision: AuthorizeResult.CONDITIONAL,
+      query: { limit: 500 },
+    });
+    expect(page.items).toHaveLength(60);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(200);
+  });
 });

@@ -12,6 +12,9 @@ import {
 import { AuditStore } from '../database/AuditStore';
 import { decodeCursor, encodeCursor } from '../database/cursor';
 
+/** Entities asked of the permission framework in one request. */
+const AUTHORIZE_BATCH = 200;
+
 /** Rows read from the store per step of a scoped scan (the store's largest page). */
 const SCAN_PAGE = 500;
 
@@ -75,16 +78,21 @@ export async function queryEntityScoped(options: {
     if (decision === AuthorizeResult.ALLOW) {
       unknown.forEach(ref => readable.set(ref, true));
     } else if (unknown.length) {
-      const decisions = await permissions.authorize(
-        unknown.map(resourceRef => ({
-          permission: auditLogEntityEventsReadPermission,
-          resourceRef,
-        })),
-        { credentials },
-      );
-      unknown.forEach((ref, i) =>
-        readable.set(ref, decisions[i]?.result === AuthorizeResult.ALLOW),
-      );
+      // In batches: Backstage's permission backend takes at most 100 KB of requests at once
+      // (about 470 entities), and its client does not split them.
+      for (let at = 0; at < unknown.length; at += AUTHORIZE_BATCH) {
+        const batch = unknown.slice(at, at + AUTHORIZE_BATCH);
+        const decisions = await permissions.authorize(
+          batch.map(resourceRef => ({
+            permission: auditLogEntityEventsReadPermission,
+            resourceRef,
+          })),
+          { credentials },
+        );
+        batch.forEach((ref, i) =>
+          readable.set(ref, decisions[i]?.result === AuthorizeResult.ALLOW),
+        );
+      }
     }
     for (const event of inWindow) {
       const ref = event.target.entityRef;
