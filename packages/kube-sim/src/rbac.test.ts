@@ -237,6 +237,73 @@ describe('kube-sim RBAC', () => {
     expect(node.metadata?.name).toBe('kube-sim-node-1');
   });
 
+  it('follows aggregation through aggregated ClusterRoles, and through cycles', async () => {
+    const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    const role = (
+      name: string,
+      label: string,
+      selects: string[],
+      rules: any[] = [],
+    ) =>
+      rbac.createClusterRole({
+        body: {
+          metadata: { name, labels: { 'kube-sim.test/chain': label } },
+          ...(selects.length
+            ? {
+                aggregationRule: {
+                  clusterRoleSelectors: [
+                    {
+                      matchExpressions: [
+                        {
+                          key: 'kube-sim.test/chain',
+                          operator: 'In',
+                          values: selects,
+                        },
+                      ],
+                    },
+                  ],
+                },
+              }
+            : {}),
+          rules,
+        },
+      });
+    // top aggregates middle; middle aggregates top (a cycle) and leaf, whose rule reaches top.
+    await role('chain-top', 'top', ['middle']);
+    await role('chain-middle', 'middle', ['top', 'leaf']);
+    await role(
+      'chain-leaf',
+      'leaf',
+      [],
+      [
+        {
+          apiGroups: ['apiextensions.k8s.io'],
+          resources: ['customresourcedefinitions'],
+          verbs: ['list'],
+        },
+      ],
+    );
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'ops-chain-top' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'chain-top',
+        },
+        subjects: [
+          { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'ops' },
+        ],
+      },
+    });
+    const r = await rawRequest(
+      as('ops-token'),
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    );
+    expect(r.status).toBe(200);
+  });
+
   it('stops accepting a ServiceAccount token once the ServiceAccount is deleted', async () => {
     const core = cluster.kc.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({

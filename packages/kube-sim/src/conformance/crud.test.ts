@@ -5,6 +5,7 @@ import {
   TestCluster,
   uniqueName,
 } from '../__testUtils__/cluster';
+import { rawRequest } from '../__testUtils__/http';
 
 // Generous: these talk to a server over HTTP, and CI machines are shared.
 jest.setTimeout(30_000);
@@ -202,6 +203,120 @@ describe('conformance: CRUD, lists, selectors and Status errors', () => {
       (await failure(core.readNamespacedConfigMap({ name: 'dry', namespace })))
         .code,
     ).toBe(404);
+  });
+
+  it('refuses dryRun values other than All with 422, writing nothing', async () => {
+    const unsupported = (
+      kind: string,
+      values: string[],
+    ): Record<string, unknown> => {
+      const message = `Unsupported value: []string{${values
+        .map(v => JSON.stringify(v))
+        .join(', ')}}: supported values: "All"`;
+      return {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `${kind}.meta.k8s.io "" is invalid: dryRun: ${message}`,
+        reason: 'Invalid',
+        details: {
+          group: 'meta.k8s.io',
+          kind,
+          causes: [
+            { reason: 'FieldValueNotSupported', message, field: 'dryRun' },
+          ],
+        },
+        code: 422,
+      };
+    };
+    const base = `/api/v1/namespaces/${namespace}/configmaps`;
+    const body = (name: string, a: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name },
+      data: { a },
+    });
+    const created = await rawRequest(
+      cluster.kc,
+      'POST',
+      `${base}?dryRun=true`,
+      {
+        body: body('dry-true', '1'),
+      },
+    );
+    expect(created.status).toBe(422);
+    expect(created.body).toEqual(unsupported('CreateOptions', ['true']));
+    const mixed = await rawRequest(
+      cluster.kc,
+      'POST',
+      `${base}?dryRun=All&dryRun=server`,
+      { body: body('dry-true', '1') },
+    );
+    expect(mixed.body).toEqual(unsupported('CreateOptions', ['All', 'server']));
+    expect(
+      (
+        await failure(
+          core.readNamespacedConfigMap({ name: 'dry-true', namespace }),
+        )
+      ).code,
+    ).toBe(404);
+
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: cm('dry-kept', { a: '1' }),
+    });
+    const put = await rawRequest(
+      cluster.kc,
+      'PUT',
+      `${base}/dry-kept?dryRun=1`,
+      { body: body('dry-kept', '2') },
+    );
+    expect(put.body).toEqual(unsupported('UpdateOptions', ['1']));
+    const patch = await rawRequest(
+      cluster.kc,
+      'PATCH',
+      `${base}/dry-kept?dryRun=all`,
+      {
+        body: { data: { a: '3' } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    expect(patch.body).toEqual(unsupported('PatchOptions', ['all']));
+    const del = await rawRequest(
+      cluster.kc,
+      'DELETE',
+      `${base}/dry-kept?dryRun=true`,
+    );
+    expect(del.body).toEqual(unsupported('DeleteOptions', ['true']));
+    const delBody = await rawRequest(cluster.kc, 'DELETE', `${base}/dry-kept`, {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['yes'] },
+    });
+    expect(delBody.body).toEqual(unsupported('DeleteOptions', ['yes']));
+    const delCollection = await rawRequest(
+      cluster.kc,
+      'DELETE',
+      `${base}?dryRun=true`,
+    );
+    expect(delCollection.body).toEqual(unsupported('DeleteOptions', ['true']));
+    const kept = await core.readNamespacedConfigMap({
+      name: 'dry-kept',
+      namespace,
+    });
+    expect(kept.data).toEqual({ a: '1' });
+
+    // dryRun in a DeleteOptions body is honoured like the query parameter.
+    const dryDelete = await rawRequest(
+      cluster.kc,
+      'DELETE',
+      `${base}/dry-kept`,
+      { body: { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] } },
+    );
+    expect(dryDelete.status).toBe(200);
+    expect(
+      (await core.readNamespacedConfigMap({ name: 'dry-kept', namespace }))
+        .data,
+    ).toEqual({ a: '1' });
   });
 
   it('fills in generateName', async () => {

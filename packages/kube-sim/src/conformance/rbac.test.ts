@@ -687,6 +687,409 @@ describe('conformance: RBAC authorization and impersonation', () => {
     });
   });
 
+  describe('a ServiceAccount that may only watch', () => {
+    /** A token for SA `watcher`, whose only right in the namespace is `watch` on ConfigMaps and Deployments. */
+    let watcher: KubeConfig;
+    let apps: AppsV1Api;
+    const methodNotAllowed = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'the server does not allow this method on the requested resource',
+      reason: 'MethodNotAllowed',
+      details: {},
+      code: 405,
+    };
+    const configMap = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name },
+      data: { a: '1' },
+    });
+
+    beforeAll(async () => {
+      apps = cluster.kc.makeApiClient(AppsV1Api);
+      await core.createNamespacedServiceAccount({
+        namespace: ns,
+        body: { metadata: { name: 'watcher' } },
+      });
+      await rbac.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: 'watch-only' },
+          rules: [
+            { apiGroups: [''], resources: ['configmaps'], verbs: ['watch'] },
+            {
+              apiGroups: ['apps'],
+              resources: ['deployments'],
+              verbs: ['watch'],
+            },
+          ],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: 'watcher-watch-only' },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'Role',
+            name: 'watch-only',
+          },
+          subjects: [
+            { kind: 'ServiceAccount', name: 'watcher', namespace: ns },
+          ],
+        },
+      });
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: configMap('watched'),
+      });
+      await apps.createNamespacedDeployment({
+        namespace: ns,
+        body: deployment('watched-app') as any,
+      });
+      watcher = withToken(cluster.kc, await token('watcher'));
+      await eventually(async () => {
+        const r = await rawRequest(
+          watcher,
+          'GET',
+          `/api/v1/watch/namespaces/${ns}/configmaps?timeoutSeconds=1`,
+        );
+        return r.status === 200;
+      });
+    });
+
+    /** The events of a finished watch stream (one JSON object a line). */
+    const events = (text: string) =>
+      text
+        .split('\n')
+        .filter(line => line.trim())
+        .map(line => JSON.parse(line));
+
+    it('is authorized as watch and answered 405 for writes through the /watch/ URLs, which write nothing', async () => {
+      const cmPath = `/api/v1/watch/namespaces/${ns}/configmaps`;
+      const deployPath = `/apis/apps/v1/watch/namespaces/${ns}/deployments`;
+      const writes: Array<[string, string, unknown, string?]> = [
+        ['POST', cmPath, configMap('sneaky')],
+        [
+          'PUT',
+          `${cmPath}/watched`,
+          { ...configMap('watched'), data: { a: 'changed' } },
+        ],
+        [
+          'PATCH',
+          `${cmPath}/watched`,
+          { data: { a: 'patched' } },
+          'application/merge-patch+json',
+        ],
+        ['DELETE', `${cmPath}/watched`, undefined],
+        ['DELETE', cmPath, undefined],
+        ['POST', deployPath, deployment('sneaky-app')],
+        [
+          'PATCH',
+          `${deployPath}/watched-app`,
+          { spec: { replicas: 3 } },
+          'application/merge-patch+json',
+        ],
+        ['DELETE', `${deployPath}/watched-app`, undefined],
+        ['DELETE', deployPath, undefined],
+      ];
+      for (const [method, path, body, contentType] of writes) {
+        const r = await rawRequest(watcher, method, path, {
+          body,
+          contentType,
+        });
+        expect({ method, path, status: r.status, body: r.body }).toEqual({
+          method,
+          path,
+          status: 405,
+          body: methodNotAllowed,
+        });
+      }
+      // The same writes by the system:masters admin are refused alike.
+      const admin = await rawRequest(cluster.kc, 'POST', cmPath, {
+        body: configMap('sneaky'),
+      });
+      expect(admin.status).toBe(405);
+      expect(admin.body).toEqual(methodNotAllowed);
+
+      const cm = await core.readNamespacedConfigMap({
+        name: 'watched',
+        namespace: ns,
+      });
+      expect(cm.data).toEqual({ a: '1' });
+      expect(
+        (
+          await failure(
+            core.readNamespacedConfigMap({ name: 'sneaky', namespace: ns }),
+          )
+        ).code,
+      ).toBe(404);
+      const d = await apps.readNamespacedDeployment({
+        name: 'watched-app',
+        namespace: ns,
+      });
+      expect(d.spec?.replicas).toBe(0);
+      expect(
+        (
+          await failure(
+            apps.readNamespacedDeployment({
+              name: 'sneaky-app',
+              namespace: ns,
+            }),
+          )
+        ).code,
+      ).toBe(404);
+
+      // Authorization comes first, with the verb watch: one without it gets 403, not 405.
+      const denied = await rawRequest(
+        withToken(cluster.kc),
+        'DELETE',
+        `${cmPath}/watched`,
+      );
+      expect(denied.body).toEqual(
+        forbidden(
+          `configmaps "watched" is forbidden: User "system:anonymous" cannot watch resource "configmaps" in API group "" in the namespace "${ns}"`,
+          { name: 'watched', kind: 'configmaps' },
+        ),
+      );
+    });
+
+    it('watches with any watch value but false and 0, and never lists for one without list', async () => {
+      for (const value of ['yes', 'True', '']) {
+        const r = await rawRequest(
+          watcher,
+          'GET',
+          `/api/v1/namespaces/${ns}/configmaps?watch=${value}&timeoutSeconds=1`,
+        );
+        expect({ value, status: r.status }).toEqual({ value, status: 200 });
+        const seen = events(r.text);
+        expect(seen.every(e => e.type === 'ADDED')).toBe(true);
+        expect(seen.map(e => e.object.metadata.name)).toContain('watched');
+      }
+      for (const value of ['false', 'FALSE', '0']) {
+        const r = await rawRequest(
+          watcher,
+          'GET',
+          `/api/v1/namespaces/${ns}/configmaps?watch=${value}`,
+        );
+        expect(r.body).toEqual(
+          forbidden(
+            `configmaps is forbidden: User "system:serviceaccount:${ns}:watcher" cannot list resource "configmaps" in API group "" in the namespace "${ns}"`,
+            { kind: 'configmaps' },
+          ),
+        );
+      }
+      // On a named object the parameter means nothing: a plain GET answers the object.
+      const named = await rawRequest(
+        cluster.kc,
+        'GET',
+        `/api/v1/namespaces/${ns}/configmaps/watched?watch=true&timeoutSeconds=1`,
+      );
+      expect(named.status).toBe(200);
+      expect(named.body).toMatchObject({
+        kind: 'ConfigMap',
+        metadata: { name: 'watched' },
+      });
+    });
+  });
+
+  describe('binding roleRefs', () => {
+    const RBAC_GROUP = 'rbac.authorization.k8s.io';
+    const ref = (name: string) => ({
+      apiGroup: RBAC_GROUP,
+      kind: 'ClusterRole',
+      name,
+    });
+    const cannotChange = (kind: string, name: string, roleName: string) => {
+      const message = `Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"${roleName}"}: cannot change roleRef`;
+      return {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `${kind}.rbac.authorization.k8s.io "${name}" is invalid: roleRef: ${message}`,
+        reason: 'Invalid',
+        details: {
+          name,
+          group: RBAC_GROUP,
+          kind,
+          causes: [{ reason: 'FieldValueInvalid', message, field: 'roleRef' }],
+        },
+        code: 422,
+      };
+    };
+    const subjects = [
+      { apiGroup: RBAC_GROUP, kind: 'User', name: 'pinned-user' },
+    ];
+
+    it('refuses to change the roleRef of a RoleBinding by patch, update or apply', async () => {
+      const path = `${RBAC_V1}/namespaces/${ns}/rolebindings`;
+      const created = await rawRequest(cluster.kc, 'POST', path, {
+        body: {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'pinned' },
+          roleRef: ref('admin'),
+          subjects,
+        },
+      });
+      expect(created.status).toBe(201);
+      const patched = await rawRequest(cluster.kc, 'PATCH', `${path}/pinned`, {
+        body: { roleRef: { name: 'view' } },
+        contentType: 'application/merge-patch+json',
+      });
+      expect(patched.status).toBe(422);
+      expect(patched.body).toEqual(
+        cannotChange('RoleBinding', 'pinned', 'view'),
+      );
+      const updated = await rawRequest(cluster.kc, 'PUT', `${path}/pinned`, {
+        body: { ...created.body, roleRef: ref('edit') },
+      });
+      expect(updated.body).toEqual(
+        cannotChange('RoleBinding', 'pinned', 'edit'),
+      );
+      const applyBody = (roleName: string) =>
+        [
+          'apiVersion: rbac.authorization.k8s.io/v1',
+          'kind: RoleBinding',
+          'metadata:',
+          '  name: pinned-applied',
+          'roleRef:',
+          '  apiGroup: rbac.authorization.k8s.io',
+          '  kind: ClusterRole',
+          `  name: ${roleName}`,
+          'subjects:',
+          '- apiGroup: rbac.authorization.k8s.io',
+          '  kind: User',
+          '  name: pinned-user',
+          '',
+        ].join('\n');
+      const applyPath = `${path}/pinned-applied?fieldManager=conformance`;
+      const first = await rawRequest(cluster.kc, 'PATCH', applyPath, {
+        body: applyBody('admin'),
+        contentType: 'application/apply-patch+yaml',
+      });
+      expect(first.status).toBe(201);
+      const reapplied = await rawRequest(cluster.kc, 'PATCH', applyPath, {
+        body: applyBody('view'),
+        contentType: 'application/apply-patch+yaml',
+      });
+      expect(reapplied.body).toEqual(
+        cannotChange('RoleBinding', 'pinned-applied', 'view'),
+      );
+      // Everything else about a binding may change.
+      const newSubjects = await rawRequest(
+        cluster.kc,
+        'PATCH',
+        `${path}/pinned`,
+        {
+          body: {
+            subjects: [
+              { apiGroup: RBAC_GROUP, kind: 'User', name: 'other-user' },
+            ],
+          },
+          contentType: 'application/merge-patch+json',
+        },
+      );
+      expect(newSubjects.status).toBe(200);
+      const stored = await rbac.readNamespacedRoleBinding({
+        name: 'pinned',
+        namespace: ns,
+      });
+      expect(stored.roleRef).toEqual(ref('admin'));
+      expect(stored.subjects).toEqual([
+        { apiGroup: RBAC_GROUP, kind: 'User', name: 'other-user' },
+      ]);
+      const stillApplied = await rbac.readNamespacedRoleBinding({
+        name: 'pinned-applied',
+        namespace: ns,
+      });
+      expect(stillApplied.roleRef).toEqual(ref('admin'));
+    });
+
+    it('refuses to change the roleRef of a ClusterRoleBinding', async () => {
+      const name = `${ns}-pinned`;
+      await rbac.createClusterRoleBinding({
+        body: { metadata: { name }, roleRef: ref('view'), subjects },
+      });
+      try {
+        const patched = await rawRequest(
+          cluster.kc,
+          'PATCH',
+          `${RBAC_V1}/clusterrolebindings/${name}`,
+          {
+            body: { roleRef: { name: 'edit' } },
+            contentType: 'application/merge-patch+json',
+          },
+        );
+        expect(patched.body).toEqual(
+          cannotChange('ClusterRoleBinding', name, 'edit'),
+        );
+        expect((await rbac.readClusterRoleBinding({ name })).roleRef).toEqual(
+          ref('view'),
+        );
+      } finally {
+        await rbac.deleteClusterRoleBinding({ name }).catch(() => {});
+      }
+    });
+  });
+
+  describe('ClusterRole aggregation', () => {
+    it('carries a role aggregated into edit on into admin', async () => {
+      // A made-up resource, so the role grants nothing real while it exists.
+      const resource = `${ns}-gadgets`;
+      const name = `${ns}-aggregate-to-edit`;
+      await rbac.createClusterRole({
+        body: {
+          metadata: {
+            name,
+            labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' },
+          },
+          rules: [
+            {
+              apiGroups: ['example.com'],
+              resources: [resource],
+              verbs: ['list'],
+            },
+          ],
+        },
+      });
+      try {
+        const review = () =>
+          rawRequest(engine, 'POST', `${AUTHZ_V1}/selfsubjectaccessreviews`, {
+            headers: asDeployer,
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: {
+                resourceAttributes: {
+                  namespace: ns,
+                  verb: 'list',
+                  group: 'example.com',
+                  resource,
+                },
+              },
+            },
+          });
+        // The deployer is bound to admin, which aggregates edit, which aggregates the new role.
+        const allowed = await eventually(async () => {
+          const r = await review();
+          return r.body?.status?.allowed === true ? r : undefined;
+        }, 5000);
+        expect(allowed.body.status).toEqual({
+          allowed: true,
+          reason: `RBAC: allowed by RoleBinding "deployer-admin/${ns}" of ClusterRole "admin" to ServiceAccount "deployer/${ns}"`,
+        });
+      } finally {
+        await rbac.deleteClusterRole({ name }).catch(() => {});
+      }
+    });
+  });
+
   describe.each(['helm3', 'helm4'] as const)(
     '%s with --kube-as-user',
     helmName => {

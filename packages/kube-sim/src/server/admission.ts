@@ -465,6 +465,34 @@ export class BuiltinAdmission implements Admission {
       case 'jobs.batch':
         checkPodSpec(obj.spec?.template?.spec, 'spec.template.spec');
         break;
+      case 'rolebindings.rbac.authorization.k8s.io':
+      case 'clusterrolebindings.rbac.authorization.k8s.io': {
+        // ValidateRoleBindingUpdate: a binding's roleRef is fixed once created (delete and recreate
+        // it instead), whether the change comes by update, patch or apply.
+        if (!old) break;
+        const ref = (o: KubeObject) => {
+          const r = isPlainObject(o.roleRef) ? o.roleRef : {};
+          const str = (v: unknown) => (typeof v === 'string' ? v : '');
+          return {
+            APIGroup: str(r.apiGroup),
+            Kind: str(r.kind),
+            Name: str(r.name),
+          };
+        };
+        const before = ref(old);
+        const after = ref(obj);
+        if (!deepEqual(before, after)) {
+          // Go's %#v of the internal rbac.RoleRef.
+          const value = `rbac.RoleRef{${Object.entries(after)
+            .map(([k, v]) => `${k}:${JSON.stringify(v)}`)
+            .join(', ')}}`;
+          causes.push({
+            field: 'roleRef',
+            message: `Invalid value: ${value}: cannot change roleRef`,
+          });
+        }
+        break;
+      }
       case 'secrets':
         for (const [k, v] of Object.entries(obj.data ?? {})) {
           if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) {

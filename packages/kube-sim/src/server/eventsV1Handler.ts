@@ -169,10 +169,12 @@ export async function serveEventsV1(r: ViewRequest): Promise<void> {
       return;
     }
     case 'delete': {
-      const { object, gone } = api.delete(stored, namespace, name!, {
-        ...r.deleteOptions(await r.body()),
-        dryRun: ctx.dryRun,
-      });
+      const { object, gone } = api.delete(
+        stored,
+        namespace,
+        name!,
+        r.deleteOptions(await r.body()),
+      );
       send(
         r.res,
         200,
@@ -198,10 +200,8 @@ export async function serveEventsV1(r: ViewRequest): Promise<void> {
       const victims = api.select(stored, namespace, r.listOptions(stored, q));
       const deleted = victims.map(
         v =>
-          api.delete(stored, v.metadata.namespace, v.metadata.name!, {
-            ...options,
-            dryRun: ctx.dryRun,
-          }).object,
+          api.delete(stored, v.metadata.namespace, v.metadata.name!, options)
+            .object,
       );
       send(r.res, 200, {
         kind: 'EventList',

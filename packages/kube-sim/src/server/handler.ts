@@ -137,10 +137,15 @@ export function createHandler(opts: HandlerOptions) {
     const { type, namespace, name, subresource } = r;
     const q = url.searchParams;
     const method = req.method ?? 'GET';
-    const isWatch = r.watchPath || bool(q.get('watch'));
+    // The deprecated /watch/ paths serve GET only: any other method was authorized as `watch`
+    // (requestInfo.ts) and is answered 405 by the router, which writes nothing.
+    if (r.watchPath && method !== 'GET') throw errors.methodNotAllowed();
     let verb: string;
-    if (method === 'GET' && isWatch) verb = 'watch';
-    else if (method === 'GET') verb = name ? 'get' : 'list';
+    if (method === 'GET' && r.watchPath) verb = 'watch';
+    // `?watch` turns a collection GET into a watch, as it does for authorization; a named GET ignores it.
+    else if (method === 'GET' && !name)
+      verb = bool(q.get('watch')) ? 'watch' : 'list';
+    else if (method === 'GET') verb = 'get';
     else if (method === 'POST') verb = 'create';
     else if (method === 'PUT') verb = 'update';
     else if (method === 'PATCH') verb = 'patch';
@@ -195,6 +200,15 @@ export function createHandler(opts: HandlerOptions) {
     }
 
     const manager = q.get('fieldManager') || managerFromUserAgent(req);
+    // Create/Update/PatchOptions come from the query; DeleteOptions are checked in deleteOptions().
+    const optionsKind = (
+      {
+        create: 'CreateOptions',
+        update: 'UpdateOptions',
+        patch: 'PatchOptions',
+      } as Record<string, string>
+    )[verb];
+    if (optionsKind) checkDryRun(optionsKind, q.getAll('dryRun'));
     const dryRun = q.getAll('dryRun').includes('All');
     if (type.review) {
       const body = parseBody(await readBody(req), mediaType(req));
@@ -487,10 +501,7 @@ export function createHandler(opts: HandlerOptions) {
             parseBody(await readBody(req), mediaType(req)),
             q,
           );
-          const { object, gone } = api.delete(type, namespace, name!, {
-            ...options,
-            dryRun,
-          });
+          const { object, gone } = api.delete(type, namespace, name!, options);
           // Pods and Services answer the object even when it is gone at once, as the real server does.
           if (
             !gone ||
@@ -522,10 +533,8 @@ export function createHandler(opts: HandlerOptions) {
           const victims = api.select(type, namespace, listOptions(type, q));
           const deleted = victims.map(
             v =>
-              api.delete(type, v.metadata.namespace, v.metadata.name!, {
-                ...options,
-                dryRun,
-              }).object,
+              api.delete(type, v.metadata.namespace, v.metadata.name!, options)
+                .object,
           );
           send(res, 200, {
             kind: `${type.kind}List`,
@@ -576,22 +585,31 @@ export function createHandler(opts: HandlerOptions) {
       undefined) as DeleteOptions['propagationPolicy'] | undefined;
     if (b.orphanDependents === true || q.get('orphanDependents') === 'true')
       policy = 'Orphan';
+    // Checked before the object is looked up (delete/05-delete-invalid-propagation.json), in the
+    // order of the API server's ValidateDeleteOptions: propagationPolicy, then dryRun.
+    const causes: Array<{ field: string; message: string; reason: string }> =
+      [];
     if (
       policy !== undefined &&
       !['Foreground', 'Background', 'Orphan'].includes(policy)
     ) {
-      // Checked before the object is looked up (delete/05-delete-invalid-propagation.json).
-      const message = `Unsupported value: ${JSON.stringify(
-        policy,
-      )}: supported values: "Foreground", "Background", "Orphan", "nil"`;
-      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
-        {
-          field: 'propagationPolicy',
-          message,
-          reason: 'FieldValueNotSupported',
-        },
-      ]);
+      causes.push({
+        field: 'propagationPolicy',
+        message: `Unsupported value: ${JSON.stringify(
+          policy,
+        )}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+        reason: 'FieldValueNotSupported',
+      });
     }
+    // A DeleteOptions body carries its own dryRun; without one the query parameter counts.
+    const dryRunValues =
+      b.dryRun !== undefined && b.dryRun !== null
+        ? (Array.isArray(b.dryRun) ? b.dryRun : [b.dryRun]).map(String)
+        : q.getAll('dryRun');
+    const dryRunCause = unsupportedDryRun(dryRunValues);
+    if (dryRunCause) causes.push(dryRunCause);
+    if (causes.length)
+      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', causes);
     const grace = b.gracePeriodSeconds ?? q.get('gracePeriodSeconds');
     return {
       propagationPolicy: policy,
@@ -604,7 +622,30 @@ export function createHandler(opts: HandlerOptions) {
       preconditions: isPlainObject(b.preconditions)
         ? b.preconditions
         : undefined,
+      dryRun: dryRunValues.length > 0,
     };
+  }
+
+  /**
+   * The API server's ValidateDryRun: every `dryRun` value must be `All`. Anything else (`true`,
+   * `server`, `all`) is refused, so a client that meant a dry run never writes for real.
+   */
+  function unsupportedDryRun(values: string[]) {
+    if (values.every(v => v === 'All')) return undefined;
+    // Go prints the []string with %#v.
+    return {
+      field: 'dryRun',
+      message: `Unsupported value: []string{${values
+        .map(v => JSON.stringify(v))
+        .join(', ')}}: supported values: "All"`,
+      reason: 'FieldValueNotSupported',
+    };
+  }
+
+  /** Create/Update/PatchOptions validation: 422 `<Kind>Options.meta.k8s.io "" is invalid`. */
+  function checkDryRun(optionsKind: string, values: string[]) {
+    const cause = unsupportedDryRun(values);
+    if (cause) throw errors.invalid(optionsKind, 'meta.k8s.io', '', [cause]);
   }
 
   function toScale(obj: KubeObject) {

@@ -121,11 +121,16 @@ export const errors = {
   badRequest(message: string) {
     return new StatusError(400, 'BadRequest', message);
   },
+  /**
+   * A method no route serves (a write to a /watch/ path, POST to a named object, PUT to a collection):
+   * the router's 405, which the API server writes as NewGenericServerResponse does, with empty details.
+   */
   methodNotAllowed() {
     return new StatusError(
       405,
       'MethodNotAllowed',
       'the server does not allow this method on the requested resource',
+      {},
     );
   },
   resourceNotFound() {

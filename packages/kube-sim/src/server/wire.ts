@@ -206,8 +206,15 @@ export function checkAccept(req: IncomingMessage, res?: ServerResponse) {
   );
 }
 
+/**
+ * A boolean query parameter (the first value of it) as the API server decodes one
+ * (`Convert_Slice_string_To_bool`): absent, `0` and `false` (in any case) are false; any other value,
+ * the empty string included (`?watch=`, `?watch=yes`), is true. The request-info resolver decides
+ * `watch` the same way, so authorization and serving agree.
+ */
 export function bool(v: string | null) {
-  return v === 'true' || v === '1';
+  if (v === null) return false;
+  return v !== '0' && v.toLowerCase() !== 'false';
 }
 
 /** v1.26 refuses `resourceVersionMatch` on a watch (422); `sendInitialEvents` alone it ignores. */

@@ -79,21 +79,44 @@ export class RbacAuthorizer {
     return this.api.registry.find(RBAC, 'v1', plural)!;
   }
 
-  private clusterRoleRules(role: KubeObject): PolicyRule[] {
+  /**
+   * A ClusterRole's rules with those it aggregates, evaluated on read. The clusterrole-aggregation
+   * controller writes an aggregated role's rules into it, so a role aggregated into one that is
+   * itself aggregated (a role labelled aggregate-to-edit, through edit, into admin) reaches every
+   * role up the chain; this follows the chain, each role once (selectors may form cycles).
+   * Unlike the controller, a role keeps its own stored rules (the bootstrap admin, edit and view
+   * carry theirs), and GET still answers the stored rules (see the README).
+   */
+  private clusterRoleRules(
+    role: KubeObject,
+    visited = new Set<string>([role.metadata.name ?? '']),
+  ): PolicyRule[] {
     const own: PolicyRule[] = Array.isArray(role.rules) ? role.rules : [];
     const selectors = role.aggregationRule?.clusterRoleSelectors;
     if (!Array.isArray(selectors) || selectors.length === 0) return own;
-    // Aggregation as the clusterrole-aggregation controller does it, evaluated on read.
     const rules = [...own];
+    const add = (more: PolicyRule[]) => {
+      for (const r of more) {
+        if (!rules.some(x => deepEqual(x, r))) rules.push(r);
+      }
+    };
     for (const sel of selectors) {
       if (!isPlainObject(sel)) continue;
       const reqs = selectorObjectToRequirements(sel);
-      for (const other of this.api.store.list(this.type('clusterroles'))) {
-        if (other.metadata.name === role.metadata.name) continue;
-        if (!matchesLabels(other.metadata.labels, reqs)) continue;
-        for (const r of Array.isArray(other.rules) ? other.rules : []) {
-          if (!rules.some(x => deepEqual(x, r))) rules.push(r);
-        }
+      // By name, as the controller lists them.
+      const others = this.api.store
+        .list(this.type('clusterroles'))
+        .filter(o => matchesLabels(o.metadata.labels, reqs))
+        .sort((a, b) => {
+          const [x, y] = [a.metadata.name ?? '', b.metadata.name ?? ''];
+          if (x === y) return 0;
+          return x < y ? -1 : 1;
+        });
+      for (const other of others) {
+        const otherName = other.metadata.name ?? '';
+        if (visited.has(otherName)) continue;
+        visited.add(otherName);
+        add(this.clusterRoleRules(other, visited));
       }
     }
     return rules;

@@ -1,3 +1,4 @@
+import { bool } from '../wire';
 import { RequestAttributes } from './rules';
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -19,13 +20,6 @@ function verbFromMethod(method: string) {
     default:
       return '';
   }
-}
-
-function isWatchParam(q: URLSearchParams) {
-  const v = q.get('watch');
-  if (v === null) return false;
-  const lower = v.toLowerCase();
-  return lower !== 'false' && lower !== '0';
 }
 
 /** The name a list/watch is limited to by `fieldSelector=metadata.name=<name>`. */
@@ -88,7 +82,7 @@ export function requestAttributes(
   let name = rest[1] ?? '';
   const subresource = rest.length >= 3 && verb !== 'proxy' ? rest[2] : '';
   if (!name && verb === 'get') {
-    verb = isWatchParam(q) ? 'watch' : 'list';
+    verb = bool(q.get('watch')) ? 'watch' : 'list';
     name = exactName(q.get('fieldSelector'));
   }
   if (!name && verb === 'delete') verb = 'deletecollection';
