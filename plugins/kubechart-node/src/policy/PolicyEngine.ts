@@ -14,7 +14,12 @@ import {
 } from './exceptions';
 import { builtinPolicyRules } from './rules';
 import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
-import { RUN_SCOPE_RULE_ID, scopeViolation } from './scope';
+import {
+  DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+  RUN_SCOPE_RULE_ID,
+  deployerIdentityViolation,
+  scopeViolation,
+} from './scope';
 import {
   KubeObject,
   PolicyCheckOptions,
@@ -38,6 +43,12 @@ export type PolicyEngineOptions = {
   exceptions?: PolicyException[];
   /** Secret names; defaults to {@link DEFAULT_SECRET_KEY_NAMES} and no ignored keys. */
   secrets?: Partial<SecretDetectionOptions>;
+  /**
+   * The ServiceAccount KubeChart deploys as in a run's namespace (`kubechart.tenant.deployer.serviceAccount`,
+   * default `kubechart-deployer`): with a scope, the `run-scope` rule refuses a workload that runs as
+   * it, a token Secret for it and the ServiceAccount itself.
+   */
+  deployerServiceAccount?: string;
 };
 
 /**
@@ -68,7 +79,7 @@ const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {
   },
   [RUN_SCOPE_RULE_ID]: {
     description:
-      'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed',
+      'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed; no workload holds the identity KubeChart deploys with',
     fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster.",
   },
 };
@@ -103,6 +114,7 @@ export class PolicyEngine {
   private readonly rules: PolicyRule[];
   private readonly exceptions: PolicyException[];
   private readonly secrets: SecretDetectionOptions;
+  private readonly deployerServiceAccount: string;
 
   /** Reads `kubechart.policy` config. */
   static fromConfig(config: Config, extraRules: PolicyRule[] = []) {
@@ -132,6 +144,9 @@ export class PolicyEngine {
         keyNames: c?.getOptionalStringArray('secrets.keyNames'),
         ignoreKeys: c?.getOptionalStringArray('secrets.ignoreKeys'),
       },
+      deployerServiceAccount: config.getOptionalString(
+        'kubechart.tenant.deployer.serviceAccount',
+      ),
     });
   }
 
@@ -167,6 +182,8 @@ export class PolicyEngine {
       return true;
     });
     this.exceptions = validateExceptions(options.exceptions ?? [], [...ids]);
+    this.deployerServiceAccount =
+      options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT;
     this.secrets = {
       keyNames: options.secrets?.keyNames ?? DEFAULT_SECRET_KEY_NAMES,
       ignoreKeys: options.secrets?.ignoreKeys ?? [],
@@ -232,8 +249,17 @@ export class PolicyEngine {
       if (invalid.has(i)) return;
       const ref = refOf(obj, i);
       if (scope) {
-        const why = scopeViolation(obj, scope);
-        results.push(this.mandatoryResult(RUN_SCOPE_RULE_ID, ref, why));
+        const why = [
+          scopeViolation(obj, scope),
+          deployerIdentityViolation(obj, this.deployerServiceAccount),
+        ].filter(Boolean);
+        results.push(
+          this.mandatoryResult(
+            RUN_SCOPE_RULE_ID,
+            ref,
+            why.length ? why.join('; ') : undefined,
+          ),
+        );
       }
       if (this.mode === 'off') return;
       for (const rule of this.rules) {

@@ -9,7 +9,12 @@ export {
   isSecretName,
   secretValueKind,
 } from './secrets';
-export { builtinIsNamespaced, scopeViolation } from './scope';
+export {
+  DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+  builtinIsNamespaced,
+  deployerIdentityViolation,
+  scopeViolation,
+} from './scope';
 export { findUnknownValues } from './unknownValues';
 export * from './PolicyEngine';
 export {

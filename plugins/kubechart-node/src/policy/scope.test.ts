@@ -1,3 +1,4 @@
+import { ConfigReader } from '@backstage/config';
 import { PolicyEngine } from './PolicyEngine';
 import { builtinIsNamespaced } from './scope';
 import { KubeObject, PolicyScope } from './types';
@@ -171,5 +172,79 @@ describe('run-scope rule', () => {
     expect(
       engine.check([crb]).results.some(r => r.ruleId === 'run-scope'),
     ).toBe(false);
+  });
+});
+
+describe("run-scope rule: KubeChart's deployer identity", () => {
+  const deployment = (pod: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'nginx:1.27' }], ...pod },
+      },
+    },
+  });
+  const tokenSecret = (account: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: {
+      name: 'token',
+      annotations: { 'kubernetes.io/service-account.name': account },
+    },
+  });
+
+  it('refuses, in every mode, a workload running as the deployer ServiceAccount, a token Secret for it, and the ServiceAccount itself', () => {
+    for (const mode of ['enforce', 'warn', 'off'] as const) {
+      const engine = new PolicyEngine({ mode });
+      const failures = scopeFailures(engine, [
+        deployment({ serviceAccountName: 'kubechart-deployer' }),
+        deployment({ serviceAccount: 'kubechart-deployer' }),
+        tokenSecret('kubechart-deployer'),
+        {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'kubechart-deployer' },
+        },
+      ]);
+      expect(failures.map(f => f.message)).toEqual([
+        'Deployment/web runs its pods as ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it',
+        'Deployment/web runs its pods as ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it',
+        'Secret/token is a token of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it',
+        'ServiceAccount/kubechart-deployer is the identity KubeChart deploys with in this namespace; only KubeChart writes it',
+      ]);
+      expect(
+        engine.check([tokenSecret('kubechart-deployer')], { scope }).passed,
+      ).toBe(false);
+    }
+  });
+
+  it('lets workloads use their own ServiceAccounts, and reads the deployer name from config', () => {
+    const engine = new PolicyEngine();
+    expect(
+      scopeFailures(engine, [
+        deployment({ serviceAccountName: 'web' }),
+        tokenSecret('web'),
+      ]),
+    ).toEqual([]);
+    const configured = PolicyEngine.fromConfig(
+      new ConfigReader({
+        kubechart: { tenant: { deployer: { serviceAccount: 'ship-it' } } },
+      }),
+    );
+    expect(
+      scopeFailures(configured, [
+        deployment({ serviceAccountName: 'ship-it' }),
+      ]),
+    ).toHaveLength(1);
+    expect(
+      scopeFailures(configured, [
+        deployment({ serviceAccountName: 'kubechart-deployer' }),
+      ]),
+    ).toEqual([]);
   });
 });

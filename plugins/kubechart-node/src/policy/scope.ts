@@ -1,3 +1,4 @@
+import { podSpecOf } from './podSpec';
 import { groupOf } from './rules/util';
 import { KubeObject, PolicyScope } from './types';
 
@@ -127,6 +128,50 @@ export function scopeViolation(
   const ns = obj.metadata?.namespace || scope.defaultNamespace;
   if (!scope.namespaces.includes(ns)) {
     return `${ref} is in namespace ${ns}; ${list(scope.namespaces)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The ServiceAccount KubeChart deploys as in a tenant namespace unless configured otherwise
+ * (`kubechart.tenant.deployer.serviceAccount`). @public
+ */
+export const DEFAULT_DEPLOYER_SERVICE_ACCOUNT = 'kubechart-deployer';
+
+/**
+ * Why an object would hand a workload the identity KubeChart deploys with in its namespace (the
+ * deployer ServiceAccount, bound to the namespace's admin role): pods that run as it, a token Secret
+ * made for it, or the ServiceAccount itself, which only KubeChart writes. Undefined otherwise. What
+ * that identity does is KubeChart's deploying, not a workload's, and it could write what the policy
+ * never saw.
+ * @public
+ */
+export function deployerIdentityViolation(
+  obj: KubeObject,
+  deployer: string,
+): string | undefined {
+  const kind = String(obj.kind ?? '');
+  const ref = `${kind || 'object'}/${String(obj.metadata?.name ?? '')}`;
+  const core = groupOf(String(obj.apiVersion ?? '')) === '';
+  const identity = `the identity KubeChart deploys with in this namespace`;
+  const spec = podSpecOf(obj);
+  if (
+    spec &&
+    (spec.serviceAccountName === deployer || spec.serviceAccount === deployer)
+  ) {
+    return `${ref} runs its pods as ServiceAccount ${deployer}, ${identity}; a workload may not hold it`;
+  }
+  if (
+    core &&
+    kind === 'Secret' &&
+    obj.type === 'kubernetes.io/service-account-token' &&
+    obj.metadata?.annotations?.['kubernetes.io/service-account.name'] ===
+      deployer
+  ) {
+    return `${ref} is a token of ServiceAccount ${deployer}, ${identity}; a workload may not hold it`;
+  }
+  if (core && kind === 'ServiceAccount' && obj.metadata?.name === deployer) {
+    return `${ref} is ${identity}; only KubeChart writes it`;
   }
   return undefined;
 }

@@ -89,8 +89,9 @@ const int11 = new yaml.Type('tag:yaml.org,2002:int', {
       value < BigInt(Number.MIN_SAFE_INTEGER)
     ) {
       // Refused rather than rounded: a rounded number is not the one helm sends.
+      // (The message does not quote it: the value may be a secret.)
       throw new Error(
-        `the integer ${data} cannot be read without losing precision`,
+        `an integer of ${data.length} digits cannot be read without losing precision`,
       );
     }
     return Number(value);

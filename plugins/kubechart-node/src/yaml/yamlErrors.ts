@@ -37,7 +37,7 @@ function safeReason(reason: string): string {
 /**
  * Why YAML text could not be read, and where, with nothing of the text in it: js-yaml's message
  * ends with a snippet of the lines around the error, and its reason can quote a tag or alias name
- * (a secret value that starts with `!` or `*`). For an error that is not js-yaml's: `syntax error`.
+ * (a secret value that starts with `!` or `*`). An error of the reading schema is given as it is.
  * @public
  */
 export function describeYamlError(error: unknown): string {
@@ -47,5 +47,8 @@ export function describeYamlError(error: unknown): string {
       : '';
     return `${safeReason(error.reason)}${at}`;
   }
+  // Not js-yaml's own: a refusal of the reading schema (HELM_YAML_SCHEMA), which quotes nothing.
+  if (error instanceof Error && error.message)
+    return error.message.split('\n')[0].slice(0, 300);
   return 'syntax error';
 }
