@@ -189,6 +189,15 @@ export interface Config {
         /** ClusterRole bound in the namespace. Default `admin` (the built-in namespaced admin role). */
         clusterRole?: string;
       };
+      /**
+       * Pod Security admission of tenant namespaces: the Pod Security Standard the API server enforces
+       * there (the namespace's `pod-security.kubernetes.io/enforce` label), also on pods a workload
+       * holding rights in the namespace creates itself, which no chart policy sees.
+       */
+      podSecurity?: {
+        /** `baseline` (default), `restricted`, `privileged`, or `none` for no label (the cluster's default). */
+        enforce?: 'baseline' | 'restricted' | 'privileged' | 'none';
+      };
     };
     /** Per cluster (names from `kubernetes.clusterLocatorMethods`): what runs may touch beyond tenant namespaces. */
     clusters?: {

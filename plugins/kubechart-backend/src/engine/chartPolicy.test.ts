@@ -99,9 +99,13 @@ describe.each(['helm3', 'helm4'] as const)(
         databaseId: 'SQLITE_3',
         sim,
         helm: helmBin,
-        // The platform allows CRDs on this cluster, to callers permitted cluster-scoped kinds.
+        // The platform allows CRDs on this cluster, to callers permitted cluster-scoped kinds. The
+        // tenant admits privileged pods (Pod Security `privileged`), so what helm 3 runs before the
+        // policy can judge it does run: these tests show what the policy itself catches (with the
+        // default `baseline`, the API server refuses such pods too; see confinement.test.ts).
         config: testConfig(sim, {
           clusters: { dev: { allowedClusterScopedKinds: [CRD] } },
+          tenant: { podSecurity: { enforce: 'privileged' } },
         }),
       });
       ({ engine, store } = created);

@@ -213,6 +213,29 @@ describe.each(databases.eachSupportedId())(
       expect(crbs).toEqual([]);
     });
 
+    it('labels the tenant namespace for Pod Security admission: baseline unless kubechart.tenant.podSecurity.enforce says otherwise', async () => {
+      const labels = (await core.readNamespace({ name: 'tenant-acme' }))
+        .metadata?.labels;
+      expect(labels).toMatchObject({
+        'kubechart.io/tenant': 'acme',
+        'pod-security.kubernetes.io/enforce': 'baseline',
+      });
+      const level = (value?: string) =>
+        readEngineSettings(
+          new ConfigReader({
+            kubechart: value
+              ? { tenant: { podSecurity: { enforce: value } } }
+              : {},
+          }),
+        ).podSecurityEnforce;
+      expect(level()).toBe('baseline');
+      expect(level('restricted')).toBe('restricted');
+      expect(level('none')).toBeUndefined();
+      expect(() => level('strict')).toThrow(
+        'Invalid kubechart.tenant.podSecurity.enforce "strict": use baseline, restricted, privileged or none',
+      );
+    });
+
     it('refuses a namespace the caller does not own before creating a run', async () => {
       const before = (await store.listRuns({}, { limit: 100 })).items.length;
       for (const namespace of ['tenant-rival', 'kube-system', 'default']) {

@@ -122,6 +122,9 @@ export type RunExecution = {
  */
 export const KUBECHART_OWNER_ANNOTATION = 'kubechart.io/owner';
 
+/** The namespace label Pod Security admission enforces a standard by. */
+const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -759,6 +762,14 @@ export class Executors {
       [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
     };
     const meta = (name: string) => ({ name, namespace, labels });
+    // The API server's Pod Security admission refuses pods beyond the standard, also those a
+    // workload holding rights in the namespace creates itself, which no chart policy sees.
+    const namespaceLabels = {
+      ...labels,
+      ...(settings.podSecurityEnforce
+        ? { [POD_SECURITY_ENFORCE_LABEL]: settings.podSecurityEnforce }
+        : {}),
+    };
 
     await this.step(
       ctx,
@@ -793,7 +804,7 @@ export class Executors {
         return this.ensureTenantNamespace(
           client,
           { cluster, namespace, tenant: input.tenant },
-          labels,
+          namespaceLabels,
           owner,
         );
       },

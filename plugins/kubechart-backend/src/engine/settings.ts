@@ -44,6 +44,11 @@ export type EngineSettings = {
   deployerServiceAccount: string;
   /** The ClusterRole the deployer is bound to in its namespace (RoleBinding); the built-in `admin` by default. */
   deployerClusterRole: string;
+  /**
+   * The Pod Security Standard the API server enforces in tenant namespaces (their
+   * `pod-security.kubernetes.io/enforce` label); undefined leaves the cluster's default.
+   */
+  podSecurityEnforce?: 'baseline' | 'restricted' | 'privileged';
   /** Per cluster: cluster-scoped kinds (`<group>/<Kind>`, `""` for core) runs may apply with `kubechart.runs.cluster-scoped`. */
   allowedClusterScopedKinds: Record<string, string[]>;
   /** Per cluster: namespaces that are not tenants, with the entity ref of their owner. */
@@ -149,6 +154,9 @@ export function readEngineSettings(config: Config): EngineSettings {
       'kubechart-deployer',
     deployerClusterRole:
       k?.getOptionalString('tenant.deployer.clusterRole') ?? 'admin',
+    podSecurityEnforce: readPodSecurityEnforce(
+      k?.getOptionalString('tenant.podSecurity.enforce'),
+    ),
     ...readClusterSettings(k?.getOptionalConfig('clusters')),
     enforceRunScope: true,
   };
@@ -171,4 +179,17 @@ function readClusterSettings(clusters: Config | undefined) {
     );
   }
   return { allowedClusterScopedKinds, namespaceOwners };
+}
+
+/** `kubechart.tenant.podSecurity.enforce`: `baseline` by default; `none` sets no label. */
+function readPodSecurityEnforce(
+  value: string | undefined,
+): EngineSettings['podSecurityEnforce'] {
+  const level = value ?? 'baseline';
+  if (level === 'none') return undefined;
+  if (level === 'baseline' || level === 'restricted' || level === 'privileged')
+    return level;
+  throw new Error(
+    `Invalid kubechart.tenant.podSecurity.enforce "${level}": use baseline, restricted, privileged or none`,
+  );
 }
