@@ -14,6 +14,7 @@ import {
   auditLogEventsExportPermission,
   auditLogEventsPrunePermission,
   auditLogEventsReadPermission,
+  AuditVerifyResult,
 } from '@kubechart/plugin-audit-log-common';
 import express, { NextFunction, Request, Response } from 'express';
 import Router from 'express-promise-router';
@@ -186,6 +187,22 @@ export async function createRouter(
     res.json(event);
   });
 
+  /**
+   * One walk of the chain at a time: a verify asked for while one runs gets that walk's answer
+   * (each request is still authorized and audited), so repeated requests cannot each start a walk of
+   * the whole trail.
+   */
+  let walking: Promise<AuditVerifyResult> | undefined;
+  function verifyOnce(): Promise<AuditVerifyResult> {
+    walking ??= verifyAgainstWitness({
+      store,
+      witness: { read: options.readWitness ?? (async () => undefined) },
+    }).finally(() => {
+      walking = undefined;
+    });
+    return walking;
+  }
+
   router.get('/verify', async (req, res) => {
     await authorize(req, auditLogEventsReadPermission);
     const auditEvent = await auditor.createEvent({
@@ -193,10 +210,7 @@ export async function createRouter(
       request: req,
     });
     try {
-      const result = await verifyAgainstWitness({
-        store,
-        witness: { read: options.readWitness ?? (async () => undefined) },
-      });
+      const result = await verifyOnce();
       await auditEvent.success({
         meta: {
           ok: result.ok,
