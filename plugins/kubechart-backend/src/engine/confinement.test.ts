@@ -2,7 +2,11 @@ import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError, NotAllowedError } from '@backstage/errors';
 import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
@@ -100,6 +104,7 @@ describe.each(databases.eachSupportedId())(
     let store: Awaited<ReturnType<typeof createTestEngine>>['store'];
     let core: CoreV1Api;
     let rbac: RbacAuthorizationV1Api;
+    let created: Awaited<ReturnType<typeof createTestEngine>>;
 
     const finish = async (e: RunEngine, request: any, who: RunCaller) => {
       const run = await e.submit(request, who.ownershipRefs[0], who);
@@ -132,7 +137,7 @@ describe.each(databases.eachSupportedId())(
 
     beforeAll(async () => {
       sim = await startSim();
-      const created = await createTestEngine({ databases, databaseId, sim });
+      created = await createTestEngine({ databases, databaseId, sim });
       ({ engine, store } = created);
       // The same engine with its own scope check switched off and the chart policy only warning (its
       // RBAC rules would refuse the ClusterRoleBinding first): only the API server stands in the way.
@@ -441,6 +446,55 @@ describe.each(databases.eachSupportedId())(
         namespace: 'tenant-acme',
       });
       expect(cm.data).toEqual({ planted: 'no' });
+    });
+
+    it("keeps the tenant's own network policy: a manifests run may not take it over, and a tenant run restores a changed selector", async () => {
+      const netpol = () =>
+        created.clusters
+          .kubeConfig('dev')
+          .makeApiClient(NetworkingV1Api)
+          .readNamespacedNetworkPolicy({
+            name: 'kubechart-default-deny',
+            namespace: 'tenant-acme',
+          });
+      const opened = {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: {
+          name: 'kubechart-default-deny',
+          namespace: 'tenant-acme',
+        },
+        spec: {
+          podSelector: { matchLabels: { nothing: 'selected' } },
+          policyTypes: ['Ingress'],
+        },
+      };
+      const takeover = await finish(
+        engine,
+        {
+          kind: 'manifests',
+          cluster: 'dev',
+          namespace: 'tenant-acme',
+          manifests: JSON.stringify(opened),
+        },
+        alice,
+      );
+      expect(takeover.status).toBe('failed');
+      expect(takeover.failureReason).toContain(
+        '[object-ownership] NetworkPolicy/kubechart-default-deny: NetworkPolicy/kubechart-default-deny already exists and it is a tenant resource KubeChart keeps (only tenant runs change it)',
+      );
+      expect((await netpol()).spec?.podSelector).toEqual({});
+      // Changed behind KubeChart's back (here with the engine's own identity): the next tenant run puts it back.
+      await created.engine.client('dev').ensure(opened as any);
+      expect((await netpol()).spec?.podSelector).toEqual({
+        matchLabels: { nothing: 'selected' },
+      });
+      const again = await finish(engine, tenant('acme', 'acme-team'), alice);
+      expect(again.status).toBe('succeeded');
+      expect((await store.getEvents(again.id)).map(e => e.message)).toContain(
+        'NetworkPolicy kubechart-default-deny (same namespace and ingress-nginx allowed): updated',
+      );
+      expect((await netpol()).spec?.podSelector).toEqual({});
     });
 
     it('lets only the owner (or a tenants admin) update a tenant, reports the changes, and prunes dropped releases on request', async () => {

@@ -122,6 +122,9 @@ export type RunExecution = {
  */
 export const KUBECHART_OWNER_ANNOTATION = 'kubechart.io/owner';
 
+/** Marks the objects a tenant run keeps in its namespace (quota, limits, network policy). */
+export const TENANT_RESOURCE_ANNOTATION = 'kubechart.io/tenant-resource';
+
 /** The namespace label Pod Security admission enforces a standard by. */
 const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
@@ -761,7 +764,13 @@ export class Executors {
       [KUBECHART_TENANT_LABEL]: input.tenant,
       [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
     };
-    const meta = (name: string) => ({ name, namespace, labels });
+    // The tenant resources KubeChart keeps: no manifests run may take them over (object-ownership).
+    const meta = (name: string) => ({
+      name,
+      namespace,
+      labels,
+      annotations: { [TENANT_RESOURCE_ANNOTATION]: 'true' },
+    });
     // The API server's Pod Security admission refuses pods beyond the standard, also those a
     // workload holding rights in the namespace creates itself, which no chart policy sees.
     const namespaceLabels = {

@@ -422,6 +422,8 @@ export async function objectOwnershipResults(
     let why: string | undefined;
     if (tenant && tenant !== scope.tenant)
       why = `it belongs to tenant ${tenant}`;
+    else if (annotations['kubechart.io/tenant-resource'] === 'true')
+      why = `it is a tenant resource KubeChart keeps (only tenant runs change it)`;
     else if (release) why = `it is managed by Helm release ${release}`;
     else if (managedBy && managedBy !== 'kubechart')
       why = `it is managed by ${managedBy}`;

@@ -54,10 +54,31 @@ function terminationDetail(ns: any): string {
 /** Outcome of a check-then-act step. */
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 
-/** Whether every field in `desired` has the same value in `actual` (extra fields in actual are fine). */
-export function isSubset(desired: unknown, actual: unknown): boolean {
+/**
+ * Whether every field in `desired` has the same value in `actual` (extra fields in actual are fine),
+ * except that an empty label selector (`podSelector: {}`, which selects everything) matches only an
+ * empty one: any key in the actual selector narrows what it selects.
+ */
+export function isSubset(
+  desired: unknown,
+  actual: unknown,
+  key?: string,
+): boolean {
   if (desired === null || typeof desired !== 'object') {
     return desired === actual || String(desired) === String(actual);
+  }
+  if (
+    key !== undefined &&
+    /selector$/i.test(key) &&
+    !Array.isArray(desired) &&
+    Object.keys(desired).length === 0
+  ) {
+    return (
+      !!actual &&
+      typeof actual === 'object' &&
+      !Array.isArray(actual) &&
+      Object.keys(actual).length === 0
+    );
   }
   if (Array.isArray(desired)) {
     return (
@@ -68,7 +89,7 @@ export function isSubset(desired: unknown, actual: unknown): boolean {
   }
   if (!actual || typeof actual !== 'object') return false;
   return Object.entries(desired as Record<string, unknown>).every(([k, v]) =>
-    isSubset(v, (actual as Record<string, unknown>)[k]),
+    isSubset(v, (actual as Record<string, unknown>)[k], k),
   );
 }
 
