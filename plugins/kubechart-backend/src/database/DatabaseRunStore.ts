@@ -17,6 +17,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import {
+  ApprovalExpiredError,
   ApprovalRecord,
   FinishRunOptions,
   NewApproval,
@@ -32,6 +33,8 @@ import {
   NewTenantRecord,
   TenantClaim,
   TenantRecord,
+  expiredApprovalReason,
+  isApprovalExpired,
 } from './RunStore';
 
 const migrationsDir = resolvePackagePath(
@@ -583,7 +586,7 @@ export class DatabaseRunStore implements RunStore {
     runId: string,
     decision: { by: string; decision: 'approve' | 'reject'; comment: string },
   ): Promise<Run> {
-    await this.transaction(async tx => {
+    const expired = await this.transaction(async tx => {
       const gate = await this.lockedApproval(tx, runId);
       if (gate.state !== 'awaiting') {
         throw new ConflictError(
@@ -593,12 +596,15 @@ export class DatabaseRunStore implements RunStore {
       const previous = await tx<DecisionRow>(
         'kubechart_approval_decisions',
       ).where({ run_id: runId });
+      const now = Date.now();
+      // Past its expiry the request is ended as the scheduled task would, whoever decides first.
+      const ended = await this.endIfExpired(tx, gate, now, previous);
+      if (ended) return ended;
       if (previous.some(d => d.by === decision.by)) {
         throw new ConflictError(
           `${decision.by} already decided on run ${runId}`,
         );
       }
-      const now = Date.now();
       await tx('kubechart_approval_decisions').insert({
         run_id: runId,
         by: decision.by,
@@ -615,7 +621,7 @@ export class DatabaseRunStore implements RunStore {
           status: 'failed',
           failureReason: `Rejected by ${decision.by}: ${decision.comment}`,
         });
-        return;
+        return undefined;
       }
       const approvals =
         previous.filter(d => d.decision === 'approve').length + 1;
@@ -625,8 +631,47 @@ export class DatabaseRunStore implements RunStore {
           .update({ state: 'approved' });
         await this.writePatch(tx, current, { status: 'approved' });
       }
+      return undefined;
     });
+    if (expired) throw new ApprovalExpiredError(runId, expired);
     return (await this.getRun(runId))!;
+  }
+
+  /**
+   * Ends an open gate past its expiry at `now` as `expired` (the run fails, nothing applied), in the
+   * caller's transaction; the reason, or undefined when the gate has not expired. `decisions` are the
+   * gate's, read when not given.
+   */
+  private async endIfExpired(
+    tx: Knex,
+    gate: ApprovalRow,
+    now: number,
+    given?: DecisionRow[],
+  ): Promise<string | undefined> {
+    const expiresAt = iso(gate.expires_at)!;
+    if (!isApprovalExpired({ expiresAt }, now)) return undefined;
+    const decisions =
+      given ??
+      (await tx<DecisionRow>('kubechart_approval_decisions').where({
+        run_id: gate.run_id,
+      }));
+    const reason = expiredApprovalReason({
+      state: gate.state,
+      expiresAt,
+      required: Number(gate.required),
+      approvals: new Set(
+        decisions.filter(d => d.decision === 'approve').map(d => d.by),
+      ).size,
+    });
+    await tx('kubechart_approvals')
+      .where({ run_id: gate.run_id })
+      .update({ state: 'expired', request: closedRequest(gate) });
+    const current = await this.lockedRow(tx, gate.run_id);
+    await this.writePatch(tx, current, {
+      status: 'failed',
+      failureReason: reason,
+    });
+    return reason;
   }
 
   async startApprovedRun(
@@ -635,15 +680,18 @@ export class DatabaseRunStore implements RunStore {
     options: { abandonedBefore?: Date; tenant?: TenantClaim } = {},
   ): Promise<Run> {
     const attempt = () =>
-      this.transaction(async tx => {
+      this.transaction(async (tx): Promise<string | undefined> => {
         const gate = await this.lockedApproval(tx, runId);
         if (gate.state !== 'approved') {
           throw new ConflictError(
             `Run ${runId} is not approved (its approval is ${gate.state})`,
           );
         }
-        const current = await this.lockedRow(tx, runId);
         const now = Date.now();
+        // However long the plan took to render again, an approval past its expiry starts nothing.
+        const ended = await this.endIfExpired(tx, gate, now);
+        if (ended) return ended;
+        const current = await this.lockedRow(tx, runId);
         for (const target of lockKeys) {
           await tx('kubechart_locks').insert({
             target,
@@ -656,9 +704,15 @@ export class DatabaseRunStore implements RunStore {
           .update({ state: 'executed', request: closedRequest(gate) });
         await this.writePatch(tx, current, { status: 'pending' });
         if (options.tenant) await this.claimTenant(tx, options.tenant, runId);
+        return undefined;
       });
+    const started = async () => {
+      const expired = await attempt();
+      if (expired) throw new ApprovalExpiredError(runId, expired);
+      return (await this.getRun(runId))!;
+    };
     try {
-      await attempt();
+      return await started();
     } catch (e) {
       if (!isDatabaseConflictError(e)) throw e;
       if (
@@ -666,15 +720,13 @@ export class DatabaseRunStore implements RunStore {
         (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))
       ) {
         try {
-          await attempt();
-          return (await this.getRun(runId))!;
+          return await started();
         } catch (again) {
           if (!isDatabaseConflictError(again)) throw again;
         }
       }
       throw await this.lockConflict(lockKeys, options.abandonedBefore);
     }
-    return (await this.getRun(runId))!;
   }
 
   async endApproval(

@@ -11,6 +11,7 @@ import type {
   RunsPage,
   RunTarget,
 } from '@kubechart/plugin-kubechart-common';
+import { ConflictError } from '@backstage/errors';
 
 /** A run about to be created. */
 export type NewRun = {
@@ -113,6 +114,41 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * Whether an approval gate is past its expiry at `now`: its `expiresAt` is not after `now`. Checked
+ * where a decision is recorded and where an approved run starts, not only by the scheduled task.
+ */
+export function isApprovalExpired(
+  approval: { expiresAt: string | number | Date },
+  now: number = Date.now(),
+): boolean {
+  return new Date(approval.expiresAt).getTime() <= now;
+}
+
+/** The failure reason of a run whose approval expired (the gate ends as `expired`; nothing applied). */
+export function expiredApprovalReason(approval: {
+  state: string;
+  expiresAt: string;
+  required: number;
+  /** Approvals recorded so far. */
+  approvals: number;
+}): string {
+  return approval.state === 'approved'
+    ? `The approval expired at ${approval.expiresAt} before the approved run started; nothing was applied`
+    : `The approval request expired at ${approval.expiresAt} with ${approval.approvals} of ${approval.required} approvals; nothing was applied`;
+}
+
+/**
+ * An approval acted on (decided, or its run started) after it expired (409): the gate has been ended
+ * as `expired`, the run failed with `reason`, and nothing was applied.
+ */
+export class ApprovalExpiredError extends ConflictError {
+  // Keeps the name `ConflictError`, which the error handler answers with 409.
+  constructor(readonly runId: string, reason: string) {
+    super(reason);
+  }
+}
+
 /** A run whose heartbeat is stale, and the backend instance (or recording action) that claimed it. */
 export type StaleRun = Run & { executor?: string };
 
@@ -171,7 +207,8 @@ export interface RunStore {
   /**
    * Records one approver's decision on an awaiting run. A rejection fails the run; the
    * `required`-th distinct approval moves it to `approved`. ConflictError when the run is no longer
-   * awaiting or the approver already decided.
+   * awaiting or the approver already decided; {@link ApprovalExpiredError} (a ConflictError) when
+   * the request is past its expiry, which the same transaction ends as `expired`.
    */
   decideApproval(
     runId: string,
@@ -179,7 +216,9 @@ export interface RunStore {
   ): Promise<Run>;
   /**
    * Starts an approved run: status `pending`, its locks taken, the gate `executed`, in one
-   * transaction. ConflictError when the run is not approved or a lock is held.
+   * transaction. ConflictError when the run is not approved or a lock is held;
+   * {@link ApprovalExpiredError} (a ConflictError) when the approval is past its expiry, which the
+   * same transaction ends as `expired` (no lock taken).
    */
   startApprovedRun(
     runId: string,

@@ -38,7 +38,12 @@ import {
   resolveReleaseSource,
 } from './chartCheck';
 import { randomUUID } from 'node:crypto';
-import { RunStore } from '../database/RunStore';
+import {
+  ApprovalExpiredError,
+  RunStore,
+  expiredApprovalReason,
+  isApprovalExpired,
+} from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import {
   describeKubeError,
@@ -849,6 +854,11 @@ export class RunEngine {
       return { mayDecide: false, reason: 'this run needs no approval' };
     if (approval.state !== 'awaiting')
       return { mayDecide: false, reason: `the approval is ${approval.state}` };
+    if (isApprovalExpired(approval))
+      return {
+        mayDecide: false,
+        reason: `the approval expired at ${approval.expiresAt}`,
+      };
     if (decider.userEntityRef === run.actor)
       return {
         mayDecide: false,
@@ -889,6 +899,9 @@ export class RunEngine {
       throw new ConflictError(
         `Run ${runId} is not awaiting approval (its approval is ${run.approval.state})`,
       );
+    // Past its expiry (the scheduled task has not ended it yet): ended now, 409.
+    if (run.approval && isApprovalExpired(run.approval))
+      await this.endExpiredApproval(runId);
     const may = await this.mayDecide(run, decider);
     if (!may.mayDecide)
       throw new NotAllowedError(
@@ -899,7 +912,9 @@ export class RunEngine {
       decision,
       comment: comment.trim(),
     };
-    const decided = await this.options.store.decideApproval(runId, entry);
+    const decided = await this.options.store
+      .decideApproval(runId, entry)
+      .catch(e => this.afterExpired(runId, e));
     this.options.listener?.onRunChanged?.(decided);
     await this.options.notifier
       ?.decisionTaken(decided, entry)
@@ -1085,6 +1100,7 @@ export class RunEngine {
       throw new ConflictError(
         `Run ${runId} is not approved (its approval is ${record.state})`,
       );
+    if (isApprovalExpired(record)) await this.endExpiredApproval(runId);
     await checkRequestChartSources(request, settings);
     // The run's target as it was approved (the request, compared below, must be the same one).
     await this.checkApprovedTarget(run, record.exec as RunExecution);
@@ -1130,6 +1146,9 @@ export class RunEngine {
       );
     }
     const parts = await this.planParts(request, plan, exec.scope);
+    // Rendering took a while: expired meanwhile, it is not started (checked again as it starts).
+    if (run.approval && isApprovalExpired(run.approval))
+      await this.endExpiredApproval(run.id);
     if (planHash(parts, salt) !== approvedHash) {
       const ended = await this.options.store.endApproval(
         run.id,
@@ -1161,11 +1180,47 @@ export class RunEngine {
         : exec,
       run.id,
     ).catch(e =>
-      // The transaction that starts it found the tenant changed (another run created or moved it).
+      // The transaction that starts it found the tenant changed (another run created or moved it),
+      // or the approval expired.
       e instanceof TenantChangedError
         ? this.endChangedTenant(run, e.change)
-        : Promise.reject(e),
+        : this.afterExpired(run.id, e),
     );
+  }
+
+  /**
+   * Ends an approval past its expiry as `expired` (the run fails, nothing applied), as the
+   * scheduled task would, and throws ConflictError (409) saying when it expired.
+   */
+  private async endExpiredApproval(runId: string): Promise<never> {
+    const { store, listener } = this.options;
+    const record = await store.getApprovalRecord(runId);
+    const reason = record
+      ? expiredApprovalReason({ ...record, approvals: approvalCount(record) })
+      : `The approval of run ${runId} expired; nothing was applied`;
+    const ended = await store.endApproval(runId, 'expired', reason);
+    if (ended) {
+      listener?.onRunChanged?.(ended);
+      throw new ApprovalExpiredError(runId, ended.failureReason ?? reason);
+    }
+    // Ended meanwhile (by the scheduled task, another decision or a start).
+    const now = await store.getRun(runId);
+    if (now?.approval?.state === 'expired')
+      throw new ApprovalExpiredError(runId, now.failureReason ?? reason);
+    throw new ConflictError(
+      `Run ${runId} is no longer open for approval (its approval is ${now?.approval?.state})`,
+    );
+  }
+
+  /** Rethrows `e`; when the store ended the approval as expired, tells the listener first. */
+  private async afterExpired(runId: string, e: unknown): Promise<never> {
+    if (e instanceof ApprovalExpiredError) {
+      const ended = await this.options.store
+        .getRun(runId)
+        .catch(() => undefined);
+      if (ended) this.options.listener?.onRunChanged?.(ended);
+    }
+    throw e;
   }
 
   /**
@@ -1181,9 +1236,9 @@ export class RunEngine {
       const ended = await store.endApproval(
         id,
         'expired',
-        record?.state === 'approved'
-          ? `The approval expired at ${record.expiresAt} before the requester submitted the approved input; nothing was applied`
-          : `The approval request expired at ${record?.expiresAt} with ${approvals} of ${record?.required} approvals; nothing was applied`,
+        record
+          ? expiredApprovalReason({ ...record, approvals })
+          : `The approval of run ${id} expired; nothing was applied`,
       );
       if (ended) {
         expired++;

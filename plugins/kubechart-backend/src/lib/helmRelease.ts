@@ -1,4 +1,10 @@
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import {
+  InputLimits,
+  parseJsonLimited,
+} from '@kubechart/plugin-kubechart-node';
+import { RunFailure } from '../engine/errors';
 import { KubeClient } from './KubeClient';
 
 /** The parts of a stored Helm release that kubechart reads. */
@@ -15,16 +21,119 @@ export type StoredHelmRelease = {
   hooks: Array<{ path: string; manifest: string }>;
 };
 
-/** Decodes the `release` field of a `helm.sh/release.v1` Secret: base64 of gzipped JSON. */
-export function decodeHelmRelease(data: string): any {
+/**
+ * The largest Helm release record kubechart reads, once decompressed (32 MiB). The Secret helm
+ * stores it in holds at most 1 MiB of gzip, which a chart of zeros (or a forged record) can inflate
+ * to gigabytes; decompression stops at this size and the record is refused.
+ */
+export const MAX_HELM_RELEASE_RECORD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Bounds on the JSON of a decompressed release record. A real record is a few large strings (the
+ * chart's templates and files, base64) plus the chart's default values, the user-supplied values and
+ * the manifest: far fewer than a million values, and values nested far less than 100 deep.
+ */
+export const HELM_RELEASE_RECORD_LIMITS: Readonly<
+  Pick<InputLimits, 'maxBytes' | 'maxDepth' | 'maxNodes'>
+> = Object.freeze({
+  maxBytes: MAX_HELM_RELEASE_RECORD_BYTES,
+  maxDepth: 100,
+  maxNodes: 1_000_000,
+});
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Whether JSON text holds more than `max` values, counted in one pass before `JSON.parse` (which
+ * takes seconds on 32 MiB of `[0,0,0,…]`): every `,`, `[` and `{` outside strings at most starts
+ * one more value. Strings are skipped with `indexOf`, so a record of large base64 strings costs
+ * little.
+ */
+function holdsMoreValuesThan(text: string, max: number): boolean {
+  let values = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      let end = i;
+      for (;;) {
+        end = text.indexOf('"', end + 1);
+        if (end < 0) return false; // unterminated: JSON.parse refuses it
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 92 /* \ */)
+          backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      i = end;
+    } else if (c === 44 /* , */ || c === 91 /* [ */ || c === 123 /* { */) {
+      if (++values > max) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Decodes the `release` field of a `helm.sh/release.v1` Secret: base64 of helm's base64 of gzipped
+ * JSON. Decompresses off the event loop up to {@link MAX_HELM_RELEASE_RECORD_BYTES} and parses within
+ * {@link HELM_RELEASE_RECORD_LIMITS}; anything beyond is refused with a {@link RunFailure} naming the
+ * record (`what`), so the run fails with that reason rather than guessing what the cluster holds. The
+ * chart's templates and files are not kept.
+ */
+async function decodeHelmRelease(data: string, what: string): Promise<any> {
   // Secret data is base64 of the bytes helm stored, which are themselves base64 text.
   const inner = Buffer.from(
     Buffer.from(data, 'base64').toString('utf8'),
     'base64',
   );
-  const json =
-    inner[0] === 0x1f && inner[1] === 0x8b ? gunzipSync(inner) : inner;
-  return JSON.parse(json.toString('utf8'));
+  let json = inner;
+  if (inner[0] === 0x1f && inner[1] === 0x8b) {
+    try {
+      json = await gunzipAsync(inner, {
+        maxOutputLength: MAX_HELM_RELEASE_RECORD_BYTES,
+      });
+    } catch (e) {
+      if (
+        e instanceof RangeError ||
+        (e as { code?: string })?.code === 'ERR_BUFFER_TOO_LARGE'
+      ) {
+        throw new RunFailure(
+          `${what} is larger than ${
+            MAX_HELM_RELEASE_RECORD_BYTES / 1024 / 1024
+          } MiB once decompressed; kubechart does not read release records beyond that size`,
+        );
+      }
+      throw new RunFailure(
+        `${what} could not be decompressed: ${(e as Error)?.message ?? e}`,
+      );
+    }
+  }
+  if (json.length > MAX_HELM_RELEASE_RECORD_BYTES) {
+    throw new RunFailure(
+      `${what} is larger than ${
+        MAX_HELM_RELEASE_RECORD_BYTES / 1024 / 1024
+      } MiB; kubechart does not read release records beyond that size`,
+    );
+  }
+  const text = json.toString('utf8');
+  if (holdsMoreValuesThan(text, HELM_RELEASE_RECORD_LIMITS.maxNodes)) {
+    throw new RunFailure(
+      `${what} refused: more than ${HELM_RELEASE_RECORD_LIMITS.maxNodes} values; the limit maxNodes is ${HELM_RELEASE_RECORD_LIMITS.maxNodes}`,
+    );
+  }
+  let record: any;
+  try {
+    record = parseJsonLimited(text, {
+      what,
+      limits: HELM_RELEASE_RECORD_LIMITS,
+    });
+  } catch (e) {
+    // Not the caller's input: the run fails with the reason (not a 400).
+    throw new RunFailure((e as Error).message);
+  }
+  if (record?.chart && typeof record.chart === 'object') {
+    delete record.chart.templates;
+    delete record.chart.files;
+  }
+  return record;
 }
 
 /**
@@ -47,7 +156,7 @@ export async function readLatestHelmRelease(
         Number(b.metadata?.labels?.version ?? 0) -
         Number(a.metadata?.labels?.version ?? 0),
     )[0];
-  return latest ? toStoredHelmRelease(latest) : undefined;
+  return latest ? toStoredHelmRelease(latest, namespace, name) : undefined;
 }
 
 /** Reads one revision of a Helm release from its `sh.helm.release.v1.<release>.v<revision>` Secret; undefined when there is none. */
@@ -63,7 +172,7 @@ export async function readHelmRelease(
     metadata: { name: `sh.helm.release.v1.${name}.v${revision}`, namespace },
   });
   return secret && isReleaseSecret(secret)
-    ? toStoredHelmRelease(secret)
+    ? toStoredHelmRelease(secret, namespace, name)
     : undefined;
 }
 
@@ -75,11 +184,20 @@ function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
   );
 }
 
-function toStoredHelmRelease(secret: {
-  data?: Record<string, string>;
-  metadata?: { labels?: Record<string, string> };
-}): StoredHelmRelease {
-  const r = decodeHelmRelease(secret.data!.release);
+async function toStoredHelmRelease(
+  secret: {
+    data?: Record<string, string>;
+    metadata?: { name?: string; labels?: Record<string, string> };
+  },
+  namespace: string,
+  release: string,
+): Promise<StoredHelmRelease> {
+  const r = await decodeHelmRelease(
+    secret.data!.release,
+    `Helm release record ${
+      secret.metadata?.name ?? '(unnamed Secret)'
+    } of release ${release} in namespace ${namespace}`,
+  );
   return {
     name: r.name,
     version: Number(r.version),

@@ -1,0 +1,171 @@
+import { gzipSync } from 'node:zlib';
+import { KubeClient } from './KubeClient';
+import { readHelmRelease, readLatestHelmRelease } from './helmRelease';
+
+const MiB = 1024 * 1024;
+
+/** A `helm.sh/release.v1` Secret as the API server returns it: `data.release` is base64 of helm's base64 of gzipped JSON. */
+function releaseSecret(name: string, revision: number, gzipped: Buffer) {
+  return {
+    type: 'helm.sh/release.v1',
+    metadata: {
+      name: `sh.helm.release.v1.${name}.v${revision}`,
+      namespace: 'shop',
+      labels: {
+        name,
+        owner: 'helm',
+        status: 'deployed',
+        version: String(revision),
+      },
+    },
+    data: {
+      release: Buffer.from(gzipped.toString('base64')).toString('base64'),
+    },
+  };
+}
+
+/** A KubeClient that holds only the given Secrets in namespace `shop`. */
+function clientWith(secrets: any[]): KubeClient {
+  return {
+    core: {
+      listNamespacedSecret: async () => ({ items: secrets }),
+    },
+    read: async (o: { metadata: { name: string } }) =>
+      secrets.find(s => s.metadata.name === o.metadata.name),
+  } as unknown as KubeClient;
+}
+
+const record = (over: Record<string, unknown> = {}) => ({
+  name: 'web',
+  version: 2,
+  info: { status: 'deployed', last_deployed: '2026-01-02T03:04:05Z' },
+  chart: {
+    metadata: { name: 'webapp', version: '1.2.3' },
+    templates: [{ name: 'templates/deploy.yaml', data: 'a2luZDogRGVwbG95' }],
+    files: [{ name: 'README.md', data: 'aGVsbG8=' }],
+    values: { replicas: 1 },
+  },
+  config: { replicas: 3 },
+  manifest: '---\nkind: Deployment\nmetadata: { name: web }\n',
+  hooks: [{ path: 'webapp/templates/job.yaml', manifest: 'kind: Job' }],
+  ...over,
+});
+
+/**
+ * A release record whose chart carries a 64 MiB file of zeros (base64 `A`s): about 64 KB gzipped,
+ * well under a Secret's 1 MiB, and 64 MiB once decompressed.
+ */
+function bomb(): Buffer {
+  const json = JSON.stringify(
+    record({ chart: { metadata: { name: 'webapp' }, files: ['@@'] } }),
+  );
+  const [before, after] = json.split('"@@"');
+  return gzipSync(
+    Buffer.concat([
+      Buffer.from(`${before}{"name":"zeros","data":"`),
+      Buffer.alloc(64 * MiB, 'A'),
+      Buffer.from(`"}${after}`),
+    ]),
+  );
+}
+
+/** The longest the event loop went without running a 5 ms timer while `work` ran. */
+async function longestStall<T>(
+  work: () => Promise<T>,
+): Promise<{ stallMs: number; result: PromiseSettledResult<T> }> {
+  let last = performance.now();
+  let stallMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 5);
+  const [result] = await Promise.allSettled([work()]);
+  clearInterval(timer);
+  stallMs = Math.max(stallMs, performance.now() - last);
+  return { stallMs, result };
+}
+
+describe('reading helm release records', () => {
+  it('reads the parts kubechart uses from a normal record', async () => {
+    const client = clientWith([
+      releaseSecret('web', 1, gzipSync(JSON.stringify(record({ version: 1 })))),
+      releaseSecret('web', 2, gzipSync(JSON.stringify(record()))),
+    ]);
+    const expected = {
+      name: 'web',
+      version: 2,
+      status: 'deployed',
+      deployedAt: '2026-01-02T03:04:05Z',
+      chart: { name: 'webapp', version: '1.2.3' },
+      config: { replicas: 3 },
+      manifest: '---\nkind: Deployment\nmetadata: { name: web }\n',
+      hooks: [{ path: 'webapp/templates/job.yaml', manifest: 'kind: Job' }],
+    };
+    expect(await readLatestHelmRelease(client, 'shop', 'web')).toEqual(
+      expected,
+    );
+    expect(await readHelmRelease(client, 'shop', 'web', 2)).toEqual(expected);
+    expect(await readHelmRelease(client, 'shop', 'web', 3)).toBeUndefined();
+  });
+
+  it('refuses a record that decompresses past the limit, naming the release, without stalling the event loop', async () => {
+    const gzipped = bomb();
+    expect(gzipped.length).toBeLessThan(200 * 1024);
+    const client = clientWith([releaseSecret('web', 7, gzipped)]);
+    for (const read of [
+      () => readLatestHelmRelease(client, 'shop', 'web'),
+      () => readHelmRelease(client, 'shop', 'web', 7),
+    ]) {
+      const { stallMs, result } = await longestStall(read);
+      expect(result.status).toBe('rejected');
+      expect(String((result as PromiseRejectedResult).reason)).toMatch(
+        /Helm release record sh\.helm\.release\.v1\.web\.v7 of release web in namespace shop is larger than 32 MiB once decompressed/,
+      );
+      // Decompression runs off the event loop and stops at the limit.
+      expect(stallMs).toBeLessThan(250);
+    }
+  });
+
+  it('refuses a record nested deeper than a release record is, naming the release', async () => {
+    const deep = `{"name":"web","version":3,"config":${'{"a":'.repeat(
+      500,
+    )}1${'}'.repeat(500)}}`;
+    const client = clientWith([releaseSecret('web', 3, gzipSync(deep))]);
+    await expect(readLatestHelmRelease(client, 'shop', 'web')).rejects.toThrow(
+      /Helm release record sh\.helm\.release\.v1\.web\.v3 of release web in namespace shop .*nesting deeper than 100/,
+    );
+  });
+
+  it('refuses a record of more values than a release record holds before parsing it, naming the release', async () => {
+    const dense = `{"name":"web","version":4,"config":{"a":[${'0,'.repeat(
+      2_000_000,
+    )}0]}}`;
+    const client = clientWith([releaseSecret('web', 4, gzipSync(dense))]);
+    const { stallMs, result } = await longestStall(() =>
+      readLatestHelmRelease(client, 'shop', 'web'),
+    );
+    expect(String((result as PromiseRejectedResult).reason)).toMatch(
+      /Helm release record sh\.helm\.release\.v1\.web\.v4 of release web in namespace shop refused: more than 1000000 values/,
+    );
+    expect(stallMs).toBeLessThan(250);
+  });
+
+  it('reads a large real-sized record (a chart with 12 MiB of files) beyond the 5 MB bound on request bodies', async () => {
+    const json = JSON.stringify(
+      record({
+        chart: {
+          metadata: { name: 'webapp', version: '1.2.3' },
+          files: [{ name: 'big.bin', data: 'QUJD'.repeat(3 * MiB) }],
+        },
+      }),
+    );
+    const client = clientWith([releaseSecret('web', 2, gzipSync(json))]);
+    expect(await readLatestHelmRelease(client, 'shop', 'web')).toMatchObject({
+      name: 'web',
+      version: 2,
+      chart: { name: 'webapp', version: '1.2.3' },
+      config: { replicas: 3 },
+    });
+  });
+});
