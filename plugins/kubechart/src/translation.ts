@@ -265,6 +265,7 @@ export const kubechartTranslationRef = createTranslationRef({
       healthy: 'healthy',
       degraded: 'degraded',
       failedWorkloads: 'failed',
+      moreWorkloads: '… and {{rest}} more unhealthy workloads.',
       alert: 'Alert',
       cpu: 'CPU',
       memory: 'Memory',

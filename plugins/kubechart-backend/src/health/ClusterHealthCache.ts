@@ -32,6 +32,11 @@ import { makeTrimmedInformer, trimEvent, trimPod } from './trimmedInformer';
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
 const MAX_ALERTS = 50;
+/**
+ * Workloads a health answer names: the worst ones. Whoever may create workloads can leave thousands
+ * behind; the answer's counts still count every one.
+ */
+const MAX_WORKLOAD_ITEMS = 50;
 const WARNINGS = 'type=Warning';
 const eventTime = (e: CoreV1Event) =>
   new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
@@ -363,11 +368,11 @@ export class ClusterHealthCache {
     // Pods with failing containers (kept per namespace for workload status).
     const failingAlerts = this.podFigures.failingAlerts();
     alerts.push(...failingAlerts.slice(0, MAX_ALERTS));
-    const items: WorkloadHealth[] = [];
     let degraded = 0;
     let failed = 0;
     // Only the workloads behind are looked at: every other one is healthy.
-    for (const w of this.workloadFigures.behindItems()) {
+    const behind = this.workloadFigures.behindItems();
+    const judged = behind.map(w => {
       const failing = this.podFigures
         .failingIn(w.namespace)
         .find(p =>
@@ -379,20 +384,33 @@ export class ClusterHealthCache {
         w.ready === 0 && failing ? 'failed' : 'degraded';
       if (status === 'failed') failed++;
       else degraded++;
-      const reason = failing
-        ? podProblems(failing).text[0]
-        : `${w.ready}/${w.desired} ready`;
-      items.push({
+      return { w, failing, status };
+    });
+    // The worst first: failed, then the smallest share ready; else in the order behindItems() keeps
+    // (kind, namespace, name), so the same cluster always names the same workloads.
+    const readyShare = (w: { ready: number; desired: number }) =>
+      w.desired > 0 ? w.ready / w.desired : 0;
+    const items: WorkloadHealth[] = judged
+      .map((j, order) => ({ ...j, order }))
+      .sort(
+        (a, b) =>
+          Number(b.status === 'failed') - Number(a.status === 'failed') ||
+          readyShare(a.w) - readyShare(b.w) ||
+          a.order - b.order,
+      )
+      .slice(0, MAX_WORKLOAD_ITEMS)
+      .map(({ w, failing, status }) => ({
         kind: w.kind,
         namespace: w.namespace,
         name: w.name,
         ready: w.ready,
         desired: w.desired,
         status,
-        reason,
-      });
-    }
-    const healthy = this.workloadFigures.size - items.length;
+        reason: failing
+          ? podProblems(failing).text[0]
+          : `${w.ready}/${w.desired} ready`,
+      }));
+    const healthy = this.workloadFigures.size - behind.length;
 
     const warnings = this.events
       .list()

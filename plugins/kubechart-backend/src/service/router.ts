@@ -676,10 +676,66 @@ export async function createRouter(
     const q = parse(eventsQuery, req.query, 'query');
     const run = await readableRun(req, req.params.id);
     let after = q.after ?? 0;
+    /** The most events one answer (or one page of a followed stream's backlog) holds. */
+    const pageCount = 5000;
+    /**
+     * The most bytes of JSON one answer holds (its envelope included), whatever the count: a message
+     * may run to 10,000 characters, and a recorded run's writer may append any number of them.
+     */
+    const pageBytes = 1024 * 1024;
+    /** Bytes kept for the answer's envelope: `{"items":[…],"status":"awaiting-approval","more":true}`. */
+    const envelopeBytes = 256;
+    /**
+     * Rows read from the store at once. A message is at most 10,000 characters, so one read holds at
+     * most some 5 MB of text however the events are shaped; the first read is smaller, and later
+     * ones are sized by what the events so far weighed.
+     */
+    const firstRead = 100;
+    const mostRead = 500;
+    /**
+     * The events after `from` that fit one page: at most `pageCount`, and no more than `pageBytes`
+     * of JSON, yet always at least one. `more` when the run holds events past the page's last one;
+     * `json` is each event serialised, as measured.
+     */
+    const readPage = async (from: number) => {
+      const items: Awaited<ReturnType<RunStore['getEvents']>> = [];
+      const json: string[] = [];
+      let bytes = envelopeBytes;
+      let cursor = from;
+      let chunk = firstRead;
+      for (;;) {
+        // One more than wanted, to know whether the run holds more.
+        const limit = Math.min(chunk, pageCount - items.length) + 1;
+        const rows = await store.getEvents(run.id, { after: cursor, limit });
+        for (const e of rows) {
+          const s = JSON.stringify(e);
+          const size = Buffer.byteLength(s) + 1; // and its comma
+          if (
+            items.length >= pageCount ||
+            (items.length > 0 && bytes + size > pageBytes)
+          ) {
+            return { items, json, more: true };
+          }
+          items.push(e);
+          json.push(s);
+          bytes += size;
+          cursor = e.seq;
+        }
+        if (rows.length < limit) return { items, json, more: false };
+        const mean = (bytes - envelopeBytes) / items.length;
+        chunk = Math.min(
+          mostRead,
+          Math.max(1, Math.ceil((pageBytes - bytes) / mean)),
+        );
+      }
+    };
     if (q.follow !== 'true') {
+      // One page: a client reads on with `?after=` the last item's `seq` while `more` is set.
+      const { items, more } = await readPage(after);
       res.json({
-        items: await store.getEvents(run.id, { after }),
+        items,
         status: run.status,
+        ...(more ? { more: true } : {}),
       });
       return;
     }
@@ -713,22 +769,48 @@ export async function createRouter(
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    const write = (obj: unknown) =>
-      res.write(
-        sse ? `data: ${JSON.stringify(obj)}\n\n` : `${JSON.stringify(obj)}\n`,
-      );
+    /** Writes one serialised message; false when the socket wants to drain first. */
+    const writeJson = (json: string) =>
+      res.write(sse ? `data: ${json}\n\n` : `${json}\n`);
+    const write = (obj: unknown) => writeJson(JSON.stringify(obj));
     let closed = false;
     req.on('close', () => {
       closed = true;
     });
+    res.on('close', () => {
+      closed = true;
+    });
+    /** Resolves once the socket took what was written, or the client went away. */
+    const drained = () =>
+      new Promise<void>(resolve => {
+        if (res.destroyed || res.writableEnded) {
+          resolve();
+          return;
+        }
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
     const poll = options.followPollMs ?? 500;
     while (!closed) {
       const current = await store.getRun(run.id);
-      const events = await store.getEvents(run.id, { after });
-      for (const e of events) {
-        write({ type: 'event', event: e });
-        after = e.seq;
+      // The backlog goes out a page at a time, each taken by the socket before the next is read,
+      // so a run of many large events neither holds the event loop nor piles up in memory.
+      for (let more = true; more && !closed; ) {
+        const page = await readPage(after);
+        let ready = true;
+        for (let i = 0; i < page.items.length; i++) {
+          ready = writeJson(`{"type":"event","event":${page.json[i]}}`);
+          after = page.items[i].seq;
+        }
+        more = page.more;
+        if (!ready && !closed) await drained();
       }
+      if (closed) break;
       if (!current || TERMINAL.has(current.status)) {
         write({
           type: 'end',

@@ -67,11 +67,20 @@ export class KubechartClient implements KubechartApi {
   }
 
   async getRunEvents(id: string, after?: number): Promise<RunEvent[]> {
-    const qs = after !== undefined ? `?after=${after}` : '';
-    const body = await this.request<ListBody<RunEvent>>(
-      `/runs/${encodeURIComponent(id)}/events${qs}`,
-    );
-    return unwrapList(body);
+    // The backend answers in pages of bounded size, with `more` while the run holds more: read on
+    // from the last event of each page.
+    const events: RunEvent[] = [];
+    let from = after;
+    for (;;) {
+      const qs = from !== undefined ? `?after=${from}` : '';
+      const body = await this.request<ListBody<RunEvent> & { more?: boolean }>(
+        `/runs/${encodeURIComponent(id)}/events${qs}`,
+      );
+      const page = unwrapList(body);
+      events.push(...page);
+      if (Array.isArray(body) || !body.more || !page.length) return events;
+      from = page[page.length - 1].seq;
+    }
   }
 
   async getRunDiff(id: string, otherId: string): Promise<RunDiff> {

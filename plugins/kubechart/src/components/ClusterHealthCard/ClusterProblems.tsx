@@ -10,8 +10,13 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
   const { health } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
   const unhealthy = health.workloads.items.filter(w => w.status !== 'healthy');
+  // The backend names only the worst workloads behind; its counts count every one.
+  const unnamed = Math.max(
+    0,
+    health.workloads.degraded + health.workloads.failed - unhealthy.length,
+  );
   const alerts = health.alerts.slice(0, MAX_ALERTS);
-  if (!unhealthy.length && !alerts.length) {
+  if (!unhealthy.length && !unnamed && !alerts.length) {
     return null;
   }
   return (
@@ -25,6 +30,13 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
           </Typography>
         </li>
       ))}
+      {unnamed > 0 && (
+        <li key="more-workloads">
+          <Typography variant="body2">
+            {t('health.moreWorkloads', { rest: String(unnamed) })}
+          </Typography>
+        </li>
+      )}
       {alerts.map((a, i) => (
         <li key={`alert-${i}`}>
           <Typography variant="body2" color="textSecondary">

@@ -1,0 +1,55 @@
+import { screen } from '@testing-library/react';
+import { renderInTestApp } from '@backstage/frontend-test-utils';
+import type { WorkloadHealth } from '@kubechart/plugin-kubechart-common';
+import { makeClusterHealth } from '../../testUtils/fixtures';
+import { ClusterProblems } from './ClusterProblems';
+
+const workload = (
+  name: string,
+  status: WorkloadHealth['status'],
+): WorkloadHealth => ({
+  kind: 'Deployment',
+  namespace: 'flood',
+  name,
+  ready: 0,
+  desired: 1,
+  status,
+  reason: status === 'failed' ? 'CrashLoopBackOff' : '0/1 ready',
+});
+
+/**
+ * The backend names at most the 50 worst workloads behind, and counts every one: the card says how
+ * many it does not name.
+ */
+describe('ClusterProblems', () => {
+  it('names the workloads it was given and says how many more are unhealthy', async () => {
+    const items = [
+      ...['a', 'b', 'c'].map(n => workload(`crash-${n}`, 'failed')),
+      ...Array.from({ length: 47 }, (_, i) =>
+        workload(`pending-${i}`, 'degraded'),
+      ),
+    ];
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads: { healthy: 12, degraded: 2_000, failed: 3, items },
+        })}
+      />,
+    );
+    expect(screen.getAllByRole('listitem')).toHaveLength(51);
+    expect(
+      screen.getByText(
+        'flood/crash-a (Deployment, 0/1) — failed: CrashLoopBackOff',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('… and 1953 more unhealthy workloads.'),
+    ).toBeInTheDocument();
+  });
+
+  it('says nothing more when every unhealthy workload is named', async () => {
+    await renderInTestApp(<ClusterProblems health={makeClusterHealth()} />);
+    expect(screen.getAllByRole('listitem')).toHaveLength(2);
+    expect(screen.queryByText(/more unhealthy workloads/)).toBeNull();
+  });
+});
