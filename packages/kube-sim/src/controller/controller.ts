@@ -1,5 +1,6 @@
 import { BuiltinAdmission } from '../server/admission';
 import { KubeApi } from '../server/api';
+import { POD_SECURITY_LABEL_PREFIX } from '../server/podSecurity';
 import { formatQuantity } from '../server/quantity';
 import { ResourceType, typeId } from '../server/resources';
 import { StoreEvent } from '../server/store';
@@ -295,6 +296,9 @@ export class Controller {
         if (o.metadata.deletionTimestamp && e.type !== 'DELETED') {
           this.enqueue(`ns|${name}`, () => this.finalizeNamespace(name));
         }
+        if (e.type === 'MODIFIED' && podSecurityLabelsChanged(e.old, o)) {
+          this.retryPodCreation(name);
+        }
         break;
       default:
         break;
@@ -314,6 +318,36 @@ export class Controller {
       } else if (this.api.store.list(this.t.resourcequotas, ns).length > 0) {
         this.enqueue(`quota|${ns}`, () => this.updateQuotas(ns));
       }
+    }
+  }
+
+  /**
+   * Pod Security labels changed: the workload controllers try again to create the pods admission refused
+   * (a real controller retries them with back-off, so relaxing the level lets them through).
+   */
+  private retryPodCreation(ns: string) {
+    const kinds: Array<[string, string, (n: string) => void]> = [
+      ['replicasets', 'rs', n => this.workloads.reconcileReplicaSet(ns, n)],
+      ['statefulsets', 'sts', n => this.workloads.reconcileStatefulSet(ns, n)],
+      ['daemonsets', 'ds', n => this.workloads.reconcileDaemonSet(ns, n)],
+    ];
+    for (const [plural, prefix, reconcile] of kinds) {
+      for (const o of this.api.store.list(
+        this.api.registry.find('apps', 'v1', plural)!,
+        ns,
+      )) {
+        const name = o.metadata.name!;
+        this.enqueue(`${prefix}|${ns}/${name}`, () => reconcile(name));
+      }
+    }
+    for (const o of this.api.store.list(
+      this.api.registry.find('batch', 'v1', 'jobs')!,
+      ns,
+    )) {
+      const name = o.metadata.name!;
+      this.enqueue(`job|${ns}/${name}`, () =>
+        this.workloads.reconcileJob(ns, name),
+      );
     }
   }
 
@@ -758,4 +792,16 @@ export class Controller {
       );
     }
   }
+}
+
+/** Whether an update changed a namespace's `pod-security.kubernetes.io/*` labels. */
+function podSecurityLabelsChanged(
+  old: KubeObject | undefined,
+  next: KubeObject,
+): boolean {
+  const pick = (o: KubeObject | undefined) =>
+    Object.entries(o?.metadata.labels ?? {})
+      .filter(([k]) => k.startsWith(POD_SECURITY_LABEL_PREFIX))
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+  return !deepEqual(pick(old), pick(next));
 }

@@ -511,6 +511,32 @@ export class DeploymentController {
         );
       }
     }
+    // syncRolloutStatus moves a ReplicaSet's ReplicaFailure (pods refused by quota or Pod Security
+    // admission) to the Deployment, the new ReplicaSet's first; it goes when no ReplicaSet has one.
+    const failure = [
+      ...(current ? [current] : []),
+      ...all.filter(rs => rs !== current),
+    ]
+      .map(rs =>
+        (rs.status?.conditions ?? []).find(
+          (c: any) => c.type === 'ReplicaFailure',
+        ),
+      )
+      .find(Boolean);
+    if (failure) {
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'ReplicaFailure',
+          status: failure.status,
+          reason: failure.reason,
+          message: failure.message,
+        },
+        failure.lastTransitionTime ?? now,
+      );
+    } else {
+      conditions = conditions.filter(c => c.type !== 'ReplicaFailure');
+    }
     if (conditions.length) status.conditions = conditions;
     if (d.status?.collisionCount !== undefined)
       status.collisionCount = d.status.collisionCount;

@@ -53,11 +53,17 @@ export class WorkloadControllers {
     return this.api.commitUpdate(type, obj, next, this.ctx, 'status', 'Update');
   }
 
+  /**
+   * Creates a pod for `owner` with the controller's event; returns the API error's message when the
+   * create is refused (quota, Pod Security admission, a terminating namespace), else undefined.
+   */
   private createPod(
     owner: KubeObject,
     pod: KubeObject,
     ownerType: ResourceType,
-  ): boolean {
+  ): string | undefined {
+    // The StatefulSet controller words its events its own way (StatefulPodControl.recordPodEvent).
+    const statefulSet = ownerType === this.t.statefulsets;
     try {
       const created = this.api.create(
         this.t.pods,
@@ -69,20 +75,24 @@ export class WorkloadControllers {
         owner,
         'Normal',
         'SuccessfulCreate',
-        `Created pod: ${created.metadata.name}`,
+        statefulSet
+          ? `create Pod ${created.metadata.name} in StatefulSet ${owner.metadata.name} successful`
+          : `Created pod: ${created.metadata.name}`,
         { component: controllerName(ownerType) },
       );
-      return true;
+      return undefined;
     } catch (e) {
       const message = e instanceof StatusError ? e.message : String(e);
       this.events.record(
         owner,
         'Warning',
         'FailedCreate',
-        `Error creating: ${message}`,
+        statefulSet
+          ? `create Pod ${pod.metadata.name} in StatefulSet ${owner.metadata.name} failed error: ${message}`
+          : `Error creating: ${message}`,
         { component: controllerName(ownerType) },
       );
-      return false;
+      return message;
     }
   }
 
@@ -104,7 +114,9 @@ export class WorkloadControllers {
         owner,
         'Normal',
         'SuccessfulDelete',
-        `Deleted pod: ${pod.metadata.name}`,
+        ownerType === this.t.statefulsets
+          ? `delete Pod ${pod.metadata.name} in StatefulSet ${owner.metadata.name} successful`
+          : `Deleted pod: ${pod.metadata.name}`,
         { component: controllerName(ownerType) },
       );
     } catch {
@@ -154,12 +166,12 @@ export class WorkloadControllers {
     let failure: string | undefined;
     if (pods.length < desired) {
       for (let i = pods.length; i < desired; i++) {
-        if (
-          !this.createPod(rs, this.podFromTemplate(rs, {}), this.t.replicasets)
-        ) {
-          failure = 'FailedCreate';
-          break;
-        }
+        failure = this.createPod(
+          rs,
+          this.podFromTemplate(rs, {}),
+          this.t.replicasets,
+        );
+        if (failure) break;
       }
       pods = this.owned(this.t.pods, rs).filter(
         p => !p.metadata.deletionTimestamp,
@@ -188,17 +200,17 @@ export class WorkloadControllers {
       observedGeneration: rs.metadata.generation,
     };
     if (failure) {
+      // calculateStatus: the condition keeps the first refusal while creates keep failing.
       const prev = (rs.status?.conditions ?? []).find(
         (c: any) => c.type === 'ReplicaFailure',
       );
       status.conditions = [
-        {
+        prev ?? {
           type: 'ReplicaFailure',
           status: 'True',
-          lastTransitionTime: prev?.lastTransitionTime ?? now,
+          lastTransitionTime: now,
           reason: 'FailedCreate',
-          message:
-            'pods could not be created; see the FailedCreate events of this ReplicaSet',
+          message: failure,
         },
       ];
     }

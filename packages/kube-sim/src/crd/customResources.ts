@@ -212,6 +212,16 @@ export class CustomResourceAdmission implements Admission {
   admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined) {
     this.inner.admit(type, obj, old);
   }
+
+  validateAdmission(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    attrs: { subresource?: string; warnings?: string[] },
+  ) {
+    if (type.custom || typeId(type) === CRD_TYPE_ID) return;
+    this.inner.validateAdmission?.(type, obj, old, attrs);
+  }
 }
 
 function validateDefinition(crd: KubeObject): Cause[] {

@@ -1,6 +1,7 @@
 import { Admission } from './api';
 import { defaultCoreEvent } from './eventsV1';
 import { formatQuantity, parseQuantity } from './quantity';
+import { PodSecurityAdmission, PodSecurityAttributes } from './podSecurity';
 import { mountServiceAccountToken } from './serviceAccountToken';
 import { ResourceRegistry, ResourceType } from './resources';
 import { selectorObjectToRequirements, matchesLabels } from './selectors';
@@ -173,13 +174,17 @@ export interface QuotaTotals {
 
 /**
  * The API server's built-in admission and per-kind strategies: defaults, validation,
- * namespace lifecycle, LimitRange defaults and ResourceQuota enforcement.
+ * namespace lifecycle, LimitRange defaults, Pod Security admission and ResourceQuota enforcement.
  */
 export class BuiltinAdmission implements Admission {
+  private readonly podSecurity: PodSecurityAdmission;
+
   constructor(
     private readonly store: Store,
     private readonly registry: ResourceRegistry,
-  ) {}
+  ) {
+    this.podSecurity = new PodSecurityAdmission(store, registry);
+  }
 
   private core(plural: string) {
     return this.registry.find('', 'v1', plural)!;
@@ -529,6 +534,16 @@ export class BuiltinAdmission implements Admission {
       });
     }
     return causes;
+  }
+
+  /** The validating admission plugins that run on every write: PodSecurity (see podSecurity.ts). */
+  validateAdmission(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    attrs: PodSecurityAttributes,
+  ): void {
+    this.podSecurity.validate(type, obj, old, attrs);
   }
 
   admit(

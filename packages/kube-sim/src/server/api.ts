@@ -111,6 +111,16 @@ export interface Admission {
   }>;
   /** Admission control (quota, namespace lifecycle); throws a StatusError to reject. */
   admit(type: ResourceType, obj: KubeObject, old: KubeObject | undefined): void;
+  /**
+   * Validating admission that sees every create and update after validation, dry runs and no-op updates
+   * included (PodSecurity): throws a StatusError to reject, may add `Warning` texts to `attrs.warnings`.
+   */
+  validateAdmission?(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    attrs: { subresource?: string; warnings?: string[] },
+  ): void;
 }
 
 export { randomSuffix } from './objectNames';
@@ -338,6 +348,9 @@ export class KubeApi {
     this.admission.defaults(type, obj, undefined);
     omitEmptyMaps(obj);
     this.validate(type, obj, undefined);
+    this.admission.validateAdmission?.(type, obj, undefined, {
+      warnings: ctx.warnings,
+    });
     this.admission.admit(type, obj, undefined);
     const time = meta.creationTimestamp!;
     const ms = managers ?? [
@@ -477,6 +490,10 @@ export class KubeApi {
     this.admission.defaults(type, obj, old);
     omitEmptyMaps(obj);
     this.validate(type, obj, old);
+    this.admission.validateAdmission?.(type, obj, old, {
+      subresource,
+      warnings: ctx.warnings,
+    });
     const managers =
       managersOverride ??
       updateManagers(old, obj, ctx.manager, subresource, operation);
