@@ -241,6 +241,39 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it("has the API server refuse a privileged pod that the namespace's own rights create, which no chart policy sees", async () => {
+      // What a workload holding the namespace's admin rights could send: the deployer's own identity here.
+      const asDeployer = created.engine.scopedClient('dev', 'tenant-acme');
+      const refused = await asDeployer
+        .ensure({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'breakout', namespace: 'tenant-acme' },
+          spec: {
+            hostPID: true,
+            containers: [
+              {
+                name: 'shell',
+                image: 'busybox:1.36',
+                securityContext: { privileged: true },
+              },
+            ],
+          },
+        } as any)
+        .catch(e => e);
+      expect(refused.code ?? refused.statusCode).toBe(403);
+      const status =
+        typeof refused.body === 'string'
+          ? JSON.parse(refused.body)
+          : refused.body;
+      expect(status.message).toBe(
+        'pods "breakout" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostPID=true), privileged (container "shell" must not set securityContext.privileged=true)',
+      );
+      await expect(
+        core.readNamespacedPod({ name: 'breakout', namespace: 'tenant-acme' }),
+      ).rejects.toMatchObject({ code: 404 });
+    });
+
     it('refuses a namespace the caller does not own before creating a run', async () => {
       const before = (await store.listRuns({}, { limit: 100 })).items.length;
       for (const namespace of ['tenant-rival', 'kube-system', 'default']) {
