@@ -57,3 +57,54 @@ describe('KubechartRunsClient errors', () => {
     expect(err.statusCode).toBe(502);
   });
 });
+
+describe('KubechartRunsClient events', () => {
+  /** A backend whose run already finished with 5 events, answered 2 a page (as a 1 MiB page would cut them). */
+  function pagedClient() {
+    const events = [1, 2, 3, 4, 5].map(seq => ({
+      seq,
+      type: 'log',
+      level: 'info',
+      message: `line ${seq}`,
+    }));
+    const fetch = (async (url: string) => {
+      const u = new URL(url);
+      if (u.pathname.endsWith('/events')) {
+        const after = Number(u.searchParams.get('after') ?? 0);
+        const rest = events.filter(e => e.seq > after);
+        const items = rest.slice(0, 2);
+        return Response.json({
+          items,
+          ...(rest.length > items.length ? { more: true } : {}),
+        });
+      }
+      return Response.json({ id: 'r1', status: 'succeeded' });
+    }) as typeof globalThis.fetch;
+    return new KubechartRunsClient({
+      auth: mockServices.auth(),
+      discovery: {
+        getBaseUrl: async () => 'http://kubechart.test/api/kubechart',
+        getExternalBaseUrl: async () => '',
+      },
+      fetch,
+    });
+  }
+
+  it('reads every page of a run’s events, following `more`', async () => {
+    const client = pagedClient();
+    const credentials = mockCredentials.user();
+    expect(
+      (await client.getEvents('r1', { credentials })).map(e => e.seq),
+    ).toEqual([1, 2, 3, 4, 5]);
+    const seen: number[] = [];
+    const run = await client.followRun('r1', {
+      credentials,
+      onEvent: e => {
+        seen.push(e.seq);
+      },
+      pollIntervalMs: 1,
+    });
+    expect(run.status).toBe('succeeded');
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+});

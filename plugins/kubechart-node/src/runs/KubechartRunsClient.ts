@@ -291,17 +291,34 @@ export class KubechartRunsClient implements KubechartRunsService {
     ).items;
   }
 
+  /** One page of a run's events after `after`; `more` when the run holds events past it. */
+  private async eventsPage(
+    id: string,
+    credentials: BackstageCredentials,
+    after: number | undefined,
+  ) {
+    const qs = after !== undefined ? `?after=${after}` : '';
+    const r = await this.request<{ items: RunEvent[]; more?: boolean }>(
+      'GET',
+      `/runs/${encodeURIComponent(id)}/events${qs}`,
+      credentials,
+    );
+    return { items: r.items, more: r.more === true && r.items.length > 0 };
+  }
+
   async getEvents(
     id: string,
     options: { credentials: BackstageCredentials; after?: number },
   ) {
-    const qs = options.after !== undefined ? `?after=${options.after}` : '';
-    const r = await this.request<{ items: RunEvent[] }>(
-      'GET',
-      `/runs/${encodeURIComponent(id)}/events${qs}`,
-      options.credentials,
-    );
-    return r.items;
+    // The backend answers a page at a time (at most 1 MiB or 5,000 events): read on while it has more.
+    const out: RunEvent[] = [];
+    let after = options.after;
+    for (;;) {
+      const page = await this.eventsPage(id, options.credentials, after);
+      out.push(...page.items);
+      if (!page.more) return out;
+      after = page.items[page.items.length - 1].seq;
+    }
   }
 
   async followRun(
@@ -319,13 +336,13 @@ export class KubechartRunsClient implements KubechartRunsService {
       options.signal?.throwIfAborted();
       // Read the run before the events, so events written before it finished are not missed.
       const run = await this.getRun(id, options);
-      const events = await this.getEvents(id, {
-        credentials: options.credentials,
-        after,
-      });
-      for (const e of events) {
-        await options.onEvent?.(e);
-        after = Math.max(after, e.seq);
+      for (let more = true; more; ) {
+        const page = await this.eventsPage(id, options.credentials, after);
+        for (const e of page.items) {
+          await options.onEvent?.(e);
+          after = Math.max(after, e.seq);
+        }
+        more = page.more;
       }
       if (TERMINAL.has(run.status)) {
         return run;
