@@ -343,6 +343,38 @@ describe('kubechart actions (actions registry / MCP)', () => {
     expect(bobs.output.runs).toEqual([]);
   });
 
+  it('refuses a change asked by a service, which the kubechart backend could only record as itself, and records nothing', async () => {
+    const before = (await invoke(ALICE, 'list-runs', {})) as any;
+    for (const [name, input] of [
+      [
+        'install-chart',
+        {
+          cluster: 'dev',
+          namespace: 'tenant-agent',
+          release: { name: 'bot', chart: 'webapp' },
+        },
+      ],
+      [
+        'provision-tenant',
+        { cluster: 'dev', tenant: 'bot-made', releases: [] },
+      ],
+    ] as const) {
+      const refused = await refusal(
+        actions.invoke({
+          id: `kubechart:${name}`,
+          input: input as any,
+          credentials: mockCredentials.service('external:release-bot'),
+        }),
+      );
+      expect(refused).toEqual({
+        statusCode: 403,
+        message: `kubechart:${name} changes a cluster for a signed-in user; service:external:release-bot is a service, which the kubechart backend would record as the kubechart plugin itself. A service starts runs through POST /api/kubechart/runs with its own token`,
+      });
+    }
+    const after = (await invoke(ALICE, 'list-runs', {})) as any;
+    expect(after.output.runs.length).toBe(before.output.runs.length);
+  });
+
   it('checks a chart or manifests against the policy without applying it', async () => {
     const privileged = [
       'apiVersion: v1',

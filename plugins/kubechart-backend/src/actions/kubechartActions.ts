@@ -214,7 +214,19 @@ export function registerKubechartActions(options: {
   const start = async (
     request: CreateRunRequest,
     credentials: BackstageCredentials,
+    action: string,
   ) => {
+    // A service's credentials cannot be passed on (Backstage issues the kubechart plugin's own
+    // token for them), so its run would be the kubechart plugin's, in history and audit alike.
+    const principal = credentials.principal as {
+      type: string;
+      subject?: string;
+    };
+    if (principal.type !== 'user') {
+      throw new NotAllowedError(
+        `kubechart:${action} changes a cluster for a signed-in user; service:${principal.subject} is a service, which the kubechart backend would record as the kubechart plugin itself. A service starts runs through POST /api/kubechart/runs with its own token`,
+      );
+    }
     const started = await asCaller(() =>
       runs.createRun(request, { credentials }),
     );
@@ -640,6 +652,7 @@ export function registerKubechartActions(options: {
           ...(input.entityRef ? { entityRef: input.entityRef } : {}),
         },
         credentials,
+        'install-chart',
       ),
   });
 
@@ -673,6 +686,7 @@ export function registerKubechartActions(options: {
           ...(input.entityRef ? { entityRef: input.entityRef } : {}),
         },
         credentials,
+        'rollback-release',
       ),
   });
 
@@ -719,6 +733,7 @@ export function registerKubechartActions(options: {
       return start(
         { kind: 'tenant', ...tenant, ...(entityRef ? { entityRef } : {}) },
         credentials,
+        'provision-tenant',
       );
     },
   });
