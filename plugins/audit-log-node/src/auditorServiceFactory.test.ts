@@ -200,4 +200,37 @@ describe('auditLogAuditorServiceFactory', () => {
       }),
     ).toBe(own);
   });
+
+  it('holds at most 8 KiB of an error in the queue, as the trail stores it', async () => {
+    const stored: AuditEventInput[] = [];
+    let fail: (error: Error) => Promise<void> = async () => {};
+    const testPlugin = createBackendPlugin({
+      pluginId: 'demo',
+      register(env) {
+        env.registerInit({
+          deps: {
+            auditor: coreServices.auditor,
+            queue: auditLogQueueServiceRef,
+          },
+          async init({ auditor, queue }) {
+            queue.attachSink(async batch => {
+              stored.push(...batch);
+            });
+            fail = async error => {
+              const event = await auditor.createEvent({ eventId: 'boom' });
+              await event.fail({ error });
+              await queue.drain();
+            };
+          },
+        });
+      },
+    });
+    await startTestBackend({
+      features: [testPlugin, auditLogAuditorServiceFactory],
+    });
+    await fail(new Error(`x${'y'.repeat(1_000_000)}`));
+    const failed = stored.find(e => e.status === 'failed')!;
+    expect(failed.error!.length).toBeLessThanOrEqual(8192);
+    expect(failed.error).toMatch(/^Error: xy+… \(\d+ more characters\)$/);
+  });
 });

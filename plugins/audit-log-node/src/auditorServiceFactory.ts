@@ -62,6 +62,15 @@ export function readSeverityLogLevels(
   return levels;
 }
 
+/** Characters of an error an event keeps (what the trail stores), so the queue never holds more. */
+const MAX_ERROR_CHARS = 8192;
+
+function boundedError(text: string): string {
+  if (text.length <= MAX_ERROR_CHARS) return text;
+  const more = text.length - (MAX_ERROR_CHARS - 40);
+  return `${text.slice(0, MAX_ERROR_CHARS - 40)}… (${more} more characters)`;
+}
+
 /**
  * What {@link AuditLogAuditorService.createEvent} accepts: Backstage's options and the
  * `credentials` of the caller the audited work is done for, which work without an HTTP request
@@ -235,7 +244,7 @@ export class AuditLogAuditorService implements AuditorService {
           }
         : undefined,
       meta,
-      error: error ? stringifyError(error) : undefined,
+      error: error ? boundedError(stringifyError(error)) : undefined,
     };
     await this.#queue.enqueue(input);
   }
