@@ -247,16 +247,12 @@ describe.each(databases.eachSupportedId())(
 );
 
 describe('queryEntityScoped', () => {
-  /** A store of `count` events, every 1000th of entity A (newest first, like the real one). */
-  function sparseStore(count: number) {
-    const events: AuditEvent[] = Array.from({ length: count }, (_, i) => ({
-      seq: count - i,
-      target: (count - i) % 1000 === 0 ? { entityRef: A } : {},
-    })) as AuditEvent[];
+  /** A store of `events` (newest first, like the real one), paging as the real one does. */
+  function storeOf(events: AuditEvent[]) {
     const queried: AuditEventQuery[] = [];
     const store = {
       async head() {
-        return { seq: count, hash: '0'.repeat(64) };
+        return { seq: events[0]?.seq ?? 0, hash: '0'.repeat(64) };
       },
       async query(q: AuditEventQuery) {
         queried.push(q);
@@ -275,6 +271,16 @@ describe('queryEntityScoped', () => {
       },
     } as unknown as AuditStore;
     return { store, queried };
+  }
+
+  /** A store of `count` events, every 1000th of entity A. */
+  function sparseStore(count: number) {
+    return storeOf(
+      Array.from({ length: count }, (_, i) => ({
+        seq: count - i,
+        target: (count - i) % 1000 === 0 ? { entityRef: A } : {},
+      })) as AuditEvent[],
+    );
   }
   const permissions = {
     authorize: async (requests: any[]) =>
@@ -328,29 +334,12 @@ describe('queryEntityScoped', () => {
 
   it('asks the permission framework about at most 200 entities a request (its backend takes 100 KB of requests)', async () => {
     const count = 600;
-    const events = Array.from({ length: count }, (_, i) => ({
-      seq: count - i,
-      target: { entityRef: `component:default/service-${count - i}` },
-    })) as AuditEvent[];
-    const store = {
-      async head() {
-        return { seq: count, hash: '0'.repeat(64) };
-      },
-      async query(q: AuditEventQuery) {
-        const below = q.cursor
-          ? Number(Buffer.from(q.cursor, 'base64url').toString().slice(4))
-          : Infinity;
-        const rest = events.filter(e => e.seq < below);
-        const items = rest.slice(0, q.limit);
-        return {
-          items,
-          nextCursor:
-            rest.length > items.length
-              ? encodeCursor(items[items.length - 1].seq)
-              : undefined,
-        };
-      },
-    } as unknown as AuditStore;
+    const { store } = storeOf(
+      Array.from({ length: count }, (_, i) => ({
+        seq: count - i,
+        target: { entityRef: `component:default/service-${count - i}` },
+      })) as AuditEvent[],
+    );
     const asked: number[] = [];
     const page = await queryEntityScoped({
       store,
