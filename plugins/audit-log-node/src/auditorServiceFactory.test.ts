@@ -1,4 +1,6 @@
 import {
+  AuditorService,
+  HttpRouterService,
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
@@ -14,44 +16,64 @@ import {
   AuditLogCreateEventOptions,
   auditLogAuditorServiceFactory,
 } from './auditorServiceFactory';
+import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
+
+/**
+ * A plugin `demo` whose auditor is KubeChart's, its queue's batches kept in `stored`; `init` gets
+ * the plugin's auditor, HTTP router and queue.
+ */
+function demoPlugin(
+  init: (deps: {
+    auditor: AuditorService;
+    httpRouter: HttpRouterService;
+    queue: AuditEventQueue;
+  }) => void,
+) {
+  const stored: AuditEventInput[] = [];
+  const plugin = createBackendPlugin({
+    pluginId: 'demo',
+    register(env) {
+      env.registerInit({
+        deps: {
+          auditor: coreServices.auditor,
+          httpRouter: coreServices.httpRouter,
+          queue: auditLogQueueServiceRef,
+        },
+        async init(deps) {
+          deps.queue.attachSink(async batch => {
+            stored.push(...batch);
+          });
+          init(deps);
+        },
+      });
+    },
+  });
+  return { plugin, stored };
+}
 
 describe('auditLogAuditorServiceFactory', () => {
   it('hands redacted events with actor, request and target to the queue', async () => {
-    const stored: AuditEventInput[] = [];
-    const testPlugin = createBackendPlugin({
-      pluginId: 'demo',
-      register(env) {
-        env.registerInit({
-          deps: {
-            auditor: coreServices.auditor,
-            httpRouter: coreServices.httpRouter,
-            queue: auditLogQueueServiceRef,
-          },
-          async init({ auditor, httpRouter, queue }) {
-            queue.attachSink(async batch => {
-              stored.push(...batch);
-            });
-            const router = express.Router();
-            router.post('/things/:name', async (req, res) => {
-              const event = await auditor.createEvent({
-                eventId: 'thing-create',
-                severityLevel: 'medium',
-                request: req,
-                meta: {
-                  entityRef: `component:default/${req.params.name}`,
-                  values: { dbPassword: 'hunter2', replicas: 2 },
-                },
-              });
-              await event.fail({ error: new Error('quota exceeded') });
-              await queue.drain();
-              res.status(201).json({ ok: true });
-            });
-            httpRouter.use(router);
-          },
+    const { plugin: testPlugin, stored } = demoPlugin(
+      ({ auditor, httpRouter, queue }) => {
+        const router = express.Router();
+        router.post('/things/:name', async (req, res) => {
+          const event = await auditor.createEvent({
+            eventId: 'thing-create',
+            severityLevel: 'medium',
+            request: req,
+            meta: {
+              entityRef: `component:default/${req.params.name}`,
+              values: { dbPassword: 'hunter2', replicas: 2 },
+            },
+          });
+          await event.fail({ error: new Error('quota exceeded') });
+          await queue.drain();
+          res.status(201).json({ ok: true });
         });
+        httpRouter.use(router);
       },
-    });
+    );
 
     const { server } = await startTestBackend({
       features: [testPlugin, auditLogAuditorServiceFactory],
@@ -84,35 +106,18 @@ describe('auditLogAuditorServiceFactory', () => {
   });
 
   it('does not fail the audited operation when the caller cannot be resolved', async () => {
-    const stored: AuditEventInput[] = [];
-    const testPlugin = createBackendPlugin({
-      pluginId: 'demo',
-      register(env) {
-        env.registerInit({
-          deps: {
-            auditor: coreServices.auditor,
-            httpRouter: coreServices.httpRouter,
-            queue: auditLogQueueServiceRef,
-          },
-          async init({ auditor, httpRouter, queue }) {
-            queue.attachSink(async batch => {
-              stored.push(...batch);
-            });
-            httpRouter.addAuthPolicy({
-              path: '/open',
-              allow: 'unauthenticated',
-            });
-            const router = express.Router();
-            router.get('/open', async (req, res) => {
-              await auditor.createEvent({ eventId: 'peek', request: req });
-              await queue.drain();
-              res.json({ ok: true });
-            });
-            httpRouter.use(router);
-          },
+    const { plugin: testPlugin, stored } = demoPlugin(
+      ({ auditor, httpRouter, queue }) => {
+        httpRouter.addAuthPolicy({ path: '/open', allow: 'unauthenticated' });
+        const router = express.Router();
+        router.get('/open', async (req, res) => {
+          await auditor.createEvent({ eventId: 'peek', request: req });
+          await queue.drain();
+          res.json({ ok: true });
         });
+        httpRouter.use(router);
       },
-    });
+    );
     const { server } = await startTestBackend({
       features: [
         testPlugin,
@@ -129,30 +134,15 @@ describe('auditLogAuditorServiceFactory', () => {
   });
 
   it('records as actor the credentials the plugin passes for a call without a request', async () => {
-    const stored: AuditEventInput[] = [];
     let audit: (options: object) => Promise<void> = async () => {};
-    const testPlugin = createBackendPlugin({
-      pluginId: 'demo',
-      register(env) {
-        env.registerInit({
-          deps: {
-            auditor: coreServices.auditor,
-            queue: auditLogQueueServiceRef,
-          },
-          async init({ auditor, queue }) {
-            queue.attachSink(async batch => {
-              stored.push(...batch);
-            });
-            audit = async options => {
-              const event = await auditor.createEvent(
-                options as AuditLogCreateEventOptions,
-              );
-              await event.success();
-              await queue.drain();
-            };
-          },
-        });
-      },
+    const { plugin: testPlugin, stored } = demoPlugin(({ auditor, queue }) => {
+      audit = async options => {
+        const event = await auditor.createEvent(
+          options as AuditLogCreateEventOptions,
+        );
+        await event.success();
+        await queue.drain();
+      };
     });
     await startTestBackend({
       features: [testPlugin, auditLogAuditorServiceFactory],
@@ -202,28 +192,13 @@ describe('auditLogAuditorServiceFactory', () => {
   });
 
   it('holds at most 8 KiB of an error in the queue, as the trail stores it', async () => {
-    const stored: AuditEventInput[] = [];
     let fail: (error: Error) => Promise<void> = async () => {};
-    const testPlugin = createBackendPlugin({
-      pluginId: 'demo',
-      register(env) {
-        env.registerInit({
-          deps: {
-            auditor: coreServices.auditor,
-            queue: auditLogQueueServiceRef,
-          },
-          async init({ auditor, queue }) {
-            queue.attachSink(async batch => {
-              stored.push(...batch);
-            });
-            fail = async error => {
-              const event = await auditor.createEvent({ eventId: 'boom' });
-              await event.fail({ error });
-              await queue.drain();
-            };
-          },
-        });
-      },
+    const { plugin: testPlugin, stored } = demoPlugin(({ auditor, queue }) => {
+      fail = async error => {
+        const event = await auditor.createEvent({ eventId: 'boom' });
+        await event.fail({ error });
+        await queue.drain();
+      };
     });
     await startTestBackend({
       features: [testPlugin, auditLogAuditorServiceFactory],
