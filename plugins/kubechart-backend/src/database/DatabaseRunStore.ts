@@ -1086,6 +1086,37 @@ export class DatabaseRunStore implements RunStore {
     await upsertTenantRow(this.db, t, Date.now());
   }
 
+  async removeTenantRelease(
+    cluster: string,
+    code: string,
+    release: string,
+    runId: string,
+  ): Promise<boolean> {
+    // Compare-and-set on the releases read: a write in between (none is expected, the run holds the
+    // tenant's namespace lock) makes it read again rather than put back what was replaced.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.db('kubechart_tenants')
+        .where({ cluster, code, last_run_id: runId })
+        .first('releases');
+      if (!row) return false;
+      const releases: string[] = JSON.parse(row.releases);
+      if (!releases.includes(release)) return false;
+      const updated = await this.db('kubechart_tenants')
+        .where({
+          cluster,
+          code,
+          last_run_id: runId,
+          releases: row.releases,
+        })
+        .update({
+          releases: JSON.stringify(releases.filter(r => r !== release)),
+          updated_at: Date.now(),
+        });
+      if (updated > 0) return true;
+    }
+    return false;
+  }
+
   /**
    * Writes a tenant run's tenant record in the run's transaction, when its check lets it. On
    * PostgreSQL the check holds a transaction-scoped advisory lock, so two claims never count at the

@@ -321,6 +321,17 @@ export interface RunStore {
   ): Promise<RunEvent[]>;
   countRunsByActorSince(actor: string, since: Date): Promise<number>;
   upsertTenant(tenant: NewTenantRecord): Promise<void>;
+  /**
+   * Removes `release` from the releases recorded on tenant `code` of `cluster` while run `runId` is
+   * the tenant's last run (the tenant run that uninstalled it); only that field is written. Resolves
+   * whether it was removed.
+   */
+  removeTenantRelease(
+    cluster: string,
+    code: string,
+    release: string,
+    runId: string,
+  ): Promise<boolean>;
   getTenants(code?: string): Promise<TenantRecord[]>;
   /** Tenants not deleted; with `owner`, only those it owns. */
   countActiveTenants(options?: { owner?: string }): Promise<number>;

@@ -623,12 +623,16 @@ export class RunEngine {
             existing?.displayName,
           status: request.kind === 'tenant' ? 'provisioning' : 'deleting',
           lastRunId: runId,
-          // Releases dropped from the spec stay recorded (and installed) unless the run prunes them.
+          // Releases dropped from the spec stay recorded as long as they are installed: kept, or
+          // until the run prunes them (each is removed once its `uninstall:` step is done, see
+          // `Executors.tenant`). A deleted tenant's releases went with its namespace.
           releases:
             request.kind === 'tenant'
               ? [
                   ...new Set([
-                    ...(request.pruneReleases ? [] : existing?.releases ?? []),
+                    ...(existing && existing.status !== 'deleted'
+                      ? existing.releases
+                      : []),
                     ...request.releases.map(r => r.name),
                   ]),
                 ]
@@ -1291,7 +1295,14 @@ export class RunEngine {
     try {
       listener?.onRunChanged?.({ ...run, status: 'running' });
       ctx.status(`${run.kind} run started by ${run.actor}`);
-      await this.executors.run(run, request, ctx, exec);
+      await this.executors.run(
+        run,
+        request,
+        ctx,
+        request.kind === 'tenant'
+          ? await this.claimedTenantChanges(request, exec, claimed.before)
+          : exec,
+      );
       status = 'succeeded';
     } catch (e) {
       foreignNamespace = e instanceof ForeignNamespaceError;
@@ -1355,6 +1366,49 @@ export class RunEngine {
     // Counted where the end was recorded: a run another instance reconciled counts there.
     if (finished && recorded) this.options.metrics?.runFinished(finished);
     if (finished) listener?.onRunChanged?.(finished);
+  }
+
+  /**
+   * What a tenant run changes on its tenant, from the record it claimed (not the one it was requested
+   * on: an approved run starts later, when the tenant may have releases it did not have then). Its
+   * prune uninstalls the releases that record holds and its spec does not, of those it dropped when
+   * it was requested (and approved): one added since stays installed and recorded.
+   */
+  private async claimedTenantChanges(
+    request: Extract<CreateRunRequest, { kind: 'tenant' }>,
+    exec: RunExecution,
+    before: TenantRecord | undefined,
+  ): Promise<RunExecution> {
+    if (!before || before.status === 'deleted')
+      return { ...exec, changes: undefined };
+    const previous = before.lastRunId
+      ? await this.options.store.getRun(before.lastRunId)
+      : undefined;
+    const changes = describeTenantChanges(
+      before,
+      previous?.kind === 'tenant' ? previous.input : undefined,
+      request,
+    );
+    const requested = exec.changes?.droppedReleases;
+    const added = requested
+      ? changes.droppedReleases.filter(r => !requested.includes(r))
+      : [];
+    if (added.length) {
+      const dropped = changes.droppedReleases.filter(r => !added.includes(r));
+      changes.droppedReleases = dropped;
+      changes.lines = [
+        ...changes.lines.filter(
+          l => !l.startsWith('releases removed from the spec: '),
+        ),
+        ...(dropped.length
+          ? [`releases removed from the spec: ${dropped.join(', ')}`]
+          : []),
+        `releases added since this run was requested, kept: ${added.join(
+          ', ',
+        )}`,
+      ];
+    }
+    return { ...exec, changes };
   }
 
   /**

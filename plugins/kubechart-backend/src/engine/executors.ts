@@ -969,6 +969,7 @@ export class Executors {
         });
       }
     });
+    // The releases the tenant's record holds (as this run claimed it) that its spec does not.
     for (const name of exec.changes?.droppedReleases ?? []) {
       if (input.pruneReleases) {
         await this.step(
@@ -984,6 +985,13 @@ export class Executors {
                 ? 'was not installed'
                 : 'uninstalled (pruneReleases)'
             }`,
+        );
+        // Recorded until now: a run that fails before this point leaves it for the next one to prune.
+        await this.deps.store.removeTenantRelease(
+          cluster,
+          input.tenant,
+          name,
+          run.id,
         );
       } else {
         ctx.log(

@@ -4,7 +4,7 @@ import {
   ClusterRegistry,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
-import { RunStore, StaleRun } from '../database/RunStore';
+import { RunStore, StaleRun, TenantRecord } from '../database/RunStore';
 import { compareObject, formatPath } from '../drift/compare';
 import { KubeClient } from '../lib/KubeClient';
 import { readLatestHelmRelease } from '../lib/helmRelease';
@@ -88,6 +88,8 @@ async function observeReleases(
   scoped: KubeClient,
   /** Releases of a tenant run whose step ended as kept unchanged (`skipped`) in the run's own log. */
   leftUnchanged: Set<string> = new Set(),
+  /** Releases a tenant run with `pruneReleases` was to uninstall: each must be gone. */
+  pruned: string[] = [],
 ): Promise<Observation> {
   const { namespace, release } = run.target;
   if ((await client.namespacePhase(namespace)) === 'absent')
@@ -143,6 +145,15 @@ async function observeReleases(
       );
     }
   }
+  const gone: string[] = [];
+  for (const name of pruned) {
+    const latest = await readLatestHelmRelease(scoped, namespace, name);
+    if (latest && latest.status !== 'uninstalled')
+      problems.push(
+        `release ${name}, which this run prunes, is still installed`,
+      );
+    else gone.push(name);
+  }
   const readiness = evaluateNamespace(await client.snapshot(namespace), {
     release,
   });
@@ -157,8 +168,37 @@ async function observeReleases(
   if (problems.length) return { shown: false, evidence: problems.join('. ') };
   return {
     shown: true,
-    evidence: `${deployed.join(', ')}; every workload is Ready`,
+    evidence: `${deployed.join(', ')}${
+      gone.length
+        ? `; ${nameObjects(
+            gone.map(r => `release ${r}`),
+          )}, which this run prunes, ${
+            gone.length > 1 ? 'are' : 'is'
+          } not installed`
+        : ''
+    }; every workload is Ready`,
   };
+}
+
+/**
+ * The releases a tenant run with `pruneReleases` was to uninstall: those its tenant recorded and its
+ * spec does not, in the record the run replaced when it claimed the tenant and in the one it wrote
+ * (which keeps each until its uninstall is done).
+ */
+async function releasesToPrune(
+  store: RunStore,
+  run: Run,
+  tenant: TenantRecord | undefined,
+): Promise<string[]> {
+  if (run.kind !== 'tenant' || run.input.pruneReleases !== true) return [];
+  const spec = new Set(expectedReleases(run));
+  const before = await store.getTenantBefore(run.id);
+  return [
+    ...new Set([
+      ...(before && before.status !== 'deleted' ? before.releases : []),
+      ...(tenant?.lastRunId === run.id ? tenant.releases : []),
+    ]),
+  ].filter(r => !spec.has(r));
 }
 
 /**
@@ -260,6 +300,18 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       ['tenant', 'chart', 'manifests', 'rollback'].includes(run.kind) &&
       deps.clusters.has(cluster);
     const neverStarted = run.status === 'pending' && !run.action;
+    const code = run.input.tenant;
+    const tenantRecord =
+      (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
+      typeof code === 'string'
+        ? (await store.getTenants(code)).find(x => x.cluster === cluster)
+        : undefined;
+    const pruned = neverStarted
+      ? []
+      : await releasesToPrune(store, run, tenantRecord);
+    // What a tenant-delete leaves its tenant, as the end of the run would: deleted once the
+    // namespace is gone.
+    let deletedTenant: 'deleted' | 'failed' | undefined;
     if (neverStarted) {
       // Claiming a run makes it `running` before anything is executed.
       reason += '; it never started executing: nothing was applied';
@@ -278,6 +330,7 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
                 run.kind === 'tenant'
                   ? await releasesLeftUnchanged(store, run.id)
                   : undefined,
+                pruned,
               );
         if (seen.shown) {
           status = 'succeeded';
@@ -291,6 +344,33 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
           cluster,
         )}; the run's outcome is not known`;
       }
+    } else if (
+      run.kind === 'tenant-delete' &&
+      tenantRecord?.lastRunId === run.id
+    ) {
+      deletedTenant = 'failed';
+      let seen: string;
+      try {
+        const phase = deps.clusters.has(cluster)
+          ? await deps.client(cluster).namespacePhase(namespace)
+          : undefined;
+        if (phase === 'absent') deletedTenant = 'deleted';
+        if (phase === undefined)
+          seen = `cluster ${cluster} is not configured, so namespace ${namespace} could not be checked`;
+        else
+          seen =
+            phase === 'absent'
+              ? `namespace ${namespace} does not exist`
+              : `namespace ${namespace} still exists (${phase})`;
+      } catch (e) {
+        seen = `the cluster could not be checked: ${describeKubeError(
+          e,
+          cluster,
+        )}`;
+      }
+      reason += `; ${seen}: tenant ${code} is recorded as ${deletedTenant}${
+        deletedTenant === 'failed' ? '; delete it again' : ''
+      }`;
     }
     const finished = await store.finishRun(
       run.id,
@@ -309,7 +389,6 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
             : `Run failed: ${reason}`,
       },
     ]);
-    const code = run.input.tenant;
     if (
       (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
       typeof code === 'string'
@@ -330,7 +409,14 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
           ...t,
           status: status === 'succeeded' ? 'active' : 'failed',
           lastRunId: run.id,
+          // Succeeded, the cluster showed each release it prunes gone: no longer the tenant's.
+          releases:
+            status === 'succeeded'
+              ? t.releases.filter(r => !pruned.includes(r))
+              : t.releases,
         });
+      else if (t && deletedTenant && t.lastRunId === run.id)
+        await store.upsertTenant({ ...t, status: deletedTenant });
     }
     const after = await store.getRun(run.id);
     if (after) deps.onRunChanged?.(after);
