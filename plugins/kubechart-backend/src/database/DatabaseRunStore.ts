@@ -663,15 +663,25 @@ export class DatabaseRunStore implements RunStore {
         decisions.filter(d => d.decision === 'approve').map(d => d.by),
       ).size,
     });
+    await this.closeGate(tx, gate, 'expired', reason);
+    return reason;
+  }
+
+  /** Closes an open gate as `state` and fails its run with `reason` (nothing applied), in `tx`. */
+  private async closeGate(
+    tx: Knex,
+    gate: ApprovalRow,
+    state: 'expired' | 'changed',
+    reason: string,
+  ): Promise<void> {
     await tx('kubechart_approvals')
       .where({ run_id: gate.run_id })
-      .update({ state: 'expired', request: closedRequest(gate) });
+      .update({ state, request: closedRequest(gate) });
     const current = await this.lockedRow(tx, gate.run_id);
     await this.writePatch(tx, current, {
       status: 'failed',
       failureReason: reason,
     });
-    return reason;
   }
 
   async startApprovedRun(
@@ -738,14 +748,7 @@ export class DatabaseRunStore implements RunStore {
       const gate = await this.lockedApproval(tx, runId);
       if (!(OPEN_APPROVAL_STATES as readonly string[]).includes(gate.state))
         return false;
-      await tx('kubechart_approvals')
-        .where({ run_id: runId })
-        .update({ state, request: closedRequest(gate) });
-      const current = await this.lockedRow(tx, runId);
-      await this.writePatch(tx, current, {
-        status: 'failed',
-        failureReason: reason,
-      });
+      await this.closeGate(tx, gate, state, reason);
       return true;
     });
     return ended ? this.getRun(runId) : undefined;
