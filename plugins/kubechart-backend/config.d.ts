@@ -119,6 +119,13 @@ export interface Config {
       maxTenantsPerOwner?: number;
       /** Runs one user may start per minute; more get HTTP 429. Default 10. */
       runsPerUserPerMinute?: number;
+      /**
+       * Runs one user may have active (pending or running) at once, counted across every backend
+       * instance; more get HTTP 429 and nothing is recorded. An approved run waits for a free slot of
+       * its requester (the approvals task starts it). Keep it below `helm.maxConcurrent` so that one
+       * user cannot hold every helm process. A whole number from 1 to 1000. Default 3.
+       */
+      runsPerUserAtOnce?: number;
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
       followStreamsPerCaller?: number;
       /**

@@ -980,6 +980,7 @@ function engineConfig(
       wait: { pollIntervalMs: 100 },
       limits: {
         runsPerUserPerMinute: 1000,
+        runsPerUserAtOnce: 1000,
         maxTenants: 1000,
         maxTenantsPerOwner: 1000,
       },

@@ -56,7 +56,13 @@ export function testConfig(sim: KubeSim, extra: Record<string, any> = {}) {
       },
       policy: { mode: 'enforce', trustedRegistries: ['registry.example.com'] },
       wait: { timeoutSeconds: 30, pollIntervalMs: 200, failFastSeconds: 1 },
-      limits: { runsPerUserPerMinute: 100, maxTenants: 20 },
+      // Tests start many runs of one user quickly, often without waiting for the last one to end;
+      // a test of a limit sets its own.
+      limits: {
+        runsPerUserPerMinute: 100,
+        runsPerUserAtOnce: 100,
+        maxTenants: 20,
+      },
       recovery: { staleAfterSeconds: 60, heartbeatSeconds: 1 },
       ...extra,
     },

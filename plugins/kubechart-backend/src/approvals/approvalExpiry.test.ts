@@ -98,6 +98,19 @@ describe.each(databases.eachSupportedId())(
         mayDecide: false,
         reason: `the approval expired at ${expiresAt}`,
       });
+      // Someone who is not its approver learns nothing of it and changes nothing (the scheduled
+      // task, or an approver, ends it).
+      const mallory: ApprovalDecider = {
+        userEntityRef: 'user:default/mallory',
+        ownershipRefs: ['user:default/mallory'],
+        mayApprove: true,
+      };
+      await expect(
+        engine.decide(run.id, mallory, 'approve', 'ok'),
+      ).rejects.toThrow(
+        `You may not decide on run ${run.id}: only ${PAYMENTS} may approve this run`,
+      );
+      expect((await store.getRun(run.id))!.approval!.state).toBe('awaiting');
       const decided = engine.decide(run.id, bob, 'approve', 'ok');
       await expect(decided).rejects.toThrow(ConflictError);
       await expect(decided).rejects.toThrow(`expired at ${expiresAt}`);

@@ -29,7 +29,10 @@ import {
   RunLease,
   RunPatch,
   RunStore,
+  RunsAtOnceError,
   StaleRun,
+  StartRunOptions,
+  ActorSlots,
   NewTenantRecord,
   TenantClaim,
   TenantRecord,
@@ -399,7 +402,7 @@ export class DatabaseRunStore implements RunStore {
   async createRun(
     run: NewRun,
     lockKeys: string[],
-    options: { abandonedBefore?: Date; tenant?: TenantClaim } = {},
+    options: StartRunOptions = {},
   ): Promise<Run> {
     const now = Date.now();
     const row = newRunRow(run, run.status, now);
@@ -414,12 +417,15 @@ export class DatabaseRunStore implements RunStore {
               acquired_at: now,
             });
           }
+          if (options.actorSlots)
+            await this.takeActorSlot(tx, options, run.id, now);
           if (options.tenant)
             await this.claimTenant(tx, options.tenant, run.id);
         });
         return toRun(row);
       } catch (e) {
         if (!isDatabaseConflictError(e)) throw e;
+        if (await this.slotTakenMeanwhile(lockKeys, options, attempt)) continue;
         if (
           attempt === 0 &&
           options.abandonedBefore &&
@@ -429,6 +435,73 @@ export class DatabaseRunStore implements RunStore {
         throw await this.lockConflict(lockKeys, options.abandonedBefore);
       }
     }
+  }
+
+  /**
+   * Takes the first free slot of the run's actor, in the transaction that records or starts it; a
+   * slot whose run is gone, or was reconciled and stopped reporting before `abandonedBefore`, is
+   * taken over (as a lock is). {@link RunsAtOnceError} when every slot is held.
+   */
+  private async takeActorSlot(
+    tx: Knex.Transaction,
+    options: StartRunOptions,
+    runId: string,
+    now: number,
+  ): Promise<void> {
+    const { actor, keys } = options.actorSlots as ActorSlots;
+    const held = await tx('kubechart_locks')
+      .whereIn('target', keys)
+      .select<{ target: string; run_id: string }[]>('target', 'run_id');
+    let free = keys.find(k => !held.some(h => h.target === k));
+    for (const h of free ? [] : held) {
+      const holder = await tx<RunRow>('kubechart_runs')
+        .where({ id: h.run_id })
+        .first();
+      if (!holder || this.isAbandoned(holder, options.abandonedBefore)) {
+        await tx('kubechart_locks')
+          .where({ target: h.target, run_id: h.run_id })
+          .delete();
+        free = h.target;
+        break;
+      }
+    }
+    if (!free)
+      throw new RunsAtOnceError(
+        actor,
+        held.map(h => h.run_id),
+      );
+    await tx('kubechart_locks').insert({
+      target: free,
+      run_id: runId,
+      acquired_at: now,
+    });
+  }
+
+  /**
+   * After a conflict: true (try again) when none of the run's own lock keys is held, that is when
+   * another request of the same actor took the slot this one had found free. Each round of requests
+   * at once fills at least one slot, so one more try than there are slots ends in a slot or a 429.
+   */
+  private async slotTakenMeanwhile(
+    lockKeys: string[],
+    options: StartRunOptions,
+    attempt: number,
+  ): Promise<boolean> {
+    if (!options.actorSlots || attempt > options.actorSlots.keys.length)
+      return false;
+    const held = await this.db('kubechart_locks')
+      .whereIn('target', lockKeys)
+      .first('target');
+    return !held;
+  }
+
+  /** A lock holder reconciled (fenced) whose backend last reported before `before`. */
+  private isAbandoned(run: RunRow, before: Date | undefined): boolean {
+    return (
+      !!before &&
+      isFinished(run.status) &&
+      Number(run.heartbeat_at ?? 0) < before.getTime()
+    );
   }
 
   /**
@@ -447,11 +520,7 @@ export class DatabaseRunStore implements RunStore {
       const run = await this.db<RunRow>('kubechart_runs')
         .where({ id: h.run_id })
         .first();
-      if (
-        !run ||
-        (isFinished(run.status) &&
-          Number(run.heartbeat_at ?? 0) < before.getTime())
-      ) {
+      if (!run || this.isAbandoned(run, before)) {
         deleted += await this.db('kubechart_locks')
           .where({ target: h.target, run_id: h.run_id })
           .delete();
@@ -687,7 +756,7 @@ export class DatabaseRunStore implements RunStore {
   async startApprovedRun(
     runId: string,
     lockKeys: string[],
-    options: { abandonedBefore?: Date; tenant?: TenantClaim } = {},
+    options: StartRunOptions = {},
   ): Promise<Run> {
     const attempt = () =>
       this.transaction(async (tx): Promise<string | undefined> => {
@@ -709,6 +778,8 @@ export class DatabaseRunStore implements RunStore {
             acquired_at: now,
           });
         }
+        if (options.actorSlots)
+          await this.takeActorSlot(tx, options, runId, now);
         await tx('kubechart_approvals')
           .where({ run_id: runId })
           .update({ state: 'executed', request: closedRequest(gate) });
@@ -721,22 +792,25 @@ export class DatabaseRunStore implements RunStore {
       if (expired) throw new ApprovalExpiredError(runId, expired);
       return (await this.getRun(runId))!;
     };
-    try {
-      return await started();
-    } catch (e) {
-      if (!isDatabaseConflictError(e)) throw e;
-      if (
-        options.abandonedBefore &&
-        (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))
-      ) {
-        try {
-          return await started();
-        } catch (again) {
-          if (!isDatabaseConflictError(again)) throw again;
-        }
+    for (let tries = 0; ; tries++) {
+      try {
+        return await started();
+      } catch (e) {
+        if (!isDatabaseConflictError(e)) throw e;
+        if (!(await this.slotTakenMeanwhile(lockKeys, options, tries))) break;
       }
-      throw await this.lockConflict(lockKeys, options.abandonedBefore);
     }
+    if (
+      options.abandonedBefore &&
+      (await this.takeOverAbandonedLocks(lockKeys, options.abandonedBefore))
+    ) {
+      try {
+        return await started();
+      } catch (again) {
+        if (!isDatabaseConflictError(again)) throw again;
+      }
+    }
+    throw await this.lockConflict(lockKeys, options.abandonedBefore);
   }
 
   async endApproval(

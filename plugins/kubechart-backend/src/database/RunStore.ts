@@ -12,6 +12,7 @@ import type {
   RunTarget,
 } from '@kubechart/plugin-kubechart-common';
 import { ConflictError } from '@backstage/errors';
+import { TooManyRequestsError } from '../engine/errors';
 
 /** A run about to be created. */
 export type NewRun = {
@@ -99,6 +100,20 @@ export type TenantClaim = {
 };
 
 /**
+ * The run slots of the actor a run is started for (see `actorSlotKeys`): a run takes a free one, in
+ * the transaction that takes its other locks, and holds it as a lock until it finishes, so that an
+ * actor has at most `keys.length` runs active at once across every backend instance.
+ */
+export type ActorSlots = { actor: string; keys: string[] };
+
+/** The options of {@link RunStore.createRun} and {@link RunStore.startApprovedRun}. */
+export type StartRunOptions = {
+  abandonedBefore?: Date;
+  tenant?: TenantClaim;
+  actorSlots?: ActorSlots;
+};
+
+/**
  * The right of one backend instance to write a run: the run's lease epoch when it claimed it. A
  * write with a lease succeeds only while the row still carries that epoch (a fencing token).
  */
@@ -146,6 +161,22 @@ export class ApprovalExpiredError extends ConflictError {
   // Keeps the name `ConflictError`, which the error handler answers with 409.
   constructor(readonly runId: string, reason: string) {
     super(reason);
+  }
+}
+
+/**
+ * A run refused because its actor already has as many runs active as it may have at once (429):
+ * nothing was recorded.
+ */
+export class RunsAtOnceError extends TooManyRequestsError {
+  constructor(actor: string, active: string[]) {
+    super(
+      `${actor} has ${active.length} runs active (${active.join(
+        ', ',
+      )}); at most ${
+        active.length
+      } may run at once per user (kubechart.limits.runsPerUserAtOnce). Try again when one has finished.`,
+    );
   }
 }
 
@@ -218,12 +249,12 @@ export interface RunStore {
    * Starts an approved run: status `pending`, its locks taken, the gate `executed`, in one
    * transaction. ConflictError when the run is not approved or a lock is held;
    * {@link ApprovalExpiredError} (a ConflictError) when the approval is past its expiry, which the
-   * same transaction ends as `expired` (no lock taken).
+   * same transaction ends as `expired` (no lock taken). With `actorSlots`, as `createRun`.
    */
   startApprovedRun(
     runId: string,
     lockKeys: string[],
-    options?: { abandonedBefore?: Date; tenant?: TenantClaim },
+    options?: StartRunOptions,
   ): Promise<Run>;
   /** Ends an open gate (`awaiting`/`approved`) as rejected, expired or changed; the run fails with `reason`. Undefined when the gate was no longer open. */
   endApproval(
@@ -252,11 +283,13 @@ export interface RunStore {
    * active run when a key is held. A key held by a run that was reconciled (fenced) and whose
    * last heartbeat is older than `abandonedBefore` is taken over. With `tenant`, the tenant's
    * record is written in the same transaction, when its check lets it (see {@link TenantClaim}).
+   * With `actorSlots`, the run takes one of its actor's free slots in the same transaction (a slot
+   * abandoned as above is taken over); {@link RunsAtOnceError} (429) when every one is held.
    */
   createRun(
     run: NewRun,
     lockKeys: string[],
-    options?: { abandonedBefore?: Date; tenant?: TenantClaim },
+    options?: StartRunOptions,
   ): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RunTarget } from '@kubechart/plugin-kubechart-common';
 
 /** The lock key of a namespace on a cluster. */
@@ -12,4 +13,13 @@ export function withNamespaceLock(target: RunTarget, keys: string[]): string[] {
   return [
     ...new Set([namespaceLockKey(target.cluster, target.namespace), ...keys]),
   ];
+}
+
+/**
+ * The run slots of an actor (see `ActorSlots`): `n` lock keys, named by a digest of the actor's
+ * entity ref (any length fits the lock table's key).
+ */
+export function actorSlotKeys(actor: string, n: number): string[] {
+  const digest = createHash('sha256').update(actor).digest('hex').slice(0, 40);
+  return Array.from({ length: n }, (_, i) => `actor:${digest}#${i}`);
 }

@@ -662,6 +662,60 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
     });
   });
 
+  it('runs at most runsPerUserAtOnce runs of one user at once: the next gets 429 and is not recorded, another user’s is', async () => {
+    const config = testConfig(sim, {
+      limits: { runsPerUserPerMinute: 100, runsPerUserAtOnce: 1 },
+    });
+    const { engine, store } = await createTestEngine({
+      databases,
+      databaseId,
+      sim,
+      config,
+    });
+    const withRelease = (code: string) =>
+      tenantRequest(code, {
+        credentials: [],
+        releases: [{ name: 'web', chart: 'webapp' }],
+      });
+    const first = await engine.submit(
+      withRelease('once-a'),
+      'user:default/eve',
+      withCatalog('user:default/eve'),
+    );
+    // Its helm install and readiness wait keep it active for a while.
+    const second = await engine
+      .submit(
+        withRelease('once-b'),
+        'user:default/eve',
+        withCatalog('user:default/eve'),
+      )
+      .catch(e => e);
+    expect(second).toMatchObject({
+      statusCode: 429,
+      message: expect.stringContaining(
+        `user:default/eve has 1 runs active (${first.id}); at most 1 may run at once per user`,
+      ),
+    });
+    const other = await engine.submit(
+      withRelease('once-c'),
+      'user:default/mallory',
+      withCatalog('user:default/mallory'),
+    );
+    expect((await store.getTenants('once-b')).length).toBe(0);
+    await engine.waitFor(first.id);
+    await engine.waitFor(other.id);
+    const later = await engine.submit(
+      withRelease('once-b'),
+      'user:default/eve',
+      withCatalog('user:default/eve'),
+    );
+    await engine.waitFor(later.id);
+    const statuses = await Promise.all(
+      [first, other, later].map(async r => (await store.getRun(r.id))!.status),
+    );
+    expect(statuses).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('rejects bad input with 400 and creates nothing', async () => {
     const { engine, store, clusters } = await createTestEngine({
       databases,

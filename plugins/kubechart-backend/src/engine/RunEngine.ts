@@ -77,7 +77,7 @@ import {
   TenantClaim,
   TenantRecord,
 } from '../database/RunStore';
-import { withNamespaceLock } from '../database/lockKeys';
+import { actorSlotKeys, withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
 import {
   ForeignNamespaceError,
@@ -557,11 +557,16 @@ export class RunEngine {
       request.kind === 'tenant' || request.kind === 'tenant-delete'
         ? this.tenantClaim(request, plan, actor, exec, runId, claimed)
         : undefined;
+    // The run holds one of its actor's slots while it is active (429 when all are held).
+    const actorSlots = {
+      actor,
+      keys: actorSlotKeys(actor, settings.runsPerUserAtOnce),
+    };
     const created = approvedRunId
       ? store.startApprovedRun(
           approvedRunId,
           withNamespaceLock(plan.target, plan.lockKeys),
-          { abandonedBefore, tenant },
+          { abandonedBefore, tenant, actorSlots },
         )
       : store.createRun(
           {
@@ -577,7 +582,7 @@ export class RunEngine {
           },
           withNamespaceLock(plan.target, plan.lockKeys),
           // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
-          { abandonedBefore, tenant },
+          { abandonedBefore, tenant, actorSlots },
         );
     const run = await created.catch(e => {
       if (e instanceof ConflictError && !(e instanceof TenantChangedError))
@@ -688,7 +693,15 @@ export class RunEngine {
             this.scopedClient(cluster, namespace),
             namespace,
             name,
-          )
+          ).catch(e => {
+            // A record kubechart will not read (too large, corrupt): the cluster's state, not the
+            // request, stands in the way; nothing is recorded (409, not a server error).
+            if (e instanceof RunFailure)
+              throw new ConflictError(
+                `No approval plan can be made for this run: ${e.message}`,
+              );
+            throw e;
+          })
         : undefined;
       revisions[name] = deployed?.version ?? null;
     }
@@ -863,6 +876,15 @@ export class RunEngine {
         mayDecide: false,
         reason: `the approval expired at ${approval.expiresAt}`,
       };
+    return this.isApproverOf(run, approval, decider);
+  }
+
+  /** Whether `decider` is one of the run's approvers who has not decided yet (state and expiry aside). */
+  private isApproverOf(
+    run: Pick<Run, 'actor'>,
+    approval: NonNullable<Run['approval']>,
+    decider: ApprovalDecider,
+  ): { mayDecide: boolean; reason?: string } {
     if (decider.userEntityRef === run.actor)
       return {
         mayDecide: false,
@@ -902,6 +924,14 @@ export class RunEngine {
     if (run.approval && run.approval.state !== 'awaiting')
       throw new ConflictError(
         `Run ${runId} is not awaiting approval (its approval is ${run.approval.state})`,
+      );
+    // Only one of its approvers learns that it expired (and ends it, 409): anyone else gets 403.
+    const approver = run.approval
+      ? this.isApproverOf(run, run.approval, decider)
+      : undefined;
+    if (approver && !approver.mayDecide)
+      throw new NotAllowedError(
+        `You may not decide on run ${runId}: ${approver.reason}`,
       );
     // Past its expiry (the scheduled task has not ended it yet): ended now, 409.
     if (run.approval && isApprovalExpired(run.approval))
@@ -1259,7 +1289,8 @@ export class RunEngine {
         await this.startKeptApproved(run.id);
         started++;
       } catch (e) {
-        if (!(e instanceof ConflictError))
+        // Locked, or its requester has as many runs active as it may: started on a later round.
+        if (!(e instanceof ConflictError || e instanceof TooManyRequestsError))
           logger.warn(`Approved run ${run.id} did not start: ${e}`);
       }
     }

@@ -1,6 +1,7 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { ConflictError } from '@backstage/errors';
 import { gzipSync } from 'node:zlib';
 import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
@@ -114,5 +115,46 @@ describe('a chart run on a release whose stored record inflates past the limit',
     expect(secrets.items.map(s => s.metadata?.name)).toEqual([
       'sh.helm.release.v1.web.v1',
     ]);
+  });
+
+  it('refuses a protected run on it with 409 naming the record, not a server error, and records nothing', async () => {
+    const { engine: protectedEngine, store } = await createTestEngine({
+      databases,
+      databaseId: 'SQLITE_3',
+      sim,
+      config: testConfig(sim, {
+        clusters: {
+          dev: {
+            namespaces: { [ASSIGNED]: { owner: 'user:default/alice' } },
+          },
+        },
+        approvals: {
+          rules: [
+            {
+              name: 'shop',
+              namespaces: [ASSIGNED],
+              approvers: ['group:default/sre'],
+            },
+          ],
+        },
+      }),
+    });
+    const submitted = protectedEngine.submit(
+      {
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: ASSIGNED,
+        release: { name: 'web', chart: 'webapp', values: {} },
+      },
+      'user:default/alice',
+      alice,
+    );
+    await expect(submitted).rejects.toThrow(ConflictError);
+    await expect(submitted).rejects.toThrow(
+      /^No approval plan can be made for this run: Helm release record sh\.helm\.release\.v1\.web\.v1 of release web in namespace shop is larger than 32 MiB once decompressed/,
+    );
+    expect(
+      (await store.listRuns({ cluster: 'dev' }, { limit: 10 })).items,
+    ).toEqual([]);
   });
 });

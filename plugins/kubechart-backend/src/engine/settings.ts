@@ -14,6 +14,11 @@ export type EngineSettings = {
   /** Live tenants one owner (a user or group) may have; more are refused unless the caller is a tenant admin. */
   maxTenantsPerOwner: number;
   runsPerUserPerMinute: number;
+  /**
+   * Runs one user may have active (pending or running) at once, across every backend instance; more
+   * get HTTP 429. Below the helm pool's size, one user cannot hold every helm process.
+   */
+  runsPerUserAtOnce: number;
   /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
   followStreamsPerCaller: number;
   /** Previews and policy checks (`POST /runs/preview`, `POST /policy/check`) one caller may have under way at once. */
@@ -84,6 +89,15 @@ function checkQuantities(key: string, map: Record<string, string>) {
   return map;
 }
 
+/** Throws at start-up when a count setting is not a whole number of at least 1. */
+function positiveInteger(key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 1000)
+    throw new Error(
+      `kubechart.${key} must be a whole number from 1 to 1000; got ${value}`,
+    );
+  return value;
+}
+
 /** Reads engine settings with their defaults. */
 export function readEngineSettings(config: Config): EngineSettings {
   const k = config.getOptionalConfig('kubechart');
@@ -102,6 +116,10 @@ export function readEngineSettings(config: Config): EngineSettings {
     maxTenantsPerOwner: k?.getOptionalNumber('limits.maxTenantsPerOwner') ?? 10,
     runsPerUserPerMinute:
       k?.getOptionalNumber('limits.runsPerUserPerMinute') ?? 10,
+    runsPerUserAtOnce: positiveInteger(
+      'limits.runsPerUserAtOnce',
+      k?.getOptionalNumber('limits.runsPerUserAtOnce') ?? 3,
+    ),
     followStreamsPerCaller:
       k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
     previewsPerUserAtOnce:

@@ -71,6 +71,14 @@ function holdsMoreValuesThan(text: string, max: number): boolean {
   return false;
 }
 
+/** A release record past MAX_HELM_RELEASE_RECORD_BYTES (`how`: measured once decompressed, or as stored). */
+const tooLarge = (what: string, how: string) =>
+  new RunFailure(
+    `${what} is larger than ${
+      MAX_HELM_RELEASE_RECORD_BYTES / 1024 / 1024
+    } MiB${how}; kubechart does not read release records beyond that size`,
+  );
+
 /**
  * Decodes the `release` field of a `helm.sh/release.v1` Secret: base64 of helm's base64 of gzipped
  * JSON. Decompresses off the event loop up to {@link MAX_HELM_RELEASE_RECORD_BYTES} and parses within
@@ -95,11 +103,7 @@ async function decodeHelmRelease(data: string, what: string): Promise<any> {
         e instanceof RangeError ||
         (e as { code?: string })?.code === 'ERR_BUFFER_TOO_LARGE'
       ) {
-        throw new RunFailure(
-          `${what} is larger than ${
-            MAX_HELM_RELEASE_RECORD_BYTES / 1024 / 1024
-          } MiB once decompressed; kubechart does not read release records beyond that size`,
-        );
+        throw tooLarge(what, ' once decompressed');
       }
       throw new RunFailure(
         `${what} could not be decompressed: ${(e as Error)?.message ?? e}`,
@@ -107,11 +111,7 @@ async function decodeHelmRelease(data: string, what: string): Promise<any> {
     }
   }
   if (json.length > MAX_HELM_RELEASE_RECORD_BYTES) {
-    throw new RunFailure(
-      `${what} is larger than ${
-        MAX_HELM_RELEASE_RECORD_BYTES / 1024 / 1024
-      } MiB; kubechart does not read release records beyond that size`,
-    );
+    throw tooLarge(what, '');
   }
   const text = json.toString('utf8');
   if (holdsMoreValuesThan(text, HELM_RELEASE_RECORD_LIMITS.maxNodes)) {

@@ -144,7 +144,11 @@ describe.each(databases.eachSupportedId())(
         ...dev,
         name: 'dev2',
       });
-      base.kubechart.limits = { runsPerUserPerMinute: 1, maxTenants: 20 };
+      base.kubechart.limits = {
+        runsPerUserPerMinute: 1,
+        runsPerUserAtOnce: 100,
+        maxTenants: 20,
+      };
       const backend = await startTestBackend({
         features: [
           kubechartPlugin,
@@ -421,7 +425,7 @@ describe.each(databases.eachSupportedId())(
             meta: expect.objectContaining({
               actor: BOB,
               namespace: 'alice-a2',
-              entityRef: 'component:default/a',
+              requestedEntityRef: 'component:default/a',
             }),
           }),
         );

@@ -332,7 +332,7 @@ export async function createRouter(
         meta: {
           kind: body.kind,
           cluster: body.cluster,
-          entityRef: body.entityRef ?? null,
+          requestedEntityRef: body.entityRef ?? null,
         },
       },
     );
@@ -347,7 +347,10 @@ export async function createRouter(
       {
         kind: body.kind,
         cluster: body.cluster,
-        entityRef: body.entityRef ?? null,
+        // Named as the event's target (`entityRef`) only once the run was recorded for it, that is
+        // once the engine found the caller may run there: naming someone else's entity in a refused
+        // request adds nothing to that entity's audit history.
+        requestedEntityRef: body.entityRef ?? null,
         actor,
         ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
       },
@@ -364,7 +367,7 @@ export async function createRouter(
             auth: options.auth,
           }),
         ),
-      r => ({ runId: r.id }),
+      r => ({ runId: r.id, entityRef: r.entityRef ?? null }),
     );
     res.status(202).json({ id: run.id, status: run.status });
   });
@@ -394,7 +397,8 @@ export async function createRouter(
       {
         kind: body.kind,
         cluster: body.cluster,
-        entityRef: body.entityRef ?? null,
+        // A preview is not scoped to the entity it names: not the event's target.
+        requestedEntityRef: body.entityRef ?? null,
         actor,
       },
       preview.policyReport,
@@ -638,7 +642,7 @@ export async function createRouter(
         return visible;
       },
     );
-    // `truncated`: the scan stopped at its bound; older open requests were not looked at.
+    // `truncated`: the caller may see more than the items listed, or the scan stopped at its bound.
     res.json({ items, ...(truncated ? { truncated: true } : {}) });
   });
 

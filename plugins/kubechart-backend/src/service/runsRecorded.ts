@@ -143,7 +143,7 @@ export function addRecordedRunRoutes(
         action: body.action ?? null,
         cluster: body.target.cluster,
         namespace: body.target.namespace,
-        entityRef: body.entityRef ?? null,
+        requestedEntityRef: body.entityRef ?? null,
       },
     });
     const { actor, ignored } = effectiveActor(
@@ -160,7 +160,8 @@ export function addRecordedRunRoutes(
         actor,
         cluster: body.target.cluster,
         namespace: body.target.namespace,
-        entityRef: body.entityRef ?? null,
+        // The event's target entity only once the scope check let the run be recorded for it.
+        requestedEntityRef: body.entityRef ?? null,
         ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
       },
       async () => {
@@ -199,7 +200,7 @@ export function addRecordedRunRoutes(
         }
         return created;
       },
-      r => ({ runId: r.id }),
+      r => ({ runId: r.id, entityRef: r.entityRef ?? null }),
     );
     const claimed = await store.getRun(run.id);
     if (claimed) options.onRunChanged?.(claimed);

@@ -300,6 +300,19 @@ describe.each(databases.eachSupportedId())(
           ),
         }),
       );
+      // Nor is its audit history: the refused attempts name the entity only as requested, never as
+      // their target, so naming another team's entity adds nothing to what that team reads there.
+      const squats = audit.filter(
+        e =>
+          e.eventId === 'run-create' &&
+          e.meta?.requestedEntityRef === 'component:default/payments-api',
+      );
+      expect(squats.length).toBeGreaterThan(0);
+      expect(
+        audit.filter(
+          e => e.meta?.entityRef === 'component:default/payments-api',
+        ),
+      ).toEqual([]);
     });
 
     it("accepts the caller's own team's component, and its runs are that component's history", async () => {
@@ -319,6 +332,17 @@ describe.each(databases.eachSupportedId())(
       expect(
         (await historyOf('component:default/acme-api')).map(r => r.id),
       ).toEqual([created.body.id]);
+      // Recorded, the run names its entity as the event's target.
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'succeeded',
+          meta: expect.objectContaining({
+            entityRef: 'component:default/acme-api',
+            runId: created.body.id,
+          }),
+        }),
+      );
       // A tenant admin may name any team's entity.
       const byAdmin = await post(
         as(ADMIN),

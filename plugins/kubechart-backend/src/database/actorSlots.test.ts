@@ -1,0 +1,166 @@
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
+import { randomUUID } from 'node:crypto';
+import { DatabaseRunStore } from './DatabaseRunStore';
+import { NewApproval, NewRun, RunsAtOnceError } from './RunStore';
+import { actorSlotKeys, namespaceLockKey } from './lockKeys';
+
+jest.setTimeout(60_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const alice = 'user:default/alice';
+
+const newRun = (namespace: string, over: Partial<NewRun> = {}): NewRun => ({
+  id: randomUUID(),
+  kind: 'chart',
+  status: 'pending',
+  actor: alice,
+  entityRef: 'component:default/shop',
+  target: { cluster: 'dev', namespace, release: 'web' },
+  input: { release: { name: 'web' } },
+  ...over,
+});
+
+const slots = (actor: string, n: number) => ({
+  actor,
+  keys: actorSlotKeys(actor, n),
+});
+
+const gate: NewApproval = {
+  rule: 'prod',
+  required: 1,
+  approvers: ['group:default/sre'],
+  planHash: 'h',
+  planSalt: 's',
+  expiresAt: new Date(Date.now() + 3_600_000),
+  exec: {},
+};
+
+// Each run holds one of its actor's slots while it is active: an actor has at most as many runs
+// active at once as it has slots, whichever backend instance records them.
+describe.each(databases.eachSupportedId())(
+  'actor run slots in DatabaseRunStore on %p',
+  databaseId => {
+    async function createStore() {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseRunStore.create({
+        database: mockServices.database.mock({ getClient: async () => knex }),
+      });
+      return { knex, store };
+    }
+
+    const create = (store: DatabaseRunStore, namespace: string, n = 2) =>
+      store.createRun(newRun(namespace), [namespaceLockKey('dev', namespace)], {
+        actorSlots: slots(alice, n),
+      });
+
+    it('refuses a run beyond the actor’s slots with a 429 naming the active runs, records nothing, and takes it once one has finished', async () => {
+      const { knex, store } = await createStore();
+      const first = await create(store, 'team-a');
+      const second = await create(store, 'team-b');
+      const third = create(store, 'team-c');
+      await expect(third).rejects.toThrow(RunsAtOnceError);
+      const refused = await third.catch(e => e);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.message).toContain(first.id);
+      expect(refused.message).toContain(second.id);
+      expect(refused.message).toContain('kubechart.limits.runsPerUserAtOnce');
+      // Nothing of the refused run: no row, no lock on its namespace.
+      expect(await knex('kubechart_runs').where('namespace', 'team-c')).toEqual(
+        [],
+      );
+      expect(
+        await knex('kubechart_locks').where(
+          'target',
+          namespaceLockKey('dev', 'team-c'),
+        ),
+      ).toEqual([]);
+
+      // Another user is not held back by alice's runs.
+      await store.createRun(
+        newRun('team-d', { actor: 'user:default/bob' }),
+        [namespaceLockKey('dev', 'team-d')],
+        { actorSlots: slots('user:default/bob', 2) },
+      );
+
+      await store.finishRun(first.id, 'succeeded');
+      const later = await create(store, 'team-c');
+      expect(later.status).toBe('pending');
+    });
+
+    it.each([2, 4])(
+      'lets exactly as many runs through as the actor has slots (%p) when its requests arrive at once',
+      async n => {
+        const { store } = await createStore();
+        const outcomes = await Promise.allSettled(
+          'abcdefghij'.split('').map(ns => create(store, `team-${ns}`, n)),
+        );
+        const recorded = outcomes.filter(o => o.status === 'fulfilled');
+        const refused = outcomes.flatMap(o =>
+          o.status === 'rejected' ? [o.reason] : [],
+        );
+        expect(recorded).toHaveLength(n);
+        // Every other one is the actor's limit, none a lock conflict on a namespace it did not hold.
+        expect(refused.map(e => e.name)).toEqual(
+          Array(10 - n).fill('TooManyRequestsError'),
+        );
+      },
+    );
+
+    it('takes over the slot of a run reconciled after its backend stopped reporting, not of one still reported', async () => {
+      const { store } = await createStore();
+      const first = await create(store, 'team-a', 1);
+      // Reconciled (fenced): its backend may still be executing it, so it keeps its slot...
+      await store.finishRun(first.id, 'failed', {}, { fence: true });
+      await expect(
+        store.createRun(newRun('team-b'), [namespaceLockKey('dev', 'team-b')], {
+          actorSlots: slots(alice, 1),
+          abandonedBefore: new Date(Date.now() - 60_000),
+        }),
+      ).rejects.toThrow(RunsAtOnceError);
+      // ...until its last heartbeat is older than the grace.
+      const next = await store.createRun(
+        newRun('team-b'),
+        [namespaceLockKey('dev', 'team-b')],
+        {
+          actorSlots: slots(alice, 1),
+          abandonedBefore: new Date(Date.now() + 1000),
+        },
+      );
+      expect(next.status).toBe('pending');
+    });
+
+    it('starts an approved run only in a free slot of its requester; refused, it stays approved', async () => {
+      const { store } = await createStore();
+      const awaiting = await store.createAwaitingRun(
+        newRun('team-a', { status: 'awaiting-approval' }),
+        gate,
+        {},
+      );
+      await store.decideApproval(awaiting.id, {
+        by: 'user:default/sre-1',
+        decision: 'approve',
+        comment: 'ok',
+      });
+      const busy = await create(store, 'team-b', 1);
+      const start = () =>
+        store.startApprovedRun(
+          awaiting.id,
+          [namespaceLockKey('dev', 'team-a')],
+          { actorSlots: slots(alice, 1) },
+        );
+      await expect(start()).rejects.toThrow(RunsAtOnceError);
+      const waiting = (await store.getRun(awaiting.id))!;
+      expect([waiting.status, waiting.approval?.state]).toEqual([
+        'approved',
+        'approved',
+      ]);
+      await store.finishRun(busy.id, 'succeeded');
+      const started = await start();
+      expect([started.status, started.approval?.state]).toEqual([
+        'pending',
+        'executed',
+      ]);
+    });
+  },
+);
