@@ -46,7 +46,7 @@ export type PolicyEngineOptions = {
   /**
    * The ServiceAccount KubeChart deploys as in a run's namespace (`kubechart.tenant.deployer.serviceAccount`,
    * default `kubechart-deployer`): with a scope, the `run-scope` rule refuses a workload that runs as
-   * it, a token Secret for it and the ServiceAccount itself.
+   * it, a token Secret for it, the ServiceAccount itself, its RoleBinding and any binding naming it.
    */
   deployerServiceAccount?: string;
 };

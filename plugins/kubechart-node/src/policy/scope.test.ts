@@ -223,6 +223,45 @@ describe("run-scope rule: KubeChart's deployer identity", () => {
     }
   });
 
+  it("refuses, in every mode, the deployer's RoleBinding and any binding that grants the deployer more", () => {
+    const binding = (
+      name: string,
+      subjects: Record<string, unknown>[],
+    ): KubeObject => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'admin',
+      },
+      subjects,
+    });
+    const web = { kind: 'ServiceAccount', name: 'web' };
+    for (const mode of ['enforce', 'warn', 'off'] as const) {
+      const engine = new PolicyEngine({ mode });
+      const failures = scopeFailures(engine, [
+        // Its subjects can change in place: a workload's account added to them holds `admin`.
+        binding('kubechart-deployer', [
+          { kind: 'ServiceAccount', name: 'kubechart-deployer' },
+          web,
+        ]),
+        binding('more-rights', [
+          { kind: 'ServiceAccount', name: 'kubechart-deployer' },
+        ]),
+      ]);
+      expect(failures.map(f => f.message)).toEqual([
+        'RoleBinding/kubechart-deployer is the binding of the identity KubeChart deploys with in this namespace; only KubeChart writes it',
+        'RoleBinding/more-rights grants rights to ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; only KubeChart grants it rights',
+      ]);
+    }
+    // A workload's own binding is the chart's business (the other rules judge it).
+    expect(scopeFailures(new PolicyEngine(), [binding('web', [web])])).toEqual(
+      [],
+    );
+  });
+
   it('lets workloads use their own ServiceAccounts, and reads the deployer name from config', () => {
     const engine = new PolicyEngine();
     expect(

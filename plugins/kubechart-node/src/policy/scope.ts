@@ -132,6 +132,8 @@ export function scopeViolation(
   return undefined;
 }
 
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
 /**
  * The ServiceAccount KubeChart deploys as in a tenant namespace unless configured otherwise
  * (`kubechart.tenant.deployer.serviceAccount`). @public
@@ -141,7 +143,8 @@ export const DEFAULT_DEPLOYER_SERVICE_ACCOUNT = 'kubechart-deployer';
 /**
  * Why an object would hand a workload the identity KubeChart deploys with in its namespace (the
  * deployer ServiceAccount, bound to the namespace's admin role): pods that run as it, a token Secret
- * made for it, or the ServiceAccount itself, which only KubeChart writes. Undefined otherwise. What
+ * made for it, the ServiceAccount itself or its RoleBinding, which only KubeChart writes, or a binding
+ * that grants it more rights. Undefined otherwise. What
  * that identity does is KubeChart's deploying, not a workload's, and it could write what the policy
  * never saw.
  * @public
@@ -173,5 +176,32 @@ export function deployerIdentityViolation(
   if (core && kind === 'ServiceAccount' && obj.metadata?.name === deployer) {
     return `${ref} is ${identity}; only KubeChart writes it`;
   }
+  const rbac = groupOf(String(obj.apiVersion ?? '')) === RBAC_GROUP;
+  if (rbac && kind === 'RoleBinding' && obj.metadata?.name === deployer) {
+    // Its subjects change in place: whoever a run added to them would hold the deployer's rights.
+    return `${ref} is the binding of ${identity}; only KubeChart writes it`;
+  }
+  if (
+    rbac &&
+    (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') &&
+    Array.isArray(obj.subjects) &&
+    obj.subjects.some(s => namesAccount(s, deployer))
+  ) {
+    return `${ref} grants rights to ServiceAccount ${deployer}, ${identity}; only KubeChart grants it rights`;
+  }
   return undefined;
+}
+
+/** A binding subject that is a ServiceAccount of this name, in any namespace, by kind or user name. */
+function namesAccount(subject: unknown, account: string): boolean {
+  if (!subject || typeof subject !== 'object') return false;
+  const { kind, name } = subject as { kind?: unknown; name?: unknown };
+  if (kind === 'ServiceAccount') return name === account;
+  return (
+    kind === 'User' &&
+    typeof name === 'string' &&
+    name.startsWith('system:serviceaccount:') &&
+    name.split(':').length === 4 &&
+    name.split(':')[3] === account
+  );
 }
