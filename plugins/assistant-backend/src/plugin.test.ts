@@ -278,6 +278,60 @@ describe('kube-assistant plugin', () => {
     });
   });
 
+  it.each([
+    {
+      question: 'how much cpu do the pods in shop use',
+      // Labelled "pods matching metadata.name=nonexistent-pod", shown as
+      // `kubectl top pods -n shop`: it listed every pod.
+      modelPlan: {
+        verb: 'top',
+        resource: 'pods',
+        namespace: 'shop',
+        fieldSelector: 'metadata.name=nonexistent-pod',
+      },
+      reason:
+        'not a valid plan: plan top does not take fieldSelector: it would be shown but not carried out',
+      command: 'kubectl top pods --context sim -n shop --sort-by=cpu',
+    },
+    {
+      question: 'logs of inventory-service in shop',
+      // Shown piped through `grep -E 'CrashLoopBackOff'`: it returned the whole log.
+      modelPlan: {
+        verb: 'logs',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+        filter: 'crash-looping',
+      },
+      reason:
+        'not a valid plan: plan logs does not take filter: it would be shown but not carried out',
+      command:
+        'kubectl logs deployment/inventory-service --context sim -n shop --all-containers --tail=200',
+    },
+  ])(
+    'does not take a model plan whose command would not show what runs: $question',
+    async ({ question, modelPlan, reason, command }) => {
+      models.behaviours.openai = {
+        kind: 'answer',
+        content: { plan: modelPlan, explanation: 'As asked.' },
+      };
+      const res = await ask({ question });
+      expect(res.status).toBe(200);
+      expect(res.body.provider).toBe('builtin');
+      expect(res.body.command).toBe(command);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success.mock.calls[0][0].meta.attempts).toEqual([
+        expect.objectContaining({ provider: 'ollama', outcome: 'error' }),
+        expect.objectContaining({
+          provider: 'openai',
+          outcome: 'invalid',
+          error: reason,
+        }),
+        expect.objectContaining({ provider: 'builtin', outcome: 'answered' }),
+      ]);
+    },
+  );
+
   it('refuses a dangerous query without the permission and without the typed name', async () => {
     const pods = await ask({ question: 'list pods in shop' });
     const list = await execute({ messageId: pods.body.messageId });

@@ -140,6 +140,98 @@ export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 /** Maximum number of rows or log lines a plan may ask for. @public */
 export const MAX_PLAN_LIMIT = 500;
 
+/**
+ * Log lines read from each container when a plan does not say how many; the
+ * command shown says `--tail` with this number too.
+ *
+ * @public
+ */
+export const DEFAULT_LOG_TAIL_LINES = 200;
+
+/**
+ * The resources each filter reads a condition of. Elsewhere the condition
+ * means nothing, and the `grep` shown for it would not pick the rows the
+ * assistant returns.
+ *
+ * @public
+ */
+export const FILTER_RESOURCES: Record<
+  PlanFilter,
+  ReadonlyArray<PlanResource>
+> = {
+  'crash-looping': ['pods'],
+  restarting: ['pods'],
+  pending: ['pods', 'persistentvolumeclaims'],
+  failed: ['pods', 'jobs'],
+  pressure: ['nodes'],
+  'not-ready': [
+    'pods',
+    'nodes',
+    'deployments',
+    'statefulsets',
+    'daemonsets',
+    'replicasets',
+  ],
+};
+
+/**
+ * The fields each verb carries out, besides `verb`, `resource`, `namespace`,
+ * `allNamespaces` and `cluster`: rendered in the command shown, and applied
+ * by what runs. A plan with any other field is refused, so that the scope
+ * label, the command and the result never describe different things.
+ */
+const VERB_FIELDS: Record<PlanVerb, ReadonlyArray<string>> = {
+  get: [
+    'name',
+    'labelSelector',
+    'fieldSelector',
+    'filter',
+    'sortBy',
+    'limit',
+    'output',
+  ],
+  describe: ['name', 'labelSelector', 'fieldSelector'],
+  // kubectl events has neither -l nor a name; its --types is a field selector on type.
+  events: ['fieldSelector', 'sortBy', 'limit'],
+  logs: ['name', 'labelSelector', 'container', 'tailLines', 'previous'],
+  top: ['name', 'labelSelector', 'sortBy', 'limit'],
+  rollout: ['name', 'labelSelector', 'fieldSelector', 'rolloutAction'],
+  scale: ['name', 'replicas'],
+  label: ['name', 'labelSelector', 'fieldSelector', 'labels'],
+  annotate: ['name', 'labelSelector', 'fieldSelector', 'annotations'],
+  cordon: ['name'],
+  uncordon: ['name'],
+  drain: ['name'],
+  delete: ['name', 'labelSelector', 'fieldSelector'],
+  exec: ['name', 'container', 'command'],
+  apply: [],
+  patch: ['name', 'patch'],
+  diagnose: ['name', 'labelSelector'],
+};
+
+const SCOPE_FIELDS = [
+  'verb',
+  'resource',
+  'namespace',
+  'allNamespaces',
+  'cluster',
+];
+
+/** Whether a field says anything: `false`, `[]` and `{}` say "not set" as absence does. */
+function isSet(value: unknown): boolean {
+  if (value === undefined || value === false) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (value && typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
+}
+
+/** Lists `a, b and c`. */
+function inWords(items: ReadonlyArray<string>): string {
+  return items.length > 1
+    ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+    : items.join('');
+}
+
 const dnsName = z
   .string()
   .min(1)
@@ -225,6 +317,10 @@ export const planSchema = z
         );
         if (plan.rolloutAction === 'undo') {
           need(!!plan.name, 'rollout undo needs a name');
+          need(
+            plan.resource === 'deployments',
+            'rollout undo works on deployments',
+          );
         }
         break;
       case 'diagnose':
@@ -312,7 +408,7 @@ export const planSchema = z
         );
         break;
       case 'exec':
-        need(plan.resource === 'pods' || !!plan.name, 'exec needs a pod');
+        need(!!plan.name, 'exec needs a pod');
         need(!!plan.command && plan.command.length > 0, 'exec needs a command');
         break;
       case 'patch':
@@ -321,7 +417,121 @@ export const planSchema = z
       default:
         break;
     }
+    exactly(plan, need);
   });
+
+type PlanFields = {
+  verb: PlanVerb;
+  resource: PlanResource;
+  name?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  filter?: PlanFilter;
+  sortBy?: PlanSortKey;
+  limit?: number;
+  output?: string;
+};
+
+/**
+ * Refuses what a verb cannot carry out exactly: a field the command would
+ * show and the result ignore (or the other way round), and combinations
+ * kubectl and the assistant would read differently.
+ */
+function exactly(
+  plan: PlanFields,
+  need: (cond: boolean, message: string) => void,
+) {
+  const fields = plan as unknown as Record<string, unknown>;
+  const allowed = VERB_FIELDS[plan.verb];
+  for (const field of Object.keys(fields)) {
+    if (SCOPE_FIELDS.includes(field) || allowed.includes(field)) continue;
+    need(
+      !isSet(fields[field]),
+      `${plan.verb} does not take ${field}: it would be shown but not carried out`,
+    );
+  }
+  const selected = !!plan.labelSelector || !!plan.fieldSelector;
+  need(
+    !(plan.name && selected),
+    'name and a selector do not go together: kubectl takes one or the other',
+  );
+  if (plan.filter && allowed.includes('filter')) {
+    const resources = FILTER_RESOURCES[plan.filter];
+    need(
+      resources.includes(plan.resource),
+      `filter ${plan.filter} applies to ${inWords(resources)}, not ${
+        plan.resource
+      }`,
+    );
+  }
+  switch (plan.verb) {
+    case 'get':
+      if (plan.sortBy === 'cpu' || plan.sortBy === 'memory') {
+        need(false, `get does not sort by ${plan.sortBy}: use verb top`);
+      }
+      if (plan.sortBy === 'restarts') {
+        need(plan.resource === 'pods', 'only pods are sorted by restarts');
+      }
+      if (plan.output) {
+        // One object is shown whole in the format asked; lists are tables.
+        need(
+          plan.output !== 'wide',
+          'output wide is not shown: the assistant answers with its own columns',
+        );
+        if (plan.output !== 'wide') {
+          need(
+            !!plan.name,
+            `output ${plan.output} shows one named object: name it, or ask without an output format`,
+          );
+          need(
+            !plan.filter && !plan.sortBy && !plan.limit,
+            `output ${plan.output} shows the named object whole: filter, sortBy and limit do not apply to it`,
+          );
+        }
+      }
+      break;
+    case 'events':
+      need(
+        !plan.fieldSelector ||
+          plan.fieldSelector === 'type=Warning' ||
+          plan.fieldSelector === 'type=Normal',
+        'kubectl events selects by type only (type=Warning or type=Normal): use verb get for other field selectors',
+      );
+      need(
+        !plan.sortBy || plan.sortBy === 'time' || plan.sortBy === 'age',
+        'kubectl events lists by time only',
+      );
+      break;
+    case 'top':
+      need(
+        !plan.sortBy || plan.sortBy === 'cpu' || plan.sortBy === 'memory',
+        'top sorts by cpu or memory only',
+      );
+      need(
+        !(plan.resource === 'nodes' && plan.labelSelector),
+        'top nodes does not take a label selector: it would be shown but not carried out',
+      );
+      break;
+    case 'logs':
+      // kubectl logs -l picks pods; the assistant would pick the workloads.
+      need(
+        !!plan.name || !plan.labelSelector || plan.resource === 'pods',
+        `logs by label selector read the pods it matches: use resource pods, or name the ${plan.resource.replace(
+          /s$/,
+          '',
+        )}`,
+      );
+      break;
+    case 'diagnose':
+      need(
+        !!plan.name || plan.resource === 'pods',
+        'diagnose finds a workload by its name: a label selector picks pods (resource pods)',
+      );
+      break;
+    default:
+      break;
+  }
+}
 
 /** @public */
 export type Plan = z.infer<typeof planSchema>;

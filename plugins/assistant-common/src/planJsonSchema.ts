@@ -36,35 +36,41 @@ export const planAnswerJsonSchema = {
         name: nullable({ type: 'string' }, 'Name of a single resource'),
         namespace: nullable({ type: 'string' }, 'Namespace (-n)'),
         allNamespaces: nullable({ type: 'boolean' }, 'All namespaces (-A)'),
-        labelSelector: nullable({ type: 'string' }, 'Label selector (-l)'),
+        labelSelector: nullable(
+          { type: 'string' },
+          'Label selector (-l); not with name, not for top nodes or the events verb',
+        ),
         fieldSelector: nullable(
           { type: 'string' },
-          'Field selector, e.g. type=Warning or status.phase=Pending',
+          'Field selector, e.g. type=Warning or status.phase=Pending; for get, describe, delete, label, annotate, rollout (the events verb: type only); not with name',
         ),
         filter: nullable(
           { type: 'string', enum: [...PLAN_FILTERS] },
-          'Condition applied to listed rows',
+          'For verb get: condition applied to listed rows',
         ),
         sortBy: nullable(
           { type: 'string', enum: [...PLAN_SORT_KEYS] },
-          'Sort key',
+          'Sort key: for get (not cpu/memory), top (cpu or memory), events (time)',
         ),
         limit: nullable(
           { type: 'integer', minimum: 1, maximum: MAX_PLAN_LIMIT },
-          'Maximum rows',
+          'Maximum rows, for get, top and events (log lines: tailLines)',
         ),
         output: nullable(
           { type: 'string', enum: ['wide', 'yaml', 'json'] },
-          'Output format (-o)',
+          'For verb get of one named object: yaml or json (-o)',
         ),
-        container: nullable({ type: 'string' }, 'Container (-c)'),
+        container: nullable(
+          { type: 'string' },
+          'Container (-c), for logs and exec',
+        ),
         tailLines: nullable(
           { type: 'integer', minimum: 1 },
-          'Log lines (--tail)',
+          'For verb logs: log lines (--tail)',
         ),
         previous: nullable(
           { type: 'boolean' },
-          'Logs of the previous container (--previous)',
+          'For verb logs: the previous container (--previous)',
         ),
         rolloutAction: nullable(
           { type: 'string', enum: [...ROLLOUT_ACTIONS] },

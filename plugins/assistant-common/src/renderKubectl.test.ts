@@ -57,7 +57,74 @@ describe('renderKubectl', () => {
         container: 'app',
         previous: true,
       },
-      'kubectl logs web-1 -n shop -c app --previous',
+      'kubectl logs web-1 -n shop -c app --previous --tail=200',
+    ],
+    [
+      // What runs: every container, the last 200 lines (kubectl's own
+      // default would be the default container's whole log).
+      { verb: 'logs', resource: 'pods', name: 'web-1', namespace: 'shop' },
+      'kubectl logs web-1 -n shop --all-containers --tail=200',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        allNamespaces: true,
+        filter: 'restarting',
+      },
+      // With -A the NAMESPACE column comes first: RESTARTS is the fifth.
+      "kubectl get pods -A | awk 'NR==1 || $5 > 0'",
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        filter: 'restarting',
+      },
+      "kubectl get pods -n shop | awk 'NR==1 || $4 > 0'",
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'deployments',
+        namespace: 'shop',
+        filter: 'not-ready',
+      },
+      // READY is n/m; a deployment is not ready when the two differ.
+      "kubectl get deployments -n shop | grep -vE '\\s([0-9]+)/\\1\\s'",
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        sortBy: 'name',
+        limit: 3,
+      },
+      // By name is ascending both in kubectl and in the result: the first rows.
+      'kubectl get pods -n shop --sort-by=.metadata.name | head -n 4',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        sortBy: 'time',
+      },
+      // Pods have no lastTimestamp: newest first means by creation.
+      'kubectl get pods -n shop --sort-by=.metadata.creationTimestamp',
+    ],
+    [
+      {
+        verb: 'events',
+        resource: 'events',
+        namespace: 'shop',
+        fieldSelector: 'type=Warning',
+        limit: 5,
+      },
+      // kubectl events lists oldest first: the newest five are the last.
+      'kubectl events -n shop --types=Warning | tail -n 5',
     ],
     [
       {
@@ -148,5 +215,342 @@ describe('planSchema', () => {
       planSchema.safeParse({ verb: 'get', resource: 'pods', safety: 'safe' })
         .success,
     ).toBe(false);
+  });
+});
+
+describe('plans whose command, scope and result would not agree', () => {
+  const issues = (plan: object) => {
+    const parsed = planSchema.safeParse(plan);
+    return parsed.success ? [] : parsed.error.issues.map(i => i.message);
+  };
+
+  it.each<[object, string]>([
+    [
+      // The scope would say "pods matching metadata.name=…", the command drop
+      // the selector and the result list every pod.
+      {
+        verb: 'top',
+        resource: 'pods',
+        namespace: 'shop',
+        fieldSelector: 'metadata.name=nonexistent-pod',
+      },
+      'top does not take fieldSelector: it would be shown but not carried out',
+    ],
+    [
+      // The command would pipe through grep, the result be the whole log.
+      {
+        verb: 'logs',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        filter: 'crash-looping',
+      },
+      'logs does not take filter: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'pods',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+        fieldSelector: 'spec.nodeName=node-1',
+      },
+      'logs does not take fieldSelector: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        limit: 10,
+      },
+      'logs does not take limit: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'deployments',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+      },
+      'logs by label selector read the pods it matches: use resource pods, or name the deployment',
+    ],
+    [
+      {
+        verb: 'top',
+        resource: 'nodes',
+        labelSelector: 'zone=a',
+      },
+      'top nodes does not take a label selector: it would be shown but not carried out',
+    ],
+    [
+      { verb: 'top', resource: 'pods', namespace: 'shop', sortBy: 'restarts' },
+      'top sorts by cpu or memory only',
+    ],
+    [
+      {
+        verb: 'top',
+        resource: 'pods',
+        namespace: 'shop',
+        filter: 'crash-looping',
+      },
+      'top does not take filter: it would be shown but not carried out',
+    ],
+    [
+      { verb: 'get', resource: 'pods', namespace: 'shop', sortBy: 'cpu' },
+      'get does not sort by cpu: use verb top',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'deployments',
+        namespace: 'shop',
+        sortBy: 'restarts',
+      },
+      'only pods are sorted by restarts',
+    ],
+    [
+      { verb: 'get', resource: 'pods', namespace: 'shop', output: 'yaml' },
+      'output yaml shows one named object: name it, or ask without an output format',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        output: 'wide',
+      },
+      'output wide is not shown: the assistant answers with its own columns',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        output: 'yaml',
+        filter: 'crash-looping',
+      },
+      'output yaml shows the named object whole: filter, sortBy and limit do not apply to it',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'deployments',
+        namespace: 'shop',
+        filter: 'crash-looping',
+      },
+      'filter crash-looping applies to pods, not deployments',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'configmaps',
+        namespace: 'shop',
+        filter: 'not-ready',
+      },
+      'filter not-ready applies to pods, nodes, deployments, statefulsets, daemonsets and replicasets, not configmaps',
+    ],
+    [
+      {
+        verb: 'describe',
+        resource: 'pods',
+        namespace: 'shop',
+        filter: 'crash-looping',
+      },
+      'describe does not take filter: it would be shown but not carried out',
+    ],
+    [
+      { verb: 'describe', resource: 'pods', namespace: 'shop', limit: 3 },
+      'describe does not take limit: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'events',
+        resource: 'events',
+        namespace: 'shop',
+        fieldSelector: 'involvedObject.name=web-1',
+      },
+      'kubectl events selects by type only (type=Warning or type=Normal): use verb get for other field selectors',
+    ],
+    [
+      {
+        verb: 'events',
+        resource: 'events',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+      },
+      'events does not take labelSelector: it would be shown but not carried out',
+    ],
+    [
+      { verb: 'events', resource: 'events', namespace: 'shop', name: 'e-1' },
+      'events does not take name: it would be shown but not carried out',
+    ],
+    [
+      { verb: 'events', resource: 'events', namespace: 'shop', sortBy: 'name' },
+      'kubectl events lists by time only',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+      },
+      'name and a selector do not go together: kubectl takes one or the other',
+    ],
+    [
+      {
+        verb: 'delete',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        fieldSelector: 'status.phase=Failed',
+      },
+      'name and a selector do not go together: kubectl takes one or the other',
+    ],
+    [
+      {
+        verb: 'diagnose',
+        resource: 'deployments',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+      },
+      'diagnose finds a workload by its name: a label selector picks pods (resource pods)',
+    ],
+    [
+      {
+        verb: 'diagnose',
+        resource: 'pods',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+        fieldSelector: 'status.phase=Running',
+      },
+      'diagnose does not take fieldSelector: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+        namespace: 'shop',
+        limit: 2,
+      },
+      'rollout does not take limit: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'undo',
+        resource: 'statefulsets',
+        name: 'db',
+        namespace: 'shop',
+      },
+      'rollout undo works on deployments',
+    ],
+    [
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        replicas: 2,
+        filter: 'not-ready',
+      },
+      'scale does not take filter: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        tailLines: 20,
+      },
+      'get does not take tailLines: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        previous: true,
+      },
+      'get does not take previous: it would be shown but not carried out',
+    ],
+    [
+      {
+        verb: 'exec',
+        resource: 'pods',
+        namespace: 'shop',
+        command: ['sh'],
+      },
+      'exec needs a pod',
+    ],
+  ])('refuses %j, saying why', (plan, reason) => {
+    expect(issues(plan)).toContain(reason);
+  });
+
+  it.each<[Plan, string]>([
+    [
+      {
+        verb: 'top',
+        resource: 'pods',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+        sortBy: 'memory',
+        limit: 3,
+      },
+      'kubectl top pods -n shop -l app=web --sort-by=memory | head -n 4',
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'pods',
+        namespace: 'shop',
+        labelSelector: 'app=web',
+        container: 'app',
+        tailLines: 50,
+        previous: true,
+      },
+      'kubectl logs -l app=web -n shop -c app --previous --tail=50',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'secrets',
+        name: 'db',
+        namespace: 'shop',
+        output: 'yaml',
+      },
+      'kubectl get secret/db -n shop -o yaml',
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'events',
+        namespace: 'shop',
+        fieldSelector: 'involvedObject.name=web-1,type=Warning',
+        sortBy: 'time',
+        limit: 5,
+      },
+      'kubectl get events -n shop --field-selector=involvedObject.name=web-1,type=Warning --sort-by=.lastTimestamp | tail -n 5',
+    ],
+    [
+      // "Not set" said as false is no field at all.
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        allNamespaces: false,
+        previous: false,
+      },
+      'kubectl get pods -n shop',
+    ],
+  ])('keeps %j, which runs as shown', (plan, expected) => {
+    expect(issues(plan)).toEqual([]);
+    expect(render(plan)).toBe(expected);
   });
 });

@@ -1,4 +1,9 @@
-import { CLUSTER_SCOPED_RESOURCES, Plan, PlanResource } from './plan';
+import {
+  CLUSTER_SCOPED_RESOURCES,
+  DEFAULT_LOG_TAIL_LINES,
+  Plan,
+  PlanResource,
+} from './plan';
 
 const SHORT_NAMES: Record<PlanResource, string> = {
   pods: 'pods',
@@ -65,22 +70,59 @@ const SINGULAR: Record<PlanResource, string> = {
   persistentvolumes: 'pv',
 };
 
-const GET_SORT_PATHS: Record<string, string> = {
-  name: '.metadata.name',
-  restarts: '.status.containerStatuses[0].restartCount',
-  age: '.metadata.creationTimestamp',
-  time: '.lastTimestamp',
-};
+// What kubectl sorts by for each sort key. Events are sorted by when they
+// happened; everything else by when it was created, as the assistant does.
+function sortPath(plan: Plan): string | undefined {
+  switch (plan.sortBy) {
+    case 'name':
+      return '.metadata.name';
+    case 'restarts':
+      return '.status.containerStatuses[0].restartCount';
+    case 'age':
+    case 'time':
+      return plan.resource === 'events'
+        ? '.lastTimestamp'
+        : '.metadata.creationTimestamp';
+    default:
+      return undefined;
+  }
+}
 
-// What a person pipes the output through when kubectl has no selector for it.
-const FILTER_PIPES: Record<string, string> = {
-  'crash-looping': "grep -E 'CrashLoopBackOff'",
-  'not-ready': "grep -vE '\\s([0-9]+)/\\1\\s+(Running|Completed)'",
-  restarting: "awk 'NR==1 || $4 > 0'",
-  pending: "grep -E 'Pending'",
-  failed: "grep -E 'Failed|Error'",
-  pressure: "grep -E 'Pressure\\s+True|NotReady'",
-};
+// What a person pipes the output through when kubectl has no selector for
+// it, per resource: the columns differ. With -A a NAMESPACE column comes
+// first, so awk's column numbers move by one.
+function filterPipe(plan: Plan): string | undefined {
+  const shift = plan.allNamespaces ? 1 : 0;
+  const column = (n: number) => `$${n + shift}`;
+  switch (plan.filter) {
+    case 'crash-looping':
+      return "grep -E 'CrashLoopBackOff'";
+    case 'restarting':
+      return `awk 'NR==1 || ${column(4)} > 0'`;
+    case 'pending':
+      return "grep -E 'Pending'";
+    case 'failed':
+      return "grep -E 'Failed|Error'";
+    case 'pressure':
+      return "grep -E 'Pressure\\s+True|NotReady'";
+    case 'not-ready':
+      switch (plan.resource) {
+        case 'pods':
+          return "grep -vE '\\s([0-9]+)/\\1\\s+(Running|Completed)'";
+        case 'nodes':
+          return "grep -E 'NotReady'";
+        case 'daemonsets':
+        case 'replicasets':
+          // DESIRED and READY columns.
+          return `awk 'NR==1 || ${column(2)} != ${column(4)}'`;
+        default:
+          // READY is ready/desired.
+          return "grep -vE '\\s([0-9]+)/\\1\\s'";
+      }
+    default:
+      return undefined;
+  }
+}
 
 /** Quotes an argument for a POSIX shell only when it needs it. */
 function quote(arg: string): string {
@@ -126,14 +168,13 @@ function keyValues(map: Record<string, string> | undefined): string[] {
 
 function pipes(plan: Plan, sortsDescending: boolean): string[] {
   const out: string[] = [];
-  if (plan.filter) out.push(FILTER_PIPES[plan.filter]);
+  const filter = filterPipe(plan);
+  if (filter) out.push(filter);
   if (plan.limit) {
-    // kubectl sorts ascending; with a header line on top.
-    out.push(
-      sortsDescending || !plan.sortBy
-        ? `head -n ${plan.limit + 1}`
-        : `tail -n ${plan.limit}`,
-    );
+    // kubectl sorts ascending, with a header line on top; by name the
+    // assistant does too, anything else it lists the highest or newest first.
+    const firstRows = sortsDescending || !plan.sortBy || plan.sortBy === 'name';
+    out.push(firstRows ? `head -n ${plan.limit + 1}` : `tail -n ${plan.limit}`);
   }
   return out;
 }
@@ -144,13 +185,8 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
   switch (plan.verb) {
     case 'get': {
       const args = ['get', ...target(plan), ...scope, ...selectors];
-      if (plan.sortBy && GET_SORT_PATHS[plan.sortBy]) {
-        const path =
-          plan.resource === 'events' && plan.sortBy === 'age'
-            ? GET_SORT_PATHS.time
-            : GET_SORT_PATHS[plan.sortBy];
-        args.push(`--sort-by=${path}`);
-      }
+      const path = sortPath(plan);
+      if (path) args.push(`--sort-by=${path}`);
       if (plan.output) args.push('-o', plan.output);
       return { args, pipes: pipes(plan, false) };
     }
@@ -167,11 +203,14 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
         pipes: pipes(plan, false),
       };
     case 'events': {
+      // kubectl events selects by type only (the schema refuses other
+      // selectors) and lists oldest first: the newest N, which the
+      // assistant lists newest first, are its last lines.
       const args = ['events', ...scope];
-      if (plan.fieldSelector === 'type=Warning') args.push('--types=Warning');
-      else if (plan.fieldSelector)
-        args.push(`--field-selector=${plan.fieldSelector}`);
-      return { args, pipes: pipes(plan, false) };
+      if (plan.fieldSelector) {
+        args.push(`--types=${plan.fieldSelector.replace(/^type=/, '')}`);
+      }
+      return { args, pipes: pipes({ ...plan, sortBy: 'time' }, false) };
     }
     case 'logs': {
       const args = ['logs'];
@@ -181,12 +220,14 @@ function renderArgs(plan: Plan): { args: string[]; pipes: string[] } {
         args.push('-l', plan.labelSelector!);
       }
       args.push(...scope);
+      // The assistant reads every container of the pod and a bounded tail:
+      // the command says both (kubectl alone would read the default
+      // container, and all of its log).
       if (plan.container) args.push('-c', plan.container);
-      else if (!plan.name || plan.resource !== 'pods')
-        args.push('--all-containers');
+      else args.push('--all-containers');
       if (plan.previous) args.push('--previous');
-      if (plan.tailLines) args.push(`--tail=${plan.tailLines}`);
-      return { args, pipes: plan.filter ? [FILTER_PIPES[plan.filter]] : [] };
+      args.push(`--tail=${plan.tailLines ?? DEFAULT_LOG_TAIL_LINES}`);
+      return { args, pipes: [] };
     }
     case 'top': {
       const args = [

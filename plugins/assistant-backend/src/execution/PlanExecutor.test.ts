@@ -1,4 +1,5 @@
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Plan, TableResult } from '@kubechart/plugin-assistant-common';
 import { ClusterRegistry } from './clusters';
 import { PlanExecutor } from './PlanExecutor';
@@ -267,6 +268,130 @@ describe('PlanExecutor against kube-sim', () => {
         namespace: 'shop',
       }),
     ).rejects.toThrow('Pod "nope" not found in namespace shop');
+  });
+
+  it('refuses a plan whose command and result would differ, before reading the cluster', async () => {
+    sim.faults.setLatency(2000);
+    try {
+      const started = Date.now();
+      // Shown as `kubectl top pods -n shop`, labelled "pods matching
+      // metadata.name=nonexistent-pod": it used to list every pod.
+      await expect(
+        run({
+          verb: 'top',
+          resource: 'pods',
+          namespace: 'shop',
+          fieldSelector: 'metadata.name=nonexistent-pod',
+        }),
+      ).rejects.toThrow(
+        'This plan cannot run as shown: top does not take fieldSelector: it would be shown but not carried out',
+      );
+      // Shown piped through grep: it used to return the whole log.
+      await expect(
+        run({
+          verb: 'logs',
+          resource: 'deployments',
+          name: 'inventory-service',
+          namespace: 'shop',
+          filter: 'crash-looping',
+        }),
+      ).rejects.toThrow(
+        'This plan cannot run as shown: logs does not take filter: it would be shown but not carried out',
+      );
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      sim.faults.setLatency(0);
+    }
+  });
+
+  it('shows a named object in the format the command asks for, a Secret with sizes only', async () => {
+    const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'shown-as-yaml' },
+        stringData: { password: 'correct-horse-battery' },
+      },
+    });
+    const secret = await run({
+      verb: 'get',
+      resource: 'secrets',
+      name: 'shown-as-yaml',
+      namespace: 'shop',
+      output: 'yaml',
+    });
+    expect(secret.type).toBe('text');
+    const text = (secret as { text: string }).text;
+    expect(text).toContain('name: shown-as-yaml');
+    expect(text).toContain('password: <21 bytes>');
+    expect(text).not.toContain('correct-horse-battery');
+    expect(text).not.toContain(
+      Buffer.from('correct-horse-battery').toString('base64'),
+    );
+
+    const json = await run({
+      verb: 'get',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+      output: 'json',
+    });
+    expect(json.type).toBe('text');
+    expect(JSON.parse((json as { text: string }).text).metadata.name).toBe(
+      'inventory-service',
+    );
+  });
+
+  it('lists events by time with the events verb, newest first, as kubectl events does', async () => {
+    const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'event-order' } } });
+    // Later than their creation (which counts as their time too), and
+    // created and named in an order that is not their time order.
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+    for (const [name, minutes] of [
+      ['a-newest', 3],
+      ['b-oldest', 1],
+      ['c-middle', 2],
+    ] as const) {
+      await core.createNamespacedEvent({
+        namespace: 'event-order',
+        body: {
+          metadata: { name },
+          involvedObject: {
+            kind: 'Pod',
+            name: 'web-1',
+            namespace: 'event-order',
+          },
+          reason: 'Test',
+          type: 'Normal',
+          message: name,
+          lastTimestamp: at(minutes),
+          firstTimestamp: at(minutes),
+        },
+      });
+    }
+    const newest = (await run({
+      verb: 'events',
+      resource: 'events',
+      namespace: 'event-order',
+      limit: 2,
+    })) as TableResult;
+    expect(newest.rows.map(r => r[r.length - 1])).toEqual([
+      'a-newest',
+      'c-middle',
+    ]);
+    // By age is by the events' time too, as `--sort-by=.lastTimestamp` shows.
+    const byAge = (await run({
+      verb: 'get',
+      resource: 'events',
+      namespace: 'event-order',
+      sortBy: 'age',
+    })) as TableResult;
+    expect(byAge.rows.map(r => r[r.length - 1])).toEqual([
+      'a-newest',
+      'c-middle',
+      'b-oldest',
+    ]);
   });
 
   it('does not run exec', async () => {

@@ -1,8 +1,10 @@
 import {
   CLUSTER_SCOPED_RESOURCES,
+  DEFAULT_LOG_TAIL_LINES,
   ExecutionResult,
   Plan,
   PlanResource,
+  planSchema,
 } from '@kubechart/plugin-assistant-common';
 import {
   AppsV1Api,
@@ -33,7 +35,6 @@ import { redactObject, scrubText } from '../redaction/redact';
 
 /** Most characters of log text returned. */
 const MAX_LOG_CHARS = 64 * 1024;
-const DEFAULT_TAIL_LINES = 200;
 const MAX_LOG_PODS = 5;
 /** Bytes of one container's log the API server sends at most (`limitBytes`). */
 const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
@@ -169,6 +170,16 @@ export class PlanExecutor {
    * never holds a request (and its audit event) open.
    */
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
+    // Checked again here, not only when planned: a plan stored before a rule
+    // was added runs only if its command still shows what runs.
+    const parsed = planSchema.safeParse(plan);
+    if (!parsed.success) {
+      throw new InputError(
+        `This plan cannot run as shown: ${parsed.error.issues
+          .map(issue => issue.message)
+          .join('; ')}. Ask again.`,
+      );
+    }
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
     const changes = new ChangeTracker();
     const deadline = new AbortController();
@@ -289,8 +300,10 @@ export class PlanExecutor {
   private async run(plan: Plan, api: Api): Promise<ExecutionResult> {
     switch (plan.verb) {
       case 'get':
-      case 'events':
         return this.get(plan, api);
+      case 'events':
+        // kubectl events always lists by time.
+        return this.get({ ...plan, sortBy: 'time' }, api);
       case 'describe':
         return this.describe(plan, api);
       case 'logs':
@@ -478,11 +491,15 @@ export class PlanExecutor {
     const withNamespace =
       !this.namespaceOf(plan) &&
       !CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
-    if (plan.output && plan.name && plan.resource !== 'secrets') {
+    if (plan.output && plan.name) {
+      // In the format the command asks for; a Secret as its keys and sizes.
       const items = await this.list(plan, api);
       return {
         type: 'text',
-        text: items.map(i => this.dump(i, plan.resource)).join('---\n'),
+        text:
+          plan.output === 'json'
+            ? items.map(i => this.dump(i, plan.resource, 'json')).join('\n')
+            : items.map(i => this.dump(i, plan.resource)).join('---\n'),
       };
     }
     // Without a filter or a sort, the first rows are the answer: read only
@@ -504,9 +521,15 @@ export class PlanExecutor {
    * last-applied copies, secret-looking ConfigMap keys, annotations and env values, and URL
    * credentials never leave the backend (see ../redaction/redact.ts).
    */
-  private dump(obj: KubeObject, resource: PlanResource): string {
+  private dump(
+    obj: KubeObject,
+    resource: PlanResource,
+    format: 'yaml' | 'json' = 'yaml',
+  ): string {
     const copy = redactObject(obj, RESOURCE_TYPES[resource].kind);
-    return yaml.dump(copy, { noRefs: true, lineWidth: 120 });
+    return format === 'json'
+      ? JSON.stringify(copy, null, 2)
+      : yaml.dump(copy, { noRefs: true, lineWidth: 120 });
   }
 
   private async describe(plan: Plan, api: Api): Promise<ExecutionResult> {
@@ -619,7 +642,7 @@ export class PlanExecutor {
         : (pod.spec?.containers ?? []).map((c: any) => c.name);
       for (const container of containers) {
         let text: string;
-        const tailLines = plan.tailLines ?? DEFAULT_TAIL_LINES;
+        const tailLines = plan.tailLines ?? DEFAULT_LOG_TAIL_LINES;
         try {
           // The API server stops after limitBytes, so a log of long lines is never read whole.
           text = await api.core.readNamespacedPodLog({

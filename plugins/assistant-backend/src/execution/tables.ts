@@ -167,12 +167,9 @@ export function applySort(
     case 'restarts':
       return sorted.sort((a, b) => podRestarts(b) - podRestarts(a));
     case 'age':
-      return sorted.sort(
-        (a, b) =>
-          time(b.metadata?.creationTimestamp) -
-          time(a.metadata?.creationTimestamp),
-      );
     case 'time':
+      // An event's age is when it last happened, as kubectl's
+      // `--sort-by=.lastTimestamp` shows it.
       return resource === 'events'
         ? sorted.sort((a, b) => eventTime(b) - eventTime(a))
         : sorted.sort(

@@ -271,3 +271,165 @@ describe('redaction of what the audit trail records', () => {
     expect(redactPlan(get)).toEqual(get);
   });
 });
+
+describe('secret pairs of free text', () => {
+  it('hides the value of every key the structured rule calls secret', () => {
+    const properties = [
+      'stripe.api-key=sk_live_51Hxyz',
+      'private_key=PRIVKEYVALUE123',
+      'aws.access-key=AKIAEXAMPLE',
+      'args: --api-key=APIKEYARGVALUE42 --port=80',
+      'sshKey: AAAAB3Nza',
+    ].join('\n');
+    expect(hideSecretPairs(properties)).toBe(
+      [
+        'stripe.api-key=***',
+        'private_key=***',
+        'aws.access-key=***',
+        'args: --api-key=*** --port=80',
+        'sshKey: ***',
+      ].join('\n'),
+    );
+    for (const key of ['api-key', 'private_key', 'access-key', 'API_KEY']) {
+      expect(isSecretKey(key)).toBe(true);
+      expect(hideSecretPairs(`${key}=v4lue`)).toBe(`${key}=***`);
+    }
+  });
+
+  it('leaves ordinary words and keys alone', () => {
+    const text = [
+      'The monkey sat on the keyboard; see the key points below.',
+      'kind: ConfigMap',
+      'keyboard: us',
+      'keyword=fast',
+      'monkey: 3',
+      'log.level=debug',
+    ].join('\n');
+    expect(hideSecretPairs(text)).toBe(text);
+  });
+
+  it('hides a whole quoted value, spaces and escaped quotes included', () => {
+    expect(hideSecretPairs('--password="two words" --port=80')).toBe(
+      '--password="***" --port=80',
+    );
+    expect(hideSecretPairs("token: 'a b c' # note")).toBe(
+      "token: '***' # note",
+    );
+    expect(hideSecretPairs('{"clientSecret": "s3 cr\\"et x", "n": 1}')).toBe(
+      '{"clientSecret": "***", "n": 1}',
+    );
+    expect(hideSecretPairs("password: 'it''s mine'")).toBe("password: '***'");
+    // An unclosed quote hides the rest of its line, not the lines after it.
+    expect(hideSecretPairs('password="open ended\nmode=fast')).toBe(
+      'password="***\nmode=fast',
+    );
+    expect(hideSecretPairs('password: ""')).toBe('password: ""');
+  });
+
+  it('hides the indented lines of a YAML block value under a secret key', () => {
+    const yaml = [
+      'config:',
+      '  password: |',
+      '    hunter2BLOCKVALUE',
+      '',
+      '    second line',
+      '  api-key: >-  # folded',
+      '    folded value',
+      '  mode: visible',
+      'certificate.key: |+',
+      '  -----BEGIN PRIVATE KEY-----',
+      'credentials:',
+      '  user: admin',
+      '  pass: pw',
+      'tokens:',
+      '- abc',
+      '- def',
+      'level: info',
+    ].join('\n');
+    expect(hideSecretPairs(yaml)).toBe(
+      [
+        'config:',
+        '  password: |',
+        '    ***',
+        '',
+        '    ***',
+        '  api-key: >-  # folded',
+        '    ***',
+        '  mode: visible',
+        'certificate.key: |+',
+        '  ***',
+        'credentials:',
+        '  ***',
+        '  ***',
+        'tokens:',
+        '***',
+        '***',
+        'level: info',
+      ].join('\n'),
+    );
+    expect(hideSecretPairs('- password: |\r\n    x\r\n  mode: y\r\n')).toBe(
+      '- password: |\r\n    ***\r\n  mode: y\r\n',
+    );
+    expect(scrubText(hideSecretPairs(yaml))).toBe(hideSecretPairs(yaml));
+  });
+
+  it('shows none of the values of a ConfigMap holding them in config files', () => {
+    const values = [
+      'sk_live_51Hxyz',
+      'PRIVKEYVALUE123',
+      'AKIAEXAMPLE',
+      'APIKEYARGVALUE42',
+      'hunter2BLOCKVALUE',
+      'two words',
+    ];
+    const cm = {
+      kind: 'ConfigMap',
+      metadata: { name: 'x', namespace: 'shop' },
+      data: {
+        'app.properties': [
+          `stripe.api-key=${values[0]}`,
+          `private_key=${values[1]}`,
+          `aws.access-key=${values[2]}`,
+          'log.level=debug',
+        ].join('\n'),
+        'run.sh': `exec app --api-key=${values[3]} --password="${values[5]}"`,
+        'config.yaml': `db:\n  password: |\n    ${values[4]}\n  host: db\n`,
+      },
+    };
+    const shown = JSON.stringify(redactObject(cm));
+    for (const v of values) expect(shown).not.toContain(v);
+    expect(shown).toContain('log.level=debug');
+    expect(shown).toContain('host: db');
+  });
+
+  it('scrubs 200 KB of hostile text in linear time', () => {
+    const size = 200_000;
+    const fill = (unit: string) =>
+      unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+    const hostile = [
+      fill('key'),
+      fill('a-key-'),
+      fill('key='),
+      fill('key: |\n'),
+      fill('key:\n'),
+      `key: |\n${fill('  x\n')}`,
+      `key:${' '.repeat(size)}`,
+      fill('password: "'),
+      fill('password="\n'),
+      `password="${fill('\\')}`,
+      fill("token: '"),
+      fill("token='x''"),
+      fill('token: !a '),
+      fill('monkey='),
+    ];
+    const slow: string[] = [];
+    for (const text of hostile) {
+      const started = performance.now();
+      scrubText(text);
+      const ms = performance.now() - started;
+      // A linear scan takes a few milliseconds; a quadratic one takes seconds at this size.
+      if (ms >= 1000) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
+    }
+    expect(slow).toEqual([]);
+  });
+});

@@ -56,37 +56,146 @@ export function hideUrlCredentials(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
-const PAIR_KEYWORD = /password|passwd|token|secret|credential|apikey|api_key/gi;
+/** Where free text may name a secret key: any word holding one `isSecretKey` looks for. */
+const PAIR_KEYWORD = new RegExp(SECRET_KEY.source, 'gi');
+/**
+ * Ordinary words holding `key` that name no secret, left out of a key of free text before it is
+ * judged: `keyboard: us` is shown, `keyboard.password`, `api-key` and `keypass` are not.
+ */
+const ORDINARY_WORDS =
+  /keyboard|keyword|keyframe|keystroke|monkey|donkey|turkey|hockey|jockey|whiskey/gi;
 const KEY_CHAR = /[\w.-]/;
-const PAIR_SEPARATOR = /["']?\s*[:=]\s*["']?/y;
+/** A key's closing quote, then `:` or `=` on the same line, then a value's opening quote. */
+const PAIR_SEPARATOR = /["']?[ \t]*([:=])[ \t]*(["']?)/y;
 const PAIR_VALUE = /[^\s"',}]+/y;
+/** A YAML block scalar's header up to its line end: `|`, `>-`, `!!binary |`, `| # comment`. */
+const BLOCK_HEADER =
+  /(?:[!&]\S*[ \t]+){0,2}[|>][-+1-9]{0,2}[ \t]*(?:#[^\r\n]*)?(?=\r?\n|$)/y;
+
+/** Whether `key`, a whole key of free text (`stripe.api-key`), is secret by {@link isSecretKey}. */
+function isSecretPairKey(key: string): boolean {
+  return isSecretKey(key.replace(ORDINARY_WORDS, ''));
+}
+
+/** Where the value quoted by `quote` from `from` ends: at its closing quote, else at its line's end. */
+function quotedValueEnd(text: string, from: number, quote: string): number {
+  let i = from;
+  while (i < text.length && text[i] !== '\n') {
+    if (text[i] === quote) {
+      // YAML doubles a quote inside a single-quoted value (`'it''s'`).
+      if (quote === "'" && i > from && text[i + 1] === "'") i += 2;
+      else return i;
+    } else i += quote === '"' && text[i] === '\\' ? 2 : 1;
+  }
+  i = Math.min(i, text.length);
+  return text[i - 1] === '\r' ? i - 1 : i;
+}
+
+/**
+ * The lines that hold the value of `key:` or `key: |` (whose line ends at `from`), as the
+ * [start, end) of their text: the non-blank lines below indented deeper than the key's line
+ * (its blanks and `- ` entries), and with `entries`, `- ` entries level with it (YAML lets a
+ * sequence sit at its key's indentation).
+ */
+function valueLines(
+  text: string,
+  keyStart: number,
+  from: number,
+  entries: boolean,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let keyIndent = text.lastIndexOf('\n', keyStart) + 1;
+  const keyLine = keyIndent;
+  while (
+    text[keyIndent] === ' ' ||
+    text[keyIndent] === '\t' ||
+    (text[keyIndent] === '-' && /[ \t]/.test(text[keyIndent + 1] ?? ''))
+  )
+    keyIndent++;
+  keyIndent -= keyLine;
+  for (let end = from; end < text.length; ) {
+    const lineStart = text.indexOf('\n', end) + 1;
+    if (lineStart === 0) break;
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    if (text[lineEnd - 1] === '\r') lineEnd--;
+    let content = lineStart;
+    while (text[content] === ' ' || text[content] === '\t') content++;
+    if (content < lineEnd) {
+      const indent = content - lineStart;
+      const entry =
+        entries &&
+        indent === keyIndent &&
+        text[content] === '-' &&
+        (content + 1 === lineEnd || /[ \t]/.test(text[content + 1]));
+      if (indent <= keyIndent && !entry) break;
+      out.push([content, lineEnd]);
+    }
+    end = lineEnd;
+  }
+  return out;
+}
 
 /**
  * Replaces the value of `password=…`, `token: "…"` style pairs (a config file kept in a ConfigMap
- * key, a `--db-password=…` argument). One left-to-right pass, linear in the text.
+ * key, a `--db-password=…` argument) whose whole key {@link isSecretKey} calls secret: a quoted value
+ * whole, and the lines below a `key:` that ends its line or a `key: |` block header (a nested value,
+ * a block scalar), each line as `***`. One left-to-right pass: each character is looked at a
+ * bounded number of times, so any text costs linear time.
  */
 export function hideSecretPairs(text: string): string {
   let out = '';
   let copied = 0;
+  const hide = (from: number, to: number) => {
+    if (to <= from || text.slice(from, to) === REDACTED) return;
+    out += text.slice(copied, from) + REDACTED;
+    copied = to;
+  };
+  // Where the last key or value looked at ended: the next key starts no earlier.
+  let scanned = 0;
   PAIR_KEYWORD.lastIndex = 0;
   for (
     let m = PAIR_KEYWORD.exec(text);
     m !== null;
     m = PAIR_KEYWORD.exec(text)
   ) {
+    let start = m.index;
+    while (start > scanned && KEY_CHAR.test(text[start - 1])) start--;
     let end = m.index + m[0].length;
     while (end < text.length && KEY_CHAR.test(text[end])) end++;
     PAIR_SEPARATOR.lastIndex = end;
-    const sep = PAIR_SEPARATOR.exec(text);
+    const sep = isSecretPairKey(text.slice(start, end))
+      ? PAIR_SEPARATOR.exec(text)
+      : null;
     if (sep) {
-      PAIR_VALUE.lastIndex = end + sep[0].length;
-      const value = PAIR_VALUE.exec(text);
-      if (value && value[0] !== REDACTED) {
-        out += text.slice(copied, value.index) + REDACTED;
-        copied = value.index + value[0].length;
-        end = copied;
+      const from = end + sep[0].length;
+      const lineEnds =
+        from === text.length || text[from] === '\n' || text[from] === '\r';
+      BLOCK_HEADER.lastIndex = from;
+      if (sep[2]) {
+        end = quotedValueEnd(text, from, sep[2]);
+        hide(from, end);
+      } else if (sep[1] === ':' && (lineEnds || BLOCK_HEADER.test(text))) {
+        end = lineEnds ? from : BLOCK_HEADER.lastIndex;
+        for (const [lineStart, lineEnd] of valueLines(
+          text,
+          start,
+          end,
+          lineEnds,
+        )) {
+          hide(lineStart, lineEnd);
+          end = lineEnd;
+        }
+      } else {
+        PAIR_VALUE.lastIndex = from;
+        const value = PAIR_VALUE.exec(text);
+        if (value) {
+          end = value.index + value[0].length;
+          hide(value.index, end);
+        }
       }
     }
+    scanned = end;
     PAIR_KEYWORD.lastIndex = end;
   }
   return copied === 0 ? text : out + text.slice(copied);
