@@ -281,6 +281,17 @@ export type RunsPage = {
   nextCursor?: string;
 };
 
+/** What `GET /approvals` answers. @public */
+export type ApprovalsPage = {
+  /** Newest first. */
+  items: RunListItem[];
+  /**
+   * True when the list is cut: the caller may see more open requests than `items` holds, or the
+   * backend stopped looking before the end of the open requests.
+   */
+  truncated?: boolean;
+};
+
 /** A field of a live object that differs from what a run applied. @public */
 export type DriftField = {
   /** Dotted path with list-map keys, e.g. `spec.replicas`, `spec.template.spec.containers[name=web].env[name=MODE].value`. */
@@ -336,6 +347,12 @@ export type RunDiff = {
    * stored redacted, so the diff cannot compare them: a changed secret does not show.
    */
   hiddenSecrets?: number;
+  /**
+   * Why a diff was not computed, by the part it concerns: beyond 2,000 changed lines, or 2 s of
+   * work, the backend gives up, and that part's text is a `# diff not shown: …` line, not a diff.
+   * Absent when both were computed (and from backends older than the field).
+   */
+  notComputed?: { values?: string; manifest?: string };
 };
 
 /** Severity of a policy rule. @public */

@@ -109,6 +109,9 @@ export const kubechartTranslationRef = createTranslationRef({
       diffValues: 'Values diff',
       diffManifest: 'Manifest diff',
       noChanges: 'No differences.',
+      diffNotComputed: 'The diff was not computed: {{reason}}.',
+      diffUnreadable:
+        'No changed lines could be read from this diff. The backend answered: {{text}}',
       diffHiddenSecrets_one:
         '{{count}} secret value is hidden in these runs and is not compared: a changed secret does not show in this diff.',
       diffHiddenSecrets_other:
@@ -243,6 +246,8 @@ export const kubechartTranslationRef = createTranslationRef({
     approvals: {
       title: 'Approvals',
       empty: 'No open approval requests for you to decide on or of your own.',
+      truncated:
+        'Not every open request could be listed: older requests may be waiting that are not shown here. Open a run from its deployment history to decide on it.',
       yourDecision: 'awaits your decision',
       columns: {
         yourPart: 'For you',
@@ -266,6 +271,8 @@ export const kubechartTranslationRef = createTranslationRef({
       degraded: 'degraded',
       failedWorkloads: 'failed',
       moreWorkloads: '… and {{rest}} more unhealthy workloads.',
+      moreAlerts_one: '… and {{count}} more alert.',
+      moreAlerts_other: '… and {{count}} more alerts.',
       alert: 'Alert',
       cpu: 'CPU',
       memory: 'Memory',

@@ -48,14 +48,44 @@ describe('collectVisibleApprovals', () => {
     const { reads, readPage } = pager(runs, 5);
     const result = await collectVisibleApprovals(
       readPage,
-      visibleIf(r => r.id >= 'r00012'),
+      visibleIf(r => r.id >= 'r00012' && r.id <= 'r00014'),
       { wanted: 3, pageSize: 5, maxPages: 10 },
     );
     expect(result).toEqual({
       items: [runs[12], runs[13], runs[14]],
       truncated: false,
     });
+    // On to the end of the list, to know that no other request is the caller's.
+    expect(reads).toEqual([
+      undefined,
+      'r00004',
+      'r00009',
+      'r00014',
+      'r00019',
+      'r00024',
+    ]);
+  });
+
+  it('says the list is cut when the caller may see more requests than it lists', async () => {
+    const runs = platform(25);
+    const { reads, readPage } = pager(runs, 5);
+    // The fourth visible request is on the page that filled the list.
+    expect(
+      await collectVisibleApprovals(
+        readPage,
+        visibleIf(r => r.id >= 'r00011'),
+        { wanted: 3, pageSize: 5, maxPages: 10 },
+      ),
+    ).toEqual({ items: [runs[11], runs[12], runs[13]], truncated: true });
     expect(reads).toEqual([undefined, 'r00004', 'r00009']);
+    // The fourth is on the page after it.
+    expect(
+      await collectVisibleApprovals(
+        pager(runs, 5).readPage,
+        visibleIf(r => r.id >= 'r00012'),
+        { wanted: 3, pageSize: 5, maxPages: 10 },
+      ),
+    ).toEqual({ items: [runs[12], runs[13], runs[14]], truncated: true });
   });
 
   it('stops at the end of the list, not truncated', async () => {

@@ -10,8 +10,9 @@ export const APPROVAL_PAGES_SCANNED = 50;
 /**
  * The open approvals a caller sees, newest first: pages of the platform's open approvals are read
  * and each is filtered (`visible`) until `wanted` are found or the list ends, so however many newer
- * requests are others', an approver's own older ones are listed. At most `maxPages` pages are read;
- * `truncated` says that bound stopped the scan before the list ended.
+ * requests are others', an approver's own older ones are listed. At most `maxPages` pages are read.
+ * `truncated` says the list is not all the caller may see: one more visible request than `wanted`
+ * was found, or that bound stopped the scan before the list ended.
  */
 export async function collectVisibleApprovals(
   readPage: (before?: RunListItem) => Promise<RunListItem[]>,
@@ -23,12 +24,15 @@ export async function collectVisibleApprovals(
   const maxPages = options.maxPages ?? APPROVAL_PAGES_SCANNED;
   const items: RunListItem[] = [];
   let before: RunListItem | undefined;
-  for (let pages = 0; items.length < wanted; pages++) {
+  for (let pages = 0; ; pages++) {
     if (pages === maxPages) return { items, truncated: true };
     const page = await readPage(before);
-    items.push(...(await visible(page)).slice(0, wanted - items.length));
-    if (page.length < pageSize) break;
+    const room = wanted - items.length;
+    const found = await visible(page);
+    items.push(...found.slice(0, room));
+    // Read on past a full list for one more: only then is a list of `wanted` known to be whole.
+    if (found.length > room) return { items, truncated: true };
+    if (page.length < pageSize) return { items, truncated: false };
     before = page[page.length - 1];
   }
-  return { items, truncated: false };
 }

@@ -99,4 +99,16 @@ describe('runDiff', () => {
       `# diff not shown: manifest@${before.id} and manifest@${after.id} differ in more than 2000 lines (or took over 2000 ms)\n`,
     );
   });
+
+  it('says which diff it did not compute, and why, beside the text', async () => {
+    // The manifest has 9,500 added lines; the values differ in one.
+    const large = await runDiff({ ...before, manifest: undefined }, after);
+    expect(large.notComputed).toEqual({
+      manifest:
+        'the texts differ in more than 2000 lines, or diffing them took over 2000 ms',
+    });
+    expect(large.values).toContain('+  tag: 1.5.0');
+    // A diff computed in full says nothing of the kind.
+    expect((await runDiff(before, after)).notComputed).toBeUndefined();
+  });
 });

@@ -108,3 +108,20 @@ describe('KubechartRunsClient events', () => {
     expect(seen).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('KubechartRunsClient approvals', () => {
+  it('keeps the word that the list is cut, so an empty list is not read as none open', async () => {
+    const credentials = mockCredentials.user();
+    expect(
+      await clientAnswering(200, 'OK', {
+        items: [],
+        truncated: true,
+      }).listApprovals({ credentials }),
+    ).toEqual({ items: [], truncated: true });
+    expect(
+      await clientAnswering(200, 'OK', {
+        items: [{ id: 'r3' }],
+      }).listApprovals({ credentials }),
+    ).toEqual({ items: [{ id: 'r3' }], truncated: false });
+  });
+});

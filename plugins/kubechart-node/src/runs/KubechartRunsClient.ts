@@ -9,6 +9,7 @@ import {
 import { ResponseError } from '@backstage/errors';
 import type {
   AppendRunEventsRequest,
+  ApprovalsPage,
   ClusterHealth,
   ClusterSummary,
   CreateRunRequest,
@@ -19,7 +20,6 @@ import type {
   ReleaseSpec,
   Run,
   RunDiff,
-  RunListItem,
   RunEvent,
   RunPreview,
   RunsPage,
@@ -126,10 +126,11 @@ export interface KubechartRunsService {
   /**
    * Runs awaiting approval the caller may decide on, and the caller's own open requests, as list items
    * (no values, manifest or policy report; {@link KubechartRunsService.getRun} has them).
+   * `truncated` is true when the backend could not list every such run.
    */
   listApprovals(options: {
     credentials: BackstageCredentials;
-  }): Promise<RunListItem[]>;
+  }): Promise<ApprovalsPage & { truncated: boolean }>;
   /** Every tenant that exists (deleted tenants are left out). */
   listTenants(options: {
     credentials: BackstageCredentials;
@@ -282,13 +283,13 @@ export class KubechartRunsClient implements KubechartRunsService {
   }
 
   async listApprovals({ credentials }: { credentials: BackstageCredentials }) {
-    return (
-      await this.request<{ items: RunListItem[] }>(
-        'GET',
-        '/approvals',
-        credentials,
-      )
-    ).items;
+    const body = await this.request<ApprovalsPage>(
+      'GET',
+      '/approvals',
+      credentials,
+    );
+    // `truncated` is the backend's word that the list is cut: an empty list is then not "none".
+    return { items: body.items, truncated: body.truncated === true };
   }
 
   /** One page of a run's events after `after`; `more` when the run holds events past it. */

@@ -67,13 +67,16 @@ describe('kubechart extensions', () => {
 
   it('provides the approvals home page widget', async () => {
     const api = mockKubechartApi();
-    api.listApprovals.mockResolvedValue([
-      makeRun({
-        id: 'run-9',
-        status: 'awaiting-approval',
-        approval: makeApproval(),
-      }),
-    ]);
+    api.listApprovals.mockResolvedValue({
+      items: [
+        makeRun({
+          id: 'run-9',
+          status: 'awaiting-approval',
+          approval: makeApproval(),
+        }),
+      ],
+      truncated: false,
+    });
     const widget = createExtensionTester(
       plugin.getExtension('home-page-widget:kubechart/approvals'),
     ).get(homePageWidgetDataRef);

@@ -1,5 +1,6 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
+  ApprovalsPage,
   ClusterHealth,
   ClusterSummary,
   CreateRunRequest,
@@ -11,7 +12,6 @@ import type {
   RunEvent,
   RunDrift,
   RunKind,
-  RunListItem,
   RunStatus,
   RunsPage,
   Tenant,
@@ -74,8 +74,9 @@ export interface KubechartApi {
   /**
    * Runs awaiting an approval the caller may give, or that the caller asked for (`GET /approvals`),
    * as list items: without values, manifest or policy report ({@link KubechartApi.getRun} has them).
+   * `truncated` is true when the backend could not list every such run.
    */
-  listApprovals(): Promise<RunListItem[]>;
+  listApprovals(): Promise<ApprovalsPage & { truncated: boolean }>;
   listClusters(): Promise<ClusterSummary[]>;
   /**
    * Health of one cluster. An unreachable cluster resolves to a health of status `error`

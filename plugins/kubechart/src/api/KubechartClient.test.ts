@@ -85,10 +85,23 @@ describe('KubechartClient', () => {
 
   it("lists the runs awaiting the caller's approval", async () => {
     fetch.mockResolvedValue(jsonResponse(200, { items: [{ id: 'r3' }] }));
-    expect(await client.listApprovals()).toEqual([{ id: 'r3' }]);
+    expect(await client.listApprovals()).toEqual({
+      items: [{ id: 'r3' }],
+      truncated: false,
+    });
     expect(fetch.mock.calls[0][0]).toBe(
       'http://backend/api/kubechart/approvals',
     );
+  });
+
+  it('keeps the word that the approvals list is cut', async () => {
+    fetch.mockResolvedValue(
+      jsonResponse(200, { items: [{ id: 'r3' }], truncated: true }),
+    );
+    expect(await client.listApprovals()).toEqual({
+      items: [{ id: 'r3' }],
+      truncated: true,
+    });
   });
 
   it('accepts lists as arrays or as { items }', async () => {

@@ -1,6 +1,7 @@
 import type { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import type {
+  ApprovalsPage,
   ClusterHealth,
   ClusterSummary,
   CreateRunRequest,
@@ -105,8 +106,15 @@ export class KubechartClient implements KubechartApi {
     return this.decide(id, 'reject', { comment });
   }
 
-  async listApprovals(): Promise<RunListItem[]> {
-    return unwrapList(await this.request<ListBody<RunListItem>>('/approvals'));
+  async listApprovals(): Promise<ApprovalsPage & { truncated: boolean }> {
+    const body = await this.request<RunListItem[] | ApprovalsPage>(
+      '/approvals',
+    );
+    // `truncated` is the backend's word that the list is cut: an empty list is then not "none".
+    return {
+      items: unwrapList(body),
+      truncated: !Array.isArray(body) && body.truncated === true,
+    };
   }
 
   async listClusters(): Promise<ClusterSummary[]> {

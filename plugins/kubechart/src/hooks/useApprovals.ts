@@ -22,7 +22,7 @@ export function useApprovals() {
     if (
       lastSignal &&
       (lastSignal.status === 'awaiting-approval' ||
-        value?.some(run => run.id === lastSignal.runId))
+        value?.items.some(run => run.id === lastSignal.runId))
     ) {
       retry();
     }

@@ -57,7 +57,10 @@ describe('ApprovalsCard', () => {
         required: 1,
       }),
     });
-    api.listApprovals.mockResolvedValue([awaiting, older]);
+    api.listApprovals.mockResolvedValue({
+      items: [awaiting, older],
+      truncated: false,
+    });
     render(api);
 
     const link = await screen.findByRole('link', { name: 'run-7' });
@@ -92,7 +95,10 @@ describe('ApprovalsCard', () => {
         viewer: { mayDecide: false, reason: 'you requested this run' },
       }),
     });
-    api.listApprovals.mockResolvedValue([own, awaiting]);
+    api.listApprovals.mockResolvedValue({
+      items: [own, awaiting],
+      truncated: false,
+    });
     render(api);
     await screen.findByRole('link', { name: 'run-7' });
     const rows = screen
@@ -109,9 +115,10 @@ describe('ApprovalsCard', () => {
 
   it('links a run of no catalog entity (a new tenant) to its run page too', async () => {
     const api = mockKubechartApi();
-    api.listApprovals.mockResolvedValue([
-      { ...awaiting, entityRef: undefined },
-    ]);
+    api.listApprovals.mockResolvedValue({
+      items: [{ ...awaiting, entityRef: undefined }],
+      truncated: false,
+    });
     render(api);
     expect(await screen.findByRole('link', { name: 'run-7' })).toHaveAttribute(
       'href',
@@ -122,7 +129,9 @@ describe('ApprovalsCard', () => {
   it('says when nothing awaits approval, and reloads when a run starts waiting', async () => {
     const api = mockKubechartApi();
     const signals = new FakeSignalApi();
-    api.listApprovals.mockResolvedValueOnce([]).mockResolvedValue([awaiting]);
+    api.listApprovals
+      .mockResolvedValueOnce({ items: [], truncated: false })
+      .mockResolvedValue({ items: [awaiting], truncated: false });
     render(api, signals);
     expect(
       await screen.findByText(
@@ -153,6 +162,32 @@ describe('ApprovalsCard', () => {
       await screen.findByRole('link', { name: 'run-7' }),
     ).toBeInTheDocument();
     expect(api.listApprovals).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not say nothing is open when the backend could not list every request', async () => {
+    const api = mockKubechartApi();
+    api.listApprovals.mockResolvedValue({ items: [], truncated: true });
+    render(api);
+    expect(
+      await screen.findByText(
+        'Not every open request could be listed: older requests may be waiting that are not shown here. Open a run from its deployment history to decide on it.',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/No open approval requests/)).toBeNull();
+  });
+
+  it('says that the list is cut below the requests it lists', async () => {
+    const api = mockKubechartApi();
+    api.listApprovals.mockResolvedValue({ items: [awaiting], truncated: true });
+    render(api);
+    expect(
+      await screen.findByRole('link', { name: 'run-7' }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        'Not every open request could be listed: older requests may be waiting that are not shown here. Open a run from its deployment history to decide on it.',
+      ),
+    ).toBeInTheDocument();
   });
 
   it('shows the error when the approvals cannot be read', async () => {

@@ -1,5 +1,7 @@
 import { useMemo } from 'react';
+import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
 import {
   Link,
   Progress,
@@ -32,7 +34,8 @@ function mayDecide(run: RunListItem): boolean {
 /**
  * The open approval requests of `GET /approvals`: those the user may decide on first, then the
  * user's own (with the server's reason why the user may not decide); oldest request first. Each
- * links to the run's own page (where Approve and Reject are).
+ * links to the run's own page (where Approve and Reject are). When the backend could not list every
+ * request, it says so, and never that none is open.
  */
 export function ApprovalsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
@@ -43,7 +46,7 @@ export function ApprovalsList() {
   // What the user may decide on first, then the user's own requests; oldest request first in each.
   const rows = useMemo(
     () =>
-      [...(value ?? [])].sort(
+      [...(value?.items ?? [])].sort(
         (a, b) =>
           Number(mayDecide(b)) - Number(mayDecide(a)) ||
           (a.approval?.requestedAt ?? a.createdAt).localeCompare(
@@ -59,8 +62,14 @@ export function ApprovalsList() {
   if (!value) {
     return <ResponseErrorPanel error={error ?? new Error('No data')} />;
   }
-  if (!value.length) {
-    return (
+  // A list the backend cut is not all there is: "none open" would not be true of it.
+  const truncatedNote = (
+    <Alert severity="warning">{t('approvals.truncated')}</Alert>
+  );
+  if (!rows.length) {
+    return value.truncated ? (
+      truncatedNote
+    ) : (
       <Typography color="textSecondary">{t('approvals.empty')}</Typography>
     );
   }
@@ -135,17 +144,20 @@ export function ApprovalsList() {
   ];
 
   return (
-    <Table<RunListItem>
-      columns={columns}
-      data={rows}
-      options={{
-        toolbar: false,
-        paging: rows.length > 10,
-        pageSize: 10,
-        search: false,
-        sorting: false,
-        padding: 'dense',
-      }}
-    />
+    <>
+      <Table<RunListItem>
+        columns={columns}
+        data={rows}
+        options={{
+          toolbar: false,
+          paging: rows.length > 10,
+          pageSize: 10,
+          search: false,
+          sorting: false,
+          padding: 'dense',
+        }}
+      />
+      {value.truncated && <Box mt={1}>{truncatedNote}</Box>}
+    </>
   );
 }

@@ -51,5 +51,33 @@ describe('ClusterProblems', () => {
     await renderInTestApp(<ClusterProblems health={makeClusterHealth()} />);
     expect(screen.getAllByRole('listitem')).toHaveLength(2);
     expect(screen.queryByText(/more unhealthy workloads/)).toBeNull();
+    expect(screen.queryByText(/more alerts?\./)).toBeNull();
+  });
+
+  it('shows the first alerts and says how many more there are', async () => {
+    const alerts = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        type: 'warning-event' as const,
+        namespace: 'flood',
+        object: `Pod/p-${i}`,
+        reason: 'BackOff',
+        message: 'restarting',
+      }));
+    const workloads = { healthy: 3, degraded: 0, failed: 0, items: [] };
+    const { unmount } = await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({ workloads, alerts: alerts(12) })}
+      />,
+    );
+    expect(screen.getAllByText(/^Alert: /)).toHaveLength(5);
+    expect(screen.getByText('… and 7 more alerts.')).toBeInTheDocument();
+    unmount();
+
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({ workloads, alerts: alerts(6) })}
+      />,
+    );
+    expect(screen.getByText('… and 1 more alert.')).toBeInTheDocument();
   });
 });

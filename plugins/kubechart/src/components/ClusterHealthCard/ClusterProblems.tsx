@@ -16,6 +16,8 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
     health.workloads.degraded + health.workloads.failed - unhealthy.length,
   );
   const alerts = health.alerts.slice(0, MAX_ALERTS);
+  // The backend sends at most 50 alerts and no total: the count is of those it sent.
+  const moreAlerts = health.alerts.length - alerts.length;
   if (!unhealthy.length && !unnamed && !alerts.length) {
     return null;
   }
@@ -45,6 +47,13 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
           </Typography>
         </li>
       ))}
+      {moreAlerts > 0 && (
+        <li key="more-alerts">
+          <Typography variant="body2" color="textSecondary">
+            {t('health.moreAlerts', { count: moreAlerts })}
+          </Typography>
+        </li>
+      )}
     </ul>
   );
 }

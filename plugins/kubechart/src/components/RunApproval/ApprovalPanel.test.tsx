@@ -12,7 +12,7 @@ import {
   TestApiProvider,
 } from '@backstage/frontend-test-utils';
 import { ResponseError } from '@backstage/errors';
-import type { Run } from '@kubechart/plugin-kubechart-common';
+import type { Run, RunDiff } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
 import {
   makeApproval,
@@ -32,7 +32,10 @@ const awaiting = makeRun({
   approval: makeApproval(),
 });
 
-function render(api: ReturnType<typeof mockKubechartApi>) {
+function render(
+  api: ReturnType<typeof mockKubechartApi>,
+  diff: Partial<RunDiff> = {},
+) {
   api.listRuns.mockResolvedValue({ items: [] });
   api.getRunEvents.mockResolvedValue([]);
   api.getRunDiff.mockResolvedValue({
@@ -47,6 +50,7 @@ function render(api: ReturnType<typeof mockKubechartApi>) {
       '',
     ].join('\n'),
     manifest: '',
+    ...diff,
   });
   return renderInTestApp(
     <TestApiProvider apis={[[kubechartApiRef, api]]}>
@@ -163,6 +167,26 @@ describe('ApprovalPanel (in the run detail)', () => {
     ).toBeInTheDocument();
     expect(api.getRunDiff).not.toHaveBeenCalled();
     expect(api.getRun).toHaveBeenCalledTimes(1);
+  });
+
+  it('warns when the backend did not compute the plan diff, rather than saying nothing differs', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue(awaiting);
+    render(api, {
+      manifest:
+        '# diff not shown: manifest@run-1 and manifest@run-2 differ in more than 2000 lines (or took over 2000 ms)\n',
+      notComputed: {
+        manifest:
+          'the texts differ in more than 2000 lines, or diffing them took over 2000 ms',
+      },
+    });
+    const diff = await screen.findByTestId('kubechart-approval-plan-diff');
+    expect(
+      await within(diff).findByText(
+        'The diff was not computed: the texts differ in more than 2000 lines, or diffing them took over 2000 ms.',
+      ),
+    ).toBeInTheDocument();
+    expect(within(diff).queryByText('No differences.')).toBeNull();
   });
 
   it('requires a comment of at most 2000 characters before approving', async () => {

@@ -1,6 +1,9 @@
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
+import Alert from '@material-ui/lab/Alert';
+import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { parsePatch } from 'diff';
+import { kubechartTranslationRef } from '../../translation';
 
 const useStyles = makeStyles(theme => ({
   pre: {
@@ -17,11 +20,45 @@ const useStyles = makeStyles(theme => ({
   hunk: { color: theme.palette.text.secondary },
 }));
 
-/** Renders a unified diff with added and removed lines highlighted. */
-export function DiffLines(props: { patch: string; emptyText: string }) {
+/** The lines of a diff's text that are not the file headers jsdiff writes, even without hunks. */
+function notHeaders(patch: string): string[] {
+  return patch
+    .split('\n')
+    .filter(
+      line =>
+        line.trim() !== '' && !/^(Index: |={3,}$|--- |\+\+\+ )/.test(line),
+    );
+}
+
+/**
+ * Renders a unified diff with added and removed lines highlighted. `notComputed` is the backend's
+ * reason for not diffing (its text then holds no hunk); a text with no hunk is `emptyText` only
+ * when it holds nothing else, for no hunk is also what a diff given up on looks like.
+ */
+export function DiffLines(props: {
+  patch: string;
+  emptyText: string;
+  notComputed?: string;
+}) {
   const classes = useStyles();
+  const { t } = useTranslationRef(kubechartTranslationRef);
+  if (props.notComputed) {
+    return (
+      <Alert severity="warning">
+        {t('run.diffNotComputed', { reason: props.notComputed })}
+      </Alert>
+    );
+  }
   const hunks = parsePatch(props.patch).flatMap(file => file.hunks);
   if (!hunks.length) {
+    const other = notHeaders(props.patch);
+    if (other.length) {
+      return (
+        <Alert severity="warning">
+          {t('run.diffUnreadable', { text: other.join(' ') })}
+        </Alert>
+      );
+    }
     return <Typography color="textSecondary">{props.emptyText}</Typography>;
   }
   return (

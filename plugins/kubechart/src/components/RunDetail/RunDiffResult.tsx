@@ -33,10 +33,18 @@ export function RunDiffResult(props: { runId: string; otherId: string }) {
         </Box>
       )}
       <Typography variant="subtitle2">{t('run.diffValues')}</Typography>
-      <DiffLines patch={diff.value.values} emptyText={t('run.noChanges')} />
+      <DiffLines
+        patch={diff.value.values}
+        emptyText={t('run.noChanges')}
+        notComputed={diff.value.notComputed?.values}
+      />
       <Box mt={2}>
         <Typography variant="subtitle2">{t('run.diffManifest')}</Typography>
-        <DiffLines patch={diff.value.manifest} emptyText={t('run.noChanges')} />
+        <DiffLines
+          patch={diff.value.manifest}
+          emptyText={t('run.noChanges')}
+          notComputed={diff.value.notComputed?.manifest}
+        />
       </Box>
     </Box>
   );

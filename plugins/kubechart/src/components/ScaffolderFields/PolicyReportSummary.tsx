@@ -15,11 +15,16 @@ export function PolicyReportSummary(props: { report: PolicyReport }) {
     report.summary.errors,
     'error',
   )}, ${plural(report.summary.warnings, 'warning')}`;
+  // The words follow `passed` (no error rule failed), as the run's policy tab does; `blocking`
+  // only says whether the report stops the run.
   let severity: 'success' | 'warning' | 'error' = 'success';
   let verdict = `Policy check passed (${report.mode}): ${counts}.`;
   if (report.blocking) {
     severity = 'error';
     verdict = `The policy refuses these manifests (${report.mode}): ${counts}. Change the form values and come back.`;
+  } else if (!report.passed) {
+    severity = 'warning';
+    verdict = `Policy check failed (${report.mode} mode: not blocking): ${counts}.`;
   } else if (failed.length) {
     severity = 'warning';
     verdict = `Policy check passed with findings (${report.mode}): ${counts}.`;
