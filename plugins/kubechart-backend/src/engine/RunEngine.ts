@@ -803,7 +803,11 @@ export class RunEngine {
         (r.target.release ?? '') === (plan.target.release ?? '') &&
         (r.status === 'succeeded' || r.status === 'failed') &&
         // A request that was never applied (rejected, expired, changed) is no baseline to review against.
-        (!r.approval || r.approval.state === 'executed'),
+        (!r.approval || r.approval.state === 'executed') &&
+        // Nor is a run an action recorded (`POST /runs/record`): what it reports was never checked,
+        // and anyone who may deploy there could record the change they are about to ask for as
+        // done, so that the approvers' diff shows nothing.
+        !r.action,
     );
     // The input is kept for execution only when it holds no secret value; otherwise the requester submits it again.
     const kept =

@@ -45,8 +45,18 @@ describe.each(databases.eachSupportedId())(
               'team-queue': { owner: 'user:default/mock' },
               'team-once': { owner: 'user:default/mock' },
               'team-other': { owner: 'group:default/others' },
+              'team-prod': { owner: 'user:default/mock' },
             },
           },
+        },
+        approvals: {
+          rules: [
+            {
+              name: 'production',
+              namespaces: ['team-prod'],
+              approvers: ['group:default/managers'],
+            },
+          ],
         },
       });
     const post = (path: string, body: object) =>
@@ -266,6 +276,36 @@ describe.each(databases.eachSupportedId())(
       expect((await get(`/runs/${r.body.id}`)).body).toMatchObject({
         status: 'succeeded',
       });
+    });
+
+    it('are no baseline for the approvers of a protected target: a recorded "applied" change does not make the one asked for look unchanged', async () => {
+      const manifest =
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { mode: open }\n';
+      const recorded = await post('/runs/record', {
+        kind: 'manifests',
+        action: 'acme:settings:apply',
+        target: { cluster: 'dev', namespace: 'team-prod' },
+      });
+      expect(recorded.status).toBe(201);
+      expect(
+        (
+          await post(`/runs/${recorded.body.id}/finish`, {
+            status: 'succeeded',
+            manifest,
+          })
+        ).status,
+      ).toBe(204);
+      const asked = await post('/runs', {
+        kind: 'manifests',
+        cluster: 'dev',
+        namespace: 'team-prod',
+        manifests: manifest,
+      });
+      expect(asked.status).toBe(202);
+      const run = (await get(`/runs/${asked.body.id}`)).body;
+      expect(run.status).toBe('awaiting-approval');
+      // Reviewed as a change with nothing applied before it, not as "no change since the recorded run".
+      expect(run.approval.previousRunId).toBeUndefined();
     });
 
     it('refuses a second finish (the lease ended with the first)', async () => {
