@@ -459,7 +459,10 @@ export type ClusterHealth = {
   };
   /** Fractions 0..1; `source` says whether from the metrics API or from requests/allocatable. */
   utilisation: { cpu: number; memory: number; source: 'metrics' | 'requests' };
+  /** The first alerts (at most 50): nodes not Ready, then failing pods, then the newest warning events. */
   alerts: HealthAlert[];
+  /** How many alerts there are in all, of which `alerts` holds the first (absent from older backends). */
+  alertsTotal?: number;
   observedAt: string;
 };
 

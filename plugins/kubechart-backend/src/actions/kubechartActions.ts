@@ -291,6 +291,12 @@ export function registerKubechartActions(options: {
                   })
                   .passthrough(),
               ),
+              alertsTotal: z
+                .number()
+                .optional()
+                .describe(
+                  'How many alerts there are in all; `alerts` holds the first 50.',
+                ),
               observedAt: z.string(),
             })
             .optional(),

@@ -357,7 +357,8 @@ export class ClusterHealthCache {
   private compute(): ClusterHealth {
     const nodes = this.nodeFigures;
     const alerts: HealthAlert[] = [];
-    for (const name of nodes.notReadyNames()) {
+    const notReady = nodes.notReadyNames();
+    for (const name of notReady) {
       alerts.push({
         type: 'node-not-ready',
         object: `Node/${name}`,
@@ -412,12 +413,14 @@ export class ClusterHealthCache {
       }));
     const healthy = this.workloadFigures.size - behind.length;
 
-    const warnings = this.events
-      .list()
-      .filter(e => e.type === 'Warning')
+    const allWarnings = this.events.list().filter(e => e.type === 'Warning');
+    const warnings = allWarnings
       // By time, newest first (ISO strings, listed and watched alike).
       .sort((a, b) => eventTime(b) - eventTime(a))
       .slice(0, 20);
+    // Every alert the cluster has, of which the answer names the first MAX_ALERTS.
+    const alertsTotal =
+      notReady.length + failingAlerts.length + allWarnings.length;
     for (const e of warnings) {
       alerts.push({
         type: 'warning-event',
@@ -472,6 +475,7 @@ export class ClusterHealthCache {
       workloads: { healthy, degraded, failed, items },
       utilisation,
       alerts: alerts.slice(0, MAX_ALERTS),
+      alertsTotal,
       observedAt: new Date().toISOString(),
     };
   }

@@ -127,4 +127,27 @@ describe('ClusterHealthCache with many workloads behind', () => {
     // The answer stays small: 50 items whatever the number behind.
     expect(JSON.stringify(health.workloads.items).length).toBeLessThan(20_000);
   });
+
+  it('says how many alerts there are in all beside the first ones it names', async () => {
+    await settled();
+    const core = kcOf().makeApiClient(CoreV1Api);
+    // Every alert: the 3 crash-looping pods and each warning event (nodes are all Ready). Warnings
+    // keep coming (back-offs), so the cache and the API are compared until they agree.
+    let expected = -1;
+    let warnings = 0;
+    let health = cache.health();
+    for (const start = Date.now(); Date.now() - start < 30_000; ) {
+      warnings = (await core.listEventForAllNamespaces()).items.filter(
+        e => e.type === 'Warning',
+      ).length;
+      expected = 3 + warnings;
+      health = cache.health();
+      if (health.alertsTotal === expected) break;
+      await new Promise(r => setTimeout(r, 200));
+    }
+    expect(health.alertsTotal).toBe(expected);
+    expect(health.alertsTotal).toBeGreaterThan(health.alerts.length);
+    // It names the crash-looping pods and the 20 newest warnings.
+    expect(health.alerts.length).toBe(3 + Math.min(20, warnings));
+  });
 });

@@ -73,11 +73,25 @@ describe('ClusterProblems', () => {
     expect(screen.getByText('… and 7 more alerts.')).toBeInTheDocument();
     unmount();
 
-    await renderInTestApp(
+    const { unmount: unmount2 } = await renderInTestApp(
       <ClusterProblems
         health={makeClusterHealth({ workloads, alerts: alerts(6) })}
       />,
     );
     expect(screen.getByText('… and 1 more alert.')).toBeInTheDocument();
+    unmount2();
+
+    // The backend sends the first 50 and how many there are in all.
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads,
+          alerts: alerts(50),
+          alertsTotal: 1_234,
+        })}
+      />,
+    );
+    expect(screen.getAllByText(/^Alert: /)).toHaveLength(5);
+    expect(screen.getByText('… and 1229 more alerts.')).toBeInTheDocument();
   });
 });

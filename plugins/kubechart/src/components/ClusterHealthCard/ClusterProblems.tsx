@@ -16,8 +16,9 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
     health.workloads.degraded + health.workloads.failed - unhealthy.length,
   );
   const alerts = health.alerts.slice(0, MAX_ALERTS);
-  // The backend sends at most 50 alerts and no total: the count is of those it sent.
-  const moreAlerts = health.alerts.length - alerts.length;
+  // The backend sends the first 50 alerts and how many there are in all (an older one only the 50).
+  const moreAlerts =
+    Math.max(health.alertsTotal ?? 0, health.alerts.length) - alerts.length;
   if (!unhealthy.length && !unnamed && !alerts.length) {
     return null;
   }
