@@ -126,6 +126,12 @@ export interface Config {
        * user cannot hold every helm process. A whole number from 1 to 1000. Default 3.
        */
       runsPerUserAtOnce?: number;
+      /**
+       * Approval requests one user may have open (awaiting decisions, or approved and not started)
+       * at once; more get HTTP 429 and nothing is recorded, so one user cannot bury approvers'
+       * inboxes under requests. A whole number from 1 to 1000. Default 10.
+       */
+      openApprovalsPerUser?: number;
       /** Run event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once; more get HTTP 429. Default 10. */
       followStreamsPerCaller?: number;
       /**

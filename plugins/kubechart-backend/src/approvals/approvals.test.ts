@@ -306,6 +306,32 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('refuses a request beyond kubechart.limits.openApprovalsPerUser with 429 and records nothing', async () => {
+      const { engine, store } = await setup(undefined, undefined, {
+        limits: {
+          runsPerUserPerMinute: 100,
+          runsPerUserAtOnce: 100,
+          maxTenants: 20,
+          openApprovalsPerUser: 1,
+        },
+      });
+      await engine.submit(tenantRun('prod-o1'), ALICE, paymentsMember);
+      const refused = await engine
+        .submit(tenantRun('prod-o2'), ALICE, paymentsMember)
+        .catch(e => e);
+      expect(refused).toMatchObject({
+        statusCode: 429,
+        message: expect.stringContaining(
+          `${ALICE} has 1 approval requests open; at most 1 may be open at once per user`,
+        ),
+      });
+      expect(
+        (await store.listRuns({ cluster: 'dev' }, { limit: 10 })).items.map(
+          r => r.target.namespace,
+        ),
+      ).toEqual(['tenant-prod-o1']);
+    });
+
     it('needs the configured number of distinct approvers', async () => {
       const { engine, store } = await setup({ required: 2 });
       const run = await engine.submit(

@@ -30,6 +30,7 @@ import {
   RunPatch,
   RunStore,
   RunsAtOnceError,
+  OpenApprovalsError,
   StaleRun,
   StartRunOptions,
   ActorSlots,
@@ -350,6 +351,9 @@ const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 /** The advisory lock (two 32-bit keys: "kc", 1) that serialises tenant claims on PostgreSQL. */
 const TENANT_CLAIM_LOCK = [0x6b63, 1];
 
+/** The advisory lock ("kc", 2) that serialises counting a requester's open approval requests on PostgreSQL. */
+const OPEN_APPROVALS_LOCK = [0x6b63, 2];
+
 /** Knex implementation of {@link RunStore} for PostgreSQL and SQLite. */
 export class DatabaseRunStore implements RunStore {
   static async create(options: {
@@ -608,9 +612,25 @@ export class DatabaseRunStore implements RunStore {
     run: NewRun,
     approval: NewApproval,
     plan: RunPatch,
+    options: { maxOpenPerActor?: number } = {},
   ): Promise<Run> {
     const now = Date.now();
     await this.transaction(async tx => {
+      if (options.maxOpenPerActor !== undefined) {
+        // Counted one request at a time (PostgreSQL: an advisory lock; SQLite writes one at a time).
+        if (this.isPostgres)
+          await tx.raw(
+            'SELECT pg_advisory_xact_lock(?, ?)',
+            OPEN_APPROVALS_LOCK,
+          );
+        const [{ n }] = await tx('kubechart_approvals as a')
+          .join('kubechart_runs as r', 'r.id', 'a.run_id')
+          .where('r.actor', run.actor)
+          .whereIn('a.state', [...OPEN_APPROVAL_STATES])
+          .count<{ n: number | string }[]>({ n: '*' });
+        if (Number(n) >= options.maxOpenPerActor)
+          throw new OpenApprovalsError(run.actor, Number(n));
+      }
       await tx('kubechart_runs').insert(
         newRunRow(run, 'awaiting-approval', now),
       );

@@ -180,6 +180,18 @@ export class RunsAtOnceError extends TooManyRequestsError {
   }
 }
 
+/**
+ * An approval request refused because its requester already has as many open ones as it may (429):
+ * nothing was recorded.
+ */
+export class OpenApprovalsError extends TooManyRequestsError {
+  constructor(actor: string, open: number) {
+    super(
+      `${actor} has ${open} approval requests open; at most ${open} may be open at once per user (kubechart.limits.openApprovalsPerUser). Wait for a decision, or for one to expire.`,
+    );
+  }
+}
+
 /** A run whose heartbeat is stale, and the backend instance (or recording action) that claimed it. */
 export type StaleRun = Run & { executor?: string };
 
@@ -227,11 +239,14 @@ export interface RunStore {
   /**
    * Records a run against a protected target in `awaiting-approval`, with its plan (redacted
    * values, manifest, policy report) and approval gate. Takes no locks: nothing is applied yet.
+   * With `maxOpenPerActor`, {@link OpenApprovalsError} (429, nothing recorded) when the run's actor
+   * already has that many open requests (counted in the same transaction).
    */
   createAwaitingRun(
     run: NewRun,
     approval: NewApproval,
     plan: RunPatch,
+    options?: { maxOpenPerActor?: number },
   ): Promise<Run>;
   /** The approval gate of a run, with its salt and kept request. */
   getApprovalRecord(runId: string): Promise<ApprovalRecord | undefined>;

@@ -1,7 +1,12 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { randomUUID } from 'node:crypto';
 import { DatabaseRunStore } from './DatabaseRunStore';
-import { NewApproval, NewRun, RunsAtOnceError } from './RunStore';
+import {
+  NewApproval,
+  NewRun,
+  OpenApprovalsError,
+  RunsAtOnceError,
+} from './RunStore';
 import { actorSlotKeys, namespaceLockKey } from './lockKeys';
 
 jest.setTimeout(60_000);
@@ -128,6 +133,46 @@ describe.each(databases.eachSupportedId())(
         },
       );
       expect(next.status).toBe('pending');
+    });
+
+    it('refuses an approval request beyond the requester’s open ones with a 429 and records nothing; a closed one frees its place', async () => {
+      const { knex, store } = await createStore();
+      const ask = (actor = alice) =>
+        store.createAwaitingRun(
+          newRun('team-a', { status: 'awaiting-approval', actor }),
+          gate,
+          {},
+          { maxOpenPerActor: 2 },
+        );
+      const first = await ask();
+      const second = await ask();
+      await store.decideApproval(second.id, {
+        by: 'user:default/sre-1',
+        decision: 'approve',
+        comment: 'ok',
+      });
+      // Approved and not started is still open.
+      const third = ask();
+      await expect(third).rejects.toThrow(OpenApprovalsError);
+      await expect(third).rejects.toThrow(
+        `${alice} has 2 approval requests open; at most 2 may be open at once per user (kubechart.limits.openApprovalsPerUser)`,
+      );
+      expect(
+        Number((await knex('kubechart_runs').count({ n: '*' }))[0].n),
+      ).toBe(2);
+      // Someone else's requests are not counted against alice.
+      await ask('user:default/bob');
+      await store.decideApproval(first.id, {
+        by: 'user:default/sre-1',
+        decision: 'reject',
+        comment: 'no',
+      });
+      expect((await ask()).status).toBe('awaiting-approval');
+      // At once, the count still holds.
+      const burst = await Promise.allSettled(
+        [1, 2, 3].map(() => ask('user:default/carol')),
+      );
+      expect(burst.filter(b => b.status === 'fulfilled')).toHaveLength(2);
     });
 
     it('starts an approved run only in a free slot of its requester; refused, it stays approved', async () => {

@@ -853,6 +853,8 @@ export class RunEngine {
           : {}),
         ...(values ? { values } : {}),
       },
+      // However many requests one user opens, approvers' inboxes are not flooded with them.
+      { maxOpenPerActor: this.options.settings.openApprovalsPerUser },
     );
     await this.options.notifier
       ?.approvalRequested(run, approvers)

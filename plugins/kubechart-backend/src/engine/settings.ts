@@ -19,6 +19,8 @@ export type EngineSettings = {
    * get HTTP 429. Below the helm pool's size, one user cannot hold every helm process.
    */
   runsPerUserAtOnce: number;
+  /** Approval requests one user may have open (awaiting decisions or approved, not started) at once. */
+  openApprovalsPerUser: number;
   /** Event streams (`GET /runs/:id/events?follow=true`) one caller may hold open at once. */
   followStreamsPerCaller: number;
   /** Previews and policy checks (`POST /runs/preview`, `POST /policy/check`) one caller may have under way at once. */
@@ -119,6 +121,10 @@ export function readEngineSettings(config: Config): EngineSettings {
     runsPerUserAtOnce: positiveInteger(
       'limits.runsPerUserAtOnce',
       k?.getOptionalNumber('limits.runsPerUserAtOnce') ?? 3,
+    ),
+    openApprovalsPerUser: positiveInteger(
+      'limits.openApprovalsPerUser',
+      k?.getOptionalNumber('limits.openApprovalsPerUser') ?? 10,
     ),
     followStreamsPerCaller:
       k?.getOptionalNumber('limits.followStreamsPerCaller') ?? 10,
