@@ -396,7 +396,7 @@ describe('kube-assistant plugin', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.result).toEqual({
       type: 'message',
-      text: `pod "${podName}" deleted`,
+      text: `pod/${podName} in shop deleted`,
     });
 
     // The confirmation is single-use: replaying it is refused.
@@ -457,7 +457,7 @@ describe('kube-assistant plugin', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.body.result.text).toBe(
-      'deployment/inventory-service scaled to 2',
+      'deployment/inventory-service in shop scaled to 2',
     );
   });
 
@@ -841,7 +841,7 @@ describe('kube-assistant plugin', () => {
       });
     expect(ran.status).toBe(200);
     expect(ran.body.result.text).toBe(
-      'deployment/inventory-service scaled to 3',
+      'deployment/inventory-service in shop scaled to 3',
     );
   });
 

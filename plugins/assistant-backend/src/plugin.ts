@@ -82,6 +82,11 @@ export const assistantPlugin = createBackendPlugin({
               (config.getOptionalNumber(
                 'kubeAssistant.executionTimeoutSeconds',
               ) ?? 30) * 1000,
+            // KubeChart's setting, when it is installed in the same Backstage (optional: the
+            // assistant installs on its own too, and then KubeChart's default applies).
+            deployerServiceAccount: config.getOptionalString(
+              'kubechart.tenant.deployer.serviceAccount',
+            ),
           }),
           permissions: deps.permissions,
           auditor: deps.auditor,

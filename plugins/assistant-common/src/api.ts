@@ -132,6 +132,11 @@ export type ExecuteResponse = {
   safety: SafetyAssessment;
   result: ExecutionResult;
   latencyMs: number;
+  /**
+   * Set when the command ran but its record could not be saved in the conversation (the audit
+   * trail has it). A change's message result says so too.
+   */
+  notice?: string;
 };
 
 /** @public */

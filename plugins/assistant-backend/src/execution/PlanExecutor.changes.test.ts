@@ -226,7 +226,7 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
     expect(result).toEqual({
       type: 'message',
       text: expect.stringMatching(
-        /^deployment\/payments-api rolled back to revision \d+$/,
+        /^deployment\/payments-api in payments rolled back to revision \d+$/,
       ),
     });
     expect(proxy.sent).toHaveLength(1);

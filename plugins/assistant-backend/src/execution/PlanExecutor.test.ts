@@ -248,7 +248,7 @@ describe('PlanExecutor against kube-sim', () => {
     });
     expect(result).toEqual({
       type: 'message',
-      text: 'deployment/inventory-service scaled to 3',
+      text: 'deployment/inventory-service in shop scaled to 3',
     });
     const table = (await run({
       verb: 'get',

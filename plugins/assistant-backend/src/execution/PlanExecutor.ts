@@ -24,8 +24,18 @@ import {
 } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { withDeadline } from '../deadline';
-import { ChangeTracker, progressOf, withProgress } from './changeProgress';
+import {
+  ChangeTracker,
+  ChangedObjects,
+  progressOf,
+  withProgress,
+} from './changeProgress';
 import { diagnose } from './diagnose';
+import {
+  DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+  guardedTargetsOf,
+  refuseGuarded,
+} from './guardedTargets';
 import { rolloutStatus } from './rolloutStatus';
 import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
@@ -117,6 +127,24 @@ function clusterError(error: unknown): Error {
   return new Error(`The cluster refused: ${describeError(error)}`);
 }
 
+/** Whether a plan changes the cluster (the verbs the executor sends changes for). */
+function isChange(plan: Plan): boolean {
+  switch (plan.verb) {
+    case 'scale':
+    case 'label':
+    case 'annotate':
+    case 'cordon':
+    case 'uncordon':
+    case 'patch':
+    case 'delete':
+      return true;
+    case 'rollout':
+      return plan.rolloutAction === 'restart' || plan.rolloutAction === 'undo';
+    default:
+      return false;
+  }
+}
+
 /** How an object of a change is named in messages and the audit trail. */
 function objectName(kind: string, object: KubeObject): string {
   const namespace = object.metadata?.namespace;
@@ -162,6 +190,11 @@ export class PlanExecutor {
       maxListed?: number;
       /** Most bytes of one container's log read from the cluster (default 1 MiB, `limitBytes`). */
       maxLogBytes?: number;
+      /**
+       * The ServiceAccount KubeChart deploys as (`kubechart.tenant.deployer.serviceAccount`,
+       * default `kubechart-deployer`): it and its RoleBinding are never changed.
+       */
+      deployerServiceAccount?: string;
     },
   ) {}
 
@@ -170,6 +203,18 @@ export class PlanExecutor {
    * never holds a request (and its audit event) open.
    */
   async execute(plan: Plan, kc: KubeConfig): Promise<ExecutionResult> {
+    return (await this.executeReporting(plan, kc)).result;
+  }
+
+  /**
+   * Runs a plan as {@link PlanExecutor.execute} does, and says which objects
+   * it changed: `changes` is set for a change (also one that matched
+   * nothing), for the audit trail.
+   */
+  async executeReporting(
+    plan: Plan,
+    kc: KubeConfig,
+  ): Promise<{ result: ExecutionResult; changes?: ChangedObjects }> {
     // Checked again here, not only when planned: a plan stored before a rule
     // was added runs only if its command still shows what runs.
     const parsed = planSchema.safeParse(plan);
@@ -183,7 +228,7 @@ export class PlanExecutor {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
     const changes = new ChangeTracker();
     const deadline = new AbortController();
-    return withDeadline(
+    const result = await withDeadline(
       this.executeNow(plan, kc, changes, deadline.signal),
       timeoutMs,
       () => {
@@ -208,6 +253,9 @@ export class PlanExecutor {
         throw Object.assign(error, { changeProgress: progress });
       },
     );
+    return isChange(plan)
+      ? { result, changes: changes.changedObjects() }
+      : { result };
   }
 
   private async executeNow(
@@ -228,8 +276,9 @@ export class PlanExecutor {
     try {
       return await this.run(plan, api);
     } catch (error) {
-      // A change that stopped part-way already says what it did.
-      if (progressOf(error)) throw error;
+      // A change that stopped part-way already says what it did; a refused
+      // one says which objects are guarded.
+      if (progressOf(error) || guardedTargetsOf(error)) throw error;
       throw clusterError(error);
     }
   }
@@ -237,7 +286,8 @@ export class PlanExecutor {
   /**
    * Changes each target in turn; when one fails after others, the error
    * names those changed before it, the one that failed and how many were
-   * not tried.
+   * not tried. Every change goes through here, so the guarded objects are
+   * checked here: when any target is one, nothing is sent.
    */
   private async changeEach(
     kind: string,
@@ -246,6 +296,11 @@ export class PlanExecutor {
     done: string,
     change: (target: KubeObject) => Promise<unknown>,
   ) {
+    refuseGuarded(
+      kind,
+      targets,
+      this.options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+    );
     api.changes.start(
       targets.map(t => objectName(kind, t)),
       done,
@@ -261,7 +316,13 @@ export class PlanExecutor {
         if (!api.changes.several) throw error;
         throw withProgress(clusterError(error), api.changes, name);
       }
-      api.changes.changed(name);
+      api.changes.changed(name, {
+        ...(target.metadata?.namespace
+          ? { namespace: target.metadata.namespace }
+          : {}),
+        kind,
+        name: target.metadata?.name ?? '',
+      });
     }
   }
 
@@ -784,24 +845,27 @@ export class PlanExecutor {
     );
     delete template.metadata?.labels?.['pod-template-hash'];
     const { apiVersion, kind } = RESOURCE_TYPES.deployments;
-    await api.objects.patch(
-      addressed(
-        {
-          spec: {
-            template: mergePatchTo(deployment.spec?.template, template),
+    const done = `rolled back to revision ${sets[1].revision}`;
+    await this.changeEach(kind, [deployment], api, done, () =>
+      api.objects.patch(
+        addressed(
+          {
+            spec: {
+              template: mergePatchTo(deployment.spec?.template, template),
+            },
           },
-        },
-        { apiVersion, kind, name: deployment.metadata!.name!, namespace },
-      ) as any,
-      undefined,
-      undefined,
-      'kube-assistant',
-      undefined,
-      PatchStrategy.MergePatch,
+          { apiVersion, kind, name: deployment.metadata!.name!, namespace },
+        ) as any,
+        undefined,
+        undefined,
+        'kube-assistant',
+        undefined,
+        PatchStrategy.MergePatch,
+      ),
     );
     return {
       type: 'message',
-      text: `deployment/${plan.name} rolled back to revision ${sets[1].revision}`,
+      text: `${objectName(kind, deployment)} ${done}`,
     };
   }
 
@@ -859,9 +923,8 @@ export class PlanExecutor {
     );
     return {
       type: 'message',
-      text: targets
-        .map(t => `${kind.toLowerCase()}/${t.metadata?.name} ${done}`)
-        .join('\n'),
+      // With their namespaces: a selector may reach several.
+      text: targets.map(t => `${objectName(kind, t)} ${done}`).join('\n'),
     };
   }
 
@@ -883,9 +946,7 @@ export class PlanExecutor {
     );
     return {
       type: 'message',
-      text: targets
-        .map(t => `${kind.toLowerCase()} "${t.metadata?.name}" deleted`)
-        .join('\n'),
+      text: targets.map(t => `${objectName(kind, t)} deleted`).join('\n'),
     };
   }
 }

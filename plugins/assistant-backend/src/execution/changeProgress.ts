@@ -3,6 +3,20 @@ export const MAX_NAMED_CHANGES = 50;
 /** Most characters of names a message lists (a conversation keeps 2000 characters of it). */
 const MAX_LISTED_CHARS = 1000;
 
+/** An object a change changed, as the audit trail names it. */
+export type ChangedObject = {
+  /** Absent for a cluster-scoped object. */
+  namespace?: string;
+  kind: string;
+  name: string;
+};
+
+/** The objects a finished change changed: the first {@link MAX_NAMED_CHANGES}, and how many in all. */
+export type ChangedObjects = {
+  objects: ChangedObject[];
+  count: number;
+};
+
 /** What a change over several objects had done when it stopped. */
 export type ChangeProgress = {
   /** Objects changed before it stopped, in order: the first {@link MAX_NAMED_CHANGES}. */
@@ -29,6 +43,7 @@ export class ChangeTracker {
   private total = 0;
   private count = 0;
   private readonly names: string[] = [];
+  private readonly objects: ChangedObject[] = [];
   /** Every object of the change, in order (at most 50: the assistant changes no more at once). */
   private targets: string[] = [];
   /** The object whose request is under way. */
@@ -52,10 +67,18 @@ export class ChangeTracker {
     this.current = name;
   }
 
-  changed(name: string) {
+  changed(name: string, object: ChangedObject) {
     this.count += 1;
     this.current = undefined;
-    if (this.names.length < MAX_NAMED_CHANGES) this.names.push(name);
+    if (this.names.length < MAX_NAMED_CHANGES) {
+      this.names.push(name);
+      this.objects.push(object);
+    }
+  }
+
+  /** What the change changed, for the record of a change that finished. */
+  changedObjects(): ChangedObjects {
+    return { objects: [...this.objects], count: this.count };
   }
 
   progress(failedOn?: string): ChangeProgress {

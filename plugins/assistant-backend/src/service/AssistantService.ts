@@ -21,6 +21,7 @@ import {
   describeScope,
   ExecuteRequest,
   ExecuteResponse,
+  ExecutionRecord,
   ExecutionRequirements,
   ExecutionResult,
   Plan,
@@ -47,7 +48,8 @@ import { PlanExecutor } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
 import { newPlanSalt, planHash } from '../execution/planHash';
-import { progressOf } from '../execution/changeProgress';
+import { ChangedObjects, progressOf } from '../execution/changeProgress';
+import { guardedTargetsOf } from '../execution/guardedTargets';
 import {
   ImpersonationPrefixes,
   impersonatedUser,
@@ -891,16 +893,16 @@ export class AssistantService {
         credentials,
       ),
     );
-    const refuse = async (error: Error) => {
-      await this.options.store.addExecution({
-        messageId: message.id,
-        record: {
-          status: 'refused',
-          summary: error.message,
-          at: new Date().toISOString(),
-        },
-      });
-      await event.fail({ error, meta: { outcome: 'refused' } });
+    // The refusal is audited first, and a store that is down does not turn it into another error.
+    const refuse = async (error: Error, meta: Record<string, unknown> = {}) => {
+      await this.completeEvent(message.id, () =>
+        event.fail({ error, meta: { outcome: 'refused', ...meta } }),
+      );
+      await this.saveRecord(
+        message.id,
+        { status: 'refused', summary: error.message },
+        'it was refused',
+      );
       throw error;
     };
 
@@ -977,42 +979,123 @@ export class AssistantService {
       }
     }
 
+    // Only the cluster decides the outcome: what happens afterwards to the audit event or the record
+    // of the run is reported, and never turns an applied change into a failure.
+    let ran: { result: ExecutionResult; changes?: ChangedObjects };
     try {
       const kc = this.kubeConfigFor(plan.cluster, userRef);
-      const result = await this.options.executor.execute(plan, kc);
-      const latencyMs = Math.round(performance.now() - started);
-      const summary = summarize(result);
-      await this.options.store.addExecution({
-        messageId: message.id,
-        record: { status: 'succeeded', summary, at: new Date().toISOString() },
-      });
-      await event.success({
-        meta: { outcome: 'succeeded', latencyMs, summary },
-      });
-      return {
-        messageId: message.id,
-        command: shown.command,
-        safety,
-        result,
-        latencyMs,
-      };
+      ran = await this.options.executor.executeReporting(plan, kc);
     } catch (error) {
+      // An object KubeChart or Helm keeps: refused before anything was sent.
+      const guarded = guardedTargetsOf(error);
+      if (guarded) {
+        return refuse(error as Error, {
+          reason: (error as Error).message,
+          guarded,
+        });
+      }
       const latencyMs = Math.round(performance.now() - started);
       // A change over several objects that stopped part-way: which were changed, which failed.
       const progress = progressOf(error);
-      await this.options.store.addExecution({
-        messageId: message.id,
-        record: {
-          status: 'failed',
-          summary: (error as Error).message,
-          at: new Date().toISOString(),
-        },
-      });
-      await event.fail({
-        error: error as Error,
-        meta: { outcome: 'failed', latencyMs, ...progress },
-      });
+      await this.completeEvent(message.id, () =>
+        event.fail({
+          error: error as Error,
+          meta: { outcome: 'failed', latencyMs, ...progress },
+        }),
+      );
+      await this.saveRecord(
+        message.id,
+        { status: 'failed', summary: (error as Error).message },
+        'it failed',
+      );
       throw error;
+    }
+    const { result, changes } = ran;
+    const latencyMs = Math.round(performance.now() - started);
+    const summary = summarize(result);
+    // The audit trail first, with every object changed (the summary is cut).
+    await this.completeEvent(message.id, () =>
+      event.success({
+        meta: {
+          outcome: 'succeeded',
+          latencyMs,
+          summary,
+          ...(changes
+            ? { changedObjects: changes.objects, changedCount: changes.count }
+            : {}),
+        },
+      }),
+    );
+    const saved = await this.saveRecord(
+      message.id,
+      { status: 'succeeded', summary },
+      changes ? 'the change was applied' : 'it ran',
+    );
+    const response = {
+      messageId: message.id,
+      command: shown.command,
+      safety,
+      result,
+      latencyMs,
+    };
+    if (saved) return response;
+    const notice = `${
+      changes ? 'The change was applied' : 'The command ran'
+    }, but its record could not be saved in this conversation (the audit trail has it).`;
+    return {
+      ...response,
+      // The message of a change is what the user reads: it says so there too.
+      result:
+        result.type === 'message'
+          ? { ...result, text: `${result.text}\n${notice}` }
+          : result,
+      notice,
+    };
+  }
+
+  /**
+   * Completes the audit event of a run. An auditor that fails is logged: it does not change what
+   * happened on the cluster, nor what the user and the conversation's record are told.
+   */
+  private async completeEvent(
+    messageId: string,
+    complete: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await complete();
+    } catch (error) {
+      this.options.logger.error(
+        `Could not complete the audit event of a run of answer ${messageId}: ${
+          (error as Error).message
+        }`,
+        error as Error,
+      );
+    }
+  }
+
+  /**
+   * Saves the record of a run in its conversation; false when that failed (logged, with what had
+   * happened: `outcome`).
+   */
+  private async saveRecord(
+    messageId: string,
+    record: Omit<ExecutionRecord, 'at'>,
+    outcome: string,
+  ): Promise<boolean> {
+    try {
+      await this.options.store.addExecution({
+        messageId,
+        record: { ...record, at: new Date().toISOString() },
+      });
+      return true;
+    } catch (error) {
+      this.options.logger.error(
+        `Could not save the record of a run of answer ${messageId} (${outcome}): ${
+          (error as Error).message
+        }`,
+        error as Error,
+      );
+      return false;
     }
   }
 }
