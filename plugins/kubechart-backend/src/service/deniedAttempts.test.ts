@@ -197,6 +197,53 @@ describe('attempts the permission framework refuses', () => {
     });
   });
 
+  it('refuses run requests of a caller whose requests kept being refused, before they reach the audit trail', async () => {
+    audit.length = 0;
+    const CAROL = 'user:default/carol';
+    // Allowed to ask, but asking for what cannot be (an unknown cluster): each is audited, then refused.
+    const ask = (body: object = {}) =>
+      request(server)
+        .post('/api/kubechart/runs')
+        .set('Authorization', as(CAROL))
+        .send({
+          kind: 'tenant',
+          cluster: 'nowhere',
+          tenant: 'spam',
+          releases: [],
+          ...body,
+        });
+    for (let i = 0; i < RECORDED_PER_MINUTE; i++)
+      expect((await ask()).status).toBe(400);
+    expect(audit.filter(e => e.eventId === 'run-create')).toHaveLength(
+      RECORDED_PER_MINUTE,
+    );
+    // From then on this minute: 429 before the engine is asked, recorded as refusals are (up to
+    // the same limit a minute, then counted), so the trail does not grow with every request.
+    for (let i = 0; i < 2 * RECORDED_PER_MINUTE; i++) {
+      const refused = await ask({ cluster: 'dev' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toContain(
+        `${CAROL} had ${RECORDED_PER_MINUTE} run requests refused in the last minute`,
+      );
+    }
+    expect(
+      audit.filter(e => e.eventId === 'run-create').length,
+    ).toBeLessThanOrEqual(2 * RECORDED_PER_MINUTE);
+    // Those asked for a real cluster were not even looked at: no tenant.
+    const tenant = await request(server)
+      .get('/api/kubechart/tenants/spam')
+      .set('Authorization', as(ALICE));
+    expect(tenant.status).toBe(404);
+    // A minute later carol may ask again.
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+    try {
+      expect((await ask()).status).toBe(400);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('leaves a record of the refusals it did not record when the backend stops, if none came after them', async () => {
     const events: CapturedAuditEvent[] = [];
     const other = await startKubechartBackend({

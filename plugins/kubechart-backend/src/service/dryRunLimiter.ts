@@ -147,3 +147,55 @@ export class RefusalWindow {
     await this.onUnrecorded?.(caller, count, new Date(window.start));
   }
 }
+
+/**
+ * Counts the run requests of each caller that were audited and then refused (a 4xx from inside the
+ * audited work: out of scope, bad input, locked). Once a caller has had `perMinute` of them in a
+ * minute, its further requests that minute are refused before any event is created (and go to
+ * the refusal window like a permission refusal), so no caller grows the audit trail at will with
+ * requests that are bound to fail. Counted per backend instance.
+ */
+export class FailedRequestWindow {
+  readonly #failed = new Map<string, { start: number; count: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Throws TooManyRequestsError (429) when `caller` had its allowance of failed requests this minute. */
+  check(caller: string, what: string): void {
+    const window = this.#current(caller, Date.now());
+    if (window && window.count >= this.perMinute)
+      throw new TooManyRequestsError(
+        `${caller} had ${window.count} ${what} refused in the last minute, the most the audit trail records one by one (kubechart.limits.refusedAttemptsAuditedPerMinute); try again shortly`,
+      );
+  }
+
+  /** Counts a refused request of `caller` when `error` is the caller's (HTTP 4xx). */
+  failed(caller: string, error: unknown): void {
+    const status = (error as { statusCode?: number })?.statusCode;
+    const name = (error as { name?: string })?.name;
+    const clientError =
+      (typeof status === 'number' && status >= 400 && status < 500) ||
+      [
+        'InputError',
+        'NotAllowedError',
+        'NotFoundError',
+        'ConflictError',
+      ].includes(name ?? '');
+    if (!clientError) return;
+    const now = Date.now();
+    const window = this.#current(caller, now) ?? { start: now, count: 0 };
+    window.count++;
+    this.#failed.set(caller, window);
+  }
+
+  /** The caller's window of this minute, if any; old windows are dropped as the map grows. */
+  #current(caller: string, now: number) {
+    const window = this.#failed.get(caller);
+    if (window && now - window.start < MINUTE_MS) return window;
+    if (window) this.#failed.delete(caller);
+    if (this.#failed.size > 10_000)
+      for (const [key, w] of this.#failed)
+        if (now - w.start >= MINUTE_MS) this.#failed.delete(key);
+    return undefined;
+  }
+}

@@ -52,7 +52,11 @@ import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScope, ReadScopes } from './readScope';
 import { addRecordedRunRoutes } from './runsRecorded';
-import { DryRunLimiter, RefusalWindow } from './dryRunLimiter';
+import {
+  DryRunLimiter,
+  FailedRequestWindow,
+  RefusalWindow,
+} from './dryRunLimiter';
 import { runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
@@ -180,6 +184,9 @@ export async function createRouter(
     recordUnrecorded,
   );
   options.lifecycle?.addShutdownHook(() => refusals.flush());
+  const failedRunRequests = new FailedRequestWindow(
+    settings.refusedAttemptsAuditedPerMinute,
+  );
 
   /** The refusals of a caller that were only counted, when no later refusal of its carried the count. */
   async function recordUnrecorded(actor: string, count: number, since: Date) {
@@ -316,6 +323,33 @@ export async function createRouter(
     }
   }
 
+  /**
+   * `audited` for a request that asks for a run as `actor` (`POST /runs`, `POST /runs/record`). Each
+   * is audited before the engine judges it, so requests bound to be refused (out of scope, bad
+   * input) would grow the trail at will: once the actor had `refusedAttemptsAuditedPerMinute` of
+   * them refused this minute, the next ones are refused with 429 before any event is created, and
+   * recorded as refusals are (one by one up to the limit, then counted).
+   */
+  async function auditedRunRequest<T>(
+    req: Request,
+    actor: string,
+    eventId: string,
+    meta: Record<string, any>,
+    fn: () => Promise<T>,
+    resultMeta?: (r: T) => Record<string, any>,
+  ): Promise<T> {
+    try {
+      failedRunRequests.check(actor, 'run requests');
+    } catch (e) {
+      await auditRefused(req, { eventId, meta }, e as Error);
+      throw e;
+    }
+    return audited(req, eventId, meta, fn, resultMeta).catch(e => {
+      failedRunRequests.failed(actor, e);
+      throw e;
+    });
+  }
+
   router.post('/runs', async (req, res) => {
     const body = parse(
       createRunSchema,
@@ -341,8 +375,9 @@ export async function createRouter(
       body.onBehalfOf,
       onBehalfOfServices,
     );
-    const run = await audited(
+    const run = await auditedRunRequest(
       req,
+      actor,
       'run-create',
       {
         kind: body.kind,
@@ -444,6 +479,7 @@ export async function createRouter(
         objects,
       ),
     audited,
+    auditedRunRequest,
     onRunChanged: options.onRunChanged,
     onRunFinished: run => options.metrics?.runFinished(run),
   });

@@ -68,6 +68,18 @@ export type RecordedRunRoutesOptions = {
     fn: () => Promise<T>,
     resultMeta?: (r: T) => Record<string, any>,
   ): Promise<T>;
+  /**
+   * `audited` for a request that asks for a run as `actor`: refused with 429 before any event is
+   * created once the actor had too many such requests refused this minute.
+   */
+  auditedRunRequest<T>(
+    req: Request,
+    actor: string,
+    eventId: string,
+    meta: Record<string, any>,
+    fn: () => Promise<T>,
+    resultMeta?: (r: T) => Record<string, any>,
+  ): Promise<T>;
   /** Records a change refused before it started (403, 404) as `attempt`, failed. */
   auditRefused(
     req: Request,
@@ -151,8 +163,9 @@ export function addRecordedRunRoutes(
       body.onBehalfOf,
       options.onBehalfOfServices,
     );
-    const run = await audited(
+    const run = await options.auditedRunRequest(
       req,
+      actor,
       'run-record',
       {
         kind: body.kind,
