@@ -51,7 +51,7 @@ import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScope, ReadScopes } from './readScope';
-import { addRecordedRunRoutes } from './runsRecorded';
+import { Audited, addRecordedRunRoutes } from './runsRecorded';
 import {
   DryRunLimiter,
   FailedRequestWindow,
@@ -330,25 +330,20 @@ export async function createRouter(
    * them refused this minute, the next ones are refused with 429 before any event is created, and
    * recorded as refusals are (one by one up to the limit, then counted).
    */
-  async function auditedRunRequest<T>(
-    req: Request,
-    actor: string,
-    eventId: string,
-    meta: Record<string, any>,
-    fn: () => Promise<T>,
-    resultMeta?: (r: T) => Record<string, any>,
-  ): Promise<T> {
-    try {
-      failedRunRequests.check(actor, 'run requests');
-    } catch (e) {
-      await auditRefused(req, { eventId, meta }, e as Error);
-      throw e;
-    }
-    return audited(req, eventId, meta, fn, resultMeta).catch(e => {
-      failedRunRequests.failed(actor, e);
-      throw e;
-    });
-  }
+  const auditedRunRequest =
+    (actor: string): Audited =>
+    async (req, eventId, meta, fn, resultMeta) => {
+      try {
+        failedRunRequests.check(actor, 'run requests');
+      } catch (e) {
+        await auditRefused(req, { eventId, meta }, e as Error);
+        throw e;
+      }
+      return audited(req, eventId, meta, fn, resultMeta).catch(e => {
+        failedRunRequests.failed(actor, e);
+        throw e;
+      });
+    };
 
   router.post('/runs', async (req, res) => {
     const body = parse(
@@ -375,9 +370,8 @@ export async function createRouter(
       body.onBehalfOf,
       onBehalfOfServices,
     );
-    const run = await auditedRunRequest(
+    const run = await auditedRunRequest(actor)(
       req,
-      actor,
       'run-create',
       {
         kind: body.kind,

@@ -36,6 +36,15 @@ import {
  */
 const RECORDED_LEASE_EPOCH = 1;
 
+/** Runs `fn` within the audit event `eventId`: initiated, then its outcome (`resultMeta` on success). */
+export type Audited = <T>(
+  req: Request,
+  eventId: string,
+  meta: Record<string, any>,
+  fn: () => Promise<T>,
+  resultMeta?: (r: T) => Record<string, any>,
+) => Promise<T>;
+
 export type RecordedRunRoutesOptions = {
   store: RunStore;
   /** Identifies this backend instance in the run row (it granted the lease). */
@@ -61,25 +70,12 @@ export type RecordedRunRoutesOptions = {
    * `RunEngine.outsideNamespace`); empty when none do.
    */
   outsideNamespace(run: Run, objects: KubeObject[]): Promise<string[]>;
-  audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, any>,
-    fn: () => Promise<T>,
-    resultMeta?: (r: T) => Record<string, any>,
-  ): Promise<T>;
+  audited: Audited;
   /**
    * `audited` for a request that asks for a run as `actor`: refused with 429 before any event is
    * created once the actor had too many such requests refused this minute.
    */
-  auditedRunRequest<T>(
-    req: Request,
-    actor: string,
-    eventId: string,
-    meta: Record<string, any>,
-    fn: () => Promise<T>,
-    resultMeta?: (r: T) => Record<string, any>,
-  ): Promise<T>;
+  auditedRunRequest(actor: string): Audited;
   /** Records a change refused before it started (403, 404) as `attempt`, failed. */
   auditRefused(
     req: Request,
@@ -163,9 +159,8 @@ export function addRecordedRunRoutes(
       body.onBehalfOf,
       options.onBehalfOfServices,
     );
-    const run = await options.auditedRunRequest(
+    const run = await options.auditedRunRequest(actor)(
       req,
-      actor,
       'run-record',
       {
         kind: body.kind,
