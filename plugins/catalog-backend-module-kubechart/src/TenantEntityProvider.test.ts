@@ -173,6 +173,56 @@ describe('TenantEntityProvider', () => {
     );
   });
 
+  it("keeps each tenant's Kubernetes view to its own cluster when another owner has the same tenant code on another cluster", async () => {
+    const conn = connection();
+    const p = provider(
+      fakeRuns(async () => [
+        {
+          ...acme,
+          code: 'shop',
+          cluster: 'prod-eu',
+          namespace: 'tenant-shop',
+          entityRef: 'system:default/shop-eu',
+          owner: 'group:default/team-a',
+        },
+        {
+          ...acme,
+          code: 'shop',
+          cluster: 'prod-us',
+          namespace: 'tenant-shop',
+          entityRef: 'system:default/shop-us',
+          owner: 'group:default/team-b',
+        },
+      ]),
+    );
+    await p.connect(conn);
+    await p.refresh();
+
+    const kubernetesAnnotations = (
+      conn.applyMutation.mock.calls[0] as any
+    )[0].entities.map((e: any) =>
+      Object.fromEntries(
+        Object.entries(e.entity.metadata.annotations).filter(([key]) =>
+          key.startsWith('backstage.io/kubernetes-'),
+        ),
+      ),
+    );
+    // The namespace and the label selector are the same on both clusters; only the cluster
+    // annotation keeps team-b's pods out of team-a's Kubernetes tab, and the other way round.
+    expect(kubernetesAnnotations).toEqual([
+      {
+        'backstage.io/kubernetes-cluster': 'prod-eu',
+        'backstage.io/kubernetes-namespace': 'tenant-shop',
+        'backstage.io/kubernetes-label-selector': 'kubechart.io/tenant=shop',
+      },
+      {
+        'backstage.io/kubernetes-cluster': 'prod-us',
+        'backstage.io/kubernetes-namespace': 'tenant-shop',
+        'backstage.io/kubernetes-label-selector': 'kubechart.io/tenant=shop',
+      },
+    ]);
+  });
+
   it('drops deleted tenants on the next refresh', async () => {
     const conn = connection();
     let tenants = [acme];

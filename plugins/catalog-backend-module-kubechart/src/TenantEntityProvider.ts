@@ -70,6 +70,10 @@ export function tenantToEntity(tenant: Tenant, providerName: string): Entity {
         [ANNOTATION_ORIGIN_LOCATION]: `${providerName}:${location}`,
         [KUBECHART_TENANT_ANNOTATION]: tenant.code,
         [KUBECHART_CLUSTER_ANNOTATION]: tenant.cluster,
+        // A tenant code is unique per cluster only: another owner may have the same code, so the
+        // same namespace and label, on another cluster. Without this the Kubernetes tab would show
+        // that tenant's workloads as this one's (honoured by the `singleTenant` service locator).
+        'backstage.io/kubernetes-cluster': tenant.cluster,
         'backstage.io/kubernetes-namespace': tenant.namespace,
         'backstage.io/kubernetes-label-selector': `${KUBECHART_TENANT_LABEL}=${tenant.code}`,
       },

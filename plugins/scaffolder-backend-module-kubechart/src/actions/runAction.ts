@@ -1,4 +1,5 @@
 import type { ActionContext } from '@backstage/plugin-scaffolder-node';
+import { createHash } from 'node:crypto';
 import {
   approvalCount,
   deploymentHistoryPath,
@@ -49,12 +50,97 @@ export function historyUrl(entityRef?: string, runId?: string) {
   return entityRef ? deploymentHistoryPath(entityRef, runId) : undefined;
 }
 
+type Credentials = Awaited<
+  ReturnType<ActionContext<any, any>['getInitiatorCredentials']>
+>;
+
+/**
+ * The checkpoint key of the run a request starts: a digest of what the run is for (its kind, which
+ * names the action, and its target). The scaffolder prefixes keys with the step id only, so each
+ * iteration of a step with `each:` needs a key of its own, or on recovery every iteration would
+ * follow the run the last one saved.
+ */
+function runCheckpointKey(request: CreateRunRequest): string {
+  let target: unknown[];
+  switch (request.kind) {
+    case 'tenant':
+    case 'tenant-delete':
+      target = [request.cluster, request.tenant];
+      break;
+    case 'chart':
+      target = [request.cluster, request.namespace, request.release.name];
+      break;
+    case 'rollback':
+      target = [request.cluster, request.namespace, request.release];
+      break;
+    case 'manifests':
+      // Iterations may apply different documents to one namespace: the documents are the target.
+      target = [request.cluster, request.namespace, request.manifests];
+      break;
+    default:
+      target = [request];
+  }
+  const digest = createHash('sha256')
+    .update(JSON.stringify([request.kind, ...target]))
+    .digest('hex')
+    .slice(0, 16);
+  return `kubechart.run.${digest}`;
+}
+
+/**
+ * Starts the run of a request inside `ctx.checkpoint`, or finds the one this step started when it
+ * ran before (the scaffolder recovered the task, or a user pressed Retry). A run found that way
+ * which has failed is replaced by a new one, so a retried step converges instead of failing again
+ * with the old reason; a run that is active or succeeded is followed. The replacement's checkpoint
+ * key names the failed run, so the next time the step runs it finds the replacement.
+ */
+async function startOrFindRun(
+  ctx: ActionContext<any, any>,
+  runs: KubechartRunsService,
+  request: CreateRunRequest,
+  credentials: Credentials,
+): Promise<string> {
+  const base = runCheckpointKey(request);
+  let key = base;
+  for (;;) {
+    let started = false;
+    const { id } = await ctx.checkpoint({
+      key,
+      fn: async () => {
+        started = true;
+        const created = await runs.createRun(request, { credentials });
+        return { id: created.id };
+      },
+    });
+    if (started) {
+      ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
+      return id;
+    }
+    const earlier = await runs.getRun(id, { credentials });
+    if (earlier.status !== 'failed') {
+      ctx.logger.info(
+        `following kubechart run ${id} (${request.kind}), started when this step ran before`,
+      );
+      return id;
+    }
+    ctx.logger.info(
+      `kubechart run ${id} (${
+        request.kind
+      }) failed when this step ran before (${
+        earlier.failureReason ?? 'unknown reason'
+      }); starting a new run`,
+    );
+    key = `${base}.after.${id}`;
+  }
+}
+
 /**
  * Starts a run in the kubechart engine on behalf of the user who started the template, streams its
  * log into the task log and resolves with the finished run; throws with the run's failure reason.
  *
  * The run is created inside `ctx.checkpoint`, so when the scaffolder retries or recovers the step it
- * follows the run it already started instead of starting another.
+ * follows the run it already started instead of starting another, unless that run failed: then it
+ * starts a new one (see {@link startOrFindRun}).
  */
 export async function startAndFollowRun(
   ctx: ActionContext<any, any>,
@@ -72,14 +158,7 @@ export async function startAndFollowRun(
     ...request,
     template: request.template ?? ctx.templateInfo?.entityRef,
   };
-  const { id } = await ctx.checkpoint({
-    key: `kubechart.run.${ctx.step?.id ?? request.kind}`,
-    fn: async () => {
-      const created = await runs.createRun(body, { credentials });
-      return { id: created.id };
-    },
-  });
-  ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
+  const id = await startOrFindRun(ctx, runs, body, credentials);
   options.onStarted?.(id);
   await waitForApproval(
     ctx,
@@ -133,9 +212,7 @@ async function waitForApproval(
   runs: KubechartRunsService,
   id: string,
   request: CreateRunRequest,
-  credentials: Awaited<
-    ReturnType<ActionContext<any, any>['getInitiatorCredentials']>
-  >,
+  credentials: Credentials,
   pollIntervalMs: number,
 ): Promise<void> {
   let run = await runs.getRun(id, { credentials });
@@ -153,7 +230,9 @@ async function waitForApproval(
     seen = run.approval?.decisions.length ?? 0;
     if (run.status === 'approved' && run.approval?.resubmit) {
       await ctx.checkpoint({
-        key: `kubechart.run.${ctx.step?.id ?? request.kind}.execute`,
+        // Per run: each iteration of an `each:` step, and each run that replaced a failed one,
+        // submits its own plan.
+        key: `kubechart.run.${id}.execute`,
         fn: async () => {
           const started = await runs.executeRun(id, request, { credentials });
           return { status: started.status };
