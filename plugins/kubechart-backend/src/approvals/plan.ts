@@ -3,6 +3,7 @@ import {
   RunPreview,
 } from '@kubechart/plugin-kubechart-common';
 import { createHash, randomBytes } from 'node:crypto';
+import type { ApprovedManifest } from './approvedManifest';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
@@ -36,6 +37,11 @@ export type PlanParts = {
   preview: RunPreview;
   /** Deployed Helm revision of each release the run changes (`null`: not installed). */
   revisions: Record<string, number | null>;
+  /**
+   * For a chart or tenant run: each release's rendered objects, normalised, which what helm is about
+   * to apply must match (the preview's manifest holds them all, so the plan's hash covers them).
+   */
+  manifests?: Record<string, ApprovedManifest>;
 };
 
 export const newPlanSalt = () => randomBytes(16).toString('hex');

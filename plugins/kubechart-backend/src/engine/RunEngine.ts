@@ -9,6 +9,7 @@ import {
 import {
   ApprovalDecision,
   CreateRunRequest,
+  KUBECHART_TENANT_LABEL,
   approvalCount,
   PolicyReport,
   ReleaseSpec,
@@ -70,6 +71,11 @@ import {
   planHash,
   planInput,
 } from '../approvals/plan';
+import {
+  ApprovedManifest,
+  GENERATED_AT_INSTALL,
+  approvedManifestOf,
+} from '../approvals/approvedManifest';
 import { readLatestHelmRelease } from '../lib/helmRelease';
 import {
   LeaseLostError,
@@ -239,6 +245,21 @@ export class RunEngine {
     request: CreateRunRequest,
     runScope?: RunScope,
   ): Promise<RunPreview> {
+    return (await this.renderPreview(request, runScope)).preview;
+  }
+
+  /**
+   * The preview, and for a chart or tenant run each release's rendered objects normalised as the
+   * post-render gate normalises what helm is about to apply (the run scope's tenant labels added), which
+   * an approved run's install must match: an approval is bound to what this offline render showed.
+   */
+  private async renderPreview(
+    request: CreateRunRequest,
+    runScope?: RunScope,
+  ): Promise<{
+    preview: RunPreview;
+    manifests?: Record<string, ApprovedManifest>;
+  }> {
     const plan = planRun(request, this.options.clusters);
     await checkRequestChartSources(request, this.options.settings);
     const base = { kind: request.kind, target: plan.target };
@@ -262,6 +283,10 @@ export class RunEngine {
         request.kind === 'tenant' ? request.releases : [request.release];
       const docs: string[] = [];
       const reports: PolicyReport[] = [];
+      const manifests: Record<string, ApprovedManifest> = {};
+      const labels: Record<string, string> = scope.tenant
+        ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
+        : {};
       const work = await createWorkDir();
       try {
         for (const release of releases) {
@@ -277,7 +302,7 @@ export class RunEngine {
                           credentials: Object.fromEntries(
                             request.credentials.map(c => [
                               c,
-                              'generated-at-install',
+                              GENERATED_AT_INSTALL,
                             ]),
                           ),
                         }
@@ -301,6 +326,11 @@ export class RunEngine {
               : checked.rendered,
           );
           reports.push(checked.report);
+          // What helm renders (crds/ aside, which the engine installs itself from the same chart).
+          manifests[release.name] = approvedManifestOf(
+            parseManifests(checked.rendered),
+            labels,
+          );
         }
       } finally {
         await work.dispose();
@@ -311,7 +341,14 @@ export class RunEngine {
         mergePolicyReports(reports),
         givenSecrets(request),
       );
-      return { ...base, manifest: shown.manifest, policyReport: shown.report };
+      return {
+        preview: {
+          ...base,
+          manifest: shown.manifest,
+          policyReport: shown.report,
+        },
+        manifests,
+      };
     }
     if (request.kind === 'rollback' && runScope) {
       // An approval's plan shows the revision the rollback returns to and the policy's verdict on it
@@ -334,16 +371,22 @@ export class RunEngine {
         );
         return undefined;
       });
-      if (!judged) return base;
+      if (!judged) return { preview: base };
       // The secret values of the revision it returns to are removed wherever its manifest copied them.
       const shown = redactPlan(
         judged.manifest,
         judged.report,
         rollbackSecretValues(judged),
       );
-      return { ...base, manifest: shown.manifest, policyReport: shown.report };
+      return {
+        preview: {
+          ...base,
+          manifest: shown.manifest,
+          policyReport: shown.report,
+        },
+      };
     }
-    if (request.kind !== 'manifests') return base;
+    if (request.kind !== 'manifests') return { preview: base };
     const objects = parseManifests(request.manifests);
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
     const shown = redactPlan(
@@ -351,7 +394,13 @@ export class RunEngine {
       this.options.policy.check(objects, await checkOptions(objects)),
       collectManifestSecretValues(objects),
     );
-    return { ...base, manifest: shown.manifest, policyReport: shown.report };
+    return {
+      preview: {
+        ...base,
+        manifest: shown.manifest,
+        policyReport: shown.report,
+      },
+    };
   }
 
   /**
@@ -674,7 +723,7 @@ export class RunEngine {
     scope: RunScope,
   ): Promise<PlanParts> {
     // Rendered and checked with the scope the run executes with (its allowed cluster-scoped kinds included).
-    const preview = await this.preview(request, scope);
+    const { preview, manifests } = await this.renderPreview(request, scope);
     const revisions: Record<string, number | null> = {};
     const names = releaseNames(request);
     const { cluster, namespace } = plan.target;
@@ -705,7 +754,7 @@ export class RunEngine {
         : undefined;
       revisions[name] = deployed?.version ?? null;
     }
-    return { request, preview, revisions };
+    return { request, preview, revisions, manifests };
   }
 
   /** The live tenant whose namespace a target is, if any (tenant records know each tenant's cluster and namespace). */
@@ -1211,12 +1260,15 @@ export class RunEngine {
         c.digest,
       ]),
     );
+    // And applies only what renders at install as the plan did (the same objects, normalised): the plan
+    // is an offline first install, helm renders again against the cluster. These come from the render
+    // just compared with the approved plan, so they are what the approvers saw.
     return this.start(
       request,
       plan,
       run.actor,
       request.kind === 'chart' || request.kind === 'tenant'
-        ? { ...exec, approvedCharts }
+        ? { ...exec, approvedCharts, approvedManifests: parts.manifests ?? {} }
         : exec,
       run.id,
     ).catch(e =>

@@ -43,6 +43,11 @@ import { RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import { canonicalJson } from '../approvals/plan';
+import {
+  ApprovedManifest,
+  approvedManifestOf,
+  describeManifestDifference,
+} from '../approvals/approvedManifest';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
@@ -90,6 +95,10 @@ type RunWork = {
   manifests: Map<string, string>;
   /** For an approved run: the chart digest of each release in the approved plan. */
   approvedCharts?: Record<string, string>;
+  /** For an approved run: each release's rendered objects in the approved plan, normalised. */
+  approvedManifests?: Record<string, ApprovedManifest>;
+  /** Credentials a tenant run generated (or read) at install, which its plan shows as placeholders. */
+  generated?: string[];
 };
 
 /** What the engine resolved for a run before it started. */
@@ -113,6 +122,11 @@ export type RunExecution = {
    * release is installed only from a chart with that digest (set when the approved run starts).
    */
   approvedCharts?: Record<string, string>;
+  /**
+   * For a run released by approval: each release's rendered objects in the approved plan, normalised
+   * (`approvedManifestOf`). The post-render gate lets helm apply only the same objects.
+   */
+  approvedManifests?: Record<string, ApprovedManifest>;
 };
 
 /**
@@ -183,6 +197,7 @@ export class Executors {
       reports: new Map(),
       manifests: new Map(),
       approvedCharts: exec.approvedCharts,
+      approvedManifests: exec.approvedManifests,
     };
     try {
       return request.kind === 'tenant'
@@ -426,6 +441,31 @@ export class Executors {
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
     let refusedManifest: string | undefined;
+    // A tenant's objects and pods carry its label, which its catalog entity selects.
+    const labels: Record<string, string> = scope.tenant
+      ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
+      : {};
+    /** On helm 3: the hooks its server dry run rendered, checked before the install. */
+    let checkedHooks: HelmHook[] = [];
+    /** Why the install was refused as not the approved plan's rendering. */
+    let renderedOtherwise: string | undefined;
+    // An approved run's plan is helm's offline render, a first install; helm renders again to apply,
+    // as an upgrade, with `lookup` and the cluster's capabilities. It applies only what the plan showed.
+    const notApproved = (sent: KubeObject[]): string | undefined => {
+      if (!work.approvedManifests) return undefined;
+      const approved = work.approvedManifests[release.name];
+      if (!approved)
+        return `Release ${release.name} was not installed: the approved plan has no rendering of it; nothing was applied.`;
+      // helm 3 hands its post-renderer no hooks: those its server dry run rendered (checked above) stand in.
+      const hooks = checkedHooks.length
+        ? parseManifests(checkedHooks.map(h => h.manifest).join('\n---\n'))
+        : [];
+      return describeManifestDifference(
+        release.name,
+        approved,
+        approvedManifestOf([...sent, ...hooks], labels, work.generated),
+      );
+    };
     // helm installs a chart's crds/ before it renders, so before the gate, and reads them otherwise than
     // the check might: the engine always passes --skip-crds, and where helm would install them (a first
     // install, or one over an uninstalled release's history) installs the checked CRDs itself once the
@@ -437,6 +477,12 @@ export class Executors {
       (install: boolean) =>
       async (manifest: string): Promise<PostRenderDecision> => {
         const sent = parseManifests(manifest);
+        const difference = install ? notApproved(sent) : undefined;
+        if (difference) {
+          renderedOtherwise = difference;
+          refusedManifest = manifest;
+          return { approved: false, reason: difference };
+        }
         const verdict = policy.check(sent, await checkOptions(sent));
         if (!verdict.blocking) {
           if (install && crdsOnApproval && !crdsInstalled) {
@@ -473,7 +519,6 @@ export class Executors {
         `helm ${version} cannot render release ${release.name} against the cluster (--dry-run=server needs helm 3.13 or later), which the engine needs to check the hooks helm 3 runs; nothing was applied. Use helm 3.13 or later, or helm 4 (kubechart.helm.binary).`,
       );
     }
-    let checkedHooks: HelmHook[] = [];
     const inputs = helm3
       ? await findInstallTimeInputs(artifact.directory)
       : undefined;
@@ -595,12 +640,11 @@ export class Executors {
       'info',
       `release:${release.name}`,
     );
-    // A tenant's objects and pods carry its label, which its catalog entity selects. Outside a tenant
-    // no labels, but the gate still writes the manifests out as helm reads them (YAML 1.1: `yes` is
-    // true), so helm applies exactly the values the policy judged.
+    // Outside a tenant no labels, but the gate still writes the manifests out as helm reads them
+    // (YAML 1.1: `yes` is true), so helm applies exactly the values the policy judged.
     const gate = await startPostRenderGate({
       check: gateCheckFor(true),
-      labels: scope.tenant ? { [KUBECHART_TENANT_LABEL]: scope.tenant } : {},
+      labels,
     });
     let result;
     try {
@@ -612,6 +656,7 @@ export class Executors {
       });
     } catch (e) {
       await recordRefusal();
+      if (renderedOtherwise) throw new RunFailure(renderedOtherwise);
       throw e;
     } finally {
       await gate.close();
@@ -943,6 +988,7 @@ export class Executors {
             input.credentials!.length
           } credential(s)`,
       )) as Record<string, string>;
+      work.generated = Object.values(credentials);
     }
     const storedValues: Record<string, unknown> = {};
     await this.recordingReleases(run, storedValues, work, async () => {
