@@ -127,6 +127,19 @@ describe('AssistantWidget', () => {
     expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
   });
 
+  it('says so when the command ran but its record could not be kept', async () => {
+    const notice =
+      'The command ran, but its record could not be saved in this conversation (the audit trail has it).';
+    const api = mockApi({
+      execute: jest.fn(async () => ({ ...tableResult, notice })),
+    });
+    await render(api, 'component:default/checkout');
+    askQuestion('which pods are crash looping?');
+    fireEvent.click(await screen.findByRole('button', { name: 'Run' }));
+    expect(await screen.findByText('CrashLoopBackOff')).toBeInTheDocument();
+    expect(screen.getByText(notice)).toBeInTheDocument();
+  });
+
   it('shows a progress line while the question is answered', async () => {
     let resolve: (a: AskResponse) => void = () => {};
     const api = mockApi({

@@ -114,6 +114,11 @@ export function TurnView(props: {
             </Box>
           )}
           {turn.execution && <ResultView result={turn.execution.result} />}
+          {turn.execution?.notice && (
+            <Box mt={1}>
+              <Alert severity="warning">{turn.execution.notice}</Alert>
+            </Box>
+          )}
           {confirming && (
             <ConfirmDialog
               answer={answer}
