@@ -1,3 +1,4 @@
+import type { Audited } from '../service/runsRecorded';
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
@@ -140,23 +141,24 @@ describe('drift routes', () => {
         throw new NotAllowedError(`Not allowed: ${permission.name}`);
       return credentials as any;
     },
-    async audited(_req, eventId, meta, fn, resultMeta) {
-      const event: {
-        eventId: string;
-        meta: Record<string, any>;
-        outcome?: string;
-      } = { eventId, meta };
-      audit.push(event);
-      try {
-        const r = await fn();
-        event.outcome = 'succeeded';
-        event.meta = { ...meta, ...(resultMeta?.(r) ?? {}) };
-        return r;
-      } catch (e) {
-        event.outcome = 'failed';
-        throw e;
-      }
-    },
+    auditedRunRequest: () =>
+      (async (_req, eventId, meta, fn, resultMeta) => {
+        const event: {
+          eventId: string;
+          meta: Record<string, any>;
+          outcome?: string;
+        } = { eventId, meta };
+        audit.push(event);
+        try {
+          const r = await fn();
+          event.outcome = 'succeeded';
+          event.meta = { ...meta, ...(resultMeta?.(r) ?? {}) };
+          return r;
+        } catch (e) {
+          event.outcome = 'failed';
+          throw e;
+        }
+      }) as Audited,
     async submit(_credentials, req) {
       submitted.push(req);
       return run({

@@ -1,3 +1,4 @@
+import type { Audited } from '../service/runsRecorded';
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import { BasicPermission } from '@backstage/plugin-permission-common';
@@ -48,13 +49,11 @@ export type DriftRoutesOptions = {
     permission: BasicPermission,
     attempt?: RefusedAttempt,
   ): Promise<BackstageCredentials>;
-  audited<T>(
-    req: Request,
-    eventId: string,
-    meta: Record<string, any>,
-    fn: () => Promise<T>,
-    resultMeta?: (r: T) => Record<string, any>,
-  ): Promise<T>;
+  /**
+   * `audited` for a request that asks for a run as the caller, as `POST /runs` is: 429 before any
+   * event once the caller had too many run requests refused this minute, and a refusal counts.
+   */
+  auditedRunRequest(credentials: BackstageCredentials): Audited;
   /** Starts a run as the caller, exactly as `POST /runs` does. */
   submit(
     credentials: BackstageCredentials,
@@ -99,7 +98,7 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
       attempt,
     );
     const { cluster, namespace, release } = run.target;
-    const started = await options.audited(
+    const started = await options.auditedRunRequest(credentials)(
       req,
       'run-reapply',
       {

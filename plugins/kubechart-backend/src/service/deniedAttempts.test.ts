@@ -244,6 +244,46 @@ describe('attempts the permission framework refuses', () => {
     }
   });
 
+  it('counts refused re-applies with the run requests, and refuses them too once there were too many', async () => {
+    const DAVE = 'user:default/dave';
+    const created = await request(server)
+      .post('/api/kubechart/runs')
+      .set('Authorization', as(DAVE))
+      .send({ kind: 'tenant', cluster: 'dev', tenant: 'dave', releases: [] });
+    expect(created.status).toBe(202);
+    audit.length = 0;
+    // A release the run did not install: refused after its event is created.
+    const reapply = () =>
+      request(server)
+        .post(`/api/kubechart/runs/${created.body.id}/reapply`)
+        .set('Authorization', as(DAVE))
+        .send({ release: 'not-there' });
+    for (let i = 0; i < RECORDED_PER_MINUTE; i++)
+      expect((await reapply()).status).toBe(400);
+    const refused = await reapply();
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.message).toContain(
+      `${DAVE} had ${RECORDED_PER_MINUTE} run requests refused in the last minute`,
+    );
+    // So are its other run requests that minute.
+    expect(
+      (
+        await request(server)
+          .post('/api/kubechart/runs')
+          .set('Authorization', as(DAVE))
+          .send({
+            kind: 'tenant',
+            cluster: 'dev',
+            tenant: 'dave2',
+            releases: [],
+          })
+      ).status,
+    ).toBe(429);
+    expect(
+      audit.filter(e => e.eventId === 'run-reapply' && e.status !== 'failed'),
+    ).toEqual([]);
+  });
+
   it('leaves a record of the refusals it did not record when the backend stops, if none came after them', async () => {
     const events: CapturedAuditEvent[] = [];
     const other = await startKubechartBackend({

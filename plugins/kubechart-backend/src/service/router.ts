@@ -683,7 +683,10 @@ export async function createRouter(
       scopes,
       readableRun,
       authorize,
-      audited,
+      auditedRunRequest: credentials =>
+        auditedRunRequest(
+          effectiveActor(credentials, undefined, onBehalfOfServices).actor,
+        ),
       submit: async (credentials, request) => {
         const { actor } = effectiveActor(
           credentials,
