@@ -183,6 +183,7 @@ describe('ClusterHealthCache', () => {
       ...h,
       observedAt: undefined,
       alerts: h.alerts.filter(a => a.type !== 'warning-event'),
+      alertsTotal: undefined,
     });
 
     // Every watch ends with 410 Expired; the informers must list again, and every answer of the
