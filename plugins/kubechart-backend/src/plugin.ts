@@ -261,6 +261,8 @@ export const kubechartPlugin = createBackendPlugin({
             clusters,
             client: cluster => engine.client(cluster),
             logger,
+            // The cluster-scoped kinds runs may apply: drift reads no other cluster-scoped object.
+            settings,
             onDriftChanged: d => {
               const message: DriftSignal = {
                 type: 'drift-changed',

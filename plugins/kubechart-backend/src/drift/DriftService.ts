@@ -11,9 +11,11 @@ import {
   KubeObject,
   parseManifests,
   redactObject,
+  scopeViolation,
 } from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
 import { RunStore } from '../database/RunStore';
+import type { EngineSettings } from '../engine/settings';
 import { KubeClient } from '../lib/KubeClient';
 import {
   describeKubeError,
@@ -32,13 +34,37 @@ export type DriftServiceOptions = {
   logger: LoggerService;
   /** Told when a run's drift status or drifted fields change. */
   onDriftChanged?(drift: DriftRecord): void;
+  /**
+   * The cluster-scoped kinds each cluster allows runs to apply. Without it no cluster-scoped object
+   * is read: the drift of a run whose manifest holds one is `unknown`, saying so.
+   */
+  settings?: Pick<EngineSettings, 'allowedClusterScopedKinds'>;
+  /** The most objects one pass compares (default {@link DEFAULT_MAX_OBJECTS_PER_PASS}). */
+  maxObjectsPerPass?: number;
 };
+
+/**
+ * The most live objects one drift pass reads and compares. A pass runs in the backend's process:
+ * beyond this the rest of its runs are recorded as not compared, rather than the pass running on.
+ */
+export const DEFAULT_MAX_OBJECTS_PER_PASS = 5000;
 
 /** The drift record a check of one run found, and whether it differs from the stored one. */
 type Checked = { record: DriftRecord; changed: boolean };
 
-/** An object a run applied, where it lives. */
-type AppliedObject = { key: string; object: KubeObject; namespace?: string };
+/**
+ * An object a run applied, where it lives, and why the run could not have applied it there (in
+ * another namespace, or cluster-scoped of a kind the cluster does not allow), if so.
+ */
+type AppliedObject = {
+  key: string;
+  object: KubeObject;
+  namespace?: string;
+  outside?: string;
+};
+
+/** How many more objects the pass may compare. */
+type PassBudget = { objects: number };
 
 const HOOK_ANNOTATION = 'helm.sh/hook';
 
@@ -85,9 +111,12 @@ export class DriftService {
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
     const claimed = new Set<string>();
     const checked: Checked[] = [];
+    const budget: PassBudget = {
+      objects: this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS,
+    };
     for (const applied of current) {
       try {
-        const result = await this.checkApplied(applied, claimed);
+        const result = await this.checkApplied(applied, claimed, budget);
         if (result) checked.push(result);
       } catch (e) {
         this.options.logger.warn(
@@ -109,6 +138,7 @@ export class DriftService {
   private async checkApplied(
     applied: AppliedRun,
     claimed: Set<string>,
+    budget: PassBudget,
   ): Promise<Checked | undefined> {
     const run = await this.options.runs.getRun(applied.id);
     if (!run) return undefined;
@@ -141,13 +171,13 @@ export class DriftService {
     }
     // A run writes only to its own namespace (and, through the engine's policy, to cluster-scoped
     // kinds the cluster allows). A stored manifest naming anything else is not what the run could
-    // apply: none of it is read, with the engine's identity, into a record its readers see.
-    const outside = objects.filter(o =>
-      o.namespace === undefined
-        ? Boolean(run.action)
-        : o.namespace !== run.target.namespace,
-    );
+    // apply, whoever ran it (an engine run keeps the manifest of a release record in the tenant's
+    // namespace when it upgrades nothing): none of it is read, with the engine's identity, into a
+    // record its readers see.
+    const outside = objects.filter(o => o.outside);
     if (outside.length) {
+      const allowed = this.allowedKinds(run);
+      const rule = `a run may only write to namespace ${run.target.namespace}`;
       return this.record(run, {
         ...base,
         status: 'unknown',
@@ -159,15 +189,17 @@ export class DriftService {
         }, which drift does not read: ${outside
           .slice(0, 3)
           .map(o =>
-            o.namespace === undefined
-              ? `${o.object.kind}/${o.object.metadata!.name} is cluster-scoped`
-              : `${o.object.kind}/${o.object.metadata!.name} is in namespace ${
-                  o.namespace
-                }`,
+            o.outside!.endsWith(`; ${rule}`)
+              ? o.outside!.slice(0, -`; ${rule}`.length)
+              : o.outside!,
           )
-          .join('; ')}${
-          outside.length > 3 ? '; …' : ''
-        }; a run may only write to namespace ${run.target.namespace}`,
+          .join('; ')}${outside.length > 3 ? '; …' : ''}; ${rule}${
+          allowed.length
+            ? ` and to the cluster-scoped kinds cluster ${
+                run.target.cluster
+              } allows (${allowed.join(', ')})`
+            : ''
+        }`,
       });
     }
     const own = objects.filter(o => !claimed.has(o.key));
@@ -185,8 +217,17 @@ export class DriftService {
       });
     }
     const drifted: DriftObject[] = [];
+    let notCompared = 0;
     try {
       for (const o of own) {
+        if (budget.objects <= 0) {
+          notCompared++;
+          continue;
+        }
+        budget.objects--;
+        // Other requests are served between objects: a pass of many large objects does not hold
+        // the backend's event loop.
+        await new Promise(resolve => setImmediate(resolve));
         const d = await this.compare(run.target.cluster, o);
         if (d) drifted.push(d);
       }
@@ -198,11 +239,32 @@ export class DriftService {
         message: this.describe(e, run, 'the live objects could not be read'),
       });
     }
+    if (notCompared > 0) {
+      // What was not compared may have drifted: the run is neither in sync nor known to be drifted only there.
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: drifted,
+        message: `${notCompared} of the ${
+          own.length
+        } objects the run applied were not compared: a drift pass compares at most ${
+          this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
+        } objects`,
+      });
+    }
     return this.record(run, {
       ...base,
       status: drifted.length ? 'drifted' : 'in-sync',
       objects: drifted,
     });
+  }
+
+  /** The cluster-scoped kinds a run could apply: none for a run an action recorded. */
+  private allowedKinds(run: Run): string[] {
+    if (run.action) return [];
+    return (
+      this.options.settings?.allowedClusterScopedKinds[run.target.cluster] ?? []
+    );
   }
 
   private describe(e: unknown, run: Run, what: string) {
@@ -228,6 +290,13 @@ export class DriftService {
       run.target.cluster,
       parsed,
     );
+    // The engine's run-scope rule, with the run's one namespace and the kinds it could apply.
+    const scope = {
+      namespaces: [run.target.namespace],
+      defaultNamespace: run.target.namespace,
+      allowedClusterScopedKinds: this.allowedKinds(run),
+      isNamespaced,
+    };
     return parsed.map(object => {
       const namespaced =
         isNamespaced(String(object.apiVersion), String(object.kind)) !== false;
@@ -241,7 +310,8 @@ export class DriftService {
         namespace ?? '',
         object.metadata!.name,
       ].join('/');
-      return { key, object, namespace };
+      const outside = scopeViolation(object, scope);
+      return { key, object, namespace, ...(outside ? { outside } : {}) };
     });
   }
 

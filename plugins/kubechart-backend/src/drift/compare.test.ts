@@ -1,4 +1,4 @@
-import { compareObject, formatPath } from './compare';
+import { compareObject, formatPath, valueAt } from './compare';
 import { fieldOwner } from './fieldOwners';
 
 const applied = {
@@ -115,6 +115,165 @@ describe('compareObject', () => {
         data: { password: 'c2VjcmV0' },
       }).map(d => formatPath(d.segments)),
     ).toEqual(['type']);
+  });
+
+  it('compares a Deployment with thousands of env entries at once, and finds the one that changed', () => {
+    const env = Array.from({ length: 6000 }, (_, i) => ({
+      name: `VAR_${i}`,
+      value: `value-${i}`,
+    }));
+    const big = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'big' },
+      spec: {
+        template: { spec: { containers: [{ name: 'web', image: 'x', env }] } },
+      },
+    };
+    const live = JSON.parse(JSON.stringify(big));
+    live.spec.template.spec.containers[0].env.reverse();
+    expect(compareObject(big, live)).toEqual([]);
+    live.spec.template.spec.containers[0].env[10].value = 'changed';
+    const diffs = compareObject(big, live);
+    expect(
+      diffs.map(d => [formatPath(d.segments), d.expected, d.actual]),
+    ).toEqual([
+      [
+        'spec.template.spec.containers[name=web].env[name=VAR_5989].value',
+        'value-5989',
+        'changed',
+      ],
+    ]);
+    // Who changed it is found as quickly among as many managed list items.
+    const managedFields = [
+      {
+        manager: 'kubectl-set',
+        time: '2026-12-03T09:02:00Z',
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"web"}': {
+                    'f:env': Object.fromEntries(
+                      env.map(e => [
+                        `k:${JSON.stringify({ name: e.name })}`,
+                        { 'f:value': {} },
+                      ]),
+                    ),
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    ];
+    for (let i = 0; i < 6000; i++)
+      live.spec.template.spec.containers[0].env[i].value = 'changed';
+    const all = compareObject(big, live);
+    expect(all).toHaveLength(6000);
+    expect(
+      new Set(all.map(d => fieldOwner(managedFields, d.segments)?.manager)),
+    ).toEqual(new Set(['kubectl-set']));
+  });
+
+  it('reports an env name the live list holds twice (the later one is effective), but not duplicates applied as such', () => {
+    const withEnv = (env: unknown[]) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'c', env }] },
+    });
+    const diffs = compareObject(
+      withEnv([{ name: 'MODE', value: 'blue' }]),
+      withEnv([
+        { name: 'MODE', value: 'blue' },
+        { name: 'MODE', value: 'evil' },
+      ]),
+    );
+    expect(
+      diffs.map(d => [formatPath(d.segments), d.expected, d.actual]),
+    ).toEqual([
+      [
+        'spec.containers[name=c].env[name=MODE]',
+        { name: 'MODE', value: 'blue' },
+        [
+          { name: 'MODE', value: 'blue' },
+          { name: 'MODE', value: 'evil' },
+        ],
+      ],
+    ]);
+    expect(
+      valueAt(
+        withEnv([
+          { name: 'MODE', value: 'blue' },
+          { name: 'MODE', value: 'evil' },
+        ]),
+        diffs[0].segments,
+      ),
+    ).toEqual([
+      { name: 'MODE', value: 'blue' },
+      { name: 'MODE', value: 'evil' },
+    ]);
+    const twice = [
+      { name: 'MODE', value: 'blue' },
+      { name: 'MODE', value: 'green' },
+    ];
+    expect(compareObject(withEnv(twice), withEnv(twice))).toEqual([]);
+    expect(
+      compareObject(
+        withEnv(twice),
+        withEnv([twice[0], { name: 'MODE', value: 'evil' }]),
+      ).map(d => formatPath(d.segments)),
+    ).toEqual(['spec.containers[name=c].env[name=MODE].value']);
+  });
+
+  it('finds no difference in quantities inside atomic lists, in an emptyDir sizeLimit, or in an empty string the server omits', () => {
+    const limitRange = {
+      apiVersion: 'v1',
+      kind: 'LimitRange',
+      metadata: { name: 'limits' },
+      spec: {
+        limits: [
+          { type: 'Container', max: { cpu: '1000m', memory: '1024Mi' } },
+        ],
+      },
+    };
+    expect(
+      compareObject(limitRange, {
+        ...limitRange,
+        spec: {
+          limits: [{ type: 'Container', max: { cpu: '1', memory: '1Gi' } }],
+        },
+      }),
+    ).toEqual([]);
+    expect(
+      compareObject(limitRange, {
+        ...limitRange,
+        spec: {
+          limits: [{ type: 'Container', max: { cpu: '2', memory: '1Gi' } }],
+        },
+      }).map(d => formatPath(d.segments)),
+    ).toEqual(['spec.limits']);
+    const pod = (sizeLimit: string, serviceAccountName?: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        ...(serviceAccountName !== undefined ? { serviceAccountName } : {}),
+        volumes: [{ name: 'scratch', emptyDir: { sizeLimit } }],
+      },
+    });
+    expect(compareObject(pod('1024Mi', ''), pod('1Gi'))).toEqual([]);
+    expect(
+      compareObject(pod('2Gi', 'web'), pod('1Gi')).map(d =>
+        formatPath(d.segments),
+      ),
+    ).toEqual([
+      'spec.serviceAccountName',
+      'spec.volumes[name=scratch].emptyDir.sizeLimit',
+    ]);
   });
 });
 

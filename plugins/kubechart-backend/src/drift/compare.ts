@@ -56,6 +56,8 @@ const QUANTITY_PARENTS = new Set([
   'maxLimitRequestRatio',
   'capacity',
 ]);
+/** Fields whose value itself is a resource quantity (`emptyDir.sizeLimit: 1024Mi` equals `1Gi`). */
+const QUANTITY_FIELDS = new Set(['sizeLimit']);
 const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -73,20 +75,29 @@ function containsRedacted(v: unknown): boolean {
 
 /** An applied empty value (`{}`, `[]`, `""`) that the API server omits when it stores the object. */
 const isEmpty = (v: unknown) =>
+  v === '' ||
   (Array.isArray(v) && v.length === 0) ||
   (isMap(v) && Object.keys(v).length === 0);
 
+/**
+ * Whether an applied scalar is stored as `actual`. `field` is the name the scalar is stored under,
+ * `parent` the name of the map that holds it (`cpu` and `limits` in `limits.cpu`).
+ */
 function sameScalar(
   expected: unknown,
   actual: unknown,
+  field: string | undefined,
   parent: string | undefined,
 ): boolean {
   if (expected === actual) return true;
-  if (actual === undefined || actual === null || typeof actual === 'object')
-    return false;
+  if (actual === undefined) return isEmpty(expected);
+  if (actual === null || typeof actual === 'object') return false;
   // YAML `"8080"` against a stored 8080, `true` against "true": the server converts what the schema says.
   if (String(expected) === String(actual)) return true;
-  if (parent && QUANTITY_PARENTS.has(parent)) {
+  if (
+    (parent && QUANTITY_PARENTS.has(parent)) ||
+    (field && QUANTITY_FIELDS.has(field))
+  ) {
     const a = parseQuantity(String(expected));
     const b = parseQuantity(String(actual));
     return !!a && !!b && compareQuantities(a, b) === 0;
@@ -94,23 +105,31 @@ function sameScalar(
   return false;
 }
 
-/** Whether every field of `expected` is in `actual` with the same value (extra live fields are fine). */
-function covers(expected: unknown, actual: unknown, parent?: string): boolean {
+/**
+ * Whether every field of `expected` is in `actual` with the same value (extra live fields are fine).
+ * `field` is the name `expected` is stored under, `parent` the name of the map holding it.
+ */
+function covers(
+  expected: unknown,
+  actual: unknown,
+  field?: string,
+  parent?: string,
+): boolean {
   if (expected === null || expected === undefined) return true;
   if (Array.isArray(expected)) {
     return Array.isArray(actual)
       ? expected.length === actual.length &&
-          expected.every((e, i) => covers(e, actual[i], parent))
+          expected.every((e, i) => covers(e, actual[i], field, parent))
       : isEmpty(expected) && actual === undefined;
   }
   if (isMap(expected)) {
     if (actual === undefined) return isEmpty(expected);
     return (
       isMap(actual) &&
-      Object.entries(expected).every(([k, v]) => covers(v, actual[k], k))
+      Object.entries(expected).every(([k, v]) => covers(v, actual[k], k, field))
     );
   }
-  return sameScalar(expected, actual, parent);
+  return sameScalar(expected, actual, field, parent);
 }
 
 function keyOf(
@@ -120,11 +139,32 @@ function keyOf(
   return Object.fromEntries(keys.map(k => [k, item[k] ?? KEY_DEFAULTS[k]]));
 }
 
-function sameKey(
-  a: Record<string, unknown>,
-  b: Record<string, unknown>,
-): boolean {
-  return Object.keys(a).every(k => String(a[k]) === String(b[k]));
+/**
+ * One string for a list item's key: the same for keys that name the same item (`8080` and "8080",
+ * fields in any order), so list items are matched through a Map rather than by scanning the list.
+ */
+export function canonicalKey(key: Record<string, unknown>): string {
+  return JSON.stringify(
+    Object.keys(key)
+      .sort()
+      .map(k => [k, String(key[k])]),
+  );
+}
+
+/** The items of a list by the canonical string of their key (several when the list repeats a key). */
+function indexItems(
+  items: unknown[],
+  keys: string[],
+): Map<string, Record<string, unknown>[]> {
+  const index = new Map<string, Record<string, unknown>[]>();
+  for (const item of items) {
+    if (!isMap(item)) continue;
+    const k = canonicalKey(keyOf(item, keys));
+    const same = index.get(k);
+    if (same) same.push(item);
+    else index.set(k, [item]);
+  }
+  return index;
 }
 
 /**
@@ -164,27 +204,73 @@ export function compareObject(
           i => isMap(i) && keysFor(i)?.every(k => k in i || k in KEY_DEFAULTS),
         );
       if (keyed && (actual === undefined || Array.isArray(actual))) {
-        const liveItems = ((actual as unknown[]) ?? []).filter(isMap);
-        for (const item of expected as Record<string, unknown>[]) {
+        // Both lists indexed once by key: a list of thousands of env entries costs thousands of steps.
+        const appliedItems = expected as Record<string, unknown>[];
+        const liveItems = (actual as unknown[] | undefined) ?? [];
+        const liveByKey = new Map<string, Record<string, unknown>[]>();
+        const appliedByKey = new Map<string, Record<string, unknown>[]>();
+        for (const item of appliedItems) {
           const keys = keysFor(item)!;
-          const key = keyOf(item, keys);
-          const match = liveItems.find(l => sameKey(key, keyOf(l, keys)));
-          if (!match) {
-            if (!containsRedacted(item))
+          const k = canonicalKey(keyOf(item, keys));
+          if (appliedByKey.has(k)) {
+            appliedByKey.get(k)!.push(item);
+            continue;
+          }
+          appliedByKey.set(k, [item]);
+          liveByKey.set(k, []);
+        }
+        for (const item of liveItems) {
+          if (!isMap(item)) continue;
+          const keys = keysFor(item);
+          if (!keys) continue;
+          liveByKey.get(canonicalKey(keyOf(item, keys)))?.push(item);
+        }
+        for (const [k, items] of appliedByKey) {
+          const keys = keysFor(items[0])!;
+          const key = keyOf(items[0], keys);
+          const matches = liveByKey.get(k)!;
+          if (matches.length === 0) {
+            if (!containsRedacted(items))
               out.push({
                 segments: [...path, { key }],
-                expected: item,
+                expected: items.length === 1 ? items[0] : items,
                 actual: undefined,
               });
             continue;
           }
-          walk(item, match, [...path, { key: keyOf(match, keys) }], undefined);
+          // The API server keeps items that repeat a key, and which one takes effect depends on the
+          // field (the last env entry of a name wins). Items applied once and found more often (or
+          // the other way round) are a change whichever counts: the repeated items are the drift.
+          if (matches.length !== items.length) {
+            out.push({
+              segments: [...path, { key }],
+              expected: items.length === 1 ? items[0] : items,
+              actual: matches.length === 1 ? matches[0] : matches,
+            });
+            continue;
+          }
+          items.forEach((item, i) =>
+            walk(
+              item,
+              matches[i],
+              [...path, { key: keyOf(matches[i], keys) }],
+              undefined,
+            ),
+          );
         }
         return;
       }
       // An atomic list is one value: it differs as a whole.
       if (containsRedacted(expected)) return;
-      if (!covers(expected, actual, field))
+      const parent = path[path.length - 2];
+      if (
+        !covers(
+          expected,
+          actual,
+          field,
+          parent && 'field' in parent ? parent.field : undefined,
+        )
+      )
         out.push({ segments: path, expected, actual });
       return;
     }
@@ -193,6 +279,7 @@ export function compareObject(
       !sameScalar(
         expected,
         actual,
+        field,
         parent && 'field' in parent ? parent.field : undefined,
       )
     )
@@ -237,18 +324,37 @@ export function formatPath(segments: PathSegment[]): string {
   return s;
 }
 
-/** The value at a path of an object (list-map items by key), or undefined. */
+/** Indexes of lists by key, built once per list and key fields: many paths are looked up in one object. */
+const listIndexes = new WeakMap<
+  unknown[],
+  Map<string, Map<string, Record<string, unknown>[]>>
+>();
+
+/**
+ * The value at a path of an object (list-map items by key), or undefined. An item whose key the
+ * list repeats is all of those items, a list.
+ */
 export function valueAt(obj: unknown, segments: PathSegment[]): unknown {
   let cur: unknown = obj;
   for (const seg of segments) {
     if ('field' in seg) {
       cur = isMap(cur) ? cur[seg.field] : undefined;
+    } else if (Array.isArray(cur)) {
+      const keys = Object.keys(seg.key);
+      let byKeys = listIndexes.get(cur);
+      if (!byKeys) {
+        byKeys = new Map();
+        listIndexes.set(cur, byKeys);
+      }
+      let index = byKeys.get(keys.join('\u0000'));
+      if (!index) {
+        index = indexItems(cur, keys);
+        byKeys.set(keys.join('\u0000'), index);
+      }
+      const found = index.get(canonicalKey(seg.key)) ?? [];
+      cur = found.length > 1 ? found : found[0];
     } else {
-      cur = Array.isArray(cur)
-        ? cur.find(
-            i => isMap(i) && sameKey(seg.key, keyOf(i, Object.keys(seg.key))),
-          )
-        : undefined;
+      cur = undefined;
     }
     if (cur === undefined) return undefined;
   }

@@ -1,5 +1,6 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
+import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,8 +11,8 @@ import { promisify } from 'node:util';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
 import { DatabaseDriftStore } from '../database/DatabaseDriftStore';
 import { DriftRecord } from '../database/DriftStore';
-import { DriftService } from './DriftService';
-import { reapplyRequest } from './reapply';
+import { DriftService, DriftServiceOptions } from './DriftService';
+import { ReleaseHistory, reapplyRequest } from './reapply';
 
 jest.setTimeout(180_000);
 
@@ -71,7 +72,10 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   /** An engine on a fresh database, the drift service over its runs, and a submit that waits for the run's end. */
-  async function driftSetup(onDriftChanged?: (d: DriftRecord) => void) {
+  async function driftSetup(
+    onDriftChanged?: (d: DriftRecord) => void,
+    more: Partial<DriftServiceOptions> = {},
+  ) {
     const t = await createTestEngine({ databases, databaseId, sim });
     const drift = await DatabaseDriftStore.create({
       database: mockServices.database.mock({ getClient: async () => t.knex }),
@@ -83,6 +87,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       client: c => t.engine.client(c),
       logger: mockServices.logger.mock(),
       onDriftChanged,
+      ...more,
     });
     const submit = async (request: any) => {
       const r = await t.engine.submit(request, 'user:default/alice');
@@ -98,7 +103,15 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       });
       return done;
     };
-    return { ...t, drift, service, submit, succeed };
+    /** `helm history` of a release, as the routes read it to re-apply a run. */
+    const helm = HelmCli.fromConfig(t.config);
+    const history: ReleaseHistory = ({ cluster, namespace, release }) =>
+      helm.history({
+        release,
+        namespace,
+        kubeconfig: t.clusters.kubeconfigYaml(cluster),
+      });
+    return { ...t, drift, service, submit, succeed, history };
   }
 
   it('reports the replicas and env value changed with kubectl and who changed them; re-applying the run clears it', async () => {
@@ -107,6 +120,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       drift,
       service,
       succeed: run,
+      history,
     } = await driftSetup(d => signalled.push(d));
     // alice's tenant namespace, then a chart release in it (with a Secret whose data history redacts).
     await run({
@@ -194,7 +208,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     expect(signalled).toHaveLength(2);
 
     // Re-apply: a normal rollback run to the revision the chart run left the release at.
-    const request = await reapplyRequest(chart, { history: async () => [] });
+    const request = await reapplyRequest(chart, { history });
     expect(request).toEqual({
       kind: 'rollback',
       cluster: 'dev',
@@ -395,6 +409,91 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       message: `the run’s manifest holds 1 object(s) outside its namespace shop, which drift does not read: ConfigMap/victim-config is in namespace ${other}; a run may only write to namespace shop`,
     });
     expect(JSON.stringify(record)).not.toContain('OTHER-TEAM-PRIVATE-VALUE');
+  });
+
+  it('reads no cluster-scoped object of a kind the cluster does not allow, whichever run stored it', async () => {
+    const { store, service } = await driftSetup(undefined, {
+      settings: {
+        allowedClusterScopedKinds: {
+          dev: ['rbac.authorization.k8s.io/ClusterRole'],
+        },
+      },
+    });
+    const other = `other-${randomUUID().slice(0, 8)}`;
+    await kubectl('create', 'namespace', other);
+    await kubectl('label', 'namespace', other, 'note=OTHER-TEAM-PRIVATE');
+    /** A succeeded chart run of the engine (no action) whose stored manifest is `manifest`. */
+    const engineRun = async (namespace: string, manifest: string) => {
+      const run = await store.createRun(
+        {
+          id: randomUUID(),
+          kind: 'chart',
+          status: 'pending',
+          actor: 'user:default/alice',
+          target: { cluster: 'dev', namespace, release: 'web' },
+          input: {},
+        },
+        [],
+      );
+      await store.finishRun(run.id, 'succeeded', { manifest, helmRevision: 1 });
+      return run;
+    };
+    // As a release record planted in the tenant's namespace could make a run that upgraded nothing keep.
+    const planted = await engineRun(
+      'shop',
+      `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${other}, labels: { note: mine } }\n`,
+    );
+    const allowed = await engineRun(
+      'shop-b',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: drift-allowed-role }\nrules: []\n',
+    );
+    const records = await service.checkAll();
+    const record = records.find(d => d.runId === planted.id);
+    expect(record).toMatchObject({
+      status: 'unknown',
+      objects: [],
+      message: `the run’s manifest holds 1 object(s) outside its namespace shop, which drift does not read: Namespace/${other} is cluster-scoped; a run may only write to namespace shop and to the cluster-scoped kinds cluster dev allows (rbac.authorization.k8s.io/ClusterRole)`,
+    });
+    expect(JSON.stringify(record)).not.toContain('OTHER-TEAM-PRIVATE');
+    // A kind the cluster allows is compared: this ClusterRole was never created.
+    expect(records.find(d => d.runId === allowed.id)).toMatchObject({
+      status: 'drifted',
+      objects: [
+        { kind: 'ClusterRole', name: 'drift-allowed-role', state: 'missing' },
+      ],
+    });
+  });
+
+  it('compares at most the objects a pass allows, and records the rest as not compared rather than in sync', async () => {
+    const { store, service } = await driftSetup(undefined, {
+      maxObjectsPerPass: 1,
+    });
+    const namespace = `drift-cap-${randomUUID().slice(0, 8)}`;
+    await kubectl('create', 'namespace', namespace);
+    await kubectl('-n', namespace, 'create', 'configmap', 'one');
+    await kubectl('-n', namespace, 'create', 'configmap', 'two');
+    const run = await store.createRun(
+      {
+        id: randomUUID(),
+        kind: 'manifests',
+        status: 'pending',
+        actor: 'user:default/alice',
+        target: { cluster: 'dev', namespace },
+        input: {},
+      },
+      [],
+    );
+    await store.finishRun(run.id, 'succeeded', {
+      manifest:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: one }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: two }\n',
+    });
+    const record = (await service.checkAll()).find(d => d.runId === run.id);
+    expect(record).toMatchObject({
+      status: 'unknown',
+      objects: [],
+      message:
+        '1 of the 2 objects the run applied were not compared: a drift pass compares at most 1 objects',
+    });
   });
 
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {

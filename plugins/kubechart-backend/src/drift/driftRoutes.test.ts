@@ -33,6 +33,22 @@ const run = (over: Partial<Run>): Run => ({
   createdAt: '2026-12-03T09:00:00.000Z',
   finishedAt: '2026-12-03T09:01:00.000Z',
   helmRevision: 3,
+  policyReport: {
+    mode: 'warn',
+    passed: true,
+    blocking: false,
+    summary: { objects: 1, errors: 0, warnings: 0, infos: 0 },
+    results: [],
+    charts: [
+      {
+        release: 'web',
+        chart: 'webapp',
+        version: '1.0.0',
+        digest: 'sha256:00',
+        source: 'webapp',
+      },
+    ],
+  },
   ...over,
 });
 
@@ -118,7 +134,17 @@ describe('drift routes', () => {
   addDriftRoutes(router, {
     drift,
     scopes,
-    history: async () => [],
+    // Revision 3 of web in team-a, as the chart run r1 left it.
+    history: async ({ namespace, release }) =>
+      namespace === 'team-a' && release === 'web'
+        ? [
+            {
+              revision: 3,
+              updated: '2026-12-03T09:00:40.000Z',
+              chart: 'webapp-1.0.0',
+            },
+          ]
+        : [],
     async readableRun(req, id) {
       const r = runs.get(id);
       if (!r) throw new NotFoundError(`Run ${id} not found`);
@@ -276,6 +302,31 @@ describe('drift routes', () => {
       .send({});
     expect(denied.status).toBe(403);
     expect(submitted).toHaveLength(1);
+
+    // Revision 3 of the release now holds another chart than the run applied: refused, audited.
+    runs.set(
+      'r2',
+      run({
+        id: 'r2',
+        policyReport: {
+          ...run({}).policyReport!,
+          charts: [{ ...run({}).policyReport!.charts![0], version: '0.9.0' }],
+        },
+      }),
+    );
+    const conflict = await request(app)
+      .post('/api/kubechart/runs/r2/reapply')
+      .set('Authorization', as(ALICE))
+      .send({});
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.message).toBe(
+      'Revision 3 of release web in team-a is not the one run r2 left: it holds chart webapp-1.0.0, the run applied webapp-0.9.0; it cannot be applied again as that run',
+    );
+    expect(submitted).toHaveLength(1);
+    expect(audit[audit.length - 1]).toMatchObject({
+      eventId: 'run-reapply',
+      outcome: 'failed',
+    });
   });
 
   it('re-applies a manifests run with the create permission, and refuses (400, audited) a manifest with redacted values', async () => {

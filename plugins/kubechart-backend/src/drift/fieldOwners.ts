@@ -1,4 +1,4 @@
-import { PathSegment } from './compare';
+import { PathSegment, canonicalKey } from './compare';
 
 /** One `metadata.managedFields` entry, as the API server returns it. */
 export type ManagedFieldsEntry = {
@@ -15,22 +15,31 @@ export type FieldOwner = { manager: string; operation?: string; time?: string };
 const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** Whether a `k:{…}` key of a fieldsV1 trie names the same list item as `key` (numbers and strings alike). */
-function sameItemKey(encoded: string, key: Record<string, unknown>): boolean {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(encoded);
-  } catch {
-    return false;
+/**
+ * The `k:{…}` children of fieldsV1 nodes by the canonical string of their key (numbers and strings
+ * alike), parsed once per node: an object with thousands of drifted list items looks each up at once.
+ */
+const itemIndexes = new WeakMap<object, Map<string, unknown>>();
+
+function itemIndex(node: Record<string, unknown>): Map<string, unknown> {
+  let index = itemIndexes.get(node);
+  if (index) return index;
+  index = new Map();
+  for (const [k, child] of Object.entries(node)) {
+    if (!k.startsWith('k:')) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(k.slice(2));
+    } catch {
+      continue;
+    }
+    if (isMap(parsed)) {
+      const c = canonicalKey(parsed);
+      if (!index.has(c)) index.set(c, child);
+    }
   }
-  if (!isMap(parsed)) return false;
-  const names = Object.keys(key);
-  return (
-    names.length === Object.keys(parsed).length &&
-    names.every(
-      n => String(parsed[n as keyof typeof parsed]) === String(key[n]),
-    )
-  );
+  itemIndexes.set(node, index);
+  return index;
 }
 
 /** The fieldsV1 node of a path, or undefined when the entry does not reach it. */
@@ -44,10 +53,7 @@ function nodeAt(
     if ('field' in seg) {
       cur = cur[`f:${seg.field}`];
     } else {
-      const entry = Object.entries(cur).find(
-        ([k]) => k.startsWith('k:') && sameItemKey(k.slice(2), seg.key),
-      );
-      cur = entry?.[1];
+      cur = itemIndex(cur).get(canonicalKey(seg.key));
     }
   }
   return cur;

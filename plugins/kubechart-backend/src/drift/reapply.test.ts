@@ -1,4 +1,4 @@
-import { InputError } from '@backstage/errors';
+import { ConflictError, InputError } from '@backstage/errors';
 import type { Run } from '@kubechart/plugin-kubechart-common';
 import { reapplyRequest } from './reapply';
 
@@ -54,6 +54,93 @@ describe('reapplyRequest', () => {
         history,
       }),
     ).resolves.toMatchObject({ release: 'web', revision: 2 });
+  });
+
+  describe('of a chart run', () => {
+    const chartRun = run({
+      kind: 'chart',
+      target: { cluster: 'dev', namespace: 'shop', release: 'web' },
+      input: {},
+      helmRevision: 2,
+      policyReport: {
+        mode: 'warn',
+        passed: true,
+        blocking: false,
+        summary: { objects: 1, errors: 0, warnings: 0, infos: 0 },
+        results: [],
+        charts: [
+          {
+            release: 'web',
+            chart: 'webapp',
+            version: '1.2.0',
+            digest: 'sha256:00',
+            source: 'webapp',
+          },
+        ],
+      },
+    });
+    const revisions = (revision2: { updated: string; chart: string }) =>
+      jest.fn(async () => [
+        {
+          revision: 1,
+          updated: '2026-12-01T10:00:00.000Z',
+          chart: 'webapp-1.1.0',
+        },
+        { revision: 2, ...revision2 },
+      ]);
+
+    it('rolls the release back to the revision the run left it at', async () => {
+      const chartHistory = revisions({
+        updated: '2026-12-03T09:01:30.000Z',
+        chart: 'webapp-1.2.0',
+      });
+      await expect(
+        reapplyRequest(chartRun, { history: chartHistory }),
+      ).resolves.toEqual({
+        kind: 'rollback',
+        cluster: 'dev',
+        namespace: 'shop',
+        release: 'web',
+        revision: 2,
+        entityRef: 'component:default/acme',
+      });
+      expect(chartHistory).toHaveBeenCalledWith({
+        cluster: 'dev',
+        namespace: 'shop',
+        release: 'web',
+      });
+    });
+
+    it('refuses (409) when that revision number now holds another release revision', async () => {
+      // The release was deleted and installed again after the run: revision 2 is not the run's.
+      await expect(
+        reapplyRequest(chartRun, {
+          history: revisions({
+            updated: '2026-12-03T10:00:00.000Z',
+            chart: 'webapp-1.2.0',
+          }),
+        }),
+      ).rejects.toThrow(
+        new ConflictError(
+          'Revision 2 of release web in shop is not the one run r1 left: it was written at 2026-12-03T10:00:00.000Z, after the run ended (2026-12-03T09:02:00.000Z); it cannot be applied again as that run',
+        ),
+      );
+      await expect(
+        reapplyRequest(chartRun, {
+          history: revisions({
+            updated: '2026-12-03T09:01:30.000Z',
+            chart: 'other-9.9.9',
+          }),
+        }),
+      ).rejects.toThrow(
+        new ConflictError(
+          'Revision 2 of release web in shop is not the one run r1 left: it holds chart other-9.9.9, the run applied webapp-1.2.0; it cannot be applied again as that run',
+        ),
+      );
+      await expect(
+        reapplyRequest(chartRun, { history: async () => [] }),
+      ).rejects.toBeInstanceOf(ConflictError);
+    });
   });
 
   it('refuses runs that did not succeed, kinds that apply nothing again, and a release run without a revision', async () => {

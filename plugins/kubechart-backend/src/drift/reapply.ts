@@ -1,13 +1,67 @@
-import { InputError } from '@backstage/errors';
+import { ConflictError, InputError } from '@backstage/errors';
 import type { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
 import { REDACTED } from '@kubechart/plugin-kubechart-node';
 
-/** Revisions of a release with the time each was written (`helm history`). */
+/**
+ * Revisions of a release with the time each was written and its chart, `<name>-<version>`
+ * (`helm history`).
+ */
 export type ReleaseHistory = (release: {
   cluster: string;
   namespace: string;
   release: string;
-}) => Promise<Array<{ revision: number; updated: string }>>;
+}) => Promise<Array<{ revision: number; updated: string; chart?: string }>>;
+
+/**
+ * Whether a revision was written by the time `run` ended (helm's clock and ours may differ by a
+ * second): a revision written later is another run's, or a release installed again since.
+ */
+function writtenBy(run: Run, revision: { updated: string }): boolean {
+  const end = Date.parse(run.finishedAt ?? run.createdAt);
+  return Date.parse(revision.updated) <= end + 1000;
+}
+
+/**
+ * Checks that revision `run.helmRevision` of the run's release is still the one the run left: written
+ * before the run ended, of the chart the run applied (a chart run). A release deleted and installed
+ * again numbers its revisions anew, so the number alone may name another release's revision.
+ * Throws ConflictError (409) otherwise.
+ */
+async function checkRunRevision(
+  run: Run,
+  release: string,
+  revision: number,
+  history: ReleaseHistory,
+): Promise<void> {
+  const { cluster, namespace } = run.target;
+  const refuse = (why: string) =>
+    new ConflictError(
+      `Revision ${revision} of release ${release} in ${namespace} is not the one run ${run.id} left: ${why}; it cannot be applied again as that run`,
+    );
+  const entry = (await history({ cluster, namespace, release })).find(
+    h => h.revision === revision,
+  );
+  if (!entry) throw refuse('the release has no such revision now');
+  if (!writtenBy(run, entry)) {
+    throw refuse(
+      `it was written at ${entry.updated}, after the run ended (${
+        run.finishedAt ?? run.createdAt
+      })`,
+    );
+  }
+  if (run.kind !== 'chart') return;
+  const chart = run.policyReport?.charts?.find(c => c.release === release);
+  if (!chart)
+    throw refuse('the run recorded no chart to compare the revision’s with');
+  const applied = `${chart.chart}-${chart.version}`;
+  if (entry.chart !== applied) {
+    throw refuse(
+      `it holds chart ${
+        entry.chart ?? '(unknown)'
+      }, the run applied ${applied}`,
+    );
+  }
+}
 
 /** Kinds of runs that can be applied again. */
 export const REAPPLICABLE_KINDS: ReadonlyArray<Run['kind']> = [
@@ -21,7 +75,8 @@ export const REAPPLICABLE_KINDS: ReadonlyArray<Run['kind']> = [
  * The run that applies `run` again, as a normal run request (it goes through the engine, its locks,
  * policy and approvals): a release is rolled back to the revision the run left it at; a manifests
  * run's stored manifest is applied again. Throws InputError (400) when that cannot be done exactly:
- * a manifest with redacted values, a run without a Helm revision, a tenant release not named.
+ * a manifest with redacted values, a run without a Helm revision, a tenant release not named; and
+ * ConflictError (409) when the release's revision of that number is no longer the run's.
  */
 export async function reapplyRequest(
   run: Run,
@@ -44,6 +99,12 @@ export async function reapplyRequest(
         throw new InputError(
           `Run ${run.id} recorded no Helm revision to roll back to`,
         );
+      await checkRunRevision(
+        run,
+        run.target.release,
+        run.helmRevision,
+        options.history,
+      );
       return {
         kind: 'rollback',
         ...common,
@@ -67,10 +128,9 @@ export async function reapplyRequest(
         );
       }
       // The revision the tenant run left the release at: the last one written before it ended.
-      const end = Date.parse(run.finishedAt ?? run.createdAt);
       const revisions = (
         await options.history({ cluster, namespace, release })
-      ).filter(h => Date.parse(h.updated) <= end + 1000);
+      ).filter(h => writtenBy(run, h));
       const revision = revisions.sort((a, b) => b.revision - a.revision)[0]
         ?.revision;
       if (!revision)
