@@ -231,6 +231,11 @@ export interface Config {
     health?: {
       /** Start the watch-fed health caches of every cluster when the backend starts. Default true. */
       startOnBoot?: boolean;
+      /**
+       * How often each cluster's node usage is read from metrics.k8s.io, in seconds. Usage older than
+       * three intervals is not shown; utilisation then comes from pod requests. Default 60.
+       */
+      metricsIntervalSeconds?: number;
     };
     /** Who may start runs for someone else. */
     onBehalfOf?: {

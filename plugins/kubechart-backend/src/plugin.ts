@@ -208,6 +208,15 @@ export const kubechartPlugin = createBackendPlugin({
           notifier: createApprovalNotifier(notifications, logger),
         });
         const health = new HealthService(clusters, logger, {
+          // Each cluster's cache reads metrics.k8s.io usage on its own timer, so every replica's
+          // answers are as current as this.
+          metricsIntervalMs:
+            Math.max(
+              1,
+              config.getOptionalNumber(
+                'kubechart.health.metricsIntervalSeconds',
+              ) ?? 60,
+            ) * 1000,
           onClusterHealthChange: h =>
             publish(KUBECHART_CLUSTER_HEALTH_CHANNEL, {
               type: 'cluster-health',

@@ -455,14 +455,37 @@ export type ClusterHealth = {
     healthy: number;
     degraded: number;
     failed: number;
+    /** The worst workloads behind (at most 50), of those in namespaces the caller may read. */
     items: WorkloadHealth[];
+    /**
+     * How many of those worst workloads `items` leaves out because they are in namespaces the
+     * caller may not read (absent from older backends, which named every one).
+     */
+    hidden?: number;
   };
-  /** Fractions 0..1; `source` says whether from the metrics API or from requests/allocatable. */
-  utilisation: { cpu: number; memory: number; source: 'metrics' | 'requests' };
-  /** The first alerts (at most 50): nodes not Ready, then failing pods, then the newest warning events. */
+  /**
+   * Fractions 0..1; `source` says whether from the metrics API or from requests/allocatable. `at`:
+   * when the metrics API was read (source `metrics`); usage older than a few refresh intervals is
+   * not shown, the answer falls back to requests (absent from older backends).
+   */
+  utilisation: {
+    cpu: number;
+    memory: number;
+    source: 'metrics' | 'requests';
+    at?: string;
+  };
+  /**
+   * The first alerts (at most 50): nodes not Ready, then failing pods, then the newest warning
+   * events; of those, the ones in namespaces the caller may read and the ones about nodes.
+   */
   alerts: HealthAlert[];
   /** How many alerts there are in all, of which `alerts` holds the first (absent from older backends). */
   alertsTotal?: number;
+  /**
+   * How many of the first alerts `alerts` leaves out because the caller may not read their
+   * namespace (absent from older backends, which sent every one).
+   */
+  alertsHidden?: number;
   observedAt: string;
 };
 
@@ -499,11 +522,19 @@ export type TenantHealth = {
   cluster: string;
   namespace: string;
   status: 'healthy' | 'degraded' | 'unhealthy';
+  /**
+   * Per release: its workloads' pods that are Ready of those it runs or asks for (pods that ended are
+   * not counted), and its status. A release is healthy when every workload's rollout is complete
+   * (one scaled to zero included), degraded while a rollout is unfinished or stuck, unhealthy with
+   * no pod Ready; `no-workloads` when it has no Deployment, StatefulSet or DaemonSet (it does not
+   * make the tenant unhealthy). `reason` says why, when there is something to say.
+   */
   releases: Array<{
     name: string;
     readyPods: number;
     totalPods: number;
-    status: 'healthy' | 'degraded' | 'unhealthy';
+    status: 'healthy' | 'degraded' | 'unhealthy' | 'no-workloads';
+    reason?: string;
   }>;
   quota: { hard: Record<string, string>; used: Record<string, string> };
   urls: string[];

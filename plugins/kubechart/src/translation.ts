@@ -271,8 +271,22 @@ export const kubechartTranslationRef = createTranslationRef({
       degraded: 'degraded',
       failedWorkloads: 'failed',
       moreWorkloads: '… and {{rest}} more unhealthy workloads.',
+      moreWorkloadsHidden_one:
+        '… and {{count}} more unhealthy workload in a namespace you cannot read.',
+      moreWorkloadsHidden_other:
+        '… and {{count}} more unhealthy workloads in namespaces you cannot read.',
+      moreWorkloadsAtLeastHidden:
+        '… and {{count}} more unhealthy workloads, at least {{hidden}} of them in namespaces you cannot read.',
       moreAlerts_one: '… and {{count}} more alert.',
       moreAlerts_other: '… and {{count}} more alerts.',
+      moreAlertsHidden_one:
+        '… and {{count}} more alert in a namespace you cannot read.',
+      moreAlertsHidden_other:
+        '… and {{count}} more alerts in namespaces you cannot read.',
+      moreAlertsSomeHidden:
+        '… and {{count}} more alerts, {{hidden}} of them in namespaces you cannot read.',
+      moreAlertsAtLeastHidden:
+        '… and {{count}} more alerts, at least {{hidden}} of them in namespaces you cannot read.',
       alert: 'Alert',
       cpu: 'CPU',
       memory: 'Memory',

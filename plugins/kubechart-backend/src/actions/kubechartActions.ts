@@ -244,7 +244,8 @@ export function registerKubechartActions(options: {
     title: 'Get Kubernetes cluster health',
     description:
       'Health of the Kubernetes clusters KubeChart manages: reachable or not, version, ready nodes, healthy/degraded/failed ' +
-      'workloads, CPU and memory utilisation and alerts. Without `cluster`, lists every cluster with its status. Read only.',
+      'workloads, CPU and memory utilisation and alerts (only those in namespaces the caller may read, and about nodes). ' +
+      'Without `cluster`, lists every cluster with its status. Read only.',
     visibilityPermission: kubechartClustersReadPermission,
     attributes: { readOnly: true, idempotent: true, destructive: false },
     schema: {
@@ -297,6 +298,12 @@ export function registerKubechartActions(options: {
                 .describe(
                   'How many alerts there are in all; `alerts` holds the first 50.',
                 ),
+              alertsHidden: z
+                .number()
+                .optional()
+                .describe(
+                  'How many of the first 50 alerts were left out because the caller may not read their namespace.',
+                ),
               observedAt: z.string(),
             })
             .optional(),
@@ -314,7 +321,8 @@ export function registerKubechartActions(options: {
       const h = await asCaller(() =>
         runs.getClusterHealth(input.cluster!, { credentials }),
       );
-      const { items: _items, ...workloads } = h.workloads;
+      // The workload counts only: `hidden` counts left-out items, which the tool does not pass on.
+      const { items: _items, hidden: _hidden, ...workloads } = h.workloads;
       return { output: { clusters, health: { ...h, workloads } } };
     },
   });

@@ -182,6 +182,7 @@ describe('ClusterHealthCache', () => {
     const stable = (h: ClusterHealth) => ({
       ...h,
       observedAt: undefined,
+      // Warning events keep coming (back-offs), and with them the count of every alert.
       alerts: h.alerts.filter(a => a.type !== 'warning-event'),
       alertsTotal: undefined,
     });
@@ -394,6 +395,74 @@ describe('ClusterHealthCache', () => {
     await cache.stop();
   });
 
+  it('refreshes metrics usage while it runs, says when it was read, and falls back to requests when it is old', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      { minRecomputeIntervalMs: 0, metricsIntervalMs: 200 },
+    );
+    await cache.start();
+    const first = await eventually(
+      () => cache.health().utilisation,
+      u => u.source === 'metrics',
+    );
+    expect(first).toMatchObject({ source: 'metrics', at: expect.any(String) });
+    const allocatable = (await core.listNode()).items.reduce(
+      (s, n) => s + parseCpu(n.status?.allocatable?.cpu),
+      0,
+    );
+    // A pod that uses at least 0.6 of a core (kube-sim: 30-80% of its request) starts.
+    await core.createNamespace({ body: { metadata: { name: 'usage' } } });
+    await core.createNamespacedPod({
+      namespace: 'usage',
+      body: {
+        metadata: { name: 'busy' },
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'registry.example.com/x:1',
+              resources: { requests: { cpu: '2' } },
+            },
+          ],
+        },
+      },
+    });
+    const grown = await eventually(
+      () => cache.health().utilisation,
+      u => u.cpu > first.cpu + 0.5 / allocatable,
+    );
+    expect(grown.source).toBe('metrics');
+    expect(grown.cpu).toBeGreaterThan(first.cpu + 0.5 / allocatable);
+    expect(Date.parse(grown.at!)).toBeGreaterThan(Date.parse(first.at!));
+
+    // metrics.k8s.io stops answering in time: after a few intervals the answer says it is from requests.
+    sim.faults.setLatency(3000);
+    try {
+      const old = await eventually(
+        () => cache.health().utilisation,
+        u => u.source === 'requests',
+      );
+      expect(old).toMatchObject({ source: 'requests' });
+      expect(old.at).toBeUndefined();
+    } finally {
+      sim.faults.clear();
+    }
+    expect(
+      (
+        await eventually(
+          () => cache.health().utilisation,
+          u => u.source === 'metrics',
+        )
+      ).source,
+    ).toBe('metrics');
+    await core.deleteNamespacedPod({ name: 'busy', namespace: 'usage' });
+    await cache.stop();
+  });
+
   it("keeps each namespace's pods in that namespace's map as pods are added, change state, are deleted and appear in another namespace", async () => {
     const kc = registry.kubeConfig('dev');
     const core = kc.makeApiClient(CoreV1Api);
@@ -518,9 +587,16 @@ describe('ClusterHealthCache', () => {
       updatedAt: new Date().toISOString(),
     };
     const releases = async () => (await health.tenantHealth(tenant)).releases;
-    expect(await eventually(releases, r => r[0].readyPods === 2)).toEqual([
+    expect(await eventually(releases, r => r[0].status === 'healthy')).toEqual([
       { name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' },
-      { name: 'api', readyPods: 0, totalPods: 0, status: 'unhealthy' },
+      // `api` has no workload (in this namespace): nothing to be ready, and not unhealthy.
+      {
+        name: 'api',
+        readyPods: 0,
+        totalPods: 0,
+        status: 'no-workloads',
+        reason: 'no Deployment, StatefulSet or DaemonSet',
+      },
     ]);
     // One of the tenant's pods stops being Ready: the release is degraded.
     const [first] = (
@@ -548,8 +624,9 @@ describe('ClusterHealthCache', () => {
       readyPods: 1,
       totalPods: 2,
       status: 'degraded',
+      reason: expect.stringMatching(/^Deployment web: /),
     });
-    expect((await health.tenantHealth(tenant)).status).toBe('unhealthy');
+    expect((await health.tenantHealth(tenant)).status).toBe('degraded');
     await health.stop();
   });
 

@@ -42,6 +42,10 @@ const eventTime = (e: CoreV1Event) =>
   new Date((e.lastTimestamp ?? e.eventTime ?? 0) as any).getTime() || 0;
 /** Signals go out at most this often per cluster. */
 const SIGNAL_INTERVAL_MS = 1000;
+/** How often metrics.k8s.io usage is read, unless configured. */
+const METRICS_INTERVAL_MS = 60_000;
+/** Usage older than this many intervals (refreshes failing or hanging) is no longer shown. */
+const METRICS_STALE_INTERVALS = 3;
 
 /**
  * A watch-fed cache of one cluster: informers for nodes, pods, deployments, statefulsets,
@@ -69,6 +73,8 @@ export class ClusterHealthCache {
   private stopped = false;
   private restartTimers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
+  private metricsTimer?: NodeJS.Timeout;
+  private metricsInFlight = false;
   private lastPublished?: ClusterHealth['status'];
   private lastSignalCheckAt = 0;
   /** Requests and failing pods, kept up to date from the pod informer's events. */
@@ -90,9 +96,15 @@ export class ClusterHealthCache {
     private readonly options: {
       restartDelayMs?: number;
       minRecomputeIntervalMs?: number;
+      /** How often metrics.k8s.io usage is read (default 60 s). */
+      metricsIntervalMs?: number;
       onChange?: (health: ClusterHealth) => void;
     } = {},
   ) {}
+
+  private get metricsIntervalMs(): number {
+    return this.options.metricsIntervalMs ?? METRICS_INTERVAL_MS;
+  }
 
   /** Starts every informer; resolves once each has listed once (or failed). */
   async start(): Promise<void> {
@@ -221,15 +233,25 @@ export class ClusterHealthCache {
         this.version = v.gitVersion;
       })
       .catch(() => undefined);
+    // Usage is read once now and then every interval while the cache runs: an answer is only as
+    // current as the last read, which it names (`utilisation.at`).
+    void this.refreshMetrics();
+    if (!this.stopped) {
+      this.metricsTimer = setInterval(
+        () => void this.refreshMetrics(),
+        this.metricsIntervalMs,
+      );
+      this.metricsTimer.unref?.();
+    }
     await Promise.all(this.informers.map(i => i.begin()));
     this.markDirty();
     this.lastPublished = this.health().status;
-    this.refreshMetrics();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.restartTimers) clearTimeout(t);
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await Promise.all(
       this.informers.map(i => i.informer.stop().catch(() => undefined)),
@@ -249,6 +271,14 @@ export class ClusterHealthCache {
   /** Whether every informer has listed and is watching. */
   get ready(): boolean {
     return this.informers.length > 0 && this.informers.every(i => i.synced);
+  }
+
+  /**
+   * Whether the cache is still listing the cluster for the first time, with no failure so far: its
+   * answer would count nothing yet (0 nodes, no problems), which is not news about the cluster.
+   */
+  get syncing(): boolean {
+    return !this.ready && !this.lastError;
   }
 
   private markDirty() {
@@ -272,8 +302,14 @@ export class ClusterHealthCache {
     this.changeTimer.unref?.();
   }
 
-  /** Reads metrics.k8s.io usage when the cluster serves it (called on start and by the scheduler). */
+  /**
+   * Reads metrics.k8s.io usage when the cluster serves it (on start, then every `metricsIntervalMs`).
+   * A read that fails drops the usage (answers fall back to requests); one still in flight is not
+   * started again.
+   */
   async refreshMetrics(): Promise<void> {
+    if (this.metricsInFlight) return;
+    this.metricsInFlight = true;
     try {
       const m = await new Metrics(this.kubeConfig).getNodeMetrics();
       this.metricsUsage = {
@@ -281,10 +317,21 @@ export class ClusterHealthCache {
         memory: m.items.reduce((s, n) => s + parseMemory(n.usage.memory), 0),
         at: Date.now(),
       };
-      this.dirty = true;
     } catch {
       this.metricsUsage = undefined;
+    } finally {
+      this.metricsInFlight = false;
+      this.dirty = true;
     }
+  }
+
+  /** The last usage read, while it is recent enough to be shown as the cluster's. */
+  private currentMetrics() {
+    const m = this.metricsUsage;
+    return m &&
+      Date.now() - m.at <= this.metricsIntervalMs * METRICS_STALE_INTERVALS
+      ? m
+      : undefined;
   }
 
   /** Every cached object of the cluster. */
@@ -332,6 +379,13 @@ export class ClusterHealthCache {
       this.computed.status !== 'error' &&
       Date.now() - this.computedAt <
         (this.options.minRecomputeIntervalMs ?? 100);
+    // Usage that has grown old since the answer was computed is dropped from it now, not at the next
+    // change of the cluster.
+    if (
+      this.computed?.utilisation.source === 'metrics' &&
+      !this.currentMetrics()
+    )
+      this.dirty = true;
     if (this.computed && (!this.dirty || (fresh && !options.force)))
       return this.computed;
     this.computed = this.compute();
@@ -371,7 +425,7 @@ export class ClusterHealthCache {
     alerts.push(...failingAlerts.slice(0, MAX_ALERTS));
     let degraded = 0;
     let failed = 0;
-    // Only the workloads behind are looked at: every other one is healthy.
+    // Only the workloads behind (rollout not complete) are looked at: every other one is healthy.
     const behind = this.workloadFigures.behindItems();
     const judged = behind.map(w => {
       const failing = this.podFigures
@@ -381,8 +435,12 @@ export class ClusterHealthCache {
             ([k, v]) => p.metadata?.labels?.[k] === v,
           ),
         );
+      // Failed: the rollout gave up (progress deadline), or nothing serves and its pods fail or are
+      // refused. A rollout whose new pods fail while the old ones still serve is degraded.
       const status: WorkloadHealth['status'] =
-        w.ready === 0 && failing ? 'failed' : 'degraded';
+        w.stuck === 'deadline' || (w.ready === 0 && (failing || w.stuck))
+          ? 'failed'
+          : 'degraded';
       if (status === 'failed') failed++;
       else degraded++;
       return { w, failing, status };
@@ -407,9 +465,11 @@ export class ClusterHealthCache {
         ready: w.ready,
         desired: w.desired,
         status,
-        reason: failing
-          ? podProblems(failing).text[0]
-          : `${w.ready}/${w.desired} ready`,
+        // Why the rollout cannot finish comes first, then a failing pod, then what it waits for.
+        reason:
+          (w.stuck && w.problem) ||
+          (failing && podProblems(failing).text[0]) ||
+          `${w.ready}/${w.desired} ready${w.problem ? `, ${w.problem}` : ''}`,
       }));
     const healthy = this.workloadFigures.size - behind.length;
 
@@ -436,11 +496,13 @@ export class ClusterHealthCache {
 
     const { cpu: allocCpu, memory: allocMem } = nodes.allocatable();
     let utilisation: ClusterHealth['utilisation'];
-    if (this.metricsUsage) {
+    const metrics = this.currentMetrics();
+    if (metrics) {
       utilisation = {
-        cpu: allocCpu ? this.metricsUsage.cpu / allocCpu : 0,
-        memory: allocMem ? this.metricsUsage.memory / allocMem : 0,
+        cpu: allocCpu ? metrics.cpu / allocCpu : 0,
+        memory: allocMem ? metrics.memory / allocMem : 0,
         source: 'metrics',
+        at: new Date(metrics.at).toISOString(),
       };
     } else {
       const { cpu, memory: mem } = this.podFigures.requests();
@@ -452,10 +514,10 @@ export class ClusterHealthCache {
     }
     const nodesDown = nodes.total - nodes.ready;
     const problems = failed + degraded + nodesDown;
+    // A pod whose containers crash or whose image cannot be pulled is a problem of the cluster even
+    // when its workload still serves (or it has none).
     const status: ClusterHealth['status'] =
-      problems > 0 || failingAlerts.some(a => a.type === 'crash-loop')
-        ? 'degraded'
-        : 'ok';
+      problems > 0 || failingAlerts.length > 0 ? 'degraded' : 'ok';
     const message =
       status === 'ok'
         ? `${nodes.ready} nodes Ready, ${healthy} workloads healthy`
@@ -465,7 +527,10 @@ export class ClusterHealthCache {
             degraded && `${degraded} workload(s) degraded`,
           ]
             .filter(Boolean)
-            .join(', ') || 'crash-looping pods';
+            .join(', ') ||
+          (failingAlerts.some(a => a.type === 'crash-loop')
+            ? 'crash-looping pods'
+            : 'pods with failing containers');
     return {
       cluster: this.cluster,
       status,

@@ -4,13 +4,22 @@ import type {
   ClusterHealth,
   ClusterSummary,
   TenantHealth,
+  WorkloadHealth,
 } from '@kubechart/plugin-kubechart-common';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  NetworkingV1Api,
+  V1DaemonSet,
+  V1Deployment,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { TenantRecord } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { isNotFound } from '../lib/kubeErrors';
+import { podProblems } from '../lib/readiness';
 import { ClusterHealthCache } from './ClusterHealthCache';
+import { workloadRollout } from './clusterAggregates';
 
 /** Health of every configured cluster and of tenants, from watch-fed caches. */
 export class HealthService {
@@ -23,6 +32,8 @@ export class HealthService {
     private readonly options: {
       onClusterHealthChange?: (health: ClusterHealth) => void;
       restartDelayMs?: number;
+      /** How often each cluster's metrics.k8s.io usage is read (default 60 s). */
+      metricsIntervalMs?: number;
     } = {},
   ) {}
 
@@ -41,6 +52,7 @@ export class HealthService {
         {
           onChange: this.options.onClusterHealthChange,
           restartDelayMs: this.options.restartDelayMs,
+          metricsIntervalMs: this.options.metricsIntervalMs,
         },
       );
       this.caches.set(name, cache);
@@ -79,16 +91,29 @@ export class HealthService {
     }));
   }
 
+  /**
+   * Every configured cluster with its status; `unknown` for one whose cache has not started, or is
+   * still listing the cluster for the first time (it would count 0 nodes and 0 problems: "ok").
+   */
   async listClusters(): Promise<ClusterSummary[]> {
     return this.clusters.list().map(c => {
       const cache = this.caches.get(c.name);
       if (!cache) return { ...c, status: 'unknown' as const };
+      if (cache.syncing)
+        return {
+          ...c,
+          status: 'unknown' as const,
+          message: 'syncing: the health cache is listing the cluster',
+        };
       const h = cache.health();
       return { ...c, status: h.status, message: h.message };
     });
   }
 
-  /** Cluster health from the cache; NotFoundError for unknown clusters. */
+  /**
+   * Cluster health from the cache; NotFoundError for unknown clusters. While the cache lists the
+   * cluster for the first time the answer waits for that list (or its failure: `status: error`).
+   */
   async clusterHealth(name: string): Promise<ClusterHealth> {
     this.clusters.get(name);
     const cache = this.cache(name);
@@ -96,7 +121,11 @@ export class HealthService {
     return cache.health();
   }
 
-  /** Per-release pod readiness of a tenant, from the cache of its cluster. */
+  /**
+   * Per-release readiness of a tenant, from the cache of its cluster. Each Deployment, StatefulSet
+   * and DaemonSet of a release is judged by its rollout (as `kubectl rollout status`, see
+   * {@link workloadRollout}); its pods are counted when they match its selector and have not ended.
+   */
   async tenantReadiness(
     tenant: TenantRecord,
   ): Promise<Pick<TenantHealth, 'releases' | 'status'>> {
@@ -111,35 +140,105 @@ export class HealthService {
       pods: nsPods,
       deployments,
       statefulSets,
+      daemonSets,
     } = cache.inNamespace(tenant.namespace);
-    const byRelease = new Map<string, { ready: number; total: number }>();
-    for (const r of tenant.releases) byRelease.set(r, { ready: 0, total: 0 });
-    for (const w of [...deployments, ...statefulSets]) {
-      const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
-      if (!release) continue;
-      const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};
-      const matching = nsPods.filter(
-        p =>
-          Object.keys(sel).length &&
-          Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v),
-      );
-      const entry = byRelease.get(release) ?? { ready: 0, total: 0 };
-      entry.total += Math.max(w.spec?.replicas ?? 1, matching.length);
-      entry.ready += matching.filter(p =>
-        p.status?.conditions?.some(
-          c => c.type === 'Ready' && c.status === 'True',
-        ),
-      ).length;
-      byRelease.set(release, entry);
+    // Pods that ended (completed, failed, evicted) are no longer part of what a workload runs.
+    const livePods = nsPods.filter(
+      p => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+    );
+    type Judged = {
+      ready: number;
+      total: number;
+      status: 'healthy' | 'degraded' | 'unhealthy';
+      reason?: string;
+    };
+    const byRelease = new Map<string, Judged[]>();
+    for (const r of tenant.releases) byRelease.set(r, []);
+    const workloads: Array<
+      [
+        WorkloadHealth['kind'],
+        ReadonlyArray<V1Deployment | V1StatefulSet | V1DaemonSet>,
+      ]
+    > = [
+      ['Deployment', deployments],
+      ['StatefulSet', statefulSets],
+      ['DaemonSet', daemonSets],
+    ];
+    for (const [kind, list] of workloads) {
+      for (const w of list) {
+        const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
+        if (!release) continue;
+        const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};
+        const matching = livePods.filter(
+          p =>
+            Object.keys(sel).length &&
+            Object.entries(sel).every(
+              ([k, v]) => p.metadata?.labels?.[k] === v,
+            ),
+        );
+        const ready = matching.filter(p =>
+          p.status?.conditions?.some(
+            c => c.type === 'Ready' && c.status === 'True',
+          ),
+        ).length;
+        const rollout = workloadRollout(kind, w);
+        const total = Math.max(rollout.desired, matching.length);
+        let status: Judged['status'];
+        let reason: string | undefined;
+        if (rollout.done && ready >= rollout.desired) {
+          status = 'healthy';
+          if (rollout.desired === 0) reason = 'scaled to zero';
+        } else {
+          status =
+            ready === 0 && rollout.desired > 0 ? 'unhealthy' : 'degraded';
+          const failing = matching
+            .map(p => podProblems(p))
+            .find(pp => pp.failing);
+          // Why the rollout cannot finish comes first, then a failing pod, then what it waits for.
+          const why =
+            (rollout.stuck && rollout.problem) ||
+            failing?.text[0] ||
+            rollout.problem ||
+            `${ready}/${total} pods ready`;
+          reason = `${kind} ${w.metadata?.name}: ${why}`;
+        }
+        const judgedOf = byRelease.get(release) ?? [];
+        judgedOf.push({ ready, total, status, ...(reason ? { reason } : {}) });
+        byRelease.set(release, judgedOf);
+      }
     }
-    const releases = [...byRelease.entries()].map(
-      ([name, { ready, total }]) => {
-        let status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
-        if (total === 0 || ready === 0) status = 'unhealthy';
-        else if (ready < total) status = 'degraded';
-        return { name, readyPods: ready, totalPods: total, status };
+    const rank = { healthy: 0, degraded: 1, unhealthy: 2 };
+    const releases: TenantHealth['releases'] = [...byRelease.entries()].map(
+      ([name, judged]) => {
+        const readyPods = judged.reduce((s, j) => s + j.ready, 0);
+        const totalPods = judged.reduce((s, j) => s + j.total, 0);
+        if (judged.length === 0)
+          return {
+            name,
+            readyPods,
+            totalPods,
+            status: 'no-workloads' as const,
+            reason: 'no Deployment, StatefulSet or DaemonSet',
+          };
+        // The release is as bad as its worst workload, and says why.
+        const worst = judged.reduce((a, b) =>
+          rank[b.status] > rank[a.status] ? b : a,
+        );
+        let reason = worst.reason;
+        if (worst.status === 'healthy')
+          reason = judged.every(j => j.reason === 'scaled to zero')
+            ? 'scaled to zero'
+            : undefined;
+        return {
+          name,
+          readyPods,
+          totalPods,
+          status: worst.status,
+          ...(reason ? { reason } : {}),
+        };
       },
     );
+    // A release without workloads has nothing to be unhealthy about.
     let status: TenantHealth['status'] = 'healthy';
     if (releases.some(r => r.status === 'unhealthy')) status = 'unhealthy';
     else if (releases.some(r => r.status === 'degraded')) status = 'degraded';

@@ -14,7 +14,13 @@ const deployment = (
 ): V1Deployment => ({
   metadata: { namespace, name },
   spec: { replicas, selector: { matchLabels: { app: name } }, template: {} },
-  status: { readyReplicas: ready },
+  // A rollout that left `ready` pods of the current template, all of them available.
+  status: {
+    replicas: ready,
+    updatedReplicas: ready,
+    readyReplicas: ready,
+    availableReplicas: ready,
+  },
 });
 const statefulSet = (
   namespace: string,
@@ -22,14 +28,14 @@ const statefulSet = (
   ready: number,
   replicas: number,
 ): V1StatefulSet => ({
-  metadata: { namespace, name },
+  metadata: { namespace, name, generation: 1 },
   spec: {
     replicas,
     selector: { matchLabels: { app: name } },
     serviceName: name,
     template: {},
   },
-  status: { readyReplicas: ready, replicas },
+  status: { observedGeneration: 1, readyReplicas: ready, replicas },
 });
 const daemonSet = (
   namespace: string,
@@ -41,8 +47,10 @@ const daemonSet = (
   spec: { selector: { matchLabels: { app: name } }, template: {} },
   status: {
     numberReady: ready,
+    numberAvailable: ready,
     desiredNumberScheduled: desired,
     currentNumberScheduled: desired,
+    updatedNumberScheduled: desired,
     numberMisscheduled: 0,
   },
 });
@@ -103,6 +111,96 @@ describe('WorkloadAggregates', () => {
     for (let i = 0; i < 1000; i++)
       agg.remove('Deployment', deployment('shop', `web-${i}`, 2, 2));
     expect(agg.size).toBe(2);
+  });
+
+  it('counts a Deployment as behind while its rollout is not complete, though every old pod is Ready', () => {
+    const agg = new WorkloadAggregates();
+    const web = (
+      status: V1Deployment['status'],
+      replicas = 2,
+    ): V1Deployment => ({
+      metadata: { namespace: 'shop', name: 'web', generation: 2 },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: {},
+      },
+      status: { observedGeneration: 2, ...status },
+    });
+    const oldReady = {
+      replicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+    };
+    // The new ReplicaSet's pods are refused by the namespace's quota.
+    agg.set(
+      'Deployment',
+      web({
+        ...oldReady,
+        conditions: [
+          {
+            type: 'ReplicaFailure',
+            status: 'True',
+            reason: 'FailedCreate',
+            message: 'pods "web-2-a" is forbidden: exceeded quota: q',
+          },
+        ],
+      }),
+    );
+    expect(agg.behindItems()).toEqual([
+      expect.objectContaining({
+        name: 'web',
+        ready: 2,
+        desired: 2,
+        stuck: 'refused',
+        problem: 'FailedCreate: pods "web-2-a" is forbidden: exceeded quota: q',
+      }),
+    ]);
+    // A new pod that does not become available: one new replica updated, the old ones still serving.
+    agg.set(
+      'Deployment',
+      web({ ...oldReady, replicas: 3, updatedReplicas: 1 }),
+    );
+    expect(agg.behindItems()).toEqual([
+      expect.objectContaining({
+        ready: 2,
+        problem: 'waiting for 1 of 2 new replica(s) updated',
+      }),
+    ]);
+    expect(agg.behindItems()[0].stuck).toBeUndefined();
+    // The progress deadline passed.
+    agg.set(
+      'Deployment',
+      web({
+        ...oldReady,
+        replicas: 3,
+        updatedReplicas: 1,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "web-2" has timed out progressing.',
+          },
+        ],
+      }),
+    );
+    expect(agg.behindItems()[0]).toMatchObject({
+      stuck: 'deadline',
+      problem: expect.stringContaining('progress deadline'),
+    });
+    // The controller has not seen the latest spec yet.
+    agg.set(
+      'Deployment',
+      web({ ...oldReady, updatedReplicas: 2, observedGeneration: 1 }),
+    );
+    expect(behind(agg)).toEqual(['Deployment shop/web 2/2']);
+    // Complete; then scaled to zero, which asks for nothing and is healthy.
+    agg.set('Deployment', web({ ...oldReady, updatedReplicas: 2 }));
+    expect(behind(agg)).toEqual([]);
+    agg.set('Deployment', web({}, 0));
+    expect(behind(agg)).toEqual([]);
+    expect(agg.size).toBe(1);
   });
 
   it('keeps a workload of the same namespace and name apart per kind', () => {

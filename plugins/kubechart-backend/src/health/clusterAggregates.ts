@@ -5,9 +5,15 @@ import {
   V1Node,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import {
+  daemonSetRollout,
+  deploymentRollout,
+  RolloutState,
+  statefulSetRollout,
+} from '../lib/readiness';
 import { parseCpu, parseMemory } from './quantity';
 
-/** A workload with fewer ready replicas than it asks for. */
+/** A workload whose rollout is not complete, or with fewer ready replicas than it asks for. */
 export interface WorkloadBehind {
   kind: WorkloadHealth['kind'];
   namespace: string;
@@ -16,6 +22,10 @@ export interface WorkloadBehind {
   desired: number;
   /** Its pods' labels (spec.selector.matchLabels), to find a failing pod of it. */
   selector: Record<string, string>;
+  /** Why its rollout stands still or what it waits for (see {@link workloadRollout}). */
+  problem?: string;
+  /** The rollout cannot finish by itself: its progress deadline passed, or pods are refused. */
+  stuck?: 'deadline' | 'refused';
 }
 
 // Deployments first, then StatefulSets, then DaemonSets; within a kind by namespace, then name
@@ -33,26 +43,66 @@ const workloadKey = (
     obj.metadata?.name ?? ''
   }`;
 
-/** Ready and desired replicas of a workload, as cluster health counts them. */
-export function workloadReplicas(
+/** How a workload stands, as cluster and tenant health judge it. */
+export interface WorkloadRollout {
+  /** Ready replicas (pods) of any revision: what serves now. */
+  ready: number;
+  desired: number;
+  /** The rollout is complete, as `kubectl rollout status` decides, and every desired replica is ready. */
+  done: boolean;
+  /** Why the rollout stands still (progress deadline, pods refused) or what it waits for. */
+  problem?: string;
+  stuck?: WorkloadBehind['stuck'];
+}
+
+/**
+ * A workload's rollout state, judged as `kubectl rollout status` judges it (`lib/readiness.ts`): a
+ * Deployment whose new ReplicaSet cannot create pods (quota, Pod Security admission) or whose new
+ * pods never become available is not done, though every pod of its old ReplicaSet is Ready.
+ */
+export function workloadRollout(
   kind: WorkloadHealth['kind'],
   obj: V1Deployment | V1StatefulSet | V1DaemonSet,
-): { ready: number; desired: number } {
+): WorkloadRollout {
+  let rollout: RolloutState;
+  let ready: number;
+  let refused: string | undefined;
   if (kind === 'DaemonSet') {
-    const status = (obj as V1DaemonSet).status;
-    return {
-      ready: status?.numberReady ?? 0,
-      desired: status?.desiredNumberScheduled ?? 0,
-    };
+    rollout = daemonSetRollout(obj);
+    ready = (obj as V1DaemonSet).status?.numberReady ?? 0;
+  } else {
+    rollout =
+      kind === 'Deployment' ? deploymentRollout(obj) : statefulSetRollout(obj);
+    ready = (obj as V1Deployment | V1StatefulSet).status?.readyReplicas ?? 0;
+    // The controller moves a ReplicaSet's refused pod creations to the Deployment's conditions.
+    const failure = (obj as V1Deployment).status?.conditions?.find(
+      c => c.type === 'ReplicaFailure' && c.status === 'True',
+    );
+    if (failure)
+      refused = `${failure.reason ?? 'ReplicaFailure'}: ${
+        failure.message ?? 'pods could not be created'
+      }`;
   }
-  const { spec, status } = obj as V1Deployment | V1StatefulSet;
-  return { ready: status?.readyReplicas ?? 0, desired: spec?.replicas ?? 1 };
+  const { desired } = rollout;
+  const done = rollout.done && !refused && ready >= desired;
+  if (rollout.failed)
+    return { ready, desired, done, problem: rollout.failed, stuck: 'deadline' };
+  if (refused)
+    return { ready, desired, done, problem: refused, stuck: 'refused' };
+  return {
+    ready,
+    desired,
+    done,
+    ...(rollout.waitingFor
+      ? { problem: `waiting for ${rollout.waitingFor}` }
+      : {}),
+  };
 }
 
 /**
  * Workload figures kept up to date from the deployment, statefulset and daemonset informers' events,
  * so a health answer costs the workloads that are behind, not every workload of the cluster: how many
- * there are, and those with fewer ready replicas than desired.
+ * there are, and those whose rollout is not complete (see {@link workloadRollout}).
  */
 export class WorkloadAggregates {
   /** Every workload counted. */
@@ -66,9 +116,9 @@ export class WorkloadAggregates {
     obj: V1Deployment | V1StatefulSet | V1DaemonSet,
   ): void {
     const key = workloadKey(kind, obj);
-    const { ready, desired } = workloadReplicas(kind, obj);
+    const { ready, desired, done, problem, stuck } = workloadRollout(kind, obj);
     this.all.add(key);
-    if (ready < desired) {
+    if (!done) {
       this.behind.set(key, {
         kind,
         namespace: obj.metadata?.namespace ?? '',
@@ -76,6 +126,8 @@ export class WorkloadAggregates {
         ready,
         desired,
         selector: obj.spec?.selector?.matchLabels ?? {},
+        ...(problem ? { problem } : {}),
+        ...(stuck ? { stuck } : {}),
       });
       this.sorted = undefined;
     } else if (this.behind.delete(key)) {

@@ -51,6 +51,11 @@ import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
 import { ReadScope, ReadScopes } from './readScope';
+import {
+  VisibleNamespaces,
+  clusterHealthFor,
+  namespacesNamed,
+} from './clusterHealthScope';
 import { Audited, addRecordedRunRoutes } from './runsRecorded';
 import {
   DryRunLimiter,
@@ -915,10 +920,76 @@ export async function createRouter(
   });
 
   router.get('/clusters/:name/health', async (req, res) => {
-    await authorize(req, kubechartClustersReadPermission);
-    const h = await health.clusterHealth(req.params.name);
-    res.status(h.status === 'error' ? 503 : 200).json(h);
+    const credentials = await authorize(req, kubechartClustersReadPermission);
+    const cluster = req.params.name;
+    const h = await health.clusterHealth(cluster);
+    const visible = await visibleNamespaces(
+      req,
+      credentials,
+      cluster,
+      namespacesNamed(h),
+    );
+    res
+      .status(h.status === 'error' ? 503 : 200)
+      .json(clusterHealthFor(h, visible));
   });
+
+  /**
+   * The namespaces of `cluster` whose workloads and alerts a caller sees in its health (see
+   * {@link clusterHealthFor}): every one after an ALLOW of `kubechart.tenants.read`; otherwise, of
+   * the namespaces the answer names (`named`), those of the tenants the caller may read (as
+   * `GET /tenants` filters them) and those assigned in `kubechart.clusters.<cluster>.namespaces`
+   * that the caller may deploy to, decided as a run's scope is (`resolveRunScope`).
+   */
+  async function visibleNamespaces(
+    req: Request,
+    credentials: BackstageCredentials,
+    cluster: string,
+    named: Set<string>,
+  ): Promise<VisibleNamespaces> {
+    const tenantScope = await scopeOrNone(req, kubechartTenantsReadPermission);
+    if (tenantScope?.all) return 'all';
+    const visible = new Set<string>();
+    if (named.size === 0) return visible;
+    if (tenantScope) {
+      const tenants = (await store.getTenants()).filter(
+        t =>
+          t.cluster === cluster &&
+          t.status !== 'deleted' &&
+          named.has(t.namespace),
+      );
+      for (const t of await scopes.filter(tenantScope, tenants))
+        visible.add(t.namespace);
+    }
+    const assigned = [...named].filter(
+      ns => !visible.has(ns) && settings.namespaceOwners[cluster]?.[ns],
+    );
+    if (assigned.length === 0) return visible;
+    const { actor } = effectiveActor(
+      credentials,
+      undefined,
+      onBehalfOfServices,
+    );
+    const caller = await resolveRunCaller({
+      credentials,
+      actor,
+      permissions,
+      userInfo: options.userInfo,
+    });
+    for (const namespace of assigned) {
+      try {
+        await resolveRunScope(
+          { kind: 'manifests', cluster, namespace, manifests: '-' },
+          caller,
+          { store, settings },
+        );
+        visible.add(namespace);
+      } catch (e) {
+        if (!(e instanceof NotAllowedError)) throw e;
+      }
+    }
+    return visible;
+  }
 
   router.get('/tenants', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);

@@ -94,4 +94,141 @@ describe('ClusterProblems', () => {
     expect(screen.getAllByText(/^Alert: /)).toHaveLength(5);
     expect(screen.getByText('… and 1229 more alerts.')).toBeInTheDocument();
   });
+
+  it('says how many of the workloads it does not name are in namespaces the user cannot read', async () => {
+    const mine = [workload('crash-a', 'failed')];
+    const { unmount } = await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads: {
+            healthy: 2,
+            degraded: 1,
+            failed: 3,
+            items: mine,
+            hidden: 3,
+          },
+          alerts: [],
+        })}
+      />,
+    );
+    expect(
+      screen.getByText(
+        'flood/crash-a (Deployment, 0/1) — failed: CrashLoopBackOff',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        '… and 3 more unhealthy workloads in namespaces you cannot read.',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getAllByRole('listitem')).toHaveLength(2);
+    unmount();
+
+    const { unmount: unmount2 } = await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads: {
+            healthy: 2,
+            degraded: 0,
+            failed: 1,
+            items: [],
+            hidden: 1,
+          },
+          alerts: [],
+        })}
+      />,
+    );
+    expect(
+      screen.getByText(
+        '… and 1 more unhealthy workload in a namespace you cannot read.',
+      ),
+    ).toBeInTheDocument();
+    unmount2();
+
+    // Beyond the 50 worst the backend names, it cannot say whose the others are.
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads: {
+            healthy: 2,
+            degraded: 2_000,
+            failed: 3,
+            items: Array.from({ length: 40 }, (_, i) =>
+              workload(`pending-${i}`, 'degraded'),
+            ),
+            hidden: 10,
+          },
+          alerts: [],
+        })}
+      />,
+    );
+    expect(
+      screen.getByText(
+        '… and 1963 more unhealthy workloads, at least 10 of them in namespaces you cannot read.',
+      ),
+    ).toBeInTheDocument();
+  });
+
+  it('says how many of the alerts it does not show are in namespaces the user cannot read', async () => {
+    const alerts = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        type: 'warning-event' as const,
+        namespace: 'flood',
+        object: `Pod/p-${i}`,
+        reason: 'BackOff',
+        message: 'restarting',
+      }));
+    const workloads = { healthy: 3, degraded: 0, failed: 0, items: [] };
+    // Every alert in another team's namespace: the card still says there are some.
+    const { unmount } = await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads,
+          alerts: [],
+          alertsHidden: 12,
+          alertsTotal: 12,
+        })}
+      />,
+    );
+    expect(
+      screen.getByText('… and 12 more alerts in namespaces you cannot read.'),
+    ).toBeInTheDocument();
+    expect(screen.queryAllByText(/^Alert: /)).toHaveLength(0);
+    unmount();
+
+    const { unmount: unmount2 } = await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads,
+          alerts: alerts(8),
+          alertsHidden: 4,
+          alertsTotal: 12,
+        })}
+      />,
+    );
+    expect(screen.getAllByText(/^Alert: /)).toHaveLength(5);
+    expect(
+      screen.getByText(
+        '… and 7 more alerts, 4 of them in namespaces you cannot read.',
+      ),
+    ).toBeInTheDocument();
+    unmount2();
+
+    // Beyond the first 50 the backend names, it cannot say whose the others are.
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads,
+          alerts: alerts(30),
+          alertsHidden: 20,
+          alertsTotal: 500,
+        })}
+      />,
+    );
+    expect(
+      screen.getByText(
+        '… and 495 more alerts, at least 20 of them in namespaces you cannot read.',
+      ),
+    ).toBeInTheDocument();
+  });
 });

@@ -5,21 +5,60 @@ import { kubechartTranslationRef } from '../../translation';
 
 const MAX_ALERTS = 5;
 
-/** The unhealthy workloads of a cluster with their reason, then its latest alerts. */
+/**
+ * The unhealthy workloads of a cluster with their reason, then its latest alerts.
+ *
+ * The backend names the worst workloads and the first alerts, of those only the ones in namespaces
+ * the user may read, and says how many of them it left out (`workloads.hidden`, `alertsHidden`);
+ * its counts count every one. So of the ones not shown, those it left out are known to be in
+ * namespaces the user cannot read, and those beyond what it names could be anywhere: the texts
+ * say "at least" then.
+ */
 export function ClusterProblems(props: { health: ClusterHealth }) {
   const { health } = props;
   const { t } = useTranslationRef(kubechartTranslationRef);
   const unhealthy = health.workloads.items.filter(w => w.status !== 'healthy');
-  // The backend names only the worst workloads behind; its counts count every one.
   const unnamed = Math.max(
     0,
     health.workloads.degraded + health.workloads.failed - unhealthy.length,
   );
+  const hiddenWorkloads = Math.min(unnamed, health.workloads.hidden ?? 0);
+  let moreWorkloads: string | undefined;
+  if (unnamed > 0 && hiddenWorkloads === 0)
+    moreWorkloads = t('health.moreWorkloads', { rest: String(unnamed) });
+  else if (unnamed > 0 && hiddenWorkloads === unnamed)
+    moreWorkloads = t('health.moreWorkloadsHidden', { count: unnamed });
+  else if (unnamed > 0)
+    moreWorkloads = t('health.moreWorkloadsAtLeastHidden', {
+      count: unnamed,
+      hidden: String(hiddenWorkloads),
+    });
+
   const alerts = health.alerts.slice(0, MAX_ALERTS);
+  const hiddenAlerts = health.alertsHidden ?? 0;
+  const named = health.alerts.length + hiddenAlerts;
   // The backend sends the first 50 alerts and how many there are in all (an older one only the 50).
-  const moreAlerts =
-    Math.max(health.alertsTotal ?? 0, health.alerts.length) - alerts.length;
-  if (!unhealthy.length && !unnamed && !alerts.length) {
+  const total = Math.max(health.alertsTotal ?? 0, named);
+  const moreAlerts = total - alerts.length;
+  let moreAlertsText: string | undefined;
+  if (moreAlerts > 0 && hiddenAlerts === 0)
+    moreAlertsText = t('health.moreAlerts', { count: moreAlerts });
+  else if (moreAlerts > 0 && hiddenAlerts === moreAlerts)
+    moreAlertsText = t('health.moreAlertsHidden', { count: moreAlerts });
+  else if (moreAlerts > 0)
+    moreAlertsText = t(
+      // Beyond the first alerts the backend does not say whose they are.
+      total > named
+        ? 'health.moreAlertsAtLeastHidden'
+        : 'health.moreAlertsSomeHidden',
+      { count: moreAlerts, hidden: String(hiddenAlerts) },
+    );
+  if (
+    !unhealthy.length &&
+    !moreWorkloads &&
+    !alerts.length &&
+    !moreAlertsText
+  ) {
     return null;
   }
   return (
@@ -33,11 +72,9 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
           </Typography>
         </li>
       ))}
-      {unnamed > 0 && (
+      {moreWorkloads && (
         <li key="more-workloads">
-          <Typography variant="body2">
-            {t('health.moreWorkloads', { rest: String(unnamed) })}
-          </Typography>
+          <Typography variant="body2">{moreWorkloads}</Typography>
         </li>
       )}
       {alerts.map((a, i) => (
@@ -48,10 +85,10 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
           </Typography>
         </li>
       ))}
-      {moreAlerts > 0 && (
+      {moreAlertsText && (
         <li key="more-alerts">
           <Typography variant="body2" color="textSecondary">
-            {t('health.moreAlerts', { count: moreAlerts })}
+            {moreAlertsText}
           </Typography>
         </li>
       )}

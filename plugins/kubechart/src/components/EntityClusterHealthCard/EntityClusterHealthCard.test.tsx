@@ -77,6 +77,57 @@ describe('EntityClusterHealthCard', () => {
     expect(api.getClusterHealth).not.toHaveBeenCalled();
   });
 
+  it('says why a release is not healthy, and shows releases scaled to zero or without workloads as they are', async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        status: 'degraded',
+        releases: [
+          {
+            name: 'web',
+            readyPods: 2,
+            totalPods: 2,
+            status: 'degraded',
+            reason:
+              'Deployment web: FailedCreate: pods "web-2-a" is forbidden: exceeded quota',
+          },
+          {
+            name: 'idle',
+            readyPods: 0,
+            totalPods: 0,
+            status: 'healthy',
+            reason: 'scaled to zero',
+          },
+          {
+            name: 'config',
+            readyPods: 0,
+            totalPods: 0,
+            status: 'no-workloads',
+            reason: 'no Deployment, StatefulSet or DaemonSet',
+          },
+        ],
+      }),
+    );
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    const release = (name: string) =>
+      screen.getByTestId(`kubechart-tenant-release-${name}`);
+    expect(release('web')).toHaveTextContent('web: 2/2');
+    expect(release('web')).toHaveTextContent('degraded');
+    expect(release('web')).toHaveTextContent(
+      'Deployment web: FailedCreate: pods "web-2-a" is forbidden: exceeded quota',
+    );
+    expect(release('idle')).toHaveTextContent('idle: 0/0');
+    expect(release('idle')).toHaveTextContent('scaled to zero');
+    expect(release('idle')).toHaveTextContent('healthy');
+    expect(release('config')).toHaveTextContent('no-workloads');
+    expect(release('config')).toHaveTextContent(
+      'no Deployment, StatefulSet or DaemonSet',
+    );
+    expect(release('config')).not.toHaveTextContent('0/0');
+    expect(panel).not.toHaveTextContent('unhealthy');
+  });
+
   it('shows the error when the tenant health cannot be read', async () => {
     const api = mockKubechartApi();
     api.getTenantHealth.mockRejectedValue(new Error('Tenant acme not found'));

@@ -32,11 +32,24 @@ export function TenantHealthPanel(props: { tenant: string }) {
       </Box>
       <Typography variant="subtitle2">{t('health.releases')}</Typography>
       {health.releases.map(release => (
-        <Box key={release.name} display="flex" justifyContent="space-between">
-          <Typography variant="body2">
-            {release.name}: {release.readyPods}/{release.totalPods}
-          </Typography>
-          <RunStatus status={release.status} />
+        <Box
+          key={release.name}
+          data-testid={`kubechart-tenant-release-${release.name}`}
+        >
+          <Box display="flex" justifyContent="space-between">
+            {/* A release without workloads has no pods to count. */}
+            <Typography variant="body2">
+              {release.status === 'no-workloads'
+                ? release.name
+                : `${release.name}: ${release.readyPods}/${release.totalPods}`}
+            </Typography>
+            <RunStatus status={release.status} />
+          </Box>
+          {release.reason && (
+            <Typography variant="caption" color="textSecondary" component="p">
+              {release.reason}
+            </Typography>
+          )}
         </Box>
       ))}
       {quotaKeys.length > 0 && (

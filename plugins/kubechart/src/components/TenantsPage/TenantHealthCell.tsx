@@ -7,7 +7,13 @@ export function TenantHealthCell(props: { tenant: string }) {
   const { value, loading, error } = useTenantHealth(props.tenant);
   if (value) {
     const ready = value.releases
-      .map(r => `${r.name} ${r.readyPods}/${r.totalPods}`)
+      .map(r =>
+        r.status === 'no-workloads'
+          ? `${r.name}: ${r.reason ?? r.status}`
+          : `${r.name} ${r.readyPods}/${r.totalPods}${
+              r.reason ? ` (${r.reason})` : ''
+            }`,
+      )
       .join(', ');
     return (
       <Tooltip title={ready || value.status}>

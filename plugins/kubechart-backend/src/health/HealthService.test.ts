@@ -1,0 +1,312 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { KubeSim } from '@internal/kube-sim';
+import type {
+  ClusterHealth,
+  TenantHealth,
+} from '@kubechart/plugin-kubechart-common';
+import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { startSim, testConfig } from '../__testUtils__/setup';
+import { HealthService } from './HealthService';
+
+jest.setTimeout(90_000);
+
+async function eventually<T>(
+  fn: () => T | Promise<T>,
+  check: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (check(v) || Date.now() - start > timeoutMs) return v;
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+const deployment = (name: string, replicas: number, image: string) => ({
+  metadata: {
+    name,
+    annotations: { 'meta.helm.sh/release-name': name },
+  },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'c', image }] },
+    },
+  },
+});
+
+const tenantOf = (namespace: string, releases: string[]) => ({
+  cluster: 'dev',
+  code: namespace,
+  namespace,
+  status: 'active' as const,
+  releases,
+  createdAt: new Date().toISOString(),
+  updatedAt: new Date().toISOString(),
+});
+
+const release = (h: TenantHealth, name: string) =>
+  h.releases.find(r => r.name === name);
+const item = (h: ClusterHealth, namespace: string, name: string) =>
+  h.workloads.items.find(w => w.namespace === namespace && w.name === name);
+
+describe('HealthService', () => {
+  let sim: KubeSim;
+  let registry: ClusterRegistry;
+  let health: HealthService;
+  const core = () => registry.kubeConfig('dev').makeApiClient(CoreV1Api);
+  const apps = () => registry.kubeConfig('dev').makeApiClient(AppsV1Api);
+  const setImage = (namespace: string, name: string, image: string) =>
+    apps().patchNamespacedDeployment(
+      {
+        name,
+        namespace,
+        body: [
+          {
+            op: 'replace',
+            path: '/spec/template/spec/containers/0/image',
+            value: image,
+          },
+        ],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+
+  beforeAll(async () => {
+    sim = await startSim({ nodes: 2 });
+    registry = ClusterRegistry.fromConfig(new ConfigReader(testConfig(sim)));
+  });
+  afterEach(() => health?.stop());
+  afterAll(() => sim.stop());
+
+  it('says a cluster is syncing, not ok, until its cache has listed', async () => {
+    // Slow answers keep the first lists in flight while the cluster list is asked for.
+    sim.faults.setLatency(1000);
+    health = new HealthService(registry, mockServices.logger.mock());
+    health.startAll();
+    try {
+      expect(await health.listClusters()).toEqual([
+        expect.objectContaining({
+          name: 'dev',
+          status: 'unknown',
+          message: expect.stringMatching(/syncing/),
+        }),
+      ]);
+    } finally {
+      sim.faults.clear();
+    }
+    await health.whenStarted('dev');
+    expect(await health.listClusters()).toEqual([
+      expect.objectContaining({
+        name: 'dev',
+        status: 'ok',
+        message: expect.stringMatching(/^2 nodes Ready/),
+      }),
+    ]);
+  });
+
+  it('shows a rollout that quota refuses as degraded, in the tenant and the cluster', async () => {
+    const ns = 'stuck-quota';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await core().createNamespacedResourceQuota({
+      namespace: ns,
+      body: {
+        metadata: { name: 'kubechart-quota' },
+        spec: { hard: { pods: '2' } },
+      },
+    });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 2, 'registry.example.com/x:1'),
+    });
+    health = new HealthService(registry, mockServices.logger.mock(), {});
+    const tenant = tenantOf(ns, ['web']);
+    const settled = await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+    expect(release(settled, 'web')).toMatchObject({
+      readyPods: 2,
+      totalPods: 2,
+      status: 'healthy',
+    });
+
+    // The new ReplicaSet's surge pod is refused by the quota: the rollout cannot go on.
+    await setImage(ns, 'web', 'registry.example.com/x:2');
+    const stuck = await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status !== 'healthy',
+    );
+    expect(stuck.status).toBe('degraded');
+    expect(release(stuck, 'web')).toMatchObject({
+      readyPods: 2,
+      status: 'degraded',
+      reason: expect.stringMatching(/FailedCreate.*exceeded quota/),
+    });
+    const cluster = await eventually(
+      () => health.clusterHealth('dev'),
+      h => !!item(h, ns, 'web'),
+    );
+    expect(cluster.status).toBe('degraded');
+    expect(item(cluster, ns, 'web')).toMatchObject({
+      kind: 'Deployment',
+      status: 'degraded',
+      reason: expect.stringMatching(/FailedCreate.*exceeded quota/),
+    });
+    await apps().deleteNamespacedDeployment({ name: 'web', namespace: ns });
+  });
+
+  it('shows a rollout whose new image cannot be pulled as a problem of the cluster and the tenant', async () => {
+    const ns = 'stuck-pull';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('api', 2, 'registry.example.com/x:1'),
+    });
+    health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = tenantOf(ns, ['api']);
+    await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+    await eventually(
+      () => health.clusterHealth('dev'),
+      h => h.status === 'ok',
+    );
+
+    await setImage(ns, 'api', 'registry.example.com/x:imagepull-fail');
+    const cluster = await eventually(
+      () => health.clusterHealth('dev'),
+      h => /ImagePull|ErrImagePull/.test(item(h, ns, 'api')?.reason ?? ''),
+    );
+    expect(cluster.status).toBe('degraded');
+    expect(item(cluster, ns, 'api')).toMatchObject({
+      status: 'degraded',
+      reason: expect.stringMatching(/ErrImagePull|ImagePullBackOff/),
+    });
+    expect(cluster.alerts).toContainEqual(
+      expect.objectContaining({ type: 'image-pull', namespace: ns }),
+    );
+    const tenantNow = await health.tenantHealth(tenant);
+    expect(tenantNow.status).toBe('degraded');
+    expect(release(tenantNow, 'api')).toMatchObject({
+      status: 'degraded',
+      reason: expect.stringMatching(/ErrImagePull|ImagePullBackOff/),
+    });
+  });
+
+  it('counts a release scaled to zero as healthy, and one without workloads apart', async () => {
+    const ns = 'quiet';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('idle', 0, 'registry.example.com/x:1'),
+    });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 2, 'registry.example.com/x:1'),
+    });
+    health = new HealthService(registry, mockServices.logger.mock());
+    // `config` installed only a ConfigMap: it has no workload to be ready.
+    const tenant = tenantOf(ns, ['idle', 'web', 'config']);
+    const settled = await eventually(
+      () => health.tenantHealth(tenant),
+      h => release(h, 'web')?.status === 'healthy',
+    );
+    expect(settled.releases).toEqual([
+      {
+        name: 'idle',
+        readyPods: 0,
+        totalPods: 0,
+        status: 'healthy',
+        reason: 'scaled to zero',
+      },
+      { name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' },
+      {
+        name: 'config',
+        readyPods: 0,
+        totalPods: 0,
+        status: 'no-workloads',
+        reason: 'no Deployment, StatefulSet or DaemonSet',
+      },
+    ]);
+    expect(settled.status).toBe('healthy');
+  });
+
+  it('does not count the pods of a release that ended', async () => {
+    const ns = 'evicted';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 2, 'registry.example.com/x:1'),
+    });
+    health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = tenantOf(ns, ['web']);
+    await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+    // One of web's pods is evicted (Failed): its ReplicaSet replaces it, and the ended pod is not
+    // counted beside the two that run.
+    const [evicted] = (
+      await core().listNamespacedPod({
+        namespace: ns,
+        labelSelector: 'app=web',
+      })
+    ).items;
+    await core().patchNamespacedPodStatus(
+      {
+        name: evicted.metadata!.name!,
+        namespace: ns,
+        body: [
+          { op: 'replace', path: '/status/phase', value: 'Failed' },
+          { op: 'add', path: '/status/reason', value: 'Evicted' },
+          {
+            op: 'replace',
+            path: '/status/conditions',
+            value: [{ type: 'Ready', status: 'False' }],
+          },
+        ],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const phases = await eventually(
+      async () =>
+        (
+          await core().listNamespacedPod({
+            namespace: ns,
+            labelSelector: 'app=web',
+          })
+        ).items
+          .map(p =>
+            p.status?.phase === 'Running' &&
+            p.status.conditions?.some(
+              c => c.type === 'Ready' && c.status === 'True',
+            )
+              ? 'ready'
+              : p.status?.phase,
+          )
+          .sort(),
+      p => p.join() === 'Failed,ready,ready',
+    );
+    expect(phases).toEqual(['Failed', 'ready', 'ready']);
+    // The cache follows the cluster within milliseconds; a second is plenty.
+    await new Promise(r => setTimeout(r, 1000));
+    expect(release(await health.tenantHealth(tenant), 'web')).toEqual({
+      name: 'web',
+      readyPods: 2,
+      totalPods: 2,
+      status: 'healthy',
+    });
+  });
+});
