@@ -17,7 +17,7 @@ import {
 import { TenantRecord } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { isNotFound } from '../lib/kubeErrors';
-import { podProblems } from '../lib/readiness';
+import { podProblems, podsMatching } from '../lib/readiness';
 import { ClusterHealthCache } from './ClusterHealthCache';
 import { workloadRollout } from './clusterAggregates';
 
@@ -168,14 +168,7 @@ export class HealthService {
       for (const w of list) {
         const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
         if (!release) continue;
-        const sel: Record<string, string> = w.spec?.selector?.matchLabels ?? {};
-        const matching = livePods.filter(
-          p =>
-            Object.keys(sel).length &&
-            Object.entries(sel).every(
-              ([k, v]) => p.metadata?.labels?.[k] === v,
-            ),
-        );
+        const matching = podsMatching(livePods, w.spec?.selector?.matchLabels);
         const ready = matching.filter(p =>
           p.status?.conditions?.some(
             c => c.type === 'Ready' && c.status === 'True',

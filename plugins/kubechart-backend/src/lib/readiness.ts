@@ -39,7 +39,8 @@ export type NamespaceReadiness = {
 
 const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 
-function podsMatching(
+/** The pods a workload's `matchLabels` selects; none for an empty selector. */
+export function podsMatching(
   pods: V1Pod[],
   selector?: Record<string, string>,
 ): V1Pod[] {
