@@ -522,7 +522,25 @@ export function registerKubechartActions(options: {
             )
             .describe('Failed policy results of the run.'),
           diff: z
-            .object({ values: z.string(), manifest: z.string() })
+            .object({
+              values: z.string(),
+              manifest: z.string(),
+              notComputed: z
+                .object({
+                  values: z.string().optional(),
+                  manifest: z.string().optional(),
+                })
+                .optional()
+                .describe(
+                  'Present when a part was not diffed (too large or too slow): that part is a "# diff not shown" line, not a diff, so it does not mean the runs are equal.',
+                ),
+              hiddenSecrets: z
+                .number()
+                .optional()
+                .describe(
+                  'Secret values stored redacted in the runs: the diff cannot compare them, so a changed secret does not show.',
+                ),
+            })
             .optional(),
         }),
     },
@@ -551,8 +569,20 @@ export function registerKubechartActions(options: {
         output: {
           run: summary(run),
           findings,
+          // What the diff could not compare goes with it: without it an agent reads "no change".
           ...(diff
-            ? { diff: { values: diff.values, manifest: diff.manifest } }
+            ? {
+                diff: {
+                  values: diff.values,
+                  manifest: diff.manifest,
+                  ...(diff.notComputed
+                    ? { notComputed: diff.notComputed }
+                    : {}),
+                  ...(diff.hiddenSecrets
+                    ? { hiddenSecrets: diff.hiddenSecrets }
+                    : {}),
+                },
+              }
             : {}),
         },
       };
