@@ -434,9 +434,21 @@ export type WorkloadHealth = {
   reason?: string;
 };
 
-/** Something that needs attention in a cluster. @public */
+/**
+ * Something that needs attention in a cluster. A pod whose container fails is labelled by what
+ * fails: `crash-loop` (CrashLoopBackOff), `image-pull` (ErrImagePull, ImagePullBackOff,
+ * InvalidImageName, ErrImageNeverPull…), `config-error` (CreateContainerConfigError: a ConfigMap,
+ * Secret or key it reads is missing) or `container-failing` (any other reason, e.g.
+ * CreateContainerError; `reason` names it). @public
+ */
 export type HealthAlert = {
-  type: 'warning-event' | 'crash-loop' | 'image-pull' | 'node-not-ready';
+  type:
+    | 'warning-event'
+    | 'crash-loop'
+    | 'image-pull'
+    | 'config-error'
+    | 'container-failing'
+    | 'node-not-ready';
   namespace?: string;
   object: string;
   reason: string;

@@ -169,6 +169,7 @@ export const kubechartTranslationRef = createTranslationRef({
     status: {
       awaitingApproval: 'awaiting approval',
       approved: 'approved',
+      noWorkloads: 'no workloads',
     },
     approval: {
       title: 'Approval',
@@ -288,6 +289,12 @@ export const kubechartTranslationRef = createTranslationRef({
       moreAlertsAtLeastHidden:
         '… and {{count}} more alerts, at least {{hidden}} of them in namespaces you cannot read.',
       alert: 'Alert',
+      alertTypes: {
+        crashLoop: 'crash loop',
+        imagePull: 'image pull failure',
+        configError: 'config error',
+        containerFailing: 'container failing',
+      },
       cpu: 'CPU',
       memory: 'Memory',
       quota: 'Quota',

@@ -630,6 +630,164 @@ describe('ClusterHealthCache', () => {
     await health.stop();
   });
 
+  it('reports a pod that cannot start for a missing ConfigMap as a config error, not an image pull', async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({
+      body: { metadata: { name: 'config-error' } },
+    });
+    // Bound to a node without a kubelet, so the status written below is what a kubelet would
+    // write for a container whose env reads a ConfigMap that does not exist.
+    await core.createNamespacedPod({
+      namespace: 'config-error',
+      body: {
+        metadata: { name: 'needs-config', labels: { app: 'needs-config' } },
+        spec: {
+          nodeName: 'node-without-kubelet',
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.example.com/x:1',
+              envFrom: [{ configMapRef: { name: 'app-config' } }],
+            },
+          ],
+        },
+      },
+    });
+    await core.patchNamespacedPodStatus(
+      {
+        name: 'needs-config',
+        namespace: 'config-error',
+        body: [
+          { op: 'add', path: '/status/phase', value: 'Pending' },
+          {
+            op: 'add',
+            path: '/status/containerStatuses',
+            value: [
+              {
+                name: 'app',
+                ready: false,
+                restartCount: 0,
+                image: 'registry.example.com/x:1',
+                imageID: '',
+                state: {
+                  waiting: {
+                    reason: 'CreateContainerConfigError',
+                    message: 'configmap "app-config" not found',
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      {
+        minRecomputeIntervalMs: 0,
+      },
+    );
+    await cache.start();
+    const mine = (h: ClusterHealth) =>
+      h.alerts.filter(a => a.object === 'Pod/needs-config');
+    const health = await eventually(
+      () => cache.health(),
+      h => mine(h).length > 0,
+    );
+    expect(mine(health)).toEqual([
+      {
+        type: 'config-error',
+        namespace: 'config-error',
+        object: 'Pod/needs-config',
+        reason: 'CreateContainerConfigError',
+        message:
+          'pod needs-config container app: CreateContainerConfigError (configmap "app-config" not found)',
+      },
+    ]);
+    // A container that cannot start is a problem of the cluster, as an image pull failure is.
+    expect(health.status).toBe('degraded');
+    await core.deleteNamespacedPod({
+      name: 'needs-config',
+      namespace: 'config-error',
+      body: { gracePeriodSeconds: 0 },
+    });
+    await cache.stop();
+  });
+
+  it("does not name another pod's problem for a workload whose selector has no matchLabels", async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await core.createNamespace({
+      body: { metadata: { name: 'empty-selector' } },
+    });
+    // Selected by an expression only (matchLabels empty), and behind: its pod fits no node.
+    await apps.createNamespacedDeployment({
+      namespace: 'empty-selector',
+      body: {
+        metadata: { name: 'by-expression' },
+        spec: {
+          replicas: 1,
+          selector: {
+            matchExpressions: [
+              { key: 'app', operator: 'In', values: ['by-expression'] },
+            ],
+          },
+          template: {
+            metadata: { labels: { app: 'by-expression' } },
+            spec: {
+              nodeSelector: { 'example.com/no-such-node': 'true' },
+              containers: [{ name: 'c', image: 'registry.example.com/x:1' }],
+            },
+          },
+        },
+      },
+    });
+    // An unrelated pod of the namespace that crash-loops.
+    await core.createNamespacedPod({
+      namespace: 'empty-selector',
+      body: {
+        metadata: { name: 'loner', labels: { app: 'loner' } },
+        spec: {
+          containers: [
+            { name: 'c', image: 'registry.example.com/x:crashloop' },
+          ],
+        },
+      },
+    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      {
+        minRecomputeIntervalMs: 0,
+      },
+    );
+    await cache.start();
+    const health = await eventually(
+      () => cache.health(),
+      h =>
+        h.alerts.some(
+          a => a.object === 'Pod/loner' && a.type === 'crash-loop',
+        ) && h.workloads.items.some(w => w.name === 'by-expression'),
+    );
+    const item = health.workloads.items.find(w => w.name === 'by-expression');
+    expect(item).toMatchObject({
+      namespace: 'empty-selector',
+      ready: 0,
+      desired: 1,
+      // Nothing of it fails: its pod waits for a node.
+      status: 'degraded',
+    });
+    expect(item?.reason).not.toMatch(/loner|CrashLoopBackOff/);
+    expect(item?.reason).toMatch(/^0\/1 ready/);
+    await cache.stop();
+  });
+
   it('recovers when the cluster was down at start-up', async () => {
     sim.faults.stopApi();
     const cache = new ClusterHealthCache(

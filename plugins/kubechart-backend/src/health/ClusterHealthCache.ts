@@ -20,7 +20,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
-import { podProblems } from '../lib/readiness';
+import { podProblems, podsMatching } from '../lib/readiness';
 import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
 import { makeListPages } from './listPages';
@@ -428,13 +428,12 @@ export class ClusterHealthCache {
     // Only the workloads behind (rollout not complete) are looked at: every other one is healthy.
     const behind = this.workloadFigures.behindItems();
     const judged = behind.map(w => {
-      const failing = this.podFigures
-        .failingIn(w.namespace)
-        .find(p =>
-          Object.entries(w.selector).every(
-            ([k, v]) => p.metadata?.labels?.[k] === v,
-          ),
-        );
+      // Selected as tenant health selects a workload's pods: an empty selector selects none, so a
+      // workload without matchLabels does not name another pod's problem.
+      const [failing] = podsMatching(
+        this.podFigures.failingIn(w.namespace),
+        w.selector,
+      );
       // Failed: the rollout gave up (progress deadline), or nothing serves and its pods fail or are
       // refused. A rollout whose new pods fail while the old ones still serve is degraded.
       const status: WorkloadHealth['status'] =
@@ -514,8 +513,9 @@ export class ClusterHealthCache {
     }
     const nodesDown = nodes.total - nodes.ready;
     const problems = failed + degraded + nodesDown;
-    // A pod whose containers crash or whose image cannot be pulled is a problem of the cluster even
-    // when its workload still serves (or it has none).
+    // A pod with a failing container (crash loop, image that cannot be pulled, missing ConfigMap or
+    // Secret, any other failing reason) is a problem of the cluster even when its workload still
+    // serves (or it has none).
     const status: ClusterHealth['status'] =
       problems > 0 || failingAlerts.length > 0 ? 'degraded' : 'ok';
     const message =

@@ -20,7 +20,10 @@ export interface WorkloadBehind {
   name: string;
   ready: number;
   desired: number;
-  /** Its pods' labels (spec.selector.matchLabels), to find a failing pod of it. */
+  /**
+   * Its pods' labels (spec.selector.matchLabels), to find a failing pod of it with `podsMatching`
+   * (an empty selector selects none).
+   */
   selector: Record<string, string>;
   /** Why its rollout stands still or what it waits for (see {@link workloadRollout}). */
   problem?: string;

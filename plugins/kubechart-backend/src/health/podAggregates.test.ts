@@ -103,4 +103,58 @@ describe('PodAggregates', () => {
     agg.remove(pod('bank', 'api-1'));
     expect(agg.failingAlerts()).toEqual([]);
   });
+
+  it('labels each failing pod by what fails: a missing ConfigMap is a config error, not an image pull', () => {
+    const agg = new PodAggregates();
+    const reasons = [
+      'CrashLoopBackOff',
+      'ErrImagePull',
+      'ImagePullBackOff',
+      'InvalidImageName',
+      'ErrImageNeverPull',
+      'CreateContainerConfigError',
+      'CreateContainerError',
+      'RunContainerError',
+    ];
+    reasons.forEach((reason, i) =>
+      agg.set(pod('shop', `p${i}-x`, { waiting: reason })),
+    );
+    // An init container that cannot start: its reason, not the app container's.
+    const initFailing = pod('shop', 'p9-init');
+    initFailing.status!.initContainerStatuses = [
+      {
+        name: 'migrate',
+        ready: false,
+        restartCount: 0,
+        image: 'x',
+        imageID: '',
+        state: {
+          waiting: {
+            reason: 'CreateContainerConfigError',
+            message: 'secret "db-password" not found',
+          },
+        },
+      },
+    ];
+    initFailing.status!.containerStatuses![0].state = {
+      waiting: { reason: 'PodInitializing' },
+    };
+    agg.set(initFailing);
+    expect(
+      agg.failingAlerts().map(a => `${a.object} ${a.type} ${a.reason}`),
+    ).toEqual([
+      'Pod/p0-x crash-loop CrashLoopBackOff',
+      'Pod/p1-x image-pull ErrImagePull',
+      'Pod/p2-x image-pull ImagePullBackOff',
+      'Pod/p3-x image-pull InvalidImageName',
+      'Pod/p4-x image-pull ErrImageNeverPull',
+      'Pod/p5-x config-error CreateContainerConfigError',
+      'Pod/p6-x container-failing CreateContainerError',
+      'Pod/p7-x container-failing RunContainerError',
+      'Pod/p9-init config-error CreateContainerConfigError',
+    ]);
+    expect(agg.failingAlerts()[8].message).toBe(
+      'pod p9-init container migrate: CreateContainerConfigError (secret "db-password" not found)',
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import type { HealthAlert } from '@kubechart/plugin-kubechart-common';
 import { V1Pod } from '@kubernetes/client-node';
-import { FAILING_REASONS, podProblems } from '../lib/readiness';
+import { failingCategory, failingReason, podProblems } from '../lib/readiness';
 import { parseCpu, parseMemory } from './quantity';
 
 /** What one cached pod adds to its cluster's health. */
@@ -8,7 +8,10 @@ interface PodShare {
   /** Requested CPU in nanocores and memory in bytes (integers, so sums do not drift); 0 once the pod has ended. */
   cpu: number;
   memory: number;
-  /** Set while a container fails (crash loop, image pull): the pod and its alert. */
+  /**
+   * Set while a container fails (crash loop, image pull, config error…): the pod and its alert,
+   * labelled by what fails (see {@link failingCategory}).
+   */
   failing?: { pod: V1Pod; alert: HealthAlert };
 }
 
@@ -40,16 +43,12 @@ export class PodAggregates {
     const problems = podProblems(pod);
     if (problems.failing) {
       const ns = pod.metadata?.namespace ?? '';
-      const reason =
-        pod.status?.containerStatuses?.find(
-          c =>
-            c.state?.waiting?.reason &&
-            FAILING_REASONS.has(c.state.waiting.reason),
-        )?.state?.waiting?.reason ?? 'Failing';
+      // podProblems calls a pod failing for a failing reason of an init container or container.
+      const reason = failingReason(pod) ?? 'Failing';
       share.failing = {
         pod,
         alert: {
-          type: reason === 'CrashLoopBackOff' ? 'crash-loop' : 'image-pull',
+          type: failingCategory(reason),
           namespace: ns,
           object: `Pod/${pod.metadata?.name}`,
           reason,

@@ -1,16 +1,58 @@
 import { V1Pod } from '@kubernetes/client-node';
 import { NamespaceSnapshot } from './KubeClient';
 
+/**
+ * Container waiting reasons of the kubelet's image manager: the image cannot be pulled, or may not
+ * be (`imagePullPolicy: Never` without the image on the node), or its name or signature is bad.
+ */
+const IMAGE_PULL_REASONS = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'RegistryUnavailable',
+  'ImageInspectError',
+  'SignatureValidationFailed',
+]);
+
 /** Container waiting reasons that do not fix themselves. */
 export const FAILING_REASONS = new Set([
   'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
+  ...IMAGE_PULL_REASONS,
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',
 ]);
+
+/**
+ * What a failing waiting reason says fails, so an alert is not labelled an image pull failure for
+ * a container that cannot start because a ConfigMap or Secret it reads does not exist:
+ * `crash-loop` (CrashLoopBackOff), `image-pull` (the image cannot be pulled), `config-error`
+ * (CreateContainerConfigError: a missing ConfigMap, Secret or key, or a securityContext the
+ * image cannot meet), and `container-failing` for any other reason (CreateContainerError,
+ * RunContainerError…), whose alert shows the reason itself.
+ */
+export function failingCategory(
+  reason: string,
+): 'crash-loop' | 'image-pull' | 'config-error' | 'container-failing' {
+  if (reason === 'CrashLoopBackOff') return 'crash-loop';
+  if (IMAGE_PULL_REASONS.has(reason)) return 'image-pull';
+  if (reason === 'CreateContainerConfigError') return 'config-error';
+  return 'container-failing';
+}
+
+/**
+ * The first failing waiting reason of a pod's containers (init containers first, in the order
+ * {@link podProblems} lists them); undefined when none fails.
+ */
+export function failingReason(pod: V1Pod): string | undefined {
+  return [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ]
+    .map(c => c.state?.waiting?.reason)
+    .find((r): r is string => !!r && FAILING_REASONS.has(r));
+}
 
 export type WorkloadState = {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';

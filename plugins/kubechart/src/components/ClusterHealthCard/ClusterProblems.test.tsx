@@ -1,6 +1,9 @@
 import { screen } from '@testing-library/react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
-import type { WorkloadHealth } from '@kubechart/plugin-kubechart-common';
+import type {
+  HealthAlert,
+  WorkloadHealth,
+} from '@kubechart/plugin-kubechart-common';
 import { makeClusterHealth } from '../../testUtils/fixtures';
 import { ClusterProblems } from './ClusterProblems';
 
@@ -93,6 +96,48 @@ describe('ClusterProblems', () => {
     );
     expect(screen.getAllByText(/^Alert: /)).toHaveLength(5);
     expect(screen.getByText('… and 1229 more alerts.')).toBeInTheDocument();
+  });
+
+  it('labels a failing pod by what fails: a missing ConfigMap is a config error, not an image pull', async () => {
+    const podAlert = (
+      name: string,
+      type: HealthAlert['type'],
+      reason: string,
+    ): HealthAlert => ({
+      type,
+      namespace: 'shop',
+      object: `Pod/${name}`,
+      reason,
+      message: `pod ${name} container app: ${reason}`,
+    });
+    await renderInTestApp(
+      <ClusterProblems
+        health={makeClusterHealth({
+          workloads: { healthy: 3, degraded: 0, failed: 0, items: [] },
+          alerts: [
+            podAlert('cfg', 'config-error', 'CreateContainerConfigError'),
+            podAlert('pull', 'image-pull', 'ImagePullBackOff'),
+            podAlert('loop', 'crash-loop', 'CrashLoopBackOff'),
+            podAlert('run', 'container-failing', 'RunContainerError'),
+            {
+              type: 'warning-event',
+              namespace: 'shop',
+              object: 'Pod/cfg',
+              reason: 'Failed',
+              message: 'Error: configmap "app-config" not found',
+            },
+          ],
+        })}
+      />,
+    );
+    const texts = screen.getAllByText(/^Alert: /).map(e => e.textContent);
+    expect(texts).toEqual([
+      'Alert: shop/Pod/cfg — config error (CreateContainerConfigError): pod cfg container app: CreateContainerConfigError',
+      'Alert: shop/Pod/pull — image pull failure (ImagePullBackOff): pod pull container app: ImagePullBackOff',
+      'Alert: shop/Pod/loop — crash loop (CrashLoopBackOff): pod loop container app: CrashLoopBackOff',
+      'Alert: shop/Pod/run — container failing (RunContainerError): pod run container app: RunContainerError',
+      'Alert: shop/Pod/cfg — Failed: Error: configmap "app-config" not found',
+    ]);
   });
 
   it('says how many of the workloads it does not name are in namespaces the user cannot read', async () => {

@@ -1,9 +1,32 @@
 import Typography from '@material-ui/core/Typography';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
-import type { ClusterHealth } from '@kubechart/plugin-kubechart-common';
+import type {
+  ClusterHealth,
+  HealthAlert,
+} from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 
 const MAX_ALERTS = 5;
+
+/**
+ * The label of a failing pod's alert, by what fails (the backend tells a container that cannot
+ * start for a missing ConfigMap or Secret from one whose image cannot be pulled). Other alerts
+ * (warning events, nodes) and types a newer backend may send show their reason alone.
+ */
+function failingPodLabel(type: HealthAlert['type']) {
+  switch (type) {
+    case 'crash-loop':
+      return 'health.alertTypes.crashLoop' as const;
+    case 'image-pull':
+      return 'health.alertTypes.imagePull' as const;
+    case 'config-error':
+      return 'health.alertTypes.configError' as const;
+    case 'container-failing':
+      return 'health.alertTypes.containerFailing' as const;
+    default:
+      return undefined;
+  }
+}
 
 /**
  * The unhealthy workloads of a cluster with their reason, then its latest alerts.
@@ -77,14 +100,18 @@ export function ClusterProblems(props: { health: ClusterHealth }) {
           <Typography variant="body2">{moreWorkloads}</Typography>
         </li>
       )}
-      {alerts.map((a, i) => (
-        <li key={`alert-${i}`}>
-          <Typography variant="body2" color="textSecondary">
-            {t('health.alert')}: {a.namespace ? `${a.namespace}/` : ''}
-            {a.object} — {a.reason}: {a.message}
-          </Typography>
-        </li>
-      ))}
+      {alerts.map((a, i) => {
+        const kind = failingPodLabel(a.type);
+        return (
+          <li key={`alert-${i}`}>
+            <Typography variant="body2" color="textSecondary">
+              {t('health.alert')}: {a.namespace ? `${a.namespace}/` : ''}
+              {a.object} — {kind ? `${t(kind)} (${a.reason})` : a.reason}:{' '}
+              {a.message}
+            </Typography>
+          </li>
+        );
+      })}
       {moreAlertsText && (
         <li key="more-alerts">
           <Typography variant="body2" color="textSecondary">

@@ -120,7 +120,8 @@ describe('EntityClusterHealthCard', () => {
     expect(release('idle')).toHaveTextContent('idle: 0/0');
     expect(release('idle')).toHaveTextContent('scaled to zero');
     expect(release('idle')).toHaveTextContent('healthy');
-    expect(release('config')).toHaveTextContent('no-workloads');
+    expect(release('config')).toHaveTextContent('no workloads');
+    expect(release('config')).not.toHaveTextContent('no-workloads');
     expect(release('config')).toHaveTextContent(
       'no Deployment, StatefulSet or DaemonSet',
     );

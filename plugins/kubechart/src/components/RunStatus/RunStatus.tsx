@@ -9,8 +9,9 @@ import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
 
 /**
- * The readable label of a status: the run statuses of the approval gate read as words
- * ("awaiting approval"); every other status is shown as it is.
+ * The readable label of a status: the run statuses of the approval gate and a release's
+ * `no-workloads` read as words ("awaiting approval", "no workloads"); every other status is shown
+ * as it is.
  */
 export function useStatusLabel(): (status: string) => string {
   const { t } = useTranslationRef(kubechartTranslationRef);
@@ -20,6 +21,8 @@ export function useStatusLabel(): (status: string) => string {
         return t('status.awaitingApproval');
       case 'approved':
         return t('status.approved');
+      case 'no-workloads':
+        return t('status.noWorkloads');
       default:
         return status;
     }

@@ -1,18 +1,21 @@
 import Tooltip from '@material-ui/core/Tooltip';
 import { useTenantHealth } from '../../hooks';
-import { RunStatus } from '../RunStatus';
+import { RunStatus, useStatusLabel } from '../RunStatus';
 
 /** Live health of one tenant inside the tenants table. */
 export function TenantHealthCell(props: { tenant: string }) {
   const { value, loading, error } = useTenantHealth(props.tenant);
+  const statusLabel = useStatusLabel();
   if (value) {
+    // A release without workloads has no pods to count: its status says so, in words.
     const ready = value.releases
-      .map(r =>
-        r.status === 'no-workloads'
-          ? `${r.name}: ${r.reason ?? r.status}`
-          : `${r.name} ${r.readyPods}/${r.totalPods}${
-              r.reason ? ` (${r.reason})` : ''
-            }`,
+      .map(
+        r =>
+          `${r.name}${
+            r.status === 'no-workloads'
+              ? `: ${statusLabel(r.status)}`
+              : ` ${r.readyPods}/${r.totalPods}`
+          }${r.reason ? ` (${r.reason})` : ''}`,
       )
       .join(', ');
     return (

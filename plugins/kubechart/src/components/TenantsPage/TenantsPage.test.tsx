@@ -1,4 +1,5 @@
 import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import {
   mockApis,
   renderInTestApp,
@@ -53,6 +54,48 @@ describe('TenantsPage', () => {
     expect(row).toHaveTextContent('team-a');
     expect(await screen.findByText('healthy')).toBeInTheDocument();
     expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
+  });
+
+  it('shows a release without workloads by a readable label in the health tooltip', async () => {
+    const api = mockKubechartApi();
+    api.listTenants.mockResolvedValue([
+      {
+        code: 'acme',
+        cluster: 'dev',
+        namespace: 'acme',
+        status: 'active',
+        releases: ['web', 'config', 'extras'],
+      },
+    ]);
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        status: 'healthy',
+        releases: [
+          { name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' },
+          // An older backend says no reason.
+          {
+            name: 'config',
+            readyPods: 0,
+            totalPods: 0,
+            status: 'no-workloads',
+          },
+          {
+            name: 'extras',
+            readyPods: 0,
+            totalPods: 0,
+            status: 'no-workloads',
+            reason: 'no Deployment, StatefulSet or DaemonSet',
+          },
+        ],
+      }),
+    );
+    render(api);
+    await userEvent.hover(await screen.findByText('healthy'));
+    const tooltip = await screen.findByRole('tooltip');
+    expect(tooltip).toHaveTextContent(
+      'web 2/2, config: no workloads, extras: no workloads (no Deployment, StatefulSet or DaemonSet)',
+    );
+    expect(tooltip).not.toHaveTextContent('no-workloads');
   });
 
   it('has a page heading and a link to the provisioning template, even before any tenant exists', async () => {
