@@ -72,6 +72,20 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
             labels: TENANT,
           },
         },
+        // A long-lived token of the deployer.
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name: 'shop-deployer-token',
+            namespace: 'shop',
+            annotations: {
+              'kubernetes.io/service-account.name': 'shop-deployer',
+            },
+          },
+          type: 'kubernetes.io/service-account-token',
+          data: { token: 'ZGVwbG95ZXI=' },
+        },
       ] as any,
     });
     const kc = new KubeConfig();
@@ -269,6 +283,16 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
       },
       'The assistant does not change ServiceAccount shop-deployer in shop: it is the ServiceAccount KubeChart deploys with in this namespace (kubechart.tenant.deployer.serviceAccount), which only KubeChart writes. Nothing was changed.',
     ],
+    [
+      'deleting a token Secret of the deployer',
+      {
+        verb: 'delete',
+        resource: 'secrets',
+        name: 'shop-deployer-token',
+        namespace: 'shop',
+      },
+      "The assistant does not change Secret shop-deployer-token in shop: it is a token of KubeChart's deployer (type kubernetes.io/service-account-token for ServiceAccount shop-deployer), which carries the deployer's rights and which only KubeChart writes. Nothing was changed.",
+    ],
   ])(
     'refuses %s: says why, audited as refused, nothing changed',
     async (_, plan, reason) => {
@@ -304,6 +328,9 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
     ).resolves.toBeTruthy();
     await expect(
       read('v1', 'ServiceAccount', 'shop-deployer'),
+    ).resolves.toBeTruthy();
+    await expect(
+      read('v1', 'Secret', 'shop-deployer-token'),
     ).resolves.toBeTruthy();
   });
 

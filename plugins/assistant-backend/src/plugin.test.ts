@@ -332,6 +332,50 @@ describe('kube-assistant plugin', () => {
     },
   );
 
+  it.each([
+    {
+      by: 'a model',
+      question: 'logs of the checkout pods',
+      // Valid as answered; it names no namespace, so it would run across all of them.
+      modelPlan: {
+        verb: 'logs',
+        resource: 'pods',
+        labelSelector: 'app=checkout-web',
+      },
+      message:
+        'This plan cannot run as shown: kubectl logs reads one namespace (it has no --all-namespaces): name the namespace.',
+      stage: 'plan',
+    },
+    {
+      by: 'the builtin parser',
+      question: 'logs of pods app=checkout-web in all namespaces',
+      modelPlan: undefined,
+      message:
+        'I understood that you want to read logs, but kubectl logs reads one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.',
+      stage: 'provider',
+    },
+  ])(
+    'refuses logs across all namespaces ($by) instead of showing `kubectl logs -A`, which kubectl rejects',
+    async ({ question, modelPlan, message, stage }) => {
+      if (modelPlan) {
+        models.behaviours.openai = {
+          kind: 'answer',
+          content: { plan: modelPlan, explanation: 'As asked.' },
+        };
+      }
+      const res = await ask({ question });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(message);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage,
+      });
+    },
+  );
+
   it('refuses a dangerous query without the permission and without the typed name', async () => {
     const pods = await ask({ question: 'list pods in shop' });
     const list = await execute({ messageId: pods.body.messageId });

@@ -423,6 +423,7 @@ export const planSchema = z
 type PlanFields = {
   verb: PlanVerb;
   resource: PlanResource;
+  allNamespaces?: boolean;
   name?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -513,6 +514,11 @@ function exactly(
       );
       break;
     case 'logs':
+      // `kubectl logs -A` is rejected: the command shown must be one kubectl runs.
+      need(
+        !plan.allNamespaces,
+        'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace',
+      );
       // kubectl logs -l picks pods; the assistant would pick the workloads.
       need(
         !!plan.name || !plan.labelSelector || plan.resource === 'pods',

@@ -277,6 +277,25 @@ describe('plans whose command, scope and result would not agree', () => {
       'logs by label selector read the pods it matches: use resource pods, or name the deployment',
     ],
     [
+      // Shown as `kubectl logs -l app=web -A`, which kubectl rejects.
+      {
+        verb: 'logs',
+        resource: 'pods',
+        allNamespaces: true,
+        labelSelector: 'app=web',
+      },
+      'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'deployments',
+        allNamespaces: true,
+        name: 'web',
+      },
+      'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
       {
         verb: 'top',
         resource: 'nodes',

@@ -161,6 +161,32 @@ const objects = [
     kind: 'ServiceAccount',
     metadata: { name: 'platform-deployer', namespace: 'tenant-acme' },
   },
+  // A long-lived token of the deployer: whoever holds it deploys as KubeChart.
+  {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: 'deployer-token',
+      namespace: 'tenant-acme',
+      annotations: {
+        'kubernetes.io/service-account.name': 'kubechart-deployer',
+      },
+    },
+    type: 'kubernetes.io/service-account-token',
+    data: { token: 'ZGVwbG95ZXI=' },
+  },
+  // A token of the team's own ServiceAccount.
+  {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: 'web-token',
+      namespace: 'tenant-acme',
+      annotations: { 'kubernetes.io/service-account.name': 'web' },
+    },
+    type: 'kubernetes.io/service-account-token',
+    data: { token: 'd2Vi' },
+  },
 ];
 
 describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
@@ -320,6 +346,52 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
       { verb: 'delete', resource: 'namespaces', name: 'assigned' },
       /Namespace assigned: it is assigned to group:default\/team-b \(annotated kubechart\.io\/owner\), which only the platform changes/,
     ],
+    [
+      'the deletion of a token Secret of the deployer',
+      {
+        verb: 'delete',
+        resource: 'secrets',
+        name: 'deployer-token',
+        namespace: 'tenant-acme',
+      },
+      /^The assistant does not change Secret deployer-token in tenant-acme: it is a token of KubeChart's deployer \(type kubernetes\.io\/service-account-token for ServiceAccount kubechart-deployer\), which carries the deployer's rights and which only KubeChart writes\. Nothing was changed\.$/,
+    ],
+    [
+      'a patch of a token Secret of the deployer',
+      {
+        verb: 'patch',
+        resource: 'secrets',
+        name: 'deployer-token',
+        namespace: 'tenant-acme',
+        patch: '{"data":{"token":null}}',
+      },
+      /Secret deployer-token in tenant-acme: it is a token of KubeChart's deployer/,
+    ],
+    [
+      'an annotation that makes a token Secret name the deployer (the token controller would mint a deployer token)',
+      {
+        verb: 'annotate',
+        resource: 'secrets',
+        name: 'web-token',
+        namespace: 'tenant-acme',
+        annotations: {
+          'kubernetes.io/service-account.name': 'kubechart-deployer',
+        },
+      },
+      /^The assistant does not change Secret web-token in tenant-acme: after this change, it is a token of KubeChart's deployer \(type kubernetes\.io\/service-account-token for ServiceAccount kubechart-deployer\)/,
+    ],
+    [
+      'a patch that makes a token Secret name the deployer',
+      {
+        verb: 'patch',
+        resource: 'secrets',
+        name: 'web-token',
+        namespace: 'tenant-acme',
+        patch:
+          '{"metadata":{"annotations":{"kubernetes.io/service-account.name":"kubechart-deployer","kubernetes.io/service-account.uid":null}},"data":{"token":null}}',
+      },
+      /Secret web-token in tenant-acme: after this change, it is a token of KubeChart's deployer/,
+    ],
   ])('refuses %s, sending no change', async (_, plan, message) => {
     const error = await run(plan).catch(e => e);
     expect(error).toBeInstanceOf(NotAllowedError);
@@ -393,6 +465,34 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
     expect(proxy.sent).toEqual([]);
   });
 
+  it('guards the token Secrets of the deployer by the name KubeChart is configured with', async () => {
+    const configured = new PlanExecutor({
+      maxRows: 200,
+      deployerServiceAccount: 'platform-deployer',
+    });
+    await expect(
+      run(
+        {
+          verb: 'annotate',
+          resource: 'secrets',
+          name: 'web-token',
+          namespace: 'tenant-acme',
+          annotations: {
+            'kubernetes.io/service-account.name': 'platform-deployer',
+          },
+        },
+        configured,
+      ),
+    ).rejects.toThrow(
+      /Secret web-token in tenant-acme: after this change, it is a token of KubeChart's deployer \(type kubernetes\.io\/service-account-token for ServiceAccount platform-deployer\)/,
+    );
+    expect(proxy.sent).toEqual([]);
+    const token = await read('v1', 'Secret', 'web-token', 'tenant-acme');
+    expect(
+      token.metadata.annotations['kubernetes.io/service-account.name'],
+    ).toBe('web');
+  });
+
   it("still changes the team's own objects beside them", async () => {
     const labelled = await run({
       verb: 'label',
@@ -415,9 +515,22 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
       type: 'message',
       text: 'serviceaccount/web in tenant-acme deleted',
     });
+    // A token of the team's own ServiceAccount stays theirs to change.
+    const annotated = await run({
+      verb: 'annotate',
+      resource: 'secrets',
+      name: 'web-token',
+      namespace: 'tenant-acme',
+      annotations: { note: 'rotate soon' },
+    });
+    expect(annotated).toEqual({
+      type: 'message',
+      text: 'secret/web-token in tenant-acme annotated',
+    });
     expect(proxy.sent.map(s => [s.method, s.path])).toEqual([
       ['PATCH', '/api/v1/namespaces/tenant-acme/configmaps/web-settings'],
       ['DELETE', '/api/v1/namespaces/tenant-acme/serviceaccounts/web'],
+      ['PATCH', '/api/v1/namespaces/tenant-acme/secrets/web-token'],
     ]);
   });
 });

@@ -298,6 +298,17 @@ describe('PlanExecutor against kube-sim', () => {
       ).rejects.toThrow(
         'This plan cannot run as shown: logs does not take filter: it would be shown but not carried out',
       );
+      // Shown as `kubectl logs -l app=checkout-web -A`, which kubectl rejects.
+      await expect(
+        run({
+          verb: 'logs',
+          resource: 'pods',
+          allNamespaces: true,
+          labelSelector: 'app=checkout-web',
+        }),
+      ).rejects.toThrow(
+        'This plan cannot run as shown: kubectl logs reads one namespace (it has no --all-namespaces): name the namespace. Ask again.',
+      );
       expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       sim.faults.setLatency(0);

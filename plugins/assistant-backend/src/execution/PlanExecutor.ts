@@ -127,6 +127,34 @@ function clusterError(error: unknown): Error {
   return new Error(`The cluster refused: ${describeError(error)}`);
 }
 
+/**
+ * Marks the error of a plan the executor refuses before it sends any change: checked again just
+ * before it runs, it is not what was shown, or not something the assistant carries out.
+ */
+function refused<E extends Error>(error: E): E {
+  return Object.assign(error, { refusedByExecutor: true });
+}
+
+/**
+ * Whether the executor refused a plan before sending any change (a guarded object included): it
+ * is recorded and audited as refused, with the error's message as its reason, not as failed.
+ */
+export function refusedByExecutor(error: unknown): boolean {
+  return (
+    (error as { refusedByExecutor?: unknown } | undefined)
+      ?.refusedByExecutor === true || guardedTargetsOf(error) !== undefined
+  );
+}
+
+/** The merge patch a change plan sends; a body the plan may not send is refused. */
+function bodyOf(plan: Plan): object {
+  try {
+    return changeBody(plan);
+  } catch (error) {
+    throw refused(error as Error);
+  }
+}
+
 /** Whether a plan changes the cluster (the verbs the executor sends changes for). */
 function isChange(plan: Plan): boolean {
   switch (plan.verb) {
@@ -219,10 +247,12 @@ export class PlanExecutor {
     // was added runs only if its command still shows what runs.
     const parsed = planSchema.safeParse(plan);
     if (!parsed.success) {
-      throw new InputError(
-        `This plan cannot run as shown: ${parsed.error.issues
-          .map(issue => issue.message)
-          .join('; ')}. Ask again.`,
+      throw refused(
+        new InputError(
+          `This plan cannot run as shown: ${parsed.error.issues
+            .map(issue => issue.message)
+            .join('; ')}. Ask again.`,
+        ),
       );
     }
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
@@ -277,8 +307,8 @@ export class PlanExecutor {
       return await this.run(plan, api);
     } catch (error) {
       // A change that stopped part-way already says what it did; a refused
-      // one says which objects are guarded.
-      if (progressOf(error) || guardedTargetsOf(error)) throw error;
+      // one says why (and which objects are guarded).
+      if (progressOf(error) || refusedByExecutor(error)) throw error;
       throw clusterError(error);
     }
   }
@@ -287,7 +317,9 @@ export class PlanExecutor {
    * Changes each target in turn; when one fails after others, the error
    * names those changed before it, the one that failed and how many were
    * not tried. Every change goes through here, so the guarded objects are
-   * checked here: when any target is one, nothing is sent.
+   * checked here: when any target is one, or would be once `body` (the
+   * merge patch sent to every target, when it is the same for all) is
+   * applied, nothing is sent.
    */
   private async changeEach(
     kind: string,
@@ -295,11 +327,13 @@ export class PlanExecutor {
     api: Api,
     done: string,
     change: (target: KubeObject) => Promise<unknown>,
+    body?: object,
   ) {
     refuseGuarded(
       kind,
       targets,
       this.options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+      body,
     );
     api.changes.start(
       targets.map(t => objectName(kind, t)),
@@ -387,7 +421,7 @@ export class PlanExecutor {
         return this.mutate(
           plan,
           api,
-          changeBody(plan),
+          bodyOf(plan),
           plan.verb === 'scale'
             ? `scaled to ${plan.replicas}`
             : DONE[plan.verb],
@@ -409,8 +443,10 @@ export class PlanExecutor {
       case 'delete':
         return this.delete(plan, api);
       default:
-        throw new NotImplementedError(
-          `The assistant does not run "kubectl ${plan.verb}"; run it yourself if you must`,
+        throw refused(
+          new NotImplementedError(
+            `The assistant does not run "kubectl ${plan.verb}"; run it yourself if you must`,
+          ),
         );
     }
   }
@@ -752,7 +788,7 @@ export class PlanExecutor {
 
   private async rollout(plan: Plan, api: Api): Promise<ExecutionResult> {
     if (plan.rolloutAction === 'restart') {
-      return this.mutate(plan, api, changeBody(plan), 'restarted');
+      return this.mutate(plan, api, bodyOf(plan), 'restarted');
     }
     if (plan.rolloutAction === 'undo') {
       return this.undo(plan, api);
@@ -814,8 +850,10 @@ export class PlanExecutor {
   /** kubectl rollout undo: the previous revision's pod template, back on the deployment. */
   private async undo(plan: Plan, api: Api): Promise<ExecutionResult> {
     if (plan.resource !== 'deployments') {
-      throw new NotImplementedError(
-        'The assistant rolls back deployments only; use kubectl for statefulsets and daemonsets',
+      throw refused(
+        new NotImplementedError(
+          'The assistant rolls back deployments only; use kubectl for statefulsets and daemonsets',
+        ),
       );
     }
     const deployment = await this.findOne(plan, api);
@@ -877,14 +915,18 @@ export class PlanExecutor {
       !plan.allNamespaces
     ) {
       // The scope a change reaches must be part of the plan that was shown.
-      throw new InputError(
-        'This change names no namespace and does not say all namespaces; ask again',
+      throw refused(
+        new InputError(
+          'This change names no namespace and does not say all namespaces; ask again',
+        ),
       );
     }
     const items = await this.list(plan, api);
     if (items.length > MAX_SELECTOR_MUTATIONS) {
-      throw new InputError(
-        `The selector matches ${items.length} ${plan.resource}; the assistant changes at most ${MAX_SELECTOR_MUTATIONS} at once`,
+      throw refused(
+        new InputError(
+          `The selector matches ${items.length} ${plan.resource}; the assistant changes at most ${MAX_SELECTOR_MUTATIONS} at once`,
+        ),
       );
     }
     return items;
@@ -904,22 +946,28 @@ export class PlanExecutor {
       };
     }
     const { apiVersion, kind } = RESOURCE_TYPES[plan.resource];
-    await this.changeEach(kind, targets, api, done, t =>
-      api.objects.patch(
-        addressed(body, {
-          apiVersion,
-          kind,
-          name: t.metadata!.name!,
-          namespace: CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
-            ? undefined
-            : t.metadata?.namespace,
-        }) as any,
-        undefined,
-        undefined,
-        'kube-assistant',
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
+    await this.changeEach(
+      kind,
+      targets,
+      api,
+      done,
+      t =>
+        api.objects.patch(
+          addressed(body, {
+            apiVersion,
+            kind,
+            name: t.metadata!.name!,
+            namespace: CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+              ? undefined
+              : t.metadata?.namespace,
+          }) as any,
+          undefined,
+          undefined,
+          'kube-assistant',
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      body,
     );
     return {
       type: 'message',

@@ -16,6 +16,9 @@ const OWNER_ANNOTATION = 'kubechart.io/owner';
 const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 const HELM_RELEASE_TYPE = 'helm.sh/release.v1';
 const HELM_RECORD_PREFIX = 'sh.helm.release.v1.';
+/** A Secret holding a ServiceAccount's token: the token controller fills it in for the account it names. */
+const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
+const SERVICE_ACCOUNT_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
 
 /** An object the assistant does not change, and why. */
 export type GuardedTarget = {
@@ -55,6 +58,15 @@ export function guardReason(
   if (kind === 'ServiceAccount' && name === deployer) {
     return `it is the ServiceAccount KubeChart deploys with in this namespace (kubechart.tenant.deployer.serviceAccount), which only KubeChart writes`;
   }
+  // Whoever reads or replaces the deployer's token deploys as KubeChart; a token Secret that comes
+  // to name the deployer is given a fresh deployer token by the token controller.
+  if (
+    kind === 'Secret' &&
+    (object as { type?: string }).type === SERVICE_ACCOUNT_TOKEN_TYPE &&
+    annotations[SERVICE_ACCOUNT_NAME_ANNOTATION] === deployer
+  ) {
+    return `it is a token of KubeChart's deployer (type ${SERVICE_ACCOUNT_TOKEN_TYPE} for ServiceAccount ${deployer}), which carries the deployer's rights and which only KubeChart writes`;
+  }
   if (
     (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') &&
     ((kind === 'RoleBinding' && name === deployer) ||
@@ -91,18 +103,55 @@ export type GuardedTargetError = NotAllowedError & {
   guardedTargets: GuardedTarget[];
 };
 
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  !!value && typeof value === 'object' && !Array.isArray(value);
+
+/** `target` with a JSON merge patch (RFC 7386) applied: what the object would be after the change. */
+function mergePatched(target: unknown, patch: unknown): unknown {
+  if (!isMap(patch)) return patch;
+  const out: Record<string, unknown> = isMap(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatched(out[key], value);
+  }
+  return out;
+}
+
 /**
- * Refuses the whole plan when any object it would change is guarded: a selector that matches a
- * guardrail beside the team's own objects changes none of them. Says which and why.
+ * Why `object` may not be changed with the merge patch `change`: it is guarded, or it would be once
+ * changed (a label, annotation or patch that turns an object into one the assistant does not
+ * change, such as a token Secret made to name the deployer).
+ */
+function changeGuardReason(
+  kind: string,
+  object: KubeObject,
+  deployer: string,
+  change: object | undefined,
+): string | undefined {
+  const now = guardReason(kind, object, deployer);
+  if (now || !change) return now;
+  const after = guardReason(
+    kind,
+    mergePatched(object, change) as KubeObject,
+    deployer,
+  );
+  return after ? `after this change, ${after}` : undefined;
+}
+
+/**
+ * Refuses the whole plan when any object it would change is guarded, or would be after the
+ * change (`change`, the merge patch sent; none for a delete): a selector that matches a guardrail
+ * beside the team's own objects changes none of them. Says which and why.
  */
 export function refuseGuarded(
   kind: string,
   targets: KubeObject[],
   deployer: string,
+  change?: object,
 ): void {
   const guarded: GuardedTarget[] = [];
   for (const target of targets) {
-    const reason = guardReason(kind, target, deployer);
+    const reason = changeGuardReason(kind, target, deployer, change);
     if (!reason) continue;
     guarded.push({
       kind,

@@ -4,6 +4,7 @@ import {
   mockServices,
 } from '@backstage/backend-test-utils';
 import { AuditorService } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
 import { ConfigReader } from '@backstage/config';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -40,6 +41,10 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
   let storeDown: 'no' | 'once' | 'always' = 'no';
   /** Whether completing an `execution` audit event fails. */
   let auditDown = false;
+  /** Whether saving an answer (a refused question included) fails. */
+  let messagesDown = false;
+  /** The order in which audit events were completed and answers saved. */
+  const order: string[] = [];
 
   beforeAll(async () => {
     sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
@@ -51,8 +56,13 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
         knex: await databases.init('SQLITE_3'),
       }),
     });
-    // The real store, but for saving the record of a run.
+    // The real store, but for saving the record of a run, and an answer.
     const store = Object.assign(Object.create(real), {
+      addMessage: async (message: any) => {
+        order.push('saved');
+        if (messagesDown) throw new Error('database unavailable');
+        return real.addMessage(message);
+      },
       addExecution: async (options: any) => {
         if (storeDown === 'always') throw new Error('database unavailable');
         if (storeDown === 'once') {
@@ -65,6 +75,7 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
     const auditor: AuditorService = {
       createEvent: async options => {
         const complete = () => {
+          order.push(`audited ${options.eventId}`);
           if (auditDown && options.eventId === 'execution') {
             throw new Error('audit log unavailable');
           }
@@ -128,6 +139,8 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
   beforeEach(() => {
     storeDown = 'no';
     auditDown = false;
+    messagesDown = false;
+    order.length = 0;
     events.length = 0;
     logger.error.mockClear();
   });
@@ -246,6 +259,102 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
     expect(event.fail).toHaveBeenCalledTimes(1);
     expect(event.fail.mock.calls[0][0].meta).toEqual({ outcome: 'refused' });
     expect(await replicas('inventory-service')).not.toBe(2);
+  });
+
+  it.each([
+    [
+      'a question holding two commands',
+      'list pods in shop; then delete every namespace',
+      /^One request at a time/,
+      { outcome: 'refused', stage: 'screening' },
+    ],
+    [
+      'a question no provider can plan',
+      'xyzzy plugh frobnicate',
+      /^The assistant could not turn this question into a Kubernetes command/,
+      { outcome: 'no-plan' },
+    ],
+  ])(
+    'audits %s first, and still refuses it when the store cannot save it',
+    async (_, question, message, meta) => {
+      messagesDown = true;
+      const error = await service.ask({ question }, caller).catch(e => e);
+      // The refusal (a 400), not the store's error (a 500).
+      expect(error).toBeInstanceOf(InputError);
+      expect(error.message).toMatch(message);
+      const asked = events.filter(e => e.eventId === 'question');
+      expect(asked).toHaveLength(1);
+      expect(asked[0].success).not.toHaveBeenCalled();
+      expect(asked[0].fail).toHaveBeenCalledTimes(1);
+      expect(asked[0].fail.mock.calls[0][0].meta).toMatchObject(meta);
+      // Audited before the answer was saved.
+      expect(order).toEqual(['audited question', 'saved']);
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringMatching(/^Could not save the refused question /),
+        expect.anything(),
+      );
+    },
+  );
+
+  it('saves a refused question once it is audited, when the store works', async () => {
+    const error = await service
+      .ask(
+        { question: 'list pods in shop; then delete every namespace' },
+        caller,
+      )
+      .catch(e => e);
+    expect(error.message).toMatch(/^One request at a time/);
+    expect(order).toEqual(['audited question', 'saved']);
+    const conversations = await real.listConversations({ userRef, limit: 1 });
+    const conversation = await real.getConversation({
+      id: conversations[0].id,
+      userRef,
+    });
+    expect(conversation!.messages.at(-1)).toMatchObject({
+      question: 'list pods in shop; then delete every namespace',
+      error: error.message,
+    });
+  });
+
+  it('records and audits a plan the executor refuses just before it runs as refused, with the reason', async () => {
+    // A plan stored before a rule of what runs as shown was added: `top` with a field selector
+    // was shown as `kubectl top pods -n shop` and listed every pod.
+    const conversationId = await real.ensureConversation({
+      userRef,
+      title: 'older plan',
+    });
+    const messageId = 'stored-before-the-rule';
+    await real.addMessage({
+      id: messageId,
+      conversationId,
+      userRef,
+      question: 'usage of pod nonexistent-pod in shop',
+      createdAt: new Date().toISOString(),
+      plan: {
+        verb: 'top',
+        resource: 'pods',
+        namespace: 'shop',
+        cluster: 'sim',
+        fieldSelector: 'metadata.name=nonexistent-pod',
+      },
+      command: 'kubectl top pods --context sim -n shop',
+      executions: [],
+    });
+    const error = await service.execute({ messageId }, caller).catch(e => e);
+    const reason =
+      'This plan cannot run as shown: top does not take fieldSelector: it would be shown but not carried out. Ask again.';
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(reason);
+    const [event] = events.filter(e => e.eventId === 'execution');
+    expect(event.success).not.toHaveBeenCalled();
+    expect(event.fail).toHaveBeenCalledTimes(1);
+    expect(event.fail.mock.calls[0][0].meta).toEqual({
+      outcome: 'refused',
+      reason,
+    });
+    expect(await records(messageId)).toEqual([
+      expect.objectContaining({ status: 'refused', summary: reason }),
+    ]);
   });
 
   it('audits a failed run as failed when its record cannot be saved either', async () => {

@@ -25,6 +25,7 @@ import {
   ExecutionRequirements,
   ExecutionResult,
   Plan,
+  planSchema,
   SafetyAssessment,
   SafetyLevel,
   classifySafety,
@@ -44,7 +45,7 @@ import {
 import { NamespaceOwners } from '../context/namespaceOwners';
 import { ConversationStore } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
-import { PlanExecutor } from '../execution/PlanExecutor';
+import { PlanExecutor, refusedByExecutor } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
 import { newPlanSalt, planHash } from '../execution/planHash';
@@ -594,32 +595,47 @@ export class AssistantService {
       });
       const clusters = this.options.clusters.names();
       const messageId = randomUUID();
+      // A question answered without a plan is audited first, then kept in its conversation, each on
+      // its own (as the run of a plan is): a store that is down does not turn the refusal into
+      // another error, nor leave it unaudited.
+      const answerRefused = async (
+        audit: () => Promise<void>,
+        shownError: string,
+      ) => {
+        await this.completeEvent(`question ${messageId}`, audit);
+        await this.saved(`the refused question ${messageId}`, () =>
+          this.options.store.addMessage({
+            id: messageId,
+            conversationId,
+            userRef,
+            question: input.question,
+            createdAt: new Date().toISOString(),
+            error: shownError,
+            executions: [],
+          }),
+        );
+      };
       const refuse = async (
         reason: string,
         meta: Record<string, unknown>,
         ErrorType: typeof InputError | typeof NotAllowedError = InputError,
       ) => {
-        await this.options.store.addMessage({
-          id: messageId,
-          conversationId,
-          userRef,
-          question: input.question,
-          createdAt: new Date().toISOString(),
-          error: reason,
-          executions: [],
-        });
         audited = true;
         answered.outcome = 'refused';
         const error = new ErrorType(reason);
-        await event.fail({
-          error,
-          meta: {
-            outcome: 'refused',
-            reason,
-            latencyMs: Math.round(performance.now() - started),
-            ...meta,
-          },
-        });
+        await answerRefused(
+          () =>
+            event.fail({
+              error,
+              meta: {
+                outcome: 'refused',
+                reason,
+                latencyMs: Math.round(performance.now() - started),
+                ...meta,
+              },
+            }),
+          reason,
+        );
         return error;
       };
       // More than one command, or instructions to a model: refused before
@@ -679,24 +695,19 @@ export class AssistantService {
         }
         if (error instanceof NoPlanError) {
           answered.outcome = 'no-plan';
-          await this.options.store.addMessage({
-            id: messageId,
-            conversationId,
-            userRef,
-            question: input.question,
-            createdAt: new Date().toISOString(),
-            error: 'The question could not be turned into a command.',
-            executions: [],
-          });
           audited = true;
-          await event.fail({
-            error,
-            meta: {
-              outcome: 'no-plan',
-              attempts: error.attempts,
-              latencyMs: Math.round(performance.now() - started),
-            },
-          });
+          await answerRefused(
+            () =>
+              event.fail({
+                error,
+                meta: {
+                  outcome: 'no-plan',
+                  attempts: error.attempts,
+                  latencyMs: Math.round(performance.now() - started),
+                },
+              }),
+            'The question could not be turned into a command.',
+          );
           throw new InputError(
             'The assistant could not turn this question into a Kubernetes command. Try naming the resource and namespace, e.g. "which pods are crash looping in shop".',
           );
@@ -716,6 +727,17 @@ export class AssistantService {
           outside,
           { stage: 'entity-scope', plan: redactPlan(plan) },
           NotAllowedError,
+        );
+      }
+      // Checked again once scoped: the scope filled in may make a plan one that kubectl would not
+      // run as shown (logs without a namespace would be `kubectl logs … -A`).
+      const scoped = planSchema.safeParse(plan);
+      if (!scoped.success) {
+        throw await refuse(
+          `This plan cannot run as shown: ${scoped.error.issues
+            .map(issue => issue.message)
+            .join('; ')}.`,
+          { stage: 'plan', plan: redactPlan(plan) },
         );
       }
       // Safety comes from the plan alone (verb, resource and scope), never
@@ -895,7 +917,7 @@ export class AssistantService {
     );
     // The refusal is audited first, and a store that is down does not turn it into another error.
     const refuse = async (error: Error, meta: Record<string, unknown> = {}) => {
-      await this.completeEvent(message.id, () =>
+      await this.completeEvent(`a run of answer ${message.id}`, () =>
         event.fail({ error, meta: { outcome: 'refused', ...meta } }),
       );
       await this.saveRecord(
@@ -986,18 +1008,19 @@ export class AssistantService {
       const kc = this.kubeConfigFor(plan.cluster, userRef);
       ran = await this.options.executor.executeReporting(plan, kc);
     } catch (error) {
-      // An object KubeChart or Helm keeps: refused before anything was sent.
-      const guarded = guardedTargetsOf(error);
-      if (guarded) {
+      // Refused by the executor's own checks (the plan checked again, an object KubeChart or Helm
+      // keeps): nothing was changed, so it is a refusal, with its reason.
+      if (refusedByExecutor(error)) {
+        const guarded = guardedTargetsOf(error);
         return refuse(error as Error, {
           reason: (error as Error).message,
-          guarded,
+          ...(guarded ? { guarded } : {}),
         });
       }
       const latencyMs = Math.round(performance.now() - started);
       // A change over several objects that stopped part-way: which were changed, which failed.
       const progress = progressOf(error);
-      await this.completeEvent(message.id, () =>
+      await this.completeEvent(`a run of answer ${message.id}`, () =>
         event.fail({
           error: error as Error,
           meta: { outcome: 'failed', latencyMs, ...progress },
@@ -1014,7 +1037,7 @@ export class AssistantService {
     const latencyMs = Math.round(performance.now() - started);
     const summary = summarize(result);
     // The audit trail first, with every object changed (the summary is cut).
-    await this.completeEvent(message.id, () =>
+    await this.completeEvent(`a run of answer ${message.id}`, () =>
       event.success({
         meta: {
           outcome: 'succeeded',
@@ -1054,22 +1077,42 @@ export class AssistantService {
   }
 
   /**
-   * Completes the audit event of a run. An auditor that fails is logged: it does not change what
-   * happened on the cluster, nor what the user and the conversation's record are told.
+   * Completes an audit event (`of`: `a run of answer <id>`, `question <id>`). An auditor that fails
+   * is logged: it does not change what happened, nor what the user and the conversation are told.
    */
   private async completeEvent(
-    messageId: string,
+    of: string,
     complete: () => Promise<void>,
   ): Promise<void> {
     try {
       await complete();
     } catch (error) {
       this.options.logger.error(
-        `Could not complete the audit event of a run of answer ${messageId}: ${
+        `Could not complete the audit event of ${of}: ${
           (error as Error).message
         }`,
         error as Error,
       );
+    }
+  }
+
+  /**
+   * Saves what happened in its conversation, after its audit event; false when that failed
+   * (logged, naming `what`): the outcome the user is told stays the one that happened.
+   */
+  private async saved(
+    what: string,
+    save: () => Promise<void>,
+  ): Promise<boolean> {
+    try {
+      await save();
+      return true;
+    } catch (error) {
+      this.options.logger.error(
+        `Could not save ${what}: ${(error as Error).message}`,
+        error as Error,
+      );
+      return false;
     }
   }
 
@@ -1082,20 +1125,13 @@ export class AssistantService {
     record: Omit<ExecutionRecord, 'at'>,
     outcome: string,
   ): Promise<boolean> {
-    try {
-      await this.options.store.addExecution({
-        messageId,
-        record: { ...record, at: new Date().toISOString() },
-      });
-      return true;
-    } catch (error) {
-      this.options.logger.error(
-        `Could not save the record of a run of answer ${messageId} (${outcome}): ${
-          (error as Error).message
-        }`,
-        error as Error,
-      );
-      return false;
-    }
+    return this.saved(
+      `the record of a run of answer ${messageId} (${outcome})`,
+      () =>
+        this.options.store.addExecution({
+          messageId,
+          record: { ...record, at: new Date().toISOString() },
+        }),
+    );
   }
 }

@@ -6,6 +6,7 @@ import {
   isNameLike,
   isVocabulary,
 } from './names';
+import { refuse } from './mutations';
 import { Question } from './question';
 import { EntityParseContext, scoped, selectorFrom } from './scope';
 import { RESOURCE_WORDS, STOP_WORDS } from './vocabulary';
@@ -128,7 +129,20 @@ export function parseRead(
       selector ??
       (ns.namespace || ns.allNamespaces ? undefined : context.labelSelector);
     if (!labelSelector) throw new CannotParse('Logs of which workload or pod?');
-    return finish({ verb: 'logs', resource: 'pods', labelSelector, ...base });
+    const plan = finish({
+      verb: 'logs',
+      resource: 'pods',
+      labelSelector,
+      ...base,
+    });
+    // kubectl logs has no --all-namespaces: refused, never shown as `kubectl logs … -A`.
+    if (plan.allNamespaces) {
+      throw refuse(
+        'read logs',
+        'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace',
+      );
+    }
+    return plan;
   }
 
   // rollout status / history
