@@ -11,7 +11,8 @@ import {
   KubeObject,
   parseManifests,
   redactObject,
-  scopeViolation,
+  ScopeRefusal,
+  scopeRefusal,
 } from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
 import { RunStore } from '../database/RunStore';
@@ -54,13 +55,14 @@ type Checked = { record: DriftRecord; changed: boolean };
 
 /**
  * An object a run applied, where it lives, and why the run could not have applied it there (in
- * another namespace, or cluster-scoped of a kind the cluster does not allow), if so.
+ * another namespace, or cluster-scoped of a kind the cluster does not allow), if so: the engine's
+ * run-scope refusal, its reason and the rule apart.
  */
 type AppliedObject = {
   key: string;
   object: KubeObject;
   namespace?: string;
-  outside?: string;
+  outside?: ScopeRefusal;
 };
 
 /** How many more objects the pass may compare. */
@@ -172,12 +174,13 @@ export class DriftService {
     // A run writes only to its own namespace (and, through the engine's policy, to cluster-scoped
     // kinds the cluster allows). A stored manifest naming anything else is not what the run could
     // apply, whoever ran it (an engine run keeps the manifest of a release record in the tenant's
-    // namespace when it upgrades nothing): none of it is read, with the engine's identity, into a
-    // record its readers see.
-    const outside = objects.filter(o => o.outside);
+    // namespace when it upgrades nothing and the record is what it rendered): none of it is read,
+    // with the engine's identity, into a record its readers see. The reasons are listed, then the
+    // rule once (it is the same for every object of the run).
+    const outside = objects.flatMap(o => (o.outside ? [o.outside] : []));
     if (outside.length) {
       const allowed = this.allowedKinds(run);
-      const rule = `a run may only write to namespace ${run.target.namespace}`;
+      const { rule } = outside[0];
       return this.record(run, {
         ...base,
         status: 'unknown',
@@ -188,11 +191,7 @@ export class DriftService {
           run.target.namespace
         }, which drift does not read: ${outside
           .slice(0, 3)
-          .map(o =>
-            o.outside!.endsWith(`; ${rule}`)
-              ? o.outside!.slice(0, -`; ${rule}`.length)
-              : o.outside!,
-          )
+          .map(o => o.reason)
           .join('; ')}${outside.length > 3 ? '; …' : ''}; ${rule}${
           allowed.length
             ? ` and to the cluster-scoped kinds cluster ${
@@ -310,7 +309,7 @@ export class DriftService {
         namespace ?? '',
         object.metadata!.name,
       ].join('/');
-      const outside = scopeViolation(object, scope);
+      const outside = scopeRefusal(object, scope);
       return { key, object, namespace, ...(outside ? { outside } : {}) };
     });
   }

@@ -30,7 +30,7 @@ import {
   mergePolicyReports,
   parseManifests,
   redactValues,
-  scopeViolation,
+  scopeRefusal,
 } from '@kubechart/plugin-kubechart-node';
 import {
   checkRequestChartSources,
@@ -456,7 +456,9 @@ export class RunEngine {
   /**
    * Why each of `objects` lies outside `namespace` of the cluster: in another namespace,
    * cluster-scoped, or of a kind the cluster does not serve (the `run-scope` rule with that one
-   * namespace and no cluster-scoped kind). Empty when all lie inside. An unreachable cluster throws.
+   * namespace and no cluster-scoped kind), each as the reason followed by the rule
+   * (`ConfigMap/x is in namespace other; a run may only write to namespace shop`). Empty when all
+   * lie inside. An unreachable cluster throws.
    */
   async outsideNamespace(
     cluster: string,
@@ -465,16 +467,15 @@ export class RunEngine {
   ): Promise<string[]> {
     if (objects.length === 0) return [];
     const isNamespaced = await this.discovery.lookup(cluster, objects);
-    return objects
-      .map(o =>
-        scopeViolation(o, {
-          namespaces: [namespace],
-          defaultNamespace: namespace,
-          allowedClusterScopedKinds: [],
-          isNamespaced,
-        }),
-      )
-      .filter((v): v is string => v !== undefined);
+    return objects.flatMap(o => {
+      const refusal = scopeRefusal(o, {
+        namespaces: [namespace],
+        defaultNamespace: namespace,
+        allowedClusterScopedKinds: [],
+        isNamespaced,
+      });
+      return refusal ? [`${refusal.reason}; ${refusal.rule}`] : [];
+    });
   }
 
   /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */

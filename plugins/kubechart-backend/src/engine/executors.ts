@@ -299,7 +299,8 @@ export class Executors {
    * One release: the chart pulled once into the run's work dir, rendered and checked (crds/ and
    * unknown values included); on helm 3 the hooks rendered against the cluster are checked too; then
    * installed from that package through the post-render gate. Skipped when the deployed release
-   * already has the same chart and values. Returns the revision and the redacted manifest.
+   * already has the same chart and values and its release record holds what this run rendered and
+   * checked (`recordDifference`). Returns the revision and the redacted manifest.
    */
   private async installRelease(
     run: Run,
@@ -413,21 +414,45 @@ export class Executors {
       namespace,
       release.name,
     );
-    const why = upgradeReason(status, artifact.name, artifact.version, values);
+    // A tenant's objects and pods carry its label, which its catalog entity selects.
+    const labels: Record<string, string> = scope.tenant
+      ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
+      : {};
+    let why = upgradeReason(status, artifact.name, artifact.version, values);
     if (!why) {
+      // The release record is a Secret in the release's namespace, which its admins and workloads may
+      // write: what it says was applied is recorded only when it is what this run rendered and checked.
+      const recorded = status!.manifest + hooksManifest(status!.hooks);
+      const differs = await this.recordDifference(
+        recorded,
+        rendered,
+        labels,
+        work.generated,
+        checkOptions,
+      );
+      if (!differs) {
+        ctx.log(
+          `${prefix} release is deployed at revision ${
+            status!.version
+          } with the same chart and values; nothing to do`,
+          'info',
+          `release:${release.name}`,
+        );
+        keep(recorded || rendered);
+        return {
+          revision: status!.version,
+          manifest: work.manifests.get(release.name)!,
+          skipped: true,
+        };
+      }
+      why = `the release record's manifest differs from the chart's render`;
       ctx.log(
         `${prefix} release is deployed at revision ${
           status!.version
-        } with the same chart and values; nothing to do`,
-        'info',
+        } with the same chart and values, but ${why} (${differs}); upgrading, so that what is recorded is what was checked and applied`,
+        'warn',
         `release:${release.name}`,
       );
-      keep((status!.manifest || rendered) + hooksManifest(status!.hooks));
-      return {
-        revision: status!.version,
-        manifest: work.manifests.get(release.name)!,
-        skipped: true,
-      };
     }
     const target = {
       release: release.name,
@@ -441,10 +466,6 @@ export class Executors {
     // on helm 4, hooks; a refusal makes helm apply nothing, and what it approved is what is stored.
     let refused: PolicyReport | undefined;
     let refusedManifest: string | undefined;
-    // A tenant's objects and pods carry its label, which its catalog entity selects.
-    const labels: Record<string, string> = scope.tenant
-      ? { [KUBECHART_TENANT_LABEL]: scope.tenant }
-      : {};
     /** On helm 3: the hooks its server dry run rendered, checked before the install. */
     let checkedHooks: HelmHook[] = [];
     /** Why the install was refused as not the approved plan's rendering. */
@@ -697,6 +718,67 @@ export class Executors {
       manifest: work.manifests.get(release.name)!,
       skipped: false,
     };
+  }
+
+  /**
+   * Why a release record's manifest (`recorded`: its manifest and hooks) is not what this run
+   * rendered (`rendered`, hooks included) and may not be kept as what the run applied; undefined when
+   * it is. The record is read from the release's namespace, where its admins and workloads may write
+   * it: it must pass the policy as the render did (run-scope included) and hold the same objects,
+   * normalised as an approved plan is compared with what helm applies (the gate's labels, the file-name
+   * annotation helm 4 adds, order and layout; redacted values, which the recorded manifest does not
+   * show, aside). Anything else, or a record that cannot be read, is a difference.
+   */
+  private async recordDifference(
+    recorded: string,
+    rendered: string,
+    labels: Record<string, string>,
+    generated: string[] | undefined,
+    checkOptions: (objs: KubeObject[]) => Promise<PolicyCheckOptions>,
+  ): Promise<string | undefined> {
+    let stored: KubeObject[];
+    try {
+      stored = parseManifests(recorded);
+    } catch {
+      return 'it cannot be read as manifests';
+    }
+    const expected = approvedManifestOf(
+      parseManifests(rendered),
+      labels,
+      generated,
+    );
+    const found = approvedManifestOf(stored, labels, generated);
+    if (expected.digest !== found.digest) {
+      const keys = [
+        ...new Set([
+          ...Object.keys(expected.objects),
+          ...Object.keys(found.objects),
+        ]),
+      ].sort();
+      const first = keys.find(k => expected.objects[k] !== found.objects[k]);
+      if (first === undefined) return 'its objects are not the render’s';
+      // The name comes from the record, whatever its length.
+      const named = first.length > 200 ? `${first.slice(0, 200)}…` : first;
+      if (!(first in expected.objects)) return `${named} is not in the render`;
+      if (!(first in found.objects)) return `${named} of the render is missing`;
+      return `${named} differs`;
+    }
+    const verdict = this.deps.policy.check(stored, await checkOptions(stored));
+    if (verdict.blocking) {
+      const failed = [
+        ...new Set(
+          verdict.results
+            .filter(r => !r.passed && !r.exempt && r.severity === 'error')
+            .map(r => `${r.ruleId} ${r.object.kind}/${r.object.name}`),
+        ),
+      ];
+      return failed.length
+        ? `the policy refuses it (${failed.slice(0, 3).join(', ')}${
+            failed.length > 3 ? ', …' : ''
+          })`
+        : 'the policy refuses it';
+    }
+    return undefined;
   }
 
   /** The hooks (`Kind/name`) a chart renders with a cluster's capabilities, offline. */

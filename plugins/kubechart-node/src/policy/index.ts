@@ -13,8 +13,10 @@ export {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   builtinIsNamespaced,
   deployerIdentityViolation,
+  scopeRefusal,
   scopeViolation,
 } from './scope';
+export type { ScopeRefusal } from './scope';
 export { findUnknownValues } from './unknownValues';
 export * from './PolicyEngine';
 export {

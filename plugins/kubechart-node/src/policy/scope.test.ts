@@ -1,6 +1,6 @@
 import { ConfigReader } from '@backstage/config';
 import { PolicyEngine } from './PolicyEngine';
-import { builtinIsNamespaced } from './scope';
+import { builtinIsNamespaced, scopeRefusal, scopeViolation } from './scope';
 import { KubeObject, PolicyScope } from './types';
 
 const scope: PolicyScope = {
@@ -285,5 +285,47 @@ describe("run-scope rule: KubeChart's deployer identity", () => {
         deployment({ serviceAccountName: 'kubechart-deployer' }),
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('scopeRefusal', () => {
+  const widget: KubeObject = {
+    apiVersion: 'example.com/v1',
+    kind: 'Widget',
+    metadata: { name: 'w' },
+  };
+
+  it('gives why an object is refused and the rule it breaks apart, which scopeViolation joins', () => {
+    const s: PolicyScope = { namespaces: ['a', 'b'], defaultNamespace: 'a' };
+    const cases = [crb, cm('z', 'c'), widget, cm('mine', 'b'), cm('default')];
+    expect(cases.map(o => scopeRefusal(o, s))).toEqual([
+      {
+        reason: 'ClusterRoleBinding/x is cluster-scoped',
+        rule: 'a run may only write to namespaces a, b',
+      },
+      {
+        reason: 'ConfigMap/z is in namespace c',
+        rule: 'a run may only write to namespaces a, b',
+      },
+      {
+        reason:
+          'Widget/w (example.com/v1) is of a kind whose scope is unknown to the cluster',
+        rule: 'a run may only write to namespaces a, b',
+      },
+      undefined,
+      undefined,
+    ]);
+    expect(cases.map(o => scopeViolation(o, s))).toEqual(
+      cases.map(o => {
+        const r = scopeRefusal(o, s);
+        return r && `${r.reason}; ${r.rule}`;
+      }),
+    );
+    expect(
+      scopeRefusal(cm('x'), { namespaces: [], defaultNamespace: 'a' }),
+    ).toEqual({
+      reason: 'ConfigMap/x is in namespace a',
+      rule: 'a run may not write to any namespace',
+    });
   });
 });

@@ -88,7 +88,8 @@ export function builtinIsNamespaced(
   return undefined;
 }
 
-const list = (namespaces: string[]) =>
+/** The run-scope rule as a refusal states it: the namespaces a run may write to. */
+const rule = (namespaces: string[]) =>
   namespaces.length === 0
     ? 'a run may not write to any namespace'
     : `a run may only write to namespace${
@@ -96,18 +97,31 @@ const list = (namespaces: string[]) =>
       } ${namespaces.join(', ')}`;
 
 /**
- * Checks one object against the run's scope; returns the reason it is refused, or undefined.
+ * Why one object lies outside a run's scope (`reason`: `ConfigMap/x is in namespace other`) and the
+ * rule it breaks (`rule`: `a run may only write to namespace team-a`), apart, so that a caller
+ * listing several objects can state the rule once, or add to it, without reading the message.
  * @public
  */
-export function scopeViolation(
+export type ScopeRefusal = { reason: string; rule: string };
+
+/**
+ * Checks one object against the run's scope; returns why it is refused and the rule it breaks, or
+ * undefined. {@link scopeViolation} gives the two as one message.
+ * @public
+ */
+export function scopeRefusal(
   obj: KubeObject,
   scope: PolicyScope,
-): string | undefined {
+): ScopeRefusal | undefined {
   const apiVersion = String(obj.apiVersion ?? '');
   const kind = String(obj.kind ?? '');
   const ref = `${kind || 'object'}/${String(
     obj.metadata?.name ?? obj.metadata?.generateName ?? '',
   )}`;
+  const refused = (reason: string) => ({
+    reason,
+    rule: rule(scope.namespaces),
+  });
   const isNamespaced = scope.isNamespaced ?? builtinIsNamespaced;
   let namespaced: boolean | undefined;
   try {
@@ -116,20 +130,34 @@ export function scopeViolation(
     namespaced = undefined;
   }
   if (namespaced === undefined) {
-    return `${ref} (${apiVersion}) is of a kind whose scope is unknown to the cluster; ${list(
-      scope.namespaces,
-    )}`;
+    return refused(
+      `${ref} (${apiVersion}) is of a kind whose scope is unknown to the cluster`,
+    );
   }
   if (!namespaced) {
     const key = `${groupOf(apiVersion)}/${kind}`;
     if ((scope.allowedClusterScopedKinds ?? []).includes(key)) return undefined;
-    return `${ref} is cluster-scoped; ${list(scope.namespaces)}`;
+    return refused(`${ref} is cluster-scoped`);
   }
   const ns = obj.metadata?.namespace || scope.defaultNamespace;
   if (!scope.namespaces.includes(ns)) {
-    return `${ref} is in namespace ${ns}; ${list(scope.namespaces)}`;
+    return refused(`${ref} is in namespace ${ns}`);
   }
   return undefined;
+}
+
+/**
+ * Checks one object against the run's scope; returns the reason it is refused, followed by the
+ * rule it breaks (`ConfigMap/x is in namespace other; a run may only write to namespace team-a`),
+ * or undefined. {@link scopeRefusal} gives the two apart.
+ * @public
+ */
+export function scopeViolation(
+  obj: KubeObject,
+  scope: PolicyScope,
+): string | undefined {
+  const refusal = scopeRefusal(obj, scope);
+  return refusal && `${refusal.reason}; ${refusal.rule}`;
 }
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
