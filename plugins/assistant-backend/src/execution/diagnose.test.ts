@@ -46,6 +46,51 @@ describe('diagnose', () => {
     expect(shown).not.toContain('Pa55-log-L2');
   });
 
+  it('hides a secret value the log printed over several lines, not only its first line', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'billing-api-0', namespace: 'shop' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'api',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          },
+        ],
+      },
+    };
+    const reads: DiagnosisReads = {
+      findOne: async () => pod,
+      list: async () => [],
+      readLog: async () =>
+        [
+          'loaded config:',
+          'password: "Pa55-first-line',
+          '  Pa55-second-line"',
+          'fatal: auth failed',
+        ].join('\n'),
+    };
+    const result = await diagnose(
+      {
+        verb: 'diagnose',
+        resource: 'pods',
+        name: 'billing-api-0',
+        namespace: 'shop',
+      } as any,
+      reads,
+    );
+    const shown = JSON.stringify(result);
+    expect(shown).not.toContain('Pa55-first-line');
+    expect(shown).not.toContain('Pa55-second-line');
+    expect(result.evidence).toContain('log: password: "***"');
+    expect(result.answer).toContain('fatal: auth failed');
+  });
+
   it('reads a bounded previous log and keeps each line of evidence short', async () => {
     const crashing = {
       apiVersion: 'v1',

@@ -254,8 +254,9 @@ export async function diagnose(
         previous: true,
         limitBytes: LOG_LIMIT_BYTES,
       });
-      // A log may print credentials (a connection string, `password=`): scrubbed as events are.
-      const lines = lastLines(text, LOG_TAIL_LINES).map(l => scrubText(l));
+      // A log may print credentials (a connection string, `password=`): scrubbed as events are,
+      // as one text before it is cut into lines, so a value printed over lines is hidden whole.
+      const lines = lastLines(scrubText(text), LOG_TAIL_LINES);
       steps.push(
         `read the last ${LOG_TAIL_LINES} log lines of the previous run of ${sick.crashedContainer}`,
       );

@@ -67,52 +67,190 @@ const ORDINARY_WORDS =
 const KEY_CHAR = /[\w.-]/;
 /** A key's closing quote, then `:` or `=` on the same line, then a value's opening quote. */
 const PAIR_SEPARATOR = /["']?[ \t]*([:=])[ \t]*(["']?)/y;
-const PAIR_VALUE = /[^\s"',}]+/y;
 /** A YAML block scalar's header up to its line end: `|`, `>-`, `!!binary |`, `| # comment`. */
 const BLOCK_HEADER =
   /(?:[!&]\S*[ \t]+){0,2}[|>][-+1-9]{0,2}[ \t]*(?:#[^\r\n]*)?(?=\r?\n|$)/y;
+/** Between a flag (`--password`) and its value as the next argument: blanks, a shell's `\`-newlines. */
+const FLAG_GAP = /(?:[ \t]|\\\r?\n)+/y;
+/** Between a flag and its value as the next item of a list (`"--password", "x"`), lines included. */
+const LIST_GAP = /[ \t]*,\s*/y;
+/** Nothing more on a flag's line: its value, if any, is the next line (`- --password` then `- x`). */
+const LINE_REST = /[ \t]*(?=\r?\n)/y;
+/** A line's indentation, and the `- ` of a YAML list item. */
+const LINE_PREFIX = /([ \t]*)(-[ \t]+)?/y;
 
 /** Whether `key`, a whole key of free text (`stripe.api-key`), is secret by {@link isSecretKey}. */
 function isSecretPairKey(key: string): boolean {
   return isSecretKey(key.replace(ORDINARY_WORDS, ''));
 }
 
-/** Where the value quoted by `quote` from `from` ends: at its closing quote, else at its line's end. */
-function quotedValueEnd(text: string, from: number, quote: string): number {
-  let i = from;
-  while (i < text.length && text[i] !== '\n') {
-    if (text[i] === quote) {
-      // YAML doubles a quote inside a single-quoted value (`'it''s'`).
-      if (quote === "'" && i > from && text[i + 1] === "'") i += 2;
-      else return i;
-    } else i += quote === '"' && text[i] === '\\' ? 2 : 1;
+/**
+ * What surrounds a place of free text, read left to right once: its line's start, where the line's
+ * first word starts (after indentation and a YAML list's `- `), how many `{`, `[` and `(` of the line
+ * are open, and whether it is inside a `"…"` string; so that a value ends where its object, list or
+ * string does (`{password: a b, mode: c}`, `msg="password: a b" user=c`).
+ */
+class LineContext {
+  lineStart = 0;
+  /** Where the line's first word starts: -1 while none was read, -2 when a hidden value took it. */
+  firstWord = -1;
+  depth = 0;
+  inString = false;
+  private at = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** Reads the text up to `to`. */
+  moveTo(to: number) {
+    const text = this.text;
+    let i = this.at;
+    for (; i < to; i++) {
+      const c = text[i];
+      if (c === '\n') {
+        this.newLine(i + 1);
+        continue;
+      }
+      if (
+        this.firstWord === -1 &&
+        c !== ' ' &&
+        c !== '\t' &&
+        c !== '\r' &&
+        !(c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\t'))
+      ) {
+        this.firstWord = i;
+      }
+      if (this.inString) {
+        if (c === '\\' && text[i + 1] !== '\n') i++;
+        else if (c === '"') this.inString = false;
+      } else if (c === '"') this.inString = true;
+      else if (c === '{' || c === '[' || c === '(') this.depth++;
+      else if ((c === '}' || c === ']' || c === ')') && this.depth > 0)
+        this.depth--;
+    }
+    this.at = Math.max(this.at, i);
   }
-  i = Math.min(i, text.length);
-  return text[i - 1] === '\r' ? i - 1 : i;
+
+  /**
+   * Passes over a hidden value up to `to` without reading it. A value over lines leaves `to` on a
+   * line of its own, inside a `"…"` string if `inString` (a double-quoted value's closing quote).
+   */
+  skip(to: number, inString = false) {
+    const text = this.text;
+    for (let i = this.at; i < to; i++) {
+      if (text[i] === '\n') {
+        this.newLine(i + 1);
+        this.firstWord = -2;
+        this.inString = inString;
+      }
+    }
+    this.at = Math.max(this.at, to);
+  }
+
+  private newLine(start: number) {
+    this.lineStart = start;
+    this.firstWord = -1;
+    this.depth = 0;
+    this.inString = false;
+  }
 }
 
 /**
- * The lines that hold the value of `key:` or `key: |` (whose line ends at `from`), as the
- * [start, end) of their text: the non-blank lines below indented deeper than the key's line
- * (its blanks and `- ` entries), and with `entries`, `- ` entries level with it (YAML lets a
- * sequence sit at its key's indentation).
+ * Where the value quoted by `quote` from `from` ends: at its closing quote, on a later line if the
+ * value runs over lines (a YAML quoted scalar, a value printed with its line breaks). When it never
+ * closes, where it ends cannot be known, and the value runs to the end of the text.
+ */
+function quotedValueEnd(text: string, from: number, quote: string): number {
+  let i = from;
+  while (i < text.length) {
+    if (text[i] === quote) {
+      // YAML doubles a quote inside a single-quoted value (`'it''s'`, `'''quoted'''`).
+      if (quote === "'" && text[i + 1] === "'") i += 2;
+      else return i;
+    } else i += quote === '"' && text[i] === '\\' ? 2 : 1;
+  }
+  return text.length;
+}
+
+/**
+ * Where an unquoted value from `from` ends: with `line`, at its line's end (a YAML or log line's
+ * `key: value`, an ini file's `key = value`); else at a blank (a word of a command line, its
+ * quoted parts included: `--password=a"b c"`; a quote its line does not close runs to the line's
+ * end). In a `"…"` string (`inString`) it ends at the string's closing quote at the latest, inside
+ * brackets (`flow`) at a `,` or a closing bracket.
+ */
+function unquotedValueEnd(
+  text: string,
+  from: number,
+  line: boolean,
+  inString: boolean,
+  flow: boolean,
+): number {
+  // A quote opened inside a word: `"`, `'`, or `\"` inside a string (`"cmd": "a --password=\"x y\""`).
+  let quote = '';
+  let i = from;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\n' || c === '\r' || (c === '"' && inString)) break;
+    if (c === '\\') {
+      const next = text[i + 1];
+      if (next === undefined || next === '\n' || next === '\r') {
+        // A shell's line continuation ends the word; a YAML value keeps its backslash.
+        if (line) i++;
+        break;
+      }
+      if (quote === "'") i++;
+      else if (quote.length === 2) {
+        if (next === quote[1]) quote = '';
+        i += 2;
+      } else if (
+        !quote &&
+        !line &&
+        inString &&
+        (next === '"' || next === "'")
+      ) {
+        quote = `\\${next}`;
+        i += 2;
+      } else i += 2;
+      continue;
+    }
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (
+      (!line && (c === ' ' || c === '\t')) ||
+      (flow && (c === ',' || c === ']' || c === '}' || c === ')'))
+    ) {
+      break;
+    } else if (!line && (c === '"' || c === "'")) quote = c;
+    i++;
+  }
+  return i;
+}
+
+/** The indentation of the line starting at `lineStart`, its `- ` list markers included. */
+function keyLineIndent(text: string, lineStart: number): number {
+  let i = lineStart;
+  while (
+    text[i] === ' ' ||
+    text[i] === '\t' ||
+    (text[i] === '-' && /[ \t]/.test(text[i + 1] ?? ''))
+  )
+    i++;
+  return i - lineStart;
+}
+
+/**
+ * The lines that hold the value of a key indented `keyIndent` (whose own line ends at or after
+ * `from`), as the [start, end) of their text: the non-blank lines below indented deeper (its
+ * blanks and `- ` entries), and with `entries`, `- ` entries level with it (YAML lets a sequence
+ * sit at its key's indentation).
  */
 function valueLines(
   text: string,
-  keyStart: number,
+  keyIndent: number,
   from: number,
   entries: boolean,
 ): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  let keyIndent = text.lastIndexOf('\n', keyStart) + 1;
-  const keyLine = keyIndent;
-  while (
-    text[keyIndent] === ' ' ||
-    text[keyIndent] === '\t' ||
-    (text[keyIndent] === '-' && /[ \t]/.test(text[keyIndent + 1] ?? ''))
-  )
-    keyIndent++;
-  keyIndent -= keyLine;
   for (let end = from; end < text.length; ) {
     const lineStart = text.indexOf('\n', end) + 1;
     if (lineStart === 0) break;
@@ -137,11 +275,76 @@ function valueLines(
 }
 
 /**
- * Replaces the value of `password=…`, `token: "…"` style pairs (a config file kept in a ConfigMap
- * key, a `--db-password=…` argument) whose whole key {@link isSecretKey} calls secret: a quoted value
- * whole, and the lines below a `key:` that ends its line or a `key: |` block header (a nested value,
- * a block scalar), each line as `***`. One left-to-right pass: each character is looked at a
- * bounded number of times, so any text costs linear time.
+ * Where the value of a flag (`--password` or `-password`, the key from `keyStart`, its opening quote
+ * included, to `end`) given as the next argument starts: after blanks (`--password x`, a shell's
+ * `\`-newlines), after a list's `,` (`["--password", "x"]`, `[--password, x]`, a JSON list over
+ * lines), or on the next line level with the flag's when the flag is alone on its own (`- --password`
+ * then `- x` in YAML, `kubectl describe`'s args), as `[start, whole line]`. Undefined when no value
+ * follows, or the next argument is another flag (`--password-stdin --username x`).
+ */
+function flagValueStart(
+  text: string,
+  ctx: LineContext,
+  keyStart: number,
+  end: number,
+): [number, boolean] | undefined {
+  ctx.moveTo(end);
+  const quote = text[keyStart] === '"' || text[keyStart] === "'";
+  const after = quote && text[end] === text[keyStart] ? end + 1 : end;
+  let at = -1;
+  let line = false;
+  if (ctx.depth > 0 || after > end) {
+    LIST_GAP.lastIndex = after;
+    if (LIST_GAP.test(text)) at = LIST_GAP.lastIndex;
+  }
+  if (at === -1) {
+    FLAG_GAP.lastIndex = after;
+    if (FLAG_GAP.test(text)) at = FLAG_GAP.lastIndex;
+  }
+  LINE_REST.lastIndex = after;
+  if (
+    (at === -1 || text[at] === '\n' || text[at] === '\r') &&
+    ctx.firstWord === keyStart &&
+    LINE_REST.test(text)
+  ) {
+    at = -1;
+    let next = text.indexOf('\n', LINE_REST.lastIndex) + 1;
+    for (let i = next; i < text.length; i++) {
+      if (text[i] === '\n') next = i + 1;
+      else if (text[i] !== ' ' && text[i] !== '\t' && text[i] !== '\r') break;
+    }
+    LINE_PREFIX.lastIndex = ctx.lineStart;
+    const own = LINE_PREFIX.exec(text)!;
+    LINE_PREFIX.lastIndex = next;
+    const theirs = LINE_PREFIX.exec(text)!;
+    if (theirs[1] === own[1] && !theirs[2] === !own[2]) {
+      at = next + theirs[0].length;
+      line = true;
+    }
+  }
+  // A list's end, or a shell's operator (`--password-stdin < file`), is no value.
+  if (at === -1 || at >= text.length || '\r\n,)]}<>|&;'.includes(text[at])) {
+    return undefined;
+  }
+  const word = text[at] === '"' || text[at] === "'" ? at + 1 : at;
+  return text.startsWith('--', word) ? undefined : [at, line];
+}
+
+/**
+ * Replaces the values of secret-looking pairs of free text (a config file kept in a ConfigMap key, a
+ * log, a command line) whose whole key {@link isSecretKey} calls secret, as `***`:
+ * - a quoted value whole, over lines if it runs over them, and to the end of the text if its quote
+ *   never closes (`password: "a b"`, `token: 'x\n y'`, `--password="a b"`);
+ * - `key: value` and `key = value` to the end of the line (`password: correct horse battery`), and a
+ *   plain YAML value's lines below indented deeper than its key; `key=value` (a command line, a
+ *   log's `token=x done`) to the next blank, its quoted parts included (`--password=a"b c"`);
+ * - a flag's value given as the next argument: `--password x`, `--password "x y"`, `["--password",
+ *   "x"]`, `- --password` then `- x`;
+ * - the lines below a `key:` that ends its line or a `key: |` block header (a nested value, a block
+ *   scalar), each line as `***`.
+ * Inside brackets a value ends at `,` or the closing bracket, inside a `"…"` string at its closing
+ * quote. One left-to-right pass: each character is looked at a bounded number of times, so any text
+ * costs linear time (a regex with `[\w.-]*` on both sides of the keyword is quadratic on `a-a-a…`).
  */
 export function hideSecretPairs(text: string): string {
   let out = '';
@@ -150,6 +353,61 @@ export function hideSecretPairs(text: string): string {
     if (to <= from || text.slice(from, to) === REDACTED) return;
     out += text.slice(copied, from) + REDACTED;
     copied = to;
+  };
+  const ctx = new LineContext(text);
+  /** Hides the value after its opening `quote`, which ends at `from`; returns its closing quote. */
+  const hideQuoted = (from: number, quote: string) => {
+    ctx.moveTo(from);
+    const end = quotedValueEnd(text, from, quote);
+    hide(from, end);
+    ctx.skip(end, quote === '"');
+    return end;
+  };
+  /** Hides the lines of a value below its key's line (ending at `from`); returns where they end. */
+  const hideLines = (keyIndent: number, from: number, entries: boolean) => {
+    let end = from;
+    for (const [lineStart, lineEnd] of valueLines(
+      text,
+      keyIndent,
+      from,
+      entries,
+    )) {
+      hide(lineStart, lineEnd);
+      end = lineEnd;
+    }
+    ctx.skip(end);
+    return end;
+  };
+  /**
+   * Hides the unquoted value from `from` (see {@link unquotedValueEnd}; inside brackets, to the
+   * end of its item); with `continued`, a plain YAML value, also the lines below indented deeper
+   * than its key at `keyColumn`. Returns where it ends.
+   */
+  const hideUnquoted = (
+    from: number,
+    line: boolean,
+    continued = false,
+    keyColumn = 0,
+  ) => {
+    ctx.moveTo(from);
+    const flow = ctx.depth > 0;
+    let end = unquotedValueEnd(text, from, line || flow, ctx.inString, flow);
+    const lineEnds =
+      end === text.length || text[end] === '\n' || text[end] === '\r';
+    let valueEnd = end;
+    if (line || flow) {
+      while (
+        valueEnd > from &&
+        (text[valueEnd - 1] === ' ' || text[valueEnd - 1] === '\t')
+      )
+        valueEnd--;
+    }
+    hide(from, valueEnd);
+    ctx.skip(end);
+    if (continued && lineEnds && !flow && !ctx.inString) {
+      end = hideLines(keyColumn, end, false);
+    }
+    return end;
   };
   // Where the last key or value looked at ended: the next key starts no earlier.
   let scanned = 0;
@@ -163,35 +421,47 @@ export function hideSecretPairs(text: string): string {
     while (start > scanned && KEY_CHAR.test(text[start - 1])) start--;
     let end = m.index + m[0].length;
     while (end < text.length && KEY_CHAR.test(text[end])) end++;
-    PAIR_SEPARATOR.lastIndex = end;
-    const sep = isSecretPairKey(text.slice(start, end))
-      ? PAIR_SEPARATOR.exec(text)
-      : null;
-    if (sep) {
-      const from = end + sep[0].length;
-      const lineEnds =
-        from === text.length || text[from] === '\n' || text[from] === '\r';
-      BLOCK_HEADER.lastIndex = from;
-      if (sep[2]) {
-        end = quotedValueEnd(text, from, sep[2]);
-        hide(from, end);
-      } else if (sep[1] === ':' && (lineEnds || BLOCK_HEADER.test(text))) {
-        end = lineEnds ? from : BLOCK_HEADER.lastIndex;
-        for (const [lineStart, lineEnd] of valueLines(
-          text,
-          start,
-          end,
-          lineEnds,
-        )) {
-          hide(lineStart, lineEnd);
-          end = lineEnd;
+    if (isSecretPairKey(text.slice(start, end))) {
+      // The key with its opening quote (`"password": …`, `- "--password"`).
+      const keyStart =
+        start > scanned && (text[start - 1] === '"' || text[start - 1] === "'")
+          ? start - 1
+          : start;
+      PAIR_SEPARATOR.lastIndex = end;
+      const sep = PAIR_SEPARATOR.exec(text);
+      if (sep) {
+        const from = end + sep[0].length;
+        ctx.moveTo(from);
+        const lineEnds =
+          from === text.length || text[from] === '\n' || text[from] === '\r';
+        BLOCK_HEADER.lastIndex = from;
+        const spaced = /[ \t]/.test(sep[0][sep[0].length - 1]);
+        if (sep[2]) {
+          end = hideQuoted(from, sep[2]);
+        } else if (sep[1] === ':' && (lineEnds || BLOCK_HEADER.test(text))) {
+          end = hideLines(
+            keyLineIndent(text, ctx.lineStart),
+            lineEnds ? from : BLOCK_HEADER.lastIndex,
+            lineEnds,
+          );
+        } else if (!lineEnds) {
+          // `key: value` and `key = value` (a YAML or log line, an ini file) run to the line end;
+          // `key=value` and `key:value` (a command line, a log's `token=x done`) are one word.
+          end = hideUnquoted(
+            from,
+            spaced,
+            spaced && sep[1] === ':',
+            keyStart - ctx.lineStart,
+          );
         }
-      } else {
-        PAIR_VALUE.lastIndex = from;
-        const value = PAIR_VALUE.exec(text);
+      } else if (text[start] === '-') {
+        const value = flagValueStart(text, ctx, keyStart, end);
         if (value) {
-          end = value.index + value[0].length;
-          hide(value.index, end);
+          const [at, line] = value;
+          end =
+            text[at] === '"' || text[at] === "'"
+              ? hideQuoted(at + 1, text[at])
+              : hideUnquoted(at, line);
         }
       }
     }

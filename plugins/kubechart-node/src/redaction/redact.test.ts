@@ -260,10 +260,8 @@ describe('secret pairs of free text', () => {
       '{"clientSecret": "***", "n": 1}',
     );
     expect(scrub("password: 'it''s mine'")).toBe("password: '***'");
-    // An unclosed quote hides the rest of its line, not the lines after it.
-    expect(scrub('password="open ended\nmode=fast')).toBe(
-      'password="***\nmode=fast',
-    );
+    // An unclosed quote: where the value ends cannot be known, so the rest of the text is hidden.
+    expect(scrub('password="open ended\nmode=fast')).toBe('password="***');
     expect(scrub('password: ""')).toBe('password: ""');
   });
 
@@ -362,6 +360,18 @@ describe('secret pairs of free text', () => {
       fill("token='x''"),
       fill('token: !a '),
       fill('monkey='),
+      // Flags with their value as the next argument, values over lines and up to a bracket or quote.
+      fill('--token '),
+      fill('--token\n'),
+      fill('- --token\n'),
+      fill('["--token", '),
+      fill('[--token, '),
+      fill('--password "'),
+      fill('token=a"'),
+      fill('"x": "token=\\"a'),
+      fill('password: x\n    y\n'),
+      fill('{password='),
+      `--token,${' \n'.repeat(size / 2)}`,
     ];
     const slow: string[] = [];
     for (const text of hostile) {
@@ -372,5 +382,129 @@ describe('secret pairs of free text', () => {
       if (ms >= 1000) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
     }
     expect(slow).toEqual([]);
+  });
+});
+
+describe('secret values of free text that run past a word or a line', () => {
+  const scrub = createTextRedactor();
+  /** Each text, what is shown of it, and that scrubbed again (it stays as it is). */
+  const scrubbed = (rows: Array<[string, string]>) =>
+    rows.map(([text, shown]) => [text, scrub(text), scrub(shown)]);
+  const expected = (rows: Array<[string, string]>) =>
+    rows.map(([text, shown]) => [text, shown, shown]);
+
+  it('hides an unquoted value to its line end after `key: `, to the next whitespace after `key=` in a command line', () => {
+    const rows: Array<[string, string]> = [
+      [
+        'password: correct horse battery staple\nlevel: info',
+        'password: ***\nlevel: info',
+      ],
+      [
+        '2024-05-01T10:00:00Z ERROR login refused, token: abc def ghi  \r\nnext line',
+        '2024-05-01T10:00:00Z ERROR login refused, token: ***  \r\nnext line',
+      ],
+      // A YAML plain value goes on over the lines indented deeper than its key.
+      [
+        'db:\n  password: correct horse\n    battery staple\n\n    more words\n  host: db',
+        'db:\n  password: ***\n    ***\n\n    ***\n  host: db',
+      ],
+      ['password: a b\r\n  c\r\nx: 1', 'password: ***\r\n  ***\r\nx: 1'],
+      // `key = value` (an ini file) too.
+      ['  API_TOKEN = abc def # set by ops', '  API_TOKEN = ***'],
+      // A command line: the value ends at whitespace; a quoted part is part of it.
+      [
+        'exec app --db-token=abc def --port=80',
+        'exec app --db-token=*** def --port=80',
+      ],
+      [
+        `app --password=abc"def ghi"jkl --port=80`,
+        'app --password=*** --port=80',
+      ],
+      ['error: password=abc and more', 'error: password=*** and more'],
+      ['cache.token:abc def', 'cache.token:*** def'],
+      // Inside braces the value ends at `,` or the closing brace; inside a string at its quote.
+      ['{ password: abc def, mode: fast }', '{ password: ***, mode: fast }'],
+      ['{"token": 12 34, "n": 1}', '{"token": ***, "n": 1}'],
+      [
+        'level=info msg="login with password: abc def" user=bob',
+        'level=info msg="login with password: ***" user=bob',
+      ],
+      // A key further right on its line: the lines below at its own column are other keys.
+      [
+        'Annotations:  api-token: abc def\n              owner: team-a',
+        'Annotations:  api-token: ***\n              owner: team-a',
+      ],
+      // What an earlier pass hid is shown as it is; words after it are part of the value.
+      ['password: ***', 'password: ***'],
+      ['password: *** already', 'password: ***'],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('hides the value of a command-line flag given as the next argument', () => {
+    const rows: Array<[string, string]> = [
+      ['mysql --password "x y" --port 80', 'mysql --password "***" --port 80'],
+      ['app --password hunter22 --port=80', 'app --password *** --port=80'],
+      ["app --api-token 'abc def' -v", "app --api-token '***' -v"],
+      ['app --token \\\n  hunter22 --v=2', 'app --token \\\n  *** --v=2'],
+      // As a container's args: a JSON or YAML list, `kubectl describe`.
+      [
+        '["--password", "hunter22", "--port", "80"]',
+        '["--password", "***", "--port", "80"]',
+      ],
+      [
+        'args: [--db-password, hunter22, --port, 80]',
+        'args: [--db-password, ***, --port, 80]',
+      ],
+      [
+        'args:\n  - --password\n  - hunter22\n  - --port\n  - "80"',
+        'args:\n  - --password\n  - ***\n  - --port\n  - "80"',
+      ],
+      [
+        '"args": [\n  "--password",\n  "hunter22",\n  "--port"\n]',
+        '"args": [\n  "--password",\n  "***",\n  "--port"\n]',
+      ],
+      [
+        '    Args:\n      --password\n      hunter22\n      --port=80',
+        '    Args:\n      --password\n      ***\n      --port=80',
+      ],
+      // The next argument is another flag or a shell's operator: the flag had no value.
+      [
+        'docker login --password-stdin --username bob',
+        'docker login --password-stdin --username bob',
+      ],
+      ['login --password-stdin < pw.txt', 'login --password-stdin < pw.txt'],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('hides a quoted value spanning lines whole, and to the end of the text when its quote never closes', () => {
+    const rows: Array<[string, string]> = [
+      ['password: "line1\nline2"\nmode: fast', 'password: "***"\nmode: fast'],
+      [
+        'db:\n  password: "correct horse\n    battery staple"\n  host: db',
+        'db:\n  password: "***"\n  host: db',
+      ],
+      ["token: 'a\r\n b'\r\nx: 1", "token: '***'\r\nx: 1"],
+      ['password: "a \\" b\nc" end', 'password: "***" end'],
+      ['app --password "x\ny" --port 80', 'app --password "***" --port 80'],
+      // YAML doubles a quote inside single quotes, also as the value's first character.
+      ["password: '''quoted'' secret'\nx: 1", "password: '***'\nx: 1"],
+      // Where the value ends cannot be known: the rest of the text is hidden.
+      ['password="open ended\nmode=fast', 'password="***'],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('leaves text that holds no secret value as it is', () => {
+    const text = [
+      'The token was rotated yesterday; see the key points below.',
+      'keyboard: us layout',
+      'log.level=debug verbose',
+      'args: --port 80 --name web',
+      'kind: Secret',
+      'tokens are refreshed hourly',
+    ].join('\n');
+    expect(scrub(text)).toBe(text);
   });
 });
