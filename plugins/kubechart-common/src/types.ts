@@ -277,8 +277,14 @@ export type RunListItem = Omit<
 export type RunsPage = {
   /** Newest first. */
   items: RunListItem[];
-  /** Pass as `cursor` to get the next page; absent on the last page. */
+  /** Pass as `cursor` to get the next page; absent on the last page. It names a run of `items`. */
   nextCursor?: string;
+  /**
+   * True when the backend stopped looking before the end of the runs the query matches: for a
+   * caller who may read only some runs, one page looks at a bounded number of runs (1,000). Older
+   * runs the caller may read may lie beyond; a narrower query (`to`, `entityRef`, `kind`) finds them.
+   */
+  truncated?: boolean;
 };
 
 /** What `GET /approvals` answers. @public */

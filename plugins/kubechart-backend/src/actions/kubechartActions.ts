@@ -474,6 +474,13 @@ export function registerKubechartActions(options: {
         z.object({
           runs: z.array(runSummarySchema(z)),
           nextCursor: z.string().optional(),
+          truncated: z
+            .boolean()
+            .optional()
+            .describe(
+              'True when kubechart stopped looking before the end of the history (for a caller who may read only some ' +
+                'runs it looks at 1,000 a page): older runs may exist; narrow the query (entityRef, to) to find them.',
+            ),
         }),
     },
     action: async ({ input, credentials }) => {
@@ -484,6 +491,8 @@ export function registerKubechartActions(options: {
         output: {
           runs: page.items.map(summary),
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+          // Without it, a page of a cut scan without a cursor would read as the whole history.
+          ...(page.truncated ? { truncated: true } : {}),
         },
       };
     },

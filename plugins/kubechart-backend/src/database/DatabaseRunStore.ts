@@ -949,6 +949,11 @@ export class DatabaseRunStore implements RunStore {
     };
   }
 
+  runsCursorAfter(run: Pick<RunListItem, 'createdAt' | 'id'>): string {
+    // `createdAt` is `created_at` (ms) as an ISO string: it parses back to the same number.
+    return encodeCursor({ created_at: Date.parse(run.createdAt), id: run.id });
+  }
+
   /** The run row, locked for update on PostgreSQL (SQLite serialises writers anyway). */
   private async lockedRow(tx: Knex, id: string): Promise<RunRow> {
     const query = tx<RunRow>('kubechart_runs').where({ id });

@@ -317,6 +317,12 @@ export interface RunStore {
     page: { cursor?: string; limit: number },
   ): Promise<RunsPage>;
   /**
+   * The `listRuns` cursor that reads on after `run`, as a page ending on it answers `nextCursor`:
+   * a list filtered after the store read it (a caller who may read only some runs) ends its page
+   * on the last run it keeps, never on one it left out.
+   */
+  runsCursorAfter(run: Pick<RunListItem, 'createdAt' | 'id'>): string;
+  /**
    * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
    * Throws {@link LeaseLostError} when the run is no longer pending.
    */

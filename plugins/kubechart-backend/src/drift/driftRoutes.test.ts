@@ -79,6 +79,11 @@ describe('drift routes', () => {
   const runs = new Map<string, Run>();
   const records = new Map<string, DriftRecord>();
   const submitted: CreateRunRequest[] = [];
+  /** The releases whose `helm history` was read. */
+  const historyRead: string[] = [];
+  /** Namespace team-c is another owner's now: whoever deployed there before may not any more. */
+  const notOurs = (namespace: string) =>
+    `Namespace ${namespace} on cluster dev belongs to tenant c, owned by group:default/team-c; runs there need membership of that owner`;
   const audit: Array<{
     eventId: string;
     meta: Record<string, any>;
@@ -135,16 +140,32 @@ describe('drift routes', () => {
     drift,
     scopes,
     // Revision 3 of web in team-a, as the chart run r1 left it.
-    history: async ({ namespace, release }) =>
-      namespace === 'team-a' && release === 'web'
-        ? [
-            {
-              revision: 3,
-              updated: '2026-12-03T09:00:40.000Z',
-              chart: 'webapp-1.0.0',
-            },
-          ]
-        : [],
+    // Revision 3 of web in team-c is the new owner's, of another chart.
+    history: async ({ namespace, release }) => {
+      historyRead.push(`${namespace}/${release}`);
+      if (release !== 'web') return [];
+      if (namespace === 'team-a')
+        return [
+          {
+            revision: 3,
+            updated: '2026-12-03T09:00:40.000Z',
+            chart: 'webapp-1.0.0',
+          },
+        ];
+      if (namespace === 'team-c')
+        return [
+          {
+            revision: 3,
+            updated: '2027-01-10T10:00:00.000Z',
+            chart: 'payroll-7.4.1',
+          },
+        ];
+      return [];
+    },
+    async checkScope(_credentials, r) {
+      if (r.target.namespace === 'team-c')
+        throw new NotAllowedError(notOurs(r.target.namespace));
+    },
     async readableRun(req, id) {
       const r = runs.get(id);
       if (!r) throw new NotFoundError(`Run ${id} not found`);
@@ -202,6 +223,7 @@ describe('drift routes', () => {
     records.clear();
     submitted.length = 0;
     audit.length = 0;
+    historyRead.length = 0;
   });
 
   it('answers a run’s drift to a reader, without who started it; 404 when the run has none', async () => {
@@ -373,5 +395,40 @@ describe('drift routes', () => {
       eventId: 'run-reapply',
       outcome: 'failed',
     });
+  });
+
+  it('refuses (403, audited) to re-apply a run on a target the caller may no longer deploy to, before reading anything of the cluster', async () => {
+    // Alice reads her old run; the namespace it deployed to is another owner's now.
+    for (const id of ['c1', 'c2']) {
+      runs.set(
+        id,
+        run({
+          id,
+          target: { cluster: 'dev', namespace: 'team-c', release: 'web' },
+          ...(id === 'c2'
+            ? { kind: 'tenant', input: { releases: [{ name: 'web' }] } }
+            : {}),
+        }),
+      );
+      const refused = await request(app)
+        .post(`/api/kubechart/runs/${id}/reapply`)
+        .set('Authorization', as(ALICE))
+        .send({});
+      expect({
+        status: refused.status,
+        message: refused.body.error?.message,
+      }).toEqual({
+        status: 403,
+        message: notOurs('team-c'),
+      });
+      expect(audit.at(-1)).toMatchObject({
+        eventId: 'run-reapply',
+        outcome: 'failed',
+        meta: { runId: id },
+      });
+    }
+    // Nothing of the new owner's release was read, nor told, and nothing started.
+    expect(historyRead).toEqual([]);
+    expect(submitted).toEqual([]);
   });
 });

@@ -54,6 +54,16 @@ export type DriftRoutesOptions = {
    * event once the caller had too many run requests refused this minute, and a refusal counts.
    */
   auditedRunRequest(credentials: BackstageCredentials): Audited;
+  /**
+   * Throws NotAllowedError (403) unless the caller may run on the target (for the entity, when the
+   * run names one), as `POST /runs` scopes a run (`resolveRunScope`). Re-apply asks it before it
+   * reads the release's history, which would tell a caller who may only read an old run (a former
+   * owner) the revisions and charts of whoever deploys there now.
+   */
+  checkScope(
+    credentials: BackstageCredentials,
+    run: Pick<Run, 'target' | 'entityRef'>,
+  ): Promise<void>;
   /** Starts a run as the caller, exactly as `POST /runs` does. */
   submit(
     credentials: BackstageCredentials,
@@ -110,6 +120,8 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
         entityRef: run.entityRef ?? null,
       },
       async () => {
+        // Before anything of the cluster is read: the target may be another owner's now.
+        await options.checkScope(credentials, run);
         const request = await reapplyRequest(run, {
           release: body.release,
           history: options.history,

@@ -19,6 +19,7 @@ import {
   PolicyReport,
   Run,
   RunListItem,
+  RunsPage,
   Tenant,
   kubechartClustersReadPermission,
   kubechartRunsApprovePermission,
@@ -38,7 +39,7 @@ import {
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { DriftStore } from '../database/DriftStore';
-import { RunStore, TenantRecord } from '../database/RunStore';
+import { RunFilter, RunStore, TenantRecord } from '../database/RunStore';
 import { addDriftRoutes } from '../drift/driftRoutes';
 import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
@@ -74,6 +75,13 @@ import {
   policyCheckSchema,
 } from './schemas';
 
+/**
+ * Runs one page of `GET /runs` looks at, at most, for a caller who may read only some runs (and
+ * no `entityRef`): a page never scans the whole history, however few of its runs the caller reads.
+ */
+export const RUNS_LOOKED_AT = 1000;
+/** Runs read from the store at once for such a page (one more than its limit when that is more). */
+const RUNS_READ_AT_ONCE = 200;
 /** Failed runs the metrics summary looks at, at most, for the failures a scoped caller may read. */
 const FAILURES_LOOKED_AT = 1000;
 /** Failures the metrics summary lists (the store's summary lists as many for everyone). */
@@ -440,6 +448,37 @@ export async function createRouter(
     res.json(preview);
   });
 
+  /**
+   * Throws NotAllowedError unless `actor` may run on `target` (for `entityRef`, when one is named),
+   * scoped as a manifests run to the same target would be by `POST /runs`: for its entity when it
+   * names one, else by namespace. Chart and rollback runs are scoped alike.
+   */
+  async function checkRunScope(
+    credentials: BackstageCredentials,
+    actor: string,
+    { target, entityRef }: { target: Run['target']; entityRef?: string },
+  ): Promise<void> {
+    const caller = await resolveRunCaller({
+      credentials,
+      actor,
+      permissions,
+      userInfo: options.userInfo,
+      catalog: options.catalog,
+      auth: options.auth,
+    });
+    const request: CreateRunRequest = {
+      kind: 'manifests',
+      cluster: target.cluster,
+      namespace: target.namespace,
+      manifests: '-',
+      ...(entityRef ? { entityRef } : {}),
+    };
+    await resolveRunScope(request, caller, {
+      store,
+      settings: options.settings,
+    });
+  }
+
   // Runs executed by a caller's own action, recorded in history; locked by namespace, fenced by lease.
   addRecordedRunRoutes(router, {
     store,
@@ -449,28 +488,8 @@ export async function createRouter(
     authorize: (req, attempt) =>
       authorize(req, kubechartRunsCreatePermission, attempt),
     auditRefused,
-    checkScope: async (credentials, actor, { target, entityRef }) => {
-      const caller = await resolveRunCaller({
-        credentials,
-        actor,
-        permissions,
-        userInfo: options.userInfo,
-        catalog: options.catalog,
-        auth: options.auth,
-      });
-      // Scoped as a manifests run to the same target would be: for its entity when it names one, else by namespace.
-      const request: CreateRunRequest = {
-        kind: 'manifests',
-        cluster: target.cluster,
-        namespace: target.namespace,
-        manifests: '-',
-        ...(entityRef ? { entityRef } : {}),
-      };
-      await resolveRunScope(request, caller, {
-        store,
-        settings: options.settings,
-      });
-    },
+    readableRun: (req, id) => readableRun(req, id),
+    checkScope: checkRunScope,
     outsideNamespace: (run, objects) =>
       engine.outsideNamespace(
         run.target.cluster,
@@ -486,20 +505,73 @@ export async function createRouter(
   router.get('/runs', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const q = parse(listRunsQuery, req.query, 'query');
-    const page = await store.listRuns(
-      {
-        entityRef: q.entityRef,
-        kind: q.kind as Run['kind'] | undefined,
-        status: q.status as Run['status'] | undefined,
-        actor: q.actor,
-        from: q.from ? new Date(q.from) : undefined,
-        to: q.to ? new Date(q.to) : undefined,
-      },
-      { cursor: q.cursor, limit: q.limit ?? 25 },
+    const filter: RunFilter = {
+      entityRef: q.entityRef,
+      kind: q.kind as Run['kind'] | undefined,
+      status: q.status as Run['status'] | undefined,
+      actor: q.actor,
+      from: q.from ? new Date(q.from) : undefined,
+      to: q.to ? new Date(q.to) : undefined,
+    };
+    const page = { cursor: q.cursor, limit: q.limit ?? 25 };
+    res.json(
+      scope.all
+        ? await store.listRuns(filter, page)
+        : await readableRunsPage(scope, filter, page),
     );
-    // Under a conditional decision a page may hold fewer items than the limit; the cursor still pages on.
-    res.json({ ...page, items: await scopes.filter(scope, page.items) });
   });
+
+  /**
+   * A page of `GET /runs` for a caller who may read only some runs. It tells nothing of the runs the
+   * caller may not read: its items are runs the caller reads, its `nextCursor` names the last of them
+   * (never a run it left out), and whether runs the caller may not read match the filters changes
+   * nothing in it but, past {@link RUNS_LOOKED_AT} of them, `truncated`.
+   *
+   * With `entityRef`, one decision on that entity decides every run of the page: all the entity's
+   * runs, paged as the store pages them, or none. Otherwise runs are read a page at a time, newest
+   * first, and filtered (as `readableFailures` does) until one more than `limit` are found (then the
+   * page has a `nextCursor`), the list ends, or {@link RUNS_LOOKED_AT} runs were looked at: then
+   * `truncated` says older runs the caller may read may lie beyond (a narrower query, by `to`,
+   * `entityRef` or `kind`, reaches them), and `nextCursor` reads on after its last item, if any.
+   */
+  async function readableRunsPage(
+    scope: ReadScope,
+    filter: RunFilter,
+    page: { cursor?: string; limit: number },
+  ): Promise<RunsPage> {
+    if (filter.entityRef) {
+      const readable = await scopes.filter(scope, [
+        { entityRef: filter.entityRef },
+      ]);
+      return readable.length ? store.listRuns(filter, page) : { items: [] };
+    }
+    const items: RunListItem[] = [];
+    const after = (run: RunListItem) => store.runsCursorAfter(run);
+    let cursor = page.cursor;
+    for (let looked = 0; looked < RUNS_LOOKED_AT; ) {
+      const read = await store.listRuns(filter, {
+        cursor,
+        limit: Math.min(
+          Math.max(RUNS_READ_AT_ONCE, page.limit + 1),
+          RUNS_LOOKED_AT - looked,
+        ),
+      });
+      looked += read.items.length;
+      for (const run of await scopes.filter(scope, read.items)) {
+        // One more than the page holds: only then is there a next page to read.
+        if (items.length === page.limit)
+          return { items, nextCursor: after(items[items.length - 1]) };
+        items.push(run);
+      }
+      if (!read.nextCursor) return { items };
+      cursor = read.nextCursor;
+    }
+    return {
+      items,
+      ...(items.length ? { nextCursor: after(items[items.length - 1]) } : {}),
+      truncated: true,
+    };
+  }
 
   /** The run, when the caller may read it (403 otherwise; 404 when it does not exist). */
   /** The run when the caller may read it; with `attempt`, a refusal (403, 404) is audited as that change. */
@@ -626,6 +698,12 @@ export async function createRouter(
         meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
       },
     );
+    // Only a caller who may read the run learns more of it (who requested it, where its approval
+    // stands) than `GET /runs/:id` would tell it: anyone else gets that answer, 403 or 404.
+    await readableRun(req, req.params.id, {
+      eventId: 'run-execute-approved',
+      meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
+    });
     const { actor } = effectiveActor(
       credentials,
       body.onBehalfOf,
@@ -691,6 +769,12 @@ export async function createRouter(
       auditedRunRequest: credentials =>
         auditedRunRequest(
           effectiveActor(credentials, undefined, onBehalfOfServices).actor,
+        ),
+      checkScope: (credentials, run) =>
+        checkRunScope(
+          credentials,
+          effectiveActor(credentials, undefined, onBehalfOfServices).actor,
+          run,
         ),
       submit: async (credentials, request) => {
         const { actor } = effectiveActor(

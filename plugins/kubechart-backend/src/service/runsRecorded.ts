@@ -57,6 +57,12 @@ export type RecordedRunRoutesOptions = {
     attempt?: RefusedAttempt,
   ): Promise<BackstageCredentials>;
   /**
+   * The run when the caller may read it, refused as `GET /runs/:id` refuses it otherwise (403; 404
+   * when it does not exist): what the write routes say of a run (who recorded it, that kubechart
+   * executes it) is told only to a caller who may read it.
+   */
+  readableRun(req: Request, id: string): Promise<Run>;
+  /**
    * Throws NotAllowedError unless the actor may run in the target namespace (and for the entity,
    * when one is named), as `POST /runs` checks its runs (`resolveRunScope`).
    */
@@ -242,8 +248,8 @@ export function addRecordedRunRoutes(
     id: string,
   ): Promise<{ run: Run; lease: RunLease }> {
     const credentials = await authorize(req);
-    const run = await store.getRun(id);
-    if (!run) throw new NotFoundError(`Run ${id} not found`);
+    // Anyone who may not read the run gets the answer `GET /runs/:id` gives, whatever the run is.
+    const run = await options.readableRun(req, id);
     if (!run.action)
       throw new ConflictError(
         `Run ${id} is executed by kubechart; only recorded runs accept events`,
