@@ -376,6 +376,100 @@ describe('kube-assistant plugin', () => {
     },
   );
 
+  it.each([
+    {
+      by: 'a model',
+      question: 'rollout status of the deployments',
+      // Valid as answered; it names no namespace, so it would run across all of them.
+      modelPlan: {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+      },
+      message:
+        'This plan cannot run as shown: kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace.',
+      stage: 'plan',
+    },
+    {
+      by: 'the builtin parser',
+      question: 'restart every deployment in the cluster',
+      modelPlan: undefined,
+      message:
+        'I understood that you want to restart deployments, but kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.',
+      stage: 'provider',
+    },
+    {
+      by: 'the builtin parser',
+      question: 'rollout status of deployments in all namespaces',
+      modelPlan: undefined,
+      message:
+        'I understood that you want to see the rollout status of deployments, but kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.',
+      stage: 'provider',
+    },
+  ])(
+    'refuses a rollout across all namespaces ($by: "$question") instead of showing `kubectl rollout … -A`, which kubectl rejects',
+    async ({ question, modelPlan, message, stage }) => {
+      if (modelPlan) {
+        models.behaviours.openai = {
+          kind: 'answer',
+          content: { plan: modelPlan, explanation: 'As asked.' },
+        };
+      }
+      const res = await ask({ question });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(message);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage,
+      });
+    },
+  );
+
+  it.each([
+    {
+      question: 'logs of deployment no-such-app',
+      message:
+        "This plan cannot run as shown: kubectl logs reads one namespace, and none is known for deployment/no-such-app (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace.",
+    },
+    {
+      question: 'rollout status of no-such-app',
+      message:
+        "This plan cannot run as shown: kubectl rollout works in one namespace, and none is known for deployment/no-such-app (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace.",
+    },
+  ])(
+    'refuses "$question" when no namespace is found for it, rather than show a command that reads another namespace than the assistant',
+    async ({ question, message }) => {
+      const res = await ask({ question });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(message);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage: 'plan',
+      });
+    },
+  );
+
+  it('shows logs of a named workload with the namespace it was found in', async () => {
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: {
+        plan: { verb: 'logs', resource: 'deployments', name: 'checkout-web' },
+        explanation: 'The logs of checkout-web.',
+      },
+    };
+    const res = await ask({ question: 'logs of checkout-web' });
+    expect(res.status).toBe(200);
+    expect(res.body.command).toBe(
+      'kubectl logs deployment/checkout-web --context sim -n shop --all-containers --tail=200',
+    );
+  });
+
   it('refuses a dangerous query without the permission and without the typed name', async () => {
     const pods = await ask({ question: 'list pods in shop' });
     const list = await execute({ messageId: pods.body.messageId });
@@ -738,10 +832,42 @@ describe('kube-assistant plugin', () => {
       '/api/kube-assistant/conversations',
     );
     expect(list.status).toBe(403);
-    expect(
-      audit.find(a => a.options.eventId === 'question')?.fail,
-    ).toHaveBeenCalled();
+    const event = audit.find(a => a.options.eventId === 'question')!;
+    expect(event.success).not.toHaveBeenCalled();
+    // A refusal, with its reason: not an error.
+    expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+      reason: 'You are not allowed to use the Kubernetes assistant',
+      stage: 'permission',
+    });
   });
+
+  it.each([
+    {
+      entityRef: 'component:default/nope',
+      status: 404,
+      reason: 'Entity component:default/nope not found',
+    },
+    {
+      entityRef: 'component:default/',
+      status: 400,
+      reason: 'entityRef "component:default/" is not a valid entity reference',
+    },
+  ])(
+    'audits a question about an entity that cannot be read ($entityRef) as refused, with the reason',
+    async ({ entityRef, status, reason }) => {
+      const asked = await ask({ question: 'show the pods', entityRef });
+      expect(asked.status).toBe(status);
+      expect(asked.body.error.message).toBe(reason);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason,
+        stage: 'entity',
+      });
+    },
+  );
 
   it('checks the query permission before the question is recorded, still recording the refusal', async () => {
     denied.add('kube-assistant.query');

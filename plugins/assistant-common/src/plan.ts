@@ -420,6 +420,11 @@ export const planSchema = z
     exactly(plan, need);
   });
 
+const LOGS_IN_ONE_NAMESPACE =
+  'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace';
+const ROLLOUT_IN_ONE_NAMESPACE =
+  'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace';
+
 type PlanFields = {
   verb: PlanVerb;
   resource: PlanResource;
@@ -515,10 +520,7 @@ function exactly(
       break;
     case 'logs':
       // `kubectl logs -A` is rejected: the command shown must be one kubectl runs.
-      need(
-        !plan.allNamespaces,
-        'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace',
-      );
+      need(!plan.allNamespaces, LOGS_IN_ONE_NAMESPACE);
       // kubectl logs -l picks pods; the assistant would pick the workloads.
       need(
         !!plan.name || !plan.labelSelector || plan.resource === 'pods',
@@ -526,6 +528,15 @@ function exactly(
           /s$/,
           '',
         )}`,
+      );
+      break;
+    case 'rollout':
+      // `kubectl rollout … -A` is rejected: the command shown must be one kubectl runs.
+      need(!plan.allNamespaces, ROLLOUT_IN_ONE_NAMESPACE);
+      // Nor has any kubectl rollout sub-command a --field-selector.
+      need(
+        !plan.fieldSelector,
+        'kubectl rollout has no --field-selector: name the workload or use a label selector',
       );
       break;
     case 'diagnose':
@@ -541,6 +552,48 @@ function exactly(
 
 /** @public */
 export type Plan = z.infer<typeof planSchema>;
+
+/**
+ * Verbs whose kubectl command works in one namespace: `kubectl logs` and
+ * `kubectl rollout` have no `--all-namespaces`, and without `-n` they use the
+ * kubeconfig's default namespace.
+ *
+ * @public
+ */
+export const ONE_NAMESPACE_VERBS: ReadonlyArray<PlanVerb> = ['logs', 'rollout'];
+
+/**
+ * A plan as it is shown and run, once the backend has filled in its scope
+ * (the entity's namespace, or the one namespace a named object is in):
+ * {@link planSchema}, and a namespace for the verbs of
+ * {@link ONE_NAMESPACE_VERBS}. A provider may leave the namespace out for the
+ * backend to fill in, so {@link planSchema} takes such a plan; shown as it is,
+ * `kubectl logs deployment/web` would read the kubeconfig's default namespace
+ * while the assistant looked for `web` in every namespace, so a plan still
+ * without one is refused (fail closed) rather than shown or run.
+ *
+ * @public
+ */
+export const scopedPlanSchema = planSchema.superRefine((plan, ctx) => {
+  if (
+    !ONE_NAMESPACE_VERBS.includes(plan.verb) ||
+    plan.namespace ||
+    // Already refused: kubectl has no --all-namespaces for these.
+    plan.allNamespaces ||
+    CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+  ) {
+    return;
+  }
+  const what = plan.name
+    ? `${plan.resource.replace(/s$/, '')}/${plan.name}`
+    : `${plan.resource}${plan.labelSelector ? ` ${plan.labelSelector}` : ''}`;
+  ctx.addIssue({
+    code: z.ZodIssueCode.custom,
+    message: `kubectl ${plan.verb} ${
+      plan.verb === 'logs' ? 'reads' : 'works in'
+    } one namespace, and none is known for ${what} (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace`,
+  });
+});
 
 /**
  * What a provider answers: the plan and a one-paragraph explanation.

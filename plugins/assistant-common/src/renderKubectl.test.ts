@@ -1,4 +1,4 @@
-import { Plan, planSchema } from './plan';
+import { Plan, planSchema, scopedPlanSchema } from './plan';
 import { renderKubectl } from './renderKubectl';
 
 const render = (plan: Plan) => renderKubectl(planSchema.parse(plan));
@@ -471,6 +471,47 @@ describe('plans whose command, scope and result would not agree', () => {
       'rollout undo works on deployments',
     ],
     [
+      // Shown as `kubectl rollout status deployments -A`, which kubectl rejects (unknown shorthand flag 'A').
+      {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+        allNamespaces: true,
+      },
+      'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'restart',
+        resource: 'deployments',
+        allNamespaces: true,
+        labelSelector: 'app=web',
+      },
+      'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'history',
+        resource: 'deployments',
+        allNamespaces: true,
+        name: 'web',
+      },
+      'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      // Shown with --field-selector, which kubectl rollout does not have.
+      {
+        verb: 'rollout',
+        rolloutAction: 'restart',
+        resource: 'deployments',
+        namespace: 'shop',
+        fieldSelector: 'metadata.name=web',
+      },
+      'kubectl rollout has no --field-selector: name the workload or use a label selector',
+    ],
+    [
       {
         verb: 'scale',
         resource: 'deployments',
@@ -569,6 +610,75 @@ describe('plans whose command, scope and result would not agree', () => {
       'kubectl get pods -n shop',
     ],
   ])('keeps %j, which runs as shown', (plan, expected) => {
+    expect(issues(plan)).toEqual([]);
+    expect(render(plan)).toBe(expected);
+  });
+});
+
+describe('plans as shown and run, once their scope is filled in', () => {
+  const issues = (plan: object) => {
+    const parsed = scopedPlanSchema.safeParse(plan);
+    return parsed.success ? [] : parsed.error.issues.map(i => i.message);
+  };
+
+  it.each<[object, string]>([
+    [
+      // Shown as `kubectl logs deployment/web …`, which reads the kubeconfig's namespace; the
+      // assistant would look for deployment web in every namespace.
+      { verb: 'logs', resource: 'deployments', name: 'web' },
+      "kubectl logs reads one namespace, and none is known for deployment/web (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      { verb: 'logs', resource: 'pods', labelSelector: 'app=web' },
+      "kubectl logs reads one namespace, and none is known for pods app=web (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'restart',
+        resource: 'deployments',
+        name: 'web',
+      },
+      "kubectl rollout works in one namespace, and none is known for deployment/web (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      { verb: 'rollout', rolloutAction: 'status', resource: 'statefulsets' },
+      "kubectl rollout works in one namespace, and none is known for statefulsets (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      // What planSchema refuses stays refused.
+      {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+        allNamespaces: true,
+      },
+      'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+  ])('refuses %j, saying why', (plan, reason) => {
+    expect(issues(plan)).toEqual([reason]);
+  });
+
+  it.each<[Plan, string]>([
+    [
+      { verb: 'logs', resource: 'deployments', name: 'web', namespace: 'shop' },
+      'kubectl logs deployment/web -n shop --all-containers --tail=200',
+    ],
+    [
+      {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+        namespace: 'shop',
+      },
+      'kubectl rollout status deployments -n shop',
+    ],
+    [
+      // Other verbs say where they reach (-A) or look a named object up: unchanged.
+      { verb: 'get', resource: 'pods', allNamespaces: true },
+      'kubectl get pods -A',
+    ],
+  ])('keeps %j', (plan, expected) => {
     expect(issues(plan)).toEqual([]);
     expect(render(plan)).toBe(expected);
   });

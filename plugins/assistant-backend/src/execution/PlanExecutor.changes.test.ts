@@ -244,11 +244,11 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
 
   it('a selector change with no namespace is shown and classified as all namespaces, and runs only as shown', async () => {
     const shown: Plan = {
-      verb: 'rollout',
-      rolloutAction: 'restart',
+      verb: 'annotate',
       resource: 'deployments',
       labelSelector: 'backstage.io/kubernetes-id',
       allNamespaces: true,
+      annotations: { 'example.com/checked': 'yes' },
     };
     expect(renderKubectl(shown)).toContain(' -A ');
     expect(classifySafety(shown).level).toBe('dangerous');
@@ -263,12 +263,45 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
     proxy.sent.length = 0;
     await expect(
       run({
-        verb: 'rollout',
-        rolloutAction: 'restart',
+        verb: 'annotate',
         resource: 'deployments',
         labelSelector: 'app=inventory-service',
+        annotations: { 'example.com/checked': 'yes' },
       }),
     ).rejects.toThrow(/names no namespace and does not say all namespaces/);
     expect(proxy.sent).toEqual([]);
   });
+
+  it.each<Plan>([
+    // `kubectl rollout restart deployments -l … -A` is rejected by kubectl (no --all-namespaces).
+    {
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      labelSelector: 'backstage.io/kubernetes-id',
+      allNamespaces: true,
+    },
+    // Shown without -n (the kubeconfig's namespace), it would have been refused only once listed.
+    {
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      labelSelector: 'app=inventory-service',
+    },
+    // Shown without -n, it would have restarted the one found in any namespace.
+    {
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      name: 'inventory-service',
+    },
+  ])(
+    'does not restart %j: kubectl rollout works in one namespace, named in the plan',
+    async plan => {
+      await expect(run(plan)).rejects.toThrow(
+        /^This plan cannot run as shown: kubectl rollout works in one namespace/,
+      );
+      expect(proxy.sent).toEqual([]);
+    },
+  );
 });

@@ -227,16 +227,50 @@ describe('PlanExecutor against kube-sim', () => {
 
   it('finds the namespace of a named resource when none is given', async () => {
     const result = await run({
-      verb: 'rollout',
-      rolloutAction: 'status',
+      verb: 'describe',
       resource: 'deployments',
       name: 'payments-api',
     });
     expect(result.type).toBe('text');
-    expect((result as { text: string }).text).toContain(
-      'deployment "payments-api"',
-    );
+    expect((result as { text: string }).text).toContain('namespace: payments');
   });
+
+  it.each<[Plan, string]>([
+    [
+      // Shown as `kubectl rollout status deployment/payments-api`: kubectl reads the
+      // kubeconfig's namespace; this would have looked in every namespace.
+      {
+        verb: 'rollout',
+        rolloutAction: 'status',
+        resource: 'deployments',
+        name: 'payments-api',
+      },
+      "This plan cannot run as shown: kubectl rollout works in one namespace, and none is known for deployment/payments-api (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      {
+        verb: 'logs',
+        resource: 'deployments',
+        name: 'inventory-service',
+      },
+      "This plan cannot run as shown: kubectl logs reads one namespace, and none is known for deployment/inventory-service (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      // Shown as `kubectl rollout history deployments -A`, which kubectl rejects.
+      {
+        verb: 'rollout',
+        rolloutAction: 'history',
+        resource: 'deployments',
+        allNamespaces: true,
+      },
+      'This plan cannot run as shown: kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Ask again.',
+    ],
+  ])(
+    'refuses a stored %j, which kubectl would not run as the assistant does',
+    async (plan, message) => {
+      await expect(run(plan)).rejects.toThrow(message);
+    },
+  );
 
   it('scales a deployment through the API', async () => {
     const result = await run({

@@ -4,7 +4,7 @@ import {
   ExecutionResult,
   Plan,
   PlanResource,
-  planSchema,
+  scopedPlanSchema,
 } from '@kubechart/plugin-assistant-common';
 import {
   AppsV1Api,
@@ -244,8 +244,10 @@ export class PlanExecutor {
     kc: KubeConfig,
   ): Promise<{ result: ExecutionResult; changes?: ChangedObjects }> {
     // Checked again here, not only when planned: a plan stored before a rule
-    // was added runs only if its command still shows what runs.
-    const parsed = planSchema.safeParse(plan);
+    // was added runs only if its command still shows what runs (logs or a
+    // rollout without a namespace included: the command would read the
+    // kubeconfig's default namespace, this would look in every one).
+    const parsed = scopedPlanSchema.safeParse(plan);
     if (!parsed.success) {
       throw refused(
         new InputError(

@@ -1,4 +1,5 @@
 import { mockServices } from '@backstage/backend-test-utils';
+import { scopedPlanSchema } from '@kubechart/plugin-assistant-common';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { startFakeModelServer } from '../__testUtils__/fakeModelServer';
@@ -58,6 +59,37 @@ describe('model providers', () => {
       content: 'crashing pods?',
     });
     expect(request.body.messages[0].content).toContain('namespace "shop"');
+  });
+
+  it('tells the model that logs and rollout need a namespace, with examples that run as shown', async () => {
+    server.behaviours.ollama = { kind: 'answer', content: answer };
+    const provider = new OllamaProvider({
+      baseUrl: server.url,
+      model: 'llama3.1',
+    });
+    // No namespace in context: the model is told when to use allNamespaces.
+    await provider.plan(
+      'crashing pods?',
+      { clusters: ['sim'] },
+      {
+        signal: signal(),
+      },
+    );
+    const prompt: string = server.requests[0].body.messages[0].content;
+    expect(prompt).toContain(
+      '- logs and rollout work in one namespace (kubectl logs and kubectl rollout have no --all-namespaces): never set allNamespaces on them; set namespace to the one the question or its context gives. Without one, name the object (the assistant looks its namespace up) or the plan is refused.',
+    );
+    expect(prompt).toContain(
+      '- Use allNamespaces=true when no namespace is given and none is in context, except for logs and rollout.',
+    );
+    // Every example is a plan the assistant shows and runs as it is.
+    const examples = [...prompt.matchAll(/ -> (\{.*\})$/gm)].map(
+      m => JSON.parse(m[1]).plan,
+    );
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+    for (const plan of examples) {
+      expect(scopedPlanSchema.safeParse(plan).error?.issues).toBeUndefined();
+    }
   });
 
   it('asks an OpenAI-compatible endpoint with response_format and a bearer key', async () => {

@@ -13,7 +13,8 @@ export function systemPrompt(context: AssistantQuestionContext): string {
     'Answer only with JSON matching the given schema: {"plan": {...}, "explanation": "..."}.',
     'Rules:',
     '- verb is the kubectl sub-command (get, describe, logs, top, rollout, scale, delete, ...); resource is the plural resource type.',
-    '- Use allNamespaces=true when no namespace is given and none is in context.',
+    '- Use allNamespaces=true when no namespace is given and none is in context, except for logs and rollout.',
+    '- logs and rollout work in one namespace (kubectl logs and kubectl rollout have no --all-namespaces): never set allNamespaces on them; set namespace to the one the question or its context gives. Without one, name the object (the assistant looks its namespace up) or the plan is refused.',
     '- Pods in CrashLoopBackOff: filter "crash-looping"; not ready: filter "not-ready"; restarted: filter "restarting"; node pressure: filter "pressure".',
     '- Pod phases use fieldSelector (status.phase=Pending). Warning events: get events, fieldSelector type=Warning, sortBy time.',
     '- Memory or CPU use: verb top with sortBy memory or cpu.',
@@ -23,7 +24,7 @@ export function systemPrompt(context: AssistantQuestionContext): string {
     'Examples:',
     '"which pods are crash looping in shop" -> {"plan":{"verb":"get","resource":"pods","namespace":"shop","filter":"crash-looping"},"explanation":"..."}',
     '"top 5 pods by memory" -> {"plan":{"verb":"top","resource":"pods","allNamespaces":true,"sortBy":"memory","limit":5},"explanation":"..."}',
-    '"last 50 lines of logs of checkout-web" -> {"plan":{"verb":"logs","resource":"deployments","name":"checkout-web","tailLines":50},"explanation":"..."}',
+    '"last 50 lines of logs of checkout-web in shop" -> {"plan":{"verb":"logs","resource":"deployments","name":"checkout-web","namespace":"shop","tailLines":50},"explanation":"..."}',
     '"restart payments-api in payments" -> {"plan":{"verb":"rollout","rolloutAction":"restart","resource":"deployments","name":"payments-api","namespace":"payments"},"explanation":"..."}',
     scope.length
       ? `The question was asked about an application running in ${scope.join(

@@ -25,7 +25,7 @@ import {
   ExecutionRequirements,
   ExecutionResult,
   Plan,
-  planSchema,
+  scopedPlanSchema,
   SafetyAssessment,
   SafetyLevel,
   classifySafety,
@@ -563,29 +563,47 @@ export class AssistantService {
     const answered: QuestionOutcome = { outcome: 'error', safety: 'none' };
     try {
       if (permissionError) throw permissionError;
+      // Refused before anything is kept (no conversation yet): audited as refused, with its reason
+      // and `stage`, the check that refused it.
+      const refuseEarly = async (
+        error: Error,
+        stage: string,
+        outcome: QuestionOutcome['outcome'],
+      ) => {
+        audited = true;
+        answered.outcome = outcome;
+        await event.fail({
+          error,
+          meta: {
+            outcome: 'refused',
+            reason: error.message,
+            stage,
+            latencyMs: Math.round(performance.now() - started),
+          },
+        });
+        return error;
+      };
       if (!mayQuery) {
-        answered.outcome = 'not-allowed';
-        throw notAllowedToQuery();
+        throw await refuseEarly(
+          notAllowedToQuery(),
+          'permission',
+          'not-allowed',
+        );
       }
       if (recorded !== input.question) {
         const reason = `This question holds a secret value (${hiddenWord(
           recorded,
         )}): the assistant does not set or read secrets, and would keep the value in its history and the audit trail. Nothing was kept; set secrets through your secret store, and ask without the value.`;
-        const error = new InputError(reason);
-        audited = true;
-        answered.outcome = 'refused';
-        await event.fail({
-          error,
-          meta: {
-            outcome: 'refused',
-            reason,
-            stage: 'screening',
-            latencyMs: Math.round(performance.now() - started),
-          },
-        });
-        throw error;
+        throw await refuseEarly(new InputError(reason), 'screening', 'refused');
       }
-      // The entity could not be read (invalid, missing or hidden from the caller).
+      // The entity could not be read (invalid, missing or hidden from the caller): refused. The
+      // catalog failing to answer is an error.
+      if (
+        scopeError instanceof InputError ||
+        scopeError instanceof NotFoundError
+      ) {
+        throw await refuseEarly(scopeError, 'entity', 'refused');
+      }
       if (scopeError) throw scopeError;
       const conversationId = await this.options.store.ensureConversation({
         id: input.conversationId,
@@ -730,8 +748,10 @@ export class AssistantService {
         );
       }
       // Checked again once scoped: the scope filled in may make a plan one that kubectl would not
-      // run as shown (logs without a namespace would be `kubectl logs … -A`).
-      const scoped = planSchema.safeParse(plan);
+      // run as shown (logs without a namespace would be `kubectl logs … -A`), and logs or a
+      // rollout whose namespace is still unknown would be shown reading the kubeconfig's default
+      // namespace while the executor looked in every namespace.
+      const scoped = scopedPlanSchema.safeParse(plan);
       if (!scoped.success) {
         throw await refuse(
           `This plan cannot run as shown: ${scoped.error.issues

@@ -74,7 +74,8 @@ const ROLLOUT_INTENT: Record<string, string> = {
   history: 'see the rollout history of',
 };
 
-function intent(plan: Plan): string {
+/** What a plan does, in words ("restart deployments"), for the refusals that say what was understood. */
+export function intent(plan: Plan): string {
   const verb =
     plan.verb === 'rollout'
       ? ROLLOUT_INTENT[plan.rolloutAction ?? 'status']

@@ -132,15 +132,40 @@ describe('parseQuestion', () => {
   });
 
   it('classifies a selector change with no namespace as all-namespaces and dangerous', () => {
-    const plan = parseQuestion('restart deployments with app=web');
+    const plan = parseQuestion('delete pods with app=web');
     expect(plan).toEqual({
-      verb: 'rollout',
-      rolloutAction: 'restart',
-      resource: 'deployments',
+      verb: 'delete',
+      resource: 'pods',
       labelSelector: 'app=web',
       allNamespaces: true,
     });
     expect(classifySafety(plan).level).toBe('dangerous');
+  });
+
+  it('refuses a rollout across all namespaces: kubectl rollout has no --all-namespaces', () => {
+    for (const [question, intent] of [
+      ['restart deployments with app=web', 'restart deployments'],
+      ['restart every statefulset in all namespaces', 'restart statefulsets'],
+      [
+        'rollout status of deployments in all namespaces',
+        'see the rollout status of deployments',
+      ],
+    ]) {
+      expect(() => parseQuestion(question)).toThrow(
+        `I understood that you want to ${intent}, but kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.`,
+      );
+    }
+    // In a namespace, or from an entity's page (its namespace), it is planned.
+    expect(parseQuestion('restart deployments with app=web in shop')).toEqual({
+      verb: 'rollout',
+      rolloutAction: 'restart',
+      resource: 'deployments',
+      labelSelector: 'app=web',
+      namespace: 'shop',
+    });
+    expect(
+      parseQuestion('what is the rollout status', { namespace: 'shop' }),
+    ).toMatchObject({ verb: 'rollout', namespace: 'shop' });
   });
 
   it('plans the new verbs, resources and number words', () => {

@@ -1,7 +1,7 @@
 import { Plan } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
-import { refuseDroppedConditions } from './conditions';
+import { intent, refuseDroppedConditions } from './conditions';
 import { parseDiagnosis } from './diagnosis';
 import { changeKind, parseChange } from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
@@ -67,7 +67,8 @@ export function parseQuestion(
         !GENERIC.has(t.word)),
   );
   const ns = findNamespace(q, known);
-  const checked = (plan: Plan) => refuseDroppedConditions(plan, q, question);
+  const checked = (plan: Plan) =>
+    inOneNamespace(refuseDroppedConditions(plan, q, question));
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);
   if (diagnosis && !kind) return checked(diagnosis);
@@ -80,6 +81,23 @@ export function parseQuestion(
     );
   }
   return checked(parseRead(q, ns, context, known));
+}
+
+/**
+ * kubectl rollout has no --all-namespaces: a rollout over every namespace
+ * (asked for, or a list without a namespace) is refused, saying so, rather
+ * than shown as `kubectl rollout … -A`, which kubectl rejects. (Logs are
+ * refused the same way where they are parsed.)
+ */
+function inOneNamespace(plan: Plan): Plan {
+  if (plan.verb === 'rollout' && plan.allNamespaces) {
+    throw new PlanRefusal(
+      `I understood that you want to ${intent(
+        plan,
+      )}, but kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.`,
+    );
+  }
+  return plan;
 }
 
 export { CannotParse };
