@@ -7,6 +7,7 @@ import {
   AuditExportFormat,
 } from '@kubechart/plugin-audit-log-common';
 import { z } from 'zod';
+import { clean } from '../database/rows';
 
 /** Accepts `a,b`, repeated parameters, or both. */
 function listOf<T extends [string, ...string[]]>(values: T) {
@@ -24,7 +25,19 @@ function listOf<T extends [string, ...string[]]>(values: T) {
   }, z.array(z.enum(values)).optional());
 }
 
-const text = (max: number) => z.string().trim().min(1).max(max).optional();
+/**
+ * A text filter, read as the store writes text (`clean()`: U+0000, which PostgreSQL refuses in a
+ * query, and lone surrogates become U+FFFD), so that it matches the events stored from such text
+ * instead of failing the request.
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .transform(value => clean(value, max) as string)
+    .optional();
 const timestamp = z
   .string()
   .datetime({ offset: true, message: 'must be an ISO 8601 timestamp' })

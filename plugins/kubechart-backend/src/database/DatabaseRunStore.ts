@@ -31,6 +31,7 @@ import {
   RunStore,
   RunsAtOnceError,
   OpenApprovalsError,
+  SlotHolder,
   StaleRun,
   StartRunOptions,
   ActorSlots,
@@ -40,6 +41,8 @@ import {
   expiredApprovalReason,
   isApprovalExpired,
 } from './RunStore';
+import { actorSlotPrefix } from './lockKeys';
+import { storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-kubechart-backend',
@@ -176,6 +179,14 @@ type EventRow = {
   message: string;
 };
 
+/** A lock row with the status and last heartbeat of its run (null when the run is gone). */
+type LockHolder = {
+  target: string;
+  run_id: string;
+  status: string | null;
+  heartbeat_at: string | number | null;
+};
+
 const isFinished = (status: string) =>
   status === 'succeeded' || status === 'failed';
 
@@ -284,14 +295,14 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     id: run.id,
     kind: run.kind,
     status,
-    entity_ref: run.entityRef ?? null,
-    actor: run.actor,
-    template: run.template ?? null,
-    action: run.action ?? null,
-    cluster: run.target.cluster,
-    namespace: run.target.namespace,
-    release: run.target.release ?? null,
-    tenant: run.tenant ?? null,
+    entity_ref: storableText(run.entityRef ?? null),
+    actor: storableText(run.actor),
+    template: storableText(run.template ?? null),
+    action: storableText(run.action ?? null),
+    cluster: storableText(run.target.cluster),
+    namespace: storableText(run.target.namespace),
+    release: storableText(run.target.release ?? null),
+    tenant: storableText(run.tenant ?? null),
     input: JSON.stringify(run.input),
     values: null,
     manifest: null,
@@ -308,7 +319,7 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     heartbeat_at: now,
     owner: null,
     lease_epoch: 0,
-    recorded_by: run.recordedBy ?? null,
+    recorded_by: storableText(run.recordedBy ?? null),
   };
 }
 
@@ -444,7 +455,8 @@ export class DatabaseRunStore implements RunStore {
   /**
    * Takes the first free slot of the run's actor, in the transaction that records or starts it; a
    * slot whose run is gone, or was reconciled and stopped reporting before `abandonedBefore`, is
-   * taken over (as a lock is). {@link RunsAtOnceError} when every slot is held.
+   * taken over (as a lock is). {@link RunsAtOnceError} when the actor's runs hold as many slots as
+   * it has: every slot it holds counts, those above a limit lowered since they were taken too.
    */
   private async takeActorSlot(
     tx: Knex.Transaction,
@@ -453,32 +465,101 @@ export class DatabaseRunStore implements RunStore {
     now: number,
   ): Promise<void> {
     const { actor, keys } = options.actorSlots as ActorSlots;
-    const held = await tx('kubechart_locks')
-      .whereIn('target', keys)
-      .select<{ target: string; run_id: string }[]>('target', 'run_id');
-    let free = keys.find(k => !held.some(h => h.target === k));
-    for (const h of free ? [] : held) {
-      const holder = await tx<RunRow>('kubechart_runs')
-        .where({ id: h.run_id })
-        .first();
-      if (!holder || this.isAbandoned(holder, options.abandonedBefore)) {
-        await tx('kubechart_locks')
-          .where({ target: h.target, run_id: h.run_id })
-          .delete();
-        free = h.target;
-        break;
-      }
-    }
-    if (!free)
+    const held = await this.actorSlotHolders(tx, actor);
+    const live = held.filter(h => this.holdsLock(h, options.abandonedBefore));
+    // Of the slots it may take, one no run holds, else one held by a run gone or abandoned (there
+    // is one when fewer runs than slots hold one of the actor's slots).
+    const stale = held.find(h => keys.includes(h.target) && !live.includes(h));
+    const free =
+      keys.find(k => !held.some(h => h.target === k)) ?? stale?.target;
+    if (live.length >= keys.length || !free)
       throw new RunsAtOnceError(
         actor,
-        held.map(h => h.run_id),
+        keys.length,
+        live.map(h => this.slotHolder(h, options.abandonedBefore)),
       );
+    if (free === stale?.target)
+      await tx('kubechart_locks')
+        .where({ target: stale.target, run_id: stale.run_id })
+        .delete();
     await tx('kubechart_locks').insert({
       target: free,
       run_id: runId,
       acquired_at: now,
     });
+  }
+
+  /**
+   * Every slot lock of an actor (all `actor:<digest>#*` rows, not only the slots of the limit now
+   * configured) with the status and last heartbeat of its run (null: the run is gone).
+   */
+  private async actorSlotHolders(
+    db: Knex | Knex.Transaction,
+    actor: string,
+  ): Promise<LockHolder[]> {
+    return db('kubechart_locks as l')
+      .leftJoin('kubechart_runs as r', 'r.id', 'l.run_id')
+      .where('l.target', 'like', `${actorSlotPrefix(actor)}%`)
+      .orderBy('l.target')
+      .select<LockHolder[]>(
+        'l.target as target',
+        'l.run_id as run_id',
+        'r.status as status',
+        'r.heartbeat_at as heartbeat_at',
+      );
+  }
+
+  /** Whether a lock still holds: its run exists and is not abandoned (see `isAbandoned`). */
+  private holdsLock(h: LockHolder, abandonedBefore: Date | undefined) {
+    return (
+      h.status !== null &&
+      !this.isAbandoned(
+        { status: h.status, heartbeat_at: h.heartbeat_at },
+        abandonedBefore,
+      )
+    );
+  }
+
+  /**
+   * A slot holder as {@link RunsAtOnceError} names it: a run that has finished yet holds its slot
+   * was reconciled while its backend may still execute it, and is freed as `lockConflict` says.
+   */
+  private slotHolder(h: LockHolder, abandonedBefore?: Date): SlotHolder {
+    if (!isFinished(h.status ?? '')) return { runId: h.run_id };
+    const graceMs = abandonedBefore
+      ? Date.now() - abandonedBefore.getTime()
+      : 0;
+    return {
+      runId: h.run_id,
+      reconciled: {
+        freedAt: abandonedBefore
+          ? iso(Number(h.heartbeat_at ?? 0) + graceMs)
+          : undefined,
+      },
+    };
+  }
+
+  async mightStart(
+    lockKeys: string[],
+    options: StartRunOptions = {},
+  ): Promise<boolean> {
+    const locks = await this.db('kubechart_locks as l')
+      .leftJoin('kubechart_runs as r', 'r.id', 'l.run_id')
+      .whereIn('l.target', lockKeys)
+      .select<LockHolder[]>(
+        'l.target as target',
+        'l.run_id as run_id',
+        'r.status as status',
+        'r.heartbeat_at as heartbeat_at',
+      );
+    if (locks.some(h => this.holdsLock(h, options.abandonedBefore)))
+      return false;
+    if (!options.actorSlots) return true;
+    const held = await this.actorSlotHolders(this.db, options.actorSlots.actor);
+    return (
+      held.filter(h => this.holdsLock(h, options.abandonedBefore)).length <
+      options.actorSlots.keys.length
+    );
   }
 
   /**
@@ -500,7 +581,10 @@ export class DatabaseRunStore implements RunStore {
   }
 
   /** A lock holder reconciled (fenced) whose backend last reported before `before`. */
-  private isAbandoned(run: RunRow, before: Date | undefined): boolean {
+  private isAbandoned(
+    run: Pick<RunRow, 'status' | 'heartbeat_at'>,
+    before: Date | undefined,
+  ): boolean {
     return (
       !!before &&
       isFinished(run.status) &&
@@ -629,7 +713,11 @@ export class DatabaseRunStore implements RunStore {
           .whereIn('a.state', [...OPEN_APPROVAL_STATES])
           .count<{ n: number | string }[]>({ n: '*' });
         if (Number(n) >= options.maxOpenPerActor)
-          throw new OpenApprovalsError(run.actor, Number(n));
+          throw new OpenApprovalsError(
+            run.actor,
+            Number(n),
+            options.maxOpenPerActor,
+          );
       }
       await tx('kubechart_runs').insert(
         newRunRow(run, 'awaiting-approval', now),
@@ -638,7 +726,7 @@ export class DatabaseRunStore implements RunStore {
       await this.writePatch(tx, current, { ...plan, status: undefined });
       await tx('kubechart_approvals').insert({
         run_id: run.id,
-        rule: approval.rule,
+        rule: storableText(approval.rule),
         state: 'awaiting',
         required: approval.required,
         approvers: JSON.stringify(approval.approvers),
@@ -696,9 +784,9 @@ export class DatabaseRunStore implements RunStore {
       }
       await tx('kubechart_approval_decisions').insert({
         run_id: runId,
-        by: decision.by,
+        by: storableText(decision.by),
         decision: decision.decision,
-        comment: decision.comment,
+        comment: storableText(decision.comment),
         at: now,
       } satisfies DecisionRow);
       const current = await this.lockedRow(tx, runId);
@@ -1007,7 +1095,7 @@ export class DatabaseRunStore implements RunStore {
       );
     }
     if (patch.failureReason !== undefined)
-      update.failure_reason = patch.failureReason;
+      update.failure_reason = storableText(patch.failureReason);
     if (patch.applied !== undefined)
       update.applied = JSON.stringify(patch.applied);
     await tx('kubechart_runs').where({ id: current.id }).update(update);
@@ -1023,7 +1111,7 @@ export class DatabaseRunStore implements RunStore {
         tx,
         current,
         { status: 'running' },
-        { owner, lease_epoch: epoch },
+        { owner: storableText(owner), lease_epoch: epoch },
       );
       return { runId: id, epoch };
     });
@@ -1145,11 +1233,11 @@ export class DatabaseRunStore implements RunStore {
             run_id: runId,
             seq: ++seq,
             at: e.at ? Date.parse(e.at) : Date.now(),
-            type: e.type,
-            level: e.level,
-            step: e.step ?? null,
-            step_status: e.stepStatus ?? null,
-            message: e.message,
+            type: storableText(e.type),
+            level: storableText(e.level),
+            step: storableText(e.step ?? null),
+            step_status: storableText(e.stepStatus ?? null),
+            message: storableText(e.message),
           }));
           // Insert in chunks; SQLite limits bound variables per statement.
           for (let i = 0; i < rows.length; i += 100) {
@@ -1394,14 +1482,14 @@ async function upsertTenantRow(
 ): Promise<void> {
   await db('kubechart_tenants')
     .insert({
-      cluster: t.cluster,
-      code: t.code,
-      namespace: t.namespace,
-      entity_ref: t.entityRef ?? null,
-      owner: t.owner ?? null,
-      display_name: t.displayName ?? null,
+      cluster: storableText(t.cluster),
+      code: storableText(t.code),
+      namespace: storableText(t.namespace),
+      entity_ref: storableText(t.entityRef ?? null),
+      owner: storableText(t.owner ?? null),
+      display_name: storableText(t.displayName ?? null),
       status: t.status,
-      last_run_id: t.lastRunId ?? null,
+      last_run_id: storableText(t.lastRunId ?? null),
       releases: JSON.stringify(t.releases),
       created_at: now,
       updated_at: now,

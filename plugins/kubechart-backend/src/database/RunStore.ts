@@ -164,30 +164,62 @@ export class ApprovalExpiredError extends ConflictError {
   }
 }
 
+/** A run holding one of its actor's slots, as {@link RunsAtOnceError} names it. */
+export type SlotHolder = {
+  runId: string;
+  /**
+   * Set when the run was reconciled (failed) after its backend stopped reporting: that backend may
+   * still be executing it, so it keeps its slot until it stops, or until `freedAt` (ISO time; absent
+   * when nothing but its stopping frees it), when the slot is taken over. Not "active" to a user,
+   * who sees the run failed.
+   */
+  reconciled?: { freedAt?: string };
+};
+
 /**
  * A run refused because its actor already has as many runs active as it may have at once (429):
- * nothing was recorded.
+ * nothing was recorded. Names the configured `limit` and every run holding one of the actor's slots
+ * (more than `limit` when the limit was lowered since they started), and tells a run reconciled
+ * after its backend stopped reporting, which the user sees failed, from one still active.
  */
 export class RunsAtOnceError extends TooManyRequestsError {
-  constructor(actor: string, active: string[]) {
+  constructor(actor: string, limit: number, holders: SlotHolder[]) {
+    const active = holders.filter(h => !h.reconciled).map(h => h.runId);
+    const reconciled = holders.filter(h => h.reconciled);
+    const held = [
+      ...(active.length > 0 || reconciled.length === 0
+        ? [`${active.length} runs active (${active.join(', ')})`]
+        : []),
+      ...reconciled.map(
+        h =>
+          `a slot held by run ${
+            h.runId
+          }, which was reconciled after its backend stopped reporting but may still be executing there (its slot is freed ${
+            h.reconciled?.freedAt
+              ? `at ${h.reconciled.freedAt}, or sooner once that backend stops it`
+              : 'once that backend stops it'
+          })`,
+      ),
+    ];
     super(
-      `${actor} has ${active.length} runs active (${active.join(
-        ', ',
-      )}); at most ${
-        active.length
-      } may run at once per user (kubechart.limits.runsPerUserAtOnce). Try again when one has finished.`,
+      `${actor} has ${held.join(
+        ' and ',
+      )}; at most ${limit} may run at once per user (kubechart.limits.runsPerUserAtOnce). Try again when one has finished${
+        reconciled.length > 0 ? ' or its slot is freed' : ''
+      }.`,
     );
   }
 }
 
 /**
  * An approval request refused because its requester already has as many open ones as it may (429):
- * nothing was recorded.
+ * nothing was recorded. Names the count and the configured limit (the count may be above a limit
+ * lowered since the requests were made).
  */
 export class OpenApprovalsError extends TooManyRequestsError {
-  constructor(actor: string, open: number) {
+  constructor(actor: string, open: number, limit: number) {
     super(
-      `${actor} has ${open} approval requests open; at most ${open} may be open at once per user (kubechart.limits.openApprovalsPerUser). Wait for a decision, or for one to expire.`,
+      `${actor} has ${open} approval requests open; at most ${limit} may be open at once per user (kubechart.limits.openApprovalsPerUser). Wait for a decision, or for one to expire.`,
     );
   }
 }
@@ -271,6 +303,14 @@ export interface RunStore {
     lockKeys: string[],
     options?: StartRunOptions,
   ): Promise<Run>;
+  /**
+   * Whether a run with these lock keys and `actorSlots` would find them free now (or held only by
+   * runs that `createRun` takes over: gone, or reconciled and stopped reporting before
+   * `abandonedBefore`), counting every slot its actor holds. A hint read outside any transaction,
+   * for work that is costly to prepare (rendering an approved run's plan with helm again): the
+   * transaction that starts the run still decides.
+   */
+  mightStart(lockKeys: string[], options?: StartRunOptions): Promise<boolean>;
   /** Ends an open gate (`awaiting`/`approved`) as rejected, expired or changed; the run fails with `reason`. Undefined when the gate was no longer open. */
   endApproval(
     runId: string,

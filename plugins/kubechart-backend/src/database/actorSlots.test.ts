@@ -135,6 +135,86 @@ describe.each(databases.eachSupportedId())(
       expect(next.status).toBe('pending');
     });
 
+    it('names a slot held by a run reconciled after its backend stopped reporting as such, with when it is freed, not as an active run', async () => {
+      const { knex, store } = await createStore();
+      const first = await create(store, 'team-a', 1);
+      await store.finishRun(first.id, 'failed', {}, { fence: true });
+      const refused = await store
+        .createRun(newRun('team-b'), [namespaceLockKey('dev', 'team-b')], {
+          actorSlots: slots(alice, 1),
+          abandonedBefore: new Date(Date.now() - 60_000),
+        })
+        .catch(e => e);
+      expect(refused).toBeInstanceOf(RunsAtOnceError);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.message).not.toContain('runs active');
+      expect(refused.message).toContain(
+        `${alice} has a slot held by run ${first.id}, which was reconciled after its backend stopped reporting but may still be executing there (its slot is freed at `,
+      );
+      expect(refused.message).toContain(
+        'at most 1 may run at once per user (kubechart.limits.runsPerUserAtOnce)',
+      );
+      const [{ heartbeat_at }] = await knex('kubechart_runs')
+        .where('id', first.id)
+        .select('heartbeat_at');
+      const freedAt = Date.parse(
+        /its slot is freed at (\S+?)[,;)]/.exec(refused.message)![1],
+      );
+      expect(Math.abs(freedAt - (Number(heartbeat_at) + 60_000))).toBeLessThan(
+        5_000,
+      );
+    });
+
+    it('counts every slot its runs hold against a lowered limit, and names the configured limit', async () => {
+      const { store } = await createStore();
+      // Three runs at a limit of 3 hold slots #0, #1 and #2; the first two finish.
+      const held = [
+        await create(store, 'team-a', 3),
+        await create(store, 'team-b', 3),
+        await create(store, 'team-c', 3),
+      ];
+      await store.finishRun(held[0].id, 'succeeded');
+      await store.finishRun(held[1].id, 'succeeded');
+      // The limit is lowered to 1: slot #0 is free, but the run in slot #2 is already one of at most 1.
+      const overLimit = await create(store, 'team-d', 1).catch(e => e);
+      expect(overLimit).toBeInstanceOf(RunsAtOnceError);
+      expect(overLimit.message).toContain(
+        `${alice} has 1 runs active (${held[2].id}); at most 1 may run at once per user`,
+      );
+      // At a limit of 2, one more fits next to it, and no more.
+      const d = await create(store, 'team-d', 2);
+      await expect(create(store, 'team-e', 2)).rejects.toThrow(
+        `${alice} has 2 runs active (${d.id}, ${held[2].id}); at most 2 may run at once per user`,
+      );
+      await store.finishRun(held[2].id, 'succeeded');
+      const e = await create(store, 'team-e', 2);
+      // Lowered to 1 again: both runs are named, and the limit printed is the configured one.
+      await expect(create(store, 'team-f', 1)).rejects.toThrow(
+        `${alice} has 2 runs active (${d.id}, ${e.id}); at most 1 may run at once per user`,
+      );
+    });
+
+    it('names the configured open approvals limit, not the count, when a lowered one is already exceeded', async () => {
+      const { store } = await createStore();
+      for (let i = 0; i < 3; i++)
+        await store.createAwaitingRun(
+          newRun('team-a', { status: 'awaiting-approval' }),
+          gate,
+          {},
+          { maxOpenPerActor: 3 },
+        );
+      await expect(
+        store.createAwaitingRun(
+          newRun('team-a', { status: 'awaiting-approval' }),
+          gate,
+          {},
+          { maxOpenPerActor: 2 },
+        ),
+      ).rejects.toThrow(
+        `${alice} has 3 approval requests open; at most 2 may be open at once per user (kubechart.limits.openApprovalsPerUser)`,
+      );
+    });
+
     it('refuses an approval request beyond the requester’s open ones with a 429 and records nothing; a closed one frees its place', async () => {
       const { knex, store } = await createStore();
       const ask = (actor = alice) =>

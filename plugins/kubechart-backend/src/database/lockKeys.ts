@@ -20,6 +20,15 @@ export function withNamespaceLock(target: RunTarget, keys: string[]): string[] {
  * entity ref (any length fits the lock table's key).
  */
 export function actorSlotKeys(actor: string, n: number): string[] {
+  const prefix = actorSlotPrefix(actor);
+  return Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+}
+
+/**
+ * What every slot key of an actor starts with, whatever the limit was when a run took it: a limit
+ * lowered since still counts the runs that hold higher-numbered slots (hex digits, so no LIKE wildcard).
+ */
+export function actorSlotPrefix(actor: string): string {
   const digest = createHash('sha256').update(actor).digest('hex').slice(0, 40);
-  return Array.from({ length: n }, (_, i) => `actor:${digest}#${i}`);
+  return `actor:${digest}#`;
 }

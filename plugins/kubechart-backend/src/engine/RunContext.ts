@@ -7,7 +7,7 @@ import {
 import { moreChanges, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { NewRunEvent, RunStore } from '../database/RunStore';
+import { LeaseLostError, NewRunEvent, RunStore } from '../database/RunStore';
 import { currentRunChanges } from './lease';
 import { RunRedactor, trackRunSecrets } from './secretScrubbingStore';
 
@@ -169,13 +169,45 @@ export class RunContext implements RunRedactor {
     this.buffer = [];
     if (batch.length === 0) return;
     this.chain = this.chain
-      .then(() => this.store.appendEvents(this.runId, batch))
-      .then(written => this.onEvents?.(written))
+      .then(() => this.write(batch))
       .catch(err =>
         this.logger.warn(
           this.scrub(`Could not record events of run ${this.runId}: ${err}`),
         ),
       );
+  }
+
+  /**
+   * Writes a batch in one statement. When the store refuses it, which the database does for the
+   * whole batch over a single event it cannot hold, each event is written on its own, in order: only
+   * the events refused again are lost (logged with their count), not the ordinary ones around them.
+   */
+  private async write(batch: NewRunEvent[]): Promise<void> {
+    let written: RunEvent[];
+    try {
+      written = await this.store.appendEvents(this.runId, batch);
+    } catch (err) {
+      // A lost lease refuses every event alike: nothing to save one by one.
+      if (batch.length === 1 || err instanceof LeaseLostError) throw err;
+      written = [];
+      let lost = 0;
+      let firstError: unknown;
+      for (const event of batch) {
+        try {
+          written.push(...(await this.store.appendEvents(this.runId, [event])));
+        } catch (e) {
+          lost++;
+          firstError ??= e;
+        }
+      }
+      if (lost > 0)
+        this.logger.warn(
+          this.scrub(
+            `Could not record ${lost} of ${batch.length} events of run ${this.runId}: ${firstError}`,
+          ),
+        );
+    }
+    this.onEvents?.(written);
   }
 
   /** Writes everything buffered so far. */

@@ -115,6 +115,9 @@ import { withScrubbedErrors } from './scrubbedErrors';
 import { redactPlan } from '../lib/redactPlan';
 import type { RunMetrics } from '../service/metrics';
 
+/** The approved runs the approval task reads at a time (it pages through every one of them). */
+const APPROVED_PAGE_SIZE = 100;
+
 /** The values under secret-looking keys in a run request (what it gives helm). */
 function givenSecrets(request: CreateRunRequest): string[] {
   if (request.kind === 'tenant')
@@ -1318,10 +1321,12 @@ export class RunEngine {
 
   /**
    * The scheduled approval work: ends gates past their expiry (the run fails, nothing applied) and
-   * starts approved runs whose input was kept but whose target was locked when they were approved.
+   * starts approved runs whose input was kept but whose target was locked, or whose requester had
+   * as many runs active as it may, when they were approved. Every approved run waiting is tried,
+   * the oldest first; its plan is rendered again (a helm process) only when it may start now.
    */
   async tendApprovals(): Promise<{ expired: number; started: number }> {
-    const { store, listener, logger } = this.options;
+    const { store, listener, logger, settings } = this.options;
     let expired = 0;
     for (const id of await store.findExpiredApprovals(new Date())) {
       const record = await store.getApprovalRecord(id);
@@ -1339,11 +1344,37 @@ export class RunEngine {
       }
     }
     let started = 0;
-    // Approved runs only: however many newer requests await decisions, the approved ones are started.
-    for (const run of await store.listOpenApprovals(100, {
-      state: 'approved',
-    })) {
+    // Approved runs only (however many newer requests await decisions), every page of them: the
+    // oldest first, as it expires first and gets the slot its requester frees first, so that no
+    // number of newer ones waiting for their requesters' slots keeps it from starting.
+    const waiting: Awaited<ReturnType<typeof store.listOpenApprovals>> = [];
+    for (;;) {
+      const page = await store.listOpenApprovals(APPROVED_PAGE_SIZE, {
+        state: 'approved',
+        before: waiting[waiting.length - 1],
+      });
+      waiting.push(...page);
+      if (page.length < APPROVED_PAGE_SIZE) break;
+    }
+    const abandonedBefore = new Date(
+      Date.now() - settings.releaseLocksAfterSeconds * 1000,
+    );
+    for (const run of waiting.reverse()) {
       if (run.approval?.state !== 'approved' || run.approval.resubmit) continue;
+      // Rendering its plan again costs a helm process from the shared pool: not while its
+      // namespace is locked or its requester holds every slot it may (a lock or slot that the
+      // transaction starting it would take over counts as free). That transaction still decides.
+      const mayStart = await store.mightStart(
+        withNamespaceLock(run.target, []),
+        {
+          abandonedBefore,
+          actorSlots: {
+            actor: run.actor,
+            keys: actorSlotKeys(run.actor, settings.runsPerUserAtOnce),
+          },
+        },
+      );
+      if (!mayStart) continue;
       try {
         await this.startKeptApproved(run.id);
         started++;

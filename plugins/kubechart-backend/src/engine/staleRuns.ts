@@ -283,9 +283,8 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
         impersonate: deployerUser(namespace, settings),
       }),
     );
-  let n = 0;
-  for (const run of stale) {
-    if (deps.isActive(run.id)) continue;
+  /** Reconciles one stale run; false when another replica did it first. */
+  const reconcile = async (run: StaleRun): Promise<boolean> => {
     const lost = describeLostHeartbeat(run, {
       now,
       staleAfterSeconds: settings.staleAfterSeconds,
@@ -378,7 +377,7 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       status === 'failed' ? { failureReason: reason } : {},
       { fence: true },
     );
-    if (!finished) continue; // another replica reconciled it first
+    if (!finished) return false; // another replica reconciled it first
     await store.appendEvents(run.id, [
       {
         type: 'status',
@@ -421,7 +420,20 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     const after = await store.getRun(run.id);
     if (after) deps.onRunChanged?.(after);
     logger.info(`Reconciled stale run ${run.id} as ${status}: ${lost}`);
-    n++;
+    return true;
+  };
+  let n = 0;
+  for (const run of stale) {
+    if (deps.isActive(run.id)) continue;
+    // One run whose outcome cannot be recorded (or checked) must not stop the runs listed after it,
+    // of every user, from being reconciled: it is logged and tried again at the next check.
+    try {
+      if (await reconcile(run)) n++;
+    } catch (e) {
+      logger.error(
+        `Could not reconcile stale run ${run.id}; the next check tries again while it is active: ${e}`,
+      );
+    }
   }
   return n;
 }

@@ -8,6 +8,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import {
   ClusterRegistry,
+  KubeObject,
   parseManifests,
   redactValues,
   validateChartRef,
@@ -51,6 +52,51 @@ function validateCluster(clusters: ClusterRegistry, cluster: string) {
       `Unknown cluster "${cluster}"; known clusters: ${
         known.join(', ') || 'none'
       }`,
+    );
+  }
+}
+
+// C0 and C1 control characters (U+0000 among them) and lone UTF-16 surrogates. Each a single
+// character class: linear in the length of the text.
+const NOT_IN_A_NAME =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Refuses (400, before any run is recorded) an object of a manifests run whose name, namespace,
+ * kind or apiVersion holds a control character or a lone surrogate. Kubernetes accepts none in
+ * them, and such a name would reach what the run records: a NUL in a namespace the run's scope
+ * check names in its failure reason is text PostgreSQL refuses to store.
+ */
+function checkObjectNames(o: KubeObject, index: number) {
+  const fields: Array<[string, unknown]> = [
+    ['apiVersion', o.apiVersion],
+    ['kind', o.kind],
+    ['metadata.name', o.metadata?.name],
+    ['metadata.generateName', o.metadata?.generateName],
+    ['metadata.namespace', o.metadata?.namespace],
+  ];
+  for (const [field, value] of fields) {
+    if (typeof value !== 'string') continue;
+    const found = NOT_IN_A_NAME.exec(value);
+    if (!found) continue;
+    const code = found[0]
+      .charCodeAt(0)
+      .toString(16)
+      .toUpperCase()
+      .padStart(4, '0');
+    const what =
+      found[0] >= '\uD800' && found[0] <= '\uDFFF'
+        ? 'the lone surrogate'
+        : 'the control character';
+    // Escaped (JSON), and cut: the message is stored with the refusal in the audit trail.
+    const shown = JSON.stringify(
+      value.length > 100 ? `${value.slice(0, 100)}…` : value,
+    );
+    throw new InputError(
+      `Manifest object ${
+        index + 1
+      }: ${field} ${shown} holds ${what} U+${code}; Kubernetes names, namespaces and kinds never do`,
     );
   }
 }
@@ -144,15 +190,16 @@ export function planRun(
       const objects = parseManifests(request.manifests);
       if (objects.length === 0)
         throw new InputError('manifests contain no objects');
-      for (const o of objects) {
+      objects.forEach((o, i) => {
         if (!o.apiVersion || !o.kind || !o.metadata?.name) {
           throw new InputError(
             'Every manifest needs apiVersion, kind and metadata.name',
           );
         }
+        checkObjectNames(o, i);
         // An object in another namespace is refused by the run's scope check (rule run-scope), which
         // records the refusal in the run's history.
-      }
+      });
       return {
         target: { cluster, namespace: request.namespace },
         lockKeys: [`manifests:${cluster}/${request.namespace}`],
