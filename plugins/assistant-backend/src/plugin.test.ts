@@ -455,6 +455,140 @@ describe('kube-assistant plugin', () => {
     },
   );
 
+  it.each([
+    {
+      question: 'show deployment no-such-app',
+      rule: 'kubectl get finds a named object in one namespace',
+      what: 'deployment/no-such-app',
+    },
+    {
+      question: 'describe deployment no-such-app',
+      rule: 'kubectl describe finds a named object in one namespace',
+      what: 'deployment/no-such-app',
+    },
+    {
+      question: 'scale no-such-app to 3',
+      rule: 'kubectl scale works in one namespace',
+      what: 'deployment/no-such-app',
+    },
+    {
+      question: 'label deployment no-such-app tier=web',
+      rule: 'kubectl label finds a named object in one namespace',
+      what: 'deployment/no-such-app',
+    },
+    {
+      question: 'delete pod no-such-pod',
+      rule: 'kubectl delete finds a named object in one namespace',
+      what: 'pod/no-such-pod',
+    },
+    {
+      question: 'why is no-such-app failing',
+      rule: 'a diagnosis finds a named object in one namespace',
+      what: 'deployment/no-such-app',
+    },
+    {
+      // The assistant does not run exec: the reason says only what kubectl would do.
+      question: 'exec into pod no-such-pod',
+      rule: 'kubectl exec works in one namespace',
+      what: 'pod/no-such-pod',
+      notRun: true,
+    },
+  ])(
+    'refuses "$question" when no namespace is found for it, rather than show a command without -n',
+    async ({ question, rule, what, notRun }) => {
+      const message = `This plan cannot run as shown: ${rule}, and none is known for ${what} (without -n, kubectl would use the kubeconfig's default namespace${
+        notRun ? '' : ', where the assistant would look in every namespace'
+      }): name the namespace.`;
+      const res = await ask({ question });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(message);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage: 'plan',
+      });
+    },
+  );
+
+  it.each([
+    {
+      question: 'show deployment checkout-web',
+      command: 'kubectl get deployment/checkout-web --context sim -n shop',
+    },
+    {
+      question: 'scale checkout-web to 2',
+      command:
+        'kubectl scale deployment/checkout-web --replicas=2 --context sim -n shop',
+    },
+    {
+      question: 'why is checkout-web failing',
+      command:
+        'kubectl get deployment/checkout-web --context sim -n shop -o wide',
+    },
+  ])(
+    'shows "$question" with the namespace its object was found in',
+    async ({ question, command }) => {
+      const res = await ask({ question });
+      expect(res.status).toBe(200);
+      expect(res.body.command.split('\n')[0]).toBe(command);
+    },
+  );
+
+  it.each([
+    {
+      // `kubectl get deployment/checkout-web -A`: "a resource cannot be retrieved by name across
+      // all namespaces".
+      question: 'show deployment checkout-web',
+      modelPlan: {
+        verb: 'get',
+        resource: 'deployments',
+        name: 'checkout-web',
+        allNamespaces: true,
+      },
+      reason:
+        'name and allNamespaces do not go together: kubectl finds a named object in one namespace (it rejects a name with --all-namespaces): name the namespace, or leave allNamespaces out for the assistant to look it up',
+      command: 'kubectl get deployment/checkout-web --context sim -n shop',
+    },
+    {
+      // `kubectl scale … -A`: "unknown shorthand flag: 'A' in -A".
+      question: 'scale checkout-web to 2',
+      modelPlan: {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'checkout-web',
+        allNamespaces: true,
+        replicas: 2,
+      },
+      reason:
+        'kubectl scale works in one namespace (it has no --all-namespaces): name the namespace',
+      command:
+        'kubectl scale deployment/checkout-web --replicas=2 --context sim -n shop',
+    },
+  ])(
+    "does not show a model's $modelPlan.verb of a name across all namespaces, which kubectl rejects",
+    async ({ question, modelPlan, reason, command }) => {
+      models.behaviours.openai = {
+        kind: 'answer',
+        content: { plan: modelPlan, explanation: 'As asked.' },
+      };
+      const res = await ask({ question });
+      expect(res.status).toBe(200);
+      // The model's plan is not valid; the builtin parser's, looked up, is shown.
+      expect(res.body.provider).toBe('builtin');
+      expect(res.body.command).toBe(command);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success.mock.calls[0][0].meta.attempts).toContainEqual(
+        expect.objectContaining({
+          provider: 'openai',
+          outcome: 'invalid',
+          error: `not a valid plan: plan ${reason}`,
+        }),
+      );
+    },
+  );
+
   it('shows logs of a named workload with the namespace it was found in', async () => {
     models.behaviours.openai = {
       kind: 'answer',
@@ -820,8 +954,12 @@ describe('kube-assistant plugin', () => {
     expect(res.body.command).toBe(
       'kubectl rollout status deployment/payments-api --context sim -n payments',
     );
+    // Not found: refused, not shown without -n (the kubeconfig's namespace).
     const unknown = await ask({ question: 'describe deployment no-such-app' });
-    expect(unknown.body.plan.namespace).toBeUndefined();
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain(
+      'none is known for deployment/no-such-app',
+    );
   });
 
   it('refuses everything to users without the query permission', async () => {

@@ -91,6 +91,23 @@ export const WORKLOAD_RESOURCES: ReadonlyArray<PlanResource> = [
 ];
 
 /**
+ * Verbs whose kubectl command works in one namespace: `kubectl logs`,
+ * `rollout`, `scale`, `patch`, `exec` and `apply` have no `--all-namespaces`
+ * (kubectl rejects `-A` for them), and without `-n` they use the kubeconfig's
+ * default namespace.
+ *
+ * @public
+ */
+export const ONE_NAMESPACE_VERBS: ReadonlyArray<PlanVerb> = [
+  'logs',
+  'rollout',
+  'scale',
+  'patch',
+  'exec',
+  'apply',
+];
+
+/**
  * Sort keys. `restarts`, `cpu` and `memory` sort highest first, `age` and
  * `time` newest first.
  *
@@ -420,10 +437,15 @@ export const planSchema = z
     exactly(plan, need);
   });
 
-const LOGS_IN_ONE_NAMESPACE =
-  'kubectl logs reads one namespace (it has no --all-namespaces): name the namespace';
-const ROLLOUT_IN_ONE_NAMESPACE =
-  'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace';
+/** How a verb of {@link ONE_NAMESPACE_VERBS} is said to use its namespace. */
+function inOneNamespace(verb: PlanVerb): string {
+  return `kubectl ${verb} ${
+    verb === 'logs' ? 'reads' : 'works in'
+  } one namespace`;
+}
+
+const NAME_IN_ONE_NAMESPACE =
+  'name and allNamespaces do not go together: kubectl finds a named object in one namespace (it rejects a name with --all-namespaces): name the namespace, or leave allNamespaces out for the assistant to look it up';
 
 type PlanFields = {
   verb: PlanVerb;
@@ -461,6 +483,23 @@ function exactly(
     !(plan.name && selected),
     'name and a selector do not go together: kubectl takes one or the other',
   );
+  const namespaced = !CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
+  // (A cluster-scoped resource with allNamespaces is refused as not namespaced.)
+  if (namespaced && ONE_NAMESPACE_VERBS.includes(plan.verb)) {
+    // `kubectl logs|rollout|scale|patch|exec|apply … -A` is rejected ("unknown shorthand flag"):
+    // the command shown must be one kubectl runs.
+    need(
+      !plan.allNamespaces,
+      `${inOneNamespace(
+        plan.verb,
+      )} (it has no --all-namespaces): name the namespace`,
+    );
+  } else if (namespaced && plan.name) {
+    // `kubectl get deployment/web -A` is rejected ("a resource cannot be retrieved by name across
+    // all namespaces"), as are describe, delete, label and annotate; `kubectl top pods web -A`
+    // asks the metrics API for a path that does not exist. A diagnosis starts with such a get.
+    need(!plan.allNamespaces, NAME_IN_ONE_NAMESPACE);
+  }
   if (plan.filter && allowed.includes('filter')) {
     const resources = FILTER_RESOURCES[plan.filter];
     need(
@@ -519,8 +558,6 @@ function exactly(
       );
       break;
     case 'logs':
-      // `kubectl logs -A` is rejected: the command shown must be one kubectl runs.
-      need(!plan.allNamespaces, LOGS_IN_ONE_NAMESPACE);
       // kubectl logs -l picks pods; the assistant would pick the workloads.
       need(
         !!plan.name || !plan.labelSelector || plan.resource === 'pods',
@@ -531,9 +568,7 @@ function exactly(
       );
       break;
     case 'rollout':
-      // `kubectl rollout … -A` is rejected: the command shown must be one kubectl runs.
-      need(!plan.allNamespaces, ROLLOUT_IN_ONE_NAMESPACE);
-      // Nor has any kubectl rollout sub-command a --field-selector.
+      // No kubectl rollout sub-command has a --field-selector.
       need(
         !plan.fieldSelector,
         'kubectl rollout has no --field-selector: name the workload or use a label selector',
@@ -553,45 +588,56 @@ function exactly(
 /** @public */
 export type Plan = z.infer<typeof planSchema>;
 
-/**
- * Verbs whose kubectl command works in one namespace: `kubectl logs` and
- * `kubectl rollout` have no `--all-namespaces`, and without `-n` they use the
- * kubeconfig's default namespace.
- *
- * @public
- */
-export const ONE_NAMESPACE_VERBS: ReadonlyArray<PlanVerb> = ['logs', 'rollout'];
+/** Verbs the assistant never runs: a refusal says only what kubectl would do. */
+const NOT_RUN: ReadonlyArray<PlanVerb> = ['exec', 'apply'];
+
+/** A resource's kind in a `kind/name` reference: `deployment`, `ingress`, `networkpolicy`. */
+function kindOf(resource: PlanResource): string {
+  if (resource === 'endpoints') return resource;
+  if (resource.endsWith('ies')) return `${resource.slice(0, -3)}y`;
+  if (resource.endsWith('sses')) return resource.slice(0, -2);
+  return resource.replace(/s$/, '');
+}
 
 /**
  * A plan as it is shown and run, once the backend has filled in its scope
  * (the entity's namespace, or the one namespace a named object is in):
  * {@link planSchema}, and a namespace for the verbs of
- * {@link ONE_NAMESPACE_VERBS}. A provider may leave the namespace out for the
- * backend to fill in, so {@link planSchema} takes such a plan; shown as it is,
- * `kubectl logs deployment/web` would read the kubeconfig's default namespace
+ * {@link ONE_NAMESPACE_VERBS} and for any plan that names a namespaced
+ * object. A provider may leave the namespace out for the backend to fill in,
+ * so {@link planSchema} takes such a plan; shown as it is,
+ * `kubectl get deployment/web` would read the kubeconfig's default namespace
  * while the assistant looked for `web` in every namespace, so a plan still
- * without one is refused (fail closed) rather than shown or run.
+ * without one is refused (fail closed) rather than shown or run. A list
+ * without a name says where it reaches (`-A`) and is not affected.
  *
  * @public
  */
 export const scopedPlanSchema = planSchema.superRefine((plan, ctx) => {
+  const oneNamespace = ONE_NAMESPACE_VERBS.includes(plan.verb);
   if (
-    !ONE_NAMESPACE_VERBS.includes(plan.verb) ||
+    (!oneNamespace && !plan.name) ||
     plan.namespace ||
-    // Already refused: kubectl has no --all-namespaces for these.
+    // Already refused: kubectl has no --all-namespaces for these, nor a name with it.
     plan.allNamespaces ||
     CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
   ) {
     return;
   }
   const what = plan.name
-    ? `${plan.resource.replace(/s$/, '')}/${plan.name}`
+    ? `${kindOf(plan.resource)}/${plan.name}`
     : `${plan.resource}${plan.labelSelector ? ` ${plan.labelSelector}` : ''}`;
+  let rule: string;
+  if (oneNamespace) rule = inOneNamespace(plan.verb);
+  else if (plan.verb === 'diagnose') {
+    rule = 'a diagnosis finds a named object in one namespace';
+  } else rule = `kubectl ${plan.verb} finds a named object in one namespace`;
+  const elsewhere = NOT_RUN.includes(plan.verb)
+    ? ''
+    : ', where the assistant would look in every namespace';
   ctx.addIssue({
     code: z.ZodIssueCode.custom,
-    message: `kubectl ${plan.verb} ${
-      plan.verb === 'logs' ? 'reads' : 'works in'
-    } one namespace, and none is known for ${what} (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace`,
+    message: `${rule}, and none is known for ${what} (without -n, kubectl would use the kubeconfig's default namespace${elsewhere}): name the namespace`,
   });
 });
 

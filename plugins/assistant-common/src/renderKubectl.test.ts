@@ -615,6 +615,160 @@ describe('plans whose command, scope and result would not agree', () => {
   });
 });
 
+describe('verbs kubectl runs in one namespace, and names across all namespaces', () => {
+  const issues = (plan: object) => {
+    const parsed = planSchema.safeParse(plan);
+    return parsed.success ? [] : parsed.error.issues.map(i => i.message);
+  };
+
+  it.each<[object, string]>([
+    // `kubectl scale|patch|exec|apply … -A`: "unknown shorthand flag: 'A' in -A".
+    [
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'web',
+        allNamespaces: true,
+        replicas: 2,
+      },
+      'kubectl scale works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web',
+        allNamespaces: true,
+        patch: '{"metadata":{"labels":{"a":"b"}}}',
+      },
+      'kubectl patch works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'exec',
+        resource: 'pods',
+        name: 'web-1',
+        allNamespaces: true,
+        command: ['sh'],
+      },
+      'kubectl exec works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      { verb: 'apply', resource: 'deployments', allNamespaces: true },
+      'kubectl apply works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+  ])('refuses %j: kubectl has no -A for it', (plan, reason) => {
+    expect(issues(plan)).toEqual([reason]);
+  });
+
+  const NAME_ACROSS =
+    'name and allNamespaces do not go together: kubectl finds a named object in one namespace (it rejects a name with --all-namespaces): name the namespace, or leave allNamespaces out for the assistant to look it up';
+
+  it.each<object>([
+    // `kubectl get deployment/web -A`: "a resource cannot be retrieved by name across all namespaces".
+    { verb: 'get', resource: 'deployments', name: 'web', allNamespaces: true },
+    {
+      verb: 'get',
+      resource: 'secrets',
+      name: 'db',
+      allNamespaces: true,
+      output: 'yaml',
+    },
+    {
+      verb: 'describe',
+      resource: 'deployments',
+      name: 'web',
+      allNamespaces: true,
+    },
+    { verb: 'delete', resource: 'pods', name: 'web-1', allNamespaces: true },
+    {
+      verb: 'label',
+      resource: 'deployments',
+      name: 'web',
+      allNamespaces: true,
+      labels: { tier: 'web' },
+    },
+    {
+      verb: 'annotate',
+      resource: 'deployments',
+      name: 'web',
+      allNamespaces: true,
+      annotations: { note: 'x' },
+    },
+    // `kubectl top pods web-1 -A` asks for /apis/metrics.k8s.io/v1beta1/pods/web-1: not found.
+    { verb: 'top', resource: 'pods', name: 'web-1', allNamespaces: true },
+    // Its first step would be `kubectl get deployment/web -A -o wide`.
+    {
+      verb: 'diagnose',
+      resource: 'deployments',
+      name: 'web',
+      allNamespaces: true,
+    },
+  ])('refuses %j: kubectl rejects a name across all namespaces', plan => {
+    expect(issues(plan)).toEqual([NAME_ACROSS]);
+  });
+
+  it.each<[Plan, string]>([
+    [
+      {
+        verb: 'get',
+        resource: 'deployments',
+        labelSelector: 'app=web',
+        allNamespaces: true,
+      },
+      'kubectl get deployments -A -l app=web',
+    ],
+    [
+      {
+        verb: 'delete',
+        resource: 'pods',
+        fieldSelector: 'status.phase=Failed',
+        allNamespaces: true,
+      },
+      'kubectl delete pods -A --field-selector=status.phase=Failed',
+    ],
+    [
+      { verb: 'top', resource: 'pods', allNamespaces: true },
+      'kubectl top pods -A',
+    ],
+    // A cluster-scoped object has no namespace to name.
+    [
+      { verb: 'describe', resource: 'nodes', name: 'node-1' },
+      'kubectl describe nodes node-1',
+    ],
+    [
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        patch: '{"spec":{"paused":true}}',
+      },
+      `kubectl patch deployment/web -n shop --type=merge -p '{"spec":{"paused":true}}'`,
+    ],
+  ])('keeps %j, which kubectl runs as shown', (plan, expected) => {
+    expect(issues(plan)).toEqual([]);
+    expect(render(plan)).toBe(expected);
+  });
+
+  it('shows a diagnosis across all namespaces reading each pod in its own namespace (kubectl logs has no -A)', () => {
+    const plan: Plan = {
+      verb: 'diagnose',
+      resource: 'pods',
+      labelSelector: 'app=web',
+      allNamespaces: true,
+    };
+    expect(scopedPlanSchema.safeParse(plan).success).toBe(true);
+    const steps = render(plan).split('\n');
+    expect(steps).toEqual([
+      'kubectl get pods -A -l app=web -o wide',
+      "kubectl get events -n '<its namespace>' --field-selector involvedObject.name=<each pod>",
+      "kubectl logs '<unhealthy pod>' -n '<its namespace>' --previous --tail=20",
+    ]);
+    for (const step of steps.slice(1)) expect(step).not.toContain(' -A');
+  });
+});
+
 describe('plans as shown and run, once their scope is filled in', () => {
   const issues = (plan: object) => {
     const parsed = scopedPlanSchema.safeParse(plan);
@@ -644,6 +798,79 @@ describe('plans as shown and run, once their scope is filled in', () => {
     [
       { verb: 'rollout', rolloutAction: 'status', resource: 'statefulsets' },
       "kubectl rollout works in one namespace, and none is known for statefulsets (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    ...(
+      [
+        [{ verb: 'get', resource: 'deployments', name: 'web' }, 'get'],
+        [
+          { verb: 'get', resource: 'secrets', name: 'db', output: 'yaml' },
+          'get',
+        ],
+        [
+          { verb: 'describe', resource: 'deployments', name: 'web' },
+          'describe',
+        ],
+        [{ verb: 'delete', resource: 'pods', name: 'web-1' }, 'delete'],
+        [
+          {
+            verb: 'label',
+            resource: 'deployments',
+            name: 'web',
+            labels: { tier: 'web' },
+          },
+          'label',
+        ],
+        [
+          {
+            verb: 'annotate',
+            resource: 'deployments',
+            name: 'web',
+            annotations: { note: 'x' },
+          },
+          'annotate',
+        ],
+        [{ verb: 'top', resource: 'pods', name: 'web-1' }, 'top'],
+      ] as Array<
+        [Record<string, unknown> & { resource: string; name: string }, string]
+      >
+    ).map(([plan, verb]): [object, string] => [
+      // Shown as `kubectl get deployment/web` (the kubeconfig's namespace); the assistant would
+      // look for it in every namespace.
+      plan,
+      `kubectl ${verb} finds a named object in one namespace, and none is known for ${
+        { deployments: 'deployment', secrets: 'secret', pods: 'pod' }[
+          plan.resource
+        ]
+      }/${
+        plan.name
+      } (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace`,
+    ]),
+    [
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'web',
+        replicas: 2,
+      },
+      "kubectl scale works in one namespace, and none is known for deployment/web (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      {
+        verb: 'patch',
+        resource: 'ingresses',
+        name: 'web',
+        patch: '{"metadata":{"labels":{"a":"b"}}}',
+      },
+      "kubectl patch works in one namespace, and none is known for ingress/web (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
+    ],
+    [
+      // The assistant does not run exec: only kubectl's side is said.
+      { verb: 'exec', resource: 'pods', name: 'web-1', command: ['sh'] },
+      "kubectl exec works in one namespace, and none is known for pod/web-1 (without -n, kubectl would use the kubeconfig's default namespace): name the namespace",
+    ],
+    [
+      { verb: 'diagnose', resource: 'statefulsets', name: 'db' },
+      "a diagnosis finds a named object in one namespace, and none is known for statefulset/db (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace",
     ],
     [
       // What planSchema refuses stays refused.
@@ -677,6 +904,35 @@ describe('plans as shown and run, once their scope is filled in', () => {
       // Other verbs say where they reach (-A) or look a named object up: unchanged.
       { verb: 'get', resource: 'pods', allNamespaces: true },
       'kubectl get pods -A',
+    ],
+    [
+      { verb: 'get', resource: 'deployments', name: 'web', namespace: 'shop' },
+      'kubectl get deployment/web -n shop',
+    ],
+    [
+      {
+        verb: 'diagnose',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+      },
+      [
+        'kubectl get deployment/web -n shop -o wide',
+        'kubectl get pods -n shop -l <selector of deployment/web>',
+        'kubectl get events -n shop --field-selector involvedObject.name=<each pod>',
+        "kubectl logs '<unhealthy pod>' -n shop --previous --tail=20",
+      ].join('\n'),
+    ],
+    [
+      // A list without a name says where it reaches.
+      {
+        verb: 'label',
+        resource: 'deployments',
+        labelSelector: 'app=web',
+        allNamespaces: true,
+        labels: { tier: 'web' },
+      },
+      'kubectl label deployments tier=web --overwrite -A -l app=web',
     ],
   ])('keeps %j', (plan, expected) => {
     expect(issues(plan)).toEqual([]);

@@ -379,13 +379,28 @@ function renderDiagnosis(plan: Plan): string {
       `${line(['get', 'pods', ...scope])} -l <selector of ${ref(plan)}>`,
     );
   }
+  // A pod's events and previous log are read in the pod's namespace: across
+  // all namespaces that is each pod's own (and kubectl logs has no -A).
+  const podScope = plan.allNamespaces
+    ? [
+        ...(plan.cluster ? ['--context', plan.cluster] : []),
+        '-n',
+        '<its namespace>',
+      ]
+    : scope;
   steps.push(
     `${line([
       'get',
       'events',
-      ...scope,
+      ...podScope,
     ])} --field-selector involvedObject.name=<each pod>`,
-    `${line(['logs', '<unhealthy pod>', ...scope, '--previous', '--tail=20'])}`,
+    `${line([
+      'logs',
+      '<unhealthy pod>',
+      ...podScope,
+      '--previous',
+      '--tail=20',
+    ])}`,
   );
   return steps.join('\n');
 }

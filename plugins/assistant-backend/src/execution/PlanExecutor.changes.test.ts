@@ -304,4 +304,85 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
       expect(proxy.sent).toEqual([]);
     },
   );
+  it.each<[Plan, string]>([
+    // Shown as `kubectl scale deployment/inventory-service --replicas=0` (the kubeconfig's
+    // namespace), it would have scaled the one found in any namespace.
+    [
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'inventory-service',
+        replicas: 0,
+      },
+      'kubectl scale works in one namespace, and none is known for deployment/inventory-service',
+    ],
+    [
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'inventory-service',
+        patch: '{"metadata":{"labels":{"patched":"yes"}}}',
+      },
+      'kubectl patch works in one namespace, and none is known for deployment/inventory-service',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'deployments',
+        name: 'inventory-service',
+        labels: { audited: 'yes' },
+      },
+      'kubectl label finds a named object in one namespace, and none is known for deployment/inventory-service',
+    ],
+    [
+      {
+        verb: 'annotate',
+        resource: 'deployments',
+        name: 'inventory-service',
+        annotations: { note: 'x' },
+      },
+      'kubectl annotate finds a named object in one namespace, and none is known for deployment/inventory-service',
+    ],
+    [
+      { verb: 'delete', resource: 'deployments', name: 'inventory-service' },
+      'kubectl delete finds a named object in one namespace, and none is known for deployment/inventory-service',
+    ],
+    // `kubectl scale … -A` and `kubectl delete deployment/… -A` are rejected by kubectl.
+    [
+      {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'inventory-service',
+        allNamespaces: true,
+        replicas: 0,
+      },
+      'kubectl scale works in one namespace (it has no --all-namespaces): name the namespace',
+    ],
+    [
+      {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'inventory-service',
+        allNamespaces: true,
+      },
+      'name and allNamespaces do not go together: kubectl finds a named object in one namespace (it rejects a name with --all-namespaces)',
+    ],
+  ])(
+    'does not change a stored %j: its command would not name the namespace it changes',
+    async (plan, reason) => {
+      const error = await run(plan).catch(e => e);
+      expect(error.message).toContain(
+        `This plan cannot run as shown: ${reason}`,
+      );
+      expect(proxy.sent).toEqual([]);
+      const after = await object({
+        verb: 'get',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      });
+      expect(after.spec.replicas).toBeGreaterThan(0);
+      expect(after.metadata.labels?.patched).toBeUndefined();
+    },
+  );
 });

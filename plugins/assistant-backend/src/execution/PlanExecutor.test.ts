@@ -225,14 +225,31 @@ describe('PlanExecutor against kube-sim', () => {
     expect(logLines(cut).join('\n').length).toBeLessThanOrEqual(40);
   });
 
-  it('finds the namespace of a named resource when none is given', async () => {
-    const result = await run({
+  it('finds the namespace of a named resource when none is given, and runs it there', async () => {
+    const plan = await executor.resolveNamespace(
+      { verb: 'describe', resource: 'deployments', name: 'payments-api' },
+      registry.kubeConfig('sim'),
+    );
+    expect(plan).toEqual({
       verb: 'describe',
       resource: 'deployments',
       name: 'payments-api',
+      namespace: 'payments',
     });
+    const result = await run(plan);
     expect(result.type).toBe('text');
     expect((result as { text: string }).text).toContain('namespace: payments');
+    // Not found: left without a namespace, which is refused when run.
+    expect(
+      await executor.resolveNamespace(
+        { verb: 'describe', resource: 'deployments', name: 'no-such-app' },
+        registry.kubeConfig('sim'),
+      ),
+    ).toEqual({
+      verb: 'describe',
+      resource: 'deployments',
+      name: 'no-such-app',
+    });
   });
 
   it.each<[Plan, string]>([
@@ -254,6 +271,40 @@ describe('PlanExecutor against kube-sim', () => {
         name: 'inventory-service',
       },
       "This plan cannot run as shown: kubectl logs reads one namespace, and none is known for deployment/inventory-service (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      // Shown as `kubectl describe deployments payments-api` (the kubeconfig's namespace); this
+      // would have described the one found in any namespace.
+      { verb: 'describe', resource: 'deployments', name: 'payments-api' },
+      "This plan cannot run as shown: kubectl describe finds a named object in one namespace, and none is known for deployment/payments-api (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      {
+        verb: 'get',
+        resource: 'secrets',
+        name: 'payments-api-config',
+        output: 'yaml',
+      },
+      "This plan cannot run as shown: kubectl get finds a named object in one namespace, and none is known for secret/payments-api-config (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      { verb: 'top', resource: 'pods', name: 'payments-api-0' },
+      "This plan cannot run as shown: kubectl top finds a named object in one namespace, and none is known for pod/payments-api-0 (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      { verb: 'diagnose', resource: 'deployments', name: 'payments-api' },
+      "This plan cannot run as shown: a diagnosis finds a named object in one namespace, and none is known for deployment/payments-api (without -n, kubectl would use the kubeconfig's default namespace, where the assistant would look in every namespace): name the namespace. Ask again.",
+    ],
+    [
+      // Shown as `kubectl get deployment/payments-api -A`, which kubectl rejects ("a resource
+      // cannot be retrieved by name across all namespaces").
+      {
+        verb: 'get',
+        resource: 'deployments',
+        name: 'payments-api',
+        allNamespaces: true,
+      },
+      'This plan cannot run as shown: name and allNamespaces do not go together: kubectl finds a named object in one namespace (it rejects a name with --all-namespaces): name the namespace, or leave allNamespaces out for the assistant to look it up. Ask again.',
     ],
     [
       // Shown as `kubectl rollout history deployments -A`, which kubectl rejects.

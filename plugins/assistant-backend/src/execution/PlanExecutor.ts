@@ -365,7 +365,9 @@ export class PlanExecutor {
   /**
    * Fills in the namespace of a plan that names one resource without
    * saying where it is, when exactly one namespace has it, so the command
-   * shown is the one that really runs. Leaves the plan alone otherwise.
+   * shown is the one that really runs. Leaves the plan alone otherwise:
+   * `scopedPlanSchema` then refuses it (shown without `-n`, the command
+   * would read the kubeconfig's default namespace), on `/ask` and here.
    */
   async resolveNamespace(plan: Plan, kc: KubeConfig): Promise<Plan> {
     if (
@@ -510,7 +512,11 @@ export class PlanExecutor {
     };
   }
 
-  /** Finds the one object a named plan means, across namespaces if none is given. */
+  /**
+   * Finds the one object a named plan means: in its namespace, or for a
+   * cluster-scoped one anywhere (a namespaced plan without a namespace is
+   * refused before it runs).
+   */
   private async findOne(plan: Plan, api: Api): Promise<KubeObject> {
     const items = await this.list(plan, api);
     if (items.length === 0) {

@@ -61,7 +61,7 @@ describe('model providers', () => {
     expect(request.body.messages[0].content).toContain('namespace "shop"');
   });
 
-  it('tells the model that logs and rollout need a namespace, with examples that run as shown', async () => {
+  it('tells the model which plans need a namespace (logs, rollout, scale, patch, exec, a named object), with examples that run as shown', async () => {
     server.behaviours.ollama = { kind: 'answer', content: answer };
     const provider = new OllamaProvider({
       baseUrl: server.url,
@@ -77,10 +77,10 @@ describe('model providers', () => {
     );
     const prompt: string = server.requests[0].body.messages[0].content;
     expect(prompt).toContain(
-      '- logs and rollout work in one namespace (kubectl logs and kubectl rollout have no --all-namespaces): never set allNamespaces on them; set namespace to the one the question or its context gives. Without one, name the object (the assistant looks its namespace up) or the plan is refused.',
+      '- logs, rollout, scale, patch and exec work in one namespace (kubectl has no --all-namespaces for them), and so does a named object (kubectl rejects a name with --all-namespaces): never set allNamespaces on them; set namespace to the one the question or its context gives. Without one, name the object and leave namespace out (the assistant looks its namespace up), or the plan is refused.',
     );
     expect(prompt).toContain(
-      '- Use allNamespaces=true when no namespace is given and none is in context, except for logs and rollout.',
+      '- Use allNamespaces=true for a list when no namespace is given and none is in context, except for logs and rollout.',
     );
     // Every example is a plan the assistant shows and runs as it is.
     const examples = [...prompt.matchAll(/ -> (\{.*\})$/gm)].map(

@@ -748,9 +748,9 @@ export class AssistantService {
         );
       }
       // Checked again once scoped: the scope filled in may make a plan one that kubectl would not
-      // run as shown (logs without a namespace would be `kubectl logs … -A`), and logs or a
-      // rollout whose namespace is still unknown would be shown reading the kubeconfig's default
-      // namespace while the executor looked in every namespace.
+      // run as shown (logs without a namespace would be `kubectl logs … -A`), and a named object
+      // (or logs, a rollout) whose namespace is still unknown would be shown reading the
+      // kubeconfig's default namespace while the executor looked in every namespace.
       const scoped = scopedPlanSchema.safeParse(plan);
       if (!scoped.success) {
         throw await refuse(
