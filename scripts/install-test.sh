@@ -11,6 +11,10 @@
 #     (:7543) and asserts: the kubechart, audit-log and kube-assistant routes answer, the five
 #     kubechart:* actions are registered, the example chart template runs to the end, and `yarn why`
 #     shows one copy of each @backstage/* package our packages depend on.
+#  5. Loads the app the backend serves (its production build) in headless Chromium, signs in as the
+#     guest and finds each family's screens, discovered from the installed tarballs: the home page
+#     widgets, the entity's Deployment history with that run, the tenants page, the audit log with the
+#     template's events, the assistant page (scripts/install-test/checkFrontend.mjs).
 #
 # Only the npm registry is used (the Yarn cache of this machine is reused). Ports: 7107, 7543.
 # KEEP_INSTALL_TEST=1 leaves the temp dir behind; INSTALL_TEST_DIR=<dir> picks it;
@@ -202,5 +206,8 @@ done
 step "backend ready; checking the features"
 node "$src/scripts/install-test/checkRunningApp.js" "http://127.0.0.1:$BACKEND_PORT" ||
   { tail -n 60 "$work/backend.log" >&2; fail "the installed features"; }
+step "the installed app in a browser (the production build the backend serves)"
+node "$src/scripts/install-test/checkFrontend.mjs" "http://localhost:$BACKEND_PORT" "$src" ||
+  { tail -n 60 "$work/backend.log" >&2; fail "the installed screens"; }
 
 step "passed in $((SECONDS - start))s"
