@@ -251,6 +251,10 @@ describe('kube-assistant plugin', () => {
       typedConfirmation: 'payments-api',
       confirmationToken: expect.any(String),
       confirmationExpiresAt: expect.any(String),
+      // payments is protected by an approval rule in this test's configuration
+      blockedReason: expect.stringMatching(
+        /^Namespace payments on cluster sim is protected by KubeChart approval rule production/,
+      ),
     });
     const event = audit.find(a => a.options.eventId === 'question')!;
     expect(
@@ -738,6 +742,10 @@ describe('kube-assistant plugin', () => {
       question: 'scale payments-api in payments to 3',
     });
     expect(asked.body.safety.level).toBe('warning');
+    // The plan says so before anyone confirms it (an agent sees only this answer).
+    expect(asked.body.requirements.blockedReason).toBe(
+      'Namespace payments on cluster sim is protected by KubeChart approval rule production: change it through a KubeChart run, which waits for an approver; the assistant does not change it',
+    );
     const refused = await execute({
       messageId: asked.body.messageId,
       confirm: true,

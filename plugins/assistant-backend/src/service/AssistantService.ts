@@ -268,15 +268,19 @@ export class AssistantService {
             }),
       };
     }
+    // A change to a namespace KubeChart protects with approvals is refused at /execute however
+    // confirmed: the plan says so when shown (an agent planning through the action sees only this).
+    const protectedBy = this.options.protectedTargets?.refusal(
+      plan,
+      plan.cluster ?? this.options.clusters.defaultName(),
+    );
     if (safety.level === 'warning') {
+      const blockedReason = !canExecute
+        ? 'You are not allowed to run commands (kube-assistant.execute).'
+        : protectedBy;
       return {
         confirm: true,
-        ...(canExecute
-          ? {}
-          : {
-              blockedReason:
-                'You are not allowed to run commands (kube-assistant.execute).',
-            }),
+        ...(blockedReason ? { blockedReason } : {}),
       };
     }
     let blockedReason: string | undefined;
@@ -292,6 +296,8 @@ export class AssistantService {
     ) {
       blockedReason =
         'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous).';
+    } else {
+      blockedReason = protectedBy;
     }
     return {
       confirm: true,
