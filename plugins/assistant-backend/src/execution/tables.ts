@@ -14,6 +14,7 @@ export type KubeObject = {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: Array<{ kind?: string; name?: string }>;
+    generation?: number;
   };
   spec?: any;
   status?: any;
