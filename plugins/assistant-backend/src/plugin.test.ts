@@ -459,6 +459,55 @@ describe('kube-assistant plugin', () => {
     },
   );
 
+  it('refuses a named object found in several namespaces, naming them (at most 5), rather than saying none is known', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const namespace of ['shop', 'payments']) {
+      await core.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name: 'twin-config' }, data: { a: 'b' } },
+      });
+    }
+    try {
+      const twin = await ask({ question: 'show configmap twin-config' });
+      const message =
+        'This plan cannot run as shown: kubectl get finds a named object in one namespace, and configmap/twin-config is in 2 namespaces (payments and shop): name the one you mean.';
+      expect(twin.status).toBe(400);
+      expect(twin.body.error.message).toBe(message);
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.success).not.toHaveBeenCalled();
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage: 'plan',
+      });
+    } finally {
+      for (const namespace of ['shop', 'payments']) {
+        await core.deleteNamespacedConfigMap({
+          namespace,
+          name: 'twin-config',
+        });
+      }
+    }
+    // Every namespace has one: the first five are named, the rest counted.
+    const namespaces = (await core.listNamespace()).items
+      .map(n => n.metadata!.name!)
+      .sort();
+    expect(namespaces.length).toBeGreaterThan(5);
+    const everywhere = await ask({
+      question: 'describe configmap kube-root-ca.crt',
+    });
+    expect(everywhere.status).toBe(400);
+    expect(everywhere.body.error.message).toBe(
+      `This plan cannot run as shown: kubectl describe finds a named object in one namespace, and configmap/kube-root-ca.crt is in ${
+        namespaces.length
+      } namespaces (${namespaces.slice(0, 5).join(', ')} and ${
+        namespaces.length - 5
+      } more): name the one you mean.`,
+    );
+  });
+
   it.each([
     {
       question: 'show deployment no-such-app',

@@ -600,6 +600,15 @@ function kindOf(resource: PlanResource): string {
 }
 
 /**
+ * Set in the `params` of the {@link scopedPlanSchema} issue that says a plan
+ * has no namespace, so a caller that knows why (the object is in several
+ * namespaces) can say so instead (see {@link inSeveralNamespaces}).
+ *
+ * @public
+ */
+export const NAMESPACE_UNKNOWN = 'namespaceUnknown';
+
+/**
  * A plan as it is shown and run, once the backend has filled in its scope
  * (the entity's namespace, or the one namespace a named object is in):
  * {@link planSchema}, and a namespace for the verbs of
@@ -624,22 +633,62 @@ export const scopedPlanSchema = planSchema.superRefine((plan, ctx) => {
   ) {
     return;
   }
-  const what = plan.name
-    ? `${kindOf(plan.resource)}/${plan.name}`
-    : `${plan.resource}${plan.labelSelector ? ` ${plan.labelSelector}` : ''}`;
-  let rule: string;
-  if (oneNamespace) rule = inOneNamespace(plan.verb);
-  else if (plan.verb === 'diagnose') {
-    rule = 'a diagnosis finds a named object in one namespace';
-  } else rule = `kubectl ${plan.verb} finds a named object in one namespace`;
   const elsewhere = NOT_RUN.includes(plan.verb)
     ? ''
     : ', where the assistant would look in every namespace';
   ctx.addIssue({
     code: z.ZodIssueCode.custom,
-    message: `${rule}, and none is known for ${what} (without -n, kubectl would use the kubeconfig's default namespace${elsewhere}): name the namespace`,
+    message: `${oneNamespaceRule(plan)}, and none is known for ${namedWhat(
+      plan,
+    )} (without -n, kubectl would use the kubeconfig's default namespace${elsewhere}): name the namespace`,
+    params: { [NAMESPACE_UNKNOWN]: true },
   });
 });
+
+/** Namespaces named in {@link inSeveralNamespaces}; the others are counted. */
+const MAX_NAMESPACES_NAMED = 5;
+
+/** What a plan reaches, as its refusals name it: `deployment/web`, `pods app=web`. */
+function namedWhat(plan: Plan): string {
+  return plan.name
+    ? `${kindOf(plan.resource)}/${plan.name}`
+    : `${plan.resource}${plan.labelSelector ? ` ${plan.labelSelector}` : ''}`;
+}
+
+/** Why a plan must say its one namespace: the rule of its verb. */
+function oneNamespaceRule(plan: Plan): string {
+  if (ONE_NAMESPACE_VERBS.includes(plan.verb)) return inOneNamespace(plan.verb);
+  if (plan.verb === 'diagnose') {
+    return 'a diagnosis finds a named object in one namespace';
+  }
+  return `kubectl ${plan.verb} finds a named object in one namespace`;
+}
+
+/**
+ * Why a plan naming an object is refused when the object is in several
+ * namespaces: the {@link scopedPlanSchema} rule, the namespaces (sorted, the
+ * first five named and the rest counted; `more` when the look-up stopped
+ * before reading them all) and that the person must name one. Saying that no
+ * namespace is known would send them looking for an object that is there.
+ *
+ * @public
+ */
+export function inSeveralNamespaces(
+  plan: Plan,
+  namespaces: ReadonlyArray<string>,
+  more = false,
+): string {
+  const sorted = [...new Set(namespaces)].sort();
+  const named = sorted.slice(0, MAX_NAMESPACES_NAMED);
+  const rest = sorted.length - named.length;
+  let list: string;
+  if (more) list = `${named.join(', ')} and more`;
+  else if (rest > 0) list = `${named.join(', ')} and ${rest} more`;
+  else list = inWords(named);
+  return `${oneNamespaceRule(plan)}, and ${namedWhat(plan)} is in ${
+    more ? 'more than ' : ''
+  }${sorted.length} namespaces (${list}): name the one you mean`;
+}
 
 /**
  * What a provider answers: the plan and a one-paragraph explanation.

@@ -1,4 +1,10 @@
-import { Plan, planSchema, scopedPlanSchema } from './plan';
+import {
+  inSeveralNamespaces,
+  NAMESPACE_UNKNOWN,
+  Plan,
+  planSchema,
+  scopedPlanSchema,
+} from './plan';
 import { renderKubectl } from './renderKubectl';
 
 const render = (plan: Plan) => renderKubectl(planSchema.parse(plan));
@@ -186,6 +192,38 @@ describe('renderKubectl', () => {
   ])('renders %j', (plan, expected) => {
     expect(render(plan)).toBe(expected);
   });
+
+  // A diagnosis reads the warning events of the pod it found unhealthy (`type=Warning`): the step
+  // shown reads the same, not every event of every pod.
+  it.each<[string, Plan, string]>([
+    [
+      'in one namespace',
+      {
+        verb: 'diagnose',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+      },
+      "kubectl get events -n shop --field-selector 'involvedObject.name=<unhealthy pod>,type=Warning'",
+    ],
+    [
+      'across all namespaces',
+      {
+        verb: 'diagnose',
+        resource: 'pods',
+        labelSelector: 'app=web',
+        allNamespaces: true,
+      },
+      "kubectl get events -n '<its namespace>' --field-selector 'involvedObject.name=<unhealthy pod>,type=Warning'",
+    ],
+  ])(
+    'shows a diagnosis reading the warning events of its unhealthy pod, as it runs (%s)',
+    (_, plan, eventsStep) => {
+      const steps = render(plan).split('\n');
+      expect(steps).toContain(eventsStep);
+      expect(steps.filter(s => s.includes(' events '))).toEqual([eventsStep]);
+    },
+  );
 });
 
 describe('planSchema', () => {
@@ -762,7 +800,7 @@ describe('verbs kubectl runs in one namespace, and names across all namespaces',
     const steps = render(plan).split('\n');
     expect(steps).toEqual([
       'kubectl get pods -A -l app=web -o wide',
-      "kubectl get events -n '<its namespace>' --field-selector involvedObject.name=<each pod>",
+      "kubectl get events -n '<its namespace>' --field-selector 'involvedObject.name=<unhealthy pod>,type=Warning'",
       "kubectl logs '<unhealthy pod>' -n '<its namespace>' --previous --tail=20",
     ]);
     for (const step of steps.slice(1)) expect(step).not.toContain(' -A');
@@ -919,7 +957,7 @@ describe('plans as shown and run, once their scope is filled in', () => {
       [
         'kubectl get deployment/web -n shop -o wide',
         'kubectl get pods -n shop -l <selector of deployment/web>',
-        'kubectl get events -n shop --field-selector involvedObject.name=<each pod>',
+        "kubectl get events -n shop --field-selector 'involvedObject.name=<unhealthy pod>,type=Warning'",
         "kubectl logs '<unhealthy pod>' -n shop --previous --tail=20",
       ].join('\n'),
     ],
@@ -937,5 +975,35 @@ describe('plans as shown and run, once their scope is filled in', () => {
   ])('keeps %j', (plan, expected) => {
     expect(issues(plan)).toEqual([]);
     expect(render(plan)).toBe(expected);
+  });
+});
+
+describe('a named object in several namespaces', () => {
+  const plan: Plan = { verb: 'get', resource: 'ingresses', name: 'web' };
+
+  it('is told apart from one in none: the issue is marked, so the reason can name them', () => {
+    const parsed = scopedPlanSchema.safeParse(plan);
+    expect(parsed.success).toBe(false);
+    expect(!parsed.success && (parsed.error.issues[0] as any).params).toEqual({
+      [NAMESPACE_UNKNOWN]: true,
+    });
+  });
+
+  it.each<[string[], boolean, string]>([
+    [['shop', 'payments'], false, '2 namespaces (payments and shop)'],
+    [
+      ['g', 'f', 'e', 'd', 'c', 'b', 'a'],
+      false,
+      '7 namespaces (a, b, c, d, e and 2 more)',
+    ],
+    [
+      ['b', 'a', 'c', 'd', 'e', 'f'],
+      true,
+      'more than 6 namespaces (a, b, c, d, e and more)',
+    ],
+  ])('names at most five of %j', (namespaces, more, where) => {
+    expect(inSeveralNamespaces(plan, namespaces, more)).toBe(
+      `kubectl get finds a named object in one namespace, and ingress/web is in ${where}: name the one you mean`,
+    );
   });
 });

@@ -388,12 +388,16 @@ function renderDiagnosis(plan: Plan): string {
         '<its namespace>',
       ]
     : scope;
+  // The warning events of the pod found unhealthy, as the diagnosis reads them (it reads no
+  // other event, nor those of the healthy pods).
   steps.push(
-    `${line([
+    line([
       'get',
       'events',
       ...podScope,
-    ])} --field-selector involvedObject.name=<each pod>`,
+      '--field-selector',
+      'involvedObject.name=<unhealthy pod>,type=Warning',
+    ]),
     `${line([
       'logs',
       '<unhealthy pod>',

@@ -201,6 +201,55 @@ describe('PlanExecutor against kube-sim', () => {
     );
   });
 
+  it('says where the cluster cut a log when the cut leaves a quoted secret open, and still hides the value', async () => {
+    // The first log line names the image: `<time> INFO  starting app (image …)`.
+    const image = 'busybox:1 password="s3cret-value-0123456789"';
+    const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'quoted-log' },
+        spec: { containers: [{ name: 'app', image }] },
+      },
+    });
+    try {
+      const plan: Plan = {
+        verb: 'logs',
+        resource: 'pods',
+        name: 'quoted-log',
+        namespace: 'shop',
+        tailLines: 20,
+      };
+      await eventually(
+        () => run(plan),
+        r => r.type === 'text' && r.text.includes('starting app'),
+      );
+      // Cut inside the quoted value: its closing quote never arrives.
+      const cutAt = Buffer.byteLength(
+        `${new Date(
+          0,
+        ).toISOString()} INFO  starting app (image busybox:1 password="s3c`,
+      );
+      const cut = (await new PlanExecutor({
+        maxRows: 200,
+        maxLogBytes: cutAt,
+      }).execute(plan, registry.kubeConfig('sim'))) as {
+        type: string;
+        text: string;
+      };
+      expect(cut.type).toBe('text');
+      expect(cut.text).not.toContain('s3c');
+      expect(cut.text.split('\n')).toEqual([
+        expect.stringMatching(
+          / INFO {2}starting app \(image busybox:1 password=/,
+        ),
+        `<cut by the cluster after ${cutAt} bytes: these are the first bytes of the last 20 lines; ask for fewer lines to see the newest>`,
+      ]);
+    } finally {
+      await core.deleteNamespacedPod({ name: 'quoted-log', namespace: 'shop' });
+    }
+  });
+
   it('reads at most maxLogBytes of the previous log when diagnosing a crash', async () => {
     const plan: Plan = {
       verb: 'diagnose',

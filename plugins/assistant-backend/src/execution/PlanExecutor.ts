@@ -204,6 +204,16 @@ type Listing = {
   remaining?: number;
 };
 
+/** What {@link PlanExecutor.lookUpNamespace} found for a named object. */
+export type NamespaceLookUp = {
+  /** The plan, with its namespace when exactly one namespace has the object. */
+  plan: Plan;
+  /** The namespaces that have it, when there are several. */
+  severalNamespaces?: string[];
+  /** Whether the look-up stopped before reading every namespace that has it. */
+  more?: boolean;
+};
+
 /** How long a plan may take on the cluster by default. */
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 30_000;
 
@@ -370,13 +380,23 @@ export class PlanExecutor {
    * would read the kubeconfig's default namespace), on `/ask` and here.
    */
   async resolveNamespace(plan: Plan, kc: KubeConfig): Promise<Plan> {
+    return (await this.lookUpNamespace(plan, kc)).plan;
+  }
+
+  /**
+   * As {@link PlanExecutor.resolveNamespace}, and says which namespaces have
+   * the object when there are several (`more` when the look-up stopped before
+   * reading every one), so the refusal can name them rather than say that no
+   * namespace is known.
+   */
+  async lookUpNamespace(plan: Plan, kc: KubeConfig): Promise<NamespaceLookUp> {
     if (
       !plan.name ||
       plan.namespace ||
       plan.allNamespaces ||
       CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
     ) {
-      return plan;
+      return { plan };
     }
     const api = {
       objects: KubernetesObjectApi.makeApiClient(kc),
@@ -384,16 +404,28 @@ export class PlanExecutor {
       signal: new AbortController().signal,
     } as Api;
     try {
-      const items = await this.list(plan, api);
-      const namespaces = new Set(items.map(i => i.metadata?.namespace));
-      if (items.length > 0 && namespaces.size === 1) {
-        const [namespace] = namespaces;
-        return namespace ? { ...plan, namespace } : plan;
+      const listing = await this.listBounded(plan, api);
+      const namespaces = [
+        ...new Set(
+          listing.items
+            .map(i => i.metadata?.namespace)
+            .filter((n): n is string => !!n),
+        ),
+      ];
+      if (namespaces.length === 1 && !listing.more) {
+        return { plan: { ...plan, namespace: namespaces[0] } };
+      }
+      if (namespaces.length > 1) {
+        return {
+          plan,
+          severalNamespaces: namespaces,
+          ...(listing.more ? { more: true } : {}),
+        };
       }
     } catch {
       // The plan is still valid without it; running it reports any problem.
     }
-    return plan;
+    return { plan };
   }
 
   private async run(plan: Plan, api: Api): Promise<ExecutionResult> {
@@ -747,6 +779,7 @@ export class PlanExecutor {
         : (pod.spec?.containers ?? []).map((c: any) => c.name);
       for (const container of containers) {
         let text: string;
+        let cut = '';
         const tailLines = plan.tailLines ?? DEFAULT_LOG_TAIL_LINES;
         try {
           // The API server stops after limitBytes, so a log of long lines is never read whole.
@@ -759,7 +792,7 @@ export class PlanExecutor {
             limitBytes: maxLogBytes,
           });
           if (Buffer.byteLength(text) >= maxLogBytes) {
-            text += `\n<cut by the cluster after ${formatBytes(
+            cut = `\n<cut by the cluster after ${formatBytes(
               maxLogBytes,
             )}: these are the first bytes of the last ${tailLines} lines; ask for fewer lines to see the newest>`;
           }
@@ -770,8 +803,10 @@ export class PlanExecutor {
           chosen.length > 1 || containers.length > 1
             ? `==> ${pod.metadata?.name}/${container} <==\n`
             : '';
-        // Secret-looking pairs and URL credentials, as in table rows and events.
-        chunks.push(header + (scrubText(text) || '<no log lines>'));
+        // Secret-looking pairs and URL credentials, as in table rows and events. The note on the
+        // cut is added after: a cut that leaves a quoted value open hides the rest of the text,
+        // and the note is ours, not the log's.
+        chunks.push(header + (scrubText(text) || '<no log lines>') + cut);
       }
     }
     const text = chunks.join('\n');

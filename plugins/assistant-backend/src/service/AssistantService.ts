@@ -24,6 +24,8 @@ import {
   ExecutionRecord,
   ExecutionRequirements,
   ExecutionResult,
+  inSeveralNamespaces,
+  NAMESPACE_UNKNOWN,
   Plan,
   scopedPlanSchema,
   SafetyAssessment,
@@ -45,7 +47,11 @@ import {
 import { NamespaceOwners } from '../context/namespaceOwners';
 import { ConversationStore } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
-import { PlanExecutor, refusedByExecutor } from '../execution/PlanExecutor';
+import {
+  NamespaceLookUp,
+  PlanExecutor,
+  refusedByExecutor,
+} from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
 import { newPlanSalt, planHash } from '../execution/planHash';
@@ -499,18 +505,24 @@ export class AssistantService {
     );
   }
 
-  /** Looks the namespace of a named resource up, giving up after a moment. */
-  private async withNamespace(plan: Plan, userRef: string): Promise<Plan> {
+  /**
+   * Looks the namespace of a named resource up, giving up after a moment;
+   * says which namespaces have it when there are several.
+   */
+  private async withNamespace(
+    plan: Plan,
+    userRef: string,
+  ): Promise<NamespaceLookUp> {
     let kc;
     try {
       kc = this.kubeConfigFor(plan.cluster, userRef);
     } catch {
-      return plan;
+      return { plan };
     }
     return withDeadline(
-      this.options.executor.resolveNamespace(plan, kc),
+      this.options.executor.lookUpNamespace(plan, kc),
       NAMESPACE_LOOKUP_TIMEOUT_MS,
-      () => plan,
+      () => ({ plan }),
     );
   }
 
@@ -738,12 +750,11 @@ export class AssistantService {
         }
         throw error;
       }
-      const plan = this.explicitScope(
-        await this.withNamespace(
-          this.scopePlan(result.answer.plan, scope),
-          userRef,
-        ),
+      const lookUp = await this.withNamespace(
+        this.scopePlan(result.answer.plan, scope),
+        userRef,
       );
+      const plan = this.explicitScope(lookUp.plan);
       const outside =
         clusterWide || !scope ? undefined : this.outsideEntity(plan, scope);
       if (outside) {
@@ -759,9 +770,17 @@ export class AssistantService {
       // kubeconfig's default namespace while the executor looked in every namespace.
       const scoped = scopedPlanSchema.safeParse(plan);
       if (!scoped.success) {
+        // An object in several namespaces is said to be there, with them, not to be nowhere.
+        const several = lookUp.severalNamespaces;
         throw await refuse(
           `This plan cannot run as shown: ${scoped.error.issues
-            .map(issue => issue.message)
+            .map(issue =>
+              several &&
+              issue.code === 'custom' &&
+              issue.params?.[NAMESPACE_UNKNOWN]
+                ? inSeveralNamespaces(plan, several, lookUp.more)
+                : issue.message,
+            )
             .join('; ')}.`,
           { stage: 'plan', plan: redactPlan(plan) },
         );

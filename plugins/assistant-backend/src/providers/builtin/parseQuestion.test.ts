@@ -240,6 +240,127 @@ describe('parseQuestion', () => {
     });
   });
 
+  describe('a named pod or node is read by its name, never left out', () => {
+    const known = [
+      { name: 'web-1', resource: 'pods' as const, namespace: 'shop' },
+      { name: 'node-1', resource: 'nodes' as const },
+      {
+        name: 'checkout-web',
+        resource: 'deployments' as const,
+        namespace: 'shop',
+      },
+    ];
+    const refusal = (question: string, context = {}) => {
+      try {
+        parseQuestion(question, context);
+      } catch (e) {
+        if (isPlanRefusal(e)) return (e as Error).message;
+        throw e;
+      }
+      throw new Error(`planned: ${question}`);
+    };
+
+    it.each([
+      // Was planned as `kubectl top pods -A`: every pod's usage, labelled as such.
+      [
+        'top pod no-such-pod',
+        {},
+        { verb: 'top', resource: 'pods', name: 'no-such-pod' },
+      ],
+      ['top pod web-1', {}, { verb: 'top', resource: 'pods', name: 'web-1' }],
+      [
+        'top pods web-1',
+        { known },
+        { verb: 'top', resource: 'pods', name: 'web-1' },
+      ],
+      [
+        'cpu of pod web-1',
+        {},
+        { verb: 'top', resource: 'pods', name: 'web-1' },
+      ],
+      [
+        'kubectl top pod web-1 -n shop',
+        {},
+        { verb: 'top', resource: 'pods', name: 'web-1', namespace: 'shop' },
+      ],
+      [
+        'how much memory is pod web-1 using',
+        { namespace: 'shop' },
+        { verb: 'top', resource: 'pods', name: 'web-1', namespace: 'shop' },
+      ],
+      [
+        'top node node-1',
+        {},
+        { verb: 'top', resource: 'nodes', name: 'node-1' },
+      ],
+      [
+        'cpu usage of node-1',
+        { known },
+        { verb: 'top', resource: 'nodes', name: 'node-1' },
+      ],
+      // Was planned as `kubectl get pods -A`.
+      ['get pod web-1', {}, { verb: 'get', resource: 'pods', name: 'web-1' }],
+      [
+        'show pod web-1 in shop',
+        {},
+        { verb: 'get', resource: 'pods', name: 'web-1', namespace: 'shop' },
+      ],
+      [
+        'is pod web-1 crash looping',
+        {},
+        {
+          verb: 'get',
+          resource: 'pods',
+          name: 'web-1',
+          filter: 'crash-looping',
+        },
+      ],
+      // kubectl takes a name or a field selector: the phase of one pod is its filter.
+      [
+        'is pod web-1 pending',
+        {},
+        { verb: 'get', resource: 'pods', name: 'web-1', filter: 'pending' },
+      ],
+    ])('plans "%s" for that object alone', (question, context, plan) => {
+      expect(parseQuestion(question, context)).toEqual(plan);
+    });
+
+    it.each([
+      [
+        'memory of deployment checkout-web',
+        {},
+        'I understood that you want to see the resource usage of deployment checkout-web, but kubectl top shows pods and nodes only: ask for its pods by their label selector (for example "memory of pods -l app=web in shop"). Nothing was planned.',
+      ],
+      [
+        'which pods use the most memory on node-1',
+        { known },
+        'I understood that you want to see the resource usage of the pods on node node-1, but kubectl top pods cannot select the pods of one node: ask for the node\'s own usage ("top node node-1"), or for the pods of a namespace. Nothing was planned.',
+      ],
+      [
+        'cpu of web-2',
+        {},
+        'I understood that you want to see the resource usage of web-2, but kubectl top reads a pod or a node by name, and the question does not say which web-2 is: say "pod web-2" or "node web-2". Nothing was planned.',
+      ],
+      // Was planned as `kubectl get pods -A`: every pod, not those of the deployment.
+      [
+        'list pods checkout-web in shop',
+        { known },
+        'I understood that you want to list pods, but a list of pods cannot be selected by the name checkout-web (the deployment of that name), and without it the plan would show every one: ask with a label selector (for example "pods -l app=web in shop"), or name one object (for example "pod web-1"). Nothing was planned.',
+      ],
+      // Was `get deployment/checkout-web --field-selector=…`, a plan kubectl (and planSchema) rejects.
+      [
+        'list pending pods of deployment checkout-web',
+        {},
+        'I understood that you want to list deployments, but kubectl takes a name or a field selector (status.phase=Pending), not both: ask for deployment checkout-web alone, or for the list without its name. Nothing was planned.',
+      ],
+    ])(
+      'refuses "%s" rather than show something else',
+      (question, context, message) => {
+        expect(refusal(question, context)).toBe(message);
+      },
+    );
+  });
+
   it('scopes to the entity when asked from its page', () => {
     const context = {
       namespace: 'shop',

@@ -6,7 +6,7 @@ import { parseDiagnosis } from './diagnosis';
 import { changeKind, parseChange } from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
-import { CannotParse, parseRead } from './reads';
+import { CannotParse, parseRead, refuseDroppedName } from './reads';
 import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
 import { INTENT_WORDS, RESOURCE_WORDS } from './vocabulary';
@@ -38,7 +38,7 @@ const GENERIC = new Set([
  * 5. otherwise a read;
  * 6. a restricting condition the plan does not hold (an exclusion, an age, a
  *    name pattern, a state of the objects of a change …) → refused, never
- *    dropped (conditions.ts).
+ *    dropped (conditions.ts); so is a name a list would leave out (reads.ts).
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -80,7 +80,12 @@ export function parseQuestion(
       'The question does not mention anything Kubernetes knows about.',
     );
   }
-  return checked(parseRead(q, ns, context, known));
+  return refuseDroppedName(
+    checked(parseRead(q, ns, context, known)),
+    q,
+    ns,
+    known,
+  );
 }
 
 /**

@@ -1,6 +1,12 @@
-import { Plan, PlanResource } from '@kubechart/plugin-assistant-common';
+import {
+  FILTER_RESOURCES,
+  Plan,
+  PlanFilter,
+  PlanResource,
+} from '@kubechart/plugin-assistant-common';
 import {
   KnownNames,
+  NamedTarget,
   NamespaceScope,
   findName,
   isNameLike,
@@ -44,6 +50,66 @@ const EVENT_REASONS: Array<[string[], string]> = [
   [['evicted', 'eviction', 'evictions'], 'Evicted'],
   [['unhealthy', 'probe', 'probes'], 'Unhealthy'],
 ];
+
+/**
+ * Whether a name is a pod's: the cluster has a pod by that name, or the
+ * question calls it one ("pod web-1", kubectl's `pods web-1`: a certain name,
+ * not a word that follows "pods") and the cluster has no workload by that name
+ * ("pods checkout-web" asks for a workload's pods).
+ */
+function isPodName(named: NamedTarget): boolean {
+  return (
+    !!named.certain &&
+    (named.knownKind === 'pods' ||
+      (named.resource === 'pods' && named.knownKind === undefined))
+  );
+}
+
+/** A resource's kind as a person names one object: `deployment`, `ingress`, `networkpolicy`. */
+function kindOf(resource: PlanResource): string {
+  if (resource === 'endpoints') return resource;
+  if (resource.endsWith('ies')) return `${resource.slice(0, -3)}y`;
+  if (resource.endsWith('sses')) return resource.slice(0, -2);
+  return resource.replace(/s$/, '');
+}
+
+/**
+ * `kubectl top` of one named pod or node. kubectl top shows nothing else by
+ * name and cannot select the pods of a workload or a node: those are refused,
+ * as is a name the question does not say is a pod or a node.
+ */
+function namedUsage(
+  name: string,
+  named: NamedTarget,
+  onNode: boolean,
+  mentioned: PlanResource | undefined,
+  known: KnownNames,
+): Plan {
+  let kind: PlanResource | undefined;
+  if (onNode || known.is(name, 'nodes') || named.resource === 'nodes') {
+    kind = 'nodes';
+  } else if (named.knownKind) kind = named.knownKind;
+  else kind = named.resource;
+  if (kind === 'nodes' && mentioned === 'pods') {
+    throw refuse(
+      `see the resource usage of the pods on node ${name}`,
+      `kubectl top pods cannot select the pods of one node: ask for the node's own usage ("top node ${name}"), or for the pods of a namespace`,
+    );
+  }
+  if (kind === 'pods' || kind === 'nodes') {
+    return { verb: 'top', resource: kind, name };
+  }
+  if (kind) {
+    throw refuse(
+      `see the resource usage of ${kindOf(kind)} ${name}`,
+      'kubectl top shows pods and nodes only: ask for its pods by their label selector (for example "memory of pods -l app=web in shop")',
+    );
+  }
+  throw refuse(
+    `see the resource usage of ${name}`,
+    `kubectl top reads a pod or a node by name, and the question does not say which ${name} is: say "pod ${name}" or "node ${name}"`,
+  );
+}
 
 /** Plans a read: lists, logs, usage, events, rollouts, quotas. */
 export function parseRead(
@@ -198,6 +264,16 @@ export function parseRead(
       let sortBy: 'memory' | 'cpu' | undefined;
       if (memory) sortBy = 'memory';
       else if (cpu) sortBy = 'cpu';
+      // A named pod or node is read alone (`kubectl top pod web-1`): planned over every pod, the
+      // command and its label would answer another question.
+      // (Not a word that merely follows "pods": "which pods eat the most cpu".)
+      const usageOf = (named.certain ? named.name : undefined) ?? ns.node;
+      if (usageOf) {
+        return finish(
+          namedUsage(usageOf, named, usageOf === ns.node, mentioned, known),
+          false,
+        );
+      }
       const resource =
         nodesMentioned && mentioned !== 'pods' ? 'nodes' : 'pods';
       const plan: Plan = {
@@ -342,7 +418,7 @@ export function parseRead(
   const plan: Plan = { verb: 'get', resource };
   if (
     named.name &&
-    resource !== 'pods' &&
+    (resource !== 'pods' || isPodName(named)) &&
     !(resource === 'nodes' && q.has('on'))
   ) {
     plan.name = named.name;
@@ -397,5 +473,69 @@ export function parseRead(
     plan.output = 'yaml';
   }
   if (plan.filter === undefined) delete plan.filter;
-  return finish(plan);
+  return finish(namedOrRefused(plan));
+}
+
+/** A phase kubectl selects a list by, as the filter that applies it to one named pod. */
+const PHASE_FILTERS: Record<string, PlanFilter> = {
+  'status.phase=Pending': 'pending',
+  'status.phase=Failed': 'failed',
+};
+
+/**
+ * A list that names one object: a phase of one named pod is its filter
+ * (kubectl takes a name or a field selector, not both); any other field
+ * selector with a name is refused.
+ */
+function namedOrRefused(plan: Plan): Plan {
+  if (!plan.name || !plan.fieldSelector) return plan;
+  const filter = PHASE_FILTERS[plan.fieldSelector];
+  if (filter && FILTER_RESOURCES[filter].includes(plan.resource)) {
+    const { fieldSelector, ...rest } = plan;
+    return { ...rest, filter };
+  }
+  throw refuse(
+    `list ${plan.resource}`,
+    `kubectl takes a name or a field selector (${
+      plan.fieldSelector
+    }), not both: ask for ${kindOf(plan.resource)} ${
+      plan.name
+    } alone, or for the list without its name`,
+  );
+}
+
+/**
+ * A list must hold the name the question gives (as its name, its namespace or
+ * in a selector), or be refused: "pods checkout-web" asks for the pods of a
+ * deployment, which a list cannot select by the deployment's name, and
+ * planned as `kubectl get pods -A` it would show every pod under a label that
+ * answers another question. Run after the restricting conditions are
+ * checked, so "… except checkout-web" is refused as the exclusion it is.
+ */
+export function refuseDroppedName(
+  plan: Plan,
+  q: Question,
+  ns: NamespaceScope,
+  known: KnownNames,
+): Plan {
+  if (plan.verb !== 'get') return plan;
+  const named = findName(q, ns.used, known);
+  if (!named.name || !named.certain) return plan;
+  const held = [
+    plan.name,
+    plan.namespace,
+    ...[plan.labelSelector, plan.fieldSelector].flatMap(selector =>
+      (selector ?? '').split(/[=,!() ]+/),
+    ),
+  ];
+  if (held.includes(named.name)) return plan;
+  const kind = named.knownKind ?? named.resource;
+  throw refuse(
+    `list ${plan.resource}`,
+    `a list of ${plan.resource} cannot be selected by the name ${named.name}${
+      kind && kind !== plan.resource
+        ? ` (the ${kindOf(kind)} of that name)`
+        : ''
+    }, and without it the plan would show every one: ask with a label selector (for example "pods -l app=web in shop"), or name one object (for example "pod web-1")`,
+  );
 }
