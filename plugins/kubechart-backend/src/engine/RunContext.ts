@@ -1,9 +1,11 @@
 import {
+  REDACTED,
   collectSecretValues,
   createTextRedactor,
   redactManifest,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
+import type { HelmLineListener } from '@kubechart/plugin-kubechart-node';
 import { moreChanges, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -15,6 +17,109 @@ import { RunRedactor, trackRunSecrets } from './secretScrubbingStore';
 const MAX_NAMED_CHANGES = 10;
 /** At most this many changes are recorded on a run (`Run.applied`); the rest are counted. */
 export const MAX_RECORDED_CHANGES = 500;
+
+/**
+ * At most this many lines of one output stream (helm's stdout or stderr) are kept to judge its next
+ * line by: the lines of a value that runs over lines (a quoted value with line breaks, a YAML block
+ * under a secret-looking key). A value running on past them withholds the rest of its stream.
+ */
+export const MAX_OUTPUT_CONTEXT_LINES = 256;
+/** At most this many characters of one output stream are kept to judge its next line by. */
+export const MAX_OUTPUT_CONTEXT_CHARS = 32 * 1024;
+
+/** A line of output as the run log shows it: its text, or the stream withheld from it on. */
+type OutputLine = { shown?: string; withheld?: boolean };
+
+/**
+ * One stream of a command's output, scrubbed as the text it is, not line by line: the redactor hides
+ * a value under a secret-looking key whole when it runs over lines (a quote that closes lines later,
+ * a YAML block or nested value under the key), which a line alone does not show. Each line is
+ * scrubbed together with the lines before it that it may continue, and what the scrub adds for it
+ * is shown at once: logs are not held back. Those lines are kept only while a value may run on
+ * (after a line the scrub shows as it shows it alone, they are dropped), and at most
+ * {@link MAX_OUTPUT_CONTEXT_LINES} lines or {@link MAX_OUTPUT_CONTEXT_CHARS} characters, so each
+ * line costs a bounded scrub; past that the rest of the stream is withheld, as the redactor hides
+ * a quoted value that never closes to the end of its text.
+ */
+class OutputStream {
+  /** The lines the next one may continue, consecutive blank lines kept as one (the redactor skips them alike). */
+  private lines: string[] = [];
+  private chars = 0;
+  /** `scrubbedBy` applied to `lines`; computed again when the run learns a secret. */
+  private scrubbed = '';
+  private scrubbedBy?: (text: string) => string;
+  private withheld = false;
+
+  next(line: string, scrub: (text: string) => string): OutputLine {
+    if (this.withheld) return {};
+    const blank = !line.trim();
+    if (this.lines.length === 0) {
+      if (blank) return { shown: line };
+      const shown = scrub(line);
+      this.keep([line], shown, scrub);
+      return { shown };
+    }
+    const text = this.lines.join('\n');
+    if (this.scrubbedBy !== scrub) {
+      this.scrubbed = scrub(text);
+      this.scrubbedBy = scrub;
+    }
+    if (blank) {
+      if (this.lines[this.lines.length - 1] !== '') {
+        this.lines.push('');
+        this.scrubbed = scrub(`${text}\n`);
+      }
+      return { shown: line };
+    }
+    const before = this.scrubbed;
+    const scrubbed = scrub(`${text}\n${line}`);
+    let shown: string;
+    let alone = false;
+    if (!scrubbed.startsWith(before)) {
+      // The scrub of the lines before changed with this one (a known secret across them): which
+      // part is this line's is not known, so none of it is shown.
+      shown = REDACTED;
+    } else {
+      const added = scrubbed.slice(before.length);
+      if (added.startsWith('\n')) {
+        shown = added.slice(1);
+        // A line scrubbed as it is alone ends every value before it; one shown as `***` alone
+        // (a known secret) may be a hidden line of one, so the lines before are kept.
+        alone = shown === scrub(line) && shown.trim() !== REDACTED;
+      } else {
+        // Its start continues a hidden value of the lines before.
+        shown = added.startsWith(REDACTED) ? added : `${REDACTED}${added}`;
+      }
+    }
+    if (alone) {
+      this.keep([line], shown, scrub);
+      return { shown };
+    }
+    if (
+      this.lines.length >= MAX_OUTPUT_CONTEXT_LINES ||
+      this.chars + line.length + 1 > MAX_OUTPUT_CONTEXT_CHARS
+    ) {
+      this.withheld = true;
+      this.keep([], '', undefined);
+      return { withheld: true };
+    }
+    this.lines.push(line);
+    this.chars += line.length + 1;
+    this.scrubbed = scrubbed;
+    return { shown };
+  }
+
+  private keep(
+    lines: string[],
+    scrubbed: string,
+    scrub: ((text: string) => string) | undefined,
+  ) {
+    this.lines = lines;
+    this.chars = lines.reduce((n, l) => n + l.length + 1, 0);
+    this.scrubbed = scrubbed;
+    this.scrubbedBy = scrub;
+  }
+}
 
 /**
  * A run's changes as they are recorded on it: at most {@link MAX_RECORDED_CHANGES} named, then
@@ -52,6 +157,11 @@ export class RunContext implements RunRedactor {
   private chain: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private secrets = new Set<string>();
+  /**
+   * For free text (logs, failure reasons): known secret values, and also each line (of 8 characters
+   * or more) of one over lines, as helm's output is logged a line at a time and helm's error names
+   * only its last lines; and `key=value` pairs.
+   */
   private scrub: (text: string) => string = createTextRedactor();
   /** For messages kubechart writes itself: known secret values only, no key=value guessing. */
   private scrubOwn: (text: string) => string = createTextRedactor([], {
@@ -105,7 +215,15 @@ export class RunContext implements RunRedactor {
       found = values;
     else found = collectSecretValues(values);
     for (const s of found) this.secrets.add(s);
-    this.scrub = createTextRedactor(this.secrets);
+    const lines = [...this.secrets].flatMap(s =>
+      s.includes('\n')
+        ? s
+            .split('\n')
+            .map(l => l.trim())
+            .filter(l => l.length >= 8)
+        : [],
+    );
+    this.scrub = createTextRedactor([...this.secrets, ...lines]);
     this.scrubOwn = createTextRedactor(this.secrets, { keyValuePairs: false });
   }
 
@@ -134,6 +252,36 @@ export class RunContext implements RunRedactor {
       message: this.scrub(message),
       ...(step ? { step } : {}),
     });
+  }
+
+  /**
+   * Logs a command's output (helm's), given line by line from its streams: each stream is scrubbed
+   * as one text (see {@link OutputStream}), so the later lines of a secret value over lines are
+   * hidden too, which a line scrubbed alone shows. Blank lines are not logged. Each line is logged
+   * with `prefix` (`[release]`) and `step`.
+   */
+  helmOutput(prefix: string, step?: string): HelmLineListener {
+    const streams = new Map<string, OutputStream>();
+    return (line, stream) => {
+      let output = streams.get(stream);
+      if (!output) {
+        output = new OutputStream();
+        streams.set(stream, output);
+      }
+      const { shown, withheld } = output.next(line, this.scrub);
+      const message = withheld
+        ? `(the rest of helm's ${stream} is not shown: a value under a secret-looking key runs over more than ${MAX_OUTPUT_CONTEXT_LINES} lines or ${
+            MAX_OUTPUT_CONTEXT_CHARS / 1024
+          } KiB, so where it ends is not known)`
+        : shown;
+      if (message?.trim())
+        this.push({
+          type: 'log',
+          level: 'info',
+          message: `${this.scrubOwn(prefix)} ${message}`,
+          ...(step ? { step } : {}),
+        });
+    };
   }
 
   step(

@@ -313,9 +313,8 @@ export class Executors {
     const { helm, policy, store, clusters, settings } = this.deps;
     const { cluster, defaultNamespace: namespace } = scope;
     const prefix = `[${release.name}]`;
-    const onLine = (line: string) =>
-      line.trim() &&
-      ctx.log(`${prefix} ${line}`, 'info', `release:${release.name}`);
+    // Each of helm's streams scrubbed as one text: a secret value over lines is hidden whole.
+    const onLine = ctx.helmOutput(prefix, `release:${release.name}`);
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
     // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
     let chartCrds: KubeObject[] = [];
@@ -1193,7 +1192,7 @@ export class Executors {
       namespace,
       kubeconfig: this.deps.clusters.kubeconfigYaml(cluster),
       impersonate: { user: deployerUser(namespace, this.deps.settings) },
-      onLine: l => l.trim() && ctx.log(`[${release}] ${l}`),
+      onLine: ctx.helmOutput(`[${release}]`),
     });
   }
 
@@ -1500,7 +1499,7 @@ export class Executors {
         revision: input.revision,
         kubeconfig,
         impersonate,
-        onLine: l => l.trim() && ctx.log(`[${input.release}] ${l}`),
+        onLine: ctx.helmOutput(`[${input.release}]`),
       });
       return 'done';
     });

@@ -67,6 +67,7 @@ echo "line two"
 echo "warn: something" >&2
 if [ "$FAKE_MODE" = "sleep" ]; then sleep 30; fi
 if [ "$FAKE_MODE" = "fail" ]; then echo "Error: UPGRADE FAILED: boom" >&2; exit 1; fi
+if [ "$FAKE_MODE" = "failsecret" ]; then printf 'Error: execution error: db: password: "s-first\\ns-second\\ns-third\\ns-fourth\\ns-fifth\\ns-sixth" refused\\n' >&2; exit 1; fi
 exit 0
 `,
       { mode: 0o755 },
@@ -164,6 +165,20 @@ exit 0
     ).rejects.toThrow(
       'helm template failed: warn: something\nError: UPGRADE FAILED: boom',
     );
+  });
+
+  it("keeps a secret value over lines out of the error's last lines, whose key is on a line before them", async () => {
+    const helm = new HelmCli({
+      binary: fake,
+      env: { FAKE_MODE: 'failsecret' },
+    });
+    const err = await helm
+      .template({ release: 'r', chart: 'c', namespace: 'n' })
+      .catch(e => e);
+    expect(err.message).toBe(
+      'helm template failed: warn: something\nError: execution error: db: password: "***" refused',
+    );
+    expect(err.stderr).toContain('s-sixth');
   });
 
   it('reports a missing binary clearly', async () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import pLimit from 'p-limit';
+import { createTextRedactor } from '../redaction/redact';
 import { toChartInputError } from './inputErrors';
 import type { HelmPostRenderer } from './postRenderGate';
 import {
@@ -16,7 +17,13 @@ import {
   validateRepoUrl,
 } from './validation';
 
-/** A failed helm invocation; `message` carries helm's own error text. @public */
+/** Hides the values of secret-looking `key=value` pairs of helm's words (known secrets are the caller's). */
+const scrubPairs = createTextRedactor();
+
+/**
+ * A failed helm invocation; `message` carries helm's own error text (its last lines, with the
+ * values of secret-looking pairs hidden), `stderr` all of it as helm wrote it. @public
+ */
 export class HelmCommandError extends CustomErrorBase {
   name = 'HelmCommandError' as const;
   constructor(
@@ -672,8 +679,12 @@ export class HelmCli {
             ),
           );
         } else if (code !== 0) {
+          // The last lines of what helm said, cut once it is scrubbed whole: a value under a
+          // secret-looking key over lines (a template's `fail` message echoing it) is hidden only
+          // with its key's line, which may be before them.
           const text =
-            stderr
+            scrubPairs(err)
+              .split('\n')
               .filter(l => l.trim())
               .slice(-5)
               .join('\n') || `exit code ${code}`;
