@@ -30,6 +30,9 @@ export type ApprovalSettings = { rules: ApprovalRule[] };
 
 const DEFAULT_EXPIRY_MS = 24 * 60 * 60 * 1000;
 
+/** The longest rule name: the width of `kubechart_approvals.rule`. */
+const MAX_RULE_NAME = 255;
+
 /** `*` is the only wildcard; everything else matches itself. */
 export function globMatches(pattern: string, value: string): boolean {
   const re = new RegExp(
@@ -65,6 +68,13 @@ export function readApprovalSettings(config: Config): ApprovalSettings {
   const defaultExpiry = readExpiry(c, 'expiresAfter', DEFAULT_EXPIRY_MS);
   const rules = (c.getOptionalConfigArray('rules') ?? []).map((r, i) => {
     const name = r.getOptionalString('name') ?? `rule ${i + 1}`;
+    // Stored with every run the rule gates (a 255-character column): refused here, not at each run.
+    if ([...name].length > MAX_RULE_NAME)
+      throw new InputError(
+        `kubechart.approvals rule ${i + 1}: its name has ${
+          [...name].length
+        } characters; at most ${MAX_RULE_NAME} are allowed`,
+      );
     const approvers = (
       r.getOptionalStringArray('approvers') ?? [OWNER_APPROVER]
     ).map(a => {

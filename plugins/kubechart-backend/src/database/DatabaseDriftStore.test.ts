@@ -150,6 +150,58 @@ describe.each(databases.eachSupportedId())(
       expect(await drift.get(b)).toEqual(kept);
     });
 
+    // A drift pass that cannot store its records (PostgreSQL refuses U+0000 in text) stores none of
+    // them: every entity page would keep showing the previous pass.
+    it('stores records whose message and target hold a NUL or a lone surrogate, as the run store writes text (U+FFFD)', async () => {
+      const { drift, finished } = await createStores();
+      const a = await finished('manifests', { namespace: 'shop' });
+      const b = await finished('chart', { namespace: 'other', release: 'api' });
+      const hostile = (over: Partial<DriftRecord>, runId: string) =>
+        record(runId, {
+          status: 'unknown',
+          objects: [],
+          message:
+            'the live objects could not be read: configmaps "a\u0000b" \ud800 is forbidden',
+          ...over,
+        });
+      const stored =
+        'the live objects could not be read: configmaps "a\ufffdb" \ufffd is forbidden';
+      await drift.put(
+        hostile(
+          {
+            target: { cluster: 'dev', namespace: 'shop\u0000x' },
+            entityRef: 'component:default/shop\u0000x',
+            actor: 'user:default/a\u0000b',
+          },
+          a,
+        ),
+      );
+      expect(await drift.get(a)).toMatchObject({
+        target: { cluster: 'dev', namespace: 'shop\ufffdx' },
+        entityRef: 'component:default/shop\ufffdx',
+        actor: 'user:default/a\ufffdb',
+        message: stored,
+      });
+      expect(
+        await drift.replaceAll([
+          hostile(
+            {
+              target: {
+                cluster: 'dev',
+                namespace: 'other',
+                release: 'a\u0000',
+              },
+            },
+            b,
+          ),
+        ]),
+      ).toHaveLength(1);
+      expect(await drift.get(b)).toMatchObject({
+        target: { cluster: 'dev', namespace: 'other', release: 'a\ufffd' },
+        message: stored,
+      });
+    });
+
     it("replaces a pass's records at once: a reader sees the previous records or the new ones, never both", async () => {
       const { drift, finished } = await createStores();
       const ids = async (n: number) => {

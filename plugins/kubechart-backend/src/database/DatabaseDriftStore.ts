@@ -5,6 +5,7 @@ import {
 import type { DriftObject, RunKind } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
+import { storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-kubechart-backend',
@@ -164,18 +165,25 @@ export class DatabaseDriftStore implements DriftStore {
   }
 }
 
+/**
+ * A record as a row. Text is written as the run store writes it (`storableText`: U+0000, which
+ * PostgreSQL refuses, and lone surrogates become U+FFFD): a `message` quotes the error a cluster or
+ * a manifest parser gave, which can quote what a user sent, and one refused row would fail the
+ * whole pass (`replaceAll` is one transaction), leaving every record as the previous pass left it.
+ * `objects` is JSON, which escapes both.
+ */
 function toRow(record: DriftRecord): DriftRow {
   return {
-    run_id: record.runId,
-    cluster: record.target.cluster,
-    namespace: record.target.namespace,
-    release: record.target.release ?? null,
-    entity_ref: record.entityRef ?? null,
-    actor: record.actor,
+    run_id: storableText(record.runId),
+    cluster: storableText(record.target.cluster),
+    namespace: storableText(record.target.namespace),
+    release: storableText(record.target.release ?? null),
+    entity_ref: storableText(record.entityRef ?? null),
+    actor: storableText(record.actor),
     status: record.status,
     since: Date.parse(record.since),
     checked_at: Date.parse(record.checkedAt),
     objects: JSON.stringify(record.objects),
-    message: record.message ?? null,
+    message: storableText(record.message ?? null),
   };
 }

@@ -42,7 +42,7 @@ import {
   isApprovalExpired,
 } from './RunStore';
 import { actorSlotPrefix } from './lockKeys';
-import { storableText } from './storableText';
+import { fittedText, fittingIdentifier, storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-kubechart-backend',
@@ -295,14 +295,30 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     id: run.id,
     kind: run.kind,
     status,
-    entity_ref: storableText(run.entityRef ?? null),
-    actor: storableText(run.actor),
-    template: storableText(run.template ?? null),
-    action: storableText(run.action ?? null),
-    cluster: storableText(run.target.cluster),
-    namespace: storableText(run.target.namespace),
-    release: storableText(run.target.release ?? null),
-    tenant: storableText(run.tenant ?? null),
+    entity_ref: fittingIdentifier(
+      run.entityRef ?? null,
+      "The run's entityRef",
+      255,
+    ),
+    actor: fittingIdentifier(run.actor, "The run's actor", 255),
+    template: fittingIdentifier(
+      run.template ?? null,
+      "The run's template",
+      255,
+    ),
+    action: fittingIdentifier(run.action ?? null, "The run's action", 255),
+    cluster: fittingIdentifier(run.target.cluster, "The run's cluster", 255),
+    namespace: fittingIdentifier(
+      run.target.namespace,
+      "The run's namespace",
+      255,
+    ),
+    release: fittingIdentifier(
+      run.target.release ?? null,
+      "The run's release",
+      255,
+    ),
+    tenant: fittingIdentifier(run.tenant ?? null, "The run's tenant", 64),
     input: JSON.stringify(run.input),
     values: null,
     manifest: null,
@@ -319,7 +335,11 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     heartbeat_at: now,
     owner: null,
     lease_epoch: 0,
-    recorded_by: storableText(run.recordedBy ?? null),
+    recorded_by: fittingIdentifier(
+      run.recordedBy ?? null,
+      'The principal recording the run',
+      255,
+    ),
   };
 }
 
@@ -344,12 +364,18 @@ function encodeCursor(row: { created_at: string | number; id: string }) {
   );
 }
 
+/**
+ * The `(created_at, id)` a cursor names. A cursor comes back from the caller, who can make one up:
+ * its id is read as ids are stored (`storableText`: a NUL would fail the query on PostgreSQL), and
+ * a time that is not a whole number of milliseconds a `bigint` holds is refused as invalid.
+ */
 function decodeCursor(cursor: string): [number, string] {
   try {
     const [c, i] = JSON.parse(
       Buffer.from(cursor, 'base64url').toString('utf8'),
     );
-    if (typeof c === 'number' && typeof i === 'string') return [c, i];
+    if (Number.isSafeInteger(c) && typeof i === 'string')
+      return [c, storableText(i)];
   } catch {
     // fall through
   }
@@ -651,7 +677,10 @@ export class DatabaseRunStore implements RunStore {
   }
 
   async getRun(id: string): Promise<Run | undefined> {
-    const row = await this.db<RunRow>('kubechart_runs').where({ id }).first();
+    // Looked up as ids are stored: an id from a request path may hold a NUL (none is found).
+    const row = await this.db<RunRow>('kubechart_runs')
+      .where({ id: storableText(id) })
+      .first();
     return row ? (await this.withApprovals([toRun(row)]))[0] : undefined;
   }
 
@@ -784,7 +813,7 @@ export class DatabaseRunStore implements RunStore {
       }
       await tx('kubechart_approval_decisions').insert({
         run_id: runId,
-        by: storableText(decision.by),
+        by: fittingIdentifier(decision.by, 'The approver', 255),
         decision: decision.decision,
         comment: storableText(decision.comment),
         at: now,
@@ -1235,7 +1264,8 @@ export class DatabaseRunStore implements RunStore {
             at: e.at ? Date.parse(e.at) : Date.now(),
             type: storableText(e.type),
             level: storableText(e.level),
-            step: storableText(e.step ?? null),
+            // Built from what the run applies (`apply:<kind>/<name>`): cut to its column, not refused.
+            step: fittedText(e.step ?? null, 255),
             step_status: storableText(e.stepStatus ?? null),
             message: storableText(e.message),
           }));
@@ -1354,7 +1384,8 @@ export class DatabaseRunStore implements RunStore {
       { column: 'code' },
       { column: 'cluster' },
     ]);
-    if (code) q.where({ code });
+    // Looked up as codes are stored: a code from a request path may hold a NUL (none is found).
+    if (code) q.where({ code: storableText(code) });
     return (await q).map(toTenantRecord);
   }
 
@@ -1482,12 +1513,16 @@ async function upsertTenantRow(
 ): Promise<void> {
   await db('kubechart_tenants')
     .insert({
-      cluster: storableText(t.cluster),
-      code: storableText(t.code),
-      namespace: storableText(t.namespace),
-      entity_ref: storableText(t.entityRef ?? null),
-      owner: storableText(t.owner ?? null),
-      display_name: storableText(t.displayName ?? null),
+      cluster: fittingIdentifier(t.cluster, "The tenant's cluster", 255),
+      code: fittingIdentifier(t.code, "The tenant's code", 64),
+      namespace: fittingIdentifier(t.namespace, "The tenant's namespace", 255),
+      entity_ref: fittingIdentifier(
+        t.entityRef ?? null,
+        "The tenant's entityRef",
+        255,
+      ),
+      owner: fittingIdentifier(t.owner ?? null, "The tenant's owner", 255),
+      display_name: fittedText(t.displayName ?? null, 255),
       status: t.status,
       last_run_id: storableText(t.lastRunId ?? null),
       releases: JSON.stringify(t.releases),

@@ -133,5 +133,51 @@ describe.each(databases.eachSupportedId())(
         { owner: `group:default/${STORED}`, displayName: STORED },
       ]);
     });
+
+    it('cuts an event step longer than its column (255 characters) at a character, marked with …, keeping the events around it', async () => {
+      const store = await createStore();
+      const run = await store.createRun(newRun(), []);
+      // 306 characters, each a surrogate pair in JavaScript: cut after the 254th, never inside one.
+      const long = `apply:${'\u{1F600}'.repeat(300)}`;
+      await store.appendEvents(run.id, [
+        { type: 'log', level: 'info', message: 'before' },
+        {
+          type: 'step',
+          level: 'info',
+          step: long,
+          stepStatus: 'started',
+          message: long,
+        },
+        { type: 'log', level: 'info', message: 'after' },
+      ]);
+      const events = await store.getEvents(run.id);
+      const cut = `apply:${'\u{1F600}'.repeat(248)}…`;
+      expect([...cut]).toHaveLength(255);
+      expect(events.map(e => [e.step, e.message])).toEqual([
+        [undefined, 'before'],
+        [cut, long],
+        [undefined, 'after'],
+      ]);
+    });
+
+    it('refuses with an InputError, recording nothing, a run whose identifier is longer than its column; one of 255 characters is kept', async () => {
+      const store = await createStore();
+      const tooLong = newRun({ template: 't'.repeat(256) });
+      await expect(
+        store.createRun(tooLong, ['manifests:dev/team-a']),
+      ).rejects.toMatchObject({
+        name: 'InputError',
+        message: `The run's template ${JSON.stringify(
+          `${'t'.repeat(100)}…`,
+        )} has 256 characters; at most 255 are stored`,
+      });
+      expect(await store.getRun(tooLong.id)).toBeUndefined();
+      // Its lock was not taken.
+      await store.createRun(newRun(), ['manifests:dev/team-a']);
+      // 255 characters (492 UTF-16 code units) fit the column.
+      const entityRef = `component:default/${'\u{1F600}'.repeat(237)}`;
+      const fits = await store.createRun(newRun({ entityRef }), []);
+      expect((await store.getRun(fits.id))!.entityRef).toBe(entityRef);
+    });
   },
 );

@@ -14,15 +14,15 @@ import { z } from 'zod';
 import { DriftStore } from '../database/DriftStore';
 import { ReadScopes } from '../service/readScope';
 import { RefusedAttempt } from '../service/runAudit';
-import { parse } from '../service/schemas';
+import { parse, textFilter } from '../service/schemas';
 import { toRunDrift } from './DriftService';
 import { ReleaseHistory, reapplyRequest } from './reapply';
 
 const driftQuery = z
   .object({
-    entityRef: z.string().min(1).max(255).optional(),
-    cluster: z.string().min(1).max(255).optional(),
-    namespace: z.string().min(1).max(255).optional(),
+    entityRef: textFilter(z.string().min(1).max(255)).optional(),
+    cluster: textFilter(z.string().min(1).max(255)).optional(),
+    namespace: textFilter(z.string().min(1).max(255)).optional(),
   })
   .strict()
   .refine(q => q.entityRef || q.cluster, {

@@ -1,6 +1,7 @@
 import { InputError } from '@backstage/errors';
 import { RUN_KINDS, RUN_STATUSES } from '@kubechart/plugin-kubechart-common';
 import { z } from 'zod';
+import { storableText } from '../database/storableText';
 
 const releaseSpec = z
   .object({
@@ -135,12 +136,25 @@ export const finishRunSchema = z
   })
   .strict();
 
+/**
+ * A free-text query filter (an entity ref, an actor, a cluster or namespace), read as the run and
+ * drift stores write text (`storableText`: U+0000, which PostgreSQL refuses in a query, and lone
+ * surrogates become U+FFFD). A filter then matches the records stored from such text, and `%00`
+ * finds nothing instead of failing the request with a 500. Every route reads its text filters
+ * through this, so they are cleaned once, where the query is parsed.
+ */
+export const textFilter = (text: z.ZodString) =>
+  text.transform(value => storableText(value));
+
+/** The largest `seq` a run event can have (the column is a 32-bit integer). */
+const MAX_EVENT_SEQ = 2_147_483_647;
+
 export const listRunsQuery = z
   .object({
-    entityRef: z.string().max(255).optional(),
+    entityRef: textFilter(z.string().max(255)).optional(),
     kind: z.enum(RUN_KINDS as [string, ...string[]]).optional(),
     status: z.enum(RUN_STATUSES as [string, ...string[]]).optional(),
-    actor: z.string().max(255).optional(),
+    actor: textFilter(z.string().max(255)).optional(),
     from: z.string().datetime({ offset: true }).optional(),
     to: z.string().datetime({ offset: true }).optional(),
     cursor: z.string().max(500).optional(),
@@ -150,7 +164,8 @@ export const listRunsQuery = z
 
 export const eventsQuery = z
   .object({
-    after: z.coerce.number().int().min(0).optional(),
+    // Bounded as the column is: PostgreSQL refuses to compare `seq` with a larger number (a 500).
+    after: z.coerce.number().int().min(0).max(MAX_EVENT_SEQ).optional(),
     follow: z.enum(['true', 'false']).optional(),
   })
   .strict();
