@@ -256,6 +256,38 @@ describe('kubechart backend under hostile input', () => {
     },
   );
 
+  it.each([
+    ['/policy/check', { namespace: 'team-a' }],
+    [
+      '/runs/preview',
+      { kind: 'manifests', cluster: 'dev', namespace: 'team-m' },
+    ],
+    ['/runs', { kind: 'manifests', cluster: 'dev', namespace: 'team-m' }],
+  ])(
+    'answers manifests helm reads otherwise than the policy at %s with a 400 naming the character and line',
+    async (path, body) => {
+      const hidden = [
+        // go-yaml (helm) ends the comment at U+2028 and reads `hostNetwork: true`; js-yaml a comment.
+        [
+          'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  # notes\u2028  hostNetwork: true\n  containers: []\n',
+          /Manifests holds U\+2028 \(LINE SEPARATOR\) on line 5: helm's YAML reader reads it as a line break and js-yaml does not/,
+        ],
+        // helm's YAMLReader starts a document (an indented Pod); js-yaml reads a key of the ConfigMap.
+        [
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n---\u00a0#: |\n  apiVersion: v1\n  kind: Pod\n  metadata: { name: p }\n  spec: { hostNetwork: true, containers: [] }\n',
+          /Manifests has a line starting with --- followed by U\+00A0 on line 4: helm's YAML reader starts a new document there and js-yaml does not/,
+        ],
+      ] as const;
+      for (const [manifests, message] of hidden) {
+        const r = await request(server)
+          .post(`/api/kubechart${path}`)
+          .send({ ...body, manifests });
+        expect(r.status).toBe(400);
+        expect(r.body.error.message).toMatch(message);
+      }
+    },
+  );
+
   it('refuses a recorded manifest of too many documents with a 400, staying responsive', async () => {
     const r = await request(server)
       .post('/api/kubechart/runs/record')

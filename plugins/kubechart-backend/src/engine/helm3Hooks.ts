@@ -48,7 +48,11 @@ export function helm3HookRefusal(
   ].join(' ');
 }
 
-/** Hooks helm ran that are not, byte for byte, among the ones checked before the install. */
+/**
+ * Hooks helm ran that are not, byte for byte, among the ones checked before the install. Equal text
+ * is equal objects only because the check reads hooks as helm does: text helm's YAML reader would
+ * read otherwise (U+2028 and the like, a `---` line only helm splits at) is refused when parsed.
+ */
 export function uncheckedHooks(
   ran: HelmHook[],
   checked: HelmHook[],

@@ -75,7 +75,9 @@ export async function judgeRollbackRevision(
   );
   if (revision === undefined) return undefined;
   const { manifest, config } = revision;
-  // Read as helm reads the stored text when it rolls back (YAML 1.1: `hostNetwork: yes` is true).
+  // Read as helm reads the stored text when it rolls back (YAML 1.1: `hostNetwork: yes` is true);
+  // a record helm would read otherwise (U+2028 and the like, a `---` line only helm splits at) is
+  // refused, so no forged record rolls back to objects the policy did not see.
   const objects = parseManifests(manifest);
   const options = deps.enforceRunScope
     ? {

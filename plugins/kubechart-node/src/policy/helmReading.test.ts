@@ -87,6 +87,104 @@ describe('the policy reads manifests as helm does', () => {
     ).toThrow(/merge key \(<<\) at spec: helm's YAML reader lets it overwrite/);
   });
 
+  it('refuses U+0085, U+2028 and U+2029, in comments too: helm reads each as a line break, js-yaml as text', () => {
+    // go-yaml v2 ends the comment at the character, so helm applies `hostNetwork: true` and
+    // `privileged: true`; js-yaml reads one comment each and would pass the pod.
+    for (const [char, name] of [
+      ['\u2028', 'U+2028 (LINE SEPARATOR)'],
+      ['\u2029', 'U+2029 (PARAGRAPH SEPARATOR)'],
+      ['\u0085', 'U+0085 (NEXT LINE)'],
+    ]) {
+      const text = pod(
+        [`# pod notes${char}  hostNetwork: true`],
+        [`# notes${char}        privileged: true`],
+      );
+      expect(() => parseManifests(text)).toThrow(
+        `Manifests holds ${name} on line 7: helm's YAML reader reads it as a line break and js-yaml does not`,
+      );
+      expect(() => engine.checkYaml(text)).toThrow(name);
+    }
+    // In a string, inside a value or at the end of the text alike.
+    expect(() => parseManifests('a: 1\n---\nb: "x\u2028y"\n')).toThrow(
+      /U\+2028 \(LINE SEPARATOR\) on line 3/,
+    );
+    expect(() => parseManifests('a: 1\n# end\u2029')).toThrow(
+      /U\+2029 \(PARAGRAPH SEPARATOR\) on line 2/,
+    );
+    // Written as an escape in a double-quoted string, both read the same character: fine.
+    expect(parseManifests('b: "x\\u2028y"\n')).toEqual([{ b: 'x\u2028y' }]);
+  });
+
+  it('refuses a byte order mark at the start of a line: helm drops it at the start of each document, js-yaml only of the text', () => {
+    // To js-yaml the RoleBinding has no subjects (an unknown key); helm binds every authenticated user.
+    const binding = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: c }',
+      '---',
+      '\ufeffsubjects: [{ kind: Group, name: "system:authenticated", apiGroup: rbac.authorization.k8s.io }]',
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: RoleBinding',
+      'metadata: { name: everyone }',
+      'roleRef: { kind: ClusterRole, name: admin, apiGroup: rbac.authorization.k8s.io }',
+    ].join('\n');
+    expect(() => parseManifests(binding)).toThrow(
+      "Manifests holds U+FEFF (BYTE ORDER MARK) at the start of line 5: helm's YAML reader drops it at the start of a document and js-yaml does not",
+    );
+    // At the start of the text both drop it; inside a value both keep it.
+    expect(parseManifests('\ufeffa: 1\n---\nb: x\ufeffy\n')).toEqual([
+      { a: 1 },
+      { b: 'x\ufeffy' },
+    ]);
+  });
+
+  it('refuses a line helm splits documents at and js-yaml does not', () => {
+    // apimachinery's YAMLReader ends a document at any line starting with `---` whose rest, with
+    // Unicode spaces trimmed, is empty or a comment; js-yaml only when a space, tab or line end
+    // follows. Here js-yaml reads one ConfigMap (the Pod is a block string under the key
+    // `---\u00a0#`) and helm a ConfigMap and a Pod with hostNetwork.
+    const hidden = (separator: string) =>
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: { name: c }',
+        `${separator}: |`,
+        ...pod(['hostNetwork: true'])
+          .split('\n')
+          .map(l => `  ${l}`),
+      ].join('\n');
+    expect(() => parseManifests(hidden('---\u00a0#'))).toThrow(
+      "Manifests has a line starting with --- followed by U+00A0 on line 4: helm's YAML reader starts a new document there and js-yaml does not",
+    );
+    for (const [separator, after] of [
+      ['---#', '#'],
+      ['---\f#', 'U+000C'],
+      ['---\v#', 'U+000B'],
+      ['---\u3000#', 'U+3000'],
+      ['---\u2000#x', 'U+2000'],
+      ['---\u202f #', 'U+202F'],
+    ]) {
+      expect(() => parseManifests(hidden(separator))).toThrow(
+        `followed by ${after} on line 4`,
+      );
+    }
+    expect(() => parseManifests('a: 1\n---\u00a0\nb: 2\n')).toThrow(
+      /--- followed by U\+00A0 on line 2/,
+    );
+    // A comment js-yaml ends at a carriage return and helm at the line's end.
+    expect(() => parseManifests('a: 1\n--- #c\rb: 2\n')).toThrow(
+      /line starting with --- followed by a comment holding a carriage return on line 2/,
+    );
+    // Separators both read alike.
+    expect(
+      parseManifests(
+        '---\na: 1\n--- # x\nb: 2\n---\t\nc: 3\n---  \r\nd: 4\n---\r\ne: 5\n---\t#y\nf: 6\n---',
+      ),
+    ).toEqual([{ a: 1 }, { b: 2 }, { c: 3 }, { d: 4 }, { e: 5 }, { f: 6 }]);
+    // `---x` starts no document for either (a key here).
+    expect(parseManifests('a: 1\n---x: 2\n')).toEqual([{ a: 1, '---x': 2 }]);
+  });
+
   it('refuses a security flag that is not a boolean: nothing can say how it is read', () => {
     const refused = errors(
       pod(['hostNetwork: "yes"'], ['privileged: 1', 'runAsNonRoot: "true"']),

@@ -112,6 +112,38 @@ describe('parseYamlLimited', () => {
     }
   });
 
+  it('refuses, in any schema and quickly, text that helm reads otherwise, without echoing it', () => {
+    // Values are read by helm with the same reader as manifests.
+    const values = refusal(() =>
+      parseYamlLimited('image: web\n# secret-hunter22\u2028admin: true\n', {
+        what: 'Values',
+      }),
+    ).error;
+    expect(values).toBeInstanceOf(InputError);
+    expect(values.message).toMatch(
+      /^Values holds U\+2028 \(LINE SEPARATOR\) on line 2: /,
+    );
+    expect(values.message).not.toContain('hunter22');
+    expect(
+      refusal(() => parseYamlLimited('a: 1\n---\u00a0# secret-hunter22\n'))
+        .error.message,
+    ).toMatch(
+      /^YAML input has a line starting with --- followed by U\+00A0 on line 2: (?!.*hunter22)/,
+    );
+    // Linear: 900 KB of separators with comments, and of lines that only start like one.
+    const separators = '--- # c\n'.repeat(100_000);
+    let started = Date.now();
+    expect(() => parseYamlLimited(`${separators}---\u3000\n`)).toThrow(
+      /followed by U\+3000 on line 100001/,
+    );
+    expect(Date.now() - started).toBeLessThan(500);
+    started = Date.now();
+    expect(() =>
+      parseYamlLimited(`${'---x: 1\n'.repeat(100_000)}\u0085`),
+    ).toThrow(/U\+0085 \(NEXT LINE\) on line 100001/);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
   it('checks JSON bodies for depth and size', () => {
     let nested: unknown = 1;
     for (let i = 0; i < 500; i++) nested = { n: nested };
