@@ -50,7 +50,7 @@ import {
 } from '../approvals/approvedManifest';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
-import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
+import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import {
   judgeRollbackRevision,
@@ -421,7 +421,7 @@ export class Executors {
     if (!why) {
       // The release record is a Secret in the release's namespace, which its admins and workloads may
       // write: what it says was applied is recorded only when it is what this run rendered and checked.
-      const recorded = status!.manifest + hooksManifest(status!.hooks);
+      const recorded = withHooks(status!.manifest, status!.hooks);
       const differs = await this.recordDifference(
         recorded,
         rendered,
@@ -690,7 +690,7 @@ export class Executors {
     // its post-renderer and removes before applying) and its hooks as it ran them; the gate's
     // approvals when helm recorded nothing.
     const applied = result.manifest
-      ? result.manifest + hooksManifest(result.hooks)
+      ? withHooks(result.manifest, result.hooks)
       : gate.approved.join('---\n') || rendered;
     if (helm3) {
       // Hooks helm 3 ran that differ from the checked ones are checked now; a policy failure fails the run and says so.

@@ -2,7 +2,13 @@ import type {
   HelmHook,
   InstallTimeInputs,
 } from '@kubechart/plugin-kubechart-node';
-import { helm3HookRefusal, hooksManifest, uncheckedHooks } from './helm3Hooks';
+import { parseManifests } from '@kubechart/plugin-kubechart-node';
+import {
+  helm3HookRefusal,
+  hooksManifest,
+  uncheckedHooks,
+  withHooks,
+} from './helm3Hooks';
 
 const hook = (
   name: string,
@@ -146,5 +152,18 @@ describe('uncheckedHooks and hooksManifest', () => {
     ).toBe(
       '---\n# Source: c/templates/a.yaml\nkind: Job\n---\n# Source: c/templates/b.yaml\nkind: Pod\n',
     );
+  });
+
+  it('follows a release manifest that does not end in a newline with its hooks as separate documents', () => {
+    const text = withHooks('kind: ConfigMap\nmetadata:\n  name: cfg', [
+      {
+        path: 'c/templates/job.yaml',
+        manifest: 'kind: Job\nmetadata:\n  name: j\n',
+      },
+    ]);
+    expect(
+      parseManifests(text).map(o => `${o.kind}/${o.metadata?.name}`),
+    ).toEqual(['ConfigMap/cfg', 'Job/j']);
+    expect(withHooks('kind: ConfigMap\n', [])).toBe('kind: ConfigMap\n');
   });
 });

@@ -74,3 +74,19 @@ export function hooksManifest(
     )
     .join('');
 }
+
+/**
+ * A release's manifest followed by its hooks, as one multi-document text: a manifest that does not
+ * end in a newline would run into the first hook's `---` (one document with duplicate keys, which
+ * the policy's parser refuses).
+ */
+export function withHooks(
+  manifest: string,
+  hooks: Array<Pick<HelmHook, 'path' | 'manifest'>> | undefined,
+): string {
+  const after = hooksManifest(hooks ?? []);
+  if (!after) return manifest;
+  return manifest && !manifest.endsWith('\n')
+    ? `${manifest}\n${after}`
+    : `${manifest}${after}`;
+}

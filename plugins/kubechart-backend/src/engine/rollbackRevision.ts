@@ -12,7 +12,7 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { readHelmRelease } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
-import { hooksManifest } from './helm3Hooks';
+import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
 
 /**
@@ -30,7 +30,7 @@ export async function readRevision(
   const stored = await readHelmRelease(client, namespace, release, revision);
   return stored
     ? {
-        manifest: String(stored.manifest) + hooksManifest(stored.hooks),
+        manifest: withHooks(String(stored.manifest), stored.hooks),
         config: stored.config,
       }
     : undefined;
