@@ -531,6 +531,183 @@ describe('conformance: RBAC authorization and impersonation', () => {
         return r.status === 200;
       });
     });
+
+    /** Whether the deployer may now escalate the Role `special` (a real server's RBAC cache lags behind). */
+    const mayEscalateSpecial = async () => {
+      const r = await rawRequest(
+        engine,
+        'POST',
+        `${AUTHZ_V1}/selfsubjectaccessreviews`,
+        {
+          headers: asDeployer,
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace: ns,
+                verb: 'escalate',
+                group: 'rbac.authorization.k8s.io',
+                resource: 'roles',
+                name: 'special',
+              },
+            },
+          },
+        },
+      );
+      return r.body?.status?.allowed === true;
+    };
+    const nodesRole = (name: string, resourceVersion?: string) => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }],
+    });
+
+    // RoleEscalationAuthorized asks for `escalate` on the request's name, which a POST to the collection has not.
+    it('checks escalate limited by resourceNames against the URL: a create is not covered, an update is', async () => {
+      await rbac.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: 'escalate-special' },
+          rules: [
+            {
+              apiGroups: ['rbac.authorization.k8s.io'],
+              resources: ['roles'],
+              verbs: ['escalate'],
+              resourceNames: ['special'],
+            },
+          ],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: 'deployer-escalate-special' },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'Role',
+            name: 'escalate-special',
+          },
+          subjects: [
+            { kind: 'ServiceAccount', name: 'deployer', namespace: ns },
+          ],
+        },
+      });
+      try {
+        await eventually(mayEscalateSpecial);
+        const created = await rawRequest(
+          engine,
+          'POST',
+          `${RBAC_V1}/namespaces/${ns}/roles`,
+          { headers: asDeployer, body: nodesRole('special') },
+        );
+        expect(created.body).toEqual(
+          forbidden(
+            `roles.rbac.authorization.k8s.io "special" is forbidden: user "${sa}" (groups=["system:serviceaccounts" "system:serviceaccounts:${ns}" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}`,
+            {
+              name: 'special',
+              group: 'rbac.authorization.k8s.io',
+              kind: 'roles',
+            },
+          ),
+        );
+        await rbac.createNamespacedRole({
+          namespace: ns,
+          body: { metadata: { name: 'special' }, rules: [] },
+        });
+        const updated = await rawRequest(
+          engine,
+          'PUT',
+          `${RBAC_V1}/namespaces/${ns}/roles/special`,
+          { headers: asDeployer, body: nodesRole('special') },
+        );
+        expect(updated.status).toBe(200);
+        expect(updated.body.rules).toEqual(nodesRole('special').rules);
+      } finally {
+        // Later tests read the deployer's rules (SelfSubjectRulesReview), which this binding would add to.
+        await rbac
+          .deleteNamespacedRoleBinding({
+            name: 'deployer-escalate-special',
+            namespace: ns,
+          })
+          .catch(() => {});
+        await eventually(async () => !(await mayEscalateSpecial()));
+      }
+    });
+
+    // The policy-based RoleBinding storage looks the role up through the registry, and answers its NotFound as is.
+    it('answers 404 for a RoleBinding to a role that does not exist, naming the role resource', async () => {
+      const dangling = async (kind: string, name: string) =>
+        rawRequest(engine, 'POST', `${RBAC_V1}/namespaces/${ns}/rolebindings`, {
+          headers: asDeployer,
+          body: {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: `dangling-${kind.toLowerCase()}` },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name },
+            subjects: [
+              { kind: 'ServiceAccount', name: 'nobody', namespace: ns },
+            ],
+          },
+        });
+      const notFound = (plural: string, name: string) => ({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `${plural}.rbac.authorization.k8s.io "${name}" not found`,
+        reason: 'NotFound',
+        details: { name, group: 'rbac.authorization.k8s.io', kind: plural },
+        code: 404,
+      });
+      const toClusterRole = await dangling('ClusterRole', `${ns}-no-such-role`);
+      expect(toClusterRole.status).toBe(404);
+      expect(toClusterRole.body).toEqual(
+        notFound('clusterroles', `${ns}-no-such-role`),
+      );
+      const toRole = await dangling('Role', 'no-such-role');
+      expect(toRole.body).toEqual(notFound('roles', 'no-such-role'));
+    });
+
+    it('lists the bindings it could not resolve, as the registry names them, with a refused grant', async () => {
+      await rbac.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: 'deployer-gone' },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'ClusterRole',
+            name: `${ns}-gone`,
+          },
+          subjects: [
+            { kind: 'ServiceAccount', name: 'deployer', namespace: ns },
+          ],
+        },
+      });
+      const attempt = () =>
+        rawRequest(engine, 'POST', `${RBAC_V1}/namespaces/${ns}/roles`, {
+          headers: asDeployer,
+          body: nodesRole('unresolved'),
+        });
+      try {
+        const refused = await eventually(async () => {
+          const r = await attempt();
+          return r.body?.message?.includes('resolution errors') ? r : undefined;
+        });
+        expect(refused.body.message).toBe(
+          `roles.rbac.authorization.k8s.io "unresolved" is forbidden: user "${sa}" (groups=["system:serviceaccounts" "system:serviceaccounts:${ns}" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}; resolution errors: [clusterroles.rbac.authorization.k8s.io "${ns}-gone" not found]`,
+        );
+      } finally {
+        // Later tests read the deployer's rules (SelfSubjectRulesReview), which this binding would leave incomplete.
+        await rbac
+          .deleteNamespacedRoleBinding({ name: 'deployer-gone', namespace: ns })
+          .catch(() => {});
+        await eventually(
+          async () => !(await attempt()).body?.message?.includes('resolution'),
+        );
+      }
+    });
   });
 
   describe('access reviews', () => {

@@ -1,5 +1,10 @@
 import { Admission } from './api';
 import { defaultCoreEvent } from './eventsV1';
+import {
+  applyLimitRangeDefaults,
+  defaultLimitRangeItems,
+  enforceLimitRanges,
+} from './limitRanger';
 import { formatQuantity, parseQuantity } from './quantity';
 import { PodSecurityAdmission, PodSecurityAttributes } from './podSecurity';
 import { mountServiceAccountToken } from './serviceAccountToken';
@@ -63,6 +68,17 @@ export function defaultPodSpec(spec: any, inTemplate: boolean) {
     ...(spec.initContainers ?? []),
   ]) {
     defaultContainer(c);
+    // SetDefaults_Pod (pods only, not templates): a limit without a request is the request too.
+    if (!inTemplate && isPlainObject(c) && isPlainObject(c.resources?.limits)) {
+      const limits = c.resources.limits;
+      const requests = isPlainObject(c.resources.requests)
+        ? c.resources.requests
+        : {};
+      for (const [k, v] of Object.entries(limits)) {
+        if (!(k in requests)) requests[k] = v;
+      }
+      if (Object.keys(requests).length) c.resources.requests = requests;
+    }
   }
 }
 
@@ -75,20 +91,34 @@ function defaultTemplate(spec: any) {
   defaultPodSpec(spec.template.spec, true);
 }
 
-/** Sums the requests or limits of a pod's containers, per resource name. */
+/** A container's requests or limits, per resource name (a limit without a request being the request too). */
+function containerResources(c: any, which: 'requests' | 'limits') {
+  const res = c?.resources ?? {};
+  const values =
+    which === 'requests'
+      ? { ...(res.limits ?? {}), ...(res.requests ?? {}) }
+      : res.limits ?? {};
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const q = parseQuantity(v);
+    if (!Number.isNaN(q)) out[k] = q;
+  }
+  return out;
+}
+
+/**
+ * The requests or limits of a pod, per resource name, as quota and the scheduler count them: the sum over its
+ * containers, or the largest init container where that asks more (init containers run one at a time, first).
+ */
 export function podResources(pod: KubeObject, which: 'requests' | 'limits') {
   const out: Record<string, number> = {};
   for (const c of pod.spec?.containers ?? []) {
-    const res = c?.resources ?? {};
-    // A limit without a request makes the request equal to the limit.
-    const values =
-      which === 'requests'
-        ? { ...(res.limits ?? {}), ...(res.requests ?? {}) }
-        : res.limits ?? {};
-    for (const [k, v] of Object.entries(values)) {
-      const q = parseQuantity(v);
-      if (!Number.isNaN(q)) out[k] = (out[k] ?? 0) + q;
-    }
+    for (const [k, q] of Object.entries(containerResources(c, which)))
+      out[k] = (out[k] ?? 0) + q;
+  }
+  for (const c of pod.spec?.initContainers ?? []) {
+    for (const [k, q] of Object.entries(containerResources(c, which)))
+      out[k] = Math.max(out[k] ?? 0, q);
   }
   return out;
 }
@@ -131,8 +161,9 @@ export function quotaUsage(
   const usage: Record<string, number> = { [`count/${plural}`]: 1 };
   if (!type.group) {
     if (type.plural === 'pods') {
+      // `count/pods` counts every pod stored; the rest only those not finished.
       const phase = obj.status?.phase;
-      if (phase === 'Succeeded' || phase === 'Failed') return {};
+      if (phase === 'Succeeded' || phase === 'Failed') return usage;
       usage.pods = 1;
       const req = podResources(obj, 'requests');
       const lim = podResources(obj, 'limits');
@@ -166,6 +197,56 @@ export function quotaUsage(
     }
   }
   return usage;
+}
+
+/** The quota resources every container of a pod must state (podEvaluator's validationSet). */
+const STATED_POD_RESOURCES = [
+  'cpu',
+  'memory',
+  'requests.cpu',
+  'requests.memory',
+  'limits.cpu',
+  'limits.memory',
+];
+
+/**
+ * What a quota counting `hard` needs each container and init container of a pod to state and some do not
+ * (podEvaluator.Constraints): `limits.cpu for: init,side; requests.memory for: init`, or undefined.
+ */
+function missingPodResources(
+  pod: KubeObject,
+  hard: string[],
+): string | undefined {
+  const required = hard.filter(r => STATED_POD_RESOURCES.includes(r));
+  if (required.length === 0) return undefined;
+  const missing = new Map<string, Set<string>>();
+  const containers = [
+    ...(Array.isArray(pod.spec?.containers) ? pod.spec.containers : []),
+    ...(Array.isArray(pod.spec?.initContainers) ? pod.spec.initContainers : []),
+  ];
+  for (const c of containers) {
+    const requests = isPlainObject(c?.resources?.requests)
+      ? c.resources.requests
+      : {};
+    const limits = isPlainObject(c?.resources?.limits)
+      ? c.resources.limits
+      : {};
+    const stated = new Set<string>();
+    for (const r of ['cpu', 'memory']) {
+      if (r in requests) stated.add(r).add(`requests.${r}`);
+      if (r in limits) stated.add(`limits.${r}`);
+    }
+    for (const r of required) {
+      if (stated.has(r)) continue;
+      if (!missing.has(r)) missing.set(r, new Set());
+      missing.get(r)!.add(String(c?.name ?? ''));
+    }
+  }
+  if (missing.size === 0) return undefined;
+  return [...missing.keys()]
+    .sort()
+    .map(r => `${r} for: ${[...missing.get(r)!].sort().join(',')}`)
+    .join('; ');
 }
 
 export interface QuotaTotals {
@@ -219,8 +300,10 @@ export class BuiltinAdmission implements Admission {
         break;
       case 'pods':
         if (!isPlainObject(spec)) break;
-        if (!old) this.applyLimitRanges(obj);
         defaultPodSpec(spec, false);
+        // LimitRanger's defaults, after the pod's own (a container's limit is already its request); pods only
+        // on create, as their containers cannot change afterwards.
+        if (!old) applyLimitRangeDefaults(obj, this.limitRangesIn(obj));
         if (!old) {
           mountServiceAccountToken(
             obj,
@@ -235,6 +318,9 @@ export class BuiltinAdmission implements Admission {
         break;
       case 'events':
         defaultCoreEvent(obj);
+        break;
+      case 'limitranges':
+        defaultLimitRangeItems(obj);
         break;
       case 'secrets':
         obj.type = obj.type ?? 'Opaque';
@@ -536,23 +622,69 @@ export class BuiltinAdmission implements Admission {
     return causes;
   }
 
-  /** The validating admission plugins that run on every write: PodSecurity (see podSecurity.ts). */
+  /**
+   * The validating admission plugins that run on every write, in the API server's order: LimitRanger (see
+   * limitRanger.ts), then PodSecurity (see podSecurity.ts).
+   */
   validateAdmission(
     type: ResourceType,
     obj: KubeObject,
     old: KubeObject | undefined,
     attrs: PodSecurityAttributes,
   ): void {
+    this.checkLimitRanges(type, obj, old, attrs.subresource);
     this.podSecurity.validate(type, obj, old, attrs);
   }
 
+  /** The LimitRanges of an object's namespace. */
+  private limitRangesIn(obj: KubeObject): KubeObject[] {
+    return this.store.list(this.core('limitranges'), obj.metadata.namespace);
+  }
+
+  /**
+   * LimitRanger's validation: pods on create, PersistentVolumeClaims on create and update; never a subresource,
+   * nor an object already being deleted.
+   */
+  private checkLimitRanges(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    subresource: string | undefined,
+  ) {
+    if (type.group || subresource) return;
+    if (old?.metadata.deletionTimestamp) return;
+    if (type.plural === 'pods' && !old) {
+      enforceLimitRanges('pods', obj, this.limitRangesIn(obj));
+    } else if (type.plural === 'persistentvolumeclaims') {
+      enforceLimitRanges(
+        'persistentvolumeclaims',
+        obj,
+        this.limitRangesIn(obj),
+      );
+    }
+  }
+
+  /**
+   * ResourceQuota admission. A create is charged all it counts; an update only what it adds (Services, whose type
+   * may change, and PersistentVolumeClaims, whose storage request may grow; other kinds are charged on create
+   * only, as the real evaluators handle them).
+   */
   admit(
     type: ResourceType,
     obj: KubeObject,
     old: KubeObject | undefined,
   ): void {
-    if (old || !type.namespaced) return;
-    this.checkQuota(type, obj);
+    if (!type.namespaced) return;
+    if (
+      old &&
+      !(
+        !type.group &&
+        (type.plural === 'services' || type.plural === 'persistentvolumeclaims')
+      )
+    ) {
+      return;
+    }
+    this.checkQuota(type, obj, old);
   }
 
   /** Current usage of everything in a namespace that quotas count. */
@@ -568,33 +700,43 @@ export class BuiltinAdmission implements Admission {
     return total;
   }
 
-  private checkQuota(type: ResourceType, obj: KubeObject) {
+  private checkQuota(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+  ) {
     const quotas = this.store.list(
       this.core('resourcequotas'),
       obj.metadata.namespace,
     );
     if (quotas.length === 0) return;
-    const delta = quotaUsage(type, obj);
-    let used: Record<string, number> | undefined;
+    const isPod = type.plural === 'pods' && !type.group;
+    // Every quota that counts cpu or memory first: each container must state what it counts.
     for (const q of quotas) {
-      const hard: Record<string, string> = q.spec?.hard ?? {};
-      const missing = Object.keys(hard).filter(
-        r =>
-          type.plural === 'pods' &&
-          !type.group &&
-          /^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(r) &&
-          delta[r] === undefined,
-      );
-      if (missing.length) {
+      if (!isPod) break;
+      const missing = missingPodResources(obj, Object.keys(q.spec?.hard ?? {}));
+      if (missing) {
         throw errors.forbidden(
           type.plural,
           type.group,
           obj.metadata.name,
-          `failed quota: ${q.metadata.name}: must specify ${missing
-            .sort()
-            .join(',')}`,
+          `failed quota: ${q.metadata.name}: must specify ${missing}`,
         );
       }
+    }
+    const delta = quotaUsage(type, obj);
+    if (old) {
+      // An update is charged what it adds, never credited what it frees.
+      const before = quotaUsage(type, old);
+      for (const [k, v] of Object.entries(delta)) {
+        delta[k] = Math.max(0, v - (before[k] ?? 0));
+      }
+    }
+    for (const [k, v] of Object.entries(delta)) if (v === 0) delete delta[k];
+    if (Object.keys(delta).length === 0) return;
+    let used: Record<string, number> | undefined;
+    for (const q of quotas) {
+      const hard: Record<string, string> = q.spec?.hard ?? {};
       const relevant = Object.keys(hard)
         .filter(r => delta[r] !== undefined)
         .sort();
@@ -617,33 +759,6 @@ export class BuiltinAdmission implements Admission {
             Object.fromEntries(exceeded.map(r => [r, parseQuantity(hard[r])])),
           )}`,
         );
-      }
-    }
-  }
-
-  private applyLimitRanges(pod: KubeObject) {
-    const ranges = this.store.list(
-      this.core('limitranges'),
-      pod.metadata.namespace,
-    );
-    for (const lr of ranges) {
-      for (const limit of lr.spec?.limits ?? []) {
-        if (limit?.type !== 'Container') continue;
-        for (const c of pod.spec?.containers ?? []) {
-          if (!isPlainObject(c)) continue;
-          c.resources = c.resources ?? {};
-          for (const [r, v] of Object.entries<string>(limit.default ?? {})) {
-            c.resources.limits = c.resources.limits ?? {};
-            c.resources.limits[r] = c.resources.limits[r] ?? v;
-          }
-          for (const [r, v] of Object.entries<string>(
-            limit.defaultRequest ?? limit.default ?? {},
-          )) {
-            c.resources.requests = c.resources.requests ?? {};
-            c.resources.requests[r] =
-              c.resources.requests[r] ?? c.resources.limits?.[r] ?? v;
-          }
-        }
       }
     }
   }

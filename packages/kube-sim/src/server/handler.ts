@@ -231,6 +231,7 @@ export function createHandler(opts: HandlerOptions) {
               opts.rbac,
               (u, a) => auth.decide(u, a).allowed,
               user,
+              name ?? '',
             )
           : undefined,
     };

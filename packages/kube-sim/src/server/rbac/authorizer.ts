@@ -61,6 +61,9 @@ function describeSubject(s: Subject, bindingNamespace: string) {
   return `${s.kind} ${JSON.stringify(s.name)}`;
 }
 
+/** How roles are read: the authorizer's informer listers, or the RBAC storage's registry (see roleRefRules). */
+export type RoleSource = 'lister' | 'registry';
+
 type Visitor = (
   source: string | undefined,
   rule: PolicyRule | undefined,
@@ -122,26 +125,43 @@ export class RbacAuthorizer {
     return rules;
   }
 
-  /** The rules a binding's roleRef grants; throws NotFound when the role is missing. */
-  roleRefRules(ref: RoleRef, namespace: string): PolicyRule[] {
+  /**
+   * The rules a binding's roleRef grants; throws NotFound when the role is missing. The authorizer reads roles
+   * through informer listers, whose NotFound names the singular resource (`clusterrole.rbac…`); escalation
+   * prevention in the RBAC storage reads them through the registry, whose NotFound names the plural one
+   * (`clusterroles.rbac…`): `source` says which.
+   */
+  roleRefRules(
+    ref: RoleRef,
+    namespace: string,
+    source: RoleSource = 'lister',
+  ): PolicyRule[] {
+    const resource = (plural: string) =>
+      source === 'registry' ? plural : plural.replace(/s$/, '');
     if (ref?.kind === 'ClusterRole') {
       const role = this.api.tryGet(
         this.type('clusterroles'),
         undefined,
         ref.name,
       );
-      if (!role) throw errors.notFound('clusterrole', RBAC, ref.name);
+      if (!role)
+        throw errors.notFound(resource('clusterroles'), RBAC, ref.name);
       return this.clusterRoleRules(role);
     }
     if (ref?.kind === 'Role' && namespace) {
       const role = this.api.tryGet(this.type('roles'), namespace, ref.name);
-      if (!role) throw errors.notFound('role', RBAC, ref.name);
+      if (!role) throw errors.notFound(resource('roles'), RBAC, ref.name);
       return Array.isArray(role.rules) ? role.rules : [];
     }
-    throw errors.notFound('role', RBAC, ref?.name ?? '');
+    throw errors.notFound(resource('roles'), RBAC, ref?.name ?? '');
   }
 
-  private visitRules(user: UserInfo, namespace: string, visit: Visitor) {
+  private visitRules(
+    user: UserInfo,
+    namespace: string,
+    visit: Visitor,
+    roles: RoleSource = 'lister',
+  ) {
     const bindings: Array<[KubeObject, string]> = this.api.store
       .list(this.type('clusterrolebindings'))
       .map(b => [b, '']);
@@ -159,7 +179,7 @@ export class RbacAuthorizer {
       if (!subject) continue;
       let rules: PolicyRule[];
       try {
-        rules = this.roleRefRules(binding.roleRef, ns);
+        rules = this.roleRefRules(binding.roleRef, ns, roles);
       } catch (e) {
         if (!visit(undefined, undefined, (e as Error).message)) return;
         continue;
@@ -204,15 +224,23 @@ export class RbacAuthorizer {
     return { allowed: false, reason };
   }
 
-  /** Every rule that applies to the user in the namespace, and the errors met resolving them. */
-  rulesFor(user: UserInfo, namespace: string) {
+  /**
+   * Every rule that applies to the user in the namespace, and the errors met resolving them (named as `source`
+   * reads roles, see {@link RbacAuthorizer.roleRefRules}).
+   */
+  rulesFor(user: UserInfo, namespace: string, source: RoleSource = 'lister') {
     const rules: PolicyRule[] = [];
     const errs: string[] = [];
-    this.visitRules(user, namespace, (_source, rule, err) => {
-      if (rule) rules.push(rule);
-      if (err) errs.push(err);
-      return true;
-    });
+    this.visitRules(
+      user,
+      namespace,
+      (_source, rule, err) => {
+        if (rule) rules.push(rule);
+        if (err) errs.push(err);
+        return true;
+      },
+      source,
+    );
     return { rules, errors: errs };
   }
 }

@@ -46,11 +46,16 @@ function unchangedRbac(obj: KubeObject, old: KubeObject | undefined) {
  * RBAC escalation prevention as the API server does it: a Role or ClusterRole may only grant
  * rights its author holds (or the author has `escalate` on it), and a binding may only reference
  * a role whose rights its author holds (or the author has `bind` on that role).
+ *
+ * `requestName` is the object name in the request's URL: `escalate` is asked for it (RoleEscalationAuthorized
+ * reads the request's name), so on a POST to the collection it is empty and `escalate` limited by resourceNames
+ * never covers a create. `bind` is asked for the roleRef's name.
  */
 export function escalationGuard(
   rbac: RbacAuthorizer,
   allows: (user: UserInfo, attrs: RequestAttributes) => boolean,
   user: UserInfo,
+  requestName: string,
 ): WriteGuard {
   const attrs = (
     verb: string,
@@ -72,7 +77,7 @@ export function escalationGuard(
     namespace: string,
     rules: PolicyRule[],
   ): string | undefined {
-    const owner = rbac.rulesFor(user, namespace);
+    const owner = rbac.rulesFor(user, namespace, 'registry');
     const missing = missingRights(owner.rules, rules);
     if (missing.length === 0) return undefined;
     const descriptions = [
@@ -84,7 +89,11 @@ export function escalationGuard(
       '\n',
     )}`;
     if (owner.errors.length > 0) {
-      msg += `; resolution errors: [${owner.errors.join(' ')}]`;
+      // `%v` of []error{utilerrors.NewAggregate(errs)}: one error as is, several (each once) in brackets.
+      const unique = [...new Set(owner.errors)];
+      const aggregate =
+        unique.length === 1 ? unique[0] : `[${unique.join(', ')}]`;
+      msg += `; resolution errors: [${aggregate}]`;
     }
     return msg;
   }
@@ -96,7 +105,8 @@ export function escalationGuard(
     const namespace = obj.metadata.namespace ?? '';
     const name = obj.metadata.name ?? '';
     if (type.plural === 'roles' || type.plural === 'clusterroles') {
-      if (allows(user, attrs('escalate', type.plural, namespace, name))) return;
+      if (allows(user, attrs('escalate', type.plural, namespace, requestName)))
+        return;
       const rules: PolicyRule[] = Array.isArray(obj.rules) ? obj.rules : [];
       const problem = confirmNoEscalation(namespace, rules);
       if (problem) throw errors.forbidden(type.plural, RBAC, name, problem);
@@ -121,7 +131,8 @@ export function escalationGuard(
         ref.kind === 'ClusterRole' ? 'clusterroles' : 'roles';
       if (allows(user, attrs('bind', roleResource, namespace, ref.name)))
         return;
-      const rules = rbac.roleRefRules(ref, namespace);
+      // Looked up as the RBAC storage does (its NotFound answered as is: 404 `clusterroles.rbac… not found`).
+      const rules = rbac.roleRefRules(ref, namespace, 'registry');
       const problem = confirmNoEscalation(namespace, rules);
       if (problem) throw errors.forbidden(type.plural, RBAC, name, problem);
     }
