@@ -1,5 +1,7 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import {
+  type AuditorService,
+  coreServices,
   createBackendPlugin,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
@@ -42,10 +44,51 @@ function connection() {
   } satisfies EntityProviderConnection;
 }
 
-function provider(runs: KubechartRunsService) {
+/** One auditor event as a test sees it, with its outcome. */
+type AuditEvent = {
+  eventId: string;
+  severityLevel?: string;
+  request?: unknown;
+  meta: Record<string, any>;
+  status: 'initiated' | 'succeeded' | 'failed';
+  error?: string;
+};
+
+/** An auditor that keeps every event it is given in `events`. */
+function capturingAuditor(events: AuditEvent[]): AuditorService {
+  return {
+    async createEvent(options) {
+      const e: AuditEvent = {
+        eventId: options.eventId,
+        severityLevel: options.severityLevel,
+        request: options.request,
+        meta: (options.meta ?? {}) as Record<string, any>,
+        status: 'initiated',
+      };
+      events.push(e);
+      return {
+        async success(o) {
+          e.status = 'succeeded';
+          e.meta = { ...e.meta, ...(o?.meta ?? {}) };
+        },
+        async fail(o) {
+          e.status = 'failed';
+          e.error = String(o.error?.message ?? o.error);
+          e.meta = { ...e.meta, ...(o.meta ?? {}) };
+        },
+      };
+    },
+  };
+}
+
+function provider(
+  runs: KubechartRunsService,
+  auditor: AuditorService = capturingAuditor([]),
+) {
   return new TenantEntityProvider({
     runs,
     auth: mockServices.auth(),
+    auditor,
     logger: mockServices.logger.mock(),
     taskRunner: { run: jest.fn(async () => {}) },
   });
@@ -109,6 +152,7 @@ describe('TenantEntityProvider', () => {
         { ...acme, code: 'svc', entityRef: 'component:default/svc' },
       ]),
       auth: mockServices.auth(),
+      auditor: capturingAuditor([]),
       logger,
       taskRunner: { run: jest.fn(async () => {}) },
     });
@@ -152,6 +196,7 @@ describe('TenantEntityProvider', () => {
         },
       ]),
       auth: mockServices.auth(),
+      auditor: capturingAuditor([]),
       logger,
       taskRunner: { run: jest.fn(async () => {}) },
     });
@@ -287,6 +332,7 @@ describe('TenantEntityProvider', () => {
     const p = new TenantEntityProvider({
       runs,
       auth: mockServices.auth(),
+      auditor: capturingAuditor([]),
       logger: mockServices.logger.mock(),
       taskRunner,
     });
@@ -295,6 +341,212 @@ describe('TenantEntityProvider', () => {
     await expect(scheduled()).resolves.toBeUndefined();
     await p.refreshSoon();
     expect(conn.applyMutation).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('TenantEntityProvider audit trail', () => {
+  const beta: Tenant = {
+    ...acme,
+    code: 'beta',
+    namespace: 'tenant-beta',
+    entityRef: undefined,
+    owner: undefined,
+    displayName: undefined,
+    createdAt: '2026-12-01T10:00:00.000Z',
+  };
+  /** Asks for a User entity: never provided. */
+  const admin: Tenant = {
+    ...acme,
+    code: 'admin',
+    namespace: 'tenant-admin',
+    entityRef: 'user:default/admin',
+  };
+  /** Another owner's later tenant mapping to acme's entity: never provided. */
+  const squatter: Tenant = {
+    ...acme,
+    code: 'squat',
+    namespace: 'tenant-squat',
+    owner: 'user:default/mallory',
+    createdAt: '2026-12-05T10:00:00.000Z',
+  };
+  const acmeFirst = { ...acme, createdAt: '2026-11-01T10:00:00.000Z' };
+
+  it('records what each refresh changes in the catalog: entities added, removed and re-owned, and the tenants it skipped with why', async () => {
+    const events: AuditEvent[] = [];
+    const conn = connection();
+    let tenants: Tenant[] = [acmeFirst, beta, admin, squatter];
+    const p = provider(
+      fakeRuns(async () => tenants),
+      capturingAuditor(events),
+    );
+    await p.connect(conn);
+
+    // The first refresh since start compares with nothing: it lists everything it applies.
+    await p.refresh();
+    expect(events).toEqual([
+      {
+        eventId: 'tenant-entities-changed',
+        severityLevel: 'medium',
+        // the plugin acts, for no request
+        request: undefined,
+        status: 'succeeded',
+        meta: {
+          firstSinceStart: true,
+          entities: 2,
+          added: [
+            {
+              ref: 'system:default/acme',
+              owner: 'group:default/shop-team',
+              tenant: 'kube-sim/acme',
+            },
+            {
+              ref: 'system:default/beta',
+              owner: 'group:default/platform-team',
+              tenant: 'kube-sim/beta',
+            },
+          ],
+          addedCount: 2,
+          removed: [],
+          removedCount: 0,
+          reowned: [],
+          reownedCount: 0,
+          skipped: [
+            {
+              tenant: 'kube-sim/admin',
+              entityRef: 'user:default/admin',
+              reason: expect.stringMatching(
+                /^its entityRef "user:default\/admin" is unusable \(.*not a user\)$/,
+              ),
+            },
+            {
+              tenant: 'kube-sim/squat',
+              entityRef: 'system:default/acme',
+              reason:
+                'its entity system:default/acme is tenant acme on kube-sim, owned by group:default/shop-team, not by user:default/mallory',
+            },
+          ],
+          skippedCount: 2,
+        },
+      },
+    ]);
+
+    // Nothing changed: no event.
+    await p.refresh();
+    expect(events).toHaveLength(1);
+    expect(conn.applyMutation).toHaveBeenCalledTimes(2);
+
+    // acme changes hands, beta is deleted, gamma is new.
+    tenants = [
+      { ...acmeFirst, owner: 'user:default/bob' },
+      { ...beta, code: 'gamma', namespace: 'tenant-gamma' },
+      admin,
+    ];
+    await p.refresh();
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({
+      eventId: 'tenant-entities-changed',
+      status: 'succeeded',
+      meta: {
+        firstSinceStart: false,
+        entities: 2,
+        added: [
+          {
+            ref: 'system:default/gamma',
+            owner: 'group:default/platform-team',
+            tenant: 'kube-sim/gamma',
+          },
+        ],
+        addedCount: 1,
+        removed: [
+          {
+            ref: 'system:default/beta',
+            owner: 'group:default/platform-team',
+            tenant: 'kube-sim/beta',
+          },
+        ],
+        removedCount: 1,
+        reowned: [
+          {
+            ref: 'system:default/acme',
+            from: 'group:default/shop-team',
+            to: 'user:default/bob',
+            tenant: 'kube-sim/acme',
+          },
+        ],
+        reownedCount: 1,
+        skipped: [{ tenant: 'kube-sim/admin' }],
+        skippedCount: 1,
+      },
+    });
+
+    // A tenant that is skipped no more (or newly) is a change too.
+    tenants = [{ ...acmeFirst, owner: 'user:default/bob' }, beta];
+    await p.refresh();
+    await p.refresh();
+    expect(events).toHaveLength(3);
+    expect(events[2].meta).toMatchObject({
+      added: [{ ref: 'system:default/beta' }],
+      removed: [{ ref: 'system:default/gamma' }],
+      reowned: [],
+      skipped: [],
+      skippedCount: 0,
+    });
+  });
+
+  it('bounds the lists of an event, and counts what it leaves off', async () => {
+    const events: AuditEvent[] = [];
+    const many = Array.from({ length: 250 }, (_, i) => ({
+      ...beta,
+      code: `t${String(i).padStart(3, '0')}`,
+      namespace: `tenant-t${i}`,
+    }));
+    const p = provider(
+      fakeRuns(async () => many),
+      capturingAuditor(events),
+    );
+    await p.connect(connection());
+    await p.refresh();
+    expect(events).toHaveLength(1);
+    expect(events[0].meta.entities).toBe(250);
+    expect(events[0].meta.addedCount).toBe(250);
+    expect(events[0].meta.added).toHaveLength(100);
+    expect(events[0].meta.added[99].ref).toBe('system:default/t099');
+  });
+
+  it('records a mutation the catalog refused as failed, and tells the same change again with the next refresh', async () => {
+    const events: AuditEvent[] = [];
+    const conn = connection();
+    conn.applyMutation.mockRejectedValueOnce(
+      new Error('catalog database unavailable'),
+    );
+    const p = provider(
+      fakeRuns(async () => [acme]),
+      capturingAuditor(events),
+    );
+    await p.connect(conn);
+    await expect(p.refresh()).rejects.toThrow('catalog database unavailable');
+    await p.refresh();
+    expect(
+      events.map(e => [e.status, e.error, e.meta.added.map((a: any) => a.ref)]),
+    ).toEqual([
+      ['failed', 'catalog database unavailable', ['system:default/acme']],
+      ['succeeded', undefined, ['system:default/acme']],
+    ]);
+  });
+
+  it('changes nothing in the catalog when the change cannot be recorded in the audit trail', async () => {
+    const conn = connection();
+    const p = provider(
+      fakeRuns(async () => [acme]),
+      {
+        createEvent: async () => {
+          throw new Error('audit log unavailable');
+        },
+      },
+    );
+    await p.connect(conn);
+    await expect(p.refresh()).rejects.toThrow('audit log unavailable');
+    expect(conn.applyMutation).not.toHaveBeenCalled();
   });
 });
 
@@ -326,6 +578,37 @@ describe('catalogModuleKubechartTenants', () => {
     });
     return providers;
   }
+
+  it("records what the provider changes in the catalog with the catalog's auditor", async () => {
+    const events: AuditEvent[] = [];
+    const providers = await startModule(
+      fakeRuns(async () => [acme]),
+      [
+        createServiceFactory({
+          service: coreServices.auditor,
+          deps: {},
+          factory: () => capturingAuditor(events),
+        }),
+      ],
+    );
+    const conn = connection();
+    await providers[0].connect(conn);
+    await (providers[0] as TenantEntityProvider).refresh();
+    expect(conn.applyMutation).toHaveBeenCalledTimes(1);
+    expect(events.map(e => [e.eventId, e.status, e.meta.added])).toEqual([
+      [
+        'tenant-entities-changed',
+        'succeeded',
+        [
+          {
+            ref: 'system:default/acme',
+            owner: 'group:default/shop-team',
+            tenant: 'kube-sim/acme',
+          },
+        ],
+      ],
+    ]);
+  });
 
   it('registers the provider with the catalog', async () => {
     const providers = await startModule(fakeRuns(async () => [acme]));

@@ -1,4 +1,5 @@
 import type {
+  AuditorService,
   AuthService,
   LoggerService,
   SchedulerServiceTaskRunner,
@@ -88,9 +89,47 @@ export function tenantToEntity(tenant: Tenant, providerName: string): Entity {
   };
 }
 
+/** At most this many entries of each list (added, removed, re-owned, skipped) are named in an audit event. */
+export const MAX_AUDITED_TENANT_ENTITIES = 100;
+
+/** At most this many characters of a tenant's entityRef or skip reason reach an audit event. */
+const MAX_AUDITED_TEXT = 500;
+
+/** What the provider gave the catalog for one entity: who owns it, and which tenant it is. */
+type AppliedEntity = { ref: string; owner: string; tenant: string };
+
+/** A tenant the provider left out of the catalog, and why. */
+type SkippedTenant = {
+  tenant: string;
+  entityRef: string | null;
+  reason: string;
+};
+
+function bounded(text: string): string {
+  return text.length > MAX_AUDITED_TEXT
+    ? `${text.slice(0, MAX_AUDITED_TEXT)}…`
+    : text;
+}
+
+/** The first {@link MAX_AUDITED_TENANT_ENTITIES} of `items`, sorted, with their count. */
+function listed<T>(name: string, items: T[], key: (item: T) => string) {
+  return {
+    [name]: [...items]
+      .sort((a, b) => key(a).localeCompare(key(b)))
+      .slice(0, MAX_AUDITED_TENANT_ENTITIES),
+    [`${name}Count`]: items.length,
+  };
+}
+
 /**
  * Keeps one catalog entity per KubeChart tenant, read from the kubechart backend on a schedule:
  * a provisioned tenant appears in the catalog, a deleted one disappears.
+ *
+ * The entities' owners decide who may do what with them (Backstage permissions), so every refresh
+ * that changes what the provider gives the catalog is a `tenant-entities-changed` audit event,
+ * recorded before the catalog is changed: the entities added, removed and re-owned, and the tenants
+ * left out with why. The first refresh after start compares with nothing and lists all it applies.
+ * A change that cannot be recorded is not applied.
  * @public
  */
 export class TenantEntityProvider implements EntityProvider {
@@ -100,6 +139,8 @@ export class TenantEntityProvider implements EntityProvider {
     private readonly deps: {
       runs: KubechartRunsService;
       auth: AuthService;
+      /** Records what each refresh changes in the catalog (the plugin is the actor). */
+      auditor: AuditorService;
       logger: LoggerService;
       taskRunner: SchedulerServiceTaskRunner;
     },
@@ -126,6 +167,14 @@ export class TenantEntityProvider implements EntityProvider {
 
   private refreshing?: Promise<void>;
   private refreshAgain = false;
+  /**
+   * What the last applied mutation gave the catalog, by lower-cased entity ref, and the tenants it
+   * left out (keyed by tenant and reason); undefined until the first one since start was applied.
+   */
+  private applied?: {
+    entities: Map<string, AppliedEntity>;
+    skipped: Set<string>;
+  };
 
   /**
    * A refresh as soon as possible, for a tenant that just changed: one refresh at a time; changes
@@ -170,6 +219,18 @@ export class TenantEntityProvider implements EntityProvider {
     }
     const byRef = new Map<string, Entity>();
     const tenantOf = new Map<string, Tenant>();
+    const skipped: SkippedTenant[] = [];
+    const skip = (tenant: Tenant, reason: string) => {
+      this.deps.logger.warn(
+        `Skipped KubeChart tenant ${tenant.code} on ${tenant.cluster}: ${reason}`,
+      );
+      skipped.push({
+        tenant: `${tenant.cluster}/${tenant.code}`,
+        entityRef:
+          tenant.entityRef === undefined ? null : bounded(tenant.entityRef),
+        reason: bounded(reason),
+      });
+    };
     // The oldest first: when tenants of different owners map to one entity (the backend refuses
     // that since it checks a tenant's implicit entity too), the one that had it first keeps it.
     const oldestFirst = [...tenants].sort((a, b) =>
@@ -181,10 +242,9 @@ export class TenantEntityProvider implements EntityProvider {
         entity = tenantToEntity(tenant, this.getProviderName());
       } catch (error) {
         // One tenant's unusable entityRef must not keep every other tenant out of the catalog.
-        this.deps.logger.warn(
-          `Skipped KubeChart tenant ${tenant.code} on ${
-            tenant.cluster
-          }: its entityRef ${JSON.stringify(
+        skip(
+          tenant,
+          `its entityRef ${JSON.stringify(
             tenant.entityRef,
           )} is unusable (${error})`,
         );
@@ -193,10 +253,9 @@ export class TenantEntityProvider implements EntityProvider {
       const ref = `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`;
       const holder = tenantOf.get(ref);
       if (holder && holder.owner !== tenant.owner) {
-        this.deps.logger.warn(
-          `Skipped KubeChart tenant ${tenant.code} on ${
-            tenant.cluster
-          }: its entity ${ref.toLocaleLowerCase('en-US')} is tenant ${
+        skip(
+          tenant,
+          `its entity ${ref.toLocaleLowerCase('en-US')} is tenant ${
             holder.code
           } on ${holder.cluster}, owned by ${
             holder.owner ?? 'nobody'
@@ -207,13 +266,80 @@ export class TenantEntityProvider implements EntityProvider {
       tenantOf.set(ref, tenant);
       byRef.set(ref, entity);
     }
-    await this.connection.applyMutation({
-      type: 'full',
-      entities: [...byRef.values()].map(entity => ({
-        entity,
-        locationKey: `${this.getProviderName()}`,
-      })),
-    });
+
+    const entities = new Map<string, AppliedEntity>();
+    for (const [ref, entity] of byRef) {
+      const tenant = tenantOf.get(ref)!;
+      const key = ref.toLocaleLowerCase('en-US');
+      entities.set(key, {
+        ref: key,
+        owner: String(entity.spec?.owner),
+        tenant: `${tenant.cluster}/${tenant.code}`,
+      });
+    }
+    const skippedKeys = new Set(
+      skipped.map(t => `${t.tenant}\n${t.entityRef}\n${t.reason}`),
+    );
+    const event = await this.auditChange(entities, skipped, skippedKeys);
+    try {
+      await this.connection.applyMutation({
+        type: 'full',
+        entities: [...byRef.values()].map(entity => ({
+          entity,
+          locationKey: `${this.getProviderName()}`,
+        })),
+      });
+    } catch (error) {
+      await event?.fail({ error: error as Error });
+      throw error;
+    }
+    this.applied = { entities, skipped: skippedKeys };
+    await event?.success();
     this.deps.logger.debug(`Provided ${byRef.size} tenant entities`);
+  }
+
+  /**
+   * Creates the `tenant-entities-changed` event for a mutation that changes what the catalog has
+   * from the provider (or the tenants it leaves out); undefined when it changes nothing. Throws
+   * when the event cannot be created, so that an unrecorded change is not applied.
+   */
+  private async auditChange(
+    entities: Map<string, AppliedEntity>,
+    skipped: SkippedTenant[],
+    skippedKeys: Set<string>,
+  ) {
+    const before = this.applied?.entities ?? new Map<string, AppliedEntity>();
+    const added = [...entities.values()].filter(e => !before.has(e.ref));
+    const removed = [...before.values()].filter(e => !entities.has(e.ref));
+    const reowned = [...entities.values()].flatMap(e => {
+      const was = before.get(e.ref);
+      return was && was.owner !== e.owner
+        ? [{ ref: e.ref, from: was.owner, to: e.owner, tenant: e.tenant }]
+        : [];
+    });
+    const skipsChanged =
+      skippedKeys.size !== (this.applied?.skipped.size ?? 0) ||
+      [...skippedKeys].some(k => !this.applied?.skipped.has(k));
+    if (
+      this.applied &&
+      !added.length &&
+      !removed.length &&
+      !reowned.length &&
+      !skipsChanged
+    )
+      return undefined;
+    return this.deps.auditor.createEvent({
+      eventId: 'tenant-entities-changed',
+      severityLevel: 'medium',
+      meta: {
+        // The first refresh since start compares with nothing: it lists everything it applies.
+        firstSinceStart: this.applied === undefined,
+        entities: entities.size,
+        ...listed('added', added, e => e.ref),
+        ...listed('removed', removed, e => e.ref),
+        ...listed('reowned', reowned, e => e.ref),
+        ...listed('skipped', skipped, t => t.tenant),
+      },
+    });
   }
 }

@@ -14,7 +14,8 @@ import { TenantEntityProvider } from './TenantEntityProvider';
  * Adds {@link TenantEntityProvider} to the catalog: one entity per KubeChart tenant.
  * It refreshes when the kubechart backend publishes a tenant change on Backstage's events service
  * (topic `kubechart.tenants`), and on a schedule besides: `kubechart.catalog.frequencySeconds`
- * (default every 30 seconds), which also catches up after an event was missed.
+ * (default every 30 seconds), which also catches up after an event was missed. What a refresh
+ * changes in the catalog is recorded with the catalog's auditor (`tenant-entities-changed`).
  * @public
  */
 export const catalogModuleKubechartTenants = createBackendModule({
@@ -26,18 +27,29 @@ export const catalogModuleKubechartTenants = createBackendModule({
         catalog: catalogProcessingExtensionPoint,
         runs: kubechartRunsServiceRef,
         auth: coreServices.auth,
+        auditor: coreServices.auditor,
         logger: coreServices.logger,
         scheduler: coreServices.scheduler,
         config: coreServices.rootConfig,
         events: eventsServiceRef,
       },
-      async init({ catalog, runs, auth, logger, scheduler, config, events }) {
+      async init({
+        catalog,
+        runs,
+        auth,
+        auditor,
+        logger,
+        scheduler,
+        config,
+        events,
+      }) {
         const frequency = config.getOptionalNumber(
           'kubechart.catalog.frequencySeconds',
         );
         const provider = new TenantEntityProvider({
           runs,
           auth,
+          auditor,
           logger,
           taskRunner: scheduler.createScheduledTaskRunner({
             frequency: { seconds: frequency ?? 30 },

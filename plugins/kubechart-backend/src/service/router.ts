@@ -57,7 +57,7 @@ import {
   clusterHealthFor,
   namespacesNamed,
 } from './clusterHealthScope';
-import { Audited, addRecordedRunRoutes } from './runsRecorded';
+import { Audited, addRecordedRunRoutes, auditMetaOf } from './runsRecorded';
 import {
   DryRunLimiter,
   FailedRequestWindow,
@@ -331,7 +331,7 @@ export async function createRouter(
       await event.success({ meta: resultMeta?.(r) ?? {} });
       return r;
     } catch (error) {
-      await event.fail({ error: error as Error });
+      await event.fail({ error: error as Error, meta: auditMetaOf(error) });
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import {
   TestDatabases,
+  mockCredentials,
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
@@ -19,6 +20,7 @@ import { RunEngine } from '../engine/RunEngine';
 import { readEngineSettings } from '../engine/settings';
 import { kubechartPlugin } from '../plugin';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 
 jest.setTimeout(120_000);
 
@@ -33,6 +35,7 @@ describe.each(databases.eachSupportedId())(
     let stop: () => Promise<void>;
     /** Another backend instance on the same database (it reconciles what this one's action left). */
     let other: RunEngine;
+    const audit: CapturedAuditEvent[] = [];
     const data = (s: KubeSim) =>
       testConfig(s, {
         health: { startOnBoot: false },
@@ -46,6 +49,9 @@ describe.each(databases.eachSupportedId())(
               'team-once': { owner: 'user:default/mock' },
               'team-other': { owner: 'group:default/others' },
               'team-prod': { owner: 'user:default/mock' },
+              'team-events': { owner: 'user:default/mock' },
+              'team-claim': { owner: 'user:default/mock' },
+              'team-stuck': { owner: 'user:default/mock' },
             },
           },
         },
@@ -77,6 +83,7 @@ describe.each(databases.eachSupportedId())(
           kubechartPlugin,
           mockServices.rootConfig.factory({ data: data(sim) }),
           mockServices.database.factory({ knex }),
+          capturingAuditor(audit),
           createServiceFactory({
             service: signalsServiceRef,
             deps: {},
@@ -306,6 +313,161 @@ describe.each(databases.eachSupportedId())(
       expect(run.status).toBe('awaiting-approval');
       // Reviewed as a change with nothing applied before it, not as "no change since the recorded run".
       expect(run.approval.previousRunId).toBeUndefined();
+    });
+
+    it('are in the audit trail as run-events: the run, how many, the step names and statuses, never the log text; refused and failed ones too', async () => {
+      const r = await record({ namespace: 'team-events', release: 'audited' });
+      expect(r.status).toBe(201);
+      const id = r.body.id;
+      audit.length = 0;
+      const sent = await post(`/runs/${id}/events`, {
+        events: [
+          {
+            message: 'pulling from https://deploy:hunter22@charts.example',
+            step: 'pull',
+            stepStatus: 'started',
+          },
+          { message: 'a log line only the history keeps' },
+          { message: 'pulled', step: 'pull', stepStatus: 'succeeded' },
+        ],
+      });
+      expect(sent.status).toBe(204);
+      // Someone who is not the run's writer.
+      const foreign = await request(server)
+        .post(`/api/kubechart/runs/${id}/events`)
+        .set('Authorization', mockCredentials.user.header('user:default/eve'))
+        .send({
+          events: [{ message: 'x', step: 'deploy', stepStatus: 'succeeded' }],
+        });
+      expect(foreign.status).toBe(403);
+      // Once it finished, its lease is gone.
+      expect(
+        (await post(`/runs/${id}/finish`, { status: 'succeeded' })).status,
+      ).toBe(204);
+      const late = await post(`/runs/${id}/events`, {
+        events: [{ message: 'late', step: 'verify', stepStatus: 'started' }],
+      });
+      expect(late.status).toBe(409);
+
+      const recorded = audit.filter(e => e.eventId === 'run-events');
+      expect(
+        recorded.map(e => ({
+          status: e.status,
+          severity: e.severityLevel,
+          meta: e.meta,
+        })),
+      ).toEqual([
+        {
+          status: 'succeeded',
+          severity: 'medium',
+          meta: {
+            runId: id,
+            count: 3,
+            steps: [
+              { step: 'pull', status: 'started' },
+              { step: 'pull', status: 'succeeded' },
+            ],
+            stepCount: 2,
+          },
+        },
+        {
+          status: 'failed',
+          severity: 'medium',
+          meta: {
+            runId: id,
+            count: 1,
+            steps: [{ step: 'deploy', status: 'succeeded' }],
+            stepCount: 1,
+            actor: 'user:default/eve',
+            outcome: 'refused',
+          },
+        },
+        {
+          status: 'failed',
+          severity: 'medium',
+          meta: {
+            runId: id,
+            count: 1,
+            steps: [{ step: 'verify', status: 'started' }],
+            stepCount: 1,
+          },
+        },
+      ]);
+      expect(recorded[2].error).toContain(`Run ${id} is no longer executed`);
+      const text = JSON.stringify(recorded);
+      expect(text).not.toContain('log line');
+      expect(text).not.toContain('hunter22');
+    });
+
+    it('fail a run they created but could not start, release its namespace and say so', async () => {
+      const claim = jest
+        .spyOn(DatabaseRunStore.prototype, 'claimRun')
+        .mockRejectedValueOnce(new Error('connection terminated unexpectedly'));
+      audit.length = 0;
+      const r = await record({ namespace: 'team-claim', release: 'unclaimed' });
+      claim.mockRestore();
+      expect(r.status).toBe(500);
+      const id = /^Recorded run (\S+) /.exec(r.body.error.message)?.[1];
+      expect(r.body.error.message).toBe(
+        `Recorded run ${id} was created but could not be started (Error: connection terminated unexpectedly); it was marked failed and its locks (namespace team-claim on cluster dev) were released. Nothing else was recorded; record the run again`,
+      );
+      expect((await get(`/runs/${id}`)).body).toMatchObject({
+        status: 'failed',
+        failureReason:
+          'The backend could not start this recorded run after creating it: Error: connection terminated unexpectedly',
+      });
+      expect(
+        audit
+          .filter(e => e.eventId === 'run-record')
+          .map(e => ({ status: e.status, meta: e.meta })),
+      ).toEqual([
+        {
+          status: 'failed',
+          meta: expect.objectContaining({
+            namespace: 'team-claim',
+            runId: id,
+            runStatus: 'failed',
+            locksReleased: true,
+          }),
+        },
+      ]);
+      // The namespace is free at once.
+      const next = await record({ namespace: 'team-claim' });
+      expect(next.status).toBe(201);
+      await post(`/runs/${next.body.id}/finish`, { status: 'succeeded' });
+    });
+
+    it('say so when a run they could not start could not be failed either, and record which run holds the namespace', async () => {
+      const claim = jest
+        .spyOn(DatabaseRunStore.prototype, 'claimRun')
+        .mockRejectedValueOnce(new Error('connection terminated unexpectedly'));
+      const finish = jest
+        .spyOn(DatabaseRunStore.prototype, 'finishRun')
+        .mockRejectedValueOnce(new Error('connection refused'));
+      audit.length = 0;
+      const r = await record({ namespace: 'team-stuck' });
+      claim.mockRestore();
+      finish.mockRestore();
+      expect(r.status).toBe(500);
+      const id = /^Recorded run (\S+) /.exec(r.body.error.message)?.[1];
+      expect(r.body.error.message).toBe(
+        `Recorded run ${id} was created but could not be started (Error: connection terminated unexpectedly), nor marked failed (Error: connection refused); it stays pending and holds its locks (namespace team-stuck on cluster dev) until stale-run recovery fails it and its locks are taken over (kubechart.recovery.releaseLocksAfterSeconds: 600)`,
+      );
+      expect((await get(`/runs/${id}`)).body.status).toBe('pending');
+      expect(
+        audit
+          .filter(e => e.eventId === 'run-record')
+          .map(e => ({ status: e.status, meta: e.meta })),
+      ).toEqual([
+        {
+          status: 'failed',
+          meta: expect.objectContaining({
+            runId: id,
+            runStatus: 'pending',
+            locksReleased: false,
+          }),
+        },
+      ]);
     });
 
     it('refuses a second finish (the lease ended with the first)', async () => {

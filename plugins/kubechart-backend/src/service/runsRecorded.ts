@@ -36,7 +36,10 @@ import {
  */
 const RECORDED_LEASE_EPOCH = 1;
 
-/** Runs `fn` within the audit event `eventId`: initiated, then its outcome (`resultMeta` on success). */
+/**
+ * Runs `fn` within the audit event `eventId`: initiated, then its outcome (`resultMeta` on success;
+ * on failure, the meta its error carries, see {@link withAuditMeta}).
+ */
 export type Audited = <T>(
   req: Request,
   eventId: string,
@@ -44,6 +47,30 @@ export type Audited = <T>(
   fn: () => Promise<T>,
   resultMeta?: (r: T) => Record<string, any>,
 ) => Promise<T>;
+
+const auditMetaOfErrors = new WeakMap<object, Record<string, any>>();
+
+/**
+ * Attaches to `error` what the failed audit event of the request it ends records besides the error,
+ * e.g. the run a failed request had already created: the trail names what was left behind.
+ */
+export function withAuditMeta<E extends Error>(
+  error: E,
+  meta: Record<string, any>,
+): E {
+  auditMetaOfErrors.set(error, meta);
+  return error;
+}
+
+/** The meta {@link withAuditMeta} attached to `error`, for its failed audit event. */
+export function auditMetaOf(error: unknown): Record<string, any> | undefined {
+  return typeof error === 'object' && error !== null
+    ? auditMetaOfErrors.get(error)
+    : undefined;
+}
+
+/** At most this many step events are named in a `run-events` audit event. */
+const MAX_AUDITED_STEPS = 50;
 
 export type RecordedRunRoutesOptions = {
   store: RunStore;
@@ -136,7 +163,8 @@ export function recordedRunLockKeys(target: Run['target']): string[] {
 
 /**
  * Runs executed by a caller (a platform team's scaffolder action) and recorded in history:
- * `POST /runs/record`, `POST /runs/:id/events`, `POST /runs/:id/finish`. A recorded run locks its
+ * `POST /runs/record`, `POST /runs/:id/events`, `POST /runs/:id/finish`, each an audit event
+ * (`run-record`, `run-events`, `run-finish`), refusals included. A recorded run locks its
  * namespace like an engine run (a tenant delete and any run there exclude each other), and its
  * events and finish are fenced by its lease epoch: once another instance reconciled it (its
  * action stopped reporting), nothing the action sends changes it and its locks are released.
@@ -206,11 +234,13 @@ export function addRecordedRunRoutes(
           // Locks of a reconciled run whose action went silent are taken over after the grace period.
           { abandonedBefore: new Date(Date.now() - graceMs) },
         );
-        const lease = await store.claimRun(created.id, options.instanceId);
-        if (lease.epoch !== RECORDED_LEASE_EPOCH) {
-          throw new Error(
-            `Recorded run ${created.id} was claimed at epoch ${lease.epoch}`,
-          );
+        try {
+          const lease = await store.claimRun(created.id, options.instanceId);
+          if (lease.epoch !== RECORDED_LEASE_EPOCH) {
+            throw new Error(`it was claimed at epoch ${lease.epoch}`);
+          }
+        } catch (e) {
+          throw await failUnstarted(created, e);
         }
         return created;
       },
@@ -220,6 +250,61 @@ export function addRecordedRunRoutes(
     if (claimed) options.onRunChanged?.(claimed);
     res.status(201).json({ id: run.id });
   });
+
+  /**
+   * A run created (its locks taken) whose claim failed: its action never learns its id, so nothing
+   * would ever finish it. Fails it at once, releasing its locks, and returns the error that says
+   * what happened to it, carrying the run for the `run-record` audit event. When it cannot be
+   * failed either, the error says it stays pending until stale-run recovery reconciles it.
+   */
+  async function failUnstarted(run: Run, cause: unknown): Promise<Error> {
+    const { cluster, namespace } = run.target;
+    const started = `Recorded run ${run.id} was created but could not be started (${cause})`;
+    const locks = `its locks (namespace ${namespace} on cluster ${cluster})`;
+    let error: Error;
+    let after: Run | undefined;
+    try {
+      await store.finishRun(
+        run.id,
+        'failed',
+        {
+          failureReason: `The backend could not start this recorded run after creating it: ${cause}`,
+        },
+        { onlyIfActive: true },
+      );
+      // A run another instance reconciled meanwhile keeps its locks until they are released.
+      await store.releaseLocks(run.id);
+      after = await store.getRun(run.id);
+      error = withAuditMeta(
+        new Error(
+          `${started}; it was marked ${
+            after?.status ?? 'failed'
+          } and ${locks} were released. Nothing else was recorded; record the run again`,
+        ),
+        {
+          runId: run.id,
+          runStatus: after?.status ?? 'failed',
+          locksReleased: true,
+        },
+      );
+    } catch (e) {
+      error = withAuditMeta(
+        new Error(
+          `${started}, nor marked failed (${e}); it stays pending and holds ${locks} until stale-run recovery fails it and its locks are taken over (kubechart.recovery.releaseLocksAfterSeconds: ${
+            graceMs / 1000
+          })`,
+        ),
+        { runId: run.id, runStatus: 'pending', locksReleased: false },
+      );
+    }
+    if (after) {
+      options.onRunFinished?.(after);
+      options.onRunChanged?.(after);
+    }
+    return cause instanceof LeaseLostError
+      ? withAuditMeta(new ConflictError(error.message), auditMetaOf(error)!)
+      : error;
+  }
 
   /**
    * The recorded run, with the lease it writes under, when the caller may write to it: its actor
@@ -300,24 +385,39 @@ export function addRecordedRunRoutes(
 
   router.post('/runs/:id/events', async (req, res) => {
     const body = parse(appendEventsSchema, req.body, 'events');
-    const { run, lease } = await recordedRun(req, req.params.id);
     const scrub = createTextRedactor();
-    await fenced(lease, async () => {
-      await store.appendEvents(
-        run.id,
-        body.events.map(e => ({
-          type: e.step ? 'step' : 'log',
-          level: e.level ?? 'info',
-          step: e.step,
-          stepStatus: e.stepStatus,
-          message: scrub(e.message),
-        })),
-        { lease },
-      );
-      // Events are the action's sign of life: they renew the lease (its heartbeat).
-      if ((await store.renewLeases([lease])).length)
-        await store.verifyLease(lease);
+    // What the action says it did (its steps) enters the trail; its log text stays in history.
+    const steps = body.events.flatMap(e =>
+      e.step ? [{ step: scrub(e.step), status: e.stepStatus ?? null }] : [],
+    );
+    const meta = {
+      runId: req.params.id,
+      count: body.events.length,
+      steps: steps.slice(0, MAX_AUDITED_STEPS),
+      stepCount: steps.length,
+    };
+    const { run, lease } = await recordedRun(req, req.params.id, {
+      eventId: 'run-events',
+      meta,
     });
+    await audited(req, 'run-events', meta, () =>
+      fenced(lease, async () => {
+        await store.appendEvents(
+          run.id,
+          body.events.map(e => ({
+            type: e.step ? 'step' : 'log',
+            level: e.level ?? 'info',
+            step: e.step,
+            stepStatus: e.stepStatus,
+            message: scrub(e.message),
+          })),
+          { lease },
+        );
+        // Events are the action's sign of life: they renew the lease (its heartbeat).
+        if ((await store.renewLeases([lease])).length)
+          await store.verifyLease(lease);
+      }),
+    );
     res.status(204).end();
   });
 
