@@ -77,5 +77,25 @@ export interface Config {
     namespaceOwners?: {
       [cluster: string]: { [namespace: string]: string };
     };
+    /** How much one caller may ask, and add to the audit trail, a minute (per backend instance). */
+    limits?: {
+      /**
+       * Questions one user may ask `/ask` (or the `plan-question` action) a
+       * minute; more are answered 429 before any provider is asked, and
+       * recorded as refusals. A whole number, at least 1. Default 60.
+       */
+      questionsPerUserPerMinute?: number;
+      /**
+       * Refused requests of one caller recorded in the audit trail one by one
+       * a minute: questions of a user without `kube-assistant.query` (403),
+       * questions beyond `questionsPerUserPerMinute` (429) and runs of
+       * answers that are not the caller's (404). The rest are still refused,
+       * but only counted: the count goes in `refusedNotRecorded` of the next
+       * one recorded, or in one `refusals-not-recorded` event when the
+       * caller's minute ends (or the backend stops). A whole number, at least
+       * 0. Default 30.
+       */
+      refusedQuestionsAuditedPerMinute?: number;
+    };
   };
 }

@@ -104,6 +104,9 @@ describe('kube-assistant plugin', () => {
             },
             kubeAssistant: {
               allowDangerous: true,
+              // This suite asks more questions of one user in a few seconds than a person would in a
+              // minute (the default limit is 60); the limits are tested in plugin.questionLimits.test.ts.
+              limits: { questionsPerUserPerMinute: 1000 },
               // The platform assigned `shop` to team-shop (checkout's owner).
               namespaceOwners: { sim: { shop: 'group:default/team-shop' } },
               providers: [

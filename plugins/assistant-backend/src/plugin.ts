@@ -25,6 +25,7 @@ import { ProviderChain } from './providers/ProviderChain';
 import { AssistantService } from './service/AssistantService';
 import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
+import { readQuestionLimits } from './service/questionLimits';
 
 /**
  * The Kubernetes assistant backend plugin (`kube-assistant`).
@@ -48,6 +49,7 @@ export const assistantPlugin = createBackendPlugin({
         database: coreServices.database,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
+        lifecycle: coreServices.lifecycle,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         userInfo: coreServices.userInfo,
@@ -106,7 +108,10 @@ export const assistantPlugin = createBackendPlugin({
           onQuestion: createQuestionMetrics(deps.metrics),
           protectedTargets: ProtectedTargets.fromConfig(config),
           namespaceOwners: NamespaceOwners.fromConfig(config),
+          limits: readQuestionLimits(config),
         });
+        // The refusals only counted so far are recorded before the backend stops.
+        deps.lifecycle.addShutdownHook(() => service.flushRefusals());
         httpRouter.use(
           await createRouter({ httpAuth: deps.httpAuth, service, store }),
         );

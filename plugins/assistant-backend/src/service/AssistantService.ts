@@ -35,6 +35,7 @@ import {
   kubeAssistantExecuteDangerousPermission,
   kubeAssistantExecutePermission,
   kubeAssistantQueryPermission,
+  MAX_QUESTION_LENGTH,
   renderKubectl,
 } from '@kubechart/plugin-assistant-common';
 import { Request } from 'express';
@@ -78,6 +79,12 @@ import {
   screenQuestion,
   withoutSecretValues,
 } from '../screening/screenQuestion';
+import {
+  DEFAULT_QUESTION_LIMITS,
+  QuestionLimits,
+  QuestionRate,
+  RefusalWindow,
+} from './questionLimits';
 
 export type AssistantServiceOptions = {
   chain: ProviderChain;
@@ -105,6 +112,11 @@ export type AssistantServiceOptions = {
   protectedTargets?: ProtectedTargets;
   /** Which namespaces the platform assigned to which owner: an entity's namespace is its scope only then. */
   namespaceOwners: NamespaceOwners;
+  /**
+   * `kubeAssistant.limits`: questions a user may ask a minute, and refusals of a caller the audit
+   * trail records one by one a minute (the rest are counted). Default: `DEFAULT_QUESTION_LIMITS`.
+   */
+  limits?: QuestionLimits;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -237,7 +249,61 @@ const CONFIRMATION_PROBLEMS: Record<string, string> = {
 
 /** Turns questions into plans and runs them, with audit and history. */
 export class AssistantService {
-  constructor(private readonly options: AssistantServiceOptions) {}
+  readonly #limits: QuestionLimits;
+  readonly #questionRate: QuestionRate;
+  /**
+   * Refusals before anything is looked up or planned (no `kube-assistant.query`, too many questions,
+   * a run of an answer that is not the caller's): one by one up to the limit a minute, then counted,
+   * so no caller grows the audit trail at will with requests bound to be refused.
+   */
+  readonly #refusals: RefusalWindow;
+
+  constructor(private readonly options: AssistantServiceOptions) {
+    this.#limits = options.limits ?? DEFAULT_QUESTION_LIMITS;
+    this.#questionRate = new QuestionRate(
+      this.#limits.questionsPerUserPerMinute,
+    );
+    this.#refusals = new RefusalWindow(
+      this.#limits.refusedQuestionsAuditedPerMinute,
+      (userRef, count, since) => this.recordUnrecorded(userRef, count, since),
+    );
+  }
+
+  /**
+   * Records now the refusals only counted so far (call on shutdown); otherwise each caller's count is
+   * recorded when its minute ends.
+   */
+  async flushRefusals(): Promise<void> {
+    await this.#refusals.flush();
+  }
+
+  /** The refusals of a caller that were only counted, when no later refusal of theirs carried the count. */
+  private async recordUnrecorded(
+    userRef: string,
+    count: number,
+    since: Date,
+  ): Promise<void> {
+    const message = `${count} refused requests of ${userRef} since ${since.toISOString()} were not recorded one by one (kubeAssistant.limits.refusedQuestionsAuditedPerMinute: ${
+      this.#limits.refusedQuestionsAuditedPerMinute
+    })`;
+    try {
+      const event = await this.options.auditor.createEvent({
+        eventId: 'refusals-not-recorded',
+        severityLevel: 'medium',
+        meta: {
+          user: userRef,
+          outcome: 'refused',
+          refusedNotRecorded: count,
+          since: since.toISOString(),
+        },
+      });
+      await event.fail({ error: new Error(message) });
+    } catch (error) {
+      this.options.logger.error(
+        `Could not record that ${message}: ${(error as Error).message}`,
+      );
+    }
+  }
 
   private async allowed(
     permission:
@@ -546,6 +612,33 @@ export class AssistantService {
       permissionError = e;
       return false;
     });
+    // Bounded per caller before anything is looked up or planned (`kubeAssistant.limits`): who may
+    // not ask is answered 403 every time, who asked too often 429; the audit trail records such
+    // refusals one by one up to the limit a minute, and counts the rest (no event, no question text).
+    let early:
+      | { error: Error; stage: string; outcome: QuestionOutcome['outcome'] }
+      | undefined;
+    if (!permissionError) {
+      const tooMany = mayQuery ? this.#questionRate.take(userRef) : undefined;
+      if (!mayQuery) {
+        early = {
+          error: notAllowedToQuery(),
+          stage: 'permission',
+          outcome: 'not-allowed',
+        };
+      } else if (tooMany) {
+        early = { error: tooMany, stage: 'rate-limit', outcome: 'refused' };
+      }
+    }
+    let notRecorded = 0;
+    if (early) {
+      const carried = this.#refusals.take(userRef);
+      if (carried === undefined) {
+        this.options.onQuestion?.({ outcome: early.outcome, safety: 'none' });
+        throw early.error;
+      }
+      notRecorded = carried;
+    }
     // A secret typed into a question is refused before the question is kept anywhere: the audit
     // event records the question with the value replaced, and no conversation or message is stored.
     const recorded = withoutSecretValues(input.question);
@@ -553,7 +646,7 @@ export class AssistantService {
     // is kept as `requestedEntityRef`, so nobody adds events to an entity's history by naming it.
     let scope: EntityScope | undefined;
     let scopeError: unknown;
-    if (mayQuery && recorded === input.question && input.entityRef) {
+    if (!early && mayQuery && recorded === input.question && input.entityRef) {
       scope = await resolveEntityScope(
         this.options.catalog,
         input.entityRef,
@@ -572,7 +665,12 @@ export class AssistantService {
           eventId: 'question',
           severityLevel: 'low',
           request,
-          meta: { user: userRef, question: recorded, ...entity },
+          meta: {
+            user: userRef,
+            // As long as a question may be (a value replaced by `***` may make it longer).
+            question: recorded.slice(0, MAX_QUESTION_LENGTH),
+            ...entity,
+          },
         },
         credentials,
       ),
@@ -597,16 +695,14 @@ export class AssistantService {
             reason: error.message,
             stage,
             latencyMs: Math.round(performance.now() - started),
+            // The caller's refusals before this one that were only counted.
+            ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
           },
         });
         return error;
       };
-      if (!mayQuery) {
-        throw await refuseEarly(
-          notAllowedToQuery(),
-          'permission',
-          'not-allowed',
-        );
+      if (early) {
+        throw await refuseEarly(early.error, early.stage, early.outcome);
       }
       if (recorded !== input.question) {
         const reason = `This question holds a secret value (${hiddenWord(
@@ -873,7 +969,10 @@ export class AssistantService {
     }
   }
 
-  /** An `execution` event for an attempt refused before there was a plan to run. */
+  /**
+   * An `execution` event for an attempt refused before there was a plan to run; within the caller's
+   * refusals recorded one by one a minute (the rest are counted), since anyone may send message ids.
+   */
   private async auditRefusedLookup(
     error: Error,
     caller: Caller,
@@ -881,6 +980,8 @@ export class AssistantService {
     meta: Record<string, string>,
     severityLevel: 'low' | 'medium' | 'high',
   ) {
+    const notRecorded = this.#refusals.take(caller.userRef);
+    if (notRecorded === undefined) return;
     const event = await this.options.auditor.createEvent(
       auditedFor(
         {
@@ -892,7 +993,14 @@ export class AssistantService {
         caller.credentials,
       ),
     );
-    await event.fail({ error, meta: { outcome: 'refused', ...meta } });
+    await event.fail({
+      error,
+      meta: {
+        outcome: 'refused',
+        ...meta,
+        ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
+      },
+    });
   }
 
   async execute(
