@@ -275,6 +275,25 @@ describe('compareObject', () => {
       'spec.volumes[name=scratch].emptyDir.sizeLimit',
     ]);
   });
+
+  it('reports a label that only looks like a quantity as written, also one named sizeLimit', () => {
+    const cm = (labels: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', labels },
+      data: { limits: '1000m' },
+    });
+    expect(
+      compareObject(cm({ sizeLimit: '1024Mi', cpu: '1000m' }), {
+        ...cm({ sizeLimit: '1Gi', cpu: '1' }),
+        data: { limits: '1' },
+      }).map(d => formatPath(d.segments)),
+    ).toEqual([
+      'metadata.labels.sizeLimit',
+      'metadata.labels.cpu',
+      'data.limits',
+    ]);
+  });
 });
 
 describe('fieldOwner', () => {

@@ -1,5 +1,5 @@
 import { REDACTED } from '@kubechart/plugin-kubechart-node';
-import { compareQuantities, parseQuantity } from '../lib/quantity';
+import { isQuantityField, sameQuantity } from '../lib/quantity';
 
 /** One step of a field path: a map field, or the item of a list keyed by some of its fields. */
 export type PathSegment = { field: string } | { key: Record<string, unknown> };
@@ -44,20 +44,6 @@ function portKeys(item: Record<string, unknown>): string[] | undefined {
 
 const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
-/** Fields of a map under which values are resource quantities (`500m` equals `0.5`). */
-const QUANTITY_PARENTS = new Set([
-  'limits',
-  'requests',
-  'hard',
-  'default',
-  'defaultRequest',
-  'max',
-  'min',
-  'maxLimitRequestRatio',
-  'capacity',
-]);
-/** Fields whose value itself is a resource quantity (`emptyDir.sizeLimit: 1024Mi` equals `1Gi`). */
-const QUANTITY_FIELDS = new Set(['sizeLimit']);
 const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -94,15 +80,8 @@ function sameScalar(
   if (actual === null || typeof actual === 'object') return false;
   // YAML `"8080"` against a stored 8080, `true` against "true": the server converts what the schema says.
   if (String(expected) === String(actual)) return true;
-  if (
-    (parent && QUANTITY_PARENTS.has(parent)) ||
-    (field && QUANTITY_FIELDS.has(field))
-  ) {
-    const a = parseQuantity(String(expected));
-    const b = parseQuantity(String(actual));
-    return !!a && !!b && compareQuantities(a, b) === 0;
-  }
-  return false;
+  // `500m` equals `0.5`, `emptyDir.sizeLimit: 1024Mi` equals `1Gi`: the server stores quantities canonically.
+  return isQuantityField(field, parent) && sameQuantity(expected, actual);
 }
 
 /**

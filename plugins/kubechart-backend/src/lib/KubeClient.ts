@@ -17,6 +17,7 @@ import {
 import yaml from 'js-yaml';
 import { guardCurrentRun, noteClusterChange } from '../engine/lease';
 import { isNotFound, kubeStatusCode } from './kubeErrors';
+import { isQuantityField, sameQuantity } from './quantity';
 
 /**
  * The generic object API serialises through client-node's typed models, which name some fields
@@ -57,15 +58,23 @@ export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 /**
  * Whether every field in `desired` has the same value in `actual` (extra fields in actual are fine),
  * except that an empty label selector (`podSelector: {}`, which selects everything) matches only an
- * empty one: any key in the actual selector narrows what it selects.
+ * empty one: any key in the actual selector narrows what it selects. A resource quantity (see
+ * {@link isQuantityField}) matches the same amount in another form, as the API server stores it
+ * canonically (`1000m` as `1`): otherwise every run would rewrite a quota set as `1000m`. `key` is
+ * the name `desired` is stored under, `parent` the name of the map holding it.
  */
 export function isSubset(
   desired: unknown,
   actual: unknown,
   key?: string,
+  parent?: string,
 ): boolean {
   if (desired === null || typeof desired !== 'object') {
-    return desired === actual || String(desired) === String(actual);
+    return (
+      desired === actual ||
+      String(desired) === String(actual) ||
+      (isQuantityField(key, parent) && sameQuantity(desired, actual))
+    );
   }
   if (
     key !== undefined &&
@@ -89,7 +98,7 @@ export function isSubset(
   }
   if (!actual || typeof actual !== 'object') return false;
   return Object.entries(desired as Record<string, unknown>).every(([k, v]) =>
-    isSubset(v, (actual as Record<string, unknown>)[k], k),
+    isSubset(v, (actual as Record<string, unknown>)[k], k, key),
   );
 }
 

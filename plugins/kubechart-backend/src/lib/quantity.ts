@@ -59,3 +59,49 @@ export function compareQuantities(a: Quantity, b: Quantity): number {
   if (left < right) return -1;
   return left > right ? 1 : 0;
 }
+
+/**
+ * Maps whose values are resource quantities: container and PVC `resources.limits` / `requests`, a
+ * ResourceQuota's `hard`, a LimitRange entry's `default`, `defaultRequest`, `max`, `min` and
+ * `maxLimitRequestRatio`, a PersistentVolume's `capacity`.
+ */
+const QUANTITY_MAPS = new Set([
+  'limits',
+  'requests',
+  'hard',
+  'default',
+  'defaultRequest',
+  'max',
+  'min',
+  'maxLimitRequestRatio',
+  'capacity',
+]);
+
+/**
+ * Whether the scalar stored as `field` in the map `parent` (`cpu` and `limits` in `limits.cpu`) is
+ * a resource quantity, which the API server stores in canonical form (`1000m` as `1`, `1024Mi` as
+ * `1Gi`, `0.5` as `500m`). Any other string (a label, a ConfigMap value) is compared as written.
+ */
+export function isQuantityField(
+  field: string | undefined,
+  parent: string | undefined,
+): boolean {
+  if (parent !== undefined && QUANTITY_MAPS.has(parent)) return true;
+  return field === 'sizeLimit' && parent === 'emptyDir';
+}
+
+/**
+ * Whether two values are quantities that denote the same amount (`1000m` and `1`, `1024Mi` and
+ * `1Gi`); false when either is not a quantity. Used where the server's canonical form must not
+ * read as a change: drift, and the check before a write (KubeClient.ensure / applyIfChanged).
+ */
+export function sameQuantity(a: unknown, b: unknown): boolean {
+  const text = (v: unknown) =>
+    typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  const left = text(a);
+  const right = text(b);
+  if (left === undefined || right === undefined) return false;
+  const x = parseQuantity(left);
+  const y = parseQuantity(right);
+  return !!x && !!y && compareQuantities(x, y) === 0;
+}

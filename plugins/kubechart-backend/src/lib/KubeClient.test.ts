@@ -1,0 +1,218 @@
+import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KubeClient, toTyped } from './KubeClient';
+
+/**
+ * A KubeClient whose object API answers with `stored` as a real API server stores it (quantities in
+ * canonical form: `1000m` is `1`, `1024Mi` is `1Gi`, `0.5` is `500m`) and records every write.
+ */
+function clientWith(stored: KubernetesObject & Record<string, any>) {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:6443' }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const client = new KubeClient(kubeConfig);
+  const writes: string[] = [];
+  const write = (what: string) => async (obj: KubernetesObject) => {
+    writes.push(`${what} ${obj.kind}/${obj.metadata?.name}`);
+    return obj;
+  };
+  Object.defineProperty(client, 'objects', {
+    value: {
+      // client-node answers with its typed models, as the real object API does.
+      read: async () => toTyped(structuredClone(stored)),
+      create: write('create'),
+      replace: write('replace'),
+      patch: write('patch'),
+      delete: write('delete'),
+    },
+  });
+  return { client, writes };
+}
+
+const meta = (name: string, labels: Record<string, string> = {}) => ({
+  name,
+  namespace: 'tenant-acme',
+  labels: { 'app.kubernetes.io/managed-by': 'kubechart', ...labels },
+});
+
+const quota = (
+  hard: Record<string, string>,
+  labels?: Record<string, string>,
+) => ({
+  apiVersion: 'v1',
+  kind: 'ResourceQuota',
+  metadata: meta('kubechart-quota', labels),
+  spec: { hard },
+});
+
+const limitRange = (
+  entry: Record<string, Record<string, string>>,
+): KubernetesObject & Record<string, any> => ({
+  apiVersion: 'v1',
+  kind: 'LimitRange',
+  metadata: meta('kubechart-limits'),
+  spec: { limits: [{ type: 'Container', ...entry }] },
+});
+
+/** As the API server stores it: its resourceVersion, uid and status beside what was written. */
+const stored = (obj: KubernetesObject & Record<string, any>, status?: any) => ({
+  ...obj,
+  metadata: { ...obj.metadata, resourceVersion: '42', uid: 'u-1' },
+  ...(status ? { status } : {}),
+});
+
+describe('KubeClient ensure / applyIfChanged', () => {
+  it('leaves a ResourceQuota and a LimitRange alone when the server stores their quantities in canonical form', async () => {
+    const q = clientWith(
+      stored(
+        quota({
+          cpu: '1',
+          memory: '1Gi',
+          'requests.cpu': '500m',
+          'requests.storage': '100Gi',
+          pods: '20',
+        }),
+        { hard: { cpu: '1' }, used: { cpu: '0' } },
+      ),
+    );
+    await expect(
+      q.client.ensure(
+        quota({
+          cpu: '1000m',
+          memory: '1024Mi',
+          'requests.cpu': '0.5',
+          'requests.storage': '102400Mi',
+          pods: '20',
+        }) as any,
+      ),
+    ).resolves.toBe('unchanged');
+    expect(q.writes).toEqual([]);
+
+    const l = clientWith(
+      stored(
+        limitRange({
+          default: { cpu: '1', memory: '1Gi' },
+          defaultRequest: { cpu: '500m', memory: '256Mi' },
+          max: { cpu: '2', memory: '2Gi' },
+          min: { cpu: '10m' },
+          maxLimitRequestRatio: { cpu: '4' },
+        }),
+      ),
+    );
+    await expect(
+      l.client.ensure(
+        limitRange({
+          default: { cpu: '1000m', memory: '1024Mi' },
+          defaultRequest: { cpu: '0.5', memory: '0.25Gi' },
+          max: { cpu: '2000m', memory: '2048Mi' },
+          min: { cpu: '0.01' },
+          maxLimitRequestRatio: { cpu: '4000m' },
+        }),
+      ),
+    ).resolves.toBe('unchanged');
+    expect(l.writes).toEqual([]);
+  });
+
+  it('does not re-apply objects whose container resources, PVC storage or emptyDir sizeLimit the server canonicalised', async () => {
+    const deployment = (
+      resources: Record<string, Record<string, string>>,
+      sizeLimit: string,
+    ) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta('web'),
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            containers: [{ name: 'web', image: 'nginx:1', resources }],
+            volumes: [{ name: 'scratch', emptyDir: { sizeLimit } }],
+          },
+        },
+      },
+    });
+    const d = clientWith(
+      stored(
+        deployment(
+          {
+            limits: { cpu: '1', memory: '1Gi' },
+            requests: { cpu: '500m', memory: '512Mi' },
+          },
+          '1Gi',
+        ),
+      ),
+    );
+    await expect(
+      d.client.applyIfChanged(
+        deployment(
+          {
+            limits: { cpu: '1000m', memory: '1024Mi' },
+            requests: { cpu: '0.5', memory: '0.5Gi' },
+          },
+          '1024Mi',
+        ),
+      ),
+    ).resolves.toBe('unchanged');
+    expect(d.writes).toEqual([]);
+
+    const pvc = (storage: string) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: meta('data'),
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage } },
+      },
+    });
+    const p = clientWith(stored(pvc('1Gi')));
+    await expect(p.client.applyIfChanged(pvc('1024Mi'))).resolves.toBe(
+      'unchanged',
+    );
+    expect(p.writes).toEqual([]);
+  });
+
+  it('still updates a quantity that denotes another amount', async () => {
+    const q = clientWith(stored(quota({ cpu: '1', memory: '1Gi' })));
+    await expect(
+      q.client.ensure(quota({ cpu: '2', memory: '1024Mi' }) as any),
+    ).resolves.toBe('updated');
+    expect(q.writes).toEqual(['replace ResourceQuota/kubechart-quota']);
+
+    const l = clientWith(stored(limitRange({ max: { memory: '1Gi' } })));
+    await expect(
+      l.client.applyIfChanged(limitRange({ max: { memory: '1G' } })),
+    ).resolves.toBe('updated');
+    expect(l.writes).toEqual(['patch LimitRange/kubechart-limits']);
+  });
+
+  it('compares a string that only looks like a quantity, outside a quantity field, as written', async () => {
+    // A label as written, and as it would read were it a quantity the server canonicalised.
+    for (const [label, written, canonical] of [
+      ['cpu', '1000m', '1'],
+      ['sizeLimit', '1024Mi', '1Gi'],
+      ['limits', '0.5', '500m'],
+    ]) {
+      const q = clientWith(stored(quota({ cpu: '1' }, { [label]: canonical })));
+      await expect(
+        q.client.ensure(quota({ cpu: '1000m' }, { [label]: written }) as any),
+      ).resolves.toBe('updated');
+      expect(q.writes).toEqual(['replace ResourceQuota/kubechart-quota']);
+    }
+
+    const configMap = (data: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta('settings'),
+      data,
+    });
+    const c = clientWith(stored(configMap({ limits: '1', cpu: '1' })));
+    await expect(
+      c.client.applyIfChanged(configMap({ limits: '1000m', cpu: '1' })),
+    ).resolves.toBe('updated');
+    expect(c.writes).toEqual(['patch ConfigMap/settings']);
+  });
+});
