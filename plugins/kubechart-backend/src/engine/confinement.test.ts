@@ -514,7 +514,7 @@ describe.each(databases.eachSupportedId())(
       );
       expect(takeover.status).toBe('failed');
       expect(takeover.failureReason).toContain(
-        '[object-ownership] NetworkPolicy/kubechart-default-deny: NetworkPolicy/kubechart-default-deny already exists and it is a tenant resource KubeChart keeps (only tenant runs change it)',
+        '[run-scope] NetworkPolicy/kubechart-default-deny: NetworkPolicy/kubechart-default-deny is a tenant resource KubeChart keeps in namespace tenant-acme; only tenant runs change it',
       );
       expect((await netpol()).spec?.podSelector).toEqual({});
       // Changed behind KubeChart's back (here with the engine's own identity): the next tenant run puts it back.

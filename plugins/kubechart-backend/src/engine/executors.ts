@@ -22,6 +22,7 @@ import {
   HelmHook,
   PolicyCheckOptions,
   PostRenderDecision,
+  ProtectedObject,
   findInstallTimeInputs,
   TenantResourceProvider,
   collectManifestSecretValues,
@@ -318,6 +319,8 @@ export class Executors {
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
     // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
     let chartCrds: KubeObject[] = [];
+    // The tenant resources a chart, its hooks and what helm sends may not replace (run-scope).
+    let kept: Promise<ProtectedObject[]> | undefined;
     const checkOptions = async (objs: KubeObject[]) =>
       settings.enforceRunScope
         ? {
@@ -327,6 +330,7 @@ export class Executors {
                 ...objs,
                 ...chartCrds,
               ]),
+              await (kept ??= this.tenantResourceObjects(run, scope)),
             ),
           }
         : {};
@@ -1103,7 +1107,13 @@ export class Executors {
           ctx,
           `uninstall:${name}`,
           async () =>
-            (await this.uninstallAsDeployer(cluster, namespace, name, ctx))
+            (await this.uninstallRelease(
+              cluster,
+              namespace,
+              input.tenant,
+              name,
+              ctx,
+            ))
               ? 'uninstalled'
               : 'skipped',
           r =>
@@ -1180,20 +1190,132 @@ export class Executors {
     }
   }
 
-  /** `helm uninstall` as the namespace's deployer; false when the release did not exist. */
-  private uninstallAsDeployer(
+  /**
+   * `helm uninstall` of a tenant's release with the identity its install used (see `installRelease`);
+   * false when the release did not exist. A release whose record holds cluster-scoped objects, all
+   * of kinds the cluster allows, was installed by the engine's own identity, beyond the deployer's
+   * namespaced role, and is uninstalled by it. The record is a Secret its namespace's admins and
+   * workloads may write, so the engine acts only after checking it on the live cluster: every object
+   * it names that exists carries this release's helm ownership annotations (a cluster-scoped one
+   * also this tenant's label), a namespaced one is in the release's namespace, and it has no delete
+   * hooks (they would run as the engine). Otherwise nothing is uninstalled and the objects are named.
+   * Every other release is uninstalled as the namespace's deployer.
+   */
+  private async uninstallRelease(
     cluster: string,
     namespace: string,
+    tenant: string,
     release: string,
     ctx: RunContext,
   ): Promise<boolean> {
-    return this.deps.helm.uninstall({
+    const { helm, clusters, settings, discovery } = this.deps;
+    const target = {
       release,
       namespace,
-      kubeconfig: this.deps.clusters.kubeconfigYaml(cluster),
-      impersonate: { user: deployerUser(namespace, this.deps.settings) },
+      kubeconfig: clusters.kubeconfigYaml(cluster),
       onLine: ctx.helmOutput(`[${release}]`),
-    });
+    };
+    const asDeployer = () =>
+      helm.uninstall({
+        ...target,
+        impersonate: { user: deployerUser(namespace, settings) },
+      });
+    const allowedKinds = settings.allowedClusterScopedKinds[cluster] ?? [];
+    if (allowedKinds.length === 0) return asDeployer();
+    const record = await readLatestHelmRelease(
+      this.deps.scopedClient(cluster, namespace),
+      namespace,
+      release,
+    );
+    if (!record) return asDeployer();
+    const objects = parseManifests(record.manifest);
+    const isNamespaced = await discovery.lookup(cluster, objects);
+    const scopeOf = (o: KubeObject) =>
+      isNamespaced(String(o.apiVersion), String(o.kind));
+    const clusterScoped = objects.filter(o => scopeOf(o) === false);
+    if (
+      clusterScoped.length === 0 ||
+      !clusterScoped.every(o =>
+        allowedKinds.includes(groupKind(String(o.apiVersion), String(o.kind))),
+      )
+    ) {
+      return asDeployer();
+    }
+    const client = this.deps.client(cluster);
+    const problems: string[] = [];
+    for (const o of objects) {
+      const name = o.metadata?.name;
+      const what = `${o.kind}/${name ?? '(unnamed)'}`;
+      const scope = scopeOf(o);
+      if (!name || scope === undefined) {
+        problems.push(
+          `${what}: ${
+            name ? 'a kind the cluster does not serve' : 'it has no name'
+          }`,
+        );
+        continue;
+      }
+      if (scope && (o.metadata?.namespace ?? namespace) !== namespace) {
+        problems.push(
+          `${what}: in namespace ${o.metadata?.namespace}, not ${namespace}`,
+        );
+        continue;
+      }
+      const live = await client.read<KubeObject>({
+        apiVersion: String(o.apiVersion),
+        kind: String(o.kind),
+        metadata: scope ? { name, namespace } : { name },
+      });
+      if (!live) continue; // helm skips what is gone
+      const annotations = live.metadata?.annotations ?? {};
+      const labels = live.metadata?.labels ?? {};
+      if (
+        annotations['meta.helm.sh/release-name'] !== release ||
+        annotations['meta.helm.sh/release-namespace'] !== namespace ||
+        (!scope && labels[KUBECHART_TENANT_LABEL] !== tenant)
+      ) {
+        problems.push(
+          `${what}: it belongs to ${
+            annotations['meta.helm.sh/release-name']
+              ? `release ${annotations['meta.helm.sh/release-name']} in ${
+                  annotations['meta.helm.sh/release-namespace'] ?? '(none)'
+                }`
+              : 'no helm release'
+          }${
+            scope
+              ? ''
+              : `, tenant ${labels[KUBECHART_TENANT_LABEL] ?? '(none)'}`
+          }, not release ${release} in ${namespace}${
+            scope ? '' : ` of tenant ${tenant}`
+          }`,
+        );
+      }
+    }
+    for (const hook of record.hooks) {
+      for (const h of parseManifests(hook.manifest)) {
+        const on = String(h.metadata?.annotations?.['helm.sh/hook'] ?? '');
+        if (/(^|,)\s*(pre|post)-delete\s*(,|$)/.test(on)) {
+          problems.push(
+            `${h.kind}/${h.metadata?.name}: a ${on} hook, which would run as the engine's identity`,
+          );
+        }
+      }
+    }
+    if (problems.length > 0) {
+      throw new RunFailure(
+        `Release ${release} in ${namespace} was not uninstalled: its release record holds cluster-scoped objects, which only the engine's identity may delete, and it does not hold only what this release installed: ${problems.join(
+          '; ',
+        )}. The release record is a Secret in the namespace; delete what it names yourself (or correct the record) and try again.`,
+      );
+    }
+    ctx.log(
+      `[${release}] uninstalled by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped
+        .map(o => `${o.kind}/${o.metadata?.name}`)
+        .join(', ')}), each checked to carry this release's ownership`,
+      'warn',
+      `uninstall:${release}`,
+    );
+    return helm.uninstall(target);
   }
 
   /**
@@ -1303,6 +1425,55 @@ export class Executors {
     return Object.fromEntries(names.map(n => [n, data[n]]));
   }
 
+  /**
+   * The objects of the tenant resource providers in the run's tenant namespace, which no chart, hook
+   * or manifest may replace (the built-in ones are in every policy scope, see `toPolicyScope`). They
+   * are what the providers make of the tenant's input: this run's for a tenant run, else the last
+   * tenant run's. Fails closed: a tenant whose providers cannot be asked is not deployed to.
+   */
+  private async tenantResourceObjects(
+    run: Run,
+    scope: RunScope,
+  ): Promise<ProtectedObject[]> {
+    const { tenantResources, store } = this.deps;
+    const tenant = scope.tenant;
+    if (!tenant || tenantResources.length === 0) return [];
+    const namespace = scope.defaultNamespace;
+    let input: TenantRunInput | undefined;
+    if (run.kind === 'tenant') input = run.input as TenantRunInput;
+    else {
+      const record = (await store.getTenants(tenant)).find(
+        t => t.code === tenant && t.cluster === scope.cluster,
+      );
+      const last = record?.lastRunId
+        ? await store.getRun(record.lastRunId)
+        : undefined;
+      if (last?.kind === 'tenant') input = last.input as TenantRunInput;
+    }
+    if (!input) {
+      throw new RunFailure(
+        `The tenant resources of tenant ${tenant} on cluster ${scope.cluster} cannot be told (no tenant run of it is recorded), so the engine cannot keep this run from replacing them; nothing was applied. Run the tenant again, then this run.`,
+      );
+    }
+    const out: ProtectedObject[] = [];
+    for (const provider of tenantResources) {
+      const objects = await provider.resources({
+        tenant,
+        namespace,
+        cluster: scope.cluster,
+        input,
+      });
+      for (const o of objects) {
+        out.push({
+          kind: String(o.kind ?? ''),
+          name: String(o.metadata?.name ?? ''),
+          namespace: o.metadata?.namespace ?? namespace,
+        });
+      }
+    }
+    return out;
+  }
+
   private async chart(
     run: Run,
     input: ChartRunInput,
@@ -1385,7 +1556,13 @@ export class Executors {
     let report = this.deps.policy.check(
       objects,
       settings.enforceRunScope
-        ? { scope: toPolicyScope(scope, isNamespaced) }
+        ? {
+            scope: toPolicyScope(
+              scope,
+              isNamespaced,
+              await this.tenantResourceObjects(run, scope),
+            ),
+          }
         : {},
     );
     if (report.results.some(r => r.ruleId === 'run-scope' && !r.passed)) {
@@ -1560,9 +1737,10 @@ export class Executors {
     ]);
     for (const release of releases) {
       await this.step(ctx, `uninstall:${release}`, async () => {
-        const removed = await this.uninstallAsDeployer(
+        const removed = await this.uninstallRelease(
           input.cluster,
           namespace,
+          input.tenant,
           release,
           ctx,
         );
@@ -1605,6 +1783,58 @@ export class Executors {
         return 'gone';
       },
       () => `namespace ${namespace} is gone`,
+    );
+    // Objects of the allowed cluster-scoped kinds outlive the namespace: any still labelled for the
+    // tenant is named, and the tenant is not marked deleted while they remain.
+    const allowedKinds =
+      this.deps.settings.allowedClusterScopedKinds[input.cluster] ?? [];
+    if (allowedKinds.length === 0) return;
+    await this.step(
+      ctx,
+      'cluster-scoped',
+      async () => {
+        const { apiVersions } = await this.deps.discovery.capabilities(
+          input.cluster,
+        );
+        const left: string[] = [];
+        for (const allowed of allowedKinds) {
+          const slash = allowed.lastIndexOf('/');
+          const group = allowed.slice(0, slash);
+          const kind = allowed.slice(slash + 1);
+          // `<group>/<version>/<Kind>` (`<version>/<Kind>` for the core group), as discovery serves it.
+          const served = apiVersions.find(v => {
+            const parts = v.split('/');
+            return group
+              ? parts.length === 3 && parts[0] === group && parts[2] === kind
+              : parts.length === 2 && parts[1] === kind;
+          });
+          if (!served) continue;
+          const list = await client.objects.list(
+            served.slice(0, served.lastIndexOf('/')),
+            kind,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            `${KUBECHART_TENANT_LABEL}=${input.tenant}`,
+          );
+          left.push(...list.items.map(o => `${kind}/${o.metadata?.name}`));
+        }
+        if (left.length > 0) {
+          throw new RunFailure(
+            `tenant ${
+              input.tenant
+            }'s namespace ${namespace} is gone, but cluster-scoped objects labelled ${KUBECHART_TENANT_LABEL}=${
+              input.tenant
+            } remain: ${left.join(
+              ', ',
+            )}; they are in no release KubeChart uninstalled. Delete them (or take the label off) and delete the tenant again`,
+          );
+        }
+        return 'none';
+      },
+      () => `no cluster-scoped objects of tenant ${input.tenant} remain`,
     );
   }
 }

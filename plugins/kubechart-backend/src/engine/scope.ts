@@ -14,6 +14,7 @@ import type {
   KubeObject,
   NamespacedLookup,
   PolicyScope,
+  ProtectedObject,
 } from '@kubechart/plugin-kubechart-node';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { EntityReader, resolveEntityNamespace } from './entityScope';
@@ -368,18 +369,41 @@ const refused = (
 });
 
 /**
+ * The tenant resources every tenant run keeps in its namespace, by kind and name: the quota, the
+ * limit range and the default-deny NetworkPolicy. Protected in every namespace a run writes to (a
+ * chart may not write objects of these kinds and names anywhere), whether it is a tenant's or not.
+ */
+export const BUILTIN_TENANT_RESOURCES: ReadonlyArray<{
+  kind: string;
+  name: string;
+}> = [
+  { kind: 'ResourceQuota', name: 'kubechart-quota' },
+  { kind: 'LimitRange', name: 'kubechart-limits' },
+  { kind: 'NetworkPolicy', name: 'kubechart-default-deny' },
+];
+
+/**
  * The scope in the form the chart policy's `run-scope` rule takes, with the cluster's discovery
- * answering which kinds are namespaced.
+ * answering which kinds are namespaced. `protectedObjects` are the tenant resources of the run's
+ * namespaces beyond the built-in ones (a tenant resource provider's objects), which the rule refuses
+ * to let a chart, hook or manifest replace.
  */
 export function toPolicyScope(
   scope: RunScope,
   isNamespaced: NamespacedLookup,
+  protectedObjects: ProtectedObject[] = [],
 ): PolicyScope {
   return {
     namespaces: scope.namespaces,
     defaultNamespace: scope.defaultNamespace,
     allowedClusterScopedKinds: scope.allowedClusterScopedKinds,
     isNamespaced,
+    protectedObjects: [
+      ...scope.namespaces.flatMap(namespace =>
+        BUILTIN_TENANT_RESOURCES.map(r => ({ ...r, namespace })),
+      ),
+      ...protectedObjects,
+    ],
   };
 }
 

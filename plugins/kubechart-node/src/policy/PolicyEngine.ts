@@ -18,6 +18,7 @@ import {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   RUN_SCOPE_RULE_ID,
   deployerIdentityViolation,
+  protectedObjectViolation,
   scopeViolation,
 } from './scope';
 import {
@@ -79,8 +80,8 @@ const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {
   },
   [RUN_SCOPE_RULE_ID]: {
     description:
-      'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed; no workload holds the identity KubeChart deploys with',
-    fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster.",
+      'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed; no workload holds the identity KubeChart deploys with; no object or hook replaces a tenant resource KubeChart keeps',
+    fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster; rename an object that has the kind and name of a tenant resource (kubechart-quota, kubechart-limits, kubechart-default-deny, the platform's own).",
   },
 };
 
@@ -252,6 +253,7 @@ export class PolicyEngine {
         const why = [
           scopeViolation(obj, scope),
           deployerIdentityViolation(obj, this.deployerServiceAccount),
+          protectedObjectViolation(obj, scope),
         ].filter(Boolean);
         results.push(
           this.mandatoryResult(

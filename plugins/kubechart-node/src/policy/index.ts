@@ -13,6 +13,7 @@ export {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   builtinIsNamespaced,
   deployerIdentityViolation,
+  protectedObjectViolation,
   scopeRefusal,
   scopeViolation,
 } from './scope';

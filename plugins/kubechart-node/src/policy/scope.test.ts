@@ -329,3 +329,74 @@ describe('scopeRefusal', () => {
     });
   });
 });
+
+describe('tenant resources in the run scope', () => {
+  const kept: PolicyScope = {
+    ...scope,
+    protectedObjects: [
+      {
+        kind: 'NetworkPolicy',
+        namespace: 'team-a',
+        name: 'kubechart-default-deny',
+      },
+    ],
+  };
+  const policy = (name: string, annotations?: Record<string, string>) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    spec: { podSelector: {}, ingress: [{}] },
+  });
+  const engine = new PolicyEngine({ mode: 'off' });
+
+  it('refuses, in every mode, a hook that would delete and replace a tenant resource, and a plain object of its name', () => {
+    const report = engine.check(
+      [
+        policy('kubechart-default-deny', {
+          'helm.sh/hook': 'pre-install',
+          'helm.sh/hook-delete-policy': 'before-hook-creation',
+        }),
+        policy('kubechart-default-deny', {
+          'kubechart.io/tenant-resource': 'true',
+        }),
+        policy('open-all'),
+      ],
+      { scope: kept },
+    );
+    expect(report.blocking).toBe(true);
+    expect(
+      report.results
+        .filter(r => r.ruleId === 'run-scope')
+        .map(r => [r.object.name, r.passed, r.passed ? '' : r.message]),
+    ).toEqual([
+      [
+        'kubechart-default-deny',
+        false,
+        'NetworkPolicy/kubechart-default-deny is a tenant resource KubeChart keeps in namespace team-a (a helm hook with helm.sh/hook-delete-policy: before-hook-creation, which would delete it and create its own); only tenant runs change it, a chart may not write an object of its kind and name',
+      ],
+      [
+        'kubechart-default-deny',
+        false,
+        'NetworkPolicy/kubechart-default-deny is a tenant resource KubeChart keeps in namespace team-a; only tenant runs change it, a chart may not write an object of its kind and name',
+      ],
+      ['open-all', true, ''],
+    ]);
+  });
+
+  it('lets an object of another kind named like a tenant resource pass', () => {
+    expect(
+      engine.check(
+        [
+          {
+            ...policy('kubechart-default-deny'),
+            kind: 'ConfigMap',
+            apiVersion: 'v1',
+          },
+        ],
+        {
+          scope: kept,
+        },
+      ).blocking,
+    ).toBe(false);
+  });
+});

@@ -160,6 +160,38 @@ export function scopeViolation(
   return refusal && `${refusal.reason}; ${refusal.rule}`;
 }
 
+/**
+ * Why an object is refused as one of the run's protected objects (`scope.protectedObjects`, the
+ * tenant resources KubeChart keeps): same kind, namespace and name, whatever its annotations or API
+ * group. A chart object or hook of that name would replace it (a hook with
+ * `helm.sh/hook-delete-policy: before-hook-creation` deletes it first), so a tenant's chart could
+ * drop the default-deny NetworkPolicy or a platform team's policy. Undefined otherwise.
+ * @public
+ */
+export function protectedObjectViolation(
+  obj: KubeObject,
+  scope: PolicyScope,
+): string | undefined {
+  const kind = String(obj.kind ?? '');
+  const name = obj.metadata?.name;
+  if (!scope.protectedObjects?.length || typeof name !== 'string')
+    return undefined;
+  const ns = obj.metadata?.namespace || scope.defaultNamespace;
+  const hit = scope.protectedObjects.find(
+    p => p.kind === kind && p.name === name && p.namespace === ns,
+  );
+  if (!hit) return undefined;
+  const annotations = obj.metadata?.annotations ?? {};
+  const deletePolicy = String(annotations['helm.sh/hook-delete-policy'] ?? '');
+  const hook =
+    annotations['helm.sh/hook'] === undefined
+      ? ''
+      : deletePolicy.split(',').some(p => p.trim() === 'before-hook-creation')
+      ? ' (a helm hook with helm.sh/hook-delete-policy: before-hook-creation, which would delete it and create its own)'
+      : ' (a helm hook, which would replace it)';
+  return `${kind}/${name} is a tenant resource KubeChart keeps in namespace ${ns}${hook}; only tenant runs change it, a chart may not write an object of its kind and name`;
+}
+
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /**

@@ -76,6 +76,23 @@ export type PolicyScope = {
   /** Whether a kind is namespaced (from discovery); undefined = unknown → refused (fail closed). When omitted,
    * a built-in table of the core/apps/batch/networking/policy/rbac/storage/apiextensions kinds is used. */
   isNamespaced?: (apiVersion: string, kind: string) => boolean | undefined;
+  /**
+   * Objects the run may not write, whatever their annotations: the tenant resources KubeChart keeps
+   * in the namespace (quota, limit range, default-deny NetworkPolicy, every tenant resource provider's
+   * objects). Only tenant runs change them; a chart or hook with the same kind, namespace and name
+   * would replace them, so the `run-scope` rule refuses it.
+   */
+  protectedObjects?: ProtectedObject[];
+};
+
+/**
+ * One object a run may not write, by kind, namespace and name (any API group: fail closed).
+ * @public
+ */
+export type ProtectedObject = {
+  kind: string;
+  namespace: string;
+  name: string;
 };
 
 /** Options of one policy check. @public */
