@@ -100,8 +100,10 @@ import {
 } from './scope';
 import {
   checkTenantEntity,
+  checkTenantEntityHistory,
   checkTenantEntityUnclaimed,
   entityRefOfTenant,
+  tenantEntityRefAfter,
   withNormalizedTenantEntityRef,
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
@@ -669,13 +671,15 @@ export class RunEngine {
       code: request.tenant,
       record: existing => {
         claimed.before = existing;
+        // A new tenant without an owner is owned by whoever created it.
+        const owner = tenantOwnerAfter(request, existing, actor);
         return {
           cluster: request.cluster,
           code: request.tenant,
           namespace: plan.target.namespace,
-          entityRef: request.entityRef ?? existing?.entityRef,
-          // A new tenant without an owner is owned by whoever created it.
-          owner: tenantOwnerAfter(request, existing, actor),
+          // A deleted tenant's entity (and its history) is not inherited, nor one moved to another owner.
+          entityRef: tenantEntityRefAfter(request, existing, owner),
+          owner,
           displayName:
             (request.kind === 'tenant' ? request.displayName : undefined) ??
             existing?.displayName,
@@ -1124,7 +1128,8 @@ export class RunEngine {
   /**
    * What a tenant run claims, checked when it is submitted and again when an approved run's input
    * is: an owner the caller acts for (or a tenants admin), so nobody creates tenants in another
-   * team's name; and no other team's entity, whose deployment history its runs would enter.
+   * team's name; no other team's entity, whose deployment history its runs would enter; and no
+   * entity whose deployment history is an earlier owner's, which the tenant's owner could then read.
    */
   private async checkTenantClaims(
     request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
@@ -1132,8 +1137,10 @@ export class RunEngine {
     caller: RunCaller,
     actor: string,
   ) {
+    const { store } = this.options;
     checkRequestedTenantOwner(request, existing, caller, actor);
     checkTenantQuota(request, caller.isTenantAdmin, this.options.settings);
+    const owner = tenantOwnerAfter(request, existing, actor);
     if (request.entityRef) {
       await checkTenantEntity(
         {
@@ -1142,30 +1149,51 @@ export class RunEngine {
           entityRef: request.entityRef,
         },
         existing,
-        tenantOwnerAfter(request, existing, actor),
+        owner,
         caller,
-        { store: this.options.store },
+        { store },
       );
+      if (request.kind === 'tenant')
+        await checkTenantEntityHistory(
+          { tenant: request.tenant, entityRef: request.entityRef },
+          existing,
+          owner,
+          caller,
+          { store },
+          `Tenant ${request.tenant} may not name ${request.entityRef}`,
+        );
     } else if (request.kind === 'tenant') {
-      // Without one it has the System named by its code (or the entity it named before), which the
-      // tenant provider makes: another owner's tenant that has it already would lose it to this one.
+      // Without one it has the System named by its code (or the entity it named before, while it is
+      // live and keeps its owner), which the tenant provider makes: another owner's tenant that has
+      // it already would lose it to this one.
+      const inherited = tenantEntityRefAfter(request, existing, owner);
       const implicit = entityRefOfTenant({
         code: request.tenant,
-        entityRef: existing?.entityRef,
+        entityRef: inherited,
       });
-      if (implicit)
+      if (implicit) {
+        const refusal = inherited
+          ? `Tenant ${request.tenant} may not name ${implicit}`
+          : `Tenant ${request.tenant} may not have ${implicit} as its entity (the System named by its code)`;
         await checkTenantEntityUnclaimed(
           {
             cluster: request.cluster,
             tenant: request.tenant,
             entityRef: implicit,
           },
-          tenantOwnerAfter(request, existing, actor),
-          { store: this.options.store },
-          existing?.entityRef
-            ? `Tenant ${request.tenant} may not name ${implicit}`
-            : undefined,
+          owner,
+          { store },
+          inherited ? refusal : undefined,
         );
+        await checkTenantEntityHistory(
+          { tenant: request.tenant, entityRef: implicit },
+          existing,
+          owner,
+          caller,
+          { store },
+          refusal,
+        );
+      }
     }
   }
 

@@ -274,6 +274,98 @@ export function entityRefOfTenant(
 }
 
 /**
+ * The entityRef a tenant has once a run on it starts (`owner`: its owner then): the one the request
+ * names, else the one the tenant has, but only while it is live and keeps its owner. A tenant created
+ * again from a deleted record, or moved to another owner, inherits none: the entity's deployment
+ * history belongs to the earlier owner, and the tenant provider would make the entity the new owner's.
+ */
+export function tenantEntityRefAfter(
+  request: Pick<CreateRunRequest, 'entityRef'>,
+  existing: TenantRecord | undefined,
+  owner: string,
+): string | undefined {
+  if (request.entityRef) return request.entityRef;
+  return existing && live(existing) && existing.owner === owner
+    ? existing.entityRef
+    : undefined;
+}
+
+/** The runs read at a time when looking through an entity's deployment history. */
+const HISTORY_PAGE_SIZE = 500;
+
+/**
+ * NotAllowedError (403) when a tenant run would give a tenant an entity (`entityRef`, explicit or
+ * the System named by its code) whose deployment history holds runs of someone else: run reads
+ * are filtered by the run's entity, and the tenant provider makes that entity the tenant's owner's,
+ * so the new owner could read the earlier owner's runs (a deleted tenant's entity leaves the
+ * catalog with it, and nothing else tells whose history it is). Passes when
+ * - the tenant already has that entity and keeps its owner (live);
+ * - every run naming the entity was started by the caller (one of its ownership refs);
+ * - the catalog, read as the caller, has the entity owned by the tenant's `owner`: its members read
+ *   that history already;
+ * - the caller holds `kubechart.tenants.admin`, who may hand an entity over.
+ * A run counts as someone else's by its actor: runs do not record the owner they ran for, so a
+ * teammate's run counts too (fail closed; a tenants admin can hand the entity over).
+ * Throws ServiceUnavailableError (503) when the catalog cannot be read.
+ */
+export async function checkTenantEntityHistory(
+  request: { tenant: string; entityRef: string },
+  existing: TenantRecord | undefined,
+  owner: string,
+  caller: {
+    ownershipRefs: string[];
+    isTenantAdmin: boolean;
+    readEntity?: EntityReader;
+  },
+  deps: { store: RunStore },
+  refusal: string,
+): Promise<void> {
+  const { tenant, entityRef } = request;
+  if (
+    existing &&
+    live(existing) &&
+    existing.owner === owner &&
+    entityRefOfTenant(existing) === entityRef
+  )
+    return;
+  if (caller.isTenantAdmin) return;
+  let earlier: string | undefined;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.store.listRuns(
+      { entityRef },
+      { cursor, limit: HISTORY_PAGE_SIZE },
+    );
+    earlier = page.items.find(
+      r => !caller.ownershipRefs.includes(r.actor),
+    )?.actor;
+    cursor = page.nextCursor;
+  } while (!earlier && cursor);
+  if (!earlier) return;
+  let entity: Entity | undefined;
+  if (caller.readEntity) {
+    try {
+      entity = await caller.readEntity(entityRef);
+    } catch (e) {
+      throw new ServiceUnavailableError(
+        `${refusal} now: the catalog could not be read to learn whose deployment history ${entityRef} is (${
+          e instanceof Error ? e.message : String(e)
+        }); try again later`,
+      );
+    }
+  }
+  const entityOwnerRef = entity ? entityOwner(entity) : undefined;
+  if (entityOwnerRef && entityOwnerRef === owner) return;
+  const hint =
+    entityOwnerRef && caller.ownershipRefs.includes(entityOwnerRef)
+      ? `, or make ${entityOwnerRef}, which owns it in the catalog, the owner of tenant ${tenant}`
+      : '';
+  throw new NotAllowedError(
+    `${refusal}: ${entityRef} has deployment history of an earlier owner (${earlier}), which ${owner} would be able to read through tenant ${tenant}; ask a tenants admin (kubechart.tenants.admin) to hand that entity over${hint}, or give another entityRef`,
+  );
+}
+
+/**
  * ConflictError (409) when another live tenant (other code or other cluster), owned by someone else
  * than `owner`, has `entityRef` as its entity: the catalog has one entity per ref, and the tenant
  * provider would make it this tenant's. Without `refusal`, `entityRef` is the entity a tenant that

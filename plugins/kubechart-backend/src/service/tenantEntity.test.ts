@@ -527,5 +527,110 @@ describe.each(databases.eachSupportedId())(
         ]),
       ).toEqual([['tenant', ADMIN]]);
     });
+
+    /** Provisions tenant `code` as alice naming `entityRef`, then deletes it; both runs succeed. */
+    const provisionedAndDeleted = async (code: string, entityRef: string) => {
+      await settle();
+      const created = await post(as(ALICE), tenantRun(code, { entityRef }));
+      expect(created.status).toBe(202);
+      await settle();
+      const deleted = await post(as(ALICE), {
+        kind: 'tenant-delete',
+        cluster: 'dev',
+        tenant: code,
+      });
+      expect(deleted.status).toBe(202);
+      await settle();
+      // Deleted: the tenants API no longer lists it.
+      expect((await tenant(code)).error?.name).toBe('NotFoundError');
+      expect((await historyOf(entityRef)).map(r => [r.kind, r.actor])).toEqual([
+        ['tenant', ALICE],
+      ]);
+    };
+
+    it("does not give a deleted tenant's entity, and so its history, to whoever re-creates its code", async () => {
+      await provisionedAndDeleted(
+        'reused-shop',
+        'component:default/reused-api',
+      );
+      const reused = await post(as(BOB), tenantRun('reused-shop'));
+      expect(reused.status).toBe(202);
+      await settle();
+      // Bob's tenant has no entity of alice's: the tenant provider makes system:default/reused-shop for it.
+      const record = await tenant('reused-shop');
+      expect(record).toMatchObject({ owner: BOB, status: 'active' });
+      expect(record.entityRef).toBeUndefined();
+      // Alice's runs stay in the history of her entity, which bob's tenant does not have.
+      expect(
+        (await historyOf('component:default/reused-api')).map(r => r.actor),
+      ).toEqual([ALICE]);
+      expect(await historyOf('system:default/reused-shop')).toEqual([]);
+    });
+
+    it("refuses with 403 a tenant naming an entity whose deployment history is an earlier owner's, unless a tenants admin asks", async () => {
+      await provisionedAndDeleted('old-shop', 'component:default/old-api');
+      const message = `Tenant old-shop may not name component:default/old-api: component:default/old-api has deployment history of an earlier owner (${ALICE})`;
+      const named = await post(
+        as(BOB),
+        tenantRun('old-shop', { entityRef: 'component:default/old-api' }),
+      );
+      expect(named.status).toBe(403);
+      expect(named.body.error.message).toContain(message);
+      expect(named.body.error.message).toContain('ask a tenants admin');
+      // Under another code too.
+      const elsewhere = await post(
+        as(BOB),
+        tenantRun('bob-old', { entityRef: 'component:default/old-api' }),
+      );
+      expect(elsewhere.status).toBe(403);
+      expect(elsewhere.body.error.message).toContain(
+        'component:default/old-api has deployment history of an earlier owner',
+      );
+      await expectNothingCreated('bob-old');
+      expect((await tenant('old-shop')).error?.name).toBe('NotFoundError');
+      expect(
+        (await historyOf('component:default/old-api')).map(r => r.actor),
+      ).toEqual([ALICE]);
+      // A tenant without an entityRef has the System named by its code: its history counts too.
+      await provisionedAndDeleted('sys-shop', 'system:default/sys-shop');
+      const implicit = await post(as(BOB), tenantRun('sys-shop'));
+      expect(implicit.status).toBe(403);
+      expect(implicit.body.error.message).toContain(
+        `system:default/sys-shop has deployment history of an earlier owner (${ALICE})`,
+      );
+      expect((await tenant('sys-shop')).error?.name).toBe('NotFoundError');
+      // A tenants admin may hand it over.
+      const handed = await post(
+        as(ADMIN),
+        tenantRun('old-shop', {
+          owner: BOB,
+          entityRef: 'component:default/old-api',
+        }),
+      );
+      expect(handed.status).toBe(202);
+      await settle();
+      expect(await tenant('old-shop')).toMatchObject({
+        owner: BOB,
+        entityRef: 'component:default/old-api',
+      });
+    });
+
+    it('lets the owner of a deleted tenant re-create it with its entity and history', async () => {
+      await provisionedAndDeleted('own-shop', 'component:default/own-api');
+      const again = await post(
+        as(ALICE),
+        tenantRun('own-shop', { entityRef: 'component:default/own-api' }),
+      );
+      expect(again.status).toBe(202);
+      await settle();
+      expect(await tenant('own-shop')).toMatchObject({
+        owner: ALICE,
+        status: 'active',
+        entityRef: 'component:default/own-api',
+      });
+      expect(
+        (await historyOf('component:default/own-api')).map(r => r.actor),
+      ).toEqual([ALICE, ALICE]);
+    });
   },
 );
