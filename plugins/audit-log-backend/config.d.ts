@@ -131,6 +131,12 @@ export interface Config {
        * ms. Default 10000.
        */
       maxShutdownWaitMs?: number;
+      /**
+       * How long an audited change of severity `medium` or above waits for its
+       * `initiated` event to be written to the trail before it is refused with
+       * 503 (the change is not made), in ms. Default 5000.
+       */
+      maxStoreWaitMs?: number;
     };
     /** Severity floors applied when events are stored. */
     severity?: {

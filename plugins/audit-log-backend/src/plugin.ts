@@ -89,10 +89,12 @@ export const auditLogPlugin = createBackendPlugin({
         observeAuditQueue(metrics, queue);
         const liveTail = new LiveTailPublisher({ signals, logger });
         // the log, file and webhook outside the database: prune checkpoints, head anchors and
-        // the events a stopping backend could not store
+        // the audit events the queue dropped (at once) or a stopping backend could not store
         const auditWitness = createAuditWitness({ config, logger });
         await appendRecordedLosses({ store, witness: auditWitness, logger });
-        queue.recordLossesWith(loss => auditWitness.loss(loss));
+        queue.recordLossesWith((loss, context) =>
+          auditWitness.loss(loss, context),
+        );
 
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {

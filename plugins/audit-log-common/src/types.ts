@@ -234,6 +234,22 @@ export type AuditGapInfo = {
   lastOccurredAt: string;
   /** Why, with a count per reason (e.g. `queue full`). */
   reasons: Record<string, number>;
+  /**
+   * How many of the dropped events had each severity, so that a gap hiding `high` events (a
+   * cluster change, an approval) stands out from one of `low` ones. Absent in older records.
+   */
+  bySeverity?: Partial<Record<AuditEventSeverity, number>>;
+  /**
+   * How many of the dropped events each `plugin.eventId (severity)` had: at most 50 keys, the
+   * rest counted under `other events`. Absent in older records.
+   */
+  byEvent?: Record<string, number>;
+  /**
+   * True when the count is a lower bound: the backend recorded the loss outside the database
+   * while it was still dropping events, and stopped (killed, crashed) before it could record
+   * the rest or write the gap record itself.
+   */
+  incomplete?: boolean;
 };
 
 /**

@@ -184,7 +184,7 @@ describe('AuditEventQueue', () => {
     expect(stored[0].error).toBe(
       `2 events dropped between ${event(3).occurredAt} and ${
         event(4).occurredAt
-      } because queue full (2)`,
+      } because queue full (2); by severity: low 2`,
     );
     expect(queue.stats().unrecordedDrops).toBe(0);
   });
@@ -216,8 +216,208 @@ describe('AuditEventQueue', () => {
     await queue.drain();
     expect(stored.map(e => e.eventId)).toEqual([AUDIT_GAP_EVENT_ID, 'e-3']);
     expect(stored[0].error).toMatch(
-      /^2 events dropped between .* because database unavailable for over 0 s \(2\)$/,
+      /^2 events dropped between .* because database unavailable for over 0 s \(2\); by severity: low 2$/,
     );
+  });
+
+  it('records a drop outside the database at once, under the id its gap record carries', async () => {
+    const queue = new AuditEventQueue({ logger, maxSize: 1 });
+    const records: Array<{ loss: AuditGapInfo; id?: string }> = [];
+    queue.recordLossesWith((loss, context) =>
+      records.push({ loss: structuredClone(loss), id: context?.id }),
+    );
+    await queue.enqueue(event(1));
+    await queue.enqueue(event(2)); // dropped: no sink and no room
+    // kept outside the database before the queue does anything else: a crash now leaves it
+    expect(records).toEqual([
+      {
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        loss: expect.objectContaining({
+          dropped: 1,
+          firstOccurredAt: event(2).occurredAt,
+          reasons: { 'queue full': 1 },
+        }),
+      },
+    ]);
+    const stored: AuditEventInput[] = [];
+    queue.attachSink(async batch => {
+      stored.push(...batch);
+    });
+    await queue.drain();
+    expect(stored.map(e => e.eventId)).toEqual([AUDIT_GAP_EVENT_ID, 'e-1']);
+    // the gap record names the loss record, so the next start does not append it again
+    expect(stored[0].meta).toMatchObject({ lossId: records[0].id });
+  });
+
+  it('makes room for a more severe event by dropping a less severe one, and names what it dropped', async () => {
+    const queue = new AuditEventQueue({ logger, maxSize: 3 });
+    const severe = (n: number, severity: AuditEventInput['severity']) => ({
+      ...event(n),
+      plugin: 'kubechart',
+      eventId: severity === 'high' ? 'run-create' : 'refusal',
+      severity,
+    });
+    // a flood of low events fills the queue (no sink yet: the database stalls)
+    await queue.enqueue(event(1));
+    await queue.enqueue(event(2));
+    await queue.enqueue(severe(3, 'medium'));
+    // another user's high event still gets in, in place of the newest low one
+    await queue.enqueue(severe(4, 'high'));
+    // a medium one in place of the last low one
+    await queue.enqueue(severe(5, 'medium'));
+    // nothing less severe is left: a further low or medium event is dropped itself
+    await queue.enqueue(event(6));
+    await queue.enqueue(severe(7, 'medium'));
+    expect(queue.stats()).toMatchObject({ buffered: 3, dropped: 4 });
+    const stored: AuditEventInput[] = [];
+    queue.attachSink(async batch => {
+      stored.push(...batch);
+    });
+    await queue.drain();
+    expect(stored.map(e => `${e.eventId} ${e.severity}`)).toEqual([
+      `${AUDIT_GAP_EVENT_ID} high`,
+      'refusal medium',
+      'run-create high',
+      'refusal medium',
+    ]);
+    expect(stored[0].meta!.gap).toEqual({
+      dropped: 4,
+      firstOccurredAt: event(1).occurredAt,
+      lastOccurredAt: event(7).occurredAt,
+      reasons: {
+        'queue full, dropped for a more severe event': 2,
+        'queue full': 2,
+      },
+      bySeverity: { low: 3, medium: 1 },
+      byEvent: {
+        'test.e-1 (low)': 1,
+        'test.e-2 (low)': 1,
+        'test.e-6 (low)': 1,
+        'kubechart.refusal (medium)': 1,
+      },
+    });
+    expect(stored[0].error).toMatch(
+      /because queue full, dropped for a more severe event \(2\), queue full \(2\); by severity: low 3, medium 1$/,
+    );
+  });
+
+  it.each([
+    ['stored', true],
+    ['not stored', false],
+  ])(
+    'records drops during a write whose gap record is %s under ids the chain accounts for once',
+    async (_, succeeds) => {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 1,
+        maxEnqueueWaitMs: 5,
+      });
+      const records: Array<{ id: string; dropped: number }> = [];
+      queue.recordLossesWith((loss, { id }) =>
+        records.push({ id, dropped: loss.dropped }),
+      );
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2)); // dropped
+      let open: () => void = () => {};
+      const gate = new Promise<void>(resolve => {
+        open = resolve;
+      });
+      let calls = 0;
+      const stored: AuditEventInput[] = [];
+      queue.attachSink(async batch => {
+        calls += 1;
+        if (calls === 1) {
+          await gate;
+          if (!succeeds) throw new Error('connection reset');
+        }
+        stored.push(...batch);
+      });
+      await new Promise(r => setTimeout(r, 10)); // the first write is under way
+      await queue.enqueue(event(3)); // dropped while it is
+      open();
+      await queue.drain();
+      await queue.drain();
+      const gaps = stored.filter(e => e.eventId === AUDIT_GAP_EVENT_ID);
+      const inChain = new Set(gaps.map(g => g.meta!.lossId as string));
+      // what the next start would append: the last record of each id the chain lacks
+      const last = new Map(records.map(r => [r.id, r.dropped]));
+      const appended = [...last]
+        .filter(([id]) => !inChain.has(id))
+        .reduce((sum, [, n]) => sum + n, 0);
+      const chained = gaps.reduce(
+        (sum, g) => sum + ((g.meta!.gap as any).dropped as number),
+        0,
+      );
+      expect(chained).toBe(2);
+      expect(appended).toBe(0);
+      // and had the backend been killed before anything was stored, the records count them
+      expect(records[0]).toEqual({ id: gaps[0].meta!.lossId, dropped: 1 });
+      expect(stored.filter(e => e.eventId !== AUDIT_GAP_EVENT_ID)).toEqual([
+        event(1),
+      ]);
+      expect(gaps.map(g => (g.meta!.gap as any).dropped)).toEqual(
+        succeeds ? [1, 1] : [2],
+      );
+    },
+  );
+
+  it('resolves enqueueStored once its batch is written, and rejects it when the event is dropped', async () => {
+    const queue = new AuditEventQueue({
+      logger,
+      maxSize: 2,
+      flushIntervalMs: 60000,
+    });
+    const high = (n: number) => ({ ...event(n), severity: 'high' as const });
+    await queue.enqueue(high(1));
+    await queue.enqueue(high(2));
+    // full of events as severe, no sink: dropped at once, and said so
+    await expect(queue.enqueueStored(high(3))).rejects.toMatchObject({
+      name: 'ServiceUnavailableError',
+      message: 'The audit trail could not take this event: queue full',
+    });
+    const written: string[] = [];
+    queue.attachSink(async batch => {
+      await new Promise(r => setTimeout(r, 20));
+      written.push(...batch.map(e => e.eventId));
+    });
+    await queue.drain();
+    // written at once, not after the flush interval, and only then resolved
+    const started = Date.now();
+    await queue.enqueueStored(high(4));
+    expect(written).toContain('e-4');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('never drops an event that is being written to make room', async () => {
+    const queue = new AuditEventQueue({
+      logger,
+      maxSize: 2,
+      maxEnqueueWaitMs: 5,
+    });
+    let open: () => void = () => {};
+    const gate = new Promise<void>(resolve => {
+      open = resolve;
+    });
+    const stored: AuditEventInput[] = [];
+    await queue.enqueue(event(1));
+    await queue.enqueue(event(2));
+    queue.attachSink(async batch => {
+      await gate;
+      stored.push(...batch);
+    });
+    await new Promise(r => setTimeout(r, 10)); // e-1 and e-2 are being written
+    await queue.enqueue({ ...event(3), severity: 'high' });
+    open();
+    await queue.drain();
+    expect(stored.map(e => e.eventId)).toEqual([
+      'e-1',
+      'e-2',
+      AUDIT_GAP_EVENT_ID,
+    ]);
+    expect(stored[2].meta!.gap).toMatchObject({
+      bySeverity: { high: 1 },
+      reasons: { 'queue full': 1 },
+    });
   });
 
   describe('on shutdown', () => {
@@ -282,6 +482,12 @@ describe('AuditEventQueue', () => {
           firstOccurredAt: event(1).occurredAt,
           lastOccurredAt: event(3).occurredAt,
           reasons: { 'database unavailable while the backend stopped': 3 },
+          bySeverity: { low: 3 },
+          byEvent: {
+            'test.e-1 (low)': 1,
+            'test.e-2 (low)': 1,
+            'test.e-3 (low)': 1,
+          },
         },
       ]);
       expect(errors.error).toHaveBeenCalledTimes(1);
@@ -290,7 +496,7 @@ describe('AuditEventQueue', () => {
           event(1).occurredAt
         } and ${
           event(3).occurredAt
-        } because database unavailable while the backend stopped (3) (Error: Unable to acquire a connection)`,
+        } because database unavailable while the backend stopped (3); by severity: low 3 (Error: Unable to acquire a connection)`,
       );
       expect(queue.stats()).toMatchObject({
         buffered: 0,
@@ -318,13 +524,22 @@ describe('AuditEventQueue', () => {
       await new Promise(resolve => setTimeout(resolve, LATE_LOSS_WAIT_MS));
       expect(losses).toEqual([
         expect.objectContaining({ dropped: 2 }),
-        {
+        expect.objectContaining({
           dropped: 400,
           firstOccurredAt: event(3).occurredAt,
           lastOccurredAt: event(402).occurredAt,
           reasons: { 'audited after the backend stopped': 400 },
-        },
+          bySeverity: { low: 400 },
+        }),
       ]);
+      // one count per event, up to 50 of them
+      const byEvent = losses[1].byEvent!;
+      expect(Object.keys(byEvent)).toHaveLength(51);
+      expect(byEvent).toMatchObject({
+        'test.e-3 (low)': 1,
+        'test.e-52 (low)': 1,
+        'other events': 350,
+      });
       expect(errors.error).toHaveBeenCalledTimes(2);
       expect(queue.stats()).toMatchObject({
         buffered: 0,

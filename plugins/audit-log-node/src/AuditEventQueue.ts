@@ -1,12 +1,15 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { stringifyError } from '@backstage/errors';
+import { ServiceUnavailableError, stringifyError } from '@backstage/errors';
 import {
+  AUDIT_EVENT_SEVERITIES,
   AUDIT_GAP_EVENT_ID,
   AUDIT_LOG_PLUGIN_ID,
   AuditEventInput,
+  AuditEventSeverity,
   AuditGapInfo,
   describeGap,
 } from '@kubechart/plugin-audit-log-common';
+import { randomUUID } from 'node:crypto';
 
 /**
  * Writes a batch of events to durable storage. Must either store the whole
@@ -16,18 +19,60 @@ import {
 export type AuditEventSink = (batch: AuditEventInput[]) => Promise<void>;
 
 /**
- * Records outside the database events a stopping backend could not store, so that the loss
- * leaves a trace once the database is gone (see {@link AuditEventQueue.recordLossesWith}).
- * Called synchronously: the process may exit right after.
+ * Which loss an {@link AuditLossRecorder} call records.
  * @public
  */
-export type AuditLossRecorder = (loss: AuditGapInfo) => void;
+export type AuditLossContext = {
+  /**
+   * The loss's id (a UUID): the same in every call for one loss, whose counts only grow, so
+   * the last record of an id has its counts. The gap record the queue writes for it carries it
+   * as `meta.lossId`.
+   */
+  id: string;
+  /**
+   * True while the queue still holds the loss and writes its gap record itself once the
+   * database takes writes: the record is only needed if the backend is killed first, and its
+   * counts are those so far. False for events a stopping backend gives up.
+   */
+  pending: boolean;
+};
+
+/**
+ * Records outside the database events the queue could not store, so that the loss leaves a
+ * trace once the database is gone or the process is killed (see
+ * {@link AuditEventQueue.recordLossesWith}). Called synchronously: the process may exit right
+ * after.
+ * @public
+ */
+export type AuditLossRecorder = (
+  loss: AuditGapInfo,
+  context: AuditLossContext,
+) => void;
 
 /**
  * How long after it closed the queue waits before it records the events enqueued since (once;
  * later ones are recorded when the process exits).
  */
 const LATE_LOSS_DELAY_MS = 1000;
+
+/**
+ * A pending loss is recorded outside the database at its first drop, then again as it grows:
+ * at most once a second when its count has doubled since, else once a minute, so that a flood
+ * of drops during a long outage writes a few lines, not one per drop.
+ */
+const LOSS_RECORD_MIN_INTERVAL_MS = 1000;
+const LOSS_RECORD_MAX_INTERVAL_MS = 60000;
+
+/** Keys of a gap record's `byEvent`; further events are counted under {@link OTHER_EVENTS}. */
+const MAX_GAP_EVENT_KEYS = 50;
+const OTHER_EVENTS = 'other events';
+
+/** Why a queued event was dropped to make room for a more severe one. */
+const EVICTED = 'queue full, dropped for a more severe event';
+
+function rankOf(severity: AuditEventSeverity): number {
+  return Math.max(0, AUDIT_EVENT_SEVERITIES.indexOf(severity));
+}
 
 /**
  * Options of {@link AuditEventQueue}.
@@ -59,6 +104,11 @@ export type AuditEventQueueOptions = {
    * their outcome before the database closes. Default 10000 ms.
    */
   maxShutdownWaitMs?: number;
+  /**
+   * How long {@link AuditEventQueue.enqueueStored} waits for its event to be written before it
+   * rejects. Default 5000 ms.
+   */
+  maxStoreWaitMs?: number;
 };
 
 /**
@@ -78,7 +128,10 @@ export type AuditEventQueueStats = {
  * The gap record appended to the chain in place of dropped events.
  * @public
  */
-export function createGapEvent(gap: AuditGapInfo): AuditEventInput {
+export function createGapEvent(
+  gap: AuditGapInfo,
+  lossId?: string,
+): AuditEventInput {
   return {
     occurredAt: new Date().toISOString(),
     plugin: AUDIT_LOG_PLUGIN_ID,
@@ -86,23 +139,37 @@ export function createGapEvent(gap: AuditGapInfo): AuditEventInput {
     severity: 'high',
     status: 'failed',
     target: {},
-    meta: { gap: { ...gap, reasons: { ...gap.reasons } } },
+    meta: { gap: copyGap(gap), ...(lossId ? { lossId } : {}) },
     error: describeGap(gap),
   };
 }
+
+/** Dropped events not in the chain yet, under the id their loss records carry. */
+type PendingGap = { id: string; info: AuditGapInfo };
+
+/** Someone waiting for an event to be written (see {@link AuditEventQueue.enqueueStored}). */
+type StoreWaiter = { resolve: () => void; reject: (error: Error) => void };
 
 /**
  * A bounded in-memory queue between the auditor service (which every plugin
  * uses) and the audit store (which lives in the audit-log backend plugin).
  *
  * `enqueue` never throws and waits at most `maxEnqueueWaitMs`: when the buffer
- * is full it applies back-pressure for that long, then drops the event and
- * counts it. Events are handed to the sink in batches, in order; a failed write
- * is retried with backoff without losing the batch, for at most
- * `maxRetryDurationMs`, after which failing batches are dropped. Every drop is
- * remembered and written to the chain as a gap record ("N events dropped
- * between … and … because …") in front of the next batch that is stored.
- * `drain` writes everything that is buffered.
+ * is full it applies back-pressure for that long, then makes room by dropping
+ * the newest queued event less severe than the new one (a flood of `low` events
+ * never crowds out a `high` one), or else drops the new event, and counts it.
+ * `enqueueStored` (for an event that must be in the trail before the change it
+ * announces is made) resolves only once the batch holding its event is written,
+ * and rejects with a `ServiceUnavailableError` when the event is dropped or not
+ * written within `maxStoreWaitMs`. Events are handed to the sink in batches, in
+ * order; a failed write is retried with backoff without losing the batch, for at
+ * most `maxRetryDurationMs`, after which failing batches are dropped. Every drop
+ * is remembered and written to the chain as a gap record ("N events dropped
+ * between … and … because …; by severity: …", with counts per event) in front
+ * of the next batch that is stored, and recorded at once outside the database
+ * by the {@link AuditLossRecorder} (again as it grows), so that a backend killed
+ * before the gap record is written leaves a trace of it. `drain` writes
+ * everything that is buffered.
  *
  * On shutdown (`drainOnShutdown`, then `close`) the sink stays attached until the queue closes,
  * so requests that complete while the backend stops have their events written; a write that
@@ -123,10 +190,23 @@ export class AuditEventQueue {
   readonly #maxRetryDelayMs: number;
   readonly #maxRetryDurationMs: number;
   readonly #maxShutdownWaitMs: number;
-  #gap: AuditGapInfo | undefined;
+  readonly #maxStoreWaitMs: number;
+  /** Dropped events whose gap record is still to be written. */
+  #gap: PendingGap | undefined;
+  /** The gap record of the write in progress. */
+  #flightGap: PendingGap | undefined;
+  /** The last record of a pending loss: its id, count and when (see {@link LOSS_RECORD_MIN_INTERVAL_MS}). */
+  #lossRecorded: { id: string; dropped: number; at: number } | undefined;
+  #lossRecordTimer: ReturnType<typeof setTimeout> | undefined;
+  #lossRecordDue = 0;
   #failingSince: number | undefined;
 
   #buffer: AuditEventInput[] = [];
+  /** Buffered events per severity rank. */
+  #bufferedBySeverity: number[] = AUDIT_EVENT_SEVERITIES.map(() => 0);
+  /** The first events of the buffer, handed to the sink by the write in progress. */
+  #inFlight = 0;
+  #storeWaiters = new Map<AuditEventInput, StoreWaiter>();
   #sink: AuditEventSink | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
@@ -143,8 +223,11 @@ export class AuditEventQueue {
   #shutdownDeadline: number | undefined;
   #closed = false;
   #recordLoss: AuditLossRecorder | undefined;
-  /** Events lost while the backend stops, not reported yet, and the last error why. */
-  #loss: { gap: AuditGapInfo; cause?: unknown } | undefined;
+  /**
+   * Events lost while the backend stops, not reported yet, the last error why, and the id of
+   * the pending loss they continue (recorded before under that id).
+   */
+  #loss: { gap: AuditGapInfo; cause?: unknown; id?: string } | undefined;
   #lateLossTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the loss of the events enqueued after the queue closed was reported once. */
   #lateLossReported = false;
@@ -160,6 +243,7 @@ export class AuditEventQueue {
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
     this.#maxRetryDurationMs = options.maxRetryDurationMs ?? 300000;
     this.#maxShutdownWaitMs = options.maxShutdownWaitMs ?? 10000;
+    this.#maxStoreWaitMs = options.maxStoreWaitMs ?? 5000;
     if (this.#maxSize < 1 || this.#batchSize < 1) {
       throw new Error('Audit queue maxSize and batchSize must be positive');
     }
@@ -173,15 +257,15 @@ export class AuditEventQueue {
       dropped: this.#dropped,
       failedWrites: this.#failedWrites,
       unrecordedDrops:
-        (this.#gap?.dropped ?? 0) + (this.#loss?.gap.dropped ?? 0),
+        (this.#gap?.info.dropped ?? 0) + (this.#loss?.gap.dropped ?? 0),
     };
   }
 
   /**
    * Adds an event. Resolves once it is buffered, or after at most
    * `maxEnqueueWaitMs` when the buffer stays full while a sink is attached
-   * (the event is then dropped; without a sink it is dropped at once).
-   * Never rejects.
+   * (without a sink at once): the newest queued event less severe than this one
+   * is then dropped in its place, or else this one. Never rejects.
    */
   async enqueue(event: AuditEventInput): Promise<void> {
     // Only wait when a sink is draining the buffer; without one, waiting
@@ -193,12 +277,49 @@ export class AuditEventQueue {
       this.#drop([event], 'audited after the backend stopped');
       return;
     }
-    if (this.#buffer.length >= this.#maxSize) {
+    if (
+      this.#buffer.length >= this.#maxSize &&
+      !this.#dropLessSevereThan(event.severity)
+    ) {
       this.#drop([event], 'queue full');
       return;
     }
     this.#buffer.push(event);
+    this.#bufferedBySeverity[rankOf(event.severity)] += 1;
     this.#schedule();
+  }
+
+  /**
+   * Adds an event that must be in the trail before the change it announces is made: resolves
+   * once the batch holding it is written. Rejects with a `ServiceUnavailableError` when it is
+   * dropped, or not written within `maxStoreWaitMs` (the database is down or overloaded); it may
+   * still be written later then. While such an event waits, batches are written without waiting
+   * for the flush interval.
+   */
+  async enqueueStored(event: AuditEventInput): Promise<void> {
+    const waitMs = this.#maxStoreWaitMs;
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
+    const stored = new Promise<void>((resolve, reject) => {
+      this.#storeWaiters.set(event, { resolve, reject });
+      timer = setTimeout(
+        () =>
+          reject(
+            new ServiceUnavailableError(
+              `The audit trail did not store this event within ${waitMs} ms (auditLog.queue.maxStoreWaitMs): the audit database is unavailable or overloaded`,
+            ),
+          ),
+        waitMs,
+      );
+    });
+    // settled before it is awaited when the event is dropped at once
+    stored.catch(() => {});
+    try {
+      await this.enqueue(event);
+      await stored;
+    } finally {
+      clearTimeout(timer);
+      this.#storeWaiters.delete(event);
+    }
   }
 
   /**
@@ -264,6 +385,8 @@ export class AuditEventQueue {
    */
   recordLossesWith(recorder: AuditLossRecorder): void {
     this.#recordLoss = recorder;
+    // events dropped before (at start-up, with no sink yet)
+    this.#recordPendingLossSoon();
   }
 
   /**
@@ -295,10 +418,16 @@ export class AuditEventQueue {
     this.#closed = true;
     this.#sink = undefined;
     this.#clearTimer();
-    this.#drop(this.#buffer.splice(0), 'not stored before the backend stopped');
+    clearTimeout(this.#lossRecordTimer);
+    this.#lossRecordTimer = undefined;
+    const left = this.#buffer.splice(0);
+    this.#bufferedBySeverity.fill(0);
+    this.#inFlight = 0;
+    this.#drop(left, 'not stored before the backend stopped');
     if (this.#gap) {
-      // dropped before the shutdown began, with no write since to carry its gap record
-      this.#addLoss(this.#gap);
+      // dropped before the shutdown began, with no write since to carry its gap record: the
+      // loss goes on under the id it was recorded with
+      this.#addLoss(this.#gap.info, undefined, this.#gap.id);
       this.#gap = undefined;
     }
     this.#reportLoss();
@@ -345,13 +474,18 @@ export class AuditEventQueue {
    * events are merged into one loss, reported when the queue closes (and, for events that
    * come after, later: see {@link AuditEventQueue.close}) or when the process exits first.
    */
-  #addLoss(gap: AuditGapInfo, cause?: unknown) {
+  #addLoss(gap: AuditGapInfo, cause?: unknown, id?: string) {
+    if (id && this.#loss?.id && this.#loss.id !== id) {
+      // two losses recorded under their ids: merged, the next start would count one twice
+      this.#reportLoss();
+    }
     if (!this.#loss) {
       process.once('exit', this.#onExit);
     }
     this.#loss = {
       gap: this.#loss ? mergeGaps(this.#loss.gap, gap) : gap,
       cause: cause ?? this.#loss?.cause,
+      id: id ?? this.#loss?.id,
     };
     if (
       this.#closeReported &&
@@ -375,14 +509,14 @@ export class AuditEventQueue {
     }
     this.#loss = undefined;
     process.removeListener('exit', this.#onExit);
-    const { gap, cause } = loss;
+    const { gap, cause, id = randomUUID() } = loss;
     this.#logger.error(
       `Audit events lost while the backend stopped: ${describeGap(gap)}${
         cause === undefined ? '' : ` (${stringifyError(cause)})`
       }`,
     );
     try {
-      this.#recordLoss?.(gap);
+      this.#recordLoss?.(copyGap(gap), { id, pending: false });
     } catch (error) {
       this.#logger.error(
         `Could not record the lost audit events outside the database: ${stringifyError(
@@ -397,25 +531,22 @@ export class AuditEventQueue {
       return;
     }
     this.#dropped += events.length;
-    const times = events.map(e => e.occurredAt).sort();
-    const gap = (this.#stopping ? undefined : this.#gap) ?? {
-      dropped: 0,
-      firstOccurredAt: times[0],
-      lastOccurredAt: times[times.length - 1],
-      reasons: {},
-    };
-    gap.dropped += events.length;
-    if (times[0] < gap.firstOccurredAt) gap.firstOccurredAt = times[0];
-    if (times[times.length - 1] > gap.lastOccurredAt) {
-      gap.lastOccurredAt = times[times.length - 1];
+    if (this.#storeWaiters.size > 0) {
+      const error = new ServiceUnavailableError(
+        `The audit trail could not take this event: ${reason}`,
+      );
+      for (const event of events) {
+        this.#storeWaiters.get(event)?.reject(error);
+      }
     }
-    gap.reasons[reason] = (gap.reasons[reason] ?? 0) + events.length;
     if (this.#stopping) {
       // a loss of its own, however many drops: it goes to the loss recorder, not the chain
-      this.#addLoss(gap, cause);
+      this.#addLoss(addDrops(newGap(events), events, reason), cause);
       return;
     }
-    this.#gap = gap;
+    this.#gap ??= { id: randomUUID(), info: newGap(events) };
+    addDrops(this.#gap.info, events, reason);
+    this.#recordPendingLossSoon();
     const now = Date.now();
     // one warning per second at most, the counter tells the rest
     if (now - this.#lastDropWarning > 1000) {
@@ -424,6 +555,109 @@ export class AuditEventQueue {
         `Audit events dropped (${reason}); ${
           this.#dropped
         } event(s) dropped so far, a gap record will mark them in the chain`,
+      );
+    }
+  }
+
+  /**
+   * Drops the newest queued event (not being written) of the lowest severity below `severity`,
+   * to make room for an event of that severity. Returns whether it did.
+   */
+  #dropLessSevereThan(severity: AuditEventSeverity): boolean {
+    const rank = rankOf(severity);
+    for (let lower = 0; lower < rank; lower++) {
+      if (this.#bufferedBySeverity[lower] === 0) continue;
+      for (let i = this.#buffer.length - 1; i >= this.#inFlight; i--) {
+        if (rankOf(this.#buffer[i].severity) === lower) {
+          const [dropped] = this.#buffer.splice(i, 1);
+          this.#bufferedBySeverity[lower] -= 1;
+          this.#drop([dropped], EVICTED);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Removes the first `count` buffered events (written, or given up). */
+  #removeHead(count: number) {
+    for (const event of this.#buffer.splice(0, count)) {
+      this.#bufferedBySeverity[rankOf(event.severity)] -= 1;
+    }
+  }
+
+  /**
+   * The dropped events whose gap record is not in the chain yet, as their loss record says:
+   * while a gap record is being written, the drops since count under its id (they join it if
+   * the write fails; if it succeeds they are recorded under their own id at once).
+   */
+  #pendingLoss(): PendingGap | undefined {
+    const flight = this.#flightGap;
+    if (flight) {
+      return this.#gap
+        ? { id: flight.id, info: mergeGaps(flight.info, this.#gap.info) }
+        : undefined;
+    }
+    return this.#gap;
+  }
+
+  /**
+   * Records the pending loss outside the database: at once when it is new, else (it grew) after
+   * {@link LOSS_RECORD_MIN_INTERVAL_MS} if its count doubled, {@link LOSS_RECORD_MAX_INTERVAL_MS}
+   * otherwise.
+   */
+  #recordPendingLossSoon() {
+    if (!this.#recordLoss || this.#stopping) {
+      return;
+    }
+    const loss = this.#pendingLoss();
+    const last = this.#lossRecorded;
+    if (!loss) {
+      return;
+    }
+    if (!last || last.id !== loss.id) {
+      this.#recordPendingLoss();
+      return;
+    }
+    if (loss.info.dropped <= last.dropped) {
+      return;
+    }
+    const due =
+      last.at +
+      (loss.info.dropped >= 2 * last.dropped
+        ? LOSS_RECORD_MIN_INTERVAL_MS
+        : LOSS_RECORD_MAX_INTERVAL_MS);
+    if (this.#lossRecordTimer && this.#lossRecordDue <= due) {
+      return;
+    }
+    clearTimeout(this.#lossRecordTimer);
+    this.#lossRecordDue = due;
+    this.#lossRecordTimer = setTimeout(
+      () => this.#recordPendingLoss(),
+      Math.max(0, due - Date.now()),
+    );
+    this.#lossRecordTimer.unref?.();
+  }
+
+  #recordPendingLoss() {
+    clearTimeout(this.#lossRecordTimer);
+    this.#lossRecordTimer = undefined;
+    const loss = this.#pendingLoss();
+    if (!loss || !this.#recordLoss || this.#stopping) {
+      return;
+    }
+    this.#lossRecorded = {
+      id: loss.id,
+      dropped: loss.info.dropped,
+      at: Date.now(),
+    };
+    try {
+      this.#recordLoss(copyGap(loss.info), { id: loss.id, pending: true });
+    } catch (error) {
+      this.#logger.error(
+        `Could not record the dropped audit events outside the database: ${stringifyError(
+          error,
+        )}`,
       );
     }
   }
@@ -471,8 +705,12 @@ export class AuditEventQueue {
       return;
     }
     const full = this.#buffer.length >= this.#batchSize;
-    // while the backend stops, every event may be the last chance to write
-    let delay = immediate || full || this.#stopping ? 0 : this.#flushIntervalMs;
+    // while the backend stops, every event may be the last chance to write; an event a change
+    // waits for is written as soon as the write in progress is done
+    let delay =
+      immediate || full || this.#stopping || this.#storeWaiters.size > 0
+        ? 0
+        : this.#flushIntervalMs;
     if (this.#retryDelayMs > 0 && !this.#stopping) {
       delay = this.#retryDelayMs;
     }
@@ -502,29 +740,51 @@ export class AuditEventQueue {
     // A pending gap record travels in front of the events that follow it.
     const gap = this.#gap;
     this.#gap = undefined;
+    this.#flightGap = gap;
     const events = this.#buffer.slice(0, this.#batchSize - (gap ? 1 : 0));
-    const batch = gap ? [createGapEvent(gap), ...events] : events;
+    this.#inFlight = events.length;
+    const batch = gap ? [createGapEvent(gap.info, gap.id), ...events] : events;
     let ok = true;
     this.#flushing = (async () => {
       try {
         await sink(batch);
-        this.#buffer.splice(0, events.length);
+        this.#inFlight = 0;
+        this.#flightGap = undefined;
+        this.#removeHead(events.length);
         this.#written += events.length;
         this.#retryDelayMs = 0;
         this.#failingSince = undefined;
         if (gap) {
-          this.#logger.warn(`Audit chain gap recorded: ${describeGap(gap)}`);
+          this.#logger.warn(
+            `Audit chain gap recorded: ${describeGap(gap.info)}`,
+          );
+        }
+        if (this.#storeWaiters.size > 0) {
+          for (const event of events) {
+            this.#storeWaiters.get(event)?.resolve();
+          }
         }
         this.#wakeWaiters();
+        // drops during the write: a loss of their own now that this gap record is stored
+        this.#recordPendingLossSoon();
       } catch (error) {
         ok = false;
         this.#failedWrites += 1;
+        this.#inFlight = 0;
+        this.#flightGap = undefined;
+        if (gap) {
+          // the drops during the write join the gap record that could not be written
+          this.#gap = this.#gap
+            ? { id: gap.id, info: mergeGaps(gap.info, this.#gap.info) }
+            : gap;
+        }
         if (this.#stopping) {
           // the database may be closed already: no later write to retry in
-          if (gap) {
-            this.#addLoss(gap, error);
+          if (this.#gap) {
+            this.#addLoss(this.#gap.info, error, this.#gap.id);
+            this.#gap = undefined;
           }
-          this.#buffer.splice(0, events.length);
+          this.#removeHead(events.length);
           this.#drop(
             events,
             'database unavailable while the backend stopped',
@@ -533,15 +793,12 @@ export class AuditEventQueue {
           this.#wakeWaiters();
           return;
         }
-        if (gap) {
-          this.#mergeGap(gap);
-        }
         const now = Date.now();
         this.#failingSince ??= now;
         if (now - this.#failingSince >= this.#maxRetryDurationMs) {
           // The store has been failing for too long: give these events up so
           // the buffer keeps room for new ones, and say so in the chain later.
-          this.#buffer.splice(0, events.length);
+          this.#removeHead(events.length);
           this.#drop(
             events,
             `database unavailable for over ${Math.round(
@@ -550,6 +807,7 @@ export class AuditEventQueue {
           );
           this.#wakeWaiters();
         }
+        this.#recordPendingLossSoon();
         this.#retryDelayMs = Math.min(
           this.#maxRetryDelayMs,
           Math.max(100, this.#retryDelayMs * 2),
@@ -568,29 +826,97 @@ export class AuditEventQueue {
     }
     return ok;
   }
+}
 
-  /** Puts a gap that could not be written back in front of newer drops. */
-  #mergeGap(gap: AuditGapInfo) {
-    this.#gap = this.#gap ? mergeGaps(gap, this.#gap) : gap;
+/** A gap for `events`, with nothing counted yet. */
+function newGap(events: AuditEventInput[]): AuditGapInfo {
+  return {
+    dropped: 0,
+    firstOccurredAt: events[0].occurredAt,
+    lastOccurredAt: events[0].occurredAt,
+    reasons: {},
+    bySeverity: {},
+    byEvent: {},
+  };
+}
+
+/** `plugin.eventId (severity)`, printable and short enough for a loss record. */
+function eventKey(event: AuditEventInput): string {
+  const clean = (text: string) =>
+    String(text).slice(0, 80).replace(/\p{C}/gu, '?');
+  return `${clean(event.plugin)}.${clean(event.eventId)} (${clean(
+    event.severity,
+  )})`;
+}
+
+/** Adds `count` under `key`, or under {@link OTHER_EVENTS} once there are enough keys. */
+function addCount(counts: Record<string, number>, key: string, count: number) {
+  const k =
+    key in counts || Object.keys(counts).length < MAX_GAP_EVENT_KEYS
+      ? key
+      : OTHER_EVENTS;
+  counts[k] = (counts[k] ?? 0) + count;
+}
+
+/** Counts `events`, dropped for `reason`, in `gap`; returns it. */
+function addDrops(
+  gap: AuditGapInfo,
+  events: AuditEventInput[],
+  reason: string,
+): AuditGapInfo {
+  gap.dropped += events.length;
+  gap.reasons[reason] = (gap.reasons[reason] ?? 0) + events.length;
+  const bySeverity = (gap.bySeverity ??= {});
+  const byEvent = (gap.byEvent ??= {});
+  for (const event of events) {
+    if (event.occurredAt < gap.firstOccurredAt) {
+      gap.firstOccurredAt = event.occurredAt;
+    }
+    if (event.occurredAt > gap.lastOccurredAt) {
+      gap.lastOccurredAt = event.occurredAt;
+    }
+    const severity = AUDIT_EVENT_SEVERITIES[rankOf(event.severity)];
+    bySeverity[severity] = (bySeverity[severity] ?? 0) + 1;
+    addCount(byEvent, eventKey(event), 1);
   }
+  return gap;
+}
+
+/** A copy of `gap` that later drops do not change. */
+function copyGap(gap: AuditGapInfo): AuditGapInfo {
+  return {
+    ...gap,
+    reasons: { ...gap.reasons },
+    ...(gap.bySeverity ? { bySeverity: { ...gap.bySeverity } } : {}),
+    ...(gap.byEvent ? { byEvent: { ...gap.byEvent } } : {}),
+  };
 }
 
 /** One gap for the events of both, older reasons first. */
 function mergeGaps(older: AuditGapInfo, newer: AuditGapInfo): AuditGapInfo {
-  const reasons = { ...older.reasons };
-  for (const [reason, count] of Object.entries(newer.reasons)) {
-    reasons[reason] = (reasons[reason] ?? 0) + count;
+  const merged = copyGap(older);
+  merged.dropped += newer.dropped;
+  if (newer.firstOccurredAt < merged.firstOccurredAt) {
+    merged.firstOccurredAt = newer.firstOccurredAt;
   }
-  return {
-    dropped: older.dropped + newer.dropped,
-    firstOccurredAt:
-      older.firstOccurredAt < newer.firstOccurredAt
-        ? older.firstOccurredAt
-        : newer.firstOccurredAt,
-    lastOccurredAt:
-      older.lastOccurredAt > newer.lastOccurredAt
-        ? older.lastOccurredAt
-        : newer.lastOccurredAt,
-    reasons,
-  };
+  if (newer.lastOccurredAt > merged.lastOccurredAt) {
+    merged.lastOccurredAt = newer.lastOccurredAt;
+  }
+  for (const [reason, count] of Object.entries(newer.reasons)) {
+    merged.reasons[reason] = (merged.reasons[reason] ?? 0) + count;
+  }
+  if (newer.bySeverity) {
+    const bySeverity = (merged.bySeverity ??= {});
+    for (const [severity, count] of Object.entries(newer.bySeverity)) {
+      const key = severity as AuditEventSeverity;
+      bySeverity[key] = (bySeverity[key] ?? 0) + (count ?? 0);
+    }
+  }
+  if (newer.byEvent) {
+    const byEvent = (merged.byEvent ??= {});
+    for (const [key, count] of Object.entries(newer.byEvent)) {
+      addCount(byEvent, key, count);
+    }
+  }
+  return merged;
 }

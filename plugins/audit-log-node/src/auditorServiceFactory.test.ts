@@ -29,6 +29,8 @@ function demoPlugin(
     httpRouter: HttpRouterService;
     queue: AuditEventQueue;
   }) => void,
+  /** Called before a batch is stored; throws while the database is down. */
+  beforeStore: () => Promise<void> = async () => {},
 ) {
   const stored: AuditEventInput[] = [];
   const plugin = createBackendPlugin({
@@ -42,6 +44,7 @@ function demoPlugin(
         },
         async init(deps) {
           deps.queue.attachSink(async batch => {
+            await beforeStore();
             stored.push(...batch);
           });
           init(deps);
@@ -207,5 +210,106 @@ describe('auditLogAuditorServiceFactory', () => {
     const failed = stored.find(e => e.status === 'failed')!;
     expect(failed.error!.length).toBeLessThanOrEqual(8192);
     expect(failed.error).toMatch(/^Error: xy+… \(\d+ more characters\)$/);
+  });
+
+  it('answers 503 and changes nothing when the trail has not stored the start of a medium or high event in time', async () => {
+    let down = true;
+    let queueOf: AuditEventQueue | undefined;
+    const changes: number[] = [];
+    const { plugin: testPlugin, stored } = demoPlugin(
+      ({ auditor, httpRouter, queue }) => {
+        queueOf = queue;
+        const router = express.Router();
+        router.use(express.json());
+        router.post('/things', async (req, res, next) => {
+          const { n, severity } = req.body;
+          try {
+            const event = await auditor.createEvent({
+              eventId: 'thing-change',
+              severityLevel: severity,
+              request: req,
+              meta: { n },
+            });
+            // what the trail holds when the change is made
+            const startStored = stored.some(
+              e => e.meta?.n === n && e.status === 'initiated',
+            );
+            changes.push(n);
+            await event.success();
+            res.json({ startStored });
+          } catch (error) {
+            next(error);
+          }
+        });
+        httpRouter.use(router);
+      },
+      async () => {
+        if (down) throw new Error('connection refused');
+      },
+    );
+    const { server } = await startTestBackend({
+      features: [
+        testPlugin,
+        auditLogAuditorServiceFactory,
+        mockServices.rootConfig.factory({
+          data: { auditLog: { queue: { maxStoreWaitMs: 300 } } },
+        }),
+      ],
+    });
+    const change = (n: number, severity: string) =>
+      request(server)
+        .post('/api/demo/things')
+        .set('Authorization', mockCredentials.user.header('user:default/jane'))
+        .send({ n, severity });
+
+    // the audit database is down: a low event keeps its fast path
+    await change(1, 'low').expect(200);
+    let started = Date.now();
+    await change(5, 'low').expect(200);
+    expect(Date.now() - started).toBeLessThan(200);
+    // a change that must be in the trail before it is made is refused, after at most the wait
+    for (const [n, severity] of [
+      [2, 'medium'],
+      [3, 'high'],
+    ] as const) {
+      started = Date.now();
+      const refused = await change(n, severity).expect(503);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(refused.body.error).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: expect.stringMatching(
+          /^The audit trail did not store this event within 300 ms \(auditLog\.queue\.maxStoreWaitMs\)/,
+        ),
+      });
+    }
+    expect(changes).toEqual([1, 5]);
+
+    // the database is back: the refused starts are stored with their outcome, refused
+    down = false;
+    await queueOf!.drain();
+    const outcomes = (n: number) =>
+      stored
+        .filter(e => e.meta?.n === n)
+        .map(e => [e.severity, e.status, e.error]);
+    expect(outcomes(2)).toEqual([
+      ['medium', 'initiated', undefined],
+      [
+        'medium',
+        'failed',
+        expect.stringMatching(
+          /^ServiceUnavailableError: Refused its audit record: the audit trail did not store this event within 300 ms/,
+        ),
+      ],
+    ]);
+    expect(outcomes(3).map(([, status]) => status)).toEqual([
+      'initiated',
+      'failed',
+    ]);
+
+    // and a medium change is made only once its start is stored
+    const done = await change(4, 'medium').expect(200);
+    expect(done.body).toEqual({ startStored: true });
+    expect(changes).toEqual([1, 5, 4]);
   });
 });

@@ -10,9 +10,10 @@ import {
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import { stringifyError } from '@backstage/errors';
+import { ServiceUnavailableError, stringifyError } from '@backstage/errors';
 import { JsonObject } from '@backstage/types';
 import {
+  AUDIT_EVENT_SEVERITIES,
   AuditEventInput,
   AuditEventStatus,
 } from '@kubechart/plugin-audit-log-common';
@@ -95,16 +96,31 @@ function isCredentials(value: unknown): value is BackstageCredentials {
   );
 }
 
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
 /** How long an event whose request was answered still holds a stopping backend, in ms. */
 const ANSWERED_EVENT_GRACE_MS = 1000;
+
+/** The lowest severity whose `initiated` event precedes a change: it must be stored first. */
+const STORED_BEFORE_CHANGE = AUDIT_EVENT_SEVERITIES.indexOf('medium');
 
 /**
  * An auditor that behaves like Backstage's default one (same log lines on the
  * `isAuditEvent` child logger, same severity mapping) and also appends every
  * event, with secrets redacted, to the audit-log queue.
  *
- * Unlike the default, it never fails the audited operation: an unresolvable
- * caller is recorded without an actor, and the queue never rejects.
+ * An event of severity `medium` or above (after `auditLog.severity.minimum`) announces a
+ * change: `createEvent` resolves only once its `initiated` event is written to the trail, and
+ * rejects with a `ServiceUnavailableError` (503) when it is not within
+ * `auditLog.queue.maxStoreWaitMs`, so that the caller, which awaits it before making the change,
+ * refuses the change instead of making it with its record only in memory. A `failed` outcome
+ * ("Refused its audit record: …") follows the refused start, so that the trail tells the truth if
+ * the start is stored later. A `low` event is only queued, and outcomes never wait.
+ *
+ * Otherwise it never fails the audited operation: an unresolvable caller is recorded without an
+ * actor, and the queue never rejects.
  *
  * @public
  */
@@ -150,7 +166,34 @@ export class AuditLogAuditorService implements AuditorService {
       actor = await this.#getActor(options.request, options.credentials);
       // Redacted (and bounded) once; the outcome events reuse the copy.
       meta = options.meta ? redactSecrets(options.meta) : {};
-      await this.#record(options, actor, 'initiated', meta);
+      const initiated = this.#record(options, actor, 'initiated', meta);
+      if (
+        AUDIT_EVENT_SEVERITIES.indexOf(initiated.severity) >=
+        STORED_BEFORE_CHANGE
+      ) {
+        try {
+          await this.#queue.enqueueStored(initiated);
+        } catch (error) {
+          // The caller gets the error (a change it awaits this for is not made); should the start
+          // be stored after all, this is its outcome.
+          await this.#queue.enqueue(
+            this.#record(
+              options,
+              actor,
+              'failed',
+              meta,
+              new ServiceUnavailableError(
+                `Refused its audit record: ${lowerFirst(
+                  (error as Error).message,
+                )}`,
+              ),
+            ),
+          );
+          throw error;
+        }
+      } else {
+        await this.#queue.enqueue(initiated);
+      }
     } catch (error) {
       ended();
       throw error;
@@ -160,11 +203,13 @@ export class AuditLogAuditorService implements AuditorService {
     return {
       success: async params => {
         try {
-          await this.#record(
-            options,
-            actor,
-            'succeeded',
-            withOutcome(params?.meta),
+          await this.#queue.enqueue(
+            this.#record(
+              options,
+              actor,
+              'succeeded',
+              withOutcome(params?.meta),
+            ),
           );
         } finally {
           ended();
@@ -172,12 +217,14 @@ export class AuditLogAuditorService implements AuditorService {
       },
       fail: async params => {
         try {
-          await this.#record(
-            options,
-            actor,
-            'failed',
-            withOutcome(params.meta),
-            params.error,
+          await this.#queue.enqueue(
+            this.#record(
+              options,
+              actor,
+              'failed',
+              withOutcome(params.meta),
+              params.error,
+            ),
           );
         } finally {
           ended();
@@ -186,13 +233,14 @@ export class AuditLogAuditorService implements AuditorService {
     };
   }
 
-  async #record(
+  /** Logs the event as the default auditor does, and returns it as the queue takes it. */
+  #record(
     options: AuditorServiceCreateEventOptions,
     actorId: string | undefined,
     status: AuditEventStatus,
     redactedMeta: JsonObject,
     error?: Error,
-  ) {
+  ): AuditEventInput {
     const { eventId, request } = options;
     const severityLevel = this.#severityOf(
       this.#pluginId,
@@ -246,7 +294,7 @@ export class AuditLogAuditorService implements AuditorService {
       meta,
       error: error ? boundedError(stringifyError(error)) : undefined,
     };
-    await this.#queue.enqueue(input);
+    return input;
   }
 
   async #getActor(

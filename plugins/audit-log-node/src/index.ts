@@ -10,6 +10,7 @@ export {
   type AuditEventQueueOptions,
   type AuditEventQueueStats,
   type AuditEventSink,
+  type AuditLossContext,
   type AuditLossRecorder,
   createGapEvent,
 } from './AuditEventQueue';

@@ -11,7 +11,7 @@ import { AuditEventQueue } from './AuditEventQueue';
  *
  * Configured under `auditLog.queue` (`maxSize`, `batchSize`,
  * `flushIntervalMs`, `maxEnqueueWaitMs`, `maxRetryDurationMs`,
- * `maxShutdownWaitMs`).
+ * `maxShutdownWaitMs`, `maxStoreWaitMs`).
  *
  * @public
  */
@@ -39,6 +39,7 @@ export const auditLogQueueServiceRef = createServiceRef<AuditEventQueue>({
             queueConfig?.getOptionalNumber('maxRetryDurationMs'),
           maxShutdownWaitMs:
             queueConfig?.getOptionalNumber('maxShutdownWaitMs'),
+          maxStoreWaitMs: queueConfig?.getOptionalNumber('maxStoreWaitMs'),
         });
         // Backstage runs the plugins' shutdown hooks first (the audit-log
         // plugin drains the queue in its own, with the database open), then all

@@ -3,7 +3,12 @@ import {
   RootConfigService,
 } from '@backstage/backend-plugin-api';
 import { stringifyError } from '@backstage/errors';
-import { AuditGapInfo } from '@kubechart/plugin-audit-log-common';
+import {
+  AUDIT_EVENT_SEVERITIES,
+  AuditEventSeverity,
+  AuditGapInfo,
+  describeGap,
+} from '@kubechart/plugin-audit-log-common';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { appendFile, FileHandle, open } from 'node:fs/promises';
@@ -29,6 +34,8 @@ const HASH = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The reasons of a loss record read back: more would not come from this code. */
 const MAX_LOSS_REASONS = 20;
+/** The `byEvent` keys of a loss record read back: the queue writes at most 50 and `other events`. */
+const MAX_LOSS_EVENT_KEYS = 51;
 /**
  * A reason of a loss record read back: short printable text (no control, format or unassigned
  * characters), so that the gap record's `meta` stays far below its limits and keeps `lossId`.
@@ -77,8 +84,12 @@ export type AuditAnchorRecord = {
 };
 
 /**
- * Audit events a stopping backend could not store (the database had closed): kept outside the
- * database so that the next start appends their gap record, with `id` in its `meta.lossId`.
+ * Audit events the backend could not store: kept outside the database so that the next start
+ * appends their gap record, with `id` in its `meta.lossId`, unless the chain holds it already.
+ * Written when a stopping backend gives events up (the database had closed), and while it runs
+ * as soon as it drops events (`incomplete`: counts so far, updated under the same `id`; the
+ * queue writes the gap record itself once the database takes writes again, but a backend that
+ * is killed first leaves only this). Of several records with one `id`, the last counts.
  */
 export type AuditLossRecord = AuditGapInfo & {
   type: 'audit-log-gap';
@@ -122,11 +133,16 @@ export type AuditWitness = {
    */
   anchor(head: AuditChainHead): Promise<AuditAnchorRecord>;
   /**
-   * Records events a stopping backend could not store: a log line (`warn`, `error` without a
-   * file), the file (written synchronously: the process may exit next) and the webhook (not
-   * awaited). Never throws; a target that fails is logged.
+   * Records events the backend could not store: a log line (`warn`, `error` without a file),
+   * the file (written synchronously: the process may exit next) and the webhook (not awaited).
+   * Never throws; a target that fails is logged. `context.id` is the loss's id (a new one
+   * without it); `context.pending` says the queue still holds the loss and will store its gap
+   * record itself if it can: the record is then `incomplete`.
    */
-  loss(gap: AuditGapInfo): AuditLossRecord;
+  loss(
+    gap: AuditGapInfo,
+    context?: { id?: string; pending?: boolean },
+  ): AuditLossRecord;
   /**
    * The newest anchor and the checkpoints at the end of the witness file; undefined when no
    * file is configured or it cannot be read (logged), no records when it does not exist yet.
@@ -245,18 +261,33 @@ export function createAuditWitness(options: {
       return record;
     },
 
-    loss: gap => {
+    loss: (gap, context) => {
       const record: AuditLossRecord = {
         type: 'audit-log-gap',
-        id: randomUUID(),
+        id: context?.id && UUID.test(context.id) ? context.id : randomUUID(),
         dropped: gap.dropped,
         firstOccurredAt: gap.firstOccurredAt,
         lastOccurredAt: gap.lastOccurredAt,
         reasons: { ...gap.reasons },
+        ...(gap.bySeverity ? { bySeverity: { ...gap.bySeverity } } : {}),
+        ...(gap.byEvent ? { byEvent: { ...gap.byEvent } } : {}),
+        ...(context?.pending ? { incomplete: true } : {}),
         at: new Date().toISOString(),
       };
       const line = JSON.stringify(record);
-      if (file) {
+      if (context?.pending) {
+        // the queue writes their gap record itself once the database takes writes again
+        logger.warn(
+          `Audit log loss record: ${
+            gap.dropped
+          } event(s) dropped so far (${describeGap(gap)}); ${
+            file
+              ? `kept in ${file} in case the backend stops before their gap record is stored`
+              : 'without auditLog.retention.checkpoint.file this log line is their only trace if the backend stops before their gap record is stored'
+          }`,
+          { auditLoss: line },
+        );
+      } else if (file) {
         logger.warn(
           `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; the next start appends their gap record from ${file}`,
           { auditLoss: line },
@@ -344,6 +375,15 @@ function parseLoss(value: any): AuditLossRecord | undefined {
   ) {
     return undefined;
   }
+  // the breakdowns are kept when well-formed, else left out: the loss itself still counts
+  const bySeverity = parseCounts(
+    value.bySeverity,
+    AUDIT_EVENT_SEVERITIES.length,
+    key => AUDIT_EVENT_SEVERITIES.includes(key as AuditEventSeverity),
+  );
+  const byEvent = parseCounts(value.byEvent, MAX_LOSS_EVENT_KEYS, key =>
+    LOSS_REASON.test(key),
+  );
   return {
     type: 'audit-log-gap',
     id: value.id,
@@ -351,8 +391,38 @@ function parseLoss(value: any): AuditLossRecord | undefined {
     firstOccurredAt: value.firstOccurredAt,
     lastOccurredAt: value.lastOccurredAt,
     reasons: Object.fromEntries(entries) as Record<string, number>,
+    ...(bySeverity
+      ? {
+          bySeverity: bySeverity as Partial<Record<AuditEventSeverity, number>>,
+        }
+      : {}),
+    ...(byEvent ? { byEvent } : {}),
+    ...(value.incomplete === true ? { incomplete: true } : {}),
     at: value.at,
   };
+}
+
+/** An object of at most `max` positive counts under keys `validKey` accepts, else undefined. */
+function parseCounts(
+  value: unknown,
+  max: number,
+  validKey: (key: string) => boolean,
+): Record<string, number> | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return undefined;
+  }
+  const entries = Object.entries(value);
+  if (
+    entries.length < 1 ||
+    entries.length > max ||
+    entries.some(
+      ([key, count]) =>
+        !validKey(key) || !Number.isSafeInteger(count) || (count as number) < 1,
+    )
+  ) {
+    return undefined;
+  }
+  return Object.fromEntries(entries) as Record<string, number>;
 }
 
 function parseRecord(

@@ -4,7 +4,13 @@ import {
   AuditEventInput,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
-import { appendFile, writeFile, mkdtemp, stat } from 'node:fs/promises';
+import {
+  appendFile,
+  writeFile,
+  mkdtemp,
+  readFile,
+  stat,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
@@ -122,6 +128,107 @@ describe.each(databases.eachSupportedId())(
         gapCount: 1,
         droppedEvents: 400,
         anchor: { seq: 1 },
+      });
+    });
+
+    it('accounts at the next start for events dropped while the database was down when the backend was killed', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const logger = mockServices.logger.mock();
+      const file = await tempFile();
+      const config = (path: string) =>
+        mockServices.rootConfig({
+          data: { auditLog: { retention: { checkpoint: { file: path } } } },
+        });
+      const witness = createAuditWitness({ config: config(file), logger });
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 2,
+        maxEnqueueWaitMs: 10,
+      });
+      queue.recordLossesWith((gap, context) => witness.loss(gap, context));
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      for (let i = 0; i < 5; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      expect(queue.stats()).toMatchObject({ dropped: 3 });
+      await new Promise(resolve => setTimeout(resolve, 1200));
+      // killed now (SIGKILL, out of memory): no shutdown hook, no exit hook runs; the witness
+      // file is what it left
+      const left = await tempFile();
+      await writeFile(left, await readFile(file));
+      await queue.close(); // (its database still down: nothing more reaches the chain)
+
+      // the next start of the killed backend appends their gap record, once
+      const next = new DatabaseAuditStore(knex);
+      const afterKill = createAuditWitness({ config: config(left), logger });
+      await appendRecordedLosses({ store: next, witness: afterKill, logger });
+      await appendRecordedLosses({ store: next, witness: afterKill, logger });
+      const result = await next.verify();
+      expect(result).toMatchObject({ ok: true, gapCount: 1, droppedEvents: 3 });
+      expect(result.gaps?.[0].message).toMatch(
+        /^At least 3 events dropped between .* because queue full \(3\); by severity: low 3$/,
+      );
+    });
+
+    it('does not append at the next start the drops whose gap record the running backend stored', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const logger = mockServices.logger.mock();
+      const file = await tempFile();
+      const config = mockServices.rootConfig({
+        data: { auditLog: { retention: { checkpoint: { file } } } },
+      });
+      const witness = createAuditWitness({ config, logger });
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 2,
+        maxEnqueueWaitMs: 10,
+      });
+      queue.recordLossesWith((gap, context) => witness.loss(gap, context));
+      let down = true;
+      queue.attachSink(async batch => {
+        if (down) throw new Error('connection refused');
+        await store.append(batch);
+      });
+      for (let i = 0; i < 5; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      await new Promise(resolve => setTimeout(resolve, 1200));
+      // the database is back: the queue stores the gap record itself
+      down = false;
+      await queue.drain();
+      await queue.close();
+      await appendRecordedLosses({ store, witness, logger });
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: true, gapCount: 1, droppedEvents: 3 });
+      expect(result.gaps?.[0].message).toMatch(
+        /^3 events dropped between .* because queue full \(3\); by severity: low 3$/,
+      );
+    });
+
+    it('appends one gap record, with the last counts, for a loss recorded several times', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const at = new Date().toISOString();
+      await appendRecordedLosses({
+        store,
+        witness: {
+          read: async () => ({
+            checkpoints: [],
+            losses: [loss(ID_1, at, 1), loss(ID_2, at, 2), loss(ID_1, at, 4)],
+          }),
+        },
+        logger: mockServices.logger.mock(),
+      });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        gapCount: 2,
+        droppedEvents: 6,
       });
     });
 

@@ -8,9 +8,9 @@ import { AuditWitness } from './checkpointWitness';
 const LOSSES_PER_APPEND = 200;
 
 /**
- * Appends to the chain the gap record of every loss that a stopping backend recorded in the
- * witness file (events it could not store once the database had closed) and that the chain
- * does not hold yet. Runs at start-up, before new events are written; a failure is logged and
+ * Appends to the chain the gap record of every loss that a backend recorded in the witness file
+ * (events a stopping backend could not store once the database had closed, and drops a running
+ * backend recorded before it was killed) and that the chain does not hold yet. Runs at start-up, before new events are written; a failure is logged and
  * the losses are tried again at the next start.
  */
 export async function appendRecordedLosses(options: {
@@ -19,10 +19,18 @@ export async function appendRecordedLosses(options: {
   logger: LoggerService;
 }): Promise<void> {
   const { store, witness, logger } = options;
-  const losses = (await witness.read())?.losses;
-  if (!losses?.length) {
+  const recorded = (await witness.read())?.losses;
+  if (!recorded?.length) {
     return;
   }
+  // A loss recorded while the backend ran is recorded again under its id as it grows: the last
+  // record of an id (in file order) has its counts.
+  const latest = new Map<string, (typeof recorded)[number]>();
+  for (const loss of recorded) {
+    latest.delete(loss.id);
+    latest.set(loss.id, loss);
+  }
+  const losses = [...latest.values()];
   try {
     let appended = 0;
     for (let i = 0; i < losses.length; i += LOSSES_PER_APPEND) {
