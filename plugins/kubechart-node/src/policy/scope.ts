@@ -183,12 +183,14 @@ export function protectedObjectViolation(
   if (!hit) return undefined;
   const annotations = obj.metadata?.annotations ?? {};
   const deletePolicy = String(annotations['helm.sh/hook-delete-policy'] ?? '');
-  const hook =
-    annotations['helm.sh/hook'] === undefined
-      ? ''
-      : deletePolicy.split(',').some(p => p.trim() === 'before-hook-creation')
+  let hook = '';
+  if (annotations['helm.sh/hook'] !== undefined) {
+    hook = deletePolicy
+      .split(',')
+      .some(p => p.trim() === 'before-hook-creation')
       ? ' (a helm hook with helm.sh/hook-delete-policy: before-hook-creation, which would delete it and create its own)'
       : ' (a helm hook, which would replace it)';
+  }
   return `${kind}/${name} is a tenant resource KubeChart keeps in namespace ${ns}${hook}; only tenant runs change it, a chart may not write an object of its kind and name`;
 }
 
