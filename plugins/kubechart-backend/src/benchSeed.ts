@@ -133,6 +133,8 @@ async function main() {
           started_at: created + 500,
           finished_at: created + 42_000,
           heartbeat_at: created + 42_000,
+          // History, audited when it ended: the outcome pass does not emit run-finished for it.
+          outcome_audited_at: created + 42_000,
         });
         for (const event of events) {
           runEvents.push({

@@ -46,6 +46,7 @@ import { DriftService } from './drift/DriftService';
 import { REAPPLICABLE_KINDS } from './drift/reapply';
 import { deployerUser } from './engine/deployer';
 import { RunEngine } from './engine/RunEngine';
+import { settleEndedRuns } from './engine/runOutcomes';
 import { withSecretScrubbing } from './engine/secretScrubbingStore';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
@@ -55,6 +56,7 @@ import { createRunOutcomeAuditor } from './service/runAudit';
 import { KubechartMetrics } from './service/metrics';
 
 const DRIFT_TASK_ID = 'kubechart-drift';
+const OUTCOMES_TASK_ID = 'kubechart-run-outcomes';
 
 /**
  * The kubechart backend plugin: provisioning engine, deployment history, cluster and tenant health.
@@ -126,7 +128,9 @@ export const kubechartPlugin = createBackendPlugin({
           signals
             .publish({ recipients: { type: 'broadcast' }, channel, message })
             .catch(e => logger.warn(`Signal not published: ${e}`));
-        const auditRunOutcome = createRunOutcomeAuditor(auditor, logger);
+        // Every run that ends gets one run-finished audit event, kept owed in the database until the
+        // auditor took it (see createRunOutcomeAuditor and the outcome pass below).
+        const auditRunOutcome = createRunOutcomeAuditor(auditor, logger, store);
         const driftEnabled =
           config.getOptionalBoolean('kubechart.drift.enabled') ?? true;
         const onRunChanged = (run: Run) => {
@@ -243,6 +247,28 @@ export const kubechartPlugin = createBackendPlugin({
           fn: async () => {
             const n = await engine.recoverStaleRuns();
             if (n) logger.info(`Reconciled ${n} stale run(s)`);
+          },
+        });
+        // The outbox of run ends: what an instance could not do right after recording a run's end
+        // (the database failing for a moment, the process stopping) is done here, once per run
+        // across replicas: the run-finished audit event, and the tenant record of a tenant run.
+        await scheduler.scheduleTask({
+          id: OUTCOMES_TASK_ID,
+          scope: 'global',
+          frequency: { seconds: 30 },
+          timeout: { minutes: 5 },
+          initialDelay: { seconds: 20 },
+          fn: async () => {
+            const { tenants, audited } = await settleEndedRuns({
+              store,
+              logger,
+              audit: auditRunOutcome,
+              onRunChanged,
+            });
+            if (tenants || audited)
+              logger.info(
+                `Outcome pass: ${audited} run end(s) audited, ${tenants} tenant(s) settled`,
+              );
           },
         });
         await scheduler.scheduleTask({

@@ -82,6 +82,10 @@ type RunRow = {
   lease_epoch: number;
   /** Recorded runs: the principal that recorded it. */
   recorded_by: string | null;
+  /** When its `run-finished` audit event was handed to the auditor; NULL while owed or active. */
+  outcome_audited_at?: string | number | null;
+  /** When an instance took on emitting that event; NULL when none has. */
+  outcome_audit_claimed_at?: string | number | null;
 };
 
 const iso = (ms: string | number | null | undefined) =>
@@ -1241,6 +1245,100 @@ export class DatabaseRunStore implements RunStore {
           .orWhereNull('heartbeat_at'),
       );
     return rows.map(r => ({ ...toRun(r), executor: r.owner ?? undefined }));
+  }
+
+  async claimOutcomeAudit(
+    runId: string,
+    staleClaimBefore: Date,
+  ): Promise<boolean> {
+    const n = await this.db('kubechart_runs')
+      .where({ id: runId })
+      .whereIn('status', ['succeeded', 'failed'])
+      .whereNull('outcome_audited_at')
+      .andWhere(b =>
+        b
+          .whereNull('outcome_audit_claimed_at')
+          .orWhere('outcome_audit_claimed_at', '<', staleClaimBefore.getTime()),
+      )
+      .update({ outcome_audit_claimed_at: Date.now() });
+    return n > 0;
+  }
+
+  async markOutcomeAudited(runId: string): Promise<void> {
+    await this.db('kubechart_runs')
+      .where({ id: runId })
+      .whereNull('outcome_audited_at')
+      .update({ outcome_audited_at: Date.now() });
+  }
+
+  async releaseOutcomeAudit(runId: string): Promise<void> {
+    await this.db('kubechart_runs')
+      .where({ id: runId })
+      .whereNull('outcome_audited_at')
+      .update({ outcome_audit_claimed_at: null });
+  }
+
+  async findUnauditedRuns(options: {
+    endedBefore: Date;
+    staleClaimBefore: Date;
+    limit: number;
+  }): Promise<Run[]> {
+    const rows = await this.db<RunRow>('kubechart_runs')
+      .whereNull('outcome_audited_at')
+      .where('finished_at', '<', options.endedBefore.getTime())
+      .whereIn('status', ['succeeded', 'failed'])
+      .andWhere(b =>
+        b
+          .whereNull('outcome_audit_claimed_at')
+          .orWhere(
+            'outcome_audit_claimed_at',
+            '<',
+            options.staleClaimBefore.getTime(),
+          ),
+      )
+      .orderBy([{ column: 'finished_at' }, { column: 'id' }])
+      .limit(options.limit);
+    return this.withApprovals(rows.map(toRun));
+  }
+
+  async findUnsettledTenants(options: {
+    endedBefore: Date;
+    limit: number;
+  }): Promise<TenantRecord[]> {
+    const rows = await this.db('kubechart_tenants as t')
+      .join('kubechart_runs as r', 'r.id', 't.last_run_id')
+      .whereIn('t.status', ['provisioning', 'deleting'])
+      .whereIn('r.status', ['succeeded', 'failed'])
+      .where('r.finished_at', '<', options.endedBefore.getTime())
+      .orderBy([{ column: 't.code' }, { column: 't.cluster' }])
+      .limit(options.limit)
+      .select('t.*');
+    return rows.map(toTenantRecord);
+  }
+
+  async settleTenant(runId: string, t: NewTenantRecord): Promise<boolean> {
+    const n = await this.db('kubechart_tenants')
+      .where({ cluster: t.cluster, code: t.code, last_run_id: runId })
+      .whereIn('status', ['provisioning', 'deleting'])
+      .update({
+        namespace: fittingIdentifier(
+          t.namespace,
+          "The tenant's namespace",
+          255,
+        ),
+        entity_ref: fittingIdentifier(
+          t.entityRef ?? null,
+          "The tenant's entityRef",
+          255,
+        ),
+        owner: fittingIdentifier(t.owner ?? null, "The tenant's owner", 255),
+        display_name: fittedText(t.displayName ?? null, 255),
+        status: t.status,
+        last_run_id: storableText(t.lastRunId ?? null),
+        releases: JSON.stringify(t.releases),
+        updated_at: Date.now(),
+      });
+    return n > 0;
   }
 
   async appendEvents(

@@ -403,6 +403,41 @@ export interface RunStore {
   releaseLocks(runId: string): Promise<boolean>;
   /** Runs `running`/`pending` whose heartbeat is older than `before`, with the instance that claimed each. */
   findStaleRuns(before: Date): Promise<StaleRun[]>;
+  /**
+   * Takes on emitting the `run-finished` audit event of an ended run (the outbox of that event): a
+   * conditional update that succeeds for one caller only, across every backend instance, while the
+   * event is owed (not marked by {@link RunStore.markOutcomeAudited}) and no other caller holds a claim
+   * taken after `staleClaimBefore` (an older one is taken as its instance's crash). Resolves whether
+   * this caller now emits it; false for a run that is not ended.
+   */
+  claimOutcomeAudit(runId: string, staleClaimBefore: Date): Promise<boolean>;
+  /** Records that the run's `run-finished` event was handed to the auditor: it is no longer owed. */
+  markOutcomeAudited(runId: string): Promise<void>;
+  /** Gives up a claim whose event could not be emitted, so that the next outbox pass emits it. */
+  releaseOutcomeAudit(runId: string): Promise<void>;
+  /**
+   * Ended runs whose `run-finished` event is still owed, that ended before `endedBefore` and are not
+   * claimed since `staleClaimBefore`: at most `limit`, the oldest end first.
+   */
+  findUnauditedRuns(options: {
+    endedBefore: Date;
+    staleClaimBefore: Date;
+    limit: number;
+  }): Promise<Run[]>;
+  /**
+   * Tenants still `provisioning`/`deleting` although their last run ended before `endedBefore`:
+   * the end of that run was recorded, the tenant's was not. At most `limit`.
+   */
+  findUnsettledTenants(options: {
+    endedBefore: Date;
+    limit: number;
+  }): Promise<TenantRecord[]>;
+  /**
+   * Writes the record of tenant `record.cluster`/`record.code` only while it is still
+   * `provisioning`/`deleting` with `runId` as its last run (a later run's claim is never
+   * overwritten). Resolves whether it was written.
+   */
+  settleTenant(runId: string, record: NewTenantRecord): Promise<boolean>;
   /** Appends events; with a lease, only while it holds (throws {@link LeaseLostError}). */
   appendEvents(
     runId: string,

@@ -113,6 +113,7 @@ import {
   rollbackSecretValues,
 } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
+import { asEnded } from './runOutcomes';
 import { withScrubbedErrors } from './scrubbedErrors';
 import { redactPlan } from '../lib/redactPlan';
 import type { RunMetrics } from '../service/metrics';
@@ -1463,58 +1464,114 @@ export class RunEngine {
     if (status === 'succeeded')
       ctx.status(`Run succeeded in ${(elapsed / 1000).toFixed(1)}s`);
     await ctx.flush();
+    const changes = ctx.clusterChanges;
+    const patch: RunPatch = {
+      ...(failureReason ? { failureReason } : {}),
+      // What this run changed in clusters, recorded on it for the history and the audit trail.
+      ...(changes ? { applied: recordedChanges(changes) } : {}),
+    };
     let recorded = false;
     try {
-      const changes = ctx.clusterChanges;
-      await this.finishLeased(run.id, status, {
-        ...(failureReason ? { failureReason } : {}),
-        // What this run changed in clusters, recorded on it for the history and the audit trail.
-        ...(changes ? { applied: recordedChanges(changes) } : {}),
-      });
+      await this.finishLeased(run.id, status, patch);
       recorded = true;
-      const before = claimed.before;
-      if (
-        foreignNamespace &&
-        run.kind === 'tenant' &&
-        !(before && before.status !== 'deleted')
-      ) {
-        // Refused a namespace KubeChart did not create, the tenant never became this run's: it is
-        // left not live, so its requester gets no scope in that namespace through it.
-        await store.upsertTenant({
-          cluster: run.target.cluster,
-          code: run.input.tenant as string,
-          namespace: run.target.namespace,
-          entityRef: before?.entityRef,
-          owner: before?.owner,
-          displayName: before?.displayName,
-          releases: before?.releases ?? [],
-          status: 'deleted',
-          lastRunId: run.id,
-        });
-      } else if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
-        const tenant = run.input.tenant as string;
-        const existing = (await store.getTenants(tenant)).find(
-          t => t.cluster === run.target.cluster,
-        );
-        await store.upsertTenant({
-          cluster: run.target.cluster,
-          code: tenant,
-          namespace: run.target.namespace,
-          entityRef: existing?.entityRef ?? run.entityRef,
-          owner: existing?.owner,
-          displayName: existing?.displayName,
-          status: tenantStatusAfter(run.kind, status),
-          lastRunId: run.id,
-          releases: existing?.releases ?? [],
-        });
-      }
     } catch (e) {
+      // Lost its lease (another instance reconciled it), or the database failed: the stale-run
+      // check records its end.
       logger.error(`Could not record the end of run ${run.id}: ${e}`);
     }
-    const finished = await store.getRun(run.id);
-    // Counted where the end was recorded: a run another instance reconciled counts there.
-    if (finished && recorded) this.options.metrics?.runFinished(finished);
-    if (finished) listener?.onRunChanged?.(finished);
+    const endedAt = Date.now();
+    // The end is recorded: nothing that follows may keep the listener, and with it the run's
+    // run-finished audit event, from hearing of it. What fails is logged; the scheduled outcome pass
+    // settles the tenant and emits the event when they were not.
+    if (recorded) {
+      try {
+        await this.recordTenantEnd(run, status, foreignNamespace, claimed);
+      } catch (e) {
+        logger.error(
+          `Run ${run.id} ended as ${status}, but its tenant could not be updated; the scheduled outcome pass settles it: ${e}`,
+        );
+      }
+    }
+    let finished: Run | undefined;
+    try {
+      finished = await store.getRun(run.id);
+    } catch (e) {
+      logger.error(
+        `Run ${run.id} could not be read back after its end${
+          recorded ? `; its listener is told what was recorded (${status})` : ''
+        }: ${e}`,
+      );
+      if (recorded) {
+        // Claimed by this instance when it started executing (`run` is the record before that).
+        const startedAt = new Date(executionStartedAt).toISOString();
+        finished = asEnded(
+          {
+            ...run,
+            startedAt: run.startedAt ?? startedAt,
+            transitions: [
+              ...run.transitions,
+              { status: 'running', at: startedAt },
+            ],
+          },
+          status,
+          patch,
+          endedAt,
+        );
+      }
+    }
+    try {
+      // Counted where the end was recorded: a run another instance reconciled counts there.
+      if (finished && recorded) this.options.metrics?.runFinished(finished);
+      if (finished) listener?.onRunChanged?.(finished);
+    } catch (e) {
+      logger.error(`Listener failed on the end of run ${run.id}: ${e}`);
+    }
+  }
+
+  /** What the end of a tenant or tenant-delete run leaves its tenant (recorded after the run's end). */
+  private async recordTenantEnd(
+    run: Run,
+    status: 'succeeded' | 'failed',
+    foreignNamespace: boolean,
+    claimed: { before?: TenantRecord },
+  ): Promise<void> {
+    const { store } = this.options;
+    const before = claimed.before;
+    if (
+      foreignNamespace &&
+      run.kind === 'tenant' &&
+      !(before && before.status !== 'deleted')
+    ) {
+      // Refused a namespace KubeChart did not create, the tenant never became this run's: it is
+      // left not live, so its requester gets no scope in that namespace through it.
+      await store.upsertTenant({
+        cluster: run.target.cluster,
+        code: run.input.tenant as string,
+        namespace: run.target.namespace,
+        entityRef: before?.entityRef,
+        owner: before?.owner,
+        displayName: before?.displayName,
+        releases: before?.releases ?? [],
+        status: 'deleted',
+        lastRunId: run.id,
+      });
+    } else if (run.kind === 'tenant' || run.kind === 'tenant-delete') {
+      const tenant = run.input.tenant as string;
+      const existing = (await store.getTenants(tenant)).find(
+        t => t.cluster === run.target.cluster,
+      );
+      await store.upsertTenant({
+        cluster: run.target.cluster,
+        code: tenant,
+        namespace: run.target.namespace,
+        entityRef: existing?.entityRef ?? run.entityRef,
+        owner: existing?.owner,
+        displayName: existing?.displayName,
+        status: tenantStatusAfter(run.kind, status),
+        lastRunId: run.id,
+        releases: existing?.releases ?? [],
+      });
+    }
   }
 
   /**
@@ -1576,9 +1633,10 @@ export class RunEngine {
     try {
       await this.leases.hold(lease, () => execute.call(this, run, ...rest));
     } catch (e) {
-      // E.g. the database went away while the run ended; its lease expires and another instance reconciles it.
+      // `execute` throws only before the run's end is recorded (everything after it is guarded):
+      // its lease expires and the stale-run check of an instance reconciles it.
       this.options.logger.error(
-        `Run ${run.id} ended without its end being recorded: ${e}`,
+        `Run ${run.id} stopped before its end was recorded; the stale-run check reconciles it: ${e}`,
       );
     }
   }

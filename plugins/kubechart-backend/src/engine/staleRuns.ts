@@ -4,22 +4,15 @@ import {
   ClusterRegistry,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
-import { RunStore, StaleRun, TenantRecord } from '../database/RunStore';
+import { RunStore, StaleRun } from '../database/RunStore';
 import { compareObject, formatPath } from '../drift/compare';
 import { KubeClient } from '../lib/KubeClient';
 import { readLatestHelmRelease } from '../lib/helmRelease';
 import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { deployerUser } from './deployer';
+import { asEnded, expectedReleases, releasesToPrune } from './runOutcomes';
 import { EngineSettings } from './settings';
-
-function expectedReleases(run: Run): string[] {
-  if (run.kind === 'tenant')
-    return ((run.input.releases as Array<{ name: string }>) ?? []).map(
-      r => r.name,
-    );
-  return run.target.release ? [run.target.release] : [];
-}
 
 /**
  * What was observed about a stale run, in words: who held it, when it was last heard of, and which
@@ -178,27 +171,6 @@ async function observeReleases(
         : ''
     }; every workload is Ready`,
   };
-}
-
-/**
- * The releases a tenant run with `pruneReleases` was to uninstall: those its tenant recorded and its
- * spec does not, in the record the run replaced when it claimed the tenant and in the one it wrote
- * (which keeps each until its uninstall is done).
- */
-async function releasesToPrune(
-  store: RunStore,
-  run: Run,
-  tenant: TenantRecord | undefined,
-): Promise<string[]> {
-  if (run.kind !== 'tenant' || run.input.pruneReleases !== true) return [];
-  const spec = new Set(expectedReleases(run));
-  const before = await store.getTenantBefore(run.id);
-  return [
-    ...new Set([
-      ...(before && before.status !== 'deleted' ? before.releases : []),
-      ...(tenant?.lastRunId === run.id ? tenant.releases : []),
-    ]),
-  ].filter(r => !spec.has(r));
 }
 
 /**
@@ -378,47 +350,80 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       { fence: true },
     );
     if (!finished) return false; // another replica reconciled it first
-    await store.appendEvents(run.id, [
-      {
-        type: 'status',
-        level: status === 'failed' ? 'error' : 'info',
-        message:
-          status === 'succeeded'
-            ? `Reconciled (${lost}): the cluster shows this run's change: ${shows}`
-            : `Run failed: ${reason}`,
-      },
-    ]);
+    // The end is recorded: nothing that follows may keep the listener, and with it the run's
+    // run-finished audit event, from hearing of it. What fails is logged; the scheduled outcome pass
+    // settles the tenant and emits the event when they were not.
+    const endedAt = Date.now();
+    const patch = status === 'failed' ? { failureReason: reason } : {};
+    const afterEnd = (what: string, e: unknown) =>
+      logger.error(
+        `Stale run ${run.id} was reconciled as ${status}, but ${what}: ${e}`,
+      );
+    try {
+      await store.appendEvents(run.id, [
+        {
+          type: 'status',
+          level: status === 'failed' ? 'error' : 'info',
+          message:
+            status === 'succeeded'
+              ? `Reconciled (${lost}): the cluster shows this run's change: ${shows}`
+              : `Run failed: ${reason}`,
+        },
+      ]);
+    } catch (e) {
+      afterEnd('its last log line could not be recorded', e);
+    }
     if (
       (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
       typeof code === 'string'
     ) {
-      const t = (await store.getTenants(code)).find(
-        x => x.cluster === run.target.cluster,
-      );
-      const before = neverStarted
-        ? await store.getTenantBefore(run.id)
-        : undefined;
-      if (t && t.lastRunId === run.id && before !== undefined) {
-        // It applied nothing: the tenant is what it was before this run claimed it (none: not live).
-        await store.upsertTenant(
-          before ?? { ...t, status: 'deleted', lastRunId: run.id },
+      try {
+        const t = (await store.getTenants(code)).find(
+          x => x.cluster === run.target.cluster,
         );
-      } else if (t && run.kind === 'tenant')
-        await store.upsertTenant({
-          ...t,
-          status: status === 'succeeded' ? 'active' : 'failed',
-          lastRunId: run.id,
-          // Succeeded, the cluster showed each release it prunes gone: no longer the tenant's.
-          releases:
-            status === 'succeeded'
-              ? t.releases.filter(r => !pruned.includes(r))
-              : t.releases,
-        });
-      else if (t && deletedTenant && t.lastRunId === run.id)
-        await store.upsertTenant({ ...t, status: deletedTenant });
+        const before = neverStarted
+          ? await store.getTenantBefore(run.id)
+          : undefined;
+        if (t && t.lastRunId === run.id && before !== undefined) {
+          // It applied nothing: the tenant is what it was before this run claimed it (none: not live).
+          await store.upsertTenant(
+            before ?? { ...t, status: 'deleted', lastRunId: run.id },
+          );
+        } else if (t && run.kind === 'tenant')
+          await store.upsertTenant({
+            ...t,
+            status: status === 'succeeded' ? 'active' : 'failed',
+            lastRunId: run.id,
+            // Succeeded, the cluster showed each release it prunes gone: no longer the tenant's.
+            releases:
+              status === 'succeeded'
+                ? t.releases.filter(r => !pruned.includes(r))
+                : t.releases,
+          });
+        else if (t && deletedTenant && t.lastRunId === run.id)
+          await store.upsertTenant({ ...t, status: deletedTenant });
+      } catch (e) {
+        afterEnd(
+          `its tenant ${code} could not be updated; the scheduled outcome pass settles it`,
+          e,
+        );
+      }
     }
-    const after = await store.getRun(run.id);
-    if (after) deps.onRunChanged?.(after);
+    let after: Run | undefined;
+    try {
+      after = await store.getRun(run.id);
+    } catch (e) {
+      afterEnd(
+        'it could not be read back; its listener is told what was recorded',
+        e,
+      );
+      after = asEnded(run, status, patch, endedAt);
+    }
+    try {
+      if (after) deps.onRunChanged?.(after);
+    } catch (e) {
+      afterEnd('its listener failed', e);
+    }
     logger.info(`Reconciled stale run ${run.id} as ${status}: ${lost}`);
     return true;
   };
@@ -426,7 +431,8 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
   for (const run of stale) {
     if (deps.isActive(run.id)) continue;
     // One run whose outcome cannot be recorded (or checked) must not stop the runs listed after it,
-    // of every user, from being reconciled: it is logged and tried again at the next check.
+    // of every user, from being reconciled: it is logged and tried again at the next check. Only
+    // what comes before its end is recorded throws here (see `reconcile`): the run is still active.
     try {
       if (await reconcile(run)) n++;
     } catch (e) {

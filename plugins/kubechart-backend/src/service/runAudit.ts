@@ -4,6 +4,7 @@ import {
   Run,
   runApplied,
 } from '@kubechart/plugin-kubechart-common';
+import { RunStore } from '../database/RunStore';
 import { namedChanges } from '../engine/RunContext';
 
 /** A change a request asked for, as the audit trail records it when it is refused before it starts. */
@@ -51,6 +52,19 @@ export function policySummary(report: PolicyReport | undefined) {
   };
 }
 
+/** A claim on emitting a run's `run-finished` event older than this is taken as its instance's crash. */
+export const OUTCOME_AUDIT_CLAIM_TIMEOUT_MS = 5 * 60_000;
+
+/** Tries to mark an emitted event this many times, this far apart, before leaving it to its claim. */
+const MARK_ATTEMPTS = 3;
+const MARK_RETRY_MS = 500;
+
+/** What the run outcome auditor keeps in the database: the outbox of `run-finished` events. */
+export type RunOutcomeOutbox = Pick<
+  RunStore,
+  'claimOutcomeAudit' | 'markOutcomeAudited' | 'releaseOutcomeAudit'
+>;
+
 /**
  * Records the end of every run as a `run-finished` audit event at severity `high` (every run
  * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity, the
@@ -58,23 +72,31 @@ export function policySummary(report: PolicyReport | undefined) {
  * run (`Run.applied`; null when that is not known, e.g. the run was reconciled after its executor
  * was lost). The failure reason is stored as the run stored it (already
  * redacted).
+ *
+ * Exactly one event per run, across every backend instance: the emission is claimed on the run's
+ * row first (a conditional update only one caller wins, see {@link RunStore.claimOutcomeAudit}), and
+ * the row is marked once the auditor took the event (`success`/`fail` resolved). A run whose event
+ * could not be emitted (the database or the auditor failing, the process stopping) stays owed, and
+ * the scheduled outcome pass (`settleEndedRuns`) emits it. Resolves whether this call emitted it.
  */
 export function createRunOutcomeAuditor(
   auditor: AuditorService,
   logger: LoggerService,
+  outbox: RunOutcomeOutbox,
 ) {
-  const audited = new Set<string>();
-  return async (run: Run): Promise<void> => {
-    if (run.status !== 'succeeded' && run.status !== 'failed') return;
-    // One event per run, even when a listener hears the end twice.
-    if (audited.has(run.id)) return;
-    audited.add(run.id);
-    if (audited.size > 10_000)
-      audited.delete(audited.values().next().value as string);
-    // A run that was never claimed (`running`), e.g. an approval that expired, changed nothing.
-    const changes = runApplied(run);
-    const outcome = runOutcome(run, changes);
+  return async (run: Run): Promise<boolean> => {
+    if (run.status !== 'succeeded' && run.status !== 'failed') return false;
+    let claimed = false;
     try {
+      // Already emitted, or being emitted by another caller (on this instance or another): not again.
+      claimed = await outbox.claimOutcomeAudit(
+        run.id,
+        new Date(Date.now() - OUTCOME_AUDIT_CLAIM_TIMEOUT_MS),
+      );
+      if (!claimed) return false;
+      // A run that was never claimed (`running`), e.g. an approval that expired, changed nothing.
+      const changes = runApplied(run);
+      const outcome = runOutcome(run, changes);
       const event = await auditor.createEvent({
         eventId: 'run-finished',
         severityLevel: 'high',
@@ -99,7 +121,35 @@ export function createRunOutcomeAuditor(
           meta: { outcome },
         });
     } catch (e) {
-      logger.warn(`Could not audit the end of run ${run.id}: ${e}`);
+      if (claimed)
+        await outbox
+          .releaseOutcomeAudit(run.id)
+          .catch(() => undefined /* its claim times out instead */);
+      logger.warn(
+        `Could not audit the end of run ${run.id} now; the scheduled outcome pass emits its run-finished event: ${e}`,
+      );
+      return false;
     }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await outbox.markOutcomeAudited(run.id);
+        break;
+      } catch (e) {
+        if (attempt < MARK_ATTEMPTS) {
+          await new Promise(r => setTimeout(r, MARK_RETRY_MS));
+          continue;
+        }
+        // Its claim keeps every caller from emitting it again until the claim times out.
+        logger.error(
+          `The run-finished event of run ${
+            run.id
+          } was emitted but could not be marked as emitted; it is emitted again once its claim times out (${
+            OUTCOME_AUDIT_CLAIM_TIMEOUT_MS / 60_000
+          } minutes): ${e}`,
+        );
+        break;
+      }
+    }
+    return true;
   };
 }
