@@ -1320,24 +1320,7 @@ export class DatabaseRunStore implements RunStore {
     const n = await this.db('kubechart_tenants')
       .where({ cluster: t.cluster, code: t.code, last_run_id: runId })
       .whereIn('status', ['provisioning', 'deleting'])
-      .update({
-        namespace: fittingIdentifier(
-          t.namespace,
-          "The tenant's namespace",
-          255,
-        ),
-        entity_ref: fittingIdentifier(
-          t.entityRef ?? null,
-          "The tenant's entityRef",
-          255,
-        ),
-        owner: fittingIdentifier(t.owner ?? null, "The tenant's owner", 255),
-        display_name: fittedText(t.displayName ?? null, 255),
-        status: t.status,
-        last_run_id: storableText(t.lastRunId ?? null),
-        releases: JSON.stringify(t.releases),
-        updated_at: Date.now(),
-      });
+      .update(tenantColumns(t, Date.now()));
     return n > 0;
   }
 
@@ -1604,40 +1587,41 @@ function toTenantRecord(r: any): TenantRecord {
   };
 }
 
+/**
+ * The columns of a tenant row a write sets (all but its key and creation time), each fitted to its
+ * column as the store writes text: an insert, its merge and the outcome pass's settling write them alike.
+ */
+function tenantColumns(t: NewTenantRecord, now: number) {
+  return {
+    namespace: fittingIdentifier(t.namespace, "The tenant's namespace", 255),
+    entity_ref: fittingIdentifier(
+      t.entityRef ?? null,
+      "The tenant's entityRef",
+      255,
+    ),
+    owner: fittingIdentifier(t.owner ?? null, "The tenant's owner", 255),
+    display_name: fittedText(t.displayName ?? null, 255),
+    status: t.status,
+    last_run_id: storableText(t.lastRunId ?? null),
+    releases: JSON.stringify(t.releases),
+    updated_at: now,
+  };
+}
+
 async function upsertTenantRow(
   db: Knex | Knex.Transaction,
   t: NewTenantRecord,
   now: number,
 ): Promise<void> {
+  const key = {
+    cluster: fittingIdentifier(t.cluster, "The tenant's cluster", 255),
+    code: fittingIdentifier(t.code, "The tenant's code", 64),
+  };
+  const columns = tenantColumns(t, now);
   await db('kubechart_tenants')
-    .insert({
-      cluster: fittingIdentifier(t.cluster, "The tenant's cluster", 255),
-      code: fittingIdentifier(t.code, "The tenant's code", 64),
-      namespace: fittingIdentifier(t.namespace, "The tenant's namespace", 255),
-      entity_ref: fittingIdentifier(
-        t.entityRef ?? null,
-        "The tenant's entityRef",
-        255,
-      ),
-      owner: fittingIdentifier(t.owner ?? null, "The tenant's owner", 255),
-      display_name: fittedText(t.displayName ?? null, 255),
-      status: t.status,
-      last_run_id: storableText(t.lastRunId ?? null),
-      releases: JSON.stringify(t.releases),
-      created_at: now,
-      updated_at: now,
-    })
+    .insert({ ...key, ...columns, created_at: now })
     .onConflict(['cluster', 'code'])
-    .merge([
-      'namespace',
-      'entity_ref',
-      'owner',
-      'display_name',
-      'status',
-      'last_run_id',
-      'releases',
-      'updated_at',
-    ]);
+    .merge(Object.keys(columns));
 }
 
 async function countActiveTenants(
