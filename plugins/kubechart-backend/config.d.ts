@@ -61,7 +61,11 @@ export interface Config {
       };
       /** Registries images may come from, e.g. `registry.example.com` or `ghcr.io/acme`. Default: any registry. */
       trustedRegistries?: string[];
-      /** Service types that are allowed. Default `ClusterIP` and `ExternalName`. */
+      /**
+       * Service types that are allowed. Default `ClusterIP` (headless included). `ExternalName` is not
+       * allowed unless listed: its name can resolve to another namespace's Service, which an Ingress
+       * would then publish through the shared ingress controller.
+       */
       allowedServiceTypes?: string[];
     };
     wait?: {

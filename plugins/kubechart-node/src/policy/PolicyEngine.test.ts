@@ -135,6 +135,28 @@ describe('PolicyEngine', () => {
     );
   });
 
+  it('refuses an ExternalName Service by default: through the shared ingress controller it would route to another namespace', () => {
+    // `web.tenant-b` resolves through the cluster's DNS search path to another tenant's Service,
+    // which admits the ingress controller's namespace: an Ingress in this tenant would publish it.
+    const externalName = `apiVersion: v1
+kind: Service
+metadata: { name: other-web }
+spec: { type: ExternalName, externalName: web.tenant-b }
+`;
+    const report = new PolicyEngine().checkYaml(externalName);
+    expect(report.blocking).toBe(true);
+    expect(
+      report.results.find(r => r.ruleId === 'service-type' && !r.passed),
+    ).toMatchObject({ message: 'type ExternalName is not allowed' });
+    // A platform team that needs it allows it on purpose.
+    const allowed = new PolicyEngine({
+      allowedServiceTypes: ['ClusterIP', 'ExternalName'],
+    }).checkYaml(externalName);
+    expect(
+      allowed.results.some(r => r.ruleId === 'service-type' && !r.passed),
+    ).toBe(false);
+  });
+
   it('takes severities and mode from config-like options', () => {
     const warnOnly = new PolicyEngine({ mode: 'warn' }).checkYaml(bad);
     expect(warnOnly.passed).toBe(false);

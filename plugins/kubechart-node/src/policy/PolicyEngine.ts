@@ -170,10 +170,10 @@ export class PolicyEngine {
       }
     }
     this.trustedRegistries = options.trustedRegistries ?? [];
-    this.allowedServiceTypes = options.allowedServiceTypes ?? [
-      'ClusterIP',
-      'ExternalName',
-    ];
+    // Not ExternalName by default: `web.other-tenant` resolves through the cluster's DNS search path
+    // to another namespace's Service, which an Ingress of this tenant would then publish through the
+    // shared ingress controller that every tenant's network policy admits.
+    this.allowedServiceTypes = options.allowedServiceTypes ?? ['ClusterIP'];
     const ids = new Set<string>(MANDATORY_RULE_IDS);
     this.rules = [...builtinPolicyRules, ...(options.rules ?? [])].filter(r => {
       if (ids.has(r.id)) {

@@ -32,7 +32,7 @@ export type PolicyContext = {
   objects: KubeObject[];
   /** Registries images may come from (`registry.example.com`, `ghcr.io/acme`). Empty: any. */
   trustedRegistries: string[];
-  /** Service types that are allowed (default `ClusterIP`, `ExternalName` and headless). */
+  /** Service types that are allowed (default `ClusterIP`, headless included; not `ExternalName`, which can point into another namespace). */
   allowedServiceTypes: string[];
   /** Secret names and values configuration. */
   secrets: SecretDetectionOptions;
