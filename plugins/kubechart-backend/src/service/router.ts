@@ -82,8 +82,6 @@ import {
 export const RUNS_LOOKED_AT = 1000;
 /** Runs read from the store at once for such a page (one more than its limit when that is more). */
 const RUNS_READ_AT_ONCE = 200;
-/** Failed runs the metrics summary looks at, at most, for the failures a scoped caller may read. */
-const FAILURES_LOOKED_AT = 1000;
 /** Failures the metrics summary lists (the store's summary lists as many for everyone). */
 const RECENT_FAILURES = 10;
 /** Groups of runs (by entity, status and kind) filtered per permission request in a scoped summary. */
@@ -529,7 +527,7 @@ export async function createRouter(
    *
    * With `entityRef`, one decision on that entity decides every run of the page: all the entity's
    * runs, paged as the store pages them, or none. Otherwise runs are read a page at a time, newest
-   * first, and filtered (as `readableFailures` does) until one more than `limit` are found (then the
+   * first, and filtered until one more than `limit` are found (then the
    * page has a `nextCursor`), the list ends, or {@link RUNS_LOOKED_AT} runs were looked at: then
    * `truncated` says older runs the caller may read may lie beyond (a narrower query, by `to`,
    * `entityRef` or `kind`, reaches them), and `nextCursor` reads on after its last item, if any.
@@ -1148,32 +1146,6 @@ export async function createRouter(
     res.json(await health.tenantHealth(tenant));
   });
 
-  /**
-   * The newest failed runs a scoped caller may read, as many as the summary lists for everyone:
-   * failed runs are read a page at a time, newest first, and filtered like `GET /runs`, until
-   * enough are found or {@link FAILURES_LOOKED_AT} were looked at (the platform's newest ten could all
-   * be others', and a caller's own failure older).
-   */
-  async function readableFailures(scope: ReadScope, wanted: number) {
-    const found: RunListItem[] = [];
-    let cursor: string | undefined;
-    for (
-      let looked = 0;
-      found.length < wanted && looked < FAILURES_LOOKED_AT;
-
-    ) {
-      const page = await store.listRuns(
-        { status: 'failed' },
-        { cursor, limit: 100 },
-      );
-      looked += page.items.length;
-      found.push(...(await scopes.filter(scope, page.items)));
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    return found.slice(0, wanted);
-  }
-
   /** The caller's scope under `permission`, or undefined when the policy denies it. */
   async function scopeOrNone(
     req: Request,
@@ -1232,7 +1204,15 @@ export async function createRouter(
       durations = (await scopes.filter(scope, s.tenantRunDurations)).map(
         d => d.ms,
       );
-      failures = await readableFailures(scope, RECENT_FAILURES);
+      // The newest failures the caller may read, among at most RUNS_LOOKED_AT failed runs (the
+      // platform's newest ten could all be others', and a caller's own failure older).
+      failures = (
+        await readableRunsPage(
+          scope,
+          { status: 'failed' },
+          { limit: RECENT_FAILURES },
+        )
+      ).items;
     }
     if (tenantScope && !(scope.all && tenantScope.all)) {
       tenantsByStatus = tally(
