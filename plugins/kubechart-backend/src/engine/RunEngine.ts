@@ -30,7 +30,7 @@ import {
   mergePolicyReports,
   parseManifests,
   redactValues,
-  scopeRefusal,
+  scopeViolation,
 } from '@kubechart/plugin-kubechart-node';
 import {
   checkRequestChartSources,
@@ -473,15 +473,16 @@ export class RunEngine {
   ): Promise<string[]> {
     if (objects.length === 0) return [];
     const isNamespaced = await this.discovery.lookup(cluster, objects);
-    return objects.flatMap(o => {
-      const refusal = scopeRefusal(o, {
-        namespaces: [namespace],
-        defaultNamespace: namespace,
-        allowedClusterScopedKinds: [],
-        isNamespaced,
-      });
-      return refusal ? [`${refusal.reason}; ${refusal.rule}`] : [];
-    });
+    return objects
+      .map(o =>
+        scopeViolation(o, {
+          namespaces: [namespace],
+          defaultNamespace: namespace,
+          allowedClusterScopedKinds: [],
+          isNamespaced,
+        }),
+      )
+      .filter((v): v is string => v !== undefined);
   }
 
   /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */
