@@ -591,8 +591,8 @@ export type Plan = z.infer<typeof planSchema>;
 /** Verbs the assistant never runs: a refusal says only what kubectl would do. */
 const NOT_RUN: ReadonlyArray<PlanVerb> = ['exec', 'apply'];
 
-/** A resource's kind in a `kind/name` reference: `deployment`, `ingress`, `networkpolicy`. */
-function kindOf(resource: PlanResource): string {
+/** A resource's kind in a `kind/name` reference: `deployment`, `ingress`, `networkpolicy`. @public */
+export function kindOf(resource: PlanResource): string {
   if (resource === 'endpoints') return resource;
   if (resource.endsWith('ies')) return `${resource.slice(0, -3)}y`;
   if (resource.endsWith('sses')) return resource.slice(0, -2);

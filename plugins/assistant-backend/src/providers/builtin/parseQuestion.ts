@@ -3,7 +3,7 @@ import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
 import { intent, refuseDroppedConditions } from './conditions';
 import { parseDiagnosis } from './diagnosis';
-import { changeKind, parseChange } from './mutations';
+import { changeKind, parseChange, refuse } from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
@@ -96,10 +96,9 @@ export function parseQuestion(
  */
 function inOneNamespace(plan: Plan): Plan {
   if (plan.verb === 'rollout' && plan.allNamespaces) {
-    throw new PlanRefusal(
-      `I understood that you want to ${intent(
-        plan,
-      )}, but kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace. Nothing was planned.`,
+    throw refuse(
+      intent(plan),
+      'kubectl rollout works in one namespace (it has no --all-namespaces): name the namespace',
     );
   }
   return plan;

@@ -3,6 +3,7 @@ import {
   Plan,
   PlanFilter,
   PlanResource,
+  kindOf,
 } from '@kubechart/plugin-assistant-common';
 import {
   KnownNames,
@@ -63,14 +64,6 @@ function isPodName(named: NamedTarget): boolean {
     (named.knownKind === 'pods' ||
       (named.resource === 'pods' && named.knownKind === undefined))
   );
-}
-
-/** A resource's kind as a person names one object: `deployment`, `ingress`, `networkpolicy`. */
-function kindOf(resource: PlanResource): string {
-  if (resource === 'endpoints') return resource;
-  if (resource.endsWith('ies')) return `${resource.slice(0, -3)}y`;
-  if (resource.endsWith('sses')) return resource.slice(0, -2);
-  return resource.replace(/s$/, '');
 }
 
 /**
