@@ -100,6 +100,11 @@ type RunWork = {
   approvedManifests?: Record<string, ApprovedManifest>;
   /** Credentials a tenant run generated (or read) at install, which its plan shows as placeholders. */
   generated?: string[];
+  /**
+   * The tenant resources no chart, hook or what helm sends may replace (run-scope), asked of the
+   * providers once per run: the same for every release of a tenant run.
+   */
+  protectedObjects?: Promise<ProtectedObject[]>;
 };
 
 /** What the engine resolved for a run before it started. */
@@ -319,8 +324,6 @@ export class Executors {
     // The policy's run-scope rule blocks in every mode; switched off only by a test-only setting.
     // The chart's own CRDs tell the scope of its custom resources before the cluster serves them.
     let chartCrds: KubeObject[] = [];
-    // The tenant resources a chart, its hooks and what helm sends may not replace (run-scope).
-    let kept: Promise<ProtectedObject[]> | undefined;
     const checkOptions = async (objs: KubeObject[]) =>
       settings.enforceRunScope
         ? {
@@ -330,7 +333,10 @@ export class Executors {
                 ...objs,
                 ...chartCrds,
               ]),
-              await (kept ??= this.tenantResourceObjects(run, scope)),
+              await (work.protectedObjects ??= this.tenantResourceObjects(
+                run,
+                scope,
+              )),
             ),
           }
         : {};
