@@ -5,7 +5,7 @@ import {
   quantityMilliValue,
   quantityValue,
 } from './quantity';
-import { errors } from './status';
+import { aggregate, errors } from './status';
 import { isPlainObject, KubeObject } from './types';
 
 /** The annotation LimitRanger writes on a pod it gave defaults, naming what it set. */
@@ -326,12 +326,6 @@ function claimViolations(limitRange: KubeObject, pvc: KubeObject): string[] {
     }
   }
   return errs;
-}
-
-/** utilerrors.NewAggregate's text: one error as is, several (each once) in brackets. */
-function aggregate(errs: string[]): string {
-  const unique = [...new Set(errs)];
-  return unique.length === 1 ? unique[0] : `[${unique.join(', ')}]`;
 }
 
 /**

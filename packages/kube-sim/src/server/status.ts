@@ -170,3 +170,9 @@ export const errors = {
     );
   },
 };
+
+/** utilerrors.NewAggregate's text: one error as is, several (each once) in brackets. */
+export function aggregate(errs: string[]): string {
+  const unique = [...new Set(errs)];
+  return unique.length === 1 ? unique[0] : `[${unique.join(', ')}]`;
+}

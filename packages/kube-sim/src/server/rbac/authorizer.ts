@@ -1,6 +1,6 @@
 import { KubeApi } from '../api';
 import { matchesLabels, selectorObjectToRequirements } from '../selectors';
-import { errors } from '../status';
+import { aggregate, errors } from '../status';
 import { deepEqual, isPlainObject, KubeObject } from '../types';
 import { PolicyRule, RequestAttributes, ruleAllows } from './rules';
 
@@ -217,10 +217,7 @@ export class RbacAuthorizer {
       return true;
     });
     if (decision) return decision;
-    const unique = [...new Set(errs)];
-    let reason = '';
-    if (unique.length === 1) reason = `RBAC: ${unique[0]}`;
-    else if (unique.length > 1) reason = `RBAC: [${unique.join(', ')}]`;
+    const reason = errs.length ? `RBAC: ${aggregate(errs)}` : '';
     return { allowed: false, reason };
   }
 

@@ -1,5 +1,5 @@
 import { ResourceType } from '../resources';
-import { errors } from '../status';
+import { aggregate, errors } from '../status';
 import { deepEqual, KubeObject } from '../types';
 import {
   PRIVILEGED_GROUP,
@@ -89,11 +89,8 @@ export function escalationGuard(
       '\n',
     )}`;
     if (owner.errors.length > 0) {
-      // `%v` of []error{utilerrors.NewAggregate(errs)}: one error as is, several (each once) in brackets.
-      const unique = [...new Set(owner.errors)];
-      const aggregate =
-        unique.length === 1 ? unique[0] : `[${unique.join(', ')}]`;
-      msg += `; resolution errors: [${aggregate}]`;
+      // `%v` of []error{utilerrors.NewAggregate(errs)}.
+      msg += `; resolution errors: [${aggregate(owner.errors)}]`;
     }
     return msg;
   }
