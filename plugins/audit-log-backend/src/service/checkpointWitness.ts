@@ -347,7 +347,9 @@ export function createCheckpointWitness(options: {
 }
 
 function parseLoss(value: any): AuditLossRecord | undefined {
-  const reasons = value.reasons;
+  const reasons = parseCounts(value.reasons, MAX_LOSS_REASONS, key =>
+    LOSS_REASON.test(key),
+  );
   if (
     typeof value.id !== 'string' ||
     !UUID.test(value.id) ||
@@ -356,22 +358,7 @@ function parseLoss(value: any): AuditLossRecord | undefined {
     !isIsoTime(value.firstOccurredAt) ||
     !isIsoTime(value.lastOccurredAt) ||
     !isIsoTime(value.at) ||
-    !reasons ||
-    typeof reasons !== 'object' ||
-    Array.isArray(reasons)
-  ) {
-    return undefined;
-  }
-  const entries = Object.entries(reasons);
-  if (
-    entries.length < 1 ||
-    entries.length > MAX_LOSS_REASONS ||
-    entries.some(
-      ([reason, count]) =>
-        !LOSS_REASON.test(reason) ||
-        !Number.isSafeInteger(count) ||
-        (count as number) < 1,
-    )
+    !reasons
   ) {
     return undefined;
   }
@@ -390,7 +377,7 @@ function parseLoss(value: any): AuditLossRecord | undefined {
     dropped: value.dropped,
     firstOccurredAt: value.firstOccurredAt,
     lastOccurredAt: value.lastOccurredAt,
-    reasons: Object.fromEntries(entries) as Record<string, number>,
+    reasons,
     ...(bySeverity
       ? {
           bySeverity: bySeverity as Partial<Record<AuditEventSeverity, number>>,
