@@ -275,7 +275,7 @@ describe('PlanExecutor against kube-sim', () => {
   });
 
   it('finds the namespace of a named resource when none is given, and runs it there', async () => {
-    const plan = await executor.resolveNamespace(
+    const { plan } = await executor.lookUpNamespace(
       { verb: 'describe', resource: 'deployments', name: 'payments-api' },
       registry.kubeConfig('sim'),
     );
@@ -290,10 +290,12 @@ describe('PlanExecutor against kube-sim', () => {
     expect((result as { text: string }).text).toContain('namespace: payments');
     // Not found: left without a namespace, which is refused when run.
     expect(
-      await executor.resolveNamespace(
-        { verb: 'describe', resource: 'deployments', name: 'no-such-app' },
-        registry.kubeConfig('sim'),
-      ),
+      (
+        await executor.lookUpNamespace(
+          { verb: 'describe', resource: 'deployments', name: 'no-such-app' },
+          registry.kubeConfig('sim'),
+        )
+      ).plan,
     ).toEqual({
       verb: 'describe',
       resource: 'deployments',

@@ -377,17 +377,10 @@ export class PlanExecutor {
    * saying where it is, when exactly one namespace has it, so the command
    * shown is the one that really runs. Leaves the plan alone otherwise:
    * `scopedPlanSchema` then refuses it (shown without `-n`, the command
-   * would read the kubeconfig's default namespace), on `/ask` and here.
-   */
-  async resolveNamespace(plan: Plan, kc: KubeConfig): Promise<Plan> {
-    return (await this.lookUpNamespace(plan, kc)).plan;
-  }
-
-  /**
-   * As {@link PlanExecutor.resolveNamespace}, and says which namespaces have
-   * the object when there are several (`more` when the look-up stopped before
-   * reading every one), so the refusal can name them rather than say that no
-   * namespace is known.
+   * would read the kubeconfig's default namespace), on `/ask` and here. Says
+   * which namespaces have the object when there are several (`more` when the
+   * look-up stopped before reading every one), so the refusal can name them
+   * rather than say that no namespace is known.
    */
   async lookUpNamespace(plan: Plan, kc: KubeConfig): Promise<NamespaceLookUp> {
     if (
