@@ -1,6 +1,6 @@
 import type { HealthAlert } from '@kubechart/plugin-kubechart-common';
 import { V1Pod } from '@kubernetes/client-node';
-import { failingCategory, failingReason, podProblems } from '../lib/readiness';
+import { failingCategory, podProblems } from '../lib/readiness';
 import { parseCpu, parseMemory } from './quantity';
 
 /** What one cached pod adds to its cluster's health. */
@@ -43,8 +43,7 @@ export class PodAggregates {
     const problems = podProblems(pod);
     if (problems.failing) {
       const ns = pod.metadata?.namespace ?? '';
-      // podProblems calls a pod failing for a failing reason of an init container or container.
-      const reason = failingReason(pod) ?? 'Failing';
+      const reason = problems.failingReason ?? 'Failing';
       share.failing = {
         pod,
         alert: {

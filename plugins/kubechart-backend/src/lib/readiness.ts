@@ -41,19 +41,6 @@ export function failingCategory(
   return 'container-failing';
 }
 
-/**
- * The first failing waiting reason of a pod's containers (init containers first, in the order
- * {@link podProblems} lists them); undefined when none fails.
- */
-export function failingReason(pod: V1Pod): string | undefined {
-  return [
-    ...(pod.status?.initContainerStatuses ?? []),
-    ...(pod.status?.containerStatuses ?? []),
-  ]
-    .map(c => c.state?.waiting?.reason)
-    .find((r): r is string => !!r && FAILING_REASONS.has(r));
-}
-
 export type WorkloadState = {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
   namespace: string;
@@ -120,10 +107,17 @@ function currentRevisionPods(
   );
 }
 
-/** Pod waiting reasons of a pod, as text. */
-export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
+/**
+ * Pod waiting reasons of a pod, as text; `failingReason` is the first failing one (init containers
+ * first), which makes the pod `failing`.
+ */
+export function podProblems(pod: V1Pod): {
+  text: string[];
+  failing: boolean;
+  failingReason?: string;
+} {
   const text: string[] = [];
-  let failing = false;
+  let failingReason: string | undefined;
   const statuses = [
     ...(pod.status?.initContainerStatuses ?? []),
     ...(pod.status?.containerStatuses ?? []),
@@ -135,7 +129,8 @@ export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
       waiting.reason !== 'ContainerCreating' &&
       waiting.reason !== 'PodInitializing'
     ) {
-      failing ||= FAILING_REASONS.has(waiting.reason);
+      if (!failingReason && FAILING_REASONS.has(waiting.reason))
+        failingReason = waiting.reason;
       text.push(
         `pod ${pod.metadata?.name} container ${cs.name}: ${waiting.reason}${
           waiting.message ? ` (${waiting.message})` : ''
@@ -154,7 +149,11 @@ export function podProblems(pod: V1Pod): { text: string[]; failing: boolean } {
         }`,
       );
   }
-  return { text, failing };
+  return {
+    text,
+    failing: failingReason !== undefined,
+    ...(failingReason ? { failingReason } : {}),
+  };
 }
 
 /** How far a workload's rollout is, decided as `kubectl rollout status` decides it. */
