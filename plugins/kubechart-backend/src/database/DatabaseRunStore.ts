@@ -1251,16 +1251,10 @@ export class DatabaseRunStore implements RunStore {
     runId: string,
     staleClaimBefore: Date,
   ): Promise<boolean> {
-    const n = await this.db('kubechart_runs')
-      .where({ id: runId })
-      .whereIn('status', ['succeeded', 'failed'])
-      .whereNull('outcome_audited_at')
-      .andWhere(b =>
-        b
-          .whereNull('outcome_audit_claimed_at')
-          .orWhere('outcome_audit_claimed_at', '<', staleClaimBefore.getTime()),
-      )
-      .update({ outcome_audit_claimed_at: Date.now() });
+    const n = await owedOutcome(
+      this.db('kubechart_runs').where({ id: runId }),
+      staleClaimBefore,
+    ).update({ outcome_audit_claimed_at: Date.now() });
     return n > 0;
   }
 
@@ -1283,19 +1277,11 @@ export class DatabaseRunStore implements RunStore {
     staleClaimBefore: Date;
     limit: number;
   }): Promise<Run[]> {
-    const rows = await this.db<RunRow>('kubechart_runs')
-      .whereNull('outcome_audited_at')
+    const rows = await owedOutcome(
+      this.db<RunRow>('kubechart_runs'),
+      options.staleClaimBefore,
+    )
       .where('finished_at', '<', options.endedBefore.getTime())
-      .whereIn('status', ['succeeded', 'failed'])
-      .andWhere(b =>
-        b
-          .whereNull('outcome_audit_claimed_at')
-          .orWhere(
-            'outcome_audit_claimed_at',
-            '<',
-            options.staleClaimBefore.getTime(),
-          ),
-      )
       .orderBy([{ column: 'finished_at' }, { column: 'id' }])
       .limit(options.limit);
     return this.withApprovals(rows.map(toRun));
@@ -1585,6 +1571,24 @@ function toTenantRecord(r: any): TenantRecord {
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
   };
+}
+
+/**
+ * Runs whose `run-finished` event is still owed: ended, not marked audited, and not claimed, or
+ * claimed before `staleClaimBefore` (the claimer stopped before marking it).
+ */
+function owedOutcome<Q extends Knex.QueryBuilder>(
+  q: Q,
+  staleClaimBefore: Date,
+): Q {
+  return q
+    .whereIn('status', ['succeeded', 'failed'])
+    .whereNull('outcome_audited_at')
+    .andWhere(b =>
+      b
+        .whereNull('outcome_audit_claimed_at')
+        .orWhere('outcome_audit_claimed_at', '<', staleClaimBefore.getTime()),
+    ) as Q;
 }
 
 /**
