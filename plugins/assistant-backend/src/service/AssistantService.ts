@@ -618,17 +618,16 @@ export class AssistantService {
     let early:
       | { error: Error; stage: string; outcome: QuestionOutcome['outcome'] }
       | undefined;
-    if (!permissionError) {
-      const tooMany = mayQuery ? this.#questionRate.take(userRef) : undefined;
-      if (!mayQuery) {
-        early = {
-          error: notAllowedToQuery(),
-          stage: 'permission',
-          outcome: 'not-allowed',
-        };
-      } else if (tooMany) {
+    if (!permissionError && !mayQuery) {
+      early = {
+        error: notAllowedToQuery(),
+        stage: 'permission',
+        outcome: 'not-allowed',
+      };
+    } else if (!permissionError) {
+      const tooMany = this.#questionRate.take(userRef);
+      if (tooMany)
         early = { error: tooMany, stage: 'rate-limit', outcome: 'refused' };
-      }
     }
     let notRecorded = 0;
     if (early) {
