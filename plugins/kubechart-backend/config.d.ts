@@ -67,6 +67,22 @@ export interface Config {
        * would then publish through the shared ingress controller.
        */
       allowedServiceTypes?: string[];
+      /**
+       * The DNS name tenants' ingress hosts go under, e.g. `apps.example.com` (no wildcard, no trailing dot;
+       * any case). When set, the `ingress-host` rule allows an Ingress (`spec.rules[].host`,
+       * `spec.tls[].hosts[]`, the ingress-nginx `server-alias` annotation) or Gateway API route
+       * (`spec.hostnames[]`) in namespace `team-a` only `team-a.apps.example.com` and names or wildcards
+       * under it (`web.team-a.apps.example.com`, `*.team-a.apps.example.com`). Default: none (hosts are not
+       * tied to namespaces; catch-alls and wildcards are still refused).
+       */
+      ingressHostDomain?: string;
+      /**
+       * Allow what takes every host of a shared ingress controller: Ingress rules without a host,
+       * `spec.defaultBackend`, TLS entries without hosts, Gateway API routes without hostnames and, without
+       * `ingressHostDomain`, wildcard hosts. Only for clusters whose ingress controller serves one tenant.
+       * Default false.
+       */
+      allowCatchAllIngress?: boolean;
     };
     wait?: {
       /** Deadline for every workload to become Ready, in seconds. Default 600. */

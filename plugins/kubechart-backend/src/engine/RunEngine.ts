@@ -411,7 +411,8 @@ export class RunEngine {
 
   /**
    * `POST /policy/check` of a chart: pulled, rendered and checked as a run would (crds/ and unknown
-   * values included), without a run scope. The manifest is returned unredacted for the caller to redact.
+   * values included), without a run scope (objects without a namespace land in `namespace`). The manifest
+   * is returned unredacted for the caller to redact.
    */
   async checkChart(
     release: ReleaseSpec,
@@ -430,7 +431,7 @@ export class RunEngine {
             values,
             userValues: values,
             workDir: work.dir,
-            checkOptions: async () => ({}),
+            checkOptions: async () => ({ namespace }),
           }),
       );
       return {

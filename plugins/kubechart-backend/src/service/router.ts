@@ -972,7 +972,9 @@ export async function createRouter(
         );
         return {
           manifest: body.manifests,
-          report: policy.checkYaml(body.manifests),
+          report: policy.checkYaml(body.manifests, {
+            namespace: body.namespace,
+          }),
           secrets: given,
         };
       }

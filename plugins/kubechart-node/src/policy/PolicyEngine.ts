@@ -13,6 +13,7 @@ import {
   validateExceptions,
 } from './exceptions';
 import { builtinPolicyRules } from './rules';
+import { normalizeIngressHostDomain } from './rules/hostNames';
 import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
 import {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
@@ -38,6 +39,18 @@ export type PolicyEngineOptions = {
   severities?: Record<string, PolicySeverity | 'off'>;
   trustedRegistries?: string[];
   allowedServiceTypes?: string[];
+  /**
+   * The DNS name tenants' ingress hosts go under (`kubechart.policy.ingressHostDomain`, e.g.
+   * `apps.example.com`): the `ingress-host` rule then allows an Ingress or route in namespace `team-a`
+   * only hosts `team-a.apps.example.com` and names (or wildcards) under it. Default: none.
+   */
+  ingressHostDomain?: string;
+  /**
+   * Allow Ingress rules without a host, default backends, TLS entries without hosts, routes without
+   * hostnames and, without `ingressHostDomain`, wildcard hosts (`kubechart.policy.allowCatchAllIngress`).
+   * Default false: through a shared ingress controller each of them takes other tenants' traffic.
+   */
+  allowCatchAllIngress?: boolean;
   /** Extra rules (from the extension point). */
   rules?: PolicyRule[];
   /** Exemptions of one rule for one namespace/object, each with a reason. */
@@ -112,6 +125,8 @@ export class PolicyEngine {
   private readonly severities: Record<string, PolicySeverity | 'off'>;
   private readonly trustedRegistries: string[];
   private readonly allowedServiceTypes: string[];
+  private readonly ingressHostDomain: string | undefined;
+  private readonly allowCatchAllIngress: boolean;
   private readonly rules: PolicyRule[];
   private readonly exceptions: PolicyException[];
   private readonly secrets: SecretDetectionOptions;
@@ -139,6 +154,8 @@ export class PolicyEngine {
       severities,
       trustedRegistries: c?.getOptionalStringArray('trustedRegistries') ?? [],
       allowedServiceTypes: c?.getOptionalStringArray('allowedServiceTypes'),
+      ingressHostDomain: c?.getOptionalString('ingressHostDomain'),
+      allowCatchAllIngress: c?.getOptionalBoolean('allowCatchAllIngress'),
       rules: extraRules,
       exceptions,
       secrets: {
@@ -174,6 +191,11 @@ export class PolicyEngine {
     // to another namespace's Service, which an Ingress of this tenant would then publish through the
     // shared ingress controller that every tenant's network policy admits.
     this.allowedServiceTypes = options.allowedServiceTypes ?? ['ClusterIP'];
+    this.ingressHostDomain =
+      options.ingressHostDomain === undefined
+        ? undefined
+        : normalizeIngressHostDomain(options.ingressHostDomain);
+    this.allowCatchAllIngress = options.allowCatchAllIngress ?? false;
     const ids = new Set<string>(MANDATORY_RULE_IDS);
     this.rules = [...builtinPolicyRules, ...(options.rules ?? [])].filter(r => {
       if (ids.has(r.id)) {
@@ -221,6 +243,7 @@ export class PolicyEngine {
   /** Checks parsed objects (anything that is not a well-formed object is a `valid-object` error). */
   check(objects: KubeObject[], options: PolicyCheckOptions = {}): PolicyReport {
     const { scope } = options;
+    const defaultNamespace = scope ? scope.defaultNamespace : options.namespace;
     const results: PolicyResult[] = [];
     const valid: KubeObject[] = [];
     const invalid = new Set<number>();
@@ -243,8 +266,10 @@ export class PolicyEngine {
       objects: valid,
       trustedRegistries: this.trustedRegistries,
       allowedServiceTypes: this.allowedServiceTypes,
+      ingressHostDomain: this.ingressHostDomain,
+      allowCatchAllIngress: this.allowCatchAllIngress,
       secrets: this.secrets,
-      namespaceOf: o => o?.metadata?.namespace || scope?.defaultNamespace,
+      namespaceOf: o => o?.metadata?.namespace || defaultNamespace,
     };
     objects.forEach((obj, i) => {
       if (invalid.has(i)) return;

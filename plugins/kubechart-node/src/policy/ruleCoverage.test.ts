@@ -335,6 +335,61 @@ const objectFixtures: Record<string, Pair[]> = {
       message: /type NodePort is not allowed/,
     },
   ],
+  'ingress-host': [
+    {
+      failing: [
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: { name: 'web' },
+          spec: { defaultBackend: { service: { name: 'web', port: 80 } } },
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: { name: 'web' },
+          spec: {
+            rules: [
+              {
+                host: 'web.example.com',
+                http: {
+                  paths: [
+                    {
+                      path: '/',
+                      pathType: 'Prefix',
+                      backend: { service: { name: 'web', port: 80 } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      ],
+      message: /spec\.defaultBackend catches every request/,
+    },
+    {
+      failing: [
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'HTTPRoute',
+          metadata: { name: 'web' },
+          spec: { hostnames: ['*.example.com'] },
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'HTTPRoute',
+          metadata: { name: 'web' },
+          spec: { hostnames: ['web.example.com'] },
+        },
+      ],
+      message: /host "\*\.example\.com" \(spec\.hostnames\[0\]\) is a wildcard/,
+    },
+  ],
   'no-plain-secrets': [
     {
       failing: [configMap({ db_password: 'hunter2' })],

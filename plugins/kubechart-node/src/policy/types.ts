@@ -34,6 +34,13 @@ export type PolicyContext = {
   trustedRegistries: string[];
   /** Service types that are allowed (default `ClusterIP`, headless included; not `ExternalName`, which can point into another namespace). */
   allowedServiceTypes: string[];
+  /**
+   * The DNS name tenants' ingress hosts go under, lower-cased (`kubechart.policy.ingressHostDomain`):
+   * an object's hosts must be `<namespace>.<domain>` or under it. Undefined: hosts are not tied to namespaces.
+   */
+  ingressHostDomain?: string;
+  /** Whether Ingress rules without a host, default backends, routes without hostnames and (without a domain) wildcard hosts are allowed. */
+  allowCatchAllIngress: boolean;
   /** Secret names and values configuration. */
   secrets: SecretDetectionOptions;
   /** The namespace an object lands in: its own, else the run's default namespace (may be undefined). */
@@ -99,6 +106,11 @@ export type ProtectedObject = {
 export type PolicyCheckOptions = {
   /** The run's scope; when given, the `run-scope` rule checks every object against it. */
   scope?: PolicyScope;
+  /**
+   * Without a scope (a dry run such as `POST /policy/check`): the namespace objects without
+   * `metadata.namespace` land in, for the rules that read it (`ingress-host`, exceptions, PDB matching).
+   */
+  namespace?: string;
 };
 
 /**

@@ -1,5 +1,6 @@
 import { PolicyRule } from '../types';
 import { hostAccessRules } from './hostAccess';
+import { ingressRules } from './ingress';
 import { rbacPolicyRules } from './rbac';
 import { reliabilityRules } from './reliability';
 import { secretRules } from './secrets';
@@ -17,4 +18,5 @@ export const builtinPolicyRules: PolicyRule[] = [
   ...secretRules,
   ...rbacPolicyRules,
   ...serviceRules,
+  ...ingressRules,
 ];
