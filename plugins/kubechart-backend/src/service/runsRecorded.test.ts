@@ -52,6 +52,8 @@ describe.each(databases.eachSupportedId())(
               'team-events': { owner: 'user:default/mock' },
               'team-claim': { owner: 'user:default/mock' },
               'team-stuck': { owner: 'user:default/mock' },
+              'team-late': { owner: 'user:default/mock' },
+              'team-beat': { owner: 'user:default/mock' },
             },
           },
         },
@@ -397,6 +399,107 @@ describe.each(databases.eachSupportedId())(
       const text = JSON.stringify(recorded);
       expect(text).not.toContain('log line');
       expect(text).not.toContain('hunter22');
+    });
+
+    it('are recorded as stored when another instance reconciled the run just after: one run-events event, succeeded, and the action told to stop', async () => {
+      const r = await record({ namespace: 'team-late', release: 'late' });
+      expect(r.status).toBe(201);
+      const id = r.body.id;
+      const renewLeases = DatabaseRunStore.prototype.renewLeases;
+      // Backend B reconciles the silent run between the append and the heartbeat that follows it.
+      const renew = jest
+        .spyOn(DatabaseRunStore.prototype, 'renewLeases')
+        .mockImplementationOnce(async function renewAfterB(
+          this: DatabaseRunStore,
+          leases,
+        ) {
+          await knex('kubechart_runs')
+            .where({ id })
+            .update({ heartbeat_at: Date.now() - 5 * 60_000 });
+          await other.recoverStaleRuns();
+          return renewLeases.call(this, leases);
+        });
+      audit.length = 0;
+      const sent = await post(`/runs/${id}/events`, {
+        events: [
+          {
+            message: 'installed revision 2',
+            step: 'install',
+            stepStatus: 'succeeded',
+          },
+        ],
+      });
+      renew.mockRestore();
+      // The action learns its run is no longer its own, and that what it sent was kept.
+      expect(sent.status).toBe(409);
+      expect(sent.body.error.message).toMatch(
+        new RegExp(
+          `^Run ${id} is no longer executed by this backend instance: it was reconciled as failed by another instance \\(heartbeat lost: .*\\)\\. The 1 event sent was recorded before that was found; nothing more is accepted for this run$`,
+        ),
+      );
+      const events = (await get(`/runs/${id}/events`)).body.items.map(
+        (e: any) => e.message,
+      );
+      expect(events).toContain('installed revision 2');
+      // One event for the post, and it says what happened: the events were stored.
+      const recorded = audit.filter(e => e.eventId === 'run-events');
+      expect(recorded.map(e => ({ status: e.status, meta: e.meta }))).toEqual([
+        {
+          status: 'succeeded',
+          meta: {
+            runId: id,
+            count: 1,
+            steps: [{ step: 'install', status: 'succeeded' }],
+            stepCount: 1,
+            leaseLost: expect.stringMatching(
+              new RegExp(
+                `^Run ${id} is no longer executed by this backend instance: it was reconciled as failed by another instance \\(heartbeat lost: `,
+              ),
+            ),
+          },
+        },
+      ]);
+      // The action has evidently stopped reporting: the namespace is free.
+      const next = await record({ namespace: 'team-late' });
+      expect(next.status).toBe(201);
+      await post(`/runs/${next.body.id}/finish`, { status: 'succeeded' });
+    });
+
+    it('are recorded as stored when the heartbeat after them fails', async () => {
+      const r = await record({ namespace: 'team-beat' });
+      expect(r.status).toBe(201);
+      const id = r.body.id;
+      const renew = jest
+        .spyOn(DatabaseRunStore.prototype, 'renewLeases')
+        .mockRejectedValueOnce(new Error('connection terminated unexpectedly'));
+      audit.length = 0;
+      const sent = await post(`/runs/${id}/events`, {
+        events: [{ message: 'installing' }],
+      });
+      renew.mockRestore();
+      expect(sent.status).toBe(204);
+      expect(
+        (await get(`/runs/${id}/events`)).body.items.map((e: any) => e.message),
+      ).toContain('installing');
+      expect(
+        audit
+          .filter(e => e.eventId === 'run-events')
+          .map(e => ({ status: e.status, meta: e.meta })),
+      ).toEqual([
+        {
+          status: 'succeeded',
+          meta: {
+            runId: id,
+            count: 1,
+            steps: [],
+            stepCount: 0,
+            heartbeatFailed: 'connection terminated unexpectedly',
+          },
+        },
+      ]);
+      expect(
+        (await post(`/runs/${id}/finish`, { status: 'succeeded' })).status,
+      ).toBe(204);
     });
 
     it('fail a run they created but could not start, release its namespace and say so', async () => {

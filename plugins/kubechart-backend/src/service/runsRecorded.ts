@@ -400,26 +400,70 @@ export function addRecordedRunRoutes(
       eventId: 'run-events',
       meta,
     });
-    await audited(req, 'run-events', meta, () =>
-      fenced(lease, async () => {
-        await store.appendEvents(
-          run.id,
-          body.events.map(e => ({
-            type: e.step ? 'step' : 'log',
-            level: e.level ?? 'info',
-            step: e.step,
-            stepStatus: e.stepStatus,
-            message: scrub(e.message),
-          })),
-          { lease },
+    // One event for the post, and its outcome is the append's: once the events are stored (a
+    // transaction that checks the lease), what the heartbeat after it finds is recorded with the
+    // success, never as a failure that would say nothing was recorded.
+    const afterwards = await audited(
+      req,
+      'run-events',
+      meta,
+      async () => {
+        await fenced(lease, () =>
+          store.appendEvents(
+            run.id,
+            body.events.map(e => ({
+              type: e.step ? 'step' : 'log',
+              level: e.level ?? 'info',
+              step: e.step,
+              stepStatus: e.stepStatus,
+              message: scrub(e.message),
+            })),
+            { lease },
+          ),
         );
-        // Events are the action's sign of life: they renew the lease (its heartbeat).
-        if ((await store.renewLeases([lease])).length)
-          await store.verifyLease(lease);
-      }),
+        return heartbeat(lease);
+      },
+      found => found,
     );
+    if (afterwards.leaseLost) {
+      const count = body.events.length;
+      throw new ConflictError(
+        `${afterwards.leaseLost}. The ${count} event${
+          count === 1 ? '' : 's'
+        } sent ${
+          count === 1 ? 'was' : 'were'
+        } recorded before that was found; nothing more is accepted for this run`,
+      );
+    }
     res.status(204).end();
   });
+
+  /**
+   * Events are the action's sign of life: they renew the run's lease (its heartbeat), after they
+   * were stored. A lease found lost then (another instance reconciled the run meanwhile) is
+   * returned as `leaseLost`, with the locks of the ended run released as {@link fenced} releases
+   * them; a heartbeat that fails is returned as `heartbeatFailed` (the next post renews it).
+   */
+  async function heartbeat(
+    lease: RunLease,
+  ): Promise<{ leaseLost?: string; heartbeatFailed?: string }> {
+    try {
+      if ((await store.renewLeases([lease])).length)
+        await store.verifyLease(lease);
+      return {};
+    } catch (e) {
+      if (!(e instanceof LeaseLostError))
+        return { heartbeatFailed: e instanceof Error ? e.message : String(e) };
+      const run = await store.getRun(lease.runId).catch(() => undefined);
+      if (run?.status === 'succeeded' || run?.status === 'failed')
+        await store.releaseLocks(lease.runId).catch(() => false);
+      return {
+        leaseLost: `${e.message}${
+          run?.failureReason ? ` (${run.failureReason})` : ''
+        }`,
+      };
+    }
+  }
 
   router.post('/runs/:id/finish', async (req, res) => {
     const body = parse(finishRunSchema, req.body, 'finish request');
