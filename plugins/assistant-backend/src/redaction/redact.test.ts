@@ -574,3 +574,246 @@ describe('secret values of free text that run past a word or a line', () => {
     expect(hideSecretPairs(text)).toBe(text);
   });
 });
+
+describe('secret values of properties files, short flags, flags without a value, values text and known lines', () => {
+  /** Each text, what is shown of it, and that scrubbed again (it stays as it is). */
+  const scrubbed = (rows: Array<[string, string]>) =>
+    rows.map(([text, shown]) => [
+      text,
+      hideSecretPairs(text),
+      hideSecretPairs(shown),
+    ]);
+  const expected = (rows: Array<[string, string]>) =>
+    rows.map(([text, shown]) => [text, shown, shown]);
+
+  it('hides the whole value of a properties or env file line, to the line end', () => {
+    const rows: Array<[string, string]> = [
+      ['db.password=correct horse battery', 'db.password=***'],
+      [
+        'DB_PASSWORD=correct horse battery\nMODE=prod\n',
+        'DB_PASSWORD=***\nMODE=prod\n',
+      ],
+      ['  api.token=abc def # ops\r\nx=1', '  api.token=***\r\nx=1'],
+      [
+        'export API_TOKEN=abc def\nMODE=prod',
+        'export API_TOKEN=***\nMODE=prod',
+      ],
+      [
+        'env:\n- DB_PASSWORD=abc def\n- MODE=prod',
+        'env:\n- DB_PASSWORD=***\n- MODE=prod',
+      ],
+      // A properties value continued over lines by a trailing backslash.
+      [
+        'db.password=abc \\\n    def \\\n    ghi\nmode=fast',
+        'db.password=***\n    ***\n    ***\nmode=fast',
+      ],
+      // One argument of an argv or env list: the value runs to the string's closing quote.
+      [
+        'args: ["--password=correct horse", "--port=80"]',
+        'args: ["--password=***", "--port=80"]',
+      ],
+      [
+        "environment: ['DB_PASSWORD=correct horse', 'MODE=prod']",
+        "environment: ['DB_PASSWORD=***', 'MODE=prod']",
+      ],
+      // Further right on a command line a `key=value` pair stays one word.
+      [
+        'exec app --db-token=abc def --port=80',
+        'exec app --db-token=*** def --port=80',
+      ],
+      ['error: password=abc and more', 'error: password=*** and more'],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('hides the value of the secret short flags of known commands, attached or as the next argument', () => {
+    const rows: Array<[string, string]> = [
+      ['mysql -u root -phunter2 shop', 'mysql -u root -p*** shop'],
+      ['mysqldump -u root -p hunter2 shop', 'mysqldump -u root -p *** shop'],
+      [
+        'kubectl exec db-0 -- /usr/bin/mysql -h db -P 3306 -p"two words" x',
+        'kubectl exec db-0 -- /usr/bin/mysql -h db -P 3306 -p*** x',
+      ],
+      [
+        'command: ["mysql", "-uroot", "-phunter2"]',
+        'command: ["mysql", "-uroot", "-p***"]',
+      ],
+      [
+        'args: ["sh", "-c", "mysqladmin -phunter2 ping"]',
+        // Inside brackets and a string, a value ends at the string's closing quote.
+        'args: ["sh", "-c", "mysqladmin -p***"]',
+      ],
+      [
+        'command:\n- mysqldump\n- -u\n- root\n- -phunter2\n- shop',
+        'command:\n- mysqldump\n- -u\n- root\n- -p***\n- shop',
+      ],
+      [
+        '    Command:\n      mariadb-dump\n      -p\n      hunter2\n    State: Running',
+        '    Command:\n      mariadb-dump\n      -p\n      ***\n    State: Running',
+      ],
+      [
+        'sshpass -p hunter2 ssh -p 2222 host',
+        'sshpass -p *** ssh -p 2222 host',
+      ],
+      ['redis-cli -h cache -a hunter2 ping', 'redis-cli -h cache -a *** ping'],
+      [
+        'mongodump -u admin -p hunter2 --db x',
+        'mongodump -u admin -p *** --db x',
+      ],
+      // `--pass` and openssl's `-pass`, `-passin`, `-passout` anywhere.
+      ['redis-cli --pass hunter2 ping', 'redis-cli --pass *** ping'],
+      ['app --pass=hunter2 -v', 'app --pass=*** -v'],
+      [
+        'openssl enc -aes256 -pass pass:hunter2 -in x',
+        'openssl enc -aes256 -pass *** -in x',
+      ],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('leaves ordinary short flags alone', () => {
+    const text = [
+      'ssh -p 2222 host',
+      'docker run -p8080:80 -a stdout web',
+      'mkdir -p /data && cp -p a b && ls -a',
+      'mysql -h db -P3306 -u root shop < dump.sql',
+      'ssh -p2222 host',
+      'mysql -p -u root shop',
+      'image: mysql',
+      'redis-cli --pass-through -p 6379',
+      'app --passive --port 80',
+    ].join('\n');
+    expect(scrubText(text)).toBe(text);
+  });
+
+  it('does not hide the argument after a flag that takes no value', () => {
+    const rows: Array<[string, string]> = [
+      [
+        'docker login --password-stdin registry.example.com',
+        'docker login --password-stdin registry.example.com',
+      ],
+      [
+        'echo "$PW" | helm registry login --password-stdin ghcr.io -u bob',
+        'echo "$PW" | helm registry login --password-stdin ghcr.io -u bob',
+      ],
+      ['psql --no-password -h db shop', 'psql --no-password -h db shop'],
+      // A flag with a value keeps it hidden.
+      ['app --password hunter22 --port=80', 'app --password *** --port=80'],
+      ['login --password-stdin=x', 'login --password-stdin=***'],
+    ];
+    expect(scrubbed(rows)).toEqual(expected(rows));
+  });
+
+  it('hides secret pairs written in the text of an ordinary key, and flag values of argument lists', () => {
+    const values = {
+      config: 'db:\n  password: "correct horse"\n  host: db\n',
+      props: 'db.password=correct horse\nlog.level=debug',
+      args: ['--token', 'abc123', '--port', '80'],
+      database: { password: 'p4ss' },
+      replicas: 2,
+    };
+    const shown = redactValues(values);
+    expect(shown).toEqual({
+      config: 'db:\n  password: "***"\n  host: db\n',
+      props: 'db.password=***\nlog.level=debug',
+      args: ['--token', '***', '--port', '80'],
+      database: { password: '***' },
+      replicas: 2,
+    });
+    expect(JSON.stringify(shown)).not.toMatch(/correct|horse|p4ss|abc123/);
+    // An exec's arguments as the audit trail records them.
+    const exec = {
+      verb: 'exec' as const,
+      resource: 'pods' as const,
+      name: 'db-0',
+      command: ['mysql', '-u', 'root', '-p', 'hunter22', 'shop'],
+    };
+    expect(redactPlan(exec).command).toEqual([
+      'mysql',
+      '-u',
+      'root',
+      '-p',
+      '***',
+      'shop',
+    ]);
+  });
+
+  it('hides every line of a known value over lines where its lines appear, short ones included', () => {
+    const cert = [
+      '-----BEGIN KEY-----',
+      'MIIBVwIBADANBgkq',
+      'ab==',
+      '-----END KEY-----',
+    ].join('\n');
+    // Re-indented in a YAML block: no exact match of the value, its lines are hidden as a block.
+    const yaml = `data:\n  tls.key: |\n    ${cert
+      .split('\n')
+      .join('\n    ')}\n  mode: x\n`;
+    expect(withoutValues(yaml, [cert])).toBe(
+      'data:\n  tls.key: |\n    ***\n    ***\n    ***\n    ***\n  mode: x\n',
+    );
+    // Written with its line breaks escaped (JSON, a YAML double-quoted string).
+    expect(withoutValues(`{"k": ${JSON.stringify(cert)}}`, [cert])).toBe(
+      '{"k": "***"}',
+    );
+    // The last lines alone, as an error prints the end of a value: still a block of it.
+    expect(
+      withoutValues('Error: bad value:\n  ab==\n  -----END KEY-----\ndone', [
+        cert,
+      ]),
+    ).toBe('Error: bad value:\n  ***\n  ***\ndone');
+    // One line of it alone, or lines holding under 8 characters together, are ordinary text.
+    const short = ['x=1\ny=2\nuser=admin-user'];
+    expect(withoutValues('x=1\nz=3\ny=2', short)).toBe('x=1\nz=3\ny=2');
+    expect(withoutValues('x=1\ny=2\nq=0', short)).toBe('x=1\ny=2\nq=0');
+    expect(withoutValues('a\nuser=admin-user\nb', short)).toBe(
+      'a\nuser=admin-user\nb',
+    );
+    expect(withoutValues('x=1\n\ny=2\nuser=admin-user', short)).toBe(
+      '***\n\n***\n***',
+    );
+    // Its lines in another order are not its text: nested closing braces stay as they are.
+    const json = ['{\n  "type": "service_account",\n  "client_id": "1234"\n}'];
+    const braces = '{\n  {\n    "a": 1\n  }\n}\n}\n}\n}\n}\n}\n}\n}\n}';
+    expect(withoutValues(braces, json)).toBe(braces);
+    expect(
+      withoutValues('x:\n  {\n    "type": "service_account",\n  }', json),
+    ).toBe('x:\n  ***\n    ***\n  }');
+  });
+
+  it('scrubs 200 KB of commands, short flags, continued lines and secret lines in linear time', () => {
+    const size = 200_000;
+    const fill = (unit: string) =>
+      unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+    const secret = ['-----BEGIN KEY-----', 'ab==', 'ab==', 'x', '}'].join('\n');
+    const known = [secret, `${secret}\n${secret}`];
+    const hostile = [
+      fill('mysql -p'),
+      fill('mysql '),
+      fill('mysql;'),
+      fill('/mysql '),
+      fill('-p -a -P '),
+      fill('- mysqldump\n'),
+      fill('- mysql\n- -p\n'),
+      `- mysqldump\n${fill('- x\n')}- -px`,
+      fill('--pass '),
+      fill('-pass='),
+      fill('"token=a" '),
+      fill('token=a \\\n'),
+      `token=\\\n${fill('\\\\\\\n')}`,
+      fill('export token=a\n'),
+      `export${' '.repeat(size)}x${' token=a'.repeat(size / 16)}`,
+      fill('ab==\n'),
+      fill('}\n'),
+      fill('-----BEGIN KEY-----\nab==\n'),
+    ];
+    const slow: string[] = [];
+    for (const text of hostile) {
+      const started = performance.now();
+      withoutValues(text, known);
+      const ms = performance.now() - started;
+      if (ms >= 1000) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
+    }
+    expect(slow).toEqual([]);
+  });
+});

@@ -21,12 +21,19 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
- * Deep copy of `value` with every scalar under a secret-looking key replaced by `***`.
+ * Deep copy of `value` with every scalar under a secret-looking key replaced by `***`, and in every
+ * other string the values of secret-looking pairs (see `createTextRedactor`): a config file held
+ * in an ordinary key (`config: "db:\n  password: x"`), a list of arguments (`["--token", "x"]`).
  * @public
  */
 export function redactValues<T>(value: T): T {
   const walk = (v: unknown, secret: boolean): unknown => {
-    if (Array.isArray(v)) return v.map(i => walk(i, secret));
+    if (Array.isArray(v)) {
+      const items = v.map(i => walk(i, secret));
+      return !secret && v.length > 1 && v.every(i => typeof i === 'string')
+        ? hideListedValues(v, items as string[], scrubKeyValuePairs)
+        : items;
+    }
     if (v && typeof v === 'object') {
       return Object.fromEntries(
         Object.entries(v as Record<string, unknown>).map(([k, c]) => [
@@ -44,7 +51,8 @@ export function redactValues<T>(value: T): T {
     ) {
       return REDACTED;
     }
-    return v;
+    // Text of an ordinary key may hold secret pairs (a config file: `config: "password: x"`).
+    return typeof v === 'string' ? scrubKeyValuePairs(v) : v;
   };
   return walk(value, false) as T;
 }
@@ -335,8 +343,74 @@ export function collectSecretValues(value: unknown): string[] {
   return [...out];
 }
 
-/** Where free text may name a secret key: any word holding one `isSecretKey` looks for. */
-const PAIR_KEYWORD = new RegExp(SECRET_KEY.source, 'gi');
+/**
+ * Commands whose short flag takes a password, and that flag (case counts: `mysql -P 3306` is a
+ * port): `mysql -phunter2`, `mysqldump -p hunter2`, `sshpass -p x`, `redis-cli -a x`, `zip -P x`.
+ * Such a flag counts only in the command's context (see the pass over free text below), as elsewhere
+ * `-p` is a port (`ssh -p 2222`, `docker run -p8080:80`) or `mkdir -p`.
+ */
+const SECRET_SHORT_FLAGS = new Map<string, string>([
+  ...[
+    'mysql',
+    'mysqldump',
+    'mysqladmin',
+    'mysqlimport',
+    'mysqlcheck',
+    'mysqlshow',
+    'mysqlpump',
+    'mysqlslap',
+    'mariadb',
+    'mariadb-dump',
+    'mariadb-admin',
+    'mariadb-import',
+    'mariadb-check',
+    'mariadb-show',
+    'sshpass',
+    'mongo',
+    'mongosh',
+    'mongodump',
+    'mongorestore',
+    'mongoexport',
+    'mongoimport',
+    'mongostat',
+    'mongotop',
+    'mongofiles',
+    '7z',
+    '7za',
+  ].map(c => [c, '-p'] as [string, string]),
+  ['redis-cli', '-a'],
+  ['valkey-cli', '-a'],
+  ['zip', '-P'],
+  ['unzip', '-P'],
+]);
+/**
+ * What the pass over free text looks for, leftmost first: (1) a command of `SECRET_SHORT_FLAGS` as
+ * a word of its own (after a blank, a quote, `[`, `,`, `(`, `=` or a path's `/`), (2) `--pass`, and
+ * openssl's `-pass`, `-passin`, `-passout`, as whole flags, (3) a short flag `-p`, `-P` or `-a`
+ * (both after a blank, a quote, `[`, `,` or `(`), else a word holding one `isSecretKey` looks for.
+ * The character before a command or flag is part of the match: a lookbehind makes the scan of
+ * ordinary text twice as slow.
+ */
+const PAIR_SCAN = new RegExp(
+  `(?:^|[\\s"'\\[,(=/])(${[...SECRET_SHORT_FLAGS.keys()]
+    .sort((a, b) => b.length - a.length)
+    .map(c => c.replace(/[-.]/g, '\\$&'))
+    .join(
+      '|',
+    )})(?=[\\s"',\\]);|&]|$)|(?:^|[\\s"'\\[,(])(?:(--?pass(?:in|out)?)(?![\\w.-])|(-[pPa]))|${
+    SECRET_KEY.source
+  }`,
+  'gi',
+);
+/**
+ * Flags named after a secret that take no value, so their next argument is not one:
+ * `--password-stdin` (the secret is read from stdin), `--no-password`, `--ask-password`.
+ */
+const NO_VALUE_FLAG = /^--?(?:no|ask|prompt)[-_]|[-_]stdin$/i;
+/** The rest of a command's line when nothing follows the command (`- mysqldump`, `"mysqldump",`). */
+const COMMAND_ALONE = /["']?,?[ \t]*(?=\r?\n|$)/y;
+/** `export ` before the first key of a shell-sourced env file's line. */
+const EXPORT = /export[ \t]+/y;
 /**
  * Ordinary words holding `key` that name no secret, left out of a key of free text before it is
  * judged: `keyboard: us` is shown, `keyboard.password`, `api-key` and `keypass` are not.
@@ -559,13 +633,15 @@ function valueLines(
  * `\`-newlines), after a list's `,` (`["--password", "x"]`, `[--password, x]`, a JSON list over
  * lines), or on the next line level with the flag's when the flag is alone on its own (`- --password`
  * then `- x` in YAML, `kubectl describe`'s args), as `[start, whole line]`. Undefined when no value
- * follows, or the next argument is another flag (`--password-stdin --username x`).
+ * follows, or the next argument is another flag, one starting with `flag` (`--` after a long flag:
+ * `--password --username x`; `-` after a short one: `mysql -p -u root`).
  */
 function flagValueStart(
   text: string,
   ctx: LineContext,
   keyStart: number,
   end: number,
+  flag = '--',
 ): [number, boolean] | undefined {
   ctx.moveTo(end);
   const quote = text[keyStart] === '"' || text[keyStart] === "'";
@@ -606,7 +682,7 @@ function flagValueStart(
     return undefined;
   }
   const word = text[at] === '"' || text[at] === "'" ? at + 1 : at;
-  return text.startsWith('--', word) ? undefined : [at, line];
+  return text.startsWith(flag, word) ? undefined : [at, line];
 }
 
 /**
@@ -615,10 +691,21 @@ function flagValueStart(
  * - a quoted value whole, over lines if it runs over them, and to the end of the text if its quote
  *   never closes (`password: "a b"`, `token: 'x\n y'`, `--password="a b"`);
  * - `key: value` and `key = value` to the end of the line (`password: correct horse battery`), and a
- *   plain YAML value's lines below indented deeper than its key; `key=value` (a command line, a
+ *   plain YAML value's lines below indented deeper than its key;
+ * - `key=value` as the first word of its line (a properties or env file: `db.password=a b`, also
+ *   after `export ` or a YAML list's `- `) to the end of the line, and on over the lines below while
+ *   a line ends with `\` (a properties file's continued value); as one quoted argument of a list
+ *   (`["--password=a b"]`, `'DB_PASSWORD=a b'`) to its closing quote; elsewhere (a command line, a
  *   log's `token=x done`) to the next blank, its quoted parts included (`--password=a"b c"`);
  * - a flag's value given as the next argument: `--password x`, `--password "x y"`, `["--password",
- *   "x"]`, `- --password` then `- x`;
+ *   "x"]`, `- --password` then `- x`; not after a flag that takes none (`--password-stdin`,
+ *   `--no-password`, see `NO_VALUE_FLAG`) or when the next argument is another `--flag`;
+ * - `--pass x`, `--pass=x`, openssl's `-pass`/`-passin`/`-passout x`, anywhere;
+ * - the short flag of a command of `SECRET_SHORT_FLAGS` (`mysql -phunter2`, `mysql -p hunter2`,
+ *   `redis-cli -a x`), when it follows the command on its line, or, when the command is alone on
+ *   its line (`- mysqldump`, `"mysqldump",`, describe's `Command:` list), on the lines below with
+ *   the same indentation and list marker; only its first such flag, and as the next argument only
+ *   when that does not start with `-` (`mysql -p -u root` prompts);
  * - the lines below a `key:` that ends its line or a `key: |` block header (a nested value, a block
  *   scalar), each line as `***`.
  * Inside brackets a value ends at `,` or the closing bracket, inside a `"…"` string at its closing
@@ -657,55 +744,221 @@ function scrubKeyValuePairs(text: string): string {
     ctx.skip(end);
     return end;
   };
+  /** Where the value from `from` to `end` ends, its trailing blanks left out. */
+  const trimmedEnd = (from: number, end: number) => {
+    let valueEnd = end;
+    while (
+      valueEnd > from &&
+      (text[valueEnd - 1] === ' ' || text[valueEnd - 1] === '\t')
+    )
+      valueEnd--;
+    return valueEnd;
+  };
+  /**
+   * Hides the lines that continue a properties value, the one before ending at `valueEnd` (its line
+   * at `end`) with an odd number of `\`: each line below, up to one that does not end so or is
+   * blank. Returns where the last one ends.
+   */
+  const hideContinuedLines = (valueEnd: number, end: number) => {
+    let last = valueEnd;
+    let lineEnd = end;
+    for (;;) {
+      let slashes = 0;
+      while (last - slashes > 0 && text[last - slashes - 1] === '\\') slashes++;
+      if (slashes % 2 === 0) break;
+      const next = text.indexOf('\n', lineEnd) + 1;
+      if (next === 0) break;
+      let from = next;
+      while (text[from] === ' ' || text[from] === '\t') from++;
+      const to = unquotedValueEnd(text, from, true, false, false);
+      const value = trimmedEnd(from, to);
+      if (value === from) break;
+      hide(from, value);
+      ctx.skip(to);
+      last = value;
+      lineEnd = to;
+    }
+    return lineEnd;
+  };
   /**
    * Hides the unquoted value from `from` (see {@link unquotedValueEnd}; inside brackets, to the
    * end of its item); with `continued`, a plain YAML value, also the lines below indented deeper
-   * than its key at `keyColumn`. Returns where it ends.
+   * than its key at `keyColumn`; with `backslash`, a properties value, the lines it continues on
+   * with a trailing `\`. Returns where it ends.
    */
   const hideUnquoted = (
     from: number,
     line: boolean,
     continued = false,
     keyColumn = 0,
+    backslash = false,
   ) => {
     ctx.moveTo(from);
     const flow = ctx.depth > 0;
     let end = unquotedValueEnd(text, from, line || flow, ctx.inString, flow);
     const lineEnds =
       end === text.length || text[end] === '\n' || text[end] === '\r';
-    let valueEnd = end;
-    if (line || flow) {
-      while (
-        valueEnd > from &&
-        (text[valueEnd - 1] === ' ' || text[valueEnd - 1] === '\t')
-      )
-        valueEnd--;
-    }
+    const valueEnd = line || flow ? trimmedEnd(from, end) : end;
     hide(from, valueEnd);
     ctx.skip(end);
-    if (continued && lineEnds && !flow && !ctx.inString) {
-      end = hideLines(keyColumn, end, false);
+    if (lineEnds && !flow && !ctx.inString) {
+      if (continued) end = hideLines(keyColumn, end, false);
+      else if (backslash) end = hideContinuedLines(valueEnd, end);
     }
     return end;
   };
+  /** Hides a flag's value at `value` (see {@link flagValueStart}); returns where it ends. */
+  const hideFlagValue = ([at, line]: [number, boolean]) =>
+    text[at] === '"' || text[at] === "'"
+      ? hideQuoted(at + 1, text[at])
+      : hideUnquoted(at, line);
+  /** The flag from `start` with its opening quote, if any (`"--password"`, `'-p'`). */
+  const quotedStart = (start: number, scanned: number) =>
+    start > scanned && (text[start - 1] === '"' || text[start - 1] === "'")
+      ? start - 1
+      : start;
+  /** Whether the key from `keyStart` starts its line: its first word, or the one after `export `. */
+  let exportLine = -1;
+  let exportEnd = -1;
+  const startsLine = (keyStart: number) => {
+    if (ctx.firstWord === keyStart) return true;
+    if (ctx.firstWord < 0) return false;
+    if (exportLine !== ctx.lineStart) {
+      exportLine = ctx.lineStart;
+      EXPORT.lastIndex = ctx.firstWord;
+      exportEnd = EXPORT.test(text) ? EXPORT.lastIndex : -1;
+    }
+    return exportEnd === keyStart;
+  };
+  /**
+   * The command of `SECRET_SHORT_FLAGS` last seen, its flag and where that flag counts: the rest of
+   * its line (from `lineStart`), and, when `list` is set (the command alone on its line), the lines
+   * below with the same indentation and list marker, checked up to `list.checked` (a line's end).
+   */
+  let command:
+    | {
+        flag: string;
+        lineStart: number;
+        list?: { indent: string; marker: boolean; checked: number };
+      }
+    | undefined;
+  const noteCommand = (wordStart: number, wordEnd: number, flag: string) => {
+    ctx.moveTo(wordEnd);
+    // The start of the command's word, its path and opening quote included.
+    let word = wordStart;
+    while (word > ctx.lineStart && /[\w.~/-]/.test(text[word - 1])) word--;
+    if (
+      word > ctx.lineStart &&
+      (text[word - 1] === '"' || text[word - 1] === "'")
+    )
+      word--;
+    COMMAND_ALONE.lastIndex = wordEnd;
+    let list: { indent: string; marker: boolean; checked: number } | undefined;
+    if (word === ctx.firstWord && COMMAND_ALONE.test(text)) {
+      LINE_PREFIX.lastIndex = ctx.lineStart;
+      const own = LINE_PREFIX.exec(text)!;
+      const end = COMMAND_ALONE.lastIndex;
+      list = {
+        indent: own[1],
+        marker: !!own[2],
+        checked: text[end] === '\r' ? end + 1 : end,
+      };
+    }
+    command = { flag, lineStart: ctx.lineStart, list };
+  };
+  /** Whether `pos` is where the last command's flag counts (see `command`). */
+  const inCommand = (pos: number) => {
+    if (!command) return false;
+    ctx.moveTo(pos);
+    if (ctx.lineStart === command.lineStart) return true;
+    const list = command.list;
+    while (list && list.checked < ctx.lineStart) {
+      if (text[list.checked] !== '\n') break;
+      const next = list.checked + 1;
+      LINE_PREFIX.lastIndex = next;
+      const theirs = LINE_PREFIX.exec(text)!;
+      const content = next + theirs[0].length;
+      if (
+        theirs[1] !== list.indent ||
+        !theirs[2] !== !list.marker ||
+        content >= text.length ||
+        text[content] === '\n' ||
+        text[content] === '\r'
+      )
+        break;
+      const lineEnd = text.indexOf('\n', content);
+      list.checked = lineEnd === -1 ? text.length : lineEnd;
+    }
+    if (list && list.checked >= pos) return true;
+    command.list = undefined;
+    return false;
+  };
   // Where the last key or value looked at ended: the next key starts no earlier.
   let scanned = 0;
-  PAIR_KEYWORD.lastIndex = 0;
-  for (
-    let m = PAIR_KEYWORD.exec(text);
-    m !== null;
-    m = PAIR_KEYWORD.exec(text)
-  ) {
-    let start = m.index;
-    while (start > scanned && KEY_CHAR.test(text[start - 1])) start--;
+  PAIR_SCAN.lastIndex = 0;
+  for (let m = PAIR_SCAN.exec(text); m !== null; m = PAIR_SCAN.exec(text)) {
     let end = m.index + m[0].length;
+    // A command or flag starts after the character before it, which the match holds.
+    let start = end - (m[1] ?? m[2] ?? m[3] ?? m[0]).length;
+    if (m[1] !== undefined) {
+      // A command whose short flag takes a password.
+      const flag = SECRET_SHORT_FLAGS.get(m[1]);
+      if (flag) noteCommand(start, end, flag);
+      PAIR_SCAN.lastIndex = end;
+      continue;
+    }
+    if (m[2] !== undefined) {
+      // `--pass x`, `--pass=x`, `-passin pass:x`.
+      if (text[end] === '=') {
+        const quote = text[end + 1];
+        end =
+          quote === '"' || quote === "'"
+            ? hideQuoted(end + 2, quote)
+            : hideUnquoted(end + 1, false);
+      } else {
+        const value = flagValueStart(
+          text,
+          ctx,
+          quotedStart(start, scanned),
+          end,
+        );
+        if (value) end = hideFlagValue(value);
+      }
+      scanned = end;
+      PAIR_SCAN.lastIndex = end;
+      continue;
+    }
+    if (m[3] !== undefined) {
+      if (command?.flag !== m[3] || !inCommand(start)) {
+        // Not a secret flag here; a key may start right after its `-` (`-password x`).
+        PAIR_SCAN.lastIndex = start + 1;
+        continue;
+      }
+      command = undefined;
+      const next = text[end];
+      const keyStart = quotedStart(start, scanned);
+      if (
+        next === undefined ||
+        /[\s,)\]}]/.test(next) ||
+        (keyStart < start && next === text[keyStart])
+      ) {
+        // `-p hunter2`, `"-p", "hunter2"`, `- -p` then `- hunter2`.
+        const value = flagValueStart(text, ctx, keyStart, end, '-');
+        if (value) end = hideFlagValue(value);
+      } else {
+        // `-phunter2`, `-p"two words"`.
+        end = hideUnquoted(end, false);
+      }
+      scanned = end;
+      PAIR_SCAN.lastIndex = end;
+      continue;
+    }
+    while (start > scanned && KEY_CHAR.test(text[start - 1])) start--;
     while (end < text.length && KEY_CHAR.test(text[end])) end++;
-    if (isSecretPairKey(text.slice(start, end))) {
+    const key = text.slice(start, end);
+    if (isSecretPairKey(key)) {
       // The key with its opening quote (`"password": …`, `- "--password"`).
-      const keyStart =
-        start > scanned && (text[start - 1] === '"' || text[start - 1] === "'")
-          ? start - 1
-          : start;
+      const keyStart = quotedStart(start, scanned);
       PAIR_SEPARATOR.lastIndex = end;
       const sep = PAIR_SEPARATOR.exec(text);
       if (sep) {
@@ -724,30 +977,152 @@ function scrubKeyValuePairs(text: string): string {
             lineEnds,
           );
         } else if (!lineEnds) {
-          // `key: value` and `key = value` (a YAML or log line, an ini file) run to the line end;
-          // `key=value` and `key:value` (a command line, a log's `token=x done`) are one word.
-          end = hideUnquoted(
-            from,
-            spaced,
-            spaced && sep[1] === ':',
-            keyStart - ctx.lineStart,
-          );
+          if (keyStart < start && sep[0][0] === '=') {
+            // One quoted argument (`["--password=a b"]`, `'DB_PASSWORD=a b'`): to its closing quote.
+            end = hideQuoted(from, text[keyStart]);
+          } else {
+            // `key: value` and `key = value` (a YAML or log line, an ini file) run to the line end,
+            // and so does `key=value` starting its line (a properties or env file); elsewhere
+            // `key=value` and `key:value` (a command line, a log's `token=x done`) are one word.
+            const properties =
+              sep[1] === '=' &&
+              (spaced || (text[start] !== '-' && startsLine(keyStart)));
+            end = hideUnquoted(
+              from,
+              spaced || properties,
+              spaced && sep[1] === ':',
+              keyStart - ctx.lineStart,
+              properties,
+            );
+          }
         }
-      } else if (text[start] === '-') {
+      } else if (text[start] === '-' && !NO_VALUE_FLAG.test(key)) {
         const value = flagValueStart(text, ctx, keyStart, end);
-        if (value) {
-          const [at, line] = value;
-          end =
-            text[at] === '"' || text[at] === "'"
-              ? hideQuoted(at + 1, text[at])
-              : hideUnquoted(at, line);
-        }
+        if (value) end = hideFlagValue(value);
       }
     }
     scanned = end;
-    PAIR_KEYWORD.lastIndex = end;
+    PAIR_SCAN.lastIndex = end;
   }
   return copied === 0 ? text : out + text.slice(copied);
+}
+/**
+ * The items of a list of strings (a container's `args` in values, an exec's command) as `shown`
+ * (each scrubbed alone by `scrub`), and each item `scrub` left alone hidden where `scrub` hides it
+ * in the list written as JSON: a flag's value given as the next item (`["--token", "x"]`), the
+ * short flag of a command (`["mysql", "-p", "x"]`). When what comes back is not such a list (a
+ * quote left open), every item left alone is hidden (fail closed).
+ */
+function hideListedValues(
+  given: string[],
+  shown: string[],
+  scrub: (text: string) => string,
+): string[] {
+  const json = JSON.stringify(given);
+  const listed = scrub(json);
+  if (listed === json) return shown;
+  let items: unknown;
+  try {
+    items = JSON.parse(listed);
+  } catch {
+    items = undefined;
+  }
+  const read =
+    Array.isArray(items) &&
+    items.length === given.length &&
+    items.every(i => typeof i === 'string')
+      ? (items as string[])
+      : undefined;
+  return shown.map((item, i) => {
+    if (item !== given[i] || !item) return item;
+    return read ? read[i] : REDACTED;
+  });
+}
+
+/** At most this many places of one line's text are kept among the lines of the known secrets. */
+const MAX_LINE_PLACES = 16;
+
+/**
+ * Where each line of the known secrets that run over lines (two non-blank lines or more) stands:
+ * its trimmed text → [which secret, which of its non-blank lines], at most
+ * {@link MAX_LINE_PLACES} places a text; to find such a secret where it is written otherwise than
+ * as given (re-indented in a YAML block, printed line by line with a prefix, only its last lines).
+ */
+type SecretLines = Map<string, Array<[number, number]>>;
+
+function secretLines(secrets: Iterable<string>): SecretLines {
+  const out: SecretLines = new Map();
+  let index = 0;
+  for (const secret of secrets) {
+    if (!secret.includes('\n')) continue;
+    const lines = secret
+      .split('\n')
+      .map(l => l.trim())
+      .filter(l => l && l !== REDACTED);
+    if (lines.length < 2) continue;
+    for (let j = 0; j < lines.length; j++) {
+      const places = out.get(lines[j]) ?? [];
+      if (places.length < MAX_LINE_PLACES) places.push([index, j]);
+      out.set(lines[j], places);
+    }
+    index++;
+  }
+  return out;
+}
+
+/**
+ * `text` with each run of its lines that are lines of a known secret over lines, in the secret's
+ * order (blank lines apart), hidden when it holds two lines or more and 8 characters or more
+ * together: each line's text as `***`, its indentation kept. So a short line of a secret (`ab==`,
+ * `}`) is hidden where it stands in the secret's text, and a lone `}` or `x=1` elsewhere is not.
+ * One pass over the lines: linear in the text for a fixed set of secrets.
+ */
+function hideSecretLineBlocks(text: string, lines: SecretLines): string {
+  if (lines.size === 0 || !text.includes('\n')) return text;
+  // The lines of the text found among the secrets' lines, as [start, end) of their trimmed text.
+  const found: Array<[number, number]> = [];
+  // The runs ending at the last line found: secret, its line, their first line (of `found`), characters.
+  let runs: Array<[number, number, number, number]> = [];
+  // The runs to hide, as [first, last] of `found`.
+  const hidden: Array<[number, number]> = [];
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    const content = line.trim();
+    const places = content ? lines.get(content) : undefined;
+    if (places) {
+      const at = start + line.length - line.trimStart().length;
+      const n = found.push([at, at + content.length]) - 1;
+      const next: typeof runs = [];
+      for (const [secret, j] of places) {
+        const before = runs.find(r => r[0] === secret && r[1] === j - 1);
+        const first = before ? before[2] : n;
+        const chars = (before ? before[3] : 0) + content.length;
+        if (first < n && chars >= 8) hidden.push([first, n]);
+        next.push([secret, j, first, chars]);
+      }
+      runs = next;
+    } else if (content) runs = [];
+    start = end + 1;
+  }
+  if (hidden.length === 0) return text;
+  // Each line found is hidden when a run to hide covers it.
+  const cover = new Array<number>(found.length + 1).fill(0);
+  for (const [first, last] of hidden) {
+    cover[first]++;
+    cover[last + 1]--;
+  }
+  let out = '';
+  let copied = 0;
+  let depth = 0;
+  found.forEach(([from, to], i) => {
+    depth += cover[i];
+    if (depth === 0) return;
+    out += text.slice(copied, from) + REDACTED;
+    copied = to;
+  });
+  return out + text.slice(copied);
 }
 
 /**
@@ -768,9 +1143,11 @@ function base64Needles(secret: string): string[] {
 }
 
 /**
- * Returns a function that scrubs free text: the given secret strings (and their base64 forms) and
- * `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we wrote ourselves)
- * are replaced with `***`. Linear in the text for a fixed set of secrets.
+ * Returns a function that scrubs free text: the given secret strings (their JSON-escaped and base64
+ * forms too) and `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we
+ * wrote ourselves) are replaced with `***`; so is each block of two lines or more of a secret over
+ * lines, 8 characters or more together, wherever it stands (see `hideSecretLineBlocks`). Linear in
+ * the text for a fixed set of secrets.
  * @public
  */
 export function createTextRedactor(
@@ -778,15 +1155,21 @@ export function createTextRedactor(
   options: { keyValuePairs?: boolean } = {},
 ): (text: string) => string {
   const needles = new Set<string>();
-  for (const s of secrets) {
+  const known = [...secrets];
+  for (const s of known) {
     if (s && s.length >= 4) {
       needles.add(s);
+      // As a JSON or YAML double-quoted string writes it (`"line1\nline2"`).
+      const escaped = JSON.stringify(s).slice(1, -1);
+      if (escaped !== s) needles.add(escaped);
       for (const n of base64Needles(s)) needles.add(n);
     }
   }
   const sorted = [...needles].sort((a, b) => b.length - a.length);
+  const lines = secretLines(known);
   return text => {
-    let out = text;
+    // Lines first: a needle would cut a line of a block out before the block is seen.
+    let out = hideSecretLineBlocks(text, lines);
     for (const n of sorted)
       if (out.includes(n)) out = out.split(n).join(REDACTED);
     if (options.keyValuePairs === false) return out;
