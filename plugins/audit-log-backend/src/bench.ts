@@ -10,7 +10,7 @@
  *   AUDIT_BENCH_WITHOUT_SEARCH_INDEX=1  drop the free-text (pg_trgm) index first, to compare
  *   AUDIT_BENCH_VERIFY_ROUNDS  times the large chain is verified, each printed (default 1)
  *   AUDIT_BENCH_CHAIN_KEY  a chain key (32+ characters): the stores sign the chain with it
- *                        (hash chain version 3, verified in JavaScript); unkeyed (version 2) without
+ *                        (hash chain version 3, verified in JavaScript); unkeyed (version 4) without
  *   AUDIT_BENCH_DB       a database to keep: created, filled and left in place when missing; when it
  *                        holds events already, appending, loading and verifying are skipped and only
  *                        the queries run over what it holds (so two versions of the store can be
@@ -414,7 +414,7 @@ async function main() {
     console.log(
       `# Audit log benchmark (PostgreSQL, database ${dbName}${
         WITHOUT_SEARCH_INDEX ? ', WITHOUT the free-text index' : ''
-      }, chain ${CHAIN_KEYS ? 'keyed (version 3)' : 'unkeyed (version 2)'})\n`,
+      }, chain ${CHAIN_KEYS ? 'keyed (version 3)' : 'unkeyed (version 4)'})\n`,
     );
 
     // 1. Append throughput with 8 concurrent writers (8 pools = 8 replicas)
@@ -586,6 +586,13 @@ async function main() {
         'scan + v2 hash (length-prefixed)',
         `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(
           2,
+        )}`,
+      ],
+      [
+        'scan + v4 hash (from the digests)',
+        `SELECT count(*) FROM audit_log_events WHERE hash = ${postgresHashExpression(
+          4,
+          'column',
         )}`,
       ],
     ]) {

@@ -65,7 +65,7 @@ async function rewriteTail(
       Object.assign(fields, { chain_key_id: keyId });
     await knex('audit_log_events')
       .where({ seq: row.seq })
-      .update({ ...row, ...fields });
+      .update({ ...row, ...fields, content_digest: undefined });
     prevHash = fields.hash;
   }
   await knex('audit_log_chain_head')
@@ -77,6 +77,13 @@ async function rewriteTail(
 const asVersion2 = (prevHash: string, row: any) => ({
   hash: hashRow(prevHash, row, 2)!,
   chain_version: 2,
+  chain_key_id: null,
+});
+
+/** The unkeyed form new events take without a key: version 4. */
+const asVersion4 = (prevHash: string, row: any) => ({
+  hash: hashRow(prevHash, row, 4)!,
+  chain_version: 4,
   chain_key_id: null,
 });
 
@@ -134,19 +141,25 @@ describe.each(databases.eachSupportedId())(
       }
     });
 
-    it('finds a tail rewritten in the unkeyed form (sha256, version 2) by a database writer', async () => {
-      const store = keyed(KEY, [], 4);
-      await store.append(events(1, 12));
-      await rewriteTail(knex, 6, { actor: 'user:default/mallory' }, asVersion2);
-      const result = await store.verify();
-      expect(result).toMatchObject({
-        ok: false,
-        keyed: false,
-        failedSeq: 6,
-        checked: 5,
-      });
-      expect(result.reason).toMatch(/unkeyed event after keyed events/);
-    });
+    it.each([
+      ['version 2', asVersion2],
+      ['version 4', asVersion4],
+    ])(
+      'finds a tail rewritten in an unkeyed form (%s) by a database writer',
+      async (_form, rehash) => {
+        const store = keyed(KEY, [], 4);
+        await store.append(events(1, 12));
+        await rewriteTail(knex, 6, { actor: 'user:default/mallory' }, rehash);
+        const result = await store.verify();
+        expect(result).toMatchObject({
+          ok: false,
+          keyed: false,
+          failedSeq: 6,
+          checked: 5,
+        });
+        expect(result.reason).toMatch(/unkeyed event after keyed events/);
+      },
+    );
 
     it('finds a whole chain rewritten in the unkeyed form: a configured key needs a keyed newest event', async () => {
       const store = keyed(KEY, [], 4);
@@ -179,7 +192,9 @@ describe.each(databases.eachSupportedId())(
 
       // labelled with its own id: a key this backend does not have
       for (const row of original) {
-        await knex('audit_log_events').where({ seq: row.seq }).update(row);
+        await knex('audit_log_events')
+          .where({ seq: row.seq })
+          .update({ ...row, content_digest: undefined });
       }
       await rewriteTail(
         knex,
@@ -213,12 +228,12 @@ describe.each(databases.eachSupportedId())(
       expect(forgotten.reason).toContain(chainKeyId(OLD_KEY));
     });
 
-    it('without a key: writes and verifies version 2 as before, reports keyed: false, and refuses keyed events', async () => {
+    it('without a key: writes and verifies version 4 (unkeyed), reports keyed: false, and refuses keyed events', async () => {
       const store = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
       await store.append(events(1, 6));
       const rows = await knex('audit_log_events').orderBy('seq');
       expect(rows.map(r => Number(r.chain_version))).toEqual(
-        new Array(6).fill(2),
+        new Array(6).fill(4),
       );
       expect(rows.every(r => r.chain_key_id === null)).toBe(true);
       await expect(store.verify()).resolves.toMatchObject({

@@ -6,11 +6,22 @@ import {
   DatabaseAuditStore,
   rarestWord,
 } from './DatabaseAuditStore';
-import { hashRow, postgresHashExpression, storedHashMatches } from './chain';
+import {
+  contentDigest,
+  hashRow,
+  postgresContentDigest,
+  postgresHashExpression,
+  storedHashMatches,
+} from './chain';
 import { encodeCursor } from './cursor';
 import { inputToRow } from './rows';
 
 jest.setTimeout(60_000);
+
+// the generated column's expression as the migration writes it out
+const {
+  CONTENT_DIGEST,
+} = require('../../migrations/20261211000000_content_digest.js');
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
@@ -43,18 +54,24 @@ function events(from: number, to: number): AuditEventInput[] {
 
 /**
  * Appends as a replica without migration 20261204000000_chain_v2 does: canonical JSON
- * (version 1), rows that do not name chain_version (its default, 1, applies).
+ * (version 1), rows that do not name chain_version (its default, 1, applies); or, with
+ * `version` 2, as one without migration 20261211000000_content_digest does.
  */
-async function appendV1(knex: Knex, batch: AuditEventInput[]) {
+async function appendV1(
+  knex: Knex,
+  batch: AuditEventInput[],
+  version: 1 | 2 = 1,
+) {
   await knex.transaction(async tx => {
     const head = await tx('audit_log_chain_head').where({ id: 1 }).first();
     let seq = Number(head.last_seq);
     let prevHash: string = head.last_hash;
     for (const e of batch) {
       const row = inputToRow(e, ++seq);
-      const hash = hashRow(prevHash, row, 1)!;
+      const hash = hashRow(prevHash, row, version)!;
       await tx('audit_log_events').insert({
         ...row,
+        ...(version === 2 ? { chain_version: 2 } : {}),
         prev_hash: prevHash,
         hash,
       });
@@ -222,7 +239,9 @@ describe.each(databases.eachSupportedId())(
       const original = await knex('audit_log_events').orderBy('seq');
       const restore = async () => {
         for (const row of original) {
-          await knex('audit_log_events').where({ seq: row.seq }).update(row);
+          await knex('audit_log_events')
+            .where({ seq: row.seq })
+            .update({ ...row, content_digest: undefined });
         }
       };
 
@@ -259,7 +278,10 @@ describe.each(databases.eachSupportedId())(
         const prevHash = 'a'.repeat(64);
         await knex('audit_log_events')
           .where({ seq })
-          .update({ prev_hash: prevHash, hash: hashRow(prevHash, row)! });
+          .update({
+            prev_hash: prevHash,
+            hash: hashRow(prevHash, row, Number(row.chain_version))!,
+          });
         const relinked = await small.verify();
         expect(relinked).toMatchObject({
           ok: false,
@@ -275,7 +297,8 @@ describe.each(databases.eachSupportedId())(
       const missing = await small.verify();
       expect(missing).toMatchObject({ ok: false, failedSeq: 10, checked: 9 });
       expect(missing.reason).toMatch(/missing \(the next stored event is 11\)/);
-      await knex('audit_log_events').insert(original[9]);
+      const { content_digest: _digest, ...tenth } = original[9];
+      await knex('audit_log_events').insert(tenth);
 
       await expect(small.verify()).resolves.toMatchObject({
         ok: true,
@@ -627,37 +650,46 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
-    it('verifies version 1 events (stored before the upgrade or by older replicas) among version 2 ones; a changed version is an alteration', async () => {
+    it('verifies version 1 and 2 events (stored before the upgrades or by older replicas) among version 4 ones; a changed version is an alteration', async () => {
       // ranges of 4: every kind of event at every place of a range
       const small = new DatabaseAuditStore(knex, { verifyBatchSize: 4 });
       await appendV1(knex, events(1, 5));
       await small.append(events(6, 10));
       await appendV1(knex, events(11, 12)); // a replica not upgraded yet
       await small.append(events(13, 15));
+      await appendV1(knex, events(16, 18), 2); // one upgraded once
+      await small.append(events(19, 20));
       const original = await knex('audit_log_events').orderBy('seq');
       expect(original.map(r => Number(r.chain_version))).toEqual([
-        1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 1, 1, 2, 2, 2,
+        1, 1, 1, 1, 1, 4, 4, 4, 4, 4, 1, 1, 4, 4, 4, 2, 2, 2, 4, 4,
       ]);
       await expect(small.verify()).resolves.toMatchObject({
         ok: true,
-        checked: 15,
-        lastSeq: 15,
+        checked: 20,
+        lastSeq: 20,
       });
       const restore = async () => {
         for (const row of original) {
-          await knex('audit_log_events').where({ seq: row.seq }).update(row);
+          await knex('audit_log_events')
+            .where({ seq: row.seq })
+            .update({ ...row, content_digest: undefined });
         }
       };
 
       for (const [seq, change] of [
         [3, { actor: 'user:default/mallory' }], // a version 1 event
-        [12, { error: '' }], // a version 1 event after version 2 ones
-        [8, { actor: 'user:default/mallory' }], // a version 2 event
-        [13, { request_ip: null }], // a version 2 event, NULL instead of a value
-        // the version marker: in either direction, to one that does not exist
+        [12, { error: '' }], // a version 1 event after version 4 ones
+        [8, { actor: 'user:default/mallory' }], // a version 4 event
+        [13, { request_ip: null }], // a version 4 event, NULL instead of a value
+        [17, { meta: '{}' }], // a version 2 event
+        // the version marker: in every direction, to one that does not exist
         [4, { chain_version: 2 }],
+        [5, { chain_version: 4 }],
         [7, { chain_version: 1 }],
+        [10, { chain_version: 2 }],
+        [16, { chain_version: 4 }],
         [14, { chain_version: 3 }],
+        [19, { chain_version: 5 }],
         // the marker changed together with the content: changing it never lets an altered
         // event pass, it only makes the event fail in the other form too
         [9, { chain_version: 1, actor: 'user:default/mallory' }],
@@ -675,7 +707,7 @@ describe.each(databases.eachSupportedId())(
       }
       await expect(small.verify()).resolves.toMatchObject({
         ok: true,
-        checked: 15,
+        checked: 20,
       });
     });
 
@@ -968,21 +1000,26 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
       );
       const { rows } = await knex.raw(
         `SELECT *, ${postgresHashExpression()} AS computed,
+                ${postgresHashExpression(undefined, 'column')} AS from_digest,
                 ${postgresHashExpression(1)} AS v1, ${postgresHashExpression(
           2,
-        )} AS v2
+        )} AS v2, ${postgresHashExpression(4)} AS v4
          FROM audit_log_events ORDER BY seq`,
       );
       expect(rows.map((r: any) => r.chain_version)).toEqual([
         ...tricky.map(() => 1),
-        ...tricky.map(() => 2),
+        ...tricky.map(() => 4),
       ]);
       for (const row of rows) {
         expect(row.computed).toBe(row.hash);
+        expect(row.from_digest).toBe(row.hash);
         expect(storedHashMatches(row)).toBe(true);
         // each form, whichever the row is stored in, equals JavaScript's
         expect(row.v1).toBe(hashRow(row.prev_hash, row, 1));
         expect(row.v2).toBe(hashRow(row.prev_hash, row, 2));
+        expect(row.v4).toBe(hashRow(row.prev_hash, row, 4));
+        // the digest the database keeps is the one JavaScript computes
+        expect(row.content_digest).toEqual(contentDigest(row));
       }
       // 'ab' + 'c' and 'a' + 'bc': the same bytes, different hashes on both sides
       const [ab, a] = rows.slice(-2);
@@ -993,13 +1030,13 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
         'bc',
       ]);
       expect(
-        hashRow(ab.prev_hash, { ...ab, actor: 'a', plugin_id: 'bc' }),
+        hashRow(ab.prev_hash, { ...ab, actor: 'a', plugin_id: 'bc' }, 4),
       ).not.toBe(ab.hash);
       const { rows: swapped } = await knex.raw(
-        `SELECT ${postgresHashExpression(2)} AS hash FROM audit_log_events
+        `SELECT ${postgresHashExpression(4)} AS hash FROM audit_log_events
          WHERE seq = ? UNION ALL
          SELECT ${postgresHashExpression(
-           2,
+           4,
          )} FROM (SELECT seq, occurred_at, 'a' AS actor, 'bc' AS plugin_id,
            event_id, severity, status, target_entity_ref, target_cluster, target_namespace,
            target_resource, request_method, request_path, request_ip, request_user_agent, meta,
@@ -1014,6 +1051,86 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
   const pgIds = databases
     .eachSupportedId()
     .filter(([id]) => id === 'POSTGRES_15');
+
+  it.each(pgIds)(
+    "hashes version 4 events from the database's content digests only while the database computes them (%p)",
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex, { verifyBatchSize: 7 });
+      await store.append(events(1, 20));
+      const verifiedWith = async () => {
+        const sql: string[] = [];
+        const listen = (q: { sql: string }) => sql.push(q.sql);
+        knex.on('query', listen);
+        try {
+          const result = await store.verify();
+          return {
+            result,
+            fromDigests: sql.some(q =>
+              /\|\| content_digest\), 'hex'\)/.test(q),
+            ),
+          };
+        } finally {
+          knex.removeListener('query', listen);
+        }
+      };
+      const intact = await verifiedWith();
+      expect(intact.result).toMatchObject({ ok: true, checked: 20 });
+      expect(intact.fromDigests).toBe(true);
+
+      // a changed column: the database recomputes the digest, the hash no longer matches
+      const seven = await knex('audit_log_events').where({ seq: 7 }).first();
+      await knex('audit_log_events')
+        .where({ seq: 7 })
+        .update({ actor: 'user:default/mallory' });
+      const changed = await verifiedWith();
+      expect(changed.result).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(changed.fromDigests).toBe(true);
+      await knex('audit_log_events')
+        .where({ seq: 7 })
+        .update({ actor: seven.actor });
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+
+      // no longer generated: the column keeps event 7's old digest while its actor changes, so
+      // verify builds every event's text from its columns instead
+      await knex.raw(
+        'ALTER TABLE audit_log_events ALTER COLUMN content_digest DROP EXPRESSION',
+      );
+      await knex('audit_log_events')
+        .where({ seq: 7 })
+        .update({ actor: 'user:default/mallory' });
+      expect(
+        (await knex('audit_log_events').where({ seq: 7 }).first())
+          .content_digest,
+      ).toEqual(seven.content_digest);
+      const undone = await verifiedWith();
+      expect(undone.result).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(undone.result.reason).toMatch(/altered/);
+      expect(undone.fromDigests).toBe(false);
+
+      // generated again, by an expression that keeps event 7's old digest
+      await knex.raw('ALTER TABLE audit_log_events DROP COLUMN content_digest');
+      await knex.raw(
+        `ALTER TABLE audit_log_events ADD COLUMN content_digest bytea GENERATED ALWAYS AS (
+           CASE WHEN seq = 7 THEN '\\x${seven.content_digest.toString(
+             'hex',
+           )}'::bytea ELSE ${postgresContentDigest()} END) STORED`,
+      );
+      const forged = await verifiedWith();
+      expect(forged.result).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(forged.fromDigests).toBe(false);
+
+      // and as the migration defines it: trusted again
+      await knex.raw('ALTER TABLE audit_log_events DROP COLUMN content_digest');
+      await knex.raw(
+        `ALTER TABLE audit_log_events ADD COLUMN content_digest bytea GENERATED ALWAYS AS (${CONTENT_DIGEST}) STORED`,
+      );
+      const again = await verifiedWith();
+      expect(again.result).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(again.fromDigests).toBe(true);
+    },
+  );
 
   it.each(pgIds)(
     'builds one valid gapless chain from concurrent writers (%p)',

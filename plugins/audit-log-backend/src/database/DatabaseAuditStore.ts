@@ -36,6 +36,7 @@ import {
   KEYED_CHAIN_VERSION,
   linkRow,
   postgresCanonicalTextV2,
+  postgresContentDigest,
   postgresHashExpression,
   signText,
   storedHashMatches,
@@ -132,8 +133,13 @@ type LinkRow = {
   before_hash?: string | null;
 };
 
+/** The hash on PostgreSQL: a version 4 event's from the database's `content_digest` column. */
+const POSTGRES_HASH_FROM_DIGEST = postgresHashExpression(undefined, 'column');
+/** The same with every event's text built from its columns (the column is not trusted). */
 const POSTGRES_HASH = postgresHashExpression();
 const POSTGRES_V2_TEXT = postgresCanonicalTextV2();
+/** Where verify hashes: on the database server, with or without its content digests, or here. */
+type VerifyHashing = 'server-digests' | 'server' | 'here';
 
 type HeadRow = {
   id: number;
@@ -826,7 +832,10 @@ export class DatabaseAuditStore implements AuditStore {
             }, so it cannot be verified`,
           });
         }
-        if (!row.intact && !(onServer && (await this.#confirmHash(seq)))) {
+        if (
+          !row.intact &&
+          !(onServer !== 'here' && (await this.#confirmHash(seq)))
+        ) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} was altered: its content does not match its stored hash`,
@@ -1165,14 +1174,53 @@ export class DatabaseAuditStore implements AuditStore {
    * `octet_length` counts the UTF-8 bytes the version 2 form is made of. Elsewhere every event
    * is fetched and hashed here.
    */
-  async #hashesOnServer(): Promise<boolean> {
+  async #hashesOnServer(): Promise<VerifyHashing> {
     if (!this.#isPostgres) {
-      return false;
+      return 'here';
     }
     const { rows } = await this.#db.raw(
       `SELECT current_setting('server_encoding') AS encoding`,
     );
-    return rows[0]?.encoding === 'UTF8';
+    if (rows[0]?.encoding !== 'UTF8') return 'here';
+    return (await this.#contentDigestsTrusted()) ? 'server-digests' : 'server';
+  }
+
+  /**
+   * Whether the database computes `content_digest` (version 4 events' content digest) itself,
+   * with {@link postgresContentDigest}: then no one can write the column, and changing a column
+   * an event is made of changes its digest, so verify may hash the 35 bytes of prev_hash and the
+   * digest instead of building each event's text. The column's expression is compared with the
+   * one PostgreSQL makes of that expression for a throwaway copy of the table (its own
+   * normalised text, which differs between versions of PostgreSQL). Any doubt (the column is no
+   * longer generated, its expression changed, the copy cannot be made) makes verify build every
+   * event's text from its columns, as without the column.
+   */
+  async #contentDigestsTrusted(): Promise<boolean> {
+    const generatedExpression = `SELECT a.attgenerated AS generated, pg_get_expr(d.adbin, d.adrelid) AS expression
+       FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       WHERE a.attrelid = ?::regclass AND a.attname = 'content_digest' AND NOT a.attisdropped`;
+    try {
+      return await this.#db.transaction(async tx => {
+        const { rows: stored } = await tx.raw(generatedExpression, [EVENTS]);
+        if (stored.length !== 1 || stored[0].generated !== 's') return false;
+        await tx.raw(
+          `CREATE TEMP TABLE audit_log_digest_reference (LIKE ${EVENTS}) ON COMMIT DROP`,
+        );
+        await tx.raw(
+          `ALTER TABLE audit_log_digest_reference DROP COLUMN content_digest,
+             ADD COLUMN content_digest bytea GENERATED ALWAYS AS (${postgresContentDigest()}) STORED`,
+        );
+        const { rows: reference } = await tx.raw(generatedExpression, [
+          'audit_log_digest_reference',
+        ]);
+        return (
+          reference.length === 1 &&
+          reference[0].expression === stored[0].expression
+        );
+      });
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -1185,9 +1233,9 @@ export class DatabaseAuditStore implements AuditStore {
   async #fetchLinks(
     fromSeq: number,
     toSeq: number,
-    onServer: boolean,
+    hashing: VerifyHashing,
   ): Promise<LinkRow[]> {
-    if (onServer) {
+    if (hashing !== 'here') {
       // Version 3 events (keyed) are signed in JavaScript: the server returns every one of them
       // (its hash expression gives NULL for them) with its version 2 text, which it builds as it
       // does to hash version 2 events, so that only that text travels and the key stays here.
@@ -1195,7 +1243,11 @@ export class DatabaseAuditStore implements AuditStore {
         `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
                 keyed_text, before_seq, before_hash FROM (
            SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id,
-                  hash = ${POSTGRES_HASH} AS intact,
+                  hash = ${
+                    hashing === 'server-digests'
+                      ? POSTGRES_HASH_FROM_DIGEST
+                      : POSTGRES_HASH
+                  } AS intact,
                   CASE chain_version WHEN ${KEYED_CHAIN_VERSION} THEN ${POSTGRES_V2_TEXT} END AS keyed_text,
                   lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
                   lead(seq) OVER w AS after_seq

@@ -79,10 +79,9 @@ describe('canonicalRowV2', () => {
       }),
     ).toBe(expected);
     const prev = 'ab'.repeat(32);
-    expect(hashRow(prev, row)).toBe(sha256(`${prev}${expected}`));
-    expect(hashRow(prev, row, 2)).toBe(hashRow(prev, row));
-    expect(hashRow(prev, { ...row, status: 'succeeded' })).not.toBe(
-      hashRow(prev, row),
+    expect(hashRow(prev, row, 2)).toBe(sha256(`${prev}${expected}`));
+    expect(hashRow(prev, { ...row, status: 'succeeded' }, 2)).not.toBe(
+      hashRow(prev, row, 2),
     );
     // a version this code does not know hashes to nothing
     expect(hashRow(prev, row, 3)).toBeUndefined();
@@ -142,11 +141,13 @@ describe('canonicalRowV2', () => {
     ] as const) {
       const parts = canonicalParts(r);
       expect(`:${seq}${parts.tail}`).toBe(canonicalRowV2({ ...r, seq }));
-      expect(hashNumbered(prev, parts, seq)).toBe(hashRow(prev, { ...r, seq }));
+      expect(hashNumbered(prev, parts, seq)).toBe(
+        hashRow(prev, { ...r, seq }, 4),
+      );
     }
     // the number is part of what is hashed
     expect(hashNumbered(prev, canonicalParts(unnumbered), 43)).not.toBe(
-      hashRow(prev, row),
+      hashRow(prev, row, 4),
     );
   });
 });
@@ -154,8 +155,10 @@ describe('canonicalRowV2', () => {
 describe('storedHashMatches', () => {
   it('checks a row in the form its chain_version names, and no other', () => {
     const prev = 'ef'.repeat(32);
-    const v2 = linkRow(prev, row);
-    expect(v2).toMatchObject({ prev_hash: prev, chain_version: 2 });
+    const v4 = linkRow(prev, row);
+    expect(v4).toMatchObject({ prev_hash: prev, chain_version: 4 });
+    expect(storedHashMatches(v4)).toBe(true);
+    const v2 = { ...v4, hash: hashRow(prev, row, 2)!, chain_version: 2 };
     expect(storedHashMatches(v2)).toBe(true);
     const v1 = { ...v2, hash: hashRow(prev, row, 1)!, chain_version: 1 };
     expect(storedHashMatches(v1)).toBe(true);
@@ -163,9 +166,33 @@ describe('storedHashMatches', () => {
     expect(storedHashMatches({ ...v2, chain_version: 1 })).toBe(false);
     expect(storedHashMatches({ ...v1, chain_version: '2' })).toBe(false);
     expect(storedHashMatches({ ...v2, chain_version: 3 })).toBe(false);
-    expect(storedHashMatches({ ...v2, actor: 'user:default/mallory' })).toBe(
-      false,
-    );
+    expect(storedHashMatches({ ...v2, chain_version: 4 })).toBe(false);
+    expect(storedHashMatches({ ...v4, chain_version: 2 })).toBe(false);
+    expect(storedHashMatches({ ...v4, chain_version: 5 })).toBe(false);
+    for (const changed of [v2, v4]) {
+      expect(
+        storedHashMatches({ ...changed, actor: 'user:default/mallory' }),
+      ).toBe(false);
+    }
+  });
+});
+
+describe('version 4 (content digest)', () => {
+  const prev = '34'.repeat(32);
+
+  it('is sha256 of prev_hash, "v4:" and the raw sha256 of the version 2 text', () => {
+    const digest = createHash('sha256').update(canonicalRowV2(row)).digest();
+    const expected = createHash('sha256')
+      .update(prev)
+      .update('v4:')
+      .update(digest)
+      .digest('hex');
+    expect(hashRow(prev, row, 4)).toBe(expected);
+    expect(linkRow(prev, row)).toMatchObject({ hash: expected });
+    // every column and the number count, through the digest
+    expect(hashRow(prev, { ...row, meta: '{"a":2}' }, 4)).not.toBe(expected);
+    expect(hashRow(prev, { ...row, seq: 43 }, 4)).not.toBe(expected);
+    expect(hashRow('56'.repeat(32), row, 4)).not.toBe(expected);
   });
 });
 
@@ -192,9 +219,9 @@ describe('version 3 (keyed)', () => {
     // not computable without the key, and not the unkeyed hash
     expect(hashRow(prev, row, 3)).toBeUndefined();
     expect(expected).not.toBe(hashRow(prev, row, 2));
-    // linked without a key: version 2, no key id
+    // linked without a key: version 4, no key id
     expect(linkRow(prev, row)).toMatchObject({
-      chain_version: 2,
+      chain_version: 4,
       chain_key_id: null,
     });
   });

@@ -74,8 +74,24 @@ function epochMillis(value: Date | string): number {
   return (value instanceof Date ? value : new Date(value)).getTime();
 }
 
-/** The form new events are hashed in when no chain key is configured. */
-export const CHAIN_VERSION = 2;
+/**
+ * The form new events are hashed in when no chain key is configured (version 4): sha256 of
+ * prev_hash, the marker {@link CONTENT_DIGEST_MARKER} and the raw sha256 of the version 2 text
+ * (the event's content digest). On PostgreSQL the database keeps that digest in the generated
+ * column `content_digest` (migration 20261206000000_content_digest), so verify hashes 35 bytes
+ * per event instead of building its text; see {@link postgresContentDigest}.
+ */
+export const CHAIN_VERSION = 4;
+
+/** The text version 2 events are hashed in (and version 3 and 4 events are built from). */
+export const TEXT_CHAIN_VERSION = 2;
+
+/**
+ * What a version 4 hash puts between prev_hash and the content digest. A version 2 text starts
+ * with ":" and a version 1 text with "{", so no event's input in one form is another's in
+ * another form.
+ */
+export const CONTENT_DIGEST_MARKER = 'v4:';
 
 /**
  * The form new events are signed in when a chain key is configured: HMAC-SHA256 with the key
@@ -180,22 +196,40 @@ export function canonicalParts(row: Omit<EventContent, 'seq'>): CanonicalParts {
   return { tail: canonicalTail(row) };
 }
 
-/** sha256 (no key: versions 1 and 2) or HMAC-SHA256 with the key (version 3). */
+/** The content digest of a version 4 event: the raw sha256 of its version 2 text. */
+export function contentDigest(row: EventContent): Buffer {
+  return createHash('sha256').update(canonicalRowV2(row)).digest();
+}
+
+/** A version 4 hash: sha256 of prev_hash, the marker and the content digest, hex. */
+function hashDigest(prevHash: string, digestOfContent: Buffer): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(CONTENT_DIGEST_MARKER)
+    .update(digestOfContent)
+    .digest('hex');
+}
+
+/** sha256 (no key: versions 1, 2 and 4) or HMAC-SHA256 with the key (version 3). */
 function digest(key: ChainKey | undefined) {
   return key ? createHmac('sha256', key.secret) : createHash('sha256');
 }
 
 /**
- * The hash of a row in the given form, hex; version 2 unless said: sha256(prevHash + the row's
- * text) for versions 1 and 2, HMAC-SHA256 with `key` over prevHash + the version 2 text for
- * version 3. Undefined for a version this code does not know, and for version 3 without a key.
+ * The hash of a row in the given form, hex: sha256(prevHash + the row's text) for versions 1
+ * and 2, HMAC-SHA256 with `key` over prevHash + the version 2 text for version 3,
+ * sha256(prevHash + "v4:" + sha256(the version 2 text)) for version 4. Undefined for a version
+ * this code does not know, and for version 3 without a key.
  */
 export function hashRow(
   prevHash: string,
   row: EventContent,
-  version: number = CHAIN_VERSION,
+  version: number,
   key?: ChainKey,
 ): string | undefined {
+  if (version === CHAIN_VERSION) {
+    return hashDigest(prevHash, contentDigest(row));
+  }
   let text: string;
   if (version === 2 || (version === KEYED_CHAIN_VERSION && key)) {
     text = canonicalRowV2(row);
@@ -212,7 +246,7 @@ export function hashRow(
 
 /**
  * {@link hashRow} of a row serialised by {@link canonicalParts}, numbered `seq`: version 3
- * signed with `key` when one is given, else version 2.
+ * signed with `key` when one is given, else version 4.
  */
 export function hashNumbered(
   prevHash: string,
@@ -220,6 +254,12 @@ export function hashNumbered(
   seq: number,
   key?: ChainKey,
 ): string {
+  if (!key) {
+    return hashDigest(
+      prevHash,
+      createHash('sha256').update(`:${seq}`).update(parts.tail).digest(),
+    );
+  }
   return digest(key)
     .update(prevHash)
     .update(`:${seq}`)
@@ -298,19 +338,48 @@ function postgresV1Text(): string {
   return `'{' || concat_ws(',', ${parts.join(', ')}) || '}'`;
 }
 
+/** `parts` joined with `||` as a balanced tree, so that no part is copied more than log2(n) times. */
+function concatenated(parts: string[]): string {
+  if (parts.length === 1) return parts[0];
+  const half = parts.length >> 1;
+  return `(${concatenated(parts.slice(0, half))} || ${concatenated(
+    parts.slice(half),
+  )})`;
+}
+
 /**
- * The version 2 text on PostgreSQL, in one `concat`: it prints integers in decimal and skips
- * NULL arguments, so a NULL column gives no length and no value, just the ":" between them.
- * `octet_length` is the UTF-8 byte length in a UTF8 database (verify checks the encoding).
- * The timestamp is exact: `extract` gives numeric seconds with the stored milliseconds.
+ * The version 2 text on PostgreSQL. Integers print in decimal; a NULL column gives no length
+ * and no value, just the ":" (`coalesce`). `octet_length` is the UTF-8 byte length in a UTF8
+ * database (verify checks the encoding). The timestamp is exact: `extract` gives numeric
+ * seconds with the stored milliseconds (of the UTC wall time, which is the same number and,
+ * unlike extract from a timestamptz, immutable, as a generated column needs). Built with `||`
+ * rather than one `concat`, which looks up the output function of each of its 50 arguments
+ * for every event: a third less time for the same text.
  */
 function postgresV2Text(): string {
-  const fields = TEXT_COLUMNS.map(
-    column => `octet_length(${column}), ':', ${column}`,
-  );
-  return `concat(':', seq, ':', (extract(epoch FROM occurred_at) * 1000)::bigint, ':', ${fields.join(
-    ', ',
-  )})`;
+  return concatenated([
+    `':'`,
+    `seq::text`,
+    `':'`,
+    `((extract(epoch FROM (occurred_at AT TIME ZONE 'UTC')) * 1000)::bigint)::text`,
+    `':'`,
+    ...TEXT_COLUMNS.map(
+      column =>
+        `coalesce(octet_length(${column})::text || ':' || ${column}, ':')`,
+    ),
+  ]);
+}
+
+/**
+ * The content digest of a version 4 event on PostgreSQL (sha256 of the UTF-8 bytes of its
+ * version 2 text), from immutable functions only, as the generated column `content_digest`
+ * needs: `decode(…, 'escape')` of the text with its backslashes doubled gives its bytes in the
+ * database's encoding (UTF8: verify checks it), as `convert_to` (stable) would. Migration
+ * 20261206000000_content_digest defines the column with this expression, written out; verify
+ * trusts the column only while the database still computes it with this expression.
+ */
+export function postgresContentDigest(): string {
+  return `sha256(decode(replace(${postgresV2Text()}, '\\', '\\\\'), 'escape'))`;
 }
 
 /**
@@ -340,13 +409,20 @@ export function signText(
  * it is reported, so the two can never disagree silently. Only for a database whose encoding
  * is UTF8.
  */
-export function postgresHashExpression(version?: 1 | 2): string {
+export function postgresHashExpression(
+  version?: 1 | 2 | 4,
+  digest: 'column' | 'computed' = 'computed',
+): string {
   const hashOf = (text: string) =>
     `encode(sha256(convert_to(prev_hash || ${text}, 'UTF8')), 'hex')`;
+  const v4 = `encode(sha256(convert_to(prev_hash || '${CONTENT_DIGEST_MARKER}', 'UTF8') || ${
+    digest === 'column' ? 'content_digest' : postgresContentDigest()
+  }), 'hex')`;
   if (version) {
+    if (version === 4) return v4;
     return hashOf(version === 2 ? postgresV2Text() : postgresV1Text());
   }
-  return `CASE chain_version WHEN 2 THEN ${hashOf(
+  return `CASE chain_version WHEN ${CHAIN_VERSION} THEN ${v4} WHEN 2 THEN ${hashOf(
     postgresV2Text(),
   )} WHEN 1 THEN ${hashOf(postgresV1Text())} END`;
 }

@@ -85,8 +85,10 @@ async function rewriteUnkeyedFrom(knex: Knex, seq: number) {
         : {}),
       prev_hash: prevHash,
     };
-    row.hash = hashRow(prevHash, row, 2)!;
-    await knex('audit_log_events').where({ seq: row.seq }).update(row);
+    row.hash = hashRow(prevHash, row, Number(row.chain_version))!;
+    await knex('audit_log_events')
+      .where({ seq: row.seq })
+      .update({ ...row, content_digest: undefined });
     prevHash = row.hash;
   }
   await knex('audit_log_chain_head')
