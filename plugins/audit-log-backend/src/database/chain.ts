@@ -407,16 +407,17 @@ export function signText(
  * never reaches the database server, whose logs may show bind parameters), or in the given form, so that verify can hash on the database server and only
  * transfer a few columns per event. Any mismatch it reports is confirmed in JavaScript before
  * it is reported, so the two can never disagree silently. Only for a database whose encoding
- * is UTF8.
+ * is UTF8. A version 4 event's content digest is built from its columns, or with
+ * `digests: 'column'` read from the generated column `content_digest` (only while verify trusts it).
  */
 export function postgresHashExpression(
   version?: 1 | 2 | 4,
-  digest: 'column' | 'computed' = 'computed',
+  digests: 'column' | 'computed' = 'computed',
 ): string {
   const hashOf = (text: string) =>
     `encode(sha256(convert_to(prev_hash || ${text}, 'UTF8')), 'hex')`;
   const v4 = `encode(sha256(convert_to(prev_hash || '${CONTENT_DIGEST_MARKER}', 'UTF8') || ${
-    digest === 'column' ? 'content_digest' : postgresContentDigest()
+    digests === 'column' ? 'content_digest' : postgresContentDigest()
   }), 'hex')`;
   if (version) {
     if (version === 4) return v4;
