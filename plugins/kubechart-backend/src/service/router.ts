@@ -966,15 +966,13 @@ export async function createRouter(
     );
     const { manifest, report, secrets } = await dryRuns.run(actor, async () => {
       if ('manifests' in body) {
-        // Bounded: a refused input is a 400 naming the limit. Its Secrets' values are removed wherever else they appear.
-        const given = collectManifestSecretValues(
-          parseManifests(body.manifests),
-        );
+        // Bounded: a refused input is a 400 naming the limit. Parsed once, for the secrets and the check.
+        const objects = parseManifests(body.manifests);
+        // Its Secrets' values are removed wherever else they appear.
+        const given = collectManifestSecretValues(objects);
         return {
           manifest: body.manifests,
-          report: policy.checkYaml(body.manifests, {
-            namespace: body.namespace,
-          }),
+          report: policy.check(objects, { namespace: body.namespace }),
           secrets: given,
         };
       }

@@ -12,6 +12,7 @@ import {
   findException,
   validateExceptions,
 } from './exceptions';
+import { capMessages } from './messages';
 import { builtinPolicyRules } from './rules';
 import { normalizeIngressHostDomain } from './rules/hostNames';
 import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
@@ -66,6 +67,14 @@ export type PolicyEngineOptions = {
 };
 
 /**
+ * The most objects one policy check judges, the items of a List each counted (as many as the YAML
+ * documents a manifest may hold). More is refused with an `InputError` naming the limit, by
+ * {@link parseManifests} and {@link PolicyEngine.check}, so one request cannot occupy the backend.
+ * @public
+ */
+export const MAX_POLICY_OBJECTS = 1000;
+
+/**
  * Parses multi-document YAML into the objects helm (and kubectl) would create from it, reading it as
  * they do: YAML 1.1 (`yes`/`on` are `true`, `0644` is octal), empty documents dropped, the items of a
  * list (a `…List` kind with an `items` array) as objects of their own. Anything else is kept as it
@@ -76,10 +85,21 @@ export type PolicyEngineOptions = {
  */
 export function parseManifests(text: string): KubeObject[] {
   const docs = parseYamlLimited(text, { what: 'Manifests', schema: 'helm' });
+  let count = 0;
+  for (const d of docs) {
+    if (d === null || d === undefined) continue;
+    count += isList(d) ? d.items.length : 1;
+  }
+  if (count > MAX_POLICY_OBJECTS) {
+    throw new InputError(
+      `Manifests refused: ${count} objects (each item of a List counted); a policy check judges at most ${MAX_POLICY_OBJECTS}`,
+    );
+  }
   const out: KubeObject[] = [];
   for (const d of docs) {
     if (d === null || d === undefined) continue;
-    if (isList(d)) out.push(...(d.items as KubeObject[]));
+    // One by one: spreading a List of many items into push() overflows the stack.
+    if (isList(d)) for (const item of d.items) out.push(item as KubeObject);
     else out.push(d as KubeObject);
   }
   return out;
@@ -242,6 +262,11 @@ export class PolicyEngine {
 
   /** Checks parsed objects (anything that is not a well-formed object is a `valid-object` error). */
   check(objects: KubeObject[], options: PolicyCheckOptions = {}): PolicyReport {
+    if (objects.length > MAX_POLICY_OBJECTS) {
+      throw new InputError(
+        `Policy check refused: ${objects.length} objects; a policy check judges at most ${MAX_POLICY_OBJECTS}`,
+      );
+    }
     const { scope } = options;
     const defaultNamespace = scope ? scope.defaultNamespace : options.namespace;
     const results: PolicyResult[] = [];
@@ -310,7 +335,9 @@ export class PolicyEngine {
           passed: violations.length === 0,
           object: ref,
           message:
-            violations.length === 0 ? rule.description : violations.join('; '),
+            violations.length === 0
+              ? rule.description
+              : capMessages(violations).join('; '),
           fix: rule.fix,
         };
         if (!result.passed) {

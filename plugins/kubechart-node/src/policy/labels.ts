@@ -9,6 +9,117 @@ export type LabelSelector = {
 };
 
 /**
+ * The most requirements (`matchLabels` entries and `matchExpressions`) of one selector the policy
+ * evaluates. Real selectors have a handful; one with thousands, compared with every workload of a
+ * manifest, would cost millions of steps, so the rules report it instead of evaluating it.
+ */
+export const MAX_SELECTOR_REQUIREMENTS = 100;
+
+/** Pod labels as a map, read once for the many selectors compared with them. */
+export type LabelMap = ReadonlyMap<string, unknown>;
+
+/** A pod's labels as a {@link LabelMap} (its own keys). */
+export const labelMap = (labels: Record<string, string>): LabelMap =>
+  new Map(Object.entries(labels));
+
+/** A selector read once, to be evaluated against many pods' labels. */
+export type CompiledSelector = {
+  /** Its `matchLabels` entries and `matchExpressions`. */
+  requirements: number;
+  /**
+   * Whether it selects pods with `labels`, as {@link selectorMatches} evaluates it; adds the steps
+   * it took (one, and one per requirement evaluated) to `counter.steps`.
+   */
+  matches(labels: LabelMap, counter?: { steps: number }): boolean;
+};
+
+const NO_VALUES: ReadonlySet<unknown> = new Set();
+
+const never = (requirements: number): CompiledSelector => ({
+  requirements,
+  matches: (_labels, counter) => {
+    if (counter) counter.steps++;
+    return false;
+  },
+});
+
+/**
+ * Reads a selector once (see {@link selectorMatches}): each evaluation then costs one step per
+ * requirement, whatever the number of values an `In` or `NotIn` lists.
+ */
+export function compileSelector(
+  selector: unknown,
+  emptyMatchesAll = false,
+): CompiledSelector {
+  if (!selector || typeof selector !== 'object' || Array.isArray(selector))
+    return never(0);
+  const { matchLabels, matchExpressions } = selector as LabelSelector;
+  const ml =
+    matchLabels && typeof matchLabels === 'object'
+      ? Object.entries(matchLabels).map(([k, v]) => [k, String(v)] as const)
+      : [];
+  const me = Array.isArray(matchExpressions) ? matchExpressions : [];
+  const requirements = ml.length + me.length;
+  if (requirements === 0)
+    return {
+      requirements,
+      matches: (_labels, counter) => {
+        if (counter) counter.steps++;
+        return emptyMatchesAll;
+      },
+    };
+  const expressions: Array<{
+    key: string;
+    operator: string;
+    values: ReadonlySet<unknown>;
+  }> = [];
+  for (const e of me) {
+    // A malformed requirement or an unknown operator selects nothing (fail closed).
+    if (!e || typeof e.key !== 'string') return never(requirements);
+    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator))
+      return never(requirements);
+    expressions.push({
+      key: e.key,
+      operator: e.operator,
+      values:
+        (e.operator === 'In' || e.operator === 'NotIn') &&
+        Array.isArray(e.values)
+          ? new Set(e.values.map(String))
+          : NO_VALUES,
+    });
+  }
+  const noCounter = { steps: 0 };
+  return {
+    requirements,
+    matches: (labels, counter = noCounter) => {
+      counter.steps++;
+      for (const [k, v] of ml) {
+        counter.steps++;
+        if (labels.get(k) !== v) return false;
+      }
+      for (const { key, operator, values } of expressions) {
+        counter.steps++;
+        const has = labels.has(key);
+        switch (operator) {
+          case 'In':
+            if (!has || !values.has(labels.get(key))) return false;
+            break;
+          case 'NotIn':
+            if (has && values.has(labels.get(key))) return false;
+            break;
+          case 'Exists':
+            if (!has) return false;
+            break;
+          default: // DoesNotExist
+            if (has) return false;
+        }
+      }
+      return true;
+    },
+  };
+}
+
+/**
  * Whether `selector` selects pods with `labels`, as the API server evaluates it. An empty selector
  * (`{}`) selects every pod when `emptyMatchesAll` (policy/v1 PodDisruptionBudget), none otherwise; a
  * missing or malformed selector selects nothing; an unknown operator selects nothing (fail closed).
@@ -18,38 +129,5 @@ export function selectorMatches(
   labels: Record<string, string>,
   emptyMatchesAll = false,
 ): boolean {
-  if (!selector || typeof selector !== 'object' || Array.isArray(selector))
-    return false;
-  const { matchLabels, matchExpressions } = selector as LabelSelector;
-  const ml =
-    matchLabels && typeof matchLabels === 'object'
-      ? Object.entries(matchLabels)
-      : [];
-  const me = Array.isArray(matchExpressions) ? matchExpressions : [];
-  if (ml.length === 0 && me.length === 0) return emptyMatchesAll;
-  for (const [k, v] of ml) {
-    if (labels[k] !== String(v)) return false;
-  }
-  for (const e of me) {
-    if (!e || typeof e.key !== 'string') return false;
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const values = Array.isArray(e.values) ? e.values.map(String) : [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return compileSelector(selector, emptyMatchesAll).matches(labelMap(labels));
 }

@@ -1,6 +1,8 @@
-import { selectorMatches } from '../labels';
-import { mainContainersOf, podLabelsOf, podSpecPath } from '../podSpec';
-import { KubeObject, PolicyContext, PolicyRule } from '../types';
+import { MAX_SELECTOR_REQUIREMENTS } from '../labels';
+import { MAX_MESSAGES_PER_RESULT, moreMessages } from '../messages';
+import { MAX_SELECTOR_STEPS, objectIndex } from '../objectIndex';
+import { mainContainersOf, podSpecPath } from '../podSpec';
+import { KubeObject, PolicyRule } from '../types';
 import { groupOf, perContainer } from './util';
 
 const RUN_TO_COMPLETION = new Set(['Job', 'CronJob']);
@@ -8,18 +10,22 @@ const isRunToCompletion = (obj: KubeObject) =>
   RUN_TO_COMPLETION.has(String(obj.kind)) ||
   podSpecPath(obj)?.[1] === 'jobTemplate';
 
-/** PodDisruptionBudgets in the object's namespace that select its pods. */
-function pdbsFor(obj: KubeObject, ctx: PolicyContext): KubeObject[] {
-  const labels = podLabelsOf(obj);
-  const ns = ctx.namespaceOf(obj);
-  return ctx.objects.filter(
-    o =>
-      o?.kind === 'PodDisruptionBudget' &&
-      ctx.namespaceOf(o) === ns &&
-      // policy/v1: an empty selector selects every pod of the namespace; v1beta1: none.
-      selectorMatches(o.spec?.selector, labels, o.apiVersion === 'policy/v1'),
-  );
-}
+const PDB_KINDS = ['PodDisruptionBudget'];
+const PDB_WORKLOAD_KINDS = ['Deployment', 'StatefulSet'];
+
+/** Why the PodDisruptionBudget rules did not compare everything (fail closed). */
+const OVER_BUDGET = `the manifest's PodDisruptionBudgets and workloads need more than the ${MAX_SELECTOR_STEPS} label comparisons one policy check makes; split it into smaller runs`;
+
+/** `PodDisruptionBudget/a, PodDisruptionBudget/b and 3 more`. */
+const pdbNames = (names: string[]) => {
+  const shown = names
+    .slice(0, MAX_MESSAGES_PER_RESULT)
+    .map(n => `PodDisruptionBudget/${n}`)
+    .join(', ');
+  return names.length > MAX_MESSAGES_PER_RESULT
+    ? `${shown} and ${names.length - MAX_MESSAGES_PER_RESULT} more`
+    : shown;
+};
 
 const isZero = (v: unknown) => v === 0 || v === '0' || v === '0%';
 
@@ -91,14 +97,11 @@ export const reliabilityRules: PolicyRule[] = [
     fix: 'Set replicas (or replicaCount) to 2 or more, or use a HorizontalPodAutoscaler with minReplicas >= 2.',
     check: (obj, ctx) => {
       if (obj.kind !== 'Deployment') return undefined;
-      const ns = ctx.namespaceOf(obj);
-      const hpa = ctx.objects.find(
-        o =>
-          o?.kind === 'HorizontalPodAutoscaler' &&
-          ctx.namespaceOf(o) === ns &&
-          o.spec?.scaleTargetRef?.kind === 'Deployment' &&
-          o.spec?.scaleTargetRef?.name === obj.metadata?.name,
-      );
+      const name = obj.metadata?.name;
+      const hpa =
+        typeof name === 'string'
+          ? objectIndex(ctx).autoscalerOf(ctx.namespaceOf(obj), name)
+          : undefined;
       if (hpa) {
         return (hpa.spec?.minReplicas ?? 1) >= 2
           ? []
@@ -117,9 +120,27 @@ export const reliabilityRules: PolicyRule[] = [
     check: (obj, ctx) => {
       if (obj.kind !== 'Deployment' && obj.kind !== 'StatefulSet')
         return undefined;
-      return pdbsFor(obj, ctx).length
-        ? []
-        : ['no PodDisruptionBudget in its namespace selects its pods'];
+      const index = objectIndex(ctx);
+      const tooLarge: string[] = [];
+      for (const pdb of index.ofKinds(PDB_KINDS, ctx.namespaceOf(obj))) {
+        const selects = index.selects(pdb, obj);
+        if (selects) return [];
+        if (selects !== undefined) continue;
+        if (index.selectorBudgetSpent())
+          return [
+            `whether a PodDisruptionBudget in its namespace selects its pods is not checked: ${OVER_BUDGET}`,
+          ];
+        tooLarge.push(String(pdb.metadata?.name));
+      }
+      return [
+        `no PodDisruptionBudget in its namespace selects its pods${
+          tooLarge.length
+            ? ` (${pdbNames(tooLarge)} ${
+                tooLarge.length === 1 ? 'has a selector' : 'have selectors'
+              } too large to evaluate)`
+            : ''
+        }`,
+      ];
     },
   },
   {
@@ -133,6 +154,12 @@ export const reliabilityRules: PolicyRule[] = [
         groupOf(obj.apiVersion) !== 'policy'
       )
         return undefined;
+      const index = objectIndex(ctx);
+      const { requirements } = index.pdbSelector(obj);
+      if (requirements > MAX_SELECTOR_REQUIREMENTS)
+        return [
+          `its selector has ${requirements} requirements, more than the ${MAX_SELECTOR_REQUIREMENTS} the policy evaluates: which pods it covers is not checked`,
+        ];
       const { maxUnavailable, minAvailable } = obj.spec ?? {};
       if (isZero(maxUnavailable))
         return [
@@ -141,30 +168,27 @@ export const reliabilityRules: PolicyRule[] = [
       if (minAvailable === '100%')
         return ['minAvailable is 100%: no pod may ever be evicted'];
       if (typeof minAvailable !== 'number') return [];
-      const ns = ctx.namespaceOf(obj);
       const out: string[] = [];
-      for (const w of ctx.objects) {
-        if (
-          (w?.kind !== 'Deployment' && w?.kind !== 'StatefulSet') ||
-          ctx.namespaceOf(w) !== ns
-        )
-          continue;
-        const replicas =
-          typeof w.spec?.replicas === 'number' ? w.spec.replicas : 1;
-        if (
-          minAvailable >= replicas &&
-          selectorMatches(
-            obj.spec?.selector,
-            podLabelsOf(w),
-            obj.apiVersion === 'policy/v1',
-          )
-        ) {
+      let more = 0;
+      for (const w of index.ofKinds(PDB_WORKLOAD_KINDS, ctx.namespaceOf(obj))) {
+        const replicas = index.replicas(w);
+        if (minAvailable < replicas) continue;
+        const selects = index.selects(obj, w);
+        if (selects === undefined) {
+          out.unshift(
+            `which workloads it selects is not checked: ${OVER_BUDGET}`,
+          );
+          break;
+        }
+        if (!selects) continue;
+        // Counted, not written, past the messages a result shows.
+        if (out.length < MAX_MESSAGES_PER_RESULT)
           out.push(
             `minAvailable ${minAvailable} is not below the ${replicas} replica(s) of ${w.kind}/${w.metadata?.name}`,
           );
-        }
+        else more++;
       }
-      return out;
+      return more ? [...out, moreMessages(more)] : out;
     },
   },
 ];

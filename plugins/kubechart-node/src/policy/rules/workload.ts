@@ -1,3 +1,4 @@
+import { objectIndex } from '../objectIndex';
 import { PolicyRule } from '../types';
 import { isTrue, parseImage, perContainer, perPod } from './util';
 
@@ -115,12 +116,10 @@ export const workloadRules: PolicyRule[] = [
         const saName = String(
           spec.serviceAccountName ?? spec.serviceAccount ?? 'default',
         );
-        const ns = ctx.namespaceOf(obj);
-        const sa = ctx.objects.find(
-          o =>
-            o?.kind === 'ServiceAccount' &&
-            o.metadata?.name === saName &&
-            ctx.namespaceOf(o) === ns,
+        const sa = objectIndex(ctx).named(
+          'ServiceAccount',
+          ctx.namespaceOf(obj),
+          saName,
         );
         if (sa?.automountServiceAccountToken === false) return [];
         return [

@@ -1,0 +1,242 @@
+import { InputError } from '@backstage/errors';
+import { PolicyEngine, parseManifests } from './PolicyEngine';
+import { KubeObject } from './types';
+
+/**
+ * What one policy check costs: the work and the report grow with the objects it is given, never
+ * with their pairs. A manifest of k Deployments and k PodDisruptionBudgets selecting every pod
+ * (`selector: {}`) used to cost k² rule steps and k² messages: k = 1000 stalled the backend for
+ * seconds and answered with 72 MB.
+ */
+
+const deployment = (i: number): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: `d${i}` },
+  spec: {
+    selector: { matchLabels: { app: `a${i}` } },
+    template: {
+      metadata: { labels: { app: `a${i}` } },
+      spec: { containers: [{ name: 'c', image: 'x:1' }] },
+    },
+  },
+});
+const catchAllPdb = (i: number): KubeObject => ({
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: { name: `p${i}` },
+  spec: { selector: {}, minAvailable: 5 },
+});
+const pairwise = (k: number) => [
+  ...Array.from({ length: k }, (_, i) => deployment(i)),
+  ...Array.from({ length: k }, (_, i) => catchAllPdb(i)),
+];
+/** The same, as one `List` document (how the attack was sent). */
+const asList = (items: unknown[]) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+
+/**
+ * Counts every read of a top-level field of the objects checked: a measure of the work a check
+ * does that does not depend on the machine's speed.
+ */
+function countingReads(objects: KubeObject[]) {
+  const counter = { reads: 0 };
+  const proxies = objects.map(
+    o =>
+      new Proxy(o, {
+        get(target, key, receiver) {
+          counter.reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      }),
+  );
+  return { counter, proxies };
+}
+
+const RULES_OF_INTEREST = [
+  'pod-disruption-budget',
+  'pdb-allows-disruption',
+  'replicas',
+  'automount-service-account-token',
+];
+
+describe('the cost of one policy check', () => {
+  it.each([...RULES_OF_INTEREST, 'every rule'])(
+    'reads the objects a number of times proportional to their count (%s)',
+    only => {
+      const all = new PolicyEngine().listRules().map(r => r.id);
+      const severities = Object.fromEntries(
+        all
+          .filter(id => id !== 'valid-object' && id !== 'run-scope')
+          .filter(id => only !== 'every rule' && id !== only)
+          .map(id => [id, 'off' as const]),
+      );
+      const engine = new PolicyEngine({ severities });
+      const readsFor = (k: number) => {
+        const { counter, proxies } = countingReads(pairwise(k));
+        engine.check(proxies, { namespace: 'team-a' });
+        return counter.reads;
+      };
+      const small = readsFor(20);
+      const large = readsFor(200);
+      // Ten times the objects: about ten times the reads (k² steps would be a hundred times).
+      expect(large / small).toBeLessThan(20);
+    },
+  );
+
+  it('caps the messages of one result and says how many more there are', () => {
+    const report = new PolicyEngine().check(pairwise(300), {
+      namespace: 'team-a',
+    });
+    const pdb = report.results.find(
+      r => r.ruleId === 'pdb-allows-disruption' && r.object.name === 'p0',
+    )!;
+    expect(pdb.passed).toBe(false);
+    const parts = pdb.message.split('; ');
+    expect(parts).toHaveLength(11);
+    expect(parts[0]).toBe(
+      'minAvailable 5 is not below the 1 replica(s) of Deployment/d0',
+    );
+    expect(parts[10]).toBe('…and 290 more');
+    for (const r of report.results)
+      expect(r.message.split('; ').length).toBeLessThanOrEqual(11);
+  });
+
+  it('answers a report whose size grows with the objects, not with their pairs', () => {
+    const engine = new PolicyEngine();
+    const size = (k: number) =>
+      JSON.stringify(engine.check(pairwise(k), { namespace: 'team-a' })).length;
+    const small = size(40);
+    const large = size(400);
+    expect(large / small).toBeLessThan(15);
+    // 800 objects: about a kilobyte of report per object and rule at most.
+    expect(large).toBeLessThan(800 * 1024 * 40);
+  });
+
+  it('keeps counting messages a rule already cut short ("and N more") instead of dropping the count', () => {
+    const many: KubeObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'i', namespace: 'team-a' },
+      spec: { rules: Array.from({ length: 50 }, () => ({})) },
+    };
+    const report = new PolicyEngine().check([many]);
+    const r = report.results.find(x => x.ruleId === 'ingress-host')!;
+    expect(r.message.split('; ')).toHaveLength(11);
+    expect(r.message).toMatch(/; …and 40 more$/);
+  });
+
+  it('refuses more objects than one check judges, counting the items of a List, with a clear reason', () => {
+    const items = Array.from({ length: 1001 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `c${i}` },
+    }));
+    const refusal =
+      'Manifests refused: 1001 objects (each item of a List counted); a policy check judges at most 1000';
+    expect(() => parseManifests(asList(items))).toThrow(refusal);
+    expect(() => parseManifests(asList(items))).toThrow(InputError);
+    expect(() => new PolicyEngine().checkYaml(asList(items))).toThrow(refusal);
+    expect(() => new PolicyEngine().check(items)).toThrow(
+      'Policy check refused: 1001 objects; a policy check judges at most 1000',
+    );
+    // 1000 are judged.
+    expect(
+      new PolicyEngine().checkYaml(asList(items.slice(1))).summary.objects,
+    ).toBe(1000);
+  });
+
+  it('refuses a List of hundreds of thousands of items with a clear reason, not a stack overflow', () => {
+    const text = `{"kind":"List","items":[${Array(333_000)
+      .fill('{}')
+      .join(',')}]}`;
+    expect(() => parseManifests(text)).toThrow(
+      'Manifests refused: 333000 objects (each item of a List counted); a policy check judges at most 1000',
+    );
+  });
+
+  it('refuses to guess which pods a PodDisruptionBudget with a selector of thousands of requirements covers', () => {
+    const huge: KubeObject = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'huge' },
+      spec: {
+        minAvailable: 1,
+        selector: {
+          matchExpressions: Array.from({ length: 5000 }, (_, i) => ({
+            key: `k${i}`,
+            operator: 'DoesNotExist',
+          })),
+        },
+      },
+    };
+    const objects = [
+      huge,
+      ...Array.from({ length: 900 }, (_, i) => deployment(i)),
+    ];
+    const { counter, proxies } = countingReads(objects);
+    const report = new PolicyEngine().check(proxies, { namespace: 'team-a' });
+    expect(
+      report.results.find(
+        r => r.ruleId === 'pdb-allows-disruption' && r.object.name === 'huge',
+      ),
+    ).toMatchObject({
+      passed: false,
+      message:
+        'its selector has 5000 requirements, more than the 100 the policy evaluates: which pods it covers is not checked',
+    });
+    expect(
+      report.results.find(
+        r => r.ruleId === 'pod-disruption-budget' && r.object.name === 'd0',
+      ),
+    ).toMatchObject({
+      passed: false,
+      message:
+        'no PodDisruptionBudget in its namespace selects its pods (PodDisruptionBudget/huge has a selector too large to evaluate)',
+    });
+    expect(counter.reads).toBeLessThan(901 * 1000);
+  });
+
+  it('stops comparing selectors with workloads at a bound and says what it did not check', () => {
+    // 400 budgets whose 100 requirements each hold for every workload, and 400 workloads: 16 million
+    // comparisons, more than one check makes.
+    const pdbs = Array.from({ length: 400 }, (_, i) => ({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: `p${i}` },
+      spec: {
+        minAvailable: 1,
+        selector: {
+          matchExpressions: Array.from({ length: 100 }, (_item, j) => ({
+            key: `k${i}-${j}`,
+            operator: 'DoesNotExist',
+          })),
+        },
+      },
+    }));
+    const deployments = Array.from({ length: 400 }, (_, i) => deployment(i));
+    const report = new PolicyEngine().check([...pdbs, ...deployments], {
+      namespace: 'team-a',
+    });
+    const first = report.results.find(
+      r => r.ruleId === 'pdb-allows-disruption' && r.object.name === 'p0',
+    )!;
+    expect(first.message.split('; ')).toHaveLength(11);
+    expect(first.message).toMatch(/; …and 390 more$/);
+    const last = report.results.find(
+      r => r.ruleId === 'pdb-allows-disruption' && r.object.name === 'p399',
+    )!;
+    expect(last).toMatchObject({
+      passed: false,
+      message:
+        "which workloads it selects is not checked: the manifest's PodDisruptionBudgets and workloads need more than the 2000000 label comparisons one policy check makes; split it into smaller runs",
+    });
+    const workload = report.results.find(
+      r => r.ruleId === 'pod-disruption-budget' && r.object.name === 'd399',
+    )!;
+    expect(workload.passed).toBe(false);
+    expect(workload.message).toMatch(
+      /^whether a PodDisruptionBudget in its namespace selects its pods is not checked: /,
+    );
+  });
+});
