@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { DriftStore } from '../database/DriftStore';
 import { ReadScopes } from '../service/readScope';
 import { RefusedAttempt } from '../service/runAudit';
-import { parse, textFilter } from '../service/schemas';
+import { closed, parse, textFilter } from '../service/schemas';
 import { toRunDrift } from './DriftService';
 import { ReleaseHistory, reapplyRequest } from './reapply';
 
@@ -29,9 +29,7 @@ const driftQuery = z
     message: 'give entityRef, or cluster (and namespace)',
   });
 
-const reapplyBody = z
-  .object({ release: z.string().min(1).max(53).optional() })
-  .strict();
+const reapplyBody = closed({ release: z.string().min(1).max(53).optional() });
 
 export type DriftRoutesOptions = {
   drift: DriftStore;

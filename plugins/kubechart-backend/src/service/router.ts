@@ -120,6 +120,62 @@ export type RouterOptions = {
 
 const TERMINAL = new Set(['succeeded', 'failed']);
 
+/** Largest JSON body of a route that carries manifests, values or a run's log (`takesLargeBody`). */
+const LARGE_BODY_BYTES = 5 * 1024 * 1024;
+/** Largest JSON body of any other route (a comment, a release name), and of a route that does not exist. */
+const SMALL_BODY_BYTES = 100 * 1024;
+/**
+ * Most values (objects, arrays, strings, numbers…) in a JSON body, counted on its text before it
+ * is parsed. Generous for the values of twenty releases; `JSON.parse` of that many takes tens of
+ * milliseconds, of the million the size limit would otherwise let through half a second.
+ */
+export const MAX_BODY_NODES = 100_000;
+
+/**
+ * The routes whose bodies may be large: run requests (a manifest of up to 1,000,000 characters,
+ * values), policy checks, a recorded run's input, its events (1,000 of up to 10,000 characters)
+ * and its finish (a manifest of up to 5,000,000). Matched as express matches routes, without
+ * regard to case and with an optional trailing slash.
+ */
+const LARGE_BODY_ROUTES = [
+  /^\/runs\/?$/i,
+  /^\/runs\/(preview|record)\/?$/i,
+  /^\/runs\/[^/]+\/(execute|events|finish)\/?$/i,
+  /^\/policy\/check\/?$/i,
+];
+
+function takesLargeBody(req: Request) {
+  return (
+    req.method === 'POST' &&
+    LARGE_BODY_ROUTES.some(route => route.test(req.path))
+  );
+}
+
+const sizeText = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
+
+/**
+ * Reads a JSON body as text, refusing one over `limit` bytes with a 413 that says so (body-parser
+ * says only "request entity too large").
+ */
+function jsonBodyReader(limit: number): express.RequestHandler {
+  const read = express.text({
+    type: ['application/json', 'application/*+json'],
+    limit,
+  });
+  const tooLarge = `Request body refused: larger than ${sizeText(
+    limit,
+  )}, the most this route accepts (${sizeText(
+    LARGE_BODY_BYTES,
+  )} for run requests, recorded runs and policy checks)`;
+  return (req, res, next) =>
+    read(req, res, (error?: unknown) => {
+      if ((error as { type?: string } | undefined)?.type === 'entity.too.large')
+        (error as Error).message = tooLarge;
+      next(error);
+    });
+}
+
 function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
   return {
     code: t.code,
@@ -161,18 +217,23 @@ export async function createRouter(
   const { engine, store, health, policy, httpAuth, permissions, auditor } =
     options;
   const router = Router();
-  // JSON bodies are read as text and parsed within depth and size bounds, before anything walks
-  // them (zod, merges, redaction): `JSON.parse` alone takes seconds on megabytes of `[[[[`.
-  router.use(
-    express.text({
-      type: ['application/json', 'application/*+json'],
-      limit: '5mb',
-    }),
+  // JSON bodies are read as text and parsed within depth, node and size bounds, checked on the
+  // text before anything walks them (zod, merges, redaction): `JSON.parse` alone takes seconds on
+  // megabytes of `[[[[`, and half a second on a million `{}`.
+  const readBody = {
+    large: jsonBodyReader(LARGE_BODY_BYTES),
+    small: jsonBodyReader(SMALL_BODY_BYTES),
+  };
+  router.use((req, res, next) =>
+    (takesLargeBody(req) ? readBody.large : readBody.small)(req, res, next),
   );
   router.use((req, _res, next) => {
     if (typeof req.body === 'string')
       req.body = req.body.trim()
-        ? parseJsonLimited(req.body, { what: 'Request body' })
+        ? parseJsonLimited(req.body, {
+            what: 'Request body',
+            limits: { maxNodes: MAX_BODY_NODES },
+          })
         : {};
     next();
   });
