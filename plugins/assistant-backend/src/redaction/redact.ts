@@ -838,6 +838,244 @@ function hideSecretLineBlocks(text: string, lines: SecretLines): string {
   return out + text.slice(copied);
 }
 
+/** The automaton that finds known values holds at most this many of each one's first characters. */
+const NEEDLE_HEAD = 32;
+/** Up to this many needles, a text is first searched for each in turn: most hold none. */
+const FEW_NEEDLES = 8;
+/** In `only` of {@link needleReplacer}: the node has several children, kept in a map. */
+const MANY_CHILDREN = -2;
+
+/**
+ * Returns a function that replaces the places of `needles` in a text with `***` as replacing each in
+ * turn, longest first (those of one length in the given order), with `text.split(needle).join('***')`
+ * does: a place is hidden unless it overlaps one hidden before it, of a longer needle or of the same
+ * needle to its left. (Places are those of the text as given: a needle holding `*` is not looked for
+ * across the `***` that replaced another.)
+ *
+ * One pass over the text, whatever the number of needles: an Aho–Corasick automaton of the needles'
+ * first {@link NEEDLE_HEAD} characters finds where each may start, and the rest of a longer one is
+ * compared there. The cost is the text and the places found, not needles × text (one Secret of 8000
+ * values took seconds a manifest); building it, the needles' first characters. When needles overlap
+ * so much in one text that telling their places apart would cost over twice its length (`aaaa…` and
+ * many needles of `a`s), each stretch that may hold a place is hidden whole instead, from where a
+ * needle's head stands to as far as the longest needle with that head would reach: more than the
+ * exact answer, never less, still linear.
+ */
+function needleReplacer(given: Iterable<string>): (text: string) => string {
+  const needles = [...given]
+    .filter(n => n.length > 0)
+    .sort((a, b) => b.length - a.length);
+  if (needles.length === 0) return text => text;
+  // The trie of the needles' heads, node 0 its root, in arrays as long as it may grow.
+  let capacity = 1;
+  for (const needle of needles)
+    capacity += Math.min(needle.length, NEEDLE_HEAD);
+  let nodes = 1;
+  const depth = new Uint8Array(capacity);
+  /** The character to a node's only child, -1 when it has none, or MANY_CHILDREN. */
+  const only = new Int32Array(capacity).fill(-1);
+  const onlyChild = new Int32Array(capacity);
+  const manyChildren = new Map<number, Map<number, number>>();
+  const rootAscii = new Int32Array(128).fill(-1);
+  const rootOther = new Map<number, number>();
+  /** The needles whose head ends at a node, as a list: the first (its place in `needles`), the next. */
+  const ending = new Int32Array(capacity).fill(-1);
+  const nextEnding = new Int32Array(needles.length);
+  /** The length of the longest needle whose head ends at a node. */
+  const longest = new Int32Array(capacity);
+  const step = (node: number, c: number): number => {
+    if (node === 0) return c < 128 ? rootAscii[c] : rootOther.get(c) ?? -1;
+    const o = only[node];
+    if (o === c) return onlyChild[node];
+    return o === MANY_CHILDREN ? manyChildren.get(node)!.get(c) ?? -1 : -1;
+  };
+  const addChild = (node: number, c: number): number => {
+    const id = nodes++;
+    depth[id] = depth[node] + 1;
+    if (node === 0) {
+      if (c < 128) rootAscii[c] = id;
+      else rootOther.set(c, id);
+    } else if (only[node] === -1) {
+      only[node] = c;
+      onlyChild[node] = id;
+    } else if (only[node] === MANY_CHILDREN) {
+      manyChildren.get(node)!.set(c, id);
+    } else {
+      manyChildren.set(
+        node,
+        new Map([
+          [only[node], onlyChild[node]],
+          [c, id],
+        ]),
+      );
+      only[node] = MANY_CHILDREN;
+    }
+    return id;
+  };
+  // Inserted last to first, so that each node's list of needles runs in their order.
+  for (let index = needles.length - 1; index >= 0; index--) {
+    const needle = needles[index];
+    let node = 0;
+    const head = Math.min(needle.length, NEEDLE_HEAD);
+    for (let i = 0; i < head; i++) {
+      const c = needle.charCodeAt(i);
+      const next = step(node, c);
+      node = next === -1 ? addChild(node, c) : next;
+    }
+    nextEnding[index] = ending[node];
+    ending[node] = index;
+    longest[node] = Math.max(longest[node], needle.length);
+  }
+  /** Where the automaton goes on a character no child of a node takes: its longest proper suffix in the trie. */
+  const fail = new Int32Array(nodes);
+  /** The nearest node, the node itself or down its `fail` chain, where heads end; -1 for none. */
+  const found = new Int32Array(nodes).fill(-1);
+  /** How far past the end of a place any head ending there, or a shorter one ending there too, may reach. */
+  const ahead = new Int32Array(nodes);
+  // Breadth first (a node's fail is shallower), each node with the character to it and its parent.
+  const queue = new Int32Array(nodes);
+  const charTo = new Int32Array(nodes);
+  const parentOf = new Int32Array(nodes);
+  let queued = 0;
+  const enqueue = (child: number, c: number, parent: number) => {
+    queue[queued++] = child;
+    charTo[child] = c;
+    parentOf[child] = parent;
+  };
+  rootAscii.forEach((child, c) => {
+    if (child !== -1) enqueue(child, c, 0);
+  });
+  rootOther.forEach((child, c) => enqueue(child, c, 0));
+  for (let q = 0; q < queued; q++) {
+    const node = queue[q];
+    const parent = parentOf[node];
+    const c = charTo[node];
+    let to = 0;
+    if (parent !== 0) {
+      for (let f = fail[parent]; ; f = fail[f]) {
+        const next = step(f, c);
+        if (next !== -1) {
+          to = next;
+          break;
+        }
+        if (f === 0) break;
+      }
+    }
+    fail[node] = to;
+    found[node] = ending[node] !== -1 ? node : found[to];
+    ahead[node] = Math.max(ahead[to], longest[node] - depth[node]);
+    if (only[node] >= 0) enqueue(onlyChild[node], only[node], node);
+    else if (only[node] === MANY_CHILDREN)
+      manyChildren.get(node)!.forEach((child, k) => enqueue(child, k, node));
+  }
+
+  /** Each stretch where a needle may stand hidden whole (see above): linear, whatever the needles. */
+  const hideAround = (text: string): string => {
+    const length = text.length;
+    const cover = new Int32Array(length + 1);
+    let state = 0;
+    for (let i = 0; i < length; i++) {
+      const c = text.charCodeAt(i);
+      for (;;) {
+        const next = step(state, c);
+        if (next !== -1) {
+          state = next;
+          break;
+        }
+        if (state === 0) break;
+        state = fail[state];
+      }
+      const at = found[state];
+      if (at !== -1) {
+        cover[i + 1 - depth[at]]++;
+        cover[Math.min(length, i + 1 + ahead[state])]--;
+      }
+    }
+    let out = '';
+    let copied = 0;
+    let covers = 0;
+    for (let i = 0; i < length; i++) {
+      const before = covers;
+      covers += cover[i];
+      if (before === 0 && covers > 0) out += text.slice(copied, i) + REDACTED;
+      else if (before > 0 && covers === 0) copied = i;
+    }
+    return out + (covers > 0 ? '' : text.slice(copied));
+  };
+
+  // Few needles: the engine's own search tells quicker that a text holds none of them (most texts).
+  const few = needles.length <= FEW_NEEDLES ? needles : undefined;
+  return text => {
+    if (few && !few.some(n => text.includes(n))) return text;
+    const length = text.length;
+    let budget = 2 * length + 1024;
+    // The places found, each as (which needle, its place in `needles`) × (length + 1) + where it starts.
+    const stride = length + 1;
+    let places = new Float64Array(0);
+    let count = 0;
+    let state = 0;
+    for (let i = 0; i < length; i++) {
+      const c = text.charCodeAt(i);
+      for (;;) {
+        const next = step(state, c);
+        if (next !== -1) {
+          state = next;
+          break;
+        }
+        if (state === 0) break;
+        state = fail[state];
+      }
+      for (let at = found[state]; at !== -1; at = found[fail[at]]) {
+        const head = depth[at];
+        const start = i + 1 - head;
+        for (let index = ending[at]; index !== -1; index = nextEnding[index]) {
+          const needle = needles[index];
+          budget--;
+          if (needle.length > head) {
+            // A needle longer than its head: the rest compared where the head stands.
+            if (start + needle.length > length) continue;
+            let k = head;
+            while (
+              k < needle.length &&
+              text.charCodeAt(start + k) === needle.charCodeAt(k)
+            )
+              k++;
+            budget -= k - head;
+            if (k < needle.length) continue;
+          }
+          if (count === places.length) {
+            const more = new Float64Array(Math.max(16, 2 * count));
+            more.set(places);
+            places = more;
+          }
+          places[count++] = index * stride + start;
+        }
+        if (budget < 0) return hideAround(text);
+      }
+    }
+    if (count === 0) return text;
+    const hidden = new Uint8Array(length);
+    const ends = new Map<number, number>();
+    // The places by needle (longest first), each needle's from left to right.
+    for (const place of places.subarray(0, count).sort()) {
+      const index = Math.floor(place / stride);
+      const start = place - index * stride;
+      const end = start + needles[index].length;
+      // Places hidden before are as long or longer: one that overlaps this one holds its first or last character.
+      if (hidden[start] || hidden[end - 1]) continue;
+      hidden.fill(1, start, end);
+      ends.set(start, end);
+    }
+    let out = '';
+    let copied = 0;
+    for (const start of Int32Array.from(ends.keys()).sort()) {
+      out += text.slice(copied, start) + REDACTED;
+      copied = ends.get(start)!;
+    }
+    return out + text.slice(copied);
+  };
+}
+
 /** Free text with URL credentials and secret-looking `key=value` pairs hidden. */
 export function scrubText(text: string): string {
   return hideSecretPairs(hideUrlCredentials(text));
@@ -1077,7 +1315,8 @@ export function hiddenPlanValues(plan: Plan, shown: Plan): string[] {
 /**
  * `text` with each of `values` replaced by `***` (longest first; also as a JSON or YAML
  * double-quoted string writes it, `"line1\nline2"`), and the lines of a value over lines where
- * they stand otherwise (see `hideSecretLineBlocks`), then {@link scrubText}.
+ * they stand otherwise (see `hideSecretLineBlocks`), then {@link scrubText}. All values are found
+ * in one pass over the text (see `needleReplacer`), whatever their number.
  */
 export function withoutValues(text: string, values: string[]): string {
   const needles = new Set<string>();
@@ -1088,8 +1327,6 @@ export function withoutValues(text: string, values: string[]): string {
     if (escaped !== v) needles.add(escaped);
   }
   // Lines first: a value would cut a line of a block out before the block is seen.
-  let out = hideSecretLineBlocks(text, secretLines(values));
-  for (const v of [...needles].sort((x, y) => y.length - x.length))
-    out = out.split(v).join(REDACTED);
-  return scrubText(out);
+  const out = hideSecretLineBlocks(text, secretLines(values));
+  return scrubText(needleReplacer(needles)(out));
 }

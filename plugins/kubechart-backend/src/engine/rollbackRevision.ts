@@ -111,12 +111,14 @@ export function rollbackSecretValues(
     if (!r) continue;
     for (const s of collectSecretValues(r.config ?? {})) out.add(s);
     if (r.manifest) {
+      let objects: unknown[] = [];
       try {
-        for (const s of collectManifestSecretValues(parseManifests(r.manifest)))
-          out.add(s);
+        objects = parseManifests(r.manifest);
       } catch {
         // A manifest that does not parse shows nothing (redactManifest drops such documents).
       }
+      // More secret values than MAX_SECRET_VALUES is refused (400), never shown unscrubbed.
+      for (const s of collectManifestSecretValues(objects)) out.add(s);
     }
   }
   return [...out];

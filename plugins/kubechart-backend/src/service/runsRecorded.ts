@@ -473,15 +473,16 @@ export function addRecordedRunRoutes(
     });
     // The secret values it reports (its values', its manifest's Secrets') are removed wherever else
     // they appear in what it reports: a ConfigMap or annotation of the manifest, the failure reason.
+    // More secret values than one values object or manifest may bring is a 400 (MAX_SECRET_VALUES).
     const secrets = collectSecretValues(body.values ?? {});
     let objects: KubeObject[] = [];
     if (body.manifest !== undefined) {
       try {
         objects = parseManifests(body.manifest);
-        secrets.push(...collectManifestSecretValues(objects));
       } catch {
         // Refused by redactManifest below (over the limits), or dropped there (not valid YAML).
       }
+      secrets.push(...collectManifestSecretValues(objects));
     }
     const scrubKnown = createTextRedactor(secrets, { keyValuePairs: false });
     const scrubText = createTextRedactor(secrets);
