@@ -77,7 +77,10 @@ export interface Config {
     namespaceOwners?: {
       [cluster: string]: { [namespace: string]: string };
     };
-    /** How much one caller may ask, and add to the audit trail, a minute (per backend instance). */
+    /**
+     * How much one caller may ask, and add to the audit trail, a minute (per backend instance), and
+     * how many questions one conversation keeps.
+     */
     limits?: {
       /**
        * Questions one user may ask `/ask` (or the `plan-question` action) a
@@ -96,6 +99,17 @@ export interface Config {
        * 0. Default 30.
        */
       refusedQuestionsAuditedPerMinute?: number;
+      /**
+       * Questions (answered or refused) one conversation keeps. A question
+       * asked in a conversation that holds this many is answered 409 ("This
+       * conversation has reached its limit of 200 questions …: start a new
+       * conversation to ask more."), before any provider is asked; asking
+       * without `conversationId` starts a new conversation (the widget does so
+       * with the next question). `GET /conversations/:id` answers at most 200
+       * messages at once, whatever this is. A whole number, at least 1.
+       * Default 200.
+       */
+      messagesPerConversation?: number;
     };
   };
 }

@@ -26,6 +26,8 @@ describe('kube-assistant plugin', () => {
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   const audit: AuditCall[] = [];
   const denied = new Set<string>();
+  /** Permissions whose check fails (the permission backend does not answer). */
+  const failing = new Set<string>();
   /** Permission checks and audit events, in the order they happened. */
   const order: string[] = [];
 
@@ -145,6 +147,9 @@ describe('kube-assistant plugin', () => {
             requests.map((r: unknown) => {
               const name = (r as any).permission.name;
               order.push(`permission:${name}`);
+              if (failing.has(name)) {
+                throw new Error('permission backend unavailable');
+              }
               return {
                 result: denied.has(name)
                   ? AuthorizeResult.DENY
@@ -179,6 +184,7 @@ describe('kube-assistant plugin', () => {
     audit.length = 0;
     order.length = 0;
     denied.clear();
+    failing.clear();
     models.behaviours.ollama = { kind: 'status', status: 503 };
     models.behaviours.openai = { kind: 'status', status: 503 };
   });
@@ -1022,6 +1028,60 @@ describe('kube-assistant plugin', () => {
     );
   });
 
+  it('checks kube-assistant.execute before a run is recorded: a caller without it leaves a refusal, not a run that started', async () => {
+    const asked = await ask({ question: 'list pods in shop' });
+    expect(asked.status).toBe(200);
+    audit.length = 0;
+    order.length = 0;
+    denied.add('kube-assistant.execute');
+    const refused = await execute({ messageId: asked.body.messageId });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      'You are not allowed to run commands (kube-assistant.execute)',
+    );
+    // The permission is checked first; the event records the refusal from its start.
+    expect(order.slice(0, 2)).toEqual([
+      'permission:kube-assistant.execute',
+      'event:execution',
+    ]);
+    const events = audit.filter(a => a.options.eventId === 'execution');
+    expect(events).toHaveLength(1);
+    expect(events[0].options.meta).toEqual({
+      user: 'user:default/mock',
+      messageId: asked.body.messageId,
+      command: asked.body.command,
+      safety: 'safe',
+      outcome: 'refused',
+      reason: 'You are not allowed to run commands (kube-assistant.execute)',
+      stage: 'permission',
+    });
+    expect(events[0].success).not.toHaveBeenCalled();
+    expect(events[0].fail).toHaveBeenCalledTimes(1);
+    expect(events[0].fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+    });
+  });
+
+  it('completes the execution event when a check before the run fails: an error, not a run left started', async () => {
+    const asked = await ask({ question: 'list pods in shop' });
+    expect(asked.status).toBe(200);
+    audit.length = 0;
+    // Checked after the execute permission, when the plan's scope is checked again.
+    failing.add('kube-assistant.cluster-wide');
+    const failed = await execute({ messageId: asked.body.messageId });
+    expect(failed.status).toBe(500);
+    const events = audit.filter(a => a.options.eventId === 'execution');
+    expect(events).toHaveLength(1);
+    expect(events[0].success).not.toHaveBeenCalled();
+    expect(events[0].fail).toHaveBeenCalledTimes(1);
+    expect(events[0].fail.mock.calls[0][0]).toMatchObject({
+      error: expect.objectContaining({
+        message: 'permission backend unavailable',
+      }),
+      meta: { outcome: 'error' },
+    });
+  });
+
   it('refuses everything to users without the query permission', async () => {
     denied.add('kube-assistant.query');
     const asked = await ask({ question: 'list pods' });
@@ -1430,6 +1490,66 @@ describe('kube-assistant plugin', () => {
     );
     expect(res.body.result.text).toContain('password: <19 bytes>');
     expect(JSON.stringify(res.body)).not.toContain(secretValue);
+  });
+
+  it('shows and runs -o yaml as typed, and answers a missing object as kubectl does', async () => {
+    const asked = await ask({
+      question: 'kubectl get configmap payments-api-config -n payments -o yaml',
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body.command).toBe(
+      'kubectl get configmap/payments-api-config --context sim -n payments -o yaml',
+    );
+    const res = await execute({ messageId: asked.body.messageId });
+    expect(res.status).toBe(200);
+    expect(res.body.result.type).toBe('text');
+    expect(res.body.result.text).toMatch(
+      /^apiVersion: v1\ndata:\n {2}LOG_LEVEL: info\n {2}PAYMENT_PROVIDER: sandbox\nkind: ConfigMap\nmetadata:\n/,
+    );
+
+    const missing = await ask({ question: 'get configmap nope in payments' });
+    expect(missing.status).toBe(200);
+    expect(missing.body.command).toBe(
+      'kubectl get configmap/nope --context sim -n payments',
+    );
+    const notFound = await execute({ messageId: missing.body.messageId });
+    expect(notFound.status).toBe(404);
+    expect(notFound.body.error.message).toBe(
+      'Error from server (NotFound): configmaps "nope" not found',
+    );
+    const conversation = await request(backend.server)
+      .get(`/api/kube-assistant/conversations/${missing.body.conversationId}`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(
+      conversation.body.messages.find(
+        (m: { id: string }) => m.id === missing.body.messageId,
+      ).executions,
+    ).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        summary: 'Error from server (NotFound): configmaps "nope" not found',
+      }),
+    ]);
+  });
+
+  it("lists the pods of a named deployment by the deployment's selector, as the command shown says", async () => {
+    const asked = await ask({
+      question: 'pods of deployment inventory-service in shop',
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body.command).toBe(
+      'kubectl get pods --context sim -n shop -l app=inventory-service',
+    );
+    let rows: string[][] = [];
+    await eventually(async () => {
+      const res = await execute({ messageId: asked.body.messageId });
+      expect(res.status).toBe(200);
+      rows = res.body.result.rows;
+      return rows.length >= 2;
+    });
+    // Its pods (other tests restart and scale it: a rollout may show more), and no other.
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const [name] of rows) expect(name).toMatch(/^inventory-service-/);
   });
 
   // Last: before the fix this deleted the namespace.

@@ -12,7 +12,12 @@ import {
   AssistantProvider,
   assistantProvidersExtensionPoint,
 } from '@kubechart/plugin-assistant-node';
-import { registerAssistantActions } from './actions/assistantActions';
+import { Handler } from 'express';
+import { createActionRefusalAuditor } from './actions/actionRefusals';
+import {
+  PLAN_QUESTION_ACTION,
+  registerAssistantActions,
+} from './actions/assistantActions';
 import { DatabaseConversationStore } from './database/DatabaseConversationStore';
 import { ClusterNames } from './execution/ClusterNames';
 import { ClusterRegistry } from './execution/clusters';
@@ -25,7 +30,10 @@ import { ProviderChain } from './providers/ProviderChain';
 import { AssistantService } from './service/AssistantService';
 import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
-import { readQuestionLimits } from './service/questionLimits';
+import {
+  readMessagesPerConversation,
+  readQuestionLimits,
+} from './service/questionLimits';
 
 /**
  * The Kubernetes assistant backend plugin (`kube-assistant`).
@@ -63,6 +71,7 @@ export const assistantPlugin = createBackendPlugin({
         deps.permissionsRegistry.addPermissions(kubeAssistantPermissions);
         const store = await DatabaseConversationStore.create({
           database: deps.database,
+          maxMessagesPerConversation: readMessagesPerConversation(config),
         });
         const chain = new ProviderChain(
           createProviderEntries(config, extraProviders),
@@ -120,6 +129,18 @@ export const assistantPlugin = createBackendPlugin({
           actionsRegistry: deps.actionsRegistry,
           service,
         });
+        // The actions registry answers a caller without `kube-assistant.query` 404 from its own
+        // router, before the action runs: this error handler, after that router, records the
+        // refusal as `/ask` does. Express calls a handler of four arguments with errors only.
+        httpRouter.use(
+          createActionRefusalAuditor({
+            pluginId: 'kube-assistant',
+            actionName: PLAN_QUESTION_ACTION,
+            httpAuth: deps.httpAuth,
+            service,
+            logger,
+          }) as unknown as Handler,
+        );
       },
     });
   },

@@ -170,7 +170,18 @@ export type ConversationSummary = {
   updatedAt: string;
 };
 
-/** @public */
+/** Most messages `GET /conversations/:id` answers at once (and its default page). @public */
+export const MAX_CONVERSATION_PAGE = 200;
+
+/**
+ * A conversation with a page of its messages: the newest ones (at most `limit`, default
+ * {@link MAX_CONVERSATION_PAGE}), oldest first. @public
+ */
 export type Conversation = ConversationSummary & {
   messages: ConversationMessage[];
+  /**
+   * Set when the conversation has older messages than these: pass it as `before` to read the page
+   * before them.
+   */
+  olderCursor?: string;
 };

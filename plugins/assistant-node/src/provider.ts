@@ -19,12 +19,18 @@ export type AssistantQuestionContext = {
   /**
    * Looks up which of these words name objects in the cluster (kind and
    * namespace), so a provider can tell a deployment called `cron` from the
-   * word. Bounded and cached by the backend; absent in offline evaluation.
+   * word; a workload comes with its selector as `-l` takes it (its
+   * matchLabels, when it has no matchExpressions), so "pods of deployment
+   * web" can be listed by it. Bounded and cached by the backend; absent in
+   * offline evaluation.
    */
-  lookupNames?: (
-    words: string[],
-  ) => Promise<
-    Array<{ name: string; resource: PlanResource; namespace?: string }>
+  lookupNames?: (words: string[]) => Promise<
+    Array<{
+      name: string;
+      resource: PlanResource;
+      namespace?: string;
+      selector?: string;
+    }>
   >;
 };
 

@@ -21,12 +21,17 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import request from 'supertest';
 import { assistantPlugin } from '../plugin';
 
 jest.setTimeout(60_000);
 
 const JANE = 'user:default/jane';
 const DENIED = 'user:default/denied';
+/** Denied as DENIED is, with a refusal window of its own. */
+const LOOPING = 'user:default/denied-looping';
+/** Refusals of one caller the audit trail records one by one a minute in this suite. */
+const RECORDED_PER_MINUTE = 3;
 
 const permissions = createServiceFactory({
   service: coreServices.permissions,
@@ -36,7 +41,9 @@ const permissions = createServiceFactory({
       async authorize(requests: any[], options: any) {
         const ref = options?.credentials.principal?.userEntityRef;
         return requests.map(() => ({
-          result: ref === DENIED ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
+          result: ref?.startsWith(DENIED)
+            ? AuthorizeResult.DENY
+            : AuthorizeResult.ALLOW,
         }));
       },
       async authorizeConditional(requests: any[]) {
@@ -52,6 +59,7 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
   }> = [];
   let sim: KubeSim;
   let actions: ActionsService;
+  let server: any;
   let stop: () => Promise<void>;
   const plan = (user: string, question: string) =>
     actions.invoke({
@@ -109,11 +117,13 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
             kubeAssistant: {
               allowDangerous: true,
               providers: [{ id: 'builtin' }],
+              limits: { refusedQuestionsAuditedPerMinute: RECORDED_PER_MINUTE },
             },
           },
         }),
       ],
     });
+    server = backend.server;
     stop = () => backend.stop();
   });
 
@@ -209,5 +219,80 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
     expect(event.options.credentials).toMatchObject({
       principal: { type: 'user', userEntityRef: JANE },
     });
+  });
+
+  it('audits a question the actions registry refuses (no kube-assistant.query) as /ask audits it, and keeps the action hidden', async () => {
+    audit.length = 0;
+    const refused = await plan(
+      DENIED,
+      'list pods, my password is Hunter2Secret',
+    ).catch(e => e);
+    // The same answer as for an action that does not exist: the action stays invisible.
+    expect(refused.statusCode).toBe(404);
+    expect(refused.body.error.message).toBe(
+      'Action "kube-assistant:plan-question" not found',
+    );
+    const questions = audit.filter(a => a.options.eventId === 'question');
+    expect(questions).toHaveLength(1);
+    const [event] = questions;
+    // Recorded as /ask records it: the caller, the question screened for secret values, refused.
+    expect(event.options.meta).toEqual({
+      user: DENIED,
+      question: 'list pods, my password is ***',
+    });
+    expect(event.options.credentials).toMatchObject({
+      principal: { type: 'user', userEntityRef: DENIED },
+    });
+    expect(event.fail).toHaveBeenCalledTimes(1);
+    expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+      reason: 'You are not allowed to use the Kubernetes assistant',
+      stage: 'permission',
+    });
+    expect(
+      JSON.stringify(
+        audit.map(a => [a.options.meta, a.fail.mock.calls.map(c => c[0].meta)]),
+      ),
+    ).not.toContain('Hunter2Secret');
+
+    // An action that does not exist, or a caller who may ask: nothing recorded as refused.
+    audit.length = 0;
+    const unknown = await actions
+      .invoke({
+        id: 'kube-assistant:no-such-action',
+        input: { question: 'list pods' },
+        credentials: mockCredentials.user(DENIED),
+      })
+      .catch(e => e);
+    expect(unknown.statusCode).toBe(404);
+    expect(audit).toEqual([]);
+  });
+
+  it('records refusals through the action and /ask in one window per caller', async () => {
+    audit.length = 0;
+    const answers: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      answers.push(
+        (await plan(LOOPING, `list pods ${i}`).catch(e => e)).statusCode,
+      );
+    }
+    const asked = await request(server)
+      .post('/api/kube-assistant/ask')
+      .set('Authorization', mockCredentials.user.header(LOOPING))
+      .send({ question: 'list pods 2' });
+    answers.push(asked.status);
+    for (let i = 3; i < 6; i++) {
+      answers.push(
+        (await plan(LOOPING, `list pods ${i}`).catch(e => e)).statusCode,
+      );
+    }
+    expect(answers).toEqual([404, 404, 403, 404, 404, 404]);
+    // Three recorded one by one (the window of kubeAssistant.limits.refusedQuestionsAuditedPerMinute),
+    // the others only counted, whichever way they came.
+    expect(
+      audit
+        .filter(a => a.options.eventId === 'question')
+        .map(a => a.options.meta?.question),
+    ).toEqual(['list pods 0', 'list pods 1', 'list pods 2']);
   });
 });

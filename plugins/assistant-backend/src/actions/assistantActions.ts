@@ -6,6 +6,9 @@ import {
 } from '@kubechart/plugin-assistant-common';
 import { AssistantService } from '../service/AssistantService';
 
+/** The name of the planning action (its id is `kube-assistant:plan-question`). */
+export const PLAN_QUESTION_ACTION = 'plan-question';
+
 /**
  * The assistant's planning as a read-only action of Backstage's actions registry (an MCP tool for
  * AI agents): a question becomes a kubectl-equivalent command and its safety class. Nothing is run:
@@ -18,13 +21,15 @@ export function registerAssistantActions(options: {
 }) {
   const { actionsRegistry, service } = options;
   actionsRegistry.register({
-    name: 'plan-question',
+    name: PLAN_QUESTION_ACTION,
     title: 'Plan a Kubernetes question (no execution)',
     description:
       'Turns a question about the Kubernetes clusters ("which pods of payments-api are crash-looping?") into the ' +
       'kubectl-equivalent command the portal assistant would run, with its safety class (safe, warning or dangerous) ' +
       'judged from the command itself, the objects it can touch, and whether the caller could run it. Runs nothing: ' +
       'the command can only be executed by the user in the portal.',
+    // Hidden from (and refused with 404 to) a caller without it, by the registry itself; that
+    // refusal is recorded by `createActionRefusalAuditor` (the action never sees the call).
     visibilityPermission: kubeAssistantQueryPermission,
     attributes: { readOnly: true, idempotent: false, destructive: false },
     schema: {

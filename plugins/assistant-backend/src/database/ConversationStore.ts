@@ -17,13 +17,21 @@ export type StoredMessage = ConversationMessage & {
 
 /** Keeps each user's conversations with the assistant. */
 export interface ConversationStore {
-  /** Creates a conversation, or checks the user owns the given one. */
+  /**
+   * Creates a conversation, or checks the user owns the given one (NotFoundError otherwise) and that
+   * it takes one more message (ConflictError otherwise).
+   */
   ensureConversation(options: {
     id?: string;
     userRef: string;
     title: string;
     entityRef?: string;
   }): Promise<string>;
+  /**
+   * Keeps a message in its conversation; a conversation that holds its limit of messages already
+   * (`kubeAssistant.limits.messagesPerConversation`) is refused with a ConflictError (409), as
+   * `ensureConversation` refuses it.
+   */
   addMessage(message: StoredMessage): Promise<void>;
   getMessage(options: {
     id: string;
@@ -42,8 +50,15 @@ export interface ConversationStore {
     userRef: string;
     limit: number;
   }): Promise<ConversationSummary[]>;
+  /**
+   * A page of a conversation: its newest `limit` messages (at most, and by default,
+   * `MAX_CONVERSATION_PAGE`) older than the message `before`, oldest first, with `olderCursor` when
+   * there are older ones. A `before` that is not a message of the conversation is an InputError.
+   */
   getConversation(options: {
     id: string;
     userRef: string;
+    limit?: number;
+    before?: string;
   }): Promise<Conversation | undefined>;
 }

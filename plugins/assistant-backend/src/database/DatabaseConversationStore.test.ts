@@ -103,6 +103,62 @@ describe('DatabaseConversationStore', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'keeps at most maxMessagesPerConversation messages, also asked at once, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex }),
+        maxMessagesPerConversation: 3,
+      });
+      const alice = 'user:default/alice';
+      const conversationId = await store.ensureConversation({
+        userRef: alice,
+        title: 'pods',
+      });
+      const saved = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          store.addMessage({
+            id: randomUUID(),
+            conversationId,
+            userRef: alice,
+            question: `list pods ${i}`,
+            createdAt: new Date().toISOString(),
+            executions: [],
+          }),
+        ),
+      );
+      expect(saved.filter(s => s.status === 'fulfilled')).toHaveLength(3);
+      for (const refused of saved.filter(s => s.status === 'rejected')) {
+        expect((refused as PromiseRejectedResult).reason).toMatchObject({
+          name: 'ConflictError',
+          message:
+            'This conversation has reached its limit of 3 questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.',
+        });
+      }
+      const conversation = await store.getConversation({
+        id: conversationId,
+        userRef: alice,
+      });
+      expect(conversation?.messages).toHaveLength(3);
+      await expect(
+        store.ensureConversation({
+          id: conversationId,
+          userRef: alice,
+          title: 'pods',
+        }),
+      ).rejects.toMatchObject({ name: 'ConflictError' });
+      // Another user's conversation is not found, full or not.
+      await expect(
+        store.ensureConversation({
+          id: conversationId,
+          userRef: 'user:default/bob',
+          title: 'pods',
+        }),
+      ).rejects.toMatchObject({ name: 'NotFoundError' });
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'migrates down cleanly, %p',
     async databaseId => {
       const knex = await databases.init(databaseId);

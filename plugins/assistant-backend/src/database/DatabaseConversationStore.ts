@@ -2,16 +2,18 @@ import {
   DatabaseService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   Conversation,
   ConversationSummary,
   ExecutionRecord,
+  MAX_CONVERSATION_PAGE,
 } from '@kubechart/plugin-assistant-common';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { ConversationStore, StoredMessage } from './ConversationStore';
 import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
+import { DEFAULT_MESSAGES_PER_CONVERSATION } from '../service/questionLimits';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-assistant-backend',
@@ -52,6 +54,9 @@ type ExecutionRow = {
   summary: string;
   created_at: string | Date;
 };
+
+/** Message ids in one `whereIn`: far below PostgreSQL's 65,535 bind parameters and SQLite's 32,766. */
+const IDS_PER_QUERY = 500;
 
 // SQLite hands timestamps back as strings or epoch numbers, PostgreSQL as Dates.
 function iso(value: string | number | Date): string {
@@ -100,15 +105,43 @@ export class DatabaseConversationStore implements ConversationStore {
   static async create(options: {
     database: DatabaseService;
     skipMigrations?: boolean;
+    /** Questions one conversation keeps (`kubeAssistant.limits.messagesPerConversation`). Default 200. */
+    maxMessagesPerConversation?: number;
   }): Promise<DatabaseConversationStore> {
     const client = await options.database.getClient();
     if (!options.skipMigrations && !options.database.migrations?.skip) {
       await client.migrate.latest({ directory: migrationsDir });
     }
-    return new DatabaseConversationStore(client);
+    const max =
+      options.maxMessagesPerConversation ?? DEFAULT_MESSAGES_PER_CONVERSATION;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new Error(
+        `maxMessagesPerConversation must be a whole number of at least 1, not ${max}`,
+      );
+    }
+    return new DatabaseConversationStore(client, max);
   }
 
-  private constructor(private readonly db: Knex) {}
+  private constructor(
+    private readonly db: Knex,
+    private readonly maxMessages: number,
+  ) {}
+
+  /**
+   * Refuses (409) one more message in a conversation that holds `maxMessages` already: reads at
+   * most that many of its index entries, whatever the conversation's size.
+   */
+  private async assertRoom(db: Knex, conversationId: string): Promise<void> {
+    const full = await db<MessageRow>('kube_assistant_messages')
+      .where({ conversation_id: conversationId })
+      .offset(this.maxMessages - 1)
+      .first('id');
+    if (full) {
+      throw new ConflictError(
+        `This conversation has reached its limit of ${this.maxMessages} questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.`,
+      );
+    }
+  }
 
   /** Confirmation tokens, kept in the same database. */
   confirmations(): DatabaseConfirmationStore {
@@ -123,15 +156,20 @@ export class DatabaseConversationStore implements ConversationStore {
   }): Promise<string> {
     const now = new Date();
     if (options.id) {
-      const updated = await this.db<ConversationRow>(
-        'kube_assistant_conversations',
-      )
-        .where({ id: options.id, user_ref: options.userRef })
-        .update({ updated_at: now });
-      if (!updated) {
-        throw new NotFoundError(`Conversation ${options.id} not found`);
-      }
-      return options.id;
+      const id = options.id;
+      // A full conversation takes no further question (409), before any provider is asked.
+      await this.db.transaction(async tx => {
+        const updated = await tx<ConversationRow>(
+          'kube_assistant_conversations',
+        )
+          .where({ id, user_ref: options.userRef })
+          .update({ updated_at: now });
+        if (!updated) {
+          throw new NotFoundError(`Conversation ${id} not found`);
+        }
+        await this.assertRoom(tx, id);
+      });
+      return id;
     }
     const id = randomUUID();
     await this.db<ConversationRow>('kube_assistant_conversations').insert({
@@ -146,7 +184,20 @@ export class DatabaseConversationStore implements ConversationStore {
   }
 
   async addMessage(message: StoredMessage): Promise<void> {
-    await this.db<MessageRow>('kube_assistant_messages').insert({
+    await this.db.transaction(async tx => {
+      // Locks the conversation's row until the message is in (PostgreSQL; SQLite writes one at a
+      // time): questions asked at once in one conversation are counted one after the other, so
+      // none goes beyond the limit.
+      await tx<ConversationRow>('kube_assistant_conversations')
+        .where({ id: message.conversationId })
+        .update({ updated_at: new Date() });
+      await this.assertRoom(tx, message.conversationId);
+      await this.insertMessage(tx, message);
+    });
+  }
+
+  private async insertMessage(db: Knex, message: StoredMessage) {
+    await db<MessageRow>('kube_assistant_messages').insert({
       id: message.id,
       conversation_id: message.conversationId,
       user_ref: message.userRef,
@@ -216,20 +267,56 @@ export class DatabaseConversationStore implements ConversationStore {
   async getConversation(options: {
     id: string;
     userRef: string;
+    limit?: number;
+    before?: string;
   }): Promise<Conversation | undefined> {
     const row = await this.db<ConversationRow>('kube_assistant_conversations')
       .where({ id: options.id, user_ref: options.userRef })
       .first();
     if (!row) return undefined;
-    const messages = await this.db<MessageRow>('kube_assistant_messages')
-      .where({ conversation_id: row.id })
+    const limit = Math.min(
+      options.limit ?? MAX_CONVERSATION_PAGE,
+      MAX_CONVERSATION_PAGE,
+    );
+    const query = this.db<MessageRow>('kube_assistant_messages').where({
+      conversation_id: row.id,
+    });
+    if (options.before) {
+      const anchor = await this.db<MessageRow>('kube_assistant_messages')
+        .where({ id: options.before, conversation_id: row.id })
+        .first('id');
+      if (!anchor) {
+        throw new InputError(
+          'Invalid request: before: not a message of this conversation',
+        );
+      }
+      // Compared in the database, so a timestamp is never rounded on its way through JavaScript.
+      const anchorTime = () =>
+        this.db<MessageRow>('kube_assistant_messages')
+          .select('created_at')
+          .where({ id: anchor.id });
+      query.where(older =>
+        older
+          .where('created_at', '<', anchorTime())
+          .orWhere(same =>
+            same
+              .where('created_at', '=', anchorTime())
+              .andWhere('id', '<', anchor.id),
+          ),
+      );
+    }
+    // The newest `limit` messages, and one more to know whether there are older ones.
+    const newestFirst = await query
       .orderBy([
-        { column: 'created_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ]);
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(limit + 1);
+    const messages = newestFirst.slice(0, limit).reverse();
     const executions = await this.executionsFor(messages.map(m => m.id));
     return {
       ...toSummary(row),
+      ...(newestFirst.length > limit ? { olderCursor: messages[0].id } : {}),
       messages: messages.map(m => {
         const {
           conversationId: _c,
@@ -245,18 +332,19 @@ export class DatabaseConversationStore implements ConversationStore {
 
   private async executionsFor(ids: string[]) {
     const map = new Map<string, ExecutionRecord[]>();
-    if (ids.length === 0) return map;
-    const rows = await this.db<ExecutionRow>('kube_assistant_executions')
-      .whereIn('message_id', ids)
-      .orderBy('id', 'asc');
-    for (const row of rows) {
-      const list = map.get(row.message_id) ?? [];
-      list.push({
-        status: row.status as ExecutionRecord['status'],
-        summary: row.summary,
-        at: iso(row.created_at),
-      });
-      map.set(row.message_id, list);
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const rows = await this.db<ExecutionRow>('kube_assistant_executions')
+        .whereIn('message_id', ids.slice(start, start + IDS_PER_QUERY))
+        .orderBy('id', 'asc');
+      for (const row of rows) {
+        const list = map.get(row.message_id) ?? [];
+        list.push({
+          status: row.status as ExecutionRecord['status'],
+          summary: row.summary,
+          at: iso(row.created_at),
+        });
+        map.set(row.message_id, list);
+      }
     }
     return map;
   }

@@ -20,12 +20,40 @@ export type ClusterObjectName = {
   name: string;
   resource: PlanResource;
   namespace?: string;
+  /** A workload's selector as `-l` takes it: its matchLabels, when it has no matchExpressions. */
+  selector?: string;
 };
+
+/** Kinds whose selector picks their pods. */
+const SELECTING_KINDS: PlanResource[] = [
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+];
+
+/** `app=web,tier=db`: a label selector of matchLabels only, or undefined. */
+function selectorOf(object: {
+  spec?: {
+    selector?: {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: unknown[];
+    };
+  };
+}): string | undefined {
+  const selector = object.spec?.selector;
+  const labels = Object.entries(selector?.matchLabels ?? {});
+  if (!labels.length || (selector?.matchExpressions ?? []).length) {
+    return undefined;
+  }
+  return labels.map(([k, v]) => `${k}=${v}`).join(',');
+}
 
 /**
  * The names of the objects in a cluster, listed at most once per `ttlMs`
  * (bounded per kind), so the builtin parser can tell a deployment called
- * `cron` from the word without a request per question.
+ * `cron` from the word without a request per question; with each workload's
+ * selector, so "pods of deployment web" lists the pods it picks.
  */
 export class ClusterNames {
   private readonly cache = new Map<
@@ -72,13 +100,19 @@ export class ClusterNames {
             undefined,
             MAX_PER_KIND,
           );
-          return (list.items ?? []).map(o => ({
-            name: o.metadata?.name ?? '',
-            resource,
-            ...(o.metadata?.namespace
-              ? { namespace: o.metadata.namespace }
-              : {}),
-          }));
+          return (list.items ?? []).map(o => {
+            const selector = SELECTING_KINDS.includes(resource)
+              ? selectorOf(o as Parameters<typeof selectorOf>[0])
+              : undefined;
+            return {
+              name: o.metadata?.name ?? '',
+              resource,
+              ...(o.metadata?.namespace
+                ? { namespace: o.metadata.namespace }
+                : {}),
+              ...(selector ? { selector } : {}),
+            };
+          });
         } catch {
           // A kind this identity may not list is simply not known.
           return [];

@@ -403,7 +403,7 @@ describe('PlanExecutor against kube-sim', () => {
         name: 'nope',
         namespace: 'shop',
       }),
-    ).rejects.toThrow('Pod "nope" not found in namespace shop');
+    ).rejects.toThrow('Error from server (NotFound): pods "nope" not found');
   });
 
   it('refuses a plan whose command and result would differ, before reading the cluster', async () => {

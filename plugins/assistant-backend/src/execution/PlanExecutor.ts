@@ -4,15 +4,19 @@ import {
   ExecutionResult,
   Plan,
   PlanResource,
+  kindOf,
   scopedPlanSchema,
 } from '@kubechart/plugin-assistant-common';
 import {
+  ApiException,
   AppsV1Api,
   CoreV1Api,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   Metrics,
   PatchStrategy,
+  ResponseContext,
   ServerConfiguration,
   createConfiguration,
 } from '@kubernetes/client-node';
@@ -41,6 +45,12 @@ import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
+import {
+  kubectlJson,
+  kubectlYaml,
+  kubectlYamlError,
+  kubectlYamlUnsupported,
+} from './kubectlPrint';
 import { redactObject, scrubText } from '../redaction/redact';
 
 /** Most characters of log text returned. */
@@ -59,7 +69,7 @@ const DONE: Record<string, string> = {
 };
 
 type Api = {
-  objects: KubernetesObjectApi;
+  objects: ObjectsApi;
   core: CoreV1Api;
   apps: AppsV1Api;
   metrics: Metrics;
@@ -181,6 +191,9 @@ function objectName(kind: string, object: KubeObject): string {
   }`;
 }
 
+/** Marks the requests of {@link ObjectsApi.readRaw}: their answer is kept as the server sent it. */
+const RAW = 'raw JSON';
+
 /** KubernetesObjectApi on a given configuration, with the default namespace of `kc` (as makeApiClient sets it). */
 class ObjectsApi extends KubernetesObjectApi {
   constructor(
@@ -190,6 +203,83 @@ class ObjectsApi extends KubernetesObjectApi {
     super(configuration);
     this.setDefaultNamespace(kc);
   }
+
+  /**
+   * GETs one object at `path`, as kubectl does for a named object, and answers its JSON as the API
+   * server sent it: not turned into the client's typed model, which leaves out the fields it does
+   * not know and turns times into Dates (`2024-01-01T00:00:00.000Z`).
+   */
+  async readRaw(path: string): Promise<KubeObject> {
+    const context = this.configuration.baseServer.makeRequestContext(
+      path,
+      HttpMethod.GET,
+    );
+    context.setHeaderParam('Accept', 'application/json');
+    return (await this.requestPromise(context, RAW)) as unknown as KubeObject;
+  }
+
+  protected async processResponse<T>(
+    response: ResponseContext,
+    type?: string,
+  ): Promise<T> {
+    if (type !== RAW) return super.processResponse(response, type) as T;
+    const text = await response.body.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // A body that is not JSON is kept as text (a proxy's error page).
+    }
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
+      if (!body || typeof body !== 'object') {
+        throw new Error('The cluster answered something that is not an object');
+      }
+      return body as T;
+    }
+    throw new ApiException(
+      response.httpStatusCode,
+      'Unsuccessful HTTP Request',
+      body,
+      response.headers,
+    );
+  }
+}
+
+/** `deployments.apps`, `configmaps`: how the API server names a resource in its errors. */
+function qualifiedResource(resource: PlanResource): string {
+  const { apiVersion } = RESOURCE_TYPES[resource];
+  return apiVersion.includes('/')
+    ? `${resource}.${apiVersion.split('/')[0]}`
+    : resource;
+}
+
+/**
+ * A named object that does not exist, as kubectl says it: `Error from server (NotFound):
+ * deployments.apps "web" not found` (the server's own message when it sent one).
+ */
+function notFound(plan: Plan, serverMessage?: string): NotFoundError {
+  return new NotFoundError(
+    `Error from server (NotFound): ${
+      serverMessage ??
+      `${qualifiedResource(plan.resource)} "${plan.name}" not found`
+    }`,
+  );
+}
+
+/** The API path of the one object a plan names (`/apis/apps/v1/namespaces/shop/deployments/web`). */
+function objectPath(plan: Plan): string {
+  const { apiVersion } = RESOURCE_TYPES[plan.resource];
+  const group = apiVersion.includes('/')
+    ? `/apis/${apiVersion}`
+    : `/api/${apiVersion}`;
+  const clusterScoped = CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
+  if (!plan.name || (!clusterScoped && !plan.namespace)) {
+    // scopedPlanSchema refuses such a plan before it runs.
+    throw refused(new InputError('This plan names no object in a namespace'));
+  }
+  return `${group}${
+    clusterScoped ? '' : `/namespaces/${encodeURIComponent(plan.namespace!)}`
+  }/${plan.resource}/${encodeURIComponent(plan.name)}`;
 }
 
 /** Objects asked for per page of a list. */
@@ -540,17 +630,11 @@ export class PlanExecutor {
   /**
    * Finds the one object a named plan means: in its namespace, or for a
    * cluster-scoped one anywhere (a namespaced plan without a namespace is
-   * refused before it runs).
+   * refused before it runs). None is kubectl's NotFound error.
    */
   private async findOne(plan: Plan, api: Api): Promise<KubeObject> {
     const items = await this.list(plan, api);
-    if (items.length === 0) {
-      throw new NotFoundError(
-        `${RESOURCE_TYPES[plan.resource].kind} "${plan.name}" not found${
-          plan.namespace ? ` in namespace ${plan.namespace}` : ''
-        }`,
-      );
-    }
+    if (items.length === 0) throw notFound(plan);
     if (items.length > 1) {
       throw new InputError(
         `"${plan.name}" exists in several namespaces (${items
@@ -621,16 +705,19 @@ export class PlanExecutor {
     const withNamespace =
       !this.namespaceOf(plan) &&
       !CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
-    if (plan.output && plan.name) {
-      // In the format the command asks for; a Secret as its keys and sizes.
-      const items = await this.list(plan, api);
-      return {
-        type: 'text',
-        text:
-          plan.output === 'json'
-            ? items.map(i => this.dump(i, plan.resource, 'json')).join('\n')
-            : items.map(i => this.dump(i, plan.resource)).join('---\n'),
-      };
+    if (plan.name) {
+      // Read as kubectl reads it (one GET), so a missing object is kubectl's NotFound, not an
+      // empty table.
+      const object = await this.readNamed(plan, api);
+      if (plan.output === 'yaml' || plan.output === 'json') {
+        return { type: 'text', text: this.print(object, plan) };
+      }
+      return this.table(
+        plan,
+        { items: [object], more: false },
+        withNamespace,
+        true,
+      );
     }
     // Without a filter or a sort, the first rows are the answer: read only
     // those. Otherwise every object counts, up to maxListed.
@@ -646,20 +733,59 @@ export class PlanExecutor {
     return this.table(plan, listing, withNamespace, firstRowsOnly);
   }
 
+  /** The one object a plan names, as the API server sends it; kubectl's NotFound when it has none. */
+  private async readNamed(plan: Plan, api: Api): Promise<KubeObject> {
+    try {
+      return await api.objects.readRaw(objectPath(plan));
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+      const body = (error as { body?: { kind?: unknown; message?: unknown } })
+        .body;
+      throw notFound(
+        plan,
+        body?.kind === 'Status' && typeof body.message === 'string'
+          ? body.message
+          : undefined,
+      );
+    }
+  }
+
   /**
-   * An object as YAML, through the redaction every shown object goes through: Secret values,
-   * last-applied copies, secret-looking ConfigMap keys, annotations and env values, and URL
-   * credentials never leave the backend (see ../redaction/redact.ts).
+   * An object as `kubectl get -o yaml|json` prints it (./kubectlPrint.ts), through the redaction
+   * every shown object goes through: Secret values (shown as their sizes), last-applied copies,
+   * secret-looking ConfigMap keys, annotations and env values, and URL credentials never leave
+   * the backend (see ../redaction/redact.ts). Managed fields are left out, as kubectl does.
    */
-  private dump(
-    obj: KubeObject,
-    resource: PlanResource,
-    format: 'yaml' | 'json' = 'yaml',
-  ): string {
+  private print(obj: KubeObject, plan: Plan): string {
+    if (plan.output === 'yaml') {
+      // kubectl fails rather than print YAML of an object it cannot read as YAML: so does this,
+      // with its message, whatever the redaction would have hidden.
+      const { managedFields, ...metadata } = (obj.metadata ?? {}) as Record<
+        string,
+        unknown
+      >;
+      const shown = { ...obj, metadata };
+      const failed = kubectlYamlError(shown);
+      if (failed) throw new InputError(failed);
+      const unsupported = kubectlYamlUnsupported(shown);
+      if (unsupported) {
+        throw refused(
+          new NotImplementedError(
+            `The assistant cannot print ${kindOf(plan.resource)}/${
+              plan.name
+            } as kubectl would: ${unsupported}`,
+          ),
+        );
+      }
+    }
+    const copy = redactObject(obj, RESOURCE_TYPES[plan.resource].kind);
+    return plan.output === 'json' ? kubectlJson(copy) : kubectlYaml(copy);
+  }
+
+  /** An object as YAML for `describe`, through the same redaction. */
+  private dump(obj: KubeObject, resource: PlanResource): string {
     const copy = redactObject(obj, RESOURCE_TYPES[resource].kind);
-    return format === 'json'
-      ? JSON.stringify(copy, null, 2)
-      : yaml.dump(copy, { noRefs: true, lineWidth: 120 });
+    return yaml.dump(copy, { noRefs: true, lineWidth: 120 });
   }
 
   private async describe(plan: Plan, api: Api): Promise<ExecutionResult> {

@@ -148,4 +148,57 @@ describe('diagnose', () => {
     }
     expect(JSON.stringify(result).length).toBeLessThan(5000);
   });
+
+  it('says when it shows only the newest warning events of the pod', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'billing-api-0', namespace: 'shop' },
+      status: { phase: 'Pending' },
+    };
+    const event = (reason: string, minute: number) => ({
+      kind: 'Event',
+      type: 'Warning',
+      reason,
+      message: `${reason} happened`,
+      lastTimestamp: `2024-01-01T00:0${minute}:00Z`,
+    });
+    const diagnosed = (events: object[]) =>
+      diagnose(
+        {
+          verb: 'diagnose',
+          resource: 'pods',
+          name: 'billing-api-0',
+          namespace: 'shop',
+        },
+        {
+          findOne: async () => pod,
+          list: async () => events,
+          readLog: async () => '',
+        },
+      );
+    const many = await diagnosed([
+      event('FailedMount', 1),
+      event('FailedScheduling', 5),
+      event('BackOff', 2),
+      event('Unhealthy', 4),
+      event('Evicted', 3),
+    ]);
+    expect(many.evidence.filter(e => e.startsWith('event '))).toEqual([
+      'event FailedScheduling: FailedScheduling happened',
+      'event Unhealthy: Unhealthy happened',
+      'event Evicted: Evicted happened',
+    ]);
+    expect(many.steps).toContain(
+      'read the warning events of pod billing-api-0: 5, of which the 3 newest are shown',
+    );
+    const few = await diagnosed([event('FailedMount', 1), event('BackOff', 2)]);
+    expect(few.steps).toContain(
+      'read the warning events of pod billing-api-0: 2, all shown',
+    );
+    const none = await diagnosed([]);
+    expect(none.steps).toContain(
+      'read the warning events of pod billing-api-0: none',
+    );
+  });
 });

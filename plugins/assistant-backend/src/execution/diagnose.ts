@@ -231,15 +231,19 @@ export async function diagnose(
     };
   }
   const namespace = sick.pod.metadata?.namespace ?? '';
-  const events = applySort(
-    'events',
-    await reads.list(
-      { verb: 'get', resource: 'events', namespace },
-      { fieldSelector: `involvedObject.name=${sick.name},type=Warning` },
-    ),
-    'time',
-  ).slice(0, MAX_EVENTS);
-  steps.push(`read the warning events of pod ${sick.name}`);
+  const warnings = await reads.list(
+    { verb: 'get', resource: 'events', namespace },
+    { fieldSelector: `involvedObject.name=${sick.name},type=Warning` },
+  );
+  const events = applySort('events', warnings, 'time').slice(0, MAX_EVENTS);
+  // The command shown lists them all: the step says how many there are and which are shown.
+  let shown = 'none';
+  if (warnings.length > events.length) {
+    shown = `${warnings.length}, of which the ${events.length} newest are shown`;
+  } else if (warnings.length > 0) {
+    shown = `${warnings.length}, all shown`;
+  }
+  steps.push(`read the warning events of pod ${sick.name}: ${shown}`);
   for (const e of events) {
     evidence.push(`event ${e.reason}: ${short(scrubText(String(e.message)))}`);
   }

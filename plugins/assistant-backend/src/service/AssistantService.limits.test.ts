@@ -35,11 +35,14 @@ describe('AssistantService: refusals recorded per caller and minute', () => {
   let events: Event[];
   let service: AssistantService;
   let planCalls: number;
+  /** The caller's own answer, when a test gives it one. */
+  let ownAnswer: object | undefined;
 
   beforeEach(() => {
     jest.useFakeTimers();
     events = [];
     planCalls = 0;
+    ownAnswer = undefined;
     const auditor: AuditorService = {
       createEvent: async options => {
         const event: Event = { options, success: jest.fn(), fail: jest.fn() };
@@ -54,8 +57,9 @@ describe('AssistantService: refusals recorded per caller and minute', () => {
       throw new Error('no provider in this test');
     });
     const store = {
-      getMessage: async () => undefined,
+      getMessage: async () => ownAnswer,
       messageOwner: async () => undefined,
+      addExecution: async () => undefined,
     } as unknown as ConversationStore;
     service = new AssistantService({
       chain,
@@ -184,6 +188,61 @@ describe('AssistantService: refusals recorded per caller and minute', () => {
     expect(events.map(e => e.options.eventId)).toEqual(
       Array(RECORDED_PER_MINUTE).fill('execution'),
     );
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(events.map(e => e.options.eventId)).toEqual([
+      ...Array(RECORDED_PER_MINUTE).fill('execution'),
+      'refusals-not-recorded',
+    ]);
+    expect(events[RECORDED_PER_MINUTE].options.meta).toMatchObject({
+      user: userRef,
+      refusedNotRecorded: 50 - RECORDED_PER_MINUTE,
+    });
+  });
+
+  it('bounds the runs of one’s own answer without kube-assistant.execute the same way: 403 each time, recorded up to the limit', async () => {
+    const messageId = randomUUID();
+    ownAnswer = {
+      id: messageId,
+      conversationId: randomUUID(),
+      userRef,
+      question: 'delete deployment web in shop',
+      createdAt: new Date().toISOString(),
+      plan: {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+      },
+      command: 'kubectl delete deployment/web -n shop',
+      executions: [],
+    };
+    const errors: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      await service
+        .execute(
+          {
+            messageId,
+            confirm: true,
+            typedConfirmation: 'web',
+            confirmationToken: 'x',
+          },
+          caller,
+        )
+        .then(
+          () => errors.push('ran'),
+          e => errors.push(e.name),
+        );
+    }
+    expect(errors).toEqual(Array(50).fill('NotAllowedError'));
+    expect(events.map(e => e.options.eventId)).toEqual(
+      Array(RECORDED_PER_MINUTE).fill('execution'),
+    );
+    expect(events[0].options.meta).toMatchObject({
+      user: userRef,
+      messageId,
+      outcome: 'refused',
+      stage: 'permission',
+    });
     await jest.advanceTimersByTimeAsync(60_000);
     expect(events.map(e => e.options.eventId)).toEqual([
       ...Array(RECORDED_PER_MINUTE).fill('execution'),

@@ -46,7 +46,10 @@ import {
   resolveEntityScope,
 } from '../context/entityContext';
 import { NamespaceOwners } from '../context/namespaceOwners';
-import { ConversationStore } from '../database/ConversationStore';
+import {
+  ConversationStore,
+  StoredMessage,
+} from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import {
   NamespaceLookUp,
@@ -129,6 +132,13 @@ type Caller = {
   credentials: BackstageCredentials;
   userRef: string;
   request?: Request;
+};
+
+/** A question refused before anything is looked up or planned: why, at which check, and its metric. */
+type EarlyRefusal = {
+  error: Error;
+  stage: string;
+  outcome: QuestionOutcome['outcome'];
 };
 
 const NAMESPACE_LOOKUP_TIMEOUT_MS = 2000;
@@ -599,6 +609,99 @@ export class AssistantService {
     }
   }
 
+  /**
+   * A question refused before anything is looked up or planned (no `kube-assistant.query`, too many
+   * questions): a `question` event failed as `refused` with its `reason` and `stage`, holding the
+   * question screened for secret values and the entity asked about as `requestedEntityRef`; within
+   * the caller's refusals recorded one by one a minute (the rest are counted, with no event and none
+   * of their text). Returns the error to answer with.
+   */
+  private async refuseBeforeAsking(
+    input: { question: string; entityRef?: string },
+    caller: Caller,
+    early: EarlyRefusal,
+    started: number,
+  ): Promise<Error> {
+    const notRecorded = this.#refusals.take(caller.userRef);
+    try {
+      if (notRecorded === undefined) return early.error;
+      const event = await this.options.auditor.createEvent(
+        auditedFor(
+          {
+            eventId: 'question',
+            severityLevel: 'low',
+            request: caller.request,
+            meta: {
+              user: caller.userRef,
+              // As long as a question may be (a value replaced by `***` may make it longer).
+              question: withoutSecretValues(input.question).slice(
+                0,
+                MAX_QUESTION_LENGTH,
+              ),
+              ...(input.entityRef
+                ? { requestedEntityRef: input.entityRef }
+                : {}),
+            },
+          },
+          caller.credentials,
+        ),
+      );
+      await event.fail({
+        error: early.error,
+        meta: {
+          outcome: 'refused',
+          reason: early.error.message,
+          stage: early.stage,
+          latencyMs: Math.round(performance.now() - started),
+          // The caller's refusals before this one that were only counted.
+          ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
+        },
+      });
+      return early.error;
+    } finally {
+      this.options.onQuestion?.({ outcome: early.outcome, safety: 'none' });
+    }
+  }
+
+  /**
+   * Records a call of the `plan-question` action that Backstage's actions registry refused before
+   * the action ran (it answers 404, "not found", to a caller without the action's visibility
+   * permission, `kube-assistant.query`, so that the action stays hidden): as `/ask` records a
+   * question without that permission, within the same refusals of the caller recorded one by one a
+   * minute. Nothing is recorded when the caller may ask after all (the 404 had another cause: the
+   * action is not offered by `backend.actions` configuration) or when that cannot be told.
+   */
+  async recordRefusedAction(
+    input: { question: string; entityRef?: string },
+    caller: Caller,
+  ): Promise<void> {
+    const started = performance.now();
+    const mayQuery = await this.allowed(
+      kubeAssistantQueryPermission,
+      caller.credentials,
+    ).catch(error => {
+      this.options.logger.warn(
+        `Could not tell whether the refused plan-question action call of ${
+          caller.userRef
+        } was refused for want of kube-assistant.query; not recorded: ${
+          (error as Error).message
+        }`,
+      );
+      return true;
+    });
+    if (mayQuery) return;
+    await this.refuseBeforeAsking(
+      input,
+      caller,
+      {
+        error: notAllowedToQuery(),
+        stage: 'permission',
+        outcome: 'not-allowed',
+      },
+      started,
+    );
+  }
+
   async ask(input: AskRequest, caller: Caller): Promise<AskResponse> {
     const { credentials, userRef, request } = caller;
     const started = performance.now();
@@ -615,9 +718,7 @@ export class AssistantService {
     // Bounded per caller before anything is looked up or planned (`kubeAssistant.limits`): who may
     // not ask is answered 403 every time, who asked too often 429; the audit trail records such
     // refusals one by one up to the limit a minute, and counts the rest (no event, no question text).
-    let early:
-      | { error: Error; stage: string; outcome: QuestionOutcome['outcome'] }
-      | undefined;
+    let early: EarlyRefusal | undefined;
     if (!permissionError && !mayQuery) {
       early = {
         error: notAllowedToQuery(),
@@ -629,15 +730,8 @@ export class AssistantService {
       if (tooMany)
         early = { error: tooMany, stage: 'rate-limit', outcome: 'refused' };
     }
-    let notRecorded = 0;
-    if (early) {
-      const carried = this.#refusals.take(userRef);
-      if (carried === undefined) {
-        this.options.onQuestion?.({ outcome: early.outcome, safety: 'none' });
-        throw early.error;
-      }
-      notRecorded = carried;
-    }
+    if (early)
+      throw await this.refuseBeforeAsking(input, caller, early, started);
     // A secret typed into a question is refused before the question is kept anywhere: the audit
     // event records the question with the value replaced, and no conversation or message is stored.
     const recorded = withoutSecretValues(input.question);
@@ -645,7 +739,7 @@ export class AssistantService {
     // is kept as `requestedEntityRef`, so nobody adds events to an entity's history by naming it.
     let scope: EntityScope | undefined;
     let scopeError: unknown;
-    if (!early && mayQuery && recorded === input.question && input.entityRef) {
+    if (mayQuery && recorded === input.question && input.entityRef) {
       scope = await resolveEntityScope(
         this.options.catalog,
         input.entityRef,
@@ -694,15 +788,10 @@ export class AssistantService {
             reason: error.message,
             stage,
             latencyMs: Math.round(performance.now() - started),
-            // The caller's refusals before this one that were only counted.
-            ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
           },
         });
         return error;
       };
-      if (early) {
-        throw await refuseEarly(early.error, early.stage, early.outcome);
-      }
       if (recorded !== input.question) {
         const reason = `This question holds a secret value (${hiddenWord(
           recorded,
@@ -718,12 +807,19 @@ export class AssistantService {
         throw await refuseEarly(scopeError, 'entity', 'refused');
       }
       if (scopeError) throw scopeError;
-      const conversationId = await this.options.store.ensureConversation({
-        id: input.conversationId,
-        userRef,
-        title: input.question.slice(0, 120),
-        entityRef: scope?.entityRef,
-      });
+      // A conversation holding `kubeAssistant.limits.messagesPerConversation` questions takes no
+      // more (409), before any provider is asked: refused, with `stage: "conversation"`.
+      const conversationId = await this.options.store
+        .ensureConversation({
+          id: input.conversationId,
+          userRef,
+          title: input.question.slice(0, 120),
+          entityRef: scope?.entityRef,
+        })
+        .catch(async error => {
+          if (!(error instanceof ConflictError)) throw error;
+          throw await refuseEarly(error, 'conversation', 'refused');
+        });
       const clusters = this.options.clusters.names();
       const messageId = randomUUID();
       // A question answered without a plan is audited first, then kept in its conversation, each on
@@ -1002,6 +1098,77 @@ export class AssistantService {
     });
   }
 
+  /**
+   * Why a run of the caller's answer is refused once its `execution` event is started (the execute
+   * permission was checked before), or undefined when it may run. The confirmation token is spent
+   * last, once every other check passed: a refused attempt does not burn it.
+   */
+  private async refusalOfRun(
+    plan: Plan,
+    message: StoredMessage,
+    input: ExecuteRequest,
+    caller: Caller,
+    hash: string,
+  ): Promise<Error | undefined> {
+    const { credentials, userRef } = caller;
+    const safety = classifySafety(plan);
+    const noIdentity = this.impersonationRefusal(userRef);
+    if (noIdentity) return new NotAllowedError(noIdentity);
+    const outOfScope = await this.scopeRefusalAtRun(
+      plan,
+      message.entityRef,
+      credentials,
+    );
+    if (outOfScope) return new NotAllowedError(outOfScope);
+    if (safety.level !== 'safe' && input.confirm !== true) {
+      return new InputError(
+        `This command is ${safety.level}: ${safety.reason} Confirm to run it.`,
+      );
+    }
+    if (safety.level === 'dangerous') {
+      if (!this.options.allowDangerous) {
+        return new NotAllowedError(
+          'Dangerous commands are turned off in this Backstage (kubeAssistant.allowDangerous)',
+        );
+      }
+      if (
+        !(await this.allowed(
+          kubeAssistantExecuteDangerousPermission,
+          credentials,
+        ))
+      ) {
+        return new NotAllowedError(
+          'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous)',
+        );
+      }
+      const target = confirmationTarget(plan);
+      if (input.typedConfirmation !== target) {
+        return new InputError(
+          `Type "${target}" to confirm this dangerous command.`,
+        );
+      }
+    }
+    if (safety.level !== 'safe') {
+      const cluster = plan.cluster ?? this.options.clusters.defaultName();
+      const protectedBy = this.options.protectedTargets?.refusal(plan, cluster);
+      if (protectedBy) return new NotAllowedError(protectedBy);
+      if (!input.confirmationToken) {
+        return new InputError(
+          'A confirmation must carry the single-use token handed out with the plan that was shown; ask again.',
+        );
+      }
+      const spent = await this.options.confirmations.consume({
+        token: input.confirmationToken,
+        messageId: message.id,
+        userRef,
+        planHash: hash,
+      });
+      if (!spent.ok)
+        return new ConflictError(CONFIRMATION_PROBLEMS[spent.problem]);
+    }
+    return undefined;
+  }
+
   async execute(
     input: ExecuteRequest,
     caller: Caller,
@@ -1047,6 +1214,46 @@ export class AssistantService {
     const hash = planHash(plan, message.planSalt);
     // The plan and command as the trail records them and the browser is shown them.
     const shown = forTheTrail(plan, message.command);
+    // Who may not run commands at all is refused before a run is recorded: an `execution` event that
+    // says from its start that it is a refusal, within the caller's refusals recorded one by one a
+    // minute (the rest are counted), so that asking in a loop does not grow the trail at will.
+    if (!(await this.allowed(kubeAssistantExecutePermission, credentials))) {
+      const error = new NotAllowedError(
+        'You are not allowed to run commands (kube-assistant.execute)',
+      );
+      const notRecorded = this.#refusals.take(userRef);
+      if (notRecorded !== undefined) {
+        const refusal = await this.options.auditor.createEvent(
+          auditedFor(
+            {
+              eventId: 'execution',
+              severityLevel: SEVERITY[safety.level],
+              request,
+              meta: {
+                user: userRef,
+                messageId: message.id,
+                command: shown.command,
+                safety: safety.level,
+                outcome: 'refused',
+                reason: error.message,
+                stage: 'permission',
+                ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
+              },
+            },
+            credentials,
+          ),
+        );
+        await this.completeEvent(`a run of answer ${message.id}`, () =>
+          refusal.fail({ error, meta: { outcome: 'refused' } }),
+        );
+        await this.saveRecord(
+          message.id,
+          { status: 'refused', summary: error.message },
+          'it was refused',
+        );
+      }
+      throw error;
+    }
     const started = performance.now();
     const event = await this.options.auditor.createEvent(
       auditedFor(
@@ -1080,78 +1287,18 @@ export class AssistantService {
       throw error;
     };
 
-    const noIdentity = this.impersonationRefusal(userRef);
-    if (noIdentity) return refuse(new NotAllowedError(noIdentity));
-    if (!(await this.allowed(kubeAssistantExecutePermission, credentials))) {
-      return refuse(
-        new NotAllowedError(
-          'You are not allowed to run commands (kube-assistant.execute)',
-        ),
+    // A check that cannot be made (the permission backend, the catalog or the store does not answer)
+    // completes the event as an error: no `execution` event is left started with no outcome.
+    let refusal: Error | undefined;
+    try {
+      refusal = await this.refusalOfRun(plan, message, input, caller, hash);
+    } catch (error) {
+      await this.completeEvent(`a run of answer ${message.id}`, () =>
+        event.fail({ error: error as Error, meta: { outcome: 'error' } }),
       );
+      throw error;
     }
-    const outOfScope = await this.scopeRefusalAtRun(
-      plan,
-      message.entityRef,
-      credentials,
-    );
-    if (outOfScope) return refuse(new NotAllowedError(outOfScope));
-    if (safety.level !== 'safe' && input.confirm !== true) {
-      return refuse(
-        new InputError(
-          `This command is ${safety.level}: ${safety.reason} Confirm to run it.`,
-        ),
-      );
-    }
-    if (safety.level === 'dangerous') {
-      if (!this.options.allowDangerous) {
-        return refuse(
-          new NotAllowedError(
-            'Dangerous commands are turned off in this Backstage (kubeAssistant.allowDangerous)',
-          ),
-        );
-      }
-      if (
-        !(await this.allowed(
-          kubeAssistantExecuteDangerousPermission,
-          credentials,
-        ))
-      ) {
-        return refuse(
-          new NotAllowedError(
-            'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous)',
-          ),
-        );
-      }
-      const target = confirmationTarget(plan);
-      if (input.typedConfirmation !== target) {
-        return refuse(
-          new InputError(`Type "${target}" to confirm this dangerous command.`),
-        );
-      }
-    }
-    if (safety.level !== 'safe') {
-      const cluster = plan.cluster ?? this.options.clusters.defaultName();
-      const protectedBy = this.options.protectedTargets?.refusal(plan, cluster);
-      if (protectedBy) return refuse(new NotAllowedError(protectedBy));
-      if (!input.confirmationToken) {
-        return refuse(
-          new InputError(
-            'A confirmation must carry the single-use token handed out with the plan that was shown; ask again.',
-          ),
-        );
-      }
-      // Spent last, once every other check passed: a refused attempt does
-      // not burn the token.
-      const spent = await this.options.confirmations.consume({
-        token: input.confirmationToken!,
-        messageId: message.id,
-        userRef,
-        planHash: hash,
-      });
-      if (!spent.ok) {
-        return refuse(new ConflictError(CONFIRMATION_PROBLEMS[spent.problem]));
-      }
-    }
+    if (refusal) return refuse(refusal);
 
     // Only the cluster decides the outcome: what happens afterwards to the audit event or the record
     // of the run is reported, and never turns an applied change into a failure.

@@ -49,6 +49,26 @@ export function readQuestionLimits(config: Config): QuestionLimits {
   };
 }
 
+/** `kubeAssistant.limits.messagesPerConversation` when it is not set. */
+export const DEFAULT_MESSAGES_PER_CONVERSATION = 200;
+
+/**
+ * Reads `kubeAssistant.limits.messagesPerConversation`: the questions (answered or refused) one
+ * conversation keeps; a question beyond is refused with 409. Fails at start-up on a value that is
+ * not a whole number of at least 1.
+ */
+export function readMessagesPerConversation(config: Config): number {
+  const key = 'kubeAssistant.limits.messagesPerConversation';
+  const value =
+    config.getOptionalNumber(key) ?? DEFAULT_MESSAGES_PER_CONVERSATION;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `${key} must be a whole number of at least 1, not ${value}`,
+    );
+  }
+  return value;
+}
+
 /**
  * How many questions each user asked in the last minute (a sliding minute), so that one user cannot
  * keep the providers busy or grow the audit trail at will. Counted per backend instance.

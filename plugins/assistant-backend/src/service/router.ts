@@ -3,6 +3,7 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import {
   askRequestSchema,
   executeRequestSchema,
+  MAX_CONVERSATION_PAGE,
 } from '@kubechart/plugin-assistant-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
@@ -26,6 +27,16 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const conversationQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_CONVERSATION_PAGE)
+    .default(MAX_CONVERSATION_PAGE),
+  before: z.string().uuid('not a message id').optional(),
 });
 
 export async function createRouter(options: {
@@ -70,7 +81,14 @@ export async function createRouter(options: {
     const { userRef, credentials } = await caller(req);
     await service.assertMayQuery(credentials);
     const id = parse(z.string().uuid('not a conversation id'), req.params.id);
-    const conversation = await store.getConversation({ id, userRef });
+    // Its newest messages, a page at a time: bounded work whatever the conversation's size.
+    const { limit, before } = parse(conversationQuerySchema, req.query);
+    const conversation = await store.getConversation({
+      id,
+      userRef,
+      limit,
+      before,
+    });
     if (!conversation) {
       throw new NotFoundError(`Conversation ${id} not found`);
     }

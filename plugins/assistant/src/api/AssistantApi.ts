@@ -19,7 +19,14 @@ export interface AssistantApi {
   /** Runs the plan of an earlier answer, with the confirmation it needs. */
   execute(request: ExecuteRequest): Promise<ExecuteResponse>;
   listConversations(): Promise<{ items: ConversationSummary[] }>;
-  getConversation(id: string): Promise<Conversation>;
+  /**
+   * A conversation with its newest messages (at most `limit`, default and most 200), oldest first;
+   * `olderCursor` is set when there are older ones: pass it as `before` to read them.
+   */
+  getConversation(
+    id: string,
+    options?: { limit?: number; before?: string },
+  ): Promise<Conversation>;
 }
 
 /** @public */

@@ -27,6 +27,25 @@ describe('AssistantClient', () => {
     );
   });
 
+  it('reads a conversation a page at a time', async () => {
+    const fetch = jest.fn(
+      async (_input: RequestInfo | URL) =>
+        new Response(JSON.stringify({ id: 'c1', messages: [] }), {
+          status: 200,
+          headers: { 'Content-Type': 'application/json' },
+        }),
+    );
+    const client = new AssistantClient({ discoveryApi, fetchApi: { fetch } });
+    const id = '11111111-1111-4111-8111-111111111111';
+    const before = '22222222-2222-4222-8222-222222222222';
+    await client.getConversation(id);
+    await client.getConversation(id, { limit: 50, before });
+    expect(fetch.mock.calls.map(([url]) => url)).toEqual([
+      `http://backstage/api/kube-assistant/conversations/${id}`,
+      `http://backstage/api/kube-assistant/conversations/${id}?limit=50&before=${before}`,
+    ]);
+  });
+
   it('throws the backend error message', async () => {
     const fetch = jest.fn(
       async () =>

@@ -36,8 +36,17 @@ export class AssistantClient implements AssistantApi {
     return this.#request('/conversations');
   }
 
-  getConversation(id: string): Promise<Conversation> {
-    return this.#request(`/conversations/${encodeURIComponent(id)}`);
+  getConversation(
+    id: string,
+    options: { limit?: number; before?: string } = {},
+  ): Promise<Conversation> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', options.before);
+    const search = query.toString();
+    return this.#request(
+      `/conversations/${encodeURIComponent(id)}${search ? `?${search}` : ''}`,
+    );
   }
 
   async #request<T>(

@@ -1,10 +1,21 @@
 import { useApi } from '@backstage/core-plugin-api';
+import { ResponseError } from '@backstage/errors';
 import {
   AskResponse,
   ExecuteResponse,
 } from '@kubechart/plugin-assistant-common';
 import { useCallback, useRef, useState } from 'react';
 import { assistantApiRef } from '../api';
+import { errorMessage } from '../lib/errorMessage';
+
+/** An answer of 409 Conflict from the backend. */
+function isConflict(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ResponseError' &&
+    (error as ResponseError).response?.status === 409
+  );
+}
 
 /** One question in the widget, with its answer and runs. */
 export type AssistantTurn = {
@@ -50,7 +61,20 @@ export function useAssistant(entityRef?: string) {
         conversationId.current = answer.conversationId;
         update(key, { answer });
       } catch (error) {
-        update(key, { askError: error as Error });
+        // 409: the conversation holds as many questions as the backend keeps in one
+        // (kubeAssistant.limits.messagesPerConversation); the next question starts a new one.
+        if (conversationId.current && isConflict(error)) {
+          conversationId.current = undefined;
+          update(key, {
+            askError: new Error(
+              `${errorMessage(
+                error as Error,
+              )} Your next question starts a new conversation.`,
+            ),
+          });
+        } else {
+          update(key, { askError: error as Error });
+        }
       } finally {
         setAsking(false);
       }

@@ -18,6 +18,8 @@ export type KnownObject = {
   name: string;
   resource: PlanResource;
   namespace?: string;
+  /** A workload's selector as `-l` takes it (its matchLabels), when it has only those. */
+  selector?: string;
 };
 
 /**
@@ -37,6 +39,11 @@ export class KnownNames {
 
   names(): ReadonlySet<string> {
     return new Set(this.byName.keys());
+  }
+
+  /** The objects of that name, of every kind. */
+  objects(name: string): ReadonlyArray<KnownObject> {
+    return this.byName.get(name) ?? [];
   }
 
   kinds(name: string): PlanResource[] {

@@ -10,6 +10,13 @@ import { CannotParse, parseRead, refuseDroppedName } from './reads';
 import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
 import { INTENT_WORDS, RESOURCE_WORDS } from './vocabulary';
+import {
+  outputFlag,
+  outputWord,
+  refuseNameWithSelector,
+  withOutput,
+} from './kubectlFlags';
+import { podsOfWorkload } from './workloadPods';
 
 /** Scope from the entity page, and what the cluster has. */
 export type ParseContext = EntityParseContext & {
@@ -38,7 +45,10 @@ const GENERIC = new Set([
  * 5. otherwise a read;
  * 6. a restricting condition the plan does not hold (an exclusion, an age, a
  *    name pattern, a state of the objects of a change …) → refused, never
- *    dropped (conditions.ts); so is a name a list would leave out (reads.ts).
+ *    dropped (conditions.ts); so is a name a list would leave out (reads.ts);
+ * 7. "pods of deployment web" → the pods its selector picks (workloadPods.ts);
+ * 8. kubectl's flags: an output format carried out exactly or refused, a name
+ *    with a selector refused as kubectl refuses it (kubectlFlags.ts).
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -56,7 +66,10 @@ export function parseQuestion(
     }
   }
   const known = new KnownNames(context.known);
-  const q = new Question(question, known.names());
+  // `-o …` is read on its own; the rest of the question without it.
+  const flag = outputFlag(question);
+  const text = flag?.rest ?? question;
+  const q = new Question(text, known.names());
   if (q.tokens.length === 0) {
     throw new CannotParse('The question is empty.');
   }
@@ -67,24 +80,28 @@ export function parseQuestion(
         !GENERIC.has(t.word)),
   );
   const ns = findNamespace(q, known);
+  const output = flag?.asked ?? outputWord(q);
+  // The output format first: a flag's argument (`-o jsonpath=…`) is not a selector.
+  const asTyped = (plan: Plan) =>
+    refuseNameWithSelector(
+      withOutput(podsOfWorkload(plan, q, ns, known), output),
+      q,
+    );
   const checked = (plan: Plan) =>
-    inOneNamespace(refuseDroppedConditions(plan, q, question));
+    inOneNamespace(refuseDroppedConditions(plan, q, text));
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);
-  if (diagnosis && !kind) return checked(diagnosis);
+  if (diagnosis && !kind) return asTyped(checked(diagnosis));
   const change = kind ? parseChange(kind, q, ns, context, known) : undefined;
-  if (change) return checked(change);
-  if (diagnosis) return checked(diagnosis);
+  if (change) return asTyped(checked(change));
+  if (diagnosis) return asTyped(checked(diagnosis));
   if (!meaningful && q.keyValues.length === 0) {
     throw new CannotParse(
       'The question does not mention anything Kubernetes knows about.',
     );
   }
-  return refuseDroppedName(
-    checked(parseRead(q, ns, context, known)),
-    q,
-    ns,
-    known,
+  return asTyped(
+    refuseDroppedName(checked(parseRead(q, ns, context, known)), q, ns, known),
   );
 }
 

@@ -348,4 +348,51 @@ describe('AssistantWidget', () => {
       await screen.findByText('The cluster refused: forbidden'),
     ).toBeInTheDocument();
   });
+
+  it('starts a new conversation with the next question once the conversation is full', async () => {
+    const full =
+      'This conversation has reached its limit of 200 questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.';
+    const ask = jest
+      .fn()
+      .mockResolvedValueOnce(readAnswer)
+      .mockImplementationOnce(async () => {
+        throw await ResponseError.fromResponse(
+          new Response(
+            JSON.stringify({
+              error: { name: 'ConflictError', message: full },
+              response: { statusCode: 409 },
+            }),
+            {
+              status: 409,
+              statusText: 'Conflict',
+              headers: { 'Content-Type': 'application/json' },
+            },
+          ) as any,
+        );
+      })
+      .mockResolvedValueOnce({
+        ...readAnswer,
+        conversationId: '33333333-3333-4333-8333-333333333333',
+      });
+    const api = mockApi({ ask });
+    await render(api);
+    askQuestion('list pods');
+    await screen.findByTestId('assistant-command');
+    askQuestion('list pods again');
+    expect(
+      await screen.findByText(
+        `${full} Your next question starts a new conversation.`,
+      ),
+    ).toBeInTheDocument();
+    askQuestion('list pods once more');
+    await waitFor(() => expect(ask).toHaveBeenCalledTimes(3));
+    expect(ask.mock.calls.map(([request]) => request)).toEqual([
+      { question: 'list pods' },
+      {
+        question: 'list pods again',
+        conversationId: readAnswer.conversationId,
+      },
+      { question: 'list pods once more' },
+    ]);
+  });
 });
