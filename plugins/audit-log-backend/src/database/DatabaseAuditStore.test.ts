@@ -1133,6 +1133,92 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
   );
 
   it.each(pgIds)(
+    'is not fooled by an operator || defined in public, with or without the digest column (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex, { verifyBatchSize: 7 });
+      await store.append(events(1, 20));
+      const seven = await knex('audit_log_events').where({ seq: 7 }).first();
+      const forged = 'user:default/evil';
+      expect(forged).toHaveLength(seven.actor.length);
+      // text || varchar: PostgreSQL prefers this exact match to its own ||, wherever the
+      // expression is built with public on the search path
+      await knex.raw(
+        `CREATE FUNCTION public.forged_cat(text, varchar) RETURNS text IMMUTABLE LANGUAGE sql
+           AS $$ SELECT pg_catalog.textcat($1, CASE WHEN $2 = '${forged}' THEN '${seven.actor}' ELSE $2::text END) $$`,
+      );
+      await knex.raw(
+        'CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.forged_cat)',
+      );
+      await knex('audit_log_events')
+        .where({ seq: 7 })
+        .update({ actor: forged });
+      // the texts built on the server
+      const built = await store.verify();
+      expect(built).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(built.reason).toMatch(/altered/);
+      // the digest column defined again, now with the forged operator
+      await knex.raw('ALTER TABLE audit_log_events DROP COLUMN content_digest');
+      await knex.raw(
+        `ALTER TABLE audit_log_events ADD COLUMN content_digest bytea GENERATED ALWAYS AS (${CONTENT_DIGEST}) STORED`,
+      );
+      expect(
+        (await knex('audit_log_events').where({ seq: 7 }).first())
+          .content_digest,
+      ).toEqual(seven.content_digest);
+      const fromDigests = await store.verify();
+      expect(fromDigests).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(fromDigests.reason).toMatch(/altered/);
+    },
+  );
+
+  it.each(pgIds)(
+    'walks again from the columns when the digest column stops being computed during a walk (%p)',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      await new DatabaseAuditStore(knex).append(events(1, 20));
+      // the change lands after verify decided how to hash and before it reads the first range
+      let attacked = false;
+      const attackBefore = async (sql: unknown) => {
+        if (attacked || !String(sql).includes('WINDOW w')) return;
+        attacked = true;
+        await knex.raw(
+          'ALTER TABLE audit_log_events ALTER COLUMN content_digest DROP EXPRESSION',
+        );
+        await knex('audit_log_events')
+          .where({ seq: 7 })
+          .update({ actor: 'user:default/mallory' });
+      };
+      const withRace = <T extends object>(target: T): T =>
+        new Proxy(target, {
+          get(t, prop) {
+            const value: any = Reflect.get(t, prop, t);
+            if (prop === 'raw') {
+              return async (sql: unknown, ...rest: unknown[]) => {
+                await attackBefore(sql);
+                return value.call(t, sql, ...rest);
+              };
+            }
+            if (prop === 'transaction') {
+              return (work: (tx: Knex.Transaction) => unknown) =>
+                value.call(t, (tx: Knex.Transaction) => work(withRace(tx)));
+            }
+            return typeof value === 'function' ? value.bind(t) : value;
+          },
+        });
+      const racing = withRace(knex);
+      const result = await new DatabaseAuditStore(racing, {
+        verifyBatchSize: 7,
+      }).verify();
+      expect(attacked).toBe(true);
+      expect(result).toMatchObject({ ok: false, failedSeq: 7 });
+      expect(result.reason).toMatch(/altered/);
+    },
+  );
+
+  it.each(pgIds)(
     'builds one valid gapless chain from concurrent writers (%p)',
     async databaseId => {
       const knex = await databases.init(databaseId);

@@ -712,6 +712,21 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   async verify(options: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
+    return this.#verify(options);
+  }
+
+  /**
+   * {@link DatabaseAuditStore.verify}, hashing where `hashing` says (else where
+   * {@link DatabaseAuditStore.#hashesOnServer} decides). A walk that trusted the database's
+   * content digests asks again at its end: if the column stopped being computed by the database
+   * meanwhile (`DROP EXPRESSION`, after which a column can change while its digest stays), the
+   * digests it read may be stale, so the chain is walked again with every text built from its
+   * columns.
+   */
+  async #verify(
+    options: AuditVerifyOptions,
+    hashing?: VerifyHashing,
+  ): Promise<AuditVerifyResult> {
     const head = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
     if (!head) {
       throw new Error('Audit chain head is missing; migrations not applied?');
@@ -767,7 +782,7 @@ export class DatabaseAuditStore implements AuditStore {
     // next ranges while this process checks the current one.
     const startSeq = expectedSeq;
     const batch = this.#verifyBatchSize;
-    const onServer = await this.#hashesOnServer();
+    const onServer = hashing ?? (await this.#hashesOnServer());
     const ranges = Math.max(0, Math.ceil((headSeq - startSeq + 1) / batch));
     const pending: Promise<LinkRow[]>[] = [];
     let requested = 0;
@@ -901,6 +916,12 @@ export class DatabaseAuditStore implements AuditStore {
         failedSeq: headSeq,
         reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
       });
+    }
+    if (
+      onServer === 'server-digests' &&
+      !(await this.#contentDigestsTrusted())
+    ) {
+      return this.#verify(options, 'server');
     }
     return result();
   }
@@ -1200,18 +1221,18 @@ export class DatabaseAuditStore implements AuditStore {
        FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        WHERE a.attrelid = ?::regclass AND a.attname = 'content_digest' AND NOT a.attisdropped`;
     try {
-      return await this.#db.transaction(async tx => {
-        const { rows: stored } = await tx.raw(generatedExpression, [EVENTS]);
+      return await this.#withCatalogOnly(async (tx, table) => {
+        const { rows: stored } = await tx.raw(generatedExpression, [table]);
         if (stored.length !== 1 || stored[0].generated !== 's') return false;
         await tx.raw(
-          `CREATE TEMP TABLE audit_log_digest_reference (LIKE ${EVENTS}) ON COMMIT DROP`,
+          `CREATE TEMP TABLE audit_log_digest_reference (LIKE ${table}) ON COMMIT DROP`,
         );
         await tx.raw(
-          `ALTER TABLE audit_log_digest_reference DROP COLUMN content_digest,
+          `ALTER TABLE pg_temp.audit_log_digest_reference DROP COLUMN content_digest,
              ADD COLUMN content_digest bytea GENERATED ALWAYS AS (${postgresContentDigest()}) STORED`,
         );
         const { rows: reference } = await tx.raw(generatedExpression, [
-          'audit_log_digest_reference',
+          'pg_temp.audit_log_digest_reference',
         ]);
         return (
           reference.length === 1 &&
@@ -1221,6 +1242,40 @@ export class DatabaseAuditStore implements AuditStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Runs `work` in a transaction on PostgreSQL whose search path holds only `pg_catalog` and
+   * `pg_temp`, with the events table's name qualified by its schema: the hash expressions verify
+   * sends, and the expression of `content_digest` it compares, then use PostgreSQL's own
+   * functions and operators only. Otherwise whoever can create objects in a schema on the
+   * search path (`public`) could define an operator `||` for (text, varchar), which PostgreSQL
+   * prefers to its own for an exact match of types, and make a changed event hash as it did
+   * before (its expression printed as `OPERATOR(public.||)` with this path, so the comparison
+   * fails instead). The table is the one this store writes to: `audit_log_events` as the
+   * connection's own search path finds it, resolved before the path is changed.
+   */
+  async #withCatalogOnly<T>(
+    work: (tx: Knex.Transaction, table: string) => Promise<T>,
+  ): Promise<T> {
+    return this.#db.transaction(async tx => {
+      const { rows: found } = await tx.raw(
+        `SELECT pg_catalog.to_regclass(?)::pg_catalog.oid AS oid`,
+        [EVENTS],
+      );
+      if (!found[0]?.oid) {
+        throw new Error(`${EVENTS} is not found`);
+      }
+      await tx.raw(
+        `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)`,
+      );
+      const { rows } = await tx.raw(
+        `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?`,
+        [found[0].oid],
+      );
+      return work(tx, rows[0].name);
+    });
   }
 
   /**
@@ -1239,8 +1294,9 @@ export class DatabaseAuditStore implements AuditStore {
       // Version 3 events (keyed) are signed in JavaScript: the server returns every one of them
       // (its hash expression gives NULL for them) with its version 2 text, which it builds as it
       // does to hash version 2 events, so that only that text travels and the key stays here.
-      const { rows } = await this.#db.raw(
-        `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
+      const { rows } = await this.#withCatalogOnly((tx, table) =>
+        tx.raw(
+          `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
                 keyed_text, before_seq, before_hash FROM (
            SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id,
                   hash = ${
@@ -1251,14 +1307,15 @@ export class DatabaseAuditStore implements AuditStore {
                   CASE chain_version WHEN ${KEYED_CHAIN_VERSION} THEN ${POSTGRES_V2_TEXT} END AS keyed_text,
                   lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
                   lead(seq) OVER w AS after_seq
-           FROM ${EVENTS} WHERE seq >= ? AND seq <= ?
+           FROM ONLY ${table} WHERE seq >= ? AND seq <= ?
            WINDOW w AS (ORDER BY seq)
          ) links
          WHERE before_seq IS NULL OR after_seq IS NULL OR intact IS NOT TRUE
             OR seq IS DISTINCT FROM before_seq + 1
             OR prev_hash IS DISTINCT FROM before_hash
          ORDER BY seq`,
-        [fromSeq, toSeq],
+          [fromSeq, toSeq],
+        ),
       );
       return rows.map(
         ({

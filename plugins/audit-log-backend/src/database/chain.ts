@@ -78,7 +78,7 @@ function epochMillis(value: Date | string): number {
  * The form new events are hashed in when no chain key is configured (version 4): sha256 of
  * prev_hash, the marker {@link CONTENT_DIGEST_MARKER} and the raw sha256 of the version 2 text
  * (the event's content digest). On PostgreSQL the database keeps that digest in the generated
- * column `content_digest` (migration 20261206000000_content_digest), so verify hashes 35 bytes
+ * column `content_digest` (migration 20261211000000_content_digest), so verify hashes 35 bytes
  * per event instead of building its text; see {@link postgresContentDigest}.
  */
 export const CHAIN_VERSION = 4;
@@ -267,7 +267,7 @@ export function hashNumbered(
     .digest('hex');
 }
 
-/** The chain fields of an event hashed as `key` says: version 3 signed with it, or version 2. */
+/** The chain fields of an event hashed as `key` says: version 3 signed with it, or version 4. */
 export function chainFields(key: ChainKey | undefined): {
   chain_version: number;
   chain_key_id: string | null;
@@ -279,7 +279,7 @@ export function chainFields(key: ChainKey | undefined): {
 
 /**
  * `row` linked after `prevHash`: its prev_hash, its hash and the form of it, version 3 signed
- * with `key` when one is given, else version 2.
+ * with `key` when one is given, else version 4.
  */
 export function linkRow(
   prevHash: string,
@@ -375,7 +375,7 @@ function postgresV2Text(): string {
  * version 2 text), from immutable functions only, as the generated column `content_digest`
  * needs: `decode(…, 'escape')` of the text with its backslashes doubled gives its bytes in the
  * database's encoding (UTF8: verify checks it), as `convert_to` (stable) would. Migration
- * 20261206000000_content_digest defines the column with this expression, written out; verify
+ * 20261211000000_content_digest defines the column with this expression, written out; verify
  * trusts the column only while the database still computes it with this expression.
  */
 export function postgresContentDigest(): string {
