@@ -355,7 +355,9 @@ export type RunDiff = {
   hiddenSecrets?: number;
   /**
    * Why a diff was not computed, by the part it concerns: beyond 2,000 changed lines, or 2 s of
-   * work, the backend gives up, and that part's text is a `# diff not shown: …` line, not a diff.
+   * work, the backend gives up, and it does not try texts too large to diff (more than 15,000 lines
+   * or 1,000,000 characters, values of more than 10,000 keys and list items); that part's text is a
+   * `# diff not shown: …` line, not a diff.
    * Absent when both were computed (and from backends older than the field).
    */
   notComputed?: { values?: string; manifest?: string };

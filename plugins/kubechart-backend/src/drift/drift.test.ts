@@ -496,6 +496,45 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     });
   });
 
+  it('compares a run of more objects than one policy check judges (a List of 1001 items) like any other', async () => {
+    const { store, service } = await driftSetup();
+    const namespace = `drift-many-${randomUUID().slice(0, 8)}`;
+    await kubectl('create', 'namespace', namespace);
+    await kubectl('-n', namespace, 'create', 'configmap', 'item-0');
+    // As a run recorded before policy checks were bounded, or an action's recorded run, could store it.
+    const run = await store.createRun(
+      {
+        id: randomUUID(),
+        kind: 'manifests',
+        status: 'pending',
+        actor: 'user:default/alice',
+        target: { cluster: 'dev', namespace },
+        input: {},
+      },
+      [],
+    );
+    await store.finishRun(run.id, 'succeeded', {
+      manifest: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: Array.from({ length: 1001 }, (_, i) => ({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `item-${i}` },
+        })),
+      }),
+    });
+    const record = (await service.checkAll()).find(d => d.runId === run.id);
+    expect(record?.message).toBeUndefined();
+    expect(record?.status).toBe('drifted');
+    expect(record?.objects).toHaveLength(1000);
+    expect(record?.objects[0]).toMatchObject({
+      kind: 'ConfigMap',
+      name: 'item-1',
+      state: 'missing',
+    });
+  });
+
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {
     const { store, service } = await driftSetup();
     const gone = await store.createRun(

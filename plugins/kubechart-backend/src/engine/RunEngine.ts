@@ -28,6 +28,7 @@ import {
   collectManifestSecretValues,
   collectSecretValues,
   mergePolicyReports,
+  MAX_POLICY_OBJECTS,
   parseManifests,
   redactValues,
   scopeViolation,
@@ -393,7 +394,9 @@ export class RunEngine {
       };
     }
     if (request.kind !== 'manifests') return { preview: base };
-    const objects = parseManifests(request.manifests);
+    const objects = parseManifests(request.manifests, {
+      maxObjects: MAX_POLICY_OBJECTS,
+    });
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
     const shown = redactPlan(
       request.manifests,

@@ -1,3 +1,4 @@
+import { InputError } from '@backstage/errors';
 import {
   PolicyReport,
   RollbackRunInput,
@@ -111,11 +112,18 @@ export function rollbackSecretValues(
     if (!r) continue;
     for (const s of collectSecretValues(r.config ?? {})) out.add(s);
     if (r.manifest) {
-      let objects: unknown[] = [];
+      // Every object is read, however many (the limit of a policy check is no limit here). A
+      // manifest that cannot be read is refused: its Secrets' values are not known, so it is not
+      // shown (redactManifest shows the documents of it that parse on their own).
+      let objects: unknown[];
       try {
         objects = parseManifests(r.manifest);
-      } catch {
-        // A manifest that does not parse shows nothing (redactManifest drops such documents).
+      } catch (e) {
+        throw new InputError(
+          `The secret values of a release manifest cannot be collected: ${
+            e instanceof Error ? e.message : String(e)
+          }; nothing of it is shown`,
+        );
       }
       // More secret values than MAX_SECRET_VALUES is refused (400), never shown unscrubbed.
       for (const s of collectManifestSecretValues(objects)) out.add(s);

@@ -9,6 +9,7 @@ import {
 import {
   ClusterRegistry,
   KubeObject,
+  MAX_POLICY_OBJECTS,
   parseManifests,
   redactValues,
   validateChartRef,
@@ -187,7 +188,10 @@ export function planRun(
     }
     case 'manifests': {
       validateNamespace(request.namespace);
-      const objects = parseManifests(request.manifests);
+      // What a policy check judges: more objects are refused (400) before anything is checked.
+      const objects = parseManifests(request.manifests, {
+        maxObjects: MAX_POLICY_OBJECTS,
+      });
       if (objects.length === 0)
         throw new InputError('manifests contain no objects');
       objects.forEach((o, i) => {

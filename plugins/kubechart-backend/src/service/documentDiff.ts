@@ -71,6 +71,9 @@ function objectKey(doc: string): string {
 /** Longest the diff runs between two turns of the event loop, unless one jsdiff call takes longer. */
 const SLICE_MS = 5;
 
+/** Lines jsdiff splits into tokens (and joins again) in a millisecond, about, on the reference machine. */
+const LINES_PER_MS = 1000;
+
 /**
  * A unified diff (the format, headers and hunks of jsdiff's `createTwoFilesPatch`) computed object
  * by object: the documents of both texts are aligned by the object they describe, only the pairs
@@ -79,9 +82,11 @@ const SLICE_MS = 5;
  * is one block of lines, where a diff of the whole texts may shift the block by a few equal lines.
  *
  * It yields to the event loop every few milliseconds; each jsdiff call it makes holds the loop for
- * at most `stepMs`. Undefined when one of them would take longer, when the whole would take longer
- * than `timeoutMs`, or when it would change more than `maxChangedLines` lines, so that the caller
- * can fall back to diffing the whole texts.
+ * at most `stepMs` (its time limit is `stepMs` less the time it takes to split the texts into
+ * lines, which it spends whatever the limit: the caller bounds the texts' lines). Undefined when
+ * one of them would take longer, when the whole would take longer than `timeoutMs`, or when it
+ * would change more than `maxChangedLines` lines, so that the caller can fall back to diffing the
+ * whole texts.
  */
 export async function documentPatch(
   fromName: string,
@@ -136,9 +141,12 @@ export async function documentPatch(
   /** Line diff of two texts (changed objects, or objects replaced by others), within the limits. */
   const diffText = (x: string, y: string) => {
     if (remaining() <= 0) return false;
+    // jsdiff splits the texts into lines (and joins its result) outside its time limit: that much
+    // of the step is not left to it.
+    const splitting = (countLines(x) + countLines(y)) / LINES_PER_MS;
     const lineDiff = diffLines(x, y, {
       maxEditLength: Math.max(0, limits.maxChangedLines - changed),
-      timeout: step(),
+      timeout: Math.max(1, step() - splitting),
     });
     if (!lineDiff) return false;
     for (const c of lineDiff) {

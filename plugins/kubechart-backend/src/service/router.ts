@@ -33,7 +33,9 @@ import {
   PolicyEngine,
   collectManifestSecretValues,
   collectSecretValues,
+  REQUEST_BODY_LIMITS,
   parseJsonLimited,
+  MAX_POLICY_OBJECTS,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
 import express, { Request } from 'express';
@@ -63,7 +65,7 @@ import {
   FailedRequestWindow,
   RefusalWindow,
 } from './dryRunLimiter';
-import { runDiff } from './runDiff';
+import { DIFFS_PER_CALLER_AT_ONCE, runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
 import {
@@ -121,15 +123,16 @@ export type RouterOptions = {
 const TERMINAL = new Set(['succeeded', 'failed']);
 
 /** Largest JSON body of a route that carries manifests, values or a run's log (`takesLargeBody`). */
-const LARGE_BODY_BYTES = 5 * 1024 * 1024;
+const LARGE_BODY_BYTES = REQUEST_BODY_LIMITS.maxBytes;
 /** Largest JSON body of any other route (a comment, a release name), and of a route that does not exist. */
 const SMALL_BODY_BYTES = 100 * 1024;
 /**
  * Most values (objects, arrays, strings, numbers…) in a JSON body, counted on its text before it
  * is parsed. Generous for the values of twenty releases; `JSON.parse` of that many takes tens of
- * milliseconds, of the million the size limit would otherwise let through half a second.
+ * milliseconds, of the million the size limit would otherwise let through half a second. Shared
+ * with clients (`REQUEST_BODY_LIMITS`): the scaffolder actions check what they send against it.
  */
-export const MAX_BODY_NODES = 100_000;
+export const MAX_BODY_NODES = REQUEST_BODY_LIMITS.maxNodes;
 
 /**
  * The routes whose bodies may be large: run requests (a manifest of up to 1,000,000 characters,
@@ -232,7 +235,10 @@ export async function createRouter(
       req.body = req.body.trim()
         ? parseJsonLimited(req.body, {
             what: 'Request body',
-            limits: { maxNodes: MAX_BODY_NODES },
+            limits: {
+              maxNodes: MAX_BODY_NODES,
+              maxDepth: REQUEST_BODY_LIMITS.maxDepth,
+            },
           })
         : {};
     next();
@@ -241,6 +247,8 @@ export async function createRouter(
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
+  /** Run diffs under way by caller. */
+  const diffing = new Map<string, number>();
   const dryRuns = new DryRunLimiter({
     atOnce: settings.previewsPerUserAtOnce,
     perMinute: settings.previewsPerUserPerMinute,
@@ -1014,7 +1022,27 @@ export async function createRouter(
       readableRun(req, req.params.id),
       readableRun(req, req.params.other),
     ]);
-    res.json(await runDiff(a, b));
+    // A diff takes the event loop in steps until it ends (up to DIFF_TIMEOUT_MS): one caller has a
+    // few under way at most, keyed on the caller itself as event streams are.
+    const { actor: caller } = effectiveActor(
+      await httpAuth.credentials(req, { allow: ['user', 'service'] }),
+      undefined,
+      onBehalfOfServices,
+    );
+    const open = diffing.get(caller) ?? 0;
+    if (open >= DIFFS_PER_CALLER_AT_ONCE) {
+      throw new TooManyRequestsError(
+        `${caller} already has ${open} run diffs under way, the most one caller may have at once; wait for them to finish`,
+      );
+    }
+    diffing.set(caller, open + 1);
+    try {
+      res.json(await runDiff(a, b));
+    } finally {
+      const left = (diffing.get(caller) ?? 1) - 1;
+      if (left > 0) diffing.set(caller, left);
+      else diffing.delete(caller);
+    }
   });
 
   router.post('/policy/check', async (req, res) => {
@@ -1028,7 +1056,9 @@ export async function createRouter(
     const { manifest, report, secrets } = await dryRuns.run(actor, async () => {
       if ('manifests' in body) {
         // Bounded: a refused input is a 400 naming the limit. Parsed once, for the secrets and the check.
-        const objects = parseManifests(body.manifests);
+        const objects = parseManifests(body.manifests, {
+          maxObjects: MAX_POLICY_OBJECTS,
+        });
         // Its Secrets' values are removed wherever else they appear.
         const given = collectManifestSecretValues(objects);
         return {

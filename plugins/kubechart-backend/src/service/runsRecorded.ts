@@ -477,10 +477,17 @@ export function addRecordedRunRoutes(
     const secrets = collectSecretValues(body.values ?? {});
     let objects: KubeObject[] = [];
     if (body.manifest !== undefined) {
+      // Read whole (every object, however many: the limit of a policy check is no limit here), or
+      // refused: a manifest whose objects are not known is neither held to the namespace nor
+      // searched for secrets, so none of it is stored.
       try {
         objects = parseManifests(body.manifest);
-      } catch {
-        // Refused by redactManifest below (over the limits), or dropped there (not valid YAML).
+      } catch (e) {
+        throw new InputError(
+          `The manifest of recorded run ${run.id} cannot be read: ${
+            e instanceof Error ? e.message : String(e)
+          }. Nothing was recorded`,
+        );
       }
       secrets.push(...collectManifestSecretValues(objects));
     }

@@ -69,10 +69,23 @@ export type PolicyEngineOptions = {
 /**
  * The most objects one policy check judges, the items of a List each counted (as many as the YAML
  * documents a manifest may hold). More is refused with an `InputError` naming the limit, by
- * {@link parseManifests} and {@link PolicyEngine.check}, so one request cannot occupy the backend.
+ * {@link PolicyEngine.check}, {@link PolicyEngine.checkYaml} and {@link parseManifests} given
+ * `maxObjects: MAX_POLICY_OBJECTS` (what a policy check parses), so one request cannot occupy the
+ * backend. Only a policy check is bounded so: reading a stored or reported manifest (its drift, the
+ * secrets to hide of it, the objects to delete) reads all of its objects.
  * @public
  */
 export const MAX_POLICY_OBJECTS = 1000;
+
+/** Options of {@link parseManifests}. @public */
+export type ParseManifestsOptions = {
+  /**
+   * Refuse (an `InputError` naming the limit) more objects than this, each item of a List counted:
+   * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Default: no limit but the input
+   * limits of the YAML itself.
+   */
+  maxObjects?: number;
+};
 
 /**
  * Parses multi-document YAML into the objects helm (and kubectl) would create from it, reading it as
@@ -80,20 +93,27 @@ export const MAX_POLICY_OBJECTS = 1000;
  * list (a `…List` kind with an `items` array) as objects of their own. Anything else is kept as it
  * is, so the policy reports it (`valid-object`) instead of silently skipping it: a document that is
  * not a mapping, and one with an `items` field that is not such a list (helm would create its items,
- * not the document).
+ * not the document). Not valid YAML, or over the input limits of `parseYamlLimited`, is an
+ * `InputError`; so are more objects than `options.maxObjects`.
  * @public
  */
-export function parseManifests(text: string): KubeObject[] {
+export function parseManifests(
+  text: string,
+  options: ParseManifestsOptions = {},
+): KubeObject[] {
   const docs = parseYamlLimited(text, { what: 'Manifests', schema: 'helm' });
-  let count = 0;
-  for (const d of docs) {
-    if (d === null || d === undefined) continue;
-    count += isList(d) ? d.items.length : 1;
-  }
-  if (count > MAX_POLICY_OBJECTS) {
-    throw new InputError(
-      `Manifests refused: ${count} objects (each item of a List counted); a policy check judges at most ${MAX_POLICY_OBJECTS}`,
-    );
+  const { maxObjects } = options;
+  if (maxObjects !== undefined) {
+    let count = 0;
+    for (const d of docs) {
+      if (d === null || d === undefined) continue;
+      count += isList(d) ? d.items.length : 1;
+    }
+    if (count > maxObjects) {
+      throw new InputError(
+        `Manifests refused: ${count} objects (each item of a List counted); a policy check judges at most ${maxObjects}`,
+      );
+    }
   }
   const out: KubeObject[] = [];
   for (const d of docs) {
@@ -257,7 +277,10 @@ export class PolicyEngine {
 
   /** Checks a multi-document YAML string. */
   checkYaml(manifests: string, options?: PolicyCheckOptions): PolicyReport {
-    return this.check(parseManifests(manifests), options);
+    return this.check(
+      parseManifests(manifests, { maxObjects: MAX_POLICY_OBJECTS }),
+      options,
+    );
   }
 
   /** Checks parsed objects (anything that is not a well-formed object is a `valid-object` error). */

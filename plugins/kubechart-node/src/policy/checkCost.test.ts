@@ -1,5 +1,9 @@
 import { InputError } from '@backstage/errors';
-import { PolicyEngine, parseManifests } from './PolicyEngine';
+import {
+  MAX_POLICY_OBJECTS,
+  PolicyEngine,
+  parseManifests,
+} from './PolicyEngine';
 import { KubeObject } from './types';
 
 /**
@@ -134,8 +138,11 @@ describe('the cost of one policy check', () => {
     }));
     const refusal =
       'Manifests refused: 1001 objects (each item of a List counted); a policy check judges at most 1000';
-    expect(() => parseManifests(asList(items))).toThrow(refusal);
-    expect(() => parseManifests(asList(items))).toThrow(InputError);
+    const forCheck = { maxObjects: MAX_POLICY_OBJECTS };
+    expect(() => parseManifests(asList(items), forCheck)).toThrow(refusal);
+    expect(() => parseManifests(asList(items), forCheck)).toThrow(InputError);
+    // Read for anything but a check (a stored manifest's drift, its secrets), all are read.
+    expect(parseManifests(asList(items))).toHaveLength(1001);
     expect(() => new PolicyEngine().checkYaml(asList(items))).toThrow(refusal);
     expect(() => new PolicyEngine().check(items)).toThrow(
       'Policy check refused: 1001 objects; a policy check judges at most 1000',
@@ -150,9 +157,15 @@ describe('the cost of one policy check', () => {
     const text = `{"kind":"List","items":[${Array(333_000)
       .fill('{}')
       .join(',')}]}`;
-    expect(() => parseManifests(text)).toThrow(
+    expect(() =>
+      parseManifests(text, { maxObjects: MAX_POLICY_OBJECTS }),
+    ).toThrow(
       'Manifests refused: 333000 objects (each item of a List counted); a policy check judges at most 1000',
     );
+    expect(() => new PolicyEngine().checkYaml(text)).toThrow(
+      'Manifests refused: 333000 objects',
+    );
+    expect(parseManifests(text)).toHaveLength(333_000);
   });
 
   it('refuses to guess which pods a PodDisruptionBudget with a selector of thousands of requirements covers', () => {

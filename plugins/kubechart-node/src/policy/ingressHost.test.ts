@@ -465,3 +465,142 @@ describe('ingress-host configuration', () => {
     ).toContain('PLAT-7');
   });
 });
+
+describe('ingress-host: Gateway API TCPRoute, UDPRoute and ListenerSets', () => {
+  const gatewayObject = (
+    apiVersion: string,
+    kind: string,
+    spec: any,
+  ): KubeObject => ({ apiVersion, kind, metadata: { name: 'edge' }, spec });
+  const l4Route = (kind: string, spec: any = {}) =>
+    gatewayObject('gateway.networking.k8s.io/v1alpha2', kind, {
+      parentRefs: [{ name: 'shared-gateway', namespace: 'gateway' }],
+      rules: [{ backendRefs: [{ name: 'db', port: 5432 }] }],
+      ...spec,
+    });
+  const listenerSets = [
+    ['gateway.networking.x-k8s.io/v1alpha1', 'XListenerSet'],
+    ['gateway.networking.x-k8s.io/v1alpha1', 'ListenerSet'],
+  ];
+  const listenerSet = (
+    [apiVersion, kind]: string[],
+    ...listeners: unknown[]
+  ): KubeObject =>
+    gatewayObject(apiVersion, kind, {
+      parentRef: { name: 'shared-gateway', namespace: 'gateway' },
+      listeners,
+    });
+  const https = (hostname?: unknown) => ({
+    name: 'https',
+    port: 443,
+    protocol: 'HTTPS',
+    ...(hostname === undefined ? {} : { hostname }),
+  });
+
+  it.each([plain, withDomain])(
+    'refuses a TCPRoute or UDPRoute: without hostnames it takes every connection on its listener, blocking the run',
+    engine => {
+      for (const kind of ['TCPRoute', 'UDPRoute']) {
+        const report = engine.check([l4Route(kind)], { scope });
+        expect(report.blocking).toBe(true);
+        expect(refusals(engine, [l4Route(kind)])).toEqual([
+          `a ${kind} has no hostnames: it takes every connection on the port of the Gateway listener it attaches to, other tenants' included`,
+        ]);
+      }
+    },
+  );
+
+  it('allows a TCPRoute or UDPRoute with allowCatchAllIngress, and leaves kinds of that name in other groups alone', () => {
+    const open = new PolicyEngine({ allowCatchAllIngress: true });
+    expect(refusals(open, [l4Route('TCPRoute'), l4Route('UDPRoute')])).toEqual(
+      [],
+    );
+    const results = plain
+      .check([gatewayObject('example.com/v1', 'TCPRoute', {})], { scope })
+      .results.filter(r => r.ruleId === RULE);
+    expect(results).toEqual([]);
+  });
+
+  it.each(listenerSets)(
+    'judges the hostnames of a %s %s listener as a route’s hostnames',
+    (apiVersion, kind) => {
+      const of = (...listeners: unknown[]) =>
+        listenerSet([apiVersion, kind], ...listeners);
+      expect(refusals(plain, [of(https('shop.example.com'))])).toEqual([]);
+      expect(refusals(plain, [of(https('*.example.com'))])).toEqual([
+        expect.stringMatching(
+          /host "\*\.example\.com" \(spec\.listeners\[0\]\.hostname\) is a wildcard/,
+        ),
+      ]);
+      expect(
+        refusals(withDomain, [
+          of(
+            https('web.team-a.apps.example.com'),
+            https('team-a.apps.example.com'),
+          ),
+        ]),
+      ).toEqual([]);
+      expect(
+        refusals(withDomain, [of(https('shop.team-b.apps.example.com'))]),
+      ).toEqual([
+        expect.stringMatching(
+          /host "shop\.team-b\.apps\.example\.com" \(spec\.listeners\[0\]\.hostname\) is not under this tenant's subdomain team-a\.apps\.example\.com/,
+        ),
+      ]);
+      expect(refusals(plain, [of(https('shop.example.com.'))])).toEqual([
+        expect.stringMatching(/is not a DNS name the rule can check/),
+      ]);
+    },
+  );
+
+  it.each(listenerSets)(
+    'refuses a %s %s listener without a hostname, or one whose protocol takes no hostname, as a catch-all',
+    (apiVersion, kind) => {
+      const of = (...listeners: unknown[]) =>
+        listenerSet([apiVersion, kind], ...listeners);
+      for (const engine of [plain, withDomain]) {
+        expect(refusals(engine, [of(https()), of(https(''))])).toEqual([
+          "spec.listeners[0] has no hostname: it takes every host on port 443 of the Gateway, other tenants' included",
+          "spec.listeners[0] has no hostname: it takes every host on port 443 of the Gateway, other tenants' included",
+        ]);
+        // Gateway API ignores the hostname of a TCP or UDP listener.
+        expect(
+          refusals(engine, [
+            of({
+              name: 'db',
+              port: 5432,
+              protocol: 'TCP',
+              hostname: 'db.team-a.apps.example.com',
+            }),
+          ]),
+        ).toEqual([
+          "spec.listeners[0] has protocol TCP, which takes no hostname: it takes every connection on port 5432 of the Gateway, other tenants' included",
+        ]);
+      }
+      const open = new PolicyEngine({ allowCatchAllIngress: true });
+      expect(
+        refusals(open, [
+          of(https(), { name: 'dns', port: 53, protocol: 'UDP' }),
+        ]),
+      ).toEqual([]);
+    },
+  );
+
+  it('refuses a ListenerSet not shaped as the API reads it, naming the field', () => {
+    const [xls] = listenerSets;
+    expect(
+      refusals(plain, [gatewayObject(xls[0], xls[1], { listeners: 'all' })]),
+    ).toEqual(['spec.listeners is not a list']);
+    expect(refusals(plain, [listenerSet(xls, 'x')])).toEqual([
+      'spec.listeners[0] is not a mapping',
+    ]);
+    expect(refusals(plain, [listenerSet(xls, https(42))])).toEqual([
+      'spec.listeners[0].hostname is not a string',
+    ]);
+    expect(
+      refusals(plain, [
+        listenerSet(xls, { name: 'x', port: 80, hostname: 'a.example.com' }),
+      ]),
+    ).toEqual(['spec.listeners[0].protocol is not a string']);
+  });
+});

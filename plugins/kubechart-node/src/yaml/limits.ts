@@ -31,6 +31,23 @@ export const DEFAULT_INPUT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxNodes: 1_000_000,
 });
 
+/**
+ * The bounds the kubechart backend puts on one JSON request body of a run request, a recorded run
+ * or a policy check (`POST /runs`, `/runs/preview`, `/runs/:id/execute`, …): its size in bytes
+ * (UTF-8), its nesting and its values (nodes: every object, array, string, number…, keys aside),
+ * counted on the text before it is parsed. Far fewer nodes than {@link DEFAULT_INPUT_LIMITS}:
+ * `JSON.parse` of a million values holds the event loop half a second, of these tens of
+ * milliseconds. Clients (the scaffolder actions) check what they send against the same bounds.
+ * @public
+ */
+export const REQUEST_BODY_LIMITS: Readonly<
+  Pick<InputLimits, 'maxBytes' | 'maxDepth' | 'maxNodes'>
+> = Object.freeze({
+  maxBytes: 5 * 1024 * 1024,
+  maxDepth: 100,
+  maxNodes: 100_000,
+});
+
 /** Thrown when an input breaks one of the {@link InputLimits}. @public */
 export class InputLimitError extends InputError {
   constructor(

@@ -50,16 +50,16 @@ function brokenBound(
 }
 
 /**
- * Parses JSON from an untrusted source within the size, depth and node bounds of
- * {@link DEFAULT_INPUT_LIMITS}; a refusal or a syntax error is an `InputError` (400). The bounds are
- * checked on the text, in one pass before `JSON.parse`: a refused text is never parsed, and an
- * accepted one costs that pass and `JSON.parse`, nothing more.
+ * Checks JSON text against the size, depth and node bounds of {@link DEFAULT_INPUT_LIMITS} (or
+ * `options.limits`) without parsing it, as {@link parseJsonLimited} does before `JSON.parse`:
+ * throws an {@link InputLimitError} naming the first bound broken. A client that serialises what it
+ * sends checks it here against the bounds the receiver applies (`REQUEST_BODY_LIMITS`).
  * @public
  */
-export function parseJsonLimited(
+export function assertJsonTextWithinLimits(
   text: string,
   options: { what?: string; limits?: Partial<InputLimits> } = {},
-): unknown {
+): void {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const what = options.what ?? 'JSON input';
   if (
@@ -84,6 +84,21 @@ export function parseJsonLimited(
         : `more than ${limits.maxNodes} nodes`,
     );
   }
+}
+
+/**
+ * Parses JSON from an untrusted source within the size, depth and node bounds of
+ * {@link DEFAULT_INPUT_LIMITS}; a refusal or a syntax error is an `InputError` (400). The bounds are
+ * checked on the text, in one pass before `JSON.parse` ({@link assertJsonTextWithinLimits}): a
+ * refused text is never parsed, and an accepted one costs that pass and `JSON.parse`, nothing more.
+ * @public
+ */
+export function parseJsonLimited(
+  text: string,
+  options: { what?: string; limits?: Partial<InputLimits> } = {},
+): unknown {
+  const what = options.what ?? 'JSON input';
+  assertJsonTextWithinLimits(text, { what, limits: options.limits });
   let value: unknown;
   try {
     value = JSON.parse(text);

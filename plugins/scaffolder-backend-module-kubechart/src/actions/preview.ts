@@ -7,6 +7,7 @@ import {
   formatPolicyFailures,
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
+import { assertRequestWithinBodyLimits } from './values';
 
 /**
  * Asks the engine to validate a run and render what it would apply, with the chart policy report,
@@ -17,6 +18,7 @@ export async function previewAndLog(
   runs: KubechartRunsService,
   request: CreateRunRequest,
 ): Promise<RunPreview> {
+  assertRequestWithinBodyLimits(request);
   const credentials = await ctx.getInitiatorCredentials();
   const preview = await runs.previewRun(request, { credentials });
   const report = preview.policyReport;

@@ -13,6 +13,7 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { previewAndLog } from './preview';
 import { TaskFailure } from './taskError';
+import { assertRequestWithinBodyLimits } from './values';
 
 /**
  * The app's base URL. Links the actions output are relative to the app (they open in the same
@@ -153,11 +154,13 @@ export async function startAndFollowRun(
     onStarted?: (runId: string) => void;
   } = {},
 ): Promise<Run> {
-  const credentials = await ctx.getInitiatorCredentials();
   const body: CreateRunRequest = {
     ...request,
     template: request.template ?? ctx.templateInfo?.entityRef,
   };
+  // What the backend would refuse after the step started fails it now, and nothing is sent.
+  assertRequestWithinBodyLimits(body);
+  const credentials = await ctx.getInitiatorCredentials();
   const id = await startOrFindRun(ctx, runs, body, credentials);
   options.onStarted?.(id);
   await waitForApproval(

@@ -7,6 +7,13 @@ const INGRESS_GROUPS = ['networking.k8s.io', 'extensions'];
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** Gateway API routes whose `spec.hostnames` pick the hosts they take from a (shared) Gateway's listeners. */
 const ROUTE_KINDS = ['HTTPRoute', 'GRPCRoute', 'TLSRoute'];
+/** Gateway API routes without hostnames: each takes every connection on the listener it attaches to. */
+const L4_ROUTE_KINDS = ['TCPRoute', 'UDPRoute'];
+/** Experimental Gateway API group of ListenerSets: listeners a tenant adds to a (shared) Gateway. */
+const GATEWAY_X_GROUP = 'gateway.networking.x-k8s.io';
+const LISTENER_SET_KINDS = ['ListenerSet', 'XListenerSet'];
+/** Listener protocols that match on `hostname`; Gateway API ignores it on the others (TCP, UDP). */
+const HOSTNAME_PROTOCOLS = ['HTTP', 'HTTPS', 'TLS'];
 /** ingress-nginx's annotation that adds names (comma-separated) to an Ingress's server. */
 const SERVER_ALIAS = 'nginx.ingress.kubernetes.io/server-alias';
 const MAX_MESSAGES = 10;
@@ -16,6 +23,13 @@ const isIngress = (obj: KubeObject) =>
 const isRoute = (obj: KubeObject) =>
   ROUTE_KINDS.includes(String(obj.kind)) &&
   groupOf(obj.apiVersion) === GATEWAY_GROUP;
+const isL4Route = (obj: KubeObject) =>
+  L4_ROUTE_KINDS.includes(String(obj.kind)) &&
+  groupOf(obj.apiVersion) === GATEWAY_GROUP;
+/** In the experimental group, and in the standard one should it move there. */
+const isListenerSet = (obj: KubeObject) =>
+  LISTENER_SET_KINDS.includes(String(obj.kind)) &&
+  [GATEWAY_X_GROUP, GATEWAY_GROUP].includes(groupOf(obj.apiVersion));
 /** Unset as the API server stores it: absent, null or the empty string (`omitempty`). */
 const unset = (v: unknown) => v === undefined || v === null || v === '';
 const quote = (text: string) =>
@@ -102,6 +116,41 @@ function routeClaims(spec: Record<string, any>, c: Claims) {
   hostList(hostnames ?? [], 'spec.hostnames', c);
 }
 
+/**
+ * The listeners a ListenerSet adds to a Gateway: each `hostname` is a claim as a route's hostnames
+ * are; a listener without one, or of a protocol that takes none (TCP, UDP), takes everything on
+ * its port.
+ */
+function listenerSetClaims(spec: Record<string, any>, c: Claims) {
+  (listAt(spec.listeners, 'spec.listeners', c) ?? []).forEach((l, i) => {
+    const where = `spec.listeners[${i}]`;
+    if (!isMapping(l)) {
+      c.problems.push(`${where} is not a mapping`);
+      return;
+    }
+    const port =
+      typeof l.port === 'number' ? `port ${l.port}` : 'the port it names';
+    if (typeof l.protocol !== 'string') {
+      c.problems.push(`${where}.protocol is not a string`);
+    } else if (!HOSTNAME_PROTOCOLS.includes(l.protocol)) {
+      const protocol = /^[\w./-]{1,60}$/.test(l.protocol)
+        ? l.protocol
+        : quote(l.protocol);
+      c.catchAlls.push(
+        `${where} has protocol ${protocol}, which takes no hostname: it takes every connection on ${port} of the Gateway, other tenants' included`,
+      );
+      return;
+    }
+    if (unset(l.hostname)) {
+      c.catchAlls.push(
+        `${where} has no hostname: it takes every host on ${port} of the Gateway, other tenants' included`,
+      );
+    } else if (typeof l.hostname !== 'string') {
+      c.problems.push(`${where}.hostname is not a string`);
+    } else c.hosts.push({ text: l.hostname, where: `${where}.hostname` });
+  });
+}
+
 /** Why one claimed host is refused, or undefined. `subdomain` is the tenant's, when a domain is set. */
 function hostViolation(
   { text, where }: Claims['hosts'][number],
@@ -123,21 +172,33 @@ function hostViolation(
   return undefined;
 }
 
-/** Ingress and Gateway API route hosts: no tenant takes another's traffic through the shared controller. */
+/** Ingress, Gateway API route and listener hosts: no tenant takes another's traffic through the shared controller. */
 export const ingressRules: PolicyRule[] = [
   {
     id: 'ingress-host',
     defaultSeverity: 'error',
     description:
-      "Ingresses and Gateway API routes claim only their tenant's hosts: every rule and route names a host, no default backend, no wildcard beyond the tenant's subdomain, and with kubechart.policy.ingressHostDomain only <namespace>.<domain> and names under it",
-    fix: 'Give every Ingress rule, TLS entry and route a host of your own (with kubechart.policy.ingressHostDomain: <namespace>.<domain> or a name under it, e.g. web.team-a.apps.example.com); remove spec.defaultBackend and wildcards outside your subdomain. A platform that routes catch-alls on purpose sets kubechart.policy.allowCatchAllIngress or a policy exception for the namespace.',
+      "Ingresses, Gateway API routes and ListenerSet listeners claim only their tenant's hosts: every rule, route and listener names a host, no default backend, no TCPRoute or UDPRoute, no wildcard beyond the tenant's subdomain, and with kubechart.policy.ingressHostDomain only <namespace>.<domain> and names under it",
+    fix: 'Give every Ingress rule, TLS entry, route and ListenerSet listener a host of your own (with kubechart.policy.ingressHostDomain: <namespace>.<domain> or a name under it, e.g. web.team-a.apps.example.com); remove spec.defaultBackend, TCPRoutes, UDPRoutes, TCP and UDP listeners and wildcards outside your subdomain. A platform that routes catch-alls on purpose sets kubechart.policy.allowCatchAllIngress or a policy exception for the namespace.',
     check: (obj, ctx) => {
-      if (!isIngress(obj) && !isRoute(obj)) return undefined;
+      if (
+        !isIngress(obj) &&
+        !isRoute(obj) &&
+        !isL4Route(obj) &&
+        !isListenerSet(obj)
+      )
+        return undefined;
       const spec = obj.spec ?? {};
       if (!isMapping(spec)) return ['spec is not a mapping'];
       const claims: Claims = { hosts: [], catchAlls: [], problems: [] };
       if (isIngress(obj)) ingressClaims(obj, spec, claims);
-      else routeClaims(spec, claims);
+      else if (isRoute(obj)) routeClaims(spec, claims);
+      else if (isListenerSet(obj)) listenerSetClaims(spec, claims);
+      else {
+        claims.catchAlls.push(
+          `a ${obj.kind} has no hostnames: it takes every connection on the port of the Gateway listener it attaches to, other tenants' included`,
+        );
+      }
       const out = [...claims.problems];
       if (!ctx.allowCatchAllIngress) out.push(...claims.catchAlls);
       let subdomain: string | undefined;
