@@ -110,6 +110,16 @@ export interface Config {
        * Default 200.
        */
       messagesPerConversation?: number;
+      /**
+       * Runs (succeeded, failed or refused) one answer keeps. `POST /execute`
+       * of an answer that has run this many times is answered 409 ("This
+       * answer has reached its limit of 50 runs …: ask the question again to
+       * run it more."), audited as refused with `stage: "runs"`, and nothing
+       * is added to its runs. `GET /conversations/:id` shows the newest 10
+       * runs of each answer, with `runCount`, whatever this is. A whole
+       * number, at least 1. Default 50.
+       */
+      runsPerAnswer?: number;
     };
   };
 }

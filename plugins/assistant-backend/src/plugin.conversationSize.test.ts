@@ -4,7 +4,10 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  AuditorServiceCreateEventOptions,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { assistantProvidersExtensionPoint } from '@kubechart/plugin-assistant-node';
@@ -28,9 +31,16 @@ describe('kube-assistant plugin: the size of a conversation', () => {
   let backend: Awaited<ReturnType<typeof startTestBackend>> | undefined;
   /** The questions the (counting) provider was asked. */
   let planned: string[];
+  /** The audit events created, with how each was completed. */
+  let audit: {
+    options: AuditorServiceCreateEventOptions;
+    fail: jest.Mock;
+    success: jest.Mock;
+  }[];
 
   async function start(knex: Knex, limits: Record<string, unknown>) {
     planned = [];
+    audit = [];
     const countingProvider = createBackendModule({
       pluginId: 'kube-assistant',
       moduleId: 'counting-provider',
@@ -71,6 +81,13 @@ describe('kube-assistant plugin: the size of a conversation', () => {
           ) as any,
         }).factory,
         catalogServiceMock.factory({ entities: [] }),
+        mockServices.auditor.mock({
+          createEvent: jest.fn(async options => {
+            const call = { options, success: jest.fn(), fail: jest.fn() };
+            audit.push(call);
+            return call;
+          }),
+        }).factory,
       ],
     });
     return backend;
@@ -86,6 +103,12 @@ describe('kube-assistant plugin: the size of a conversation', () => {
       .post('/api/kube-assistant/ask')
       .set('Authorization', mockCredentials.user.header(USER))
       .send({ question, ...(conversationId ? { conversationId } : {}) });
+
+  const execute = (messageId: string) =>
+    request(backend!.server)
+      .post('/api/kube-assistant/execute')
+      .set('Authorization', mockCredentials.user.header(USER))
+      .send({ messageId });
 
   const read = (id: string, query = '') =>
     request(backend!.server)
@@ -216,6 +239,96 @@ describe('kube-assistant plugin: the size of a conversation', () => {
       expect(more.status).toBe(409);
       expect(more.body.error.message).toMatch(
         /limit of 200 questions .* start a new conversation/,
+      );
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'answers a message with 5,000 runs with its newest 10 and their count, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      await start(knex, {});
+      const asked = await ask('list pods in shop');
+      expect(asked.status).toBe(200);
+      // Run before any limit on runs (or under a higher one): 5,000 runs of one answer.
+      const since = Date.now() - 24 * 3600 * 1000;
+      await knex.batchInsert(
+        'kube_assistant_executions',
+        Array.from({ length: 5_000 }, (_, i) => ({
+          message_id: asked.body.messageId,
+          status: 'succeeded',
+          summary: `run ${i}: ${'x'.repeat(1900)}`,
+          created_at: new Date(since + i * 1000),
+        })),
+        400,
+      );
+
+      const page = await read(asked.body.conversationId, '?limit=1');
+      expect(page.status).toBe(200);
+      const [message] = page.body.messages;
+      expect(message.runCount).toBe(5_000);
+      // The newest 10, oldest first (as before).
+      expect(
+        message.executions.map((r: any) => r.summary.split(':')[0]),
+      ).toEqual(Array.from({ length: 10 }, (_, i) => `run ${4_990 + i}`));
+      expect(page.text.length).toBeLessThan(30_000);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'refuses a run beyond kubeAssistant.limits.runsPerAnswer with 409, audited and not kept, %p',
+    async databaseId => {
+      await start(await databases.init(databaseId), { runsPerAnswer: 3 });
+      const asked = await ask('list pods in shop');
+      expect(asked.status).toBe(200);
+      const { messageId, conversationId } = asked.body;
+      for (let i = 0; i < 3; i++) {
+        // No cluster is configured: each run fails, and is kept as failed.
+        expect((await execute(messageId)).status).not.toBe(409);
+      }
+      const runsBefore = audit.filter(
+        a => a.options.eventId === 'execution',
+      ).length;
+
+      const fourth = await execute(messageId);
+      expect(fourth.status).toBe(409);
+      expect(fourth.body.error.message).toBe(
+        'This answer has reached its limit of 3 runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.',
+      );
+      // Audited as refused, with the reason and its stage.
+      const refusals = audit.filter(a => a.options.eventId === 'execution');
+      expect(refusals).toHaveLength(runsBefore + 1);
+      const refusal = refusals[refusals.length - 1];
+      expect(refusal.options.meta).toMatchObject({ user: USER, messageId });
+      expect(refusal.fail).toHaveBeenCalledWith(
+        expect.objectContaining({
+          meta: expect.objectContaining({
+            outcome: 'refused',
+            stage: 'runs',
+            reason: fourth.body.error.message,
+          }),
+        }),
+      );
+      // Nothing is added to the answer's runs.
+      const conversation = await read(conversationId);
+      expect(conversation.body.messages[0].runCount).toBe(3);
+      expect(
+        conversation.body.messages[0].executions.map((r: any) => r.status),
+      ).toEqual(['failed', 'failed', 'failed']);
+      // Asking again gives an answer that runs.
+      const again = await ask('list pods in shop', conversationId);
+      expect(again.status).toBe(200);
+      expect((await execute(again.body.messageId)).status).not.toBe(409);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'refuses to start with a runsPerAnswer that is not a whole number of at least 1, %p',
+    async databaseId => {
+      await expect(
+        start(await databases.init(databaseId), { runsPerAnswer: 0 }),
+      ).rejects.toThrow(
+        'kubeAssistant.limits.runsPerAnswer must be a whole number of at least 1, not 0',
       );
     },
   );

@@ -32,6 +32,7 @@ import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
 import {
   readMessagesPerConversation,
+  readRunsPerAnswer,
   readQuestionLimits,
 } from './service/questionLimits';
 
@@ -72,6 +73,7 @@ export const assistantPlugin = createBackendPlugin({
         const store = await DatabaseConversationStore.create({
           database: deps.database,
           maxMessagesPerConversation: readMessagesPerConversation(config),
+          maxRunsPerAnswer: readRunsPerAnswer(config),
         });
         const chain = new ProviderChain(
           createProviderEntries(config, extraProviders),

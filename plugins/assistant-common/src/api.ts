@@ -158,8 +158,17 @@ export type ConversationMessage = {
   safety?: SafetyAssessment;
   requirements?: ExecutionRequirements;
   error?: string;
+  /**
+   * Runs of this answer: the newest {@link RUNS_SHOWN_PER_MESSAGE} at most, oldest first (`runCount`
+   * says how many there are in all).
+   */
   executions: ExecutionRecord[];
+  /** How many runs this answer has in all, shown or not (set by the backend since it bounds `executions`). */
+  runCount?: number;
 };
+
+/** Most runs of one answer a message holds in `executions` (the newest ones). @public */
+export const RUNS_SHOWN_PER_MESSAGE = 10;
 
 /** @public */
 export type ConversationSummary = {

@@ -33,6 +33,7 @@ export interface ConversationStore {
    * `ensureConversation` refuses it.
    */
   addMessage(message: StoredMessage): Promise<void>;
+  /** A message, with its newest runs (see `ConversationMessage.executions`) and `runCount`. */
   getMessage(options: {
     id: string;
     userRef: string;
@@ -42,6 +43,15 @@ export interface ConversationStore {
    * attempt to run it, never for an answer to the caller.
    */
   messageOwner(id: string): Promise<string | undefined>;
+  /**
+   * Refuses with a ConflictError (409) one more run of an answer that holds its limit of runs
+   * already (`kubeAssistant.limits.runsPerAnswer`).
+   */
+  assertRunRoom(messageId: string): Promise<void>;
+  /**
+   * Keeps the record of a run; an answer that holds its limit of runs already is refused with a
+   * ConflictError (409), as `assertRunRoom` refuses it.
+   */
   addExecution(options: {
     messageId: string;
     record: ExecutionRecord;

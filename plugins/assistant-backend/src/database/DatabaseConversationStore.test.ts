@@ -159,6 +159,81 @@ describe('DatabaseConversationStore', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'keeps at most maxRunsPerAnswer runs of an answer, also run at once, and shows the newest, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex }),
+        maxRunsPerAnswer: 12,
+      });
+      const alice = 'user:default/alice';
+      const conversationId = await store.ensureConversation({
+        userRef: alice,
+        title: 'pods',
+      });
+      const messageId = randomUUID();
+      await store.addMessage({
+        id: messageId,
+        conversationId,
+        userRef: alice,
+        question: 'list pods',
+        createdAt: new Date().toISOString(),
+        executions: [],
+      });
+      const run = (i: number) =>
+        store.addExecution({
+          messageId,
+          record: {
+            status: 'succeeded',
+            summary: `run ${i}`,
+            at: new Date(Date.now() + i).toISOString(),
+          },
+        });
+      for (let i = 0; i < 11; i++) await run(i);
+      await expect(store.assertRunRoom(messageId)).resolves.toBeUndefined();
+      const saved = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) => run(11 + i)),
+      );
+      expect(saved.filter(s => s.status === 'fulfilled')).toHaveLength(1);
+      const refusal = {
+        name: 'ConflictError',
+        message:
+          'This answer has reached its limit of 12 runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.',
+      };
+      for (const refused of saved.filter(s => s.status === 'rejected')) {
+        expect((refused as PromiseRejectedResult).reason).toMatchObject(
+          refusal,
+        );
+      }
+      await expect(store.assertRunRoom(messageId)).rejects.toMatchObject(
+        refusal,
+      );
+
+      // The newest 10 runs, oldest first, and the count of all.
+      const message = await store.getMessage({ id: messageId, userRef: alice });
+      expect(message?.runCount).toBe(12);
+      expect(message?.executions).toHaveLength(10);
+      expect(message?.executions[0].summary).toBe('run 2');
+      const conversation = await store.getConversation({
+        id: conversationId,
+        userRef: alice,
+      });
+      expect(conversation?.messages[0].runCount).toBe(12);
+      expect(conversation?.messages[0].executions.map(r => r.summary)).toEqual(
+        message?.executions.map(r => r.summary),
+      );
+      await expect(
+        DatabaseConversationStore.create({
+          database: mockServices.database({ knex }),
+          maxRunsPerAnswer: 0,
+        }),
+      ).rejects.toThrow(
+        'maxRunsPerAnswer must be a whole number of at least 1, not 0',
+      );
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'migrates down cleanly, %p',
     async databaseId => {
       const knex = await databases.init(databaseId);

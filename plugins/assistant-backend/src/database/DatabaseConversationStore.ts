@@ -8,12 +8,16 @@ import {
   ConversationSummary,
   ExecutionRecord,
   MAX_CONVERSATION_PAGE,
+  RUNS_SHOWN_PER_MESSAGE,
 } from '@kubechart/plugin-assistant-common';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { ConversationStore, StoredMessage } from './ConversationStore';
 import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
-import { DEFAULT_MESSAGES_PER_CONVERSATION } from '../service/questionLimits';
+import {
+  DEFAULT_MESSAGES_PER_CONVERSATION,
+  DEFAULT_RUNS_PER_ANSWER,
+} from '../service/questionLimits';
 
 const migrationsDir = resolvePackagePath(
   '@kubechart/plugin-assistant-backend',
@@ -73,10 +77,12 @@ function toSummary(row: ConversationRow): ConversationSummary {
   };
 }
 
-function toMessage(
-  row: MessageRow,
-  executions: ExecutionRecord[],
-): StoredMessage {
+/** The newest runs of a message (at most `RUNS_SHOWN_PER_MESSAGE`, oldest first) and how many it has. */
+type Runs = { executions: ExecutionRecord[]; runCount: number };
+
+const NO_RUNS: Runs = { executions: [], runCount: 0 };
+
+function toMessage(row: MessageRow, runs: Runs): StoredMessage {
   return {
     id: row.id,
     conversationId: row.conversation_id,
@@ -96,7 +102,8 @@ function toMessage(
     ...(row.error ? { error: row.error } : {}),
     ...(row.entity_ref ? { entityRef: row.entity_ref } : {}),
     ...(row.plan_salt ? { planSalt: row.plan_salt } : {}),
-    executions,
+    executions: runs.executions,
+    runCount: runs.runCount,
   };
 }
 
@@ -107,6 +114,8 @@ export class DatabaseConversationStore implements ConversationStore {
     skipMigrations?: boolean;
     /** Questions one conversation keeps (`kubeAssistant.limits.messagesPerConversation`). Default 200. */
     maxMessagesPerConversation?: number;
+    /** Runs one answer keeps (`kubeAssistant.limits.runsPerAnswer`). Default 50. */
+    maxRunsPerAnswer?: number;
   }): Promise<DatabaseConversationStore> {
     const client = await options.database.getClient();
     if (!options.skipMigrations && !options.database.migrations?.skip) {
@@ -119,12 +128,19 @@ export class DatabaseConversationStore implements ConversationStore {
         `maxMessagesPerConversation must be a whole number of at least 1, not ${max}`,
       );
     }
-    return new DatabaseConversationStore(client, max);
+    const maxRuns = options.maxRunsPerAnswer ?? DEFAULT_RUNS_PER_ANSWER;
+    if (!Number.isInteger(maxRuns) || maxRuns < 1) {
+      throw new Error(
+        `maxRunsPerAnswer must be a whole number of at least 1, not ${maxRuns}`,
+      );
+    }
+    return new DatabaseConversationStore(client, max, maxRuns);
   }
 
   private constructor(
     private readonly db: Knex,
     private readonly maxMessages: number,
+    private readonly maxRuns: number,
   ) {}
 
   /**
@@ -139,6 +155,22 @@ export class DatabaseConversationStore implements ConversationStore {
     if (full) {
       throw new ConflictError(
         `This conversation has reached its limit of ${this.maxMessages} questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.`,
+      );
+    }
+  }
+
+  /**
+   * Refuses (409) one more run of an answer that holds `maxRuns` already: reads at most that many of
+   * its index entries, whatever the number of its runs.
+   */
+  async assertRunRoom(messageId: string, db: Knex = this.db): Promise<void> {
+    const full = await db<ExecutionRow>('kube_assistant_executions')
+      .where({ message_id: messageId })
+      .offset(this.maxRuns - 1)
+      .first('id');
+    if (full) {
+      throw new ConflictError(
+        `This answer has reached its limit of ${this.maxRuns} runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.`,
       );
     }
   }
@@ -223,8 +255,8 @@ export class DatabaseConversationStore implements ConversationStore {
       .where({ id: options.id, user_ref: options.userRef })
       .first();
     if (!row) return undefined;
-    const executions = await this.executionsFor([row.id]);
-    return toMessage(row, executions.get(row.id) ?? []);
+    const runs = await this.runsOf([row.id]);
+    return toMessage(row, runs.get(row.id) ?? NO_RUNS);
   }
 
   async messageOwner(id: string) {
@@ -236,12 +268,8 @@ export class DatabaseConversationStore implements ConversationStore {
 
   async addExecution(options: { messageId: string; record: ExecutionRecord }) {
     await this.db.transaction(async tx => {
-      await tx<ExecutionRow>('kube_assistant_executions').insert({
-        message_id: options.messageId,
-        status: options.record.status,
-        summary: options.record.summary.slice(0, 2000),
-        created_at: new Date(options.record.at),
-      } as any);
+      // Locks the conversation's row until the run is in (PostgreSQL; SQLite writes one at a time):
+      // runs saved at once are counted one after the other, so none goes beyond the limit.
       const message = await tx<MessageRow>('kube_assistant_messages')
         .where({ id: options.messageId })
         .first('conversation_id');
@@ -250,6 +278,13 @@ export class DatabaseConversationStore implements ConversationStore {
           .where({ id: message.conversation_id })
           .update({ updated_at: new Date() });
       }
+      await this.assertRunRoom(options.messageId, tx);
+      await tx<ExecutionRow>('kube_assistant_executions').insert({
+        message_id: options.messageId,
+        status: options.record.status,
+        summary: options.record.summary.slice(0, 2000),
+        created_at: new Date(options.record.at),
+      } as any);
     });
   }
 
@@ -313,7 +348,7 @@ export class DatabaseConversationStore implements ConversationStore {
       ])
       .limit(limit + 1);
     const messages = newestFirst.slice(0, limit).reverse();
-    const executions = await this.executionsFor(messages.map(m => m.id));
+    const runs = await this.runsOf(messages.map(m => m.id));
     return {
       ...toSummary(row),
       ...(newestFirst.length > limit ? { olderCursor: messages[0].id } : {}),
@@ -324,26 +359,44 @@ export class DatabaseConversationStore implements ConversationStore {
           entityRef: _e,
           planSalt: _s,
           ...message
-        } = toMessage(m, executions.get(m.id) ?? []);
+        } = toMessage(m, runs.get(m.id) ?? NO_RUNS);
         return message;
       }),
     };
   }
 
-  private async executionsFor(ids: string[]) {
-    const map = new Map<string, ExecutionRecord[]>();
+  /**
+   * The newest `RUNS_SHOWN_PER_MESSAGE` runs of each message, oldest first, and how many it has: an
+   * answer run before `runsPerAnswer` (or under a higher one) is answered with as many as any other.
+   */
+  private async runsOf(ids: string[]) {
+    const map = new Map<string, Runs>();
     for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
-      const rows = await this.db<ExecutionRow>('kube_assistant_executions')
-        .whereIn('message_id', ids.slice(start, start + IDS_PER_QUERY))
+      const ranked = this.db<ExecutionRow>('kube_assistant_executions')
+        .select('id', 'message_id', 'status', 'summary', 'created_at')
+        .select(
+          this.db.raw(
+            'row_number() over (partition by message_id order by id desc) as newest',
+          ),
+          this.db.raw('count(*) over (partition by message_id) as runs'),
+        )
+        .whereIn('message_id', ids.slice(start, start + IDS_PER_QUERY));
+      const rows: (ExecutionRow & { runs: number | string })[] = await this.db
+        .from(ranked.as('ranked'))
+        .where('newest', '<=', RUNS_SHOWN_PER_MESSAGE)
         .orderBy('id', 'asc');
       for (const row of rows) {
-        const list = map.get(row.message_id) ?? [];
-        list.push({
+        const runs = map.get(row.message_id) ?? {
+          executions: [],
+          // PostgreSQL counts in bigint, which pg hands back as a string.
+          runCount: Number(row.runs),
+        };
+        runs.executions.push({
           status: row.status as ExecutionRecord['status'],
           summary: row.summary,
           at: iso(row.created_at),
         });
-        map.set(row.message_id, list);
+        map.set(row.message_id, runs);
       }
     }
     return map;

@@ -59,6 +59,7 @@ describe('AssistantService: refusals recorded per caller and minute', () => {
     const store = {
       getMessage: async () => ownAnswer,
       messageOwner: async () => undefined,
+      assertRunRoom: async () => undefined,
       addExecution: async () => undefined,
     } as unknown as ConversationStore;
     service = new AssistantService({

@@ -1065,8 +1065,9 @@ export class AssistantService {
   }
 
   /**
-   * An `execution` event for an attempt refused before there was a plan to run; within the caller's
-   * refusals recorded one by one a minute (the rest are counted), since anyone may send message ids.
+   * An `execution` event for an attempt refused before there was a plan to run (or beyond the runs an
+   * answer keeps); within the caller's refusals recorded one by one a minute (the rest are counted),
+   * since anyone may send message ids.
    */
   private async auditRefusedLookup(
     error: Error,
@@ -1204,6 +1205,22 @@ export class AssistantService {
         caller,
         message.id,
         { reason: 'no command' },
+        'low',
+      );
+      throw error;
+    }
+    // An answer that holds `kubeAssistant.limits.runsPerAnswer` runs already is refused (409) before
+    // anything else, and nothing is added to its runs: repeating a run grows neither its record nor
+    // the audit trail (recorded one by one within the caller's refusals a minute) without bound.
+    try {
+      await this.options.store.assertRunRoom(message.id);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      await this.auditRefusedLookup(
+        error,
+        caller,
+        message.id,
+        { reason: error.message, stage: 'runs' },
         'low',
       );
       throw error;

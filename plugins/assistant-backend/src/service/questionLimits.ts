@@ -69,6 +69,25 @@ export function readMessagesPerConversation(config: Config): number {
   return value;
 }
 
+/** `kubeAssistant.limits.runsPerAnswer` when it is not set. */
+export const DEFAULT_RUNS_PER_ANSWER = 50;
+
+/**
+ * Reads `kubeAssistant.limits.runsPerAnswer`: the runs (succeeded, failed or refused) one answer
+ * keeps; a run beyond is refused with 409. Fails at start-up on a value that is not a whole number of
+ * at least 1.
+ */
+export function readRunsPerAnswer(config: Config): number {
+  const key = 'kubeAssistant.limits.runsPerAnswer';
+  const value = config.getOptionalNumber(key) ?? DEFAULT_RUNS_PER_ANSWER;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `${key} must be a whole number of at least 1, not ${value}`,
+    );
+  }
+  return value;
+}
+
 /**
  * How many questions each user asked in the last minute (a sliding minute), so that one user cannot
  * keep the providers busy or grow the audit trail at will. Counted per backend instance.

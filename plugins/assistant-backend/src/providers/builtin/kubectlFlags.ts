@@ -39,9 +39,21 @@ export function outputFlag(
   };
 }
 
-/** An output format asked for in words ("show me the yaml of …"). */
-export function outputWord(q: Question): OutputAsked | undefined {
-  const word = q.tokens.find(t => OUTPUT_WORDS[t.raw]);
+/**
+ * An output format asked for in words ("show me the yaml of …", "… as json"). The word the plan
+ * names its object by is that name, not a format: "get configmap yaml -n shop" reads the configmap
+ * named `yaml` (as kubectl would), and "the yaml of configmap yaml" asks for it as YAML.
+ */
+export function outputWord(q: Question, plan: Plan): OutputAsked | undefined {
+  let nameSeen = false;
+  const word = q.tokens.find(t => {
+    if (!OUTPUT_WORDS[t.raw]) return false;
+    if (!nameSeen && t.raw === plan.name) {
+      nameSeen = true;
+      return false;
+    }
+    return true;
+  });
   return word ? { format: OUTPUT_WORDS[word.raw], flag: false } : undefined;
 }
 

@@ -82,6 +82,38 @@ describe('kubectl flags in a question: carried out as typed, or refused', () => 
     );
   });
 
+  it('reads an object named yaml, yml or json as its name, not as a format', () => {
+    expect(shown('get configmap yaml -n shop')).toBe(
+      'kubectl get configmap/yaml -n shop',
+    );
+    expect(shown('get configmap json -n shop')).toBe(
+      'kubectl get configmap/json -n shop',
+    );
+    expect(shown('kubectl get cm yml -n shop')).toBe(
+      'kubectl get configmap/yml -n shop',
+    );
+    expect(shown('describe configmap yaml -n shop')).toBe(
+      'kubectl describe configmaps yaml -n shop',
+    );
+    // Its format asked for besides its name.
+    expect(shown('get configmap yaml -n shop -o json')).toBe(
+      'kubectl get configmap/yaml -n shop -o json',
+    );
+    expect(shown('get configmap json -n shop as yaml')).toBe(
+      'kubectl get configmap/json -n shop -o yaml',
+    );
+    expect(shown('show me the yaml of configmap yaml in shop')).toBe(
+      'kubectl get configmap/yaml -n shop -o yaml',
+    );
+    // A secret named yaml is read as its list row, as any other (its values are shown decoded only when asked for).
+    expect(shown('get secret yaml -n shop')).toBe(
+      'kubectl get secret/yaml -n shop',
+    );
+    expect(shown('get secret yaml -n shop as yaml')).toBe(
+      'kubectl get secret/yaml -n shop -o yaml',
+    );
+  });
+
   it('refuses an output format it does not print, rather than showing a table under another command', () => {
     for (const [question, format] of [
       ['kubectl get deployment checkout-web -n shop -o wide', 'wide'],

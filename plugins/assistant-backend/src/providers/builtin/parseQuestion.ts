@@ -80,11 +80,14 @@ export function parseQuestion(
         !GENERIC.has(t.word)),
   );
   const ns = findNamespace(q, known);
-  const output = flag?.asked ?? outputWord(q);
-  // The output format first: a flag's argument (`-o jsonpath=…`) is not a selector.
+  // The output format first: a flag's argument (`-o jsonpath=…`) is not a selector. A format word
+  // the plan names its object by is that name ("get configmap yaml").
   const asTyped = (plan: Plan) =>
     refuseNameWithSelector(
-      withOutput(podsOfWorkload(plan, q, ns, known), output),
+      withOutput(
+        podsOfWorkload(plan, q, ns, known),
+        flag?.asked ?? outputWord(q, plan),
+      ),
       q,
     );
   const checked = (plan: Plan) =>

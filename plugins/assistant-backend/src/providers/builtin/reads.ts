@@ -14,6 +14,7 @@ import {
   isVocabulary,
 } from './names';
 import { refuse } from './mutations';
+import { outputWord } from './kubectlFlags';
 import { Question } from './question';
 import { EntityParseContext, scoped, selectorFrom } from './scope';
 import { RESOURCE_WORDS, STOP_WORDS } from './vocabulary';
@@ -461,7 +462,8 @@ export function parseRead(
   if (limit && plan.sortBy) plan.limit = limit;
   if (
     resource === 'secrets' &&
-    q.has('decode', 'decoded', 'reveal', 'value', 'values', 'contents', 'yaml')
+    (q.has('decode', 'decoded', 'reveal', 'value', 'values', 'contents') ||
+      outputWord(q, plan)?.format === 'yaml')
   ) {
     plan.output = 'yaml';
   }
