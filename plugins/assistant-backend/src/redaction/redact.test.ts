@@ -758,27 +758,42 @@ describe('secret values of properties files, short flags, flags without a value,
     );
     // The last lines alone, as an error prints the end of a value: still a block of it.
     expect(
+      withoutValues(
+        'Error: bad value:\n  MIIBVwIBADANBgkq\n  ab==\n  -----END KEY-----\ndone',
+        [cert],
+      ),
+    ).toBe('Error: bad value:\n  ***\n  ***\n  ***\ndone');
+    // Without a line of its content (only `ab==` and the armour), they are any key's lines.
+    expect(
       withoutValues('Error: bad value:\n  ab==\n  -----END KEY-----\ndone', [
         cert,
       ]),
-    ).toBe('Error: bad value:\n  ***\n  ***\ndone');
+    ).toBe('Error: bad value:\n  ab==\n  -----END KEY-----\ndone');
     // One line of it alone, or lines holding under 8 characters together, are ordinary text.
-    const short = ['x=1\ny=2\nuser=admin-user'];
+    const short = ['x=1\ny=2\nid=Zm9vYmFyYmF6MTIz'];
     expect(withoutValues('x=1\nz=3\ny=2', short)).toBe('x=1\nz=3\ny=2');
     expect(withoutValues('x=1\ny=2\nq=0', short)).toBe('x=1\ny=2\nq=0');
-    expect(withoutValues('a\nuser=admin-user\nb', short)).toBe(
-      'a\nuser=admin-user\nb',
+    expect(withoutValues('a\nid=Zm9vYmFyYmF6MTIz\nb', short)).toBe(
+      'a\nid=Zm9vYmFyYmF6MTIz\nb',
     );
-    expect(withoutValues('x=1\n\ny=2\nuser=admin-user', short)).toBe(
+    expect(withoutValues('x=1\n\ny=2\nid=Zm9vYmFyYmF6MTIz', short)).toBe(
       '***\n\n***\n***',
     );
     // Its lines in another order are not its text: nested closing braces stay as they are.
-    const json = ['{\n  "type": "service_account",\n  "client_id": "1234"\n}'];
+    const json = [
+      '{\n  "type": "service_account",\n  "private_key_id": "4f1c9a7e0b2d3c5e8a"\n}',
+    ];
     const braces = '{\n  {\n    "a": 1\n  }\n}\n}\n}\n}\n}\n}\n}\n}\n}';
     expect(withoutValues(braces, json)).toBe(braces);
     expect(
-      withoutValues('x:\n  {\n    "type": "service_account",\n  }', json),
-    ).toBe('x:\n  ***\n    ***\n  }');
+      withoutValues(
+        'x:\n  {\n    "type": "service_account",\n    "private_key_id": "4f1c9a7e0b2d3c5e8a"\n  }',
+        json,
+      ),
+    ).toBe('x:\n  ***\n    ***\n    ***\n  ***');
+    // Its common lines alone are any service account's.
+    const common = 'x:\n  {\n    "type": "service_account",\n  }';
+    expect(withoutValues(common, json)).toBe(common);
   });
 
   it('scrubs 200 KB of commands, short flags, continued lines and secret lines in linear time', () => {
@@ -815,5 +830,104 @@ describe('secret values of properties files, short flags, flags without a value,
       if (ms >= 1000) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
     }
     expect(slow).toEqual([]);
+  });
+});
+
+describe('values text shown as given, known lines with secret content, short flags across args', () => {
+  it('shows settings of a plan’s text whose key only mentions a secret word, and booleans', () => {
+    const values = {
+      extraArgs: ['--authentication-token-webhook=true', '--v=2'],
+      config: 'auth.token.ttl=3600\nlog.level=debug\n',
+      tlsArgs: ['--secret-name', 'my-tls'],
+      authArgs: ['--token-auth-file', '/etc/tokens.csv'],
+      manifest:
+        'spec:\n  automountServiceAccountToken: false\n  serviceAccountName: web\n',
+    };
+    expect(redactValues(values)).toEqual(values);
+    const patch = {
+      verb: 'patch' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      patch: JSON.stringify({ spec: { args: values.extraArgs } }),
+    };
+    expect(redactPlan(patch)).toEqual(patch);
+    // A whole secret key of the text is still hidden, a number too; a boolean is a setting.
+    expect(
+      redactValues({
+        config:
+          'db.password=12345678\nAPI_TOKEN=abc def\napiKey: "k1"\nuse_token: true\n',
+        args: ['--db-password', 'hunter22', '--port', '80'],
+        cmd: 'app --token abc --token-ttl 60',
+      }),
+    ).toEqual({
+      config:
+        'db.password=***\nAPI_TOKEN=***\napiKey: "***"\nuse_token: true\n',
+      args: ['--db-password', '***', '--port', '80'],
+      cmd: 'app --token *** --token-ttl 60',
+    });
+  });
+
+  it('hides known lines only where they carry the secret’s content, not its armour or common lines', () => {
+    const chain = [
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBszCCAVmgAwIBAgIUSecretChainOne1',
+      '-----END CERTIFICATE-----',
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBtDCCAVqgAwIBAgIUSecretChainTwo2',
+      '-----END CERTIFICATE-----',
+    ].join('\n');
+    // A public CA bundle elsewhere shares only the armour lines: kept, valid PEM.
+    const bundle = [
+      'ca.crt: |',
+      '  -----BEGIN CERTIFICATE-----',
+      '  MIIC0zCCAbugAwIBAgIJAPublicCaOne',
+      '  -----END CERTIFICATE-----',
+      '  -----BEGIN CERTIFICATE-----',
+      '  MIIC1zCCAbugAwIBAgIJAPublicCaTwo',
+      '  -----END CERTIFICATE-----',
+    ].join('\n');
+    expect(withoutValues(bundle, [chain])).toBe(bundle);
+    // The chain itself, re-indented, is hidden line by line.
+    expect(
+      withoutValues(`tls.crt: |\n  ${chain.split('\n').join('\n  ')}`, [chain]),
+    ).toBe(`tls.crt: |${'\n  ***'.repeat(6)}`);
+    const alertmanager = [
+      'global:',
+      '  slack_api_url: https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcDEF123ghiJKL456',
+      'route:',
+      '  receiver: slack',
+      '  group_wait: 30s',
+    ].join('\n');
+    const routes =
+      'route:\n  receiver: slack\n  group_wait: 30s\n  group_by: [x]';
+    expect(withoutValues(routes, [alertmanager])).toBe(routes);
+    expect(
+      withoutValues(
+        'error in:\n  slack_api_url: https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcDEF123ghiJKL456\nroute:\nend',
+        [alertmanager],
+      ),
+    ).toBe('error in:\n  ***\n***\nend');
+  });
+
+  it('hides a password short flag given under args after its command, and a command in capitals', () => {
+    expect(
+      hideSecretPairs(
+        '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -phunter2\n    State: Running',
+      ),
+    ).toBe(
+      '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -p***\n    State: Running',
+    );
+    expect(
+      hideSecretPairs('command:\n- mysql\nargs:\n- -phunter2\nimage: x'),
+    ).toBe('command:\n- mysql\nargs:\n- -p***\nimage: x');
+    expect(
+      hideSecretPairs(
+        '  command:\n    - mysqldump\n  args:\n    - -p\n    - hunter2\n',
+      ),
+    ).toBe('  command:\n    - mysqldump\n  args:\n    - -p\n    - ***\n');
+    expect(hideSecretPairs('MYSQL -phunter2 shop')).toBe('MYSQL -p*** shop');
+    // Args of another container, or not the command's sibling, are not the command's.
+    const other = 'command:\n- mysql\nports:\n- -p8080\nargs:\n- -p9090';
+    expect(hideSecretPairs(other)).toBe(other);
   });
 });

@@ -57,8 +57,8 @@ export function hideUrlCredentials(text: string): string {
 }
 
 /**
- * Commands whose short flag takes a password, and that flag (case counts: `mysql -P 3306` is a
- * port): `mysql -phunter2`, `mysqldump -p hunter2`, `sshpass -p x`, `redis-cli -a x`, `zip -P x`.
+ * Commands whose short flag takes a password (a command is found in any case, `MYSQL`), and that
+ * flag (case counts: `mysql -P 3306` is a port): `mysql -phunter2`, `mysqldump -p hunter2`, `sshpass -p x`, `redis-cli -a x`, `zip -P x`.
  * Such a flag counts only in the command's context (see the pass over free text below), as elsewhere
  * `-p` is a port (`ssh -p 2222`, `docker run -p8080:80`) or `mkdir -p`.
  */
@@ -122,6 +122,12 @@ const PAIR_SCAN = new RegExp(
 const NO_VALUE_FLAG = /^--?(?:no|ask|prompt)[-_]|[-_]stdin$/i;
 /** The rest of a command's line when nothing follows the command (`- mysqldump`, `"mysqldump",`). */
 const COMMAND_ALONE = /["']?,?[ \t]*(?=\r?\n|$)/y;
+/** A `command:` key alone on its line (YAML, `kubectl describe`'s `Command:`), its indentation. */
+const COMMAND_KEY = /([ \t]*)["']?command["']?[ \t]*:[ \t]*(?=\r?\n)/iy;
+/** An `args:` key alone on its line (YAML, `kubectl describe`'s `Args:`). */
+const ARGS_KEY = /[ \t]*["']?args["']?[ \t]*:[ \t]*(?=\r?\n)/iy;
+/** At most this many lines of a command's list are passed over, upwards, to find its `command:` key. */
+const MAX_COMMAND_LOOKBACK = 16;
 /** `export ` before the first key of a shell-sourced env file's line. */
 const EXPORT = /export[ \t]+/y;
 /**
@@ -148,6 +154,59 @@ const LINE_PREFIX = /([ \t]*)(-[ \t]+)?/y;
 /** Whether `key`, a whole key of free text (`stripe.api-key`), is secret by {@link isSecretKey}. */
 function isSecretPairKey(key: string): boolean {
   return isSecretKey(key.replace(ORDINARY_WORDS, ''));
+}
+
+/** A key whose last word is one {@link isSecretKey} looks for: `db.password`, `API_TOKEN`, `apiKey`. */
+const WHOLE_SECRET_KEY = new RegExp(
+  `(?:${SECRET_KEY.source}|credentials)$`,
+  'i',
+);
+/** A boolean, which is a setting whatever its key: `automountServiceAccountToken: false`. */
+const BOOLEAN = /^(?:true|false)$/i;
+
+/**
+ * Whether `key`, a whole key of free text, names a secret as a whole: its last word does
+ * (`db.password`, `API_TOKEN`, `--db-password`, `apiKey`), not a setting that only mentions one
+ * (`auth.token.ttl`, `--authentication-token-webhook`, `--secret-name`, `--token-auth-file`).
+ */
+function isWholeSecretKey(key: string): boolean {
+  return WHOLE_SECRET_KEY.test(key.replace(ORDINARY_WORDS, ''));
+}
+
+/**
+ * The indentation of the `command:` key a list of commands stands under (its items indented
+ * `indent`, with a `- ` marker or not; the command's own line starts at `lineStart`), passing over
+ * at most {@link MAX_COMMAND_LOOKBACK} items above it; undefined when there is none.
+ */
+function commandKeyIndent(
+  text: string,
+  lineStart: number,
+  indent: string,
+  marker: boolean,
+): number | undefined {
+  let start = lineStart;
+  for (let n = 0; n <= MAX_COMMAND_LOOKBACK && start > 0; n++) {
+    const prevEnd = start - 1;
+    const prev = prevEnd === 0 ? 0 : text.lastIndexOf('\n', prevEnd - 1) + 1;
+    LINE_PREFIX.lastIndex = prev;
+    const theirs = LINE_PREFIX.exec(text)!;
+    if (
+      theirs[1] === indent &&
+      !theirs[2] === !marker &&
+      prev + theirs[0].length < prevEnd
+    ) {
+      start = prev;
+      continue;
+    }
+    COMMAND_KEY.lastIndex = prev;
+    const key = COMMAND_KEY.exec(text);
+    if (!key) return undefined;
+    const at = key[1].length;
+    return at < indent.length || (at === indent.length && marker)
+      ? at
+      : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -399,6 +458,18 @@ function flagValueStart(
 }
 
 /**
+ * Where the short flag of a command alone on its line counts: the lines below with indentation
+ * `indent` and a `- ` marker or not (`marker`), checked up to `checked` (a line's end); `key`, the
+ * indentation of the command's `command:` key while an `args:` key level with it may carry on.
+ */
+type CommandList = {
+  indent: string;
+  marker: boolean;
+  checked: number;
+  key?: number;
+};
+
+/**
  * Replaces the values of secret-looking pairs of free text (a config file kept in a ConfigMap key, a
  * log, a command line) whose whole key {@link isSecretKey} calls secret, as `***`:
  * - a quoted value whole, over lines if it runs over them, and to the end of the text if its quote
@@ -417,19 +488,23 @@ function flagValueStart(
  * - the short flag of a command of `SECRET_SHORT_FLAGS` (`mysql -phunter2`, `mysql -p hunter2`,
  *   `redis-cli -a x`), when it follows the command on its line, or, when the command is alone on
  *   its line (`- mysqldump`, `"mysqldump",`, describe's `Command:` list), on the lines below with
- *   the same indentation and list marker; only its first such flag, and as the next argument only
- *   when that does not start with `-` (`mysql -p -u root` prompts);
+ *   the same indentation and list marker, and on under the `args:` key next to its `command:` key
+ *   (YAML's `command:`/`args:`, describe's `Command:`/`Args:`); only its first such flag, and as
+ *   the next argument only when that does not start with `-` (`mysql -p -u root` prompts);
  * - the lines below a `key:` that ends its line or a `key: |` block header (a nested value, a block
  *   scalar), each line as `***`.
  * Inside brackets a value ends at `,` or the closing bracket, inside a `"…"` string at its closing
- * quote. One left-to-right pass: each character is looked at a bounded number of times, so any text
+ * quote. With `wholeKeys` (the text of an ordinary values key, a setting unless it says otherwise),
+ * a key counts only when its last word names a secret (see `isWholeSecretKey`: `db.password`, not
+ * `auth.token.ttl` or `--secret-name`), and a value `true` or `false` is shown. One left-to-right pass: each character is looked at a bounded number of times, so any text
  * costs linear time (a regex with `[\w.-]*` on both sides of the keyword is quadratic on `a-a-a…`).
  */
-export function hideSecretPairs(text: string): string {
+export function hideSecretPairs(text: string, wholeKeys = false): string {
   let out = '';
   let copied = 0;
   const hide = (from: number, to: number) => {
     if (to <= from || text.slice(from, to) === REDACTED) return;
+    if (wholeKeys && BOOLEAN.test(text.slice(from, to))) return;
     out += text.slice(copied, from) + REDACTED;
     copied = to;
   };
@@ -552,7 +627,7 @@ export function hideSecretPairs(text: string): string {
     | {
         flag: string;
         lineStart: number;
-        list?: { indent: string; marker: boolean; checked: number };
+        list?: CommandList;
       }
     | undefined;
   const noteCommand = (wordStart: number, wordEnd: number, flag: string) => {
@@ -566,7 +641,7 @@ export function hideSecretPairs(text: string): string {
     )
       word--;
     COMMAND_ALONE.lastIndex = wordEnd;
-    let list: { indent: string; marker: boolean; checked: number } | undefined;
+    let list: CommandList | undefined;
     if (word === ctx.firstWord && COMMAND_ALONE.test(text)) {
       LINE_PREFIX.lastIndex = ctx.lineStart;
       const own = LINE_PREFIX.exec(text)!;
@@ -575,6 +650,7 @@ export function hideSecretPairs(text: string): string {
         indent: own[1],
         marker: !!own[2],
         checked: text[end] === '\r' ? end + 1 : end,
+        key: commandKeyIndent(text, ctx.lineStart, own[1], !!own[2]),
       };
     }
     command = { flag, lineStart: ctx.lineStart, list };
@@ -597,8 +673,29 @@ export function hideSecretPairs(text: string): string {
         content >= text.length ||
         text[content] === '\n' ||
         text[content] === '\r'
-      )
+      ) {
+        // The `args:` key next to the command's `command:` key: its items are the command's too.
+        if (!theirs[2] && theirs[1].length === list.key) {
+          ARGS_KEY.lastIndex = next;
+          const argsLineEnd = ARGS_KEY.test(text)
+            ? text.indexOf('\n', ARGS_KEY.lastIndex)
+            : -1;
+          LINE_PREFIX.lastIndex = argsLineEnd + 1;
+          const items = argsLineEnd === -1 ? null : LINE_PREFIX.exec(text);
+          if (
+            items &&
+            (items[1].length > list.key ||
+              (items[1].length === list.key && items[2]))
+          ) {
+            list.indent = items[1];
+            list.marker = !!items[2];
+            list.key = undefined;
+            list.checked = argsLineEnd;
+            continue;
+          }
+        }
         break;
+      }
       const lineEnd = text.indexOf('\n', content);
       list.checked = lineEnd === -1 ? text.length : lineEnd;
     }
@@ -615,7 +712,7 @@ export function hideSecretPairs(text: string): string {
     let start = end - (m[1] ?? m[2] ?? m[3] ?? m[0]).length;
     if (m[1] !== undefined) {
       // A command whose short flag takes a password.
-      const flag = SECRET_SHORT_FLAGS.get(m[1]);
+      const flag = SECRET_SHORT_FLAGS.get(m[1].toLowerCase());
       if (flag) noteCommand(start, end, flag);
       PAIR_SCAN.lastIndex = end;
       continue;
@@ -669,7 +766,7 @@ export function hideSecretPairs(text: string): string {
     while (start > scanned && KEY_CHAR.test(text[start - 1])) start--;
     while (end < text.length && KEY_CHAR.test(text[end])) end++;
     const key = text.slice(start, end);
-    if (isSecretPairKey(key)) {
+    if (wholeKeys ? isWholeSecretKey(key) : isSecretPairKey(key)) {
       // The key with its opening quote (`"password": …`, `- "--password"`).
       const keyStart = quotedStart(start, scanned);
       PAIR_SEPARATOR.lastIndex = end;
@@ -783,19 +880,45 @@ function secretLines(secrets: Iterable<string>): SecretLines {
   return out;
 }
 
+/** PEM armour (`-----BEGIN CERTIFICATE-----`): the same in every certificate and key. */
+const PEM_ARMOUR = /^-----(?:BEGIN|END) [A-Z0-9 ]+-----$/;
+/** A run of base64 or token characters long enough to be a secret's own content. */
+const CONTENT_RUN = /[A-Za-z0-9+/=_-]{16,}/g;
+
+/**
+ * Whether a line of a secret carries its own content, not text any file of its kind holds: a run
+ * of 16 base64 or token characters or more mixing two of lower case, upper case and digits
+ * (a PEM body line, `slack_api_url: https://…/T0AB12CD/B0EF…`); not PEM armour, nor common
+ * `key: value` lines (`receiver: slack`, `group_wait: 30s`, `"type": "service_account",`).
+ */
+function holdsSecretContent(line: string): boolean {
+  if (PEM_ARMOUR.test(line)) return false;
+  for (const [run] of line.matchAll(CONTENT_RUN)) {
+    const kinds =
+      Number(/[a-z]/.test(run)) +
+      Number(/[A-Z]/.test(run)) +
+      Number(/[0-9]/.test(run));
+    if (kinds >= 2) return true;
+  }
+  return false;
+}
+
 /**
  * `text` with each run of its lines that are lines of a known secret over lines, in the secret's
- * order (blank lines apart), hidden when it holds two lines or more and 8 characters or more
- * together: each line's text as `***`, its indentation kept. So a short line of a secret (`ab==`,
- * `}`) is hidden where it stands in the secret's text, and a lone `}` or `x=1` elsewhere is not.
+ * order (blank lines apart), hidden when it holds two lines or more, 8 characters or more
+ * together, and a line that carries the secret's own content (see `holdsSecretContent`): each
+ * line's text as `***`, its indentation kept. So a short line of a secret (`ab==`, `}`) is hidden
+ * where it stands in the secret's text, and a lone `}` or `x=1` elsewhere is not, nor a PEM
+ * chain's `-----END …-----`/`-----BEGIN …-----` in another bundle, nor a config's common lines.
  * One pass over the lines: linear in the text for a fixed set of secrets.
  */
 function hideSecretLineBlocks(text: string, lines: SecretLines): string {
   if (lines.size === 0 || !text.includes('\n')) return text;
   // The lines of the text found among the secrets' lines, as [start, end) of their trimmed text.
   const found: Array<[number, number]> = [];
-  // The runs ending at the last line found: secret, its line, their first line (of `found`), characters.
-  let runs: Array<[number, number, number, number]> = [];
+  // The runs ending at the last line found: secret, its line, their first line (of `found`),
+  // characters, and 1 when one of their lines carries the secret's content.
+  let runs: Array<[number, number, number, number, number]> = [];
   // The runs to hide, as [first, last] of `found`.
   const hidden: Array<[number, number]> = [];
   for (let start = 0; start <= text.length; ) {
@@ -807,13 +930,15 @@ function hideSecretLineBlocks(text: string, lines: SecretLines): string {
     if (places) {
       const at = start + line.length - line.trimStart().length;
       const n = found.push([at, at + content.length]) - 1;
+      const own = holdsSecretContent(content) ? 1 : 0;
       const next: typeof runs = [];
       for (const [secret, j] of places) {
         const before = runs.find(r => r[0] === secret && r[1] === j - 1);
         const first = before ? before[2] : n;
         const chars = (before ? before[3] : 0) + content.length;
-        if (first < n && chars >= 8) hidden.push([first, n]);
-        next.push([secret, j, first, chars]);
+        const meant = before ? before[4] | own : own;
+        if (first < n && chars >= 8 && meant) hidden.push([first, n]);
+        next.push([secret, j, first, chars, meant]);
       }
       runs = next;
     } else if (content) runs = [];
@@ -1182,15 +1307,18 @@ export function redactObject<T extends KubeObjectLike>(
 /**
  * A copy of a JSON-like value with every scalar under a secret-looking key, and the `value` of
  * every `{ name, value }` whose name looks secret (an env entry), as `***`; other strings scrubbed
- * of URL credentials and secret-looking pairs, and a list of strings also of a flag's value given
- * as the next item (`["--token", "x"]`).
+ * of URL credentials and of the values of pairs whose whole key names a secret (`hideSecretPairs`
+ * with `wholeKeys`: `db.password=x`, not `--authentication-token-webhook=true`, `true`/`false`
+ * never), and a list of strings also of a flag's value given as the next item (`["--token", "x"]`).
  */
 export function redactValues<T>(value: T): T {
+  const scrub = (text: string) =>
+    hideSecretPairs(hideUrlCredentials(text), true);
   const walk = (v: unknown, secret: boolean): unknown => {
     if (Array.isArray(v)) {
       const items = v.map(i => walk(i, secret));
       return !secret && v.length > 1 && v.every(i => typeof i === 'string')
-        ? hideListedValues(v, items as string[], scrubText)
+        ? hideListedValues(v, items as string[], scrub)
         : items;
     }
     if (v && typeof v === 'object') {
@@ -1207,7 +1335,7 @@ export function redactValues<T>(value: T): T {
     if (secret && v !== null && v !== '' && typeof v !== 'boolean') {
       return REDACTED;
     }
-    return typeof v === 'string' ? scrubText(v) : v;
+    return typeof v === 'string' ? scrub(v) : v;
   };
   return walk(value, false) as T;
 }

@@ -239,6 +239,29 @@ describe.each(databases.eachSupportedId())(
       expect(await engine.mayDecide(stored, bob)).toEqual({ mayDecide: true });
     });
 
+    it('keeps an input whose values only mention secret words (settings, no secret values), as given', async () => {
+      const { engine, store } = await setup();
+      const settings = {
+        extraArgs: [
+          '--authentication-token-webhook=true',
+          '--secret-name',
+          'my-tls',
+        ],
+        config: 'auth.token.ttl=3600\nautomountServiceAccountToken: false\n',
+      };
+      const run = await engine.submit(
+        tenantRun('prod-k', settings),
+        ALICE,
+        paymentsMember,
+      );
+      const stored = (await store.getRun(run.id))!;
+      expect(stored.approval!.resubmit).toBe(false);
+      // Recorded as given: approvers see the settings and how they change.
+      const input = JSON.stringify(stored.input);
+      expect(input).toContain(JSON.stringify(settings.extraArgs));
+      expect(input).toContain(JSON.stringify(settings.config));
+    });
+
     it('applies exactly the approved plan when an owner approves (input kept: no secret values)', async () => {
       const { engine, store, sent } = await setup();
       const run = await engine.submit(

@@ -708,24 +708,131 @@ describe('secret values of properties files, short flags, flags without a value,
     // Written with its line breaks escaped (JSON, a YAML double-quoted string).
     expect(known(`{"k": ${JSON.stringify(cert)}}`)).toBe('{"k": "***"}');
     // The last lines alone, as helm prints the end of an error: still a block of the secret.
+    expect(
+      known(
+        'Error: bad value:\n  MIIBVwIBADANBgkq\n  ab==\n  -----END KEY-----\ndone',
+      ),
+    ).toBe('Error: bad value:\n  ***\n  ***\n  ***\ndone');
+    // Without a line of its content (only `ab==` and the armour), they are any key's lines.
     expect(known('Error: bad value:\n  ab==\n  -----END KEY-----\ndone')).toBe(
-      'Error: bad value:\n  ***\n  ***\ndone',
+      'Error: bad value:\n  ab==\n  -----END KEY-----\ndone',
     );
     // One line of it alone, or lines holding under 8 characters together, are ordinary text.
-    const short = createTextRedactor(['x=1\ny=2\nuser=admin-user']);
+    const short = createTextRedactor(['x=1\ny=2\nid=Zm9vYmFyYmF6MTIz']);
     expect(short('x=1\nz=3\ny=2')).toBe('x=1\nz=3\ny=2');
     expect(short('x=1\ny=2\nq=0')).toBe('x=1\ny=2\nq=0');
-    expect(short('a\nuser=admin-user\nb')).toBe('a\nuser=admin-user\nb');
-    expect(short('x=1\n\ny=2\nuser=admin-user')).toBe('***\n\n***\n***');
+    expect(short('a\nid=Zm9vYmFyYmF6MTIz\nb')).toBe(
+      'a\nid=Zm9vYmFyYmF6MTIz\nb',
+    );
+    expect(short('x=1\n\ny=2\nid=Zm9vYmFyYmF6MTIz')).toBe('***\n\n***\n***');
     // Its lines in another order are not its text: nested closing braces stay as they are.
     const json = createTextRedactor(
-      ['{\n  "type": "service_account",\n  "client_id": "1234"\n}'],
+      [
+        '{\n  "type": "service_account",\n  "private_key_id": "4f1c9a7e0b2d3c5e8a"\n}',
+      ],
       { keyValuePairs: false },
     );
     const braces = '{\n  {\n    "a": 1\n  }\n}\n}\n}\n}\n}\n}\n}\n}\n}';
     expect(json(braces)).toBe(braces);
-    expect(json('x:\n  {\n    "type": "service_account",\n  }')).toBe(
-      'x:\n  ***\n    ***\n  }',
+    expect(
+      json(
+        'x:\n  {\n    "type": "service_account",\n    "private_key_id": "4f1c9a7e0b2d3c5e8a"\n  }',
+      ),
+    ).toBe('x:\n  ***\n    ***\n    ***\n  ***');
+    // Its common lines alone are any service account's.
+    const common = 'x:\n  {\n    "type": "service_account",\n  }';
+    expect(json(common)).toBe(common);
+  });
+});
+
+describe('values text shown as given, known lines with secret content, short flags across args', () => {
+  it('shows settings of values text whose key only mentions a secret word, and booleans', () => {
+    const values = {
+      extraArgs: ['--authentication-token-webhook=true', '--v=2'],
+      config: 'auth.token.ttl=3600\nlog.level=debug\n',
+      tlsArgs: ['--secret-name', 'my-tls'],
+      authArgs: ['--token-auth-file', '/etc/tokens.csv'],
+      manifest:
+        'spec:\n  automountServiceAccountToken: false\n  serviceAccountName: web\n',
+    };
+    expect(redactValues(values)).toEqual(values);
+    // A whole secret key of values text is still hidden, a number too; a boolean is a setting.
+    expect(
+      redactValues({
+        config:
+          'db.password=12345678\nAPI_TOKEN=abc def\napiKey: "k1"\nuse_token: true\n',
+        args: ['--db-password', 'hunter22', '--port', '80'],
+        cmd: 'app --token abc --token-ttl 60',
+      }),
+    ).toEqual({
+      config:
+        'db.password=***\nAPI_TOKEN=***\napiKey: "***"\nuse_token: true\n',
+      args: ['--db-password', '***', '--port', '80'],
+      cmd: 'app --token *** --token-ttl 60',
+    });
+  });
+
+  it('hides known lines only where they carry the secret’s content, not its armour or common lines', () => {
+    const chain = [
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBszCCAVmgAwIBAgIUSecretChainOne1',
+      '-----END CERTIFICATE-----',
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBtDCCAVqgAwIBAgIUSecretChainTwo2',
+      '-----END CERTIFICATE-----',
+    ].join('\n');
+    const known = createTextRedactor([chain], { keyValuePairs: false });
+    // A public CA bundle elsewhere shares only the armour lines: kept, valid PEM.
+    const bundle = [
+      'ca.crt: |',
+      '  -----BEGIN CERTIFICATE-----',
+      '  MIIC0zCCAbugAwIBAgIJAPublicCaOne',
+      '  -----END CERTIFICATE-----',
+      '  -----BEGIN CERTIFICATE-----',
+      '  MIIC1zCCAbugAwIBAgIJAPublicCaTwo',
+      '  -----END CERTIFICATE-----',
+    ].join('\n');
+    expect(known(bundle)).toBe(bundle);
+    // The chain itself, re-indented, is hidden line by line.
+    expect(known(`tls.crt: |\n  ${chain.split('\n').join('\n  ')}`)).toBe(
+      `tls.crt: |${'\n  ***'.repeat(6)}`,
     );
+    const alertmanager = [
+      'global:',
+      '  slack_api_url: https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcDEF123ghiJKL456',
+      'route:',
+      '  receiver: slack',
+      '  group_wait: 30s',
+    ].join('\n');
+    const am = createTextRedactor([alertmanager], { keyValuePairs: false });
+    const routes =
+      'route:\n  receiver: slack\n  group_wait: 30s\n  group_by: [x]';
+    expect(am(routes)).toBe(routes);
+    expect(
+      am(
+        'error in:\n  slack_api_url: https://hooks.slack.com/services/T0AB12CD/B0EF34GH/abcDEF123ghiJKL456\nroute:\nend',
+      ),
+    ).toBe('error in:\n  ***\n***\nend');
+  });
+
+  it('hides a password short flag given under args after its command, and a command in capitals', () => {
+    const scrub = createTextRedactor();
+    expect(
+      scrub(
+        '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -phunter2\n    State: Running',
+      ),
+    ).toBe(
+      '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -p***\n    State: Running',
+    );
+    expect(scrub('command:\n- mysql\nargs:\n- -phunter2\nimage: x')).toBe(
+      'command:\n- mysql\nargs:\n- -p***\nimage: x',
+    );
+    expect(
+      scrub('  command:\n    - mysqldump\n  args:\n    - -p\n    - hunter2\n'),
+    ).toBe('  command:\n    - mysqldump\n  args:\n    - -p\n    - ***\n');
+    expect(scrub('MYSQL -phunter2 shop')).toBe('MYSQL -p*** shop');
+    // Args of another container, or not the command's sibling, are not the command's.
+    const other = 'command:\n- mysql\nports:\n- -p8080\nargs:\n- -p9090';
+    expect(scrub(other)).toBe(other);
   });
 });
