@@ -27,10 +27,10 @@ export type CompiledSelector = {
   /** Its `matchLabels` entries and `matchExpressions`. */
   requirements: number;
   /**
-   * Whether it selects pods with `labels`, as {@link selectorMatches} evaluates it; adds the steps
-   * it took (one, and one per requirement evaluated) to `counter.steps`.
+   * Whether it selects pods with `labels` (see {@link compileSelector}); adds the steps it took
+   * (one, and one per requirement evaluated) to `counter.steps`.
    */
-  matches(labels: LabelMap, counter?: { steps: number }): boolean;
+  matches(labels: LabelMap, counter: { steps: number }): boolean;
 };
 
 const NO_VALUES: ReadonlySet<unknown> = new Set();
@@ -38,14 +38,17 @@ const NO_VALUES: ReadonlySet<unknown> = new Set();
 const never = (requirements: number): CompiledSelector => ({
   requirements,
   matches: (_labels, counter) => {
-    if (counter) counter.steps++;
+    counter.steps++;
     return false;
   },
 });
 
 /**
- * Reads a selector once (see {@link selectorMatches}): each evaluation then costs one step per
- * requirement, whatever the number of values an `In` or `NotIn` lists.
+ * Reads a selector once, to tell whether it selects pods with given labels as the API server
+ * evaluates it: each evaluation then costs one step per requirement, whatever the number of values an
+ * `In` or `NotIn` lists. An empty selector (`{}`) selects every pod when `emptyMatchesAll`
+ * (policy/v1 PodDisruptionBudget), none otherwise; a missing or malformed selector selects nothing;
+ * an unknown operator selects nothing (fail closed).
  */
 export function compileSelector(
   selector: unknown,
@@ -64,7 +67,7 @@ export function compileSelector(
     return {
       requirements,
       matches: (_labels, counter) => {
-        if (counter) counter.steps++;
+        counter.steps++;
         return emptyMatchesAll;
       },
     };
@@ -88,10 +91,9 @@ export function compileSelector(
           : NO_VALUES,
     });
   }
-  const noCounter = { steps: 0 };
   return {
     requirements,
-    matches: (labels, counter = noCounter) => {
+    matches: (labels, counter) => {
       counter.steps++;
       for (const [k, v] of ml) {
         counter.steps++;
@@ -117,17 +119,4 @@ export function compileSelector(
       return true;
     },
   };
-}
-
-/**
- * Whether `selector` selects pods with `labels`, as the API server evaluates it. An empty selector
- * (`{}`) selects every pod when `emptyMatchesAll` (policy/v1 PodDisruptionBudget), none otherwise; a
- * missing or malformed selector selects nothing; an unknown operator selects nothing (fail closed).
- */
-export function selectorMatches(
-  selector: unknown,
-  labels: Record<string, string>,
-  emptyMatchesAll = false,
-): boolean {
-  return compileSelector(selector, emptyMatchesAll).matches(labelMap(labels));
 }

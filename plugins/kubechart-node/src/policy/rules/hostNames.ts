@@ -55,10 +55,6 @@ export function classifyHost(text: string): ClaimedHost {
 export const isUnder = (host: string, subdomain: string) =>
   host === subdomain || host.endsWith(`.${subdomain}`);
 
-/** A namespace name as Kubernetes allows it (a DNS label), so `<namespace>.<domain>` is one subdomain. */
-export const isNamespaceLabel = (ns: string) =>
-  ns.length <= MAX_LABEL && LABEL.test(ns);
-
 /**
  * `kubechart.policy.ingressHostDomain` lower-cased, or an `InputError` when it is not a plain DNS name
  * (a wildcard, a trailing dot, an IP address, a URL).

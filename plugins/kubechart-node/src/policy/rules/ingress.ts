@@ -1,6 +1,7 @@
 import { isMapping } from '../podSpec';
 import { KubeObject, PolicyContext, PolicyRule } from '../types';
-import { classifyHost, isNamespaceLabel, isUnder } from './hostNames';
+import { isValidNamespaceName } from '@kubechart/plugin-kubechart-common';
+import { classifyHost, isUnder } from './hostNames';
 import { groupOf } from './util';
 
 const INGRESS_GROUPS = ['networking.k8s.io', 'extensions'];
@@ -204,7 +205,7 @@ export const ingressRules: PolicyRule[] = [
       let subdomain: string | undefined;
       if (ctx.ingressHostDomain !== undefined) {
         const ns = ctx.namespaceOf(obj);
-        if (ns !== undefined && isNamespaceLabel(ns))
+        if (ns !== undefined && isValidNamespaceName(ns))
           subdomain = `${ns}.${ctx.ingressHostDomain}`;
         else {
           out.push(
