@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import { documentPatch } from './documentDiff';
+import { countLines, documentPatch } from './documentDiff';
 
 /** Most changed lines a run diff computes; larger differences are reported, not diffed. */
 export const DIFF_MAX_EDIT_LENGTH = 2000;
@@ -32,12 +32,8 @@ const TEXT_BOUNDS = `a run diff compares texts of at most ${DIFF_MAX_LINES} line
 export function tooLargeToDiff(name: string, text: string): string | undefined {
   if (text.length > DIFF_MAX_CHARS)
     return `${name} has more than ${DIFF_MAX_CHARS} characters; ${TEXT_BOUNDS}`;
-  // Lines as jsdiff counts them: the last one without a newline is one too.
-  let lines = text.length && !text.endsWith('\n') ? 1 : 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
-    if (++lines > DIFF_MAX_LINES)
-      return `${name} has more than ${DIFF_MAX_LINES} lines; ${TEXT_BOUNDS}`;
-  }
+  if (countLines(text, DIFF_MAX_LINES) > DIFF_MAX_LINES)
+    return `${name} has more than ${DIFF_MAX_LINES} lines; ${TEXT_BOUNDS}`;
   return undefined;
 }
 

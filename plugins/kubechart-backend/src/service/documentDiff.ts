@@ -15,10 +15,16 @@ function linesOf(text: string): string[] {
   return lines;
 }
 
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-  return text.length && !text.endsWith('\n') ? n + 1 : n;
+/**
+ * The lines of `text` as jsdiff counts them (the last one without a newline is one too); counting
+ * stops once it passes `stopAbove`, which it then returns above.
+ */
+export function countLines(text: string, stopAbove = Infinity): number {
+  let n = text.length && !text.endsWith('\n') ? 1 : 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+    if (++n > stopAbove) return n;
+  }
+  return n;
 }
 
 /** The YAML documents of a manifest, each starting at its `---` line; joined, they are the manifest. */
