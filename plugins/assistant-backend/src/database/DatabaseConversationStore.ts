@@ -15,6 +15,7 @@ import { Knex } from 'knex';
 import { ConversationStore, StoredMessage } from './ConversationStore';
 import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
 import {
+  assertWholeAtLeast,
   DEFAULT_MESSAGES_PER_CONVERSATION,
   DEFAULT_RUNS_PER_ANSWER,
 } from '../service/questionLimits';
@@ -123,17 +124,9 @@ export class DatabaseConversationStore implements ConversationStore {
     }
     const max =
       options.maxMessagesPerConversation ?? DEFAULT_MESSAGES_PER_CONVERSATION;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new Error(
-        `maxMessagesPerConversation must be a whole number of at least 1, not ${max}`,
-      );
-    }
+    assertWholeAtLeast('maxMessagesPerConversation', max, 1);
     const maxRuns = options.maxRunsPerAnswer ?? DEFAULT_RUNS_PER_ANSWER;
-    if (!Number.isInteger(maxRuns) || maxRuns < 1) {
-      throw new Error(
-        `maxRunsPerAnswer must be a whole number of at least 1, not ${maxRuns}`,
-      );
-    }
+    assertWholeAtLeast('maxRunsPerAnswer', maxRuns, 1);
     return new DatabaseConversationStore(client, max, maxRuns);
   }
 
@@ -144,35 +137,46 @@ export class DatabaseConversationStore implements ConversationStore {
   ) {}
 
   /**
-   * Refuses (409) one more message in a conversation that holds `maxMessages` already: reads at
-   * most that many of its index entries, whatever the conversation's size.
+   * Refuses (409) one more row of `table` whose `column` is `id` when it holds `max` already: reads
+   * at most that many of its index entries, whatever their number.
    */
-  private async assertRoom(db: Knex, conversationId: string): Promise<void> {
-    const full = await db<MessageRow>('kube_assistant_messages')
-      .where({ conversation_id: conversationId })
-      .offset(this.maxMessages - 1)
+  private async assertBelow(
+    db: Knex,
+    table: 'kube_assistant_messages' | 'kube_assistant_executions',
+    column: 'conversation_id' | 'message_id',
+    id: string,
+    max: number,
+    message: string,
+  ): Promise<void> {
+    const full = await db(table)
+      .where({ [column]: id })
+      .offset(max - 1)
       .first('id');
-    if (full) {
-      throw new ConflictError(
-        `This conversation has reached its limit of ${this.maxMessages} questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.`,
-      );
-    }
+    if (full) throw new ConflictError(message);
   }
 
-  /**
-   * Refuses (409) one more run of an answer that holds `maxRuns` already: reads at most that many of
-   * its index entries, whatever the number of its runs.
-   */
-  async assertRunRoom(messageId: string, db: Knex = this.db): Promise<void> {
-    const full = await db<ExecutionRow>('kube_assistant_executions')
-      .where({ message_id: messageId })
-      .offset(this.maxRuns - 1)
-      .first('id');
-    if (full) {
-      throw new ConflictError(
-        `This answer has reached its limit of ${this.maxRuns} runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.`,
-      );
-    }
+  /** Refuses (409) one more message in a conversation that holds `maxMessages` already. */
+  private assertRoom(db: Knex, conversationId: string): Promise<void> {
+    return this.assertBelow(
+      db,
+      'kube_assistant_messages',
+      'conversation_id',
+      conversationId,
+      this.maxMessages,
+      `This conversation has reached its limit of ${this.maxMessages} questions (kubeAssistant.limits.messagesPerConversation): start a new conversation to ask more.`,
+    );
+  }
+
+  /** Refuses (409) one more run of an answer that holds `maxRuns` already. */
+  assertRunRoom(messageId: string, db: Knex = this.db): Promise<void> {
+    return this.assertBelow(
+      db,
+      'kube_assistant_executions',
+      'message_id',
+      messageId,
+      this.maxRuns,
+      `This answer has reached its limit of ${this.maxRuns} runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.`,
+    );
   }
 
   /** Confirmation tokens, kept in the same database. */

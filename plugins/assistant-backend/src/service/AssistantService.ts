@@ -1110,9 +1110,9 @@ export class AssistantService {
     input: ExecuteRequest,
     caller: Caller,
     hash: string,
+    safety: ReturnType<typeof classifySafety>,
   ): Promise<Error | undefined> {
     const { credentials, userRef } = caller;
-    const safety = classifySafety(plan);
     const noIdentity = this.impersonationRefusal(userRef);
     if (noIdentity) return new NotAllowedError(noIdentity);
     const outOfScope = await this.scopeRefusalAtRun(
@@ -1308,7 +1308,14 @@ export class AssistantService {
     // completes the event as an error: no `execution` event is left started with no outcome.
     let refusal: Error | undefined;
     try {
-      refusal = await this.refusalOfRun(plan, message, input, caller, hash);
+      refusal = await this.refusalOfRun(
+        plan,
+        message,
+        input,
+        caller,
+        hash,
+        safety,
+      );
     } catch (error) {
       await this.completeEvent(`a run of answer ${message.id}`, () =>
         event.fail({ error: error as Error, meta: { outcome: 'error' } }),

@@ -25,21 +25,34 @@ export const DEFAULT_QUESTION_LIMITS: QuestionLimits = {
 };
 
 /**
- * Reads `kubeAssistant.limits`, with its defaults. Fails at start-up on a value that is not a
- * whole number in range (a limit of 0 questions would refuse everyone).
+ * `kubeAssistant.limits.<key>`, or `fallback` when it is not set. Fails at start-up on a value that is
+ * not a whole number of at least `min` (a limit of 0 questions would refuse everyone).
  */
+function readLimit(
+  config: Config,
+  key: string,
+  fallback: number,
+  min: number,
+): number {
+  const value =
+    config.getOptionalNumber(`kubeAssistant.limits.${key}`) ?? fallback;
+  assertWholeAtLeast(`kubeAssistant.limits.${key}`, value, min);
+  return value;
+}
+
+/** Throws unless `value` is a whole number of at least `min`, naming it `name`. */
+export function assertWholeAtLeast(name: string, value: number, min: number) {
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(
+      `${name} must be a whole number of at least ${min}, not ${value}`,
+    );
+  }
+}
+
+/** Reads `kubeAssistant.limits`, with its defaults (see {@link readLimit}). */
 export function readQuestionLimits(config: Config): QuestionLimits {
-  const read = (key: keyof QuestionLimits, min: number): number => {
-    const value =
-      config.getOptionalNumber(`kubeAssistant.limits.${key}`) ??
-      DEFAULT_QUESTION_LIMITS[key];
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(
-        `kubeAssistant.limits.${key} must be a whole number of at least ${min}, not ${value}`,
-      );
-    }
-    return value;
-  };
+  const read = (key: keyof QuestionLimits, min: number) =>
+    readLimit(config, key, DEFAULT_QUESTION_LIMITS[key], min);
   return {
     refusedQuestionsAuditedPerMinute: read(
       'refusedQuestionsAuditedPerMinute',
@@ -54,39 +67,25 @@ export const DEFAULT_MESSAGES_PER_CONVERSATION = 200;
 
 /**
  * Reads `kubeAssistant.limits.messagesPerConversation`: the questions (answered or refused) one
- * conversation keeps; a question beyond is refused with 409. Fails at start-up on a value that is
- * not a whole number of at least 1.
+ * conversation keeps; a question beyond is refused with 409. At least 1.
  */
-export function readMessagesPerConversation(config: Config): number {
-  const key = 'kubeAssistant.limits.messagesPerConversation';
-  const value =
-    config.getOptionalNumber(key) ?? DEFAULT_MESSAGES_PER_CONVERSATION;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(
-      `${key} must be a whole number of at least 1, not ${value}`,
-    );
-  }
-  return value;
-}
+export const readMessagesPerConversation = (config: Config) =>
+  readLimit(
+    config,
+    'messagesPerConversation',
+    DEFAULT_MESSAGES_PER_CONVERSATION,
+    1,
+  );
 
 /** `kubeAssistant.limits.runsPerAnswer` when it is not set. */
 export const DEFAULT_RUNS_PER_ANSWER = 50;
 
 /**
  * Reads `kubeAssistant.limits.runsPerAnswer`: the runs (succeeded, failed or refused) one answer
- * keeps; a run beyond is refused with 409. Fails at start-up on a value that is not a whole number of
- * at least 1.
+ * keeps; a run beyond is refused with 409. At least 1.
  */
-export function readRunsPerAnswer(config: Config): number {
-  const key = 'kubeAssistant.limits.runsPerAnswer';
-  const value = config.getOptionalNumber(key) ?? DEFAULT_RUNS_PER_ANSWER;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(
-      `${key} must be a whole number of at least 1, not ${value}`,
-    );
-  }
-  return value;
-}
+export const readRunsPerAnswer = (config: Config) =>
+  readLimit(config, 'runsPerAnswer', DEFAULT_RUNS_PER_ANSWER, 1);
 
 /**
  * How many questions each user asked in the last minute (a sliding minute), so that one user cannot

@@ -109,13 +109,17 @@ export function withOutput(plan: Plan, asked: OutputAsked | undefined): Plan {
   return { ...plan, output: format };
 }
 
+/** kubectl's answer to `get`, `describe`, `delete`, `label` or `annotate` with a name and a selector. */
+const NAME_WITH_SELECTOR =
+  'error: name cannot be provided when a selector is specified';
+
 /** What kubectl answers a command giving a name and a selector, per verb. */
 const NAME_AND_SELECTOR: Partial<Record<PlanVerb, string>> = {
-  get: 'error: name cannot be provided when a selector is specified',
-  describe: 'error: name cannot be provided when a selector is specified',
-  delete: 'error: name cannot be provided when a selector is specified',
-  label: 'error: name cannot be provided when a selector is specified',
-  annotate: 'error: name cannot be provided when a selector is specified',
+  get: NAME_WITH_SELECTOR,
+  describe: NAME_WITH_SELECTOR,
+  delete: NAME_WITH_SELECTOR,
+  label: NAME_WITH_SELECTOR,
+  annotate: NAME_WITH_SELECTOR,
   rollout:
     'error: selectors and the all flag cannot be used when passing resource/name arguments',
   scale:
