@@ -783,6 +783,11 @@ export class DatabaseAuditStore implements AuditStore {
     const startSeq = expectedSeq;
     const batch = this.#verifyBatchSize;
     const onServer = hashing ?? (await this.#hashesOnServer());
+    // the events table as the connection's search path finds it, resolved once for every range
+    const table =
+      onServer === 'here'
+        ? undefined
+        : await this.#withCatalogOnly(async (_tx, qualified) => qualified);
     const ranges = Math.max(0, Math.ceil((headSeq - startSeq + 1) / batch));
     const pending: Promise<LinkRow[]>[] = [];
     let requested = 0;
@@ -790,7 +795,7 @@ export class DatabaseAuditStore implements AuditStore {
       while (requested < ranges && pending.length < VERIFY_PREFETCH) {
         const from = startSeq + requested * batch;
         const to = Math.min(from + batch - 1, headSeq);
-        const fetching = this.#fetchLinks(from, to, onServer);
+        const fetching = this.#fetchLinks(from, to, onServer, table);
         // an early return below leaves some unread; keep them observed
         fetching.catch(() => {});
         pending.push(fetching);
@@ -1253,26 +1258,33 @@ export class DatabaseAuditStore implements AuditStore {
    * prefers to its own for an exact match of types, and make a changed event hash as it did
    * before (its expression printed as `OPERATOR(public.||)` with this path, so the comparison
    * fails instead). The table is the one this store writes to: `audit_log_events` as the
-   * connection's own search path finds it, resolved before the path is changed.
+   * connection's own search path finds it, resolved before the path is changed, unless `table`
+   * gives it already resolved (a walk resolves it once for all its ranges).
    */
   async #withCatalogOnly<T>(
     work: (tx: Knex.Transaction, table: string) => Promise<T>,
+    table?: string,
   ): Promise<T> {
     return this.#db.transaction(async tx => {
-      const { rows: found } = await tx.raw(
-        `SELECT pg_catalog.to_regclass(?)::pg_catalog.oid AS oid`,
-        [EVENTS],
-      );
-      if (!found[0]?.oid) {
+      const found = table
+        ? undefined
+        : (
+            await tx.raw(
+              `SELECT pg_catalog.to_regclass(?)::pg_catalog.oid AS oid`,
+              [EVENTS],
+            )
+          ).rows[0]?.oid;
+      if (!table && !found) {
         throw new Error(`${EVENTS} is not found`);
       }
       await tx.raw(
         `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)`,
       );
+      if (table) return work(tx, table);
       const { rows } = await tx.raw(
         `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?`,
-        [found[0].oid],
+        [found],
       );
       return work(tx, rows[0].name);
     });
@@ -1289,14 +1301,16 @@ export class DatabaseAuditStore implements AuditStore {
     fromSeq: number,
     toSeq: number,
     hashing: VerifyHashing,
+    table: string | undefined,
   ): Promise<LinkRow[]> {
     if (hashing !== 'here') {
       // Version 3 events (keyed) are signed in JavaScript: the server returns every one of them
       // (its hash expression gives NULL for them) with its version 2 text, which it builds as it
       // does to hash version 2 events, so that only that text travels and the key stays here.
-      const { rows } = await this.#withCatalogOnly((tx, table) =>
-        tx.raw(
-          `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
+      const { rows } = await this.#withCatalogOnly(
+        (tx, qualified) =>
+          tx.raw(
+            `SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id, intact,
                 keyed_text, before_seq, before_hash FROM (
            SELECT seq, prev_hash, hash, chain_version, chain_key_id, plugin_id, event_id,
                   hash = ${
@@ -1307,15 +1321,16 @@ export class DatabaseAuditStore implements AuditStore {
                   CASE chain_version WHEN ${KEYED_CHAIN_VERSION} THEN ${POSTGRES_V2_TEXT} END AS keyed_text,
                   lag(seq) OVER w AS before_seq, lag(hash) OVER w AS before_hash,
                   lead(seq) OVER w AS after_seq
-           FROM ONLY ${table} WHERE seq >= ? AND seq <= ?
+           FROM ONLY ${qualified} WHERE seq >= ? AND seq <= ?
            WINDOW w AS (ORDER BY seq)
          ) links
          WHERE before_seq IS NULL OR after_seq IS NULL OR intact IS NOT TRUE
             OR seq IS DISTINCT FROM before_seq + 1
             OR prev_hash IS DISTINCT FROM before_hash
          ORDER BY seq`,
-          [fromSeq, toSeq],
-        ),
+            [fromSeq, toSeq],
+          ),
+        table,
       );
       return rows.map(
         ({

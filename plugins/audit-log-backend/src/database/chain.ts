@@ -83,15 +83,12 @@ function epochMillis(value: Date | string): number {
  */
 export const CHAIN_VERSION = 4;
 
-/** The text version 2 events are hashed in (and version 3 and 4 events are built from). */
-export const TEXT_CHAIN_VERSION = 2;
-
 /**
  * What a version 4 hash puts between prev_hash and the content digest. A version 2 text starts
  * with ":" and a version 1 text with "{", so no event's input in one form is another's in
  * another form.
  */
-export const CONTENT_DIGEST_MARKER = 'v4:';
+const CONTENT_DIGEST_MARKER = 'v4:';
 
 /**
  * The form new events are signed in when a chain key is configured: HMAC-SHA256 with the key
