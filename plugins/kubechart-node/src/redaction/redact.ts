@@ -1365,6 +1365,14 @@ function needleReplacer(given: Iterable<string>): (text: string) => string {
   }
   /** Where the automaton goes on a character no child of a node takes: its longest proper suffix in the trie. */
   const fail = new Int32Array(nodes);
+  /** The state after `c` from `state`: its child on `c`, else its fail links' (the root when none). */
+  const advance = (state: number, c: number): number => {
+    for (let s = state; ; s = fail[s]) {
+      const next = step(s, c);
+      if (next !== -1) return next;
+      if (s === 0) return 0;
+    }
+  };
   /** The nearest node, the node itself or down its `fail` chain, where heads end; -1 for none. */
   const found = new Int32Array(nodes).fill(-1);
   /** How far past the end of a place any head ending there, or a shorter one ending there too, may reach. */
@@ -1387,17 +1395,7 @@ function needleReplacer(given: Iterable<string>): (text: string) => string {
     const node = queue[q];
     const parent = parentOf[node];
     const c = charTo[node];
-    let to = 0;
-    if (parent !== 0) {
-      for (let f = fail[parent]; ; f = fail[f]) {
-        const next = step(f, c);
-        if (next !== -1) {
-          to = next;
-          break;
-        }
-        if (f === 0) break;
-      }
-    }
+    const to = parent === 0 ? 0 : advance(fail[parent], c);
     fail[node] = to;
     found[node] = ending[node] !== -1 ? node : found[to];
     ahead[node] = Math.max(ahead[to], longest[node] - depth[node]);
@@ -1412,16 +1410,7 @@ function needleReplacer(given: Iterable<string>): (text: string) => string {
     const cover = new Int32Array(length + 1);
     let state = 0;
     for (let i = 0; i < length; i++) {
-      const c = text.charCodeAt(i);
-      for (;;) {
-        const next = step(state, c);
-        if (next !== -1) {
-          state = next;
-          break;
-        }
-        if (state === 0) break;
-        state = fail[state];
-      }
+      state = advance(state, text.charCodeAt(i));
       const at = found[state];
       if (at !== -1) {
         cover[i + 1 - depth[at]]++;
@@ -1452,16 +1441,7 @@ function needleReplacer(given: Iterable<string>): (text: string) => string {
     let count = 0;
     let state = 0;
     for (let i = 0; i < length; i++) {
-      const c = text.charCodeAt(i);
-      for (;;) {
-        const next = step(state, c);
-        if (next !== -1) {
-          state = next;
-          break;
-        }
-        if (state === 0) break;
-        state = fail[state];
-      }
+      state = advance(state, text.charCodeAt(i));
       for (let at = found[state]; at !== -1; at = found[fail[at]]) {
         const head = depth[at];
         const start = i + 1 - head;
