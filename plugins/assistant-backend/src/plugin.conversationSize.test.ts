@@ -31,6 +31,8 @@ describe('kube-assistant plugin: the size of a conversation', () => {
   let backend: Awaited<ReturnType<typeof startTestBackend>> | undefined;
   /** The questions the (counting) provider was asked. */
   let planned: string[];
+  /** Permissions the caller is denied (none unless a test says so). */
+  const denied = new Set<string>();
   /** The audit events created, with how each was completed. */
   let audit: {
     options: AuditorServiceCreateEventOptions;
@@ -41,6 +43,7 @@ describe('kube-assistant plugin: the size of a conversation', () => {
   async function start(knex: Knex, limits: Record<string, unknown>) {
     planned = [];
     audit = [];
+    denied.clear();
     const countingProvider = createBackendModule({
       pluginId: 'kube-assistant',
       moduleId: 'counting-provider',
@@ -77,7 +80,11 @@ describe('kube-assistant plugin: the size of a conversation', () => {
         }),
         mockServices.permissions.mock({
           authorize: jest.fn(async requests =>
-            requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+            requests.map((r: any) => ({
+              result: denied.has(r.permission.name)
+                ? AuthorizeResult.DENY
+                : AuthorizeResult.ALLOW,
+            })),
           ) as any,
         }).factory,
         catalogServiceMock.factory({ entities: [] }),
@@ -319,6 +326,49 @@ describe('kube-assistant plugin: the size of a conversation', () => {
       const again = await ask('list pods in shop', conversationId);
       expect(again.status).toBe(200);
       expect((await execute(again.body.messageId)).status).not.toBe(409);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'answers a caller without kube-assistant.execute 403, not 409, for an answer at runsPerAnswer: the permission comes first, %p',
+    async databaseId => {
+      await start(await databases.init(databaseId), { runsPerAnswer: 3 });
+      const asked = await ask('list pods in shop');
+      const { messageId, conversationId } = asked.body;
+      for (let i = 0; i < 3; i++) {
+        expect((await execute(messageId)).status).not.toBe(409);
+      }
+      const runsBefore = audit.filter(
+        a => a.options.eventId === 'execution',
+      ).length;
+
+      denied.add('kube-assistant.execute');
+      const refused = await execute(messageId);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        'You are not allowed to run commands (kube-assistant.execute)',
+      );
+      // Audited as the permission's refusal: nothing says the answer is at its limit.
+      const events = audit.filter(a => a.options.eventId === 'execution');
+      expect(events).toHaveLength(runsBefore + 1);
+      const refusal = events[events.length - 1];
+      expect(refusal.options.meta).toMatchObject({
+        user: USER,
+        messageId,
+        outcome: 'refused',
+        stage: 'permission',
+        reason: refused.body.error.message,
+      });
+      expect(
+        JSON.stringify([refusal.options.meta, refusal.fail.mock.calls]),
+      ).not.toContain('runsPerAnswer');
+      // Nothing is added to the answer's runs beyond the limit.
+      const conversation = await read(conversationId);
+      expect(conversation.body.messages[0].runCount).toBe(3);
+
+      // Whoever may run commands is told of the limit.
+      denied.clear();
+      expect((await execute(messageId)).status).toBe(409);
     },
   );
 

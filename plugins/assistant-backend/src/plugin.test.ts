@@ -1039,8 +1039,9 @@ describe('kube-assistant plugin', () => {
     expect(refused.body.error.message).toBe(
       'You are not allowed to run commands (kube-assistant.execute)',
     );
-    // The permission is checked first; the event records the refusal from its start.
-    expect(order.slice(0, 2)).toEqual([
+    // The permissions are checked first; the event records the refusal from its start.
+    expect(order.slice(0, 3)).toEqual([
+      'permission:kube-assistant.query',
       'permission:kube-assistant.execute',
       'event:execution',
     ]);
@@ -1051,6 +1052,7 @@ describe('kube-assistant plugin', () => {
       messageId: asked.body.messageId,
       command: asked.body.command,
       safety: 'safe',
+      planHash: asked.body.planHash,
       outcome: 'refused',
       reason: 'You are not allowed to run commands (kube-assistant.execute)',
       stage: 'permission',
@@ -1058,6 +1060,60 @@ describe('kube-assistant plugin', () => {
     expect(events[0].success).not.toHaveBeenCalled();
     expect(events[0].fail).toHaveBeenCalledTimes(1);
     expect(events[0].fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+    });
+  });
+
+  it('checks kube-assistant.query before a run too: a caller without it is refused 403, and nothing runs', async () => {
+    const asked = await ask({
+      question: 'scale inventory-service in shop to 7',
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body.safety.level).toBe('warning');
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const replicas = async () =>
+      (
+        await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({
+          namespace: 'shop',
+          name: 'inventory-service',
+        })
+      ).spec?.replicas;
+    const before = await replicas();
+    expect(before).not.toBe(7);
+    audit.length = 0;
+    order.length = 0;
+    denied.add('kube-assistant.query');
+    const refused = await execute({
+      messageId: asked.body.messageId,
+      confirm: true,
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({
+      name: 'NotAllowedError',
+      message: 'You are not allowed to use the Kubernetes assistant',
+    });
+    expect(await replicas()).toBe(before);
+    // Refused as a caller without kube-assistant.execute is: before a run is recorded.
+    expect(order.slice(0, 2)).toEqual([
+      'permission:kube-assistant.query',
+      'event:execution',
+    ]);
+    const events = audit.filter(a => a.options.eventId === 'execution');
+    expect(events).toHaveLength(1);
+    expect(events[0].options.meta).toEqual({
+      user: 'user:default/mock',
+      messageId: asked.body.messageId,
+      command: asked.body.command,
+      safety: 'warning',
+      planHash: asked.body.planHash,
+      outcome: 'refused',
+      reason: 'You are not allowed to use the Kubernetes assistant',
+      stage: 'permission',
+    });
+    expect(events[0].success).not.toHaveBeenCalled();
+    expect(events[0].fail.mock.calls[0][0].meta).toEqual({
       outcome: 'refused',
     });
   });

@@ -1100,8 +1100,8 @@ export class AssistantService {
   }
 
   /**
-   * Why a run of the caller's answer is refused once its `execution` event is started (the execute
-   * permission was checked before), or undefined when it may run. The confirmation token is spent
+   * Why a run of the caller's answer is refused once its `execution` event is started (the
+   * permissions were checked before: `missingRunPermission`), or undefined when it may run. The confirmation token is spent
    * last, once every other check passed: a refused attempt does not burn it.
    */
   private async refusalOfRun(
@@ -1132,16 +1132,6 @@ export class AssistantService {
           'Dangerous commands are turned off in this Backstage (kubeAssistant.allowDangerous)',
         );
       }
-      if (
-        !(await this.allowed(
-          kubeAssistantExecuteDangerousPermission,
-          credentials,
-        ))
-      ) {
-        return new NotAllowedError(
-          'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous)',
-        );
-      }
       const target = confirmationTarget(plan);
       if (input.typedConfirmation !== target) {
         return new InputError(
@@ -1168,6 +1158,114 @@ export class AssistantService {
         return new ConflictError(CONFIRMATION_PROBLEMS[spent.problem]);
     }
     return undefined;
+  }
+
+  /**
+   * The permission a run of the caller's answer needs and the caller lacks, checked in this order:
+   * `kube-assistant.query` (using the assistant at all), `kube-assistant.execute`, and for a plan
+   * that is dangerous `kube-assistant.execute.dangerous`. Undefined when the caller has them all.
+   */
+  private async missingRunPermission(
+    plan: Plan | undefined,
+    credentials: BackstageCredentials,
+  ): Promise<NotAllowedError | undefined> {
+    if (!(await this.allowed(kubeAssistantQueryPermission, credentials))) {
+      return notAllowedToQuery();
+    }
+    if (!(await this.allowed(kubeAssistantExecutePermission, credentials))) {
+      return new NotAllowedError(
+        'You are not allowed to run commands (kube-assistant.execute)',
+      );
+    }
+    if (
+      plan &&
+      classifySafety(plan).level === 'dangerous' &&
+      !(await this.allowed(
+        kubeAssistantExecuteDangerousPermission,
+        credentials,
+      ))
+    ) {
+      return new NotAllowedError(
+        'You are not allowed to run dangerous commands (kube-assistant.execute.dangerous)',
+      );
+    }
+    return undefined;
+  }
+
+  /**
+   * Refuses a run of the caller's answer for want of a permission, before a run is recorded: an
+   * `execution` event that says from its start that it is a refusal (`outcome: "refused"`, `reason`,
+   * `stage: "permission"`, with the command as the trail records it, its `safety` and `planHash`),
+   * within the caller's refusals recorded one by one a minute (the rest are counted), so that asking
+   * in a loop does not grow the trail at will. A refusal recorded is kept in the answer's runs while
+   * the answer has room for one (`kubeAssistant.limits.runsPerAnswer`).
+   */
+  private async refuseWithoutPermission(
+    error: NotAllowedError,
+    message: StoredMessage,
+    caller: Caller,
+  ): Promise<never> {
+    const { credentials, userRef, request } = caller;
+    const notRecorded = this.#refusals.take(userRef);
+    if (notRecorded === undefined) throw error;
+    const { plan, command } = message;
+    const ran =
+      plan && command
+        ? {
+            safety: classifySafety(plan),
+            command: forTheTrail(plan, command).command,
+            planHash: planHash(plan, message.planSalt),
+          }
+        : undefined;
+    const refusal = await this.options.auditor.createEvent(
+      auditedFor(
+        {
+          eventId: 'execution',
+          severityLevel: ran ? SEVERITY[ran.safety.level] : 'low',
+          request,
+          meta: {
+            user: userRef,
+            messageId: message.id,
+            ...(ran
+              ? {
+                  command: ran.command,
+                  safety: ran.safety.level,
+                  planHash: ran.planHash,
+                }
+              : {}),
+            outcome: 'refused',
+            reason: error.message,
+            stage: 'permission',
+            ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
+          },
+        },
+        credentials,
+      ),
+    );
+    await this.completeEvent(`a run of answer ${message.id}`, () =>
+      refusal.fail({ error, meta: { outcome: 'refused' } }),
+    );
+    if (ran && (await this.hasRunRoom(message.id))) {
+      await this.saveRecord(
+        message.id,
+        { status: 'refused', summary: error.message },
+        'it was refused',
+      );
+    }
+    throw error;
+  }
+
+  /**
+   * Whether an answer may keep one more run (`kubeAssistant.limits.runsPerAnswer`). A store that
+   * cannot tell says yes: saving the record then fails, and that is logged.
+   */
+  private async hasRunRoom(messageId: string): Promise<boolean> {
+    try {
+      await this.options.store.assertRunRoom(messageId);
+      return true;
+    } catch (error) {
+      return !(error instanceof ConflictError);
+    }
   }
 
   async execute(
@@ -1198,6 +1296,12 @@ export class AssistantService {
       );
       throw error;
     }
+    // The permissions a run needs come first (`kube-assistant.query`, `kube-assistant.execute`, and
+    // `kube-assistant.execute.dangerous` for a dangerous plan): a caller without one is refused (403)
+    // before anything else about the answer is told (whether it has a command, its runs, its scope,
+    // its confirmation), and nothing runs.
+    const missing = await this.missingRunPermission(message.plan, credentials);
+    if (missing) return this.refuseWithoutPermission(missing, message, caller);
     if (!message.plan || !message.command) {
       const error = new InputError('That question has no command to run');
       await this.auditRefusedLookup(
@@ -1210,8 +1314,9 @@ export class AssistantService {
       throw error;
     }
     // An answer that holds `kubeAssistant.limits.runsPerAnswer` runs already is refused (409) before
-    // anything else, and nothing is added to its runs: repeating a run grows neither its record nor
-    // the audit trail (recorded one by one within the caller's refusals a minute) without bound.
+    // anything but the permissions, and nothing is added to its runs: repeating a run grows neither
+    // its record nor the audit trail (recorded one by one within the caller's refusals a minute)
+    // without bound.
     try {
       await this.options.store.assertRunRoom(message.id);
     } catch (error) {
@@ -1231,46 +1336,6 @@ export class AssistantService {
     const hash = planHash(plan, message.planSalt);
     // The plan and command as the trail records them and the browser is shown them.
     const shown = forTheTrail(plan, message.command);
-    // Who may not run commands at all is refused before a run is recorded: an `execution` event that
-    // says from its start that it is a refusal, within the caller's refusals recorded one by one a
-    // minute (the rest are counted), so that asking in a loop does not grow the trail at will.
-    if (!(await this.allowed(kubeAssistantExecutePermission, credentials))) {
-      const error = new NotAllowedError(
-        'You are not allowed to run commands (kube-assistant.execute)',
-      );
-      const notRecorded = this.#refusals.take(userRef);
-      if (notRecorded !== undefined) {
-        const refusal = await this.options.auditor.createEvent(
-          auditedFor(
-            {
-              eventId: 'execution',
-              severityLevel: SEVERITY[safety.level],
-              request,
-              meta: {
-                user: userRef,
-                messageId: message.id,
-                command: shown.command,
-                safety: safety.level,
-                outcome: 'refused',
-                reason: error.message,
-                stage: 'permission',
-                ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
-              },
-            },
-            credentials,
-          ),
-        );
-        await this.completeEvent(`a run of answer ${message.id}`, () =>
-          refusal.fail({ error, meta: { outcome: 'refused' } }),
-        );
-        await this.saveRecord(
-          message.id,
-          { status: 'refused', summary: error.message },
-          'it was refused',
-        );
-      }
-      throw error;
-    }
     const started = performance.now();
     const event = await this.options.auditor.createEvent(
       auditedFor(

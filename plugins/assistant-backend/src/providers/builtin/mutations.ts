@@ -298,7 +298,12 @@ export function parseChange(
     }
     case 'label':
     case 'annotate': {
-      const { selector: labelSelector, values } = splitSelectorAndValues(q);
+      const {
+        selector: labelSelector,
+        values,
+        unreadable,
+      } = splitSelectorAndValues(q);
+      if (unreadable) throw refuse(understood(kind), unreadable);
       if (!values) {
         throw refuse(understood(kind), 'not which key=value to set');
       }

@@ -176,6 +176,58 @@ describe('kubectl flags in a question: carried out as typed, or refused', () => 
     );
   });
 
+  it('refuses a label or annotation of a named object with a selector, as kubectl does, the selector being the word after -l', () => {
+    // kubectl takes the one word after -l as the selector: `tier=x` is the label to set, not part
+    // of the selector, and a name with a selector is refused.
+    for (const [question, selector] of [
+      ['label pod x -l a=b tier=x', 'a=b'],
+      ['kubectl label pod x -l a=b tier=x -n shop', 'a=b'],
+      ['label pod x in shop -l a=b,c=d tier=x', 'a=b,c=d'],
+      ["label pod x -l 'a=b, c=d' tier=x", 'a=b,c=d'],
+      ['label pod x -l a!=b tier=x', 'a!=b'],
+      ['label pod x --selector a=b tier=x', 'a=b'],
+      // The flag's argument given with `=` or glued to it (was dropped: pod/x was labelled).
+      ['label pod x -l=a=b tier=x', 'a=b'],
+      ['label pod x --selector=a=b tier=x', 'a=b'],
+      ['label pod x -la=b tier=x', 'a=b'],
+      ['annotate pod x -l a=b note=x', 'a=b'],
+    ]) {
+      const why = refusal(question);
+      expect(why).toContain(
+        'kubectl takes a name or a selector, not both (it answers "error: name cannot be provided when a selector is specified")',
+      );
+      expect(why).toContain(`or for the pods -l ${selector}.`);
+    }
+    // A selector kubectl would read but the assistant cannot tell exactly is refused, not guessed.
+    for (const question of [
+      "label pods -l 'a=b tier=x",
+      'label pods -l',
+      'label pods -l "tier in (a,b)" env=x',
+    ]) {
+      expect(refusal(question)).toMatch(/the selector after -l/);
+    }
+    // Without a name, the word after -l selects and the other pairs are set, as kubectl reads them.
+    expect(parseQuestion('label pods -l a=b tier=x in shop')).toEqual({
+      verb: 'label',
+      resource: 'pods',
+      labelSelector: 'a=b',
+      labels: { tier: 'x' },
+      namespace: 'shop',
+    });
+    expect(
+      parseQuestion("label pods -n shop -l 'a=b, c=d' tier=x e=f"),
+    ).toMatchObject({
+      labelSelector: 'a=b,c=d',
+      labels: { tier: 'x', e: 'f' },
+    });
+    expect(
+      parseQuestion('annotate deployments -n shop --selector=app=web owner=me'),
+    ).toMatchObject({
+      labelSelector: 'app=web',
+      annotations: { owner: 'me' },
+    });
+  });
+
   it("lists the pods of a named workload by the workload's selector", () => {
     expect(
       parseQuestion('pods of deployment checkout-web in shop', cluster),

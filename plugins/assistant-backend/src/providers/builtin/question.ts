@@ -91,6 +91,11 @@ export class Question {
   }> = [];
   /** A JSON object body, as typed (case kept). */
   readonly jsonBody?: string;
+  /**
+   * The question lower-cased, quotes and separators kept, without its JSON body: where one word of
+   * a command line ends (`-l 'a=b, c=d'` is one argument, `-l a=b tier=x` two).
+   */
+  readonly input: string;
 
   /**
    * @param keep - words the cluster has as names: never typo-corrected
@@ -103,6 +108,7 @@ export class Question {
       this.jsonBody = json[2];
       rest = input.replace(json[0], ' ');
     }
+    this.input = rest.toLowerCase();
     const text = rest
       .toLowerCase()
       .replace(/[’`]/g, "'")
