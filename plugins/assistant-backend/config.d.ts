@@ -1,4 +1,58 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
+  /**
+   * The clusters, as the Backstage Kubernetes plugin reads them. Declared here too (only the
+   * credentials, with the Kubernetes plugin's visibility) so that Backstage redacts them from
+   * logs also when `@backstage/plugin-kubernetes-backend` is not installed.
+   */
+  kubernetes?: {
+    clusterLocatorMethods?: Array<{
+      clusters?: Array<{
+        /** @visibility secret */
+        serviceAccountToken?: string;
+        /** @visibility secret */
+        caData?: string;
+        /** @visibility secret */
+        caFile?: string;
+      }>;
+    }>;
+  };
+  /**
+   * KubeChart's settings the assistant reads too, when KubeChart is installed in the same Backstage
+   * (declared as in KubeChart's config.d.ts, which describes them, so they are checked when the
+   * assistant is installed alone).
+   */
+  kubechart?: {
+    tenant?: {
+      deployer?: {
+        /** Name of KubeChart's deployer ServiceAccount in tenant namespaces. Default `kubechart-deployer`. */
+        serviceAccount?: string;
+      };
+    };
+    approvals?: {
+      /** Targets KubeChart protects with approvals; the assistant does not change them. */
+      rules?: Array<{
+        /** Name shown to requesters and approvers, e.g. `production`. */
+        name?: string;
+        /** Cluster names (`*` is a wildcard). Default: every cluster. */
+        clusters?: string[];
+        /** Namespace patterns, e.g. `prod-*`. With `tenants` empty too: every namespace of the clusters. */
+        namespaces?: string[];
+        /** Tenant codes whose runs are protected. */
+        tenants?: string[];
+        /**
+         * Who may approve: `owner` (the owning group of the run's tenant, entity or namespace) and/or
+         * entity refs such as `group:default/platform-team`. Default `[owner]`. The requester never may.
+         */
+        approvers?: string[];
+        /** Distinct approvals needed. Default 1. */
+        required?: number;
+        /** Lifetime of a request under this rule. Default `expiresAfter`. */
+        expiresAfter?: HumanDuration | string;
+      }>;
+    };
+  };
   /** Configuration of the Kubernetes assistant (`kube-assistant` plugin). */
   kubeAssistant?: {
     /**

@@ -1,6 +1,23 @@
 import { HumanDuration } from '@backstage/types';
 
 export interface Config {
+  /**
+   * The clusters, as the Backstage Kubernetes plugin reads them. Declared here too (only the
+   * credentials, with the Kubernetes plugin's visibility) so that Backstage redacts them from
+   * logs also when `@backstage/plugin-kubernetes-backend` is not installed.
+   */
+  kubernetes?: {
+    clusterLocatorMethods?: Array<{
+      clusters?: Array<{
+        /** @visibility secret */
+        serviceAccountToken?: string;
+        /** @visibility secret */
+        caData?: string;
+        /** @visibility secret */
+        caFile?: string;
+      }>;
+    }>;
+  };
   /** Configuration of the kubechart plugins. Clusters come from `kubernetes.clusterLocatorMethods` (type `config`). */
   kubechart?: {
     helm?: {

@@ -375,6 +375,38 @@ describe('kubechart actions (actions registry / MCP)', () => {
     expect(after.output.runs.length).toBe(before.output.runs.length);
   });
 
+  it('refuses a read asked by a service, which the kubechart backend could only see as itself', async () => {
+    // Backstage passes a service's credentials on as the calling plugin's own token, so the reads
+    // would be authorized, scoped and audited as plugin:kubechart, not as the external service.
+    const inputs: Record<string, Record<string, any>> = {
+      'get-cluster-health': { cluster: 'dev' },
+      'list-tenants': {},
+      'get-tenant-health': { tenant: 'agent' },
+      'list-runs': {},
+      'get-run': { runId: 'any' },
+      'check-policy': {
+        namespace: 'tenant-agent',
+        manifests: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }',
+      },
+    };
+    expect(Object.keys(inputs).sort()).toEqual(
+      [...ACTION_NAMES.readOnly].sort(),
+    );
+    for (const [name, input] of Object.entries(inputs)) {
+      const refused = await refusal(
+        actions.invoke({
+          id: `kubechart:${name}`,
+          input,
+          credentials: mockCredentials.service('external:release-bot'),
+        }),
+      );
+      expect(refused).toEqual({
+        statusCode: 403,
+        message: `kubechart:${name} reads for a signed-in user; service:external:release-bot is a service, which the kubechart backend would see as the kubechart plugin itself (its rights, and its name in the audit trail). A service reads through the kubechart REST API (/api/kubechart) with its own token`,
+      });
+    }
+  });
+
   it('checks a chart or manifests against the policy without applying it', async () => {
     const privileged = [
       'apiVersion: v1',

@@ -196,13 +196,56 @@ const startedSchema = (z: Zod) =>
       ),
   });
 
+/**
+ * Refuses a caller that is not a signed-in user. Every action calls the kubechart REST API with the
+ * caller's credentials passed on (`getPluginRequestToken({ onBehalfOf })`), and Backstage passes a
+ * service's credentials on as the calling plugin's own token: the backend would authorize, scope and
+ * audit an external service's call as the kubechart plugin itself. A service calls the REST API with
+ * its own token instead, where it is seen as itself.
+ */
+function assertSignedInUser(
+  credentials: BackstageCredentials,
+  action: string,
+  readOnly: boolean,
+) {
+  const principal = credentials.principal as {
+    type: string;
+    subject?: string;
+  };
+  if (principal.type === 'user') return;
+  const caller =
+    principal.type === 'service'
+      ? `service:${principal.subject} is a service`
+      : 'the caller is not signed in';
+  throw new NotAllowedError(
+    readOnly
+      ? `kubechart:${action} reads for a signed-in user; ${caller}, which the kubechart backend would see as the kubechart plugin itself (its rights, and its name in the audit trail). A service reads through the kubechart REST API (/api/kubechart) with its own token`
+      : `kubechart:${action} changes a cluster for a signed-in user; ${caller}, which the kubechart backend would record as the kubechart plugin itself. A service starts runs through POST /api/kubechart/runs with its own token`,
+  );
+}
+
 /** Registers KubeChart's actions. */
 export function registerKubechartActions(options: {
   actionsRegistry: ActionsRegistryService;
   runs: KubechartRunsService;
   config: RootConfigService;
 }) {
-  const { actionsRegistry, runs } = options;
+  const { runs } = options;
+  // Every action, read only or not, is for signed-in users only (see assertSignedInUser).
+  const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
+    register: action =>
+      options.actionsRegistry.register({
+        ...action,
+        action: async context => {
+          assertSignedInUser(
+            context.credentials,
+            action.name,
+            action.attributes?.readOnly === true,
+          );
+          return action.action(context);
+        },
+      }),
+  };
   const appBaseUrl =
     options.config.getOptionalString('app.baseUrl')?.replace(/\/$/, '') ?? '';
   const link = (entityRef: string | undefined, runId: string) => {
@@ -216,17 +259,8 @@ export function registerKubechartActions(options: {
     credentials: BackstageCredentials,
     action: string,
   ) => {
-    // A service's credentials cannot be passed on (Backstage issues the kubechart plugin's own
-    // token for them), so its run would be the kubechart plugin's, in history and audit alike.
-    const principal = credentials.principal as {
-      type: string;
-      subject?: string;
-    };
-    if (principal.type !== 'user') {
-      throw new NotAllowedError(
-        `kubechart:${action} changes a cluster for a signed-in user; service:${principal.subject} is a service, which the kubechart backend would record as the kubechart plugin itself. A service starts runs through POST /api/kubechart/runs with its own token`,
-      );
-    }
+    // Checked for every action when it is registered; again here, as a run changes a cluster.
+    assertSignedInUser(credentials, action, false);
     const started = await asCaller(() =>
       runs.createRun(request, { credentials }),
     );
@@ -479,7 +513,8 @@ export function registerKubechartActions(options: {
             .optional()
             .describe(
               'True when kubechart stopped looking before the end of the history (for a caller who may read only some ' +
-                'runs it looks at 1,000 a page): older runs may exist; narrow the query (entityRef, to) to find them.',
+                'runs it looks at 1,000 a page): older runs may exist, even after an empty page; pass nextCursor to read on, ' +
+                'or narrow the query (entityRef, to).',
             ),
         }),
     },
