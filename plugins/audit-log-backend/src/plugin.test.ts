@@ -250,6 +250,41 @@ describe('auditLogPlugin', () => {
     expect(exported.text).not.toMatch(/hunter2|tok-123/);
   });
 
+  it('never stores secrets written in the free text of event meta', async () => {
+    await request(server)
+      .post('/api/kubechart/deploy')
+      .set('Authorization', admin)
+      .send({
+        marker: 'free-text',
+        note: 'password: hunter2',
+        cmd: 'mysql -phunter2 shop',
+        dsn: 'postgres://app:hunter2@db/x',
+        summary: 'tokenCount: 3, password-policy updated',
+      })
+      .expect(202);
+    const events = await waitForEvents(
+      server,
+      { plugin: 'kubechart', status: 'succeeded', q: 'free-text' },
+      1,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0].meta).toMatchObject({
+      values: {
+        marker: 'free-text',
+        note: 'password: [REDACTED]',
+        cmd: 'mysql -p[REDACTED] shop',
+        dsn: 'postgres://app:[REDACTED]@db/x',
+        summary: 'tokenCount: 3, password-policy updated',
+      },
+    });
+    const exported = await request(server)
+      .get('/api/audit-log/export?format=ndjson&plugin=kubechart')
+      .set('Authorization', admin)
+      .expect(200);
+    expect(exported.text).toContain('free-text');
+    expect(exported.text).not.toContain('hunter2');
+  });
+
   it('exports CSV and NDJSON that match the query', async () => {
     const query = {
       plugin: 'catalog',

@@ -108,6 +108,67 @@ describe('auditLogAuditorServiceFactory', () => {
     expect(JSON.stringify(stored)).not.toContain('hunter2');
   });
 
+  it('hides secrets written in meta strings and in the error, in the stored event and the log line', async () => {
+    const logged: string[] = [];
+    const logger = mockServices.rootLogger.mock();
+    const child = mockServices.logger.mock();
+    const capture = (...args: unknown[]) => {
+      logged.push(
+        JSON.stringify(args, (_k, v) =>
+          v instanceof Error ? { message: v.message, stack: v.stack } : v,
+        ),
+      );
+    };
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      child[level].mockImplementation(capture);
+    }
+    child.child.mockReturnValue(child);
+    logger.child.mockReturnValue(child);
+    let audit: () => Promise<void> = async () => {};
+    const { plugin: testPlugin, stored } = demoPlugin(({ auditor, queue }) => {
+      audit = async () => {
+        const event = await auditor.createEvent({
+          eventId: 'db-migrate',
+          severityLevel: 'medium',
+          meta: {
+            note: 'password: hunter2',
+            cmd: 'mysql -phunter2 shop',
+            dsn: 'postgres://app:hunter2@db/x',
+            summary: 'tokenCount: 3, password-policy updated',
+          },
+        });
+        await event.fail({
+          error: new Error('cannot connect to postgres://app:hunter2@db/x'),
+        });
+        await queue.drain();
+      };
+    });
+    await startTestBackend({
+      features: [testPlugin, auditLogAuditorServiceFactory, logger.factory],
+    });
+    await audit();
+
+    expect(stored).toHaveLength(2);
+    expect(stored[1].meta).toEqual({
+      note: 'password: [REDACTED]',
+      cmd: 'mysql -p[REDACTED] shop',
+      dsn: 'postgres://app:[REDACTED]@db/x',
+      summary: 'tokenCount: 3, password-policy updated',
+    });
+    expect(stored[1].error).toContain(
+      'cannot connect to postgres://app:[REDACTED]@db/x',
+    );
+    expect(JSON.stringify(stored)).not.toContain('hunter2');
+    // The log lines carry the redacted meta, and the error redacted as stored.
+    const lines = logged.filter(l => l.includes('demo.db-migrate'));
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).toContain('password: [REDACTED]');
+    expect(lines[1]).toContain(
+      'cannot connect to postgres://app:[REDACTED]@db/x',
+    );
+    expect(logged.join('\n')).not.toContain('hunter2');
+  });
+
   it('does not fail the audited operation when the caller cannot be resolved', async () => {
     const { plugin: testPlugin, stored } = demoPlugin(
       ({ auditor, httpRouter, queue }) => {

@@ -20,6 +20,7 @@ import {
 import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
 import { hasOwnKeys, redactSecrets } from './redact';
+import { redactText } from './redactText';
 import { readMinimumSeverities } from './severity';
 import { extractTarget } from './target';
 
@@ -66,10 +67,38 @@ export function readSeverityLogLevels(
 /** Characters of an error an event keeps (what the trail stores), so the queue never holds more. */
 const MAX_ERROR_CHARS = 8192;
 
+/** Characters of an error kept before the note of what was cut. */
+const KEPT_ERROR_CHARS = MAX_ERROR_CHARS - 40;
+
+/**
+ * The error as the trail stores it and the log line shows it: the secrets written in it hidden
+ * (`connect postgres://app:[REDACTED]@db failed`, see `redactText`; in a text cut short, what runs
+ * to the cut too), and cut to {@link MAX_ERROR_CHARS}. Only what is shown is cut, so a cut
+ * reveals nothing.
+ */
 function boundedError(text: string): string {
-  if (text.length <= MAX_ERROR_CHARS) return text;
-  const more = text.length - (MAX_ERROR_CHARS - 40);
-  return `${text.slice(0, MAX_ERROR_CHARS - 40)}… (${more} more characters)`;
+  const cut = text.length > MAX_ERROR_CHARS;
+  const shown = redactText(cut ? text.slice(0, KEPT_ERROR_CHARS) : text, {
+    cut,
+  });
+  if (!cut && shown.length <= MAX_ERROR_CHARS) return shown;
+  // (placeholders may have made the text shown longer than the text kept)
+  const more = cut
+    ? text.length - KEPT_ERROR_CHARS
+    : shown.length - KEPT_ERROR_CHARS;
+  return `${shown.slice(0, KEPT_ERROR_CHARS)}… (${more} more characters)`;
+}
+
+/**
+ * The error the log line carries: a copy whose message and stack are bounded and redacted as the
+ * stored error is, so a secret in an error's text (a connection string) reaches no log.
+ */
+function loggedError(error: Error): Error {
+  const copy = new Error(boundedError(String(error.message)));
+  copy.name = error.name ?? 'Error';
+  copy.stack =
+    typeof error.stack === 'string' ? boundedError(error.stack) : undefined;
+  return copy;
 }
 
 /**
@@ -270,7 +299,7 @@ export class AuditLogAuditorService implements AuditorService {
     const level = this.#levels[severityLevel];
     const message = `${this.#pluginId}.${eventId}`;
     if (error) {
-      this.#logger.child(logEvent)[level](message, error);
+      this.#logger.child(logEvent)[level](message, loggedError(error));
     } else {
       this.#logger[level](message, logEvent as unknown as JsonObject);
     }

@@ -28,4 +28,5 @@ export {
   META_LIMITS,
   TRUNCATED_MARKER,
 } from './redact';
+export { redactText } from './redactText';
 export { extractTarget } from './target';

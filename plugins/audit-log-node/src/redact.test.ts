@@ -136,3 +136,141 @@ describe('redactSecrets key scan budget', () => {
     });
   });
 });
+
+describe('redactSecrets free text', () => {
+  /** What `redactSecrets` stores of one string value. */
+  const stored = (text: string) => redactSecrets({ text }).text;
+
+  it('hides secrets written in string values, whatever their key', () => {
+    const out = redactSecrets({
+      note: 'password: x',
+      cmd: 'mysql -phunter2',
+      dsn: 'postgres://app:hunter2@db/x',
+      nested: {
+        list: ['login token=abc123 user=bob'],
+        header: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln',
+      },
+    });
+    expect(out).toEqual({
+      note: 'password: [REDACTED]',
+      cmd: 'mysql -p[REDACTED]',
+      dsn: 'postgres://app:[REDACTED]@db/x',
+      nested: {
+        list: ['login token=[REDACTED] user=bob'],
+        header: 'Bearer [REDACTED]',
+      },
+    });
+    expect(JSON.stringify(out)).not.toMatch(/hunter2|abc123|eyJ/);
+  });
+
+  it.each([
+    // key: value and key=value pairs whose key names a secret (its last word)
+    [
+      'connect db.password=hunter2 user=bob',
+      'connect db.password=[REDACTED] user=bob',
+    ],
+    ['DB_PASSWORD=correct horse', 'DB_PASSWORD=[REDACTED]'],
+    [
+      'client_secret: two words\nuser: bob',
+      'client_secret: [REDACTED]\nuser: bob',
+    ],
+    ['{"apiKey": "k-1 \\"x\\"", "n": 1}', '{"apiKey": "[REDACTED]", "n": 1}'],
+    ["token: 'a b' # note", "token: '[REDACTED]' # note"],
+    ['x-auth-token: abc', 'x-auth-token: [REDACTED]'],
+    ['--api-key=k1 --port=80', '--api-key=[REDACTED] --port=80'],
+    ['password: "never closed', 'password: "[REDACTED]'],
+    [
+      'credentials:\n  user: a\n  pass: b\nmode: x',
+      'credentials:\n  [REDACTED]\n  [REDACTED]\nmode: x',
+    ],
+    [
+      'password: |\n  line1\n  line2\nuser: bob',
+      'password: |\n  [REDACTED]\n  [REDACTED]\nuser: bob',
+    ],
+    ['Cookie: session=abc; theme=dark', 'Cookie: [REDACTED]'],
+    // URL credentials
+    [
+      'connecting to postgres://app:hunter2@db:5432/x',
+      'connecting to postgres://app:[REDACTED]@db:5432/x',
+    ],
+    [
+      'helm repo add x https://user:s3cret@charts.example.com',
+      'helm repo add x https://user:[REDACTED]@charts.example.com',
+    ],
+    [
+      'redis://:pw@cache and amqp://u:p@ss@mq/v',
+      'redis://:[REDACTED]@cache and amqp://u:[REDACTED]@mq/v',
+    ],
+    // Authorization headers, bearer and basic credentials
+    [
+      'curl -H "Authorization: Bearer abc.def" https://x',
+      'curl -H "Authorization: Bearer [REDACTED]" https://x',
+    ],
+    [
+      'Authorization: Basic dXNlcjpodW50ZXIy',
+      'Authorization: Basic [REDACTED]',
+    ],
+    ['proxy-authorization=Token t0k', 'proxy-authorization=Token [REDACTED]'],
+    [
+      'called with Bearer ghp_0123456789abcdef now',
+      'called with Bearer [REDACTED] now',
+    ],
+    [
+      'sent Basic dXNlcjpodW50ZXIy to the proxy',
+      'sent Basic [REDACTED] to the proxy',
+    ],
+    // known password flags
+    ['mysql -u root -phunter2 shop', 'mysql -u root -p[REDACTED] shop'],
+    [
+      '/usr/bin/mysqldump -p hunter2 shop',
+      '/usr/bin/mysqldump -p [REDACTED] shop',
+    ],
+    ['redis-cli -a s3cret ping', 'redis-cli -a [REDACTED] ping'],
+    ['zip -P pw out.zip', 'zip -P [REDACTED] out.zip'],
+    ['app --password hunter2 --port 80', 'app --password [REDACTED] --port 80'],
+    [
+      '["--token", "abc123", "--port", "80"]',
+      '["--token", "[REDACTED]", "--port", "80"]',
+    ],
+    [
+      'openssl enc -pass pass:hunter2 -in x',
+      'openssl enc -pass [REDACTED] -in x',
+    ],
+  ])('hides %j', (text, shown) => {
+    expect(stored(text)).toBe(shown);
+    // what was hidden stays as it is when redacted again (the backend redacts what the auditor did)
+    expect(stored(shown)).toBe(shown);
+  });
+
+  it.each([
+    'tokenCount: 3',
+    'maxTokens=5 secrets: 2 keys: 4',
+    'password-policy updated',
+    'Password reset requested for bob',
+    'password_policy: strict',
+    'secretName: my-tls',
+    'auth.token.ttl=3600 --authentication-token-webhook=true',
+    'monkey: 3, keyboard: us; see the key points below',
+    'password:',
+    'ssh -p 2222 host; docker run -p8080:80 x; mysql -P 3306 -h db; mkdir -p /x',
+    'docker login --password-stdin registry.example.com',
+    'bearer tokens are accepted; Bearer authentication-required',
+    'Basic setup done, basic auth enabled',
+    'https://example.com:8443/path https://user@example.com/x postgres://u:@db/x mailto:a@b.c',
+    'at 12:30 the store (keyspace=7) restarted',
+  ])('keeps ordinary text readable: %j', text => {
+    expect(stored(text)).toBe(text);
+  });
+
+  it('hides what may be a secret cut short at the string limit', () => {
+    const limit = META_LIMITS.maxStringLength;
+    const url = 'postgres://app:hunter2secret@db/x';
+    const cutInUrl = `${'a'.repeat(limit - 20)} ${url}`;
+    const shown = stored(cutInUrl);
+    expect(shown).toMatch(/…\[\d+ more characters\]$/);
+    expect(shown).toContain('postgres://app:[REDACTED]');
+    expect(shown).not.toMatch(/hunter|secret/);
+    const bearer = `${'a'.repeat(limit - 12)} Bearer eyJhbGciOiJIUzI1NiJ9`;
+    expect(stored(bearer)).not.toContain('eyJ');
+  });
+});

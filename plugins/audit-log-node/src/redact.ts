@@ -1,4 +1,7 @@
 import { JsonObject, JsonValue } from '@backstage/types';
+import { REDACTED, redactText } from './redactText';
+
+export { REDACTED };
 
 /**
  * Keys whose values are replaced by {@link REDACTED}, matched case-insensitively
@@ -15,12 +18,6 @@ import { JsonObject, JsonValue } from '@backstage/types';
  */
 export const SECRET_KEY_PATTERN =
   /password|passwd|token|secret|key|credential|authorization|cookie/i;
-
-/**
- * Placeholder stored instead of a secret value.
- * @public
- */
-export const REDACTED = '[REDACTED]';
 
 /**
  * Bounds of the metadata an audit event keeps. Everything an audited request
@@ -92,7 +89,21 @@ function redactValue(
         Math.max(0, META_LIMITS.maxTotalStringLength - walk.chars),
       );
       walk.chars += Math.min(value.length, allowed);
-      return cutString(value, allowed);
+      // What is kept goes through the free-text rules (a value may hold `password: x` or a URL's
+      // password whatever its key); cut short, what runs to its end and may be a secret cut in
+      // two is hidden too. A placeholder may make the text a little longer than what was kept.
+      let end = Math.min(value.length, allowed);
+      if (end < value.length && end > 0) {
+        // never split a surrogate pair
+        const code = value.charCodeAt(end - 1);
+        if (code >= 0xd800 && code <= 0xdbff) end -= 1;
+      }
+      const kept = redactText(value.slice(0, end), {
+        cut: end < value.length,
+      });
+      return end < value.length
+        ? `${kept}…[${value.length - end} more characters]`
+        : kept;
     }
     case 'boolean':
       return value;

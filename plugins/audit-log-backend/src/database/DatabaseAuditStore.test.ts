@@ -144,6 +144,37 @@ describe.each(databases.eachSupportedId())(
       await expect(store.get(99)).resolves.toBeUndefined();
     });
 
+    it('hides secrets written in the strings of an event appended by any writer', async () => {
+      await store.append([
+        event(1, {
+          meta: {
+            note: 'password: hunter2',
+            cmd: 'mysql -phunter2 shop',
+            dsn: 'postgres://app:hunter2@db/x',
+            summary: 'tokenCount: 3, password-policy updated',
+          },
+          error: 'cannot connect to postgres://app:hunter2@db/x',
+        }),
+        // a list where an object belongs was stored as given
+        event(2, { meta: ['postgres://app:hunter2@db/x'] as any }),
+      ]);
+      expect(await store.get(1)).toMatchObject({
+        meta: {
+          note: 'password: [REDACTED]',
+          cmd: 'mysql -p[REDACTED] shop',
+          dsn: 'postgres://app:[REDACTED]@db/x',
+          summary: 'tokenCount: 3, password-policy updated',
+        },
+        error: 'cannot connect to postgres://app:[REDACTED]@db/x',
+      });
+      expect((await store.get(2))?.meta).toEqual([
+        'postgres://app:[REDACTED]@db/x',
+      ]);
+      const rows = await knex('audit_log_events').select('meta', 'error');
+      expect(JSON.stringify(rows)).not.toContain('hunter2');
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+    });
+
     it('stores odd events without breaking the batch or the chain', async () => {
       const long = 'x'.repeat(600);
       await store.append([

@@ -6,7 +6,7 @@ import {
   AuditEventStatus,
   canonicalJson,
 } from '@kubechart/plugin-audit-log-common';
-import { redactSecrets } from '@kubechart/plugin-audit-log-node';
+import { redactSecrets, redactText } from '@kubechart/plugin-audit-log-node';
 import { EventContent, EventRow, toIso } from './chain';
 
 /**
@@ -66,18 +66,23 @@ export function clean(value: unknown, max: number): string | null {
   return Array.from(text).slice(0, max).join('');
 }
 
+type Meta = Parameters<typeof redactSecrets>[0];
+
 function metaText(meta: unknown): string | null {
   if (!meta || typeof meta !== 'object') {
     return null;
   }
   let json: string;
   try {
-    // Bounded again here (the auditor already did it) for any other writer:
-    // sorting the keys of an unbounded object would stall the event loop.
+    // Bounded and redacted again here (the auditor already did it) for any
+    // other writer: sorting the keys of an unbounded object would stall the
+    // event loop, and a writer's strings may hold secrets (`password: x`, a
+    // URL's password). A list (not what the type allows) is walked as the
+    // value of a key: it was stored as given.
     json = canonicalJson(
       Array.isArray(meta)
-        ? meta
-        : redactSecrets(meta as Parameters<typeof redactSecrets>[0]),
+        ? redactSecrets({ meta } as unknown as Meta).meta
+        : redactSecrets(meta as Meta),
     );
   } catch (error) {
     return canonicalJson({ '…unstorable': String(error).slice(0, 200) });
@@ -92,6 +97,22 @@ function metaText(meta: unknown): string | null {
   }
   // JSON.stringify escapes NUL and lone surrogates, so the text is storable
   return json;
+}
+
+/**
+ * An event's error with the secrets written in it hidden (see `redactText`),
+ * as the auditor already does, for any other writer; no more of it is read
+ * than {@link clean} keeps, and what runs to that cut is hidden too.
+ */
+function errorText(error: unknown): string | undefined {
+  if (error === undefined || error === null) {
+    return undefined;
+  }
+  const text = String(error);
+  const max = ROW_LIMITS.error * 2;
+  return text.length > max
+    ? redactText(text.slice(0, max), { cut: true })
+    : redactText(text);
 }
 
 /**
@@ -130,7 +151,7 @@ export function inputToRow(event: AuditEventInput, seq: number): EventContent {
       ROW_LIMITS.request_user_agent,
     ),
     meta: metaText(event.meta),
-    error: clean(event.error, ROW_LIMITS.error),
+    error: clean(errorText(event.error), ROW_LIMITS.error),
   };
 }
 

@@ -2,6 +2,7 @@ import {
   collectSecretValues,
   createTextRedactor,
   collectManifestSecretValues,
+  hideUrlCredentials,
   isSecretKey,
   redactManifest,
   redactValues,
@@ -834,5 +835,71 @@ describe('values text shown as given, known lines with secret content, short fla
     // Args of another container, or not the command's sibling, are not the command's.
     const other = 'command:\n- mysql\nports:\n- -p8080\nargs:\n- -p9090';
     expect(scrub(other)).toBe(other);
+  });
+});
+
+describe('credentials in the URLs of free text', () => {
+  it('hides the password of a URL, not its user, host or path', () => {
+    expect(hideUrlCredentials('postgres://u:hunter22@db:5432/x?ssl=1')).toBe(
+      'postgres://u:***@db:5432/x?ssl=1',
+    );
+    expect(
+      hideUrlCredentials('a https://x:y@h/p and redis://:pw@cache b'),
+    ).toBe('a https://x:***@h/p and redis://:***@cache b');
+    expect(hideUrlCredentials('amqp://u:p@ss@mq/vhost')).toBe(
+      'amqp://u:***@mq/vhost',
+    );
+    for (const plain of [
+      'https://example.com:8443/path',
+      'https://user@example.com/x',
+      'mailto:a@b.c',
+      'postgres://u:@db/x',
+      'no url here',
+    ]) {
+      expect(hideUrlCredentials(plain)).toBe(plain);
+    }
+  });
+
+  it('hides URL passwords in helm commands, log lines and values text', () => {
+    const scrub = createTextRedactor();
+    expect(
+      scrub('helm repo add x https://user:s3cret@charts.example.com'),
+    ).toBe('helm repo add x https://user:***@charts.example.com');
+    expect(scrub('connecting to postgres://app:hunter2@db:5432/x')).toBe(
+      'connecting to postgres://app:***@db:5432/x',
+    );
+    // With known secrets too, and what was hidden stays hidden when scrubbed again.
+    const withKnown = createTextRedactor(['known-secret-1']);
+    const line =
+      'Error: looks like "https://bot:ghp_Abc123@charts.example.com" is not a valid chart repository (known-secret-1)';
+    const shown = withKnown(line);
+    expect(shown).toBe(
+      'Error: looks like "https://bot:***@charts.example.com" is not a valid chart repository (***)',
+    );
+    expect(withKnown(shown)).toBe(shown);
+    // The value of an ordinary values key (a repository or database URL).
+    expect(
+      redactValues({
+        repository: 'https://user:s3cret@charts.example.com/stable',
+        db: { url: 'postgres://app:hunter2@db:5432/x', host: 'db' },
+        args: ['--url', 'mysql://root:r00t@mysql/shop'],
+      }),
+    ).toEqual({
+      repository: 'https://user:***@charts.example.com/stable',
+      db: { url: 'postgres://app:***@db:5432/x', host: 'db' },
+      args: ['--url', 'mysql://root:***@mysql/shop'],
+    });
+    // A URL without a password is shown as it is.
+    const plain = 'helm repo add x https://charts.example.com:8443/stable';
+    expect(scrub(plain)).toBe(plain);
+  });
+
+  it('scrubs URL-like hostile text in linear time', () => {
+    const scrub = createTextRedactor();
+    const started = performance.now();
+    scrub(`${'a-a://'.repeat(50_000)}${'token-'.repeat(50_000)}`);
+    scrub('://@:'.repeat(100_000));
+    scrub('a://b:c@'.repeat(50_000));
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

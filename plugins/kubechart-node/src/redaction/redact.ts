@@ -23,7 +23,8 @@ export function isSecretKey(key: string): boolean {
 
 /**
  * Deep copy of `value` with every scalar under a secret-looking key replaced by `***`, and in every
- * other string the values of pairs whose whole key names a secret (see `scrubKeyValuePairs` with
+ * other string the password of a URL (`https://user:***@host`, see {@link hideUrlCredentials}) and
+ * the values of pairs whose whole key names a secret (see `scrubKeyValuePairs` with
  * `wholeKeys`): a config file held in an ordinary key (`config: "db:\n  password: x"`), a list of
  * arguments (`["--token", "x"]`); not settings whose key only mentions one
  * (`--authentication-token-webhook=true`, `auth.token.ttl=3600`, `["--secret-name", "my-tls"]`),
@@ -31,7 +32,8 @@ export function isSecretKey(key: string): boolean {
  * @public
  */
 export function redactValues<T>(value: T): T {
-  const scrub = (text: string) => scrubKeyValuePairs(text, true);
+  const scrub = (text: string) =>
+    scrubKeyValuePairs(hideUrlCredentials(text), true);
   const walk = (v: unknown, secret: boolean): unknown => {
     if (Array.isArray(v)) {
       const items = v.map(i => walk(i, secret));
@@ -366,6 +368,37 @@ export function collectSecretValues(value: unknown): string[] {
   };
   walk(value, false);
   return [...out];
+}
+
+/** Characters that end the authority (`user:pass@host`) of a URL. */
+const AUTHORITY_END = /[\/?#\s"'<>`\\]/;
+
+/**
+ * `scheme://user:pass@host` → `scheme://user:***@host`, for every URL of the text. One pass: each
+ * character is looked at a bounded number of times, so any text costs linear time.
+ * @public
+ */
+export function hideUrlCredentials(text: string): string {
+  let out = '';
+  let copied = 0;
+  let from = 0;
+  for (let i = text.indexOf('://'); i !== -1; i = text.indexOf('://', from)) {
+    const start = i + 3;
+    let end = start;
+    let at = -1;
+    let colon = -1;
+    while (end < text.length && !AUTHORITY_END.test(text[end])) {
+      if (text[end] === '@') at = end;
+      else if (text[end] === ':' && colon === -1) colon = end;
+      end++;
+    }
+    from = end;
+    // `user:pass@host`: a colon before the last `@`, and something between them.
+    if (at === -1 || colon === -1 || colon + 1 >= at) continue;
+    out += text.slice(copied, colon + 1) + REDACTED;
+    copied = at;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /**
@@ -1512,8 +1545,9 @@ function base64Needles(secret: string): string[] {
 
 /**
  * Returns a function that scrubs free text: the given secret strings (their JSON-escaped and base64
- * forms too) and `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we
- * wrote ourselves) are replaced with `***`; so is each block of two lines or more of a secret over
+ * forms too), and the passwords of URLs (`https://user:***@host`, see {@link hideUrlCredentials})
+ * and `password=…`/`token: …` style pairs (unless `keyValuePairs: false`, for text we wrote
+ * ourselves) are replaced with `***`; so is each block of two lines or more of a secret over
  * lines, 8 characters or more together, wherever it stands (see `hideSecretLineBlocks`). All the
  * secrets' forms are found in one pass over the text (see `needleReplacer`): linear in the text
  * whatever the number of secrets, and building it linear in the secrets.
@@ -1540,6 +1574,6 @@ export function createTextRedactor(
     // Lines first: a needle would cut a line of a block out before the block is seen.
     const out = hideNeedles(hideSecretLineBlocks(text, lines));
     if (options.keyValuePairs === false) return out;
-    return scrubKeyValuePairs(out);
+    return scrubKeyValuePairs(hideUrlCredentials(out));
   };
 }
