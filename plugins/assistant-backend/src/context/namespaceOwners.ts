@@ -120,9 +120,11 @@ export class NamespaceOwners {
       );
       annotation = object.metadata?.annotations?.[NAMESPACE_OWNER_ANNOTATION];
     } catch (error) {
+      // A namespace that does not exist is refused as one that is not assigned, in the same words:
+      // the refusal does not tell whether another tenant's namespace of that name exists.
       if ((error as { code?: unknown }).code === 404) {
         return notAssigned(
-          `Namespace ${namespace} does not exist on cluster ${cluster}, so it is not assigned`,
+          `Namespace ${namespace} on cluster ${cluster} is not assigned`,
         );
       }
       return `The assistant could not read Namespace ${namespace} on cluster ${cluster} to check that it is assigned to ${owner}, the owner of ${entityRef} (${describe(

@@ -1,4 +1,7 @@
-import { PlanResource } from '@kubechart/plugin-assistant-common';
+import {
+  CLUSTER_SCOPED_RESOURCES,
+  PlanResource,
+} from '@kubechart/plugin-assistant-common';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { RESOURCE_TYPES } from './resources';
 
@@ -54,6 +57,11 @@ function selectorOf(object: {
  * (bounded per kind), so the builtin parser can tell a deployment called
  * `cron` from the word without a request per question; with each workload's
  * selector, so "pods of deployment web" lists the pods it picks.
+ *
+ * Asked for one namespace (`lookup(…, { namespace })`, a caller without
+ * `kube-assistant.cluster-wide`), it lists the namespaced kinds in that
+ * namespace only and knows that namespace as the only one, and no nodes:
+ * nothing outside it is read, so nothing outside it shapes the answer.
  */
 export class ClusterNames {
   private readonly cache = new Map<
@@ -65,34 +73,49 @@ export class ClusterNames {
     private readonly options: { ttlMs: number } = { ttlMs: 30_000 },
   ) {}
 
+  /**
+   * @param cluster - what the names are kept under: the cluster (and the user when impersonating)
+   * @param within - the one namespace to read (with its name the only namespace known), or all of
+   *   the cluster when left out
+   */
   async lookup(
     cluster: string,
     kc: KubeConfig,
     words: string[],
+    within?: { namespace: string },
   ): Promise<ClusterObjectName[]> {
-    let entry = this.cache.get(cluster);
+    const key = within
+      ? `${cluster}\u0000namespace\u0000${within.namespace}`
+      : cluster;
+    let entry = this.cache.get(key);
     if (!entry || Date.now() - entry.at > this.options.ttlMs) {
-      // One entry per cluster (per user when impersonating): keep it bounded.
+      // One entry per cluster and namespace (per user when impersonating): keep it bounded.
       if (this.cache.size >= 500) this.cache.clear();
-      entry = { at: Date.now(), names: this.list(kc) };
-      this.cache.set(cluster, entry);
+      entry = { at: Date.now(), names: this.list(kc, within?.namespace) };
+      this.cache.set(key, entry);
       // A failed listing is not kept: the next question tries again.
-      entry.names.catch(() => this.cache.delete(cluster));
+      entry.names.catch(() => this.cache.delete(key));
     }
     const wanted = new Set(words);
     return (await entry.names).filter(o => wanted.has(o.name));
   }
 
-  private async list(kc: KubeConfig): Promise<ClusterObjectName[]> {
+  private async list(
+    kc: KubeConfig,
+    namespace?: string,
+  ): Promise<ClusterObjectName[]> {
     const api = KubernetesObjectApi.makeApiClient(kc);
+    const kinds = namespace
+      ? LOOKUP_KINDS.filter(r => !CLUSTER_SCOPED_RESOURCES.includes(r))
+      : LOOKUP_KINDS;
     const lists = await Promise.all(
-      LOOKUP_KINDS.map(async resource => {
+      kinds.map(async resource => {
         const { apiVersion, kind } = RESOURCE_TYPES[resource];
         try {
           const list = await api.list(
             apiVersion,
             kind,
-            undefined,
+            namespace,
             undefined,
             undefined,
             undefined,
@@ -119,6 +142,14 @@ export class ClusterNames {
         }
       }),
     );
-    return lists.flat().filter(o => o.name);
+    const names = lists.flat().filter(o => o.name);
+    // The scope's namespace is known by its name, without reading any Namespace.
+    return namespace
+      ? [
+          { name: namespace, resource: 'namespaces' as const },
+          // Only what the server answered for that namespace.
+          ...names.filter(o => o.namespace === namespace),
+        ]
+      : names;
   }
 }

@@ -133,8 +133,22 @@ function clusterError(error: unknown): Error {
   ) {
     return error;
   }
-  if (statusCode(error) === 404) return new NotFoundError(describeError(error));
-  return new Error(`The cluster refused: ${describeError(error)}`);
+  const status = statusCode(error);
+  if (status === 404) return new NotFoundError(describeError(error));
+  return Object.assign(
+    new Error(`The cluster refused: ${describeError(error)}`),
+    status === undefined ? {} : { clusterStatus: status },
+  );
+}
+
+/**
+ * The HTTP status the cluster answered with, for an error the executor reports as "The cluster
+ * refused: …" (403 when its RBAC refused the identity the request was sent as).
+ */
+export function clusterStatusOf(error: unknown): number | undefined {
+  const status = (error as { clusterStatus?: unknown } | undefined)
+    ?.clusterStatus;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /**

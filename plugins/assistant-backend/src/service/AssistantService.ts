@@ -54,6 +54,7 @@ import { ClusterRegistry } from '../execution/clusters';
 import {
   NamespaceLookUp,
   PlanExecutor,
+  clusterStatusOf,
   refusedByExecutor,
 } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
@@ -552,13 +553,21 @@ export class AssistantService {
     });
   }
 
+  /**
+   * The objects of the cluster some words of a question name, for the builtin parser. `within` is
+   * the caller's scope: the whole cluster (`'cluster'`, with `kube-assistant.cluster-wide`) or their
+   * entity's namespace, the only one then read and known (no nodes, no other namespace's objects),
+   * so that what another tenant has never shapes an answer; no namespace, no names.
+   */
   private async lookupNames(
     cluster: string | undefined,
     words: string[],
     userRef: string,
+    within: 'cluster' | { namespace?: string },
   ) {
     const names = this.options.names;
     if (!names || words.length === 0) return [];
+    if (within !== 'cluster' && !within.namespace) return [];
     let kc;
     try {
       kc = this.kubeConfigFor(cluster, userRef);
@@ -574,6 +583,7 @@ export class AssistantService {
             : cluster ?? 'default',
           kc,
           words,
+          within === 'cluster' ? undefined : { namespace: within.namespace! },
         )
         .catch(() => []),
       NAME_LOOKUP_TIMEOUT_MS,
@@ -905,8 +915,15 @@ export class AssistantService {
             namespace: scope?.namespace,
             labelSelector: scope?.labelSelector,
             entityRef: scope?.entityRef,
+            // Without cluster-wide, only the names of the entity's namespace: other tenants'
+            // objects, labels, namespaces and the nodes neither shape nor appear in the answer.
             lookupNames: words =>
-              this.lookupNames(lookupCluster, words, userRef),
+              this.lookupNames(
+                lookupCluster,
+                words,
+                userRef,
+                clusterWide ? 'cluster' : { namespace: scope?.namespace },
+              ),
           },
           answer =>
             answer.plan.cluster && !clusters.includes(answer.plan.cluster)
@@ -1408,6 +1425,21 @@ export class AssistantService {
       const latencyMs = Math.round(performance.now() - started);
       // A change over several objects that stopped part-way: which were changed, which failed.
       const progress = progressOf(error);
+      // Impersonated, the request was sent as the person asking: a 403 is the cluster's RBAC
+      // refusing them, answered as such (403). Nothing changed, it is a refusal (`stage:
+      // "cluster"`); after some objects of a change were, it failed part-way, as it did.
+      const refusedByRbac =
+        this.options.impersonation && clusterStatusOf(error) === 403
+          ? new NotAllowedError((error as Error).message)
+          : undefined;
+      if (refusedByRbac && !progress?.changedCount) {
+        return refuse(refusedByRbac, {
+          reason: refusedByRbac.message,
+          stage: 'cluster',
+          latencyMs,
+          ...progress,
+        });
+      }
       await this.completeEvent(`a run of answer ${message.id}`, () =>
         event.fail({
           error: error as Error,
@@ -1419,7 +1451,7 @@ export class AssistantService {
         { status: 'failed', summary: (error as Error).message },
         'it failed',
       );
-      throw error;
+      throw refusedByRbac ?? error;
     }
     const { result, changes } = ran;
     const latencyMs = Math.round(performance.now() - started);
