@@ -169,6 +169,61 @@ describe('auditLogAuditorServiceFactory', () => {
     expect(logged.join('\n')).not.toContain('hunter2');
   });
 
+  it('hides secret query parameters of the request path, in the stored event and the log line', async () => {
+    const logged: string[] = [];
+    const logger = mockServices.rootLogger.mock();
+    const child = mockServices.logger.mock();
+    const capture = (...args: unknown[]) => {
+      logged.push(JSON.stringify(args));
+    };
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      child[level].mockImplementation(capture);
+    }
+    child.child.mockReturnValue(child);
+    logger.child.mockReturnValue(child);
+    const { plugin: testPlugin, stored } = demoPlugin(
+      ({ auditor, httpRouter, queue }) => {
+        const router = express.Router();
+        router.get('/callback', async (req, res) => {
+          const event = await auditor.createEvent({
+            eventId: 'callback',
+            request: req,
+          });
+          await event.success();
+          await queue.drain();
+          res.json({ ok: true });
+        });
+        httpRouter.use(router);
+      },
+    );
+    const { server } = await startTestBackend({
+      features: [testPlugin, auditLogAuditorServiceFactory, logger.factory],
+    });
+
+    await request(server)
+      .get(
+        '/api/demo/callback?access_token=abc123&state=1&access%5Ftoken=abc456' +
+          '&password=hunter2&password=hunter3&page=2&q=tokenizer',
+      )
+      .set('Authorization', mockCredentials.user.header('user:default/jane'))
+      .expect(200);
+
+    expect(stored).toHaveLength(2);
+    for (const event of stored) {
+      expect(event.request?.path).toBe(
+        '/api/demo/callback?access_token=[REDACTED]&state=1&access%5Ftoken=[REDACTED]' +
+          '&password=[REDACTED]&password=[REDACTED]&page=2&q=tokenizer',
+      );
+    }
+    const lines = logged.filter(l => l.includes('demo.callback'));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('access_token=[REDACTED]&state=1');
+    for (const secret of ['abc123', 'abc456', 'hunter2', 'hunter3']) {
+      expect(JSON.stringify(stored)).not.toContain(secret);
+      expect(logged.join('\n')).not.toContain(secret);
+    }
+  });
+
   it('does not fail the audited operation when the caller cannot be resolved', async () => {
     const { plugin: testPlugin, stored } = demoPlugin(
       ({ auditor, httpRouter, queue }) => {

@@ -21,6 +21,7 @@ import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
 import { hasOwnKeys, redactSecrets } from './redact';
 import { redactText } from './redactText';
+import { redactUrl } from './redactUrl';
 import { readMinimumSeverities } from './severity';
 import { extractTarget } from './target';
 
@@ -278,6 +279,12 @@ export class AuditLogAuditorService implements AuditorService {
     );
     const meta = hasOwnKeys(redactedMeta) ? redactedMeta : undefined;
     const userAgent = request?.get('user-agent');
+    // The path with its query: secret parameters (`?access_token=…`) hidden in the log line and
+    // the trail alike.
+    const path =
+      typeof request?.originalUrl === 'string'
+        ? redactUrl(request.originalUrl)
+        : undefined;
 
     // Same shape and level as the default auditor's log line.
     const logEvent = {
@@ -290,9 +297,7 @@ export class AuditLogAuditorService implements AuditorService {
         hostname: request?.hostname,
         userAgent,
       },
-      request: request
-        ? { url: request.originalUrl, method: request.method }
-        : undefined,
+      request: request ? { url: path, method: request.method } : undefined,
       meta,
       status,
     };
@@ -315,7 +320,7 @@ export class AuditLogAuditorService implements AuditorService {
       request: request
         ? {
             method: request.method,
-            path: request.originalUrl,
+            path,
             ip: request.ip,
             userAgent,
           }

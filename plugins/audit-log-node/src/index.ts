@@ -29,4 +29,5 @@ export {
   TRUNCATED_MARKER,
 } from './redact';
 export { redactText } from './redactText';
+export { redactUrl } from './redactUrl';
 export { extractTarget } from './target';

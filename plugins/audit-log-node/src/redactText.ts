@@ -18,7 +18,7 @@ const AUTHORITY_END = /[\/?#\s"'<>`\\]/;
  * text `cut` short, an authority running to its end is hidden after its first colon: it may be a
  * password cut before its `@`. One pass: linear in the text.
  */
-function hideUrlCredentials(text: string, cut: boolean): string {
+export function hideUrlCredentials(text: string, cut: boolean): string {
   let out = '';
   let copied = 0;
   let from = 0;

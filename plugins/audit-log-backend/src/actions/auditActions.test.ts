@@ -25,17 +25,23 @@ jest.setTimeout(60_000);
 const ADMIN = 'user:default/admin';
 const OUTSIDER = 'user:default/outsider';
 
-/** admin: everything; outsider: nothing of the audit log. */
+/**
+ * admin: everything; outsider: nothing of the audit log; a service: everything, as Backstage's
+ * permission client decides for a service principal without access restrictions.
+ */
 const permissions = createServiceFactory({
   service: coreServices.permissions,
   deps: {},
   factory: () =>
     ({
       async authorize(requests: any[], options: any) {
-        const ref = options?.credentials.principal?.userEntityRef;
+        const principal = options?.credentials.principal;
+        const ref = principal?.userEntityRef;
         return requests.map(({ permission }) => ({
           result:
-            !permission.name.startsWith('audit-log.') || ref === ADMIN
+            !permission.name.startsWith('audit-log.') ||
+            ref === ADMIN ||
+            principal?.type === 'service'
               ? AuthorizeResult.ALLOW
               : AuthorizeResult.DENY,
         }));
@@ -161,6 +167,31 @@ describe('audit-log actions (actions registry / MCP)', () => {
         .output as any
     ).events;
     expect(one.map((e: any) => e.eventId)).toEqual(['chart-install']);
+  });
+
+  it('refuses a service, which the audit-log backend could only see as the audit-log plugin itself', async () => {
+    // Backstage passes a service's credentials on as the calling plugin's own token: the read
+    // would be authorized with the audit-log plugin's rights and under its name.
+    const refused = await actions
+      .invoke({
+        id: 'audit-log:query-audit-events',
+        input: {},
+        credentials: mockCredentials.service('external:release-bot'),
+      })
+      .then(
+        output => ({ answered: output }),
+        (e: any) => ({
+          statusCode: e.statusCode,
+          message: String(e.body?.error?.message ?? e.message),
+        }),
+      );
+    expect(refused).toEqual({
+      statusCode: 403,
+      message:
+        'audit-log:query-audit-events reads for a signed-in user; service:external:release-bot is a service, ' +
+        'which the audit-log backend would see as the audit-log plugin itself (its rights, and its name in the ' +
+        'audit trail). A service reads through the audit log REST API (GET /api/audit-log/events) with its own token',
+    });
   });
 
   it('refuses input outside its schema', async () => {

@@ -13,16 +13,49 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 
 /**
+ * Refuses a caller that is not a signed-in user. An action calls the audit-log REST API with the
+ * caller's credentials passed on (`getPluginRequestToken({ onBehalfOf })`), and Backstage passes a
+ * service's credentials on as the calling plugin's own token: the backend would authorize an
+ * external service's read with the audit-log plugin's own rights, and under its name. A service
+ * reads through the REST API with its own token instead, where it is seen as itself.
+ */
+function assertSignedInUser(credentials: BackstageCredentials, action: string) {
+  const principal = credentials.principal as {
+    type: string;
+    subject?: string;
+  };
+  if (principal.type === 'user') return;
+  const caller =
+    principal.type === 'service'
+      ? `service:${principal.subject} is a service`
+      : 'the caller is not signed in';
+  throw new NotAllowedError(
+    `audit-log:${action} reads for a signed-in user; ${caller}, which the audit-log backend would see as the audit-log plugin itself (its rights, and its name in the audit trail). A service reads through the audit log REST API (GET /api/audit-log/events) with its own token`,
+  );
+}
+
+/**
  * The audit trail as a read-only action of Backstage's actions registry (an MCP tool for AI
  * agents). The action calls this plugin's own `GET /events` with the caller's credentials, so it
- * sees exactly what the caller may see on the audit page.
+ * sees exactly what the caller may see on the audit page; it answers signed-in users only.
  */
 export function registerAuditLogActions(options: {
   actionsRegistry: ActionsRegistryService;
   auth: AuthService;
   discovery: DiscoveryService;
 }) {
-  const { actionsRegistry, auth, discovery } = options;
+  const { auth, discovery } = options;
+  // Every action is for signed-in users only (see assertSignedInUser).
+  const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
+    register: action =>
+      options.actionsRegistry.register({
+        ...action,
+        action: async context => {
+          assertSignedInUser(context.credentials, action.name);
+          return action.action(context);
+        },
+      }),
+  };
 
   async function queryEvents(
     query: URLSearchParams,

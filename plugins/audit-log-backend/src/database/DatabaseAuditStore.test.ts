@@ -175,6 +175,39 @@ describe.each(databases.eachSupportedId())(
       await expect(store.verify()).resolves.toMatchObject({ ok: true });
     });
 
+    it('hides secret query parameters and fragments of the request path appended by any writer', async () => {
+      const path = (p: string) => ({ method: 'GET', path: p });
+      await store.append([
+        event(1, {
+          request: path('/api/x/callback?access_token=abc123&state=1'),
+        }),
+        event(2, { request: path('/api/x?password=hunter2') }),
+        event(3, {
+          request: path('/api/x/cb#access_token=abc456&expires_in=3600'),
+        }),
+        event(4, {
+          request: path('/api/x?access%5Ftoken=abc789&token=t1&token=t2'),
+        }),
+        event(5, { request: path('/api/x?page=2&q=tokenizer') }),
+      ]);
+      const paths = [];
+      for (let seq = 1; seq <= 5; seq++) {
+        paths.push((await store.get(seq))?.request?.path);
+      }
+      expect(paths).toEqual([
+        '/api/x/callback?access_token=[REDACTED]&state=1',
+        '/api/x?password=[REDACTED]',
+        '/api/x/cb#access_token=[REDACTED]&expires_in=3600',
+        '/api/x?access%5Ftoken=[REDACTED]&token=[REDACTED]&token=[REDACTED]',
+        '/api/x?page=2&q=tokenizer',
+      ]);
+      const rows = await knex('audit_log_events').select('request_path');
+      for (const secret of ['abc123', 'hunter2', 'abc456', 'abc789', 't1']) {
+        expect(JSON.stringify(rows)).not.toContain(secret);
+      }
+      await expect(store.verify()).resolves.toMatchObject({ ok: true });
+    });
+
     it('stores odd events without breaking the batch or the chain', async () => {
       const long = 'x'.repeat(600);
       await store.append([

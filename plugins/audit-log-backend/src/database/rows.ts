@@ -6,7 +6,11 @@ import {
   AuditEventStatus,
   canonicalJson,
 } from '@kubechart/plugin-audit-log-common';
-import { redactSecrets, redactText } from '@kubechart/plugin-audit-log-node';
+import {
+  redactSecrets,
+  redactText,
+  redactUrl,
+} from '@kubechart/plugin-audit-log-node';
 import { EventContent, EventRow, toIso } from './chain';
 
 /**
@@ -116,6 +120,22 @@ function errorText(error: unknown): string | undefined {
 }
 
 /**
+ * An event's request path with the secrets in its query and fragment hidden (see `redactUrl`:
+ * `?access_token=[REDACTED]&state=1`), as the auditor already does, for any other writer; no more
+ * of it is read than {@link clean} keeps, and what runs to that cut is redacted as cut.
+ */
+function pathText(path: unknown): string | undefined {
+  if (path === undefined || path === null) {
+    return undefined;
+  }
+  const text = String(path);
+  const max = ROW_LIMITS.request_path * 2;
+  return text.length > max
+    ? redactUrl(text.slice(0, max), { cut: true })
+    : redactUrl(text);
+}
+
+/**
  * The row for an event. Never throws for odd input: one malformed event must
  * not block the batch it travels in, so missing names become `unknown` and
  * every value is cleaned and cut to its limit.
@@ -144,7 +164,7 @@ export function inputToRow(event: AuditEventInput, seq: number): EventContent {
     ),
     target_resource: clean(event.target?.resource, ROW_LIMITS.target_resource),
     request_method: clean(event.request?.method, ROW_LIMITS.request_method),
-    request_path: clean(event.request?.path, ROW_LIMITS.request_path),
+    request_path: clean(pathText(event.request?.path), ROW_LIMITS.request_path),
     request_ip: clean(event.request?.ip, ROW_LIMITS.request_ip),
     request_user_agent: clean(
       event.request?.userAgent,
