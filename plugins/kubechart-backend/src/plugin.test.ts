@@ -368,20 +368,38 @@ describe.each(databases.eachSupportedId())(
           .items;
         if (!current()) await new Promise(res => setTimeout(res, 200));
       }
-      // The Secret the chart renders holds the user's password (redacted in history): not compared, not drift.
+      // The Secret the chart renders holds the user's password (redacted in history): not compared,
+      // and said so — never counted as matching.
+      const secretNotCompared = {
+        notCompared: [
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            namespace: 'tenant-shop',
+            name: 'web-db',
+            count: 1,
+            fields: ['stringData.password'],
+          },
+        ],
+        message:
+          'in sync except 1 field that holds a secret, which drift cannot compare (history stores it redacted): Secret/web-db stringData.password',
+      };
       expect(items).toEqual([
         expect.objectContaining({
           runId: latest.id,
           status: 'in-sync',
           objects: [],
           entityRef: 'component:default/shop',
+          ...secretNotCompared,
         }),
       ]);
       expect((await get(`/runs/${latest.id}/drift`)).body).toMatchObject({
         runId: latest.id,
         status: 'in-sync',
         target: { cluster: 'dev', namespace: 'tenant-shop' },
+        ...secretNotCompared,
       });
+      expect(JSON.stringify(items)).not.toContain(USER_SECRET);
       expect(published).toContainEqual(
         expect.objectContaining({
           channel: 'kubechart:drift',

@@ -323,6 +323,22 @@ export type DriftObject = {
 };
 
 /**
+ * Fields of an applied object that drift did not compare: the run's manifest holds their values
+ * redacted (they hold secrets, e.g. a Secret's data), so whether they still match is not known.
+ * @public
+ */
+export type DriftNotCompared = {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** How many fields (or parts of the object holding such a field) were not compared. */
+  count: number;
+  /** Their paths, as {@link DriftField.path} (the first 20). */
+  fields: string[];
+};
+
+/**
  * Drift of the latest succeeded release or manifests run on a target: the live objects compared
  * with the manifests it applied (fields set by controllers or defaulted by the API server do not count).
  * @public
@@ -331,12 +347,30 @@ export type RunDrift = {
   runId: string;
   target: RunTarget;
   entityRef?: string;
+  /**
+   * `in-sync`: every field compared matches; fields drift could not compare are listed in
+   * `notCompared`, never counted as matching.
+   */
   status: 'in-sync' | 'drifted' | 'unknown';
   /** When the current status was first observed. */
   since: string;
   checkedAt: string;
   objects: DriftObject[];
-  /** Why the status is `unknown` (cluster unreachable, manifest redacted…). */
+  /**
+   * Objects with fields that were not compared (their values are stored redacted). Absent when
+   * every field the run applied was compared.
+   */
+  notCompared?: DriftNotCompared[];
+  /**
+   * The action that recorded the run (`POST /runs/record`) when the manifest compared is what that
+   * action reported, not what kubechart applied: its record stands beside, never in place of, the
+   * drift of the runs kubechart executed. Absent for runs kubechart executed.
+   */
+  reportedByAction?: string;
+  /**
+   * Why the status is `unknown` (cluster unreachable, manifest redacted…), and, whatever the status,
+   * which fields were not compared (`in sync except 1 field that holds a secret…`).
+   */
   message?: string;
 };
 

@@ -142,6 +142,12 @@ export const kubechartTranslationRef = createTranslationRef({
     drift: {
       title: 'Drift from the last run',
       inSync: 'In sync',
+      inSyncExceptOne:
+        'In sync, except 1 field that holds a secret (not compared)',
+      inSyncExceptMany:
+        'In sync, except {{count}} fields that hold secrets (not compared)',
+      reportedByAction:
+        'as reported by action {{action}} (kubechart did not apply it)',
       driftedOne: 'Drifted (1 object) since {{since}}',
       driftedMany: 'Drifted ({{count}} objects) since {{since}}',
       unknown: 'Drift unknown: {{message}}',

@@ -25,6 +25,7 @@ describe.each(databases.eachSupportedId())(
         kind: RunKind,
         target: { namespace: string; release?: string },
         status: 'succeeded' | 'failed' = 'succeeded',
+        action?: string,
       ) => {
         const id = randomUUID();
         await runs.createRun(
@@ -33,6 +34,7 @@ describe.each(databases.eachSupportedId())(
             kind,
             status: 'pending',
             actor: 'user:default/alice',
+            ...(action ? { action } : {}),
             target: { cluster: 'dev', ...target },
             input: {},
           },
@@ -106,6 +108,79 @@ describe.each(databases.eachSupportedId())(
         namespace: 'shop',
         release: 'web',
       });
+    });
+
+    it('keeps the latest run kubechart executed on a target beside, never behind, a newer run an action recorded there', async () => {
+      const { drift, finished } = await createStores();
+      const chart = await finished('chart', {
+        namespace: 'shop',
+        release: 'web',
+      });
+      const manifests = await finished('manifests', { namespace: 'shop' });
+      await finished(
+        'chart',
+        { namespace: 'shop', release: 'web' },
+        'succeeded',
+        'acme:old',
+      );
+      const recordedChart = await finished(
+        'chart',
+        { namespace: 'shop', release: 'web' },
+        'succeeded',
+        'acme:noop',
+      );
+      const recordedManifests = await finished(
+        'manifests',
+        { namespace: 'shop' },
+        'succeeded',
+        'acme:noop',
+      );
+      const latest = await drift.latestAppliedRuns();
+      expect(
+        latest
+          .map(r => ({ id: r.id, action: r.action }))
+          .sort((a, b) => a.id.localeCompare(b.id)),
+      ).toEqual(
+        [
+          { id: chart, action: undefined },
+          { id: manifests, action: undefined },
+          { id: recordedChart, action: 'acme:noop' },
+          { id: recordedManifests, action: 'acme:noop' },
+        ].sort((a, b) => a.id.localeCompare(b.id)),
+      );
+    });
+
+    it('stores what a record says it did not compare, and which action reported the manifest compared', async () => {
+      const { drift, finished } = await createStores();
+      const id = await finished(
+        'manifests',
+        { namespace: 'shop' },
+        'succeeded',
+        'acme:noop',
+      );
+      const stored = record(id, {
+        target: { cluster: 'dev', namespace: 'shop' },
+        status: 'in-sync',
+        objects: [],
+        notCompared: [
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            namespace: 'shop',
+            name: 'db',
+            count: 1,
+            fields: ['data.password'],
+          },
+        ],
+        reportedByAction: 'acme:noop',
+        message:
+          'in sync except 1 field that holds a secret, which drift cannot compare (history stores it redacted): Secret/db data.password',
+      });
+      await drift.replaceAll([stored]);
+      expect(await drift.get(id)).toEqual(stored);
+      expect(await drift.list({ cluster: 'dev', namespace: 'shop' })).toEqual([
+        stored,
+      ]);
     });
 
     it('stores, updates, lists and prunes drift records', async () => {
@@ -243,10 +318,20 @@ describe.each(databases.eachSupportedId())(
     it('migrates the drift table down and up', async () => {
       const { knex } = await createStores();
       const directory = `${__dirname}/../../migrations`;
+      await knex.migrate.down({
+        directory,
+        name: '20261212000000_drift_not_compared.js',
+      });
+      expect(
+        await knex.schema.hasColumn('kubechart_drift', 'not_compared'),
+      ).toBe(false);
       await knex.migrate.down({ directory, name: '20261204000000_drift.js' });
       expect(await knex.schema.hasTable('kubechart_drift')).toBe(false);
       await knex.migrate.latest({ directory });
       expect(await knex.schema.hasTable('kubechart_drift')).toBe(true);
+      expect(
+        await knex.schema.hasColumn('kubechart_drift', 'reported_by_action'),
+      ).toBe(true);
     });
   },
 );

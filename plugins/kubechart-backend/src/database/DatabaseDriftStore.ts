@@ -2,9 +2,14 @@ import {
   DatabaseService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
-import type { DriftObject, RunKind } from '@kubechart/plugin-kubechart-common';
+import type {
+  DriftNotCompared,
+  DriftObject,
+  RunKind,
+} from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
+import { entityRefFilter, entityRefKey } from './entityRefs';
 import { storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
@@ -32,6 +37,8 @@ type DriftRow = {
   since: string | number;
   checked_at: string | number;
   objects: string;
+  not_compared: string | null;
+  reported_by_action: string | null;
   message: string | null;
 };
 
@@ -51,6 +58,12 @@ function toRecord(row: DriftRow): DriftRecord {
     since: iso(row.since),
     checkedAt: iso(row.checked_at),
     objects: JSON.parse(row.objects) as DriftObject[],
+    ...(row.not_compared
+      ? { notCompared: JSON.parse(row.not_compared) as DriftNotCompared[] }
+      : {}),
+    ...(row.reported_by_action
+      ? { reportedByAction: row.reported_by_action }
+      : {}),
     ...(row.message ? { message: row.message } : {}),
   };
 }
@@ -72,13 +85,23 @@ export class DatabaseDriftStore implements DriftStore {
 
   async latestAppliedRuns(): Promise<AppliedRun[]> {
     // One window query on both databases (SQLite has window functions since 3.25): the newest run
-    // per target and class of change.
+    // per target and class of change, runs kubechart executed apart from runs an action recorded (a
+    // recorded run reports what its action says it applied: it never supersedes an engine run).
     const ranked = this.db('kubechart_runs')
-      .select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at')
+      .select(
+        'id',
+        'kind',
+        'action',
+        'cluster',
+        'namespace',
+        'release',
+        'created_at',
+      )
       .select(
         this.db.raw(
           `row_number() over (partition by cluster, namespace, coalesce(release, ''),
-             case when kind in ('tenant', 'tenant-delete') then 't' when kind = 'manifests' then 'm' else 'r' end
+             case when kind in ('tenant', 'tenant-delete') then 't' when kind = 'manifests' then 'm' else 'r' end,
+             case when action is null then 'e' else 'a' end
              order by created_at desc, id desc) as rn`,
         ),
       )
@@ -87,17 +110,27 @@ export class DatabaseDriftStore implements DriftStore {
     const rows: Array<{
       id: string;
       kind: RunKind;
+      action: string | null;
       cluster: string;
       namespace: string;
       release: string | null;
       created_at: string | number;
     }> = await this.db
       .from(ranked.as('ranked'))
-      .select('id', 'kind', 'cluster', 'namespace', 'release', 'created_at')
+      .select(
+        'id',
+        'kind',
+        'action',
+        'cluster',
+        'namespace',
+        'release',
+        'created_at',
+      )
       .where('rn', 1);
     return rows.map(r => ({
       id: r.id,
       kind: r.kind,
+      ...(r.action ? { action: r.action } : {}),
       cluster: r.cluster,
       namespace: r.namespace,
       ...(r.release ? { release: r.release } : {}),
@@ -114,7 +147,8 @@ export class DatabaseDriftStore implements DriftStore {
 
   async list(filter: DriftFilter): Promise<DriftRecord[]> {
     const q = this.db<DriftRow>('kubechart_drift');
-    if (filter.entityRef) q.where('entity_ref', filter.entityRef);
+    if (filter.entityRef)
+      q.where('entity_ref', entityRefFilter(filter.entityRef));
     if (filter.cluster) q.where('cluster', filter.cluster);
     if (filter.namespace) q.where('namespace', filter.namespace);
     const rows = await q
@@ -153,7 +187,7 @@ export class DatabaseDriftStore implements DriftStore {
         );
         await tx('kubechart_drift').whereIn('run_id', batch).delete();
       }
-      // 50 rows of 11 columns a statement, for the same reason.
+      // 50 rows of 13 columns a statement, for the same reason.
       for (let i = 0; i < records.length; i += 50) {
         await tx('kubechart_drift')
           .insert(records.slice(i, i + 50).map(toRow))
@@ -178,12 +212,21 @@ function toRow(record: DriftRecord): DriftRow {
     cluster: storableText(record.target.cluster),
     namespace: storableText(record.target.namespace),
     release: storableText(record.target.release ?? null),
-    entity_ref: storableText(record.entityRef ?? null),
+    // As runs store it (a record of a run stored before keeps a ref that is not one as it was).
+    entity_ref: storableText(
+      record.entityRef
+        ? entityRefKey(record.entityRef) ?? record.entityRef
+        : record.entityRef ?? null,
+    ),
     actor: storableText(record.actor),
     status: record.status,
     since: Date.parse(record.since),
     checked_at: Date.parse(record.checkedAt),
     objects: JSON.stringify(record.objects),
+    not_compared: record.notCompared?.length
+      ? JSON.stringify(record.notCompared)
+      : null,
+    reported_by_action: storableText(record.reportedByAction ?? null),
     message: storableText(record.message ?? null),
   };
 }

@@ -42,6 +42,7 @@ import {
   isApprovalExpired,
 } from './RunStore';
 import { actorSlotPrefix } from './lockKeys';
+import { entityRefFilter, requiredEntityRefKey } from './entityRefs';
 import { fittedText, fittingIdentifier, storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
@@ -299,8 +300,12 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
     id: run.id,
     kind: run.kind,
     status,
+    // Stored as the catalog compares refs: every spelling of the entity is one history. An empty
+    // one is none, as the scope checks read it.
     entity_ref: fittingIdentifier(
-      run.entityRef ?? null,
+      run.entityRef
+        ? requiredEntityRefKey(run.entityRef, "The run's entityRef")
+        : null,
       "The run's entityRef",
       255,
     ),
@@ -1018,7 +1023,7 @@ export class DatabaseRunStore implements RunStore {
   ): Promise<RunsPage> {
     const q = this.db<RunRow>('kubechart_runs');
     if (filter.entityRef)
-      q.where('kubechart_runs.entity_ref', filter.entityRef);
+      q.where('kubechart_runs.entity_ref', entityRefFilter(filter.entityRef));
     if (filter.kind) q.where('kubechart_runs.kind', filter.kind);
     if (filter.status) q.where('kubechart_runs.status', filter.status);
     if (filter.actor) q.where('kubechart_runs.actor', filter.actor);
@@ -1073,6 +1078,11 @@ export class DatabaseRunStore implements RunStore {
   runsCursorAfter(run: Pick<RunListItem, 'createdAt' | 'id'>): string {
     // `createdAt` is `created_at` (ms) as an ISO string: it parses back to the same number.
     return encodeCursor({ created_at: Date.parse(run.createdAt), id: run.id });
+  }
+
+  runsCursorBefore(createdAt: string): string {
+    // No id sorts before the empty one: `(created_at, id) < (t, '')` is `created_at < t`.
+    return encodeCursor({ created_at: Date.parse(createdAt), id: '' });
   }
 
   /** The run row, locked for update on PostgreSQL (SQLite serialises writers anyway). */

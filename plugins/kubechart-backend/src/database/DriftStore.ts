@@ -4,6 +4,8 @@ import type { RunDrift, RunKind } from '@kubechart/plugin-kubechart-common';
 export type AppliedRun = {
   id: string;
   kind: RunKind;
+  /** The action that recorded the run (`POST /runs/record`); absent for runs kubechart executed. */
+  action?: string;
   cluster: string;
   namespace: string;
   release?: string;
@@ -26,7 +28,8 @@ export interface DriftStore {
   /**
    * Per target, the latest succeeded run that changed it: for each cluster, namespace and release,
    * the latest `chart`/`rollback` run; for each namespace, the latest `tenant`/`tenant-delete` run
-   * and the latest `manifests` run.
+   * and the latest `manifests` run. Runs kubechart executed and runs an action recorded are apart:
+   * each target has its latest of either (a recorded run never supersedes an engine run).
    */
   latestAppliedRuns(): Promise<AppliedRun[]>;
   get(runId: string): Promise<DriftRecord | undefined>;

@@ -363,6 +363,13 @@ export interface RunStore {
    */
   runsCursorAfter(run: Pick<RunListItem, 'createdAt' | 'id'>): string;
   /**
+   * The `listRuns` cursor that reads on from the runs created before `createdAt` (a run's
+   * `createdAt`), every run of that millisecond left behind: it names a time, never a run. A page
+   * filtered after the store read it that stops looking past runs it left out reads on with it,
+   * once it looked at every run of that millisecond.
+   */
+  runsCursorBefore(createdAt: string): string;
+  /**
    * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
    * Throws {@link LeaseLostError} when the run is no longer pending.
    */

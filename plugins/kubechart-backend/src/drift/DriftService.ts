@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import type {
   DriftField,
+  DriftNotCompared,
   DriftObject,
   Run,
   RunDrift,
@@ -23,7 +24,7 @@ import {
   isUnreachable,
   kubeStatusCode,
 } from '../lib/kubeErrors';
-import { compareObject, formatPath, valueAt } from './compare';
+import { PathSegment, compareObject, formatPath, valueAt } from './compare';
 import { ManagedFieldsEntry, fieldOwner } from './fieldOwners';
 
 export type DriftServiceOptions = {
@@ -68,6 +69,22 @@ type AppliedObject = {
 /** How many more objects the pass may compare. */
 type PassBudget = { objects: number };
 
+/**
+ * The objects a pass has given to a run to compare. Runs kubechart executed take objects from older
+ * ones; a run an action recorded (`POST /runs/record`) takes objects only from older recorded runs,
+ * and compares none that a newer engine run applied: what an action reports never stands in for
+ * what kubechart applied.
+ */
+type Claims = { engine: Set<string>; recorded: Set<string> };
+
+/** The paths of not-compared fields one record names per object; `count` says how many there are. */
+const MAX_NOT_COMPARED_PATHS = 20;
+/** The not-compared fields a record's message names. */
+const NOT_COMPARED_NAMED = 3;
+
+/** What the comparison of one live object found. */
+type Compared = { drifted?: DriftObject; notCompared?: DriftNotCompared };
+
 const HOOK_ANNOTATION = 'helm.sh/hook';
 
 function groupOf(apiVersion: string) {
@@ -88,14 +105,16 @@ export class DriftService {
   /**
    * One pass of the drift job: which runs are current, then each compared with its cluster. An
    * object is compared with the newest run that applied it (a chart run after a tenant run that
-   * installed the same release owns that release's objects). Resolves the records written.
+   * installed the same release owns that release's objects); a run an action recorded is compared
+   * on its own (see {@link Claims}). Resolves the records written.
    */
   async checkAll(): Promise<DriftRecord[]> {
     const latest = await this.options.drift.latestAppliedRuns();
     // A deleted tenant's namespace is gone, with whatever earlier runs put there.
     const deletedAt = new Map<string, number>();
     for (const r of latest) {
-      if (r.kind === 'tenant-delete')
+      // Only kubechart deletes tenants (a recorded run cannot be a tenant-delete run).
+      if (r.kind === 'tenant-delete' && !r.action)
         deletedAt.set(
           `${r.cluster}/${r.namespace}`,
           Math.max(
@@ -111,7 +130,7 @@ export class DriftService {
           (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt,
       )
       .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
-    const claimed = new Set<string>();
+    const claimed: Claims = { engine: new Set(), recorded: new Set() };
     const checked: Checked[] = [];
     const budget: PassBudget = {
       objects: this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS,
@@ -139,7 +158,7 @@ export class DriftService {
 
   private async checkApplied(
     applied: AppliedRun,
-    claimed: Set<string>,
+    claimed: Claims,
     budget: PassBudget,
   ): Promise<Checked | undefined> {
     const run = await this.options.runs.getRun(applied.id);
@@ -150,6 +169,8 @@ export class DriftService {
       target: run.target,
       ...(run.entityRef ? { entityRef: run.entityRef } : {}),
       actor: run.actor,
+      // What an action reported, not what kubechart applied: said so on the record.
+      ...(run.action ? { reportedByAction: run.action } : {}),
       checkedAt,
     };
     if (!this.options.clusters.has(run.target.cluster)) {
@@ -201,8 +222,12 @@ export class DriftService {
         }`,
       });
     }
-    const own = objects.filter(o => !claimed.has(o.key));
-    objects.forEach(o => claimed.add(o.key));
+    // A newer engine run's objects are its own; a recorded run takes no object from any engine run.
+    const mine = run.action ? claimed.recorded : claimed.engine;
+    const own = objects.filter(
+      o => !claimed.engine.has(o.key) && !mine.has(o.key),
+    );
+    objects.forEach(o => mine.add(o.key));
     // Every object it applied was applied again by a newer run: that run's drift says it all.
     if (objects.length > 0 && own.length === 0) return undefined;
     // A tenant run without releases applied no manifest (its namespace resources are the engine's).
@@ -216,6 +241,7 @@ export class DriftService {
       });
     }
     const drifted: DriftObject[] = [];
+    const secretFields: DriftNotCompared[] = [];
     let notCompared = 0;
     try {
       for (const o of own) {
@@ -227,8 +253,9 @@ export class DriftService {
         // Other requests are served between objects: a pass of many large objects does not hold
         // the backend's event loop.
         await new Promise(resolve => setImmediate(resolve));
-        const d = await this.compare(run.target.cluster, o);
-        if (d) drifted.push(d);
+        const c = await this.compare(run.target.cluster, o);
+        if (c.drifted) drifted.push(c.drifted);
+        if (c.notCompared) secretFields.push(c.notCompared);
       }
     } catch (e) {
       return this.record(run, {
@@ -238,23 +265,38 @@ export class DriftService {
         message: this.describe(e, run, 'the live objects could not be read'),
       });
     }
+    // Fields whose values history holds redacted were not compared: the record names them and never
+    // counts them as matching (an in-sync record says "in sync except…").
+    const secrets = secretFields.length
+      ? { notCompared: secretFields }
+      : undefined;
     if (notCompared > 0) {
       // What was not compared may have drifted: the run is neither in sync nor known to be drifted only there.
       return this.record(run, {
         ...base,
         status: 'unknown',
         objects: drifted,
-        message: `${notCompared} of the ${
-          own.length
-        } objects the run applied were not compared: a drift pass compares at most ${
-          this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
-        } objects`,
+        ...secrets,
+        message: [
+          `${notCompared} of the ${
+            own.length
+          } objects the run applied were not compared: a drift pass compares at most ${
+            this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
+          } objects`,
+          notComparedMessage('unknown', secretFields),
+        ]
+          .filter(Boolean)
+          .join('; '),
       });
     }
+    const status = drifted.length ? 'drifted' : 'in-sync';
+    const message = notComparedMessage(status, secretFields);
     return this.record(run, {
       ...base,
-      status: drifted.length ? 'drifted' : 'in-sync',
+      status,
       objects: drifted,
+      ...secrets,
+      ...(message ? { message } : {}),
     });
   }
 
@@ -317,7 +359,7 @@ export class DriftService {
   private async compare(
     cluster: string,
     applied: AppliedObject,
-  ): Promise<DriftObject | undefined> {
+  ): Promise<Compared> {
     const { object, namespace } = applied;
     const id = {
       apiVersion: String(object.apiVersion),
@@ -330,9 +372,17 @@ export class DriftService {
       kind: id.kind,
       metadata: { name: id.name, ...(namespace ? { namespace } : {}) },
     });
-    if (!live) return { ...id, state: 'missing', fields: [] };
-    const differences = compareObject(object, live);
-    if (differences.length === 0) return undefined;
+    if (!live) return { drifted: { ...id, state: 'missing', fields: [] } };
+    const skipped: PathSegment[][] = [];
+    const differences = compareObject(object, live, skipped);
+    const notCompared: DriftNotCompared | undefined = skipped.length
+      ? {
+          ...id,
+          count: skipped.length,
+          fields: skipped.slice(0, MAX_NOT_COMPARED_PATHS).map(formatPath),
+        }
+      : undefined;
+    if (differences.length === 0) return notCompared ? { notCompared } : {};
     // What is shown of the live object is redacted like history (Secret data, secret-looking env values).
     const shown = redactObject(live);
     const managedFields = live.metadata?.managedFields as
@@ -353,7 +403,10 @@ export class DriftService {
           : {}),
       };
     });
-    return { ...id, state: 'changed', fields };
+    return {
+      drifted: { ...id, state: 'changed', fields },
+      ...(notCompared ? { notCompared } : {}),
+    };
   }
 
   /** The record of a check, with `since` carried over while the status stays, and whether it changed. */
@@ -377,9 +430,40 @@ export class DriftService {
       !previous ||
       previous.status !== record.status ||
       JSON.stringify(previous.objects) !== JSON.stringify(record.objects) ||
+      JSON.stringify(previous.notCompared) !==
+        JSON.stringify(record.notCompared) ||
+      previous.reportedByAction !== record.reportedByAction ||
       previous.message !== record.message;
     return { record, changed };
   }
+}
+
+/**
+ * What a record says of the fields it did not compare (their values are stored redacted): `in sync
+ * except 1 field that holds a secret, which drift cannot compare (…): Secret/db data.password`.
+ */
+function notComparedMessage(
+  status: RunDrift['status'],
+  notCompared: DriftNotCompared[],
+): string | undefined {
+  const count = notCompared.reduce((n, o) => n + o.count, 0);
+  if (count === 0) return undefined;
+  const fields =
+    count === 1
+      ? '1 field that holds a secret'
+      : `${count} fields that hold secrets`;
+  const named = notCompared
+    .flatMap(o => o.fields.map(f => `${o.kind}/${o.name} ${f}`))
+    .slice(0, NOT_COMPARED_NAMED);
+  const list = `${named.join(', ')}${count > named.length ? ', …' : ''}`;
+  const why = `drift cannot compare (history stores ${
+    count === 1 ? 'it' : 'them'
+  } redacted)`;
+  return status === 'in-sync'
+    ? `in sync except ${fields}, which ${why}: ${list}`
+    : `${fields} ${
+        count === 1 ? 'was' : 'were'
+      } not compared, as ${why}: ${list}`;
 }
 
 /** The earliest time a field drifted after the run ended (managedFields times), if any is known. */

@@ -117,6 +117,70 @@ describe('compareObject', () => {
     ).toEqual(['type']);
   });
 
+  it('names every field it did not compare because its applied value is stored redacted', () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', annotations: { note: 'user:***@db' } },
+      data: { password: '***', user: 'YWRtaW4=' },
+    };
+    const skipped: Parameters<typeof formatPath>[0][] = [];
+    expect(
+      compareObject(
+        secret,
+        { ...secret, metadata: { name: 's' }, data: { password: 'eA==' } },
+        skipped,
+      ).map(d => formatPath(d.segments)),
+    ).toEqual(['data.user']);
+    expect(skipped.map(formatPath)).toEqual([
+      'metadata.annotations.note',
+      'data.password',
+    ]);
+
+    // An env entry holding a redacted value: its value is not compared.
+    const inDeployment: Parameters<typeof formatPath>[0][] = [];
+    expect(compareObject(applied, liveOf(), inDeployment)).toEqual([]);
+    const gone: Parameters<typeof formatPath>[0][] = [];
+    compareObject(
+      applied,
+      liveOf(l => {
+        l.spec.template.spec.containers[1].env = [{ name: 'MODE', value: 'a' }];
+      }),
+      gone,
+    );
+    expect(inDeployment.map(formatPath)).toEqual([
+      'spec.template.spec.containers[name=web].env[name=API_TOKEN].value',
+    ]);
+    // Gone: the entry as a whole was not compared (its name is no secret, its value is).
+    expect(gone.map(formatPath)).toEqual([
+      'spec.template.spec.containers[name=web].env[name=API_TOKEN]',
+    ]);
+    // A map the live object lacks (the API server stores a Secret's stringData as data) is not
+    // compared: the redacted values it held are named.
+    const stringData: Parameters<typeof formatPath>[0][] = [];
+    const withStringData = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      stringData: { password: '***', token: '***' },
+    };
+    expect(
+      compareObject(
+        withStringData,
+        {
+          ...withStringData,
+          stringData: undefined,
+          data: { password: 'eA==' },
+        },
+        stringData,
+      ),
+    ).toEqual([]);
+    expect(stringData.map(formatPath)).toEqual([
+      'stringData.password',
+      'stringData.token',
+    ]);
+  });
+
   it('compares a Deployment with thousands of env entries at once, and finds the one that changed', () => {
     const env = Array.from({ length: 6000 }, (_, i) => ({
       name: `VAR_${i}`,

@@ -147,28 +147,57 @@ function indexItems(
 }
 
 /**
+ * The paths of the redacted values under `value` (at `path`) when every value it holds is redacted
+ * and it holds no list (a Secret's `stringData`); else `path` itself, the part left uncompared.
+ */
+function redactedPaths(value: unknown, path: PathSegment[]): PathSegment[][] {
+  const leaves: PathSegment[][] = [];
+  const collect = (v: unknown, at: PathSegment[]): boolean => {
+    if (v === null || v === undefined) return true;
+    if (isRedacted(v)) {
+      leaves.push(at);
+      return true;
+    }
+    if (isMap(v))
+      return Object.entries(v).every(([k, child]) =>
+        collect(child, [...at, { field: k }]),
+      );
+    return false;
+  };
+  return collect(value, path) && leaves.length ? leaves : [path];
+}
+
+/**
  * Compares the fields a run applied with the live object: only fields present in `applied` count,
  * so status, defaulted fields and fields other managers added do not. List-maps are matched by key.
- * Fields whose applied value was redacted in history are skipped: they cannot be compared.
+ * Fields whose applied value was redacted in history are skipped: they cannot be compared. Their
+ * paths are added to `notCompared`, when given (a part of the object skipped as a whole because it
+ * holds such a value, e.g. a list-map item the live list lacks, is one path).
  */
 export function compareObject(
   applied: Record<string, any>,
   live: Record<string, any>,
+  notCompared?: PathSegment[][],
 ): FieldDifference[] {
   const out: FieldDifference[] = [];
+  const skip = (paths: PathSegment[][]) => notCompared?.push(...paths);
   const walk = (
     expected: unknown,
     actual: unknown,
     path: PathSegment[],
     field: string | undefined,
   ) => {
-    if (expected === null || expected === undefined || isRedacted(expected))
+    if (expected === null || expected === undefined) return;
+    if (isRedacted(expected)) {
+      skip([path]);
       return;
+    }
     if (isMap(expected)) {
       if (actual === undefined && isEmpty(expected)) return;
       if (!isMap(actual)) {
         if (!containsRedacted(expected))
           out.push({ segments: path, expected, actual });
+        else skip(redactedPaths(expected, path));
         return;
       }
       for (const [k, v] of Object.entries(expected))
@@ -215,6 +244,7 @@ export function compareObject(
                 expected: items.length === 1 ? items[0] : items,
                 actual: undefined,
               });
+            else skip([[...path, { key }]]);
             continue;
           }
           // The API server keeps items that repeat a key, and which one takes effect depends on the
@@ -240,7 +270,10 @@ export function compareObject(
         return;
       }
       // An atomic list is one value: it differs as a whole.
-      if (containsRedacted(expected)) return;
+      if (containsRedacted(expected)) {
+        skip([path]);
+        return;
+      }
       const parent = path[path.length - 2];
       if (
         !covers(

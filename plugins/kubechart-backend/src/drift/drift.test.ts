@@ -374,6 +374,161 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       ),
     ).toEqual([chart.id]);
   });
+  it('never says a field it could not compare matches: a changed Secret is in sync except the fields that hold secrets, counted and named', async () => {
+    const { service, succeed: submit } = await driftSetup();
+    await submit({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'drifts',
+      releases: [],
+    });
+    const chart = await submit({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'tenant-drifts',
+      release: {
+        name: 'web',
+        chart: 'driftapp',
+        values: { password: 'hunter2-not-shown' },
+      },
+    });
+    // Someone replaces the password the run applied: history holds it redacted, drift cannot tell.
+    await kubectl(
+      '-n',
+      'tenant-drifts',
+      'patch',
+      'secret',
+      'web-auth',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        data: { password: Buffer.from('changed').toString('base64') },
+      }),
+    );
+    const record = (await service.checkAll()).find(d => d.runId === chart.id);
+    expect(record).toMatchObject({
+      status: 'in-sync',
+      objects: [],
+      notCompared: [
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: 'tenant-drifts',
+          name: 'web-auth',
+          count: 1,
+          fields: ['stringData.password'],
+        },
+      ],
+      message:
+        'in sync except 1 field that holds a secret, which drift cannot compare (history stores it redacted): Secret/web-auth stringData.password',
+    });
+    expect(JSON.stringify(record)).not.toContain('hunter2');
+    expect(JSON.stringify(record)).not.toContain('changed');
+  });
+
+  it('compares a run an action recorded on its own: it never takes over, or hides the drift of, what kubechart applied', async () => {
+    const { store, service, succeed: submit } = await driftSetup();
+    await submit({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftr',
+      releases: [],
+    });
+    const chart = await submit({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'tenant-driftr',
+      release: { name: 'web', chart: 'webapp', values: { replicas: 1 } },
+    });
+    await kubectl(
+      '-n',
+      'tenant-driftr',
+      'set',
+      'image',
+      'deployment/web',
+      'web=registry.example.com/team/web:changed',
+    );
+    /** A succeeded run the action `acme:noop` recorded, reporting a manifest that names Deployment/web and nothing of it. */
+    const recorded = async (kind: 'chart' | 'manifests') => {
+      const run = await store.createRun(
+        {
+          id: randomUUID(),
+          kind,
+          status: 'pending',
+          actor: 'user:default/alice',
+          action: 'acme:noop',
+          target: {
+            cluster: 'dev',
+            namespace: 'tenant-driftr',
+            ...(kind === 'chart' ? { release: 'web' } : {}),
+          },
+          input: {},
+        },
+        [],
+      );
+      await store.finishRun(run.id, 'succeeded', {
+        manifest:
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n',
+      });
+      return run;
+    };
+    /** The records of tenant-driftr a pass writes, by run. */
+    const pass = async () => {
+      const records = (await service.checkAll()).filter(
+        d => d.target.namespace === 'tenant-driftr',
+      );
+      return Object.fromEntries(
+        records.map(d => [
+          d.runId,
+          {
+            status: d.status,
+            reportedByAction: d.reportedByAction,
+            paths: d.objects.flatMap(o =>
+              o.fields.map(f => `${o.kind}/${o.name} ${f.path}`),
+            ),
+          },
+        ]),
+      );
+    };
+    const engineDrift = {
+      status: 'drifted',
+      reportedByAction: undefined,
+      paths: ['Deployment/web spec.template.spec.containers[name=web].image'],
+    };
+    // Each compares what it reported, labelled as an action's report; the chart run still says what changed.
+    const actionReport = {
+      status: 'in-sync',
+      reportedByAction: 'acme:noop',
+      paths: [],
+    };
+    const sameRelease = await recorded('chart');
+    expect(await pass()).toEqual({
+      [chart.id]: engineDrift,
+      [sameRelease.id]: actionReport,
+    });
+    // A newer action's report of the same object replaces the older report, never the chart run.
+    const sameNamespace = await recorded('manifests');
+    expect(await pass()).toEqual({
+      [chart.id]: engineDrift,
+      [sameNamespace.id]: actionReport,
+    });
+
+    // Once kubechart applies the release again, the reports of what it applied before are history.
+    const again = await submit({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace: 'tenant-driftr',
+      release: {
+        name: 'web',
+        chart: 'webapp',
+        values: { replicas: 1, image: { tag: '1.0.1' } },
+      },
+    });
+    expect(await pass()).toEqual({
+      [again.id]: { status: 'in-sync', reportedByAction: undefined, paths: [] },
+    });
+  });
+
   it('compares nothing of a run whose stored manifest reaches outside its namespace, and says so', async () => {
     const { store, service } = await driftSetup();
     const other = `other-${randomUUID().slice(0, 8)}`;

@@ -37,8 +37,8 @@ export type DriftRoutesOptions = {
   /** Revisions of a release (`helm history`), to re-apply a tenant run's release. */
   history: ReleaseHistory;
   /**
-   * The run when the caller may read it (403 otherwise; 404 when it does not exist); with
-   * `attempt`, a refusal is audited as that change.
+   * The run when the caller may read it (404 when it does not exist or the caller may not read it;
+   * 403 when reading runs is denied); with `attempt`, a refusal is audited as that change.
    */
   readableRun(req: Request, id: string, attempt?: RefusedAttempt): Promise<Run>;
   /** Checks a permission and resolves the caller's credentials (403 on DENY, audited as `attempt`). */

@@ -489,6 +489,23 @@ export class RunEngine {
       .filter((v): v is string => v !== undefined);
   }
 
+  /**
+   * The approval rule that protects `target`, as a run started there would find it (the tenant whose
+   * namespace it is, and the namespace by name), if any. A run an action records (`POST /runs/record`)
+   * cannot be approved, so none is recorded on such a target.
+   */
+  async approvalRuleOf(
+    target: Run['target'],
+  ): Promise<ApprovalRule | undefined> {
+    const { approvals } = this.options;
+    if (!approvals?.rules.length) return undefined;
+    return protectingRule(
+      approvals,
+      target,
+      (await this.tenantOfTarget(target))?.code,
+    );
+  }
+
   /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */
   scopedClient(cluster: string, namespace: string): KubeClient {
     const user = deployerUser(namespace, this.options.settings);

@@ -359,8 +359,17 @@ describe.each(databases.eachSupportedId())(
           `/runs/${ids.b}/events`,
           `/runs/${ids.a}/diff/${ids.b}`,
         ]) {
+          // As a run that does not exist: a 403 would say it does, and name its entity.
           const r = await getAs(ALICE, `/api/kubechart${path}`);
-          expect({ path, status: r.status }).toEqual({ path, status: 403 });
+          expect({
+            path,
+            status: r.status,
+            message: r.body.error?.message,
+          }).toEqual({
+            path,
+            status: 404,
+            message: `Run ${ids.b} not found`,
+          });
         }
         expect(await listed(BOB)).toEqual(expect.arrayContaining([ids.b]));
         expect(await listed(BOB)).not.toEqual(expect.arrayContaining([ids.a]));

@@ -3,7 +3,7 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError } from '@backstage/errors';
+import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   AuthorizeResult,
   ResourcePermission,
@@ -28,7 +28,10 @@ type Item = { entityRef?: string; actor?: string };
 /** Entities asked of the permission framework in one request. */
 const AUTHORIZE_BATCH = 200;
 
-/** Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403). */
+/**
+ * Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403); a single item
+ * outside a conditional scope is a `NotFoundError` (404), as one that does not exist.
+ */
 export class ReadScopes {
   constructor(
     private readonly httpAuth: HttpAuthService,
@@ -87,18 +90,21 @@ export class ReadScopes {
     );
   }
 
-  /** Throws `NotAllowedError` unless the caller may read the item. */
+  /**
+   * Throws `NotFoundError(notFound)` unless the caller may read the item: an item the caller may
+   * not read is answered as one that does not exist, as Backstage's catalog answers an entity the
+   * caller may not see (a 403 would say it exists, and name its entity). A DENY of the permission
+   * itself stays a `NotAllowedError` (403): it tells nothing of any item.
+   */
   async assert<T extends Item>(
     req: Request,
     permission: ResourcePermission,
     item: T,
-    what: string,
+    notFound: string,
   ): Promise<ReadScope> {
     const scope = await this.resolve(req, permission);
     if ((await this.filter(scope, [item])).length === 0) {
-      throw new NotAllowedError(
-        `Not allowed: ${permission.name} on ${item.entityRef ?? what}`,
-      );
+      throw new NotFoundError(notFound);
     }
     return scope;
   }

@@ -8,7 +8,7 @@ import {
   PermissionsService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   BasicPermission,
   AuthorizeResult,
@@ -53,6 +53,7 @@ import { TooManyRequestsError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
+import { entityRefFilter } from '../database/entityRefs';
 import { ReadScope, ReadScopes } from './readScope';
 import {
   VisibleNamespaces,
@@ -557,6 +558,7 @@ export async function createRouter(
     auditRefused,
     readableRun: (req, id) => readableRun(req, id),
     checkScope: checkRunScope,
+    protectingRule: async target => (await engine.approvalRuleOf(target))?.name,
     outsideNamespace: (run, objects) =>
       engine.outsideNamespace(
         run.target.cluster,
@@ -573,7 +575,9 @@ export async function createRouter(
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const q = parse(listRunsQuery, req.query, 'query');
     const filter: RunFilter = {
-      entityRef: q.entityRef,
+      // As runs store it and the catalog reads it: every spelling of the entity is one decision
+      // (with `entityRef`, the page's) and one history.
+      entityRef: q.entityRef ? entityRefFilter(q.entityRef) : undefined,
       kind: q.kind as Run['kind'] | undefined,
       status: q.status as Run['status'] | undefined,
       actor: q.actor,
@@ -591,15 +595,19 @@ export async function createRouter(
   /**
    * A page of `GET /runs` for a caller who may read only some runs. It tells nothing of the runs the
    * caller may not read: its items are runs the caller reads, its `nextCursor` names the last of them
-   * (never a run it left out), and whether runs the caller may not read match the filters changes
-   * nothing in it but, past {@link RUNS_LOOKED_AT} of them, `truncated`.
+   * or a time (never a run it left out), and whether runs the caller may not read match the filters
+   * changes nothing in it but, past {@link RUNS_LOOKED_AT} of them, `truncated` and where
+   * `nextCursor` reads on.
    *
    * With `entityRef`, one decision on that entity decides every run of the page: all the entity's
    * runs, paged as the store pages them, or none. Otherwise runs are read a page at a time, newest
-   * first, and filtered until one more than `limit` are found (then the
-   * page has a `nextCursor`), the list ends, or {@link RUNS_LOOKED_AT} runs were looked at: then
-   * `truncated` says older runs the caller may read may lie beyond (a narrower query, by `to`,
-   * `entityRef` or `kind`, reaches them), and `nextCursor` reads on after its last item, if any.
+   * first, and filtered until one more than `limit` are found (then the page has a `nextCursor`
+   * after its last item), the list ends, or {@link RUNS_LOOKED_AT} runs were looked at. Then the
+   * rest of the millisecond of the last run looked at is looked at too, and the page (maybe empty)
+   * says `truncated` and has a `nextCursor` that reads on from the runs created before that
+   * millisecond: it names a time, which paging with `to` and watching `truncated` tells already.
+   * Following `nextCursor` reaches every run the caller may read, however many it may not read lie
+   * between, with at most {@link RUNS_LOOKED_AT} runs (and those of one millisecond) looked at a page.
    */
   async function readableRunsPage(
     scope: ReadScope,
@@ -613,8 +621,21 @@ export async function createRouter(
       return readable.length ? store.listRuns(filter, page) : { items: [] };
     }
     const items: RunListItem[] = [];
-    const after = (run: RunListItem) => store.runsCursorAfter(run);
+    /** Keeps the runs of `read` the caller may read: the page, once one more than it holds is found. */
+    const keep = async (read: RunListItem[]) => {
+      for (const run of await scopes.filter(scope, read)) {
+        // One more than the page holds: only then is there a next page to read.
+        if (items.length === page.limit)
+          return {
+            items,
+            nextCursor: store.runsCursorAfter(items[items.length - 1]),
+          };
+        items.push(run);
+      }
+      return undefined;
+    };
     let cursor = page.cursor;
+    let last: RunListItem | undefined;
     for (let looked = 0; looked < RUNS_LOOKED_AT; ) {
       const read = await store.listRuns(filter, {
         cursor,
@@ -624,24 +645,52 @@ export async function createRouter(
         ),
       });
       looked += read.items.length;
-      for (const run of await scopes.filter(scope, read.items)) {
-        // One more than the page holds: only then is there a next page to read.
-        if (items.length === page.limit)
-          return { items, nextCursor: after(items[items.length - 1]) };
-        items.push(run);
-      }
+      const full = await keep(read.items);
+      if (full) return full;
       if (!read.nextCursor) return { items };
+      cursor = read.nextCursor;
+      last = read.items[read.items.length - 1];
+    }
+    // More runs follow the last one looked at. A cursor after it would name a run the caller may not
+    // read, and none at all would leave older runs out of reach: the page reads on from before its
+    // millisecond, once it looked at the rest of that millisecond's runs.
+    const at = Date.parse(last!.createdAt);
+    const sameMillisecond = {
+      ...filter,
+      from: new Date(at),
+      to: new Date(at + 1),
+    };
+    for (let looked = 0; ; ) {
+      const read = await store.listRuns(sameMillisecond, {
+        cursor,
+        limit: RUNS_READ_AT_ONCE,
+      });
+      looked += read.items.length;
+      const full = await keep(read.items);
+      if (full) return full;
+      if (!read.nextCursor) break;
+      if (looked >= RUNS_LOOKED_AT)
+        // Never in practice (runs are created one request at a time); refused rather than read on
+        // without bound or past runs never looked at.
+        throw new InputError(
+          `This page of runs cannot be read on past ${
+            last!.createdAt
+          }: more than ${RUNS_LOOKED_AT} runs were created in that millisecond; narrow the query (entityRef, kind, status or actor)`,
+        );
       cursor = read.nextCursor;
     }
     return {
       items,
-      ...(items.length ? { nextCursor: after(items[items.length - 1]) } : {}),
+      nextCursor: store.runsCursorBefore(last!.createdAt),
       truncated: true,
     };
   }
 
-  /** The run, when the caller may read it (403 otherwise; 404 when it does not exist). */
-  /** The run when the caller may read it; with `attempt`, a refusal (403, 404) is audited as that change. */
+  /**
+   * The run when the caller may read it. 404 `Run <id> not found` when it does not exist and, the
+   * same, when the caller may not read it (its entity is hidden from the caller); 403 only when the
+   * policy denies reading runs at all. With `attempt`, a refusal (403, 404) is audited as that change.
+   */
   async function readableRun(
     req: Request,
     id: string,
@@ -650,7 +699,12 @@ export async function createRouter(
     try {
       await scopes.resolve(req, kubechartRunsReadPermission);
       const run = await getRunOr404(id);
-      await scopes.assert(req, kubechartRunsReadPermission, run, `run ${id}`);
+      await scopes.assert(
+        req,
+        kubechartRunsReadPermission,
+        run,
+        `Run ${id} not found`,
+      );
       return run;
     } catch (e) {
       if (

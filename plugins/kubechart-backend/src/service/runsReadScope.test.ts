@@ -118,6 +118,8 @@ describe.each(databases.eachSupportedId())(
     let seeded = 0;
     type Seeded = {
       at: number;
+      /** Default: a random UUID. Runs of one millisecond are listed by id, the highest first. */
+      id?: string;
       actor: string;
       entityRef?: string;
       kind?: NewRun['kind'];
@@ -127,7 +129,7 @@ describe.each(databases.eachSupportedId())(
     const seedOne = async (r: Seeded, namespace: string) => {
       const created = await store.createRun(
         {
-          id: randomUUID(),
+          id: r.id ?? randomUUID(),
           kind: r.kind ?? 'custom',
           status: 'succeeded',
           actor: r.actor,
@@ -254,11 +256,11 @@ describe.each(databases.eachSupportedId())(
         expect(decoded(own.body.nextCursor)[1]).toBe(own.body.items[0].id);
       });
 
-      it(`stops looking after ${RUNS_LOOKED_AT} runs, says so, and never names a run the caller may not read`, async () => {
-        // Newest first: one of alice's runs, more of bob's than one page looks at, then two of alice's.
+      it(`looks at ${RUNS_LOOKED_AT} runs a page at most, says so, and pages on past any number of runs the caller may not read without naming one`, async () => {
+        // Newest first: one of alice's runs, more than two pages' worth of bob's, then two of alice's.
         const [newest, ...rest] = await seed([
           { at: 50_000, actor: ALICE, kind: 'rollback' },
-          ...Array.from({ length: RUNS_LOOKED_AT + 50 }, (_, i) => ({
+          ...Array.from({ length: 2 * RUNS_LOOKED_AT + 50 }, (_, i) => ({
             at: 49_000 - i,
             actor: BOB,
             entityRef: B,
@@ -268,28 +270,35 @@ describe.each(databases.eachSupportedId())(
           { at: 39_000, actor: ALICE, kind: 'rollback' },
         ]);
         const older = rest.slice(-2);
+        const bobsIds = new Set(rest.slice(0, -2));
 
-        const first = await get(ALICE, '/runs?kind=rollback&limit=5');
-        expect(first.body.items.map((i: any) => i.id)).toEqual([newest]);
-        expect(first.body.truncated).toBe(true);
-        // Read on after alice's own run, the next page looks as many runs further: no run of hers
-        // is among them, and no cursor names one of bob's.
-        expect(decoded(first.body.nextCursor)[1]).toBe(newest);
-        const second = await get(
-          ALICE,
-          `/runs?kind=rollback&limit=5&cursor=${first.body.nextCursor}`,
-        );
-        expect(second.body).toEqual({ items: [], truncated: true });
+        // Each page looks at 1,000 runs at most: hers on the first, none on the second (an empty
+        // page that reads on), the older two on the third, which ends the history.
+        const read = await pages(ALICE, 'kind=rollback&limit=5');
+        expect(read.map(p => [p.items, p.truncated])).toEqual([
+          [[newest], true],
+          [[], true],
+          [older, undefined],
+        ]);
+        // A cursor that reads on past runs left out names a time, never a run (of bob's or any).
+        for (const p of read.slice(0, 2)) {
+          const [, id] = decoded(p.nextCursor!);
+          expect(id).toBe('');
+          expect(bobsIds.has(id)).toBe(false);
+        }
+        expect(read[2].nextCursor).toBeUndefined();
 
-        // So does a page of a time range where alice has no run.
-        const none = await get(
-          ALICE,
-          `/runs?kind=rollback&limit=5&to=${new Date(
-            START + 49_500,
-          ).toISOString()}&from=${new Date(START + 45_000).toISOString()}`,
-        );
-        expect(none.body).toEqual({ items: [], truncated: true });
-        // Narrowed in time, the older runs are found.
+        // A time range where alice has no run pages to its end, every page empty.
+        const range = `kind=rollback&limit=5&to=${new Date(
+          START + 49_500,
+        ).toISOString()}&from=${new Date(START + 45_000).toISOString()}`;
+        const none = await pages(ALICE, range);
+        expect(none.map(p => [p.items, p.truncated])).toEqual([
+          [[], true],
+          [[], true],
+          [[], undefined],
+        ]);
+        // Narrowed in time, the older runs are found at once.
         const narrowed = await get(
           ALICE,
           `/runs?kind=rollback&to=${new Date(START + 45_000).toISOString()}`,
@@ -297,6 +306,36 @@ describe.each(databases.eachSupportedId())(
         expect(narrowed.body).toEqual({
           items: older.map(id => expect.objectContaining({ id })),
         });
+      });
+
+      it(`finds a run of the caller's in the millisecond where a page stopped looking`, async () => {
+        // Newest first: one of alice's runs, bob's runs up to 1,000 looked at in the middle of one
+        // millisecond's 50 runs, the last of which (the lowest id) is alice's.
+        const millisecond = 20_000;
+        const last = '00000000-0000-4000-8000-000000000000';
+        const [newest, ...rest] = await seed([
+          { at: 30_000, actor: ALICE, kind: 'manifests' },
+          ...Array.from({ length: RUNS_LOOKED_AT - 10 }, (_, i) => ({
+            at: 29_000 - i,
+            actor: BOB,
+            entityRef: B,
+            kind: 'manifests' as const,
+          })),
+          ...Array.from({ length: 49 }, () => ({
+            at: millisecond,
+            actor: BOB,
+            entityRef: B,
+            kind: 'manifests' as const,
+          })),
+          { at: millisecond, id: last, actor: ALICE, kind: 'manifests' },
+          { at: 10_000, actor: ALICE, kind: 'manifests' },
+        ]);
+        const oldest = rest[rest.length - 1];
+        const read = await pages(
+          ALICE,
+          `kind=manifests&limit=5&from=${new Date(START).toISOString()}`,
+        );
+        expect(read.flatMap(p => p.items)).toEqual([newest, last, oldest]);
       });
     });
 
@@ -335,8 +374,11 @@ describe.each(databases.eachSupportedId())(
         });
         for (const id of [recorded, engineRun]) {
           const expected = await readAnswer(ALICE, id);
-          expect(expected.status).toBe(403);
-          expect(expected.message).not.toContain(BOB);
+          // As a run that does not exist.
+          expect(expected).toEqual({
+            status: 404,
+            message: `Run ${id} not found`,
+          });
           const events = await post(ALICE, `/runs/${id}/events`, {
             events: [{ message: 'hello' }],
           });
@@ -393,7 +435,10 @@ describe.each(databases.eachSupportedId())(
           {},
         );
         const expected = await readAnswer(ALICE, gated.id);
-        expect(expected.status).toBe(403);
+        expect(expected).toEqual({
+          status: 404,
+          message: `Run ${gated.id} not found`,
+        });
         expect(
           answer(await post(ALICE, `/runs/${gated.id}/execute`, manifests)),
         ).toEqual(expected);

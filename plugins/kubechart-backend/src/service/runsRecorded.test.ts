@@ -14,6 +14,7 @@ import {
   PolicyEngine,
 } from '@kubechart/plugin-kubechart-node';
 import { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
 import { RunEngine } from '../engine/RunEngine';
@@ -290,20 +291,31 @@ describe.each(databases.eachSupportedId())(
     it('are no baseline for the approvers of a protected target: a recorded "applied" change does not make the one asked for look unchanged', async () => {
       const manifest =
         'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { mode: open }\n';
-      const recorded = await post('/runs/record', {
+      // Nothing is recorded on a protected target now...
+      const refused = await post('/runs/record', {
         kind: 'manifests',
         action: 'acme:settings:apply',
         target: { cluster: 'dev', namespace: 'team-prod' },
       });
-      expect(recorded.status).toBe(201);
-      expect(
-        (
-          await post(`/runs/${recorded.body.id}/finish`, {
-            status: 'succeeded',
-            manifest,
-          })
-        ).status,
-      ).toBe(204);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        'Namespace team-prod on cluster dev is protected by approval rule production: changes there need approval (POST /runs), and a recorded run cannot be approved; nothing was recorded',
+      );
+      // ...but a run recorded before the approval rule protected the namespace is in its history.
+      const runs = new DatabaseRunStore(knex);
+      const recorded = await runs.createRun(
+        {
+          id: randomUUID(),
+          kind: 'manifests',
+          status: 'pending',
+          actor: 'user:default/mock',
+          action: 'acme:settings:apply',
+          target: { cluster: 'dev', namespace: 'team-prod' },
+          input: {},
+        },
+        [],
+      );
+      await runs.finishRun(recorded.id, 'succeeded', { manifest });
       const asked = await post('/runs', {
         kind: 'manifests',
         cluster: 'dev',

@@ -84,9 +84,9 @@ export type RecordedRunRoutesOptions = {
     attempt?: RefusedAttempt,
   ): Promise<BackstageCredentials>;
   /**
-   * The run when the caller may read it, refused as `GET /runs/:id` refuses it otherwise (403; 404
-   * when it does not exist): what the write routes say of a run (who recorded it, that kubechart
-   * executes it) is told only to a caller who may read it.
+   * The run when the caller may read it, refused as `GET /runs/:id` refuses it otherwise (404 as for
+   * a run that does not exist; 403 when reading runs is denied): what the write routes say of a run
+   * (who recorded it, that kubechart executes it) is told only to a caller who may read it.
    */
   readableRun(req: Request, id: string): Promise<Run>;
   /**
@@ -98,6 +98,11 @@ export type RecordedRunRoutesOptions = {
     actor: string,
     run: { target: Run['target']; entityRef?: string },
   ): Promise<void>;
+  /**
+   * The name of the approval rule that protects a target (as a run started there would find it), if
+   * any: nothing is recorded there, as a recorded run cannot be approved.
+   */
+  protectingRule(target: Run['target']): Promise<string | undefined>;
   /**
    * Why objects of the manifest a recorded run reports lie outside its namespace (see
    * `RunEngine.outsideNamespace`); empty when none do.
@@ -217,6 +222,15 @@ export function addRecordedRunRoutes(
         // The same namespace (and entity) a run started through POST /runs would be held to: a
         // recorded run locks its namespace and enters the entity's history and drift records.
         await options.checkScope(credentials, actor, body);
+        // A change to a protected target is applied once approved (POST /runs); what an action
+        // reports as done there would stand in history as applied with nobody's approval. Refused,
+        // fail closed: nothing records on protected targets.
+        const rule = await options.protectingRule(body.target);
+        if (rule) {
+          throw new NotAllowedError(
+            `Namespace ${body.target.namespace} on cluster ${body.target.cluster} is protected by approval rule ${rule}: changes there need approval (POST /runs), and a recorded run cannot be approved; nothing was recorded`,
+          );
+        }
         const created = await store.createRun(
           {
             id: randomUUID(),

@@ -249,6 +249,53 @@ describe('DriftPanel', () => {
     ).toHaveLength(2);
   });
 
+  it('never shows a record with fields it could not compare as plainly in sync, and labels what an action reported', async () => {
+    const api = mockKubechartApi();
+    const message =
+      'in sync except 2 fields that hold secrets, which drift cannot compare (history stores them redacted): Secret/web-db stringData.password, Secret/web-db stringData.token';
+    api.listDrift.mockResolvedValue([
+      {
+        ...inSync,
+        notCompared: [
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            namespace: 'shop',
+            name: 'web-db',
+            count: 2,
+            fields: ['stringData.password', 'stringData.token'],
+          },
+        ],
+        message,
+      },
+      {
+        ...inSync,
+        runId: 'run-2',
+        target: { cluster: 'dev', namespace: 'shop' },
+        reportedByAction: 'acme:cache:create',
+      },
+    ]);
+    await renderPanel(api);
+    // The tab and the health card line say so; neither says only "In sync".
+    expect(
+      await screen.findAllByText(
+        'In sync, except 2 fields that hold secrets (not compared)',
+      ),
+    ).toHaveLength(2);
+    const first = screen.getByTestId('drift-run-1');
+    expect(within(first).getByText(message)).toBeInTheDocument();
+    const second = screen.getByTestId('drift-run-2');
+    expect(within(second).getByText('In sync')).toBeInTheDocument();
+    expect(
+      within(second).getByText(
+        'as reported by action acme:cache:create (kubechart did not apply it)',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(first).queryByText(/as reported by action/),
+    ).not.toBeInTheDocument();
+  });
+
   it('shows why drift is unknown, and the error when drift cannot be read', async () => {
     const api = mockKubechartApi();
     api.listDrift.mockResolvedValue([

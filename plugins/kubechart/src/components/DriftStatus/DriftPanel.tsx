@@ -9,7 +9,7 @@ import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { useEntityDrift } from '../../hooks';
 import { formatTimestamp } from '../../lib/format';
 import { kubechartTranslationRef } from '../../translation';
-import { DriftBadge } from './DriftBadge';
+import { DriftBadge, notComparedCount } from './DriftBadge';
 import { DriftFieldsTable } from './DriftFieldsTable';
 import { ReapplyButton } from './ReapplyButton';
 
@@ -52,6 +52,7 @@ export function DriftPanel(props: {
                 <DriftBadge
                   status={drift.status}
                   count={drift.objects.length}
+                  notCompared={notComparedCount([drift])}
                   since={drift.since}
                   message={drift.message}
                 />
@@ -61,10 +62,23 @@ export function DriftPanel(props: {
                     time: formatTimestamp(drift.checkedAt),
                   })}
                 </Typography>
+                {drift.reportedByAction && (
+                  <Typography variant="caption" color="textSecondary">
+                    {t('drift.reportedByAction', {
+                      action: drift.reportedByAction,
+                    })}
+                  </Typography>
+                )}
                 {drift.status === 'drifted' && run && (
                   <ReapplyButton run={run} onStarted={onRunStarted} />
                 )}
               </Box>
+              {/* What was not compared, whatever the status (an unknown one says it in its badge). */}
+              {drift.message && drift.status !== 'unknown' && (
+                <Typography variant="body2" color="textSecondary">
+                  {drift.message}
+                </Typography>
+              )}
               {drift.status === 'drifted' && (
                 <DriftFieldsTable objects={drift.objects} />
               )}

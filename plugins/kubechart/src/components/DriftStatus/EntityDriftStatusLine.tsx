@@ -3,11 +3,12 @@ import Typography from '@material-ui/core/Typography';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { useEntityDrift } from '../../hooks';
 import { kubechartTranslationRef } from '../../translation';
-import { DriftBadge } from './DriftBadge';
+import { DriftBadge, notComparedCount } from './DriftBadge';
 
 /**
  * One line of drift for an entity (health card): drifted when any of its latest runs drifted
- * (objects counted over all, since the earliest), unknown when any could not be compared, else in sync.
+ * (objects counted over all, since the earliest), unknown when any could not be compared, else in sync
+ * (except the fields holding secrets that were not compared, counted over all).
  */
 export function EntityDriftStatusLine(props: { entityRef: string }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
@@ -33,7 +34,9 @@ export function EntityDriftStatusLine(props: { entityRef: string }) {
   } else if (unknown) {
     badge = <DriftBadge status="unknown" message={unknown.message} />;
   } else {
-    badge = <DriftBadge status="in-sync" />;
+    badge = (
+      <DriftBadge status="in-sync" notCompared={notComparedCount(drifts)} />
+    );
   }
   return (
     <Box mt={1} data-testid="kubechart-drift-line">

@@ -1,0 +1,41 @@
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError } from '@backstage/errors';
+
+/**
+ * The form an entity ref is stored in on runs and drift records, and looked up by: the catalog's
+ * own (`stringifyEntityRef`: kind, namespace and name lowercased, namespace `default` when the ref
+ * names none), the form an entity page asks for its history with. The catalog reads refs without
+ * regard to case, so `Component:Default/Web`, `component:web` and `component:default/web` are one
+ * entity, one permission decision, and so one deployment history. Undefined for a text that is not
+ * an entity ref (no kind, an empty part).
+ */
+export function entityRefKey(ref: string): string | undefined {
+  try {
+    return stringifyEntityRef(parseEntityRef(ref));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a filter by `ref` looks for: {@link entityRefKey}, or for a text that is not an entity ref
+ * that text (which no run stored since has; a record stored before may).
+ */
+export function entityRefFilter(ref: string): string {
+  return entityRefKey(ref) ?? ref;
+}
+
+/**
+ * {@link entityRefKey}, or InputError (400) naming `what` for a text that is not an entity ref:
+ * nothing is stored under a ref the catalog could not read.
+ */
+export function requiredEntityRefKey(ref: string, what: string): string {
+  const key = entityRefKey(ref);
+  if (key === undefined)
+    throw new InputError(
+      `${what} ${JSON.stringify(
+        ref.length > 100 ? `${ref.slice(0, 100)}…` : ref,
+      )} is not an entity ref; give <kind>:[<namespace>/]<name>, e.g. component:default/web`,
+    );
+  return key;
+}
