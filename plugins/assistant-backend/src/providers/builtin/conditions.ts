@@ -7,7 +7,6 @@ import {
   STATE_WORDS,
   UNSUPPORTED_CONDITIONS,
 } from './rules/conditions';
-import { RESOURCE_WORDS, STOP_WORDS } from './vocabulary';
 
 /** A label key: an optional DNS prefix and `/`, then a name. */
 const LABEL_KEY =
@@ -16,8 +15,8 @@ const LABEL_KEY =
 /**
  * Label keys given alone as a selector (kubectl `-l key`: the objects that
  * have the label): a prefixed key after a selector word ("matching
- * backstage.io/kubernetes-id", "with label example.com/team"), or any key
- * right after `-l`/`--selector`.
+ * backstage.io/kubernetes-id", "with label example.com/team"). A key after
+ * `-l`/`--selector` is the selector flag's (flagReading.ts).
  */
 export function keyOnlySelectors(q: Question): string[] {
   const out: string[] = [];
@@ -27,13 +26,7 @@ export function keyOnlySelectors(q: Question): string[] {
     if (!SELECTOR_WORDS.has(prev) || !LABEL_KEY.test(raw)) continue;
     // A key=value right after the selector word was the selector.
     if (q.keyValues.some(kv => kv.after === prev)) continue;
-    const flag = prev.startsWith('-');
-    if (
-      raw.includes('/') ||
-      (flag && !STOP_WORDS.has(raw) && !(raw in RESOURCE_WORDS))
-    ) {
-      out.push(raw);
-    }
+    if (raw.includes('/')) out.push(raw);
   }
   return out;
 }
@@ -84,7 +77,7 @@ export function intent(plan: Plan): string {
 }
 
 /** Words that end the phrase quoted for a condition. */
-const PHRASE_END = new Set(['in', 'on', '-n', '--namespace', 'and']);
+const PHRASE_END = new Set(['in', 'on', 'and']);
 /** Words of a clause that carry no condition of their own. */
 const CLAUSE_FILLER = new Set([
   'the',
@@ -99,7 +92,6 @@ const CLAUSE_FILLER = new Set([
   'set',
   'to',
   'by',
-  '-l',
 ]);
 
 /** The words of the question from `at`, up to the scope or four words on. */

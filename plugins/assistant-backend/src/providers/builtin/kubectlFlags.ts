@@ -1,18 +1,15 @@
-import { Plan, PlanVerb, kindOf } from '@kubechart/plugin-assistant-common';
+import {
+  CLUSTER_SCOPED_RESOURCES,
+  Plan,
+  PlanVerb,
+  kindOf,
+} from '@kubechart/plugin-assistant-common';
+import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { intent } from './conditions';
-import { refuse } from './mutations';
+import { FlagName, OutputAsked, ReadFlag } from './flagReading';
+import { changeKind, refuse, understood } from './mutations';
 import { Question } from './question';
 import { selectorFrom, splitSelectorAndValues } from './scope';
-
-/** An output format the question asks for: a flag (`-o yaml`, `--output=json`) or a word ("the yaml of"). */
-export type OutputAsked = { format: string; flag: boolean };
-
-/**
- * `-o yaml`, `-oyaml`, `-o=json`, `--output json`, `-o jsonpath='{.items[*].x}'`: the flag and its
- * argument (quoted parts included).
- */
-const OUTPUT_FLAG =
-  /(^|\s)(?:-o|--output|-output)(?:\s*=\s*|\s+)?((?:[^\s'"]|'[^']*'|"[^"]*")+)/i;
 
 /** Words that ask for an object whole in a format. */
 const OUTPUT_WORDS: Record<string, string> = {
@@ -20,24 +17,6 @@ const OUTPUT_WORDS: Record<string, string> = {
   yml: 'yaml',
   json: 'json',
 };
-
-/**
- * The output flag of a question (its format: `yaml`, `wide`, `jsonpath` …) and the question
- * without it, for the rest to be read without the flag's argument (`jsonpath=…` is no selector).
- */
-export function outputFlag(
-  question: string,
-): { asked: OutputAsked; rest: string } | undefined {
-  const m = OUTPUT_FLAG.exec(question);
-  if (!m) return undefined;
-  const format = m[2].replace(/['"]/g, '').split('=')[0].toLowerCase();
-  return {
-    asked: { format, flag: true },
-    rest: `${question.slice(0, m.index)}${m[1]}${question.slice(
-      m.index + m[0].length,
-    )}`,
-  };
-}
 
 /**
  * An output format asked for in words ("show me the yaml of …", "… as json"). The word the plan
@@ -150,4 +129,140 @@ export function refuseNameWithSelector(plan: Plan, q: Question): Plan {
       plan.resource
     } -l ${selector}`,
   );
+}
+
+/** Verbs whose kubectl command takes `-A` (`--all-namespaces`). */
+const ALL_NAMESPACES_VERBS: ReadonlyArray<PlanVerb> = [
+  'get',
+  'describe',
+  'delete',
+  'label',
+  'annotate',
+  'top',
+  'events',
+  'diagnose',
+];
+
+/** How a plan carries out each flag read; the reason (a clause of a refusal) when it does not. */
+const HONOURED: Record<
+  FlagName,
+  (plan: Plan, flag: ReadFlag) => string | undefined
+> = {
+  namespace: (plan, { flag, value }) =>
+    CLUSTER_SCOPED_RESOURCES.includes(plan.resource) ||
+    (plan.namespace === value && !plan.allNamespaces)
+      ? undefined
+      : `the plan is not in the namespace ${flag} ${value} gives`,
+  'all-namespaces': (plan, { flag }) => {
+    if (
+      !ALL_NAMESPACES_VERBS.includes(plan.verb) ||
+      (plan.verb === 'top' && plan.resource === 'nodes')
+    ) {
+      return `kubectl ${plan.verb}${
+        plan.verb === 'top' ? ' nodes' : ''
+      } has no ${flag} (--all-namespaces): ask without it${
+        CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+          ? ''
+          : ', naming the namespace'
+      }`;
+    }
+    if (plan.name) {
+      return `kubectl reads a named object in one namespace, and rejects a name with ${flag} ("a resource cannot be retrieved by name across all namespaces"): name the namespace, or ask without the name`;
+    }
+    return CLUSTER_SCOPED_RESOURCES.includes(plan.resource) ||
+      plan.allNamespaces
+      ? undefined
+      : `the plan does not read every namespace, as ${flag} asks`;
+  },
+  selector: (plan, { flag, value }) => {
+    const held = (plan.labelSelector ?? '').split(',');
+    return !plan.name && value!.split(',').every(part => held.includes(part))
+      ? undefined
+      : `the assistant cannot ${intent(
+          plan,
+        )} by a label selector (${flag} ${value}): ask without it, or name one object`;
+  },
+  // Carried out or refused by withOutput.
+  output: () => undefined,
+  container: (plan, { flag, value }) =>
+    (plan.verb === 'logs' || plan.verb === 'exec') && plan.container === value
+      ? undefined
+      : `the plan does not read the container ${flag} ${value} names`,
+  tail: (plan, { flag, value }) =>
+    plan.verb === 'logs' && plan.tailLines === Number(value)
+      ? undefined
+      : `${flag} is a number of log lines, and the plan reads none`,
+  previous: (plan, { flag }) =>
+    plan.verb === 'logs' && plan.previous
+      ? undefined
+      : `${flag} reads the log of a container's previous run, and the plan reads none`,
+  p: (plan, { flag }) =>
+    (plan.verb === 'logs' && plan.previous) ||
+    (plan.verb === 'patch' && plan.patch)
+      ? undefined
+      : `${flag} is --previous for kubectl logs and the body of kubectl patch, and the plan is neither`,
+  patch: (plan, { flag }) =>
+    plan.verb === 'patch' ? undefined : `${flag} is for patch only`,
+  type: (plan, { flag }) =>
+    plan.verb === 'patch' ? undefined : `${flag} is for patch only`,
+  'all-containers': (plan, { flag }) =>
+    plan.verb === 'logs' && !plan.container
+      ? undefined
+      : `the plan does not read the log of every container, as ${flag} asks`,
+  replicas: (plan, { flag, value }) =>
+    plan.verb === 'scale' && plan.replicas === Number(value)
+      ? undefined
+      : `the plan does not scale to the ${flag} ${value} gives`,
+  overwrite: (plan, { flag }) =>
+    plan.verb === 'label' || plan.verb === 'annotate'
+      ? undefined
+      : `${flag} is for label and annotate, and the plan is neither`,
+  'ignore-daemonsets': (plan, { flag }) =>
+    plan.verb === 'drain' ? undefined : `${flag} is for drain only`,
+  'delete-emptydir-data': (plan, { flag }) =>
+    plan.verb === 'drain' ? undefined : `${flag} is for drain only`,
+  stdin: (plan, { flag }) =>
+    plan.verb === 'exec' ? undefined : `${flag} is for exec only`,
+  tty: (plan, { flag }) =>
+    plan.verb === 'exec' ? undefined : `${flag} is for exec only`,
+  command: (plan, { value }) => {
+    if (plan.verb !== 'exec') {
+      return '-- starts the command that kubectl exec runs, and the plan is no exec: ask without it';
+    }
+    return (plan.command ?? []).join(' ') === value
+      ? undefined
+      : `the assistant opens a shell (${(plan.command ?? []).join(
+          ' ',
+        )}) in the container, not the command after --: ask without it`;
+  },
+};
+
+/**
+ * Checks that a plan carries out every flag the question gives, as kubectl reads it: the namespace
+ * of `-n`, every namespace for `-A`, each requirement of `-l`, the container, lines and run of a
+ * log, the replicas of a scale … A flag the plan does not hold refuses the question, naming it.
+ */
+export function honourFlags(plan: Plan, q: Question): Plan {
+  const reasons = q.flags.read.flatMap(flag => {
+    const why = HONOURED[flag.name](plan, flag);
+    return why ? [why] : [];
+  });
+  if (!reasons.length) return plan;
+  throw refuse(intent(plan), reasons.join('; '));
+}
+
+/**
+ * Refuses a question with a flag the parser does not read (or cannot read exactly), naming each:
+ * dropped, the plan would not be the command typed (`--dry-run` would run for real, `--context`
+ * on another cluster, `-L` select by label). Says what was understood when something was.
+ */
+export function refuseFlagProblems(
+  q: Question,
+  plan: Plan | undefined,
+): PlanRefusal {
+  const kind = plan ? undefined : changeKind(q);
+  let asked = 'run a kubectl command';
+  if (plan) asked = intent(plan);
+  else if (kind) asked = understood(kind);
+  return refuse(asked, q.flags.problems.map(p => p.why).join('; '));
 }

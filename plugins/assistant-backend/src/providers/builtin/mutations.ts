@@ -73,7 +73,8 @@ function isRestartVerb(q: Question): boolean {
   return !RESTART_AS_NOUN.includes(words[i - 1] ?? '') && !q.has('logs', 'log');
 }
 
-function understood(kind: ChangeKind): string {
+/** What a kind of change asks for, in words ("delete something"). */
+export function understood(kind: ChangeKind): string {
   return CHANGE_RULES.find(r => r.kind === kind)!.understood;
 }
 
@@ -225,18 +226,33 @@ export function parseChange(
     }
     case 'exec': {
       if (!named.name) throw refuse(understood(kind), 'not in which pod');
+      const container = q.flags.value('container');
       return scoped(
-        { verb: 'exec', resource: 'pods', name: named.name, command: ['sh'] },
+        {
+          verb: 'exec',
+          resource: 'pods',
+          name: named.name,
+          ...(container ? { container } : {}),
+          command: ['sh'],
+        },
         ns,
         context,
         { useContextSelector: false },
       );
     }
     case 'scale': {
-      const replicas = q.numberNear(
+      const worded = q.numberNear(
         ['to', 'at', 'of'],
         ['replicas', 'replica', 'pods', 'instances', 'copies'],
       );
+      const flagged = q.flags.number('replicas');
+      if (flagged !== undefined && worded !== undefined && flagged !== worded) {
+        throw refuse(
+          understood(kind),
+          `--replicas=${flagged} and the ${worded} the question also gives disagree: give the number once`,
+        );
+      }
+      const replicas = flagged ?? worded;
       if (replicas === undefined) {
         throw refuse(
           understood(kind),
@@ -247,6 +263,12 @@ export function parseChange(
         named.resource && SCALABLE.includes(named.resource)
           ? named.resource
           : 'deployments';
+      if (!named.name && selector) {
+        throw refuse(
+          `scale to ${replicas}`,
+          `the assistant scales one named deployment or statefulset, not those a label selector picks (-l ${selector}): name it`,
+        );
+      }
       if (!named.name) {
         throw refuse(
           `scale to ${replicas}`,
@@ -298,12 +320,7 @@ export function parseChange(
     }
     case 'label':
     case 'annotate': {
-      const {
-        selector: labelSelector,
-        values,
-        unreadable,
-      } = splitSelectorAndValues(q);
-      if (unreadable) throw refuse(understood(kind), unreadable);
+      const { selector: labelSelector, values } = splitSelectorAndValues(q);
       if (!values) {
         throw refuse(understood(kind), 'not which key=value to set');
       }

@@ -101,32 +101,52 @@ export type NamespaceScope = {
   used: Set<number>;
   /** A node named after "in"/"on" ("pods in node-1"). */
   node?: string;
+  /** Why the scope the flags give and the one the words give disagree ("in shop -A"). */
+  conflict?: string;
 };
 
+/**
+ * The namespace a question is about: the one its `-n` (or `-A`) flag gives, as kubectl reads it
+ * (flagReading.ts), else the one it names in words. A flag and words that name different scopes
+ * ("pods in shop -A") give a conflict, which refuses the question: either would be wider, or
+ * other, than the other asks.
+ */
 export function findNamespace(q: Question, known: KnownNames): NamespaceScope {
+  const worded = namespaceInWords(q, known);
+  const namespace = q.flags.get('namespace');
+  const all = q.flags.get('all-namespaces');
+  if (!namespace && !all) return worded;
+  const flagged = namespace
+    ? { namespace: namespace.value!, allNamespaces: false }
+    : { allNamespaces: true };
+  const given = namespace ? `${namespace.flag} ${namespace.value}` : all!.flag;
+  const other = worded.namespace
+    ? worded.namespace !== flagged.namespace
+    : worded.allNamespaces && !flagged.allNamespaces;
+  return {
+    ...flagged,
+    used: worded.used,
+    ...(worded.node ? { node: worded.node } : {}),
+    ...(other
+      ? {
+          conflict: `${given} and the question's words (${
+            worded.namespace
+              ? `namespace ${worded.namespace}`
+              : 'every namespace'
+          }) give different namespaces: give one`,
+        }
+      : {}),
+  };
+}
+
+/** The namespace a question names in words ("in shop", "namespace shop", "across all namespaces"). */
+function namespaceInWords(q: Question, known: KnownNames): NamespaceScope {
   const used = new Set<number>();
   const t = q.tokens;
   const isNamespaceName = (token: Token | undefined) =>
     !!token &&
     isNameLike(token.raw) &&
     (known.is(token.raw, 'namespaces') || !isVocabulary(token));
-  for (let i = 0; i < t.length; i++) {
-    if (
-      (t[i].raw === '-n' || t[i].raw === '--namespace') &&
-      t[i + 1] &&
-      isNameLike(t[i + 1].raw)
-    ) {
-      used.add(i + 1);
-      return { namespace: t[i + 1].raw, allNamespaces: false, used };
-    }
-    if (
-      t[i].raw === '-a' ||
-      t[i].raw === '--all-namespaces' ||
-      t[i].raw === '-all-namespaces'
-    ) {
-      return { allNamespaces: true, used };
-    }
-  }
   for (let i = 0; i < t.length; i++) {
     const w = t[i].word;
     if (w !== 'namespace' && w !== 'ns') continue;
@@ -276,8 +296,10 @@ export function findName(
         name: next.raw,
         resource,
         index: i + 1,
+        // As typed: the typo corrector reads "pod", "job", "svc" as their plurals.
         certain:
           SINGULAR_RESOURCE_WORDS.has(t[i].word) ||
+          SINGULAR_RESOURCE_WORDS.has(t[i].raw) ||
           known.kinds(next.raw).length > 0,
       });
     }

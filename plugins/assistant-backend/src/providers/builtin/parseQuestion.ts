@@ -11,8 +11,9 @@ import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
 import { INTENT_WORDS, RESOURCE_WORDS } from './vocabulary';
 import {
-  outputFlag,
+  honourFlags,
   outputWord,
+  refuseFlagProblems,
   refuseNameWithSelector,
   withOutput,
 } from './kubectlFlags';
@@ -47,8 +48,10 @@ const GENERIC = new Set([
  *    name pattern, a state of the objects of a change …) → refused, never
  *    dropped (conditions.ts); so is a name a list would leave out (reads.ts);
  * 7. "pods of deployment web" → the pods its selector picks (workloadPods.ts);
- * 8. kubectl's flags: an output format carried out exactly or refused, a name
- *    with a selector refused as kubectl refuses it (kubectlFlags.ts).
+ * 8. kubectl's flags, read once as typed (flagReading.ts): an output format carried out exactly
+ *    or refused, a name with a selector refused as kubectl refuses it, every other flag checked to
+ *    be carried out by the plan, and a flag the parser does not read refused, naming it, rather
+ *    than dropped (kubectlFlags.ts).
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -66,11 +69,28 @@ export function parseQuestion(
     }
   }
   const known = new KnownNames(context.known);
-  // `-o …` is read on its own; the rest of the question without it.
-  const flag = outputFlag(question);
-  const text = flag?.rest ?? question;
-  const q = new Question(text, known.names());
-  if (q.tokens.length === 0) {
+  const q = new Question(question, known.names());
+  let plan: Plan | undefined;
+  let failure: unknown;
+  try {
+    plan = planQuestion(q, context, known);
+  } catch (e) {
+    failure = e;
+  }
+  // A flag the parser cannot carry out refuses the question, whatever else it says: planned
+  // without it, the command would not be the one typed.
+  if (q.flags.problems.length) throw refuseFlagProblems(q, plan);
+  if (!plan) throw failure;
+  return honourFlags(plan, q);
+}
+
+/** Plans a question from its words and the flags read. */
+function planQuestion(
+  q: Question,
+  context: ParseContext,
+  known: KnownNames,
+): Plan {
+  if (q.tokens.length === 0 && !q.flags.read.length) {
     throw new CannotParse('The question is empty.');
   }
   const meaningful = q.tokens.some(
@@ -80,25 +100,28 @@ export function parseQuestion(
         !GENERIC.has(t.word)),
   );
   const ns = findNamespace(q, known);
-  // The output format first: a flag's argument (`-o jsonpath=…`) is not a selector. A format word
-  // the plan names its object by is that name ("get configmap yaml").
+  // The words a restricting condition is looked for in: not a flag's value (`-l tier=old`).
+  const text = `${q.prose}${q.jsonBody ? ` ${q.jsonBody}` : ''}`;
+  // A format word the plan names its object by is that name ("get configmap yaml").
   const asTyped = (plan: Plan) =>
     refuseNameWithSelector(
       withOutput(
         podsOfWorkload(plan, q, ns, known),
-        flag?.asked ?? outputWord(q, plan),
+        q.flags.output ?? outputWord(q, plan),
       ),
       q,
     );
-  const checked = (plan: Plan) =>
-    inOneNamespace(refuseDroppedConditions(plan, q, text));
+  const checked = (plan: Plan) => {
+    if (ns.conflict) throw refuse(intent(plan), ns.conflict);
+    return inOneNamespace(refuseDroppedConditions(plan, q, text));
+  };
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);
   if (diagnosis && !kind) return asTyped(checked(diagnosis));
   const change = kind ? parseChange(kind, q, ns, context, known) : undefined;
   if (change) return asTyped(checked(change));
   if (diagnosis) return asTyped(checked(diagnosis));
-  if (!meaningful && q.keyValues.length === 0) {
+  if (!meaningful && q.keyValues.length === 0 && !q.flags.selector.length) {
     throw new CannotParse(
       'The question does not mention anything Kubernetes knows about.',
     );

@@ -1,3 +1,4 @@
+import { KubectlFlags, readCommandLine } from './flagReading';
 import { TypoCorrector } from './fuzzy';
 import { numberValue } from './rules/numbers';
 import { CORRECTION_VOCABULARY } from './vocabulary';
@@ -68,9 +69,6 @@ const PHRASES = new RegExp(
   'g',
 );
 
-// A JSON object typed into the question: the body of a patch.
-const JSON_BODY = /(['"]?)(\{[\s\S]{0,4000}\})\1/;
-
 export type Token = {
   /** As typed (lowercased), for names. */
   raw: string;
@@ -78,7 +76,7 @@ export type Token = {
   word: string;
 };
 
-/** A question, lower-cased, split into tokens and key=value pairs. */
+/** A question: its kubectl flags read as typed, the rest lower-cased, split into tokens and key=value pairs. */
 export class Question {
   readonly text: string;
   readonly tokens: Token[];
@@ -92,23 +90,21 @@ export class Question {
   /** A JSON object body, as typed (case kept). */
   readonly jsonBody?: string;
   /**
-   * The question lower-cased, quotes and separators kept, without its JSON body: where one word of
-   * a command line ends (`-l 'a=b, c=d'` is one argument, `-l a=b tier=x` two).
+   * Its kubectl flags, read as kubectl reads them, case kept (flagReading.ts); the tokens and pairs are
+   * the rest of the question. A word starting with `-` that is no flag read is one of its problems.
    */
-  readonly input: string;
+  readonly flags: KubectlFlags;
+  /** The question without its flags and body, as typed: the words a condition is looked for in. */
+  readonly prose: string;
 
   /**
    * @param keep - words the cluster has as names: never typo-corrected
    * ("batch" stays a deployment, not "patch").
    */
   constructor(input: string, keep: ReadonlySet<string> = new Set()) {
-    const json = JSON_BODY.exec(input);
-    let rest = input;
-    if (json) {
-      this.jsonBody = json[2];
-      rest = input.replace(json[0], ' ');
-    }
-    this.input = rest.toLowerCase();
+    const { flags, body, rest } = readCommandLine(input);
+    if (body !== undefined) this.jsonBody = body;
+    this.prose = rest;
     const text = rest
       .toLowerCase()
       .replace(/[’`]/g, "'")
@@ -144,6 +140,9 @@ export class Question {
       });
     }
     this.tokens = tokens;
+    this.flags = flags.withStray(
+      tokens.map(t => t.raw).filter(raw => raw.startsWith('-') && raw !== '-'),
+    );
     this.text = ` ${tokens.map(t => t.word).join(' ')} `;
   }
 

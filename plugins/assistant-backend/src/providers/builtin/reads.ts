@@ -142,8 +142,8 @@ export function parseRead(
     !q.has('events')
   ) {
     const containerIndex = q.tokens.findIndex(t => t.word === 'container');
-    let container: string | undefined;
-    if (containerIndex >= 0) {
+    let container = q.flags.value('container');
+    if (!container && containerIndex >= 0) {
       const after = q.tokens[containerIndex + 1];
       const before = q.tokens[containerIndex - 1];
       if (after && isNameLike(after.raw) && !isVocabulary(after))
@@ -159,11 +159,21 @@ export function parseRead(
     const used = new Set(ns.used);
     q.tokens.forEach((t, i) => t.raw === container && used.add(i));
     const target = findName(q, used, known);
-    const tailLines = q.numberNear(
+    const worded = q.numberNear(
       ['last', 'tail', 'latest'],
       ['lines', 'line', 'log'],
     );
+    const flagged = q.flags.number('tail');
+    if (flagged !== undefined && worded !== undefined && flagged !== worded) {
+      throw refuse(
+        'read logs',
+        `--tail=${flagged} and the ${worded} lines the question also gives disagree: give the number once`,
+      );
+    }
+    const tailLines = flagged ?? worded;
     const previous =
+      !!q.flags.get('previous') ||
+      !!q.flags.get('p') ||
       q.has('previous', 'before', 'crashed', 'prior') ||
       q.text.includes(' last run ');
     const base = {

@@ -95,8 +95,4 @@ export const SELECTOR_WORDS = new Set([
   'labelled',
   'labeled',
   'selector',
-  '-l',
-  '--selector',
-  '--labels',
-  '-selector',
 ]);
