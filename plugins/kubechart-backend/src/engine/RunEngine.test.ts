@@ -206,7 +206,16 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
       sim,
     });
     // A tenant run whose backend died after helm deployed its releases (the run below stands for
-    // what it did; the row holds no locks so that it can), and one whose namespace holds nothing.
+    // what it did, with the same request; the row holds no locks so that it can), and one whose
+    // namespace holds nothing. Its request holds no secret value: one stored redacted could not be
+    // compared with the releases' values, and the run would fail closed.
+    const recoverRequest = tenantRequest('recover', {
+      credentials: [],
+      releases: [
+        { name: 'web', chart: 'webapp', values: { replicas: 2 } },
+        { name: 'api', chart: 'webapp', values: { replicas: 1 } },
+      ],
+    });
     const staleReady = await store.createRun(
       {
         id: 'a0000000-0000-4000-8000-000000000001',
@@ -215,15 +224,12 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
         actor: 'user:default/alice',
         target: { cluster: 'dev', namespace: 'tenant-recover' },
         tenant: 'recover',
-        input: {
-          tenant: 'recover',
-          releases: [{ name: 'web' }, { name: 'api' }],
-        },
+        input: recoverRequest,
       },
       [],
     );
     const ok = await engine.submit(
-      tenantRequest('recover', { credentials: [] }),
+      recoverRequest,
       'user:default/alice',
       withCatalog('user:default/alice'),
     );

@@ -1692,16 +1692,38 @@ export class Executors {
       kubeconfig,
       impersonate,
     });
-    if (status) ctx.addSecrets(rollbackSecretValues(status));
+    // What helm applied, its hooks included (as a chart run records it and the check judged it).
+    const applied = status
+      ? withHooks(
+          String(status.manifest ?? ''),
+          Array.isArray(status.hooks) ? status.hooks : [],
+        )
+      : '';
+    if (status)
+      ctx.addSecrets(
+        rollbackSecretValues({ config: status.config, manifest: applied }),
+      );
     await store.updateRun(run.id, {
       helmRevision: status?.version,
-      manifest: status?.manifest
-        ? ctx.redactManifest(status.manifest)
-        : undefined,
+      manifest: applied ? ctx.redactManifest(applied) : undefined,
       values: status?.config
         ? ctx.redactDeep(redactValues(status.config))
         : undefined,
     });
+    // As a chart run: it succeeded only once the release's workloads are Ready.
+    await this.step(ctx, 'wait', () =>
+      waitForReady({
+        client: this.deps.client(input.cluster),
+        cluster: input.cluster,
+        namespace: input.namespace,
+        release: input.release,
+        timeoutMs: settings.waitTimeoutSeconds * 1000,
+        pollIntervalMs: settings.waitPollIntervalMs,
+        failFastMs: settings.failFastSeconds * 1000,
+        ctx,
+        step: 'wait',
+      }),
+    );
   }
 
   private async tenantDelete(

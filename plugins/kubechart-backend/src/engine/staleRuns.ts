@@ -1,16 +1,26 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { Run } from '@kubechart/plugin-kubechart-common';
+import {
+  Run,
+  TENANT_CREDENTIALS_SECRET,
+} from '@kubechart/plugin-kubechart-common';
 import {
   ClusterRegistry,
+  REDACTED,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
+import { canonicalJson } from '../approvals/plan';
 import { RunStore, StaleRun } from '../database/RunStore';
 import { compareObject, formatPath } from '../drift/compare';
 import { KubeClient } from '../lib/KubeClient';
-import { readLatestHelmRelease } from '../lib/helmRelease';
+import {
+  StoredHelmRelease,
+  readHelmRelease,
+  readLatestHelmRelease,
+} from '../lib/helmRelease';
 import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { deployerUser } from './deployer';
+import { mergeValues } from './executors';
 import { asEnded, expectedReleases, releasesToPrune } from './runOutcomes';
 import { EngineSettings } from './settings';
 
@@ -70,10 +80,115 @@ function nameObjects(names: string[]): string {
   }`;
 }
 
+/** The chart name a chart reference asks for: a plain name, or the last segment of an `oci://` reference. */
+function requestedChartName(chart: string): string {
+  return chart.startsWith('oci://')
+    ? chart.slice(chart.lastIndexOf('/') + 1)
+    : chart;
+}
+
+/**
+ * Why a release deployed after a stale run started is not what the run asked for, or cannot be
+ * compared with it; undefined when its chart (name, and version when the run pinned one) and values
+ * are the run's. The values are what helm stores as the release's config, the user-supplied values:
+ * a chart run's `release.values`; a tenant run's release values with what the engine adds
+ * (`kubechart.tenant`, `.namespace`, and the generated `.credentials`, read from the tenant's
+ * credentials Secret); for a rollback, the chart and values of the revision it returns to. Fails
+ * closed: values the run's record hides (redacted secret values) are never taken as equal.
+ */
+async function differenceFromRequest(
+  run: Run,
+  name: string,
+  latest: StoredHelmRelease,
+  scoped: KubeClient,
+): Promise<string | undefined> {
+  const { namespace } = run.target;
+  const input = run.input as Record<string, any>;
+  const notAsked = (why: string) => `is not what this run asked for: ${why}`;
+  const unknown = (why: string) =>
+    `cannot be compared with what this run asked for: ${why}`;
+  let chart: string | undefined;
+  let version: string | undefined;
+  let values: Record<string, unknown>;
+  let asked = 'the run asked for';
+  let theirs = "the run's";
+  if (run.kind === 'rollback') {
+    const revision = input.revision;
+    const target = Number.isInteger(revision)
+      ? await readHelmRelease(scoped, namespace, name, revision)
+      : undefined;
+    if (!target)
+      return unknown(
+        `revision ${revision}, which this rollback returns to, has no Helm release record`,
+      );
+    chart = target.chart.name;
+    version = target.chart.version;
+    values = target.config;
+    asked = `revision ${revision}, which this rollback returns to, has`;
+    theirs = `those of revision ${revision}, which this rollback returns to`;
+  } else {
+    const release: Record<string, any> | undefined =
+      run.kind === 'tenant'
+        ? (Array.isArray(input.releases) ? input.releases : []).find(
+            (r: { name?: unknown }) => r?.name === name,
+          )
+        : input.release;
+    if (!release || typeof release.chart !== 'string')
+      return unknown(`the run's record does not hold its chart`);
+    chart = requestedChartName(release.chart);
+    version = typeof release.version === 'string' ? release.version : undefined;
+    values = release.values ?? {};
+    // The request is stored redacted: a hidden value cannot be told from another.
+    if (canonicalJson(values).includes(REDACTED))
+      return unknown(`the run's record hides some of its values (${REDACTED})`);
+    if (run.kind === 'tenant') {
+      const names: string[] = Array.isArray(input.credentials)
+        ? input.credentials
+        : [];
+      let credentials: Record<string, string> | undefined;
+      if (names.length) {
+        const secret = await scoped.read<any>({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: TENANT_CREDENTIALS_SECRET, namespace },
+        });
+        const data: Record<string, string> = secret?.data ?? {};
+        const missing = names.filter(c => typeof data[c] !== 'string');
+        if (missing.length)
+          return unknown(
+            `its generated credentials ${missing.join(
+              ', ',
+            )} are not in Secret ${TENANT_CREDENTIALS_SECRET}`,
+          );
+        credentials = Object.fromEntries(
+          names.map(c => [c, Buffer.from(data[c], 'base64').toString('utf8')]),
+        );
+      }
+      values = mergeValues(values, {
+        kubechart: {
+          tenant: input.tenant,
+          namespace,
+          ...(credentials ? { credentials } : {}),
+        },
+      });
+    }
+  }
+  if (latest.chart.name !== chart)
+    return notAsked(`its chart is ${latest.chart.name}, ${asked} ${chart}`);
+  if (version !== undefined && latest.chart.version !== version)
+    return notAsked(
+      `its chart ${chart} is at version ${latest.chart.version}, ${asked} ${version}`,
+    );
+  if (canonicalJson(latest.config) !== canonicalJson(values))
+    return notAsked(`its values differ from ${theirs}`);
+  return undefined;
+}
+
 /**
  * Chart, rollback and tenant runs: every release's latest Helm release record is `deployed` and was
- * written by this run (deployed after it started, or the revision it recorded), and the workloads
- * of the namespace (of the release, for a chart or rollback) are Ready.
+ * written by this run (the revision it recorded, or deployed after it started with the chart and
+ * values it asked for), and the workloads of the namespace (of the release, for a chart or
+ * rollback) are Ready.
  */
 async function observeReleases(
   run: Run,
@@ -127,9 +242,12 @@ async function observeReleases(
       latest.deployedAt &&
       Date.parse(latest.deployedAt) >= Date.parse(since)
     ) {
-      deployed.push(
-        `release ${name} revision ${latest.version}${at}, after this run started`,
-      );
+      // Deployed after the run started, by this run only if it is what the run asked for: someone
+      // else may have deployed the release meanwhile (the run's backend died before helm ran).
+      const differs = await differenceFromRequest(run, name, latest, scoped);
+      const which = `release ${name} revision ${latest.version}${at}, after this run started`;
+      if (differs) problems.push(`${which}, ${differs}`);
+      else deployed.push(which);
     } else {
       problems.push(
         `release ${name} is at revision ${latest.version},${

@@ -1,0 +1,319 @@
+import path from 'node:path';
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { Run } from '@kubechart/plugin-kubechart-common';
+import { HelmCli } from '@kubechart/plugin-kubechart-node';
+import { NewRun } from '../database/RunStore';
+import {
+  chartDirectory,
+  createTestEngine,
+  helmBinary,
+  startSim,
+} from '../__testUtils__/setup';
+import { plainCaller } from './scope';
+
+jest.setTimeout(300_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+const ALICE = 'user:default/alice';
+
+/**
+ * A run whose backend died is `succeeded` after reconciling only when the release deployed after it
+ * started is what the run asked for: its chart and values (for a rollback, those of the revision it
+ * returns to). A release someone else deployed meanwhile, with other values, is not the run's change,
+ * and values the run's record hides cannot be compared: its outcome is not known.
+ */
+describe.each(databases.eachSupportedId())(
+  'reconciling a stale run against what it asked for on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let t: Awaited<ReturnType<typeof createTestEngine>>;
+    let n = 0;
+    /** helm run by someone outside KubeChart, with the cluster's admin credentials. */
+    const outsider = new HelmCli({ binary: helmBinary('helm3') });
+
+    beforeAll(async () => {
+      sim = await startSim();
+      t = await createTestEngine({ databases, databaseId, sim });
+    });
+    afterAll(() => sim?.stop());
+
+    const runToEnd = async (request: any) => {
+      const r = await t.engine.submit(request, ALICE, plainCaller(ALICE));
+      await t.engine.waitFor(r.id);
+      return (await t.store.getRun(r.id))!;
+    };
+    /** A tenant with release web (chart webapp, image 1.0.0), Ready. */
+    const tenant = async (code: string, credentials?: string[]) => {
+      const run = await runToEnd({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: code,
+        releases: [{ name: 'web', chart: 'webapp', values: { replicas: 1 } }],
+        ...(credentials ? { credentials } : {}),
+      });
+      expect({ status: run.status, reason: run.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      return run;
+    };
+    /** A run row left `running` by a backend that died before helm ran: its heartbeat is 10 minutes old. */
+    const leftRunning = async (
+      run: Omit<NewRun, 'id' | 'status' | 'actor'>,
+    ) => {
+      const id = `d0000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+      await t.store.createRun(
+        { ...run, id, status: 'running', actor: ALICE },
+        [],
+      );
+      return id;
+    };
+    const goStale = (...ids: string[]) =>
+      t
+        .knex('kubechart_runs')
+        .whereIn('id', ids)
+        .update({ heartbeat_at: Date.now() - 10 * 60_000 });
+    const chartRow = (namespace: string, release: Record<string, unknown>) => ({
+      kind: 'chart' as const,
+      target: { cluster: 'dev', namespace, release: 'web' },
+      input: { kind: 'chart', cluster: 'dev', namespace, release },
+    });
+    const outcome = async (id: string) => {
+      const run = (await t.store.getRun(id)) as Run;
+      const events = await t.store.getEvents(id);
+      return {
+        status: run.status,
+        reason: run.failureReason,
+        last: events[events.length - 1]?.message,
+      };
+    };
+    const liveImage = async (namespace: string) => {
+      const apps = t.clusters.kubeConfig('dev').makeApiClient(AppsV1Api);
+      const d = await apps.readNamespacedDeployment({ name: 'web', namespace });
+      return d.spec?.template.spec?.containers[0].image;
+    };
+    /** `helm upgrade --install web webapp --wait` outside KubeChart. */
+    const upgradeOutside = (namespace: string, values: Record<string, any>) =>
+      outsider.upgradeInstall({
+        release: 'web',
+        namespace,
+        chart: path.join(chartDirectory, 'webapp'),
+        values,
+        kubeconfig: sim.kubeconfig,
+        // Rolled out before the check, so that what differs is the release alone.
+        wait: true,
+        timeoutSeconds: 60,
+      });
+
+    it('fails a chart run whose release someone else upgraded with other values after it started', async () => {
+      await tenant('probe');
+      const id = await leftRunning(
+        chartRow('tenant-probe', {
+          name: 'web',
+          chart: 'webapp',
+          values: { image: { tag: '9.9.9' } },
+        }),
+      );
+      // The backend died before helm ran; someone upgrades web by hand meanwhile.
+      expect(
+        (
+          await upgradeOutside('tenant-probe', {
+            replicas: 1,
+            image: { tag: '2.0.0' },
+          })
+        ).revision,
+      ).toBe(2);
+      await goStale(id);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+
+      const o = await outcome(id);
+      expect(o).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: release web revision 2 deployed at \S+, after this run started, is not what this run asked for: its values differ from the run's; the run's outcome is not known$/,
+        ),
+      });
+      expect(o.last).toBe(`Run failed: ${o.reason}`);
+      const run = (await t.store.getRun(id))!;
+      expect(run.helmRevision).toBeUndefined();
+      expect(await liveImage('tenant-probe')).toBe(
+        'registry.example.com/team/web:2.0.0',
+      );
+    });
+
+    it('fails a chart run whose chart or pinned version is not the one deployed after it started', async () => {
+      await tenant('probechart');
+      const other = await leftRunning(
+        chartRow('tenant-probechart', {
+          name: 'web',
+          chart: 'statichook',
+          values: { replicas: 1, image: { tag: '2.0.0' } },
+        }),
+      );
+      const pinned = await leftRunning(
+        chartRow('tenant-probechart', {
+          name: 'web',
+          chart: 'webapp',
+          version: '9.9.9',
+          values: { replicas: 1, image: { tag: '2.0.0' } },
+        }),
+      );
+      await upgradeOutside('tenant-probechart', {
+        replicas: 1,
+        image: { tag: '2.0.0' },
+      });
+      await goStale(other, pinned);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(2);
+
+      expect(await outcome(other)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /, after this run started, is not what this run asked for: its chart is webapp, the run asked for statichook; the run's outcome is not known$/,
+        ),
+      });
+      expect(await outcome(pinned)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /, after this run started, is not what this run asked for: its chart webapp is at version 0\.1\.0, the run asked for 9\.9\.9; the run's outcome is not known$/,
+        ),
+      });
+    });
+
+    it('fails closed on a chart run whose stored values hide a secret value, though the release deployed after it started has the same', async () => {
+      await tenant('probesecret');
+      // As the engine stores a request with a password: redacted.
+      const id = await leftRunning(
+        chartRow('tenant-probesecret', {
+          name: 'web',
+          chart: 'webapp',
+          values: { replicas: 1, database: { password: '***' } },
+        }),
+      );
+      const done = await runToEnd({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-probesecret',
+        release: {
+          name: 'web',
+          chart: 'webapp',
+          values: { replicas: 1, database: { password: 'hunter2-Zq9vLp4w' } },
+        },
+      });
+      expect(done.status).toBe('succeeded');
+      await goStale(id);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+
+      const o = await outcome(id);
+      expect(o).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /, after this run started, cannot be compared with what this run asked for: the run's record hides some of its values \(\*\*\*\); the run's outcome is not known$/,
+        ),
+      });
+      expect(JSON.stringify(o)).not.toContain('hunter2');
+    });
+
+    it("judges a rollback by the revision it returns to: fails on another change, succeeds on that revision's", async () => {
+      await tenant('proberb');
+      const v2 = await runToEnd({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: 'tenant-proberb',
+        release: {
+          name: 'web',
+          chart: 'webapp',
+          values: { replicas: 1, image: { tag: '2.0.0' } },
+        },
+      });
+      expect(v2).toMatchObject({ status: 'succeeded', helmRevision: 2 });
+      const rollbackRow = () =>
+        leftRunning({
+          kind: 'rollback',
+          target: {
+            cluster: 'dev',
+            namespace: 'tenant-proberb',
+            release: 'web',
+          },
+          input: {
+            kind: 'rollback',
+            cluster: 'dev',
+            namespace: 'tenant-proberb',
+            release: 'web',
+            revision: 1,
+          },
+        });
+      // The rollback's backend died before helm ran; someone upgrades web by hand meanwhile.
+      const lost = await rollbackRow();
+      await upgradeOutside('tenant-proberb', {
+        replicas: 1,
+        image: { tag: '3.0.0' },
+      });
+      await goStale(lost);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      expect(await outcome(lost)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: release web revision 3 deployed at \S+, after this run started, is not what this run asked for: its values differ from those of revision 1, which this rollback returns to; the run's outcome is not known$/,
+        ),
+      });
+
+      // This rollback's backend died after helm rolled back to revision 1.
+      const done = await rollbackRow();
+      const rolledBack = await runToEnd({
+        kind: 'rollback',
+        cluster: 'dev',
+        namespace: 'tenant-proberb',
+        release: 'web',
+        revision: 1,
+      });
+      expect(rolledBack).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 4,
+      });
+      await goStale(done);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      const o = await outcome(done);
+      expect(o).toMatchObject({ status: 'succeeded', reason: undefined });
+      expect(o.last).toMatch(
+        /: the cluster shows this run's change: release web revision 4 deployed at \S+, after this run started; every workload is Ready$/,
+      );
+    });
+
+    it('marks succeeded a tenant run with generated credentials whose release it deployed, and fails one whose release was replaced', async () => {
+      const run = await tenant('probecred', ['db']);
+      // The backend died after helm installed the release, before it recorded the end.
+      await t
+        .knex('kubechart_runs')
+        .where({ id: run.id })
+        .update({ status: 'running', finished_at: null });
+      await goStale(run.id);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      const o = await outcome(run.id);
+      expect(o).toMatchObject({ status: 'succeeded', reason: undefined });
+      expect(o.last).toMatch(
+        /: the cluster shows this run's change: release web revision 1 deployed at \S+, after this run started; every workload is Ready$/,
+      );
+
+      // Again, but someone reinstalled web with the run's own values, without what KubeChart adds.
+      await t
+        .knex('kubechart_runs')
+        .where({ id: run.id })
+        .update({ status: 'running', finished_at: null });
+      await upgradeOutside('tenant-probecred', { replicas: 1 });
+      await goStale(run.id);
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+      expect(await outcome(run.id)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: release web revision 2 deployed at \S+, after this run started, is not what this run asked for: its values differ from the run's; the run's outcome is not known$/,
+        ),
+      });
+    });
+  },
+);
