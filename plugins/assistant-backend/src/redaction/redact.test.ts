@@ -49,6 +49,71 @@ describe('redaction of what the assistant shows', () => {
     }
   });
 
+  it('hides a URL password holding `/`, `#` or `?`, up to the last `@` of its word', () => {
+    expect(
+      hideUrlCredentials(
+        'helm repo add x https://app:s3cr3t/value@charts.example.com',
+      ),
+    ).toBe('helm repo add x https://app:***@charts.example.com');
+    expect(hideUrlCredentials('redis://:s3cr3t#value@redis:6379/0')).toBe(
+      'redis://:***@redis:6379/0',
+    );
+    expect(hideUrlCredentials(`x https://u:it's"so@h/p y`)).toBe(
+      'x https://u:***@h/p y',
+    );
+    expect(
+      scrubText('pulling https://app:s3cr3t?x/y@charts.example.com/a.tgz now'),
+    ).toBe('pulling https://app:***@charts.example.com/a.tgz now');
+    expect(
+      redactValues({
+        repository: 'https://app:s3cr3t/value@charts.example.com/stable',
+        args: ['--url', 'redis://:s3cr3t#value@redis:6379/0'],
+      }),
+    ).toEqual({
+      repository: 'https://app:***@charts.example.com/stable',
+      args: ['--url', 'redis://:***@redis:6379/0'],
+    });
+    // An `@` of another word is not the URL's: a port and path are shown.
+    for (const plain of [
+      'https://charts.example.com:8443/stable by ops@example.com',
+      'see https://h:8443/x\nmail a@b',
+    ]) {
+      expect(hideUrlCredentials(plain)).toBe(plain);
+    }
+  });
+
+  it('keeps the host and path of a URL whose user names a secret', () => {
+    const line =
+      'https://gitlab-ci-token:s3cr3t@gitlab.example.com/group/repo.git failed';
+    const shown =
+      'https://gitlab-ci-token:***@gitlab.example.com/group/repo.git failed';
+    expect(hideUrlCredentials(line)).toBe(shown);
+    expect(scrubText(line)).toBe(shown);
+    expect(scrubText(shown)).toBe(shown);
+    expect(redactValues({ repo: line })).toEqual({ repo: shown });
+    expect(
+      scrubText(
+        'git clone https://ci.token:s3cr3t/x@gitlab.example.com/g/r.git',
+      ),
+    ).toBe('git clone https://ci.token:***@gitlab.example.com/g/r.git');
+    // Not a URL's user: the value is hidden as before.
+    expect(scrubText('gitlab-ci-token:s3cr3t@gitlab.example.com done')).toBe(
+      'gitlab-ci-token:*** done',
+    );
+    // `true`/`false` of a setting stay shown in values.
+    expect(
+      redactValues({
+        gitlab: 'gitlab-ci-token: false',
+        args: ['--use-token=true', '--token', 'false'],
+        token: true,
+      }),
+    ).toEqual({
+      gitlab: 'gitlab-ci-token: false',
+      args: ['--use-token=true', '--token', 'false'],
+      token: true,
+    });
+  });
+
   it('hides secret-looking key=value pairs of free text', () => {
     expect(hideSecretPairs('db.password=abc\nlog.level=debug')).toBe(
       'db.password=***\nlog.level=debug',
@@ -69,6 +134,10 @@ describe('redaction of what the assistant shows', () => {
     const started = Date.now();
     scrubText(long);
     scrubText('://@:'.repeat(100_000));
+    // URLs whose authority stops before an `@` of the same word, and a word without one.
+    scrubText(`${'a://b:c/'.repeat(50_000)}@`);
+    scrubText('a://b:c/'.repeat(50_000));
+    scrubText(`a://b:c/${'a://gitlab-ci-token:/'.repeat(20_000)}@`);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 

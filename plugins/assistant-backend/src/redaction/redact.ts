@@ -28,15 +28,23 @@ export function hiddenSize(value: unknown, why?: string): string {
 
 /** Characters that end the authority (`user:pass@host`) of a URL. */
 const AUTHORITY_END = /[\/?#\s"'<>`\\]/;
+/** Characters that end a word of text. */
+const WORD_END = /\s/;
 
 /**
- * `scheme://user:pass@host` → `scheme://user:***@host`, for every URL of the text. One pass: each
- * character is looked at a bounded number of times, so any text costs linear time.
+ * `scheme://user:pass@host` → `scheme://user:***@host`, for every URL of the text. A password may
+ * hold what ends an authority (`https://app:a/b@host`, `redis://:a#b@redis`): when a `user:` has
+ * no `@` before its authority ends, the password runs to the last `@` of the same word (a word
+ * without one is a `host:port` and its path, shown). One pass: each character is looked at a
+ * bounded number of times (the last `@` of a word is looked for once), so any text costs linear time.
  */
 export function hideUrlCredentials(text: string): string {
   let out = '';
   let copied = 0;
   let from = 0;
+  // The last word looked through for an `@`: where it ends, and its last `@` (-1 when none).
+  let wordEnd = -1;
+  let wordAt = -1;
   for (let i = text.indexOf('://'); i !== -1; i = text.indexOf('://', from)) {
     const start = i + 3;
     let end = start;
@@ -48,6 +56,26 @@ export function hideUrlCredentials(text: string): string {
       end++;
     }
     from = end;
+    if (
+      at === -1 &&
+      colon !== -1 &&
+      end < text.length &&
+      !WORD_END.test(text[end])
+    ) {
+      // `user:` then a character that ends an authority: the password may run on to an `@`.
+      if (end >= wordEnd) {
+        wordEnd = end;
+        wordAt = -1;
+        while (wordEnd < text.length && !WORD_END.test(text[wordEnd])) {
+          if (text[wordEnd] === '@') wordAt = wordEnd;
+          wordEnd++;
+        }
+      }
+      if (wordAt > end) {
+        at = wordAt;
+        from = wordAt;
+      }
+    }
     // `user:pass@host`: a colon before the last `@`, and something between them.
     if (at === -1 || colon === -1 || colon + 1 >= at) continue;
     out += text.slice(copied, colon + 1) + REDACTED;
@@ -150,6 +178,22 @@ const LIST_GAP = /[ \t]*,\s*/y;
 const LINE_REST = /[ \t]*(?=\r?\n)/y;
 /** A line's indentation, and the `- ` of a YAML list item. */
 const LINE_PREFIX = /([ \t]*)(-[ \t]+)?/y;
+
+/**
+ * Whether the key at `keyStart` is the user of a URL: the start of its authority (`https://key:`),
+ * looked for back to `scanned` at the latest.
+ */
+function urlUserAt(text: string, keyStart: number, scanned: number): boolean {
+  let i = keyStart;
+  while (
+    i > scanned &&
+    !AUTHORITY_END.test(text[i - 1]) &&
+    text[i - 1] !== ':' &&
+    text[i - 1] !== '@'
+  )
+    i--;
+  return i >= 3 && text.startsWith('://', i - 3);
+}
 
 /** Whether `key`, a whole key of free text (`stripe.api-key`), is secret by {@link isSecretKey}. */
 function isSecretPairKey(key: string): boolean {
@@ -771,7 +815,15 @@ export function hideSecretPairs(text: string, wholeKeys = false): string {
       const keyStart = quotedStart(start, scanned);
       PAIR_SEPARATOR.lastIndex = end;
       const sep = PAIR_SEPARATOR.exec(text);
-      if (sep) {
+      if (
+        sep?.[0] === ':' &&
+        text.startsWith(`${REDACTED}@`, end + 1) &&
+        urlUserAt(text, start, scanned)
+      ) {
+        // The user of a URL (`https://gitlab-ci-token:***@gitlab.example.com/g/r.git`), its
+        // password hidden by `hideUrlCredentials`: the host and path after it are shown.
+        end += 1 + REDACTED.length;
+      } else if (sep) {
         const from = end + sep[0].length;
         ctx.moveTo(from);
         const lineEnds =
