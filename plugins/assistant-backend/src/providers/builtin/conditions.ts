@@ -2,6 +2,9 @@ import { Plan } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { Question } from './question';
 import {
+  NEGATION_REACH,
+  NEGATION_STOPS,
+  NEGATION_WORDS,
   RELATIVE_CLAUSE,
   SELECTOR_WORDS,
   STATE_WORDS,
@@ -196,4 +199,131 @@ export function refuseDroppedConditions(
       isChange(plan) ? 'change' : 'show'
     } more than you asked. Narrow it with a label selector (for example "with label app=web", "-l app=web" or "matching example.com/team"), or name the object. Nothing was planned.`,
   );
+}
+
+/** A selector given as a word of the question: a key=value pair, or the flag `-l`/`--selector` (with its value, glued or next). */
+const SELECTOR_PAIR = /^[a-z0-9][-a-z0-9_./]*!?=/;
+const SELECTOR_FLAG = /^(?:-l|--selector)(?:=?(.+))?$/;
+
+/** The requirement a selector word gives, for the example of a refusal; `undefined` when it is not one. */
+function selectorIn(
+  words: ReadonlyArray<string>,
+  at: number,
+): { requirement: string; words: number } | undefined {
+  const word = words[at];
+  const flag = SELECTOR_FLAG.exec(word);
+  if (flag) {
+    const value = flag[1] ?? words[at + 1];
+    return { requirement: value ?? '', words: flag[1] ? 1 : 2 };
+  }
+  if (SELECTOR_PAIR.test(word)) return { requirement: word, words: 1 };
+  // A label key alone after a selector word ("not matching example.com/team"), as keyOnlySelectors reads it.
+  if (
+    at > 0 &&
+    SELECTOR_WORDS.has(words[at - 1]) &&
+    word.includes('/') &&
+    LABEL_KEY.test(word)
+  ) {
+    return { requirement: word, words: 1 };
+  }
+  return undefined;
+}
+
+/**
+ * Where the words naming the plan's namespace end, when they follow a negation at `at`: "in shop",
+ * "from the shop namespace", `-n shop`, `-nshop`, `--namespace=shop` ("delete pods not in shop
+ * with app=web" planned in shop).
+ */
+function namespaceLeftOut(
+  words: ReadonlyArray<string>,
+  at: number,
+  plan: Plan,
+): number | undefined {
+  const ns = plan.namespace;
+  if (!ns) return undefined;
+  const flag = /^(?:-n|--namespace)(?:=?(.+))?$/.exec(words[at] ?? '');
+  if (flag) {
+    if (flag[1] === ns) return at + 1;
+    return words[at + 1] === ns ? at + 2 : undefined;
+  }
+  if (words[at] !== 'in' && words[at] !== 'from') return undefined;
+  let j = at + 1;
+  while (['the', 'namespace', 'ns'].includes(words[j])) j++;
+  if (words[j] !== ns) return undefined;
+  return ['namespace', 'ns'].includes(words[j + 1]) ? j + 2 : j + 1;
+}
+
+/** How the requirement negated is typed as kubectl reads a negation: `app!=web`, `!app`. */
+function negatedExample(requirement: string): string {
+  const pair = /^([^=!,]+)(!?=)([^,]*)/.exec(requirement);
+  if (pair?.[2] === '!=') return `-l '${pair[1]}=${pair[3]}'`;
+  if (pair) {
+    return `-l '${pair[1]}!=${pair[3]}' (or -l '!${pair[1]}' for those without the label)`;
+  }
+  const key = requirement.split(',')[0];
+  return LABEL_KEY.test(key) ? `-l '!${key}'` : `-l 'app!=web'`;
+}
+
+/**
+ * Refuses a question that negates or excludes in words a label selector ("delete pods not matching
+ * app=web", "… but keep app=web", "… lacking app=web", "not -l app=web", "don't restart deployments
+ * with app=web") or the plan's namespace ("delete pods not in shop with app=web"). The plan selects by
+ * them as typed, so it would reach exactly the objects the question leaves out (a change of the
+ * opposite objects, a list of the wrong ones). A selector negated as kubectl reads it (`-l 'app!=web'`,
+ * `-l '!app'`) is planned. Returns the plan when no negation reaches a selector or the namespace.
+ */
+export function refuseNegatedSelector(plan: Plan, q: Question): Plan {
+  const typed = q.asked
+    .toLowerCase()
+    .replace(/[’`]/g, "'")
+    .split(/\s+/)
+    .filter(Boolean);
+  // Punctuation that ends a clause ends the reach of a negation.
+  const ends = typed.map(w => /[,.;:?!)\]]$/.test(w));
+  const words = typed.map(w =>
+    w.replace(/^[(\["']+/, '').replace(/["')\],.;:?!]+$/, ''),
+  );
+  for (let i = 0; i < words.length; i++) {
+    // The words after `--` are the command exec runs.
+    if (words[i] === '--') break;
+    if (!NEGATION_WORDS.test(words[i])) continue;
+    // "why aren't the pods with app=web ready": the pods with app=web are the subject.
+    if (words[i - 1] === 'why') continue;
+    // "all pods but the app=web ones" leaves them out; "but only app=web" narrows to them, and
+    // "but in shop" says where.
+    const but = words[i] === 'but';
+    if (but && ['only', 'just'].includes(words[i + 1])) continue;
+    const left = but ? undefined : namespaceLeftOut(words, i + 1, plan);
+    if (left) {
+      const phrase = words.slice(i, left).join(' ');
+      throw new PlanRefusal(
+        `I understood that you want to ${intent(
+          plan,
+        )}, but "${phrase}" leaves out the namespace the plan is in: planned, it would ${
+          isChange(plan) ? 'change' : 'show'
+        } the very objects you want left out, and the plan has no field for a namespace to leave out; name the namespace you mean. Nothing was planned.`,
+      );
+    }
+    for (
+      let j = i + 1;
+      j <= i + NEGATION_REACH && j < words.length && !ends[j - 1];
+      j++
+    ) {
+      const selector = selectorIn(words, j);
+      if (selector) {
+        const phrase = words.slice(i, j + selector.words).join(' ');
+        throw new PlanRefusal(
+          `I understood that you want to ${intent(
+            plan,
+          )}, but "${phrase}" negates the selector, and the plan can only select by it: planned, it would ${
+            isChange(plan) ? 'change' : 'show'
+          } the very objects you want left out; ask with the selector negated as kubectl reads it, for example ${negatedExample(
+            selector.requirement,
+          )}. Nothing was planned.`,
+        );
+      }
+      if (NEGATION_STOPS.has(words[j]) || words[j] === '--') break;
+    }
+  }
+  return plan;
 }

@@ -135,6 +135,16 @@ const OUTPUT_FLAG =
 /** A JSON object typed into the question: the body of a patch. */
 const JSON_BODY = /(['"]?)(\{[\s\S]{0,4000}\})\1/;
 
+/**
+ * Characters that look like kubectl's `-` and are not it: the typographic dashes (‐ ‑ ‒ – — ―), the
+ * minus sign (−) and their small and full-width forms. Editors and chat tools put them in place of
+ * `-`; kubectl reads none of them as the start of a flag.
+ */
+const LOOKALIKE_DASH = /^[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/;
+
+/** The leading dashes of a flag, kubectl's or look-alike ones (`--`, `-`, `——`, `−`). */
+const LEADING_DASHES = /^[-\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]{1,2}/;
+
 /** The flags of a question, as kubectl reads them. */
 export class KubectlFlags {
   constructor(
@@ -158,16 +168,25 @@ export class KubectlFlags {
     return value === undefined ? undefined : Number(value);
   }
 
-  /** These flags, with words the question's own reading found starting with `-` besides ("pods,-x"). */
+  /** These flags, with the flag words the question's own reading of its words found besides ("pods,-x"). */
   withStray(words: ReadonlyArray<string>): KubectlFlags {
-    if (!words.length) return this;
+    const stray = words.filter(isFlagWord);
+    if (!stray.length) return this;
     return new KubectlFlags(
       this.read,
       [
         ...this.problems,
-        ...words
+        ...stray
           .map(flagShown)
-          .filter(flag => !this.problems.some(p => p.flag === flag))
+          // A look-alike dash is left in the words, lower-cased there ("﹘A" read again as "﹘a").
+          .filter(
+            flag =>
+              !this.problems.some(
+                p =>
+                  p.flag === flag ||
+                  (LOOKALIKE_DASH.test(flag) && p.flag.toLowerCase() === flag),
+              ),
+          )
           .map(flag => ({ flag, why: unreadWhy(flag) })),
       ],
       this.selector,
@@ -181,17 +200,34 @@ export class KubectlFlags {
   }
 }
 
+/**
+ * Whether a word of a question is read as a flag: it starts with `-`, or with a dash that looks like
+ * it (a problem that refuses the question, naming it). A dash standing alone is punctuation.
+ */
+export function isFlagWord(word: string): boolean {
+  if (word.startsWith('-')) return word !== '-';
+  return LOOKALIKE_DASH.test(word) && word.length > 1;
+}
+
 /** How a flag is named in a refusal: as typed, never with a value that may be glued to it (`-pS3cret`). */
 export function flagShown(word: string): string {
   const name = word.split('=')[0];
-  if (name.length <= 2 || /^--?[A-Za-z][A-Za-z-]{0,40}$/.test(name)) {
+  const dashes = LEADING_DASHES.exec(name)?.[0].length ?? 1;
+  if (
+    name.length <= 2 ||
+    /^[A-Za-z][A-Za-z-]{0,40}$/.test(name.slice(dashes))
+  ) {
     return name;
   }
-  return `${name.slice(0, name.startsWith('--') ? 3 : 2)}…`;
+  return `${name.slice(0, dashes + 1)}…`;
 }
 
 /** Why the parser does not read a flag: a clause of a refusal. */
 function unreadWhy(flag: string, letter?: string): string {
+  const lookalike = LOOKALIKE_DASH.exec(flag);
+  if (lookalike) {
+    return `${flag} is typed with ${lookalike[0]}, and kubectl reads only - (a hyphen-minus) as the start of a flag: type it with -`;
+  }
   if (letter === 'L') {
     return `${flag} is kubectl's --label-columns (columns to show), not -l (--selector): kubectl's flags are case-sensitive, and the assistant does not carry out ${flag}; ask with -l for a selector`;
   }
@@ -368,7 +404,14 @@ export function readCommandLine(input: string): {
     // from the word as typed (`-la=b,` keeps its last comma, as `-l a=b,` does).
     const bare = words[i].text.replace(/^[(\[]+/, '');
     const word = bare.replace(TRAILING, '');
-    if (!word.startsWith('-') || word === '-') continue;
+    if (!isFlagWord(word)) continue;
+    if (!word.startsWith('-')) {
+      // A look-alike dash: no flag as typed, and read as `-` one the question may not mean. Left
+      // in the words (what else was asked is still said in the refusal).
+      const shown = flagShown(word);
+      problem(shown, unreadWhy(shown));
+      continue;
+    }
     removed.add(i);
     if (word === '--') {
       // kubectl reads no flag after `--`: the rest is the command exec runs.

@@ -1,9 +1,13 @@
 import { Plan } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
-import { intent, refuseDroppedConditions } from './conditions';
+import {
+  intent,
+  refuseDroppedConditions,
+  refuseNegatedSelector,
+} from './conditions';
 import { parseDiagnosis } from './diagnosis';
-import { changeKind, parseChange, refuse } from './mutations';
+import { changeKind, parseChange, refuse, understood } from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
@@ -46,12 +50,15 @@ const GENERIC = new Set([
  * 5. otherwise a read;
  * 6. a restricting condition the plan does not hold (an exclusion, an age, a
  *    name pattern, a state of the objects of a change …) → refused, never
- *    dropped (conditions.ts); so is a name a list would leave out (reads.ts);
+ *    dropped (conditions.ts); so is a selector negated in words ("not matching app=web": planned,
+ *    it would pick the very objects left out) and a name a list would leave out (reads.ts);
  * 7. "pods of deployment web" → the pods its selector picks (workloadPods.ts);
  * 8. kubectl's flags, read once as typed (flagReading.ts): an output format carried out exactly
  *    or refused, a name with a selector refused as kubectl refuses it, every other flag checked to
  *    be carried out by the plan, and a flag the parser does not read refused, naming it, rather
- *    than dropped (kubectlFlags.ts).
+ *    than dropped (kubectlFlags.ts), also one typed with a dash that only looks like `-` (`—n`);
+ * 9. a JSON body (`{…}`, read before the flags) in a question that is no patch → refused: the
+ *    flags between its braces were not read.
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -80,8 +87,27 @@ export function parseQuestion(
   // A flag the parser cannot carry out refuses the question, whatever else it says: planned
   // without it, the command would not be the one typed.
   if (q.flags.problems.length) throw refuseFlagProblems(q, plan);
+  refuseBodyOutsidePatch(q, plan);
   if (!plan) throw failure;
   return honourFlags(plan, q);
+}
+
+/**
+ * A JSON body (`{…}`) is read as the body of a patch, before the flags: in any other question the
+ * words and flags between its braces would go unread ("restart deployments -n shop {-l app=web}"
+ * restarting every deployment in shop), so it is refused, whether or not the rest was planned.
+ */
+function refuseBodyOutsidePatch(q: Question, plan: Plan | undefined) {
+  if (q.jsonBody === undefined) return;
+  const kind = changeKind(q);
+  if (plan ? plan.verb === 'patch' : kind === 'patch') return;
+  let asked = 'run a kubectl command';
+  if (plan) asked = intent(plan);
+  else if (kind) asked = understood(kind);
+  throw refuse(
+    asked,
+    'the question holds a body in braces ({…}), and a JSON body is only for patch: what is between the braces was not read. Ask without the braces',
+  );
 }
 
 /** Plans a question from its words and the flags read. */
@@ -113,7 +139,9 @@ function planQuestion(
     );
   const checked = (plan: Plan) => {
     if (ns.conflict) throw refuse(intent(plan), ns.conflict);
-    return inOneNamespace(refuseDroppedConditions(plan, q, text));
+    return inOneNamespace(
+      refuseNegatedSelector(refuseDroppedConditions(plan, q, text), q),
+    );
   };
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);

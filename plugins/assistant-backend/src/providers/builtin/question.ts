@@ -96,12 +96,15 @@ export class Question {
   readonly flags: KubectlFlags;
   /** The question without its flags and body, as typed: the words a condition is looked for in. */
   readonly prose: string;
+  /** The question as typed, flags and body included: where a selector negated in words is looked for. */
+  readonly asked: string;
 
   /**
    * @param keep - words the cluster has as names: never typo-corrected
    * ("batch" stays a deployment, not "patch").
    */
   constructor(input: string, keep: ReadonlySet<string> = new Set()) {
+    this.asked = input;
     const { flags, body, rest } = readCommandLine(input);
     if (body !== undefined) this.jsonBody = body;
     this.prose = rest;
@@ -140,9 +143,7 @@ export class Question {
       });
     }
     this.tokens = tokens;
-    this.flags = flags.withStray(
-      tokens.map(t => t.raw).filter(raw => raw.startsWith('-') && raw !== '-'),
-    );
+    this.flags = flags.withStray(tokens.map(t => t.raw));
     this.text = ` ${tokens.map(t => t.word).join(' ')} `;
   }
 

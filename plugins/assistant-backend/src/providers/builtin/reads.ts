@@ -438,7 +438,9 @@ export function parseRead(
     plan.fieldSelector = 'status.phase=Pending';
   } else if (
     q.text.includes(' not running ') ||
-    q.text.includes(' not runing ')
+    q.text.includes(' not runing ') ||
+    q.text.includes(' arent running ') ||
+    q.text.includes(' isnt running ')
   ) {
     plan.fieldSelector = 'status.phase!=Running';
   } else if (q.has('failed') && resource === 'jobs') {

@@ -96,3 +96,39 @@ export const SELECTOR_WORDS = new Set([
   'labeled',
   'selector',
 ]);
+
+/**
+ * Words that negate or exclude what follows them ("not matching app=web", "but keep app=web",
+ * "lacking app=web", "all pods but the app=web ones", "don't restart deployments with app=web"). Matched against one lower-cased
+ * word, apostrophes kept as typed. A label selector within `NEGATION_REACH` words after one is
+ * refused: the plan would select by the selector itself, the very objects meant to be left out.
+ */
+export const NEGATION_WORDS =
+  /^(?:not|but|no|none|never|nor|cannot|(?:do|does|did|is|are|was|were|have|has|had|wo|would|should|ca|could|must|need)n'?t|without|lacking|lacks?|missing|keep|keeps|keeping|kept|leave|leaves|leaving|spare|spares|sparing|save|saving|excluding|exclude|excluded|except|besides|unless|skip|skipping|ignore|ignoring|omit|omitting|preserve|preserving|protect|protecting|avoid|avoiding|instead|rather)$/;
+
+/** How many words after a negating word a selector is taken to be what it negates. */
+export const NEGATION_REACH = 4;
+
+/**
+ * Words after a negating word that say what it negates when they are not a selector: the scan for a
+ * negated selector stops at them ("pods that are not running with app=web" negates running).
+ */
+export const NEGATION_STOPS = new Set([
+  'in',
+  'on',
+  'from',
+  'and',
+  'or',
+  'running',
+  'runing',
+  'ready',
+  'available',
+  'fully',
+  'healthy',
+  'started',
+  'starting',
+  'scheduled',
+  'needed',
+  'used',
+  'working',
+]);
