@@ -264,13 +264,97 @@ describe('redactSecrets free text', () => {
 
   it('hides what may be a secret cut short at the string limit', () => {
     const limit = META_LIMITS.maxStringLength;
-    const url = 'postgres://app:hunter2secret@db/x';
-    const cutInUrl = `${'a'.repeat(limit - 20)} ${url}`;
+    // cut 24 characters into the password: the placeholder is shorter than what it hides
+    const url = 'postgres://app:hunter2secret-hunter2secret-hunter2@db/x';
+    const cutInUrl = `${'a'.repeat(limit - 40)} ${url}`;
     const shown = stored(cutInUrl);
     expect(shown).toMatch(/…\[\d+ more characters\]$/);
     expect(shown).toContain('postgres://app:[REDACTED]');
     expect(shown).not.toMatch(/hunter|secret/);
     const bearer = `${'a'.repeat(limit - 12)} Bearer eyJhbGciOiJIUzI1NiJ9`;
     expect(stored(bearer)).not.toContain('eyJ');
+  });
+});
+
+describe('redactSecrets: env lists and keys', () => {
+  it('hides the value of an entry whose name names a secret', () => {
+    const out = redactSecrets({
+      env: [
+        { name: 'DB_PASSWORD', value: 's3cr3t-value' },
+        { name: 'PORT', value: '80' },
+        { name: 'API_TOKEN', value: 12345 },
+        { name: 'FEATURE_TOKEN_AUTH', value: true },
+      ],
+    });
+    expect(out).toEqual({
+      env: [
+        { name: 'DB_PASSWORD', value: REDACTED },
+        { name: 'PORT', value: '80' },
+        { name: 'API_TOKEN', value: REDACTED },
+        { name: 'FEATURE_TOKEN_AUTH', value: true },
+      ],
+    });
+  });
+
+  it('hides the secrets written in keys', () => {
+    const out = redactSecrets({
+      repositories: {
+        'https://app:s3cr3t-value@charts.example.com': 'ok',
+        'https://app:other-s3cr3t@charts.example.com': 'also ok',
+        'https://charts.example.com': 'public',
+      },
+    });
+    expect(out).toEqual({
+      repositories: {
+        [`https://app:${REDACTED}@charts.example.com`]: 'ok',
+        [`https://app:${REDACTED}@charts.example.com (2)`]: 'also ok',
+        'https://charts.example.com': 'public',
+      },
+    });
+    const long = redactSecrets({
+      [`${'x'.repeat(240)} https://app:s3cr3t-value@charts.example.com`]: 1,
+    });
+    expect(JSON.stringify(long)).not.toContain('s3cr3t');
+  });
+});
+
+describe('redactSecrets twice', () => {
+  const twice = (meta: Parameters<typeof redactSecrets>[0]) => {
+    const once = redactSecrets(meta);
+    expect(redactSecrets(once)).toEqual(once);
+    return once;
+  };
+
+  it('leaves a string it already cut as it is', () => {
+    const once = twice({ log: 'x'.repeat(10000) });
+    expect(once.log).toBe(`${'x'.repeat(8192)}…[1808 more characters]`);
+    twice({ log: `${'x'.repeat(9000)} Bearer abc postgres://a:b@c` });
+    twice({ log: `${'x'.repeat(8180)} postgres://app:hunter2@db/x` });
+  });
+
+  it('leaves a string that grew by its placeholders as it is, within the limit', () => {
+    const grown = 'postgres://a:b@c '.repeat(
+      Math.ceil(META_LIMITS.maxStringLength / 17),
+    );
+    const once = twice({ log: grown.slice(0, META_LIMITS.maxStringLength) });
+    const log = String(once.log);
+    expect(log).not.toMatch(/a:b@/);
+    expect(
+      log.replace(/…\[\d+ more characters\]$/, '').length,
+    ).toBeLessThanOrEqual(META_LIMITS.maxStringLength);
+    twice({ a: 'password: x', b: `${'p: '.repeat(3000)}token=x` });
+  });
+
+  it('keeps within the budget of all strings on the second pass too', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `s${i}`,
+        `${'token=x '.repeat(1000)}`,
+      ]),
+    );
+    const once = twice(many);
+    expect(
+      Object.values(once).reduce((sum: number, v) => sum + String(v).length, 0),
+    ).toBeLessThanOrEqual(META_LIMITS.maxTotalStringLength + 12 * 40);
   });
 });

@@ -20,9 +20,9 @@ export const SECRET_KEY_PATTERN =
   /password|passwd|token|secret|key|credential|authorization|cookie/i;
 
 /**
- * Whether a key (of `meta`, or a URL's query parameter) names a secret: it
- * matches {@link SECRET_KEY_PATTERN}. The caller bounds how much key text it
- * matches.
+ * Whether a key of `meta` (or the `name` of an env entry in it) names a
+ * secret: it matches {@link SECRET_KEY_PATTERN}. The caller bounds how much
+ * key text it matches.
  */
 export function namesSecret(key: string): boolean {
   return SECRET_KEY_PATTERN.test(key);
@@ -65,17 +65,78 @@ type Walk = {
   truncated: boolean;
 };
 
-function cutString(text: string, max: number): string {
-  if (text.length <= max) {
-    return text;
+/** How a string cut short ends: `…[N more characters]`. */
+const MORE_CHARACTERS = ' more characters]';
+
+function moreCharacters(count: number): string {
+  return `…[${count} more characters]`;
+}
+
+/** Where to cut `text` to keep at most `max` characters, never splitting a surrogate pair. */
+function cutAt(text: string, max: number): number {
+  if (max <= 0) return 0;
+  if (max >= text.length) return text.length;
+  const code = text.charCodeAt(max - 1);
+  return code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
+}
+
+/** `value` split before the `…[N more characters]` it ends with, if it ends with one. */
+function splitMarker(
+  value: string,
+): { body: string; count: number } | undefined {
+  if (!value.endsWith(MORE_CHARACTERS)) return undefined;
+  const tail = value.slice(Math.max(0, value.length - 40));
+  const open = tail.lastIndexOf('…[');
+  if (open === -1) return undefined;
+  const digits = tail.slice(open + 2, tail.length - MORE_CHARACTERS.length);
+  if (!/^[1-9]\d{0,14}$/.test(digits)) return undefined;
+  return {
+    body: value.slice(0, value.length - tail.length + open),
+    count: Number(digits),
+  };
+}
+
+/**
+ * A string (a value or a key) bounded to `allowed` characters and redacted by the free-text
+ * rules: the first `allowed` characters, redacted as cut (what runs to the cut and may be a
+ * secret cut in two is hidden too), then `…[N more characters]`. Placeholders make a text longer:
+ * what is kept is cut further until it fits, so that the result (its marker left out) never holds
+ * more than `allowed` characters. A string that already ends with a marker and whose text before
+ * it fits is such a result: it is redacted as cut and keeps its marker, so that bounding what was
+ * bounded changes nothing (the store bounds again what the auditor did). `scanned` is the most
+ * characters read at once (charged to the event's budget).
+ */
+function boundString(
+  value: string,
+  allowed: number,
+): { text: string; scanned: number } {
+  let body = value;
+  let more = 0;
+  const marked = splitMarker(value);
+  if (marked && marked.body.length <= allowed) {
+    body = marked.body;
+    more = marked.count;
+  } else if (value.length > allowed) {
+    body = value.slice(0, cutAt(value, allowed));
+    more = value.length - body.length;
   }
-  // never split a surrogate pair
-  let end = max;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) {
-    end -= 1;
+  const scanned = body.length;
+  let kept = redactText(body, { cut: more > 0 });
+  // Each placeholder stands for at least one character, so a tenth of `allowed` always fits.
+  for (let tries = 0; kept.length > allowed; tries++) {
+    const keep =
+      tries < 2
+        ? body.length - (kept.length - allowed)
+        : Math.floor(allowed / REDACTED.length);
+    const end = cutAt(body, Math.min(keep, body.length - 1));
+    more += body.length - end;
+    body = body.slice(0, end);
+    kept = redactText(body, { cut: true });
   }
-  return `${text.slice(0, end)}…[${text.length - end} more characters]`;
+  return {
+    text: more > 0 ? `${kept}${moreCharacters(more)}` : kept,
+    scanned: Math.max(scanned, kept.length),
+  };
 }
 
 function redactValue(
@@ -97,22 +158,11 @@ function redactValue(
         META_LIMITS.maxStringLength,
         Math.max(0, META_LIMITS.maxTotalStringLength - walk.chars),
       );
-      walk.chars += Math.min(value.length, allowed);
       // What is kept goes through the free-text rules (a value may hold `password: x` or a URL's
-      // password whatever its key); cut short, what runs to its end and may be a secret cut in
-      // two is hidden too. A placeholder may make the text a little longer than what was kept.
-      let end = Math.min(value.length, allowed);
-      if (end < value.length && end > 0) {
-        // never split a surrogate pair
-        const code = value.charCodeAt(end - 1);
-        if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-      }
-      const kept = redactText(value.slice(0, end), {
-        cut: end < value.length,
-      });
-      return end < value.length
-        ? `${kept}…[${value.length - end} more characters]`
-        : kept;
+      // password whatever its key).
+      const { text, scanned } = boundString(value, allowed);
+      walk.chars += scanned;
+      return text;
     }
     case 'boolean':
       return value;
@@ -158,6 +208,10 @@ function isSecretKey(key: string, walk: Walk): boolean {
   return namesSecret(key);
 }
 
+function hasOwn(obj: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(obj, key);
+}
+
 function redactObject(
   obj: Record<string, unknown>,
   depth: number,
@@ -165,10 +219,19 @@ function redactObject(
 ): JsonObject {
   const out: JsonObject = {};
   let cut = 0;
+  // An env entry (`{ name: 'DB_PASSWORD', value: 'x' }`): its value is the variable's, hidden
+  // when its name names a secret (by the key rule); a boolean is a setting.
+  const secretValue =
+    hasOwn(obj, 'value') &&
+    hasOwn(obj, 'name') &&
+    typeof obj.name === 'string' &&
+    isSecretKey(obj.name, walk);
+  /** For keys that became the same once redacted or cut: the next number to try. */
+  let taken: Map<string, number> | undefined;
   // for…in rather than Object.keys: no second array of every key of a huge
   // object, and the walk stops visiting values once the budget is spent.
   for (const rawKey in obj) {
-    if (!Object.prototype.hasOwnProperty.call(obj, rawKey)) {
+    if (!hasOwn(obj, rawKey)) {
       continue;
     }
     if (walk.nodes >= META_LIMITS.maxNodes) {
@@ -176,8 +239,22 @@ function redactObject(
       cut += 1;
       continue;
     }
-    const key = cutString(rawKey, META_LIMITS.maxKeyLength);
-    if (isSecretKey(rawKey, walk)) {
+    // A key is free text too (`{ 'https://app:pw@host': 'ok' }`).
+    let key = boundString(rawKey, META_LIMITS.maxKeyLength).text;
+    if (hasOwn(out, key)) {
+      taken ??= new Map();
+      let next = taken.get(key) ?? 2;
+      while (hasOwn(out, `${key} (${next})`)) next++;
+      taken.set(key, next + 1);
+      key = `${key} (${next})`;
+    }
+    if (
+      isSecretKey(rawKey, walk) ||
+      (secretValue &&
+        rawKey === 'value' &&
+        typeof obj.value !== 'boolean' &&
+        obj.value !== null)
+    ) {
       walk.nodes += 1;
       out[key] = REDACTED;
       continue;
@@ -196,7 +273,7 @@ function redactObject(
 /** Whether `obj` has at least one own key, without listing them all. */
 export function hasOwnKeys(obj: object): boolean {
   for (const key in obj) {
-    if (Object.prototype.hasOwnProperty.call(obj, key)) {
+    if (hasOwn(obj, key)) {
       return true;
     }
   }
@@ -207,10 +284,16 @@ export function hasOwnKeys(obj: object): boolean {
  * Returns a JSON-safe deep copy of `meta` in which every value under a key
  * matching {@link SECRET_KEY_PATTERN} (at any depth, inside arrays too) is
  * replaced by {@link REDACTED}, as is every value under a key beyond the
- * event's `maxScannedKeyChars`. The copy is bounded by {@link META_LIMITS}:
- * the work done is linear in the number of keys of each visited object and
- * capped by `maxNodes`, and the copy holds at most `maxTotalStringLength`
- * characters of string values, whatever the caller passes.
+ * event's `maxScannedKeyChars` and the `value` of an env entry whose `name`
+ * matches it (`{ name: 'DB_PASSWORD', value: '…' }`; booleans kept). Every
+ * other string, and every key, goes through the free-text rules
+ * (`redactText`). The copy is bounded by {@link META_LIMITS}: the work done is
+ * linear in the number of keys of each visited object and capped by
+ * `maxNodes`, and the copy holds at most `maxTotalStringLength` characters of
+ * string values (placeholders included), whatever the caller passes. Keys
+ * that become the same once redacted or cut are told apart by ` (2)`, ` (3)`, …
+ * A copy passed again comes back unchanged: a string already cut, whose
+ * marker it keeps, is not cut again.
  * @public
  */
 export function redactSecrets(meta: JsonObject): JsonObject {

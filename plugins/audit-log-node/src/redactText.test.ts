@@ -39,6 +39,122 @@ describe('redactText', () => {
     expect(redactText('mysql -p -u root')).toBe('mysql -p -u root');
   });
 
+  describe('secrets written in forms the first rules let through', () => {
+    it.each([
+      // a quoted key holding blanks
+      ['{"Client Secret": "s3cr3t-value"}', `{"Client Secret": "${REDACTED}"}`],
+      [
+        '{"aws secret access key":"s3cr3t-value"}',
+        `{"aws secret access key":"${REDACTED}"}`,
+      ],
+      ["'Client Secret' = 's3cr3t-value'", `'Client Secret' = '${REDACTED}'`],
+      // a Kubernetes env list, in YAML and in JSON
+      [
+        'env:\n- name: DB_PASSWORD\n  value: s3cr3t-value\n- name: PORT\n  value: "80"',
+        `env:\n- name: DB_PASSWORD\n  value: ${REDACTED}\n- name: PORT\n  value: "80"`,
+      ],
+      [
+        '[{"name":"DB_PASSWORD","value":"s3cr3t-value"},{"name":"PORT","value":"80"}]',
+        `[{"name":"DB_PASSWORD","value":"${REDACTED}"},{"name":"PORT","value":"80"}]`,
+      ],
+      [
+        '- name: API_TOKEN\n  value: |\n    s3cr3t-value\n- name: PORT',
+        `- name: API_TOKEN\n  value: |\n    ${REDACTED}\n- name: PORT`,
+      ],
+      // escaped JSON inside JSON: a Secret's last-applied-configuration
+      [
+        '{"kubectl.kubernetes.io/last-applied-configuration":"{\\"apiVersion\\":\\"v1\\",\\"kind\\":\\"Secret\\",\\"stringData\\":{\\"password\\":\\"s3cr3t-value\\"}}\\n"}',
+        `{"kubectl.kubernetes.io/last-applied-configuration":"{\\"apiVersion\\":\\"v1\\",\\"kind\\":\\"Secret\\",\\"stringData\\":{\\"password\\":\\"${REDACTED}\\"}}\\n"}`,
+      ],
+      // a quote inside the escaped value (`\\\"`) does not end it
+      [
+        '"{\\"token\\":\\"s3cr3t\\\\\\"value\\",\\"n\\":1}"',
+        `"{\\"token\\":\\"${REDACTED}\\",\\"n\\":1}"`,
+      ],
+      // a URL's password holding `/` or `#`
+      [
+        'helm repo add x https://app:s3cr3t/value@charts.example.com',
+        `helm repo add x https://app:${REDACTED}@charts.example.com`,
+      ],
+      [
+        'redis://:s3cr3t#value@redis:6379/0',
+        `redis://:${REDACTED}@redis:6379/0`,
+      ],
+      // a private key without a key in front
+      [
+        'tls.pem:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAs3cr3t\nQWERTYs3cr3t\n-----END RSA PRIVATE KEY-----\ndone',
+        `tls.pem:\n-----BEGIN RSA PRIVATE KEY-----\n${REDACTED}\n-----END RSA PRIVATE KEY-----\ndone`,
+      ],
+      [
+        '{"pem":"-----BEGIN PRIVATE KEY-----\\nMIIEvQs3cr3t\\n-----END PRIVATE KEY-----\\n"}',
+        `{"pem":"-----BEGIN PRIVATE KEY-----${REDACTED}-----END PRIVATE KEY-----\\n"}`,
+      ],
+      [
+        'key file: -----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXkt',
+        `key file: -----BEGIN OPENSSH PRIVATE KEY----- ${REDACTED}`,
+      ],
+    ])('hides %j', (text, shown) => {
+      expect(redactText(text)).toBe(shown);
+      expect(redactText(shown)).toBe(shown);
+    });
+
+    it.each([
+      'env:\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db\n- name: PORT\n  value: "80"',
+      '- name: DB_PASSWORD_FILE\n  value: /run/secrets/db',
+      '- name: DB_PASSWORD\n  image: x\n  args: []\n  value: 80',
+      'http://registry.example.com:4873/@kubechart%2fplugin-x and https://example.com:8443/users/@me',
+      'git+ssh://git@github.com:org/repo.git@v1.2 http://[::1]:8080/a@b',
+      '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----',
+    ])('keeps %j', text => {
+      expect(redactText(text)).toBe(text);
+    });
+  });
+
+  describe('real events stay readable', () => {
+    it.each([
+      // the assistant's refusal of a kubectl flag
+      [
+        '--context picks another cluster or identity, and the assistant runs on the cluster the question is asked about, with its own credentials: choose the cluster in the assistant and ask without --context',
+        `--context picks another cluster or identity, and the assistant runs on the cluster the question is asked about, with its own credentials: ${REDACTED} the cluster in the assistant and ask without --context`,
+      ],
+      // a helm error
+      [
+        'UPGRADE FAILED: cannot patch "db-creds" with kind Secret: Secret "db-creds" is invalid: data[password]: Invalid value: "x": a valid config key must consist of alphanumeric characters',
+        `UPGRADE FAILED: cannot patch "db-creds" with kind Secret: ${REDACTED} "db-creds" is invalid: data[password]: Invalid value: "x": a valid config key must consist of alphanumeric characters`,
+      ],
+      // policy failures (formatPolicyFailures, the run log)
+      [
+        '[no-secret-values] ConfigMap/app-credentials: ConfigMap key "DB_URL" holds a password in a URL — fix: Move the credential into a Secret (or an external secret store) and reference it; rotate it, since it has been in a manifest.',
+        `[no-secret-values] ConfigMap/app-credentials: ${REDACTED} key "DB_URL" holds a password in a URL — fix: Move the credential into a Secret (or an external secret store) and reference it; rotate it, since it has been in a manifest.`,
+      ],
+      [
+        'policy warning [automount-service-account-token] Deployment/web: automountServiceAccountToken is true — fix: Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount); mount a projected token only where the app calls the Kubernetes API.',
+        'policy warning [automount-service-account-token] Deployment/web: automountServiceAccountToken is true — fix: Set automountServiceAccountToken: false on the pod spec (or on its ServiceAccount); mount a projected token only where the app calls the Kubernetes API.',
+      ],
+      // git's error, its URL's password hidden, its host and path kept
+      [
+        "fatal: unable to access 'https://gitlab-ci-token:s3cr3t@gitlab.example.com/group/repo.git/': The requested URL returned error: 403 failed",
+        `fatal: unable to access 'https://gitlab-ci-token:${REDACTED}@gitlab.example.com/group/repo.git/': The requested URL returned error: 403 failed`,
+      ],
+      [
+        'clone of https://gitlab-ci-token:s3cr3t@gitlab.example.com/group/repo.git failed',
+        `clone of https://gitlab-ci-token:${REDACTED}@gitlab.example.com/group/repo.git failed`,
+      ],
+      // a key that starts its line still hides the whole line
+      [
+        'retrying\n  client_secret: two words\ndone',
+        `retrying\n  client_secret: ${REDACTED}\ndone`,
+      ],
+      [
+        '- "password": two words\n- token: true',
+        `- "password": ${REDACTED}\n- token: true`,
+      ],
+    ])('%j', (text, shown) => {
+      expect(redactText(text)).toBe(shown);
+      expect(redactText(shown)).toBe(shown);
+    });
+  });
+
   it('scrubs 200 KB of hostile text in linear time', () => {
     const size = 200_000;
     const fill = (unit: string) =>
@@ -70,6 +186,16 @@ describe('redactText', () => {
       fill('"Authorization: '),
       fill('--password="a'),
       `password="${fill('\\')}`,
+      fill('"a b": "'),
+      fill('\\"password\\":\\"'),
+      `password:\\"${fill('\\\\')}`,
+      fill('- name: DB_PASSWORD\n'),
+      fill('name: "DB_PASSWORD'),
+      fill('a://b:c/'),
+      fill('a://b:c/d '),
+      fill('-----BEGIN PRIVATE KEY-----'),
+      fill('-----END PRIVATE KEY-----'),
+      fill('x credentials: '),
     ];
     const slow: string[] = [];
     for (const text of hostile) {

@@ -12,22 +12,44 @@ export const REDACTED = '[REDACTED]';
 
 /** Characters that end the authority (`user:pass@host`) of a URL. */
 const AUTHORITY_END = /[\/?#\s"'<>`\\]/;
+/** Characters that end a whitespace-delimited token holding a URL (a quote or `<>` around it too). */
+const TOKEN_END = /[\s"'<>`]/;
+/** What a colon in an authority before its `/`, `?` or `#` is followed by when it is a port. */
+const PORT = /^\d*$/;
 
 /**
- * `scheme://user:pass@host` → `scheme://user:[REDACTED]@host`, for every URL of the text. In a
- * text `cut` short, an authority running to its end is hidden after its first colon: it may be a
+ * `scheme://user:pass@host` → `scheme://user:[REDACTED]@host`, for every URL of the text. A
+ * password holding `/`, `?` or `#` (`https://app:pa/ss@host`), where the authority seems to end
+ * before its `@`, is hidden up to the `@` later in the same whitespace-delimited token, unless what
+ * follows the colon is a port (`https://host:8443/users/@me`). In a text `cut` short, an
+ * authority (or such a token) running to its end is hidden after its first colon: it may be a
  * password cut before its `@`. One pass: linear in the text.
  */
 export function hideUrlCredentials(text: string, cut: boolean): string {
+  const n = text.length;
   let out = '';
   let copied = 0;
   let from = 0;
+  // The first token end and `@` at or after where they were last looked for: each looked for
+  // again only from past the last one found, so the text is read once for each.
+  let tokenEnd = -1;
+  let nextAt = -1;
+  const firstFrom = (
+    pos: number,
+    found: number,
+    test: (c: string) => boolean,
+  ) => {
+    if (found >= pos) return found;
+    let k = pos;
+    while (k < n && !test(text[k])) k++;
+    return k;
+  };
   for (let i = text.indexOf('://'); i !== -1; i = text.indexOf('://', from)) {
     const start = i + 3;
     let end = start;
     let at = -1;
     let colon = -1;
-    while (end < text.length && !AUTHORITY_END.test(text[end])) {
+    while (end < n && !AUTHORITY_END.test(text[end])) {
       if (text[end] === '@') at = end;
       else if (text[end] === ':' && colon === -1) colon = end;
       end++;
@@ -35,10 +57,31 @@ export function hideUrlCredentials(text: string, cut: boolean): string {
     from = end;
     if (colon === -1) continue;
     let to: number;
-    if (cut && end === text.length) to = end;
+    if (cut && end === n) to = end;
     // `user:pass@host`: a colon before the last `@`, and something between them.
     else if (at > colon) to = at;
-    else continue;
+    else if (
+      at === -1 &&
+      text[start] !== '[' &&
+      '/?#'.includes(text[end]) &&
+      !PORT.test(text.slice(colon + 1, end))
+    ) {
+      // `user:pa/ss@host`: the `@` later in the token, and the host's last `@` after it.
+      tokenEnd = firstFrom(end, tokenEnd, c => TOKEN_END.test(c));
+      nextAt = firstFrom(end, nextAt, c => c === '@');
+      if (nextAt < tokenEnd) {
+        to = nextAt;
+        let k = nextAt + 1;
+        while (k < n && !AUTHORITY_END.test(text[k])) {
+          if (text[k] === '@') to = k;
+          k++;
+        }
+        from = k;
+      } else if (cut && tokenEnd === n) {
+        to = n;
+        from = n;
+      } else continue;
+    } else continue;
     if (colon + 1 >= to) continue;
     out += text.slice(copied, colon + 1) + REDACTED;
     copied = to;
@@ -58,8 +101,28 @@ const SECRET_WORDS = [
   'authorization',
   'cookie',
 ];
-/** Ordinary words ending in `key` that name no secret (`monkey: 3`). */
-const ORDINARY_WORDS = ['monkey', 'donkey', 'turkey', 'hockey', 'jockey'];
+/**
+ * Ordinary words and names ending in `key` that name no secret (`monkey: 3`, `?sortKey=name`),
+ * matched without their separators (`sort_key`, `partition-key`).
+ */
+const ORDINARY_WORDS = [
+  'monkey',
+  'donkey',
+  'turkey',
+  'hockey',
+  'jockey',
+  'whiskey',
+  'hotkey',
+  'turnkey',
+  'sortkey',
+  'partitionkey',
+  'primarykey',
+  'foreignkey',
+  'groupkey',
+  'cachekey',
+  'routingkey',
+  'lookupkey',
+];
 
 /** openssl's password flags, which name no secret word: `-pass`, `-passin`, `-passout`. */
 const PASS_FLAGS = new Set(['pass', 'passin', 'passout']);
@@ -113,21 +176,47 @@ const SECRET_SHORT_FLAGS = new Map<string, string>([
 /** The scheme an `Authorization` value starts with, kept in view: `Bearer [REDACTED]`. */
 const AUTH_SCHEME =
   /(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+(?=\S)/iy;
-/** A YAML block scalar's header, whose value is the lines below: `|`, `>-`, `|2`. */
-const BLOCK_HEADER = /^[|>][-+1-9]{0,2}$/;
 /** A `Bearer` token that is an ordinary word of prose (`bearer tokens`), not a credential. */
 const PLAIN_WORD = /^[A-Za-z][a-z]*(?:-[a-z]+)*$/;
 /** What `Basic` credentials are: base64 of `user:password`. */
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const PRINTABLE = /^[\x20-\x7e]+$/;
+/** A boolean, which is a setting whatever its key: `automountServiceAccountToken: false`. */
+const BOOLEAN = /^(?:true|false)$/i;
+/** A YAML block scalar's header after `key:`, up to its line end: `|`, `>-`, `|2`. */
+const BLOCK_HEADER_LINE = /[|>][-+1-9]{0,2}[ \t]*(?=\r?\n|$)/y;
+/**
+ * The armour line that opens a private key (`-----BEGIN RSA PRIVATE KEY-----`,
+ * `-----BEGIN OPENSSH PRIVATE KEY-----`, PGP's `PRIVATE KEY BLOCK`), after its `-----BEGIN`.
+ */
+const PRIVATE_KEY_BEGIN = / (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/y;
+const PEM_END = '-----END ';
+/** The env variable names a `name:` may give its `value:` looked for on its line or the next. */
+const NAME_LOOKAHEAD_LINES = 1;
+/** Quotes escaped deeper than this are taken as this deep. */
+const MAX_ESCAPE_DEPTH = 16;
 
-/** Whether a key of free text names a secret as a whole: its last word does. */
-function isSecretName(name: string): boolean {
+/**
+ * Whether a key of free text (or a URL's parameter name) names a secret as a whole: its last
+ * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`), not a name that only
+ * mentions one (`token_type`, `secretName`, `sortKey`, `keyboard`).
+ */
+export function isSecretName(name: string): boolean {
   const lower = name.toLowerCase();
-  return (
-    SECRET_WORDS.some(w => lower.endsWith(w)) &&
-    !ORDINARY_WORDS.some(w => lower.endsWith(w))
-  );
+  if (!SECRET_WORDS.some(w => lower.endsWith(w))) return false;
+  const bare = lower.replace(/[-_.\s]/g, '');
+  return !ORDINARY_WORDS.some(w => bare.endsWith(w));
+}
+
+/**
+ * How deep a `"` after `run` backslashes is escaped: `"` 0, `\"` 1 (JSON in a JSON string),
+ * `\\\"` 2; after an even run (`\\"`, an escaped backslash) the quote is not escaped. That is
+ * the number of trailing ones of `run`.
+ */
+function escapeDepth(run: number): number {
+  let depth = 0;
+  for (let r = run; r & 1 && depth < MAX_ESCAPE_DEPTH; r >>>= 1) depth++;
+  return depth;
 }
 
 /** A character of a key or word: letters, digits, `_`, `.` and `-`. */
@@ -176,17 +265,27 @@ function isBasicCredential(token: string): boolean {
  * looked at a bounded number of times: linear in the text):
  * - `key: value` and `key=value` whose key's last word names a secret (`password`, `passwd`,
  *   `token`, `secret`, `key`, `credential(s)`, `authorization`, `cookie`: `db.password=x`,
- *   `API_TOKEN: x`, `"clientSecret": "x"`, not `tokenCount: 3` or `password-policy updated`);
- *   a quoted value to its closing quote (to the end of the text if it never closes), after `:`
- *   to the line end (and a `key:` alone or with a block header `|`, the lines below indented
- *   deeper), after `=` to the line end when the key starts its line, else to the next blank; in a
- *   string the key's quote opened (`"Authorization: Bearer x"`), to that string's end. The scheme
- *   of an `Authorization` value stays: `Authorization: Bearer [REDACTED]`;
+ *   `API_TOKEN: x`, `"clientSecret": "x"`, `"Client Secret": "x"`, not `tokenCount: 3` or
+ *   `password-policy updated`); a key closed by a quote, a JSON-escaped one too
+ *   (`\"password\":\"x\"`, a manifest's last-applied-configuration inside JSON). A quoted value
+ *   to its closing quote, at its escape depth (to the end of the text if it never closes). After
+ *   `:`, when the key starts its line (after its indentation, a list's `-` or its quote), to the
+ *   line end (and a `key:` alone or with a block header `|`, the lines below indented deeper);
+ *   elsewhere one word (`with its own credentials: choose the cluster` hides `choose`), a
+ *   `Cookie:` to the line end. After `=` to the line end when the key starts its line, else to
+ *   the next blank. In a string the key's quote opened (`"Authorization: Bearer x"`), to that
+ *   string's end. `true` and `false` are settings, kept. The scheme of an `Authorization` value
+ *   stays: `Authorization: Bearer [REDACTED]`;
+ * - the `value:` of an env entry whose `name:` names a secret, on that line or the next
+ *   (`- name: DB_PASSWORD\n  value: x`, `{"name":"DB_PASSWORD","value":"x"}`);
+ * - the body of a private key's PEM block, its armour lines kept (to the end of the text if its
+ *   `-----END` line is missing);
  * - a secret flag's next argument (`--password x`, `["--token", "x"]`, openssl's `-pass x`), not
  *   after a flag that takes none (`--password-stdin`) or when it is another flag;
  * - the password short flag of a known command on its line (`mysql -phunter2`, `mysql -p x`,
  *   `redis-cli -a x`, `zip -P x`);
  * - `Bearer <token>` (not a word of prose: `bearer tokens`) and `Basic <base64 of user:pass>`.
+ * A URL's scheme and authority are not keys (`https://gitlab-ci-token:…@host` is the URL pass's).
  * With `cut`, a token running to the end of the text is hidden, whatever it looks like.
  */
 function hideSecretPairs(text: string, cut: boolean): string {
@@ -199,20 +298,58 @@ function hideSecretPairs(text: string, cut: boolean): string {
     copied = to;
   };
   let lineStart = 0;
+  /** Line breaks passed so far (those of lines hidden below a key not counted). */
+  let lines = 0;
   /** Moves from `from` to `to` over text not read key by key, minding its line breaks. */
   const skip = (from: number, to: number) => {
-    for (let k = from; k < to; k++) if (text[k] === '\n') lineStart = k + 1;
+    for (let k = from; k < to; k++) {
+      if (text[k] === '\n') {
+        lineStart = k + 1;
+        lines++;
+      }
+    }
     return to;
   };
-  /** Where a quoted value from `from` (after its opening `quote`) ends: its closing quote, or the end. */
-  const quotedEnd = (from: number, quote: string) => {
+  /**
+   * The quote at `k`, if any: `"` or `'`, or a `"` escaped by backslashes (`\"`), with how deep
+   * it is escaped and where it ends.
+   */
+  const quoteAt = (k: number) => {
+    const c = text[k];
+    if (c === '"' || c === "'") return { quote: c, depth: 0, end: k + 1 };
+    if (c !== '\\') return undefined;
+    let r = 0;
+    while (text[k + r] === '\\') r++;
+    if (text[k + r] !== '"') return undefined;
+    return { quote: '"', depth: escapeDepth(r), end: k + r + 1 };
+  };
+  /**
+   * Where a quoted value from `from` (after its opening `quote`, escaped `depth` deep) ends: at
+   * its closing quote (the backslashes escaping it included), or the end.
+   */
+  const quotedEnd = (from: number, quote: string, depth: number) => {
     let k = from;
     while (k < n) {
-      if (text[k] === quote) {
-        // YAML doubles a quote inside a single-quoted value (`'it''s'`).
-        if (quote === "'" && text[k + 1] === "'") k += 2;
-        else return k;
-      } else k += text[k] === '\\' ? 2 : 1;
+      const c = text[k];
+      if (quote === "'") {
+        if (c === "'") {
+          // YAML doubles a quote inside a single-quoted value (`'it''s'`).
+          if (text[k + 1] === "'") k += 2;
+          else return k;
+        } else k += c === '\\' ? 2 : 1;
+      } else if (c === '"') {
+        return k;
+      } else if (c === '\\') {
+        let r = 0;
+        while (text[k + r] === '\\') r++;
+        if (text[k + r] === '"') {
+          // A quote escaped no deeper than the value's closes it (a shallower one ends the
+          // string around it); a deeper one is part of it.
+          const d = escapeDepth(r);
+          if (d <= depth) return k + r - ((1 << d) - 1);
+          k += r + 1;
+        } else k += r;
+      } else k++;
     }
     return n;
   };
@@ -277,7 +414,7 @@ function hideSecretPairs(text: string, cut: boolean): string {
     const arg = isQuote(text[k]) ? k + 1 : k;
     if (text.startsWith(another, arg)) return end;
     if (arg > k) {
-      const close = quotedEnd(arg, text[k]);
+      const close = quotedEnd(arg, text[k], 0);
       hide(arg, close);
       return skip(arg, close);
     }
@@ -287,12 +424,17 @@ function hideSecretPairs(text: string, cut: boolean): string {
   };
   /** The command of `SECRET_SHORT_FLAGS` last seen on the current line, and its flag. */
   let command: { flag: string; lineStart: number } | undefined;
+  /** The line count when a `name:` last named a secret, whose `value:` is to be hidden. */
+  let secretName: number | undefined;
 
   let i = 0;
   while (i < n) {
     const code = text.charCodeAt(i);
     if (!isKeyChar(code)) {
-      if (code === 10) lineStart = i + 1;
+      if (code === 10) {
+        lineStart = i + 1;
+        lines++;
+      }
       // A shell's `;`, `|` or `&` ends the command whose flag counts.
       else if (code === 59 || code === 124 || code === 38) command = undefined;
       i++;
@@ -302,63 +444,132 @@ function hideSecretPairs(text: string, cut: boolean): string {
     while (i < n && isKeyChar(text.charCodeAt(i))) i++;
     const end = i;
     const word = text.slice(start, end);
+    const lower = word.toLowerCase();
     const before = start > 0 ? text[start - 1] : undefined;
 
-    // `key: value`, `key=value`, `"key": "value"`.
+    if (text.startsWith('://', end)) {
+      // A URL's scheme and authority (`https://gitlab-ci-token:x@host`) hold no key.
+      i = end + 3;
+      while (i < n && !AUTHORITY_END.test(text[i])) i++;
+      continue;
+    }
+
+    if (word === '-----BEGIN') {
+      PRIVATE_KEY_BEGIN.lastIndex = end;
+      if (PRIVATE_KEY_BEGIN.test(text)) {
+        const body = PRIVATE_KEY_BEGIN.lastIndex;
+        const close = text.indexOf(PEM_END, body);
+        const bodyEnd = close === -1 ? n : close;
+        let from = body;
+        while (isSpace(text[from])) from++;
+        let to = bodyEnd;
+        while (to > from && isSpace(text[to - 1])) to--;
+        hide(from, to);
+        i = skip(body, bodyEnd);
+        continue;
+      }
+    }
+
+    // `key: value`, `key=value`, `"key": "value"`, `"Client Secret": "value"`, `\"key\":\"value\"`.
     let sep = end;
-    const closed = isQuote(before) && text[sep] === before;
-    if (closed) sep++;
+    const closing = quoteAt(end);
+    if (closing) sep = closing.end;
     while (isBlank(text[sep])) sep++;
     if (text[sep] === ':' || text[sep] === '=') {
-      if (!isSecretName(word)) {
+      const colon = text[sep] === ':';
+      if (
+        secretName !== undefined &&
+        lines - secretName > NAME_LOOKAHEAD_LINES
+      ) {
+        secretName = undefined;
+      }
+      const envValue = colon && secretName !== undefined && lower === 'value';
+      if (colon && lower === 'name') {
+        // `name: DB_PASSWORD`: the `value:` on its line or the next is that variable's value.
+        let k = sep + 1;
+        while (isBlank(text[k])) k++;
+        const quote = quoteAt(k);
+        const from = quote ? quote.end : k;
+        let to = from;
+        while (to < n && isKeyChar(text.charCodeAt(to))) to++;
+        const whole =
+          to > from &&
+          (quote
+            ? quoteAt(to) !== undefined
+            : to === n || isSpace(text[to]) || ',}]'.includes(text[to]));
+        secretName =
+          whole && isSecretName(text.slice(from, to)) ? lines : undefined;
+      }
+      if (!envValue && !isSecretName(word)) {
         i = sep + 1;
         continue;
       }
+      if (envValue) secretName = undefined;
       let from = sep + 1;
       while (isBlank(text[from])) from++;
-      const quote = text[from];
-      if (isQuote(quote)) {
-        const close = quotedEnd(from + 1, quote);
-        hide(from + 1, close);
-        i = skip(from + 1, close);
+      const quote = quoteAt(from);
+      if (quote) {
+        const close = quotedEnd(quote.end, quote.quote, quote.depth);
+        hide(quote.end, close);
+        i = skip(quote.end, close);
         continue;
       }
-      if (word.toLowerCase().endsWith('authorization')) {
+      if (lower.endsWith('authorization')) {
         AUTH_SCHEME.lastIndex = from;
         if (AUTH_SCHEME.test(text)) from = AUTH_SCHEME.lastIndex;
       }
+      // Whether the key starts its line: after its indentation, a list's `-`, its quote.
+      let k = start;
+      if (isQuote(before)) {
+        k--;
+        while (k > lineStart && text[k - 1] === '\\') k--;
+      }
+      while (k > lineStart && (isBlank(text[k - 1]) || text[k - 1] === '-'))
+        k--;
+      const startsLine = k === lineStart;
       let valueEnd: number;
-      if (isQuote(before) && !closed) {
+      if (isQuote(before) && !closing) {
         // In a string the key's quote opened: `"Authorization: Bearer x"`, `'DB_PASSWORD=a b'`.
         valueEnd = lineValueEnd(from, before);
-      } else if (text[sep] === ':') {
-        valueEnd = lineValueEnd(from);
-        const value = text.slice(from, valueEnd);
-        if (value === '' || BLOCK_HEADER.test(value)) {
+      } else if (colon) {
+        BLOCK_HEADER_LINE.lastIndex = from;
+        if (
+          from >= n ||
+          text[from] === '\n' ||
+          text[from] === '\r' ||
+          BLOCK_HEADER_LINE.test(text)
+        ) {
           // `credentials:` or `password: |`: its value is the lines below, indented deeper.
           let indent = lineStart;
           while (isBlank(text[indent])) indent++;
-          let lineEnd = valueEnd;
+          let lineEnd = from;
           while (lineEnd < n && text[lineEnd] !== '\n') lineEnd++;
           i = hideLinesBelow(lineEnd, indent - lineStart);
           continue;
         }
+        // A key that starts its line (YAML, a header) to its end; in a sentence one word
+        // (`with its own credentials: choose …`); a cookie's list of pairs to the line end.
+        valueEnd =
+          startsLine || lower.endsWith('cookie')
+            ? lineValueEnd(from)
+            : wordEnd(from, false);
       } else {
         // A properties or env file's line (`DB_PASSWORD=a b`) to its end; else one word
         // (`--password=x --port=80`, a log's `token=x done`).
-        let k = start;
-        while (k > lineStart && isBlank(text[k - 1])) k--;
         valueEnd =
-          k === lineStart && !word.startsWith('-')
+          startsLine && !word.startsWith('-')
             ? lineValueEnd(from)
             : wordEnd(from, false);
+      }
+      if (valueEnd - from <= 5 && BOOLEAN.test(text.slice(from, valueEnd))) {
+        i = valueEnd;
+        continue;
       }
       hide(from, valueEnd);
       i = skip(from, valueEnd);
       continue;
     }
 
-    const lower = word.toLowerCase();
     const flag = SECRET_SHORT_FLAGS.get(lower);
     if (
       flag &&

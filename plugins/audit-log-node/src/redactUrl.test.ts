@@ -34,7 +34,7 @@ describe('redactUrl', () => {
   it('hides secret parameters of a fragment and of nested queries', () => {
     expect(
       redactUrl('/cb#access_token=abc&token_type=bearer&expires_in=3600'),
-    ).toBe(`/cb#access_token=${R}&token_type=${R}&expires_in=3600`);
+    ).toBe(`/cb#access_token=${R}&token_type=bearer&expires_in=3600`);
     expect(redactUrl('/app#/cb?id_token=abc&page=2')).toBe(
       `/app#/cb?id_token=${R}&page=2`,
     );
@@ -85,6 +85,54 @@ describe('redactUrl', () => {
     );
   });
 
+  it('hides a secret parameter of a redirect encoded twice or more', () => {
+    expect(
+      redactUrl(
+        '/login?redirect=%2Fcb%3Fnext%3D%252Fx%253Ftoken%253Ds3cr3t&page=2',
+      ),
+    ).toBe(`/login?redirect=${R}&page=2`);
+    expect(
+      redactUrl(
+        '/login?redirect=%2Fcb%3Fnext%3D%252Fx%253Fdsn%253Dpostgres%253A%252F%252Fa%253Ab%2540db',
+      ),
+    ).toBe(`/login?redirect=${R}`);
+    // still escaped after three decodings: cannot be told, hidden
+    expect(redactUrl('/x?next=%2525252Fcb&page=2')).toBe(`/x?next=${R}&page=2`);
+    // escaped once or twice, with nothing secret: kept
+    for (const url of [
+      '/x?next=%2Fcb%3Fpage%3D2',
+      '/x?next=%2Fcb%3Fnext%3D%252Fx%253Fpage%253D2',
+      '/x?q=100%25',
+    ]) {
+      expect(redactUrl(url)).toBe(url);
+    }
+  });
+
+  it('names a secret parameter by its last word, as free text does', () => {
+    for (const url of [
+      '/x?sortKey=name&keyboard=us&token_type=bearer&monkey=3',
+      '/x?secretName=db&passwordPolicy=strict&tokenizer=bpe&keyspace=7',
+      '/x#token_type=bearer&expires_in=3600',
+    ]) {
+      expect(redactUrl(url)).toBe(url);
+    }
+    expect(
+      redactUrl(
+        '/x?access_token=a&password=b&client_secret=c&api_key=d&id_token=e&apiKey=f&x-auth-token=g',
+      ),
+    ).toBe(
+      `/x?access_token=${R}&password=${R}&client_secret=${R}&api_key=${R}&id_token=${R}&apiKey=${R}&x-auth-token=${R}`,
+    );
+    // presigned and SAS URLs: the signature is the credential
+    expect(
+      redactUrl(
+        '/b/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20240101&X-Amz-Security-Token=t&X-Amz-Signature=abc&sv=2022&sig=xyz&Signature=s',
+      ),
+    ).toBe(
+      `/b/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${R}&X-Amz-Security-Token=${R}&X-Amz-Signature=${R}&sv=2022&sig=${R}&Signature=${R}`,
+    );
+  });
+
   it('scans 200 KB of hostile text in linear time', () => {
     const size = 200_000;
     const fill = (unit: string) =>
@@ -102,6 +150,8 @@ describe('redactUrl', () => {
       `/x#${fill('#a=b')}`,
       `${fill('a://b:c@')}?x=1`,
       `/x?a=${fill('Bearer+')}`,
+      `/x?a=${fill('%25252F')}`,
+      `/x?a=${fill('%253F%253D')}`,
     ];
     const slow: string[] = [];
     for (const url of hostile) {

@@ -1,5 +1,9 @@
-import { namesSecret } from './redact';
-import { REDACTED, hideUrlCredentials, redactText } from './redactText';
+import {
+  REDACTED,
+  hideUrlCredentials,
+  isSecretName,
+  redactText,
+} from './redactText';
 
 /**
  * Characters that end a parameter of a query or fragment, where the next one may start. More than
@@ -13,6 +17,14 @@ const PARAM_END = '&;?#';
  */
 const SECRET_VALUE_END = '&#';
 const ESCAPE = /%[0-9a-f]{2}/i;
+/**
+ * How many times an ordinary parameter's value is decoded to look for a secret in it (a redirect
+ * escaped once per hop: `?redirect=%2Fcb%3Fnext%3D%252Fx%253Ftoken%253Dx`); a value still escaped
+ * after that cannot be told and is hidden.
+ */
+const MAX_DECODINGS = 3;
+/** A signature, the credential of a presigned or SAS URL: `X-Amz-Signature`, `Signature`, `sig`. */
+const SIGNATURE = /(?:^|[^a-z])sig$|signature$/i;
 
 /** `text` decoded as a query's name or value (`+` is a space); undefined when it does not decode. */
 function decode(text: string): string | undefined {
@@ -24,30 +36,46 @@ function decode(text: string): string | undefined {
   }
 }
 
+/** Whether a parameter's decoded name names a secret: its last word does, or it is a signature. */
+function isSecretParamName(name: string): boolean {
+  return isSecretName(name) || SIGNATURE.test(name);
+}
+
 /**
- * Whether a parameter's name, as written in the URL, names a secret (`namesSecret`, the key-name
- * rule of `meta`): decoded (`access%5Ftoken`), twice if it is escaped twice (`access%255Ftoken`).
- * A name that does not decode, or still holds an escape after that, counts as secret (fail closed).
+ * Whether a parameter's name, as written in the URL, names a secret by the last-word rule of free
+ * text (`access_token`, `client_secret`, `apiKey`, `X-Amz-Signature`; not `token_type`,
+ * `sortKey`, `keyboard`): decoded (`access%5Ftoken`), twice if it is escaped twice
+ * (`access%255Ftoken`). A name that does not decode, or still holds an escape after that, counts
+ * as secret (fail closed).
  */
 function isSecretParam(raw: string): boolean {
   const once = decode(raw);
   if (once === undefined) return true;
-  if (once === raw || !once.includes('%')) return namesSecret(once);
+  if (once === raw || !once.includes('%')) return isSecretParamName(once);
   const twice = decode(once);
-  return twice === undefined || ESCAPE.test(twice) || namesSecret(twice);
+  return twice === undefined || ESCAPE.test(twice) || isSecretParamName(twice);
 }
 
 /**
- * Whether an ordinary parameter's value, decoded, holds a secret: one the free-text rules find
+ * Whether an ordinary parameter's value holds a secret: one the free-text rules find
  * (`postgres://app:pw@db`, `Bearer x`, `token=x`), or a nested query's secret parameter
- * (`?next=%2Fcb%3Faccess_token%3Dx`).
+ * (`?next=%2Fcb%3Faccess_token%3Dx`), as written and decoded up to {@link MAX_DECODINGS} times; a
+ * value still escaped after that counts as holding one (fail closed).
  */
 function valueHoldsSecret(raw: string, cut: boolean): boolean {
-  const value = decode(raw) ?? raw;
-  return (
-    redactText(value, { cut }) !== value ||
-    hideParams(value, 0, false, false) !== value
-  );
+  let value = raw;
+  for (let round = 0; ; round++) {
+    if (
+      redactText(value, { cut }) !== value ||
+      hideParams(value, 0, false, false) !== value
+    ) {
+      return true;
+    }
+    if (round === MAX_DECODINGS) return ESCAPE.test(value);
+    const decoded = decode(value);
+    if (decoded === undefined || decoded === value) return false;
+    value = decoded;
+  }
 }
 
 /**
@@ -100,12 +128,13 @@ function hideParams(
 /**
  * A URL or request path (`request.originalUrl`) with the secrets in it hidden as
  * {@link REDACTED}: the value of every query or fragment parameter whose name names a secret (the
- * key-name rule of `meta`: `password`, `token`, `secret`, `key`, … anywhere in the name, decoded:
- * `?access_token=[REDACTED]&state=1`, `access%5Ftoken=[REDACTED]`, `#access_token=[REDACTED]`,
- * every one of repeated parameters), the value of any other parameter that holds a secret the
- * free-text rules find or a nested query's secret parameter (hidden whole), and the credentials of
- * an absolute URL (`https://user:[REDACTED]@host/…`). Ordinary parameters stay readable
- * (`?page=2&q=tokenizer`). Linear in the text; the caller bounds it. With `cut` (the text is the
+ * last-word rule of free text: a name ending in `password`, `token`, `secret`, `key`, …, or a
+ * signature, decoded: `?access_token=[REDACTED]&state=1`, `access%5Ftoken=[REDACTED]`,
+ * `#access_token=[REDACTED]`, `X-Amz-Signature=[REDACTED]`, every one of repeated parameters),
+ * the value of any other parameter that holds a secret the free-text rules find or a nested
+ * query's secret parameter, decoded up to three times (hidden whole; still escaped after that,
+ * hidden too), and the credentials of an absolute URL (`https://user:[REDACTED]@host/…`).
+ * Ordinary parameters stay readable (`?page=2&q=tokenizer&sortKey=name&token_type=bearer`). Linear in the text; the caller bounds it. With `cut` (the text is the
  * start of a longer one), a value running to its end is redacted as cut.
  * @public
  */

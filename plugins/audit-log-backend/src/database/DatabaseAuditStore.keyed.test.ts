@@ -267,6 +267,12 @@ describe.each(databases.eachSupportedId())(
         chain_version: 3,
         chain_key_id: chainKeyId(KEY),
       });
+      // its meta names the key by its id (a hash prefix), not [REDACTED]
+      expect(JSON.parse(marker.meta)).toEqual({
+        keyId: chainKeyId(KEY),
+        previousKeyIds: [],
+        previousEvent: { chainVersion: expect.any(Number), keyId: null },
+      });
       await expect(store.verify()).resolves.toMatchObject({
         ok: true,
         keyed: true,

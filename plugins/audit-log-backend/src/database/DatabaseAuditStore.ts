@@ -42,7 +42,7 @@ import {
   storedHashMatches,
   toIso,
 } from './chain';
-import { ChainKeyring } from './chainKeys';
+import { CHAIN_KEY_EVENT_ID, ChainKeyring } from './chainKeys';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
 
@@ -177,8 +177,7 @@ function prepareRows(events: AuditEventInput[]) {
 
 type PreparedRow = ReturnType<typeof prepareRows>[number];
 
-/** Event id of the event a backend appends when it starts signing the chain with a key. */
-export const CHAIN_KEY_EVENT_ID = 'chain-key-configured';
+export { CHAIN_KEY_EVENT_ID };
 
 function parseGap(meta: string | null): AuditGapInfo | undefined {
   try {

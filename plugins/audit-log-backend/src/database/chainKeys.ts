@@ -14,6 +14,16 @@ export type ChainKey = {
   secret: KeyObject;
 };
 
+/** Event id of the event a backend appends when it starts signing the chain with a key. */
+export const CHAIN_KEY_EVENT_ID = 'chain-key-configured';
+
+const CHAIN_KEY_ID = /^[0-9a-f]{16}$/;
+
+/** Whether `value` has the form of a {@link chainKeyId}: 16 lower-case hex digits. */
+export function isChainKeyId(value: unknown): value is string {
+  return typeof value === 'string' && CHAIN_KEY_ID.test(value);
+}
+
 /**
  * The id stored with each event signed with `secret`: the first 16 hex digits of
  * sha256("kubechart-audit-key-id:" + secret). Tells which configured key to verify an event

@@ -12,6 +12,7 @@ import {
   redactUrl,
 } from '@kubechart/plugin-audit-log-node';
 import { EventContent, EventRow, toIso } from './chain';
+import { CHAIN_KEY_EVENT_ID, isChainKeyId } from './chainKeys';
 
 /**
  * Bounds of what one stored event may hold. Longer values are cut (in whole
@@ -72,7 +73,50 @@ export function clean(value: unknown, max: number): string | null {
 
 type Meta = Parameters<typeof redactSecrets>[0];
 
-function metaText(meta: unknown): string | null {
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The key ids of the `chain-key-configured` event the store signs (`keyId`, `previousKeyIds`,
+ * `previousEvent.keyId`), which the key-name rule would hide: a key id is the first 16 hex digits
+ * of a hash of the key (`chainKeyId`) and reveals nothing of it, and the trail shows which key
+ * took over when. Kept only in that event and only when they have that form; anything else under
+ * those names stays redacted.
+ */
+function keepChainKeyIds(event: AuditEventInput, redacted: Meta): Meta {
+  const meta = event.meta;
+  if (
+    event.plugin !== AUDIT_LOG_PLUGIN_ID ||
+    event.eventId !== CHAIN_KEY_EVENT_ID ||
+    !isObject(meta)
+  ) {
+    return redacted;
+  }
+  const out = { ...redacted };
+  if (isChainKeyId(meta.keyId)) out.keyId = meta.keyId;
+  const previous = meta.previousKeyIds;
+  if (
+    Array.isArray(previous) &&
+    previous.length <= 100 &&
+    previous.every(isChainKeyId)
+  ) {
+    out.previousKeyIds = [...previous];
+  }
+  const before = meta.previousEvent;
+  const kept = out.previousEvent;
+  if (
+    isObject(before) &&
+    isObject(kept) &&
+    (before.keyId === null || isChainKeyId(before.keyId))
+  ) {
+    out.previousEvent = { ...kept, keyId: before.keyId };
+  }
+  return out;
+}
+
+function metaText(event: AuditEventInput): string | null {
+  const meta: unknown = event.meta;
   if (!meta || typeof meta !== 'object') {
     return null;
   }
@@ -81,12 +125,13 @@ function metaText(meta: unknown): string | null {
     // Bounded and redacted again here (the auditor already did it) for any
     // other writer: sorting the keys of an unbounded object would stall the
     // event loop, and a writer's strings may hold secrets (`password: x`, a
-    // URL's password). A list (not what the type allows) is walked as the
-    // value of a key: it was stored as given.
+    // URL's password). What the auditor bounded comes out unchanged. A list
+    // (not what the type allows) is walked as the value of a key: it was
+    // stored as given.
     json = canonicalJson(
       Array.isArray(meta)
         ? redactSecrets({ meta } as unknown as Meta).meta
-        : redactSecrets(meta as Meta),
+        : keepChainKeyIds(event, redactSecrets(meta as Meta)),
     );
   } catch (error) {
     return canonicalJson({ '…unstorable': String(error).slice(0, 200) });
@@ -170,7 +215,7 @@ export function inputToRow(event: AuditEventInput, seq: number): EventContent {
       event.request?.userAgent,
       ROW_LIMITS.request_user_agent,
     ),
-    meta: metaText(event.meta),
+    meta: metaText(event),
     error: clean(errorText(event.error), ROW_LIMITS.error),
   };
 }
