@@ -277,9 +277,10 @@ export interface Config {
     /** Who may start runs for someone else. */
     onBehalfOf?: {
       /**
-       * Service principals (token subjects such as `plugin:scaffolder`) whose `onBehalfOf` field is honoured:
-       * the run is recorded for, and rate-limited as, that user. Any other caller acts as itself
-       * (`service:<subject>`). Default `['plugin:scaffolder']`.
+       * Service principals (token subjects: `plugin:<plugin id>` or `external:<subject>`) whose `onBehalfOf`
+       * field is honoured: the run is recorded for, and rate-limited as, that user. From any other caller an
+       * `onBehalfOf` is refused (403). Default: none (the shipped scaffolder actions send the user's own token).
+       * An entry of another form stops the backend at start-up.
        */
       allowedServices?: string[];
     };

@@ -37,8 +37,10 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
+import { Handler } from 'express';
 import { createApprovalNotifier } from './approvals/notifier';
 import { readApprovalSettings } from './approvals/rules';
+import { ActionRefusalAuditor } from './actions/actionRefusals';
 import { registerKubechartActions } from './actions/kubechartActions';
 import { DatabaseDriftStore } from './database/DatabaseDriftStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
@@ -340,6 +342,14 @@ export const kubechartPlugin = createBackendPlugin({
           await health.stop();
         });
 
+        // A tool call refused before any run was asked for (the actions registry's 404 for a caller
+        // without the permission, a service's call): recorded as POST /runs records its refusals.
+        const actionRefusals = new ActionRefusalAuditor({
+          pluginId: 'kubechart',
+          httpAuth,
+          permissions,
+          logger,
+        });
         httpRouter.use(
           await createRouter({
             engine,
@@ -359,6 +369,7 @@ export const kubechartPlugin = createBackendPlugin({
             onRunChanged,
             metrics,
             lifecycle,
+            actionRefusals,
             drift: {
               store: driftStore,
               // As the namespace's deployer, like the rollback run it is for.
@@ -372,6 +383,8 @@ export const kubechartPlugin = createBackendPlugin({
             },
           }),
         );
+        // After the actions registry's router; express calls a handler of four arguments with errors only.
+        httpRouter.use(actionRefusals.handler() as unknown as Handler);
       },
     });
   },

@@ -142,7 +142,10 @@ export type CreateRunRequest = RunInput & {
   entityRef?: string;
   /** Template that started the run, e.g. `template:default/tenant`. */
   template?: string;
-  /** The user who started the template when the caller is a service (scaffolder). */
+  /**
+   * The user a service relays the run for; honoured only from the services in
+   * `kubechart.onBehalfOf.allowedServices`, refused (403) from anyone else.
+   */
   onBehalfOf?: string;
 };
 
@@ -196,7 +199,10 @@ export type RunApproval = {
   decisions: ApprovalDecision[];
   /** The latest run on the same target when the request was made; the plan's diff is against it. */
   previousRunId?: string;
-  /** True when the requester must submit the input again after approval (it holds secret values). */
+  /**
+   * True when the requester must submit the input again after approval: it holds secret values, or
+   * (a tenant run) it needed the requester's `kubechart.tenants.admin`, checked again then.
+   */
   resubmit: boolean;
   /** For the caller of `GET /runs/:id`: whether it may approve or reject now, and if not, why. */
   viewer?: { mayDecide: boolean; reason?: string };

@@ -214,7 +214,7 @@ export const kubechartTranslationRef = createTranslationRef({
       cannotDecide: 'You cannot decide on this run: {{reason}}.',
       viewerUnknown: 'the server did not say whether you may decide',
       resubmit:
-        'Approved. The run starts when the requester submits its input again (it holds secret values that are not stored); a plan that changed since the approval is not applied.',
+        'Approved. The run starts when the requester submits its input again (it holds secret values that are not stored, or needed the requester’s kubechart.tenants.admin permission, which is checked again then); a plan that changed since the approval is not applied.',
       diffTitle: 'Plan: changes against the previous run on this target',
       diffPrevious: 'Previous run: {{id}}',
       inputChanges: 'Input changes (secrets redacted)',

@@ -26,6 +26,7 @@ import {
   summarizePolicyReport,
 } from '@kubechart/plugin-kubechart-common';
 import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import { MUTATING_ACTIONS } from './actionRefusals';
 
 /**
  * KubeChart's operations as actions of Backstage's actions registry, which the MCP actions backend
@@ -233,7 +234,16 @@ export function registerKubechartActions(options: {
   const { runs } = options;
   // Every action, read only or not, is for signed-in users only (see assertSignedInUser).
   const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
-    register: action =>
+    register: action => {
+      // A tool that changes a cluster has its refusals audited (see ActionRefusalAuditor), which
+      // must know the run it asks for: one it does not know is a mistake, found at start-up.
+      if (
+        action.attributes?.readOnly !== true &&
+        !MUTATING_ACTIONS.has(action.name)
+      )
+        throw new Error(
+          `kubechart:${action.name} changes a cluster but its refusals would not be audited: add it to MUTATING_ACTIONS`,
+        );
       options.actionsRegistry.register({
         ...action,
         action: async context => {
@@ -244,7 +254,8 @@ export function registerKubechartActions(options: {
           );
           return action.action(context);
         },
-      }),
+      });
+    },
   };
   const appBaseUrl =
     options.config.getOptionalString('app.baseUrl')?.replace(/\/$/, '') ?? '';

@@ -120,24 +120,26 @@ describe.each(databases.eachSupportedId())(
       expect(await ended(store, id)).toMatchObject({ status: 'succeeded' });
       await engine.waitIdle();
     };
-    /** A tenants admin moves (or creates) tenant `code` for `owner`, approved and done. */
+    /**
+     * A tenants admin moves tenant `code` to `owner`, approved and done. Moving another owner's
+     * tenant needs kubechart.tenants.admin, so the admin submits the approved run again.
+     */
     const movedTo = async (
       engine: RunEngine,
       store: RunStore,
       code: string,
       owner: string,
-    ) =>
-      approvedAndDone(
-        engine,
-        store,
-        (
-          await engine.submit(
-            bareTenantRun(code, owner),
-            'user:default/admin',
-            admin,
-          )
-        ).id,
-      );
+    ) => {
+      const request = bareTenantRun(code, owner);
+      const { id } = await engine.submit(request, 'user:default/admin', admin);
+      expect(await engine.decide(id, carol, 'approve', 'ok')).toMatchObject({
+        status: 'approved',
+        approval: expect.objectContaining({ resubmit: true }),
+      });
+      await engine.executeApproved(id, request, 'user:default/admin', admin);
+      expect(await ended(store, id)).toMatchObject({ status: 'succeeded' });
+      await engine.waitIdle();
+    };
 
     it('ends the stale request as changed when another team created the tenant meanwhile, and their tenant stays theirs', async () => {
       const { engine, store } = await setup();
@@ -324,6 +326,127 @@ describe.each(databases.eachSupportedId())(
         'changed',
         undefined,
       ]);
+    });
+
+    it("does not start a tenants admin's approved delete of another owner's tenant with the rights saved at request time: the requester submits it again and is checked then", async () => {
+      const { engine, store } = await setup();
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-d', ACME), ALICE, alice)
+        ).id,
+      );
+      const request: CreateRunRequest = {
+        kind: 'tenant-delete',
+        cluster: 'dev',
+        tenant: 'prod-d',
+      };
+      const deletion = await engine.submit(
+        request,
+        admin.ownershipRefs[0],
+        admin,
+      );
+      expect(deletion.status).toBe('awaiting-approval');
+      const decided = await engine.decide(deletion.id, carol, 'approve', 'ok');
+      await engine.waitIdle();
+      expect(decided).toMatchObject({
+        status: 'approved',
+        approval: expect.objectContaining({
+          state: 'approved',
+          resubmit: true,
+        }),
+      });
+      // Nor does the scheduled task start it.
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+      expect(await tenantOf(store, 'prod-d')).toMatchObject({
+        owner: ACME,
+        status: 'active',
+      });
+      expect(await namespaceOwner('tenant-prod-d')).toBe(ACME);
+      // The requester lost kubechart.tenants.admin meanwhile: refused, the tenant stays.
+      await expect(
+        engine.executeApproved(deletion.id, request, admin.ownershipRefs[0], {
+          ...admin,
+          isTenantAdmin: false,
+        }),
+      ).rejects.toThrow(`exists and is owned by ${ACME}`);
+      expect(await tenantOf(store, 'prod-d')).toMatchObject({
+        status: 'active',
+      });
+      expect((await store.getRun(deletion.id))!.approval!.state).toBe(
+        'approved',
+      );
+      // Still a tenants admin when submitting it: it runs.
+      await engine.executeApproved(
+        deletion.id,
+        request,
+        admin.ownershipRefs[0],
+        admin,
+      );
+      expect(await ended(store, deletion.id)).toMatchObject({
+        status: 'succeeded',
+      });
+      await engine.waitIdle();
+      expect((await tenantOf(store, 'prod-d'))?.status).toBe('deleted');
+    });
+
+    it('ends as changed, unapplied, an approval kept with kubechart.tenants.admin before such requests were no longer kept', async () => {
+      const { engine, store, knex } = await setup();
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-l', ACME), ALICE, alice)
+        ).id,
+      );
+      const request: CreateRunRequest = {
+        kind: 'tenant-delete',
+        cluster: 'dev',
+        tenant: 'prod-l',
+      };
+      const deletion = await engine.submit(
+        request,
+        admin.ownershipRefs[0],
+        admin,
+      );
+      // As a backend before this check kept it: the input, and the right saved with it.
+      const row = await knex('kubechart_approvals')
+        .where({ run_id: deletion.id })
+        .first();
+      const kept = JSON.parse(row.request);
+      expect(kept.exec.tenantAdmin).toBe(true);
+      await knex('kubechart_approvals')
+        .where({ run_id: deletion.id })
+        .update({ request: JSON.stringify({ ...kept, request }) });
+      const decided = await engine.decide(deletion.id, carol, 'approve', 'ok');
+      await engine.waitIdle();
+      expect(decided.status).toBe('failed');
+      const run = (await store.getRun(deletion.id))!;
+      expect(run.approval!.state).toBe('changed');
+      expect(run.failureReason).toBe(
+        `Run ${deletion.id} was requested with kubechart.tenants.admin, which is checked again only when its requester submits it; nothing was applied. Submit the run again for a new approval.`,
+      );
+      expect(await tenantOf(store, 'prod-l')).toMatchObject({
+        owner: ACME,
+        status: 'active',
+      });
+      expect(await namespaceOwner('tenant-prod-l')).toBe(ACME);
+    });
+
+    it("starts a tenants admin's approved change of its own tenant on approval: it needed no right that could be lost", async () => {
+      const { engine, store } = await setup();
+      const own = await engine.submit(
+        bareTenantRun('prod-own', admin.ownershipRefs[0]),
+        admin.ownershipRefs[0],
+        admin,
+      );
+      expect(own.status).toBe('awaiting-approval');
+      await approvedAndDone(engine, store, own.id);
+      expect((await store.getRun(own.id))!.approval).toMatchObject({
+        state: 'executed',
+        resubmit: false,
+      });
     });
   },
 );

@@ -563,10 +563,13 @@ export class RunEngine {
         ),
       );
     }
+    /** A tenant run's tenant record as the request found it. */
+    let tenantFound: TenantRecord | undefined;
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const existing = (await store.getTenants(request.tenant)).find(
         t => t.cluster === request.cluster,
       );
+      tenantFound = existing;
       refuseOthersTenant(request, existing, caller);
       await this.checkTenantClaims(request, existing, caller, actor);
       // Checked again when the run is recorded, in the transaction that writes the tenant (two
@@ -606,8 +609,55 @@ export class RunEngine {
     const rule = this.options.approvals
       ? protectingRule(this.options.approvals, plan.target, tenant)
       : undefined;
-    if (rule) return this.requestApproval(request, plan, actor, exec, rule);
+    if (rule) {
+      // An approved run whose input is kept starts on the deciding approval with the rights saved
+      // here, which its requester may since have lost. So `tenantAdmin` stays set only when the
+      // request needed kubechart.tenants.admin; such a request is not kept (`requestApproval`): the
+      // requester submits it again (POST /runs/:id/execute) and is checked with their rights then.
+      if (
+        (request.kind === 'tenant' || request.kind === 'tenant-delete') &&
+        exec.tenantAdmin
+      )
+        exec.tenantAdmin = await this.needsTenantsAdmin(
+          request,
+          tenantFound,
+          caller,
+          actor,
+        );
+      return this.requestApproval(request, plan, actor, exec, rule);
+    }
     return this.start(request, plan, actor, exec);
+  }
+
+  /**
+   * Whether a tenant or tenant-delete request passes its scope and tenant checks only because its
+   * caller holds `kubechart.tenants.admin`: checked again as the same caller without it. Any refusal
+   * counts (fail closed): the request then needs the permission.
+   */
+  private async needsTenantsAdmin(
+    request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
+    existing: TenantRecord | undefined,
+    caller: RunCaller,
+    actor: string,
+  ): Promise<boolean> {
+    const { store, settings } = this.options;
+    const without: RunCaller = { ...caller, isTenantAdmin: false };
+    try {
+      await resolveRunScope(request, without, { store, settings });
+      refuseOthersTenant(request, existing, without);
+      await this.checkTenantClaims(request, existing, without, actor);
+      await checkTenantBudget(
+        request,
+        existing,
+        tenantOwnerAfter(request, existing, actor),
+        false,
+        settings,
+        owner => store.countActiveTenants({ owner }),
+      );
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   /** Records a run, takes its locks (409 when held) and executes it in the background. */
@@ -889,8 +939,13 @@ export class RunEngine {
         // done, so that the approvers' diff shows nothing.
         !r.action,
     );
-    // The input is kept for execution only when it holds no secret value; otherwise the requester submits it again.
+    // The input is kept for execution only when it holds no secret value, and (a tenant run) when it
+    // needed no kubechart.tenants.admin (see `submit`); otherwise the requester submits it again.
+    const needsRights =
+      (request.kind === 'tenant' || request.kind === 'tenant-delete') &&
+      exec.tenantAdmin === true;
     const kept =
+      !needsRights &&
       canonicalJson(plan.redactedInput) === canonicalJson(planInput(request))
         ? request
         : undefined;
@@ -1060,7 +1115,9 @@ export class RunEngine {
    * Starts an approved run whose input the backend kept, with the scope resolved when it was
    * requested; a tenant run is checked against its tenant and requester as they were then, and a
    * run into a tenant's namespace against that tenant as it was then (deleted or moved to another
-   * owner since: the approval ends as `changed`, nothing is applied).
+   * owner since: the approval ends as `changed`, nothing is applied). A tenant run kept with
+   * kubechart.tenants.admin (requested before such runs were no longer kept) is not started with
+   * that saved right: its approval ends as `changed`.
    */
   private async startKeptApproved(runId: string): Promise<Run> {
     const record = await this.options.store.getApprovalRecord(runId);
@@ -1068,11 +1125,26 @@ export class RunEngine {
     if (!record?.request || !run)
       throw new ConflictError(`Run ${runId} has no kept input to start from`);
     const exec = record.exec as RunExecution;
+    if (
+      (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
+      exec.tenantAdmin === true
+    ) {
+      const ended = await this.options.store.endApproval(
+        run.id,
+        'changed',
+        `Run ${run.id} was requested with kubechart.tenants.admin, which is checked again only when its requester submits it; nothing was applied. Submit the run again for a new approval.`,
+      );
+      if (ended) this.options.listener?.onRunChanged?.(ended);
+      throw new ConflictError(
+        ended?.failureReason ??
+          `Run ${run.id} was requested with kubechart.tenants.admin; nothing was applied`,
+      );
+    }
     await this.checkApprovedTarget(run, exec);
     await this.checkApprovedTenant(run, record.request, exec, {
       ownershipRefs: exec.requesterRefs ?? [],
       mayApplyClusterScoped: false,
-      isTenantAdmin: exec.tenantAdmin === true,
+      isTenantAdmin: false,
     });
     return this.startApproved(
       run,

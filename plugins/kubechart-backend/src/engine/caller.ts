@@ -26,7 +26,7 @@ export type CatalogEntityReader = {
  * and `kubechart.tenants.admin`, and the catalog as the caller sees it (its own credentials, so the
  * catalog's permission rules apply) and, with `auth`, whether an entity exists at all (the plugin's
  * credentials). A service owns only as the actor it was resolved to; acting for a user, it holds
- * neither permission (see below).
+ * neither permission and reads no catalog (see below).
  */
 export async function resolveRunCaller(options: {
   credentials: BackstageCredentials;
@@ -46,7 +46,9 @@ export async function resolveRunCaller(options: {
   }
   // A service acting for a user (onBehalfOf): Backstage's permissions allow a service everything,
   // and the user's own decisions cannot be asked without the user's token, so the user gets neither
-  // right. It owns only what its own ref owns.
+  // right. It owns only what its own ref owns. Nor is the catalog read for it: read with the
+  // service's credentials it would show entities the user may not see (and their owners), so
+  // whatever needs the catalog is refused for it (the router refuses a relayed entityRef first).
   const principal = credentials.principal as { type: string; subject?: string };
   const forAnother =
     principal.type !== 'user' && actor !== `service:${principal.subject}`;
@@ -63,10 +65,10 @@ export async function resolveRunCaller(options: {
     ownershipRefs: [...refs],
     mayApplyClusterScoped: clusterScoped.result === AuthorizeResult.ALLOW,
     isTenantAdmin: tenantsAdmin.result === AuthorizeResult.ALLOW,
-    ...(catalog
+    ...(catalog && !forAnother
       ? { readEntity: ref => catalog.getEntityByRef(ref, { credentials }) }
       : {}),
-    ...(catalog && auth
+    ...(catalog && auth && !forAnother
       ? {
           entityExists: async ref =>
             Boolean(

@@ -136,6 +136,7 @@ describe.each(databases.eachSupportedId())(
       sim = await startSim();
       const base = testConfig(sim, {
         health: { startOnBoot: false },
+        onBehalfOf: { allowedServices: ['plugin:scaffolder'] },
         clusters: { dev: { namespaces: ASSIGNED } },
       });
       // A second cluster (the same simulated API server): a tenant code can exist on both.
@@ -209,7 +210,7 @@ describe.each(databases.eachSupportedId())(
       (await getAs(ADMIN, `/api/kubechart/runs/${id}`)).body.actor;
 
     describe('onBehalfOf', () => {
-      it('is honoured from the scaffolder only; any other principal acts as itself', async () => {
+      it('is honoured from the scaffolder only; from any other principal it is refused and nothing is recorded', async () => {
         const fromScaffolder = await record(
           serviceHeader('plugin:scaffolder'),
           { onBehalfOf: 'user:default/jane' },
@@ -218,31 +219,49 @@ describe.each(databases.eachSupportedId())(
         expect(fromScaffolder.status).toBe(201);
         expect(await actorOf(fromScaffolder.body.id)).toBe('user:default/jane');
 
+        const listed = async () =>
+          (await getAs(ADMIN, '/api/kubechart/runs?limit=200')).body.items
+            .length;
+        const before = await listed();
         const fromOther = await record(
           serviceHeader('external:ci-bot'),
           { onBehalfOf: 'user:default/ceo' },
-          { slug: 'ci-bot' },
+          { namespace: 'ci-bot-10' },
         );
-        expect(fromOther.status).toBe(201);
-        expect(await actorOf(fromOther.body.id)).toBe(
-          'service:external:ci-bot',
+        expect(fromOther.status).toBe(403);
+        expect(fromOther.body.error.message).toBe(
+          "service:external:ci-bot may not act on behalf of user:default/ceo: onBehalfOf is honoured only from the services listed in kubechart.onBehalfOf.allowedServices; nothing was done. Call without onBehalfOf to act as service:external:ci-bot, or with the user's own token",
         );
         expect(audit).toContainEqual(
           expect.objectContaining({
             eventId: 'run-record',
+            status: 'failed',
             meta: expect.objectContaining({
               actor: 'service:external:ci-bot',
-              onBehalfOfIgnored: 'user:default/ceo',
+              outcome: 'refused',
+              onBehalfOf: 'user:default/ceo',
             }),
           }),
         );
+        // Without onBehalfOf it records as itself.
+        const asItself = await record(
+          serviceHeader('external:ci-bot'),
+          {},
+          { slug: 'ci-bot' },
+        );
+        expect(asItself.status).toBe(201);
+        expect(await actorOf(asItself.body.id)).toBe('service:external:ci-bot');
 
         const fromUser = await record(
           as(ALICE),
           { onBehalfOf: 'user:default/ceo' },
-          { slug: 'alice' },
+          { namespace: 'alice-10' },
         );
-        expect(await actorOf(fromUser.body.id)).toBe(ALICE);
+        expect(fromUser.status).toBe(403);
+        expect(fromUser.body.error.message).toContain(
+          `${ALICE} may not act on behalf of user:default/ceo`,
+        );
+        expect(await listed()).toBe(before + 1);
       });
 
       it('must name a user', async () => {
@@ -284,19 +303,20 @@ describe.each(databases.eachSupportedId())(
         expect(
           (await post(scaffolder, tenant('rl-c', 'user:default/dave'))).status,
         ).toBe(202);
-        // Another service cannot spend carol's budget, nor escape its own by naming users.
-        expect(
-          (
-            await post(
-              serviceHeader('external:deployer'),
-              tenant('rl-d', 'user:default/carol'),
-            )
-          ).status,
-        ).toBe(202);
-        const again = await post(
+        // Another service cannot spend carol's budget (refused: it may not relay), nor escape its own.
+        const relayed = await post(
           serviceHeader('external:deployer'),
-          tenant('rl-e', 'user:default/erin'),
+          tenant('rl-d', 'user:default/carol'),
         );
+        expect(relayed.status).toBe(403);
+        const { onBehalfOf: _none, ...own } = tenant('rl-d', '');
+        expect(
+          (await post(serviceHeader('external:deployer'), own)).status,
+        ).toBe(202);
+        const again = await post(serviceHeader('external:deployer'), {
+          ...own,
+          tenant: 'rl-e',
+        });
         expect(again.status).toBe(429);
         expect(again.body.error.message).toContain(
           'service:external:deployer started 1 runs',

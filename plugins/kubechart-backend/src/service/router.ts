@@ -52,7 +52,12 @@ import { redactPlan } from '../lib/redactPlan';
 import { TooManyRequestsError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
-import { DEFAULT_ON_BEHALF_OF_SERVICES, effectiveActor } from './identity';
+import {
+  DEFAULT_ON_BEHALF_OF_SERVICES,
+  EffectiveActor,
+  effectiveActor,
+  refuseRelayedEntityRef,
+} from './identity';
 import { entityRefFilter } from '../database/entityRefs';
 import { ReadScope, ReadScopes } from './readScope';
 import {
@@ -69,6 +74,7 @@ import {
 import { DIFFS_PER_CALLER_AT_ONCE, runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
+import type { ActionRefusalAuditor } from '../actions/actionRefusals';
 import {
   createRunSchema,
   eventsQuery,
@@ -119,6 +125,8 @@ export type RouterOptions = {
   lifecycle?: Pick<LifecycleService, 'addShutdownHook'>;
   /** Drift records and release history for `GET /runs/:id/drift`, `GET /drift`, `POST /runs/:id/reapply` (optional). */
   drift?: { store: DriftStore; history: ReleaseHistory };
+  /** Refusals of the plugin's tools (MCP), recorded with the REST API's, in one window per caller. */
+  actionRefusals?: Pick<ActionRefusalAuditor, 'recordWith'>;
 };
 
 const TERMINAL = new Set(['succeeded', 'failed']);
@@ -268,6 +276,7 @@ export async function createRouter(
   const failedRunRequests = new FailedRequestWindow(
     settings.refusedAttemptsAuditedPerMinute,
   );
+  options.actionRefusals?.recordWith(auditRefused);
 
   /** The refusals of a caller that were only counted, when no later refusal of its carried the count. */
   async function recordUnrecorded(actor: string, count: number, since: Date) {
@@ -353,6 +362,29 @@ export async function createRouter(
     await event.fail({ error });
   }
 
+  /**
+   * Who a request that names `onBehalfOf` acts as (see `effectiveActor`). An `onBehalfOf` that is not
+   * honoured is refused (403) and recorded in the audit trail as `attempt`, failed, as other refusals are.
+   */
+  async function actingAs(
+    req: Request,
+    credentials: BackstageCredentials,
+    onBehalfOf: string | undefined,
+    attempt: RefusedAttempt,
+  ): Promise<EffectiveActor> {
+    try {
+      return effectiveActor(credentials, onBehalfOf, onBehalfOfServices);
+    } catch (e) {
+      if (e instanceof NotAllowedError)
+        await auditRefused(
+          req,
+          { ...attempt, meta: { ...attempt.meta, onBehalfOf } },
+          e,
+        );
+      throw e;
+    }
+  }
+
   /** Records a dry run the chart policy would refuse: the refusal is part of the trail. */
   async function auditDryRunRefusal(
     req: Request,
@@ -432,25 +464,23 @@ export async function createRouter(
       req.body,
       'run request',
     ) as CreateRunRequest;
+    const attempt: RefusedAttempt = {
+      eventId: 'run-create',
+      meta: {
+        kind: body.kind,
+        cluster: body.cluster,
+        requestedEntityRef: body.entityRef ?? null,
+      },
+    };
     const credentials = await authorize(
       req,
       body.kind === 'rollback'
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
-      {
-        eventId: 'run-create',
-        meta: {
-          kind: body.kind,
-          cluster: body.cluster,
-          requestedEntityRef: body.entityRef ?? null,
-        },
-      },
+      attempt,
     );
-    const { actor, ignored } = effectiveActor(
-      credentials,
-      body.onBehalfOf,
-      onBehalfOfServices,
-    );
+    const acting = await actingAs(req, credentials, body.onBehalfOf, attempt);
+    const { actor, relayedBy } = acting;
     const run = await auditedRunRequest(actor)(
       req,
       'run-create',
@@ -462,10 +492,11 @@ export async function createRouter(
         // request adds nothing to that entity's audit history.
         requestedEntityRef: body.entityRef ?? null,
         actor,
-        ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
+        ...(relayedBy ? { relayedBy } : {}),
       },
-      async () =>
-        engine.submit(
+      async () => {
+        refuseRelayedEntityRef(acting, body.entityRef);
+        return engine.submit(
           body,
           actor,
           await resolveRunCaller({
@@ -476,7 +507,8 @@ export async function createRouter(
             catalog: options.catalog,
             auth: options.auth,
           }),
-        ),
+        );
+      },
       r => ({ runId: r.id, entityRef: r.entityRef ?? null }),
     );
     res.status(202).json({ id: run.id, status: run.status });
@@ -494,11 +526,14 @@ export async function createRouter(
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
     );
-    const { actor } = effectiveActor(
-      credentials,
-      body.onBehalfOf,
-      onBehalfOfServices,
-    );
+    const { actor } = await actingAs(req, credentials, body.onBehalfOf, {
+      eventId: 'run-preview',
+      meta: {
+        kind: body.kind,
+        cluster: body.cluster,
+        requestedEntityRef: body.entityRef ?? null,
+      },
+    });
     // The engine removes the caller's secret values wherever the chart copied them.
     const preview = await dryRuns.run(actor, () => engine.preview(body));
     await auditDryRunRefusal(
@@ -825,17 +860,24 @@ export async function createRouter(
       eventId: 'run-execute-approved',
       meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
     });
-    const { actor } = effectiveActor(
-      credentials,
-      body.onBehalfOf,
-      onBehalfOfServices,
-    );
+    const acting = await actingAs(req, credentials, body.onBehalfOf, {
+      eventId: 'run-execute-approved',
+      meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
+    });
+    const { actor, relayedBy } = acting;
     const run = await audited(
       req,
       'run-execute-approved',
-      { runId: req.params.id, kind: body.kind, cluster: body.cluster, actor },
-      async () =>
-        engine.executeApproved(
+      {
+        runId: req.params.id,
+        kind: body.kind,
+        cluster: body.cluster,
+        actor,
+        ...(relayedBy ? { relayedBy } : {}),
+      },
+      async () => {
+        refuseRelayedEntityRef(acting, body.entityRef);
+        return engine.executeApproved(
           req.params.id,
           body,
           actor,
@@ -847,7 +889,8 @@ export async function createRouter(
             catalog: options.catalog,
             auth: options.auth,
           }),
-        ),
+        );
+      },
       r => ({ status: r.status }),
       'high',
     );

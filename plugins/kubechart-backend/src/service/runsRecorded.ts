@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { withNamespaceLock } from '../database/lockKeys';
 import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
 import { EngineSettings } from '../engine/settings';
-import { effectiveActor } from './identity';
+import { effectiveActor, refuseRelayedEntityRef } from './identity';
 import { RefusedAttempt } from './runAudit';
 import {
   appendEventsSchema,
@@ -183,7 +183,7 @@ export function addRecordedRunRoutes(
 
   router.post('/runs/record', async (req, res) => {
     const body = parse(recordRunSchema, req.body, 'recorded run');
-    const credentials = await authorize(req, {
+    const attempt: RefusedAttempt = {
       eventId: 'run-record',
       meta: {
         kind: body.kind,
@@ -192,12 +192,29 @@ export function addRecordedRunRoutes(
         namespace: body.target.namespace,
         requestedEntityRef: body.entityRef ?? null,
       },
-    });
-    const { actor, ignored } = effectiveActor(
-      credentials,
-      body.onBehalfOf,
-      options.onBehalfOfServices,
-    );
+    };
+    const credentials = await authorize(req, attempt);
+    let acting;
+    try {
+      acting = effectiveActor(
+        credentials,
+        body.onBehalfOf,
+        options.onBehalfOfServices,
+      );
+    } catch (e) {
+      // An onBehalfOf that is not honoured: refused and audited as other refusals are.
+      if (e instanceof NotAllowedError)
+        await options.auditRefused(
+          req,
+          {
+            ...attempt,
+            meta: { ...attempt.meta, onBehalfOf: body.onBehalfOf },
+          },
+          e,
+        );
+      throw e;
+    }
+    const { actor, relayedBy } = acting;
     const run = await options.auditedRunRequest(actor)(
       req,
       'run-record',
@@ -209,9 +226,11 @@ export function addRecordedRunRoutes(
         namespace: body.target.namespace,
         // The event's target entity only once the scope check let the run be recorded for it.
         requestedEntityRef: body.entityRef ?? null,
-        ...(ignored ? { onBehalfOfIgnored: body.onBehalfOf! } : {}),
+        ...(relayedBy ? { relayedBy } : {}),
       },
       async () => {
+        // Its entity's scope is read from the catalog, which cannot be read as the relayed user.
+        refuseRelayedEntityRef(acting, body.entityRef);
         // Tenant runs change what the engine alone keeps true (the tenant record, its namespace):
         // a record of one would be a history entry nothing stands behind.
         if (body.kind === 'tenant' || body.kind === 'tenant-delete') {

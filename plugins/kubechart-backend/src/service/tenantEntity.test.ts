@@ -13,7 +13,11 @@ import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
-import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  serviceHeader,
+} from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import {
   onlyAdminIsTenantsAdmin,
@@ -160,6 +164,8 @@ describe.each(databases.eachSupportedId())(
       sim = await startSim();
       const config = testConfig(sim, {
         health: { startOnBoot: false },
+        // The scaffolder may relay runs for users (POST /runs with onBehalfOf).
+        onBehalfOf: { allowedServices: ['plugin:scaffolder'] },
         approvals: {
           rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }],
         },
@@ -631,6 +637,61 @@ describe.each(databases.eachSupportedId())(
       expect(
         (await historyOf('component:default/own-api')).map(r => r.actor),
       ).toEqual([ALICE, ALICE]);
+    });
+
+    it("refuses a relayed run (onBehalfOf) that names an entity, as the catalog cannot be read as the user, and never names a hidden entity's owner", async () => {
+      const JANE = 'user:default/jane';
+      const scaffolder = serviceHeader('plugin:scaffolder');
+      for (const [code, entityRef] of [
+        ['jane-hidden', HIDDEN_REF],
+        ['jane-pay', 'component:default/payments-api'],
+      ]) {
+        const history = await historyOf(entityRef);
+        const refused = await post(
+          scaffolder,
+          tenantRun(code, { entityRef, onBehalfOf: JANE }),
+        );
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.message).toBe(
+          `A run relayed by service:plugin:scaffolder for ${JANE} may not name an entity (entityRef ${entityRef}): the catalog cannot be read as ${JANE}, so whether ${JANE} may see that entity cannot be checked; ${JANE} must start the run with their own token`,
+        );
+        expect(refused.body.error.message).not.toContain(PAYMENTS);
+        await expectNothingCreated(code);
+        expect(await historyOf(entityRef)).toEqual(history);
+      }
+      // Nor a chart run for an entity, relayed.
+      const chart = await post(scaffolder, {
+        kind: 'manifests',
+        cluster: 'dev',
+        namespace: 'tenant-jane-hidden',
+        entityRef: HIDDEN_REF,
+        manifests:
+          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n',
+        onBehalfOf: JANE,
+      });
+      expect(chart.status).toBe(403);
+      expect(chart.body.error.message).toContain(
+        'must start the run with their own token',
+      );
+      expect(chart.body.error.message).not.toContain(PAYMENTS);
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'failed',
+          meta: expect.objectContaining({
+            actor: JANE,
+            requestedEntityRef: HIDDEN_REF,
+          }),
+        }),
+      );
+      // Without an entityRef the relay still works.
+      const plain = await post(
+        scaffolder,
+        tenantRun('jane-plain', { onBehalfOf: JANE }),
+      );
+      expect(plain.status).toBe(202);
+      await settle();
+      expect(await tenant('jane-plain')).toMatchObject({ owner: JANE });
     });
   },
 );

@@ -91,6 +91,8 @@ describe.each(databases.eachSupportedId())(
       sim = await startSim();
       const config = testConfig(sim, {
         health: { startOnBoot: false },
+        // The scaffolder may relay runs for users (POST /runs with onBehalfOf).
+        onBehalfOf: { allowedServices: ['plugin:scaffolder'] },
         approvals: {
           rules: [{ name: 'production', namespaces: ['tenant-prod-*'] }],
         },

@@ -58,6 +58,7 @@ describe.each(databases.eachSupportedId())(
       const backend = await startKubechartBackend({
         config: testConfig(sim, {
           health: { startOnBoot: false },
+          onBehalfOf: { allowedServices: ['plugin:scaffolder'] },
           clusters: { dev: { namespaces: { long: { owner: LONG_USER } } } },
         }),
         knex: await databases.init(databaseId),

@@ -109,7 +109,8 @@ export interface KubechartRunsService {
   ): Promise<RecordedRun>;
   /**
    * Submits the input of an approved run again (`approval.resubmit`: it holds secret values the
-   * backend does not keep). The backend renders it again and starts it only if it is the approved plan.
+   * backend does not keep, or needed the requester's `kubechart.tenants.admin`, checked again now).
+   * The backend renders it again and starts it only if it is the approved plan.
    */
   executeRun(
     id: string,
