@@ -17,10 +17,10 @@ describe.each(databases.eachSupportedId())(
       });
       const runs = await DatabaseRunStore.create({ database });
       const drift = await DatabaseDriftStore.create({ database });
-      const createRun = (entityRef?: string) =>
+      const createRun = (entityRef?: string, id = randomUUID()) =>
         runs.createRun(
           {
-            id: randomUUID(),
+            id,
             kind: 'custom',
             status: 'pending',
             actor: 'user:default/alice',
@@ -37,8 +37,16 @@ describe.each(databases.eachSupportedId())(
 
     it('stores a run under its entity as the catalog writes refs, and finds it under any spelling', async () => {
       const { runs, createRun } = await createStores();
-      const a = await createRun('Component:Default/Web');
-      const b = await createRun('component:WEB');
+      // Runs are listed newest first, ties (the same millisecond) by id, higher first: b's id is
+      // higher, so b comes first either way.
+      const a = await createRun(
+        'Component:Default/Web',
+        'a0000000-0000-4000-8000-000000000001',
+      );
+      const b = await createRun(
+        'component:WEB',
+        'b0000000-0000-4000-8000-000000000002',
+      );
       expect([a.entityRef, b.entityRef]).toEqual([
         'component:default/web',
         'component:default/web',

@@ -151,10 +151,8 @@ describe('compareObject', () => {
     expect(inDeployment.map(formatPath)).toEqual([
       'spec.template.spec.containers[name=web].env[name=API_TOKEN].value',
     ]);
-    // Gone: the entry as a whole was not compared (its name is no secret, its value is).
-    expect(gone.map(formatPath)).toEqual([
-      'spec.template.spec.containers[name=web].env[name=API_TOKEN]',
-    ]);
+    // Gone: the entry is missing, whatever it held (see below); nothing was left uncompared.
+    expect(gone).toEqual([]);
     // A map the live object lacks (the API server stores a Secret's stringData as data) is not
     // compared: the redacted values it held are named.
     const stringData: Parameters<typeof formatPath>[0][] = [];
@@ -179,6 +177,48 @@ describe('compareObject', () => {
       'stringData.password',
       'stringData.token',
     ]);
+  });
+
+  it('reports a secret field and an env entry holding a secret that the live object lacks, without their value', () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { password: '***', user: '***' },
+    };
+    const skipped: Parameters<typeof formatPath>[0][] = [];
+    const removed = compareObject(
+      secret,
+      { ...secret, data: { user: 'YWxpY2U=' } },
+      skipped,
+    );
+    expect(
+      removed.map(d => [formatPath(d.segments), d.expected, d.actual]),
+    ).toEqual([['data.password', '***', undefined]]);
+    // The field still there is not compared: its applied value is not stored.
+    expect(skipped.map(formatPath)).toEqual(['data.user']);
+
+    const env: Parameters<typeof formatPath>[0][] = [];
+    const gone = compareObject(
+      applied,
+      liveOf(l => {
+        l.spec.template.spec.containers[1].env = [{ name: 'MODE', value: 'a' }];
+      }),
+      env,
+    );
+    expect(
+      gone.map(d => [formatPath(d.segments), d.expected, d.actual]),
+    ).toEqual([
+      [
+        'spec.template.spec.containers[name=web].env[name=API_TOKEN]',
+        { name: 'API_TOKEN', value: '***' },
+        undefined,
+      ],
+    ]);
+    expect(env).toEqual([]);
+    expect(JSON.stringify([removed, gone])).not.toMatch(
+      /YWxpY2U|the-real-token/,
+    );
   });
 
   it('compares a Deployment with thousands of env entries at once, and finds the one that changed', () => {

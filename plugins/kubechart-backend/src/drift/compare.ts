@@ -170,9 +170,12 @@ function redactedPaths(value: unknown, path: PathSegment[]): PathSegment[][] {
 /**
  * Compares the fields a run applied with the live object: only fields present in `applied` count,
  * so status, defaulted fields and fields other managers added do not. List-maps are matched by key.
- * Fields whose applied value was redacted in history are skipped: they cannot be compared. Their
- * paths are added to `notCompared`, when given (a part of the object skipped as a whole because it
- * holds such a value, e.g. a list-map item the live list lacks, is one path).
+ * Fields whose applied value was redacted in history cannot be compared when the live object has
+ * them: they are skipped, and their paths added to `notCompared`, when given (a part of the object
+ * skipped as a whole because it holds such a value, e.g. an atomic list, is one path). Such a field
+ * the live map lacks, or a list-map item holding one that the live list lacks, is a difference whose
+ * `expected` is the stored, redacted value. A map the live object lacks as a whole (a Secret's
+ * `stringData`, never returned by the API server) is skipped.
  */
 export function compareObject(
   applied: Record<string, any>,
@@ -200,8 +203,18 @@ export function compareObject(
         else skip(redactedPaths(expected, path));
         return;
       }
-      for (const [k, v] of Object.entries(expected))
-        walk(v, actual[k], [...path, { field: k }], k);
+      for (const [k, v] of Object.entries(expected)) {
+        // A field the live map lacks was removed, whatever it held: the stored (redacted) value is
+        // what is shown of it. Only a map the live object lacks as a whole is not compared (a
+        // Secret's stringData, which the API server stores as data).
+        if (isRedacted(v) && actual[k] === undefined)
+          out.push({
+            segments: [...path, { field: k }],
+            expected: v,
+            actual: undefined,
+          });
+        else walk(v, actual[k], [...path, { field: k }], k);
+      }
       return;
     }
     if (Array.isArray(expected)) {
@@ -237,14 +250,13 @@ export function compareObject(
           const keys = keysFor(items[0])!;
           const key = keyOf(items[0], keys);
           const matches = liveByKey.get(k)!;
+          // An item the live list lacks is missing whatever it held (its redacted values as stored).
           if (matches.length === 0) {
-            if (!containsRedacted(items))
-              out.push({
-                segments: [...path, { key }],
-                expected: items.length === 1 ? items[0] : items,
-                actual: undefined,
-              });
-            else skip([[...path, { key }]]);
+            out.push({
+              segments: [...path, { key }],
+              expected: items.length === 1 ? items[0] : items,
+              actual: undefined,
+            });
             continue;
           }
           // The API server keeps items that repeat a key, and which one takes effect depends on the

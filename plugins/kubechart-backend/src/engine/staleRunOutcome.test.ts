@@ -172,6 +172,33 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('fails a manifests run whose Secret lacks a field its manifest set, though the manifest stores the value redacted', async () => {
+      const core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+      // The run applied a password and a user; its record holds both as ***.
+      const stored = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: ${NS}\ndata:\n  password: '***'\n  user: '***'\n`;
+      // The cluster holds the Secret without the password.
+      await core.createNamespacedSecret({
+        namespace: NS,
+        body: {
+          metadata: { name: 'creds', namespace: NS },
+          data: { user: 'YWxpY2U=' },
+        },
+      });
+      const id = await leftRunning(manifestsRow(stored), { manifest: stored });
+      await goStale(id);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(1);
+
+      const o = await outcome(id);
+      expect(o).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /; the cluster shows: Secret\/creds differs from the run's manifest at data\.password; the run's outcome is not known$/,
+        ),
+      });
+      expect(JSON.stringify(o)).not.toContain('YWxpY2U');
+    });
+
     it('marks succeeded a chart run whose release revision was deployed after it started, and a manifests run whose objects are all there', async () => {
       // The backend died after helm installed this run's revision, before it recorded the end.
       const chart = await leftRunning(chartRow('2.0.0'));

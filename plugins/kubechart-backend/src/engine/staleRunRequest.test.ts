@@ -1,8 +1,10 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { Run } from '@kubechart/plugin-kubechart-common';
+import { PolicyReport, Run } from '@kubechart/plugin-kubechart-common';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { NewRun } from '../database/RunStore';
 import {
@@ -10,6 +12,7 @@ import {
   createTestEngine,
   helmBinary,
   startSim,
+  testConfig,
 } from '../__testUtils__/setup';
 import { plainCaller } from './scope';
 
@@ -34,11 +37,42 @@ describe.each(databases.eachSupportedId())(
     /** helm run by someone outside KubeChart, with the cluster's admin credentials. */
     const outsider = new HelmCli({ binary: helmBinary('helm3') });
 
+    /**
+     * A second chart directory: webapp packaged as `webapp-0.1.0.tgz`, and copied to the directory
+     * `webapp-copy`. Both are chart `webapp` (their Chart.yaml's name), not the name a run gives.
+     */
+    let localCharts: string;
+
     beforeAll(async () => {
       sim = await startSim();
-      t = await createTestEngine({ databases, databaseId, sim });
+      localCharts = mkdtempSync(path.join(tmpdir(), 'kubechart-local-charts-'));
+      await outsider.exec(
+        [
+          'package',
+          path.join(chartDirectory, 'webapp'),
+          '--destination',
+          localCharts,
+        ],
+        {},
+      );
+      cpSync(
+        path.join(chartDirectory, 'webapp'),
+        path.join(localCharts, 'webapp-copy'),
+        { recursive: true },
+      );
+      const config = testConfig(sim, {
+        helm: {
+          chartDirectories: [chartDirectory, localCharts],
+          binary: helmBinary('helm3'),
+          timeoutSeconds: 60,
+        },
+      });
+      t = await createTestEngine({ databases, databaseId, sim, config });
     });
-    afterAll(() => sim?.stop());
+    afterAll(async () => {
+      await sim?.stop();
+      if (localCharts) rmSync(localCharts, { recursive: true, force: true });
+    });
 
     const runToEnd = async (request: any) => {
       const r = await t.engine.submit(request, ALICE, plainCaller(ALICE));
@@ -182,6 +216,127 @@ describe.each(databases.eachSupportedId())(
           /, after this run started, is not what this run asked for: its chart webapp is at version 0\.1\.0, the run asked for 9\.9\.9; the run's outcome is not known$/,
         ),
       });
+    });
+
+    it('judges a chart run by the chart helm resolved: a version range, a chart package, a chart directory or an oci:// tag', async () => {
+      await tenant('proberesolved');
+      const values = { replicas: 1, image: { tag: '2.0.0' } };
+      /** The policy report a run records once it pulled its chart, before helm installs it. */
+      const pulled = (version: string): PolicyReport => ({
+        mode: 'enforce',
+        passed: true,
+        blocking: false,
+        summary: { objects: 4, errors: 0, warnings: 0, infos: 0 },
+        results: [],
+        charts: [
+          {
+            release: 'web',
+            chart: 'webapp',
+            version,
+            digest: `sha256:${'0'.repeat(64)}`,
+            source: 'webapp from https://charts.example.com',
+          },
+        ],
+      });
+      const row = (release: Record<string, unknown>) =>
+        leftRunning(
+          chartRow('tenant-proberesolved', { name: 'web', values, ...release }),
+        );
+      // helm pulled 0.1.0 for ^0.1.0 (its record says so) and installed it before the backend died.
+      const range = await row({
+        chart: 'webapp',
+        repo: 'https://charts.example.com',
+        version: '^0.1.0',
+      });
+      await t.store.updateRun(range, { policyReport: pulled('0.1.0') });
+      // The local chart package webapp-0.1.0.tgz is chart webapp.
+      const pkg = await row({ chart: 'webapp-0.1.0' });
+      await t.store.updateRun(pkg, { policyReport: pulled('0.1.0') });
+      // The chart directory webapp-copy is chart webapp, read from its Chart.yaml.
+      const directory = await row({ chart: 'webapp-copy', version: '0.1.0' });
+      // An oci:// reference's tag is the chart's version, not part of its name.
+      const tagged = await row({
+        chart: 'oci://registry.example.com/charts/webapp:0.1.0',
+      });
+      // What helm resolved for this run is not what was deployed.
+      const otherPulled = await row({
+        chart: 'webapp',
+        repo: 'https://charts.example.com',
+        version: '^0.1.0',
+      });
+      await t.store.updateRun(otherPulled, { policyReport: pulled('0.1.1') });
+      // Without a record of what helm resolved, a range or a package cannot be compared.
+      const unresolvedRange = await row({
+        chart: 'webapp',
+        repo: 'https://charts.example.com',
+        version: '^0.1.0',
+      });
+      const unreadPackage = await row({ chart: 'webapp-0.1.0' });
+      const otherTag = await row({
+        chart: 'oci://registry.example.com/charts/webapp:0.2.0',
+      });
+      const gone = await row({ chart: 'webapp-gone' });
+      await upgradeOutside('tenant-proberesolved', values);
+      const ids = [
+        range,
+        pkg,
+        directory,
+        tagged,
+        otherPulled,
+        unresolvedRange,
+        unreadPackage,
+        otherTag,
+        gone,
+      ];
+      await goStale(...ids);
+
+      expect(await t.engine.recoverStaleRuns()).toBe(ids.length);
+
+      const succeeded = { range, pkg, directory, tagged };
+      const seen: Record<string, unknown> = {};
+      for (const [what, id] of Object.entries(succeeded))
+        seen[what] = await outcome(id);
+      const shown = {
+        status: 'succeeded',
+        reason: undefined,
+        last: expect.stringMatching(
+          /: the cluster shows this run's change: release web revision 2 deployed at \S+, after this run started; every workload is Ready$/,
+        ),
+      };
+      expect(seen).toEqual({
+        range: shown,
+        pkg: shown,
+        directory: shown,
+        tagged: shown,
+      });
+      const asked =
+        ', after this run started, is not what this run asked for: ';
+      const unknown =
+        ', after this run started, cannot be compared with what this run asked for: ';
+      const end = "; the run's outcome is not known";
+      expect((await outcome(otherPulled)).reason).toContain(
+        `${asked}its chart webapp is at version 0.1.0, the run pulled version 0.1.1 for ^0.1.0${end}`,
+      );
+      expect((await outcome(unresolvedRange)).reason).toContain(
+        `${unknown}it asked for version range ^0.1.0 and recorded no chart helm resolved it to${end}`,
+      );
+      expect((await outcome(unreadPackage)).reason).toContain(
+        `${unknown}it asked for the chart package webapp-0.1.0.tgz, whose Chart.yaml is not read here, and recorded no chart helm pulled${end}`,
+      );
+      expect((await outcome(otherTag)).reason).toContain(
+        `${asked}its chart webapp is at version 0.1.0, the run asked for 0.2.0${end}`,
+      );
+      expect((await outcome(gone)).reason).toContain(
+        `${unknown}its chart webapp-gone cannot be read: Chart source refused (chart-directory): chart "webapp-gone" is not in any of kubechart.helm.chartDirectories${end}`,
+      );
+      for (const id of [
+        otherPulled,
+        unresolvedRange,
+        unreadPackage,
+        otherTag,
+        gone,
+      ])
+        expect((await outcome(id)).status).toBe('failed');
     });
 
     it('fails closed on a chart run whose stored values hide a secret value, though the release deployed after it started has the same', async () => {

@@ -1,5 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
+  ReleaseSpec,
   Run,
   TENANT_CREDENTIALS_SECRET,
 } from '@kubechart/plugin-kubechart-common';
@@ -8,6 +9,9 @@ import {
   REDACTED,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
+import yaml from 'js-yaml';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { canonicalJson } from '../approvals/plan';
 import { RunStore, StaleRun } from '../database/RunStore';
 import { compareObject, formatPath } from '../drift/compare';
@@ -19,6 +23,7 @@ import {
 } from '../lib/helmRelease';
 import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
+import { resolveReleaseSource } from './chartCheck';
 import { deployerUser } from './deployer';
 import { mergeValues } from './executors';
 import { asEnded, expectedReleases, releasesToPrune } from './runOutcomes';
@@ -80,11 +85,66 @@ function nameObjects(names: string[]): string {
   }`;
 }
 
-/** The chart name a chart reference asks for: a plain name, or the last segment of an `oci://` reference. */
-function requestedChartName(chart: string): string {
-  return chart.startsWith('oci://')
-    ? chart.slice(chart.lastIndexOf('/') + 1)
-    : chart;
+/** A whole SemVer 2.0 version: what helm pulls exactly, where anything else is a range it resolves. */
+const EXACT_VERSION =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+
+/**
+ * The chart (name, and version when it asks for one) a release of a run's request names, as helm
+ * resolves it; a string when that cannot be told without what helm resolved for the run (its reason).
+ * A repository chart is its name; an `oci://` reference the last segment of its path, its tag (helm
+ * writes a version's `+` as `_` in a tag) the version unless one is given; a local chart the name of
+ * the Chart.yaml of the chart directory it resolves to in `kubechart.helm.chartDirectories`, whose
+ * version helm takes as given (a range is refused there). A version range of a remote chart, and a
+ * local chart package (`.tgz`), are not resolved here.
+ */
+async function requestedChart(
+  release: ReleaseSpec,
+  settings: EngineSettings,
+): Promise<{ name: string; version?: string } | string> {
+  const { chart, repo } = release;
+  let version = release.version;
+  const remote = chart.startsWith('oci://') || repo !== undefined;
+  let name = chart;
+  if (chart.startsWith('oci://')) {
+    const last = chart.slice(chart.lastIndexOf('/') + 1);
+    const [reference] = last.split('@');
+    const colon = reference.indexOf(':');
+    name = colon < 0 ? reference : reference.slice(0, colon);
+    const tag = colon < 0 ? '' : reference.slice(colon + 1).replace(/_/g, '+');
+    if (tag && version !== undefined && tag !== version)
+      return `its chart reference is tagged ${tag}, which is not the version ${version} it asks for`;
+    if (tag) version = tag;
+  } else if (repo === undefined) {
+    let source;
+    try {
+      source = await resolveReleaseSource(release, settings);
+    } catch (e) {
+      return `its chart ${chart} cannot be read: ${(e as Error).message}`;
+    }
+    if (source.type !== 'directory')
+      return `its chart ${chart} cannot be read: it is not a local chart`;
+    if (source.chart.endsWith('.tgz'))
+      return `it asked for the chart package ${path.basename(
+        source.chart,
+      )}, whose Chart.yaml is not read here, and recorded no chart helm pulled`;
+    let meta: unknown;
+    try {
+      meta = yaml.load(
+        await fs.readFile(path.join(source.chart, 'Chart.yaml'), 'utf8'),
+      );
+    } catch {
+      // Not the error's text: it names the server's file system.
+      return `its chart ${chart} cannot be read: its Chart.yaml could not be read`;
+    }
+    const named = (meta as { name?: unknown } | null)?.name;
+    if (typeof named !== 'string' || !named)
+      return `its chart ${chart} cannot be read: its Chart.yaml has no name`;
+    name = named;
+  }
+  if (remote && version !== undefined && !EXACT_VERSION.test(version))
+    return `it asked for version range ${version} and recorded no chart helm resolved it to`;
+  return { name, version };
 }
 
 /**
@@ -93,14 +153,18 @@ function requestedChartName(chart: string): string {
  * are the run's. The values are what helm stores as the release's config, the user-supplied values:
  * a chart run's `release.values`; a tenant run's release values with what the engine adds
  * (`kubechart.tenant`, `.namespace`, and the generated `.credentials`, read from the tenant's
- * credentials Secret); for a rollback, the chart and values of the revision it returns to. Fails
- * closed: values the run's record hides (redacted secret values) are never taken as equal.
+ * credentials Secret); for a rollback, the chart and values of the revision it returns to. The chart
+ * is the one helm resolved, as the engine compares it before an upgrade: the chart the run recorded
+ * it pulled for the release (its policy report), else the one its request names (`requestedChart`).
+ * Fails closed: values the run's record hides (redacted secret values) are never taken as equal, and a
+ * chart that cannot be resolved here (a version range, a chart package) is not taken as the run's.
  */
 async function differenceFromRequest(
   run: Run,
   name: string,
   latest: StoredHelmRelease,
   scoped: KubeClient,
+  settings: EngineSettings,
 ): Promise<string | undefined> {
   const { namespace } = run.target;
   const input = run.input as Record<string, any>;
@@ -111,6 +175,7 @@ async function differenceFromRequest(
   let version: string | undefined;
   let values: Record<string, unknown>;
   let asked = 'the run asked for';
+  let askedVersion = (v: string) => `${asked} ${v}`;
   let theirs = "the run's";
   if (run.kind === 'rollback') {
     const revision = input.revision;
@@ -133,14 +198,43 @@ async function differenceFromRequest(
             (r: { name?: unknown }) => r?.name === name,
           )
         : input.release;
-    if (!release || typeof release.chart !== 'string')
+    if (
+      !release ||
+      typeof release.chart !== 'string' ||
+      (release.repo !== undefined && typeof release.repo !== 'string') ||
+      (release.version !== undefined && typeof release.version !== 'string')
+    )
       return unknown(`the run's record does not hold its chart`);
-    chart = requestedChartName(release.chart);
-    version = typeof release.version === 'string' ? release.version : undefined;
     values = release.values ?? {};
     // The request is stored redacted: a hidden value cannot be told from another.
     if (canonicalJson(values).includes(REDACTED))
       return unknown(`the run's record hides some of its values (${REDACTED})`);
+    // What helm resolved for this run, recorded before it installs: a range's version, a package's name.
+    const pulled = new Map(
+      (run.policyReport?.charts ?? [])
+        .filter(c => c.release === name)
+        .map(c => [`${c.chart}\0${c.version}`, c]),
+    );
+    if (pulled.size > 1)
+      return unknown(
+        `it recorded more than one chart pulled for release ${name}`,
+      );
+    const [recorded] = pulled.values();
+    if (recorded) {
+      chart = recorded.chart;
+      version = recorded.version;
+      asked = 'the run pulled';
+      const requested = release.version;
+      askedVersion = v =>
+        `the run pulled version ${v}${
+          requested !== undefined && requested !== v ? ` for ${requested}` : ''
+        }`;
+    } else {
+      const requested = await requestedChart(release as ReleaseSpec, settings);
+      if (typeof requested === 'string') return unknown(requested);
+      chart = requested.name;
+      version = requested.version;
+    }
     if (run.kind === 'tenant') {
       const names: string[] = Array.isArray(input.credentials)
         ? input.credentials
@@ -177,7 +271,9 @@ async function differenceFromRequest(
     return notAsked(`its chart is ${latest.chart.name}, ${asked} ${chart}`);
   if (version !== undefined && latest.chart.version !== version)
     return notAsked(
-      `its chart ${chart} is at version ${latest.chart.version}, ${asked} ${version}`,
+      `its chart ${chart} is at version ${latest.chart.version}, ${askedVersion(
+        version,
+      )}`,
     );
   if (canonicalJson(latest.config) !== canonicalJson(values))
     return notAsked(`its values differ from ${theirs}`);
@@ -194,6 +290,8 @@ async function observeReleases(
   run: Run,
   client: KubeClient,
   scoped: KubeClient,
+  /** Where the run's local charts are (`kubechart.helm.chartDirectories`). */
+  settings: EngineSettings,
   /** Releases of a tenant run whose step ended as kept unchanged (`skipped`) in the run's own log. */
   leftUnchanged: Set<string> = new Set(),
   /** Releases a tenant run with `pruneReleases` was to uninstall: each must be gone. */
@@ -244,7 +342,13 @@ async function observeReleases(
     ) {
       // Deployed after the run started, by this run only if it is what the run asked for: someone
       // else may have deployed the release meanwhile (the run's backend died before helm ran).
-      const differs = await differenceFromRequest(run, name, latest, scoped);
+      const differs = await differenceFromRequest(
+        run,
+        name,
+        latest,
+        scoped,
+        settings,
+      );
       const which = `release ${name} revision ${latest.version}${at}, after this run started`;
       if (differs) problems.push(`${which}, ${differs}`);
       else deployed.push(which);
@@ -416,6 +520,7 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
                 run,
                 client,
                 scopedClient(cluster, namespace),
+                settings,
                 run.kind === 'tenant'
                   ? await releasesLeftUnchanged(store, run.id)
                   : undefined,
