@@ -42,6 +42,18 @@ export interface Config {
        * paths below it. Plain http://, file:// and other schemes are always refused. Default: none (local charts only).
        */
       allowedRepositories?: string[];
+      /**
+       * helm 3 renders hooks again at install without the post-renderer, after the engine checked them
+       * from a server dry run, so a release is refused on helm 3 when the templates read here call a
+       * function whose output can change between two renders (`lookup`, `tpl`, randomness, the clock,
+       * map order) or the chart has packaged subcharts. `any-template` (default) reads every template
+       * and named template of the chart. `hook-templates` reads only the templates the dry run names as
+       * hooks or that spell `helm.sh/hook`, and the named templates: it lets a chart whose hook
+       * annotation is built at render time (`{{ printf "helm.sh/%s" "hook" }}`) in a template that calls
+       * such a function run a hook on helm 3 that was never checked. helm 4 post-renders hooks and needs
+       * neither.
+       */
+      helm3HookInputs?: 'any-template' | 'hook-templates';
     };
     policy?: {
       /** `enforce` blocks installs on a failed error rule, `warn` only reports, `off` skips. Default `enforce`. */

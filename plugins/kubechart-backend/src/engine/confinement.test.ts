@@ -8,7 +8,7 @@ import {
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { HelmCli, PolicyEngine } from '@kubechart/plugin-kubechart-node';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { createTestEngine, helmBinary, startSim } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
 import { RunCaller } from './scope';
 import { readEngineSettings } from './settings';
@@ -101,6 +101,8 @@ describe.each(databases.eachSupportedId())(
     let sim: KubeSim;
     let engine: RunEngine;
     let unchecked: RunEngine;
+    /** The same engine on helm 4, for the `escape` chart, whose attack-lookup.yaml calls lookup. */
+    let engine4: RunEngine;
     let store: Awaited<ReturnType<typeof createTestEngine>>['store'];
     let core: CoreV1Api;
     let rbac: RbacAuthorizationV1Api;
@@ -148,13 +150,35 @@ describe.each(databases.eachSupportedId())(
           policy: { mode: 'warn' },
         },
       });
+      // helm 4: helm 3 refuses the `escape` chart before anything is applied, since its
+      // attack-lookup.yaml calls lookup (kubechart.helm.helm3HookInputs, helm3Hooks.test.ts); these
+      // tests are about what the engine and the API server refuse, not about helm 3.
+      const helm4 = HelmCli.fromConfig(
+        new ConfigReader({
+          kubechart: {
+            ...config.getConfig('kubechart').get<object>(),
+            helm: {
+              ...config.getConfig('kubechart.helm').get<object>(),
+              binary: helmBinary('helm4'),
+            },
+          },
+        }),
+      );
       unchecked = new RunEngine({
         store,
         clusters: created.clusters,
-        helm: HelmCli.fromConfig(config),
+        helm: helm4,
         policy: PolicyEngine.fromConfig(warnOnly),
         logger: mockServices.logger.mock(),
         settings: { ...readEngineSettings(config), enforceRunScope: false },
+      });
+      engine4 = new RunEngine({
+        store,
+        clusters: created.clusters,
+        helm: helm4,
+        policy: PolicyEngine.fromConfig(config),
+        logger: mockServices.logger.mock(),
+        settings: readEngineSettings(config),
       });
       core = created.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
       rbac = created.clusters
@@ -446,7 +470,7 @@ describe.each(databases.eachSupportedId())(
 
     it('refuses a forced apply over an object another manager owns in the same namespace (rule object-ownership)', async () => {
       const installed = await finish(
-        engine,
+        engine4,
         {
           kind: 'chart',
           cluster: 'dev',
@@ -460,7 +484,7 @@ describe.each(databases.eachSupportedId())(
         reason: installed.failureReason,
       }).toEqual({ status: 'succeeded', reason: undefined });
       const run = await finish(
-        engine,
+        engine4,
         {
           kind: 'manifests',
           cluster: 'dev',
@@ -539,7 +563,7 @@ describe.each(databases.eachSupportedId())(
         values: { replicas: 1 },
       };
       const first = await finish(
-        engine,
+        engine4,
         tenant('owned', 'acme-team', {
           displayName: 'Owned',
           releases: [web, api],
@@ -553,7 +577,7 @@ describe.each(databases.eachSupportedId())(
 
       const runsBefore = (await store.listRuns({}, { limit: 200 })).items
         .length;
-      const takeover = await engine
+      const takeover = await engine4
         .submit(
           tenant('owned', 'rival-team', { releases: [web] }),
           'user:default/rachel',
@@ -564,7 +588,7 @@ describe.each(databases.eachSupportedId())(
       expect(takeover.message).toBe(
         'tenant owned exists and is owned by group:default/acme-team',
       );
-      const del = await engine
+      const del = await engine4
         .submit(
           { kind: 'tenant-delete', cluster: 'dev', tenant: 'owned' },
           'user:default/rachel',
@@ -580,7 +604,7 @@ describe.each(databases.eachSupportedId())(
       );
 
       const update = await finish(
-        engine,
+        engine4,
         tenant('owned', 'acme-team', {
           displayName: 'Owned twice',
           quota: { hard: { pods: '20' } },
@@ -614,7 +638,7 @@ describe.each(databases.eachSupportedId())(
 
       const admin = { ...rachel, isTenantAdmin: true };
       const pruned = await finish(
-        engine,
+        engine4,
         tenant('owned', 'rival-team', {
           displayName: 'Owned twice',
           quota: { hard: { pods: '20' } },

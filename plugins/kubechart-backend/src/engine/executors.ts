@@ -662,7 +662,12 @@ export class Executors {
           );
         }
       }
-      const refusal = helm3HookRefusal(release.name, checkedHooks, inputs!);
+      const refusal = helm3HookRefusal(
+        release.name,
+        checkedHooks,
+        inputs!,
+        this.deps.settings.helm3HookInputs,
+      );
       if (refusal) throw new RunFailure(refusal);
     }
     ctx.log(

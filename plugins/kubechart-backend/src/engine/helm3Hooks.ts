@@ -2,6 +2,7 @@ import type {
   HelmHook,
   InstallTimeInputs,
 } from '@kubechart/plugin-kubechart-node';
+import type { Helm3HookInputs } from './settings';
 
 /** A hook's template path (`<chart>/templates/x.yaml`, `<chart>/charts/sub/templates/y.yaml`) relative to the chart. */
 const chartRelative = (hookPath: string) =>
@@ -10,42 +11,67 @@ const chartRelative = (hookPath: string) =>
 /**
  * helm 3 does not pass hooks through the post-renderer: it renders them again at install, after the
  * engine checked them from a server dry run. That check holds only when the render cannot change in
- * between. The reason to refuse a release whose hooks' templates (as the dry run names them, or any
- * template naming `helm.sh/hook`) or named templates (which a hook may include) call a function whose
- * output can change between two renders (`lookup`, `tpl`, randomness, the clock), or whose chart has
- * packaged subcharts the check cannot read; undefined when the hooks render the same at install.
+ * between. The reason to refuse a release whose templates call a function whose output can change
+ * between two renders (`lookup`, `tpl`, randomness, the clock, map order), or whose chart has packaged
+ * subcharts the check cannot read; undefined when the templates looked at render the same at install.
+ *
+ * `any-template` (the default) looks at every template and named template: which templates render
+ * hooks cannot be read from the chart (a hook's annotation may be built at render time, and a
+ * template may `set` values that later templates read). `hook-templates`
+ * (`kubechart.helm.helm3HookInputs`) looks only at the templates the dry run names as hooks or that
+ * spell `helm.sh/hook`, and the named templates they may include: a chart whose hook annotation is
+ * built at render time can then run a hook on helm 3 that was never checked.
  */
 export function helm3HookRefusal(
   release: string,
   hooks: HelmHook[],
   inputs: InstallTimeInputs,
+  mode: Helm3HookInputs = 'any-template',
 ): string | undefined {
-  const hookFiles = new Set([
-    ...hooks.map(h => chartRelative(h.path)),
-    ...inputs.hookTemplates,
-  ]);
-  if (!hookFiles.size) return undefined;
-  const reachable = new Set([...hookFiles, ...inputs.namedTemplateFiles]);
-  const why = [
-    ...inputs.calls
-      .filter(c => reachable.has(c.file))
-      .map(c => `${c.fn} (${c.file})`),
-    ...inputs.unreadable.map(
-      u => `a packaged subchart the check cannot read (${u})`,
-    ),
-  ];
+  const unreadable = inputs.unreadable.map(
+    u => `a packaged subchart the check cannot read (${u})`,
+  );
+  const refusal = (which: string, from: string, why: string[]) =>
+    [
+      `helm 3 cannot install release ${release} with its hooks checked as they run; nothing was applied.`,
+      `helm 3 renders ${which} again at install and does not pass them through the post-renderer,`,
+      `and ${from} use ${why.join(
+        ', ',
+      )}, so the hooks helm 3 would run may differ from the ones checked.`,
+      'Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied, or remove those calls from the chart.',
+    ].join(' ');
+  if (mode === 'hook-templates') {
+    const hookFiles = new Set([
+      ...hooks.map(h => chartRelative(h.path)),
+      ...inputs.hookTemplates,
+    ]);
+    if (!hookFiles.size) return undefined;
+    const reachable = new Set([...hookFiles, ...inputs.namedTemplateFiles]);
+    const why = [
+      ...inputs.calls
+        .filter(c => reachable.has(c.file))
+        .map(c => `${c.fn} (${c.file})`),
+      ...unreadable,
+    ];
+    if (!why.length) return undefined;
+    const which = hooks.length
+      ? hooks.map(h => `${h.kind}/${h.name}`).join(', ')
+      : [...hookFiles].join(', ');
+    return refusal(
+      `hooks (${which})`,
+      'the templates they come from or may include',
+      why,
+    );
+  }
+  const why = [...inputs.calls.map(c => `${c.fn} (${c.file})`), ...unreadable];
   if (!why.length) return undefined;
-  const which = hooks.length
-    ? hooks.map(h => `${h.kind}/${h.name}`).join(', ')
-    : [...hookFiles].join(', ');
-  return [
-    `helm 3 cannot install release ${release} with its hooks checked as they run; nothing was applied.`,
-    `helm 3 renders hooks (${which}) again at install and does not pass them through the post-renderer,`,
-    `and the templates they come from or may include use ${why.join(
-      ', ',
-    )}, so the hooks helm 3 would run may differ from the ones checked.`,
-    'Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied, or remove those calls from the chart.',
-  ].join(' ');
+  return refusal(
+    hooks.length
+      ? `its hooks (${hooks.map(h => `${h.kind}/${h.name}`).join(', ')})`
+      : 'any hook its templates render then',
+    "the chart's templates (any template may render a hook: its annotation can be built at render time)",
+    why,
+  );
 }
 
 /**

@@ -2,11 +2,19 @@ import { Config } from '@backstage/config';
 import { resolve as resolvePath } from 'node:path';
 import { parseQuantity } from '../lib/quantity';
 
+/** `kubechart.helm.helm3HookInputs`: which templates of a chart helm 3 installs are read for calls that can change a hook between the check and the install. */
+export type Helm3HookInputs = 'any-template' | 'hook-templates';
+
 /** Engine settings read from `kubechart.*` config (see config.d.ts for every key and default). */
 export type EngineSettings = {
   chartDirectories: string[];
   /** Hosts or URLs remote charts may come from (https:// and oci:// only). */
   allowedRepositories: string[];
+  /**
+   * On helm 3, which templates may not call a function whose output can change between two renders:
+   * every one (`any-template`, default) or only those that render or spell hooks (`hook-templates`).
+   */
+  helm3HookInputs: Helm3HookInputs;
   waitTimeoutSeconds: number;
   waitPollIntervalMs: number;
   failFastSeconds: number;
@@ -111,6 +119,9 @@ export function readEngineSettings(config: Config): EngineSettings {
     ).map(d => resolvePath(d)),
     allowedRepositories:
       k?.getOptionalStringArray('helm.allowedRepositories') ?? [],
+    helm3HookInputs: readHelm3HookInputs(
+      k?.getOptionalString('helm.helm3HookInputs'),
+    ),
     waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
@@ -215,5 +226,14 @@ function readPodSecurityEnforce(
     return level;
   throw new Error(
     `Invalid kubechart.tenant.podSecurity.enforce "${level}": use baseline, restricted, privileged or none`,
+  );
+}
+
+/** `kubechart.helm.helm3HookInputs`: `any-template` by default. */
+function readHelm3HookInputs(value: string | undefined): Helm3HookInputs {
+  const mode = value ?? 'any-template';
+  if (mode === 'any-template' || mode === 'hook-templates') return mode;
+  throw new Error(
+    `Invalid kubechart.helm.helm3HookInputs "${mode}": use any-template or hook-templates`,
   );
 }

@@ -30,15 +30,28 @@ describe.each(databases.eachSupportedId())(
     let stop: () => Promise<void>;
     const audit: CapturedAuditEvent[] = [];
 
+    // helm 3 checks only the templates that render or spell hooks (kubechart.helm.helm3HookInputs
+    // `hook-templates`): by default it refuses sneakyhook before the install (its template calls
+    // lookup), and the run of a hook helm 3 ran unchecked is what this file's helm 3 test is about.
+    // The other tests install webapp, which calls nothing that mode changes.
+    const withHookTemplates = (c: ReturnType<typeof testConfig>) => ({
+      ...c,
+      kubechart: {
+        ...c.kubechart,
+        helm: { ...c.kubechart.helm, helm3HookInputs: 'hook-templates' },
+      },
+    });
     beforeAll(async () => {
       sim = await startSim();
       const backend = await startKubechartBackend({
         // Tenants admit privileged pods, so a hook helm 3 runs before the policy sees it does run
         // (with the default Pod Security `baseline`, the API server refuses its pod).
-        config: testConfig(sim, {
-          health: { startOnBoot: false },
-          tenant: { podSecurity: { enforce: 'privileged' } },
-        }),
+        config: withHookTemplates(
+          testConfig(sim, {
+            health: { startOnBoot: false },
+            tenant: { podSecurity: { enforce: 'privileged' } },
+          }),
+        ),
         knex: await databases.init(databaseId),
         features: [capturingAuditor(audit)],
       });

@@ -29,6 +29,7 @@ describe('findInstallTimeInputs', () => {
     );
     const found = await findInstallTimeInputs(root);
     expect(found.calls.map(c => `${c.fn} ${c.file}`).sort()).toEqual([
+      'date templates/_helpers.tpl',
       'getHostByName charts/sub/templates/cm.yaml',
       'lookup templates/job.yaml',
       'now templates/_helpers.tpl',
@@ -38,6 +39,95 @@ describe('findInstallTimeInputs', () => {
     expect(found.hookTemplates).toEqual(['templates/job.yaml']);
     expect(found.namedTemplateFiles).toEqual(['templates/_helpers.tpl']);
     expect(found.unreadable).toEqual([]);
+  });
+
+  it('finds every sprig and helm function whose output can change between two renders of the same values', async () => {
+    await write(
+      'templates/hook.yaml',
+      [
+        'metadata:\n  annotations: { "helm.sh/hook": pre-install }',
+        'spec:',
+        '  {{- if lt (bcrypt "x" | sha256sum | trunc 1) "8" }}',
+        '  hostNetwork: true',
+        '  {{- end }}',
+        '  a: {{ htpasswd "u" "p" }} {{ encryptAES "k" "t" }}',
+        '  b: {{ first (keys (dict "a" 1 "b" 2)) }} {{ first (values .Values.m) }}',
+        '  c: {{ date "2006" .Values.when }} {{ dateInZone "2006" .Values.when "UTC" }} {{ date_in_zone "2006" 0 "UTC" }}',
+        '  d: {{ htmlDate .Values.when }} {{ htmlDateInZone .Values.when "UTC" }} {{ durationRound .Values.since }}',
+        '  e: {{ dateModify "1h" .Values.t }} {{ date_modify "1h" .Values.t }} {{ mustDateModify "1h" .Values.t }} {{ must_date_modify "1h" .Values.t }}',
+        '',
+      ].join('\n'),
+    );
+    const found = await findInstallTimeInputs(root);
+    expect(found.calls.map(c => c.fn).sort()).toEqual(
+      [
+        'bcrypt',
+        'date',
+        'dateInZone',
+        'dateModify',
+        'date_in_zone',
+        'date_modify',
+        'durationRound',
+        'encryptAES',
+        'htmlDate',
+        'htmlDateInZone',
+        'htpasswd',
+        'keys',
+        'mustDateModify',
+        'must_date_modify',
+        'values',
+      ].sort(),
+    );
+  });
+
+  it('does not count keys or values piped straight into sortAlpha, and counts every other use of them', async () => {
+    await write(
+      'templates/sorted.yaml',
+      [
+        '{{- range $k := keys .Values.env | sortAlpha }}{{ $k }}{{ end }}',
+        '{{- range sortAlpha (keys $.Values.labels) }}{{ . }}{{ end }}',
+        '{{- $v := values $m | sortAlpha }}{{ $w := sortAlpha ( values $m.a ) }}',
+        '{{- range $k := keys',
+        '  .Values.multi | sortAlpha }}{{ end }}',
+        '',
+      ].join('\n'),
+    );
+    await write(
+      'templates/unsorted.yaml',
+      [
+        '{{- range keys .Values.env }}{{ . }}{{ end }}',
+        '{{- $f := first (values .Values.m) }}',
+        '{{- $s := keys .Values.m | first }}',
+        '{{- $t := sortAlpha (keys (merge $a $b)) }}',
+        '{{- $u := keys (merge $a $b) | sortAlpha }}',
+        '{{- $x := sortAlpha (keys $a | reverse) }}',
+        '',
+      ].join('\n'),
+    );
+    const found = await findInstallTimeInputs(root);
+    expect(found.calls).toEqual([
+      { fn: 'keys', file: 'templates/unsorted.yaml' },
+      { fn: 'values', file: 'templates/unsorted.yaml' },
+    ]);
+    // Each unsorted form alone counts.
+    const lines = [
+      '{{ range keys .Values.env }}{{ end }}',
+      '{{ $f := first (values .Values.m) }}',
+      '{{ $s := keys .Values.m | first }}',
+      '{{ $t := sortAlpha (keys (merge $a $b)) }}',
+      '{{ $u := keys (merge $a $b) | sortAlpha }}',
+      '{{ $x := sortAlpha (keys $a | reverse) }}',
+      '{{ $y := keys $a $b | sortAlpha }}',
+      '{{ $z := keys $a | sortAlpha | first }}{{ keys $a }}',
+    ];
+    for (const line of lines) {
+      await fs.rm(path.join(root, 'templates'), { recursive: true });
+      await write('templates/one.yaml', `${line}\n`);
+      expect({
+        line,
+        calls: (await findInstallTimeInputs(root)).calls.length,
+      }).toEqual({ line, calls: 1 });
+    }
   });
 
   it('ignores the same words as values fields, variables, YAML keys, string literals, comments and text outside actions', async () => {

@@ -6,7 +6,10 @@ import path from 'node:path';
 /**
  * Template functions whose result can differ between two renders of the same chart with the same
  * values: cluster state (`lookup`), DNS (`getHostByName`), text evaluated as a template (`tpl`, which
- * may call any of these), the clock, randomness and key generation.
+ * may call any of these), the clock (`date` and its kin read it when not given a time), randomness
+ * (salts and IVs too: `bcrypt`, `htpasswd`, `encryptAES`), key generation and map order (`keys`,
+ * `values`, except piped straight into `sortAlpha`: `keys $m | sortAlpha`, `sortAlpha (keys $m)`).
+ * sprig's non-repeatable functions, helm's `lookup` and `tpl`.
  * @public
  */
 export const INSTALL_TIME_FUNCTIONS = [
@@ -15,6 +18,16 @@ export const INSTALL_TIME_FUNCTIONS = [
   'tpl',
   'now',
   'ago',
+  'date',
+  'dateInZone',
+  'date_in_zone',
+  'htmlDate',
+  'htmlDateInZone',
+  'dateModify',
+  'date_modify',
+  'mustDateModify',
+  'must_date_modify',
+  'durationRound',
   'randAlphaNum',
   'randAlpha',
   'randNumeric',
@@ -23,6 +36,11 @@ export const INSTALL_TIME_FUNCTIONS = [
   'randBytes',
   'uuidv4',
   'shuffle',
+  'keys',
+  'values',
+  'bcrypt',
+  'htpasswd',
+  'encryptAES',
   'genPrivateKey',
   'genCA',
   'genCAWithKey',
@@ -36,7 +54,10 @@ export const INSTALL_TIME_FUNCTIONS = [
 export type InstallTimeInputs = {
   /** Calls of {@link INSTALL_TIME_FUNCTIONS}: the function and the file (relative to the chart). */
   calls: Array<{ fn: string; file: string }>;
-  /** Template files that mention `helm.sh/hook`, so may render hooks. */
+  /**
+   * Template files that spell `helm.sh/hook`. Not every template that may render a hook: its
+   * annotation may be built at render time (`printf "helm.sh/%s" "hook"`).
+   */
   hookTemplates: string[];
   /** Template files that define named templates, which any template (a hook too) may include. */
   namedTemplateFiles: string[];
@@ -50,6 +71,13 @@ const MAX_DEPTH = 5;
 // A call is a function name inside a template action, not a field (`.Values.lookup`) or variable.
 const FUNCTION_RE = new RegExp(
   `(?<![\\w.$-])(${INSTALL_TIME_FUNCTIONS.join('|')})(?![\\w-])`,
+  'g',
+);
+// `keys` or `values` of one variable or field piped straight into `sortAlpha` (`keys $m | sortAlpha`,
+// `sortAlpha (keys $m)`) renders in one order: exactly these forms are not counted as calls.
+const OPERAND = String.raw`(?:\$\w*(?:\.\w+)*|(?:\.\w+)+|\.)`;
+const SORTED_RE = new RegExp(
+  String.raw`(?<![\w.$-])(?:(?:keys|values)\s+${OPERAND}\s*\|\s*sortAlpha|sortAlpha\s*\(\s*(?:keys|values)\s+${OPERAND}\s*\))(?![\w-])`,
   'g',
 );
 const DEFINE_RE = /^(?:define|block)\b/;
@@ -186,7 +214,7 @@ export async function findInstallTimeInputs(
       if (actions.some(a => DEFINE_RE.test(a.trimStart())))
         out.namedTemplateFiles.push(file);
       for (const action of actions) {
-        for (const m of action.matchAll(FUNCTION_RE)) {
+        for (const m of action.replace(SORTED_RE, ' ').matchAll(FUNCTION_RE)) {
           const key = `${m[1]}\0${file}`;
           if (!seen.has(key)) {
             seen.add(key);
