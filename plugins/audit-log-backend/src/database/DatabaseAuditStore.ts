@@ -93,7 +93,14 @@ const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
 
 /** Rows per INSERT statement on SQLite; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;
+/** Events per verify range when every event comes back to this process (hashed here, or keyed). */
 const VERIFY_BATCH = 10000;
+/**
+ * Events per verify range when the server hashes an unkeyed chain and returns only the range's ends
+ * and its breaks: fewer, larger ranges cost less (1M events on two cores: 1.29–1.46 s against
+ * 1.52–1.69 s with ranges of 10,000, measured with `store.verify()` on the same database).
+ */
+const VERIFY_BATCH_ON_SERVER = 50000;
 /** Ranges in flight during verify. */
 const VERIFY_PREFETCH = 3;
 const STREAM_BATCH = 1000;
@@ -469,7 +476,7 @@ export class DatabaseAuditStore implements AuditStore {
   /** The directory of the knex migrations. */
   static readonly migrationsDirectory = migrationsDir;
 
-  readonly #verifyBatchSize: number;
+  readonly #verifyBatchSize: number | undefined;
   readonly #searchWalkSpan: number;
   readonly #searchIndexTimeoutMs: number;
   readonly #searchRangeSpan: number | undefined;
@@ -492,7 +499,7 @@ export class DatabaseAuditStore implements AuditStore {
     },
   ) {
     this.#db = db;
-    this.#verifyBatchSize = options?.verifyBatchSize ?? VERIFY_BATCH;
+    this.#verifyBatchSize = options?.verifyBatchSize;
     this.#searchWalkSpan = options?.searchWalkSpan ?? SEARCH_WALK_SPAN;
     this.#searchIndexTimeoutMs =
       options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
@@ -780,8 +787,14 @@ export class DatabaseAuditStore implements AuditStore {
     // Consecutive seq ranges, fetched a few ahead so the database hashes the
     // next ranges while this process checks the current one.
     const startSeq = expectedSeq;
-    const batch = this.#verifyBatchSize;
     const onServer = hashing ?? (await this.#hashesOnServer());
+    // Keyed (version 3) events come back whole, as every event does when hashed here: their
+    // ranges stay small, so that the ranges in flight hold little.
+    const batch =
+      this.#verifyBatchSize ??
+      (onServer !== 'here' && !this.#keys
+        ? VERIFY_BATCH_ON_SERVER
+        : VERIFY_BATCH);
     // the events table as the connection's search path finds it, resolved once for every range
     const table =
       onServer === 'here'
