@@ -82,6 +82,23 @@ describe('secret values', () => {
     );
   });
 
+  it('finds a URL password holding /, ? or #, and leaves a port followed by a path alone', () => {
+    for (const v of [
+      'https://app:s3cr3t/value@charts.example.com/index.yaml',
+      'redis://:s3cr3t#value@redis:6379/0',
+      'amqp://app:a?b@mq:5672',
+    ]) {
+      expect([v, secretValueKind(v)]).toEqual([v, 'a password in a URL']);
+    }
+    for (const v of [
+      'https://api.example.com:8443/users?email=a@b.example',
+      'http://web:80/mail/to@example.com',
+      'https://host:443#frag@x',
+    ]) {
+      expect([v, secretValueKind(v)]).toEqual([v, undefined]);
+    }
+  });
+
   it('leaves references, certificates and ordinary text alone', () => {
     for (const v of [
       'postgres://app:$(DB_PASSWORD)@db/app',

@@ -203,8 +203,14 @@ const ANY_SECRET_VALUE = new RegExp(
   ).join('|'),
 );
 
-/** `user:password@` after `://`: the password is captured to skip `$(VAR)` and `${VAR}` references. */
-const URL_USER_PASSWORD = /[^\s:@/]{1,256}:([^\s@/]{1,256})@/y;
+/**
+ * `user:password@` right after a URL's `://` (the user may be empty, `redis://:password@`); the password
+ * is captured to skip `$(VAR)` and `${VAR}` references. It may hold `/`, `?` or `#` (a generated one
+ * often does); what starts with digits and then one of them is a port followed by a path, query or
+ * fragment (`host:8443/users?email=a@b`), not a password.
+ */
+const URL_USER_PASSWORD = /[^\s:@/]{0,256}:([^\s@]{1,256})@/y;
+const PORT_THEN_PATH = /^\d+[/?#]/;
 /** `password=…` in a connection string or command line (`;Password=`, `--password=`, `?password=`). */
 const PASSWORD_ASSIGNMENT =
   /\b(?:password|passwd|pwd)\s{0,4}=\s{0,4}([^\s;&'",]{1,256})/gi;
@@ -225,7 +231,7 @@ function schemeBefore(text: string, at: number): boolean {
 
 /**
  * Whether `text` holds `scheme://user:password@` whose password is not a reference (what
- * `\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}:([^\s@/]{1,256})@` matches). That regex read
+ * `\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s:@/]{0,256}:([^\s@]{1,256})@` matches, a port followed by a path aside). That regex read
  * the credentials again from every word start of the scheme, up to 16 times per `://` of
  * `a.a.a…://`; here each `://` is looked at once.
  */
@@ -238,7 +244,7 @@ function holdsUrlPassword(text: string): boolean {
     if (!schemeBefore(text, at)) continue;
     URL_USER_PASSWORD.lastIndex = at + 3;
     const m = URL_USER_PASSWORD.exec(text);
-    if (m && !isReference(m[1])) return true;
+    if (m && !isReference(m[1]) && !PORT_THEN_PATH.test(m[1])) return true;
   }
   return false;
 }
