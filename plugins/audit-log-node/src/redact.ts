@@ -20,15 +20,6 @@ export const SECRET_KEY_PATTERN =
   /password|passwd|token|secret|key|credential|authorization|cookie/i;
 
 /**
- * Whether a key of `meta` (or the `name` of an env entry in it) names a
- * secret: it matches {@link SECRET_KEY_PATTERN}. The caller bounds how much
- * key text it matches.
- */
-export function namesSecret(key: string): boolean {
-  return SECRET_KEY_PATTERN.test(key);
-}
-
-/**
  * Bounds of the metadata an audit event keeps. Everything an audited request
  * sends can end up in `meta`, so the walk over it is bounded in depth, in the
  * number of values visited and in the length of each string; whatever is
@@ -205,7 +196,7 @@ function isSecretKey(key: string, walk: Walk): boolean {
     return true;
   }
   walk.keyChars += key.length;
-  return namesSecret(key);
+  return SECRET_KEY_PATTERN.test(key);
 }
 
 function hasOwn(obj: object, key: string): boolean {

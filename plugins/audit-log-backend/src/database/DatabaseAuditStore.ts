@@ -184,8 +184,6 @@ function prepareRows(events: AuditEventInput[]) {
 
 type PreparedRow = ReturnType<typeof prepareRows>[number];
 
-export { CHAIN_KEY_EVENT_ID };
-
 function parseGap(meta: string | null): AuditGapInfo | undefined {
   try {
     const gap = meta ? JSON.parse(meta)?.gap : undefined;

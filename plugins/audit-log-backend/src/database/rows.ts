@@ -149,36 +149,34 @@ function metaText(event: AuditEventInput): string | null {
 }
 
 /**
- * An event's error with the secrets written in it hidden (see `redactText`),
- * as the auditor already does, for any other writer; no more of it is read
- * than {@link clean} keeps, and what runs to that cut is hidden too.
+ * `value` as text with what `redact` hides hidden, as the auditor already does, for any other
+ * writer; no more of it is read than `max` (twice what {@link clean} keeps), and what runs to that
+ * cut is redacted as cut.
  */
-function errorText(error: unknown): string | undefined {
-  if (error === undefined || error === null) {
+function redactedPrefix(
+  value: unknown,
+  max: number,
+  redact: (text: string, options?: { cut?: boolean }) => string,
+): string | undefined {
+  if (value === undefined || value === null) {
     return undefined;
   }
-  const text = String(error);
-  const max = ROW_LIMITS.error * 2;
+  const text = String(value);
   return text.length > max
-    ? redactText(text.slice(0, max), { cut: true })
-    : redactText(text);
+    ? redact(text.slice(0, max), { cut: true })
+    : redact(text);
 }
+
+/** An event's error with the secrets written in it hidden (see `redactText`). */
+const errorText = (error: unknown) =>
+  redactedPrefix(error, ROW_LIMITS.error * 2, redactText);
 
 /**
  * An event's request path with the secrets in its query and fragment hidden (see `redactUrl`:
- * `?access_token=[REDACTED]&state=1`), as the auditor already does, for any other writer; no more
- * of it is read than {@link clean} keeps, and what runs to that cut is redacted as cut.
+ * `?access_token=[REDACTED]&state=1`).
  */
-function pathText(path: unknown): string | undefined {
-  if (path === undefined || path === null) {
-    return undefined;
-  }
-  const text = String(path);
-  const max = ROW_LIMITS.request_path * 2;
-  return text.length > max
-    ? redactUrl(text.slice(0, max), { cut: true })
-    : redactUrl(text);
-}
+const pathText = (path: unknown) =>
+  redactedPrefix(path, ROW_LIMITS.request_path * 2, redactUrl);
 
 /**
  * The row for an event. Never throws for odd input: one malformed event must

@@ -28,18 +28,13 @@ export function helm3HookRefusal(
   inputs: InstallTimeInputs,
   mode: Helm3HookInputs = 'any-template',
 ): string | undefined {
-  const unreadable = inputs.unreadable.map(
-    u => `a packaged subchart the check cannot read (${u})`,
-  );
-  const refusal = (which: string, from: string, why: string[]) =>
-    [
-      `helm 3 cannot install release ${release} with its hooks checked as they run; nothing was applied.`,
-      `helm 3 renders ${which} again at install and does not pass them through the post-renderer,`,
-      `and ${from} use ${why.join(
-        ', ',
-      )}, so the hooks helm 3 would run may differ from the ones checked.`,
-      'Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied, or remove those calls from the chart.',
-    ].join(' ');
+  const hookNames = hooks.map(h => `${h.kind}/${h.name}`).join(', ');
+  let calls = inputs.calls;
+  let which = hooks.length
+    ? `its hooks (${hookNames})`
+    : 'any hook its templates render then';
+  let from =
+    "the chart's templates (any template may render a hook: its annotation can be built at render time)";
   if (mode === 'hook-templates') {
     const hookFiles = new Set([
       ...hooks.map(h => chartRelative(h.path)),
@@ -47,31 +42,25 @@ export function helm3HookRefusal(
     ]);
     if (!hookFiles.size) return undefined;
     const reachable = new Set([...hookFiles, ...inputs.namedTemplateFiles]);
-    const why = [
-      ...inputs.calls
-        .filter(c => reachable.has(c.file))
-        .map(c => `${c.fn} (${c.file})`),
-      ...unreadable,
-    ];
-    if (!why.length) return undefined;
-    const which = hooks.length
-      ? hooks.map(h => `${h.kind}/${h.name}`).join(', ')
-      : [...hookFiles].join(', ');
-    return refusal(
-      `hooks (${which})`,
-      'the templates they come from or may include',
-      why,
-    );
+    calls = calls.filter(c => reachable.has(c.file));
+    which = `hooks (${hooks.length ? hookNames : [...hookFiles].join(', ')})`;
+    from = 'the templates they come from or may include';
   }
-  const why = [...inputs.calls.map(c => `${c.fn} (${c.file})`), ...unreadable];
+  const why = [
+    ...calls.map(c => `${c.fn} (${c.file})`),
+    ...inputs.unreadable.map(
+      u => `a packaged subchart the check cannot read (${u})`,
+    ),
+  ];
   if (!why.length) return undefined;
-  return refusal(
-    hooks.length
-      ? `its hooks (${hooks.map(h => `${h.kind}/${h.name}`).join(', ')})`
-      : 'any hook its templates render then',
-    "the chart's templates (any template may render a hook: its annotation can be built at render time)",
-    why,
-  );
+  return [
+    `helm 3 cannot install release ${release} with its hooks checked as they run; nothing was applied.`,
+    `helm 3 renders ${which} again at install and does not pass them through the post-renderer,`,
+    `and ${from} use ${why.join(
+      ', ',
+    )}, so the hooks helm 3 would run may differ from the ones checked.`,
+    'Install it with helm 4 (kubechart.helm.binary), whose post-renderer checks hooks as they are applied, or remove those calls from the chart.',
+  ].join(' ');
 }
 
 /**

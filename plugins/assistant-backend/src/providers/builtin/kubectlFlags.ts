@@ -144,6 +144,12 @@ const ALL_NAMESPACES_VERBS: ReadonlyArray<PlanVerb> = [
 ];
 
 /** How a plan carries out each flag read; the reason (a clause of a refusal) when it does not. */
+/** A flag only the plan's verb `verb` carries out. */
+const onlyFor =
+  (verb: Plan['verb']) =>
+  (plan: Plan, { flag }: { flag: string }): string | undefined =>
+    plan.verb === verb ? undefined : `${flag} is for ${verb} only`;
+
 const HONOURED: Record<
   FlagName,
   (plan: Plan, flag: ReadFlag) => string | undefined
@@ -201,10 +207,8 @@ const HONOURED: Record<
     (plan.verb === 'patch' && plan.patch)
       ? undefined
       : `${flag} is --previous for kubectl logs and the body of kubectl patch, and the plan is neither`,
-  patch: (plan, { flag }) =>
-    plan.verb === 'patch' ? undefined : `${flag} is for patch only`,
-  type: (plan, { flag }) =>
-    plan.verb === 'patch' ? undefined : `${flag} is for patch only`,
+  patch: onlyFor('patch'),
+  type: onlyFor('patch'),
   'all-containers': (plan, { flag }) =>
     plan.verb === 'logs' && !plan.container
       ? undefined
@@ -217,14 +221,10 @@ const HONOURED: Record<
     plan.verb === 'label' || plan.verb === 'annotate'
       ? undefined
       : `${flag} is for label and annotate, and the plan is neither`,
-  'ignore-daemonsets': (plan, { flag }) =>
-    plan.verb === 'drain' ? undefined : `${flag} is for drain only`,
-  'delete-emptydir-data': (plan, { flag }) =>
-    plan.verb === 'drain' ? undefined : `${flag} is for drain only`,
-  stdin: (plan, { flag }) =>
-    plan.verb === 'exec' ? undefined : `${flag} is for exec only`,
-  tty: (plan, { flag }) =>
-    plan.verb === 'exec' ? undefined : `${flag} is for exec only`,
+  'ignore-daemonsets': onlyFor('drain'),
+  'delete-emptydir-data': onlyFor('drain'),
+  stdin: onlyFor('exec'),
+  tty: onlyFor('exec'),
   command: (plan, { value }) => {
     if (plan.verb !== 'exec') {
       return '-- starts the command that kubectl exec runs, and the plan is no exec: ask without it';
