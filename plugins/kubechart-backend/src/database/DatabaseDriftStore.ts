@@ -9,7 +9,7 @@ import type {
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
 import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
-import { entityRefFilter, entityRefKey } from './entityRefs';
+import { entityRefFilter } from './entityRefs';
 import { storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
@@ -215,7 +215,7 @@ function toRow(record: DriftRecord): DriftRow {
     // As runs store it (a record of a run stored before keeps a ref that is not one as it was).
     entity_ref: storableText(
       record.entityRef
-        ? entityRefKey(record.entityRef) ?? record.entityRef
+        ? entityRefFilter(record.entityRef)
         : record.entityRef ?? null,
     ),
     actor: storableText(record.actor),
