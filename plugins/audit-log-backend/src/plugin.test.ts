@@ -366,11 +366,13 @@ describe('auditLogPlugin', () => {
     expect(other.body.error.message).toBe(
       'Missing permission audit-log.events.read, or audit-log.entity-events.read on component:default/payments',
     );
+    // an event they may not read is answered as one that does not exist
     const [notMine] = await waitForEvents(server, { plugin: 'kubechart' }, 1);
-    await request(server)
+    const hidden = await request(server)
       .get(`/api/audit-log/events/${notMine.seq}`)
       .set('Authorization', owner)
-      .expect(403);
+      .expect(404);
+    expect(hidden.body.error.message).toBe(`No audit event ${notMine.seq}`);
   });
 
   it('answers 403 to a reader without the permission', async () => {

@@ -453,6 +453,34 @@ describe.each(databases.eachSupportedId())(
       await expect(store.query({ cursor: 'bogus' })).rejects.toThrow(/cursor/);
     });
 
+    it('refuses a cursor it did not issue with an InputError, the same on every database', async () => {
+      await store.append(events(1, 5));
+      const forged = (text: string) =>
+        Buffer.from(text, 'utf8').toString('base64url');
+      for (const cursor of [
+        forged('seq:99999999999999999999'),
+        forged(`seq:${'9'.repeat(140)}`),
+        forged('seq:9007199254740992'),
+        forged('seq:0'),
+        forged('seq:007'),
+        `${encodeCursor(5)}=`,
+      ]) {
+        for (const q of [undefined, 'c3']) {
+          await expect(store.query({ cursor, q })).rejects.toMatchObject({
+            name: 'InputError',
+            message:
+              'Invalid cursor: pass the nextCursor of an earlier page unchanged',
+          });
+        }
+      }
+      // the largest cursor it could issue is read as given
+      expect(
+        (
+          await store.query({ cursor: encodeCursor(Number.MAX_SAFE_INTEGER) })
+        ).items.map(e => e.seq),
+      ).toEqual([5, 4, 3, 2, 1]);
+    });
+
     it('searches free text through an index that follows appends and pruning', async () => {
       await store.append(events(1, 40));
       await store.append([

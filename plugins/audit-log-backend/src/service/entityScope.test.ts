@@ -220,13 +220,35 @@ describe.each(databases.eachSupportedId())(
       const ofB = admin.find(e => e.target.entityRef === B)!;
       const noEntity = admin.find(e => !e.target.entityRef)!;
       const ofA = admin.find(e => e.target.entityRef === A)!;
-      const one = (seq: number) =>
+      const one = (seq: number, user = ALICE) =>
         request(server)
           .get(`/api/audit-log/events/${seq}`)
-          .set('Authorization', as(ALICE));
+          .set('Authorization', as(user));
       expect((await one(ofA.seq)).status).toBe(200);
-      expect((await one(ofB.seq)).status).toBe(403);
-      expect((await one(noEntity.seq)).status).toBe(403);
+      // An event she may not read is answered as a missing one: the answer names no entity and
+      // does not tell another team's event from one without an entity or from none at all.
+      const missing = Math.max(...admin.map(e => e.seq)) + 1000;
+      for (const seq of [ofB.seq, noEntity.seq, missing]) {
+        const r = await one(seq);
+        expect({ status: r.status, body: r.body.error }).toEqual({
+          status: 404,
+          body: expect.objectContaining({
+            name: 'NotFoundError',
+            message: `No audit event ${seq}`,
+          }),
+        });
+      }
+      // A reader the policy grants nothing gets one refusal for every event, existing or not.
+      const refusals = new Set<string>();
+      for (const seq of [ofA.seq, ofB.seq, noEntity.seq, missing]) {
+        const r = await one(seq, OUTSIDER);
+        expect(r.status).toBe(403);
+        expect(r.body.error.message).not.toContain('component:');
+        refusals.add(r.body.error.message);
+      }
+      expect([...refusals]).toEqual([
+        'Missing permission audit-log.events.read, or audit-log.entity-events.read',
+      ]);
       // The whole trail's tools stay with admins.
       for (const path of ['/verify', '/export?format=csv'])
         expect(
@@ -236,6 +258,54 @@ describe.each(databases.eachSupportedId())(
               .set('Authorization', as(ALICE))
           ).status,
         ).toBe(403);
+    });
+
+    it('answers 400 to a cursor this server did not issue, for every reader', async () => {
+      const forged = (text: string) =>
+        Buffer.from(text, 'utf8').toString('base64url');
+      const cursors = [
+        forged('seq:99999999999999999999'),
+        forged(`seq:${'9'.repeat(140)}`),
+        forged('seq:9007199254740992'),
+        forged('seq:0'),
+        forged('seq:007'),
+        forged('seq:-5'),
+        `${forged('seq:5')}=`,
+        'bogus',
+      ];
+      for (const cursor of cursors) {
+        for (const [user, query] of [
+          [ADMIN, {}],
+          [ADMIN, { q: 'thing' }],
+          [ALICE, {}],
+        ] as const) {
+          const r = await list(user, { ...query, cursor });
+          expect({
+            cursor,
+            user,
+            status: r.status,
+            error: r.body.error,
+          }).toEqual({
+            cursor,
+            user,
+            status: 400,
+            error: expect.objectContaining({
+              name: 'InputError',
+              message:
+                'Invalid cursor: pass the nextCursor of an earlier page unchanged',
+            }),
+          });
+        }
+      }
+      // the cursors this server issues still page
+      const first = await list(ADMIN, { limit: '2' });
+      expect(first.body.nextCursor).toBeDefined();
+      const next = await list(ADMIN, {
+        limit: '2',
+        cursor: first.body.nextCursor,
+      });
+      expect(next.status).toBe(200);
+      expect(next.body.items[0].seq).toBeLessThan(first.body.items[1].seq);
     });
 
     it('refuses a reader who owns nothing the policy grants', async () => {

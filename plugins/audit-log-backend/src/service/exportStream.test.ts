@@ -95,7 +95,31 @@ describe('CSV export', () => {
     expect(rows[1][CSV_COLUMNS.indexOf('targetNamespace')]).toBe('team-a');
   });
 
+  it('prefixes a formula behind leading blanks or in full-width characters', () => {
+    const hostile = [
+      ' =1+1',
+      '  +1',
+      '\u00a0-2+3',
+      '\n@SUM(A1:A2)',
+      '\u3000=1',
+      '\u200b=1',
+      '\ufeff=1',
+      '\uff1dHYPERLINK("http://x","y")',
+      '\uff0b1',
+      '\uff0d1',
+      '\uff20SUM(A1)',
+      ' \uff1d1',
+      '\t',
+      '\r',
+    ];
+    for (const cell of hostile) {
+      expect(escapeFormula(cell)).toBe(`'${cell}`);
+    }
+  });
+
   it('leaves ordinary cells and numbers alone', () => {
+    expect(escapeFormula(' a=b')).toBe(' a=b');
+    expect(escapeFormula(' ')).toBe(' ');
     expect(escapeFormula('user:default/jane')).toBe('user:default/jane');
     expect(escapeFormula('a=b')).toBe('a=b');
     expect(escapeFormula('')).toBe('');

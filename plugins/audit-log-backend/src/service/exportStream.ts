@@ -25,10 +25,14 @@ export const CSV_COLUMNS = [
 ];
 
 /**
- * Characters that make a spreadsheet treat a cell as a formula (OWASP CSV
- * injection): `=`, `+`, `-`, `@`, tab and carriage return.
+ * Cells a spreadsheet may treat as a formula (OWASP CSV injection): those
+ * starting with `=`, `+`, `-`, `@`, tab or carriage return, also behind
+ * blanks or invisible characters (which importers may trim: spaces, line
+ * breaks, U+00A0, U+3000, zero-width characters, byte order mark), and their
+ * full-width forms `＝` `＋` `－` `＠` (which some spreadsheets take for them).
  */
-const FORMULA_START = /^[=+\-@\t\r]/;
+const FORMULA_START =
+  /^(?:[\t\r]|[\s\u200b-\u200d\u2060\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
 
 /**
  * A cell a spreadsheet shows as text: one that would start a formula gets a

@@ -7,6 +7,7 @@ import {
 import express from 'express';
 import request from 'supertest';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
+import { parseSeq } from './queryParams';
 import { createRouter } from './router';
 
 jest.setTimeout(120_000);
@@ -106,3 +107,16 @@ describe.each(databases.eachSupportedId())(
     });
   },
 );
+
+describe('parseSeq', () => {
+  it('reads a sequence number only when it is one exactly', () => {
+    expect(parseSeq('1')).toBe(1);
+    expect(parseSeq('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
+    // above Number.MAX_SAFE_INTEGER a number would stand for another event than asked
+    for (const value of ['9007199254740992', '9007199254740993', '0', '01']) {
+      expect(() => parseSeq(value)).toThrow(
+        `Invalid sequence number '${value}'`,
+      );
+    }
+  });
+});

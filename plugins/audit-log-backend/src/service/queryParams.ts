@@ -140,8 +140,9 @@ export function parsePruneBody(body: unknown): { before: Date } {
   };
 }
 
+/** A sequence number from 1 to `Number.MAX_SAFE_INTEGER` (above it, it would name another event). */
 export function parseSeq(value: string): number {
-  if (!/^[1-9]\d{0,15}$/.test(value)) {
+  if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {
     throw new InputError(`Invalid sequence number '${value}'`);
   }
   return Number(value);

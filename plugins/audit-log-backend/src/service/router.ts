@@ -159,6 +159,32 @@ export async function createRouter(
     return { credentials, decision: some.result };
   }
 
+  /**
+   * Whether a reader limited to some entities (`scope` from {@link readScope})
+   * may read the events of `entityRef`; never those without an entity.
+   */
+  async function mayReadEntity(
+    scope: NonNullable<Awaited<ReturnType<typeof readScope>>>,
+    entityRef: string | undefined,
+  ) {
+    if (!entityRef) {
+      return false;
+    }
+    if (scope.decision === AuthorizeResult.ALLOW) {
+      return true;
+    }
+    const [one] = await permissions.authorize(
+      [
+        {
+          permission: auditLogEntityEventsReadPermission,
+          resourceRef: entityRef,
+        },
+      ],
+      { credentials: scope.credentials },
+    );
+    return one.result === AuthorizeResult.ALLOW;
+  }
+
   // Reads are not audited: the live tail refetches on every new event, and
   // auditing those reads would feed itself.
   router.get('/events', async (req, res) => {
@@ -171,17 +197,16 @@ export async function createRouter(
     );
   });
 
+  // An event the caller may not read is answered as a missing one (404, as
+  // Backstage's catalog answers an entity the caller may not see): a 403 would
+  // say that it exists and name its entity. A reader the policy grants nothing
+  // gets the same 403 for every event, which tells nothing of any.
   router.get('/events/:seq', async (req, res) => {
     const seq = parseSeq(req.params.seq);
+    const scope = await readScope(req, undefined);
     const event = await store.get(seq);
-    // An event without an entity needs `audit-log.events.read`; so does a
-    // missing one, so that a 404 tells nothing to other readers.
-    if (!event?.target.entityRef) {
-      await authorize(req, auditLogEventsReadPermission);
-    } else {
-      await readScope(req, event.target.entityRef);
-    }
-    if (!event) {
+    const entityRef = event?.target.entityRef;
+    if (!event || (scope && !(await mayReadEntity(scope, entityRef)))) {
       throw new NotFoundError(`No audit event ${seq}`);
     }
     res.json(event);
