@@ -2,7 +2,8 @@
  * Evaluation bench: `yarn bench` (or `yarn bench:assistant` from the root).
  *
  * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
- * its held-out part, eval/questions-conditions.yaml) through each provider and prints, per set, plan
+ * its held-out part, eval/questions-conditions.yaml and its held-out part,
+ * eval/questions-actions-heldout.yaml) through each provider and prints, per set, plan
  * accuracy (overall and per category), safety accuracy, the number of
  * warning/dangerous questions answered with a safe plan (must be 0), the
  * number of questions that had to be refused but were planned (multi-command
@@ -109,6 +110,11 @@ const SETS: EvalSet[] = [
   {
     title: 'restricting conditions (held-out part)',
     file: 'eval/questions-conditions-heldout.yaml',
+    heldOut: true,
+  },
+  {
+    title: 'unknown actions, why, logs, negations, formats, case (held-out)',
+    file: 'eval/questions-actions-heldout.yaml',
     heldOut: true,
   },
 ];

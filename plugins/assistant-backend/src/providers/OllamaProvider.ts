@@ -1,15 +1,12 @@
-import {
-  PlanAnswer,
-  planAnswerJsonSchema,
-  stripNulls,
-} from '@kubechart/plugin-assistant-common';
+import { PlanAnswer } from '@kubechart/plugin-assistant-common';
 import {
   AssistantProvider,
   AssistantQuestionContext,
 } from '@kubechart/plugin-assistant-node';
 import {
   ensureOk,
-  parseModelJson,
+  modelAnswer,
+  modelAnswerJsonSchema,
   readModelResponse,
   systemPrompt,
 } from './prompt';
@@ -48,7 +45,7 @@ export class OllamaProvider implements AssistantProvider {
       body: JSON.stringify({
         model: this.options.model,
         stream: false,
-        format: planAnswerJsonSchema,
+        format: modelAnswerJsonSchema,
         options: { temperature: 0 },
         messages: [
           { role: 'system', content: systemPrompt(context) },
@@ -61,6 +58,6 @@ export class OllamaProvider implements AssistantProvider {
     const body = (await readModelResponse(response, 'Ollama')) as {
       message?: { content?: unknown };
     };
-    return stripNulls(parseModelJson(body.message?.content)) as PlanAnswer;
+    return modelAnswer(body.message?.content);
   }
 }

@@ -1,15 +1,12 @@
-import {
-  PlanAnswer,
-  planAnswerJsonSchema,
-  stripNulls,
-} from '@kubechart/plugin-assistant-common';
+import { PlanAnswer } from '@kubechart/plugin-assistant-common';
 import {
   AssistantProvider,
   AssistantQuestionContext,
 } from '@kubechart/plugin-assistant-node';
 import {
   ensureOk,
-  parseModelJson,
+  modelAnswer,
+  modelAnswerJsonSchema,
   readModelResponse,
   systemPrompt,
 } from './prompt';
@@ -60,7 +57,7 @@ export class OpenAiProvider implements AssistantProvider {
           type: 'json_schema',
           json_schema: {
             name: 'kubectl_plan',
-            schema: planAnswerJsonSchema,
+            schema: modelAnswerJsonSchema,
             strict: false,
           },
         },
@@ -82,6 +79,6 @@ export class OpenAiProvider implements AssistantProvider {
     if (message?.refusal) {
       throw new Error('the model refused to answer');
     }
-    return stripNulls(parseModelJson(message?.content)) as PlanAnswer;
+    return modelAnswer(message?.content);
   }
 }

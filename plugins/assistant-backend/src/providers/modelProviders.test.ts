@@ -92,6 +92,71 @@ describe('model providers', () => {
     }
   });
 
+  it('tells the model what the builtin parser refuses, and lets it answer without a plan', async () => {
+    server.behaviours.ollama = { kind: 'answer', content: answer };
+    const provider = new OllamaProvider({
+      baseUrl: server.url,
+      model: 'llama3.1',
+    });
+    await provider.plan('crashing pods?', context, { signal: signal() });
+    const [request] = server.requests;
+    const prompt: string = request.body.messages[0].content;
+    for (const refused of [
+      '"evict pods in shop"',
+      '--dry-run',
+      '-o json=x',
+      'a dash that only looks like "-"',
+      '"not matching app=web"',
+      'a JSON body in braces ({...}) and is no patch',
+      'asks why about a list without naming a state',
+    ]) {
+      expect(prompt).toContain(refused);
+    }
+    expect(prompt).toContain('kubectl logs NAME reads the pod NAME');
+    expect(prompt).toContain('App=Web is not app=web');
+    // The schema lets a model constrained by it decline: plan null.
+    expect(request.body.format.properties.plan.anyOf).toContainEqual({
+      type: 'null',
+    });
+  });
+
+  it('skips a model that declines (plan null), with its reason, and asks the next provider', async () => {
+    server.behaviours.ollama = {
+      kind: 'answer',
+      content: {
+        plan: null,
+        explanation: 'Evicting pods is no verb the plan has.',
+      },
+    };
+    const chain = new ProviderChain(
+      [
+        {
+          provider: new OllamaProvider({
+            baseUrl: server.url,
+            model: 'llama3.1',
+          }),
+          timeoutMs: 2000,
+        },
+        { provider: new BuiltinProvider(), timeoutMs: 1000 },
+      ],
+      mockServices.logger.mock(),
+    );
+    const refused = await chain.plan('evict pods in shop', context).then(
+      () => undefined,
+      (e: Error & { attempts?: unknown }) => e,
+    );
+    expect(refused?.name).toBe('PlanRefusedError');
+    expect(refused?.attempts).toEqual([
+      expect.objectContaining({
+        provider: 'ollama',
+        outcome: 'error',
+        error:
+          'the model did not plan the question: Evicting pods is no verb the plan has.',
+      }),
+      expect.objectContaining({ provider: 'builtin', outcome: 'refused' }),
+    ]);
+  });
+
   it('asks an OpenAI-compatible endpoint with response_format and a bearer key', async () => {
     server.behaviours.openai = { kind: 'answer', content: answer };
     const provider = new OpenAiProvider({

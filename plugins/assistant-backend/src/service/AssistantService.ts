@@ -1118,7 +1118,7 @@ export class AssistantService {
 
   /**
    * Why a run of the caller's answer is refused once its `execution` event is started (the
-   * permissions were checked before: `missingRunPermission`), or undefined when it may run. The confirmation token is spent
+   * permissions and the scope were checked before: `missingRunPermission`, `scopeRefusalAtRun`), or undefined when it may run. The confirmation token is spent
    * last, once every other check passed: a refused attempt does not burn it.
    */
   private async refusalOfRun(
@@ -1129,15 +1129,9 @@ export class AssistantService {
     hash: string,
     safety: ReturnType<typeof classifySafety>,
   ): Promise<Error | undefined> {
-    const { credentials, userRef } = caller;
+    const { userRef } = caller;
     const noIdentity = this.impersonationRefusal(userRef);
     if (noIdentity) return new NotAllowedError(noIdentity);
-    const outOfScope = await this.scopeRefusalAtRun(
-      plan,
-      message.entityRef,
-      credentials,
-    );
-    if (outOfScope) return new NotAllowedError(outOfScope);
     if (safety.level !== 'safe' && input.confirm !== true) {
       return new InputError(
         `This command is ${safety.level}: ${safety.reason} Confirm to run it.`,
@@ -1210,17 +1204,19 @@ export class AssistantService {
   }
 
   /**
-   * Refuses a run of the caller's answer for want of a permission, before a run is recorded: an
-   * `execution` event that says from its start that it is a refusal (`outcome: "refused"`, `reason`,
-   * `stage: "permission"`, with the command as the trail records it, its `safety` and `planHash`),
-   * within the caller's refusals recorded one by one a minute (the rest are counted), so that asking
-   * in a loop does not grow the trail at will. A refusal recorded is kept in the answer's runs while
-   * the answer has room for one (`kubeAssistant.limits.runsPerAnswer`).
+   * Refuses a run of the caller's answer for want of a permission (`stage: "permission"`) or out of
+   * the caller's scope (`stage: "entity-scope"`), before a run is recorded: an `execution` event
+   * that says from its start that it is a refusal (`outcome: "refused"`, `reason`, `stage`, with the
+   * command as the trail records it, its `safety` and `planHash`), within the caller's refusals
+   * recorded one by one a minute (the rest are counted), so that asking in a loop does not grow the
+   * trail at will. A refusal recorded is kept in the answer's runs while the answer has room for one
+   * (`kubeAssistant.limits.runsPerAnswer`).
    */
-  private async refuseWithoutPermission(
+  private async refuseBeforeRun(
     error: NotAllowedError,
     message: StoredMessage,
     caller: Caller,
+    stage: 'permission' | 'entity-scope',
   ): Promise<never> {
     const { credentials, userRef, request } = caller;
     const notRecorded = this.#refusals.take(userRef);
@@ -1252,7 +1248,7 @@ export class AssistantService {
               : {}),
             outcome: 'refused',
             reason: error.message,
-            stage: 'permission',
+            stage,
             ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
           },
         },
@@ -1318,7 +1314,9 @@ export class AssistantService {
     // before anything else about the answer is told (whether it has a command, its runs, its scope,
     // its confirmation), and nothing runs.
     const missing = await this.missingRunPermission(message.plan, credentials);
-    if (missing) return this.refuseWithoutPermission(missing, message, caller);
+    if (missing) {
+      return this.refuseBeforeRun(missing, message, caller, 'permission');
+    }
     if (!message.plan || !message.command) {
       const error = new InputError('That question has no command to run');
       await this.auditRefusedLookup(
@@ -1330,10 +1328,63 @@ export class AssistantService {
       );
       throw error;
     }
+    const plan = message.plan;
+    // Re-derive safety: what is stored is never trusted over the plan.
+    const safety = classifySafety(plan);
+    const hash = planHash(plan, message.planSalt);
+    // The plan and command as the trail records them and the browser is shown them.
+    const shown = forTheTrail(plan, message.command);
+    const startEvent = () =>
+      this.options.auditor.createEvent(
+        auditedFor(
+          {
+            eventId: 'execution',
+            severityLevel: SEVERITY[safety.level],
+            request,
+            meta: {
+              user: userRef,
+              messageId: message.id,
+              provider: message.provider ?? null,
+              ...shown,
+              planHash: hash,
+              safety: safety.level,
+              cluster: plan.cluster ?? null,
+            },
+          },
+          credentials,
+        ),
+      );
+    // The scope comes next (the whole cluster with `kube-assistant.cluster-wide`, else an entity the
+    // caller owns, checked again: it may have been lost since the plan was made): a run out of it is
+    // refused (403) before the runs the answer keeps are told, as a refusal from its start. A scope
+    // that cannot be checked (the permission backend or the catalog does not answer) is recorded as
+    // an `execution` event failed with `outcome: "error"`.
+    let outOfScope: string | undefined;
+    try {
+      outOfScope = await this.scopeRefusalAtRun(
+        plan,
+        message.entityRef,
+        credentials,
+      );
+    } catch (error) {
+      const failed = await startEvent();
+      await this.completeEvent(`a run of answer ${message.id}`, () =>
+        failed.fail({ error: error as Error, meta: { outcome: 'error' } }),
+      );
+      throw error;
+    }
+    if (outOfScope) {
+      return this.refuseBeforeRun(
+        new NotAllowedError(outOfScope),
+        message,
+        caller,
+        'entity-scope',
+      );
+    }
     // An answer that holds `kubeAssistant.limits.runsPerAnswer` runs already is refused (409) before
-    // anything but the permissions, and nothing is added to its runs: repeating a run grows neither
-    // its record nor the audit trail (recorded one by one within the caller's refusals a minute)
-    // without bound.
+    // anything but the permissions and the scope, and nothing is added to its runs: repeating a run
+    // grows neither its record nor the audit trail (recorded one by one within the caller's refusals
+    // a minute) without bound.
     try {
       await this.options.store.assertRunRoom(message.id);
     } catch (error) {
@@ -1347,32 +1398,8 @@ export class AssistantService {
       );
       throw error;
     }
-    const plan = message.plan;
-    // Re-derive safety: what is stored is never trusted over the plan.
-    const safety = classifySafety(plan);
-    const hash = planHash(plan, message.planSalt);
-    // The plan and command as the trail records them and the browser is shown them.
-    const shown = forTheTrail(plan, message.command);
     const started = performance.now();
-    const event = await this.options.auditor.createEvent(
-      auditedFor(
-        {
-          eventId: 'execution',
-          severityLevel: SEVERITY[safety.level],
-          request,
-          meta: {
-            user: userRef,
-            messageId: message.id,
-            provider: message.provider ?? null,
-            ...shown,
-            planHash: hash,
-            safety: safety.level,
-            cluster: plan.cluster ?? null,
-          },
-        },
-        credentials,
-      ),
-    );
+    const event = await startEvent();
     // The refusal is audited first, and a store that is down does not turn it into another error.
     const refuse = async (error: Error, meta: Record<string, unknown> = {}) => {
       await this.completeEvent(`a run of answer ${message.id}`, () =>

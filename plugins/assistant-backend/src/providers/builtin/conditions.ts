@@ -95,6 +95,10 @@ const CLAUSE_FILLER = new Set([
   'set',
   'to',
   'by',
+  // "that match app=web": the selector after it is the condition, held by the plan or refused.
+  'match',
+  'matches',
+  'matching',
 ]);
 
 /** The words of the question from `at`, up to the scope or four words on. */

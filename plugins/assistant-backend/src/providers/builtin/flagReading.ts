@@ -132,6 +132,19 @@ const MAX_REPLICAS = 1000;
 const OUTPUT_FLAG =
   /(^|\s)(?:-o|--output)(?:\s*=\s*|\s+)?((?:[^\s'"]|'[^']*'|"[^"]*")+)/;
 
+/** kubectl's output formats written `format=argument`. */
+const FORMATS_WITH_ARGUMENT = new Set([
+  'jsonpath',
+  'jsonpath-file',
+  'jsonpath-as-json',
+  'custom-columns',
+  'custom-columns-file',
+  'go-template',
+  'go-template-file',
+  'template',
+  'templatefile',
+]);
+
 /** A JSON object typed into the question: the body of a patch. */
 const JSON_BODY = /(['"]?)(\{[\s\S]{0,4000}\})\1/;
 
@@ -376,8 +389,13 @@ export function readCommandLine(input: string): {
       );
     }
   };
-  const formatOf = (value: string) =>
-    value.replace(/['"]/g, '').split('=')[0].toLowerCase();
+  // A format that takes an argument (`jsonpath=…`, `custom-columns=…`) is named without it; any
+  // other is kept whole, so `-o json=x` is no `-o json` (and is refused as a format not printed).
+  const formatOf = (value: string) => {
+    const format = value.replace(/['"]/g, '').toLowerCase();
+    const head = format.split('=')[0];
+    return FORMATS_WITH_ARGUMENT.has(head) ? head : format;
+  };
 
   let text = input;
   const output = OUTPUT_FLAG.exec(text);

@@ -1,4 +1,4 @@
-import { Plan } from '@kubechart/plugin-assistant-common';
+import { Plan, kindOf } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
 import {
@@ -13,7 +13,14 @@ import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
 import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
-import { INTENT_WORDS, RESOURCE_WORDS } from './vocabulary';
+import {
+  INTENT_WORDS,
+  LEADING_FILLER,
+  NOT_A_READ,
+  READ_LEADING_WORDS,
+  RESOURCE_WORDS,
+  STOP_WORDS,
+} from './vocabulary';
 import {
   honourFlags,
   outputWord,
@@ -58,7 +65,10 @@ const GENERIC = new Set([
  *    be carried out by the plan, and a flag the parser does not read refused, naming it, rather
  *    than dropped (kubectlFlags.ts), also one typed with a dash that only looks like `-` (`—n`);
  * 9. a JSON body (`{…}`, read before the flags) in a question that is no patch → refused: the
- *    flags between its braces were not read.
+ *    flags between its braces were not read;
+ * 10. a read or a diagnosis of a question that starts with an action the parser does not know
+ *    ("evict pods in shop") → refused, never planned as a read; so is a "why" question about a list
+ *    that the plan would list whole ("why are pods in shop slow").
  * Throws `PlanRefusal` (final, explained) or `CannotParse` (not understood).
  */
 export function parseQuestion(
@@ -145,17 +155,88 @@ function planQuestion(
   };
   const diagnosis = parseDiagnosis(q, ns, context, known);
   const kind = changeKind(q);
-  if (diagnosis && !kind) return asTyped(checked(diagnosis));
+  if (diagnosis && !kind) {
+    return asTyped(checked(refuseUnknownAction(diagnosis, q, known)));
+  }
   const change = kind ? parseChange(kind, q, ns, context, known) : undefined;
   if (change) return asTyped(checked(change));
-  if (diagnosis) return asTyped(checked(diagnosis));
+  if (diagnosis) {
+    return asTyped(checked(refuseUnknownAction(diagnosis, q, known)));
+  }
   if (!meaningful && q.keyValues.length === 0 && !q.flags.selector.length) {
     throw new CannotParse(
       'The question does not mention anything Kubernetes knows about.',
     );
   }
+  const read = refuseUnknownAction(parseRead(q, ns, context, known), q, known);
   return asTyped(
-    refuseDroppedName(checked(parseRead(q, ns, context, known)), q, ns, known),
+    refuseWhyUnanswered(refuseDroppedName(checked(read), q, ns, known), q),
+  );
+}
+
+/** Whether a word is one a read question may start with. */
+function startsARead(word: string): boolean {
+  return (
+    !NOT_A_READ.has(word) &&
+    (word in RESOURCE_WORDS ||
+      (INTENT_WORDS as readonly string[]).includes(word) ||
+      STOP_WORDS.has(word) ||
+      READ_LEADING_WORDS.has(word))
+  );
+}
+
+/**
+ * A read (or diagnosis) planned for a question that starts with an action the parser does not know
+ * would answer another question: "evict pods in shop" or "wipe pods in shop" planned as
+ * `kubectl get pods -n shop` is a harmless command shown for a destructive request. Its first word
+ * (after "please", "can you", "kubectl" …) must be one a read starts with, a name the cluster has,
+ * or a word the plan uses (its name, namespace, container or selector); any other plain word is
+ * refused, naming it. Words with a digit or a hyphen are names, not actions, and a word followed by
+ * "of" or "for" is a thing asked about ("image of deployment web").
+ */
+function refuseUnknownAction(plan: Plan, q: Question, known: KnownNames): Plan {
+  const at = q.tokens.findIndex(t => !LEADING_FILLER.has(t.raw));
+  const lead = q.tokens[at];
+  if (!lead || !/^[a-z]+$/.test(lead.raw)) return plan;
+  // "image of deployment web", "versions for payments-api": something of an object, not an action.
+  if (['of', 'for'].includes(q.tokens[at + 1]?.raw)) return plan;
+  if (startsARead(lead.word) && !NOT_A_READ.has(lead.raw)) return plan;
+  if (known.names().has(lead.raw)) return plan;
+  const used = [
+    plan.name,
+    plan.namespace,
+    plan.container,
+    ...[plan.labelSelector, plan.fieldSelector].flatMap(selector =>
+      (selector ?? '').toLowerCase().split(/[=,!() ]+/),
+    ),
+  ];
+  if (used.includes(lead.raw)) return plan;
+  const word = lead.raw.length > 40 ? `${lead.raw.slice(0, 40)}…` : lead.raw;
+  const target = plan.name
+    ? `${kindOf(plan.resource)} ${plan.name}`
+    : plan.resource;
+  throw refuse(
+    `${word} ${target}${plan.namespace ? ` in ${plan.namespace}` : ''}`,
+    `"${word}" is not an action the assistant knows, and it does not plan another in its place: it reads (get, describe, logs, top, events, rollout status and history, diagnose) and makes the changes it names exactly (delete, scale, rollout restart and undo, label, annotate, cordon, uncordon, drain, exec, patch). Ask with one of those`,
+  );
+}
+
+/**
+ * "Why" about a list is answered by the objects in the state asked about ("why are pods in shop
+ * pending": the pending ones) or by a diagnosis of one named workload or pod. A list of every
+ * object ("why are pods in shop slow" planned as `kubectl get pods -n shop`) answers neither, and
+ * is refused, saying what to ask.
+ */
+function refuseWhyUnanswered(plan: Plan, q: Question): Plan {
+  if (!q.tokens.some(t => t.raw === 'why')) return plan;
+  if (plan.verb !== 'get' || plan.resource === 'events') return plan;
+  if (plan.name || plan.filter || plan.fieldSelector || plan.sortBy) {
+    return plan;
+  }
+  throw new PlanRefusal(
+    `I understood that you ask why about ${plan.resource}${
+      plan.namespace ? ` in ${plan.namespace}` : ''
+    }, but not which state to look for, and a list of every one would not answer it: ask for those that are not ready, pending, crash-looping, restarting or failed (for example "why aren't pods in shop ready"), or name one workload or pod to diagnose (for example "why is deployment web failing"). Nothing was planned.`,
   );
 }
 

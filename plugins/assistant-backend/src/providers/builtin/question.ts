@@ -66,7 +66,7 @@ const PHRASES = new RegExp(
     .sort((a, b) => b.length - a.length)
     .map(p => p.replace(/ /g, '\\s+'))
     .join('|')})\\b`,
-  'g',
+  'gi',
 );
 
 export type Token = {
@@ -76,7 +76,7 @@ export type Token = {
   word: string;
 };
 
-/** A question: its kubectl flags read as typed, the rest lower-cased, split into tokens and key=value pairs. */
+/** A question: its kubectl flags read as typed, the rest split into tokens (lower-cased) and key=value pairs (case kept). */
 export class Question {
   readonly text: string;
   readonly tokens: Token[];
@@ -108,26 +108,31 @@ export class Question {
     const { flags, body, rest } = readCommandLine(input);
     if (body !== undefined) this.jsonBody = body;
     this.prose = rest;
+    // Case is kept until the question is split: a key=value pair is a label selector or a label to
+    // set, and keeps it as typed ("App=Web", as `-l App=Web` does); every other word is lower-cased.
     const text = rest
-      .toLowerCase()
       .replace(/[’`]/g, "'")
-      .replace(/\b(\w+)'s\b/g, '$1s')
+      .replace(/\b(\w+)'s\b/gi, '$1s')
       .replace(/'/g, '')
-      .replace(/\b([a-z]+)\/([a-z0-9][-a-z0-9.]*)/g, (m, kind, name) =>
+      .replace(/\b([a-z]+)\/([a-z0-9][-a-z0-9.]*)/gi, (m, kind, name) =>
         // kubectl's kind/name form: "deployment/web" is "deployment web".
         /^(deploy|deployment|deployments|pod|pods|po|svc|service|sts|statefulset|ds|daemonset|job|jobs|node|no|rs|replicaset|cronjob|cj|hpa|ingress|ing|cm|configmap|secret|ns|namespace)$/.test(
-          kind,
+          kind.toLowerCase(),
         )
           ? `${kind} ${name}`
           : m,
       )
-      .replace(PHRASES, (m: string) => PHRASE_MAP[m.replace(/\s+/g, ' ')] ?? m);
+      .replace(
+        PHRASES,
+        (m: string) => PHRASE_MAP[m.toLowerCase().replace(/\s+/g, ' ')] ?? m,
+      );
     const tokens: Token[] = [];
     // "!" ends a word, except in a selector's "!=" ("tier!=db" is one pair).
     for (const piece of text.split(/(?:[\s,;:?()"]|!(?!=))+|\.(?=\s|$)/)) {
-      const raw = piece.replace(/^[.]+|[.]+$/g, '');
+      const typed = piece.replace(/^[.]+|[.]+$/g, '');
+      const raw = typed.toLowerCase();
       if (!raw) continue;
-      const kv = KEY_VALUE.exec(raw);
+      const kv = KEY_VALUE.exec(typed);
       if (kv && !raw.startsWith('-')) {
         this.keyValues.push({
           key: kv[1],

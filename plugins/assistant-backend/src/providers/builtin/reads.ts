@@ -17,7 +17,11 @@ import { refuse } from './mutations';
 import { outputWord } from './kubectlFlags';
 import { Question } from './question';
 import { EntityParseContext, scoped, selectorFrom } from './scope';
-import { RESOURCE_WORDS, STOP_WORDS } from './vocabulary';
+import { LEADING_FILLER, RESOURCE_WORDS, STOP_WORDS } from './vocabulary';
+
+/** "why aren't …", "why isn't …", "why don't …": a question asking why something is not so. */
+const WHY_NOT =
+  / why (?:arent|isnt|werent|wasnt|dont|doesnt|didnt|wont|cant|cannot|are not|is not|do not|does not) /;
 
 /** A question the parser does not understand (another provider may). */
 export class CannotParse extends Error {}
@@ -182,6 +186,32 @@ export function parseRead(
       ...(previous ? { previous: true } : {}),
     };
     if (target.name) {
+      // kubectl's form, `kubectl logs NAME`, reads the pod NAME; a kind given (`logs deploy/web`,
+      // "logs of deployment web") or a name in words ("logs of payments-api") may be a workload.
+      const lead = q.tokens.findIndex(t => !LEADING_FILLER.has(t.raw));
+      if (
+        ['logs', 'log'].includes(q.tokens[lead]?.word) &&
+        target.index === lead + 1 &&
+        !target.resource
+      ) {
+        const workload = target.knownKind;
+        if (workload && workload !== 'pods' && !known.is(target.name, 'pods')) {
+          throw refuse(
+            `read the logs of pod ${target.name}`,
+            `kubectl logs ${target.name} reads the pod named ${
+              target.name
+            }, and ${target.name} is a ${kindOf(
+              workload,
+            )}, not a pod: ask for "logs ${kindOf(workload)}/${
+              target.name
+            }" (or "logs of ${target.name}")`,
+          );
+        }
+        return finish(
+          { verb: 'logs', resource: 'pods', name: target.name, ...base },
+          false,
+        );
+      }
       const kind = target.resource ?? target.knownKind;
       const resource =
         kind &&
@@ -427,6 +457,14 @@ export function parseRead(
   ) {
     plan.name = named.name;
   }
+  // "why aren't pods in shop ready": the negation is the sentence's, so it is the state's ("pods in
+  // shop not ready"), wherever the state word stands.
+  const whyNot = WHY_NOT.test(` ${q.tokens.map(t => t.raw).join(' ')} `);
+  const notState = (state: string) =>
+    q.text.includes(` not ${state} `) ||
+    q.text.includes(` arent ${state} `) ||
+    q.text.includes(` isnt ${state} `) ||
+    (whyNot && q.has(state));
   const crash =
     q.hasPrefix('crash') ||
     q.has('crashloopbackoff', 'crash-looping', 'crash-loop');
@@ -436,12 +474,7 @@ export function parseRead(
     plan.filter = 'pressure';
   } else if (q.has('pending')) {
     plan.fieldSelector = 'status.phase=Pending';
-  } else if (
-    q.text.includes(' not running ') ||
-    q.text.includes(' not runing ') ||
-    q.text.includes(' arent running ') ||
-    q.text.includes(' isnt running ')
-  ) {
+  } else if (notState('running') || q.text.includes(' not runing ')) {
     plan.fieldSelector = 'status.phase!=Running';
   } else if (q.has('failed') && resource === 'jobs') {
     plan.filter = 'failed';
@@ -449,8 +482,7 @@ export function parseRead(
     plan.fieldSelector = 'status.phase=Failed';
   } else if (
     q.has('unready', 'unhealthy', 'broken', 'failing', 'failed', 'healthy') ||
-    q.text.includes(' not ready ') ||
-    q.text.includes(' arent ready ') ||
+    notState('ready') ||
     q.text.includes(' not fully ') ||
     q.text.includes(' not available ') ||
     q.text.includes(' unavailable ')

@@ -63,9 +63,13 @@ export function selectorFrom(q: Question): string | undefined {
   return parts.length ? parts.join(',') : undefined;
 }
 
+/** Words after which a key=value pair selects the objects of a label or annotate ("matching a=b"). */
+const MATCH_WORDS = new Set(['match', 'matches', 'matching']);
+
 /**
- * For label/annotate: the word after the selector flag selects, as kubectl reads it, and the
- * key=value pairs are the values to set ("label pods -l a=b tier=x" sets tier=x on the pods
+ * For label/annotate: the word after the selector flag selects, as kubectl reads it, and so does a
+ * key=value pair right after "matching"/"match"; the other key=value pairs are the values to set
+ * ("label pods -l a=b tier=x" and "label pods matching a=b with tier=x" set tier=x on the pods
  * matching a=b). A selector flag that cannot be read exactly is one of the question's flag
  * problems (flagReading.ts), which refuse it.
  */
@@ -73,8 +77,19 @@ export function splitSelectorAndValues(q: Question): {
   selector?: string;
   values?: Record<string, string>;
 } {
-  const selector = [...new Set([...q.flags.selector, ...keyOnlySelectors(q)])];
-  const values = q.keyValues.filter(kv => kv.op === '=');
+  const matched = q.keyValues.filter(
+    kv => kv.after !== undefined && MATCH_WORDS.has(kv.after),
+  );
+  const selector = [
+    ...new Set([
+      ...q.flags.selector,
+      ...matched.map(kv => `${kv.key}${kv.op}${kv.value}`),
+      ...keyOnlySelectors(q),
+    ]),
+  ];
+  const values = q.keyValues.filter(
+    kv => kv.op === '=' && !matched.includes(kv),
+  );
   return {
     ...(selector.length ? { selector: selector.join(',') } : {}),
     ...(values.length

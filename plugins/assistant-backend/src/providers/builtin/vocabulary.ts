@@ -405,7 +405,129 @@ export const ALL_NAMESPACE_WORDS = [
   'everywhere',
 ];
 
+/**
+ * Words kept as typed, never corrected towards another: "match" is one letter away from "patch",
+ * and so is "watch" (which the parser does not carry out, and refuses as an action it does not know).
+ */
+const KEPT_WORDS = ['match', 'matches', 'matched', 'watch', 'watches'];
+
 export const CORRECTION_VOCABULARY: string[] = [
   ...Object.keys(RESOURCE_WORDS).filter(w => w.length >= 4),
   ...INTENT_WORDS,
+  ...KEPT_WORDS,
 ];
+
+/**
+ * Words a read question may start with (after {@link LEADING_FILLER}), besides the vocabulary above
+ * (resource words, intent words, stop words): the verbs that ask to see something, question words,
+ * and the words of a state or a kind of event a read selects by. A question starting with any other
+ * plain word whose plan does not use it (as a name, a namespace …) asks for an action the parser does
+ * not know, and is refused rather than planned as a read ("evict pods in shop").
+ */
+export const READ_LEADING_WORDS = new Set([
+  'show',
+  'list',
+  'get',
+  'describe',
+  'display',
+  'print',
+  'find',
+  'give',
+  'tell',
+  'view',
+  'see',
+  'check',
+  'fetch',
+  'count',
+  'look',
+  'read',
+  'search',
+  'inspect',
+  'tail',
+  'figure',
+  'investigate',
+  'details',
+  'detail',
+  'yaml',
+  'yml',
+  'json',
+  'what',
+  'whats',
+  'which',
+  'how',
+  'why',
+  'where',
+  'who',
+  'when',
+  'is',
+  'are',
+  'was',
+  'were',
+  'am',
+  'any',
+  'anything',
+  'does',
+  'do',
+  'did',
+  'has',
+  'have',
+  'had',
+  'should',
+  'there',
+  'resource',
+  'resources',
+  'evicted',
+  'oom',
+  'oomkilled',
+  'probe',
+  'probes',
+  'error',
+  'issues',
+  'problem',
+  'unavailable',
+  'available',
+]);
+
+/** Words before the action of a question ("please", "can you", "i want to", "kubectl"). */
+export const LEADING_FILLER = new Set([
+  'please',
+  'pls',
+  'plz',
+  'kindly',
+  'can',
+  'could',
+  'would',
+  'will',
+  'you',
+  'i',
+  'id',
+  'want',
+  'wanna',
+  'like',
+  'to',
+  'go',
+  'ahead',
+  'and',
+  'now',
+  'just',
+  'quickly',
+  'kubectl',
+  'lets',
+  'let',
+  'us',
+  'me',
+  'we',
+  'need',
+  'help',
+  'try',
+  'hey',
+  'hi',
+  'ok',
+  'okay',
+]);
+
+/**
+ * Intent words that are no action of a read, and none of a change the parser plans: "wipe" is read
+ * only as part of "wipe all resources in …" (refused as such), so "wipe pods" is an action it does not know.
+ */
+export const NOT_A_READ = new Set(['wipe']);
