@@ -89,6 +89,15 @@ export interface Config {
      * change over several objects changes no further object. Default 30.
      */
     executionTimeoutSeconds?: number;
+    /**
+     * How long, in milliseconds, a question waits for the names of the
+     * cluster (its namespaces, nodes and workloads, listed once and then
+     * cached) that the builtin parser reads names by; after it, the question
+     * is planned without them and the listing goes on for the next
+     * questions. Keep it below the builtin provider's `timeoutMs`, which it
+     * counts against. A whole number, at least 1. Default 400.
+     */
+    nameLookupTimeoutMs?: number;
     /** Name of the cluster used when neither the entity nor the plan names one. Default: the first configured cluster. */
     defaultCluster?: string;
     /**

@@ -3,11 +3,12 @@
  *
  * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
  * its held-out part, eval/questions-conditions.yaml and its held-out part,
- * eval/questions-actions-heldout.yaml) through each provider and prints, per set, plan
- * accuracy (overall and per category), safety accuracy, the number of
- * warning/dangerous questions answered with a safe plan (must be 0), the
- * number of questions that had to be refused but were planned (multi-command
- * ones must be 0), and p50/p95 latency.
+ * eval/questions-actions-heldout.yaml, eval/questions-restarts-heldout.yaml)
+ * through each provider and prints, per set, plan accuracy (overall and per
+ * category), safety accuracy, the number of warning/dangerous questions
+ * answered with a safe plan (must be 0), the number of questions that had to
+ * be refused but were planned (multi-command ones must be 0), and p50/p95
+ * latency.
  *
  * The builtin provider always runs. Model providers run when configured:
  *   KUBE_ASSISTANT_OLLAMA_URL, KUBE_ASSISTANT_OLLAMA_MODEL
@@ -115,6 +116,11 @@ const SETS: EvalSet[] = [
   {
     title: 'unknown actions, why, logs, negations, formats, case (held-out)',
     file: 'eval/questions-actions-heldout.yaml',
+    heldOut: true,
+  },
+  {
+    title: 'restarts: reads about them, requests for them (held-out)',
+    file: 'eval/questions-restarts-heldout.yaml',
     heldOut: true,
   },
 ];

@@ -197,7 +197,12 @@ describe.each([
               ],
             },
             kubeAssistant: {
-              providers: [{ id: 'builtin' }],
+              // What is asserted here is which names are read, not how fast: the first look-up in a
+              // scope lists the cluster, which on a loaded machine takes longer than the default
+              // budgets (400 ms for the names, 1 s for the builtin provider), and a question past
+              // them is planned without any name, as if none existed.
+              providers: [{ id: 'builtin', timeoutMs: 45_000 }],
+              nameLookupTimeoutMs: 30_000,
               namespaceOwners: { sim: { 'tenant-payments': PAYMENTS } },
               impersonation,
             },

@@ -6,6 +6,7 @@ import {
   actionsRegistryServiceRef,
   metricsServiceRef,
 } from '@backstage/backend-plugin-api/alpha';
+import { Config } from '@backstage/config';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { kubeAssistantPermissions } from '@kubechart/plugin-assistant-common';
 import {
@@ -27,14 +28,30 @@ import { readImpersonationPrefixes } from './execution/impersonation';
 import { PlanExecutor } from './execution/PlanExecutor';
 import { createProviderEntries } from './providers/createProviders';
 import { ProviderChain } from './providers/ProviderChain';
-import { AssistantService } from './service/AssistantService';
+import {
+  AssistantService,
+  DEFAULT_NAME_LOOKUP_TIMEOUT_MS,
+} from './service/AssistantService';
 import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
 import {
+  assertWholeAtLeast,
   readMessagesPerConversation,
   readRunsPerAnswer,
   readQuestionLimits,
 } from './service/questionLimits';
+
+/**
+ * `kubeAssistant.nameLookupTimeoutMs`, or its default. Fails at start-up on a value that is not a
+ * whole number of at least 1.
+ */
+function readNameLookupTimeoutMs(config: Config): number {
+  const value =
+    config.getOptionalNumber('kubeAssistant.nameLookupTimeoutMs') ??
+    DEFAULT_NAME_LOOKUP_TIMEOUT_MS;
+  assertWholeAtLeast('kubeAssistant.nameLookupTimeoutMs', value, 1);
+  return value;
+}
 
 /**
  * The Kubernetes assistant backend plugin (`kube-assistant`).
@@ -113,6 +130,7 @@ export const assistantPlugin = createBackendPlugin({
             (config.getOptionalNumber('kubeAssistant.confirmationTtlSeconds') ??
               300) * 1000,
           names: new ClusterNames(),
+          nameLookupTimeoutMs: readNameLookupTimeoutMs(config),
           impersonation:
             config.getOptionalBoolean('kubeAssistant.impersonation') ?? false,
           impersonationUserPrefixes: readImpersonationPrefixes(config),

@@ -106,6 +106,11 @@ export type AssistantServiceOptions = {
   /** How long a confirmation token stays valid. */
   confirmationTtlMs: number;
   names?: ClusterNames;
+  /**
+   * How long the builtin parser waits for the cluster's names before it plans without them
+   * (`kubeAssistant.nameLookupTimeoutMs`). Default: `DEFAULT_NAME_LOOKUP_TIMEOUT_MS`.
+   */
+  nameLookupTimeoutMs?: number;
   /** Send every cluster request as the signed-in user (`kubeAssistant.impersonation`). */
   impersonation?: boolean;
   /** Prefixes of Kubernetes user names per catalog namespace (`kubeAssistant.impersonationUserPrefixes`). */
@@ -143,9 +148,12 @@ type EarlyRefusal = {
 };
 
 const NAMESPACE_LOOKUP_TIMEOUT_MS = 2000;
-// Inside the builtin provider's own time budget (1 s by default); the listing
-// goes on in the background and serves the next questions from its cache.
-const NAME_LOOKUP_TIMEOUT_MS = 400;
+/**
+ * How long a question waits for the cluster's names when `kubeAssistant.nameLookupTimeoutMs` is not
+ * set. Inside the builtin provider's own time budget (1 s by default); the listing goes on in the
+ * background and serves the next questions from its cache.
+ */
+export const DEFAULT_NAME_LOOKUP_TIMEOUT_MS = 400;
 
 const SEVERITY = { safe: 'low', warning: 'medium', dangerous: 'high' } as const;
 
@@ -586,7 +594,7 @@ export class AssistantService {
           within === 'cluster' ? undefined : { namespace: within.namespace! },
         )
         .catch(() => []),
-      NAME_LOOKUP_TIMEOUT_MS,
+      this.options.nameLookupTimeoutMs ?? DEFAULT_NAME_LOOKUP_TIMEOUT_MS,
       () => [],
     );
   }

@@ -2,7 +2,14 @@ import { Plan, PlanResource } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { KnownNames, NamespaceScope, findName } from './names';
 import { Question } from './question';
-import { CHANGE_RULES, ChangeKind, RESTART_AS_NOUN } from './rules/changes';
+import {
+  CHANGE_RULES,
+  ChangeKind,
+  RESTART_AS_NOUN,
+  RESTART_ASKER,
+  RESTART_COUNT_WORDS,
+  RESTART_QUESTION,
+} from './rules/changes';
 import {
   EntityParseContext,
   scoped,
@@ -64,13 +71,27 @@ export function changeKind(q: Question): ChangeKind | undefined {
   return undefined;
 }
 
+/**
+ * Whether a restart word asks for a restart. It does as the request's first word ("restart
+ * deployments in shop", "can you restart web", "rollout restart sts db") or after the asker ("how
+ * do I restart web"). It does not as a noun ("the last restart", "restart count of pods in shop")
+ * nor in a question about what restarted ("did any pod in payments restart", "how many times did
+ * pods in staging restart"): those are reads, and planned as a rollout restart they would restart
+ * every workload asked about.
+ */
 function isRestartVerb(q: Question): boolean {
   const words = q.tokens.map(t => t.word);
   const i = words.findIndex(w =>
     ['restart', 'bounce', 'redeploy', 'recycle'].includes(w),
   );
   if (i < 0) return false;
-  return !RESTART_AS_NOUN.includes(words[i - 1] ?? '') && !q.has('logs', 'log');
+  if (RESTART_AS_NOUN.includes(words[i - 1] ?? '') || q.has('logs', 'log')) {
+    return false;
+  }
+  if (RESTART_COUNT_WORDS.includes(words[i + 1] ?? '')) return false;
+  const lead = words.findIndex(w => !FILLER.has(w) && w !== 'rollout');
+  if (i === lead || RESTART_ASKER.includes(words[i - 1] ?? '')) return true;
+  return !words.slice(0, i).some(w => RESTART_QUESTION.includes(w));
 }
 
 /** What a kind of change asks for, in words ("delete something"). */

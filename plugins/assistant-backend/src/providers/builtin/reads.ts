@@ -489,11 +489,24 @@ export function parseRead(
   ) {
     plan.filter = 'not-ready';
   }
+  // How many restarts ("restart counts", "number of restarts", "restarts of pods"): every pod with
+  // its count, most first; one named pod shows its own.
   if (
     q.has('restarts', 'restart') &&
-    q.has('most', 'highest', 'sort', 'sorted', 'count', 'many', 'top')
+    (q.has(
+      'most',
+      'highest',
+      'sort',
+      'sorted',
+      'count',
+      'counts',
+      'number',
+      'many',
+      'top',
+    ) ||
+      / restarts (?:of|per) /.test(q.text))
   ) {
-    plan.sortBy = 'restarts';
+    if (!plan.name) plan.sortBy = 'restarts';
   } else if (
     q.has('restarting', 'restarted', 'restarts', 'restart') &&
     !plan.filter

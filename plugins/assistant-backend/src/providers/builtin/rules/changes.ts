@@ -113,3 +113,48 @@ export const RESTART_AS_NOUN = [
   'by',
   'most',
 ];
+
+/** Words after "restart" that make it a noun ("restart count of pods in shop"). */
+export const RESTART_COUNT_WORDS = [
+  'count',
+  'counts',
+  'counter',
+  'counters',
+  'number',
+  'numbers',
+  'total',
+  'totals',
+];
+
+/**
+ * Words that make a question of what comes after them: a restart word after one is what the
+ * objects did ("did any pod restart", "which pods in shop restart the most"), not a request.
+ */
+export const RESTART_QUESTION = [
+  'did',
+  'does',
+  'do',
+  'has',
+  'have',
+  'had',
+  'is',
+  'are',
+  'was',
+  'were',
+  'will',
+  'would',
+  'should',
+  'can',
+  'could',
+  'how',
+  'which',
+  'what',
+  'when',
+  'why',
+  'who',
+  'whether',
+  'if',
+];
+
+/** Words right before a restart word that make it the asker's request ("how do I restart web"). */
+export const RESTART_ASKER = ['i', 'we', 'you'];

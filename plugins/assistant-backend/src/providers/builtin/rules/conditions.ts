@@ -37,6 +37,13 @@ export const UNSUPPORTED_CONDITIONS: Array<{
     what: 'a condition on a field ("whose …")',
   },
   {
+    // "restart the pods with the most restarts": kubectl selects no object by its restarts.
+    pattern:
+      /\brestarts\b|\brestarted\b|\brestart\s+(?:counts?|counters?|numbers?|totals?)\b/,
+    what: 'a number of restarts',
+    changesOnly: true,
+  },
+  {
     pattern: /\bwithout\b|\b(?:with|have|has|having)\s+no\b/,
     what: 'a condition on what the objects lack',
     changesOnly: true,
