@@ -1,5 +1,6 @@
 /**
- * Common types, permissions and constants of the audit-log plugin family.
+ * Common types, permissions and constants of the audit-log plugin family, and the free-text and
+ * URL redaction every family shares.
  *
  * @packageDocumentation
  */
@@ -9,3 +10,4 @@ export * from './types';
 export * from './signals';
 export * from './canonical';
 export * from './gap';
+export * from './redaction';

@@ -16,12 +16,12 @@ import {
   AUDIT_EVENT_SEVERITIES,
   AuditEventInput,
   AuditEventStatus,
+  redactText,
+  redactUrl,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditEventQueue } from './AuditEventQueue';
 import { auditLogQueueServiceRef } from './queueServiceRef';
 import { hasOwnKeys, redactSecrets } from './redact';
-import { redactText } from './redactText';
-import { redactUrl } from './redactUrl';
 import { readMinimumSeverities } from './severity';
 import { extractTarget } from './target';
 

@@ -28,6 +28,7 @@ export {
   META_LIMITS,
   TRUNCATED_MARKER,
 } from './redact';
-export { redactText } from './redactText';
-export { redactUrl } from './redactUrl';
+// The free-text and URL rules live in the common package every family shares; re-exported here,
+// where they were first published.
+export { redactText, redactUrl } from '@kubechart/plugin-audit-log-common';
 export { extractTarget } from './target';

@@ -358,3 +358,23 @@ describe('redactSecrets twice', () => {
     ).toBeLessThanOrEqual(META_LIMITS.maxTotalStringLength + 12 * 40);
   });
 });
+
+describe('redactSecrets of meta keys that name object internals', () => {
+  it('keeps a `__proto__` key as data and leaves prototypes alone', () => {
+    const meta = JSON.parse(
+      '{"__proto__":{"polluted":"yes","token":"t0k"},"constructor":{"prototype":{"x":1}},"note":"a"}',
+    );
+    const out = redactSecrets(meta);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(
+      JSON.parse(
+        `{"__proto__":{"polluted":"yes","token":"${REDACTED}"},"constructor":{"prototype":{"x":1}},"note":"a"}`,
+      ),
+    );
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect((out as any).polluted).toBeUndefined();
+    expect(({} as any).polluted).toBeUndefined();
+    expect(redactSecrets(JSON.parse('{"__proto__":"hunter2"}'))).toEqual(
+      JSON.parse('{"__proto__":"hunter2"}'),
+    );
+  });
+});

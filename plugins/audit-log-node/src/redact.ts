@@ -1,5 +1,5 @@
 import { JsonObject, JsonValue } from '@backstage/types';
-import { REDACTED, redactText } from './redactText';
+import { REDACTED, redactText } from '@kubechart/plugin-audit-log-common';
 
 export { REDACTED };
 
@@ -203,6 +203,19 @@ function hasOwn(obj: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
 }
 
+/**
+ * Sets `key` of `out` as its own data property: `out[key] = value` would set the prototype of
+ * `out` for a `__proto__` key (dropping the value from the copy) instead of keeping it as data.
+ */
+function setOwn(out: JsonObject, key: string, value: JsonValue) {
+  Object.defineProperty(out, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 function redactObject(
   obj: Record<string, unknown>,
   depth: number,
@@ -247,12 +260,12 @@ function redactObject(
         obj.value !== null)
     ) {
       walk.nodes += 1;
-      out[key] = REDACTED;
+      setOwn(out, key, REDACTED);
       continue;
     }
     const redacted = redactValue(obj[rawKey], depth, walk);
     if (redacted !== undefined) {
-      out[key] = redacted;
+      setOwn(out, key, redacted);
     }
   }
   if (cut > 0) {

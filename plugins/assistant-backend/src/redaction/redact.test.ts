@@ -1,6 +1,5 @@
 import {
   hiddenPlanValues,
-  hideSecretPairs,
   hideUrlCredentials,
   isSecretKey,
   redactObject,
@@ -115,15 +114,13 @@ describe('redaction of what the assistant shows', () => {
   });
 
   it('hides secret-looking key=value pairs of free text', () => {
-    expect(hideSecretPairs('db.password=abc\nlog.level=debug')).toBe(
+    expect(scrubText('db.password=abc\nlog.level=debug')).toBe(
       'db.password=***\nlog.level=debug',
     );
-    expect(hideSecretPairs('--api-token=xyz --port=80')).toBe(
+    expect(scrubText('--api-token=xyz --port=80')).toBe(
       '--api-token=*** --port=80',
     );
-    expect(hideSecretPairs('{"clientSecret": "s3"}')).toBe(
-      '{"clientSecret": "***"}',
-    );
+    expect(scrubText('{"clientSecret": "s3"}')).toBe('{"clientSecret": "***"}');
     // What was hidden stays hidden; the words after it on its line are part of the value.
     expect(scrubText('password: ***')).toBe('password: ***');
     expect(scrubText('password: *** already')).toBe('password: ***');
@@ -352,7 +349,7 @@ describe('secret pairs of free text', () => {
       'args: --api-key=APIKEYARGVALUE42 --port=80',
       'sshKey: AAAAB3Nza',
     ].join('\n');
-    expect(hideSecretPairs(properties)).toBe(
+    expect(scrubText(properties)).toBe(
       [
         'stripe.api-key=***',
         'private_key=***',
@@ -363,7 +360,7 @@ describe('secret pairs of free text', () => {
     );
     for (const key of ['api-key', 'private_key', 'access-key', 'API_KEY']) {
       expect(isSecretKey(key)).toBe(true);
-      expect(hideSecretPairs(`${key}=v4lue`)).toBe(`${key}=***`);
+      expect(scrubText(`${key}=v4lue`)).toBe(`${key}=***`);
     }
   });
 
@@ -376,25 +373,21 @@ describe('secret pairs of free text', () => {
       'monkey: 3',
       'log.level=debug',
     ].join('\n');
-    expect(hideSecretPairs(text)).toBe(text);
+    expect(scrubText(text)).toBe(text);
   });
 
   it('hides a whole quoted value, spaces and escaped quotes included', () => {
-    expect(hideSecretPairs('--password="two words" --port=80')).toBe(
+    expect(scrubText('--password="two words" --port=80')).toBe(
       '--password="***" --port=80',
     );
-    expect(hideSecretPairs("token: 'a b c' # note")).toBe(
-      "token: '***' # note",
-    );
-    expect(hideSecretPairs('{"clientSecret": "s3 cr\\"et x", "n": 1}')).toBe(
+    expect(scrubText("token: 'a b c' # note")).toBe("token: '***' # note");
+    expect(scrubText('{"clientSecret": "s3 cr\\"et x", "n": 1}')).toBe(
       '{"clientSecret": "***", "n": 1}',
     );
-    expect(hideSecretPairs("password: 'it''s mine'")).toBe("password: '***'");
+    expect(scrubText("password: 'it''s mine'")).toBe("password: '***'");
     // An unclosed quote: where the value ends cannot be known, so the rest of the text is hidden.
-    expect(hideSecretPairs('password="open ended\nmode=fast')).toBe(
-      'password="***',
-    );
-    expect(hideSecretPairs('password: ""')).toBe('password: ""');
+    expect(scrubText('password="open ended\nmode=fast')).toBe('password="***');
+    expect(scrubText('password: ""')).toBe('password: ""');
   });
 
   it('hides the indented lines of a YAML block value under a secret key', () => {
@@ -417,7 +410,7 @@ describe('secret pairs of free text', () => {
       '- def',
       'level: info',
     ].join('\n');
-    expect(hideSecretPairs(yaml)).toBe(
+    expect(scrubText(yaml)).toBe(
       [
         'config:',
         '  password: |',
@@ -438,10 +431,10 @@ describe('secret pairs of free text', () => {
         'level: info',
       ].join('\n'),
     );
-    expect(hideSecretPairs('- password: |\r\n    x\r\n  mode: y\r\n')).toBe(
+    expect(scrubText('- password: |\r\n    x\r\n  mode: y\r\n')).toBe(
       '- password: |\r\n    ***\r\n  mode: y\r\n',
     );
-    expect(scrubText(hideSecretPairs(yaml))).toBe(hideSecretPairs(yaml));
+    expect(scrubText(scrubText(yaml))).toBe(scrubText(yaml));
   });
 
   it('shows none of the values of a ConfigMap holding them in config files', () => {
@@ -520,11 +513,7 @@ describe('secret pairs of free text', () => {
 describe('secret values of free text that run past a word or a line', () => {
   /** Each text, what is shown of it, and that scrubbed again (it stays as it is). */
   const scrubbed = (rows: Array<[string, string]>) =>
-    rows.map(([text, shown]) => [
-      text,
-      hideSecretPairs(text),
-      hideSecretPairs(shown),
-    ]);
+    rows.map(([text, shown]) => [text, scrubText(text), scrubText(shown)]);
   const expected = (rows: Array<[string, string]>) =>
     rows.map(([text, shown]) => [text, shown, shown]);
 
@@ -640,18 +629,14 @@ describe('secret values of free text that run past a word or a line', () => {
       'kind: Secret',
       'tokens are refreshed hourly',
     ].join('\n');
-    expect(hideSecretPairs(text)).toBe(text);
+    expect(scrubText(text)).toBe(text);
   });
 });
 
 describe('secret values of properties files, short flags, flags without a value, values text and known lines', () => {
   /** Each text, what is shown of it, and that scrubbed again (it stays as it is). */
   const scrubbed = (rows: Array<[string, string]>) =>
-    rows.map(([text, shown]) => [
-      text,
-      hideSecretPairs(text),
-      hideSecretPairs(shown),
-    ]);
+    rows.map(([text, shown]) => [text, scrubText(text), scrubText(shown)]);
   const expected = (rows: Array<[string, string]>) =>
     rows.map(([text, shown]) => [text, shown, shown]);
 
@@ -980,23 +965,52 @@ describe('values text shown as given, known lines with secret content, short fla
 
   it('hides a password short flag given under args after its command, and a command in capitals', () => {
     expect(
-      hideSecretPairs(
+      scrubText(
         '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -phunter2\n    State: Running',
       ),
     ).toBe(
       '    Command:\n      mysql\n    Args:\n      -h\n      db\n      -p***\n    State: Running',
     );
+    expect(scrubText('command:\n- mysql\nargs:\n- -phunter2\nimage: x')).toBe(
+      'command:\n- mysql\nargs:\n- -p***\nimage: x',
+    );
     expect(
-      hideSecretPairs('command:\n- mysql\nargs:\n- -phunter2\nimage: x'),
-    ).toBe('command:\n- mysql\nargs:\n- -p***\nimage: x');
-    expect(
-      hideSecretPairs(
+      scrubText(
         '  command:\n    - mysqldump\n  args:\n    - -p\n    - hunter2\n',
       ),
     ).toBe('  command:\n    - mysqldump\n  args:\n    - -p\n    - ***\n');
-    expect(hideSecretPairs('MYSQL -phunter2 shop')).toBe('MYSQL -p*** shop');
+    expect(scrubText('MYSQL -phunter2 shop')).toBe('MYSQL -p*** shop');
     // Args of another container, or not the command's sibling, are not the command's.
     const other = 'command:\n- mysql\nports:\n- -p8080\nargs:\n- -p9090';
-    expect(hideSecretPairs(other)).toBe(other);
+    expect(scrubText(other)).toBe(other);
+  });
+});
+
+describe('secrets the free-text rules of every family find', () => {
+  it('hides a token given as a URL’s user, and OAuth and signature parameters', () => {
+    expect(
+      scrubText(
+        'Back-off pulling from https://ghp_abc123def456ghi789@github.com/org/repo',
+      ),
+    ).toBe('Back-off pulling from https://***@github.com/org/repo');
+    expect(
+      scrubText(
+        'callback https://app.example.com/cb?code=abc123&state=xyz&client_secret=s1 and https://h/x?sv=1&sig=abc',
+      ),
+    ).toBe(
+      'callback https://app.example.com/cb?code=***&state=xyz&client_secret=*** and https://h/x?sv=1&sig=***',
+    );
+  });
+
+  it('hides the value of an env entry whose name comes after it, and keeps a secretKeyRef', () => {
+    expect(
+      scrubText(
+        '[{"value":"hunter2","name":"DB_PASSWORD"},{"value":"80","name":"PORT"}]',
+      ),
+    ).toBe(
+      '[{"value":"***","name":"DB_PASSWORD"},{"value":"80","name":"PORT"}]',
+    );
+    const ref = '    secretKeyRef: {name: db, key: password}';
+    expect(scrubText(ref)).toBe(ref);
   });
 });

@@ -972,3 +972,34 @@ describe('credentials in the URLs of free text', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('secrets the free-text rules of every family find', () => {
+  const scrub = createTextRedactor();
+
+  it('hides a token given as a URL’s user, and OAuth and signature parameters', () => {
+    expect(
+      scrub(
+        'fatal: clone of https://ghp_abc123def456ghi789@github.com/org/repo failed',
+      ),
+    ).toBe('fatal: clone of https://***@github.com/org/repo failed');
+    expect(
+      hideUrlCredentials('https://ghp_abc123def456ghi789@github.com/org/repo'),
+    ).toBe('https://***@github.com/org/repo');
+    expect(
+      scrub(
+        'GET https://b.s3.amazonaws.com/chart.tgz?X-Amz-Date=1&X-Amz-Signature=deadbeef&x=1 and https://h/cb?code=abc123&state=xyz',
+      ),
+    ).toBe(
+      'GET https://b.s3.amazonaws.com/chart.tgz?X-Amz-Date=1&X-Amz-Signature=***&x=1 and https://h/cb?code=***&state=xyz',
+    );
+  });
+
+  it('hides the value of an env entry whose name comes after it, and keeps a secretKeyRef', () => {
+    expect(scrub('env: [{"value":"hunter2","name":"DB_PASSWORD"}]')).toBe(
+      'env: [{"value":"***","name":"DB_PASSWORD"}]',
+    );
+    const ref =
+      'env:\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db, key: password}\n';
+    expect(scrub(ref)).toBe(ref);
+  });
+});

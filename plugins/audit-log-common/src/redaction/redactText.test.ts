@@ -1,4 +1,4 @@
-import { REDACTED, redactText } from './redactText';
+import { REDACTED, redactText } from '.';
 
 describe('redactText', () => {
   it('hides what the other families hide in free text, with the audit trail’s placeholder', () => {
@@ -196,17 +196,165 @@ describe('redactText', () => {
       fill('-----BEGIN PRIVATE KEY-----'),
       fill('-----END PRIVATE KEY-----'),
       fill('x credentials: '),
+      fill('{"value":"a",'),
+      fill('value: a '),
+      fill('- value: a\n'),
+      fill('{"name":"DB_PASSWORD","value":'),
+      `secretKeyRef:\n${fill('    key: x\n')}`,
+      fill('  secretKeyRef:\n    key: x\n'),
+      fill('secretKeyRef: {key: a, '),
+      fill('https://h/x?code=a&'),
+      fill('/a?b=c '),
+      fill('/?'),
+      fill('a://b@'),
+      `https://h/x?q=${fill('%2Fcb%3Fcode%3D')}`,
     ];
     const slow: string[] = [];
     for (const text of hostile) {
-      for (const cut of [false, true]) {
+      for (const options of [
+        {},
+        { cut: true },
+        { keys: 'any-word', midLineValues: 'line' } as const,
+      ]) {
         const started = performance.now();
-        redactText(text, { cut });
+        redactText(text, options);
         const ms = performance.now() - started;
         // A linear scan takes a few milliseconds; a quadratic one takes seconds at this size.
         if (ms >= 500) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
       }
     }
     expect(slow).toEqual([]);
+  });
+});
+
+describe('gaps of the free-text rules', () => {
+  it('hides a token given as a URL’s user without a password', () => {
+    expect(
+      redactText('clone https://ghp_abc123def456ghi789@github.com/org/repo'),
+    ).toBe(`clone https://${REDACTED}@github.com/org/repo`);
+  });
+
+  it('hides OAuth and signature parameters of URLs written in text', () => {
+    expect(
+      redactText(
+        'redirect to https://app.example.com/cb?code=abc123&state=xyz done',
+      ),
+    ).toBe(
+      `redirect to https://app.example.com/cb?code=${REDACTED}&state=xyz done`,
+    );
+    expect(
+      redactText(
+        'GET https://b.s3.amazonaws.com/o?X-Amz-Date=1&X-Amz-Signature=deadbeef&x=1 and https://h/x?sv=1&sig=abc%2Bdef',
+      ),
+    ).toBe(
+      `GET https://b.s3.amazonaws.com/o?X-Amz-Date=1&X-Amz-Signature=${REDACTED}&x=1 and https://h/x?sv=1&sig=${REDACTED}`,
+    );
+    expect(
+      redactText(
+        'https://h/cb?state=1&access_token=t1&client_secret=s1&page=2',
+      ),
+    ).toBe(
+      `https://h/cb?state=1&access_token=${REDACTED}&client_secret=${REDACTED}&page=2`,
+    );
+  });
+
+  it('hides the value of an env entry whose name comes after it', () => {
+    expect(redactText('{"value":"hunter2","name":"DB_PASSWORD"}')).toBe(
+      `{"value":"${REDACTED}","name":"DB_PASSWORD"}`,
+    );
+    expect(
+      redactText(
+        '[{"name":"DB_PASSWORD","value":"s3cr3t"},{"value":"80","name":"PORT"}]',
+      ),
+    ).toBe(
+      `[{"name":"DB_PASSWORD","value":"${REDACTED}"},{"value":"80","name":"PORT"}]`,
+    );
+    expect(
+      redactText(
+        'env:\n- value: hunter2\n  name: API_TOKEN\n- value: "80"\n  name: PORT',
+      ),
+    ).toBe(
+      `env:\n- value: ${REDACTED}\n  name: API_TOKEN\n- value: "80"\n  name: PORT`,
+    );
+  });
+
+  it('keeps a secretKeyRef’s key name, in flow and block style', () => {
+    for (const text of [
+      'secretKeyRef: {name: db, key: password}',
+      '{"secretKeyRef":{"name":"db","key":"password"}}',
+      'valueFrom:\n  secretKeyRef:\n    name: db\n    key: password\n',
+    ]) {
+      expect(redactText(text)).toBe(text);
+    }
+    // A secret value in a flow mapping ends at its comma or brace, not past it.
+    expect(redactText('{password: a b, mode: fast}')).toBe(
+      `{password: ${REDACTED}, mode: fast}`,
+    );
+  });
+});
+
+describe('the wider rules of tool output', () => {
+  const wide = { keys: 'any-word', midLineValues: 'line' } as const;
+
+  it('hides a value after `key: ` to the line end with `midLineValues: line`, one word by default', () => {
+    const text = 'login refused, token: abc def ghi\nnext line';
+    expect(redactText(text)).toBe(
+      `login refused, token: ${REDACTED} def ghi\nnext line`,
+    );
+    expect(redactText(text, { midLineValues: 'line' })).toBe(
+      `login refused, token: ${REDACTED}\nnext line`,
+    );
+    // a key that starts its line hides to its end either way
+    expect(redactText('token: abc def')).toBe(`token: ${REDACTED}`);
+  });
+
+  it('judges keys by a secret word anywhere with `keys: any-word`, booleans included', () => {
+    const text = 'tokenCount: 3\ndb.password_hash=abc\nuse_token: true';
+    expect(redactText(text)).toBe(text);
+    expect(redactText(text, wide)).toBe(
+      `tokenCount: ${REDACTED}\ndb.password_hash=${REDACTED}\nuse_token: ${REDACTED}`,
+    );
+  });
+
+  it('uses the caller’s placeholder, and keeps what it already hid', () => {
+    const shown = redactText(
+      'clone https://ghp_abc123def456ghi789@github.com/org/repo?access_token=t1&page=2 with password: x',
+      { ...wide, placeholder: '***' },
+    );
+    expect(shown).toBe(
+      'clone https://***@github.com/org/repo?access_token=***&page=2 with password: ***',
+    );
+    expect(redactText(shown, { ...wide, placeholder: '***' })).toBe(shown);
+  });
+
+  it('finds the gaps’ secrets with the wider rules too', () => {
+    const opts = { ...wide, placeholder: '***' };
+    expect(redactText('{"value":"hunter2","name":"DB_PASSWORD"}', opts)).toBe(
+      '{"value":"***","name":"DB_PASSWORD"}',
+    );
+    expect(redactText('secretKeyRef: {name: db, key: password}', opts)).toBe(
+      'secretKeyRef: {name: db, key: password}',
+    );
+    expect(redactText('see https://h/cb?code=abc123&state=1', opts)).toBe(
+      'see https://h/cb?code=***&state=1',
+    );
+  });
+
+  it('leaves a URL’s path segments alone: a token there cannot be told from a name', () => {
+    const text =
+      'GET /reset/4f1c9a7e0b2d3c5e8a1b HTTP/1.1 and https://h/invite/4f1c9a7e0b2d3c5e8a1b';
+    expect(redactText(text)).toBe(text);
+    expect(redactText('GET /cb?code=abc123&state=1 HTTP/1.1')).toBe(
+      `GET /cb?code=${REDACTED}&state=1 HTTP/1.1`,
+    );
+  });
+
+  it('shows a URL’s user when it is a plain login name', () => {
+    const text =
+      'git@github.com:org/x https://jane.doe@example.com/x ssh://git@github.com/org/x postgres://postgres@db/x';
+    expect(redactText(text)).toBe(text);
+    expect(redactText('https://x1b2c3@h/x https://a@b@h/x')).toBe(
+      `https://${REDACTED}@h/x https://${REDACTED}@h/x`,
+    );
   });
 });

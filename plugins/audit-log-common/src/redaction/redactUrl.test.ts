@@ -1,5 +1,4 @@
-import { REDACTED } from './redactText';
-import { redactUrl } from './redactUrl';
+import { REDACTED, redactUrl } from '.';
 
 const R = REDACTED;
 

@@ -1,0 +1,88 @@
+/**
+ * Placeholder stored instead of a secret value by default (the audit trail's).
+ * @public
+ */
+export const REDACTED = '[REDACTED]';
+
+/** A key's last word that names a secret (`db.password`, `API_TOKEN`, `apiKey`, `Set-Cookie`). */
+const SECRET_WORDS = [
+  'password',
+  'passwd',
+  'token',
+  'secret',
+  'key',
+  'credential',
+  'credentials',
+  'authorization',
+  'cookie',
+];
+/**
+ * Ordinary words and names ending in `key` that name no secret (`monkey: 3`, `?sortKey=name`),
+ * matched without their separators (`sort_key`, `partition-key`).
+ */
+const ORDINARY_WORDS = [
+  'monkey',
+  'donkey',
+  'turkey',
+  'hockey',
+  'jockey',
+  'whiskey',
+  'hotkey',
+  'turnkey',
+  'sortkey',
+  'partitionkey',
+  'primarykey',
+  'foreignkey',
+  'groupkey',
+  'cachekey',
+  'routingkey',
+  'lookupkey',
+];
+/** A secret word anywhere in a key (the `any-word` rule). */
+const ANY_SECRET_WORD =
+  /password|passwd|token|secret|key|credential|authorization|cookie/i;
+/**
+ * Ordinary words holding `key` that name no secret, left out of a key before the `any-word` rule
+ * judges it: `keyboard: us` is shown, `keyboard.password`, `api-key` and `keypass` are not.
+ */
+const ORDINARY_WORDS_ANYWHERE =
+  /keyboard|keyword|keyframe|keystroke|monkey|donkey|turkey|hockey|jockey|whiskey/gi;
+/**
+ * A reference to a secret, not a secret (`secretKeyRef`, `configMapKeyRef`, `envFrom`'s
+ * `secretRef`, `passwordSecretRef`): it holds the names of a Secret and of its key.
+ */
+const REFERENCE = /(?:keyref|secretref)s?$/;
+
+/**
+ * Whether a key of free text (or a URL's parameter name) names a secret as a whole: its last
+ * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`), not a name that only
+ * mentions one (`token_type`, `secretName`, `sortKey`, `keyboard`).
+ * @public
+ */
+export function isSecretName(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (!SECRET_WORDS.some(w => lower.endsWith(w))) return false;
+  const bare = lower.replace(/[-_.\s]/g, '');
+  return !ORDINARY_WORDS.some(w => bare.endsWith(w));
+}
+
+/**
+ * Whether a key of free text holds a secret word anywhere (`tokenCount`, `db.password_hash`),
+ * ordinary words holding `key` left out (`keyboard`): the wider rule of logs and tool output.
+ */
+export function holdsSecretWord(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    SECRET_WORDS.some(w => lower.includes(w)) &&
+    ANY_SECRET_WORD.test(lower.replace(ORDINARY_WORDS_ANYWHERE, ''))
+  );
+}
+
+/** Whether a key names a reference to a secret (`secretKeyRef`), which holds names, not values. */
+export function isReferenceKey(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    (lower.endsWith('ref') || lower.endsWith('refs')) &&
+    REFERENCE.test(lower.replace(/[-_.\s]/g, ''))
+  );
+}

@@ -1,0 +1,641 @@
+import {
+  CommandList,
+  LINE_PREFIX,
+  LineContext,
+  commandKeyIndent,
+  flagValueStart,
+  keyLineIndent,
+  listReaches,
+  unquotedValueEnd,
+  valueLines,
+} from './lineContext';
+import { holdsSecretWord, isReferenceKey, isSecretName } from './names';
+import {
+  AFTER_COMMAND,
+  AUTH_SCHEME,
+  BLOCK_HEADER,
+  BOOLEAN,
+  COMMAND_ALONE,
+  endsToken,
+  escapeDepth,
+  EXPORT,
+  isBasicCredential,
+  isBlank,
+  isKeyChar,
+  isQuote,
+  isSpace,
+  isTokenChar,
+  isWordStart,
+  MAX_PARENT_LOOKBACK,
+  NAME_LOOKAHEAD_CHARS,
+  NAME_LOOKAHEAD_LINES,
+  NEXT,
+  NO_VALUE_FLAG,
+  PASS_FLAGS,
+  PEM_END,
+  PLAIN_WORD,
+  PRIVATE_KEY_BEGIN,
+  SECRET_SHORT_FLAGS,
+} from './textPatterns';
+
+/** How the pass over free text judges keys and ends values (see `TextRedactionOptions`). */
+export type PairRules = {
+  placeholder: string;
+  cut: boolean;
+  /** A key holding a secret word anywhere counts (`tokenCount`), and `true`/`false` are hidden. */
+  anyWord: boolean;
+  /** `key: value` further right on its line hides one word, not the rest of the line. */
+  oneWord: boolean;
+};
+
+/**
+ * The values of secrets written in free text hidden as `rules.placeholder`, in one left-to-right
+ * pass (each character looked at a bounded number of times: linear in the text):
+ * - `key: value` and `key=value` whose key names a secret (by its last word: `db.password=x`,
+ *   `API_TOKEN: x`, `"clientSecret": "x"`, `"Client Secret": "x"`, not `tokenCount: 3` or
+ *   `password-policy updated`; with `anyWord`, by a secret word anywhere); a key closed by a
+ *   quote, a JSON-escaped one too (`\"password\":\"x\"`). A quoted value to its closing quote, at
+ *   its escape depth, over lines (to the end of the text if it never closes). An unquoted value:
+ *   inside brackets to its `,` or closing bracket, inside a `"…"` string (one the key's own quote
+ *   opened: `"Authorization: Bearer x"`) to its closing quote; after `: ` to the line end (and on
+ *   over the lines below indented deeper than its key), or with `oneWord`, when the key does not
+ *   start its line, one word (`with its own credentials: choose the cluster` hides `choose`); a
+ *   `Cookie:` to the line end; `key:` alone or with a block header `|`, the lines below indented
+ *   deeper (and `- ` entries level with it). `key=value` starting its line (a properties or env
+ *   file, after `export ` too) to the line end and its `\`-continued lines, else one word
+ *   (`--password=x --port=80`, a log's `token=x done`). Without `anyWord`, `true` and `false`
+ *   are settings, kept. The scheme of an `Authorization` value stays: `Authorization: Bearer x`;
+ * - the `value:` of an env entry whose `name:` names a secret, before or after it in the same
+ *   entry (`- name: DB_PASSWORD\n  value: x`, `{"value":"x","name":"DB_PASSWORD"}`);
+ * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`);
+ * - the body of a private key's PEM block, its armour lines kept (to the end of the text if its
+ *   `-----END` line is missing);
+ * - a secret flag's next argument (`--password x`, `["--token", "x"]`, `- --token` then `- x`,
+ *   openssl's `-pass x`, over a shell's `\`-newline), not after a flag that takes none
+ *   (`--password-stdin`) or when it is another flag;
+ * - the password short flag of a known command on its line or in its list (`mysql -phunter2`,
+ *   `mysql -p x`, `redis-cli -a x`, `zip -P x`, `command:\n- mysql\n- -px`);
+ * - `Bearer <token>` (not a word of prose: `bearer tokens`) and `Basic <base64 of user:pass>`.
+ * A URL's scheme and authority are not keys (`https://gitlab-ci-token:…@host`), nor its query and
+ * fragment (the URL rules' part). With `cut`, a token running to the end of the text is hidden,
+ * whatever it looks like.
+ */
+export function hideSecretPairs(text: string, rules: PairRules): string {
+  const { placeholder, cut, anyWord, oneWord } = rules;
+  const isKey = anyWord ? holdsSecretWord : isSecretName;
+  const n = text.length;
+  const ctx = new LineContext(text);
+  let out = '';
+  let copied = 0;
+  // Where the last value hidden ended: a quote before it is not a key's.
+  let scanned = 0;
+  const hide = (from: number, to: number) => {
+    if (to <= from) return;
+    const len = placeholder.length;
+    // Already hidden, by an earlier pass or a URL's parameters (`token=[REDACTED]&page=2`).
+    if (
+      text.startsWith(placeholder, from) &&
+      (from + len === to || '&#'.includes(text[from + len]))
+    )
+      return;
+    if (!anyWord && to - from <= 5 && BOOLEAN.test(text.slice(from, to)))
+      return;
+    out += text.slice(copied, from) + placeholder;
+    copied = to;
+    scanned = to;
+  };
+  /** Passes over `from` to `to` without reading it (a hidden value), minding its line breaks. */
+  const pass = (from: number, to: number, inString = false) => {
+    ctx.moveTo(from);
+    ctx.skip(to, inString);
+    scanned = Math.max(scanned, to);
+    return to;
+  };
+  /**
+   * The quote at `k`, if any: `"` or `'`, or a `"` escaped by backslashes (`\"`), with how deep
+   * it is escaped and where it ends.
+   */
+  const quoteAt = (k: number) => {
+    const c = text[k];
+    if (c === '"' || c === "'") return { quote: c, depth: 0, end: k + 1 };
+    if (c !== '\\') return undefined;
+    let r = 0;
+    while (text[k + r] === '\\') r++;
+    if (text[k + r] !== '"') return undefined;
+    return { quote: '"', depth: escapeDepth(r), end: k + r + 1 };
+  };
+  /**
+   * Where a quoted value from `from` (after its opening `quote`, escaped `depth` deep) ends: at
+   * its closing quote (the backslashes escaping it included), or the end.
+   */
+  const quotedEnd = (from: number, quote: string, depth: number) => {
+    let k = from;
+    while (k < n) {
+      const c = text[k];
+      if (quote === "'") {
+        if (c === "'") {
+          // YAML doubles a quote inside a single-quoted value (`'it''s'`).
+          if (text[k + 1] === "'") k += 2;
+          else return k;
+        } else k += c === '\\' ? 2 : 1;
+      } else if (c === '"') {
+        return k;
+      } else if (c === '\\') {
+        let r = 0;
+        while (text[k + r] === '\\') r++;
+        if (text[k + r] === '"') {
+          // A quote escaped no deeper than the value's closes it (a shallower one ends the
+          // string around it); a deeper one is part of it.
+          const d = escapeDepth(r);
+          if (d <= depth) return k + r - ((1 << d) - 1);
+          k += r + 1;
+        } else k += r;
+      } else k++;
+    }
+    return n;
+  };
+  /** Hides the value after its opening `quote` (escaped `depth` deep), which ends at `from`. */
+  const hideQuoted = (from: number, quote: string, depth = 0) => {
+    const end = quotedEnd(from, quote, depth);
+    ctx.moveTo(from);
+    hide(from, end);
+    return pass(from, end, quote === '"' && depth === 0);
+  };
+  /** Where the value from `from` to `end` ends, its trailing blanks left out. */
+  const trimmedEnd = (from: number, end: number) => {
+    let valueEnd = end;
+    while (valueEnd > from && isBlank(text[valueEnd - 1])) valueEnd--;
+    return valueEnd;
+  };
+  /** Hides the lines of a value below its key's line (ending at `from`); returns where they end. */
+  const hideLines = (keyIndent: number, from: number, entries: boolean) => {
+    let end = from;
+    for (const [lineStart, lineEnd] of valueLines(
+      text,
+      keyIndent,
+      from,
+      entries,
+    )) {
+      hide(lineStart, lineEnd);
+      end = lineEnd;
+    }
+    return pass(from, end);
+  };
+  /**
+   * Hides the lines that continue a properties value, the one before ending at `valueEnd` (its line
+   * at `end`) with an odd number of `\`: each line below, up to one that does not end so or is
+   * blank. Returns where the last one ends.
+   */
+  const hideContinuedLines = (valueEnd: number, end: number) => {
+    let last = valueEnd;
+    let lineEnd = end;
+    for (;;) {
+      let slashes = 0;
+      while (last - slashes > 0 && text[last - slashes - 1] === '\\') slashes++;
+      if (slashes % 2 === 0) break;
+      const next = text.indexOf('\n', lineEnd) + 1;
+      if (next === 0) break;
+      let from = next;
+      while (isBlank(text[from])) from++;
+      const to = unquotedValueEnd(text, from, true, false, false);
+      const value = trimmedEnd(from, to);
+      if (value === from) break;
+      hide(from, value);
+      pass(from, to);
+      last = value;
+      lineEnd = to;
+    }
+    return lineEnd;
+  };
+  /**
+   * Hides the unquoted value from `from`: with `line` to its line's end, else one word (inside
+   * brackets, to the end of its item; in a string, to its closing quote at the latest); with
+   * `continued` (a plain YAML value), also the lines below indented deeper than its key at
+   * `keyColumn`; with `backslash` (a properties value), the lines it continues on with a trailing
+   * `\`. Returns where it ends.
+   */
+  const hideUnquoted = (
+    from: number,
+    line: boolean,
+    continued = false,
+    keyColumn = 0,
+    backslash = false,
+  ) => {
+    ctx.moveTo(from);
+    const flow = ctx.depth > 0;
+    const inString = ctx.inString;
+    let end = unquotedValueEnd(text, from, line || flow, inString, flow);
+    const lineEnds = end === n || text[end] === '\n' || text[end] === '\r';
+    const valueEnd = line || flow ? trimmedEnd(from, end) : end;
+    hide(from, valueEnd);
+    pass(from, end);
+    if (lineEnds && !flow && !inString) {
+      if (continued) end = hideLines(keyColumn, end, false);
+      else if (backslash) end = hideContinuedLines(valueEnd, end);
+    }
+    return end;
+  };
+  /** Hides a flag's value at `value` (see `flagValueStart`); returns where it ends. */
+  const hideFlagValue = ([at, line]: [number, boolean]) =>
+    isQuote(text[at]) ? hideQuoted(at + 1, text[at]) : hideUnquoted(at, line);
+  /** The key or flag from `start` with its opening quote, if any (`"password"`, `'-p'`). */
+  const quotedStart = (start: number) =>
+    start > scanned && isQuote(text[start - 1]) ? start - 1 : start;
+  /** Whether the key from `keyStart` starts its line: its first word, or the one after `export `. */
+  let exportLine = -1;
+  let exportEnd = -1;
+  const startsLine = (keyStart: number) => {
+    if (ctx.firstWord === keyStart) return true;
+    if (ctx.firstWord < 0) return false;
+    if (exportLine !== ctx.lineStart) {
+      exportLine = ctx.lineStart;
+      EXPORT.lastIndex = ctx.firstWord;
+      exportEnd = EXPORT.test(text) ? EXPORT.lastIndex : -1;
+    }
+    return exportEnd === keyStart;
+  };
+  /**
+   * After a `name` key ending at `end`: whether it is `name: <whole name>` (undefined when it is
+   * not such a pair), and whether that name names a secret.
+   */
+  const readName = (end: number): boolean | undefined => {
+    let sep = end;
+    const closing = quoteAt(end);
+    if (closing) sep = closing.end;
+    while (isBlank(text[sep])) sep++;
+    if (text[sep] !== ':') return undefined;
+    let k = sep + 1;
+    while (isBlank(text[k])) k++;
+    const quote = quoteAt(k);
+    const from = quote ? quote.end : k;
+    let to = from;
+    while (to < n && isKeyChar(text.charCodeAt(to))) to++;
+    const whole =
+      to > from &&
+      (quote
+        ? quoteAt(to) !== undefined
+        : to === n || isSpace(text[to]) || ',}]'.includes(text[to]));
+    return whole && isKey(text.slice(from, to));
+  };
+  /**
+   * Whether the entry of a `value:` whose value starts at `from` names a secret after it: a
+   * `name:` later on its line or on the next one, before its mapping, list or list item ends and
+   * before another `value:`, within {@link NAME_LOOKAHEAD_CHARS}.
+   */
+  const nameFollows = (from: number): boolean => {
+    const limit = Math.min(n, from + NAME_LOOKAHEAD_CHARS);
+    let newlines = 0;
+    let k = from;
+    while (k < limit) {
+      const c = text[k];
+      if (c === '\n') {
+        if (++newlines > NAME_LOOKAHEAD_LINES) return false;
+        LINE_PREFIX.lastIndex = k + 1;
+        const prefix = LINE_PREFIX.exec(text)!;
+        if (prefix[2]) return false;
+        k += 1 + prefix[0].length;
+      } else if (c === '{' || c === '}' || c === '[' || c === ']') {
+        return false;
+      } else if (isKeyChar(text.charCodeAt(k))) {
+        let e = k;
+        while (e < limit && isKeyChar(text.charCodeAt(e))) e++;
+        const word = text.slice(k, e).toLowerCase();
+        if (word === 'value') return false;
+        if (word === 'name') {
+          const secret = readName(e);
+          if (secret !== undefined) return secret;
+        }
+        k = e;
+      } else k++;
+    }
+    return false;
+  };
+  /**
+   * Whether the `key:` from `keyStart` (starting its line) belongs to a reference's block mapping
+   * (`secretKeyRef:\n  name: db\n  key: password`): the first line above indented less than it,
+   * over at most {@link MAX_PARENT_LOOKBACK} lines, is a reference key alone on its line.
+   */
+  const inReferenceBlock = (keyStart: number): boolean => {
+    const column = keyStart - ctx.lineStart;
+    let start = ctx.lineStart;
+    for (let m = 0; m < MAX_PARENT_LOOKBACK && start > 0; m++) {
+      const prevEnd = start - 1;
+      const prev = prevEnd === 0 ? 0 : text.lastIndexOf('\n', prevEnd - 1) + 1;
+      let c = prev;
+      while (isBlank(text[c])) c++;
+      start = prev;
+      if (c >= prevEnd || text[c] === '\r') continue;
+      if (c - prev >= column) continue;
+      if (text[c] === '-' && isBlank(text[c + 1])) c += 2;
+      if (isQuote(text[c])) c++;
+      let e = c;
+      while (e < prevEnd && isKeyChar(text.charCodeAt(e))) e++;
+      if (!isReferenceKey(text.slice(c, e))) return false;
+      if (isQuote(text[e])) e++;
+      while (isBlank(text[e])) e++;
+      if (text[e] !== ':') return false;
+      e++;
+      while (e < prevEnd && isSpace(text[e])) e++;
+      return e >= prevEnd;
+    }
+    return false;
+  };
+  /** The flow mapping a reference key opened (`secretKeyRef: {`), while it is open. */
+  let reference: { id: number; depth: number } | undefined;
+  /** The `name:` of an env entry that named a secret, where it stood, for the `value:` after it. */
+  let secretName: { line: number; id: number; closed: number } | undefined;
+  /** Whether a `value:` at the current place belongs to the entry `secretName` stands in. */
+  const sameEntry = (named: NonNullable<typeof secretName>) => {
+    if (ctx.closed !== named.closed) return false;
+    if (ctx.line === named.line) return ctx.innermost === named.id;
+    if (ctx.line - named.line > NAME_LOOKAHEAD_LINES || ctx.depth > 0)
+      return false;
+    LINE_PREFIX.lastIndex = ctx.lineStart;
+    return !LINE_PREFIX.exec(text)![2];
+  };
+  /**
+   * The command of `SECRET_SHORT_FLAGS` last seen, its flag and where that flag counts: the rest of
+   * its line (from `lineStart`), and, when `list` is set (the command alone on its line), the lines
+   * below with the same indentation and list marker.
+   */
+  let command:
+    | { flag: string; lineStart: number; list?: CommandList }
+    | undefined;
+  const noteCommand = (wordStart: number, wordEnd: number, flag: string) => {
+    ctx.moveTo(wordEnd);
+    // The start of the command's word, its path and opening quote included.
+    let word = wordStart;
+    while (word > ctx.lineStart && /[\w.~/-]/.test(text[word - 1])) word--;
+    if (word > ctx.lineStart && isQuote(text[word - 1])) word--;
+    COMMAND_ALONE.lastIndex = wordEnd;
+    let list: CommandList | undefined;
+    if (word === ctx.firstWord && COMMAND_ALONE.test(text)) {
+      LINE_PREFIX.lastIndex = ctx.lineStart;
+      const own = LINE_PREFIX.exec(text)!;
+      const end = COMMAND_ALONE.lastIndex;
+      list = {
+        indent: own[1],
+        marker: !!own[2],
+        checked: text[end] === '\r' ? end + 1 : end,
+        key: commandKeyIndent(text, ctx.lineStart, own[1], !!own[2]),
+      };
+    }
+    command = { flag, lineStart: ctx.lineStart, list };
+  };
+  /** Whether `pos` is where the last command's flag counts (see `command`). */
+  const inCommand = (pos: number) => {
+    if (!command) return false;
+    ctx.moveTo(pos);
+    if (ctx.lineStart === command.lineStart) return true;
+    if (command.list && listReaches(text, command.list, ctx.lineStart, pos))
+      return true;
+    command.list = undefined;
+    return false;
+  };
+  /** Where the token of the last URL seen starts, and how far it is known to run on. */
+  let urlAt = -1;
+  let urlChecked = -1;
+
+  /** Reads what `NEXT` found from `start` to `end` (`found`); returns where the pass goes on. */
+  const visit = (start: number, end: number, found: string): number => {
+    let i = end;
+    if (end - start === 1 && !isKeyChar(text.charCodeAt(start))) {
+      const c = text[start];
+      // A shell's `;`, `|` or `&` ends the command whose flag counts.
+      if (c === ';' || c === '|' || c === '&') {
+        if (command && !command.list) command = undefined;
+      } else if (c === '/') {
+        if (start === 0 || endsToken(text[start - 1])) {
+          // A path (`GET /cb?code=x`): its query is the URL rules'.
+          urlAt = start;
+          urlChecked = start;
+        }
+      } else if (urlAt !== -1) {
+        // `?` or `#`: in a URL's token, its query and fragment, to the token's end, whose
+        // secrets the URL rules hid.
+        let k = Math.max(urlChecked, urlAt);
+        while (k < start && !endsToken(text[k])) k++;
+        urlChecked = k;
+        urlAt = -1;
+        if (k === start) {
+          while (i < n && !endsToken(text[i])) i++;
+        }
+      }
+      return i;
+    }
+    if (found.includes('://')) {
+      // A URL's scheme and authority (`https://gitlab-ci-token:x@host`) hold no key.
+      urlAt = start;
+      urlChecked = start;
+      return i;
+    }
+    const word = text.slice(start, end);
+    const lower = word.toLowerCase();
+    const before = start > 0 ? text[start - 1] : undefined;
+
+    if (word === '-----BEGIN') {
+      PRIVATE_KEY_BEGIN.lastIndex = end;
+      if (PRIVATE_KEY_BEGIN.test(text)) {
+        const body = PRIVATE_KEY_BEGIN.lastIndex;
+        const close = text.indexOf(PEM_END, body);
+        const bodyEnd = close === -1 ? n : close;
+        let from = body;
+        while (isSpace(text[from])) from++;
+        let to = bodyEnd;
+        while (to > from && isSpace(text[to - 1])) to--;
+        hide(from, to);
+        i = pass(body, bodyEnd);
+        return i;
+      }
+    }
+
+    // `key: value`, `key=value`, `"key": "value"`, `"Client Secret": "value"`, `\"key\":\"value\"`.
+    let sep = end;
+    const closing = quoteAt(end);
+    if (closing) sep = closing.end;
+    while (isBlank(text[sep])) sep++;
+    if (text[sep] === ':' || text[sep] === '=') {
+      const colon = text[sep] === ':';
+      const named =
+        colon &&
+        (lower === 'key' ||
+          lower === 'name' ||
+          lower === 'value' ||
+          isReferenceKey(word));
+      const secretWord =
+        isKey(word) ||
+        (word.startsWith('-') && PASS_FLAGS.has(word.replace(/^--?/, '')));
+      if (!named && !secretWord) {
+        // An ordinary key (most of them): what surrounds it is not read.
+        i = sep + 1;
+        return i;
+      }
+      let from = sep + 1;
+      while (isBlank(text[from])) from++;
+      ctx.moveTo(end);
+      const keyStart = quotedStart(start);
+      if (reference && !ctx.isOpen(reference.id, reference.depth))
+        reference = undefined;
+      // The names a reference holds: `secretKeyRef: {name: db, key: password}`.
+      const inReference =
+        colon &&
+        (lower === 'key' || lower === 'name') &&
+        (reference !== undefined ||
+          (startsLine(keyStart) && inReferenceBlock(keyStart)));
+      if (colon && isReferenceKey(word)) {
+        if (text[from] === '{') {
+          ctx.moveTo(from + 1);
+          reference = { id: ctx.innermost, depth: ctx.depth };
+        }
+        i = sep + 1;
+        return i;
+      }
+      if (colon && lower === 'name') {
+        // `name: DB_PASSWORD`: the `value:` of its entry, on its line or the next, is that variable's.
+        secretName =
+          !inReference && readName(end)
+            ? { line: ctx.line, id: ctx.innermost, closed: ctx.closed }
+            : undefined;
+        i = sep + 1;
+        return i;
+      }
+      let secret: boolean;
+      if (colon && lower === 'value') {
+        secret =
+          (secretName !== undefined && sameEntry(secretName)) ||
+          nameFollows(from);
+        secretName = undefined;
+      } else {
+        secret = !inReference && secretWord;
+      }
+      if (!secret) {
+        i = sep + 1;
+        return i;
+      }
+      const quote = quoteAt(from);
+      if (quote) {
+        i = hideQuoted(quote.end, quote.quote, quote.depth);
+        return i;
+      }
+      const lineEnds = from >= n || text[from] === '\n' || text[from] === '\r';
+      BLOCK_HEADER.lastIndex = from;
+      if (colon && (lineEnds || BLOCK_HEADER.test(text))) {
+        // `credentials:` or `password: |`: its value is the lines below, indented deeper.
+        ctx.moveTo(from);
+        i = hideLines(
+          keyLineIndent(text, ctx.lineStart),
+          lineEnds ? from : BLOCK_HEADER.lastIndex,
+          lineEnds,
+        );
+        return i;
+      }
+      if (lineEnds) {
+        i = from;
+        return i;
+      }
+      if (lower.endsWith('authorization')) {
+        AUTH_SCHEME.lastIndex = from;
+        if (AUTH_SCHEME.test(text)) from = AUTH_SCHEME.lastIndex;
+      }
+      ctx.moveTo(from);
+      if (isQuote(before) && keyStart < start && !closing) {
+        // In a string the key's quote opened: `"Authorization: Bearer x"`, `'DB_PASSWORD=a b'`,
+        // `["--password=a b"]`: to its closing quote.
+        i = hideQuoted(from, before);
+        return i;
+      }
+      const spaced = from > sep + 1;
+      const atLineStart = startsLine(keyStart);
+      if (colon) {
+        // A key that starts its line (YAML, a header) to its end, and the lines below indented
+        // deeper; further right, to the end too, or one word with `oneWord`
+        // (`with its own credentials: choose …`); a cookie's list of pairs to the line end;
+        // `key:value` is one word.
+        const line =
+          lower.endsWith('cookie') ||
+          (spaced && (atLineStart || !oneWord || ctx.inString));
+        i = hideUnquoted(from, line, line && spaced, keyStart - ctx.lineStart);
+      } else {
+        // A properties or env file's line (`DB_PASSWORD=a b`) to its end; else one word
+        // (`--password=x --port=80`, a log's `token=x done`).
+        const properties =
+          (atLineStart && !word.startsWith('-')) || (spaced && !oneWord);
+        i = hideUnquoted(from, properties, false, 0, properties);
+      }
+      return i;
+    }
+
+    const flag = SECRET_SHORT_FLAGS.get(lower);
+    if (
+      flag &&
+      (before === undefined || isWordStart(before) || '=/'.includes(before)) &&
+      (end === n || AFTER_COMMAND.test(text[end]))
+    ) {
+      noteCommand(start, end, flag);
+      return i;
+    }
+
+    if (word.startsWith('-') && isWordStart(before)) {
+      const keyStart = quotedStart(start);
+      if (command && word.startsWith(command.flag) && inCommand(start)) {
+        // Only the command's first such flag: `mysql -p -u root` prompts.
+        const rest = start + command.flag.length;
+        command = undefined;
+        const next = text[rest];
+        if (
+          next === undefined ||
+          isSpace(next) ||
+          ',)]}'.includes(next) ||
+          (keyStart < start && next === text[keyStart])
+        ) {
+          // `-p hunter2`, `"-p", "hunter2"`, `- -p` then `- hunter2`.
+          const value = flagValueStart(text, ctx, keyStart, rest, '-');
+          i = value ? hideFlagValue(value) : rest;
+        } else {
+          // `-phunter2`, `-p"two words"`, `"-phunter2"` (to its closing quote).
+          i = hideUnquoted(rest, false);
+        }
+        return i;
+      }
+      const name = word.replace(/^--?/, '');
+      if ((PASS_FLAGS.has(name) || isKey(name)) && !NO_VALUE_FLAG.test(word)) {
+        const value = flagValueStart(text, ctx, keyStart, end);
+        if (value) i = hideFlagValue(value);
+        return i;
+      }
+    }
+
+    if ((lower === 'bearer' || lower === 'basic') && isBlank(text[end])) {
+      let from = end;
+      while (isBlank(text[from])) from++;
+      let to = from;
+      while (to < n && isTokenChar(text[to])) to++;
+      while (text[to] === '=') to++;
+      const token = text.slice(from, to);
+      const atCut = cut && to === n;
+      if (
+        token &&
+        (atCut ||
+          (lower === 'bearer'
+            ? !PLAIN_WORD.test(token)
+            : isBasicCredential(token)))
+      ) {
+        hide(from, to);
+        i = to;
+        return i;
+      }
+    }
+
+    return i;
+  };
+
+  // The loop stays small (what it finds is read by `visit`): the engine optimises it early.
+  for (let i = 0; i < n; ) {
+    // The next word, or the next character that ends a command or starts a path or a query.
+    NEXT.lastIndex = i;
+    const next = NEXT.exec(text);
+    if (!next) break;
+    i = visit(next.index, NEXT.lastIndex, next[0]);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}

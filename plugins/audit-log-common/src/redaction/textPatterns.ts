@@ -1,0 +1,173 @@
+/*
+ * The words, patterns and character classes the pass over free text (`hideSecretPairs`) reads.
+ */
+
+/** openssl's password flags, which name no secret word: `-pass`, `-passin`, `-passout` (`--pass` too). */
+export const PASS_FLAGS = new Set(['pass', 'passin', 'passout']);
+
+/**
+ * Flags named after a secret that take no value, so their next argument is not one:
+ * `--password-stdin`, `--no-password`, `--ask-password`.
+ */
+export const NO_VALUE_FLAG = /^--?(?:no|ask|prompt)[-_]|[-_]stdin$/i;
+
+/**
+ * Commands whose short flag takes a password (a command in any case; the flag's case counts:
+ * `mysql -P 3306` is a port). The flag counts only after its command on the same line, or on the
+ * lines of its list when the command is alone on its line: elsewhere `-p` is a port
+ * (`ssh -p 2222`) or `mkdir -p`.
+ */
+export const SECRET_SHORT_FLAGS = new Map<string, string>([
+  ...[
+    'mysql',
+    'mysqldump',
+    'mysqladmin',
+    'mysqlimport',
+    'mysqlcheck',
+    'mysqlshow',
+    'mysqlpump',
+    'mysqlslap',
+    'mariadb',
+    'mariadb-dump',
+    'mariadb-admin',
+    'mariadb-import',
+    'mariadb-check',
+    'mariadb-show',
+    'sshpass',
+    'mongo',
+    'mongosh',
+    'mongodump',
+    'mongorestore',
+    'mongoexport',
+    'mongoimport',
+    'mongostat',
+    'mongotop',
+    'mongofiles',
+    '7z',
+    '7za',
+  ].map(c => [c, '-p'] as [string, string]),
+  ['redis-cli', '-a'],
+  ['valkey-cli', '-a'],
+  ['zip', '-P'],
+  ['unzip', '-P'],
+]);
+/** What may follow a command's word: a blank, a quote, a list's `,` or end, a shell's operator. */
+export const AFTER_COMMAND = /[\s"',\]);|&]/;
+
+/**
+ * What the pass over free text stops at, found by the regex engine (so that ordinary words cost
+ * little): a URL's scheme and authority (`https://user:pass@host`, no key), a whole word that may
+ * matter (followed by `:` or `=` after its closing quote and blanks: a key; starting with `-`: a flag or PEM armour; a command of
+ * `SECRET_SHORT_FLAGS`; `Bearer` or `Basic` before a blank), `;`, `|` or `&` (the end of a
+ * command), `?` or `#` (a URL's query), or `/` starting a token (a request path). Each word is
+ * tried once, from its start: linear in the text.
+ */
+export const NEXT = new RegExp(
+  [
+    String.raw`(?<![A-Za-z0-9_.-])(?:`,
+    String.raw`[A-Za-z0-9_.-]+://[^/?#\s"'<>\\\x60]*`,
+    String.raw`|[A-Za-z0-9_.-]+(?=(?:\\+"|["'])?[ \t]*[:=])`,
+    String.raw`|-[A-Za-z0-9_.-]*`,
+    `|(?:${[...SECRET_SHORT_FLAGS.keys()]
+      .sort((a, b) => b.length - a.length)
+      .map(c => c.replace(/[-.]/g, '\\$&'))
+      .join('|')}|bearer(?=[ \t])|basic(?=[ \t]))(?![A-Za-z0-9_.-])`,
+    String.raw`)|[;|&?#]|(?<=^|[\s"'<>\x60])/`,
+  ].join(''),
+  'gi',
+);
+
+/** The scheme an `Authorization` value starts with, kept in view: `Bearer [REDACTED]`. */
+export const AUTH_SCHEME =
+  /(?:bearer|basic|digest|token|negotiate|ntlm)[ \t]+(?=\S)/iy;
+/** A `Bearer` token that is an ordinary word of prose (`bearer tokens`), not a credential. */
+export const PLAIN_WORD = /^[A-Za-z][a-z]*(?:-[a-z]+)*$/;
+/** What `Basic` credentials are: base64 of `user:password`. */
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const PRINTABLE = /^[\x20-\x7e]+$/;
+/** A boolean, which is a setting whatever its key: `automountServiceAccountToken: false`. */
+export const BOOLEAN = /^(?:true|false)$/i;
+/** A YAML block scalar's header up to its line end: `|`, `>-`, `!!binary |`, `| # comment`. */
+export const BLOCK_HEADER =
+  /(?:[!&]\S*[ \t]+){0,2}[|>][-+1-9]{0,2}[ \t]*(?:#[^\r\n]*)?(?=\r?\n|$)/y;
+/**
+ * The armour line that opens a private key (`-----BEGIN RSA PRIVATE KEY-----`,
+ * `-----BEGIN OPENSSH PRIVATE KEY-----`, PGP's `PRIVATE KEY BLOCK`), after its `-----BEGIN`.
+ */
+export const PRIVATE_KEY_BEGIN =
+  / (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/y;
+export const PEM_END = '-----END ';
+/** The rest of a command's line when nothing follows the command (`- mysqldump`, `"mysqldump",`). */
+export const COMMAND_ALONE = /["']?,?[ \t]*(?=\r?\n|$)/y;
+/** `export ` before the first key of a shell-sourced env file's line. */
+export const EXPORT = /export[ \t]+/y;
+/** An env entry's `name:` and `value:` count together on one line or on two lines next to each other. */
+export const NAME_LOOKAHEAD_LINES = 1;
+/** How far after a `value:` its entry's `name:` is looked for. */
+export const NAME_LOOKAHEAD_CHARS = 512;
+/** How many lines above a `key:` line are passed over to find the mapping it belongs to. */
+export const MAX_PARENT_LOOKBACK = 8;
+/** Quotes escaped deeper than this are taken as this deep. */
+const MAX_ESCAPE_DEPTH = 16;
+
+/**
+ * How deep a `"` after `run` backslashes is escaped: `"` 0, `\"` 1 (JSON in a JSON string),
+ * `\\\"` 2; after an even run (`\\"`, an escaped backslash) the quote is not escaped. That is
+ * the number of trailing ones of `run`.
+ */
+export function escapeDepth(run: number): number {
+  let depth = 0;
+  for (let r = run; r & 1 && depth < MAX_ESCAPE_DEPTH; r >>>= 1) depth++;
+  return depth;
+}
+
+/** A character of a key or word: letters, digits, `_`, `.` and `-`. */
+export function isKeyChar(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 48 && code <= 57) ||
+    code === 95 ||
+    code === 46 ||
+    code === 45
+  );
+}
+
+/** A character of a token (RFC 7235 token68). */
+export function isTokenChar(c: string): boolean {
+  return isKeyChar(c.charCodeAt(0)) || c === '~' || c === '+' || c === '/';
+}
+
+export function isBlank(c: string | undefined): boolean {
+  return c === ' ' || c === '\t';
+}
+
+export function isSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\t' || c === '\n' || c === '\r';
+}
+
+/** What ends a whitespace-delimited token holding a URL (see `TOKEN_END`), as a test of one character. */
+export function endsToken(c: string): boolean {
+  return isSpace(c) || isQuote(c) || c === '<' || c === '>' || c === '`';
+}
+
+export function isQuote(c: string | undefined): c is '"' | "'" {
+  return c === '"' || c === "'";
+}
+
+/** Where a command or flag may start: after a blank, a quote, `[`, `,` or `(` (or at the start). */
+export function isWordStart(c: string | undefined): boolean {
+  return c === undefined || isSpace(c) || isQuote(c) || '[,('.includes(c);
+}
+
+/** Whether `token`, after `Basic`, is base64 of `user:password`. */
+export function isBasicCredential(token: string): boolean {
+  if (token.length % 4 !== 0 || !BASE64.test(token)) return false;
+  let decoded: string;
+  try {
+    decoded = atob(token);
+  } catch {
+    return false;
+  }
+  return PRINTABLE.test(decoded) && decoded.includes(':');
+}
