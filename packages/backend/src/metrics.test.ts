@@ -110,6 +110,14 @@ describe('operations metrics on /metrics (OpenTelemetry, Prometheus exporter)', 
               },
               wait: { timeoutSeconds: 60, pollIntervalMs: 200 },
             },
+            // "scale web" is planned only when the cluster's names say web is a deployment. What is
+            // asserted is the count of planned questions, not how fast: the first look-up lists the
+            // cluster, which on a loaded machine takes longer than the default budgets (400 ms for
+            // the names, 1 s for the builtin provider), and the question is then refused.
+            kubeAssistant: {
+              providers: [{ id: 'builtin', timeoutMs: 45_000 }],
+              nameLookupTimeoutMs: 30_000,
+            },
           },
         }),
       ],
