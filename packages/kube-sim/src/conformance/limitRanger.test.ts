@@ -294,4 +294,75 @@ describe('conformance: LimitRange defaults and limits', () => {
     });
     expect(ok.spec?.resources?.requests).toEqual({ storage: '500Mi' });
   });
+  it('validates a LimitRange: 400 for what is no quantity, 422 for a default request above its default limit or a name no container asks for; a negative amount is stored', async () => {
+    const ns = uniqueName('conf-limits');
+    namespaces.push(ns);
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    const create = (name: string, items: unknown[]) =>
+      rawRequest(cluster.kc, 'POST', `/api/v1/namespaces/${ns}/limitranges`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'LimitRange',
+          metadata: { name },
+          spec: { limits: items },
+        },
+      });
+
+    const lots = await create('lots', [
+      { type: 'Container', default: { cpu: 'lots' } },
+    ]);
+    expect(lots.status).toBe(400);
+    expect(lots.body).toMatchObject({
+      reason: 'BadRequest',
+      message:
+        'LimitRange in version "v1" cannot be handled as a LimitRange: ' +
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+    });
+
+    const upside = await create('upside', [
+      {
+        type: 'Container',
+        default: { cpu: '100m' },
+        defaultRequest: { cpu: '2' },
+      },
+    ]);
+    expect(upside.status).toBe(422);
+    const cause = {
+      reason: 'FieldValueInvalid',
+      message:
+        'Invalid value: resource.Quantity{i:resource.int64Amount{value:2, scale:0}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"2", Format:"DecimalSI"}: default request value 2 is greater than default limit value 100m',
+      field: 'spec.limits[0].defaultRequest[cpu]',
+    };
+    expect(upside.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `LimitRange "upside" is invalid: ${cause.field}: ${cause.message}`,
+      reason: 'Invalid',
+      details: { name: 'upside', kind: 'LimitRange', causes: [cause] },
+      code: 422,
+    });
+
+    const pods = await create('pods', [
+      { type: 'Container', defaultRequest: { pods: '1' } },
+    ]);
+    expect(pods.status).toBe(422);
+    expect(pods.body.message).toBe(
+      'LimitRange "pods" is invalid: spec.limits[0].defaultRequest[pods]: Invalid value: "pods": must be a standard resource for containers',
+    );
+
+    // Unlike a ResourceQuota's, a LimitRange's amounts may be negative.
+    const negative = await create('negative', [
+      { type: 'Container', default: { memory: '-64Mi' } },
+    ]);
+    expect(negative.status).toBe(201);
+    expect(negative.body.spec.limits).toEqual([
+      {
+        type: 'Container',
+        default: { memory: '-64Mi' },
+        defaultRequest: { memory: '-64Mi' },
+      },
+    ]);
+  });
 });

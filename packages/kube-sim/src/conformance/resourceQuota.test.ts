@@ -183,4 +183,126 @@ describe('conformance: ResourceQuota admission', () => {
       'pods "p" is forbidden: exceeded quota: q, requested: requests.cpu=1500m, used: requests.cpu=0, limited: requests.cpu=1',
     );
   });
+  it('validates what a ResourceQuota limits: 400 for what is no quantity, 422 for a negative amount, a name no quota counts or a fraction of a count', async () => {
+    const ns = uniqueName('conf-quota');
+    namespaces.push(ns);
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    const create = (hard: Record<string, string>) =>
+      rawRequest(
+        cluster.kc,
+        'POST',
+        `/api/v1/namespaces/${ns}/resourcequotas`,
+        {
+          body: {
+            apiVersion: 'v1',
+            kind: 'ResourceQuota',
+            metadata: { name: 'q' },
+            spec: { hard },
+          },
+        },
+      );
+    const invalid = (causes: Array<[string, string]>) => ({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `ResourceQuota "q" is invalid: ${
+        causes.length > 1 ? '[' : ''
+      }${causes.map(([f, m]) => `${f}: ${m}`).join(', ')}${
+        causes.length > 1 ? ']' : ''
+      }`,
+      reason: 'Invalid',
+      details: {
+        name: 'q',
+        kind: 'ResourceQuota',
+        causes: causes.map(([field, message]) => ({
+          reason: 'FieldValueInvalid',
+          message,
+          field,
+        })),
+      },
+      code: 422,
+    });
+
+    for (const bad of ['lots', '1.5.5', '2Q']) {
+      const r = await create({ 'requests.cpu': bad });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({
+        reason: 'BadRequest',
+        message:
+          'ResourceQuota in version "v1" cannot be handled as a ResourceQuota: ' +
+          "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+      });
+    }
+    // A suffix made of suffix letters that is none.
+    const suffix = await create({ 'requests.memory': '1MM' });
+    expect(suffix.status).toBe(400);
+    expect(suffix.body.message).toBe(
+      'ResourceQuota in version "v1" cannot be handled as a ResourceQuota: unable to parse quantity\'s suffix',
+    );
+
+    const negative = await create({
+      'requests.cpu': '-1',
+      'limits.memory': '-64Mi',
+    });
+    expect(negative.status).toBe(422);
+    expect(negative.body).toEqual(
+      invalid([
+        [
+          'spec.hard[limits.memory]',
+          'Invalid value: "-64Mi": must be greater than or equal to 0',
+        ],
+        [
+          'spec.hard[requests.cpu]',
+          'Invalid value: "-1": must be greater than or equal to 0',
+        ],
+      ]),
+    );
+
+    const unknown = await create({ 'foo-bar': '1' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body).toEqual(
+      invalid([
+        [
+          'spec.hard[foo-bar]',
+          'Invalid value: "foo-bar": must be a standard resource type or fully qualified',
+        ],
+        [
+          'spec.hard[foo-bar]',
+          'Invalid value: "foo-bar": must be a standard resource for quota',
+        ],
+      ]),
+    );
+    // `storage` is a resource, but no quota counts it (requests.storage does).
+    const storage = await create({ storage: '1Gi' });
+    expect(storage.body).toEqual(
+      invalid([
+        [
+          'spec.hard[storage]',
+          'Invalid value: "storage": must be a standard resource for quota',
+        ],
+      ]),
+    );
+
+    const fraction = await create({ pods: '1.5' });
+    expect(fraction.status).toBe(422);
+    expect(fraction.body).toEqual(
+      invalid([
+        [
+          'spec.hard[pods]',
+          'Invalid value: resource.Quantity{i:resource.int64Amount{value:15, scale:-1}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"", Format:"DecimalSI"}: must be an integer',
+        ],
+      ]),
+    );
+
+    // Object counts, storage per class, huge pages and extended resources (a name with a "/") are counted.
+    const fine = await create({
+      'count/deployments.apps': '10',
+      'gold.storageclass.storage.k8s.io/requests.storage': '100Gi',
+      'requests.example.com/gpu': '2',
+      'hugepages-2Mi': '1Gi',
+      services: '0',
+    });
+    expect(fine.status).toBe(201);
+  });
 });

@@ -5,6 +5,7 @@ import {
   defaultLimitRangeItems,
   enforceLimitRanges,
 } from './limitRanger';
+import { validateLimitRange, validateResourceQuota } from './resourceLists';
 import { formatQuantity, parseQuantity } from './quantity';
 import { PodSecurityAdmission, PodSecurityAttributes } from './podSecurity';
 import { mountServiceAccountToken } from './serviceAccountToken';
@@ -555,6 +556,12 @@ export class BuiltinAdmission implements Admission {
       }
       case 'jobs.batch':
         checkPodSpec(obj.spec?.template?.spec, 'spec.template.spec');
+        break;
+      case 'resourcequotas':
+        causes.push(...validateResourceQuota(obj));
+        break;
+      case 'limitranges':
+        causes.push(...validateLimitRange(obj));
         break;
       case 'rolebindings.rbac.authorization.k8s.io':
       case 'clusterrolebindings.rbac.authorization.k8s.io': {

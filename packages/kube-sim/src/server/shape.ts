@@ -1,4 +1,4 @@
-import { parseQuantity } from './quantity';
+import { quantityDecodeError } from './quantity';
 import { ResourceType, typeId } from './resources';
 import { errors } from './status';
 import { isPlainObject, KubeObject } from './types';
@@ -35,11 +35,11 @@ export function checkShape(type: ResourceType, obj: KubeObject) {
     for (const [k, x] of Object.entries(v as object)) {
       if (values === 'string' && typeof x !== 'string')
         fail(`${field}[${k}]`, 'string', x);
-      if (values === 'quantity' && Number.isNaN(parseQuantity(x))) {
+      const refused = values === 'quantity' && quantityDecodeError(x);
+      if (refused) {
+        // Quantity.UnmarshalJSON's error, which the decoder passes on as it is (no field named).
         throw errors.badRequest(
-          `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (${field}[${k}]: ${JSON.stringify(
-            x,
-          )})`,
+          `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: ${refused}`,
         );
       }
     }
@@ -124,6 +124,16 @@ export function checkShape(type: ResourceType, obj: KubeObject) {
       break;
     case 'limitranges':
       list('LimitRangeSpec.spec.limits', obj.spec?.limits, 'object');
+      for (const item of obj.spec?.limits ?? []) {
+        for (const k of [
+          'max',
+          'min',
+          'default',
+          'defaultRequest',
+          'maxLimitRequestRatio',
+        ])
+          map(`LimitRangeItem.spec.limits.${k}`, item[k], 'quantity');
+      }
       break;
     case 'nodes':
       map('NodeStatus.status.capacity', obj.status?.capacity, 'quantity');
