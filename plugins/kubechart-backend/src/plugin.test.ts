@@ -13,6 +13,7 @@ import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Knex } from 'knex';
 import request from 'supertest';
+import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { kubechartPlugin } from './plugin';
 import { startSim, testConfig } from './__testUtils__/setup';
 import { tableDump } from './__testUtils__/tableDump';
@@ -312,16 +313,18 @@ describe.each(databases.eachSupportedId())(
         ),
       ).toBe(true);
       // Every tenant's page hears it on the tenant's own channel; the common one names no tenant.
+      // Neither says how the run went: only to fetch the health again.
       for (const channel of [
         'kubechart:tenant-health:shop',
         'kubechart:tenant-health',
       ])
         expect(published).toContainEqual(
-          expect.objectContaining({
-            channel,
-            message: { type: 'tenant-health', status: 'healthy' },
-          }),
+          expect.objectContaining({ channel, message: { type: 'refetch' } }),
         );
+      for (const s of published.filter(p =>
+        p.channel.startsWith('kubechart:tenant-health'),
+      ))
+        expect(s.message).toEqual({ type: 'refetch' });
 
       // The catalog's tenant entities are told at once, when the run is created and when it ends.
       const told = tenantEvents.filter(
@@ -410,6 +413,12 @@ describe.each(databases.eachSupportedId())(
           }),
         }),
       );
+      // The entity's own channel, which anyone may subscribe to by name, says only to fetch again.
+      const onEntity = published.filter(
+        s => s.channel === 'kubechart:drift:component:default/shop',
+      );
+      expect(onEntity.length).toBeGreaterThan(0);
+      for (const s of onEntity) expect(s.message).toEqual({ type: 'refetch' });
     });
 
     it('answers a concurrent second request with 409 naming the active run', async () => {
@@ -650,6 +659,22 @@ describe.each(databases.eachSupportedId())(
         ]),
       );
       expect(JSON.stringify(list.body)).not.toContain(sim.token);
+      // A tenant on that cluster: its health is not known, and not answered as if it were.
+      await new DatabaseRunStore(knex).upsertTenant({
+        cluster: 'down',
+        code: 'stranded',
+        namespace: 'tenant-stranded',
+        status: 'active',
+        releases: ['web'],
+      });
+      const tenantHealth = await get('/tenants/stranded/health');
+      expect(tenantHealth.status).toBe(503);
+      expect(tenantHealth.body).toMatchObject({
+        tenant: 'stranded',
+        status: 'unknown',
+        message: expect.stringMatching(/unreachable|failed/),
+        releases: [],
+      });
     });
 
     it('never returns or stores secrets', async () => {

@@ -12,9 +12,9 @@ import {
   KUBECHART_DRIFT_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
   KUBECHART_TENANT_HEALTH_CHANNEL,
+  RefetchSignal,
   Run,
   RunSignal,
-  TenantHealthSignal,
   entityDriftSignalChannel,
   entityRunsSignalChannel,
   kubechartPermissions,
@@ -46,6 +46,7 @@ import { DatabaseDriftStore } from './database/DatabaseDriftStore';
 import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { DriftService } from './drift/DriftService';
 import { REAPPLICABLE_KINDS } from './drift/reapply';
+import { catalogRequesters } from './engine/caller';
 import { deployerUser } from './engine/deployer';
 import { RunEngine } from './engine/RunEngine';
 import { settleEndedRuns } from './engine/runOutcomes';
@@ -130,6 +131,10 @@ export const kubechartPlugin = createBackendPlugin({
           signals
             .publish({ recipients: { type: 'broadcast' }, channel, message })
             .catch(e => logger.warn(`Signal not published: ${e}`));
+        // Any signed-in user may subscribe to any channel by name: a channel named for one tenant or
+        // entity is told only that there is something to fetch again, through the permission-checked
+        // API (not which run, nor how it went).
+        const refetch: RefetchSignal = { type: 'refetch' };
         // Every run that ends gets one run-finished audit event, kept owed in the database until the
         // auditor took it (see createRunOutcomeAuditor and the outcome pass below).
         const auditRunOutcome = createRunOutcomeAuditor(auditor, logger, store);
@@ -153,7 +158,7 @@ export const kubechartPlugin = createBackendPlugin({
               );
           }
           // Signals reach every subscriber of a channel, whatever it may read: they name nothing but
-          // the run; the entity's and tenant's own channels are known only to who knows the name.
+          // the run; the entity's own channel carries not even that (see `refetch`).
           const message: RunSignal = {
             type: 'run-updated',
             runId: run.id,
@@ -162,7 +167,7 @@ export const kubechartPlugin = createBackendPlugin({
           publish(runSignalChannel(run.id), message);
           publish(KUBECHART_RUNS_CHANNEL, message);
           if (run.entityRef)
-            publish(entityRunsSignalChannel(run.entityRef), message);
+            publish(entityRunsSignalChannel(run.entityRef), refetch);
           // A tenant run that was created or ended changed the tenant: the catalog's tenant entities follow at once.
           if (
             (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
@@ -178,19 +183,16 @@ export const kubechartPlugin = createBackendPlugin({
               .publish({ topic: KUBECHART_TENANTS_TOPIC, eventPayload })
               .catch(e => logger.warn(`Tenant change not published: ${e}`));
           }
-          // A finished tenant run changes what the tenant pages show; tell them to refresh.
+          // A finished tenant run changes what the tenant pages show; tell them to refresh (a run
+          // that succeeded is not a tenant that is healthy: the health is read anew).
           if (
             (run.kind === 'tenant' || run.kind === 'tenant-delete') &&
             (run.status === 'succeeded' || run.status === 'failed')
           ) {
-            const health: TenantHealthSignal = {
-              type: 'tenant-health',
-              status: run.status === 'succeeded' ? 'healthy' : 'unhealthy',
-            };
-            publish(KUBECHART_TENANT_HEALTH_CHANNEL, health);
+            publish(KUBECHART_TENANT_HEALTH_CHANNEL, refetch);
             publish(
               tenantHealthSignalChannel(String(run.input.tenant ?? '')),
-              health,
+              refetch,
             );
           }
         };
@@ -212,6 +214,8 @@ export const kubechartPlugin = createBackendPlugin({
           metrics,
           approvals: readApprovalSettings(config),
           notifier: createApprovalNotifier(notifications, logger),
+          // What a kept approved run's requester owns when it starts: the catalog's user and groups.
+          requesters: catalogRequesters(catalog, auth),
         });
         const health = new HealthService(clusters, logger, {
           // Each cluster's cache reads metrics.k8s.io usage on its own timer, so every replica's
@@ -308,7 +312,7 @@ export const kubechartPlugin = createBackendPlugin({
               };
               publish(KUBECHART_DRIFT_CHANNEL, message);
               if (d.entityRef)
-                publish(entityDriftSignalChannel(d.entityRef), message);
+                publish(entityDriftSignalChannel(d.entityRef), refetch);
             },
           });
           // One replica at a time compares (scope global); the records are in the database for all.

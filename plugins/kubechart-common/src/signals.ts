@@ -14,8 +14,8 @@ export const runSignalChannel = (runId: string) => `kubechart:run:${runId}`;
 export const KUBECHART_RUNS_CHANNEL = 'kubechart:runs';
 
 /**
- * Signal channel on which the status changes of one catalog entity's runs are published (its
- * deployment history listens here). Message: {@link RunSignal}.
+ * Signal channel on which a change of one catalog entity's runs is told (its deployment history
+ * listens here). Message: {@link RefetchSignal}: which run changed, and how, is read through the API.
  * @public
  */
 export const entityRunsSignalChannel = (entityRef: string) =>
@@ -29,15 +29,15 @@ export const entityRunsSignalChannel = (entityRef: string) =>
 export const KUBECHART_CLUSTER_HEALTH_CHANNEL = 'kubechart:cluster-health';
 
 /**
- * Signal channel on which tenant health changes are published, naming no tenant.
- * Message: {@link TenantHealthSignal}.
+ * Signal channel on which a change of some tenant (one of its tenant runs ended) is told, naming no
+ * tenant. Message: {@link RefetchSignal}.
  * @public
  */
 export const KUBECHART_TENANT_HEALTH_CHANNEL = 'kubechart:tenant-health';
 
 /**
- * Signal channel on which one tenant's health changes are published (its page listens here).
- * Message: {@link TenantHealthSignal}.
+ * Signal channel on which a change of one tenant (one of its tenant runs ended) is told (its page
+ * listens here). Message: {@link RefetchSignal}: its health is read through the API.
  * @public
  */
 export const tenantHealthSignalChannel = (tenant: string) =>
@@ -51,14 +51,22 @@ export const tenantHealthSignalChannel = (tenant: string) =>
 export const KUBECHART_DRIFT_CHANNEL = 'kubechart:drift';
 
 /**
- * Signal channel on which the drift of one catalog entity's runs is published (its drift panel
- * listens here). Message: {@link DriftSignal}.
+ * Signal channel on which a change of the drift of one catalog entity's runs is told (its drift
+ * panel listens here). Message: {@link RefetchSignal}: the drift is read through the API.
  * @public
  */
 export const entityDriftSignalChannel = (entityRef: string) =>
   `kubechart:drift:${entityRef}`;
 
-/** @public */
+/**
+ * What a channel named for one tenant or entity carries: only that what it shows changed, to be
+ * fetched again through the API, which checks who may read it. Backstage delivers a signal to every
+ * signed-in user who subscribes to its channel, whose name anyone can spell: it tells nothing of
+ * what changed (no run, status or outcome).
+ * @public
+ */
+export type RefetchSignal = { type: 'refetch' };
+
 /**
  * Signals are delivered to every subscriber of their channel, whatever it may read: they say what
  * to fetch again (through the permission-checked API), never whose it is.
@@ -84,8 +92,9 @@ export type ClusterHealthSignal = {
   status: 'ok' | 'degraded' | 'error';
 };
 
-/** @public */
-export type TenantHealthSignal = {
-  type: 'tenant-health';
-  status: 'healthy' | 'degraded' | 'unhealthy';
-};
+/**
+ * @public
+ * @deprecated The tenant health channels carry a {@link RefetchSignal}: a tenant run that ended
+ * says nothing about the tenant's health, and the tenant's own channel is heard by whoever names it.
+ */
+export type TenantHealthSignal = RefetchSignal;

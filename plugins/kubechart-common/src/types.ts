@@ -299,9 +299,14 @@ export type ApprovalsPage = {
   items: RunListItem[];
   /**
    * True when the list is cut: the caller may see more open requests than `items` holds, or the
-   * backend stopped looking before the end of the open requests.
+   * backend stopped looking before the end of the open requests. `nextCursor` then reads on.
    */
   truncated?: boolean;
+  /**
+   * Pass as `cursor` for the next page: it names the last item listed, or a time (never a request
+   * the caller may not see); following it reaches every open request the caller may see.
+   */
+  nextCursor?: string;
 };
 
 /** A field of a live object that differs from what a run applied. @public */
@@ -547,6 +552,11 @@ export type ClusterHealth = {
    */
   alertsHidden?: number;
   observedAt: string;
+  /**
+   * In an `error` answer: until when the health cache followed the cluster (when the first of its
+   * watches that fail now failed). Absent from other answers, and from older backends.
+   */
+  lastSeenAt?: string;
 };
 
 /** `GET /clusters` item. @public */
@@ -581,7 +591,14 @@ export type TenantHealth = {
   tenant: string;
   cluster: string;
   namespace: string;
-  status: 'healthy' | 'degraded' | 'unhealthy';
+  /**
+   * `unknown` (answered with 503) while the health cache of the tenant's cluster does not follow the
+   * cluster (a list or watch fails): `message` says why, `releases`, `quota` and `urls` are empty,
+   * and `observedAt` is when the cache stopped following the cluster.
+   */
+  status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+  /** Why the status is `unknown`. */
+  message?: string;
   /**
    * Per release: its workloads' pods that are Ready of those it runs or asks for (pods that ended are
    * not counted), and its status. A release is healthy when every workload's rollout is complete
@@ -598,6 +615,7 @@ export type TenantHealth = {
   }>;
   quota: { hard: Record<string, string>; used: Record<string, string> };
   urls: string[];
+  /** As of when the answer holds: now while the cache follows the cluster. */
   observedAt: string;
 };
 

@@ -307,6 +307,7 @@ export const kubechartTranslationRef = createTranslationRef({
       releases: 'Releases',
       updated: 'Updated {{seconds}} s ago',
       unreachable: 'Cluster unreachable',
+      tenantUnknown: 'Health not known',
       lastSeen: 'Last seen {{seconds}} s ago',
       notSeen: 'Not reachable since this page was opened',
       checked: 'checked {{seconds}} s ago',

@@ -15,6 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
 import { ApprovalNotifier, RunEngine } from '../engine/RunEngine';
+import { RequesterDirectory } from '../engine/caller';
+import { Entity } from '@backstage/catalog-model';
 import { readApprovalSettings } from '../approvals/rules';
 import { readEngineSettings } from '../engine/settings';
 
@@ -89,6 +91,8 @@ export async function createTestEngine(options: {
   helm?: 'helm3' | 'helm4';
   tenantResources?: TenantResourceProvider[];
   notifier?: ApprovalNotifier;
+  /** What requesters own when their kept approved runs start (see {@link testRequesters}). */
+  requesters?: RequesterDirectory;
   /** Another engine (a restarted or second backend) on the database of a test engine. */
   knex?: Awaited<ReturnType<TestDatabases['init']>>;
 }) {
@@ -111,6 +115,35 @@ export async function createTestEngine(options: {
     tenantResources: options.tenantResources,
     approvals: readApprovalSettings(config),
     notifier: options.notifier,
+    requesters: options.requesters,
   });
   return { knex, store, engine, clusters, config };
+}
+
+/**
+ * Requesters as a catalog would have them: each user's groups (`groups`, changed by a test as a
+ * user joins or leaves a group), and `entities`. `unreadable` makes every read fail, as a catalog
+ * that is down.
+ */
+export function testRequesters(
+  groups: Record<string, string[]>,
+  entities: Entity[] = [],
+): RequesterDirectory & { unreadable: boolean } {
+  const directory = {
+    unreadable: false,
+    async ownershipRefs(actor: string) {
+      if (directory.unreadable) throw new Error('catalog unavailable');
+      return [actor, ...(groups[actor] ?? [])];
+    },
+    async readEntity(ref: string) {
+      if (directory.unreadable) throw new Error('catalog unavailable');
+      return entities.find(
+        e =>
+          `${e.kind}:${e.metadata.namespace ?? 'default'}/${
+            e.metadata.name
+          }`.toLocaleLowerCase('en-US') === ref.toLocaleLowerCase('en-US'),
+      );
+    },
+  };
+  return directory;
 }

@@ -3,6 +3,11 @@ import {
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
+import {
+  Entity,
+  RELATION_MEMBER_OF,
+  parseEntityRef,
+} from '@backstage/catalog-model';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 
 /**
@@ -69,4 +74,24 @@ export function deniesOnly(...users: string[]) {
   return permissionsDenying((_permission, principal) =>
     users.includes(principal?.userEntityRef),
   );
+}
+
+/**
+ * The catalog's User entities of `groups` (each a member of its groups, as `memberOf` relations):
+ * what the plugin reads, when a kept approved run starts, to learn what its requester owns then.
+ */
+export function catalogUsers(groups: Record<string, string[]>): Entity[] {
+  return Object.entries(groups).map(([ref, memberOf]) => {
+    const { namespace, name } = parseEntityRef(ref);
+    return {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'User',
+      metadata: { name, namespace },
+      spec: { memberOf },
+      relations: memberOf.map(targetRef => ({
+        type: RELATION_MEMBER_OF,
+        targetRef,
+      })),
+    };
+  });
 }

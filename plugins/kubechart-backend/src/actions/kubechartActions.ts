@@ -350,6 +350,12 @@ export function registerKubechartActions(options: {
                   'How many of the first 50 alerts were left out because the caller may not read their namespace.',
                 ),
               observedAt: z.string(),
+              lastSeenAt: z
+                .string()
+                .optional()
+                .describe(
+                  'In an `error` answer: until when the health cache followed the cluster.',
+                ),
             })
             .optional(),
         }),
@@ -434,7 +440,15 @@ export function registerKubechartActions(options: {
           tenant: z.string(),
           cluster: z.string(),
           namespace: z.string(),
-          status: z.string(),
+          status: z
+            .string()
+            .describe(
+              '`unknown` while the health cache does not follow the cluster: nothing else of the tenant is given.',
+            ),
+          message: z
+            .string()
+            .optional()
+            .describe('Why the status is `unknown`.'),
           releases: z.array(
             z.object({
               name: z.string(),
@@ -448,7 +462,11 @@ export function registerKubechartActions(options: {
             used: z.record(z.string()),
           }),
           urls: z.array(z.string()),
-          observedAt: z.string(),
+          observedAt: z
+            .string()
+            .describe(
+              'As of when the answer holds (when `unknown`: when the cache stopped following the cluster).',
+            ),
         }),
     },
     action: async ({ input, credentials }) => ({

@@ -22,7 +22,10 @@ import {
   serviceHeader,
 } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
-import { permissionsDenying } from '../__testUtils__/tenantCallers';
+import {
+  catalogUsers,
+  permissionsDenying,
+} from '../__testUtils__/tenantCallers';
 
 jest.setTimeout(120_000);
 
@@ -81,8 +84,9 @@ describe.each(databases.eachSupportedId())(
       const backend = await startTestBackend({
         features: [
           kubechartPlugin,
-          // The catalog a tenant run's entityRef is checked against: none of the tenants' entities exist yet.
-          catalogServiceMock.factory({ entities: [] }),
+          // The catalog a tenant run's entityRef is checked against: none of the tenants' entities
+          // exist yet. Its users are in the groups their sign-in tokens name.
+          catalogServiceMock.factory({ entities: catalogUsers(GROUPS) }),
           mockServices.rootConfig.factory({ data: config }),
           mockServices.database.factory({
             knex: await databases.init(databaseId),

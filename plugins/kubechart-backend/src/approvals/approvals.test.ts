@@ -19,6 +19,7 @@ import {
   createTestEngine,
   startSim,
   testConfig,
+  testRequesters,
 } from '../__testUtils__/setup';
 import {
   ApprovalDecider,
@@ -157,6 +158,8 @@ describe.each(databases.eachSupportedId())(
         sim,
         config: config(rule, chartDirectories, extra),
         notifier,
+        // The catalog has alice in payments, as her sign-in token says.
+        requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
       });
       const kc = t.clusters.kubeConfig('dev');
       core = kc.makeApiClient(CoreV1Api);
@@ -589,6 +592,7 @@ describe.each(databases.eachSupportedId())(
         config: config(),
         notifier,
         knex: first.knex,
+        requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
       });
       await second.engine.decide(run.id, bob, 'approve', 'after the restart');
       await waitFor('the run to succeed', async () =>
@@ -799,6 +803,78 @@ describe.each(databases.eachSupportedId())(
           'ok',
         ),
       ).rejects.toThrow(`only ${PAYMENTS} may approve`);
+    });
+
+    it('starts a kept run only with the cluster-scoped kinds the configuration allows when it starts', async () => {
+      const crdKind = 'apiextensions.k8s.io/CustomResourceDefinition';
+      const allowing = (kinds: string[]) => ({
+        clusters: { dev: { allowedClusterScopedKinds: kinds } },
+      });
+      const { engine, store, knex } = await setup(
+        undefined,
+        undefined,
+        allowing([crdKind]),
+      );
+      const tenant = await engine.submit(
+        {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'prod-narrow',
+          owner: PAYMENTS,
+          releases: [],
+        },
+        ALICE,
+        paymentsMember,
+      );
+      await engine.decide(tenant.id, bob, 'approve', 'ok');
+      await engine.waitIdle();
+      expect((await store.getRun(tenant.id))!.status).toBe('succeeded');
+      // A chart whose crds/ holds a CustomResourceDefinition, which the cluster allows now.
+      const run = await engine.submit(
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-prod-narrow',
+          release: { name: 'widgets', chart: 'withcrd' },
+        },
+        ALICE,
+        { ...paymentsMember, mayApplyClusterScoped: true },
+      );
+      expect(run.status).toBe('awaiting-approval');
+      expect((await store.getRun(run.id))!.approval).toMatchObject({
+        resubmit: false,
+      });
+      // While it waits, the platform stops allowing them there (the backend restarts with it).
+      const restarted = await createTestEngine({
+        databases,
+        databaseId,
+        sim,
+        knex,
+        config: config(undefined, undefined, allowing([])),
+        requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
+      });
+      const decided = await restarted.engine.decide(
+        run.id,
+        bob,
+        'approve',
+        'ok',
+      );
+      await restarted.engine.waitIdle();
+      const after = (await restarted.store.getRun(run.id))!;
+      expect({
+        status: decided.status,
+        state: after.approval!.state,
+        reason: after.failureReason,
+      }).toEqual({
+        status: 'failed',
+        state: 'changed',
+        reason: `kubechart.clusters.dev.allowedClusterScopedKinds no longer allows ${crdKind}, which the approved plan of this run applies; nothing was applied. Submit the run again for a new approval.`,
+      });
+      const releases = await core.listNamespacedSecret({
+        namespace: 'tenant-prod-narrow',
+        labelSelector: 'owner=helm',
+      });
+      expect(releases.items).toEqual([]);
     });
 
     it("previews a protected run with the caller's scope, and never starts one unapproved because its preview refused it", async () => {

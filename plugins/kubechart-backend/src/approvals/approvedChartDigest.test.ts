@@ -8,7 +8,12 @@ import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { rawTarGz } from '../__testUtils__/rawTar';
-import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import {
+  createTestEngine,
+  startSim,
+  testConfig,
+  testRequesters,
+} from '../__testUtils__/setup';
 import { ApprovalDecider } from '../engine/RunEngine';
 import { RunCaller } from '../engine/scope';
 
@@ -133,6 +138,8 @@ describe('an approved chart run', () => {
       databases,
       databaseId: 'SQLITE_3',
       sim,
+      // The catalog has alice in payments, as her sign-in token says.
+      requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
       config: testConfig(sim, {
         helm: {
           chartDirectories: [],

@@ -6,7 +6,12 @@ import {
   ReleaseSpec,
 } from '@kubechart/plugin-kubechart-common';
 import { parseManifests } from '@kubechart/plugin-kubechart-node';
-import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import {
+  createTestEngine,
+  startSim,
+  testConfig,
+  testRequesters,
+} from '../__testUtils__/setup';
 import { ApprovalDecider } from '../engine/RunEngine';
 import { RunCaller } from '../engine/scope';
 import {
@@ -64,6 +69,8 @@ describe.each(['helm3', 'helm4'] as const)('an approved run with %s', helm => {
       databaseId: 'SQLITE_3',
       sim,
       helm,
+      // The catalog has alice in payments, as her sign-in token says.
+      requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
       config: testConfig(sim, {
         approvals: {
           rules: [

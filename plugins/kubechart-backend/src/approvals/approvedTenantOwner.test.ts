@@ -2,7 +2,12 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
-import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import {
+  createTestEngine,
+  startSim,
+  testConfig,
+  testRequesters,
+} from '../__testUtils__/setup';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { RunStore } from '../database/RunStore';
 import { RunCaller } from '../engine/scope';
@@ -74,11 +79,16 @@ describe.each(databases.eachSupportedId())(
     });
     afterAll(() => sim.stop());
 
-    async function setup() {
+    /** The engine; `groups` are the users' groups in the catalog, which a test changes as one leaves. */
+    async function setup(
+      groups: Record<string, string[]> = { [ALICE]: [ACME], [BOB]: [RIVAL] },
+    ) {
+      const requesters = testRequesters(groups);
       const t = await createTestEngine({
         databases,
         databaseId,
         sim,
+        requesters,
         config: testConfig(sim, {
           approvals: {
             rules: [
@@ -92,7 +102,7 @@ describe.each(databases.eachSupportedId())(
         }),
       });
       core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
-      return t;
+      return { ...t, requesters };
     }
 
     const ended = async (store: RunStore, id: string): Promise<Run> => {
@@ -183,6 +193,130 @@ describe.each(databases.eachSupportedId())(
       expect(await namespaceOwner('tenant-prod-x')).toBe(RIVAL);
       // The scheduled task does not start it either.
       expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+    });
+
+    it('does not start a kept tenant run whose requester left the owning group while it waited: the approval ends as changed, nothing applied', async () => {
+      const groups = { [ALICE]: [ACME] };
+      const { engine, store } = await setup(groups);
+      const first = await engine.submit(
+        bareTenantRun('prod-left', ACME),
+        ALICE,
+        alice,
+      );
+      await approvedAndDone(engine, store, first.id);
+      // A change of acme-team's tenant, and a new tenant for acme-team, both asked while alice was in it.
+      const change = await engine.submit(
+        {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'prod-left',
+          owner: ACME,
+          displayName: 'Left',
+          releases: [],
+        },
+        ALICE,
+        alice,
+      );
+      const create = await engine.submit(
+        bareTenantRun('prod-gone', ACME),
+        ALICE,
+        alice,
+      );
+      expect([change.status, create.status]).toEqual([
+        'awaiting-approval',
+        'awaiting-approval',
+      ]);
+      // Alice leaves acme-team; her token of the request time still says she is in it.
+      groups[ALICE] = [];
+      const reasons = [];
+      for (const id of [change.id, create.id]) {
+        const decided = await engine.decide(id, carol, 'approve', 'ok');
+        expect(decided).toMatchObject({
+          status: 'failed',
+          approval: expect.objectContaining({ state: 'changed' }),
+        });
+        reasons.push((await store.getRun(id))!.failureReason);
+      }
+      await engine.waitIdle();
+      expect(reasons).toEqual([
+        `${ALICE}, who requested this run, may no longer make it: tenant prod-left exists and is owned by ${ACME}; nothing was applied. Submit the run again for a new approval.`,
+        `${ALICE}, who requested this run, may no longer make it: You may not create tenant prod-gone owned by ${ACME}: a tenant's owner must be you or a group you belong to (${ALICE}); giving a tenant another owner needs the kubechart.tenants.admin permission; nothing was applied. Submit the run again for a new approval.`,
+      ]);
+      expect(await tenantOf(store, 'prod-left')).toMatchObject({
+        owner: ACME,
+        status: 'active',
+        lastRunId: first.id,
+      });
+      expect(await tenantOf(store, 'prod-gone')).toBeUndefined();
+      await expect(
+        core.readNamespace({ name: 'tenant-prod-gone' }),
+      ).rejects.toThrow();
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+    });
+
+    it("does not start a kept chart run into a tenant's namespace once its requester left the tenant's owner", async () => {
+      const groups = { [ALICE]: [ACME] };
+      const { engine, store, clusters } = await setup(groups);
+      await approvedAndDone(
+        engine,
+        store,
+        (
+          await engine.submit(bareTenantRun('prod-cl', ACME), ALICE, alice)
+        ).id,
+      );
+      const install = await engine.submit(
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'tenant-prod-cl',
+          release: { name: 'web', chart: 'webapp', values: { replicas: 1 } },
+        },
+        ALICE,
+        alice,
+      );
+      expect(install.status).toBe('awaiting-approval');
+      groups[ALICE] = [];
+      expect(
+        (await engine.decide(install.id, carol, 'approve', 'ok')).status,
+      ).toBe('failed');
+      await engine.waitIdle();
+      const run = (await store.getRun(install.id))!;
+      expect(run.approval!.state).toBe('changed');
+      expect(run.failureReason).toBe(
+        `${ALICE}, who requested this run, may no longer make it: Namespace tenant-prod-cl on cluster dev belongs to tenant prod-cl, owned by ${ACME}; runs there need membership of that owner; nothing was applied. Submit the run again for a new approval.`,
+      );
+      const releases = await clusters
+        .kubeConfig('dev')
+        .makeApiClient(CoreV1Api)
+        .listNamespacedSecret({
+          namespace: 'tenant-prod-cl',
+          labelSelector: 'owner=helm,name=web',
+        });
+      expect(releases.items).toEqual([]);
+    });
+
+    it('keeps an approved run waiting, unapplied, while what its requester owns cannot be read, and starts it once it can', async () => {
+      const { engine, store, requesters } = await setup();
+      const create = await engine.submit(
+        bareTenantRun('prod-wait', ACME),
+        ALICE,
+        alice,
+      );
+      requesters.unreadable = true;
+      const decided = await engine.decide(create.id, carol, 'approve', 'ok');
+      expect(decided).toMatchObject({
+        status: 'approved',
+        approval: expect.objectContaining({ state: 'approved' }),
+      });
+      expect(await tenantOf(store, 'prod-wait')).toBeUndefined();
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 0 });
+      requesters.unreadable = false;
+      expect(await engine.tendApprovals()).toEqual({ expired: 0, started: 1 });
+      expect(await ended(store, create.id)).toMatchObject({
+        status: 'succeeded',
+      });
+      await engine.waitIdle();
+      expect(await tenantOf(store, 'prod-wait')).toMatchObject({ owner: ACME });
     });
 
     it('ends it as changed when the requester submits its approved input again (secret values)', async () => {

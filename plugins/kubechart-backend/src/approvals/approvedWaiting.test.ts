@@ -2,7 +2,12 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { TenantRunInput } from '@kubechart/plugin-kubechart-common';
-import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import {
+  createTestEngine,
+  startSim,
+  testConfig,
+  testRequesters,
+} from '../__testUtils__/setup';
 import { ApprovalDecider } from '../engine/RunEngine';
 import { RunCaller } from '../engine/scope';
 import { RunStore } from '../database/RunStore';
@@ -67,6 +72,8 @@ describe.each(databases.eachSupportedId())(
         databases,
         databaseId,
         sim,
+        // The catalog has alice in payments, as her sign-in token says.
+        requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
         config: testConfig(sim, {
           approvals: {
             rules: [

@@ -987,6 +987,7 @@ export class DatabaseRunStore implements RunStore {
     options: {
       state?: (typeof OPEN_APPROVAL_STATES)[number];
       before?: Pick<RunListItem, 'createdAt' | 'id'>;
+      cursor?: string;
     } = {},
   ): Promise<RunListItem[]> {
     // List columns only: a gate is decided on its summary; the run page fetches the whole run.
@@ -1005,6 +1006,13 @@ export class DatabaseRunStore implements RunStore {
       q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [
         Date.parse(options.before.createdAt),
         options.before.id,
+      ]);
+    }
+    if (options.cursor) {
+      const [c, i] = decodeCursor(options.cursor);
+      q.whereRaw('(kubechart_runs.created_at, kubechart_runs.id) < (?, ?)', [
+        c,
+        i,
       ]);
     }
     const rows: ListRow[] = await q

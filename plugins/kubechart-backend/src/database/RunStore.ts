@@ -323,13 +323,16 @@ export interface RunStore {
    * Runs whose gate is open (awaiting decisions or the requester's input), newest first; with
    * `state`, only those in that state (the approved ones waiting to start are never crowded out by
    * newer requests still awaiting decisions). With `before` (the last run of the previous page), the
-   * page after it: callers that filter what they list page on until they have enough.
+   * page after it: callers that filter what they list page on until they have enough. With
+   * `cursor` (one of {@link RunStore.runsCursorAfter} or {@link RunStore.runsCursorBefore}, as a
+   * client sends it back), the page after what it names; InputError (400) when it is not one.
    */
   listOpenApprovals(
     limit: number,
     options?: {
       state?: (typeof OPEN_APPROVAL_STATES)[number];
       before?: Pick<RunListItem, 'createdAt' | 'id'>;
+      cursor?: string;
     },
   ): Promise<RunListItem[]>;
 

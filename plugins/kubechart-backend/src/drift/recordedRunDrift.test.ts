@@ -22,7 +22,10 @@ import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
-import { userInfoWithGroups } from '../__testUtils__/tenantCallers';
+import {
+  catalogUsers,
+  userInfoWithGroups,
+} from '../__testUtils__/tenantCallers';
 
 jest.setTimeout(180_000);
 
@@ -62,7 +65,10 @@ describe.each(databases.eachSupportedId())(
       const backend = await startTestBackend({
         features: [
           kubechartPlugin,
-          catalogServiceMock.factory({ entities: [] }),
+          // Its users are in the groups their sign-in tokens name.
+          catalogServiceMock.factory({
+            entities: catalogUsers({ [ALICE]: [PAYMENTS], [BOB]: [PAYMENTS] }),
+          }),
           mockServices.rootConfig.factory({
             data: testConfig(sim, {
               health: { startOnBoot: false },

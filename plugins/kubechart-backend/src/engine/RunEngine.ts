@@ -4,6 +4,7 @@ import {
   InputError,
   NotAllowedError,
   NotFoundError,
+  ServiceUnavailableError,
   isError,
 } from '@backstage/errors';
 import {
@@ -86,12 +87,14 @@ import {
 } from '../database/RunStore';
 import { actorSlotKeys, withNamespaceLock } from '../database/lockKeys';
 import { RunLeases, fencedHelm, fencedStore } from './lease';
+import type { RequesterDirectory } from './caller';
 import {
   ForeignNamespaceError,
   RunCaller,
   RunScope,
   checkRequestedTenantOwner,
   describeTenantChange,
+  groupKind,
   plainCaller,
   refuseOthersTenant,
   resolveRunScope,
@@ -108,16 +111,35 @@ import {
   withNormalizedTenantEntityRef,
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
-import { checkTenantQuota } from './tenantQuota';
+import { checkTenantQuota, checkTenantQuotaValues } from './tenantQuota';
 import {
   judgeRollbackRevision,
   rollbackSecretValues,
 } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
-import { asEnded } from './runOutcomes';
+import { asEnded, tenantUnchangedByFailedRun } from './runOutcomes';
 import { withScrubbedErrors } from './scrubbedErrors';
 import { redactPlan } from '../lib/redactPlan';
 import type { RunMetrics } from '../service/metrics';
+
+/**
+ * The kinds (`<group>/<Kind>`) of the objects a run's approved plan holds: its stored manifest and
+ * the objects its policy report judged (a chart's crds/ included).
+ */
+function approvedKinds(run: Run): Set<string> {
+  const kinds = new Set<string>();
+  for (const r of run.policyReport?.results ?? [])
+    if (r.object?.apiVersion && r.object.kind)
+      kinds.add(groupKind(r.object.apiVersion, r.object.kind));
+  try {
+    for (const o of parseManifests(run.manifest ?? ''))
+      if (typeof o?.apiVersion === 'string' && typeof o?.kind === 'string')
+        kinds.add(groupKind(o.apiVersion, o.kind));
+  } catch {
+    // Unreadable: the policy check of the run refuses what it may not apply.
+  }
+  return kinds;
+}
 
 /** The approved runs the approval task reads at a time (it pages through every one of them). */
 const APPROVED_PAGE_SIZE = 100;
@@ -199,6 +221,12 @@ export type RunEngineOptions = {
   /** Protected targets (`kubechart.approvals`); none by default. */
   approvals?: ApprovalSettings;
   notifier?: ApprovalNotifier;
+  /**
+   * What the requester of a kept approved run owns when it starts (the catalog, read with the
+   * plugin's own credentials). Without it a requester owns only its own ref then, and a check that
+   * needs the catalog refuses (fail closed).
+   */
+  requesters?: RequesterDirectory;
 };
 
 /**
@@ -268,6 +296,8 @@ export class RunEngine {
     manifests?: Record<string, ApprovedManifest>;
   }> {
     const plan = planRun(request, this.options.clusters);
+    // What the run would refuse before applying anything (submit: checkTenantQuota).
+    checkTenantQuotaValues(request, this.options.settings);
     await checkRequestChartSources(request, this.options.settings);
     const base = { kind: request.kind, target: plan.target };
     const namespace = plan.target.namespace;
@@ -1117,7 +1147,8 @@ export class RunEngine {
    * run into a tenant's namespace against that tenant as it was then (deleted or moved to another
    * owner since: the approval ends as `changed`, nothing is applied). A tenant run kept with
    * kubechart.tenants.admin (requested before such runs were no longer kept) is not started with
-   * that saved right: its approval ends as `changed`.
+   * that saved right: its approval ends as `changed`. Its requester is checked as it is now, not as
+   * its request found it (see {@link RunEngine.checkKeptRequester}).
    */
   private async startKeptApproved(runId: string): Promise<Run> {
     const record = await this.options.store.getApprovalRecord(runId);
@@ -1141,18 +1172,137 @@ export class RunEngine {
       );
     }
     await this.checkApprovedTarget(run, exec);
-    await this.checkApprovedTenant(run, record.request, exec, {
-      ownershipRefs: exec.requesterRefs ?? [],
-      mayApplyClusterScoped: false,
-      isTenantAdmin: false,
-    });
+    const scope = await this.checkKeptRequester(run, record.request, exec);
     return this.startApproved(
       run,
       record.request,
-      exec,
+      { ...exec, scope },
       record.planHash,
       record.planSalt,
     );
+  }
+
+  /**
+   * The requester of a kept approved run as it is now: nothing of theirs (no token) tells their
+   * groups when the run starts on its deciding approval or the scheduled task, so they are read
+   * from the catalog (`requesters`): the user and the groups it is a member of, of those it held
+   * when it asked (a tenant run keeps them; a claim is never wider than at request time). No
+   * kubechart.tenants.admin (a request that needed it is not kept); kubechart.runs.cluster-scoped as
+   * the request held it. ServiceUnavailableError (503) when the catalog cannot be read: the run is
+   * not started and stays approved, tried again by the scheduled task.
+   */
+  private async requesterNow(run: Run, exec: RunExecution): Promise<RunCaller> {
+    const directory = this.options.requesters;
+    let now: string[];
+    try {
+      now = directory ? await directory.ownershipRefs(run.actor) : [];
+    } catch (e) {
+      throw new ServiceUnavailableError(
+        `Approved run ${run.id} did not start: what ${
+          run.actor
+        } owns now could not be read from the catalog (${
+          isError(e) ? e.message : String(e)
+        }); it is tried again`,
+      );
+    }
+    const saved = exec.requesterRefs;
+    // Entities as the catalog holds them (the plugin's view; the requester's is not known now).
+    const readEntity = async (ref: string) => {
+      try {
+        return await directory?.readEntity(ref);
+      } catch (e) {
+        throw new ServiceUnavailableError(
+          `Approved run ${
+            run.id
+          } did not start: the catalog could not be read (${
+            isError(e) ? e.message : String(e)
+          }); it is tried again`,
+        );
+      }
+    };
+    return {
+      ownershipRefs: [
+        run.actor,
+        ...now.filter(r => r !== run.actor && (!saved || saved.includes(r))),
+      ],
+      mayApplyClusterScoped: exec.scope.allowedClusterScopedKinds.length > 0,
+      isTenantAdmin: false,
+      ...(directory
+        ? {
+            readEntity,
+            entityExists: async (ref: string) => Boolean(await readEntity(ref)),
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Before a kept approved run starts: its requester, as it is now ({@link RunEngine.requesterNow}),
+   * must still pass the checks of what it owns that its request passed: the scope of its target
+   * (the tenant's or namespace's owner, the entity's owner) and, for a tenant run, who may change
+   * that tenant and what it claims. And the cluster-scoped kinds it may apply are those the cluster
+   * still allows (`kubechart.clusters.<name>.allowedClusterScopedKinds`), of those allowed then.
+   * When one no longer holds, the approval ends as `changed` (the run fails, nothing applied; the
+   * requester submits it again) and ConflictError says why. Returns the scope the run starts with.
+   */
+  private async checkKeptRequester(
+    run: Run,
+    request: CreateRunRequest,
+    exec: RunExecution,
+  ): Promise<RunScope> {
+    const { store, settings } = this.options;
+    const requester = await this.requesterNow(run, exec);
+    let now: RunScope;
+    try {
+      const existing = await this.checkApprovedTenant(
+        run,
+        request,
+        exec,
+        requester,
+      );
+      now = await resolveRunScope(request, requester, { store, settings });
+      if (request.kind === 'tenant' || request.kind === 'tenant-delete')
+        await this.checkTenantClaims(request, existing, requester, run.actor);
+    } catch (e) {
+      if (!(e instanceof NotAllowedError || e instanceof ConflictError))
+        throw e;
+      const ended = await store.endApproval(
+        run.id,
+        'changed',
+        `${run.actor}, who requested this run, may no longer make it: ${e.message}; nothing was applied. Submit the run again for a new approval.`,
+      );
+      // Ended already (its tenant changed, see checkApprovedTenant): that reason stands.
+      if (!ended) throw e;
+      this.options.listener?.onRunChanged?.(ended);
+      throw new ConflictError(ended.failureReason ?? e.message);
+    }
+    const kinds = exec.scope.allowedClusterScopedKinds.filter(k =>
+      now.allowedClusterScopedKinds.includes(k),
+    );
+    const applied = approvedKinds(run);
+    const lost = exec.scope.allowedClusterScopedKinds.filter(
+      k => !kinds.includes(k) && applied.has(k),
+    );
+    if (lost.length) {
+      const ended = await store.endApproval(
+        run.id,
+        'changed',
+        `kubechart.clusters.${
+          run.target.cluster
+        }.allowedClusterScopedKinds no longer allows ${lost.join(
+          ', ',
+        )}, which the approved plan of this run applies; nothing was applied. Submit the run again for a new approval.`,
+      );
+      if (ended) this.options.listener?.onRunChanged?.(ended);
+      throw new ConflictError(
+        ended?.failureReason ??
+          `Run ${run.id}: ${lost.join(
+            ', ',
+          )} no longer allowed; nothing was applied`,
+      );
+    }
+    // Otherwise what the plan holds of a kind no longer allowed is refused by the policy check.
+    return { ...exec.scope, allowedClusterScopedKinds: kinds };
   }
 
   /**
@@ -1277,6 +1427,7 @@ export class RunEngine {
             entityRef: implicit,
           },
           owner,
+          caller,
           { store },
           inherited ? refusal : undefined,
         );
@@ -1579,7 +1730,13 @@ export class RunEngine {
     // settles the tenant and emits the event when they were not.
     if (recorded) {
       try {
-        await this.recordTenantEnd(run, status, foreignNamespace, claimed);
+        await this.recordTenantEnd(
+          run,
+          status,
+          patch,
+          foreignNamespace,
+          claimed,
+        );
       } catch (e) {
         logger.error(
           `Run ${run.id} ended as ${status}, but its tenant could not be updated; the scheduled outcome pass settles it: ${e}`,
@@ -1622,10 +1779,15 @@ export class RunEngine {
     }
   }
 
-  /** What the end of a tenant or tenant-delete run leaves its tenant (recorded after the run's end). */
+  /**
+   * What the end of a tenant or tenant-delete run leaves its tenant (recorded after the run's end, with
+   * `patch`). One that failed having changed nothing gives the tenant back what it had, as the outcome
+   * pass would ({@link tenantUnchangedByFailedRun}).
+   */
   private async recordTenantEnd(
     run: Run,
     status: 'succeeded' | 'failed',
+    patch: RunPatch,
     foreignNamespace: boolean,
     claimed: { before?: TenantRecord },
   ): Promise<void> {
@@ -1654,6 +1816,30 @@ export class RunEngine {
       const existing = (await store.getTenants(tenant)).find(
         t => t.cluster === run.target.cluster,
       );
+      if (existing?.lastRunId === run.id && status === 'failed') {
+        const { createdAt: _c, updatedAt: _u, ...current } = existing;
+        // The run as its end was recorded: it ran (this instance executed it).
+        const ended = asEnded(
+          {
+            ...run,
+            transitions: [
+              ...run.transitions,
+              { status: 'running', at: run.startedAt ?? run.createdAt },
+            ],
+          },
+          status,
+          patch,
+        );
+        const unchanged = await tenantUnchangedByFailedRun(
+          store,
+          ended,
+          current,
+        );
+        if (unchanged) {
+          await store.upsertTenant(unchanged);
+          return;
+        }
+      }
       await store.upsertTenant({
         cluster: run.target.cluster,
         code: tenant,

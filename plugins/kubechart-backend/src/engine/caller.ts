@@ -9,7 +9,9 @@ import {
   kubechartRunsClusterScopedPermission,
   kubechartTenantsAdminPermission,
 } from '@kubechart/plugin-kubechart-common';
-import { Entity } from '@backstage/catalog-model';
+import { Entity, RELATION_MEMBER_OF } from '@backstage/catalog-model';
+import { TenantRecord } from '../database/RunStore';
+import { EntityReader } from './entityScope';
 import { RunCaller } from './scope';
 
 /** What a run's scope needs of the catalog service (`catalogServiceRef`): one entity, as a caller sees it. */
@@ -19,6 +21,47 @@ export type CatalogEntityReader = {
     options: { credentials: BackstageCredentials },
   ): Promise<Entity | undefined>;
 };
+
+/**
+ * What the requester of an approved run owns when the run starts without them (a kept run starts on
+ * the deciding approval or the scheduled approval task: no token of theirs tells their groups then).
+ */
+export type RequesterDirectory = {
+  /**
+   * The requester's ownership refs now: the user and the groups it is a member of; a service, or a
+   * user the catalog does not have, owns only its own ref. Throws when they cannot be read.
+   */
+  ownershipRefs(actor: string): Promise<string[]>;
+  /** A catalog entity (undefined when absent); throws when the catalog cannot be read. */
+  readEntity: EntityReader;
+};
+
+/**
+ * The requesters as the catalog has them, read with the plugin's own credentials: a user's
+ * ownership refs are the user and the groups it is a member of (its `memberOf` relations), as
+ * Backstage's catalog sign-in resolvers put them in a sign-in token.
+ */
+export function catalogRequesters(
+  catalog: CatalogEntityReader,
+  auth: Pick<AuthService, 'getOwnServiceCredentials'>,
+): RequesterDirectory {
+  const readEntity = async (ref: string) =>
+    catalog.getEntityByRef(ref, {
+      credentials: await auth.getOwnServiceCredentials(),
+    });
+  return {
+    readEntity,
+    async ownershipRefs(actor) {
+      const user = actor.startsWith('user:')
+        ? await readEntity(actor)
+        : undefined;
+      const groups = (user?.relations ?? [])
+        .filter(r => r.type === RELATION_MEMBER_OF)
+        .map(r => r.targetRef);
+      return [...new Set([actor, ...groups])];
+    },
+  };
+}
 
 /**
  * What a run's caller owns and may do beyond `kubechart.runs.create`: a user's ownership refs (the
@@ -36,6 +79,8 @@ export async function resolveRunCaller(options: {
   catalog?: CatalogEntityReader;
   /** With the catalog: tells an entity hidden from the caller from one that does not exist. */
   auth?: Pick<AuthService, 'getOwnServiceCredentials'>;
+  /** Whether the credentials' caller may read a tenant (see `RunCaller.mayReadTenant`). */
+  mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
 }): Promise<RunCaller> {
   const { credentials, actor, permissions, userInfo, catalog, auth } = options;
   const refs = new Set([actor]);
@@ -49,6 +94,7 @@ export async function resolveRunCaller(options: {
   // right. It owns only what its own ref owns. Nor is the catalog read for it: read with the
   // service's credentials it would show entities the user may not see (and their owners), so
   // whatever needs the catalog is refused for it (the router refuses a relayed entityRef first).
+  // Nor does the service's right to read tenants tell what the user may read of them.
   const principal = credentials.principal as { type: string; subject?: string };
   const forAnother =
     principal.type !== 'user' && actor !== `service:${principal.subject}`;
@@ -77,6 +123,9 @@ export async function resolveRunCaller(options: {
               }),
             ),
         }
+      : {}),
+    ...(options.mayReadTenant && !forAnother
+      ? { mayReadTenant: options.mayReadTenant }
       : {}),
   };
 }

@@ -369,11 +369,13 @@ export async function checkTenantEntityHistory(
  * ConflictError (409) when another live tenant (other code or other cluster), owned by someone else
  * than `owner`, has `entityRef` as its entity: the catalog has one entity per ref, and the tenant
  * provider would make it this tenant's. Without `refusal`, `entityRef` is the entity a tenant that
- * names none gets (the System named by its code).
+ * names none gets (the System named by its code). The refusal names that tenant and its owner only
+ * to a caller who may read it (`mayReadTenant`); anyone else learns only that the entity is taken.
  */
 export async function checkTenantEntityUnclaimed(
   request: { cluster: string; tenant: string; entityRef: string },
   owner: string,
+  caller: { mayReadTenant?: (tenant: TenantRecord) => Promise<boolean> },
   deps: { store: RunStore },
   refusal?: string,
 ): Promise<void> {
@@ -386,11 +388,13 @@ export async function checkTenantEntityUnclaimed(
       entityRefOfTenant(t) === entityRef,
   );
   if (!other) return;
-  const claim = `tenant ${other.code} on cluster ${other.cluster} already ${
-    other.entityRef
-      ? 'names it'
-      : 'has it as its entity (the System named by its code)'
-  } and is owned by ${other.owner ?? 'nobody'}, not by ${owner}`;
+  const claim = (await caller.mayReadTenant?.(other))
+    ? `tenant ${other.code} on cluster ${other.cluster} already ${
+        other.entityRef
+          ? 'names it'
+          : 'has it as its entity (the System named by its code)'
+      } and is owned by ${other.owner ?? 'nobody'}, not by ${owner}`
+    : 'another tenant already has it as its entity';
   throw new ConflictError(
     refusal
       ? `${refusal}: ${claim}`
@@ -422,12 +426,13 @@ export async function checkTenantEntity(
     isTenantAdmin: boolean;
     readEntity?: EntityReader;
     entityExists?: (entityRef: string) => Promise<boolean>;
+    mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
   },
   deps: { store: RunStore },
 ): Promise<void> {
   const { cluster, tenant, entityRef } = request;
   const refusal = `Tenant ${tenant} may not name ${entityRef}`;
-  await checkTenantEntityUnclaimed(request, owner, deps, refusal);
+  await checkTenantEntityUnclaimed(request, owner, caller, deps, refusal);
   if (!caller.readEntity) {
     throw new NotAllowedError(
       `${refusal}: the catalog cannot be read here, so whose entity it is is unknown`,

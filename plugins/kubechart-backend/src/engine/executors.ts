@@ -54,8 +54,10 @@ import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import {
+  CreatedRevision,
   judgeRollbackRevision,
   rollbackSecretValues,
+  watchCreatedRevisions,
 } from './rollbackRevision';
 import { deployerUser, ensureDeployer } from './deployer';
 import {
@@ -966,72 +968,83 @@ export class Executors {
       () => ensureDeployer(client, namespace, labels, settings),
       r => String(r),
     );
+    // The quota, limits and default-deny policy are KubeChart's whole: a key anyone added to their spec since
+    // (the deployer, an admin of the namespace, may open the policy) is taken out again (`updated`).
     await this.step(
       ctx,
       'resource-quota',
       () =>
-        client.ensure({
-          apiVersion: 'v1',
-          kind: 'ResourceQuota',
-          metadata: meta('kubechart-quota'),
-          spec: { hard: { ...settings.defaultQuota, ...input.quota?.hard } },
-        } as any),
+        client.ensure(
+          {
+            apiVersion: 'v1',
+            kind: 'ResourceQuota',
+            metadata: meta('kubechart-quota'),
+            spec: { hard: { ...settings.defaultQuota, ...input.quota?.hard } },
+          } as any,
+          { wholeSpec: true },
+        ),
       r => `ResourceQuota kubechart-quota: ${r}`,
     );
     await this.step(
       ctx,
       'limit-range',
       () =>
-        client.ensure({
-          apiVersion: 'v1',
-          kind: 'LimitRange',
-          metadata: meta('kubechart-limits'),
-          spec: {
-            limits: [
-              {
-                type: 'Container',
-                default: {
-                  ...settings.defaultLimits,
-                  ...input.quota?.defaultLimits,
+        client.ensure(
+          {
+            apiVersion: 'v1',
+            kind: 'LimitRange',
+            metadata: meta('kubechart-limits'),
+            spec: {
+              limits: [
+                {
+                  type: 'Container',
+                  default: {
+                    ...settings.defaultLimits,
+                    ...input.quota?.defaultLimits,
+                  },
+                  defaultRequest: {
+                    ...settings.defaultRequests,
+                    ...input.quota?.defaultRequests,
+                  },
                 },
-                defaultRequest: {
-                  ...settings.defaultRequests,
-                  ...input.quota?.defaultRequests,
-                },
-              },
-            ],
-          },
-        } as any),
+              ],
+            },
+          } as any,
+          { wholeSpec: true },
+        ),
       r => `LimitRange kubechart-limits: ${r}`,
     );
     await this.step(
       ctx,
       'network-policy',
       () =>
-        client.ensure({
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'NetworkPolicy',
-          metadata: meta('kubechart-default-deny'),
-          spec: {
-            podSelector: {},
-            policyTypes: ['Ingress'],
-            ingress: [
-              { from: [{ podSelector: {} }] },
-              {
-                from: [
-                  {
-                    namespaceSelector: {
-                      matchLabels: {
-                        'kubernetes.io/metadata.name':
-                          settings.ingressNamespace,
+        client.ensure(
+          {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: meta('kubechart-default-deny'),
+            spec: {
+              podSelector: {},
+              policyTypes: ['Ingress'],
+              ingress: [
+                { from: [{ podSelector: {} }] },
+                {
+                  from: [
+                    {
+                      namespaceSelector: {
+                        matchLabels: {
+                          'kubernetes.io/metadata.name':
+                            settings.ingressNamespace,
+                        },
                       },
                     },
-                  },
-                ],
-              },
-            ],
-          },
-        } as any),
+                  ],
+                },
+              ],
+            },
+          } as any,
+          { wholeSpec: true },
+        ),
       r =>
         `NetworkPolicy kubechart-default-deny (same namespace and ${settings.ingressNamespace} allowed): ${r}`,
     );
@@ -1612,6 +1625,7 @@ export class Executors {
    * The revision a rollback returns to is judged by the current chart policy, `run-scope` included,
    * before helm rolls back: a revision that policy would refuse today is not brought back. The report
    * and the judged manifest are recorded in the run; a revision without a release record to judge fails closed.
+   * Resolves to the judged manifest (hooks included), which what helm applies must equal.
    */
   private async checkRollbackRevision(
     run: Run,
@@ -1652,6 +1666,7 @@ export class Executors {
       `[${input.release}] `,
       'nothing was rolled back',
     );
+    return manifest;
   }
 
   private async rollback(
@@ -1679,42 +1694,84 @@ export class Executors {
         }`,
       );
     }
-    await this.checkRollbackRevision(run, input, ctx, scope);
-    await this.step(ctx, `rollback:${input.release}`, async () => {
-      await helm.rollback({
+    const judged = await this.checkRollbackRevision(run, input, ctx, scope);
+    // helm reads the revision again, from a Secret the namespace's users may rewrite after the check:
+    // what it creates and applies is compared with what was judged.
+    const records = await watchCreatedRevisions(
+      this.deps.scopedClient(input.cluster, input.namespace),
+      input.namespace,
+      input.release,
+    );
+    try {
+      await this.step(ctx, `rollback:${input.release}`, async () => {
+        await helm.rollback({
+          release: input.release,
+          namespace: input.namespace,
+          revision: input.revision,
+          kubeconfig,
+          impersonate,
+          onLine: ctx.helmOutput(`[${input.release}]`),
+        });
+        return 'done';
+      });
+      const status = await helm.status({
         release: input.release,
         namespace: input.namespace,
-        revision: input.revision,
         kubeconfig,
         impersonate,
-        onLine: ctx.helmOutput(`[${input.release}]`),
       });
-      return 'done';
-    });
-    const status = await helm.status({
-      release: input.release,
-      namespace: input.namespace,
-      kubeconfig,
-      impersonate,
-    });
-    // What helm applied, its hooks included (as a chart run records it and the check judged it).
-    const applied = status
-      ? withHooks(
-          String(status.manifest ?? ''),
-          Array.isArray(status.hooks) ? status.hooks : [],
-        )
-      : '';
-    if (status)
-      ctx.addSecrets(
-        rollbackSecretValues({ config: status.config, manifest: applied }),
-      );
-    await store.updateRun(run.id, {
-      helmRevision: status?.version,
-      manifest: applied ? ctx.redactManifest(applied) : undefined,
-      values: status?.config
-        ? ctx.redactDeep(redactValues(status.config))
-        : undefined,
-    });
+      let created: CreatedRevision | undefined;
+      let unconfirmed: string | undefined;
+      try {
+        created = await records.created(Number(status?.version));
+      } catch (e) {
+        if (!(e instanceof RunFailure)) throw e;
+        unconfirmed = e.message;
+      }
+      // What helm applied, its hooks included (as a chart run records it and the check judged it):
+      // the new revision as helm first wrote it; helm's record of it now when that is not known.
+      const applied =
+        created?.manifest ??
+        (status
+          ? withHooks(
+              String(status.manifest ?? ''),
+              Array.isArray(status.hooks) ? status.hooks : [],
+            )
+          : '');
+      const config: Record<string, unknown> | undefined =
+        created?.config ?? status?.config;
+      const changed = created && applied !== judged ? created : undefined;
+      let shown = true;
+      try {
+        if (status || created)
+          ctx.addSecrets(rollbackSecretValues({ config, manifest: applied }));
+      } catch (e) {
+        // A manifest the policy did not judge, and whose secret values cannot be told: not shown
+        // (nor the judged one in its place).
+        if (changed === undefined) throw e;
+        shown = false;
+      }
+      let manifest = applied ? ctx.redactManifest(applied) : undefined;
+      if (!shown) manifest = '';
+      await store.updateRun(run.id, {
+        helmRevision: status?.version,
+        manifest,
+        values:
+          config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
+      });
+      if (changed) {
+        throw new RunFailure(
+          `Revision ${input.revision} of release ${input.release} changed after it was checked: helm applied a manifest the chart policy did not judge (revision ${changed.version}); the rollback is not reported as done`,
+        );
+      }
+      if (unconfirmed !== undefined) {
+        throw new RunFailure(
+          `What helm applied for the rollback of ${input.release} to revision ${input.revision} cannot be confirmed to be the revision the chart policy judged: ${unconfirmed}; the rollback is not reported as done`,
+        );
+      }
+    } finally {
+      records.close();
+    }
     // As a chart run: it succeeded only once the release's workloads are Ready.
     await this.step(ctx, 'wait', () =>
       waitForReady({

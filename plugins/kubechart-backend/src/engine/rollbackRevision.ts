@@ -11,8 +11,10 @@ import {
   parseManifests,
   releasePolicyReport,
 } from '@kubechart/plugin-kubechart-node';
-import { readHelmRelease } from '../lib/helmRelease';
+import { Watch } from '@kubernetes/client-node';
+import { helmReleaseOfSecret, readHelmRelease } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
+import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
 
@@ -130,4 +132,192 @@ export function rollbackSecretValues(
     }
   }
   return [...out];
+}
+
+/** A revision helm created, as it created it: the manifest it applied (hooks included) and its values. */
+export type CreatedRevision = {
+  version: number;
+  manifest: string;
+  config: Record<string, unknown>;
+};
+
+/** The release records helm created while a rollback ran (see {@link watchCreatedRevisions}). */
+export interface RevisionCreations {
+  /**
+   * The one revision created since the watch began, which must be `version` (the release's latest
+   * after helm): its record as helm first wrote it. A RunFailure naming why when that cannot be told
+   * exactly: no such record, another record created meanwhile, the watch ended or fell behind.
+   */
+  created(version: number): Promise<CreatedRevision>;
+  close(): void;
+}
+
+/** How long {@link RevisionCreations.created} waits for the watch to reach the record it reads. */
+export const CREATED_REVISION_WAIT_MS = 30_000;
+
+type RecordEvent = {
+  type: string;
+  uid?: string;
+  resourceVersion?: string;
+  secret?: any;
+};
+
+/**
+ * Watches the release records of `release` (Secrets labelled `owner=helm,name=<release>`, as helm
+ * finds them) from now on, to learn what `helm rollback` applied. Helm reads the revision it returns
+ * to once, writes it as a new revision (before it applies it), then applies that copy: the new
+ * record, as first written, is what was applied. Rewriting the old revision's Secret (which the
+ * namespace's users may) after the chart policy judged it shows there, and cannot be hidden by
+ * rewriting the new record afterwards: only its first write counts, and a second record created
+ * meanwhile is refused. `client` acts as the namespace's deployer.
+ */
+export async function watchCreatedRevisions(
+  client: KubeClient,
+  namespace: string,
+  release: string,
+  waitMs = CREATED_REVISION_WAIT_MS,
+): Promise<RevisionCreations> {
+  const list = await client.core.listNamespacedSecret({
+    namespace,
+    labelSelector: `owner=helm,name=${release}`,
+  });
+  const events: RecordEvent[] = [];
+  const listeners = new Set<() => void>();
+  const notify = () => listeners.forEach(l => l());
+  let lastVersion = list.metadata?.resourceVersion;
+  let ended: string | undefined;
+  let controller: AbortController | undefined;
+  let closed = false;
+  const end = (why: string) => {
+    ended ??= why;
+    notify();
+  };
+  const open = async () => {
+    try {
+      controller = await new Watch(client.kubeConfig).watch(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+        {
+          labelSelector: `owner=helm,name=${release}`,
+          resourceVersion: lastVersion,
+          allowWatchBookmarks: true,
+        },
+        (type: string, object: any) => {
+          if (type === 'ERROR') {
+            end(
+              `the watch of its release records failed: ${
+                object?.message ?? object?.reason ?? 'unknown error'
+              }`,
+            );
+            return;
+          }
+          const rv = object?.metadata?.resourceVersion;
+          if (typeof rv === 'string') lastVersion = rv;
+          if (type === 'BOOKMARK') return;
+          events.push({
+            type,
+            uid: object?.metadata?.uid,
+            resourceVersion: rv,
+            // Only a creation's content is read.
+            secret: type === 'ADDED' ? object : undefined,
+          });
+          notify();
+        },
+        (err: unknown) => {
+          if (closed || ended) return;
+          // The server ends watches now and then: resume from the last change seen (nothing is missed).
+          if (err) end(`the watch of its release records ended: ${err}`);
+          else open();
+        },
+      );
+    } catch (e) {
+      end(`the watch of its release records could not be opened: ${e}`);
+    }
+  };
+  if (!lastVersion) {
+    end('listing its release records gave no resourceVersion to watch from');
+  } else {
+    await open();
+  }
+
+  /** The index of the event that wrote `uid` at `resourceVersion`, once the watch has delivered it. */
+  const waitFor = async (uid: string, resourceVersion: string) => {
+    let check = () => {};
+    const reached = new Promise<number>((resolve, reject) => {
+      check = () => {
+        const i = events.findIndex(
+          e => e.uid === uid && e.resourceVersion === resourceVersion,
+        );
+        if (i >= 0) resolve(i);
+        else if (ended) reject(new RunFailure(ended));
+      };
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new RunFailure(
+              `the watch of its release records did not show its record within ${
+                waitMs / 1000
+              }s`,
+            ),
+          ),
+        waitMs,
+      );
+    });
+    listeners.add(check);
+    check();
+    try {
+      return await Promise.race([reached, late]);
+    } finally {
+      clearTimeout(timer);
+      listeners.delete(check);
+    }
+  };
+
+  return {
+    async created(version) {
+      const name = `sh.helm.release.v1.${release}.v${version}`;
+      const secret = await client.read<any>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace },
+      });
+      const uid = secret?.metadata?.uid;
+      const resourceVersion = secret?.metadata?.resourceVersion;
+      if (!uid || !resourceVersion) {
+        throw new RunFailure(`there is no release record ${name}`);
+      }
+      // Every change up to the record as read now, in order: helm's creation is among them.
+      const upTo = await waitFor(uid, resourceVersion);
+      const creations = events
+        .slice(0, upTo + 1)
+        .filter(e => e.type === 'ADDED');
+      if (creations.length !== 1 || creations[0].uid !== uid) {
+        throw new RunFailure(
+          `${creations.length} release records of ${release} were created while it ran, not only ${name}`,
+        );
+      }
+      const record = await helmReleaseOfSecret(
+        creations[0].secret,
+        namespace,
+        release,
+      );
+      if (!record || record.version !== version) {
+        throw new RunFailure(
+          `${name} is not helm's release record of revision ${version}`,
+        );
+      }
+      return {
+        version,
+        manifest: withHooks(String(record.manifest), record.hooks),
+        config: record.config,
+      };
+    },
+    close() {
+      closed = true;
+      listeners.clear();
+      controller?.abort();
+    },
+  };
 }

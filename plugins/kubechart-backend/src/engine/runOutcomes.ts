@@ -77,11 +77,36 @@ export async function releasesToPrune(
 }
 
 /**
+ * What a tenant gets back when `run` on it (as its end is recorded) failed having changed nothing in a
+ * cluster, because it never started or its executor recorded no change: the record the run replaced
+ * when it claimed the tenant or, when it replaced none, `current` as `deleted` (not live: nobody owns
+ * its code, no budget counts it, no catalog entity stands for it). Undefined when the run changed
+ * something or may have (what it applied is not known), or when what it replaced was not kept. The
+ * one rule for both ends of a tenant run: the instance that ended it (RunEngine) and the outcome pass
+ * ({@link settledTenant}).
+ */
+export async function tenantUnchangedByFailedRun(
+  store: RunStore,
+  run: Run,
+  current: NewTenantRecord,
+): Promise<NewTenantRecord | undefined> {
+  const neverStarted =
+    !run.action && !run.transitions.some(t => t.status === 'running');
+  if (
+    run.status !== 'failed' ||
+    !(neverStarted || (run.applied !== undefined && run.applied.length === 0))
+  )
+    return undefined;
+  const before = await store.getTenantBefore(run.id);
+  if (before === undefined) return undefined;
+  return before ?? { ...current, status: 'deleted', lastRunId: run.id };
+}
+
+/**
  * The record a tenant left `provisioning`/`deleting` by `run`, which ended without its end reaching
  * the tenant, gets now. From the run's record alone, failing closed:
- * - a failed run that applied nothing (never started, or its executor recorded no change) gives
- *   the tenant back the record it replaced (none: the tenant is not live), as reconciling a run no
- *   backend started does;
+ * - a failed run that applied nothing gives the tenant back the record it replaced (none: the tenant
+ *   is not live), as reconciling a run no backend started does ({@link tenantUnchangedByFailedRun});
  * - a tenant run is `active` when it succeeded (without the releases it pruned: it succeeded only
  *   once they were gone), `failed` otherwise;
  * - a tenant-delete run is `deleted` when it succeeded, `failed` otherwise (delete it again).
@@ -92,16 +117,8 @@ export async function settledTenant(
   tenant: TenantRecord,
 ): Promise<NewTenantRecord> {
   const { createdAt: _c, updatedAt: _u, ...current } = tenant;
-  const neverStarted =
-    !run.action && !run.transitions.some(t => t.status === 'running');
-  if (
-    run.status === 'failed' &&
-    (neverStarted || (run.applied !== undefined && run.applied.length === 0))
-  ) {
-    const before = await store.getTenantBefore(run.id);
-    if (before !== undefined)
-      return before ?? { ...current, status: 'deleted', lastRunId: run.id };
-  }
+  const unchanged = await tenantUnchangedByFailedRun(store, run, current);
+  if (unchanged) return unchanged;
   if (run.kind === 'tenant') {
     if (run.status !== 'succeeded') return { ...current, status: 'failed' };
     const pruned = await releasesToPrune(store, run, tenant);

@@ -40,6 +40,12 @@ export type RunCaller = {
    * an entity the caller cannot see.
    */
   entityExists?: (entityRef: string) => Promise<boolean>;
+  /**
+   * Whether the caller may read a tenant (`kubechart.tenants.read`, as `GET /tenants` lists it): a
+   * refusal names another owner's tenant, and that owner, only to a caller who may read it. Without
+   * it, none is named.
+   */
+  mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
 };
 
 /** A caller with no permissions beyond `kubechart.runs.create`, owning only through its own ref. */

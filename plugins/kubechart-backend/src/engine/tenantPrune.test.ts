@@ -2,7 +2,12 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Run } from '@kubechart/plugin-kubechart-common';
-import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
+import {
+  createTestEngine,
+  startSim,
+  testConfig,
+  testRequesters,
+} from '../__testUtils__/setup';
 import { ApprovalDecider } from './RunEngine';
 import { RunCaller } from './scope';
 
@@ -60,6 +65,8 @@ describe.each(databases.eachSupportedId())(
         databases,
         databaseId,
         sim,
+        // The catalog has alice in acme-team, as her sign-in token says.
+        requesters: testRequesters({ [ALICE]: [ACME] }),
         config: testConfig(sim, {
           approvals: {
             rules: [
@@ -136,9 +143,11 @@ describe.each(databases.eachSupportedId())(
       );
       expect(refused.status).toBe('failed');
       expect(await helmReleases('tenant-prunea')).toEqual(['api', 'web']);
-      // The tenant still has api: its record says so.
+      // The tenant still has api: its record says so. The run changed nothing: the tenant keeps the
+      // record it had (active), as the outcome pass gives it such a run's tenant.
+      expect(refused.applied).toEqual([]);
       expect(await tenantOf('prunea')).toMatchObject({
-        status: 'failed',
+        status: 'active',
         releases: expect.arrayContaining(['web', 'api']),
       });
 

@@ -801,6 +801,8 @@ describe('ClusterHealthCache', () => {
       status: 'error',
       message: expect.stringMatching(/Kubernetes API of cluster "dev"/),
     });
+    // It never followed the cluster: there is no time it was last seen.
+    expect(cache.health().lastSeenAt).toBeUndefined();
     sim.faults.startApi();
     const back = await eventually(
       () => cache.health(),

@@ -57,6 +57,10 @@ export class ClusterHealthCache {
     informer: Cached<any>;
     synced: boolean;
     errors: number;
+    /** Whether it has ever listed the cluster. */
+    listed: boolean;
+    /** When it stopped following the cluster: its first failure since it last listed. */
+    lostAt?: number;
     begin(): Promise<void>;
   }> = [];
   private nodes!: Cached<V1Node>;
@@ -139,6 +143,8 @@ export class ClusterHealthCache {
         informer,
         synced: false,
         errors: 0,
+        listed: false,
+        lostAt: undefined as number | undefined,
         begin: async () => {},
       };
       // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
@@ -149,6 +155,8 @@ export class ClusterHealthCache {
         await informer.start().catch(() => undefined);
         if (entry.errors === errorsBefore && !this.stopped) {
           entry.synced = true;
+          entry.listed = true;
+          entry.lostAt = undefined;
           this.lastHeardAt = Date.now();
           if (this.informers.every(i => i.synced)) this.lastError = undefined;
           this.markDirty();
@@ -165,6 +173,7 @@ export class ClusterHealthCache {
       informer.on('error', (err: unknown) => {
         entry.errors++;
         entry.synced = false;
+        entry.lostAt ??= Date.now();
         this.lastError = describeKubeError(err, this.cluster);
         this.logger.warn(
           `Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`,
@@ -262,10 +271,36 @@ export class ClusterHealthCache {
   /**
    * Seconds since the cache last heard from the cluster (a list or a watch event; since it was
    * created when it never did), and whether every informer is watching (operations metrics).
+   * `followedUntil`: until when what the cache holds is known to be the cluster's: `now` while every
+   * informer watches; else when the first of those that do not stopped following the cluster (an
+   * informer's first failure since it last listed); undefined while one of those never listed it.
+   * The cluster-wide `ageSeconds` does not tell: the other informers' events keep it low while one
+   * informer fails.
    */
-  freshness(now = Date.now()): { ageSeconds: number; synced: boolean } {
+  freshness(now = Date.now()): {
+    ageSeconds: number;
+    synced: boolean;
+    followedUntil?: number;
+  } {
     const since = this.lastHeardAt || this.createdAt;
-    return { ageSeconds: Math.max(0, now - since) / 1000, synced: this.ready };
+    const behind = this.informers.filter(i => !i.synced);
+    let followedUntil: number | undefined;
+    if (this.ready) followedUntil = now;
+    else if (
+      behind.length > 0 &&
+      behind.every(i => i.listed && i.lostAt !== undefined)
+    )
+      followedUntil = Math.min(...behind.map(i => i.lostAt!));
+    return {
+      ageSeconds: Math.max(0, now - since) / 1000,
+      synced: this.ready,
+      ...(followedUntil === undefined ? {} : { followedUntil }),
+    };
+  }
+
+  /** Why the cache does not follow the cluster: the last failed list or watch, until all follow it again. */
+  get failure(): string | undefined {
+    return this.lastError;
   }
 
   /** Whether every informer has listed and is watching. */
@@ -395,6 +430,7 @@ export class ClusterHealthCache {
   }
 
   private errorHealth(message: string): ClusterHealth {
+    const { followedUntil } = this.freshness();
     return {
       cluster: this.cluster,
       status: 'error',
@@ -405,6 +441,9 @@ export class ClusterHealthCache {
       utilisation: { cpu: 0, memory: 0, source: 'requests' },
       alerts: [],
       observedAt: new Date().toISOString(),
+      ...(followedUntil === undefined
+        ? {}
+        : { lastSeenAt: new Date(followedUntil).toISOString() }),
     };
   }
 

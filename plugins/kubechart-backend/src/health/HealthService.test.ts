@@ -243,6 +243,73 @@ describe('HealthService', () => {
     expect(settled.status).toBe('healthy');
   });
 
+  it("answers a tenant's health as unknown, with the cache's error and since when, while the cache does not follow the cluster", async () => {
+    const ns = 'unwatched';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 2, 'registry.example.com/x:1'),
+    });
+    health = new HealthService(registry, mockServices.logger.mock(), {
+      restartDelayMs: 200,
+    });
+    const tenant = tenantOf(ns, ['web']);
+    await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+
+    // Deployments and pods can no longer be listed or watched, and the open watches end: the cache
+    // keeps what it had, which no longer follows the cluster.
+    const lostFrom = Date.now();
+    try {
+      for (const resource of ['deployments', 'pods'])
+        for (const verb of ['list', 'watch'])
+          sim.faults.failVerb({ verb, resource, status: 500 });
+      sim.faults.expireWatches();
+      const cluster = await eventually(
+        () => health.clusterHealth('dev'),
+        h => h.status === 'error',
+      );
+      expect(cluster.status).toBe('error');
+      const lostBy = Date.now();
+      await apps().deleteNamespacedDeployment({ name: 'web', namespace: ns });
+      await new Promise(r => setTimeout(r, 1500));
+
+      const unknown = await health.tenantHealth(tenant);
+      expect(unknown).toMatchObject({
+        tenant: ns,
+        status: 'unknown',
+        message: expect.stringMatching(/answered 500/),
+        // Nothing the cache holds is given as the tenant's: web is gone from the cluster.
+        releases: [],
+      });
+      // As of when the cache stopped following the cluster, not of the request.
+      const observedAt = Date.parse(unknown.observedAt);
+      expect(observedAt).toBeGreaterThanOrEqual(lostFrom);
+      expect(observedAt).toBeLessThanOrEqual(lostBy);
+      expect(Date.now() - observedAt).toBeGreaterThanOrEqual(1500);
+      // The cluster's answer says so too.
+      const lastSeenAt = Date.parse(
+        (await health.clusterHealth('dev')).lastSeenAt ?? '',
+      );
+      expect(lastSeenAt).toBeGreaterThanOrEqual(lostFrom);
+      expect(lastSeenAt).toBeLessThanOrEqual(lostBy);
+    } finally {
+      sim.faults.clear();
+    }
+
+    // Once the cache follows the cluster again, the answer is the cluster's, as of now.
+    const back = await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status !== 'unknown',
+    );
+    expect(back.status).toBe('healthy');
+    expect(release(back, 'web')).toMatchObject({ status: 'no-workloads' });
+    expect(Date.now() - Date.parse(back.observedAt)).toBeLessThan(1000);
+    expect((await health.clusterHealth('dev')).lastSeenAt).toBeUndefined();
+  });
+
   it('does not count the pods of a release that ended', async () => {
     const ns = 'evicted';
     await core().createNamespace({ body: { metadata: { name: ns } } });

@@ -85,10 +85,10 @@ export class HealthService {
     ageSeconds: number;
     synced: boolean;
   }> {
-    return [...this.caches.values()].map(c => ({
-      cluster: c.cluster,
-      ...c.freshness(),
-    }));
+    return [...this.caches.values()].map(c => {
+      const { ageSeconds, synced } = c.freshness();
+      return { cluster: c.cluster, ageSeconds, synced };
+    });
   }
 
   /**
@@ -125,16 +125,28 @@ export class HealthService {
    * Per-release readiness of a tenant, from the cache of its cluster. Each Deployment, StatefulSet
    * and DaemonSet of a release is judged by its rollout (as `kubectl rollout status`, see
    * {@link workloadRollout}); its pods are counted when they match its selector and have not ended.
+   * `unknown`, with no release, while the cache does not follow the cluster (a list or watch fails):
+   * what it holds may be gone from the cluster.
    */
   async tenantReadiness(
     tenant: TenantRecord,
-  ): Promise<Pick<TenantHealth, 'releases' | 'status'>> {
+  ): Promise<Pick<TenantHealth, 'releases' | 'status' | 'message'>> {
     if (!this.clusters.has(tenant.cluster))
       throw new NotFoundError(
         `Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`,
       );
     const cache = this.cache(tenant.cluster);
     if (!cache.ready) await this.starting.get(tenant.cluster);
+    if (!cache.ready)
+      return {
+        status: 'unknown',
+        message: `The health cache of cluster ${
+          tenant.cluster
+        } does not follow the cluster: ${
+          cache.failure ?? 'it has not listed the cluster yet'
+        }`,
+        releases: [],
+      };
     // Only the tenant namespace's objects, from the cache's per-namespace maps.
     const {
       pods: nsPods,
@@ -238,10 +250,34 @@ export class HealthService {
     return { releases, status };
   }
 
-  /** Per-release pod readiness (from the cache), quota use and access URLs of a tenant. */
+  /**
+   * Per-release pod readiness (from the cache), quota use and access URLs of a tenant, as of now.
+   * While the cache does not follow the cluster: `unknown` with why, nothing else of the tenant, as
+   * of when the cache stopped following the cluster (see {@link ClusterHealthCache.freshness}).
+   */
   async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
-    const { releases, status } = await this.tenantReadiness(tenant);
+    const { releases, status, message } = await this.tenantReadiness(tenant);
     const ns = tenant.namespace;
+    if (status === 'unknown') {
+      const now = Date.now();
+      const { ageSeconds, followedUntil } = this.cache(
+        tenant.cluster,
+      ).freshness(now);
+      return {
+        tenant: tenant.code,
+        cluster: tenant.cluster,
+        namespace: ns,
+        status,
+        message,
+        releases,
+        quota: { hard: {}, used: {} },
+        urls: [],
+        // When it never listed the cluster: when it last heard from it, or was created.
+        observedAt: new Date(
+          followedUntil ?? now - ageSeconds * 1000,
+        ).toISOString(),
+      };
+    }
     const client = new KubeClient(this.clusters.kubeConfig(tenant.cluster));
     const quota = await client.core
       .readNamespacedResourceQuota({ name: 'kubechart-quota', namespace: ns })

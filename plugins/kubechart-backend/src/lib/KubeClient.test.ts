@@ -215,4 +215,107 @@ describe('KubeClient ensure / applyIfChanged', () => {
     ).resolves.toBe('updated');
     expect(c.writes).toEqual(['patch ConfigMap/settings']);
   });
+
+  describe('with wholeSpec (an object KubeChart owns whole)', () => {
+    const policy = (spec: Record<string, unknown>) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('kubechart-default-deny'),
+      spec,
+    });
+    const denyAll = {
+      podSelector: {},
+      ingress: [{ from: [{ podSelector: {} }] }, { ports: [{ port: 8080 }] }],
+    };
+
+    it('leaves it alone when its spec is the one written, with what the server defaults and leaves out', async () => {
+      const p = clientWith(
+        stored(
+          policy({
+            podSelector: {},
+            policyTypes: ['Ingress'],
+            ingress: [
+              { from: [{ podSelector: {} }] },
+              { ports: [{ port: 8080, protocol: 'TCP' }] },
+            ],
+          }),
+        ),
+      );
+      await expect(
+        p.client.ensure(policy(denyAll), { wholeSpec: true }),
+      ).resolves.toBe('unchanged');
+      expect(p.writes).toEqual([]);
+
+      // SetDefaults_LimitRangeItem: a Container item's default request is its default limit, then its min.
+      const l = clientWith(
+        stored(
+          limitRange({
+            default: { cpu: '1', memory: '1Gi' },
+            defaultRequest: {
+              cpu: '500m',
+              memory: '1Gi',
+              'ephemeral-storage': '1Gi',
+            },
+            min: { 'ephemeral-storage': '1Gi' },
+          }),
+        ),
+      );
+      await expect(
+        l.client.ensure(
+          limitRange({
+            default: { cpu: '1000m', memory: '1024Mi' },
+            defaultRequest: { cpu: '0.5' },
+            min: { 'ephemeral-storage': '1Gi' },
+            max: {},
+          }),
+          { wholeSpec: true },
+        ),
+      ).resolves.toBe('unchanged');
+      expect(l.writes).toEqual([]);
+    });
+
+    it('replaces it when anything was added to its spec, an empty selector that opens it included', async () => {
+      for (const opened of [
+        // Every pod of every namespace.
+        {
+          ...denyAll,
+          ingress: [
+            { from: [{ podSelector: {}, namespaceSelector: {} }] },
+            denyAll.ingress[1],
+          ],
+        },
+        { ...denyAll, ingress: [...denyAll.ingress, {}] },
+        { ...denyAll, policyTypes: ['Ingress', 'Egress'], egress: [{}] },
+      ]) {
+        const p = clientWith(stored(policy(opened)));
+        await expect(
+          p.client.ensure(policy(denyAll), { wholeSpec: true }),
+        ).resolves.toBe('updated');
+        expect(p.writes).toEqual([
+          'replace NetworkPolicy/kubechart-default-deny',
+        ]);
+      }
+
+      const q = clientWith(
+        stored({
+          ...quota({ cpu: '1' }),
+          spec: { hard: { cpu: '1' }, scopes: ['NotTerminating'] },
+        }),
+      );
+      await expect(
+        q.client.ensure(quota({ cpu: '1000m' }) as any, { wholeSpec: true }),
+      ).resolves.toBe('updated');
+      expect(q.writes).toEqual(['replace ResourceQuota/kubechart-quota']);
+
+      const l = clientWith(
+        stored(limitRange({ default: { cpu: '1' }, max: { cpu: '100' } })),
+      );
+      await expect(
+        l.client.ensure(limitRange({ default: { cpu: '1' } }), {
+          wholeSpec: true,
+        }),
+      ).resolves.toBe('updated');
+      expect(l.writes).toEqual(['replace LimitRange/kubechart-limits']);
+    });
+  });
 });

@@ -102,6 +102,113 @@ export function isSubset(
   );
 }
 
+/**
+ * Whether `desired` and `actual` are the same value, with no key more or less on either side: scalars and
+ * quantities compare as in {@link isSubset}; an absent key and one set to `undefined` are the same.
+ */
+export function isSameValue(
+  desired: unknown,
+  actual: unknown,
+  key?: string,
+  parent?: string,
+): boolean {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object';
+  if (!isObject(desired) || !isObject(actual))
+    return (
+      !isObject(desired) &&
+      !isObject(actual) &&
+      (desired === undefined) === (actual === undefined) &&
+      isSubset(desired, actual, key, parent)
+    );
+  if (Array.isArray(desired) || Array.isArray(actual))
+    return (
+      Array.isArray(desired) &&
+      Array.isArray(actual) &&
+      desired.length === actual.length &&
+      desired.every((d, i) => isSameValue(d, actual[i]))
+    );
+  const keys = (v: object) =>
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k]) => k);
+  const mine = keys(desired as object);
+  const theirs = keys(actual as object);
+  return (
+    mine.length === theirs.length &&
+    mine.every(k =>
+      isSameValue(
+        (desired as Record<string, unknown>)[k],
+        (actual as Record<string, unknown>)[k],
+        k,
+        key,
+      ),
+    )
+  );
+}
+
+/** The ResourceList maps of a LimitRange item. */
+const LIMIT_RANGE_MAPS = [
+  'max',
+  'min',
+  'default',
+  'defaultRequest',
+  'maxLimitRequestRatio',
+];
+
+/**
+ * The spec of an object as the API server stores it, for the kinds whose whole spec {@link KubeClient.ensure}
+ * compares: the defaults it adds (a LimitRange Container item's `default` from `max`, its `defaultRequest` from
+ * `default`, then `min`; a NetworkPolicy's `policyTypes` and its ports' `protocol`) and the empty maps and lists it
+ * leaves out. Any other kind's spec is compared as written.
+ */
+export function specAsStored(obj: KubernetesObject & Record<string, any>) {
+  const spec = structuredClone(obj.spec);
+  if (!spec || typeof spec !== 'object') return spec;
+  const dropEmpty = (o: Record<string, any>, keys: string[]) => {
+    for (const k of keys) {
+      const v = o[k];
+      if (
+        v === null ||
+        (Array.isArray(v) && v.length === 0) ||
+        (v && typeof v === 'object' && Object.keys(v).length === 0)
+      )
+        delete o[k];
+    }
+  };
+  if (obj.apiVersion === 'v1' && obj.kind === 'ResourceQuota') {
+    dropEmpty(spec, ['hard', 'scopes']);
+  } else if (obj.apiVersion === 'v1' && obj.kind === 'LimitRange') {
+    for (const item of Array.isArray(spec.limits) ? spec.limits : []) {
+      if (item?.type === 'Container') {
+        item.default = { ...item.max, ...item.default };
+        item.defaultRequest = {
+          ...item.min,
+          ...item.default,
+          ...item.defaultRequest,
+        };
+      }
+      dropEmpty(item, LIMIT_RANGE_MAPS);
+    }
+  } else if (
+    obj.apiVersion === 'networking.k8s.io/v1' &&
+    obj.kind === 'NetworkPolicy'
+  ) {
+    const rules = (k: 'ingress' | 'egress') =>
+      Array.isArray(spec[k]) ? (spec[k] as Array<Record<string, any>>) : [];
+    if (!spec.policyTypes)
+      spec.policyTypes = rules('egress').length
+        ? ['Ingress', 'Egress']
+        : ['Ingress'];
+    for (const rule of [...rules('ingress'), ...rules('egress')]) {
+      for (const port of Array.isArray(rule.ports) ? rule.ports : [])
+        port.protocol = port.protocol ?? 'TCP';
+      dropEmpty(rule, ['ports', 'from', 'to']);
+    }
+    dropEmpty(spec, ['ingress', 'egress']);
+  }
+  return spec;
+}
+
 /** Parts of an object that a check compares (not status or server-set metadata). */
 function comparable(obj: KubernetesObject & Record<string, any>) {
   const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = obj;
@@ -198,9 +305,14 @@ export class KubeClient {
 
   /**
    * Reads first; creates the object when absent, replaces it (keeping its resourceVersion) when it
-   * differs, and does nothing when it already matches.
+   * differs, and does nothing when it already matches. It matches when the live object has every field
+   * `obj` sets; with `wholeSpec`, for an object KubeChart owns whole, only when its `spec` is `obj`'s as
+   * the API server stores it (see {@link specAsStored}): a key anyone added is taken out again.
    */
-  async ensure(obj: KubernetesObject): Promise<ApplyOutcome> {
+  async ensure(
+    obj: KubernetesObject,
+    options: { wholeSpec?: boolean } = {},
+  ): Promise<ApplyOutcome> {
     const current = await this.readForChange(obj);
     if (!current) {
       await this.change('created', obj, () =>
@@ -213,7 +325,15 @@ export class KubeClient {
       );
       return 'created';
     }
-    if (isSubset(comparable(obj as any), current)) return 'unchanged';
+    if (options.wholeSpec) {
+      const { spec: _spec, ...rest } = obj as KubernetesObject &
+        Record<string, any>;
+      if (
+        isSubset(comparable(rest), current) &&
+        isSameValue(specAsStored(obj), (current as any).spec)
+      )
+        return 'unchanged';
+    } else if (isSubset(comparable(obj as any), current)) return 'unchanged';
     const merged = {
       ...current,
       ...obj,

@@ -176,6 +176,24 @@ export async function readHelmRelease(
     : undefined;
 }
 
+/**
+ * Reads the Helm release record a `helm.sh/release.v1` Secret holds (one already fetched, e.g. from a
+ * watch event); undefined when the Secret is not a release record.
+ */
+export async function helmReleaseOfSecret(
+  secret: {
+    type?: string;
+    data?: Record<string, string>;
+    metadata?: { name?: string; labels?: Record<string, string> };
+  },
+  namespace: string,
+  name: string,
+): Promise<StoredHelmRelease | undefined> {
+  return isReleaseSecret(secret)
+    ? toStoredHelmRelease(secret, namespace, name)
+    : undefined;
+}
+
 function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
   return (
     s.type === 'helm.sh/release.v1' &&

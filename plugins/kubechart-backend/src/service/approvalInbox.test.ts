@@ -24,17 +24,40 @@ import { collectVisibleApprovals } from './approvalInbox';
 jest.setTimeout(180_000);
 
 describe('collectVisibleApprovals', () => {
-  /** `total` open approvals, newest first; every `every`-th is visible. */
-  const platform = (total: number) =>
-    Array.from(
-      { length: total },
-      (_, i) => ({ id: `r${String(i).padStart(5, '0')}` } as RunListItem),
-    );
+  /**
+   * `total` open approvals, newest first, each made in its own millisecond unless `sameMs` says
+   * (by index) that it was made in the millisecond of the one before; every `every`-th is visible.
+   */
+  const platform = (
+    total: number,
+    sameMs: (i: number) => boolean = () => false,
+  ) => {
+    let ms = Date.parse('2030-01-01T00:00:00.000Z');
+    return Array.from({ length: total }, (_, i) => {
+      if (i > 0 && !sameMs(i)) ms -= 1;
+      return {
+        id: `r${String(i).padStart(5, '0')}`,
+        createdAt: new Date(ms).toISOString(),
+      } as RunListItem;
+    });
+  };
+  /** The store's cursors over `runs`: after a run, and before a millisecond. */
+  const cursors = {
+    after: (r: Pick<RunListItem, 'id'>) => `after:${r.id}`,
+    before: (createdAt: string) => `before:${createdAt}`,
+  };
   const pager = (runs: RunListItem[], pageSize: number) => {
     const reads: Array<string | undefined> = [];
-    const readPage = async (before?: RunListItem) => {
-      reads.push(before?.id);
-      const from = before ? runs.findIndex(r => r.id === before.id) + 1 : 0;
+    const readPage = async (cursor?: string) => {
+      reads.push(cursor);
+      let from = 0;
+      if (cursor?.startsWith('after:'))
+        from = runs.findIndex(r => r.id === cursor.slice('after:'.length)) + 1;
+      if (cursor?.startsWith('before:')) {
+        const at = cursor.slice('before:'.length);
+        from = runs.findIndex(r => r.createdAt < at);
+        if (from < 0) from = runs.length;
+      }
       return runs.slice(from, from + pageSize);
     };
     return { reads, readPage };
@@ -49,6 +72,7 @@ describe('collectVisibleApprovals', () => {
     const result = await collectVisibleApprovals(
       readPage,
       visibleIf(r => r.id >= 'r00012' && r.id <= 'r00014'),
+      cursors,
       { wanted: 3, pageSize: 5, maxPages: 10 },
     );
     expect(result).toEqual({
@@ -58,34 +82,52 @@ describe('collectVisibleApprovals', () => {
     // On to the end of the list, to know that no other request is the caller's.
     expect(reads).toEqual([
       undefined,
-      'r00004',
-      'r00009',
-      'r00014',
-      'r00019',
-      'r00024',
+      'after:r00004',
+      'after:r00009',
+      'after:r00014',
+      'after:r00019',
+      'after:r00024',
     ]);
   });
 
-  it('says the list is cut when the caller may see more requests than it lists', async () => {
+  it('says the list is cut when the caller may see more requests than it lists, and reads on after its last item', async () => {
     const runs = platform(25);
     const { reads, readPage } = pager(runs, 5);
+    const visible = visibleIf(r => r.id >= 'r00011');
     // The fourth visible request is on the page that filled the list.
-    expect(
-      await collectVisibleApprovals(
-        readPage,
-        visibleIf(r => r.id >= 'r00011'),
-        { wanted: 3, pageSize: 5, maxPages: 10 },
-      ),
-    ).toEqual({ items: [runs[11], runs[12], runs[13]], truncated: true });
-    expect(reads).toEqual([undefined, 'r00004', 'r00009']);
+    const first = await collectVisibleApprovals(readPage, visible, cursors, {
+      wanted: 3,
+      pageSize: 5,
+      maxPages: 10,
+    });
+    expect(first).toEqual({
+      items: [runs[11], runs[12], runs[13]],
+      truncated: true,
+      nextCursor: 'after:r00013',
+    });
+    expect(reads).toEqual([undefined, 'after:r00004', 'after:r00009']);
     // The fourth is on the page after it.
     expect(
       await collectVisibleApprovals(
         pager(runs, 5).readPage,
         visibleIf(r => r.id >= 'r00012'),
+        cursors,
         { wanted: 3, pageSize: 5, maxPages: 10 },
       ),
-    ).toEqual({ items: [runs[12], runs[13], runs[14]], truncated: true });
+    ).toMatchObject({
+      items: [runs[12], runs[13], runs[14]],
+      truncated: true,
+      nextCursor: 'after:r00014',
+    });
+    // Following the cursor lists the rest, each once.
+    expect(
+      await collectVisibleApprovals(pager(runs, 5).readPage, visible, cursors, {
+        cursor: first.nextCursor,
+        wanted: 20,
+        pageSize: 5,
+        maxPages: 10,
+      }),
+    ).toEqual({ items: runs.slice(14), truncated: false });
   });
 
   it('stops at the end of the list, not truncated', async () => {
@@ -94,22 +136,46 @@ describe('collectVisibleApprovals', () => {
       await collectVisibleApprovals(
         readPage,
         visibleIf(() => false),
+        cursors,
         { wanted: 3, pageSize: 5, maxPages: 10 },
       ),
     ).toEqual({ items: [], truncated: false });
     expect(reads).toHaveLength(3);
   });
 
-  it('reads at most maxPages pages, and says so', async () => {
-    const runs = platform(100);
-    const { reads, readPage } = pager(runs, 5);
-    const result = await collectVisibleApprovals(
-      readPage,
-      visibleIf(r => r.id === 'r00001' || r.id === 'r00099'),
-      { wanted: 3, pageSize: 5, maxPages: 4 },
+  it('reads at most maxPages pages (and the rest of the last millisecond), and gives a cursor from before that millisecond that reaches the older requests', async () => {
+    // r00019 to r00021 were made in one millisecond; the fourth page ends on r00019.
+    const runs = platform(100, i => i === 20 || i === 21);
+    const visible = visibleIf(
+      r => r.id === 'r00001' || r.id === 'r00021' || r.id === 'r00099',
     );
-    expect(result).toEqual({ items: [runs[1]], truncated: true });
-    expect(reads).toHaveLength(4);
+    const { reads, readPage } = pager(runs, 5);
+    const result = await collectVisibleApprovals(readPage, visible, cursors, {
+      wanted: 3,
+      pageSize: 5,
+      maxPages: 4,
+    });
+    expect(result).toEqual({
+      items: [runs[1], runs[21]],
+      truncated: true,
+      // A time, not r00021 (nor r00019, which the caller may not see).
+      nextCursor: `before:${runs[19].createdAt}`,
+    });
+    expect(reads).toHaveLength(5);
+    // Following it reads on, past more pages of others' requests, to the oldest the caller sees.
+    let cursor = result.nextCursor;
+    const rest: RunListItem[] = [];
+    while (cursor) {
+      const next = await collectVisibleApprovals(readPage, visible, cursors, {
+        cursor,
+        wanted: 3,
+        pageSize: 5,
+        maxPages: 4,
+      });
+      rest.push(...next.items);
+      cursor = next.nextCursor;
+    }
+    expect(rest).toEqual([runs[99]]);
   });
 });
 
@@ -234,6 +300,47 @@ describe.each(databases.eachSupportedId())(
       expect((await listed(ALICE)).items.map((r: RunListItem) => r.id)).toEqual(
         [mine.id],
       );
+    });
+
+    it('gives a cursor past the 200 listed, and following it reads every request the caller may see', async () => {
+      const asked: string[] = [];
+      for (let i = 0; i < 205; i++)
+        asked.push((await awaiting(ALICE, `payments-${i}`, [PAYMENTS])).id);
+      const page = async (query = '') => {
+        const r = await request(server)
+          .get(`/api/kubechart/approvals${query}`)
+          .set('Authorization', mockCredentials.user.header(BOB));
+        expect(r.status).toBe(200);
+        return r.body;
+      };
+      const first = await page();
+      expect(first.items).toHaveLength(200);
+      expect(first).toMatchObject({
+        truncated: true,
+        nextCursor: expect.any(String),
+      });
+      const second = await page(
+        `?cursor=${encodeURIComponent(first.nextCursor)}`,
+      );
+      expect(second.nextCursor).toBeUndefined();
+      expect(second.truncated).toBeUndefined();
+      const ids = [...first.items, ...second.items].map(
+        (r: RunListItem) => r.id,
+      );
+      // Each once: these 205 and the one listed above.
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.filter(id => asked.includes(id)).sort()).toEqual(
+        [...asked].sort(),
+      );
+      expect(ids).toHaveLength(206);
+      // A cursor the caller made up is refused, not read as the first page.
+      expect(
+        (
+          await request(server)
+            .get('/api/kubechart/approvals?cursor=not-a-cursor')
+            .set('Authorization', mockCredentials.user.header(BOB))
+        ).status,
+      ).toBe(400);
     });
   },
 );

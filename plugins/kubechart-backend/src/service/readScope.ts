@@ -45,12 +45,21 @@ export class ReadScopes {
     const credentials = await this.httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
+    const scope = await this.scopeOf(credentials, permission);
+    if (!scope) throw new NotAllowedError(`Not allowed: ${permission.name}`);
+    return scope;
+  }
+
+  /** The scope of `credentials` under `permission`; undefined after a DENY. */
+  async scopeOf(
+    credentials: BackstageCredentials,
+    permission: ResourcePermission,
+  ): Promise<ReadScope | undefined> {
     const [decision] = await this.permissions.authorizeConditional(
       [{ permission }],
       { credentials },
     );
-    if (decision.result === AuthorizeResult.DENY)
-      throw new NotAllowedError(`Not allowed: ${permission.name}`);
+    if (decision.result === AuthorizeResult.DENY) return undefined;
     const p = credentials.principal as { type: string; userEntityRef?: string };
     return {
       credentials,

@@ -78,6 +78,7 @@ import type { ActionRefusalAuditor } from '../actions/actionRefusals';
 import {
   createRunSchema,
   eventsQuery,
+  listApprovalsQuery,
   listRunsQuery,
   decideRunSchema,
   parse,
@@ -253,6 +254,15 @@ export async function createRouter(
     next();
   });
   const scopes = new ReadScopes(httpAuth, permissions);
+  /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */
+  const tenantReadableBy =
+    (credentials: BackstageCredentials) => async (tenant: TenantRecord) => {
+      const scope = await scopes.scopeOf(
+        credentials,
+        kubechartTenantsReadPermission,
+      );
+      return !!scope && (await scopes.filter(scope, [tenant])).length > 0;
+    };
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
@@ -506,6 +516,7 @@ export async function createRouter(
             userInfo: options.userInfo,
             catalog: options.catalog,
             auth: options.auth,
+            mayReadTenant: tenantReadableBy(credentials),
           }),
         );
       },
@@ -888,6 +899,7 @@ export async function createRouter(
             userInfo: options.userInfo,
             catalog: options.catalog,
             auth: options.auth,
+            mayReadTenant: tenantReadableBy(credentials),
           }),
         );
       },
@@ -898,12 +910,13 @@ export async function createRouter(
   });
 
   router.get('/approvals', async (req, res) => {
+    const q = parse(listApprovalsQuery, req.query, 'query');
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const decider = await approvalDecider(req);
     // Filtered page by page: the platform's newest open requests may all be others'.
-    const { items, truncated } = await collectVisibleApprovals(
-      before =>
-        store.listOpenApprovals(APPROVALS_PAGE_SIZE, before ? { before } : {}),
+    const { items, truncated, nextCursor } = await collectVisibleApprovals(
+      cursor =>
+        store.listOpenApprovals(APPROVALS_PAGE_SIZE, cursor ? { cursor } : {}),
       async page => {
         const visible: RunListItem[] = [];
         for (const run of await scopes.filter(scope, page)) {
@@ -918,9 +931,19 @@ export async function createRouter(
         }
         return visible;
       },
+      {
+        after: run => store.runsCursorAfter(run),
+        before: createdAt => store.runsCursorBefore(createdAt),
+      },
+      { cursor: q.cursor },
     );
-    // `truncated`: the caller may see more than the items listed, or the scan stopped at its bound.
-    res.json({ items, ...(truncated ? { truncated: true } : {}) });
+    // `truncated`: the caller may see more than the items listed, or the scan stopped at its bound;
+    // `nextCursor` reads on.
+    res.json({
+      items,
+      ...(truncated ? { truncated: true } : {}),
+      ...(nextCursor ? { nextCursor } : {}),
+    });
   });
 
   if (options.drift) {
@@ -956,6 +979,7 @@ export async function createRouter(
             userInfo: options.userInfo,
             catalog: options.catalog,
             auth: options.auth,
+            mayReadTenant: tenantReadableBy(credentials),
           }),
         );
       },
@@ -1331,7 +1355,9 @@ export async function createRouter(
   router.get('/tenants/:code/health', async (req, res) => {
     await authorize(req, kubechartClustersReadPermission);
     const [tenant] = await readableTenant(req, req.params.code);
-    res.json(await health.tenantHealth(tenant));
+    const h = await health.tenantHealth(tenant);
+    // As the cluster's health when unreachable: the answer is not the tenant's state.
+    res.status(h.status === 'unknown' ? 503 : 200).json(h);
   });
 
   /** The caller's scope under `permission`, or undefined when the policy denies it. */

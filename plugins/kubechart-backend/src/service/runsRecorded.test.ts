@@ -329,6 +329,65 @@ describe.each(databases.eachSupportedId())(
       expect(run.approval.previousRunId).toBeUndefined();
     });
 
+    it('are not finished into history on a target an approval rule protects since they were recorded: refused as a record there is, the run failed and its namespace released', async () => {
+      // Recorded (its lease claimed by the action) before the rule protected team-prod.
+      const runs = new DatabaseRunStore(knex);
+      const recorded = await runs.createRun(
+        {
+          id: randomUUID(),
+          kind: 'manifests',
+          status: 'pending',
+          actor: 'user:default/mock',
+          action: 'acme:settings:apply',
+          recordedBy: 'user:default/mock',
+          target: { cluster: 'dev', namespace: 'team-prod' },
+          input: {},
+        },
+        ['ns:dev/team-prod'],
+      );
+      expect((await runs.claimRun(recorded.id, 'backend-a')).epoch).toBe(1);
+      audit.length = 0;
+      const refused = await post(`/runs/${recorded.id}/finish`, {
+        status: 'succeeded',
+        manifest:
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { mode: open }\n',
+      });
+      const message =
+        'Namespace team-prod on cluster dev is protected by approval rule production: changes there need approval (POST /runs), and a recorded run cannot be approved; nothing was recorded';
+      expect({ status: refused.status, body: refused.body.error }).toEqual({
+        status: 403,
+        body: expect.objectContaining({ name: 'NotAllowedError', message }),
+      });
+      const after = (await get(`/runs/${recorded.id}`)).body;
+      expect({
+        status: after.status,
+        failureReason: after.failureReason,
+        manifest: after.manifest,
+      }).toEqual({
+        status: 'failed',
+        failureReason: `Its finish (succeeded) was refused: ${message}`,
+        manifest: undefined,
+      });
+      expect(audit.filter(e => e.eventId === 'run-finish')).toEqual([
+        expect.objectContaining({
+          status: 'failed',
+          error: message,
+          meta: expect.objectContaining({
+            runId: recorded.id,
+            status: 'succeeded',
+            cluster: 'dev',
+            namespace: 'team-prod',
+            runStatus: 'failed',
+            locksReleased: true,
+          }),
+        }),
+      ]);
+      // Nothing holds the namespace any more: an approved change can start there.
+      expect(
+        await knex('kubechart_locks').where({ run_id: recorded.id }),
+      ).toEqual([]);
+    });
+
     it('are in the audit trail as run-events: the run, how many, the step names and statuses, never the log text; refused and failed ones too', async () => {
       const r = await record({ namespace: 'team-events', release: 'audited' });
       expect(r.status).toBe(201);

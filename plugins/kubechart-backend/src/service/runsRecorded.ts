@@ -157,6 +157,11 @@ function recordedRunWriters(
   return writers;
 }
 
+/** Why nothing is recorded on a target approval rule `rule` protects (`POST /runs/record`, `/finish`). */
+function protectedTarget(target: Run['target'], rule: string): string {
+  return `Namespace ${target.namespace} on cluster ${target.cluster} is protected by approval rule ${rule}: changes there need approval (POST /runs), and a recorded run cannot be approved; nothing was recorded`;
+}
+
 /** The lock keys of a recorded run: its release (when it names one) and always its namespace. */
 export function recordedRunLockKeys(target: Run['target']): string[] {
   const { cluster, namespace, release } = target;
@@ -245,11 +250,7 @@ export function addRecordedRunRoutes(
         // reports as done there would stand in history as applied with nobody's approval. Refused,
         // fail closed: nothing records on protected targets.
         const rule = await options.protectingRule(body.target);
-        if (rule) {
-          throw new NotAllowedError(
-            `Namespace ${body.target.namespace} on cluster ${body.target.cluster} is protected by approval rule ${rule}: changes there need approval (POST /runs), and a recorded run cannot be approved; nothing was recorded`,
-          );
-        }
+        if (rule) throw new NotAllowedError(protectedTarget(body.target, rule));
         const created = await store.createRun(
           {
             id: randomUUID(),
@@ -498,6 +499,46 @@ export function addRecordedRunRoutes(
     }
   }
 
+  /**
+   * The refusal of the finish of a recorded run whose target approval rule `rule` protects now,
+   * after failing the run under its lease with that reason (its locks released): carries, for the
+   * `run-finish` audit event, the target and what became of the run.
+   */
+  async function refuseProtected(
+    run: Run,
+    lease: RunLease,
+    rule: string,
+    status: string,
+  ): Promise<Error> {
+    const message = protectedTarget(run.target, rule);
+    let locksReleased = true;
+    let failedHere = true;
+    try {
+      await store.finishRun(
+        run.id,
+        'failed',
+        { failureReason: `Its finish (${status}) was refused: ${message}` },
+        { lease },
+      );
+    } catch (e) {
+      // Reconciled meanwhile: it has ended, and nothing is recorded either way.
+      if (!(e instanceof LeaseLostError)) throw e;
+      failedHere = false;
+      locksReleased = await store.releaseLocks(run.id);
+    }
+    const after = await store.getRun(run.id);
+    if (after && failedHere) {
+      options.onRunFinished?.(after);
+      options.onRunChanged?.(after);
+    }
+    return withAuditMeta(new NotAllowedError(message), {
+      cluster: run.target.cluster,
+      namespace: run.target.namespace,
+      runStatus: after?.status ?? 'failed',
+      locksReleased,
+    });
+  }
+
   router.post('/runs/:id/finish', async (req, res) => {
     const body = parse(finishRunSchema, req.body, 'finish request');
     const { run, lease } = await recordedRun(req, req.params.id, {
@@ -531,6 +572,12 @@ export function addRecordedRunRoutes(
       'run-finish',
       { runId: run.id, status: body.status },
       async () => {
+        // A run recorded before an approval rule protected its target: what its action reports now
+        // would stand in history (and drift) as applied there with nobody's approval, which
+        // `POST /runs/record` refuses today. Refused alike; the run fails (nobody could finish it)
+        // with that reason, releasing its locks, and nothing it reported is stored.
+        const rule = await options.protectingRule(run.target);
+        if (rule) throw await refuseProtected(run, lease, rule, body.status);
         // The manifest is what drift compares with the cluster (read with the engine's identity)
         // and what history shows as applied: it is held to the run's namespace like the run.
         // (Documents that are no Kubernetes object, without apiVersion or kind, nothing reads.)

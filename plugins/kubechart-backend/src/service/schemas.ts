@@ -256,6 +256,10 @@ export const listRunsQuery = z
   })
   .strict();
 
+export const listApprovalsQuery = z
+  .object({ cursor: z.string().max(500).optional() })
+  .strict();
+
 export const eventsQuery = z
   .object({
     // Bounded as the column is: PostgreSQL refuses to compare `seq` with a larger number (a 500).

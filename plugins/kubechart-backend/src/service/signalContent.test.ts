@@ -35,7 +35,9 @@ describe('signals every signed-in user receives', () => {
     await sim?.stop();
   });
 
-  it("name no tenant, entity, namespace or cluster of a team's run: only what to fetch again, through the API", async () => {
+  /** A tenant run of alice's, once it has ended (its tenant's channels heard of it). */
+  let runId: string;
+  beforeAll(async () => {
     const created = await request(server)
       .post('/api/kubechart/runs')
       .set('Authorization', mockCredentials.user.header('user:default/alice'))
@@ -43,25 +45,30 @@ describe('signals every signed-in user receives', () => {
         kind: 'tenant',
         cluster: 'dev',
         tenant: 'secret-project',
+        entityRef: 'component:default/secret-project',
         releases: [],
       });
-    expect(created.status).toBe(202);
+    if (created.status !== 202)
+      throw new Error(`Run not created: ${created.status} ${created.text}`);
+    runId = created.body.id;
     for (let i = 0; i < 200; i++) {
       if (
         published.some(
-          p =>
-            p.channel === 'kubechart:tenant-health' ||
-            (p.message.status === 'failed' && p.channel === 'kubechart:runs'),
+          p => p.channel === 'kubechart:tenant-health:secret-project',
         )
       )
         break;
       await new Promise(r => setTimeout(r, 100));
     }
+  });
+
+  it("name no tenant, entity, namespace or cluster of a team's run: only what to fetch again, through the API", async () => {
     const broadcast = published.filter(p => p.recipients.type === 'broadcast');
     expect(broadcast.map(p => p.channel)).toEqual(
       expect.arrayContaining([
         'kubechart:runs',
-        `kubechart:run:${created.body.id}`,
+        `kubechart:run:${runId}`,
+        'kubechart:runs:component:default/secret-project',
         'kubechart:tenant-health',
         'kubechart:tenant-health:secret-project',
       ]),
@@ -70,7 +77,10 @@ describe('signals every signed-in user receives', () => {
       .map(p => p.channel)
       .filter(c => c.includes('secret-project'));
     expect(new Set(named)).toEqual(
-      new Set(['kubechart:tenant-health:secret-project']),
+      new Set([
+        'kubechart:runs:component:default/secret-project',
+        'kubechart:tenant-health:secret-project',
+      ]),
     );
     // What a subscriber of a channel receives; a channel named for a tenant or entity is heard only
     // by who subscribes to it by name.
@@ -79,15 +89,41 @@ describe('signals every signed-in user receives', () => {
       'secret-project',
       'tenant-secret-project',
       'alice',
-      'system:default',
+      'component:default',
     ])
       expect(text).not.toContain(name);
     expect(
       broadcast.find(p => p.channel === 'kubechart:runs')?.message,
     ).toEqual({
       type: 'run-updated',
-      runId: created.body.id,
+      runId,
       status: expect.any(String),
     });
+  });
+
+  it("tell a tenant's or entity's own channel only to fetch again, not how its runs went", async () => {
+    // Backstage lets any signed-in user subscribe to any channel by name, also one who may not read
+    // the tenant or entity: what these channels carry is only that there is something to fetch
+    // again, through the API that checks who may read it.
+    const onNamedChannels = published.filter(p =>
+      /^kubechart:(tenant-health|runs|drift):./.test(p.channel),
+    );
+    expect(onNamedChannels.map(p => p.channel)).toEqual(
+      expect.arrayContaining([
+        'kubechart:runs:component:default/secret-project',
+        'kubechart:tenant-health:secret-project',
+      ]),
+    );
+    for (const p of onNamedChannels)
+      expect({ channel: p.channel, message: p.message }).toEqual({
+        channel: p.channel,
+        message: { type: 'refetch' },
+      });
+    // The common channel of tenant health names no tenant, and no outcome either: a run that
+    // succeeded is not a tenant that is healthy.
+    for (const p of published.filter(
+      q => q.channel === 'kubechart:tenant-health',
+    ))
+      expect(p.message).toEqual({ type: 'refetch' });
   });
 });

@@ -20,7 +20,7 @@ import {
 } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import {
-  onlyAdminIsTenantsAdmin,
+  permissionsDenying,
   userInfoWithGroups,
 } from '../__testUtils__/tenantCallers';
 
@@ -29,12 +29,15 @@ jest.setTimeout(120_000);
 const ALICE = 'user:default/alice';
 const BOB = 'user:default/bob';
 const ADMIN = 'user:default/admin';
+/** A member of payments whom the permission policy denies kubechart.tenants.read. */
+const CAROL = 'user:default/carol';
 const ACME = 'group:default/acme-team';
 const PAYMENTS = 'group:default/payments';
 /** Users' groups, as the sign-in token carries them. */
 const GROUPS: Record<string, string[]> = {
   [ALICE]: [ACME],
   [BOB]: [PAYMENTS],
+  [CAROL]: [PAYMENTS],
   [ADMIN]: [],
 };
 
@@ -91,7 +94,14 @@ const catalogHidingFromUsers = () => {
   });
 };
 
-const permissions = onlyAdminIsTenantsAdmin(ADMIN);
+const permissions = permissionsDenying(
+  (permission, principal) =>
+    principal?.type === 'user' &&
+    ((permission === 'kubechart.tenants.admin' &&
+      principal.userEntityRef !== ADMIN) ||
+      (permission === 'kubechart.tenants.read' &&
+        principal.userEntityRef === CAROL)),
+);
 const userInfo = userInfoWithGroups(GROUPS);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
@@ -431,6 +441,46 @@ describe.each(databases.eachSupportedId())(
           )
         ).status,
       ).toBe(202);
+    });
+
+    it('tells a caller who may not read tenants only that the entity is taken, never the other tenant or its owner', async () => {
+      expect(
+        (
+          await post(
+            as(ALICE),
+            tenantRun('acme-vault', {
+              owner: ACME,
+              entityRef: 'system:default/vault',
+            }),
+          )
+        ).status,
+      ).toBe(202);
+      const named = await post(
+        as(CAROL),
+        tenantRun('carol-vault', { entityRef: 'system:default/vault' }),
+      );
+      expect({
+        status: named.status,
+        message: named.body.error.message,
+      }).toEqual({
+        status: 409,
+        message:
+          'Tenant carol-vault may not name system:default/vault: another tenant already has it as its entity',
+      });
+      await expectNothingCreated('carol-vault');
+      // Its code is the System acme-vault names: taken too, and said so alike.
+      const implicit = await post(as(CAROL), tenantRun('vault'));
+      expect({
+        status: implicit.status,
+        message: implicit.body.error.message,
+      }).toEqual({
+        status: 409,
+        message:
+          'Tenant vault may not have system:default/vault as its entity (the System named by its code): another tenant already has it as its entity; give another entityRef',
+      });
+      await expectNothingCreated('vault');
+      for (const refused of [named, implicit])
+        expect(JSON.stringify(refused.body)).not.toMatch(/acme/);
     });
 
     it("refuses with 409 a tenant without an entityRef whose code is the System another owner's live tenant names, and creates nothing", async () => {

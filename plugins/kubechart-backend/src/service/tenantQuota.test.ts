@@ -121,6 +121,92 @@ describe("a tenant's quota", () => {
     expect(await namespaceExists('tenant-odd')).toBe(false);
   });
 
+  it('refuses with 400, naming the field, a quota or default limit the API server would refuse, before anything is applied and in a preview', async () => {
+    for (const [code, quota, message] of [
+      [
+        'neg-cpu',
+        { hard: { 'requests.cpu': '-1' } },
+        'quota.hard.requests.cpu: "-1" is negative',
+      ],
+      [
+        'odd-name',
+        { hard: { 'foo-bar': '1' } },
+        'quota.hard: "foo-bar" is not a resource a ResourceQuota limits',
+      ],
+      [
+        'half-pod',
+        { hard: { pods: '1.5' } },
+        'quota.hard.pods: "1.5" is not a whole number',
+      ],
+      [
+        'lots',
+        { defaultLimits: { cpu: 'lots' } },
+        'quota.defaultLimits.cpu: "lots" is not a Kubernetes quantity',
+      ],
+      [
+        'upside',
+        { defaultLimits: { cpu: '100m' }, defaultRequests: { cpu: '2' } },
+        'quota.defaultRequests.cpu: 2 is above the default limit of cpu (100m, quota.defaultLimits.cpu)',
+      ],
+      [
+        // The default request comes from kubechart.tenant.defaultRequests (cpu 100m).
+        'under',
+        { defaultLimits: { cpu: '50m' } },
+        'kubechart.tenant.defaultRequests.cpu: 100m is above the default limit of cpu (50m, quota.defaultLimits.cpu)',
+      ],
+      [
+        'neg-mem',
+        { defaultLimits: { memory: '-64Mi' } },
+        'quota.defaultLimits.memory: "-64Mi" is negative',
+      ],
+      [
+        'pod-limit',
+        { defaultRequests: { pods: '1' } },
+        'quota.defaultRequests: "pods" is not a resource a container requests',
+      ],
+    ] as const) {
+      const body = {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: code,
+        releases: [],
+        quota,
+      };
+      const refused = await post(ALICE, body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toContain(message);
+      const preview = await request(server)
+        .post('/api/kubechart/runs/preview')
+        .set('Authorization', as(ALICE))
+        .send(body);
+      expect(preview.status).toBe(400);
+      expect(preview.body.error.message).toContain(message);
+      expect(await namespaceExists(`tenant-${code}`)).toBe(false);
+    }
+    // What a ResourceQuota counts besides the common names: objects by kind, storage by class,
+    // extended resources (a name with a "/").
+    const fine = await request(server)
+      .post('/api/kubechart/runs/preview')
+      .set('Authorization', as(ALICE))
+      .send({
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'fine',
+        releases: [],
+        quota: {
+          hard: {
+            'count/deployments.apps': '10',
+            'gold.storageclass.storage.k8s.io/requests.storage': '100Gi',
+            'requests.example.com/gpu': '2',
+            'hugepages-2Mi': '1Gi',
+            services: '0',
+          },
+          defaultLimits: { 'ephemeral-storage': '1Gi' },
+        },
+      });
+    expect(fine.status).toBe(200);
+  });
+
   it('applies a quota up to the ceiling, a limit no default names, and more for a tenants admin', async () => {
     const fits = await post(
       ALICE,

@@ -58,6 +58,46 @@ describe('KubechartRunsClient errors', () => {
   });
 });
 
+describe('KubechartRunsClient health', () => {
+  it('answers a tenant whose health is not known (503) with that answer, and why', async () => {
+    const unknown = {
+      tenant: 'shop',
+      cluster: 'dev',
+      namespace: 'tenant-shop',
+      status: 'unknown',
+      message:
+        'The health cache of cluster dev does not follow the cluster: Kubernetes API of cluster "dev" answered 500: boom',
+      releases: [],
+      quota: { hard: {}, used: {} },
+      urls: [],
+      observedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const client = clientAnswering(503, 'Service Unavailable', unknown);
+    expect(
+      await client.getTenantHealth('shop', {
+        credentials: mockCredentials.user(),
+      }),
+    ).toEqual(unknown);
+  });
+
+  it('throws on a 503 of a tenant health that is not a health answer', async () => {
+    const client = clientAnswering(503, 'Service Unavailable', {
+      error: {
+        name: 'ServiceUnavailableError',
+        message: 'The catalog cannot be read',
+      },
+      response: { statusCode: 503 },
+    });
+    const err = await client
+      .getTenantHealth('shop', { credentials: mockCredentials.user() })
+      .catch(e => e);
+    expect(err).toBeInstanceOf(ResponseError);
+    expect(err.message).toBe(
+      'Request failed with 503 Service Unavailable: The catalog cannot be read',
+    );
+  });
+});
+
 describe('KubechartRunsClient events', () => {
   /** A backend whose run already finished with 5 events, answered 2 a page (as a 1 MiB page would cut them). */
   function pagedClient() {

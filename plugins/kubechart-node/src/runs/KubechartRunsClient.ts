@@ -155,6 +155,10 @@ export interface KubechartRunsService {
     cluster: string,
     options: { credentials: BackstageCredentials },
   ): Promise<ClusterHealth>;
+  /**
+   * Health of one tenant; one whose cluster's health cache does not follow the cluster is an answer
+   * with status `unknown` and why (`message`), not a thrown error.
+   */
   getTenantHealth(
     tenant: string,
     options: { credentials: BackstageCredentials },
@@ -193,6 +197,8 @@ export class KubechartRunsClient implements KubechartRunsService {
     body?: unknown,
     /** Statuses besides 2xx whose JSON body is the answer (e.g. 503 for an unreachable cluster's health). */
     answerStatuses: number[] = [],
+    /** Whether a body of one of `answerStatuses` is the answer (else it is an error). */
+    isAnswer: (body: unknown) => boolean = b => b !== undefined,
   ): Promise<T> {
     const baseUrl = await this.deps.discovery.getBaseUrl('kubechart');
     const { token } = await this.deps.auth.getPluginRequestToken({
@@ -209,6 +215,15 @@ export class KubechartRunsClient implements KubechartRunsService {
     });
     if (!res.ok && !answerStatuses.includes(res.status)) {
       throw withServerMessage(await ResponseError.fromResponse(res as any));
+    }
+    if (!res.ok) {
+      const answer = await res
+        .clone()
+        .json()
+        .catch(() => undefined);
+      if (!isAnswer(answer))
+        throw withServerMessage(await ResponseError.fromResponse(res as any));
+      return answer as T;
     }
     return (res.status === 204 ? undefined : await res.json()) as T;
   }
@@ -416,6 +431,11 @@ export class KubechartRunsClient implements KubechartRunsService {
       'GET',
       `/tenants/${encodeURIComponent(tenant)}/health`,
       credentials,
+      undefined,
+      [503],
+      // A 503 of another cause (the catalog cannot be read) is an error, not an unknown health.
+      (b: any) =>
+        typeof b?.tenant === 'string' && typeof b?.status === 'string',
     );
   }
 

@@ -85,6 +85,11 @@ export interface KubechartApi {
   getClusterHealth(name: string): Promise<ClusterHealth>;
   listTenants(): Promise<Tenant[]>;
   getTenant(code: string): Promise<Tenant>;
+  /**
+   * Health of one tenant. One whose cluster the backend does not follow resolves to a health of
+   * status `unknown`, with why (`message`), as of when it last did (the backend answers 503 with
+   * that body) rather than rejecting.
+   */
   getTenantHealth(code: string): Promise<TenantHealth>;
   getMetricsSummary(): Promise<MetricsSummary>;
   /** Drift of a run that is the latest applied on its target (404 when it has no drift record). */

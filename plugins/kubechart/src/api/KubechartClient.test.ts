@@ -146,6 +146,32 @@ describe('KubechartClient', () => {
     await expect(client.getClusterHealth('prod')).resolves.toEqual(health);
   });
 
+  it('returns the unknown health of a tenant whose cluster the backend does not follow', async () => {
+    const health = {
+      tenant: 'acme',
+      cluster: 'dev',
+      namespace: 'acme',
+      status: 'unknown',
+      message:
+        'The health cache of cluster dev does not follow the cluster: Kubernetes API of cluster "dev" answered 500: boom',
+      releases: [],
+      quota: { hard: {}, used: {} },
+      urls: [],
+      observedAt: '2026-01-01T00:00:00Z',
+    };
+    fetch.mockResolvedValue(jsonResponse(503, health));
+    await expect(client.getTenantHealth('acme')).resolves.toEqual(health);
+    fetch.mockResolvedValue(
+      jsonResponse(503, {
+        error: { name: 'ServiceUnavailableError', message: 'down' },
+        response: { statusCode: 503 },
+      }),
+    );
+    await expect(client.getTenantHealth('acme')).rejects.toBeInstanceOf(
+      ResponseError,
+    );
+  });
+
   it('throws on a 503 that is not a health body', async () => {
     fetch.mockResolvedValue(
       jsonResponse(503, {

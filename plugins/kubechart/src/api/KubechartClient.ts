@@ -39,6 +39,15 @@ function isClusterHealth(body: unknown): body is ClusterHealth {
   );
 }
 
+function isTenantHealth(body: unknown): body is TenantHealth {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as TenantHealth).tenant === 'string' &&
+    typeof (body as TenantHealth).status === 'string'
+  );
+}
+
 /**
  * Default {@link KubechartApi} implementation, talking to the `kubechart` backend plugin.
  * @public
@@ -149,9 +158,21 @@ export class KubechartClient implements KubechartApi {
   }
 
   async getTenantHealth(code: string): Promise<TenantHealth> {
-    return this.request<TenantHealth>(
+    const response = await this.send(
       `/tenants/${encodeURIComponent(code)}/health`,
     );
+    if (response.status === 503) {
+      // A tenant whose cluster the backend does not follow is reported as a health of status
+      // `unknown`, with why, not as a failure.
+      const body = await response
+        .clone()
+        .json()
+        .catch(() => undefined);
+      if (isTenantHealth(body)) {
+        return body;
+      }
+    }
+    return this.parse<TenantHealth>(response);
   }
 
   async getMetricsSummary(): Promise<MetricsSummary> {

@@ -15,7 +15,8 @@ const TIMEOUT_MS = 15_000;
 
 /**
  * Health of one cluster, or why it could not be read. `lastSeenAt` is when the cluster last
- * answered (observed while this view was open), shown when it has become unreachable.
+ * answered: until when the backend followed it (its `lastSeenAt`), else as observed while this view
+ * was open; shown when it has become unreachable.
  */
 export type ClusterHealthResult = { cluster: string; lastSeenAt?: string } & (
   | { health: ClusterHealth; error?: undefined }
@@ -33,7 +34,8 @@ export function useClusterHealth(clusters: string[]) {
     KUBECHART_CLUSTER_HEALTH_CHANNEL,
   );
   const key = clusters.join(',');
-  // The backend reports an unreachable cluster as of now; remember when each one last answered.
+  // The backend reports an unreachable cluster as of now, and until when it followed it when it
+  // did; remember when each one last answered, for an older backend.
   const lastSeen = useRef(new Map<string, string>());
 
   const state = useAsyncRetry(async (): Promise<ClusterHealthResult[]> => {
@@ -52,7 +54,9 @@ export function useClusterHealth(clusters: string[]) {
       if (result.status === 'fulfilled' && result.value.status !== 'error') {
         lastSeen.current.set(cluster, result.value.observedAt);
       }
-      const lastSeenAt = lastSeen.current.get(cluster);
+      const lastSeenAt =
+        (result.status === 'fulfilled' && result.value.lastSeenAt) ||
+        lastSeen.current.get(cluster);
       return result.status === 'fulfilled'
         ? { cluster, lastSeenAt, health: result.value }
         : { cluster, lastSeenAt, error: toError(result.reason) };

@@ -4,8 +4,8 @@ import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
   entityRunsSignalChannel,
+  RefetchSignal,
   RunKind,
-  RunSignal,
   RunStatus,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
@@ -43,8 +43,9 @@ function timeRange(filters: RunFilters): { from?: string; to?: string } {
 }
 
 /**
- * One page of an entity's runs, newest first. Reloads when a run of the entity changes
- * (signal on `kubechart:runs`), keeping the current rows on screen while it does.
+ * One page of an entity's runs, newest first. Reloads when a run of the entity changes (a signal on
+ * `kubechart:runs:<entityRef>`, which says nothing else), keeping the current rows on screen while
+ * it does.
  */
 export function useDeploymentRuns(options: {
   entityRef: string;
@@ -54,7 +55,7 @@ export function useDeploymentRuns(options: {
 }) {
   const api = useApi(kubechartApiRef);
   const { entityRef, filters, cursor, limit = 20 } = options;
-  const { lastSignal } = useSignal<RunSignal>(
+  const { lastSignal } = useSignal<RefetchSignal>(
     entityRunsSignalChannel(entityRef),
   );
 

@@ -3,8 +3,8 @@ import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
-  DriftSignal,
   entityDriftSignalChannel,
+  RefetchSignal,
   Run,
   RunDrift,
 } from '@kubechart/plugin-kubechart-common';
@@ -15,12 +15,13 @@ import { usePolling } from './usePolling';
 export type EntityDriftItem = { drift: RunDrift; run?: Run };
 
 /**
- * Drift of the entity's latest applied runs (one per target). Live through `kubechart:drift:<entityRef>`;
- * refreshed every 2 minutes with signals (the drift job's default pace), every minute without.
+ * Drift of the entity's latest applied runs (one per target). Read again on each signal of
+ * `kubechart:drift:<entityRef>` (which says only that it changed); refreshed every 2 minutes with
+ * signals (the drift job's default pace), every minute without.
  */
 export function useEntityDrift(entityRef: string) {
   const api = useApi(kubechartApiRef);
-  const { lastSignal, isSignalsAvailable } = useSignal<DriftSignal>(
+  const { lastSignal, isSignalsAvailable } = useSignal<RefetchSignal>(
     entityDriftSignalChannel(entityRef),
   );
   const state = useAsyncRetry(async (): Promise<EntityDriftItem[]> => {

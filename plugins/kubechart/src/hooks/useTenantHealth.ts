@@ -3,7 +3,7 @@ import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
-  TenantHealthSignal,
+  RefetchSignal,
   tenantHealthSignalChannel,
 } from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../api';
@@ -11,12 +11,13 @@ import { withTimeout } from '../lib/withTimeout';
 import { usePolling } from './usePolling';
 
 /**
- * Health of a tenant per release, with its quota use. Live through `kubechart:tenant-health:<tenant>`;
- * refreshed every 60 s with signals, 30 s without.
+ * Health of a tenant per release, with its quota use. Read again on each signal of
+ * `kubechart:tenant-health:<tenant>` (which says only that the tenant changed); refreshed every 60 s
+ * with signals, 30 s without.
  */
 export function useTenantHealth(tenant: string) {
   const api = useApi(kubechartApiRef);
-  const { lastSignal, isSignalsAvailable } = useSignal<TenantHealthSignal>(
+  const { lastSignal, isSignalsAvailable } = useSignal<RefetchSignal>(
     tenantHealthSignalChannel(tenant),
   );
   const state = useAsyncRetry(

@@ -149,6 +149,26 @@ describe('ClusterHealthCard', () => {
     ).toBeInTheDocument();
   });
 
+  it('says since when the backend has not followed a cluster, also on a page opened after that', async () => {
+    const api = mockKubechartApi();
+    api.listClusters.mockResolvedValue([
+      { name: 'dev', url: 'https://dev', status: 'error' },
+    ]);
+    api.getClusterHealth.mockResolvedValue(
+      makeClusterHealth({
+        status: 'error',
+        message: 'Kubernetes API of cluster "dev" answered 500: boom',
+        observedAt: new Date().toISOString(),
+        lastSeenAt: new Date(Date.now() - 125_000).toISOString(),
+      }),
+    );
+    render(api);
+    const panel = await screen.findByTestId('kubechart-cluster-dev');
+    expect(panel).toHaveTextContent('answered 500: boom');
+    expect(panel).toHaveTextContent(/Last seen 12\d s ago/);
+    expect(panel).not.toHaveTextContent('Not reachable since this page');
+  });
+
   it('says when a cluster that became unreachable was last seen', async () => {
     const api = mockKubechartApi();
     const signals = new FakeSignalApi();

@@ -236,11 +236,8 @@ describe('DriftPanel', () => {
     api.listDrift.mockResolvedValue([drifted]);
     api.getRun.mockResolvedValue(makeRun({ id: 'run-1' }));
     await act(async () => {
-      signals.publish(entityDriftSignalChannel(ENTITY), {
-        type: 'drift-changed',
-        runId: 'run-1',
-        status: 'drifted',
-      });
+      // The entity's channel says only that its drift changed: the panel reads it again.
+      signals.publish(entityDriftSignalChannel(ENTITY), { type: 'refetch' });
     });
     expect(
       await screen.findAllByText(

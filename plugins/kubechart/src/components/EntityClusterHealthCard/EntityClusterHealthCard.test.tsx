@@ -1,4 +1,7 @@
-import { screen } from '@testing-library/react';
+import { act, screen, waitFor } from '@testing-library/react';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import { tenantHealthSignalChannel } from '@kubechart/plugin-kubechart-common';
+import { FakeSignalApi } from '../../testUtils/fakeSignalApi';
 import {
   renderInTestApp,
   TestApiProvider,
@@ -127,6 +130,75 @@ describe('EntityClusterHealthCard', () => {
     );
     expect(release('config')).not.toHaveTextContent('0/0');
     expect(panel).not.toHaveTextContent('unhealthy');
+  });
+
+  it("says a tenant's health is not known while the backend does not follow its cluster, and since when", async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        status: 'unknown',
+        message:
+          'The health cache of cluster dev does not follow the cluster: Kubernetes API of cluster "dev" answered 500: boom',
+        releases: [],
+        quota: { hard: {}, used: {} },
+        urls: [],
+        observedAt: new Date(Date.now() - 125_000).toISOString(),
+      }),
+    );
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(panel).toHaveTextContent('Health not known');
+    expect(panel).toHaveTextContent(
+      'Kubernetes API of cluster "dev" answered 500: boom',
+    );
+    expect(panel).toHaveTextContent(/Last seen 12\d s ago/);
+    expect(panel).not.toHaveTextContent(/Updated/);
+    expect(panel).not.toHaveTextContent('healthy');
+  });
+
+  it('reads the tenant health again when its channel says it changed', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    api.getTenantHealth
+      .mockResolvedValueOnce(makeTenantHealth({ status: 'degraded' }))
+      .mockResolvedValue(
+        makeTenantHealth({
+          status: 'healthy',
+          releases: [
+            { name: 'db', readyPods: 1, totalPods: 1, status: 'healthy' },
+            { name: 'api', readyPods: 2, totalPods: 2, status: 'healthy' },
+          ],
+        }),
+      );
+    renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [kubechartApiRef, api],
+          [signalApiRef, signals],
+        ]}
+      >
+        <EntityProvider entity={makeEntity({ 'kubechart.io/tenant': 'acme' })}>
+          <EntityClusterHealthCard />
+        </EntityProvider>
+      </TestApiProvider>,
+    );
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(panel).toHaveTextContent('api: 0/2');
+    await waitFor(() =>
+      expect(signals.subscriberCount(tenantHealthSignalChannel('acme'))).toBe(
+        1,
+      ),
+    );
+    // The channel tells only that there is something to read again, through the API.
+    act(() =>
+      signals.publish(tenantHealthSignalChannel('acme'), { type: 'refetch' }),
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId('kubechart-tenant-acme')).toHaveTextContent(
+        'api: 2/2',
+      ),
+    );
+    expect(api.getTenantHealth).toHaveBeenCalledTimes(2);
   });
 
   it('shows the error when the tenant health cannot be read', async () => {

@@ -1,5 +1,6 @@
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
+import Alert from '@material-ui/lab/Alert';
 import { Link, Progress, ResponseErrorPanel } from '@backstage/core-components';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { kubechartTranslationRef } from '../../translation';
@@ -8,7 +9,10 @@ import { quotaFraction } from '../../lib/quantity';
 import { RunStatus } from '../RunStatus';
 import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
 
-/** A tenant's health per release and its quota use. */
+/**
+ * A tenant's health per release and its quota use. A health the backend does not know (it does not
+ * follow the tenant's cluster) shows why, and when the cluster was last seen.
+ */
 export function TenantHealthPanel(props: { tenant: string }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const now = useNow();
@@ -30,6 +34,16 @@ export function TenantHealthPanel(props: { tenant: string }) {
         </Typography>
         <RunStatus status={health.status} />
       </Box>
+      {health.status === 'unknown' && (
+        <Alert severity="warning">
+          <strong>{t('health.tenantUnknown')}</strong>: {health.message}
+          <div>
+            {t('health.lastSeen', {
+              seconds: String(secondsSince(health.observedAt, now)),
+            })}
+          </div>
+        </Alert>
+      )}
       <Typography variant="subtitle2">{t('health.releases')}</Typography>
       {health.releases.map(release => (
         <Box
@@ -80,11 +94,13 @@ export function TenantHealthPanel(props: { tenant: string }) {
         </Typography>
       ))}
       {error && <ResponseErrorPanel error={error} />}
-      <Typography variant="caption" color="textSecondary">
-        {t('health.updated', {
-          seconds: String(secondsSince(health.observedAt, now)),
-        })}
-      </Typography>
+      {health.status !== 'unknown' && (
+        <Typography variant="caption" color="textSecondary">
+          {t('health.updated', {
+            seconds: String(secondsSince(health.observedAt, now)),
+          })}
+        </Typography>
+      )}
     </Box>
   );
 }

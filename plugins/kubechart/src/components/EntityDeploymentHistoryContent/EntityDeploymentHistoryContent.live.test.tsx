@@ -98,10 +98,10 @@ describe('EntityDeploymentHistoryContent live updates', () => {
         status: 'succeeded',
       };
       signals.publish(KUBECHART_RUNS_CHANNEL, message);
-      signals.publish(
-        entityRunsSignalChannel('component:default/shop'),
-        message,
-      );
+      // The entity's own channel says only that its runs changed.
+      signals.publish(entityRunsSignalChannel('component:default/shop'), {
+        type: 'refetch',
+      });
       signals.publish(runSignalChannel('run-2'), message);
     });
     await waitFor(() =>
@@ -144,9 +144,7 @@ describe('EntityDeploymentHistoryContent live updates', () => {
     const calls = api.listRuns.mock.calls.length;
     act(() =>
       signals.publish(entityRunsSignalChannel('component:default/other'), {
-        type: 'run-updated',
-        runId: 'x',
-        status: 'failed',
+        type: 'refetch',
       }),
     );
     await act(() => new Promise(resolve => setTimeout(resolve, 100)));

@@ -19,7 +19,7 @@ export function TenantHealthCell(props: { tenant: string }) {
       )
       .join(', ');
     return (
-      <Tooltip title={ready || value.status}>
+      <Tooltip title={ready || value.message || value.status}>
         <span>
           <RunStatus status={value.status} />
         </span>
