@@ -170,6 +170,8 @@ describe('redactSecrets free text', () => {
       'connect db.password=[REDACTED] user=bob',
     ],
     ['DB_PASSWORD=correct horse', 'DB_PASSWORD=[REDACTED]'],
+    ['PASSWORD:correct horse battery staple', 'PASSWORD:[REDACTED]'],
+    ['[password=p4ss,w0rd]', '[password=[REDACTED]]'],
     [
       'client_secret: two words\nuser: bob',
       'client_secret: [REDACTED]\nuser: bob',

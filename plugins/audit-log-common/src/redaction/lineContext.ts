@@ -2,6 +2,7 @@
  * What surrounds a place of free text, and where values that run past a word end: the structure
  * the rules of `hideSecretPairs` read (brackets, strings, YAML lines and lists, argument lists).
  */
+import { isKeyChar } from './textPatterns';
 
 /** A `command:` key alone on its line (YAML, `kubectl describe`'s `Command:`), its indentation. */
 const COMMAND_KEY = /([ \t]*)["']?command["']?[ \t]*:[ \t]*(?=\r?\n)/iy;
@@ -118,7 +119,9 @@ export class LineContext {
  * `key: value`, an ini file's `key = value`); else at a blank (a word of a command line, its
  * quoted parts included: `--password=a"b c"`; a quote its line does not close runs to the line's
  * end). In a `"…"` string (`inString`) it ends at the string's closing quote at the latest, inside
- * brackets (`flow`) at a `,` or a closing bracket.
+ * brackets (`flow`) at a `,` or a closing bracket; with `pair` (a `key: value` or `key=value`
+ * pair's value), at a `,` or blank only before another pair (`{password: a,b c, mode: x}`,
+ * `map[Password:a User:bob]`), so a value holding a comma is hidden whole.
  */
 export function unquotedValueEnd(
   text: string,
@@ -126,6 +129,7 @@ export function unquotedValueEnd(
   line: boolean,
   inString: boolean,
   flow: boolean,
+  pair = false,
 ): number {
   // A quote opened inside a word: `"`, `'`, or `\"` inside a string (`"cmd": "a --password=\"x y\""`).
   let quote = '';
@@ -159,13 +163,41 @@ export function unquotedValueEnd(
       if (c === quote) quote = '';
     } else if (
       (!line && (c === ' ' || c === '\t')) ||
-      (flow && (c === ',' || c === ']' || c === '}' || c === ')'))
+      (flow && (c === ']' || c === '}' || c === ')')) ||
+      (flow && c === ',' && !pair)
     ) {
+      break;
+    } else if (
+      flow &&
+      pair &&
+      (c === ',' ||
+        ((c === ' ' || c === '\t') && !' \t,'.includes(text[i - 1]))) &&
+      pairAt(text, i + 1)
+    ) {
+      // Each blank or token is looked at once more here, from the separator before it.
       break;
     } else if (!line && (c === '"' || c === "'")) quote = c;
     i++;
   }
   return Math.min(i, text.length);
+}
+
+/**
+ * Whether another `key: value` or `key=value` pair starts at `from`, after blanks: a key, quoted
+ * or not, then `:` (not a URL's `://`) or `=` (not `==`, a base64 value's padding).
+ */
+function pairAt(text: string, from: number): boolean {
+  let k = from;
+  while (text[k] === ' ' || text[k] === '\t') k++;
+  const quote = text[k] === '"' || text[k] === "'" ? text[k] : '';
+  if (quote) k++;
+  const keyStart = k;
+  while (k < text.length && isKeyChar(text.charCodeAt(k))) k++;
+  if (k === keyStart) return false;
+  if (quote && text[k++] !== quote) return false;
+  while (text[k] === ' ' || text[k] === '\t') k++;
+  if (text[k] === ':') return !text.startsWith('//', k + 1);
+  return text[k] === '=' && text[k + 1] !== '=';
 }
 
 /** The indentation of the line starting at `lineStart`, its `- ` list markers included. */

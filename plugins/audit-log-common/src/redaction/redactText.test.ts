@@ -149,6 +149,21 @@ describe('redactText', () => {
         '- "password": two words\n- token: true',
         `- "password": ${REDACTED}\n- token: true`,
       ],
+      // `key:value` starting its line hides to its end too
+      ['PASSWORD:correct horse battery staple', `PASSWORD:${REDACTED}`],
+      [
+        'db:\n  password:hunter2 rest-of-passphrase\n  host: db',
+        `db:\n  password:${REDACTED}\n  host: db`,
+      ],
+      // inside brackets, a value holding a comma to the next pair or the bracket's end
+      ['[password=p4ss,w0rd]', `[password=${REDACTED}]`],
+      ['[token: a,b]', `[token: ${REDACTED}]`],
+      [
+        '{password: p4ss,w0rd, mode: fast}',
+        `{password: ${REDACTED}, mode: fast}`,
+      ],
+      // a Go `%v` map: the next `key:` ends the value
+      ['map[Password:hunter2 User:bob]', `map[Password:${REDACTED} User:bob]`],
     ])('%j', (text, shown) => {
       expect(redactText(text)).toBe(shown);
       expect(redactText(shown)).toBe(shown);
@@ -208,6 +223,10 @@ describe('redactText', () => {
       fill('/?'),
       fill('a://b@'),
       `https://h/x?q=${fill('%2Fcb%3Fcode%3D')}`,
+      `[password=${fill('a,')}`,
+      `map[Password:${fill('a b ')}`,
+      `{token: a${fill(' ,\t')}`,
+      `[token=${fill('"a, ')}`,
     ];
     const slow: string[] = [];
     for (const text of hostile) {
@@ -225,6 +244,33 @@ describe('redactText', () => {
     }
     expect(slow).toEqual([]);
   });
+
+  it('scrubs a 1 MB URL nested by percent-encoding in linear time', () => {
+    // Each level the parameter of the one around it, escaped once more.
+    let nested = 'token=x';
+    while (nested.length < 1_000_000)
+      nested = `/p?a=${encodeURIComponent(nested)}`;
+    const text = `GET https://h${nested}`;
+    const plain = `GET ${'a'.repeat(text.length - 4)}`;
+    for (const options of [
+      {},
+      { cut: true },
+      { keys: 'any-word', midLineValues: 'line' } as const,
+    ]) {
+      const time = (t: string) => {
+        const started = performance.now();
+        const shown = redactText(t, options);
+        return { shown, ms: performance.now() - started };
+      };
+      const { ms: plainMs } = time(plain);
+      const { shown, ms } = time(text);
+      // Escaped past what is decoded: the value is hidden (fail closed).
+      expect(shown).toBe(`GET https://h/p?a=${REDACTED}`);
+      // A linear scan takes a few hundred milliseconds at most; one that rescans every level
+      // takes tens of seconds.
+      expect(Math.round(ms)).toBeLessThan(Math.max(2500, 50 * plainMs));
+    }
+  }, 120_000);
 });
 
 describe('gaps of the free-text rules', () => {

@@ -1,7 +1,7 @@
 import { REDACTED, holdsSecretWord, isSecretName } from './names';
 import { hideSecretPairs } from './secretPairs';
 import { hideUrlCredentialsWith } from './urlCredentials';
-import { hideParams, hideUrlParameters } from './urlParameters';
+import { MAX_DECODINGS, hideParams, hideUrlParameters } from './urlParameters';
 
 /**
  * How {@link redactText}, {@link redactUrl} and {@link hideUrlCredentials} hide what they find.
@@ -29,7 +29,9 @@ export type TextRedactionOptions = {
    * line: `one-word` (default) keeps prose, policy messages, helm errors and refusals readable
    * (`with its own credentials: choose the cluster` hides only `choose`); `line` hides to the end
    * of the line (`login refused, token: abc def` hides `abc def`). A key that starts its line
-   * hides to its end either way.
+   * hides to its end either way. `key:value` without a blank is one word (a command line's
+   * argument: `cache.token:abc def` hides `abc`), except with `one-word` when it starts its line
+   * (`PASSWORD:correct horse` hides `correct horse`).
    */
   midLineValues?: 'one-word' | 'line';
 };
@@ -92,15 +94,34 @@ export function redactText(
   text: string,
   options: TextRedactionOptions = {},
 ): string {
+  return redactWithin(text, options, MAX_DECODINGS);
+}
+
+/**
+ * Whether `value` (a URL parameter's, `cut` or not) holds a secret the free-text rules find, the
+ * parameters of the URLs in it decoded at most `decodings` times more: what decoding a parameter
+ * costs counts against the nested ones it holds, so a URL escaped inside itself over and over is
+ * scanned a bounded number of times, not once per level.
+ */
+function holdsSecretWith(options: TextRedactionOptions) {
+  return (value: string, cut: boolean, decodings: number) =>
+    redactWithin(value, { ...options, cut }, decodings) !== value;
+}
+
+/** {@link redactText}, with at most `decodings` decodings of a URL parameter's value left. */
+function redactWithin(
+  text: string,
+  options: TextRedactionOptions,
+  decodings: number,
+): string {
   const rules = rulesOf(options);
-  const holdsSecret = (value: string, cut: boolean) =>
-    redactText(value, { ...options, cut }) !== value;
   const urls = hideUrlParameters(
     hideUrlCredentialsWith(text, rules.placeholder, rules.cut),
     rules.placeholder,
     rules.cut,
-    holdsSecret,
+    holdsSecretWith(options),
     rules.isName,
+    decodings,
   );
   return hideSecretPairs(urls, rules);
 }
@@ -128,8 +149,6 @@ export function redactUrl(
   const start = url.search(/[?#]/);
   if (start === -1)
     return hideUrlCredentialsWith(url, rules.placeholder, rules.cut);
-  const holdsSecret = (value: string, cut: boolean) =>
-    redactText(value, { ...options, cut }) !== value;
   return (
     hideUrlCredentialsWith(url.slice(0, start), rules.placeholder, false) +
     url[start] +
@@ -137,7 +156,7 @@ export function redactUrl(
       url.slice(start + 1),
       rules.placeholder,
       rules.cut,
-      holdsSecret,
+      holdsSecretWith(options),
       rules.isName,
     )
   );

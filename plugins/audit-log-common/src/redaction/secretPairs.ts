@@ -209,10 +209,10 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   };
   /**
    * Hides the unquoted value from `from`: with `line` to its line's end, else one word (inside
-   * brackets, to the end of its item; in a string, to its closing quote at the latest); with
-   * `continued` (a plain YAML value), also the lines below indented deeper than its key at
-   * `keyColumn`; with `backslash` (a properties value), the lines it continues on with a trailing
-   * `\`. Returns where it ends.
+   * brackets, to the end of its item: with `pair`, a key's value, up to the next pair; in a
+   * string, to its closing quote at the latest); with `continued` (a plain YAML value), also the
+   * lines below indented deeper than its key at `keyColumn`; with `backslash` (a properties
+   * value), the lines it continues on with a trailing `\`. Returns where it ends.
    */
   const hideUnquoted = (
     from: number,
@@ -220,11 +220,16 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     continued = false,
     keyColumn = 0,
     backslash = false,
+    pair = false,
   ) => {
     ctx.moveTo(from);
     const flow = ctx.depth > 0;
     const inString = ctx.inString;
-    let end = unquotedValueEnd(text, from, line || flow, inString, flow);
+    // A value hidden already: its placeholder's `]` does not end it (`[password=[REDACTED]]`).
+    const start = text.startsWith(placeholder, from)
+      ? from + placeholder.length
+      : from;
+    let end = unquotedValueEnd(text, start, line || flow, inString, flow, pair);
     const lineEnds = end === n || text[end] === '\n' || text[end] === '\r';
     const valueEnd = line || flow ? trimmedEnd(from, end) : end;
     hide(from, valueEnd);
@@ -550,17 +555,26 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         // A key that starts its line (YAML, a header) to its end, and the lines below indented
         // deeper; further right, to the end too, or one word with `oneWord`
         // (`with its own credentials: choose …`); a cookie's list of pairs to the line end;
-        // `key:value` is one word.
+        // `key:value` is one word, but with `oneWord` (the audit trail's rule) one that starts its
+        // line runs to its end too (`PASSWORD:correct horse`).
         const line =
           lower.endsWith('cookie') ||
-          (spaced && (atLineStart || !oneWord || ctx.inString));
-        i = hideUnquoted(from, line, line && spaced, keyStart - ctx.lineStart);
+          (atLineStart && (spaced || oneWord)) ||
+          (spaced && (!oneWord || ctx.inString));
+        i = hideUnquoted(
+          from,
+          line,
+          line && spaced,
+          keyStart - ctx.lineStart,
+          false,
+          true,
+        );
       } else {
         // A properties or env file's line (`DB_PASSWORD=a b`) to its end; else one word
         // (`--password=x --port=80`, a log's `token=x done`).
         const properties =
           (atLineStart && !word.startsWith('-')) || (spaced && !oneWord);
-        i = hideUnquoted(from, properties, false, 0, properties);
+        i = hideUnquoted(from, properties, false, 0, properties, true);
       }
       return i;
     }

@@ -15,10 +15,11 @@ const SECRET_VALUE_END = '&#';
 const ESCAPE = /%[0-9a-f]{2}/i;
 /**
  * How many times an ordinary parameter's value is decoded to look for a secret in it (a redirect
- * escaped once per hop: `?redirect=%2Fcb%3Fnext%3D%252Fx%253Ftoken%253Dx`); a value still escaped
- * after that cannot be told and is hidden.
+ * escaped once per hop: `?redirect=%2Fcb%3Fnext%3D%252Fx%253Ftoken%253Dx`), in all: the nested
+ * queries a decoded value holds share what is left; a value still escaped after that cannot be
+ * told and is hidden.
  */
-const MAX_DECODINGS = 3;
+export const MAX_DECODINGS = 3;
 /**
  * Parameters that carry a credential whatever free text calls them: a signature of a presigned or
  * SAS URL (`X-Amz-Signature`, `Signature`, `sig`), and OAuth's authorization `code`, which buys
@@ -29,8 +30,15 @@ const CREDENTIAL_PARAM = /(?:^|[^a-z])sig$|signature$|^code$/i;
 /** A value no free-text rule finds anything in, whatever its parameter: one plain word. */
 const PLAIN_VALUE = /^[\w.~/-]*$/;
 
-/** Whether a value holds a secret the free-text rules find (`holdsSecret(value, cut)`). */
-export type HoldsSecret = (value: string, cut: boolean) => boolean;
+/**
+ * Whether a value holds a secret the free-text rules find (`holdsSecret(value, cut, decodings)`),
+ * the values of the URLs in it decoded at most `decodings` times more.
+ */
+export type HoldsSecret = (
+  value: string,
+  cut: boolean,
+  decodings: number,
+) => boolean;
 
 /** `text` decoded as a query's name or value (`+` is a space); undefined when it does not decode. */
 function decode(text: string): string | undefined {
@@ -64,26 +72,28 @@ function isSecretParam(raw: string, isName: IsSecretName): boolean {
 /**
  * Whether an ordinary parameter's value holds a secret: one the free-text rules find
  * (`postgres://app:pw@db`, `Bearer x`, `token=x`), or a nested query's secret parameter
- * (`?next=%2Fcb%3Faccess_token%3Dx`), as written and decoded up to {@link MAX_DECODINGS} times; a
- * value still escaped after that counts as holding one (fail closed).
+ * (`?next=%2Fcb%3Faccess_token%3Dx`), as written and decoded up to `decodings` times, those of
+ * the nested queries included; a value still escaped after that counts as holding one (fail
+ * closed).
  */
 function valueHoldsSecret(
   raw: string,
   cut: boolean,
   holdsSecret: HoldsSecret,
   isName: IsSecretName,
+  decodings: number,
 ): boolean {
   // One word of letters, digits and `_.~/-` holds nothing any rule finds (most values).
   if (PLAIN_VALUE.test(raw)) return false;
   let value = raw;
   for (let round = 0; ; round++) {
     if (
-      holdsSecret(value, cut) ||
+      holdsSecret(value, cut, decodings - round) ||
       hideParams(value, '*', false, undefined, isName) !== value
     ) {
       return true;
     }
-    if (round === MAX_DECODINGS) return ESCAPE.test(value);
+    if (round === decodings) return ESCAPE.test(value);
     const decoded = decode(value);
     if (decoded === undefined || decoded === value) return false;
     value = decoded;
@@ -93,8 +103,8 @@ function valueHoldsSecret(
 /**
  * `params` (a query or fragment, without its `?` or `#`) with the values of its parameters hidden
  * as `placeholder`: those whose name names a secret, and (with `holdsSecret`) ordinary ones whose
- * value holds one. One pass; each value is decoded and scanned a bounded number of times: linear
- * in the text.
+ * value holds one, decoded at most `decodings` times in all. One pass; each value is decoded and
+ * scanned a bounded number of times: linear in the text.
  */
 export function hideParams(
   params: string,
@@ -102,6 +112,7 @@ export function hideParams(
   cut: boolean,
   holdsSecret: HoldsSecret | undefined,
   isName: IsSecretName = isSecretName,
+  decodings = MAX_DECODINGS,
 ): string {
   const n = params.length;
   let out = '';
@@ -134,6 +145,7 @@ export function hideParams(
           cut && end === n,
           holdsSecret,
           isName,
+          decodings,
         )
       ) {
         hide(valueStart, end);
@@ -156,6 +168,7 @@ export function hideUrlParameters(
   cut: boolean,
   holdsSecret: HoldsSecret,
   isName: IsSecretName,
+  decodings = MAX_DECODINGS,
 ): string {
   if (!text.includes('?') && !text.includes('#')) return text;
   const n = text.length;
@@ -183,6 +196,7 @@ export function hideUrlParameters(
       cut && i === n,
       holdsSecret,
       isName,
+      decodings,
     );
     if (shown !== params) {
       out += text.slice(copied, query + 1) + shown;
