@@ -594,7 +594,7 @@ export type TenantHealth = {
   /**
    * `unknown` (answered with 503) while the health cache of the tenant's cluster does not follow the
    * cluster (a list or watch fails): `message` says why, `releases`, `quota` and `urls` are empty,
-   * and `observedAt` is when the cache stopped following the cluster.
+   * and `lastSeenAt` says until when the cache followed the cluster.
    */
   status: 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
   /** Why the status is `unknown`. */
@@ -615,8 +615,13 @@ export type TenantHealth = {
   }>;
   quota: { hard: Record<string, string>; used: Record<string, string> };
   urls: string[];
-  /** As of when the answer holds: now while the cache follows the cluster. */
+  /** When the answer was given (in an `unknown` answer too, whose content is not the cluster's). */
   observedAt: string;
+  /**
+   * In an `unknown` answer: until when the health cache followed the cluster (when the first of its
+   * watches that fail now failed). Absent when it never followed it, and from other answers.
+   */
+  lastSeenAt?: string;
 };
 
 /** `GET /metrics/summary`. @public */

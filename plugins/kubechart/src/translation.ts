@@ -310,6 +310,8 @@ export const kubechartTranslationRef = createTranslationRef({
       tenantUnknown: 'Health not known',
       lastSeen: 'Last seen {{seconds}} s ago',
       notSeen: 'Not reachable since this page was opened',
+      tenantNotSeen:
+        'The backend has not followed this cluster since it started',
       checked: 'checked {{seconds}} s ago',
       noClusters: 'No clusters are configured.',
       noTargets:

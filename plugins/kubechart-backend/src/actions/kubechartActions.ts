@@ -462,10 +462,12 @@ export function registerKubechartActions(options: {
             used: z.record(z.string()),
           }),
           urls: z.array(z.string()),
-          observedAt: z
+          observedAt: z.string().describe('When the answer was given.'),
+          lastSeenAt: z
             .string()
+            .optional()
             .describe(
-              'As of when the answer holds (when `unknown`: when the cache stopped following the cluster).',
+              'In an `unknown` answer: until when the health cache followed the cluster (absent when it never did).',
             ),
         }),
     },

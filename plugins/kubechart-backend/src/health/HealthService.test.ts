@@ -284,17 +284,16 @@ describe('HealthService', () => {
         // Nothing the cache holds is given as the tenant's: web is gone from the cluster.
         releases: [],
       });
-      // As of when the cache stopped following the cluster, not of the request.
-      const observedAt = Date.parse(unknown.observedAt);
-      expect(observedAt).toBeGreaterThanOrEqual(lostFrom);
-      expect(observedAt).toBeLessThanOrEqual(lostBy);
-      expect(Date.now() - observedAt).toBeGreaterThanOrEqual(1500);
-      // The cluster's answer says so too.
-      const lastSeenAt = Date.parse(
-        (await health.clusterHealth('dev')).lastSeenAt ?? '',
-      );
+      // Last seen when the cache stopped following the cluster; the answer itself is of now.
+      const lastSeenAt = Date.parse(unknown.lastSeenAt ?? '');
       expect(lastSeenAt).toBeGreaterThanOrEqual(lostFrom);
       expect(lastSeenAt).toBeLessThanOrEqual(lostBy);
+      expect(Date.now() - lastSeenAt).toBeGreaterThanOrEqual(1500);
+      expect(Date.now() - Date.parse(unknown.observedAt)).toBeLessThan(1000);
+      // The cluster's answer says so too.
+      expect((await health.clusterHealth('dev')).lastSeenAt).toBe(
+        unknown.lastSeenAt,
+      );
     } finally {
       sim.faults.clear();
     }
@@ -308,6 +307,34 @@ describe('HealthService', () => {
     expect(release(back, 'web')).toMatchObject({ status: 'no-workloads' });
     expect(Date.now() - Date.parse(back.observedAt)).toBeLessThan(1000);
     expect((await health.clusterHealth('dev')).lastSeenAt).toBeUndefined();
+  });
+
+  it("answers a tenant's health as unknown with no last-seen time when the cache never reached the cluster", async () => {
+    await sim.faults.stopApi();
+    try {
+      health = new HealthService(registry, mockServices.logger.mock(), {
+        restartDelayMs: 200,
+      });
+      health.startAll();
+      await health.whenStarted('dev');
+      const tenant = tenantOf('never-seen', ['web']);
+      // Time passes while the cache keeps failing to reach the cluster.
+      await new Promise(r => setTimeout(r, 1500));
+      const unknown = await health.tenantHealth(tenant);
+      expect(unknown).toMatchObject({
+        tenant: 'never-seen',
+        status: 'unknown',
+        message: expect.stringMatching(/Kubernetes API of cluster "dev"/),
+        releases: [],
+      });
+      // It never heard from the cluster: nothing says when it was last seen, and the answer is of
+      // now (not of when the cache was created).
+      expect(unknown.lastSeenAt).toBeUndefined();
+      expect(Date.now() - Date.parse(unknown.observedAt)).toBeLessThan(1000);
+      expect((await health.clusterHealth('dev')).lastSeenAt).toBeUndefined();
+    } finally {
+      await sim.faults.startApi();
+    }
   });
 
   it('does not count the pods of a release that ended', async () => {

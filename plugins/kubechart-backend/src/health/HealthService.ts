@@ -252,17 +252,15 @@ export class HealthService {
 
   /**
    * Per-release pod readiness (from the cache), quota use and access URLs of a tenant, as of now.
-   * While the cache does not follow the cluster: `unknown` with why, nothing else of the tenant, as
-   * of when the cache stopped following the cluster (see {@link ClusterHealthCache.freshness}).
+   * While the cache does not follow the cluster: `unknown` with why, nothing else of the tenant, and
+   * `lastSeenAt` when the cache stopped following the cluster (see
+   * {@link ClusterHealthCache.freshness}); none when it never followed it.
    */
   async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
     const { releases, status, message } = await this.tenantReadiness(tenant);
     const ns = tenant.namespace;
     if (status === 'unknown') {
-      const now = Date.now();
-      const { ageSeconds, followedUntil } = this.cache(
-        tenant.cluster,
-      ).freshness(now);
+      const { followedUntil } = this.cache(tenant.cluster).freshness();
       return {
         tenant: tenant.code,
         cluster: tenant.cluster,
@@ -272,10 +270,11 @@ export class HealthService {
         releases,
         quota: { hard: {}, used: {} },
         urls: [],
-        // When it never listed the cluster: when it last heard from it, or was created.
-        observedAt: new Date(
-          followedUntil ?? now - ageSeconds * 1000,
-        ).toISOString(),
+        observedAt: new Date().toISOString(),
+        // As the cluster's `error` answer: no time when the cache never followed the cluster.
+        ...(followedUntil === undefined
+          ? {}
+          : { lastSeenAt: new Date(followedUntil).toISOString() }),
       };
     }
     const client = new KubeClient(this.clusters.kubeConfig(tenant.cluster));

@@ -142,7 +142,8 @@ describe('EntityClusterHealthCard', () => {
         releases: [],
         quota: { hard: {}, used: {} },
         urls: [],
-        observedAt: new Date(Date.now() - 125_000).toISOString(),
+        observedAt: new Date().toISOString(),
+        lastSeenAt: new Date(Date.now() - 125_000).toISOString(),
       }),
     );
     render(api, { 'kubechart.io/tenant': 'acme' });
@@ -154,6 +155,29 @@ describe('EntityClusterHealthCard', () => {
     expect(panel).toHaveTextContent(/Last seen 12\d s ago/);
     expect(panel).not.toHaveTextContent(/Updated/);
     expect(panel).not.toHaveTextContent('healthy');
+  });
+
+  it('gives no last-seen time for a tenant whose cluster the backend never reached', async () => {
+    const api = mockKubechartApi();
+    api.getTenantHealth.mockResolvedValue(
+      makeTenantHealth({
+        status: 'unknown',
+        message:
+          'The health cache of cluster dev does not follow the cluster: Kubernetes API of cluster "dev" is not reachable',
+        releases: [],
+        quota: { hard: {}, used: {} },
+        urls: [],
+        // When the answer holds, not when the cluster was last seen.
+        observedAt: new Date(Date.now() - 300_000).toISOString(),
+      }),
+    );
+    render(api, { 'kubechart.io/tenant': 'acme' });
+    const panel = await screen.findByTestId('kubechart-tenant-acme');
+    expect(panel).toHaveTextContent('Health not known');
+    expect(panel).toHaveTextContent(
+      'The backend has not followed this cluster since it started',
+    );
+    expect(panel).not.toHaveTextContent(/Last seen/);
   });
 
   it('reads the tenant health again when its channel says it changed', async () => {

@@ -11,7 +11,8 @@ import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
 
 /**
  * A tenant's health per release and its quota use. A health the backend does not know (it does not
- * follow the tenant's cluster) shows why, and when the cluster was last seen.
+ * follow the tenant's cluster) shows why, and when the cluster was last seen (the backend's
+ * `lastSeenAt`; it has none when it never followed the cluster).
  */
 export function TenantHealthPanel(props: { tenant: string }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
@@ -38,9 +39,11 @@ export function TenantHealthPanel(props: { tenant: string }) {
         <Alert severity="warning">
           <strong>{t('health.tenantUnknown')}</strong>: {health.message}
           <div>
-            {t('health.lastSeen', {
-              seconds: String(secondsSince(health.observedAt, now)),
-            })}
+            {health.lastSeenAt
+              ? t('health.lastSeen', {
+                  seconds: String(secondsSince(health.lastSeenAt, now)),
+                })
+              : t('health.tenantNotSeen')}
           </div>
         </Alert>
       )}
