@@ -877,6 +877,87 @@ describe.each(databases.eachSupportedId())(
       expect(releases.items).toEqual([]);
     });
 
+    it('starts a kept run with only the groups its requester held when asking, of those the catalog has now', async () => {
+      const assigned = (owner: string) => ({
+        clusters: { dev: { namespaces: { 'team-held': { owner } } } },
+      });
+      const rule = {
+        namespaces: ['team-held'],
+        approvers: ['group:default/other'],
+      };
+      const { engine, knex } = await setup(rule, undefined, assigned(ALICE));
+      await core.createNamespace({ body: { metadata: { name: 'team-held' } } });
+      // The namespace's deployer, as the platform set it up (helm reads the release as it).
+      await core.createNamespacedServiceAccount({
+        namespace: 'team-held',
+        body: { metadata: { name: 'kubechart-deployer' } },
+      });
+      await engine
+        .client('dev')
+        .kubeConfig.makeApiClient(RbacAuthorizationV1Api)
+        .createNamespacedRoleBinding({
+          namespace: 'team-held',
+          body: {
+            metadata: { name: 'kubechart-deployer' },
+            roleRef: {
+              apiGroup: 'rbac.authorization.k8s.io',
+              kind: 'ClusterRole',
+              name: 'admin',
+            },
+            subjects: [
+              {
+                kind: 'ServiceAccount',
+                name: 'kubechart-deployer',
+                namespace: 'team-held',
+              },
+            ],
+          },
+        });
+      // Alice's sign-in token names no group: the namespace is assigned to her.
+      const run = await engine.submit(
+        {
+          kind: 'chart',
+          cluster: 'dev',
+          namespace: 'team-held',
+          release: { name: 'web', chart: 'webapp', values: { replicas: 1 } },
+        },
+        ALICE,
+        {
+          ownershipRefs: [ALICE],
+          mayApplyClusterScoped: false,
+          isTenantAdmin: false,
+        },
+      );
+      expect(run.status).toBe('awaiting-approval');
+      // While it waits, the namespace is assigned to payments (the backend restarts with it), which
+      // the catalog has alice in: a group she did not claim when asking.
+      const restarted = await createTestEngine({
+        databases,
+        databaseId,
+        sim,
+        knex,
+        config: config(rule, undefined, assigned(PAYMENTS)),
+        requesters: testRequesters({ [ALICE]: [PAYMENTS] }),
+      });
+      await restarted.engine.decide(run.id, carol, 'approve', 'ok');
+      await restarted.engine.waitIdle();
+      const after = (await restarted.store.getRun(run.id))!;
+      expect({
+        status: after.status,
+        state: after.approval!.state,
+        reason: after.failureReason,
+      }).toEqual({
+        status: 'failed',
+        state: 'changed',
+        reason: `${ALICE}, who requested this run, may no longer make it: Namespace team-held on cluster dev is assigned to ${PAYMENTS}; runs there need membership of that owner; nothing was applied. Submit the run again for a new approval.`,
+      });
+      const releases = await core.listNamespacedSecret({
+        namespace: 'team-held',
+        labelSelector: 'owner=helm',
+      });
+      expect(releases.items).toEqual([]);
+    });
+
     it("previews a protected run with the caller's scope, and never starts one unapproved because its preview refused it", async () => {
       const clusterRoleKind = 'rbac.authorization.k8s.io/ClusterRole';
       const { engine, store } = await setup(

@@ -1,4 +1,4 @@
-import { TestDatabases } from '@backstage/backend-test-utils';
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
@@ -11,6 +11,8 @@ import {
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
 import { RunStore } from '../database/RunStore';
 import { RunCaller } from '../engine/scope';
+import { RequesterDirectory, catalogRequesters } from '../engine/caller';
+import { Entity, RELATION_MEMBER_OF } from '@backstage/catalog-model';
 
 jest.setTimeout(120_000);
 
@@ -82,13 +84,14 @@ describe.each(databases.eachSupportedId())(
     /** The engine; `groups` are the users' groups in the catalog, which a test changes as one leaves. */
     async function setup(
       groups: Record<string, string[]> = { [ALICE]: [ACME], [BOB]: [RIVAL] },
+      directory?: RequesterDirectory,
     ) {
       const requesters = testRequesters(groups);
       const t = await createTestEngine({
         databases,
         databaseId,
         sim,
-        requesters,
+        requesters: directory ?? requesters,
         config: testConfig(sim, {
           approvals: {
             rules: [
@@ -566,6 +569,76 @@ describe.each(databases.eachSupportedId())(
         status: 'active',
       });
       expect(await namespaceOwner('tenant-prod-l')).toBe(ACME);
+    });
+
+    it('ends kept runs as changed, unapplied, once their requester is no longer in the catalog', async () => {
+      // The catalog as the plugin reads it: alice, member of acme-team, until she is removed.
+      const users = new Map<string, Entity>([
+        [
+          ALICE,
+          {
+            apiVersion: 'backstage.io/v1alpha1',
+            kind: 'User',
+            metadata: { name: 'alice', namespace: 'default' },
+            spec: {},
+            relations: [{ type: RELATION_MEMBER_OF, targetRef: ACME }],
+          },
+        ],
+      ]);
+      const { engine, store } = await setup(
+        undefined,
+        catalogRequesters(
+          { getEntityByRef: async ref => users.get(ref) },
+          { getOwnServiceCredentials: async () => mockCredentials.service() },
+        ),
+      );
+      for (const [code, owner] of [
+        ['prod-own', ALICE],
+        ['prod-grp', ACME],
+      ]) {
+        await approvedAndDone(
+          engine,
+          store,
+          (
+            await engine.submit(bareTenantRun(code, owner), ALICE, alice)
+          ).id,
+        );
+      }
+      const installs = [];
+      for (const code of ['prod-own', 'prod-grp']) {
+        const install = await engine.submit(
+          {
+            kind: 'chart',
+            cluster: 'dev',
+            namespace: `tenant-${code}`,
+            release: { name: 'web', chart: 'webapp', values: { replicas: 1 } },
+          },
+          ALICE,
+          alice,
+        );
+        expect(install.status).toBe('awaiting-approval');
+        installs.push(install);
+      }
+      users.delete(ALICE);
+      for (const install of installs) {
+        expect(
+          (await engine.decide(install.id, carol, 'approve', 'ok')).status,
+        ).toBe('failed');
+        await engine.waitIdle();
+        const run = (await store.getRun(install.id))!;
+        expect({
+          state: run.approval!.state,
+          reason: run.failureReason,
+        }).toEqual({
+          state: 'changed',
+          reason: `${ALICE}, who requested this run, may no longer make it: ${ALICE} is no longer in the catalog; nothing was applied. Submit the run again for a new approval.`,
+        });
+        const releases = await core.listNamespacedSecret({
+          namespace: install.target.namespace!,
+          labelSelector: 'owner=helm,name=web',
+        });
+        expect(releases.items).toEqual([]);
+      }
     });
 
     it("starts a tenants admin's approved change of its own tenant on approval: it needed no right that could be lost", async () => {

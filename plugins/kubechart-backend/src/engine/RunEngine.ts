@@ -579,6 +579,8 @@ export class RunEngine {
     }
     const exec: RunExecution = {
       scope: await resolveRunScope(request, caller, { store, settings }),
+      // What a kept approved run's requester may own when it starts, at most (see requesterNow).
+      requesterRefs: caller.ownershipRefs,
     };
     if (
       request.kind !== 'tenant' &&
@@ -615,7 +617,6 @@ export class RunEngine {
       exec.tenantAdmin = caller.isTenantAdmin;
       // What an approved run (or the transaction that records this one) checks the tenant against.
       exec.tenantAtRequest = tenantSnapshot(existing);
-      exec.requesterRefs = caller.ownershipRefs;
       if (
         request.kind === 'tenant' &&
         existing &&
@@ -1197,6 +1198,8 @@ export class RunEngine {
     try {
       now = directory ? await directory.ownershipRefs(run.actor) : [];
     } catch (e) {
+      // The requester is gone from the catalog: the approval ends (see checkKeptRequester).
+      if (e instanceof NotAllowedError) throw e;
       throw new ServiceUnavailableError(
         `Approved run ${run.id} did not start: what ${
           run.actor
@@ -1251,9 +1254,9 @@ export class RunEngine {
     exec: RunExecution,
   ): Promise<RunScope> {
     const { store, settings } = this.options;
-    const requester = await this.requesterNow(run, exec);
     let now: RunScope;
     try {
+      const requester = await this.requesterNow(run, exec);
       const existing = await this.checkApprovedTenant(
         run,
         request,

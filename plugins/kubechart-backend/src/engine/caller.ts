@@ -5,6 +5,7 @@ import {
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { NotAllowedError } from '@backstage/errors';
 import {
   kubechartRunsClusterScopedPermission,
   kubechartTenantsAdminPermission,
@@ -28,8 +29,9 @@ export type CatalogEntityReader = {
  */
 export type RequesterDirectory = {
   /**
-   * The requester's ownership refs now: the user and the groups it is a member of; a service, or a
-   * user the catalog does not have, owns only its own ref. Throws when they cannot be read.
+   * The requester's ownership refs now: the user and the groups it is a member of; a service owns
+   * only its own ref. NotAllowedError for a user the catalog does not have (any more); throws
+   * otherwise when they cannot be read.
    */
   ownershipRefs(actor: string): Promise<string[]>;
   /** A catalog entity (undefined when absent); throws when the catalog cannot be read. */
@@ -55,6 +57,11 @@ export function catalogRequesters(
       const user = actor.startsWith('user:')
         ? await readEntity(actor)
         : undefined;
+      // A user the catalog no longer has (removed, left the organisation) owns nothing: refused, not
+      // taken to own its own ref still.
+      if (actor.startsWith('user:') && !user) {
+        throw new NotAllowedError(`${actor} is no longer in the catalog`);
+      }
       const groups = (user?.relations ?? [])
         .filter(r => r.type === RELATION_MEMBER_OF)
         .map(r => r.targetRef);

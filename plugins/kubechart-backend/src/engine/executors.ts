@@ -13,6 +13,7 @@ import {
   TenantDeleteRunInput,
   TenantRunInput,
 } from '@kubechart/plugin-kubechart-common';
+import { isError } from '@backstage/errors';
 import {
   ClusterDiscovery,
   ClusterRegistry,
@@ -120,10 +121,15 @@ export type RunExecution = {
    */
   tenantAdmin?: boolean;
   /**
-   * For a tenant run: its tenant when the run was requested, and the requester's ownership refs then.
-   * An approved run starts only while the tenant is as it was (see `describeTenantChange`).
+   * For a tenant run: its tenant when the run was requested. An approved run starts only while the
+   * tenant is as it was (see `describeTenantChange`).
    */
   tenantAtRequest?: TenantSnapshot;
+  /**
+   * The requester's ownership refs when the run was requested (every kind): a kept approved run's
+   * requester owns at most those when it starts (absent, as in approvals recorded before this was
+   * saved for every kind: all of its groups now).
+   */
   requesterRefs?: string[];
   /**
    * For a run released by approval: the chart digest of each release in the approved plan. The
@@ -1703,23 +1709,39 @@ export class Executors {
       input.release,
     );
     try {
-      await this.step(ctx, `rollback:${input.release}`, async () => {
-        await helm.rollback({
+      /** helm failed (an error, a timeout, a hook): it may have created and applied part of a revision. */
+      let helmFailed: { error: unknown } | undefined;
+      try {
+        await this.step(ctx, `rollback:${input.release}`, async () => {
+          await helm.rollback({
+            release: input.release,
+            namespace: input.namespace,
+            revision: input.revision,
+            kubeconfig,
+            impersonate,
+            onLine: ctx.helmOutput(`[${input.release}]`),
+          });
+          return 'done';
+        });
+      } catch (error) {
+        helmFailed = { error };
+      }
+      let status: Awaited<ReturnType<typeof helm.status>>;
+      try {
+        status = await helm.status({
           release: input.release,
           namespace: input.namespace,
-          revision: input.revision,
           kubeconfig,
           impersonate,
-          onLine: ctx.helmOutput(`[${input.release}]`),
         });
-        return 'done';
-      });
-      const status = await helm.status({
-        release: input.release,
-        namespace: input.namespace,
-        kubeconfig,
-        impersonate,
-      });
+      } catch (e) {
+        throw helmFailed ? helmFailed.error : e;
+      }
+      // A failed helm that created no revision applied nothing of one: its error stands alone.
+      const before = Math.max(0, ...history.map(h => h.revision));
+      if (helmFailed && !(Number(status?.version) > before)) {
+        throw helmFailed.error;
+      }
       let created: CreatedRevision | undefined;
       let unconfirmed: string | undefined;
       try {
@@ -1759,16 +1781,20 @@ export class Executors {
         values:
           config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
       });
+      let mismatch: string | undefined;
       if (changed) {
+        mismatch = `Revision ${input.revision} of release ${input.release} changed after it was checked: helm applied a manifest the chart policy did not judge (revision ${changed.version}); the rollback is not reported as done`;
+      } else if (unconfirmed !== undefined) {
+        mismatch = `What helm applied for the rollback of ${input.release} to revision ${input.revision} cannot be confirmed to be the revision the chart policy judged: ${unconfirmed}; the rollback is not reported as done`;
+      }
+      if (helmFailed) {
+        const { error } = helmFailed;
+        if (mismatch === undefined) throw error;
         throw new RunFailure(
-          `Revision ${input.revision} of release ${input.release} changed after it was checked: helm applied a manifest the chart policy did not judge (revision ${changed.version}); the rollback is not reported as done`,
+          `${isError(error) ? error.message : String(error)}; ${mismatch}`,
         );
       }
-      if (unconfirmed !== undefined) {
-        throw new RunFailure(
-          `What helm applied for the rollback of ${input.release} to revision ${input.revision} cannot be confirmed to be the revision the chart policy judged: ${unconfirmed}; the rollback is not reported as done`,
-        );
-      }
+      if (mismatch !== undefined) throw new RunFailure(mismatch);
     } finally {
       records.close();
     }

@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
 import { plainCaller } from './scope';
 
@@ -293,6 +293,56 @@ describe.each(['helm3', 'helm4'] as const)(
       });
     });
 
+    it('records what helm applied and says the revision changed when helm fails after applying part of it', async () => {
+      expect(await chart('part', '1.0.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 1,
+      });
+      expect(await chart('part', '1.1.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 2,
+      });
+      // Rewritten with an untrusted image and, last, a ClusterRole the deployer may not create: helm
+      // applies the Deployment, then fails.
+      const helmRollback = HelmCli.prototype.rollback;
+      jest
+        .spyOn(HelmCli.prototype, 'rollback')
+        .mockImplementationOnce(async function rewritten(this: HelmCli, o) {
+          const name = `sh.helm.release.v1.${o.release}.v${o.revision}`;
+          const secret = await tenantCore.readNamespacedSecret({
+            name,
+            namespace,
+          });
+          const record = decode(secret.data!.release);
+          record.manifest = `${String(record.manifest).replace(
+            TRUSTED,
+            UNTRUSTED,
+          )}\n---\n# Source: webapp/templates/extra.yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: part-extra\nrules: []\n`;
+          await tenantCore.replaceNamespacedSecret({
+            name,
+            namespace,
+            body: {
+              ...secret,
+              data: { ...secret.data, release: encode(record) },
+            },
+          });
+          return helmRollback.call(this, o);
+        });
+
+      const failed = await rollback('part', 1);
+
+      expect(await image('part')).toBe(`${UNTRUSTED}:1.0.0`);
+      expect(await helmRevisions('part')).toEqual([1, 2, 3]);
+      expect(failed.status).toBe('failed');
+      expect(failed.failureReason).toMatch(
+        /^helm rollback failed: .*clusterroles.*; Revision 1 of release part changed after it was checked: helm applied a manifest the chart policy did not judge \(revision 3\); the rollback is not reported as done$/s,
+      );
+      expect(failed.helmRevision).toBe(3);
+      // The history shows what was applied, not the judged copy.
+      expect(failed.manifest).toContain(`image: ${UNTRUSTED}:1.0.0\n`);
+      expect(failed.manifest).toContain('kind: ClusterRole');
+    });
+
     it('succeeds for a rollback to the revision deployed now (which helm marks superseded)', async () => {
       expect(await chart('same', '1.0.0')).toMatchObject({
         status: 'succeeded',
@@ -305,3 +355,114 @@ describe.each(['helm3', 'helm4'] as const)(
     });
   },
 );
+
+/**
+ * What helm applies for a rollback is known only from the watch of the release's records: a deployer
+ * that may not watch them (a ClusterRole without `watch`) rolls nothing back.
+ */
+describe('a rollback whose release records the deployer may not watch', () => {
+  let sim: KubeSim;
+  let engine: RunEngine;
+  let t: Awaited<ReturnType<typeof createTestEngine>>;
+  const namespace = 'tenant-nowatch';
+
+  const run = async (request: any) => {
+    const r = await engine.submit(request, ALICE, plainCaller(ALICE));
+    await engine.waitFor(r.id);
+    return (await t.store.getRun(r.id))!;
+  };
+  const chart = (tag: string) =>
+    run({
+      kind: 'chart',
+      cluster: 'dev',
+      namespace,
+      release: {
+        name: 'web',
+        chart: 'webapp',
+        values: { replicas: 1, pdb: false, image: { tag } },
+      },
+    });
+
+  beforeAll(async () => {
+    sim = await startSim();
+    t = await createTestEngine({
+      databases,
+      databaseId: 'SQLITE_3',
+      sim,
+      helm: 'helm3',
+      config: testConfig(sim, {
+        tenant: { deployer: { clusterRole: 'deployer-nowatch' } },
+      }),
+    });
+    ({ engine } = t);
+    await t.clusters
+      .kubeConfig('dev')
+      .makeApiClient(RbacAuthorizationV1Api)
+      .createClusterRole({
+        body: {
+          metadata: { name: 'deployer-nowatch' },
+          rules: [
+            {
+              apiGroups: ['*'],
+              resources: ['*'],
+              verbs: [
+                'get',
+                'list',
+                'create',
+                'update',
+                'patch',
+                'delete',
+                'deletecollection',
+              ],
+            },
+          ],
+        },
+      });
+    const tenant = await run({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'nowatch',
+      releases: [],
+    });
+    if (tenant.status !== 'succeeded')
+      throw new Error(`tenant failed: ${tenant.failureReason}`);
+  });
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await sim?.stop();
+  });
+
+  it('fails before helm runs, naming the missing permission', async () => {
+    expect(await chart('1.0.0')).toMatchObject({
+      status: 'succeeded',
+      helmRevision: 1,
+    });
+    expect(await chart('1.1.0')).toMatchObject({
+      status: 'succeeded',
+      helmRevision: 2,
+    });
+    const rollback = jest.spyOn(HelmCli.prototype, 'rollback');
+
+    const refused = await run({
+      kind: 'rollback',
+      cluster: 'dev',
+      namespace,
+      release: 'web',
+      revision: 1,
+    });
+
+    expect(rollback).not.toHaveBeenCalled();
+    expect(refused.status).toBe('failed');
+    expect(refused.failureReason).toMatch(
+      /^What helm applies for a rollback of web cannot be compared with the revision the chart policy judged: the watch of its release records ended: .*Forbidden.*; the deployer may not watch Secrets in tenant-nowatch \(its ClusterRole, tenant\.deployer\.clusterRole, needs the `watch` verb on Secrets there\); nothing was rolled back$/,
+    );
+    expect(refused.helmRevision).toBeUndefined();
+    const image = (
+      await t.clusters
+        .kubeConfig('dev')
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name: 'web', namespace })
+    ).spec?.template.spec?.containers[0].image;
+    expect(image).toBe('registry.example.com/team/web:1.1.0');
+  });
+});

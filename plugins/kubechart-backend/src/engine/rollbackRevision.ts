@@ -169,7 +169,8 @@ type RecordEvent = {
  * record, as first written, is what was applied. Rewriting the old revision's Secret (which the
  * namespace's users may) after the chart policy judged it shows there, and cannot be hidden by
  * rewriting the new record afterwards: only its first write counts, and a second record created
- * meanwhile is refused. `client` acts as the namespace's deployer.
+ * meanwhile is refused. `client` acts as the namespace's deployer. A RunFailure when the watch ends
+ * before it is returned (a deployer without `watch` on Secrets): helm is not to run then.
  */
 export async function watchCreatedRevisions(
   client: KubeClient,
@@ -186,6 +187,8 @@ export async function watchCreatedRevisions(
   const notify = () => listeners.forEach(l => l());
   let lastVersion = list.metadata?.resourceVersion;
   let ended: string | undefined;
+  /** The watch was refused with 403: the deployer may not watch the namespace's Secrets. */
+  let forbidden = false;
   let controller: AbortController | undefined;
   let closed = false;
   const end = (why: string) => {
@@ -225,8 +228,10 @@ export async function watchCreatedRevisions(
         (err: unknown) => {
           if (closed || ended) return;
           // The server ends watches now and then: resume from the last change seen (nothing is missed).
-          if (err) end(`the watch of its release records ended: ${err}`);
-          else open();
+          if (err) {
+            forbidden ||= (err as { statusCode?: number }).statusCode === 403;
+            end(`the watch of its release records ended: ${err}`);
+          } else open();
         },
       );
     } catch (e) {
@@ -237,6 +242,19 @@ export async function watchCreatedRevisions(
     end('listing its release records gave no resourceVersion to watch from');
   } else {
     await open();
+  }
+  // @kubernetes/client-node reports a watch it could not open (403 included) through `done`, not by
+  // throwing: one that ended already shows nothing of what helm would write, so helm is not run.
+  if (ended) {
+    closed = true;
+    controller?.abort();
+    throw new RunFailure(
+      `What helm applies for a rollback of ${release} cannot be compared with the revision the chart policy judged: ${ended}${
+        forbidden
+          ? `; the deployer may not watch Secrets in ${namespace} (its ClusterRole, tenant.deployer.clusterRole, needs the \`watch\` verb on Secrets there)`
+          : ''
+      }; nothing was rolled back`,
+    );
   }
 
   /** The index of the event that wrote `uid` at `resourceVersion`, once the watch has delivered it. */
