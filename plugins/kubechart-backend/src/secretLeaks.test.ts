@@ -5,6 +5,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -13,6 +14,7 @@ import request from 'supertest';
 import { kubechartPlugin } from './plugin';
 import { helmBinary, startSim, testConfig } from './__testUtils__/setup';
 import { tableDump } from './__testUtils__/tableDump';
+import { catalogUsers } from './__testUtils__/tenantCallers';
 
 jest.setTimeout(240_000);
 
@@ -50,6 +52,10 @@ describe.each(databases.eachSupportedId())(
           kubechartPlugin,
           mockServices.rootConfig.factory({ data }),
           mockServices.database.factory({ knex }),
+          // An approved run is kept for its requester, whom the catalog must still know.
+          catalogServiceMock.factory({
+            entities: catalogUsers({ 'user:default/mock': [] }),
+          }),
           createServiceFactory({
             service: signalsServiceRef,
             deps: {},

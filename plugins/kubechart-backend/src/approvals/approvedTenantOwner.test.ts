@@ -631,7 +631,7 @@ describe.each(databases.eachSupportedId())(
           reason: run.failureReason,
         }).toEqual({
           state: 'changed',
-          reason: `${ALICE}, who requested this run, may no longer make it: ${ALICE} is no longer in the catalog; nothing was applied. Submit the run again for a new approval.`,
+          reason: `${ALICE}, who requested this run, may no longer make it: ${ALICE} has no User entity in the catalog (any more); nothing was applied. Submit the run again for a new approval.`,
         });
         const releases = await core.listNamespacedSecret({
           namespace: install.target.namespace!,

@@ -57,10 +57,12 @@ export function catalogRequesters(
       const user = actor.startsWith('user:')
         ? await readEntity(actor)
         : undefined;
-      // A user the catalog no longer has (removed, left the organisation) owns nothing: refused, not
-      // taken to own its own ref still.
+      // A user the catalog does not have (removed, left the organisation, or never in it: a guest
+      // sign-in) owns nothing: refused, not taken to own its own ref still.
       if (actor.startsWith('user:') && !user) {
-        throw new NotAllowedError(`${actor} is no longer in the catalog`);
+        throw new NotAllowedError(
+          `${actor} has no User entity in the catalog (any more)`,
+        );
       }
       const groups = (user?.relations ?? [])
         .filter(r => r.type === RELATION_MEMBER_OF)

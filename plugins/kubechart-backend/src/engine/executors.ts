@@ -1742,13 +1742,15 @@ export class Executors {
       if (helmFailed && !(Number(status?.version) > before)) {
         throw helmFailed.error;
       }
+      const message = (e: unknown) => (isError(e) ? e.message : String(e));
       let created: CreatedRevision | undefined;
       let unconfirmed: string | undefined;
       try {
         created = await records.created(Number(status?.version));
       } catch (e) {
-        if (!(e instanceof RunFailure)) throw e;
-        unconfirmed = e.message;
+        // While helm has failed, its error is reported first, whatever else fails (see below).
+        if (!(e instanceof RunFailure) && !helmFailed) throw e;
+        unconfirmed = message(e);
       }
       // What helm applied, its hooks included (as a chart run records it and the check judged it):
       // the new revision as helm first wrote it; helm's record of it now when that is not known.
@@ -1763,24 +1765,29 @@ export class Executors {
       const config: Record<string, unknown> | undefined =
         created?.config ?? status?.config;
       const changed = created && applied !== judged ? created : undefined;
-      let shown = true;
       try {
-        if (status || created)
-          ctx.addSecrets(rollbackSecretValues({ config, manifest: applied }));
+        let shown = true;
+        try {
+          if (status || created)
+            ctx.addSecrets(rollbackSecretValues({ config, manifest: applied }));
+        } catch (e) {
+          // A manifest the policy did not judge, and whose secret values cannot be told: not shown
+          // (nor the judged one in its place).
+          if (changed === undefined) throw e;
+          shown = false;
+        }
+        let manifest = applied ? ctx.redactManifest(applied) : undefined;
+        if (!shown) manifest = '';
+        await store.updateRun(run.id, {
+          helmRevision: status?.version,
+          manifest,
+          values:
+            config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
+        });
       } catch (e) {
-        // A manifest the policy did not judge, and whose secret values cannot be told: not shown
-        // (nor the judged one in its place).
-        if (changed === undefined) throw e;
-        shown = false;
+        if (!helmFailed) throw e;
+        throw new RunFailure(`${message(helmFailed.error)}; ${message(e)}`);
       }
-      let manifest = applied ? ctx.redactManifest(applied) : undefined;
-      if (!shown) manifest = '';
-      await store.updateRun(run.id, {
-        helmRevision: status?.version,
-        manifest,
-        values:
-          config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
-      });
       let mismatch: string | undefined;
       if (changed) {
         mismatch = `Revision ${input.revision} of release ${input.release} changed after it was checked: helm applied a manifest the chart policy did not judge (revision ${changed.version}); the rollback is not reported as done`;
@@ -1790,9 +1797,7 @@ export class Executors {
       if (helmFailed) {
         const { error } = helmFailed;
         if (mismatch === undefined) throw error;
-        throw new RunFailure(
-          `${isError(error) ? error.message : String(error)}; ${mismatch}`,
-        );
+        throw new RunFailure(`${message(error)}; ${mismatch}`);
       }
       if (mismatch !== undefined) throw new RunFailure(mismatch);
     } finally {

@@ -343,6 +343,94 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(failed.manifest).toContain('kind: ClusterRole');
     });
 
+    it("reports helm's error first when, after helm failed, its new revision cannot be read", async () => {
+      expect(await chart('unread', '1.0.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 1,
+      });
+      expect(await chart('unread', '1.1.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 2,
+      });
+      // helm creates and applies revision 3, then fails (a hook, a timeout); once helm has told its
+      // status, reading the release records answers 500.
+      const helmRollback = HelmCli.prototype.rollback;
+      jest
+        .spyOn(HelmCli.prototype, 'rollback')
+        .mockImplementationOnce(async function late(this: HelmCli, o) {
+          await helmRollback.call(this, o);
+          throw new Error(
+            'helm rollback failed: Error: timed out waiting for the condition',
+          );
+        });
+      const helmStatus = HelmCli.prototype.status;
+      jest
+        .spyOn(HelmCli.prototype, 'status')
+        .mockImplementationOnce(async function unread(this: HelmCli, o) {
+          const status = await helmStatus.call(this, o);
+          sim.faults.failVerb({
+            verb: 'get',
+            resource: 'secrets',
+            namespace,
+            status: 500,
+          });
+          return status;
+        });
+
+      let failed;
+      try {
+        failed = await rollback('unread', 1);
+      } finally {
+        sim.faults.clear();
+      }
+
+      expect(await helmRevisions('unread')).toEqual([1, 2, 3]);
+      expect(failed.status).toBe('failed');
+      expect(failed.failureReason).toMatch(
+        /^helm rollback failed: Error: timed out waiting for the condition; What helm applied for the rollback of unread to revision 1 cannot be confirmed to be the revision the chart policy judged: .+; the rollback is not reported as done$/s,
+      );
+      expect(failed.helmRevision).toBe(3);
+    });
+
+    it("reports helm's error first when, after helm failed, what it applied cannot be recorded", async () => {
+      expect(await chart('unsaved', '1.0.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 1,
+      });
+      expect(await chart('unsaved', '1.1.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 2,
+      });
+      const helmRollback = HelmCli.prototype.rollback;
+      jest
+        .spyOn(HelmCli.prototype, 'rollback')
+        .mockImplementationOnce(async function late(this: HelmCli, o) {
+          await helmRollback.call(this, o);
+          throw new Error(
+            'helm rollback failed: Error: timed out waiting for the condition',
+          );
+        });
+      const updateRun = t.store.updateRun.bind(t.store);
+      const spy = jest
+        .spyOn(t.store, 'updateRun')
+        .mockImplementation(async (...args) => {
+          if ('helmRevision' in args[1]) throw new Error('database is locked');
+          return updateRun(...args);
+        });
+
+      let failed;
+      try {
+        failed = await rollback('unsaved', 1);
+      } finally {
+        spy.mockRestore();
+      }
+
+      expect(failed.status).toBe('failed');
+      expect(failed.failureReason).toBe(
+        'helm rollback failed: Error: timed out waiting for the condition; database is locked',
+      );
+    });
+
     it('succeeds for a rollback to the revision deployed now (which helm marks superseded)', async () => {
       expect(await chart('same', '1.0.0')).toMatchObject({
         status: 'succeeded',
@@ -454,7 +542,7 @@ describe('a rollback whose release records the deployer may not watch', () => {
     expect(rollback).not.toHaveBeenCalled();
     expect(refused.status).toBe('failed');
     expect(refused.failureReason).toMatch(
-      /^What helm applies for a rollback of web cannot be compared with the revision the chart policy judged: the watch of its release records ended: .*Forbidden.*; the deployer may not watch Secrets in tenant-nowatch \(its ClusterRole, tenant\.deployer\.clusterRole, needs the `watch` verb on Secrets there\); nothing was rolled back$/,
+      /^What helm applies for a rollback of web cannot be compared with the revision the chart policy judged: the watch of its release records ended: .*Forbidden.*; the deployer may not watch Secrets in tenant-nowatch \(its ClusterRole, kubechart\.tenant\.deployer\.clusterRole, needs the `watch` verb on Secrets there\); nothing was rolled back$/,
     );
     expect(refused.helmRevision).toBeUndefined();
     const image = (

@@ -251,7 +251,7 @@ export async function watchCreatedRevisions(
     throw new RunFailure(
       `What helm applies for a rollback of ${release} cannot be compared with the revision the chart policy judged: ${ended}${
         forbidden
-          ? `; the deployer may not watch Secrets in ${namespace} (its ClusterRole, tenant.deployer.clusterRole, needs the \`watch\` verb on Secrets there)`
+          ? `; the deployer may not watch Secrets in ${namespace} (its ClusterRole, kubechart.tenant.deployer.clusterRole, needs the \`watch\` verb on Secrets there)`
           : ''
       }; nothing was rolled back`,
     );
