@@ -36,6 +36,8 @@ export class LineContext {
   closed = 0;
   /** The brackets of the line still open, each by the number it was opened with. */
   private readonly open: number[] = [];
+  /** Where each of `open` was opened. */
+  private readonly openAt: number[] = [];
   private opened = 0;
   private at = 0;
 
@@ -49,6 +51,11 @@ export class LineContext {
   /** The innermost bracket open, by the number it was opened with (0 when none is). */
   get innermost(): number {
     return this.open.length ? this.open[this.open.length - 1] : 0;
+  }
+
+  /** Where the innermost bracket open was opened (-1 when none is). */
+  get innermostAt(): number {
+    return this.openAt.length ? this.openAt[this.openAt.length - 1] : -1;
   }
 
   /** Whether the bracket opened as `id` at `depth` is still open. */
@@ -79,10 +86,12 @@ export class LineContext {
         if (c === '\\' && text[i + 1] !== '\n') i++;
         else if (c === '"') this.inString = false;
       } else if (c === '"') this.inString = true;
-      else if (c === '{' || c === '[' || c === '(')
+      else if (c === '{' || c === '[' || c === '(') {
         this.open.push(++this.opened);
-      else if (c === '}' || c === ']' || c === ')') {
+        this.openAt.push(i);
+      } else if (c === '}' || c === ']' || c === ')') {
         this.open.pop();
+        this.openAt.pop();
         if (c === '}') this.closed++;
       }
     }
@@ -110,6 +119,7 @@ export class LineContext {
     this.lineStart = start;
     this.firstWord = -1;
     this.open.length = 0;
+    this.openAt.length = 0;
     this.inString = false;
   }
 }
@@ -120,8 +130,10 @@ export class LineContext {
  * quoted parts included: `--password=a"b c"`; a quote its line does not close runs to the line's
  * end). In a `"…"` string (`inString`) it ends at the string's closing quote at the latest, inside
  * brackets (`flow`) at a `,` or a closing bracket; with `pair` (a `key: value` or `key=value`
- * pair's value), at a `,` or blank only before another pair (`{password: a,b c, mode: x}`,
- * `map[Password:a User:bob]`), so a value holding a comma is hidden whole.
+ * pair's value), at a `,` only before another pair (`{password: a,b c, mode: x}`), so a value
+ * holding a comma is hidden whole, and at a blank only in a Go `%v` dump (`goDump`: `map[…]`,
+ * `&{…}`) before its next field (`map[Password:a User:bob]`); else a blank does not end it
+ * (`{password: correct horse:battery}` is hidden whole).
  */
 export function unquotedValueEnd(
   text: string,
@@ -130,6 +142,7 @@ export function unquotedValueEnd(
   inString: boolean,
   flow: boolean,
   pair = false,
+  goDump = false,
 ): number {
   // A quote opened inside a word: `"`, `'`, or `\"` inside a string (`"cmd": "a --password=\"x y\""`).
   let quote = '';
@@ -170,9 +183,8 @@ export function unquotedValueEnd(
     } else if (
       flow &&
       pair &&
-      (c === ',' ||
-        ((c === ' ' || c === '\t') && !' \t,'.includes(text[i - 1]))) &&
-      pairAt(text, i + 1)
+      ((c === ',' && pairAt(text, i + 1)) ||
+        (goDump && c === ' ' && goFieldAt(text, i + 1)))
     ) {
       // Each blank or token is looked at once more here, from the separator before it.
       break;
@@ -198,6 +210,34 @@ function pairAt(text: string, from: number): boolean {
   while (text[k] === ' ' || text[k] === '\t') k++;
   if (text[k] === ':') return !text.startsWith('//', k + 1);
   return text[k] === '=' && text[k + 1] !== '=';
+}
+
+/**
+ * Whether the bracket at `at` opens a Go `%v` dump whose pairs are split by one blank: a map's
+ * `map[` or a struct pointer's `&{`.
+ */
+export function opensGoDump(text: string, at: number): boolean {
+  if (text[at] === '{') return text[at - 1] === '&';
+  return (
+    text[at] === '[' &&
+    text.startsWith('map', at - 3) &&
+    !(at > 3 && isKeyChar(text.charCodeAt(at - 4)))
+  );
+}
+
+/** Whether a Go dump's next field starts at `from`: a capitalised name, then `:` (not `://`). */
+function goFieldAt(text: string, from: number): boolean {
+  const first = text.charCodeAt(from);
+  if (!(first >= 65 && first <= 90)) return false;
+  let k = from + 1;
+  while (
+    k < text.length &&
+    isKeyChar(text.charCodeAt(k)) &&
+    text[k] !== '.' &&
+    text[k] !== '-'
+  )
+    k++;
+  return text[k] === ':' && !text.startsWith('//', k + 1);
 }
 
 /** The indentation of the line starting at `lineStart`, its `- ` list markers included. */

@@ -164,6 +164,16 @@ describe('redactText', () => {
       ],
       // a Go `%v` map: the next `key:` ends the value
       ['map[Password:hunter2 User:bob]', `map[Password:${REDACTED} User:bob]`],
+      // a blank inside brackets ends a value only before a Go dump's next field: a secret
+      // holding `word:` or `word=` after a blank is hidden whole
+      ['{password: correct horse:battery}', `{password: ${REDACTED}}`],
+      ['[token=abc def=ghi]', `[token=${REDACTED}]`],
+      ['{Password:hunter2 User:bob}', `{Password:${REDACTED}}`],
+      [
+        'map[Password:correct horse:battery User:bob]',
+        `map[Password:${REDACTED} User:bob]`,
+      ],
+      ['&{Password:hunter2 User:bob}', `&{Password:${REDACTED} User:bob}`],
     ])('%j', (text, shown) => {
       expect(redactText(text)).toBe(shown);
       expect(redactText(shown)).toBe(shown);
@@ -227,6 +237,7 @@ describe('redactText', () => {
       `map[Password:${fill('a b ')}`,
       `{token: a${fill(' ,\t')}`,
       `[token=${fill('"a, ')}`,
+      `&{Token:${fill('a Bc')}`,
     ];
     const slow: string[] = [];
     for (const text of hostile) {
@@ -271,6 +282,25 @@ describe('redactText', () => {
       expect(Math.round(ms)).toBeLessThan(Math.max(2500, 50 * plainMs));
     }
   }, 120_000);
+
+  it('hides a parameter that decoding would still change once its decodings are spent', () => {
+    // `/x?q=Bearer+eyJ…` escaped three times: its `+` is a blank only after a fourth decoding.
+    const shown = ['Bearer+eyJhbGciOiJIUzI1NiJ9', 'Basic+dXNlcjpodW50ZXIy'].map(
+      credential => {
+        let value = `/x?q=${credential}`;
+        for (let i = 0; i < 3; i++) value = encodeURIComponent(value);
+        return redactText(`GET https://h/cb?r=${value} HTTP/1.1`);
+      },
+    );
+    expect(shown).toEqual([
+      `GET https://h/cb?r=${REDACTED} HTTP/1.1`,
+      `GET https://h/cb?r=${REDACTED} HTTP/1.1`,
+    ]);
+    // Decoded in full within the decodings: kept.
+    expect(
+      redactText('GET https://h/cb?r=%252Fx%253Fq%253Da%252Bb HTTP/1.1'),
+    ).toBe('GET https://h/cb?r=%252Fx%253Fq%253Da%252Bb HTTP/1.1');
+  });
 });
 
 describe('gaps of the free-text rules', () => {

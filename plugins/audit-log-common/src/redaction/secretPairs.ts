@@ -6,6 +6,7 @@ import {
   flagValueStart,
   keyLineIndent,
   listReaches,
+  opensGoDump,
   unquotedValueEnd,
   valueLines,
 } from './lineContext';
@@ -56,15 +57,17 @@ export type PairRules = {
  *   `password-policy updated`; with `anyWord`, by a secret word anywhere); a key closed by a
  *   quote, a JSON-escaped one too (`\"password\":\"x\"`). A quoted value to its closing quote, at
  *   its escape depth, over lines (to the end of the text if it never closes). An unquoted value:
- *   inside brackets to its `,` or closing bracket, inside a `"…"` string (one the key's own quote
- *   opened: `"Authorization: Bearer x"`) to its closing quote; after `: ` to the line end (and on
- *   over the lines below indented deeper than its key), or with `oneWord`, when the key does not
- *   start its line, one word (`with its own credentials: choose the cluster` hides `choose`); a
- *   `Cookie:` to the line end; `key:` alone or with a block header `|`, the lines below indented
- *   deeper (and `- ` entries level with it). `key=value` starting its line (a properties or env
- *   file, after `export ` too) to the line end and its `\`-continued lines, else one word
- *   (`--password=x --port=80`, a log's `token=x done`). Without `anyWord`, `true` and `false`
- *   are settings, kept. The scheme of an `Authorization` value stays: `Authorization: Bearer x`;
+ *   inside brackets to its closing bracket or a `,` before the next `key:`/`key=` pair (at a blank
+ *   only before a Go `map[…]`/`&{…}` dump's next `Field:`), inside a `"…"` string (one the key's
+ *   own quote opened: `"Authorization: Bearer x"`) to its closing quote; after `: ` to the line
+ *   end (and on over the lines below indented deeper than its key), or with `oneWord`, when the
+ *   key does not start its line, one word (`with its own credentials: choose the cluster` hides
+ *   `choose`); a `Cookie:` to the line end; `key:` alone or with a block header `|`, the lines
+ *   below indented deeper (and `- ` entries level with it). `key=value` starting its line (a
+ *   properties or env file, after `export ` too) to the line end and its `\`-continued lines,
+ *   else one word (`--password=x --port=80`, a log's `token=x done`). Without `anyWord`, `true`
+ *   and `false` are settings, kept. The scheme of an `Authorization` value stays:
+ *   `Authorization: Bearer x`;
  * - the `value:` of an env entry whose `name:` names a secret, before or after it in the same
  *   entry (`- name: DB_PASSWORD\n  value: x`, `{"value":"x","name":"DB_PASSWORD"}`);
  * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`);
@@ -209,10 +212,11 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   };
   /**
    * Hides the unquoted value from `from`: with `line` to its line's end, else one word (inside
-   * brackets, to the end of its item: with `pair`, a key's value, up to the next pair; in a
-   * string, to its closing quote at the latest); with `continued` (a plain YAML value), also the
-   * lines below indented deeper than its key at `keyColumn`; with `backslash` (a properties
-   * value), the lines it continues on with a trailing `\`. Returns where it ends.
+   * brackets, to the end of its item: with `pair`, a key's value, up to the next pair (after a
+   * `,`, or a blank in a Go `map[…]`/`&{…}` dump); in a string, to its closing quote at the
+   * latest); with `continued` (a plain YAML value), also the lines below indented deeper than its
+   * key at `keyColumn`; with `backslash` (a properties value), the lines it continues on with a
+   * trailing `\`. Returns where it ends.
    */
   const hideUnquoted = (
     from: number,
@@ -229,7 +233,15 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     const start = text.startsWith(placeholder, from)
       ? from + placeholder.length
       : from;
-    let end = unquotedValueEnd(text, start, line || flow, inString, flow, pair);
+    let end = unquotedValueEnd(
+      text,
+      start,
+      line || flow,
+      inString,
+      flow,
+      pair,
+      flow && opensGoDump(text, ctx.innermostAt),
+    );
     const lineEnds = end === n || text[end] === '\n' || text[end] === '\r';
     const valueEnd = line || flow ? trimmedEnd(from, end) : end;
     hide(from, valueEnd);

@@ -13,11 +13,13 @@ const PARAM_END = '&;?#';
  */
 const SECRET_VALUE_END = '&#';
 const ESCAPE = /%[0-9a-f]{2}/i;
+/** What decoding a query's value would still change: an escape, or a `+` (a blank). */
+const STILL_ENCODED = /%[0-9a-f]{2}|\+/i;
 /**
  * How many times an ordinary parameter's value is decoded to look for a secret in it (a redirect
  * escaped once per hop: `?redirect=%2Fcb%3Fnext%3D%252Fx%253Ftoken%253Dx`), in all: the nested
- * queries a decoded value holds share what is left; a value still escaped after that cannot be
- * told and is hidden.
+ * queries a decoded value holds share what is left; a value still encoded after that (`%xx`, or a
+ * `+` for a blank) cannot be told and is hidden.
  */
 export const MAX_DECODINGS = 3;
 /**
@@ -73,8 +75,8 @@ function isSecretParam(raw: string, isName: IsSecretName): boolean {
  * Whether an ordinary parameter's value holds a secret: one the free-text rules find
  * (`postgres://app:pw@db`, `Bearer x`, `token=x`), or a nested query's secret parameter
  * (`?next=%2Fcb%3Faccess_token%3Dx`), as written and decoded up to `decodings` times, those of
- * the nested queries included; a value still escaped after that counts as holding one (fail
- * closed).
+ * the nested queries included; a value that decoding would still change after that (an escape,
+ * or a `+` that is a blank: `Bearer+eyJ…`) counts as holding one (fail closed).
  */
 function valueHoldsSecret(
   raw: string,
@@ -93,7 +95,7 @@ function valueHoldsSecret(
     ) {
       return true;
     }
-    if (round === decodings) return ESCAPE.test(value);
+    if (round === decodings) return STILL_ENCODED.test(value);
     const decoded = decode(value);
     if (decoded === undefined || decoded === value) return false;
     value = decoded;
