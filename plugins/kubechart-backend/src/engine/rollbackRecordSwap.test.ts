@@ -100,6 +100,39 @@ describe.each(['helm3', 'helm4'] as const)(
         body: { ...secret, data: { ...secret.data, release: encode(record) } },
       });
     };
+    /** Installs the chart twice (revisions 1 and 2), the starting point of every rollback below. */
+    const twoRevisions = async (name: string) => {
+      expect(await chart(name, '1.0.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 1,
+      });
+      expect(await chart(name, '1.1.0')).toMatchObject({
+        status: 'succeeded',
+        helmRevision: 2,
+      });
+    };
+    /** The next `helm rollback` runs `around`, which is given the real one to call. */
+    const onNextHelmRollback = (
+      around: (
+        helmRollback: (o: Parameters<HelmCli['rollback']>[0]) => Promise<void>,
+        o: Parameters<HelmCli['rollback']>[0],
+      ) => Promise<void>,
+    ) => {
+      const helmRollback = HelmCli.prototype.rollback;
+      jest
+        .spyOn(HelmCli.prototype, 'rollback')
+        .mockImplementationOnce(async function wrapped(this: HelmCli, o) {
+          return around(options => helmRollback.call(this, options), o);
+        });
+    };
+    /** helm applies the rollback, then fails (a hook, a timeout). */
+    const helmFailsAfterApplying = () =>
+      onNextHelmRollback(async (helmRollback, o) => {
+        await helmRollback(o);
+        throw new Error(
+          'helm rollback failed: Error: timed out waiting for the condition',
+        );
+      });
 
     beforeAll(async () => {
       sim = await startSim({ users: [TENANT_USER] });
@@ -151,22 +184,12 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it('fails with the reason, records the manifest helm applied, and a later rollback to it is refused', async () => {
-      expect(await chart('web', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart('web', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
+      await twoRevisions('web');
       // Between the check of revision 1 and helm reading it, the tenant user rewrites it.
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function rewritten(this: HelmCli, o) {
-          await rewriteRevision(o.release, o.revision);
-          return helmRollback.call(this, o);
-        });
+      onNextHelmRollback(async (helmRollback, o) => {
+        await rewriteRevision(o.release, o.revision);
+        return helmRollback(o);
+      });
 
       const swapped = await rollback('web', 1);
 
@@ -208,24 +231,14 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it('fails also when the new revision is rewritten back to the judged manifest once helm is done', async () => {
-      expect(await chart('cover', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
+      await twoRevisions('cover');
+      onNextHelmRollback(async (helmRollback, o) => {
+        await rewriteRevision(o.release, o.revision);
+        await helmRollback(o);
+        // The traces are covered: both records say what the policy judged.
+        await rewriteRevision(o.release, 3, UNTRUSTED, TRUSTED);
+        await rewriteRevision(o.release, o.revision, UNTRUSTED, TRUSTED);
       });
-      expect(await chart('cover', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function rewritten(this: HelmCli, o) {
-          await rewriteRevision(o.release, o.revision);
-          await helmRollback.call(this, o);
-          // The traces are covered: both records say what the policy judged.
-          await rewriteRevision(o.release, 3, UNTRUSTED, TRUSTED);
-          await rewriteRevision(o.release, o.revision, UNTRUSTED, TRUSTED);
-        });
 
       const covered = await rollback('cover', 1);
 
@@ -244,41 +257,31 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it('fails when another record of the release is created meanwhile, as a newer revision in the judged form', async () => {
-      expect(await chart('decoy', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart('decoy', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function rewritten(this: HelmCli, o) {
-          await rewriteRevision(o.release, o.revision);
-          await helmRollback.call(this, o);
-          // Revision 4, a copy of 3 in the judged form: the latest one helm shows.
-          const name = `sh.helm.release.v1.${o.release}.v3`;
-          const three = await tenantCore.readNamespacedSecret({
-            name,
-            namespace,
-          });
-          const record = decode(three.data!.release);
-          record.version = 4;
-          record.manifest = String(record.manifest).replace(UNTRUSTED, TRUSTED);
-          await tenantCore.createNamespacedSecret({
-            namespace,
-            body: {
-              metadata: {
-                name: `sh.helm.release.v1.${o.release}.v4`,
-                labels: { ...three.metadata?.labels, version: '4' },
-              },
-              type: three.type,
-              data: { release: encode(record) },
-            },
-          });
+      await twoRevisions('decoy');
+      onNextHelmRollback(async (helmRollback, o) => {
+        await rewriteRevision(o.release, o.revision);
+        await helmRollback(o);
+        // Revision 4, a copy of 3 in the judged form: the latest one helm shows.
+        const name = `sh.helm.release.v1.${o.release}.v3`;
+        const three = await tenantCore.readNamespacedSecret({
+          name,
+          namespace,
         });
+        const record = decode(three.data!.release);
+        record.version = 4;
+        record.manifest = String(record.manifest).replace(UNTRUSTED, TRUSTED);
+        await tenantCore.createNamespacedSecret({
+          namespace,
+          body: {
+            metadata: {
+              name: `sh.helm.release.v1.${o.release}.v4`,
+              labels: { ...three.metadata?.labels, version: '4' },
+            },
+            type: three.type,
+            data: { release: encode(record) },
+          },
+        });
+      });
 
       const decoyed = await rollback('decoy', 1);
 
@@ -294,40 +297,30 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it('records what helm applied and says the revision changed when helm fails after applying part of it', async () => {
-      expect(await chart('part', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart('part', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
+      await twoRevisions('part');
       // Rewritten with an untrusted image and, last, a ClusterRole the deployer may not create: helm
       // applies the Deployment, then fails.
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function rewritten(this: HelmCli, o) {
-          const name = `sh.helm.release.v1.${o.release}.v${o.revision}`;
-          const secret = await tenantCore.readNamespacedSecret({
-            name,
-            namespace,
-          });
-          const record = decode(secret.data!.release);
-          record.manifest = `${String(record.manifest).replace(
-            TRUSTED,
-            UNTRUSTED,
-          )}\n---\n# Source: webapp/templates/extra.yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: part-extra\nrules: []\n`;
-          await tenantCore.replaceNamespacedSecret({
-            name,
-            namespace,
-            body: {
-              ...secret,
-              data: { ...secret.data, release: encode(record) },
-            },
-          });
-          return helmRollback.call(this, o);
+      onNextHelmRollback(async (helmRollback, o) => {
+        const name = `sh.helm.release.v1.${o.release}.v${o.revision}`;
+        const secret = await tenantCore.readNamespacedSecret({
+          name,
+          namespace,
         });
+        const record = decode(secret.data!.release);
+        record.manifest = `${String(record.manifest).replace(
+          TRUSTED,
+          UNTRUSTED,
+        )}\n---\n# Source: webapp/templates/extra.yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: part-extra\nrules: []\n`;
+        await tenantCore.replaceNamespacedSecret({
+          name,
+          namespace,
+          body: {
+            ...secret,
+            data: { ...secret.data, release: encode(record) },
+          },
+        });
+        return helmRollback(o);
+      });
 
       const failed = await rollback('part', 1);
 
@@ -344,25 +337,10 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it("reports helm's error first when, after helm failed, its new revision cannot be read", async () => {
-      expect(await chart('unread', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart('unread', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
+      await twoRevisions('unread');
       // helm creates and applies revision 3, then fails (a hook, a timeout); once helm has told its
       // status, reading the release records answers 500.
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function late(this: HelmCli, o) {
-          await helmRollback.call(this, o);
-          throw new Error(
-            'helm rollback failed: Error: timed out waiting for the condition',
-          );
-        });
+      helmFailsAfterApplying();
       const helmStatus = HelmCli.prototype.status;
       jest
         .spyOn(HelmCli.prototype, 'status')
@@ -393,23 +371,8 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     it("reports helm's error first when, after helm failed, what it applied cannot be recorded", async () => {
-      expect(await chart('unsaved', '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart('unsaved', '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function late(this: HelmCli, o) {
-          await helmRollback.call(this, o);
-          throw new Error(
-            'helm rollback failed: Error: timed out waiting for the condition',
-          );
-        });
+      await twoRevisions('unsaved');
+      helmFailsAfterApplying();
       const updateRun = t.store.updateRun.bind(t.store);
       const spy = jest
         .spyOn(t.store, 'updateRun')
