@@ -304,14 +304,23 @@ describe.each(databases.eachSupportedId())(
         1,
       );
 
+      // The run's own channel tells how it went; the common one, heard by everyone, only to fetch again.
       expect(
         published.some(
           s =>
-            s.channel === 'kubechart:runs' &&
+            s.channel === `kubechart:run:${run.id}` &&
             s.message.runId === run.id &&
             s.message.status === 'succeeded',
         ),
       ).toBe(true);
+      expect(published).toContainEqual(
+        expect.objectContaining({
+          channel: 'kubechart:runs',
+          message: { type: 'refetch' },
+        }),
+      );
+      for (const s of published.filter(p => p.channel === 'kubechart:runs'))
+        expect(s.message).toEqual({ type: 'refetch' });
       // Every tenant's page hears it on the tenant's own channel; the common one names no tenant.
       // Neither says how the run went: only to fetch the health again.
       for (const channel of [
@@ -403,16 +412,15 @@ describe.each(databases.eachSupportedId())(
         ...secretNotCompared,
       });
       expect(JSON.stringify(items)).not.toContain(USER_SECRET);
+      // Heard by everyone: says only that some drift changed, not whose nor how.
       expect(published).toContainEqual(
         expect.objectContaining({
           channel: 'kubechart:drift',
-          message: expect.objectContaining({
-            type: 'drift-changed',
-            runId: latest.id,
-            status: 'in-sync',
-          }),
+          message: { type: 'refetch' },
         }),
       );
+      for (const s of published.filter(p => p.channel === 'kubechart:drift'))
+        expect(s.message).toEqual({ type: 'refetch' });
       // The entity's own channel, which anyone may subscribe to by name, says only to fetch again.
       const onEntity = published.filter(
         s => s.channel === 'kubechart:drift:component:default/shop',

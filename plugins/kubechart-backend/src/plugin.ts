@@ -7,7 +7,6 @@ import {
   metricsServiceRef,
 } from '@backstage/backend-plugin-api/alpha';
 import {
-  DriftSignal,
   KUBECHART_CLUSTER_HEALTH_CHANNEL,
   KUBECHART_DRIFT_CHANNEL,
   KUBECHART_RUNS_CHANNEL,
@@ -157,15 +156,16 @@ export const kubechartPlugin = createBackendPlugin({
                 ),
               );
           }
-          // Signals reach every subscriber of a channel, whatever it may read: they name nothing but
-          // the run; the entity's own channel carries not even that (see `refetch`).
+          // Signals reach every subscriber of a channel, whatever it may read. The run's own channel,
+          // heard only by who knows its id, names the run and its status; the common channel (heard
+          // by every signed-in user) and the entity's own carry not even that (see `refetch`).
           const message: RunSignal = {
             type: 'run-updated',
             runId: run.id,
             status: run.status,
           };
           publish(runSignalChannel(run.id), message);
-          publish(KUBECHART_RUNS_CHANNEL, message);
+          publish(KUBECHART_RUNS_CHANNEL, refetch);
           if (run.entityRef)
             publish(entityRunsSignalChannel(run.entityRef), refetch);
           // A tenant run that was created or ended changed the tenant: the catalog's tenant entities follow at once.
@@ -305,12 +305,8 @@ export const kubechartPlugin = createBackendPlugin({
             // The cluster-scoped kinds runs may apply: drift reads no other cluster-scoped object.
             settings,
             onDriftChanged: d => {
-              const message: DriftSignal = {
-                type: 'drift-changed',
-                runId: d.runId,
-                status: d.status,
-              };
-              publish(KUBECHART_DRIFT_CHANNEL, message);
+              // Heard by every signed-in user: says only that some drift changed, not whose or how.
+              publish(KUBECHART_DRIFT_CHANNEL, refetch);
               if (d.entityRef)
                 publish(entityDriftSignalChannel(d.entityRef), refetch);
             },

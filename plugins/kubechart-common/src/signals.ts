@@ -6,9 +6,9 @@
 export const runSignalChannel = (runId: string) => `kubechart:run:${runId}`;
 
 /**
- * Signal channel on which every run status change is published, to every signed-in user: its
- * messages name no entity, tenant, namespace or cluster (approval lists listen here).
- * Message: {@link RunSignal}.
+ * Signal channel on which every run status change is told, to every signed-in user (approval lists
+ * listen here). Message: {@link RefetchSignal}: it names no run, status, entity, tenant, namespace or
+ * cluster; what changed is read through the API, which checks who may read it.
  * @public
  */
 export const KUBECHART_RUNS_CHANNEL = 'kubechart:runs';
@@ -44,8 +44,9 @@ export const tenantHealthSignalChannel = (tenant: string) =>
   `kubechart:tenant-health:${tenant}`;
 
 /**
- * Signal channel on which drift status changes are published, naming no entity or target.
- * Message: {@link DriftSignal}.
+ * Signal channel on which every drift status change is told, to every signed-in user.
+ * Message: {@link RefetchSignal}: it names no run, status, entity or target; the drift is read
+ * through the API.
  * @public
  */
 export const KUBECHART_DRIFT_CHANNEL = 'kubechart:drift';
@@ -68,9 +69,10 @@ export const entityDriftSignalChannel = (entityRef: string) =>
 export type RefetchSignal = { type: 'refetch' };
 
 /**
- * Signals are delivered to every subscriber of their channel, whatever it may read: they say what
- * to fetch again (through the permission-checked API), never whose it is.
  * @public
+ * @deprecated No channel carries it any more: `kubechart:drift` and the entity drift channels carry
+ * a {@link RefetchSignal}, as a run's drift status told to every signed-in user told who may not
+ * read the run how it went.
  */
 export type DriftSignal = {
   type: 'drift-changed';
@@ -78,7 +80,11 @@ export type DriftSignal = {
   status: 'in-sync' | 'drifted' | 'unknown';
 };
 
-/** @public */
+/**
+ * What the channel of one run ({@link runSignalChannel}) carries: heard only by who names the run's
+ * id. The common channel {@link KUBECHART_RUNS_CHANNEL} carries a {@link RefetchSignal}.
+ * @public
+ */
 export type RunSignal = {
   type: 'run-updated';
   runId: string;

@@ -299,12 +299,13 @@ export type ApprovalsPage = {
   items: RunListItem[];
   /**
    * True when the list is cut: the caller may see more open requests than `items` holds, or the
-   * backend stopped looking before the end of the open requests. `nextCursor` then reads on.
+   * backend stopped looking before the end of the open requests. `nextCursor`, when given, reads on.
    */
   truncated?: boolean;
   /**
-   * Pass as `cursor` for the next page: it names the last item listed, or a time (never a request
-   * the caller may not see); following it reaches every open request the caller may see.
+   * Pass as `cursor` for the next page: built only from the last item listed (never from a request
+   * the caller may not see). A cut list has none when the backend's scan, at its bound, found no
+   * request the caller may see.
    */
   nextCursor?: string;
 };

@@ -255,6 +255,8 @@ export const kubechartTranslationRef = createTranslationRef({
       empty: 'No open approval requests for you to decide on or of your own.',
       truncated:
         'Not every open request could be listed: older requests may be waiting that are not shown here. Open a run from its deployment history to decide on it.',
+      loadMore: 'Load older requests',
+      loadMoreFailed: 'The older requests could not be loaded: {{message}}',
       yourDecision: 'awaits your decision',
       columns: {
         yourPart: 'For you',

@@ -41,10 +41,9 @@ describe('collectVisibleApprovals', () => {
       } as RunListItem;
     });
   };
-  /** The store's cursors over `runs`: after a run, and before a millisecond. */
+  /** The store's cursor over `runs`: after a run. */
   const cursors = {
     after: (r: Pick<RunListItem, 'id'>) => `after:${r.id}`,
-    before: (createdAt: string) => `before:${createdAt}`,
   };
   const pager = (runs: RunListItem[], pageSize: number) => {
     const reads: Array<string | undefined> = [];
@@ -53,11 +52,6 @@ describe('collectVisibleApprovals', () => {
       let from = 0;
       if (cursor?.startsWith('after:'))
         from = runs.findIndex(r => r.id === cursor.slice('after:'.length)) + 1;
-      if (cursor?.startsWith('before:')) {
-        const at = cursor.slice('before:'.length);
-        from = runs.findIndex(r => r.createdAt < at);
-        if (from < 0) from = runs.length;
-      }
       return runs.slice(from, from + pageSize);
     };
     return { reads, readPage };
@@ -143,11 +137,11 @@ describe('collectVisibleApprovals', () => {
     expect(reads).toHaveLength(3);
   });
 
-  it('reads at most maxPages pages (and the rest of the last millisecond), and gives a cursor from before that millisecond that reaches the older requests', async () => {
+  it('reads at most maxPages pages, and gives a cursor after the last request it listed, never one naming a request the caller may not see', async () => {
     // r00019 to r00021 were made in one millisecond; the fourth page ends on r00019.
     const runs = platform(100, i => i === 20 || i === 21);
     const visible = visibleIf(
-      r => r.id === 'r00001' || r.id === 'r00021' || r.id === 'r00099',
+      r => r.id === 'r00001' || r.id === 'r00016' || r.id === 'r00030',
     );
     const { reads, readPage } = pager(runs, 5);
     const result = await collectVisibleApprovals(readPage, visible, cursors, {
@@ -155,27 +149,52 @@ describe('collectVisibleApprovals', () => {
       pageSize: 5,
       maxPages: 4,
     });
+    // The cursor is read back by whoever holds it: it names r00016, which the caller was given, and
+    // nothing of r00017 to r00019 (not their ids, not when they were made).
     expect(result).toEqual({
-      items: [runs[1], runs[21]],
+      items: [runs[1], runs[16]],
       truncated: true,
-      // A time, not r00021 (nor r00019, which the caller may not see).
-      nextCursor: `before:${runs[19].createdAt}`,
+      nextCursor: 'after:r00016',
     });
-    expect(reads).toHaveLength(5);
-    // Following it reads on, past more pages of others' requests, to the oldest the caller sees.
-    let cursor = result.nextCursor;
-    const rest: RunListItem[] = [];
-    while (cursor) {
-      const next = await collectVisibleApprovals(readPage, visible, cursors, {
-        cursor,
+    expect(reads).toHaveLength(4);
+    // Following it reads on, past more pages of others' requests, to the older ones the caller
+    // sees; each cursor after the last request listed.
+    const second = await collectVisibleApprovals(readPage, visible, cursors, {
+      cursor: result.nextCursor,
+      wanted: 3,
+      pageSize: 5,
+      maxPages: 4,
+    });
+    expect(second).toEqual({
+      items: [runs[30]],
+      truncated: true,
+      nextCursor: 'after:r00030',
+    });
+  });
+
+  it('says the list is cut, with no cursor, when the pages it may read hold no request the caller may see', async () => {
+    const runs = platform(100);
+    const { readPage } = pager(runs, 5);
+    const visible = visibleIf(r => r.id === 'r00001' || r.id === 'r00099');
+    const first = await collectVisibleApprovals(readPage, visible, cursors, {
+      wanted: 3,
+      pageSize: 5,
+      maxPages: 4,
+    });
+    expect(first).toEqual({
+      items: [runs[1]],
+      truncated: true,
+      nextCursor: 'after:r00001',
+    });
+    // A cursor past others' requests would tell where they are: none is given, the list says it is cut.
+    expect(
+      await collectVisibleApprovals(readPage, visible, cursors, {
+        cursor: first.nextCursor,
         wanted: 3,
         pageSize: 5,
         maxPages: 4,
-      });
-      rest.push(...next.items);
-      cursor = next.nextCursor;
-    }
-    expect(rest).toEqual([runs[99]]);
+      }),
+    ).toEqual({ items: [], truncated: true });
   });
 });
 

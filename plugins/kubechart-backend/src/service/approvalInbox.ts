@@ -1,4 +1,3 @@
-import { InputError } from '@backstage/errors';
 import { RunListItem } from '@kubechart/plugin-kubechart-common';
 
 /** Open approvals `GET /approvals` lists at most. */
@@ -8,10 +7,9 @@ export const APPROVALS_PAGE_SIZE = 200;
 /** Pages read at most for one request, so a request never scans the whole table. */
 export const APPROVAL_PAGES_SCANNED = 50;
 
-/** The cursors of the run store (`runsCursorAfter`, `runsCursorBefore`), as a list reads on with them. */
+/** The cursor of the run store (`runsCursorAfter`), as a list reads on with it. */
 export type ApprovalCursors = {
   after(run: Pick<RunListItem, 'createdAt' | 'id'>): string;
-  before(createdAt: string): string;
 };
 
 /**
@@ -20,12 +18,12 @@ export type ApprovalCursors = {
  * until one more than `wanted` are found or the list ends, so however many newer requests are
  * others', an approver's own older ones are listed. At most `maxPages` pages are read.
  *
- * As a page of `GET /runs` for a caller who may read only some runs, the list tells nothing of the
- * requests the caller may not see: `nextCursor` names its last item (when one more was found), or
- * a time, never a request it left out. When the `maxPages` pages were read first, the rest of the
- * millisecond of the last request read is read too, and `nextCursor` reads on from the requests
- * made before that millisecond. `truncated` (with a `nextCursor`) says the list is not all the
- * caller may see; following `nextCursor` reaches every request the caller may see.
+ * The list tells nothing of the requests the caller may not see. `nextCursor` (a cursor the caller
+ * can decode) is built only from the list's last item, never from a request it left out (not its
+ * id, not the millisecond it was made). `truncated` says the list is not all the caller may see:
+ * with a `nextCursor` when one more was found, or when the `maxPages` pages were read and the list
+ * holds an item to read on after; without one when those pages held no request the caller may see
+ * (each page read on from a `nextCursor` lists at least one request, so following them ends).
  */
 export async function collectVisibleApprovals(
   readPage: (cursor?: string) => Promise<RunListItem[]>,
@@ -57,33 +55,21 @@ export async function collectVisibleApprovals(
     return undefined;
   };
   let cursor = options.cursor;
-  let last: RunListItem | undefined;
   for (let pages = 0; pages < maxPages; pages++) {
     const page = await readPage(cursor);
     const full = await keep(page);
     if (full) return full;
     if (page.length < pageSize) return { items, truncated: false };
-    last = page[page.length - 1];
-    cursor = cursors.after(last);
-  }
-  // More requests follow the last one read. A cursor after it would name a request the caller may
-  // not see: the list reads on from before its millisecond, once it read the rest of that millisecond.
-  const at = last!.createdAt;
-  for (let read = 0; ; ) {
-    const page = await readPage(cursor);
-    const same = page.filter(r => r.createdAt === at);
-    const full = await keep(same);
-    if (full) return full;
-    if (same.length < page.length || page.length < pageSize) break;
-    read += page.length;
-    if (read >= pageSize * maxPages)
-      // Never in practice (requests are made one at a time); refused rather than read on without bound.
-      throw new InputError(
-        `The open approvals cannot be listed on past ${at}: more than ${
-          pageSize * maxPages
-        } requests were made in that millisecond`,
-      );
     cursor = cursors.after(page[page.length - 1]);
   }
-  return { items, truncated: true, nextCursor: cursors.before(at) };
+  // More requests follow the last one read, maybe one the caller may not see: a cursor after it, or
+  // from its millisecond, would tell the caller of it. The list reads on only after its own last item;
+  // when it lists none, it is cut with no cursor.
+  return {
+    items,
+    truncated: true,
+    ...(items.length
+      ? { nextCursor: cursors.after(items[items.length - 1]) }
+      : {}),
+  };
 }

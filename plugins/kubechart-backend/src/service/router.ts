@@ -931,10 +931,7 @@ export async function createRouter(
         }
         return visible;
       },
-      {
-        after: run => store.runsCursorAfter(run),
-        before: createdAt => store.runsCursorBefore(createdAt),
-      },
+      { after: run => store.runsCursorAfter(run) },
       { cursor: q.cursor },
     );
     // `truncated`: the caller may see more than the items listed, or the scan stopped at its bound;

@@ -92,13 +92,17 @@ describe('signals every signed-in user receives', () => {
       'component:default',
     ])
       expect(text).not.toContain(name);
-    expect(
-      broadcast.find(p => p.channel === 'kubechart:runs')?.message,
-    ).toEqual({
-      type: 'run-updated',
-      runId,
-      status: expect.any(String),
-    });
+    // The common channels are heard by every signed-in user: they tell no run, nor how it went.
+    const common = broadcast.filter(
+      p => p.channel === 'kubechart:runs' || p.channel === 'kubechart:drift',
+    );
+    expect(common.map(p => p.channel)).toContain('kubechart:runs');
+    for (const p of common)
+      expect({ channel: p.channel, message: p.message }).toEqual({
+        channel: p.channel,
+        message: { type: 'refetch' },
+      });
+    expect(JSON.stringify(common)).not.toContain(runId);
   });
 
   it("tell a tenant's or entity's own channel only to fetch again, not how its runs went", async () => {

@@ -74,9 +74,12 @@ export interface KubechartApi {
   /**
    * Runs awaiting an approval the caller may give, or that the caller asked for (`GET /approvals`),
    * as list items: without values, manifest or policy report ({@link KubechartApi.getRun} has them).
-   * `truncated` is true when the backend could not list every such run.
+   * `truncated` is true when the backend could not list every such run; `nextCursor`, when there
+   * is one, passed as `cursor` reads the next page.
    */
-  listApprovals(): Promise<ApprovalsPage & { truncated: boolean }>;
+  listApprovals(options?: {
+    cursor?: string;
+  }): Promise<ApprovalsPage & { truncated: boolean }>;
   listClusters(): Promise<ClusterSummary[]>;
   /**
    * Health of one cluster. An unreachable cluster resolves to a health of status `error`

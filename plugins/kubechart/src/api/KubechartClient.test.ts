@@ -104,6 +104,24 @@ describe('KubechartClient', () => {
     });
   });
 
+  it('reads on from the cursor of the approvals list, keeping the next one', async () => {
+    fetch.mockResolvedValue(
+      jsonResponse(200, {
+        items: [{ id: 'r4' }],
+        truncated: true,
+        nextCursor: 'c/2',
+      }),
+    );
+    expect(await client.listApprovals({ cursor: 'c 1' })).toEqual({
+      items: [{ id: 'r4' }],
+      truncated: true,
+      nextCursor: 'c/2',
+    });
+    expect(fetch.mock.calls[0][0]).toBe(
+      'http://backend/api/kubechart/approvals?cursor=c+1',
+    );
+  });
+
   it('accepts lists as arrays or as { items }', async () => {
     fetch.mockResolvedValueOnce(jsonResponse(200, [{ name: 'a' }]));
     fetch.mockResolvedValueOnce(jsonResponse(200, { items: [{ name: 'b' }] }));

@@ -115,14 +115,22 @@ export class KubechartClient implements KubechartApi {
     return this.decide(id, 'reject', { comment });
   }
 
-  async listApprovals(): Promise<ApprovalsPage & { truncated: boolean }> {
+  async listApprovals(
+    options: { cursor?: string } = {},
+  ): Promise<ApprovalsPage & { truncated: boolean }> {
+    const qs = options.cursor
+      ? `?${new URLSearchParams({ cursor: options.cursor })}`
+      : '';
     const body = await this.request<RunListItem[] | ApprovalsPage>(
-      '/approvals',
+      `/approvals${qs}`,
     );
     // `truncated` is the backend's word that the list is cut: an empty list is then not "none".
+    // `nextCursor` reads on.
+    const nextCursor = Array.isArray(body) ? undefined : body.nextCursor;
     return {
       items: unwrapList(body),
       truncated: !Array.isArray(body) && body.truncated === true,
+      ...(typeof nextCursor === 'string' && nextCursor ? { nextCursor } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import {
   mockApis,
   renderInTestApp,
@@ -126,7 +127,7 @@ describe('ApprovalsCard', () => {
     );
   });
 
-  it('says when nothing awaits approval, and reloads when a run starts waiting', async () => {
+  it('says when nothing awaits approval, and reloads when told that runs changed', async () => {
     const api = mockKubechartApi();
     const signals = new FakeSignalApi();
     api.listApprovals
@@ -142,26 +143,92 @@ describe('ApprovalsCard', () => {
     await waitFor(() =>
       expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
     );
-    // A run that finished elsewhere does not concern the list.
-    act(() =>
-      signals.publish(KUBECHART_RUNS_CHANNEL, {
-        type: 'run-updated',
-        runId: 'run-5',
-        status: 'succeeded',
-      }),
-    );
-    expect(api.listApprovals).toHaveBeenCalledTimes(1);
-    act(() =>
-      signals.publish(KUBECHART_RUNS_CHANNEL, {
-        type: 'run-updated',
-        runId: 'run-7',
-        status: 'awaiting-approval',
-      }),
-    );
+    // The channel says only that some run changed: the list is read again, through the API.
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
     expect(
       await screen.findByRole('link', { name: 'run-7' }),
     ).toBeInTheDocument();
     expect(api.listApprovals).toHaveBeenCalledTimes(2);
+  });
+
+  it('loads the older requests past the first page when asked, and reloads from the first page when told that runs changed', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    const older = makeRun({
+      id: 'run-2',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+    });
+    api.listApprovals.mockImplementation(async options =>
+      options?.cursor === 'after-run-7'
+        ? { items: [older], truncated: false }
+        : { items: [awaiting], truncated: true, nextCursor: 'after-run-7' },
+    );
+    render(api, signals);
+    await screen.findByRole('link', { name: 'run-7' });
+    expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull();
+
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Load older requests' }),
+    );
+    expect(
+      await screen.findByRole('link', { name: 'run-2' }),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+    expect(api.listApprovals).toHaveBeenLastCalledWith({
+      cursor: 'after-run-7',
+    });
+    // The whole list is shown: nothing more to load, and nothing said to be missing.
+    expect(
+      screen.queryByRole('button', { name: 'Load older requests' }),
+    ).toBeNull();
+    expect(screen.queryByText(/Not every open request/)).toBeNull();
+
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+    await waitFor(() =>
+      expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull(),
+    );
+    expect(api.listApprovals).toHaveBeenLastCalledWith();
+    expect(
+      screen.getByRole('button', { name: 'Load older requests' }),
+    ).toBeInTheDocument();
+  });
+
+  it('says when the older requests cannot be loaded, and lets the user try again', async () => {
+    const api = mockKubechartApi();
+    const older = makeRun({
+      id: 'run-2',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+    });
+    api.listApprovals
+      .mockResolvedValueOnce({
+        items: [awaiting],
+        truncated: true,
+        nextCursor: 'after-run-7',
+      })
+      .mockRejectedValueOnce(new Error('backend unavailable'))
+      .mockResolvedValueOnce({ items: [older], truncated: false });
+    render(api);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Load older requests' }),
+    );
+    expect(
+      await screen.findByText(
+        'The older requests could not be loaded: backend unavailable',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Load older requests' }),
+    );
+    expect(
+      await screen.findByRole('link', { name: 'run-2' }),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/could not be loaded/)).toBeNull();
   });
 
   it('does not say nothing is open when the backend could not list every request', async () => {

@@ -1,5 +1,6 @@
 import { useMemo } from 'react';
 import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import Alert from '@material-ui/lab/Alert';
 import {
@@ -34,14 +35,15 @@ function mayDecide(run: RunListItem): boolean {
 /**
  * The open approval requests of `GET /approvals`: those the user may decide on first, then the
  * user's own (with the server's reason why the user may not decide); oldest request first. Each
- * links to the run's own page (where Approve and Reject are). When the backend could not list every
- * request, it says so, and never that none is open.
+ * links to the run's own page (where Approve and Reject are). While the backend has more pages,
+ * "Load older requests" reads the next one. When the backend could not list every request, it says
+ * so, and never that none is open.
  */
 export function ApprovalsList() {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const statusLabel = useStatusLabel();
   const now = useNow(30_000);
-  const { value, loading, error } = useApprovals();
+  const { value, loading, error, loadMore, more } = useApprovals();
 
   // What the user may decide on first, then the user's own requests; oldest request first in each.
   const rows = useMemo(
@@ -62,13 +64,37 @@ export function ApprovalsList() {
   if (!value) {
     return <ResponseErrorPanel error={error ?? new Error('No data')} />;
   }
-  // A list the backend cut is not all there is: "none open" would not be true of it.
-  const truncatedNote = (
-    <Alert severity="warning">{t('approvals.truncated')}</Alert>
+  // A list the backend cut is not all there is: "none open" would not be true of it. While it has
+  // a next page, the user reads on; when it has none, the list says that it is cut.
+  const footer = value.nextCursor ? (
+    <Box mt={1}>
+      {more.error && (
+        <Box mb={1}>
+          <Alert severity="error">
+            {t('approvals.loadMoreFailed', { message: more.error.message })}
+          </Alert>
+        </Box>
+      )}
+      <Button
+        variant="outlined"
+        size="small"
+        onClick={() => loadMore()}
+        disabled={more.loading}
+      >
+        {t('approvals.loadMore')}
+      </Button>
+      {more.loading && <Progress />}
+    </Box>
+  ) : (
+    value.truncated && (
+      <Box mt={1}>
+        <Alert severity="warning">{t('approvals.truncated')}</Alert>
+      </Box>
+    )
   );
   if (!rows.length) {
-    return value.truncated ? (
-      truncatedNote
+    return value.truncated || value.nextCursor ? (
+      <>{footer}</>
     ) : (
       <Typography color="textSecondary">{t('approvals.empty')}</Typography>
     );
@@ -157,7 +183,7 @@ export function ApprovalsList() {
           padding: 'dense',
         }}
       />
-      {value.truncated && <Box mt={1}>{truncatedNote}</Box>}
+      {footer}
     </>
   );
 }

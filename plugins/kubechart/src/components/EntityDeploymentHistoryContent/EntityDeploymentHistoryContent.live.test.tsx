@@ -97,11 +97,11 @@ describe('EntityDeploymentHistoryContent live updates', () => {
         runId: 'run-2',
         status: 'succeeded',
       };
-      signals.publish(KUBECHART_RUNS_CHANNEL, message);
-      // The entity's own channel says only that its runs changed.
+      // The common channel and the entity's own say only that runs changed.
       signals.publish(entityRunsSignalChannel('component:default/shop'), {
         type: 'refetch',
       });
+      signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' });
       signals.publish(runSignalChannel('run-2'), message);
     });
     await waitFor(() =>
