@@ -149,18 +149,22 @@ export interface RevisionCreations {
    * exactly: no such record, another record created meanwhile, the watch ended or fell behind.
    */
   created(version: number): Promise<CreatedRevision>;
+  /**
+   * What the watch holds now: the changes it remembers, the bytes of record content it keeps, and
+   * whether it still follows the records.
+   */
+  retained(): { changes: number; contentBytes: number; watching: boolean };
   close(): void;
 }
 
 /** How long {@link RevisionCreations.created} waits for the watch to reach the record it reads. */
 export const CREATED_REVISION_WAIT_MS = 30_000;
 
-type RecordEvent = {
-  type: string;
-  uid?: string;
-  resourceVersion?: string;
-  secret?: any;
-};
+/**
+ * The most changes of a release's records {@link watchCreatedRevisions} remembers (a rollback makes
+ * a handful). Past it the watch stops: a record it did not reach is refused, never guessed.
+ */
+export const MAX_FOLLOWED_RECORD_CHANGES = 10_000;
 
 /**
  * Watches the release records of `release` (Secrets labelled `owner=helm,name=<release>`, as helm
@@ -171,18 +175,32 @@ type RecordEvent = {
  * rewriting the new record afterwards: only its first write counts, and a second record created
  * meanwhile is refused. `client` acts as the namespace's deployer. A RunFailure when the watch ends
  * before it is returned (a deployer without `watch` on Secrets): helm is not to run then.
+ *
+ * What it keeps does not grow with what the namespace's users do meanwhile: of each change only
+ * which write it was and how many records were created up to it, of the records only the first
+ * created (a Secret holds at most 1 MiB). A second creation decides that any record written from
+ * then on is refused, so the watch stops there; it stops too past `maxChanges` changes.
  */
 export async function watchCreatedRevisions(
   client: KubeClient,
   namespace: string,
   release: string,
   waitMs = CREATED_REVISION_WAIT_MS,
+  maxChanges = MAX_FOLLOWED_RECORD_CHANGES,
 ): Promise<RevisionCreations> {
   const list = await client.core.listNamespacedSecret({
     namespace,
     labelSelector: `owner=helm,name=${release}`,
   });
-  const events: RecordEvent[] = [];
+  /** Each change seen (`uid` and `resourceVersion`), with the records created up to it, in order. */
+  const changes = new Map<string, number>();
+  const changeKey = (uid: unknown, resourceVersion: unknown) =>
+    JSON.stringify([uid, resourceVersion]);
+  let creations = 0;
+  /** The first record created: the only one whose content is read. */
+  let first: { uid?: string; secret: any } | undefined;
+  /** Why the watch stopped following the records, once it has. */
+  let stopped: string | undefined;
   const listeners = new Set<() => void>();
   const notify = () => listeners.forEach(l => l());
   let lastVersion = list.metadata?.resourceVersion;
@@ -195,6 +213,11 @@ export async function watchCreatedRevisions(
     ended ??= why;
     notify();
   };
+  const stop = (why: string) => {
+    stopped ??= why;
+    controller?.abort();
+    notify();
+  };
   const open = async () => {
     try {
       controller = await new Watch(client.kubeConfig).watch(
@@ -205,6 +228,7 @@ export async function watchCreatedRevisions(
           allowWatchBookmarks: true,
         },
         (type: string, object: any) => {
+          if (closed || stopped) return;
           if (type === 'ERROR') {
             end(
               `the watch of its release records failed: ${
@@ -216,17 +240,26 @@ export async function watchCreatedRevisions(
           const rv = object?.metadata?.resourceVersion;
           if (typeof rv === 'string') lastVersion = rv;
           if (type === 'BOOKMARK') return;
-          events.push({
-            type,
-            uid: object?.metadata?.uid,
-            resourceVersion: rv,
-            // Only a creation's content is read.
-            secret: type === 'ADDED' ? object : undefined,
-          });
-          notify();
+          if (changes.size >= maxChanges) {
+            stop(
+              `the release records of ${release} changed more than ${maxChanges} times while it ran, more than are followed`,
+            );
+            return;
+          }
+          const uid = object?.metadata?.uid;
+          if (type === 'ADDED') {
+            creations++;
+            // Only the first creation's content is read.
+            first ??= { uid, secret: object };
+          }
+          const key = changeKey(uid, rv);
+          if (!changes.has(key)) changes.set(key, creations);
+          // Whatever is written from now on follows a second creation: it is refused (see `created`).
+          if (creations > 1) stop('a second release record was created');
+          else notify();
         },
         (err: unknown) => {
-          if (closed || ended) return;
+          if (closed || ended || stopped) return;
           // The server ends watches now and then: resume from the last change seen (nothing is missed).
           if (err) {
             forbidden ||= (err as { statusCode?: number }).statusCode === 403;
@@ -234,6 +267,8 @@ export async function watchCreatedRevisions(
           } else open();
         },
       );
+      // Stopped or closed while it opened: it follows nothing more.
+      if (closed || stopped) controller.abort();
     } catch (e) {
       end(`the watch of its release records could not be opened: ${e}`);
     }
@@ -257,15 +292,18 @@ export async function watchCreatedRevisions(
     );
   }
 
-  /** The index of the event that wrote `uid` at `resourceVersion`, once the watch has delivered it. */
+  /**
+   * How many records were created up to the change that wrote `uid` at `resourceVersion`, once the
+   * watch has delivered it; `stopped` when the watch stopped before it.
+   */
   const waitFor = async (uid: string, resourceVersion: string) => {
     let check = () => {};
-    const reached = new Promise<number>((resolve, reject) => {
+    const key = changeKey(uid, resourceVersion);
+    const reached = new Promise<number | 'stopped'>((resolve, reject) => {
       check = () => {
-        const i = events.findIndex(
-          e => e.uid === uid && e.resourceVersion === resourceVersion,
-        );
-        if (i >= 0) resolve(i);
+        const upTo = changes.get(key);
+        if (upTo !== undefined) resolve(upTo);
+        else if (stopped) resolve('stopped');
         else if (ended) reject(new RunFailure(ended));
       };
     });
@@ -308,16 +346,21 @@ export async function watchCreatedRevisions(
       }
       // Every change up to the record as read now, in order: helm's creation is among them.
       const upTo = await waitFor(uid, resourceVersion);
-      const creations = events
-        .slice(0, upTo + 1)
-        .filter(e => e.type === 'ADDED');
-      if (creations.length !== 1 || creations[0].uid !== uid) {
+      if (upTo === 'stopped') {
+        // Written after the watch stopped: after a second creation, or past the changes followed.
         throw new RunFailure(
-          `${creations.length} release records of ${release} were created while it ran, not only ${name}`,
+          creations > 1
+            ? `at least ${creations} release records of ${release} were created while it ran, not only ${name}`
+            : stopped!,
+        );
+      }
+      if (upTo !== 1 || first?.uid !== uid) {
+        throw new RunFailure(
+          `${upTo} release records of ${release} were created while it ran, not only ${name}`,
         );
       }
       const record = await helmReleaseOfSecret(
-        creations[0].secret,
+        first.secret,
         namespace,
         release,
       );
@@ -330,6 +373,15 @@ export async function watchCreatedRevisions(
         version,
         manifest: withHooks(String(record.manifest), record.hooks),
         config: record.config,
+      };
+    },
+    retained() {
+      return {
+        changes: changes.size,
+        contentBytes: first
+          ? Buffer.byteLength(JSON.stringify(first.secret))
+          : 0,
+        watching: !closed && !ended && !stopped,
       };
     },
     close() {
