@@ -354,13 +354,14 @@ export async function watchCreatedRevisions(
             : stopped!,
         );
       }
-      if (upTo !== 1 || first?.uid !== uid) {
+      const created = first;
+      if (upTo !== 1 || !created || created.uid !== uid) {
         throw new RunFailure(
           `${upTo} release records of ${release} were created while it ran, not only ${name}`,
         );
       }
       const record = await helmReleaseOfSecret(
-        first.secret,
+        created.secret,
         namespace,
         release,
       );
