@@ -285,6 +285,14 @@ export interface Config {
        * three intervals is not shown; utilisation then comes from pod requests. Default 60.
        */
       metricsIntervalSeconds?: number;
+      /**
+       * The least time, in seconds, each watch of a health cache asks the API server to end it after
+       * (`timeoutSeconds`); each asks for a random time between this and twice this, as client-go does,
+       * and watches again from where it was. A watch still open 30 s past its timeout that sent nothing
+       * meanwhile hangs: it is given up, the informer lists again, and answers say the cache does not
+       * follow the cluster meanwhile. At least 1. Default 300.
+       */
+      watchTimeoutSeconds?: number;
     };
     /** Who may start runs for someone else. */
     onBehalfOf?: {

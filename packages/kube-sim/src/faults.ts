@@ -10,6 +10,14 @@ export interface VerbFailure {
   namespace?: string;
 }
 
+/** Watches to hold open silently, e.g. `{ resource: 'deployments' }`. */
+export interface WatchHang {
+  /** The resource's plural name (`pods`, `deployments`), or '*' (the default). */
+  resource?: string;
+  /** Only in this namespace (a watch of all namespaces is not held), when set. */
+  namespace?: string;
+}
+
 /** Fault injection on a running kube-sim: what tests use to exercise a client's error paths. */
 export interface KubeSimFaults {
   /** Closes the listening socket and drops open connections: clients get "connection refused". */
@@ -28,7 +36,15 @@ export interface KubeSimFaults {
    * informers must list again (relist).
    */
   expireWatches(): void;
-  /** Removes latency, error rate and verb failures (the API keeps its started/stopped state). */
+  /**
+   * Holds matching watches open silently, as a dead peer or a stuck proxy between does: every open
+   * watch of the resource and every new one (answered `200` with its headers) sends nothing more —
+   * no events, no bookmarks, no `ERROR` — and is not ended, not even at its `timeoutSeconds`. A held
+   * watch stays held until the client hangs up; `clear()` lets new watches work again. Lists and
+   * other requests are answered as usual.
+   */
+  hangWatches(hang?: WatchHang): void;
+  /** Removes latency, error rate, verb failures and watch hangs (the API keeps its started/stopped state). */
   clear(): void;
 }
 
@@ -37,6 +53,28 @@ export class FaultState {
   latencyMs = 0;
   errorRate = 0;
   failures: VerbFailure[] = [];
+  hangs: WatchHang[] = [];
+  private readonly hangListeners = new Set<() => void>();
+
+  /** Whether a watch of this resource (in this namespace; undefined: all namespaces) is held. */
+  isHung(resource: string, namespace: string | undefined): boolean {
+    return this.hangs.some(
+      h =>
+        (!h.resource || h.resource === '*' || h.resource === resource) &&
+        (!h.namespace || h.namespace === namespace),
+    );
+  }
+
+  hang(hang: WatchHang) {
+    this.hangs.push(hang);
+    for (const listener of [...this.hangListeners]) listener();
+  }
+
+  /** Calls `listener` whenever a hang is added; returns how to stop. */
+  onHang(listener: () => void): () => void {
+    this.hangListeners.add(listener);
+    return () => this.hangListeners.delete(listener);
+  }
 
   match(
     verb: string,

@@ -6,7 +6,7 @@
  */
 export { startKubeSim } from './startKubeSim';
 export type { KubeSim, KubeSimOptions } from './startKubeSim';
-export type { KubeSimFaults, VerbFailure } from './faults';
+export type { KubeSimFaults, VerbFailure, WatchHang } from './faults';
 export type { KubeSimUser, AccessRule } from './server/auth';
 export { limitedUser } from './users';
 export type { LimitedUserOptions } from './users';

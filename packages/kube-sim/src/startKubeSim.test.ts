@@ -471,6 +471,74 @@ describe('startKubeSim', () => {
     });
   });
 
+  describe('held watches', () => {
+    let cluster: TestCluster;
+    let core: CoreV1Api;
+
+    beforeAll(async () => {
+      cluster = await simCluster({ bookmarkIntervalMs: 200 });
+      core = cluster.kc.makeApiClient(CoreV1Api);
+    });
+    afterEach(() => cluster.sim!.faults.clear());
+    afterAll(() => cluster.stop());
+
+    const watchOf = async (path: string) => {
+      const seen: string[] = [];
+      const state = { ended: false };
+      const request = await new Watch(cluster.kc).watch(
+        path,
+        { allowWatchBookmarks: true, timeoutSeconds: 1 },
+        (type, obj) => seen.push(`${type} ${obj?.metadata?.name ?? ''}`),
+        () => {
+          state.ended = true;
+        },
+      );
+      return { seen, state, request };
+    };
+
+    it('holds open watches and new ones silently, past their timeout, while others and lists are answered', async () => {
+      const ns = 'default';
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'held-before' } },
+      });
+      const open = await watchOf(`/api/v1/namespaces/${ns}/configmaps`);
+      await eventually(async () => open.seen.includes('ADDED held-before'));
+      cluster.sim!.faults.hangWatches({ resource: 'configmaps' });
+      const later = await watchOf(`/api/v1/namespaces/${ns}/configmaps`);
+      const secrets = await watchOf(`/api/v1/namespaces/${ns}/secrets`);
+      const seenBefore = open.seen.length;
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'held-after' } },
+      });
+      // Lists are answered as usual.
+      expect(
+        (await core.listNamespacedConfigMap({ namespace: ns })).items.map(
+          c => c.metadata?.name,
+        ),
+      ).toContain('held-after');
+      // Past the 1 s timeout: the other resource's watch ended on time, the held ones sent nothing
+      // (no event, no bookmark) and are still open.
+      await new Promise(r => setTimeout(r, 2000));
+      expect(secrets.state.ended).toBe(true);
+      expect(open.seen.length).toBe(seenBefore);
+      expect(open.state.ended).toBe(false);
+      expect(later.seen).toEqual([]);
+      expect(later.state.ended).toBe(false);
+      open.request.abort();
+      later.request.abort();
+
+      // After clear(), new watches work again.
+      cluster.sim!.faults.clear();
+      const after = await watchOf(`/api/v1/namespaces/${ns}/configmaps`);
+      await eventually(async () => after.state.ended);
+      expect(after.seen).toEqual(
+        expect.arrayContaining(['ADDED held-before', 'ADDED held-after']),
+      );
+    });
+  });
+
   describe('the demo seed', () => {
     let cluster: TestCluster;
 

@@ -236,10 +236,14 @@ export async function startKubeSim(
       expireWatches() {
         store.expireWatches();
       },
+      hangWatches(hang = {}) {
+        faults.hang(hang);
+      },
       clear() {
         faults.latencyMs = 0;
         faults.errorRate = 0;
         faults.failures = [];
+        faults.hangs = [];
       },
     },
     async stop() {

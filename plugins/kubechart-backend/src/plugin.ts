@@ -217,7 +217,15 @@ export const kubechartPlugin = createBackendPlugin({
           // What a kept approved run's requester owns when it starts: the catalog's user and groups.
           requesters: catalogRequesters(catalog, auth),
         });
+        const watchTimeoutSeconds = config.getOptionalNumber(
+          'kubechart.health.watchTimeoutSeconds',
+        );
+        if (watchTimeoutSeconds !== undefined && !(watchTimeoutSeconds >= 1))
+          throw new Error(
+            `kubechart.health.watchTimeoutSeconds must be at least 1, got ${watchTimeoutSeconds}`,
+          );
         const health = new HealthService(clusters, logger, {
+          minWatchTimeoutSeconds: watchTimeoutSeconds,
           // Each cluster's cache reads metrics.k8s.io usage on its own timer, so every replica's
           // answers are as current as this.
           metricsIntervalMs:

@@ -339,6 +339,10 @@ export function createHandler(opts: HandlerOptions) {
           ? undefined
           : metadataRequest(req.headers.accept)?.version,
         view,
+        hang: {
+          now: () => faults.isHung(resourceName, namespace),
+          onHang: listener => faults.onHang(listener),
+        },
       });
     }
 

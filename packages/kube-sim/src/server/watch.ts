@@ -26,6 +26,11 @@ export interface WatchParams {
   metadataVersion?: string;
   /** A converted view (events.k8s.io/v1 of the core Events): its type and how objects are converted. */
   view?: { type: ResourceType; convert: (o: KubeObject) => KubeObject };
+  /**
+   * Fault injection: whether the watch is to be held open silently now, and how to hear of a hang
+   * added later (returns how to stop listening).
+   */
+  hang?: { now(): boolean; onHang(listener: () => void): () => void };
 }
 
 /**
@@ -70,8 +75,14 @@ export function serveWatch(
     'Cache-Control': 'no-cache, private',
   });
   res.flushHeaders();
+  if (w.hang?.now()) {
+    // Held open silently from the start: nothing is sent, and only the client ends it.
+    return;
+  }
+  // Set once a hang is injected: from then on the watch sends nothing and is not ended.
+  let held = false;
   const write = (type_: string, object: unknown) => {
-    if (res.writableEnded) return;
+    if (res.writableEnded || held) return;
     const stored = object as KubeObject;
     const o =
       w.view && type_ !== 'ERROR' && type_ !== 'BOOKMARK'
@@ -149,12 +160,22 @@ export function serveWatch(
     timers.push(setInterval(() => bookmark(), bookmarkIntervalMs));
   }
   let unsubscribeExpiry = () => {};
+  let unsubscribeHang = () => {};
   const close = () => {
     unsubscribe();
     unsubscribeExpiry();
+    unsubscribeHang();
     timers.forEach(t => clearTimeout(t));
-    if (!res.writableEnded) res.end();
+    if (!res.writableEnded && !held) res.end();
   };
+  if (w.hang) {
+    const hang = w.hang;
+    unsubscribeHang = hang.onHang(() => {
+      if (!hang.now()) return;
+      held = true;
+      close();
+    });
+  }
   unsubscribeExpiry = api.store.onExpire(oldest => {
     expired(sentRv, oldest);
     close();

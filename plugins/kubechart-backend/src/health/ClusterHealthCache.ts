@@ -47,29 +47,43 @@ const METRICS_INTERVAL_MS = 60_000;
 /** Usage older than this many intervals (refreshes failing or hanging) is no longer shown. */
 const METRICS_STALE_INTERVALS = 3;
 
+/** The informers tenant health reads (a tenant namespace's pods and workloads). */
+export const TENANT_INFORMERS: readonly string[] = [
+  'pods',
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+];
+
+type InformerEntry = {
+  name: string;
+  informer: SlicedListWatch<any>;
+  synced: boolean;
+  errors: number;
+  /** Whether it has ever listed the cluster. */
+  listed: boolean;
+  /**
+   * When it stopped following the cluster: the last time its list or watch proved the cache current
+   * before its first failure since it last listed.
+   */
+  lostAt?: number;
+  /** Why it does not follow the cluster: its last failure, until it follows it again. */
+  error?: string;
+  begin(): Promise<void>;
+};
+
 /**
  * A watch-fed cache of one cluster: informers for nodes, pods, deployments, statefulsets,
  * daemonsets and events. Health answers come from memory and are recomputed only after a change.
  */
 export class ClusterHealthCache {
-  private informers: Array<{
-    name: string;
-    informer: Cached<any>;
-    synced: boolean;
-    errors: number;
-    /** Whether it has ever listed the cluster. */
-    listed: boolean;
-    /** When it stopped following the cluster: its first failure since it last listed. */
-    lostAt?: number;
-    begin(): Promise<void>;
-  }> = [];
+  private informers: InformerEntry[] = [];
   private nodes!: Cached<V1Node>;
   private pods!: Cached<V1Pod>;
   private deployments!: Cached<V1Deployment>;
   private statefulSets!: Cached<V1StatefulSet>;
   private daemonSets!: Cached<V1DaemonSet>;
   private events!: Cached<CoreV1Event>;
-  private lastError?: string;
   private version?: string;
   private metricsUsage?: { cpu: number; memory: number; at: number };
   private computed?: ClusterHealth;
@@ -102,6 +116,10 @@ export class ClusterHealthCache {
       minRecomputeIntervalMs?: number;
       /** How often metrics.k8s.io usage is read (default 60 s). */
       metricsIntervalMs?: number;
+      /** The least `timeoutSeconds` each watch asks for (default 300; see {@link SlicedListWatch}). */
+      minWatchTimeoutSeconds?: number;
+      /** How long past its timeout a watch may stay open (default 30 s; see {@link SlicedListWatch}). */
+      watchDeadlineGraceMs?: number;
       onChange?: (health: ClusterHealth) => void;
     } = {},
   ) {}
@@ -127,6 +145,10 @@ export class ClusterHealthCache {
         path,
         fieldSelector === undefined ? {} : { fieldSelector },
       );
+      const watchBounds = {
+        minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds,
+        watchDeadlineGraceMs: this.options.watchDeadlineGraceMs,
+      };
       const informer = trim
         ? makeTrimmedInformer<T>(
             this.kubeConfig,
@@ -134,17 +156,20 @@ export class ClusterHealthCache {
             listPage,
             trim,
             fieldSelector,
+            watchBounds,
           )
-        : new SlicedListWatch<T>(path, new Watch(this.kubeConfig), () =>
-            listInPages<T>(listPage),
+        : new SlicedListWatch<T>(
+            path,
+            new Watch(this.kubeConfig),
+            () => listInPages<T>(listPage),
+            watchBounds,
           );
-      const entry = {
+      const entry: InformerEntry = {
         name,
         informer,
         synced: false,
         errors: 0,
         listed: false,
-        lostAt: undefined as number | undefined,
         begin: async () => {},
       };
       // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
@@ -157,8 +182,8 @@ export class ClusterHealthCache {
           entry.synced = true;
           entry.listed = true;
           entry.lostAt = undefined;
+          entry.error = undefined;
           this.lastHeardAt = Date.now();
-          if (this.informers.every(i => i.synced)) this.lastError = undefined;
           this.markDirty();
         }
       };
@@ -173,10 +198,12 @@ export class ClusterHealthCache {
       informer.on('error', (err: unknown) => {
         entry.errors++;
         entry.synced = false;
-        entry.lostAt ??= Date.now();
-        this.lastError = describeKubeError(err, this.cluster);
+        // Not when the failure was noticed (a watch that hung silently is noticed only at its
+        // deadline): the last time the informer knew the cache to be current.
+        entry.lostAt ??= informer.provenAt() ?? Date.now();
+        entry.error = describeKubeError(err, this.cluster);
         this.logger.warn(
-          `Watch of ${name} on cluster ${this.cluster} failed: ${this.lastError}`,
+          `Watch of ${name} on cluster ${this.cluster} failed: ${entry.error}`,
         );
         this.markDirty();
         if (this.stopped) return;
@@ -268,24 +295,35 @@ export class ClusterHealthCache {
     this.listPages?.close();
   }
 
+  /** The informers of these names (every informer when none are given). */
+  private entries(names?: readonly string[]): InformerEntry[] {
+    return names
+      ? this.informers.filter(i => names.includes(i.name))
+      : this.informers;
+  }
+
   /**
    * Seconds since the cache last heard from the cluster (a list or a watch event; since it was
    * created when it never did), and whether every informer is watching (operations metrics).
-   * `followedUntil`: until when what the cache holds is known to be the cluster's: `now` while every
-   * informer watches; else when the first of those that do not stopped following the cluster (an
-   * informer's first failure since it last listed); undefined while one of those never listed it.
-   * The cluster-wide `ageSeconds` does not tell: the other informers' events keep it low while one
+   * `followedUntil`: until when what the informers of `names` (every one when none are given) hold is
+   * known to be the cluster's: `now` while each of them watches; else when the first of those that do
+   * not stopped following the cluster (the last time its list or watch proved it current before its
+   * first failure since it last listed); undefined while one of those never listed it. The
+   * cluster-wide `ageSeconds` does not tell: the other informers' events keep it low while one
    * informer fails.
    */
-  freshness(now = Date.now()): {
+  freshness(
+    now = Date.now(),
+    names?: readonly string[],
+  ): {
     ageSeconds: number;
     synced: boolean;
     followedUntil?: number;
   } {
     const since = this.lastHeardAt || this.createdAt;
-    const behind = this.informers.filter(i => !i.synced);
+    const behind = this.entries(names).filter(i => !i.synced);
     let followedUntil: number | undefined;
-    if (this.ready) followedUntil = now;
+    if (this.follows(names)) followedUntil = now;
     else if (
       behind.length > 0 &&
       behind.every(i => i.listed && i.lostAt !== undefined)
@@ -298,14 +336,40 @@ export class ClusterHealthCache {
     };
   }
 
-  /** Why the cache does not follow the cluster: the last failed list or watch, until all follow it again. */
+  /**
+   * Why the informers of `names` (every one when none are given) do not follow the cluster: each
+   * failing one's last failed list or watch, with the informers it is of ("nodes, events: …"), until
+   * it follows the cluster again. Undefined when none of them fails (they follow the cluster, or are
+   * still listing it for the first time).
+   */
+  failureOf(names?: readonly string[]): string | undefined {
+    const byError = new Map<string, string[]>();
+    for (const i of this.entries(names)) {
+      if (i.synced || i.error === undefined) continue;
+      const of = byError.get(i.error) ?? [];
+      of.push(i.name);
+      byError.set(i.error, of);
+    }
+    if (byError.size === 0) return undefined;
+    return [...byError]
+      .map(([error, of]) => `${of.join(', ')}: ${error}`)
+      .join('; ');
+  }
+
+  /** Why the cache does not follow the cluster (see {@link ClusterHealthCache.failureOf}). */
   get failure(): string | undefined {
-    return this.lastError;
+    return this.failureOf();
+  }
+
+  /** Whether each informer of `names` (every one when none are given) has listed and is watching. */
+  follows(names?: readonly string[]): boolean {
+    const of = this.entries(names);
+    return of.length > 0 && of.every(i => i.synced);
   }
 
   /** Whether every informer has listed and is watching. */
   get ready(): boolean {
-    return this.informers.length > 0 && this.informers.every(i => i.synced);
+    return this.follows();
   }
 
   /**
@@ -313,7 +377,7 @@ export class ClusterHealthCache {
    * answer would count nothing yet (0 nodes, no problems), which is not news about the cluster.
    */
   get syncing(): boolean {
-    return !this.ready && !this.lastError;
+    return !this.ready && this.failure === undefined;
   }
 
   private markDirty() {
@@ -403,9 +467,10 @@ export class ClusterHealthCache {
    * an outage shows at once. A recompute does not walk the pods (see {@link PodAggregates}).
    */
   health(options: { force?: boolean } = {}): ClusterHealth {
-    if (this.lastError && !this.ready) {
+    const failure = this.ready ? undefined : this.failure;
+    if (failure !== undefined) {
       if (this.computed?.status !== 'error' || this.dirty)
-        this.computed = this.errorHealth(this.lastError);
+        this.computed = this.errorHealth(failure);
       this.dirty = false;
       return this.computed;
     }

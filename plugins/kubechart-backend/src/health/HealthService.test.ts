@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { KubeSim } from '@internal/kube-sim';
+import { KubeSim, limitedUser } from '@internal/kube-sim';
 import type {
   ClusterHealth,
   TenantHealth,
@@ -10,6 +10,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   PatchStrategy,
+  RbacAuthorizationV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
@@ -334,6 +335,169 @@ describe('HealthService', () => {
       expect((await health.clusterHealth('dev')).lastSeenAt).toBeUndefined();
     } finally {
       await sim.faults.startApi();
+    }
+  });
+
+  it("answers a tenant's health from the informers it reads while the backend may not read nodes or events, and the cluster names what it does not follow", async () => {
+    // The backend's identity may read what tenant health reads (pods and workloads, quotas,
+    // ingresses) but not list or watch nodes or events (cluster-scoped reads its RBAC lacks).
+    const reader = limitedUser({
+      name: 'health-reader',
+      clusterRules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+        {
+          apiGroups: ['apps'],
+          resources: ['deployments', 'statefulsets', 'daemonsets'],
+          verbs: ['list', 'watch'],
+        },
+        { apiGroups: [''], resources: ['resourcequotas'], verbs: ['get'] },
+        {
+          apiGroups: ['networking.k8s.io'],
+          resources: ['ingresses'],
+          verbs: ['list'],
+        },
+      ],
+    });
+    const limitedSim = await startSim({
+      nodes: 1,
+      users: [reader.user],
+      objects: reader.objects,
+    });
+    const limited = new HealthService(
+      ClusterRegistry.fromConfig(
+        new ConfigReader(
+          testConfig({ ...limitedSim, token: reader.user.token } as KubeSim),
+        ),
+      ),
+      mockServices.logger.mock(),
+      { restartDelayMs: 200 },
+    );
+    try {
+      const admin = ClusterRegistry.fromConfig(
+        new ConfigReader(testConfig(limitedSim)),
+      ).kubeConfig('dev');
+      const ns = 'no-node-rights';
+      await admin
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name: ns } } });
+      await admin.makeApiClient(AppsV1Api).createNamespacedDeployment({
+        namespace: ns,
+        body: deployment('web', 2, 'registry.example.com/x:1'),
+      });
+      const tenant = tenantOf(ns, ['web']);
+      const answer = await eventually(
+        () => limited.tenantHealth(tenant),
+        h => h.status === 'healthy',
+      );
+      expect(answer).toMatchObject({
+        status: 'healthy',
+        releases: [
+          { name: 'web', readyPods: 2, totalPods: 2, status: 'healthy' },
+        ],
+      });
+      expect(answer.lastSeenAt).toBeUndefined();
+      // The cluster's own answer cannot be given without nodes and events: it says which informers
+      // do not follow the cluster, and why.
+      const cluster = await limited.clusterHealth('dev');
+      expect(cluster.status).toBe('error');
+      expect(cluster.message).toMatch(/\bnodes\b.*\bevents\b/);
+      expect(cluster.message).toMatch(/answered 403/);
+      expect(cluster.message).not.toMatch(/\b(pods|deployments)\b/);
+
+      // Once it may read nodes, the cluster names only what it still does not follow.
+      await admin.makeApiClient(RbacAuthorizationV1Api).createClusterRole({
+        body: {
+          metadata: { name: 'health-reader-nodes' },
+          rules: [
+            { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+          ],
+        },
+      });
+      await admin
+        .makeApiClient(RbacAuthorizationV1Api)
+        .createClusterRoleBinding({
+          body: {
+            metadata: { name: 'health-reader-nodes' },
+            roleRef: {
+              apiGroup: 'rbac.authorization.k8s.io',
+              kind: 'ClusterRole',
+              name: 'health-reader-nodes',
+            },
+            subjects: [
+              {
+                apiGroup: 'rbac.authorization.k8s.io',
+                kind: 'User',
+                name: 'health-reader',
+              },
+            ],
+          },
+        });
+      const onlyEvents = await eventually(
+        () => limited.clusterHealth('dev'),
+        h => !/\bnodes\b/.test(h.message ?? ''),
+      );
+      expect(onlyEvents.status).toBe('error');
+      expect(onlyEvents.message).toMatch(/^events: .*answered 403/);
+    } finally {
+      await limited.stop();
+      await limitedSim.stop();
+    }
+  });
+
+  it("stops answering a tenant's health as current once its watch hangs silently, and lists again", async () => {
+    const ns = 'hung-watch';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 2, 'registry.example.com/x:1'),
+    });
+    // Watches ask the server to end them after 1 to 2 s, and are given up 0.5 s after that.
+    health = new HealthService(registry, mockServices.logger.mock(), {
+      restartDelayMs: 1500,
+      minWatchTimeoutSeconds: 1,
+      watchDeadlineGraceMs: 500,
+    });
+    const tenant = tenantOf(ns, ['web']);
+    await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+    );
+    // The connection of the deployments watch hangs: open, no event, no end. web is deleted meanwhile.
+    const hungFrom = Date.now();
+    try {
+      sim.faults.hangWatches({ resource: 'deployments' });
+      await apps().deleteNamespacedDeployment({ name: 'web', namespace: ns });
+      const unknown = await eventually(
+        () => health.tenantHealth(tenant),
+        h => h.status === 'unknown',
+        8000,
+      );
+      expect(unknown).toMatchObject({
+        status: 'unknown',
+        message: expect.stringMatching(/deployments: .*hangs/),
+        releases: [],
+      });
+      // Last seen when the watch last proved the cache current (before the hang), not when the
+      // hang was noticed.
+      const lastSeenAt = Date.parse(unknown.lastSeenAt ?? '');
+      expect(lastSeenAt).toBeLessThanOrEqual(hungFrom + 100);
+      expect(
+        Date.parse(unknown.observedAt) - lastSeenAt,
+      ).toBeGreaterThanOrEqual(400);
+      expect((await health.clusterHealth('dev')).message).toMatch(
+        /deployments: /,
+      );
+      // Started again, the informer lists (lists are answered): web is gone.
+      const relisted = await eventually(
+        () => health.tenantHealth(tenant),
+        h => h.status !== 'unknown',
+        8000,
+      );
+      expect(release(relisted, 'web')).toMatchObject({
+        status: 'no-workloads',
+      });
+    } finally {
+      sim.faults.clear();
     }
   });
 

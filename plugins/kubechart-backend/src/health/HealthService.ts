@@ -18,7 +18,7 @@ import { TenantRecord } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { isNotFound } from '../lib/kubeErrors';
 import { podProblems, podsMatching } from '../lib/readiness';
-import { ClusterHealthCache } from './ClusterHealthCache';
+import { ClusterHealthCache, TENANT_INFORMERS } from './ClusterHealthCache';
 import { workloadRollout } from './clusterAggregates';
 
 /** Health of every configured cluster and of tenants, from watch-fed caches. */
@@ -34,6 +34,10 @@ export class HealthService {
       restartDelayMs?: number;
       /** How often each cluster's metrics.k8s.io usage is read (default 60 s). */
       metricsIntervalMs?: number;
+      /** The least `timeoutSeconds` each watch asks for (default 300, see `SlicedListWatch`). */
+      minWatchTimeoutSeconds?: number;
+      /** How long past its timeout a watch may stay open (default 30 s). */
+      watchDeadlineGraceMs?: number;
     } = {},
   ) {}
 
@@ -53,6 +57,8 @@ export class HealthService {
           onChange: this.options.onClusterHealthChange,
           restartDelayMs: this.options.restartDelayMs,
           metricsIntervalMs: this.options.metricsIntervalMs,
+          minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds,
+          watchDeadlineGraceMs: this.options.watchDeadlineGraceMs,
         },
       );
       this.caches.set(name, cache);
@@ -125,8 +131,10 @@ export class HealthService {
    * Per-release readiness of a tenant, from the cache of its cluster. Each Deployment, StatefulSet
    * and DaemonSet of a release is judged by its rollout (as `kubectl rollout status`, see
    * {@link workloadRollout}); its pods are counted when they match its selector and have not ended.
-   * `unknown`, with no release, while the cache does not follow the cluster (a list or watch fails):
-   * what it holds may be gone from the cluster.
+   * `unknown`, with no release, while the informers tenant health reads (pods, Deployments,
+   * StatefulSets, DaemonSets: {@link TENANT_INFORMERS}) do not follow the cluster (a list or watch of
+   * one fails): what they hold may be gone from the cluster. Other informers (nodes, events) failing
+   * does not make it `unknown`.
    */
   async tenantReadiness(
     tenant: TenantRecord,
@@ -136,14 +144,16 @@ export class HealthService {
         `Cluster ${tenant.cluster} of tenant ${tenant.code} is not configured`,
       );
     const cache = this.cache(tenant.cluster);
-    if (!cache.ready) await this.starting.get(tenant.cluster);
-    if (!cache.ready)
+    if (!cache.follows(TENANT_INFORMERS))
+      await this.starting.get(tenant.cluster);
+    if (!cache.follows(TENANT_INFORMERS))
       return {
         status: 'unknown',
         message: `The health cache of cluster ${
           tenant.cluster
         } does not follow the cluster: ${
-          cache.failure ?? 'it has not listed the cluster yet'
+          cache.failureOf(TENANT_INFORMERS) ??
+          'it has not listed the cluster yet'
         }`,
         releases: [],
       };
@@ -252,15 +262,18 @@ export class HealthService {
 
   /**
    * Per-release pod readiness (from the cache), quota use and access URLs of a tenant, as of now.
-   * While the cache does not follow the cluster: `unknown` with why, nothing else of the tenant, and
-   * `lastSeenAt` when the cache stopped following the cluster (see
+   * While the informers it reads do not follow the cluster: `unknown` with why, nothing else of the
+   * tenant, and `lastSeenAt` when the first of them stopped following the cluster (see
    * {@link ClusterHealthCache.freshness}); none when it never followed it.
    */
   async tenantHealth(tenant: TenantRecord): Promise<TenantHealth> {
     const { releases, status, message } = await this.tenantReadiness(tenant);
     const ns = tenant.namespace;
     if (status === 'unknown') {
-      const { followedUntil } = this.cache(tenant.cluster).freshness();
+      const { followedUntil } = this.cache(tenant.cluster).freshness(
+        Date.now(),
+        TENANT_INFORMERS,
+      );
       return {
         tenant: tenant.code,
         cluster: tenant.cluster,

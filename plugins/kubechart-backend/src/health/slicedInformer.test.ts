@@ -142,6 +142,85 @@ describe('SlicedListWatch', () => {
     await informer.stop();
   });
 
+  it('asks the server to end each watch after its timeout and watches on from there; a watch that hangs silently past it is given up as an error', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'bounded' } } });
+    let lists = 0;
+    // What each watch asks for, and how each ended (null: the server ended it).
+    const queries: Array<Record<string, unknown>> = [];
+    const ends: unknown[] = [];
+    const real = new Watch(registry.kubeConfig('dev'));
+    const informer = new SlicedListWatch<V1ConfigMap>(
+      '/api/v1/namespaces/bounded/configmaps',
+      {
+        watch: (path, query, callback, done) => {
+          queries.push(query);
+          return real.watch(path, query, callback, e => {
+            ends.push(e);
+            done(e);
+          });
+        },
+      },
+      () => {
+        lists++;
+        return listInPages(page =>
+          core.listNamespacedConfigMap({ namespace: 'bounded', ...page }),
+        );
+      },
+      { minWatchTimeoutSeconds: 1, watchDeadlineGraceMs: 300 },
+    );
+    const events = seen(informer);
+    const errors: unknown[] = [];
+    informer.on('error', e => errors.push(e));
+    await informer.start();
+    // The server ends each watch after 1 to 2 s; the informer watches again without listing, and
+    // follows what happens after.
+    await new Promise(r => setTimeout(r, 2500));
+    await core.createNamespacedConfigMap({
+      namespace: 'bounded',
+      body: configMap('after-timeouts'),
+    });
+    expect(
+      await eventually(
+        () => events.slice(),
+        e => e.length > 0,
+      ),
+    ).toEqual(['add after-timeouts 1']);
+    expect(errors).toEqual([]);
+    expect(lists).toBe(1);
+    expect(queries.length).toBeGreaterThan(1);
+    for (const q of queries) {
+      expect(q.allowWatchBookmarks).toBe('true');
+      expect(Number(q.timeoutSeconds)).toBeGreaterThanOrEqual(1);
+      expect(Number(q.timeoutSeconds)).toBeLessThanOrEqual(2);
+    }
+    expect(ends.length).toBeGreaterThan(0);
+    expect(ends.every(e => e === null)).toBe(true);
+    expect(Date.now() - informer.provenAt()!).toBeLessThan(2000);
+
+    try {
+      sim.faults.hangWatches({ resource: 'configmaps', namespace: 'bounded' });
+      const hungFrom = Date.now();
+      await eventually(
+        () => errors.length,
+        n => n > 0,
+        5000,
+      );
+      expect(String(errors[0])).toMatch(
+        /watch of \/api\/v1\/namespaces\/bounded\/configmaps neither ended at its timeout \(\d s\) nor sent anything .*hangs/,
+      );
+      // It last knew its cache current before the hang, not when it gave the watch up.
+      expect(informer.provenAt()!).toBeLessThanOrEqual(hungFrom + 100);
+      expect(Date.now() - informer.provenAt()!).toBeGreaterThanOrEqual(300);
+    } finally {
+      sim.faults.clear();
+    }
+    // Started again, it lists (what it holds was last proven before the hang).
+    await informer.start();
+    expect(lists).toBe(2);
+    expect(Date.now() - informer.provenAt()!).toBeLessThan(1000);
+    await informer.stop();
+  });
+
   it('lists again after its watch expired (410), a slice at a time with the event loop running in between, and deletes what the new list lacks', async () => {
     await core.createNamespace({ body: { metadata: { name: 'sliced' } } });
     for (let i = 0; i < 60; i++)

@@ -15,6 +15,31 @@ const is410 = (err: any) => err?.statusCode === 410 || err?.code === 410;
 const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
 
 /**
+ * The least `timeoutSeconds` a watch asks for; each watch asks for a random time between this and
+ * twice this, as client-go's reflector does (5 to 10 minutes), so the server ends it then.
+ */
+export const MIN_WATCH_TIMEOUT_SECONDS = 300;
+/** How long past its `timeoutSeconds` a watch may stay open before it is taken to hang. */
+export const WATCH_DEADLINE_GRACE_MS = 30_000;
+
+/**
+ * A watch that neither ended at its `timeoutSeconds` nor sent anything in the grace time after it:
+ * the connection hangs (a dead peer or a stuck proxy between). It was aborted; the informer lists
+ * again when started.
+ */
+export class WatchStalledError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(path: string, timeoutSeconds: number, graceMs: number) {
+    super(
+      `the watch of ${path} neither ended at its timeout (${timeoutSeconds} s) nor sent anything in the ${Math.round(
+        graceMs / 1000,
+      )} s after it: the connection hangs, and the watch was aborted`,
+    );
+    this.name = 'WatchStalledError';
+  }
+}
+
+/**
  * An informer with client-node's ListWatch semantics (list, then watch from the list's
  * resourceVersion; a 410 Expired lists again; a failed list or watch is an `error` event, and
  * `start()` again resumes; objects gone from a new list are deleted), except that a list is applied
@@ -28,6 +53,13 @@ const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
  * has it (a list that fails part way leaves the pages applied so far; the next start lists again);
  * objects missing from the list are deleted once its last page was applied. `map` applies to watched
  * objects (listed ones are mapped by the list).
+ *
+ * Each watch is bounded, as client-go bounds its reflector's: it asks the server to end it after
+ * `timeoutSeconds` (a random time between `minWatchTimeoutSeconds` and twice that) and then watches
+ * again from where it was. A watch still open `watchDeadlineGraceMs` after that is aborted: when it
+ * sent nothing in that grace time the connection hangs, which is reported as an `error`
+ * ({@link WatchStalledError}) and lists again on the next start; otherwise it is watched again.
+ * {@link SlicedListWatch.provenAt} says when the informer last knew its cache to be current.
  */
 export class SlicedListWatch<T extends KubernetesObject>
   implements Informer<T>, ObjectCache<T>
@@ -45,6 +77,12 @@ export class SlicedListWatch<T extends KubernetesObject>
   /** Bumped by start() and stop(): work of an earlier run stops at its next step. */
   private run = 0;
   private request?: AbortController;
+  /** Bumped for every watch request: the callbacks of an aborted one do nothing. */
+  private watchSeq = 0;
+  private deadline?: NodeJS.Timeout;
+  /** When something last arrived on the current watch (or it was asked for). */
+  private watchHeardAt = 0;
+  private proven?: number;
 
   constructor(
     private readonly path: string,
@@ -54,8 +92,22 @@ export class SlicedListWatch<T extends KubernetesObject>
       fieldSelector?: string;
       map?: (object: T) => T;
       slice?: number;
+      /** See {@link MIN_WATCH_TIMEOUT_SECONDS}. */
+      minWatchTimeoutSeconds?: number;
+      /** See {@link WATCH_DEADLINE_GRACE_MS}. */
+      watchDeadlineGraceMs?: number;
     } = {},
   ) {}
+
+  /**
+   * The last time the informer knew its cache to be the cluster's: a list completed, or its watch
+   * delivered an event (a bookmark too) or ended (the server closing it, or the connection breaking).
+   * Not when a watch was merely opened, nor when a hanging one was given up. Undefined before the
+   * first list.
+   */
+  provenAt(): number | undefined {
+    return this.proven;
+  }
 
   /** Lists (unless a watch can resume from the last resourceVersion) and starts watching. */
   async start(): Promise<void> {
@@ -120,8 +172,33 @@ export class SlicedListWatch<T extends KubernetesObject>
   }
 
   private abort() {
+    this.watchSeq++;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = undefined;
     this.request?.abort();
     this.request = undefined;
+  }
+
+  /** A watch still open past its deadline: watched again, or reported as hanging (see the class). */
+  private overdue(
+    run: number,
+    seq: number,
+    timeoutSeconds: number,
+    graceMs: number,
+  ) {
+    if (run !== this.run || seq !== this.watchSeq) return;
+    const silent = Date.now() - this.watchHeardAt >= graceMs;
+    this.abort();
+    if (!silent) {
+      void this.next(run, null);
+      return;
+    }
+    // What the cache holds was last proven current before the hang: the next start lists again.
+    this.resourceVersion = '';
+    this.emit(
+      'error',
+      new WatchStalledError(this.path, timeoutSeconds, graceMs),
+    );
   }
 
   /** After a watch ended (or at start): on 410 list again, on another error report it, else watch again. */
@@ -145,30 +222,63 @@ export class SlicedListWatch<T extends KubernetesObject>
       }
       if (listed === undefined) return;
       this.resourceVersion = listed;
+      this.proven = Date.now();
     }
+    const minTimeout =
+      this.options.minWatchTimeoutSeconds ?? MIN_WATCH_TIMEOUT_SECONDS;
+    const timeoutSeconds = Math.max(
+      1,
+      Math.floor(minTimeout * (1 + Math.random())),
+    );
     const query: Record<string, string> = {
       resourceVersion: this.resourceVersion,
       allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeoutSeconds),
     };
     if (this.options.fieldSelector !== undefined)
       query.fieldSelector = this.options.fieldSelector;
+    // Set before the request: one whose answer never comes is overdue too.
+    const seq = ++this.watchSeq;
+    const graceMs =
+      this.options.watchDeadlineGraceMs ?? WATCH_DEADLINE_GRACE_MS;
+    this.watchHeardAt = Date.now();
+    this.deadline = setTimeout(
+      () => this.overdue(run, seq, timeoutSeconds, graceMs),
+      timeoutSeconds * 1000 + graceMs,
+    );
+    this.deadline.unref?.();
+    const current = () => run === this.run && seq === this.watchSeq;
+    let opened = false;
     let request: AbortController;
     try {
       request = await this.watcher.watch(
         this.path,
         query,
         (phase, object) => {
-          if (run === this.run) this.onEvent(phase, object);
+          if (!current()) return;
+          this.watchHeardAt = Date.now();
+          this.proven = this.watchHeardAt;
+          this.onEvent(phase, object);
         },
-        (e: unknown) => void this.next(run, e),
+        (e: unknown) => {
+          if (!current()) return;
+          // A stream that ended (closed by the server, or broken) carried everything up to now; a
+          // request that was never answered proved nothing.
+          if (opened || !e) this.proven = Date.now();
+          void this.next(run, e);
+        },
       );
     } catch (e) {
       // client-node's Watch reports a failed request through `done`, but one it could not even
       // prepare (credentials of the kubeconfig) it throws: an error event too, never a rejection.
-      if (run === this.run) this.emit('error', e);
+      if (current()) {
+        this.abort();
+        this.emit('error', e);
+      }
       return;
     }
-    if (run === this.run) this.request = request;
+    opened = true;
+    if (current()) this.request = request;
     else request.abort();
   }
 

@@ -1,10 +1,8 @@
 import {
   CoreV1Event,
-  Informer,
   KubeConfig,
   KubernetesListObject,
   KubernetesObject,
-  ObjectCache,
   V1ContainerStatus,
   V1Pod,
   Watch,
@@ -26,14 +24,19 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
   }) => Promise<KubernetesListObject<T>>,
   trim: (object: T) => T,
   fieldSelector?: string,
-): Informer<T> & ObjectCache<T> {
+  /** How long its watches last (see {@link SlicedListWatch}). */
+  watchBounds: {
+    minWatchTimeoutSeconds?: number;
+    watchDeadlineGraceMs?: number;
+  } = {},
+): SlicedListWatch<T> {
   // BOOKMARK and ERROR events carry no object of the kind: the informer trims ADDED, MODIFIED and
   // DELETED objects only.
   return new SlicedListWatch<T>(
     path,
     new Watch(kubeConfig),
     () => listInPages(listPage, trim),
-    { fieldSelector, map: trim },
+    { fieldSelector, map: trim, ...watchBounds },
   );
 }
 
