@@ -437,4 +437,47 @@ describe('kubechart actions (actions registry / MCP)', () => {
       .set('Authorization', mockCredentials.user.header(ALICE));
     expect(pods.body.items).toEqual([]);
   });
+
+  it('answers that an install would be blocked by the run scope, as the preview does', async () => {
+    const outside = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: planted, namespace: kube-system }',
+      'data: { a: "1" }',
+      '---',
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      'metadata: { name: reader, namespace: tenant-agent }',
+      'rules: []',
+    ].join('\n');
+    const preview = await request(server)
+      .post('/api/kubechart/runs/preview')
+      .set('Authorization', mockCredentials.user.header(ALICE))
+      .send({
+        kind: 'manifests',
+        cluster: 'dev',
+        namespace: 'tenant-agent',
+        manifests: outside,
+      });
+    expect(preview.body.policyReport.blocking).toBe(true);
+    const checked = (await invoke(ALICE, 'check-policy', {
+      cluster: 'dev',
+      namespace: 'tenant-agent',
+      manifests: outside,
+    })) as any;
+    expect(checked.output).toMatchObject({ passed: false, blocking: true });
+    const scope = checked.output.findings.filter(
+      (f: any) => f.ruleId === 'run-scope',
+    );
+    expect(scope.map((f: any) => f.object).sort()).toEqual([
+      'ClusterRole/reader',
+      'ConfigMap/planted',
+    ]);
+    expect(scope.map((f: any) => f.message).sort()).toEqual(
+      preview.body.policyReport.results
+        .filter((r: any) => r.ruleId === 'run-scope' && !r.passed)
+        .map((r: any) => r.message)
+        .sort(),
+    );
+  });
 });

@@ -25,7 +25,10 @@ import {
   kubechartRunsRollbackPermission,
   summarizePolicyReport,
 } from '@kubechart/plugin-kubechart-common';
-import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import {
+  assertSignedInUser,
+  type KubechartRunsService,
+} from '@kubechart/plugin-kubechart-node';
 import { MUTATING_ACTIONS } from './actionRefusals';
 
 /**
@@ -204,21 +207,12 @@ const startedSchema = (z: Zod) =>
  * audit an external service's call as the kubechart plugin itself. A service calls the REST API with
  * its own token instead, where it is seen as itself.
  */
-function assertSignedInUser(
+function assertCallerIsUser(
   credentials: BackstageCredentials,
   action: string,
   readOnly: boolean,
 ) {
-  const principal = credentials.principal as {
-    type: string;
-    subject?: string;
-  };
-  if (principal.type === 'user') return;
-  const caller =
-    principal.type === 'service'
-      ? `service:${principal.subject} is a service`
-      : 'the caller is not signed in';
-  throw new NotAllowedError(
+  assertSignedInUser(credentials, caller =>
     readOnly
       ? `kubechart:${action} reads for a signed-in user; ${caller}, which the kubechart backend would see as the kubechart plugin itself (its rights, and its name in the audit trail). A service reads through the kubechart REST API (/api/kubechart) with its own token`
       : `kubechart:${action} changes a cluster for a signed-in user; ${caller}, which the kubechart backend would record as the kubechart plugin itself. A service starts runs through POST /api/kubechart/runs with its own token`,
@@ -232,7 +226,7 @@ export function registerKubechartActions(options: {
   config: RootConfigService;
 }) {
   const { runs } = options;
-  // Every action, read only or not, is for signed-in users only (see assertSignedInUser).
+  // Every action, read only or not, is for signed-in users only (see assertCallerIsUser).
   const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
     register: action => {
       // A tool that changes a cluster has its refusals audited (see ActionRefusalAuditor), which
@@ -247,7 +241,7 @@ export function registerKubechartActions(options: {
       options.actionsRegistry.register({
         ...action,
         action: async context => {
-          assertSignedInUser(
+          assertCallerIsUser(
             context.credentials,
             action.name,
             action.attributes?.readOnly === true,
@@ -271,7 +265,7 @@ export function registerKubechartActions(options: {
     action: string,
   ) => {
     // Checked for every action when it is registered; again here, as a run changes a cluster.
-    assertSignedInUser(credentials, action, false);
+    assertCallerIsUser(credentials, action, false);
     const started = await asCaller(() =>
       runs.createRun(request, { credentials }),
     );

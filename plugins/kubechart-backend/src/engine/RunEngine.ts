@@ -31,6 +31,8 @@ import {
   mergePolicyReports,
   MAX_POLICY_OBJECTS,
   parseManifests,
+  PolicyCheckOptions,
+  builtinIsNamespaced,
   redactValues,
   scopeViolation,
 } from '@kubechart/plugin-kubechart-node';
@@ -58,7 +60,7 @@ import { deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext, recordedChanges } from './RunContext';
 import { EngineSettings } from './settings';
-import { RunPlan, planRun } from './validate';
+import { RunPlan, planRun, validateCluster } from './validate';
 import {
   ApprovalRule,
   ApprovalSettings,
@@ -106,6 +108,7 @@ import {
   checkTenantEntity,
   checkTenantEntityHistory,
   checkTenantEntityUnclaimed,
+  checkTenantSystemInCatalog,
   entityRefOfTenant,
   tenantEntityRefAfter,
   withNormalizedTenantEntityRef,
@@ -224,7 +227,9 @@ export type RunEngineOptions = {
   /**
    * What the requester of a kept approved run owns when it starts (the catalog, read with the
    * plugin's own credentials). Without it a requester owns only its own ref then, and a check that
-   * needs the catalog refuses (fail closed).
+   * needs the catalog refuses (fail closed). Its `readEntity` also tells whether the System a tenant
+   * without an entityRef gets is another team's already (`checkTenantSystemInCatalog`); an engine
+   * without it (no catalog wired, as in engine tests) has no catalog System to check against.
    */
   requesters?: RequesterDirectory;
 };
@@ -284,6 +289,32 @@ export class RunEngine {
   }
 
   /**
+   * `POST /runs/preview`: the {@link RunEngine.preview} of a request `actor` asks for as `caller`. A
+   * tenant or tenant-delete request is first refused as {@link RunEngine.submit} refuses it, with the
+   * same checks and errors (its scope, who may change the tenant, what it claims, its quota ceiling
+   * and budgets): a preview shows a plan only for a request the run would take.
+   */
+  async previewAs(
+    submitted: CreateRunRequest,
+    actor: string,
+    caller: RunCaller,
+  ): Promise<RunPreview> {
+    const request = withNormalizedTenantEntityRef(submitted);
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
+      const { store, settings } = this.options;
+      planRun(request, this.options.clusters);
+      await resolveRunScope(request, caller, { store, settings });
+      await this.checkTenantRequest(
+        request,
+        await this.tenantRecord(request),
+        caller,
+        actor,
+      );
+    }
+    return this.preview(request);
+  }
+
+  /**
    * The preview, and for a chart or tenant run each release's rendered objects normalised as the
    * post-render gate normalises what helm is about to apply (the run scope's tenant labels added), which
    * an approved run's install must match: an approval is bound to what this offline render showed.
@@ -304,17 +335,10 @@ export class RunEngine {
     // Shows what the run's scope check would refuse (who may use the namespace is checked at submit).
     const scope: RunScope = runScope ?? {
       cluster: request.cluster,
-      namespaces: [namespace],
-      defaultNamespace: namespace,
-      allowedClusterScopedKinds: [],
+      ...this.dryRunScope(namespace),
       reason: '',
     };
-    const checkOptions = async (objects: KubeObject[]) => ({
-      scope: toPolicyScope(
-        scope,
-        await this.discovery.lookup(request.cluster, objects),
-      ),
-    });
+    const checkOptions = this.dryRunCheckOptions(request.cluster, scope);
     if (request.kind === 'tenant' || request.kind === 'chart') {
       const releases =
         request.kind === 'tenant' ? request.releases : [request.release];
@@ -443,14 +467,74 @@ export class RunEngine {
   }
 
   /**
+   * The scope a dry run without the run's resolved scope checks against (a preview, `POST /policy/check`):
+   * the request's namespace, where objects without one land, and no cluster-scoped kind. Who may use
+   * the namespace, and which cluster-scoped kinds the caller may apply, is decided when the run is submitted.
+   */
+  private dryRunScope(namespace: string) {
+    return {
+      namespaces: [namespace],
+      defaultNamespace: namespace,
+      allowedClusterScopedKinds: [] as string[],
+    };
+  }
+
+  /**
+   * The policy check options of a dry run: the `run-scope` rule with `scope`, kinds read from
+   * `cluster`'s discovery (an unreachable cluster throws). Without a cluster (`POST /policy/check`
+   * may name none), from the built-in Kubernetes kinds: a custom resource's scope is then unknown and refused.
+   */
+  private dryRunCheckOptions(
+    cluster: string | undefined,
+    scope: Parameters<typeof toPolicyScope>[0],
+  ) {
+    return async (objects: KubeObject[]): Promise<PolicyCheckOptions> => ({
+      scope: toPolicyScope(
+        scope,
+        cluster === undefined
+          ? builtinIsNamespaced
+          : await this.discovery.lookup(cluster, objects),
+      ),
+    });
+  }
+
+  /**
+   * `POST /policy/check` of manifests: the policy report of `objects` in `namespace` of `cluster`,
+   * with the run-scope rule the preview applies (see {@link RunEngine.preview}). An unknown cluster is
+   * an InputError (400).
+   */
+  async checkManifests(
+    objects: KubeObject[],
+    target: { cluster?: string; namespace: string },
+  ): Promise<PolicyReport> {
+    const options = this.dryRunCheckFor(target);
+    return this.options.policy.check(objects, await options(objects));
+  }
+
+  /** The check options of `POST /policy/check`: the preview's, for a known cluster (or none). */
+  private dryRunCheckFor({
+    cluster,
+    namespace,
+  }: {
+    cluster?: string;
+    namespace: string;
+  }) {
+    if (cluster !== undefined) validateCluster(this.options.clusters, cluster);
+    return this.dryRunCheckOptions(cluster, this.dryRunScope(namespace));
+  }
+
+  /**
    * `POST /policy/check` of a chart: pulled, rendered and checked as a run would (crds/ and unknown
-   * values included), without a run scope (objects without a namespace land in `namespace`). The manifest
-   * is returned unredacted for the caller to redact.
+   * values included), with the run-scope rule the preview applies (objects without a namespace land in
+   * `namespace`; see {@link RunEngine.checkManifests}). The manifest is returned unredacted for the
+   * caller to redact.
    */
   async checkChart(
     release: ReleaseSpec,
-    namespace: string,
+    target: { cluster?: string; namespace: string },
   ): Promise<{ manifest: string; report: PolicyReport }> {
+    const { namespace } = target;
+    const checkOptions = this.dryRunCheckFor(target);
     await resolveReleaseSource(release, this.options.settings);
     const work = await createWorkDir();
     try {
@@ -464,7 +548,7 @@ export class RunEngine {
             values,
             userValues: values,
             workDir: work.dir,
-            checkOptions: async () => ({ namespace }),
+            checkOptions,
           }),
       );
       return {
@@ -598,22 +682,9 @@ export class RunEngine {
     /** A tenant run's tenant record as the request found it. */
     let tenantFound: TenantRecord | undefined;
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
-      const existing = (await store.getTenants(request.tenant)).find(
-        t => t.cluster === request.cluster,
-      );
+      const existing = await this.tenantRecord(request);
       tenantFound = existing;
-      refuseOthersTenant(request, existing, caller);
-      await this.checkTenantClaims(request, existing, caller, actor);
-      // Checked again when the run is recorded, in the transaction that writes the tenant (two
-      // requests at once), and when an approved run starts: here to refuse early, before a preview.
-      await checkTenantBudget(
-        request,
-        existing,
-        tenantOwnerAfter(request, existing, actor),
-        caller.isTenantAdmin,
-        settings,
-        owner => store.countActiveTenants({ owner }),
-      );
+      await this.checkTenantRequest(request, existing, caller, actor);
       exec.tenantAdmin = caller.isTenantAdmin;
       // What an approved run (or the transaction that records this one) checks the tenant against.
       exec.tenantAtRequest = tenantSnapshot(existing);
@@ -675,20 +746,46 @@ export class RunEngine {
     const without: RunCaller = { ...caller, isTenantAdmin: false };
     try {
       await resolveRunScope(request, without, { store, settings });
-      refuseOthersTenant(request, existing, without);
-      await this.checkTenantClaims(request, existing, without, actor);
-      await checkTenantBudget(
-        request,
-        existing,
-        tenantOwnerAfter(request, existing, actor),
-        false,
-        settings,
-        owner => store.countActiveTenants({ owner }),
-      );
+      await this.checkTenantRequest(request, existing, without, actor);
       return false;
     } catch {
       return true;
     }
+  }
+
+  /** The record of a tenant or tenant-delete request's tenant on its cluster (undefined: none). */
+  private async tenantRecord(
+    request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
+  ): Promise<TenantRecord | undefined> {
+    return (await this.options.store.getTenants(request.tenant)).find(
+      t => t.cluster === request.cluster,
+    );
+  }
+
+  /**
+   * What a tenant or tenant-delete request (its scope resolved) is refused for before anything is
+   * recorded, as `caller`, in `submit` and in `previewAs` alike: a live tenant of another owner
+   * (409), what it claims ({@link RunEngine.checkTenantClaims}: its owner, quota and entity), and the
+   * tenant budgets (429). The budgets are checked again when the run is recorded, in the transaction
+   * that writes the tenant (two requests at once), and when an approved run starts.
+   */
+  private async checkTenantRequest(
+    request: Extract<CreateRunRequest, { kind: 'tenant' | 'tenant-delete' }>,
+    existing: TenantRecord | undefined,
+    caller: RunCaller,
+    actor: string,
+  ): Promise<void> {
+    const { store, settings } = this.options;
+    refuseOthersTenant(request, existing, caller);
+    await this.checkTenantClaims(request, existing, caller, actor);
+    await checkTenantBudget(
+      request,
+      existing,
+      tenantOwnerAfter(request, existing, actor),
+      caller.isTenantAdmin,
+      settings,
+      owner => store.countActiveTenants({ owner }),
+    );
   }
 
   /** Records a run, takes its locks (409 when held) and executes it in the background. */
@@ -1442,6 +1539,21 @@ export class RunEngine {
           { store },
           refusal,
         );
+        // The System named by its code may be another team's in the catalog already: read as the
+        // plugin sees the catalog, which a caller's view (or a relayed run's lack of one) may not show.
+        const catalog = this.options.requesters?.readEntity;
+        if (!inherited && catalog)
+          await checkTenantSystemInCatalog(
+            {
+              cluster: request.cluster,
+              tenant: request.tenant,
+              entityRef: implicit,
+            },
+            existing,
+            caller,
+            catalog,
+            refusal,
+          );
       }
     }
   }

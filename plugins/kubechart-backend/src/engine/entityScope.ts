@@ -492,3 +492,63 @@ export async function checkTenantEntity(
     `${refusal}: that entity is owned by ${entityOwnerRef}, and ${caller.ownershipRefs[0]} is not a member of it (naming another team's entity puts this tenant's runs into its deployment history)`,
   );
 }
+
+/**
+ * ConflictError (409) when the catalog already has the System a tenant without an entityRef gets
+ * (`entityRef`, named by its code) and it is another team's: the tenant provider would give the
+ * catalog a second entity with that ref, which the catalog drops (the System registered first keeps
+ * it) or, for an entity registered without a location key, puts in its place, owned by the tenant's
+ * owner. Passes when the catalog has no such System; when it is the entity the tenant provider made
+ * for this live tenant (annotated `kubechart.io/tenant` and `kubechart.io/cluster`: who may change
+ * that tenant is `checkTenantOwnership`'s question); when the caller acts for its owner, as for an
+ * entity a tenant names; and for a tenants admin, who may hand an entity over.
+ * `catalog` reads it as the plugin sees it (so a System hidden from the caller, or a run relayed for a
+ * user whose view cannot be read, still counts); the refusal names the System's owner only when the
+ * caller's own view (`caller.readEntity`) shows it. ServiceUnavailableError (503) when the catalog
+ * cannot be read.
+ */
+export async function checkTenantSystemInCatalog(
+  request: { cluster: string; tenant: string; entityRef: string },
+  existing: TenantRecord | undefined,
+  caller: {
+    ownershipRefs: string[];
+    isTenantAdmin: boolean;
+    readEntity?: EntityReader;
+  },
+  catalog: EntityReader,
+  refusal: string,
+): Promise<void> {
+  const { cluster, tenant, entityRef } = request;
+  let entity: Entity | undefined;
+  try {
+    entity = await catalog(entityRef);
+  } catch (e) {
+    throw new ServiceUnavailableError(
+      `${refusal} now: the catalog could not be read to learn whether it has that System (${
+        e instanceof Error ? e.message : String(e)
+      }); try again later`,
+    );
+  }
+  if (!entity) return;
+  const annotations = entity.metadata.annotations ?? {};
+  if (
+    existing &&
+    live(existing) &&
+    annotations[KUBECHART_TENANT_ANNOTATION] === tenant &&
+    annotations[KUBECHART_CLUSTER_ANNOTATION] === cluster
+  )
+    return;
+  if (caller.isTenantAdmin) return;
+  const entityOwnerRef = entityOwner(entity);
+  if (entityOwnerRef && caller.ownershipRefs.includes(entityOwnerRef)) return;
+  const who = caller.ownershipRefs[0];
+  // Named only to a caller who sees it; a failed read names nothing.
+  const seen = await caller.readEntity?.(entityRef).catch(() => undefined);
+  const whose =
+    seen && entityOwnerRef
+      ? `owned by ${entityOwnerRef}, and ${who} is not a member of it`
+      : `and ${who} cannot be shown to own it`;
+  throw new ConflictError(
+    `${refusal}: the catalog already has that System, ${whose}; give an entityRef, or another tenant code`,
+  );
+}

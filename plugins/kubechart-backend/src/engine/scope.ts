@@ -395,7 +395,10 @@ export const BUILTIN_TENANT_RESOURCES: ReadonlyArray<{
  * to let a chart, hook or manifest replace.
  */
 export function toPolicyScope(
-  scope: RunScope,
+  scope: Pick<
+    RunScope,
+    'namespaces' | 'defaultNamespace' | 'allowedClusterScopedKinds'
+  >,
   isNamespaced: NamespacedLookup,
   protectedObjects: ProtectedObject[] = [],
 ): PolicyScope {

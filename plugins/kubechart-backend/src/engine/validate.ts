@@ -46,7 +46,8 @@ function validateRelease(r: ReleaseSpec) {
   }
 }
 
-function validateCluster(clusters: ClusterRegistry, cluster: string) {
+/** Throws InputError (400) naming the known clusters unless `cluster` is one of them. */
+export function validateCluster(clusters: ClusterRegistry, cluster: string) {
   if (!clusters.has(cluster)) {
     const known = clusters.list().map(c => c.name);
     throw new InputError(

@@ -537,7 +537,7 @@ export async function createRouter(
         ? kubechartRunsRollbackPermission
         : kubechartRunsCreatePermission,
     );
-    const { actor } = await actingAs(req, credentials, body.onBehalfOf, {
+    const acting = await actingAs(req, credentials, body.onBehalfOf, {
       eventId: 'run-preview',
       meta: {
         kind: body.kind,
@@ -545,8 +545,27 @@ export async function createRouter(
         requestedEntityRef: body.entityRef ?? null,
       },
     });
-    // The engine removes the caller's secret values wherever the chart copied them.
-    const preview = await dryRuns.run(actor, () => engine.preview(body));
+    const { actor } = acting;
+    // The engine removes the caller's secret values wherever the chart copied them. A tenant run's
+    // preview is refused as `POST /runs` refuses it, with the same checks, as the same caller.
+    const preview = await dryRuns.run(actor, async () => {
+      if (body.kind !== 'tenant' && body.kind !== 'tenant-delete')
+        return engine.preview(body);
+      refuseRelayedEntityRef(acting, body.entityRef);
+      return engine.previewAs(
+        body,
+        actor,
+        await resolveRunCaller({
+          credentials,
+          actor,
+          permissions,
+          userInfo: options.userInfo,
+          catalog: options.catalog,
+          auth: options.auth,
+          mayReadTenant: tenantReadableBy(credentials),
+        }),
+      );
+    });
     await auditDryRunRefusal(
       req,
       'run-preview',
@@ -1181,11 +1200,12 @@ export async function createRouter(
         const given = collectManifestSecretValues(objects);
         return {
           manifest: body.manifests,
-          report: policy.check(objects, { namespace: body.namespace }),
+          // The run-scope rule the preview applies: whether an install would be blocked.
+          report: await engine.checkManifests(objects, body),
           secrets: given,
         };
       }
-      const checked = await engine.checkChart(body.release, body.namespace);
+      const checked = await engine.checkChart(body.release, body);
       return {
         ...checked,
         secrets: collectSecretValues(body.release.values ?? {}),

@@ -67,13 +67,21 @@ const CATALOG: Entity[] = [
     'kubechart.io/tenant': 'moved-shop',
     'kubechart.io/cluster': 'dev',
   }),
+  // Another team's System, registered from its own catalog-info.yaml.
+  entity('System', 'ledger', PAYMENTS),
 ];
 
 /** Another team's component the catalog's permission rules hide from users (the plugin sees it). */
 const HIDDEN_REF = 'component:default/secret-api';
+/** Another team's System, hidden from users alike. */
+const HIDDEN_SYSTEM_REF = 'system:default/secret-ledger';
 const catalogHidingFromUsers = () => {
   const catalog = catalogServiceMock({
-    entities: [...CATALOG, entity('Component', 'secret-api', PAYMENTS)],
+    entities: [
+      ...CATALOG,
+      entity('Component', 'secret-api', PAYMENTS),
+      entity('System', 'secret-ledger', PAYMENTS),
+    ],
   });
   return createServiceFactory({
     service: catalogServiceRef,
@@ -83,7 +91,7 @@ const catalogHidingFromUsers = () => {
         get(target, prop) {
           if (prop === 'getEntityByRef')
             return async (ref: any, options: any) =>
-              ref === HIDDEN_REF &&
+              [HIDDEN_REF, HIDDEN_SYSTEM_REF].includes(ref) &&
               options?.credentials?.principal?.type === 'user'
                 ? undefined
                 : target.getEntityByRef(ref, options);
@@ -505,6 +513,70 @@ describe.each(databases.eachSupportedId())(
       expect(
         (await historyOf('system:default/store')).map(r => r.input.tenant),
       ).toEqual(['a-store']);
+    });
+
+    it("refuses with 409 a tenant without an entityRef whose code is another team's System in the catalog, at submit and in its preview, and creates nothing", async () => {
+      const preview = (who: string, body: object) =>
+        request(server)
+          .post('/api/kubechart/runs/preview')
+          .set('Authorization', who)
+          .send(body);
+      const refusal = (code: string) =>
+        `Tenant ${code} may not have system:default/${code} as its entity (the System named by its code)`;
+      // payments registered System ledger; the tenant provider would give the catalog a System
+      // ledger owned by alice as well.
+      for (const answer of [
+        await preview(as(ALICE), tenantRun('ledger')),
+        await post(as(ALICE), tenantRun('ledger')),
+      ]) {
+        expect({
+          status: answer.status,
+          message: answer.body.error?.message,
+        }).toEqual({
+          status: 409,
+          message: `${refusal(
+            'ledger',
+          )}: the catalog already has that System, owned by ${PAYMENTS}, and ${ALICE} is not a member of it; give an entityRef, or another tenant code`,
+        });
+      }
+      await expectNothingCreated('ledger');
+      // A System the caller may not see: its owner is not named.
+      const JANE = 'user:default/jane';
+      const scaffolder = serviceHeader('plugin:scaffolder');
+      for (const [code, answer, who] of [
+        [
+          'secret-ledger',
+          await preview(as(ALICE), tenantRun('secret-ledger')),
+          ALICE,
+        ],
+        [
+          'secret-ledger',
+          await post(as(ALICE), tenantRun('secret-ledger')),
+          ALICE,
+        ],
+        // Relayed, the catalog is not read as the user: the owner is named to nobody.
+        [
+          'ledger',
+          await post(scaffolder, tenantRun('ledger', { onBehalfOf: JANE })),
+          JANE,
+        ],
+      ] as const) {
+        expect({
+          status: answer.status,
+          message: answer.body.error?.message,
+        }).toEqual({
+          status: 409,
+          message: `${refusal(
+            code,
+          )}: the catalog already has that System, and ${who} cannot be shown to own it; give an entityRef, or another tenant code`,
+        });
+        expect(JSON.stringify(answer.body)).not.toContain(PAYMENTS);
+      }
+      await expectNothingCreated('secret-ledger');
+      await expectNothingCreated('ledger');
+      // Its own team may have it, and a tenants admin may hand it over.
+      expect((await preview(as(BOB), tenantRun('ledger'))).status).toBe(200);
+      expect((await preview(as(ADMIN), tenantRun('ledger'))).status).toBe(200);
     });
 
     it("lets a tenant's owner re-submit naming the entity the tenant provider made for it, whoever the catalog still says owns it", async () => {

@@ -1,2 +1,3 @@
 export * from './KubechartRunsClient';
 export * from './events';
+export * from './signedInUser';

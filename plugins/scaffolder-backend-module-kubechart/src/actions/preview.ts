@@ -7,6 +7,7 @@ import {
   formatPolicyFailures,
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
+import { initiatorCredentials } from './initiator';
 import { assertRequestWithinBodyLimits } from './values';
 
 /**
@@ -19,7 +20,7 @@ export async function previewAndLog(
   request: CreateRunRequest,
 ): Promise<RunPreview> {
   assertRequestWithinBodyLimits(request);
-  const credentials = await ctx.getInitiatorCredentials();
+  const credentials = await initiatorCredentials(ctx);
   const preview = await runs.previewRun(request, { credentials });
   const report = preview.policyReport;
   if (report) {

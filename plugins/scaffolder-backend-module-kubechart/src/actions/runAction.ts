@@ -12,6 +12,7 @@ import {
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
 import { previewAndLog } from './preview';
+import { initiatorCredentials } from './initiator';
 import { TaskFailure } from './taskError';
 import { assertRequestWithinBodyLimits } from './values';
 
@@ -160,7 +161,7 @@ export async function startAndFollowRun(
   };
   // What the backend would refuse after the step started fails it now, and nothing is sent.
   assertRequestWithinBodyLimits(body);
-  const credentials = await ctx.getInitiatorCredentials();
+  const credentials = await initiatorCredentials(ctx);
   const id = await startOrFindRun(ctx, runs, body, credentials);
   options.onStarted?.(id);
   await waitForApproval(
