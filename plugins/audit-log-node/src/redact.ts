@@ -1,11 +1,17 @@
 import { JsonObject, JsonValue } from '@backstage/types';
-import { REDACTED, redactText } from '@kubechart/plugin-audit-log-common';
+import {
+  REDACTED,
+  SECRET_KEY_PATTERN,
+  isSecretEnvEntry,
+  redactText,
+} from '@kubechart/plugin-audit-log-common';
 
-export { REDACTED };
+export { REDACTED, SECRET_KEY_PATTERN };
 
-/**
- * Keys whose values are replaced by {@link REDACTED}, matched case-insensitively
- * anywhere in the key (`apiKey`, `DB_PASSWORD`, `x-auth-token`, …).
+/*
+ * {@link SECRET_KEY_PATTERN}, from `@kubechart/plugin-audit-log-common` (the rule of the keys of
+ * every family's structured values): keys whose values are replaced by {@link REDACTED}, matched
+ * case-insensitively anywhere in the key (`apiKey`, `DB_PASSWORD`, `x-auth-token`, …).
  *
  * A plain alternation of literals, matched on the whole key (before it is cut
  * to {@link META_LIMITS}.maxKeyLength for storage). Its cost is linear in the
@@ -14,10 +20,7 @@ export { REDACTED };
  * 20 ns a character, so {@link META_LIMITS}.maxScannedKeyChars bounds how much
  * key text one event may have matched; the value of a key beyond it is
  * redacted unmatched.
- * @public
  */
-export const SECRET_KEY_PATTERN =
-  /password|passwd|token|secret|key|credential|authorization|cookie/i;
 
 /**
  * Bounds of the metadata an audit event keeps. Everything an audited request
@@ -225,11 +228,7 @@ function redactObject(
   let cut = 0;
   // An env entry (`{ name: 'DB_PASSWORD', value: 'x' }`): its value is the variable's, hidden
   // when its name names a secret (by the key rule); a boolean is a setting.
-  const secretValue =
-    hasOwn(obj, 'value') &&
-    hasOwn(obj, 'name') &&
-    typeof obj.name === 'string' &&
-    isSecretKey(obj.name, walk);
+  const secretValue = isSecretEnvEntry(obj, name => isSecretKey(name, walk));
   /** For keys that became the same once redacted or cut: the next number to try. */
   let taken: Map<string, number> | undefined;
   // for…in rather than Object.keys: no second array of every key of a huge

@@ -1,40 +1,39 @@
 import { Plan } from '@kubechart/plugin-assistant-common';
 import {
+  LAST_APPLIED,
   TextRedactionOptions,
+  hiddenSize,
   hideListedValues,
   hideSecretLineBlocks,
   hideUrlCredentials as hideUrlCredentialsIn,
+  isSecretKey as isSecretKeyOf,
   needleReplacer,
+  redactKubeObject,
   redactText,
+  redactValues as redactValuesOf,
   secretLines,
 } from '@kubechart/plugin-audit-log-common';
 
 /**
- * Redaction of what the assistant shows and records. The object rules mirror those of the KubeChart
- * family (`isSecretKey`/`redactObject` of `@kubechart/plugin-kubechart-node`); the free-text rules
- * are the ones every family shares, from `@kubechart/plugin-audit-log-common` (the families install
- * separately, and each may depend on that package).
+ * Redaction of what the assistant shows and records. The object rules (values, Kubernetes objects)
+ * and the free-text rules are the ones every family shares, from
+ * `@kubechart/plugin-audit-log-common` (the families install separately, and each may depend on
+ * that package), with the assistant's placeholder and its way of showing hidden Secret values.
  */
 
 /** What replaces a hidden value. */
 export const REDACTED = '***';
 
-const SECRET_KEY = /password|passwd|token|secret|key|credential/i;
-
-/** Whether a key or env name holds a secret (password, passwd, token, secret, key, credential). */
+/**
+ * Whether a key or env name holds a secret: a secret word of the shared list anywhere in it
+ * (password, passwd, token, secret, key, credential, authorization, cookie).
+ */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  return isSecretKeyOf(key);
 }
 
-/** kubectl's copy of the whole object as last applied: values in clear, whatever the kind. */
-export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** `<123 bytes, hidden on a Secret>`: the size of a value that is not shown. */
-export function hiddenSize(value: unknown, why?: string): string {
-  return `<${Buffer.byteLength(String(value))} bytes, hidden${
-    why ? ` ${why}` : ''
-  }>`;
-}
+/** kubectl's copy of the whole object as last applied; `<123 bytes, hidden on a Secret>`. */
+export { LAST_APPLIED, hiddenSize };
 
 /**
  * The free-text rules of what the assistant shows (events, logs, tables, explanations): the shared
@@ -69,52 +68,18 @@ export function scrubText(text: string): string {
   return redactText(text, TEXT_RULES);
 }
 
-/** A deep copy of a JSON-like value with every string value (not key) passed through `scrub`. */
-function scrubValues<T>(value: T, scrub: (text: string) => string): T {
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return scrub(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
-          k,
-          walk(c),
-        ]),
-      );
-    }
-    return v;
-  };
-  return walk(value) as T;
-}
-
-/** Hides `env[].value` of every container of a pod spec whose env name looks secret. */
-function redactPodSpec(spec: any) {
-  if (!spec || typeof spec !== 'object') return;
-  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
-    for (const c of Array.isArray(spec[list]) ? spec[list] : []) {
-      for (const e of Array.isArray(c?.env) ? c.env : []) {
-        if (
-          typeof e?.value === 'string' &&
-          e.value &&
-          isSecretKey(String(e.name ?? ''))
-        ) {
-          e.value = REDACTED;
-        }
-      }
-    }
-  }
-}
-
 type KubeObjectLike = { [key: string]: any };
 
 /**
- * A copy of a Kubernetes object that is safe to show: `managedFields` dropped;
+ * A copy of a Kubernetes object that is safe to show (`redactKubeObject` of
+ * `@kubechart/plugin-audit-log-common`): `managedFields` dropped;
  * - a Secret's `data` as sizes, its `stringData` dropped, its annotations as sizes;
  * - on every kind, the last-applied annotation as its size, and annotations whose key looks secret
  *   as `***`;
- * - ConfigMap `data`/`binaryData` entries whose key looks secret as `***`;
+ * - ConfigMap `data` entries whose key looks secret, and all of `binaryData`, as `***`;
  * - container `env[].value` whose `env[].name` looks secret as `***` (pods, pod templates,
  *   job templates of CronJobs);
+ * - the items of a `List` kind, each so;
  * - in every remaining string, URL credentials and secret-looking `key=value` pairs as `***`.
  *
  * `kind` is the object's kind when the object does not say (items of a list carry none).
@@ -123,48 +88,14 @@ export function redactObject<T extends KubeObjectLike>(
   obj: T,
   kind?: string,
 ): T {
-  const copy = JSON.parse(JSON.stringify(obj));
-  const k = typeof copy.kind === 'string' ? copy.kind : kind;
-  if (copy.metadata) delete copy.metadata.managedFields;
-  const annotations: Record<string, unknown> | undefined =
-    copy.metadata?.annotations && typeof copy.metadata.annotations === 'object'
-      ? copy.metadata.annotations
-      : undefined;
-  // Data with a type is a Secret's, whatever the object says it is.
-  if (k === 'Secret' || (copy.data && copy.type)) {
-    // Secret values never leave the backend; show the keys and sizes.
-    for (const key of Object.keys(copy.data ?? {})) {
-      copy.data[key] = `<${
-        Buffer.from(String(copy.data[key]), 'base64').length
-      } bytes>`;
-    }
-    delete copy.stringData;
-    // Any annotation of a Secret may hold a value: names and sizes only.
-    for (const key of Object.keys(annotations ?? {})) {
-      annotations![key] = hiddenSize(annotations![key], 'on a Secret');
-    }
-    return copy;
-  }
-  for (const key of Object.keys(annotations ?? {})) {
-    if (key === LAST_APPLIED) {
-      annotations![key] = hiddenSize(annotations![key]);
-    } else if (isSecretKey(key) && annotations![key]) {
-      annotations![key] = REDACTED;
-    }
-  }
-  if (k === 'ConfigMap' || !k) {
-    for (const field of ['data', 'binaryData']) {
-      const entries = copy[field];
-      if (!entries || typeof entries !== 'object') continue;
-      for (const key of Object.keys(entries)) {
-        if (isSecretKey(key) && entries[key]) entries[key] = REDACTED;
-      }
-    }
-  }
-  redactPodSpec(copy.spec);
-  redactPodSpec(copy.spec?.template?.spec);
-  redactPodSpec(copy.spec?.jobTemplate?.spec?.template?.spec);
-  return scrubValues(copy, scrubText);
+  return redactKubeObject(obj, {
+    placeholder: REDACTED,
+    hidden: 'sizes',
+    hideSecretAnnotations: true,
+    dropManagedFields: true,
+    scrub: scrubText,
+    kind,
+  });
 }
 
 /**
@@ -175,31 +106,10 @@ export function redactObject<T extends KubeObjectLike>(
  * never), and a list of strings also of a flag's value given as the next item (`["--token", "x"]`).
  */
 export function redactValues<T>(value: T): T {
-  const scrub = (text: string) => redactText(text, VALUES_TEXT_RULES);
-  const walk = (v: unknown, secret: boolean): unknown => {
-    if (Array.isArray(v)) {
-      const items = v.map(i => walk(i, secret));
-      return !secret && v.length > 1 && v.every(i => typeof i === 'string')
-        ? hideListedValues(v, items as string[], scrub, REDACTED)
-        : items;
-    }
-    if (v && typeof v === 'object') {
-      const record = v as Record<string, unknown>;
-      const namedSecret =
-        typeof record.name === 'string' && isSecretKey(record.name);
-      return Object.fromEntries(
-        Object.entries(record).map(([k, c]) => [
-          k,
-          walk(c, secret || isSecretKey(k) || (namedSecret && k === 'value')),
-        ]),
-      );
-    }
-    if (secret && v !== null && v !== '' && typeof v !== 'boolean') {
-      return REDACTED;
-    }
-    return typeof v === 'string' ? scrub(v) : v;
-  };
-  return walk(value, false) as T;
+  return redactValuesOf(value, {
+    placeholder: REDACTED,
+    text: VALUES_TEXT_RULES,
+  });
 }
 
 /**

@@ -1,4 +1,9 @@
-export { REDACTED, isSecretName } from './names';
+export {
+  REDACTED,
+  SECRET_KEY_PATTERN,
+  isSecretKey,
+  isSecretName,
+} from './names';
 export {
   hideUrlCredentials,
   redactText,
@@ -12,3 +17,14 @@ export {
   secretLines,
   type SecretLines,
 } from './knownValues';
+export {
+  LAST_APPLIED,
+  forEachSecretValue,
+  hiddenSize,
+  isSecretEnvEntry,
+  redactKubeObject,
+  redactValues,
+  scrubStrings,
+  type KubeObjectRedactionOptions,
+  type ValueRedactionOptions,
+} from './objects';

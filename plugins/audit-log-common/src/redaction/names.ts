@@ -17,6 +17,29 @@ const SECRET_WORDS = [
   'cookie',
 ];
 /**
+ * The rule of the keys of structured values (values, Kubernetes objects, audit metadata): a
+ * secret word of the shared list anywhere in the key, case-insensitively (`apiKey`,
+ * `DB_PASSWORD`, `x-auth-token`, `Proxy-Authorization`, `Set-Cookie`). A plain alternation of
+ * literals: linear in the key's length.
+ * @public
+ */
+export const SECRET_KEY_PATTERN = new RegExp(
+  SECRET_WORDS.filter(
+    w => !SECRET_WORDS.some(o => o !== w && w.includes(o)),
+  ).join('|'),
+  'i',
+);
+
+/**
+ * Whether a key of a structured value (or an env entry's name) holds a secret word anywhere
+ * ({@link SECRET_KEY_PATTERN}): wider than {@link isSecretName}, which judges keys of free text.
+ * @public
+ */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_PATTERN.test(key);
+}
+
+/**
  * Ordinary words and names ending in `key` that name no secret (`monkey: 3`, `?sortKey=name`),
  * matched without their separators (`sort_key`, `partition-key`).
  */

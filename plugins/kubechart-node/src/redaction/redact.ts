@@ -1,11 +1,15 @@
 import { InputError } from '@backstage/errors';
 import {
   TextRedactionOptions,
-  hideListedValues,
+  forEachSecretValue,
   hideSecretLineBlocks,
   hideUrlCredentials as hideUrlCredentialsIn,
+  isSecretKey as isSecretKeyOf,
   needleReplacer,
+  redactKubeObject,
   redactText,
+  redactValues as redactValuesOf,
+  scrubStrings as scrubStringsOf,
   secretLines,
 } from '@kubechart/plugin-audit-log-common';
 import yaml from 'js-yaml';
@@ -20,14 +24,14 @@ import {
 /** The placeholder that replaces redacted values. @public */
 export const REDACTED = '***';
 
-const SECRET_KEY = /password|passwd|token|secret|key|credential/i;
-
 /**
- * Whether a values key or env name holds a secret (matches password, token, secret, key, credential).
+ * Whether a values key or env name holds a secret: a secret word of the shared list anywhere in it
+ * (password, passwd, token, secret, key, credential, authorization, cookie; `isSecretKey` of
+ * `@kubechart/plugin-audit-log-common`).
  * @public
  */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  return isSecretKeyOf(key);
 }
 
 /**
@@ -51,46 +55,22 @@ const VALUES_TEXT_RULES: TextRedactionOptions = {
 };
 
 /**
- * Deep copy of `value` with every scalar under a secret-looking key replaced by `***`, and in every
- * other string the password of a URL (`https://user:***@host`, see {@link hideUrlCredentials}) and
- * the secrets the shared free-text rules find (`redactText` of
- * `@kubechart/plugin-audit-log-common`), pairs counting when their whole key names a secret: a
- * config file held in an ordinary key (`config: "db:\n  password: x"`), a list of arguments
- * (`["--token", "x"]`); not settings whose key only mentions one
- * (`--authentication-token-webhook=true`, `auth.token.ttl=3600`, `["--secret-name", "my-tls"]`),
- * nor `true`/`false`.
+ * Deep copy of `value` with every scalar under a secret-looking key ({@link isSecretKey}), and the
+ * `value` of every env entry whose name looks secret (`extraEnvVars: [{ name: 'DB_PASSWORD',
+ * value: … }]`), replaced by `***`; in every other string the password of a URL
+ * (`https://user:***@host`, see {@link hideUrlCredentials}) and the secrets the shared free-text
+ * rules find, pairs counting when their whole key names a secret: a config file held in an
+ * ordinary key (`config: "db:\n  password: x"`), a list of arguments (`["--token", "x"]`); not
+ * settings whose key only mentions one (`--authentication-token-webhook=true`,
+ * `auth.token.ttl=3600`, `["--secret-name", "my-tls"]`), nor `true`/`false`. The shared
+ * `redactValues` of `@kubechart/plugin-audit-log-common` with KubeChart's placeholder.
  * @public
  */
 export function redactValues<T>(value: T): T {
-  const scrub = (text: string) => redactText(text, VALUES_TEXT_RULES);
-  const walk = (v: unknown, secret: boolean): unknown => {
-    if (Array.isArray(v)) {
-      const items = v.map(i => walk(i, secret));
-      return !secret && v.length > 1 && v.every(i => typeof i === 'string')
-        ? hideListedValues(v, items as string[], scrub, REDACTED)
-        : items;
-    }
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
-          k,
-          walk(c, secret || isSecretKey(k)),
-        ]),
-      );
-    }
-    if (
-      secret &&
-      v !== null &&
-      v !== undefined &&
-      v !== '' &&
-      typeof v !== 'boolean'
-    ) {
-      return REDACTED;
-    }
-    // Text of an ordinary key may hold secret pairs (a config file: `config: "password: x"`).
-    return typeof v === 'string' ? scrub(v) : v;
-  };
-  return walk(value, false) as T;
+  return redactValuesOf(value, {
+    placeholder: REDACTED,
+    text: VALUES_TEXT_RULES,
+  });
 }
 
 /**
@@ -98,20 +78,7 @@ export function redactValues<T>(value: T): T {
  * @public
  */
 export function scrubStrings<T>(value: T, scrub: (text: string) => string): T {
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return scrub(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
-          scrub(k),
-          walk(c),
-        ]),
-      );
-    }
-    return v;
-  };
-  return walk(value) as T;
+  return scrubStringsOf(value, scrub, { keys: true });
 }
 
 /** Options of {@link redactObject} and {@link redactManifest}. @public */
@@ -125,77 +92,22 @@ export type RedactOptions = {
 };
 
 /**
- * Redacts a Kubernetes object: Secret `data`/`stringData`, the last-applied annotation, ConfigMap
- * keys and plain env values whose names look secret, the items of `List` kinds, and every
- * occurrence of a known secret value (with `options.scrub`).
+ * Redacts a Kubernetes object: Secret `data`/`stringData`, the last-applied annotation,
+ * annotations, ConfigMap keys and plain env values whose names look secret, ConfigMap
+ * `binaryData`, the items of `List` kinds, and every occurrence of a known secret value (with
+ * `options.scrub`): `redactKubeObject` of `@kubechart/plugin-audit-log-common` with KubeChart's
+ * placeholder.
  * @public
  */
 export function redactObject(
   obj: KubeObject,
   options: RedactOptions = {},
 ): KubeObject {
-  const copy: KubeObject = JSON.parse(JSON.stringify(obj));
-  if (
-    typeof copy.kind === 'string' &&
-    copy.kind.endsWith('List') &&
-    Array.isArray(copy.items)
-  ) {
-    copy.items = copy.items.map((item: unknown) =>
-      item && typeof item === 'object'
-        ? redactObject(item as KubeObject, options)
-        : item,
-    );
-  }
-  if (copy.kind === 'Secret') {
-    for (const field of ['data', 'stringData']) {
-      if (copy[field] && typeof copy[field] === 'object') {
-        copy[field] = Object.fromEntries(
-          Object.keys(copy[field]).map(k => [k, REDACTED]),
-        );
-      }
-    }
-  }
-  const ann = copy.metadata?.annotations;
-  if (ann?.['kubectl.kubernetes.io/last-applied-configuration']) {
-    ann['kubectl.kubernetes.io/last-applied-configuration'] = REDACTED;
-  }
-  if (copy.kind === 'ConfigMap' && copy.data && typeof copy.data === 'object') {
-    for (const k of Object.keys(copy.data)) {
-      if (isSecretKey(k)) copy.data[k] = REDACTED;
-    }
-  }
-  // Opaque bytes (often a packed or encoded copy of a config holding credentials): never shown, like Secret data.
-  if (
-    copy.kind === 'ConfigMap' &&
-    copy.binaryData &&
-    typeof copy.binaryData === 'object'
-  ) {
-    copy.binaryData = Object.fromEntries(
-      Object.keys(copy.binaryData).map(k => [k, REDACTED]),
-    );
-  }
-  const visitContainers = (spec: any) => {
-    for (const c of [
-      ...(spec?.containers ?? []),
-      ...(spec?.initContainers ?? []),
-    ]) {
-      for (const e of Array.isArray(c?.env) ? c.env : []) {
-        if (
-          typeof e?.value === 'string' &&
-          e.value &&
-          isSecretKey(String(e.name ?? ''))
-        ) {
-          e.value = REDACTED;
-        }
-      }
-    }
-  };
-  visitContainers(copy.spec);
-  visitContainers(copy.spec?.template?.spec);
-  visitContainers(copy.spec?.jobTemplate?.spec?.template?.spec);
-  return options.scrub
-    ? scrubStrings(copy, withEncodedForms(options.scrub))
-    : copy;
+  return redactKubeObject(obj, {
+    placeholder: REDACTED,
+    scrub: options.scrub && withEncodedForms(options.scrub),
+    scrubKeys: true,
+  });
 }
 
 /** Runs of base64 (or base64url) characters long enough to hide a secret: `Basic dXNlcjpw…`, a data URL. */
@@ -291,6 +203,8 @@ export function redactManifest(
     out.push(
       `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
         schema: HELM_YAML_SCHEMA,
+        // What redaction returns shares no objects; js-yaml's search for them is quadratic.
+        noRefs: true,
         lineWidth: -1,
       })}`,
     );
@@ -382,20 +296,9 @@ export function collectManifestSecretValues(
  */
 export function collectSecretValues(value: unknown): string[] {
   const out = new Set<string>();
-  const walk = (v: unknown, secret: boolean) => {
-    if (Array.isArray(v)) v.forEach(i => walk(i, secret));
-    else if (v && typeof v === 'object') {
-      for (const [k, c] of Object.entries(v as Record<string, unknown>))
-        walk(c, secret || isSecretKey(k));
-    } else if (
-      secret &&
-      (typeof v === 'string' || typeof v === 'number') &&
-      String(v).length >= 4
-    ) {
-      addSecretValue(out, String(v));
-    }
-  };
-  walk(value, false);
+  forEachSecretValue(value, secret => {
+    if (secret.length >= 4) addSecretValue(out, secret);
+  });
   return [...out];
 }
 

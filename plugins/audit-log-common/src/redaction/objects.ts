@@ -1,0 +1,313 @@
+/*
+ * The redaction of structured values: a values object (a chart's values, a plan's labels or patch)
+ * and a Kubernetes object, by their keys; the free text they hold by the shared text rules.
+ */
+import { hideListedValues } from './listedValues';
+import { REDACTED, isSecretKey } from './names';
+import { TextRedactionOptions, redactText } from './redactText';
+
+function hasOwn(obj: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(obj, key);
+}
+
+/**
+ * Whether `record` is an env entry (`{ name: 'DB_PASSWORD', value: '…' }`, in either order, as
+ * charts take them in `extraEnvVars`, `env`, `extraEnv`) whose `name` names a secret by
+ * `isSecret` ({@link isSecretKey} by default): its `value` is the variable's, a secret.
+ * @public
+ */
+export function isSecretEnvEntry(
+  record: object,
+  isSecret: (name: string) => boolean = isSecretKey,
+): boolean {
+  const r = record as Record<string, unknown>;
+  return (
+    hasOwn(r, 'name') &&
+    hasOwn(r, 'value') &&
+    typeof r.name === 'string' &&
+    isSecret(r.name)
+  );
+}
+
+/** Whether a scalar under a secret key is hidden: all but `null`, `undefined`, `''` and booleans (settings). */
+function holdsValue(v: unknown): boolean {
+  return v !== null && v !== undefined && v !== '' && typeof v !== 'boolean';
+}
+
+/**
+ * Options of {@link redactValues}.
+ * @public
+ */
+export type ValueRedactionOptions = {
+  /** What replaces a hidden value; `[REDACTED]` by default. */
+  placeholder?: string;
+  /**
+   * The rules of the text of an ordinary key (see `redactText`), `placeholder` by default that of
+   * these options; by default a key counts when its last word names a secret and a value after
+   * `key: ` is hidden to its line's end.
+   */
+  text?: TextRedactionOptions;
+};
+
+/**
+ * A deep copy of `value` with every scalar under a key that names a secret ({@link isSecretKey}),
+ * at any depth, and the `value` of every env entry whose name does ({@link isSecretEnvEntry}), as
+ * `placeholder` (`null`, `''` and booleans kept); every other string scrubbed by the shared text
+ * rules (`options.text`): a config file held in an ordinary key (`config: "db:\n  password: x"`),
+ * a URL's password; and a list of strings also of a flag's value given as the next item
+ * (`["--token", "x"]`).
+ * @public
+ */
+export function redactValues<T>(
+  value: T,
+  options: ValueRedactionOptions = {},
+): T {
+  const placeholder = options.placeholder ?? REDACTED;
+  const rules: TextRedactionOptions = {
+    midLineValues: 'line',
+    ...options.text,
+    placeholder: options.text?.placeholder ?? placeholder,
+  };
+  const scrub = (text: string) => redactText(text, rules);
+  const walk = (v: unknown, secret: boolean): unknown => {
+    if (Array.isArray(v)) {
+      const items = v.map(i => walk(i, secret));
+      return !secret && v.length > 1 && v.every(i => typeof i === 'string')
+        ? hideListedValues(v, items as string[], scrub, placeholder)
+        : items;
+    }
+    if (v && typeof v === 'object') {
+      const env = isSecretEnvEntry(v);
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
+          k,
+          walk(c, secret || isSecretKey(k) || (env && k === 'value')),
+        ]),
+      );
+    }
+    if (secret && holdsValue(v)) return placeholder;
+    // Text of an ordinary key may hold secret pairs (a config file: `config: "password: x"`).
+    return typeof v === 'string' ? scrub(v) : v;
+  };
+  return walk(value, false) as T;
+}
+
+/**
+ * Calls `visit` with each string or number of `value` that {@link redactValues} hides by its
+ * place (under a secret key, the `value` of a secret env entry): the values to remove wherever
+ * else they are written (logs, tool output).
+ * @public
+ */
+export function forEachSecretValue(
+  value: unknown,
+  visit: (secret: string) => void,
+): void {
+  const walk = (v: unknown, secret: boolean) => {
+    if (Array.isArray(v)) v.forEach(i => walk(i, secret));
+    else if (v && typeof v === 'object') {
+      const env = isSecretEnvEntry(v);
+      for (const [k, c] of Object.entries(v as Record<string, unknown>))
+        walk(c, secret || isSecretKey(k) || (env && k === 'value'));
+    } else if (secret && (typeof v === 'string' || typeof v === 'number')) {
+      visit(String(v));
+    }
+  };
+  walk(value, false);
+}
+
+/**
+ * Applies `scrub` to every string value of a plain JSON-like value, and to every key with
+ * `keys: true`; returns a copy.
+ * @public
+ */
+export function scrubStrings<T>(
+  value: T,
+  scrub: (text: string) => string,
+  options: { keys?: boolean } = {},
+): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrub(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, c]) => [
+          options.keys ? scrub(k) : k,
+          walk(c),
+        ]),
+      );
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** kubectl's copy of the whole object as last applied: values in clear, whatever the kind. @public */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** The bytes of `text` in UTF-8. */
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** The bytes base64 `text` decodes to, as a lenient decoder reads it (other characters skipped, stops at `=`). */
+function base64Length(text: string): number {
+  const chars = text.split('=')[0].match(/[A-Za-z0-9+/_-]/g)?.length ?? 0;
+  return Math.floor((chars * 3) / 4);
+}
+
+/**
+ * `<123 bytes, hidden on a Secret>`: the size of a value that is not shown.
+ * @public
+ */
+export function hiddenSize(value: unknown, why?: string): string {
+  return `<${utf8Length(String(value))} bytes, hidden${why ? ` ${why}` : ''}>`;
+}
+
+/**
+ * Options of {@link redactKubeObject}.
+ * @public
+ */
+export type KubeObjectRedactionOptions = {
+  /** What replaces a hidden value; `[REDACTED]` by default. */
+  placeholder?: string;
+  /**
+   * How the values of a Secret and the last-applied annotation are written: `placeholder`
+   * (default), each value of `data` and `stringData` as the placeholder; `sizes`, each value of
+   * `data` as its size (`<12 bytes>`), `stringData` dropped, the last-applied annotation as
+   * its size (`<2048 bytes, hidden>`).
+   */
+  hidden?: 'placeholder' | 'sizes';
+  /** Every annotation of a Secret hidden too (any of them may hold a value), not only those a key rule finds. */
+  hideSecretAnnotations?: boolean;
+  /** `metadata.managedFields` dropped. */
+  dropManagedFields?: boolean;
+  /** Applied to every string left (known secret values, the shared text rules), after the key rules. */
+  scrub?: (text: string) => string;
+  /** `scrub` applied to keys too. */
+  scrubKeys?: boolean;
+  /** The object's kind when it does not say (items of a list carry none). */
+  kind?: string;
+};
+
+type KubeObjectLike = { [key: string]: any };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * A copy of a Kubernetes object that is safe to show:
+ * - the items of a `List` kind redacted each (of the list's kind when they do not say);
+ * - a Secret's `data` and `stringData` (and the `data` of any object with a `type`: a Secret's,
+ *   whatever it says it is) hidden, keys kept (see `options.hidden`); its annotations too with
+ *   `options.hideSecretAnnotations`;
+ * - on every kind, the last-applied annotation hidden, and annotations whose key names a secret;
+ * - ConfigMap (or kind unknown) `data` entries whose key names a secret, and all of `binaryData`
+ *   (a Secret's too: opaque bytes, often a packed copy of a config holding credentials);
+ * - container `env[].value` whose `env[].name` names a secret (containers, init and ephemeral
+ *   containers of pods, pod templates and the job templates of CronJobs);
+ * - every remaining string through `options.scrub`.
+ * A key names a secret by {@link isSecretKey}.
+ * @public
+ */
+export function redactKubeObject<T extends KubeObjectLike>(
+  obj: T,
+  options: KubeObjectRedactionOptions = {},
+): T {
+  const placeholder = options.placeholder ?? REDACTED;
+  const sizes = options.hidden === 'sizes';
+  const parsed: unknown = JSON.parse(JSON.stringify(obj));
+  if (!isRecord(parsed)) return parsed as T;
+  const copy: any = parsed;
+  const kind = typeof copy.kind === 'string' ? copy.kind : options.kind;
+  if (kind?.endsWith('List') && Array.isArray(copy.items)) {
+    const itemKind = kind.slice(0, -'List'.length) || undefined;
+    copy.items = copy.items.map((item: unknown) =>
+      isRecord(item)
+        ? redactKubeObject(item, { ...options, kind: itemKind })
+        : item,
+    );
+  }
+  const metadata = isRecord(copy.metadata) ? copy.metadata : undefined;
+  if (metadata && options.dropManagedFields) delete metadata.managedFields;
+  const annotations = isRecord(metadata?.annotations)
+    ? metadata!.annotations
+    : undefined;
+  const secret = kind === 'Secret' || (!!copy.data && !!copy.type);
+  if (secret) {
+    if (isRecord(copy.data)) {
+      for (const key of Object.keys(copy.data)) {
+        copy.data[key] = sizes
+          ? `<${base64Length(String(copy.data[key]))} bytes>`
+          : placeholder;
+      }
+    } else if (copy.data !== undefined && copy.data !== null) {
+      copy.data = placeholder;
+    }
+    if (sizes) delete copy.stringData;
+    else if (isRecord(copy.stringData)) {
+      for (const key of Object.keys(copy.stringData))
+        copy.stringData[key] = placeholder;
+    } else if (copy.stringData !== undefined && copy.stringData !== null) {
+      copy.stringData = placeholder;
+    }
+  }
+  for (const key of Object.keys(annotations ?? {})) {
+    const value = annotations![key];
+    if (secret && options.hideSecretAnnotations) {
+      annotations![key] = sizes
+        ? hiddenSize(value, 'on a Secret')
+        : placeholder;
+    } else if (key === LAST_APPLIED) {
+      if (sizes) annotations![key] = hiddenSize(value);
+      else if (value) annotations![key] = placeholder;
+    } else if (
+      isSecretKey(key) &&
+      value !== null &&
+      value !== undefined &&
+      value !== ''
+    ) {
+      annotations![key] = placeholder;
+    }
+  }
+  const configMap = kind === 'ConfigMap' || !kind;
+  if (configMap && !secret && isRecord(copy.data)) {
+    for (const key of Object.keys(copy.data))
+      if (isSecretKey(key)) copy.data[key] = placeholder;
+  }
+  if (configMap || secret) {
+    if (isRecord(copy.binaryData)) {
+      for (const key of Object.keys(copy.binaryData))
+        copy.binaryData[key] = placeholder;
+    } else if (copy.binaryData !== undefined && copy.binaryData !== null) {
+      copy.binaryData = placeholder;
+    }
+  }
+  const podSpec = (spec: unknown) => {
+    if (!isRecord(spec)) return;
+    for (const list of [
+      'containers',
+      'initContainers',
+      'ephemeralContainers',
+    ]) {
+      const containers = spec[list];
+      for (const c of Array.isArray(containers) ? containers : []) {
+        for (const e of Array.isArray(c?.env) ? c.env : []) {
+          if (
+            isRecord(e) &&
+            holdsValue(e.value) &&
+            isSecretKey(String(e.name ?? ''))
+          ) {
+            e.value = placeholder;
+          }
+        }
+      }
+    }
+  };
+  podSpec(copy.spec);
+  podSpec(copy.spec?.template?.spec);
+  podSpec(copy.spec?.jobTemplate?.spec?.template?.spec);
+  return options.scrub
+    ? scrubStrings(copy, options.scrub, { keys: options.scrubKeys })
+    : copy;
+}
