@@ -211,6 +211,13 @@ export interface Config {
        * may still hold a helm process. In seconds; at least `staleAfterSeconds`. Default 300.
        */
       releaseLocksAfterSeconds?: number;
+      /**
+       * The longest a recorded run (`POST /runs/record`) may stay active, in seconds: the scheduled
+       * reconciliation ends one recorded longer ago as `failed` ("lifetime exceeded: …") and releases
+       * its locks at once, however often its action posts events (which keep its heartbeat fresh);
+       * what the action sends afterwards gets 409. Default 3600.
+       */
+      recordedRunMaxSeconds?: number;
     };
     /**
      * Drift: the latest succeeded chart, tenant, rollback or manifests run on each target is compared

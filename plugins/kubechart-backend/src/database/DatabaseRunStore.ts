@@ -23,6 +23,8 @@ import {
   NewApproval,
   OPEN_APPROVAL_STATES,
   LeaseLostError,
+  RunEventLimitError,
+  RunEventLimits,
   NewRun,
   NewRunEvent,
   RunFilter,
@@ -1254,14 +1256,24 @@ export class DatabaseRunStore implements RunStore {
       .update({ heartbeat_at: Date.now() });
   }
 
-  async findStaleRuns(before: Date): Promise<StaleRun[]> {
+  async findStaleRuns(
+    before: Date,
+    options: { recordedBefore?: Date } = {},
+  ): Promise<StaleRun[]> {
+    const { recordedBefore } = options;
     const rows = await this.db<RunRow>('kubechart_runs')
       .whereIn('status', ['pending', 'running'])
-      .andWhere(b =>
-        b
-          .where('heartbeat_at', '<', before.getTime())
-          .orWhereNull('heartbeat_at'),
-      );
+      .andWhere(b => {
+        b.where('heartbeat_at', '<', before.getTime()).orWhereNull(
+          'heartbeat_at',
+        );
+        if (recordedBefore)
+          b.orWhere(r =>
+            r
+              .whereNotNull('action')
+              .andWhere('created_at', '<', recordedBefore.getTime()),
+          );
+      });
     return rows.map(r => ({ ...toRun(r), executor: r.owner ?? undefined }));
   }
 
@@ -1331,9 +1343,10 @@ export class DatabaseRunStore implements RunStore {
   async appendEvents(
     runId: string,
     events: NewRunEvent[],
-    options: { lease?: RunLease } = {},
+    options: { lease?: RunLease; limits?: RunEventLimits } = {},
   ): Promise<RunEvent[]> {
     if (events.length === 0) return [];
+    const { limits } = options;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.transaction(async tx => {
@@ -1354,6 +1367,7 @@ export class DatabaseRunStore implements RunStore {
             step_status: storableText(e.stepStatus ?? null),
             message: storableText(e.message),
           }));
+          if (limits) await this.checkEventLimits(tx, runId, rows, limits);
           // Insert in chunks; SQLite limits bound variables per statement.
           for (let i = 0; i < rows.length; i += 100) {
             await tx('kubechart_run_events').insert(rows.slice(i, i + 100));
@@ -1365,6 +1379,45 @@ export class DatabaseRunStore implements RunStore {
         if (!isDatabaseConflictError(e) || attempt >= 5) throw e;
       }
     }
+  }
+
+  /**
+   * Throws {@link RunEventLimitError} when storing `rows` would take the run's events beyond
+   * `limits`: checked in the transaction that inserts them, after the run row is locked (with a
+   * lease), so concurrent appends cannot pass it together.
+   */
+  private async checkEventLimits(
+    tx: Knex.Transaction,
+    runId: string,
+    rows: EventRow[],
+    limits: RunEventLimits,
+  ): Promise<void> {
+    const [held] = await tx('kubechart_run_events')
+      .where({ run_id: runId })
+      .select(
+        tx.raw('count(*) as n'),
+        tx.raw('coalesce(sum(length(message)), 0) as c'),
+      );
+    const heldEvents = Number(held?.n ?? 0);
+    if (heldEvents + rows.length > limits.events)
+      throw new RunEventLimitError(
+        runId,
+        'events',
+        heldEvents,
+        rows.length,
+        limits.events,
+      );
+    // UTF-16 units sent (at least the characters the database counts).
+    const sent = rows.reduce((n, r) => n + r.message.length, 0);
+    const heldCharacters = Number(held?.c ?? 0);
+    if (heldCharacters + sent > limits.characters)
+      throw new RunEventLimitError(
+        runId,
+        'characters',
+        heldCharacters,
+        sent,
+        limits.characters,
+      );
   }
 
   async getEvents(

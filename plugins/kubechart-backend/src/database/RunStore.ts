@@ -129,6 +129,35 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** Limits {@link RunStore.appendEvents} holds a run's stored events to (a recorded run's). */
+export type RunEventLimits = {
+  /** Most events the run may store. */
+  events: number;
+  /** Most characters the messages of its events may hold together. */
+  characters: number;
+};
+
+/**
+ * Appending the events would take the run beyond one of its {@link RunEventLimits}; nothing was
+ * written. `held` is what it stores, `sent` what was to be added, `max` the limit, in `unit`s.
+ */
+export class RunEventLimitError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly unit: 'events' | 'characters',
+    readonly held: number,
+    readonly sent: number,
+    readonly max: number,
+  ) {
+    super(
+      `Run ${runId} holds ${held} ${unit}; with the ${sent} sent it would hold ${
+        held + sent
+      }, more than the ${max} it may store`,
+    );
+    this.name = 'RunEventLimitError';
+  }
+}
+
 /**
  * Whether an approval gate is past its expiry at `now`: its `expiresAt` is not after `now`. Checked
  * where a decision is recorded and where an approved run starts, not only by the scheduled task.
@@ -411,8 +440,15 @@ export interface RunStore {
    * stopped. Resolves false, releasing nothing, while the run is still active.
    */
   releaseLocks(runId: string): Promise<boolean>;
-  /** Runs `running`/`pending` whose heartbeat is older than `before`, with the instance that claimed each. */
-  findStaleRuns(before: Date): Promise<StaleRun[]>;
+  /**
+   * Runs `running`/`pending` whose heartbeat is older than `before`, with the instance that claimed
+   * each; with `recordedBefore`, also recorded runs (those with an `action`) created before it,
+   * however fresh their heartbeat.
+   */
+  findStaleRuns(
+    before: Date,
+    options?: { recordedBefore?: Date },
+  ): Promise<StaleRun[]>;
   /**
    * Takes on emitting the `run-finished` audit event of an ended run (the outbox of that event): a
    * conditional update that succeeds for one caller only, across every backend instance, while the
@@ -448,11 +484,14 @@ export interface RunStore {
    * overwritten). Resolves whether it was written.
    */
   settleTenant(runId: string, record: NewTenantRecord): Promise<boolean>;
-  /** Appends events; with a lease, only while it holds (throws {@link LeaseLostError}). */
+  /**
+   * Appends events; with a lease, only while it holds (throws {@link LeaseLostError}); with
+   * `limits`, only while the run's events stay within them (throws {@link RunEventLimitError}).
+   */
   appendEvents(
     runId: string,
     events: NewRunEvent[],
-    options?: { lease?: RunLease },
+    options?: { lease?: RunLease; limits?: RunEventLimits },
   ): Promise<RunEvent[]>;
   getEvents(
     runId: string,

@@ -10,3 +10,9 @@ export class TooManyRequestsError extends CustomErrorBase {
 export class RunFailure extends CustomErrorBase {
   name = 'RunFailure' as const;
 }
+
+/** More than a bounded input may hold (HTTP 413); the error handler reads `statusCode`. */
+export class PayloadTooLargeError extends CustomErrorBase {
+  name = 'PayloadTooLargeError' as const;
+  readonly statusCode = 413;
+}

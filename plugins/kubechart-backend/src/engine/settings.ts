@@ -46,6 +46,11 @@ export type EngineSettings = {
    * late (not dead) stops its work before another run starts on the same target.
    */
   releaseLocksAfterSeconds: number;
+  /**
+   * The longest a recorded run (`POST /runs/record`) may stay active, in seconds: the stale-run check
+   * ends one recorded longer ago as `failed`, releasing its locks, however often its action reports.
+   */
+  recordedRunMaxSeconds: number;
   ingressNamespace: string;
   defaultQuota: Record<string, string>;
   /**
@@ -108,6 +113,15 @@ function positiveInteger(key: string, value: number): number {
   return value;
 }
 
+/** Throws at start-up when a duration setting is not a whole number of seconds of at least 1. */
+function positiveSeconds(key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(
+      `kubechart.${key} must be a whole number of seconds of at least 1; got ${value}`,
+    );
+  return value;
+}
+
 /** Reads engine settings with their defaults. */
 export function readEngineSettings(config: Config): EngineSettings {
   const k = config.getOptionalConfig('kubechart');
@@ -153,6 +167,10 @@ export function readEngineSettings(config: Config): EngineSettings {
       k?.getOptionalNumber('wait.namespaceDeletionTimeoutSeconds') ?? 300,
     releaseLocksAfterSeconds:
       k?.getOptionalNumber('recovery.releaseLocksAfterSeconds') ?? 300,
+    recordedRunMaxSeconds: positiveSeconds(
+      'recovery.recordedRunMaxSeconds',
+      k?.getOptionalNumber('recovery.recordedRunMaxSeconds') ?? 3600,
+    ),
     ingressNamespace:
       k?.getOptionalString('tenant.ingressNamespace') ?? 'ingress-nginx',
     defaultQuota: checkQuantities(

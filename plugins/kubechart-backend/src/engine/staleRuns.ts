@@ -467,9 +467,16 @@ async function observeManifest(
 export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
   const { store, settings, logger } = deps;
   const now = Date.now();
-  const stale = await store.findStaleRuns(
-    new Date(now - settings.staleAfterSeconds * 1000),
-  );
+  const staleBefore = now - settings.staleAfterSeconds * 1000;
+  // A recorded run's action renews its lease with every post: its lifetime bounds how long it holds
+  // its namespace.
+  const maxLifetime = settings.recordedRunMaxSeconds;
+  const recordedBefore = maxLifetime ? now - maxLifetime * 1000 : undefined;
+  const stale = await store.findStaleRuns(new Date(staleBefore), {
+    ...(recordedBefore !== undefined
+      ? { recordedBefore: new Date(recordedBefore) }
+      : {}),
+  });
   const scopedClient = (cluster: string, namespace: string) =>
     deps.scopedClient?.(cluster, namespace) ??
     new KubeClient(
@@ -479,11 +486,27 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     );
   /** Reconciles one stale run; false when another replica did it first. */
   const reconcile = async (run: StaleRun): Promise<boolean> => {
-    const lost = describeLostHeartbeat(run, {
-      now,
-      staleAfterSeconds: settings.staleAfterSeconds,
-      reconciler: deps.instanceId,
-    });
+    const heartbeatAt = run.heartbeatAt ? Date.parse(run.heartbeatAt) : NaN;
+    // Alive (its heartbeat fresh) but recorded longer ago than a recorded run may last.
+    const overdue =
+      !!run.action &&
+      recordedBefore !== undefined &&
+      heartbeatAt >= staleBefore &&
+      Date.parse(run.createdAt) < recordedBefore;
+    const lost = overdue
+      ? `lifetime exceeded: the action ${run.action} recorded this run at ${
+          run.createdAt
+        }, ${Math.max(
+          0,
+          Math.round((now - Date.parse(run.createdAt)) / 1000),
+        )}s before this check; a recorded run may last at most ${maxLifetime}s (kubechart.recovery.recordedRunMaxSeconds); ended by backend instance ${
+          deps.instanceId
+        }, its locks released`
+      : describeLostHeartbeat(run, {
+          now,
+          staleAfterSeconds: settings.staleAfterSeconds,
+          reconciler: deps.instanceId,
+        });
     let status: 'succeeded' | 'failed' = 'failed';
     let reason = lost;
     let shows = '';
@@ -573,6 +596,17 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       { fence: true },
     );
     if (!finished) return false; // another replica reconciled it first
+    // Its action is alive, yet nothing kubechart runs holds its target: its locks go now, not once
+    // its heartbeat is old (which the action's posts would put off for ever).
+    if (overdue) {
+      try {
+        await store.releaseLocks(run.id);
+      } catch (e) {
+        logger.error(
+          `Recorded run ${run.id} was ended (lifetime exceeded), but its locks could not be released; the action's next post or the lock takeover after kubechart.recovery.releaseLocksAfterSeconds frees them: ${e}`,
+        );
+      }
+    }
     // The end is recorded: nothing that follows may keep the listener, and with it the run's
     // run-finished audit event, from hearing of it. What fails is logged; the scheduled outcome pass
     // settles the tenant and emits the event when they were not.

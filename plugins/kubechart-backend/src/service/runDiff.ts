@@ -9,7 +9,9 @@ import {
 } from './boundedDiff';
 
 const dump = (v: unknown) =>
-  v === undefined ? '' : yaml.dump(v, { sortKeys: true, lineWidth: -1 });
+  v === undefined
+    ? ''
+    : yaml.dump(v, { sortKeys: true, noRefs: true, lineWidth: -1 });
 
 /**
  * Most keys and list items the values of a run may have (each side) for a run diff to compare them:

@@ -19,7 +19,14 @@ import {
 import { Request, Router } from 'express';
 import { randomUUID } from 'node:crypto';
 import { withNamespaceLock } from '../database/lockKeys';
-import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
+import {
+  LeaseLostError,
+  RunEventLimitError,
+  RunLease,
+  RunStore,
+} from '../database/RunStore';
+import { DEFAULT_MAX_OBJECTS_PER_PASS } from '../drift/DriftService';
+import { PayloadTooLargeError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { effectiveActor, refuseRelayedEntityRef } from './identity';
 import { RefusedAttempt } from './runAudit';
@@ -71,6 +78,19 @@ export function auditMetaOf(error: unknown): Record<string, any> | undefined {
 
 /** At most this many step events are named in a `run-events` audit event. */
 const MAX_AUDITED_STEPS = 50;
+
+/**
+ * The most objects (each item of a List counted) the manifest of a recorded run's finish may hold:
+ * as many as one drift pass compares. More is refused (413) before anything walks them: the secrets
+ * of a manifest are looked for, and it is written out again, object by object, in one synchronous step.
+ */
+export const MAX_RECORDED_MANIFEST_OBJECTS = DEFAULT_MAX_OBJECTS_PER_PASS;
+
+/** The most events one recorded run stores (its action's `POST /runs/:id/events`); more get 413. */
+export const MAX_RECORDED_RUN_EVENTS = 10_000;
+
+/** The most characters the messages of one recorded run's events hold together; more get 413. */
+export const MAX_RECORDED_RUN_EVENT_CHARACTERS = 10_000_000;
 
 export type RecordedRunRoutesOptions = {
   store: RunStore;
@@ -443,17 +463,36 @@ export function addRecordedRunRoutes(
       meta,
       async () => {
         await fenced(lease, () =>
-          store.appendEvents(
-            run.id,
-            body.events.map(e => ({
-              type: e.step ? 'step' : 'log',
-              level: e.level ?? 'info',
-              step: e.step,
-              stepStatus: e.stepStatus,
-              message: scrub(e.message),
-            })),
-            { lease },
-          ),
+          store
+            .appendEvents(
+              run.id,
+              body.events.map(e => ({
+                type: e.step ? 'step' : 'log',
+                level: e.level ?? 'info',
+                step: e.step,
+                stepStatus: e.stepStatus,
+                message: scrub(e.message),
+              })),
+              {
+                lease,
+                limits: {
+                  events: MAX_RECORDED_RUN_EVENTS,
+                  characters: MAX_RECORDED_RUN_EVENT_CHARACTERS,
+                },
+              },
+            )
+            .catch(e => {
+              if (!(e instanceof RunEventLimitError)) throw e;
+              const unit =
+                e.unit === 'events' ? 'events' : 'characters of event messages';
+              throw new PayloadTooLargeError(
+                `Recorded run ${run.id} holds ${e.held} ${unit}; with the ${
+                  e.sent
+                } sent it would hold ${e.held + e.sent}, more than the ${
+                  e.max
+                } a recorded run may store. Nothing was recorded`,
+              );
+            }),
         );
         return heartbeat(lease);
       },
@@ -551,8 +590,8 @@ export function addRecordedRunRoutes(
     const secrets = collectSecretValues(body.values ?? {});
     let objects: KubeObject[] = [];
     if (body.manifest !== undefined) {
-      // Read whole (every object, however many: the limit of a policy check is no limit here), or
-      // refused: a manifest whose objects are not known is neither held to the namespace nor
+      // Read whole (every object, up to MAX_RECORDED_MANIFEST_OBJECTS: the limit of a policy check
+      // is no limit here), or refused: a manifest whose objects are not known is neither held to the namespace nor
       // searched for secrets, so none of it is stored.
       try {
         objects = parseManifests(body.manifest);
@@ -563,6 +602,11 @@ export function addRecordedRunRoutes(
           }. Nothing was recorded`,
         );
       }
+      // Bounded before anything else walks the objects (secrets, namespaces, redaction).
+      if (objects.length > MAX_RECORDED_MANIFEST_OBJECTS)
+        throw new PayloadTooLargeError(
+          `The manifest of recorded run ${run.id} holds ${objects.length} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
+        );
       secrets.push(...collectManifestSecretValues(objects));
     }
     const scrubKnown = createTextRedactor(secrets, { keyValuePairs: false });

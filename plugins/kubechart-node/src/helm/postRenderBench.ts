@@ -50,7 +50,7 @@ async function writeChart(dir: string) {
   );
   await fs.writeFile(
     path.join(dir, 'templates', 'all.yaml'),
-    objects.map(o => yaml.dump(o)).join('---\n'),
+    objects.map(o => yaml.dump(o, { noRefs: true })).join('---\n'),
   );
   return objects.length;
 }

@@ -42,7 +42,7 @@ function measure(
 
 function main() {
   const objects = chart();
-  const text = objects.map(o => yaml.dump(o)).join('---\n');
+  const text = objects.map(o => yaml.dump(o, { noRefs: true })).join('---\n');
   const engine = new PolicyEngine({
     trustedRegistries: ['registry.example.com'],
   });

@@ -60,7 +60,7 @@ export function YamlValuesField(
   } = props;
   const [text, setText] = useState(() =>
     formData && Object.keys(formData).length
-      ? yaml.dump(formData, { lineWidth: -1 })
+      ? yaml.dump(formData, { noRefs: true, lineWidth: -1 })
       : '',
   );
   const [problem, setProblem] = useState<string>();

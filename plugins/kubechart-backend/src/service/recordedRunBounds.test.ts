@@ -1,0 +1,105 @@
+import { mockCredentials } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import request from 'supertest';
+import { startSim, testConfig } from '../__testUtils__/setup';
+import { startKubechartBackend } from '../__testUtils__/backend';
+import { MAX_RECORDED_MANIFEST_OBJECTS } from './runsRecorded';
+
+jest.setTimeout(180_000);
+
+/**
+ * What one recorded run's finish may bring is bounded: a manifest of more objects (each item of a
+ * List counted) than drift compares in one pass is refused before anything walks it. A 4.9 MB List
+ * of 65,482 flow-style ConfigMaps whose first item is a Secret held the event loop 10 s (its
+ * redaction wrote the List out again, searching it for repeated objects).
+ */
+const SECRET = 'hunter2-Zq9vLp4w';
+
+/** A List of a Secret and `n` ConfigMaps, one flow-style item a line (about 60 bytes each). */
+const list = (n: number) =>
+  [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    `- { apiVersion: v1, kind: Secret, metadata: { name: db }, stringData: { password: ${SECRET} } }`,
+    ...Array.from(
+      { length: n },
+      (_, i) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`,
+    ),
+  ].join('\n');
+
+describe('the finish of a recorded run', () => {
+  let sim: KubeSim;
+  let server: any;
+  let stop: () => Promise<void>;
+  const alice = mockCredentials.user.header('user:default/alice');
+  const post = (path: string, body: object) =>
+    request(server)
+      .post(`/api/kubechart${path}`)
+      .set('Authorization', alice)
+      .send(body);
+  const get = (path: string) =>
+    request(server).get(`/api/kubechart${path}`).set('Authorization', alice);
+  const record = async () => {
+    const r = await post('/runs/record', {
+      kind: 'custom',
+      action: 'acme:bulk:apply',
+      target: { cluster: 'dev', namespace: 'team-b' },
+    });
+    expect(r.status).toBe(201);
+    return r.body.id as string;
+  };
+
+  beforeAll(async () => {
+    sim = await startSim();
+    const backend = await startKubechartBackend({
+      config: testConfig(sim, {
+        health: { startOnBoot: false },
+        clusters: {
+          dev: { namespaces: { 'team-b': { owner: 'user:default/alice' } } },
+        },
+      }),
+    });
+    server = backend.server;
+    stop = () => backend.stop();
+  });
+  afterAll(async () => {
+    await stop?.();
+    await sim?.stop();
+  });
+
+  it(`refuses a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects with a 413 naming the limit, and records nothing`, async () => {
+    const id = await record();
+    const manifest = list(65_481);
+    expect(manifest.length).toBeGreaterThan(4_000_000);
+    const finish = await post(`/runs/${id}/finish`, {
+      status: 'succeeded',
+      manifest,
+    });
+    expect(finish.status).toBe(413);
+    expect(finish.body.error.message).toBe(
+      `The manifest of recorded run ${id} holds 65482 objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
+    );
+    const run = await get(`/runs/${id}`);
+    expect(run.body).toMatchObject({ status: 'running' });
+    expect(run.body.manifest).toBeUndefined();
+    // The run is still the action's to finish.
+    const again = await post(`/runs/${id}/finish`, { status: 'failed' });
+    expect(again.status).toBe(204);
+  });
+
+  it(`records a manifest of ${MAX_RECORDED_MANIFEST_OBJECTS} objects, its Secret's value hidden`, async () => {
+    const id = await record();
+    const finish = await post(`/runs/${id}/finish`, {
+      status: 'succeeded',
+      manifest: list(MAX_RECORDED_MANIFEST_OBJECTS - 1),
+    });
+    expect(finish.status).toBe(204);
+    const run = await get(`/runs/${id}`);
+    expect(run.body).toMatchObject({ status: 'succeeded' });
+    expect(run.body.manifest).toContain(
+      `name: c${MAX_RECORDED_MANIFEST_OBJECTS - 2}\n`,
+    );
+    expect(run.text).not.toContain(SECRET);
+  });
+});
