@@ -263,6 +263,17 @@ export async function createRouter(
       );
       return !!scope && (await scopes.filter(scope, [tenant])).length > 0;
     };
+  /** The caller a run request is checked as (`POST /runs`, its preview, an approved run's execute). */
+  const runCallerOf = (credentials: BackstageCredentials, actor: string) =>
+    resolveRunCaller({
+      credentials,
+      actor,
+      permissions,
+      userInfo: options.userInfo,
+      catalog: options.catalog,
+      auth: options.auth,
+      mayReadTenant: tenantReadableBy(credentials),
+    });
   const { settings } = options;
   /** Open run event streams by caller. */
   const following = new Map<string, number>();
@@ -509,15 +520,7 @@ export async function createRouter(
         return engine.submit(
           body,
           actor,
-          await resolveRunCaller({
-            credentials,
-            actor,
-            permissions,
-            userInfo: options.userInfo,
-            catalog: options.catalog,
-            auth: options.auth,
-            mayReadTenant: tenantReadableBy(credentials),
-          }),
+          await runCallerOf(credentials, actor),
         );
       },
       r => ({ runId: r.id, entityRef: r.entityRef ?? null }),
@@ -555,15 +558,7 @@ export async function createRouter(
       return engine.previewAs(
         body,
         actor,
-        await resolveRunCaller({
-          credentials,
-          actor,
-          permissions,
-          userInfo: options.userInfo,
-          catalog: options.catalog,
-          auth: options.auth,
-          mayReadTenant: tenantReadableBy(credentials),
-        }),
+        await runCallerOf(credentials, actor),
       );
     });
     await auditDryRunRefusal(
@@ -911,15 +906,7 @@ export async function createRouter(
           req.params.id,
           body,
           actor,
-          await resolveRunCaller({
-            credentials,
-            actor,
-            permissions,
-            userInfo: options.userInfo,
-            catalog: options.catalog,
-            auth: options.auth,
-            mayReadTenant: tenantReadableBy(credentials),
-          }),
+          await runCallerOf(credentials, actor),
         );
       },
       r => ({ status: r.status }),
@@ -988,15 +975,7 @@ export async function createRouter(
         return engine.submit(
           request,
           actor,
-          await resolveRunCaller({
-            credentials,
-            actor,
-            permissions,
-            userInfo: options.userInfo,
-            catalog: options.catalog,
-            auth: options.auth,
-            mayReadTenant: tenantReadableBy(credentials),
-          }),
+          await runCallerOf(credentials, actor),
         );
       },
     });
