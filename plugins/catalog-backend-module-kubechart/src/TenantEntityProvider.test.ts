@@ -218,6 +218,51 @@ describe('TenantEntityProvider', () => {
     );
   });
 
+  it("keeps a tenant's entity with the tenant that had it first when another owner's tenant names it in other letter case", async () => {
+    const conn = connection();
+    const logger = mockServices.logger.mock();
+    const p = new TenantEntityProvider({
+      // The catalog compares entity refs without case: system:default/Shop is system:default/shop.
+      runs: fakeRuns(async () => [
+        {
+          ...acme,
+          code: 'b-shop',
+          namespace: 'tenant-b-shop',
+          entityRef: 'system:default/Shop',
+          owner: 'group:default/team-b',
+          createdAt: '2026-12-02T10:00:00.000Z',
+        },
+        {
+          ...acme,
+          code: 'a-shop',
+          namespace: 'tenant-a-shop',
+          entityRef: 'system:default/shop',
+          createdAt: '2026-12-01T10:00:00.000Z',
+        },
+      ]),
+      auth: mockServices.auth(),
+      auditor: capturingAuditor([]),
+      logger,
+      taskRunner: { run: jest.fn(async () => {}) },
+    });
+    await p.connect(conn);
+    await p.refresh();
+    const entities = (conn.applyMutation.mock.calls[0] as any)[0].entities.map(
+      (e: any) => e.entity,
+    );
+    expect(entities).toHaveLength(1);
+    expect(entities[0]).toMatchObject({
+      metadata: {
+        name: 'shop',
+        annotations: { 'kubechart.io/tenant': 'a-shop' },
+      },
+      spec: { owner: 'group:default/shop-team' },
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Skipped KubeChart tenant b-shop on kube-sim: its entity system:default/shop is tenant a-shop on kube-sim, owned by group:default/shop-team, not by group:default/team-b',
+    );
+  });
+
   it("keeps each tenant's Kubernetes view to its own cluster when another owner has the same tenant code on another cluster", async () => {
     const conn = connection();
     const p = provider(

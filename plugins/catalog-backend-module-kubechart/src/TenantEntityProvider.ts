@@ -250,16 +250,20 @@ export class TenantEntityProvider implements EntityProvider {
         );
         continue;
       }
-      const ref = `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`;
+      // The catalog compares entity refs without regard to case: so do the holders.
+      const ref =
+        `${entity.kind}:${entity.metadata.namespace}/${entity.metadata.name}`.toLocaleLowerCase(
+          'en-US',
+        );
       const holder = tenantOf.get(ref);
       if (holder && holder.owner !== tenant.owner) {
         skip(
           tenant,
-          `its entity ${ref.toLocaleLowerCase('en-US')} is tenant ${
-            holder.code
-          } on ${holder.cluster}, owned by ${
-            holder.owner ?? 'nobody'
-          }, not by ${tenant.owner ?? 'nobody'}`,
+          `its entity ${ref} is tenant ${holder.code} on ${
+            holder.cluster
+          }, owned by ${holder.owner ?? 'nobody'}, not by ${
+            tenant.owner ?? 'nobody'
+          }`,
         );
         continue;
       }
@@ -270,9 +274,8 @@ export class TenantEntityProvider implements EntityProvider {
     const entities = new Map<string, AppliedEntity>();
     for (const [ref, entity] of byRef) {
       const tenant = tenantOf.get(ref)!;
-      const key = ref.toLocaleLowerCase('en-US');
-      entities.set(key, {
-        ref: key,
+      entities.set(ref, {
+        ref,
         owner: String(entity.spec?.owner),
         tenant: `${tenant.cluster}/${tenant.code}`,
       });
