@@ -27,7 +27,12 @@ import { makeListPages } from './listPages';
 import { SlicedListWatch } from './slicedInformer';
 import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
-import { makeTrimmedInformer, trimEvent, trimPod } from './trimmedInformer';
+import {
+  makeTrimmedInformer,
+  redactConditionMessages,
+  trimEvent,
+  trimPod,
+} from './trimmedInformer';
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
@@ -218,7 +223,9 @@ export class ClusterHealthCache {
       return informer;
     };
     // Nodes and workloads are counted per event too: a recompute walks only what is unhealthy.
-    this.nodes = add<V1Node>('nodes', '/api/v1/nodes');
+    // Every message the cache keeps from the cluster has its secrets hidden as it enters the cache
+    // (see `clusterMessage`): conditions of nodes and workloads, pods' and events' messages.
+    this.nodes = add<V1Node>('nodes', '/api/v1/nodes', redactConditionMessages);
     this.nodes.on('add', n => this.nodeFigures.set(n));
     this.nodes.on('update', n => this.nodeFigures.set(n));
     this.nodes.on('delete', n => this.nodeFigures.remove(n));
@@ -231,14 +238,17 @@ export class ClusterHealthCache {
     this.deployments = add<V1Deployment>(
       'deployments',
       '/apis/apps/v1/deployments',
+      redactConditionMessages,
     );
     this.statefulSets = add<V1StatefulSet>(
       'statefulsets',
       '/apis/apps/v1/statefulsets',
+      redactConditionMessages,
     );
     this.daemonSets = add<V1DaemonSet>(
       'daemonsets',
       '/apis/apps/v1/daemonsets',
+      redactConditionMessages,
     );
     const workloads: Array<
       [

@@ -7,6 +7,7 @@ import {
   V1Pod,
   Watch,
 } from '@kubernetes/client-node';
+import { createTextRedactor } from '@kubechart/plugin-kubechart-node';
 import { listInPages } from './listInPages';
 import { SlicedListWatch } from './slicedInformer';
 
@@ -40,6 +41,45 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
   );
 }
 
+const scrub = createTextRedactor();
+
+/**
+ * A message of the cluster as health keeps it: the secrets a run's failure reason hides in the same
+ * text hidden too (`key=value` pairs of secret-looking keys, a URL's password, bearer tokens; see
+ * `createTextRedactor` of `@kubechart/plugin-kubechart-node`), as `***`. A kubelet's probe failure
+ * quotes the probe's output, an admission webhook's refusal what it was given. Applied once, as an
+ * object enters the cache; empty and absent messages are left as they are.
+ */
+export function clusterMessage<M extends string | undefined>(message: M): M {
+  return (message ? scrub(message) : message) as M;
+}
+
+type WithConditions = KubernetesObject & {
+  status?: { conditions?: Array<{ message?: string }> };
+};
+
+/**
+ * A workload or node with the secrets in its conditions' messages hidden ({@link clusterMessage}):
+ * the object itself when none holds one (the cache keeps what the informer gives), else a copy
+ * that shares everything but its conditions. The object given is not changed.
+ */
+export function redactConditionMessages<T extends WithConditions>(
+  object: T,
+): T {
+  const conditions = object.status?.conditions;
+  if (!conditions?.length) return object;
+  let changed = false;
+  const redacted = conditions.map(c => {
+    const message = clusterMessage(c.message);
+    if (message === c.message) return c;
+    changed = true;
+    return { ...c, message };
+  });
+  return changed
+    ? { ...object, status: { ...object.status, conditions: redacted } }
+    : object;
+}
+
 const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
   ({
     name: s.name,
@@ -50,7 +90,7 @@ const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
           state: {
             waiting: {
               reason: s.state.waiting.reason,
-              message: s.state.waiting.message,
+              message: clusterMessage(s.state.waiting.message),
             },
           },
         }
@@ -60,7 +100,8 @@ const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
 /**
  * What cluster and tenant health read of a pod, nothing more: name, namespace, labels and
  * version; each container's resource requests; phase, conditions and container states (waiting
- * reasons, restarts). Images, env, volumes, managed fields and annotations are dropped.
+ * reasons, restarts), their messages redacted ({@link clusterMessage}). Images, env, volumes,
+ * managed fields and annotations are dropped.
  */
 export function trimPod(pod: V1Pod): V1Pod {
   const { metadata, spec, status } = pod;
@@ -86,7 +127,7 @@ export function trimPod(pod: V1Pod): V1Pod {
         type: c.type,
         status: c.status,
         reason: c.reason,
-        message: c.message,
+        message: clusterMessage(c.message),
       })),
       containerStatuses: status?.containerStatuses?.map(trimStatus),
       initContainerStatuses: status?.initContainerStatuses?.map(trimStatus),
@@ -95,8 +136,9 @@ export function trimPod(pod: V1Pod): V1Pod {
 }
 
 /**
- * What cluster health reads of an Event (the newest warnings become alerts): who it is about, why,
- * and when. Source, series, counts and managed fields are dropped.
+ * What cluster health reads of an Event (the newest warnings become alerts): who it is about, why
+ * (its message redacted, {@link clusterMessage}), and when. Source, series, counts and managed
+ * fields are dropped.
  */
 export function trimEvent(event: CoreV1Event): CoreV1Event {
   const { metadata, involvedObject } = event;
@@ -114,7 +156,7 @@ export function trimEvent(event: CoreV1Event): CoreV1Event {
     },
     type: event.type,
     reason: event.reason,
-    message: event.message,
+    message: clusterMessage(event.message),
     lastTimestamp: event.lastTimestamp,
     eventTime: event.eventTime,
   } as CoreV1Event;
