@@ -281,6 +281,35 @@ const labelValue = z
   .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/);
 
 /**
+ * Characters that change or hide what text shows: format characters (bidi
+ * controls U+202A–U+202E and U+2066–U+2069, zero-width U+200B–U+200F, the
+ * BOM), line and paragraph separators, and control characters other than the
+ * tab and line break a value may hold. Shown in the confirmation, such a
+ * character makes the command read differently from what runs.
+ */
+const HIDDEN_IN_VALUE = /[\p{Cf}\p{Zl}\p{Zp}]|(?![\t\n])\p{Cc}/u;
+
+/** The same, with no control character at all: for one-line fields. */
+const HIDDEN_IN_LINE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** Refuses text holding a character of `hidden`, naming the first one. */
+function shownAsItRuns(schema: z.ZodString, hidden: RegExp) {
+  return schema.superRefine((text, ctx) => {
+    const found = hidden.exec(text);
+    if (found) {
+      const code = found[0].codePointAt(0)!.toString(16).toUpperCase();
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `holds an invisible or direction-changing character (U+${code.padStart(
+          4,
+          '0',
+        )}), which would show the command differently from what runs`,
+      });
+    }
+  });
+}
+
+/**
  * The typed plan of a kubectl-equivalent command.
  *
  * @public
@@ -292,7 +321,10 @@ export const planSchema = z
     name: dnsName.optional(),
     namespace: dnsName.optional(),
     allNamespaces: z.boolean().optional(),
-    cluster: z.string().min(1).max(253).optional(),
+    cluster: shownAsItRuns(
+      z.string().min(1).max(253),
+      HIDDEN_IN_LINE,
+    ).optional(),
     labelSelector: selector.optional(),
     fieldSelector: selector.optional(),
     filter: z.enum(PLAN_FILTERS).optional(),
@@ -305,9 +337,14 @@ export const planSchema = z
     rolloutAction: z.enum(ROLLOUT_ACTIONS).optional(),
     replicas: z.number().int().min(0).max(1000).optional(),
     labels: z.record(labelKey, labelValue).optional(),
-    annotations: z.record(labelKey, z.string().max(4096)).optional(),
-    command: z.array(z.string().max(1024)).max(64).optional(),
-    patch: z.string().max(65536).optional(),
+    annotations: z
+      .record(labelKey, shownAsItRuns(z.string().max(4096), HIDDEN_IN_VALUE))
+      .optional(),
+    command: z
+      .array(shownAsItRuns(z.string().max(1024), HIDDEN_IN_VALUE))
+      .max(64)
+      .optional(),
+    patch: shownAsItRuns(z.string().max(65536), HIDDEN_IN_VALUE).optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {

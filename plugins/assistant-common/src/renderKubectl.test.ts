@@ -1007,3 +1007,102 @@ describe('a named object in several namespaces', () => {
     );
   });
 });
+
+describe('text that would show differently from what runs', () => {
+  // Bidi controls reorder what the confirmation shows: it would read
+  // `note=ok sacilper=2 shop -n` while kubectl sets the characters as sent.
+  const tricky = 'ok\u202E\u2066 n- pohs 2=sacilper\u2069\u2066';
+  const annotate: Plan = {
+    verb: 'annotate',
+    resource: 'deployments',
+    name: 'web',
+    namespace: 'shop',
+    annotations: { note: tricky },
+  };
+
+  it.each<[string, Plan, string]>([
+    ['an annotation value', annotate, 'annotations.note'],
+    [
+      'an exec command',
+      {
+        verb: 'exec',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        command: ['sh', '-c', 'kube\u200Bctl get pods'],
+      },
+      'command.2',
+    ],
+    [
+      'a patch',
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        patch: '{"metadata":{"labels":{"a":"b\u202D"}}}',
+      },
+      'patch',
+    ],
+    [
+      'a cluster',
+      {
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        cluster: 'prod\uFEFF',
+      },
+      'cluster',
+    ],
+    [
+      'an annotation value with a terminal escape',
+      { ...annotate, annotations: { note: 'ok\u001b[2Jdone' } },
+      'annotations.note',
+    ],
+  ])(
+    'refuses %s holding an invisible, control or direction-changing character',
+    (_, plan, path) => {
+      const parsed = planSchema.safeParse(plan);
+      expect(parsed.success).toBe(false);
+      const issue = parsed.error!.issues[0];
+      expect(issue.path.join('.')).toBe(path);
+      expect(issue.message).toMatch(
+        /^holds an invisible or direction-changing character \(U\+[0-9A-F]{4}\), which would show the command differently from what runs$/,
+      );
+    },
+  );
+
+  it('takes tabs and line breaks where a value may hold them', () => {
+    expect(
+      planSchema.safeParse({ ...annotate, annotations: { note: 'a\tb\nc' } })
+        .success,
+    ).toBe(true);
+    expect(
+      planSchema.safeParse({ ...annotate, cluster: 'prod\n' }).success,
+    ).toBe(false);
+  });
+
+  it('writes such a character that reaches the command visibly, as a shell reads it', () => {
+    // A plan is parsed before it is rendered; renderKubectl is shown its fields as they are.
+    expect(renderKubectl(annotate)).toBe(
+      "kubectl annotate deployment/web $'note=ok\\u202e\\u2066 n- pohs 2=sacilper\\u2069\\u2066' --overwrite -n shop",
+    );
+    expect(
+      renderKubectl({
+        verb: 'exec',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+        command: ['sh', '-c', "echo 'a'\tb\\\u200B"],
+      }),
+    ).toBe(
+      "kubectl exec -it web-1 -n shop -- sh -c $'echo \\'a\\'\\tb\\\\\\u200b'",
+    );
+    // Text without them is quoted as before.
+    expect(
+      renderKubectl({ ...annotate, annotations: { note: "it's ok" } }),
+    ).toBe(
+      "kubectl annotate deployment/web 'note=it'\\''s ok' --overwrite -n shop",
+    );
+  });
+});

@@ -124,10 +124,46 @@ function filterPipe(plan: Plan): string | undefined {
   }
 }
 
+/**
+ * Control, format (bidi controls, zero-width characters, the BOM) and line or
+ * paragraph separator characters: shown as they are, they hide or reorder
+ * the command's text.
+ */
+const NOT_SHOWN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  "'": "\\'",
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
+/**
+ * Writes an argument in bash's `$'…'` quoting, each character of
+ * {@link NOT_SHOWN} as its escape (`\u202e`): the command reads as what a
+ * shell runs.
+ */
+function ansiQuote(arg: string): string {
+  let out = '';
+  for (const ch of arg) {
+    const code = ch.codePointAt(0)!;
+    if (ESCAPES[ch]) out += ESCAPES[ch];
+    else if (!NOT_SHOWN.test(ch)) out += ch;
+    else if (code < 0x80) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `$'${out}'`;
+}
+
 /** Quotes an argument for a POSIX shell only when it needs it. */
 function quote(arg: string): string {
   if (/^[A-Za-z0-9_./:=,@%+-]+$/.test(arg)) {
     return arg;
+  }
+  if (NOT_SHOWN.test(arg)) {
+    return ansiQuote(arg);
   }
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -7,6 +7,10 @@ import { createTranslationRef } from '@backstage/frontend-plugin-api';
 export const kubechartTranslationRef = createTranslationRef({
   id: 'kubechart',
   messages: {
+    hiddenCharacters_one:
+      'This text holds {{count}} invisible or direction-changing character, shown as ⟨U+…⟩.',
+    hiddenCharacters_other:
+      'This text holds {{count}} invisible or direction-changing characters, shown as ⟨U+…⟩.',
     history: {
       title: 'Deployment history',
       emptyTitle: 'No deployments yet',

@@ -4,6 +4,12 @@ import Alert from '@material-ui/lab/Alert';
 import { useTranslationRef } from '@backstage/frontend-plugin-api';
 import { parsePatch } from 'diff';
 import { kubechartTranslationRef } from '../../translation';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+  withMarkers,
+} from '../shared/visibleText';
 
 const useStyles = makeStyles(theme => ({
   pre: {
@@ -33,7 +39,8 @@ function notHeaders(patch: string): string[] {
 /**
  * Renders a unified diff with added and removed lines highlighted. `notComputed` is the backend's
  * reason for not diffing (its text then holds no hunk); a text with no hunk is `emptyText` only
- * when it holds nothing else, for no hunk is also what a diff given up on looks like.
+ * when it holds nothing else, for no hunk is also what a diff given up on looks like. Invisible and
+ * direction-changing characters are shown as markers, with a warning: the lines read as applied.
  */
 export function DiffLines(props: {
   patch: string;
@@ -55,38 +62,42 @@ export function DiffLines(props: {
     if (other.length) {
       return (
         <Alert severity="warning">
-          {t('run.diffUnreadable', { text: other.join(' ') })}
+          {t('run.diffUnreadable', { text: withMarkers(other.join(' ')) })}
         </Alert>
       );
     }
     return <Typography color="textSecondary">{props.emptyText}</Typography>;
   }
+  const hidden = countHidden(...hunks.flatMap(hunk => hunk.lines));
   return (
-    <pre className={classes.pre}>
-      {hunks.map(hunk => (
-        <span key={`${hunk.oldStart}-${hunk.newStart}`}>
-          <span className={`${classes.line} ${classes.hunk}`}>
-            {`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`}
+    <>
+      <HiddenCharactersWarning count={hidden} />
+      <pre className={classes.pre}>
+        {hunks.map(hunk => (
+          <span key={`${hunk.oldStart}-${hunk.newStart}`}>
+            <span className={`${classes.line} ${classes.hunk}`}>
+              {`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`}
+            </span>
+            {hunk.lines.map((line, i) => {
+              let kind: string | undefined;
+              if (line.startsWith('+')) {
+                kind = classes.added;
+              } else if (line.startsWith('-')) {
+                kind = classes.removed;
+              }
+              return (
+                <span
+                  key={i}
+                  className={`${classes.line} ${kind ?? ''}`}
+                  data-diff={kind ? line[0] : ' '}
+                >
+                  <VisibleText text={line} />
+                </span>
+              );
+            })}
           </span>
-          {hunk.lines.map((line, i) => {
-            let kind: string | undefined;
-            if (line.startsWith('+')) {
-              kind = classes.added;
-            } else if (line.startsWith('-')) {
-              kind = classes.removed;
-            }
-            return (
-              <span
-                key={i}
-                className={`${classes.line} ${kind ?? ''}`}
-                data-diff={kind ? line[0] : ' '}
-              >
-                {line}
-              </span>
-            );
-          })}
-        </span>
-      ))}
-    </pre>
+        ))}
+      </pre>
+    </>
   );
 }

@@ -15,6 +15,9 @@ import {
 } from '../../testUtils/fixtures';
 import { RunDetail } from './RunDetail';
 
+const mockCopied = jest.fn((_text: string) => true);
+jest.mock('copy-to-clipboard', () => (text: string) => mockCopied(text));
+
 const current = makeRun({ id: 'run-2', helmRevision: 4 });
 const previous = makeRun({
   id: 'run-1',
@@ -454,5 +457,41 @@ describe('RunDetail', () => {
     expect(
       screen.getByText(/Manifest the run rendered \(not applied/),
     ).toBeInTheDocument();
+  });
+  it('shows the hidden characters of a manifest, failure reason and log as markers, and copies the manifest as it is', async () => {
+    const manifest =
+      'kind: ConfigMap\ndata:\n  run.sh: "echo ok \u202E hs|x lruc && \u202C"\n';
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...current,
+      status: 'failed',
+      failureReason: 'hook kube\u200Bctl failed',
+      manifest,
+    });
+    api.getRunEvents.mockResolvedValue([
+      makeEvent(1, { message: 'ran \u2066sh\u2069' }),
+    ]);
+    render(api);
+    const failure = await screen.findByTestId('kubechart-run-failure');
+    expect(failure).toHaveTextContent('hook kube⟨U+200B⟩ctl failed');
+    expect(failure.textContent).not.toContain('\u200B');
+    const log = screen.getByTestId('kubechart-run-log');
+    expect(log.textContent).toContain('ran ⟨U+2066⟩sh⟨U+2069⟩');
+    expect(log.textContent).not.toMatch(/[\u2066\u2069]/);
+
+    await userEvent.click(screen.getByRole('tab', { name: 'Manifest' }));
+    const shown = screen.getByLabelText('Manifest');
+    expect(shown.textContent).toContain(
+      'run.sh: "echo ok ⟨U+202E⟩ hs|x lruc && ⟨U+202C⟩"',
+    );
+    expect(shown.textContent).not.toMatch(/[\u202C\u202E]/);
+    expect(shown).toHaveTextContent(
+      'This text holds 2 invisible or direction-changing characters, shown as ⟨U+…⟩.',
+    );
+    // Copying gives the manifest itself, not the markers.
+    await userEvent.click(
+      within(shown).getByRole('button', { name: 'Copy text' }),
+    );
+    expect(mockCopied).toHaveBeenLastCalledWith(manifest);
   });
 });

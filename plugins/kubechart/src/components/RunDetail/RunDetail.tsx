@@ -19,6 +19,7 @@ import { RunSteps } from './RunSteps';
 import { PolicyReportTable } from './PolicyReportTable';
 import { RunDiffView } from './RunDiffView';
 import { ApprovalPanel } from '../RunApproval';
+import { VisibleCode } from '../shared/visibleText';
 
 /** Run kinds that install no chart, so have no Helm values to show. */
 const RUN_KINDS_WITHOUT_VALUES: Run['kind'][] = ['manifests', 'tenant-delete'];
@@ -102,11 +103,13 @@ export function RunDetail(props: {
                 <Typography variant="subtitle2" gutterBottom>
                   {t('run.values')}
                 </Typography>
-                <CodeSnippet
-                  language="json"
-                  text={JSON.stringify(run.values, null, 2)}
-                  showCopyCodeButton
-                />
+                <VisibleCode text={JSON.stringify(run.values, null, 2)}>
+                  <CodeSnippet
+                    language="json"
+                    text={JSON.stringify(run.values, null, 2)}
+                    showCopyCodeButton
+                  />
+                </VisibleCode>
               </Scroll>
             ) : (
               <Typography color="textSecondary">
@@ -126,11 +129,13 @@ export function RunDetail(props: {
                   {planned && t('run.manifestPlanned')}
                   {!failed && !planned && t('run.manifest')}
                 </Typography>
-                <CodeSnippet
-                  language="yaml"
-                  text={run.manifest}
-                  showCopyCodeButton
-                />
+                <VisibleCode text={run.manifest}>
+                  <CodeSnippet
+                    language="yaml"
+                    text={run.manifest}
+                    showCopyCodeButton
+                  />
+                </VisibleCode>
               </Scroll>
             ) : (
               <Typography color="textSecondary">

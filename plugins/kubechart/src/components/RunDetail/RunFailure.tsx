@@ -6,6 +6,11 @@ import { runApplied, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { PolicyResult, Run } from '@kubechart/plugin-kubechart-common';
 import { kubechartTranslationRef } from '../../translation';
 import { withoutStackTrace } from '../../lib/runSteps';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+} from '../shared/visibleText';
 
 /** The rules a refused run broke: failed, not exempted, errors before warnings. */
 export function brokenRules(run: Run): PolicyResult[] {
@@ -51,7 +56,9 @@ function Changes(props: { applied: readonly string[] }) {
       <ul style={{ margin: 0, paddingLeft: 20 }}>
         {shown.map((c, i) => (
           <li key={i}>
-            <Typography variant="body2">{c}</Typography>
+            <Typography variant="body2">
+              <VisibleText text={c} />
+            </Typography>
           </li>
         ))}
       </ul>
@@ -106,8 +113,14 @@ export function RunFailure(props: { run: Run }) {
           {rules.slice(0, MAX_RULES).map(r => (
             <li key={`${r.ruleId}/${objectName(r)}`}>
               <Typography variant="body2">
-                <strong>[{r.ruleId}]</strong> {objectName(r)}: {r.message}
-                {r.fix ? ` — ${t('run.fixHint', { fix: r.fix })}` : ''}
+                <strong>[{r.ruleId}]</strong>{' '}
+                <VisibleText text={objectName(r)} />
+                : <VisibleText text={r.message} />
+                {r.fix && (
+                  <VisibleText
+                    text={` — ${t('run.fixHint', { fix: r.fix })}`}
+                  />
+                )}
               </Typography>
             </li>
           ))}
@@ -118,8 +131,19 @@ export function RunFailure(props: { run: Run }) {
           </Typography>
         )}
         {!rules.length && reason && (
-          <span style={{ whiteSpace: 'pre-wrap' }}>{reason}</span>
+          <span style={{ whiteSpace: 'pre-wrap' }}>
+            <VisibleText text={reason} />
+          </span>
         )}
+        <HiddenCharactersWarning
+          count={countHidden(
+            ...rules
+              .slice(0, MAX_RULES)
+              .flatMap(r => [objectName(r), r.message, r.fix]),
+            ...(applied ?? []),
+            rules.length ? '' : reason,
+          )}
+        />
       </Alert>
     );
   }
@@ -128,8 +152,11 @@ export function RunFailure(props: { run: Run }) {
     <Alert severity="error" data-testid="kubechart-run-failure">
       <AlertTitle>{t('run.failureReason')}</AlertTitle>
       <span style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
-        {reason || t('run.noFailureReason')}
+        {reason ? <VisibleText text={reason} /> : t('run.noFailureReason')}
       </span>
+      <HiddenCharactersWarning
+        count={countHidden(reason, ...(applied ?? []))}
+      />
       {applied && applied.length > 0 && (
         <>
           <Typography variant="body2" style={{ marginTop: 8 }} gutterBottom>

@@ -11,6 +11,11 @@ import {
   withoutStackTrace,
 } from '../../lib/runSteps';
 import { RunStatus } from '../RunStatus';
+import {
+  HiddenCharactersWarning,
+  VisibleText,
+  countHidden,
+} from '../shared/visibleText';
 
 const useStyles = makeStyles(theme => ({
   step: {
@@ -61,10 +66,12 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
           <Box key={step.name} className={classes.step} role="row">
             <RunStatus status={step.state} />
             <Typography variant="body2" className={classes.name}>
-              <strong>{step.name}</strong>
+              <strong>
+                <VisibleText text={step.name} />
+              </strong>
             </Typography>
             <Typography variant="body2" color="textSecondary">
-              {step.message}
+              <VisibleText text={step.message ?? ''} />
             </Typography>
             <Typography variant="caption" color="textSecondary" align="right">
               {step.startedAt && step.endedAt
@@ -80,6 +87,14 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
       <Typography variant="subtitle2" gutterBottom>
         {t('run.log')}
       </Typography>
+      <HiddenCharactersWarning
+        count={countHidden(
+          ...steps.flatMap(step => [step.name, step.message]),
+          ...lines.map(
+            line => `${line.step ?? ''}${withoutStackTrace(line.message)}`,
+          ),
+        )}
+      />
       <pre className={classes.log} data-testid="kubechart-run-log">
         {lines.map(line => {
           const level = {
@@ -90,8 +105,11 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
           return (
             <span key={line.seq} className={level ?? ''}>
               {formatTimestamp(line.at).slice(11)}{' '}
-              {line.step ? `[${line.step}] ` : ''}
-              {withoutStackTrace(line.message)}
+              <VisibleText
+                text={`${line.step ? `[${line.step}] ` : ''}${withoutStackTrace(
+                  line.message,
+                )}`}
+              />
               {'\n'}
             </span>
           );

@@ -178,4 +178,44 @@ describe('ManifestsReviewField', () => {
     );
     expect(none).toEqual([]);
   });
+  it('shows hidden characters of the generated YAML as markers, and still takes the YAML itself as its value', async () => {
+    const fetch = jest.fn(async () =>
+      json({ kind: 'manifests', target: {}, policyReport: report() }),
+    );
+    const onChange = jest.fn();
+    const withEnv = { ...form, env: { SCRIPT: 'echo ok \u202E hs|x lruc' } };
+    await renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [fetchApiRef, { fetch }],
+          [discoveryApiRef, mockApis.discovery({ baseUrl: 'http://backend' })],
+        ]}
+      >
+        <ManifestsReviewField
+          {...({
+            name: 'manifests',
+            onChange,
+            formContext: { formData: withEnv },
+            uiSchema: {},
+            schema: { type: 'string' },
+            idSchema: { $id: 'root_manifests' },
+            rawErrors: [],
+          } as any)}
+        />
+      </TestApiProvider>,
+    );
+    await screen.findByText(/Policy check passed/);
+    const yaml = screen.getByTestId('kubechart-manifests-yaml');
+    expect(yaml.textContent).toContain('echo ok ⟨U+202E⟩ hs|x lruc');
+    expect(yaml.textContent).not.toContain('\u202E');
+    expect(yaml).toHaveTextContent(
+      'This text holds 1 invisible or direction-changing character, shown as ⟨U+…⟩.',
+    );
+    // What Create applies is the YAML as generated.
+    await waitFor(() =>
+      expect(onChange).toHaveBeenLastCalledWith(
+        expect.stringContaining('echo ok \u202E hs|x lruc'),
+      ),
+    );
+  });
 });

@@ -15,6 +15,7 @@ import Alert from '@material-ui/lab/Alert';
 import useAsync from 'react-use/esm/useAsync';
 import { PolicyReportSummary } from './PolicyReportSummary';
 import { previewRun } from './previewClient';
+import { VisibleCode } from '../shared/visibleText';
 import {
   WorkloadForm,
   generateWorkloadManifests,
@@ -131,12 +132,14 @@ export function ManifestsReviewField(
       )}
       {generated.yaml && (
         <Box mt={2} data-testid="kubechart-manifests-yaml">
-          <CodeSnippet
-            language="yaml"
-            text={generated.yaml}
-            showLineNumbers
-            showCopyCodeButton
-          />
+          <VisibleCode text={generated.yaml}>
+            <CodeSnippet
+              language="yaml"
+              text={generated.yaml}
+              showLineNumbers
+              showCopyCodeButton
+            />
+          </VisibleCode>
         </Box>
       )}
     </Box>
