@@ -298,6 +298,28 @@ describe('redactSecrets: env lists and keys', () => {
     });
   });
 
+  it('hides a value whose key or entry name ends in pass or pwd after another word', () => {
+    expect(
+      redactSecrets({
+        DB_PASS: 'ENVPASSVAL',
+        env: [
+          { name: 'MYSQL_PWD', value: 'ENVPWDVAL' },
+          { name: 'PWD', value: '/srv/app' },
+        ],
+        proxy_bypass: 'localhost',
+        passthrough: 'on',
+      }),
+    ).toEqual({
+      DB_PASS: REDACTED,
+      env: [
+        { name: 'MYSQL_PWD', value: REDACTED },
+        { name: 'PWD', value: '/srv/app' },
+      ],
+      proxy_bypass: 'localhost',
+      passthrough: 'on',
+    });
+  });
+
   it('hides the secrets written in keys', () => {
     const out = redactSecrets({
       repositories: {

@@ -489,6 +489,74 @@ describe('PlanExecutor against kube-sim', () => {
     );
   });
 
+  it("never shows a Pod's secret arguments, probe headers or env values, in get -o yaml nor describe", async () => {
+    const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'leaky' },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.example.com/shop:1.0',
+              args: ['--db-password', 'HUNTER2ARGS'],
+              env: [
+                { name: 'DB_PASS', value: 'ENVPASSVAL' },
+                { name: 'LOG_LEVEL', value: 'debug' },
+              ],
+              livenessProbe: {
+                httpGet: {
+                  path: '/healthz',
+                  port: 8080,
+                  httpHeaders: [
+                    { name: 'Authorization', value: 'Basic QkFTSUNWQUw=' },
+                    { name: 'X-Api-Key', value: 'APIKEYHEADERVAL' },
+                  ],
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    try {
+      for (const verb of ['get', 'describe'] as const) {
+        const result = await run({
+          verb,
+          resource: 'pods',
+          name: 'leaky',
+          namespace: 'shop',
+          ...(verb === 'get' ? { output: 'yaml' as const } : {}),
+        });
+        expect(result.type).toBe('text');
+        const text = (result as { text: string }).text;
+        expect([verb, text]).toEqual([verb, expect.stringContaining('leaky')]);
+        expect([verb, text]).toEqual([
+          verb,
+          expect.stringContaining('--db-password'),
+        ]);
+        expect([verb, text]).toEqual([
+          verb,
+          expect.stringContaining('value: debug'),
+        ]);
+        for (const secret of [
+          'HUNTER2ARGS',
+          'ENVPASSVAL',
+          'QkFTSUNWQUw',
+          'APIKEYHEADERVAL',
+        ])
+          expect([verb, secret, text.includes(secret)]).toEqual([
+            verb,
+            secret,
+            false,
+          ]);
+      }
+    } finally {
+      await core.deleteNamespacedPod({ name: 'leaky', namespace: 'shop' });
+    }
+  });
+
   it('lists events by time with the events verb, newest first, as kubectl events does', async () => {
     const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'event-order' } } });

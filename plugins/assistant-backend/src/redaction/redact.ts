@@ -26,7 +26,8 @@ export const REDACTED = '***';
 
 /**
  * Whether a key or env name holds a secret: a secret word of the shared list anywhere in it
- * (password, passwd, token, secret, key, credential, authorization, cookie).
+ * (password, passwd, token, secret, key, credential, authorization, cookie), or `pass`/`pwd` as
+ * its last word after another one (`DB_PASS`, `MYSQL_PWD`).
  */
 export function isSecretKey(key: string): boolean {
   return isSecretKeyOf(key);
@@ -77,8 +78,10 @@ type KubeObjectLike = { [key: string]: any };
  * - on every kind, the last-applied annotation as its size, and annotations whose key looks secret
  *   as `***`;
  * - ConfigMap `data` entries whose key looks secret, and all of `binaryData`, as `***`;
- * - container `env[].value` whose `env[].name` looks secret as `***` (pods, pod templates,
- *   job templates of CronJobs);
+ * - the `value` of every `{ name, value }` entry whose `name` looks secret as `***` (container
+ *   `env`, probe and lifecycle hook `httpGet.httpHeaders`, anywhere in the object);
+ * - a flag's value given as the next item of a container's `command`/`args` as `***`
+ *   (`["--db-password", "***"]`; containers, init and ephemeral containers at any depth);
  * - the items of a `List` kind, each so;
  * - in every remaining string, URL credentials and secret-looking `key=value` pairs as `***`.
  *

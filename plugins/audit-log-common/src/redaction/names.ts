@@ -17,16 +17,28 @@ const SECRET_WORDS = [
   'cookie',
 ];
 /**
+ * Short words that name a secret only as a key's last word after another one (`DB_PASS`,
+ * `MYSQL_PWD`, `redis-pass`, `smtp.pwd`): not alone (`PASS` of a test run, the shell's `PWD`
+ * directory) nor inside a word (`bypass`, `compass`, `passthrough`, `OLDPWD`). A key written as
+ * one word (`PGPASS`) is not told from an ordinary one, and counts only by the other words.
+ */
+const LAST_WORD_ONLY = /[a-z0-9][-_.](?:pass|pwd)$/i;
+
+/**
  * The rule of the keys of structured values (values, Kubernetes objects, audit metadata): a
  * secret word of the shared list anywhere in the key, case-insensitively (`apiKey`,
- * `DB_PASSWORD`, `x-auth-token`, `Proxy-Authorization`, `Set-Cookie`). A plain alternation of
- * literals: linear in the key's length.
+ * `DB_PASSWORD`, `x-auth-token`, `Proxy-Authorization`, `Set-Cookie`), or `pass`/`pwd` as its
+ * last word after another one (`DB_PASS`, `MYSQL_PWD`). An alternation of literals and one
+ * anchored branch of fixed length: linear in the key's length.
  * @public
  */
 export const SECRET_KEY_PATTERN = new RegExp(
-  SECRET_WORDS.filter(
-    w => !SECRET_WORDS.some(o => o !== w && w.includes(o)),
-  ).join('|'),
+  [
+    ...SECRET_WORDS.filter(
+      w => !SECRET_WORDS.some(o => o !== w && w.includes(o)),
+    ),
+    LAST_WORD_ONLY.source,
+  ].join('|'),
   'i',
 );
 
@@ -78,11 +90,12 @@ const REFERENCE = /(?:keyref|secretref)s?$/;
 
 /**
  * Whether a key of free text (or a URL's parameter name) names a secret as a whole: its last
- * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`), not a name that only
+ * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`, `DB_PASS`), not a name that only
  * mentions one (`token_type`, `secretName`, `sortKey`, `keyboard`).
  * @public
  */
 export function isSecretName(name: string): boolean {
+  if (LAST_WORD_ONLY.test(name)) return true;
   const lower = name.toLowerCase();
   if (!SECRET_WORDS.some(w => lower.endsWith(w))) return false;
   const bare = lower.replace(/[-_.\s]/g, '');
@@ -91,9 +104,11 @@ export function isSecretName(name: string): boolean {
 
 /**
  * Whether a key of free text holds a secret word anywhere (`tokenCount`, `db.password_hash`),
- * ordinary words holding `key` left out (`keyboard`): the wider rule of logs and tool output.
+ * ordinary words holding `key` left out (`keyboard`), or `pass`/`pwd` as its last word
+ * (`DB_PASS`): the wider rule of logs and tool output.
  */
 export function holdsSecretWord(name: string): boolean {
+  if (LAST_WORD_ONLY.test(name)) return true;
   const lower = name.toLowerCase();
   return (
     SECRET_WORDS.some(w => lower.includes(w)) &&

@@ -3,6 +3,7 @@ import {
   forEachSecretValue,
   isSecretEnvEntry,
   isSecretKey,
+  isSecretName,
   redactKubeObject,
   redactValues,
 } from '.';
@@ -26,7 +27,7 @@ describe('the object rules every family shares', () => {
     for (const key of ['user', 'host', 'LOG_LEVEL', 'replicas'])
       expect([key, isSecretKey(key)]).toEqual([key, false]);
     expect(SECRET_KEY_PATTERN.source).toBe(
-      'password|passwd|token|secret|key|credential|authorization|cookie',
+      'password|passwd|token|secret|key|credential|authorization|cookie|[a-z0-9][-_.](?:pass|pwd)$',
     );
   });
 
@@ -175,6 +176,293 @@ describe('the object rules every family shares', () => {
           },
         },
       ],
+    });
+  });
+
+  it('names a key secret whose last word is pass or pwd, not a word that only holds them', () => {
+    for (const key of [
+      'DB_PASS',
+      'MYSQL_PWD',
+      'redis-pass',
+      'smtp.pwd',
+      'db_user_pass',
+    ]) {
+      expect([key, isSecretKey(key)]).toEqual([key, true]);
+      expect([key, isSecretName(key)]).toEqual([key, true]);
+    }
+    for (const key of [
+      'bypass',
+      'proxy_bypass',
+      'CACHE_BYPASS',
+      'passthrough',
+      'ssl-passthrough',
+      'pass_through',
+      'compass',
+      'PASS',
+      'PWD',
+      'OLDPWD',
+      'passes',
+      'DB_PASS_FILE',
+    ]) {
+      expect([key, isSecretKey(key)]).toEqual([key, false]);
+      expect([key, isSecretName(key)]).toEqual([key, false]);
+    }
+    expect(
+      redactValues({
+        env: [
+          { name: 'DB_PASS', value: 'ENVPASSVAL' },
+          { name: 'PWD', value: '/srv/app' },
+        ],
+        proxy_bypass: 'localhost',
+        mysql: 'MYSQL_PWD=hunter2pwd',
+      }),
+    ).toEqual({
+      env: [
+        { name: 'DB_PASS', value: '[REDACTED]' },
+        { name: 'PWD', value: '/srv/app' },
+      ],
+      proxy_bypass: 'localhost',
+      mysql: 'MYSQL_PWD=[REDACTED]',
+    });
+  });
+
+  /** A container holding secrets in its arguments, its probes' and hooks' headers and its env. */
+  const leakyContainer = (name: string) => ({
+    name,
+    image: 'registry.example.com/shop:1.0',
+    command: ['/app/server', '--api-token', 'CMDTOKENVAL'],
+    args: ['--db-password', 'HUNTER2ARGS', '--port', '8080', '-v'],
+    env: [
+      { name: 'DB_PASS', value: 'ENVPASSVAL' },
+      { name: 'MYSQL_PWD', value: 'ENVPWDVAL' },
+      { name: 'LOG_LEVEL', value: 'debug' },
+      { name: 'PROXY_BYPASS', value: 'localhost' },
+      {
+        name: 'API_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'shop', key: 'token' } },
+      },
+    ],
+    livenessProbe: {
+      httpGet: {
+        path: '/healthz',
+        port: 8080,
+        httpHeaders: [
+          { name: 'Authorization', value: 'Basic QkFTSUNWQUw=' },
+          { name: 'X-Api-Key', value: 'LIVEAPIKEYVAL' },
+          { name: 'Accept', value: 'application/json' },
+        ],
+      },
+    },
+    readinessProbe: {
+      httpGet: {
+        path: '/ready',
+        port: 8080,
+        httpHeaders: [{ name: 'X-Api-Key', value: 'READYAPIKEYVAL' }],
+      },
+    },
+    startupProbe: {
+      httpGet: {
+        port: 8080,
+        httpHeaders: [{ name: 'Authorization', value: 'Bearer STARTUPVAL' }],
+      },
+    },
+    lifecycle: {
+      postStart: {
+        httpGet: {
+          port: 8080,
+          httpHeaders: [{ name: 'X-Auth-Token', value: 'POSTSTARTVAL' }],
+        },
+      },
+      preStop: {
+        httpGet: {
+          port: 8080,
+          httpHeaders: [{ name: 'Authorization', value: 'Basic PRESTOPVAL' }],
+        },
+      },
+    },
+  });
+  const redactedContainer = (name: string, placeholder = '[REDACTED]') => ({
+    name,
+    image: 'registry.example.com/shop:1.0',
+    command: ['/app/server', '--api-token', placeholder],
+    args: ['--db-password', placeholder, '--port', '8080', '-v'],
+    env: [
+      { name: 'DB_PASS', value: placeholder },
+      { name: 'MYSQL_PWD', value: placeholder },
+      { name: 'LOG_LEVEL', value: 'debug' },
+      { name: 'PROXY_BYPASS', value: 'localhost' },
+      {
+        name: 'API_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'shop', key: 'token' } },
+      },
+    ],
+    livenessProbe: {
+      httpGet: {
+        path: '/healthz',
+        port: 8080,
+        httpHeaders: [
+          { name: 'Authorization', value: placeholder },
+          { name: 'X-Api-Key', value: placeholder },
+          { name: 'Accept', value: 'application/json' },
+        ],
+      },
+    },
+    readinessProbe: {
+      httpGet: {
+        path: '/ready',
+        port: 8080,
+        httpHeaders: [{ name: 'X-Api-Key', value: placeholder }],
+      },
+    },
+    startupProbe: {
+      httpGet: {
+        port: 8080,
+        httpHeaders: [{ name: 'Authorization', value: placeholder }],
+      },
+    },
+    lifecycle: {
+      postStart: {
+        httpGet: {
+          port: 8080,
+          httpHeaders: [{ name: 'X-Auth-Token', value: placeholder }],
+        },
+      },
+      preStop: {
+        httpGet: {
+          port: 8080,
+          httpHeaders: [{ name: 'Authorization', value: placeholder }],
+        },
+      },
+    },
+  });
+  const CLEAR = [
+    'CMDTOKENVAL',
+    'HUNTER2ARGS',
+    'ENVPASSVAL',
+    'ENVPWDVAL',
+    'QkFTSUNWQUw',
+    'LIVEAPIKEYVAL',
+    'READYAPIKEYVAL',
+    'STARTUPVAL',
+    'POSTSTARTVAL',
+    'PRESTOPVAL',
+  ];
+  const cleared = (obj: unknown) =>
+    CLEAR.filter(v => JSON.stringify(obj).includes(v));
+
+  it("hides a Pod's secret arguments, probe and hook headers and env values, keeping the rest", () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'leaky', namespace: 'shop' },
+      spec: {
+        initContainers: [leakyContainer('init')],
+        containers: [leakyContainer('app')],
+        ephemeralContainers: [leakyContainer('debugger')],
+      },
+    };
+    expect(cleared(pod)).toEqual(CLEAR);
+    const redacted = redactKubeObject(pod);
+    expect(cleared(redacted)).toEqual([]);
+    expect(redacted).toEqual({
+      ...pod,
+      spec: {
+        initContainers: [redactedContainer('init')],
+        containers: [redactedContainer('app')],
+        ephemeralContainers: [redactedContainer('debugger')],
+      },
+    });
+    // The caller's placeholder and scrub: the assistant's way.
+    expect(
+      redactKubeObject(pod, { placeholder: '***', scrub: t => t }).spec
+        .containers,
+    ).toEqual([redactedContainer('app', '***')]);
+  });
+
+  it('hides the same in the pod templates of a Deployment, a CronJob, a PodTemplate and a List', () => {
+    const template = {
+      metadata: { labels: { app: 'shop' } },
+      spec: {
+        initContainers: [leakyContainer('init')],
+        containers: [leakyContainer('app')],
+      },
+    };
+    const shown = {
+      metadata: { labels: { app: 'shop' } },
+      spec: {
+        initContainers: [redactedContainer('init')],
+        containers: [redactedContainer('app')],
+      },
+    };
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'shop' },
+      spec: { replicas: 2, template },
+    };
+    const cronJob = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly' },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: { spec: { template } },
+      },
+    };
+    const podTemplate = {
+      apiVersion: 'v1',
+      kind: 'PodTemplate',
+      metadata: { name: 'shop' },
+      template,
+    };
+    expect(redactKubeObject(deployment)).toEqual({
+      ...deployment,
+      spec: { replicas: 2, template: shown },
+    });
+    expect(redactKubeObject(cronJob)).toEqual({
+      ...cronJob,
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: { spec: { template: shown } },
+      },
+    });
+    expect(redactKubeObject(podTemplate)).toEqual({
+      ...podTemplate,
+      template: shown,
+    });
+    const list = redactKubeObject(
+      { kind: 'List', items: [deployment, cronJob, podTemplate] },
+      { hidden: 'sizes', placeholder: '***' },
+    );
+    expect(cleared(list)).toEqual([]);
+  });
+
+  it('hides the value of a {name, value} entry naming a secret anywhere in an object, keeping others', () => {
+    const workflow = {
+      apiVersion: 'example.com/v1',
+      kind: 'Workflow',
+      metadata: { name: 'w' },
+      spec: {
+        arguments: {
+          parameters: [
+            { name: 'registry-password', value: 'GENERICVAL' },
+            { name: 'replicas', value: '3' },
+            { name: 'dry-run-token', value: false },
+          ],
+        },
+      },
+    };
+    expect(redactKubeObject(workflow)).toEqual({
+      ...workflow,
+      spec: {
+        arguments: {
+          parameters: [
+            { name: 'registry-password', value: '[REDACTED]' },
+            { name: 'replicas', value: '3' },
+            { name: 'dry-run-token', value: false },
+          ],
+        },
+      },
     });
   });
 });

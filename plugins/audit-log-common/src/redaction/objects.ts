@@ -151,7 +151,22 @@ function utf8Length(text: string): number {
 
 /** The bytes base64 `text` decodes to, as a lenient decoder reads it (other characters skipped, stops at `=`). */
 function base64Length(text: string): number {
-  const chars = text.split('=')[0].match(/[A-Za-z0-9+/_-]/g)?.length ?? 0;
+  // Counted in place: a Secret's data may be megabytes, and collecting its characters costs memory.
+  let chars = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 61) break; // '='
+    if (
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 97 && c <= 122) || // a-z
+      (c >= 48 && c <= 57) || // 0-9
+      c === 43 || // +
+      c === 47 || // /
+      c === 95 || // _
+      c === 45 // -
+    )
+      chars++;
+  }
   return Math.floor((chars * 3) / 4);
 }
 
@@ -195,18 +210,63 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** The keys whose lists hold container specs, wherever a pod spec sits in an object. */
+const CONTAINER_LISTS = new Set([
+  'containers',
+  'initContainers',
+  'ephemeralContainers',
+]);
+
+/**
+ * In place, at any depth of `obj`: the `value` of every `{ name, value }` entry whose name names a
+ * secret ({@link isSecretEnvEntry}) as `placeholder`, and the `command` and `args` of every
+ * container (see {@link CONTAINER_LISTS}) through the argument-list rule of {@link redactValues}.
+ */
+function hideNamedValuesAndArguments(obj: unknown, placeholder: string) {
+  // A stack rather than recursion: as deep as the object is, without growing the call stack.
+  const pending: unknown[] = [obj];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (Array.isArray(v)) {
+      for (const item of v) pending.push(item);
+      continue;
+    }
+    if (!isRecord(v)) continue;
+    if (isSecretEnvEntry(v) && holdsValue(v.value)) v.value = placeholder;
+    for (const [key, child] of Object.entries(v)) {
+      if (CONTAINER_LISTS.has(key) && Array.isArray(child)) {
+        for (const container of child) {
+          if (!isRecord(container)) continue;
+          for (const list of ['command', 'args']) {
+            if (Array.isArray(container[list]))
+              container[list] = redactValues(container[list], { placeholder });
+          }
+        }
+      }
+      pending.push(child);
+    }
+  }
+}
+
 /**
  * A copy of a Kubernetes object that is safe to show:
- * - the items of a `List` kind redacted each (of the list's kind when they do not say);
+ * - the items of a `List` kind redacted each (of the list's kind when they do not say), and so
+ *   the items of a list given in place of an object (a YAML document that is a list); a List or
+ *   list nested more than 32 deep is hidden whole, as the placeholder;
  * - a Secret's `data` and `stringData` (and the `data` of any object with a `type`: a Secret's,
  *   whatever it says it is) hidden, keys kept (see `options.hidden`); its annotations too with
  *   `options.hideSecretAnnotations`;
  * - on every kind, the last-applied annotation hidden, and annotations whose key names a secret;
  * - ConfigMap (or kind unknown) `data` entries whose key names a secret, and all of `binaryData`
  *   (a Secret's too: opaque bytes, often a packed copy of a config holding credentials);
- * - container `env[].value` whose `env[].name` names a secret (containers, init and ephemeral
- *   containers of pods, pod templates and the job templates of CronJobs);
- * - every remaining string through `options.scrub`.
+ * - anywhere in the object, the `value` of a `{ name, value }` entry whose `name` names a secret
+ *   ({@link isSecretEnvEntry}: a container's `env`, a probe's or a lifecycle hook's
+ *   `httpGet.httpHeaders`, a custom resource's parameters; `null`, `''` and booleans kept);
+ * - in the `command` and `args` of every container, init and ephemeral container at any depth
+ *   (pods, pod templates, the job templates of CronJobs, custom resources), the argument-list rule
+ *   of {@link redactValues}: a flag's value given as the next item (`["--db-password", "x"]`) and
+ *   the secrets each item holds by the shared text rules;
+ * - every remaining string through `options.scrub`, a string given in place of an object too.
  * A key names a secret by {@link isSecretKey}.
  * @public
  */
@@ -215,18 +275,64 @@ export function redactKubeObject<T extends KubeObjectLike>(
   options: KubeObjectRedactionOptions = {},
 ): T {
   const placeholder = options.placeholder ?? REDACTED;
+  // One copy, redacted in place: the items of nested Lists are not copied and scrubbed at each level.
+  const copy = redactInPlace(
+    JSON.parse(JSON.stringify(obj)),
+    options,
+    options.kind,
+    0,
+  );
+  hideNamedValuesAndArguments(copy, placeholder);
+  return (
+    options.scrub
+      ? scrubStrings(copy, options.scrub, { keys: options.scrubKeys })
+      : copy
+  ) as T;
+}
+
+/**
+ * How many Lists (and lists) deep {@link redactKubeObject} walks: a List or a list nested deeper
+ * is hidden whole, as the placeholder (no real List nests so deep; walking it would cost time and
+ * stack for each level).
+ */
+const MAX_LIST_NESTING = 32;
+
+/**
+ * `v` redacted in place by the rules of {@link redactKubeObject} but `scrub`: an object as a
+ * Kubernetes object (of `kind` when it does not say), each item of a list so; returns `v`, or the
+ * placeholder when it lies deeper than {@link MAX_LIST_NESTING}.
+ */
+function redactInPlace(
+  v: unknown,
+  options: KubeObjectRedactionOptions,
+  kind: string | undefined,
+  depth: number,
+): unknown {
+  if (!Array.isArray(v) && !isRecord(v)) return v;
+  if (depth > MAX_LIST_NESTING) return options.placeholder ?? REDACTED;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++)
+      v[i] = redactInPlace(v[i], options, kind, depth + 1);
+    return v;
+  }
+  redactRecordInPlace(v, options, kind, depth);
+  return v;
+}
+
+function redactRecordInPlace(
+  copy: any,
+  options: KubeObjectRedactionOptions,
+  objectKind: string | undefined,
+  depth: number,
+): void {
+  const placeholder = options.placeholder ?? REDACTED;
   const sizes = options.hidden === 'sizes';
-  const parsed: unknown = JSON.parse(JSON.stringify(obj));
-  if (!isRecord(parsed)) return parsed as T;
-  const copy: any = parsed;
-  const kind = typeof copy.kind === 'string' ? copy.kind : options.kind;
+  const kind = typeof copy.kind === 'string' ? copy.kind : objectKind;
   if (kind?.endsWith('List') && Array.isArray(copy.items)) {
     const itemKind = kind.slice(0, -'List'.length) || undefined;
-    copy.items = copy.items.map((item: unknown) =>
-      isRecord(item)
-        ? redactKubeObject(item, { ...options, kind: itemKind })
-        : item,
-    );
+    const items: unknown[] = copy.items;
+    for (let i = 0; i < items.length; i++)
+      items[i] = redactInPlace(items[i], options, itemKind, depth + 1);
   }
   const metadata = isRecord(copy.metadata) ? copy.metadata : undefined;
   if (metadata && options.dropManagedFields) delete metadata.managedFields;
@@ -283,31 +389,4 @@ export function redactKubeObject<T extends KubeObjectLike>(
       copy.binaryData = placeholder;
     }
   }
-  const podSpec = (spec: unknown) => {
-    if (!isRecord(spec)) return;
-    for (const list of [
-      'containers',
-      'initContainers',
-      'ephemeralContainers',
-    ]) {
-      const containers = spec[list];
-      for (const c of Array.isArray(containers) ? containers : []) {
-        for (const e of Array.isArray(c?.env) ? c.env : []) {
-          if (
-            isRecord(e) &&
-            holdsValue(e.value) &&
-            isSecretKey(String(e.name ?? ''))
-          ) {
-            e.value = placeholder;
-          }
-        }
-      }
-    }
-  };
-  podSpec(copy.spec);
-  podSpec(copy.spec?.template?.spec);
-  podSpec(copy.spec?.jobTemplate?.spec?.template?.spec);
-  return options.scrub
-    ? scrubStrings(copy, options.scrub, { keys: options.scrubKeys })
-    : copy;
 }

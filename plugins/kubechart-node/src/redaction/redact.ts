@@ -26,7 +26,8 @@ export const REDACTED = '***';
 
 /**
  * Whether a values key or env name holds a secret: a secret word of the shared list anywhere in it
- * (password, passwd, token, secret, key, credential, authorization, cookie; `isSecretKey` of
+ * (password, passwd, token, secret, key, credential, authorization, cookie), or `pass`/`pwd` as its
+ * last word after another one (`DB_PASS`, `MYSQL_PWD`; `isSecretKey` of
  * `@kubechart/plugin-audit-log-common`).
  * @public
  */
@@ -93,7 +94,8 @@ export type RedactOptions = {
 
 /**
  * Redacts a Kubernetes object: Secret `data`/`stringData`, the last-applied annotation,
- * annotations, ConfigMap keys and plain env values whose names look secret, ConfigMap
+ * annotations, ConfigMap keys and plain env and probe header values whose names look secret, a
+ * flag's value given as the next item of a container's `command`/`args`, ConfigMap
  * `binaryData`, the items of `List` kinds, and every occurrence of a known secret value (with
  * `options.scrub`): `redactKubeObject` of `@kubechart/plugin-audit-log-common` with KubeChart's
  * placeholder.
