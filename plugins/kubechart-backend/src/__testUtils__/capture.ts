@@ -44,7 +44,19 @@ export type CapturedAuditEvent = {
 
 /** An auditor that keeps every event (and its outcome) in `events`. */
 export function capturingAuditor(events: CapturedAuditEvent[]) {
-  const auditor: AuditorService = {
+  const auditor = capturingAuditorService(events);
+  return createServiceFactory({
+    service: coreServices.auditor,
+    deps: {},
+    factory: () => auditor,
+  });
+}
+
+/** The auditor of {@link capturingAuditor}, for what a test wires itself (an engine's listener). */
+export function capturingAuditorService(
+  events: CapturedAuditEvent[],
+): AuditorService {
+  return {
     async createEvent(options) {
       const e: CapturedAuditEvent = {
         eventId: options.eventId,
@@ -66,9 +78,4 @@ export function capturingAuditor(events: CapturedAuditEvent[]) {
       };
     },
   };
-  return createServiceFactory({
-    service: coreServices.auditor,
-    deps: {},
-    factory: () => auditor,
-  });
 }

@@ -11,7 +11,9 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { resolveRunCaller } from './caller';
 import {
+  CATALOG_READ_TIMEOUT_MS,
   checkTenantEntity,
+  checkTenantSystemInCatalog,
   entityRefOfTenant,
   normalizeTenantEntityRef,
 } from './entityScope';
@@ -477,5 +479,74 @@ describe("a tenant run's entityRef", () => {
       },
     }).catch(e => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
+  });
+});
+
+/**
+ * A catalog that never answers leaves no run request pending for as long as the catalog client
+ * waits: each read that decides whether a tenant run may start gives up after
+ * CATALOG_READ_TIMEOUT_MS with the 503 a failed read gives.
+ */
+describe('a catalog read that never answers', () => {
+  const never = () => new Promise<Entity | undefined>(() => {});
+  const shopRun = {
+    cluster: 'dev',
+    tenant: 'shop',
+    entityRef: 'system:default/shop',
+  };
+  const member = {
+    ownershipRefs: ['user:default/sam'],
+    isTenantAdmin: false,
+  };
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** The outcome of `check` once the timeout passed (a pending check is `'pending'`). */
+  const after = async (check: Promise<void>, ms: number) => {
+    let outcome: unknown = 'pending';
+    check.then(
+      () => (outcome = 'passed'),
+      e => (outcome = e),
+    );
+    await jest.advanceTimersByTimeAsync(ms);
+    return outcome as any;
+  };
+
+  it('is a 503 for the System a tenant without an entityRef gets', async () => {
+    const check = checkTenantSystemInCatalog(
+      shopRun,
+      undefined,
+      member,
+      never,
+      'Tenant shop may not be created',
+    );
+    expect(await after(check, CATALOG_READ_TIMEOUT_MS - 1)).toBe('pending');
+    const error = await after(check, 1);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error.message).toBe(
+      `Tenant shop may not be created now: the catalog could not be read to learn whether it has that System (the catalog did not answer within ${
+        CATALOG_READ_TIMEOUT_MS / 1000
+      }s); try again later`,
+    );
+  });
+
+  it('is a 503 for the entity a tenant names, read or checked for existence', async () => {
+    for (const caller of [
+      { ...member, readEntity: never },
+      {
+        ...member,
+        readEntity: async () => undefined,
+        entityExists: () => new Promise<boolean>(() => {}),
+      },
+    ]) {
+      const error = await after(
+        checkTenantEntity(shopRun, undefined, 'user:default/sam', caller, deps),
+        CATALOG_READ_TIMEOUT_MS,
+      );
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toContain(
+        `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
+      );
+    }
   });
 });

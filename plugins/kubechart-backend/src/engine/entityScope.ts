@@ -27,6 +27,40 @@ export const KUBERNETES_NAMESPACE_ANNOTATION =
 /** Reads a catalog entity as the run's caller sees it (undefined when absent or not visible). */
 export type EntityReader = (entityRef: string) => Promise<Entity | undefined>;
 
+/**
+ * How long a catalog read that decides whether a run may start is waited for: a catalog that does
+ * not answer is one that cannot be read (503), not a request left pending.
+ */
+export const CATALOG_READ_TIMEOUT_MS = 15_000;
+
+/**
+ * `read` of `entityRef` in the catalog, bounded by {@link CATALOG_READ_TIMEOUT_MS}: once that
+ * passed, rejected with an error saying the catalog did not answer (each caller maps a failed read
+ * to its 503).
+ */
+function readCatalog<T>(
+  read: (entityRef: string) => Promise<T>,
+  entityRef: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the catalog did not answer within ${
+              CATALOG_READ_TIMEOUT_MS / 1000
+            }s`,
+          ),
+        ),
+      CATALOG_READ_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([read(entityRef), late]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
 /** A namespace an entity may deploy to, and why. */
 type Allowed = { namespace: string; tenant?: string; why: string };
 
@@ -345,7 +379,7 @@ export async function checkTenantEntityHistory(
   let entity: Entity | undefined;
   if (caller.readEntity) {
     try {
-      entity = await caller.readEntity(entityRef);
+      entity = await readCatalog(caller.readEntity, entityRef);
     } catch (e) {
       throw new ServiceUnavailableError(
         `${refusal} now: the catalog could not be read to learn whose deployment history ${entityRef} is (${
@@ -446,7 +480,7 @@ export async function checkTenantEntity(
     );
   let entity: Entity | undefined;
   try {
-    entity = await caller.readEntity(entityRef);
+    entity = await readCatalog(caller.readEntity, entityRef);
   } catch (e) {
     throw catalogDown(e);
   }
@@ -461,7 +495,7 @@ export async function checkTenantEntity(
     }
     let hidden: boolean;
     try {
-      hidden = await caller.entityExists(entityRef);
+      hidden = await readCatalog(caller.entityExists, entityRef);
     } catch (e) {
       throw catalogDown(e);
     }
@@ -521,7 +555,7 @@ export async function checkTenantSystemInCatalog(
   const { cluster, tenant, entityRef } = request;
   let entity: Entity | undefined;
   try {
-    entity = await catalog(entityRef);
+    entity = await readCatalog(catalog, entityRef);
   } catch (e) {
     throw new ServiceUnavailableError(
       `${refusal} now: the catalog could not be read to learn whether it has that System (${

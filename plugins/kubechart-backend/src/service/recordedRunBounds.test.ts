@@ -1,6 +1,7 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
+import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { startKubechartBackend } from '../__testUtils__/backend';
 import { MAX_RECORDED_MANIFEST_OBJECTS } from './runsRecorded';
@@ -32,6 +33,7 @@ describe('the finish of a recorded run', () => {
   let sim: KubeSim;
   let server: any;
   let stop: () => Promise<void>;
+  const audit: CapturedAuditEvent[] = [];
   const alice = mockCredentials.user.header('user:default/alice');
   const post = (path: string, body: object) =>
     request(server)
@@ -59,6 +61,7 @@ describe('the finish of a recorded run', () => {
           dev: { namespaces: { 'team-b': { owner: 'user:default/alice' } } },
         },
       }),
+      features: [capturingAuditor(audit)],
     });
     server = backend.server;
     stop = () => backend.stop();
@@ -101,5 +104,70 @@ describe('the finish of a recorded run', () => {
       `name: c${MAX_RECORDED_MANIFEST_OBJECTS - 2}\n`,
     );
     expect(run.text).not.toContain(SECRET);
+  });
+
+  describe('refused for its writer, is audited as a failed run-finish', () => {
+    /** Finishes a new run with `manifest`: its answer, once its audit event and run were checked. */
+    const refusedFinish = async (manifest: string) => {
+      const id = await record();
+      audit.length = 0;
+      try {
+        const finish = await post(`/runs/${id}/finish`, {
+          status: 'succeeded',
+          manifest,
+        });
+        expect(audit).toEqual([
+          expect.objectContaining({
+            eventId: 'run-finish',
+            status: 'failed',
+            meta: expect.objectContaining({ runId: id, status: 'succeeded' }),
+            error: finish.body.error.message,
+          }),
+        ]);
+        expect(JSON.stringify(audit)).not.toContain(SECRET);
+        const run = await get(`/runs/${id}`);
+        expect(run.body).toMatchObject({ status: 'running' });
+        expect(run.body.manifest).toBeUndefined();
+        return { status: finish.status, message: finish.body.error.message };
+      } finally {
+        // Still the action's to finish (and its namespace free for the next test).
+        expect(
+          (await post(`/runs/${id}/finish`, { status: 'failed' })).status,
+        ).toBe(204);
+      }
+    };
+
+    it(`for a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects (413)`, async () => {
+      expect(await refusedFinish(list(MAX_RECORDED_MANIFEST_OBJECTS))).toEqual({
+        status: 413,
+        message: expect.stringContaining('holds 5001 objects'),
+      });
+    });
+
+    it('for a manifest that cannot be read (400)', async () => {
+      expect(
+        await refusedFinish(
+          `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData: { password: ${SECRET}\n  x: [`,
+        ),
+      ).toEqual({
+        status: 400,
+        message: expect.stringContaining('cannot be read'),
+      });
+    });
+
+    it('for more secret values than one manifest may bring (400)', async () => {
+      const manifest = [
+        'apiVersion: v1',
+        'kind: Secret',
+        'metadata: { name: many }',
+        'stringData:',
+        `  password: ${SECRET}`,
+        ...Array.from({ length: 2001 }, (_, i) => `  k${i}: value-${i}-Qx7r`),
+      ].join('\n');
+      expect(await refusedFinish(manifest)).toEqual({
+        status: 400,
+        message: expect.stringContaining('Secret values refused'),
+      });
+    });
   });
 });

@@ -19,7 +19,13 @@ import { RunEngine } from '../engine/RunEngine';
 import { readEngineSettings } from '../engine/settings';
 import { kubechartPlugin } from '../plugin';
 import { startSim, testConfig } from '../__testUtils__/setup';
-import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  capturingAuditorService,
+} from '../__testUtils__/capture';
+import { settleEndedRuns } from '../engine/runOutcomes';
+import { createRunOutcomeAuditor } from './runAudit';
 import {
   MAX_RECORDED_RUN_EVENTS,
   MAX_RECORDED_RUN_EVENT_CHARACTERS,
@@ -61,6 +67,8 @@ describe.each(databases.eachSupportedId())(
               'team-young': { owner: 'user:default/mock' },
               'team-count': { owner: 'user:default/mock' },
               'team-chars': { owner: 'user:default/mock' },
+              'team-told': { owner: 'user:default/mock' },
+              'team-owed': { owner: 'user:default/mock' },
             },
           },
         },
@@ -173,6 +181,92 @@ describe.each(databases.eachSupportedId())(
       expect(
         (await post(`/runs/${young}/finish`, { status: 'succeeded' })).status,
       ).toBe(204);
+    });
+
+    it('audits the end of a recorded run it ended as a failed run-finished event, once, by the instance that ended it or the outcome pass', async () => {
+      const told = await record('team-told');
+      const owed = await record('team-owed');
+      const now = Date.now();
+      await knex('kubechart_runs')
+        .whereIn('id', [told, owed])
+        .update({ created_at: now - 3_700_000, started_at: now - 3_700_000 });
+      for (const run of [told, owed])
+        expect(
+          (
+            await post(`/runs/${run}/events`, {
+              events: [{ message: 'still working' }],
+            })
+          ).status,
+        ).toBe(204);
+      const store = new DatabaseRunStore(knex);
+      const logger = mockServices.logger.mock();
+      const emitted: CapturedAuditEvent[] = [];
+      const auditRunOutcome = createRunOutcomeAuditor(
+        capturingAuditorService(emitted),
+        logger,
+        store,
+      );
+      const finished = (id: string) =>
+        [...emitted, ...audit].filter(
+          e => e.eventId === 'run-finished' && e.meta.runId === id,
+        );
+      const expectEnded = (id: string) =>
+        expect(finished(id)).toEqual([
+          expect.objectContaining({
+            severityLevel: 'high',
+            status: 'failed',
+            meta: expect.objectContaining({
+              runId: id,
+              kind: 'custom',
+              outcome: 'failed',
+              actor: 'user:default/mock',
+              namespace: id === told ? 'team-told' : 'team-owed',
+            }),
+            error: expect.stringMatching(
+              /^lifetime exceeded: the action acme:job:run recorded this run/,
+            ),
+          }),
+        ]);
+
+      // The instance that ends the run tells its listener, which the plugin wires to the auditor.
+      const config = new ConfigReader(data(sim));
+      const ender = new RunEngine({
+        store,
+        clusters: ClusterRegistry.fromConfig(config),
+        helm: HelmCli.fromConfig(config),
+        policy: PolicyEngine.fromConfig(config),
+        logger,
+        settings: readEngineSettings(config),
+        instanceId: 'backend-c',
+        listener: {
+          onRunChanged: run => {
+            if (run.id === told) void auditRunOutcome(run);
+          },
+        },
+      });
+      expect(await ender.recoverStaleRuns()).toBe(2);
+      for (let i = 0; i < 100 && !finished(told).length; i++)
+        await new Promise(r => setTimeout(r, 50));
+      expectEnded(told);
+      // The other run's end was not told to an auditor (as when another instance stopped right
+      // after ending it): it stays owed, and the outcome pass emits its event.
+      expect(finished(owed)).toEqual([]);
+      await settleEndedRuns({
+        store,
+        logger,
+        audit: auditRunOutcome,
+        graceMs: 0,
+      });
+      expectEnded(owed);
+      expectEnded(told);
+      const unaudited = await store.findUnauditedRuns({
+        endedBefore: new Date(Date.now() + 60_000),
+        staleClaimBefore: new Date(Date.now() + 60_000),
+        limit: 1000,
+      });
+      // Neither is owed any more.
+      expect(unaudited.map(r => r.id)).not.toContain(told);
+      expect(unaudited.map(r => r.id)).not.toContain(owed);
     });
 
     it(`refuses events beyond ${MAX_RECORDED_RUN_EVENTS} with a 413, storing nothing of that post`, async () => {

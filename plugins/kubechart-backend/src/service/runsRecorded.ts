@@ -584,38 +584,42 @@ export function addRecordedRunRoutes(
       eventId: 'run-finish',
       meta: { runId: req.params.id, status: body.status },
     });
-    // The secret values it reports (its values', its manifest's Secrets') are removed wherever else
-    // they appear in what it reports: a ConfigMap or annotation of the manifest, the failure reason.
-    // More secret values than one values object or manifest may bring is a 400 (MAX_SECRET_VALUES).
-    const secrets = collectSecretValues(body.values ?? {});
-    let objects: KubeObject[] = [];
-    if (body.manifest !== undefined) {
-      // Read whole (every object, up to MAX_RECORDED_MANIFEST_OBJECTS: the limit of a policy check
-      // is no limit here), or refused: a manifest whose objects are not known is neither held to the namespace nor
-      // searched for secrets, so none of it is stored.
-      try {
-        objects = parseManifests(body.manifest);
-      } catch (e) {
-        throw new InputError(
-          `The manifest of recorded run ${run.id} cannot be read: ${
-            e instanceof Error ? e.message : String(e)
-          }. Nothing was recorded`,
-        );
-      }
-      // Bounded before anything else walks the objects (secrets, namespaces, redaction).
-      if (objects.length > MAX_RECORDED_MANIFEST_OBJECTS)
-        throw new PayloadTooLargeError(
-          `The manifest of recorded run ${run.id} holds ${objects.length} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
-        );
-      secrets.push(...collectManifestSecretValues(objects));
-    }
-    const scrubKnown = createTextRedactor(secrets, { keyValuePairs: false });
-    const scrubText = createTextRedactor(secrets);
+    // Every refusal from here on is the writer's finish refused: a failed `run-finish` event.
     await audited(
       req,
       'run-finish',
       { runId: run.id, status: body.status },
       async () => {
+        // The secret values it reports (its values', its manifest's Secrets') are removed wherever
+        // else they appear in what it reports: a ConfigMap or annotation of the manifest, the
+        // failure reason. More secret values than one values object or manifest may bring is a 400
+        // (MAX_SECRET_VALUES).
+        const secrets = collectSecretValues(body.values ?? {});
+        let objects: KubeObject[] = [];
+        if (body.manifest !== undefined) {
+          // Read whole (every object, up to MAX_RECORDED_MANIFEST_OBJECTS: the limit of a policy
+          // check is no limit here), or refused: a manifest whose objects are not known is neither
+          // held to the namespace nor searched for secrets, so none of it is stored.
+          try {
+            objects = parseManifests(body.manifest);
+          } catch (e) {
+            throw new InputError(
+              `The manifest of recorded run ${run.id} cannot be read: ${
+                e instanceof Error ? e.message : String(e)
+              }. Nothing was recorded`,
+            );
+          }
+          // Bounded before anything else walks the objects (secrets, namespaces, redaction).
+          if (objects.length > MAX_RECORDED_MANIFEST_OBJECTS)
+            throw new PayloadTooLargeError(
+              `The manifest of recorded run ${run.id} holds ${objects.length} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
+            );
+          secrets.push(...collectManifestSecretValues(objects));
+        }
+        const scrubKnown = createTextRedactor(secrets, {
+          keyValuePairs: false,
+        });
+        const scrubText = createTextRedactor(secrets);
         // A run recorded before an approval rule protected its target: what its action reports now
         // would stand in history (and drift) as applied there with nobody's approval, which
         // `POST /runs/record` refuses today. Refused alike; the run fails (nobody could finish it)
