@@ -16,6 +16,12 @@ export interface WatchHang {
   resource?: string;
   /** Only in this namespace (a watch of all namespaces is not held), when set. */
   namespace?: string;
+  /**
+   * Hold new watches before any response header is sent (the request is read, and never answered), as
+   * a stuck proxy or a peer gone before it answered does; watches already open are held silently as
+   * without it.
+   */
+  beforeHeaders?: boolean;
 }
 
 /** Fault injection on a running kube-sim: what tests use to exercise a client's error paths. */
@@ -41,9 +47,12 @@ export interface KubeSimFaults {
    * watch of the resource and every new one (answered `200` with its headers) sends nothing more —
    * no events, no bookmarks, no `ERROR` — and is not ended, not even at its `timeoutSeconds`. A held
    * watch stays held until the client hangs up; `clear()` lets new watches work again. Lists and
-   * other requests are answered as usual.
+   * other requests are answered as usual. With `beforeHeaders`, new watches get no answer at all, not
+   * even the `200` headers.
    */
   hangWatches(hang?: WatchHang): void;
+  /** Watch requests held now (by `hangWatches`) whose client has not hung up yet. */
+  heldWatches(): number;
   /** Removes latency, error rate, verb failures and watch hangs (the API keeps its started/stopped state). */
   clear(): void;
 }
@@ -54,15 +63,29 @@ export class FaultState {
   errorRate = 0;
   failures: VerbFailure[] = [];
   hangs: WatchHang[] = [];
+  /** Watch requests held now, until their client hangs up. */
+  held = 0;
   private readonly hangListeners = new Set<() => void>();
 
-  /** Whether a watch of this resource (in this namespace; undefined: all namespaces) is held. */
-  isHung(resource: string, namespace: string | undefined): boolean {
-    return this.hangs.some(
+  private hangsOf(resource: string, namespace: string | undefined) {
+    return this.hangs.filter(
       h =>
         (!h.resource || h.resource === '*' || h.resource === resource) &&
         (!h.namespace || h.namespace === namespace),
     );
+  }
+
+  /** Whether a watch of this resource (in this namespace; undefined: all namespaces) is held. */
+  isHung(resource: string, namespace: string | undefined): boolean {
+    return this.hangsOf(resource, namespace).length > 0;
+  }
+
+  /** Whether a new watch of this resource is held before its response headers. */
+  isHungBeforeHeaders(
+    resource: string,
+    namespace: string | undefined,
+  ): boolean {
+    return this.hangsOf(resource, namespace).some(h => h.beforeHeaders);
   }
 
   hang(hang: WatchHang) {

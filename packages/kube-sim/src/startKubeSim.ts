@@ -239,6 +239,7 @@ export async function startKubeSim(
       hangWatches(hang = {}) {
         faults.hang(hang);
       },
+      heldWatches: () => faults.held,
       clear() {
         faults.latencyMs = 0;
         faults.errorRate = 0;

@@ -341,7 +341,13 @@ export function createHandler(opts: HandlerOptions) {
         view,
         hang: {
           now: () => faults.isHung(resourceName, namespace),
+          beforeHeaders: () =>
+            faults.isHungBeforeHeaders(resourceName, namespace),
           onHang: listener => faults.onHang(listener),
+          held: () => {
+            faults.held++;
+            return () => faults.held--;
+          },
         },
       });
     }

@@ -27,10 +27,16 @@ export interface WatchParams {
   /** A converted view (events.k8s.io/v1 of the core Events): its type and how objects are converted. */
   view?: { type: ResourceType; convert: (o: KubeObject) => KubeObject };
   /**
-   * Fault injection: whether the watch is to be held open silently now, and how to hear of a hang
-   * added later (returns how to stop listening).
+   * Fault injection: whether the watch is to be held open silently now (before its response headers
+   * too), how to hear of a hang added later (returns how to stop listening), and what counts the
+   * watches held (`held()` when one is held, the function it returns when its client hung up).
    */
-  hang?: { now(): boolean; onHang(listener: () => void): () => void };
+  hang?: {
+    now(): boolean;
+    beforeHeaders(): boolean;
+    onHang(listener: () => void): () => void;
+    held(): () => void;
+  };
 }
 
 /**
@@ -69,6 +75,22 @@ export function serveWatch(
     }
     rv = Number(w.resourceVersion);
   }
+  const hold = () => {
+    const released = w.hang!.held();
+    let once = false;
+    const release = () => {
+      if (once) return;
+      once = true;
+      released();
+    };
+    req.on('close', release);
+    res.on('close', release);
+  };
+  if (w.hang?.beforeHeaders()) {
+    // Never answered: no status line, no headers; only the client ends it.
+    hold();
+    return;
+  }
   res.writeHead(200, {
     'Content-Type': 'application/json',
     'Transfer-Encoding': 'chunked',
@@ -77,6 +99,7 @@ export function serveWatch(
   res.flushHeaders();
   if (w.hang?.now()) {
     // Held open silently from the start: nothing is sent, and only the client ends it.
+    hold();
     return;
   }
   // Set once a hang is injected: from then on the watch sends nothing and is not ended.
@@ -174,6 +197,7 @@ export function serveWatch(
       if (!hang.now()) return;
       held = true;
       close();
+      hold();
     });
   }
   unsubscribeExpiry = api.store.onExpire(oldest => {

@@ -356,6 +356,11 @@ describe('ClusterHealthCache', () => {
       { minRecomputeIntervalMs: 0 },
     );
     await cache.start();
+    // The read of usage made at start is done (a read in flight would answer after the fault).
+    await eventually(
+      () => cache.health().utilisation.source,
+      source => source === 'metrics',
+    );
     // metrics.k8s.io unavailable: utilisation comes from the pods' requests.
     sim.faults.failVerb({ verb: 'list', resource: 'nodes', status: 503 });
     await cache.refreshMetrics();

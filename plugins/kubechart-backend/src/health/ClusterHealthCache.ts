@@ -17,7 +17,6 @@ import {
   V1Pod,
   V1StatefulSet,
   VersionApi,
-  Watch,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
 import { podProblems, podsMatching } from '../lib/readiness';
@@ -25,6 +24,7 @@ import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
 import { makeListPages } from './listPages';
 import { SlicedListWatch } from './slicedInformer';
+import { makeWatchRequest } from './watchRequest';
 import { PodAggregates } from './podAggregates';
 import { parseCpu, parseMemory } from './quantity';
 import {
@@ -165,7 +165,7 @@ export class ClusterHealthCache {
           )
         : new SlicedListWatch<T>(
             path,
-            new Watch(this.kubeConfig),
+            makeWatchRequest(this.kubeConfig),
             () => listInPages<T>(listPage),
             watchBounds,
           );
@@ -179,7 +179,9 @@ export class ClusterHealthCache {
       };
       // The informer (as client-node's) emits `connect` before it lists, and reports a failed list or
       // watch only through `error`; an informer is synced when start() completes without an error in
-      // between.
+      // between. start() completes once the informer has proof its cache is current (a list, or an
+      // event of a resumed watch; not the watch merely answered) or it failed, at the latest at the
+      // watch's deadline: `lostAt` is reset only by proof.
       entry.begin = async () => {
         const errorsBefore = entry.errors;
         await informer.start().catch(() => undefined);

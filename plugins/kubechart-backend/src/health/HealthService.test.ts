@@ -251,6 +251,7 @@ describe('HealthService', () => {
       namespace: ns,
       body: deployment('web', 2, 'registry.example.com/x:1'),
     });
+    const startedAt = Date.now();
     health = new HealthService(registry, mockServices.logger.mock(), {
       restartDelayMs: 200,
     });
@@ -273,7 +274,6 @@ describe('HealthService', () => {
         h => h.status === 'error',
       );
       expect(cluster.status).toBe('error');
-      const lostBy = Date.now();
       await apps().deleteNamespacedDeployment({ name: 'web', namespace: ns });
       await new Promise(r => setTimeout(r, 1500));
 
@@ -285,10 +285,12 @@ describe('HealthService', () => {
         // Nothing the cache holds is given as the tenant's: web is gone from the cluster.
         releases: [],
       });
-      // Last seen when the cache stopped following the cluster; the answer itself is of now.
+      // Last seen when the cache last had proof it followed the cluster (a list, an event or bookmark),
+      // before the failures: not the 410 ERROR events, the ends of those watches or the failing
+      // lists after them. The answer itself is of now.
       const lastSeenAt = Date.parse(unknown.lastSeenAt ?? '');
-      expect(lastSeenAt).toBeGreaterThanOrEqual(lostFrom);
-      expect(lastSeenAt).toBeLessThanOrEqual(lostBy);
+      expect(lastSeenAt).toBeGreaterThanOrEqual(startedAt);
+      expect(lastSeenAt).toBeLessThanOrEqual(lostFrom);
       expect(Date.now() - lastSeenAt).toBeGreaterThanOrEqual(1500);
       expect(Date.now() - Date.parse(unknown.observedAt)).toBeLessThan(1000);
       // The cluster's answer says so too.
@@ -496,6 +498,85 @@ describe('HealthService', () => {
       expect(release(relisted, 'web')).toMatchObject({
         status: 'no-workloads',
       });
+    } finally {
+      sim.faults.clear();
+    }
+  });
+
+  it("answers a tenant's health while its watches get no answer at all (unknown past their deadline), follows the cluster again once they do, and hangs up the requests it gave up", async () => {
+    const ns = 'unanswered-watch';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    await apps().createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('web', 1, 'registry.example.com/x:1'),
+    });
+    // A health answer that does not come within this is taken to hang.
+    const within = <T>(p: Promise<T>, ms = 5000) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${ms} ms`)),
+            ms,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    };
+    // Deployments watches are never answered, not even with headers. Each asks the server to end it
+    // after 1 to 2 s, and is given up 0.3 s after that.
+    sim.faults.hangWatches({ resource: 'deployments', beforeHeaders: true });
+    try {
+      health = new HealthService(registry, mockServices.logger.mock(), {
+        restartDelayMs: 200,
+        minWatchTimeoutSeconds: 1,
+        watchDeadlineGraceMs: 300,
+      });
+      const tenant = tenantOf(ns, ['web']);
+      // Asked while the first watches wait for their answer: the lists answered, and so does health.
+      const first = await within(health.tenantHealth(tenant));
+      expect(first.status).not.toBe('unknown');
+      expect(release(first, 'web')).toBeDefined();
+      const unknown = await eventually(
+        () => within(health.tenantHealth(tenant)),
+        h => h.status === 'unknown',
+        8000,
+      );
+      expect(unknown).toMatchObject({
+        status: 'unknown',
+        message: expect.stringMatching(/deployments: .*hangs/),
+        releases: [],
+      });
+      expect((await within(health.clusterHealth('dev'))).status).toBe('error');
+      // Several deadlines and restarts later, only the watch waiting now is open.
+      await new Promise(r => setTimeout(r, 6000));
+      expect(sim.faults.heldWatches()).toBeLessThanOrEqual(1);
+    } finally {
+      sim.faults.clear();
+    }
+    const tenant = tenantOf(ns, ['web']);
+    const followed = await eventually(
+      () => within(health.tenantHealth(tenant)),
+      h => h.status !== 'unknown',
+      8000,
+    );
+    expect(release(followed, 'web')).toBeDefined();
+    // A watch held again is hung up on when the service stops.
+    sim.faults.hangWatches({ resource: 'deployments', beforeHeaders: true });
+    try {
+      await eventually(
+        () => sim.faults.heldWatches(),
+        n => n > 0,
+        8000,
+      );
+      await health.stop();
+      expect(
+        await eventually(
+          () => sim.faults.heldWatches(),
+          n => n === 0,
+          3000,
+        ),
+      ).toBe(0);
     } finally {
       sim.faults.clear();
     }

@@ -5,12 +5,12 @@ import {
   CoreV1Api,
   PatchStrategy,
   V1ConfigMap,
-  Watch,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { listInPages } from './listInPages';
 import { SlicedListWatch } from './slicedInformer';
+import { makeWatchRequest } from './watchRequest';
 
 jest.setTimeout(60_000);
 
@@ -41,7 +41,7 @@ describe('SlicedListWatch', () => {
   const informerOf = (namespace: string, slice = 10) =>
     new SlicedListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
-      new Watch(registry.kubeConfig('dev')),
+      makeWatchRequest(registry.kubeConfig('dev')),
       () =>
         listInPages(
           page => core.listNamespacedConfigMap({ namespace, ...page }),
@@ -148,16 +148,22 @@ describe('SlicedListWatch', () => {
     // What each watch asks for, and how each ended (null: the server ended it).
     const queries: Array<Record<string, unknown>> = [];
     const ends: unknown[] = [];
-    const real = new Watch(registry.kubeConfig('dev'));
+    const real = makeWatchRequest(registry.kubeConfig('dev'));
     const informer = new SlicedListWatch<V1ConfigMap>(
       '/api/v1/namespaces/bounded/configmaps',
       {
-        watch: (path, query, callback, done) => {
+        watch: (path, query, callback, done, signal) => {
           queries.push(query);
-          return real.watch(path, query, callback, e => {
-            ends.push(e);
-            done(e);
-          });
+          return real.watch(
+            path,
+            query,
+            callback,
+            e => {
+              ends.push(e);
+              done(e);
+            },
+            signal,
+          );
         },
       },
       () => {
@@ -334,7 +340,6 @@ describe('SlicedListWatch', () => {
         done: (err: unknown) => void,
       ) => {
         endWatch = done;
-        return new AbortController();
       },
     };
     const page = (items: string[], first = false) => ({
@@ -378,6 +383,137 @@ describe('SlicedListWatch', () => {
     await informer.stop();
   });
 
+  describe('provenAt', () => {
+    // A watcher whose watches are driven by the test: each call is kept with its callbacks.
+    type Call = {
+      query: Record<string, string>;
+      event: (phase: string, object: unknown) => void;
+      done: (err: unknown) => void;
+      signal: AbortSignal;
+    };
+    let now = 0;
+    beforeEach(() => {
+      now = 1000;
+      jest.spyOn(Date, 'now').mockImplementation(() => now);
+    });
+    afterEach(() => jest.restoreAllMocks());
+    const bookmark = (rv: string) => ({
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: rv },
+    });
+    const setUp = (lists: Array<() => AsyncIterable<any>>) => {
+      const calls: Call[] = [];
+      const informer = new SlicedListWatch<V1ConfigMap>(
+        '/api/v1/namespaces/proof/configmaps',
+        {
+          watch: async (_path, query, event, done, signal) => {
+            calls.push({ query, event, done, signal });
+          },
+        },
+        () => lists.shift()!(),
+      );
+      const errors: unknown[] = [];
+      informer.on('error', e => errors.push(e));
+      return { informer, calls, errors };
+    };
+    // eslint-disable-next-line require-yield
+    async function* failing(): AsyncIterable<any> {
+      throw Object.assign(new Error('list answered 500'), { code: 500 });
+    }
+    async function* listed() {
+      yield { items: [configMap('a')], resourceVersion: '10', first: true };
+    }
+    const settle = () => new Promise(r => setImmediate(r));
+
+    it('moves on with events and bookmarks, not with an ERROR event nor with a connection that broke', async () => {
+      const { informer, calls, errors } = setUp([listed]);
+      await informer.start();
+      expect(informer.provenAt()).toBe(1000);
+      now = 5000;
+      calls[0].event('BOOKMARK', bookmark('11'));
+      expect(informer.provenAt()).toBe(5000);
+      // 240 s of silence, then the connection is reset: nothing was heard after the bookmark.
+      now = 245_000;
+      calls[0].done(
+        Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      );
+      await settle();
+      expect(errors).toHaveLength(1);
+      expect(informer.provenAt()).toBe(5000);
+      // Resumed: an ERROR event on the stream proves nothing, nor does the clean end after it.
+      const resumed = informer.start();
+      await settle();
+      expect(calls).toHaveLength(2);
+      expect(calls[1].query.resourceVersion).toBe('11');
+      now = 250_000;
+      calls[1].event('ERROR', {
+        kind: 'Status',
+        code: 500,
+        message: 'internal error',
+      });
+      calls[1].done(null);
+      await settle();
+      expect(informer.provenAt()).toBe(5000);
+      // The watch made next (from the same resourceVersion) delivers a change: proof.
+      expect(calls).toHaveLength(3);
+      now = 251_000;
+      calls[2].event('ADDED', {
+        ...configMap('b'),
+        metadata: { name: 'b', resourceVersion: '12' },
+      });
+      expect(informer.provenAt()).toBe(251_000);
+      await resumed;
+      // A watch the server ends cleanly carried everything up to its end.
+      now = 260_000;
+      calls[2].done(null);
+      await settle();
+      expect(informer.provenAt()).toBe(260_000);
+      await informer.stop();
+    });
+
+    it('does not move on when a watch resumed after an outage is answered 410 and the list after it fails, and start() waits for proof, not for the answer', async () => {
+      const { informer, calls, errors } = setUp([listed, failing]);
+      await informer.start();
+      calls[0].done(
+        Object.assign(new Error('connect ECONNREFUSED'), {
+          code: 'ECONNREFUSED',
+        }),
+      );
+      await settle();
+      expect(errors).toHaveLength(1);
+      // Ten minutes later the cluster answers again; the watch resumes.
+      now = 600_000;
+      let started = false;
+      const resumed = informer.start().then(() => {
+        started = true;
+      });
+      await settle();
+      expect(calls).toHaveLength(2);
+      // The watch was asked for (and, a real server, answered its headers): no proof yet.
+      expect(started).toBe(false);
+      expect(informer.provenAt()).toBe(1000);
+      calls[1].done({ statusCode: 410 });
+      await resumed;
+      expect(errors).toHaveLength(2);
+      expect(String(errors[1])).toMatch(/list answered 500/);
+      expect(informer.provenAt()).toBe(1000);
+      await informer.stop();
+    });
+
+    it('aborts the watch it gave up, and the one running when stopped', async () => {
+      const { informer, calls } = setUp([listed, listed]);
+      await informer.start();
+      expect(calls[0].signal.aborted).toBe(false);
+      calls[0].done({ statusCode: 410 });
+      await settle();
+      expect(calls[0].signal.aborted).toBe(true);
+      expect(calls).toHaveLength(2);
+      await informer.stop();
+      expect(calls[1].signal.aborted).toBe(true);
+    });
+  });
+
   it('reports a watch that could not be started as an error, not as a rejected start', async () => {
     await core.createNamespace({ body: { metadata: { name: 'unwatched' } } });
     await core.createNamespacedConfigMap({
@@ -399,10 +535,14 @@ describe('SlicedListWatch', () => {
     );
     const errors: Error[] = [];
     informer.on('error', e => errors.push(e));
+    // start() resolves once the list is in; the watch fails after.
     await expect(informer.start()).resolves.toBeUndefined();
-    expect(errors.map(e => e.message)).toEqual([
-      'no credentials for the cluster',
-    ]);
+    expect(
+      await eventually(
+        () => errors.map(e => e.message),
+        e => e.length > 0,
+      ),
+    ).toEqual(['no credentials for the cluster']);
     expect(names(informer)).toEqual(['one']);
     await informer.stop();
   });

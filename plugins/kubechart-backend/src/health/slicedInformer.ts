@@ -3,9 +3,9 @@ import {
   KubernetesObject,
   ObjectCache,
   ObjectCallback,
-  Watch,
 } from '@kubernetes/client-node';
 import { ListedPage } from './listInPages';
+import { WatchRequest } from './watchRequest';
 
 /** Objects a relist applies to the cache before it lets the event loop run other work. */
 export const RELIST_SLICE = 500;
@@ -13,6 +13,8 @@ export const RELIST_SLICE = 500;
 type Verb = 'add' | 'update' | 'delete' | 'error' | 'connect';
 const is410 = (err: any) => err?.statusCode === 410 || err?.code === 410;
 const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
+/** The events of a watch besides ERROR. */
+const WATCH_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK']);
 
 /**
  * The least `timeoutSeconds` a watch asks for; each watch asks for a random time between this and
@@ -23,9 +25,9 @@ export const MIN_WATCH_TIMEOUT_SECONDS = 300;
 export const WATCH_DEADLINE_GRACE_MS = 30_000;
 
 /**
- * A watch that neither ended at its `timeoutSeconds` nor sent anything in the grace time after it:
- * the connection hangs (a dead peer or a stuck proxy between). It was aborted; the informer lists
- * again when started.
+ * A watch that neither ended at its `timeoutSeconds` nor sent anything in the grace time after it
+ * (not even its response headers): the connection hangs (a dead peer or a stuck proxy between). It
+ * was aborted; the informer lists again when started.
  */
 export class WatchStalledError extends Error {
   readonly code = 'ETIMEDOUT';
@@ -56,10 +58,16 @@ export class WatchStalledError extends Error {
  *
  * Each watch is bounded, as client-go bounds its reflector's: it asks the server to end it after
  * `timeoutSeconds` (a random time between `minWatchTimeoutSeconds` and twice that) and then watches
- * again from where it was. A watch still open `watchDeadlineGraceMs` after that is aborted: when it
- * sent nothing in that grace time the connection hangs, which is reported as an `error`
- * ({@link WatchStalledError}) and lists again on the next start; otherwise it is watched again.
- * {@link SlicedListWatch.provenAt} says when the informer last knew its cache to be current.
+ * again from where it was. A watch still open `watchDeadlineGraceMs` after that (answered or not) is
+ * aborted through the signal the informer gave its request: when it sent nothing in that grace time
+ * the connection hangs, which is reported as an `error` ({@link WatchStalledError}) and lists again on
+ * the next start; otherwise it is watched again. A watch given up, ended or running when the informer
+ * stops is aborted, its connection closed. {@link SlicedListWatch.provenAt} says when the informer
+ * last knew its cache to be current.
+ *
+ * `start()` resolves once the informer has proof its cache is current (a list completed, or, resuming
+ * a watch, an event or bookmark or a clean end of it), or it failed (an `error`), or it was stopped or
+ * started again: never later than the watch's deadline, and not when a watch was merely answered.
  */
 export class SlicedListWatch<T extends KubernetesObject>
   implements Informer<T>, ObjectCache<T>
@@ -76,7 +84,10 @@ export class SlicedListWatch<T extends KubernetesObject>
   private stopped = true;
   /** Bumped by start() and stop(): work of an earlier run stops at its next step. */
   private run = 0;
+  /** Aborts the current watch request, answered or not. */
   private request?: AbortController;
+  /** Resolves the pending `start()`. */
+  private settleStart?: () => void;
   /** Bumped for every watch request: the callbacks of an aborted one do nothing. */
   private watchSeq = 0;
   private deadline?: NodeJS.Timeout;
@@ -86,7 +97,7 @@ export class SlicedListWatch<T extends KubernetesObject>
 
   constructor(
     private readonly path: string,
-    private readonly watcher: Pick<Watch, 'watch'>,
+    private readonly watcher: { watch: WatchRequest },
     private readonly listFn: () => AsyncIterable<ListedPage<T>>,
     private readonly options: {
       fieldSelector?: string;
@@ -100,10 +111,10 @@ export class SlicedListWatch<T extends KubernetesObject>
   ) {}
 
   /**
-   * The last time the informer knew its cache to be the cluster's: a list completed, or its watch
-   * delivered an event (a bookmark too) or ended (the server closing it, or the connection breaking).
-   * Not when a watch was merely opened, nor when a hanging one was given up. Undefined before the
-   * first list.
+   * The last time the informer knew its cache to be the cluster's: a list completed, its watch
+   * delivered an event (ADDED, MODIFIED, DELETED or BOOKMARK), or the server ended its watch cleanly
+   * (no `ERROR` event on it). Not when a watch was merely opened or answered, nor by an `ERROR` event,
+   * a broken connection, a 410 or a hanging watch given up. Undefined before the first list.
    */
   provenAt(): number | undefined {
     return this.proven;
@@ -112,14 +123,32 @@ export class SlicedListWatch<T extends KubernetesObject>
   /** Lists (unless a watch can resume from the last resourceVersion) and starts watching. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.settle();
     const run = ++this.run;
-    await this.next(run, null);
+    const settled = new Promise<void>(resolve => {
+      this.settleStart = resolve;
+    });
+    void this.next(run, null);
+    await settled;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.run++;
     this.abort();
+    this.settle();
+  }
+
+  private settle() {
+    const settle = this.settleStart;
+    this.settleStart = undefined;
+    settle?.();
+  }
+
+  /** The cache is known to be the cluster's now. */
+  private prove() {
+    this.proven = Date.now();
+    this.settle();
   }
 
   on(verb: 'add' | 'update' | 'delete' | 'change', cb: ObjectCallback<T>): void;
@@ -169,6 +198,7 @@ export class SlicedListWatch<T extends KubernetesObject>
 
   private emit(verb: Verb, arg?: unknown) {
     for (const cb of this.callbacks[verb].slice()) cb(arg);
+    if (verb === 'error') this.settle();
   }
 
   private abort() {
@@ -222,7 +252,7 @@ export class SlicedListWatch<T extends KubernetesObject>
       }
       if (listed === undefined) return;
       this.resourceVersion = listed;
-      this.proven = Date.now();
+      this.prove();
     }
     const minTimeout =
       this.options.minWatchTimeoutSeconds ?? MIN_WATCH_TIMEOUT_SECONDS;
@@ -248,46 +278,60 @@ export class SlicedListWatch<T extends KubernetesObject>
     );
     this.deadline.unref?.();
     const current = () => run === this.run && seq === this.watchSeq;
-    let opened = false;
-    let request: AbortController;
+    // The informer's own: abort() ends the request whether or not it was answered.
+    const request = new AbortController();
+    this.request = request;
+    // Whether the stream sent an ERROR event: its end then proves nothing.
+    let failed = false;
     try {
-      request = await this.watcher.watch(
+      await this.watcher.watch(
         this.path,
         query,
         (phase, object) => {
           if (!current()) return;
           this.watchHeardAt = Date.now();
-          this.proven = this.watchHeardAt;
+          if (phase === 'ERROR') {
+            failed = true;
+            // 410 Expired comes as an ERROR event on a 200 answer; the watch ends next and lists again.
+            if (object?.code === 410) this.resourceVersion = '';
+            return;
+          }
+          if (!WATCH_EVENTS.has(phase)) {
+            // Not an event a watch sends: what it means for the cache is not known.
+            void this.next(
+              run,
+              new Error(
+                `the watch of ${
+                  this.path
+                } sent an event of unknown type ${JSON.stringify(phase)}`,
+              ),
+            );
+            return;
+          }
           this.onEvent(phase, object);
+          this.prove();
         },
         (e: unknown) => {
           if (!current()) return;
-          // A stream that ended (closed by the server, or broken) carried everything up to now; a
-          // request that was never answered proved nothing.
-          if (opened || !e) this.proven = Date.now();
+          // Only a stream the server ended cleanly carried everything up to now: not a broken
+          // connection, an answer other than 200 (410 too), nor a stream that sent an ERROR.
+          if (!e && !failed) this.prove();
           void this.next(run, e);
         },
+        request.signal,
       );
     } catch (e) {
-      // client-node's Watch reports a failed request through `done`, but one it could not even
-      // prepare (credentials of the kubeconfig) it throws: an error event too, never a rejection.
+      // A request that could not even be prepared (credentials of the kubeconfig): an error event
+      // too, never a rejection.
       if (current()) {
         this.abort();
         this.emit('error', e);
       }
-      return;
     }
-    opened = true;
-    if (current()) this.request = request;
-    else request.abort();
   }
 
   private onEvent(phase: string, object: any) {
     switch (phase) {
-      case 'ERROR':
-        // 410 Expired comes as an ERROR event on a 200 answer; the watch ends next and lists again.
-        if (object?.code === 410) this.resourceVersion = '';
-        return;
       case 'ADDED':
       case 'MODIFIED':
         this.put(this.map(object));

@@ -5,11 +5,11 @@ import {
   KubernetesObject,
   V1ContainerStatus,
   V1Pod,
-  Watch,
 } from '@kubernetes/client-node';
 import { createTextRedactor } from '@kubechart/plugin-kubechart-node';
 import { listInPages } from './listInPages';
 import { SlicedListWatch } from './slicedInformer';
+import { makeWatchRequest } from './watchRequest';
 
 /**
  * An informer whose cache holds `trim(object)` instead of the whole object: the list (read in pages,
@@ -35,7 +35,7 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
   // DELETED objects only.
   return new SlicedListWatch<T>(
     path,
-    new Watch(kubeConfig),
+    makeWatchRequest(kubeConfig),
     () => listInPages(listPage, trim),
     { fieldSelector, map: trim, ...watchBounds },
   );
