@@ -332,6 +332,12 @@ export type DriftObject = {
   name: string;
   state: 'changed' | 'missing';
   fields: DriftField[];
+  /**
+   * True for an object of a tenant's baseline that a tenant run applied besides its releases (its
+   * ResourceQuota, LimitRange, default-deny NetworkPolicy, tenant resources): the tenant's next run
+   * restores it; re-applying a release does not.
+   */
+  baseline?: boolean;
 };
 
 /**

@@ -38,6 +38,7 @@ import {
   StartRunOptions,
   ActorSlots,
   NewTenantRecord,
+  BaselineObject,
   TenantClaim,
   TenantRecord,
   expiredApprovalReason,
@@ -76,6 +77,8 @@ type RunRow = {
   failure_reason: string | null;
   /** What the run changed in clusters (JSON array); NULL when not known. */
   applied: string | null;
+  /** Tenant runs: the baseline objects applied (JSON array of `BaselineObject`); NULL when not kept. */
+  baseline?: string | null;
   transitions: string;
   created_at: string | number;
   started_at: string | number | null;
@@ -1151,6 +1154,8 @@ export class DatabaseRunStore implements RunStore {
       update.failure_reason = storableText(patch.failureReason);
     if (patch.applied !== undefined)
       update.applied = JSON.stringify(patch.applied);
+    if (patch.baseline !== undefined)
+      update.baseline = JSON.stringify(patch.baseline);
     await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 
@@ -1515,6 +1520,11 @@ export class DatabaseRunStore implements RunStore {
       .where({ id })
       .first('tenant_before');
     return row?.tenant_before ? JSON.parse(row.tenant_before) : undefined;
+  }
+
+  async getBaseline(id: string): Promise<BaselineObject[] | undefined> {
+    const row = await this.db('kubechart_runs').where({ id }).first('baseline');
+    return row?.baseline ? JSON.parse(row.baseline) : undefined;
   }
 
   async getTenants(code?: string): Promise<TenantRecord[]> {

@@ -41,6 +41,19 @@ export type RunPatch = {
   failureReason?: string;
   /** What the run changed in clusters (see `Run.applied`). */
   applied?: string[];
+  /** The objects a tenant run applied besides its releases (see {@link RunStore.getBaseline}). */
+  baseline?: BaselineObject[];
+};
+
+/**
+ * An object a tenant run applied to the tenant's namespace besides its releases, as applied (redacted
+ * like manifests): the quota, limits and default-deny policy, which KubeChart owns whole (`wholeSpec`:
+ * a key anyone adds to their spec is taken out by the next tenant run), and tenant resource providers'
+ * objects (only the fields they set are KubeChart's).
+ */
+export type BaselineObject = {
+  object: Record<string, any>;
+  wholeSpec: boolean;
 };
 
 /** A new event; `seq` is assigned by the store. Message must already be redacted. */
@@ -429,6 +442,11 @@ export interface RunStore {
    * was none, undefined when it was not kept (another kind of run, or recorded before it was kept).
    */
   getTenantBefore(id: string): Promise<NewTenantRecord | null | undefined>;
+  /**
+   * The objects a tenant run applied besides its releases, as far as it got; undefined for other runs
+   * and tenant runs recorded before KubeChart kept them.
+   */
+  getBaseline(id: string): Promise<BaselineObject[] | undefined>;
   /** Heartbeat of runs without a lease (recorded runs). */
   heartbeat(ids: string[]): Promise<void>;
   /** Heartbeat of leased runs; resolves the ids of runs whose lease was lost. */

@@ -24,8 +24,27 @@ import {
   isUnreachable,
   kubeStatusCode,
 } from '../lib/kubeErrors';
-import { PathSegment, compareObject, formatPath, valueAt } from './compare';
-import { ManagedFieldsEntry, fieldOwner } from './fieldOwners';
+import {
+  FieldDifference,
+  PathSegment,
+  compareObject,
+  formatPath,
+  shownLive,
+  valueAt,
+} from './compare';
+import {
+  FieldOwner,
+  ManagedFieldsEntry,
+  addedFields,
+  fieldOwner,
+} from './fieldOwners';
+import {
+  NO_BASELINE_MESSAGE,
+  asStored,
+  baselineDriftMessage,
+  baselineObjects,
+  wholeSpecDifferences,
+} from './baseline';
 
 export type DriftServiceOptions = {
   runs: RunStore;
@@ -64,6 +83,8 @@ type AppliedObject = {
   object: KubeObject;
   namespace?: string;
   outside?: ScopeRefusal;
+  /** Of a tenant run's baseline (see ./baseline); `wholeSpec` when KubeChart owns its spec whole. */
+  baseline?: { wholeSpec: boolean };
 };
 
 /** How many more objects the pass may compare. */
@@ -86,6 +107,9 @@ const NOT_COMPARED_NAMED = 3;
 type Compared = { drifted?: DriftObject; notCompared?: DriftNotCompared };
 
 const HOOK_ANNOTATION = 'helm.sh/hook';
+
+/** The field manager helm writes with (`?fieldManager=helm`, helm 3 and 4). */
+const HELM_FIELD_MANAGER = 'helm';
 
 function groupOf(apiVersion: string) {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
@@ -228,11 +252,33 @@ export class DriftService {
       o => !claimed.engine.has(o.key) && !mine.has(o.key),
     );
     objects.forEach(o => mine.add(o.key));
+    // A tenant run KubeChart executed also applied its baseline (quota, limits, network policy, tenant
+    // resources), recorded on the run: compared too, and never taken by another run. Not recorded: unknown.
+    let baseline: AppliedObject[] = [];
+    if (run.kind === 'tenant' && !run.action) {
+      const recorded = await this.options.runs.getBaseline(run.id);
+      if (!recorded)
+        return this.record(run, {
+          ...base,
+          status: 'unknown',
+          objects: [],
+          message: NO_BASELINE_MESSAGE,
+        });
+      baseline = baselineObjects(run, recorded).map(b => ({
+        // Never claimed: no other run applies a tenant's baseline.
+        key: '',
+        object: b.object,
+        namespace: b.namespace,
+        baseline: { wholeSpec: b.wholeSpec },
+      }));
+    }
     // Every object it applied was applied again by a newer run: that run's drift says it all.
-    if (objects.length > 0 && own.length === 0) return undefined;
-    // A tenant run without releases applied no manifest (its namespace resources are the engine's).
-    if (objects.length === 0 && run.kind === 'tenant') return undefined;
-    if (objects.length === 0 && !run.manifest?.trim()) {
+    if (objects.length > 0 && own.length === 0 && baseline.length === 0)
+      return undefined;
+    // A recorded tenant run without releases reported no manifest.
+    if (objects.length === 0 && run.kind === 'tenant' && !baseline.length)
+      return undefined;
+    if (objects.length === 0 && !baseline.length && !run.manifest?.trim()) {
       return this.record(run, {
         ...base,
         status: 'unknown',
@@ -243,8 +289,9 @@ export class DriftService {
     const drifted: DriftObject[] = [];
     const secretFields: DriftNotCompared[] = [];
     let notCompared = 0;
+    const compared = [...baseline, ...own];
     try {
-      for (const o of own) {
+      for (const o of compared) {
         if (budget.objects <= 0) {
           notCompared++;
           continue;
@@ -253,7 +300,12 @@ export class DriftService {
         // Other requests are served between objects: a pass of many large objects does not hold
         // the backend's event loop.
         await new Promise(resolve => setImmediate(resolve));
-        const c = await this.compare(run.target.cluster, o);
+        // A run an action recorded applied with managers not known: only later writers count.
+        const c = await this.compare(
+          run.target.cluster,
+          o,
+          run.action ? run.finishedAt : undefined,
+        );
         if (c.drifted) drifted.push(c.drifted);
         if (c.notCompared) secretFields.push(c.notCompared);
       }
@@ -279,7 +331,7 @@ export class DriftService {
         ...secrets,
         message: [
           `${notCompared} of the ${
-            own.length
+            compared.length
           } objects the run applied were not compared: a drift pass compares at most ${
             this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
           } objects`,
@@ -290,7 +342,14 @@ export class DriftService {
       });
     }
     const status = drifted.length ? 'drifted' : 'in-sync';
-    const message = notComparedMessage(status, secretFields);
+    const baselineDrift = drifted.filter(o => o.baseline);
+    const message =
+      [
+        notComparedMessage(status, secretFields),
+        baselineDrift.length ? baselineDriftMessage(baselineDrift) : undefined,
+      ]
+        .filter(Boolean)
+        .join('; ') || undefined;
     return this.record(run, {
       ...base,
       status,
@@ -359,6 +418,7 @@ export class DriftService {
   private async compare(
     cluster: string,
     applied: AppliedObject,
+    addedSince?: string,
   ): Promise<Compared> {
     const { object, namespace } = applied;
     const id = {
@@ -372,9 +432,19 @@ export class DriftService {
       kind: id.kind,
       metadata: { name: id.name, ...(namespace ? { namespace } : {}) },
     });
-    if (!live) return { drifted: { ...id, state: 'missing', fields: [] } };
+    const mark = applied.baseline ? { baseline: true } : {};
+    if (!live)
+      return { drifted: { ...id, state: 'missing', fields: [], ...mark } };
     const skipped: PathSegment[][] = [];
-    const differences = compareObject(object, live, skipped);
+    // An object KubeChart owns whole is compared as stored (the server's defaults), then whole.
+    const whole = applied.baseline?.wholeSpec;
+    let differences = compareObject(
+      whole ? asStored(object) : object,
+      live,
+      skipped,
+    );
+    if (whole && differences.length === 0)
+      differences = wholeSpecDifferences(object, live);
     const notCompared: DriftNotCompared | undefined = skipped.length
       ? {
           ...id,
@@ -382,18 +452,51 @@ export class DriftService {
           fields: skipped.slice(0, MAX_NOT_COMPARED_PATHS).map(formatPath),
         }
       : undefined;
-    if (differences.length === 0) return notCompared ? { notCompared } : {};
-    // What is shown of the live object is redacted like history (Secret data, secret-looking env values).
-    const shown = redactObject(live);
     const managedFields = live.metadata?.managedFields as
       | ManagedFieldsEntry[]
       | undefined;
-    const fields: DriftField[] = differences.map(d => {
-      const owner = fieldOwner(managedFields, d.segments);
-      const actual = valueAt(shown, d.segments);
+    // Fields a manager other than helm and the engine set that the manifest does not (a container
+    // added with kubectl edit), beyond the differences already found.
+    const differing = differences.map(d => formatPath(d.segments));
+    const added = addedFields(
+      managedFields,
+      whole ? asStored(object) : object,
+      live,
+      {
+        appliers: [
+          this.options.client(cluster).fieldManager ?? 'kubechart',
+          HELM_FIELD_MANAGER,
+        ],
+        ...(addedSince ? { since: addedSince } : {}),
+      },
+    ).filter(a => {
+      const path = formatPath(a.segments);
+      return !differing.some(
+        p => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`),
+      );
+    });
+    if (differences.length === 0 && added.length === 0)
+      return notCompared ? { notCompared } : {};
+    // What is shown of the live object is redacted like history (Secret data, secret-looking env
+    // values), and none of a live value whose applied one history holds redacted.
+    const shown = redactObject(live);
+    const owned: Array<FieldDifference & { owner?: FieldOwner }> = [
+      ...differences.map(d => ({
+        ...d,
+        owner: fieldOwner(managedFields, d.segments),
+      })),
+      ...added.map(a => ({ ...a, owner: a })),
+    ];
+    const fields: DriftField[] = owned.map(d => {
+      const owner = d.owner;
+      const actual = shownLive(
+        d.expected,
+        valueAt(shown, d.segments),
+        d.segments,
+      );
       return {
         path: formatPath(d.segments),
-        expected: d.expected,
+        ...(d.expected !== undefined ? { expected: d.expected } : {}),
         ...(actual !== undefined ? { actual } : {}),
         ...(owner
           ? {
@@ -404,7 +507,7 @@ export class DriftService {
       };
     });
     return {
-      drifted: { ...id, state: 'changed', fields },
+      drifted: { ...id, state: 'changed', fields, ...mark },
       ...(notCompared ? { notCompared } : {}),
     };
   }

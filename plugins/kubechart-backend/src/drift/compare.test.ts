@@ -1,5 +1,5 @@
-import { compareObject, formatPath, valueAt } from './compare';
-import { fieldOwner } from './fieldOwners';
+import { compareObject, formatPath, shownLive, valueAt } from './compare';
+import { addedFields, fieldOwner } from './fieldOwners';
 
 const applied = {
   apiVersion: 'apps/v1',
@@ -400,6 +400,139 @@ describe('compareObject', () => {
   });
 });
 
+describe('compareObject: selectors and NetworkPolicy rules', () => {
+  const policy = (spec: Record<string, unknown>) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'p' },
+    spec,
+  });
+  const fromWeb = {
+    podSelector: { matchLabels: { app: 'api' } },
+    ingress: [
+      {
+        from: [{ podSelector: { matchLabels: { app: 'web' } } }],
+        ports: [{ port: 8080 }],
+      },
+    ],
+  };
+
+  it('reports a live selector that an applied empty selector does not match exactly', () => {
+    const denyAll = policy({ podSelector: {}, policyTypes: ['Ingress'] });
+    expect(
+      compareObject(
+        denyAll,
+        policy({ podSelector: {}, policyTypes: ['Ingress'] }),
+      ),
+    ).toEqual([]);
+    const narrowed = policy({
+      podSelector: { matchLabels: { nothing: 'selected' } },
+      policyTypes: ['Ingress'],
+    });
+    expect(
+      compareObject(denyAll, narrowed).map(d => [
+        formatPath(d.segments),
+        d.expected,
+        d.actual,
+      ]),
+    ).toEqual([
+      ['spec.podSelector', {}, { matchLabels: { nothing: 'selected' } }],
+    ]);
+  });
+
+  it('reports an extra peer, port or selector key in a rule, but not the defaults the API server adds', () => {
+    const asStored = policy({
+      ...fromWeb,
+      ingress: [
+        {
+          from: [{ podSelector: { matchLabels: { app: 'web' } } }],
+          ports: [{ port: 8080, protocol: 'TCP' }],
+        },
+      ],
+      policyTypes: ['Ingress'],
+    });
+    expect(compareObject(policy(fromWeb), asStored)).toEqual([]);
+    const widened = JSON.parse(JSON.stringify(asStored));
+    widened.spec.ingress[0].from.push({ ipBlock: { cidr: '0.0.0.0/0' } });
+    expect(
+      compareObject(policy(fromWeb), widened).map(d => formatPath(d.segments)),
+    ).toEqual(['spec.ingress']);
+    const anyPodThere = JSON.parse(JSON.stringify(asStored));
+    anyPodThere.spec.ingress[0].from[0].namespaceSelector = {};
+    expect(
+      compareObject(policy(fromWeb), anyPodThere).map(d =>
+        formatPath(d.segments),
+      ),
+    ).toEqual(['spec.ingress']);
+    const morePorts = JSON.parse(JSON.stringify(asStored));
+    morePorts.spec.ingress[0].ports.push({ port: 22, protocol: 'TCP' });
+    expect(
+      compareObject(policy(fromWeb), morePorts).map(d =>
+        formatPath(d.segments),
+      ),
+    ).toEqual(['spec.ingress']);
+  });
+
+  it('compares the selectors of workloads and Services exactly', () => {
+    const service = (selector: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { selector, ports: [{ port: 80 }] },
+    });
+    expect(
+      compareObject(
+        service({ app: 'web' }),
+        service({ app: 'web', x: 'y' }),
+      ).map(d => formatPath(d.segments)),
+    ).toEqual(['spec.selector']);
+    expect(
+      compareObject(
+        applied,
+        liveOf(l => {
+          l.spec.selector.matchExpressions = [
+            { key: 'tier', operator: 'Exists' },
+          ];
+        }),
+      ).map(d => formatPath(d.segments)),
+    ).toEqual(['spec.selector']);
+  });
+});
+
+describe('shownLive', () => {
+  it('shows none of the live strings of a difference whose applied value is stored redacted', () => {
+    const withEnv = (env: unknown[]) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { template: { spec: { containers: [{ name: 'c', env }] } } },
+    });
+    const live = withEnv([
+      { name: 'ADMIN_PW', value: 'Gen3ratedS3cret' },
+      { name: 'ADMIN_PW', value: 'Gen3ratedS3cret' },
+    ]);
+    const [d, ...rest] = compareObject(
+      withEnv([{ name: 'ADMIN_PW', value: '***' }]),
+      live,
+    );
+    expect(rest).toEqual([]);
+    expect(formatPath(d.segments)).toBe(
+      'spec.template.spec.containers[name=c].env[name=ADMIN_PW]',
+    );
+    expect(JSON.stringify(d)).not.toContain('Gen3ratedS3cret');
+    expect(
+      shownLive(d.expected, valueAt(live, d.segments), d.segments),
+    ).toEqual([
+      { name: 'ADMIN_PW', value: '***' },
+      { name: 'ADMIN_PW', value: '***' },
+    ]);
+    // Without a redacted applied value, the live value is shown as it is.
+    expect(
+      shownLive({ name: 'MODE', value: 'a' }, { name: 'MODE', value: 'b' }, []),
+    ).toEqual({ name: 'MODE', value: 'b' });
+  });
+});
+
 describe('fieldOwner', () => {
   // As kube-sim (and a real API server) record them after `kubectl scale` and `kubectl set env`.
   const managedFields = [
@@ -494,6 +627,143 @@ describe('fieldOwner', () => {
         { field: 'containerPort' },
       ])?.manager,
     ).toBe('helm');
+  });
+
+  it('finds fields another manager added that the run did not apply, not those the creating manager or defaulting wrote', () => {
+    const containers = (manager: string) => ({
+      manager,
+      operation: 'Update',
+      time: '2026-12-03T09:03:00Z',
+      fieldsV1: {
+        'f:spec': {
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"sidecar"}': {
+                  '.': {},
+                  'f:name': {},
+                  'f:image': {},
+                },
+              },
+            },
+          },
+        },
+      },
+    });
+    const created = {
+      manager: 'kubechart',
+      operation: 'Apply',
+      time: '2026-12-03T09:00:00Z',
+      fieldsV1: {
+        'f:spec': {
+          'f:replicas': {},
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"web"}': { '.': {}, 'f:name': {}, 'f:image': {} },
+              },
+            },
+          },
+        },
+      },
+    };
+    const appliers = ['kubechart', 'helm'];
+    // A sidecar a mutating webhook injected at create time is the creating manager's; the
+    // defaulted progressDeadlineSeconds and imagePullPolicy are nobody's.
+    const injected = liveOf();
+    injected.metadata.managedFields = [
+      {
+        ...created,
+        fieldsV1: {
+          'f:spec': {
+            ...created.fieldsV1['f:spec'],
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  ...containers('x').fieldsV1['f:spec']['f:template']['f:spec'][
+                    'f:containers'
+                  ],
+                  'k:{"name":"web"}': { '.': {}, 'f:name': {}, 'f:image': {} },
+                },
+              },
+            },
+          },
+        },
+      },
+      {
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        subresource: 'status',
+        time: '2026-12-03T09:05:00Z',
+        fieldsV1: { 'f:status': { 'f:replicas': {} } },
+      },
+    ];
+    expect(compareObject(applied, injected)).toEqual([]);
+    expect(
+      addedFields(injected.metadata.managedFields, applied, injected, {
+        appliers,
+      }),
+    ).toEqual([]);
+    // The same container added with `kubectl edit` is drift, shown whole with who added it.
+    const edited = liveOf();
+    edited.metadata.managedFields = [created, containers('kubectl-edit')];
+    expect(
+      addedFields(edited.metadata.managedFields, applied, edited, {
+        appliers,
+      }).map(d => [formatPath(d.segments), d.expected, d.actual, d.manager]),
+    ).toEqual([
+      [
+        'spec.template.spec.containers[name=sidecar]',
+        undefined,
+        { name: 'sidecar', image: 'x' },
+        'kubectl-edit',
+      ],
+    ]);
+    // A field the run applies is compared as applied, whoever wrote it last.
+    expect(
+      addedFields(
+        [
+          created,
+          {
+            manager: 'kubectl-edit',
+            operation: 'Update',
+            time: '2026-12-03T09:03:00Z',
+            fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+          },
+        ],
+        applied,
+        liveOf(),
+        { appliers },
+      ),
+    ).toEqual([]);
+  });
+
+  it("takes a Secret's data keys for the stringData keys the run applied", () => {
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      stringData: { password: '***' },
+    };
+    const live = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { password: 'eA==', extra: 'eQ==' },
+    };
+    const patched = [
+      {
+        manager: 'kubectl-patch',
+        operation: 'Update',
+        time: '2026-12-03T09:03:00Z',
+        fieldsV1: { 'f:data': { 'f:password': {}, 'f:extra': {} } },
+      },
+    ];
+    expect(
+      addedFields(patched, secret, live, { appliers: ['helm'] }).map(d =>
+        formatPath(d.segments),
+      ),
+    ).toEqual(['data.extra']);
   });
 
   it('names nobody for a field no manager owns', () => {

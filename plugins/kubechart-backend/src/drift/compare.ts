@@ -111,6 +111,75 @@ function covers(
   return sameScalar(expected, actual, field, parent);
 }
 
+/**
+ * Label selectors: what they select changes with any key added or removed, so they are compared
+ * exactly (an applied `podSelector: {}` selects every pod, a live `{matchLabels: …}` only some).
+ * The API server adds nothing to them.
+ */
+const SELECTOR_FIELDS = new Set([
+  'selector',
+  'podSelector',
+  'namespaceSelector',
+  'labelSelector',
+  'matchLabels',
+  'matchExpressions',
+]);
+
+/** Whether the value at `path` of an object of `kind` is compared exactly (see {@link exactly}). */
+function comparedExactly(
+  kind: unknown,
+  path: PathSegment[],
+  field: string | undefined,
+): boolean {
+  if (field && SELECTOR_FIELDS.has(field)) return true;
+  // A NetworkPolicy's rules: an added peer (`ipBlock: 0.0.0.0/0`), port or selector widens them.
+  const [first] = path;
+  return (
+    kind === 'NetworkPolicy' &&
+    path.length === 2 &&
+    !!first &&
+    'field' in first &&
+    first.field === 'spec' &&
+    (field === 'ingress' || field === 'egress')
+  );
+}
+
+/**
+ * Whether `actual` is `expected` as the API server stores it, with nothing added: only a list-map key
+ * the server defaults (`protocol: TCP` of a port) may be there when not applied; applied empty values
+ * may be absent. Lists are compared item by item, in order.
+ */
+function exactly(
+  expected: unknown,
+  actual: unknown,
+  field?: string,
+  parent?: string,
+): boolean {
+  if (expected === null || expected === undefined)
+    return actual === null || actual === undefined;
+  if (Array.isArray(expected)) {
+    if (actual === undefined) return isEmpty(expected);
+    return (
+      Array.isArray(actual) &&
+      expected.length === actual.length &&
+      expected.every((e, i) => exactly(e, actual[i], field, parent))
+    );
+  }
+  if (isMap(expected)) {
+    if (actual === undefined) return isEmpty(expected);
+    if (!isMap(actual)) return false;
+    const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+    return [...keys].every(k =>
+      expected[k] === undefined || expected[k] === null
+        ? actual[k] === undefined ||
+          actual[k] === null ||
+          (k in KEY_DEFAULTS && actual[k] === KEY_DEFAULTS[k])
+        : exactly(expected[k], actual[k], k, field),
+    );
+  }
+  return sameScalar(expected, actual, field, parent);
+}
+
 function keyOf(
   item: Record<string, unknown>,
   keys: string[],
@@ -169,7 +238,10 @@ function redactedPaths(value: unknown, path: PathSegment[]): PathSegment[][] {
 
 /**
  * Compares the fields a run applied with the live object: only fields present in `applied` count,
- * so status, defaulted fields and fields other managers added do not. List-maps are matched by key.
+ * so status and defaulted fields do not (fields other managers added are found from the live
+ * object's field ownership: see `addedFields`). List-maps are matched by key. Label selectors and a
+ * NetworkPolicy's `ingress`/`egress` rules are compared exactly: a key or peer the live object adds
+ * is a difference.
  * Fields whose applied value was redacted in history cannot be compared when the live object has
  * them: they are skipped, and their paths added to `notCompared`, when given (a part of the object
  * skipped as a whole because it holds such a value, e.g. an atomic list, is one path). Such a field
@@ -193,6 +265,16 @@ export function compareObject(
     if (expected === null || expected === undefined) return;
     if (isRedacted(expected)) {
       skip([path]);
+      return;
+    }
+    if (
+      (isMap(expected) || Array.isArray(expected)) &&
+      comparedExactly(applied.kind, path, field)
+    ) {
+      // Compared whole: a part holding a redacted value cannot be.
+      if (containsRedacted(expected)) skip([path]);
+      else if (!exactly(expected, actual, field))
+        out.push({ segments: path, expected, actual });
       return;
     }
     if (isMap(expected)) {
@@ -263,10 +345,16 @@ export function compareObject(
           // field (the last env entry of a name wins). Items applied once and found more often (or
           // the other way round) are a change whichever counts: the repeated items are the drift.
           if (matches.length !== items.length) {
+            const segments = [...path, { key }];
+            const shownExpected = items.length === 1 ? items[0] : items;
             out.push({
-              segments: [...path, { key }],
-              expected: items.length === 1 ? items[0] : items,
-              actual: matches.length === 1 ? matches[0] : matches,
+              segments,
+              expected: shownExpected,
+              actual: shownLive(
+                shownExpected,
+                matches.length === 1 ? matches[0] : matches,
+                segments,
+              ),
             });
             continue;
           }
@@ -346,6 +434,46 @@ export function formatPath(segments: PathSegment[]): string {
     }
   }
   return s;
+}
+
+/**
+ * What is shown of the live value `actual` of a difference at `segments` whose applied value is
+ * `expected`. When `expected` holds a value stored redacted (a secret), the live counterpart holds
+ * that secret, or what replaced it: every string in it is shown as `***`, but for the key of the
+ * list item the path names (`name: ADMIN_PW`, already in the path). Otherwise `actual` as it is.
+ */
+export function shownLive(
+  expected: unknown,
+  actual: unknown,
+  segments: PathSegment[],
+): unknown {
+  if (actual === undefined || !containsRedacted(expected)) return actual;
+  const last = segments[segments.length - 1];
+  const key: Record<string, unknown> = last && 'key' in last ? last.key : {};
+  const hide = (v: unknown): unknown => {
+    if (typeof v === 'string') return REDACTED;
+    if (Array.isArray(v)) return v.map(hide);
+    if (isMap(v))
+      return Object.fromEntries(
+        Object.entries(v).map(([k, c]) => [k, hide(c)]),
+      );
+    return v;
+  };
+  // The items the path names keep their key fields; everything else is hidden.
+  const item = (v: unknown): unknown =>
+    isMap(v)
+      ? Object.fromEntries(
+          Object.entries(v).map(([k, c]) => [
+            k,
+            k in key && typeof c === 'string' && c === String(key[k])
+              ? c
+              : hide(c),
+          ]),
+        )
+      : hide(v);
+  return Array.isArray(actual) && 'key' in (last ?? {})
+    ? actual.map(item)
+    : item(actual);
 }
 
 /** Indexes of lists by key, built once per list and key fields: many paths are looked up in one object. */

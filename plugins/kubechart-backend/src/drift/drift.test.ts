@@ -123,7 +123,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       history,
     } = await driftSetup(d => signalled.push(d));
     // alice's tenant namespace, then a chart release in it (with a Secret whose data history redacts).
-    await run({
+    const tenant = await run({
       kind: 'tenant',
       cluster: 'dev',
       tenant: 'drift',
@@ -199,13 +199,17 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     expect(Date.parse(drifted.since)).toBeGreaterThanOrEqual(
       Date.parse(chart.finishedAt!) - 1000,
     );
-    expect(signalled.map(s => s.status)).toEqual(['in-sync', 'drifted']);
+    // The tenant run's own record (its quota, limits and network policy) stays in sync.
+    expect(
+      signalled.filter(s => s.runId === chart.id).map(s => s.status),
+    ).toEqual(['in-sync', 'drifted']);
     expect(await drift.get(chart.id)).toEqual(drifted);
 
-    // A second pass with nothing new keeps `since` and signals nothing.
+    // A second pass with nothing new keeps `since` and signals nothing (the chart run's two records
+    // and the tenant run's first were signalled).
     const [again] = await service.checkAll();
     expect(again.since).toBe(drifted.since);
-    expect(signalled).toHaveLength(2);
+    expect(signalled).toHaveLength(3);
 
     // Re-apply: a normal rollback run to the revision the chart run left the release at.
     const request = await reapplyRequest(chart, { history });
@@ -217,7 +221,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       revision: chart.helmRevision,
     });
     const reapplied = await run(request);
-    const after = await service.checkAll();
+    const after = (await service.checkAll()).filter(d => d.runId !== tenant.id);
     expect(
       after.map(d => ({
         runId: d.runId,
@@ -231,12 +235,12 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       (await drift.list({ cluster: 'dev', namespace: 'tenant-drift' })).map(
         d => d.status,
       ),
-    ).toEqual(['in-sync']);
+    ).toEqual(['in-sync', 'in-sync']);
   });
 
   it('reports a deleted object as missing, and a manifests run is compared too', async () => {
     const { drift, service, submit } = await driftSetup();
-    await submit({
+    const tenant = await submit({
       kind: 'tenant',
       cluster: 'dev',
       tenant: 'driftm',
@@ -293,7 +297,266 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       expect(ids.includes(applied.id) && ids.includes(reapplied.id)).toBe(
         false,
       );
-    expect(listed[listed.length - 1]).toEqual([reapplied.id]);
+    // Beside it, only the tenant run's record (its baseline, not the manifests run's objects).
+    expect(listed[listed.length - 1].sort()).toEqual(
+      [tenant.id, reapplied.id].sort(),
+    );
+  });
+
+  /** A Deployment the enforced policy accepts, with one container `web` and `env`. */
+  const hardenedDeployment = (env: unknown[] = []) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true },
+          containers: [
+            {
+              name: 'web',
+              image: 'registry.example.com/team/web:1.0.0',
+              ...(env.length ? { env } : {}),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              resources: {
+                requests: { cpu: '10m', memory: '16Mi' },
+                limits: { cpu: '100m', memory: '64Mi' },
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+
+  it('reports a policy, rule and Deployment widened by hand: a selector, an added peer and an added container, each with who did it', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftw',
+      releases: [],
+    });
+    const manifests = [
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'deny-all' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      },
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'from-web' },
+        spec: {
+          podSelector: { matchLabels: { app: 'api' } },
+          ingress: [
+            {
+              from: [{ podSelector: { matchLabels: { app: 'web' } } }],
+              ports: [{ port: 8080 }],
+            },
+          ],
+        },
+      },
+      hardenedDeployment(),
+    ]
+      .map(o => JSON.stringify(o))
+      .join('\n---\n');
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-driftw',
+      manifests,
+    });
+    const recordOf = async () =>
+      (await service.checkAll()).find(d => d.runId === applied.id)!;
+    // Defaults (policyTypes, port protocol, container fields) and status do not count.
+    expect(await recordOf()).toMatchObject({ status: 'in-sync', objects: [] });
+
+    // The deny-all policy narrowed to no pod, the rule opened to every address, a container added.
+    await kubectl(
+      '-n',
+      'tenant-driftw',
+      'patch',
+      'networkpolicy',
+      'deny-all',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: { podSelector: { matchLabels: { nothing: 'selected' } } },
+      }),
+    );
+    await kubectl(
+      '-n',
+      'tenant-driftw',
+      'patch',
+      'networkpolicy',
+      'from-web',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'add',
+          path: '/spec/ingress/0/from/-',
+          value: { ipBlock: { cidr: '0.0.0.0/0' } },
+        },
+      ]),
+    );
+    // `kubectl edit`, its editor adding the container to what it shows.
+    const editor = join(dir, 'add-miner.js');
+    writeFileSync(
+      editor,
+      [
+        "const fs = require('fs');",
+        'const file = process.argv[2];',
+        "const o = JSON.parse(fs.readFileSync(file, 'utf8'));",
+        'o.spec.template.spec.containers.push({',
+        "  name: 'miner',",
+        "  image: 'registry.example.com/team/miner:1.0.0',",
+        '  securityContext: { privileged: true },',
+        '});',
+        'fs.writeFileSync(file, JSON.stringify(o));',
+      ].join('\n'),
+    );
+    await exec(
+      kubectlBinary,
+      ['-n', 'tenant-driftw', 'edit', 'deployment/web', '-o', 'json'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          KUBECONFIG: join(dir, 'kubeconfig'),
+          KUBE_EDITOR: `${process.execPath} ${editor}`,
+        },
+        timeout: 30_000,
+      },
+    );
+
+    const record = await recordOf();
+    expect(record.status).toBe('drifted');
+    expect(
+      record.objects.map(o => ({
+        object: `${o.kind}/${o.name}`,
+        fields: o.fields.map(({ changedAt: _c, ...f }) => f),
+      })),
+    ).toEqual([
+      {
+        object: 'NetworkPolicy/deny-all',
+        fields: [
+          {
+            path: 'spec.podSelector',
+            expected: {},
+            actual: { matchLabels: { nothing: 'selected' } },
+            manager: 'kubectl-patch',
+          },
+        ],
+      },
+      {
+        object: 'NetworkPolicy/from-web',
+        fields: [
+          {
+            path: 'spec.ingress',
+            expected: [
+              {
+                from: [{ podSelector: { matchLabels: { app: 'web' } } }],
+                ports: [{ port: 8080 }],
+              },
+            ],
+            // (A real API server also shows the port's defaulted `protocol: TCP`.)
+            actual: [
+              expect.objectContaining({
+                from: [
+                  { podSelector: { matchLabels: { app: 'web' } } },
+                  { ipBlock: { cidr: '0.0.0.0/0' } },
+                ],
+              }),
+            ],
+            manager: 'kubectl-patch',
+          },
+        ],
+      },
+      {
+        object: 'Deployment/web',
+        fields: [
+          {
+            path: 'spec.template.spec.containers[name=miner]',
+            actual: expect.objectContaining({
+              name: 'miner',
+              securityContext: { privileged: true },
+            }),
+            manager: 'kubectl-edit',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('shows no live value of an env entry held as a secret when its name appears twice', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftd',
+      releases: [],
+    });
+    const secret = 'Gen3ratedS3cret';
+    const manifests = [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'admin' },
+        stringData: { password: secret },
+      },
+      hardenedDeployment([{ name: 'ADMIN_PW', value: secret }]),
+    ]
+      .map(o => JSON.stringify(o))
+      .join('\n---\n');
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-driftd',
+      manifests,
+    });
+    expect(applied.manifest).not.toContain(secret);
+    await kubectl(
+      '-n',
+      'tenant-driftd',
+      'patch',
+      'deployment',
+      'web',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'add',
+          path: '/spec/template/spec/containers/0/env/-',
+          value: { name: 'ADMIN_PW', value: secret },
+        },
+      ]),
+    );
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect(record.status).toBe('drifted');
+    expect(record.objects[0].fields).toEqual([
+      expect.objectContaining({
+        path: 'spec.template.spec.containers[name=web].env[name=ADMIN_PW]',
+        expected: { name: 'ADMIN_PW', value: '***' },
+        actual: [
+          { name: 'ADMIN_PW', value: '***' },
+          { name: 'ADMIN_PW', value: '***' },
+        ],
+      }),
+    ]);
+    expect(JSON.stringify(record)).not.toContain(secret);
   });
 
   it('keeps strings that YAML 1.1 reads otherwise as strings in the stored manifest: in sync, and re-applied unchanged', async () => {
@@ -336,7 +599,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     ).toBe('in-sync');
   });
 
-  it("never lists a tenant run's record beside that of the chart run that took over its release", async () => {
+  it("compares a release a chart run took over as the chart run's, never in the tenant run's record, which keeps its baseline", async () => {
     const { drift, service, succeed: submit } = await driftSetup();
     const web = { name: 'web', chart: 'webapp', values: { replicas: 1 } };
     const tenant = await submit({
@@ -359,20 +622,30 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       namespace: 'tenant-driftc',
       release: web,
     });
-    const listed = listedAfterWrites(drift, 'tenant-driftc');
+    await kubectl(
+      '-n',
+      'tenant-driftc',
+      'scale',
+      'deployment/web',
+      '--replicas=3',
+    );
+    const records = (await service.checkAll()).filter(
+      d => d.target.namespace === 'tenant-driftc',
+    );
     expect(
-      (await service.checkAll())
-        .filter(d => d.target.namespace === 'tenant-driftc')
-        .map(d => d.runId),
-    ).toEqual([chart.id]);
-    expect(listed.length).toBeGreaterThan(0);
-    for (const ids of listed)
-      expect(ids.includes(tenant.id) && ids.includes(chart.id)).toBe(false);
-    expect(
-      (await drift.list({ cluster: 'dev', namespace: 'tenant-driftc' })).map(
-        d => d.runId,
+      Object.fromEntries(
+        records.map(d => [
+          d.runId,
+          {
+            status: d.status,
+            objects: d.objects.map(o => `${o.kind}/${o.name}`),
+          },
+        ]),
       ),
-    ).toEqual([chart.id]);
+    ).toEqual({
+      [chart.id]: { status: 'drifted', objects: ['Deployment/web'] },
+      [tenant.id]: { status: 'in-sync', objects: [] },
+    });
   });
   it('never says a field it could not compare matches: a changed Secret is in sync except the fields that hold secrets, counted and named', async () => {
     const { service, succeed: submit } = await driftSetup();
@@ -428,7 +701,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
 
   it('compares a run an action recorded on its own: it never takes over, or hides the drift of, what kubechart applied', async () => {
     const { store, service, succeed: submit } = await driftSetup();
-    await submit({
+    const tenant = await submit({
       kind: 'tenant',
       cluster: 'dev',
       tenant: 'driftr',
@@ -472,11 +745,13 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       });
       return run;
     };
-    /** The records of tenant-driftr a pass writes, by run. */
+    /** The records of tenant-driftr a pass writes, by run (the tenant run's baseline, in sync, aside). */
     const pass = async () => {
-      const records = (await service.checkAll()).filter(
+      const all = (await service.checkAll()).filter(
         d => d.target.namespace === 'tenant-driftr',
       );
+      expect(all.find(d => d.runId === tenant.id)?.status).toBe('in-sync');
+      const records = all.filter(d => d.runId !== tenant.id);
       return Object.fromEntries(
         records.map(d => [
           d.runId,

@@ -123,6 +123,7 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
         const request = await reapplyRequest(run, {
           release: body.release,
           history: options.history,
+          drift: (await drift.get(run.id))?.objects,
         });
         return options.submit(credentials, request);
       },

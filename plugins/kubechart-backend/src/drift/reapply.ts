@@ -1,5 +1,9 @@
 import { ConflictError, InputError } from '@backstage/errors';
-import type { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
+import type {
+  CreateRunRequest,
+  DriftObject,
+  Run,
+} from '@kubechart/plugin-kubechart-common';
 import { REDACTED } from '@kubechart/plugin-kubechart-node';
 
 /**
@@ -76,11 +80,17 @@ export const REAPPLICABLE_KINDS: ReadonlyArray<Run['kind']> = [
  * policy and approvals): a release is rolled back to the revision the run left it at; a manifests
  * run's stored manifest is applied again. Throws InputError (400) when that cannot be done exactly:
  * a manifest with redacted values, a run without a Helm revision, a tenant release not named; and
- * ConflictError (409) when the release's revision of that number is no longer the run's.
+ * ConflictError (409) when the release's revision of that number is no longer the run's, or when
+ * `drift` (the run's drifted objects as last recorded) names objects of a tenant run's baseline: a
+ * release rolled back does not restore its quota, limits or network policy; the tenant's next run does.
  */
 export async function reapplyRequest(
   run: Run,
-  options: { release?: string; history: ReleaseHistory },
+  options: {
+    release?: string;
+    history: ReleaseHistory;
+    drift?: DriftObject[];
+  },
 ): Promise<CreateRunRequest> {
   const { cluster, namespace } = run.target;
   const common = {
@@ -113,6 +123,16 @@ export async function reapplyRequest(
       };
     }
     case 'tenant': {
+      const baseline = (options.drift ?? []).filter(o => o.baseline);
+      if (baseline.length) {
+        throw new ConflictError(
+          `The baseline of tenant run ${run.id} drifted (${baseline
+            .map(o => `${o.kind}/${o.name} ${o.state}`)
+            .join(
+              ', ',
+            )}): re-applying the run rolls back a release and does not restore it; submit the tenant again, which restores its quota, limits, network policy and tenant resources`,
+        );
+      }
       const releases = (
         (run.input.releases as Array<{ name?: unknown }> | undefined) ?? []
       ).map(r => String(r?.name ?? ''));

@@ -31,6 +31,7 @@ import {
   labelObject,
   mergePolicyReports,
   parseManifests,
+  redactObject,
   redactValues,
   releasePolicyReport,
   startPostRenderGate,
@@ -41,7 +42,7 @@ import yaml from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { RunStore } from '../database/RunStore';
+import { BaselineObject, RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import { canonicalJson } from '../approvals/plan';
@@ -976,81 +977,78 @@ export class Executors {
     );
     // The quota, limits and default-deny policy are KubeChart's whole: a key anyone added to their spec since
     // (the deployer, an admin of the namespace, may open the policy) is taken out again (`updated`).
+    // What is applied besides the releases, recorded on the run: drift compares it with the live objects.
+    const baseline: BaselineObject[] = [];
+    const ensureWhole = (object: KubeObject) => {
+      baseline.push({ object: redactObject(object), wholeSpec: true });
+      return client.ensure(object as any, { wholeSpec: true });
+    };
     await this.step(
       ctx,
       'resource-quota',
       () =>
-        client.ensure(
-          {
-            apiVersion: 'v1',
-            kind: 'ResourceQuota',
-            metadata: meta('kubechart-quota'),
-            spec: { hard: { ...settings.defaultQuota, ...input.quota?.hard } },
-          } as any,
-          { wholeSpec: true },
-        ),
+        ensureWhole({
+          apiVersion: 'v1',
+          kind: 'ResourceQuota',
+          metadata: meta('kubechart-quota'),
+          spec: { hard: { ...settings.defaultQuota, ...input.quota?.hard } },
+        }),
       r => `ResourceQuota kubechart-quota: ${r}`,
     );
     await this.step(
       ctx,
       'limit-range',
       () =>
-        client.ensure(
-          {
-            apiVersion: 'v1',
-            kind: 'LimitRange',
-            metadata: meta('kubechart-limits'),
-            spec: {
-              limits: [
-                {
-                  type: 'Container',
-                  default: {
-                    ...settings.defaultLimits,
-                    ...input.quota?.defaultLimits,
-                  },
-                  defaultRequest: {
-                    ...settings.defaultRequests,
-                    ...input.quota?.defaultRequests,
-                  },
+        ensureWhole({
+          apiVersion: 'v1',
+          kind: 'LimitRange',
+          metadata: meta('kubechart-limits'),
+          spec: {
+            limits: [
+              {
+                type: 'Container',
+                default: {
+                  ...settings.defaultLimits,
+                  ...input.quota?.defaultLimits,
                 },
-              ],
-            },
-          } as any,
-          { wholeSpec: true },
-        ),
+                defaultRequest: {
+                  ...settings.defaultRequests,
+                  ...input.quota?.defaultRequests,
+                },
+              },
+            ],
+          },
+        }),
       r => `LimitRange kubechart-limits: ${r}`,
     );
     await this.step(
       ctx,
       'network-policy',
       () =>
-        client.ensure(
-          {
-            apiVersion: 'networking.k8s.io/v1',
-            kind: 'NetworkPolicy',
-            metadata: meta('kubechart-default-deny'),
-            spec: {
-              podSelector: {},
-              policyTypes: ['Ingress'],
-              ingress: [
-                { from: [{ podSelector: {} }] },
-                {
-                  from: [
-                    {
-                      namespaceSelector: {
-                        matchLabels: {
-                          'kubernetes.io/metadata.name':
-                            settings.ingressNamespace,
-                        },
+        ensureWhole({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: meta('kubechart-default-deny'),
+          spec: {
+            podSelector: {},
+            policyTypes: ['Ingress'],
+            ingress: [
+              { from: [{ podSelector: {} }] },
+              {
+                from: [
+                  {
+                    namespaceSelector: {
+                      matchLabels: {
+                        'kubernetes.io/metadata.name':
+                          settings.ingressNamespace,
                       },
                     },
-                  ],
-                },
-              ],
-            },
-          } as any,
-          { wholeSpec: true },
-        ),
+                  },
+                ],
+              },
+            ],
+          },
+        }),
       r =>
         `NetworkPolicy kubechart-default-deny (same namespace and ${settings.ingressNamespace} allowed): ${r}`,
     );
@@ -1074,6 +1072,7 @@ export class Executors {
             };
             // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
             labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
+            baseline.push({ object: redactObject(obj), wholeSpec: false });
             outcomes.push(
               `${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(
                 obj as any,
@@ -1085,6 +1084,7 @@ export class Executors {
         r => String(r),
       );
     }
+    await this.deps.store.updateRun(run.id, { baseline });
     let credentials: Record<string, string> = {};
     if (input.credentials?.length) {
       credentials = (await this.step(

@@ -34,7 +34,13 @@ export function withSecretScrubbing<S extends RunStore>(store: S): S {
       out.manifest = r.redactManifest(out.manifest);
     if (typeof out.failureReason === 'string')
       out.failureReason = r.redact(out.failureReason);
-    for (const key of ['values', 'policyReport', 'input', 'applied']) {
+    for (const key of [
+      'values',
+      'policyReport',
+      'input',
+      'applied',
+      'baseline',
+    ]) {
       if (out[key] !== undefined && out[key] !== null)
         out[key] = r.redactDeep(out[key]);
     }
