@@ -465,4 +465,69 @@ describe('the object rules every family shares', () => {
       },
     });
   });
+
+  it('outside env and httpHeaders lists, hides a {name, value} entry only when its name ends in a secret word', () => {
+    // A parameter or sysctl that only mentions a secret word holds no secret: hiding it would leave
+    // the stored manifest unusable for a re-apply.
+    const workflow = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name: 'backup' },
+      spec: {
+        arguments: {
+          parameters: [
+            { name: 'secret-name', value: 'db-credentials' },
+            { name: 'token-ttl', value: '3600' },
+            { name: 's3-key-prefix', value: 'backups/' },
+            { name: 'api-token', value: 'PARAMTOKENVAL' },
+            { name: 'DB_PASSWORD', value: 'PARAMPASSVAL' },
+          ],
+        },
+        securityContext: {
+          sysctls: [{ name: 'kernel.keys.maxkeys', value: '2000' }],
+        },
+      },
+    };
+    const shown = redactKubeObject(workflow, { placeholder: '***' });
+    expect(shown.spec.arguments.parameters).toEqual([
+      { name: 'secret-name', value: 'db-credentials' },
+      { name: 'token-ttl', value: '3600' },
+      { name: 's3-key-prefix', value: 'backups/' },
+      { name: 'api-token', value: '***' },
+      { name: 'DB_PASSWORD', value: '***' },
+    ]);
+    expect(shown.spec.securityContext.sysctls).toEqual([
+      { name: 'kernel.keys.maxkeys', value: '2000' },
+    ]);
+    // A container's env and a probe's headers keep the wide rule: a secret word anywhere.
+    const pod = {
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            env: [
+              { name: 'API_TOKEN_FILE', value: 'ENVTOKENFILEVAL' },
+              { name: 'secret-name', value: 'ENVSECRETNAMEVAL' },
+            ],
+            readinessProbe: {
+              httpGet: {
+                httpHeaders: [{ name: 'X-Token-Id', value: 'HEADERVAL' }],
+              },
+            },
+          },
+        ],
+      },
+    };
+    const container = redactKubeObject(pod, { placeholder: '***' }).spec
+      .containers[0];
+    expect(container.env).toEqual([
+      { name: 'API_TOKEN_FILE', value: '***' },
+      { name: 'secret-name', value: '***' },
+    ]);
+    expect(container.readinessProbe.httpGet.httpHeaders).toEqual([
+      { name: 'X-Token-Id', value: '***' },
+    ]);
+  });
 });

@@ -3,7 +3,7 @@
  * and a Kubernetes object, by their keys; the free text they hold by the shared text rules.
  */
 import { hideListedValues } from './listedValues';
-import { REDACTED, isSecretKey } from './names';
+import { REDACTED, isSecretKey, isSecretName } from './names';
 import { TextRedactionOptions, redactText } from './redactText';
 
 function hasOwn(obj: object, key: string): boolean {
@@ -218,21 +218,35 @@ const CONTAINER_LISTS = new Set([
 ]);
 
 /**
+ * The lists whose `{ name, value }` entries are variables or headers, judged by the wide rule
+ * ({@link isSecretKey}: `API_TOKEN_FILE`); other such entries (a workflow's parameters, a pod's
+ * sysctls) by their name's last word ({@link isSecretName}: `api-token`, not `token-ttl`).
+ */
+const NAMED_VALUE_LISTS = new Set(['env', 'httpHeaders']);
+
+/**
  * In place, at any depth of `obj`: the `value` of every `{ name, value }` entry whose name names a
- * secret ({@link isSecretEnvEntry}) as `placeholder`, and the `command` and `args` of every
- * container (see {@link CONTAINER_LISTS}) through the argument-list rule of {@link redactValues}.
+ * secret ({@link isSecretEnvEntry}; see {@link NAMED_VALUE_LISTS}) as `placeholder`, and the
+ * `command` and `args` of every container (see {@link CONTAINER_LISTS}) through the argument-list
+ * rule of {@link redactValues}.
  */
 function hideNamedValuesAndArguments(obj: unknown, placeholder: string) {
-  // A stack rather than recursion: as deep as the object is, without growing the call stack.
-  const pending: unknown[] = [obj];
+  // A stack rather than recursion: as deep as the object is, without growing the call stack. Each
+  // value with the key of the list holding it, when a list does.
+  const pending: Array<[unknown, string | undefined]> = [[obj, undefined]];
   while (pending.length > 0) {
-    const v = pending.pop();
+    const [v, heldIn] = pending.pop()!;
     if (Array.isArray(v)) {
-      for (const item of v) pending.push(item);
+      for (const item of v) pending.push([item, heldIn]);
       continue;
     }
     if (!isRecord(v)) continue;
-    if (isSecretEnvEntry(v) && holdsValue(v.value)) v.value = placeholder;
+    const isSecret =
+      heldIn !== undefined && NAMED_VALUE_LISTS.has(heldIn)
+        ? isSecretKey
+        : isSecretName;
+    if (isSecretEnvEntry(v, isSecret) && holdsValue(v.value))
+      v.value = placeholder;
     for (const [key, child] of Object.entries(v)) {
       if (CONTAINER_LISTS.has(key) && Array.isArray(child)) {
         for (const container of child) {
@@ -243,7 +257,7 @@ function hideNamedValuesAndArguments(obj: unknown, placeholder: string) {
           }
         }
       }
-      pending.push(child);
+      pending.push([child, Array.isArray(child) ? key : undefined]);
     }
   }
 }
@@ -260,8 +274,10 @@ function hideNamedValuesAndArguments(obj: unknown, placeholder: string) {
  * - ConfigMap (or kind unknown) `data` entries whose key names a secret, and all of `binaryData`
  *   (a Secret's too: opaque bytes, often a packed copy of a config holding credentials);
  * - anywhere in the object, the `value` of a `{ name, value }` entry whose `name` names a secret
- *   ({@link isSecretEnvEntry}: a container's `env`, a probe's or a lifecycle hook's
- *   `httpGet.httpHeaders`, a custom resource's parameters; `null`, `''` and booleans kept);
+ *   ({@link isSecretEnvEntry}; `null`, `''` and booleans kept): in a container's `env` and a probe's
+ *   or a lifecycle hook's `httpGet.httpHeaders`, a secret word anywhere in the name
+ *   ({@link isSecretKey}); elsewhere (a custom resource's parameters, a pod's sysctls) the name's
+ *   last word ({@link isSecretName}: `api-token` is hidden, `token-ttl` and `secret-name` are not);
  * - in the `command` and `args` of every container, init and ephemeral container at any depth
  *   (pods, pod templates, the job templates of CronJobs, custom resources), the argument-list rule
  *   of {@link redactValues}: a flag's value given as the next item (`["--db-password", "x"]`) and
