@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hiddenCharacters } from './hiddenCharacters';
 
 /**
  * Verbs a plan can carry. Each one maps to the kubectl sub-command of the same
@@ -281,23 +282,20 @@ const labelValue = z
   .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/);
 
 /**
- * Characters that change or hide what text shows: format characters (bidi
- * controls U+202A–U+202E and U+2066–U+2069, zero-width U+200B–U+200F, the
- * BOM), line and paragraph separators, and control characters other than the
- * tab and line break a value may hold. Shown in the confirmation, such a
- * character makes the command read differently from what runs.
+ * Refuses text holding a character that hides or reorders what it shows,
+ * naming the first one: shown in the confirmation, such a character makes the
+ * command read differently from what runs. `oneLine` refuses every format,
+ * control and separator character; otherwise a value may hold what text in
+ * it needs ({@link hiddenCharacters}): tabs and line breaks (`\r\n` too),
+ * U+200C and U+200D between letters or emoji, a soft hyphen, a subdivision flag.
  */
-const HIDDEN_IN_VALUE = /[\p{Cf}\p{Zl}\p{Zp}]|(?![\t\n])\p{Cc}/u;
-
-/** The same, with no control character at all: for one-line fields. */
-const HIDDEN_IN_LINE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-
-/** Refuses text holding a character of `hidden`, naming the first one. */
-function shownAsItRuns(schema: z.ZodString, hidden: RegExp) {
+function shownAsItRuns(schema: z.ZodString, oneLine = false) {
   return schema.superRefine((text, ctx) => {
-    const found = hidden.exec(text);
+    const found = oneLine
+      ? /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.exec(text)?.[0]
+      : hiddenCharacters(text)[0]?.char;
     if (found) {
-      const code = found[0].codePointAt(0)!.toString(16).toUpperCase();
+      const code = found.codePointAt(0)!.toString(16).toUpperCase();
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         message: `holds an invisible or direction-changing character (U+${code.padStart(
@@ -321,10 +319,7 @@ export const planSchema = z
     name: dnsName.optional(),
     namespace: dnsName.optional(),
     allNamespaces: z.boolean().optional(),
-    cluster: shownAsItRuns(
-      z.string().min(1).max(253),
-      HIDDEN_IN_LINE,
-    ).optional(),
+    cluster: shownAsItRuns(z.string().min(1).max(253), true).optional(),
     labelSelector: selector.optional(),
     fieldSelector: selector.optional(),
     filter: z.enum(PLAN_FILTERS).optional(),
@@ -338,13 +333,13 @@ export const planSchema = z
     replicas: z.number().int().min(0).max(1000).optional(),
     labels: z.record(labelKey, labelValue).optional(),
     annotations: z
-      .record(labelKey, shownAsItRuns(z.string().max(4096), HIDDEN_IN_VALUE))
+      .record(labelKey, shownAsItRuns(z.string().max(4096)))
       .optional(),
     command: z
-      .array(shownAsItRuns(z.string().max(1024), HIDDEN_IN_VALUE))
+      .array(shownAsItRuns(z.string().max(1024)))
       .max(64)
       .optional(),
-    patch: shownAsItRuns(z.string().max(65536), HIDDEN_IN_VALUE).optional(),
+    patch: shownAsItRuns(z.string().max(65536)).optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {

@@ -1085,7 +1085,7 @@ describe('text that would show differently from what runs', () => {
   it('writes such a character that reaches the command visibly, as a shell reads it', () => {
     // A plan is parsed before it is rendered; renderKubectl is shown its fields as they are.
     expect(renderKubectl(annotate)).toBe(
-      "kubectl annotate deployment/web $'note=ok\\u202e\\u2066 n- pohs 2=sacilper\\u2069\\u2066' --overwrite -n shop",
+      "kubectl annotate deployment/web $'note=ok\\xe2\\x80\\xae\\xe2\\x81\\xa6 n- pohs 2=sacilper\\xe2\\x81\\xa9\\xe2\\x81\\xa6' --overwrite -n shop",
     );
     expect(
       renderKubectl({
@@ -1096,7 +1096,7 @@ describe('text that would show differently from what runs', () => {
         command: ['sh', '-c', "echo 'a'\tb\\\u200B"],
       }),
     ).toBe(
-      "kubectl exec -it web-1 -n shop -- sh -c $'echo \\'a\\'\\tb\\\\\\u200b'",
+      "kubectl exec -it web-1 -n shop -- sh -c $'echo \\'a\\'\\tb\\\\\\xe2\\x80\\x8b'",
     );
     // Text without them is quoted as before.
     expect(

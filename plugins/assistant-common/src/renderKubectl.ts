@@ -141,18 +141,22 @@ const ESCAPES: Record<string, string> = {
 
 /**
  * Writes an argument in bash's `$'…'` quoting, each character of
- * {@link NOT_SHOWN} as its escape (`\u202e`): the command reads as what a
- * shell runs.
+ * {@link NOT_SHOWN} as the escapes of its UTF-8 bytes (U+202E as
+ * `\xe2\x80\xae`): the command reads as what a shell runs, whatever its
+ * locale.
  */
 function ansiQuote(arg: string): string {
   let out = '';
   for (const ch of arg) {
-    const code = ch.codePointAt(0)!;
     if (ESCAPES[ch]) out += ESCAPES[ch];
     else if (!NOT_SHOWN.test(ch)) out += ch;
-    else if (code < 0x80) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, '0')}`;
-    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+    else {
+      // One `\xHH` per UTF-8 byte: bash reads `\u202e` as the character only
+      // in a UTF-8 locale, a byte in any.
+      for (const byte of new TextEncoder().encode(ch)) {
+        out += `\\x${byte.toString(16).padStart(2, '0')}`;
+      }
+    }
   }
   return `$'${out}'`;
 }

@@ -47,4 +47,38 @@ describe('DiffLines', () => {
     );
     expect(screen.queryByText(/invisible or direction-changing/)).toBeNull();
   });
+
+  it('shows a diff of text with Windows line endings, joined emoji and Persian without markers', async () => {
+    await renderInTestApp(
+      <DiffLines
+        patch={[
+          '--- manifest@run-1',
+          '+++ manifest@run-2',
+          '@@ -1,2 +1,2 @@',
+          '-  team: web\r',
+          '+  team: 👨\u200D👩\u200D👧 می\u200Cخواهم\r',
+          '   a: 1\r',
+          '',
+        ].join('\n')}
+        emptyText="No differences."
+      />,
+    );
+    expect(document.querySelector('[data-diff="+"]')!.textContent).toBe(
+      '+  team: 👨\u200D👩\u200D👧 می\u200Cخواهم\r',
+    );
+    expect(document.querySelector('[data-hidden-character]')).toBeNull();
+    expect(screen.queryByText(/invisible or direction-changing/)).toBeNull();
+  });
+
+  it('still marks a carriage return inside a diff line', async () => {
+    await renderInTestApp(
+      <DiffLines
+        patch={['@@ -1 +1 @@', '-a: 1', '+a: 1\rb: 2', ''].join('\n')}
+        emptyText="No differences."
+      />,
+    );
+    expect(document.querySelector('[data-diff="+"]')!.textContent).toBe(
+      '+a: 1⟨U+000D⟩b: 2',
+    );
+  });
 });

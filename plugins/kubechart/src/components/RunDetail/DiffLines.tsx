@@ -68,7 +68,10 @@ export function DiffLines(props: {
     }
     return <Typography color="textSecondary">{props.emptyText}</Typography>;
   }
-  const hidden = countHidden(...hunks.flatMap(hunk => hunk.lines));
+  // A diff line's line break is left out: a carriage return ending it is a `\r\n`'s.
+  const hidden = countHidden(
+    ...hunks.flatMap(hunk => hunk.lines.map(line => `${line}\n`)),
+  );
   return (
     <>
       <HiddenCharactersWarning count={hidden} />
@@ -91,7 +94,7 @@ export function DiffLines(props: {
                   className={`${classes.line} ${kind ?? ''}`}
                   data-diff={kind ? line[0] : ' '}
                 >
-                  <VisibleText text={line} />
+                  <VisibleText text={line} lineBreakAfter />
                 </span>
               );
             })}

@@ -15,6 +15,7 @@ import {
   HiddenCharactersWarning,
   VisibleText,
   countHidden,
+  withoutColours,
 } from '../shared/visibleText';
 
 const useStyles = makeStyles(theme => ({
@@ -71,7 +72,7 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
               </strong>
             </Typography>
             <Typography variant="body2" color="textSecondary">
-              <VisibleText text={step.message ?? ''} />
+              <VisibleText text={withoutColours(step.message ?? '')} />
             </Typography>
             <Typography variant="caption" color="textSecondary" align="right">
               {step.startedAt && step.endedAt
@@ -89,9 +90,15 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
       </Typography>
       <HiddenCharactersWarning
         count={countHidden(
-          ...steps.flatMap(step => [step.name, step.message]),
+          ...steps.flatMap(step => [
+            step.name,
+            withoutColours(step.message ?? ''),
+          ]),
           ...lines.map(
-            line => `${line.step ?? ''}${withoutStackTrace(line.message)}`,
+            line =>
+              `${line.step ?? ''}${withoutColours(
+                withoutStackTrace(line.message),
+              )}`,
           ),
         )}
       />
@@ -106,8 +113,8 @@ export function RunSteps(props: { events: RunEvent[]; runStatus: string }) {
             <span key={line.seq} className={level ?? ''}>
               {formatTimestamp(line.at).slice(11)}{' '}
               <VisibleText
-                text={`${line.step ? `[${line.step}] ` : ''}${withoutStackTrace(
-                  line.message,
+                text={`${line.step ? `[${line.step}] ` : ''}${withoutColours(
+                  withoutStackTrace(line.message),
                 )}`}
               />
               {'\n'}
