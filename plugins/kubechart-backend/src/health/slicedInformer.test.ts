@@ -2,12 +2,14 @@ import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
 import {
+  ApiException,
   CoreV1Api,
   PatchStrategy,
   V1ConfigMap,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
+import { describeKubeError } from '../lib/kubeErrors';
 import { listInPages } from './listInPages';
 import { SlicedListWatch } from './slicedInformer';
 import { makeWatchRequest } from './watchRequest';
@@ -441,8 +443,9 @@ describe('SlicedListWatch', () => {
       await settle();
       expect(errors).toHaveLength(1);
       expect(informer.provenAt()).toBe(5000);
-      // Resumed: an ERROR event on the stream proves nothing, nor does the clean end after it.
-      const resumed = informer.start();
+      // Resumed: an ERROR event on the stream proves nothing, nor does the clean end after it; it
+      // is the informer's failure.
+      const failed = informer.start();
       await settle();
       expect(calls).toHaveLength(2);
       expect(calls[1].query.resourceVersion).toBe('11');
@@ -455,8 +458,13 @@ describe('SlicedListWatch', () => {
       calls[1].done(null);
       await settle();
       expect(informer.provenAt()).toBe(5000);
-      // The watch made next (from the same resourceVersion) delivers a change: proof.
+      expect(errors).toHaveLength(2);
+      await failed;
+      // Started again, the watch (from the same resourceVersion) delivers a change: proof.
+      const resumed = informer.start();
+      await settle();
       expect(calls).toHaveLength(3);
+      expect(calls[2].query.resourceVersion).toBe('11');
       now = 251_000;
       calls[2].event('ADDED', {
         ...configMap('b'),
@@ -469,6 +477,81 @@ describe('SlicedListWatch', () => {
       calls[2].done(null);
       await settle();
       expect(informer.provenAt()).toBe(260_000);
+      await informer.stop();
+    });
+
+    it('reports an ERROR event other than 410 as an error, and watches again only when started again, from where it was', async () => {
+      const { informer, calls, errors } = setUp([listed]);
+      await informer.start();
+      now = 5000;
+      calls[0].event('BOOKMARK', bookmark('11'));
+      // What the API server sends when it cannot decode (or decrypt) an object it would send.
+      now = 6000;
+      calls[0].event('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'unable to decode an event from the watch stream',
+        reason: 'InternalError',
+        code: 500,
+      });
+      calls[0].event('ADDED', {
+        ...configMap('late'),
+        metadata: { name: 'late', resourceVersion: '12' },
+      });
+      calls[0].done(null);
+      await settle();
+      await settle();
+      // No watch again at once (it would fail the same way, as fast as the server answers).
+      expect(calls).toHaveLength(1);
+      expect(calls[0].signal.aborted).toBe(true);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(ApiException);
+      expect(errors[0]).toMatchObject({
+        code: 500,
+        body: {
+          reason: 'InternalError',
+          message: 'unable to decode an event from the watch stream',
+        },
+      });
+      expect(describeKubeError(errors[0])).toBe(
+        'Kubernetes API answered 500: unable to decode an event from the watch stream',
+      );
+      // Nothing after the ERROR is taken in, and it proves nothing.
+      expect(informer.get('late')).toBeUndefined();
+      expect(informer.provenAt()).toBe(5000);
+      // Started again (the health cache does after its delay): it resumes from where it was.
+      const resumed = informer.start();
+      await settle();
+      expect(calls).toHaveLength(2);
+      expect(calls[1].query.resourceVersion).toBe('11');
+      now = 9000;
+      calls[1].event('BOOKMARK', bookmark('12'));
+      await resumed;
+      expect(informer.provenAt()).toBe(9000);
+      expect(errors).toHaveLength(1);
+      await informer.stop();
+    });
+
+    it('lists again after an ERROR event of 410 Expired, with no error', async () => {
+      const { informer, calls, errors } = setUp([listed, listed]);
+      await informer.start();
+      calls[0].event('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'too old resource version: 1 (426)',
+        reason: 'Expired',
+        code: 410,
+      });
+      calls[0].done(null);
+      await settle();
+      await settle();
+      expect(errors).toEqual([]);
+      expect(calls).toHaveLength(2);
+      expect(calls[1].query.resourceVersion).toBe('10');
       await informer.stop();
     });
 

@@ -1,4 +1,5 @@
 import {
+  ApiException,
   Informer,
   KubernetesObject,
   ObjectCache,
@@ -12,6 +13,27 @@ export const RELIST_SLICE = 500;
 
 type Verb = 'add' | 'update' | 'delete' | 'error' | 'connect';
 const is410 = (err: any) => err?.statusCode === 410 || err?.code === 410;
+/** An ERROR event's Status saying the watch's resourceVersion is too old (410 Gone / Expired). */
+const isExpired = (status: any) =>
+  status?.code === 410 ||
+  status?.reason === 'Expired' ||
+  status?.reason === 'Gone';
+
+/**
+ * The error an ERROR event (other than 410) ends a watch with: its Status as an answer of the API
+ * server (code, reason, message), as client-go's reflector returns it. A Status without a code is
+ * taken as 500 (an ERROR event is the server's failure).
+ */
+function watchStatusError(path: string, status: any): ApiException<unknown> {
+  const code =
+    typeof status?.code === 'number' && status.code > 0 ? status.code : 500;
+  const what = `the watch of ${path} sent an ERROR event${
+    typeof status?.reason === 'string' ? ` (${status.reason})` : ''
+  }`;
+  const body = status && typeof status === 'object' ? { ...status } : {};
+  if (typeof body.message !== 'string' || !body.message) body.message = what;
+  return new ApiException(code, what, body, {});
+}
 const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
 /** The events of a watch besides ERROR. */
 const WATCH_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK']);
@@ -293,7 +315,14 @@ export class SlicedListWatch<T extends KubernetesObject>
           if (phase === 'ERROR') {
             failed = true;
             // 410 Expired comes as an ERROR event on a 200 answer; the watch ends next and lists again.
-            if (object?.code === 410) this.resourceVersion = '';
+            if (isExpired(object)) {
+              this.resourceVersion = '';
+              return;
+            }
+            // Any other (500 when the server cannot decode or decrypt an object it would send) ends
+            // the watch as the informer's failure, as client-go's reflector: watching again at once
+            // from the same resourceVersion fails the same way, as fast as the server answers.
+            void this.next(run, watchStatusError(this.path, object));
             return;
           }
           if (!WATCH_EVENTS.has(phase)) {

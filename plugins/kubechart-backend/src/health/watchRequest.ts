@@ -5,9 +5,10 @@ import https from 'node:https';
 /**
  * Starts a watch request. `event` gets each line of the stream (`type`, `object`); `done` is called
  * once, when the stream ends (null: the server ended it cleanly) or fails (an answer other than 200,
- * a broken connection, a line that is not a watch event, the signal aborting it). The promise
- * settles once the request is sent, not when it is answered; it rejects only when the request could
- * not be prepared (credentials of the kubeconfig), and then `done` is not called.
+ * a broken connection, a line that is not a watch event or is longer than {@link MAX_WATCH_LINE_BYTES},
+ * the signal aborting it). The promise settles once the request is sent, not when it is answered; it
+ * rejects only when the request could not be prepared (credentials of the kubeconfig), and then
+ * `done` is not called.
  */
 export type WatchRequest = (
   path: string,
@@ -16,6 +17,12 @@ export type WatchRequest = (
   done: (err: unknown) => void,
   signal: AbortSignal,
 ) => Promise<void>;
+
+/**
+ * The longest line (one watch event) a watch may send: 16 MiB. An object etcd stores is at most
+ * 1.5 MiB by default; a longer line is refused, not held in memory while it grows.
+ */
+export const MAX_WATCH_LINE_BYTES = 16 * 1024 * 1024;
 
 /** How long a connection may be idle before TCP keep-alive probes it (as client-node's Watch). */
 const KEEP_ALIVE_MS = 30_000;
@@ -93,37 +100,64 @@ export function makeWatchRequest(kubeConfig: KubeConfig): {
           response.on('error', end);
           return;
         }
-        response.setEncoding('utf8');
-        let rest = '';
-        response.on('data', (chunk: string) => {
-          rest += chunk;
-          let newline = rest.indexOf('\n');
-          while (newline >= 0 && !state.ended) {
-            const line = rest.slice(0, newline).trim();
-            rest = rest.slice(newline + 1);
-            newline = rest.indexOf('\n');
-            if (!line) continue;
-            let parsed: any;
-            try {
-              parsed = JSON.parse(line);
-            } catch {
-              parsed = undefined;
-            }
-            if (typeof parsed?.type !== 'string') {
-              // What is not a watch event cannot be followed: the stream is given up.
+        // Bytes, not text: a newline (0x0a) is never part of a multi-byte UTF-8 character. Only each
+        // new chunk is searched for it; the pieces of a line are joined once it is whole.
+        const pieces: Buffer[] = [];
+        let pending = 0;
+        const eventOf = (line: string) => {
+          if (!line) return;
+          let parsed: any;
+          try {
+            parsed = JSON.parse(line);
+          } catch {
+            parsed = undefined;
+          }
+          if (typeof parsed?.type !== 'string') {
+            // What is not a watch event cannot be followed: the stream is given up.
+            end(
+              new Error(
+                `the watch of ${path} sent a line that is not an event`,
+              ),
+            );
+            return;
+          }
+          event(parsed.type, parsed.object);
+        };
+        response.on('data', (chunk: Buffer) => {
+          let from = 0;
+          while (!state.ended) {
+            const newline = chunk.indexOf(0x0a, from);
+            const to = newline < 0 ? chunk.length : newline;
+            if (pending + to - from > MAX_WATCH_LINE_BYTES) {
               end(
                 new Error(
-                  `the watch of ${path} sent a line that is not an event`,
+                  `the watch of ${path} sent a line of more than ${
+                    MAX_WATCH_LINE_BYTES / 1024 / 1024
+                  } MiB without its end: the watch was given up`,
                 ),
               );
               return;
             }
-            event(parsed.type, parsed.object);
+            if (newline < 0) {
+              if (to > from) {
+                pieces.push(chunk.subarray(from));
+                pending += to - from;
+              }
+              return;
+            }
+            pieces.push(chunk.subarray(from, newline));
+            const line = Buffer.concat(pieces, pending + newline - from)
+              .toString('utf8')
+              .trim();
+            pieces.length = 0;
+            pending = 0;
+            from = newline + 1;
+            eventOf(line);
           }
         });
         response.on('error', end);
         response.on('end', () => {
-          if (rest.trim())
+          if (Buffer.concat(pieces, pending).toString('utf8').trim())
             end(new Error(`the watch of ${path} ended inside an event`));
           else end(null);
         });
