@@ -231,6 +231,17 @@ export interface Config {
       frequencySeconds?: number;
       /** How long one pass of the drift job may take before it is abandoned, in seconds. Default 300. */
       timeoutSeconds?: number;
+      /**
+       * Fields a field manager other than helm and kubechart may add to an object without it being
+       * drift. `path` is a drift path (`spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]`,
+       * `[*]` for any list item) and covers the fields under it; `manager`, when given, limits the
+       * entry to that field manager. Replaces the default whole; a path that cannot be read stops
+       * the backend from starting. Default: the pod template annotation
+       * `kubectl.kubernetes.io/restartedAt` (any manager, `kubectl rollout restart`), and
+       * `webhooks[*].clientConfig.caBundle` and `spec.conversion.webhook.clientConfig.caBundle`
+       * written by `cert-manager-cainjector`.
+       */
+      ignoreAddedFields?: Array<{ manager?: string; path: string }>;
     };
     tenant?: {
       /** Namespace of the ingress controller, allowed through the tenant NetworkPolicy. Default `ingress-nginx`. */

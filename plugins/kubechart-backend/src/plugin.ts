@@ -312,6 +312,19 @@ export const kubechartPlugin = createBackendPlugin({
             logger,
             // The cluster-scoped kinds runs may apply: drift reads no other cluster-scoped object.
             settings,
+            // Fields other managers add that are not drift (replaces the default list when set).
+            ...(config.has('kubechart.drift.ignoreAddedFields')
+              ? {
+                  ignoreAddedFields: config
+                    .getConfigArray('kubechart.drift.ignoreAddedFields')
+                    .map(c => ({
+                      ...(c.has('manager')
+                        ? { manager: c.getString('manager') }
+                        : {}),
+                      path: c.getString('path'),
+                    })),
+                }
+              : {}),
             onDriftChanged: d => {
               // Heard by every signed-in user: says only that some drift changed, not whose or how.
               publish(KUBECHART_DRIFT_CHANNEL, refetch);

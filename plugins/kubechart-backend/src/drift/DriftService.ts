@@ -33,10 +33,13 @@ import {
   valueAt,
 } from './compare';
 import {
+  DEFAULT_IGNORED_ADDED_FIELDS,
   FieldOwner,
+  IgnoredAddedField,
   ManagedFieldsEntry,
   addedFields,
   fieldOwner,
+  readIgnoredAddedFields,
 } from './fieldOwners';
 import {
   NO_BASELINE_MESSAGE,
@@ -62,6 +65,11 @@ export type DriftServiceOptions = {
   settings?: Pick<EngineSettings, 'allowedClusterScopedKinds'>;
   /** The most objects one pass compares (default {@link DEFAULT_MAX_OBJECTS_PER_PASS}). */
   maxObjectsPerPass?: number;
+  /**
+   * Fields other managers add that are not drift (`kubechart.drift.ignoreAddedFields`; default
+   * {@link DEFAULT_IGNORED_ADDED_FIELDS}). A path that cannot be read is refused at construction.
+   */
+  ignoreAddedFields?: readonly IgnoredAddedField[];
 };
 
 /**
@@ -103,8 +111,18 @@ const MAX_NOT_COMPARED_PATHS = 20;
 /** The not-compared fields a record's message names. */
 const NOT_COMPARED_NAMED = 3;
 
-/** What the comparison of one live object found. */
-type Compared = { drifted?: DriftObject; notCompared?: DriftNotCompared };
+/** The most added fields (set by other managers, not by the manifest) a record lists per object. */
+export const MAX_ADDED_FIELDS_PER_OBJECT = 100;
+
+/**
+ * What the comparison of one live object found; `added`: how many fields other managers added, and
+ * how many of them the record lists.
+ */
+type Compared = {
+  drifted?: DriftObject;
+  notCompared?: DriftNotCompared;
+  added?: { count: number; listed: number };
+};
 
 const HOOK_ANNOTATION = 'helm.sh/hook';
 
@@ -121,9 +139,13 @@ function groupOf(apiVersion: string) {
  */
 export class DriftService {
   private readonly discovery: ClusterDiscovery;
+  private readonly ignoreAdded: ReturnType<typeof readIgnoredAddedFields>;
 
   constructor(private readonly options: DriftServiceOptions) {
     this.discovery = new ClusterDiscovery(options.clusters);
+    this.ignoreAdded = readIgnoredAddedFields(
+      options.ignoreAddedFields ?? DEFAULT_IGNORED_ADDED_FIELDS,
+    );
   }
 
   /**
@@ -288,6 +310,11 @@ export class DriftService {
     }
     const drifted: DriftObject[] = [];
     const secretFields: DriftNotCompared[] = [];
+    const addedIn: Array<{
+      object: DriftObject;
+      count: number;
+      listed: number;
+    }> = [];
     let notCompared = 0;
     const compared = [...baseline, ...own];
     try {
@@ -300,13 +327,12 @@ export class DriftService {
         // Other requests are served between objects: a pass of many large objects does not hold
         // the backend's event loop.
         await new Promise(resolve => setImmediate(resolve));
-        // A run an action recorded applied with managers not known: only later writers count.
-        const c = await this.compare(
-          run.target.cluster,
-          o,
-          run.action ? run.finishedAt : undefined,
-        );
+        // A run an action recorded applied with managers not known: fields other managers added
+        // are not looked for.
+        const c = await this.compare(run.target.cluster, o, !run.action);
         if (c.drifted) drifted.push(c.drifted);
+        if (c.drifted && c.added)
+          addedIn.push({ object: c.drifted, ...c.added });
         if (c.notCompared) secretFields.push(c.notCompared);
       }
     } catch (e) {
@@ -336,6 +362,7 @@ export class DriftService {
             this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS
           } objects`,
           notComparedMessage('unknown', secretFields),
+          addedFieldsMessage(addedIn),
         ]
           .filter(Boolean)
           .join('; '),
@@ -347,6 +374,7 @@ export class DriftService {
       [
         notComparedMessage(status, secretFields),
         baselineDrift.length ? baselineDriftMessage(baselineDrift) : undefined,
+        addedFieldsMessage(addedIn),
       ]
         .filter(Boolean)
         .join('; ') || undefined;
@@ -418,7 +446,7 @@ export class DriftService {
   private async compare(
     cluster: string,
     applied: AppliedObject,
-    addedSince?: string,
+    findAdded: boolean,
   ): Promise<Compared> {
     const { object, namespace } = applied;
     const id = {
@@ -458,25 +486,26 @@ export class DriftService {
     // Fields a manager other than helm and the engine set that the manifest does not (a container
     // added with kubectl edit), beyond the differences already found.
     const differing = differences.map(d => formatPath(d.segments));
-    const added = addedFields(
-      managedFields,
-      whole ? asStored(object) : object,
-      live,
-      {
-        appliers: [
-          this.options.client(cluster).fieldManager ?? 'kubechart',
-          HELM_FIELD_MANAGER,
-        ],
-        ...(addedSince ? { since: addedSince } : {}),
-      },
-    ).filter(a => {
-      const path = formatPath(a.segments);
-      return !differing.some(
-        p => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`),
-      );
-    });
-    if (differences.length === 0 && added.length === 0)
+    const differingSet = new Set(differing);
+    const allAdded = findAdded
+      ? addedFields(managedFields, whole ? asStored(object) : object, live, {
+          appliers: [
+            this.options.client(cluster).fieldManager ?? 'kubechart',
+            HELM_FIELD_MANAGER,
+          ],
+          ignore: this.ignoreAdded,
+        }).filter(
+          a =>
+            // Not under a difference already found (each prefix looked up: linear in the fields).
+            !a.segments.some((_, i) =>
+              differingSet.has(formatPath(a.segments.slice(0, i + 1))),
+            ),
+        )
+      : [];
+    if (differences.length === 0 && allAdded.length === 0)
       return notCompared ? { notCompared } : {};
+    // Listed up to a bound per object; the record's message counts the rest.
+    const added = allAdded.slice(0, MAX_ADDED_FIELDS_PER_OBJECT);
     // What is shown of the live object is redacted like history (Secret data, secret-looking env
     // values), and none of a live value whose applied one history holds redacted.
     const shown = redactObject(live);
@@ -485,15 +514,22 @@ export class DriftService {
         ...d,
         owner: fieldOwner(managedFields, d.segments),
       })),
-      ...added.map(a => ({ ...a, owner: a })),
+      // No value: the manifest holds none of it, and what another manager added may hold a secret
+      // the redaction rules do not know (a connection string, a token in an annotation or an arg).
+      ...added.map(a => ({
+        segments: a.segments,
+        expected: undefined,
+        actual: undefined,
+        owner: a as FieldOwner,
+        added: true,
+      })),
     ];
     const fields: DriftField[] = owned.map(d => {
       const owner = d.owner;
-      const actual = shownLive(
-        d.expected,
-        valueAt(shown, d.segments),
-        d.segments,
-      );
+      const actual =
+        'added' in d
+          ? undefined
+          : shownLive(d.expected, valueAt(shown, d.segments), d.segments);
       return {
         path: formatPath(d.segments),
         ...(d.expected !== undefined ? { expected: d.expected } : {}),
@@ -509,6 +545,9 @@ export class DriftService {
     return {
       drifted: { ...id, state: 'changed', fields, ...mark },
       ...(notCompared ? { notCompared } : {}),
+      ...(allAdded.length
+        ? { added: { count: allAdded.length, listed: added.length } }
+        : {}),
     };
   }
 
@@ -567,6 +606,33 @@ function notComparedMessage(
     : `${fields} ${
         count === 1 ? 'was' : 'were'
       } not compared, as ${why}: ${list}`;
+}
+
+/**
+ * What a record says of the fields other managers added (listed with their path and manager, no
+ * value): a re-apply does not remove them, and how many of them are not listed.
+ */
+function addedFieldsMessage(
+  added: Array<{ object: DriftObject; count: number; listed: number }>,
+): string | undefined {
+  const count = added.reduce((n, a) => n + a.count, 0);
+  if (count === 0) return undefined;
+  const unlisted = added
+    .filter(a => a.count > a.listed)
+    .map(
+      a => `${a.object.kind}/${a.object.name}: and ${a.count - a.listed} more`,
+    );
+  return `${count} field${count === 1 ? '' : 's'} the manifest does not set ${
+    count === 1 ? 'was' : 'were'
+  } added by other field managers${
+    unlisted.length
+      ? ` (${MAX_ADDED_FIELDS_PER_OBJECT} listed per object; ${unlisted.join(
+          ', ',
+        )})`
+      : ''
+  }; a re-apply does not remove ${count === 1 ? 'it' : 'them'}: remove ${
+    count === 1 ? 'it' : 'them'
+  } by hand or replace the object`;
 }
 
 /** The earliest time a field drifted after the run ended (managedFields times), if any is known. */

@@ -179,6 +179,71 @@ describe('compareObject', () => {
     ]);
   });
 
+  it('compares a list of arguments holding a redacted value item by item, the redacted item not compared', () => {
+    // History stores `["--db-password", "hunter2", …]` as below: only the password is unknown.
+    const withArgs = JSON.parse(JSON.stringify(applied));
+    withArgs.spec.template.spec.containers[0].args = [
+      '--db-password',
+      '***',
+      '--auth',
+      'required',
+    ];
+    const argsPath = 'spec.template.spec.containers[name=web].args';
+    const live = (args: unknown[]) =>
+      liveOf(l => {
+        l.spec.template.spec.containers[1].args = args;
+      });
+    // The same arguments, whatever the password: no difference, the list named as not compared.
+    const skipped: Parameters<typeof formatPath>[0][] = [];
+    expect(
+      compareObject(
+        withArgs,
+        live(['--db-password', 'hunter2', '--auth', 'required']),
+        skipped,
+      ),
+    ).toEqual([]);
+    expect(skipped.map(formatPath)).toContain(argsPath);
+    // Another item, or another number of items: a difference, the live list shown without its strings.
+    for (const args of [
+      ['--db-password', 'hunter2', '--auth', 'none', '--debug-endpoints'],
+      ['--db-password', 'hunter2', '--auth', 'none'],
+      ['--db-password', 'hunter2', '--auth'],
+    ]) {
+      const notCompared: Parameters<typeof formatPath>[0][] = [];
+      const found = compareObject(withArgs, live(args), notCompared);
+      expect(found.map(d => formatPath(d.segments))).toEqual([argsPath]);
+      expect(found[0].expected).toEqual([
+        '--db-password',
+        '***',
+        '--auth',
+        'required',
+      ]);
+      expect(found[0].actual).toEqual(args.map(() => '***'));
+      expect(notCompared.map(formatPath)).not.toContain(argsPath);
+    }
+    // An item that only holds the placeholder, or a list of maps holding one: not compared, as before.
+    withArgs.spec.template.spec.containers[0].args = [
+      '--db-url=postgres://app:***@db',
+      '--auth',
+      'required',
+    ];
+    const partial: Parameters<typeof formatPath>[0][] = [];
+    expect(
+      compareObject(
+        withArgs,
+        live(['--db-url=postgres://app:x@db', '--auth', 'required']),
+        partial,
+      ),
+    ).toEqual([]);
+    expect(partial.map(formatPath)).toContain(argsPath);
+    expect(
+      compareObject(
+        withArgs,
+        live(['--db-url=postgres://app:x@db', '--auth', 'none']),
+      ).map(d => formatPath(d.segments)),
+    ).toEqual([argsPath]);
+  });
+
   it('reports a secret field and an env entry holding a secret that the live object lacks, without their value', () => {
     const secret = {
       apiVersion: 'v1',
@@ -752,6 +817,12 @@ describe('fieldOwner', () => {
       data: { password: 'eA==', extra: 'eQ==' },
     };
     const patched = [
+      {
+        manager: 'helm',
+        operation: 'Update',
+        time: '2026-12-03T09:00:00Z',
+        fieldsV1: { 'f:stringData': { 'f:password': {} } },
+      },
       {
         manager: 'kubectl-patch',
         operation: 'Update',

@@ -111,6 +111,29 @@ function covers(
   return sameScalar(expected, actual, field, parent);
 }
 
+const isScalar = (v: unknown) =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/**
+ * Whether the live list `actual` holds as many items as the applied list of scalars `expected`,
+ * each the same as the applied one at its place but where that one holds a redacted value (stored
+ * so, it cannot be compared: whatever the live item there is, it is not known to differ).
+ */
+function sameScalarsBut(
+  expected: unknown[],
+  actual: unknown,
+  field: string | undefined,
+  parent: string | undefined,
+): boolean {
+  return (
+    Array.isArray(actual) &&
+    expected.length === actual.length &&
+    expected.every(
+      (e, i) => isRedacted(e) || sameScalar(e, actual[i], field, parent),
+    )
+  );
+}
+
 /**
  * Label selectors: what they select changes with any key added or removed, so they are compared
  * exactly (an applied `podSelector: {}` selects every pod, a live `{matchLabels: …}` only some).
@@ -244,7 +267,10 @@ function redactedPaths(value: unknown, path: PathSegment[]): PathSegment[][] {
  * is a difference.
  * Fields whose applied value was redacted in history cannot be compared when the live object has
  * them: they are skipped, and their paths added to `notCompared`, when given (a part of the object
- * skipped as a whole because it holds such a value, e.g. an atomic list, is one path). Such a field
+ * skipped as a whole because it holds such a value, e.g. an atomic list of maps, is one path). A
+ * list of scalars holding such a value (a container's args) is compared item by item but for the
+ * items holding one: a different length or another item is a difference, shown by {@link shownLive};
+ * else the list is named in `notCompared`. Such a field
  * the live map lacks, or a list-map item holding one that the live list lacks, is a difference whose
  * `expected` is the stored, redacted value. A map the live object lacks as a whole (a Secret's
  * `stringData`, never returned by the API server) is skipped.
@@ -369,20 +395,26 @@ export function compareObject(
         }
         return;
       }
+      const parent = path[path.length - 2];
+      const parentField =
+        parent && 'field' in parent ? parent.field : undefined;
       // An atomic list is one value: it differs as a whole.
       if (containsRedacted(expected)) {
-        skip([path]);
+        // A list of scalars (a container's args, stored `["--db-password", "***", …]`) is compared
+        // item by item: the items holding a redacted value are not compared, every other item is.
+        if (
+          expected.every(isScalar) &&
+          !sameScalarsBut(expected, actual, field, parentField)
+        )
+          out.push({
+            segments: path,
+            expected,
+            actual: shownLive(expected, actual, path),
+          });
+        else skip([path]);
         return;
       }
-      const parent = path[path.length - 2];
-      if (
-        !covers(
-          expected,
-          actual,
-          field,
-          parent && 'field' in parent ? parent.field : undefined,
-        )
-      )
+      if (!covers(expected, actual, field, parentField))
         out.push({ segments: path, expected, actual });
       return;
     }

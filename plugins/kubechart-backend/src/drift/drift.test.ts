@@ -304,6 +304,10 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
   });
 
   /** A Deployment the enforced policy accepts, with one container `web` and `env`. */
+  /** Waits into the next second: managedFields times are whole seconds. */
+  const nextSecond = () =>
+    new Promise(r => setTimeout(r, 1050 - (Date.now() % 1000)));
+
   const hardenedDeployment = (env: unknown[] = []) => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -380,6 +384,8 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       (await service.checkAll()).find(d => d.runId === applied.id)!;
     // Defaults (policyTypes, port protocol, container fields) and status do not count.
     expect(await recordOf()).toMatchObject({ status: 'in-sync', objects: [] });
+    // Only writes later than the run's (whole seconds) count as added.
+    await nextSecond();
 
     // The deny-all policy narrowed to no pod, the rule opened to every address, a container added.
     await kubectl(
@@ -487,16 +493,213 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
         object: 'Deployment/web',
         fields: [
           {
+            // By path and manager: no live value of what the manifest does not hold.
             path: 'spec.template.spec.containers[name=miner]',
-            actual: expect.objectContaining({
-              name: 'miner',
-              securityContext: { privileged: true },
-            }),
             manager: 'kubectl-edit',
           },
         ],
       },
     ]);
+  });
+
+  it('does not count the defaults the creator of an object owns when a manifests run took it over from kubectl apply', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'drifttk',
+      releases: [],
+    });
+    const file = join(dir, 'drifttk-web.json');
+    writeFileSync(file, JSON.stringify(hardenedDeployment()));
+    await kubectl('-n', 'tenant-drifttk', 'apply', '-f', file);
+    await nextSecond();
+    const deployment = hardenedDeployment();
+    deployment.spec.replicas = 2;
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-drifttk',
+      manifests: JSON.stringify(deployment),
+    });
+    // kubectl's entry owns the defaults it created the object with (strategy, dnsPolicy…).
+    const live = JSON.parse(
+      (
+        await kubectl(
+          '-n',
+          'tenant-drifttk',
+          'get',
+          'deployment/web',
+          '-o',
+          'json',
+          '--show-managed-fields',
+        )
+      ).stdout,
+    );
+    expect(
+      live.metadata.managedFields.map((m: any) => m.manager).sort(),
+    ).toEqual(
+      expect.arrayContaining(['kubechart', 'kubectl-client-side-apply']),
+    );
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect({ status: record.status, objects: record.objects }).toEqual({
+      status: 'in-sync',
+      objects: [],
+    });
+  });
+
+  it('does not count a rollout restart as drift', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'driftrst',
+      releases: [],
+    });
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-driftrst',
+      manifests: JSON.stringify(hardenedDeployment()),
+    });
+    const recordOf = async () =>
+      (await service.checkAll()).find(d => d.runId === applied.id)!;
+    expect(await recordOf()).toMatchObject({ status: 'in-sync', objects: [] });
+    await nextSecond();
+    await kubectl(
+      '-n',
+      'tenant-driftrst',
+      'rollout',
+      'restart',
+      'deployment/web',
+    );
+    const live = JSON.parse(
+      (
+        await kubectl(
+          '-n',
+          'tenant-driftrst',
+          'get',
+          'deployment/web',
+          '-o',
+          'json',
+        )
+      ).stdout,
+    );
+    expect(
+      live.spec.template.metadata.annotations[
+        'kubectl.kubernetes.io/restartedAt'
+      ],
+    ).toBeTruthy();
+    expect(await recordOf()).toMatchObject({ status: 'in-sync', objects: [] });
+  });
+
+  it('names added fields by path and manager only, never their live values, lists at most 100 per object and says a re-apply does not remove them', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'drifte',
+      releases: [],
+    });
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-drifte',
+      manifests: [
+        hardenedDeployment(),
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'settings' },
+          data: { mode: 'fast' },
+        },
+      ]
+        .map(o => JSON.stringify(o))
+        .join('\n---\n'),
+    });
+    await nextSecond();
+    await kubectl(
+      '-n',
+      'tenant-drifte',
+      'patch',
+      'deployment',
+      'web',
+      '-p',
+      JSON.stringify({
+        spec: {
+          template: {
+            metadata: {
+              annotations: {
+                notify: 'https://hooks.slack.com/services/T0/B0/hunter4slack',
+              },
+            },
+            spec: {
+              containers: [
+                {
+                  name: 'debug',
+                  image: 'registry.example.com/team/debug:1.0.0',
+                  args: ['-p', 'hunter3'],
+                  env: [
+                    { name: 'DB', value: 'postgres://app:hunter2@db' },
+                    { name: 'STRIPE', value: 'sk_live_hunter5' },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+    const keys = Object.fromEntries(
+      Array.from({ length: 150 }, (_, i) => [`k${i}`, `v${i}`]),
+    );
+    await kubectl(
+      '-n',
+      'tenant-drifte',
+      'patch',
+      'configmap',
+      'settings',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data: keys }),
+    );
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect(record.status).toBe('drifted');
+    const text = JSON.stringify(record);
+    for (const secret of ['hunter2', 'hunter3', 'hunter4slack', 'sk_live'])
+      expect(text).not.toContain(secret);
+    const web = record.objects.find(o => o.kind === 'Deployment')!;
+    expect(
+      web.fields
+        .map(({ changedAt: _c, ...f }) => f)
+        .sort((a, b) => a.path.localeCompare(b.path)),
+    ).toEqual([
+      // Field by field: the ignored restartedAt annotation may be among them.
+      {
+        path: 'spec.template.metadata.annotations.notify',
+        manager: 'kubectl-patch',
+      },
+      {
+        path: 'spec.template.spec.containers[name=debug]',
+        manager: 'kubectl-patch',
+      },
+    ]);
+    const settings = record.objects.find(o => o.kind === 'ConfigMap')!;
+    expect(settings.fields).toHaveLength(100);
+    expect(settings.fields[0]).toEqual({
+      path: expect.stringMatching(/^data\.k\d+$/),
+      manager: 'kubectl-patch',
+      changedAt: expect.any(String),
+    });
+    expect(record.message).toContain('ConfigMap/settings: and 50 more');
+    expect(record.message).toContain(
+      '152 fields the manifest does not set were added by other field managers',
+    );
+    expect(record.message).toContain('a re-apply does not remove them');
   });
 
   it('shows no live value of an env entry held as a secret when its name appears twice', async () => {
@@ -554,6 +757,73 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
           { name: 'ADMIN_PW', value: '***' },
           { name: 'ADMIN_PW', value: '***' },
         ],
+      }),
+    ]);
+    expect(JSON.stringify(record)).not.toContain(secret);
+  });
+
+  it('reports arguments changed with kubectl beside a flag value stored redacted, showing no live argument', async () => {
+    const { service, succeed } = await driftSetup();
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: 'drifta',
+      releases: [],
+    });
+    const secret = 'hunter2hunter2';
+    const deployment: any = hardenedDeployment();
+    deployment.spec.template.spec.containers[0].args = [
+      '--db-password',
+      secret,
+      '--auth',
+      'required',
+    ];
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace: 'tenant-drifta',
+      manifests: JSON.stringify(deployment),
+    });
+    expect(applied.manifest).not.toContain(secret);
+    const check = async () =>
+      (await service.checkAll()).find(d => d.runId === applied.id)!;
+    // Unchanged: in sync but for the password, named as not compared.
+    const unchanged = await check();
+    expect(unchanged.status).toBe('in-sync');
+    expect(unchanged.notCompared).toEqual([
+      expect.objectContaining({
+        fields: ['spec.template.spec.containers[name=web].args'],
+      }),
+    ]);
+    await kubectl(
+      '-n',
+      'tenant-drifta',
+      'patch',
+      'deployment',
+      'web',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'replace',
+          path: '/spec/template/spec/containers/0/args',
+          value: [
+            '--db-password',
+            secret,
+            '--auth',
+            'none',
+            '--debug-endpoints',
+          ],
+        },
+      ]),
+    );
+    const record = await check();
+    expect(record.status).toBe('drifted');
+    expect(record.objects[0].fields).toEqual([
+      expect.objectContaining({
+        path: 'spec.template.spec.containers[name=web].args',
+        expected: ['--db-password', '***', '--auth', 'required'],
+        actual: ['***', '***', '***', '***', '***'],
       }),
     ]);
     expect(JSON.stringify(record)).not.toContain(secret);

@@ -106,29 +106,184 @@ export const KUBERNETES_MANAGERS: readonly string[] = [
 export type AddedField = FieldDifference & FieldOwner;
 
 /**
- * The fields of `live` that a manager other than `appliers` (and Kubernetes itself) set, and that
- * the run's manifest `applied` does not set: a container `kubectl edit` added, a label `kubectl
- * label` put on the pod template. Found from the live object's field ownership: server-side
+ * A field another manager may add without it counting as drift: `path` in the drift path syntax
+ * (`spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]`), `[*]` for any one
+ * list item, and the fields under it too; `manager` limits it to that field manager.
+ */
+export type IgnoredAddedField = { manager?: string; path: string };
+
+/**
+ * What other managers add in the ordinary course, which no re-apply removes: the pod template
+ * annotation `kubectl rollout restart` sets (whoever restarts), and the CA bundle cert-manager's
+ * cainjector writes into webhook configurations and CRD conversion webhooks.
+ */
+export const DEFAULT_IGNORED_ADDED_FIELDS: readonly IgnoredAddedField[] = [
+  {
+    path: 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]',
+  },
+  {
+    manager: 'cert-manager-cainjector',
+    path: 'webhooks[*].clientConfig.caBundle',
+  },
+  {
+    manager: 'cert-manager-cainjector',
+    path: 'spec.conversion.webhook.clientConfig.caBundle',
+  },
+];
+
+/** An ignore rule read: its path as segment tokens (`f:name`, `k:a=b`, `*`). */
+type IgnoreRule = { manager?: string; tokens: string[] };
+
+const PLAIN_FIELD = /^[A-Za-z_$][\w$-]*$/;
+
+/**
+ * The tokens of a path in the drift path syntax, or an error saying why it cannot be read: an ignore
+ * rule that cannot be read exactly is refused, never guessed at.
+ */
+function pathTokens(path: string): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`drift ignore path "${path}" cannot be read: ${why}`);
+  };
+  while (i < path.length) {
+    if (path[i] === '[') {
+      if (path[i + 1] === '"') {
+        // A JSON string: a field whose name is not plain.
+        let j = i + 2;
+        while (j < path.length && path[j] !== '"')
+          j += path[j] === '\\' ? 2 : 1;
+        if (path[j + 1] !== ']') fail(`unterminated [" at ${i}`);
+        const name = parseJson(path.slice(i + 1, j + 1));
+        if (typeof name !== 'string') fail(`bad field name at ${i}`);
+        tokens.push(`f:${name}`);
+        i = j + 2;
+      } else {
+        const j = path.indexOf(']', i);
+        if (j < 0) fail(`unterminated [ at ${i}`);
+        const inner = path.slice(i + 1, j);
+        if (inner === '*') tokens.push('*');
+        else if (/^[^=,\]]+=[^,\]]*(,[^=,\]]+=[^,\]]*)*$/.test(inner))
+          tokens.push(`k:${inner}`);
+        else fail(`"[${inner}]" is neither [*] nor [key=value]`);
+        i = j + 1;
+      }
+    } else {
+      if (path[i] === '.') {
+        if (i === 0) fail('starts with "."');
+        i++;
+      }
+      const m = /^[^.[]+/.exec(path.slice(i));
+      if (!m || !PLAIN_FIELD.test(m[0])) fail(`expected a field name at ${i}`);
+      tokens.push(`f:${m![0]}`);
+      i += m![0].length;
+    }
+  }
+  if (!tokens.length) fail('empty');
+  return tokens;
+}
+
+/** The token of one path segment, as {@link pathTokens} reads it from a formatted path. */
+function segmentToken(seg: PathSegment): string {
+  return 'field' in seg
+    ? `f:${seg.field}`
+    : `k:${Object.entries(seg.key)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(',')}`;
+}
+
+/**
+ * The ignore rules of `entries`, read. Throws, saying which, for an entry whose path cannot be read
+ * (a setting that would be taken to mean something else must not start).
+ */
+export function readIgnoredAddedFields(
+  entries: readonly IgnoredAddedField[],
+): IgnoreRule[] {
+  return entries.map(e => ({
+    ...(e.manager ? { manager: e.manager } : {}),
+    tokens: pathTokens(e.path),
+  }));
+}
+
+function tokenMatches(rule: string, token: string) {
+  return rule === '*' ? token.startsWith('k:') : rule === token;
+}
+
+/** Whether a rule covers `tokens` (the rule's path or a field under it). */
+function covers(rule: IgnoreRule, tokens: string[]) {
+  return (
+    rule.tokens.length <= tokens.length &&
+    rule.tokens.every((t, i) => tokenMatches(t, tokens[i]))
+  );
+}
+
+/** Whether a rule names a field strictly under `tokens`. */
+function reachesBelow(rule: IgnoreRule, tokens: string[]) {
+  return (
+    rule.tokens.length > tokens.length &&
+    tokens.every((t, i) => tokenMatches(rule.tokens[i], t))
+  );
+}
+
+/** Managedfields times are RFC 3339 (whole seconds); undefined when there is none to read. */
+function timeOf(entry: ManagedFieldsEntry): number | undefined {
+  const t = Date.parse(entry.time ?? '');
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * The fields of `live` that a manager other than `appliers` (and Kubernetes itself) set after the
+ * appliers last wrote the object, and that the run's manifest `applied` does not set: a container
+ * `kubectl edit` added, a label `kubectl label` put on the pod template. Found from the live
+ * object's field ownership, server times against server times: an entry counts only when its `time`
+ * is later than the latest entry of `appliers` on the object, so what the object's creator owns from
+ * before the run took it over (the defaults `kubectl apply` wrote) does not count. An object with no
+ * entry of `appliers` (the run's managers are not known to have written it) gets none. Server-side
  * defaults have no owner, and what a mutating webhook added when the object was created (an
  * injected sidecar) is the creating manager's, so neither counts. Status entries, and metadata but
- * labels and annotations, are not read. Each is the outermost path the manifest does not set (a
- * whole container, not its fields), with `expected` undefined and the live value as `actual`; a
- * path several managers set names the one that wrote last. A Secret's `data` keys that its applied
- * `stringData` sets count as set. A field under a list item the ownership records by position or
- * in a form not read here is reported as its list (nothing is left uncompared). With `since`, only
- * managers that wrote at or after that time count (a run an action recorded: the managers it
- * applied with are not known, what was there when it reported is taken as what it applied).
+ * labels and annotations, are not read; nor are fields `ignore` covers. Each is the outermost path
+ * the manifest does not set (a whole container, not its fields), with `expected` undefined and the
+ * live value as `actual`; a path several managers set names the one that wrote last. A Secret's
+ * `data` keys that its applied `stringData` sets count as set. A field under a list item the
+ * ownership records by position or in a form not read here is reported as its list (nothing is
+ * left uncompared).
  */
 export function addedFields(
   managedFields: ManagedFieldsEntry[] | undefined,
   applied: Record<string, any>,
   live: Record<string, any>,
-  options: { appliers: readonly string[]; since?: string },
+  options: { appliers: readonly string[]; ignore?: readonly IgnoreRule[] },
 ): AddedField[] {
+  const appliers = new Set(options.appliers);
   const known = new Set([...options.appliers, ...KUBERNETES_MANAGERS]);
+  const ignore = options.ignore ?? [];
+  // The last time the run's managers wrote the object, as the API server recorded it.
+  let ours: number | undefined;
+  for (const entry of managedFields ?? []) {
+    if (!entry.manager || !appliers.has(entry.manager)) continue;
+    if (entry.subresource === 'status') continue;
+    const t = timeOf(entry);
+    if (t !== undefined && (ours === undefined || t > ours)) ours = t;
+  }
+  if (ours === undefined) return [];
   const view = appliedView(applied);
   const found = new Map<string, AddedField>();
+  const ignored = (segments: PathSegment[], manager: string) => {
+    if (!ignore.length) return false;
+    const tokens = segments.map(segmentToken);
+    return ignore.some(
+      r => (!r.manager || r.manager === manager) && covers(r, tokens),
+    );
+  };
+  const ignoredBelow = (segments: PathSegment[], manager: string) => {
+    if (!ignore.length) return false;
+    const tokens = segments.map(segmentToken);
+    return ignore.some(
+      r => (!r.manager || r.manager === manager) && reachesBelow(r, tokens),
+    );
+  };
   const add = (segments: PathSegment[], entry: ManagedFieldsEntry) => {
+    if (ignored(segments, entry.manager!)) return;
     const actual = valueAt(live, segments);
     if (actual === undefined || actual === null) return;
     const path = formatPath(segments);
@@ -189,34 +344,31 @@ export function addedFields(
       const at = [...path, segment];
       if (valueAt(live, at) === undefined) continue;
       const set = valueAt(view, at);
-      if (set === undefined || set === null) add(at, entry);
-      else walk(child, at, entry);
+      if (set !== undefined && set !== null) walk(child, at, entry);
+      // An ignored field inside: what else is in it is reported field by field.
+      else if (ignoredBelow(at, entry.manager!)) walk(child, at, entry);
+      else add(at, entry);
     }
   };
   for (const entry of managedFields ?? []) {
     if (!entry.manager || known.has(entry.manager)) continue;
     if (entry.subresource === 'status') continue;
-    // managedFields times are whole seconds: a write in the second the run was reported is taken
-    // as part of what it reported.
-    if (
-      options.since &&
-      !(Date.parse(entry.time ?? '') > Date.parse(options.since))
-    )
-      continue;
+    // Only writes after the run's managers last wrote the object: managedFields times are whole
+    // seconds, so one in the same second is taken as before.
+    const t = timeOf(entry);
+    if (t === undefined || !(t > ours)) continue;
     walk(entry.fieldsV1, [], entry);
   }
-  // The outermost path only: a path under another reported one is part of it.
-  const paths = [...found.values()];
-  return paths.filter(
-    p =>
-      !paths.some(
-        o =>
-          o !== p &&
-          o.segments.length < p.segments.length &&
-          formatPath(p.segments.slice(0, o.segments.length)) ===
-            formatPath(o.segments),
-      ),
-  );
+  // The outermost path only: a path under another reported one is part of it. Each path's
+  // prefixes are looked up (linear in the fields found, not quadratic).
+  const result: AddedField[] = [];
+  for (const [, a] of found) {
+    let inside = false;
+    for (let i = 1; i < a.segments.length && !inside; i++)
+      inside = found.has(formatPath(a.segments.slice(0, i)));
+    if (!inside) result.push(a);
+  }
+  return result;
 }
 
 function parseJson(text: string): unknown {
