@@ -793,6 +793,89 @@ describe('ClusterHealthCache', () => {
     await cache.stop();
   });
 
+  it("does not name a canary's failing pod for a workload whose matchExpressions leave the canary out", async () => {
+    const kc = registry.kubeConfig('dev');
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'canary-card' } } });
+    // web selects app=web except track=canary, and is behind: its pod fits no node.
+    await apps.createNamespacedDeployment({
+      namespace: 'canary-card',
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 1,
+          selector: {
+            matchLabels: { app: 'web' },
+            matchExpressions: [
+              { key: 'track', operator: 'NotIn', values: ['canary'] },
+            ],
+          },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: {
+              nodeSelector: { 'example.com/no-such-node': 'true' },
+              containers: [{ name: 'c', image: 'registry.example.com/x:1' }],
+            },
+          },
+        },
+      },
+    });
+    // Its canary (app=web, track=canary) crash-loops.
+    await apps.createNamespacedDeployment({
+      namespace: 'canary-card',
+      body: {
+        metadata: { name: 'web-canary' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web', track: 'canary' } },
+          template: {
+            metadata: { labels: { app: 'web', track: 'canary' } },
+            spec: {
+              containers: [
+                { name: 'c', image: 'registry.example.com/x:crashloop' },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const cache = new ClusterHealthCache(
+      'dev',
+      kc,
+      mockServices.logger.mock(),
+      { minRecomputeIntervalMs: 0 },
+    );
+    await cache.start();
+    const health = await eventually(
+      () => cache.health(),
+      h =>
+        h.alerts.some(
+          a =>
+            a.namespace === 'canary-card' &&
+            a.type === 'crash-loop' &&
+            a.object.startsWith('Pod/web-canary-'),
+        ) &&
+        h.workloads.items.some(
+          w => w.namespace === 'canary-card' && w.name === 'web',
+        ),
+    );
+    const web = health.workloads.items.find(
+      w => w.namespace === 'canary-card' && w.name === 'web',
+    );
+    expect(web).toMatchObject({ ready: 0, desired: 1, status: 'degraded' });
+    expect(web?.reason).not.toMatch(/web-canary|CrashLoopBackOff/);
+    expect(web?.reason).toMatch(/^0\/1 ready/);
+    // The canary names its own failing pod.
+    const canary = health.workloads.items.find(
+      w => w.namespace === 'canary-card' && w.name === 'web-canary',
+    );
+    expect(canary?.reason).toMatch(
+      /pod web-canary-\S+ container c: CrashLoopBackOff/,
+    );
+    await cache.stop();
+  });
+
   it('recovers when the cluster was down at start-up', async () => {
     sim.faults.stopApi();
     const cache = new ClusterHealthCache(

@@ -19,7 +19,7 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { describeKubeError } from '../lib/kubeErrors';
-import { podProblems, podsMatching } from '../lib/readiness';
+import { podProblems, podsMatching, selectorProblem } from '../lib/readiness';
 import { NodeAggregates, WorkloadAggregates } from './clusterAggregates';
 import { listInPages } from './listInPages';
 import { makeListPages } from './listPages';
@@ -544,8 +544,9 @@ export class ClusterHealthCache {
     // Only the workloads behind (rollout not complete) are looked at: every other one is healthy.
     const behind = this.workloadFigures.behindItems();
     const judged = behind.map(w => {
-      // Selected as tenant health selects a workload's pods: an empty selector selects none, so a
-      // workload without matchLabels does not name another pod's problem.
+      // Selected as tenant health selects a workload's pods (matchLabels and matchExpressions): an
+      // empty selector, or one that cannot be read, selects none, so a workload does not name
+      // another pod's problem.
       const [failing] = podsMatching(
         this.podFigures.failingIn(w.namespace),
         w.selector,
@@ -584,7 +585,11 @@ export class ClusterHealthCache {
         reason:
           (w.stuck && w.problem) ||
           (failing && podProblems(failing).text[0]) ||
-          `${w.ready}/${w.desired} ready${w.problem ? `, ${w.problem}` : ''}`,
+          `${w.ready}/${w.desired} ready${w.problem ? `, ${w.problem}` : ''}${
+            selectorProblem(w.selector)
+              ? `, ${selectorProblem(w.selector)}`
+              : ''
+          }`,
       }));
     const healthy = this.workloadFigures.size - behind.length;
 

@@ -582,6 +582,79 @@ describe('HealthService', () => {
     }
   });
 
+  it('counts the pods of a workload selected by matchExpressions only', async () => {
+    const ns = 'by-expression';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    const web = deployment('web', 2, 'registry.example.com/x:1');
+    web.spec.selector = {
+      matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }],
+    } as any;
+    await apps().createNamespacedDeployment({ namespace: ns, body: web });
+    health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = tenantOf(ns, ['web']);
+    const settled = await eventually(
+      () => health.tenantHealth(tenant),
+      h => h.status === 'healthy',
+      10_000,
+    );
+    expect(release(settled, 'web')).toEqual({
+      name: 'web',
+      readyPods: 2,
+      totalPods: 2,
+      status: 'healthy',
+    });
+    expect(settled.status).toBe('healthy');
+  });
+
+  it("judges a workload by its own pods, not those of a canary its selector's matchExpressions leave out", async () => {
+    const ns = 'canary';
+    await core().createNamespace({ body: { metadata: { name: ns } } });
+    // web selects app=web except track=canary; its own pods crash-loop.
+    const web = deployment('web', 2, 'registry.example.com/x:crashloop');
+    web.spec.selector = {
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'track', operator: 'NotIn', values: ['canary'] },
+      ],
+    } as any;
+    // The canary runs beside it (app=web, track=canary) and is ready.
+    const canary = deployment('web-canary', 2, 'registry.example.com/x:1');
+    canary.spec.selector = {
+      matchLabels: { app: 'web', track: 'canary' },
+    } as any;
+    canary.spec.template.metadata.labels = {
+      app: 'web',
+      track: 'canary',
+    } as any;
+    await apps().createNamespacedDeployment({ namespace: ns, body: web });
+    await apps().createNamespacedDeployment({ namespace: ns, body: canary });
+    health = new HealthService(registry, mockServices.logger.mock());
+    const tenant = tenantOf(ns, ['web', 'web-canary']);
+    const now = await eventually(
+      () => health.tenantHealth(tenant),
+      h =>
+        release(h, 'web-canary')?.status === 'healthy' &&
+        /CrashLoopBackOff/.test(release(h, 'web')?.reason ?? ''),
+    );
+    expect(release(now, 'web-canary')).toEqual({
+      name: 'web-canary',
+      readyPods: 2,
+      totalPods: 2,
+      status: 'healthy',
+    });
+    // Nothing of web serves: its own pods crash-loop; the canary's ready pods are not its.
+    expect(release(now, 'web')).toEqual({
+      name: 'web',
+      readyPods: 0,
+      totalPods: 2,
+      status: 'unhealthy',
+      reason: expect.stringMatching(
+        /^Deployment web: pod web-(?!canary)\S+ container c: CrashLoopBackOff/,
+      ),
+    });
+    expect(now.status).toBe('unhealthy');
+  });
+
   it('does not count the pods of a release that ended', async () => {
     const ns = 'evicted';
     await core().createNamespace({ body: { metadata: { name: ns } } });

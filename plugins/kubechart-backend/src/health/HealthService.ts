@@ -17,7 +17,7 @@ import {
 import { TenantRecord } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import { isNotFound } from '../lib/kubeErrors';
-import { podProblems, podsMatching } from '../lib/readiness';
+import { podProblems, podsMatching, selectorProblem } from '../lib/readiness';
 import { ClusterHealthCache, TENANT_INFORMERS } from './ClusterHealthCache';
 import { workloadRollout } from './clusterAggregates';
 
@@ -190,7 +190,8 @@ export class HealthService {
       for (const w of list) {
         const release = w.metadata?.annotations?.['meta.helm.sh/release-name'];
         if (!release) continue;
-        const matching = podsMatching(livePods, w.spec?.selector?.matchLabels);
+        // Its pods as its whole selector selects them (matchLabels and matchExpressions).
+        const matching = podsMatching(livePods, w.spec?.selector);
         const ready = matching.filter(p =>
           p.status?.conditions?.some(
             c => c.type === 'Ready' && c.status === 'True',
@@ -210,8 +211,10 @@ export class HealthService {
             .map(p => podProblems(p))
             .find(pp => pp.failing);
           // Why the rollout cannot finish comes first, then a failing pod, then what it waits for.
+          // A selector that cannot be read selects no pod: said, not guessed.
           const why =
             (rollout.stuck && rollout.problem) ||
+            selectorProblem(w.spec?.selector) ||
             failing?.text[0] ||
             rollout.problem ||
             `${ready}/${total} pods ready`;

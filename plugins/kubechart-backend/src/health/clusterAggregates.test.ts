@@ -92,7 +92,9 @@ describe('WorkloadAggregates', () => {
       'Deployment shop/web-7 1/2',
       'DaemonSet kube-system/proxy 4/5',
     ]);
-    expect(agg.behindItems()[0].selector).toEqual({ app: 'api' });
+    expect(agg.behindItems()[0].selector).toEqual({
+      matchLabels: { app: 'api' },
+    });
 
     // Back to healthy, and deleted.
     agg.set('Deployment', deployment('shop', 'web-7', 2, 2));

@@ -2,6 +2,7 @@ import type { WorkloadHealth } from '@kubechart/plugin-kubechart-common';
 import {
   V1DaemonSet,
   V1Deployment,
+  V1LabelSelector,
   V1Node,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -21,10 +22,10 @@ export interface WorkloadBehind {
   ready: number;
   desired: number;
   /**
-   * Its pods' labels (spec.selector.matchLabels), to find a failing pod of it with `podsMatching`
-   * (an empty selector selects none).
+   * Its selector (spec.selector's matchLabels and matchExpressions), to find a failing pod of it
+   * with `podsMatching` (an empty selector, or one that cannot be read, selects none).
    */
-  selector: Record<string, string>;
+  selector: V1LabelSelector;
   /** Why its rollout stands still or what it waits for (see {@link workloadRollout}). */
   problem?: string;
   /** The rollout cannot finish by itself: its progress deadline passed, or pods are refused. */
@@ -107,6 +108,17 @@ export function workloadRollout(
  * so a health answer costs the workloads that are behind, not every workload of the cluster: how many
  * there are, and those whose rollout is not complete (see {@link workloadRollout}).
  */
+/** A workload's selector, trimmed to what selects its pods. */
+function selectorOf(
+  obj: V1Deployment | V1StatefulSet | V1DaemonSet,
+): V1LabelSelector {
+  const { matchLabels, matchExpressions } = obj.spec?.selector ?? {};
+  return {
+    ...(matchLabels ? { matchLabels } : {}),
+    ...(matchExpressions ? { matchExpressions } : {}),
+  };
+}
+
 export class WorkloadAggregates {
   /** Every workload counted. */
   private readonly all = new Set<string>();
@@ -128,7 +140,7 @@ export class WorkloadAggregates {
         name: obj.metadata?.name ?? '',
         ready,
         desired,
-        selector: obj.spec?.selector?.matchLabels ?? {},
+        selector: selectorOf(obj),
         ...(problem ? { problem } : {}),
         ...(stuck ? { stuck } : {}),
       });

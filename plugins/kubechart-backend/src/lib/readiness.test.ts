@@ -2,6 +2,8 @@ import {
   daemonSetRollout,
   deploymentRollout,
   evaluateNamespace,
+  podsMatching,
+  selectorProblem,
   statefulSetRollout,
 } from './readiness';
 
@@ -364,5 +366,63 @@ describe('evaluateNamespace during a rollout', () => {
 
   it('judges every pod of the Deployment when the ReplicaSets are unknown', () => {
     expect(evaluateNamespace(snapshot()).workloads[0].failing).toBe(true);
+  });
+});
+
+describe('podsMatching (a workload selector, as the API server evaluates it)', () => {
+  const pod = (name: string, labels: Record<string, string>) =>
+    ({ metadata: { name, labels } } as any);
+  const pods = [
+    pod('stable', { app: 'web', track: 'stable' }),
+    pod('plain', { app: 'web' }),
+    pod('canary', { app: 'web', track: 'canary' }),
+    pod('api', { app: 'api' }),
+  ];
+  const names = (selector: any) =>
+    podsMatching(pods, selector).map(p => p.metadata?.name);
+
+  it('takes every matchLabels entry and every matchExpression', () => {
+    expect(names({ matchLabels: { app: 'web' } })).toEqual([
+      'stable',
+      'plain',
+      'canary',
+    ]);
+    expect(
+      names({
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'track', operator: 'NotIn', values: ['canary'] },
+        ],
+      }),
+    ).toEqual(['stable', 'plain']);
+    expect(
+      names({
+        matchExpressions: [
+          { key: 'app', operator: 'In', values: ['web', 'api'] },
+          { key: 'track', operator: 'Exists' },
+        ],
+      }),
+    ).toEqual(['stable', 'canary']);
+    expect(
+      names({ matchExpressions: [{ key: 'track', operator: 'DoesNotExist' }] }),
+    ).toEqual(['plain', 'api']);
+    expect(selectorProblem({ matchLabels: { app: 'web' } })).toBeUndefined();
+  });
+
+  it('selects no pod for a missing or empty selector (apps/v1 refuses one)', () => {
+    expect(names(undefined)).toEqual([]);
+    expect(names({})).toEqual([]);
+    expect(names({ matchLabels: {}, matchExpressions: [] })).toEqual([]);
+  });
+
+  it('selects no pod for a selector it cannot read, and says why', () => {
+    const odd = {
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'track', operator: 'Gt', values: ['1'] }],
+    };
+    expect(names(odd)).toEqual([]);
+    expect(selectorProblem(odd)).toBe(
+      'its selector cannot be read (matchExpressions operator "Gt" is not In, NotIn, Exists or DoesNotExist)',
+    );
   });
 });

@@ -1,4 +1,5 @@
-import { V1Pod } from '@kubernetes/client-node';
+import { compileSelector, labelMap } from '@kubechart/plugin-kubechart-node';
+import { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import { NamespaceSnapshot } from './KubeClient';
 
 /**
@@ -68,15 +69,34 @@ export type NamespaceReadiness = {
 
 const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
 
-/** The pods a workload's `matchLabels` selects; none for an empty selector. */
+/**
+ * The pods a workload's selector selects, as the API server evaluates it: every `matchLabels` entry
+ * and every `matchExpressions` requirement (In, NotIn, Exists, DoesNotExist; NotIn and DoesNotExist
+ * select pods without the key). None for a missing or empty selector (apps/v1 refuses one), and none
+ * for a selector that cannot be read ({@link selectorProblem} says why).
+ */
 export function podsMatching(
   pods: V1Pod[],
-  selector?: Record<string, string>,
+  selector?: V1LabelSelector,
 ): V1Pod[] {
-  if (!selector || Object.keys(selector).length === 0) return [];
+  const compiled = compileSelector(selector);
+  if (compiled.requirements === 0 || compiled.unreadable) return [];
+  const counter = { steps: 0 };
   return pods.filter(p =>
-    Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v),
+    compiled.matches(labelMap(p.metadata?.labels ?? {}), counter),
   );
+}
+
+/**
+ * Why a workload's selector cannot be read (an operator other than In, NotIn, Exists and
+ * DoesNotExist, or an expression without a key), e.g. `its selector cannot be read (…)`; undefined
+ * when it can. Such a selector selects no pod.
+ */
+export function selectorProblem(
+  selector?: V1LabelSelector,
+): string | undefined {
+  const { unreadable } = compileSelector(selector);
+  return unreadable ? `its selector cannot be read (${unreadable})` : undefined;
 }
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -302,7 +322,7 @@ export function evaluateNamespace(
   ) => {
     const release = obj.metadata?.annotations?.[RELEASE_ANNOTATION];
     if (options.release && release !== options.release) return;
-    const pods = podsMatching(snapshot.pods, obj.spec?.selector?.matchLabels);
+    const pods = podsMatching(snapshot.pods, obj.spec?.selector);
     // Problems (and failing) of the current revision's pods where they can be told apart.
     const judged =
       (kind === 'Deployment' &&
@@ -314,6 +334,8 @@ export function evaluateNamespace(
       problems.push(rollout.failed);
       failing = true;
     }
+    const unreadable = selectorProblem(obj.spec?.selector);
+    if (unreadable) problems.push(unreadable);
     for (const p of judged) {
       const pp = podProblems(p);
       problems.push(...pp.text);

@@ -19,6 +19,8 @@ export {
 } from './scope';
 export type { ScopeRefusal } from './scope';
 export { findUnknownValues } from './unknownValues';
+export { compileSelector, labelMap } from './labels';
+export type { CompiledSelector, LabelMap, LabelSelector } from './labels';
 export * from './PolicyEngine';
 export {
   UNKNOWN_VALUE_RULE_ID,

@@ -31,12 +31,21 @@ export type CompiledSelector = {
    * (one, and one per requirement evaluated) to `counter.steps`.
    */
   matches(labels: LabelMap, counter: { steps: number }): boolean;
+  /**
+   * Why the selector cannot be read (a `matchExpressions` entry without a key, or with an operator
+   * other than In, NotIn, Exists and DoesNotExist); such a selector selects nothing.
+   */
+  unreadable?: string;
 };
 
 const NO_VALUES: ReadonlySet<unknown> = new Set();
 
-const never = (requirements: number): CompiledSelector => ({
+const never = (
+  requirements: number,
+  unreadable?: string,
+): CompiledSelector => ({
   requirements,
+  ...(unreadable ? { unreadable } : {}),
   matches: (_labels, counter) => {
     counter.steps++;
     return false;
@@ -78,9 +87,15 @@ export function compileSelector(
   }> = [];
   for (const e of me) {
     // A malformed requirement or an unknown operator selects nothing (fail closed).
-    if (!e || typeof e.key !== 'string') return never(requirements);
+    if (!e || typeof e.key !== 'string')
+      return never(requirements, 'a matchExpressions entry has no key');
     if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator))
-      return never(requirements);
+      return never(
+        requirements,
+        `matchExpressions operator ${JSON.stringify(
+          String(e.operator).slice(0, 63),
+        )} is not In, NotIn, Exists or DoesNotExist`,
+      );
     expressions.push({
       key: e.key,
       operator: e.operator,
