@@ -90,7 +90,7 @@ export const MAX_RECORDED_MANIFEST_OBJECTS = DEFAULT_MAX_OBJECTS_PER_PASS;
 export const MAX_RECORDED_RUN_EVENTS = 10_000;
 
 /** The most characters the messages of one recorded run's events hold together; more get 413. */
-export const MAX_RECORDED_RUN_EVENT_CHARACTERS = 10_000_000;
+export const MAX_RECORDED_RUN_EVENT_CHARACTERS = 50_000_000;
 
 export type RecordedRunRoutesOptions = {
   store: RunStore;
