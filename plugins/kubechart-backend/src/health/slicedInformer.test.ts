@@ -555,6 +555,101 @@ describe('SlicedListWatch', () => {
       await informer.stop();
     });
 
+    it('lists again at once after a 410, but waits, longer each time, while every watch after a list expires without an event', async () => {
+      jest.useFakeTimers({
+        doNotFake: ['Date', 'setImmediate', 'nextTick', 'queueMicrotask'],
+      });
+      // The jitter at its least: each wait is half its delay.
+      jest.spyOn(Math, 'random').mockReturnValue(0);
+      try {
+        let lists = 0;
+        const calls: Call[] = [];
+        const expired = {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'too old resource version: 1 (426)',
+          reason: 'Expired',
+          code: 410,
+        };
+        // A server that answers every watch with 410 Expired and ends it cleanly.
+        const informer = new SlicedListWatch<V1ConfigMap>(
+          '/api/v1/namespaces/proof/configmaps',
+          {
+            watch: async (_path, query, event, done, signal) => {
+              calls.push({ query, event, done, signal });
+              // Answered on a later turn of the event loop, as a server's answer comes.
+              setImmediate(() => {
+                event('ERROR', expired);
+                done(null);
+              });
+            },
+          },
+          () => {
+            lists++;
+            return listed();
+          },
+        );
+        const errors: unknown[] = [];
+        informer.on('error', e => errors.push(e));
+        await informer.start();
+        for (let i = 0; i < 20; i++) await settle();
+        // The first 410 lists again at once; the second in a row waits (800 ms, half of it jittered).
+        expect(lists).toBe(2);
+        expect(calls).toHaveLength(2);
+        await jest.advanceTimersByTimeAsync(399);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(lists).toBe(2);
+        await jest.advanceTimersByTimeAsync(1);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(lists).toBe(3);
+        expect(calls).toHaveLength(3);
+        // Then 1.6 s (at least 800 ms), 3.2 s (1.6 s)…
+        await jest.advanceTimersByTimeAsync(799);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(lists).toBe(3);
+        await jest.advanceTimersByTimeAsync(1);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(lists).toBe(4);
+        // … up to 30 s: a minute of it lists a handful of times, not thousands.
+        for (let s = 0; s < 60; s++) {
+          await jest.advanceTimersByTimeAsync(1000);
+          for (let i = 0; i < 5; i++) await settle();
+        }
+        expect(lists).toBeLessThan(12);
+        expect(lists).toBeGreaterThan(5);
+        expect(calls).toHaveLength(lists);
+        expect(errors).toEqual([]);
+        // stop() ends the wait: nothing is listed after it.
+        const stoppedAt = lists;
+        await informer.stop();
+        await jest.advanceTimersByTimeAsync(120_000);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(lists).toBe(stoppedAt);
+        expect(jest.getTimerCount()).toBe(0);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('lists again at once after a 410 that follows a watch which delivered an event', async () => {
+      const { informer, calls, errors } = setUp([listed, listed, listed]);
+      await informer.start();
+      calls[0].done({ statusCode: 410 });
+      await settle();
+      await settle();
+      expect(calls).toHaveLength(2);
+      // This watch delivers a bookmark before it expires: the next 410 lists at once too.
+      calls[1].event('BOOKMARK', bookmark('11'));
+      calls[1].done({ statusCode: 410 });
+      await settle();
+      await settle();
+      expect(calls).toHaveLength(3);
+      expect(errors).toEqual([]);
+      await informer.stop();
+    });
+
     it('does not move on when a watch resumed after an outage is answered 410 and the list after it fails, and start() waits for proof, not for the answer', async () => {
       const { informer, calls, errors } = setUp([listed, failing]);
       await informer.start();

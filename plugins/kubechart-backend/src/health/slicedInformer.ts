@@ -45,6 +45,15 @@ const WATCH_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK']);
 export const MIN_WATCH_TIMEOUT_SECONDS = 300;
 /** How long past its `timeoutSeconds` a watch may stay open before it is taken to hang. */
 export const WATCH_DEADLINE_GRACE_MS = 30_000;
+/**
+ * The delay before listing again after a watch expired (410) when the watch before it expired too
+ * with no event in between; it doubles with each such 410 up to {@link MAX_EXPIRED_RELIST_DELAY_MS}
+ * (client-go's reflector backs off from 800 ms to 30 s). Each wait is a random time between half the
+ * delay and the whole of it.
+ */
+export const EXPIRED_RELIST_DELAY_MS = 800;
+/** See {@link EXPIRED_RELIST_DELAY_MS}. */
+export const MAX_EXPIRED_RELIST_DELAY_MS = 30_000;
 
 /**
  * A watch that neither ended at its `timeoutSeconds` nor sent anything in the grace time after it
@@ -65,7 +74,9 @@ export class WatchStalledError extends Error {
 
 /**
  * An informer with client-node's ListWatch semantics (list, then watch from the list's
- * resourceVersion; a 410 Expired lists again; a failed list or watch is an `error` event, and
+ * resourceVersion; a 410 Expired lists again, at once the first time and
+ * after a growing delay while every watch after a list expires without an event, see
+ * {@link EXPIRED_RELIST_DELAY_MS}; a failed list or watch is an `error` event, and
  * `start()` again resumes; objects gone from a new list are deleted), except that a list is applied
  * to the cache page by page as the pages arrive, in slices of {@link RELIST_SLICE} objects with a turn
  * of the event loop between them. ListWatch replaces its cache and emits add/update/delete for every
@@ -112,7 +123,10 @@ export class SlicedListWatch<T extends KubernetesObject>
   private settleStart?: () => void;
   /** Bumped for every watch request: the callbacks of an aborted one do nothing. */
   private watchSeq = 0;
-  private deadline?: NodeJS.Timeout;
+  /** The current watch's deadline, or the wait before listing again after repeated 410s. */
+  private timer?: NodeJS.Timeout;
+  /** Watches in a row that ended in 410 with no event delivered since the one before. */
+  private expiredInARow = 0;
   /** When something last arrived on the current watch (or it was asked for). */
   private watchHeardAt = 0;
   private proven?: number;
@@ -129,6 +143,10 @@ export class SlicedListWatch<T extends KubernetesObject>
       minWatchTimeoutSeconds?: number;
       /** See {@link WATCH_DEADLINE_GRACE_MS}. */
       watchDeadlineGraceMs?: number;
+      /** See {@link EXPIRED_RELIST_DELAY_MS}. */
+      expiredRelistDelayMs?: number;
+      /** See {@link MAX_EXPIRED_RELIST_DELAY_MS}. */
+      maxExpiredRelistDelayMs?: number;
     } = {},
   ) {}
 
@@ -146,6 +164,7 @@ export class SlicedListWatch<T extends KubernetesObject>
   async start(): Promise<void> {
     this.stopped = false;
     this.settle();
+    this.expiredInARow = 0;
     const run = ++this.run;
     const settled = new Promise<void>(resolve => {
       this.settleStart = resolve;
@@ -225,8 +244,8 @@ export class SlicedListWatch<T extends KubernetesObject>
 
   private abort() {
     this.watchSeq++;
-    if (this.deadline) clearTimeout(this.deadline);
-    this.deadline = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.request?.abort();
     this.request = undefined;
   }
@@ -253,16 +272,40 @@ export class SlicedListWatch<T extends KubernetesObject>
     );
   }
 
-  /** After a watch ended (or at start): on 410 list again, on another error report it, else watch again. */
-  private async next(run: number, err: unknown): Promise<void> {
+  /**
+   * After a watch ended (or at start): on 410 (`expired`) list again, after a delay when the watch
+   * before also expired with no event in between; on another error report it; else watch again.
+   */
+  private async next(
+    run: number,
+    err: unknown,
+    expired = is410(err),
+  ): Promise<void> {
     if (run !== this.run) return;
     this.abort();
-    if (is410(err)) this.resourceVersion = '';
+    if (expired) this.resourceVersion = '';
     else if (err) {
       this.emit('error', err);
       return;
     }
     if (this.stopped) return;
+    if (expired && this.expiredInARow > 1) {
+      // The server expires every watch as soon as it is opened: listing again at once would list
+      // and watch as fast as it answers. Waited for (abort(), by stop() or start(), ends the wait).
+      const base = this.options.expiredRelistDelayMs ?? EXPIRED_RELIST_DELAY_MS;
+      const max =
+        this.options.maxExpiredRelistDelayMs ?? MAX_EXPIRED_RELIST_DELAY_MS;
+      const delay = Math.min(
+        max,
+        base * 2 ** Math.min(this.expiredInARow - 2, 30),
+      );
+      this.timer = setTimeout(
+        () => void this.next(run, null),
+        delay / 2 + (Math.random() * delay) / 2,
+      );
+      this.timer.unref?.();
+      return;
+    }
     this.emit('connect');
     if (!this.resourceVersion) {
       let listed: string | undefined;
@@ -294,17 +337,19 @@ export class SlicedListWatch<T extends KubernetesObject>
     const graceMs =
       this.options.watchDeadlineGraceMs ?? WATCH_DEADLINE_GRACE_MS;
     this.watchHeardAt = Date.now();
-    this.deadline = setTimeout(
+    this.timer = setTimeout(
       () => this.overdue(run, seq, timeoutSeconds, graceMs),
       timeoutSeconds * 1000 + graceMs,
     );
-    this.deadline.unref?.();
+    this.timer.unref?.();
     const current = () => run === this.run && seq === this.watchSeq;
     // The informer's own: abort() ends the request whether or not it was answered.
     const request = new AbortController();
     this.request = request;
     // Whether the stream sent an ERROR event: its end then proves nothing.
     let failed = false;
+    // Whether it sent a 410 Expired as an ERROR event.
+    let sentExpired = false;
     try {
       await this.watcher.watch(
         this.path,
@@ -317,6 +362,7 @@ export class SlicedListWatch<T extends KubernetesObject>
             // 410 Expired comes as an ERROR event on a 200 answer; the watch ends next and lists again.
             if (isExpired(object)) {
               this.resourceVersion = '';
+              sentExpired = true;
               return;
             }
             // Any other (500 when the server cannot decode or decrypt an object it would send) ends
@@ -337,6 +383,7 @@ export class SlicedListWatch<T extends KubernetesObject>
             );
             return;
           }
+          this.expiredInARow = 0;
           this.onEvent(phase, object);
           this.prove();
         },
@@ -345,7 +392,10 @@ export class SlicedListWatch<T extends KubernetesObject>
           // Only a stream the server ended cleanly carried everything up to now: not a broken
           // connection, an answer other than 200 (410 too), nor a stream that sent an ERROR.
           if (!e && !failed) this.prove();
-          void this.next(run, e);
+          // An ERROR of 410 then a broken connection is the broken connection's failure.
+          const gone = e ? is410(e) : sentExpired;
+          this.expiredInARow = gone ? this.expiredInARow + 1 : 0;
+          void this.next(run, e, gone);
         },
         request.signal,
       );
