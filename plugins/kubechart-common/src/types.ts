@@ -316,8 +316,17 @@ export type DriftField = {
   path: string;
   /** What the run applied (redacted like history), absent when the run did not set the field. */
   expected?: unknown;
-  /** What runs now (redacted), absent when the field was removed. */
+  /**
+   * What runs now (redacted), absent when the field was removed, or when `added` is set (a field
+   * another manager added: its value is never shown).
+   */
   actual?: unknown;
+  /**
+   * True for a field the run's manifest does not set that another field manager (`manager`) set
+   * after the object was created, e.g. a container added with `kubectl edit`. Its live value is not
+   * shown: it may hold a secret the redaction rules do not know.
+   */
+  added?: true;
   /** The field manager (managedFields) that owns the live value, e.g. `kubectl-scale`. */
   manager?: string;
   /** When that manager last wrote the object (managedFields time). */

@@ -159,6 +159,9 @@ export const kubechartTranslationRef = createTranslationRef({
       checkedAt: 'run {{runId}}, checked {{time}}',
       missing: 'object missing',
       absent: '(absent)',
+      notSet: '(not set)',
+      addedBy: 'set by {{manager}} (value not shown)',
+      unknownManager: 'another manager',
       byNobody: 'removed',
       columns: {
         object: 'Object',

@@ -534,6 +534,7 @@ export class DriftService {
         path: formatPath(d.segments),
         ...(d.expected !== undefined ? { expected: d.expected } : {}),
         ...(actual !== undefined ? { actual } : {}),
+        ...('added' in d ? { added: true as const } : {}),
         ...(owner
           ? {
               manager: owner.manager,

@@ -37,6 +37,7 @@ function liveOf(change: (l: any) => void = () => undefined) {
     uid: 'u1',
     resourceVersion: '7',
     generation: 1,
+    creationTimestamp: '2026-12-03T09:00:00Z',
   };
   live.spec.progressDeadlineSeconds = 600;
   live.spec.strategy = { type: 'RollingUpdate' };
@@ -813,7 +814,7 @@ describe('fieldOwner', () => {
     const live = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 's' },
+      metadata: { name: 's', creationTimestamp: '2026-12-03T09:00:00Z' },
       data: { password: 'eA==', extra: 'eQ==' },
     };
     const patched = [

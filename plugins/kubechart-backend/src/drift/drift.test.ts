@@ -384,7 +384,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       (await service.checkAll()).find(d => d.runId === applied.id)!;
     // Defaults (policyTypes, port protocol, container fields) and status do not count.
     expect(await recordOf()).toMatchObject({ status: 'in-sync', objects: [] });
-    // Only writes later than the run's (whole seconds) count as added.
+    // Only writes later than the object's creation (whole seconds) count as added.
     await nextSecond();
 
     // The deny-all policy narrowed to no pod, the rule opened to every address, a container added.
@@ -495,6 +495,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
           {
             // By path and manager: no live value of what the manifest does not hold.
             path: 'spec.template.spec.containers[name=miner]',
+            added: true,
             manager: 'kubectl-edit',
           },
         ],
@@ -681,10 +682,12 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       // Field by field: the ignored restartedAt annotation may be among them.
       {
         path: 'spec.template.metadata.annotations.notify',
+        added: true,
         manager: 'kubectl-patch',
       },
       {
         path: 'spec.template.spec.containers[name=debug]',
+        added: true,
         manager: 'kubectl-patch',
       },
     ]);
@@ -692,6 +695,7 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
     expect(settings.fields).toHaveLength(100);
     expect(settings.fields[0]).toEqual({
       path: expect.stringMatching(/^data\.k\d+$/),
+      added: true,
       manager: 'kubectl-patch',
       changedAt: expect.any(String),
     });

@@ -33,8 +33,10 @@ describe('addedFields', () => {
       'f:data': Object.fromEntries(keys.map(k => [`f:${k}`, {}])),
     },
   });
+  const created = { name: 'c', creationTimestamp: '2026-12-03T09:00:00Z' };
   const live = {
     ...applied,
+    metadata: created,
     data: { mode: 'fast', old: '1', new: '2' },
   };
   const paths = (managedFields: ManagedFieldsEntry[]) =>
@@ -42,26 +44,219 @@ describe('addedFields', () => {
       formatPath(a.segments),
     );
 
-  it('counts only entries written after the run’s managers last wrote the object, by server time', () => {
-    // The creator (kubectl apply) owns what it set before the run took the object over.
+  it('counts entries written after the object was created, by server time, whenever the run’s managers last wrote it', () => {
+    // The creator (kubectl apply) owns what it set when it created the object: not added.
     expect(
       paths([
-        other('kubectl-client-side-apply', '2026-12-03T09:00:00Z', ['old']),
+        other('kubectl-client-side-apply', '2026-12-03T08:59:00Z', ['old']),
         ours('2026-12-03T09:01:00Z'),
         other('kubectl-edit', '2026-12-03T09:02:00Z', ['new']),
       ]),
     ).toEqual(['data.new']);
-    // The same second as the run's write is taken as before it.
+    // A write in the same second as the run's, after the creation second, counts.
     expect(
       paths([
         ours('2026-12-03T09:01:00Z'),
         other('kubectl-edit', '2026-12-03T09:01:00Z', ['new']),
       ]),
-    ).toEqual([]);
-    // No entry of the run's managers: nothing is known to be added after it.
+    ).toEqual(['data.new']);
+    // No entry of the run's managers (another manager took their fields over): still counted.
     expect(
       paths([other('kubectl-edit', '2026-12-03T09:02:00Z', ['new'])]),
+    ).toEqual(['data.new']);
+    // An entry without a time is not known to be later than the creation: refused, not guessed.
+    expect(() =>
+      paths([{ ...other('kubectl-edit', '', ['new']), time: undefined }]),
+    ).toThrow(/no time/);
+    // Without the object's creation time, what was added cannot be told: refused, not guessed.
+    expect(() =>
+      addedFields(
+        [other('kubectl-edit', '2026-12-03T09:02:00Z', ['new'])],
+        applied,
+        { ...live, metadata: { name: 'c' } },
+        { appliers },
+      ),
+    ).toThrow(/creationTimestamp/);
+  });
+
+  it('still reports a container kubectl edit added after a later helm or kubechart write of the object', () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'web', image: 'web:1.0.0' }] },
+        },
+      },
+    };
+    const mined = {
+      ...deployment,
+      metadata: { name: 'web', creationTimestamp: '2026-12-03T09:00:00Z' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: 'web', image: 'web:1.0.0' },
+              {
+                name: 'miner',
+                image: 'miner:1',
+                securityContext: { privileged: true },
+              },
+            ],
+          },
+        },
+      },
+    };
+    const entries = (oursAt: string): ManagedFieldsEntry[] => [
+      {
+        manager: 'kubechart',
+        operation: 'Apply',
+        time: oursAt,
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"web"}': { 'f:image': {}, 'f:name': {} },
+                },
+              },
+            },
+          },
+        },
+      },
+      {
+        manager: 'kubectl-edit',
+        operation: 'Update',
+        time: '2026-12-03T09:02:00Z',
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"miner"}': {
+                    '.': {},
+                    'f:image': {},
+                    'f:name': {},
+                    'f:securityContext': { 'f:privileged': {} },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    ];
+    const found = (oursAt: string) =>
+      addedFields(entries(oursAt), deployment, mined, { appliers }).map(a => [
+        formatPath(a.segments),
+        a.manager,
+      ]);
+    const miner = [
+      ['spec.template.spec.containers[name=miner]', 'kubectl-edit'],
+    ];
+    expect(found('2026-12-03T09:00:00Z')).toEqual(miner);
+    // A re-apply (or a routine upgrade) writes the object again at 09:05: the container is still live.
+    expect(found('2026-12-03T09:05:00Z')).toEqual(miner);
+  });
+
+  it('leaves out what the creator owns from the creation second: the server defaults it wrote', () => {
+    // As an API server answers a create by another manager (../shared/reference/kube-api/rollout/01-deployment-create.json).
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'app', image: 'nginx:1.25' }] },
+        },
+      },
+    };
+    const stored = {
+      ...deployment,
+      metadata: { name: 'web', creationTimestamp: '2026-12-02T15:54:16Z' },
+      spec: {
+        progressDeadlineSeconds: 600,
+        revisionHistoryLimit: 10,
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'nginx:1.25',
+                imagePullPolicy: 'IfNotPresent',
+                terminationMessagePath: '/dev/termination-log',
+              },
+            ],
+            dnsPolicy: 'ClusterFirst',
+            restartPolicy: 'Always',
+          },
+        },
+      },
+    };
+    const creator: ManagedFieldsEntry = {
+      manager: 'unknown',
+      operation: 'Update',
+      time: '2026-12-02T15:54:16Z',
+      fieldsV1: {
+        'f:spec': {
+          'f:progressDeadlineSeconds': {},
+          'f:revisionHistoryLimit': {},
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"app"}': {
+                  '.': {},
+                  'f:image': {},
+                  'f:imagePullPolicy': {},
+                  'f:name': {},
+                  'f:terminationMessagePath': {},
+                },
+              },
+              'f:dnsPolicy': {},
+              'f:restartPolicy': {},
+            },
+          },
+        },
+      },
+    };
+    const kubechart: ManagedFieldsEntry = {
+      manager: 'kubechart',
+      operation: 'Apply',
+      time: '2026-12-02T15:58:00Z',
+      fieldsV1: {
+        'f:spec': {
+          'f:template': {
+            'f:spec': {
+              'f:containers': {
+                'k:{"name":"app"}': { 'f:image': {}, 'f:name': {} },
+              },
+            },
+          },
+        },
+      },
+    };
+    expect(
+      addedFields([creator, kubechart], deployment, stored, { appliers }),
     ).toEqual([]);
+    // The creator writing the object again later: what it owns counts from then on.
+    expect(
+      addedFields(
+        [{ ...creator, time: '2026-12-02T16:10:00Z' }, kubechart],
+        deployment,
+        stored,
+        { appliers },
+      )
+        .map(a => formatPath(a.segments))
+        .sort(),
+    ).toEqual([
+      'spec.progressDeadlineSeconds',
+      'spec.revisionHistoryLimit',
+      'spec.template.spec.containers[name=app].imagePullPolicy',
+      'spec.template.spec.containers[name=app].terminationMessagePath',
+      'spec.template.spec.dnsPolicy',
+      'spec.template.spec.restartPolicy',
+    ]);
   });
 
   it('leaves out what the ignore list covers: a rollout restart, cainjector’s caBundle', () => {
@@ -79,6 +274,7 @@ describe('addedFields', () => {
     };
     const injected = {
       ...webhook,
+      metadata: { name: 'w', creationTimestamp: '2026-12-03T09:00:00Z' },
       webhooks: [
         {
           name: 'a.example.com',
@@ -138,6 +334,7 @@ describe('addedFields', () => {
     };
     const restarted = {
       ...deployment,
+      metadata: { name: 'web', creationTimestamp: '2026-12-03T09:00:00Z' },
       spec: {
         template: {
           metadata: {
@@ -221,6 +418,7 @@ describe('addedFields', () => {
     const keys = Array.from({ length: 40_000 }, (_, i) => `key${i}`);
     const big = {
       ...applied,
+      metadata: created,
       data: {
         mode: 'fast',
         ...Object.fromEntries(keys.map(k => [k, 'v'])),

@@ -233,20 +233,23 @@ function timeOf(entry: ManagedFieldsEntry): number | undefined {
 
 /**
  * The fields of `live` that a manager other than `appliers` (and Kubernetes itself) set after the
- * appliers last wrote the object, and that the run's manifest `applied` does not set: a container
- * `kubectl edit` added, a label `kubectl label` put on the pod template. Found from the live
- * object's field ownership, server times against server times: an entry counts only when its `time`
- * is later than the latest entry of `appliers` on the object, so what the object's creator owns from
- * before the run took it over (the defaults `kubectl apply` wrote) does not count. An object with no
- * entry of `appliers` (the run's managers are not known to have written it) gets none. Server-side
- * defaults have no owner, and what a mutating webhook added when the object was created (an
- * injected sidecar) is the creating manager's, so neither counts. Status entries, and metadata but
- * labels and annotations, are not read; nor are fields `ignore` covers. Each is the outermost path
- * the manifest does not set (a whole container, not its fields), with `expected` undefined and the
- * live value as `actual`; a path several managers set names the one that wrote last. A Secret's
- * `data` keys that its applied `stringData` sets count as set. A field under a list item the
- * ownership records by position or in a form not read here is reported as its list (nothing is
- * left uncompared).
+ * object was created, and that the run's manifest `applied` does not set: a container `kubectl edit`
+ * added, a label `kubectl label` put on the pod template. Found from the live object's field
+ * ownership, server times against server times: an entry counts when its `time` is later than the
+ * object's `metadata.creationTimestamp`, whenever the appliers last wrote the object (a re-apply or a
+ * helm upgrade after the edit hides nothing, and a write in the same second as theirs counts). An
+ * entry stamped at the creation second is the creator's: it owns the server defaults it was
+ * answered with (../shared/reference/kube-api/rollout/01-deployment-create.json) and what a mutating
+ * webhook added on create (an injected sidecar), so it does not count. An object taken over from a
+ * manager that wrote it again after creating it therefore shows that manager's fields as added
+ * until they are removed or ignored. Server-side defaults set on a later write have no owner. Status
+ * entries, and metadata but labels and annotations, are not read; nor are fields `ignore` covers.
+ * Each is the outermost path the manifest does not set (a whole container, not its fields), with
+ * `expected` undefined and the live value as `actual`; a path several managers set names the one
+ * that wrote last. A Secret's `data` keys that its applied `stringData` sets count as set. A field
+ * under a list item the ownership records by position or in a form not read here is reported as its
+ * list (nothing is left uncompared). Throws, saying why, when an entry to read has no time or the
+ * object no creation time: which of its fields were added cannot then be told.
  */
 export function addedFields(
   managedFields: ManagedFieldsEntry[] | undefined,
@@ -254,18 +257,18 @@ export function addedFields(
   live: Record<string, any>,
   options: { appliers: readonly string[]; ignore?: readonly IgnoreRule[] },
 ): AddedField[] {
-  const appliers = new Set(options.appliers);
   const known = new Set([...options.appliers, ...KUBERNETES_MANAGERS]);
   const ignore = options.ignore ?? [];
-  // The last time the run's managers wrote the object, as the API server recorded it.
-  let ours: number | undefined;
-  for (const entry of managedFields ?? []) {
-    if (!entry.manager || !appliers.has(entry.manager)) continue;
-    if (entry.subresource === 'status') continue;
-    const t = timeOf(entry);
-    if (t !== undefined && (ours === undefined || t > ours)) ours = t;
-  }
-  if (ours === undefined) return [];
+  const others = (managedFields ?? []).filter(
+    e => e.manager && !known.has(e.manager) && e.subresource !== 'status',
+  );
+  if (!others.length) return [];
+  // When the object was created, as the API server recorded it (whole seconds, like entry times).
+  const created = Date.parse(live.metadata?.creationTimestamp ?? '');
+  if (Number.isNaN(created))
+    throw new Error(
+      'the live object has no creationTimestamp: the fields other managers added cannot be told',
+    );
   const view = appliedView(applied);
   const found = new Map<string, AddedField>();
   const ignored = (segments: PathSegment[], manager: string) => {
@@ -350,13 +353,15 @@ export function addedFields(
       else add(at, entry);
     }
   };
-  for (const entry of managedFields ?? []) {
-    if (!entry.manager || known.has(entry.manager)) continue;
-    if (entry.subresource === 'status') continue;
-    // Only writes after the run's managers last wrote the object: managedFields times are whole
-    // seconds, so one in the same second is taken as before.
+  for (const entry of others) {
     const t = timeOf(entry);
-    if (t === undefined || !(t > ours)) continue;
+    if (t === undefined)
+      throw new Error(
+        `the managedFields entry of ${entry.manager} has no time: whether it was written after the object was created cannot be told`,
+      );
+    // An entry stamped at the creation second is the creator's (what it set and the defaults it
+    // was answered with); a later one is a write after the object was created.
+    if (!(t > created)) continue;
     walk(entry.fieldsV1, [], entry);
   }
   // The outermost path only: a path under another reported one is part of it. Each path's

@@ -13,7 +13,10 @@ function show(value: unknown, absent: string): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** The field-level diff of drifted objects: path, applied value, live value, who changed it. */
+/**
+ * The field-level diff of drifted objects: path, applied value, live value, who changed it. A field
+ * another manager added shows who set it, not its value.
+ */
 export function DriftFieldsTable(props: { objects: DriftObject[] }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const absent = t('drift.absent');
@@ -48,10 +51,19 @@ export function DriftFieldsTable(props: { objects: DriftObject[] }) {
                 <code>{f.path}</code>
               </TableCell>
               <TableCell>
-                <code>{show(f.expected, absent)}</code>
+                <code>
+                  {f.added ? t('drift.notSet') : show(f.expected, absent)}
+                </code>
               </TableCell>
               <TableCell>
-                <code>{show(f.actual, absent)}</code>
+                {/* A field another manager added: who set it, never its value (it may hold a secret). */}
+                {f.added ? (
+                  t('drift.addedBy', {
+                    manager: f.manager ?? t('drift.unknownManager'),
+                  })
+                ) : (
+                  <code>{show(f.actual, absent)}</code>
+                )}
               </TableCell>
               <TableCell>
                 {f.manager ?? t('drift.byNobody')}

@@ -1,0 +1,55 @@
+import { screen, within } from '@testing-library/react';
+import { renderInTestApp } from '@backstage/frontend-test-utils';
+import type { DriftObject } from '@kubechart/plugin-kubechart-common';
+import { formatTimestamp } from '../../lib/format';
+import { DriftFieldsTable } from './DriftFieldsTable';
+
+const rowsOf = () =>
+  within(screen.getByRole('table', { name: 'Drift from the last run' }))
+    .getAllByRole('row')
+    .slice(1)
+    .map(r =>
+      within(r)
+        .getAllByRole('cell')
+        .map(c => c.textContent),
+    );
+
+describe('DriftFieldsTable', () => {
+  it('shows a field another manager added as set by that manager, its value not shown, and a removed one as absent', async () => {
+    const objects: DriftObject[] = [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'web',
+        state: 'changed',
+        fields: [
+          {
+            path: 'spec.template.spec.containers[name=miner]',
+            added: true,
+            manager: 'kubectl-edit',
+            changedAt: '2026-12-03T09:02:00Z',
+          },
+          { path: 'spec.template.spec.nodeSelector', expected: { a: 'b' } },
+        ],
+      },
+    ];
+    await renderInTestApp(<DriftFieldsTable objects={objects} />);
+    expect(rowsOf()).toEqual([
+      [
+        'Deployment shop/web',
+        'spec.template.spec.containers[name=miner]',
+        '(not set)',
+        'set by kubectl-edit (value not shown)',
+        `kubectl-edit (${formatTimestamp('2026-12-03T09:02:00Z')})`,
+      ],
+      [
+        'Deployment shop/web',
+        'spec.template.spec.nodeSelector',
+        '{"a":"b"}',
+        '(absent)',
+        'removed',
+      ],
+    ]);
+  });
+});
