@@ -8,7 +8,12 @@ import {
   PermissionsService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   BasicPermission,
   AuthorizeResult,
@@ -548,18 +553,43 @@ export async function createRouter(
         requestedEntityRef: body.entityRef ?? null,
       },
     });
-    const { actor } = acting;
+    const { actor, relayedBy } = acting;
     // The engine removes the caller's secret values wherever the chart copied them. A tenant run's
-    // preview is refused as `POST /runs` refuses it, with the same checks, as the same caller.
+    // preview is refused as `POST /runs` refuses it, with the same checks, as the same caller, and
+    // the refusal is recorded as a failed `run-preview` as the run's is a failed `run-create`.
     const preview = await dryRuns.run(actor, async () => {
       if (body.kind !== 'tenant' && body.kind !== 'tenant-delete')
         return engine.preview(body);
-      refuseRelayedEntityRef(acting, body.entityRef);
-      return engine.previewAs(
-        body,
-        actor,
-        await runCallerOf(credentials, actor),
-      );
+      try {
+        refuseRelayedEntityRef(acting, body.entityRef);
+        return await engine.previewAs(
+          body,
+          actor,
+          await runCallerOf(credentials, actor),
+        );
+      } catch (e) {
+        if (
+          e instanceof NotAllowedError ||
+          e instanceof NotFoundError ||
+          e instanceof ConflictError ||
+          e instanceof TooManyRequestsError ||
+          e instanceof InputError
+        )
+          await auditRefused(
+            req,
+            {
+              eventId: 'run-preview',
+              meta: {
+                kind: body.kind,
+                cluster: body.cluster,
+                requestedEntityRef: body.entityRef ?? null,
+                ...(relayedBy ? { onBehalfOf: actor } : {}),
+              },
+            },
+            e,
+          );
+        throw e;
+      }
     });
     await auditDryRunRefusal(
       req,

@@ -2,7 +2,7 @@ import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
 import request from 'supertest';
-import { capturingAuditor } from '../__testUtils__/capture';
+import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
 import {
@@ -35,6 +35,7 @@ describe("a tenant run's preview", () => {
   let server: any;
   let stop: () => Promise<void>;
   let core: CoreV1Api;
+  const events: CapturedAuditEvent[] = [];
   const as = (who: string) => mockCredentials.user.header(who);
   const tenantRun = (code: string, over: Record<string, unknown> = {}) => ({
     kind: 'tenant',
@@ -103,7 +104,7 @@ describe("a tenant run's preview", () => {
       features: [
         onlyAdminIsTenantsAdmin(ADMIN),
         userInfoWithGroups(GROUPS),
-        capturingAuditor([]),
+        capturingAuditor(events),
       ],
     });
     server = backend.server;
@@ -168,6 +169,39 @@ describe("a tenant run's preview", () => {
       const answers = await both(who, body);
       expect(answers.submit.status).toBe(status);
       expect(answers.preview).toEqual(answers.submit);
+    }
+  });
+
+  it('records each refused preview in the audit trail as a failed run-preview, as the run is a failed run-create', async () => {
+    for (const [who, body, status, reason] of [
+      [BOB, tenantRun('taken'), 409, `owned by ${ACME}`],
+      [BOB, tenantRun('bobs', { owner: RIVAL }), 403, RIVAL],
+      [CAROL, tenantRun('carols-third'), 429, 'the limit is 1 per owner'],
+      [
+        BOB,
+        { kind: 'tenant-delete', cluster: 'dev', tenant: 'nothing' },
+        404,
+        'nothing',
+      ],
+    ] as const) {
+      events.length = 0;
+      const preview = await post('/runs/preview', who, body);
+      expect(preview.status).toBe(status);
+      expect(preview.body.error.message).toContain(reason);
+      expect(events).toEqual([
+        expect.objectContaining({
+          eventId: 'run-preview',
+          status: 'failed',
+          meta: expect.objectContaining({
+            kind: body.kind,
+            cluster: 'dev',
+            requestedEntityRef: null,
+            actor: who,
+            outcome: 'refused',
+          }),
+          error: preview.body.error.message,
+        }),
+      ]);
     }
   });
 
