@@ -237,7 +237,9 @@ export interface Config {
        * `[*]` for any list item) and covers the fields under it; `manager`, when given, limits the
        * entry to that field manager. Replaces the default whole; a path that cannot be read stops
        * the backend from starting. Default: the pod template annotation
-       * `kubectl.kubernetes.io/restartedAt` (any manager, `kubectl rollout restart`), and
+       * `kubectl.kubernetes.io/restartedAt` (any manager, `kubectl rollout restart`), the
+       * Deployment annotation `deployment.kubernetes.io/revision` (any manager, the deployment
+       * controller's bookkeeping), and
        * `webhooks[*].clientConfig.caBundle` and `spec.conversion.webhook.clientConfig.caBundle`
        * written by `cert-manager-cainjector`.
        */

@@ -393,6 +393,92 @@ describe('addedFields', () => {
     ).toEqual(['spec.template.metadata.annotations.extra']);
   });
 
+  it('leaves out the deployment revision the controller writes right after creation, on k3s too', () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { replicas: 1 },
+    };
+    const stored = {
+      ...deployment,
+      metadata: {
+        name: 'web',
+        creationTimestamp: '2026-12-03T08:01:36Z',
+        annotations: { 'deployment.kubernetes.io/revision': '1' },
+      },
+    };
+    // As on ../shared/reference/kube-api/rollout/09-deployment-after-rollout.json, the deployment
+    // controller's revision annotation (operation Update, no subresource), one second after helm
+    // created the object: k3s runs its controllers in one process, under the manager `k3s`.
+    const entries = (manager: string): ManagedFieldsEntry[] => [
+      {
+        manager: 'helm',
+        operation: 'Update',
+        time: '2026-12-03T08:01:36Z',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+      {
+        manager,
+        operation: 'Update',
+        time: '2026-12-03T08:01:37Z',
+        fieldsV1: {
+          'f:metadata': {
+            'f:annotations': {
+              '.': {},
+              'f:deployment.kubernetes.io/revision': {},
+            },
+          },
+        },
+      },
+    ];
+    const ignore = readIgnoredAddedFields(DEFAULT_IGNORED_ADDED_FIELDS);
+    // k3s is Kubernetes' own controllers, whatever they write.
+    expect(
+      addedFields(entries('k3s'), deployment, stored, { appliers }),
+    ).toEqual([]);
+    // The revision annotation is the controller's bookkeeping, whoever writes it.
+    expect(
+      addedFields(entries('other-controller'), deployment, stored, {
+        appliers,
+        ignore,
+      }),
+    ).toEqual([]);
+    // Without the default ignore list, another manager's annotation counts.
+    expect(
+      addedFields(entries('other-controller'), deployment, stored, {
+        appliers,
+      }).map(a => `${formatPath(a.segments)} by ${a.manager}`),
+    ).toEqual(['metadata.annotations by other-controller']);
+    // Another annotation written with it still counts, on its own.
+    const noted = {
+      ...stored,
+      metadata: {
+        ...stored.metadata,
+        annotations: { ...stored.metadata.annotations, note: 'x' },
+      },
+    };
+    const withNote = entries('k3s');
+    withNote.push({
+      manager: 'kubectl-annotate',
+      operation: 'Update',
+      time: '2026-12-03T08:05:00Z',
+      fieldsV1: {
+        'f:metadata': {
+          'f:annotations': {
+            'f:deployment.kubernetes.io/revision': {},
+            'f:note': {},
+          },
+        },
+      },
+    });
+    expect(
+      addedFields(withNote, deployment, noted, { appliers, ignore }).map(
+        a => `${formatPath(a.segments)} by ${a.manager}`,
+      ),
+    ).toEqual(['metadata.annotations.note by kubectl-annotate']);
+  });
+
   it('refuses an ignore path it cannot read', () => {
     expect(() => readIgnoredAddedFields([{ path: 'spec..x' }])).toThrow(
       /cannot be read/,

@@ -94,12 +94,14 @@ export function fieldOwner(
 /**
  * The field managers of Kubernetes itself: its controllers write fields no manifest sets (a
  * PersistentVolumeClaim's `volumeName` and binding annotations, a HorizontalPodAutoscaler's
- * replicas through `scale`), which are not a change to what a run applied.
+ * replicas through `scale`), which are not a change to what a run applied. k3s runs them in one
+ * process, whose manager is `k3s`.
  */
 export const KUBERNETES_MANAGERS: readonly string[] = [
   'kube-controller-manager',
   'kube-scheduler',
   'kube-apiserver',
+  'k3s',
 ];
 
 /** A field another manager set that the run did not apply, with who set it. */
@@ -114,10 +116,14 @@ export type IgnoredAddedField = { manager?: string; path: string };
 
 /**
  * What other managers add in the ordinary course, which no re-apply removes: the pod template
- * annotation `kubectl rollout restart` sets (whoever restarts), and the CA bundle cert-manager's
- * cainjector writes into webhook configurations and CRD conversion webhooks.
+ * annotation `kubectl rollout restart` sets (whoever restarts), the revision annotation the
+ * deployment controller keeps on a Deployment (whatever the controller manager is called), and the
+ * CA bundle cert-manager's cainjector writes into webhook configurations and CRD conversion webhooks.
  */
 export const DEFAULT_IGNORED_ADDED_FIELDS: readonly IgnoredAddedField[] = [
+  {
+    path: 'metadata.annotations["deployment.kubernetes.io/revision"]',
+  },
   {
     path: 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]',
   },

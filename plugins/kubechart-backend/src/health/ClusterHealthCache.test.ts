@@ -876,6 +876,44 @@ describe('ClusterHealthCache', () => {
     await cache.stop();
   });
 
+  it('does not count an informer waiting to list again after repeated 410s as current: it follows the cluster until its last proof', async () => {
+    const cache = new ClusterHealthCache(
+      'dev',
+      registry.kubeConfig('dev'),
+      mockServices.logger.mock(),
+      { restartDelayMs: 200, minRecomputeIntervalMs: 0 },
+    );
+    await cache.start();
+    const startedAt = Date.now();
+    expect(cache.freshness(startedAt).followedUntil).toBe(startedAt);
+    // A server that expires every watch soon after it is opened: after the first 410 in a row the
+    // informers wait before they list again, with no watch open.
+    const behind: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      sim.faults.expireWatches();
+      await new Promise(r => setTimeout(r, 100));
+      const now = Date.now();
+      const { followedUntil } = cache.freshness(now);
+      // Still following the cluster (a short wait is no failure), but not as of now.
+      expect(cache.follows()).toBe(true);
+      expect(followedUntil).toBeGreaterThanOrEqual(startedAt);
+      expect(followedUntil).toBeLessThanOrEqual(now);
+      if (followedUntil! < now) behind.push(now - followedUntil!);
+    }
+    expect(behind.length).toBeGreaterThan(0);
+    // Watches that last again: once each informer listed, it is current as of now again.
+    sim.faults.clear();
+    const current = await eventually(
+      () => {
+        const now = Date.now();
+        return cache.freshness(now).followedUntil === now;
+      },
+      v => v,
+    );
+    expect(current).toBe(true);
+    await cache.stop();
+  });
+
   it('recovers when the cluster was down at start-up', async () => {
     sim.faults.stopApi();
     const cache = new ClusterHealthCache(

@@ -320,7 +320,9 @@ export class ClusterHealthCache {
    * `followedUntil`: until when what the informers of `names` (every one when none are given) hold is
    * known to be the cluster's: `now` while each of them watches; else when the first of those that do
    * not stopped following the cluster (the last time its list or watch proved it current before its
-   * first failure since it last listed); undefined while one of those never listed it. The
+   * first failure since it last listed); undefined while one of those never listed it. One waiting
+   * to list again after repeated 410s has no watch open: it counts until its last proof (its
+   * `provenAt()`), though it still follows the cluster (see {@link ClusterHealthCache.follows}). The
    * cluster-wide `ageSeconds` does not tell: the other informers' events keep it low while one
    * informer fails.
    */
@@ -333,14 +335,19 @@ export class ClusterHealthCache {
     followedUntil?: number;
   } {
     const since = this.lastHeardAt || this.createdAt;
-    const behind = this.entries(names).filter(i => !i.synced);
+    const of = this.entries(names);
+    const behind = of.filter(i => !i.synced);
+    // Informers that follow the cluster but wait to list again: known current until their last proof.
+    const waiting = of
+      .filter(i => i.synced && i.informer.waitingSince() !== undefined)
+      .map(i => i.informer.provenAt() ?? now);
     let followedUntil: number | undefined;
-    if (this.follows(names)) followedUntil = now;
+    if (this.follows(names)) followedUntil = Math.min(now, ...waiting);
     else if (
       behind.length > 0 &&
       behind.every(i => i.listed && i.lostAt !== undefined)
     )
-      followedUntil = Math.min(...behind.map(i => i.lostAt!));
+      followedUntil = Math.min(...behind.map(i => i.lostAt!), ...waiting);
     return {
       ageSeconds: Math.max(0, now - since) / 1000,
       synced: this.ready,

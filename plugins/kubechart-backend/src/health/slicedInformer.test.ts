@@ -633,6 +633,50 @@ describe('SlicedListWatch', () => {
       }
     });
 
+    it('says it waits to list again after repeated 410s, from when, until a list proves the cache current again', async () => {
+      jest.useFakeTimers({
+        doNotFake: ['Date', 'setImmediate', 'nextTick', 'queueMicrotask'],
+      });
+      jest.spyOn(Math, 'random').mockReturnValue(0);
+      try {
+        const { informer, calls, errors } = setUp([listed, listed, listed]);
+        await informer.start();
+        expect(informer.provenAt()).toBe(1000);
+        expect(informer.waitingSince()).toBeUndefined();
+        // The first 410 lists again at once.
+        now = 2000;
+        calls[0].done({ statusCode: 410 });
+        for (let i = 0; i < 5; i++) await settle();
+        expect(calls).toHaveLength(2);
+        expect(informer.provenAt()).toBe(2000);
+        expect(informer.waitingSince()).toBeUndefined();
+        // The second in a row, with no event since: no watch is open while it waits.
+        now = 3000;
+        calls[1].done({ statusCode: 410 });
+        for (let i = 0; i < 5; i++) await settle();
+        expect(calls).toHaveLength(2);
+        expect(informer.waitingSince()).toBe(3000);
+        expect(informer.provenAt()).toBe(2000);
+        // Its wait over, the list proves the cache current again.
+        now = 3400;
+        await jest.advanceTimersByTimeAsync(400);
+        for (let i = 0; i < 5; i++) await settle();
+        expect(calls).toHaveLength(3);
+        expect(informer.provenAt()).toBe(3400);
+        expect(informer.waitingSince()).toBeUndefined();
+        // Stopping the cache ends a wait.
+        now = 4000;
+        calls[2].done({ statusCode: 410 });
+        for (let i = 0; i < 5; i++) await settle();
+        expect(informer.waitingSince()).toBe(4000);
+        await informer.stop();
+        expect(informer.waitingSince()).toBeUndefined();
+        expect(errors).toEqual([]);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
     it('lists again at once after a 410 that follows a watch which delivered an event', async () => {
       const { informer, calls, errors } = setUp([listed, listed, listed]);
       await informer.start();

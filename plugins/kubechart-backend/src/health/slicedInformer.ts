@@ -130,6 +130,8 @@ export class SlicedListWatch<T extends KubernetesObject>
   /** When something last arrived on the current watch (or it was asked for). */
   private watchHeardAt = 0;
   private proven?: number;
+  /** When it began waiting to list again after repeated 410s, until a list proves the cache current. */
+  private waitingFrom?: number;
 
   constructor(
     private readonly path: string,
@@ -160,11 +162,22 @@ export class SlicedListWatch<T extends KubernetesObject>
     return this.proven;
   }
 
+  /**
+   * While the informer waits to list again after repeated 410s (see {@link SlicedListWatch}), and
+   * then lists: when it began to wait. No watch is open meanwhile, so what the cache holds is the
+   * cluster's as of {@link SlicedListWatch.provenAt} only. Undefined once a list proved the cache
+   * current again, or the informer failed, stopped or was started again.
+   */
+  waitingSince(): number | undefined {
+    return this.waitingFrom;
+  }
+
   /** Lists (unless a watch can resume from the last resourceVersion) and starts watching. */
   async start(): Promise<void> {
     this.stopped = false;
     this.settle();
     this.expiredInARow = 0;
+    this.waitingFrom = undefined;
     const run = ++this.run;
     const settled = new Promise<void>(resolve => {
       this.settleStart = resolve;
@@ -177,6 +190,7 @@ export class SlicedListWatch<T extends KubernetesObject>
     this.stopped = true;
     this.run++;
     this.abort();
+    this.waitingFrom = undefined;
     this.settle();
   }
 
@@ -189,6 +203,7 @@ export class SlicedListWatch<T extends KubernetesObject>
   /** The cache is known to be the cluster's now. */
   private prove() {
     this.proven = Date.now();
+    this.waitingFrom = undefined;
     this.settle();
   }
 
@@ -239,7 +254,10 @@ export class SlicedListWatch<T extends KubernetesObject>
 
   private emit(verb: Verb, arg?: unknown) {
     for (const cb of this.callbacks[verb].slice()) cb(arg);
-    if (verb === 'error') this.settle();
+    if (verb === 'error') {
+      this.waitingFrom = undefined;
+      this.settle();
+    }
   }
 
   private abort() {
@@ -299,6 +317,7 @@ export class SlicedListWatch<T extends KubernetesObject>
         max,
         base * 2 ** Math.min(this.expiredInARow - 2, 30),
       );
+      this.waitingFrom = Date.now();
       this.timer = setTimeout(
         () => void this.next(run, null),
         delay / 2 + (Math.random() * delay) / 2,
