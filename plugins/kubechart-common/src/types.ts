@@ -569,8 +569,9 @@ export type ClusterHealth = {
   alertsHidden?: number;
   observedAt: string;
   /**
-   * In an `error` answer: until when the health cache followed the cluster (when the first of its
-   * watches that fail now failed). Absent from other answers, and from older backends.
+   * In an `error` answer: until when the health cache followed the cluster (the last time a list,
+   * watch event, bookmark or clean watch end proved current the first of its informers that fail now,
+   * or that wait to list again). Absent from other answers, and from older backends.
    */
   lastSeenAt?: string;
 };
@@ -634,8 +635,9 @@ export type TenantHealth = {
   /** When the answer was given (in an `unknown` answer too, whose content is not the cluster's). */
   observedAt: string;
   /**
-   * In an `unknown` answer: until when the health cache followed the cluster (when the first of its
-   * watches that fail now failed). Absent when it never followed it, and from other answers.
+   * In an `unknown` answer: until when the health cache followed the cluster (the last time a list,
+   * watch event, bookmark or clean watch end proved current the first of the informers it reads that
+   * fail now, or that wait to list again). Absent when it never followed it, and from other answers.
    */
   lastSeenAt?: string;
 };
