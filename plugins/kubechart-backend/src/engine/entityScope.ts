@@ -19,6 +19,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { EngineSettings } from './settings';
+import { withDeadline } from '../lib/deadline';
 
 /** The Backstage Kubernetes plugin's namespace annotation, which kubechart honours too. */
 export const KUBERNETES_NAMESPACE_ANNOTATION =
@@ -42,22 +43,13 @@ function readCatalog<T>(
   read: (entityRef: string) => Promise<T>,
   entityRef: string,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `the catalog did not answer within ${
-              CATALOG_READ_TIMEOUT_MS / 1000
-            }s`,
-          ),
-        ),
-      CATALOG_READ_TIMEOUT_MS,
-    );
-  });
-  return Promise.race([read(entityRef), late]).finally(() =>
-    clearTimeout(timer),
+  return withDeadline(
+    read(entityRef),
+    CATALOG_READ_TIMEOUT_MS,
+    () =>
+      new Error(
+        `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
+      ),
   );
 }
 

@@ -17,6 +17,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
+import { withDeadline } from '../lib/deadline';
 
 /**
  * The manifest helm stored for one revision of a release, its hooks included (helm runs the
@@ -307,26 +308,20 @@ export async function watchCreatedRevisions(
         else if (ended) reject(new RunFailure(ended));
       };
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new RunFailure(
-              `the watch of its release records did not show its record within ${
-                waitMs / 1000
-              }s`,
-            ),
-          ),
-        waitMs,
-      );
-    });
     listeners.add(check);
     check();
     try {
-      return await Promise.race([reached, late]);
+      return await withDeadline(
+        reached,
+        waitMs,
+        () =>
+          new RunFailure(
+            `the watch of its release records did not show its record within ${
+              waitMs / 1000
+            }s`,
+          ),
+      );
     } finally {
-      clearTimeout(timer);
       listeners.delete(check);
     }
   };
