@@ -190,12 +190,39 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
   });
 
   it('deletes exactly the named pod', async () => {
-    const pods = (await run({
-      verb: 'get',
-      resource: 'pods',
-      namespace: 'shop',
-      labelSelector: 'app=inventory-service',
-    })) as TableResult;
+    // The rollout restart above replaces inventory-service's pods; a pod
+    // picked while that rollout runs may be deleted by the controller
+    // before our DELETE arrives. Wait until the rollout has settled.
+    const deadline = Date.now() + 30_000;
+    let pods: TableResult;
+    for (;;) {
+      const deployment = await object({
+        verb: 'get',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      });
+      pods = (await run({
+        verb: 'get',
+        resource: 'pods',
+        namespace: 'shop',
+        labelSelector: 'app=inventory-service',
+      })) as TableResult;
+      const { spec, status = {} } = deployment;
+      const settled =
+        status.observedGeneration === deployment.metadata.generation &&
+        status.updatedReplicas === spec.replicas &&
+        status.replicas === spec.replicas &&
+        status.readyReplicas === spec.replicas &&
+        pods.rows.length === spec.replicas;
+      if (settled) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `inventory-service did not settle: ${JSON.stringify(status)}`,
+        );
+      }
+      await new Promise(r => setTimeout(r, 100));
+    }
     const name = pods.rows[0][0];
     proxy.sent.length = 0;
     await run({ verb: 'delete', resource: 'pods', name, namespace: 'shop' });
