@@ -8,6 +8,107 @@ import {
 
 const appliers = ['kubechart', 'helm'];
 
+/**
+ * Runs `work` (synchronous), counting the steps it takes through arrays, maps and sets: each item a
+ * `for…of` or a spread visits, each call of an array method's callback (`some`, `filter`…), each
+ * item `includes` or `indexOf` passes, and each map or set lookup. A pass over what was found inside
+ * another pass over it counts n² steps, however fast the machine.
+ */
+function stepsOf<T>(work: () => T): { result: T; steps: number } {
+  const tally = { steps: 0 };
+  const restore: Array<() => void> = [];
+  const replace = (
+    target: any,
+    name: string,
+    counted: (original: (...args: any[]) => any) => (...args: any[]) => any,
+  ) => {
+    const original = target[name];
+    const set = (value: unknown) =>
+      Object.defineProperty(target, name, {
+        value,
+        configurable: true,
+        writable: true,
+      });
+    set(counted(original));
+    restore.push(() => set(original));
+  };
+  for (const iterator of [
+    [][Symbol.iterator](),
+    new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](),
+  ]) {
+    replace(
+      Object.getPrototypeOf(iterator),
+      'next',
+      next =>
+        function counted(this: unknown) {
+          tally.steps++;
+          return next.call(this);
+        },
+    );
+  }
+  for (const name of [
+    'every',
+    'filter',
+    'find',
+    'findIndex',
+    'flatMap',
+    'forEach',
+    'map',
+    'reduce',
+    'some',
+  ]) {
+    replace(
+      Array.prototype,
+      name,
+      method =>
+        function counted(this: unknown[], fn: Function, ...rest: unknown[]) {
+          return method.call(
+            this,
+            function step(this: unknown, ...args: unknown[]) {
+              tally.steps++;
+              return fn.apply(this, args);
+            },
+            ...rest,
+          );
+        },
+    );
+  }
+  for (const name of ['includes', 'indexOf']) {
+    replace(
+      Array.prototype,
+      name,
+      method =>
+        function counted(this: unknown[], ...args: unknown[]) {
+          tally.steps += this.length;
+          return method.apply(this, args);
+        },
+    );
+  }
+  for (const [prototype, names] of [
+    [Map.prototype, ['get', 'has', 'set']],
+    [Set.prototype, ['add', 'has']],
+  ] as const) {
+    for (const name of names) {
+      replace(
+        prototype,
+        name,
+        method =>
+          function counted(this: unknown, ...args: unknown[]) {
+            tally.steps++;
+            return method.apply(this, args);
+          },
+      );
+    }
+  }
+  try {
+    const result = work();
+    return { result, steps: tally.steps };
+  } finally {
+    for (const undo of restore.reverse()) undo();
+  }
+}
+
 describe('addedFields', () => {
   const applied = {
     apiVersion: 'v1',
@@ -500,28 +601,36 @@ describe('addedFields', () => {
     ]);
   });
 
-  it('finds 40,000 added keys in linear time', () => {
-    const keys = Array.from({ length: 40_000 }, (_, i) => `key${i}`);
-    const big = {
-      ...applied,
-      metadata: created,
-      data: {
-        mode: 'fast',
-        ...Object.fromEntries(keys.map(k => [k, 'v'])),
-      },
+  it('finds added keys in linear time: twice the keys, twice the steps', () => {
+    const stepsFor = (n: number) => {
+      const keys = Array.from({ length: n }, (_, i) => `key${i}`);
+      const big = {
+        ...applied,
+        metadata: created,
+        data: {
+          mode: 'fast',
+          ...Object.fromEntries(keys.map(k => [k, 'v'])),
+        },
+      };
+      const { result, steps } = stepsOf(() =>
+        addedFields(
+          [
+            ours('2026-12-03T09:01:00Z'),
+            other('kubectl-patch', '2026-12-03T09:02:00Z', keys),
+          ],
+          applied,
+          big,
+          { appliers },
+        ),
+      );
+      expect(result).toHaveLength(n);
+      return steps;
     };
-    const started = Date.now();
-    const found = addedFields(
-      [
-        ours('2026-12-03T09:01:00Z'),
-        other('kubectl-patch', '2026-12-03T09:02:00Z', keys),
-      ],
-      applied,
-      big,
-      { appliers },
-    );
-    expect(found).toHaveLength(40_000);
-    // Quadratic, this took 18 s; linear, well under a second.
-    expect(Date.now() - started).toBeLessThan(4000);
+    const once = stepsFor(2_000);
+    const twice = stepsFor(4_000);
+    // Linear: twice the steps (and some constant); quadratic (each found path against every
+    // other): four times.
+    expect(twice).toBeGreaterThan(1.5 * once);
+    expect(twice).toBeLessThan(2.5 * once);
   });
 });
