@@ -110,6 +110,35 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('counts a failed tenant-delete whose tenant is recorded as deleted as the tenant’s end', async () => {
+      const { runs, drift, finished } = await createStores();
+      const tenant = async (code: string, lastRunId: string, status: any) =>
+        runs.upsertTenant({
+          cluster: 'dev',
+          code,
+          namespace: `tenant-${code}`,
+          status,
+          lastRunId,
+          releases: [],
+        });
+      await finished('tenant', { namespace: 'tenant-gone' });
+      const gone = await finished(
+        'tenant-delete',
+        { namespace: 'tenant-gone' },
+        'failed',
+      );
+      await tenant('gone', gone, 'deleted');
+      const kept = await finished('tenant', { namespace: 'tenant-kept' });
+      const failed = await finished(
+        'tenant-delete',
+        { namespace: 'tenant-kept' },
+        'failed',
+      );
+      await tenant('kept', failed, 'failed');
+      const latest = await drift.latestAppliedRuns();
+      expect(latest.map(r => r.id).sort()).toEqual([gone, kept].sort());
+    });
+
     it('keeps the latest run kubechart executed on a target beside, never behind, a newer run an action recorded there', async () => {
       const { drift, finished } = await createStores();
       const chart = await finished('chart', {

@@ -105,8 +105,22 @@ export class DatabaseDriftStore implements DriftStore {
              order by created_at desc, id desc) as rn`,
         ),
       )
-      .where('status', 'succeeded')
-      .whereIn('kind', APPLIED_KINDS);
+      .whereIn('kind', APPLIED_KINDS)
+      .where(q =>
+        q.where('status', 'succeeded').orWhere(deleted =>
+          // A tenant-delete that ended failed although its namespace was gone (the stale-run check
+          // found it so): its tenant is recorded as deleted, as a tenant-delete that succeeded leaves it.
+          deleted
+            .where('kind', 'tenant-delete')
+            .whereIn(
+              'id',
+              this.db('kubechart_tenants')
+                .where('status', 'deleted')
+                .whereNotNull('last_run_id')
+                .select('last_run_id'),
+            ),
+        ),
+      );
     const rows: Array<{
       id: string;
       kind: RunKind;

@@ -1,5 +1,9 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
+import type {
+  KubeObject,
+  TenantResourceProvider,
+} from '@kubechart/plugin-kubechart-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
 import { DatabaseDriftStore } from '../database/DatabaseDriftStore';
+import type { NewRun } from '../database/RunStore';
 import { formatPath } from './compare';
 import { DriftService } from './DriftService';
 import { reapplyRequest } from './reapply';
@@ -49,11 +54,15 @@ describe('drift of a tenant run’s baseline objects', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setup(code: string) {
+  async function setup(
+    code: string,
+    options: { tenantResources?: TenantResourceProvider[] } = {},
+  ) {
     const t = await createTestEngine({
       databases,
       databaseId: 'SQLITE_3',
       sim,
+      ...options,
     });
     const drift = await DatabaseDriftStore.create({
       database: mockServices.database.mock({ getClient: async () => t.knex }),
@@ -65,24 +74,29 @@ describe('drift of a tenant run’s baseline objects', () => {
       client: c => t.engine.client(c),
       logger: mockServices.logger.mock(),
     });
-    const r = await t.engine.submit(
-      {
-        kind: 'tenant',
-        cluster: 'dev',
-        tenant: code,
-        releases: [{ name: 'web', chart: 'webapp' }],
-      },
-      'user:default/alice',
-    );
-    await t.engine.waitFor(r.id);
-    const run = (await t.store.getRun(r.id))!;
-    expect({ status: run.status, reason: run.failureReason }).toEqual({
-      status: 'succeeded',
-      reason: undefined,
-    });
-    const check = async () =>
-      (await service.checkAll()).find(d => d.runId === run.id);
-    return { t, run, check, namespace: `tenant-${code}` };
+    const submit = async () => {
+      const r = await t.engine.submit(
+        {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: code,
+          releases: [{ name: 'web', chart: 'webapp' }],
+        },
+        'user:default/alice',
+      );
+      await t.engine.waitFor(r.id);
+      const done = (await t.store.getRun(r.id))!;
+      expect({ status: done.status, reason: done.failureReason }).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      return done;
+    };
+    const run = await submit();
+    const checkRun = async (id: string) =>
+      (await service.checkAll()).find(d => d.runId === id);
+    const check = () => checkRun(run.id);
+    return { t, run, check, checkRun, submit, namespace: `tenant-${code}` };
   }
 
   it('reports the default-deny NetworkPolicy a tenant user deleted as missing', async () => {
@@ -201,6 +215,158 @@ describe('drift of a tenant run’s baseline objects', () => {
         },
       ],
     });
+  });
+
+  it('takes out the labels and annotations others added to the baseline: the tenant’s next run is in sync', async () => {
+    const { t, check, checkRun, submit, namespace } = await setup('annotated');
+    expect((await check())?.status).toBe('in-sync');
+    await kubectl(
+      'annotate',
+      'resourcequota',
+      'kubechart-quota',
+      '-n',
+      namespace,
+      'team=x',
+    );
+    await kubectl(
+      'label',
+      'networkpolicy',
+      'kubechart-default-deny',
+      '-n',
+      namespace,
+      'team=x',
+    );
+    const d = (await check())!;
+    expect({
+      status: d.status,
+      objects: d.objects.map(o => ({
+        object: `${o.kind}/${o.name} ${o.state}`,
+        paths: o.fields.map(f => f.path),
+      })),
+    }).toEqual({
+      status: 'drifted',
+      objects: [
+        {
+          object: 'ResourceQuota/kubechart-quota changed',
+          paths: ['metadata.annotations.team'],
+        },
+        {
+          object: 'NetworkPolicy/kubechart-default-deny changed',
+          paths: ['metadata.labels.team'],
+        },
+      ],
+    });
+    expect(d.message).toMatch(/submit the tenant again/);
+
+    // As the record says: the tenant submitted again restores them, and its drift is in sync.
+    const again = await submit();
+    const core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const quota = await core.readNamespacedResourceQuota({
+      name: 'kubechart-quota',
+      namespace,
+    });
+    expect(quota.metadata?.annotations?.team).toBeUndefined();
+    const after = (await checkRun(again.id))!;
+    expect({ status: after.status, objects: after.objects }).toEqual({
+      status: 'in-sync',
+      objects: [],
+    });
+    // Nothing foreign left: the next run leaves the objects as they are.
+    const third = await submit();
+    const steps = (await t.store.getEvents(third.id, { limit: 5000 }))
+      .filter(e => e.step === 'resource-quota' || e.step === 'network-policy')
+      .map(e => e.message)
+      .filter(m => /: (unchanged|updated|created)/.test(m ?? ''));
+    expect(steps).toEqual([
+      expect.stringMatching(/^ResourceQuota kubechart-quota: unchanged/),
+      expect.stringMatching(
+        /^NetworkPolicy kubechart-default-deny .*: unchanged/,
+      ),
+    ]);
+  });
+
+  it('ends the drift of a tenant whose delete was ended as failed once its namespace was gone', async () => {
+    const { t, check, namespace } = await setup('stalegone');
+    expect((await check())?.status).toBe('in-sync');
+    // A tenant-delete whose backend died after the namespace was deleted.
+    const id = 'c0000000-0000-4000-8000-00000000d001';
+    await t.store.createRun(
+      {
+        kind: 'tenant-delete',
+        target: { cluster: 'dev', namespace },
+        tenant: 'stalegone',
+        input: { kind: 'tenant-delete', cluster: 'dev', tenant: 'stalegone' },
+        id,
+        status: 'running',
+        actor: 'user:default/alice',
+      } as NewRun,
+      [],
+      {
+        tenant: {
+          cluster: 'dev',
+          code: 'stalegone',
+          record: existing => {
+            const { createdAt: _c, updatedAt: _u, ...kept } = existing!;
+            return { ...kept, status: 'deleting', lastRunId: id };
+          },
+        },
+      },
+    );
+    const core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    await core.deleteNamespace({ name: namespace });
+    for (let i = 0; i < 100; i++) {
+      const left = await core.readNamespace({ name: namespace }).then(
+        () => true,
+        () => false,
+      );
+      if (!left) break;
+      await new Promise(r => setTimeout(r, 100));
+    }
+    await t
+      .knex('kubechart_runs')
+      .where({ id })
+      .update({ heartbeat_at: Date.now() - 10 * 60_000 });
+    expect(await t.engine.recoverStaleRuns()).toBe(1);
+    expect({
+      run: (await t.store.getRun(id))?.status,
+      tenant: (await t.store.getTenants('stalegone')).find(
+        x => x.cluster === 'dev',
+      )?.status,
+    }).toEqual({ run: 'failed', tenant: 'deleted' });
+
+    // Deleted, as a tenant-delete that succeeded leaves it: its runs are not drifted.
+    expect(await check()).toBeUndefined();
+  });
+
+  it('keeps a tenant resource’s copy of a secret value out of the stored baseline', async () => {
+    const password = 'Zr81-tenant-db-pw';
+    const { t, run } = await setup('dburl', {
+      tenantResources: [
+        {
+          name: 'database',
+          resources: () => [
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: 'db-credentials' },
+              stringData: { password },
+            } as KubeObject,
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'db-settings' },
+              data: { DATABASE_URL: `postgres://app:${password}@db/app` },
+            } as KubeObject,
+          ],
+        },
+      ],
+    });
+    const row = await t
+      .knex('kubechart_runs')
+      .where({ id: run.id })
+      .first('baseline');
+    expect(String(row.baseline)).toContain('db-settings');
+    expect(String(row.baseline)).not.toContain(password);
   });
 
   it('is unknown, never in sync, for a tenant run that recorded no baseline', async () => {

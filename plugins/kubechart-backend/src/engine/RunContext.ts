@@ -3,9 +3,13 @@ import {
   collectSecretValues,
   createTextRedactor,
   redactManifest,
+  redactObject,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
-import type { HelmLineListener } from '@kubechart/plugin-kubechart-node';
+import type {
+  HelmLineListener,
+  KubeObject,
+} from '@kubechart/plugin-kubechart-node';
 import { moreChanges, splitChanges } from '@kubechart/plugin-kubechart-common';
 import type { RunEvent } from '@kubechart/plugin-kubechart-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -234,6 +238,11 @@ export class RunContext implements RunRedactor {
   /** A manifest with Secret data and every known secret value removed, in any kind of object. */
   redactManifest(text: string): string {
     return redactManifest(text, { scrub: this.scrubOwn });
+  }
+
+  /** An object redacted as each of a stored manifest's objects is (see {@link redactManifest}). */
+  redactObject(object: KubeObject): KubeObject {
+    return redactObject(object, { scrub: this.scrubOwn });
   }
 
   /** Every string of `value` with the known secret values removed. */

@@ -31,7 +31,6 @@ import {
   labelObject,
   mergePolicyReports,
   parseManifests,
-  redactObject,
   redactValues,
   releasePolicyReport,
   startPostRenderGate,
@@ -980,7 +979,7 @@ export class Executors {
     // What is applied besides the releases, recorded on the run: drift compares it with the live objects.
     const baseline: BaselineObject[] = [];
     const ensureWhole = (object: KubeObject) => {
-      baseline.push({ object: redactObject(object), wholeSpec: true });
+      baseline.push({ object, wholeSpec: true });
       return client.ensure(object as any, { wholeSpec: true });
     };
     await this.step(
@@ -1063,6 +1062,11 @@ export class Executors {
             cluster,
             input,
           });
+          // The values of the Secrets it makes are removed wherever else the stored baseline copies
+          // them (a ConfigMap's `DATABASE_URL`), as a chart's are from its stored manifest.
+          ctx.addSecrets(
+            collectManifestSecretValues(objects, { secretKeysOnly: true }),
+          );
           const outcomes = [];
           for (const o of objects) {
             const obj = structuredClone(o);
@@ -1072,7 +1076,7 @@ export class Executors {
             };
             // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
             labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
-            baseline.push({ object: redactObject(obj), wholeSpec: false });
+            baseline.push({ object: obj, wholeSpec: false });
             outcomes.push(
               `${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(
                 obj as any,
@@ -1084,7 +1088,13 @@ export class Executors {
         r => String(r),
       );
     }
-    await this.deps.store.updateRun(run.id, { baseline });
+    // Redacted once every tenant resource is known: a Secret's value is removed from every object.
+    await this.deps.store.updateRun(run.id, {
+      baseline: baseline.map(b => ({
+        ...b,
+        object: ctx.redactObject(b.object),
+      })),
+    });
     let credentials: Record<string, string> = {};
     if (input.credentials?.length) {
       credentials = (await this.step(

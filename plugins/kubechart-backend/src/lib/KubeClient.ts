@@ -15,6 +15,7 @@ import {
   loadYaml,
 } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { KUBERNETES_MANAGERS } from '../drift/fieldOwners';
 import { guardCurrentRun, noteClusterChange } from '../engine/lease';
 import { isNotFound, kubeStatusCode } from './kubeErrors';
 import { isQuantityField, sameQuantity } from './quantity';
@@ -219,6 +220,38 @@ function comparable(obj: KubernetesObject & Record<string, any>) {
 }
 
 /**
+ * The labels and annotations of `current` that `desired` does not set and that a field manager other
+ * than `manager` and Kubernetes' own (see {@link KUBERNETES_MANAGERS}) wrote (`kubectl annotate`, an
+ * admin's edit): what drift reports as added to an object KubeChart owns whole. A key no manager owns,
+ * or one written in KubeChart's own requests (a mutating webhook's), is not one of them.
+ */
+function foreignMetadataKeys(
+  current: KubernetesObject,
+  desired: KubernetesObject,
+  manager: string,
+): Record<'labels' | 'annotations', Set<string>> {
+  const found = { labels: new Set<string>(), annotations: new Set<string>() };
+  const known = new Set([manager, ...KUBERNETES_MANAGERS]);
+  for (const entry of current.metadata?.managedFields ?? []) {
+    if (!entry.manager || known.has(entry.manager)) continue;
+    if (entry.subresource === 'status') continue;
+    const metadata = (entry.fieldsV1 as any)?.['f:metadata'];
+    for (const map of ['labels', 'annotations'] as const) {
+      for (const field of Object.keys(metadata?.[`f:${map}`] ?? {})) {
+        if (!field.startsWith('f:')) continue;
+        const key = field.slice(2);
+        if (
+          current.metadata?.[map]?.[key] !== undefined &&
+          desired.metadata?.[map]?.[key] === undefined
+        )
+          found[map].add(key);
+      }
+    }
+  }
+  return found;
+}
+
+/**
  * The Kubernetes calls the engine makes, on one cluster. Writes made while executing a run first
  * check that the run still holds its lease (see ../engine/lease).
  */
@@ -307,7 +340,9 @@ export class KubeClient {
    * Reads first; creates the object when absent, replaces it (keeping its resourceVersion) when it
    * differs, and does nothing when it already matches. It matches when the live object has every field
    * `obj` sets; with `wholeSpec`, for an object KubeChart owns whole, only when its `spec` is `obj`'s as
-   * the API server stores it (see {@link specAsStored}): a key anyone added is taken out again.
+   * the API server stores it (see {@link specAsStored}) and no other field manager added a label or an
+   * annotation (see {@link foreignMetadataKeys}): a key anyone added is taken out again. Labels and
+   * annotations Kubernetes itself or KubeChart's own requests set are kept.
    */
   async ensure(
     obj: KubernetesObject,
@@ -325,23 +360,34 @@ export class KubeClient {
       );
       return 'created';
     }
+    const foreign = options.wholeSpec
+      ? foreignMetadataKeys(current, obj, this.fieldManager)
+      : { labels: new Set<string>(), annotations: new Set<string>() };
     if (options.wholeSpec) {
       const { spec: _spec, ...rest } = obj as KubernetesObject &
         Record<string, any>;
       if (
         isSubset(comparable(rest), current) &&
-        isSameValue(specAsStored(obj), (current as any).spec)
+        isSameValue(specAsStored(obj), (current as any).spec) &&
+        foreign.labels.size === 0 &&
+        foreign.annotations.size === 0
       )
         return 'unchanged';
     } else if (isSubset(comparable(obj as any), current)) return 'unchanged';
+    const kept = (map: 'labels' | 'annotations') =>
+      Object.fromEntries(
+        Object.entries(current.metadata?.[map] ?? {}).filter(
+          ([k]) => !foreign[map].has(k),
+        ),
+      );
     const merged = {
       ...current,
       ...obj,
       metadata: {
         ...current.metadata,
-        labels: { ...current.metadata?.labels, ...obj.metadata?.labels },
+        labels: { ...kept('labels'), ...obj.metadata?.labels },
         annotations: {
-          ...current.metadata?.annotations,
+          ...kept('annotations'),
           ...obj.metadata?.annotations,
         },
       },
