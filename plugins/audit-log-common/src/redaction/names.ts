@@ -17,19 +17,24 @@ const SECRET_WORDS = [
   'cookie',
 ];
 /**
- * Short words that name a secret only as a key's last word after another one (`DB_PASS`,
- * `MYSQL_PWD`, `redis-pass`, `smtp.pwd`): not alone (`PASS` of a test run, the shell's `PWD`
- * directory) nor inside a word (`bypass`, `compass`, `passthrough`, `OLDPWD`). A key written as
- * one word (`PGPASS`) is not told from an ordinary one, and counts only by the other words.
+ * Short words that name a secret as a key's last word after another one (`DB_PASS`, `MYSQL_PWD`,
+ * `redis-pass`, `smtp.pwd`), or run into the word before it (`PGPASS`, `dbPass`, `adminPwd`,
+ * `.pgpass`): not alone (`PASS` of a test run, the shell's `PWD` directory), not followed by more
+ * (`passThrough`, `passive`, `DB_PASS_FILE`, libpq's `PGPASSFILE`: a path), nor in an ordinary
+ * word ending so (`bypass`, `compass`, `encompass`, `surpass`, `trespass`, `overpass`,
+ * `underpass`, `multipass`; the shell's `OLDPWD`). Anchored at the key's end, each branch of
+ * fixed length: linear in the key's length.
  */
-const LAST_WORD_ONLY = /[a-z0-9][-_.](?:pass|pwd)$/i;
+const LAST_WORD_ONLY =
+  /[a-z0-9][-_.](?:pass|pwd)$|[a-z0-9](?<!by|com|sur|tres|over|under|multi)pass$|[a-z0-9](?<!old)pwd$/i;
 
 /**
  * The rule of the keys of structured values (values, Kubernetes objects, audit metadata): a
  * secret word of the shared list anywhere in the key, case-insensitively (`apiKey`,
- * `DB_PASSWORD`, `x-auth-token`, `Proxy-Authorization`, `Set-Cookie`), or `pass`/`pwd` as its
- * last word after another one (`DB_PASS`, `MYSQL_PWD`). An alternation of literals and one
- * anchored branch of fixed length: linear in the key's length.
+ * `DB_PASSWORD`, `x-auth-token`, `Proxy-Authorization`, `Set-Cookie`), or `pass`/`pwd` ending it
+ * after another word (`DB_PASS`, `MYSQL_PWD`, `PGPASS`, `dbPass`, `adminPwd`; not `bypass`,
+ * `PGPASSFILE`). An alternation of literals and anchored branches of fixed length: linear in the
+ * key's length.
  * @public
  */
 export const SECRET_KEY_PATTERN = new RegExp(
@@ -90,7 +95,7 @@ const REFERENCE = /(?:keyref|secretref)s?$/;
 
 /**
  * Whether a key of free text (or a URL's parameter name) names a secret as a whole: its last
- * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`, `DB_PASS`), not a name that only
+ * word does (`db.password`, `API_TOKEN`, `apiKey`, `client_secret`, `DB_PASS`, `PGPASS`), not a name that only
  * mentions one (`token_type`, `secretName`, `sortKey`, `keyboard`).
  * @public
  */
@@ -104,8 +109,8 @@ export function isSecretName(name: string): boolean {
 
 /**
  * Whether a key of free text holds a secret word anywhere (`tokenCount`, `db.password_hash`),
- * ordinary words holding `key` left out (`keyboard`), or `pass`/`pwd` as its last word
- * (`DB_PASS`): the wider rule of logs and tool output.
+ * ordinary words holding `key` left out (`keyboard`), or `pass`/`pwd` ending it
+ * (`DB_PASS`, `PGPASS`): the wider rule of logs and tool output.
  */
 export function holdsSecretWord(name: string): boolean {
   if (LAST_WORD_ONLY.test(name)) return true;

@@ -27,7 +27,7 @@ describe('the object rules every family shares', () => {
     for (const key of ['user', 'host', 'LOG_LEVEL', 'replicas'])
       expect([key, isSecretKey(key)]).toEqual([key, false]);
     expect(SECRET_KEY_PATTERN.source).toBe(
-      'password|passwd|token|secret|key|credential|authorization|cookie|[a-z0-9][-_.](?:pass|pwd)$',
+      'password|passwd|token|secret|key|credential|authorization|cookie|[a-z0-9][-_.](?:pass|pwd)$|[a-z0-9](?<!by|com|sur|tres|over|under|multi)pass$|[a-z0-9](?<!old)pwd$',
     );
   });
 

@@ -1,3 +1,4 @@
+import { hideConfigFileSecrets } from './configFiles';
 import { REDACTED, holdsSecretWord, isSecretName } from './names';
 import { hideSecretPairs } from './secretPairs';
 import { hideUrlCredentialsWith } from './urlCredentials';
@@ -82,7 +83,9 @@ export function hideUrlCredentials(
  *   (`{"value":"[REDACTED]","name":"DB_PASSWORD"}`); not the names a reference holds
  *   (`secretKeyRef: {name: db, key: password}` is shown);
  * - `Authorization` values (`Authorization: Bearer [REDACTED]`), `Bearer` and `Basic` credentials,
- *   a private key's PEM body, a secret flag's value (`--password [REDACTED]`, `["--token", "x"]`),
+ *   a private key's PEM body, a `.pgpass` line's password (`db:5432:app:appuser:[REDACTED]`), the
+ *   text of an XML element naming a secret (`<password>[REDACTED]</password>`) and the `<value>`
+ *   of a `<name>` naming one, a secret flag's value (`--password [REDACTED]`, `["--token", "x"]`),
  *   known password flags (`mysql -p[REDACTED]`, `redis-cli -a [REDACTED]`, in a container's
  *   `command:`/`args:` lists too).
  * Prose stays readable (`password-policy updated`, `bearer tokens`); a URL's path segments are not
@@ -123,7 +126,10 @@ function redactWithin(
     rules.isName,
     decodings,
   );
-  return hideSecretPairs(urls, rules);
+  return hideSecretPairs(
+    hideConfigFileSecrets(urls, rules.placeholder, rules.isName, rules.anyWord),
+    rules,
+  );
 }
 
 /**

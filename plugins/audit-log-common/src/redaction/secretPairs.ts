@@ -21,6 +21,7 @@ import {
   escapeDepth,
   EXPORT,
   isBasicCredential,
+  isAlphanumeric,
   isBlank,
   isKeyChar,
   isQuote,
@@ -37,6 +38,7 @@ import {
   PLAIN_WORD,
   PRIVATE_KEY_BEGIN,
   SECRET_SHORT_FLAGS,
+  WRAPPED_ERROR,
 } from './textPatterns';
 
 /** How the pass over free text judges keys and ends values (see `TextRedactionOptions`). */
@@ -79,6 +81,9 @@ export type PairRules = {
  * - the password short flag of a known command on its line or in its list (`mysql -phunter2`,
  *   `mysql -p x`, `redis-cli -a x`, `zip -P x`, `command:\n- mysql\n- -px`);
  * - `Bearer <token>` (not a word of prose: `bearer tokens`) and `Basic <base64 of user:pass>`.
+ * Not a name in a sentence (see `inProse`): a quoted name after a word (`volume "secret-vol" : …`),
+ * nor a key ending a phrase before the error it wraps (`failed to fetch oauth token: connection
+ * refused`, `…: secret "tls-secret" not found`); what follows is read on, its secrets hidden.
  * A URL's scheme and authority are not keys (`https://gitlab-ci-token:…@host`), nor its query and
  * fragment (the URL rules' part). With `cut`, a token running to the end of the text is hidden,
  * whatever it looks like.
@@ -357,6 +362,30 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     }
     return false;
   };
+  /**
+   * Whether the `key:` from `keyStart` (`quoted` when a quote opens and closes it; `spaced` when a
+   * blank follows its `:`; its value at `from`) names something in a sentence, not a key: it
+   * follows a word and a blank (a key of JSON, YAML or a Go dump follows a bracket, a `,`, a `:` or
+   * its line's start), and it is a quoted name (`volume "secret-vol" : secret "tls-secret" not
+   * found`), or it ends a phrase and what follows is the error it wraps (`failed to fetch oauth
+   * token: connection refused`, see `WRAPPED_ERROR`). The blanks before a key are read once, by it.
+   */
+  const inProse = (
+    keyStart: number,
+    quoted: boolean,
+    spaced: boolean,
+    from: number,
+  ): boolean => {
+    let k = keyStart;
+    while (k > 0 && text[k - 1] === '\\') k--;
+    if (k === 0 || !isBlank(text[k - 1])) return false;
+    while (k > 0 && isBlank(text[k - 1])) k--;
+    if (k === 0 || !isAlphanumeric(text.charCodeAt(k - 1))) return false;
+    if (quoted) return true;
+    if (!spaced) return false;
+    WRAPPED_ERROR.lastIndex = from;
+    return WRAPPED_ERROR.test(text);
+  };
   /** The flow mapping a reference key opened (`secretKeyRef: {`), while it is open. */
   let reference: { id: number; depth: number } | undefined;
   /** The `name:` of an env entry that named a secret, where it stood, for the `value:` after it. */
@@ -412,6 +441,20 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   /** Where the token of the last URL seen starts, and how far it is known to run on. */
   let urlAt = -1;
   let urlChecked = -1;
+  /** Whether the last URL seen has a scheme (`https://h/x`), not a path alone (`/x`). */
+  let urlScheme = false;
+  /**
+   * Whether the word at `pos` is in the token of the last URL with a scheme seen: a segment of its
+   * path (`Post "https://h/oauth/token": EOF`), not a key. Each character is read once.
+   */
+  const inUrl = (pos: number) => {
+    if (urlAt === -1 || !urlScheme) return false;
+    let k = Math.max(urlChecked, urlAt);
+    while (k < pos && !endsToken(text[k])) k++;
+    urlChecked = k;
+    if (k < pos) urlAt = -1;
+    return k === pos;
+  };
 
   /** Reads what `NEXT` found from `start` to `end` (`found`); returns where the pass goes on. */
   const visit = (start: number, end: number, found: string): number => {
@@ -426,6 +469,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
           // A path (`GET /cb?code=x`): its query is the URL rules'.
           urlAt = start;
           urlChecked = start;
+          urlScheme = false;
         }
       } else if (urlAt !== -1) {
         // `?` or `#`: in a URL's token, its query and fragment, to the token's end, whose
@@ -444,6 +488,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       // A URL's scheme and authority (`https://gitlab-ci-token:x@host`) hold no key.
       urlAt = start;
       urlChecked = start;
+      urlScheme = true;
       return i;
     }
     const word = text.slice(start, end);
@@ -482,8 +527,8 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       const secretWord =
         isKey(word) ||
         (word.startsWith('-') && PASS_FLAGS.has(word.replace(/^--?/, '')));
-      if (!named && !secretWord) {
-        // An ordinary key (most of them): what surrounds it is not read.
+      if ((!named && !secretWord) || (colon && inUrl(start))) {
+        // An ordinary key (most of them), or a URL's path: what surrounds it is not read.
         i = sep + 1;
         return i;
       }
@@ -526,6 +571,14 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         secret = !inReference && secretWord;
       }
       if (!secret) {
+        i = sep + 1;
+        return i;
+      }
+      if (
+        colon &&
+        lower !== 'value' &&
+        inProse(keyStart, keyStart < start && !!closing, from > sep + 1, from)
+      ) {
         i = sep + 1;
         return i;
       }

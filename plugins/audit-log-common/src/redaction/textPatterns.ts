@@ -121,6 +121,35 @@ export function escapeDepth(run: number): number {
   return depth;
 }
 
+/**
+ * The start of an error another one wraps, after `…: ` (Go's `fmt.Errorf("…: %w", err)`): a
+ * reference to a Kubernetes object by its quoted name (`secret "tls-secret"`, `secrets "x" is
+ * forbidden`), a failure (`failed to …`, `cannot …`, `unable to …`, `invalid …`), a network or
+ * context error (`connection refused`, `dial tcp …`, `i/o timeout`, `context deadline exceeded`,
+ * `EOF`), a package's error (`oauth2: …`, `x509: …`, `rpc error: …`), an HTTP client's
+ * (`Post "https://…"`) or an HTTP status (`401 Unauthorized`). Fixed alternatives, one bounded
+ * run: linear, read from one place.
+ */
+export const WRAPPED_ERROR = new RegExp(
+  [
+    String.raw`(?:secrets?|configmaps?|serviceaccounts?|persistentvolumeclaims?) "[a-z0-9][-a-z0-9.]{0,252}"`,
+    String.raw`(?:failed|unable|cannot|can't|could not|couldn't|error|invalid|unauthorized|forbidden|timed out|context deadline exceeded|context canceled|connection refused|connection reset|no such host|i/o timeout|unexpected EOF|EOF|dial (?:tcp|udp)|(?:read|write) (?:tcp|udp)|lookup)(?=[\s:;,.)"]|$)`,
+    String.raw`(?:x509|tls|oauth2|rpc error|http2|net/http): `,
+    String.raw`(?:get|post|put|patch|delete|head) "https?://`,
+    String.raw`[1-5]\d\d (?:bad|unauthorized|forbidden|not found|internal|service|too many|gateway|conflict|method)`,
+  ].join('|'),
+  'iy',
+);
+
+/** A letter or a digit. */
+export function isAlphanumeric(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 48 && code <= 57)
+  );
+}
+
 /** A character of a key or word: letters, digits, `_`, `.` and `-`. */
 export function isKeyChar(code: number): boolean {
   return (

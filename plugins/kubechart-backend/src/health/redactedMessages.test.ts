@@ -328,3 +328,56 @@ describe('trimming into the health cache', () => {
     );
   });
 });
+
+describe('health keeps what a platform team needs of a message', () => {
+  it('keeps the name of a missing Secret and the error an oauth fetch wraps, and hides the values next to them', () => {
+    const mountFailed =
+      'MountVolume.SetUp failed for volume "secret-vol" : secret "tls-secret" not found';
+    const oauthFailed =
+      'failed to fetch oauth token: Post "https://login.example.com/oauth/token": dial tcp 10.0.0.1:443: connect: connection refused';
+    const event = (message: string) =>
+      trimEvent({
+        metadata: { name: 'e' },
+        involvedObject: {},
+        type: 'Warning',
+        reason: 'FailedMount',
+        message,
+      }).message;
+    expect(event(mountFailed)).toBe(mountFailed);
+    expect(event(oauthFailed)).toBe(oauthFailed);
+    expect(
+      event(
+        `failed to fetch oauth token: Post "https://app:${SECRET}@login.example.com/token": EOF; token=${SECRET}`,
+      ),
+    ).toBe(
+      'failed to fetch oauth token: Post "https://app:***@login.example.com/token": EOF; token=***',
+    );
+    expect(event(`login refused, password: ${SECRET} rejected`)).toBe(
+      'login refused, password: ***',
+    );
+    const pod = trimPod({
+      metadata: { name: 'p' },
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'app',
+            ready: false,
+            restartCount: 0,
+            image: 'x',
+            imageID: '',
+            state: {
+              waiting: {
+                reason: 'CreateContainerConfigError',
+                message: 'secret "db-password" not found',
+              },
+            },
+          },
+        ],
+      },
+    });
+    expect(pod.status?.containerStatuses?.[0].state?.waiting?.message).toBe(
+      'secret "db-password" not found',
+    );
+  });
+});
