@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import { useSignal } from '@backstage/plugin-signals-react';
-import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import {
   ApprovalsPage,
   KUBECHART_RUNS_CHANNEL,
@@ -15,67 +14,112 @@ type Page = ApprovalsPage & { truncated: boolean };
  * Open approval requests the user may decide on, and the user's own (`GET /approvals`), a page at a
  * time: `loadMore` reads the page after the last one loaded (its `nextCursor`), `more` tells how
  * that goes. `value` holds every page loaded, with the last page's `truncated` and `nextCursor`.
- * Reloads from the first page when a run changes, as told on `kubechart:runs` (which says nothing
- * else: the list is read again through the API); the older pages loaded are dropped then.
+ * Reloads when a run changes, as told on `kubechart:runs` (which says nothing else: the list is read
+ * again through the API): as many pages as were loaded are read again from the first, so a decided
+ * request leaves, a new one shows and the older requests loaded stay. Only the newest load applies:
+ * a reload supersedes the loads before it.
  */
 export function useApprovals() {
   const api = useApi(kubechartApiRef);
   const { lastSignal } = useSignal<RefetchSignal>(KUBECHART_RUNS_CHANNEL);
-  const [older, setOlder] = useState<Page[]>([]);
+  const [list, setList] = useState<{
+    pages?: Page[];
+    loading: boolean;
+    error?: Error;
+  }>({ loading: true });
   const [more, setMore] = useState<{ loading: boolean; error?: Error }>({
     loading: false,
   });
-  // Each load of the first page starts a new list: a page after an older one is not added to it.
+  // Changes when a reload starts and when it replaces the list: an answer read before is not applied.
   const generation = useRef(0);
+  // The pages to show: those loaded, and the one the user asked for next. A reload reads as many.
+  const wanted = useRef(1);
+  const reloading = useRef(false);
 
-  const first = useAsyncRetry(async () => {
-    const page = await api.listApprovals();
+  const reload = useCallback(async () => {
+    const started = ++generation.current;
+    reloading.current = true;
+    setList(l => ({ ...l, loading: true }));
+    const pages: Page[] = [];
+    let failed: Error | undefined;
+    try {
+      for (;;) {
+        const cursor = pages[pages.length - 1]?.nextCursor;
+        const page = await (cursor
+          ? api.listApprovals({ cursor })
+          : api.listApprovals());
+        if (generation.current !== started) return;
+        pages.push(page);
+        if (!page.nextCursor || pages.length >= wanted.current) break;
+      }
+    } catch (e) {
+      if (generation.current !== started) return;
+      failed = e as Error;
+    }
     generation.current += 1;
-    setOlder([]);
-    setMore({ loading: false });
-    return page;
+    reloading.current = false;
+    if (!pages.length) {
+      setList({ loading: false, error: failed });
+      setMore({ loading: false });
+      return;
+    }
+    // An older page that could not be read again is left out, and the user may load it again.
+    wanted.current = pages.length;
+    setList({ pages, loading: false });
+    setMore(failed ? { loading: false, error: failed } : { loading: false });
   }, [api]);
 
-  const { retry } = first;
+  useEffect(() => {
+    reload();
+    return () => {
+      generation.current += 1;
+    };
+  }, [reload]);
+
   useEffect(() => {
     if (lastSignal) {
-      retry();
+      reload();
     }
     // Only a new signal should trigger a reload.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastSignal]);
 
+  const { pages } = list;
   const value = useMemo((): Page | undefined => {
-    if (!first.value) return undefined;
-    const last = older.length ? older[older.length - 1] : first.value;
+    if (!pages) return undefined;
+    const last = pages[pages.length - 1];
     return {
-      items: [first.value, ...older].flatMap(p => p.items),
+      items: pages.flatMap(p => p.items),
       truncated: last.truncated,
       ...(last.nextCursor ? { nextCursor: last.nextCursor } : {}),
     };
-  }, [first.value, older]);
+  }, [pages]);
 
   const cursor = value?.nextCursor;
   const loadMore = useCallback(async () => {
-    if (!cursor || more.loading) return;
-    const started = generation.current;
+    if (!pages || !cursor || more.loading) return;
+    wanted.current = pages.length + 1;
     setMore({ loading: true });
+    // A reload under way reads the page too, after its own newer ones.
+    if (reloading.current) return;
+    const started = generation.current;
     try {
       const page = await api.listApprovals({ cursor });
       if (generation.current !== started) return;
-      setOlder(pages => [...pages, page]);
+      setList(l => ({ ...l, pages: [...(l.pages ?? []), page] }));
       setMore({ loading: false });
     } catch (e) {
       if (generation.current !== started) return;
+      wanted.current = pages.length;
       setMore({ loading: false, error: e as Error });
     }
-  }, [api, cursor, more.loading]);
+  }, [api, pages, cursor, more.loading]);
 
   return {
     value,
-    loading: first.loading,
-    error: first.error,
-    retry,
+    loading: list.loading,
+    error: list.error,
+    retry: reload,
     loadMore,
     more,
   };

@@ -7,7 +7,10 @@ import {
 } from '@backstage/frontend-test-utils';
 import { entityRouteRef } from '@backstage/plugin-catalog-react';
 import { signalApiRef } from '@backstage/plugin-signals-react';
-import { KUBECHART_RUNS_CHANNEL } from '@kubechart/plugin-kubechart-common';
+import {
+  KUBECHART_RUNS_CHANNEL,
+  type RunListItem,
+} from '@kubechart/plugin-kubechart-common';
 import { kubechartApiRef } from '../../api';
 import {
   makeApproval,
@@ -24,6 +27,50 @@ const awaiting = makeRun({
   target: { cluster: 'prod', namespace: 'shop-production', release: 'web' },
   approval: makeApproval({ requestedAt: '2026-01-02T11:00:00Z' }),
 });
+
+/**
+ * `GET /approvals` over the open requests `open()` (newest first), one a page: the cursor reads on
+ * after the last request's time, as the backend's keyset cursor does.
+ */
+function approvalsOf(open: () => RunListItem[]) {
+  return async (options?: { cursor?: string }) => {
+    const after = options?.cursor?.replace(/^after-/, '');
+    const rest = open().filter(r => !after || r.approval!.requestedAt < after);
+    const items = rest.slice(0, 1);
+    return rest.length > items.length
+      ? {
+          items,
+          truncated: true,
+          nextCursor: `after-${items[0].approval!.requestedAt}`,
+        }
+      : { items, truncated: false };
+  };
+}
+
+type Answer = Awaited<ReturnType<ReturnType<typeof approvalsOf>>>;
+
+/** A backend answering through `read`, or, while `holding`, only when the test answers. */
+function heldApprovals(
+  api: ReturnType<typeof mockKubechartApi>,
+  open: () => RunListItem[],
+) {
+  const backend = {
+    read: approvalsOf(open),
+    holding: false,
+    held: [] as Array<{
+      options?: { cursor?: string };
+      answer: (page: Answer) => void;
+    }>,
+  };
+  api.listApprovals.mockImplementation(options =>
+    backend.holding
+      ? new Promise<Answer>(answer => {
+          backend.held.push({ options, answer });
+        })
+      : backend.read(options),
+  );
+  return backend;
+}
 
 function render(
   api: ReturnType<typeof mockKubechartApi>,
@@ -151,19 +198,19 @@ describe('ApprovalsCard', () => {
     expect(api.listApprovals).toHaveBeenCalledTimes(2);
   });
 
-  it('loads the older requests past the first page when asked, and reloads from the first page when told that runs changed', async () => {
+  it('loads the older requests past the first page when asked, and keeps them when told that runs changed', async () => {
     const api = mockKubechartApi();
     const signals = new FakeSignalApi();
     const older = makeRun({
       id: 'run-2',
       status: 'awaiting-approval',
-      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+      approval: makeApproval({
+        requestedAt: '2026-01-01T09:00:00Z',
+        decisions: [],
+      }),
     });
-    api.listApprovals.mockImplementation(async options =>
-      options?.cursor === 'after-run-7'
-        ? { items: [older], truncated: false }
-        : { items: [awaiting], truncated: true, nextCursor: 'after-run-7' },
-    );
+    let open = [awaiting, older];
+    api.listApprovals.mockImplementation(approvalsOf(() => open));
     render(api, signals);
     await screen.findByRole('link', { name: 'run-7' });
     expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull();
@@ -176,7 +223,7 @@ describe('ApprovalsCard', () => {
     ).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
     expect(api.listApprovals).toHaveBeenLastCalledWith({
-      cursor: 'after-run-7',
+      cursor: 'after-2026-01-02T11:00:00Z',
     });
     // The whole list is shown: nothing more to load, and nothing said to be missing.
     expect(
@@ -184,17 +231,191 @@ describe('ApprovalsCard', () => {
     ).toBeNull();
     expect(screen.queryByText(/Not every open request/)).toBeNull();
 
+    // Meanwhile run-7 was decided, run-2 got an approval, and run-9 was requested.
+    open = [
+      makeRun({
+        id: 'run-9',
+        status: 'awaiting-approval',
+        approval: makeApproval({ requestedAt: '2026-01-03T09:00:00Z' }),
+      }),
+      {
+        ...older,
+        approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+      },
+    ];
     await waitFor(() =>
       expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
     );
     act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
     await waitFor(() =>
-      expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull(),
+      expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull(),
     );
-    expect(api.listApprovals).toHaveBeenLastCalledWith();
+    // The pages the user loaded are read again: the older request stays, as it is now.
+    expect(screen.getByRole('link', { name: 'run-9' })).toBeInTheDocument();
+    expect(
+      screen.getByRole('link', { name: 'run-2' }).closest('tr'),
+    ).toHaveTextContent('1 of 2 approvals');
+    expect(api.listApprovals).toHaveBeenLastCalledWith({
+      cursor: 'after-2026-01-03T09:00:00Z',
+    });
+    expect(
+      screen.queryByRole('button', { name: 'Load older requests' }),
+    ).toBeNull();
+  });
+
+  it('applies only the newest reload when reloads overlap', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    const older = makeRun({
+      id: 'run-2',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+    });
+    const before = [awaiting, older];
+    const after = [
+      makeRun({
+        id: 'run-9',
+        status: 'awaiting-approval',
+        approval: makeApproval({ requestedAt: '2026-01-03T09:00:00Z' }),
+      }),
+      older,
+    ];
+    const backend = heldApprovals(api, () => before);
+    render(api, signals);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Load older requests' }),
+    );
+    await screen.findByRole('link', { name: 'run-2' });
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+
+    backend.holding = true;
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+    await waitFor(() => expect(backend.held).toHaveLength(2));
+    const [superseded, newest] = backend.held;
+
+    // The newest reload answers first, with what is open now.
+    backend.holding = false;
+    backend.read = approvalsOf(() => after);
+    await act(async () => newest.answer(await backend.read(newest.options)));
+    expect(
+      await screen.findByRole('link', { name: 'run-9' }),
+    ).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'run-2' })).toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
+
+    // The reload it superseded answers late, with what was open before: it is not applied.
+    const stale = await approvalsOf(() => before)(superseded.options);
+    await act(async () => superseded.answer(stale));
+    expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
+    expect(screen.getByRole('link', { name: 'run-9' })).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'run-2' })).toBeInTheDocument();
+  });
+
+  it('does not add older requests read before runs changed, and still loads the page the user asked for', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    const decided = makeRun({
+      id: 'run-2',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+    });
+    const oldest = makeRun({
+      id: 'run-1',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2025-12-31T09:00:00Z' }),
+    });
+    const before = [awaiting, decided, oldest];
+    const after = [
+      makeRun({
+        id: 'run-9',
+        status: 'awaiting-approval',
+        approval: makeApproval({ requestedAt: '2026-01-03T09:00:00Z' }),
+      }),
+      awaiting,
+      oldest,
+    ];
+    const backend = heldApprovals(api, () => before);
+    render(api, signals);
+    await screen.findByRole('link', { name: 'run-7' });
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+
+    backend.holding = true;
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Load older requests' }),
+    );
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+    await waitFor(() => expect(backend.held).toHaveLength(2));
+    const [olderPage, reload] = backend.held;
+    expect(olderPage.options).toEqual({
+      cursor: 'after-2026-01-02T11:00:00Z',
+    });
+
+    // The older page, read before run-2 was decided, answers after the reload began.
+    const stale = await approvalsOf(() => before)(olderPage.options);
+    await act(async () => olderPage.answer(stale));
+    expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull();
+
+    backend.holding = false;
+    backend.read = approvalsOf(() => after);
+    await act(async () => reload.answer(await backend.read(reload.options)));
+    expect(
+      await screen.findByRole('link', { name: 'run-9' }),
+    ).toBeInTheDocument();
+    // The reload read the page the user asked for: two pages, with more to load after them.
+    expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull();
+    expect(screen.queryByRole('link', { name: 'run-1' })).toBeNull();
     expect(
       screen.getByRole('button', { name: 'Load older requests' }),
+    ).toBeEnabled();
+  });
+
+  it('shows the first page reloaded and says so when an older page cannot be read again', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    const older = makeRun({
+      id: 'run-2',
+      status: 'awaiting-approval',
+      approval: makeApproval({ requestedAt: '2026-01-01T09:00:00Z' }),
+    });
+    const read = approvalsOf(() => [awaiting, older]);
+    let failing = false;
+    api.listApprovals.mockImplementation(async options => {
+      if (failing && options?.cursor) throw new Error('backend unavailable');
+      return read(options);
+    });
+    render(api, signals);
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Load older requests' }),
+    );
+    await screen.findByRole('link', { name: 'run-2' });
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+
+    failing = true;
+    act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+    expect(
+      await screen.findByText(
+        'The older requests could not be loaded: backend unavailable',
+      ),
     ).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'run-2' })).toBeNull();
+
+    failing = false;
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Load older requests' }),
+    );
+    expect(
+      await screen.findByRole('link', { name: 'run-2' }),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/could not be loaded/)).toBeNull();
   });
 
   it('says when the older requests cannot be loaded, and lets the user try again', async () => {
