@@ -478,4 +478,81 @@ describe('auditLogPlugin', () => {
       meta: { reason: 'on request', deleted: 0 },
     });
   });
+
+  it('records each refused prune as a failed events-prune, a bounded number per caller a minute', async () => {
+    const mallory = mockCredentials.user.header('user:default/mallory');
+    // without the prune permission: 403, recorded with the caller and the cut-off asked for
+    for (let i = 0; i < 12; i++) {
+      await request(server)
+        .post('/api/audit-log/prune')
+        .set('Authorization', mallory)
+        .send({ before: '2001-01-01T00:00:00.000Z' })
+        .expect(403);
+    }
+    // a service token: 403 whatever the policy says
+    await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', mockCredentials.service.header())
+      .send({ before: '2002-02-02T00:00:00.000Z' })
+      .expect(403);
+    // a cut-off inside the minimum retention: 400
+    const inside = new Date(Date.now() - 10 * 24 * 3600 * 1000).toISOString();
+    await request(server)
+      .post('/api/audit-log/prune')
+      .set('Authorization', admin)
+      .send({ before: inside })
+      .expect(400);
+
+    const [cutoff] = await waitForEvents(
+      server,
+      { eventId: 'events-prune', status: 'failed', q: inside },
+      1,
+    );
+    expect(cutoff).toMatchObject({
+      actor: 'user:default/admin',
+      severity: 'high',
+      meta: {
+        outcome: 'refused',
+        actor: 'user:default/admin',
+        reason: 'on request',
+        before: inside,
+      },
+    });
+    expect(cutoff.error).toMatch(/inside the minimum retention of 90 days/);
+    const [service] = await waitForEvents(
+      server,
+      { eventId: 'events-prune', status: 'failed', q: '2002-02-02' },
+      1,
+    );
+    expect(service).toMatchObject({
+      actor: 'external:test-service',
+      meta: {
+        outcome: 'refused',
+        actor: 'service:external:test-service',
+        before: '2002-02-02T00:00:00.000Z',
+      },
+    });
+    // stored in order: mallory's are all in by now; ten of twelve are recorded one by one
+    const malloryRefused = await waitForEvents(
+      server,
+      {
+        eventId: 'events-prune',
+        status: 'failed',
+        actor: 'user:default/mallory',
+      },
+      10,
+    );
+    expect(malloryRefused).toHaveLength(10);
+    for (const event of malloryRefused) {
+      expect(event).toMatchObject({
+        status: 'failed',
+        meta: {
+          outcome: 'refused',
+          actor: 'user:default/mallory',
+          before: '2001-01-01T00:00:00.000Z',
+        },
+      });
+      expect(event.error).toMatch(/audit-log\.events\.prune/);
+    }
+  });
 });

@@ -144,6 +144,7 @@ export const auditLogPlugin = createBackendPlugin({
             witness,
             readWitness: auditWitness.read,
             minimumRetentionDays: retention.minimumDays,
+            lifecycle,
           }),
         );
       },

@@ -1,6 +1,8 @@
 import {
   AuditorService,
+  BackstageCredentials,
   HttpAuthService,
+  LifecycleService,
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
@@ -36,6 +38,7 @@ import {
   parsePruneBody,
   parseSeq,
 } from './queryParams';
+import { RefusalWindow } from './refusalWindow';
 
 /**
  * Dependencies of {@link createRouter}.
@@ -57,7 +60,15 @@ export type RouterOptions = {
    * or when it returns undefined, verify checks the database alone.
    */
   readWitness?: () => Promise<AuditWitnessRecords | undefined>;
+  /** Records, on shutdown, the refused prunes only counted so far. */
+  lifecycle?: LifecycleService;
 };
+
+/**
+ * Refused prunes of one caller recorded one by one a minute; the rest are refused all the same and
+ * counted in the next one recorded (or in a `refusals-not-recorded` event when the minute ends).
+ */
+export const REFUSED_PRUNES_AUDITED_PER_MINUTE = 10;
 
 /** Largest JSON body the API accepts (only `POST /prune` takes one). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -95,6 +106,72 @@ export async function createRouter(
   const router = Router();
   router.use(express.json({ limit: MAX_BODY_BYTES }));
   router.use(bodyErrors);
+  const refusals = new RefusalWindow(
+    REFUSED_PRUNES_AUDITED_PER_MINUTE,
+    recordUnrecorded,
+  );
+  options.lifecycle?.addShutdownHook(() => refusals.flush());
+
+  /** The refused prunes of a caller that were only counted, when no later refusal carried the count. */
+  async function recordUnrecorded(actor: string, count: number, since: Date) {
+    try {
+      const event = await auditor.createEvent({
+        eventId: 'refusals-not-recorded',
+        severityLevel: 'high',
+        meta: { actor, outcome: 'refused', refusedNotRecorded: count },
+      });
+      await event.fail({
+        error: new Error(
+          `${count} refused prunes of ${actor} since ${since.toISOString()} were not recorded one by one (at most ${REFUSED_PRUNES_AUDITED_PER_MINUTE} a minute)`,
+        ),
+      });
+    } catch (e) {
+      logger.error(
+        `${count} refused prunes of ${actor} since ${since.toISOString()} could not be recorded: ${e}`,
+      );
+    }
+  }
+
+  /**
+   * A prune refused before it could start (no permission, a service token, a cut-off the retention
+   * forbids): the trail shows who asked to cut it where. Bounded per caller by `refusals`.
+   */
+  async function auditPruneRefused(
+    req: Request,
+    credentials: BackstageCredentials,
+    error: Error,
+  ): Promise<void> {
+    const principal = credentials.principal as {
+      type: string;
+      userEntityRef?: string;
+      subject?: string;
+    };
+    const actor =
+      principal.type === 'user'
+        ? principal.userEntityRef!
+        : `service:${principal.subject}`;
+    const notRecorded = refusals.take(actor);
+    if (notRecorded === undefined) return;
+    let before: string | null = null;
+    try {
+      before = parsePruneBody(req.body).before.toISOString();
+    } catch {
+      // a body that does not parse names no cut-off
+    }
+    const event = await auditor.createEvent({
+      eventId: 'events-prune',
+      severityLevel: 'high',
+      request: req,
+      meta: {
+        before,
+        reason: 'on request',
+        actor,
+        outcome: 'refused',
+        ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
+      },
+    });
+    await event.fail({ error });
+  }
 
   /** Throws NotAllowedError unless the caller is granted `permission`. */
   async function authorize(
@@ -288,11 +365,34 @@ export async function createRouter(
   // Only a person may prune: a service token cannot erase the trail of what
   // services did.
   router.post('/prune', async (req, res) => {
-    const credentials = await authorize(req, auditLogEventsPrunePermission, [
-      'user',
-    ]);
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    if ((credentials.principal as { type: string }).type !== 'user') {
+      const error = new NotAllowedError(
+        'Only a user may prune the audit log, not a service',
+      );
+      await auditPruneRefused(req, credentials, error);
+      throw error;
+    }
+    const [decision] = await permissions.authorize(
+      [{ permission: auditLogEventsPrunePermission }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      const error = new NotAllowedError(
+        `Missing permission ${auditLogEventsPrunePermission.name}`,
+      );
+      await auditPruneRefused(req, credentials, error);
+      throw error;
+    }
     const { before } = parsePruneBody(req.body);
-    checkPruneCutoff(before, minimumDays);
+    try {
+      checkPruneCutoff(before, minimumDays);
+    } catch (error) {
+      await auditPruneRefused(req, credentials, error as Error);
+      throw error;
+    }
     const result = await pruneAudited({
       store,
       auditor,
