@@ -206,7 +206,54 @@ describe.each(databases.eachSupportedId())(
       const noComment = await approve(as(BOB), { comment: '  ' });
       expect(noComment.status).toBe(400);
       expect(noComment.body.error.message).toContain('a comment is required');
+      // Without kubechart.runs.approve: refused by the engine, recorded as refused with who tried.
+      const withoutPermission = await approve(as(NOBODY), { comment: 'me' });
+      expect(withoutPermission.status).toBe(403);
+      const rejectWithout = await request(server)
+        .post(`/api/kubechart/runs/${id}/reject`)
+        .set('Authorization', as(NOBODY))
+        .send({ comment: 'no' });
+      expect(rejectWithout.status).toBe(403);
+      expect(
+        audit.filter(e => e.eventId === 'run-reject' && e.meta.runId === id),
+      ).toEqual([
+        expect.objectContaining({
+          status: 'failed',
+          meta: expect.objectContaining({
+            entityRef: 'system:default/pay',
+            decider: NOBODY,
+            actor: NOBODY,
+            outcome: 'refused',
+          }),
+        }),
+      ]);
       expect((await seenBy(BOB)).status).toBe('awaiting-approval');
+      // Submitted again before it is approved: 409, recorded under the run's entity.
+      const early = await request(server)
+        .post(`/api/kubechart/runs/${id}/execute`)
+        .set('Authorization', as(ALICE))
+        .send({
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: 'prod-pay',
+          owner: PAYMENTS,
+          entityRef: 'system:default/pay',
+          releases: [{ name: 'web', chart: 'webapp' }],
+        });
+      expect(early.status).toBe(409);
+      expect(
+        audit.filter(
+          e => e.eventId === 'run-execute-approved' && e.meta.runId === id,
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          status: 'failed',
+          meta: expect.objectContaining({
+            entityRef: 'system:default/pay',
+            actor: ALICE,
+          }),
+        }),
+      ]);
 
       const ok = await approve(as(BOB), { comment: 'CHG-1 reviewed' });
       expect(ok.status).toBe(200);
@@ -224,22 +271,41 @@ describe.each(databases.eachSupportedId())(
         expect.objectContaining({
           severityLevel: 'high',
           status: 'failed',
-          meta: expect.objectContaining({ decider: ALICE }),
+          meta: expect.objectContaining({
+            entityRef: 'system:default/pay',
+            decider: ALICE,
+            actor: ALICE,
+            outcome: 'refused',
+          }),
         }),
         expect.objectContaining({
           severityLevel: 'high',
           status: 'failed',
-          meta: expect.objectContaining({ decider: null }),
+          meta: expect.objectContaining({
+            decider: null,
+            actor: 'service:plugin:scaffolder',
+            outcome: 'refused',
+          }),
         }),
         expect.objectContaining({
           severityLevel: 'high',
           status: 'failed',
-          meta: expect.objectContaining({ decider: BOB }),
+          meta: expect.not.objectContaining({ outcome: 'refused' }),
+        }),
+        expect.objectContaining({
+          severityLevel: 'high',
+          status: 'failed',
+          meta: expect.objectContaining({
+            decider: NOBODY,
+            actor: NOBODY,
+            outcome: 'refused',
+          }),
         }),
         expect.objectContaining({
           severityLevel: 'high',
           status: 'succeeded',
           meta: expect.objectContaining({
+            entityRef: 'system:default/pay',
             requester: ALICE,
             decider: BOB,
             comment: 'CHG-1 reviewed',

@@ -13,7 +13,9 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import type { RunListItem } from '@kubechart/plugin-kubechart-common';
+import { KubechartRunsClient } from '@kubechart/plugin-kubechart-node';
 import { randomUUID } from 'node:crypto';
+import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
 import { NewRun } from '../database/RunStore';
@@ -201,10 +203,14 @@ describe('collectVisibleApprovals', () => {
 const ALICE = 'user:default/alice';
 const BOB = 'user:default/bob';
 const EVE = 'user:default/eve';
+const CAROL = 'user:default/carol';
+const DAVE = 'user:default/dave';
 const PAYMENTS = 'group:default/payments';
+const OPS = 'group:default/ops';
 const GROUPS: Record<string, string[]> = {
   [ALICE]: [PAYMENTS],
   [BOB]: [PAYMENTS],
+  [CAROL]: [OPS],
 };
 
 const allowAll = createServiceFactory({
@@ -360,6 +366,35 @@ describe.each(databases.eachSupportedId())(
             .set('Authorization', mockCredentials.user.header(BOB))
         ).status,
       ).toBe(400);
+    });
+
+    it("reads every page through kubechart-node's client, following its cursor", async () => {
+      const asked = new Set<string>();
+      for (let i = 0; i < 201; i++)
+        asked.add((await awaiting(DAVE, `ops-${i}`, [OPS])).id);
+      const port = (server.address() as AddressInfo).port;
+      const runs = new KubechartRunsClient({
+        auth: mockServices.auth(),
+        discovery: {
+          getBaseUrl: async () => `http://localhost:${port}/api/kubechart`,
+          getExternalBaseUrl: async () => '',
+        },
+      });
+      const credentials = mockCredentials.user(CAROL);
+      const first = await runs.listApprovals({ credentials });
+      expect(first.items).toHaveLength(200);
+      expect(first).toMatchObject({
+        truncated: true,
+        nextCursor: expect.any(String),
+      });
+      const second = await runs.listApprovals({
+        credentials,
+        cursor: first.nextCursor,
+      });
+      expect(second).toEqual({ items: [expect.anything()], truncated: false });
+      const ids = [...first.items, ...second.items].map(r => r.id);
+      expect(new Set(ids)).toEqual(asked);
+      expect(ids).toHaveLength(201);
     });
   },
 );

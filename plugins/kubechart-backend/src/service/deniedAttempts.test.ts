@@ -159,6 +159,45 @@ describe('attempts the permission framework refuses', () => {
     ]);
   });
 
+  it('include adding events to or finishing a run kubechart executed', async () => {
+    const created = await request(server)
+      .post('/api/kubechart/runs')
+      .set('Authorization', as(ALICE))
+      .send({ kind: 'tenant', cluster: 'dev', tenant: 'ran', releases: [] });
+    expect(created.status).toBe(202);
+    const runId = created.body.id;
+    audit.length = 0;
+    // bob reads the run but is not its actor: refused as a writer, whatever the run is
+    const events = await request(server)
+      .post(`/api/kubechart/runs/${runId}/events`)
+      .set('Authorization', as(BOB))
+      .send({ events: [{ message: 'mine now' }] });
+    const finished = await request(server)
+      .post(`/api/kubechart/runs/${runId}/finish`)
+      .set('Authorization', as(BOB))
+      .send({ status: 'failed' });
+    expect([events.status, finished.status]).toEqual([403, 403]);
+    expect(events.body.error.message).not.toMatch(/executed/);
+    // its actor learns why: the run is not a recorded one
+    const own = await request(server)
+      .post(`/api/kubechart/runs/${runId}/finish`)
+      .set('Authorization', as(ALICE))
+      .send({ status: 'failed' });
+    expect(own.status).toBe(409);
+    expect(
+      audit.map(e => [e.eventId, e.status, e.meta.actor, e.meta.outcome]),
+    ).toEqual([
+      ['run-events', 'failed', BOB, 'refused'],
+      ['run-finish', 'failed', BOB, 'refused'],
+      ['run-finish', 'failed', ALICE, 'refused'],
+    ]);
+    expect(audit.map(e => e.meta.runId)).toEqual([runId, runId, runId]);
+    expect(audit[0].error).toContain('may add events to or finish it');
+    expect(audit[2].error).toContain(
+      `Run ${runId} is executed by kubechart; only recorded runs accept events`,
+    );
+  });
+
   it('records at most kubechart.limits.refusedAttemptsAuditedPerMinute of one caller a minute, and counts the rest in the next one recorded', async () => {
     audit.length = 0;
     const attempt = () =>

@@ -81,7 +81,7 @@ describe('the finish of a recorded run', () => {
     });
     expect(finish.status).toBe(413);
     expect(finish.body.error.message).toBe(
-      `The manifest of recorded run ${id} holds 65482 objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
+      `The manifest of recorded run ${id} holds more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
     );
     const run = await get(`/runs/${id}`);
     expect(run.body).toMatchObject({ status: 'running' });
@@ -140,7 +140,22 @@ describe('the finish of a recorded run', () => {
     it(`for a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects (413)`, async () => {
       expect(await refusedFinish(list(MAX_RECORDED_MANIFEST_OBJECTS))).toEqual({
         status: 413,
-        message: expect.stringContaining('holds 5001 objects'),
+        message: expect.stringContaining(
+          `holds more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects`,
+        ),
+      });
+    });
+
+    it(`for a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects, refused before the rest of it is read (413)`, async () => {
+      // Not valid YAML after the object over the limit: the limit is what the writer is told.
+      const manifest = `${list(
+        MAX_RECORDED_MANIFEST_OBJECTS,
+      )}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: broken`;
+      expect(await refusedFinish(manifest)).toEqual({
+        status: 413,
+        message: expect.stringMatching(
+          `^The manifest of recorded run [0-9a-f-]+ holds more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects \\(each item of a List counted\\); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}\\. Nothing was recorded$`,
+        ),
       });
     });
 

@@ -70,7 +70,13 @@ import {
   clusterHealthFor,
   namespacesNamed,
 } from './clusterHealthScope';
-import { Audited, addRecordedRunRoutes, auditMetaOf } from './runsRecorded';
+import {
+  Audited,
+  addRecordedRunRoutes,
+  auditMetaOf,
+  principalRef,
+  withAuditMeta,
+} from './runsRecorded';
 import {
   DryRunLimiter,
   FailedRequestWindow,
@@ -865,12 +871,17 @@ export async function createRouter(
         meta: { runId: req.params.id, comment },
       });
       const decider = await approvalDecider(req);
-      // Refused attempts are part of the trail too (someone tried to approve what they may not).
+      const actor = principalRef(
+        await httpAuth.credentials(req, { allow: ['user', 'service'] }),
+      );
+      // Refused attempts are part of the trail too (someone tried to approve what they may not),
+      // under the run's entity, so that its owners see who decided or tried.
       const decided = await audited(
         req,
         `run-${decision}`,
         {
           runId: run.id,
+          entityRef: run.entityRef ?? null,
           kind: run.kind,
           cluster: run.target.cluster,
           namespace: run.target.namespace,
@@ -880,11 +891,17 @@ export async function createRouter(
         },
         async () => {
           const body = parse(decideRunSchema, req.body, `${decision} request`);
-          if (!decider)
-            throw new NotAllowedError(
-              'Only a signed-in user may approve or reject a run; a service cannot',
-            );
-          return engine.decide(run.id, decider, decision, body.comment);
+          try {
+            if (!decider)
+              throw new NotAllowedError(
+                'Only a signed-in user may approve or reject a run; a service cannot',
+              );
+            return await engine.decide(run.id, decider, decision, body.comment);
+          } catch (e) {
+            if (e instanceof NotAllowedError)
+              throw withAuditMeta(e, { outcome: 'refused', actor });
+            throw e;
+          }
         },
         r => ({ status: r.status, approval: r.approval?.state ?? null }),
         'high',
@@ -911,7 +928,7 @@ export async function createRouter(
     );
     // Only a caller who may read the run learns more of it (who requested it, where its approval
     // stands) than `GET /runs/:id` would tell it: anyone else gets that answer, 403 or 404.
-    await readableRun(req, req.params.id, {
+    const approved = await readableRun(req, req.params.id, {
       eventId: 'run-execute-approved',
       meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
     });
@@ -925,6 +942,7 @@ export async function createRouter(
       'run-execute-approved',
       {
         runId: req.params.id,
+        entityRef: approved.entityRef ?? null,
         kind: body.kind,
         cluster: body.cluster,
         actor,

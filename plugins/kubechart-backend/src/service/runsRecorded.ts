@@ -7,7 +7,9 @@ import {
 } from '@backstage/errors';
 import { Run } from '@kubechart/plugin-kubechart-common';
 import {
+  InputLimitError,
   KubeObject,
+  RECORDED_RUN_LIMITS,
   collectManifestSecretValues,
   collectSecretValues,
   createTextRedactor,
@@ -25,7 +27,6 @@ import {
   RunLease,
   RunStore,
 } from '../database/RunStore';
-import { DEFAULT_MAX_OBJECTS_PER_PASS } from '../drift/DriftService';
 import { PayloadTooLargeError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
 import { effectiveActor, refuseRelayedEntityRef } from './identity';
@@ -81,16 +82,19 @@ const MAX_AUDITED_STEPS = 50;
 
 /**
  * The most objects (each item of a List counted) the manifest of a recorded run's finish may hold:
- * as many as one drift pass compares. More is refused (413) before anything walks them: the secrets
- * of a manifest are looked for, and it is written out again, object by object, in one synchronous step.
+ * as many as one drift pass compares. More is refused (413) as the manifest is read, before the rest
+ * of it is read and before anything walks its objects: the secrets of a manifest are looked for, and
+ * it is written out again, object by object, in one synchronous step.
  */
-export const MAX_RECORDED_MANIFEST_OBJECTS = DEFAULT_MAX_OBJECTS_PER_PASS;
+export const MAX_RECORDED_MANIFEST_OBJECTS =
+  RECORDED_RUN_LIMITS.maxManifestObjects;
 
 /** The most events one recorded run stores (its action's `POST /runs/:id/events`); more get 413. */
-export const MAX_RECORDED_RUN_EVENTS = 10_000;
+export const MAX_RECORDED_RUN_EVENTS = RECORDED_RUN_LIMITS.maxEvents;
 
 /** The most characters the messages of one recorded run's events hold together; more get 413. */
-export const MAX_RECORDED_RUN_EVENT_CHARACTERS = 50_000_000;
+export const MAX_RECORDED_RUN_EVENT_CHARACTERS =
+  RECORDED_RUN_LIMITS.maxEventCharacters;
 
 export type RecordedRunRoutesOptions = {
   store: RunStore;
@@ -146,7 +150,7 @@ export type RecordedRunRoutesOptions = {
 };
 
 /** The caller as runs name it: a user entity ref, or `service:<subject>`. */
-function principalRef(credentials: BackstageCredentials): string {
+export function principalRef(credentials: BackstageCredentials): string {
   const p = credentials.principal as {
     type: string;
     userEntityRef?: string;
@@ -363,7 +367,8 @@ export function addRecordedRunRoutes(
   /**
    * The recorded run, with the lease it writes under, when the caller may write to it: its actor
    * (a user, or a service that recorded it as itself), or the service that recorded it on behalf
-   * of that user while it may still act on behalf of users. 403 otherwise, nothing changed.
+   * of that user while it may still act on behalf of users. 403 otherwise, nothing changed; a writer
+   * of a run kubechart executes gets 409. With `attempt`, each refusal is recorded as that event.
    */
   async function recordedRun(
     req: Request,
@@ -375,7 +380,9 @@ export function addRecordedRunRoutes(
     } catch (e) {
       if (
         attempt &&
-        (e instanceof NotAllowedError || e instanceof NotFoundError)
+        (e instanceof NotAllowedError ||
+          e instanceof NotFoundError ||
+          e instanceof ConflictError)
       )
         await options.auditRefused(req, attempt, e);
       throw e;
@@ -389,10 +396,7 @@ export function addRecordedRunRoutes(
     const credentials = await authorize(req);
     // Anyone who may not read the run gets the answer `GET /runs/:id` gives, whatever the run is.
     const run = await options.readableRun(req, id);
-    if (!run.action)
-      throw new ConflictError(
-        `Run ${id} is executed by kubechart; only recorded runs accept events`,
-      );
+    // Who may write is checked first: how a run executes is told to those who may write to it.
     // Only that service could record a run whose actor is a service (it acted as itself).
     const recordedBy =
       (await store.getRecordedBy(id)) ??
@@ -403,17 +407,22 @@ export function addRecordedRunRoutes(
       options.onBehalfOfServices,
     );
     if (!writers.includes(principalRef(credentials))) {
-      const by = recordedBy
-        ? `was recorded by ${recordedBy}${
-            recordedBy !== run.actor ? ` on behalf of ${run.actor}` : ''
-          }`
-        : `of ${run.actor} was recorded before kubechart kept who records runs`;
+      let by = `of ${run.actor} was recorded before kubechart kept who records runs`;
+      if (!run.action) by = `is ${run.actor}'s`;
+      else if (recordedBy)
+        by = `was recorded by ${recordedBy}${
+          recordedBy !== run.actor ? ` on behalf of ${run.actor}` : ''
+        }`;
       throw new NotAllowedError(
         `Run ${id} ${by}; only ${
           writers.join(' or ') || 'nobody now'
         } may add events to or finish it`,
       );
     }
+    if (!run.action)
+      throw new ConflictError(
+        `Run ${id} is executed by kubechart; only recorded runs accept events`,
+      );
     return { run, lease: { runId: id, epoch: RECORDED_LEASE_EPOCH } };
   }
 
@@ -599,21 +608,24 @@ export function addRecordedRunRoutes(
         if (body.manifest !== undefined) {
           // Read whole (every object, up to MAX_RECORDED_MANIFEST_OBJECTS: the limit of a policy
           // check is no limit here), or refused: a manifest whose objects are not known is neither
-          // held to the namespace nor searched for secrets, so none of it is stored.
+          // held to the namespace nor searched for secrets, so none of it is stored. More objects
+          // are refused as they are read, before anything else walks them (secrets, namespaces,
+          // redaction).
           try {
-            objects = parseManifests(body.manifest);
+            objects = parseManifests(body.manifest, {
+              maxObjects: MAX_RECORDED_MANIFEST_OBJECTS,
+            });
           } catch (e) {
+            if (e instanceof InputLimitError && e.limit === 'maxObjects')
+              throw new PayloadTooLargeError(
+                `The manifest of recorded run ${run.id} holds more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
+              );
             throw new InputError(
               `The manifest of recorded run ${run.id} cannot be read: ${
                 e instanceof Error ? e.message : String(e)
               }. Nothing was recorded`,
             );
           }
-          // Bounded before anything else walks the objects (secrets, namespaces, redaction).
-          if (objects.length > MAX_RECORDED_MANIFEST_OBJECTS)
-            throw new PayloadTooLargeError(
-              `The manifest of recorded run ${run.id} holds ${objects.length} objects (each item of a List counted); a recorded run may report at most ${MAX_RECORDED_MANIFEST_OBJECTS}. Nothing was recorded`,
-            );
           secrets.push(...collectManifestSecretValues(objects));
         }
         const scrubKnown = createTextRedactor(secrets, {

@@ -80,7 +80,8 @@ export const MAX_POLICY_OBJECTS = 1000;
 /** Options of {@link parseManifests}. @public */
 export type ParseManifestsOptions = {
   /**
-   * Refuse (an `InputError` naming the limit) more objects than this, each item of a List counted:
+   * Refuse (an `InputLimitError` of `maxObjects`) more objects than this, each item of a List
+   * counted, as the text is read: what follows the first object over the limit is not read.
    * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Default: no limit but the input
    * limits of the YAML itself.
    */
@@ -101,20 +102,12 @@ export function parseManifests(
   text: string,
   options: ParseManifestsOptions = {},
 ): KubeObject[] {
-  const docs = parseYamlLimited(text, { what: 'Manifests', schema: 'helm' });
-  const { maxObjects } = options;
-  if (maxObjects !== undefined) {
-    let count = 0;
-    for (const d of docs) {
-      if (d === null || d === undefined) continue;
-      count += isList(d) ? d.items.length : 1;
-    }
-    if (count > maxObjects) {
-      throw new InputError(
-        `Manifests refused: ${count} objects (each item of a List counted); a policy check judges at most ${maxObjects}`,
-      );
-    }
-  }
+  // More objects than maxObjects are refused as they are read, before the rest of the text.
+  const docs = parseYamlLimited(text, {
+    what: 'Manifests',
+    schema: 'helm',
+    limits: { maxObjects: options.maxObjects },
+  });
   const out: KubeObject[] = [];
   for (const d of docs) {
     if (d === null || d === undefined) continue;

@@ -14,7 +14,7 @@ const MAX_PROBLEMS = 10;
  * Top-level keys helm would take for `items`. client-go reads any document with an `items` field as a
  * list, whatever its kind; the name is matched case-insensitively in case a JSON decoder does.
  */
-const isItemsKey = (k: string) =>
+export const isItemsKey = (k: string) =>
   k.toLowerCase() === 'items' || k.toUpperCase() === 'ITEMS';
 
 /**

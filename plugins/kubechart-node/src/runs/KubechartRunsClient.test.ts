@@ -1,6 +1,7 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
-import { ResponseError } from '@backstage/errors';
+import { InputError, ResponseError } from '@backstage/errors';
 import { KubechartRunsClient } from './KubechartRunsClient';
+import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
 
 function clientAnswering(status: number, statusText: string, body: unknown) {
   const fetch = (async () =>
@@ -163,5 +164,129 @@ describe('KubechartRunsClient approvals', () => {
         items: [{ id: 'r3' }],
       }).listApprovals({ credentials }),
     ).toEqual({ items: [{ id: 'r3' }], truncated: false });
+  });
+
+  it('reads on from a cursor, and gives the next one', async () => {
+    const urls: string[] = [];
+    const fetch = (async (url: string) => {
+      urls.push(url);
+      return Response.json({
+        items: [{ id: 'r4' }],
+        truncated: true,
+        nextCursor: 'c/2',
+      });
+    }) as typeof globalThis.fetch;
+    const client = new KubechartRunsClient({
+      auth: mockServices.auth(),
+      discovery: {
+        getBaseUrl: async () => 'http://kubechart.test/api/kubechart',
+        getExternalBaseUrl: async () => '',
+      },
+      fetch,
+    });
+    const credentials = mockCredentials.user();
+    expect(await client.listApprovals({ credentials, cursor: 'c 1' })).toEqual({
+      items: [{ id: 'r4' }],
+      truncated: true,
+      nextCursor: 'c/2',
+    });
+    await client.listApprovals({ credentials });
+    expect(urls).toEqual([
+      'http://kubechart.test/api/kubechart/approvals?cursor=c+1',
+      'http://kubechart.test/api/kubechart/approvals',
+    ]);
+  });
+});
+
+describe('KubechartRunsClient recorded runs', () => {
+  /** A backend that records run r1 and accepts what is sent to it: the paths it was sent. */
+  function recordingClient() {
+    const sent: string[] = [];
+    const fetch = (async (url: string) => {
+      const path = new URL(url).pathname.replace('/api/kubechart', '');
+      sent.push(path);
+      return path === '/runs/record'
+        ? Response.json({ id: 'r1' }, { status: 201 })
+        : new Response(null, { status: 204 });
+    }) as typeof globalThis.fetch;
+    const client = new KubechartRunsClient({
+      auth: mockServices.auth(),
+      discovery: {
+        getBaseUrl: async () => 'http://kubechart.test/api/kubechart',
+        getExternalBaseUrl: async () => '',
+      },
+      fetch,
+    });
+    const record = () =>
+      client.recordRun(
+        {
+          kind: 'custom',
+          action: 'acme:bulk:apply',
+          target: { cluster: 'dev', namespace: 'team-a' },
+        },
+        { credentials: mockCredentials.user() },
+      );
+    return { sent, record };
+  }
+
+  it(`refuses, before sending it, a manifest of more than ${RECORDED_RUN_LIMITS.maxManifestObjects} objects, naming the limit`, async () => {
+    const { sent, record } = recordingClient();
+    const run = await record();
+    const list = (n: number) =>
+      [
+        'apiVersion: v1',
+        'kind: List',
+        'items:',
+        ...Array.from(
+          { length: n },
+          (_, i) =>
+            `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`,
+        ),
+      ].join('\n');
+    const max = RECORDED_RUN_LIMITS.maxManifestObjects;
+    const err = await run.succeed({ manifest: list(max + 1) }).catch(e => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      `The manifest of recorded run r1 holds more than ${max} objects (each item of a List counted); a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestObjects). Nothing was sent; the run is still open`,
+    );
+    expect(sent).toEqual(['/runs/record']);
+    // Still the action's to end, and a manifest of as many objects as allowed is sent.
+    await run.succeed({ manifest: list(max) });
+    expect(sent).toEqual(['/runs/record', '/runs/r1/finish']);
+  });
+
+  it(`refuses, before sending them, events beyond the ${RECORDED_RUN_LIMITS.maxEvents} a recorded run stores`, async () => {
+    const { sent, record } = recordingClient();
+    const run = await record();
+    const max = RECORDED_RUN_LIMITS.maxEvents;
+    for (let i = 0; i < max; i++) await run.log(`line ${i}`);
+    expect(sent).toHaveLength(1 + max);
+    const err = await run.step('apply', 'succeeded').catch(e => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      `Recorded run r1 holds ${max} events; with this one it would hold ${
+        max + 1
+      }, more than the ${max} a recorded run may store (RECORDED_RUN_LIMITS.maxEvents). Nothing was sent`,
+    );
+    expect(sent).toHaveLength(1 + max);
+    // Its end is no event.
+    await run.fail('done');
+    expect(sent[sent.length - 1]).toBe('/runs/r1/finish');
+  });
+
+  it(`refuses, before sending it, an event beyond the ${RECORDED_RUN_LIMITS.maxEventCharacters} characters of messages a recorded run stores`, async () => {
+    const { sent, record } = recordingClient();
+    const run = await record();
+    const max = RECORDED_RUN_LIMITS.maxEventCharacters;
+    const message = 'x'.repeat(10_000);
+    for (let i = 0; i < max / message.length; i++) await run.log(message);
+    const err = await run.log('one more').catch(e => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      `Recorded run r1 holds ${max} characters of event messages; with the 8 of this one it would hold ${
+        max + 8
+      }, more than the ${max} a recorded run may store (RECORDED_RUN_LIMITS.maxEventCharacters). Nothing was sent`,
+    );
+    expect(sent).toHaveLength(1 + max / message.length);
   });
 });

@@ -6,7 +6,7 @@ import {
   createServiceFactory,
   createServiceRef,
 } from '@backstage/backend-plugin-api';
-import { ResponseError } from '@backstage/errors';
+import { InputError, ResponseError } from '@backstage/errors';
 import type {
   AppendRunEventsRequest,
   ApprovalsPage,
@@ -26,6 +26,9 @@ import type {
   Tenant,
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
+import { parseManifests } from '../policy/PolicyEngine';
+import { InputLimitError } from '../yaml/limits';
+import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
 
 /** Body of `POST /policy/check`: a chart release or multi-document YAML, checked without applying. @public */
 export type PolicyCheckRequest =
@@ -47,7 +50,13 @@ export type ListRunsQuery = {
   limit?: number;
 };
 
-/** Handle on a run recorded by a platform team's own action. @public */
+/**
+ * Handle on a run recorded by a platform team's own action. What it would send beyond what a recorded
+ * run may hold ({@link RECORDED_RUN_LIMITS}: events, characters of their messages, objects of the
+ * manifest) it refuses with an `InputError` naming the limit, sending nothing; the run stays open
+ * for `fail`.
+ * @public
+ */
 export interface RecordedRun {
   readonly id: string;
   log(message: string, level?: 'info' | 'warn' | 'error'): Promise<void>;
@@ -127,10 +136,12 @@ export interface KubechartRunsService {
   /**
    * Runs awaiting approval the caller may decide on, and the caller's own open requests, as list items
    * (no values, manifest or policy report; {@link KubechartRunsService.getRun} has them).
-   * `truncated` is true when the backend could not list every such run.
+   * `truncated` is true when the backend could not list every such run; `nextCursor`, when there
+   * is one, passed as `cursor` reads the next page.
    */
   listApprovals(options: {
     credentials: BackstageCredentials;
+    cursor?: string;
   }): Promise<ApprovalsPage & { truncated: boolean }>;
   /** Every tenant that exists (deleted tenants are left out). */
   listTenants(options: {
@@ -298,14 +309,27 @@ export class KubechartRunsClient implements KubechartRunsService {
     );
   }
 
-  async listApprovals({ credentials }: { credentials: BackstageCredentials }) {
+  async listApprovals({
+    credentials,
+    cursor,
+  }: {
+    credentials: BackstageCredentials;
+    cursor?: string;
+  }) {
+    const qs = cursor ? `?${new URLSearchParams({ cursor })}` : '';
     const body = await this.request<ApprovalsPage>(
       'GET',
-      '/approvals',
+      `/approvals${qs}`,
       credentials,
     );
     // `truncated` is the backend's word that the list is cut: an empty list is then not "none".
-    return { items: body.items, truncated: body.truncated === true };
+    // `nextCursor` reads on.
+    const next = body.nextCursor;
+    return {
+      items: body.items,
+      truncated: body.truncated === true,
+      ...(typeof next === 'string' && next ? { nextCursor: next } : {}),
+    };
   }
 
   /** One page of a run's events after `after`; `more` when the run holds events past it. */
@@ -450,10 +474,64 @@ export class KubechartRunsClient implements KubechartRunsService {
       request,
     );
     const path = `/runs/${encodeURIComponent(id)}`;
-    const append = (events: AppendRunEventsRequest['events']) =>
-      this.request<void>('POST', `${path}/events`, credentials, { events });
-    const finish = (body: FinishRunRequest) =>
-      this.request<void>('POST', `${path}/finish`, credentials, body);
+    // What this handle sent: the run's events (it alone writes them), as the backend counts them.
+    const held = { events: 0, characters: 0 };
+    const append = async (events: AppendRunEventsRequest['events']) => {
+      const { maxEvents, maxEventCharacters } = RECORDED_RUN_LIMITS;
+      const characters = events.reduce((n, e) => n + e.message.length, 0);
+      let over;
+      if (held.events + events.length > maxEvents)
+        over = {
+          unit: 'events',
+          held: held.events,
+          sent: events.length,
+          max: maxEvents,
+          limit: 'maxEvents',
+        };
+      else if (held.characters + characters > maxEventCharacters)
+        over = {
+          unit: 'characters of event messages',
+          held: held.characters,
+          sent: characters,
+          max: maxEventCharacters,
+          limit: 'maxEventCharacters',
+        };
+      if (over) {
+        const these =
+          over.unit === 'events' ? 'this one' : `the ${over.sent} of this one`;
+        throw new InputError(
+          `Recorded run ${id} holds ${over.held} ${
+            over.unit
+          }; with ${these} it would hold ${
+            over.held + over.sent
+          }, more than the ${
+            over.max
+          } a recorded run may store (RECORDED_RUN_LIMITS.${
+            over.limit
+          }). Nothing was sent`,
+        );
+      }
+      await this.request<void>('POST', `${path}/events`, credentials, {
+        events,
+      });
+      held.events += events.length;
+      held.characters += characters;
+    };
+    const finish = async (body: FinishRunRequest) => {
+      if (body.manifest !== undefined) {
+        const max = RECORDED_RUN_LIMITS.maxManifestObjects;
+        try {
+          // Stops at the first object over the limit; what cannot be read is the backend's to refuse.
+          parseManifests(body.manifest, { maxObjects: max });
+        } catch (e) {
+          if (e instanceof InputLimitError && e.limit === 'maxObjects')
+            throw new InputError(
+              `The manifest of recorded run ${id} holds more than ${max} objects (each item of a List counted); a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestObjects). Nothing was sent; the run is still open`,
+            );
+        }
+      }
+      return this.request<void>('POST', `${path}/finish`, credentials, body);
+    };
     return {
       id,
       log: (message, level = 'info') => append([{ message, level }]),

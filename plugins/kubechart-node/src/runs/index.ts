@@ -1,3 +1,4 @@
 export * from './KubechartRunsClient';
 export * from './events';
 export * from './signedInUser';
+export * from './recordedRunLimits';

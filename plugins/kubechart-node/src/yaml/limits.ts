@@ -16,6 +16,13 @@ export type InputLimits = {
   maxAliases: number;
   /** Most nodes (mappings, sequences and scalars) in one stream, counted after aliases are expanded. */
   maxNodes: number;
+  /**
+   * Most objects a manifest stream makes as helm creates them: a document each, empty ones aside,
+   * each item of a List instead of the List. Counted as the stream is read, so more are refused
+   * without reading the rest; while a document is read, each entry of its top-level `items`
+   * sequence counts (helm creates the items of any document with one). No limit when unset.
+   */
+  maxObjects?: number;
 };
 
 /**

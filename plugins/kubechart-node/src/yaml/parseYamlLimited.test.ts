@@ -84,6 +84,72 @@ describe('parseYamlLimited', () => {
     expect(parseYamlLimited('---\na: 1\n'.repeat(1000))).toHaveLength(1000);
   });
 
+  it('refuses more objects than maxObjects as it reads them, each item of a List counted, before the rest of the text', () => {
+    const items = (n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => `- {kind: ConfigMap, metadata: {name: c${i}}}`,
+      );
+    // Not valid YAML after the fourth object: the refusal is the limit's, found before it.
+    const broken = '- {kind: ConfigMap, metadata: {name: broken';
+    const limits = { maxObjects: 3 };
+    const tooMany =
+      'Manifests refused: more than 3 objects (each item of a List counted); the limit maxObjects is 3';
+    const refused = (text: string) => {
+      const { error } = refusal(() =>
+        parseYamlLimited(text, { what: 'Manifests', limits, schema: 'helm' }),
+      );
+      expect(error).toBeInstanceOf(InputError);
+      expect(error).toMatchObject({ limit: 'maxObjects', max: 3 });
+      return error.message;
+    };
+    // A List, its kind before or after its items.
+    expect(
+      refused(['kind: List', 'items:', ...items(4), broken].join('\n')),
+    ).toBe(tooMany);
+    expect(
+      refused(['items:', ...items(4), broken, 'kind: List'].join('\n')),
+    ).toBe(tooMany);
+    // JSON, as kubectl writes a List.
+    expect(
+      refused(`{"kind":"List","items":[{},{},{},{},{"kind": "ConfigMap"`),
+    ).toBe(tooMany);
+    // Documents, and documents and Lists together.
+    expect(refused('a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n---\ne: [\n')).toBe(
+      tooMany,
+    );
+    expect(
+      refused(
+        ['a: 1', '---', 'kind: List', 'items:', ...items(3), broken].join('\n'),
+      ),
+    ).toBe(tooMany);
+    // Items of a List missed while reading (empty ones) are counted once it is read.
+    expect(refused('kind: List\nitems:\n-\n-\n-\n-\n')).toBe(tooMany);
+
+    // Up to the limit is read: empty documents are no objects, nor is anything nested in an object
+    // or an `items` that holds no list.
+    const three = [
+      'kind: List',
+      'items:',
+      ...items(2),
+      '---',
+      '---',
+      'kind: ConfigMap',
+      'data:',
+      '  items: [1, 2, 3, 4]',
+    ].join('\n');
+    expect(parseYamlLimited(three, { limits })).toHaveLength(3);
+    expect(
+      parseYamlLimited('kind: Thing\nitems: {a: 1, b: 2, c: 3, d: 4}\n', {
+        limits,
+      }),
+    ).toHaveLength(1);
+    // Without maxObjects, no object is counted.
+    expect(
+      parseYamlLimited(['kind: List', 'items:', ...items(4)].join('\n')),
+    ).toEqual([{ kind: 'List', items: expect.any(Array) }]);
+  });
+
   it('refuses oversized text and reports syntax errors without echoing the input', () => {
     expect(
       refusal(() =>

@@ -1,0 +1,17 @@
+/**
+ * What one recorded run may hold, as the kubechart backend stores it (`POST /runs/:id/events` and
+ * `POST /runs/:id/finish` answer more with 413, storing nothing of that request). The handle
+ * {@link KubechartRunsService.recordRun} returns checks what it sends against them first.
+ * @public
+ */
+export const RECORDED_RUN_LIMITS = Object.freeze({
+  /**
+   * The most objects (each item of a List counted) the manifest of a recorded run's finish may
+   * hold: as many as one drift pass of the backend compares by default.
+   */
+  maxManifestObjects: 5000,
+  /** The most events one recorded run stores. */
+  maxEvents: 10_000,
+  /** The most characters (UTF-16 code units) the messages of one recorded run's events hold together. */
+  maxEventCharacters: 50_000_000,
+});
