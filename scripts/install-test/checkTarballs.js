@@ -71,6 +71,21 @@ for (const tgz of fs
   ) {
     problems.push(`${pkg.name}: a workspace: dependency was left in`);
   }
+  // The workspace's private packages (kube-sim) are never published: no manifest may name one.
+  for (const field of [
+    'dependencies',
+    'devDependencies',
+    'peerDependencies',
+    'optionalDependencies',
+  ]) {
+    const named = Object.keys(pkg[field] ?? {}).filter(n =>
+      n.startsWith('@internal/'),
+    );
+    if (named.length)
+      problems.push(
+        `${pkg.name}: ${field} names unpublished ${named.join(', ')}`,
+      );
+  }
 }
 if (problems.length) {
   console.error(problems.join('\n'));
