@@ -16,8 +16,9 @@ type Page = ApprovalsPage & { truncated: boolean };
  * that goes. `value` holds every page loaded, with the last page's `truncated` and `nextCursor`.
  * Reloads when a run changes, as told on `kubechart:runs` (which says nothing else: the list is read
  * again through the API): as many pages as were loaded are read again from the first, so a decided
- * request leaves, a new one shows and the older requests loaded stay. Only the newest load applies:
- * a reload supersedes the loads before it.
+ * request leaves, a new one shows and the older requests loaded stay. One reload at a time: runs
+ * that change while one is under way are read by a single reload after it, and each reload that
+ * finishes is applied; a reload supersedes the 'load older' answers before it.
  */
 export function useApprovals() {
   const api = useApi(kubechartApiRef);
@@ -35,44 +36,59 @@ export function useApprovals() {
   // The pages to show: those loaded, and the one the user asked for next. A reload reads as many.
   const wanted = useRef(1);
   const reloading = useRef(false);
+  // Runs changed while a reload was under way: it reads again once it is done.
+  const again = useRef(false);
 
   const reload = useCallback(async () => {
-    const started = ++generation.current;
-    reloading.current = true;
-    setList(l => ({ ...l, loading: true }));
-    const pages: Page[] = [];
-    let failed: Error | undefined;
-    try {
-      for (;;) {
-        const cursor = pages[pages.length - 1]?.nextCursor;
-        const page = await (cursor
-          ? api.listApprovals({ cursor })
-          : api.listApprovals());
-        if (generation.current !== started) return;
-        pages.push(page);
-        if (!page.nextCursor || pages.length >= wanted.current) break;
-      }
-    } catch (e) {
-      if (generation.current !== started) return;
-      failed = e as Error;
-    }
-    generation.current += 1;
-    reloading.current = false;
-    if (!pages.length) {
-      setList({ loading: false, error: failed });
-      setMore({ loading: false });
+    // Signals come on every run change anywhere: while a reload reads, they are merged into one more.
+    if (reloading.current) {
+      again.current = true;
       return;
     }
-    // An older page that could not be read again is left out, and the user may load it again.
-    wanted.current = pages.length;
-    setList({ pages, loading: false });
-    setMore(failed ? { loading: false, error: failed } : { loading: false });
+    reloading.current = true;
+    do {
+      again.current = false;
+      const started = ++generation.current;
+      setList(l => ({ ...l, loading: true }));
+      const pages: Page[] = [];
+      let failed: Error | undefined;
+      try {
+        for (;;) {
+          const cursor = pages[pages.length - 1]?.nextCursor;
+          const page = await (cursor
+            ? api.listApprovals({ cursor })
+            : api.listApprovals());
+          if (generation.current !== started) return;
+          pages.push(page);
+          if (!page.nextCursor || pages.length >= wanted.current) break;
+        }
+      } catch (e) {
+        if (generation.current !== started) return;
+        failed = e as Error;
+      }
+      generation.current += 1;
+      if (!pages.length) {
+        setList({ loading: false, error: failed });
+        setMore({ loading: false });
+      } else {
+        // An older page that could not be read again is left out, and the user may load it again.
+        wanted.current = pages.length;
+        setList({ pages, loading: false });
+        setMore(
+          failed ? { loading: false, error: failed } : { loading: false },
+        );
+      }
+    } while (again.current);
+    reloading.current = false;
   }, [api]);
 
   useEffect(() => {
     reload();
     return () => {
+      // A reload under way stops at its next answer.
       generation.current += 1;
+      reloading.current = false;
+      again.current = false;
     };
   }, [reload]);
 

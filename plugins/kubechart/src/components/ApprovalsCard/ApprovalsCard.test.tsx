@@ -263,7 +263,7 @@ describe('ApprovalsCard', () => {
     ).toBeNull();
   });
 
-  it('applies only the newest reload when reloads overlap', async () => {
+  it('reloads one at a time: runs that change during a reload are read once after it', async () => {
     const api = mockKubechartApi();
     const signals = new FakeSignalApi();
     const older = makeRun({
@@ -293,25 +293,152 @@ describe('ApprovalsCard', () => {
     backend.holding = true;
     act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
     act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
-    await waitFor(() => expect(backend.held).toHaveLength(2));
-    const [superseded, newest] = backend.held;
+    const answer = async (open: RunListItem[]) => {
+      await waitFor(() => expect(backend.held).toHaveLength(1));
+      const next = backend.held.shift()!;
+      await act(async () =>
+        next.answer(await approvalsOf(() => open)(next.options)),
+      );
+    };
+    // One reload reads, not two at once; it read what was open before the second change.
+    await answer(before);
+    await answer(before);
+    expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
 
-    // The newest reload answers first, with what is open now.
-    backend.holding = false;
-    backend.read = approvalsOf(() => after);
-    await act(async () => newest.answer(await backend.read(newest.options)));
+    // Then the pages are read again, once, with what is open now.
+    await answer(after);
+    await answer(after);
     expect(
       await screen.findByRole('link', { name: 'run-9' }),
     ).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'run-2' })).toBeInTheDocument();
     expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
+    expect(backend.held).toHaveLength(0);
+    // Two pages by the first reload, two by the one after it.
+    expect(api.listApprovals).toHaveBeenCalledTimes(2 + 4);
+  });
 
-    // The reload it superseded answers late, with what was open before: it is not applied.
-    const stale = await approvalsOf(() => before)(superseded.options);
-    await act(async () => superseded.answer(stale));
-    expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
-    expect(screen.getByRole('link', { name: 'run-9' })).toBeInTheDocument();
-    expect(screen.getByRole('link', { name: 'run-2' })).toBeInTheDocument();
+  describe('while runs keep changing', () => {
+    const request = (id: string, requestedAt: string) =>
+      makeRun({
+        id,
+        status: 'awaiting-approval',
+        approval: makeApproval({ requestedAt }),
+      });
+    const decided = request('run-5', '2026-01-01T12:00:00Z');
+    const older = request('run-3', '2026-01-01T09:00:00Z');
+    const oldest = request('run-1', '2025-12-31T09:00:00Z');
+    const newer = request('run-9', '2026-01-03T09:00:00Z');
+
+    /** Shows three pages (run-7, run-5, run-3: one more to load), then answers only when told. */
+    async function threePagesShown(
+      api: ReturnType<typeof mockKubechartApi>,
+      signals: FakeSignalApi,
+      open: () => RunListItem[],
+    ) {
+      const backend = heldApprovals(api, open);
+      render(api, signals);
+      await screen.findByRole('link', { name: 'run-7' });
+      for (const id of ['run-5', 'run-3']) {
+        await userEvent.click(
+          screen.getByRole('button', { name: 'Load older requests' }),
+        );
+        await screen.findByRole('link', { name: id });
+      }
+      await waitFor(() =>
+        expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+      );
+      backend.holding = true;
+      const answerNext = async () => {
+        await waitFor(() => expect(backend.held.length).toBeGreaterThan(0));
+        const next = backend.held.shift()!;
+        await act(async () =>
+          next.answer(await approvalsOf(open)(next.options)),
+        );
+      };
+      return { backend, answerNext };
+    }
+
+    it('shows each change while a signal comes after every second page read', async () => {
+      const api = mockKubechartApi();
+      const signals = new FakeSignalApi();
+      let open = [awaiting, decided, older, oldest];
+      const { answerNext } = await threePagesShown(api, signals, () => open);
+
+      const runsChanged = () =>
+        act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      // A run changes somewhere after every second page read: ten signals.
+      const twoPagesRead = async (rounds: number) => {
+        for (let i = 0; i < rounds; i++) {
+          await answerNext();
+          await answerNext();
+          runsChanged();
+        }
+      };
+
+      // run-5 is decided.
+      open = [awaiting, older, oldest];
+      runsChanged();
+      await twoPagesRead(4);
+      await answerNext();
+      await answerNext();
+      // While the signals still come, the decided request has left.
+      expect(screen.queryByRole('link', { name: 'run-5' })).toBeNull();
+      expect(screen.getByRole('link', { name: 'run-3' })).toBeInTheDocument();
+
+      // run-3 is decided too.
+      open = [awaiting, oldest];
+      runsChanged();
+      await twoPagesRead(4);
+      expect(screen.queryByRole('link', { name: 'run-5' })).toBeNull();
+      expect(screen.queryByRole('link', { name: 'run-3' })).toBeNull();
+      expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+      expect(screen.getByRole('link', { name: 'run-1' })).toBeInTheDocument();
+    });
+
+    it('reads the pages again once more, however many signals come during a reload', async () => {
+      const api = mockKubechartApi();
+      const signals = new FakeSignalApi();
+      let open = [awaiting, decided, older, oldest];
+      const { backend, answerNext } = await threePagesShown(
+        api,
+        signals,
+        () => open,
+      );
+      const before = api.listApprovals.mock.calls.length;
+
+      // run-5 is decided: the three pages are read again.
+      open = [awaiting, older, oldest];
+      act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      await answerNext();
+      // run-9 is requested while the first page was read, and runs change five times more.
+      open = [newer, awaiting, older, oldest];
+      for (let i = 0; i < 3; i++) {
+        act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      }
+      await answerNext();
+      for (let i = 0; i < 2; i++) {
+        act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      }
+      await answerNext();
+      // The reload that began before run-9 is shown as it read the pages.
+      expect(screen.queryByRole('link', { name: 'run-5' })).toBeNull();
+      expect(screen.getByRole('link', { name: 'run-1' })).toBeInTheDocument();
+      expect(screen.queryByRole('link', { name: 'run-9' })).toBeNull();
+
+      while (backend.held.length) await answerNext();
+      // One more reload read the three pages again: run-9 is shown.
+      expect(
+        await screen.findByRole('link', { name: 'run-9' }),
+      ).toBeInTheDocument();
+      expect(screen.getByRole('link', { name: 'run-7' })).toBeInTheDocument();
+      expect(screen.getByRole('link', { name: 'run-3' })).toBeInTheDocument();
+      expect(screen.queryByRole('link', { name: 'run-1' })).toBeNull();
+      expect(
+        screen.getByRole('button', { name: 'Load older requests' }),
+      ).toBeEnabled();
+      expect(api.listApprovals.mock.calls.length - before).toBe(6);
+    });
   });
 
   it('does not add older requests read before runs changed, and still loads the page the user asked for', async () => {
