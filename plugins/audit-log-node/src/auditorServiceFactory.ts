@@ -115,6 +115,11 @@ function loggedError(error: Error): Error {
 export type AuditLogCreateEventOptions = AuditorServiceCreateEventOptions & {
   /** Who the audited work is done for; the actor, before the caller of `request`. */
   credentials?: BackstageCredentials;
+  /**
+   * The event records a request refused before it changed anything: its start is queued, not
+   * waited for, whatever its severity (there is no change to hold back until it is stored).
+   */
+  changesNothing?: boolean;
 };
 
 /** Credentials tagged as Backstage's auth services make them, not any object of their shape. */
@@ -147,7 +152,8 @@ const STORED_BEFORE_CHANGE = AUDIT_EVENT_SEVERITIES.indexOf('medium');
  * `auditLog.queue.maxStoreWaitMs`, so that the caller, which awaits it before making the change,
  * refuses the change instead of making it with its record only in memory. A `failed` outcome
  * ("Refused its audit record: …") follows the refused start, so that the trail tells the truth if
- * the start is stored later. A `low` event is only queued, and outcomes never wait.
+ * the start is stored later. A `low` event, and one that `changesNothing` (a refusal), is only
+ * queued, and outcomes never wait.
  *
  * Otherwise it never fails the audited operation: an unresolvable caller is recorded without an
  * actor, and the queue never rejects.
@@ -198,8 +204,9 @@ export class AuditLogAuditorService implements AuditorService {
       meta = options.meta ? redactSecrets(options.meta) : {};
       const initiated = this.#record(options, actor, 'initiated', meta);
       if (
+        !options.changesNothing &&
         AUDIT_EVENT_SEVERITIES.indexOf(initiated.severity) >=
-        STORED_BEFORE_CHANGE
+          STORED_BEFORE_CHANGE
       ) {
         try {
           await this.#queue.enqueueStored(initiated);

@@ -18,6 +18,7 @@ import {
   auditLogEventsReadPermission,
   AuditVerifyResult,
 } from '@kubechart/plugin-audit-log-common';
+import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
 import express, { NextFunction, Request, Response } from 'express';
 import Router from 'express-promise-router';
 import { Readable } from 'node:stream';
@@ -115,11 +116,13 @@ export async function createRouter(
   /** The refused prunes of a caller that were only counted, when no later refusal carried the count. */
   async function recordUnrecorded(actor: string, count: number, since: Date) {
     try {
-      const event = await auditor.createEvent({
+      const eventOptions: AuditLogCreateEventOptions = {
         eventId: 'refusals-not-recorded',
         severityLevel: 'high',
         meta: { actor, outcome: 'refused', refusedNotRecorded: count },
-      });
+        changesNothing: true,
+      };
+      const event = await auditor.createEvent(eventOptions);
       await event.fail({
         error: new Error(
           `${count} refused prunes of ${actor} since ${since.toISOString()} were not recorded one by one (at most ${REFUSED_PRUNES_AUDITED_PER_MINUTE} a minute)`,
@@ -134,7 +137,9 @@ export async function createRouter(
 
   /**
    * A prune refused before it could start (no permission, a service token, a cut-off the retention
-   * forbids): the trail shows who asked to cut it where. Bounded per caller by `refusals`.
+   * forbids): the trail shows who asked to cut it where. Bounded per caller by `refusals`. A refusal
+   * changes nothing, so its record is queued, not waited for, and a record that fails is logged:
+   * the caller gets the refusal either way.
    */
   async function auditPruneRefused(
     req: Request,
@@ -158,7 +163,7 @@ export async function createRouter(
     } catch {
       // a body that does not parse names no cut-off
     }
-    const event = await auditor.createEvent({
+    const eventOptions: AuditLogCreateEventOptions = {
       eventId: 'events-prune',
       severityLevel: 'high',
       request: req,
@@ -169,8 +174,16 @@ export async function createRouter(
         outcome: 'refused',
         ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
       },
-    });
-    await event.fail({ error });
+      changesNothing: true,
+    };
+    try {
+      const event = await auditor.createEvent(eventOptions);
+      await event.fail({ error });
+    } catch (e) {
+      logger.error(
+        `A refused prune of ${actor} could not be recorded: ${e} (refused: ${error.message})`,
+      );
+    }
   }
 
   /** Throws NotAllowedError unless the caller is granted `permission`. */

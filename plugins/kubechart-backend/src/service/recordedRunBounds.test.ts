@@ -146,11 +146,12 @@ describe('the finish of a recorded run', () => {
       });
     });
 
-    it(`for a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects, refused before the rest of it is read (413)`, async () => {
-      // Not valid YAML after the object over the limit: the limit is what the writer is told.
+    it(`for a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects, refused before the documents after it are read (413)`, async () => {
+      // Not valid YAML in the document after the one over the limit: the limit is what the writer
+      // is told.
       const manifest = `${list(
         MAX_RECORDED_MANIFEST_OBJECTS,
-      )}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: broken`;
+      )}\n---\n{apiVersion: v1, kind: ConfigMap, metadata: {name: broken`;
       expect(await refusedFinish(manifest)).toEqual({
         status: 413,
         message: expect.stringMatching(

@@ -2,6 +2,7 @@ import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { InputError, ResponseError } from '@backstage/errors';
 import { KubechartRunsClient } from './KubechartRunsClient';
 import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
+import { createTextRedactor } from '../redaction';
 
 function clientAnswering(status: number, statusText: string, body: unknown) {
   const fetch = (async () =>
@@ -274,19 +275,72 @@ describe('KubechartRunsClient recorded runs', () => {
     expect(sent[sent.length - 1]).toBe('/runs/r1/finish');
   });
 
-  it(`refuses, before sending it, an event beyond the ${RECORDED_RUN_LIMITS.maxEventCharacters} characters of messages a recorded run stores`, async () => {
+  it('sends events whatever the characters of their messages: the backend counts them once it has removed their secrets', async () => {
     const { sent, record } = recordingClient();
     const run = await record();
-    const max = RECORDED_RUN_LIMITS.maxEventCharacters;
-    const message = 'x'.repeat(10_000);
-    for (let i = 0; i < max / message.length; i++) await run.log(message);
-    const err = await run.log('one more').catch(e => e);
-    expect(err).toBeInstanceOf(InputError);
-    expect(err.message).toBe(
-      `Recorded run r1 holds ${max} characters of event messages; with the 8 of this one it would hold ${
-        max + 8
-      }, more than the ${max} a recorded run may store (RECORDED_RUN_LIMITS.maxEventCharacters). Nothing was sent`,
+    // A message holding a private key is stored as a few dozen characters: 5,000 of them hold far
+    // fewer than RECORDED_RUN_LIMITS.maxEventCharacters once stored, though more as sent.
+    const key = `-----BEGIN PRIVATE KEY-----\n${'QUJD'.repeat(
+      2480,
+    )}\n-----END PRIVATE KEY-----`;
+    const message = `loaded ${key}`;
+    expect(createTextRedactor()(message).length).toBeLessThan(100);
+    const count =
+      Math.floor(RECORDED_RUN_LIMITS.maxEventCharacters / message.length) + 1;
+    for (let i = 0; i < count; i++) await run.log(message);
+    // and characters beyond the UTF-16 units of a message's emoji are no concern of the handle's
+    await run.log('🚀'.repeat(5000));
+    expect(sent).toHaveLength(1 + count + 1);
+  });
+
+  it("answers with the backend's 413 beyond the characters a recorded run stores, the run still open", async () => {
+    const sent: string[] = [];
+    const fetch = (async (url: string) => {
+      const path = new URL(url).pathname.replace('/api/kubechart', '');
+      sent.push(path);
+      if (path === '/runs/record')
+        return Response.json({ id: 'r1' }, { status: 201 });
+      if (path === '/runs/r1/events')
+        return Response.json(
+          {
+            error: {
+              name: 'PayloadTooLargeError',
+              message:
+                'Recorded run r1 holds 50000000 characters of event messages; with the 8 sent it would hold 50000008, more than the 50000000 a recorded run may store. Nothing was recorded',
+            },
+            response: { statusCode: 413 },
+          },
+          { status: 413 },
+        );
+      return new Response(null, { status: 204 });
+    }) as typeof globalThis.fetch;
+    const client = new KubechartRunsClient({
+      auth: mockServices.auth(),
+      discovery: {
+        getBaseUrl: async () => 'http://kubechart.test/api/kubechart',
+        getExternalBaseUrl: async () => '',
+      },
+      fetch,
+    });
+    const run = await client.recordRun(
+      {
+        kind: 'custom',
+        action: 'acme:bulk:apply',
+        target: { cluster: 'dev', namespace: 'team-a' },
+      },
+      { credentials: mockCredentials.user() },
     );
-    expect(sent).toHaveLength(1 + max / message.length);
+    const err = await run.log('one more').catch(e => e);
+    expect(err).toBeInstanceOf(ResponseError);
+    expect(err.response.status).toBe(413);
+    expect(err.message).toMatch(
+      /more than the 50000000 a recorded run may store/,
+    );
+    await run.fail('done');
+    expect(sent).toEqual([
+      '/runs/record',
+      '/runs/r1/events',
+      '/runs/r1/finish',
+    ]);
   });
 });

@@ -474,48 +474,21 @@ export class KubechartRunsClient implements KubechartRunsService {
       request,
     );
     const path = `/runs/${encodeURIComponent(id)}`;
-    // What this handle sent: the run's events (it alone writes them), as the backend counts them.
-    const held = { events: 0, characters: 0 };
+    // The events this handle sent (it alone writes them). Only their number is checked here: the
+    // backend counts the characters of messages once it has removed their secrets, and answers 413.
+    let held = 0;
     const append = async (events: AppendRunEventsRequest['events']) => {
-      const { maxEvents, maxEventCharacters } = RECORDED_RUN_LIMITS;
-      const characters = events.reduce((n, e) => n + e.message.length, 0);
-      let over;
-      if (held.events + events.length > maxEvents)
-        over = {
-          unit: 'events',
-          held: held.events,
-          sent: events.length,
-          max: maxEvents,
-          limit: 'maxEvents',
-        };
-      else if (held.characters + characters > maxEventCharacters)
-        over = {
-          unit: 'characters of event messages',
-          held: held.characters,
-          sent: characters,
-          max: maxEventCharacters,
-          limit: 'maxEventCharacters',
-        };
-      if (over) {
-        const these =
-          over.unit === 'events' ? 'this one' : `the ${over.sent} of this one`;
+      const { maxEvents } = RECORDED_RUN_LIMITS;
+      if (held + events.length > maxEvents)
         throw new InputError(
-          `Recorded run ${id} holds ${over.held} ${
-            over.unit
-          }; with ${these} it would hold ${
-            over.held + over.sent
-          }, more than the ${
-            over.max
-          } a recorded run may store (RECORDED_RUN_LIMITS.${
-            over.limit
-          }). Nothing was sent`,
+          `Recorded run ${id} holds ${held} events; with this one it would hold ${
+            held + events.length
+          }, more than the ${maxEvents} a recorded run may store (RECORDED_RUN_LIMITS.maxEvents). Nothing was sent`,
         );
-      }
       await this.request<void>('POST', `${path}/events`, credentials, {
         events,
       });
-      held.events += events.length;
-      held.characters += characters;
+      held += events.length;
     };
     const finish = async (body: FinishRunRequest) => {
       if (body.manifest !== undefined) {

@@ -1,7 +1,9 @@
 /**
  * What one recorded run may hold, as the kubechart backend stores it (`POST /runs/:id/events` and
  * `POST /runs/:id/finish` answer more with 413, storing nothing of that request). The handle
- * {@link KubechartRunsService.recordRun} returns checks what it sends against them first.
+ * {@link KubechartRunsService.recordRun} returns checks the number of events and the manifest's
+ * objects first; the characters of messages are counted by the backend alone, once their secrets
+ * are removed.
  * @public
  */
 export const RECORDED_RUN_LIMITS = Object.freeze({
@@ -12,6 +14,9 @@ export const RECORDED_RUN_LIMITS = Object.freeze({
   maxManifestObjects: 5000,
   /** The most events one recorded run stores. */
   maxEvents: 10_000,
-  /** The most characters (UTF-16 code units) the messages of one recorded run's events hold together. */
+  /**
+   * The most characters the messages of one recorded run's events hold together, as the backend
+   * stores them (secrets removed: a message holding a private key keeps a few dozen characters).
+   */
   maxEventCharacters: 50_000_000,
 });

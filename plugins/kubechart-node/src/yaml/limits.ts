@@ -17,10 +17,11 @@ export type InputLimits = {
   /** Most nodes (mappings, sequences and scalars) in one stream, counted after aliases are expanded. */
   maxNodes: number;
   /**
-   * Most objects a manifest stream makes as helm creates them: a document each, empty ones aside,
-   * each item of a List instead of the List. Counted as the stream is read, so more are refused
-   * without reading the rest; while a document is read, each entry of its top-level `items`
-   * sequence counts (helm creates the items of any document with one). No limit when unset.
+   * Most objects a manifest stream makes, as `parseManifests` reads them: a document each, empty
+   * ones aside, each item of a List (a `…List` kind with one `items` array) instead of the List. Any
+   * other document counts once, `items` or not: helm would create the items of any document with
+   * one, and the policy refuses such a document (`valid-object`). Each document is counted once it
+   * is read, so the documents after the one over the limit are never read. No limit when unset.
    */
   maxObjects?: number;
 };

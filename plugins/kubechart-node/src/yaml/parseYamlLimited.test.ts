@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { assertWithinLimits, parseJsonLimited, parseYamlLimited } from '.';
+import { isList } from '../policy/validity';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
 const ALIAS_BOMB = [
@@ -84,14 +85,15 @@ describe('parseYamlLimited', () => {
     expect(parseYamlLimited('---\na: 1\n'.repeat(1000))).toHaveLength(1000);
   });
 
-  it('refuses more objects than maxObjects as it reads them, each item of a List counted, before the rest of the text', () => {
+  it('refuses more objects than maxObjects as it reads them, each item of a List counted, before the documents after', () => {
     const items = (n: number) =>
       Array.from(
         { length: n },
         (_, i) => `- {kind: ConfigMap, metadata: {name: c${i}}}`,
       );
-    // Not valid YAML after the fourth object: the refusal is the limit's, found before it.
-    const broken = '- {kind: ConfigMap, metadata: {name: broken';
+    // Not valid YAML after the document that holds the fourth object: the refusal is the limit's,
+    // found before it.
+    const broken = '---\nkind: ConfigMap\nmetadata: {name: broken';
     const limits = { maxObjects: 3 };
     const tooMany =
       'Manifests refused: more than 3 objects (each item of a List counted); the limit maxObjects is 3';
@@ -108,11 +110,13 @@ describe('parseYamlLimited', () => {
       refused(['kind: List', 'items:', ...items(4), broken].join('\n')),
     ).toBe(tooMany);
     expect(
-      refused(['items:', ...items(4), broken, 'kind: List'].join('\n')),
+      refused(['items:', ...items(4), 'kind: List', broken].join('\n')),
     ).toBe(tooMany);
     // JSON, as kubectl writes a List.
     expect(
-      refused(`{"kind":"List","items":[{},{},{},{},{"kind": "ConfigMap"`),
+      refused(
+        `{"kind":"List","items":[{},{},{},{}]}\n---\n{"kind": "ConfigMap"`,
+      ),
     ).toBe(tooMany);
     // Documents, and documents and Lists together.
     expect(refused('a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n---\ne: [\n')).toBe(
@@ -123,7 +127,7 @@ describe('parseYamlLimited', () => {
         ['a: 1', '---', 'kind: List', 'items:', ...items(3), broken].join('\n'),
       ),
     ).toBe(tooMany);
-    // Items of a List missed while reading (empty ones) are counted once it is read.
+    // Empty items of a List are objects too (helm refuses them).
     expect(refused('kind: List\nitems:\n-\n-\n-\n-\n')).toBe(tooMany);
 
     // Up to the limit is read: empty documents are no objects, nor is anything nested in an object
@@ -148,6 +152,165 @@ describe('parseYamlLimited', () => {
     expect(
       parseYamlLimited(['kind: List', 'items:', ...items(4)].join('\n')),
     ).toEqual([{ kind: 'List', items: expect.any(Array) }]);
+  });
+
+  it('counts a document as the objects it makes: the entries of a List, one for any other document', () => {
+    const count = (text: string, maxObjects: number) => {
+      try {
+        return parseYamlLimited(text, { limits: { maxObjects } }).length;
+      } catch (e) {
+        if ((e as { limit?: string }).limit !== 'maxObjects') throw e;
+        return 'refused';
+      }
+    };
+    // A List's entries written as pairs are one object each.
+    expect(count('kind: List\nitems: [a: 1, b: 2]\n', 3)).toBe(1);
+    const pairs = Array.from({ length: 600 }, (_, i) => `name: c${i}`);
+    expect(count(`kind: List\nitems: [${pairs.join(', ')}]\n`, 1000)).toBe(1);
+    expect(count(`kind: List\nitems: [${pairs.join(', ')}]\n`, 599)).toBe(
+      'refused',
+    );
+    // Any other document with items is one object (the policy refuses it), however it is written.
+    const thousandAndOne = Array.from({ length: 1001 }, (_, i) => `- c${i}`);
+    for (const head of ['', '--- !!map\n', '--- # a Thing\n']) {
+      for (const key of ['items:', 'items: # - not an entry']) {
+        expect(
+          count(
+            `${head}kind: Thing\n${key}\n${thousandAndOne.join('\n')}\n`,
+            1000,
+          ),
+        ).toBe(1);
+      }
+    }
+    // and a List is a List however it is written
+    for (const head of ['', '--- !!map\n']) {
+      for (const key of ['items:', 'items: # - not an entry']) {
+        expect(
+          count(
+            `${head}kind: List\n${key}\n${thousandAndOne.join('\n')}\n`,
+            1000,
+          ),
+        ).toBe('refused');
+      }
+    }
+  });
+
+  it('decides on the objects of generated streams as the exact count after parsing does', () => {
+    // A small deterministic generator (mulberry32): the same streams on every run.
+    let seed = 0x5eed;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(options: readonly T[]): T =>
+      options[Math.floor(random() * options.length)];
+    const entryTexts = [
+      '{kind: ConfigMap, metadata: {name: c}}',
+      'name: c',
+      'a: 1',
+      '',
+      '[x, y]',
+      'plain',
+      '- nested',
+      '!!str tagged',
+    ];
+    const blockItems = (n: number) =>
+      Array.from({ length: n }, () => {
+        const entry = pick(entryTexts);
+        return entry === 'name: c' || entry === 'a: 1'
+          ? `- ${entry}\n  b: 2`
+          : `- ${entry}`;
+      }).join('\n');
+    const flowItems = (n: number) =>
+      `[${Array.from({ length: n }, () =>
+        pick(['a: 1', 'name: c', '{x: 1}', 'x', '[1]', '"s"']),
+      ).join(', ')}]`;
+    const document = () => {
+      const n = Math.floor(random() * 7);
+      const kind = pick([
+        'kind: List',
+        'kind: ConfigMapList',
+        'kind: Thing',
+        'kind: [List]',
+        'kind: !!str List',
+        '',
+      ]);
+      const itemsKey = pick(['items', 'items', 'Items', 'ITEMS', 'list']);
+      const comment = pick(['', ' # - not an entry', ' #-']);
+      const value = pick([
+        `${comment}\n${blockItems(n)}`,
+        ` ${flowItems(n)}${comment}`,
+        ` !!seq ${flowItems(n)}`,
+        ` &anchor ${flowItems(n)}`,
+        `${comment}\n  ${flowItems(n)}`,
+        ' {a: 1, b: 2}',
+        ' []',
+      ]);
+      const items = `${itemsKey}:${value}`;
+      const other = pick([
+        '',
+        'apiVersion: v1',
+        'ITEMS: [1, 2]',
+        'data: {items: [1, 2, 3]}',
+      ]);
+      const keys = [kind, items, other].filter(Boolean);
+      if (random() < 0.5) keys.reverse();
+      const head = pick(['', '--- !!map\n', '--- # doc\n', '---\n']);
+      const body = keys.join('\n');
+      return pick([
+        `${head}${body}`,
+        `${head}${body}`,
+        `${head}${flowItems(n)}`,
+        `${head}`,
+        `${head}{"kind": "List", "items": ${JSON.stringify(
+          Array(n).fill({}),
+        )}}`,
+      ]);
+    };
+    /** What helm creates of a document, as parseManifests unpacks it. */
+    const objectsOf = (doc: unknown) => {
+      if (doc === null || doc === undefined) return 0;
+      return isList(doc) ? doc.items.length : 1;
+    };
+    let refusedCount = 0;
+    let checked = 0;
+    for (let i = 0; i < 3000; i++) {
+      const docs = Array.from(
+        { length: 1 + Math.floor(random() * 3) },
+        document,
+      );
+      const text = docs
+        .map((d, j) => (j > 0 && !d.startsWith('---') ? `---\n${d}` : d))
+        .join('\n');
+      let parsed: unknown[];
+      try {
+        parsed = parseYamlLimited(text);
+      } catch {
+        continue; // not valid YAML: refused whatever the limit
+      }
+      checked++;
+      const exact = parsed.reduce<number>((n, d) => n + objectsOf(d), 0);
+      const maxObjects = Math.floor(random() * 10);
+      let refused = false;
+      try {
+        parseYamlLimited(text, { limits: { maxObjects } });
+      } catch (e) {
+        if ((e as { limit?: string }).limit !== 'maxObjects') throw e;
+        refused = true;
+      }
+      if (refused !== exact > maxObjects) {
+        throw new Error(
+          `maxObjects ${maxObjects}, exact count ${exact}, refused while reading: ${refused}, for:\n${text}`,
+        );
+      }
+      if (refused) refusedCount++;
+    }
+    // the generator makes both answers often
+    expect(checked).toBeGreaterThan(1000);
+    expect(refusedCount).toBeGreaterThan(200);
+    expect(checked - refusedCount).toBeGreaterThan(200);
   });
 
   it('refuses oversized text and reports syntax errors without echoing the input', () => {

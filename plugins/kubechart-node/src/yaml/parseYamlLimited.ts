@@ -2,7 +2,7 @@ import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { describeYamlError } from './yamlErrors';
 import { HELM_YAML_SCHEMA, findMergeKey } from './helmYamlSchema';
-import { isItemsKey, isList } from '../policy/validity';
+import { isList } from '../policy/validity';
 import {
   DEFAULT_INPUT_LIMITS,
   InputLimitError,
@@ -40,83 +40,21 @@ function objectsOf(doc: unknown): number {
 /** Thrown out of js-yaml by {@link objectCounter} once the stream holds more objects than allowed. */
 class TooManyObjects extends Error {}
 
-/** What a js-yaml listener sees of its state when a node opens or closes. */
-type ReaderState = {
-  input: string;
-  position: number;
-  depth: number;
-  kind: string | null;
-  result: unknown;
-};
-
-/** The first character at or after `at` that is no space, line break or comment ('' at the end). */
-function significant(input: string, at: number): string {
-  let i = at;
-  for (;;) {
-    const c = input[i];
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') i++;
-    else if (c !== '#') return c ?? '';
-    else {
-      const eol = input.indexOf('\n', i);
-      if (eol < 0) return '';
-      i = eol + 1;
-    }
-  }
-}
-
-/** Whether the node js-yaml starts reading at `at` is a block (`- `) or flow (`[`) sequence. */
-function opensSequence(input: string, at: number): boolean {
-  const c = significant(input, at);
-  if (c === '[') return true;
-  if (c !== '-') return false;
-  const after = input[input.indexOf('-', at) + 1];
-  return after === ' ' || after === '\t' || after === '\r' || after === '\n';
-}
-
 /**
  * A js-yaml listener counting the objects of a stream as it is read (see `InputLimits.maxObjects`):
- * each document read counts its objects, and the document being read each entry read so far of the
- * sequence under its top-level `items` key. Throws {@link TooManyObjects} at the first one over
- * `max`, so the rest of the stream is never read. Constant work a node but for the spaces and
- * comments between a key and its value.
- *
- * js-yaml reads a block mapping document at depth 1, its keys and values at depth 2; a flow mapping
- * document (`{...}`, JSON) one level deeper. A document that starts otherwise (a sequence, a tag,
- * an anchor) is counted once it is read.
+ * each document is counted once read, as {@link objectsOf} counts it (its kind and every key known),
+ * and the first document over `max` throws {@link TooManyObjects}, so the documents after it are
+ * never read. js-yaml reads the node of a document at depth 1.
  */
 function objectCounter(max: number) {
-  let read = 0; // objects of the documents read
-  let items = 0; // entries read of the current document's `items`
-  let keyDepth = 0; // the depth of the current document's top-level keys and values; 0: not counted
-  let afterItemsKey = false; // the last top-level node read is an `items` key
-  let inItems = false; // the top-level node being read is the sequence under `items`
-  return (event: 'open' | 'close', state: ReaderState) => {
-    const { depth, input } = state;
-    if (event === 'open') {
-      if (depth === 1) {
-        const first = significant(input, state.position);
-        keyDepth = 2;
-        if (first === '{') keyDepth = 3;
-        else if ('-[!&*'.includes(first)) keyDepth = 0;
-        items = 0;
-        afterItemsKey = inItems = false;
-      } else if (depth === keyDepth) {
-        inItems = afterItemsKey && opensSequence(input, state.position);
-        afterItemsKey = false;
-      } else if (depth === keyDepth + 1 && inItems && read + ++items > max) {
-        throw new TooManyObjects();
-      }
-    } else if (depth === 1) {
+  let read = 0;
+  return (
+    event: 'open' | 'close',
+    state: { depth: number; result: unknown },
+  ) => {
+    if (event === 'close' && state.depth === 1) {
       read += objectsOf(state.result);
       if (read > max) throw new TooManyObjects();
-    } else if (depth === keyDepth) {
-      afterItemsKey =
-        !inItems &&
-        state.kind === 'scalar' &&
-        typeof state.result === 'string' &&
-        isItemsKey(state.result) &&
-        significant(input, state.position) === ':';
-      inItems = false;
     }
   };
 }
@@ -317,7 +255,7 @@ export function parseYamlLimited(
       `more than ${limits.maxDocuments} documents`,
     );
   }
-  // What the count while reading missed (the empty items of a List, tagged `items`) is counted here.
+  // The same count as while reading, over the documents js-yaml returned.
   if (
     maxObjects !== undefined &&
     docs.reduce<number>((n, doc) => n + objectsOf(doc), 0) > maxObjects
