@@ -363,28 +363,30 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     return false;
   };
   /**
-   * Whether the `key:` from `keyStart` (`quoted` when a quote opens and closes it; `spaced` when a
-   * blank follows its `:`; its value at `from`) names something in a sentence, not a key: it
-   * follows a word and a blank (a key of JSON, YAML or a Go dump follows a bracket, a `,`, a `:` or
-   * its line's start), and it is a quoted name (`volume "secret-vol" : secret "tls-secret" not
-   * found`), or it ends a phrase and what follows is the error it wraps (`failed to fetch oauth
-   * token: connection refused`, see `WRAPPED_ERROR`). The blanks before a key are read once, by it.
+   * Whether what starts at `from`, after a blank following the `:` at `sep`, is an error the text
+   * wraps (`connection refused`, `secret "tls-secret" not found`, see `WRAPPED_ERROR`), not a
+   * value. In a text cut short, one that runs to the cut may be the start of a value (`Invalid…`).
    */
-  const inProse = (
-    keyStart: number,
-    quoted: boolean,
-    spaced: boolean,
-    from: number,
-  ): boolean => {
+  const wrapsError = (sep: number, from: number): boolean => {
+    if (from === sep + 1) return false;
+    WRAPPED_ERROR.lastIndex = from;
+    return WRAPPED_ERROR.test(text) && !(cut && WRAPPED_ERROR.lastIndex >= n);
+  };
+  /**
+   * Whether the `key:` from `keyStart` (its `:` at `sep`, its value at `from`) names something in
+   * a sentence, not a key: it follows a word and a blank (a key of JSON, YAML or a Go dump follows
+   * a bracket, a `,`, a `:` or its line's start), and what follows is the error it wraps: a quoted
+   * name (`volume "secret-vol" : secret "tls-secret" not found`) or a phrase's end (`failed to
+   * fetch oauth token: connection refused`). A quoted key whose value is not such an error is a
+   * key (`request body "password": "x"`). The blanks before a key are read once, by it.
+   */
+  const inProse = (keyStart: number, sep: number, from: number): boolean => {
     let k = keyStart;
     while (k > 0 && text[k - 1] === '\\') k--;
     if (k === 0 || !isBlank(text[k - 1])) return false;
     while (k > 0 && isBlank(text[k - 1])) k--;
     if (k === 0 || !isAlphanumeric(text.charCodeAt(k - 1))) return false;
-    if (quoted) return true;
-    if (!spaced) return false;
-    WRAPPED_ERROR.lastIndex = from;
-    return WRAPPED_ERROR.test(text);
+    return wrapsError(sep, from);
   };
   /** The flow mapping a reference key opened (`secretKeyRef: {`), while it is open. */
   let reference: { id: number; depth: number } | undefined;
@@ -444,13 +446,19 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   /** Whether the last URL seen has a scheme (`https://h/x`), not a path alone (`/x`). */
   let urlScheme = false;
   /**
-   * Whether the word at `pos` is in the token of the last URL with a scheme seen: a segment of its
-   * path (`Post "https://h/oauth/token": EOF`), not a key. Each character is read once.
+   * Whether `k` ends the token of a URL: a blank, a quote, `<`, `>`, a backtick, or a backslash (an
+   * escape of a string holding the URL: `\n`, `\"`, after which another line's key follows).
+   */
+  const endsUrl = (k: number) => endsToken(text[k]) || text[k] === '\\';
+  /**
+   * Whether the word at `pos`, right after a `/`, is in the token of the last URL with a scheme
+   * seen: the last segment of its path (`Post "https://h/oauth/token": EOF`), not a key. Each
+   * character is read once.
    */
   const inUrl = (pos: number) => {
-    if (urlAt === -1 || !urlScheme) return false;
+    if (urlAt === -1 || !urlScheme || text[pos - 1] !== '/') return false;
     let k = Math.max(urlChecked, urlAt);
-    while (k < pos && !endsToken(text[k])) k++;
+    while (k < pos && !endsUrl(k)) k++;
     urlChecked = k;
     if (k < pos) urlAt = -1;
     return k === pos;
@@ -475,11 +483,11 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         // `?` or `#`: in a URL's token, its query and fragment, to the token's end, whose
         // secrets the URL rules hid.
         let k = Math.max(urlChecked, urlAt);
-        while (k < start && !endsToken(text[k])) k++;
+        while (k < start && !endsUrl(k)) k++;
         urlChecked = k;
         urlAt = -1;
         if (k === start) {
-          while (i < n && !endsToken(text[i])) i++;
+          while (i < n && !endsUrl(i)) i++;
         }
       }
       return i;
@@ -527,13 +535,18 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       const secretWord =
         isKey(word) ||
         (word.startsWith('-') && PASS_FLAGS.has(word.replace(/^--?/, '')));
-      if ((!named && !secretWord) || (colon && inUrl(start))) {
-        // An ordinary key (most of them), or a URL's path: what surrounds it is not read.
+      if (!named && !secretWord) {
+        // An ordinary key (most of them): what surrounds it is not read.
         i = sep + 1;
         return i;
       }
       let from = sep + 1;
       while (isBlank(text[from])) from++;
+      if (colon && inUrl(start) && wrapsError(sep, from)) {
+        // A URL's path before the error its request met (`Post "https://h/oauth/token": EOF`).
+        i = sep + 1;
+        return i;
+      }
       ctx.moveTo(end);
       const keyStart = quotedStart(start);
       if (reference && !ctx.isOpen(reference.id, reference.depth))
@@ -574,11 +587,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         i = sep + 1;
         return i;
       }
-      if (
-        colon &&
-        lower !== 'value' &&
-        inProse(keyStart, keyStart < start && !!closing, from > sep + 1, from)
-      ) {
+      if (colon && lower !== 'value' && inProse(keyStart, sep, from)) {
         i = sep + 1;
         return i;
       }

@@ -121,23 +121,110 @@ export function escapeDepth(run: number): number {
   return depth;
 }
 
+/** The verbs a failure names (`failed to fetch`, `cannot get`, `unable to connect`). */
+const FAILED_VERBS = [
+  'get',
+  'list',
+  'watch',
+  'find',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'fetch',
+  'read',
+  'write',
+  'open',
+  'connect',
+  'dial',
+  'load',
+  'parse',
+  'decode',
+  'unmarshal',
+  'marshal',
+  'validate',
+  'verify',
+  'refresh',
+  'resolve',
+  'reach',
+  'access',
+  'sync',
+  'mount',
+  'pull',
+  'push',
+  'start',
+  'obtain',
+  'retrieve',
+  'authenticate',
+  'authorize',
+  'determine',
+  'contact',
+  'exchange',
+  'sign',
+  'renew',
+  'rotate',
+  'issue',
+  'call',
+  'send',
+  'request',
+  'initialize',
+  'apply',
+  'attach',
+  'wait',
+  'execute',
+  'run',
+  'use',
+  'look up',
+  'lookup',
+  'set up',
+  'setup',
+  'decrypt',
+  'encrypt',
+  'generate',
+  'inspect',
+  'stat',
+  'copy',
+  'remove',
+  'bind',
+  'listen',
+  'evaluate',
+  'query',
+  'post',
+  'put',
+  'extract',
+  'prepare',
+  'build',
+  'find any',
+].join('|');
+
 /**
- * The start of an error another one wraps, after `…: ` (Go's `fmt.Errorf("…: %w", err)`): a
- * reference to a Kubernetes object by its quoted name (`secret "tls-secret"`, `secrets "x" is
- * forbidden`), a failure (`failed to …`, `cannot …`, `unable to …`, `invalid …`), a network or
- * context error (`connection refused`, `dial tcp …`, `i/o timeout`, `context deadline exceeded`,
- * `EOF`), a package's error (`oauth2: …`, `x509: …`, `rpc error: …`), an HTTP client's
- * (`Post "https://…"`) or an HTTP status (`401 Unauthorized`). Fixed alternatives, one bounded
- * run: linear, read from one place.
+ * The start of an error another one wraps, after `…: ` (Go's `fmt.Errorf("…: %w", err)`), each a
+ * phrase no secret starts with: a Kubernetes object a quoted name refers to and what became of it
+ * (`secret "tls-secret" not found`, `secrets "x" is forbidden`), a failure and its verb
+ * (`failed to fetch`, `cannot get`, `unable to connect`), a network or context error ending
+ * its line (`connection refused`, `i/o timeout`, `context deadline exceeded`, `EOF`) or giving
+ * its address (`dial tcp …`), a package's error and its first words (`oauth2: cannot fetch token`, `x509:
+ * certificate …`, `rpc error: code = …`), an HTTP client's (`Post "https://…": `) or an HTTP
+ * status ending its line (`401 Unauthorized`). A word alone (`error`, `invalid`, `forbidden`), or one run into
+ * more (`EOF.abc`, `invalid;pw`), is not one. Fixed alternatives, one bounded run: linear, read
+ * from one place.
  */
 export const WRAPPED_ERROR = new RegExp(
   [
-    String.raw`(?:secrets?|configmaps?|serviceaccounts?|persistentvolumeclaims?) "[a-z0-9][-a-z0-9.]{0,252}"`,
-    String.raw`(?:failed|unable|cannot|can't|could not|couldn't|error|invalid|unauthorized|forbidden|timed out|context deadline exceeded|context canceled|connection refused|connection reset|no such host|i/o timeout|unexpected EOF|EOF|dial (?:tcp|udp)|(?:read|write) (?:tcp|udp)|lookup)(?=[\s:;,.)"]|$)`,
-    String.raw`(?:x509|tls|oauth2|rpc error|http2|net/http): `,
-    String.raw`(?:get|post|put|patch|delete|head) "https?://`,
-    String.raw`[1-5]\d\d (?:bad|unauthorized|forbidden|not found|internal|service|too many|gateway|conflict|method)`,
-  ].join('|'),
+    String.raw`(?:(?:(?:secrets?|configmaps?|serviceaccounts?|persistentvolumeclaims?) "[a-z0-9][-a-z0-9.]{0,252}"|object "[a-z0-9][-a-z0-9.]{0,252}"/"[a-z0-9][-a-z0-9.]{0,252}") (?:not found|is forbidden|is invalid|already exists|not registered|is being deleted)`,
+    String.raw`|(?:(?:failed|unable) to|cannot|can't|could not|couldn't) (?:${FAILED_VERBS})`,
+    String.raw`|timed out waiting for`,
+    String.raw`|x509: (?:certificate|cannot validate|failed to|unhandled critical extension|malformed|negative serial|unknown authority|too many intermediates)`,
+    String.raw`|tls: (?:failed to|bad certificate|handshake failure|unknown certificate|internal error|protocol version|first record does not look like|no application protocol|unrecognized name|certificate required|private key does not match)`,
+    String.raw`|oauth2: (?:cannot fetch token|token expired|server response missing|"(?:invalid|unauthorized|unsupported|access)_[a-z_]{1,32}")`,
+    String.raw`|http2: (?:server sent GOAWAY|client connection lost|client connection force closed|timeout awaiting|stream closed|no cached connection)`,
+    String.raw`|net/http: (?:request canceled|TLS handshake timeout|timeout awaiting response headers|HTTP/1\.x transport connection broken|server gave HTTP response)`,
+    String.raw`)(?=[\s)"']|:(?:\s|$)|$)`,
+    String.raw`|(?:context deadline exceeded|context canceled|connection refused|connection reset by peer|connection timed out|no such host|i/o timeout|unexpected EOF|EOF|400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|429 Too Many Requests|500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)`,
+    String.raw`(?=[ \t]*(?:[\r\n)"']|:\s|$))`,
+    String.raw`|(?:dial|read|write) (?:tcp|udp)[46]? |lookup [-a-z0-9.]{1,253} on |rpc error: code = [A-Za-z]{1,32} desc = `,
+    String.raw`|(?:get|post|put|patch|delete|head) "https?://[^"\s]{1,2048}": `,
+  ].join(''),
   'iy',
 );
 
