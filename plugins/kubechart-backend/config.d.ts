@@ -235,7 +235,9 @@ export interface Config {
        * Fields a field manager other than helm and kubechart may add to an object without it being
        * drift. `path` is a drift path (`spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]`,
        * `[*]` for any list item) and covers the fields under it; `manager`, when given, limits the
-       * entry to that field manager. Replaces the default whole; a path that cannot be read stops
+       * entry to that field manager. Tenant runs keep the labels and annotations it covers on the
+       * ResourceQuota, LimitRange and default-deny NetworkPolicy they own whole (those drift reports
+       * as added they take out). Replaces the default whole; a path that cannot be read stops
        * the backend from starting. Default: the pod template annotation
        * `kubectl.kubernetes.io/restartedAt` (any manager, `kubectl rollout restart`), the
        * Deployment annotation `deployment.kubernetes.io/revision` (any manager, the deployment

@@ -312,18 +312,10 @@ export const kubechartPlugin = createBackendPlugin({
             logger,
             // The cluster-scoped kinds runs may apply: drift reads no other cluster-scoped object.
             settings,
-            // Fields other managers add that are not drift (replaces the default list when set).
-            ...(config.has('kubechart.drift.ignoreAddedFields')
-              ? {
-                  ignoreAddedFields: config
-                    .getConfigArray('kubechart.drift.ignoreAddedFields')
-                    .map(c => ({
-                      ...(c.has('manager')
-                        ? { manager: c.getString('manager') }
-                        : {}),
-                      path: c.getString('path'),
-                    })),
-                }
+            // Fields other managers add that are not drift (replaces the default list when set);
+            // tenant runs keep those labels and annotations (the same setting).
+            ...(settings.driftIgnoreAddedFields
+              ? { ignoreAddedFields: settings.driftIgnoreAddedFields }
               : {}),
             onDriftChanged: d => {
               // Heard by every signed-in user: says only that some drift changed, not whose or how.

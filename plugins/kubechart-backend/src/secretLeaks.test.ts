@@ -370,7 +370,7 @@ describe.each(databases.eachSupportedId())(
       expect(await leaks([ENCODED, b64(ENCODED), basic, json])).toEqual([]);
     });
 
-    it('removes a password a chart generates for its own Secret from the other objects it copies it into', async () => {
+    it('removes every value a chart generates for its own Secret, whatever its key, from the other objects it copies it into', async () => {
       // On helm 4: helm 3 refuses selfsecret before anything is applied (its template calls
       // randAlphaNum; see helm3Hooks.test.ts). A second backend on the same database, as if deployed so.
       const helm4 = await startBackend({
@@ -420,12 +420,16 @@ describe.each(databases.eachSupportedId())(
       expect(cm.data!.url).toBe(
         `postgres://app-reader:${generated}@db:5432/app`,
       );
-      // The run shows where it was and that it was removed; names that are not secrets stay.
-      expect(run.manifest).toContain(
-        'url: postgres://app-reader:***@db:5432/app',
-      );
-      expect(run.manifest).toContain('user: app-reader');
-      return leaks([generated, b64(generated)]);
+      // Under a key that does not look secret: every value of a chart's Secret is a secret.
+      const instance = /^host=db instance=([A-Za-z0-9]{24})$/.exec(
+        cm.data!.settings,
+      )?.[1];
+      expect(instance).toBeDefined();
+      // The run shows where each was and that it was removed; a short value is not taken for one.
+      expect(run.manifest).toContain('url: postgres://***:***@db:5432/app');
+      expect(run.manifest).toContain("settings: '***'");
+      expect(run.manifest).toContain("enabled: 'true'");
+      return leaks([generated, b64(generated), instance!, b64(instance!)]);
     }
 
     it('removes the secret values a recorded run reports from its manifest and failure reason', async () => {

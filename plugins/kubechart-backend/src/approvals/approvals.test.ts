@@ -949,7 +949,7 @@ describe.each(databases.eachSupportedId())(
       }).toEqual({
         status: 'failed',
         state: 'changed',
-        reason: `${ALICE}, who requested this run, may no longer make it: Namespace team-held on cluster dev is assigned to ${PAYMENTS}; runs there need membership of that owner; nothing was applied. Submit the run again for a new approval.`,
+        reason: `${ALICE}, who requested this run, may no longer make it: Namespace team-held on cluster dev is not one you may deploy to; runs there need membership of its owner; nothing was applied. Submit the run again for a new approval.`,
       });
       const releases = await core.listNamespacedSecret({
         namespace: 'team-held',

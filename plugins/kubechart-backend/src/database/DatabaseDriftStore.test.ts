@@ -4,6 +4,7 @@ import type { RunKind } from '@kubechart/plugin-kubechart-common';
 import { DatabaseDriftStore } from './DatabaseDriftStore';
 import { DatabaseRunStore } from './DatabaseRunStore';
 import { DriftRecord } from './DriftStore';
+import type { RunPatch } from './RunStore';
 
 jest.setTimeout(60_000);
 
@@ -20,12 +21,16 @@ describe.each(databases.eachSupportedId())(
       const runs = await DatabaseRunStore.create({ database });
       const drift = await DatabaseDriftStore.create({ database });
       let clock = 1_000;
-      /** A finished run created `clock` ms after the epoch, one ms after the previous one. */
+      /**
+       * A finished run (`pending`: one not started yet) created `clock` ms after the epoch, one ms
+       * after the previous one, its end recorded with `patch`.
+       */
       const finished = async (
         kind: RunKind,
         target: { namespace: string; release?: string },
-        status: 'succeeded' | 'failed' = 'succeeded',
+        status: 'succeeded' | 'failed' | 'pending' = 'succeeded',
         action?: string,
+        patch: RunPatch = {},
       ) => {
         const id = randomUUID();
         await runs.createRun(
@@ -40,7 +45,7 @@ describe.each(databases.eachSupportedId())(
           },
           [],
         );
-        await runs.finishRun(id, status);
+        if (status !== 'pending') await runs.finishRun(id, status, patch);
         await knex('kubechart_runs')
           .where({ id })
           .update({ created_at: (clock += 1) });
@@ -110,7 +115,7 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
-    it('counts a failed tenant-delete whose tenant is recorded as deleted as the tenant’s end', async () => {
+    it('counts a failed tenant-delete that recorded its namespace gone as the tenant’s end, whatever the tenant record says later', async () => {
       const { runs, drift, finished } = await createStores();
       const tenant = async (code: string, lastRunId: string, status: any) =>
         runs.upsertTenant({
@@ -121,22 +126,37 @@ describe.each(databases.eachSupportedId())(
           lastRunId,
           releases: [],
         });
+      /** A tenant-delete ended as failed, its namespace found gone or not (by the stale-run check). */
+      const failedDelete = (namespace: string, gone: boolean) =>
+        finished(
+          'tenant-delete',
+          { namespace },
+          'failed',
+          undefined,
+          gone ? { namespaceGoneAt: new Date(5_000).toISOString() } : {},
+        );
       await finished('tenant', { namespace: 'tenant-gone' });
-      const gone = await finished(
-        'tenant-delete',
-        { namespace: 'tenant-gone' },
-        'failed',
-      );
+      const gone = await failedDelete('tenant-gone', true);
       await tenant('gone', gone, 'deleted');
       const kept = await finished('tenant', { namespace: 'tenant-kept' });
-      const failed = await finished(
-        'tenant-delete',
-        { namespace: 'tenant-kept' },
-        'failed',
-      );
+      const failed = await failedDelete('tenant-kept', false);
       await tenant('kept', failed, 'failed');
-      const latest = await drift.latestAppliedRuns();
-      expect(latest.map(r => r.id).sort()).toEqual([gone, kept].sort());
+      const ids = async () =>
+        (await drift.latestAppliedRuns()).map(r => r.id).sort();
+      expect(await ids()).toEqual([gone, kept].sort());
+      expect((await runs.getRun(gone))?.status).toBe('failed');
+
+      // Submitted again: the new run claims the tenant while it waits, runs, and after it failed.
+      const again = await finished(
+        'tenant',
+        { namespace: 'tenant-gone' },
+        'pending',
+      );
+      await tenant('gone', again, 'provisioning');
+      expect(await ids()).toEqual([gone, kept].sort());
+      await runs.finishRun(again, 'failed');
+      await tenant('gone', again, 'failed');
+      expect(await ids()).toEqual([gone, kept].sort());
     });
 
     it('keeps the latest run kubechart executed on a target beside, never behind, a newer run an action recorded there', async () => {
@@ -349,6 +369,13 @@ describe.each(databases.eachSupportedId())(
       const directory = `${__dirname}/../../migrations`;
       await knex.migrate.down({
         directory,
+        name: '20261214000000_run_namespace_gone.js',
+      });
+      expect(
+        await knex.schema.hasColumn('kubechart_runs', 'namespace_gone_at'),
+      ).toBe(false);
+      await knex.migrate.down({
+        directory,
         name: '20261212000000_drift_not_compared.js',
       });
       expect(
@@ -360,6 +387,9 @@ describe.each(databases.eachSupportedId())(
       expect(await knex.schema.hasTable('kubechart_drift')).toBe(true);
       expect(
         await knex.schema.hasColumn('kubechart_drift', 'reported_by_action'),
+      ).toBe(true);
+      expect(
+        await knex.schema.hasColumn('kubechart_runs', 'namespace_gone_at'),
       ).toBe(true);
     });
   },

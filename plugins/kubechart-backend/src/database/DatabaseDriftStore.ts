@@ -109,16 +109,10 @@ export class DatabaseDriftStore implements DriftStore {
       .where(q =>
         q.where('status', 'succeeded').orWhere(deleted =>
           // A tenant-delete that ended failed although its namespace was gone (the stale-run check
-          // found it so): its tenant is recorded as deleted, as a tenant-delete that succeeded leaves it.
+          // recorded it so on the run): it ends its tenant's runs as a tenant-delete that succeeded.
           deleted
             .where('kind', 'tenant-delete')
-            .whereIn(
-              'id',
-              this.db('kubechart_tenants')
-                .where('status', 'deleted')
-                .whereNotNull('last_run_id')
-                .select('last_run_id'),
-            ),
+            .whereNotNull('namespace_gone_at'),
         ),
       );
     const rows: Array<{

@@ -79,6 +79,8 @@ type RunRow = {
   applied: string | null;
   /** Tenant runs: the baseline objects applied (JSON array of `BaselineObject`); NULL when not kept. */
   baseline?: string | null;
+  /** Failed tenant-delete runs: when the stale-run check found their namespace gone; NULL otherwise. */
+  namespace_gone_at?: string | number | null;
   transitions: string;
   created_at: string | number;
   started_at: string | number | null;
@@ -1156,6 +1158,8 @@ export class DatabaseRunStore implements RunStore {
       update.applied = JSON.stringify(patch.applied);
     if (patch.baseline !== undefined)
       update.baseline = JSON.stringify(patch.baseline);
+    if (patch.namespaceGoneAt !== undefined)
+      update.namespace_gone_at = Date.parse(patch.namespaceGoneAt);
     await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 

@@ -43,6 +43,11 @@ export type RunPatch = {
   applied?: string[];
   /** The objects a tenant run applied besides its releases (see {@link RunStore.getBaseline}). */
   baseline?: BaselineObject[];
+  /**
+   * A tenant-delete run the stale-run check ended as failed: when it found the tenant's namespace gone.
+   * Drift counts the run as the end of the tenant's runs, as one that succeeded.
+   */
+  namespaceGoneAt?: string;
 };
 
 /**

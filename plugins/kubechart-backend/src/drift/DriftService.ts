@@ -40,6 +40,7 @@ import {
   addedFields,
   fieldOwner,
   readIgnoredAddedFields,
+  runAppliers,
 } from './fieldOwners';
 import {
   NO_BASELINE_MESSAGE,
@@ -125,9 +126,6 @@ type Compared = {
 };
 
 const HOOK_ANNOTATION = 'helm.sh/hook';
-
-/** The field manager helm writes with (`?fieldManager=helm`, helm 3 and 4). */
-const HELM_FIELD_MANAGER = 'helm';
 
 function groupOf(apiVersion: string) {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
@@ -489,10 +487,9 @@ export class DriftService {
     const differingSet = new Set(differing);
     const allAdded = findAdded
       ? addedFields(managedFields, whole ? asStored(object) : object, live, {
-          appliers: [
+          appliers: runAppliers(
             this.options.client(cluster).fieldManager ?? 'kubechart',
-            HELM_FIELD_MANAGER,
-          ],
+          ),
           ignore: this.ignoreAdded,
         }).filter(
           a =>

@@ -104,6 +104,18 @@ export const KUBERNETES_MANAGERS: readonly string[] = [
   'k3s',
 ];
 
+/** The field manager helm writes with (`?fieldManager=helm`, helm 3 and 4). */
+export const HELM_FIELD_MANAGER = 'helm';
+
+/**
+ * The field managers whose writes are what runs applied: KubeChart's own requests (`fieldManager`)
+ * and helm's. Drift finds the fields others added with them ({@link addedFields}), and a tenant run
+ * takes out the labels and annotations drift reports so (`KubeClient.ensure`).
+ */
+export function runAppliers(fieldManager: string): string[] {
+  return [fieldManager, HELM_FIELD_MANAGER];
+}
+
 /** A field another manager set that the run did not apply, with who set it. */
 export type AddedField = FieldDifference & FieldOwner;
 

@@ -10,9 +10,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
 import { DatabaseDriftStore } from '../database/DatabaseDriftStore';
 import type { NewRun } from '../database/RunStore';
+import { readEngineSettings } from '../engine/settings';
 import { formatPath } from './compare';
 import { DriftService } from './DriftService';
 import { reapplyRequest } from './reapply';
@@ -56,23 +57,37 @@ describe('drift of a tenant run’s baseline objects', () => {
 
   async function setup(
     code: string,
-    options: { tenantResources?: TenantResourceProvider[] } = {},
+    options: {
+      tenantResources?: TenantResourceProvider[];
+      /** `kubechart.drift.ignoreAddedFields`. */
+      ignoreAddedFields?: Array<{ manager?: string; path: string }>;
+    } = {},
   ) {
+    const { ignoreAddedFields, ...engineOptions } = options;
     const t = await createTestEngine({
       databases,
       databaseId: 'SQLITE_3',
       sim,
-      ...options,
+      ...(ignoreAddedFields
+        ? { config: testConfig(sim, { drift: { ignoreAddedFields } }) }
+        : {}),
+      ...engineOptions,
     });
     const drift = await DatabaseDriftStore.create({
       database: mockServices.database.mock({ getClient: async () => t.knex }),
     });
+    // As the plugin builds it: the drift settings are the engine's.
+    const settings = readEngineSettings(t.config);
     const service = new DriftService({
       runs: t.store,
       drift,
       clusters: t.clusters,
       client: c => t.engine.client(c),
       logger: mockServices.logger.mock(),
+      settings,
+      ...(settings.driftIgnoreAddedFields
+        ? { ignoreAddedFields: settings.driftIgnoreAddedFields }
+        : {}),
     });
     const submit = async () => {
       const r = await t.engine.submit(
@@ -285,6 +300,46 @@ describe('drift of a tenant run’s baseline objects', () => {
     ]);
   });
 
+  it('keeps what drift calls in sync: a label helm wrote and one an ignore rule covers stay on the tenant’s next run', async () => {
+    const { t, check, checkRun, submit, namespace } = await setup('kept', {
+      ignoreAddedFields: [{ path: 'metadata.labels.team' }],
+    });
+    expect((await check())?.status).toBe('in-sync');
+    for (const [label, manager] of [
+      ['chart=web', 'helm'],
+      ['team=x', 'policy-ctl'],
+    ])
+      await kubectl(
+        'label',
+        'resourcequota',
+        'kubechart-quota',
+        '-n',
+        namespace,
+        label,
+        `--field-manager=${manager}`,
+      );
+    expect((await check())?.status).toBe('in-sync');
+
+    const again = await submit();
+    const core = t.clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const quota = await core.readNamespacedResourceQuota({
+      name: 'kubechart-quota',
+      namespace,
+    });
+    expect({
+      chart: quota.metadata?.labels?.chart,
+      team: quota.metadata?.labels?.team,
+    }).toEqual({ chart: 'web', team: 'x' });
+    const steps = (await t.store.getEvents(again.id, { limit: 5000 }))
+      .filter(e => e.step === 'resource-quota')
+      .map(e => e.message)
+      .filter(m => /: (unchanged|updated|created)/.test(m ?? ''));
+    expect(steps).toEqual([
+      expect.stringMatching(/^ResourceQuota kubechart-quota: unchanged/),
+    ]);
+    expect((await checkRun(again.id))?.status).toBe('in-sync');
+  });
+
   it('ends the drift of a tenant whose delete was ended as failed once its namespace was gone', async () => {
     const { t, check, namespace } = await setup('stalegone');
     expect((await check())?.status).toBe('in-sync');
@@ -336,10 +391,48 @@ describe('drift of a tenant run’s baseline objects', () => {
 
     // Deleted, as a tenant-delete that succeeded leaves it: its runs are not drifted.
     expect(await check()).toBeUndefined();
+
+    // Submitted again: while the new run waits, and once it failed, the tenant's earlier run is not
+    // its latest applied one again (every object `missing`).
+    const again = 'c0000000-0000-4000-8000-00000000d002';
+    await t.store.createRun(
+      {
+        kind: 'tenant',
+        target: { cluster: 'dev', namespace },
+        tenant: 'stalegone',
+        input: { kind: 'tenant', cluster: 'dev', tenant: 'stalegone' },
+        id: again,
+        status: 'pending',
+        actor: 'user:default/alice',
+      } as NewRun,
+      [],
+      {
+        tenant: {
+          cluster: 'dev',
+          code: 'stalegone',
+          record: existing => {
+            const { createdAt: _c, updatedAt: _u, ...kept } = existing!;
+            return { ...kept, status: 'provisioning', lastRunId: again };
+          },
+        },
+      },
+    );
+    expect(await check()).toBeUndefined();
+    await t.store.finishRun(again, 'failed', { failureReason: 'refused' });
+    await t.store.upsertTenant({
+      ...(
+        await t.store.getTenants('stalegone')
+      ).find(x => x.cluster === 'dev')!,
+      status: 'failed',
+    });
+    expect(await check()).toBeUndefined();
   });
 
   it('keeps a tenant resource’s copy of a secret value out of the stored baseline', async () => {
     const password = 'Zr81-tenant-db-pw';
+    // Every value of a provider's Secret is a secret, whatever its key is called.
+    const dsn = 'host=db port=5432 user=app password=Zr81tenantdbpw';
+    const stripe = 'sk_live_51HqTenantStripeKey0042';
     const { t, run } = await setup('dburl', {
       tenantResources: [
         {
@@ -349,13 +442,19 @@ describe('drift of a tenant run’s baseline objects', () => {
               apiVersion: 'v1',
               kind: 'Secret',
               metadata: { name: 'db-credentials' },
-              stringData: { password },
+              stringData: { password, dsn, stripe, enabled: 'true' },
             } as KubeObject,
             {
               apiVersion: 'v1',
               kind: 'ConfigMap',
               metadata: { name: 'db-settings' },
-              data: { DATABASE_URL: `postgres://app:${password}@db/app` },
+              data: {
+                DATABASE_URL: `postgres://app:${password}@db/app`,
+                DB_DSN: dsn,
+                STRIPE: stripe,
+                // A short value is not taken for a secret: it would blank every `true`.
+                ENABLED: 'true',
+              },
             } as KubeObject,
           ],
         },
@@ -365,8 +464,18 @@ describe('drift of a tenant run’s baseline objects', () => {
       .knex('kubechart_runs')
       .where({ id: run.id })
       .first('baseline');
-    expect(String(row.baseline)).toContain('db-settings');
-    expect(String(row.baseline)).not.toContain(password);
+    const stored = String(row.baseline);
+    expect(stored).toContain('db-settings');
+    expect({
+      password: stored.includes(password),
+      dsn: stored.includes('Zr81tenantdbpw'),
+      stripe: stored.includes(stripe),
+    }).toEqual({ password: false, dsn: false, stripe: false });
+    const baseline = JSON.parse(stored) as Array<{ object: KubeObject }>;
+    const settings = baseline.find(
+      b => b.object.metadata?.name === 'db-settings',
+    )!.object as KubeObject & { data: Record<string, string> };
+    expect(settings.data.ENABLED).toBe('true');
   });
 
   it('is unknown, never in sync, for a tenant run that recorded no baseline', async () => {

@@ -776,7 +776,7 @@ export class RunEngine {
     actor: string,
   ): Promise<void> {
     const { store, settings } = this.options;
-    refuseOthersTenant(request, existing, caller);
+    await refuseOthersTenant(request, existing, caller);
     await this.checkTenantClaims(request, existing, caller, actor);
     await checkTenantBudget(
       request,
@@ -1453,7 +1453,7 @@ export class RunEngine {
       existing,
     );
     if (changed) await this.endChangedTenant(run, changed);
-    refuseOthersTenant(request, existing, caller);
+    await refuseOthersTenant(request, existing, caller);
     return existing;
   }
 

@@ -90,6 +90,8 @@ export async function resolveRunCaller(options: {
   auth?: Pick<AuthService, 'getOwnServiceCredentials'>;
   /** Whether the credentials' caller may read a tenant (see `RunCaller.mayReadTenant`). */
   mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
+  /** Whether the credentials' caller may read every tenant (see `RunCaller.mayReadEveryTenant`). */
+  mayReadEveryTenant?: () => Promise<boolean>;
 }): Promise<RunCaller> {
   const { credentials, actor, permissions, userInfo, catalog, auth } = options;
   const refs = new Set([actor]);
@@ -135,6 +137,9 @@ export async function resolveRunCaller(options: {
       : {}),
     ...(options.mayReadTenant && !forAnother
       ? { mayReadTenant: options.mayReadTenant }
+      : {}),
+    ...(options.mayReadEveryTenant && !forAnother
+      ? { mayReadEveryTenant: options.mayReadEveryTenant }
       : {}),
   };
 }

@@ -17,6 +17,7 @@ jest.setTimeout(300_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
+/** A caller who may read every tenant: refusals name other owners' tenants and owners to it. */
 const caller = (user: string, ...groups: string[]): RunCaller => ({
   ownershipRefs: [
     `user:default/${user}`,
@@ -24,6 +25,8 @@ const caller = (user: string, ...groups: string[]): RunCaller => ({
   ],
   mayApplyClusterScoped: false,
   isTenantAdmin: false,
+  mayReadTenant: async () => true,
+  mayReadEveryTenant: async () => true,
 });
 const alice = caller('alice', 'acme-team');
 const rachel = caller('rachel', 'rival-team');

@@ -175,10 +175,16 @@ describe.each(['chart', 'manifests', 'rollback'] as const)(
     });
 
     it('refuses annotations naming a tenant or namespace whose record lists another owner', async () => {
+      // Alice may read every tenant: the refusal names them and their owners.
+      const reader: RunCaller = {
+        ...alice,
+        mayReadTenant: async () => true,
+        mayReadEveryTenant: async () => true,
+      };
       for (const namespace of ['tenant-rival', 'payments']) {
         const err = await resolveRunScope(
           run(kind, namespace, 'component:default/squatter'),
-          alice,
+          reader,
           deps,
         ).catch(e => e);
         expect(err).toBeInstanceOf(NotAllowedError);
@@ -187,6 +193,28 @@ describe.each(['chart', 'manifests', 'rollback'] as const)(
             "kubechart.io/tenant: rival: tenant rival is owned by group:default/rival-team, not by the entity's owner group:default/acme-team; " +
             "backstage.io/kubernetes-namespace: payments: assigned to group:default/platform-team, not to the entity's owner group:default/acme-team; " +
             "kubechart.io/namespace: tenant-rival: namespace of tenant rival, owned by group:default/rival-team, not by the entity's owner group:default/acme-team",
+        );
+      }
+    });
+
+    it('names no other tenant or owner in that refusal to a caller who may not read them', async () => {
+      const reader: RunCaller = {
+        ...alice,
+        mayReadTenant: async t => t.code === 'acme',
+        mayReadEveryTenant: async () => false,
+      };
+      for (const caller of [alice, reader]) {
+        const err = await resolveRunScope(
+          run(kind, 'tenant-rival', 'component:default/squatter'),
+          caller,
+          deps,
+        ).catch(e => e);
+        expect(err).toBeInstanceOf(NotAllowedError);
+        expect(err.message).toBe(
+          'A run for component:default/squatter may deploy only where that entity may deploy; it may deploy to no namespace on cluster dev: ' +
+            "kubechart.io/tenant: rival: a tenant not owned by the entity's owner group:default/acme-team; " +
+            "backstage.io/kubernetes-namespace: payments: not a namespace of the entity's owner group:default/acme-team; " +
+            "kubechart.io/namespace: tenant-rival: not a namespace of the entity's owner group:default/acme-team",
         );
       }
     });

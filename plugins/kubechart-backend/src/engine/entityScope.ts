@@ -56,6 +56,12 @@ function readCatalog<T>(
 /** A namespace an entity may deploy to, and why. */
 type Allowed = { namespace: string; tenant?: string; why: string };
 
+/** What a refusal may name to its caller (see `RunCaller.mayReadTenant` and `mayReadEveryTenant`). */
+type NamingCaller = {
+  mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
+  mayReadEveryTenant?: () => Promise<boolean>;
+};
+
 /** The entity's owner as a full entity ref (`group:default/team`), from its relations or `spec.owner`. */
 export function entityOwner(entity: Entity): string | undefined {
   const related = entity.relations?.find(r => r.type === RELATION_OWNED_BY);
@@ -82,13 +88,16 @@ const live = (t: TenantRecord) => t.status !== 'deleted';
  * and `kubechart.io/namespace` name a namespace. Each counts only when the record of that tenant or
  * namespace (a kubechart tenant, or `kubechart.clusters.<name>.namespaces`) lists the entity's owner
  * as its owner: anyone can write an annotation, only the platform assigns a namespace.
- * Also returns why each annotated namespace was not allowed.
+ * Also returns why each annotated namespace was not allowed, naming another owner's tenant and that
+ * owner only to a caller who may read that tenant (`mayReadTenant`), and a namespace's assigned
+ * owner only to one who may read every tenant (`mayReadEveryTenant`, see `RunCaller`).
  */
 export async function namespacesOfEntity(
   entity: Entity,
   owner: string,
   cluster: string,
   deps: { store: RunStore; settings: EngineSettings },
+  caller: NamingCaller = {},
 ): Promise<{ allowed: Allowed[]; refused: string[] }> {
   const annotations = entity.metadata.annotations ?? {};
   const tenants = (await deps.store.getTenants()).filter(
@@ -103,9 +112,11 @@ export async function namespacesOfEntity(
     if (!t) refused.push(`${what} names no tenant on cluster ${cluster}`);
     else if (t.owner !== owner)
       refused.push(
-        `${what}: tenant ${t.code} is owned by ${
-          t.owner ?? 'nobody'
-        }, not by the entity's owner ${owner}`,
+        (await caller.mayReadTenant?.(t))
+          ? `${what}: tenant ${t.code} is owned by ${
+              t.owner ?? 'nobody'
+            }, not by the entity's owner ${owner}`
+          : `${what}: a tenant not owned by the entity's owner ${owner}`,
       );
     else
       allowed.push({
@@ -123,6 +134,8 @@ export async function namespacesOfEntity(
     const what = `${key}: ${namespace}`;
     const t = tenants.find(x => x.namespace === namespace);
     const assigned = deps.settings.namespaceOwners[cluster]?.[namespace];
+    // For a caller who may not learn whose it is: the same words for a tenant's and an assigned one.
+    const notTheOwners = `${what}: not a namespace of the entity's owner ${owner}`;
     if (t) {
       if (t.owner === owner)
         allowed.push({
@@ -130,12 +143,13 @@ export async function namespacesOfEntity(
           tenant: t.code,
           why: `${what}, namespace of tenant ${t.code} owned by ${owner}`,
         });
-      else
+      else if (await caller.mayReadTenant?.(t))
         refused.push(
           `${what}: namespace of tenant ${t.code}, owned by ${
             t.owner ?? 'nobody'
           }, not by the entity's owner ${owner}`,
         );
+      else refused.push(notTheOwners);
     } else if (assigned === owner) {
       allowed.push({
         namespace,
@@ -143,7 +157,9 @@ export async function namespacesOfEntity(
       });
     } else if (assigned) {
       refused.push(
-        `${what}: assigned to ${assigned}, not to the entity's owner ${owner}`,
+        (await caller.mayReadEveryTenant?.())
+          ? `${what}: assigned to ${assigned}, not to the entity's owner ${owner}`
+          : notTheOwners,
       );
     } else {
       refused.push(
@@ -162,7 +178,10 @@ export async function namespacesOfEntity(
  */
 export async function resolveEntityNamespace(
   request: { cluster: string; namespace: string; entityRef: string },
-  caller: { ownershipRefs: string[]; readEntity?: EntityReader },
+  caller: NamingCaller & {
+    ownershipRefs: string[];
+    readEntity?: EntityReader;
+  },
   deps: { store: RunStore; settings: EngineSettings },
 ): Promise<Allowed> {
   const { cluster, namespace, entityRef } = request;
@@ -194,6 +213,7 @@ export async function resolveEntityNamespace(
     owner,
     cluster,
     deps,
+    caller,
   );
   const match = allowed.find(a => a.namespace === namespace);
   if (match) return match;

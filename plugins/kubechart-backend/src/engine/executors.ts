@@ -43,7 +43,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BaselineObject, RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
-import { StoredHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
+import {
+  StoredHelmRelease,
+  helmReleaseRecordsVersion,
+  readCurrentHelmReleases,
+  readLatestHelmRelease,
+} from '../lib/helmRelease';
 import { canonicalJson } from '../approvals/plan';
 import {
   ApprovedManifest,
@@ -54,6 +59,7 @@ import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
+import { releaseOwnershipProblems } from './releaseOwnership';
 import {
   CreatedRevision,
   judgeRollbackRevision,
@@ -357,10 +363,9 @@ export class Executors {
       checkOptions,
     });
     const { artifact, objects, rendered } = checked;
-    // Secrets the chart makes itself (a generated password): their values are removed wherever else it copies them.
-    ctx.addSecrets(
-      collectManifestSecretValues(objects, { secretKeysOnly: true }),
-    );
+    // Secrets the chart makes itself (a generated password): their values are removed wherever else
+    // it copies them, every value, whatever its key (as a rollback of the release removes them).
+    ctx.addSecrets(collectManifestSecretValues(objects));
     chartCrds = checked.crds ? parseManifests(checked.crds) : [];
     // What this release is judged on; replaced by what helm was refused or what it applied.
     const keep = (manifest: string) =>
@@ -471,6 +476,17 @@ export class Executors {
         `release:${release.name}`,
       );
     }
+    // helm's upgrade deletes what its current record names and the render does not, and updates what
+    // both name, without asking whose it is: the record (a Secret the namespace's users may write) may
+    // name only this release's objects, as when it is uninstalled. Read again at the gate, once helm
+    // has read it: a record written since is refused.
+    const recordsVersion = await this.checkCurrentRecords(
+      ctx,
+      scope,
+      release.name,
+      !impersonate,
+      'upgraded',
+    );
     const target = {
       release: release.name,
       namespace,
@@ -487,6 +503,8 @@ export class Executors {
     let checkedHooks: HelmHook[] = [];
     /** Why the install was refused as not the approved plan's rendering. */
     let renderedOtherwise: string | undefined;
+    /** Why the install was refused as its release record was written since it was checked. */
+    let recordsChanged: string | undefined;
     // An approved run's plan is helm's offline render, a first install; helm renders again to apply,
     // as an upgrade, with `lookup` and the cluster's capabilities. It applies only what the plan showed.
     const notApproved = (sent: KubeObject[]): string | undefined => {
@@ -514,6 +532,21 @@ export class Executors {
     const gateCheckFor =
       (install: boolean) =>
       async (manifest: string): Promise<PostRenderDecision> => {
+        if (
+          install &&
+          (await helmReleaseRecordsVersion(
+            this.deps.scopedClient(cluster, namespace),
+            namespace,
+            release.name,
+          )) !== recordsVersion
+        ) {
+          recordsChanged = `The release record of ${
+            release.name
+          } in ${namespace} was written after it was checked and before helm applied the release; ${ctx.refusalOutcome(
+            'nothing was applied',
+          )}. Submit the run again.`;
+          return { approved: false, reason: recordsChanged };
+        }
         const sent = parseManifests(manifest);
         const difference = install ? notApproved(sent) : undefined;
         if (difference) {
@@ -699,6 +732,7 @@ export class Executors {
       });
     } catch (e) {
       await recordRefusal();
+      if (recordsChanged) throw new RunFailure(recordsChanged);
       if (renderedOtherwise) throw new RunFailure(renderedOtherwise);
       throw e;
     } finally {
@@ -729,17 +763,56 @@ export class Executors {
     // The chart's CRDs, when the engine installed them.
     const sent = crdsInstalled ? `${checked.crds}---\n${applied}` : applied;
     // helm renders again to apply: a generated value differs from the checked render's.
-    ctx.addSecrets(
-      collectManifestSecretValues(parseManifests(applied), {
-        secretKeysOnly: true,
-      }),
-    );
+    ctx.addSecrets(collectManifestSecretValues(parseManifests(applied)));
     keep(sent);
     return {
       revision: result.revision,
       manifest: work.manifests.get(release.name)!,
       skipped: false,
     };
+  }
+
+  /**
+   * Before helm upgrades or rolls back a release: the records helm may act on as its current one name
+   * only this release's objects (`releaseOwnershipProblems`, as an uninstall checks them), or the run
+   * is refused naming the others, before helm runs. Returns the version of the release's records as
+   * checked, which an upgrade's post-render gate compares with theirs once helm has read them.
+   */
+  private async checkCurrentRecords(
+    ctx: RunContext,
+    scope: RunScope,
+    release: string,
+    asEngine: boolean,
+    outcome: 'upgraded' | 'rolled back',
+  ): Promise<string> {
+    const { cluster, defaultNamespace: namespace, tenant } = scope;
+    const { current, version } = await readCurrentHelmReleases(
+      this.deps.scopedClient(cluster, namespace),
+      namespace,
+      release,
+    );
+    const objects = current.flatMap(r => parseManifests(r.manifest));
+    if (objects.length === 0) return version;
+    const problems = await releaseOwnershipProblems(
+      this.deps.client(cluster),
+      await this.deps.discovery.lookup(cluster, objects),
+      { release, namespace, tenant },
+      objects,
+    );
+    if (problems.length > 0) {
+      throw new RunFailure(
+        `Release ${release} in ${namespace} was not ${outcome}: its release record (${current
+          .map(r => `${r.secret}, revision ${r.version}`)
+          .join(
+            '; ',
+          )}) names objects that are not this release's, which helm would delete or change${
+          asEngine ? " with the engine's identity" : ''
+        }: ${problems.join('; ')}; ${ctx.refusalOutcome(
+          'nothing was applied',
+        )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
+      );
+    }
+    return version;
   }
 
   /**
@@ -980,7 +1053,11 @@ export class Executors {
     const baseline: BaselineObject[] = [];
     const ensureWhole = (object: KubeObject) => {
       baseline.push({ object, wholeSpec: true });
-      return client.ensure(object as any, { wholeSpec: true });
+      // What drift calls in sync is kept: the labels and annotations it ignores stay.
+      return client.ensure(object as any, {
+        wholeSpec: true,
+        ignoreAdded: settings.driftIgnoreAddedFields,
+      });
     };
     await this.step(
       ctx,
@@ -1063,10 +1140,10 @@ export class Executors {
             input,
           });
           // The values of the Secrets it makes are removed wherever else the stored baseline copies
-          // them (a ConfigMap's `DATABASE_URL`), as a chart's are from its stored manifest.
-          ctx.addSecrets(
-            collectManifestSecretValues(objects, { secretKeysOnly: true }),
-          );
+          // them (a ConfigMap's `DATABASE_URL`, `DB_DSN`): a provider is the platform team's code, and
+          // every value it puts in a Secret is a secret, whatever its key (short ones aside, which
+          // would blank every `true`; see collectManifestSecretValues).
+          ctx.addSecrets(collectManifestSecretValues(objects));
           const outcomes = [];
           for (const o of objects) {
             const obj = structuredClone(o);
@@ -1262,17 +1339,18 @@ export class Executors {
       });
     const allowedKinds = settings.allowedClusterScopedKinds[cluster] ?? [];
     if (allowedKinds.length === 0) return asDeployer();
-    const record = await readLatestHelmRelease(
+    // What helm acts on: the record it finds as current, read as it reads it.
+    const { current } = await readCurrentHelmReleases(
       this.deps.scopedClient(cluster, namespace),
       namespace,
       release,
     );
-    if (!record) return asDeployer();
-    const objects = parseManifests(record.manifest);
+    if (current.length === 0) return asDeployer();
+    const objects = current.flatMap(r => parseManifests(r.manifest));
     const isNamespaced = await discovery.lookup(cluster, objects);
-    const scopeOf = (o: KubeObject) =>
-      isNamespaced(String(o.apiVersion), String(o.kind));
-    const clusterScoped = objects.filter(o => scopeOf(o) === false);
+    const clusterScoped = objects.filter(
+      o => isNamespaced(String(o.apiVersion), String(o.kind)) === false,
+    );
     if (
       clusterScoped.length === 0 ||
       !clusterScoped.every(o =>
@@ -1281,57 +1359,13 @@ export class Executors {
     ) {
       return asDeployer();
     }
-    const client = this.deps.client(cluster);
-    const problems: string[] = [];
-    for (const o of objects) {
-      const name = o.metadata?.name;
-      const what = `${o.kind}/${name ?? '(unnamed)'}`;
-      const scope = scopeOf(o);
-      if (!name || scope === undefined) {
-        problems.push(
-          `${what}: ${
-            name ? 'a kind the cluster does not serve' : 'it has no name'
-          }`,
-        );
-        continue;
-      }
-      if (scope && (o.metadata?.namespace ?? namespace) !== namespace) {
-        problems.push(
-          `${what}: in namespace ${o.metadata?.namespace}, not ${namespace}`,
-        );
-        continue;
-      }
-      const live = await client.read<KubeObject>({
-        apiVersion: String(o.apiVersion),
-        kind: String(o.kind),
-        metadata: scope ? { name, namespace } : { name },
-      });
-      if (!live) continue; // helm skips what is gone
-      const annotations = live.metadata?.annotations ?? {};
-      const labels = live.metadata?.labels ?? {};
-      if (
-        annotations['meta.helm.sh/release-name'] !== release ||
-        annotations['meta.helm.sh/release-namespace'] !== namespace ||
-        (!scope && labels[KUBECHART_TENANT_LABEL] !== tenant)
-      ) {
-        problems.push(
-          `${what}: it belongs to ${
-            annotations['meta.helm.sh/release-name']
-              ? `release ${annotations['meta.helm.sh/release-name']} in ${
-                  annotations['meta.helm.sh/release-namespace'] ?? '(none)'
-                }`
-              : 'no helm release'
-          }${
-            scope
-              ? ''
-              : `, tenant ${labels[KUBECHART_TENANT_LABEL] ?? '(none)'}`
-          }, not release ${release} in ${namespace}${
-            scope ? '' : ` of tenant ${tenant}`
-          }`,
-        );
-      }
-    }
-    for (const hook of record.hooks) {
+    const problems = await releaseOwnershipProblems(
+      this.deps.client(cluster),
+      isNamespaced,
+      { release, namespace, tenant },
+      objects,
+    );
+    for (const hook of current.flatMap(r => r.hooks)) {
       for (const h of parseManifests(hook.manifest)) {
         const on = String(h.metadata?.annotations?.['helm.sh/hook'] ?? '');
         if (/(^|,)\s*(pre|post)-delete\s*(,|$)/.test(on)) {
@@ -1711,6 +1745,14 @@ export class Executors {
       );
     }
     const judged = await this.checkRollbackRevision(run, input, ctx, scope);
+    // helm deletes what the current record names and the revision does not, as the upgrade does.
+    await this.checkCurrentRecords(
+      ctx,
+      scope,
+      input.release,
+      false,
+      'rolled back',
+    );
     // helm reads the revision again, from a Secret the namespace's users may rewrite after the check:
     // what it creates and applies is compared with what was judged.
     const records = await watchCreatedRevisions(

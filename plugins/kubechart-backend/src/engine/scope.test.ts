@@ -95,7 +95,20 @@ describe('resolveRunScope', () => {
     });
   });
 
-  it('refuses namespaces the caller does not own, naming their owner', async () => {
+  it('refuses namespaces the caller does not own, naming their owner to a caller who may read every tenant', async () => {
+    await expect(
+      resolveRunScope(
+        manifestsInto('shop'),
+        {
+          ...plainCaller('user:default/eve'),
+          mayReadEveryTenant: async () => true,
+        },
+        deps,
+      ),
+    ).rejects.toThrow(
+      'Namespace shop on cluster dev is assigned to group:default/shop-team; runs there need membership of that owner',
+    );
+    // To anyone else, the same words as another owner's tenant namespace.
     await expect(
       resolveRunScope(
         manifestsInto('shop'),
@@ -103,7 +116,7 @@ describe('resolveRunScope', () => {
         deps,
       ),
     ).rejects.toThrow(
-      'Namespace shop on cluster dev is assigned to group:default/shop-team; runs there need membership of that owner',
+      'Namespace shop on cluster dev is not one you may deploy to; runs there need membership of its owner',
     );
     await expect(
       resolveRunScope(manifestsInto('tenant-acme'), shopMember, deps),

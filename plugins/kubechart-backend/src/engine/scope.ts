@@ -46,7 +46,22 @@ export type RunCaller = {
    * it, none is named.
    */
   mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
+  /**
+   * Whether the caller may read every tenant (an ALLOW of `kubechart.tenants.read`, under which
+   * cluster health names every namespace): a refusal names the owner a namespace is assigned to in
+   * `kubechart.clusters.<name>.namespaces` only to such a caller. Without it, none is named.
+   */
+  mayReadEveryTenant?: () => Promise<boolean>;
 };
+
+/**
+ * The refusal of a namespace the caller may not deploy to, for a caller who may not learn whose it
+ * is: the same words for a tenant's namespace and one assigned in config.
+ */
+const notYourNamespace = (namespace: string, cluster: string) =>
+  new NotAllowedError(
+    `Namespace ${namespace} on cluster ${cluster} is not one you may deploy to; runs there need membership of its owner`,
+  );
 
 /** A caller with no permissions beyond `kubechart.runs.create`, owning only through its own ref. */
 export const plainCaller = (actor: string): RunCaller => ({
@@ -101,8 +116,11 @@ export async function resolveRunScope(
       !caller.ownershipRefs.includes(assigned)
     ) {
       throw new NotAllowedError(
-        `Namespace ${namespace} on cluster ${cluster} is assigned to ${assigned} in kubechart.clusters.${cluster}.namespaces; ` +
-          `a tenant run there needs membership of that owner or the kubechart.tenants.admin permission`,
+        (await caller.mayReadEveryTenant?.())
+          ? `Namespace ${namespace} on cluster ${cluster} is assigned to ${assigned} in kubechart.clusters.${cluster}.namespaces; ` +
+            `a tenant run there needs membership of that owner or the kubechart.tenants.admin permission`
+          : `Namespace ${namespace} on cluster ${cluster} is assigned to an owner in kubechart.clusters.${cluster}.namespaces; ` +
+            `a tenant run there needs membership of that owner or the kubechart.tenants.admin permission`,
       );
     }
     if (request.kind === 'tenant-delete') {
@@ -164,6 +182,8 @@ export async function resolveRunScope(
         reason: `namespace ${namespace} of tenant ${tenant.code}, owned by ${tenant.owner}`,
       };
     }
+    if (!(await caller.mayReadTenant?.(tenant)))
+      throw notYourNamespace(namespace, cluster);
     throw new NotAllowedError(
       `Namespace ${namespace} on cluster ${cluster} belongs to tenant ${
         tenant.code
@@ -179,6 +199,8 @@ export async function resolveRunScope(
     };
   }
   if (owner) {
+    if (!(await caller.mayReadEveryTenant?.()))
+      throw notYourNamespace(namespace, cluster);
     throw new NotAllowedError(
       `Namespace ${namespace} on cluster ${cluster} is assigned to ${owner}; runs there need membership of that owner`,
     );
@@ -207,19 +229,26 @@ export function checkTenantOwnership(
 /**
  * Refuses (ConflictError, 409) a run on a live tenant the caller may not change: one owned by
  * someone else, unless the caller holds `kubechart.tenants.admin` (see {@link checkTenantOwnership}).
+ * The refusal names the tenant's owner only to a caller who may read the tenant
+ * (`RunCaller.mayReadTenant`); anyone else learns that the tenant code is taken.
  */
-export function refuseOthersTenant(
+export async function refuseOthersTenant(
   request: { tenant: string },
   existing: TenantRecord | undefined,
   caller: RunCaller,
-): void {
-  if (existing && live(existing) && !checkTenantOwnership(existing, caller)) {
+): Promise<void> {
+  if (!existing || !live(existing) || checkTenantOwnership(existing, caller))
+    return;
+  if (await caller.mayReadTenant?.(existing)) {
     throw new ConflictError(
       `tenant ${request.tenant} exists and is owned by ${
         existing.owner ?? 'nobody'
       }`,
     );
   }
+  throw new ConflictError(
+    `tenant ${request.tenant} exists and is owned by someone you do not act for`,
+  );
 }
 
 /**

@@ -14,4 +14,26 @@ describe('readEngineSettings', () => {
       'Invalid kubechart.helm.helm3HookInputs "hooks": use any-template or hook-templates',
     );
   });
+
+  it('reads kubechart.drift.ignoreAddedFields, which drift and tenant runs share, and refuses a path it cannot read at start-up', () => {
+    const drift = (ignoreAddedFields?: object) =>
+      readEngineSettings(
+        new ConfigReader({
+          kubechart: ignoreAddedFields ? { drift: { ignoreAddedFields } } : {},
+        }),
+      ).driftIgnoreAddedFields;
+    expect(drift()).toBeUndefined();
+    expect(
+      drift([
+        { path: 'metadata.labels.team' },
+        { manager: 'policy-ctl', path: 'metadata.annotations["a/b"]' },
+      ]),
+    ).toEqual([
+      { path: 'metadata.labels.team' },
+      { manager: 'policy-ctl', path: 'metadata.annotations["a/b"]' },
+    ]);
+    expect(() => drift([{ path: 'metadata.labels[' }])).toThrow(
+      'drift ignore path "metadata.labels[" cannot be read',
+    );
+  });
 });

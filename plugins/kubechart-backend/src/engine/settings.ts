@@ -1,5 +1,9 @@
 import { Config } from '@backstage/config';
 import { resolve as resolvePath } from 'node:path';
+import {
+  IgnoredAddedField,
+  readIgnoredAddedFields,
+} from '../drift/fieldOwners';
 import { parseQuantity } from '../lib/quantity';
 
 /** `kubechart.helm.helm3HookInputs`: which templates of a chart helm 3 installs are read for calls that can change a hook between the check and the install. */
@@ -73,6 +77,12 @@ export type EngineSettings = {
   allowedClusterScopedKinds: Record<string, string[]>;
   /** Per cluster: namespaces that are not tenants, with the entity ref of their owner. */
   namespaceOwners: Record<string, Record<string, string>>;
+  /**
+   * Fields other field managers may add without it being drift (`kubechart.drift.ignoreAddedFields`,
+   * default `DEFAULT_IGNORED_ADDED_FIELDS`): drift does not report them, and a tenant run keeps
+   * such labels and annotations on the objects it owns whole. Undefined: the default.
+   */
+  driftIgnoreAddedFields?: readonly IgnoredAddedField[];
   /**
    * Whether the engine checks each run's scope before applying. Always true from config; tests switch
    * it off to show that the API server (through impersonation) refuses the same objects.
@@ -211,6 +221,7 @@ export function readEngineSettings(config: Config): EngineSettings {
       k?.getOptionalString('tenant.podSecurity.enforce'),
     ),
     ...readClusterSettings(k?.getOptionalConfig('clusters')),
+    ...readDriftIgnoreAddedFields(k?.getOptionalConfig('drift')),
     enforceRunScope: true,
   };
 }
@@ -232,6 +243,22 @@ function readClusterSettings(clusters: Config | undefined) {
     );
   }
   return { allowedClusterScopedKinds, namespaceOwners };
+}
+
+/**
+ * `kubechart.drift.ignoreAddedFields` (replaces the default whole when set). Throws at start-up,
+ * saying which, for a path that cannot be read.
+ */
+function readDriftIgnoreAddedFields(
+  drift: Config | undefined,
+): Pick<EngineSettings, 'driftIgnoreAddedFields'> {
+  if (!drift?.has('ignoreAddedFields')) return {};
+  const entries = drift.getConfigArray('ignoreAddedFields').map(c => ({
+    ...(c.has('manager') ? { manager: c.getString('manager') } : {}),
+    path: c.getString('path'),
+  }));
+  readIgnoredAddedFields(entries);
+  return { driftIgnoreAddedFields: entries };
 }
 
 /** `kubechart.tenant.podSecurity.enforce`: `baseline` by default; `none` sets no label. */

@@ -528,6 +528,8 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     // What a tenant-delete leaves its tenant, as the end of the run would: deleted once the
     // namespace is gone.
     let deletedTenant: 'deleted' | 'failed' | undefined;
+    /** When its namespace was found gone, recorded on the run: drift ends its tenant's runs there. */
+    let namespaceGoneAt: string | undefined;
     if (neverStarted) {
       // Claiming a run makes it `running` before anything is executed.
       reason += '; it never started executing: nothing was applied';
@@ -571,7 +573,10 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
         const phase = deps.clusters.has(cluster)
           ? await deps.client(cluster).namespacePhase(namespace)
           : undefined;
-        if (phase === 'absent') deletedTenant = 'deleted';
+        if (phase === 'absent') {
+          deletedTenant = 'deleted';
+          namespaceGoneAt = new Date().toISOString();
+        }
         if (phase === undefined)
           seen = `cluster ${cluster} is not configured, so namespace ${namespace} could not be checked`;
         else
@@ -592,7 +597,12 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
     const finished = await store.finishRun(
       run.id,
       status,
-      status === 'failed' ? { failureReason: reason } : {},
+      status === 'failed'
+        ? {
+            failureReason: reason,
+            ...(namespaceGoneAt ? { namespaceGoneAt } : {}),
+          }
+        : {},
       { fence: true },
     );
     if (!finished) return false; // another replica reconciled it first

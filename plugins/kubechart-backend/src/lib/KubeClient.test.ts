@@ -1,5 +1,11 @@
 import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { KubeClient, toTyped } from './KubeClient';
+import {
+  DEFAULT_IGNORED_ADDED_FIELDS,
+  addedFields,
+  readIgnoredAddedFields,
+  runAppliers,
+} from '../drift/fieldOwners';
+import { KubeClient, toTyped, toWire } from './KubeClient';
 
 /**
  * A KubeClient whose object API answers with `stored` as a real API server stores it (quantities in
@@ -15,8 +21,11 @@ function clientWith(stored: KubernetesObject & Record<string, any>) {
   });
   const client = new KubeClient(kubeConfig);
   const writes: string[] = [];
+  /** The objects written, in wire form. */
+  const written: Array<KubernetesObject & Record<string, any>> = [];
   const write = (what: string) => async (obj: KubernetesObject) => {
     writes.push(`${what} ${obj.kind}/${obj.metadata?.name}`);
+    written.push(toWire(obj));
     return obj;
   };
   Object.defineProperty(client, 'objects', {
@@ -29,7 +38,7 @@ function clientWith(stored: KubernetesObject & Record<string, any>) {
       delete: write('delete'),
     },
   });
-  return { client, writes };
+  return { client, writes, written };
 }
 
 const meta = (name: string, labels: Record<string, string> = {}) => ({
@@ -316,6 +325,114 @@ describe('KubeClient ensure / applyIfChanged', () => {
         }),
       ).resolves.toBe('updated');
       expect(l.writes).toEqual(['replace LimitRange/kubechart-limits']);
+    });
+    it('takes out the labels and annotations drift reports as added, and nothing drift calls in sync', async () => {
+      const created = '2026-12-06T09:00:00Z';
+      const later = '2026-12-06T09:05:00Z';
+      const ignoreAdded = [
+        ...DEFAULT_IGNORED_ADDED_FIELDS,
+        { path: 'metadata.labels.team' },
+      ];
+      /** The quota as stored after `manager` (at `time`) wrote its label or annotation `key`. */
+      const live = (
+        manager: string,
+        time: string,
+        map: 'labels' | 'annotations',
+        key: string,
+      ) => {
+        const q = quota({ cpu: '1' });
+        // In wire form: times are strings (client-node's typed models say Date).
+        const metadata: Record<string, any> = {
+          ...q.metadata,
+          creationTimestamp: created,
+          [map]: { ...(q.metadata as any)[map], [key]: 'x' },
+          managedFields: [
+            {
+              manager: 'kubechart',
+              operation: 'Update',
+              apiVersion: 'v1',
+              time: created,
+              fieldsType: 'FieldsV1',
+              fieldsV1: {
+                'f:metadata': {
+                  'f:labels': {
+                    '.': {},
+                    'f:app.kubernetes.io/managed-by': {},
+                  },
+                },
+                'f:spec': { 'f:hard': { '.': {}, 'f:cpu': {} } },
+              },
+            },
+            {
+              manager,
+              operation: 'Update',
+              apiVersion: 'v1',
+              time,
+              fieldsType: 'FieldsV1',
+              fieldsV1: {
+                'f:metadata': { [`f:${map}`]: { [`f:${key}`]: {} } },
+              },
+            },
+          ],
+        };
+        return stored({ ...q, metadata });
+      };
+      const cases = [
+        // helm is one of the appliers drift reads, as KubeChart is.
+        { live: live('helm', later, 'labels', 'chart'), drift: [] },
+        // `kubechart.drift.ignoreAddedFields` covers it.
+        { live: live('policy-ctl', later, 'labels', 'team'), drift: [] },
+        // Stamped in the creation second: the creator's (a mutating webhook on KubeChart's create).
+        { live: live('policy-ctl', created, 'labels', 'injected'), drift: [] },
+        {
+          live: live('kubectl-annotate', later, 'annotations', 'note'),
+          drift: ['metadata.annotations.note'],
+        },
+        {
+          live: live('policy-ctl', later, 'labels', 'owner'),
+          drift: ['metadata.labels.owner'],
+        },
+      ];
+      for (const c of cases) {
+        const desired = quota({ cpu: '1' });
+        // What drift reports of the live object, with its appliers and ignore rules.
+        const wire = toWire(toTyped(c.live));
+        const reported = addedFields(
+          wire.metadata.managedFields,
+          desired,
+          wire,
+          {
+            appliers: runAppliers('kubechart'),
+            ignore: readIgnoredAddedFields(ignoreAdded),
+          },
+        ).map(a => a.segments.map((s: any) => s.field).join('.'));
+        expect(reported).toEqual(c.drift);
+
+        const q = clientWith(c.live);
+        const outcome = await q.client.ensure(desired as any, {
+          wholeSpec: true,
+          ignoreAdded,
+        });
+        const after = q.written[0]?.metadata ?? c.live.metadata;
+        const keys = [
+          ...Object.keys(after.labels ?? {}).map(k => `metadata.labels.${k}`),
+          ...Object.keys(after.annotations ?? {}).map(
+            k => `metadata.annotations.${k}`,
+          ),
+        ];
+        const before = [
+          ...Object.keys(c.live.metadata.labels ?? {}).map(
+            k => `metadata.labels.${k}`,
+          ),
+          ...Object.keys((c.live.metadata as any).annotations ?? {}).map(
+            k => `metadata.annotations.${k}`,
+          ),
+        ];
+        expect({ outcome, keys }).toEqual({
+          outcome: c.drift.length ? 'updated' : 'unchanged',
+          keys: before.filter(k => !c.drift.includes(k)),
+        });
+      }
     });
   });
 });

@@ -15,7 +15,14 @@ import {
   loadYaml,
 } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
-import { KUBERNETES_MANAGERS } from '../drift/fieldOwners';
+import {
+  DEFAULT_IGNORED_ADDED_FIELDS,
+  IgnoredAddedField,
+  ManagedFieldsEntry,
+  addedFields,
+  readIgnoredAddedFields,
+  runAppliers,
+} from '../drift/fieldOwners';
 import { guardCurrentRun, noteClusterChange } from '../engine/lease';
 import { isNotFound, kubeStatusCode } from './kubeErrors';
 import { isQuantityField, sameQuantity } from './quantity';
@@ -220,33 +227,59 @@ function comparable(obj: KubernetesObject & Record<string, any>) {
 }
 
 /**
- * The labels and annotations of `current` that `desired` does not set and that a field manager other
- * than `manager` and Kubernetes' own (see {@link KUBERNETES_MANAGERS}) wrote (`kubectl annotate`, an
- * admin's edit): what drift reports as added to an object KubeChart owns whole. A key no manager owns,
- * or one written in KubeChart's own requests (a mutating webhook's), is not one of them.
+ * The labels and annotations of `current` that drift reports as added to an object KubeChart owns
+ * whole: those {@link addedFields} finds, as drift does (the same appliers, KubeChart's own requests
+ * and helm's, see {@link runAppliers}, and the same `ignore` rules, `kubechart.drift.ignoreAddedFields`),
+ * in `desired` as the API server stores it. A key Kubernetes itself, helm or KubeChart wrote, one an
+ * ignore rule covers, and one stamped in the object's creation second (a mutating webhook's on
+ * KubeChart's create) is not one of them. Each map is read key by key (`desired` setting none counts
+ * as setting an empty one), so only the keys another manager wrote are named. Throws, saying why, when
+ * the ownership cannot be read (see {@link addedFields}).
  */
-function foreignMetadataKeys(
+function addedMetadataKeys(
   current: KubernetesObject,
-  desired: KubernetesObject,
-  manager: string,
+  desired: KubernetesObject & Record<string, any>,
+  appliers: readonly string[],
+  ignore: readonly IgnoredAddedField[],
 ): Record<'labels' | 'annotations', Set<string>> {
   const found = { labels: new Set<string>(), annotations: new Set<string>() };
-  const known = new Set([manager, ...KUBERNETES_MANAGERS]);
-  for (const entry of current.metadata?.managedFields ?? []) {
-    if (!entry.manager || known.has(entry.manager)) continue;
-    if (entry.subresource === 'status') continue;
-    const metadata = (entry.fieldsV1 as any)?.['f:metadata'];
-    for (const map of ['labels', 'annotations'] as const) {
-      for (const field of Object.keys(metadata?.[`f:${map}`] ?? {})) {
-        if (!field.startsWith('f:')) continue;
-        const key = field.slice(2);
-        if (
-          current.metadata?.[map]?.[key] !== undefined &&
-          desired.metadata?.[map]?.[key] === undefined
-        )
-          found[map].add(key);
-      }
-    }
+  const applied = {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      labels: desired.metadata?.labels ?? {},
+      annotations: desired.metadata?.annotations ?? {},
+    },
+    spec: specAsStored(desired),
+  };
+  let added;
+  try {
+    added = addedFields(
+      current.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
+      applied,
+      current as Record<string, any>,
+      { appliers, ignore: readIgnoredAddedFields(ignore) },
+    );
+  } catch (e) {
+    throw new Error(
+      `${desired.kind}/${
+        desired.metadata?.name
+      }: which labels and annotations other field managers added cannot be told: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  for (const { segments } of added) {
+    const [top, map, key] = segments;
+    if (
+      segments.length === 3 &&
+      'field' in top &&
+      top.field === 'metadata' &&
+      'field' in map &&
+      (map.field === 'labels' || map.field === 'annotations') &&
+      'field' in key
+    )
+      found[map.field].add(key.field);
   }
   return found;
 }
@@ -340,13 +373,17 @@ export class KubeClient {
    * Reads first; creates the object when absent, replaces it (keeping its resourceVersion) when it
    * differs, and does nothing when it already matches. It matches when the live object has every field
    * `obj` sets; with `wholeSpec`, for an object KubeChart owns whole, only when its `spec` is `obj`'s as
-   * the API server stores it (see {@link specAsStored}) and no other field manager added a label or an
-   * annotation (see {@link foreignMetadataKeys}): a key anyone added is taken out again. Labels and
-   * annotations Kubernetes itself or KubeChart's own requests set are kept.
+   * the API server stores it (see {@link specAsStored}) and drift finds no label or annotation another
+   * field manager added (see {@link addedMetadataKeys}; `ignoreAdded` is drift's
+   * `kubechart.drift.ignoreAddedFields`, default {@link DEFAULT_IGNORED_ADDED_FIELDS}): a key anyone
+   * added is taken out again. What drift calls in sync is kept.
    */
   async ensure(
     obj: KubernetesObject,
-    options: { wholeSpec?: boolean } = {},
+    options: {
+      wholeSpec?: boolean;
+      ignoreAdded?: readonly IgnoredAddedField[];
+    } = {},
   ): Promise<ApplyOutcome> {
     const current = await this.readForChange(obj);
     if (!current) {
@@ -361,7 +398,12 @@ export class KubeClient {
       return 'created';
     }
     const foreign = options.wholeSpec
-      ? foreignMetadataKeys(current, obj, this.fieldManager)
+      ? addedMetadataKeys(
+          current,
+          obj,
+          runAppliers(this.fieldManager),
+          options.ignoreAdded ?? DEFAULT_IGNORED_ADDED_FIELDS,
+        )
       : { labels: new Set<string>(), annotations: new Set<string>() };
     if (options.wholeSpec) {
       const { spec: _spec, ...rest } = obj as KubernetesObject &

@@ -159,6 +159,119 @@ export async function readLatestHelmRelease(
   return latest ? toStoredHelmRelease(latest, namespace, name) : undefined;
 }
 
+/** The most Secrets of one release kubechart reads to tell which record helm acts on. */
+export const MAX_HELM_RELEASE_RECORDS = 100;
+
+/** A release's records as helm reads them when it upgrades, rolls back or uninstalls it. */
+export type CurrentHelmReleases = {
+  /**
+   * The records helm may treat as the current one: the highest revision (helm's `Last`, which a
+   * rollback and an uninstall act on), and the highest of those labelled `status=deployed` (helm's
+   * `Deployed`, which an upgrade acts on when the last one is not deployed). Each at most once.
+   */
+  current: Array<StoredHelmRelease & { secret: string }>;
+  /** Names each record Secret's version: a later {@link helmReleaseRecordsVersion} differs once any was written. */
+  version: string;
+};
+
+const listReleaseSecrets = async (
+  client: KubeClient,
+  namespace: string,
+  name: string,
+) =>
+  (
+    await client.core.listNamespacedSecret({
+      namespace,
+      labelSelector: `name=${name},owner=helm`,
+    })
+  ).items;
+
+const versionOf = (
+  secrets: Array<{
+    metadata?: { name?: string; uid?: string; resourceVersion?: string };
+  }>,
+) =>
+  secrets
+    .map(
+      s =>
+        `${s.metadata?.name}/${s.metadata?.uid}/${s.metadata?.resourceVersion}`,
+    )
+    .sort()
+    .join(',');
+
+/** The version of a release's record Secrets now (see {@link CurrentHelmReleases}). */
+export async function helmReleaseRecordsVersion(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  return versionOf(await listReleaseSecrets(client, namespace, name));
+}
+
+/**
+ * Reads the records helm may act on as a release's current one, as helm finds them: every Secret
+ * labelled `name=<release>,owner=helm`, whatever its name or type, ordered by the revision its record
+ * states (not its label). The Secrets are in the release's namespace, where its admins and workloads
+ * may write them, so what helm would not read as kubechart does is refused ({@link RunFailure}): a
+ * Secret without a readable record, two records of one revision, more than
+ * {@link MAX_HELM_RELEASE_RECORDS} Secrets.
+ */
+export async function readCurrentHelmReleases(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<CurrentHelmReleases> {
+  const secrets = await listReleaseSecrets(client, namespace, name);
+  const what = `Release ${name} in namespace ${namespace}`;
+  if (secrets.length > MAX_HELM_RELEASE_RECORDS) {
+    throw new RunFailure(
+      `${what} has ${secrets.length} release record Secrets; kubechart reads at most ${MAX_HELM_RELEASE_RECORDS}`,
+    );
+  }
+  const records: Array<
+    StoredHelmRelease & { secret: string; labelledDeployed: boolean }
+  > = [];
+  for (const s of secrets) {
+    const secret = s.metadata?.name ?? '(unnamed Secret)';
+    if (typeof s.data?.release !== 'string' || !s.data.release) {
+      throw new RunFailure(
+        `${what}: Secret ${secret} is labelled as its release record and holds none`,
+      );
+    }
+    const record = await toStoredHelmRelease(s, namespace, name);
+    if (!Number.isInteger(record.version) || record.version < 1) {
+      throw new RunFailure(
+        `${what}: release record ${secret} states no revision`,
+      );
+    }
+    records.push({
+      ...record,
+      secret,
+      labelledDeployed: s.metadata?.labels?.status === 'deployed',
+    });
+  }
+  const highest = (of: typeof records) => {
+    const top = Math.max(...of.map(r => r.version));
+    const at = of.filter(r => r.version === top);
+    if (at.length > 1) {
+      throw new RunFailure(
+        `${what}: release records ${at
+          .map(r => r.secret)
+          .join(', ')} each state revision ${top}`,
+      );
+    }
+    return at[0];
+  };
+  const current = new Set<(typeof records)[number]>();
+  if (records.length) current.add(highest(records));
+  const deployed = records.filter(r => r.labelledDeployed);
+  if (deployed.length) current.add(highest(deployed));
+  return {
+    current: [...current].map(({ labelledDeployed: _, ...r }) => r),
+    version: versionOf(secrets),
+  };
+}
+
 /** Reads one revision of a Helm release from its `sh.helm.release.v1.<release>.v<revision>` Secret; undefined when there is none. */
 export async function readHelmRelease(
   client: KubeClient,

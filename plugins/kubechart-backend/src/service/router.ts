@@ -274,6 +274,11 @@ export async function createRouter(
       );
       return !!scope && (await scopes.filter(scope, [tenant])).length > 0;
     };
+  /** Whether `credentials` may read every tenant (`RunCaller.mayReadEveryTenant`). */
+  const everyTenantReadableBy =
+    (credentials: BackstageCredentials) => async () =>
+      (await scopes.scopeOf(credentials, kubechartTenantsReadPermission))
+        ?.all === true;
   /** The caller a run request is checked as (`POST /runs`, its preview, an approved run's execute). */
   const runCallerOf = (credentials: BackstageCredentials, actor: string) =>
     resolveRunCaller({
@@ -284,6 +289,7 @@ export async function createRouter(
       catalog: options.catalog,
       auth: options.auth,
       mayReadTenant: tenantReadableBy(credentials),
+      mayReadEveryTenant: everyTenantReadableBy(credentials),
     });
   const { settings } = options;
   /** Open run event streams by caller. */
@@ -622,14 +628,7 @@ export async function createRouter(
     actor: string,
     { target, entityRef }: { target: Run['target']; entityRef?: string },
   ): Promise<void> {
-    const caller = await resolveRunCaller({
-      credentials,
-      actor,
-      permissions,
-      userInfo: options.userInfo,
-      catalog: options.catalog,
-      auth: options.auth,
-    });
+    const caller = await runCallerOf(credentials, actor);
     const request: CreateRunRequest = {
       kind: 'manifests',
       cluster: target.cluster,
@@ -1343,18 +1342,18 @@ export async function createRouter(
     res.json({ items });
   });
 
-  /** The tenant's records (one per cluster) the caller may read; 404 when none exists, 403 when none is readable. */
+  /**
+   * The tenant's records (one per cluster) the caller may read; 404 when none is readable, as when
+   * none exists: a 403 would tell that another owner's tenant has that code.
+   */
   async function readableTenant(req: Request, code: string) {
     const scope = await scopes.resolve(req, kubechartTenantsReadPermission);
-    const all = (await store.getTenants(code)).filter(
-      t => t.status !== 'deleted',
+    const tenants = await scopes.filter(
+      scope,
+      (await store.getTenants(code)).filter(t => t.status !== 'deleted'),
     );
-    if (all.length === 0) throw new NotFoundError(`Tenant ${code} not found`);
-    const tenants = await scopes.filter(scope, all);
     if (tenants.length === 0)
-      throw new NotAllowedError(
-        `Not allowed: ${kubechartTenantsReadPermission.name} on tenant ${code}`,
-      );
+      throw new NotFoundError(`Tenant ${code} not found`);
     return tenants;
   }
 
