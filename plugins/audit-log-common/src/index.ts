@@ -1,6 +1,6 @@
 /**
  * Common types, permissions and constants of the audit-log plugin family, and the free-text and
- * URL redaction every family shares.
+ * URL redaction and the window of refusals recorded one by one every family shares.
  *
  * @packageDocumentation
  */
@@ -11,3 +11,4 @@ export * from './signals';
 export * from './canonical';
 export * from './gap';
 export * from './redaction';
+export * from './refusalWindow';

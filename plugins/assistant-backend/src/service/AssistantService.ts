@@ -38,6 +38,7 @@ import {
   MAX_QUESTION_LENGTH,
   renderKubectl,
 } from '@kubechart/plugin-assistant-common';
+import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
 import { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import {
@@ -87,7 +88,6 @@ import {
   DEFAULT_QUESTION_LIMITS,
   QuestionLimits,
   QuestionRate,
-  RefusalWindow,
 } from './questionLimits';
 
 export type AssistantServiceOptions = {

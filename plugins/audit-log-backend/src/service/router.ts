@@ -17,6 +17,7 @@ import {
   auditLogEventsPrunePermission,
   auditLogEventsReadPermission,
   AuditVerifyResult,
+  RefusalWindow,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
 import express, { NextFunction, Request, Response } from 'express';
@@ -39,7 +40,6 @@ import {
   parsePruneBody,
   parseSeq,
 } from './queryParams';
-import { RefusalWindow } from './refusalWindow';
 
 /**
  * Dependencies of {@link createRouter}.

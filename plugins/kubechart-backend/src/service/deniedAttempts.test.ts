@@ -1,7 +1,11 @@
 import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
-import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  capturingLogger,
+} from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { startKubechartBackend } from '../__testUtils__/backend';
 import { deniesOnly } from '../__testUtils__/tenantCallers';
@@ -357,5 +361,47 @@ describe('attempts the permission framework refuses', () => {
     expect(events[2].error).toMatch(
       /^3 refused attempts of user:default\/eve since .* were not recorded one by one \(kubechart.limits.refusedAttemptsAuditedPerMinute: 2\)$/,
     );
+  });
+
+  it('logs a warning once a minute when a caller is refused more often than the audit trail records', async () => {
+    const events: CapturedAuditEvent[] = [];
+    const logs: string[] = [];
+    const other = await startKubechartBackend({
+      config: (() => {
+        const config = testConfig(sim, { health: { startOnBoot: false } });
+        config.kubechart.limits = {
+          ...config.kubechart.limits,
+          refusedAttemptsAuditedPerMinute: 2,
+        } as any;
+        return config;
+      })(),
+      knex: await databases.init('SQLITE_3'),
+      features: [denyMallory, capturingAuditor(events), capturingLogger(logs)],
+    });
+    try {
+      for (let i = 0; i < 5; i++)
+        expect(
+          (
+            await request(other.server)
+              .post('/api/kubechart/runs')
+              .set('Authorization', as(EVE))
+              .send({
+                kind: 'tenant',
+                cluster: 'dev',
+                tenant: 'x',
+                releases: [],
+              })
+          ).status,
+        ).toBe(403);
+    } finally {
+      await other.stop();
+    }
+    expect(
+      logs.filter(line => line.includes(`${EVE} was refused more than`)),
+    ).toEqual([
+      expect.stringMatching(
+        /^warn user:default\/eve was refused more than 2 times in a minute \(kubechart\.limits\.refusedAttemptsAuditedPerMinute\)/,
+      ),
+    ]);
   });
 });

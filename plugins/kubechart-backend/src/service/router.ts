@@ -43,6 +43,7 @@ import {
   MAX_POLICY_OBJECTS,
   parseManifests,
 } from '@kubechart/plugin-kubechart-node';
+import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { DriftStore } from '../database/DriftStore';
@@ -77,11 +78,7 @@ import {
   principalRef,
   withAuditMeta,
 } from './runsRecorded';
-import {
-  DryRunLimiter,
-  FailedRequestWindow,
-  RefusalWindow,
-} from './dryRunLimiter';
+import { DryRunLimiter, FailedRequestWindow } from './dryRunLimiter';
 import { DIFFS_PER_CALLER_AT_ONCE, runDiff } from './runDiff';
 import type { RunMetrics } from './metrics';
 import { RefusedAttempt, policySummary } from './runAudit';
@@ -304,11 +301,13 @@ export async function createRouter(
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
   const refusals = new RefusalWindow(
     settings.refusedAttemptsAuditedPerMinute,
-    actor =>
-      options.logger.warn(
-        `${actor} was refused more than ${settings.refusedAttemptsAuditedPerMinute} times in a minute (kubechart.limits.refusedAttemptsAuditedPerMinute); further refusals this minute are counted in the next one the audit trail records`,
-      ),
     recordUnrecorded,
+    {
+      onFirstSkipped: actor =>
+        options.logger.warn(
+          `${actor} was refused more than ${settings.refusedAttemptsAuditedPerMinute} times in a minute (kubechart.limits.refusedAttemptsAuditedPerMinute); further refusals this minute are counted in the next one the audit trail records`,
+        ),
+    },
   );
   options.lifecycle?.addShutdownHook(() => refusals.flush());
   const failedRunRequests = new FailedRequestWindow(

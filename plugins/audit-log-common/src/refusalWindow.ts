@@ -10,13 +10,24 @@ type Window = {
 };
 
 /**
+ * Options of {@link RefusalWindow}.
+ *
+ * @public
+ */
+export type RefusalWindowOptions = {
+  /** Told of a caller's first refusal in its minute that is only counted (to log it, say). */
+  onFirstSkipped?: (caller: string) => void;
+};
+
+/**
  * How many refused requests of each caller the audit trail records one by one: `perMinute` in a
  * caller's minute (from its first refusal). The ones beyond are refused all the same but only
  * counted; the count goes with the first refusal recorded after, or, when the caller stops before,
  * to `onUnrecorded` when its minute ends (or at `flush`, on shutdown), so that every refusal leaves a
- * trace and a caller refused in a loop adds at most `perMinute + 1` events a minute. The same as
- * KubeChart's window for refused changes (the audit log installs without KubeChart). Counted per
+ * trace and a caller refused in a loop adds at most `perMinute + 1` events a minute. Counted per
  * backend instance.
+ *
+ * @public
  */
 export class RefusalWindow {
   readonly #windows = new Map<string, Window>();
@@ -27,7 +38,8 @@ export class RefusalWindow {
       caller: string,
       count: number,
       since: Date,
-    ) => Promise<void>,
+    ) => void | Promise<void>,
+    private readonly options: RefusalWindowOptions = {},
   ) {}
 
   /**
@@ -52,6 +64,7 @@ export class RefusalWindow {
     if (window.recorded >= this.perMinute) {
       window.notRecorded += 1;
       if (window.notRecorded === 1) {
+        this.options.onFirstSkipped?.(caller);
         const ending = window;
         ending.timer = setTimeout(
           () => void this.#report(caller, ending),
