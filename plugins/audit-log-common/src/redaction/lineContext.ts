@@ -306,7 +306,13 @@ export function flagValueStart(
 ): [number, boolean] | undefined {
   ctx.moveTo(end);
   const quote = text[keyStart] === '"' || text[keyStart] === "'";
-  const after = quote && text[end] === text[keyStart] ? end + 1 : end;
+  let after = quote && text[end] === text[keyStart] ? end + 1 : end;
+  if (quote && text[keyStart - 1] === '\\' && text[end] === '\\') {
+    // A flag in escaped quotes (`[\"--token\", \"x\"]` in a JSON string).
+    let k = end;
+    while (text[k] === '\\') k++;
+    if (text[k] === text[keyStart]) after = k + 1;
+  }
   let at = -1;
   let line = false;
   if (ctx.depth > 0 || after > end) {
@@ -342,7 +348,9 @@ export function flagValueStart(
   if (at === -1 || at >= text.length || '\r\n,)]}<>|&;'.includes(text[at])) {
     return undefined;
   }
-  const word = text[at] === '"' || text[at] === "'" ? at + 1 : at;
+  let word = at;
+  while (text[word] === '\\') word++;
+  word = text[word] === '"' || text[word] === "'" ? word + 1 : at;
   return text.startsWith(flag, word) ? undefined : [at, line];
 }
 

@@ -105,3 +105,82 @@ describe('names in sentences do not reveal the secrets next to them', () => {
       expect([rules, redactText(text, rules)]).toEqual([rules, text]);
   });
 });
+
+describe('an error phrase after a key keeps only itself', () => {
+  it('hides what follows a phrase that does not end the value', () => {
+    expect(
+      revealed([
+        [
+          '{"level":"error","msg":"login failed for api key: rpc error: code = Unauthenticated desc = invalid api key sk_live_51HxAbC"}',
+          'sk_live',
+        ],
+        [
+          'Error: failed to validate token: rpc error: code = PermissionDenied desc = token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln is revoked',
+          'eyJhbGciOiJIUzI1NiJ9',
+          line,
+        ],
+        [
+          '  retry with token: connection refused\n                      sk_live_continued',
+          'sk_live_continued',
+          line,
+        ],
+        ['db password: failed to fetch hunter2', 'hunter2', line],
+        ['db password: dial tcp hunter2', 'hunter2', line],
+        ['x token: x509: certificate tok9secret', 'tok9secret', line],
+        ['x token: Post "https://h/a": invalid key ak_9f8e', 'ak_9f8e', line],
+        ["msg='x token: EOF' ak_9f8e", 'ak_9f8e', line],
+      ]),
+    ).toEqual([]);
+  });
+
+  it('hides a value cut short after a phrase and blanks', () => {
+    const cut = every.filter(options => options.cut);
+    expect(
+      revealed([
+        ['login with password: EOF ', 'EOF', cut],
+        ['login with password: connection refused ', 'connection', cut],
+      ]),
+    ).toEqual([]);
+  });
+
+  it('keeps a phrase, or phrases joined by ": ", that end the value', () => {
+    for (const text of [
+      'failed to fetch oauth token: connection refused',
+      'get credentials: oauth2: cannot fetch token: 401 Unauthorized',
+      '{"msg":"failed to fetch oauth token: connection refused"}',
+      'failed to fetch oauth token: Post "https://login.example.com/oauth/token": dial tcp 10.0.0.1:443: i/o timeout',
+      'failed to validate token: rpc error: code = Unavailable desc = connection refused',
+    ])
+      for (const rules of every.filter(options => !options.cut))
+        expect([rules, redactText(text, rules)]).toEqual([rules, text]);
+  });
+});
+
+describe('a backslash escape in a JSON string starts a word', () => {
+  it('hides a private key, a Bearer token and flag values after an escape', () => {
+    expect(
+      revealed([
+        [
+          String.raw`{"msg":"invalid private key: x509: failed to parse private key\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq\n-----END RSA PRIVATE KEY-----"}`,
+          'MIIEpAIBAAKCAQEA7bq',
+        ],
+        [
+          String.raw`{"msg":"loaded\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq\n-----END RSA PRIVATE KEY-----"}`,
+          'MIIEpAIBAAKCAQEA7bq',
+        ],
+        [
+          String.raw`{"msg":"failed to fetch token: dial tcp 10.0.0.1:443: i/o timeout; retry: [\"--password\", \"abc123tok\"]"}`,
+          'abc123tok',
+        ],
+        [String.raw`{"args":"[\"--token\", \"x9tok55\"]"}`, 'x9tok55'],
+        [
+          String.raw`{"msg":"sent headers\nBearer abc.def.ghi9"}`,
+          'abc.def.ghi9',
+        ],
+        [String.raw`{"cmd":"set -e\n--password hunter2x"}`, 'hunter2x'],
+        [String.raw`{"cmd":"set -e\tmysql -phunter2x"}`, 'hunter2x'],
+        [String.raw`{"cmd":"set -e\r\nredis-cli -a hunter2x"}`, 'hunter2x'],
+      ]),
+    ).toEqual([]);
+  });
+});

@@ -120,8 +120,8 @@ describe('redactText', () => {
       // a helm error
       [
         'UPGRADE FAILED: cannot patch "db-creds" with kind Secret: Secret "db-creds" is invalid: data[password]: Invalid value: "x": a valid config key must consist of alphanumeric characters',
-        // the Secret it names is not a value
-        'UPGRADE FAILED: cannot patch "db-creds" with kind Secret: Secret "db-creds" is invalid: data[password]: Invalid value: "x": a valid config key must consist of alphanumeric characters',
+        // what follows the Secret it names (`Invalid value: "x"`) may hold a value
+        `UPGRADE FAILED: cannot patch "db-creds" with kind Secret: ${REDACTED} "db-creds" is invalid: data[password]: Invalid value: "x": a valid config key must consist of alphanumeric characters`,
       ],
       // policy failures (formatPolicyFailures, the run log)
       [

@@ -82,8 +82,9 @@ export type PairRules = {
  *   `mysql -p x`, `redis-cli -a x`, `zip -P x`, `command:\n- mysql\n- -px`);
  * - `Bearer <token>` (not a word of prose: `bearer tokens`) and `Basic <base64 of user:pass>`.
  * Not a name in a sentence (see `inProse`): a quoted name after a word (`volume "secret-vol" : …`),
- * nor a key ending a phrase before the error it wraps (`failed to fetch oauth token: connection
- * refused`, `…: secret "tls-secret" not found`); what follows is read on, its secrets hidden.
+ * nor a key ending a phrase before the error it wraps and nothing more (`failed to fetch oauth
+ * token: connection refused`, `…: secret "tls-secret" not found`); what follows is read on, its
+ * secrets hidden.
  * A URL's scheme and authority are not keys (`https://gitlab-ci-token:…@host`), nor its query and
  * fragment (the URL rules' part). With `cut`, a token running to the end of the text is hidden,
  * whatever it looks like.
@@ -258,8 +259,15 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     return end;
   };
   /** Hides a flag's value at `value` (see `flagValueStart`); returns where it ends. */
-  const hideFlagValue = ([at, line]: [number, boolean]) =>
-    isQuote(text[at]) ? hideQuoted(at + 1, text[at]) : hideUnquoted(at, line);
+  const hideFlagValue = ([at, line]: [number, boolean]) => {
+    const quote = quoteAt(at);
+    return quote
+      ? hideQuoted(quote.end, quote.quote, quote.depth)
+      : hideUnquoted(at, line);
+  };
+  /** Whether `k` follows a string's escape of a line break or tab (`\n`, `\r`, `\t`). */
+  const afterEscape = (k: number) =>
+    k >= 2 && text[k - 2] === '\\' && 'nrt'.includes(text[k - 1]);
   /** The key or flag from `start` with its opening quote, if any (`"password"`, `'-p'`). */
   const quotedStart = (start: number) =>
     start > scanned && isQuote(text[start - 1]) ? start - 1 : start;
@@ -363,14 +371,74 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     return false;
   };
   /**
+   * Whether the phrase ending at `phraseEnd` ends the value it stands in, which starts at `from`:
+   * nothing but blanks follows it on its line (and no line below is indented deeper than the
+   * key's line, a value's continuation), or the closing quote of the string the value is in (or
+   * a quote or `)` ending its line). In a text cut short, one that runs to the cut may be the
+   * start of a value (`Invalid…`, `EOF …`).
+   */
+  const endsValue = (from: number, phraseEnd: number): boolean => {
+    let k = phraseEnd;
+    while (isBlank(text[k])) k++;
+    let c = text[k];
+    if (k < n && c !== '\n' && c !== '\r') {
+      ctx.moveTo(from);
+      // Whether `k` is in the string the value is in, its quotes read as `LineContext` reads them.
+      let inString = ctx.inString;
+      for (let q = from; q < k; q++) {
+        if (inString && text[q] === '\\') q++;
+        else if (text[q] === '"') inString = !inString;
+      }
+      if (c === '"' && inString) return true;
+      while (k < n && (c === '"' || c === "'" || c === ')')) c = text[++k];
+      while (isBlank(text[k])) k++;
+      c = text[k];
+      if (k < n && c !== '\n' && c !== '\r') return false;
+    }
+    if (k >= n) return !cut;
+    // A line below indented deeper than the key's carries its value on.
+    ctx.moveTo(from);
+    const indent = keyLineIndent(text, ctx.lineStart);
+    let next = text.indexOf('\n', k);
+    while (next !== -1) {
+      let c2 = next + 1;
+      while (isBlank(text[c2])) c2++;
+      if (c2 < n && text[c2] !== '\n' && text[c2] !== '\r')
+        return c2 - (next + 1) <= indent;
+      next = text.indexOf('\n', c2);
+    }
+    return true;
+  };
+  /** Each place a chain of wrapped errors was read from, and whether it ended its value. */
+  const chains = new Map<number, boolean>();
+  /**
    * Whether what starts at `from`, after a blank following the `:` at `sep`, is an error the text
    * wraps (`connection refused`, `secret "tls-secret" not found`, see `WRAPPED_ERROR`), not a
-   * value. In a text cut short, one that runs to the cut may be the start of a value (`Invalid…`).
+   * value: phrases joined by `: ` (`oauth2: cannot fetch token: 401 Unauthorized`), each complete
+   * (`dial tcp ` and `Post "https://…": ` only before another), the last ending the value (see
+   * `endsValue`). Whatever else follows is a value, hidden with the phrase. Each place is read
+   * once.
    */
   const wrapsError = (sep: number, from: number): boolean => {
     if (from === sep + 1) return false;
-    WRAPPED_ERROR.lastIndex = from;
-    return WRAPPED_ERROR.test(text) && !(cut && WRAPPED_ERROR.lastIndex >= n);
+    const read: number[] = [];
+    let at = from;
+    let ends: boolean | undefined;
+    while (ends === undefined) {
+      ends = chains.get(at);
+      if (ends !== undefined) break;
+      read.push(at);
+      WRAPPED_ERROR.lastIndex = at;
+      if (!WRAPPED_ERROR.test(text)) ends = false;
+      else {
+        const k = WRAPPED_ERROR.lastIndex;
+        if (isBlank(text[k - 1])) at = k;
+        else if (text[k] === ':' && text[k + 1] === ' ') at = k + 2;
+        else ends = endsValue(from, k);
+      }
+    }
+    for (const k of read) chains.set(k, ends);
+    return ends;
   };
   /**
    * Whether the `key:` from `keyStart` (its `:` at `sep`, its value at `from`) names something in
@@ -464,8 +532,17 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     return k === pos;
   };
 
-  /** Reads what `NEXT` found from `start` to `end` (`found`); returns where the pass goes on. */
-  const visit = (start: number, end: number, found: string): number => {
+  /** Reads what `NEXT` found from `at` to `end` (`match`); returns where the pass goes on. */
+  const visit = (at: number, end: number, match: string): number => {
+    // A word after a string's escape (`\npassword:`): the escape's letter is not part of it,
+    // unless it makes a secret key (`\token:`).
+    const escaped =
+      afterEscape(at + 1) &&
+      end - at > 1 &&
+      !match.includes('://') &&
+      !isKey(match);
+    const start = escaped ? at + 1 : at;
+    const found = escaped ? match.slice(1) : match;
     let i = end;
     if (end - start === 1 && !isKeyChar(text.charCodeAt(start))) {
       const c = text[start];
@@ -656,14 +733,17 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     const flag = SECRET_SHORT_FLAGS.get(lower);
     if (
       flag &&
-      (before === undefined || isWordStart(before) || '=/'.includes(before)) &&
+      (before === undefined ||
+        isWordStart(before) ||
+        '=/'.includes(before) ||
+        afterEscape(start)) &&
       (end === n || AFTER_COMMAND.test(text[end]))
     ) {
       noteCommand(start, end, flag);
       return i;
     }
 
-    if (word.startsWith('-') && isWordStart(before)) {
+    if (word.startsWith('-') && (isWordStart(before) || afterEscape(start))) {
       const keyStart = quotedStart(start);
       if (command && word.startsWith(command.flag) && inCommand(start)) {
         // Only the command's first such flag: `mysql -p -u root` prompts.

@@ -59,12 +59,14 @@ export const AFTER_COMMAND = /[\s"',\]);|&]/;
  * little): a URL's scheme and authority (`https://user:pass@host`, no key), a whole word that may
  * matter (followed by `:` or `=` after its closing quote and blanks: a key; starting with `-`: a flag or PEM armour; a command of
  * `SECRET_SHORT_FLAGS`; `Bearer` or `Basic` before a blank), `;`, `|` or `&` (the end of a
- * command), `?` or `#` (a URL's query), or `/` starting a token (a request path). Each word is
- * tried once, from its start: linear in the text.
+ * command), `?` or `#` (a URL's query), or `/` starting a token (a request path). A word starts
+ * after a string's escape too (`\n-----BEGIN`, `\nBearer`, `\t--password`), its letter read
+ * with the word only when that makes a secret key (`\token:`). Each word is tried once, from its
+ * start: linear in the text.
  */
 export const NEXT = new RegExp(
   [
-    String.raw`(?<![A-Za-z0-9_.-])(?:`,
+    String.raw`(?:(?<![A-Za-z0-9_.-])|(?<=\\[nrt]))(?:`,
     String.raw`[A-Za-z0-9_.-]+://[^/?#\s"'<>\\\x60]*`,
     String.raw`|[A-Za-z0-9_.-]+(?=(?:\\+"|["'])?[ \t]*[:=])`,
     String.raw`|-[A-Za-z0-9_.-]*`,
@@ -197,6 +199,9 @@ const FAILED_VERBS = [
   'find any',
 ].join('|');
 
+/** An IP address and port (`10.0.0.1:443`, `[fd00::1]:443`), which holds no secret. */
+const IP_PORT = String.raw`(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]{2,45}\]):\d{1,5}`;
+
 /**
  * The start of an error another one wraps, after `…: ` (Go's `fmt.Errorf("…: %w", err)`), each a
  * phrase no secret starts with: a Kubernetes object a quoted name refers to and what became of it
@@ -206,14 +211,16 @@ const FAILED_VERBS = [
  * its address (`dial tcp …`), a package's error and its first words (`oauth2: cannot fetch token`, `x509:
  * certificate …`, `rpc error: code = …`), an HTTP client's (`Post "https://…": `) or an HTTP
  * status ending its line (`401 Unauthorized`). A word alone (`error`, `invalid`, `forbidden`), or one run into
- * more (`EOF.abc`, `invalid;pw`), is not one. Fixed alternatives, one bounded run: linear, read
- * from one place.
+ * more (`EOF.abc`, `invalid;pw`), is not one. One ending in a blank or `: ` (`dial tcp `,
+ * `desc = `, `Post "https://…": `, `connect: `) is kept only before another (see `wrapsError`);
+ * `dial tcp` names its address only as an IP address and port. Fixed alternatives, one bounded
+ * run: linear, read from one place.
  */
 export const WRAPPED_ERROR = new RegExp(
   [
     String.raw`(?:(?:(?:secrets?|configmaps?|serviceaccounts?|persistentvolumeclaims?) "[a-z0-9][-a-z0-9.]{0,252}"|object "[a-z0-9][-a-z0-9.]{0,252}"/"[a-z0-9][-a-z0-9.]{0,252}") (?:not found|is forbidden|is invalid|already exists|not registered|is being deleted)`,
     String.raw`|(?:(?:failed|unable) to|cannot|can't|could not|couldn't) (?:${FAILED_VERBS})`,
-    String.raw`|timed out waiting for`,
+    String.raw`|timed out waiting for the condition`,
     String.raw`|x509: (?:certificate|cannot validate|failed to|unhandled critical extension|malformed|negative serial|unknown authority|too many intermediates)`,
     String.raw`|tls: (?:failed to|bad certificate|handshake failure|unknown certificate|internal error|protocol version|first record does not look like|no application protocol|unrecognized name|certificate required|private key does not match)`,
     String.raw`|oauth2: (?:cannot fetch token|token expired|server response missing|"(?:invalid|unauthorized|unsupported|access)_[a-z_]{1,32}")`,
@@ -222,7 +229,8 @@ export const WRAPPED_ERROR = new RegExp(
     String.raw`)(?=[\s)"']|:(?:\s|$)|$)`,
     String.raw`|(?:context deadline exceeded|context canceled|connection refused|connection reset by peer|connection timed out|no such host|i/o timeout|unexpected EOF|EOF|400 Bad Request|401 Unauthorized|403 Forbidden|404 Not Found|405 Method Not Allowed|408 Request Timeout|409 Conflict|429 Too Many Requests|500 Internal Server Error|502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)`,
     String.raw`(?=[ \t]*(?:[\r\n)"']|:\s|$))`,
-    String.raw`|(?:dial|read|write) (?:tcp|udp)[46]? |lookup [-a-z0-9.]{1,253} on |rpc error: code = [A-Za-z]{1,32} desc = `,
+    String.raw`|(?:dial|read|write) (?:tcp|udp)[46]?(?: (?:${IP_PORT}->)?${IP_PORT})?(?=: )`,
+    String.raw`|(?:dial|read|write) (?:tcp|udp)[46]? |lookup [-a-z0-9.]{1,253} on |connect: |rpc error: code = [A-Za-z]{1,32} desc = `,
     String.raw`|(?:get|post|put|patch|delete|head) "https?://[^"\s]{1,2048}": `,
   ].join(''),
   'iy',
