@@ -154,8 +154,7 @@ describe('redaction of what the assistant shows', () => {
       'token=*** '.repeat(200),
     ].map(text => text.slice(0, 2000));
     const slow: string[] = [];
-    for (const text of hostile) {
-      const started = performance.now();
+    const redactAll = (text: string) => {
       scrubText(text);
       const plan = {
         verb: 'exec' as const,
@@ -168,7 +167,16 @@ describe('redaction of what the assistant shows', () => {
       const shown = redactPlan(plan);
       withoutValues(text, hiddenPlanValues(plan, shown));
       redactObject({ kind: 'ConfigMap', data: { 'app.conf': text } });
-      const ms = performance.now() - started;
+    };
+    for (const text of hostile) {
+      // The best of three: a garbage collection or another process on a loaded runner can hold one
+      // pass up, never all three; a backtracking scan is slow every time.
+      let ms = Infinity;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = performance.now();
+        redactAll(text);
+        ms = Math.min(ms, performance.now() - started);
+      }
       // Linear scans take well under a millisecond; a backtracking one takes hundreds.
       if (ms >= 50) slow.push(`${text.slice(0, 24)}…: ${Math.round(ms)} ms`);
     }
