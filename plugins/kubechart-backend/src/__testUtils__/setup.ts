@@ -95,6 +95,8 @@ export async function createTestEngine(options: {
   requesters?: RequesterDirectory;
   /** Another engine (a restarted or second backend) on the database of a test engine. */
   knex?: Awaited<ReturnType<TestDatabases['init']>>;
+  /** Wraps the helm runner the engine uses (e.g. to act on the cluster while helm runs). */
+  wrapHelm?: (helm: HelmCli) => HelmCli;
 }) {
   const knex =
     options.knex ?? (await options.databases.init(options.databaseId));
@@ -105,10 +107,11 @@ export async function createTestEngine(options: {
   if (options.helm) configData.kubechart.helm.binary = helmBinary(options.helm);
   const config = new ConfigReader(configData);
   const clusters = ClusterRegistry.fromConfig(config);
+  const helm = HelmCli.fromConfig(config);
   const engine = new RunEngine({
     store,
     clusters,
-    helm: HelmCli.fromConfig(config),
+    helm: options.wrapHelm?.(helm) ?? helm,
     policy: PolicyEngine.fromConfig(config),
     logger: mockServices.logger.mock(),
     settings: readEngineSettings(config),

@@ -45,6 +45,7 @@ import { BaselineObject, RunStore } from '../database/RunStore';
 import { KubeClient } from '../lib/KubeClient';
 import {
   StoredHelmRelease,
+  CurrentHelmReleases,
   helmReleaseRecordsVersion,
   readCurrentHelmReleases,
   readLatestHelmRelease,
@@ -76,6 +77,7 @@ import {
   toPolicyScope,
   withRefusals,
 } from './scope';
+import { ReleaseRecordWatch, watchReleaseRecords } from './releaseRecordWatch';
 import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
@@ -478,9 +480,9 @@ export class Executors {
     }
     // helm's upgrade deletes what its current record names and the render does not, and updates what
     // both name, without asking whose it is: the record (a Secret the namespace's users may write) may
-    // name only this release's objects, as when it is uninstalled. Read again at the gate, once helm
-    // has read it: a record written since is refused.
-    const recordsVersion = await this.checkCurrentRecords(
+    // name only this release's objects, as when it is uninstalled. At the gate, once helm has read it,
+    // a record written since is refused.
+    const checkedRecords = await this.checkCurrentRecords(
       ctx,
       scope,
       release.name,
@@ -505,6 +507,31 @@ export class Executors {
     let renderedOtherwise: string | undefined;
     /** Why the install was refused as its release record was written since it was checked. */
     let recordsChanged: string | undefined;
+    /**
+     * When helm runs as the engine: the release's records watched from their check on (see
+     * `watchReleaseRecords`), which the gate asks whether any changed since.
+     */
+    let recordsWatch: ReleaseRecordWatch | undefined;
+    const recordsChangedSince = async (): Promise<string | undefined> => {
+      if (!recordsWatch) {
+        // As the deployer, helm may change no more than the deployer may itself: the records are
+        // listed again and compared with those checked.
+        return (await helmReleaseRecordsVersion(
+          this.deps.scopedClient(cluster, namespace),
+          namespace,
+          release.name,
+        )) !== checkedRecords.version
+          ? 'a record was written'
+          : undefined;
+      }
+      try {
+        return await recordsWatch.changedSince();
+      } catch (e) {
+        return `whether a record was written cannot be told: ${
+          (e as Error)?.message ?? e
+        }`;
+      }
+    };
     // An approved run's plan is helm's offline render, a first install; helm renders again to apply,
     // as an upgrade, with `lookup` and the cluster's capabilities. It applies only what the plan showed.
     const notApproved = (sent: KubeObject[]): string | undefined => {
@@ -532,17 +559,11 @@ export class Executors {
     const gateCheckFor =
       (install: boolean) =>
       async (manifest: string): Promise<PostRenderDecision> => {
-        if (
-          install &&
-          (await helmReleaseRecordsVersion(
-            this.deps.scopedClient(cluster, namespace),
-            namespace,
-            release.name,
-          )) !== recordsVersion
-        ) {
+        const change = install ? await recordsChangedSince() : undefined;
+        if (change) {
           recordsChanged = `The release record of ${
             release.name
-          } in ${namespace} was written after it was checked and before helm applied the release; ${ctx.refusalOutcome(
+          } in ${namespace} changed after it was checked and before helm applied the release (${change}): helm may have read a record that was not checked; ${ctx.refusalOutcome(
             'nothing was applied',
           )}. Submit the run again.`;
           return { approved: false, reason: recordsChanged };
@@ -724,6 +745,24 @@ export class Executors {
     });
     let result;
     try {
+      // Every change since the records were checked, seen from the check's list on: helm, running as
+      // the engine, would delete or take over what a record written meanwhile names.
+      if (!impersonate) {
+        recordsWatch = await watchReleaseRecords(
+          this.deps.client(cluster),
+          namespace,
+          release.name,
+          checkedRecords,
+        ).catch(e => {
+          throw new RunFailure(
+            `The release records of ${
+              release.name
+            } in ${namespace} cannot be followed while helm upgrades it with the engine's identity: ${
+              (e as Error)?.message ?? e
+            }; ${ctx.refusalOutcome('nothing was applied')}.`,
+          );
+        });
+      }
       result = await helm.upgradeInstall({
         ...target,
         onLine,
@@ -736,6 +775,7 @@ export class Executors {
       if (renderedOtherwise) throw new RunFailure(renderedOtherwise);
       throw e;
     } finally {
+      recordsWatch?.close();
       await gate.close();
     }
     ctx.log(
@@ -775,8 +815,9 @@ export class Executors {
   /**
    * Before helm upgrades or rolls back a release: the records helm may act on as its current one name
    * only this release's objects (`releaseOwnershipProblems`, as an uninstall checks them), or the run
-   * is refused naming the others, before helm runs. Returns the version of the release's records as
-   * checked, which an upgrade's post-render gate compares with theirs once helm has read them.
+   * is refused naming the others, before helm runs. Returns the release's records as checked
+   * (`readCurrentHelmReleases`), which an upgrade's post-render gate compares with theirs once helm
+   * has read them.
    */
   private async checkCurrentRecords(
     ctx: RunContext,
@@ -784,15 +825,16 @@ export class Executors {
     release: string,
     asEngine: boolean,
     outcome: 'upgraded' | 'rolled back',
-  ): Promise<string> {
+  ): Promise<CurrentHelmReleases> {
     const { cluster, defaultNamespace: namespace, tenant } = scope;
-    const { current, version } = await readCurrentHelmReleases(
+    const records = await readCurrentHelmReleases(
       this.deps.scopedClient(cluster, namespace),
       namespace,
       release,
     );
+    const { current } = records;
     const objects = current.flatMap(r => parseManifests(r.manifest));
-    if (objects.length === 0) return version;
+    if (objects.length === 0) return records;
     const problems = await releaseOwnershipProblems(
       this.deps.client(cluster),
       await this.deps.discovery.lookup(cluster, objects),
@@ -812,7 +854,7 @@ export class Executors {
         )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
       );
     }
-    return version;
+    return records;
   }
 
   /**

@@ -15,9 +15,10 @@ export type ReleaseOwner = {
  * when it may. The record is a Secret in the release's namespace, which its admins and workloads may
  * write, and helm deletes (uninstall, or an upgrade that no longer renders them) and updates what it
  * names without asking whose it is. So each object's kind must be served; a namespaced one must be in
- * the release's namespace; and each one that exists must carry this release's helm ownership
- * annotations, a cluster-scoped one also the release's tenant label. `isNamespaced` tells a kind's
- * scope (undefined: not served); `client` reads the live objects.
+ * the release's namespace; and each one that exists (each Namespace, existing or not) must carry this
+ * release's helm ownership annotations, a cluster-scoped one also the release's tenant label. A
+ * refusal names the object, not whose it is (the engine reads that, the caller may not).
+ * `isNamespaced` tells a kind's scope (undefined: not served); `client` reads the live objects.
  */
 export async function releaseOwnershipProblems(
   client: KubeClient,
@@ -50,33 +51,19 @@ export async function releaseOwnershipProblems(
       kind: String(o.kind),
       metadata: scope ? { name, namespace } : { name },
     });
-    if (!live) continue; // helm skips what is gone
-    const annotations = live.metadata?.annotations ?? {};
-    const labels = live.metadata?.labels ?? {};
+    // A Namespace is refused whether or not it exists, so a refusal does not tell which exist.
+    if (!live && o.kind !== 'Namespace') continue; // helm skips what is gone
+    const annotations = live?.metadata?.annotations ?? {};
+    const labels = live?.metadata?.labels ?? {};
     if (
       annotations['meta.helm.sh/release-name'] !== release ||
       annotations['meta.helm.sh/release-namespace'] !== namespace ||
       (!scope && labels[KUBECHART_TENANT_LABEL] !== tenant)
     ) {
-      const ofTenant = (t: string | undefined) =>
-        t ? `tenant ${t}` : 'no tenant';
+      // Read with the engine's identity: whose it is may be another tenant's to know.
       problems.push(
-        `${what}: it belongs to ${
-          annotations['meta.helm.sh/release-name']
-            ? `release ${annotations['meta.helm.sh/release-name']} in ${
-                annotations['meta.helm.sh/release-namespace'] ?? '(none)'
-              }`
-            : 'no helm release'
-        }${
-          scope
-            ? ''
-            : `, ${
-                labels[KUBECHART_TENANT_LABEL]
-                  ? `tenant ${labels[KUBECHART_TENANT_LABEL]}`
-                  : 'tenant (none)'
-              }`
-        }, not release ${release} in ${namespace}${
-          scope ? '' : ` of ${ofTenant(tenant)}`
+        `${what}: it is not release ${release}'s${
+          scope ? '' : ` (${tenant ? `tenant ${tenant}` : 'no tenant'})`
         }`,
       );
     }

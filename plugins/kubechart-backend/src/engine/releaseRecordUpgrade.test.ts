@@ -1,4 +1,5 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { KUBECHART_TENANT_LABEL } from '@kubechart/plugin-kubechart-common';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import { promises as fs } from 'node:fs';
@@ -31,10 +32,10 @@ const decode = (data: string) =>
       Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64'),
     ).toString('utf8'),
   );
-const encode = (record: unknown) =>
-  Buffer.from(
-    gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
-  ).toString('base64');
+const encode = (record: unknown, text = JSON.stringify(record)) =>
+  Buffer.from(gzipSync(Buffer.from(text)).toString('base64')).toString(
+    'base64',
+  );
 
 const clusterRole = (name: string) => ({
   apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -100,11 +101,15 @@ describe.each(['helm3', 'helm4'] as const)(
       ).items
         .map(s => Number(s.metadata?.labels?.version))
         .sort((a, b) => a - b);
-    /** Writes revision 2 of `release`: revision 1's record with `extra` added to its manifest. */
+    /**
+     * Writes revision 2 of `release`: revision 1's record with `extra` added to its manifest, written
+     * as JSON by `text` (default: the record as it is).
+     */
     const forgeRecord = async (
       namespace: string,
       extra: string,
       release = 'probe',
+      text?: (record: any, forgedManifest: string) => string,
     ) => {
       const v1 = await core.readNamespacedSecret({
         name: `sh.helm.release.v1.${release}.v1`,
@@ -113,7 +118,8 @@ describe.each(['helm3', 'helm4'] as const)(
       const record = decode(v1.data!.release);
       record.version = 2;
       record.info.status = 'deployed';
-      record.manifest = `${record.manifest}\n---\n${extra}`;
+      const forgedManifest = `${record.manifest}\n---\n${extra}`;
+      if (!text) record.manifest = forgedManifest;
       await core.createNamespacedSecret({
         namespace,
         body: {
@@ -127,7 +133,9 @@ describe.each(['helm3', 'helm4'] as const)(
             },
           },
           type: 'helm.sh/release.v1',
-          data: { release: encode(record) },
+          data: {
+            release: encode(record, text?.(record, forgedManifest)),
+          },
         },
       });
     };
@@ -247,6 +255,129 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(await revisions(namespace)).toEqual([1, 2]);
     });
 
+    // helm reads the record with Go's encoding/json: a key matches a field whatever its case (with
+    // Unicode folding: ſ is s), and of two keys for one field the last wins.
+    it.each([
+      [
+        'a second manifest key spelled Manifest',
+        (record: any, forged: string) =>
+          `${JSON.stringify(record).slice(0, -1)},"Manifest":${JSON.stringify(
+            forged,
+          )}}`,
+        '"Manifest"',
+        'kappa',
+      ],
+      [
+        'its manifest under the key manifeſt',
+        (record: any, forged: string) =>
+          JSON.stringify({ ...record, manifest: undefined }).replace(
+            /^\{/,
+            `{"manifeſt":${JSON.stringify(forged)},`,
+          ),
+        '"manifeſt"',
+        'mu',
+      ],
+    ])(
+      'refuses the upgrade when a forged record holds %s, and keeps the objects it adds',
+      async (_, text, key, name) => {
+        const code = `${name}${suffix}`;
+        const namespace = `tenant-${code}`;
+        expect(outcome(await tenant(code))).toEqual({
+          status: 'succeeded',
+          reason: undefined,
+        });
+        expect(outcome(await install(code, `${code}-reader`))).toEqual({
+          status: 'succeeded',
+          reason: undefined,
+        });
+        await core.createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { name: `victim-${code}` }, data: { keep: 'me' } },
+        });
+        await objects.create(clusterRole(`victim-role-${code}`) as any);
+        await forgeRecord(
+          namespace,
+          [
+            `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: victim-${code}\n  namespace: default\ndata: { keep: me }`,
+            `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: victim-role-${code}`,
+          ].join('\n---\n'),
+          'probe',
+          text,
+        );
+
+        const refused = await install(code, `${code}-reader`);
+
+        expect(outcome(refused)).toEqual({
+          status: 'failed',
+          reason: expect.stringContaining('sh.helm.release.v1.probe.v2'),
+        });
+        expect(refused.failureReason).toContain(key);
+        expect(
+          await exists({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `victim-${code}`, namespace: 'default' },
+          }),
+        ).toBe(true);
+        expect(await exists(clusterRole(`victim-role-${code}`))).toBe(true);
+        expect(await revisions(namespace)).toEqual([1, 2]);
+      },
+    );
+
+    it("refuses a forged record's objects without naming their owner, and a missing Namespace as an existing one", async () => {
+      const code = `nu${suffix}`;
+      expect(outcome(await tenant(code))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(outcome(await install(code, `${code}-reader`))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      // Another tenant's objects, whose owner the engine reads with its own identity.
+      await objects.create({
+        ...clusterRole(`private-role${suffix}`),
+        metadata: {
+          name: `private-role${suffix}`,
+          labels: { [KUBECHART_TENANT_LABEL]: `secretive${suffix}` },
+          annotations: {
+            'meta.helm.sh/release-name': `hidden${suffix}`,
+            'meta.helm.sh/release-namespace': `tenant-secretive${suffix}`,
+          },
+        },
+      } as any);
+      await core.createNamespace({
+        body: { metadata: { name: `tenant-present${suffix}` } },
+      });
+      await forgeRecord(
+        `tenant-${code}`,
+        [
+          `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: private-role${suffix}`,
+          `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-present${suffix}`,
+          `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-absent${suffix}`,
+        ].join('\n---\n'),
+      );
+
+      const refused = await install(code, `${code}-reader`);
+
+      expect(outcome(refused)).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining(`ClusterRole/private-role${suffix}`),
+      });
+      expect(refused.failureReason).not.toContain('secretive');
+      expect(refused.failureReason).not.toContain(`hidden${suffix}`);
+      const line = (name: string) =>
+        refused
+          .failureReason!.split('; ')
+          .find(l => l.startsWith(name))
+          ?.slice(name.length);
+      expect(line(`Namespace/tenant-present${suffix}`)).toBeDefined();
+      expect(line(`Namespace/tenant-absent${suffix}`)).toBe(
+        line(`Namespace/tenant-present${suffix}`),
+      );
+      expect(await revisions(`tenant-${code}`)).toEqual([1, 2]);
+    });
+
     it("refuses the upgrade when a forged record names an object of the namespace that is not the release's", async () => {
       const code = `eta${suffix}`;
       const namespace = `tenant-${code}`;
@@ -328,6 +459,32 @@ describe.each(['helm3', 'helm4'] as const)(
         }),
       ).toBe(true);
       expect(await revisions(namespace, 'web')).toEqual([1, 2]);
+    });
+
+    it("upgrades to the chart's defaults when the run gives no values, not to the values of the release's record", async () => {
+      const code = `lambda${suffix}`;
+      expect(outcome(await tenant(code))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(outcome(await install(code, `${code}-custom`))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+
+      const upgraded = await finish({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: `tenant-${code}`,
+        release: { name: 'probe', chart: 'clusterreader', values: {} },
+      });
+
+      expect(outcome(upgraded)).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(await exists(clusterRole('reader'))).toBe(true);
+      expect(await exists(clusterRole(`${code}-custom`))).toBe(false);
     });
 
     it('upgrades a release whose record holds only its own objects, deleting the ClusterRole it no longer renders', async () => {

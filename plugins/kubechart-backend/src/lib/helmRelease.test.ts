@@ -113,6 +113,74 @@ describe('reading helm release records', () => {
     expect(await readHelmRelease(client, 'shop', 'web', 3)).toBeUndefined();
   });
 
+  // helm decodes a record with Go's encoding/json, which matches keys to fields whatever their case
+  // (ſ is s, the Kelvin sign k) and takes the last of two keys for one field.
+  it.each([
+    [
+      'a second manifest spelled otherwise, last',
+      `{"name":"web","version":5,"manifest":"kind: A","Manifest":"kind: B"}`,
+      /the keys "manifest" and "Manifest" at its top level/,
+    ],
+    [
+      'the same key twice',
+      `{"name":"web","version":5,"manifest":"kind: A","manifest":"kind: B"}`,
+      /the key "manifest" twice at its top level/,
+    ],
+    [
+      'a status spelled \u017ftatus, in info',
+      `{"name":"web","version":5,"info":{"\u017ftatus":"deployed"}}`,
+      /key "\u017ftatus" in info is not ASCII/,
+    ],
+    [
+      'a hook kind spelled with the Kelvin sign',
+      `{"name":"web","version":5,"hooks":[{"\u212aind":"Job"}]}`,
+      /key "\u212aind" in hooks\[\] is not ASCII/,
+    ],
+    [
+      "a hook's path spelled Path",
+      `{"name":"web","version":5,"hooks":[{"path":"a"},{"Path":"b"}]}`,
+      /key "Path" in hooks\[\] is not spelled as the field path/,
+    ],
+    [
+      "the chart's name spelled NAME",
+      `{"name":"web","version":5,"chart":{"metadata":{"NAME":"x"}}}`,
+      /key "NAME" in chart.metadata is not spelled as the field name/,
+    ],
+  ])('refuses a record holding %s, naming the record', async (_, json, why) => {
+    const client = clientWith([releaseSecret('web', 5, gzipSync(json))]);
+    for (const read of [
+      () => readLatestHelmRelease(client, 'shop', 'web'),
+      () => readHelmRelease(client, 'shop', 'web', 5),
+    ]) {
+      await expect(read()).rejects.toThrow(
+        /Helm release record sh\.helm\.release\.v1\.web\.v5 of release web in namespace shop is refused/,
+      );
+      await expect(read()).rejects.toThrow(why);
+    }
+  });
+
+  it("reads a record whose values hold keys that differ only in case, as helm does (values are a map, not helm's fields)", async () => {
+    const json = JSON.stringify(
+      record({
+        config: {
+          Replicas: 1,
+          replicas: 2,
+          '\u017fize': 'x',
+          nested: { A: 1, a: 2 },
+        },
+      }),
+    );
+    const client = clientWith([releaseSecret('web', 2, gzipSync(json))]);
+    expect(
+      (await readLatestHelmRelease(client, 'shop', 'web'))?.config,
+    ).toEqual({
+      Replicas: 1,
+      replicas: 2,
+      '\u017fize': 'x',
+      nested: { A: 1, a: 2 },
+    });
+  });
+
   it('refuses a record that decompresses past the limit, naming the release, without stalling the event loop', async () => {
     const gzipped = bomb();
     expect(gzipped.length).toBeLessThan(200 * 1024);

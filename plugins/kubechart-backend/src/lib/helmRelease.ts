@@ -71,6 +71,166 @@ function holdsMoreValuesThan(text: string, max: number): boolean {
   return false;
 }
 
+/**
+ * The fields of the objects of a release record that helm decodes into its Go structs, by where they
+ * are (`hooks[]`: each item of `hooks`). Go's encoding/json matches a key to a field whatever its case
+ * (with Unicode folding too: `ſ` is `s`, the Kelvin sign is `k`), and of two keys for one field takes
+ * the last; JSON.parse keeps a key as spelled, another property. So in these objects a key spelled
+ * otherwise than its field, a key that is not ASCII, and two keys for one field are refused.
+ */
+const HELM_RECORD_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'name',
+    'info',
+    'chart',
+    'config',
+    'manifest',
+    'hooks',
+    'version',
+    'namespace',
+    'labels',
+  ],
+  info: [
+    'first_deployed',
+    'last_deployed',
+    'deleted',
+    'description',
+    'status',
+    'notes',
+    'resources',
+  ],
+  chart: ['metadata', 'lock', 'templates', 'values', 'schema', 'files'],
+  'chart.metadata': [
+    'name',
+    'home',
+    'sources',
+    'version',
+    'description',
+    'keywords',
+    'maintainers',
+    'icon',
+    'apiVersion',
+    'condition',
+    'tags',
+    'appVersion',
+    'deprecated',
+    'annotations',
+    'kubeVersion',
+    'dependencies',
+    'type',
+  ],
+  'hooks[]': [
+    'name',
+    'kind',
+    'path',
+    'manifest',
+    'events',
+    'last_run',
+    'weight',
+    'delete_policies',
+    'output_log_policies',
+  ],
+};
+/** Where the objects of {@link HELM_RECORD_FIELDS} are found. */
+const HELM_RECORD_PATHS = new Set([
+  ...Object.keys(HELM_RECORD_FIELDS),
+  'hooks',
+]);
+
+/** The index of the `"` that ends the JSON string starting at `start`; -1 when none does. */
+function stringEnd(text: string, start: number): number {
+  let end = start;
+  for (;;) {
+    end = text.indexOf('"', end + 1);
+    if (end < 0) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 92 /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return end;
+  }
+}
+
+/**
+ * Why helm would not read a release record's JSON (`text`, already parsed) as kubechart reads it:
+ * in an object helm decodes into a struct ({@link HELM_RECORD_FIELDS}), a key that is not ASCII, a
+ * key spelled otherwise than the field it matches, or two keys for one field. Undefined when none.
+ */
+function keyHelmReadsOtherwise(text: string): string | undefined {
+  type Frame = {
+    at: string | undefined;
+    array: boolean;
+    /** A struct's keys so far, by their folded spelling. */
+    keys?: Map<string, string>;
+  };
+  const stack: Frame[] = [];
+  let key = '';
+  let expectKey = false;
+  const show = (k: string) => JSON.stringify(k.slice(0, 100));
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined; // not JSON: the parse refused it already
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        expectKey = false;
+        if (top.keys) {
+          key = JSON.parse(text.slice(i, end + 1));
+          const where = top.at ? `in ${top.at}` : 'at its top level';
+          if (/[^\x20-\x7e]/.test(key)) {
+            return `its key ${show(
+              key,
+            )} ${where} is not ASCII, and helm may read it as one of its fields`;
+          }
+          const folded = key.toLowerCase();
+          const before = top.keys.get(folded);
+          if (before !== undefined) {
+            return before === key
+              ? `it holds the key ${show(key)} twice ${where}`
+              : `it holds the keys ${show(before)} and ${show(
+                  key,
+                )} ${where}, which helm reads as one field`;
+          }
+          top.keys.set(folded, key);
+          const field = HELM_RECORD_FIELDS[top.at!].find(
+            f => f.toLowerCase() === folded,
+          );
+          if (field !== undefined && field !== key) {
+            return `its key ${show(
+              key,
+            )} ${where} is not spelled as the field ${field} helm reads it as`;
+          }
+        }
+      }
+      i = end;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      const parent = stack[stack.length - 1];
+      let at: string | undefined;
+      if (!parent) at = '';
+      else if (parent.at !== undefined)
+        at = parent.array
+          ? `${parent.at}[]`
+          : `${parent.at ? `${parent.at}.` : ''}${key}`;
+      if (at !== undefined && !HELM_RECORD_PATHS.has(at)) at = undefined;
+      const array = c === 91;
+      stack.push({
+        at,
+        array,
+        keys:
+          !array && at !== undefined && at in HELM_RECORD_FIELDS
+            ? new Map()
+            : undefined,
+      });
+      expectKey = !array;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 44 /* , */) {
+      expectKey = stack.length > 0 && !stack[stack.length - 1].array;
+    }
+  }
+  return undefined;
+}
+
 /** A release record past MAX_HELM_RELEASE_RECORD_BYTES (`how`: measured once decompressed, or as stored). */
 const tooLarge = (what: string, how: string) =>
   new RunFailure(
@@ -129,6 +289,12 @@ async function decodeHelmRelease(data: string, what: string): Promise<any> {
     // Not the caller's input: the run fails with the reason (not a 400).
     throw new RunFailure((e as Error).message);
   }
+  const otherwise = keyHelmReadsOtherwise(text);
+  if (otherwise) {
+    throw new RunFailure(
+      `${what} is refused: ${otherwise}. helm matches a record's keys to its fields whatever their case, and of two keys for one field takes the last, so it would not act on what kubechart reads; helm does not write such records`,
+    );
+  }
   if (record?.chart && typeof record.chart === 'object') {
     delete record.chart.templates;
     delete record.chart.files;
@@ -172,6 +338,10 @@ export type CurrentHelmReleases = {
   current: Array<StoredHelmRelease & { secret: string }>;
   /** Names each record Secret's version: a later {@link helmReleaseRecordsVersion} differs once any was written. */
   version: string;
+  /** The resourceVersion of the list the records were read from: a watch from it sees every later change. */
+  listedAt?: string;
+  /** The uid of each record Secret read. */
+  uids: string[];
 };
 
 const listReleaseSecrets = async (
@@ -179,12 +349,10 @@ const listReleaseSecrets = async (
   namespace: string,
   name: string,
 ) =>
-  (
-    await client.core.listNamespacedSecret({
-      namespace,
-      labelSelector: `name=${name},owner=helm`,
-    })
-  ).items;
+  client.core.listNamespacedSecret({
+    namespace,
+    labelSelector: `name=${name},owner=helm`,
+  });
 
 const versionOf = (
   secrets: Array<{
@@ -205,7 +373,7 @@ export async function helmReleaseRecordsVersion(
   namespace: string,
   name: string,
 ): Promise<string> {
-  return versionOf(await listReleaseSecrets(client, namespace, name));
+  return versionOf((await listReleaseSecrets(client, namespace, name)).items);
 }
 
 /**
@@ -221,7 +389,8 @@ export async function readCurrentHelmReleases(
   namespace: string,
   name: string,
 ): Promise<CurrentHelmReleases> {
-  const secrets = await listReleaseSecrets(client, namespace, name);
+  const list = await listReleaseSecrets(client, namespace, name);
+  const secrets = list.items;
   const what = `Release ${name} in namespace ${namespace}`;
   if (secrets.length > MAX_HELM_RELEASE_RECORDS) {
     throw new RunFailure(
@@ -269,6 +438,8 @@ export async function readCurrentHelmReleases(
   return {
     current: [...current].map(({ labelledDeployed: _, ...r }) => r),
     version: versionOf(secrets),
+    listedAt: list.metadata?.resourceVersion,
+    uids: secrets.flatMap(s => (s.metadata?.uid ? [s.metadata.uid] : [])),
   };
 }
 

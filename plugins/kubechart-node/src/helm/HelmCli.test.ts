@@ -57,6 +57,7 @@ describe('HelmCli process handling', () => {
       `#!/bin/sh
 out="${dir}/calls"
 for a in "$@"; do echo "ARG:$a" >> "$out"; done
+env | grep -E '^(HELM_|KUBECONFIG)' | sed 's/^/ENV:/' >> "$out"
 prev=""
 for a in "$@"; do
   if [ "$prev" = "--values" ]; then echo "MODE:$(stat -c %a "$a")" >> "$out"; echo "VALUES:$(cat "$a")" >> "$out"; echo "$a" > "${dir}/valuesfile"; fi
@@ -140,6 +141,65 @@ exit 0
       'team-a',
     ]);
     expect(args[args.indexOf('--kubeconfig') + 1]).toMatch(/kubeconfig$/);
+  });
+
+  it('stores release records as Secrets at the cluster and identity it is given, whatever HELM_* or KUBECONFIG the backend has', async () => {
+    const outside = {
+      HELM_DRIVER: 'configmap',
+      HELM_KUBEASUSER: 'system:admin',
+      HELM_KUBEASGROUPS: 'system:masters',
+      HELM_KUBECONTEXT: 'prod',
+      HELM_KUBEAPISERVER: 'https://elsewhere.example.com',
+      HELM_KUBETOKEN: 'token-from-the-environment',
+      HELM_NAMESPACE: 'default',
+      HELM_MAX_HISTORY: '1',
+      KUBECONFIG: '/root/.kube/config',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, outside);
+    try {
+      const helm = new HelmCli({ binary: fake });
+      await helm
+        .upgradeInstall({
+          release: 'web',
+          chart: 'nginx',
+          namespace: 'tenant-acme',
+          values: {},
+        })
+        // The fake answers `helm status` with no release.
+        .catch(() => undefined);
+    } finally {
+      for (const k of Object.keys(outside)) {
+        if (k in saved) process.env[k] = saved[k];
+        else delete process.env[k];
+      }
+    }
+    const env = (await calls())
+      .filter(l => l.startsWith('ENV:'))
+      .map(l => l.slice(4));
+    expect(env).toContain('HELM_DRIVER=secret');
+    for (const [k, v] of Object.entries(outside)) {
+      expect(env).not.toContain(`${k}=${v}`);
+    }
+  });
+
+  it('upgrades with exactly the values given (--reset-values), not the values of the current release record', async () => {
+    const helm = new HelmCli({ binary: fake });
+    await helm
+      .upgradeInstall({
+        release: 'web',
+        chart: 'nginx',
+        namespace: 'tenant-acme',
+        values: {},
+      })
+      // The fake answers `helm status` with no release.
+      .catch(() => undefined);
+    const args = (await calls())
+      .filter(l => l.startsWith('ARG:'))
+      .map(l => l.slice(4));
+    expect(args.slice(0, 2)).toEqual(['upgrade', '--install']);
+    expect(args).toContain('--reset-values');
+    expect(args).not.toContain('--reuse-values');
   });
 
   it('kills helm on timeout', async () => {

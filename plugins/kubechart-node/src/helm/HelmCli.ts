@@ -119,6 +119,20 @@ export type HelmCommandEvent = {
   queuedMs: number;
 };
 
+/**
+ * The backend's environment without the settings that tell helm where to store release records and
+ * which cluster, namespace and identity to act on (`HELM_DRIVER`, `HELM_KUBEASUSER`,
+ * `HELM_KUBECONTEXT`, `KUBECONFIG`, …): helm gets those from the arguments kubechart gives it and
+ * from {@link HelmCliOptions.env}, never from the process it runs in.
+ */
+function withoutHelmSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([k]) => !k.startsWith('HELM_') && k !== 'KUBECONFIG',
+    ),
+  );
+}
+
 /** Default of {@link HelmCliOptions.maxConcurrent}. @public */
 export const DEFAULT_HELM_MAX_CONCURRENT = 4;
 
@@ -128,7 +142,10 @@ export type HelmCliOptions = {
   binary?: string;
   /** Default timeout of one helm call; default 5 minutes. */
   timeoutMs?: number;
-  /** Extra environment; HELM_* cache dirs default to a private temp dir. */
+  /**
+   * Extra environment; HELM_* cache dirs default to a private temp dir. The backend's own HELM_* and
+   * KUBECONFIG are not passed to helm, and HELM_DRIVER is always `secret`.
+   */
   env?: Record<string, string>;
   /**
    * At most this many helm processes run at once; further calls wait in order for a free slot
@@ -250,6 +267,8 @@ export class HelmCli {
       ...this.chartArgs(options),
       '--namespace',
       options.namespace,
+      // Exactly the values given: without it helm reuses the current record's values when none are.
+      '--reset-values',
     ];
     // helm installs crds/ before it renders (so before any post-renderer); a caller may install them itself.
     if (options.skipCrds) args.push('--skip-crds');
@@ -290,6 +309,7 @@ export class HelmCli {
       ...this.chartArgs(options),
       '--namespace',
       options.namespace,
+      '--reset-values',
       '--dry-run=server',
       '--output',
       'json',
@@ -605,7 +625,13 @@ export class HelmCli {
         stdio: ['ignore', 'pipe', 'pipe'],
         // Own process group, so a timeout also kills anything helm started (plugins, post-renderers).
         detached: true,
-        env: { ...process.env, ...this.env, ...options.env },
+        env: {
+          ...withoutHelmSettings(process.env),
+          ...this.env,
+          ...options.env,
+          // kubechart reads and checks release records as Secrets; helm must store them there.
+          HELM_DRIVER: 'secret',
+        },
       });
       const stdout: string[] = [];
       const stderr: string[] = [];
