@@ -14,6 +14,7 @@ import {
 } from '../__testUtils__/setup';
 import { RunEngine } from './RunEngine';
 import { RunCaller } from './scope';
+import { writeClusterReaderChart } from '../__testUtils__/clusterReaderChart';
 
 jest.setTimeout(300_000);
 
@@ -143,31 +144,7 @@ describe.each(['helm3', 'helm4'] as const)(
     beforeAll(async () => {
       sim = await startSim();
       charts = await fs.mkdtemp(path.join(os.tmpdir(), 'record-upgrade-'));
-      const chart = path.join(charts, 'clusterreader');
-      await fs.mkdir(path.join(chart, 'templates'), { recursive: true });
-      await fs.writeFile(
-        path.join(chart, 'Chart.yaml'),
-        'apiVersion: v2\nname: clusterreader\nversion: 0.1.0\n',
-      );
-      await fs.writeFile(path.join(chart, 'values.yaml'), 'roleName: reader\n');
-      await fs.writeFile(
-        path.join(chart, 'templates', 'role.yaml'),
-        [
-          'apiVersion: rbac.authorization.k8s.io/v1',
-          'kind: ClusterRole',
-          'metadata:',
-          '  name: {{ .Values.roleName }}',
-          'rules:',
-          '  - apiGroups: [""]',
-          '    resources: [configmaps]',
-          '    verbs: [get, list]',
-          '',
-        ].join('\n'),
-      );
-      await fs.writeFile(
-        path.join(chart, 'templates', 'cm.yaml'),
-        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: {{ .Release.Name }}-cfg }\ndata: { a: b }\n',
-      );
+      await writeClusterReaderChart(charts);
       const config = testConfig(sim, {
         clusters: {
           dev: {
