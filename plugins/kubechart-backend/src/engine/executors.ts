@@ -832,8 +832,31 @@ export class Executors {
       namespace,
       release,
     );
-    const { current } = records;
-    const objects = current.flatMap(r => parseManifests(r.manifest));
+    // helm's `upgrade --install` installs anew over a release whose last record is `uninstalled`
+    // (its history kept): it deletes nothing a record names, so there is no current record to check.
+    const last = records.current.reduce<
+      (typeof records.current)[number] | undefined
+    >((top, r) => (!top || r.version > top.version ? r : top), undefined);
+    const current =
+      outcome === 'upgraded' && last?.status === 'uninstalled'
+        ? []
+        : records.current;
+    const objects = current.flatMap(r => {
+      try {
+        return parseManifests(r.manifest);
+      } catch (e) {
+        // What helm would delete or change cannot be known: refused, never guessed.
+        throw new RunFailure(
+          `Release ${release} in ${namespace} was not ${outcome}: its release record (${
+            r.secret
+          }, revision ${r.version}) cannot be read as manifests (${
+            e instanceof Error ? e.message : String(e)
+          }), so what helm would delete or change cannot be checked; ${ctx.refusalOutcome(
+            'nothing was applied',
+          )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
+        );
+      }
+    });
     if (objects.length === 0) return records;
     const problems = await releaseOwnershipProblems(
       this.deps.client(cluster),

@@ -301,7 +301,7 @@ describe.each(['helm3', 'helm4'] as const)(
       ).not.toContain('everyone-admin');
     });
 
-    it('does not keep a forged record that reads as the render only to js-yaml: it upgrades', async () => {
+    it('refuses to upgrade over a forged record it cannot read as helm does, applying nothing', async () => {
       const first = await finish(chart('same', 'hostflags'));
       expect(first.status).toBe('succeeded');
       await forge('same', 1, manifest =>
@@ -310,23 +310,14 @@ describe.each(['helm3', 'helm4'] as const)(
           '      hostNetwork: false\n      # notes\u2028      hostPID: true\n',
         ),
       );
+      // helm's upgrade deletes or changes what that record names: what it reads there cannot be
+      // known, so the run is refused before helm runs, and the record stays for an admin to correct.
       const again = await finish(chart('same', 'hostflags'));
-      expect(again.status).toBe('succeeded');
-      expect(
-        (await created.store.getEvents(again.id))
-          .map(e => e.message)
-          .filter(m => m.includes('release record')),
-      ).toEqual([
-        expect.stringContaining(
-          "with the same chart and values, but the release record's manifest differs from the chart's render (it cannot be read as manifests); upgrading",
-        ),
-        "[same] helm upgrade --install (the release record's manifest differs from the chart's render)",
-      ]);
-      expect(await revisions('same')).toEqual([
-        'sh.helm.release.v1.same.v1',
-        'sh.helm.release.v1.same.v2',
-      ]);
-      expect(again.manifest).not.toContain('\u2028');
+      expect(again.status).toBe('failed');
+      expect(again.failureReason).toMatch(
+        /^Release same in .+ was not upgraded: its release record \(sh\.helm\.release\.v1\.same\.v1, revision 1\) cannot be read as manifests \(.+\), so what helm would delete or change cannot be checked; nothing was applied\./,
+      );
+      expect(await revisions('same')).toEqual(['sh.helm.release.v1.same.v1']);
       expect(await hostWorkloads()).not.toContain('Deployment/same');
     });
   },
