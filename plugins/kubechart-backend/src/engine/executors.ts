@@ -858,8 +858,12 @@ export class Executors {
       }
     });
     if (objects.length === 0) return records;
+    // Read with the identity helm acts as: the namespace's deployer may read what it would delete
+    // there, and the engine's own identity holds no rights on a tenant's objects unless helm runs as it.
     const problems = await releaseOwnershipProblems(
-      this.deps.client(cluster),
+      asEngine
+        ? this.deps.client(cluster)
+        : this.deps.scopedClient(cluster, namespace),
       await this.deps.discovery.lookup(cluster, objects),
       { release, namespace, tenant },
       objects,
