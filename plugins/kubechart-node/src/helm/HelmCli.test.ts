@@ -153,7 +153,7 @@ exit 0
       HELM_KUBETOKEN: 'token-from-the-environment',
       HELM_NAMESPACE: 'default',
       HELM_MAX_HISTORY: '1',
-      KUBECONFIG: '/root/.kube/config',
+      KUBECONFIG: 'kubeconfig-of-the-backend',
     };
     const saved = { ...process.env };
     Object.assign(process.env, outside);
