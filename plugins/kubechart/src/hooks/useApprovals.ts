@@ -11,6 +11,39 @@ import { kubechartApiRef } from '../api';
 type Page = ApprovalsPage & { truncated: boolean };
 
 /**
+ * How long a read of the approvals may take before the card gives up on it: a request the backend
+ * never answers would otherwise hold every later reload (one runs at a time) and leave the list stale.
+ */
+export const APPROVALS_ANSWER_WITHIN_MS = 30_000;
+
+/** `read`, or an error once it has not answered within {@link APPROVALS_ANSWER_WITHIN_MS}. */
+function answeredInTime<T>(read: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `The approval requests were not read within ${
+              APPROVALS_ANSWER_WITHIN_MS / 1000
+            } s; try again.`,
+          ),
+        ),
+      APPROVALS_ANSWER_WITHIN_MS,
+    );
+    read.then(
+      value => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      error => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * Open approval requests the user may decide on, and the user's own (`GET /approvals`), a page at a
  * time: `loadMore` reads the page after the last one loaded (its `nextCursor`), `more` tells how
  * that goes. `value` holds every page loaded, with the last page's `truncated` and `nextCursor`.
@@ -18,7 +51,8 @@ type Page = ApprovalsPage & { truncated: boolean };
  * again through the API): as many pages as were loaded are read again from the first, so a decided
  * request leaves, a new one shows and the older requests loaded stay. One reload at a time: runs
  * that change while one is under way are read by a single reload after it, and each reload that
- * finishes is applied; a reload supersedes the 'load older' answers before it.
+ * finishes is applied; a reload supersedes the 'load older' answers before it. A read that does not
+ * answer within {@link APPROVALS_ANSWER_WITHIN_MS} fails (its late answer is not applied).
  */
 export function useApprovals() {
   const api = useApi(kubechartApiRef);
@@ -55,9 +89,9 @@ export function useApprovals() {
       try {
         for (;;) {
           const cursor = pages[pages.length - 1]?.nextCursor;
-          const page = await (cursor
-            ? api.listApprovals({ cursor })
-            : api.listApprovals());
+          const page = await answeredInTime(
+            cursor ? api.listApprovals({ cursor }) : api.listApprovals(),
+          );
           if (generation.current !== started) return;
           pages.push(page);
           if (!page.nextCursor || pages.length >= wanted.current) break;
@@ -120,7 +154,7 @@ export function useApprovals() {
     if (reloading.current) return;
     const started = generation.current;
     try {
-      const page = await api.listApprovals({ cursor });
+      const page = await answeredInTime(api.listApprovals({ cursor }));
       if (generation.current !== started) return;
       setList(l => ({ ...l, pages: [...(l.pages ?? []), page] }));
       setMore({ loading: false });

@@ -19,6 +19,7 @@ import {
 } from '../../testUtils/fixtures';
 import { FakeSignalApi } from '../../testUtils/fakeSignalApi';
 import { ApprovalsCard } from './ApprovalsCard';
+import { APPROVALS_ANSWER_WITHIN_MS } from '../../hooks/useApprovals';
 
 const awaiting = makeRun({
   id: 'run-7',
@@ -603,6 +604,46 @@ describe('ApprovalsCard', () => {
         'Not every open request could be listed: older requests may be waiting that are not shown here. Open a run from its deployment history to decide on it.',
       ),
     ).toBeInTheDocument();
+  });
+
+  it('does not stay stale when the backend never answers a reload: it gives up on it and reads again when told that runs changed', async () => {
+    const api = mockKubechartApi();
+    const signals = new FakeSignalApi();
+    let open = [awaiting];
+    const backend = heldApprovals(api, () => open);
+    render(api, signals);
+    await screen.findByRole('link', { name: 'run-7' });
+    await waitFor(() =>
+      expect(signals.subscriberCount(KUBECHART_RUNS_CHANNEL)).toBe(1),
+    );
+
+    jest.useFakeTimers();
+    try {
+      // The reload's request is never answered; a second change comes while it waits.
+      backend.holding = true;
+      act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      await waitFor(() => expect(backend.held).toHaveLength(1));
+      backend.holding = false;
+      open = [];
+      act(() => signals.publish(KUBECHART_RUNS_CHANNEL, { type: 'refetch' }));
+      await act(async () => {
+        jest.advanceTimersByTime(APPROVALS_ANSWER_WITHIN_MS);
+      });
+      // The unanswered reload is given up, and the change that came during it is read.
+      expect(
+        await screen.findByText(
+          'No open approval requests for you to decide on or of your own.',
+        ),
+      ).toBeInTheDocument();
+      expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
+      // A late answer to the request given up changes nothing.
+      await act(async () =>
+        backend.held[0].answer({ items: [awaiting], truncated: false }),
+      );
+      expect(screen.queryByRole('link', { name: 'run-7' })).toBeNull();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('shows the error when the approvals cannot be read', async () => {
