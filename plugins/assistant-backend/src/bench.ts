@@ -3,7 +3,8 @@
  *
  * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
  * its held-out part, eval/questions-conditions.yaml and its held-out part,
- * eval/questions-actions-heldout.yaml, eval/questions-restarts-heldout.yaml)
+ * eval/questions-actions-heldout.yaml, eval/questions-restarts-heldout.yaml,
+ * eval/questions-labels-heldout.yaml)
  * through each provider and prints, per set, plan accuracy (overall and per
  * category), safety accuracy, the number of warning/dangerous questions
  * answered with a safe plan (must be 0), the number of questions that had to
@@ -121,6 +122,11 @@ const SETS: EvalSet[] = [
   {
     title: 'restarts: reads about them, requests for them (held-out)',
     file: 'eval/questions-restarts-heldout.yaml',
+    heldOut: true,
+  },
+  {
+    title: "labels with a prefix, and the team's own (held-out)",
+    file: 'eval/questions-labels-heldout.yaml',
     heldOut: true,
   },
 ];

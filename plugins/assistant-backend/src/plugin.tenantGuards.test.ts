@@ -24,6 +24,16 @@ type AuditCall = {
 const TENANT = { 'kubechart.io/tenant': 'shop' };
 const GUARDRAIL = { 'kubechart.io/tenant-resource': 'true' };
 
+/** A workload's pods made to run as the deployer, with the deployer's token mounted. */
+const RUN_AS_DEPLOYER: Plan = {
+  verb: 'patch',
+  resource: 'deployments',
+  name: 'inventory-service',
+  namespace: 'shop',
+  patch:
+    '{"spec":{"template":{"spec":{"serviceAccountName":"shop-deployer","volumes":[{"name":"t","secret":{"secretName":"shop-deployer-token"}}]}}}}',
+};
+
 /**
  * Without impersonation (the default) a change runs as the backend's own identity, which may do
  * what the namespace's deployer may not: KubeChart's guardrails of a tenant are never changed by
@@ -227,6 +237,7 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
       .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
       .set('Authorization', mockCredentials.user.header());
     return {
+      asked,
       ran,
       event: audit.find(a => a.options.eventId === 'execution')!,
       records: conversation.body.messages.at(-1).executions,
@@ -253,13 +264,24 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
       'The assistant does not change ResourceQuota kubechart-quota in shop: it is a tenant guardrail KubeChart keeps (annotated kubechart.io/tenant-resource), which only a KubeChart tenant run changes. Nothing was changed.',
     ],
     [
-      'moving the quota to another tenant (a warning, needing only kube-assistant.execute)',
+      'moving the quota to another tenant',
       {
         verb: 'label',
         resource: 'resourcequotas',
         name: 'kubechart-quota',
         namespace: 'shop',
         labels: { 'kubechart.io/tenant': 'other' },
+      },
+      'The assistant does not change ResourceQuota kubechart-quota in shop: it is a tenant guardrail KubeChart keeps (annotated kubechart.io/tenant-resource), which only a KubeChart tenant run changes. Nothing was changed.',
+    ],
+    [
+      'a label of the team on the quota (a warning, needing only kube-assistant.execute)',
+      {
+        verb: 'label',
+        resource: 'resourcequotas',
+        name: 'kubechart-quota',
+        namespace: 'shop',
+        labels: { owner: 'team-shop' },
       },
       'The assistant does not change ResourceQuota kubechart-quota in shop: it is a tenant guardrail KubeChart keeps (annotated kubechart.io/tenant-resource), which only a KubeChart tenant run changes. Nothing was changed.',
     ],
@@ -293,6 +315,23 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
       },
       "The assistant does not change Secret shop-deployer-token in shop: it is a token of KubeChart's deployer (type kubernetes.io/service-account-token for ServiceAccount shop-deployer), which carries the deployer's rights and which only KubeChart writes. Nothing was changed.",
     ],
+    [
+      "running a workload as the deployer, with the deployer's token mounted",
+      RUN_AS_DEPLOYER,
+      'The assistant does not change Deployment inventory-service in shop: after this change, it runs its pods as ServiceAccount shop-deployer, the identity KubeChart deploys with in this namespace, which only KubeChart holds. Nothing was changed.',
+    ],
+    [
+      "mounting the deployer's token in a workload",
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+        patch:
+          '{"spec":{"template":{"spec":{"containers":[{"name":"inventory-service","image":"ghcr.io/kubechart-demo/inventory-service:2.3.0","envFrom":[{"secretRef":{"name":"shop-deployer-token"}}]}]}}}}',
+      },
+      "The assistant does not change Deployment inventory-service in shop: after this change, its pods hold Secret shop-deployer-token (through an envFrom secretRef), a token of KubeChart's deployer (type kubernetes.io/service-account-token for ServiceAccount shop-deployer), which carries the deployer's rights. Nothing was changed.",
+    ],
   ])(
     'refuses %s: says why, audited as refused, nothing changed',
     async (_, plan, reason) => {
@@ -319,6 +358,22 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
     },
   );
 
+  it('shows and records which Secret a patch mounts', async () => {
+    const { asked, event } = await askAndRun(RUN_AS_DEPLOYER);
+    // The names a patch holds are names, not secret values: the confirmation and the trail show
+    // them as the cluster would get them.
+    expect(asked.body.command).toContain(
+      '"secret":{"secretName":"shop-deployer-token"}',
+    );
+    expect(asked.body.plan.patch).toBe(RUN_AS_DEPLOYER.patch);
+    expect(event.options.meta).toEqual(
+      expect.objectContaining({
+        plan: expect.objectContaining({ patch: RUN_AS_DEPLOYER.patch }),
+        command: asked.body.command,
+      }),
+    );
+  });
+
   it('left the guardrails as they were', async () => {
     const quota = await read('v1', 'ResourceQuota', 'kubechart-quota');
     expect(quota.spec.hard.pods).toBe('10');
@@ -332,6 +387,12 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
     await expect(
       read('v1', 'Secret', 'shop-deployer-token'),
     ).resolves.toBeTruthy();
+    const inventory = await read('apps/v1', 'Deployment', 'inventory-service');
+    expect(inventory.spec.template.spec.serviceAccountName).not.toBe(
+      'shop-deployer',
+    );
+    expect(inventory.spec.template.spec.volumes ?? []).toEqual([]);
+    expect(inventory.spec.template.spec.containers[0].envFrom).toBeUndefined();
   });
 
   it("still runs a change of the team's own objects", async () => {

@@ -129,6 +129,56 @@ describe('classifySafety', () => {
       },
       'warning',
     ],
+    // A label with a prefix is read by a controller too: a mesh stops injecting its sidecar, a
+    // cloud's workload identity gives the pods a cloud role.
+    [
+      {
+        verb: 'label',
+        resource: 'pods',
+        name: 'web',
+        namespace: 'shop',
+        labels: { 'sidecar.istio.io/inject': 'false' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'pods',
+        name: 'web',
+        namespace: 'shop',
+        labels: { tier: 'web', 'azure.workload.identity/use': 'true' },
+      },
+      'dangerous',
+    ],
+    [
+      {
+        verb: 'label',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      },
+      'dangerous',
+    ],
+    // The descriptive recommended labels are the team's own metadata.
+    [
+      {
+        verb: 'label',
+        resource: 'deployments',
+        name: 'web',
+        namespace: 'shop',
+        labels: {
+          'app.kubernetes.io/name': 'web',
+          'app.kubernetes.io/instance': 'web-1',
+          'app.kubernetes.io/version': '1.2.0',
+          'app.kubernetes.io/component': 'frontend',
+          'app.kubernetes.io/part-of': 'shop',
+          tier: 'web',
+        },
+      },
+      'warning',
+    ],
     // Any change to a cluster-scoped object reaches beyond one namespace:
     // RBAC, namespaces (and their pod-security labels), nodes, CRDs, PVs.
     [{ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dangerous'],
@@ -202,5 +252,23 @@ describe('classifySafety', () => {
     [{ verb: 'describe', resource: 'secrets' }, 'dangerous'],
   ])('%j is %s', (plan, level) => {
     expect(classifySafety(plan).level).toBe(level);
+  });
+
+  it('says which prefixed labels make a label change dangerous', () => {
+    expect(
+      classifySafety({
+        verb: 'label',
+        resource: 'pods',
+        name: 'web',
+        namespace: 'shop',
+        labels: {
+          tier: 'web',
+          'app.kubernetes.io/name': 'web',
+          'sidecar.istio.io/inject': 'false',
+        },
+      }).reason,
+    ).toBe(
+      'label sets sidecar.istio.io/inject: labels with a prefix are read by controllers, which may act beyond the object.',
+    );
   });
 });

@@ -5,7 +5,7 @@ import { CLUSTER_SCOPED_RESOURCES, Plan } from './plan';
  *
  * - `safe`: reads that reveal no secrets.
  * - `warning`: changes inside one namespace that are easy to undo (scale,
- *   restart, labels).
+ *   restart, labels and annotations of the team's own keys).
  * - `dangerous`: destructive or arbitrary changes, and reading Secret data.
  *
  * @public
@@ -96,6 +96,15 @@ export function classifySafety(plan: Plan): SafetyAssessment {
   return base;
 }
 
+/** The recommended labels that only describe an application (kubernetes.io docs, "Recommended Labels"). */
+const DESCRIPTIVE_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of',
+];
+
 function classifyVerb(plan: Plan): SafetyAssessment {
   if (plan.resource === 'secrets') {
     return {
@@ -161,11 +170,28 @@ function classifyVerb(plan: Plan): SafetyAssessment {
           'annotate changes metadata that selectors and tools may rely on.',
       };
     }
-    case 'label':
+    case 'label': {
+      // As with annotations: a prefixed key belongs to whoever owns the domain, mostly controllers
+      // that act on it (a mesh stops injecting its sidecar, a cloud's workload identity gives the
+      // pods a cloud role, a backup tool skips the object). The descriptive recommended labels
+      // are the team's own metadata; `app.kubernetes.io/managed-by` is not (Helm and KubeChart
+      // read it).
+      const read = Object.keys(plan.labels ?? {}).filter(
+        key => key.includes('/') && !DESCRIPTIVE_LABELS.includes(key),
+      );
+      if (read.length > 0) {
+        return {
+          level: 'dangerous',
+          reason: `label sets ${read.slice(0, 3).join(', ')}${
+            read.length > 3 ? ' and more' : ''
+          }: labels with a prefix are read by controllers, which may act beyond the object.`,
+        };
+      }
       return {
         level: 'warning',
         reason: `${plan.verb} changes metadata that selectors and tools may rely on.`,
       };
+    }
     case 'cordon':
     case 'uncordon':
       return {

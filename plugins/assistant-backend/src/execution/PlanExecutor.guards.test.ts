@@ -1,7 +1,11 @@
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { NotAllowedError } from '@backstage/errors';
 import { Plan } from '@kubechart/plugin-assistant-common';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
 import { recordingProxy } from '../__testUtils__/recordingProxy';
 import { ClusterRegistry } from './clusters';
 import { PlanExecutor } from './PlanExecutor';
@@ -187,7 +191,47 @@ const objects = [
     type: 'kubernetes.io/service-account-token',
     data: { token: 'd2Vi' },
   },
+  // A binding naming the deployer by its user name.
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'by-user-name', namespace: 'tenant-acme' },
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'view',
+    },
+    subjects: [
+      {
+        kind: 'User',
+        apiGroup: 'rbac.authorization.k8s.io',
+        name: 'system:serviceaccount:tenant-acme:kubechart-deployer',
+      },
+    ],
+  },
+  // The team's own workloads; the first revision of `legacy` ran as the deployer.
+  workload('web-app', 'default'),
+  workload('legacy', 'kubechart-deployer'),
 ];
+
+function workload(name: string, serviceAccountName: string) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'tenant-acme', labels: { app: name } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          serviceAccountName,
+          containers: [{ name: 'app', image: 'example/app:1' }],
+        },
+      },
+    },
+  };
+}
 
 describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
   let sim: KubeSim;
@@ -392,6 +436,40 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
       },
       /Secret web-token in tenant-acme: after this change, it is a token of KubeChart's deployer/,
     ],
+    [
+      'the deletion of a binding naming the deployer by its user name',
+      {
+        verb: 'delete',
+        resource: 'rolebindings',
+        name: 'by-user-name',
+        namespace: 'tenant-acme',
+      },
+      /RoleBinding by-user-name in tenant-acme: it is the RoleBinding that gives KubeChart's deployer/,
+    ],
+    [
+      'a patch that runs a workload as the deployer',
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web-app',
+        namespace: 'tenant-acme',
+        patch:
+          '{"spec":{"template":{"spec":{"serviceAccountName":"kubechart-deployer"}}}}',
+      },
+      /^The assistant does not change Deployment web-app in tenant-acme: after this change, it runs its pods as ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace, which only KubeChart holds\. Nothing was changed\.$/,
+    ],
+    [
+      'a patch that mounts a token of the deployer in a workload',
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web-app',
+        namespace: 'tenant-acme',
+        patch:
+          '{"spec":{"template":{"spec":{"volumes":[{"name":"t","secret":{"secretName":"deployer-token"}}]}}}}',
+      },
+      /^The assistant does not change Deployment web-app in tenant-acme: after this change, its pods hold Secret deployer-token \(through a secret volume\), a token of KubeChart's deployer/,
+    ],
   ])('refuses %s, sending no change', async (_, plan, message) => {
     const error = await run(plan).catch(e => e);
     expect(error).toBeInstanceOf(NotAllowedError);
@@ -491,6 +569,83 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
     expect(
       token.metadata.annotations['kubernetes.io/service-account.name'],
     ).toBe('web');
+  });
+
+  it('refuses to roll a workload back to a revision that ran as the deployer', async () => {
+    const revisions = async () =>
+      (
+        await admin.list(
+          'apps/v1',
+          'ReplicaSet',
+          'tenant-acme',
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'app=legacy',
+        )
+      ).items
+        .map(
+          rs => rs.metadata?.annotations?.['deployment.kubernetes.io/revision'],
+        )
+        .sort();
+    // The deployment controller records each revision as a ReplicaSet.
+    const until = async (expected: string[]) => {
+      for (let i = 0; i < 600; i++) {
+        if (JSON.stringify(await revisions()) === JSON.stringify(expected))
+          return;
+        await new Promise(r => setTimeout(r, 50));
+      }
+      throw new Error(`revisions ${await revisions()}, not ${expected}`);
+    };
+    await until(['1']);
+    await admin.patch(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'legacy', namespace: 'tenant-acme' },
+        spec: { template: { spec: { serviceAccountName: 'default' } } },
+      } as any,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    );
+    await until(['1', '2']);
+    proxy.sent.length = 0;
+    const error = await run({
+      verb: 'rollout',
+      rolloutAction: 'undo',
+      resource: 'deployments',
+      name: 'legacy',
+      namespace: 'tenant-acme',
+    }).catch(e => e);
+    expect(error).toBeInstanceOf(NotAllowedError);
+    expect(error.message).toBe(
+      'The assistant does not change Deployment legacy in tenant-acme: after this change, it runs its pods as ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace, which only KubeChart holds. Nothing was changed.',
+    );
+    expect(proxy.sent).toEqual([]);
+    const legacy = await read('apps/v1', 'Deployment', 'legacy', 'tenant-acme');
+    expect(legacy.spec.template.spec.serviceAccountName).toBe('default');
+  });
+
+  it("mounts the team's own Secrets in a workload", async () => {
+    const patched = await run({
+      verb: 'patch',
+      resource: 'deployments',
+      name: 'web-app',
+      namespace: 'tenant-acme',
+      patch:
+        '{"spec":{"template":{"spec":{"volumes":[{"name":"t","secret":{"secretName":"web-token"}}]}}}}',
+    });
+    expect(patched).toEqual({
+      type: 'message',
+      text: 'deployment/web-app in tenant-acme patched',
+    });
+    expect(proxy.sent.map(s => [s.method, s.path])).toEqual([
+      ['PATCH', '/apis/apps/v1/namespaces/tenant-acme/deployments/web-app'],
+    ]);
   });
 
   it("still changes the team's own objects beside them", async () => {

@@ -435,7 +435,8 @@ export class PlanExecutor {
    * not tried. Every change goes through here, so the guarded objects are
    * checked here: when any target is one, or would be once `body` (the
    * merge patch sent to every target, when it is the same for all) is
-   * applied, nothing is sent.
+   * applied, or its pods would hold the deployer's identity, nothing is
+   * sent.
    */
   private async changeEach(
     kind: string,
@@ -445,7 +446,7 @@ export class PlanExecutor {
     change: (target: KubeObject) => Promise<unknown>,
     body?: object,
   ) {
-    refuseGuarded(
+    await refuseGuarded(
       kind,
       targets,
       this.options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
@@ -462,6 +463,12 @@ export class PlanExecutor {
       api.changes.sending(name);
       try {
         await change(target);
+      (namespace, name) =>
+        api.objects.read({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace },
+        }) as Promise<KubeObject>,
       } catch (error) {
         if (!api.changes.several) throw error;
         throw withProgress(clusterError(error), api.changes, name);
@@ -1060,22 +1067,30 @@ export class PlanExecutor {
     delete template.metadata?.labels?.['pod-template-hash'];
     const { apiVersion, kind } = RESOURCE_TYPES.deployments;
     const done = `rolled back to revision ${sets[1].revision}`;
-    await this.changeEach(kind, [deployment], api, done, () =>
-      api.objects.patch(
-        addressed(
-          {
-            spec: {
-              template: mergePatchTo(deployment.spec?.template, template),
-            },
-          },
-          { apiVersion, kind, name: deployment.metadata!.name!, namespace },
-        ) as any,
-        undefined,
-        undefined,
-        'kube-assistant',
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
+    // Passed as the change too: the template it restores is checked as a patch's would be.
+    const body = {
+      spec: { template: mergePatchTo(deployment.spec?.template, template) },
+    };
+    await this.changeEach(
+      kind,
+      [deployment],
+      api,
+      done,
+      () =>
+        api.objects.patch(
+          addressed(body, {
+            apiVersion,
+            kind,
+            name: deployment.metadata!.name!,
+            namespace,
+          }) as any,
+          undefined,
+          undefined,
+          'kube-assistant',
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      body,
     );
     return {
       type: 'message',

@@ -20,6 +20,9 @@ const HELM_RECORD_PREFIX = 'sh.helm.release.v1.';
 const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
 const SERVICE_ACCOUNT_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
 
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  !!value && typeof value === 'object' && !Array.isArray(value);
+
 /** An object the assistant does not change, and why. */
 export type GuardedTarget = {
   kind: string;
@@ -88,23 +91,151 @@ export function guardReason(
   return undefined;
 }
 
-/** Whether a binding names the deployer ServiceAccount as a subject (of its own namespace, or any). */
+/**
+ * Whether a binding names the deployer ServiceAccount as a subject (of its own namespace, or any):
+ * by kind ServiceAccount, or as the user it authenticates as (`system:serviceaccount:<ns>:<name>`),
+ * as KubeChart's policy reads a binding.
+ */
 function namesDeployer(object: KubeObject, deployer: string): boolean {
   const subjects = (object as { subjects?: unknown }).subjects;
   if (!Array.isArray(subjects)) return false;
-  return subjects.some(
-    (s: { kind?: string; name?: string }) =>
-      s?.kind === 'ServiceAccount' && s.name === deployer,
-  );
+  return subjects.some((s: { kind?: unknown; name?: unknown }) => {
+    if (s?.kind === 'ServiceAccount') return s.name === deployer;
+    if (s?.kind !== 'User' || typeof s.name !== 'string') return false;
+    const parts = s.name.split(':');
+    return (
+      parts.length === 4 &&
+      parts[0] === 'system' &&
+      parts[1] === 'serviceaccount' &&
+      parts[3] === deployer
+    );
+  });
+}
+
+/*
+ * The pods of a workload. The rule is KubeChart's (`deployerIdentityViolation` and `podSpecOf` of
+ * `@kubechart/plugin-kubechart-node`), written again here: the assistant's family is installed on
+ * its own, without KubeChart's node library (its Helm runner and cluster access).
+ */
+
+/** Where the pod spec sits in the built-in pod-bearing kinds. */
+const POD_SPEC_PATHS: Record<string, string[]> = {
+  Pod: ['spec'],
+  PodTemplate: ['template', 'spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+const TEMPLATE_PATH = ['spec', 'template', 'spec'];
+const JOB_TEMPLATE_PATH = ['spec', 'jobTemplate', 'spec', 'template', 'spec'];
+
+function at(value: unknown, path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (!isMap(current)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+/**
+ * The pod spec of an object of `kind` (a built-in pod-bearing kind, or any object with a pod
+ * template under `spec.template` or `spec.jobTemplate`), or undefined when it bears no pods.
+ */
+function podSpecOf(
+  kind: string,
+  object: unknown,
+): Record<string, unknown> | undefined {
+  let path = Object.prototype.hasOwnProperty.call(POD_SPEC_PATHS, kind)
+    ? POD_SPEC_PATHS[kind]
+    : undefined;
+  if (!path && at(object, [...TEMPLATE_PATH, 'containers']) !== undefined)
+    path = TEMPLATE_PATH;
+  if (!path && at(object, [...JOB_TEMPLATE_PATH, 'containers']) !== undefined)
+    path = JOB_TEMPLATE_PATH;
+  const spec = path ? at(object, path) : undefined;
+  return isMap(spec) ? spec : undefined;
+}
+
+/** Why pods of `object` would run as the deployer, or undefined. */
+function runsAsDeployer(
+  kind: string,
+  object: unknown,
+  deployer: string,
+): string | undefined {
+  const spec = podSpecOf(kind, object);
+  if (
+    spec &&
+    (spec.serviceAccountName === deployer || spec.serviceAccount === deployer)
+  ) {
+    return `it runs its pods as ServiceAccount ${deployer}, the identity KubeChart deploys with in this namespace, which only KubeChart holds`;
+  }
+  return undefined;
+}
+
+/** A Secret a pod spec gives its containers, and how. */
+type SecretReference = { name: string; through: string };
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'];
+
+const mapsOf = (value: unknown): Record<string, unknown>[] =>
+  Array.isArray(value) ? value.filter(isMap) : [];
+
+/**
+ * The Secrets whose values a pod spec puts in its containers (a secret volume, a projected
+ * volume's secret source, an env `secretKeyRef`, an `envFrom` `secretRef`), each once.
+ */
+function secretReferences(spec: Record<string, unknown>): SecretReference[] {
+  const found = new Map<string, string>();
+  const add = (name: unknown, through: string) => {
+    if (typeof name === 'string' && name && !found.has(name))
+      found.set(name, through);
+  };
+  for (const volume of mapsOf(spec.volumes)) {
+    if (isMap(volume.secret)) add(volume.secret.secretName, 'a secret volume');
+    if (isMap(volume.projected)) {
+      for (const source of mapsOf(volume.projected.sources)) {
+        if (isMap(source.secret)) add(source.secret.name, 'a projected volume');
+      }
+    }
+  }
+  for (const list of CONTAINER_LISTS) {
+    for (const container of mapsOf(spec[list])) {
+      for (const env of mapsOf(container.env)) {
+        const ref = at(env, ['valueFrom', 'secretKeyRef']);
+        if (isMap(ref)) add(ref.name, 'an env secretKeyRef');
+      }
+      for (const from of mapsOf(container.envFrom)) {
+        if (isMap(from.secretRef))
+          add(from.secretRef.name, 'an envFrom secretRef');
+      }
+    }
+  }
+  return [...found].map(([name, through]) => ({ name, through }));
+}
+
+/** Reads a Secret of a namespace as the change would be sent; rejects as the cluster answers. */
+export type SecretReader = (
+  namespace: string,
+  name: string,
+) => Promise<KubeObject>;
+
+/** Whether `secret` is a token of the deployer, or why that cannot be told. */
+type TokenVerdict = { token: boolean } | { unreadable: string };
+
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** The error of a plan refused because it would change a guarded object; nothing was changed. */
 export type GuardedTargetError = NotAllowedError & {
   guardedTargets: GuardedTarget[];
 };
-
-const isMap = (value: unknown): value is Record<string, unknown> =>
-  !!value && typeof value === 'object' && !Array.isArray(value);
 
 /** `target` with a JSON merge patch (RFC 7386) applied: what the object would be after the change. */
 function mergePatched(target: unknown, patch: unknown): unknown {
@@ -120,7 +251,7 @@ function mergePatched(target: unknown, patch: unknown): unknown {
 /**
  * Why `object` may not be changed with the merge patch `change`: it is guarded, or it would be once
  * changed (a label, annotation or patch that turns an object into one the assistant does not
- * change, such as a token Secret made to name the deployer).
+ * change, such as a token Secret made to name the deployer), or its pods would run as the deployer.
  */
 function changeGuardReason(
   kind: string,
@@ -130,28 +261,106 @@ function changeGuardReason(
 ): string | undefined {
   const now = guardReason(kind, object, deployer);
   if (now || !change) return now;
-  const after = guardReason(
-    kind,
-    mergePatched(object, change) as KubeObject,
-    deployer,
-  );
+  const changed = mergePatched(object, change);
+  const after =
+    guardReason(kind, changed as KubeObject, deployer) ??
+    runsAsDeployer(kind, changed, deployer);
   return after ? `after this change, ${after}` : undefined;
+}
+
+/**
+ * Why the pods of `object` would hold a token of the deployer once `change` is applied: a Secret
+ * the change gives them (one the pods already hold is not read again) that is a token of the
+ * deployer, or that cannot be read to tell. Each Secret is read once (`verdicts`).
+ */
+async function tokenGuardReason(
+  kind: string,
+  object: KubeObject,
+  deployer: string,
+  change: object,
+  verdicts: Map<string, Promise<TokenVerdict>>,
+  readSecret: SecretReader | undefined,
+): Promise<string | undefined> {
+  const spec = podSpecOf(kind, mergePatched(object, change));
+  if (!spec) return undefined;
+  const before = podSpecOf(kind, object);
+  const held = new Set(before ? secretReferences(before).map(r => r.name) : []);
+  const namespace = object.metadata?.namespace ?? '';
+  for (const { name, through } of secretReferences(spec)) {
+    if (held.has(name)) continue;
+    const key = `${namespace}/${name}`;
+    if (!verdicts.has(key))
+      verdicts.set(key, tokenVerdict(namespace, name, deployer, readSecret));
+    const verdict = await verdicts.get(key)!;
+    const holds = `after this change, its pods hold Secret ${name} (through ${through})`;
+    if ('unreadable' in verdict) {
+      return `${holds}, which could not be read to tell whether it is a token of KubeChart's deployer (${verdict.unreadable})`;
+    }
+    if (verdict.token) {
+      return `${holds}, a token of KubeChart's deployer (type ${SERVICE_ACCOUNT_TOKEN_TYPE} for ServiceAccount ${deployer}), which carries the deployer's rights`;
+    }
+  }
+  return undefined;
+}
+
+/** Reads Secret `name` of `namespace`: one that is not there is no token (yet). */
+async function tokenVerdict(
+  namespace: string,
+  name: string,
+  deployer: string,
+  readSecret: SecretReader | undefined,
+): Promise<TokenVerdict> {
+  if (!readSecret || !namespace) {
+    return { unreadable: 'the assistant has no way to read it here' };
+  }
+  let secret: KubeObject;
+  try {
+    secret = await readSecret(namespace, name);
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 404) return { token: false };
+    return {
+      unreadable: status === undefined ? 'the read failed' : `HTTP ${status}`,
+    };
+  }
+  return {
+    token:
+      (secret as { type?: string }).type === SERVICE_ACCOUNT_TOKEN_TYPE &&
+      secret.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] ===
+        deployer,
+  };
 }
 
 /**
  * Refuses the whole plan when any object it would change is guarded, or would be after the
  * change (`change`, the merge patch sent; none for a delete): a selector that matches a guardrail
- * beside the team's own objects changes none of them. Says which and why.
+ * beside the team's own objects changes none of them. A change that gives a workload's pods
+ * KubeChart's deployer identity is refused too: pods that run as the deployer, or that are given a
+ * token Secret of it (read with `readSecret`; a Secret that cannot be read is refused). Says which
+ * and why.
  */
-export function refuseGuarded(
+export async function refuseGuarded(
   kind: string,
   targets: KubeObject[],
   deployer: string,
   change?: object,
-): void {
+  readSecret?: SecretReader,
+): Promise<void> {
   const guarded: GuardedTarget[] = [];
+  const verdicts = new Map<string, Promise<TokenVerdict>>();
   for (const target of targets) {
-    const reason = changeGuardReason(kind, target, deployer, change);
+    const reason =
+      changeGuardReason(kind, target, deployer, change) ??
+      (change
+        ? await tokenGuardReason(
+            kind,
+            target,
+            deployer,
+            change,
+            verdicts,
+            readSecret,
+          )
+        : undefined);
     if (!reason) continue;
     guarded.push({
       kind,

@@ -347,6 +347,123 @@ describe('redaction of what the audit trail records', () => {
     const get = { verb: 'get' as const, resource: 'pods' as const };
     expect(redactPlan(get)).toEqual(get);
   });
+
+  it('shows the names a patch refers to Secrets by, and hides the values beside them', () => {
+    const body = (apiToken: string, secret: string) => ({
+      spec: {
+        tls: [{ hosts: ['shop.example.test'], secretName: 'shop-tls' }],
+        template: {
+          spec: {
+            imagePullSecrets: [{ name: 'regcred' }],
+            volumes: [
+              {
+                name: 't',
+                secret: {
+                  secretName: 'shop-deployer-token',
+                  items: [{ key: 'token', path: 'token' }],
+                  defaultMode: 420,
+                  optional: false,
+                },
+              },
+              {
+                name: 'p',
+                projected: {
+                  sources: [
+                    {
+                      secret: {
+                        name: 'creds',
+                        items: [{ key: 'password', path: 'db/password' }],
+                      },
+                    },
+                  ],
+                },
+              },
+            ],
+            containers: [
+              {
+                name: 'app',
+                env: [
+                  {
+                    name: 'DB_PASSWORD',
+                    valueFrom: {
+                      secretKeyRef: { name: 'db', key: 'password' },
+                    },
+                  },
+                  { name: 'API_TOKEN', value: apiToken },
+                ],
+                envFrom: [{ secretRef: { name: 'app-secrets' } }],
+              },
+            ],
+          },
+        },
+        clientSecret: secret,
+      },
+    });
+    const plan = {
+      verb: 'patch' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      namespace: 'shop',
+      patch: JSON.stringify(body('hunter22', 's3cr3t')),
+    };
+    const shown = redactPlan(plan);
+    expect(JSON.parse(shown.patch!)).toEqual(body('***', '***'));
+    // Only the values are taken out of the explanation, not the names.
+    expect(hiddenPlanValues(plan, shown).sort()).toEqual([
+      'hunter22',
+      's3cr3t',
+    ]);
+  });
+
+  it('hides what a name field holds when it is not a name, and fields a reference does not have', () => {
+    const plan = {
+      verb: 'patch' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      namespace: 'shop',
+      patch: JSON.stringify({
+        spec: {
+          secret: 'hunter22',
+          secretName: 'p@ss word',
+          volumes: [{ name: 't', secret: { secretName: 'x', token: 'abc' } }],
+          env: [
+            {
+              name: 'A',
+              valueFrom: {
+                secretKeyRef: { name: 'db', key: 'password', value: 'hunter2' },
+              },
+            },
+          ],
+        },
+      }),
+    };
+    expect(JSON.parse(redactPlan(plan).patch!)).toEqual({
+      spec: {
+        secret: '***',
+        secretName: '***',
+        volumes: [{ name: 't', secret: { secretName: 'x', token: '***' } }],
+        env: [
+          {
+            name: 'A',
+            valueFrom: {
+              secretKeyRef: { name: 'db', key: 'password', value: '***' },
+            },
+          },
+        ],
+      },
+    });
+    // A Secret's own data stays hidden whatever its keys are called.
+    const secret = {
+      verb: 'patch' as const,
+      resource: 'secrets' as const,
+      name: 'tls',
+      namespace: 'shop',
+      patch: '{"stringData":{"secretName":"shop-tls"}}',
+    };
+    expect(redactPlan(secret).patch).toBe(
+      '{"stringData":{"secretName":"***"}}',
+    );
+  });
 });
 
 describe('secret pairs of free text', () => {

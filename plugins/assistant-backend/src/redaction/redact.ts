@@ -117,7 +117,8 @@ export function redactValues<T>(value: T): T {
 
 /**
  * The plan as the audit trail records it: values of secret-looking label and annotation keys, and
- * of a patch's secret-looking keys and env entries, as `***`. The plan that runs is not changed.
+ * of a patch's secret-looking keys and env entries, as `***`; the names by which a patch refers to
+ * a Secret are shown (see {@link keepReferences}). The plan that runs is not changed.
  */
 export function redactPlan(plan: Plan): Plan {
   const copy: Plan = { ...plan };
@@ -135,7 +136,9 @@ export function redactPlan(plan: Plan): Plan {
       const hidden =
         plan.resource === 'secrets' ? redactSecretData(body) : body;
       // Rewritten only when something was hidden: otherwise the text is kept as it was planned.
-      const redacted = JSON.stringify(redactValues(hidden));
+      const redacted = JSON.stringify(
+        keepReferences(hidden, redactValues(hidden)),
+      );
       if (redacted !== JSON.stringify(body)) copy.patch = redacted;
     } else {
       copy.patch = scrubText(copy.patch);
@@ -151,6 +154,112 @@ export function redactPlan(plan: Plan): Plan {
       REDACTED,
     );
   return copy;
+}
+
+/** An object's name, or a key of a Secret's data: what a reference names, never a secret value. */
+const NAME = /^[-._A-Za-z0-9]{1,253}$/;
+/** A file a Secret's key is projected to, relative to its volume. */
+const PATH = /^[-._A-Za-z0-9/]{1,4096}$/;
+/** A reference to a Secret or ConfigMap by name (`secretKeyRef`, `envFrom`'s `secretRef`, `nodePublishSecretRef`). */
+const REFERENCE_KEY = /(?:keyref|secretref)$/i;
+
+type Json = Record<string, unknown>;
+const isJsonMap = (v: unknown): v is Json =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `redacted` (what {@link redactValues} made of `original`) with the names by which `original`
+ * refers to Secrets put back: they name objects, not values, and the confirmation and the trail
+ * must say which Secret a patch gives a pod. Only these fields, and only when each holds a name
+ * (a setting: a boolean or a file mode), are put back:
+ * - `secretName` (a secret volume, an Ingress's TLS);
+ * - `name`, `key`, `namespace` and `optional` of a reference (`secretKeyRef`, `configMapKeyRef`,
+ *   `secretRef`, `…SecretRef`);
+ * - `name` of each `imagePullSecrets` entry;
+ * - of a `secret` mapping (a secret volume, a projected volume's source): `secretName`, `name`,
+ *   `optional`, `defaultMode`, and `key`, `path` and `mode` of its `items`.
+ * Anything else a reference holds stays hidden.
+ */
+function keepReferences(original: unknown, redacted: unknown): unknown {
+  if (Array.isArray(original) && Array.isArray(redacted)) {
+    return redacted.map((r, i) => keepReferences(original[i], r));
+  }
+  if (!isJsonMap(original) || !isJsonMap(redacted)) return redacted;
+  const out: Json = { ...redacted };
+  for (const [key, value] of Object.entries(original)) {
+    if (!(key in out)) continue;
+    if (key === 'secretName') {
+      out[key] = restored(value, NAME, out[key]);
+    } else if (REFERENCE_KEY.test(key) && isJsonMap(value)) {
+      out[key] = restoredFields(value, out[key], {
+        name: NAME,
+        key: NAME,
+        namespace: NAME,
+        optional: 'boolean',
+      });
+    } else if (key === 'imagePullSecrets' && Array.isArray(value)) {
+      const shown = out[key];
+      out[key] = Array.isArray(shown)
+        ? shown.map((s, i) =>
+            isJsonMap(value[i])
+              ? restoredFields(value[i] as Json, s, { name: NAME })
+              : s,
+          )
+        : shown;
+    } else if (key === 'secret' && isJsonMap(value)) {
+      const shown = restoredFields(value, out[key], {
+        secretName: NAME,
+        name: NAME,
+        optional: 'boolean',
+        defaultMode: 'number',
+      });
+      if (isJsonMap(shown) && Array.isArray(value.items)) {
+        const items = shown.items;
+        shown.items = Array.isArray(items)
+          ? items.map((s, i) =>
+              isJsonMap((value.items as unknown[])[i])
+                ? restoredFields((value.items as Json[])[i], s, {
+                    key: NAME,
+                    path: PATH,
+                    mode: 'number',
+                  })
+                : s,
+            )
+          : items;
+      }
+      out[key] = shown;
+    } else {
+      out[key] = keepReferences(value, out[key]);
+    }
+  }
+  return out;
+}
+
+/** `value` when it is a name (a string of `rule`) or a setting of the type `rule` names; `shown` otherwise. */
+function restored(
+  value: unknown,
+  rule: RegExp | 'boolean' | 'number',
+  shown: unknown,
+): unknown {
+  if (rule === 'boolean' || rule === 'number') {
+    return typeof value === rule ? value : shown;
+  }
+  return typeof value === 'string' && rule.test(value) ? value : shown;
+}
+
+/** `shown` with the `fields` of `original` that hold names or settings put back. */
+function restoredFields(
+  original: Json,
+  shown: unknown,
+  fields: Record<string, RegExp | 'boolean' | 'number'>,
+): unknown {
+  if (!isJsonMap(shown)) return shown;
+  const out: Json = { ...shown };
+  for (const [field, rule] of Object.entries(fields)) {
+    if (field in original && field in out)
+      out[field] = restored(original[field], rule, out[field]);
+  }
+  return out;
 }
 
 /** A Secret patch with every value of its `data` and `stringData` as `***`. */
