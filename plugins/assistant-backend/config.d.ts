@@ -180,9 +180,20 @@ export interface Config {
        * run it more."), audited as refused with `stage: "runs"`, and nothing
        * is added to its runs. `GET /conversations/:id` shows the newest 10
        * runs of each answer, with `runCount`, whatever this is. A whole
-       * number, at least 1. Default 50.
+       * number, at least 1. Default 50. A run is taken before it runs (kept
+       * as `running` until its outcome is recorded), so runs asked for at once
+       * never go beyond it.
        */
       runsPerAnswer?: number;
+      /**
+       * Commands (`POST /execute`) one user may have running at once (per
+       * backend instance). One more is answered 429 ("user:default/alice has 3
+       * commands running; the limit is 3 at once …"), before anything is
+       * looked up, and recorded as refused with `stage: "runs-at-once"`
+       * within `refusedQuestionsAuditedPerMinute`. A whole number, at least 1.
+       * Default 3.
+       */
+      runsAtOncePerUser?: number;
     };
   };
 }

@@ -330,6 +330,39 @@ describe('kube-assistant plugin: the size of a conversation', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'runs an answer at most runsPerAnswer times also when asked to run it at once: the others are 409 and nothing runs, %p',
+    async databaseId => {
+      await start(await databases.init(databaseId), {
+        runsPerAnswer: 2,
+        runsAtOncePerUser: 20,
+      });
+      const asked = await ask('list pods in shop');
+      expect(asked.status).toBe(200);
+      const { messageId, conversationId } = asked.body;
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, () => execute(messageId)),
+      );
+      const limited = runs.filter(r => r.status === 409);
+      expect(limited).toHaveLength(18);
+      for (const refused of limited) {
+        expect(refused.body.error.message).toBe(
+          'This answer has reached its limit of 2 runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.',
+        );
+      }
+      // Two runs were started (each fails: no cluster is configured), the others refused at once.
+      const executions = audit.filter(a => a.options.eventId === 'execution');
+      const started = executions.filter(a => a.options.meta?.planHash);
+      expect(started).toHaveLength(2);
+      const conversation = await read(conversationId);
+      expect(conversation.body.messages[0].runCount).toBe(2);
+      expect(
+        conversation.body.messages[0].executions.map((r: any) => r.status),
+      ).toEqual(['failed', 'failed']);
+      expect(runs.filter(r => r.body.notice)).toEqual([]);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'answers a caller without kube-assistant.execute 403, not 409, for an answer at runsPerAnswer: the permission comes first, %p',
     async databaseId => {
       await start(await databases.init(databaseId), { runsPerAnswer: 3 });

@@ -37,6 +37,7 @@ import { createQuestionMetrics } from './service/questionMetrics';
 import {
   assertWholeAtLeast,
   readMessagesPerConversation,
+  readRunsAtOncePerUser,
   readRunsPerAnswer,
   readQuestionLimits,
 } from './service/questionLimits';
@@ -138,6 +139,7 @@ export const assistantPlugin = createBackendPlugin({
           protectedTargets: ProtectedTargets.fromConfig(config),
           namespaceOwners: NamespaceOwners.fromConfig(config),
           limits: readQuestionLimits(config),
+          runsAtOncePerUser: readRunsAtOncePerUser(config),
         });
         // The refusals only counted so far are recorded before the backend stops.
         deps.lifecycle.addShutdownHook(() => service.flushRefusals());

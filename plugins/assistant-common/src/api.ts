@@ -139,9 +139,13 @@ export type ExecuteResponse = {
   notice?: string;
 };
 
-/** @public */
+/**
+ * A run of an answer. `running`: taken and not completed yet; one that stays so was under way when
+ * the backend stopped (or could not record its outcome), and the audit trail says how it ended.
+ * @public
+ */
 export type ExecutionRecord = {
-  status: 'succeeded' | 'failed' | 'refused';
+  status: 'succeeded' | 'failed' | 'refused' | 'running';
   summary: string;
   at: string;
 };

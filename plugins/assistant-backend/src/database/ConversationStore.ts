@@ -49,6 +49,21 @@ export interface ConversationStore {
    */
   assertRunRoom(messageId: string): Promise<void>;
   /**
+   * Takes one of an answer's runs before it runs: keeps its record as `running` (the outcome not
+   * recorded yet) and returns its id, for `completeRun`. An answer that holds its limit of runs
+   * already is refused with a ConflictError (409), as `assertRunRoom` refuses it; runs taken or
+   * saved at once are counted one after the other, so none goes beyond the limit.
+   */
+  reserveRun(options: { messageId: string; at: string }): Promise<string>;
+  /**
+   * Records the outcome of a run taken by `reserveRun`; an error when that run is not `running`
+   * (unknown, or completed already). A run never completed keeps reading as `running`.
+   */
+  completeRun(options: {
+    runId: string;
+    record: Omit<ExecutionRecord, 'at'>;
+  }): Promise<void>;
+  /**
    * Keeps the record of a run; an answer that holds its limit of runs already is refused with a
    * ConflictError (409), as `assertRunRoom` refuses it.
    */

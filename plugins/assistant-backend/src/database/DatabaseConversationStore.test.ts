@@ -234,6 +234,86 @@ describe('DatabaseConversationStore', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'takes the runs of an answer before they run, one after the other: reservations made at once never go beyond maxRunsPerAnswer, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex }),
+        maxRunsPerAnswer: 2,
+      });
+      const alice = 'user:default/alice';
+      const conversationId = await store.ensureConversation({
+        userRef: alice,
+        title: 'pods',
+      });
+      const messageId = randomUUID();
+      await store.addMessage({
+        id: messageId,
+        conversationId,
+        userRef: alice,
+        question: 'list pods',
+        createdAt: new Date().toISOString(),
+        executions: [],
+      });
+      const reserved = await Promise.allSettled(
+        Array.from({ length: 20 }, () =>
+          store.reserveRun({ messageId, at: new Date().toISOString() }),
+        ),
+      );
+      const taken = reserved.filter(r => r.status === 'fulfilled');
+      expect(taken).toHaveLength(2);
+      for (const refused of reserved.filter(r => r.status === 'rejected')) {
+        expect((refused as PromiseRejectedResult).reason).toMatchObject({
+          name: 'ConflictError',
+          message:
+            'This answer has reached its limit of 2 runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.',
+        });
+      }
+      // A run taken and not completed (the backend stopped while it ran) reads as such.
+      const [first, second] = taken.map(
+        r => (r as PromiseFulfilledResult<string>).value,
+      );
+      await store.completeRun({
+        runId: second,
+        record: { status: 'succeeded', summary: '3 rows' },
+      });
+      const message = await store.getMessage({ id: messageId, userRef: alice });
+      expect(message?.runCount).toBe(2);
+      expect(
+        message?.executions.map(({ status, summary }) => ({ status, summary })),
+      ).toEqual(
+        expect.arrayContaining([
+          {
+            status: 'running',
+            summary:
+              'Started; its outcome was not recorded: if it stays so, the backend stopped, or could not record it, while the command ran (the audit trail and the cluster tell what happened).',
+          },
+          { status: 'succeeded', summary: '3 rows' },
+        ]),
+      );
+      // A run is completed once: a record already completed is not changed.
+      await expect(
+        store.completeRun({
+          runId: second,
+          record: { status: 'failed', summary: 'again' },
+        }),
+      ).rejects.toThrow(`No run ${second} under way`);
+      await store.completeRun({
+        runId: first,
+        record: { status: 'failed', summary: 'The cluster refused: no' },
+      });
+      expect(
+        (await store.getMessage({ id: messageId, userRef: alice }))?.executions
+          .map(r => r.status)
+          .sort(),
+      ).toEqual(['failed', 'succeeded']);
+      await expect(
+        store.reserveRun({ messageId, at: new Date().toISOString() }),
+      ).rejects.toMatchObject({ name: 'ConflictError' });
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'migrates down cleanly, %p',
     async databaseId => {
       const knex = await databases.init(databaseId);

@@ -60,6 +60,13 @@ type ExecutionRow = {
   created_at: string | Date;
 };
 
+/**
+ * The summary of a run taken and not completed yet: what it says when it stays so (the backend
+ * stopped, or could not record the outcome, while the command ran).
+ */
+export const RUN_NOT_RECORDED =
+  'Started; its outcome was not recorded: if it stays so, the backend stopped, or could not record it, while the command ran (the audit trail and the cluster tell what happened).';
+
 /** Message ids in one `whereIn`: far below PostgreSQL's 65,535 bind parameters and SQLite's 32,766. */
 const IDS_PER_QUERY = 500;
 
@@ -270,26 +277,65 @@ export class DatabaseConversationStore implements ConversationStore {
     return row?.user_ref;
   }
 
-  async addExecution(options: { messageId: string; record: ExecutionRecord }) {
-    await this.db.transaction(async tx => {
-      // Locks the conversation's row until the run is in (PostgreSQL; SQLite writes one at a time):
-      // runs saved at once are counted one after the other, so none goes beyond the limit.
+  /**
+   * Adds a run of an answer that has room for one in a transaction that locks the conversation's
+   * row until the run is in (PostgreSQL; SQLite writes one at a time): runs taken or saved at once
+   * are counted one after the other, so none goes beyond the limit. The id of the run.
+   */
+  private async insertRun(
+    messageId: string,
+    record: ExecutionRecord,
+  ): Promise<string> {
+    return this.db.transaction(async tx => {
       const message = await tx<MessageRow>('kube_assistant_messages')
-        .where({ id: options.messageId })
+        .where({ id: messageId })
         .first('conversation_id');
       if (message) {
         await tx<ConversationRow>('kube_assistant_conversations')
           .where({ id: message.conversation_id })
           .update({ updated_at: new Date() });
       }
-      await this.assertRunRoom(options.messageId, tx);
-      await tx<ExecutionRow>('kube_assistant_executions').insert({
-        message_id: options.messageId,
+      await this.assertRunRoom(messageId, tx);
+      const [inserted] = await tx<ExecutionRow>('kube_assistant_executions')
+        .insert({
+          message_id: messageId,
+          status: record.status,
+          summary: record.summary.slice(0, 2000),
+          created_at: new Date(record.at),
+        } as any)
+        .returning('id');
+      // PostgreSQL hands a bigint back as a string; either hands back a row or the bare id.
+      return String(
+        typeof inserted === 'object' && inserted !== null
+          ? (inserted as { id: number | string }).id
+          : inserted,
+      );
+    });
+  }
+
+  async addExecution(options: { messageId: string; record: ExecutionRecord }) {
+    await this.insertRun(options.messageId, options.record);
+  }
+
+  async reserveRun(options: { messageId: string; at: string }) {
+    return this.insertRun(options.messageId, {
+      status: 'running',
+      summary: RUN_NOT_RECORDED,
+      at: options.at,
+    });
+  }
+
+  async completeRun(options: {
+    runId: string;
+    record: Omit<ExecutionRecord, 'at'>;
+  }) {
+    const updated = await this.db<ExecutionRow>('kube_assistant_executions')
+      .where({ id: options.runId as any, status: 'running' })
+      .update({
         status: options.record.status,
         summary: options.record.summary.slice(0, 2000),
-        created_at: new Date(options.record.at),
-      } as any);
-    });
+      });
+    if (!updated) throw new Error(`No run ${options.runId} under way`);
   }
 
   async listConversations(options: { userRef: string; limit: number }) {

@@ -53,11 +53,20 @@ import {
 } from './kubectlPrint';
 import { redactObject, scrubText } from '../redaction/redact';
 
-/** Most characters of log text returned. */
-const MAX_LOG_CHARS = 64 * 1024;
+/**
+ * Most bytes of log one answer reads from the cluster, all containers together: each read asks
+ * (`limitBytes`) for what is left, and the reads stop when nothing is.
+ */
+const MAX_LOG_BYTES = 64 * 1024;
 const MAX_LOG_PODS = 5;
-/** Bytes of one container's log the API server sends at most (`limitBytes`). */
-const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+/** Containers of one pod whose logs one answer reads at most. */
+const MAX_LOG_CONTAINERS = 10;
+/** Containers not read named in an answer; the rest are counted. */
+const NOT_READ_NAMED = 10;
+/** Most characters of the reason a log could not be read. */
+const MAX_LOG_ERROR_CHARS = 500;
+/** Bytes of one container's log the API server sends at most (`limitBytes`), unless set lower. */
+const DEFAULT_MAX_LOG_BYTES = MAX_LOG_BYTES;
 const MAX_SELECTOR_MUTATIONS = 50;
 
 const DONE: Record<string, string> = {
@@ -330,7 +339,10 @@ export class PlanExecutor {
       timeoutMs?: number;
       /** Most objects read for one listing, page by page (default 5000). */
       maxListed?: number;
-      /** Most bytes of one container's log read from the cluster (default 1 MiB, `limitBytes`). */
+      /**
+       * Most bytes of one container's log read from the cluster (`limitBytes`; default, and never
+       * more than, the 64 KiB one answer reads in all).
+       */
       maxLogBytes?: number;
       /**
        * The ServiceAccount KubeChart deploys as (`kubechart.tenant.deployer.serviceAccount`,
@@ -451,6 +463,12 @@ export class PlanExecutor {
       targets,
       this.options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
       body,
+      (namespace, name) =>
+        api.objects.read({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace },
+        }) as Promise<KubeObject>,
     );
     api.changes.start(
       targets.map(t => objectName(kind, t)),
@@ -463,12 +481,6 @@ export class PlanExecutor {
       api.changes.sending(name);
       try {
         await change(target);
-      (namespace, name) =>
-        api.objects.read({
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name, namespace },
-        }) as Promise<KubeObject>,
       } catch (error) {
         if (!api.changes.several) throw error;
         throw withProgress(clusterError(error), api.changes, name);
@@ -907,20 +919,37 @@ export class PlanExecutor {
       return { type: 'message', text: 'No pods found for these logs.' };
     }
     // Like kubectl logs deploy/x: one pod per workload; with a selector, a few.
-    const chosen =
-      plan.name && plan.resource !== 'pods'
-        ? pods.slice(0, 1)
-        : pods.slice(0, MAX_LOG_PODS);
-    const maxLogBytes = this.options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
-    const chunks: string[] = [];
-    for (const pod of chosen) {
+    const onePod = Boolean(plan.name && plan.resource !== 'pods');
+    const chosen = onePod ? pods.slice(0, 1) : pods.slice(0, MAX_LOG_PODS);
+    const maxLogBytes = Math.min(
+      this.options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+      MAX_LOG_BYTES,
+    );
+    const tailLines = plan.tailLines ?? DEFAULT_LOG_TAIL_LINES;
+    const reads = chosen.map(pod => {
       const containers: string[] = plan.container
         ? [plan.container]
         : (pod.spec?.containers ?? []).map((c: any) => c.name);
+      return { pod, containers, read: containers.slice(0, MAX_LOG_CONTAINERS) };
+    });
+    const several =
+      chosen.length > 1 || reads.some(r => r.containers.length > 1);
+    // One budget for the whole answer: each read asks the cluster for what is left of it, so the
+    // log read (and scrubbed) is never more than can be shown, whatever the pods hold.
+    let left = MAX_LOG_BYTES;
+    const chunks: string[] = [];
+    const notRead: string[] = [];
+    let readCount = 0;
+    for (const { pod, containers, read } of reads) {
       for (const container of containers) {
+        const name = `${pod.metadata?.name}/${container}`;
+        if (left <= 0 || !read.includes(container)) {
+          notRead.push(name);
+          continue;
+        }
+        const limitBytes = Math.min(maxLogBytes, left);
         let text: string;
         let cut = '';
-        const tailLines = plan.tailLines ?? DEFAULT_LOG_TAIL_LINES;
         try {
           // The API server stops after limitBytes, so a log of long lines is never read whole.
           text = await api.core.readNamespacedPodLog({
@@ -929,20 +958,27 @@ export class PlanExecutor {
             container,
             tailLines,
             previous: plan.previous,
-            limitBytes: maxLogBytes,
+            limitBytes,
           });
-          if (Buffer.byteLength(text) >= maxLogBytes) {
+          const bytes = Buffer.byteLength(text);
+          // A cluster that sends more than asked is held to what was asked.
+          left -= Math.min(bytes, limitBytes);
+          if (bytes > limitBytes) {
+            text = Buffer.from(text).subarray(0, limitBytes).toString('utf8');
+          }
+          if (bytes >= limitBytes) {
             cut = `\n<cut by the cluster after ${formatBytes(
-              maxLogBytes,
+              limitBytes,
             )}: these are the first bytes of the last ${tailLines} lines; ask for fewer lines to see the newest>`;
           }
         } catch (error) {
-          text = `<could not read logs: ${describeError(error)}>`;
+          text = `<could not read logs: ${describeError(error).slice(
+            0,
+            MAX_LOG_ERROR_CHARS,
+          )}>`;
         }
-        const header =
-          chosen.length > 1 || containers.length > 1
-            ? `==> ${pod.metadata?.name}/${container} <==\n`
-            : '';
+        readCount++;
+        const header = several ? `==> ${name} <==\n` : '';
         // Secret-looking pairs and URL credentials, as in table rows and events. The note on the
         // cut is added after: a cut that leaves a quoted value open hides the rest of the text,
         // and the note is ours, not the log's.
@@ -950,22 +986,26 @@ export class PlanExecutor {
       }
     }
     const text = chunks.join('\n');
-    if (text.length > MAX_LOG_CHARS) {
-      return {
-        type: 'text',
-        text: text.slice(text.length - MAX_LOG_CHARS),
-        truncated: `Showing the last ${MAX_LOG_CHARS / 1024} KB of ${Math.ceil(
-          text.length / 1024,
-        )} KB.`,
-      };
-    }
+    const notes: string[] = [];
     const skipped = pods.length - chosen.length;
-    return skipped > 0 && !(plan.name && plan.resource !== 'pods')
-      ? {
-          type: 'text',
-          text,
-          truncated: `Logs of ${chosen.length} of ${pods.length} pods.`,
-        }
+    if (skipped > 0 && !onePod) {
+      notes.push(`Logs of ${chosen.length} of ${pods.length} pods.`);
+    }
+    if (notRead.length > 0) {
+      const named = notRead.slice(0, NOT_READ_NAMED).join(', ');
+      const more = notRead.length - NOT_READ_NAMED;
+      notes.push(
+        `Read the logs of ${readCount} of ${
+          readCount + notRead.length
+        } containers (at most ${MAX_LOG_CONTAINERS} of each pod, ${formatBytes(
+          MAX_LOG_BYTES,
+        )} of log in all); not read: ${named}${
+          more > 0 ? ` and ${more} more` : ''
+        }. Ask for one pod, or one container (-c), to read the rest.`,
+      );
+    }
+    return notes.length > 0
+      ? { type: 'text', text, truncated: notes.join(' ') }
       : { type: 'text', text };
   }
 

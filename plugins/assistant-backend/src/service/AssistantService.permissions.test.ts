@@ -94,6 +94,11 @@ describe('AssistantService: the permissions a run needs come first', () => {
       assertRunRoom: async () => {
         if (atTheLimit) throw new ConflictError(AT_THE_LIMIT);
       },
+      reserveRun: async () => {
+        if (atTheLimit) throw new ConflictError(AT_THE_LIMIT);
+        return '1';
+      },
+      completeRun: async () => undefined,
       addExecution,
     } as unknown as ConversationStore;
     const executor = new PlanExecutor({ maxRows: 200 });

@@ -11,7 +11,10 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { NamespaceOwners } from '../context/namespaceOwners';
-import { DatabaseConversationStore } from '../database/DatabaseConversationStore';
+import {
+  DatabaseConversationStore,
+  RUN_NOT_RECORDED,
+} from '../database/DatabaseConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
 import { BuiltinProvider } from '../providers/builtin/BuiltinProvider';
@@ -41,6 +44,8 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
   let storeDown: 'no' | 'once' | 'always' = 'no';
   /** Whether completing an `execution` audit event fails. */
   let auditDown = false;
+  /** Whether starting an `execution` audit event fails. */
+  let auditUnreachable = false;
   /** Whether saving an answer (a refused question included) fails. */
   let messagesDown = false;
   /** The order in which audit events were completed and answers saved. */
@@ -71,9 +76,20 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
         }
         return real.addExecution(options);
       },
+      completeRun: async (options: any) => {
+        if (storeDown === 'always') throw new Error('database unavailable');
+        if (storeDown === 'once') {
+          storeDown = 'no';
+          throw new Error('database unavailable');
+        }
+        return real.completeRun(options);
+      },
     }) as DatabaseConversationStore;
     const auditor: AuditorService = {
       createEvent: async options => {
+        if (auditUnreachable && options.eventId === 'execution') {
+          throw new Error('audit log unavailable');
+        }
         const complete = () => {
           order.push(`audited ${options.eventId}`);
           if (auditDown && options.eventId === 'execution') {
@@ -139,6 +155,7 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
   beforeEach(() => {
     storeDown = 'no';
     auditDown = false;
+    auditUnreachable = false;
     messagesDown = false;
     order.length = 0;
     events.length = 0;
@@ -212,8 +229,14 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
         ),
         expect.anything(),
       );
-      // Nothing says it failed.
-      expect(await records(messageId)).toEqual([]);
+      // Nothing says it failed: its record, taken before it ran, says its outcome was not recorded.
+      expect(await records(messageId)).toEqual([
+        {
+          status: 'running',
+          summary: RUN_NOT_RECORDED,
+          at: expect.any(String),
+        },
+      ]);
     },
   );
 
@@ -242,6 +265,32 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
       ),
       expect.anything(),
     );
+  });
+
+  it('records a run whose audit event cannot be started as not run, and sends nothing to the cluster', async () => {
+    const before = await replicas('inventory-service');
+    const asked = await service.ask(
+      { question: 'scale deployment inventory-service in shop to 6' },
+      caller,
+    );
+    auditUnreachable = true;
+    await expect(
+      service.execute(
+        {
+          messageId: asked.messageId,
+          confirm: true,
+          confirmationToken: asked.requirements.confirmationToken,
+        },
+        caller,
+      ),
+    ).rejects.toThrow('audit log unavailable');
+    expect(await replicas('inventory-service')).toBe(before);
+    expect(await records(asked.messageId)).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        summary: 'Not run: audit log unavailable',
+      }),
+    ]);
   });
 
   it('audits a refusal when the store is down, and tells the user why it was refused', async () => {

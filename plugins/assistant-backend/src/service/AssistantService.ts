@@ -1,6 +1,7 @@
 import {
   AuditorService,
   AuditorServiceCreateEventOptions,
+  AuditorServiceEvent,
   BackstageCredentials,
   LoggerService,
   PermissionsService,
@@ -86,8 +87,10 @@ import {
 } from '../screening/screenQuestion';
 import {
   DEFAULT_QUESTION_LIMITS,
+  DEFAULT_RUNS_AT_ONCE_PER_USER,
   QuestionLimits,
   QuestionRate,
+  RunsAtOnce,
 } from './questionLimits';
 
 export type AssistantServiceOptions = {
@@ -126,6 +129,11 @@ export type AssistantServiceOptions = {
    * trail records one by one a minute (the rest are counted). Default: `DEFAULT_QUESTION_LIMITS`.
    */
   limits?: QuestionLimits;
+  /**
+   * Commands one user may have running at once (`kubeAssistant.limits.runsAtOncePerUser`); one
+   * more is answered 429. Default: `DEFAULT_RUNS_AT_ONCE_PER_USER`.
+   */
+  runsAtOncePerUser?: number;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -270,6 +278,7 @@ const CONFIRMATION_PROBLEMS: Record<string, string> = {
 export class AssistantService {
   readonly #limits: QuestionLimits;
   readonly #questionRate: QuestionRate;
+  readonly #runsAtOnce: RunsAtOnce;
   /**
    * Refusals before anything is looked up or planned (no `kube-assistant.query`, too many questions,
    * a run of an answer that is not the caller's): one by one up to the limit a minute, then counted,
@@ -281,6 +290,9 @@ export class AssistantService {
     this.#limits = options.limits ?? DEFAULT_QUESTION_LIMITS;
     this.#questionRate = new QuestionRate(
       this.#limits.questionsPerUserPerMinute,
+    );
+    this.#runsAtOnce = new RunsAtOnce(
+      options.runsAtOncePerUser ?? DEFAULT_RUNS_AT_ONCE_PER_USER,
     );
     this.#refusals = new RefusalWindow(
       this.#limits.refusedQuestionsAuditedPerMinute,
@@ -1289,7 +1301,34 @@ export class AssistantService {
     }
   }
 
+  /**
+   * Runs the plan of one of the caller's answers. A user with `runsAtOncePerUser` commands under
+   * way is answered 429 before anything is looked up (recorded within the caller's refusals a
+   * minute, `stage: "runs-at-once"`); each run gives its place back when it ends, however it ends.
+   */
   async execute(
+    input: ExecuteRequest,
+    caller: Caller,
+  ): Promise<ExecuteResponse> {
+    const busy = this.#runsAtOnce.take(caller.userRef);
+    if (busy) {
+      await this.auditRefusedLookup(
+        busy,
+        caller,
+        input.messageId,
+        { reason: busy.message, stage: 'runs-at-once' },
+        'low',
+      );
+      throw busy;
+    }
+    try {
+      return await this.executeOwn(input, caller);
+    } finally {
+      this.#runsAtOnce.release(caller.userRef);
+    }
+  }
+
+  private async executeOwn(
     input: ExecuteRequest,
     caller: Caller,
   ): Promise<ExecuteResponse> {
@@ -1392,9 +1431,14 @@ export class AssistantService {
     // An answer that holds `kubeAssistant.limits.runsPerAnswer` runs already is refused (409) before
     // anything but the permissions and the scope, and nothing is added to its runs: repeating a run
     // grows neither its record nor the audit trail (recorded one by one within the caller's refusals
-    // a minute) without bound.
+    // a minute) without bound. The run is taken here, before anything runs, as `running`: runs asked
+    // for at once are counted one after the other, so none runs beyond the limit.
+    let runId: string;
     try {
-      await this.options.store.assertRunRoom(message.id);
+      runId = await this.options.store.reserveRun({
+        messageId: message.id,
+        at: new Date().toISOString(),
+      });
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       await this.auditRefusedLookup(
@@ -1406,6 +1450,62 @@ export class AssistantService {
       );
       throw error;
     }
+    let recorded = false;
+    // Records the outcome of the run taken above; false when that failed (logged): the run then
+    // keeps reading as `running`, its outcome not recorded, which is what happened to its record.
+    const record = (what: Omit<ExecutionRecord, 'at'>, outcome: string) => {
+      recorded = true;
+      return this.saved(
+        `the record of a run of answer ${message.id} (${outcome})`,
+        () => this.options.store.completeRun({ runId, record: what }),
+      );
+    };
+    try {
+      return await this.runTaken(
+        message,
+        plan,
+        input,
+        caller,
+        { hash, safety, shown, startEvent },
+        record,
+      );
+    } catch (error) {
+      // Stopped before it was sent to the cluster (its audit event could not be started, a check
+      // could not be made; every outcome of the cluster is recorded where it is known): failed,
+      // saying it did not run and why.
+      if (!recorded) {
+        await record(
+          { status: 'failed', summary: `Not run: ${(error as Error).message}` },
+          'it did not run',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Runs a plan whose run is taken (`record` records its outcome), from its audit event on. */
+  private async runTaken(
+    message: StoredMessage,
+    plan: Plan,
+    input: ExecuteRequest,
+    caller: Caller,
+    {
+      hash,
+      safety,
+      shown,
+      startEvent,
+    }: {
+      hash: string;
+      safety: ReturnType<typeof classifySafety>;
+      shown: ReturnType<typeof forTheTrail>;
+      startEvent: () => Promise<AuditorServiceEvent>;
+    },
+    record: (
+      what: Omit<ExecutionRecord, 'at'>,
+      outcome: string,
+    ) => Promise<boolean>,
+  ): Promise<ExecuteResponse> {
+    const { userRef } = caller;
     const started = performance.now();
     const event = await startEvent();
     // The refusal is audited first, and a store that is down does not turn it into another error.
@@ -1413,8 +1513,7 @@ export class AssistantService {
       await this.completeEvent(`a run of answer ${message.id}`, () =>
         event.fail({ error, meta: { outcome: 'refused', ...meta } }),
       );
-      await this.saveRecord(
-        message.id,
+      await record(
         { status: 'refused', summary: error.message },
         'it was refused',
       );
@@ -1481,8 +1580,7 @@ export class AssistantService {
           meta: { outcome: 'failed', latencyMs, ...progress },
         }),
       );
-      await this.saveRecord(
-        message.id,
+      await record(
         { status: 'failed', summary: (error as Error).message },
         'it failed',
       );
@@ -1504,8 +1602,7 @@ export class AssistantService {
         },
       }),
     );
-    const saved = await this.saveRecord(
-      message.id,
+    const saved = await record(
       { status: 'succeeded', summary },
       changes ? 'the change was applied' : 'it ran',
     );

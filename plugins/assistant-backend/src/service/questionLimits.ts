@@ -87,6 +87,48 @@ export const DEFAULT_RUNS_PER_ANSWER = 50;
 export const readRunsPerAnswer = (config: Config) =>
   readLimit(config, 'runsPerAnswer', DEFAULT_RUNS_PER_ANSWER, 1);
 
+/** `kubeAssistant.limits.runsAtOncePerUser` when it is not set. */
+export const DEFAULT_RUNS_AT_ONCE_PER_USER = 3;
+
+/**
+ * Reads `kubeAssistant.limits.runsAtOncePerUser`: the commands (`POST /execute`) one user may have
+ * running at once; one more is refused with 429. At least 1.
+ */
+export const readRunsAtOncePerUser = (config: Config) =>
+  readLimit(config, 'runsAtOncePerUser', DEFAULT_RUNS_AT_ONCE_PER_USER, 1);
+
+/**
+ * The runs each user has under way, so that one user cannot keep the backend and the cluster busy
+ * with commands sent at once. Counted per backend instance.
+ */
+export class RunsAtOnce {
+  readonly #running = new Map<string, number>();
+
+  constructor(private readonly atOnce: number) {}
+
+  /**
+   * Counts a run of `caller` until `release`, or returns the TooManyRequestsError (429) to answer
+   * with when the caller has `atOnce` under way already (that one is not counted).
+   */
+  take(caller: string): TooManyRequestsError | undefined {
+    const running = this.#running.get(caller) ?? 0;
+    if (running >= this.atOnce) {
+      return new TooManyRequestsError(
+        `${caller} has ${running} commands running; the limit is ${this.atOnce} at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.`,
+      );
+    }
+    this.#running.set(caller, running + 1);
+    return undefined;
+  }
+
+  /** Ends a run counted by `take`. */
+  release(caller: string): void {
+    const running = (this.#running.get(caller) ?? 0) - 1;
+    if (running > 0) this.#running.set(caller, running);
+    else this.#running.delete(caller);
+  }
+}
+
 /**
  * How many questions each user asked in the last minute (a sliding minute), so that one user cannot
  * keep the providers busy or grow the audit trail at will. Counted per backend instance.
