@@ -1,5 +1,7 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
+import { RECORDED_RUN_LIMITS } from '@kubechart/plugin-kubechart-node';
+import yaml from 'js-yaml';
 import request from 'supertest';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
 import { startSim, testConfig } from '../__testUtils__/setup';
@@ -28,6 +30,29 @@ const list = (n: number) =>
       (_, i) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`,
     ),
   ].join('\n');
+
+/** The nodes js-yaml starts to read while `fn` runs: the work of reading manifests, counted. */
+async function yamlNodesReadBy<T>(fn: () => Promise<T>) {
+  const loadAll = yaml.loadAll;
+  let nodes = 0;
+  const spy = jest
+    .spyOn(yaml, 'loadAll')
+    .mockImplementation((text: string, iterator?: any, options?: any) =>
+      loadAll(text, iterator, {
+        ...options,
+        listener(event: 'open' | 'close', state: unknown) {
+          if (event === 'open') nodes++;
+          options?.listener?.(event, state);
+        },
+      } as yaml.LoadOptions),
+    );
+  try {
+    const result = await fn();
+    return { result, nodes };
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 describe('the finish of a recorded run', () => {
   let sim: KubeSim;
@@ -90,6 +115,60 @@ describe('the finish of a recorded run', () => {
     const again = await post(`/runs/${id}/finish`, { status: 'failed' });
     expect(again.status).toBe(204);
   });
+
+  /** Runs `fn` on a new recorded run, which is failed afterwards (its namespace free again). */
+  const withRun = async (fn: (id: string) => Promise<void>) => {
+    const id = await record();
+    try {
+      await fn(id);
+    } finally {
+      expect(
+        (await post(`/runs/${id}/finish`, { status: 'failed' })).status,
+      ).toBe(204);
+    }
+  };
+
+  it(`refuses a List of more than ${MAX_RECORDED_MANIFEST_OBJECTS} items as its item over the limit is read, not once the whole List is (413)`, () =>
+    withRun(async id => {
+      // What reading a List of as many objects as allowed costs…
+      let allowed = 0;
+      yaml.loadAll(list(MAX_RECORDED_MANIFEST_OBJECTS - 1), null, {
+        listener: (event: string) => {
+          if (event === 'open') allowed++;
+        },
+      } as yaml.LoadOptions);
+      // …and what refusing one of 65,482 costs: the item over the limit is where it stops.
+      const { result: finish, nodes } = await yamlNodesReadBy(() =>
+        post(`/runs/${id}/finish`, {
+          status: 'succeeded',
+          manifest: list(65_481),
+        }),
+      );
+      expect(finish.status).toBe(413);
+      expect(finish.body.error.message).toContain(
+        `holds more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects`,
+      );
+      expect(nodes).toBeLessThanOrEqual(allowed + 1);
+    }));
+
+  it(`refuses a manifest of more than ${RECORDED_RUN_LIMITS.maxManifestCharacters} characters before reading it, naming the limit (400)`, () =>
+    withRun(async id => {
+      const max = RECORDED_RUN_LIMITS.maxManifestCharacters;
+      const head =
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "';
+      const manifest = `${head}${'x'.repeat(max - head.length - 2)}"}\n`;
+      const { result: finish, nodes } = await yamlNodesReadBy(() =>
+        post(`/runs/${id}/finish`, { status: 'succeeded', manifest }),
+      );
+      expect(finish.status).toBe(400);
+      expect(finish.body.error.message).toBe(
+        `Invalid finish request: manifest: ${
+          max + 1
+        } characters; a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestCharacters)`,
+      );
+      expect(nodes).toBe(0);
+      expect((await get(`/runs/${id}`)).body.manifest).toBeUndefined();
+    }));
 
   it(`records a manifest of ${MAX_RECORDED_MANIFEST_OBJECTS} objects, its Secret's value hidden`, async () => {
     const id = await record();

@@ -1,5 +1,6 @@
 import { InputError } from '@backstage/errors';
 import { RUN_KINDS, RUN_STATUSES } from '@kubechart/plugin-kubechart-common';
+import { RECORDED_RUN_LIMITS } from '@kubechart/plugin-kubechart-node';
 import { z } from 'zod';
 import { storableText } from '../database/storableText';
 
@@ -226,7 +227,18 @@ export const finishRunSchema = closed({
   status: z.enum(['succeeded', 'failed']),
   failureReason: z.string().max(10_000).optional(),
   helmRevision: z.number().int().min(1).optional(),
-  manifest: z.string().max(5_000_000).optional(),
+  // The same bound, and words, as the handle `recordRun` returns checks it with before sending.
+  manifest: z
+    .string()
+    .superRefine((manifest, ctx) => {
+      const max = RECORDED_RUN_LIMITS.maxManifestCharacters;
+      if (manifest.length > max)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `${manifest.length} characters; a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestCharacters)`,
+        });
+    })
+    .optional(),
   values: record(z.unknown(), MAX_VALUES_KEYS).optional(),
 });
 

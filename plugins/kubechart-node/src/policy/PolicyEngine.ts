@@ -81,7 +81,9 @@ export const MAX_POLICY_OBJECTS = 1000;
 export type ParseManifestsOptions = {
   /**
    * Refuse (an `InputLimitError` of `maxObjects`) more objects than this, each item of a List
-   * counted, as the text is read: what follows the first object over the limit is not read.
+   * counted (and each entry of the `items` of any other document with them, as helm creates them),
+   * as the text is read: what follows the first object over the limit, within a List too, is not
+   * read.
    * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Default: no limit but the input
    * limits of the YAML itself.
    */

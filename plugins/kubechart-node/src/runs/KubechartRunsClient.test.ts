@@ -3,6 +3,7 @@ import { InputError, ResponseError } from '@backstage/errors';
 import { KubechartRunsClient } from './KubechartRunsClient';
 import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
 import { createTextRedactor } from '../redaction';
+import { REQUEST_BODY_LIMITS } from '../yaml';
 
 function clientAnswering(status: number, statusText: string, body: unknown) {
   const fetch = (async () =>
@@ -253,6 +254,52 @@ describe('KubechartRunsClient recorded runs', () => {
     expect(sent).toEqual(['/runs/record']);
     // Still the action's to end, and a manifest of as many objects as allowed is sent.
     await run.succeed({ manifest: list(max) });
+    expect(sent).toEqual(['/runs/record', '/runs/r1/finish']);
+  });
+
+  it(`refuses, before sending it, a finish larger than the backend reads: a manifest over ${RECORDED_RUN_LIMITS.maxManifestCharacters} characters, a body over ${REQUEST_BODY_LIMITS.maxBytes} bytes or ${REQUEST_BODY_LIMITS.maxNodes} values`, async () => {
+    const { sent, record } = recordingClient();
+    const run = await record();
+    const max = RECORDED_RUN_LIMITS.maxManifestCharacters;
+    /** One ConfigMap of `length` characters, its data `fill` repeated. */
+    const configMap = (length: number, fill = 'x') => {
+      const head =
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "';
+      const tail = '"}\n';
+      return `${head}${fill.repeat(length - head.length - tail.length)}${tail}`;
+    };
+    const still = 'Nothing was sent; the run is still open';
+    const refusal = (result: Parameters<typeof run.succeed>[0]) =>
+      run.succeed(result).then(
+        () => {
+          throw new Error('sent');
+        },
+        e => e,
+      );
+    let err = await refusal({ manifest: configMap(max + 1) });
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      `The manifest of recorded run r1 holds ${
+        max + 1
+      } characters; a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestCharacters). ${still}`,
+    );
+    // As many characters as allowed, but each two bytes as UTF-8: more than one request body holds.
+    err = await refusal({ manifest: configMap(max, 'é') });
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      `The finish of recorded run r1 is larger than ${REQUEST_BODY_LIMITS.maxBytes} bytes as JSON, the most the kubechart backend reads in one request body (REQUEST_BODY_LIMITS.maxBytes). ${still}`,
+    );
+    // Values of more nodes than one request body holds.
+    err = await refusal({
+      manifest: configMap(200),
+      values: { ports: Array(REQUEST_BODY_LIMITS.maxNodes).fill(80) },
+    });
+    expect(err.message).toBe(
+      `The finish of recorded run r1 holds more than ${REQUEST_BODY_LIMITS.maxNodes} values as JSON, the most the kubechart backend reads in one request body (REQUEST_BODY_LIMITS.maxNodes). ${still}`,
+    );
+    expect(sent).toEqual(['/runs/record']);
+    // A finish within every bound is sent.
+    await run.succeed({ manifest: configMap(max) });
     expect(sent).toEqual(['/runs/record', '/runs/r1/finish']);
   });
 

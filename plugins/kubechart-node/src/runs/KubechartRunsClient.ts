@@ -27,7 +27,8 @@ import type {
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
 import { parseManifests } from '../policy/PolicyEngine';
-import { InputLimitError } from '../yaml/limits';
+import { InputLimitError, REQUEST_BODY_LIMITS } from '../yaml/limits';
+import { assertJsonTextWithinLimits } from '../yaml/parseJsonLimited';
 import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
 
 /** Body of `POST /policy/check`: a chart release or multi-document YAML, checked without applying. @public */
@@ -52,9 +53,10 @@ export type ListRunsQuery = {
 
 /**
  * Handle on a run recorded by a platform team's own action. What it would send beyond what a recorded
- * run may hold ({@link RECORDED_RUN_LIMITS}: events, characters of their messages, objects of the
- * manifest) it refuses with an `InputError` naming the limit, sending nothing; the run stays open
- * for `fail`.
+ * run may hold ({@link RECORDED_RUN_LIMITS}: events, characters and objects of the manifest) or
+ * beyond what the backend reads in one request body ({@link REQUEST_BODY_LIMITS}) it refuses with an
+ * `InputError` naming the limit, sending nothing; the run stays open for `fail`. The characters of
+ * event messages are the backend's to count (413), once their secrets are removed.
  * @public
  */
 export interface RecordedRun {
@@ -467,6 +469,11 @@ export class KubechartRunsClient implements KubechartRunsService {
     request: RecordRunRequest,
     { credentials }: { credentials: BackstageCredentials },
   ): Promise<RecordedRun> {
+    assertBodyWithinLimits(
+      request,
+      'The request to record a run',
+      'Nothing was sent',
+    );
     const { id } = await this.request<{ id: string }>(
       'POST',
       '/runs/record',
@@ -485,12 +492,30 @@ export class KubechartRunsClient implements KubechartRunsService {
             held + events.length
           }, more than the ${maxEvents} a recorded run may store (RECORDED_RUN_LIMITS.maxEvents). Nothing was sent`,
         );
-      await this.request<void>('POST', `${path}/events`, credentials, {
-        events,
-      });
+      const body = { events };
+      assertBodyWithinLimits(
+        body,
+        `The events of recorded run ${id}`,
+        'Nothing was sent',
+      );
+      await this.request<void>('POST', `${path}/events`, credentials, body);
       held += events.length;
     };
     const finish = async (body: FinishRunRequest) => {
+      const nothingSent = 'Nothing was sent; the run is still open';
+      const { maxManifestCharacters } = RECORDED_RUN_LIMITS;
+      if (
+        body.manifest !== undefined &&
+        body.manifest.length > maxManifestCharacters
+      )
+        throw new InputError(
+          `The manifest of recorded run ${id} holds ${body.manifest.length} characters; a recorded run may report at most ${maxManifestCharacters} (RECORDED_RUN_LIMITS.maxManifestCharacters). ${nothingSent}`,
+        );
+      assertBodyWithinLimits(
+        body,
+        `The finish of recorded run ${id}`,
+        nothingSent,
+      );
       if (body.manifest !== undefined) {
         const max = RECORDED_RUN_LIMITS.maxManifestObjects;
         try {
@@ -499,7 +524,7 @@ export class KubechartRunsClient implements KubechartRunsService {
         } catch (e) {
           if (e instanceof InputLimitError && e.limit === 'maxObjects')
             throw new InputError(
-              `The manifest of recorded run ${id} holds more than ${max} objects (each item of a List counted); a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestObjects). Nothing was sent; the run is still open`,
+              `The manifest of recorded run ${id} holds more than ${max} objects (each item of a List counted); a recorded run may report at most ${max} (RECORDED_RUN_LIMITS.maxManifestObjects). ${nothingSent}`,
             );
         }
       }
@@ -520,6 +545,32 @@ export class KubechartRunsClient implements KubechartRunsService {
       succeed: result => finish({ status: 'succeeded', ...result }),
       fail: reason => finish({ status: 'failed', failureReason: reason }),
     };
+  }
+}
+
+/**
+ * Checks a request body the way the kubechart backend reads it ({@link REQUEST_BODY_LIMITS}: bytes
+ * as UTF-8, nesting and values of its JSON text), so that what the backend would refuse is refused
+ * before it is sent: an `InputError` naming `what`, the bound and `after`.
+ */
+function assertBodyWithinLimits(body: unknown, what: string, after: string) {
+  const bound = 'the most the kubechart backend reads in one request body';
+  try {
+    assertJsonTextWithinLimits(JSON.stringify(body), {
+      what,
+      limits: REQUEST_BODY_LIMITS,
+    });
+  } catch (e) {
+    if (!(e instanceof InputLimitError)) throw e;
+    const { maxBytes, maxDepth, maxNodes } = REQUEST_BODY_LIMITS;
+    const detail = {
+      maxBytes: `is larger than ${maxBytes} bytes`,
+      maxDepth: `nests deeper than ${maxDepth} levels`,
+      maxNodes: `holds more than ${maxNodes} values`,
+    }[e.limit as 'maxBytes' | 'maxDepth' | 'maxNodes'];
+    throw new InputError(
+      `${what} ${detail} as JSON, ${bound} (REQUEST_BODY_LIMITS.${e.limit}). ${after}`,
+    );
   }
 }
 

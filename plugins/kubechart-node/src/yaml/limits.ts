@@ -17,11 +17,13 @@ export type InputLimits = {
   /** Most nodes (mappings, sequences and scalars) in one stream, counted after aliases are expanded. */
   maxNodes: number;
   /**
-   * Most objects a manifest stream makes, as `parseManifests` reads them: a document each, empty
-   * ones aside, each item of a List (a `…List` kind with one `items` array) instead of the List. Any
-   * other document counts once, `items` or not: helm would create the items of any document with
-   * one, and the policy refuses such a document (`valid-object`). Each document is counted once it
-   * is read, so the documents after the one over the limit are never read. No limit when unset.
+   * Most objects a manifest stream makes, as helm creates them: a document each, empty ones aside,
+   * each item of a List (a `…List` kind with one `items` array) instead of the List. Any other
+   * document with an `items` list (however spelt) counts as its entries, at least one: helm creates
+   * the items of any document with one, whatever its kind (the policy refuses such a document,
+   * `valid-object`); any other counts once. The entries of a document's `items` are counted as they
+   * are read and each document once it is read, so nothing after the object over the limit is read:
+   * a List of 100,000 items is refused at its item over the limit. No limit when unset.
    */
   maxObjects?: number;
 };

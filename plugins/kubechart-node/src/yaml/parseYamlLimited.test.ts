@@ -1,6 +1,7 @@
 import { InputError } from '@backstage/errors';
+import yaml from 'js-yaml';
 import { assertWithinLimits, parseJsonLimited, parseYamlLimited } from '.';
-import { isList } from '../policy/validity';
+import { isItemsKey, isList } from '../policy/validity';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
 const ALIAS_BOMB = [
@@ -21,6 +22,45 @@ const refusal = (fn: () => unknown) => {
     return { error: e as Error, ms: Date.now() - started };
   }
   throw new Error('expected a refusal');
+};
+
+/**
+ * Runs `fn` and counts the nodes js-yaml starts to read meanwhile (whatever listener the code under
+ * test gives it): the work a refusal cost, counted instead of timed.
+ */
+function nodesReadBy(fn: () => unknown): { nodes: number; error?: Error } {
+  const loadAll = yaml.loadAll;
+  let nodes = 0;
+  const spy = jest
+    .spyOn(yaml, 'loadAll')
+    .mockImplementation((text: string, iterator?: any, options?: any) =>
+      loadAll(text, iterator, {
+        ...options,
+        listener(event: 'open' | 'close', state: unknown) {
+          if (event === 'open') nodes++;
+          options?.listener?.(event, state);
+        },
+      } as yaml.LoadOptions),
+    );
+  try {
+    fn();
+    return { nodes };
+  } catch (e) {
+    return { nodes, error: e as Error };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** What helm creates of a document: the items of a List, of any other document its `items` entries (at least one). */
+const objectsOf = (doc: unknown) => {
+  if (doc === null || doc === undefined) return 0;
+  if (isList(doc)) return doc.items.length;
+  if (typeof doc !== 'object' || Array.isArray(doc)) return 1;
+  let entries = 0;
+  for (const [key, value] of Object.entries(doc))
+    if (isItemsKey(key) && Array.isArray(value)) entries += value.length;
+  return Math.max(1, entries);
 };
 
 describe('parseYamlLimited', () => {
@@ -154,7 +194,7 @@ describe('parseYamlLimited', () => {
     ).toEqual([{ kind: 'List', items: expect.any(Array) }]);
   });
 
-  it('counts a document as the objects it makes: the entries of a List, one for any other document', () => {
+  it('counts a document as the objects helm makes of it: the entries of a List or of any other document with items, else one', () => {
     const count = (text: string, maxObjects: number) => {
       try {
         return parseYamlLimited(text, { limits: { maxObjects } }).length;
@@ -170,18 +210,34 @@ describe('parseYamlLimited', () => {
     expect(count(`kind: List\nitems: [${pairs.join(', ')}]\n`, 599)).toBe(
       'refused',
     );
-    // Any other document with items is one object (the policy refuses it), however it is written.
+    // Any other document with items is as many objects as its entries (helm creates them; the
+    // policy refuses such a document), however it is written, and at least one.
     const thousandAndOne = Array.from({ length: 1001 }, (_, i) => `- c${i}`);
     for (const head of ['', '--- !!map\n', '--- # a Thing\n']) {
-      for (const key of ['items:', 'items: # - not an entry']) {
+      for (const key of ['items:', 'items: # - not an entry', 'Items:']) {
         expect(
           count(
             `${head}kind: Thing\n${key}\n${thousandAndOne.join('\n')}\n`,
             1000,
           ),
+        ).toBe('refused');
+        expect(
+          count(
+            `${head}kind: Thing\n${key}\n${thousandAndOne
+              .slice(1)
+              .join('\n')}\n`,
+            1000,
+          ),
         ).toBe(1);
       }
     }
+    expect(count('kind: Thing\nitems: []\n', 0)).toBe('refused');
+    expect(count('kind: Thing\nitems: [a]\nITEMS: [b, c]\n', 2)).toBe(
+      'refused',
+    );
+    expect(count('kind: Thing\nitems: [a]\nITEMS: [b, c]\n', 3)).toBe(1);
+    // A List with a second spelling of items is no List: both count.
+    expect(count('kind: List\nitems: [a, b]\nItems: [c]\n', 2)).toBe('refused');
     // and a List is a List however it is written
     for (const head of ['', '--- !!map\n']) {
       for (const key of ['items:', 'items: # - not an entry']) {
@@ -215,6 +271,8 @@ describe('parseYamlLimited', () => {
       'plain',
       '- nested',
       '!!str tagged',
+      '# - not [an] entry, {',
+      '&e anchored',
     ];
     const blockItems = (n: number) =>
       Array.from({ length: n }, () => {
@@ -225,8 +283,17 @@ describe('parseYamlLimited', () => {
       }).join('\n');
     const flowItems = (n: number) =>
       `[${Array.from({ length: n }, () =>
-        pick(['a: 1', 'name: c', '{x: 1}', 'x', '[1]', '"s"']),
-      ).join(', ')}]`;
+        pick([
+          'a: 1',
+          'name: c',
+          '{x: 1}',
+          'x',
+          '[1]',
+          '"s"',
+          '? k : v',
+          '"q":1',
+        ]),
+      ).join(pick([', ', ',', ' , ', ', # - [,\n  ']))}]`;
     const document = () => {
       const n = Math.floor(random() * 7);
       const kind = pick([
@@ -247,6 +314,11 @@ describe('parseYamlLimited', () => {
         `${comment}\n  ${flowItems(n)}`,
         ' {a: 1, b: 2}',
         ' []',
+        ` !!seq\n${blockItems(n)}`,
+        `\n${flowItems(n)}: x`,
+        `\n  ${flowItems(n)}: x`,
+        `\n  &anchor ${flowItems(n)}`,
+        ` *anchor`,
       ]);
       const items = `${itemsKey}:${value}`;
       const other = pick([
@@ -267,12 +339,23 @@ describe('parseYamlLimited', () => {
         `${head}{"kind": "List", "items": ${JSON.stringify(
           Array(n).fill({}),
         )}}`,
+        // Not a mapping, or items written other ways.
+        `${head}[${itemsKey}: ${flowItems(n)}]`,
+        `${head}- ${itemsKey}\n- ${flowItems(n)}`,
+        `${head}{${kind || 'a: 1'}, ${itemsKey}: ${flowItems(n)}}`,
+        `${head}{${itemsKey}, ${flowItems(n)}: x}`,
+        `${head}{${kind || 'a: 1'}, ${itemsKey}: ${flowItems(n)}}: x`,
+        `${head}!!map {${kind || 'a: 1'}, ${itemsKey}: ${flowItems(n)}}`,
+        `${head}${JSON.stringify(
+          { kind: 'List', [itemsKey]: Array(n).fill({ a: 1 }) },
+          null,
+          pick([0, 1, '\t']),
+        )}`,
+        `${head}? ${itemsKey}\n: ${flowItems(n)}\n${kind}`,
+        `${head}? ${itemsKey}\n? ${flowItems(n)}\n${kind}`,
+        `${head}? [${itemsKey}]\n: ${flowItems(n)}\n${kind}`,
+        `${head}base: &anchor ${flowItems(n)}\n${kind}\n${itemsKey}: *anchor`,
       ]);
-    };
-    /** What helm creates of a document, as parseManifests unpacks it. */
-    const objectsOf = (doc: unknown) => {
-      if (doc === null || doc === undefined) return 0;
-      return isList(doc) ? doc.items.length : 1;
     };
     let refusedCount = 0;
     let checked = 0;
@@ -311,6 +394,135 @@ describe('parseYamlLimited', () => {
     expect(checked).toBeGreaterThan(1000);
     expect(refusedCount).toBeGreaterThan(200);
     expect(checked - refusedCount).toBeGreaterThan(200);
+  });
+
+  describe('refuses a document over maxObjects as its items are read, not once the whole document is', () => {
+    const max = 5000;
+    const item = (i: number) =>
+      `{apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`;
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const block = (n: number) => range(n).map(i => `- ${item(i)}`);
+    const configMaps = (n: number) =>
+      range(n).map(i => ({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `c${i}` },
+      }));
+    /** Each writes a stream of `n` objects. */
+    const forms: Record<string, (n: number) => string> = {
+      'a List, its kind first': n =>
+        ['apiVersion: v1', 'kind: List', 'items:', ...block(n)].join('\n'),
+      'a List, its kind last': n =>
+        ['items:', ...block(n), 'kind: List'].join('\n'),
+      'a List of block mappings': n =>
+        [
+          'kind: List',
+          'items:',
+          ...range(n).map(
+            i =>
+              `- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c${i}`,
+          ),
+        ].join('\n'),
+      'a List with comments and empty items between its items': n =>
+        [
+          'kind: List',
+          'items: # - [not, an, item]',
+          ...range(n).map(i =>
+            i % 2 ? `- ${item(i)} # - { ,` : '-   # - [ ]\n# - not an item',
+          ),
+        ].join('\n'),
+      'a List as kubectl writes JSON': n =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: configMaps(n),
+        }),
+      'a List as indented JSON': n =>
+        JSON.stringify(
+          { apiVersion: 'v1', kind: 'List', items: configMaps(n) },
+          null,
+          2,
+        ),
+      'a List in flow style, tagged and anchored, its items pairs': n =>
+        `kind: List\nitems: !!seq &all [${range(n)
+          .map(i => `name: c${i}`)
+          .join(', ')}]`,
+      'a List whose items are a flow sequence on the line after the key': n =>
+        `kind: List\nitems:\n  [${range(n).map(item).join(', ')}]`,
+      'a List whose items key is written as an explicit key': n =>
+        ['kind: List', '? items', ':', ...block(n)].join('\n'),
+      'any other document with items (helm creates them)': n =>
+        ['kind: ConfigMap', 'metadata: {name: x}', 'Items:', ...block(n)].join(
+          '\n',
+        ),
+      'a List after a document of 4,000 objects': n =>
+        [
+          'kind: List',
+          'items:',
+          ...block(4000),
+          '---',
+          'kind: List',
+          'items:',
+          ...block(n - 4000),
+        ].join('\n'),
+    };
+
+    it.each(Object.entries(forms))(
+      '%s, of 100,000 items, having read no more than the limit allows',
+      (_, form) => {
+        // (Some forms of 100,000 items are larger than the default maxBytes: only objects count here.)
+        const limits = { maxObjects: max, maxBytes: 64 * 1024 * 1024 };
+        const allowed = nodesReadBy(() =>
+          parseYamlLimited(form(max), { limits }),
+        );
+        expect(allowed.error).toBeUndefined();
+        const refused = nodesReadBy(() =>
+          parseYamlLimited(form(100_000), { what: 'Manifests', limits }),
+        );
+        expect(refused.error).toBeInstanceOf(InputError);
+        expect(refused.error).toMatchObject({
+          limit: 'maxObjects',
+          message: `Manifests refused: more than ${max} objects (each item of a List counted); the limit maxObjects is ${max}`,
+        });
+        // Refused as the item over the limit starts: nothing of it, or after it, is read.
+        expect(refused.nodes).toBeLessThanOrEqual(allowed.nodes + 1);
+      },
+    );
+
+    it('refuses a List whose items are nested too deep or hold an alias bomb, having read only its text', () => {
+      const limits = { maxObjects: max };
+      const deep = nodesReadBy(() =>
+        parseYamlLimited(`kind: List\nitems:\n- ${'['.repeat(1_000_000)}`, {
+          limits,
+        }),
+      );
+      expect(deep.error?.message).toContain('the limit maxDepth is 100');
+      expect(deep.nodes).toBeLessThanOrEqual(110);
+      // Nine items, each the billion laughs: the text is read once, its expansion never built.
+      const bomb = nodesReadBy(() =>
+        parseYamlLimited(
+          `${ALIAS_BOMB}\nkind: List\nitems: [${Array(9)
+            .fill('*i')
+            .join(', ')}]`,
+          { limits },
+        ),
+      );
+      expect(bomb.error?.message).toMatch(
+        /the limit (maxNodes is 1000000|maxAliases is 100)$/,
+      );
+      expect(bomb.nodes).toBeLessThan(200);
+      // and the aliases to a long list are its entries, counted once read
+      const aliased = nodesReadBy(() =>
+        parseYamlLimited(
+          `kind: List\nall: &all [${range(max + 1)
+            .map(i => `c${i}`)
+            .join(', ')}]\nitems: *all\nafter: [${'['.repeat(1_000)}`,
+          { limits },
+        ),
+      );
+      expect(aliased.error).toMatchObject({ limit: 'maxObjects' });
+      expect(aliased.nodes).toBeLessThan(max + 20);
+    });
   });
 
   it('refuses oversized text and reports syntax errors without echoing the input', () => {

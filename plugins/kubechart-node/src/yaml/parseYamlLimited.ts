@@ -2,7 +2,7 @@ import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { describeYamlError } from './yamlErrors';
 import { HELM_YAML_SCHEMA, findMergeKey } from './helmYamlSchema';
-import { isList } from '../policy/validity';
+import { isItemsKey, isList } from '../policy/validity';
 import {
   DEFAULT_INPUT_LIMITS,
   InputLimitError,
@@ -31,31 +31,329 @@ export function countDocumentMarkers(text: string): number {
   return n;
 }
 
-/** The objects helm creates from one document: none of an empty one, each item of a List. */
+/**
+ * The objects helm creates from one document: none of an empty one, each item of a List, and as many
+ * as the entries of its `items` (however spelt) of any other document with an `items` list, at least
+ * one: client-go reads any document with an `items` field as a list, whatever its kind (the policy
+ * refuses such a document, `valid-object`, and `parseManifests` keeps it whole for it to).
+ */
 function objectsOf(doc: unknown): number {
   if (doc === null || doc === undefined) return 0;
-  return isList(doc) ? doc.items.length : 1;
+  if (isList(doc)) return doc.items.length;
+  if (typeof doc !== 'object' || Array.isArray(doc)) return 1;
+  let entries = 0;
+  for (const key of Object.keys(doc)) {
+    const value = (doc as Record<string, unknown>)[key];
+    if (isItemsKey(key) && Array.isArray(value)) entries += value.length;
+  }
+  return Math.max(1, entries);
 }
 
 /** Thrown out of js-yaml by {@link objectCounter} once the stream holds more objects than allowed. */
 class TooManyObjects extends Error {}
 
+const isSpaceOrBreak = (c: number) =>
+  c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const FLOW_INDICATORS = ',[]{}';
+const INDICATORS = '-[{,:?';
+
 /**
- * A js-yaml listener counting the objects of a stream as it is read (see `InputLimits.maxObjects`):
- * each document is counted once read, as {@link objectsOf} counts it (its kind and every key known),
- * and the first document over `max` throws {@link TooManyObjects}, so the documents after it are
- * never read. js-yaml reads the node of a document at depth 1.
+ * The indicators in `input[from, to)`, a stretch js-yaml read between two nodes: `-` `[` `{` `,` `:`
+ * `?` as they are, `p` for each node property (a tag or an anchor); spaces, line breaks and comments
+ * are skipped. Undefined when the stretch holds anything else, so nothing is concluded from it.
+ * Linear in the stretch; every stretch is read once.
+ */
+function indicatorsBetween(
+  input: string,
+  from: number,
+  to: number,
+): string | undefined {
+  let out = '';
+  let i = from;
+  while (i < to) {
+    const c = input.charCodeAt(i);
+    if (isSpaceOrBreak(c)) {
+      i++;
+    } else if (c === 0x23 /* # */) {
+      while (i < to && input[i] !== '\n' && input[i] !== '\r') i++;
+    } else if (c === 0x21 /* ! */ || c === 0x26 /* & */) {
+      // A tag ends at a space (a verbatim `!<…>` at its `>`), an anchor also at a flow indicator.
+      const verbatim = c === 0x21 && input[i + 1] === '<';
+      i++;
+      while (
+        i < to &&
+        (verbatim
+          ? input[i - 1] !== '>'
+          : !isSpaceOrBreak(input.charCodeAt(i)) &&
+            (c === 0x21 || !FLOW_INDICATORS.includes(input[i])))
+      )
+        i++;
+      out += 'p';
+    } else if (INDICATORS.includes(input[i])) {
+      out += input[i++];
+    } else {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** Whether a node js-yaml read is, as a mapping's key, one of the spellings of `items` helm takes. */
+const isItemsKeyNode = (node: unknown) =>
+  typeof node === 'string'
+    ? node.length <= 16 && isItemsKey(node)
+    : // js-yaml writes a key that is a list of one string as that string
+      Array.isArray(node) &&
+      node.length === 1 &&
+      typeof node[0] === 'string' &&
+      isItemsKey(node[0]);
+
+/** What js-yaml hands a listener (its typings do not declare it). */
+type LoaderState = {
+  input: string;
+  position: number;
+  line: number;
+  depth: number;
+  result: unknown;
+};
+
+/**
+ * How a node is written, as the text between its start and its first child says: a block sequence
+ * (`-`), a flow sequence (`[`) or mapping (`{`), a block mapping of explicit keys (`?`); `first` when
+ * nothing but properties comes before the child, which is then the first key of a block mapping, or
+ * the node's content when js-yaml read it so (a flow collection at the start of a document or on the
+ * line after a key is read as a block mapping's first key, and kept as the content when no `:` follows).
+ */
+type Shape =
+  | 'block-seq'
+  | 'flow-seq'
+  | 'flow-map'
+  | 'block-map'
+  | 'first'
+  | 'other';
+
+function shapeOf(between: string | undefined): Shape {
+  if (between === undefined) return 'other';
+  const opening = between.replace(/^p*/, '');
+  if (opening === '') return 'first';
+  if (/^-+$/.test(opening)) return 'block-seq';
+  if (/^\[\??$/.test(opening)) return 'flow-seq';
+  if (/^\{\??$/.test(opening)) return 'flow-map';
+  if (opening === '?') return 'block-map';
+  return 'other';
+}
+
+/**
+ * The longest implicit key helm's YAML reader reads (go-yaml, as the YAML spec says: one line, at
+ * most 1024 characters); js-yaml reads longer ones.
+ */
+const MAX_IMPLICIT_KEY = 1024;
+
+/** A node {@link objectCounter} follows: what it is to the count. */
+type Frame = {
+  /**
+   * `document`; `content?`, the first child of a document written `first`; `map`, the mapping of a
+   * document; `items`, the value of its `items` key; `list?`, the first child of one written
+   * `first`; `list`, the `items` list whose entries are counted.
+   */
+  role?: 'document' | 'content?' | 'map' | 'items' | 'list?' | 'list';
+  depth: number;
+  at: number;
+  line: number;
+  shape?: Shape;
+  /** Of a list: its entries read, and where the last ended (before the first: where it starts). */
+  entries: number;
+  after: number;
+  /** Of a map: its last child, where it ended, and whether it spells `items` (as a key). */
+  last?: Frame;
+  lastEnd: number;
+  lastIsItems: boolean;
+  /** Where it ended, once it did. */
+  end?: number;
+};
+
+/**
+ * A js-yaml listener counting the objects of a stream as it is read (see `InputLimits.maxObjects`),
+ * throwing {@link TooManyObjects} once they are more than `max`, so nothing after the object over
+ * the limit is read: each document is counted once read, as {@link objectsOf} counts it, and the
+ * entries of the `items` list of a document that is a mapping as they are read, whatever its kind:
+ * a List of 100,000 items is refused at the item over the limit, not once all of them are built.
+ *
+ * The listener sees nodes and their depth, not what holds them; that is read off the text js-yaml
+ * read between two nodes ({@link indicatorsBetween}, {@link shapeOf}): the document is a mapping (or
+ * holds one as its content), a node is the value of the key before it when a `:` alone is between
+ * them, the value is a sequence, and each of its entries starts after a `-` (an empty entry's too),
+ * after the `[` or a `,` (a pair's value, after its `:`, being none). An entry is counted only when
+ * the text says so, and the list's exact length is taken when it closes, so no stream is refused that
+ * the count of its documents would not refuse, with one exception: a flow collection that js-yaml may
+ * yet read as a block mapping's first key (`{…}: x`, or `[…]: x` on the line after `items:`) counts
+ * only once it is known to be content (it spans lines, or it closes and no `:` follows), or once it
+ * is longer than a key helm reads ({@link MAX_IMPLICIT_KEY}): such a key holding more items than
+ * allowed is refused for them.
  */
 function objectCounter(max: number) {
-  let read = 0;
-  return (
-    event: 'open' | 'close',
-    state: { depth: number; result: unknown },
-  ) => {
-    if (event === 'close' && state.depth === 1) {
+  let read = 0; // objects of the documents read
+  const frames: Array<Frame | undefined> = [];
+  // Of the document being read: entries of its items lists read whole…
+  let counted = 0;
+  // …and of those within a candidate (a flow collection that may be a key), until it is known.
+  let pending = 0;
+  let list: Frame | undefined; // the items list being read
+  let candidate: Frame | undefined;
+
+  const frame = (role: Frame['role'], state: LoaderState): Frame => ({
+    role,
+    depth: state.depth,
+    at: state.position,
+    line: state.line,
+    entries: 0,
+    after: state.position,
+    lastEnd: state.position,
+    lastIsItems: false,
+  });
+  /** The candidate is content: what was counted within it counts. */
+  const keep = () => {
+    counted += pending;
+    pending = 0;
+    candidate = undefined;
+  };
+  /** The candidate was a key: nothing within it counts. */
+  const drop = () => {
+    pending = 0;
+    if (list && candidate && list.depth >= candidate.depth) list = undefined;
+    candidate = undefined;
+  };
+  const check = (state: LoaderState) => {
+    if (read + counted + pending + (list?.entries ?? 0) <= max) return;
+    if (
+      candidate &&
+      state.line === candidate.line &&
+      state.position - candidate.at <= MAX_IMPLICIT_KEY
+    )
+      return; // it may yet be a key: known once it spans lines, ends or grows too long
+    throw new TooManyObjects();
+  };
+  const colonBetween = (input: string, from: number, to: number) =>
+    indicatorsBetween(input, from, to) === ':';
+
+  /** The first child of `parent` opens: how `parent` is written tells what they are. */
+  const firstChild = (parent: Frame, child: Frame, input: string) => {
+    const between = indicatorsBetween(input, parent.at, child.at);
+    const shape = shapeOf(between);
+    parent.shape = shape;
+    if (parent.role === 'document') {
+      // A mapping, unless a first child is its content (then the child may be the mapping).
+      parent.role =
+        shape === 'first' || shape === 'block-map' || shape === 'flow-map'
+          ? 'map'
+          : undefined;
+      if (shape === 'first') child.role = 'content?';
+    } else if (parent.role === 'content?') {
+      parent.role = shape === 'flow-map' ? 'map' : undefined;
+      if (parent.role) candidate = parent;
+    } else if (parent.role === 'items') {
+      if (shape === 'block-seq' || shape === 'flow-seq') {
+        parent.role = 'list';
+        list = parent;
+      } else if (shape === 'first') child.role = 'list?';
+    } else if (parent.role === 'list?') {
+      parent.role = shape === 'flow-seq' ? 'list' : undefined;
+      if (parent.role) list = candidate = parent;
+    }
+    if (parent.role === 'list')
+      parent.entries +=
+        shape === 'block-seq' ? between!.replace(/^p*/, '').length : 1;
+  };
+
+  return (event: 'open' | 'close', state: LoaderState) => {
+    const { depth, input } = state;
+    if (depth > 4) return;
+    const parent = frames[depth - 1];
+    if (event === 'open') {
+      frames[depth] = undefined;
+      if (depth === 1) {
+        counted = pending = 0;
+        list = candidate = undefined;
+        frames[1] = frame('document', state);
+        return;
+      }
+      if (!parent?.role) return;
+      // A node after a candidate that ended: it was a key when a `:` is between them.
+      if (
+        candidate?.end !== undefined &&
+        frames[candidate.depth - 1] === parent
+      ) {
+        if (colonBetween(input, candidate.end, state.position)) {
+          // a mapping's first key: an items value holding it is no list
+          if (candidate.role === 'list') parent.role = undefined;
+          drop();
+        } else keep();
+        check(state);
+        if (!parent.role) return;
+      }
+      if (parent.role === 'list') {
+        const between = indicatorsBetween(input, parent.after, state.position);
+        if (parent.shape === 'block-seq')
+          // every node at this depth is an entry, and the `-` of empty ones before it are too
+          parent.entries +=
+            between && /^-+$/.test(between) ? between.length : 1;
+        else if (between !== undefined && /^,\??$/.test(between))
+          parent.entries++;
+        check(state);
+        return;
+      }
+      // Past its first child, only a mapping's children tell anything.
+      if (parent.shape !== undefined && parent.role !== 'map') return;
+      const child = frame(undefined, state);
+      frames[depth] = child;
+      if (parent.shape === undefined) firstChild(parent, child, input);
+      if (parent.role === 'map') {
+        if (
+          parent.lastIsItems &&
+          parent.last !== undefined &&
+          colonBetween(input, parent.lastEnd, state.position)
+        )
+          child.role = 'items';
+        parent.lastIsItems = false;
+      }
+      check(state);
+      return;
+    }
+    // close
+    const self = frames[depth];
+    frames[depth] = undefined;
+    if (parent?.role === 'list') {
+      parent.after = state.position; // an entry (none has a role)
+      return;
+    }
+    if (self) self.end = state.position;
+    if (
+      self?.role === 'list' ||
+      // read whole, as an alias is (a list written `first` is its child's)
+      (self?.role === 'items' && self.shape !== 'first')
+    ) {
+      // its exact length, empty entries after the last node included
+      const length = Array.isArray(state.result)
+        ? state.result.length
+        : self.entries;
+      if (candidate) pending += length;
+      else counted += length;
+      if (self === list) list = undefined;
+    }
+    if (parent?.role === 'map' && self) {
+      parent.last = self;
+      parent.lastEnd = state.position;
+      parent.lastIsItems = isItemsKeyNode(state.result);
+    }
+    // A candidate that ended with its parent, nothing after it: it was the content.
+    if (candidate && self && candidate.depth === depth + 1) keep();
+    if (depth === 1) {
+      counted = pending = 0;
       read += objectsOf(state.result);
       if (read > max) throw new TooManyObjects();
+      return;
     }
+    check(state);
   };
 }
 

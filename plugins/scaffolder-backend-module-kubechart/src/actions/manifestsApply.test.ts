@@ -1,5 +1,6 @@
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { createMockDirectory } from '@backstage/backend-test-utils';
+import { MAX_POLICY_OBJECTS } from '@kubechart/plugin-kubechart-node';
 import { FakeKubechartRuns } from '../testing/FakeKubechartRuns';
 import { createManifestsApplyAction } from './manifestsApply';
 
@@ -44,6 +45,43 @@ describe('kubechart:manifests:apply', () => {
       createManifestsApplyAction({ runs, links }).handler(ctx),
     ).rejects.toThrow(/outside/i);
     expect(runs.created).toHaveLength(0);
+  });
+
+  it(`refuses, before sending them, manifests of more than the ${MAX_POLICY_OBJECTS} objects a run applies, as the backend words it`, async () => {
+    const list = (n: number) =>
+      [
+        'apiVersion: v1',
+        'kind: List',
+        'items:',
+        ...Array.from(
+          { length: n },
+          (_, i) =>
+            `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`,
+        ),
+      ].join('\n');
+    const runs = new FakeKubechartRuns();
+    const action = createManifestsApplyAction({ runs, links });
+    const input = { cluster: 'kube-sim', namespace: 'shop' };
+    for (const isDryRun of [false, true]) {
+      const ctx = {
+        ...createMockActionContext({
+          input: { ...input, manifests: list(MAX_POLICY_OBJECTS + 1) },
+        }),
+        isDryRun,
+      };
+      await expect(action.handler(ctx)).rejects.toThrow(
+        `Manifests refused: more than ${MAX_POLICY_OBJECTS} objects (each item of a List counted); the limit maxObjects is ${MAX_POLICY_OBJECTS}`,
+      );
+    }
+    expect(runs.created).toHaveLength(0);
+    expect(runs.previewed).toHaveLength(0);
+    // As many as a run applies are sent.
+    await action.handler(
+      createMockActionContext({
+        input: { ...input, manifests: list(MAX_POLICY_OBJECTS) },
+      }),
+    );
+    expect(runs.created).toHaveLength(1);
   });
 
   it('needs exactly one of manifests and path', async () => {

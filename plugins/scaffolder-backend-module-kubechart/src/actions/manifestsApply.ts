@@ -2,7 +2,12 @@ import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { readFile } from 'node:fs/promises';
-import type { KubechartRunsService } from '@kubechart/plugin-kubechart-node';
+import {
+  InputLimitError,
+  KubechartRunsService,
+  MAX_POLICY_OBJECTS,
+  parseManifests,
+} from '@kubechart/plugin-kubechart-node';
 import { examples } from './manifestsApply.examples';
 import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
@@ -59,6 +64,14 @@ export function createManifestsApplyAction(options: {
           ));
         if (!manifests.trim()) {
           throw new InputError('There are no manifests to apply');
+        }
+        // The backend judges at most MAX_POLICY_OBJECTS objects of one run, each item of a List
+        // counted, and refuses more with these words: refused here before anything is sent. What
+        // cannot be read is the backend's to refuse.
+        try {
+          parseManifests(manifests, { maxObjects: MAX_POLICY_OBJECTS });
+        } catch (e) {
+          if (e instanceof InputLimitError) throw e;
         }
         const request = {
           kind: 'manifests' as const,
