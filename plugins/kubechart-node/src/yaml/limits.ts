@@ -23,7 +23,11 @@ export type InputLimits = {
    * the items of any document with one, whatever its kind (the policy refuses such a document,
    * `valid-object`); any other counts once. The entries of a document's `items` are counted as they
    * are read and each document once it is read, so nothing after the object over the limit is read:
-   * a List of 100,000 items is refused at its item over the limit. No limit when unset.
+   * a List of 100,000 items is refused at its item over the limit. Two forms are counted only when
+   * their list ends (their text is read whole, bounded by `maxNodes` and the stream's size as any
+   * document's is): entries with no value at all (a line `-` alone, which builds no node to count
+   * by), and an `items` that is an alias (`items: *all`), whose objects were built where the anchor
+   * stands. No limit when unset.
    */
   maxObjects?: number;
 };
