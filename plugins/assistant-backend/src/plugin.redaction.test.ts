@@ -511,4 +511,111 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
     expect(everything).not.toContain(EXEC_VALUE);
     expect(everything).toContain('DB_PASSWORD=***');
   });
+
+  /** Everything the browser and the audit trail got about a question, and its runs. */
+  async function seen(asked: request.Response, ran?: request.Response) {
+    const conversation = await request(backend.server)
+      .get(`/api/kube-assistant/conversations/${asked.body.conversationId}`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(conversation.status).toBe(200);
+    return JSON.stringify([
+      asked.body,
+      ran?.body,
+      conversation.body,
+      audit.map(a => [
+        a.options.meta,
+        a.success.mock.calls.map(([o]) => o?.meta),
+        a.fail.mock.calls.map(([o]) => o?.meta),
+      ]),
+    ]);
+  }
+
+  it('shows a field named like a Secret reference in a ConfigMap as hidden, in the answer, its explanation and the trail', async () => {
+    // Shaped as an object's name, but a value: only a pod spec's references name Secrets.
+    const VALUE = 'Pa55-ref-shaped-10';
+    audit.length = 0;
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: {
+        plan: {
+          verb: 'patch',
+          resource: 'configmaps',
+          name: 'billing-settings',
+          namespace: 'shop',
+          patch: JSON.stringify({ data: { secretName: VALUE } }),
+        },
+        explanation: `Sets secretName to ${VALUE}.`,
+        safety: 'safe',
+      },
+    };
+    const asked = await post('ask', {
+      question: 'set secretName in billing-settings',
+    });
+    expect(asked.status).toBe(200);
+    expect(asked.body.plan.patch).toBe('{"data":{"secretName":"***"}}');
+    expect(asked.body.explanation).toBe('Sets secretName to ***.');
+    const ran = await post('execute', {
+      messageId: asked.body.messageId,
+      confirm: true,
+      typedConfirmation: 'billing-settings',
+      confirmationToken: asked.body.requirements.confirmationToken,
+    });
+    expect([ran.status, ran.body.error?.message]).toEqual([200, undefined]);
+    expect(await seen(asked, ran)).not.toContain(VALUE);
+    // What ran is the real plan.
+    const kc = new KubeConfig();
+    kc.loadFromString(sim.kubeconfig);
+    const configMap = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ name: 'billing-settings', namespace: 'shop' });
+    expect(configMap.data?.secretName).toBe(VALUE);
+  });
+
+  it('refuses a patch that sets a key twice when it is planned, showing and recording it as it would be sent', async () => {
+    const VALUE = 'Pa55-first-of-two-11';
+    const patch =
+      `{"spec":{"template":{"spec":{"containers":[{"name":"api","env":[{"name":"DB_PASSWORD","value":"${VALUE}"}]}]}}},` +
+      '"spec":{"template":{"spec":{"volumes":[{"name":"t","secret":{"secretName":"billing-db"}}]}}}}';
+    audit.length = 0;
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: {
+        plan: {
+          verb: 'patch',
+          resource: 'deployments',
+          name: 'billing-api',
+          namespace: 'shop',
+          patch,
+        },
+        explanation: `Sets DB_PASSWORD to ${VALUE} and mounts billing-db.`,
+        safety: 'safe',
+      },
+    };
+    const asked = await post('ask', {
+      question: 'mount billing-db in billing-api',
+    });
+    expect(asked.status).toBe(400);
+    expect(asked.body.error.message).toBe(
+      'This plan cannot run as shown: the patch sets "spec" twice (at the top level): JSON keeps only the last, so what would be sent is not what the patch shows. Write each key once.',
+    );
+    const everything = JSON.stringify([
+      asked.body,
+      audit.map(a => [
+        a.options.meta,
+        a.success.mock.calls.map(([o]) => o?.meta),
+        a.fail.mock.calls.map(([o]) => o?.meta),
+      ]),
+    ]);
+    expect(everything).not.toContain(VALUE);
+    // The trail records the plan as it would have been sent: the Secret it names shown.
+    const [question] = audit;
+    expect(question.fail.mock.calls[0][0].meta).toMatchObject({
+      outcome: 'refused',
+      stage: 'plan',
+      plan: {
+        patch:
+          '{"spec":{"template":{"spec":{"volumes":[{"name":"t","secret":{"secretName":"billing-db"}}]}}}}',
+      },
+    });
+  });
 });

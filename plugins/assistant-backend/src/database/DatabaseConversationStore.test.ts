@@ -286,7 +286,7 @@ describe('DatabaseConversationStore', () => {
           {
             status: 'running',
             summary:
-              'Started; its outcome was not recorded: if it stays so, the backend stopped, or could not record it, while the command ran (the audit trail and the cluster tell what happened).',
+              'Its outcome was not recorded: if it stays so, the backend stopped, or could not save it (the audit trail and the cluster tell what happened).',
           },
           { status: 'succeeded', summary: '3 rows' },
         ]),

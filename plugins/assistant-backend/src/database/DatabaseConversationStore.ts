@@ -62,10 +62,11 @@ type ExecutionRow = {
 
 /**
  * The summary of a run taken and not completed yet: what it says when it stays so (the backend
- * stopped, or could not record the outcome, while the command ran).
+ * stopped, or could not save the outcome). It says nothing of what the outcome was: a run is taken
+ * before its checks, so one refused, or stopped before it was sent, reads so too.
  */
 export const RUN_NOT_RECORDED =
-  'Started; its outcome was not recorded: if it stays so, the backend stopped, or could not record it, while the command ran (the audit trail and the cluster tell what happened).';
+  'Its outcome was not recorded: if it stays so, the backend stopped, or could not save it (the audit trail and the cluster tell what happened).';
 
 /** Message ids in one `whereIn`: far below PostgreSQL's 65,535 bind parameters and SQLite's 32,766. */
 const IDS_PER_QUERY = 500;

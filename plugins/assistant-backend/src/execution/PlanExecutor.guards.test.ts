@@ -470,6 +470,18 @@ describe('PlanExecutor: KubeChart tenant guardrails are never changed', () => {
       },
       /^The assistant does not change Deployment web-app in tenant-acme: after this change, its pods hold Secret deployer-token \(through a secret volume\), a token of KubeChart's deployer/,
     ],
+    [
+      'a patch that gives a workload a Secret that does not exist yet (a token created later would reach its pods unchecked)',
+      {
+        verb: 'patch',
+        resource: 'deployments',
+        name: 'web-app',
+        namespace: 'tenant-acme',
+        patch:
+          '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"example/app:1","env":[{"name":"T","valueFrom":{"secretKeyRef":{"name":"deployer-token-2","key":"token","optional":true}}}]}]}}}}',
+      },
+      /^The assistant does not change Deployment web-app in tenant-acme: after this change, its pods hold Secret deployer-token-2 \(through an env secretKeyRef\): Secret deployer-token-2 does not exist in tenant-acme; create it first \(the assistant checks a Secret before it gives it to pods\)\. Nothing was changed\.$/,
+    ],
   ])('refuses %s, sending no change', async (_, plan, message) => {
     const error = await run(plan).catch(e => e);
     expect(error).toBeInstanceOf(NotAllowedError);

@@ -257,13 +257,12 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
     },
   );
 
-  it("lets a patch mount the team's own Secrets, and one that is not there", async () => {
+  it("lets a patch mount the team's own Secrets", async () => {
     const { readSecret, reads } = cluster();
     const change = podSpecPatch({
       volumes: [
         { name: 'a', secret: { secretName: 'web-token' } },
         { name: 'b', secret: { secretName: 'db' } },
-        { name: 'c', secret: { secretName: 'not-there' } },
       ],
       containers: [
         {
@@ -281,12 +280,63 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
       await refusal('Deployment', deployment(), change, readSecret),
     ).toBeUndefined();
     // Each Secret read once.
-    expect(reads.sort()).toEqual([
-      'shop/db',
-      'shop/not-there',
-      'shop/web-token',
-    ]);
+    expect(reads.sort()).toEqual(['shop/db', 'shop/web-token']);
   });
+
+  it.each<[string, object, string]>([
+    [
+      'an optional env secretKeyRef',
+      podSpecPatch({
+        containers: [
+          {
+            name: 'app',
+            env: [
+              {
+                name: 'T',
+                valueFrom: {
+                  secretKeyRef: {
+                    name: 'shop-deployer-token-2',
+                    key: 'token',
+                    optional: true,
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      }),
+      'an env secretKeyRef',
+    ],
+    [
+      'an optional secret volume',
+      podSpecPatch({
+        volumes: [
+          {
+            name: 't',
+            secret: { secretName: 'shop-deployer-token-2', optional: true },
+          },
+        ],
+      }),
+      'a secret volume',
+    ],
+  ])(
+    'refuses a patch that gives the pods a Secret that does not exist yet, through %s',
+    async (_, change, how) => {
+      // Created later (a token of the deployer, say), it would reach the pods unchecked.
+      const { readSecret, reads } = cluster();
+      const error = await refusal(
+        'Deployment',
+        deployment(),
+        change,
+        readSecret,
+      );
+      expect(error).toBeInstanceOf(NotAllowedError);
+      expect(error!.message).toBe(
+        `The assistant does not change Deployment inventory-service in shop: after this change, its pods hold Secret shop-deployer-token-2 (through ${how}): Secret shop-deployer-token-2 does not exist in shop; create it first (the assistant checks a Secret before it gives it to pods). Nothing was changed.`,
+      );
+      expect(reads).toEqual(['shop/shop-deployer-token-2']);
+    },
+  );
 
   it('reads only the Secrets the change adds: one the pods already hold is not read again', async () => {
     const { readSecret, reads } = cluster();

@@ -224,8 +224,11 @@ export type SecretReader = (
   name: string,
 ) => Promise<KubeObject>;
 
-/** Whether `secret` is a token of the deployer, or why that cannot be told. */
-type TokenVerdict = { token: boolean } | { unreadable: string };
+/** Whether `secret` is a token of the deployer, or why that cannot be told (not there yet, or unread). */
+type TokenVerdict =
+  | { token: boolean }
+  | { missing: true }
+  | { unreadable: string };
 
 function statusOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -271,7 +274,8 @@ function changeGuardReason(
 /**
  * Why the pods of `object` would hold a token of the deployer once `change` is applied: a Secret
  * the change gives them (one the pods already hold is not read again) that is a token of the
- * deployer, or that cannot be read to tell. Each Secret is read once (`verdicts`).
+ * deployer, that does not exist (a Secret created later would reach the pods unchecked), or that
+ * cannot be read to tell. Each Secret is read once (`verdicts`).
  */
 async function tokenGuardReason(
   kind: string,
@@ -293,6 +297,10 @@ async function tokenGuardReason(
       verdicts.set(key, tokenVerdict(namespace, name, deployer, readSecret));
     const verdict = await verdicts.get(key)!;
     const holds = `after this change, its pods hold Secret ${name} (through ${through})`;
+    // One created later (a token of the deployer, say) would reach the pods unchecked.
+    if ('missing' in verdict) {
+      return `${holds}: Secret ${name} does not exist in ${namespace}; create it first (the assistant checks a Secret before it gives it to pods)`;
+    }
     if ('unreadable' in verdict) {
       return `${holds}, which could not be read to tell whether it is a token of KubeChart's deployer (${verdict.unreadable})`;
     }
@@ -303,7 +311,7 @@ async function tokenGuardReason(
   return undefined;
 }
 
-/** Reads Secret `name` of `namespace`: one that is not there is no token (yet). */
+/** Reads Secret `name` of `namespace`: one that is not there cannot be told (it is refused). */
 async function tokenVerdict(
   namespace: string,
   name: string,
@@ -318,7 +326,7 @@ async function tokenVerdict(
     secret = await readSecret(namespace, name);
   } catch (error) {
     const status = statusOf(error);
-    if (status === 404) return { token: false };
+    if (status === 404) return { missing: true };
     return {
       unreadable: status === undefined ? 'the read failed' : `HTTP ${status}`,
     };
@@ -336,8 +344,8 @@ async function tokenVerdict(
  * change (`change`, the merge patch sent; none for a delete): a selector that matches a guardrail
  * beside the team's own objects changes none of them. A change that gives a workload's pods
  * KubeChart's deployer identity is refused too: pods that run as the deployer, or that are given a
- * token Secret of it (read with `readSecret`; a Secret that cannot be read is refused). Says which
- * and why.
+ * token Secret of it (read with `readSecret`; a Secret that does not exist or cannot be read is
+ * refused). Says which and why.
  */
 export async function refuseGuarded(
   kind: string,

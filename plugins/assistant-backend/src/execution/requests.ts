@@ -46,14 +46,35 @@ export function changeBody(plan: Plan, now: Date = new Date()): object {
 }
 
 function patchBody(text: string | undefined): object {
+  const problem = patchProblem(text);
+  if (problem) throw new InputError(problem);
+  return JSON.parse(text!);
+}
+
+/**
+ * Why the text of a patch cannot be sent as it is shown, or undefined when it can: it is not
+ * JSON, not a JSON object, names the object it changes (which comes from the plan), or sets a key
+ * twice in one object (JSON keeps only the last, so the text would show a change that is not
+ * sent).
+ */
+export function patchProblem(text: string | undefined): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text ?? '');
   } catch {
-    throw new InputError('The patch is not valid JSON');
+    return 'The patch is not valid JSON';
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InputError('The patch must be a JSON object');
+    return 'The patch must be a JSON object';
+  }
+  const twice = keySetTwice(text!);
+  if (twice) {
+    const key = JSON.stringify(twice.key);
+    return `The patch sets ${
+      key.length > 100 ? `${key.slice(0, 100)}…` : key
+    } twice (${
+      twice.path ? `at ${twice.path}` : 'at the top level'
+    }): JSON keeps only the last, so what would be sent is not what the patch shows. Write each key once.`;
   }
   const record = body as Record<string, unknown>;
   const named = IDENTITY_FIELDS.filter(k => k in record);
@@ -64,13 +85,66 @@ function patchBody(text: string | undefined): object {
     );
   }
   if (named.length) {
-    throw new InputError(
-      `The patch may not set ${named.join(
-        ', ',
-      )}: which object is changed comes from the plan, not from the body`,
-    );
+    return `The patch may not set ${named.join(
+      ', ',
+    )}: which object is changed comes from the plan, not from the body`;
   }
-  return record;
+  return undefined;
+}
+
+/** A string of JSON text, from its opening quote to its closing one, where it starts. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/y;
+
+/** An object or a list of JSON text being read: the keys it has (an object), where it stands. */
+type Level =
+  | { keys: Set<string>; key?: string; expectKey: boolean }
+  | { index: number };
+
+/**
+ * The first key JSON text (valid JSON) sets twice in one object, as decoded (`"a"` and `"\u0061"`
+ * are one key), and where (`spec.template.spec.containers[0]`; empty at the top level). Read in one
+ * pass without recursion, however deep the text nests.
+ */
+function keySetTwice(text: string): { key: string; path: string } | undefined {
+  const levels: Level[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    const top = levels[levels.length - 1];
+    if (c === '"') {
+      JSON_STRING.lastIndex = i;
+      const literal = JSON_STRING.exec(text)?.[0];
+      if (!literal) return undefined;
+      i += literal.length;
+      if (top && 'keys' in top && top.expectKey) {
+        const key = JSON.parse(literal) as string;
+        if (top.keys.has(key)) return { key, path: pathOf(levels) };
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      continue;
+    }
+    if (c === '{') levels.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') levels.push({ index: 0 });
+    else if (c === '}' || c === ']') levels.pop();
+    else if (c === ',' && top) {
+      if ('keys' in top) top.expectKey = true;
+      else top.index++;
+    }
+    i++;
+  }
+  return undefined;
+}
+
+/** Where the innermost of `levels` stands: the keys and indexes of those around it. */
+function pathOf(levels: Level[]): string {
+  let path = '';
+  for (const level of levels.slice(0, -1)) {
+    if ('keys' in level) path += `${path ? '.' : ''}${level.key ?? ''}`;
+    else path += `[${level.index}]`;
+  }
+  return path;
 }
 
 /** The full request body: the change, addressed to exactly one object. */

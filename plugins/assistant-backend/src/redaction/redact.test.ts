@@ -342,8 +342,14 @@ describe('redaction of what the audit trail records', () => {
       'example.com/token': '***',
       owner: 'a',
     });
+    // Shown as it is sent.
     const spaced = { ...plan, patch: '{ "spec": { "replicas": 3 } }' };
-    expect(redactPlan(spaced)).toEqual(spaced);
+    expect(redactPlan(spaced)).toEqual({
+      ...spaced,
+      patch: '{"spec":{"replicas":3}}',
+    });
+    const compact = { ...plan, patch: '{"spec":{"replicas":3}}' };
+    expect(redactPlan(compact)).toEqual(compact);
     const get = { verb: 'get' as const, resource: 'pods' as const };
     expect(redactPlan(get)).toEqual(get);
   });
@@ -351,7 +357,6 @@ describe('redaction of what the audit trail records', () => {
   it('shows the names a patch refers to Secrets by, and hides the values beside them', () => {
     const body = (apiToken: string, secret: string) => ({
       spec: {
-        tls: [{ hosts: ['shop.example.test'], secretName: 'shop-tls' }],
         template: {
           spec: {
             imagePullSecrets: [{ name: 'regcred' }],
@@ -394,6 +399,24 @@ describe('redaction of what the audit trail records', () => {
                 envFrom: [{ secretRef: { name: 'app-secrets' } }],
               },
             ],
+            initContainers: [
+              {
+                name: 'migrate',
+                env: [
+                  {
+                    name: 'SIGNING_KEY',
+                    valueFrom: {
+                      configMapKeyRef: {
+                        name: 'settings',
+                        key: 'signing-key-id',
+                        optional: true,
+                      },
+                    },
+                  },
+                ],
+                envFrom: [{ configMapRef: { name: 'settings' } }],
+              },
+            ],
           },
         },
         clientSecret: secret,
@@ -413,6 +436,35 @@ describe('redaction of what the audit trail records', () => {
       'hunter22',
       's3cr3t',
     ]);
+    // The same pod spec where a Pod and a CronJob hold it, and an Ingress's TLS Secret.
+    const podSpec = body('hunter22', 's3cr3t').spec.template.spec;
+    const shownSpec = body('***', '***').spec.template.spec;
+    const pod = {
+      ...plan,
+      resource: 'pods' as const,
+      patch: JSON.stringify({ spec: podSpec }),
+    };
+    expect(JSON.parse(redactPlan(pod).patch!)).toEqual({ spec: shownSpec });
+    const cron = {
+      ...plan,
+      resource: 'cronjobs' as const,
+      patch: JSON.stringify({
+        spec: { jobTemplate: { spec: { template: { spec: podSpec } } } },
+      }),
+    };
+    expect(JSON.parse(redactPlan(cron).patch!)).toEqual({
+      spec: { jobTemplate: { spec: { template: { spec: shownSpec } } } },
+    });
+    const ingress = {
+      ...plan,
+      resource: 'ingresses' as const,
+      patch: JSON.stringify({
+        spec: {
+          tls: [{ hosts: ['shop.example.test'], secretName: 'shop-tls' }],
+        },
+      }),
+    };
+    expect(redactPlan(ingress).patch).toBe(ingress.patch);
   });
 
   it('hides what a name field holds when it is not a name, and fields a reference does not have', () => {
@@ -424,32 +476,63 @@ describe('redaction of what the audit trail records', () => {
       patch: JSON.stringify({
         spec: {
           secret: 'hunter22',
-          secretName: 'p@ss word',
-          volumes: [{ name: 't', secret: { secretName: 'x', token: 'abc' } }],
-          env: [
-            {
-              name: 'A',
-              valueFrom: {
-                secretKeyRef: { name: 'db', key: 'password', value: 'hunter2' },
-              },
+          template: {
+            spec: {
+              volumes: [
+                {
+                  name: 't',
+                  secret: { secretName: 'p@ss word', token: 'abc' },
+                },
+              ],
+              containers: [
+                {
+                  name: 'app',
+                  env: [
+                    {
+                      name: 'A',
+                      valueFrom: {
+                        secretKeyRef: {
+                          name: 'db',
+                          key: 'password',
+                          value: 'hunter2',
+                        },
+                      },
+                    },
+                  ],
+                },
+              ],
             },
-          ],
+          },
         },
       }),
     };
     expect(JSON.parse(redactPlan(plan).patch!)).toEqual({
       spec: {
         secret: '***',
-        secretName: '***',
-        volumes: [{ name: 't', secret: { secretName: 'x', token: '***' } }],
-        env: [
-          {
-            name: 'A',
-            valueFrom: {
-              secretKeyRef: { name: 'db', key: 'password', value: '***' },
-            },
+        template: {
+          spec: {
+            volumes: [
+              { name: 't', secret: { secretName: '***', token: '***' } },
+            ],
+            containers: [
+              {
+                name: 'app',
+                env: [
+                  {
+                    name: 'A',
+                    valueFrom: {
+                      secretKeyRef: {
+                        name: 'db',
+                        key: 'password',
+                        value: '***',
+                      },
+                    },
+                  },
+                ],
+              },
+            ],
           },
-        ],
+        },
       },
     });
     // A Secret's own data stays hidden whatever its keys are called.
@@ -463,6 +546,167 @@ describe('redaction of what the audit trail records', () => {
     expect(redactPlan(secret).patch).toBe(
       '{"stringData":{"secretName":"***"}}',
     );
+  });
+
+  it('shows a name as planned only where Kubernetes reads it as a reference, never in a map of values', () => {
+    const patchOf = (resource: string, body: object) => ({
+      verb: 'patch' as const,
+      resource: resource as 'deployments',
+      name: 'web',
+      namespace: 'shop',
+      patch: JSON.stringify(body),
+    });
+    const ref = { name: 'Tr0ub4dor3xK9v', key: 'Tr0ub4dor3xK9v' };
+    const cases: Array<[string, object, object]> = [
+      [
+        'configmaps',
+        { data: { secretName: 'Tr0ub4dor3xK9v', password: 'hunter22' } },
+        { data: { secretName: '***', password: '***' } },
+      ],
+      [
+        'configmaps',
+        { binaryData: { secretName: 'VHIwdWI0ZG9yM3hLOXY' } },
+        { binaryData: { secretName: '***' } },
+      ],
+      [
+        'secrets',
+        { metadata: { annotations: { secretName: 'Tr0ub4dor3xK9v' } } },
+        { metadata: { annotations: { secretName: '***' } } },
+      ],
+      [
+        'deployments',
+        {
+          metadata: {
+            annotations: { secretName: 'Tr0ub4dor3xK9v' },
+            labels: { secretName: 'Tr0ub4dor3xK9v' },
+          },
+          spec: {
+            template: {
+              metadata: { annotations: { secretName: 'Tr0ub4dor3xK9v' } },
+              spec: {
+                nodeSelector: { secretName: 'Tr0ub4dor3xK9v' },
+                containers: [
+                  {
+                    name: 'app',
+                    // Not where Kubernetes reads a reference in a container.
+                    secretKeyRef: ref,
+                    env: [{ name: 'A', secretKeyRef: ref }],
+                  },
+                ],
+                // A pod spec's place for volumes, but not a secret volume's for its name.
+                volumes: [{ name: 'v', secretName: 'Tr0ub4dor3xK9v' }],
+              },
+            },
+            // A Deployment's spec is no pod spec.
+            volumes: [{ name: 'v', secret: { secretName: 'Tr0ub4dor3xK9v' } }],
+            imagePullSecrets: [{ name: 'Tr0ub4dor3xK9v' }],
+          },
+        },
+        {
+          metadata: {
+            annotations: { secretName: '***' },
+            labels: { secretName: '***' },
+          },
+          spec: {
+            template: {
+              metadata: { annotations: { secretName: '***' } },
+              spec: {
+                nodeSelector: { secretName: '***' },
+                containers: [
+                  {
+                    name: 'app',
+                    secretKeyRef: { name: '***', key: '***' },
+                    env: [
+                      { name: 'A', secretKeyRef: { name: '***', key: '***' } },
+                    ],
+                  },
+                ],
+                volumes: [{ name: 'v', secretName: '***' }],
+              },
+            },
+            volumes: [{ name: 'v', secret: { secretName: '***' } }],
+            imagePullSecrets: [{ name: '***' }],
+          },
+        },
+      ],
+      [
+        // A CronJob's pod spec is under its job template, not under spec.template.
+        'cronjobs',
+        {
+          spec: {
+            template: {
+              spec: { imagePullSecrets: [{ name: 'Tr0ub4dor3xK9v' }] },
+            },
+          },
+        },
+        {
+          spec: { template: { spec: { imagePullSecrets: [{ name: '***' }] } } },
+        },
+      ],
+      [
+        // TLS Secrets are an Ingress's: elsewhere, a field of that name is a value.
+        'services',
+        { spec: { tls: [{ secretName: 'Tr0ub4dor3xK9v' }] } },
+        { spec: { tls: [{ secretName: '***' }] } },
+      ],
+      [
+        'ingresses',
+        {
+          metadata: { annotations: { secretName: 'Tr0ub4dor3xK9v' } },
+          spec: { tls: [{ secretName: 'shop-tls' }] },
+        },
+        {
+          metadata: { annotations: { secretName: '***' } },
+          spec: { tls: [{ secretName: 'shop-tls' }] },
+        },
+      ],
+    ];
+    for (const [resource, body, expected] of cases) {
+      const plan = patchOf(resource, body);
+      const shown = redactPlan(plan);
+      expect([resource, JSON.parse(shown.patch!)]).toEqual([
+        resource,
+        expected,
+      ]);
+      // The model's explanation loses what the plan hides.
+      const value = plan.patch.includes('Tr0ub4dor3xK9v')
+        ? 'Tr0ub4dor3xK9v'
+        : 'VHIwdWI0ZG9yM3hLOXY';
+      const explanation = withoutValues(
+        `Sets secretName to ${value}.`,
+        hiddenPlanValues(plan, shown),
+      );
+      expect(explanation).toBe('Sets secretName to ***.');
+    }
+  });
+
+  it('shows a patch as it is sent when its text says more, and hides what its text alone holds from the explanation', () => {
+    // JSON keeps the last of two equal keys: the first `spec` is never sent.
+    const text =
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"DB_PASSWORD","value":"hunter22"}]}]}}},' +
+      '"spec":{"template":{"spec":{"volumes":[{"name":"t","secret":{"secretName":"db"}}]}}}}';
+    const plan = {
+      verb: 'patch' as const,
+      resource: 'deployments' as const,
+      name: 'web',
+      namespace: 'shop',
+      patch: text,
+    };
+    const shown = redactPlan(plan);
+    expect(shown.patch).toBe(JSON.stringify(JSON.parse(text)));
+    expect(shown.patch).not.toContain('hunter22');
+    expect(
+      withoutValues(
+        'Sets DB_PASSWORD to hunter22 and mounts db.',
+        hiddenPlanValues(plan, shown),
+      ),
+    ).not.toContain('hunter22');
+    // Nothing hidden, but the text is not what is sent: shown as sent.
+    const twice = {
+      ...plan,
+      patch: '{"spec":{"replicas":3},"spec":{"replicas":5}}',
+    };
+    expect(redactPlan(twice).patch).toBe('{"spec":{"replicas":5}}');
   });
 });
 

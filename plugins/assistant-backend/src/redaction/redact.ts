@@ -118,7 +118,10 @@ export function redactValues<T>(value: T): T {
 /**
  * The plan as the audit trail records it: values of secret-looking label and annotation keys, and
  * of a patch's secret-looking keys and env entries, as `***`; the names by which a patch refers to
- * a Secret are shown (see {@link keepReferences}). The plan that runs is not changed.
+ * a Secret where Kubernetes reads them as references are shown (see {@link keepReferences}). A
+ * patch is shown as it is sent, `JSON.stringify` of its parsed body, whenever its text differs
+ * from that (a key given twice, of which JSON keeps the last; spacing). The plan that runs is not
+ * changed.
  */
 export function redactPlan(plan: Plan): Plan {
   const copy: Plan = { ...plan };
@@ -135,11 +138,11 @@ export function redactPlan(plan: Plan): Plan {
       // A Secret's data and stringData are secret whatever their keys are called (`DB_PASS`, `dsn`).
       const hidden =
         plan.resource === 'secrets' ? redactSecretData(body) : body;
-      // Rewritten only when something was hidden: otherwise the text is kept as it was planned.
       const redacted = JSON.stringify(
-        keepReferences(hidden, redactValues(hidden)),
+        keepReferences(plan.resource, hidden, redactValues(hidden)),
       );
-      if (redacted !== JSON.stringify(body)) copy.patch = redacted;
+      // Kept as planned only when that is exactly what is sent and nothing was hidden.
+      if (redacted !== copy.patch) copy.patch = redacted;
     } else {
       copy.patch = scrubText(copy.patch);
     }
@@ -160,104 +163,121 @@ export function redactPlan(plan: Plan): Plan {
 const NAME = /^[-._A-Za-z0-9]{1,253}$/;
 /** A file a Secret's key is projected to, relative to its volume. */
 const PATH = /^[-._A-Za-z0-9/]{1,4096}$/;
-/** A reference to a Secret or ConfigMap by name (`secretKeyRef`, `envFrom`'s `secretRef`, `nodePublishSecretRef`). */
-const REFERENCE_KEY = /(?:keyref|secretref)$/i;
 
 type Json = Record<string, unknown>;
 const isJsonMap = (v: unknown): v is Json =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
- * `redacted` (what {@link redactValues} made of `original`) with the names by which `original`
- * refers to Secrets put back: they name objects, not values, and the confirmation and the trail
- * must say which Secret a patch gives a pod. Only these fields, and only when each holds a name
- * (a setting: a boolean or a file mode), are put back:
- * - `secretName` (a secret volume, an Ingress's TLS);
- * - `name`, `key`, `namespace` and `optional` of a reference (`secretKeyRef`, `configMapKeyRef`,
- *   `secretRef`, `…SecretRef`);
- * - `name` of each `imagePullSecrets` entry;
- * - of a `secret` mapping (a secret volume, a projected volume's source): `secretName`, `name`,
- *   `optional`, `defaultMode`, and `key`, `path` and `mode` of its `items`.
- * Anything else a reference holds stays hidden.
+ * Where in a patch a value is put back: a name (a string of the pattern) or a setting (a boolean,
+ * a number); the fields of a mapping; each item of a list.
  */
-function keepReferences(original: unknown, redacted: unknown): unknown {
-  if (Array.isArray(original) && Array.isArray(redacted)) {
-    return redacted.map((r, i) => keepReferences(original[i], r));
-  }
-  if (!isJsonMap(original) || !isJsonMap(redacted)) return redacted;
-  const out: Json = { ...redacted };
-  for (const [key, value] of Object.entries(original)) {
-    if (!(key in out)) continue;
-    if (key === 'secretName') {
-      out[key] = restored(value, NAME, out[key]);
-    } else if (REFERENCE_KEY.test(key) && isJsonMap(value)) {
-      out[key] = restoredFields(value, out[key], {
-        name: NAME,
-        key: NAME,
-        namespace: NAME,
-        optional: 'boolean',
-      });
-    } else if (key === 'imagePullSecrets' && Array.isArray(value)) {
-      const shown = out[key];
-      out[key] = Array.isArray(shown)
-        ? shown.map((s, i) =>
-            isJsonMap(value[i])
-              ? restoredFields(value[i] as Json, s, { name: NAME })
-              : s,
-          )
-        : shown;
-    } else if (key === 'secret' && isJsonMap(value)) {
-      const shown = restoredFields(value, out[key], {
-        secretName: NAME,
-        name: NAME,
-        optional: 'boolean',
-        defaultMode: 'number',
-      });
-      if (isJsonMap(shown) && Array.isArray(value.items)) {
-        const items = shown.items;
-        shown.items = Array.isArray(items)
-          ? items.map((s, i) =>
-              isJsonMap((value.items as unknown[])[i])
-                ? restoredFields((value.items as Json[])[i], s, {
-                    key: NAME,
-                    path: PATH,
-                    mode: 'number',
-                  })
-                : s,
-            )
-          : items;
-      }
-      out[key] = shown;
-    } else {
-      out[key] = keepReferences(value, out[key]);
-    }
-  }
-  return out;
+type Shape =
+  | RegExp
+  | 'boolean'
+  | 'number'
+  | { fields: Record<string, Shape> }
+  | { each: Shape };
+
+const fields = (f: Record<string, Shape>): Shape => ({ fields: f });
+const each = (f: Record<string, Shape>): Shape => ({ each: fields(f) });
+const under = (path: string[], shape: Shape): Shape =>
+  path.reduceRight<Shape>((inner, key) => fields({ [key]: inner }), shape);
+
+/** The keys of a Secret projected to files (`items` of a secret volume or projection). */
+const ITEMS = each({ key: NAME, path: PATH, mode: 'number' });
+/** `secretKeyRef`, `configMapKeyRef`: a key of a named object. */
+const KEY_REF = fields({ name: NAME, key: NAME, optional: 'boolean' });
+/** `envFrom`'s `secretRef`, `configMapRef`: a named object. */
+const OBJECT_REF = fields({ name: NAME, optional: 'boolean' });
+const CONTAINER = each({
+  env: each({
+    valueFrom: fields({ secretKeyRef: KEY_REF, configMapKeyRef: KEY_REF }),
+  }),
+  envFrom: each({ secretRef: OBJECT_REF, configMapRef: OBJECT_REF }),
+});
+/** The references of a pod spec (`core/v1` PodSpec). */
+const POD_SPEC = fields({
+  volumes: each({
+    secret: fields({
+      secretName: NAME,
+      optional: 'boolean',
+      defaultMode: 'number',
+      items: ITEMS,
+    }),
+    projected: fields({
+      sources: each({
+        secret: fields({ name: NAME, optional: 'boolean', items: ITEMS }),
+      }),
+    }),
+  }),
+  containers: CONTAINER,
+  initContainers: CONTAINER,
+  imagePullSecrets: each({ name: NAME }),
+});
+const TEMPLATE = ['spec', 'template', 'spec'];
+/** Where a patch of each resource refers to Secrets by name; none elsewhere. */
+const REFERENCES: Partial<Record<string, Shape>> = {
+  pods: under(['spec'], POD_SPEC),
+  deployments: under(TEMPLATE, POD_SPEC),
+  statefulsets: under(TEMPLATE, POD_SPEC),
+  daemonsets: under(TEMPLATE, POD_SPEC),
+  replicasets: under(TEMPLATE, POD_SPEC),
+  jobs: under(TEMPLATE, POD_SPEC),
+  cronjobs: under(['spec', 'jobTemplate', ...TEMPLATE], POD_SPEC),
+  ingresses: under(['spec', 'tls'], each({ secretName: NAME })),
+};
+
+/**
+ * `redacted` (what {@link redactValues} made of `original`, a patch of `resource`) with the names
+ * by which `original` refers to Secrets put back: they name objects, not values, and the
+ * confirmation and the trail must say which Secret a patch gives a pod. Only where Kubernetes reads
+ * a reference, and only when each holds a name (a setting: a boolean or a file mode):
+ * - in a pod spec (a Pod's `spec`; `spec.template.spec` of a Deployment, StatefulSet, DaemonSet,
+ *   ReplicaSet or Job; a CronJob's `spec.jobTemplate.spec.template.spec`): `volumes[].secret`
+ *   (`secretName`, `optional`, `defaultMode`, `items[]` `key`, `path`, `mode`),
+ *   `volumes[].projected.sources[].secret` (`name`, `optional`, `items`), `imagePullSecrets[].name`,
+ *   and of `containers[]` and `initContainers[]`: `env[].valueFrom.secretKeyRef` and
+ *   `configMapKeyRef` (`name`, `key`, `optional`), `envFrom[].secretRef` and `configMapRef`
+ *   (`name`, `optional`);
+ * - an Ingress's `spec.tls[].secretName`.
+ * A field of the same name anywhere else (`data`, `annotations`, `labels`, `nodeSelector`, a
+ * resource of another kind) stays hidden, as does anything else a reference holds.
+ */
+function keepReferences(
+  resource: string | undefined,
+  original: unknown,
+  redacted: unknown,
+): unknown {
+  const shape =
+    resource && Object.prototype.hasOwnProperty.call(REFERENCES, resource)
+      ? REFERENCES[resource]
+      : undefined;
+  return shape ? restored(original, redacted, shape) : redacted;
 }
 
-/** `value` when it is a name (a string of `rule`) or a setting of the type `rule` names; `shown` otherwise. */
-function restored(
-  value: unknown,
-  rule: RegExp | 'boolean' | 'number',
-  shown: unknown,
-): unknown {
-  if (rule === 'boolean' || rule === 'number') {
-    return typeof value === rule ? value : shown;
+/** `shown` with what `original` holds where `shape` says put back, when it is a name or a setting. */
+function restored(original: unknown, shown: unknown, shape: Shape): unknown {
+  if (shape === 'boolean' || shape === 'number') {
+    return typeof original === shape ? original : shown;
   }
-  return typeof value === 'string' && rule.test(value) ? value : shown;
-}
-
-/** `shown` with the `fields` of `original` that hold names or settings put back. */
-function restoredFields(
-  original: Json,
-  shown: unknown,
-  fields: Record<string, RegExp | 'boolean' | 'number'>,
-): unknown {
-  if (!isJsonMap(shown)) return shown;
+  if (shape instanceof RegExp) {
+    return typeof original === 'string' && shape.test(original)
+      ? original
+      : shown;
+  }
+  if ('each' in shape) {
+    if (!Array.isArray(original) || !Array.isArray(shown)) return shown;
+    return shown.map((s, i) => restored(original[i], s, shape.each));
+  }
+  if (!isJsonMap(original) || !isJsonMap(shown)) return shown;
   const out: Json = { ...shown };
-  for (const [field, rule] of Object.entries(fields)) {
-    if (field in original && field in out)
-      out[field] = restored(original[field], rule, out[field]);
+  for (const [field, inner] of Object.entries(shape.fields)) {
+    if (
+      Object.prototype.hasOwnProperty.call(original, field) &&
+      Object.prototype.hasOwnProperty.call(out, field)
+    )
+      out[field] = restored(original[field], out[field], inner);
   }
   return out;
 }
@@ -320,9 +340,49 @@ export function hiddenPlanValues(plan: Plan, shown: Plan): string[] {
   };
   walk(plan.labels, shown.labels);
   walk(plan.annotations, shown.annotations);
-  walk(parsed(plan.patch), parsed(shown.patch));
+  const body = parsed(plan.patch);
+  walk(body, parsed(shown.patch));
+  for (const lost of unparsedStrings(plan.patch, body)) found.add(lost);
   walk(plan.command, shown.command);
   return [...found];
+}
+
+/** A string of JSON text, from its opening quote to its closing one. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * The strings written in the JSON text `patch` that its parsed `body` does not hold, as key or as
+ * value: those of a key given twice, of which JSON keeps only the last. They are neither sent nor
+ * shown, and text written about the plan may name them.
+ */
+function unparsedStrings(patch: string | undefined, body: unknown): string[] {
+  if (!patch || !body || typeof body !== 'object') return [];
+  if (JSON.stringify(body) === patch) return [];
+  const held = new Set<string>();
+  const walk = (value: unknown) => {
+    if (typeof value === 'string') held.add(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        held.add(k);
+        walk(v);
+      }
+    }
+  };
+  walk(body);
+  const lost = new Set<string>();
+  // In valid JSON no quote stands outside a string: each match is one whole string.
+  for (const [literal] of patch.matchAll(JSON_STRING)) {
+    let text: unknown;
+    try {
+      text = JSON.parse(literal);
+    } catch {
+      continue;
+    }
+    if (typeof text === 'string' && text.length > 0 && !held.has(text))
+      lost.add(text);
+  }
+  return [...lost];
 }
 
 /**

@@ -308,6 +308,15 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
     expect(event.fail).toHaveBeenCalledTimes(1);
     expect(event.fail.mock.calls[0][0].meta).toEqual({ outcome: 'refused' });
     expect(await replicas('inventory-service')).not.toBe(2);
+    // Its record, taken before it was refused, says only that its outcome was not recorded: nothing ran.
+    const [record] = await records(asked.messageId);
+    expect(record).toEqual({
+      status: 'running',
+      summary: RUN_NOT_RECORDED,
+      at: expect.any(String),
+    });
+    expect(record.summary).toMatch(/outcome was not recorded/);
+    expect(record.summary).not.toMatch(/\b(started|ran|run)\b/i);
   });
 
   it.each([

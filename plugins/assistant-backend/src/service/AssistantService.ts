@@ -69,6 +69,7 @@ import {
   impersonatedUser,
 } from '../execution/impersonation';
 import { ProtectedTargets } from '../execution/protectedTargets';
+import { patchProblem } from '../execution/requests';
 import {
   NoPlanError,
   PlanRefusedError,
@@ -1010,6 +1011,19 @@ export class AssistantService {
                 : issue.message,
             )
             .join('; ')}.`,
+          { stage: 'plan', plan: redactPlan(plan) },
+        );
+      }
+      // A patch is confirmed as it is shown, and shown as it is sent: one whose text cannot be sent
+      // so (a key set twice, of which JSON keeps only the last; not a JSON object; naming the object
+      // it changes) is refused here, not shown for a confirmation and refused when it runs.
+      const patchRefusal =
+        plan.verb === 'patch' ? patchProblem(plan.patch) : undefined;
+      if (patchRefusal) {
+        throw await refuse(
+          `This plan cannot run as shown: ${patchRefusal[0].toLowerCase()}${patchRefusal.slice(
+            1,
+          )}${patchRefusal.endsWith('.') ? '' : '.'}`,
           { stage: 'plan', plan: redactPlan(plan) },
         );
       }
