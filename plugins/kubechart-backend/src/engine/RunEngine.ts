@@ -94,12 +94,15 @@ import {
   ForeignNamespaceError,
   RunCaller,
   RunScope,
+  TenantNaming,
   checkRequestedTenantOwner,
   describeTenantChange,
   groupKind,
   plainCaller,
   refuseOthersTenant,
   resolveRunScope,
+  tenantChanged,
+  tenantNamingOf,
   tenantOwnerAfter,
   tenantSnapshot,
   toPolicyScope,
@@ -179,6 +182,24 @@ class TenantChangedError extends ConflictError {
     super(`${change}; nothing was recorded or applied. Submit the run again.`);
   }
 }
+
+/**
+ * Thrown in the transaction that records or starts a tenant run whose tenant changed since it was
+ * requested (`now`: the record it found), and told as a TenantChangedError once that transaction
+ * is over: what the reason may name is not asked while the tenant claim is held.
+ */
+class TenantFoundChanged extends Error {
+  constructor(readonly now: TenantRecord | undefined) {
+    super('The tenant changed after this run was requested');
+  }
+}
+
+/**
+ * Whom a run's messages about tenants are for: its requester as the request that started it was
+ * checked, else (a kept approved run) only the owners its requester acted for when asking.
+ */
+const namingOf = (exec: RunExecution, actor: string): TenantNaming =>
+  exec.naming ?? { ownershipRefs: exec.requesterRefs ?? [actor] };
 
 /** Told when a run needs approvers or a decision was taken (Backstage notifications). */
 export type ApprovalNotifier = {
@@ -665,6 +686,7 @@ export class RunEngine {
       scope: await resolveRunScope(request, caller, { store, settings }),
       // What a kept approved run's requester may own when it starts, at most (see requesterNow).
       requesterRefs: caller.ownershipRefs,
+      naming: tenantNamingOf(caller),
     };
     if (
       request.kind !== 'tenant' &&
@@ -840,7 +862,16 @@ export class RunEngine {
           // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
           { abandonedBefore, tenant, actorSlots },
         );
-    const run = await created.catch(e => {
+    const run = await created.catch(async e => {
+      if (e instanceof TenantFoundChanged && tenant) {
+        const change = await describeTenantChange(
+          { tenant: tenant.code, cluster: tenant.cluster },
+          exec.tenantAtRequest,
+          e.now,
+          namingOf(exec, actor),
+        );
+        throw new TenantChangedError(change ?? e.message);
+      }
       if (e instanceof ConflictError && !(e instanceof TenantChangedError))
         lockWait('conflict');
       throw e;
@@ -904,12 +935,8 @@ export class RunEngine {
       },
       check: async (existing, record, count) => {
         // Created, deleted or moved by another run since this one was requested: nothing is recorded.
-        const changed = describeTenantChange(
-          request,
-          exec.tenantAtRequest,
-          existing,
-        );
-        if (changed) throw new TenantChangedError(changed);
+        if (tenantChanged(exec.tenantAtRequest, existing))
+          throw new TenantFoundChanged(existing);
         await checkTenantBudget(
           request,
           existing,
@@ -1105,7 +1132,8 @@ export class RunEngine {
         expiresAt: new Date(Date.now() + rule.expiresAfterMs),
         previousRunId: previous?.id,
         request: kept,
-        exec,
+        // Whom the run's messages are for is the requester as checked now: not kept.
+        exec: (({ naming: _naming, ...rest }) => rest)(exec),
       },
       {
         ...(parts.preview.manifest !== undefined
@@ -1414,6 +1442,7 @@ export class RunEngine {
   private async checkApprovedTarget(
     run: Run,
     exec: RunExecution,
+    naming: TenantNaming = namingOf(exec, run.actor),
   ): Promise<void> {
     if (run.kind === 'tenant' || run.kind === 'tenant-delete') return;
     const tenant = exec.scope.tenant;
@@ -1422,10 +1451,11 @@ export class RunEngine {
     const now = (await this.options.store.getTenants(tenant)).find(
       t => t.cluster === cluster,
     );
-    const changed = describeTenantChange(
+    const changed = await describeTenantChange(
       { tenant, cluster },
       exec.tenantAtRequest,
       now,
+      naming,
     );
     if (changed) await this.endChangedTenant(run, changed);
   }
@@ -1447,10 +1477,11 @@ export class RunEngine {
     const existing = (await this.options.store.getTenants(request.tenant)).find(
       t => t.cluster === request.cluster,
     );
-    const changed = describeTenantChange(
+    const changed = await describeTenantChange(
       request,
       exec.tenantAtRequest,
       existing,
+      tenantNamingOf(caller),
     );
     if (changed) await this.endChangedTenant(run, changed);
     await refuseOthersTenant(request, existing, caller);
@@ -1585,11 +1616,16 @@ export class RunEngine {
     if (isApprovalExpired(record)) await this.endExpiredApproval(runId);
     await checkRequestChartSources(request, settings);
     // The run's target as it was approved (the request, compared below, must be the same one).
-    await this.checkApprovedTarget(run, record.exec as RunExecution);
+    await this.checkApprovedTarget(
+      run,
+      record.exec as RunExecution,
+      tenantNamingOf(caller),
+    );
     const exec: RunExecution = {
       ...(record.exec as RunExecution),
       scope: await resolveRunScope(request, caller, { store, settings }),
       tenantAdmin: caller.isTenantAdmin,
+      naming: tenantNamingOf(caller),
     };
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       // The tenant may have changed hands, the requester may have left the owning group since the

@@ -351,7 +351,9 @@ const HISTORY_PAGE_SIZE = 500;
  *   that history already;
  * - the caller holds `kubechart.tenants.admin`, who may hand an entity over.
  * A run counts as someone else's by its actor: runs do not record the owner they ran for, so a
- * teammate's run counts too (fail closed; a tenants admin can hand the entity over).
+ * teammate's run counts too (fail closed; a tenants admin can hand the entity over). The refusal
+ * names that actor only to a caller who may read every tenant (`mayReadEveryTenant`): the earlier
+ * owner's runs are not the caller's to read.
  * Throws ServiceUnavailableError (503) when the catalog cannot be read.
  */
 export async function checkTenantEntityHistory(
@@ -362,6 +364,7 @@ export async function checkTenantEntityHistory(
     ownershipRefs: string[];
     isTenantAdmin: boolean;
     readEntity?: EntityReader;
+    mayReadEveryTenant?: () => Promise<boolean>;
   },
   deps: { store: RunStore },
   refusal: string,
@@ -406,8 +409,11 @@ export async function checkTenantEntityHistory(
     entityOwnerRef && caller.ownershipRefs.includes(entityOwnerRef)
       ? `, or make ${entityOwnerRef}, which owns it in the catalog, the owner of tenant ${tenant}`
       : '';
+  const who = (await caller.mayReadEveryTenant?.().catch(() => false))
+    ? ` (${earlier})`
+    : '';
   throw new NotAllowedError(
-    `${refusal}: ${entityRef} has deployment history of an earlier owner (${earlier}), which ${owner} would be able to read through tenant ${tenant}; ask a tenants admin (kubechart.tenants.admin) to hand that entity over${hint}, or give another entityRef`,
+    `${refusal}: ${entityRef} has deployment history of an earlier owner${who}, which ${owner} would be able to read through tenant ${tenant}; ask a tenants admin (kubechart.tenants.admin) to hand that entity over${hint}, or give another entityRef`,
   );
 }
 

@@ -46,7 +46,6 @@ import { KubeClient } from '../lib/KubeClient';
 import {
   StoredHelmRelease,
   CurrentHelmReleases,
-  helmReleaseRecordsVersion,
   readCurrentHelmReleases,
   readLatestHelmRelease,
 } from '../lib/helmRelease';
@@ -60,7 +59,11 @@ import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
-import { releaseOwnershipProblems } from './releaseOwnership';
+import {
+  deleteHookProblems,
+  isDeleteHook,
+  releaseOwnershipProblems,
+} from './releaseOwnership';
 import {
   CreatedRevision,
   judgeRollbackRevision,
@@ -70,14 +73,20 @@ import {
 import { deployerUser, ensureDeployer } from './deployer';
 import {
   RunScope,
+  TenantNaming,
   TenantSnapshot,
   checkTenantNamespace,
   groupKind,
   objectOwnershipResults,
+  tenantCodeNamer,
   toPolicyScope,
   withRefusals,
 } from './scope';
-import { ReleaseRecordWatch, watchReleaseRecords } from './releaseRecordWatch';
+import {
+  ReleaseRecordWatch,
+  ReleaseRecordWatchFailure,
+  watchReleaseRecords,
+} from './releaseRecordWatch';
 import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
@@ -133,6 +142,12 @@ export type RunExecution = {
    * tenant is as it was (see `describeTenantChange`).
    */
   tenantAtRequest?: TenantSnapshot;
+  /**
+   * Whom the run's messages about other tenants are for: its requester, as the request that started
+   * it was checked (see `TenantNaming`). Not kept with an approval: a kept approved run started
+   * without its requester names no other tenant.
+   */
+  naming?: TenantNaming;
   /**
    * The requester's ownership refs when the run was requested (every kind): a kept approved run's
    * requester owns at most those when it starts (absent, as in approvals recorded before this was
@@ -238,11 +253,11 @@ export class Executors {
   ): Promise<void> {
     switch (request.kind) {
       case 'manifests':
-        return this.manifests(run, request, ctx, exec.scope);
+        return this.manifests(run, request, ctx, exec.scope, exec.naming);
       case 'rollback':
         return this.rollback(run, request, ctx, exec.scope);
       case 'tenant-delete':
-        return this.tenantDelete(run, request, ctx);
+        return this.tenantDelete(run, request, ctx, exec.naming);
       default:
         throw new RunFailure(`Unsupported run kind ${(request as any).kind}`);
     }
@@ -292,19 +307,21 @@ export class Executors {
   /**
    * The tenant's namespace with its labels and owner annotation: created, or brought up to date when
    * KubeChart created it for this tenant. One that exists without the tenant's label is refused
-   * before anything is changed (`checkTenantNamespace`).
+   * before anything is changed (`checkTenantNamespace`), naming another tenant only as `naming` may.
    */
   private async ensureTenantNamespace(
     client: KubeClient,
     target: { cluster: string; namespace: string; tenant: string },
     labels: Record<string, string>,
     owner: string,
+    naming: TenantNaming | undefined,
   ) {
     const metadata = { name: target.namespace };
-    checkTenantNamespace(
+    await checkTenantNamespace(
       await client.read({ apiVersion: 'v1', kind: 'Namespace', metadata }),
       target,
       'tenant',
+      tenantCodeNamer(naming, target.cluster, this.deps.store),
     );
     return client.ensure({
       apiVersion: 'v1',
@@ -508,24 +525,15 @@ export class Executors {
     /** Why the install was refused as its release record was written since it was checked. */
     let recordsChanged: string | undefined;
     /**
-     * When helm runs as the engine: the release's records watched from their check on (see
+     * The release's records watched from their check on, as the identity helm runs as (see
      * `watchReleaseRecords`), which the gate asks whether any changed since.
      */
     let recordsWatch: ReleaseRecordWatch | undefined;
     const recordsChangedSince = async (): Promise<string | undefined> => {
-      if (!recordsWatch) {
-        // As the deployer, helm may change no more than the deployer may itself: the records are
-        // listed again and compared with those checked.
-        return (await helmReleaseRecordsVersion(
-          this.deps.scopedClient(cluster, namespace),
-          namespace,
-          release.name,
-        )) !== checkedRecords.version
-          ? 'a record was written'
-          : undefined;
-      }
+      if (!recordsWatch) return 'its release records are not followed';
       try {
-        return await recordsWatch.changedSince();
+        const change = await recordsWatch.changedSince();
+        return change && `Secret ${change.secret} was ${change.was}`;
       } catch (e) {
         return `whether a record was written cannot be told: ${
           (e as Error)?.message ?? e
@@ -745,24 +753,16 @@ export class Executors {
     });
     let result;
     try {
-      // Every change since the records were checked, seen from the check's list on: helm, running as
-      // the engine, would delete or take over what a record written meanwhile names.
-      if (!impersonate) {
-        recordsWatch = await watchReleaseRecords(
-          this.deps.client(cluster),
-          namespace,
-          release.name,
-          checkedRecords,
-        ).catch(e => {
-          throw new RunFailure(
-            `The release records of ${
-              release.name
-            } in ${namespace} cannot be followed while helm upgrades it with the engine's identity: ${
-              (e as Error)?.message ?? e
-            }; ${ctx.refusalOutcome('nothing was applied')}.`,
-          );
-        });
-      }
+      // Every change since the records were checked, seen from the check's list on: helm would delete
+      // or take over what a record written meanwhile names.
+      recordsWatch = await this.watchCheckedRecords(
+        ctx,
+        scope,
+        release.name,
+        checkedRecords,
+        !impersonate,
+        'upgrades it',
+      );
       result = await helm.upgradeInstall({
         ...target,
         onLine,
@@ -816,8 +816,7 @@ export class Executors {
    * Before helm upgrades or rolls back a release: the records helm may act on as its current one name
    * only this release's objects (`releaseOwnershipProblems`, as an uninstall checks them), or the run
    * is refused naming the others, before helm runs. Returns the release's records as checked
-   * (`readCurrentHelmReleases`), which an upgrade's post-render gate compares with theirs once helm
-   * has read them.
+   * (`readCurrentHelmReleases`), which are watched from then on (`watchCheckedRecords`).
    */
   private async checkCurrentRecords(
     ctx: RunContext,
@@ -882,6 +881,58 @@ export class Executors {
       );
     }
     return records;
+  }
+
+  /**
+   * Watches a release's records from their check on (`watchReleaseRecords`), as the identity helm
+   * runs as (`asEngine`, or the namespace's deployer), which writes the marker Secrets too. A rollback
+   * allows helm's pruning of its history. A watch that cannot be opened refuses the run before helm
+   * runs; a marker left behind is logged.
+   */
+  private async watchCheckedRecords(
+    ctx: RunContext,
+    scope: RunScope,
+    release: string,
+    checked: CurrentHelmReleases,
+    asEngine: boolean,
+    action: 'upgrades it' | 'rolls it back',
+  ): Promise<ReleaseRecordWatch> {
+    const { cluster, defaultNamespace: namespace } = scope;
+    const upgrade = action === 'upgrades it';
+    const step = upgrade ? `release:${release}` : `rollback:${release}`;
+    try {
+      return await watchReleaseRecords(
+        asEngine
+          ? this.deps.client(cluster)
+          : this.deps.scopedClient(cluster, namespace),
+        namespace,
+        release,
+        checked,
+        {
+          pruning: upgrade
+            ? undefined
+            : { current: checked.current.map(r => r.secret) },
+          onMarkerLeft: message =>
+            ctx.log(`[${release}] ${message}`, 'warn', step),
+        },
+      );
+    } catch (e) {
+      const forbidden =
+        e instanceof ReleaseRecordWatchFailure && e.forbidden && !asEngine;
+      throw new RunFailure(
+        `The release records of ${release} in ${namespace} cannot be followed while helm ${action} ${
+          asEngine
+            ? "with the engine's identity"
+            : "as the namespace's deployer"
+        }: ${(e as Error)?.message ?? e}${
+          forbidden
+            ? `; the deployer may not watch Secrets in ${namespace} (its ClusterRole, kubechart.tenant.deployer.clusterRole, needs the \`watch\` verb on Secrets there)`
+            : ''
+        }; ${ctx.refusalOutcome(
+          upgrade ? 'nothing was applied' : 'nothing was rolled back',
+        )}.`,
+      );
+    }
   }
 
   /**
@@ -1106,6 +1157,7 @@ export class Executors {
           { cluster, namespace, tenant: input.tenant },
           namespaceLabels,
           owner,
+          exec.naming,
         );
       },
       r => `namespace ${namespace}: ${r}`,
@@ -1380,12 +1432,14 @@ export class Executors {
    * `helm uninstall` of a tenant's release with the identity its install used (see `installRelease`);
    * false when the release did not exist. A release whose record holds cluster-scoped objects, all
    * of kinds the cluster allows, was installed by the engine's own identity, beyond the deployer's
-   * namespaced role, and is uninstalled by it. The record is a Secret its namespace's admins and
-   * workloads may write, so the engine acts only after checking it on the live cluster: every object
-   * it names that exists carries this release's helm ownership annotations (a cluster-scoped one
-   * also this tenant's label), a namespaced one is in the release's namespace, and it has no delete
-   * hooks (they would run as the engine). Otherwise nothing is uninstalled and the objects are named.
-   * Every other release is uninstalled as the namespace's deployer.
+   * namespaced role, and is uninstalled by it; every other release as the namespace's deployer. The
+   * record is a Secret its namespace's admins and workloads may write, and helm deletes what it
+   * names, so the engine acts only after checking it on the live cluster, read as the identity helm
+   * acts as (`releaseOwnershipProblems`, as an upgrade checks it): every object it names that exists
+   * carries this release's helm ownership annotations (a cluster-scoped one also this tenant's label),
+   * a namespaced one is in the release's namespace; the deployer deletes no cluster-scoped object;
+   * and no delete hook would run as the engine, nor replace an object that is no hook
+   * (`deleteHookProblems`). Otherwise nothing is uninstalled and the objects are named.
    */
   private async uninstallRelease(
     cluster: string,
@@ -1401,55 +1455,99 @@ export class Executors {
       kubeconfig: clusters.kubeconfigYaml(cluster),
       onLine: ctx.helmOutput(`[${release}]`),
     };
-    const asDeployer = () =>
-      helm.uninstall({
-        ...target,
-        impersonate: { user: deployerUser(namespace, settings) },
-      });
     const allowedKinds = settings.allowedClusterScopedKinds[cluster] ?? [];
-    if (allowedKinds.length === 0) return asDeployer();
+    const deployerClient = this.deps.scopedClient(cluster, namespace);
     // What helm acts on: the record it finds as current, read as it reads it.
     const { current } = await readCurrentHelmReleases(
-      this.deps.scopedClient(cluster, namespace),
+      deployerClient,
       namespace,
       release,
     );
-    if (current.length === 0) return asDeployer();
-    const objects = current.flatMap(r => parseManifests(r.manifest));
-    const isNamespaced = await discovery.lookup(cluster, objects);
+    const refused = (why: string) =>
+      new RunFailure(
+        `Release ${release} in ${namespace} was not uninstalled: its release record (${current
+          .map(r => `${r.secret}, revision ${r.version}`)
+          .join(
+            '; ',
+          )}) ${why}. The release record is a Secret in the namespace: correct it, or delete it and remove what this release installed yourself, then try again.`,
+      );
+    const parsed = (manifest: string) => {
+      try {
+        return parseManifests(manifest);
+      } catch (e) {
+        // What helm would delete cannot be known: refused, never guessed.
+        throw refused(
+          `cannot be read as manifests (${
+            e instanceof Error ? e.message : String(e)
+          }), so what helm would delete cannot be checked`,
+        );
+      }
+    };
+    const objects = current.flatMap(r => parsed(r.manifest));
+    const hooks = current.flatMap(r =>
+      r.hooks.flatMap(h => parsed(h.manifest).filter(o => isDeleteHook(h, o))),
+    );
+    const isNamespaced = await discovery.lookup(cluster, [
+      ...objects,
+      ...hooks,
+    ]);
     const clusterScoped = objects.filter(
       o => isNamespaced(String(o.apiVersion), String(o.kind)) === false,
     );
-    if (
-      clusterScoped.length === 0 ||
-      !clusterScoped.every(o =>
+    const asEngine =
+      clusterScoped.length > 0 &&
+      clusterScoped.every(o =>
         allowedKinds.includes(groupKind(String(o.apiVersion), String(o.kind))),
-      )
-    ) {
-      return asDeployer();
-    }
-    const problems = await releaseOwnershipProblems(
-      this.deps.client(cluster),
-      isNamespaced,
-      { release, namespace, tenant },
-      objects,
-    );
-    for (const hook of current.flatMap(r => r.hooks)) {
-      for (const h of parseManifests(hook.manifest)) {
-        const on = String(h.metadata?.annotations?.['helm.sh/hook'] ?? '');
-        if (/(^|,)\s*(pre|post)-delete\s*(,|$)/.test(on)) {
-          problems.push(
-            `${h.kind}/${h.metadata?.name}: a ${on} hook, which would run as the engine's identity`,
-          );
-        }
-      }
+      );
+    const owner = { release, namespace, tenant };
+    let problems: string[];
+    if (asEngine) {
+      problems = await releaseOwnershipProblems(
+        this.deps.client(cluster),
+        isNamespaced,
+        owner,
+        objects,
+      );
+      problems.push(
+        ...hooks.map(
+          h =>
+            `${h.kind}/${h.metadata?.name}: a delete hook, which would run as the engine's identity`,
+        ),
+      );
+    } else {
+      problems = [
+        ...clusterScoped.map(
+          o =>
+            `${o.kind}/${o.metadata?.name}: cluster-scoped, which the namespace's deployer may not delete`,
+        ),
+        ...(await releaseOwnershipProblems(
+          deployerClient,
+          isNamespaced,
+          owner,
+          objects.filter(o => !clusterScoped.includes(o)),
+        )),
+        ...(await deleteHookProblems(
+          deployerClient,
+          isNamespaced,
+          namespace,
+          hooks,
+        )),
+      ];
     }
     if (problems.length > 0) {
-      throw new RunFailure(
-        `Release ${release} in ${namespace} was not uninstalled: its release record holds cluster-scoped objects, which only the engine's identity may delete, and it does not hold only what this release installed: ${problems.join(
-          '; ',
-        )}. The release record is a Secret in the namespace; delete what it names yourself (or correct the record) and try again.`,
+      throw refused(
+        `${
+          asEngine
+            ? "holds cluster-scoped objects, which only the engine's identity may delete, and it does not hold only what this release installed"
+            : "does not hold only what this release installed, which helm would delete as the namespace's deployer"
+        }: ${problems.join('; ')}`,
       );
+    }
+    if (!asEngine) {
+      return helm.uninstall({
+        ...target,
+        impersonate: { user: deployerUser(namespace, settings) },
+      });
     }
     ctx.log(
       `[${release}] uninstalled by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped
@@ -1664,6 +1762,7 @@ export class Executors {
     input: ManifestsRunInput,
     ctx: RunContext,
     scope: RunScope,
+    naming: TenantNaming | undefined,
   ) {
     const { settings, discovery } = this.deps;
     const parsed = parseManifests(input.manifests);
@@ -1720,8 +1819,12 @@ export class Executors {
     if (settings.enforceRunScope) {
       report = withRefusals(
         report,
-        await objectOwnershipResults(objects.filter(namespacedKind), scope, o =>
-          scoped.read(o as any),
+        await objectOwnershipResults(
+          objects.filter(namespacedKind),
+          scope,
+          o => scoped.read(o as any),
+          undefined,
+          tenantCodeNamer(naming, input.cluster, this.deps.store),
         ),
       );
     }
@@ -1815,7 +1918,7 @@ export class Executors {
     }
     const judged = await this.checkRollbackRevision(run, input, ctx, scope);
     // helm deletes what the current record names and the revision does not, as the upgrade does.
-    await this.checkCurrentRecords(
+    const checked = await this.checkCurrentRecords(
       ctx,
       scope,
       input.release,
@@ -1829,7 +1932,44 @@ export class Executors {
       input.namespace,
       input.release,
     );
+    /**
+     * The records from their check on, until helm writes its record of the rollback (having read what
+     * it acts on): only helm's pruning of the history may change them meanwhile.
+     */
+    let checkedWatch: ReleaseRecordWatch | undefined;
+    /** What changed of the records (`created`: helm's record of the rollback), in words naming only the release. */
+    const recordsChanged = async (created?: string) => {
+      try {
+        const change = await checkedWatch!.changedSince(created);
+        return (
+          change && `a release record of ${input.release} was ${change.was}`
+        );
+      } catch (e) {
+        return `whether a release record of ${
+          input.release
+        } was written cannot be told: ${(e as Error)?.message ?? e}`;
+      }
+    };
     try {
+      checkedWatch = await this.watchCheckedRecords(
+        ctx,
+        scope,
+        input.release,
+        checked,
+        false,
+        'rolls it back',
+      );
+      // helm rollback has no post-render gate: a change up to here is refused before helm runs.
+      const early = await recordsChanged();
+      if (early) {
+        throw new RunFailure(
+          `Release ${input.release} in ${
+            input.namespace
+          } was not rolled back: its release records changed after they were checked (${early}), and helm would act on a record that was not checked; ${ctx.refusalOutcome(
+            'nothing was rolled back',
+          )}. Submit the run again.`,
+        );
+      }
       /** helm failed (an error, a timeout, a hook): it may have created and applied part of a revision. */
       let helmFailed: { error: unknown } | undefined;
       try {
@@ -1873,6 +2013,11 @@ export class Executors {
         if (!(e instanceof RunFailure) && !helmFailed) throw e;
         unconfirmed = message(e);
       }
+      // A change from the gate until helm wrote its record may be what helm acted on: it cannot be
+      // undone, but the rollback is not reported as done.
+      const lateChange = await recordsChanged(
+        `sh.helm.release.v1.${input.release}.v${Number(status?.version)}`,
+      );
       // What helm applied, its hooks included (as a chart run records it and the check judged it):
       // the new revision as helm first wrote it; helm's record of it now when that is not known.
       const applied =
@@ -1914,6 +2059,8 @@ export class Executors {
         mismatch = `Revision ${input.revision} of release ${input.release} changed after it was checked: helm applied a manifest the chart policy did not judge (revision ${changed.version}); the rollback is not reported as done`;
       } else if (unconfirmed !== undefined) {
         mismatch = `What helm applied for the rollback of ${input.release} to revision ${input.revision} cannot be confirmed to be the revision the chart policy judged: ${unconfirmed}; the rollback is not reported as done`;
+      } else if (lateChange !== undefined) {
+        mismatch = `The release records of ${input.release} in ${input.namespace} changed after they were checked and before helm wrote its record of the rollback (${lateChange}): helm may have acted on a record that was not checked; the rollback is not reported as done`;
       }
       if (helmFailed) {
         const { error } = helmFailed;
@@ -1922,6 +2069,7 @@ export class Executors {
       }
       if (mismatch !== undefined) throw new RunFailure(mismatch);
     } finally {
+      checkedWatch?.close();
       records.close();
     }
     // As a chart run: it succeeded only once the release's workloads are Ready.
@@ -1944,6 +2092,7 @@ export class Executors {
     run: Run,
     input: TenantDeleteRunInput,
     ctx: RunContext,
+    naming: TenantNaming | undefined,
   ) {
     const { store } = this.deps;
     const namespace = run.target.namespace;
@@ -1952,7 +2101,7 @@ export class Executors {
       t => t.cluster === input.cluster,
     );
     // Only the namespace KubeChart created for this tenant is deleted: nothing is uninstalled otherwise.
-    checkTenantNamespace(
+    await checkTenantNamespace(
       await client.read({
         apiVersion: 'v1',
         kind: 'Namespace',
@@ -1960,6 +2109,7 @@ export class Executors {
       }),
       { cluster: input.cluster, namespace, tenant: input.tenant },
       'tenant-delete',
+      tenantCodeNamer(naming, input.cluster, this.deps.store),
     );
     // Releases we recorded, plus any helm release stored in the namespace.
     const helmSecrets =

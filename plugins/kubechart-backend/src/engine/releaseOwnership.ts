@@ -55,17 +55,91 @@ export async function releaseOwnershipProblems(
     if (!live && o.kind !== 'Namespace') continue; // helm skips what is gone
     const annotations = live?.metadata?.annotations ?? {};
     const labels = live?.metadata?.labels ?? {};
-    if (
-      annotations['meta.helm.sh/release-name'] !== release ||
-      annotations['meta.helm.sh/release-namespace'] !== namespace ||
-      (!scope && labels[KUBECHART_TENANT_LABEL] !== tenant)
-    ) {
-      // Read with the engine's identity: whose it is may be another tenant's to know.
+    const annotated =
+      annotations['meta.helm.sh/release-name'] === release &&
+      annotations['meta.helm.sh/release-namespace'] === namespace;
+    if (!annotated || (!scope && labels[KUBECHART_TENANT_LABEL] !== tenant)) {
+      // Read with the engine's identity: whose it is may be another tenant's to know. A cluster-scoped
+      // object of this release's that lacks its tenant label (as one an earlier KubeChart installed,
+      // before it labelled a release's objects) is told apart, without the label it has, so the
+      // platform team knows to adopt it: only a cluster admin may label it, never the run.
       problems.push(
         `${what}: it is not release ${release}'s${
           scope ? '' : ` (${tenant ? `tenant ${tenant}` : 'no tenant'})`
+        }${
+          annotated && tenant
+            ? `; it carries this release's helm annotations but not the label ${KUBECHART_TENANT_LABEL}=${tenant}, as objects an earlier KubeChart installed may: a cluster admin who confirms it is this tenant's labels it so, then the run is tried again`
+            : ''
         }`,
       );
+    }
+  }
+  return problems;
+}
+
+/** The uninstall events of helm's hooks. */
+const DELETE_EVENTS = ['pre-delete', 'post-delete'];
+
+/**
+ * Whether helm runs a release record's hook when it uninstalls the release: the record's `events`
+ * (what helm reads) or the manifest's `helm.sh/hook` annotation (`object`, one of the hook's
+ * objects) name pre-delete or post-delete, in any case.
+ */
+export function isDeleteHook(
+  hook: { events: string[] },
+  object: KubeObject,
+): boolean {
+  const annotated = String(
+    object.metadata?.annotations?.['helm.sh/hook'] ?? '',
+  ).split(',');
+  return [...hook.events, ...annotated].some(e =>
+    DELETE_EVENTS.includes(e.trim().toLowerCase()),
+  );
+}
+
+/**
+ * Why helm may not run a release record's delete hooks (`hooks`, each hook's objects, see
+ * {@link isDeleteHook}) in `namespace`, one line per object; empty when it may. helm creates a hook's
+ * objects when it uninstalls, first deleting an object of the same kind and name (its default
+ * `before-hook-creation`), so a hook in a forged record could replace the tenant's default-deny
+ * NetworkPolicy or another release's object. Each must be of a served, namespaced kind, in the
+ * release's namespace, and an object of its kind and name that exists must itself be a helm hook
+ * (carry `helm.sh/hook`). A refusal names the object, not whose it is.
+ */
+export async function deleteHookProblems(
+  client: KubeClient,
+  isNamespaced: (apiVersion: string, kind: string) => boolean | undefined,
+  namespace: string,
+  hooks: KubeObject[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const o of hooks) {
+    const name = o.metadata?.name;
+    const what = `${o.kind}/${name ?? '(unnamed)'}: a delete hook`;
+    const scope = isNamespaced(String(o.apiVersion), String(o.kind));
+    if (!name || scope === undefined) {
+      problems.push(
+        `${what} ${
+          name ? 'of a kind the cluster does not serve' : 'with no name'
+        }`,
+      );
+    } else if (!scope) {
+      problems.push(`${what} of a cluster-scoped kind`);
+    } else if ((o.metadata?.namespace ?? namespace) !== namespace) {
+      problems.push(
+        `${what} in namespace ${o.metadata?.namespace}, not ${namespace}`,
+      );
+    } else {
+      const live = await client.read<KubeObject>({
+        apiVersion: String(o.apiVersion),
+        kind: String(o.kind),
+        metadata: { name, namespace },
+      });
+      if (live && live.metadata?.annotations?.['helm.sh/hook'] === undefined) {
+        problems.push(
+          `${what}, and an object of its kind and name that is no helm hook exists, which helm would delete to create the hook`,
+        );
+      }
     }
   }
   return problems;

@@ -77,13 +77,14 @@ const askGate = (gate: HelmPostRenderer, manifest: string) => {
 };
 
 /**
- * An upgrade helm runs with the engine's own identity (its release holds allowed cluster-scoped
- * objects) acts on the release record helm reads when it starts. The record is a Secret in the
- * release's namespace, which its admins and workloads may write: one written after the engine checked
- * the records and removed before helm applies must not make helm delete what it names.
+ * An upgrade acts on the release record helm reads when it starts, whether helm runs with the engine's
+ * own identity (its release holds allowed cluster-scoped objects) or as the namespace's deployer. The
+ * record is a Secret in the release's namespace, which its admins and workloads may write: one written
+ * after the engine checked the records and removed before helm applies must not make helm delete what
+ * it names.
  */
 describe.each(['helm3', 'helm4'] as const)(
-  'upgrading with the engine identity while the release records change (%s)',
+  'upgrading while the release records change (%s)',
   helmBin => {
     let sim: KubeSim;
     let engine: RunEngine;
@@ -272,6 +273,118 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(await secretsLabelled(namespace, 'owner=helm,name=probe')).toEqual(
         ['sh.helm.release.v1.probe.v1'],
       );
+      expect(await secretsLabelled(namespace, 'owner=kubechart')).toEqual([]);
+    });
+
+    const webapp = (code: string, tag: string) =>
+      finish({
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: `tenant-${code}`,
+        release: {
+          name: 'web',
+          chart: 'webapp',
+          values: { replicas: 1, pdb: false, image: { tag } },
+        },
+      });
+    const defaultDeny = (namespace: string) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'kubechart-default-deny', namespace },
+    });
+
+    it("refuses an upgrade helm runs as the namespace's deployer when a forged record is written after the check and removed before the gate", async () => {
+      const code = `deployer${suffix}`;
+      const namespace = `tenant-${code}`;
+      expect(outcome(await tenant(code))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(outcome(await webapp(code, '1.0.0'))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      const forged = 'sh.helm.release.v1.web.v2';
+      race = {
+        // Revision 2: revision 1's record naming the tenant's default-deny policy too.
+        before: async () => {
+          const v1 = await core.readNamespacedSecret({
+            name: 'sh.helm.release.v1.web.v1',
+            namespace,
+          });
+          const record = decode(v1.data!.release);
+          record.version = 2;
+          record.info.status = 'deployed';
+          record.manifest = `${record.manifest}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: kubechart-default-deny\n  namespace: ${namespace}\nspec:\n  podSelector: {}\n`;
+          await core.createNamespacedSecret({
+            namespace,
+            body: {
+              metadata: {
+                name: forged,
+                labels: {
+                  owner: 'helm',
+                  name: 'web',
+                  status: 'deployed',
+                  version: '2',
+                },
+              },
+              type: 'helm.sh/release.v1',
+              data: { release: encode(record) },
+            },
+          });
+        },
+        atGate: async () => {
+          await core.deleteNamespacedSecret({ name: forged, namespace });
+        },
+      };
+
+      const refused = await webapp(code, '1.1.0');
+
+      expect(race).toBeUndefined();
+      expect(outcome(refused)).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining(
+          `changed after it was checked and before helm applied the release (Secret ${forged} was created)`,
+        ),
+      });
+      expect(refused.failureReason).toContain('nothing was applied');
+      expect(await exists(defaultDeny(namespace))).toBe(true);
+      expect(await secretsLabelled(namespace, 'owner=helm,name=web')).toEqual([
+        'sh.helm.release.v1.web.v1',
+      ]);
+      expect(await secretsLabelled(namespace, 'owner=kubechart')).toEqual([]);
+    });
+
+    it("refuses an upgrade helm runs as the namespace's deployer when the watch of the records ends before the gate", async () => {
+      const code = `expired${suffix}`;
+      const namespace = `tenant-${code}`;
+      expect(outcome(await tenant(code))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      expect(outcome(await webapp(code, '1.0.0'))).toEqual({
+        status: 'succeeded',
+        reason: undefined,
+      });
+      race = {
+        // The cluster compacts its watch cache: every open watch ends (410), the records' too.
+        before: async () => sim.faults.expireWatches(),
+        atGate: async () => {},
+      };
+
+      const refused = await webapp(code, '1.1.0');
+
+      expect(race).toBeUndefined();
+      expect(outcome(refused)).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining(
+          'changed after it was checked and before helm applied the release (whether a record was written cannot be told: the watch of its release records failed',
+        ),
+      });
+      expect(refused.failureReason).toContain('nothing was applied');
+      expect(await secretsLabelled(namespace, 'owner=helm,name=web')).toEqual([
+        'sh.helm.release.v1.web.v1',
+      ]);
       expect(await secretsLabelled(namespace, 'owner=kubechart')).toEqual([]);
     });
 

@@ -7,40 +7,82 @@ import { RunFailure } from './errors';
 /** How long the gate waits for the watch to show the marker it wrote before it refuses. */
 export const RECORD_MARKER_WAIT_MS = 30_000;
 
+/** A change of a release's records that helm did not make (see {@link ReleaseRecordWatch}). */
+export type ReleaseRecordChange = {
+  /** The Secret that changed. */
+  secret: string;
+  was: 'created' | 'changed' | 'deleted';
+};
+
 /** A watch of a release's record Secrets from when they were checked (see {@link watchReleaseRecords}). */
 export type ReleaseRecordWatch = {
   /**
-   * Which record changed since the check, undefined when none did. Writes a marker Secret (labelled
-   * `name=<release>,owner=kubechart`, which helm's `owner=helm` lookup never reads) and waits until the
-   * watch shows it: every earlier change has then been seen. Throws a {@link RunFailure} when that
-   * cannot be told (the watch ended or failed, the marker could not be written or was not seen within
-   * `waitMs`); the marker is deleted again.
+   * The first change of the release's records since the check that helm did not make; undefined when
+   * there was none. `created`, once helm wrote its record (a rollback's), names that Secret: the first
+   * record created since the check must be it, and what came after it is not compared (helm had read
+   * the records it acts on by then); without it, any record created is a change. Writes a marker
+   * Secret (labelled `name=<release>,owner=kubechart`, which helm's `owner=helm` lookup never reads)
+   * and waits until the watch shows it: every earlier change has then been seen. Throws a
+   * {@link RunFailure} when that cannot be told (the watch ended or failed, the marker could not be
+   * written or was not seen within `waitMs`, `created` is not the record the watch saw created); the
+   * marker is deleted again.
    */
-  changedSince(): Promise<string | undefined>;
+  changedSince(created?: string): Promise<ReleaseRecordChange | undefined>;
   close(): void;
+};
+
+/** The watch of a release's records could not be opened, or ended at once. */
+export class ReleaseRecordWatchFailure extends RunFailure {
+  constructor(
+    message: string,
+    /** The identity may not watch Secrets in the namespace (403). */
+    readonly forbidden: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export type ReleaseRecordWatchOptions = {
+  /** How long {@link ReleaseRecordWatch.changedSince} waits for its marker; {@link RECORD_MARKER_WAIT_MS} by default. */
+  waitMs?: number;
+  /**
+   * helm may prune the release's history before it writes its record (a rollback does): a checked
+   * record deleted before then is no change, unless it is one of `current` (the Secrets of the
+   * records helm acts on as current, which it never prunes).
+   */
+  pruning?: { current: string[] };
+  /** Told, with why, when a marker Secret could not be deleted again; it stays until deleted by hand. */
+  onMarkerLeft?: (message: string) => void;
 };
 
 /**
  * Watches the Secrets labelled `name=<release>` in `namespace` from `listedAt`, the resourceVersion of
  * the list the release's records were checked from (`uids`: the record Secrets it held). Any event of
- * a Secret labelled `owner=helm`, or of a checked record, is a change of the records helm reads. The
- * watch is not resumed: one that ends or fails (410 Gone included) before the gate refuses. `client`
- * is the identity helm runs as, which writes the release's records.
+ * a Secret labelled `owner=helm`, or of a checked record, is a change of the records helm reads,
+ * except what `options.pruning` allows and what follows the first record created (see
+ * {@link ReleaseRecordWatch.changedSince}). The watch is not resumed: one that ends or fails (410
+ * Gone included) before the gate refuses. `client` is the identity helm runs as, which writes the
+ * release's records; a watch it cannot open throws a {@link ReleaseRecordWatchFailure}.
  */
 export async function watchReleaseRecords(
   client: KubeClient,
   namespace: string,
   release: string,
   from: { listedAt?: string; uids: string[] },
-  waitMs = RECORD_MARKER_WAIT_MS,
+  options: ReleaseRecordWatchOptions = {},
 ): Promise<ReleaseRecordWatch> {
+  const { waitMs = RECORD_MARKER_WAIT_MS, pruning, onMarkerLeft } = options;
   const checked = new Set(from.uids);
-  const marker = `kubechart-records-${randomBytes(8).toString('hex')}`;
+  /** The names of the markers this watch wrote: their events are no change of the records. */
+  const markers = new Set<string>();
   /** The uids of the markers the watch showed created. */
   const markersSeen = new Set<string>();
-  /** The first change of a record seen. */
-  let changed: string | undefined;
+  /** The first change of a record seen before the first record created. */
+  let changed: ReleaseRecordChange | undefined;
+  /** The first record created since the check: the watch compares nothing after it. */
+  let firstCreated: { secret: string; uid?: string } | undefined;
   let ended: string | undefined;
+  let forbidden = false;
   let closed = false;
   let controller: AbortController | undefined;
   const listeners = new Set<() => void>();
@@ -48,6 +90,37 @@ export async function watchReleaseRecords(
   const end = (why: string) => {
     ended ??= why;
     notify();
+  };
+  const onEvent = (type: string, object: any) => {
+    const name = String(object?.metadata?.name ?? '(unnamed Secret)');
+    const uid = object?.metadata?.uid;
+    const isRecord = object?.metadata?.labels?.owner === 'helm';
+    // A marker relabelled `owner=helm` is a record helm reads, as any other.
+    if (markers.has(name) && !isRecord) {
+      if (type === 'ADDED' && typeof uid === 'string') markersSeen.add(uid);
+      notify();
+      return;
+    }
+    if (!isRecord && !checked.has(uid)) return;
+    if (changed || firstCreated) return;
+    if (type === 'ADDED' && isRecord && !checked.has(uid)) {
+      firstCreated = { secret: name, uid };
+    } else if (
+      !(
+        type === 'DELETED' &&
+        pruning &&
+        checked.has(uid) &&
+        !pruning.current.includes(name)
+      )
+    ) {
+      changed = {
+        secret: name,
+        was:
+          ({ ADDED: 'created', DELETED: 'deleted' } as const)[
+            type as 'ADDED' | 'DELETED'
+          ] ?? 'changed',
+      };
+    }
   };
   if (!from.listedAt) {
     end('listing its release records gave no resourceVersion to watch from');
@@ -70,27 +143,11 @@ export async function watchReleaseRecords(
             );
             return;
           }
-          if (type === 'BOOKMARK') return;
-          const name = object?.metadata?.name;
-          const uid = object?.metadata?.uid;
-          if (name === marker) {
-            if (type === 'ADDED' && typeof uid === 'string') {
-              markersSeen.add(uid);
-            }
-            notify();
-            return;
-          }
-          if (
-            !changed &&
-            (object?.metadata?.labels?.owner === 'helm' || checked.has(uid))
-          ) {
-            changed = `Secret ${name} was ${
-              { ADDED: 'created', DELETED: 'deleted' }[type] ?? 'changed'
-            }`;
-          }
+          if (type !== 'BOOKMARK') onEvent(type, object);
         },
         (err: unknown) => {
           if (closed) return;
+          forbidden ||= (err as { statusCode?: number })?.statusCode === 403;
           end(
             err
               ? `the watch of its release records ended: ${err}`
@@ -110,55 +167,89 @@ export async function watchReleaseRecords(
   // client-node reports a watch it could not open (403 included) through `done`, not by throwing.
   if (ended) {
     close();
-    throw new RunFailure(ended);
+    throw new ReleaseRecordWatchFailure(ended, forbidden);
   }
 
-  return {
-    async changedSince() {
-      let check = () => {};
-      let created = false;
-      try {
-        const secret = await client.core.createNamespacedSecret({
-          namespace,
-          body: {
-            metadata: {
-              name: marker,
-              labels: { name: release, owner: 'kubechart' },
-            },
-            type: 'Opaque',
+  /** Writes a marker and waits until the watch shows it; deletes it again. */
+  const markerSeen = async () => {
+    const marker = `kubechart-records-${randomBytes(8).toString('hex')}`;
+    markers.add(marker);
+    let check = () => {};
+    let created = false;
+    try {
+      const secret = await client.core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: {
+            name: marker,
+            labels: { name: release, owner: 'kubechart' },
           },
-        });
-        created = true;
-        const uid = secret.metadata?.uid;
-        if (!uid)
-          throw new RunFailure(`its marker Secret ${marker} has no uid`);
-        const seen = new Promise<void>((resolve, reject) => {
-          check = () => {
-            if (markersSeen.has(uid)) resolve();
-            else if (ended) reject(new RunFailure(ended));
-          };
-        });
-        listeners.add(check);
-        check();
-        await withDeadline(
-          seen,
-          waitMs,
-          () =>
-            new RunFailure(
-              `the watch of its release records did not show the marker Secret ${marker} within ${
-                waitMs / 1000
-              }s`,
+          type: 'Opaque',
+        },
+      });
+      created = true;
+      const uid = secret.metadata?.uid;
+      if (!uid) throw new RunFailure(`its marker Secret ${marker} has no uid`);
+      const seen = new Promise<void>((resolve, reject) => {
+        check = () => {
+          if (markersSeen.has(uid)) resolve();
+          else if (ended) reject(new RunFailure(ended));
+        };
+      });
+      listeners.add(check);
+      check();
+      await withDeadline(
+        seen,
+        waitMs,
+        () =>
+          new RunFailure(
+            `the watch of its release records did not show the marker Secret ${marker} within ${
+              waitMs / 1000
+            }s`,
+          ),
+      );
+    } finally {
+      listeners.delete(check);
+      if (created) {
+        await client.core
+          .deleteNamespacedSecret({ name: marker, namespace })
+          .catch(e =>
+            onMarkerLeft?.(
+              `the marker Secret ${marker} in ${namespace} (labelled name=${release},owner=kubechart, which helm does not read) could not be deleted and is left behind; delete it: ${
+                (e as Error)?.message ?? e
+              }`,
             ),
-        );
-        return changed;
-      } finally {
-        listeners.delete(check);
-        if (created) {
-          await client.core
-            .deleteNamespacedSecret({ name: marker, namespace })
-            .catch(() => undefined);
-        }
+          );
       }
+    }
+  };
+
+  return {
+    async changedSince(created) {
+      await markerSeen();
+      if (changed) return changed;
+      if (!firstCreated) {
+        if (created) {
+          throw new RunFailure(
+            `the watch of its release records did not show ${created} created`,
+          );
+        }
+        return undefined;
+      }
+      const first: ReleaseRecordChange = {
+        secret: firstCreated.secret,
+        was: 'created',
+      };
+      if (!created || firstCreated.secret !== created) return first;
+      const record = await client.read<any>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: created, namespace },
+      });
+      if (!record)
+        throw new RunFailure(`there is no release record ${created}`);
+      // A record of that name created first, then deleted and created again, is not helm's.
+      return record.metadata?.uid === firstCreated.uid ? undefined : first;
     },
     close,
   };

@@ -408,10 +408,20 @@ describe.each(['helm3', 'helm4'] as const)(
 );
 
 /**
- * What helm applies for a rollback is known only from the watch of the release's records: a deployer
- * that may not watch them (a ClusterRole without `watch`) rolls nothing back.
+ * What helm applies for a rollback, and which records helm acts on in an upgrade, are known only from
+ * the watch of the release's records: a deployer that may not watch them (a ClusterRole without
+ * `watch`) rolls nothing back and upgrades nothing.
  */
 describe('a rollback whose release records the deployer may not watch', () => {
+  const VERBS_BUT_WATCH = [
+    'get',
+    'list',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'deletecollection',
+  ];
   let sim: KubeSim;
   let engine: RunEngine;
   let t: Awaited<ReturnType<typeof createTestEngine>>;
@@ -446,6 +456,7 @@ describe('a rollback whose release records the deployer may not watch', () => {
       }),
     });
     ({ engine } = t);
+    // The deployer's ClusterRole may watch until the release has two revisions (taken away below).
     await t.clusters
       .kubeConfig('dev')
       .makeApiClient(RbacAuthorizationV1Api)
@@ -456,15 +467,7 @@ describe('a rollback whose release records the deployer may not watch', () => {
             {
               apiGroups: ['*'],
               resources: ['*'],
-              verbs: [
-                'get',
-                'list',
-                'create',
-                'update',
-                'patch',
-                'delete',
-                'deletecollection',
-              ],
+              verbs: [...VERBS_BUT_WATCH, 'watch'],
             },
           ],
         },
@@ -483,7 +486,7 @@ describe('a rollback whose release records the deployer may not watch', () => {
     await sim?.stop();
   });
 
-  it('fails before helm runs, naming the missing permission', async () => {
+  it('fails a rollback and an upgrade before helm runs, naming the missing permission', async () => {
     expect(await chart('1.0.0')).toMatchObject({
       status: 'succeeded',
       helmRevision: 1,
@@ -492,7 +495,20 @@ describe('a rollback whose release records the deployer may not watch', () => {
       status: 'succeeded',
       helmRevision: 2,
     });
+    await t.clusters
+      .kubeConfig('dev')
+      .makeApiClient(RbacAuthorizationV1Api)
+      .replaceClusterRole({
+        name: 'deployer-nowatch',
+        body: {
+          metadata: { name: 'deployer-nowatch' },
+          rules: [
+            { apiGroups: ['*'], resources: ['*'], verbs: VERBS_BUT_WATCH },
+          ],
+        },
+      });
     const rollback = jest.spyOn(HelmCli.prototype, 'rollback');
+    const upgrade = jest.spyOn(HelmCli.prototype, 'upgradeInstall');
 
     const refused = await run({
       kind: 'rollback',
@@ -515,5 +531,13 @@ describe('a rollback whose release records the deployer may not watch', () => {
         .readNamespacedDeployment({ name: 'web', namespace })
     ).spec?.template.spec?.containers[0].image;
     expect(image).toBe('registry.example.com/team/web:1.1.0');
+
+    const upgraded = await chart('1.2.0');
+
+    expect(upgrade).not.toHaveBeenCalled();
+    expect(upgraded.status).toBe('failed');
+    expect(upgraded.failureReason).toMatch(
+      /^The release records of web in tenant-nowatch cannot be followed while helm upgrades it as the namespace's deployer: the watch of its release records ended: .*Forbidden.*; the deployer may not watch Secrets in tenant-nowatch \(its ClusterRole, kubechart\.tenant\.deployer\.clusterRole, needs the `watch` verb on Secrets there\); nothing was applied\.$/,
+    );
   });
 });

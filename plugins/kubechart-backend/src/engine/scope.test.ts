@@ -3,10 +3,13 @@ import { ConfigReader } from '@backstage/config';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import {
   checkRequestedTenantOwner,
+  checkTenantNamespace,
   checkTenantOwnership,
+  describeTenantChange,
   objectOwnershipResults,
   plainCaller,
   resolveRunScope,
+  tenantCodeNamer,
 } from './scope';
 import { readEngineSettings } from './settings';
 
@@ -208,6 +211,8 @@ describe('objectOwnershipResults', () => {
       ['ours', 'rival', 'applied', 'other', 'absent'].map(cm),
       scope,
       async o => live[String(o.metadata?.name)],
+      undefined,
+      async code => code === 'rival',
     );
     expect(results.map(r => `${r.object.name}: ${r.message}`)).toEqual([
       'rival: ConfigMap/rival already exists and it belongs to tenant rival; a forced apply would take it over',
@@ -222,6 +227,204 @@ describe('objectOwnershipResults', () => {
           !r.passed,
       ),
     ).toBe(true);
+  });
+});
+
+describe('objectOwnershipResults, told to a caller who may not learn of the other tenant or namespace', () => {
+  const scope = {
+    cluster: 'dev',
+    namespaces: ['tenant-acme'],
+    defaultNamespace: 'tenant-acme',
+    allowedClusterScopedKinds: [],
+    tenant: 'acme',
+    reason: '',
+  };
+  const cm = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'tenant-acme' },
+  });
+  const helmOwned = (releaseNamespace: string) => ({
+    metadata: {
+      namespace: 'tenant-acme',
+      annotations: {
+        'meta.helm.sh/release-name': 'payments',
+        'meta.helm.sh/release-namespace': releaseNamespace,
+      },
+    },
+  });
+  const live: Record<string, any> = {
+    rival: {
+      metadata: {
+        namespace: 'tenant-acme',
+        labels: { 'kubechart.io/tenant': 'rival' },
+      },
+    },
+    released: helmOwned('tenant-acme'),
+    elsewhere: helmOwned('tenant-rival'),
+  };
+
+  it('names neither the tenant an object is labelled for nor a release of another namespace', async () => {
+    const asked: string[] = [];
+    const results = await objectOwnershipResults(
+      ['rival', 'released', 'elsewhere'].map(cm),
+      scope,
+      async o => live[String(o.metadata?.name)],
+      undefined,
+      async code => {
+        asked.push(code);
+        return false;
+      },
+    );
+    expect(results.map(r => `${r.object.name}: ${r.message}`)).toEqual([
+      'rival: ConfigMap/rival already exists and it belongs to another tenant; a forced apply would take it over',
+      'released: ConfigMap/released already exists and it is managed by Helm release payments; a forced apply would take it over',
+      'elsewhere: ConfigMap/elsewhere already exists and it is managed by a Helm release of another namespace; a forced apply would take it over',
+    ]);
+    expect(asked).toEqual(['rival']);
+    // Without being told whom it is for, it names no other tenant.
+    const [unnamed] = await objectOwnershipResults(
+      [cm('rival')],
+      scope,
+      async o => live[String(o.metadata?.name)],
+    );
+    expect(unnamed.message).toContain('it belongs to another tenant');
+  });
+});
+
+describe('describeTenantChange', () => {
+  const shop = { tenant: 'shop', cluster: 'dev' };
+  const was = { live: true, owner: 'group:default/acme-team' };
+  const movedTo = tenantRecord('shop', 'group:default/rival-team');
+  const prefix =
+    'Tenant shop on cluster dev changed after this run was requested:';
+
+  it('names an owner only to whom acts for it or may read the tenant', async () => {
+    expect(
+      await describeTenantChange(shop, was, movedTo, {
+        ownershipRefs: ['group:default/acme-team'],
+      }),
+    ).toBe(
+      `${prefix} it was owned by group:default/acme-team, and is now owned by another owner`,
+    );
+    expect(await describeTenantChange(shop, was, movedTo)).toBe(
+      `${prefix} it was owned by another owner, and is now owned by another owner`,
+    );
+    expect(
+      await describeTenantChange(
+        shop,
+        { live: false },
+        tenantRecord('shop', 'group:default/rival-team'),
+        { ownershipRefs: [], mayReadEveryTenant: async () => true },
+      ),
+    ).toBe(
+      `${prefix} it did not exist then, and now exists, owned by group:default/rival-team`,
+    );
+    const readIt: TenantRecord[] = [];
+    expect(
+      await describeTenantChange(shop, was, movedTo, {
+        mayReadTenant: async t => {
+          readIt.push(t);
+          return true;
+        },
+      }),
+    ).toBe(
+      `${prefix} it was owned by group:default/acme-team, and is now owned by group:default/rival-team`,
+    );
+    expect(readIt).toEqual([movedTo]);
+  });
+
+  it('names no owner when whether it may cannot be told', async () => {
+    expect(
+      await describeTenantChange(shop, was, movedTo, {
+        mayReadTenant: async () => {
+          throw new Error('permission backend down');
+        },
+      }),
+    ).toBe(
+      `${prefix} it was owned by another owner, and is now owned by another owner`,
+    );
+  });
+
+  it('is undefined, asking nothing, while the tenant is as it was', async () => {
+    const asked: string[] = [];
+    expect(
+      await describeTenantChange(
+        shop,
+        was,
+        tenantRecord('shop', 'group:default/acme-team'),
+        {
+          mayReadEveryTenant: async () => {
+            asked.push('every');
+            return true;
+          },
+        },
+      ),
+    ).toBeUndefined();
+    expect(asked).toEqual([]);
+  });
+});
+
+describe('checkTenantNamespace', () => {
+  const labelled = (label: string) => ({
+    metadata: { labels: { 'kubechart.io/tenant': label } },
+  });
+  const target = { cluster: 'dev', namespace: 'tenant-shop', tenant: 'shop' };
+  const rival = tenantRecord('rival', 'group:default/rival-team');
+  const failure = (p: Promise<void>) =>
+    p.then(
+      () => 'passed',
+      e => String(e.message),
+    );
+
+  it("names the tenant a namespace is labelled for only to a caller who may read that tenant's record", async () => {
+    const readable: TenantRecord[] = [];
+    const carol = tenantCodeNamer(
+      {
+        mayReadTenant: async t => {
+          readable.push(t);
+          return t.code === 'rival';
+        },
+      },
+      'dev',
+      store([rival]),
+    );
+    expect(
+      await failure(
+        checkTenantNamespace(labelled('rival'), target, 'tenant', carol),
+      ),
+    ).toContain('(it is labelled kubechart.io/tenant=rival);');
+    expect(readable).toEqual([rival]);
+    // A label naming no tenant on the cluster: only to a caller who may read every tenant.
+    expect(
+      await failure(
+        checkTenantNamespace(labelled('ghost'), target, 'tenant', carol),
+      ),
+    ).toContain('(it is labelled kubechart.io/tenant for another tenant);');
+    const admin = tenantCodeNamer(
+      { mayReadEveryTenant: async () => true },
+      'dev',
+      store([]),
+    );
+    expect(
+      await failure(
+        checkTenantNamespace(labelled('ghost'), target, 'tenant-delete', admin),
+      ),
+    ).toContain('(it is labelled kubechart.io/tenant=ghost);');
+    for (const naming of [undefined, { ownershipRefs: ['user:default/bob'] }])
+      expect(
+        await failure(
+          checkTenantNamespace(
+            labelled('rival'),
+            target,
+            'tenant',
+            tenantCodeNamer(naming, 'dev', store([rival])),
+          ),
+        ),
+      ).toContain('(it is labelled kubechart.io/tenant for another tenant);');
+    expect(
+      await failure(checkTenantNamespace(labelled('shop'), target, 'tenant')),
+    ).toBe('passed');
   });
 });
 

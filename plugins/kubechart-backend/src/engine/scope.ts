@@ -55,6 +55,60 @@ export type RunCaller = {
 };
 
 /**
+ * Whom a run's message about a tenant is for, as far as naming another tenant or its owner goes:
+ * the owners it acts for (`ownershipRefs`) and, as in {@link RunCaller}, the tenants it may read. A
+ * run's messages are for its requester. Without these (a run started without its requester: a
+ * kept approved run), no other tenant and no owner beyond `ownershipRefs` is named.
+ */
+export type TenantNaming = Pick<
+  RunCaller,
+  'mayReadTenant' | 'mayReadEveryTenant'
+> & { ownershipRefs?: string[] };
+
+/** What a message about another tenant may name to a run's caller (see {@link TenantNaming}). */
+export const tenantNamingOf = (caller: RunCaller): TenantNaming => ({
+  ownershipRefs: caller.ownershipRefs,
+  ...(caller.mayReadTenant ? { mayReadTenant: caller.mayReadTenant } : {}),
+  ...(caller.mayReadEveryTenant
+    ? { mayReadEveryTenant: caller.mayReadEveryTenant }
+    : {}),
+});
+
+/**
+ * Whether a message for `naming` may name `tenant` (undefined: a tenant without a live record, such
+ * as a label's value only) and its owner. Fails closed: a permission check that fails names nothing.
+ */
+export async function mayNameTenant(
+  naming: TenantNaming | undefined,
+  tenant: TenantRecord | undefined,
+): Promise<boolean> {
+  try {
+    if (await naming?.mayReadEveryTenant?.()) return true;
+    return !!tenant && !!(await naming?.mayReadTenant?.(tenant));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a message for `naming` may name the tenant whose code is `code` on `cluster` (a label's
+ * value): one with a record the caller may read, or any to a caller who may read every tenant.
+ */
+export function tenantCodeNamer(
+  naming: TenantNaming | undefined,
+  cluster: string,
+  store: Pick<RunStore, 'getTenants'>,
+): (code: string) => Promise<boolean> {
+  return async code => {
+    if (!naming?.mayReadTenant && !naming?.mayReadEveryTenant) return false;
+    const tenant = (await store.getTenants(code)).find(
+      t => t.code === code && t.cluster === cluster,
+    );
+    return mayNameTenant(naming, tenant);
+  };
+}
+
+/**
  * The refusal of a namespace the caller may not deploy to, for a caller who may not learn whose it
  * is: the same words for a tenant's namespace and one assigned in config.
  */
@@ -312,23 +366,42 @@ export function tenantSnapshot(
 }
 
 /**
+ * Whether a tenant is no longer as a run's request found it (`then`): created, deleted or moved to
+ * another owner since. A run requested before the snapshot was kept (`then` undefined) counts as changed.
+ */
+export function tenantChanged(
+  then: TenantSnapshot | undefined,
+  now: TenantRecord | undefined,
+): boolean {
+  if (!then) return true;
+  const current = tenantSnapshot(now);
+  return current.live !== then.live || current.owner !== then.owner;
+}
+
+/**
  * How a tenant changed since a run on it was requested (`then`), as the start of a failure reason:
  * a tenant created, deleted or moved to another owner meanwhile. Undefined when it is as it was. A
  * run requested before the snapshot was kept (`then` undefined) cannot be compared: it counts as changed.
+ * An owner is named only to whom the reason is for (`naming`, see {@link TenantNaming}) when it acts
+ * for that owner or may read the tenant; otherwise it reads "another owner".
  */
-export function describeTenantChange(
+export async function describeTenantChange(
   request: { tenant: string; cluster: string },
   then: TenantSnapshot | undefined,
   now: TenantRecord | undefined,
-): string | undefined {
+  naming?: TenantNaming,
+): Promise<string | undefined> {
   const what = `Tenant ${request.tenant} on cluster ${request.cluster}`;
   if (!then) {
     return `${what} cannot be compared with what it was when this run was requested (the request predates that record)`;
   }
+  if (!tenantChanged(then, now)) return undefined;
   const current = tenantSnapshot(now);
-  if (current.live === then.live && current.owner === then.owner)
-    return undefined;
-  const owner = (o?: string) => o ?? 'nobody';
+  const readable = await mayNameTenant(naming, now);
+  const owner = (o?: string) => {
+    if (o === undefined) return 'nobody';
+    return readable || naming?.ownershipRefs?.includes(o) ? o : 'another owner';
+  };
   const was = then.live
     ? `it was owned by ${owner(then.owner)}`
     : 'it did not exist then';
@@ -351,20 +424,24 @@ export class ForeignNamespaceError extends RunFailure {}
  * the label `kubechart.io/tenant=<tenant>` that KubeChart puts on the namespaces it creates for a
  * tenant: such a run would relabel the namespace and bind the tenant's deployer in it, or delete it.
  * Namespaces are cluster-scoped, so only a cluster admin can set that label: that is how one hands a
- * namespace to KubeChart. `current` is the Namespace as read (undefined when absent).
+ * namespace to KubeChart. `current` is the Namespace as read (undefined when absent). The tenant the
+ * label names instead is named only when `mayName` says its caller may learn of it (default: never).
  */
-export function checkTenantNamespace(
+export async function checkTenantNamespace(
   current: { metadata?: { labels?: Record<string, string> } } | undefined,
   target: { cluster: string; namespace: string; tenant: string },
   kind: 'tenant' | 'tenant-delete',
-): void {
+  mayName: (code: string) => Promise<boolean> = async () => false,
+): Promise<void> {
   if (!current) return;
   const { cluster, namespace, tenant } = target;
   const label = current.metadata?.labels?.[KUBECHART_TENANT_LABEL];
   if (label === tenant) return;
-  const why = label
-    ? `it is labelled ${KUBECHART_TENANT_LABEL}=${label}`
-    : `it has no ${KUBECHART_TENANT_LABEL} label`;
+  let why = `it has no ${KUBECHART_TENANT_LABEL} label`;
+  if (label)
+    why = (await mayName(label))
+      ? `it is labelled ${KUBECHART_TENANT_LABEL}=${label}`
+      : `it is labelled ${KUBECHART_TENANT_LABEL} for another tenant`;
   const wanted = `${KUBECHART_TENANT_LABEL}=${tenant}`;
   const what =
     kind === 'tenant'
@@ -449,12 +526,15 @@ export function toPolicyScope(
  * The `object-ownership` rule of manifests runs, which apply with force: an object that already
  * exists must not belong to another tenant, a Helm release or another server-side-apply manager,
  * or the forced apply would take it over. `current` reads the live object (undefined when absent).
+ * The other tenant is named only when `mayName` says the run's caller may learn of it (default:
+ * never), and a Helm release only when it is released in one of the run's namespaces.
  */
 export async function objectOwnershipResults(
   objects: KubeObject[],
   scope: RunScope,
   current: (o: KubeObject) => Promise<any | undefined>,
   fieldManager = 'kubechart',
+  mayName: (code: string) => Promise<boolean> = async () => false,
 ): Promise<PolicyResult[]> {
   const out: PolicyResult[] = [];
   for (const o of objects) {
@@ -463,8 +543,9 @@ export async function objectOwnershipResults(
     const labels: Record<string, string> = existing.metadata?.labels ?? {};
     const annotations: Record<string, string> =
       existing.metadata?.annotations ?? {};
-    const tenant = labels['kubechart.io/tenant'];
+    const tenant = labels[KUBECHART_TENANT_LABEL];
     const release = annotations['meta.helm.sh/release-name'];
+    const releaseNamespace = annotations['meta.helm.sh/release-namespace'];
     const managedBy = labels['app.kubernetes.io/managed-by'];
     const appliers = (
       (existing.metadata?.managedFields ?? []) as Array<{
@@ -483,10 +564,16 @@ export async function objectOwnershipResults(
       .map(m => m.manager!);
     let why: string | undefined;
     if (tenant && tenant !== scope.tenant)
-      why = `it belongs to tenant ${tenant}`;
+      why = (await mayName(tenant))
+        ? `it belongs to tenant ${tenant}`
+        : 'it belongs to another tenant';
     else if (annotations['kubechart.io/tenant-resource'] === 'true')
       why = `it is a tenant resource KubeChart keeps (only tenant runs change it)`;
-    else if (release) why = `it is managed by Helm release ${release}`;
+    else if (release)
+      why =
+        !releaseNamespace || scope.namespaces.includes(releaseNamespace)
+          ? `it is managed by Helm release ${release}`
+          : 'it is managed by a Helm release of another namespace';
     else if (managedBy && managedBy !== 'kubechart')
       why = `it is managed by ${managedBy}`;
     else if (appliers.length)

@@ -4,7 +4,7 @@ import { CoreV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   chartDirectory,
   createTestEngine,
@@ -199,6 +199,72 @@ describe('deleting a tenant whose release holds an allowed cluster-scoped object
     expect(
       (await core.listNamespace()).items.map(n => n.metadata?.name),
     ).toContain('tenant-delta');
+  });
+
+  it("refuses a release record whose hook runs on delete by the events helm reads, whatever its annotation says, as the engine's identity", async () => {
+    await tenantWithClusterRole('zeta', 'zeta-reader');
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'zeta-escalate' },
+    };
+    // helm runs a record's hook on the events its record lists, not on its manifest's annotation.
+    const name = 'sh.helm.release.v1.probe.v1';
+    const secret = await core.readNamespacedSecret({
+      name,
+      namespace: 'tenant-zeta',
+    });
+    const record = JSON.parse(
+      gunzipSync(
+        Buffer.from(
+          Buffer.from(secret.data!.release, 'base64').toString('utf8'),
+          'base64',
+        ),
+      ).toString('utf8'),
+    );
+    record.hooks = [
+      {
+        name: 'zeta-escalate',
+        kind: 'ClusterRoleBinding',
+        path: 'clusterreader/templates/hook.yaml',
+        manifest: [
+          'apiVersion: rbac.authorization.k8s.io/v1',
+          'kind: ClusterRoleBinding',
+          'metadata:',
+          '  name: zeta-escalate',
+          '  annotations:',
+          '    helm.sh/hook: post-install',
+          'roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }',
+          'subjects: [{ kind: ServiceAccount, name: default, namespace: tenant-zeta }]',
+          '',
+        ].join('\n'),
+        events: ['pre-delete'],
+        last_run: { started_at: '', completed_at: '', phase: '' },
+        weight: 0,
+        delete_policies: ['before-hook-creation'],
+      },
+    ];
+    secret.data!.release = Buffer.from(
+      gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
+    ).toString('base64');
+    await core.replaceNamespacedSecret({
+      name,
+      namespace: 'tenant-zeta',
+      body: secret,
+    });
+    const refused = await finish({
+      kind: 'tenant-delete',
+      cluster: 'dev',
+      tenant: 'zeta',
+    });
+    expect(outcome(refused)).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining(
+        "ClusterRoleBinding/zeta-escalate: a delete hook, which would run as the engine's identity",
+      ),
+    });
+    expect(await exists(binding)).toBe(false);
+    expect(await exists(clusterRole('zeta-reader'))).toBe(true);
   });
 
   it('fails the delete naming a cluster-scoped object of the tenant that outlives its namespace', async () => {

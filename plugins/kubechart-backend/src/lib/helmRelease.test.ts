@@ -4,6 +4,10 @@ import { readHelmRelease, readLatestHelmRelease } from './helmRelease';
 
 const MiB = 1024 * 1024;
 
+// Building and decompressing 64 MiB records takes seconds on a loaded 2-core runner: no test here
+// measures time, so the bound is only there to end a hung test.
+jest.setTimeout(60_000);
+
 /** A `helm.sh/release.v1` Secret as the API server returns it: `data.release` is base64 of helm's base64 of gzipped JSON. */
 function releaseSecret(name: string, revision: number, gzipped: Buffer) {
   return {
@@ -47,7 +51,13 @@ const record = (over: Record<string, unknown> = {}) => ({
   },
   config: { replicas: 3 },
   manifest: '---\nkind: Deployment\nmetadata: { name: web }\n',
-  hooks: [{ path: 'webapp/templates/job.yaml', manifest: 'kind: Job' }],
+  hooks: [
+    {
+      path: 'webapp/templates/job.yaml',
+      manifest: 'kind: Job',
+      events: ['pre-delete', 7],
+    },
+  ],
   ...over,
 });
 
@@ -104,7 +114,14 @@ describe('reading helm release records', () => {
       chart: { name: 'webapp', version: '1.2.3' },
       config: { replicas: 3 },
       manifest: '---\nkind: Deployment\nmetadata: { name: web }\n',
-      hooks: [{ path: 'webapp/templates/job.yaml', manifest: 'kind: Job' }],
+      // The events helm runs each hook on, as its record lists them (only its strings).
+      hooks: [
+        {
+          path: 'webapp/templates/job.yaml',
+          manifest: 'kind: Job',
+          events: ['pre-delete'],
+        },
+      ],
     };
     expect(await readLatestHelmRelease(client, 'shop', 'web')).toEqual(
       expected,

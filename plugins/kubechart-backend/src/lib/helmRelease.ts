@@ -17,8 +17,12 @@ export type StoredHelmRelease = {
   chart: { name?: string; version?: string };
   config: Record<string, unknown>;
   manifest: string;
-  /** The release's hooks (not part of `manifest`), with the template each came from. */
-  hooks: Array<{ path: string; manifest: string }>;
+  /**
+   * The release's hooks (not part of `manifest`), with the template each came from and the events
+   * helm runs each on: its record's `events`, which helm reads rather than the manifest's
+   * `helm.sh/hook` annotation (only the strings of it).
+   */
+  hooks: Array<{ path: string; manifest: string; events: string[] }>;
 };
 
 /**
@@ -289,6 +293,13 @@ async function decodeHelmRelease(data: string, what: string): Promise<any> {
     // Not the caller's input: the run fails with the reason (not a 400).
     throw new RunFailure((e as Error).message);
   }
+  if (!record || typeof record !== 'object' || Array.isArray(record)) {
+    throw new RunFailure(
+      `${what} is not a release record: its JSON is ${
+        Array.isArray(record) ? 'an array' : String(record && typeof record)
+      }, not an object`,
+    );
+  }
   const otherwise = keyHelmReadsOtherwise(text);
   if (otherwise) {
     throw new RunFailure(
@@ -336,8 +347,6 @@ export type CurrentHelmReleases = {
    * `Deployed`, which an upgrade acts on when the last one is not deployed). Each at most once.
    */
   current: Array<StoredHelmRelease & { secret: string }>;
-  /** Names each record Secret's version: a later {@link helmReleaseRecordsVersion} differs once any was written. */
-  version: string;
   /** The resourceVersion of the list the records were read from: a watch from it sees every later change. */
   listedAt?: string;
   /** The uid of each record Secret read. */
@@ -353,28 +362,6 @@ const listReleaseSecrets = async (
     namespace,
     labelSelector: `name=${name},owner=helm`,
   });
-
-const versionOf = (
-  secrets: Array<{
-    metadata?: { name?: string; uid?: string; resourceVersion?: string };
-  }>,
-) =>
-  secrets
-    .map(
-      s =>
-        `${s.metadata?.name}/${s.metadata?.uid}/${s.metadata?.resourceVersion}`,
-    )
-    .sort()
-    .join(',');
-
-/** The version of a release's record Secrets now (see {@link CurrentHelmReleases}). */
-export async function helmReleaseRecordsVersion(
-  client: KubeClient,
-  namespace: string,
-  name: string,
-): Promise<string> {
-  return versionOf((await listReleaseSecrets(client, namespace, name)).items);
-}
 
 /**
  * Reads the records helm may act on as a release's current one, as helm finds them: every Secret
@@ -437,7 +424,6 @@ export async function readCurrentHelmReleases(
   if (deployed.length) current.add(highest(deployed));
   return {
     current: [...current].map(({ labelledDeployed: _, ...r }) => r),
-    version: versionOf(secrets),
     listedAt: list.metadata?.resourceVersion,
     uids: secrets.flatMap(s => (s.metadata?.uid ? [s.metadata.uid] : [])),
   };
@@ -517,6 +503,9 @@ async function toStoredHelmRelease(
     hooks: (Array.isArray(r.hooks) ? r.hooks : []).map((h: any) => ({
       path: String(h?.path ?? ''),
       manifest: String(h?.manifest ?? ''),
+      events: (Array.isArray(h?.events) ? h.events : []).filter(
+        (e: unknown): e is string => typeof e === 'string',
+      ),
     })),
   };
 }

@@ -15,9 +15,11 @@ import {
 import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
 import request from 'supertest';
 import { DatabaseRunStore } from '../database/DatabaseRunStore';
-import { startKubechartBackend } from '../__testUtils__/backend';
+import { NewTenantRecord } from '../database/RunStore';
+import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { userInfoWithGroups } from '../__testUtils__/tenantCallers';
 
@@ -103,6 +105,8 @@ describe.each(databases.eachSupportedId())(
     let server: any;
     let actions: ActionsService;
     let stop: () => Promise<void>;
+    let store: DatabaseRunStore;
+    let core: CoreV1Api;
 
     const as = (who: string) => mockCredentials.user.header(who);
     const post = (who: string, path: string, body: object) =>
@@ -133,12 +137,115 @@ describe.each(databases.eachSupportedId())(
       cluster: 'dev',
       tenant: 'rival',
     };
+    const tenantRun = (code: string) => ({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: code,
+      releases: [],
+    });
+    const configMapInto = (namespace: string, name: string) => ({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace,
+      manifests: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\ndata: { a: b }\n`,
+    });
+    const finished = async (id: string) => {
+      for (let i = 0; i < 600; i++) {
+        const run = (await get(ADMIN, `/runs/${id}`)).body;
+        if (run.status === 'succeeded' || run.status === 'failed') return run;
+        await new Promise(r => setTimeout(r, 100));
+      }
+      throw new Error(`run ${id} did not finish`);
+    };
+    /** A tenant of `who`, provisioned by its own tenant run. */
+    const provisioned = async (who: string, code: string) => {
+      const started = await post(who, '/runs', tenantRun(code));
+      expect(started.status).toBe(202);
+      expect((await finished(started.body.id)).status).toBe('succeeded');
+    };
+    /** Labels a namespace (created when absent) for tenant `label`, as a cluster admin would. */
+    const labelNamespace = async (name: string, label: string) => {
+      const ns = await core.readNamespace({ name }).catch(() => undefined);
+      if (!ns) {
+        await core.createNamespace({
+          body: {
+            metadata: { name, labels: { 'kubechart.io/tenant': label } },
+          },
+        });
+        return;
+      }
+      ns.metadata!.labels = {
+        ...ns.metadata!.labels,
+        'kubechart.io/tenant': label,
+      };
+      await core.replaceNamespace({ name, body: ns });
+    };
+    /** A ConfigMap someone else put into `namespace`, labelled for tenant `label`. */
+    const labelledConfigMap = (
+      namespace: string,
+      name: string,
+      label: string,
+    ) =>
+      core.createNamespacedConfigMap({
+        namespace,
+        body: {
+          metadata: { name, labels: { 'kubechart.io/tenant': label } },
+          data: { a: 'z' },
+        },
+      });
+    /** The run, its events and its policy report, as its requester reads them. */
+    const seenBy = async (who: string, id: string) =>
+      JSON.stringify([
+        (await get(who, `/runs/${id}`)).body,
+        (await get(who, `/runs/${id}/events`)).body,
+      ]);
+    /** A protected tenant of `owner` (recorded as a tenant run would leave it), later moved. */
+    const prodTenant = (code: string, owner: string): NewTenantRecord => ({
+      cluster: 'dev',
+      code,
+      namespace: `tenant-${code}`,
+      owner,
+      status: 'active',
+      releases: [],
+    });
+    /**
+     * `who` asks for a manifests run into its protected tenant `code`; carol approves it; the tenant
+     * moves to rival-team; `who` submits the approved input again. Resolves that answer.
+     */
+    const approvedAfterMove = async (who: string, code: string) => {
+      await store.upsertTenant(prodTenant(code, who));
+      const body = configMapInto(`tenant-${code}`, 'approved');
+      const asked = await post(who, '/runs', body);
+      expect(asked.status).toBe(202);
+      const approved = await post(CAROL, `/runs/${asked.body.id}/approve`, {
+        comment: 'ok',
+      });
+      expect(approved.body.approval).toMatchObject({ state: 'approved' });
+      await store.upsertTenant({
+        ...prodTenant(code, RIVAL),
+        entityRef: 'component:default/rival',
+      });
+      return {
+        id: asked.body.id as string,
+        answer: await post(who, `/runs/${asked.body.id}/execute`, body),
+      };
+    };
 
     beforeAll(async () => {
       sim = await startSim({ nodes: 1 });
       const config: any = testConfig(sim, {
         clusters: { dev: { namespaces: { 'ops-ns': { owner: OPS } } } },
+        approvals: {
+          rules: [
+            {
+              name: 'production',
+              namespaces: ['tenant-prod-*'],
+              approvers: ['owner', CAROL],
+            },
+          ],
+        },
       });
+      core = simKubeConfig(sim).makeApiClient(CoreV1Api);
       config.backend = { actions: { pluginSources: ['kubechart'] } };
       const knex = await databases.init(databaseId);
       const probe = createBackendPlugin({
@@ -165,7 +272,8 @@ describe.each(databases.eachSupportedId())(
       });
       server = backend.server;
       stop = () => backend.stop();
-      await new DatabaseRunStore(knex).upsertTenant({
+      store = new DatabaseRunStore(knex);
+      await store.upsertTenant({
         cluster: 'dev',
         code: 'rival',
         namespace: 'tenant-rival',
@@ -181,9 +289,9 @@ describe.each(databases.eachSupportedId())(
     });
 
     describe.each([
-      ['who owns no tenant', BOB],
-      ['who may read no tenant', MALLORY],
-    ])('to a caller %s', (_what, who) => {
+      ['who owns no tenant', BOB, 'bob'],
+      ['who may read no tenant', MALLORY, 'mallory'],
+    ])('to a caller %s', (_what, who, short) => {
       it('refuses a run into the namespace of a tenant it may not read without naming the tenant or its owner', async () => {
         const res = await post(who, '/runs', intoRival);
         expect(res.status).toBe(403);
@@ -244,6 +352,74 @@ describe.each(databases.eachSupportedId())(
           expect(rival.body.error.message).not.toContain(RIVAL);
         }
       });
+
+      it('fails a tenant run on a namespace labelled for a tenant it may not read without naming that tenant', async () => {
+        const code = `${short}-taken`;
+        await labelNamespace(`tenant-${code}`, 'rival');
+        const started = await post(who, '/runs', tenantRun(code));
+        expect(started.status).toBe(202);
+        const run = await finished(started.body.id);
+        expect(run.failureReason).toBe(
+          `Namespace tenant-${code} on cluster dev exists and was not created by KubeChart for tenant ${code} ` +
+            `(it is labelled kubechart.io/tenant for another tenant); nothing was changed. Choose another tenant code, ` +
+            `or, if KubeChart is to manage this namespace as tenant ${code}, a cluster admin labels it ` +
+            `kubechart.io/tenant=${code} and the tenant run is submitted again.`,
+        );
+        expect(await seenBy(who, run.id)).not.toContain('rival');
+      });
+
+      it('fails deleting its tenant whose namespace was labelled for a tenant it may not read without naming that tenant', async () => {
+        const code = `${short}-gone`;
+        await provisioned(who, code);
+        await labelNamespace(`tenant-${code}`, 'rival');
+        const started = await post(who, '/runs', {
+          kind: 'tenant-delete',
+          cluster: 'dev',
+          tenant: code,
+        });
+        expect(started.status).toBe(202);
+        const run = await finished(started.body.id);
+        expect(run.failureReason).toContain(
+          `Namespace tenant-${code} on cluster dev exists and was not created by KubeChart for tenant ${code} ` +
+            `(it is labelled kubechart.io/tenant for another tenant); nothing was deleted.`,
+        );
+        expect(await seenBy(who, run.id)).not.toContain('rival');
+      });
+
+      it('refuses a manifests run over an object labelled for a tenant it may not read without naming that tenant', async () => {
+        const code = `${short}-own`;
+        await provisioned(who, code);
+        await labelledConfigMap(`tenant-${code}`, 'shared', 'rival');
+        const started = await post(
+          who,
+          '/runs',
+          configMapInto(`tenant-${code}`, 'shared'),
+        );
+        expect(started.status).toBe(202);
+        const run = await finished(started.body.id);
+        expect(run.status).toBe('failed');
+        expect(
+          run.policyReport.results.find(
+            (r: any) => r.ruleId === 'object-ownership',
+          ),
+        ).toMatchObject({
+          passed: false,
+          message:
+            'ConfigMap/shared already exists and it belongs to another tenant; a forced apply would take it over',
+        });
+        expect(await seenBy(who, run.id)).not.toContain('rival');
+      });
+
+      it('ends an approved run whose tenant moved to an owner it may not read without naming that owner', async () => {
+        const code = `prod-${short}`;
+        const { id, answer } = await approvedAfterMove(who, code);
+        const reason = `Tenant ${code} on cluster dev changed after this run was requested: it was owned by ${who}, and is now owned by another owner; nothing was applied. Submit the run again for a new approval.`;
+        expect(answer.status).toBe(409);
+        expect(answer.body.error.message).toBe(reason);
+        const run = await finished(id);
+        expect(run.failureReason).toBe(reason);
+        expect(await seenBy(who, id)).not.toContain('rival');
+      });
     });
 
     it('names the tenant and its owner to a caller who may read the tenant', async () => {
@@ -269,6 +445,44 @@ describe.each(databases.eachSupportedId())(
       expect(res.status).toBe(403);
       expect(res.body.error.message).toBe(
         `Namespace ops-ns on cluster dev is assigned to ${OPS}; runs there need membership of that owner`,
+      );
+    });
+
+    it('names the tenant a namespace or an object is labelled for to a caller who may read that tenant', async () => {
+      for (const [who, short] of [
+        [CAROL, 'carol'],
+        [ADMIN, 'admin'],
+      ]) {
+        const taken = `${short}-taken`;
+        await labelNamespace(`tenant-${taken}`, 'rival');
+        const started = await post(who, '/runs', tenantRun(taken));
+        expect((await finished(started.body.id)).failureReason).toContain(
+          `(it is labelled kubechart.io/tenant=rival); nothing was changed.`,
+        );
+        const own = `${short}-own`;
+        await provisioned(who, own);
+        await labelledConfigMap(`tenant-${own}`, 'shared', 'rival');
+        const applied = await post(
+          who,
+          '/runs',
+          configMapInto(`tenant-${own}`, 'shared'),
+        );
+        const run = await finished(applied.body.id);
+        expect(
+          run.policyReport.results.find(
+            (r: any) => r.ruleId === 'object-ownership',
+          )?.message,
+        ).toBe(
+          'ConfigMap/shared already exists and it belongs to tenant rival; a forced apply would take it over',
+        );
+      }
+    });
+
+    it("names the owner an approved run's tenant moved to, to a caller who may read that tenant", async () => {
+      const { answer } = await approvedAfterMove(ADMIN, 'prod-admin');
+      expect(answer.status).toBe(409);
+      expect(answer.body.error.message).toBe(
+        `Tenant prod-admin on cluster dev changed after this run was requested: it was owned by ${ADMIN}, and is now owned by ${RIVAL}; nothing was applied. Submit the run again for a new approval.`,
       );
     });
   },
