@@ -60,6 +60,7 @@ import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import {
+  deleteHookPolicyProblems,
   deleteHookProblems,
   isDeleteHook,
   releaseOwnershipProblems,
@@ -257,7 +258,7 @@ export class Executors {
       case 'rollback':
         return this.rollback(run, request, ctx, exec.scope);
       case 'tenant-delete':
-        return this.tenantDelete(run, request, ctx, exec.naming);
+        return this.tenantDelete(run, request, ctx, exec.scope, exec.naming);
       default:
         throw new RunFailure(`Unsupported run kind ${(request as any).kind}`);
     }
@@ -831,31 +832,47 @@ export class Executors {
       namespace,
       release,
     );
-    // helm's `upgrade --install` installs anew over a release whose last record is `uninstalled`
-    // (its history kept): it deletes nothing a record names, so there is no current record to check.
-    const last = records.current.reduce<
-      (typeof records.current)[number] | undefined
-    >((top, r) => (!top || r.version > top.version ? r : top), undefined);
+    // helm's `upgrade --install` installs anew over a release whose last record it lists is
+    // `uninstalled`, deleting nothing; otherwise it upgrades from the record labelled deployed even
+    // below an uninstalled one. helm skips a record it cannot decode, so any other record may be the
+    // one it acts on: every record is checked, but for an upgrade those uninstalled and not labelled
+    // deployed, which helm never upgrades from.
     const current =
-      outcome === 'upgraded' && last?.status === 'uninstalled'
-        ? []
-        : records.current;
-    const objects = current.flatMap(r => {
-      try {
-        return parseManifests(r.manifest);
-      } catch (e) {
-        // What helm would delete or change cannot be known: refused, never guessed.
-        throw new RunFailure(
-          `Release ${release} in ${namespace} was not ${outcome}: its release record (${
-            r.secret
-          }, revision ${r.version}) cannot be read as manifests (${
-            e instanceof Error ? e.message : String(e)
-          }), so what helm would delete or change cannot be checked; ${ctx.refusalOutcome(
-            'nothing was applied',
-          )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
-        );
-      }
-    });
+      outcome === 'upgraded'
+        ? records.all.filter(
+            r => r.status !== 'uninstalled' || r.labelledDeployed,
+          )
+        : records.all;
+    const seen = new Set<string>();
+    const objects = current
+      .flatMap(r => {
+        try {
+          return parseManifests(r.manifest);
+        } catch (e) {
+          // What helm would delete or change cannot be known: refused, never guessed.
+          throw new RunFailure(
+            `Release ${release} in ${namespace} was not ${outcome}: its release record (${
+              r.secret
+            }, revision ${r.version}) cannot be read as manifests (${
+              e instanceof Error ? e.message : String(e)
+            }), so what helm would delete or change cannot be checked; ${ctx.refusalOutcome(
+              'nothing was applied',
+            )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
+          );
+        }
+      })
+      .filter(o => {
+        // The same object in several revisions is read once.
+        const key = [
+          o.apiVersion,
+          o.kind,
+          o.metadata?.namespace,
+          o.metadata?.name,
+        ].join('|');
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
     if (objects.length === 0) return records;
     // Read with the identity helm acts as: the namespace's deployer may read what it would delete
     // there, and the engine's own identity holds no rights on a tenant's objects unless helm runs as it.
@@ -1351,6 +1368,8 @@ export class Executors {
               input.tenant,
               name,
               ctx,
+              run,
+              exec.scope,
             ))
               ? 'uninstalled'
               : 'skipped',
@@ -1439,7 +1458,8 @@ export class Executors {
    * carries this release's helm ownership annotations (a cluster-scoped one also this tenant's label),
    * a namespaced one is in the release's namespace; the deployer deletes no cluster-scoped object;
    * and no delete hook would run as the engine, nor replace an object that is no hook
-   * (`deleteHookProblems`). Otherwise nothing is uninstalled and the objects are named.
+   * (`deleteHookProblems`), nor be refused by the chart policy for the namespace or be of an RBAC or
+   * NetworkPolicy kind (`deleteHookPolicyProblems`). Otherwise nothing is uninstalled and the objects are named.
    */
   private async uninstallRelease(
     cluster: string,
@@ -1447,6 +1467,8 @@ export class Executors {
     tenant: string,
     release: string,
     ctx: RunContext,
+    run: Run,
+    scope: RunScope,
   ): Promise<boolean> {
     const { helm, clusters, settings, discovery } = this.deps;
     const target = {
@@ -1457,8 +1479,9 @@ export class Executors {
     };
     const allowedKinds = settings.allowedClusterScopedKinds[cluster] ?? [];
     const deployerClient = this.deps.scopedClient(cluster, namespace);
-    // What helm acts on: the record it finds as current, read as it reads it.
-    const { current } = await readCurrentHelmReleases(
+    // What helm acts on: the record it finds as current, read as it reads it. helm skips a record it
+    // cannot decode, so any record may be the one it finds: every record is checked.
+    const { all: current } = await readCurrentHelmReleases(
       deployerClient,
       namespace,
       release,
@@ -1532,6 +1555,24 @@ export class Executors {
           namespace,
           hooks,
         )),
+        // helm creates the hooks as the deployer: checked as a chart's rendered objects are.
+        ...(hooks.length > 0
+          ? deleteHookPolicyProblems(
+              hooks,
+              this.deps.policy.check(
+                hooks,
+                settings.enforceRunScope
+                  ? {
+                      scope: toPolicyScope(
+                        scope,
+                        isNamespaced,
+                        await this.tenantResourceObjects(run, scope),
+                      ),
+                    }
+                  : {},
+              ),
+            )
+          : []),
       ];
     }
     if (problems.length > 0) {
@@ -2092,6 +2133,7 @@ export class Executors {
     run: Run,
     input: TenantDeleteRunInput,
     ctx: RunContext,
+    scope: RunScope,
     naming: TenantNaming | undefined,
   ) {
     const { store } = this.deps;
@@ -2135,6 +2177,8 @@ export class Executors {
           input.tenant,
           release,
           ctx,
+          run,
+          scope,
         );
         return removed ? 'uninstalled' : 'skipped';
       });

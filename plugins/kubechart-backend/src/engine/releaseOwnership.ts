@@ -1,4 +1,7 @@
-import { KUBECHART_TENANT_LABEL } from '@kubechart/plugin-kubechart-common';
+import {
+  KUBECHART_TENANT_LABEL,
+  PolicyReport,
+} from '@kubechart/plugin-kubechart-common';
 import { KubeObject } from '@kubechart/plugin-kubechart-node';
 import { KubeClient } from '../lib/KubeClient';
 
@@ -140,6 +143,47 @@ export async function deleteHookProblems(
           `${what}, and an object of its kind and name that is no helm hook exists, which helm would delete to create the hook`,
         );
       }
+    }
+  }
+  return problems;
+}
+
+/** Delete hook kinds refused whatever the chart policy says: it allows a chart's own, not a record's. */
+const REFUSED_DELETE_HOOK_KINDS: Record<string, string[]> = {
+  'rbac.authorization.k8s.io': ['Role', 'RoleBinding'],
+  'networking.k8s.io': ['NetworkPolicy'],
+};
+
+/**
+ * Why helm may not create a release record's delete hooks as the namespace's deployer, beyond
+ * {@link deleteHookProblems}: each result of the chart policy (`report`, the hooks checked as a
+ * chart's rendered objects are for the namespace) that blocks, and each hook of a kind that grants
+ * rights or opens the namespace's network (Role, RoleBinding, NetworkPolicy), which the policy allows a
+ * chart but which a record any `edit` user may write must not carry: helm would create them with the
+ * deployer's rights. One line per object and rule.
+ */
+export function deleteHookPolicyProblems(
+  hooks: KubeObject[],
+  report: PolicyReport,
+): string[] {
+  const problems: string[] = [];
+  for (const o of hooks) {
+    const apiVersion = String(o.apiVersion ?? '');
+    const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+    if (REFUSED_DELETE_HOOK_KINDS[group]?.includes(String(o.kind))) {
+      problems.push(
+        `${o.kind}/${
+          o.metadata?.name ?? '(unnamed)'
+        }: a delete hook of a kind that grants rights or opens the network, which helm would create as the namespace's deployer`,
+      );
+    }
+  }
+  if (report.blocking) {
+    for (const r of report.results) {
+      if (r.passed || r.exempt || r.severity !== 'error') continue;
+      problems.push(
+        `${r.object.kind}/${r.object.name}: a delete hook the chart policy refuses [${r.ruleId}]: ${r.message}`,
+      );
     }
   }
   return problems;

@@ -1,6 +1,12 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { AppsV1Api, CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { Run } from '@kubechart/plugin-kubechart-common';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
@@ -258,6 +264,87 @@ describe.each(databases.eachSupportedId())(
         ).data,
       ).toEqual({ run: 'again' });
       expect(await denyUid(namespace)).toBe(uid);
+    });
+
+    it('refuses to prune a release whose record has a delete hook that grants RBAC rights or runs as the deployer, creating nothing', async () => {
+      const namespace = 'tenant-unph';
+      expect(outcome(await finish(tenant('unph', ['web', 'api'])))).toEqual(
+        succeeded,
+      );
+      const bindingHook = {
+        ...allowAllHook,
+        name: 'carol-admin',
+        kind: 'RoleBinding',
+        manifest: [
+          'apiVersion: rbac.authorization.k8s.io/v1',
+          'kind: RoleBinding',
+          'metadata:',
+          '  name: carol-admin',
+          '  annotations:',
+          '    helm.sh/hook: pre-delete',
+          'roleRef:',
+          '  apiGroup: rbac.authorization.k8s.io',
+          '  kind: ClusterRole',
+          '  name: admin',
+          'subjects:',
+          '  - apiGroup: rbac.authorization.k8s.io',
+          '    kind: User',
+          '    name: carol',
+          '',
+        ].join('\n'),
+      };
+      const deployerJob = {
+        ...allowAllHook,
+        name: 'api-cleanup',
+        kind: 'Job',
+        manifest: [
+          'apiVersion: batch/v1',
+          'kind: Job',
+          'metadata:',
+          '  name: api-cleanup',
+          '  annotations:',
+          '    helm.sh/hook: post-delete',
+          'spec:',
+          '  template:',
+          '    spec:',
+          '      serviceAccountName: kubechart-deployer',
+          '      restartPolicy: Never',
+          '      containers:',
+          '        - name: run',
+          '          image: busybox:1.36',
+          '',
+        ].join('\n'),
+        events: ['post-delete'],
+      };
+      const rbac = t.clusters
+        .kubeConfig('dev')
+        .makeApiClient(RbacAuthorizationV1Api);
+      const batch = t.clusters.kubeConfig('dev').makeApiClient(BatchV1Api);
+      const created = async () => ({
+        bindings: (await rbac.listNamespacedRoleBinding({ namespace })).items
+          .map(b => b.metadata?.name)
+          .filter(n => n === 'carol-admin'),
+        jobs: (await batch.listNamespacedJob({ namespace })).items.map(
+          j => j.metadata?.name,
+        ),
+      });
+      for (const [hook, rule] of [
+        [bindingHook, 'RoleBinding/carol-admin'],
+        [deployerJob, 'kubechart-deployer'],
+      ] as const) {
+        await forge(namespace, 'sh.helm.release.v1.api.v1', record => {
+          record.hooks = [hook];
+        });
+        const refused = await finish(tenant('unph', ['web'], true));
+        expect(outcome(refused)).toEqual({
+          status: 'failed',
+          reason: expect.stringContaining(`${hook.kind}/${hook.name}`),
+        });
+        expect(refused.failureReason).toContain('a delete hook');
+        expect(refused.failureReason).toContain(rule);
+        expect(await helmReleases(namespace)).toEqual(['api', 'web']);
+        expect(await created()).toEqual({ bindings: [], jobs: [] });
+      }
     });
 
     it("refuses to delete a tenant while a release record in its namespace names the tenant's objects, and deletes it once that record is gone", async () => {

@@ -4,6 +4,7 @@ import { KubeClient } from './KubeClient';
 import {
   MAX_HELM_RELEASE_RECORDS,
   readCurrentHelmReleases,
+  splitManifestsAsHelm,
 } from './helmRelease';
 
 /** Secret data as the API server returns it: base64 of helm's base64 of (gzipped) JSON. */
@@ -105,8 +106,8 @@ describe('reading the release records helm acts on', () => {
     expect(await current([])).toEqual([]);
   });
 
-  it('orders records by the revision their record states, not by their name or label', async () => {
-    // Named and labelled revision 1, but its record is revision 7: helm reads it as revision 7.
+  it('refuses a Secret named and labelled as revision 1 whose record is revision 7, naming both', async () => {
+    // helm would read it as revision 7, and list it where its name puts it.
     const renamed = secret(
       'sh.helm.release.v1.web.v1',
       encoded(record(7, 'deployed')),
@@ -115,10 +116,86 @@ describe('reading the release records helm acts on', () => {
         version: '1',
       },
     );
-    expect(await current([renamed, revision(2, 'superseded')])).toEqual([
-      { secret: 'sh.helm.release.v1.web.v1', version: 7, status: 'deployed' },
-    ]);
+    expect(await refusal([renamed, revision(2, 'superseded')])).toBe(
+      'Release web in namespace shop: Secret sh.helm.release.v1.web.v1 is labelled as its release record, but its record is revision 7, which helm stores in the Secret sh.helm.release.v1.web.v7. helm never writes such a Secret, yet reads every Secret so labelled and lists them by name to tell whether it installs anew or upgrades, so which record it would act on cannot be known. The release record is a Secret in the namespace; correct or delete it and try again.',
+    );
   });
+
+  it.each([
+    [
+      'named otherwise than helm names its revision',
+      secret('zzz-web', encoded(record(2, 'deployed')), {
+        status: 'deployed',
+        version: '2',
+      }),
+      /Secret zzz-web is labelled as its release record, but its record is revision 2, which helm stores in the Secret sh\.helm\.release\.v1\.web\.v2\./,
+    ],
+    [
+      'labelled as another revision',
+      secret('sh.helm.release.v1.web.v2', encoded(record(2, 'deployed')), {
+        status: 'deployed',
+        version: '02',
+      }),
+      /it is labelled version "02", and its record is revision 2\./,
+    ],
+    [
+      'labelled without a version',
+      secret('sh.helm.release.v1.web.v2', encoded(record(2, 'deployed')), {
+        status: 'deployed',
+      }),
+      /it is labelled version "", and its record is revision 2\./,
+    ],
+    [
+      'of another type',
+      secret(
+        'sh.helm.release.v1.web.v2',
+        encoded(record(2, 'deployed')),
+        { status: 'deployed', version: '2' },
+        'Opaque',
+      ),
+      /it is of type "Opaque", not helm\.sh\/release\.v1\./,
+    ],
+    [
+      'holding a record of another release',
+      secret(
+        'sh.helm.release.v1.web.v2',
+        encoded(record(2, 'deployed').replace('"name":"web"', '"name":"api"')),
+        { status: 'deployed', version: '2' },
+      ),
+      /its record is of release "api"\./,
+    ],
+    [
+      'holding a record whose revision is a string',
+      secret(
+        'sh.helm.release.v1.web.v2',
+        encoded(record(2, 'deployed').replace('"version":2', '"version":"2"')),
+        { status: 'deployed', version: '2' },
+      ),
+      /release record sh\.helm\.release\.v1\.web\.v2 states no revision/,
+    ],
+    [
+      'holding a record whose status is not a string',
+      secret(
+        'sh.helm.release.v1.web.v2',
+        encoded(
+          record(2, 'deployed').replace('"status":"deployed"', '"status":1'),
+        ),
+        { status: 'deployed', version: '2' },
+      ),
+      /its record's status is 1, not a string\./,
+    ],
+  ])(
+    'refuses a Secret labelled as a record %s, also when it is not the current one',
+    async (_, odd, why) => {
+      for (const items of [
+        [revision(1, 'deployed'), odd],
+        [odd, revision(3, 'deployed')],
+        [revision(1, 'deployed'), revision(3, 'uninstalled'), odd],
+      ]) {
+        expect(await refusal(items)).toMatch(why);
+      }
+    },
+  );
 
   it('reports a last record that is uninstalled as it is, with the last one labelled deployed, for the caller to judge', async () => {
     // helm's uninstall --keep-history marks the last record uninstalled: the caller sees its status.
@@ -145,34 +222,77 @@ describe('reading the release records helm acts on', () => {
     ]);
   });
 
-  it('refuses two records of the last revision, naming both Secrets', async () => {
+  it('tells the records an upgrade may act on: all but an uninstalled last one, which helm upgrades from only when labelled deployed', async () => {
+    const upgradeCurrent = async (items: any[]) =>
+      (await read(items)).upgradeCurrent.map(r => r.secret);
+    const v = (n: number) => `sh.helm.release.v1.web.v${n}`;
+    // Uninstalled with its history kept: helm installs anew, or finds no deployed record.
+    expect(
+      await upgradeCurrent([
+        revision(1, 'superseded'),
+        revision(2, 'uninstalled'),
+      ]),
+    ).toEqual([]);
+    expect(await upgradeCurrent([])).toEqual([]);
+    // A record labelled deployed below an uninstalled last one: helm upgrades from it when the last
+    // Secret it lists (by name) is not the uninstalled one, as v9 after v10, or installs anew.
+    expect(
+      await upgradeCurrent([
+        revision(1, 'deployed'),
+        revision(2, 'uninstalled'),
+      ]),
+    ).toEqual([v(1)]);
+    expect(
+      await upgradeCurrent([
+        revision(1, 'superseded'),
+        revision(10, 'uninstalled'),
+        revision(9, 'deployed'),
+      ]),
+    ).toEqual([v(9)]);
+    // An uninstalled record labelled deployed is the one helm's search for a deployed one finds.
+    const labelledDeployed = secret(v(2), encoded(record(2, 'uninstalled')), {
+      status: 'deployed',
+      version: '2',
+    });
+    expect(
+      await upgradeCurrent([revision(1, 'superseded'), labelledDeployed]),
+    ).toEqual([v(2)]);
+    // Otherwise the same as a rollback's: the last record and the highest labelled deployed.
+    expect(
+      await upgradeCurrent([revision(1, 'deployed'), revision(2, 'failed')]),
+    ).toEqual([v(2), v(1)]);
+    expect(
+      await upgradeCurrent([revision(1, 'superseded'), revision(2, 'failed')]),
+    ).toEqual([v(2)]);
+    expect(
+      await upgradeCurrent([
+        revision(1, 'deployed'),
+        revision(2, 'pending-upgrade'),
+      ]),
+    ).toEqual([v(2), v(1)]);
+  });
+
+  it('refuses a second record of the last revision, or of the highest deployed one, by its name', async () => {
     const twin = secret('twin-of-v3', encoded(record(3, 'failed')), {
       status: 'failed',
       version: '3',
     });
-    const why = await refusal([
-      revision(1, 'deployed'),
-      revision(3, 'failed'),
-      twin,
-    ]);
-    expect(why).toBe(
-      'Release web in namespace shop: release records sh.helm.release.v1.web.v3, twin-of-v3 each state revision 3',
+    expect(
+      await refusal([revision(1, 'deployed'), revision(3, 'failed'), twin]),
+    ).toMatch(
+      /^Release web in namespace shop: Secret twin-of-v3 is labelled as its release record, but its record is revision 3, which helm stores in the Secret sh\.helm\.release\.v1\.web\.v3\./,
     );
-  });
-
-  it('refuses two records labelled deployed of the highest deployed revision, below a unique last one', async () => {
-    const twin = secret('twin-of-v2', encoded(record(2, 'deployed')), {
+    const deployedTwin = secret('twin-of-v2', encoded(record(2, 'deployed')), {
       status: 'deployed',
       version: '2',
     });
-    const why = await refusal([
-      revision(2, 'deployed'),
-      twin,
-      revision(5, 'failed'),
-    ]);
-    expect(why).toMatch(
-      /release records sh\.helm\.release\.v1\.web\.v2, twin-of-v2 each state revision 2/,
-    );
+    expect(
+      await refusal([
+        revision(2, 'deployed'),
+        deployedTwin,
+        revision(5, 'failed'),
+      ]),
+    ).toMatch(/Secret twin-of-v2 is labelled as its release record/);
   });
 
   it('refuses a record whose revision is a duplicate only by what its record states (its name and label say another)', async () => {
@@ -182,20 +302,8 @@ describe('reading the release records helm acts on', () => {
       { status: 'deployed', version: '9' },
     );
     expect(await refusal([revision(4, 'deployed'), forged])).toMatch(
-      /each state revision 4/,
+      /Secret sh\.helm\.release\.v1\.web\.v9 is labelled as its release record, but its record is revision 4, which helm stores in the Secret sh\.helm\.release\.v1\.web\.v4\./,
     );
-  });
-
-  it('reads a Secret of another type labelled as a record, as helm does (it reads every labelled Secret, whatever its type)', async () => {
-    const opaque = secret(
-      'not-a-helm-name',
-      encoded(record(9, 'deployed', 'kind: Secret')),
-      { status: 'deployed', version: '9' },
-      'Opaque',
-    );
-    expect(await current([revision(1, 'deployed'), opaque])).toEqual([
-      { secret: 'not-a-helm-name', version: 9, status: 'deployed' },
-    ]);
   });
 
   it.each([
@@ -365,4 +473,95 @@ describe('reading the release records helm acts on', () => {
       'kind: Service',
     ]);
   });
+});
+
+describe("reading a record's manifest as helm's uninstall splits it", () => {
+  const configMap = (name: string) =>
+    ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', `  name: ${name}`].join(
+      '\n',
+    );
+  const hidden = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'tenant-victim' },
+  });
+  /** The manifest helm writes: each template's output after `---` and its `# Source:` line. */
+  const helmWritten = [
+    '---',
+    '# Source: webapp/templates/a.yaml',
+    configMap('a'),
+    'data:',
+    '  script: |',
+    '    echo ---',
+    '    --- indented',
+    '---',
+    '# Source: webapp/templates/b.yaml',
+    configMap('b'),
+    '',
+  ].join('\n');
+
+  it('splits as releaseutil.SplitManifests does: at every line starting with ---, whatever follows it', () => {
+    expect(splitManifestsAsHelm(helmWritten)).toEqual([
+      `# Source: webapp/templates/a.yaml\n${configMap(
+        'a',
+      )}\ndata:\n  script: |\n    echo ---\n    --- indented`,
+      `# Source: webapp/templates/b.yaml\n${configMap('b')}`,
+    ]);
+    expect(splitManifestsAsHelm(`a: 1  \n---x: 2\n\n---{"b": 3} #\n`)).toEqual([
+      'a: 1',
+      'x: 2',
+      '{"b": 3} #',
+    ]);
+    // The spaces after a --- are the match's: a line starting with --- right after them is not.
+    expect(splitManifestsAsHelm('---\n\n---\n---')).toEqual(['---']);
+    // A long run of spaces is read once (no regex that retries).
+    expect(splitManifestsAsHelm(`a:${' '.repeat(200_000)}b`)).toEqual([
+      `a:${' '.repeat(200_000)}b`,
+    ]);
+  });
+
+  it('reads a record as helm writes it', async () => {
+    const records = await read([revision(1, 'deployed', helmWritten)]);
+    expect(records.current.map(r => r.manifest)).toEqual([helmWritten]);
+  });
+
+  it.each([
+    [
+      'a line starting with ---{ inside a quoted string',
+      `---\n${configMap('a')}\ndata: {note: 'see\n---${hidden} #'}\n`,
+    ],
+    [
+      'a line starting with ---x inside a quoted string',
+      `---\n${configMap('a')}\ndata: {note: "see\n---x\n${configMap('b')}"}\n`,
+    ],
+    [
+      'an object after a ... line, which helm does not read',
+      `---\n${configMap('a')}\n...\n${configMap('b')}\n`,
+    ],
+    [
+      'a ... line ending a piece, and a line starting with ---{ in a string',
+      [
+        '---',
+        configMap('note-a'),
+        '...',
+        configMap('note-b'),
+        "data: {note: 'see",
+        `---${hidden} #'}`,
+        '',
+      ].join('\n'),
+    ],
+    ['a ... line at the end', `---\n${configMap('a')}\n...\n`],
+  ])(
+    'refuses a record whose manifest helm splits otherwise (%s), also when it is not the current one',
+    async (_, manifest) => {
+      const forged = revision(1, 'superseded', manifest);
+      for (const items of [[forged], [forged, revision(2, 'deployed')]]) {
+        const message = await refusal(items);
+        expect(message).toContain(
+          'release record sh.helm.release.v1.web.v1 cannot be read the same way helm reads it',
+        );
+        expect(message).toContain('nothing was uninstalled or changed');
+      }
+    },
+  );
 });

@@ -1,8 +1,9 @@
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import {
   InputLimits,
   parseJsonLimited,
+  parseYamlLimited,
 } from '@kubechart/plugin-kubechart-node';
 import { RunFailure } from '../engine/errors';
 import { KubeClient } from './KubeClient';
@@ -313,6 +314,10 @@ async function decodeHelmRelease(data: string, what: string): Promise<any> {
   return record;
 }
 
+/** How a refusal names the record Secret `secret` of `release`. */
+const recordWhat = (secret: string, release: string, namespace: string) =>
+  `Helm release record ${secret} of release ${release} in namespace ${namespace}`;
+
 /**
  * Reads the latest revision of a Helm release the way helm finds it: Secrets labelled
  * `name=<release>,owner=helm`. Cheaper than spawning `helm status`, and the same for helm 3 and 4.
@@ -339,6 +344,113 @@ export async function readLatestHelmRelease(
 /** The most Secrets of one release kubechart reads to tell which record helm acts on. */
 export const MAX_HELM_RELEASE_RECORDS = 100;
 
+/** Go's `unicode.IsSpace`, which `strings.TrimSpace` trims. */
+const isGoSpace = (c: number) =>
+  (c >= 0x09 && c <= 0x0d) ||
+  c === 0x20 ||
+  c === 0x85 ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000;
+/** `\s` of Go's regexp: `[\t\n\f\r ]`. */
+const isRegexpSpace = (c: number) =>
+  c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d || c === 0x20;
+
+function goTrimSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isGoSpace(text.charCodeAt(start))) start++;
+  while (end > start && isGoSpace(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+/**
+ * The pieces helm's `releaseutil.SplitManifests` cuts a release's manifest into (its uninstall reads
+ * a record's manifest so): the text trimmed, split where `(?:^|\s*\n)---\s*` matches (so at every
+ * line starting with `---`, whatever follows it), empty pieces dropped and each trimmed. Linear: the
+ * pattern is matched by hand, not by a regex that retries.
+ */
+export function splitManifestsAsHelm(manifest: string): string[] {
+  const s = goTrimSpace(manifest);
+  const skipSpace = (from: number) => {
+    let k = from;
+    while (k < s.length && isRegexpSpace(s.charCodeAt(k))) k++;
+    return k;
+  };
+  const pieces: string[] = [];
+  let start = 0;
+  if (s.startsWith('---')) {
+    pieces.push('');
+    start = skipSpace(3);
+  }
+  for (;;) {
+    const newline = s.indexOf('\n---', start);
+    if (newline < 0) break;
+    // The match starts where the spaces before the line break start.
+    let from = newline;
+    while (from > start && isRegexpSpace(s.charCodeAt(from - 1))) from--;
+    pieces.push(s.slice(start, from));
+    start = skipSpace(newline + 4);
+  }
+  pieces.push(s.slice(start));
+  return pieces.filter(p => p !== '').map(goTrimSpace);
+}
+
+/**
+ * Why helm's uninstall would read a record's manifest otherwise than kubechart reads it as a YAML
+ * stream, or undefined. helm splits it with {@link splitManifestsAsHelm} and reads the first document
+ * of each piece (go-yaml behind sigs.k8s.io/yaml); js-yaml reads the text as one stream. A line
+ * starting with `---{…}` or `---x` is a new piece to helm and text to js-yaml, and what follows a `...`
+ * line in a piece is nothing to helm and another document to js-yaml. So each piece must hold at most
+ * one document, no line starting with `---` or `...`, and the pieces' documents must be the stream's.
+ * When the stream itself cannot be read, undefined: the caller refuses it as unreadable.
+ */
+function splitHelmReadsOtherwise(manifest: string): string | undefined {
+  let whole: unknown[];
+  try {
+    whole = parseYamlLimited(manifest, { what: 'Manifests', schema: 'helm' });
+  } catch {
+    return undefined;
+  }
+  const pieces = splitManifestsAsHelm(manifest);
+  const docs: unknown[] = [];
+  for (const [i, piece] of pieces.entries()) {
+    const where = `the piece ${i + 1} of ${
+      pieces.length
+    } helm splits its manifest into (at lines starting with ---)`;
+    const marker = /(?:^|[\r\n])(---|\.\.\.)/.exec(piece);
+    if (marker) {
+      return `${where} holds a line starting with ${marker[1]}, after which helm reads nothing of the piece`;
+    }
+    let read: unknown[];
+    try {
+      read = parseYamlLimited(piece, { what: 'Manifests', schema: 'helm' });
+    } catch (e) {
+      return `${where} cannot be read on its own (${
+        e instanceof Error ? e.message : String(e)
+      })`;
+    }
+    if (read.length > 1) {
+      return `${where} holds ${read.length} documents, of which helm reads only the first`;
+    }
+    docs.push(...read.filter(d => d !== null && d !== undefined));
+  }
+  if (
+    !isDeepStrictEqual(
+      docs,
+      whole.filter(d => d !== null && d !== undefined),
+    )
+  ) {
+    return 'the documents of the pieces helm splits its manifest into (at every line starting with ---) are not those of the manifest read as a YAML stream';
+  }
+  return undefined;
+}
+
 /** A release's records as helm reads them when it upgrades, rolls back or uninstalls it. */
 export type CurrentHelmReleases = {
   /**
@@ -347,6 +459,23 @@ export type CurrentHelmReleases = {
    * `Deployed`, which an upgrade acts on when the last one is not deployed). Each at most once.
    */
   current: Array<StoredHelmRelease & { secret: string }>;
+  /**
+   * The records `helm upgrade --install` may act on as the current one, whose objects it deletes or
+   * changes. helm installs anew (deleting nothing) when the last record it lists is `uninstalled`, in
+   * the order the API server lists the Secrets (by name, where `v10` comes before `v9`); otherwise it
+   * upgrades from the highest revision when that is deployed, or else from the highest labelled
+   * `deployed`, or else from the highest revision when that failed or was superseded. Which path
+   * helm takes is not relied on: the highest labelled `deployed` is kept even below an uninstalled
+   * highest revision, which alone is left out (helm never upgrades from an uninstalled record it
+   * does not find labelled `deployed`).
+   */
+  upgradeCurrent: Array<StoredHelmRelease & { secret: string }>;
+  /**
+   * Every record read, each with whether its Secret is labelled `status=deployed`. helm skips a
+   * record it cannot decode (a time not in RFC 3339, a number where it expects a string), so any
+   * lower record may be the one it takes as its last: the engine checks them all.
+   */
+  all: Array<StoredHelmRelease & { secret: string; labelledDeployed: boolean }>;
   /** The resourceVersion of the list the records were read from: a watch from it sees every later change. */
   listedAt?: string;
   /** The uid of each record Secret read. */
@@ -365,11 +494,12 @@ const listReleaseSecrets = async (
 
 /**
  * Reads the records helm may act on as a release's current one, as helm finds them: every Secret
- * labelled `name=<release>,owner=helm`, whatever its name or type, ordered by the revision its record
- * states (not its label). The Secrets are in the release's namespace, where its admins and workloads
- * may write them, so what helm would not read as kubechart does is refused ({@link RunFailure}): a
- * Secret without a readable record, two records of one revision, more than
- * {@link MAX_HELM_RELEASE_RECORDS} Secrets.
+ * labelled `name=<release>,owner=helm` (whatever its name or type: helm reads them all), ordered by
+ * the revision its record states. The Secrets are in the release's namespace, where its admins and
+ * workloads may write them, so what helm would not read as kubechart does is refused
+ * ({@link RunFailure}): a Secret without a readable record, one that is not as helm writes it (its
+ * name, type, `version` label or release not those of its record, whose order in helm's list decides
+ * what helm does), two records of one revision, more than {@link MAX_HELM_RELEASE_RECORDS} Secrets.
  */
 export async function readCurrentHelmReleases(
   client: KubeClient,
@@ -394,10 +524,30 @@ export async function readCurrentHelmReleases(
         `${what}: Secret ${secret} is labelled as its release record and holds none`,
       );
     }
-    const record = await toStoredHelmRelease(s, namespace, name);
-    if (!Number.isInteger(record.version) || record.version < 1) {
+    const raw = await decodeHelmRelease(
+      s.data.release,
+      recordWhat(secret, name, namespace),
+    );
+    if (
+      typeof raw.version !== 'number' ||
+      !Number.isInteger(raw.version) ||
+      raw.version < 1
+    ) {
       throw new RunFailure(
         `${what}: release record ${secret} states no revision`,
+      );
+    }
+    const odd = unlikeHelmsRecord(s, raw, name);
+    if (odd) {
+      throw new RunFailure(
+        `${what}: Secret ${secret} is labelled as its release record, but ${odd}. helm never writes such a Secret, yet reads every Secret so labelled and lists them by name to tell whether it installs anew or upgrades, so which record it would act on cannot be known. The release record is a Secret in the namespace; correct or delete it and try again.`,
+      );
+    }
+    const record = storedHelmRelease(raw, s);
+    const split = splitHelmReadsOtherwise(record.manifest);
+    if (split) {
+      throw new RunFailure(
+        `${what}: release record ${secret} cannot be read the same way helm reads it: ${split}; nothing was uninstalled or changed. helm never writes such a record; the release record is a Secret in the namespace: correct or delete it and try again.`,
       );
     }
     records.push({
@@ -419,11 +569,20 @@ export async function readCurrentHelmReleases(
     return at[0];
   };
   const current = new Set<(typeof records)[number]>();
-  if (records.length) current.add(highest(records));
+  const last = records.length ? highest(records) : undefined;
+  if (last) current.add(last);
   const deployed = records.filter(r => r.labelledDeployed);
-  if (deployed.length) current.add(highest(deployed));
+  const lastDeployed = deployed.length ? highest(deployed) : undefined;
+  if (lastDeployed) current.add(lastDeployed);
+  const strip = ({ labelledDeployed: _, ...r }: (typeof records)[number]) => r;
   return {
-    current: [...current].map(({ labelledDeployed: _, ...r }) => r),
+    current: [...current].map(strip),
+    upgradeCurrent: [...current]
+      .filter(
+        r => r !== last || r.status !== 'uninstalled' || r === lastDeployed,
+      )
+      .map(strip),
+    all: records,
     listedAt: list.metadata?.resourceVersion,
     uids: secrets.flatMap(s => (s.metadata?.uid ? [s.metadata.uid] : [])),
   };
@@ -472,6 +631,47 @@ function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
   );
 }
 
+/**
+ * Why a Secret labelled as a record of `release` (its record decoded, `r`, of a whole revision) is not
+ * one helm writes: a record Secret is of type `helm.sh/release.v1`, named
+ * `sh.helm.release.v1.<release>.v<revision>` and labelled `version=<revision>` by its record's
+ * revision, and holds a record of that release. Undefined when it is one.
+ */
+function unlikeHelmsRecord(
+  s: {
+    type?: string;
+    metadata?: { name?: string; labels?: Record<string, string> };
+  },
+  r: { name?: unknown; version: number; info?: { status?: unknown } },
+  release: string,
+): string | undefined {
+  const show = (v: unknown) => JSON.stringify(v)?.slice(0, 100) ?? String(v);
+  if (r.name !== release) {
+    return `its record is of release ${show(r.name)}`;
+  }
+  if (
+    r.info?.status !== undefined &&
+    r.info?.status !== null &&
+    typeof r.info.status !== 'string'
+  ) {
+    return `its record's status is ${show(r.info.status)}, not a string`;
+  }
+  if (s.type !== 'helm.sh/release.v1') {
+    return `it is of type ${show(s.type ?? '')}, not helm.sh/release.v1`;
+  }
+  const key = `sh.helm.release.v1.${release}.v${r.version}`;
+  if (s.metadata?.name !== key) {
+    return `its record is revision ${r.version}, which helm stores in the Secret ${key}`;
+  }
+  const label = s.metadata?.labels?.version;
+  if (label !== String(r.version)) {
+    return `it is labelled version ${show(
+      label ?? '',
+    )}, and its record is revision ${r.version}`;
+  }
+  return undefined;
+}
+
 async function toStoredHelmRelease(
   secret: {
     data?: Record<string, string>;
@@ -482,10 +682,16 @@ async function toStoredHelmRelease(
 ): Promise<StoredHelmRelease> {
   const r = await decodeHelmRelease(
     secret.data!.release,
-    `Helm release record ${
-      secret.metadata?.name ?? '(unnamed Secret)'
-    } of release ${release} in namespace ${namespace}`,
+    recordWhat(secret.metadata?.name ?? '(unnamed Secret)', release, namespace),
   );
+  return storedHelmRelease(r, secret);
+}
+
+/** The parts kubechart reads of a decoded record (`r`), held by `secret`. */
+function storedHelmRelease(
+  r: any,
+  secret: { metadata?: { labels?: Record<string, string> } },
+): StoredHelmRelease {
   return {
     name: r.name,
     version: Number(r.version),
