@@ -21,8 +21,11 @@ export interface Config {
       key?: string;
       /**
        * Keys that signed earlier events, for rotation: they verify the events they signed but
-       * sign nothing. Remove one only once every event it signed has been pruned; until then
-       * verify reports those events as signed with an unknown key. Default: none.
+       * sign nothing. Listed oldest first (add the key being retired at the end): keys take over
+       * the chain in this order, then `key`, and verify fails on an event signed with an older
+       * key after one signed with a newer key. Remove one only once every event it signed has
+       * been pruned; until then verify reports those events as signed with an unknown key.
+       * Default: none.
        * @visibility secret
        */
       previousKeys?: string[];

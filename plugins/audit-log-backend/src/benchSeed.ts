@@ -9,8 +9,10 @@
  * the previous event's hash: hash chain version 2, unkeyed), so rows, sequence numbers and the hash chain are exactly what the
  * plugin writes; on PostgreSQL 10,000 rows go in per statement (json_populate_recordset) with the
  * chain head moved in the same transaction, elsewhere through DatabaseAuditStore.append. The
- * free-text (trigram) index is dropped during the load (its migration rolled back) and rebuilt
- * once at the end (the migration applied again). The whole chain is verified last.
+ * free-text (trigram) index is left out during the load and built once at the end: on PostgreSQL
+ * the index of the copied search text is dropped, the text copied (DatabaseAuditStore.copySearchText)
+ * and the index created again as its migration creates it; on SQLite the FTS table's migration is
+ * rolled back and applied again. The whole chain is verified last.
  */
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
 import knexFactory from 'knex';
@@ -25,8 +27,12 @@ const TOTAL = Number(process.env.AUDIT_SEED_EVENTS ?? 1_000_000);
 /** One event every 2.6 s: a million cover about a month, the newest a minute old. */
 const SPACING_MS = 2600;
 const BATCH = 10_000;
-/** The migration of the free-text index, rolled back for the load. */
+/** SQLite: the migration of the free-text index, rolled back for the load. */
 const SEARCH_INDEX_MIGRATION = '20261203000000_search_index.js';
+/** PostgreSQL: the trigram index of the copied search text, as its migration creates it. */
+const {
+  TRIGRAM_INDEX,
+} = require('../migrations/20261212000000_search_text.js');
 
 const PLUGINS = [
   'catalog',
@@ -116,9 +122,16 @@ async function main() {
     await knex.migrate.latest({ directory });
     const [, pending] = await knex.migrate.list({ directory });
     if (pending.length > 0) throw new Error('migrations left pending');
-    // Without the free-text index while loading (its migration); rebuilt below.
-    await knex.migrate.down({ directory, name: SEARCH_INDEX_MIGRATION });
-    const store = new DatabaseAuditStore(knex);
+    // Without the free-text index while loading; built below.
+    const postgres = knex.client.config.client === 'pg';
+    if (postgres) {
+      await knex.raw('DROP INDEX IF EXISTS audit_log_search_text_trgm');
+    } else {
+      await knex.migrate.down({ directory, name: SEARCH_INDEX_MIGRATION });
+    }
+    const store = new DatabaseAuditStore(knex, {
+      copySearchTextAfterAppends: false,
+    });
     const started = Date.now();
     const startMs = Date.now() - 60_000 - TOTAL * SPACING_MS;
     for (let done = 0; done < TOTAL; done += BATCH) {
@@ -126,16 +139,20 @@ async function main() {
       const batch = Array.from({ length: n }, (_, k) =>
         seedEvent(done + k, startMs),
       );
-      if (knex.client.config.client === 'pg') {
+      if (postgres) {
         await appendBulk(knex, batch);
       } else {
         await store.append(batch);
       }
     }
     const loaded = (Date.now() - started) / 1000;
-    await knex.migrate.latest({ directory });
-    if (knex.client.config.client === 'pg') {
+    if (postgres) {
+      await store.copySearchText();
+      await knex.raw(TRIGRAM_INDEX);
       await knex.raw('ANALYZE audit_log_events');
+      await knex.raw('ANALYZE audit_log_search_text');
+    } else {
+      await knex.migrate.latest({ directory });
     }
     const indexed = (Date.now() - started) / 1000 - loaded;
     const verify = await store.verify();

@@ -113,6 +113,8 @@ export const auditLogPlugin = createBackendPlugin({
         lifecycle.addShutdownHook(async () => {
           await queue.drainOnShutdown();
           liveTail.stop();
+          // no copy of the search text may start once the database closes
+          await store.stopCopyingSearchText();
         });
 
         const retention = readRetentionSettings(config);

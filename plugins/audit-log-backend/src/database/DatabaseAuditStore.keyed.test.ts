@@ -97,6 +97,35 @@ const withWrongKey = (keyId: string) => (prevHash: string, row: any) => ({
   chain_key_id: keyId,
 });
 
+/** Version 3 signed with `secret`, a key the writer holds (a retired one), under its own id. */
+const signedWith = (secret: string) => (prevHash: string, row: any) => ({
+  hash: createHmac('sha256', secret)
+    .update(prevHash)
+    .update(canonicalRowV2(row))
+    .digest('hex'),
+  chain_version: 3,
+  chain_key_id: chainKeyId(secret),
+});
+
+/** The event a backend signs when it starts with a key its newest event is not signed with. */
+function keyConfigured(secret: string, previous: string[]): AuditEventInput {
+  return {
+    occurredAt: new Date().toISOString(),
+    plugin: 'audit-log',
+    eventId: 'chain-key-configured',
+    severity: 'medium',
+    status: 'succeeded',
+    target: {},
+    meta: {
+      keyId: chainKeyId(secret),
+      previousKeyIds: previous.map(chainKeyId),
+      previousEvent: null,
+    },
+  };
+}
+
+const NEWER_KEY = 'newer-test-chain-key-5555555555-abcdefghijklmnopqrstu';
+
 describe.each(databases.eachSupportedId())(
   'DatabaseAuditStore with a chain key (%p)',
   databaseId => {
@@ -210,7 +239,9 @@ describe.each(databases.eachSupportedId())(
     it('verifies events signed with a previous key while it is configured, and not after', async () => {
       await keyed(OLD_KEY).append(events(1, 5));
       const rotated = keyed(KEY, [OLD_KEY], 3);
-      await rotated.append(events(6, 10));
+      // what the plugin does when it starts with the new key
+      await expect(rotated.signChainHead()).resolves.toBe(true);
+      await rotated.append(events(7, 10));
       const rows = await knex('audit_log_events').orderBy('seq');
       expect(rows.map(r => r.chain_key_id)).toEqual([
         ...new Array(5).fill(chainKeyId(OLD_KEY)),
@@ -226,6 +257,163 @@ describe.each(databases.eachSupportedId())(
       expect(forgotten).toMatchObject({ ok: false, failedSeq: 1, checked: 0 });
       expect(forgotten.reason).toMatch(/signed with an unknown key/);
       expect(forgotten.reason).toContain(chainKeyId(OLD_KEY));
+    });
+
+    it('finds the events after a rotation re-signed with the retired key by whoever holds it', async () => {
+      await keyed(OLD_KEY).append(events(1, 5));
+      const rotated = keyed(KEY, [OLD_KEY], 4);
+      await rotated.signChainHead();
+      await rotated.append(events(7, 12));
+      await expect(rotated.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: 12,
+      });
+      // every event from the new key's chain-key-configured event on re-signed with the old key,
+      // one of them altered, the head moved
+      await rewriteTail(knex, 6, {}, signedWith(OLD_KEY));
+      await rewriteTail(
+        knex,
+        9,
+        { actor: 'user:default/mallory' },
+        signedWith(OLD_KEY),
+      );
+      const rows = await knex('audit_log_events').orderBy('seq');
+      expect(new Set(rows.map(r => r.chain_key_id))).toEqual(
+        new Set([chainKeyId(OLD_KEY)]),
+      );
+      for (const batch of [undefined, 1, 4]) {
+        const result = await keyed(KEY, [OLD_KEY], batch).verify();
+        expect(result).toMatchObject({
+          ok: false,
+          keyed: false,
+          failedSeq: 12,
+          checked: 12,
+        });
+        expect(result.reason).toBe(
+          `The chain holds no event signed with auditLog.chain.key (key id ${chainKeyId(
+            KEY,
+          )}), although a backend signs one with it when it starts: the newest keyed event, 12, is signed with the older key of id ${chainKeyId(
+            OLD_KEY,
+          )} (auditLog.chain.previousKeys[0]), so the events signed with auditLog.chain.key may have been re-signed with a retired key`,
+        );
+      }
+      // and once the backend appends on top of them: its key's first event is not the marker
+      await rotated.append(events(13, 14));
+      const appended = await rotated.verify();
+      expect(appended).toMatchObject({
+        ok: false,
+        failedSeq: 13,
+        checked: 12,
+      });
+      expect(appended.reason).toBe(
+        `Event 13, the first event signed with the key of id ${chainKeyId(
+          KEY,
+        )} (auditLog.chain.key) after events signed with the key of id ${chainKeyId(
+          OLD_KEY,
+        )} (auditLog.chain.previousKeys[0]), is not the audit-log / chain-key-configured event a backend signs when it starts with a new key: events this key signed before it may have been re-signed with an older key`,
+      );
+    });
+
+    it('finds an event signed with an older key after one signed with a newer key', async () => {
+      await keyed(OLD_KEY).append(events(1, 5));
+      const rotated = keyed(KEY, [OLD_KEY], 3);
+      await rotated.signChainHead();
+      await rotated.append(events(7, 10));
+      // a tail re-signed with the retired key
+      await rewriteTail(
+        knex,
+        9,
+        { actor: 'user:default/mallory' },
+        signedWith(OLD_KEY),
+      );
+      const rewritten = await rotated.verify();
+      expect(rewritten).toMatchObject({
+        ok: false,
+        keyed: false,
+        failedSeq: 9,
+        checked: 8,
+      });
+      expect(rewritten.reason).toBe(
+        `Event 9 is signed with the key of id ${chainKeyId(
+          OLD_KEY,
+        )} (auditLog.chain.previousKeys[0]) after event 8 was signed with the newer key of id ${chainKeyId(
+          KEY,
+        )} (auditLog.chain.key): keys take over in the order of auditLog.chain.previousKeys, oldest first, then auditLog.chain.key, and never go back, so it was re-signed with a retired key, written by a replica still configured with it, or auditLog.chain.previousKeys is not listed oldest first`,
+      );
+    });
+
+    it('finds an event a replica still configured with the old key appends after the rotation', async () => {
+      const old = keyed(OLD_KEY);
+      await old.append(events(1, 3));
+      const rotated = keyed(KEY, [OLD_KEY]);
+      await rotated.signChainHead();
+      await old.append(events(5, 5));
+      await rotated.append(events(6, 6));
+      const result = await rotated.verify();
+      expect(result).toMatchObject({ ok: false, failedSeq: 5, checked: 4 });
+      expect(result.reason).toMatch(
+        /^Event 5 is signed with the key of id \w+ \(auditLog\.chain\.previousKeys\[0\]\) after event 4 was signed with the newer key/,
+      );
+    });
+
+    it('verifies a history of several rotations, each key taking over with its marker', async () => {
+      const A = 'first-test-chain-key-1111111111-abcdefghijklmnopqrstu';
+      await keyed(A).append(events(1, 3));
+      const second = keyed(OLD_KEY, [A]);
+      await expect(second.signChainHead()).resolves.toBe(true);
+      await second.append(events(5, 6));
+      // two replicas started with the third key together: both signed the marker
+      await keyed(KEY, [A, OLD_KEY]).append([
+        keyConfigured(KEY, [A, OLD_KEY]),
+        keyConfigured(KEY, [A, OLD_KEY]),
+      ]);
+      await keyed(KEY, [A, OLD_KEY]).append(events(9, 10));
+      const rows = await knex('audit_log_events').orderBy('seq');
+      expect(rows.map(r => r.chain_key_id)).toEqual([
+        ...new Array(3).fill(chainKeyId(A)),
+        ...new Array(3).fill(chainKeyId(OLD_KEY)),
+        ...new Array(4).fill(chainKeyId(KEY)),
+      ]);
+      for (const batch of [undefined, 1, 4]) {
+        await expect(
+          keyed(KEY, [A, OLD_KEY], batch).verify(),
+        ).resolves.toMatchObject({ ok: true, keyed: true, checked: 10 });
+      }
+      // a key that never signed anything may be skipped
+      await expect(
+        keyed(KEY, [A, NEWER_KEY, OLD_KEY]).verify(),
+      ).resolves.toMatchObject({ ok: true, keyed: true, checked: 10 });
+      // the previous keys listed newest first: the order the chain shows contradicts them
+      const reversed = await keyed(KEY, [OLD_KEY, A]).verify();
+      expect(reversed).toMatchObject({ ok: false, failedSeq: 4, checked: 3 });
+      expect(reversed.reason).toMatch(
+        /^Event 4 is signed with the key of id \w+ \(auditLog\.chain\.previousKeys\[0\]\) after event 3 was signed with the newer key of id \w+ \(auditLog\.chain\.previousKeys\[1\]\).*or auditLog\.chain\.previousKeys is not listed oldest first$/,
+      );
+      // pruned past the older keys' events: the rest still verifies
+      await knex('audit_log_events').where('seq', '<=', 6).delete();
+      const seventh = await knex('audit_log_events').where({ seq: 7 }).first();
+      await knex('audit_log_chain_head').where({ id: 1 }).update({
+        checkpoint_seq: 6,
+        checkpoint_hash: seventh.prev_hash,
+        pruned_at: new Date().toISOString(),
+      });
+      await expect(keyed(KEY).verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        checked: 4,
+      });
+    });
+
+    it('requires the first event of a new key to be its chain-key-configured event', async () => {
+      await keyed(OLD_KEY).append(events(1, 5));
+      // a backend that appended with the new key without signing the head first
+      await keyed(KEY, [OLD_KEY]).append(events(6, 8));
+      const result = await keyed(KEY, [OLD_KEY], 3).verify();
+      expect(result).toMatchObject({ ok: false, failedSeq: 6, checked: 5 });
+      expect(result.reason).toMatch(
+        /^Event 6, the first event signed with the key of id \w+ \(auditLog\.chain\.key\) after events signed with the key of id \w+ \(auditLog\.chain\.previousKeys\[0\]\), is not the audit-log \/ chain-key-configured event/,
+      );
     });
 
     it('without a key: writes and verifies version 4 (unkeyed), reports keyed: false, and refuses keyed events', async () => {

@@ -22,6 +22,19 @@ jest.setTimeout(60_000);
 const {
   CONTENT_DIGEST,
 } = require('../../migrations/20261211000000_content_digest.js');
+// the searched text as the migration copies it
+const {
+  SEARCH_TEXT,
+} = require('../../migrations/20261212000000_search_text.js');
+
+/** Events whose copied search text is the text of their columns now, and all copied ones. */
+async function copiedText(knex: Knex) {
+  const { rows } = await knex.raw(
+    `SELECT count(*) FILTER (WHERE s.body = ${SEARCH_TEXT}) AS equal, count(*) AS copied
+     FROM audit_log_search_text s JOIN audit_log_events e USING (seq)`,
+  );
+  return { equal: Number(rows[0].equal), copied: Number(rows[0].copied) };
+}
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
@@ -482,21 +495,32 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('searches free text through an index that follows appends and pruning', async () => {
+      const isPostgres = databaseId === 'POSTGRES_15';
+      // PostgreSQL: the text is copied for the trigram index only when asked here
+      store = new DatabaseAuditStore(knex, {
+        copySearchTextAfterAppends: false,
+      });
       await store.append(events(1, 40));
       await store.append([
         event(41, { error: 'Helm said "quota exceeded" for ns Team-B' }),
       ]);
       const q = async (text: string) =>
         (await store.query({ q: text, limit: 100 })).items.map(e => e.seq);
-      expect(await q('"QUOTA EXCEEDED"')).toEqual([41]);
-      expect(await q('team-b')).toEqual([41]);
-      expect(await q('/api/x/33')).toEqual([33]);
-      // two characters: shorter than a trigram, still a substring match
-      expect(await q('c3')).toEqual([38, 37, 35, 34, 32, 31]);
-      // in meta, across the JSON text
-      expect(await q('"n":17,')).toEqual([17]);
-      // PostgreSQL: the query's expression is the indexed one: with table and ordered index scans
-      // off (a 41-row table is otherwise scanned), the plan uses the trigram index.
+      const searches = async () => {
+        expect(await q('"QUOTA EXCEEDED"')).toEqual([41]);
+        expect(await q('team-b')).toEqual([41]);
+        expect(await q('/api/x/33')).toEqual([33]);
+        // two characters: shorter than a trigram, still a substring match
+        expect(await q('c3')).toEqual([38, 37, 35, 34, 32, 31]);
+        // in meta, across the JSON text
+        expect(await q('"n":17,')).toEqual([17]);
+      };
+      // PostgreSQL: found in the events table while their text is not copied, and the same after
+      await searches();
+      await expect(store.copySearchText()).resolves.toBe(isPostgres ? 41 : 0);
+      await searches();
+      // PostgreSQL: the copied text's trigram index answers: with table and ordered index scans
+      // off (a 41-row table is otherwise scanned), the plan uses it.
       // SQLite: the FTS table holds every event.
       const planOfSearch = async () => {
         const seen: Array<{ sql: string; bindings: unknown[] }> = [];
@@ -505,7 +529,7 @@ describe.each(databases.eachSupportedId())(
         knex.on('query', record);
         await q('quota');
         knex.off('query', record);
-        const search = seen.find(x => x.sql.includes('ILIKE'))!;
+        const search = seen.find(x => x.sql.includes('search_hits'))!;
         return knex.transaction(async tx => {
           await tx.raw('SET LOCAL enable_seqscan = off');
           await tx.raw('SET LOCAL enable_indexscan = off');
@@ -523,10 +547,9 @@ describe.each(databases.eachSupportedId())(
         );
         return `${n} rows in audit_log_events_search`;
       };
-      const isPostgres = databaseId === 'POSTGRES_15';
       expect(await (isPostgres ? planOfSearch() : ftsRows())).toContain(
         isPostgres
-          ? 'audit_log_events_search_idx'
+          ? 'audit_log_search_text_trgm'
           : '41 rows in audit_log_events_search',
       );
       await store.prune({ before: new Date(event(21).occurredAt) });
@@ -534,18 +557,91 @@ describe.each(databases.eachSupportedId())(
       expect(await q('/api/x/3')).toEqual([
         39, 38, 37, 36, 35, 34, 33, 32, 31, 30,
       ]);
+      // PostgreSQL: the pruned events' copied text is gone with them. SQLite: their FTS rows.
+      const [{ n }] = await knex
+        .raw(
+          `SELECT count(*) AS n FROM ${
+            isPostgres ? 'audit_log_search_text' : 'audit_log_events_search'
+          }`,
+        )
+        .then(result => (isPostgres ? result.rows : result));
+      expect(Number(n)).toBe(21);
+    });
+
+    it('finds every event appended, whether its text is copied yet or not, page after page', async () => {
+      const isPostgres = databaseId === 'POSTGRES_15';
+      store = new DatabaseAuditStore(knex, {
+        copySearchTextAfterAppends: false,
+        searchRangeSpan: 4,
+      });
+      await store.append(events(1, 30));
+      await store.copySearchText();
+      await store.append(events(31, 45));
+      const all = async (query: Parameters<DatabaseAuditStore['query']>[0]) => {
+        const seqs: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.query({ ...query, limit: 3, cursor });
+          seqs.push(...page.items.map(e => e.seq));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return seqs;
+      };
+      const streamed = async (
+        filters: Parameters<DatabaseAuditStore['stream']>[0],
+      ) => {
+        const seqs: number[] = [];
+        for await (const e of store.stream(filters)) seqs.push(e.seq);
+        return seqs;
+      };
+      // the events up to 30 copied (PostgreSQL), those after not
+      const x3 = [39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 3];
+      const searches = async () => {
+        expect(await all({ q: 'component:default/c4' })).toEqual([
+          44, 43, 41, 40, 4,
+        ]);
+        expect(await all({ q: '/api/x/3' })).toEqual(x3);
+        expect(
+          await all({ q: 'component:default/c4', actor: 'user:default/jane' }),
+        ).toEqual([43, 41]);
+        expect(await streamed({ q: '/api/x/3' })).toEqual(x3);
+        expect(await streamed({ q: 'TASK:4', plugin: 'scaffolder' })).toEqual([
+          45, 42,
+        ]);
+        expect(await streamed({ q: 'task:1', plugin: 'scaffolder' })).toEqual([
+          18, 15, 12,
+        ]);
+      };
+      await searches();
+      // PostgreSQL: 30 copied before; the 15 after are copied now, and found the same way
+      await expect(store.copySearchText()).resolves.toBe(isPostgres ? 15 : 0);
+      await expect(store.copySearchText()).resolves.toBe(0);
+      await searches();
     });
 
     it('summarizes the search window index after a burst of appends, beside the first search', async () => {
       if (databaseId !== 'POSTGRES_15') return; // SQLite: FTS5, no such index
-      // 5,000 events fill about 200 table pages: ranges of 32 pages autovacuum has not
-      // summarized yet (it comes once a minute at most).
-      for (let from = 1; from <= 5000; from += 500)
-        await store.append(events(from, from + 499));
+      // 10,000 events' text fills about 190 pages of the copied text: ranges of 32 pages
+      // autovacuum has not summarized yet (it comes once a minute at most). The copy summarizes
+      // them too, but gives up after 1 s here: another session holds the table's lock.
+      store = new DatabaseAuditStore(knex, {
+        copySearchTextAfterAppends: false,
+      });
+      for (let from = 1; from <= 10000; from += 1000)
+        await store.append(events(from, from + 999));
+      const locker = await knex.transaction();
+      try {
+        await locker.raw(
+          'LOCK TABLE audit_log_search_text IN SHARE UPDATE EXCLUSIVE MODE',
+        );
+        await expect(store.copySearchText()).resolves.toBe(10000);
+      } finally {
+        await locker.commit();
+      }
       const pages = Number(
         (
           await knex.raw(
-            "SELECT pg_relation_size('audit_log_events') / current_setting('block_size')::int AS n",
+            "SELECT pg_relation_size('audit_log_search_text') / current_setting('block_size')::int AS n",
           )
         ).rows[0].n,
       );
@@ -556,7 +652,7 @@ describe.each(databases.eachSupportedId())(
           await tx.raw('SET LOCAL enable_seqscan = off');
           await tx.raw('SET LOCAL enable_indexscan = off');
           const { rows } = await tx.raw(
-            'EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM audit_log_events WHERE seq > 4900',
+            'EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM audit_log_search_text WHERE seq > 9900',
           );
           const find = (node: any): any =>
             node['Node Type'] === 'Bitmap Heap Scan'
@@ -571,7 +667,7 @@ describe.each(databases.eachSupportedId())(
       expect(await pagesForNewest()).toBeGreaterThan(pages / 2);
 
       expect(
-        (await store.query({ q: 'component:default/c4999', limit: 10 })).items,
+        (await store.query({ q: 'component:default/c9998', limit: 10 })).items,
       ).toHaveLength(1);
       // Summarized beside the search: the newest events are in the last range or two.
       let newest = pages;
@@ -591,7 +687,7 @@ describe.each(databases.eachSupportedId())(
       const holding = new Promise<void>(r => (locked = r));
       const held = knex.transaction(async tx => {
         await tx.raw(
-          'LOCK TABLE audit_log_events IN SHARE UPDATE EXCLUSIVE MODE',
+          'LOCK TABLE audit_log_search_text IN SHARE UPDATE EXCLUSIVE MODE',
         );
         locked();
         await new Promise<void>(r => (release = r));
@@ -736,6 +832,12 @@ describe.each(databases.eachSupportedId())(
       );
       expect(seqs[0]).toBe(2500);
       expect(seqs.every((s, i) => i === 0 || s < seqs[i - 1])).toBe(true);
+      // the same events found by their text, in batches of a search
+      const found: number[] = [];
+      for await (const e of store.stream({ q: 'CATALOG' })) {
+        found.push(e.seq);
+      }
+      expect(found).toEqual(seqs);
       await expect(store.verify()).resolves.toMatchObject({
         ok: true,
         checked: 2500,
@@ -953,11 +1055,15 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
     async databaseId => {
       const knex = await databases.init(databaseId);
       await DatabaseAuditStore.runMigrations(knex);
-      const ranged = new DatabaseAuditStore(knex, { searchRangeSpan: 4 });
+      const ranged = new DatabaseAuditStore(knex, {
+        searchRangeSpan: 4,
+        copySearchTextAfterAppends: false,
+      });
       await ranged.append(events(1, 60));
       await ranged.append([
         event(61, { error: 'Helm: quota 100% used in team-a' }),
       ]);
+      await ranged.copySearchText();
       let rangeQueries = 0;
       const count = (query: { sql: string }) => {
         if (/search_hits/.test(query.sql)) rangeQueries += 1;
@@ -1350,6 +1456,22 @@ describe('DatabaseAuditStore on one PostgreSQL shared by replicas', () => {
           checked: 560,
           headSeq: 560,
         });
+        // each replica copies the search text behind its appends, one at a time: every event's
+        // text once, as its columns make it
+        const copiedThrough = async () =>
+          Number(
+            (await knex('audit_log_search_state').first('indexed_through'))
+              .indexed_through,
+          );
+        for (let i = 0; i < 300 && (await copiedThrough()) < 560; i++) {
+          await new Promise(r => setTimeout(r, 50));
+        }
+        expect(await copiedThrough()).toBe(560);
+        await expect(copiedText(knex)).resolves.toEqual({
+          equal: 560,
+          copied: 560,
+        });
+        await expect(replicas[0].copySearchText()).resolves.toBe(0);
       } finally {
         await other.destroy();
       }

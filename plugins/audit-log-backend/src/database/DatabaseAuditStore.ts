@@ -53,13 +53,22 @@ const migrationsDir = resolvePackagePath(
 
 const EVENTS = 'audit_log_events';
 const HEAD = 'audit_log_chain_head';
-/** PostgreSQL: the BRIN index on `seq` a ranged search is ANDed with (migration 20261204120000). */
-const SEARCH_WINDOW_INDEX = 'audit_log_events_seq_brin';
+/**
+ * PostgreSQL: each event's {@link PG_SEARCH_TEXT}, copied behind the appends (seq, body), with the
+ * trigram index of the free-text search (migration 20261212000000_search_text).
+ */
+const SEARCH_TEXT = 'audit_log_search_text';
+/** PostgreSQL: the single row (id 1) whose `indexed_through` is the newest event copied. */
+const SEARCH_STATE = 'audit_log_search_state';
+/** PostgreSQL: the BRIN index on the copied text's `seq` a ranged search is ANDed with. */
+const SEARCH_WINDOW_INDEX = 'audit_log_search_text_seq_brin';
+/** PostgreSQL: the copied text's trigram index. */
+const SEARCH_TRIGRAM_INDEX = 'audit_log_search_text_trgm';
 /** SQLite: the FTS5 (trigram) table of the free-text search. */
 const SEARCH = 'audit_log_events_search';
 /**
  * PostgreSQL: the text the free-text search matches, the searched columns joined by chr(31). Equal
- * to the expression of the trigram index (migrations/20261203000000_search_index.js).
+ * to the text migration 20261212000000_search_text copies into {@link SEARCH_TEXT}.
  */
 const PG_SEARCH_TEXT = `(${[
   'actor',
@@ -90,6 +99,53 @@ const INSERTED_COLUMNS: Array<{ name: keyof EventRow; type: string }> = [
       name as string
     ] ?? 'text',
 }));
+
+/** The columns of an event row that do not depend on its place in the chain (all but seq). */
+const CONTENT_COLUMNS = HASHED_COLUMNS.filter(
+  (name): name is Exclude<(typeof HASHED_COLUMNS)[number], 'seq'> =>
+    name !== 'seq',
+);
+
+/**
+ * PostgreSQL: one statement appends a batch and moves the chain head. Its parameters are the
+ * first sequence number, the batch's chain_version and chain_key_id, one array per
+ * {@link CONTENT_COLUMNS} column (built before the chain head is locked), the prev_hash and hash
+ * arrays, and the head's new last_seq and last_hash.
+ */
+const PG_APPEND = `WITH inserted AS (
+  INSERT INTO ${EVENTS} (seq, ${CONTENT_COLUMNS.join(
+  ', ',
+)}, prev_hash, hash, chain_version, chain_key_id)
+  SELECT ?::bigint + r.n - 1, ${CONTENT_COLUMNS.map(c => `r.${c}`).join(
+    ', ',
+  )}, r.prev_hash, r.hash, ?::smallint, ?::text
+  FROM unnest(${CONTENT_COLUMNS.map(
+    c => `?::${c === 'occurred_at' ? 'timestamptz' : 'text'}[]`,
+  ).join(', ')}, ?::text[], ?::text[])
+    WITH ORDINALITY AS r(${CONTENT_COLUMNS.join(', ')}, prev_hash, hash, n)
+)
+UPDATE ${HEAD} SET last_seq = ?, last_hash = ? WHERE id = 1`;
+
+const ARRAY_ELEMENT_ESCAPED = /["\\]/g;
+
+/**
+ * A PostgreSQL array literal of text values: each element quoted (`"` and `\` escaped), NULL for
+ * null. node-postgres makes the same text of a JavaScript array; this one is made before the chain
+ * head is locked.
+ */
+export function textArrayLiteral(
+  values: ReadonlyArray<string | null | undefined>,
+): string {
+  const elements = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    elements[i] =
+      value === null || value === undefined
+        ? 'NULL'
+        : `"${value.replace(ARRAY_ELEMENT_ESCAPED, '\\$&')}"`;
+  }
+  return `{${elements.join(',')}}`;
+}
 
 /** Rows per INSERT statement on SQLite; keeps well under the bind-parameter limits. */
 const INSERT_CHUNK = 500;
@@ -172,6 +228,51 @@ function unkeyedAfterKeyed(
 }
 
 /**
+ * A keyed event against the keyed event before it (`last`): keys take over the chain in the order
+ * of the configuration (`auditLog.chain.previousKeys` oldest first, then `auditLog.chain.key`,
+ * {@link ChainKeyring.rank}) and never go back, and a key's first event after another key's is
+ * the `chain-key-configured` event a backend signs when it starts with it. Otherwise whoever holds
+ * a retired key could re-sign with it every event signed after it was retired.
+ */
+function keyOrderBreak(
+  keys: ChainKeyring,
+  last: { seq: number; keyId: string } | undefined,
+  seq: number,
+  row: Pick<LinkRow, 'chain_key_id' | 'plugin_id' | 'event_id'>,
+): { failedSeq: number; reason: string } | undefined {
+  const keyId = row.chain_key_id;
+  if (!last || !keyId || keyId === last.keyId) return undefined;
+  const rank = keys.rank(keyId);
+  const lastRank = keys.rank(last.keyId);
+  if (rank === undefined || lastRank === undefined) return undefined;
+  const key = `the key of id ${keyId} (${keys.setting(keyId)})`;
+  if (rank < lastRank) {
+    return {
+      failedSeq: seq,
+      reason: `Event ${seq} is signed with ${key} after event ${
+        last.seq
+      } was signed with the newer key of id ${last.keyId} (${keys.setting(
+        last.keyId,
+      )}): keys take over in the order of auditLog.chain.previousKeys, oldest first, then auditLog.chain.key, and never go back, so it was re-signed with a retired key, written by a replica still configured with it, or auditLog.chain.previousKeys is not listed oldest first`,
+    };
+  }
+  if (
+    row.plugin_id !== AUDIT_LOG_PLUGIN_ID ||
+    row.event_id !== CHAIN_KEY_EVENT_ID
+  ) {
+    return {
+      failedSeq: seq,
+      reason: `Event ${seq}, the first event signed with ${key} after events signed with the key of id ${
+        last.keyId
+      } (${keys.setting(
+        last.keyId,
+      )}), is not the ${AUDIT_LOG_PLUGIN_ID} / ${CHAIN_KEY_EVENT_ID} event a backend signs when it starts with a new key: events this key signed before it may have been re-signed with an older key`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * An event's row and hashed text, built before the chain-head lock is taken: under it an append
  * only numbers, hashes and inserts.
  */
@@ -183,6 +284,27 @@ function prepareRows(events: AuditEventInput[]) {
 }
 
 type PreparedRow = ReturnType<typeof prepareRows>[number];
+
+/**
+ * Events prepared between two turns of the event loop. Preparing is 10–20 µs an event (cleaning,
+ * redaction, canonical JSON): a batch of 500 in one go kept the event loop for 5–10 ms, and with
+ * it the reply to any append holding the chain-head lock in this process, which every replica
+ * waits for.
+ */
+const PREPARE_SLICE = 50;
+
+/** {@link prepareRows}, giving the event loop a turn after each {@link PREPARE_SLICE} events. */
+async function prepareRowsInSlices(
+  events: AuditEventInput[],
+): Promise<PreparedRow[]> {
+  if (events.length <= PREPARE_SLICE) return prepareRows(events);
+  const prepared: PreparedRow[] = [];
+  for (let i = 0; i < events.length; i += PREPARE_SLICE) {
+    if (i > 0) await new Promise(resolve => setImmediate(resolve));
+    prepared.push(...prepareRows(events.slice(i, i + PREPARE_SLICE)));
+  }
+  return prepared;
+}
 
 function parseGap(meta: string | null): AuditGapInfo | undefined {
   try {
@@ -302,6 +424,18 @@ const SEARCH_RANGE_PAGES = 2;
  * (a search for a word in no event reads ≈430 pages of the trigram index, 1.5–2 ms at 1M events).
  */
 const SEARCH_RANGE_MIN = 10_000;
+
+/** Events whose text one transaction of the search text copy takes. */
+const SEARCH_COPY_BATCH = 10_000;
+
+/**
+ * How long after an append (or a search that found events not copied) the copy of the search
+ * text starts: the appends of that time are copied together, off their path.
+ */
+const SEARCH_COPY_DELAY_MS = 100;
+
+/** How long before the copy is tried again when another session (a replica) is copying. */
+const SEARCH_COPY_RETRY_MS = 1000;
 
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = '57014';
@@ -463,7 +597,10 @@ export class DatabaseAuditStore implements AuditStore {
     if (!database.migrations?.skip) {
       await DatabaseAuditStore.runMigrations(client);
     }
-    return new DatabaseAuditStore(client, { chainKeys });
+    const store = new DatabaseAuditStore(client, { chainKeys });
+    // what replicas appended while none was copying
+    store.#copySearchTextSoon();
+    return store;
   }
 
   /** Applies the plugin's migrations to `knex`. */
@@ -478,6 +615,7 @@ export class DatabaseAuditStore implements AuditStore {
   readonly #searchWalkSpan: number;
   readonly #searchIndexTimeoutMs: number;
   readonly #searchRangeSpan: number | undefined;
+  readonly #copiesSearchText: boolean;
   readonly #keys: ChainKeyring | undefined;
 
   constructor(
@@ -494,6 +632,12 @@ export class DatabaseAuditStore implements AuditStore {
       searchIndexTimeoutMs?: number;
       /** Sequence numbers in the trigram index plan's first range (default: by the sample). */
       searchRangeSpan?: number;
+      /**
+       * PostgreSQL: whether appends (and searches that find events not yet copied) start the copy
+       * of the search text themselves, shortly after (default true). Without, only
+       * {@link DatabaseAuditStore.copySearchText} copies it; search finds every event either way.
+       */
+      copySearchTextAfterAppends?: boolean;
     },
   ) {
     this.#db = db;
@@ -502,6 +646,7 @@ export class DatabaseAuditStore implements AuditStore {
     this.#searchIndexTimeoutMs =
       options?.searchIndexTimeoutMs ?? SEARCH_INDEX_TIMEOUT_MS;
     this.#searchRangeSpan = options?.searchRangeSpan;
+    this.#copiesSearchText = options?.copySearchTextAfterAppends ?? true;
     this.#keys = options?.chainKeys;
     this.#isPostgres = db.client.config.client === 'pg';
   }
@@ -512,10 +657,77 @@ export class DatabaseAuditStore implements AuditStore {
     }
     // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
     // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
-    const prepared = prepareRows(events);
-    return this.#db.transaction(async tx =>
+    const prepared = await prepareRowsInSlices(events);
+    if (this.#isPostgres) {
+      const appended = await this.#appendBatchPostgres(prepared);
+      if (appended) {
+        this.#copySearchTextSoon();
+        return appended;
+      }
+    }
+    const result = await this.#db.transaction(async tx =>
       this.#appendLocked(tx, await this.#lockHead(tx), events, prepared),
     );
+    this.#copySearchTextSoon();
+    return result;
+  }
+
+  /**
+   * PostgreSQL: appends the batch with the chain head locked for two statements, the insert that
+   * also moves the head, and the commit; the arrays of the events' columns are built before.
+   * Undefined when the database refused the batch (the transaction is rolled back, nothing is
+   * stored): then the caller stores the events one by one.
+   */
+  async #appendBatchPostgres(
+    prepared: PreparedRow[],
+  ): Promise<AuditAppendResult | undefined> {
+    const key = this.#keys?.current;
+    const fields = chainFields(key);
+    const columns: string[] = [];
+    for (const column of CONTENT_COLUMNS) {
+      // occurred_at is the ISO text inputToRow made of it
+      columns.push(
+        textArrayLiteral(
+          prepared.map(({ row }) => row[column] as string | null),
+        ),
+      );
+      // a turn for the event loop between two columns of a large batch, as while preparing
+      if (prepared.length > PREPARE_SLICE) {
+        await new Promise(resolve => setImmediate(resolve));
+      }
+    }
+    try {
+      return await this.#db.transaction(async tx => {
+        const head = await this.#lockHead(tx);
+        const firstSeq = Number(head.last_seq) + 1;
+        const hashes: string[] = new Array(prepared.length);
+        let prevHash = head.last_hash;
+        for (let i = 0; i < prepared.length; i++) {
+          prevHash = hashNumbered(
+            prevHash,
+            prepared[i].parts,
+            firstSeq + i,
+            key,
+          );
+          hashes[i] = prevHash;
+        }
+        const lastSeq = firstSeq + prepared.length - 1;
+        await tx.raw(PG_APPEND, [
+          firstSeq,
+          fields.chain_version,
+          fields.chain_key_id,
+          ...columns,
+          textArrayLiteral([head.last_hash, ...hashes.slice(0, -1)]),
+          textArrayLiteral(hashes),
+          lastSeq,
+          prevHash,
+        ]);
+        return { firstSeq, lastSeq };
+      });
+    } catch {
+      // a refused event, or a failure the one-by-one path meets again and reports
+      return undefined;
+    }
   }
 
   /**
@@ -645,8 +857,20 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   async get(seq: number): Promise<AuditEvent | undefined> {
-    const row = await this.#db<EventRow>(EVENTS).where({ seq }).first();
+    const row = await this.#db<EventRow>(EVENTS)
+      .where({ seq })
+      .where('seq', '>', this.#checkpointSeq())
+      .first();
     return row ? rowToEvent(row) : undefined;
+  }
+
+  /**
+   * The prune checkpoint's sequence number, as a subquery: the events at or below it are pruned,
+   * and never read back, even while a prune that failed after it moved the checkpoint left them
+   * stored (verify no longer covers them).
+   */
+  #checkpointSeq(): Knex.QueryBuilder {
+    return this.#db(HEAD).select('checkpoint_seq').where({ id: 1 });
   }
 
   async query(query: AuditEventQuery): Promise<AuditEventPage> {
@@ -682,6 +906,27 @@ export class DatabaseAuditStore implements AuditStore {
 
   async *stream(filters: AuditEventFilters): AsyncIterable<AuditEvent> {
     let before: number | undefined;
+    if (this.#isPostgres && filters.q) {
+      // page after page of the search, which asks the copied text's trigram index
+      for (;;) {
+        const { rows, continueBelow } = await this.#searchPostgres(
+          filters,
+          filters.q,
+          before,
+          STREAM_BATCH,
+        );
+        for (const row of rows) {
+          yield rowToEvent(row);
+        }
+        if (rows.length >= STREAM_BATCH) {
+          before = Number(rows[rows.length - 1].seq);
+        } else if (continueBelow !== undefined) {
+          before = continueBelow;
+        } else {
+          return;
+        }
+      }
+    }
     for (;;) {
       const builder = this.#filtered(filters)
         .orderBy('seq', 'desc')
@@ -745,6 +990,8 @@ export class DatabaseAuditStore implements AuditStore {
     let checked = 0;
     /** The first version 3 (keyed) event checked: every later one must be keyed too. */
     let firstKeyedSeq: number | undefined;
+    /** The last keyed event checked and its key: keys only move forward ({@link keyOrderBreak}). */
+    let lastKeyed: { seq: number; keyId: string } | undefined;
 
     const result = async (failure?: {
       failedSeq: number;
@@ -888,6 +1135,11 @@ export class DatabaseAuditStore implements AuditStore {
             reason: `Event ${seq}, the first keyed event after unkeyed ones, is not the ${AUDIT_LOG_PLUGIN_ID} / ${CHAIN_KEY_EVENT_ID} event a backend signs when it starts with a key: the keyed events before it may have been rewritten without the key`,
           });
         }
+        if (keyedEvent && this.#keys) {
+          const keyOrder = keyOrderBreak(this.#keys, lastKeyed, seq, row);
+          if (keyOrder) return result(keyOrder);
+          lastKeyed = { seq, keyId: row.chain_key_id! };
+        }
         if (keyedEvent) {
           firstKeyedSeq ??= seq;
         }
@@ -930,6 +1182,22 @@ export class DatabaseAuditStore implements AuditStore {
       return result({
         failedSeq: headSeq,
         reason: `The chain holds no event signed with a chain key, although auditLog.chain.key is configured: the events up to ${headSeq} may have been rewritten without the key (a backend with the key signs an event when it starts)`,
+      });
+    }
+    if (this.#keys && lastKeyed && lastKeyed.keyId !== this.#keys.current.id) {
+      // A backend signs an event with its key when it starts and the newest one is not signed
+      // with it; a chain that ends in an older key's events had the newer ones re-signed.
+      return result({
+        failedSeq: headSeq,
+        reason: `The chain holds no event signed with auditLog.chain.key (key id ${
+          this.#keys.current.id
+        }), although a backend signs one with it when it starts: the newest keyed event, ${
+          lastKeyed.seq
+        }, is signed with the older key of id ${
+          lastKeyed.keyId
+        } (${this.#keys.setting(
+          lastKeyed.keyId,
+        )}), so the events signed with auditLog.chain.key may have been re-signed with a retired key`,
       });
     }
     if (
@@ -1076,7 +1344,12 @@ export class DatabaseAuditStore implements AuditStore {
       ? Number(firstKept.seq) - 1
       : Number(current.last_seq);
     if (throughSeq <= checkpointSeq) {
-      return { deleted: 0, checkpoint: checkpointOf(current) };
+      // Nothing new to cut; what a prune that failed after it moved the checkpoint left below it
+      // is deleted now.
+      return {
+        deleted: await this.#deleteThrough(checkpointSeq),
+        checkpoint: checkpointOf(current),
+      };
     }
     const last = await this.#db<EventRow>(EVENTS)
       .where({ seq: throughSeq })
@@ -1116,19 +1389,27 @@ export class DatabaseAuditStore implements AuditStore {
       };
     });
 
-    let deleted = 0;
-    if (from > 0) {
-      const oldest = await this.#db(EVENTS).min({ seq: 'seq' }).first();
-      let low = Math.min(from, Number(oldest?.seq ?? from));
-      while (low <= through) {
-        const high = Math.min(low + DELETE_BATCH - 1, through);
-        deleted += await this.#db(EVENTS)
-          .whereBetween('seq', [low, high])
-          .delete();
-        low = high + 1;
-      }
-    }
+    // from the oldest event stored: an earlier prune that failed may have left some below `from`
+    const deleted = from > 0 ? await this.#deleteThrough(through) : 0;
     return { deleted, checkpoint: checkpointOf(head), cut };
+  }
+
+  /**
+   * Deletes the events up to `through` (at or below the checkpoint), oldest first,
+   * {@link DELETE_BATCH} at a time and outside the chain-head lock. Returns how many it deleted.
+   */
+  async #deleteThrough(through: number): Promise<number> {
+    const oldest = await this.#db(EVENTS).min({ seq: 'seq' }).first();
+    if (oldest?.seq === null || oldest?.seq === undefined) return 0;
+    let deleted = 0;
+    for (let low = Number(oldest.seq); low <= through; ) {
+      const high = Math.min(low + DELETE_BATCH - 1, through);
+      deleted += await this.#db(EVENTS)
+        .whereBetween('seq', [low, high])
+        .delete();
+      low = high + 1;
+    }
+    return deleted;
   }
 
   /**
@@ -1398,7 +1679,9 @@ export class DatabaseAuditStore implements AuditStore {
    *
    * - common (in at least 20 events of the sample of 2,000) or without a word pg_trgm can index:
    *   walk the primary key newest first; a page of 51 is found after about 51 / share events;
-   * - otherwise through the trigram index, asking it only for the rarest word of `q` (with the
+   * - otherwise the events whose text is not copied yet ({@link SEARCH_TEXT}, copied behind the
+   *   appends) are matched in the events table, newest first; then the copied text through its
+   *   trigram index, asking it only for the rarest word of `q` (with the
    *   punctuation next to it), which is implied by the whole text: the trigrams every event has
    *   (`"index":`, `service-`, …) make pg_trgm read posting lists of every event (≈2,000 index
    *   pages, 40–140 ms at 1M), the rarest word alone a few dozen. The whole text is then matched
@@ -1406,7 +1689,7 @@ export class DatabaseAuditStore implements AuditStore {
    *   the full `ILIKE`.
    *   When the key's word is in the sample ({@link SEARCH_RANGE_KEY_HITS}), the index is asked
    *   for one range of sequence numbers at a time, newest first (ANDed with the BRIN index on
-   *   seq, migrations/20261204120000_search_window_index.js): the first sized to hold two pages
+   *   the copied text's seq, migrations/20261212000000_search_text.js): the first sized to hold two pages
    *   of hits by the sample's count of the whole text, each next one by the hits the last one
    *   had, until the page is full or the oldest event is reached. Only the candidates of those
    *   ranges are read (PostgreSQL rechecks every event of a table page holding one).
@@ -1477,24 +1760,53 @@ export class DatabaseAuditStore implements AuditStore {
             // The planner cannot know how common the text is (its estimate for ILIKE '%…%' is a
             // constant) and picked a sequential scan in the bench (90–170 ms at 30,000 events);
             // parallel workers cost more to start (≈70 ms measured) than the plan.
-            await tx.raw(
+            const {
+              rows: [state],
+            } = await tx.raw(
               `SELECT set_config('enable_seqscan', 'off', true),
                       set_config('max_parallel_workers_per_gather', '0', true),
-                      set_config('statement_timeout', ?, true)`,
+                      set_config('statement_timeout', ?, true),
+                      (SELECT indexed_through FROM ${SEARCH_STATE} WHERE id = 1) AS copied`,
               [String(this.#searchIndexTimeoutMs)],
             );
-            // one range of sequence numbers after another, newest first, until the page is full
-            // or the oldest event is reached; the first range reaches past the sample's newest
-            // event (to events appended since)
+            const copied = Number(state?.copied ?? 0);
+            if (copied < sample.newest) this.#copySearchTextSoon();
+            // The events whose text is not copied yet (those appended in the last moments) are
+            // matched in the events table itself, newest first: every one is searched. A later
+            // statement may see more copied, never less: the copy and indexed_through commit
+            // together.
             const rows: EventRow[] = [];
-            let below = before;
+            let below: number;
+            if (before === undefined || before > copied + 1) {
+              rows.push(
+                ...(await scoped(tx, before)
+                  .where('seq', '>', copied)
+                  .whereRaw(
+                    `${PG_SEARCH_TEXT} ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
+                    [pattern],
+                  )
+                  .orderBy('seq', 'desc')
+                  .limit(limit)),
+              );
+              below = copied + 1;
+              if (rows.length >= limit || below <= 1) return rows;
+            } else {
+              below = before;
+            }
+            // then the copied text, one range of sequence numbers after another, newest first,
+            // until the page is full or the oldest event is reached. Without plain index scans:
+            // the copied text's `LIKE` costs the planner so little that it walked the range's
+            // primary key and matched every event (68,000 at 1M events, 150 ms) instead of ANDing
+            // the trigram and BRIN indexes (10 ms).
+            await tx.raw(`SELECT set_config('enable_indexscan', 'off', true)`);
             for (let size = span; ; ) {
-              const floor = (below ?? sample.newest + 1) - size;
+              const floor = below - size;
               const found = await this.#indexedRange(tx, {
-                scoped: scoped(tx, below),
+                filters,
                 key,
                 q,
                 pattern,
+                below,
                 floor: floor > 1 ? floor : undefined,
                 limit: limit - rows.length,
               });
@@ -1521,7 +1833,7 @@ export class DatabaseAuditStore implements AuditStore {
       }
     }
     return this.#db.transaction(async tx => {
-      // `|| ''` below keeps the planner off the trigram index: a walk that stops at the page's end
+      // a walk that stops at the page's end: no bitmap of every match first
       const {
         rows: [head],
       } = await tx.raw(
@@ -1537,10 +1849,9 @@ export class DatabaseAuditStore implements AuditStore {
       const start = Math.min(before ?? Infinity, Number(head.last_seq) + 1);
       const floor = start - this.#searchWalkSpan;
       const rows: EventRow[] = await scoped(tx, before)
-        .whereRaw(
-          `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(q)} ? ESCAPE '\\'`,
-          [pattern],
-        )
+        .whereRaw(`${PG_SEARCH_TEXT} ${caseInsensitiveLike(q)} ? ESCAPE '\\'`, [
+          pattern,
+        ])
         .where('seq', '>=', floor)
         .orderBy('seq', 'desc')
         .limit(limit);
@@ -1552,45 +1863,47 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
-   * The newest `limit` events matching `q` among those of `scoped` at or above `floor` (all of
-   * them without one), through the trigram index asked for `key`: the candidates whose text
-   * holds the key (from the index, ANDed with the BRIN index on seq when there is a floor; never
-   * from a primary key walk that a rare text would take to the oldest event) ...
+   * The newest `limit` events matching `q` and `filters` below `below` and at or above `floor`
+   * (all of them without one) among those whose text is copied, through the trigram index asked
+   * for `key`: the candidates whose copied text holds the key (from the index, ANDed with the
+   * BRIN index on seq when there is a floor; never from a primary key walk that a rare text
+   * would take to the oldest event) ...
    */
   async #indexedRange(
     tx: Knex.Transaction,
     range: {
-      scoped: Knex.QueryBuilder;
+      filters: AuditEventFilters;
       key: string;
       q: string;
       pattern: string;
+      below: number;
       floor: number | undefined;
       limit: number;
     },
   ): Promise<EventRow[]> {
-    const hits = range.scoped
-      .select('seq')
-      .whereRaw(
-        `${PG_SEARCH_TEXT} ${caseInsensitiveLike(range.key)} ? ESCAPE '\\'`,
-        [`%${escapeLike(range.key)}%`],
-      );
+    const hits = tx(SEARCH_TEXT)
+      .select('seq', 'body')
+      .whereRaw(`body ${caseInsensitiveLike(range.key)} ? ESCAPE '\\'`, [
+        `%${escapeLike(range.key)}%`,
+      ])
+      .where('seq', '<', range.below);
     if (range.floor !== undefined) {
       hits.where('seq', '>=', range.floor);
     }
     // ... newest first, matched against the whole text only until the page is full: the whole
     // text's ILIKE costs ≈8 µs an event (lower-casing its search text), so it is not paid for the
     // ~1,000 older candidates of a text like `service-123`
-    return tx
+    const page = tx
       .withMaterialized('search_hits', hits)
       .select('e.*')
-      .from(tx('search_hits').select('seq').orderBy('seq', 'desc').as('h'))
-      .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
-      .whereRaw(
-        `(${PG_SEARCH_TEXT} || '') ${caseInsensitiveLike(
-          range.q,
-        )} ? ESCAPE '\\'`,
-        [range.pattern],
+      .from(
+        tx('search_hits').select('seq', 'body').orderBy('seq', 'desc').as('h'),
       )
+      .join(`${EVENTS} as e`, 'e.seq', 'h.seq')
+      .whereRaw(`h.body ${caseInsensitiveLike(range.q)} ? ESCAPE '\\'`, [
+        range.pattern,
+      ]);
+    return this.#applyFilters(page, { ...range.filters, q: undefined }, 'e.')
       .orderBy('h.seq', 'desc')
       .limit(range.limit);
   }
@@ -1672,6 +1985,145 @@ export class DatabaseAuditStore implements AuditStore {
     await this.#summarizing;
   }
 
+  /**
+   * PostgreSQL: copies the searched text ({@link PG_SEARCH_TEXT}) of the events appended since the
+   * last copy into {@link SEARCH_TEXT}, whose trigram index answers the free-text search, and
+   * moves `indexed_through` with it: {@link SEARCH_COPY_BATCH} events a transaction, until none is
+   * left. One session copies at a time (it locks the state row); this one waits for it. Appends
+   * start a copy themselves shortly after they commit (unless `copySearchTextAfterAppends` is
+   * false). Returns how many events it copied; 0 on SQLite, whose FTS5 table follows every
+   * append by triggers.
+   */
+  async copySearchText(): Promise<number> {
+    if (!this.#isPostgres) return 0;
+    return (await this.#copySearchText(true)) ?? 0;
+  }
+
+  /**
+   * Stops the copy of the search text behind the appends, before the database closes: a copy
+   * that is due does not start, one in progress stops after its current batch and is waited for.
+   * Appends, searches and {@link DatabaseAuditStore.copySearchText} go on working; what is left
+   * to copy is copied by the next store started on the database.
+   */
+  async stopCopyingSearchText(): Promise<void> {
+    this.#copyStopped = true;
+    clearTimeout(this.#copyTimer);
+    this.#copyTimer = undefined;
+    await this.#copying;
+  }
+
+  /**
+   * {@link DatabaseAuditStore.copySearchText}; without `wait` (in the background), undefined at
+   * once when another session holds the lock, and stopped between batches by
+   * {@link DatabaseAuditStore.stopCopyingSearchText}.
+   */
+  async #copySearchText(wait: boolean): Promise<number | undefined> {
+    let copied = 0;
+    while (wait || !this.#copyStopped) {
+      const batch = await this.#db.transaction(async tx => {
+        const {
+          rows: [state],
+        } = await tx.raw(
+          `SELECT indexed_through FROM ${SEARCH_STATE} WHERE id = 1 FOR UPDATE${
+            wait ? '' : ' SKIP LOCKED'
+          }`,
+        );
+        if (!state) return undefined;
+        const through = Number(state.indexed_through);
+        // ON CONFLICT: the text of an event deleted while it was copied, whose sequence number a
+        // cut tail gave again, is replaced
+        const {
+          rows: [done],
+        } = await tx.raw(
+          `WITH copied AS (
+             INSERT INTO ${SEARCH_TEXT} (seq, body)
+             SELECT seq, ${PG_SEARCH_TEXT} FROM ${EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?
+             ON CONFLICT (seq) DO UPDATE SET body = EXCLUDED.body
+             RETURNING seq
+           )
+           UPDATE ${SEARCH_STATE}
+           SET indexed_through = coalesce((SELECT max(seq) FROM copied), ?)
+           WHERE id = 1
+           RETURNING (SELECT count(*) FROM copied) AS n`,
+          [through, SEARCH_COPY_BATCH, through],
+        );
+        return Number(done.n);
+      });
+      if (batch === undefined) return copied > 0 ? copied : undefined;
+      copied += batch;
+      if (batch < SEARCH_COPY_BATCH) break;
+    }
+    if (copied > 0) {
+      await this.#tidySearchIndexes();
+    }
+    return copied;
+  }
+
+  /**
+   * After a copy: moves the trigram index's pending entries into the index (a search reads all
+   * of them otherwise; PostgreSQL moves them itself only once they exceed gin_pending_list_limit,
+   * or at a vacuum), and summarizes the BRIN ranges the copy filled. Both need the database user
+   * to own the indexes; when it does not, searches stay correct, only slower.
+   */
+  async #tidySearchIndexes(): Promise<void> {
+    if (!this.#cleanPendingRefused) {
+      await this.#db
+        .transaction(async tx => {
+          await tx.raw(`SET LOCAL lock_timeout = '1s'`);
+          await tx.raw(
+            `SELECT gin_clean_pending_list(to_regclass('${SEARCH_TRIGRAM_INDEX}'))
+             WHERE to_regclass('${SEARCH_TRIGRAM_INDEX}') IS NOT NULL`,
+          );
+        })
+        .catch(e => {
+          if ((e as { code?: string })?.code === '42501')
+            this.#cleanPendingRefused = true;
+        });
+    }
+    await this.#summarizeSearchWindow();
+  }
+
+  /**
+   * Starts {@link DatabaseAuditStore.#copySearchText} after {@link SEARCH_COPY_DELAY_MS} (or
+   * `delayMs`), unless one is due or running here (a running one starts another when it ends);
+   * when another session is copying, tries again after {@link SEARCH_COPY_RETRY_MS}. Failures are
+   * left for the next append or search to try again: search reads the events not copied from
+   * the events table meanwhile.
+   */
+  #copySearchTextSoon(delayMs = SEARCH_COPY_DELAY_MS): void {
+    if (!this.#isPostgres || !this.#copiesSearchText || this.#copyStopped)
+      return;
+    if (this.#copying) {
+      this.#copyAgain = true;
+      return;
+    }
+    if (this.#copyTimer) return;
+    this.#copyTimer = setTimeout(() => {
+      this.#copyTimer = undefined;
+      let retry = false;
+      this.#copying = this.#copySearchText(false)
+        .then(copied => {
+          retry = copied === undefined;
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.#copying = undefined;
+          if (retry || this.#copyAgain) {
+            this.#copyAgain = false;
+            this.#copySearchTextSoon(retry ? SEARCH_COPY_RETRY_MS : undefined);
+          }
+        });
+    }, delayMs);
+    // a copy that is due never keeps the process alive
+    this.#copyTimer.unref?.();
+  }
+
+  #copyTimer?: ReturnType<typeof setTimeout>;
+  #copying?: Promise<void>;
+  #copyAgain = false;
+  #copyStopped = false;
+  #cleanPendingRefused = false;
+
   /** See {@link DatabaseAuditStore.#searchSample}. */
   #sample?: SearchSample;
   #sampleRead?: Promise<void>;
@@ -1695,35 +2147,46 @@ export class DatabaseAuditStore implements AuditStore {
     filters: AuditEventFilters,
     db: Knex = this.#db,
   ): Knex.QueryBuilder {
-    const builder = db<EventRow>(EVENTS);
-    if (filters.actor) builder.where('actor', filters.actor);
-    if (filters.plugin) builder.where('plugin_id', filters.plugin);
-    if (filters.eventId) builder.where('event_id', filters.eventId);
+    return this.#applyFilters(db<EventRow>(EVENTS), filters);
+  }
+
+  /** `builder` narrowed to the events matching `filters`, whose columns are named `${prefix}…`. */
+  #applyFilters(
+    builder: Knex.QueryBuilder,
+    filters: AuditEventFilters,
+    prefix = '',
+  ): Knex.QueryBuilder {
+    const c = (column: string) => `${prefix}${column}`;
+    builder.where(c('seq'), '>', this.#checkpointSeq());
+    if (filters.actor) builder.where(c('actor'), filters.actor);
+    if (filters.plugin) builder.where(c('plugin_id'), filters.plugin);
+    if (filters.eventId) builder.where(c('event_id'), filters.eventId);
     if (filters.severity?.length) {
-      builder.whereIn('severity', filters.severity);
+      builder.whereIn(c('severity'), filters.severity);
     }
-    if (filters.status?.length) builder.whereIn('status', filters.status);
+    if (filters.status?.length) builder.whereIn(c('status'), filters.status);
     if (filters.entityRef) {
-      builder.where('target_entity_ref', filters.entityRef);
+      builder.where(c('target_entity_ref'), filters.entityRef);
     }
     if (filters.target) {
       const target = filters.target;
       builder.where(inner =>
         inner
-          .where('target_entity_ref', target)
-          .orWhere('target_cluster', target)
-          .orWhere('target_namespace', target)
-          .orWhere('target_resource', target),
+          .where(c('target_entity_ref'), target)
+          .orWhere(c('target_cluster'), target)
+          .orWhere(c('target_namespace'), target)
+          .orWhere(c('target_resource'), target),
       );
     }
     if (filters.from) {
-      builder.where('occurred_at', '>=', toIso(filters.from));
+      builder.where(c('occurred_at'), '>=', toIso(filters.from));
     }
-    if (filters.to) builder.where('occurred_at', '<', toIso(filters.to));
+    if (filters.to) builder.where(c('occurred_at'), '<', toIso(filters.to));
     if (filters.q) {
       const pattern = `%${escapeLike(filters.q)}%`;
       if (this.#isPostgres) {
-        // The trigram index of migration 20261203000000_search_index is on this very expression.
+        // Not indexed: a page of a search (query, stream) goes through #searchPostgres, which
+        // asks the copied text's trigram index.
         builder.whereRaw(`${PG_SEARCH_TEXT} ILIKE ? ESCAPE '\\'`, [pattern]);
       } else {
         // FTS5 trigram: a phrase is a case-insensitive substring match; it needs 3 characters,

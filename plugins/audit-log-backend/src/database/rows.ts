@@ -1,4 +1,6 @@
 import {
+  AUDIT_EVENT_SEVERITIES,
+  AUDIT_GAP_EVENT_ID,
   AUDIT_LOG_PLUGIN_ID,
   AuditEvent,
   AuditEventInput,
@@ -47,6 +49,9 @@ const LONE_SURROGATE =
 // PostgreSQL text cannot hold U+0000 at all.
 // eslint-disable-next-line no-control-regex
 const NUL = /\u0000/g;
+/** Whether a text holds anything the two rules above replace (most hold nothing). */
+// eslint-disable-next-line no-control-regex
+const NUL_OR_SURROGATE = /[\u0000\uD800-\uDFFF]/;
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/g;
 
 /**
@@ -64,7 +69,9 @@ export function clean(value: unknown, max: number): string | null {
   if (text.length > max * 2) {
     text = text.slice(0, max * 2);
   }
-  text = text.replace(NUL, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  if (NUL_OR_SURROGATE.test(text)) {
+    text = text.replace(NUL, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  }
   if (text.length <= max) {
     return text;
   }
@@ -115,6 +122,79 @@ function keepChainKeyIds(event: AuditEventInput, redacted: Meta): Meta {
   return out;
 }
 
+/** `byEvent` keys of a gap record: the queue writes at most 50 and `other events`. */
+const MAX_GAP_EVENT_KEYS = 51;
+/** A `byEvent` key, `plugin.eventId (severity)`: printable, each part cut to 80 characters. */
+const GAP_EVENT_KEY = /^[^\p{C}]{1,256}$/u;
+
+/** `value` when it is an object of at most `max` counts under keys `validKey` accepts. */
+function countsOf(
+  value: unknown,
+  max: number,
+  validKey: (key: string) => boolean,
+): Record<string, number> | undefined {
+  if (!isObject(value)) return undefined;
+  const counts: Record<string, number> = {};
+  let keys = 0;
+  // for…in: no list of every key of an object far larger than a gap record's
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const count = value[key];
+    if (
+      ++keys > max ||
+      !validKey(key) ||
+      !Number.isSafeInteger(count) ||
+      (count as number) < 0
+    ) {
+      return undefined;
+    }
+    Object.defineProperty(counts, key, {
+      value: count,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return counts;
+}
+
+/**
+ * The counts of a gap record (`meta.gap.byEvent`, `meta.gap.bySeverity`), which the key-name rule
+ * would hide (`auth.token-issue (low)`): they count dropped events by their plugin, event id and
+ * severity, which the trail stores in the clear for every event, and hold no secret. Kept only in
+ * the `audit-log` / `events-dropped` event and only when they are counts under such keys;
+ * anything else there stays redacted.
+ */
+function keepGapCounts(event: AuditEventInput, redacted: Meta): Meta {
+  const gap = isObject(event.meta) ? event.meta.gap : undefined;
+  const kept = redacted.gap;
+  if (
+    event.plugin !== AUDIT_LOG_PLUGIN_ID ||
+    event.eventId !== AUDIT_GAP_EVENT_ID ||
+    !isObject(gap) ||
+    !isObject(kept)
+  ) {
+    return redacted;
+  }
+  const byEvent = countsOf(gap.byEvent, MAX_GAP_EVENT_KEYS, key =>
+    GAP_EVENT_KEY.test(key),
+  );
+  const bySeverity = countsOf(
+    gap.bySeverity,
+    AUDIT_EVENT_SEVERITIES.length,
+    key => (AUDIT_EVENT_SEVERITIES as readonly string[]).includes(key),
+  );
+  if (!byEvent && !bySeverity) return redacted;
+  return {
+    ...redacted,
+    gap: {
+      ...kept,
+      ...(byEvent ? { byEvent } : {}),
+      ...(bySeverity ? { bySeverity } : {}),
+    },
+  };
+}
+
 function metaText(event: AuditEventInput): string | null {
   const meta: unknown = event.meta;
   if (!meta || typeof meta !== 'object') {
@@ -131,7 +211,10 @@ function metaText(event: AuditEventInput): string | null {
     json = canonicalJson(
       Array.isArray(meta)
         ? redactSecrets({ meta } as unknown as Meta).meta
-        : keepChainKeyIds(event, redactSecrets(meta as Meta)),
+        : keepGapCounts(
+            event,
+            keepChainKeyIds(event, redactSecrets(meta as Meta)),
+          ),
     );
   } catch (error) {
     return canonicalJson({ '…unstorable': String(error).slice(0, 200) });

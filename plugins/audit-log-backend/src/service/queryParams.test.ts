@@ -7,7 +7,7 @@ import {
 import express from 'express';
 import request from 'supertest';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
-import { parseSeq } from './queryParams';
+import { parsePruneBody, parseSeq } from './queryParams';
 import { createRouter } from './router';
 
 jest.setTimeout(120_000);
@@ -118,5 +118,26 @@ describe('parseSeq', () => {
         `Invalid sequence number '${value}'`,
       );
     }
+  });
+});
+
+describe('parsePruneBody', () => {
+  it('reads a cut-off that is a time', () => {
+    expect(parsePruneBody({ before: '2001-01-01T00:00:00Z' })).toEqual({
+      before: new Date('2001-01-01T00:00:00Z'),
+    });
+    const { before } = parsePruneBody({ olderThanDays: 100_000 });
+    expect(Number.isNaN(before.getTime())).toBe(false);
+  });
+
+  it('refuses values that name no time', () => {
+    for (const days of [100_001, 1e9, 1e300]) {
+      expect(() => parsePruneBody({ olderThanDays: days })).toThrow(
+        /^Invalid request body: olderThanDays: .*100000/,
+      );
+    }
+    expect(() =>
+      parsePruneBody({ before: '2024-01-01T00:00:00+99:00' }),
+    ).toThrow('Invalid request body: before: not a valid time');
   });
 });

@@ -71,12 +71,18 @@ const exportQuerySchema = z
   })
   .strict();
 
+/**
+ * Most days `olderThanDays` may name (about 274 years): every event is younger, and a cut-off much
+ * further back is no date at all (JavaScript's dates end 100,000,000 days from 1970).
+ */
+export const MAX_OLDER_THAN_DAYS = 100_000;
+
 const pruneBodySchema = z
   .object({
     /** Prune events that happened before this time. */
     before: z.string().datetime({ offset: true }).optional(),
-    /** Or: prune events older than this many days. */
-    olderThanDays: z.number().int().min(1).optional(),
+    /** Or: prune events older than this many days (at most {@link MAX_OLDER_THAN_DAYS}). */
+    olderThanDays: z.number().int().min(1).max(MAX_OLDER_THAN_DAYS).optional(),
   })
   .strict()
   .refine(b => (b.before === undefined) !== (b.olderThanDays === undefined), {
@@ -132,12 +138,14 @@ export function parseExportQuery(
 
 export function parsePruneBody(body: unknown): { before: Date } {
   const parsed = parse(pruneBodySchema, body ?? {}, 'request body');
-  if (parsed.before) {
-    return { before: new Date(parsed.before) };
+  const before = parsed.before
+    ? new Date(parsed.before)
+    : new Date(Date.now() - parsed.olderThanDays! * 24 * 3600 * 1000);
+  // the schema takes offsets such as +99:00, which name no time
+  if (Number.isNaN(before.getTime())) {
+    throw new InputError('Invalid request body: before: not a valid time');
   }
-  return {
-    before: new Date(Date.now() - parsed.olderThanDays! * 24 * 3600 * 1000),
-  };
+  return { before };
 }
 
 /** A sequence number from 1 to `Number.MAX_SAFE_INTEGER` (above it, it would name another event). */

@@ -1,5 +1,6 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import { Knex } from 'knex';
 import { createServer, Server } from 'node:http';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,12 @@ describe('retention settings', () => {
     expect(() =>
       checkPruneCutoff(new Date('2026-03-01T00:00:00Z'), 90, now),
     ).not.toThrow();
+  });
+
+  it('refuses a cut-off that is no time at all', () => {
+    expect(() => checkPruneCutoff(new Date(NaN), 90)).toThrow(
+      'Cannot prune: before is not a valid time',
+    );
   });
 });
 
@@ -187,4 +194,104 @@ describe('pruneAudited', () => {
     expect(fail).toHaveBeenCalled();
     await expect(store.get(1)).resolves.toBeDefined();
   });
+});
+
+describe('pruneAudited when deleting fails after the checkpoint moved', () => {
+  const both = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+  /** The database refuses to delete event 1, after the checkpoint moved past it. */
+  async function refuseDeletingFirst(knex: Knex) {
+    if (knex.client.config.client === 'pg') {
+      await knex.raw(
+        `CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS
+         $$ BEGIN RAISE EXCEPTION 'deleting refused'; END $$`,
+      );
+      await knex.raw(
+        `CREATE TRIGGER refuse_delete BEFORE DELETE ON audit_log_events
+         FOR EACH ROW WHEN (OLD.seq = 1) EXECUTE FUNCTION refuse_delete()`,
+      );
+    } else {
+      await knex.raw(
+        `CREATE TRIGGER refuse_delete BEFORE DELETE ON audit_log_events
+         WHEN OLD.seq = 1 BEGIN SELECT RAISE(ABORT, 'deleting refused'); END`,
+      );
+    }
+  }
+
+  it.each(both.eachSupportedId())(
+    'records the cut in the failed events-prune, and the next run deletes what it left (%p)',
+    async databaseId => {
+      const knex = await both.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex, {
+        copySearchTextAfterAppends: false,
+      });
+      await store.append([event(200), event(150), event(10)]);
+      const cutAt = await store.get(2);
+      await refuseDeletingFirst(knex);
+      const auditor = mockServices.auditor.mock();
+      const success = jest.fn();
+      const fail = jest.fn();
+      auditor.createEvent.mockResolvedValue({ success, fail });
+      const witnessed: unknown[] = [];
+      const witness = async (cut: unknown) => void witnessed.push(cut);
+      const run = () =>
+        pruneAudited({
+          store,
+          auditor,
+          witness,
+          before: new Date(Date.now() - 90 * DAY),
+          reason: 'scheduled retention',
+          onlyIfAny: true,
+        });
+      // (the driver's error may come from another realm than the test's: no toThrow)
+      const failure = await run().then(
+        () => 'resolved',
+        error => String(error?.message),
+      );
+      expect(failure).toMatch(/refused/);
+      expect(witnessed).toHaveLength(1);
+      expect(fail).toHaveBeenCalledWith({
+        error: expect.objectContaining({
+          message: expect.stringMatching(/refused/),
+        }),
+        meta: {
+          fromSeq: 1,
+          throughSeq: 2,
+          checkpointHash: cutAt!.hash,
+        },
+      });
+      expect(success).not.toHaveBeenCalled();
+
+      // the next run cuts nothing new: it deletes what was left below the checkpoint, and says so
+      await knex.raw(
+        knex.client.config.client === 'pg'
+          ? 'DROP TRIGGER refuse_delete ON audit_log_events'
+          : 'DROP TRIGGER refuse_delete',
+      );
+      auditor.createEvent.mockClear();
+      await expect(run()).resolves.toMatchObject({ deleted: 2 });
+      expect(witnessed).toHaveLength(1);
+      expect(auditor.createEvent).toHaveBeenCalledWith(
+        expect.objectContaining({
+          eventId: 'events-prune',
+          severityLevel: 'high',
+        }),
+      );
+      expect(success).toHaveBeenCalledWith({
+        meta: {
+          deleted: 2,
+          throughSeq: 2,
+          checkpointHash: cutAt!.hash,
+          belowCheckpoint: true,
+        },
+      });
+      const rows = await knex('audit_log_events').select('seq');
+      expect(rows.map(r => Number(r.seq))).toEqual([3]);
+      // nothing left: a scheduled run records nothing
+      auditor.createEvent.mockClear();
+      await expect(run()).resolves.toMatchObject({ deleted: 0 });
+      expect(auditor.createEvent).not.toHaveBeenCalled();
+    },
+  );
 });

@@ -6,7 +6,7 @@ import {
   readSchedulerServiceTaskScheduleDefinitionFromConfig,
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
-import { AuditStore } from '../database/AuditStore';
+import { AuditPruneCut, AuditStore } from '../database/AuditStore';
 import { CheckpointWitness } from './checkpointWitness';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -58,6 +58,9 @@ export function checkPruneCutoff(
   minimumDays: number,
   now = new Date(),
 ): void {
+  if (Number.isNaN(before.getTime())) {
+    throw new InputError('Cannot prune: before is not a valid time');
+  }
   if (before.getTime() > now.getTime()) {
     throw new InputError(
       `Cannot prune: before (${before.toISOString()}) is in the future`,
@@ -147,6 +150,8 @@ export async function pruneAudited(options: {
       meta,
     });
   }
+  /** The cut witnessed, once it is: a failure after it may have moved the checkpoint already. */
+  let witnessed: AuditPruneCut | undefined;
   try {
     const result = await store.prune({
       before,
@@ -158,8 +163,28 @@ export async function pruneAudited(options: {
           meta,
         });
         await witness(cut, { reason, actor });
+        witnessed = cut;
       },
     });
+    if (!result.cut && result.deleted > 0) {
+      // Nothing new was cut, but events an earlier prune left below the checkpoint (it failed
+      // after it moved the checkpoint) were deleted: recorded, scheduled or not.
+      auditEvent ??= await auditor.createEvent({
+        eventId: 'events-prune',
+        severityLevel: 'high',
+        request,
+        meta,
+      });
+      await auditEvent.success({
+        meta: {
+          deleted: result.deleted,
+          throughSeq: result.checkpoint?.throughSeq ?? null,
+          checkpointHash: result.checkpoint?.hash ?? null,
+          belowCheckpoint: true,
+        },
+      });
+      return result;
+    }
     await auditEvent?.success({
       meta: {
         deleted: result.deleted,
@@ -169,7 +194,20 @@ export async function pruneAudited(options: {
     });
     return result;
   } catch (error) {
-    await auditEvent?.fail({ error: error as Error });
+    await auditEvent?.fail({
+      error: error as Error,
+      // the cut it was witnessed for: the checkpoint may have moved to it, with events below it
+      // still stored (the next prune deletes them)
+      ...(witnessed
+        ? {
+            meta: {
+              fromSeq: witnessed.fromSeq,
+              throughSeq: witnessed.throughSeq,
+              checkpointHash: witnessed.hash,
+            },
+          }
+        : {}),
+    });
     throw error;
   }
 }

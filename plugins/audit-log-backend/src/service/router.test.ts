@@ -131,6 +131,93 @@ describe('refused prunes while the audit database is down', () => {
   );
 });
 
+describe('a prune body that is refused', () => {
+  let app: express.Express;
+  let queue: AuditEventQueue;
+  let stored: AuditEventInput[];
+
+  beforeEach(async () => {
+    const logger = mockServices.logger.mock();
+    queue = new AuditEventQueue({ logger });
+    stored = [];
+    queue.attachSink(async batch => {
+      stored.push(...batch);
+    });
+    const auditor = new AuditLogAuditorService({
+      pluginId: 'audit-log',
+      auth: mockServices.auth(),
+      httpAuth: mockServices.httpAuth(),
+      logger,
+      config: mockServices.rootConfig(),
+      queue,
+    });
+    app = express()
+      .use(
+        await createRouter({
+          store,
+          httpAuth: mockServices.httpAuth(),
+          permissions,
+          auditor,
+          logger,
+          witness,
+        }),
+      )
+      .use(mockErrorHandler());
+  });
+
+  afterEach(async () => {
+    await queue.close();
+  });
+
+  it.each([
+    [
+      'olderThanDays beyond any date',
+      { olderThanDays: 1e9 },
+      /^Invalid request body: olderThanDays: .*100000/,
+    ],
+    [
+      'a before that names no time',
+      { before: '2024-01-01T00:00:00+99:00' },
+      /^Invalid request body: before: not a valid time$/,
+    ],
+    [
+      'a before that is not a timestamp',
+      { before: 'yesterday' },
+      /^Invalid request body: before: /,
+    ],
+    [
+      'neither before nor olderThanDays',
+      {},
+      /^Invalid request body: Give exactly one of before or olderThanDays$/,
+    ],
+  ])(
+    'answers %s with 400, recorded as a refused prune',
+    async (_name, body, message) => {
+      const answer = await request(app)
+        .post('/prune')
+        .set('Authorization', admin)
+        .send(body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.message).toMatch(message);
+      await queue.drain();
+      expect(stored.filter(e => e.eventId === 'events-prune')).toEqual([
+        expect.objectContaining({ status: 'initiated', severity: 'high' }),
+        expect.objectContaining({
+          status: 'failed',
+          severity: 'high',
+          actor: 'user:default/admin',
+          meta: expect.objectContaining({
+            outcome: 'refused',
+            actor: 'user:default/admin',
+            before: null,
+          }),
+          error: expect.stringMatching(message.source.replace(/^\^/, '')),
+        }),
+      ]);
+    },
+  );
+});
+
 describe('a refused prune whose record fails', () => {
   it('answers the refusal, and logs that it was not recorded', async () => {
     const logger = mockServices.logger.mock();

@@ -318,27 +318,51 @@ export async function createRouter(
     return walking;
   }
 
+  // Recorded once the walk is done, for its severity to say what it found: a chain found broken is
+  // a failed `chain-verify` of severity high (what a filter for failed or high events shows), an
+  // intact one a succeeded one of severity low. The answer is the walk's result either way.
   router.get('/verify', async (req, res) => {
     await authorize(req, auditLogEventsReadPermission);
-    const auditEvent = await auditor.createEvent({
-      eventId: 'chain-verify',
-      request: req,
-    });
+    let result: AuditVerifyResult;
     try {
-      const result = await verifyOnce();
-      await auditEvent.success({
-        meta: {
-          ok: result.ok,
-          checked: result.checked,
-          failedSeq: result.failedSeq ?? null,
-          anchorSeq: result.anchor?.seq ?? null,
-        },
-      });
-      res.json(result);
+      result = await verifyOnce();
     } catch (error) {
+      const auditEvent = await auditor.createEvent({
+        eventId: 'chain-verify',
+        request: req,
+      });
       await auditEvent.fail({ error: error as Error });
       throw error;
     }
+    const meta = {
+      ok: result.ok,
+      checked: result.checked,
+      failedSeq: result.failedSeq ?? null,
+      anchorSeq: result.anchor?.seq ?? null,
+    };
+    if (result.ok) {
+      const auditEvent = await auditor.createEvent({
+        eventId: 'chain-verify',
+        request: req,
+      });
+      await auditEvent.success({ meta });
+    } else {
+      const eventOptions: AuditLogCreateEventOptions = {
+        eventId: 'chain-verify',
+        severityLevel: 'high',
+        request: req,
+        // a walk changes nothing: its record does not hold the answer back
+        changesNothing: true,
+      };
+      const auditEvent = await auditor.createEvent(eventOptions);
+      await auditEvent.fail({
+        error: new Error(
+          `The audit chain is broken at event ${result.failedSeq}: ${result.reason}`,
+        ),
+        meta: { outcome: 'chain-broken', ...meta },
+      });
+    }
+    res.json(result);
   });
 
   router.get('/export', async (req, res) => {
@@ -399,8 +423,9 @@ export async function createRouter(
       await auditPruneRefused(req, credentials, error);
       throw error;
     }
-    const { before } = parsePruneBody(req.body);
+    let before: Date;
     try {
+      ({ before } = parsePruneBody(req.body));
       checkPruneCutoff(before, minimumDays);
     } catch (error) {
       await auditPruneRefused(req, credentials, error as Error);

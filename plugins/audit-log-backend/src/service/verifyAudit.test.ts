@@ -1,0 +1,145 @@
+import {
+  mockCredentials,
+  mockErrorHandler,
+  mockServices,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import {
+  AuditEventQueue,
+  AuditLogAuditorService,
+} from '@kubechart/plugin-audit-log-node';
+import express from 'express';
+import { Knex } from 'knex';
+import request from 'supertest';
+import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
+import { createRouter } from './router';
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+const admin = mockCredentials.user.header('user:default/admin');
+
+function event(n: number): AuditEventInput {
+  return {
+    occurredAt: new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(),
+    actor: 'user:default/jane',
+    plugin: 'kubechart',
+    eventId: 'chart-install',
+    severity: 'high',
+    status: 'succeeded',
+    target: { cluster: 'dev' },
+    meta: { n },
+  };
+}
+
+describe.each(databases.eachSupportedId())(
+  'GET /verify records its outcome (%p)',
+  databaseId => {
+    let knex: Knex;
+    let store: DatabaseAuditStore;
+    let queue: AuditEventQueue;
+    let app: express.Express;
+
+    beforeEach(async () => {
+      knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      store = new DatabaseAuditStore(knex, {
+        copySearchTextAfterAppends: false,
+      });
+      const logger = mockServices.logger.mock();
+      queue = new AuditEventQueue({ logger });
+      queue.attachSink(async batch => {
+        await store.append(batch);
+      });
+      const auditor = new AuditLogAuditorService({
+        pluginId: 'audit-log',
+        auth: mockServices.auth(),
+        httpAuth: mockServices.httpAuth(),
+        logger,
+        config: mockServices.rootConfig(),
+        queue,
+      });
+      app = express()
+        .use(
+          await createRouter({
+            store,
+            httpAuth: mockServices.httpAuth(),
+            permissions: mockServices.permissions(),
+            auditor,
+            logger,
+            witness: jest.fn(),
+          }),
+        )
+        .use(mockErrorHandler());
+    });
+
+    afterEach(async () => {
+      await queue.close();
+    });
+
+    it('records a verify that found the chain broken as a failed event of severity high', async () => {
+      await store.append([1, 2, 3, 4, 5].map(event));
+      await knex('audit_log_events')
+        .where({ seq: 3 })
+        .update({ actor: 'user:default/mallory' });
+      const answer = await request(app)
+        .get('/verify')
+        .set('Authorization', admin);
+      // the answer is the walk's result, as before
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ ok: false, failedSeq: 3 });
+      await queue.drain();
+
+      // a filter for failed, high events finds it
+      const found = await store.query({
+        eventId: 'chain-verify',
+        status: ['failed'],
+        severity: ['high'],
+      });
+      expect(found.items).toEqual([
+        expect.objectContaining({
+          plugin: 'audit-log',
+          eventId: 'chain-verify',
+          actor: 'user:default/admin',
+          severity: 'high',
+          status: 'failed',
+          meta: {
+            outcome: 'chain-broken',
+            ok: false,
+            checked: 2,
+            failedSeq: 3,
+            anchorSeq: null,
+          },
+          error: expect.stringContaining(
+            'The audit chain is broken at event 3: Event 3 was altered',
+          ),
+        }),
+      ]);
+      const all = await store.query({ eventId: 'chain-verify' });
+      expect(all.items.map(e => `${e.status} ${e.severity}`)).toEqual([
+        'failed high',
+        'initiated high',
+      ]);
+    });
+
+    it('records a verify of an intact chain as succeeded, severity low', async () => {
+      await store.append([1, 2, 3].map(event));
+      const answer = await request(app)
+        .get('/verify')
+        .set('Authorization', admin);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ ok: true, checked: 3 });
+      await queue.drain();
+      const all = await store.query({ eventId: 'chain-verify' });
+      expect(all.items).toEqual([
+        expect.objectContaining({
+          severity: 'low',
+          status: 'succeeded',
+          meta: { ok: true, checked: 3, failedSeq: null, anchorSeq: null },
+        }),
+        expect.objectContaining({ severity: 'low', status: 'initiated' }),
+      ]);
+    });
+  },
+);
