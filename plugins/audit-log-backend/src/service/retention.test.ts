@@ -6,7 +6,10 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
-import { createCheckpointWitness } from './checkpointWitness';
+import {
+  CheckpointWitness,
+  createCheckpointWitness,
+} from './checkpointWitness';
 import {
   checkPruneCutoff,
   pruneAudited,
@@ -234,7 +237,11 @@ describe('pruneAudited when deleting fails after the checkpoint moved', () => {
       const fail = jest.fn();
       auditor.createEvent.mockResolvedValue({ success, fail });
       const witnessed: unknown[] = [];
-      const witness = async (cut: unknown) => void witnessed.push(cut);
+      // Takes the cut as a witness would; the prune does not read what a witness answers.
+      const witness: CheckpointWitness = async cut => {
+        witnessed.push(cut);
+        return {} as Awaited<ReturnType<CheckpointWitness>>;
+      };
       const run = () =>
         pruneAudited({
           store,
