@@ -375,11 +375,18 @@ describe('secret pairs of free text', () => {
       `--token,${' \n'.repeat(size / 2)}`,
     ];
     const slow: string[] = [];
-    for (const text of hostile) {
+    const timed = (text: string) => {
       const started = performance.now();
       scrub(text);
-      const ms = performance.now() - started;
-      // A linear scan takes a few milliseconds; a quadratic one takes seconds at this size.
+      return performance.now() - started;
+    };
+    for (const text of hostile) {
+      // A linear scan takes a few milliseconds; a quadratic one takes seconds at this size, every
+      // time. The best of three passes: one pass on a loaded machine can wait a second for a core.
+      let ms = timed(text);
+      for (let pass = 1; pass < 3 && ms >= 1000; pass++) {
+        ms = Math.min(ms, timed(text));
+      }
       if (ms >= 1000) slow.push(`${text.slice(0, 12)}…: ${Math.round(ms)} ms`);
     }
     expect(slow).toEqual([]);
