@@ -20,6 +20,7 @@ import {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   RUN_SCOPE_RULE_ID,
   deployerIdentityViolation,
+  deployerTokenSecretNames,
   protectedObjectViolation,
   scopeViolation,
 } from './scope';
@@ -61,7 +62,8 @@ export type PolicyEngineOptions = {
   /**
    * The ServiceAccount KubeChart deploys as in a run's namespace (`kubechart.tenant.deployer.serviceAccount`,
    * default `kubechart-deployer`): with a scope, the `run-scope` rule refuses a workload that runs as
-   * it, a token Secret for it, the ServiceAccount itself, its RoleBinding and any binding naming it.
+   * it or is given a token Secret of it, a token Secret for it, the ServiceAccount itself, its
+   * RoleBinding and any binding naming it.
    */
   deployerServiceAccount?: string;
 };
@@ -129,7 +131,7 @@ const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {
   [RUN_SCOPE_RULE_ID]: {
     description:
       'every object lands in a namespace the run may write to; cluster-scoped objects only when allowed; no workload holds the identity KubeChart deploys with; no object or hook replaces a tenant resource KubeChart keeps',
-    fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster; rename an object that has the kind and name of a tenant resource (kubechart-quota, kubechart-limits, kubechart-default-deny, the platform's own).",
+    fix: "Remove the object from the chart or manifests (or set its namespace to the run's namespace); cluster-scoped kinds need the platform team to allow them for this cluster; rename an object that has the kind and name of a tenant resource (kubechart-quota, kubechart-limits, kubechart-default-deny, the platform's own); run workloads as their own ServiceAccount, given no token Secret of the deployer.",
   },
 };
 
@@ -314,13 +316,20 @@ export class PolicyEngine {
       secrets: this.secrets,
       namespaceOf: o => o?.metadata?.namespace || defaultNamespace,
     };
+    const deployerTokens = scope
+      ? deployerTokenSecretNames(valid, this.deployerServiceAccount)
+      : undefined;
     objects.forEach((obj, i) => {
       if (invalid.has(i)) return;
       const ref = refOf(obj, i);
       if (scope) {
         const why = [
           scopeViolation(obj, scope),
-          deployerIdentityViolation(obj, this.deployerServiceAccount),
+          deployerIdentityViolation(
+            obj,
+            this.deployerServiceAccount,
+            deployerTokens,
+          ),
           protectedObjectViolation(obj, scope),
         ].filter(Boolean);
         results.push(

@@ -13,6 +13,7 @@ export {
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   builtinIsNamespaced,
   deployerIdentityViolation,
+  deployerTokenSecretNames,
   protectedObjectViolation,
   scopeRefusal,
   scopeViolation,

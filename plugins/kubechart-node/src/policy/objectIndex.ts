@@ -6,6 +6,7 @@ import {
   labelMap,
 } from './labels';
 import { podLabelsOf } from './podSpec';
+import { groupOf } from './rules/util';
 import { KubeObject, PolicyContext } from './types';
 
 /**
@@ -33,6 +34,11 @@ export type ObjectIndex = {
   selectorBudgetSpent(): boolean;
   /** A workload's `spec.replicas` when it is a number, else 1 (the API server's default), read once. */
   replicas(obj: KubeObject): number;
+  /**
+   * The Roles or ClusterRoles (of the RBAC API group) named `name`, whatever namespace they land in,
+   * in the order of the manifest.
+   */
+  rbacRoles(kind: 'Role' | 'ClusterRole', name: string): KubeObject[];
 };
 
 /**
@@ -163,6 +169,23 @@ function buildIndex(ctx: PolicyContext): ObjectIndex {
     return n;
   };
 
+  // "<kind>/<name>" → Roles and ClusterRoles of that name, in manifest order.
+  let roles: Map<string, KubeObject[]> | undefined;
+  const rbacRoles = (kind: 'Role' | 'ClusterRole', name: string) => {
+    if (!roles) {
+      roles = new Map();
+      for (const o of ctx.objects) {
+        if (
+          (o?.kind === 'Role' || o?.kind === 'ClusterRole') &&
+          groupOf(o.apiVersion) === 'rbac.authorization.k8s.io' &&
+          typeof o.metadata?.name === 'string'
+        )
+          push(roles, `${o.kind}/${o.metadata.name}`, o);
+      }
+    }
+    return roles.get(`${kind}/${name}`) ?? [];
+  };
+
   return {
     ofKinds,
     named,
@@ -171,6 +194,7 @@ function buildIndex(ctx: PolicyContext): ObjectIndex {
     selects,
     selectorBudgetSpent,
     replicas,
+    rbacRoles,
   };
 }
 

@@ -420,9 +420,33 @@ const objectFixtures: Record<string, Pair[]> = {
         ]),
       ],
       passing: [
-        binding('RoleBinding', { kind: 'ClusterRole', name: 'edit' }, [app]),
+        binding('RoleBinding', { kind: 'ClusterRole', name: 'view' }, [app]),
       ],
       message: /binds ClusterRole cluster-admin/,
+    },
+    {
+      failing: [
+        role('Role', [
+          {
+            apiGroups: ['networking.k8s.io'],
+            resources: ['networkpolicies'],
+            verbs: ['delete'],
+          },
+        ]),
+        binding('RoleBinding', { kind: 'Role', name: 'reader' }, [app]),
+      ],
+      passing: [
+        role('Role', [
+          {
+            apiGroups: ['networking.k8s.io'],
+            resources: ['networkpolicies'],
+            verbs: ['get', 'list'],
+          },
+        ]),
+        binding('RoleBinding', { kind: 'Role', name: 'reader' }, [app]),
+      ],
+      message:
+        /binds Role reader, whose rule 1 grants delete on networkpolicies; its subjects could remove what KubeChart keeps/,
     },
   ],
   'rbac-broad-subjects': [
@@ -436,6 +460,20 @@ const objectFixtures: Record<string, Pair[]> = {
         binding('RoleBinding', { kind: 'Role', name: 'reader' }, [app]),
       ],
       message: /to Group system:authenticated/,
+    },
+    {
+      failing: [
+        binding('RoleBinding', { kind: 'ClusterRole', name: 'edit' }, [
+          { kind: 'Group', name: 'system:serviceaccounts:team-a' },
+        ]),
+      ],
+      passing: [
+        binding('RoleBinding', { kind: 'ClusterRole', name: 'view' }, [
+          { kind: 'Group', name: 'system:serviceaccounts:team-a' },
+        ]),
+      ],
+      message:
+        /to Group system:serviceaccounts:team-a \(every ServiceAccount of namespace team-a\): ClusterRole edit does not only read/,
     },
   ],
   'rbac-wildcard': [

@@ -223,6 +223,116 @@ describe("run-scope rule: KubeChart's deployer identity", () => {
     }
   });
 
+  it('refuses, in every mode, a workload given a token Secret of the deployer through any Secret reference', () => {
+    const held = (pod: Record<string, unknown>) => deployment(pod);
+    const legacy = 'kubechart-deployer-token-x7k2p';
+    for (const mode of ['enforce', 'warn', 'off'] as const) {
+      const engine = new PolicyEngine({ mode });
+      const failures = scopeFailures(engine, [
+        held({ volumes: [{ name: 't', secret: { secretName: legacy } }] }),
+        held({
+          volumes: [
+            {
+              name: 't',
+              projected: {
+                sources: [
+                  { configMap: { name: 'settings' } },
+                  { secret: { name: 'kubechart-deployer-token' } },
+                ],
+              },
+            },
+          ],
+        }),
+        held({
+          initContainers: [
+            {
+              name: 'init',
+              image: 'nginx:1.27',
+              env: [
+                {
+                  name: 'TOKEN',
+                  valueFrom: { secretKeyRef: { name: legacy, key: 'token' } },
+                },
+              ],
+            },
+          ],
+        }),
+        held({
+          ephemeralContainers: [
+            {
+              name: 'debug',
+              image: 'nginx:1.27',
+              envFrom: [{ secretRef: { name: legacy, optional: true } }],
+            },
+          ],
+        }),
+      ]);
+      expect(failures.map(f => f.message)).toEqual([
+        `Deployment/web gives its pods Secret ${legacy} (through a secret volume), the name the token controller gives a token Secret of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it`,
+        `Deployment/web gives its pods Secret kubechart-deployer-token (through a projected volume), the name the token controller gives a token Secret of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it`,
+        `Deployment/web gives its pods Secret ${legacy} (through an env secretKeyRef), the name the token controller gives a token Secret of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it`,
+        `Deployment/web gives its pods Secret ${legacy} (through an envFrom secretRef), the name the token controller gives a token Secret of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it`,
+      ]);
+    }
+  });
+
+  it('refuses a workload given a token Secret of the deployer that the same manifests define, whatever its name', () => {
+    const engine = new PolicyEngine({ mode: 'off' });
+    const failures = scopeFailures(engine, [
+      {
+        ...tokenSecret('kubechart-deployer'),
+        metadata: {
+          ...tokenSecret('kubechart-deployer').metadata,
+          name: 'ci-token',
+        },
+      },
+      deployment({
+        containers: [
+          {
+            name: 'web',
+            image: 'nginx:1.27',
+            envFrom: [{ secretRef: { name: 'ci-token' } }],
+          },
+        ],
+      }),
+    ]);
+    expect(failures.map(f => f.message)).toEqual([
+      'Secret/ci-token is a token of ServiceAccount kubechart-deployer, the identity KubeChart deploys with in this namespace; a workload may not hold it',
+      'Deployment/web gives its pods Secret ci-token (through an envFrom secretRef), a token of ServiceAccount kubechart-deployer that these manifests define, the identity KubeChart deploys with in this namespace; a workload may not hold it',
+    ]);
+    // Its own Secrets, a token of its own ServiceAccount among them, and look-alike names pass.
+    expect(
+      scopeFailures(engine, [
+        {
+          ...tokenSecret('web'),
+          metadata: { ...tokenSecret('web').metadata, name: 'web-token' },
+        },
+        deployment({
+          volumes: [
+            { name: 'a', secret: { secretName: 'web-token' } },
+            { name: 'b', secret: { secretName: 'kubechart-deployer-tokens' } },
+            { name: 'c', secret: { secretName: 'db' } },
+          ],
+        }),
+      ]),
+    ).toEqual([]);
+    // The configured deployer's names.
+    const configured = PolicyEngine.fromConfig(
+      new ConfigReader({
+        kubechart: { tenant: { deployer: { serviceAccount: 'ship-it' } } },
+      }),
+    );
+    expect(
+      scopeFailures(configured, [
+        deployment({
+          volumes: [
+            { name: 't', secret: { secretName: 'ship-it-token-abcde' } },
+          ],
+        }),
+      ]),
+    ).toHaveLength(1);
+  });
+
   it("refuses, in every mode, the deployer's RoleBinding and any binding that grants the deployer more", () => {
     const binding = (
       name: string,

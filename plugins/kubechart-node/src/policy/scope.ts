@@ -1,4 +1,4 @@
-import { podSpecOf } from './podSpec';
+import { CONTAINER_LISTS, isMapping, podSpecOf } from './podSpec';
 import { groupOf } from './rules/util';
 import { KubeObject, PolicyScope } from './types';
 
@@ -202,18 +202,108 @@ const RBAC_GROUP = 'rbac.authorization.k8s.io';
  */
 export const DEFAULT_DEPLOYER_SERVICE_ACCOUNT = 'kubechart-deployer';
 
+const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
+const SERVICE_ACCOUNT_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
+
+/** Whether an object is a Secret the token controller fills with a token of ServiceAccount `account`. */
+const isTokenSecretOf = (obj: KubeObject, account: string) =>
+  groupOf(String(obj?.apiVersion ?? '')) === '' &&
+  obj?.kind === 'Secret' &&
+  obj.type === SERVICE_ACCOUNT_TOKEN_TYPE &&
+  obj.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === account;
+
+/**
+ * The names of the Secrets among `objects` that are tokens of the deployer ServiceAccount (type
+ * `kubernetes.io/service-account-token`, annotated `kubernetes.io/service-account.name: <deployer>`),
+ * for {@link deployerIdentityViolation} to refuse pods that refer to them.
+ * @public
+ */
+export function deployerTokenSecretNames(
+  objects: readonly KubeObject[],
+  deployer: string,
+): Set<string> {
+  const names = new Set<string>();
+  for (const o of objects) {
+    const name = o?.metadata?.name;
+    if (typeof name === 'string' && isTokenSecretOf(o, deployer))
+      names.add(name);
+  }
+  return names;
+}
+
+/**
+ * The Secrets a pod spec gives its containers (a secret volume, a projected volume's secret source,
+ * an env `secretKeyRef`, an `envFrom` `secretRef`), each with how, in the order of the spec.
+ */
+function secretReferences(spec: any): Array<{ name: string; through: string }> {
+  const out: Array<{ name: string; through: string }> = [];
+  const add = (name: unknown, through: string) => {
+    if (typeof name === 'string' && name) out.push({ name, through });
+  };
+  const maps = (v: unknown): any[] =>
+    Array.isArray(v) ? v.filter(isMapping) : [];
+  for (const volume of maps(spec.volumes)) {
+    if (isMapping(volume.secret))
+      add(volume.secret.secretName, 'a secret volume');
+    if (isMapping(volume.projected)) {
+      for (const source of maps(volume.projected.sources)) {
+        if (isMapping(source.secret))
+          add(source.secret.name, 'a projected volume');
+      }
+    }
+  }
+  for (const list of CONTAINER_LISTS) {
+    for (const container of maps(spec[list])) {
+      for (const env of maps(container.env)) {
+        const ref = isMapping(env.valueFrom)
+          ? env.valueFrom.secretKeyRef
+          : undefined;
+        if (isMapping(ref)) add(ref.name, 'an env secretKeyRef');
+      }
+      for (const from of maps(container.envFrom)) {
+        if (isMapping(from.secretRef))
+          add(from.secretRef.name, 'an envFrom secretRef');
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Why a Secret of this name would give pods a token of the deployer: one of `tokenSecrets` (the
+ * manifests' own), or a name the token controller gives the deployer's token Secrets
+ * (`<deployer>-token-<suffix>`, which it creates for every ServiceAccount on clusters before
+ * Kubernetes 1.24 and which the ServiceAccount lists; `<deployer>-token` as written by hand).
+ */
+function deployerTokenName(
+  name: string,
+  deployer: string,
+  tokenSecrets: ReadonlySet<string>,
+): string | undefined {
+  if (tokenSecrets.has(name))
+    return `a token of ServiceAccount ${deployer} that these manifests define`;
+  if (name === `${deployer}-token` || name.startsWith(`${deployer}-token-`))
+    return `the name the token controller gives a token Secret of ServiceAccount ${deployer}`;
+  return undefined;
+}
+
 /**
  * Why an object would hand a workload the identity KubeChart deploys with in its namespace (the
- * deployer ServiceAccount, bound to the namespace's admin role): pods that run as it, a token Secret
- * made for it, the ServiceAccount itself or its RoleBinding, which only KubeChart writes, or a binding
- * that grants it more rights. Undefined otherwise. What
- * that identity does is KubeChart's deploying, not a workload's, and it could write what the policy
- * never saw.
+ * deployer ServiceAccount, bound to the namespace's admin role): pods that run as it, pods given a
+ * token Secret of it (through a secret or projected volume, an env `secretKeyRef` or an `envFrom`
+ * `secretRef`: one of `tokenSecrets`, the manifests' own token Secrets of the deployer from
+ * {@link deployerTokenSecretNames}, or one named `<deployer>-token` or `<deployer>-token-…` as the
+ * token controller names them), a token Secret made for it, the ServiceAccount itself or its
+ * RoleBinding, which only KubeChart writes, or a binding that grants it more rights. Undefined
+ * otherwise. What that identity does is KubeChart's deploying, not a workload's, and it could write
+ * what the policy never saw. A Secret of another name that already holds a deployer token in the
+ * cluster is not known here: the policy sees only the manifests.
  * @public
  */
 export function deployerIdentityViolation(
   obj: KubeObject,
   deployer: string,
+  tokenSecrets: ReadonlySet<string> = new Set(),
 ): string | undefined {
   const kind = String(obj.kind ?? '');
   const ref = `${kind || 'object'}/${String(obj.metadata?.name ?? '')}`;
@@ -226,13 +316,14 @@ export function deployerIdentityViolation(
   ) {
     return `${ref} runs its pods as ServiceAccount ${deployer}, ${identity}; a workload may not hold it`;
   }
-  if (
-    core &&
-    kind === 'Secret' &&
-    obj.type === 'kubernetes.io/service-account-token' &&
-    obj.metadata?.annotations?.['kubernetes.io/service-account.name'] ===
-      deployer
-  ) {
+  if (spec) {
+    for (const { name, through } of secretReferences(spec)) {
+      const token = deployerTokenName(name, deployer, tokenSecrets);
+      if (token)
+        return `${ref} gives its pods Secret ${name} (through ${through}), ${token}, ${identity}; a workload may not hold it`;
+    }
+  }
+  if (isTokenSecretOf(obj, deployer)) {
     return `${ref} is a token of ServiceAccount ${deployer}, ${identity}; a workload may not hold it`;
   }
   if (core && kind === 'ServiceAccount' && obj.metadata?.name === deployer) {

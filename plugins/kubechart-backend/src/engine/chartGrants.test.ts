@@ -1,0 +1,164 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
+import { createTestEngine, startSim } from '../__testUtils__/setup';
+
+jest.setTimeout(300_000);
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+/*
+ * A chart grants its own workloads rights through RBAC (fixture chart `rolegrab`). What it may grant
+ * stops short of what KubeChart keeps in the namespace (the default-deny NetworkPolicy, quota and
+ * limits) and of the identity KubeChart deploys with: the policy refuses the run before helm applies
+ * anything, so no pod of the namespace ever holds those rights.
+ */
+describe('chart policy on the rights a chart grants its workloads, with helm against kube-sim', () => {
+  let sim: KubeSim;
+  let t: Awaited<ReturnType<typeof createTestEngine>>;
+  const ns = 'tenant-grab';
+  /** A client of the cluster acting as the ServiceAccount `account` of the tenant namespace. */
+  const as = (account: string) =>
+    t.clusters.kubeConfig('dev', {
+      impersonate: `system:serviceaccount:${ns}:${account}`,
+    });
+  const admin = () => t.clusters.kubeConfig('dev');
+  const run = async (release: string, grant: string) => {
+    const submitted = await t.engine.submit(
+      {
+        kind: 'chart',
+        cluster: 'dev',
+        namespace: ns,
+        release: { name: release, chart: 'rolegrab', values: { grant } },
+      },
+      'user:default/alice',
+    );
+    await t.engine.waitFor(submitted.id);
+    const done = (await t.store.getRun(submitted.id))!;
+    return { status: done.status, reason: done.failureReason ?? '' };
+  };
+  const status = (p: Promise<unknown>) =>
+    p.then(
+      () => 'allowed',
+      e => (e as { code?: number }).code,
+    );
+  /** The names of the tenant namespace's objects a release left, by kind. */
+  const left = async (release: string) => {
+    const mine = (items: { metadata?: { name?: string } }[]) =>
+      items
+        .map(i => i.metadata?.name)
+        .filter(n => n?.startsWith(release))
+        .sort();
+    const core = admin().makeApiClient(CoreV1Api);
+    const rbac = admin().makeApiClient(RbacAuthorizationV1Api);
+    return {
+      serviceAccounts: mine(
+        (await core.listNamespacedServiceAccount({ namespace: ns })).items,
+      ),
+      roles: mine((await rbac.listNamespacedRole({ namespace: ns })).items),
+      roleBindings: mine(
+        (await rbac.listNamespacedRoleBinding({ namespace: ns })).items,
+      ),
+      deployments: mine(
+        (
+          await admin()
+            .makeApiClient(AppsV1Api)
+            .listNamespacedDeployment({ namespace: ns })
+        ).items,
+      ),
+    };
+  };
+  const nothing = {
+    serviceAccounts: [],
+    roles: [],
+    roleBindings: [],
+    deployments: [],
+  };
+
+  beforeAll(async () => {
+    sim = await startSim();
+    t = await createTestEngine({ databases, databaseId: 'SQLITE_3', sim });
+    const submitted = await t.engine.submit(
+      { kind: 'tenant', cluster: 'dev', tenant: 'grab', releases: [] },
+      'user:default/alice',
+    );
+    await t.engine.waitFor(submitted.id);
+    const tenant = (await t.store.getRun(submitted.id))!;
+    if (tenant.status !== 'succeeded')
+      throw new Error(`tenant failed: ${tenant.failureReason}`);
+  });
+  afterAll(() => sim?.stop());
+
+  it("refuses a RoleBinding of the admin ClusterRole to the chart's own ServiceAccount, which could then delete the namespace's default-deny NetworkPolicy", async () => {
+    const result = await run('adm', 'admin');
+
+    expect(result).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining(
+        '[rbac-cluster-admin] RoleBinding/adm-admin: binds ClusterRole admin, which may change networkpolicies, roles, rolebindings;',
+      ),
+    });
+    expect(await left('adm')).toEqual(nothing);
+    // The workload's ServiceAccount holds no right to the tenant's baseline.
+    await admin()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccount({
+        namespace: ns,
+        body: { metadata: { name: 'adm' } },
+      });
+    expect(
+      await status(
+        as('adm').makeApiClient(NetworkingV1Api).deleteNamespacedNetworkPolicy({
+          name: 'kubechart-default-deny',
+          namespace: ns,
+        }),
+      ),
+    ).toBe(403);
+    await expect(
+      admin().makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({
+        name: 'kubechart-default-deny',
+        namespace: ns,
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  it('refuses a Role that writes ConfigMaps bound to every ServiceAccount of the namespace', async () => {
+    const result = await run('every', 'every-serviceaccount');
+
+    expect(result).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining(
+        `[rbac-broad-subjects] RoleBinding/every-settings: grants Role every-settings to Group system:serviceaccounts:${ns} (every ServiceAccount of namespace ${ns}): Role every-settings does not only read`,
+      ),
+    });
+    expect(await left('every')).toEqual(nothing);
+    // A pod of any other workload (the namespace's `default` ServiceAccount) writes no ConfigMap.
+    expect(
+      await status(
+        as('default')
+          .makeApiClient(CoreV1Api)
+          .createNamespacedConfigMap({
+            namespace: ns,
+            body: { metadata: { name: 'planted' }, data: { by: 'default' } },
+          }),
+      ),
+    ).toBe(403);
+  });
+
+  it("refuses a Deployment that mounts the deployer's token Secret by the name the token controller gives it", async () => {
+    const result = await run('tok', 'deployer-token');
+
+    expect(result).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining(
+        '[run-scope] Deployment/tok: Deployment/tok gives its pods Secret kubechart-deployer-token-x7k2p (through a secret volume), the name the token controller gives a token Secret of ServiceAccount kubechart-deployer',
+      ),
+    });
+    expect(await left('tok')).toEqual(nothing);
+  });
+});
