@@ -56,9 +56,11 @@ export interface Config {
          * A file to append one JSON line per checkpoint and per head anchor to.
          * `GET /verify` reads its last 64 KiB (more, up to 1 MiB, while that
          * holds no anchor) and checks the chain against the
-         * newest anchor there; a start-up appends the gap record of each loss
-         * record there that the chain lacks. Make it writable by the backend
-         * only (append-only storage), or it proves nothing. Default: none.
+         * newest anchor there (a file with records but no anchor there fails
+         * verify while anchors are published); a start-up appends the gap
+         * record of each loss record there that the chain lacks. Make it
+         * writable by the backend only (append-only storage), or it proves
+         * nothing. Default: none.
          */
         file?: string;
         /** An http(s) endpoint that receives each checkpoint, head anchor and loss record as a JSON POST. Default: none. */
@@ -87,7 +89,8 @@ export interface Config {
     anchor?: {
       /**
        * Whether anchors are published. Default true (without a file or webhook
-       * only as log lines).
+       * only as log lines). When false, a witness file without an anchor does
+       * not fail verify.
        */
       enabled?: boolean;
       /**

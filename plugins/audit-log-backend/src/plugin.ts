@@ -119,8 +119,9 @@ export const auditLogPlugin = createBackendPlugin({
 
         const retention = readRetentionSettings(config);
         const witness = auditWitness.checkpoint;
+        const anchorSettings = readAnchorSettings(config);
         await scheduleAnchors({
-          settings: readAnchorSettings(config),
+          settings: anchorSettings,
           scheduler,
           store,
           witness: auditWitness,
@@ -145,6 +146,7 @@ export const auditLogPlugin = createBackendPlugin({
             logger,
             witness,
             readWitness: auditWitness.read,
+            anchorsPublished: anchorSettings.enabled,
             minimumRetentionDays: retention.minimumDays,
             lifecycle,
           }),

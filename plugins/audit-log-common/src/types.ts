@@ -187,6 +187,12 @@ export type AuditVerifyResult = {
    * at `at`. Absent when no witness file is configured or it holds no anchor yet.
    */
   anchor?: { seq: number; at: string };
+  /**
+   * True when verify failed because the backend's witness file holds records but no head anchor
+   * in the part verify reads (its whole content, or its last 1 MiB): a tail cut from the database
+   * cannot be ruled out. `failedSeq` is then the event after the head.
+   */
+  anchorMissing?: boolean;
   /** When the verification finished (ISO 8601). */
   verifiedAt: string;
 };

@@ -249,6 +249,46 @@ describe('AuditEventQueue', () => {
     expect(stored[0].meta).toMatchObject({ lossId: records[0].id });
   });
 
+  it('records a flood of losses, one per batch the database takes, in a few loss records', async () => {
+    const queue = new AuditEventQueue({ logger, maxSize: 4, batchSize: 5 });
+    const records: Array<{ id: string; dropped: number }> = [];
+    queue.recordLossesWith((loss, { id }) =>
+      records.push({ id, dropped: loss.dropped }),
+    );
+    const stored: AuditEventInput[] = [];
+    for (let round = 0; round < 300; round++) {
+      // the queue is full: the fifth event of the round is dropped
+      for (let i = 0; i < 5; i++) {
+        await queue.enqueue(event(round * 5 + i));
+      }
+      // the database takes the batch, with the round's gap record in front
+      queue.attachSink(async batch => {
+        stored.push(...batch);
+      });
+      await queue.detachSink();
+    }
+    const gaps = stored.filter(e => e.eventId === AUDIT_GAP_EVENT_ID);
+    expect(gaps).toHaveLength(300);
+    // the first loss at once; the next ones only when still not stored after a delay that
+    // doubles from a second to a minute: a few lines, not one per batch
+    expect(records.length).toBeGreaterThanOrEqual(1);
+    expect(records.length).toBeLessThan(10);
+    expect(records[0]).toEqual({ id: gaps[0].meta!.lossId, dropped: 1 });
+
+    // a loss that stays pending (the database is down now) is still recorded, once the delay is over
+    await queue.enqueue(event(9000));
+    for (let i = 1; i < 5; i++) await queue.enqueue(event(9000 + i));
+    expect(queue.stats().unrecordedDrops).toBe(1);
+    const before = records.length;
+    for (let i = 0; i < 100 && records.length === before; i++) {
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+    expect(records.slice(before)).toEqual([
+      { id: expect.not.stringMatching(records[before - 1].id), dropped: 1 },
+    ]);
+    await queue.close();
+  });
+
   it('makes room for a more severe event by dropping a less severe one, and names what it dropped', async () => {
     const queue = new AuditEventQueue({ logger, maxSize: 3 });
     const severe = (n: number, severity: AuditEventInput['severity']) => ({

@@ -58,7 +58,12 @@ const LATE_LOSS_DELAY_MS = 1000;
 /**
  * A pending loss is recorded outside the database at its first drop, then again as it grows:
  * at most once a second when its count has doubled since, else once a minute, so that a flood
- * of drops during a long outage writes a few lines, not one per drop.
+ * of drops during a long outage writes a few lines, not one per drop. A new loss (the previous
+ * one's gap record was stored) is recorded at once when none was for a minute; otherwise only
+ * if it is still pending after a delay that starts at a second and doubles with each such
+ * record, up to a minute: a queue that overflows batch after batch, each batch with a gap
+ * record in front, writes a line a minute at most, not one per batch (the file's end, which
+ * verify reads for the head anchor, stays anchors and a few loss lines).
  */
 const LOSS_RECORD_MIN_INTERVAL_MS = 1000;
 const LOSS_RECORD_MAX_INTERVAL_MS = 60000;
@@ -131,6 +136,14 @@ export type AuditEventQueueStats = {
 export function createGapEvent(
   gap: AuditGapInfo,
   lossId?: string,
+  options?: {
+    /**
+     * The loss was recorded outside the database under `lossId` (`meta.lossRecorded`): a
+     * backend starting meanwhile may have appended a gap record for it from that record, and
+     * the store then keeps only what that one does not count.
+     */
+    recorded?: boolean;
+  },
 ): AuditEventInput {
   return {
     occurredAt: new Date().toISOString(),
@@ -139,7 +152,11 @@ export function createGapEvent(
     severity: 'high',
     status: 'failed',
     target: {},
-    meta: { gap: copyGap(gap), ...(lossId ? { lossId } : {}) },
+    meta: {
+      gap: copyGap(gap),
+      ...(lossId ? { lossId } : {}),
+      ...(lossId && options?.recorded ? { lossRecorded: true } : {}),
+    },
     error: describeGap(gap),
   };
 }
@@ -199,6 +216,10 @@ export class AuditEventQueue {
   #lossRecorded: { id: string; dropped: number; at: number } | undefined;
   #lossRecordTimer: ReturnType<typeof setTimeout> | undefined;
   #lossRecordDue = 0;
+  /** How long after the last record a new loss is recorded (see {@link LOSS_RECORD_MIN_INTERVAL_MS}). */
+  #newLossDelay = LOSS_RECORD_MIN_INTERVAL_MS;
+  /** The ids of the pending losses recorded outside the database, until their gap record is stored. */
+  #recordedLossIds = new Set<string>();
   #failingSince: number | undefined;
 
   #buffer: AuditEventInput[] = [];
@@ -602,9 +623,10 @@ export class AuditEventQueue {
   }
 
   /**
-   * Records the pending loss outside the database: at once when it is new, else (it grew) after
-   * {@link LOSS_RECORD_MIN_INTERVAL_MS} if its count doubled, {@link LOSS_RECORD_MAX_INTERVAL_MS}
-   * otherwise.
+   * Records the pending loss outside the database: at once when nothing was for a minute; a new
+   * loss after the delay of new losses (if its gap record is not stored by then); one that grew
+   * after {@link LOSS_RECORD_MIN_INTERVAL_MS} if its count doubled,
+   * {@link LOSS_RECORD_MAX_INTERVAL_MS} otherwise.
    */
   #recordPendingLossSoon() {
     if (!this.#recordLoss || this.#stopping) {
@@ -615,18 +637,24 @@ export class AuditEventQueue {
     if (!loss) {
       return;
     }
-    if (!last || last.id !== loss.id) {
+    if (last?.id === loss.id && loss.info.dropped <= last.dropped) {
+      return;
+    }
+    if (!last || Date.now() - last.at >= LOSS_RECORD_MAX_INTERVAL_MS) {
       this.#recordPendingLoss();
       return;
     }
-    if (loss.info.dropped <= last.dropped) {
-      return;
+    let due: number;
+    if (last.id !== loss.id) {
+      // another loss soon after the last record: the queue overflows batch after batch
+      due = last.at + this.#newLossDelay;
+    } else {
+      due =
+        last.at +
+        (loss.info.dropped >= 2 * last.dropped
+          ? LOSS_RECORD_MIN_INTERVAL_MS
+          : LOSS_RECORD_MAX_INTERVAL_MS);
     }
-    const due =
-      last.at +
-      (loss.info.dropped >= 2 * last.dropped
-        ? LOSS_RECORD_MIN_INTERVAL_MS
-        : LOSS_RECORD_MAX_INTERVAL_MS);
     if (this.#lossRecordTimer && this.#lossRecordDue <= due) {
       return;
     }
@@ -646,11 +674,20 @@ export class AuditEventQueue {
     if (!loss || !this.#recordLoss || this.#stopping) {
       return;
     }
-    this.#lossRecorded = {
-      id: loss.id,
-      dropped: loss.info.dropped,
-      at: Date.now(),
-    };
+    const last = this.#lossRecorded;
+    if (last?.id === loss.id && loss.info.dropped <= last.dropped) {
+      return; // recorded with these counts already
+    }
+    const now = Date.now();
+    if (last && last.id !== loss.id) {
+      // the delay of the next new loss: doubled within a flood, back to a second after a quiet minute
+      this.#newLossDelay =
+        now - last.at >= LOSS_RECORD_MAX_INTERVAL_MS
+          ? LOSS_RECORD_MIN_INTERVAL_MS
+          : Math.min(LOSS_RECORD_MAX_INTERVAL_MS, this.#newLossDelay * 2);
+    }
+    this.#lossRecorded = { id: loss.id, dropped: loss.info.dropped, at: now };
+    this.#recordedLossIds.add(loss.id);
     try {
       this.#recordLoss(copyGap(loss.info), { id: loss.id, pending: true });
     } catch (error) {
@@ -743,7 +780,14 @@ export class AuditEventQueue {
     this.#flightGap = gap;
     const events = this.#buffer.slice(0, this.#batchSize - (gap ? 1 : 0));
     this.#inFlight = events.length;
-    const batch = gap ? [createGapEvent(gap.info, gap.id), ...events] : events;
+    const batch = gap
+      ? [
+          createGapEvent(gap.info, gap.id, {
+            recorded: this.#recordedLossIds.has(gap.id),
+          }),
+          ...events,
+        ]
+      : events;
     let ok = true;
     this.#flushing = (async () => {
       try {
@@ -755,6 +799,7 @@ export class AuditEventQueue {
         this.#retryDelayMs = 0;
         this.#failingSince = undefined;
         if (gap) {
+          this.#recordedLossIds.delete(gap.id);
           this.#logger.warn(
             `Audit chain gap recorded: ${describeGap(gap.info)}`,
           );

@@ -1,5 +1,9 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
-import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import {
+  AUDIT_GAP_EVENT_ID,
+  AuditEventInput,
+} from '@kubechart/plugin-audit-log-common';
+import { createGapEvent } from '@kubechart/plugin-audit-log-node';
 import { Knex } from 'knex';
 import { DatabaseAuditStore } from './DatabaseAuditStore';
 
@@ -143,6 +147,39 @@ describe.each(databases.eachSupportedId())(
         checked: 10,
         firstSeq: 21,
       });
+    });
+
+    it('appends no gap record of a loss older than the events kept, whatever it left below the checkpoint', async () => {
+      await store.append(events(1, 30));
+      await refuseDeleting(knex, 3);
+      expect(
+        await rejection(
+          store.prune({ before: new Date(event(21).occurredAt) }),
+        ),
+      ).toMatch(/refused/);
+      // events 1–20 are still stored below the checkpoint
+      expect(await storedSeqs(knex)).toHaveLength(30);
+      const loss = (id: string, n: number) => {
+        const at = event(n).occurredAt;
+        const gap = {
+          dropped: 1,
+          firstOccurredAt: at,
+          lastOccurredAt: at,
+          reasons: { 'queue full': 1 },
+        };
+        const gapEvent = createGapEvent(gap, id);
+        return { id, at, event: gapEvent };
+      };
+      const older = '11111111-1111-4111-8111-111111111111';
+      const newer = '22222222-2222-4222-8222-222222222222';
+      // the loss of event 10's time: its gap record may have been pruned with the events below 21
+      await expect(
+        store.appendLosses([loss(older, 10), loss(newer, 25)]),
+      ).resolves.toBe(1);
+      const gaps = await knex('audit_log_events').where({
+        event_id: AUDIT_GAP_EVENT_ID,
+      });
+      expect(gaps.map(row => JSON.parse(row.meta).lossId)).toEqual([newer]);
     });
 
     it('deletes what an earlier failed prune left together with a new cut', async () => {

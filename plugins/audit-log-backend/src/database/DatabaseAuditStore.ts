@@ -18,6 +18,7 @@ import {
   AuditVerifyResult,
   describeGap,
 } from '@kubechart/plugin-audit-log-common';
+import { createGapEvent } from '@kubechart/plugin-audit-log-node';
 import { Knex } from 'knex';
 import {
   AuditAppendResult,
@@ -313,6 +314,97 @@ function parseGap(meta: string | null): AuditGapInfo | undefined {
   } catch {
     return undefined;
   }
+}
+
+const LOSS_ID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The loss id of a gap record the queue wrote for a loss it had recorded outside the database
+ * (`meta.lossRecorded`), or undefined: a backend starting meanwhile may have appended a gap record
+ * for that loss from the witness file.
+ */
+function recordedLossIdOf(event: AuditEventInput): string | undefined {
+  const meta = event.meta as Record<string, unknown> | undefined;
+  return event.plugin === AUDIT_LOG_PLUGIN_ID &&
+    event.eventId === AUDIT_GAP_EVENT_ID &&
+    meta?.lossRecorded === true &&
+    typeof meta.lossId === 'string' &&
+    LOSS_ID.test(meta.lossId)
+    ? meta.lossId
+    : undefined;
+}
+
+/** `counts` less `held`, the positive differences only; undefined when they do not add up to `total`. */
+function countsLess(
+  counts: Partial<Record<string, number>> | undefined,
+  held: Partial<Record<string, number>> | undefined,
+  total: number,
+): Record<string, number> | undefined {
+  if (!counts) return undefined;
+  const rest: Record<string, number> = {};
+  let sum = 0;
+  for (const [key, count] of Object.entries(counts)) {
+    const left = (count ?? 0) - (held?.[key] ?? 0);
+    if (left > 0) {
+      rest[key] = left;
+      sum += left;
+    }
+  }
+  return sum === total ? rest : undefined;
+}
+
+/**
+ * What `gap` counts beyond `held`, the counts of the gap records the chain holds for the same loss
+ * (a loss record is a snapshot of the loss as it grew, so they count a part of it); undefined when
+ * they count all of it.
+ */
+function gapBeyond(
+  gap: AuditGapInfo,
+  held: AuditGapInfo,
+): AuditGapInfo | undefined {
+  const dropped = gap.dropped - held.dropped;
+  if (dropped <= 0) return undefined;
+  const bySeverity = countsLess(gap.bySeverity, held.bySeverity, dropped) as
+    | AuditGapInfo['bySeverity']
+    | undefined;
+  const byEvent = countsLess(gap.byEvent, held.byEvent, dropped);
+  return {
+    dropped,
+    firstOccurredAt: gap.firstOccurredAt,
+    lastOccurredAt: gap.lastOccurredAt,
+    // the reasons the loss was dropped for, when their counts do not split exactly
+    reasons: countsLess(gap.reasons, held.reasons, dropped) ?? gap.reasons,
+    ...(bySeverity ? { bySeverity } : {}),
+    ...(byEvent ? { byEvent } : {}),
+  };
+}
+
+/** The counts of several gap records together (their times are not needed). */
+function sumGaps(gaps: AuditGapInfo[]): AuditGapInfo {
+  const reasons: Record<string, number> = {};
+  const bySeverity: Record<string, number> = {};
+  const byEvent: Record<string, number> = {};
+  const add = (into: Record<string, number>, from: object | undefined) => {
+    for (const [key, count] of Object.entries(from ?? {})) {
+      if (typeof count === 'number') into[key] = (into[key] ?? 0) + count;
+    }
+  };
+  let dropped = 0;
+  for (const gap of gaps) {
+    dropped += gap.dropped;
+    add(reasons, gap.reasons);
+    add(bySeverity, gap.bySeverity);
+    add(byEvent, gap.byEvent);
+  }
+  return {
+    dropped,
+    firstOccurredAt: '',
+    lastOccurredAt: '',
+    reasons,
+    bySeverity,
+    byEvent,
+  };
 }
 
 /**
@@ -658,18 +750,90 @@ export class DatabaseAuditStore implements AuditStore {
     // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
     // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
     const prepared = await prepareRowsInSlices(events);
-    if (this.#isPostgres) {
+    const recordedLosses = events.some(event => recordedLossIdOf(event));
+    if (this.#isPostgres && !recordedLosses) {
       const appended = await this.#appendBatchPostgres(prepared);
       if (appended) {
         this.#copySearchTextSoon();
         return appended;
       }
     }
-    const result = await this.#db.transaction(async tx =>
-      this.#appendLocked(tx, await this.#lockHead(tx), events, prepared),
-    );
+    const result = await this.#db.transaction(async tx => {
+      const head = await this.#lockHead(tx);
+      if (!recordedLosses) {
+        return this.#appendLocked(tx, head, events, prepared);
+      }
+      const rest = await this.#beyondHeldLosses(tx, events, prepared);
+      return rest.events.length > 0
+        ? this.#appendLocked(tx, head, rest.events, rest.prepared)
+        : {
+            firstSeq: Number(head.last_seq) + 1,
+            lastSeq: Number(head.last_seq),
+          };
+    });
     this.#copySearchTextSoon();
     return result;
+  }
+
+  /**
+   * The batch, with each gap record of a loss recorded outside the database (see
+   * {@link recordedLossIdOf}) that the chain already holds a gap record for (another backend
+   * appended it from the loss record when it started) replaced by one for the rest of that loss,
+   * or left out when nothing more was dropped: a loss is counted once. Run under the chain-head
+   * lock, as {@link DatabaseAuditStore.appendLosses} is.
+   */
+  async #beyondHeldLosses(
+    tx: Knex.Transaction,
+    events: AuditEventInput[],
+    prepared: PreparedRow[],
+  ): Promise<{ events: AuditEventInput[]; prepared: PreparedRow[] }> {
+    const ids = new Set(events.flatMap(event => recordedLossIdOf(event) ?? []));
+    const rows: Array<{ meta: string | null }> = await tx(EVENTS)
+      .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
+      .where(builder => {
+        for (const id of ids) {
+          // ids are UUIDs: no LIKE wildcard in them
+          builder.orWhere('meta', 'like', `%"lossId":"${id}"%`);
+        }
+      })
+      .select('meta');
+    const held = new Map<string, AuditGapInfo[]>();
+    for (const row of rows) {
+      const gap = parseGap(row.meta);
+      let lossId: unknown;
+      try {
+        lossId = JSON.parse(row.meta ?? '{}').lossId;
+      } catch {
+        // not one of ours
+      }
+      if (gap && typeof lossId === 'string' && ids.has(lossId)) {
+        held.set(lossId, [...(held.get(lossId) ?? []), gap]);
+      }
+    }
+    if (held.size === 0) {
+      return { events, prepared };
+    }
+    const kept: { events: AuditEventInput[]; prepared: PreparedRow[] } = {
+      events: [],
+      prepared: [],
+    };
+    events.forEach((event, i) => {
+      const id = recordedLossIdOf(event);
+      const gaps = id ? held.get(id) : undefined;
+      const gap = (event.meta as { gap?: AuditGapInfo } | undefined)?.gap;
+      if (!id || !gaps || !gap) {
+        kept.events.push(event);
+        kept.prepared.push(prepared[i]);
+        return;
+      }
+      const rest = gapBeyond(gap, sumGaps(gaps));
+      if (rest) {
+        const restEvent = createGapEvent(rest, id);
+        kept.events.push(restEvent);
+        kept.prepared.push(...prepareRows([restEvent]));
+      }
+    });
+    return kept;
   }
 
   /**
@@ -765,7 +929,9 @@ export class DatabaseAuditStore implements AuditStore {
       }
       let oldest: string | undefined;
       if (head.pruned_at) {
+        // the oldest event kept: not one a failed prune left at or below the checkpoint
         const first = await tx<EventRow>(EVENTS)
+          .where('seq', '>', Number(head.checkpoint_seq))
           .orderBy('seq', 'asc')
           .first('occurred_at');
         oldest = first ? toIso(first.occurred_at) : new Date().toISOString();

@@ -123,9 +123,12 @@ function keepChainKeyIds(event: AuditEventInput, redacted: Meta): Meta {
 }
 
 /** `byEvent` keys of a gap record: the queue writes at most 50 and `other events`. */
-const MAX_GAP_EVENT_KEYS = 51;
-/** A `byEvent` key, `plugin.eventId (severity)`: printable, each part cut to 80 characters. */
-const GAP_EVENT_KEY = /^[^\p{C}]{1,256}$/u;
+export const MAX_GAP_EVENT_KEYS = 51;
+/**
+ * A `byEvent` key, `plugin.eventId (severity)`: printable, each part cut to 80 characters (244 in
+ * all), at most as long as a `meta` key is kept (256). Loss records read back take the same.
+ */
+export const GAP_EVENT_KEY = /^[^\p{C}]{1,256}$/u;
 
 /** `value` when it is an object of at most `max` counts under keys `validKey` accepts. */
 function countsOf(

@@ -1,7 +1,17 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
-import { AuditEventInput } from '@kubechart/plugin-audit-log-common';
+import {
+  AUDIT_GAP_EVENT_ID,
+  AuditEventInput,
+} from '@kubechart/plugin-audit-log-common';
+import { AuditEventQueue } from '@kubechart/plugin-audit-log-node';
 import { Knex } from 'knex';
-import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  readFile,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +24,12 @@ import {
   scheduleAnchors,
   verifyAgainstWitness,
 } from './anchors';
-import { createAuditWitness, readWitnessFile } from './checkpointWitness';
+import {
+  createAuditWitness,
+  readWitnessFile,
+  WITNESS_MAX_READ_FACTOR,
+  WITNESS_TAIL_BYTES,
+} from './checkpointWitness';
 
 jest.setTimeout(60_000);
 
@@ -331,6 +346,156 @@ describe.each(databases.eachSupportedId())(
         });
         expect(result.reason).toMatch(/events up to 15 were removed/);
       }
+    });
+
+    it('finds a tail cut after a flood of dropped events: the flood writes a few loss records, not one per batch', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 10));
+      const file = await tempFile();
+      const logger = mockServices.logger.mock();
+      const witness = witnessFor(file, logger);
+      const anchor = await witness.anchor(await store.head());
+      expect(anchor.seq).toBe(10);
+
+      // a caller floods the trail faster than the database takes it, batch after batch: each
+      // batch the database takes has a gap record in front, for the events dropped meanwhile
+      const queue = new AuditEventQueue({ logger, maxSize: 4, batchSize: 5 });
+      queue.recordLossesWith((loss, context) => witness.loss(loss, context));
+      const batches: AuditEventInput[][] = [];
+      const rounds = 2600;
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < 5; i++) {
+          await queue.enqueue({
+            ...event(i),
+            severity: 'low',
+            plugin: 'p'.repeat(80),
+            eventId: 'e'.repeat(80),
+          });
+        }
+        queue.attachSink(async batch => {
+          batches.push(batch);
+        });
+        await queue.detachSink();
+      }
+      await queue.close();
+      expect(queue.stats()).toMatchObject({
+        dropped: rounds,
+        written: 4 * rounds,
+      });
+      expect(batches).toHaveLength(rounds);
+      expect(
+        batches.every(batch => batch[0].eventId === AUDIT_GAP_EVENT_ID),
+      ).toBe(true);
+
+      // a database writer cuts the tail back below the anchored event
+      await cutTail(knex, 5);
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        headSeq: 5,
+        failedSeq: 6,
+        anchor: { seq: 10, at: anchor.at },
+      });
+      expect(result.reason).toMatch(/^The chain ends at 5 but an anchor/);
+      // the loss records of the flood: a few, not one per batch
+      const lossLines = (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter(line => line.includes('"type":"audit-log-gap"'));
+      expect(lossLines.length).toBeGreaterThan(0);
+      expect(lossLines.length).toBeLessThan(20);
+    });
+
+    it('fails when the witness file holds records but no anchor in the part verify reads', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 8));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      await witness.anchor(await store.head());
+      // more loss lines after the anchor than verify reads (as a flood wrote them before loss
+      // records were throttled)
+      const loss = (n: number) =>
+        JSON.stringify({
+          type: 'audit-log-gap',
+          id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+          dropped: 1,
+          firstOccurredAt: '2026-01-01T00:00:00.000Z',
+          lastOccurredAt: '2026-01-01T00:00:00.000Z',
+          reasons: { 'queue full': 1 },
+          note: 'x'.repeat(1000),
+          at: '2026-01-01T00:00:00.000Z',
+        });
+      const lines = Array.from({ length: 1200 }, (_, i) => loss(i));
+      await appendFile(file, `${lines.join('\n')}\n`);
+      const readMax = WITNESS_TAIL_BYTES * WITNESS_MAX_READ_FACTOR;
+      expect((await stat(file)).size).toBeGreaterThan(readMax);
+      await expect(witness.read()).resolves.toMatchObject({
+        partial: true,
+      });
+      await expect(witness.read()).resolves.not.toHaveProperty('anchor');
+
+      await cutTail(knex, 5);
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        headSeq: 5,
+        failedSeq: 6,
+        anchorMissing: true,
+      });
+      expect(result).not.toHaveProperty('anchor');
+      expect(result.reason).toBe(
+        `No head anchor in the last ${
+          readMax / 1024
+        } KiB of the witness file, which is longer: the newest anchor was pushed out of what verify reads, so a tail cut from the database cannot be ruled out (events after 5 may have been removed)`,
+      );
+
+      // the same, uncut: verify still cannot say the tail is whole
+      const intact = new DatabaseAuditStore(knex);
+      await knex('audit_log_events').delete();
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 0, last_hash: '0'.repeat(64) });
+      await intact.append(events(1, 3));
+      await expect(
+        verifyAgainstWitness({ store: intact, witness }),
+      ).resolves.toMatchObject({ ok: false, anchorMissing: true });
+      // with anchors off (auditLog.anchor.enabled: false) there is no anchor to miss
+      await expect(
+        verifyAgainstWitness({
+          store: intact,
+          witness,
+          anchorsPublished: false,
+        }),
+      ).resolves.toMatchObject({ ok: true });
+
+      // a whole file with records but no anchor: none was published to it yet, or it was
+      // moved aside; verify says so rather than ok
+      const young = await tempFile();
+      await writeFile(young, `${loss(1)}\n`);
+      const youngResult = await verifyAgainstWitness({
+        store: intact,
+        witness: witnessFor(young),
+      });
+      expect(youngResult).toMatchObject({
+        ok: false,
+        failedSeq: 4,
+        anchorMissing: true,
+      });
+      expect(youngResult.reason).toBe(
+        'The witness file holds no head anchor, only 1 other record(s): a tail cut from the database cannot be ruled out (events after 3 may have been removed) until the next anchor is published',
+      );
+      // a file not written to yet, or empty, holds nothing to check against
+      await expect(
+        verifyAgainstWitness({
+          store: intact,
+          witness: witnessFor(await tempFile()),
+        }),
+      ).resolves.toMatchObject({ ok: true });
+      const empty = await tempFile();
+      await writeFile(empty, '');
+      await expect(
+        verifyAgainstWitness({ store: intact, witness: witnessFor(empty) }),
+      ).resolves.toMatchObject({ ok: true });
     });
 
     it('without a witness file: says nothing about anchors, and a cut tail still verifies', async () => {

@@ -10,6 +10,8 @@ import {
   AuditAnchorRecord,
   AuditWitness,
   AuditWitnessRecords,
+  WITNESS_MAX_READ_FACTOR,
+  WITNESS_TAIL_BYTES,
 } from './checkpointWitness';
 
 const DURATION_UNITS = [
@@ -159,6 +161,13 @@ export async function scheduleAnchors(options: {
  * recorded with it. The file is read before the chain so that an anchor published meanwhile
  * cannot name a head the walk did not see. Without a file: the chain alone, no `anchor`.
  *
+ * A file that holds records but no anchor in the part read fails verify (`anchorMissing`) while
+ * anchors are published (`anchorsPublished`, default true): its newest anchor was pushed out of
+ * what verify reads (more than 1 MiB of other lines since), or none was published to it yet
+ * (moved aside, or newly created by a loss record or a prune), and either way a tail cut from the
+ * database cannot be ruled out. A file that does not exist yet, or is empty, holds nothing to
+ * check against.
+ *
  * A prune that runs between the read and the walk witnesses its checkpoint after the read, so the
  * walk would meet a start no checkpoint it was given records. A failed verify therefore reads the
  * file again and, when it has changed, verifies once more against what it holds now; the answer is
@@ -167,13 +176,31 @@ export async function scheduleAnchors(options: {
 export async function verifyAgainstWitness(options: {
   store: Pick<AuditStore, 'verify'>;
   witness: Pick<AuditWitness, 'read'>;
+  /** Whether the backend publishes head anchors (`auditLog.anchor.enabled`); default true. */
+  anchorsPublished?: boolean;
 }): Promise<AuditVerifyResult> {
-  const verifyWith = (records: AuditWitnessRecords | undefined) =>
-    options.store.verify(
+  const anchorsPublished = options.anchorsPublished ?? true;
+  const verifyWith = async (records: AuditWitnessRecords | undefined) => {
+    const result = await options.store.verify(
       records?.anchor
         ? { anchor: records.anchor, witnessedCheckpoints: records.checkpoints }
         : undefined,
     );
+    const missing =
+      result.ok && anchorsPublished && records && !records.anchor
+        ? anchorMissing(records, result.headSeq)
+        : undefined;
+    return missing
+      ? {
+          ...result,
+          ok: false,
+          keyed: false,
+          failedSeq: result.headSeq + 1,
+          reason: missing,
+          anchorMissing: true,
+        }
+      : result;
+  };
   const records = await options.witness.read();
   const result = await verifyWith(records);
   if (result.ok) return result;
@@ -181,4 +208,25 @@ export async function verifyAgainstWitness(options: {
   return JSON.stringify(again) === JSON.stringify(records)
     ? result
     : verifyWith(again);
+}
+
+/**
+ * Why a witness file without an anchor in the part read cannot vouch for the chain's tail, or
+ * undefined when it holds nothing (not written to yet).
+ */
+function anchorMissing(
+  records: AuditWitnessRecords,
+  headSeq: number,
+): string | undefined {
+  const after = `events after ${headSeq} may have been removed`;
+  if (records.partial) {
+    return `No head anchor in the last ${
+      (WITNESS_TAIL_BYTES * WITNESS_MAX_READ_FACTOR) / 1024
+    } KiB of the witness file, which is longer: the newest anchor was pushed out of what verify reads, so a tail cut from the database cannot be ruled out (${after})`;
+  }
+  const others = records.checkpoints.length + (records.losses?.length ?? 0);
+  if (others === 0) {
+    return undefined;
+  }
+  return `The witness file holds no head anchor, only ${others} other record(s): a tail cut from the database cannot be ruled out (${after}) until the next anchor is published`;
 }

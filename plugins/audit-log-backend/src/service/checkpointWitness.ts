@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { appendFile, FileHandle, open } from 'node:fs/promises';
 import { AuditChainHead, AuditPruneCut } from '../database/AuditStore';
+import { GAP_EVENT_KEY, MAX_GAP_EVENT_KEYS } from '../database/rows';
 
 /** How long the webhook target may take to accept a checkpoint or an anchor. */
 const WEBHOOK_TIMEOUT_MS = 5000;
@@ -34,8 +35,6 @@ const HASH = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The reasons of a loss record read back: more would not come from this code. */
 const MAX_LOSS_REASONS = 20;
-/** The `byEvent` keys of a loss record read back: the queue writes at most 50 and `other events`. */
-const MAX_LOSS_EVENT_KEYS = 51;
 /**
  * A reason of a loss record read back: short printable text (no control, format or unassigned
  * characters), so that the gap record's `meta` stays far below its limits and keeps `lossId`.
@@ -106,6 +105,11 @@ export type AuditWitnessRecords = {
   checkpoints: AuditCheckpointRecord[];
   /** The loss records in the part read, in file order; absent when there is none. */
   losses?: AuditLossRecord[];
+  /**
+   * True when the file is longer than the part read (at most {@link WITNESS_MAX_READ_FACTOR}
+   * times {@link WITNESS_TAIL_BYTES}); absent when it was read whole.
+   */
+  partial?: true;
 };
 
 /**
@@ -368,8 +372,9 @@ function parseLoss(value: any): AuditLossRecord | undefined {
     AUDIT_EVENT_SEVERITIES.length,
     key => AUDIT_EVENT_SEVERITIES.includes(key as AuditEventSeverity),
   );
-  const byEvent = parseCounts(value.byEvent, MAX_LOSS_EVENT_KEYS, key =>
-    LOSS_REASON.test(key),
+  // the keys the queue writes (`plugin.eventId (severity)`, up to 244 characters) and the store keeps
+  const byEvent = parseCounts(value.byEvent, MAX_GAP_EVENT_KEYS, key =>
+    GAP_EVENT_KEY.test(key),
   );
   return {
     type: 'audit-log-gap',
@@ -519,7 +524,9 @@ export async function readWitnessFile(
         size,
         Math.min(length, maxBytes * WITNESS_MAX_READ_FACTOR),
       );
-      const records: AuditWitnessRecords = { checkpoints: [] };
+      const records: AuditWitnessRecords = whole
+        ? { checkpoints: [] }
+        : { checkpoints: [], partial: true };
       let first: ReturnType<typeof parseRecord> | undefined;
       for (const line of lines) {
         const record = line ? parseRecord(line) : undefined;

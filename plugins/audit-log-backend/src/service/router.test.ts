@@ -216,6 +216,45 @@ describe('a prune body that is refused', () => {
       ]);
     },
   );
+
+  it.each([
+    [
+      'a body that is not JSON',
+      '{"before": ',
+      /^Request body is not valid JSON$/,
+    ],
+    [
+      'a body over 16 KB',
+      JSON.stringify({ before: 'x'.repeat(20_000) }),
+      /^Request body exceeds the limit of 16384 bytes$/,
+    ],
+  ])(
+    'answers %s with 400, recorded as a refused prune',
+    async (_name, body, message) => {
+      const answer = await request(app)
+        .post('/prune')
+        .set('Authorization', admin)
+        .set('Content-Type', 'application/json')
+        .send(body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.message).toMatch(message);
+      await queue.drain();
+      expect(stored.filter(e => e.eventId === 'events-prune')).toEqual([
+        expect.objectContaining({ status: 'initiated', severity: 'high' }),
+        expect.objectContaining({
+          status: 'failed',
+          severity: 'high',
+          actor: 'user:default/admin',
+          meta: expect.objectContaining({
+            outcome: 'refused',
+            actor: 'user:default/admin',
+            before: null,
+          }),
+          error: expect.stringMatching(message.source.replace(/^\^/, '')),
+        }),
+      ]);
+    },
+  );
 });
 
 describe('a refused prune whose record fails', () => {

@@ -61,6 +61,11 @@ export type RouterOptions = {
    * or when it returns undefined, verify checks the database alone.
    */
   readWitness?: () => Promise<AuditWitnessRecords | undefined>;
+  /**
+   * Whether head anchors are published (`auditLog.anchor.enabled`, default true): then a witness
+   * file that holds records but no anchor in the part verify reads fails `GET /verify`.
+   */
+  anchorsPublished?: boolean;
   /** Records, on shutdown, the refused prunes only counted so far. */
   lifecycle?: LifecycleService;
 };
@@ -74,6 +79,22 @@ export const REFUSED_PRUNES_AUDITED_PER_MINUTE = 10;
 /** Largest JSON body the API accepts (only `POST /prune` takes one). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/** The body-parser refusal of a `POST /prune`, which the route records (see {@link pruneBodyErrors}). */
+const BODY_ERROR = Symbol('bodyError');
+
+/** A body-parser refusal as a 400 that names the limit, or undefined for another error. */
+function bodyRefusal(error: any): InputError | undefined {
+  if (error?.type === 'entity.too.large') {
+    return new InputError(
+      `Request body exceeds the limit of ${MAX_BODY_BYTES} bytes`,
+    );
+  }
+  if (error?.type === 'entity.parse.failed') {
+    return new InputError('Request body is not valid JSON');
+  }
+  return undefined;
+}
+
 /** Turns body-parser refusals into 400s that name the limit. */
 function bodyErrors(
   error: any,
@@ -81,17 +102,27 @@ function bodyErrors(
   _res: Response,
   next: NextFunction,
 ) {
-  if (error?.type === 'entity.too.large') {
-    next(
-      new InputError(
-        `Request body exceeds the limit of ${MAX_BODY_BYTES} bytes`,
-      ),
-    );
-  } else if (error?.type === 'entity.parse.failed') {
-    next(new InputError('Request body is not valid JSON'));
-  } else {
+  next(bodyRefusal(error) ?? error);
+}
+
+/**
+ * Hands a body-parser refusal of `POST /prune` on to the route, without a body: the route refuses
+ * it as a refused prune, recorded with the caller, as it does a body that names no valid cut-off.
+ */
+function pruneBodyErrors(
+  error: any,
+  req: Request,
+  _res: Response,
+  next: NextFunction,
+) {
+  const refusal = req.method === 'POST' ? bodyRefusal(error) : undefined;
+  if (!refusal) {
     next(error);
+    return;
   }
+  (req as Request & { [BODY_ERROR]?: Error })[BODY_ERROR] = refusal;
+  req.body = undefined;
+  next();
 }
 
 /**
@@ -106,6 +137,7 @@ export async function createRouter(
     options.minimumRetentionDays ?? DEFAULT_MINIMUM_RETENTION_DAYS;
   const router = Router();
   router.use(express.json({ limit: MAX_BODY_BYTES }));
+  router.use('/prune', pruneBodyErrors);
   router.use(bodyErrors);
   const refusals = new RefusalWindow(
     REFUSED_PRUNES_AUDITED_PER_MINUTE,
@@ -312,15 +344,17 @@ export async function createRouter(
     walking ??= verifyAgainstWitness({
       store,
       witness: { read: options.readWitness ?? (async () => undefined) },
+      anchorsPublished: options.anchorsPublished,
     }).finally(() => {
       walking = undefined;
     });
     return walking;
   }
 
-  // Recorded once the walk is done, for its severity to say what it found: a chain found broken is
-  // a failed `chain-verify` of severity high (what a filter for failed or high events shows), an
-  // intact one a succeeded one of severity low. The answer is the walk's result either way.
+  // Recorded once the walk is done, for its severity to say what it found: a chain found broken, or
+  // whose tail no head anchor in the witness file vouches for, is a failed `chain-verify` of
+  // severity high (what a filter for failed or high events shows), an intact one a succeeded one of
+  // severity low. The answer is the walk's result either way.
   router.get('/verify', async (req, res) => {
     await authorize(req, auditLogEventsReadPermission);
     let result: AuditVerifyResult;
@@ -357,9 +391,14 @@ export async function createRouter(
       const auditEvent = await auditor.createEvent(eventOptions);
       await auditEvent.fail({
         error: new Error(
-          `The audit chain is broken at event ${result.failedSeq}: ${result.reason}`,
+          result.anchorMissing
+            ? `No head anchor to check the audit chain against: ${result.reason}`
+            : `The audit chain is broken at event ${result.failedSeq}: ${result.reason}`,
         ),
-        meta: { outcome: 'chain-broken', ...meta },
+        meta: {
+          outcome: result.anchorMissing ? 'anchor-missing' : 'chain-broken',
+          ...meta,
+        },
       });
     }
     res.json(result);
@@ -405,6 +444,12 @@ export async function createRouter(
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
+    // a body the parser refused (not JSON, over the limit): a refused prune as any other
+    const bodyError = (req as Request & { [BODY_ERROR]?: Error })[BODY_ERROR];
+    if (bodyError) {
+      await auditPruneRefused(req, credentials, bodyError);
+      throw bodyError;
+    }
     if ((credentials.principal as { type: string }).type !== 'user') {
       const error = new NotAllowedError(
         'Only a user may prune the audit log, not a service',

@@ -210,6 +210,76 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it.each([
+      ['no more', 0],
+      ['more', 2],
+    ])(
+      'counts a loss once when another replica appended its gap record from the witness file first (%s drops after)',
+      async (_, more) => {
+        const knex = await databases.init(databaseId);
+        await DatabaseAuditStore.runMigrations(knex);
+        const store = new DatabaseAuditStore(knex);
+        const logger = mockServices.logger.mock();
+        const file = await tempFile();
+        const config = mockServices.rootConfig({
+          data: { auditLog: { retention: { checkpoint: { file } } } },
+        });
+        // replica A, its database down: 3 events dropped, recorded in the shared witness file
+        const witness = createAuditWitness({ config, logger });
+        const queue = new AuditEventQueue({
+          logger,
+          maxSize: 2,
+          maxEnqueueWaitMs: 10,
+        });
+        queue.recordLossesWith((gap, context) => witness.loss(gap, context));
+        let down = true;
+        queue.attachSink(async batch => {
+          if (down) throw new Error('connection refused');
+          await store.append(batch);
+        });
+        for (let i = 0; i < 5; i++) {
+          await queue.enqueue(event(new Date().toISOString()));
+        }
+        await new Promise(resolve => setTimeout(resolve, 1200));
+        const [recorded] = (await witness.read())!.losses!.slice(-1);
+        expect(recorded).toMatchObject({ dropped: 3, incomplete: true });
+
+        // replica B starts meanwhile and appends the gap record of that loss record
+        await appendRecordedLosses({
+          store: new DatabaseAuditStore(knex),
+          witness: createAuditWitness({ config, logger }),
+          logger,
+        });
+        for (let i = 0; i < more; i++) {
+          await queue.enqueue(event(new Date().toISOString()));
+        }
+        // A's database is back: A writes the gap record of the same loss
+        down = false;
+        await queue.drain();
+        await queue.close();
+
+        const result = await store.verify();
+        expect(result).toMatchObject({
+          ok: true,
+          droppedEvents: 3 + more,
+        });
+        const gaps = await knex('audit_log_events')
+          .where({ event_id: AUDIT_GAP_EVENT_ID })
+          .orderBy('seq');
+        expect(gaps.map(row => JSON.parse(row.meta).lossId)).toEqual(
+          more ? [recorded.id, recorded.id] : [recorded.id],
+        );
+        const messages = [
+          /^At least 3 events dropped between .* because queue full \(3\); by severity: low 3$/,
+          // only what B's record does not count: the drops after the loss record it read
+          /^2 events dropped between .* because queue full \(2\); by severity: low 2$/,
+        ].slice(0, more ? 2 : 1);
+        expect(gaps.map(row => row.error)).toEqual(
+          messages.map(message => expect.stringMatching(message)),
+        );
+      },
+    );
+
     it('appends one gap record, with the last counts, for a loss recorded several times', async () => {
       const knex = await databases.init(databaseId);
       await DatabaseAuditStore.runMigrations(knex);
@@ -344,6 +414,22 @@ describe('loss records in the witness file', () => {
         '{"type":"audit-log-gap"',
       ].join('\n'),
     );
+    await expect(readWitnessFile(file)).resolves.toEqual({
+      checkpoints: [],
+      losses: [good],
+    });
+  });
+
+  it('keeps the counts per event of the longest event keys the queue writes', async () => {
+    const file = await tempFile();
+    // plugin, event id and severity cut to 80 characters each, as the queue names them
+    const longest = `${'p'.repeat(80)}.${'e'.repeat(80)} (${'s'.repeat(80)})`;
+    expect(longest).toHaveLength(244);
+    const good = {
+      ...loss(ID_1, '2026-01-01T00:00:00.000Z', 3),
+      byEvent: { [longest]: 2, 'test.tick (low)': 1 },
+    };
+    await writeFile(file, `${JSON.stringify(good)}\n`);
     await expect(readWitnessFile(file)).resolves.toEqual({
       checkpoints: [],
       losses: [good],

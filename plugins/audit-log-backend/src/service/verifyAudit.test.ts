@@ -12,7 +12,11 @@ import {
 import express from 'express';
 import { Knex } from 'knex';
 import request from 'supertest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
+import { createAuditWitness } from './checkpointWitness';
 import { createRouter } from './router';
 
 jest.setTimeout(120_000);
@@ -40,8 +44,14 @@ describe.each(databases.eachSupportedId())(
     let store: DatabaseAuditStore;
     let queue: AuditEventQueue;
     let app: express.Express;
+    /** The witness file verify reads. */
+    let witnessFile: string;
 
     beforeEach(async () => {
+      witnessFile = join(
+        await mkdtemp(join(tmpdir(), 'audit-verify-')),
+        'witness.jsonl',
+      );
       knex = await databases.init(databaseId);
       await DatabaseAuditStore.runMigrations(knex);
       store = new DatabaseAuditStore(knex, {
@@ -69,6 +79,16 @@ describe.each(databases.eachSupportedId())(
             auditor,
             logger,
             witness: jest.fn(),
+            readWitness: createAuditWitness({
+              logger,
+              config: mockServices.rootConfig({
+                data: {
+                  auditLog: {
+                    retention: { checkpoint: { file: witnessFile } },
+                  },
+                },
+              }),
+            }).read,
           }),
         )
         .use(mockErrorHandler());
@@ -139,6 +159,54 @@ describe.each(databases.eachSupportedId())(
           meta: { ok: true, checked: 3, failedSeq: null, anchorSeq: null },
         }),
         expect.objectContaining({ severity: 'low', status: 'initiated' }),
+      ]);
+    });
+
+    it('records a verify that found no head anchor in the witness file as a failed event of severity high', async () => {
+      await store.append([1, 2, 3].map(event));
+      await writeFile(
+        witnessFile,
+        `${JSON.stringify({
+          type: 'audit-log-checkpoint',
+          fromSeq: 1,
+          throughSeq: 40,
+          hash: 'c'.repeat(64),
+          cutoff: '2026-01-01T00:00:00.000Z',
+          prunedAt: '2026-01-01T00:00:00.000Z',
+          reason: 'on request',
+        })}\n`,
+      );
+      const answer = await request(app)
+        .get('/verify')
+        .set('Authorization', admin);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({
+        ok: false,
+        checked: 3,
+        failedSeq: 4,
+        anchorMissing: true,
+      });
+      await queue.drain();
+      const found = await store.query({
+        eventId: 'chain-verify',
+        status: ['failed'],
+        severity: ['high'],
+      });
+      expect(found.items).toEqual([
+        expect.objectContaining({
+          severity: 'high',
+          status: 'failed',
+          meta: {
+            outcome: 'anchor-missing',
+            ok: false,
+            checked: 3,
+            failedSeq: 4,
+            anchorSeq: null,
+          },
+          error: expect.stringContaining(
+            'No head anchor to check the audit chain against: The witness file holds no head anchor',
+          ),
+        }),
       ]);
     });
   },
