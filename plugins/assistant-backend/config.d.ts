@@ -86,7 +86,9 @@ export interface Config {
     /**
      * How long running one plan may take on the cluster before the assistant
      * stops and answers 503 with the reason: no request is sent after it, so a
-     * change over several objects changes no further object. Default 30.
+     * change over several objects changes no further object. With 30 s more,
+     * how long a run can be recorded as `running` before it no longer counts
+     * in `limits.runsAtOncePerUser`. Default 30.
      */
     executionTimeoutSeconds?: number;
     /**
@@ -186,12 +188,19 @@ export interface Config {
        */
       runsPerAnswer?: number;
       /**
-       * Commands (`POST /execute`) one user may have running at once (per
-       * backend instance). One more is answered 429 ("user:default/alice has 3
-       * commands running; the limit is 3 at once …"), before anything is
-       * looked up, and recorded as refused with `stage: "runs-at-once"`
-       * within `refusedQuestionsAuditedPerMinute`. A whole number, at least 1.
-       * Default 3.
+       * Commands (`POST /execute`) one user may have running at once, on all
+       * backends sharing the database together: the runs recorded as
+       * `running` are counted in the transaction that takes a run (on
+       * PostgreSQL under a lock per user), so two replicas allow 3 in all, not
+       * 3 each. One more is answered 429 ("user:default/alice has 3 commands
+       * running; the limit is 3 at once …") after the permissions and the
+       * scope are checked and before anything runs, nothing is added to the
+       * answer's runs, and it is recorded as refused with `stage:
+       * "runs-at-once"` within `refusedQuestionsAuditedPerMinute`. A run still
+       * `running` after `executionTimeoutSeconds` and 30 s more (the time to
+       * check and record it) does not count: its backend stopped, or could not
+       * save its outcome; it is then recorded as failed ("Interrupted: …").
+       * A whole number, at least 1. Default 3.
        */
       runsAtOncePerUser?: number;
     };

@@ -960,6 +960,45 @@ describe('kube-assistant plugin', () => {
     );
   });
 
+  it.each([
+    { by: 'the builtin parser', model: false },
+    { by: 'a model', model: true },
+  ])(
+    'refuses a patch holding a whole number beyond 2^53 - 1 when it is planned ($by), naming the field: it would be sent rounded',
+    async ({ model }) => {
+      const patch =
+        '{"spec":{"template":{"spec":{"securityContext":{"runAsUser":9007199254740993}}}}}';
+      if (model) {
+        models.behaviours.openai = {
+          kind: 'answer',
+          content: {
+            plan: {
+              verb: 'patch',
+              resource: 'deployments',
+              name: 'inventory-service',
+              namespace: 'shop',
+              patch,
+            },
+            explanation: 'Runs the pods as user 9007199254740993.',
+          },
+        };
+      }
+      const res = await ask({
+        question: `patch deployment inventory-service -n shop ${patch}`,
+      });
+      const message =
+        'This plan cannot run as shown: the patch sets spec.template.spec.securityContext.runAsUser to a whole number beyond 9007199254740991 (2^53 - 1), the largest the assistant sends exactly: the cluster would get another number than the one shown. Write a smaller one, or run this patch with kubectl yourself.';
+      expect([res.status, res.body.error?.message]).toEqual([400, message]);
+      expect(res.body.messageId).toBeUndefined();
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage: 'plan',
+      });
+    },
+  );
+
   it('keeps an entity card to its namespace unless the user may work cluster-wide', async () => {
     denied.add('kube-assistant.cluster-wide');
     const outside = await ask({

@@ -36,6 +36,7 @@ import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
 import {
   assertWholeAtLeast,
+  longestRunOf,
   readMessagesPerConversation,
   readRunsAtOncePerUser,
   readRunsPerAnswer,
@@ -88,10 +89,15 @@ export const assistantPlugin = createBackendPlugin({
       async init(deps) {
         const { config, logger, httpRouter } = deps;
         deps.permissionsRegistry.addPermissions(kubeAssistantPermissions);
+        const executionTimeoutMs =
+          (config.getOptionalNumber('kubeAssistant.executionTimeoutSeconds') ??
+            30) * 1000;
         const store = await DatabaseConversationStore.create({
           database: deps.database,
           maxMessagesPerConversation: readMessagesPerConversation(config),
           maxRunsPerAnswer: readRunsPerAnswer(config),
+          maxRunsAtOncePerUser: readRunsAtOncePerUser(config),
+          longestRunMs: longestRunOf(executionTimeoutMs),
         });
         const chain = new ProviderChain(
           createProviderEntries(config, extraProviders),
@@ -109,10 +115,7 @@ export const assistantPlugin = createBackendPlugin({
           clusters,
           executor: new PlanExecutor({
             maxRows: config.getOptionalNumber('kubeAssistant.maxRows') ?? 200,
-            timeoutMs:
-              (config.getOptionalNumber(
-                'kubeAssistant.executionTimeoutSeconds',
-              ) ?? 30) * 1000,
+            timeoutMs: executionTimeoutMs,
             // KubeChart's setting, when it is installed in the same Backstage (optional: the
             // assistant installs on its own too, and then KubeChart's default applies).
             deployerServiceAccount: config.getOptionalString(
@@ -139,7 +142,6 @@ export const assistantPlugin = createBackendPlugin({
           protectedTargets: ProtectedTargets.fromConfig(config),
           namespaceOwners: NamespaceOwners.fromConfig(config),
           limits: readQuestionLimits(config),
-          runsAtOncePerUser: readRunsAtOncePerUser(config),
         });
         // The refusals only counted so far are recorded before the backend stops.
         deps.lifecycle.addShutdownHook(() => service.flushRefusals());

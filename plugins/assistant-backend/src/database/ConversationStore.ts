@@ -50,9 +50,12 @@ export interface ConversationStore {
   assertRunRoom(messageId: string): Promise<void>;
   /**
    * Takes one of an answer's runs before it runs: keeps its record as `running` (the outcome not
-   * recorded yet) and returns its id, for `completeRun`. An answer that holds its limit of runs
-   * already is refused with a ConflictError (409), as `assertRunRoom` refuses it; runs taken or
-   * saved at once are counted one after the other, so none goes beyond the limit.
+   * recorded yet) and returns its id, for `completeRun`. Its user's runs under way are counted first
+   * (`kubeAssistant.limits.runsAtOncePerUser`; a record `running` for longer than a run can take is
+   * recorded as failed, interrupted, and not counted): a user who has that many is refused with a
+   * TooManyRequestsError (429). An answer that holds its limit of runs already is refused with a
+   * ConflictError (409), as `assertRunRoom` refuses it. Runs taken or saved at once, by any backend
+   * of the database, are counted one after the other, so none goes beyond either limit.
    */
   reserveRun(options: { messageId: string; at: string }): Promise<string>;
   /**

@@ -16,8 +16,11 @@ import { ConversationStore, StoredMessage } from './ConversationStore';
 import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
 import {
   assertWholeAtLeast,
+  DEFAULT_LONGEST_RUN_MS,
   DEFAULT_MESSAGES_PER_CONVERSATION,
+  DEFAULT_RUNS_AT_ONCE_PER_USER,
   DEFAULT_RUNS_PER_ANSWER,
+  TooManyRequestsError,
 } from '../service/questionLimits';
 
 const migrationsDir = resolvePackagePath(
@@ -67,6 +70,22 @@ type ExecutionRow = {
  */
 export const RUN_NOT_RECORDED =
   'Its outcome was not recorded: if it stays so, the backend stopped, or could not save it (the audit trail and the cluster tell what happened).';
+
+/**
+ * The summary of a run left `running` longer than a run may take (`longestRunMs`): it no longer counts
+ * among its user's runs at once, and is recorded as failed, when a run of that user is taken.
+ */
+export function runInterrupted(longestRunMs: number): string {
+  return `Interrupted: its outcome was not recorded within ${
+    longestRunMs / 1000
+  } s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), so it no longer counts as running: the backend that ran it stopped, or could not save it (the audit trail and the cluster tell what happened).`;
+}
+
+/**
+ * The advisory lock ("ka", 1) whose second key is the hash of a user's ref: it serialises counting
+ * a user's runs under way on PostgreSQL, whichever backend takes them.
+ */
+const RUNS_AT_ONCE_LOCK = 0x6b61;
 
 /** Message ids in one `whereIn`: far below PostgreSQL's 65,535 bind parameters and SQLite's 32,766. */
 const IDS_PER_QUERY = 500;
@@ -125,6 +144,13 @@ export class DatabaseConversationStore implements ConversationStore {
     maxMessagesPerConversation?: number;
     /** Runs one answer keeps (`kubeAssistant.limits.runsPerAnswer`). Default 50. */
     maxRunsPerAnswer?: number;
+    /** Runs one user may have under way at once (`kubeAssistant.limits.runsAtOncePerUser`). Default 3. */
+    maxRunsAtOncePerUser?: number;
+    /**
+     * How long a run can be under way, in milliseconds (see `longestRunOf`): a `running` record older
+     * than that no longer counts among its user's runs at once. Default: `DEFAULT_LONGEST_RUN_MS`.
+     */
+    longestRunMs?: number;
   }): Promise<DatabaseConversationStore> {
     const client = await options.database.getClient();
     if (!options.skipMigrations && !options.database.migrations?.skip) {
@@ -135,14 +161,27 @@ export class DatabaseConversationStore implements ConversationStore {
     assertWholeAtLeast('maxMessagesPerConversation', max, 1);
     const maxRuns = options.maxRunsPerAnswer ?? DEFAULT_RUNS_PER_ANSWER;
     assertWholeAtLeast('maxRunsPerAnswer', maxRuns, 1);
-    return new DatabaseConversationStore(client, max, maxRuns);
+    const atOnce =
+      options.maxRunsAtOncePerUser ?? DEFAULT_RUNS_AT_ONCE_PER_USER;
+    assertWholeAtLeast('maxRunsAtOncePerUser', atOnce, 1);
+    const longestRunMs = options.longestRunMs ?? DEFAULT_LONGEST_RUN_MS;
+    assertWholeAtLeast('longestRunMs', longestRunMs, 1);
+    return new DatabaseConversationStore(client, max, maxRuns, {
+      atOnce,
+      longestRunMs,
+    });
   }
+
+  private readonly isPostgres: boolean;
 
   private constructor(
     private readonly db: Knex,
     private readonly maxMessages: number,
     private readonly maxRuns: number,
-  ) {}
+    private readonly runsAtOnce: { atOnce: number; longestRunMs: number },
+  ) {
+    this.isPostgres = String(db.client.config.client).includes('pg');
+  }
 
   /**
    * Refuses (409) one more row of `table` whose `column` is `id` when it holds `max` already: reads
@@ -185,6 +224,43 @@ export class DatabaseConversationStore implements ConversationStore {
       this.maxRuns,
       `This answer has reached its limit of ${this.maxRuns} runs (kubeAssistant.limits.runsPerAnswer): ask the question again to run it more.`,
     );
+  }
+
+  /**
+   * Refuses (429) one more run of a user who has `runsAtOnce.atOnce` under way, in the transaction
+   * `db` that takes it, counted in the database, so that backends sharing it allow that many in all:
+   * on PostgreSQL under an advisory lock per user held to the transaction's end (SQLite writes one at
+   * a time). A run under way is one recorded as `running`, unless it is older than a run can be
+   * (`runsAtOnce.longestRunMs`: its backend stopped, or could not save its outcome): such a record is
+   * recorded as failed, `runInterrupted`, and does not count.
+   */
+  private async assertRunningRoom(db: Knex, userRef: string): Promise<void> {
+    if (this.isPostgres) {
+      await db.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [
+        RUNS_AT_ONCE_LOCK,
+        userRef,
+      ]);
+    }
+    const { atOnce, longestRunMs } = this.runsAtOnce;
+    const ofTheUser = () =>
+      db<MessageRow>('kube_assistant_messages')
+        .select('id')
+        .where({ user_ref: userRef });
+    await db<ExecutionRow>('kube_assistant_executions')
+      .where({ status: 'running' })
+      .where('created_at', '<', new Date(Date.now() - longestRunMs))
+      .whereIn('message_id', ofTheUser())
+      .update({ status: 'failed', summary: runInterrupted(longestRunMs) });
+    const [{ running }] = await db<ExecutionRow>('kube_assistant_executions')
+      .where({ status: 'running' })
+      .whereIn('message_id', ofTheUser())
+      .count<{ running: number | string }[]>({ running: '*' });
+    // PostgreSQL counts in bigint, which pg hands back as a string.
+    if (Number(running) >= atOnce) {
+      throw new TooManyRequestsError(
+        `${userRef} has ${running} commands running; the limit is ${atOnce} at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.`,
+      );
+    }
   }
 
   /** Confirmation tokens, kept in the same database. */
@@ -281,7 +357,8 @@ export class DatabaseConversationStore implements ConversationStore {
   /**
    * Adds a run of an answer that has room for one in a transaction that locks the conversation's
    * row until the run is in (PostgreSQL; SQLite writes one at a time): runs taken or saved at once
-   * are counted one after the other, so none goes beyond the limit. The id of the run.
+   * are counted one after the other, so none goes beyond the limit. A run taken (`running`) is
+   * first counted among its user's runs at once (see `assertRunningRoom`). The id of the run.
    */
   private async insertRun(
     messageId: string,
@@ -290,7 +367,10 @@ export class DatabaseConversationStore implements ConversationStore {
     return this.db.transaction(async tx => {
       const message = await tx<MessageRow>('kube_assistant_messages')
         .where({ id: messageId })
-        .first('conversation_id');
+        .first('conversation_id', 'user_ref');
+      if (message && record.status === 'running') {
+        await this.assertRunningRoom(tx, message.user_ref);
+      }
       if (message) {
         await tx<ConversationRow>('kube_assistant_conversations')
           .where({ id: message.conversation_id })

@@ -14,7 +14,6 @@ import {
   HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
-  Metrics,
   PatchStrategy,
   ResponseContext,
   ServerConfiguration,
@@ -81,7 +80,6 @@ type Api = {
   objects: ObjectsApi;
   core: CoreV1Api;
   apps: AppsV1Api;
-  metrics: Metrics;
   /** What a change over several objects has done so far. */
   changes: ChangeTracker;
   /** Aborted at the deadline: no request is sent after it, and the one under way is given up. */
@@ -228,9 +226,9 @@ class ObjectsApi extends KubernetesObjectApi {
   }
 
   /**
-   * GETs one object at `path`, as kubectl does for a named object, and answers its JSON as the API
-   * server sent it: not turned into the client's typed model, which leaves out the fields it does
-   * not know and turns times into Dates (`2024-01-01T00:00:00.000Z`).
+   * GETs one object at `path`, as kubectl does for a named object (or the metrics API's list), and
+   * answers its JSON as the API server sent it: not turned into the client's typed model, which
+   * leaves out the fields it does not know and turns times into Dates (`2024-01-01T00:00:00.000Z`).
    */
   async readRaw(path: string): Promise<KubeObject> {
     const context = this.configuration.baseServer.makeRequestContext(
@@ -427,7 +425,6 @@ export class PlanExecutor {
       objects: new ObjectsApi(configuration, kc),
       core: new CoreV1Api(configuration),
       apps: new AppsV1Api(configuration),
-      metrics: new Metrics(kc),
       changes,
       signal,
     };
@@ -557,7 +554,7 @@ export class PlanExecutor {
         return this.logs(plan, api);
       case 'top':
         return topTable(plan, {
-          metrics: api.metrics,
+          get: path => api.objects.readRaw(path),
           list: p => this.list(p, api),
           namespace: this.namespaceOf(plan),
           maxRows: this.options.maxRows,

@@ -1,6 +1,8 @@
 import { ExecutionResult, Plan } from '@kubechart/plugin-assistant-common';
-import { Metrics } from '@kubernetes/client-node';
+import { NodeMetricsList, PodMetricsList } from '@kubernetes/client-node';
 import { KubeObject } from './tables';
+
+const METRICS_API = '/apis/metrics.k8s.io/v1beta1';
 
 function describeError(error: unknown): string {
   const e = error as { body?: { message?: string }; message?: string };
@@ -9,12 +11,15 @@ function describeError(error: unknown): string {
 
 /**
  * kubectl top: current CPU and memory from the metrics API, sorted and capped
- * like kubectl's table.
+ * like kubectl's table. The metrics API is read with `reads.get`, the GET every
+ * other read of the plan goes through, so it is given up with them at the
+ * deadline (client-node's `Metrics` sends its requests without a signal).
  */
 export async function topTable(
   plan: Plan,
   reads: {
-    metrics: Metrics;
+    /** GETs the JSON at an API path (`/apis/metrics.k8s.io/v1beta1/nodes`). */
+    get(path: string): Promise<unknown>;
     list(plan: Plan): Promise<KubeObject[]>;
     namespace: string | undefined;
     maxRows: number;
@@ -28,14 +33,22 @@ export async function topTable(
   }>;
   try {
     if (plan.resource === 'nodes') {
-      const metrics = await reads.metrics.getNodeMetrics();
+      const metrics = (await reads.get(
+        `${METRICS_API}/nodes`,
+      )) as NodeMetricsList;
       rows = metrics.items.map(m => ({
         name: m.metadata.name,
         cpu: cpuCores(m.usage.cpu),
         memory: bytes(m.usage.memory),
       }));
     } else {
-      const metrics = await reads.metrics.getPodMetrics(reads.namespace);
+      const metrics = (await reads.get(
+        reads.namespace
+          ? `${METRICS_API}/namespaces/${encodeURIComponent(
+              reads.namespace,
+            )}/pods`
+          : `${METRICS_API}/pods`,
+      )) as PodMetricsList;
       let items = metrics.items;
       if (plan.labelSelector) {
         const pods = await reads.list(plan);

@@ -7,6 +7,7 @@ import {
   hideSecretLineBlocks,
   hideUrlCredentials as hideUrlCredentialsIn,
   isSecretKey as isSecretKeyOf,
+  keepKubeReferences,
   needleReplacer,
   redactKubeObject,
   redactText,
@@ -118,7 +119,8 @@ export function redactValues<T>(value: T): T {
 /**
  * The plan as the audit trail records it: values of secret-looking label and annotation keys, and
  * of a patch's secret-looking keys and env entries, as `***`; the names by which a patch refers to
- * a Secret where Kubernetes reads them as references are shown (see {@link keepReferences}). A
+ * a Secret where Kubernetes reads them as references are shown (`keepKubeReferences` of
+ * `@kubechart/plugin-audit-log-common`, whose text rules keep them in the audit trail too). A
  * patch is shown as it is sent, `JSON.stringify` of its parsed body, whenever its text differs
  * from that (a key given twice, of which JSON keeps the last; spacing). The plan that runs is not
  * changed.
@@ -139,7 +141,7 @@ export function redactPlan(plan: Plan): Plan {
       const hidden =
         plan.resource === 'secrets' ? redactSecretData(body) : body;
       const redacted = JSON.stringify(
-        keepReferences(plan.resource, hidden, redactValues(hidden)),
+        keepKubeReferences(plan.resource, hidden, redactValues(hidden)),
       );
       // Kept as planned only when that is exactly what is sent and nothing was hidden.
       if (redacted !== copy.patch) copy.patch = redacted;
@@ -157,129 +159,6 @@ export function redactPlan(plan: Plan): Plan {
       REDACTED,
     );
   return copy;
-}
-
-/** An object's name, or a key of a Secret's data: what a reference names, never a secret value. */
-const NAME = /^[-._A-Za-z0-9]{1,253}$/;
-/** A file a Secret's key is projected to, relative to its volume. */
-const PATH = /^[-._A-Za-z0-9/]{1,4096}$/;
-
-type Json = Record<string, unknown>;
-const isJsonMap = (v: unknown): v is Json =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
-
-/**
- * Where in a patch a value is put back: a name (a string of the pattern) or a setting (a boolean,
- * a number); the fields of a mapping; each item of a list.
- */
-type Shape =
-  | RegExp
-  | 'boolean'
-  | 'number'
-  | { fields: Record<string, Shape> }
-  | { each: Shape };
-
-const fields = (f: Record<string, Shape>): Shape => ({ fields: f });
-const each = (f: Record<string, Shape>): Shape => ({ each: fields(f) });
-const under = (path: string[], shape: Shape): Shape =>
-  path.reduceRight<Shape>((inner, key) => fields({ [key]: inner }), shape);
-
-/** The keys of a Secret projected to files (`items` of a secret volume or projection). */
-const ITEMS = each({ key: NAME, path: PATH, mode: 'number' });
-/** `secretKeyRef`, `configMapKeyRef`: a key of a named object. */
-const KEY_REF = fields({ name: NAME, key: NAME, optional: 'boolean' });
-/** `envFrom`'s `secretRef`, `configMapRef`: a named object. */
-const OBJECT_REF = fields({ name: NAME, optional: 'boolean' });
-const CONTAINER = each({
-  env: each({
-    valueFrom: fields({ secretKeyRef: KEY_REF, configMapKeyRef: KEY_REF }),
-  }),
-  envFrom: each({ secretRef: OBJECT_REF, configMapRef: OBJECT_REF }),
-});
-/** The references of a pod spec (`core/v1` PodSpec). */
-const POD_SPEC = fields({
-  volumes: each({
-    secret: fields({
-      secretName: NAME,
-      optional: 'boolean',
-      defaultMode: 'number',
-      items: ITEMS,
-    }),
-    projected: fields({
-      sources: each({
-        secret: fields({ name: NAME, optional: 'boolean', items: ITEMS }),
-      }),
-    }),
-  }),
-  containers: CONTAINER,
-  initContainers: CONTAINER,
-  imagePullSecrets: each({ name: NAME }),
-});
-const TEMPLATE = ['spec', 'template', 'spec'];
-/** Where a patch of each resource refers to Secrets by name; none elsewhere. */
-const REFERENCES: Partial<Record<string, Shape>> = {
-  pods: under(['spec'], POD_SPEC),
-  deployments: under(TEMPLATE, POD_SPEC),
-  statefulsets: under(TEMPLATE, POD_SPEC),
-  daemonsets: under(TEMPLATE, POD_SPEC),
-  replicasets: under(TEMPLATE, POD_SPEC),
-  jobs: under(TEMPLATE, POD_SPEC),
-  cronjobs: under(['spec', 'jobTemplate', ...TEMPLATE], POD_SPEC),
-  ingresses: under(['spec', 'tls'], each({ secretName: NAME })),
-};
-
-/**
- * `redacted` (what {@link redactValues} made of `original`, a patch of `resource`) with the names
- * by which `original` refers to Secrets put back: they name objects, not values, and the
- * confirmation and the trail must say which Secret a patch gives a pod. Only where Kubernetes reads
- * a reference, and only when each holds a name (a setting: a boolean or a file mode):
- * - in a pod spec (a Pod's `spec`; `spec.template.spec` of a Deployment, StatefulSet, DaemonSet,
- *   ReplicaSet or Job; a CronJob's `spec.jobTemplate.spec.template.spec`): `volumes[].secret`
- *   (`secretName`, `optional`, `defaultMode`, `items[]` `key`, `path`, `mode`),
- *   `volumes[].projected.sources[].secret` (`name`, `optional`, `items`), `imagePullSecrets[].name`,
- *   and of `containers[]` and `initContainers[]`: `env[].valueFrom.secretKeyRef` and
- *   `configMapKeyRef` (`name`, `key`, `optional`), `envFrom[].secretRef` and `configMapRef`
- *   (`name`, `optional`);
- * - an Ingress's `spec.tls[].secretName`.
- * A field of the same name anywhere else (`data`, `annotations`, `labels`, `nodeSelector`, a
- * resource of another kind) stays hidden, as does anything else a reference holds.
- */
-function keepReferences(
-  resource: string | undefined,
-  original: unknown,
-  redacted: unknown,
-): unknown {
-  const shape =
-    resource && Object.prototype.hasOwnProperty.call(REFERENCES, resource)
-      ? REFERENCES[resource]
-      : undefined;
-  return shape ? restored(original, redacted, shape) : redacted;
-}
-
-/** `shown` with what `original` holds where `shape` says put back, when it is a name or a setting. */
-function restored(original: unknown, shown: unknown, shape: Shape): unknown {
-  if (shape === 'boolean' || shape === 'number') {
-    return typeof original === shape ? original : shown;
-  }
-  if (shape instanceof RegExp) {
-    return typeof original === 'string' && shape.test(original)
-      ? original
-      : shown;
-  }
-  if ('each' in shape) {
-    if (!Array.isArray(original) || !Array.isArray(shown)) return shown;
-    return shown.map((s, i) => restored(original[i], s, shape.each));
-  }
-  if (!isJsonMap(original) || !isJsonMap(shown)) return shown;
-  const out: Json = { ...shown };
-  for (const [field, inner] of Object.entries(shape.fields)) {
-    if (
-      Object.prototype.hasOwnProperty.call(original, field) &&
-      Object.prototype.hasOwnProperty.call(out, field)
-    )
-      out[field] = restored(original[field], out[field], inner);
-  }
-  return out;
 }
 
 /** A Secret patch with every value of its `data` and `stringData` as `***`. */

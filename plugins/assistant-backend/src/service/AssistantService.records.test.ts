@@ -60,6 +60,9 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
       database: mockServices.database({
         knex: await databases.init('SQLITE_3'),
       }),
+      // The runs whose outcome this suite keeps from being saved stay `running`, and count among
+      // the user's runs at once until they are older than a run can be.
+      maxRunsAtOncePerUser: 100,
     });
     // The real store, but for saving the record of a run, and an answer.
     const store = Object.assign(Object.create(real), {

@@ -1,4 +1,9 @@
-import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import {
+  TestDatabaseId,
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+} from '@backstage/backend-test-utils';
 import {
   AuditorService,
   AuditorServiceCreateEventOptions,
@@ -7,15 +12,18 @@ import { ConfigReader } from '@backstage/config';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Plan } from '@kubechart/plugin-assistant-common';
+import knexFactory, { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import { NamespaceOwners } from '../context/namespaceOwners';
 import { ConfirmationStore } from '../database/ConfirmationStore';
-import { ConversationStore } from '../database/ConversationStore';
+import { DatabaseConversationStore } from '../database/DatabaseConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
 import { PlanExecutor } from '../execution/PlanExecutor';
 import { ProviderChain } from '../providers/ProviderChain';
 import { AssistantService } from './AssistantService';
 import { readRunsAtOncePerUser } from './questionLimits';
+
+jest.setTimeout(60_000);
 
 type Event = {
   options: AuditorServiceCreateEventOptions;
@@ -30,208 +38,323 @@ const LIST: Plan = {
   cluster: 'sim',
 };
 
+const alice = 'user:default/alice';
+const bob = 'user:default/bob';
+const callerOf = (userRef: string) => ({
+  credentials: mockCredentials.user(userRef),
+  userRef,
+});
+
+/** How long a run may be under way before a `running` record no longer counts (the test's setting). */
+const LONGEST_RUN_MS = 60_000;
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
 /**
  * `POST /execute` runs at most `kubeAssistant.limits.runsAtOncePerUser` commands of one user at
- * once: the next is answered 429 before anything is looked up, taken or run, and recorded as a
- * refusal; a run that ends, however it ends, gives its place back.
+ * once, counted in the database (the runs recorded as `running`) in the transaction that takes the
+ * run, so that several backends on one database allow that many in all. The next is answered 429,
+ * nothing taken or run, and recorded as a refusal; a run that ends, however it ends, gives its place
+ * back; a `running` record older than a run may take (its backend stopped) does not count.
  */
-describe('AssistantService: the runs of one user at once', () => {
-  const alice = 'user:default/alice';
-  const bob = 'user:default/bob';
-  const callerOf = (userRef: string) => ({
-    credentials: mockCredentials.user(userRef),
-    userRef,
-  });
-  let events: Event[];
-  let reserved: string[];
-  let completed: { runId: string; record: any }[];
-  let getMessage: jest.Mock;
-  /** Runs under way on the cluster, each ended by calling its function. */
-  let underWay: { end: (failure?: Error) => void }[];
-  let service: AssistantService;
+describe.each(databases.eachSupportedId())(
+  'AssistantService: the runs of one user at once, two backends on one %p database',
+  databaseId => {
+    let events: Event[];
+    /** Runs under way on the cluster, each ended by calling its function. */
+    let underWay: { end: (failure?: Error) => void }[];
+    let knexB: Knex | undefined;
 
-  const answerOf = (userRef: string) => ({
-    id: randomUUID(),
-    conversationId: randomUUID(),
-    userRef,
-    question: 'list pods in shop',
-    createdAt: new Date().toISOString(),
-    plan: LIST,
-    command: 'kubectl get pods --context sim -n shop',
-    planSalt: 'salt',
-    executions: [],
-  });
+    afterEach(async () => {
+      // PostgreSQL: backend B's own connection pool.
+      if (knexB) await knexB.destroy();
+      knexB = undefined;
+    });
 
-  beforeEach(() => {
-    events = [];
-    reserved = [];
-    completed = [];
-    underWay = [];
-    const answers = new Map<string, ReturnType<typeof answerOf>>();
-    for (const userRef of [alice, bob]) {
-      const answer = answerOf(userRef);
-      answers.set(userRef, answer);
-    }
-    getMessage = jest.fn(async ({ userRef }) => answers.get(userRef));
-    const auditor: AuditorService = {
-      createEvent: async options => {
-        const event: Event = { options, success: jest.fn(), fail: jest.fn() };
-        events.push(event);
-        return event;
-      },
-    };
-    const store = {
-      getMessage,
-      messageOwner: async () => undefined,
-      assertRunRoom: async () => undefined,
-      addExecution: async () => undefined,
-      reserveRun: async ({ messageId }: { messageId: string }) => {
-        reserved.push(messageId);
-        return String(reserved.length);
-      },
-      completeRun: async (options: { runId: string; record: any }) => {
-        completed.push(options);
-      },
-    } as unknown as ConversationStore;
-    const executor = new PlanExecutor({ maxRows: 200 });
-    executor.executeReporting = jest.fn(
-      () =>
-        new Promise((resolve, reject) => {
-          underWay.push({
-            end: failure =>
-              failure
-                ? reject(failure)
-                : resolve({ result: { type: 'text', text: 'ran' } }),
-          });
-        }),
-    );
-    const logger = mockServices.logger.mock();
-    service = new AssistantService({
-      chain: new ProviderChain([], logger),
-      store,
-      clusters: ClusterRegistry.fromConfig(
-        new ConfigReader({
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
+    /** Two services (backends A and B), each with its own store and connections, on one database. */
+    async function twoBackends(id: TestDatabaseId) {
+      events = [];
+      underWay = [];
+      const knexA = await databases.init(id);
+      // SQLite in memory lives in one connection: the two backends share it.
+      const knexForB = id.startsWith('POSTGRES')
+        ? knexFactory(knexA.client.config)
+        : knexA;
+      if (knexForB !== knexA) knexB = knexForB;
+      const storeA = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex: knexA }),
+        longestRunMs: LONGEST_RUN_MS,
+      });
+      const storeB = await DatabaseConversationStore.create({
+        database: mockServices.database({ knex: knexForB }),
+        skipMigrations: true,
+        longestRunMs: LONGEST_RUN_MS,
+      });
+      const auditor: AuditorService = {
+        createEvent: async options => {
+          const event: Event = { options, success: jest.fn(), fail: jest.fn() };
+          events.push(event);
+          return event;
+        },
+      };
+      const service = (store: DatabaseConversationStore) => {
+        const executor = new PlanExecutor({ maxRows: 200 });
+        executor.executeReporting = jest.fn(
+          () =>
+            new Promise((resolve, reject) => {
+              underWay.push({
+                end: failure =>
+                  failure
+                    ? reject(failure)
+                    : resolve({ result: { type: 'text', text: 'ran' } }),
+              });
+            }),
+        );
+        const logger = mockServices.logger.mock();
+        return new AssistantService({
+          chain: new ProviderChain([], logger),
+          store,
+          clusters: ClusterRegistry.fromConfig(
+            new ConfigReader({
+              kubernetes: {
+                clusterLocatorMethods: [
                   {
-                    name: 'sim',
-                    url: 'https://127.0.0.1:1',
-                    serviceAccountToken: 'token',
+                    type: 'config',
+                    clusters: [
+                      {
+                        name: 'sim',
+                        url: 'https://127.0.0.1:1',
+                        serviceAccountToken: 'token',
+                      },
+                    ],
                   },
                 ],
               },
-            ],
+            }),
+          ),
+          executor,
+          permissions: mockServices.permissions.mock({
+            authorize: jest.fn(async requests =>
+              requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+            ) as any,
+          }),
+          auditor,
+          catalog: catalogServiceMock({ entities: [] }),
+          userInfo: mockServices.userInfo(),
+          logger,
+          allowDangerous: false,
+          confirmations: {} as ConfirmationStore,
+          confirmationTtlMs: 60_000,
+          namespaceOwners: NamespaceOwners.fromConfig(new ConfigReader({})),
+        });
+      };
+      /** An answer of `userRef` in a conversation of its own, as `/ask` keeps it. */
+      const answerOf = async (userRef: string) => {
+        const conversationId = await storeA.ensureConversation({
+          userRef,
+          title: 'list pods in shop',
+        });
+        const messageId = randomUUID();
+        await storeA.addMessage({
+          id: messageId,
+          conversationId,
+          userRef,
+          question: 'list pods in shop',
+          createdAt: new Date().toISOString(),
+          plan: LIST,
+          command: 'kubectl get pods --context sim -n shop',
+          planSalt: 'salt',
+          executions: [],
+        });
+        return { id: messageId, conversationId };
+      };
+      return {
+        knex: knexA,
+        a: service(storeA),
+        b: service(storeB),
+        store: storeA,
+        answerOf,
+      };
+    }
+
+    /**
+     * How a run sent now ends: what it was answered, or `sent to the cluster` as soon as it is under
+     * way (not waiting for the cluster to answer).
+     */
+    async function attempt(run: Promise<unknown>) {
+      const before = underWay.length;
+      let outcome: unknown;
+      run.then(
+        value => (outcome = { value }),
+        reason => (outcome = { reason }),
+      );
+      for (let i = 0; i < 1000 && !outcome && underWay.length === before; i++)
+        await new Promise(resolve => setTimeout(resolve, 1));
+      return outcome ?? 'sent to the cluster';
+    }
+
+    /** Lets the runs started get as far as they can. */
+    async function settle(runs: number) {
+      for (let i = 0; i < 1000 && underWay.length < runs; i++) {
+        await new Promise(resolve => setTimeout(resolve, 1));
+      }
+      expect(underWay).toHaveLength(runs);
+    }
+
+    it('answers a fourth run of one user 429 while three run on either backend, runs nothing of it, and records the refusal', async () => {
+      const { a, b, store, answerOf } = await twoBackends(databaseId);
+      const first = await answerOf(alice);
+      const second = await answerOf(alice);
+      const run = (
+        service: AssistantService,
+        messageId: string,
+        userRef = alice,
+      ) => service.execute({ messageId }, callerOf(userRef));
+
+      const running = [run(a, first.id), run(a, second.id), run(b, first.id)];
+      await settle(3);
+      const eventsBefore = events.length;
+
+      for (const [service, answer] of [
+        [b, second],
+        [a, first],
+      ] as const) {
+        expect(await attempt(run(service, answer.id))).toMatchObject({
+          reason: {
+            name: 'TooManyRequestsError',
+            statusCode: 429,
+            message:
+              'user:default/alice has 3 commands running; the limit is 3 at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.',
           },
-        }),
-      ),
-      executor,
-      permissions: mockServices.permissions.mock({
-        authorize: jest.fn(async requests =>
-          requests.map(() => ({ result: AuthorizeResult.ALLOW })),
-        ) as any,
-      }),
-      auditor,
-      catalog: catalogServiceMock({ entities: [] }),
-      userInfo: mockServices.userInfo(),
-      logger,
-      allowDangerous: false,
-      confirmations: {} as ConfirmationStore,
-      confirmationTtlMs: 60_000,
-      namespaceOwners: NamespaceOwners.fromConfig(new ConfigReader({})),
-      runsAtOncePerUser: 2,
-    });
-  });
+        });
+      }
+      expect(underWay).toHaveLength(3);
+      // Recorded as refusals, and nothing is added to the answers' runs.
+      const refusals = events.slice(eventsBefore);
+      expect(refusals).toHaveLength(2);
+      for (const refusal of refusals) {
+        expect(refusal.options).toMatchObject({
+          eventId: 'execution',
+          meta: { user: alice },
+        });
+        expect(refusal.fail.mock.calls[0][0].meta).toMatchObject({
+          outcome: 'refused',
+          stage: 'runs-at-once',
+        });
+      }
+      const runsOf = async (id: string) =>
+        (await store.getMessage({ id, userRef: alice }))!.runCount;
+      expect([await runsOf(first.id), await runsOf(second.id)]).toEqual([2, 1]);
 
-  const run = (userRef: string) =>
-    service.execute({ messageId: 'the-answer' }, callerOf(userRef));
+      // Another user is not held up by them.
+      const bobs = await answerOf(bob);
+      const bobsRun = run(b, bobs.id, bob);
+      await settle(4);
 
-  /** Lets the runs started get as far as they can. */
-  async function settle(runs: number) {
-    for (let i = 0; i < 1000 && underWay.length < runs; i++) {
-      await new Promise(resolve => setImmediate(resolve));
-    }
-    expect(underWay).toHaveLength(runs);
-  }
-
-  it('answers a third run of one user 429 while two run, before anything is looked up or run, and records the refusal', async () => {
-    const first = run(alice);
-    const second = run(alice);
-    await settle(2);
-    const lookedUp = getMessage.mock.calls.length;
-    const eventsBefore = events.length;
-
-    await expect(run(alice)).rejects.toMatchObject({
-      name: 'TooManyRequestsError',
-      statusCode: 429,
-      message:
-        'user:default/alice has 2 commands running; the limit is 2 at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.',
-    });
-    expect(getMessage.mock.calls.length).toBe(lookedUp);
-    expect(reserved).toHaveLength(2);
-    expect(underWay).toHaveLength(2);
-    expect(events).toHaveLength(eventsBefore + 1);
-    expect(events[eventsBefore].options).toMatchObject({
-      eventId: 'execution',
-      meta: { user: alice, messageId: 'the-answer' },
-    });
-    expect(events[eventsBefore].fail.mock.calls[0][0].meta).toMatchObject({
-      outcome: 'refused',
-      stage: 'runs-at-once',
-    });
-
-    // Another user is not held up by them.
-    const bobs = run(bob);
-    await settle(3);
-
-    for (const { end } of underWay) end();
-    await expect(Promise.all([first, second, bobs])).resolves.toHaveLength(3);
-    expect(completed.map(c => c.record.status)).toEqual([
-      'succeeded',
-      'succeeded',
-      'succeeded',
-    ]);
-    // Ended, they give their places back.
-    const again = run(alice);
-    await settle(4);
-    underWay[3].end();
-    await expect(again).resolves.toMatchObject({ result: { text: 'ran' } });
-  });
-
-  it('gives the place of a run back however it ends', async () => {
-    for (let i = 0; i < 3; i++) {
-      const failing = run(alice);
-      await settle(i + 1);
-      underWay[i].end(new Error('connect ECONNREFUSED'));
-      await expect(failing).rejects.toThrow('connect ECONNREFUSED');
-    }
-    // Refused before it runs (another user's answer: not found), three times.
-    getMessage.mockImplementation(async () => undefined);
-    for (let i = 0; i < 3; i++) {
-      await expect(run(alice)).rejects.toMatchObject({
-        name: 'NotFoundError',
+      // A run that ends, however it ends, gives its place back, on the other backend too.
+      const ended: unknown[] = [];
+      for (const r of running)
+        r.then(
+          value => ended.push(value),
+          reason => ended.push(reason),
+        );
+      underWay[0].end();
+      underWay[1].end(new Error('connect ECONNREFUSED'));
+      for (let i = 0; i < 1000 && ended.length < 2; i++)
+        await new Promise(resolve => setTimeout(resolve, 1));
+      expect(ended).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ result: { type: 'text', text: 'ran' } }),
+          expect.objectContaining({ message: 'connect ECONNREFUSED' }),
+        ]),
+      );
+      const again = [run(b, second.id), run(b, first.id)];
+      await settle(6);
+      expect(await attempt(run(a, second.id))).toMatchObject({
+        reason: { statusCode: 429 },
       });
-    }
-    getMessage.mockReset();
-    getMessage.mockImplementation(async ({ userRef }) => ({
-      ...answerOf(userRef),
-    }));
-    const first = run(alice);
-    const second = run(alice);
-    await settle(5);
-    for (const { end } of underWay.slice(3)) end();
-    await expect(Promise.all([first, second])).resolves.toHaveLength(2);
-    expect(completed.map(c => c.record.status)).toEqual([
-      'failed',
-      'failed',
-      'failed',
-      'succeeded',
-      'succeeded',
-    ]);
-  });
-});
+      for (const { end } of underWay.slice(2)) end();
+      await Promise.all([bobsRun, ...again]);
+      expect(ended).toHaveLength(3);
+    });
+
+    it('allows three runs in all when runs are sent to both backends at once', async () => {
+      const { a, b, answerOf } = await twoBackends(databaseId);
+      const answers = [await answerOf(alice), await answerOf(alice)];
+      const runs = Array.from({ length: 10 }, (_, i) =>
+        (i % 2 ? a : b).execute(
+          { messageId: answers[i % 2].id },
+          callerOf(alice),
+        ),
+      );
+      const outcomes: PromiseSettledResult<unknown>[] = [];
+      runs.forEach((r, i) =>
+        r.then(
+          value => (outcomes[i] = { status: 'fulfilled', value }),
+          reason => (outcomes[i] = { status: 'rejected', reason }),
+        ),
+      );
+      // Seven are refused and three run.
+      for (let i = 0; i < 2000; i++) {
+        if (outcomes.filter(Boolean).length >= 7 && underWay.length >= 3) break;
+        await new Promise(resolve => setTimeout(resolve, 1));
+      }
+      expect(underWay).toHaveLength(3);
+      const refused = outcomes.filter(Boolean);
+      expect(refused).toHaveLength(7);
+      for (const outcome of refused)
+        expect(outcome).toMatchObject({
+          status: 'rejected',
+          reason: { statusCode: 429 },
+        });
+      for (const { end } of underWay) end();
+      await Promise.allSettled(runs);
+      expect(outcomes.filter(o => o.status === 'fulfilled')).toHaveLength(3);
+    });
+
+    it('does not count a run left `running` longer than a run may take (its backend stopped), and records it as interrupted', async () => {
+      const { a, b, knex, store, answerOf } = await twoBackends(databaseId);
+      const answer = await answerOf(alice);
+      // Three runs taken by a backend that stopped before it recorded their outcome: two long ago,
+      // one just now (it may still be under way).
+      const takenAt = (ago: number) =>
+        knex('kube_assistant_executions').insert({
+          message_id: answer.id,
+          status: 'running',
+          summary: 'Its outcome was not recorded: …',
+          created_at: new Date(Date.now() - ago),
+        });
+      await takenAt(LONGEST_RUN_MS + 60_000);
+      await takenAt(10 * LONGEST_RUN_MS);
+      await takenAt(0);
+
+      const runs = [
+        a.execute({ messageId: answer.id }, callerOf(alice)),
+        b.execute({ messageId: answer.id }, callerOf(alice)),
+      ];
+      await settle(2);
+      // The one taken just now still counts: with the two under way, three run.
+      expect(
+        await attempt(a.execute({ messageId: answer.id }, callerOf(alice))),
+      ).toMatchObject({ reason: { statusCode: 429 } });
+
+      const message = await store.getMessage({ id: answer.id, userRef: alice });
+      const interrupted = message!.executions.filter(
+        r => r.status === 'failed',
+      );
+      expect(interrupted).toHaveLength(2);
+      for (const record of interrupted)
+        expect(record.summary).toBe(
+          'Interrupted: its outcome was not recorded within 60 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), so it no longer counts as running: the backend that ran it stopped, or could not save it (the audit trail and the cluster tell what happened).',
+        );
+      expect(
+        message!.executions.filter(r => r.status === 'running'),
+      ).toHaveLength(3);
+      for (const { end } of underWay) end();
+      await Promise.all(runs);
+    });
+  },
+);
 
 describe('kubeAssistant.limits.runsAtOncePerUser', () => {
   it('defaults to 3, and refuses to start with a value that is not a whole number of at least 1', () => {

@@ -88,10 +88,9 @@ import {
 } from '../screening/screenQuestion';
 import {
   DEFAULT_QUESTION_LIMITS,
-  DEFAULT_RUNS_AT_ONCE_PER_USER,
   QuestionLimits,
   QuestionRate,
-  RunsAtOnce,
+  TooManyRequestsError,
 } from './questionLimits';
 
 export type AssistantServiceOptions = {
@@ -130,11 +129,6 @@ export type AssistantServiceOptions = {
    * trail records one by one a minute (the rest are counted). Default: `DEFAULT_QUESTION_LIMITS`.
    */
   limits?: QuestionLimits;
-  /**
-   * Commands one user may have running at once (`kubeAssistant.limits.runsAtOncePerUser`); one
-   * more is answered 429. Default: `DEFAULT_RUNS_AT_ONCE_PER_USER`.
-   */
-  runsAtOncePerUser?: number;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -279,7 +273,6 @@ const CONFIRMATION_PROBLEMS: Record<string, string> = {
 export class AssistantService {
   readonly #limits: QuestionLimits;
   readonly #questionRate: QuestionRate;
-  readonly #runsAtOnce: RunsAtOnce;
   /**
    * Refusals before anything is looked up or planned (no `kube-assistant.query`, too many questions,
    * a run of an answer that is not the caller's): one by one up to the limit a minute, then counted,
@@ -291,9 +284,6 @@ export class AssistantService {
     this.#limits = options.limits ?? DEFAULT_QUESTION_LIMITS;
     this.#questionRate = new QuestionRate(
       this.#limits.questionsPerUserPerMinute,
-    );
-    this.#runsAtOnce = new RunsAtOnce(
-      options.runsAtOncePerUser ?? DEFAULT_RUNS_AT_ONCE_PER_USER,
     );
     this.#refusals = new RefusalWindow(
       this.#limits.refusedQuestionsAuditedPerMinute,
@@ -1316,33 +1306,13 @@ export class AssistantService {
   }
 
   /**
-   * Runs the plan of one of the caller's answers. A user with `runsAtOncePerUser` commands under
-   * way is answered 429 before anything is looked up (recorded within the caller's refusals a
-   * minute, `stage: "runs-at-once"`); each run gives its place back when it ends, however it ends.
+   * Runs the plan of one of the caller's answers, once its permissions and scope are checked and its
+   * run is taken: an answer that has run `runsPerAnswer` times is answered 409, a user with
+   * `runsAtOncePerUser` commands under way (on any backend sharing the database) 429, both recorded
+   * within the caller's refusals a minute (`stage: "runs"`, `"runs-at-once"`); each run gives its
+   * place back when its outcome is recorded, however it ends.
    */
   async execute(
-    input: ExecuteRequest,
-    caller: Caller,
-  ): Promise<ExecuteResponse> {
-    const busy = this.#runsAtOnce.take(caller.userRef);
-    if (busy) {
-      await this.auditRefusedLookup(
-        busy,
-        caller,
-        input.messageId,
-        { reason: busy.message, stage: 'runs-at-once' },
-        'low',
-      );
-      throw busy;
-    }
-    try {
-      return await this.executeOwn(input, caller);
-    } finally {
-      this.#runsAtOnce.release(caller.userRef);
-    }
-  }
-
-  private async executeOwn(
     input: ExecuteRequest,
     caller: Caller,
   ): Promise<ExecuteResponse> {
@@ -1442,11 +1412,13 @@ export class AssistantService {
         'entity-scope',
       );
     }
-    // An answer that holds `kubeAssistant.limits.runsPerAnswer` runs already is refused (409) before
-    // anything but the permissions and the scope, and nothing is added to its runs: repeating a run
-    // grows neither its record nor the audit trail (recorded one by one within the caller's refusals
-    // a minute) without bound. The run is taken here, before anything runs, as `running`: runs asked
-    // for at once are counted one after the other, so none runs beyond the limit.
+    // A user with `kubeAssistant.limits.runsAtOncePerUser` runs under way (429), or an answer that
+    // holds `kubeAssistant.limits.runsPerAnswer` runs already (409), is refused before anything but
+    // the permissions and the scope, and nothing is added to its runs: repeating a run grows neither
+    // its record nor the audit trail (recorded one by one within the caller's refusals a minute)
+    // without bound. The run is taken here, before anything runs, as `running`: runs asked for at
+    // once, on any backend of the database, are counted one after the other, so none runs beyond
+    // either limit.
     let runId: string;
     try {
       runId = await this.options.store.reserveRun({
@@ -1454,12 +1426,16 @@ export class AssistantService {
         at: new Date().toISOString(),
       });
     } catch (error) {
-      if (!(error instanceof ConflictError)) throw error;
+      const stage =
+        error instanceof TooManyRequestsError
+          ? 'runs-at-once'
+          : error instanceof ConflictError && 'runs';
+      if (!stage) throw error;
       await this.auditRefusedLookup(
-        error,
+        error as Error,
         caller,
         message.id,
-        { reason: error.message, stage: 'runs' },
+        { reason: (error as Error).message, stage },
         'low',
       );
       throw error;

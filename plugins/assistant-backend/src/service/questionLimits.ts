@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { CustomErrorBase } from '@backstage/errors';
+import { DEFAULT_EXECUTION_TIMEOUT_MS } from '../execution/PlanExecutor';
 
 const MINUTE_MS = 60_000;
 /** Callers remembered before windows that are over are swept out. */
@@ -92,42 +93,31 @@ export const DEFAULT_RUNS_AT_ONCE_PER_USER = 3;
 
 /**
  * Reads `kubeAssistant.limits.runsAtOncePerUser`: the commands (`POST /execute`) one user may have
- * running at once; one more is refused with 429. At least 1.
+ * running at once, whichever backend runs them (counted in the database); one more is refused with
+ * 429. At least 1.
  */
 export const readRunsAtOncePerUser = (config: Config) =>
   readLimit(config, 'runsAtOncePerUser', DEFAULT_RUNS_AT_ONCE_PER_USER, 1);
 
 /**
- * The runs each user has under way, so that one user cannot keep the backend and the cluster busy
- * with commands sent at once. Counted per backend instance.
+ * How long the steps of a run around its requests to the cluster may take: its audit event, the
+ * confirmation it spends, its record.
  */
-export class RunsAtOnce {
-  readonly #running = new Map<string, number>();
+const RUN_RECORDING_MS = 30_000;
 
-  constructor(private readonly atOnce: number) {}
+/**
+ * How long a run can be under way, from when it is taken to when its outcome is recorded: what the
+ * cluster may take (`kubeAssistant.executionTimeoutSeconds`, here in milliseconds) and the time to
+ * check and record it. A run still `running` after that is not under way any more: its backend
+ * stopped, or could not save its outcome.
+ */
+export const longestRunOf = (executionTimeoutMs: number) =>
+  Math.ceil(executionTimeoutMs) + RUN_RECORDING_MS;
 
-  /**
-   * Counts a run of `caller` until `release`, or returns the TooManyRequestsError (429) to answer
-   * with when the caller has `atOnce` under way already (that one is not counted).
-   */
-  take(caller: string): TooManyRequestsError | undefined {
-    const running = this.#running.get(caller) ?? 0;
-    if (running >= this.atOnce) {
-      return new TooManyRequestsError(
-        `${caller} has ${running} commands running; the limit is ${this.atOnce} at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.`,
-      );
-    }
-    this.#running.set(caller, running + 1);
-    return undefined;
-  }
-
-  /** Ends a run counted by `take`. */
-  release(caller: string): void {
-    const running = (this.#running.get(caller) ?? 0) - 1;
-    if (running > 0) this.#running.set(caller, running);
-    else this.#running.delete(caller);
-  }
-}
+/** {@link longestRunOf} the default `kubeAssistant.executionTimeoutSeconds`. */
+export const DEFAULT_LONGEST_RUN_MS = longestRunOf(
+  DEFAULT_EXECUTION_TIMEOUT_MS,
+);
 
 /**
  * How many questions each user asked in the last minute (a sliding minute), so that one user cannot

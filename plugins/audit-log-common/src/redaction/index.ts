@@ -28,3 +28,4 @@ export {
   type KubeObjectRedactionOptions,
   type ValueRedactionOptions,
 } from './objects';
+export { keepKubeReferences } from './kubeReferences';

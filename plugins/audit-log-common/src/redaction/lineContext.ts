@@ -58,6 +58,11 @@ export class LineContext {
     return this.openAt.length ? this.openAt[this.openAt.length - 1] : -1;
   }
 
+  /** Where each bracket of the line still open was opened, outermost first. */
+  get openedAt(): ReadonlyArray<number> {
+    return this.openAt;
+  }
+
   /** Whether the bracket opened as `id` at `depth` is still open. */
   isOpen(id: number, depth: number): boolean {
     return this.open.length >= depth && this.open[depth - 1] === id;

@@ -81,7 +81,10 @@ export function hideUrlCredentials(
  *   item's end (`{password: [REDACTED], mode: fast}`), in a string to its end;
  * - the `value` of an env entry whose `name` names a secret, before or after it
  *   (`{"value":"[REDACTED]","name":"DB_PASSWORD"}`); not the names a reference holds
- *   (`secretKeyRef: {name: db, key: password}` is shown);
+ *   (`secretKeyRef: {name: db, key: password}` is shown), nor, in JSON text, a name where
+ *   Kubernetes reads a reference to a Secret (a patch's or an object's
+ *   `"volumes":[{"secret":{"secretName":"db","items":[{"key":"password",…}]}}]` is shown; see
+ *   `keepKubeReferences`);
  * - `Authorization` values (`Authorization: Bearer [REDACTED]`), `Bearer` and `Basic` credentials,
  *   a private key's PEM body, a `.pgpass` line's password (`db:5432:app:appuser:[REDACTED]`), the
  *   text of an XML element naming a secret (`<password>[REDACTED]</password>`) and the `<value>`

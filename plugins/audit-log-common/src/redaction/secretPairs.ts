@@ -10,6 +10,7 @@ import {
   unquotedValueEnd,
   valueLines,
 } from './lineContext';
+import { referenceReader } from './kubeReferences';
 import { holdsSecretWord, isReferenceKey, isSecretName } from './names';
 import {
   AFTER_COMMAND,
@@ -72,7 +73,9 @@ export type PairRules = {
  *   `Authorization: Bearer x`;
  * - the `value:` of an env entry whose `name:` names a secret, before or after it in the same
  *   entry (`- name: DB_PASSWORD\n  value: x`, `{"value":"x","name":"DB_PASSWORD"}`);
- * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`);
+ * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`), nor, in JSON
+ *   (or YAML flow) text, what stands where Kubernetes reads a reference to a Secret and is one (a
+ *   volume's `secret` mapping and the `key` of an item it projects; see `referenceReader`);
  * - the body of a private key's PEM block, its armour lines kept (to the end of the text if its
  *   `-----END` line is missing);
  * - a secret flag's next argument (`--password x`, `["--token", "x"]`, `- --token` then `- x`,
@@ -94,6 +97,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   const isKey = anyWord ? holdsSecretWord : isSecretName;
   const n = text.length;
   const ctx = new LineContext(text);
+  const isReference = referenceReader(text);
   let out = '';
   let copied = 0;
   // Where the last value hidden ended: a quote before it is not a key's.
@@ -661,6 +665,12 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         secret = !inReference && secretWord;
       }
       if (!secret) {
+        i = sep + 1;
+        return i;
+      }
+      if (colon && isReference(ctx.openedAt, word, from)) {
+        // Where Kubernetes reads a reference (a volume's `secret`, the `key` of an item it
+        // projects), a name: its mapping is read on, key by key.
         i = sep + 1;
         return i;
       }

@@ -1,0 +1,144 @@
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import { Plan } from '@kubechart/plugin-assistant-common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ClusterRegistry } from './clusters';
+import { PlanExecutor } from './PlanExecutor';
+
+jest.setTimeout(60_000);
+
+/** How a request to the metrics API ended: answered, or given up by the client first. */
+type MetricsRequest = { path: string; ended?: 'answered' | 'given up' };
+
+/**
+ * A plain-HTTP proxy in front of kube-sim that notes how each request to the metrics API ended:
+ * whether the client hung up before the cluster's answer was sent on.
+ */
+async function metricsProxy(target: string) {
+  const requests: MetricsRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', target);
+    const seen: MetricsRequest | undefined = url.pathname.startsWith(
+      '/apis/metrics.k8s.io/',
+    )
+      ? { path: url.pathname }
+      : undefined;
+    if (seen) requests.push(seen);
+    const upstream = http.request(
+      url,
+      { method: req.method, headers: req.headers },
+      up => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => {
+      if (seen) seen.ended ??= res.writableFinished ? 'answered' : 'given up';
+      upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>(resolve => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('kubectl top at the deadline', () => {
+  let sim: KubeSim;
+  let proxy: Awaited<ReturnType<typeof metricsProxy>>;
+  let registry: ClusterRegistry;
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    proxy = await metricsProxy(sim.url);
+    registry = new ClusterRegistry([
+      {
+        name: 'sim',
+        url: proxy.url,
+        serviceAccountToken: sim.token,
+        // The proxy speaks plain HTTP, which client-node only allows with this flag; test only.
+        skipTLSVerify: true,
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await sim?.stop();
+  });
+  afterEach(() => {
+    sim.faults.clear();
+    proxy.requests.length = 0;
+  });
+
+  it('reads the metrics API when the cluster answers', async () => {
+    const result = await new PlanExecutor({ maxRows: 200 }).execute(
+      { verb: 'top', resource: 'pods', namespace: 'shop' },
+      registry.kubeConfig('sim'),
+    );
+    expect(result).toMatchObject({
+      type: 'table',
+      columns: ['NAME', 'CPU(cores)', 'MEMORY(bytes)'],
+    });
+    expect((result as { rows: string[][] }).rows.length).toBeGreaterThan(0);
+    expect(proxy.requests).toEqual([
+      {
+        path: '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods',
+        ended: 'answered',
+      },
+    ]);
+  });
+
+  it('says what the metrics API answered when it refuses', async () => {
+    sim.faults.failVerb({ verb: 'list', resource: 'nodes', status: 503 });
+    const error = await new PlanExecutor({ maxRows: 200 })
+      .execute({ verb: 'top', resource: 'nodes' }, registry.kubeConfig('sim'))
+      .catch(e => e);
+    expect(error.message).toBe(
+      'The cluster refused: The metrics API (metrics-server) did not answer: kube-sim: injected failure for list nodes',
+    );
+  });
+
+  it.each<[string, Plan, string]>([
+    [
+      'pods',
+      { verb: 'top', resource: 'pods', namespace: 'shop' },
+      '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods',
+    ],
+    [
+      'pods of every namespace',
+      { verb: 'top', resource: 'pods', allNamespaces: true },
+      '/apis/metrics.k8s.io/v1beta1/pods',
+    ],
+    [
+      'nodes',
+      { verb: 'top', resource: 'nodes' },
+      '/apis/metrics.k8s.io/v1beta1/nodes',
+    ],
+  ])(
+    'gives up the metrics request of %s at the deadline, as every other request, not leaving it open until the cluster answers',
+    async (_, plan, path) => {
+      // The cluster holds its answers far beyond the deadline.
+      sim.faults.setLatency(5_000);
+      const impatient = new PlanExecutor({ maxRows: 200, timeoutMs: 300 });
+      await expect(
+        impatient.execute(plan, registry.kubeConfig('sim')),
+      ).rejects.toMatchObject({
+        name: 'ServiceUnavailableError',
+        message:
+          'The cluster did not answer within 0.3 s, so the assistant stopped waiting (kubeAssistant.executionTimeoutSeconds). A change may still be applied: look before asking again.',
+      });
+      // How the request ended: the cluster's answer comes after 5 s if the client still waits.
+      for (let i = 0; i < 1000 && !proxy.requests[0]?.ended; i++)
+        await new Promise(resolve => setTimeout(resolve, 10));
+      expect(proxy.requests).toEqual([{ path, ended: 'given up' }]);
+    },
+  );
+});

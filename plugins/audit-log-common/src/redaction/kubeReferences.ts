@@ -1,0 +1,266 @@
+/*
+ * Where a Kubernetes object names a Secret by reference (a volume's `secretName`, a projection's
+ * `name`, the key of a Secret projected to a file): a name, not a secret value, which a record of
+ * a change must show, or it cannot say which Secret the change gives a pod.
+ */
+
+/** An object's name, or a key of a Secret's data: what a reference names, never a secret value. */
+const NAME = /^[-._A-Za-z0-9]{1,253}$/;
+/** A file a Secret's key is projected to, relative to its volume. */
+const PATH = /^[-._A-Za-z0-9/]{1,4096}$/;
+
+type Json = Record<string, unknown>;
+const isJsonMap = (v: unknown): v is Json =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Where in an object a value is a reference's: a name (a string of the pattern) or a setting (a
+ * boolean, a number); the fields of a mapping; each item of a list.
+ */
+type Shape =
+  | RegExp
+  | 'boolean'
+  | 'number'
+  | { fields: Record<string, Shape> }
+  | { each: Shape };
+
+const fields = (f: Record<string, Shape>): Shape => ({ fields: f });
+const each = (f: Record<string, Shape>): Shape => ({ each: fields(f) });
+const under = (path: string[], shape: Shape): Shape =>
+  path.reduceRight<Shape>((inner, key) => fields({ [key]: inner }), shape);
+
+/** The keys of a Secret projected to files (`items` of a secret volume or projection). */
+const ITEMS = each({ key: NAME, path: PATH, mode: 'number' });
+/** `secretKeyRef`, `configMapKeyRef`: a key of a named object. */
+const KEY_REF = fields({ name: NAME, key: NAME, optional: 'boolean' });
+/** `envFrom`'s `secretRef`, `configMapRef`: a named object. */
+const OBJECT_REF = fields({ name: NAME, optional: 'boolean' });
+const CONTAINER = each({
+  env: each({
+    valueFrom: fields({ secretKeyRef: KEY_REF, configMapKeyRef: KEY_REF }),
+  }),
+  envFrom: each({ secretRef: OBJECT_REF, configMapRef: OBJECT_REF }),
+});
+/** The references of a pod spec (`core/v1` PodSpec). */
+const POD_SPEC = fields({
+  volumes: each({
+    secret: fields({
+      secretName: NAME,
+      optional: 'boolean',
+      defaultMode: 'number',
+      items: ITEMS,
+    }),
+    projected: fields({
+      sources: each({
+        secret: fields({ name: NAME, optional: 'boolean', items: ITEMS }),
+      }),
+    }),
+  }),
+  containers: CONTAINER,
+  initContainers: CONTAINER,
+  imagePullSecrets: each({ name: NAME }),
+});
+const TEMPLATE = ['spec', 'template', 'spec'];
+/** Where an object (or a patch) of each resource refers to Secrets by name; none elsewhere. */
+const REFERENCES: Partial<Record<string, Shape>> = {
+  pods: under(['spec'], POD_SPEC),
+  deployments: under(TEMPLATE, POD_SPEC),
+  statefulsets: under(TEMPLATE, POD_SPEC),
+  daemonsets: under(TEMPLATE, POD_SPEC),
+  replicasets: under(TEMPLATE, POD_SPEC),
+  jobs: under(TEMPLATE, POD_SPEC),
+  cronjobs: under(['spec', 'jobTemplate', ...TEMPLATE], POD_SPEC),
+  ingresses: under(['spec', 'tls'], each({ secretName: NAME })),
+};
+const EVERY_RESOURCE = Object.values(REFERENCES) as Shape[];
+
+/**
+ * `redacted` (what a redaction by key made of `original`, an object or a patch of `resource`, the
+ * plural of its kind: `deployments`) with the names by which `original` refers to Secrets put
+ * back: they name objects, not values, and a record of a change must say which Secret it gives a
+ * pod. Only where Kubernetes reads a reference, and only when each holds a name (a setting: a
+ * boolean or a file mode):
+ * - in a pod spec (a Pod's `spec`; `spec.template.spec` of a Deployment, StatefulSet, DaemonSet,
+ *   ReplicaSet or Job; a CronJob's `spec.jobTemplate.spec.template.spec`): `volumes[].secret`
+ *   (`secretName`, `optional`, `defaultMode`, `items[]` `key`, `path`, `mode`),
+ *   `volumes[].projected.sources[].secret` (`name`, `optional`, `items`), `imagePullSecrets[].name`,
+ *   and of `containers[]` and `initContainers[]`: `env[].valueFrom.secretKeyRef` and
+ *   `configMapKeyRef` (`name`, `key`, `optional`), `envFrom[].secretRef` and `configMapRef`
+ *   (`name`, `optional`);
+ * - an Ingress's `spec.tls[].secretName`.
+ * A field of the same name anywhere else (`data`, `annotations`, `labels`, `nodeSelector`, a
+ * resource of another kind) stays as redacted, as does anything else a reference holds.
+ * @public
+ */
+export function keepKubeReferences(
+  resource: string | undefined,
+  original: unknown,
+  redacted: unknown,
+): unknown {
+  const shape =
+    resource && Object.prototype.hasOwnProperty.call(REFERENCES, resource)
+      ? REFERENCES[resource]
+      : undefined;
+  return shape ? restored(original, redacted, shape) : redacted;
+}
+
+/** `shown` with what `original` holds where `shape` says put back, when it is a name or a setting. */
+function restored(original: unknown, shown: unknown, shape: Shape): unknown {
+  if (shape === 'boolean' || shape === 'number') {
+    return typeof original === shape ? original : shown;
+  }
+  if (shape instanceof RegExp) {
+    return typeof original === 'string' && shape.test(original)
+      ? original
+      : shown;
+  }
+  if ('each' in shape) {
+    if (!Array.isArray(original) || !Array.isArray(shown)) return shown;
+    return shown.map((s, i) => restored(original[i], s, shape.each));
+  }
+  if (!isJsonMap(original) || !isJsonMap(shown)) return shown;
+  const out: Json = { ...shown };
+  for (const [field, inner] of Object.entries(shape.fields)) {
+    if (
+      Object.prototype.hasOwnProperty.call(original, field) &&
+      Object.prototype.hasOwnProperty.call(out, field)
+    )
+      out[field] = restored(original[field], out[field], inner);
+  }
+  return out;
+}
+
+/** An item of a list, in a path. */
+const ITEM = Symbol('item');
+/** Brackets around a key deeper than the deepest reference (a CronJob's projected item's `key`: 14). */
+const MAX_DEPTH = 16;
+/** Characters of blanks, and of a key, read back from a bracket. */
+const MAX_GAP = 16;
+const MAX_KEY = 64;
+const isKeyChar = (c: string | undefined) => !!c && /[A-Za-z0-9_]/.test(c);
+const isBlank = (c: string | undefined) =>
+  c === ' ' || c === '\t' || c === '\r' || c === '\n';
+/** A quoted name or path, and a setting, as a reference's value starts in JSON text. */
+const QUOTED = /"([^"\\]{1,4096})"/y;
+const BOOLEAN = /(?:true|false)(?![A-Za-z0-9_])/y;
+const NUMBER = /\d/y;
+
+/** Where the last non-blank character before `at` stands (at most `MAX_GAP` blanks back), or -1. */
+function back(text: string, at: number): number | undefined {
+  let k = at - 1;
+  for (let gap = 0; k >= 0 && isBlank(text[k]); gap++, k--)
+    if (gap >= MAX_GAP) return undefined;
+  return k;
+}
+
+/**
+ * What the bracket at `at` is the value of: the key before it (`"volumes": [`, `volumes: [`), an
+ * item of the list around it (after `[` or `,`), or nothing (the text's own object: any other
+ * character, or none). Undefined when that cannot be read in a few characters.
+ */
+function valueOf(
+  text: string,
+  at: number,
+): { key: string } | typeof ITEM | 'top' | undefined {
+  const k = back(text, at);
+  if (k === undefined) return undefined;
+  if (k < 0) return 'top';
+  const c = text[k];
+  if (c === '[' || c === ',') return ITEM;
+  if (c !== ':') return 'top';
+  let end = back(text, k);
+  if (end === undefined || end < 0) return undefined;
+  const quoted = text[end] === '"';
+  if (quoted) end--;
+  let start = end;
+  while (start >= 0 && isKeyChar(text[start])) {
+    if (end - start >= MAX_KEY) return undefined;
+    start--;
+  }
+  if (start === end) return undefined;
+  if (quoted ? text[start] !== '"' : isKeyChar(text[start])) return undefined;
+  return { key: text.slice(start + 1, end + 1) };
+}
+
+/** The shape at `path` in `shape`, if the path is one of it. */
+function shapeAt(
+  shape: Shape,
+  path: ReadonlyArray<string | typeof ITEM>,
+): Shape | undefined {
+  let at: Shape | undefined = shape;
+  for (const step of path) {
+    if (!at || typeof at !== 'object' || at instanceof RegExp) return undefined;
+    if (step === ITEM) at = 'each' in at ? at.each : undefined;
+    else
+      at =
+        'fields' in at && Object.prototype.hasOwnProperty.call(at.fields, step)
+          ? at.fields[step]
+          : undefined;
+  }
+  return at;
+}
+
+/** Whether the value at `from` of JSON text is what `shape` holds: its mapping, its list, a name, a setting. */
+function valueIs(text: string, from: number, shape: Shape): boolean {
+  if (shape === 'boolean') {
+    BOOLEAN.lastIndex = from;
+    return BOOLEAN.test(text);
+  }
+  if (shape === 'number') {
+    NUMBER.lastIndex = from;
+    return NUMBER.test(text);
+  }
+  if (shape instanceof RegExp) {
+    QUOTED.lastIndex = from;
+    const quoted = QUOTED.exec(text);
+    return !!quoted && shape.test(quoted[1]);
+  }
+  return text[from] === ('each' in shape ? '[' : '{');
+}
+
+/**
+ * For JSON text (or YAML flow text), whether a key, whose value starts at `from`, stands where
+ * Kubernetes reads a reference, and its value is one (see {@link keepKubeReferences}): a volume's
+ * `secret` mapping, the `key` of an item it projects, an `imagePullSecrets` list, a `secretName`
+ * that is a name. `brackets` are where the `{` and `[` around the key were opened, outermost
+ * first, the outermost the text's own object (`{"spec":…}`, `-p '{"spec":…}'`). The text does not
+ * say which kind it is of, so a path counts when it is a reference's in a kind's object or patch
+ * (`spec.volumes` of a Pod, `spec.template.spec.volumes` of a Deployment, …). What each bracket
+ * is the value of is read once, in a bounded number of characters: linear in the text.
+ */
+export function referenceReader(text: string) {
+  const read = new Map<number, ReturnType<typeof valueOf>>();
+  const valueAt = (at: number) => {
+    if (!read.has(at)) read.set(at, valueOf(text, at));
+    return read.get(at);
+  };
+  return (
+    brackets: ReadonlyArray<number>,
+    key: string,
+    from: number,
+  ): boolean => {
+    if (brackets.length === 0 || brackets.length > MAX_DEPTH) return false;
+    if (text[brackets[brackets.length - 1]] !== '{') return false;
+    const path: Array<string | typeof ITEM> = [];
+    for (let d = 0; d < brackets.length; d++) {
+      const at = brackets[d];
+      if (text[at] !== '{' && text[at] !== '[') return false;
+      const value = valueAt(at);
+      if (value === undefined) return false;
+      if (d === 0) {
+        if (value !== 'top' && value !== ITEM) return false;
+        continue;
+      }
+      const parent = text[brackets[d - 1]];
+      if (parent === '[' && value === ITEM) path.push(ITEM);
+      else if (parent === '{' && typeof value === 'object')
+        path.push(value.key);
+      else return false;
+    }
+    path.push(key);
+    return EVERY_RESOURCE.some(resource => {
+      const shape = shapeAt(resource, path);
+      return !!shape && valueIs(text, from, shape);
+    });
+  };
+}
