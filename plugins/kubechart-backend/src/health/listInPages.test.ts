@@ -66,6 +66,29 @@ describe('listInPages', () => {
     expect(rest[1].items[233]).toEqual({ metadata: { name: 'p-1233' } });
   });
 
+  it('gives map to the page function, and maps only the items of a page that did not map them itself', async () => {
+    const { listPage } = server();
+    const map = jest.fn((p: V1Pod) => ({
+      metadata: { name: p.metadata?.name },
+    }));
+    // Odd pages are mapped as they are parsed (as makeListPages does), and say so; even ones are not.
+    let calls = 0;
+    const mapping = async (
+      page: { limit: number; _continue?: string },
+      given?: (item: V1Pod) => V1Pod,
+    ) => {
+      const answer = await listPage(page);
+      if (calls++ % 2 === 0) return answer;
+      return { ...answer, items: answer.items.map(given!), mappedBy: given };
+    };
+    const pages = await collect(listInPages(mapping, map, 500));
+    expect(pages.flatMap(p => p.items)).toEqual(
+      pods(0, 1234).map(p => ({ metadata: { name: p.metadata?.name } })),
+    );
+    // Once per item: the second page's items were mapped by the page function alone.
+    expect(map).toHaveBeenCalledTimes(1234);
+  });
+
   it('starts over when a continue token expired (410), marking the page that begins the list again', async () => {
     const { calls, listPage } = server(true);
     const pages = await collect(listInPages(listPage, undefined, 500));

@@ -20,23 +20,31 @@ export interface ListedPage<T> {
  * Lists a collection in pages of `limit` (the API server's `limit`/`continue`), yielding each page's
  * items passed through `map` as the page arrives, so a large collection is neither parsed in one block
  * nor held whole: neither the untrimmed page nor, when the reader applies it at once, the trimmed one
- * is kept past it. Every page carries the first page's resourceVersion: a watch from it replays
- * whatever changed while the later pages were read. A continue token that expired (410) starts the
- * list over (a page marked `first` again).
+ * is kept past it. `map` is given to `listPage` too: one that passes each item through it as the item
+ * is parsed (`makeListPages`) says so with `mappedBy`, and its items are not mapped again; any other
+ * page's items are mapped here. Every page carries the first page's resourceVersion: a watch from it
+ * replays whatever changed while the later pages were read. A continue token that expired (410) starts
+ * the list over (a page marked `first` again).
  */
 export async function* listInPages<T extends KubernetesObject>(
-  listPage: (page: {
-    limit: number;
-    _continue?: string;
-  }) => Promise<KubernetesListObject<T>>,
+  listPage: (
+    page: {
+      limit: number;
+      _continue?: string;
+    },
+    map?: (item: T) => T,
+  ) => Promise<KubernetesListObject<T> & { mappedBy?: (item: T) => T }>,
   map: (item: T) => T = item => item,
   limit = LIST_PAGE_SIZE,
 ): AsyncGenerator<ListedPage<T>> {
   // Only the mapped items and the continue token of a page are kept while the reader has it.
   const read = async (_continue?: string) => {
-    const page = await listPage(_continue ? { limit, _continue } : { limit });
+    const page = await listPage(
+      _continue ? { limit, _continue } : { limit },
+      map,
+    );
     return {
-      items: page.items.map(map),
+      items: page.mappedBy === map ? page.items : page.items.map(map),
       resourceVersion: page.metadata?.resourceVersion ?? '',
       next: page.metadata?._continue,
     };

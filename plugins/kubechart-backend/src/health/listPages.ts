@@ -6,6 +6,7 @@ import {
 } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import { parseList } from './parseList';
 
 /** A list page that sends nothing for this long fails (the informer reports it and starts again later). */
 const PAGE_TIMEOUT_MS = 60_000;
@@ -36,10 +37,17 @@ export function inParseTurn<R>(work: () => R): Promise<R> {
   return turn;
 }
 
-export type ListPage<T extends KubernetesObject> = (page: {
-  limit: number;
-  _continue?: string;
-}) => Promise<KubernetesListObject<T>>;
+/**
+ * One page of a list. Given `map`, the page function may pass each item through it as the item is
+ * parsed; it then answers with `mappedBy: map`, and the items are not to be mapped again.
+ */
+export type ListPage<T extends KubernetesObject> = (
+  page: {
+    limit: number;
+    _continue?: string;
+  },
+  map?: (item: T) => T,
+) => Promise<KubernetesListObject<T> & { mappedBy?: (item: T) => T }>;
 
 /**
  * Reads list pages of one cluster as plain JSON, without client-node's generated API classes (whose
@@ -47,8 +55,9 @@ export type ListPage<T extends KubernetesObject> = (page: {
  * carry what the kubeconfig's own requests carry (server, CA, client certificate, token or exec/OIDC
  * credentials, impersonation), read afresh for each page, and go over one kept-alive agent per cluster
  * (one TLS handshake, not one per page) unless the cluster is reached through a proxy. A page is
- * parsed in a turn of its own ({@link inParseTurn}); `listInPages` trims its items in that same turn
- * (before any other I/O is handled), so whole objects are not kept past it. An answer other than 200
+ * parsed in a turn of its own ({@link inParseTurn}), item by item, each item passed through the `map`
+ * `listInPages` gives (the informer's trim) as soon as it is parsed ({@link parseList}): a page of
+ * whole objects is never alive at once, and none is kept past the turn. An answer other than 200
  * is an `ApiException` with its status (`code` 410 for an expired continue token), as client-node's
  * list calls throw. `close()` ends the kept-alive connections.
  */
@@ -65,7 +74,7 @@ export function makeListPages(kubeConfig: KubeConfig) {
       path: string,
       query: Record<string, string> = {},
     ): ListPage<T> =>
-    async ({ limit, _continue }) => {
+    async ({ limit, _continue }, map) => {
       if (!cluster) throw new Error('The kubeconfig has no current cluster');
       const options: https.RequestOptions = {};
       await kubeConfig.applyToHTTPSOptions(options);
@@ -96,11 +105,12 @@ export function makeListPages(kubeConfig: KubeConfig) {
         );
       }
       return inParseTurn(() => {
-        const answer = JSON.parse(body.toString('utf8'));
+        const answer = parseList(body, map);
         const { continue: next, ...metadata } = answer.metadata ?? {};
         return {
           metadata: { ...metadata, _continue: next || undefined },
-          items: answer.items ?? [],
+          items: answer.items,
+          mappedBy: map,
         };
       });
     };

@@ -87,7 +87,13 @@ export class WatchStalledError extends Error {
  * While a relist is being applied the cache holds each object either as it was or as a newer list
  * has it (a list that fails part way leaves the pages applied so far; the next start lists again);
  * objects missing from the list are deleted once its last page was applied. `map` applies to watched
- * objects (listed ones are mapped by the list).
+ * objects (listed ones are mapped by the list). A relist finds most objects unchanged: the list is
+ * given `cached`, with which it maps an item of the resourceVersion the cache holds to the cached
+ * object itself (applying it changes nothing, as applying a copy of it would not), so a relist of tens
+ * of thousands of unchanged objects makes no new copies of them. The copies it made (a trimmed pod
+ * each) were garbage in the old generation: V8, having seen every copy of the first list kept,
+ * allocated them there from the start (allocation-site pretenuring), and full GCs in the middle of
+ * the relist collected them.
  *
  * Each watch is bounded, as client-go bounds its reflector's: it asks the server to end it after
  * `timeoutSeconds` (a random time between `minWatchTimeoutSeconds` and twice that) and then watches
@@ -136,7 +142,14 @@ export class SlicedListWatch<T extends KubernetesObject>
   constructor(
     private readonly path: string,
     private readonly watcher: { watch: WatchRequest },
-    private readonly listFn: () => AsyncIterable<ListedPage<T>>,
+    /**
+     * Lists the collection. `cached` gives the object the cache holds under the same namespace and
+     * name when it has the same resourceVersion (unchanged since it was cached), else undefined: a
+     * list may map an item to it instead of to a new copy (see {@link SlicedListWatch}).
+     */
+    private readonly listFn: (
+      cached: (object: T) => T | undefined,
+    ) => AsyncIterable<ListedPage<T>>,
     private readonly options: {
       fieldSelector?: string;
       map?: (object: T) => T;
@@ -329,7 +342,7 @@ export class SlicedListWatch<T extends KubernetesObject>
     if (!this.resourceVersion) {
       let listed: string | undefined;
       try {
-        listed = await this.apply(run, this.listFn());
+        listed = await this.apply(run, this.listFn(this.cached));
       } catch (e) {
         if (run === this.run) this.emit('error', e);
         return;
@@ -443,6 +456,16 @@ export class SlicedListWatch<T extends KubernetesObject>
     }
     this.resourceVersion = object?.metadata?.resourceVersion || '';
   }
+
+  /** The cached object of the same namespace, name and resourceVersion as `object`, if any. */
+  private readonly cached = (object: T): T | undefined => {
+    const version = object?.metadata?.resourceVersion;
+    if (!version) return undefined;
+    const found = this.objects
+      .get(object.metadata?.namespace || '')
+      ?.get(object.metadata?.name || '');
+    return found?.metadata?.resourceVersion === version ? found : undefined;
+  };
 
   private map(object: T): T {
     return this.options.map ? this.options.map(object) : object;

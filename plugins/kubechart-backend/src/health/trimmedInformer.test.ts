@@ -2,9 +2,11 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { KubeSim } from '@internal/kube-sim';
 import { ClusterRegistry } from '@kubechart/plugin-kubechart-node';
-import { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, V1ConfigMap, V1Pod } from '@kubernetes/client-node';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import { ClusterHealthCache } from './ClusterHealthCache';
+import { makeListPages } from './listPages';
+import { makeTrimmedInformer } from './trimmedInformer';
 
 jest.setTimeout(60_000);
 
@@ -156,5 +158,81 @@ describe('the health cache keeps trimmed pods', () => {
       },
     ]);
     await cache.stop();
+  });
+
+  it('relisting, keeps the cached object of every unchanged object and trims only what changed', async () => {
+    const kubeConfig = registry.kubeConfig('dev');
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'reuse' } } });
+    const configMap = (name: string, n: string) => ({
+      metadata: { name },
+      data: { n, big: 'x'.repeat(1_000) },
+    });
+    for (let i = 0; i < 30; i++)
+      await core.createNamespacedConfigMap({
+        namespace: 'reuse',
+        body: configMap(`cm-${i}`, String(i)),
+      });
+    const path = '/api/v1/namespaces/reuse/configmaps';
+    const pages = makeListPages(kubeConfig);
+    const listPage = pages.list<V1ConfigMap>(path);
+    let listed = 0;
+    const trimmed: string[] = [];
+    const informer = makeTrimmedInformer<V1ConfigMap>(
+      kubeConfig,
+      path,
+      (page, map) => {
+        listed++;
+        return listPage({ ...page, limit: 7 }, map);
+      },
+      cm => {
+        trimmed.push(cm.metadata?.name ?? '');
+        return {
+          metadata: {
+            name: cm.metadata?.name,
+            namespace: cm.metadata?.namespace,
+            resourceVersion: cm.metadata?.resourceVersion,
+          },
+          data: { n: cm.data?.n ?? '' },
+        };
+      },
+    );
+    const errors: unknown[] = [];
+    informer.on('error', e => errors.push(e));
+    await informer.start();
+    const before = new Map(
+      informer.list().map(cm => [cm.metadata?.name ?? '', cm]),
+    );
+    expect(before.size).toBeGreaterThanOrEqual(30);
+
+    // The watch fails, cm-7 changes meanwhile, and the watch can then only resume from a compacted
+    // resourceVersion: started again, the informer lists again.
+    sim.faults.failVerb({ verb: 'watch', resource: 'configmaps', status: 500 });
+    sim.faults.expireWatches();
+    for (let i = 0; i < 100 && errors.length === 0; i++)
+      await new Promise(r => setTimeout(r, 50));
+    expect(errors.length).toBeGreaterThan(0);
+    await core.replaceNamespacedConfigMap({
+      name: 'cm-7',
+      namespace: 'reuse',
+      body: configMap('cm-7', 'changed'),
+    });
+    sim.faults.expireWatches();
+    sim.faults.clear();
+    listed = 0;
+    trimmed.length = 0;
+    await informer.start();
+
+    expect(listed).toBeGreaterThan(1);
+    expect(trimmed).toEqual(['cm-7']);
+    expect(informer.get('cm-7', 'reuse')?.data).toEqual({ n: 'changed' });
+    // The very objects cached before: not copies.
+    const unchanged = [...before].filter(([name]) => name !== 'cm-7');
+    expect(
+      unchanged.filter(([name, cm]) => informer.get(name, 'reuse') !== cm),
+    ).toEqual([]);
+    expect(informer.list()).toHaveLength(before.size);
+    await informer.stop();
+    pages.close();
   });
 });

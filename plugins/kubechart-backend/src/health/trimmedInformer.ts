@@ -1,13 +1,13 @@
 import {
   CoreV1Event,
   KubeConfig,
-  KubernetesListObject,
   KubernetesObject,
   V1ContainerStatus,
   V1Pod,
 } from '@kubernetes/client-node';
 import { createTextRedactor } from '@kubechart/plugin-kubechart-node';
 import { listInPages } from './listInPages';
+import { ListPage } from './listPages';
 import { SlicedListWatch } from './slicedInformer';
 import { makeWatchRequest } from './watchRequest';
 
@@ -19,10 +19,7 @@ import { makeWatchRequest } from './watchRequest';
 export function makeTrimmedInformer<T extends KubernetesObject>(
   kubeConfig: KubeConfig,
   path: string,
-  listPage: (page: {
-    limit: number;
-    _continue?: string;
-  }) => Promise<KubernetesListObject<T>>,
+  listPage: ListPage<T>,
   trim: (object: T) => T,
   fieldSelector?: string,
   /** How long its watches last (see {@link SlicedListWatch}). */
@@ -36,7 +33,8 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
   return new SlicedListWatch<T>(
     path,
     makeWatchRequest(kubeConfig),
-    () => listInPages(listPage, trim),
+    // An unchanged object is not trimmed again: the list maps it to the cached one.
+    cached => listInPages(listPage, item => cached(item) ?? trim(item)),
     { fieldSelector, map: trim, ...watchBounds },
   );
 }
