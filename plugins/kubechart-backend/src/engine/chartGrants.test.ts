@@ -100,7 +100,7 @@ describe('chart policy on the rights a chart grants its workloads, with helm aga
     expect(result).toEqual({
       status: 'failed',
       reason: expect.stringContaining(
-        '[rbac-cluster-admin] RoleBinding/adm-admin: binds ClusterRole admin, which may change networkpolicies, roles, rolebindings;',
+        '[rbac-cluster-admin] RoleBinding/adm-admin: binds ClusterRole admin, which may change networkpolicies, roles, rolebindings and use any ServiceAccount of the namespace (run pods as it, request its tokens, impersonate it); its subjects could remove what KubeChart keeps in the namespace',
       ),
     });
     expect(await left('adm')).toEqual(nothing);
@@ -148,6 +148,50 @@ describe('chart policy on the rights a chart grants its workloads, with helm aga
           }),
       ),
     ).toBe(403);
+  });
+
+  it('refuses an upgrade that widens a Role whose binding helm keeps from an earlier revision, though the manifests no longer bind it', async () => {
+    const first = await run('kept', 'kept-binding');
+    expect(first).toEqual({ status: 'succeeded', reason: '' });
+
+    const upgrade = await run('kept', 'widened-role');
+
+    expect(upgrade).toEqual({
+      status: 'failed',
+      reason: expect.stringContaining(
+        '[rbac-cluster-admin] Role/kept-np: rule 2 grants delete on networkpolicies: whoever a binding of it names could remove what KubeChart keeps in the namespace',
+      ),
+    });
+    expect(upgrade.reason).toContain(
+      'helm keeps with helm.sh/resource-policy: keep',
+    );
+    // The cluster keeps the first revision: the Role still only reads ConfigMaps.
+    expect(await left('kept')).toEqual({
+      ...nothing,
+      serviceAccounts: ['kept'],
+      roles: ['kept-np'],
+      roleBindings: ['kept-np'],
+    });
+    const live = await admin()
+      .makeApiClient(RbacAuthorizationV1Api)
+      .readNamespacedRole({ name: 'kept-np', namespace: ns });
+    expect(live.rules?.map(r => r.resources)).toEqual([['configmaps']]);
+    expect(
+      await status(
+        as('kept')
+          .makeApiClient(NetworkingV1Api)
+          .deleteNamespacedNetworkPolicy({
+            name: 'kubechart-default-deny',
+            namespace: ns,
+          }),
+      ),
+    ).toBe(403);
+    await expect(
+      admin().makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({
+        name: 'kubechart-default-deny',
+        namespace: ns,
+      }),
+    ).resolves.toBeDefined();
   });
 
   it("refuses a Deployment that mounts the deployer's token Secret by the name the token controller gives it", async () => {

@@ -448,6 +448,47 @@ const objectFixtures: Record<string, Pair[]> = {
       message:
         /binds Role reader, whose rule 1 grants delete on networkpolicies; its subjects could remove what KubeChart keeps/,
     },
+    {
+      failing: [
+        role('Role', [
+          {
+            apiGroups: [''],
+            resources: ['serviceaccounts/token'],
+            verbs: ['create'],
+          },
+        ]),
+      ],
+      passing: [
+        role('Role', [
+          {
+            apiGroups: [''],
+            resources: ['serviceaccounts'],
+            verbs: ['get'],
+          },
+        ]),
+      ],
+      message:
+        /rule 1 grants create on serviceaccounts\/token: whoever a binding of it names could act as the ServiceAccount KubeChart deploys with/,
+    },
+  ],
+  'rbac-unknown-role': [
+    {
+      failing: [
+        binding(
+          'RoleBinding',
+          { kind: 'ClusterRole', name: 'platform-reader' },
+          [app],
+        ),
+      ],
+      passing: [
+        role('Role', [
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+        ]),
+        binding('RoleBinding', { kind: 'Role', name: 'reader' }, [app]),
+      ],
+      message:
+        /binds ClusterRole platform-reader, which the manifests do not define: what it grants cannot be checked/,
+    },
   ],
   'rbac-broad-subjects': [
     {

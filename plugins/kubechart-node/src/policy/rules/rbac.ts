@@ -22,12 +22,16 @@ const NAMESPACE_SERVICE_ACCOUNTS = 'system:serviceaccounts:';
 const CLUSTER_WIDE_FORBIDDEN_ROLES = ['admin', 'edit'];
 /**
  * What the built-in ClusterRoles `admin` and `edit` may change of {@link GUARDED_RESOURCES} in a
- * namespace they are bound in (`cluster-admin` may change everything).
+ * namespace they are bound in (`cluster-admin` may change everything). Both also use every
+ * ServiceAccount of it, the deployer's included: they create pods (which run as any of them),
+ * `serviceaccounts/token` and impersonate `serviceaccounts`.
  */
 const BUILTIN_WRITERS: Record<string, string[]> = {
   admin: ['networkpolicies', 'roles', 'rolebindings'],
   edit: ['networkpolicies'],
 };
+const ANY_SERVICE_ACCOUNT =
+  'use any ServiceAccount of the namespace (run pods as it, request its tokens, impersonate it)';
 /** The built-in ClusterRoles known to only read. */
 const BUILTIN_READERS = ['view'];
 /**
@@ -50,8 +54,31 @@ const WRITE_VERBS = [
   '*',
 ];
 const READ_VERBS = ['get', 'list', 'watch'];
+/** The subresource through which a ServiceAccount's tokens are requested (TokenRequest). */
+const TOKEN_REQUEST = 'serviceaccounts/token';
+/** What the `impersonate` verb acts as: another identity, the deployer ServiceAccount included. */
+const IMPERSONATED_RESOURCES = [
+  'serviceaccounts',
+  'users',
+  'groups',
+  'uids',
+  'userextras',
+];
 const BASELINE_AT_RISK =
-  'its subjects could remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more';
+  'remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more';
+const IDENTITY_AT_RISK =
+  'act as the ServiceAccount KubeChart deploys with (admin in the namespace) or another identity';
+/** What the holders of guarded rights could do: `<who> could …`. */
+const atRisk = (who: string, baseline: boolean, identity: boolean) =>
+  `${who} could ${[
+    baseline ? BASELINE_AT_RISK : '',
+    identity ? IDENTITY_AT_RISK : '',
+  ]
+    .filter(Boolean)
+    .join(', and ')}`;
+/** Why a Role or ClusterRole is judged on its own rules, not only through a binding in the manifests. */
+const BOUND_ELSEWHERE =
+  'refused whether or not these manifests bind it: a binding outside them (one in the cluster, one helm keeps with helm.sh/resource-policy: keep, a hook checked apart) would grant it';
 
 type RbacRule = {
   apiGroups: string[];
@@ -86,6 +113,67 @@ const what = (r: RbacRule) =>
     ? r.resources.join(', ')
     : r.nonResourceURLs.join(', ') || 'nothing';
 
+/**
+ * What of a rule's rights are guarded, whatever the API group: writing {@link GUARDED_RESOURCES}
+ * (`baseline`), requesting ServiceAccount tokens or impersonating (`identity`); a resource
+ * starting with `*` (every resource, or a subresource of every resource) counts as all of them.
+ * `grants` names the verbs and resources that do; undefined when none.
+ */
+function guardedGrant(
+  rule: RbacRule,
+): { grants: string; baseline: boolean; identity: boolean } | undefined {
+  const wild = (x: string) => x.startsWith('*');
+  const writes = rule.verbs.filter(v => WRITE_VERBS.includes(v));
+  const creates: string[] = rule.verbs.filter(v => v === 'create' || v === '*');
+  const impersonates: string[] = rule.verbs.filter(
+    v => v === 'impersonate' || v === '*',
+  );
+  const baseline = writes.length
+    ? rule.resources.filter(
+        x => wild(x) || GUARDED_RESOURCES.includes(x.split('/')[0]),
+      )
+    : [];
+  const tokens = creates.length
+    ? rule.resources.filter(x => wild(x) || x === TOKEN_REQUEST)
+    : [];
+  const acting = impersonates.length
+    ? rule.resources.filter(
+        x => wild(x) || IMPERSONATED_RESOURCES.includes(x.split('/')[0]),
+      )
+    : [];
+  if (!baseline.length && !tokens.length && !acting.length) return undefined;
+  const verbs = rule.verbs.filter(
+    v =>
+      (baseline.length && writes.includes(v)) ||
+      (tokens.length && creates.includes(v)) ||
+      (acting.length && impersonates.includes(v)),
+  );
+  const resources = rule.resources.filter(
+    x => baseline.includes(x) || tokens.includes(x) || acting.includes(x),
+  );
+  return {
+    grants: `grants ${[...new Set(verbs)].join(', ')} on ${[
+      ...new Set(resources),
+    ].join(', ')}`,
+    baseline: baseline.length > 0,
+    identity: tokens.length > 0 || acting.length > 0,
+  };
+}
+
+/**
+ * The verbs of a rule that read every Secret of the namespace it is bound in (`get`, `list`,
+ * `watch` or `*` on `secrets` of the core group, or on `*` resources); empty when it does not.
+ */
+function secretReads(rule: RbacRule): string[] {
+  const core = rule.apiGroups.includes('') || rule.apiGroups.includes('*');
+  const secrets = rule.resources.some(
+    x => x === '*' || (core && x === 'secrets'),
+  );
+  return secrets
+    ? rule.verbs.filter(v => [...READ_VERBS, '*'].includes(v))
+    : [];
+}
+
 function perRbacRule(
   obj: KubeObject,
   fn: (r: RbacRule, n: number) => string | undefined,
@@ -102,13 +190,21 @@ function perRbacRule(
 
 /**
  * What the role a binding names grants, as far as the manifests tell: `unreadable` when they cannot
- * tell (a relative clause after the role: `which the manifests do not define`); otherwise how it
- * writes {@link GUARDED_RESOURCES} (`guarded`, a clause) and how it does more than read (`writes`,
- * '' for a built-in role), each undefined when it does not.
+ * tell (a relative clause after the role: `which the manifests do not define`); otherwise its
+ * guarded rights (see {@link guardedGrant}: `guarded`, a clause, with what they put at risk), how it
+ * does more than read (`writes`, '' for a built-in role) and how it reads Secrets (`secrets`), each
+ * undefined when it does not.
  */
 type RoleRights = { role: string } & (
   | { unreadable: string; unknownClusterRole?: boolean }
-  | { unreadable?: undefined; guarded?: string; writes?: string }
+  | {
+      unreadable?: undefined;
+      guarded?: string;
+      baseline?: boolean;
+      identity?: boolean;
+      writes?: string;
+      secrets?: string;
+    }
 );
 
 function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
@@ -120,13 +216,25 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
   if (kind !== 'Role' && kind !== 'ClusterRole')
     return { role, unreadable: 'which is neither a Role nor a ClusterRole' };
   if (kind === 'ClusterRole' && name === 'cluster-admin')
-    return { role, guarded: 'which may change everything', writes: '' };
+    return {
+      role,
+      guarded: 'which may change everything',
+      baseline: true,
+      identity: true,
+      writes: '',
+      secrets: '',
+    };
   // A chart's ClusterRole of a built-in writer's name does not make that role any less.
   if (kind === 'ClusterRole' && BUILTIN_WRITERS[name]) {
     return {
       role,
-      guarded: `which may change ${BUILTIN_WRITERS[name].join(', ')}`,
+      guarded: `which may change ${BUILTIN_WRITERS[name].join(
+        ', ',
+      )} and ${ANY_SERVICE_ACCOUNT}`,
+      baseline: true,
+      identity: true,
       writes: '',
+      secrets: '',
     };
   }
   const namespace = ctx.namespaceOf(binding);
@@ -151,6 +259,9 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
   }
   const guarded: string[] = [];
   const writes: string[] = [];
+  const secrets: string[] = [];
+  let baseline = false;
+  let identity = false;
   for (const r of defined) {
     if (r.aggregationRule !== undefined && r.aggregationRule !== null) {
       return {
@@ -160,24 +271,67 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
     }
     const { rules, problem } = rbacRules(r);
     if (problem) return { role, unreadable: `whose ${problem}` };
-    rules.forEach((rule, i) => {
-      const verbs = rule.verbs.filter(v => WRITE_VERBS.includes(v));
-      const resources = rule.resources.filter(
-        x => x.startsWith('*') || GUARDED_RESOURCES.includes(x.split('/')[0]),
-      );
-      if (verbs.length && resources.length)
-        guarded.push(
-          `rule ${i + 1} grants ${verbs.join(', ')} on ${resources.join(', ')}`,
-        );
+    for (const [i, rule] of rules.entries()) {
+      const grant = guardedGrant(rule);
+      if (grant) {
+        guarded.push(`rule ${i + 1} ${grant.grants}`);
+        baseline ||= grant.baseline;
+        identity ||= grant.identity;
+      }
       const more = rule.verbs.filter(v => !READ_VERBS.includes(v));
       if (more.length) writes.push(`rule ${i + 1} grants ${more.join(', ')}`);
-    });
+      const reads = secretReads(rule);
+      if (reads.length)
+        secrets.push(
+          `rule ${i + 1} grants ${reads.join(', ')} on ${rule.resources
+            .filter(x => x === '*' || x === 'secrets')
+            .join(', ')}`,
+        );
+    }
   }
   return {
     role,
     guarded: guarded.length ? `whose ${guarded.join(', ')}` : undefined,
+    baseline,
+    identity,
     writes: writes.length ? writes.join(', ') : undefined,
+    secrets: secrets.length ? secrets.join(', ') : undefined,
   };
+}
+
+/**
+ * Why a Role or ClusterRole grants guarded rights (see {@link guardedGrant}) to whoever a binding of
+ * it names, or cannot be read; empty when it does not. Judged on the role itself: a binding that
+ * grants it need not be in the same manifests.
+ */
+function roleGuardedRights(obj: KubeObject): string[] {
+  const unread = (why: string) => [
+    `${why}: what it grants cannot be checked; ${BOUND_ELSEWHERE}`,
+  ];
+  if (obj.aggregationRule !== undefined && obj.aggregationRule !== null)
+    return unread(
+      'its rules are made up of other ClusterRoles (aggregationRule)',
+    );
+  const { rules, problem } = rbacRules(obj);
+  if (problem) return unread(problem);
+  const grants: string[] = [];
+  let baseline = false;
+  let identity = false;
+  rules.forEach((rule, i) => {
+    const grant = guardedGrant(rule);
+    if (!grant) return;
+    grants.push(`rule ${i + 1} ${grant.grants}`);
+    baseline ||= grant.baseline;
+    identity ||= grant.identity;
+  });
+  if (!grants.length) return [];
+  return [
+    `${grants.join(', ')}: ${atRisk(
+      'whoever a binding of it names',
+      baseline,
+      identity,
+    )}; ${BOUND_ELSEWHERE}`,
+  ];
 }
 
 /** RBAC rules: nothing in a chart may grant cluster-wide power or a way to gain it. */
@@ -186,9 +340,10 @@ export const rbacPolicyRules: PolicyRule[] = [
     id: 'rbac-cluster-admin',
     defaultSeverity: 'error',
     description:
-      'bindings do not grant cluster-admin, admin or edit, nor a role that writes networkpolicies, roles, rolebindings, resourcequotas or limitranges, nor a role the manifests do not define (view aside)',
-    fix: 'Bind a Role the chart defines with only the permissions the workload needs (no writes to networkpolicies, roles, rolebindings, resourcequotas or limitranges), or the view ClusterRole; the platform team grants more, or exempts a binding of a ClusterRole it provides (kubechart.policy.exceptions).',
+      'bindings do not grant cluster-admin, admin or edit, nor a role that writes networkpolicies, roles, rolebindings, resourcequotas or limitranges, requests ServiceAccount tokens (serviceaccounts/token) or impersonates; no Role or ClusterRole grants those rights, bound in the same manifests or not',
+    fix: 'Give the workload a Role of the chart with only the permissions it needs (no writes to networkpolicies, roles, rolebindings, resourcequotas or limitranges, no create on serviceaccounts/token, no impersonate), or bind the view ClusterRole; the platform team grants more. A binding of a ClusterRole the platform provides, which the manifests do not show, is refused under rbac-unknown-role: an exception (kubechart.policy.exceptions) names that rule, not this one.',
     check: (obj, ctx) => {
+      if (isRole(obj)) return roleGuardedRights(obj);
       if (!isBinding(obj)) return undefined;
       const ref = obj.roleRef ?? {};
       if (typeof ref !== 'object' || typeof ref.name !== 'string')
@@ -207,28 +362,53 @@ export const rbacPolicyRules: PolicyRule[] = [
         ];
       // Its subjects may do what the role grants to what KubeChart keeps in the namespace.
       const rights = roleRights(obj, ctx);
-      if (rights.unreadable !== undefined) {
-        return [
-          `binds ${rights.role}, ${
-            rights.unreadable
-          }: what it grants cannot be checked${
-            rights.unknownClusterRole
-              ? " (of the cluster's own roles only view is known to be read-only)"
-              : ''
-          }`,
-        ];
-      }
-      if (rights.guarded)
-        return [`binds ${rights.role}, ${rights.guarded}; ${BASELINE_AT_RISK}`];
-      return [];
+      // A role the manifests do not show is rbac-unknown-role's, which exceptions may name apart.
+      if (rights.unreadable !== undefined || !rights.guarded) return [];
+      return [
+        `binds ${rights.role}, ${rights.guarded}; ${atRisk(
+          'its subjects',
+          rights.baseline === true,
+          rights.identity === true,
+        )}`,
+      ];
+    },
+  },
+  {
+    id: 'rbac-unknown-role',
+    defaultSeverity: 'error',
+    description:
+      'bindings name a role whose rights the manifests show: a Role or ClusterRole they define, or view',
+    fix: 'Bind a Role the chart defines, or the view ClusterRole. The platform team exempts a binding of a ClusterRole it provides with kubechart.policy.exceptions naming rule rbac-unknown-role; that exempts only this rule, so the same binding of cluster-admin, admin, edit or a role granting what rbac-cluster-admin guards stays refused.',
+    check: (obj, ctx) => {
+      if (!isBinding(obj)) return undefined;
+      const ref = obj.roleRef;
+      // A missing or malformed roleRef is rbac-cluster-admin's to report.
+      if (
+        !ref ||
+        typeof ref !== 'object' ||
+        typeof ref.name !== 'string' ||
+        (ref.kind !== 'Role' && ref.kind !== 'ClusterRole')
+      )
+        return undefined;
+      const rights = roleRights(obj, ctx);
+      if (rights.unreadable === undefined) return [];
+      return [
+        `binds ${rights.role}, ${
+          rights.unreadable
+        }: what it grants cannot be checked${
+          rights.unknownClusterRole
+            ? " (of the cluster's own roles only view is known to be read-only)"
+            : ''
+        }`,
+      ];
     },
   },
   {
     id: 'rbac-broad-subjects',
     defaultSeverity: 'error',
     description:
-      'bindings do not grant anything to every user, anonymous users or every service account, nor more than reading to every service account of a namespace',
-    fix: 'Bind specific ServiceAccounts, users or groups instead of system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts; give system:serviceaccounts:<namespace> only a role that reads (view, or a Role of the chart with get, list and watch).',
+      'bindings do not grant anything to every user, anonymous users or every service account, nor more than reading to every service account of a namespace (reading its Secrets is more)',
+    fix: 'Bind specific ServiceAccounts, users or groups instead of system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts; give system:serviceaccounts:<namespace> only a role that reads (view, or a Role of the chart with get, list and watch, not on secrets or *).',
     check: (obj, ctx) => {
       if (!isBinding(obj)) return undefined;
       const subjects = Array.isArray(obj.subjects) ? obj.subjects : [];
@@ -256,6 +436,12 @@ export const rbacPolicyRules: PolicyRule[] = [
               `${every}: ${rights.role} does not only read${
                 rights.writes ? ` (${rights.writes})` : ''
               }`,
+            );
+          } else if (rights.secrets !== undefined) {
+            out.push(
+              `${every}: ${rights.role} reads Secrets${
+                rights.secrets ? ` (${rights.secrets})` : ''
+              }: every pod of the namespace would read every Secret of it, helm's release records with their values and ServiceAccount tokens included`,
             );
           }
         }
