@@ -314,11 +314,14 @@ export type ApprovalsPage = {
 export type DriftField = {
   /** Dotted path with list-map keys, e.g. `spec.replicas`, `spec.template.spec.containers[name=web].env[name=MODE].value`. */
   path: string;
-  /** What the run applied (redacted like history), absent when the run did not set the field. */
+  /**
+   * What the run applied (redacted like history), absent when the run did not set the field. A
+   * value whose JSON is longer than 1 KiB is shown as its size: `{ notShown: 'value of N bytes' }`.
+   */
   expected?: unknown;
   /**
    * What runs now (redacted), absent when the field was removed, or when `added` is set (a field
-   * another manager added: its value is never shown).
+   * another manager added: its value is never shown). Longer than 1 KiB of JSON: as `expected`.
    */
   actual?: unknown;
   /**

@@ -161,6 +161,7 @@ export const kubechartTranslationRef = createTranslationRef({
       absent: '(absent)',
       notSet: '(not set)',
       addedBy: 'set by {{manager}} (value not shown)',
+      valueNotShown: '({{what}}, not shown)',
       unknownManager: 'another manager',
       byNobody: 'removed',
       columns: {

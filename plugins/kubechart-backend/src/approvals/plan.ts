@@ -42,14 +42,19 @@ export type PlanParts = {
    * to apply must match (the preview's manifest holds them all, so the plan's hash covers them).
    */
   manifests?: Record<string, ApprovedManifest>;
+  /**
+   * For a rollback: the digest of the release record of the revision it returns to
+   * (`approvedRevisionOf`), which the run rolls back to only while the record still has it.
+   */
+  revision?: string;
 };
 
 export const newPlanSalt = () => randomBytes(16).toString('hex');
 
 /**
  * The plan's fingerprint, `sha256:<hex>`. Approval is bound to it: the run executes only if the
- * same request renders the same manifests from the same charts onto the same release revisions.
- * Salted per run, since the input may hold secret values.
+ * same request renders the same manifests from the same charts onto the same release revisions (a
+ * rollback: to the same release record). Salted per run, since the input may hold secret values.
  */
 export function planHash(parts: PlanParts, salt: string): string {
   const report = parts.preview.policyReport;
@@ -70,6 +75,8 @@ export function planHash(parts: PlanParts, salt: string): string {
         }
       : null,
     revisions: parts.revisions,
+    // Absent for every other kind: their plans hash as they did before rollbacks were bound.
+    revision: parts.revision,
   });
   return `sha256:${createHash('sha256')
     .update(salt)

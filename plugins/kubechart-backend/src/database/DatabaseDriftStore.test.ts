@@ -274,6 +274,55 @@ describe.each(databases.eachSupportedId())(
       expect(await drift.get(b)).toEqual(kept);
     });
 
+    it('lists only the records a reader may read, reading who may read each before any record whole', async () => {
+      const { drift, finished } = await createStores();
+      const mine = await finished('chart', {
+        namespace: 'shop',
+        release: 'web',
+      });
+      const theirs = await finished('chart', {
+        namespace: 'shop',
+        release: 'api',
+      });
+      const unowned = await finished('manifests', { namespace: 'shop' });
+      const records = [
+        record(mine),
+        record(theirs, {
+          target: { cluster: 'dev', namespace: 'shop', release: 'api' },
+          entityRef: 'component:default/payroll',
+          actor: 'user:default/bob',
+          checkedAt: '2026-12-03T09:04:00.000Z',
+        }),
+        record(unowned, {
+          target: { cluster: 'dev', namespace: 'shop' },
+          entityRef: undefined,
+          checkedAt: '2026-12-03T09:03:00.000Z',
+        }),
+      ];
+      await drift.replaceAll(records);
+      const asked: unknown[] = [];
+      const listed = await drift.list({ cluster: 'dev' }, async heads => {
+        asked.push(...heads);
+        return heads.filter(h => h.actor === 'user:default/alice');
+      });
+      expect(listed).toEqual([records[0], records[2]]);
+      // Asked with who may read each record, newest first, and nothing of what the records hold.
+      expect(asked).toEqual([
+        {
+          runId: mine,
+          entityRef: 'component:default/shop',
+          actor: 'user:default/alice',
+        },
+        {
+          runId: theirs,
+          entityRef: 'component:default/payroll',
+          actor: 'user:default/bob',
+        },
+        { runId: unowned, actor: 'user:default/alice' },
+      ]);
+      expect(await drift.list({ cluster: 'dev' }, async () => [])).toEqual([]);
+    });
+
     // A drift pass that cannot store its records (PostgreSQL refuses U+0000 in text) stores none of
     // them: every entity page would keep showing the previous pass.
     it('stores records whose message and target hold a NUL or a lone surrogate, as the run store writes text (U+FFFD)', async () => {
@@ -369,6 +418,13 @@ describe.each(databases.eachSupportedId())(
       const directory = `${__dirname}/../../migrations`;
       await knex.migrate.down({
         directory,
+        name: '20261215000000_run_target_owner.js',
+      });
+      expect(
+        await knex.schema.hasColumn('kubechart_runs', 'target_owner'),
+      ).toBe(false);
+      await knex.migrate.down({
+        directory,
         name: '20261214000000_run_namespace_gone.js',
       });
       expect(
@@ -390,6 +446,9 @@ describe.each(databases.eachSupportedId())(
       ).toBe(true);
       expect(
         await knex.schema.hasColumn('kubechart_runs', 'namespace_gone_at'),
+      ).toBe(true);
+      expect(
+        await knex.schema.hasColumn('kubechart_runs', 'target_owner'),
       ).toBe(true);
     });
   },

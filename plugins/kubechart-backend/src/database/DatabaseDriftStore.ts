@@ -8,7 +8,13 @@ import type {
   RunKind,
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
-import { AppliedRun, DriftFilter, DriftRecord, DriftStore } from './DriftStore';
+import {
+  AppliedRun,
+  DriftFilter,
+  DriftHead,
+  DriftRecord,
+  DriftStore,
+} from './DriftStore';
 import { entityRefFilter } from './entityRefs';
 import { storableText } from './storableText';
 
@@ -96,6 +102,7 @@ export class DatabaseDriftStore implements DriftStore {
         'namespace',
         'release',
         'created_at',
+        'target_owner',
       )
       .select(
         this.db.raw(
@@ -123,6 +130,7 @@ export class DatabaseDriftStore implements DriftStore {
       namespace: string;
       release: string | null;
       created_at: string | number;
+      target_owner: string | null;
     }> = await this.db
       .from(ranked.as('ranked'))
       .select(
@@ -133,6 +141,7 @@ export class DatabaseDriftStore implements DriftStore {
         'namespace',
         'release',
         'created_at',
+        'target_owner',
       )
       .where('rn', 1);
     return rows.map(r => ({
@@ -143,7 +152,16 @@ export class DatabaseDriftStore implements DriftStore {
       namespace: r.namespace,
       ...(r.release ? { release: r.release } : {}),
       createdAt: Number(r.created_at),
+      ...(r.target_owner !== null ? { targetOwner: r.target_owner } : {}),
     }));
+  }
+
+  async adoptTargetOwner(runId: string, owner: string): Promise<boolean> {
+    const updated = await this.db('kubechart_runs')
+      .where({ id: runId })
+      .whereNull('target_owner')
+      .update({ target_owner: owner });
+    return Number(updated) > 0;
   }
 
   async get(runId: string): Promise<DriftRecord | undefined> {
@@ -153,19 +171,42 @@ export class DatabaseDriftStore implements DriftStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async list(filter: DriftFilter): Promise<DriftRecord[]> {
+  async list(
+    filter: DriftFilter,
+    readable?: (heads: DriftHead[]) => Promise<DriftHead[]>,
+  ): Promise<DriftRecord[]> {
     const q = this.db<DriftRow>('kubechart_drift');
     if (filter.entityRef)
       q.where('entity_ref', entityRefFilter(filter.entityRef));
     if (filter.cluster) q.where('cluster', filter.cluster);
     if (filter.namespace) q.where('namespace', filter.namespace);
-    const rows = await q
-      .orderBy([
-        { column: 'checked_at', order: 'desc' },
-        { column: 'run_id', order: 'asc' },
-      ])
-      .limit(500);
-    return rows.map(toRecord);
+    q.orderBy([
+      { column: 'checked_at', order: 'desc' },
+      { column: 'run_id', order: 'asc' },
+    ]).limit(500);
+    if (!readable) return (await q).map(toRecord);
+    // Who may read each record first: none is read whole (nor parsed) that the reader may not read.
+    const heads: Array<Pick<DriftRow, 'run_id' | 'entity_ref' | 'actor'>> =
+      await q.select('run_id', 'entity_ref', 'actor');
+    const kept = await readable(
+      heads.map(h => ({
+        runId: h.run_id,
+        ...(h.entity_ref ? { entityRef: h.entity_ref } : {}),
+        actor: h.actor,
+      })),
+    );
+    const ids = kept.map(h => h.runId);
+    const byId = new Map<string, DriftRecord>();
+    // In batches: SQLite limits the number of bound parameters of one statement.
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db<DriftRow>('kubechart_drift').whereIn(
+        'run_id',
+        ids.slice(i, i + 500),
+      );
+      for (const row of rows) byId.set(row.run_id, toRecord(row));
+    }
+    // In the order listed; a record deleted since (a drift pass ended) is not.
+    return ids.flatMap(id => byId.get(id) ?? []);
   }
 
   async put(record: DriftRecord): Promise<void> {

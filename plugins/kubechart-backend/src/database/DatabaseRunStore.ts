@@ -43,6 +43,7 @@ import {
   TenantRecord,
   expiredApprovalReason,
   isApprovalExpired,
+  ownerOfTarget,
 } from './RunStore';
 import { actorSlotPrefix } from './lockKeys';
 import { entityRefFilter, requiredEntityRefKey } from './entityRefs';
@@ -90,6 +91,8 @@ type RunRow = {
   lease_epoch: number;
   /** Recorded runs: the principal that recorded it. */
   recorded_by: string | null;
+  /** Who owned the run's target when it started ('' nobody); NULL before it started, or when not recorded. */
+  target_owner?: string | null;
   /** When its `run-finished` audit event was handed to the auditor; NULL while owed or active. */
   outcome_audited_at?: string | number | null;
   /** When an instance took on emitting that event; NULL when none has. */
@@ -478,6 +481,7 @@ export class DatabaseRunStore implements RunStore {
             await this.takeActorSlot(tx, options, run.id, now);
           if (options.tenant)
             await this.claimTenant(tx, options.tenant, run.id);
+          await recordTargetOwner(tx, run.id, run.target, options);
         });
         return toRun(row);
       } catch (e) {
@@ -938,6 +942,7 @@ export class DatabaseRunStore implements RunStore {
           .update({ state: 'executed', request: closedRequest(gate) });
         await this.writePatch(tx, current, { status: 'pending' });
         if (options.tenant) await this.claimTenant(tx, options.tenant, runId);
+        await recordTargetOwner(tx, runId, current, options);
         return undefined;
       });
     const started = async () => {
@@ -979,6 +984,13 @@ export class DatabaseRunStore implements RunStore {
       return true;
     });
     return ended ? this.getRun(runId) : undefined;
+  }
+
+  async endExecutedApproval(runId: string, state: 'changed'): Promise<boolean> {
+    const changed = await this.db<ApprovalRow>('kubechart_approvals')
+      .where({ run_id: runId, state: 'executed' })
+      .update({ state });
+    return Number(changed) > 0;
   }
 
   async findExpiredApprovals(now: Date): Promise<string[]> {
@@ -1711,6 +1723,33 @@ async function upsertTenantRow(
     .insert({ ...key, ...columns, created_at: now })
     .onConflict(['cluster', 'code'])
     .merge(Object.keys(columns));
+}
+
+/**
+ * Records on a run who owns its target as it starts ({@link ownerOfTarget}), in the transaction that
+ * starts it: after its tenant claim, so a tenant run records the owner it leaves the tenant with.
+ */
+async function recordTargetOwner(
+  tx: Knex.Transaction,
+  runId: string,
+  target: { cluster: string; namespace: string },
+  options: StartRunOptions,
+): Promise<void> {
+  // As the run's row holds its target.
+  const stored = {
+    cluster: storableText(target.cluster),
+    namespace: storableText(target.namespace),
+  };
+  const tenants = (
+    await tx('kubechart_tenants').where(stored).whereNot({ status: 'deleted' })
+  ).map(toTenantRecord);
+  await tx('kubechart_runs')
+    .where({ id: runId })
+    .update({
+      target_owner: storableText(
+        ownerOfTarget(tenants, stored, options.assignedOwner),
+      ),
+    });
 }
 
 async function countActiveTenants(

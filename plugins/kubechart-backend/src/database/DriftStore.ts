@@ -11,6 +11,11 @@ export type AppliedRun = {
   release?: string;
   /** Epoch ms. */
   createdAt: number;
+  /**
+   * Who owned the target when the run started (`ownerOfTarget`; '' nobody); absent when not
+   * recorded (a run started before KubeChart recorded it).
+   */
+  targetOwner?: string;
 };
 
 /** A stored drift record; `actor` decides who may read it when the run has no entity. */
@@ -23,6 +28,9 @@ export type DriftFilter = {
   namespace?: string;
 };
 
+/** Of a stored record, what says who may read it (see `ReadScopes.filter`), and nothing it holds. */
+export type DriftHead = { runId: string; entityRef?: string; actor: string };
+
 /** Persistence of drift records: one per run that is the latest applied on its target. */
 export interface DriftStore {
   /**
@@ -33,7 +41,20 @@ export interface DriftStore {
    */
   latestAppliedRuns(): Promise<AppliedRun[]>;
   get(runId: string): Promise<DriftRecord | undefined>;
-  list(filter: DriftFilter): Promise<DriftRecord[]>;
+  /**
+   * The newest 500 records `filter` matches (by check time), those `readable` keeps of them when
+   * given: it is asked with their {@link DriftHead}s, and only the records it keeps are read whole.
+   */
+  list(
+    filter: DriftFilter,
+    readable?: (heads: DriftHead[]) => Promise<DriftHead[]>,
+  ): Promise<DriftRecord[]>;
+  /**
+   * Records `owner` as who owned the run's target when it started, on a run that has none recorded
+   * (one that ran before KubeChart recorded it): the owner its target has when drift first compares
+   * it. Resolves whether it was recorded (false when the run had an owner recorded already).
+   */
+  adoptTargetOwner(runId: string, owner: string): Promise<boolean>;
   /** Stores one record (replacing the run's previous one). */
   put(record: DriftRecord): Promise<void>;
   /**

@@ -129,7 +129,32 @@ export type StartRunOptions = {
   abandonedBefore?: Date;
   tenant?: TenantClaim;
   actorSlots?: ActorSlots;
+  /**
+   * The owner `kubechart.clusters.<name>.namespaces` assigns the run's namespace, if any: with the
+   * tenants, who owns the run's target when it starts ({@link ownerOfTarget}), recorded on the run
+   * in the transaction that starts it.
+   */
+  assignedOwner?: string;
 };
+
+/**
+ * Who owns a target: the owner of the live tenant whose namespace it is, else the owner
+ * `kubechart.clusters.<name>.namespaces` assigns the namespace (`assigned`), else '' (nobody). Drift
+ * compares a run only while its target has the owner recorded when the run started.
+ */
+export function ownerOfTarget(
+  tenants: TenantRecord[],
+  target: { cluster: string; namespace: string },
+  assigned: string | undefined,
+): string {
+  const tenant = tenants.find(
+    t =>
+      t.cluster === target.cluster &&
+      t.namespace === target.namespace &&
+      t.status !== 'deleted',
+  );
+  return (tenant ? tenant.owner ?? assigned : assigned) ?? '';
+}
 
 /**
  * The right of one backend instance to write a run: the run's lease epoch when it claimed it. A
@@ -364,6 +389,12 @@ export interface RunStore {
     state: 'expired' | 'changed',
     reason: string,
   ): Promise<Run | undefined>;
+  /**
+   * Ends the gate of an approved run that started (`executed`) as `changed`: what it was to apply
+   * changed after approval, and the run applies nothing of it (the run itself ends as its execution
+   * ends it). False when the gate is not `executed`.
+   */
+  endExecutedApproval(runId: string, state: 'changed'): Promise<boolean>;
   /** Runs whose open gate expired before `now`. */
   findExpiredApprovals(now: Date): Promise<string[]>;
   /**

@@ -16,7 +16,8 @@ import {
   scopeRefusal,
 } from '@kubechart/plugin-kubechart-node';
 import { AppliedRun, DriftRecord, DriftStore } from '../database/DriftStore';
-import { RunStore } from '../database/RunStore';
+import { RunStore, ownerOfTarget } from '../database/RunStore';
+import { storableText } from '../database/storableText';
 import type { EngineSettings } from '../engine/settings';
 import { KubeClient } from '../lib/KubeClient';
 import {
@@ -49,6 +50,11 @@ import {
   baselineObjects,
   wholeSpecDifferences,
 } from './baseline';
+import {
+  MAX_CHANGED_FIELDS_PER_OBJECT,
+  RecordListing,
+  shownValue,
+} from './recordBounds';
 
 export type DriftServiceOptions = {
   runs: RunStore;
@@ -61,9 +67,11 @@ export type DriftServiceOptions = {
   onDriftChanged?(drift: DriftRecord): void;
   /**
    * The cluster-scoped kinds each cluster allows runs to apply. Without it no cluster-scoped object
-   * is read: the drift of a run whose manifest holds one is `unknown`, saying so.
+   * is read: the drift of a run whose manifest holds one is `unknown`, saying so. `namespaceOwners`:
+   * with the tenants, who owns each run's target now (without it, no namespace is assigned).
    */
-  settings?: Pick<EngineSettings, 'allowedClusterScopedKinds'>;
+  settings?: Pick<EngineSettings, 'allowedClusterScopedKinds'> &
+    Partial<Pick<EngineSettings, 'namespaceOwners'>>;
   /** The most objects one pass compares (default {@link DEFAULT_MAX_OBJECTS_PER_PASS}). */
   maxObjectsPerPass?: number;
   /**
@@ -117,15 +125,24 @@ export const MAX_ADDED_FIELDS_PER_OBJECT = 100;
 
 /**
  * What the comparison of one live object found; `added`: how many fields other managers added, and
- * how many of them the record lists.
+ * how many of them the record lists; `unlisted`: the times the changed fields `drifted` leaves out
+ * (beyond {@link MAX_CHANGED_FIELDS_PER_OBJECT}) were changed, one entry each (undefined: not known).
  */
 type Compared = {
   drifted?: DriftObject;
   notCompared?: DriftNotCompared;
   added?: { count: number; listed: number };
+  unlisted?: Array<string | undefined>;
 };
 
+/** An object a record names in its message. */
+type Named = Pick<DriftObject, 'kind' | 'name'>;
+
 const HOOK_ANNOTATION = 'helm.sh/hook';
+
+/** What the record of a run says once its target is another owner's than when the run started. */
+export const OWNER_CHANGED_MESSAGE =
+  'the target changed owner since the run: its drift is no longer tracked, and nothing of what runs there now is shown (the new owner’s runs are compared)';
 
 function groupOf(apiVersion: string) {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
@@ -179,9 +196,19 @@ export class DriftService {
     const budget: PassBudget = {
       objects: this.options.maxObjectsPerPass ?? DEFAULT_MAX_OBJECTS_PER_PASS,
     };
+    // Who owns each target now, as runs record who owned it when they started.
+    const tenants = await this.options.runs.getTenants();
+    const owners = this.options.settings?.namespaceOwners ?? {};
+    const ownerNow = (r: AppliedRun) =>
+      storableText(ownerOfTarget(tenants, r, owners[r.cluster]?.[r.namespace]));
     for (const applied of current) {
       try {
-        const result = await this.checkApplied(applied, claimed, budget);
+        const result = await this.checkApplied(
+          applied,
+          claimed,
+          budget,
+          ownerNow(applied),
+        );
         if (result) checked.push(result);
       } catch (e) {
         this.options.logger.warn(
@@ -200,10 +227,16 @@ export class DriftService {
     return written;
   }
 
+  /**
+   * The record of one run. A run whose target is another owner's now than when it started is not
+   * compared (nor one whose target's owner was not recorded): what runs there is not what its
+   * readers may see. Like a run of a deleted tenant, it takes no object from older runs.
+   */
   private async checkApplied(
     applied: AppliedRun,
     claimed: Claims,
     budget: PassBudget,
+    ownerNow: string,
   ): Promise<Checked | undefined> {
     const run = await this.options.runs.getRun(applied.id);
     if (!run) return undefined;
@@ -217,6 +250,19 @@ export class DriftService {
       ...(run.action ? { reportedByAction: run.action } : {}),
       checkedAt,
     };
+    // A run from before owners were recorded takes the owner its target has when drift first
+    // compares it (another replica's pass may record it at the same time, with the owner it read):
+    // from then on an owner change ends its drift as it ends any run's.
+    if (applied.targetOwner === undefined)
+      await this.options.drift.adoptTargetOwner(run.id, ownerNow);
+    if (applied.targetOwner !== undefined && applied.targetOwner !== ownerNow) {
+      return this.record(run, {
+        ...base,
+        status: 'unknown',
+        objects: [],
+        message: OWNER_CHANGED_MESSAGE,
+      });
+    }
     if (!this.options.clusters.has(run.target.cluster)) {
       return this.record(run, {
         ...base,
@@ -306,13 +352,13 @@ export class DriftService {
         message: 'the run recorded no manifest to compare',
       });
     }
-    const drifted: DriftObject[] = [];
+    // What the record lists is bounded (see ./recordBounds); its status and message count everything.
+    const listing = new RecordListing();
+    let drifted = 0;
+    const baselineDrift: Array<Named & Pick<DriftObject, 'state'>> = [];
+    let firstChanged: string | undefined;
     const secretFields: DriftNotCompared[] = [];
-    const addedIn: Array<{
-      object: DriftObject;
-      count: number;
-      listed: number;
-    }> = [];
+    const addedIn: Array<{ object: Named; count: number; listed: number }> = [];
     let notCompared = 0;
     const compared = [...baseline, ...own];
     try {
@@ -328,10 +374,22 @@ export class DriftService {
         // A run an action recorded applied with managers not known: fields other managers added
         // are not looked for.
         const c = await this.compare(run.target.cluster, o, !run.action);
-        if (c.drifted) drifted.push(c.drifted);
-        if (c.drifted && c.added)
-          addedIn.push({ object: c.drifted, ...c.added });
-        if (c.notCompared) secretFields.push(c.notCompared);
+        if (c.drifted) {
+          const { kind, name, state } = c.drifted;
+          drifted++;
+          if (c.drifted.baseline) baselineDrift.push({ kind, name, state });
+          if (c.added) addedIn.push({ object: { kind, name }, ...c.added });
+          firstChanged = firstChange(
+            [...c.drifted.fields.map(f => f.changedAt), ...(c.unlisted ?? [])],
+            run.finishedAt,
+            firstChanged,
+          );
+          listing.addObject(c.drifted, c.unlisted?.length);
+        }
+        if (c.notCompared) {
+          secretFields.push(c.notCompared);
+          listing.addNotCompared(c.notCompared);
+        }
       }
     } catch (e) {
       return this.record(run, {
@@ -343,15 +401,15 @@ export class DriftService {
     }
     // Fields whose values history holds redacted were not compared: the record names them and never
     // counts them as matching (an in-sync record says "in sync except…").
-    const secrets = secretFields.length
-      ? { notCompared: secretFields }
+    const secrets = listing.notCompared.length
+      ? { notCompared: listing.notCompared }
       : undefined;
     if (notCompared > 0) {
       // What was not compared may have drifted: the run is neither in sync nor known to be drifted only there.
       return this.record(run, {
         ...base,
         status: 'unknown',
-        objects: drifted,
+        objects: listing.objects,
         ...secrets,
         message: [
           `${notCompared} of the ${
@@ -361,28 +419,33 @@ export class DriftService {
           } objects`,
           notComparedMessage('unknown', secretFields),
           addedFieldsMessage(addedIn),
+          listing.message(),
         ]
           .filter(Boolean)
           .join('; '),
       });
     }
-    const status = drifted.length ? 'drifted' : 'in-sync';
-    const baselineDrift = drifted.filter(o => o.baseline);
+    const status = drifted ? 'drifted' : 'in-sync';
     const message =
       [
         notComparedMessage(status, secretFields),
         baselineDrift.length ? baselineDriftMessage(baselineDrift) : undefined,
         addedFieldsMessage(addedIn),
+        listing.message(),
       ]
         .filter(Boolean)
         .join('; ') || undefined;
-    return this.record(run, {
-      ...base,
-      status,
-      objects: drifted,
-      ...secrets,
-      ...(message ? { message } : {}),
-    });
+    return this.record(
+      run,
+      {
+        ...base,
+        status,
+        objects: listing.objects,
+        ...secrets,
+        ...(message ? { message } : {}),
+      },
+      firstChanged,
+    );
   }
 
   /** The cluster-scoped kinds a run could apply: none for a run an action recorded. */
@@ -503,11 +566,15 @@ export class DriftService {
       return notCompared ? { notCompared } : {};
     // Listed up to a bound per object; the record's message counts the rest.
     const added = allAdded.slice(0, MAX_ADDED_FIELDS_PER_OBJECT);
+    const listedDifferences = differences.slice(
+      0,
+      MAX_CHANGED_FIELDS_PER_OBJECT,
+    );
     // What is shown of the live object is redacted like history (Secret data, secret-looking env
     // values), and none of a live value whose applied one history holds redacted.
     const shown = redactObject(live);
     const owned: Array<FieldDifference & { owner?: FieldOwner }> = [
-      ...differences.map(d => ({
+      ...listedDifferences.map(d => ({
         ...d,
         owner: fieldOwner(managedFields, d.segments),
       })),
@@ -521,15 +588,20 @@ export class DriftService {
         added: true,
       })),
     ];
+    // A value longer than a record shows is shown as its size (after redaction: never a secret's).
     const fields: DriftField[] = owned.map(d => {
       const owner = d.owner;
       const actual =
         'added' in d
           ? undefined
-          : shownLive(d.expected, valueAt(shown, d.segments), d.segments);
+          : shownValue(
+              shownLive(d.expected, valueAt(shown, d.segments), d.segments),
+            );
       return {
         path: formatPath(d.segments),
-        ...(d.expected !== undefined ? { expected: d.expected } : {}),
+        ...(d.expected !== undefined
+          ? { expected: shownValue(d.expected) }
+          : {}),
         ...(actual !== undefined ? { actual } : {}),
         ...('added' in d ? { added: true as const } : {}),
         ...(owner
@@ -546,13 +618,24 @@ export class DriftService {
       ...(allAdded.length
         ? { added: { count: allAdded.length, listed: added.length } }
         : {}),
+      ...(differences.length > listedDifferences.length
+        ? {
+            unlisted: differences
+              .slice(listedDifferences.length)
+              .map(d => fieldOwner(managedFields, d.segments)?.time),
+          }
+        : {}),
     };
   }
 
-  /** The record of a check, with `since` carried over while the status stays, and whether it changed. */
+  /**
+   * The record of a check, with `since` carried over while the status stays, and whether it changed.
+   * `firstChanged`: when a field of a drifted record was first changed after the run, if known.
+   */
   private async record(
     run: Run,
     next: Omit<DriftRecord, 'since'>,
+    firstChanged?: string,
   ): Promise<Checked> {
     const previous = await this.options.drift.get(run.id);
     let since: string;
@@ -561,7 +644,7 @@ export class DriftService {
     } else if (next.status === 'in-sync') {
       since = previous ? next.checkedAt : run.finishedAt ?? next.checkedAt;
     } else if (next.status === 'drifted') {
-      since = firstChange(next.objects, run.finishedAt) ?? next.checkedAt;
+      since = firstChanged ?? next.checkedAt;
     } else {
       since = next.checkedAt;
     }
@@ -611,7 +694,7 @@ function notComparedMessage(
  * value): a re-apply does not remove them, and how many of them are not listed.
  */
 function addedFieldsMessage(
-  added: Array<{ object: DriftObject; count: number; listed: number }>,
+  added: Array<{ object: Named; count: number; listed: number }>,
 ): string | undefined {
   const count = added.reduce((n, a) => n + a.count, 0);
   if (count === 0) return undefined;
@@ -633,19 +716,20 @@ function addedFieldsMessage(
   } by hand or replace the object`;
 }
 
-/** The earliest time a field drifted after the run ended (managedFields times), if any is known. */
+/**
+ * The earliest of the times fields were changed (managedFields times) that is after the run ended,
+ * or `earliest` (the earliest found before), if any is known.
+ */
 function firstChange(
-  objects: DriftObject[],
+  changed: Array<string | undefined>,
   after: string | undefined,
+  earliest: string | undefined,
 ): string | undefined {
-  const times = objects
-    .flatMap(o => o.fields.map(f => f.changedAt))
-    .filter(
-      (t): t is string =>
-        !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000),
-    )
-    .sort();
-  return times[0];
+  const times = changed.filter(
+    (t): t is string =>
+      !!t && (!after || Date.parse(t) >= Date.parse(after) - 1000),
+  );
+  return [...times, ...(earliest ? [earliest] : [])].sort()[0];
 }
 
 /** The drift as the API returns it (who started the run stays on the server). */

@@ -1229,14 +1229,145 @@ describe.each(databases.eachSupportedId())('drift on %p', databaseId => {
       }),
     });
     const record = (await service.checkAll()).find(d => d.runId === run.id);
-    expect(record?.message).toBeUndefined();
     expect(record?.status).toBe('drifted');
-    expect(record?.objects).toHaveLength(1000);
+    // Every object is compared; the record lists the first 100, and counts the rest.
+    expect(record?.objects).toHaveLength(100);
     expect(record?.objects[0]).toMatchObject({
       kind: 'ConfigMap',
       name: 'item-1',
       state: 'missing',
     });
+    expect(record?.message).toBe(
+      'the record does not list 900 drifted objects: a drift record lists at most 100 objects, 100 changed fields per object and 64 KiB of them',
+    );
+  });
+
+  it('shows a live value too long to show as its size only, and keeps the record small however large the live objects are', async () => {
+    const { drift, service, succeed, clusters } = await driftSetup();
+    const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const code = `driftbig${randomUUID().slice(0, 6)}`;
+    const namespace = `tenant-${code}`;
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: code,
+      releases: [],
+    });
+    const names = Array.from({ length: 30 }, (_, i) => `settings-${i}`);
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace,
+      manifests: names
+        .map(name =>
+          [
+            'apiVersion: v1',
+            'kind: ConfigMap',
+            `metadata: { name: ${name} }`,
+            'data: { color: blue }',
+          ].join('\n'),
+        )
+        .join('\n---\n'),
+    });
+    // A namespace user sets each value to 900 KB (a ConfigMap holds up to 1 MiB).
+    const big = 'g'.repeat(900 * 1024);
+    for (const name of names) {
+      const live = await core.readNamespacedConfigMap({ name, namespace });
+      await core.replaceNamespacedConfigMap({
+        name,
+        namespace,
+        body: { ...live, data: { color: big } },
+      });
+    }
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect(record.status).toBe('drifted');
+    expect(record.objects.map(o => o.name).sort()).toEqual([...names].sort());
+    for (const o of record.objects)
+      expect(o.fields.map(({ changedAt: _c, manager: _m, ...f }) => f)).toEqual(
+        [
+          {
+            path: 'data.color',
+            expected: 'blue',
+            // Its JSON: the string and its two quotes.
+            actual: { notShown: `value of ${big.length + 2} bytes` },
+          },
+        ],
+      );
+    // What a reader gets (GET /runs/:id/drift, GET /drift) is the same small record.
+    const stored = await drift.get(applied.id);
+    expect(stored).toEqual(record);
+    expect(await drift.list({ cluster: 'dev', namespace })).toContainEqual(
+      record,
+    );
+    expect(JSON.stringify(stored).length).toBeLessThan(64 * 1024);
+  });
+
+  it('lists at most 100 changed fields of an object and 64 KiB of fields in a record, counting the rest', async () => {
+    const { service, succeed, clusters } = await driftSetup();
+    const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);
+    const code = `driftwide${randomUUID().slice(0, 6)}`;
+    const namespace = `tenant-${code}`;
+    await succeed({
+      kind: 'tenant',
+      cluster: 'dev',
+      tenant: code,
+      releases: [],
+    });
+    const keys = Array.from({ length: 150 }, (_, i) => `color-${i}`);
+    const manifest = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name },
+        data: Object.fromEntries(keys.map(k => [k, 'blue'])),
+      });
+    const applied = await succeed({
+      kind: 'manifests',
+      cluster: 'dev',
+      namespace,
+      manifests: `${manifest('wide')}\n---\n${manifest('long')}`,
+    });
+    // `wide`: 150 short values changed; `long`: 150 values of 1,000 bytes (each shown whole).
+    const change = async (name: string, value: string) =>
+      core.replaceNamespacedConfigMap({
+        name,
+        namespace,
+        body: {
+          ...(await core.readNamespacedConfigMap({ name, namespace })),
+          data: Object.fromEntries(keys.map(k => [k, value])),
+        },
+      });
+    await change('wide', 'green');
+    await change('long', 'l'.repeat(1000));
+    const record = (await service.checkAll()).find(
+      d => d.runId === applied.id,
+    )!;
+    expect(record.status).toBe('drifted');
+    const wide = record.objects.find(o => o.name === 'wide')!;
+    expect(wide.fields).toHaveLength(100);
+    expect(wide.fields[0]).toMatchObject({
+      path: 'data.color-0',
+      expected: 'blue',
+      actual: 'green',
+    });
+    const long = record.objects.find(o => o.name === 'long')!;
+    expect(long.fields[0]).toMatchObject({
+      path: 'data.color-0',
+      expected: 'blue',
+      actual: 'l'.repeat(1000),
+    });
+    expect(long.fields.length).toBeLessThan(100);
+    expect(JSON.stringify(record.objects).length).toBeLessThanOrEqual(
+      64 * 1024,
+    );
+    // The record says how many fields it does not list: 50 of wide, and those of long beyond its bytes.
+    expect(record.message).toBe(
+      `the record does not list ${
+        300 - wide.fields.length - long.fields.length
+      } fields of the objects it lists: a drift record lists at most 100 objects, 100 changed fields per object and 64 KiB of them`,
+    );
   });
 
   it('says why drift is unknown when the run’s cluster is no longer configured', async () => {

@@ -124,13 +124,27 @@ describe('drift routes', () => {
   const scopes = new ReadScopes(httpAuth, permissions as any);
   const drift: DriftStore = {
     latestAppliedRuns: async () => [],
+    adoptTargetOwner: async () => false,
     get: async id => records.get(id),
-    list: async f =>
-      [...records.values()].filter(
+    list: async (f, readable = async heads => heads) => {
+      const matching = [...records.values()].filter(
         r =>
           (!f.entityRef || r.entityRef === f.entityRef) &&
           (!f.cluster || r.target.cluster === f.cluster),
-      ),
+      );
+      const kept = new Set(
+        (
+          await readable(
+            matching.map(r => ({
+              runId: r.runId,
+              entityRef: r.entityRef,
+              actor: r.actor,
+            })),
+          )
+        ).map(h => h.runId),
+      );
+      return matching.filter(r => kept.has(r.runId));
+    },
     put: async r => void records.set(r.runId, r),
     replaceAll: async () => [],
   };

@@ -90,8 +90,9 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
   router.get('/drift', async (req, res) => {
     const scope = await scopes.resolve(req, kubechartRunsReadPermission);
     const q = parse(driftQuery, req.query, 'query');
-    const records = await drift.list(q);
-    res.json({ items: (await scopes.filter(scope, records)).map(toRunDrift) });
+    // Filtered on who may read each record before any is read whole.
+    const records = await drift.list(q, heads => scopes.filter(scope, heads));
+    res.json({ items: records.map(toRunDrift) });
   });
 
   router.post('/runs/:id/reapply', async (req, res) => {

@@ -289,6 +289,17 @@ export function addedFields(
     );
   const view = appliedView(applied);
   const found = new Map<string, AddedField>();
+  // The items of a set list as JSON, written once per list: a list of many items, each named by a
+  // `v:` entry, is not written again for each of them.
+  const texts = new WeakMap<unknown[], Set<string>>();
+  const itemTexts = (list: unknown[]) => {
+    let written = texts.get(list);
+    if (!written) {
+      written = new Set(list.map(i => JSON.stringify(i)));
+      texts.set(list, written);
+    }
+    return written;
+  };
   const ignored = (segments: PathSegment[], manager: string) => {
     if (!ignore.length) return false;
     const tokens = segments.map(segmentToken);
@@ -350,10 +361,11 @@ export function addedFields(
         const value = parseJson(k.slice(2));
         const appliedList = valueAt(view, path);
         const liveList = valueAt(live, path);
+        const text = value === undefined ? undefined : JSON.stringify(value);
         const has = (list: unknown) =>
           Array.isArray(list) &&
-          value !== undefined &&
-          list.some(i => JSON.stringify(i) === JSON.stringify(value));
+          text !== undefined &&
+          itemTexts(list).has(text);
         if (has(liveList) && !has(appliedList)) add(path, entry);
         continue;
       }

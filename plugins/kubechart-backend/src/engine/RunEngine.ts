@@ -80,7 +80,8 @@ import {
   GENERATED_AT_INSTALL,
   approvedManifestOf,
 } from '../approvals/approvedManifest';
-import { readLatestHelmRelease } from '../lib/helmRelease';
+import { approvedRevisionOf } from '../approvals/approvedRevision';
+import { readHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import {
   LeaseLostError,
   RunPatch,
@@ -118,10 +119,7 @@ import {
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
 import { checkTenantQuota, checkTenantQuotaValues } from './tenantQuota';
-import {
-  judgeRollbackRevision,
-  rollbackSecretValues,
-} from './rollbackRevision';
+import { judgeRollbackRecord, rollbackSecretValues } from './rollbackRevision';
 import { recoverStaleRuns } from './staleRuns';
 import { asEnded, tenantUnchangedByFailedRun } from './runOutcomes';
 import { withScrubbedErrors } from './scrubbedErrors';
@@ -339,6 +337,8 @@ export class RunEngine {
    * The preview, and for a chart or tenant run each release's rendered objects normalised as the
    * post-render gate normalises what helm is about to apply (the run scope's tenant labels added), which
    * an approved run's install must match: an approval is bound to what this offline render showed.
+   * For a rollback with the run's scope, the digest of the release record it returns to
+   * (`approvedRevisionOf`), or why that record cannot be read (`unreadable`).
    */
   private async renderPreview(
     request: CreateRunRequest,
@@ -346,6 +346,8 @@ export class RunEngine {
   ): Promise<{
     preview: RunPreview;
     manifests?: Record<string, ApprovedManifest>;
+    revision?: string;
+    unreadable?: string;
   }> {
     const plan = planRun(request, this.options.clusters);
     // What the run would refuse before applying anything (submit: checkTenantQuota).
@@ -437,23 +439,42 @@ export class RunEngine {
       // (read as the namespace's deployer; a preview without the run's scope reads no release).
       const { policy, settings } = this.options;
       const client = this.scopedClient(request.cluster, namespace);
-      // Unreadable now, the plan shows no manifest; the run still waits, and checks the revision before it rolls back.
-      const judged = await judgeRollbackRevision(
-        {
-          policy,
-          discovery: this.discovery,
-          enforceRunScope: settings.enforceRunScope,
-        },
+      const revision = `revision ${request.revision} of release ${request.release} in ${namespace}`;
+      // Unreadable, it makes no plan: no approval is requested, and an approved one is not started.
+      let unreadable = `${revision} has no Helm release record`;
+      const read = await readHelmRelease(
         client,
-        request,
-        scope,
-      ).catch(e => {
-        this.options.logger.warn(
-          `The revision ${request.revision} of release ${request.release} in ${namespace} could not be read for an approval plan: ${e}`,
-        );
-        return undefined;
-      });
-      if (!judged) return { preview: base };
+        namespace,
+        request.release,
+        request.revision,
+      )
+        .then(
+          async stored =>
+            stored && {
+              digest: approvedRevisionOf(stored),
+              judged: await judgeRollbackRecord(
+                {
+                  policy,
+                  discovery: this.discovery,
+                  enforceRunScope: settings.enforceRunScope,
+                },
+                stored,
+                request,
+                scope,
+              ),
+            },
+        )
+        .catch(e => {
+          this.options.logger.warn(
+            `The ${revision} could not be read for an approval plan: ${e}`,
+          );
+          unreadable = `${revision} cannot be read: ${
+            e instanceof Error ? e.message : String(e)
+          }`;
+          return undefined;
+        });
+      if (!read) return { preview: base, unreadable };
+      const { judged, digest } = read;
       // The secret values of the revision it returns to are removed wherever its manifest copied them.
       const shown = redactPlan(
         judged.manifest,
@@ -466,6 +487,7 @@ export class RunEngine {
           manifest: shown.manifest,
           policyReport: shown.report,
         },
+        revision: digest,
       };
     }
     if (request.kind !== 'manifests') return { preview: base };
@@ -840,11 +862,14 @@ export class RunEngine {
       actor,
       keys: actorSlotKeys(actor, settings.runsPerUserAtOnce),
     };
+    // With the tenants, who owns the target as the run starts: recorded on it, for drift.
+    const assignedOwner =
+      settings.namespaceOwners[plan.target.cluster]?.[plan.target.namespace];
     const created = approvedRunId
       ? store.startApprovedRun(
           approvedRunId,
           withNamespaceLock(plan.target, plan.lockKeys),
-          { abandonedBefore, tenant, actorSlots },
+          { abandonedBefore, tenant, actorSlots, assignedOwner },
         )
       : store.createRun(
           {
@@ -860,7 +885,7 @@ export class RunEngine {
           },
           withNamespaceLock(plan.target, plan.lockKeys),
           // A reconciled run keeps its locks until its backend stopped it, or until this long after its last heartbeat.
-          { abandonedBefore, tenant, actorSlots },
+          { abandonedBefore, tenant, actorSlots, assignedOwner },
         );
     const run = await created.catch(async e => {
       if (e instanceof TenantFoundChanged && tenant) {
@@ -952,14 +977,16 @@ export class RunEngine {
   /**
    * What a protected run would do, for its approval: the preview (given secret values removed from
    * the manifests wherever a chart copied them) and the deployed revision of each release it changes.
+   * For a rollback whose revision cannot be read, why (`unreadable`): it has no plan to approve.
    */
   private async planParts(
     request: CreateRunRequest,
     plan: RunPlan,
     scope: RunScope,
-  ): Promise<PlanParts> {
+  ): Promise<PlanParts & { unreadable?: string }> {
     // Rendered and checked with the scope the run executes with (its allowed cluster-scoped kinds included).
-    const { preview, manifests } = await this.renderPreview(request, scope);
+    const { preview, manifests, revision, unreadable } =
+      await this.renderPreview(request, scope);
     const revisions: Record<string, number | null> = {};
     const names = releaseNames(request);
     const { cluster, namespace } = plan.target;
@@ -990,7 +1017,7 @@ export class RunEngine {
         : undefined;
       revisions[name] = deployed?.version ?? null;
     }
-    return { request, preview, revisions, manifests };
+    return { request, preview, revisions, manifests, revision, unreadable };
   }
 
   /** The live tenant whose namespace a target is, if any (tenant records know each tenant's cluster and namespace). */
@@ -1073,6 +1100,12 @@ export class RunEngine {
       );
     }
     const parts = await this.planParts(request, plan, exec.scope);
+    if (parts.unreadable !== undefined) {
+      // Approvers would see no manifest, and approve a revision nobody has read: nothing is recorded.
+      throw new ConflictError(
+        `No approval plan can be made for this run: ${parts.unreadable}; no approval was requested`,
+      );
+    }
     const salt = newPlanSalt();
     const sameTarget = plan.tenant
       ? { tenant: plan.tenant }
@@ -1667,14 +1700,18 @@ export class RunEngine {
     // Rendering took a while: expired meanwhile, it is not started (checked again as it starts).
     if (run.approval && isApprovalExpired(run.approval))
       await this.endExpiredApproval(run.id);
-    if (planHash(parts, salt) !== approvedHash) {
+    // A rollback whose revision cannot be read now has no plan to compare (an approval requested
+    // before such plans were refused may have none either): not started.
+    if (
+      parts.unreadable !== undefined ||
+      planHash(parts, salt) !== approvedHash
+    ) {
       const ended = await this.options.store.endApproval(
         run.id,
         'changed',
-        `The plan changed after approval (${describePlanChange(
-          run.manifest,
-          parts,
-        )}); nothing was applied. Submit the change again for a new approval.`,
+        `The plan changed after approval (${
+          parts.unreadable ?? describePlanChange(run.manifest, parts)
+        }); nothing was applied. Submit the change again for a new approval.`,
       );
       if (ended) this.options.listener?.onRunChanged?.(ended);
       throw new ConflictError(
@@ -1691,16 +1728,18 @@ export class RunEngine {
     );
     // And applies only what renders at install as the plan did (the same objects, normalised): the plan
     // is an offline first install, helm renders again against the cluster. These come from the render
-    // just compared with the approved plan, so they are what the approvers saw.
-    return this.start(
-      request,
-      plan,
-      run.actor,
-      request.kind === 'chart' || request.kind === 'tenant'
-        ? { ...exec, approvedCharts, approvedManifests: parts.manifests ?? {} }
-        : exec,
-      run.id,
-    ).catch(e =>
+    // just compared with the approved plan, so they are what the approvers saw. A rollback returns
+    // only to the release record the approved plan was read from (its digest is part of the plan).
+    let approved: RunExecution = exec;
+    if (request.kind === 'chart' || request.kind === 'tenant')
+      approved = {
+        ...exec,
+        approvedCharts,
+        approvedManifests: parts.manifests ?? {},
+      };
+    else if (request.kind === 'rollback')
+      approved = { ...exec, approvedRevision: parts.revision };
+    return this.start(request, plan, run.actor, approved, run.id).catch(e =>
       // The transaction that starts it found the tenant changed (another run created or moved it),
       // or the approval expired.
       e instanceof TenantChangedError

@@ -46,6 +46,7 @@ import { KubeClient } from '../lib/KubeClient';
 import {
   StoredHelmRelease,
   CurrentHelmReleases,
+  isRecordTakenError,
   readCurrentHelmReleases,
   readLatestHelmRelease,
 } from '../lib/helmRelease';
@@ -55,19 +56,22 @@ import {
   approvedManifestOf,
   describeManifestDifference,
 } from '../approvals/approvedManifest';
+import { approvedRevisionOf } from '../approvals/approvedRevision';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
 import { RunContext } from './RunContext';
 import {
+  checkDeleteHooks,
+  checkReleaseOwnership,
   deleteHookPolicyProblems,
-  deleteHookProblems,
   isDeleteHook,
   releaseOwnershipProblems,
 } from './releaseOwnership';
+import { uninstallChecked } from './releaseUninstall';
 import {
   CreatedRevision,
-  judgeRollbackRevision,
+  judgeRollbackRecord,
   rollbackSecretValues,
   watchCreatedRevisions,
 } from './rollbackRevision';
@@ -165,6 +169,11 @@ export type RunExecution = {
    * (`approvedManifestOf`). The post-render gate lets helm apply only the same objects.
    */
   approvedManifests?: Record<string, ApprovedManifest>;
+  /**
+   * For a rollback released by approval: the digest of the release record of the revision it returns
+   * to in the approved plan (`approvedRevisionOf`). Nothing is rolled back to a record without it.
+   */
+  approvedRevision?: string;
 };
 
 /**
@@ -256,7 +265,13 @@ export class Executors {
       case 'manifests':
         return this.manifests(run, request, ctx, exec.scope, exec.naming);
       case 'rollback':
-        return this.rollback(run, request, ctx, exec.scope);
+        return this.rollback(
+          run,
+          request,
+          ctx,
+          exec.scope,
+          exec.approvedRevision,
+        );
       case 'tenant-delete':
         return this.tenantDelete(run, request, ctx, exec.scope, exec.naming);
       default:
@@ -774,6 +789,15 @@ export class Executors {
       await recordRefusal();
       if (recordsChanged) throw new RunFailure(recordsChanged);
       if (renderedOtherwise) throw new RunFailure(renderedOtherwise);
+      const taken = await this.nextRecordTaken(
+        ctx,
+        scope,
+        release.name,
+        e,
+        async () => (await helm.status(target))?.version,
+        'upgraded',
+      );
+      if (taken) throw new RunFailure(taken);
       throw e;
     } finally {
       recordsWatch?.close();
@@ -827,11 +851,27 @@ export class Executors {
     outcome: 'upgraded' | 'rolled back',
   ): Promise<CurrentHelmReleases> {
     const { cluster, defaultNamespace: namespace, tenant } = scope;
-    const records = await readCurrentHelmReleases(
-      this.deps.scopedClient(cluster, namespace),
-      namespace,
-      release,
-    );
+    const scoped = this.deps.scopedClient(cluster, namespace);
+    const records = await readCurrentHelmReleases(scoped, namespace, release);
+    // helm writes its record of the new revision as the one after the last record it lists, and fails
+    // when a Secret of that name exists: one it does not list (not labelled as a record) is not its.
+    const next = Math.max(0, ...records.all.map(r => r.version)) + 1;
+    const nextSecret = `sh.helm.release.v1.${release}.v${next}`;
+    if (
+      await scoped.read({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: nextSecret, namespace },
+      })
+    ) {
+      throw new RunFailure(
+        `Release ${release} in ${namespace} was not ${outcome}: the Secret ${nextSecret}, where helm writes its record of the next revision (${next}), exists and was not among the release's records when they were checked (labelled name=${release},owner=helm): helm did not write it, and would fail to write its own record; ${ctx.refusalOutcome(
+          outcome === 'upgraded'
+            ? 'nothing was applied'
+            : 'nothing was rolled back',
+        )}. The Secret is in the namespace; delete it and try again.`,
+      );
+    }
     // helm's `upgrade --install` installs anew over a release whose last record it lists is
     // `uninstalled`, deleting nothing; otherwise it upgrades from the record labelled deployed even
     // below an uninstalled one. helm skips a record it cannot decode, so any other record may be the
@@ -901,6 +941,48 @@ export class Executors {
   }
 
   /**
+   * Why helm failed (`error`) when it failed as the Secret it writes its record of the new revision
+   * to existed (`isRecordTakenError`: helm applied nothing); undefined when it failed otherwise. helm numbers that record after the last record of the release it can read
+   * (`helmLast`, asked only then): the Secret of that name, when it exists, is named as what helm
+   * found there, which helm did not write.
+   */
+  private async nextRecordTaken(
+    ctx: RunContext,
+    scope: RunScope,
+    release: string,
+    error: unknown,
+    helmLast: () => Promise<number | undefined>,
+    outcome: 'upgraded' | 'rolled back',
+  ): Promise<string | undefined> {
+    if (!isRecordTakenError(error)) return undefined;
+    const { cluster, defaultNamespace: namespace } = scope;
+    const last = await helmLast().catch(() => undefined);
+    const name =
+      last !== undefined && Number.isInteger(last) && last >= 0
+        ? `sh.helm.release.v1.${release}.v${last + 1}`
+        : undefined;
+    const found =
+      name &&
+      (await this.deps
+        .scopedClient(cluster, namespace)
+        .read({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name, namespace },
+        })
+        .catch(() => undefined));
+    return `Release ${release} in ${namespace} was not ${outcome}: helm could not write ${
+      found
+        ? `its record of revision ${last! + 1}, as the Secret ${name}`
+        : 'its record of the new revision, as a Secret of its name'
+    } existed before helm wrote it (helm: release: already exists). helm numbers its record after the last record of the release it can read: a record it cannot read, or a Secret not labelled as one, holds that name, and helm did not write it; ${ctx.refusalOutcome(
+      outcome === 'upgraded'
+        ? 'nothing was applied'
+        : 'nothing was rolled back',
+    )}. The release record is a Secret in the namespace; correct or delete it and try again.`;
+  }
+
+  /**
    * Watches a release's records from their check on (`watchReleaseRecords`), as the identity helm
    * runs as (`asEngine`, or the namespace's deployer), which writes the marker Secrets too. A rollback
    * allows helm's pruning of its history. A watch that cannot be opened refuses the run before helm
@@ -931,6 +1013,8 @@ export class Executors {
             : { current: checked.current.map(r => r.secret) },
           onMarkerLeft: message =>
             ctx.log(`[${release}] ${message}`, 'warn', step),
+          onStaleMarkerDeleted: message =>
+            ctx.log(`[${release}] ${message}`, 'info', step),
         },
       );
     } catch (e) {
@@ -1448,18 +1532,22 @@ export class Executors {
   }
 
   /**
-   * `helm uninstall` of a tenant's release with the identity its install used (see `installRelease`);
-   * false when the release did not exist. A release whose record holds cluster-scoped objects, all
-   * of kinds the cluster allows, was installed by the engine's own identity, beyond the deployer's
-   * namespaced role, and is uninstalled by it; every other release as the namespace's deployer. The
-   * record is a Secret its namespace's admins and workloads may write, and helm deletes what it
-   * names, so the engine acts only after checking it on the live cluster, read as the identity helm
-   * acts as (`releaseOwnershipProblems`, as an upgrade checks it): every object it names that exists
-   * carries this release's helm ownership annotations (a cluster-scoped one also this tenant's label),
-   * a namespaced one is in the release's namespace; the deployer deletes no cluster-scoped object;
-   * and no delete hook would run as the engine, nor replace an object that is no hook
-   * (`deleteHookProblems`), nor be refused by the chart policy for the namespace or be of an RBAC or
-   * NetworkPolicy kind (`deleteHookPolicyProblems`). Otherwise nothing is uninstalled and the objects are named.
+   * Uninstalls a tenant's release, as `helm uninstall` would, with the identity its install used (see
+   * `installRelease`); false when the release did not exist. A release whose record holds
+   * cluster-scoped objects, all of kinds the cluster allows, was installed by the engine's own
+   * identity, beyond the deployer's namespaced role, and is uninstalled by it; every other release as
+   * the namespace's deployer. The record is a Secret its namespace's admins and workloads may write,
+   * so the engine first checks every record on the live cluster, read as the identity that acts
+   * (`checkReleaseOwnership`, as an upgrade checks it): every object it names that exists carries this
+   * release's helm ownership annotations (a cluster-scoped one also this tenant's label), a namespaced
+   * one is in the release's namespace; the deployer deletes no cluster-scoped object; and no delete
+   * hook would run as the engine, nor replace an object that is no hook (`checkDeleteHooks`), nor be
+   * refused by the chart policy for the namespace or be of an RBAC or NetworkPolicy kind
+   * (`deleteHookPolicyProblems`). Otherwise nothing is uninstalled and the objects are named. Then the
+   * engine uninstalls from what it checked (`uninstallChecked`), never letting helm read the records
+   * again: the delete hooks of the checked record run as the deployer, its objects are deleted each
+   * only while its uid is the one checked, and the records each only while unchanged since the check;
+   * a record rewritten or written after the check, or an object replaced, fails the run naming it.
    */
   private async uninstallRelease(
     cluster: string,
@@ -1470,13 +1558,7 @@ export class Executors {
     run: Run,
     scope: RunScope,
   ): Promise<boolean> {
-    const { helm, clusters, settings, discovery } = this.deps;
-    const target = {
-      release,
-      namespace,
-      kubeconfig: clusters.kubeconfigYaml(cluster),
-      onLine: ctx.helmOutput(`[${release}]`),
-    };
+    const { settings, discovery } = this.deps;
     const allowedKinds = settings.allowedClusterScopedKinds[cluster] ?? [];
     const deployerClient = this.deps.scopedClient(cluster, namespace);
     // What helm acts on: the record it finds as current, read as it reads it. helm skips a record it
@@ -1486,6 +1568,8 @@ export class Executors {
       namespace,
       release,
     );
+    // helm finds no release to uninstall.
+    if (current.length === 0) return false;
     const refused = (why: string) =>
       new RunFailure(
         `Release ${release} in ${namespace} was not uninstalled: its release record (${current
@@ -1524,13 +1608,16 @@ export class Executors {
       );
     const owner = { release, namespace, tenant };
     let problems: string[];
+    let objectUids = new Map<string, string>();
+    let hookUids = new Map<string, string>();
     if (asEngine) {
-      problems = await releaseOwnershipProblems(
+      const checked = await checkReleaseOwnership(
         this.deps.client(cluster),
         isNamespaced,
         owner,
         objects,
       );
+      ({ problems, uids: objectUids } = checked);
       problems.push(
         ...hooks.map(
           h =>
@@ -1538,23 +1625,27 @@ export class Executors {
         ),
       );
     } else {
+      const checked = await checkReleaseOwnership(
+        deployerClient,
+        isNamespaced,
+        owner,
+        objects.filter(o => !clusterScoped.includes(o)),
+      );
+      const checkedHooks = await checkDeleteHooks(
+        deployerClient,
+        isNamespaced,
+        namespace,
+        hooks,
+      );
+      objectUids = checked.uids;
+      hookUids = checkedHooks.uids;
       problems = [
         ...clusterScoped.map(
           o =>
             `${o.kind}/${o.metadata?.name}: cluster-scoped, which the namespace's deployer may not delete`,
         ),
-        ...(await releaseOwnershipProblems(
-          deployerClient,
-          isNamespaced,
-          owner,
-          objects.filter(o => !clusterScoped.includes(o)),
-        )),
-        ...(await deleteHookProblems(
-          deployerClient,
-          isNamespaced,
-          namespace,
-          hooks,
-        )),
+        ...checked.problems,
+        ...checkedHooks.problems,
         // helm creates the hooks as the deployer: checked as a chart's rendered objects are.
         ...(hooks.length > 0
           ? deleteHookPolicyProblems(
@@ -1584,20 +1675,32 @@ export class Executors {
         }: ${problems.join('; ')}`,
       );
     }
-    if (!asEngine) {
-      return helm.uninstall({
-        ...target,
-        impersonate: { user: deployerUser(namespace, settings) },
-      });
+    const step = `uninstall:${release}`;
+    if (asEngine) {
+      ctx.log(
+        `[${release}] uninstalled by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped
+          .map(o => `${o.kind}/${o.metadata?.name}`)
+          .join(', ')}), each checked to carry this release's ownership`,
+        'warn',
+        step,
+      );
     }
-    ctx.log(
-      `[${release}] uninstalled by the engine's identity: it has allowed cluster-scoped objects (${clusterScoped
-        .map(o => `${o.kind}/${o.metadata?.name}`)
-        .join(', ')}), each checked to carry this release's ownership`,
-      'warn',
-      `uninstall:${release}`,
-    );
-    return helm.uninstall(target);
+    // The engine uninstalls from what it checked: `helm uninstall` would read the records again.
+    await uninstallChecked({
+      release,
+      namespace,
+      records: current,
+      isNamespaced,
+      objectUids,
+      hookUids,
+      client: asEngine ? this.deps.client(cluster) : deployerClient,
+      deployer: deployerClient,
+      waitTimeoutMs: settings.waitTimeoutSeconds * 1000,
+      pollIntervalMs: settings.waitPollIntervalMs,
+      log: (message, level) => ctx.log(`[${release}] ${message}`, level, step),
+      outcome: nothing => ctx.refusalOutcome(nothing),
+    });
+    return true;
   }
 
   /**
@@ -1886,8 +1989,13 @@ export class Executors {
 
   /**
    * The revision a rollback returns to is judged by the current chart policy, `run-scope` included,
-   * before helm rolls back: a revision that policy would refuse today is not brought back. The report
-   * and the judged manifest are recorded in the run; a revision without a release record to judge fails closed.
+   * before helm rolls back: a revision that policy would refuse today is not brought back. It is
+   * judged as the release's records were checked (`checked`), the list their watch starts from: a
+   * record rewritten after that list is a change the watch sees. The report and the judged manifest
+   * are recorded in the run; a revision without a release record to judge fails closed.
+   * An approved rollback (`approved`: the digest of the record in its plan) returns only to the
+   * record the approvers saw: one rewritten since is refused before it is judged or recorded, so the
+   * run keeps the approved plan, and its approval ends as `changed` (nothing of it was applied).
    * Resolves to the judged manifest (hooks included), which what helm applies must equal.
    */
   private async checkRollbackRevision(
@@ -1895,25 +2003,47 @@ export class Executors {
     input: RollbackRunInput,
     ctx: RunContext,
     scope: RunScope,
+    checked: CurrentHelmReleases,
+    approved: string | undefined,
   ) {
     const { policy, store, settings, discovery } = this.deps;
-    const client = this.deps.scopedClient(input.cluster, input.namespace);
-    const judged = await judgeRollbackRevision(
-      { policy, discovery, enforceRunScope: settings.enforceRunScope },
-      client,
-      input,
-      scope,
-    );
-    if (!judged) {
+    const target = checked.all.find(r => r.version === input.revision);
+    if (!target) {
       throw new RunFailure(
         `Revision ${input.revision} of release ${input.release} in ${input.namespace} has no Helm release record to check against the chart policy; nothing was rolled back`,
       );
     }
-    // Secret values of the revision returned to, and of the one it replaces, are removed wherever they appear.
-    const current = await readLatestHelmRelease(
-      client,
-      input.namespace,
-      input.release,
+    if (approved !== undefined && approvedRevisionOf(target) !== approved) {
+      await store
+        .endExecutedApproval(run.id, 'changed')
+        .catch(e =>
+          ctx.log(
+            `the approval of this run could not be recorded as changed: ${e}`,
+            'warn',
+            `rollback:${input.release}`,
+          ),
+        );
+      throw new RunFailure(
+        `Revision ${input.revision} of ${
+          input.release
+        } changed since it was approved; ${ctx.refusalOutcome(
+          'nothing was rolled back',
+        )}. Its release record ${
+          target.secret
+        } no longer holds the manifest, chart and values of the approved plan (the namespace's users may write it); request the rollback again for a new approval.`,
+      );
+    }
+    const judged = await judgeRollbackRecord(
+      { policy, discovery, enforceRunScope: settings.enforceRunScope },
+      target,
+      input,
+      scope,
+    );
+    // Secret values of the revision returned to, and of the one it replaces (the highest), are
+    // removed wherever they appear.
+    const current = checked.all.reduce<StoredHelmRelease | undefined>(
+      (top, r) => (top && top.version >= r.version ? top : r),
+      undefined,
     );
     ctx.addSecrets(rollbackSecretValues(judged, current));
     const { manifest, report } = judged;
@@ -1937,6 +2067,7 @@ export class Executors {
     input: RollbackRunInput,
     ctx: RunContext,
     scope: RunScope,
+    approvedRevision?: string,
   ) {
     const { helm, clusters, store, settings } = this.deps;
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
@@ -1957,7 +2088,6 @@ export class Executors {
         }`,
       );
     }
-    const judged = await this.checkRollbackRevision(run, input, ctx, scope);
     // helm deletes what the current record names and the revision does not, as the upgrade does.
     const checked = await this.checkCurrentRecords(
       ctx,
@@ -1965,6 +2095,14 @@ export class Executors {
       input.release,
       false,
       'rolled back',
+    );
+    const judged = await this.checkRollbackRevision(
+      run,
+      input,
+      ctx,
+      scope,
+      checked,
+      approvedRevision,
     );
     // helm reads the revision again, from a Secret the namespace's users may rewrite after the check:
     // what it creates and applies is compared with what was judged.
@@ -2041,6 +2179,18 @@ export class Executors {
       }
       // A failed helm that created no revision applied nothing of one: its error stands alone.
       const before = Math.max(0, ...history.map(h => h.revision));
+      // Nor did one that found its record's name taken, whoever wrote the record there.
+      const taken =
+        helmFailed &&
+        (await this.nextRecordTaken(
+          ctx,
+          scope,
+          input.release,
+          helmFailed.error,
+          async () => Math.min(before, Number(status?.version ?? before)),
+          'rolled back',
+        ));
+      if (taken) throw new RunFailure(taken);
       if (helmFailed && !(Number(status?.version) > before)) {
         throw helmFailed.error;
       }

@@ -2,6 +2,7 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { LeaseLostError, RunLease, RunStore } from '../database/RunStore';
+import { isRecordTakenError } from '../lib/helmRelease';
 
 type Held = {
   lease: RunLease;
@@ -214,7 +215,8 @@ function describeHelmWrite(prop: string, options: any, result?: any): string {
  * A HelmCli whose calls inside a run carry the run's abort signal (a lost lease kills helm), and
  * whose writes first check that the run still holds its lease. Its writes are noted as the run's
  * changes ({@link noteClusterChange}); one that failed too, unless the post-render gate refused it
- * (helm then applied nothing), as it may have applied part of the release.
+ * or helm found the name of its new record taken (helm then applied nothing), as it may have
+ * applied part of the release.
  */
 export function fencedHelm(helm: HelmCli, leases: RunLeases): HelmCli {
   return new Proxy(helm, {
@@ -243,7 +245,8 @@ export function fencedHelm(helm: HelmCli, leases: RunLeases): HelmCli {
         } catch (e) {
           if (
             write &&
-            (options?.postRenderer?.refusals?.length ?? 0) === refusals
+            (options?.postRenderer?.refusals?.length ?? 0) === refusals &&
+            !isRecordTakenError(e)
           )
             noteClusterChange(
               `${describeHelmWrite(

@@ -14,6 +14,38 @@ export type ReleaseOwner = {
 };
 
 /**
+ * How the live objects a check read are told apart: group, kind, namespace (none for a cluster-scoped
+ * object) and name. Two versions of one group name the same object.
+ */
+export function liveObjectKey(
+  apiVersion: string,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+): string {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return JSON.stringify([group, kind, namespace ?? '', name]);
+}
+
+/** What a check of a release record found: why not (see the checks), and the uid of each object it read that exists. */
+export type CheckedObjects = {
+  problems: string[];
+  /** By {@link liveObjectKey}: the uid of each object the check read and found, as it read it. */
+  uids: Map<string, string>;
+};
+
+/** Why helm may not act on the objects a release record names (see {@link checkReleaseOwnership}). */
+export async function releaseOwnershipProblems(
+  client: KubeClient,
+  isNamespaced: (apiVersion: string, kind: string) => boolean | undefined,
+  owner: ReleaseOwner,
+  objects: KubeObject[],
+): Promise<string[]> {
+  return (await checkReleaseOwnership(client, isNamespaced, owner, objects))
+    .problems;
+}
+
+/**
  * Why helm may not act on the objects a release record names for `owner`, one line per object; empty
  * when it may. The record is a Secret in the release's namespace, which its admins and workloads may
  * write, and helm deletes (uninstall, or an upgrade that no longer renders them) and updates what it
@@ -21,16 +53,19 @@ export type ReleaseOwner = {
  * the release's namespace; and each one that exists (each Namespace, existing or not) must carry this
  * release's helm ownership annotations, a cluster-scoped one also the release's tenant label. A
  * refusal names the object, not whose it is (the engine reads that, the caller may not).
- * `isNamespaced` tells a kind's scope (undefined: not served); `client` reads the live objects.
+ * `isNamespaced` tells a kind's scope (undefined: not served); `client` reads the live objects. With
+ * the uid of each object it read that exists: an uninstall deletes only those, each only while it is
+ * still the object checked (a delete precondition on its uid).
  */
-export async function releaseOwnershipProblems(
+export async function checkReleaseOwnership(
   client: KubeClient,
   isNamespaced: (apiVersion: string, kind: string) => boolean | undefined,
   owner: ReleaseOwner,
   objects: KubeObject[],
-): Promise<string[]> {
+): Promise<CheckedObjects> {
   const { release, namespace, tenant } = owner;
   const problems: string[] = [];
+  const uids = new Map<string, string>();
   for (const o of objects) {
     const name = o.metadata?.name;
     const what = `${o.kind}/${name ?? '(unnamed)'}`;
@@ -75,9 +110,19 @@ export async function releaseOwnershipProblems(
             : ''
         }`,
       );
+    } else if (typeof live?.metadata?.uid === 'string') {
+      uids.set(
+        liveObjectKey(
+          String(o.apiVersion),
+          String(o.kind),
+          scope ? namespace : undefined,
+          name,
+        ),
+        live.metadata.uid,
+      );
     }
   }
-  return problems;
+  return { problems, uids };
 }
 
 /** The uninstall events of helm's hooks. */
@@ -107,15 +152,17 @@ export function isDeleteHook(
  * `before-hook-creation`), so a hook in a forged record could replace the tenant's default-deny
  * NetworkPolicy or another release's object. Each must be of a served, namespaced kind, in the
  * release's namespace, and an object of its kind and name that exists must itself be a helm hook
- * (carry `helm.sh/hook`). A refusal names the object, not whose it is.
+ * (carry `helm.sh/hook`). A refusal names the object, not whose it is. With the uid of each such
+ * object that exists, as read: a hook's `before-hook-creation` deletes only that object.
  */
-export async function deleteHookProblems(
+export async function checkDeleteHooks(
   client: KubeClient,
   isNamespaced: (apiVersion: string, kind: string) => boolean | undefined,
   namespace: string,
   hooks: KubeObject[],
-): Promise<string[]> {
+): Promise<CheckedObjects> {
   const problems: string[] = [];
+  const uids = new Map<string, string>();
   for (const o of hooks) {
     const name = o.metadata?.name;
     const what = `${o.kind}/${name ?? '(unnamed)'}: a delete hook`;
@@ -142,10 +189,15 @@ export async function deleteHookProblems(
         problems.push(
           `${what}, and an object of its kind and name that is no helm hook exists, which helm would delete to create the hook`,
         );
+      } else if (typeof live?.metadata?.uid === 'string') {
+        uids.set(
+          liveObjectKey(String(o.apiVersion), String(o.kind), namespace, name),
+          live.metadata.uid,
+        );
       }
     }
   }
-  return problems;
+  return { problems, uids };
 }
 
 /** Delete hook kinds refused whatever the chart policy says: it allows a chart's own, not a record's. */
@@ -156,7 +208,7 @@ const REFUSED_DELETE_HOOK_KINDS: Record<string, string[]> = {
 
 /**
  * Why helm may not create a release record's delete hooks as the namespace's deployer, beyond
- * {@link deleteHookProblems}: each result of the chart policy (`report`, the hooks checked as a
+ * {@link checkDeleteHooks}: each result of the chart policy (`report`, the hooks checked as a
  * chart's rendered objects are for the namespace) that blocks, and each hook of a kind that grants
  * rights or opens the namespace's network (Role, RoleBinding, NetworkPolicy), which the policy allows a
  * chart but which a record any `edit` user may write must not carry: helm would create them with the

@@ -53,7 +53,38 @@ export type ReleaseRecordWatchOptions = {
   pruning?: { current: string[] };
   /** Told, with why, when a marker Secret could not be deleted again; it stays until deleted by hand. */
   onMarkerLeft?: (message: string) => void;
+  /** Told of each marker an earlier check left behind that this watch deleted (see {@link watchReleaseRecords}). */
+  onStaleMarkerDeleted?: (message: string) => void;
 };
+
+/** How a marker Secret is named: `kubechart-records-` and 16 hex digits. */
+const MARKER_NAME = /^kubechart-records-[0-9a-f]{16}$/;
+
+/**
+ * Whether `s` is a marker Secret of `release` as {@link watchReleaseRecords} writes one: named as
+ * one, of type `Opaque`, holding nothing, labelled exactly `name=<release>,owner=kubechart`.
+ */
+function isMarkerOf(
+  s: {
+    type?: string;
+    data?: Record<string, string>;
+    metadata?: { name?: string; labels?: Record<string, string> };
+  },
+  release: string,
+): boolean {
+  const labels = s.metadata?.labels ?? {};
+  return (
+    MARKER_NAME.test(s.metadata?.name ?? '') &&
+    s.type === 'Opaque' &&
+    Object.keys(s.data ?? {}).length === 0 &&
+    Object.keys(labels).length === 2 &&
+    labels.name === release &&
+    labels.owner === 'kubechart'
+  );
+}
+
+/** Whether `e` is the API server's 404: the object is not there (any more). */
+const isNotFound = (e: unknown) => (e as { code?: number })?.code === 404;
 
 /**
  * Watches the Secrets labelled `name=<release>` in `namespace` from `listedAt`, the resourceVersion of
@@ -63,6 +94,13 @@ export type ReleaseRecordWatchOptions = {
  * {@link ReleaseRecordWatch.changedSince}). The watch is not resumed: one that ends or fails (410
  * Gone included) before the gate refuses. `client` is the identity helm runs as, which writes the
  * release's records; a watch it cannot open throws a {@link ReleaseRecordWatchFailure}.
+ *
+ * A marker is deleted once seen, but one whose backend stopped in between stays. Once its first
+ * marker is written, the watch deletes the release's markers created more than `waitMs` (and the
+ * second the API server's times are rounded to) before it, by the server's own times: every check
+ * deletes its marker within `waitMs` of writing it, so only a check that stopped leaves one that old.
+ * Only Secrets exactly as a marker is written are deleted ({@link isMarkerOf}), each told to
+ * `options.onStaleMarkerDeleted`; what cannot be listed or deleted is told to `options.onMarkerLeft`.
  */
 export async function watchReleaseRecords(
   client: KubeClient,
@@ -71,7 +109,12 @@ export async function watchReleaseRecords(
   from: { listedAt?: string; uids: string[] },
   options: ReleaseRecordWatchOptions = {},
 ): Promise<ReleaseRecordWatch> {
-  const { waitMs = RECORD_MARKER_WAIT_MS, pruning, onMarkerLeft } = options;
+  const {
+    waitMs = RECORD_MARKER_WAIT_MS,
+    pruning,
+    onMarkerLeft,
+    onStaleMarkerDeleted,
+  } = options;
   const checked = new Set(from.uids);
   /** The names of the markers this watch wrote: their events are no change of the records. */
   const markers = new Set<string>();
@@ -170,12 +213,68 @@ export async function watchReleaseRecords(
     throw new ReleaseRecordWatchFailure(ended, forbidden);
   }
 
-  /** Writes a marker and waits until the watch shows it; deletes it again. */
+  /** Whether the markers left behind were looked for (once, at the first marker). */
+  let staleLookedFor = false;
+  /** Deletes the release's markers created more than `waitMs` before `now` (a marker's creationTimestamp). */
+  const deleteStaleMarkers = async (now: Date | undefined) => {
+    if (staleLookedFor || !now) return;
+    staleLookedFor = true;
+    const left = `the marker Secrets of ${release} in ${namespace} left behind by earlier checks (labelled name=${release},owner=kubechart, which helm does not read)`;
+    let items;
+    try {
+      ({ items } = await client.core.listNamespacedSecret({
+        namespace,
+        labelSelector: `name=${release},owner=kubechart`,
+      }));
+    } catch (e) {
+      onMarkerLeft?.(
+        `${left} could not be listed; delete those older than ${
+          waitMs / 1000
+        }s: ${(e as Error)?.message ?? e}`,
+      );
+      return;
+    }
+    for (const s of items) {
+      const name = s.metadata?.name ?? '';
+      const created = s.metadata?.creationTimestamp;
+      if (!isMarkerOf(s, release) || markers.has(name) || !created) continue;
+      // The API server's times are whole seconds: a marker a second younger may look older by one.
+      const age = new Date(now).getTime() - new Date(created).getTime();
+      if (!(age > waitMs + 1000)) continue;
+      try {
+        await client.core.deleteNamespacedSecret({
+          name,
+          namespace,
+          body: { preconditions: { uid: s.metadata?.uid } },
+        });
+      } catch (e) {
+        if (!isNotFound(e)) {
+          onMarkerLeft?.(
+            `the marker Secret ${name} in ${namespace}, left behind by an earlier check of release ${release}'s records, could not be deleted; delete it: ${
+              (e as Error)?.message ?? e
+            }`,
+          );
+        }
+        continue;
+      }
+      onStaleMarkerDeleted?.(
+        `deleted the marker Secret ${name} in ${namespace}, created at ${new Date(
+          created,
+        ).toISOString()} by an earlier check of release ${release}'s records that did not delete it (it is more than ${
+          waitMs / 1000
+        }s older than this check's marker)`,
+      );
+    }
+  };
+
+  /** Writes a marker and waits until the watch shows it; deletes it again, and the markers left behind. */
   const markerSeen = async () => {
     const marker = `kubechart-records-${randomBytes(8).toString('hex')}`;
     markers.add(marker);
     let check = () => {};
     let created = false;
+    /** When the API server created the marker, by its clock. */
+    let createdAt: Date | undefined;
     try {
       const secret = await client.core.createNamespacedSecret({
         namespace,
@@ -188,6 +287,7 @@ export async function watchReleaseRecords(
         },
       });
       created = true;
+      createdAt = secret.metadata?.creationTimestamp;
       const uid = secret.metadata?.uid;
       if (!uid) throw new RunFailure(`its marker Secret ${marker} has no uid`);
       const seen = new Promise<void>((resolve, reject) => {
@@ -213,13 +313,16 @@ export async function watchReleaseRecords(
       if (created) {
         await client.core
           .deleteNamespacedSecret({ name: marker, namespace })
-          .catch(e =>
+          .catch(e => {
+            // Already gone (another check deleted it as left behind): not left.
+            if (isNotFound(e)) return;
             onMarkerLeft?.(
               `the marker Secret ${marker} in ${namespace} (labelled name=${release},owner=kubechart, which helm does not read) could not be deleted and is left behind; delete it: ${
                 (e as Error)?.message ?? e
               }`,
-            ),
-          );
+            );
+          });
+        await deleteStaleMarkers(createdAt);
       }
     }
   };

@@ -12,7 +12,11 @@ import {
   releasePolicyReport,
 } from '@kubechart/plugin-kubechart-node';
 import { Watch } from '@kubernetes/client-node';
-import { helmReleaseOfSecret, readHelmRelease } from '../lib/helmRelease';
+import {
+  StoredHelmRelease,
+  helmReleaseOfSecret,
+  readHelmRelease,
+} from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
@@ -22,8 +26,21 @@ import { withDeadline } from '../lib/deadline';
 /**
  * The manifest helm stored for one revision of a release, its hooks included (helm runs the
  * revision's hooks on rollback): what a rollback to that revision applies, and the values it was
- * installed with (their secret values are to be removed from whatever is shown or stored). Read from
- * the revision's `helm.sh/release.v1` Secret (helm's default storage); undefined when there is none.
+ * installed with (their secret values are to be removed from whatever is shown or stored).
+ */
+function revisionOf(stored: StoredHelmRelease): {
+  manifest: string;
+  config: Record<string, unknown>;
+} {
+  return {
+    manifest: withHooks(String(stored.manifest), stored.hooks),
+    config: stored.config,
+  };
+}
+
+/**
+ * {@link revisionOf} one revision, read from its `helm.sh/release.v1` Secret (helm's default
+ * storage) as helm reads it by name (see `readHelmRelease`); undefined when there is none.
  */
 export async function readRevision(
   client: KubeClient,
@@ -32,12 +49,7 @@ export async function readRevision(
   revision: number,
 ): Promise<{ manifest: string; config: Record<string, unknown> } | undefined> {
   const stored = await readHelmRelease(client, namespace, release, revision);
-  return stored
-    ? {
-        manifest: withHooks(String(stored.manifest), stored.hooks),
-        config: stored.config,
-      }
-    : undefined;
+  return stored ? revisionOf(stored) : undefined;
 }
 
 /** The manifest of {@link readRevision}. */
@@ -50,17 +62,21 @@ export async function readRevisionManifest(
   return (await readRevision(client, namespace, release, revision))?.manifest;
 }
 
+type RollbackJudgeDeps = {
+  policy: PolicyEngine;
+  discovery: ClusterDiscovery;
+  enforceRunScope: boolean;
+};
+
 /**
  * The revision a rollback returns to, judged by the current chart policy with the run's scope
  * (`run-scope` included unless switched off for tests): its manifest and report, or undefined when
- * the revision has no release record to judge. `client` acts as the namespace's deployer.
+ * the revision has no release record to judge. `client` acts as the namespace's deployer. Read by
+ * its name: a rollback judges the record from the list of the release's records it checks and
+ * watches ({@link judgeRollbackRecord}).
  */
 export async function judgeRollbackRevision(
-  deps: {
-    policy: PolicyEngine;
-    discovery: ClusterDiscovery;
-    enforceRunScope: boolean;
-  },
+  deps: RollbackJudgeDeps,
   client: KubeClient,
   input: Pick<
     RollbackRunInput,
@@ -71,14 +87,27 @@ export async function judgeRollbackRevision(
   | { manifest: string; report: PolicyReport; config: Record<string, unknown> }
   | undefined
 > {
-  const revision = await readRevision(
+  const stored = await readHelmRelease(
     client,
     input.namespace,
     input.release,
     input.revision,
   );
-  if (revision === undefined) return undefined;
-  const { manifest, config } = revision;
+  return stored && judgeRollbackRecord(deps, stored, input, scope);
+}
+
+/** {@link judgeRollbackRevision} of the record `stored`, read by the caller. */
+export async function judgeRollbackRecord(
+  deps: RollbackJudgeDeps,
+  stored: StoredHelmRelease,
+  input: Pick<RollbackRunInput, 'cluster' | 'release'>,
+  scope: RunScope,
+): Promise<{
+  manifest: string;
+  report: PolicyReport;
+  config: Record<string, unknown>;
+}> {
+  const { manifest, config } = revisionOf(stored);
   // Read as helm reads the stored text when it rolls back (YAML 1.1: `hostNetwork: yes` is true);
   // a record helm would read otherwise (U+2028 and the like, a `---` line only helm splits at) is
   // refused, so no forged record rolls back to objects the policy did not see.

@@ -410,5 +410,39 @@ describe.each(databases.eachSupportedId())(
         (await core.listNamespace()).items.map(n => n.metadata?.name),
       ).not.toContain(namespace);
     });
+
+    it('keeps the objects a release record marks helm.sh/resource-policy: keep when it prunes the release, as helm does', async () => {
+      const namespace = 'tenant-unpk';
+      expect(outcome(await finish(tenant('unpk', ['web', 'api'])))).toEqual(
+        succeeded,
+      );
+      const service = await core.readNamespacedService({
+        name: 'api',
+        namespace,
+      });
+      await forge(namespace, 'sh.helm.release.v1.api.v1', record => {
+        const marked = record.manifest.replace(
+          'kind: Service\nmetadata:\n  name: api\n',
+          'kind: Service\nmetadata:\n  name: api\n  annotations:\n    helm.sh/resource-policy: keep\n',
+        );
+        expect(marked).not.toBe(record.manifest);
+        record.manifest = marked;
+      });
+      const pruned = await finish(tenant('unpk', ['web'], true));
+      expect(outcome(pruned)).toEqual(succeeded);
+      expect(await helmReleases(namespace)).toEqual(['web']);
+      expect(await deployments(namespace)).toEqual(['web']);
+      expect(
+        (await core.readNamespacedService({ name: 'api', namespace })).metadata
+          ?.uid,
+      ).toBe(service.metadata?.uid);
+      expect(
+        (await t.store.getEvents(pruned.id, { limit: 5000 })).map(
+          e => e.message,
+        ),
+      ).toContain(
+        `[api] deleted 2 object(s) of release record sh.helm.release.v1.api.v1: Deployment/api, PodDisruptionBudget/api; kept as the record marks them (helm.sh/resource-policy or helm.sh/hook): Service/api`,
+      );
+    });
   },
 );

@@ -454,11 +454,57 @@ export class KubeClient {
     return current ? 'updated' : 'created';
   }
 
-  /** Deletes an object as a change of the run (see `change`); `absent` when it was not there. */
-  async delete(obj: KubernetesObject): Promise<'deleted' | 'absent'> {
+  /**
+   * Creates an object as a change of the run (see `change`); answers it as the API server stored it
+   * (its uid). An object of its kind and name that exists is a 409 from the API server.
+   */
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.change('created', obj, async () =>
+      toWire<T>(
+        await this.objects.create(
+          toTyped(obj),
+          undefined,
+          undefined,
+          this.fieldManager,
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Deletes an object as a change of the run (see `change`); `absent` when it was not there. With
+   * `preconditions` the API server deletes it only while its uid (and resourceVersion) are those, and
+   * answers 409 Conflict otherwise, which is thrown; `propagationPolicy` as DeleteOptions take it.
+   */
+  async delete(
+    obj: KubernetesObject,
+    options: {
+      preconditions?: { uid?: string; resourceVersion?: string };
+      propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+    } = {},
+  ): Promise<'deleted' | 'absent'> {
+    const body =
+      options.preconditions || options.propagationPolicy
+        ? {
+            ...(options.propagationPolicy
+              ? { propagationPolicy: options.propagationPolicy }
+              : {}),
+            ...(options.preconditions
+              ? { preconditions: options.preconditions }
+              : {}),
+          }
+        : undefined;
     try {
       await this.change('deleted', obj, () =>
-        this.objects.delete(toTyped(obj)),
+        this.objects.delete(
+          toTyped(obj),
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          body,
+        ),
       );
       return 'deleted';
     } catch (e) {

@@ -1,6 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { KubeClient } from './KubeClient';
-import { readHelmRelease, readLatestHelmRelease } from './helmRelease';
+import {
+  helmReleaseOfSecret,
+  readHelmRelease,
+  readLatestHelmRelease,
+} from './helmRelease';
 
 const MiB = 1024 * 1024;
 
@@ -114,12 +118,17 @@ describe('reading helm release records', () => {
       chart: { name: 'webapp', version: '1.2.3' },
       config: { replicas: 3 },
       manifest: '---\nkind: Deployment\nmetadata: { name: web }\n',
-      // The events helm runs each hook on, as its record lists them (only its strings).
+      // The events helm runs each hook on, as its record lists them (only its strings), with Go's
+      // zero values for the fields it runs it by that the record leaves out.
       hooks: [
         {
           path: 'webapp/templates/job.yaml',
           manifest: 'kind: Job',
           events: ['pre-delete'],
+          name: '',
+          kind: '',
+          weight: 0,
+          deletePolicies: [],
         },
       ],
     };
@@ -197,6 +206,72 @@ describe('reading helm release records', () => {
       nested: { A: 1, a: 2 },
     });
   });
+
+  // A rollback reads the revision it returns to by name, and the record helm writes from a watch:
+  // what helm would read otherwise is refused as the list of the release's records refuses it.
+  it.each([
+    [
+      'a manifest helm splits at a line starting with ---{',
+      releaseSecret(
+        'web',
+        2,
+        gzipSync(
+          JSON.stringify(
+            record({
+              manifest: `---\nkind: ConfigMap\nmetadata: { name: a }\ndata: {note: 'see\n---{"kind":"NetworkPolicy","metadata":{"name":"kubechart-default-deny"}} #'}\n`,
+            }),
+          ),
+        ),
+      ),
+      /^Release web in namespace shop: release record sh\.helm\.release\.v1\.web\.v2 cannot be read the same way helm reads it: the piece 1 of 2 helm splits its manifest into \(at lines starting with ---\) cannot be read on its own \(.*\)\. helm never writes such a record; /s,
+    ],
+    [
+      'a Secret of type Opaque',
+      {
+        ...releaseSecret('web', 2, gzipSync(JSON.stringify(record()))),
+        type: 'Opaque',
+      },
+      /^Release web in namespace shop: Secret sh\.helm\.release\.v1\.web\.v2 (is the Secret helm reads as its revision 2|is labelled as its release record), but it is of type "Opaque", not helm\.sh\/release\.v1\. helm never writes such a Secret, yet /,
+    ],
+    [
+      'a record of another revision',
+      releaseSecret('web', 2, gzipSync(JSON.stringify(record({ version: 5 })))),
+      /but its record is revision 5, which helm stores in the Secret sh\.helm\.release\.v1\.web\.v5\./,
+    ],
+    [
+      'a Secret not labelled owner=helm',
+      (() => {
+        const s = releaseSecret('web', 2, gzipSync(JSON.stringify(record())));
+        return {
+          ...s,
+          metadata: {
+            ...s.metadata,
+            labels: { ...s.metadata.labels, owner: 'someone' },
+          },
+        };
+      })(),
+      /but it is labelled owner "someone" and name "web", not owner=helm,name=web\./,
+    ],
+    [
+      'a Secret holding no record',
+      {
+        ...releaseSecret('web', 2, gzipSync('')),
+        data: {},
+      },
+      /^Release web in namespace shop: Secret sh\.helm\.release\.v1\.web\.v2 (is the Secret helm reads as its revision 2|is labelled as its release record) and holds none$/,
+    ],
+  ])(
+    'refuses a record by name or from a watch holding %s, naming it',
+    async (_, secret, why) => {
+      const client = clientWith([secret]);
+      await expect(readHelmRelease(client, 'shop', 'web', 2)).rejects.toThrow(
+        why,
+      );
+      await expect(helmReleaseOfSecret(secret, 'shop', 'web')).rejects.toThrow(
+        why,
+      );
+    },
+  );
 
   it('refuses a record that decompresses past the limit, naming the release, without stalling the event loop', async () => {
     const gzipped = bomb();

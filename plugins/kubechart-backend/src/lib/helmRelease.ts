@@ -21,9 +21,20 @@ export type StoredHelmRelease = {
   /**
    * The release's hooks (not part of `manifest`), with the template each came from and the events
    * helm runs each on: its record's `events`, which helm reads rather than the manifest's
-   * `helm.sh/hook` annotation (only the strings of it).
+   * `helm.sh/hook` annotation (only the strings of it). With the name, kind, weight and delete
+   * policies helm runs it by (Go's zero values for those the record leaves out); `odd` says why one of
+   * those is not as helm writes it (helm would not decode the record).
    */
-  hooks: Array<{ path: string; manifest: string; events: string[] }>;
+  hooks: Array<{
+    path: string;
+    manifest: string;
+    events: string[];
+    name: string;
+    kind: string;
+    weight: number;
+    deletePolicies: string[];
+    odd?: string;
+  }>;
 };
 
 /**
@@ -341,6 +352,16 @@ export async function readLatestHelmRelease(
   return latest ? toStoredHelmRelease(latest, namespace, name) : undefined;
 }
 
+/**
+ * Whether helm failed (`error`) as the Secret it writes its record of a new revision to existed
+ * (storage's `release: already exists`). helm writes that record before it applies anything, in an
+ * install, an upgrade and a rollback alike: helm applied nothing then.
+ */
+export function isRecordTakenError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error ?? '');
+  return /\brelease: already exists\b/.test(message);
+}
+
 /** The most Secrets of one release kubechart reads to tell which record helm acts on. */
 export const MAX_HELM_RELEASE_RECORDS = 100;
 
@@ -475,7 +496,15 @@ export type CurrentHelmReleases = {
    * record it cannot decode (a time not in RFC 3339, a number where it expects a string), so any
    * lower record may be the one it takes as its last: the engine checks them all.
    */
-  all: Array<StoredHelmRelease & { secret: string; labelledDeployed: boolean }>;
+  all: Array<
+    StoredHelmRelease & {
+      secret: string;
+      labelledDeployed: boolean;
+      /** The Secret's uid and resourceVersion as read: a delete with them as preconditions deletes only it. */
+      uid?: string;
+      resourceVersion?: string;
+    }
+  >;
   /** The resourceVersion of the list the records were read from: a watch from it sees every later change. */
   listedAt?: string;
   /** The uid of each record Secret read. */
@@ -491,6 +520,35 @@ const listReleaseSecrets = async (
     namespace,
     labelSelector: `name=${name},owner=helm`,
   });
+
+/**
+ * How helm comes to read a Secret as a release record, in the words of a refusal of it: `found` follows
+ * `Secret <name>`; `reads` says how helm would read such a Secret all the same; `outcome` what was
+ * left as it was (said of a manifest helm splits otherwise).
+ */
+type RecordFound = { found: string; reads: string; outcome: string };
+
+/** A Secret of the release's records as helm lists them before it upgrades, rolls back or uninstalls. */
+const LISTED: RecordFound = {
+  found: 'is labelled as its release record',
+  reads:
+    'reads every Secret so labelled and lists them by name to tell whether it installs anew or upgrades',
+  outcome: '; nothing was uninstalled or changed',
+};
+
+/** The Secret helm reads by its name as revision `revision` (the one a rollback returns to). */
+const named = (revision: number): RecordFound => ({
+  found: `is the Secret helm reads as its revision ${revision}`,
+  reads: 'reads it by its name as that revision',
+  outcome: '',
+});
+
+/** A Secret a watch of the release's records (`name=<release>,owner=helm`) showed. */
+const WATCHED: RecordFound = {
+  found: 'is labelled as its release record',
+  reads: 'reads every Secret so labelled',
+  outcome: '',
+};
 
 /**
  * Reads the records helm may act on as a release's current one, as helm finds them: every Secret
@@ -514,46 +572,15 @@ export async function readCurrentHelmReleases(
       `${what} has ${secrets.length} release record Secrets; kubechart reads at most ${MAX_HELM_RELEASE_RECORDS}`,
     );
   }
-  const records: Array<
-    StoredHelmRelease & { secret: string; labelledDeployed: boolean }
-  > = [];
+  const records: CurrentHelmReleases['all'] = [];
   for (const s of secrets) {
-    const secret = s.metadata?.name ?? '(unnamed Secret)';
-    if (typeof s.data?.release !== 'string' || !s.data.release) {
-      throw new RunFailure(
-        `${what}: Secret ${secret} is labelled as its release record and holds none`,
-      );
-    }
-    const raw = await decodeHelmRelease(
-      s.data.release,
-      recordWhat(secret, name, namespace),
-    );
-    if (
-      typeof raw.version !== 'number' ||
-      !Number.isInteger(raw.version) ||
-      raw.version < 1
-    ) {
-      throw new RunFailure(
-        `${what}: release record ${secret} states no revision`,
-      );
-    }
-    const odd = unlikeHelmsRecord(s, raw, name);
-    if (odd) {
-      throw new RunFailure(
-        `${what}: Secret ${secret} is labelled as its release record, but ${odd}. helm never writes such a Secret, yet reads every Secret so labelled and lists them by name to tell whether it installs anew or upgrades, so which record it would act on cannot be known. The release record is a Secret in the namespace; correct or delete it and try again.`,
-      );
-    }
-    const record = storedHelmRelease(raw, s);
-    const split = splitHelmReadsOtherwise(record.manifest);
-    if (split) {
-      throw new RunFailure(
-        `${what}: release record ${secret} cannot be read the same way helm reads it: ${split}; nothing was uninstalled or changed. helm never writes such a record; the release record is a Secret in the namespace: correct or delete it and try again.`,
-      );
-    }
+    const record = await readRecordSecret(s, namespace, name, LISTED);
     records.push({
       ...record,
-      secret,
+      secret: s.metadata?.name ?? '(unnamed Secret)',
       labelledDeployed: s.metadata?.labels?.status === 'deployed',
+      uid: s.metadata?.uid,
+      resourceVersion: s.metadata?.resourceVersion,
     });
   }
   const highest = (of: typeof records) => {
@@ -588,7 +615,64 @@ export async function readCurrentHelmReleases(
   };
 }
 
-/** Reads one revision of a Helm release from its `sh.helm.release.v1.<release>.v<revision>` Secret; undefined when there is none. */
+/**
+ * The record a Secret helm reads as one of `release` holds (`found`: how helm comes to read it), read
+ * as helm reads it. What helm would not read as kubechart does is refused with a {@link RunFailure}
+ * naming the Secret: no record, a record of no whole revision, a Secret not as helm writes it
+ * ({@link unlikeHelmsRecord}), a manifest helm splits otherwise ({@link splitHelmReadsOtherwise}).
+ * Every reader of a release's records but {@link readLatestHelmRelease} reads them through it.
+ */
+async function readRecordSecret(
+  s: {
+    type?: string;
+    data?: Record<string, string>;
+    metadata?: { name?: string; labels?: Record<string, string> };
+  },
+  namespace: string,
+  release: string,
+  how: RecordFound,
+): Promise<StoredHelmRelease> {
+  const what = `Release ${release} in namespace ${namespace}`;
+  const secret = s.metadata?.name ?? '(unnamed Secret)';
+  if (typeof s.data?.release !== 'string' || !s.data.release) {
+    throw new RunFailure(
+      `${what}: Secret ${secret} ${how.found} and holds none`,
+    );
+  }
+  const raw = await decodeHelmRelease(
+    s.data.release,
+    recordWhat(secret, release, namespace),
+  );
+  if (
+    typeof raw.version !== 'number' ||
+    !Number.isInteger(raw.version) ||
+    raw.version < 1
+  ) {
+    throw new RunFailure(
+      `${what}: release record ${secret} states no revision`,
+    );
+  }
+  const odd = unlikeHelmsRecord(s, raw, release);
+  if (odd) {
+    throw new RunFailure(
+      `${what}: Secret ${secret} ${how.found}, but ${odd}. helm never writes such a Secret, yet ${how.reads}, so which record it would act on cannot be known. The release record is a Secret in the namespace; correct or delete it and try again.`,
+    );
+  }
+  const record = storedHelmRelease(raw, s);
+  const split = splitHelmReadsOtherwise(record.manifest);
+  if (split) {
+    throw new RunFailure(
+      `${what}: release record ${secret} cannot be read the same way helm reads it: ${split}${how.outcome}. helm never writes such a record; the release record is a Secret in the namespace: correct or delete it and try again.`,
+    );
+  }
+  return record;
+}
+
+/**
+ * Reads one revision of a Helm release from its `sh.helm.release.v1.<release>.v<revision>` Secret, as
+ * helm reads it by that name (a rollback's); undefined when there is none. A Secret there that is not
+ * as helm writes it, or whose record helm would read otherwise, is refused (see {@link readRecordSecret}).
+ */
 export async function readHelmRelease(
   client: KubeClient,
   namespace: string,
@@ -600,14 +684,15 @@ export async function readHelmRelease(
     kind: 'Secret',
     metadata: { name: `sh.helm.release.v1.${name}.v${revision}`, namespace },
   });
-  return secret && isReleaseSecret(secret)
-    ? toStoredHelmRelease(secret, namespace, name)
+  return secret
+    ? readRecordSecret(secret, namespace, name, named(revision))
     : undefined;
 }
 
 /**
- * Reads the Helm release record a `helm.sh/release.v1` Secret holds (one already fetched, e.g. from a
- * watch event); undefined when the Secret is not a release record.
+ * Reads the Helm release record a Secret labelled as one of release `name` holds (one already
+ * fetched, e.g. from a watch event), refusing as {@link readCurrentHelmReleases} does what helm would
+ * not read as kubechart does (see {@link readRecordSecret}).
  */
 export async function helmReleaseOfSecret(
   secret: {
@@ -617,10 +702,8 @@ export async function helmReleaseOfSecret(
   },
   namespace: string,
   name: string,
-): Promise<StoredHelmRelease | undefined> {
-  return isReleaseSecret(secret)
-    ? toStoredHelmRelease(secret, namespace, name)
-    : undefined;
+): Promise<StoredHelmRelease> {
+  return readRecordSecret(secret, namespace, name, WATCHED);
 }
 
 function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
@@ -632,10 +715,11 @@ function isReleaseSecret(s: { type?: string; data?: Record<string, string> }) {
 }
 
 /**
- * Why a Secret labelled as a record of `release` (its record decoded, `r`, of a whole revision) is not
- * one helm writes: a record Secret is of type `helm.sh/release.v1`, named
- * `sh.helm.release.v1.<release>.v<revision>` and labelled `version=<revision>` by its record's
- * revision, and holds a record of that release. Undefined when it is one.
+ * Why a Secret helm reads as a record of `release` (its record decoded, `r`, of a whole revision) is not
+ * one helm writes: a record Secret is of type `helm.sh/release.v1`, labelled `owner=helm` and
+ * `name=<release>`, named `sh.helm.release.v1.<release>.v<revision>` and labelled
+ * `version=<revision>` by its record's revision, and holds a record of that release. Undefined when
+ * it is one.
  */
 function unlikeHelmsRecord(
   s: {
@@ -658,6 +742,12 @@ function unlikeHelmsRecord(
   }
   if (s.type !== 'helm.sh/release.v1') {
     return `it is of type ${show(s.type ?? '')}, not helm.sh/release.v1`;
+  }
+  const labels = s.metadata?.labels;
+  if (labels?.owner !== 'helm' || labels?.name !== release) {
+    return `it is labelled owner ${show(labels?.owner ?? '')} and name ${show(
+      labels?.name ?? '',
+    )}, not owner=helm,name=${release}`;
   }
   const key = `sh.helm.release.v1.${release}.v${r.version}`;
   if (s.metadata?.name !== key) {
@@ -706,12 +796,37 @@ function storedHelmRelease(
     },
     config: r.config ?? {},
     manifest: r.manifest ?? '',
-    hooks: (Array.isArray(r.hooks) ? r.hooks : []).map((h: any) => ({
-      path: String(h?.path ?? ''),
-      manifest: String(h?.manifest ?? ''),
-      events: (Array.isArray(h?.events) ? h.events : []).filter(
-        (e: unknown): e is string => typeof e === 'string',
-      ),
-    })),
+    hooks: (Array.isArray(r.hooks) ? r.hooks : []).map(storedHook),
+  };
+}
+
+/** A hook of a decoded release record, as {@link StoredHelmRelease} holds it. */
+function storedHook(h: any): StoredHelmRelease['hooks'][number] {
+  const odd: string[] = [];
+  const text = (field: string) => {
+    const v = h?.[field] ?? '';
+    if (typeof v === 'string') return v;
+    odd.push(`its ${field} is not a string`);
+    return '';
+  };
+  // Go reads `weight` into an int, `delete_policies` into a list of strings.
+  const weight = h?.weight ?? 0;
+  const int = Number.isInteger(weight) && Math.abs(weight) <= 2 ** 31 - 1;
+  if (!int) odd.push('its weight is not an integer');
+  const policies = h?.delete_policies ?? [];
+  const listed =
+    Array.isArray(policies) && policies.every(p => typeof p === 'string');
+  if (!listed) odd.push('its delete_policies are not a list of strings');
+  return {
+    path: String(h?.path ?? ''),
+    manifest: String(h?.manifest ?? ''),
+    events: (Array.isArray(h?.events) ? h.events : []).filter(
+      (e: unknown): e is string => typeof e === 'string',
+    ),
+    name: text('name'),
+    kind: text('kind'),
+    weight: int ? weight : 0,
+    deletePolicies: listed ? policies : [],
+    ...(odd.length ? { odd: odd.join(', ') } : {}),
   };
 }

@@ -55,6 +55,7 @@ describe.each(databases.eachSupportedId())(
               'team-stuck': { owner: 'user:default/mock' },
               'team-late': { owner: 'user:default/mock' },
               'team-beat': { owner: 'user:default/mock' },
+              'team-owned': { owner: 'user:default/mock' },
             },
           },
         },
@@ -663,6 +664,17 @@ describe.each(databases.eachSupportedId())(
         status: 'failed',
         failureReason: 'boom',
       });
+    });
+
+    it('record who owned their target as they started, as runs started through POST /runs do (drift compares a run only while it still does)', async () => {
+      const r = await record({ namespace: 'team-owned', release: 'owned' });
+      expect(r.status).toBe(201);
+      await post(`/runs/${r.body.id}/finish`, { status: 'succeeded' });
+      expect(
+        await knex('kubechart_runs')
+          .where({ id: r.body.id })
+          .first('target_owner'),
+      ).toEqual({ target_owner: 'user:default/mock' });
     });
   },
 );

@@ -100,7 +100,9 @@ export type RecordedRunRoutesOptions = {
   store: RunStore;
   /** Identifies this backend instance in the run row (it granted the lease). */
   instanceId: string;
-  settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'>;
+  /** `namespaceOwners`: with the tenants, who owns a recorded run's target (recorded on it, for drift). */
+  settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'> &
+    Partial<Pick<EngineSettings, 'namespaceOwners'>>;
   onBehalfOfServices: string[];
   /** Checks `kubechart.runs.create` and resolves the caller's credentials; a refusal is audited as `attempt`. */
   authorize(
@@ -290,7 +292,13 @@ export function addRecordedRunRoutes(
           },
           recordedRunLockKeys(body.target),
           // Locks of a reconciled run whose action went silent are taken over after the grace period.
-          { abandonedBefore: new Date(Date.now() - graceMs) },
+          {
+            abandonedBefore: new Date(Date.now() - graceMs),
+            assignedOwner:
+              options.settings?.namespaceOwners?.[body.target.cluster]?.[
+                body.target.namespace
+              ],
+          },
         );
         try {
           const lease = await store.claimRun(created.id, options.instanceId);

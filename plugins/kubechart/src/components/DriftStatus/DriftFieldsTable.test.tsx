@@ -52,4 +52,47 @@ describe('DriftFieldsTable', () => {
       ],
     ]);
   });
+
+  it('shows a value too long for the record as its size, in words', async () => {
+    const objects: DriftObject[] = [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'shop',
+        name: 'settings',
+        state: 'changed',
+        fields: [
+          {
+            path: 'data.color',
+            expected: 'blue',
+            actual: { notShown: 'value of 921602 bytes' },
+            manager: 'kubectl-edit',
+          },
+          {
+            path: 'data.script',
+            expected: { notShown: 'value of 2048 bytes' },
+            actual: 'echo hi',
+            manager: 'kubectl-edit',
+          },
+        ],
+      },
+    ];
+    await renderInTestApp(<DriftFieldsTable objects={objects} />);
+    expect(rowsOf()).toEqual([
+      [
+        'ConfigMap shop/settings',
+        'data.color',
+        'blue',
+        '(value of 921602 bytes, not shown)',
+        'kubectl-edit',
+      ],
+      [
+        'ConfigMap shop/settings',
+        'data.script',
+        '(value of 2048 bytes, not shown)',
+        'echo hi',
+        'kubectl-edit',
+      ],
+    ]);
+  });
 });

@@ -8,8 +8,23 @@ import type { DriftObject } from '@kubechart/plugin-kubechart-common';
 import { formatTimestamp } from '../../lib/format';
 import { kubechartTranslationRef } from '../../translation';
 
-function show(value: unknown, absent: string): string {
+/** A value too long for the record, which shows its size instead (`{ notShown: 'value of N bytes' }`). */
+function notShown(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return undefined;
+  const keys = Object.keys(value);
+  const text = (value as { notShown?: unknown }).notShown;
+  return keys.length === 1 && typeof text === 'string' ? text : undefined;
+}
+
+function show(
+  value: unknown,
+  absent: string,
+  tooLong: (what: string) => string,
+): string {
   if (value === undefined) return absent;
+  const size = notShown(value);
+  if (size !== undefined) return tooLong(size);
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -20,6 +35,7 @@ function show(value: unknown, absent: string): string {
 export function DriftFieldsTable(props: { objects: DriftObject[] }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const absent = t('drift.absent');
+  const tooLong = (what: string) => t('drift.valueNotShown', { what });
   return (
     <Table size="small" aria-label={t('drift.title')}>
       <TableHead>
@@ -52,7 +68,9 @@ export function DriftFieldsTable(props: { objects: DriftObject[] }) {
               </TableCell>
               <TableCell>
                 <code>
-                  {f.added ? t('drift.notSet') : show(f.expected, absent)}
+                  {f.added
+                    ? t('drift.notSet')
+                    : show(f.expected, absent, tooLong)}
                 </code>
               </TableCell>
               <TableCell>
@@ -62,7 +80,7 @@ export function DriftFieldsTable(props: { objects: DriftObject[] }) {
                     manager: f.manager ?? t('drift.unknownManager'),
                   })
                 ) : (
-                  <code>{show(f.actual, absent)}</code>
+                  <code>{show(f.actual, absent, tooLong)}</code>
                 )}
               </TableCell>
               <TableCell>

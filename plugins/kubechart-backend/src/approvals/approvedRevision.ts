@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import type { StoredHelmRelease } from '../lib/helmRelease';
+import { canonicalJson } from './plan';
+
+/**
+ * The digest of the release record a rollback returns to, `sha256:<hex>`: what `helm rollback`
+ * copies into the revision it creates and applies (the manifest and hooks) and what that revision
+ * keeps for later upgrades (the chart's name and version, the values), unredacted. An approved
+ * rollback rolls back only to a record with the digest of its approved plan: the plan shows the
+ * record's manifest with Secret data redacted and not its values, and the record is a Secret the
+ * namespace's users may rewrite at any time.
+ */
+export function approvedRevisionOf(
+  record: Pick<StoredHelmRelease, 'chart' | 'config' | 'manifest' | 'hooks'>,
+): string {
+  const text = canonicalJson({
+    chart: { name: record.chart.name, version: record.chart.version },
+    config: record.config,
+    manifest: record.manifest,
+    hooks: record.hooks,
+  });
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
