@@ -15,6 +15,7 @@ export type {
 } from './database/AuditStore';
 export { DatabaseAuditStore } from './database/DatabaseAuditStore';
 export { createRouter, type RouterOptions } from './service/router';
+export { createAnchorMemory, type AnchorMemory } from './service/anchors';
 export type {
   AuditAnchorRecord,
   AuditCheckpointRecord,

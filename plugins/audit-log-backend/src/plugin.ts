@@ -12,7 +12,11 @@ import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
 import { registerAuditLogActions } from './actions/auditActions';
 import { readChainKeys } from './database/chainKeys';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
-import { readAnchorSettings, scheduleAnchors } from './service/anchors';
+import {
+  createAnchorMemory,
+  readAnchorSettings,
+  scheduleAnchors,
+} from './service/anchors';
 import { createAuditWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
@@ -120,12 +124,17 @@ export const auditLogPlugin = createBackendPlugin({
         const retention = readRetentionSettings(config);
         const witness = auditWitness.checkpoint;
         const anchorSettings = readAnchorSettings(config);
+        // the newest anchor in the file at start-up: verify fails if the file later holds none
+        const anchorMemory = createAnchorMemory(anchorSettings);
+        anchorMemory.remember((await auditWitness.read())?.anchor);
         await scheduleAnchors({
           settings: anchorSettings,
           scheduler,
           store,
           witness: auditWitness,
           logger,
+          memory: anchorMemory,
+          auditor,
         });
         await scheduleRetention({
           config,
@@ -147,6 +156,7 @@ export const auditLogPlugin = createBackendPlugin({
             witness,
             readWitness: auditWitness.read,
             anchorsPublished: anchorSettings.enabled,
+            anchorMemory,
             minimumRetentionDays: retention.minimumDays,
             lifecycle,
           }),

@@ -289,6 +289,99 @@ describe('AuditEventQueue', () => {
     await queue.close();
   });
 
+  it('goes on under the id of a stored gap record with the drops its loss record counted during the write', async () => {
+    const queue = new AuditEventQueue({
+      logger,
+      maxSize: 2,
+      maxEnqueueWaitMs: 10,
+    });
+    const records: Array<{ id: string; dropped: number }> = [];
+    queue.recordLossesWith((loss, { id }) =>
+      records.push({ id, dropped: loss.dropped }),
+    );
+    for (let i = 1; i <= 3; i++) await queue.enqueue(event(i));
+    let release!: () => void;
+    const released = new Promise<void>(resolve => {
+      release = resolve;
+    });
+    const batches: AuditEventInput[][] = [];
+    queue.attachSink(async batch => {
+      batches.push(batch);
+      await released;
+    });
+    while (batches.length === 0) await new Promise(r => setTimeout(r, 5));
+    // the database takes its time: four more are dropped, and recorded with the first
+    for (let i = 4; i <= 7; i++) await queue.enqueue(event(i));
+    await new Promise(r => setTimeout(r, 1200));
+    const id = records[0].id;
+    expect(records).toEqual([
+      { id, dropped: 1 },
+      { id, dropped: 5 },
+    ]);
+    release();
+    while (queue.stats().written < 2) await new Promise(r => setTimeout(r, 5));
+    expect(queue.stats()).toMatchObject({ dropped: 5, unrecordedDrops: 4 });
+    await queue.drain();
+    const gaps = batches
+      .flat()
+      .filter(e => e.eventId === AUDIT_GAP_EVENT_ID)
+      .map(e => e.meta);
+    // the second counts the whole loss, as its last loss record does: the store keeps of it
+    // what the chain's gap records of the id do not count
+    expect(gaps).toEqual([
+      expect.objectContaining({
+        lossId: id,
+        lossRecorded: 1,
+        gap: expect.objectContaining({ dropped: 1 }),
+      }),
+      expect.objectContaining({
+        lossId: id,
+        lossRecorded: 5,
+        gap: expect.objectContaining({
+          dropped: 5,
+          reasons: { 'queue full': 5 },
+        }),
+      }),
+    ]);
+    expect(queue.stats()).toMatchObject({ unrecordedDrops: 0 });
+    // nothing more to record: the loss record of the id has the counts
+    expect(records).toHaveLength(2);
+    await queue.close();
+  });
+
+  it('records at a graceful stop the loss whose record the throttle held back', async () => {
+    const queue = new AuditEventQueue({ logger, maxSize: 1 });
+    const records: Array<{ id: string; dropped: number; pending: boolean }> =
+      [];
+    queue.recordLossesWith((loss, { id, pending }) =>
+      records.push({ id, dropped: loss.dropped, pending }),
+    );
+    await queue.enqueue(event(1));
+    await queue.enqueue(event(2)); // dropped, recorded at once
+    let down = false;
+    const stored: AuditEventInput[] = [];
+    queue.attachSink(async batch => {
+      if (down) throw new Error('connection refused');
+      stored.push(...batch);
+    });
+    await queue.drain();
+    expect(stored.map(e => e.eventId)).toEqual([AUDIT_GAP_EVENT_ID, 'e-1']);
+    // the database goes down; a new loss soon after the last record waits for the throttle
+    down = true;
+    await queue.enqueue(event(3));
+    await queue.enqueue(event(4));
+    expect(queue.stats()).toMatchObject({ dropped: 2, unrecordedDrops: 1 });
+    expect(records).toHaveLength(1);
+    await queue.close();
+    expect(records.slice(1)).toEqual([
+      {
+        id: expect.not.stringMatching(records[0].id),
+        dropped: 2,
+        pending: false,
+      },
+    ]);
+  });
+
   it('makes room for a more severe event by dropping a less severe one, and names what it dropped', async () => {
     const queue = new AuditEventQueue({ logger, maxSize: 3 });
     const severe = (n: number, severity: AuditEventInput['severity']) => ({

@@ -138,11 +138,13 @@ export function createGapEvent(
   lossId?: string,
   options?: {
     /**
-     * The loss was recorded outside the database under `lossId` (`meta.lossRecorded`): a
-     * backend starting meanwhile may have appended a gap record for it from that record, and
-     * the store then keeps only what that one does not count.
+     * The count of the last record of the loss outside the database under `lossId`
+     * (`meta.lossRecorded`): a backend starting meanwhile may have appended a gap record for
+     * it from that record, and the store then keeps only what the chain's gap records of
+     * `lossId` do not count, taking off at most this many. `gap` then counts the whole loss,
+     * also the part an earlier gap record of it counts.
      */
-    recorded?: boolean;
+    recorded?: number;
   },
 ): AuditEventInput {
   return {
@@ -155,14 +157,20 @@ export function createGapEvent(
     meta: {
       gap: copyGap(gap),
       ...(lossId ? { lossId } : {}),
-      ...(lossId && options?.recorded ? { lossRecorded: true } : {}),
+      ...(lossId && options?.recorded && options.recorded > 0
+        ? { lossRecorded: options.recorded }
+        : {}),
     },
     error: describeGap(gap),
   };
 }
 
-/** Dropped events not in the chain yet, under the id their loss records carry. */
-type PendingGap = { id: string; info: AuditGapInfo };
+/**
+ * Dropped events not in the chain yet, under the id their loss records carry. `stored`: a loss
+ * that goes on after a gap record of it was stored (see {@link AuditEventQueue}'s write), whose
+ * `info` counts the whole loss and the first `stored` events of it are in the chain.
+ */
+type PendingGap = { id: string; info: AuditGapInfo; stored?: number };
 
 /** Someone waiting for an event to be written (see {@link AuditEventQueue.enqueueStored}). */
 type StoreWaiter = { resolve: () => void; reject: (error: Error) => void };
@@ -218,8 +226,11 @@ export class AuditEventQueue {
   #lossRecordDue = 0;
   /** How long after the last record a new loss is recorded (see {@link LOSS_RECORD_MIN_INTERVAL_MS}). */
   #newLossDelay = LOSS_RECORD_MIN_INTERVAL_MS;
-  /** The ids of the pending losses recorded outside the database, until their gap record is stored. */
-  #recordedLossIds = new Set<string>();
+  /**
+   * The count of the last record outside the database of each pending loss, until its gap
+   * record is stored.
+   */
+  #recordedLosses = new Map<string, number>();
   #failingSince: number | undefined;
 
   #buffer: AuditEventInput[] = [];
@@ -248,7 +259,9 @@ export class AuditEventQueue {
    * Events lost while the backend stops, not reported yet, the last error why, and the id of
    * the pending loss they continue (recorded before under that id).
    */
-  #loss: { gap: AuditGapInfo; cause?: unknown; id?: string } | undefined;
+  #loss:
+    | { gap: AuditGapInfo; cause?: unknown; id?: string; stored?: number }
+    | undefined;
   #lateLossTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the loss of the events enqueued after the queue closed was reported once. */
   #lateLossReported = false;
@@ -278,7 +291,8 @@ export class AuditEventQueue {
       dropped: this.#dropped,
       failedWrites: this.#failedWrites,
       unrecordedDrops:
-        (this.#gap?.info.dropped ?? 0) + (this.#loss?.gap.dropped ?? 0),
+        (this.#gap ? this.#gap.info.dropped - (this.#gap.stored ?? 0) : 0) +
+        (this.#loss ? this.#loss.gap.dropped - (this.#loss.stored ?? 0) : 0),
     };
   }
 
@@ -448,7 +462,7 @@ export class AuditEventQueue {
     if (this.#gap) {
       // dropped before the shutdown began, with no write since to carry its gap record: the
       // loss goes on under the id it was recorded with
-      this.#addLoss(this.#gap.info, undefined, this.#gap.id);
+      this.#addLoss(this.#gap.info, undefined, this.#gap.id, this.#gap.stored);
       this.#gap = undefined;
     }
     this.#reportLoss();
@@ -495,7 +509,7 @@ export class AuditEventQueue {
    * events are merged into one loss, reported when the queue closes (and, for events that
    * come after, later: see {@link AuditEventQueue.close}) or when the process exits first.
    */
-  #addLoss(gap: AuditGapInfo, cause?: unknown, id?: string) {
+  #addLoss(gap: AuditGapInfo, cause?: unknown, id?: string, stored?: number) {
     if (id && this.#loss?.id && this.#loss.id !== id) {
       // two losses recorded under their ids: merged, the next start would count one twice
       this.#reportLoss();
@@ -507,6 +521,7 @@ export class AuditEventQueue {
       gap: this.#loss ? mergeGaps(this.#loss.gap, gap) : gap,
       cause: cause ?? this.#loss?.cause,
       id: id ?? this.#loss?.id,
+      stored: stored ?? this.#loss?.stored,
     };
     if (
       this.#closeReported &&
@@ -530,11 +545,11 @@ export class AuditEventQueue {
     }
     this.#loss = undefined;
     process.removeListener('exit', this.#onExit);
-    const { gap, cause, id = randomUUID() } = loss;
+    const { gap, cause, id = randomUUID(), stored } = loss;
     this.#logger.error(
       `Audit events lost while the backend stopped: ${describeGap(gap)}${
-        cause === undefined ? '' : ` (${stringifyError(cause)})`
-      }`,
+        stored ? `, of which a gap record in the chain counts ${stored}` : ''
+      }${cause === undefined ? '' : ` (${stringifyError(cause)})`}`,
     );
     try {
       this.#recordLoss?.(copyGap(gap), { id, pending: false });
@@ -610,7 +625,8 @@ export class AuditEventQueue {
   /**
    * The dropped events whose gap record is not in the chain yet, as their loss record says:
    * while a gap record is being written, the drops since count under its id (they join it if
-   * the write fails; if it succeeds they are recorded under their own id at once).
+   * the write fails; if it succeeds, they go on under its id when a loss record counted them
+   * there, else they are a loss of their own).
    */
   #pendingLoss(): PendingGap | undefined {
     const flight = this.#flightGap;
@@ -687,7 +703,7 @@ export class AuditEventQueue {
           : Math.min(LOSS_RECORD_MAX_INTERVAL_MS, this.#newLossDelay * 2);
     }
     this.#lossRecorded = { id: loss.id, dropped: loss.info.dropped, at: now };
-    this.#recordedLossIds.add(loss.id);
+    this.#recordedLosses.set(loss.id, loss.info.dropped);
     try {
       this.#recordLoss(copyGap(loss.info), { id: loss.id, pending: true });
     } catch (error) {
@@ -783,7 +799,7 @@ export class AuditEventQueue {
     const batch = gap
       ? [
           createGapEvent(gap.info, gap.id, {
-            recorded: this.#recordedLossIds.has(gap.id),
+            recorded: this.#recordedLosses.get(gap.id),
           }),
           ...events,
         ]
@@ -799,10 +815,26 @@ export class AuditEventQueue {
         this.#retryDelayMs = 0;
         this.#failingSince = undefined;
         if (gap) {
-          this.#recordedLossIds.delete(gap.id);
           this.#logger.warn(
-            `Audit chain gap recorded: ${describeGap(gap.info)}`,
+            `Audit chain gap recorded: ${describeGap(gap.info)}${
+              gap.stored
+                ? `, of which an earlier gap record counts ${gap.stored}`
+                : ''
+            }`,
           );
+          if ((this.#recordedLosses.get(gap.id) ?? 0) > gap.info.dropped) {
+            // The loss record outside the database counts, under this id, drops made during
+            // the write: a backend killed now would find the id in the chain. The loss goes on
+            // under it, its gap record counting it whole (the store keeps what the chain's
+            // gap records of the id do not count), so the next start appends the rest.
+            this.#gap = this.#gap && {
+              id: gap.id,
+              info: mergeGaps(gap.info, this.#gap.info),
+              stored: gap.info.dropped,
+            };
+          } else {
+            this.#recordedLosses.delete(gap.id);
+          }
         }
         if (this.#storeWaiters.size > 0) {
           for (const event of events) {
@@ -810,7 +842,8 @@ export class AuditEventQueue {
           }
         }
         this.#wakeWaiters();
-        // drops during the write: a loss of their own now that this gap record is stored
+        // drops during the write: a loss of their own now that this gap record is stored, or
+        // the rest of its loss
         this.#recordPendingLossSoon();
       } catch (error) {
         ok = false;
@@ -820,13 +853,18 @@ export class AuditEventQueue {
         if (gap) {
           // the drops during the write join the gap record that could not be written
           this.#gap = this.#gap
-            ? { id: gap.id, info: mergeGaps(gap.info, this.#gap.info) }
+            ? { ...gap, info: mergeGaps(gap.info, this.#gap.info) }
             : gap;
         }
         if (this.#stopping) {
           // the database may be closed already: no later write to retry in
           if (this.#gap) {
-            this.#addLoss(this.#gap.info, error, this.#gap.id);
+            this.#addLoss(
+              this.#gap.info,
+              error,
+              this.#gap.id,
+              this.#gap.stored,
+            );
             this.#gap = undefined;
           }
           this.#removeHead(events.length);

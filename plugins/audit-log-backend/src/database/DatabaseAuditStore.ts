@@ -320,18 +320,23 @@ const LOSS_ID =
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * The loss id of a gap record the queue wrote for a loss it had recorded outside the database
- * (`meta.lossRecorded`), or undefined: a backend starting meanwhile may have appended a gap record
- * for that loss from the witness file.
+ * The loss of a gap record the queue wrote for a loss it had recorded outside the database
+ * (`meta.lossRecorded`, the count of its last loss record there), or undefined: a backend
+ * starting meanwhile may have appended a gap record for that loss from the witness file. `cap`
+ * is the most such gap records may take off it.
  */
-function recordedLossIdOf(event: AuditEventInput): string | undefined {
+function recordedLossOf(
+  event: AuditEventInput,
+): { id: string; cap: number } | undefined {
   const meta = event.meta as Record<string, unknown> | undefined;
   return event.plugin === AUDIT_LOG_PLUGIN_ID &&
     event.eventId === AUDIT_GAP_EVENT_ID &&
-    meta?.lossRecorded === true &&
+    typeof meta?.lossRecorded === 'number' &&
+    Number.isSafeInteger(meta.lossRecorded) &&
+    meta.lossRecorded > 0 &&
     typeof meta.lossId === 'string' &&
     LOSS_ID.test(meta.lossId)
-    ? meta.lossId
+    ? { id: meta.lossId, cap: meta.lossRecorded }
     : undefined;
 }
 
@@ -377,7 +382,15 @@ function gapBeyond(
     reasons: countsLess(gap.reasons, held.reasons, dropped) ?? gap.reasons,
     ...(bySeverity ? { bySeverity } : {}),
     ...(byEvent ? { byEvent } : {}),
+    ...(gap.incomplete ? { incomplete: true } : {}),
   };
+}
+
+/** `held` counting at most `cap` events: without its counts per key when it counted more. */
+function capGap(held: AuditGapInfo, cap: number): AuditGapInfo {
+  return held.dropped <= cap
+    ? held
+    : { dropped: cap, firstOccurredAt: '', lastOccurredAt: '', reasons: {} };
 }
 
 /** The counts of several gap records together (their times are not needed). */
@@ -750,7 +763,7 @@ export class DatabaseAuditStore implements AuditStore {
     // Cleaning, redaction and the canonical JSON are done before the chain head is locked: only
     // numbering, the sha256 of each event and the insert hold the lock every replica waits for.
     const prepared = await prepareRowsInSlices(events);
-    const recordedLosses = events.some(event => recordedLossIdOf(event));
+    const recordedLosses = events.some(event => recordedLossOf(event));
     if (this.#isPostgres && !recordedLosses) {
       const appended = await this.#appendBatchPostgres(prepared);
       if (appended) {
@@ -763,7 +776,7 @@ export class DatabaseAuditStore implements AuditStore {
       if (!recordedLosses) {
         return this.#appendLocked(tx, head, events, prepared);
       }
-      const rest = await this.#beyondHeldLosses(tx, events, prepared);
+      const rest = await this.#beyondHeldLosses(tx, head, events, prepared);
       return rest.events.length > 0
         ? this.#appendLocked(tx, head, rest.events, rest.prepared)
         : {
@@ -776,29 +789,43 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
-   * The batch, with each gap record of a loss recorded outside the database (see
-   * {@link recordedLossIdOf}) that the chain already holds a gap record for (another backend
-   * appended it from the loss record when it started) replaced by one for the rest of that loss,
-   * or left out when nothing more was dropped: a loss is counted once. Run under the chain-head
-   * lock, as {@link DatabaseAuditStore.appendLosses} is.
+   * The gap records of each loss id (`meta.lossId`) among `ids` that the chain holds: only the
+   * events verify walks (after the checkpoint, up to the head), and only those whose hash
+   * matches their content (with a chain key, signed with a configured key). A row a database
+   * writer added outside the chain, or rewrote in it, takes nothing off a loss. Run under the
+   * chain-head lock.
    */
-  async #beyondHeldLosses(
+  async #heldLossGaps(
     tx: Knex.Transaction,
-    events: AuditEventInput[],
-    prepared: PreparedRow[],
-  ): Promise<{ events: AuditEventInput[]; prepared: PreparedRow[] }> {
-    const ids = new Set(events.flatMap(event => recordedLossIdOf(event) ?? []));
-    const rows: Array<{ meta: string | null }> = await tx(EVENTS)
+    head: HeadRow,
+    ids: Set<string>,
+  ): Promise<Map<string, AuditGapInfo[]>> {
+    const held = new Map<string, AuditGapInfo[]>();
+    if (ids.size === 0) return held;
+    const rows: EventRow[] = await tx<EventRow>(EVENTS)
       .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
+      .where('seq', '>', Number(head.checkpoint_seq))
+      .where('seq', '<=', Number(head.last_seq))
       .where(builder => {
         for (const id of ids) {
           // ids are UUIDs: no LIKE wildcard in them
           builder.orWhere('meta', 'like', `%"lossId":"${id}"%`);
         }
       })
-      .select('meta');
-    const held = new Map<string, AuditGapInfo[]>();
+      .select(
+        ...HASHED_COLUMNS,
+        'prev_hash',
+        'hash',
+        'chain_version',
+        'chain_key_id',
+      );
     for (const row of rows) {
+      if (
+        (this.#keys && Number(row.chain_version) !== KEYED_CHAIN_VERSION) ||
+        !storedHashMatches(row, this.#keys)
+      ) {
+        continue;
+      }
       const gap = parseGap(row.meta);
       let lossId: unknown;
       try {
@@ -810,6 +837,29 @@ export class DatabaseAuditStore implements AuditStore {
         held.set(lossId, [...(held.get(lossId) ?? []), gap]);
       }
     }
+    return held;
+  }
+
+  /**
+   * The batch, with each gap record of a loss recorded outside the database (see
+   * {@link recordedLossOf}) that the chain already holds gap records for (another backend
+   * appended one from the loss record when it started, or the queue stored an earlier part of
+   * the loss) replaced by one for the rest of that loss, or left out when nothing more was
+   * dropped: a loss is counted once. The held records take off at most what the queue's loss
+   * record counted (`meta.lossRecorded`). Run under the chain-head lock, as
+   * {@link DatabaseAuditStore.appendLosses} is.
+   */
+  async #beyondHeldLosses(
+    tx: Knex.Transaction,
+    head: HeadRow,
+    events: AuditEventInput[],
+    prepared: PreparedRow[],
+  ): Promise<{ events: AuditEventInput[]; prepared: PreparedRow[] }> {
+    const held = await this.#heldLossGaps(
+      tx,
+      head,
+      new Set(events.flatMap(event => recordedLossOf(event)?.id ?? [])),
+    );
     if (held.size === 0) {
       return { events, prepared };
     }
@@ -818,17 +868,17 @@ export class DatabaseAuditStore implements AuditStore {
       prepared: [],
     };
     events.forEach((event, i) => {
-      const id = recordedLossIdOf(event);
-      const gaps = id ? held.get(id) : undefined;
+      const loss = recordedLossOf(event);
+      const gaps = loss ? held.get(loss.id) : undefined;
       const gap = (event.meta as { gap?: AuditGapInfo } | undefined)?.gap;
-      if (!id || !gaps || !gap) {
+      if (!loss || !gaps || !gap) {
         kept.events.push(event);
         kept.prepared.push(prepared[i]);
         return;
       }
-      const rest = gapBeyond(gap, sumGaps(gaps));
+      const rest = gapBeyond(gap, capGap(sumGaps(gaps), loss.cap));
       if (rest) {
-        const restEvent = createGapEvent(rest, id);
+        const restEvent = createGapEvent(rest, loss.id);
         kept.events.push(restEvent);
         kept.prepared.push(...prepareRows([restEvent]));
       }
@@ -895,11 +945,14 @@ export class DatabaseAuditStore implements AuditStore {
   }
 
   /**
-   * Appends the gap record of each loss a stopping backend recorded outside the database
-   * (`meta.lossId` = the loss's id) that the chain does not hold yet. Checked under the
-   * chain-head lock, so replicas starting together append each once. A loss older than the
-   * oldest event left after a prune is skipped: its gap record may have been pruned. Returns
-   * how many were appended.
+   * Appends the gap record of each loss a backend recorded outside the database
+   * (`meta.lossId` = the loss's id) for what the chain's gap records of that id do not count:
+   * the whole loss when it holds none, the events dropped after the part it holds (the queue
+   * stored its gap record of the loss as it was, then was killed before the rest), or nothing.
+   * Only the gap records verify walks count (see {@link DatabaseAuditStore.#heldLossGaps}).
+   * Checked under the chain-head lock, so replicas starting together append each once. A loss
+   * older than the oldest event left after a prune is skipped: its gap record may have been
+   * pruned. Returns how many gap records were appended.
    */
   async appendLosses(
     losses: Array<{ id: string; at: string; event: AuditEventInput }>,
@@ -910,23 +963,11 @@ export class DatabaseAuditStore implements AuditStore {
     const prepared = prepareRows(losses.map(loss => loss.event));
     return this.#db.transaction(async tx => {
       const head = await this.#lockHead(tx);
-      const recorded = new Set<string>();
-      const rows: Array<{ meta: string | null }> = await tx(EVENTS)
-        .where({ plugin_id: AUDIT_LOG_PLUGIN_ID, event_id: AUDIT_GAP_EVENT_ID })
-        .where(builder => {
-          for (const { id } of losses) {
-            // ids are UUIDs: no LIKE wildcard in them
-            builder.orWhere('meta', 'like', `%"lossId":"${id}"%`);
-          }
-        })
-        .select('meta');
-      for (const row of rows) {
-        try {
-          recorded.add(JSON.parse(row.meta ?? '{}').lossId);
-        } catch {
-          // not one of ours
-        }
-      }
+      const held = await this.#heldLossGaps(
+        tx,
+        head,
+        new Set(losses.map(loss => loss.id)),
+      );
       let oldest: string | undefined;
       if (head.pruned_at) {
         // the oldest event kept: not one a failed prune left at or below the checkpoint
@@ -936,21 +977,32 @@ export class DatabaseAuditStore implements AuditStore {
           .first('occurred_at');
         oldest = first ? toIso(first.occurred_at) : new Date().toISOString();
       }
-      const missing = losses.flatMap((loss, i) =>
-        recorded.has(loss.id) || (oldest !== undefined && loss.at < oldest)
-          ? []
-          : [i],
-      );
-      if (missing.length === 0) {
+      const missing: { events: AuditEventInput[]; prepared: PreparedRow[] } = {
+        events: [],
+        prepared: [],
+      };
+      losses.forEach((loss, i) => {
+        if (oldest !== undefined && loss.at < oldest) return;
+        const gaps = held.get(loss.id);
+        if (!gaps) {
+          missing.events.push(loss.event);
+          missing.prepared.push(prepared[i]);
+          return;
+        }
+        const gap = (loss.event.meta as { gap?: AuditGapInfo } | undefined)
+          ?.gap;
+        const rest = gap ? gapBeyond(gap, sumGaps(gaps)) : undefined;
+        if (rest) {
+          const restEvent = createGapEvent(rest, loss.id);
+          missing.events.push(restEvent);
+          missing.prepared.push(...prepareRows([restEvent]));
+        }
+      });
+      if (missing.events.length === 0) {
         return 0;
       }
-      await this.#appendLocked(
-        tx,
-        head,
-        missing.map(i => losses[i].event),
-        missing.map(i => prepared[i]),
-      );
-      return missing.length;
+      await this.#appendLocked(tx, head, missing.events, missing.prepared);
+      return missing.events.length;
     });
   }
 

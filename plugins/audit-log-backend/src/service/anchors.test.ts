@@ -9,6 +9,7 @@ import {
   appendFile,
   mkdtemp,
   readFile,
+  rename,
   stat,
   writeFile,
 } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { hashRow } from '../database/chain';
 import { ChainKeyring } from '../database/chainKeys';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
 import {
+  createAnchorMemory,
   createAnchorPublisher,
   readAnchorSettings,
   scheduleAnchors,
@@ -484,17 +486,396 @@ describe.each(databases.eachSupportedId())(
       expect(youngResult.reason).toBe(
         'The witness file holds no head anchor, only 1 other record(s): a tail cut from the database cannot be ruled out (events after 3 may have been removed) until the next anchor is published',
       );
-      // a file not written to yet, or empty, holds nothing to check against
+      // a file not written to yet, or empty, holds nothing to check against during the first
+      // anchor interval of a backend that started without one
+      const memory = createAnchorMemory({ frequency: { minutes: 5 } });
       await expect(
         verifyAgainstWitness({
           store: intact,
           witness: witnessFor(await tempFile()),
+          memory,
         }),
       ).resolves.toMatchObject({ ok: true });
       const empty = await tempFile();
       await writeFile(empty, '');
       await expect(
-        verifyAgainstWitness({ store: intact, witness: witnessFor(empty) }),
+        verifyAgainstWitness({
+          store: intact,
+          witness: witnessFor(empty),
+          memory,
+        }),
+      ).resolves.toMatchObject({ ok: true });
+    });
+
+    it('finds a tail cut below an older anchor after the chain grew past it and a newer anchor was published', async () => {
+      const store = keyed(4);
+      await store.append(events(1, 15));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const fifteen = await createAnchorPublisher({
+        store,
+        witness,
+        logger: mockServices.logger.mock(),
+      })();
+      expect(fifteen).toMatchObject({ seq: 15 });
+      await cutTail(knex, 10);
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: false, failedSeq: 11 });
+      // six ordinary appends bring the chain back to 16, signed with the key as any other event
+      await store.append(events(111, 116)); // six other events
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        keyed: true,
+        headSeq: 16,
+      });
+      // an anchor of the new head reaches the file (a backend that does not check what it
+      // publishes); anchor 15 is still in the file
+      const sixteen = await witness.anchor(await store.head());
+      expect(sixteen.seq).toBe(16);
+      const records = await witness.read();
+      expect(records?.anchor).toMatchObject({ seq: 16 });
+      expect(records?.anchors?.map(a => a.seq)).toEqual([15, 16]);
+
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        failedSeq: 15,
+        anchor: { seq: 16, at: sixteen.at },
+      });
+      expect(result.reason).toBe(
+        `Event 15 has another hash than an anchor published at ${
+          fifteen!.at
+        } recorded (${
+          fifteen!.hash
+        }): it, or an event before it, was rewritten, or the tail was cut below it and the chain grew again`,
+      );
+    });
+
+    it('publishes no anchor of a head that does not continue the newest anchor in the file, and records why', async () => {
+      const store = keyed(4);
+      await store.append(events(1, 15));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const fifteen = await createAnchorPublisher({
+        store,
+        witness,
+        logger: mockServices.logger.mock(),
+      })();
+      await cutTail(knex, 10);
+      await store.append(events(111, 116)); // six other events
+
+      // the next run, on this replica or another one
+      const logger = mockServices.logger.mock();
+      const auditor = mockServices.auditor.mock();
+      const fail = jest.fn();
+      auditor.createEvent.mockResolvedValue({ success: jest.fn(), fail });
+      const publish = createAnchorPublisher({
+        store,
+        witness,
+        logger,
+        auditor,
+      });
+      await expect(publish()).resolves.toBeUndefined();
+      const reason = `Event 15 has another hash than an anchor published at ${
+        fifteen!.at
+      } recorded (${
+        fifteen!.hash
+      }): it, or an event before it, was rewritten, or the tail was cut below it and the chain grew again`;
+      expect(logger.error).toHaveBeenCalledWith(
+        `Not publishing the audit log anchor of event 16, which does not continue the anchors published before: ${reason}`,
+      );
+      expect(auditor.createEvent).toHaveBeenCalledWith(
+        expect.objectContaining({
+          eventId: 'chain-anchor',
+          severityLevel: 'high',
+        }),
+      );
+      expect(fail).toHaveBeenCalledWith({
+        error: new Error(
+          `Not publishing the audit log anchor of event 16, which does not continue the anchors published before: ${reason}`,
+        ),
+        meta: { outcome: 'refused', headSeq: 16, failedSeq: 15 },
+      });
+      // recorded once, logged on every run
+      await expect(publish()).resolves.toBeUndefined();
+      expect(fail).toHaveBeenCalledTimes(1);
+      expect(logger.error).toHaveBeenCalledTimes(2);
+
+      expect((await witness.read())?.anchors?.map(a => a.seq)).toEqual([15]);
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: false, failedSeq: 15 });
+    });
+
+    it('publishes no anchor of a head row that names an event the database does not hold', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 8));
+      const witness = witnessFor(await tempFile());
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger });
+      await expect(publish()).resolves.toMatchObject({ seq: 8 });
+      const real = await knex('audit_log_chain_head').where({ id: 1 }).first();
+
+      // a database writer moves the head row far ahead for one anchor run, then back
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 1_000_000_000, last_hash: 'f'.repeat(64) });
+      await expect(publish()).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        `Not publishing the audit log anchor of event 1000000000, which does not continue the anchors published before: The chain head records event 1000000000 with hash ${'f'.repeat(
+          64,
+        )}, but the database holds no such event: the head row was changed without the events`,
+      );
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: real.last_seq, last_hash: real.last_hash });
+
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 8 } });
+      await store.append(events(9, 9));
+      await expect(publish()).resolves.toMatchObject({ seq: 9 });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 9 } });
+    });
+
+    it('finds a start moved without a recorded prune after a newer anchor recorded the new start', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 20));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const twenty = await witness.anchor(await store.head());
+      // a database writer deletes the oldest events and makes the head start after 15
+      const fifteen = await knex('audit_log_events').where({ seq: 15 }).first();
+      await knex('audit_log_events').where('seq', '<=', 15).delete();
+      await knex('audit_log_chain_head').where({ id: 1 }).update({
+        checkpoint_seq: 15,
+        checkpoint_hash: fifteen.hash,
+        pruned_at: new Date().toISOString(),
+      });
+      await store.append(events(21, 21));
+      const reason = `The chain starts after event 15, but it started after event 0 when an anchor published at ${twenty.at} recorded its head, and no prune checkpoint in the witness file records a prune through 15 with the hash the chain continues from: events up to 15 were removed without a recorded prune`;
+
+      const logger = mockServices.logger.mock();
+      await expect(
+        createAnchorPublisher({ store, witness, logger })(),
+      ).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringContaining(reason),
+      );
+      // an anchor recording the new start reaches the file all the same
+      await witness.anchor(await store.head());
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        failedSeq: 15,
+        anchor: { seq: 21 },
+      });
+      expect(result.reason).toBe(reason);
+    });
+
+    it('keeps verifying and publishing across normal prunes, with every anchor in the file checked', async () => {
+      const store = keyed(3);
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger });
+      const prune = (before: number) =>
+        store.prune({
+          before: new Date(event(before).occurredAt),
+          witness: cut =>
+            witness.checkpoint(cut, { reason: 'on request' }).then(() => {}),
+        });
+      for (const [to, before] of [
+        [6, 0],
+        [12, 4],
+        [18, 14],
+        [24, 19],
+      ]) {
+        await store.append(events(to - 5, to));
+        if (before) await prune(before);
+        await expect(publish()).resolves.toMatchObject({ seq: to });
+        await expect(
+          verifyAgainstWitness({ store, witness }),
+        ).resolves.toMatchObject({
+          ok: true,
+          keyed: true,
+          anchor: { seq: to },
+        });
+      }
+      expect(logger.error).not.toHaveBeenCalled();
+      expect((await witness.read())?.anchors?.map(a => a.seq)).toEqual([
+        6, 12, 18, 24,
+      ]);
+    });
+
+    it('fails when the witness file was moved aside after an anchor, and publishes no anchor of a tail cut meanwhile', async () => {
+      const store = keyed(4);
+      await store.append(events(1, 15));
+      const file = await tempFile();
+      const witness = witnessFor(file);
+      const memory = createAnchorMemory({ frequency: { minutes: 5 } });
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger, memory });
+      const fifteen = await publish();
+      expect(fifteen).toMatchObject({ seq: 15 });
+
+      await rename(file, `${file}.1`);
+      await cutTail(knex, 10);
+      const after =
+        'a tail cut from the database cannot be ruled out (events after 10 may have been removed) until the next anchor is published';
+      // this backend published anchor 15 to the file: none there now is not "nothing to check"
+      const result = await verifyAgainstWitness({ store, witness, memory });
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        failedSeq: 11,
+        anchorMissing: true,
+      });
+      expect(result.reason).toBe(
+        `The witness file does not exist, but it held the anchor of event 15 published at ${
+          fifteen!.at
+        } when this backend last read or wrote it: it was moved aside or emptied, so ${after}`,
+      );
+      // nor does a backend that knows nothing of the file before (no grace once its first anchor interval is over)
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 11,
+        anchorMissing: true,
+      });
+
+      // the chain grows by one; the next anchor would vouch for the cut tail
+      await store.append(events(11, 11));
+      await expect(publish()).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^Not publishing the audit log anchor of event 11, which does not continue the anchors published before: The chain ends at 11 but an anchor published at .* recorded event 15/,
+        ),
+      );
+      await expect(
+        verifyAgainstWitness({ store, witness, memory }),
+      ).resolves.toMatchObject({ ok: false, anchorMissing: true });
+      await expect(readFile(file)).rejects.toThrow(/ENOENT/);
+
+      // another replica, which never saw anchor 15, publishes the cut head to a new file: this
+      // backend still checks the chain against the anchor it remembers
+      await expect(
+        createAnchorPublisher({
+          store,
+          witness,
+          logger: mockServices.logger.mock(),
+        })(),
+      ).resolves.toMatchObject({ seq: 11 });
+      await expect(
+        verifyAgainstWitness({ store, witness, memory }),
+      ).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 12,
+        anchor: { seq: 11 },
+        reason: `The chain ends at 11 but an anchor published at ${
+          fifteen!.at
+        } recorded event 15 with hash ${
+          fifteen!.hash
+        }: events 12–15 were removed from the database (the tail was cut), or the database was restored from an older backup`,
+      });
+    });
+
+    it('gives a missing or empty witness file one anchor interval after start-up or after the chain began, no more', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 3));
+      let now = Date.now();
+      const memory = createAnchorMemory({
+        frequency: { minutes: 5 },
+        now: () => now,
+      });
+      const missing = witnessFor(await tempFile());
+      const emptyFile = await tempFile();
+      await writeFile(emptyFile, '');
+      const empty = witnessFor(emptyFile);
+      // started just now: the first anchor is not due yet
+      for (const witness of [missing, empty]) {
+        const result = await verifyAgainstWitness({ store, witness, memory });
+        expect(result).toMatchObject({ ok: true });
+        expect(result).not.toHaveProperty('anchor');
+      }
+      // one interval (frequency, the first run's delay and its timeout) later, it was due
+      now += 7 * 60_000 + 1;
+      const result = await verifyAgainstWitness({
+        store,
+        witness: missing,
+        memory,
+      });
+      expect(result).toMatchObject({
+        ok: false,
+        failedSeq: 4,
+        anchorMissing: true,
+      });
+      expect(result.reason).toBe(
+        'The witness file does not exist, although the chain holds events up to 3 and head anchors are published (the first one is due at most 7 minutes after start-up or after the first event): it was moved aside or emptied, so a tail cut from the database cannot be ruled out (events after 3 may have been removed) until the next anchor is published',
+      );
+      await expect(
+        verifyAgainstWitness({ store, witness: empty, memory }),
+      ).resolves.toMatchObject({
+        ok: false,
+        anchorMissing: true,
+        reason: expect.stringMatching(/^The witness file holds no record, /),
+      });
+      // a backend started long ago, and a chain whose first event is younger than one interval
+      let clock = Date.parse(event(1).occurredAt) - 3_600_000;
+      const long = createAnchorMemory({
+        frequency: { minutes: 5 },
+        now: () => clock,
+      });
+      clock = Date.parse(event(1).occurredAt) + 60_000;
+      await expect(
+        verifyAgainstWitness({ store, witness: missing, memory: long }),
+      ).resolves.toMatchObject({ ok: true });
+      clock += 7 * 60_000;
+      await expect(
+        verifyAgainstWitness({ store, witness: missing, memory: long }),
+      ).resolves.toMatchObject({ ok: false, anchorMissing: true });
+      // the first anchor ends it
+      await createAnchorPublisher({
+        store,
+        witness: empty,
+        logger: mockServices.logger.mock(),
+        memory,
+      })();
+      now = Date.now() + 3_600_000;
+      await expect(
+        verifyAgainstWitness({ store, witness: empty, memory }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 3 } });
+    });
+
+    it('fails when the witness file cannot be read', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 5));
+      // the path names a directory
+      const dir = await mkdtemp(join(tmpdir(), 'audit-anchor-dir-'));
+      const logger = mockServices.logger.mock();
+      const witness = witnessFor(dir, logger);
+      await cutTail(knex, 3);
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        keyed: false,
+        failedSeq: 4,
+        anchorMissing: true,
+      });
+      expect(result.reason).toMatch(
+        /^The witness file could not be read \(.*EISDIR.*\): a tail cut from the database cannot be ruled out \(events after 3 may have been removed\)$/,
+      );
+      expect(logger.warn).toHaveBeenCalledWith(
+        expect.stringMatching(/^Could not read the audit witness file /),
+      );
+      // with anchors off there is no anchor to miss
+      await expect(
+        verifyAgainstWitness({ store, witness, anchorsPublished: false }),
       ).resolves.toMatchObject({ ok: true });
     });
 
@@ -708,6 +1089,8 @@ describe('reading the witness file', () => {
 
     const records = await readWitnessFile(file);
     expect(records.anchor).toMatchObject({ seq: 60, hash: hash('b') });
+    // every anchor in the part read, in file order
+    expect(records.anchors?.map(a => a.seq)).toEqual([50, 60, 55]);
     expect(records.checkpoints).toEqual([
       expect.objectContaining({ throughSeq: 40, hash: hash('c') }),
     ]);
@@ -720,7 +1103,10 @@ describe('reading the witness file', () => {
   it('treats a witness file that does not exist yet as holding no anchor', async () => {
     const file = await tempFile();
     const witness = witnessFor(file);
-    await expect(witness.read()).resolves.toEqual({ checkpoints: [] });
+    await expect(witness.read()).resolves.toEqual({
+      checkpoints: [],
+      missing: true,
+    });
     await expect(witnessFor(undefined).read()).resolves.toBeUndefined();
   });
 });

@@ -1,11 +1,14 @@
 import {
+  AuditorService,
   LoggerService,
   RootConfigService,
   SchedulerService,
 } from '@backstage/backend-plugin-api';
 import { stringifyError } from '@backstage/errors';
 import { AuditVerifyResult } from '@kubechart/plugin-audit-log-common';
+import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
 import { AuditChainHead, AuditStore } from '../database/AuditStore';
+import { GENESIS_HASH } from '../database/chain';
 import {
   AuditAnchorRecord,
   AuditWitness,
@@ -32,6 +35,24 @@ export type AnchorFrequency = Partial<
 
 /** Default of `auditLog.anchor.frequency`. */
 export const DEFAULT_ANCHOR_FREQUENCY: AnchorFrequency = { minutes: 5 };
+
+/** How long after start-up the anchor task first runs, and how long a run may take. */
+const FIRST_RUN_DELAY_MS = 60_000;
+const RUN_TIMEOUT_MS = 60_000;
+
+const UNIT_MS: Record<keyof AnchorFrequency, number> = {
+  years: 365 * 86_400_000,
+  months: 30 * 86_400_000,
+  weeks: 7 * 86_400_000,
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+  milliseconds: 1,
+};
+
+/** Anchors checked with one event read each at a time. */
+const ANCHOR_READS = 16;
 
 /** `auditLog.anchor`, validated. */
 export type AnchorSettings = {
@@ -72,20 +93,221 @@ export function readAnchorSettings(config: RootConfigService): AnchorSettings {
 }
 
 /**
+ * What this backend knows of the head anchors beyond what the witness file holds now: the newest
+ * anchor it published to the file or read from it, and when it started. Verify fails when a file
+ * that held an anchor holds none now (moved aside, emptied), and the publisher checks that the
+ * chain still holds that anchor before it publishes another one. A missing or empty file is
+ * nothing to check against only within one anchor interval (`graceMs`: the frequency, the first
+ * run's delay and a run's timeout) after start-up, or after the chain's first event.
+ */
+export type AnchorMemory = {
+  readonly graceMs: number;
+  /** When the backend started (`now()` then). */
+  readonly startedAt: number;
+  now(): number;
+  /** The anchor with the highest `seq` this backend published to the witness file or read from it. */
+  newest(): AuditAnchorRecord | undefined;
+  remember(anchor: AuditAnchorRecord | undefined): void;
+};
+
+export function createAnchorMemory(options: {
+  frequency: AnchorFrequency;
+  /** The clock, in milliseconds (default `Date.now`). */
+  now?: () => number;
+}): AnchorMemory {
+  const now = options.now ?? Date.now;
+  const frequencyMs = Object.entries(options.frequency).reduce(
+    (sum, [unit, value]) =>
+      sum + (value ?? 0) * UNIT_MS[unit as keyof AnchorFrequency],
+    0,
+  );
+  let newest: AuditAnchorRecord | undefined;
+  return {
+    graceMs: frequencyMs + FIRST_RUN_DELAY_MS + RUN_TIMEOUT_MS,
+    startedAt: now(),
+    now,
+    newest: () => newest,
+    remember: anchor => {
+      if (anchor && (!newest || anchor.seq >= newest.seq)) {
+        newest = anchor;
+      }
+    },
+  };
+}
+
+type Start = { seq: number; hash: string };
+type Witnessed = ReadonlyArray<{ throughSeq: number; hash: string }>;
+type Failure = { failedSeq: number; reason: string };
+
+/**
+ * Where the chain starts against where it started when `anchor` was published: the same
+ * checkpoint, or a later one a prune recorded in the witness file (as the store's verify checks
+ * for the newest anchor). Anchors that did not record the start are not compared.
+ */
+function startBroken(
+  anchor: AuditAnchorRecord,
+  start: Start,
+  witnessed: Witnessed,
+): Failure | undefined {
+  const then = anchor.checkpointSeq;
+  if (then === undefined) return undefined;
+  const recorded = `an anchor published at ${anchor.at} recorded`;
+  if (start.seq === then) {
+    return start.hash === anchor.checkpointHash
+      ? undefined
+      : {
+          failedSeq: start.seq,
+          reason: `The chain starts after event ${start.seq} with another hash than ${recorded} for its start (${anchor.checkpointHash}): the events before it were replaced`,
+        };
+  }
+  if (start.seq < then) {
+    return {
+      failedSeq: start.seq,
+      reason: `The chain starts after event ${start.seq}, but when ${recorded} its head it started after event ${then}: events were put back below a prune, or the database was restored from an older backup`,
+    };
+  }
+  if (
+    witnessed.some(c => c.throughSeq === start.seq && c.hash === start.hash)
+  ) {
+    return undefined;
+  }
+  return {
+    failedSeq: start.seq,
+    reason: `The chain starts after event ${start.seq}, but it started after event ${then} when ${recorded} its head, and no prune checkpoint in the witness file records a prune through ${start.seq} with the hash the chain continues from: events up to ${start.seq} were removed without a recorded prune`,
+  };
+}
+
+/**
+ * Whether the chain, which ends at `headSeq` and starts after `start`, still holds `anchor`: the
+ * anchored event with the anchored hash (`hashAt` gives an event's hash, undefined when the
+ * database does not hold it), or a prune the witness file records past it; and it starts where it
+ * started then, or after a prune recorded since.
+ */
+async function anchorBroken(
+  anchor: AuditAnchorRecord,
+  chain: { headSeq: number; start: Start; witnessed: Witnessed },
+  hashAt: (seq: number) => Promise<string | undefined>,
+): Promise<Failure | undefined> {
+  const { headSeq, start, witnessed } = chain;
+  const recorded = `an anchor published at ${anchor.at} recorded`;
+  const anotherHash = {
+    failedSeq: anchor.seq,
+    reason: `Event ${anchor.seq} has another hash than ${recorded} (${anchor.hash}): it, or an event before it, was rewritten, or the tail was cut below it and the chain grew again`,
+  };
+  if (headSeq < anchor.seq) {
+    return {
+      failedSeq: headSeq + 1,
+      reason: `The chain ends at ${headSeq} but ${recorded} event ${
+        anchor.seq
+      } with hash ${anchor.hash}: events ${headSeq + 1}–${
+        anchor.seq
+      } were removed from the database (the tail was cut), or the database was restored from an older backup`,
+    };
+  }
+  if (anchor.seq > start.seq) {
+    const hash = await hashAt(anchor.seq);
+    if (hash === undefined) {
+      return {
+        failedSeq: anchor.seq,
+        reason: `Event ${anchor.seq} is missing, although ${recorded} it`,
+      };
+    }
+    if (hash !== anchor.hash) return anotherHash;
+  } else {
+    if (
+      !witnessed.some(c => c.throughSeq === start.seq && c.hash === start.hash)
+    ) {
+      return {
+        failedSeq: anchor.seq,
+        reason: `The chain was pruned through event ${start.seq}, ${
+          anchor.seq === start.seq ? 'the event' : `past event ${anchor.seq}`
+        } that ${recorded}, but no prune checkpoint in the witness file records a prune through ${
+          start.seq
+        } with the hash the chain continues from: events up to ${
+          start.seq
+        } were removed without a recorded prune`,
+      };
+    }
+    if (anchor.seq === start.seq && start.hash !== anchor.hash) {
+      return anotherHash;
+    }
+  }
+  return startBroken(anchor, start, witnessed);
+}
+
+/**
+ * Why `head` cannot be published as an anchor, or undefined: the head row must name an event the
+ * database holds with that hash (or the checkpoint, when every event was pruned), and the chain
+ * must still hold the newest anchor in the witness file and the newest one this backend
+ * remembers. Otherwise a database writer could have the backend anchor a tail it cut (the next
+ * anchor would vouch for it), or a head row it moved for one run (verify would fail for good).
+ */
+async function headBroken(
+  store: Pick<AuditStore, 'get'>,
+  head: AuditChainHead,
+  records: AuditWitnessRecords | undefined,
+  memory: AnchorMemory | undefined,
+): Promise<Failure | undefined> {
+  const start = head.checkpoint ?? { seq: 0, hash: GENESIS_HASH };
+  const hashAt = async (seq: number) => (await store.get(seq))?.hash;
+  if (head.seq > start.seq) {
+    const hash = await hashAt(head.seq);
+    if (hash !== head.hash) {
+      return {
+        failedSeq: head.seq,
+        reason:
+          hash === undefined
+            ? `The chain head records event ${head.seq} with hash ${head.hash}, but the database holds no such event: the head row was changed without the events`
+            : `The chain head records event ${head.seq} with hash ${head.hash}, but the event has hash ${hash}: the head row or the event was changed`,
+      };
+    }
+  } else if (head.seq < start.seq || head.hash !== start.hash) {
+    return {
+      failedSeq: head.seq,
+      reason: `The chain head records event ${head.seq} with hash ${head.hash}, but the chain starts after event ${start.seq} with hash ${start.hash}: the head row was changed`,
+    };
+  }
+  const remembered = memory?.newest();
+  const anchors = [records?.anchor, remembered].filter(
+    (anchor, i, all): anchor is AuditAnchorRecord =>
+      !!anchor &&
+      !all
+        .slice(0, i)
+        .some(a => a?.seq === anchor.seq && a.hash === anchor.hash),
+  );
+  for (const anchor of anchors) {
+    const failure = await anchorBroken(
+      anchor,
+      { headSeq: head.seq, start, witnessed: records?.checkpoints ?? [] },
+      hashAt,
+    );
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+/**
  * Publishes the chain head as an anchor when it moved since this process last published one
  * (an empty chain has nothing to anchor). Returns the anchor, or undefined when it skipped.
+ *
+ * It publishes only a head that continues the anchors published before ({@link headBroken}):
+ * otherwise it logs an error, records a failed `chain-anchor` event of severity high (once per
+ * reason) and publishes nothing, so that the anchors in the file keep showing the change.
  */
 export function createAnchorPublisher(options: {
-  store: Pick<AuditStore, 'head'>;
+  store: Pick<AuditStore, 'head' | 'get'>;
   witness: AuditWitness;
   logger: LoggerService;
+  memory?: AnchorMemory;
+  auditor?: AuditorService;
 }): () => Promise<AuditAnchorRecord | undefined> {
-  const { store, witness, logger } = options;
+  const { store, witness, logger, memory, auditor } = options;
   let published: AuditChainHead | undefined;
-  return async () => {
-    let head: AuditChainHead;
+  /** The last refusal recorded: the same one on later runs is logged, not recorded again. */
+  let refused: string | undefined;
+  const readHead = async () => {
     try {
-      head = await store.head();
+      return await store.head();
     } catch (error) {
       throw new Error(
         `Could not read the audit chain head to publish an anchor (tried again on the next run): ${stringifyError(
@@ -93,6 +315,9 @@ export function createAnchorPublisher(options: {
         )}`,
       );
     }
+  };
+  return async () => {
+    const head = await readHead();
     if (head.seq === 0) {
       return undefined;
     }
@@ -102,6 +327,57 @@ export function createAnchorPublisher(options: {
       );
       return undefined;
     }
+    const records = await witness.read();
+    memory?.remember(records?.anchor);
+    let broken: Failure | undefined;
+    try {
+      broken = await headBroken(store, head, records, memory);
+    } catch (error) {
+      throw new Error(
+        `Could not check the audit chain head before publishing its anchor (tried again on the next run): ${stringifyError(
+          error,
+        )}`,
+      );
+    }
+    if (broken) {
+      if ((await readHead()).checkpoint?.seq !== head.checkpoint?.seq) {
+        // pruned meanwhile (an event read may have gone with it): checked again on the next run
+        logger.debug(
+          `Audit log anchor: the chain was pruned while its head was checked, not published`,
+        );
+        return undefined;
+      }
+      const message = `Not publishing the audit log anchor of event ${head.seq}, which does not continue the anchors published before: ${broken.reason}`;
+      logger.error(message);
+      if (auditor && refused !== broken.reason) {
+        refused = broken.reason;
+        try {
+          const eventOptions: AuditLogCreateEventOptions = {
+            eventId: 'chain-anchor',
+            severityLevel: 'high',
+            // nothing is published: its record holds nothing back
+            changesNothing: true,
+          };
+          const auditEvent = await auditor.createEvent(eventOptions);
+          await auditEvent.fail({
+            error: new Error(message),
+            meta: {
+              outcome: 'refused',
+              headSeq: head.seq,
+              failedSeq: broken.failedSeq,
+            },
+          });
+        } catch (error) {
+          logger.error(
+            `Could not record the refused audit log anchor: ${stringifyError(
+              error,
+            )}`,
+          );
+        }
+      }
+      return undefined;
+    }
+    refused = undefined;
     let record: AuditAnchorRecord;
     try {
       record = await witness.anchor(head);
@@ -116,6 +392,9 @@ export function createAnchorPublisher(options: {
     }
     // only once every target took it: a failed one is tried again on the next run
     published = head;
+    if (records) {
+      memory?.remember(record);
+    }
     return record;
   };
 }
@@ -127,23 +406,32 @@ export function createAnchorPublisher(options: {
 export async function scheduleAnchors(options: {
   settings: AnchorSettings;
   scheduler: SchedulerService;
-  store: Pick<AuditStore, 'head'>;
+  store: Pick<AuditStore, 'head' | 'get'>;
   witness: AuditWitness;
   logger: LoggerService;
+  memory?: AnchorMemory;
+  auditor?: AuditorService;
 }): Promise<void> {
-  const { settings, scheduler, store, witness, logger } = options;
+  const { settings, scheduler, store, witness, logger, memory, auditor } =
+    options;
   if (!settings.enabled) {
     logger.info(
       'Audit log head anchors are off (auditLog.anchor.enabled: false): a tail cut from the database is not detectable',
     );
     return;
   }
-  const publish = createAnchorPublisher({ store, witness, logger });
+  const publish = createAnchorPublisher({
+    store,
+    witness,
+    logger,
+    memory,
+    auditor,
+  });
   await scheduler.scheduleTask({
     id: 'audit-log-anchor',
     frequency: settings.frequency,
-    timeout: { minutes: 1 },
-    initialDelay: { minutes: 1 },
+    timeout: { milliseconds: RUN_TIMEOUT_MS },
+    initialDelay: { milliseconds: FIRST_RUN_DELAY_MS },
     fn: async () => {
       try {
         await publish();
@@ -161,12 +449,18 @@ export async function scheduleAnchors(options: {
  * recorded with it. The file is read before the chain so that an anchor published meanwhile
  * cannot name a head the walk did not see. Without a file: the chain alone, no `anchor`.
  *
- * A file that holds records but no anchor in the part read fails verify (`anchorMissing`) while
- * anchors are published (`anchorsPublished`, default true): its newest anchor was pushed out of
- * what verify reads (more than 1 MiB of other lines since), or none was published to it yet
- * (moved aside, or newly created by a loss record or a prune), and either way a tail cut from the
- * database cannot be ruled out. A file that does not exist yet, or is empty, holds nothing to
- * check against.
+ * Every other anchor in the part read is checked too ({@link olderAnchorsBroken}): a tail cut
+ * below one of them stays visible after the chain grew past it again and a newer one was
+ * published.
+ *
+ * While anchors are published (`anchorsPublished`, default true), a file that does not vouch for
+ * the chain's tail fails verify (`anchorMissing`): one that holds records but no anchor in the
+ * part read (its newest anchor was pushed out of what verify reads, more than 1 MiB of other
+ * lines since, or none was published to it yet), one that cannot be read, and one that does not
+ * exist or holds no record although the chain holds events, since a tail cut from the database
+ * cannot be ruled out. The last is nothing to check against only when this backend never saw an
+ * anchor in it (`memory`) and within one anchor interval after it started or after the chain's
+ * first event; without `memory`, never.
  *
  * A prune that runs between the read and the walk witnesses its checkpoint after the read, so the
  * walk would meet a start no checkpoint it was given records. A failed verify therefore reads the
@@ -174,21 +468,33 @@ export async function scheduleAnchors(options: {
  * always the chain checked against one reading of the file.
  */
 export async function verifyAgainstWitness(options: {
-  store: Pick<AuditStore, 'verify'>;
+  store: Pick<AuditStore, 'verify' | 'get' | 'head'>;
   witness: Pick<AuditWitness, 'read'>;
   /** Whether the backend publishes head anchors (`auditLog.anchor.enabled`); default true. */
   anchorsPublished?: boolean;
+  memory?: AnchorMemory;
 }): Promise<AuditVerifyResult> {
+  const { store, memory } = options;
   const anchorsPublished = options.anchorsPublished ?? true;
-  const verifyWith = async (records: AuditWitnessRecords | undefined) => {
-    const result = await options.store.verify(
+  const verifyWith = async (
+    records: AuditWitnessRecords | undefined,
+  ): Promise<AuditVerifyResult> => {
+    memory?.remember(records?.anchor);
+    const result = await store.verify(
       records?.anchor
         ? { anchor: records.anchor, witnessedCheckpoints: records.checkpoints }
         : undefined,
     );
+    if (!result.ok) return result;
+    const broken = records?.anchor
+      ? await olderAnchorsBroken(store, records, memory?.newest(), result)
+      : undefined;
+    if (broken) {
+      return { ...result, ok: false, keyed: false, ...broken };
+    }
     const missing =
-      result.ok && anchorsPublished && records && !records.anchor
-        ? anchorMissing(records, result.headSeq)
+      anchorsPublished && records && !records.anchor
+        ? await anchorMissing(store, records, result, memory)
         : undefined;
     return missing
       ? {
@@ -211,22 +517,110 @@ export async function verifyAgainstWitness(options: {
 }
 
 /**
- * Why a witness file without an anchor in the part read cannot vouch for the chain's tail, or
- * undefined when it holds nothing (not written to yet).
+ * The anchors in the part of the witness file read, other than the newest one the store checked,
+ * and the newest one this backend remembers (`remembered`, when the file no longer holds it),
+ * against the chain that verified: each must still be held ({@link anchorBroken}). The events are
+ * read once each (at most one per anchor line in the 1 MiB read, {@link ANCHOR_READS} at a
+ * time); an anchored event the database no longer holds because a prune ran since the walk is
+ * left to the next verify, which checks that prune against the file.
  */
-function anchorMissing(
+async function olderAnchorsBroken(
+  store: Pick<AuditStore, 'get' | 'head'>,
   records: AuditWitnessRecords,
-  headSeq: number,
-): string | undefined {
+  remembered: AuditAnchorRecord | undefined,
+  result: AuditVerifyResult,
+): Promise<Failure | undefined> {
+  const newest = records.anchor!;
+  const start: Start = result.pruned
+    ? { seq: result.pruned.throughSeq, hash: result.pruned.hash }
+    : { seq: 0, hash: GENESIS_HASH };
+  const seen = new Set([JSON.stringify({ ...newest, at: undefined })]);
+  const anchors = [
+    ...(records.anchors ?? []),
+    ...(remembered ? [remembered] : []),
+  ]
+    .filter(anchor => {
+      const key = JSON.stringify({ ...anchor, at: undefined });
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.seq - b.seq);
+  const seqs = [
+    ...new Set(anchors.map(a => a.seq).filter(seq => seq > start.seq)),
+  ];
+  const hashes = new Map<number, string | undefined>();
+  for (let i = 0; i < seqs.length; i += ANCHOR_READS) {
+    const chunk = seqs.slice(i, i + ANCHOR_READS);
+    const events = await Promise.all(chunk.map(seq => store.get(seq)));
+    chunk.forEach((seq, j) => hashes.set(seq, events[j]?.hash));
+  }
+  // an event gone since the walk: pruned meanwhile, or removed
+  const prunedThrough = [...hashes.values()].includes(undefined)
+    ? (await store.head()).checkpoint?.seq ?? 0
+    : 0;
+  for (const anchor of anchors) {
+    if (anchor.seq > start.seq && anchor.seq <= prunedThrough) continue;
+    const failure = await anchorBroken(
+      anchor,
+      { headSeq: result.headSeq, start, witnessed: records.checkpoints },
+      async seq => hashes.get(seq),
+    );
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+/**
+ * Why a witness file without an anchor in the part read cannot vouch for the chain's tail, or
+ * undefined when there is nothing to vouch for yet (see {@link verifyAgainstWitness}).
+ */
+async function anchorMissing(
+  store: Pick<AuditStore, 'get'>,
+  records: AuditWitnessRecords,
+  result: AuditVerifyResult,
+  memory: AnchorMemory | undefined,
+): Promise<string | undefined> {
+  const { headSeq } = result;
   const after = `events after ${headSeq} may have been removed`;
+  const remembered = memory?.newest();
+  if (headSeq === 0 && !remembered) {
+    return undefined;
+  }
+  if (records.unreadable) {
+    return `The witness file could not be read (${records.unreadable}): a tail cut from the database cannot be ruled out (${after})`;
+  }
   if (records.partial) {
     return `No head anchor in the last ${
       (WITNESS_TAIL_BYTES * WITNESS_MAX_READ_FACTOR) / 1024
     } KiB of the witness file, which is longer: the newest anchor was pushed out of what verify reads, so a tail cut from the database cannot be ruled out (${after})`;
   }
   const others = records.checkpoints.length + (records.losses?.length ?? 0);
-  if (others === 0) {
-    return undefined;
+  if (others > 0) {
+    return `The witness file holds no head anchor, only ${others} other record(s): a tail cut from the database cannot be ruled out (${after}) until the next anchor is published`;
   }
-  return `The witness file holds no head anchor, only ${others} other record(s): a tail cut from the database cannot be ruled out (${after}) until the next anchor is published`;
+  const file = records.missing
+    ? 'The witness file does not exist'
+    : 'The witness file holds no record';
+  const cut = `it was moved aside or emptied, so a tail cut from the database cannot be ruled out (${after}) until the next anchor is published`;
+  if (remembered) {
+    return `${file}, but it held the anchor of event ${remembered.seq} published at ${remembered.at} when this backend last read or wrote it: ${cut}`;
+  }
+  if (memory) {
+    const now = memory.now();
+    if (now - memory.startedAt < memory.graceMs) {
+      return undefined; // started without an anchor: the first one is not due yet
+    }
+    if (result.firstSeq === 1 && !result.pruned) {
+      const first = await store.get(1);
+      const since = first ? now - Date.parse(first.occurredAt) : NaN;
+      if (Math.abs(since) < memory.graceMs) {
+        return undefined; // a new chain: its first anchor is not due yet
+      }
+    }
+  }
+  const due = memory
+    ? `at most ${Math.ceil(memory.graceMs / 60_000)} minutes`
+    : 'one anchor interval';
+  return `${file}, although the chain holds events up to ${headSeq} and head anchors are published (the first one is due ${due} after start-up or after the first event): ${cut}`;
 }

@@ -97,10 +97,12 @@ export type AuditLossRecord = AuditGapInfo & {
   at: string;
 };
 
-/** What verify, and the start-up, read from the end of the witness file. */
+/** What verify, the anchor publisher and the start-up read from the end of the witness file. */
 export type AuditWitnessRecords = {
   /** The newest anchor (the highest `seq`) in the part read, if any. */
   anchor?: AuditAnchorRecord;
+  /** Every anchor in the part read, in file order; absent when there is none. */
+  anchors?: AuditAnchorRecord[];
   /** The prune checkpoints in the part read, in file order. */
   checkpoints: AuditCheckpointRecord[];
   /** The loss records in the part read, in file order; absent when there is none. */
@@ -110,6 +112,10 @@ export type AuditWitnessRecords = {
    * times {@link WITNESS_TAIL_BYTES}); absent when it was read whole.
    */
   partial?: true;
+  /** True when the file does not exist (nothing was written to it yet, or it was moved aside). */
+  missing?: true;
+  /** Why the file could not be read, when it could not (it then holds no records here). */
+  unreadable?: string;
 };
 
 /**
@@ -148,8 +154,9 @@ export type AuditWitness = {
     context?: { id?: string; pending?: boolean },
   ): AuditLossRecord;
   /**
-   * The newest anchor and the checkpoints at the end of the witness file; undefined when no
-   * file is configured or it cannot be read (logged), no records when it does not exist yet.
+   * The anchors and the checkpoints at the end of the witness file; undefined when no file is
+   * configured. A file that does not exist yet holds no records (`missing`); one that cannot be
+   * read holds none either (`unreadable`: why, also logged).
    */
   read(): Promise<AuditWitnessRecords | undefined>;
 };
@@ -327,14 +334,14 @@ export function createAuditWitness(options: {
         return await readWitnessFile(file);
       } catch (error) {
         if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
-          return { checkpoints: [] }; // nothing published yet
+          // nothing published yet, or moved aside
+          return { checkpoints: [], missing: true };
         }
+        const why = stringifyError(error);
         logger.warn(
-          `Could not read the audit witness file ${file}, so verify checks no anchor: ${stringifyError(
-            error,
-          )}`,
+          `Could not read the audit witness file ${file}, so verify checks no anchor (and fails while anchors are published): ${why}`,
         );
-        return undefined;
+        return { checkpoints: [], unreadable: why };
       }
     },
   };
@@ -504,8 +511,8 @@ async function readTail(
 }
 
 /**
- * Reads the end of the witness file and returns the anchor with the highest `seq`, the
- * checkpoints and the loss records among the complete lines there. It reads the last
+ * Reads the end of the witness file and returns the anchors (all of them, and the one with the
+ * highest `seq`), the checkpoints and the loss records among the complete lines there. It reads the last
  * `maxBytes`; when they hold no anchor, or their first record is a loss record, twice as much,
  * and so on, never more than {@link WITNESS_MAX_READ_FACTOR} times `maxBytes` however large the
  * file is (see {@link WITNESS_TAIL_BYTES}).
@@ -532,6 +539,7 @@ export async function readWitnessFile(
         const record = line ? parseRecord(line) : undefined;
         first ??= record;
         if (record?.type === 'audit-log-anchor') {
+          (records.anchors ??= []).push(record);
           if (!records.anchor || record.seq >= records.anchor.seq) {
             records.anchor = record;
           }

@@ -255,6 +255,53 @@ describe('a prune body that is refused', () => {
       ]);
     },
   );
+
+  it.each([
+    [
+      'a body in another charset than UTF-8',
+      { 'Content-Type': 'application/json; charset=latin1' },
+      /^Request body charset LATIN1 is not supported: send JSON in UTF-8$/,
+    ],
+    [
+      'a body in an unknown content encoding',
+      { 'Content-Type': 'application/json', 'Content-Encoding': 'zstd-x' },
+      /^Request body content encoding zstd-x is not supported: send it unencoded, gzip or deflate$/,
+    ],
+    [
+      'a body in a content encoding named at length',
+      {
+        'Content-Type': 'application/json',
+        'Content-Encoding': `x${'y'.repeat(200)}`,
+      },
+      /^Request body content encoding \(not named here\) is not supported: send it unencoded, gzip or deflate$/,
+    ],
+  ])(
+    'answers %s with 415, recorded as a refused prune',
+    async (_name, headers, message) => {
+      const answer = await request(app)
+        .post('/prune')
+        .set('Authorization', admin)
+        .set(headers)
+        .send('{"olderThanDays": 400}');
+      expect(answer.status).toBe(415);
+      expect(answer.body.error.message).toMatch(message);
+      await queue.drain();
+      expect(stored.filter(e => e.eventId === 'events-prune')).toEqual([
+        expect.objectContaining({ status: 'initiated', severity: 'high' }),
+        expect.objectContaining({
+          status: 'failed',
+          severity: 'high',
+          actor: 'user:default/admin',
+          meta: expect.objectContaining({
+            outcome: 'refused',
+            actor: 'user:default/admin',
+            before: null,
+          }),
+          error: expect.stringMatching(message.source.replace(/^\^/, '')),
+        }),
+      ]);
+    },
+  );
 });
 
 describe('a refused prune whose record fails', () => {

@@ -25,7 +25,7 @@ import Router from 'express-promise-router';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
-import { verifyAgainstWitness } from './anchors';
+import { AnchorMemory, verifyAgainstWitness } from './anchors';
 import { AuditWitnessRecords, CheckpointWitness } from './checkpointWitness';
 import { queryEntityScoped } from './entityScope';
 import { csvChunks, ndjsonChunks } from './exportStream';
@@ -63,9 +63,16 @@ export type RouterOptions = {
   readWitness?: () => Promise<AuditWitnessRecords | undefined>;
   /**
    * Whether head anchors are published (`auditLog.anchor.enabled`, default true): then a witness
-   * file that holds records but no anchor in the part verify reads fails `GET /verify`.
+   * file that holds records but no anchor in the part verify reads fails `GET /verify`, as does
+   * one that cannot be read, or is missing or empty while the chain holds events.
    */
   anchorsPublished?: boolean;
+  /**
+   * The anchors this backend published or read, and when it started: a file that held one and
+   * holds none now fails `GET /verify`, a missing or empty one passes only within the first
+   * anchor interval (without it, never).
+   */
+  anchorMemory?: AnchorMemory;
   /** Records, on shutdown, the refused prunes only counted so far. */
   lifecycle?: LifecycleService;
 };
@@ -82,7 +89,17 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** The body-parser refusal of a `POST /prune`, which the route records (see {@link pruneBodyErrors}). */
 const BODY_ERROR = Symbol('bodyError');
 
-/** A body-parser refusal as a 400 that names the limit, or undefined for another error. */
+/** A charset or content encoding as a refusal names it: a short token, else not at all. */
+function headerToken(value: unknown): string {
+  return typeof value === 'string' && /^[\w.:+-]{1,40}$/.test(value)
+    ? value
+    : '(not named here)';
+}
+
+/**
+ * A body-parser refusal: a 400 that names the limit or the JSON, a 415 that names the charset
+ * or content encoding it does not read; undefined for another error.
+ */
 function bodyRefusal(error: any): InputError | undefined {
   if (error?.type === 'entity.too.large') {
     return new InputError(
@@ -92,10 +109,30 @@ function bodyRefusal(error: any): InputError | undefined {
   if (error?.type === 'entity.parse.failed') {
     return new InputError('Request body is not valid JSON');
   }
+  if (error?.type === 'charset.unsupported') {
+    return Object.assign(
+      new InputError(
+        `Request body charset ${headerToken(
+          String(error.charset ?? '').toUpperCase(),
+        )} is not supported: send JSON in UTF-8`,
+      ),
+      { statusCode: 415 },
+    );
+  }
+  if (error?.type === 'encoding.unsupported') {
+    return Object.assign(
+      new InputError(
+        `Request body content encoding ${headerToken(
+          error.encoding,
+        )} is not supported: send it unencoded, gzip or deflate`,
+      ),
+      { statusCode: 415 },
+    );
+  }
   return undefined;
 }
 
-/** Turns body-parser refusals into 400s that name the limit. */
+/** Turns body-parser refusals into 400s and 415s that say what was refused (see {@link bodyRefusal}). */
 function bodyErrors(
   error: any,
   _req: Request,
@@ -345,6 +382,7 @@ export async function createRouter(
       store,
       witness: { read: options.readWitness ?? (async () => undefined) },
       anchorsPublished: options.anchorsPublished,
+      memory: options.anchorMemory,
     }).finally(() => {
       walking = undefined;
     });
@@ -444,7 +482,8 @@ export async function createRouter(
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
-    // a body the parser refused (not JSON, over the limit): a refused prune as any other
+    // a body the parser refused (not JSON, over the limit, a charset or encoding it does not
+    // read): a refused prune as any other
     const bodyError = (req as Request & { [BODY_ERROR]?: Error })[BODY_ERROR];
     if (bodyError) {
       await auditPruneRefused(req, credentials, bodyError);

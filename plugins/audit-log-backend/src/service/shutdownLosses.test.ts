@@ -280,6 +280,127 @@ describe.each(databases.eachSupportedId())(
       },
     );
 
+    /**
+     * Replica A: its queue (full at 2) dropped one event, recorded at once in the witness file,
+     * and writes its gap record; the database takes its time, and four more events are dropped
+     * meanwhile, recorded under the same id with the first (5) a second later. `release` lets
+     * the write go on.
+     */
+    async function dropsDuringAGapWrite() {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const logger = mockServices.logger.mock();
+      const file = await tempFile();
+      const config = (path: string) =>
+        mockServices.rootConfig({
+          data: { auditLog: { retention: { checkpoint: { file: path } } } },
+        });
+      const witness = createAuditWitness({ config: config(file), logger });
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 2,
+        maxEnqueueWaitMs: 10,
+      });
+      queue.recordLossesWith((gap, context) => witness.loss(gap, context));
+      for (let i = 0; i < 3; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      let release!: () => void;
+      const released = new Promise<void>(resolve => {
+        release = resolve;
+      });
+      let down = false;
+      let writing = false;
+      queue.attachSink(async batch => {
+        if (down) throw new Error('connection refused');
+        writing = true;
+        await released;
+        await store.append(batch);
+      });
+      while (!writing) await new Promise(resolve => setTimeout(resolve, 5));
+      for (let i = 0; i < 4; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      expect(queue.stats()).toMatchObject({ dropped: 5 });
+      await new Promise(resolve => setTimeout(resolve, 1200));
+      const records = (await witness.read())!.losses!;
+      expect(records.map(r => [r.id, r.dropped])).toEqual([
+        [records[0].id, 1],
+        [records[0].id, 5],
+      ]);
+      return {
+        knex,
+        store,
+        logger,
+        file,
+        config,
+        witness,
+        queue,
+        release,
+        setDown: () => {
+          down = true;
+        },
+      };
+    }
+
+    it('accounts at the next start for the drops made while a gap record was written, when the backend is killed after the write', async () => {
+      const { knex, logger, file, config, queue, release, setDown } =
+        await dropsDuringAGapWrite();
+      release();
+      while (queue.stats().written < 2) {
+        await new Promise(resolve => setTimeout(resolve, 5));
+      }
+      // the gap record of the first drop is stored; the four later ones are not
+      expect(queue.stats()).toMatchObject({ unrecordedDrops: 4 });
+      // killed now: the witness file is what it left
+      const left = await tempFile();
+      await writeFile(left, await readFile(file));
+      setDown();
+      await queue.close();
+
+      const next = new DatabaseAuditStore(knex);
+      const afterKill = createAuditWitness({ config: config(left), logger });
+      await appendRecordedLosses({ store: next, witness: afterKill, logger });
+      await appendRecordedLosses({ store: next, witness: afterKill, logger });
+      await expect(next.verify()).resolves.toMatchObject({
+        ok: true,
+        droppedEvents: 5,
+      });
+    });
+
+    it('counts once the drops made while a gap record was written, when the backend goes on and starts again', async () => {
+      const { store, logger, witness, queue, release } =
+        await dropsDuringAGapWrite();
+      release();
+      await queue.drain();
+      expect(queue.stats()).toMatchObject({ unrecordedDrops: 0 });
+      await queue.close();
+      await appendRecordedLosses({ store, witness, logger });
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        droppedEvents: 5,
+      });
+    });
+
+    it('counts once the drops of a loss whose gap record another replica appended from the witness file while the gap record was written', async () => {
+      const { knex, store, logger, file, config, queue, release } =
+        await dropsDuringAGapWrite();
+      // replica B starts now and appends the gap record of the loss record (5)
+      await appendRecordedLosses({
+        store: new DatabaseAuditStore(knex),
+        witness: createAuditWitness({ config: config(file), logger }),
+        logger,
+      });
+      release();
+      await queue.drain();
+      await queue.close();
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        droppedEvents: 5,
+      });
+    });
+
     it('appends one gap record, with the last counts, for a loss recorded several times', async () => {
       const knex = await databases.init(databaseId);
       await DatabaseAuditStore.runMigrations(knex);

@@ -16,6 +16,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
+import { createAnchorMemory } from './anchors';
 import { createAuditWitness } from './checkpointWitness';
 import { createRouter } from './router';
 
@@ -89,6 +90,8 @@ describe.each(databases.eachSupportedId())(
                 },
               }),
             }).read,
+            // started just now: a file not written to yet is no anchor missing
+            anchorMemory: createAnchorMemory({ frequency: { minutes: 5 } }),
           }),
         )
         .use(mockErrorHandler());
