@@ -198,8 +198,10 @@ export interface Config {
        * answer's runs, and it is recorded as refused with `stage:
        * "runs-at-once"` within `refusedQuestionsAuditedPerMinute`. A run still
        * `running` after `executionTimeoutSeconds` and 30 s more (the time to
-       * check and record it) does not count: its backend stopped, or could not
-       * save its outcome; it is then recorded as failed ("Interrupted: …").
+       * check and record it, on the database's clock) does not count: its
+       * backend stopped, or it is still under way; it is then recorded as
+       * failed ("Not reported within …"), until its outcome, if it comes,
+       * replaces that.
        * A whole number, at least 1. Default 3.
        */
       runsAtOncePerUser?: number;

@@ -15,6 +15,17 @@ export type StoredMessage = ConversationMessage & {
   planSalt?: string;
 };
 
+/**
+ * A run still `running` after the longest a run may take, recorded as failed, not reported, when
+ * another run of its user was taken (`reserveRun`): it may still be under way.
+ */
+export type NotReportedRun = {
+  runId: string;
+  messageId: string;
+  /** When it was taken. */
+  takenAt: string;
+};
+
 /** Keeps each user's conversations with the assistant. */
 export interface ConversationStore {
   /**
@@ -49,23 +60,27 @@ export interface ConversationStore {
    */
   assertRunRoom(messageId: string): Promise<void>;
   /**
-   * Takes one of an answer's runs before it runs: keeps its record as `running` (the outcome not
-   * recorded yet) and returns its id, for `completeRun`. Its user's runs under way are counted first
-   * (`kubeAssistant.limits.runsAtOncePerUser`; a record `running` for longer than a run can take is
-   * recorded as failed, interrupted, and not counted): a user who has that many is refused with a
+   * Takes one of an answer's runs before it runs, at the database's time: keeps its record as
+   * `running` (the outcome not recorded yet) and returns its id, for `completeRun`. Its user's runs
+   * under way are counted first (`kubeAssistant.limits.runsAtOncePerUser`; a record `running` for
+   * longer than a run can take, on the database's clock, is recorded as failed, not reported, not
+   * counted, and returned in `notReported`): a user who has that many is refused with a
    * TooManyRequestsError (429). An answer that holds its limit of runs already is refused with a
    * ConflictError (409), as `assertRunRoom` refuses it. Runs taken or saved at once, by any backend
    * of the database, are counted one after the other, so none goes beyond either limit.
    */
-  reserveRun(options: { messageId: string; at: string }): Promise<string>;
+  reserveRun(options: {
+    messageId: string;
+  }): Promise<{ runId: string; notReported: NotReportedRun[] }>;
   /**
-   * Records the outcome of a run taken by `reserveRun`; an error when that run is not `running`
+   * Records the outcome of a run taken by `reserveRun`, also over its record as not reported
+   * (`wasNotReported`: it ran longer than a run may take); an error when that run is neither
    * (unknown, or completed already). A run never completed keeps reading as `running`.
    */
   completeRun(options: {
     runId: string;
     record: Omit<ExecutionRecord, 'at'>;
-  }): Promise<void>;
+  }): Promise<{ wasNotReported: boolean }>;
   /**
    * Keeps the record of a run; an answer that holds its limit of runs already is refused with a
    * ConflictError (409), as `assertRunRoom` refuses it.

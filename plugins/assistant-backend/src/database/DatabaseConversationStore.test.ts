@@ -256,9 +256,7 @@ describe('DatabaseConversationStore', () => {
         executions: [],
       });
       const reserved = await Promise.allSettled(
-        Array.from({ length: 20 }, () =>
-          store.reserveRun({ messageId, at: new Date().toISOString() }),
-        ),
+        Array.from({ length: 20 }, () => store.reserveRun({ messageId })),
       );
       const taken = reserved.filter(r => r.status === 'fulfilled');
       expect(taken).toHaveLength(2);
@@ -271,7 +269,7 @@ describe('DatabaseConversationStore', () => {
       }
       // A run taken and not completed (the backend stopped while it ran) reads as such.
       const [first, second] = taken.map(
-        r => (r as PromiseFulfilledResult<string>).value,
+        r => (r as PromiseFulfilledResult<{ runId: string }>).value.runId,
       );
       await store.completeRun({
         runId: second,
@@ -307,9 +305,9 @@ describe('DatabaseConversationStore', () => {
           .map(r => r.status)
           .sort(),
       ).toEqual(['failed', 'succeeded']);
-      await expect(
-        store.reserveRun({ messageId, at: new Date().toISOString() }),
-      ).rejects.toMatchObject({ name: 'ConflictError' });
+      await expect(store.reserveRun({ messageId })).rejects.toMatchObject({
+        name: 'ConflictError',
+      });
     },
   );
 

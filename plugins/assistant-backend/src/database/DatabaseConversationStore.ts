@@ -12,7 +12,11 @@ import {
 } from '@kubechart/plugin-assistant-common';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
-import { ConversationStore, StoredMessage } from './ConversationStore';
+import {
+  ConversationStore,
+  NotReportedRun,
+  StoredMessage,
+} from './ConversationStore';
 import { DatabaseConfirmationStore } from './DatabaseConfirmationStore';
 import {
   assertWholeAtLeast,
@@ -60,7 +64,8 @@ type ExecutionRow = {
   message_id: string;
   status: string;
   summary: string;
-  created_at: string | Date;
+  created_at: string | number | Date;
+  not_reported_at?: string | number | Date | null;
 };
 
 /**
@@ -73,12 +78,14 @@ export const RUN_NOT_RECORDED =
 
 /**
  * The summary of a run left `running` longer than a run may take (`longestRunMs`): it no longer counts
- * among its user's runs at once, and is recorded as failed, when a run of that user is taken.
+ * among its user's runs at once, and is recorded as failed, not reported, when a run of that user is
+ * taken. It may still be under way (its audit event or its record slow to be written): its outcome,
+ * if it is reported, replaces this (see `completeRun`).
  */
-export function runInterrupted(longestRunMs: number): string {
-  return `Interrupted: its outcome was not recorded within ${
+export function runNotReported(longestRunMs: number): string {
+  return `Not reported within ${
     longestRunMs / 1000
-  } s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), so it no longer counts as running: the backend that ran it stopped, or could not save it (the audit trail and the cluster tell what happened).`;
+  } s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be under way, and no longer counts among its user's runs at once. Its outcome replaces this if it is reported; if not, the backend that ran it stopped or could not save it (the audit trail and the cluster tell what happened).`;
 }
 
 /**
@@ -94,6 +101,18 @@ const IDS_PER_QUERY = 500;
 function iso(value: string | number | Date): string {
   return new Date(value).toISOString();
 }
+
+/**
+ * The database's clock, in the form a timestamp column holds: how long a run has been under way is
+ * read on one clock whichever backend took it and whichever counts it (their clocks may differ).
+ * PostgreSQL's `clock_timestamp()` is the time of the statement, not of its transaction's start (a
+ * wait for the lock of a user's runs is not counted); SQLite keeps knex's timestamps as epoch
+ * milliseconds, and `julianday('now')` reads the clock to the millisecond.
+ */
+const DATABASE_NOW = {
+  postgres: 'clock_timestamp()',
+  sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+};
 
 function toSummary(row: ConversationRow): ConversationSummary {
   return {
@@ -226,15 +245,32 @@ export class DatabaseConversationStore implements ConversationStore {
     );
   }
 
+  /** The database's clock now (see `DATABASE_NOW`). */
+  private now(db: Knex): Knex.Raw {
+    return db.raw(
+      this.isPostgres ? DATABASE_NOW.postgres : DATABASE_NOW.sqlite,
+    );
+  }
+
+  /** The database's clock `ms` milliseconds ago. */
+  private before(db: Knex, ms: number): Knex.Raw {
+    return this.isPostgres
+      ? db.raw(`${DATABASE_NOW.postgres} - ? * interval '1 millisecond'`, [ms])
+      : db.raw(`${DATABASE_NOW.sqlite} - ?`, [ms]);
+  }
+
   /**
    * Refuses (429) one more run of a user who has `runsAtOnce.atOnce` under way, in the transaction
    * `db` that takes it, counted in the database, so that backends sharing it allow that many in all:
    * on PostgreSQL under an advisory lock per user held to the transaction's end (SQLite writes one at
-   * a time). A run under way is one recorded as `running`, unless it is older than a run can be
-   * (`runsAtOnce.longestRunMs`: its backend stopped, or could not save its outcome): such a record is
-   * recorded as failed, `runInterrupted`, and does not count.
+   * a time). A run under way is one recorded as `running`, unless it was taken longer ago than a run
+   * can take (`runsAtOnce.longestRunMs`, on the database's clock): such a record is recorded as
+   * failed, not reported (`runNotReported`), does not count, and is answered.
    */
-  private async assertRunningRoom(db: Knex, userRef: string): Promise<void> {
+  private async assertRunningRoom(
+    db: Knex,
+    userRef: string,
+  ): Promise<NotReportedRun[]> {
     if (this.isPostgres) {
       await db.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [
         RUNS_AT_ONCE_LOCK,
@@ -246,11 +282,17 @@ export class DatabaseConversationStore implements ConversationStore {
       db<MessageRow>('kube_assistant_messages')
         .select('id')
         .where({ user_ref: userRef });
-    await db<ExecutionRow>('kube_assistant_executions')
-      .where({ status: 'running' })
-      .where('created_at', '<', new Date(Date.now() - longestRunMs))
-      .whereIn('message_id', ofTheUser())
-      .update({ status: 'failed', summary: runInterrupted(longestRunMs) });
+    const marked: Pick<ExecutionRow, 'id' | 'message_id' | 'created_at'>[] =
+      await db<ExecutionRow>('kube_assistant_executions')
+        .where({ status: 'running' })
+        .where('created_at', '<', this.before(db, longestRunMs))
+        .whereIn('message_id', ofTheUser())
+        .update({
+          status: 'failed',
+          summary: runNotReported(longestRunMs),
+          not_reported_at: this.now(db) as any,
+        })
+        .returning(['id', 'message_id', 'created_at']);
     const [{ running }] = await db<ExecutionRow>('kube_assistant_executions')
       .where({ status: 'running' })
       .whereIn('message_id', ofTheUser())
@@ -261,6 +303,11 @@ export class DatabaseConversationStore implements ConversationStore {
         `${userRef} has ${running} commands running; the limit is ${atOnce} at once (kubeAssistant.limits.runsAtOncePerUser). Wait for one to finish, then run it again.`,
       );
     }
+    return marked.map(row => ({
+      runId: String(row.id),
+      messageId: row.message_id,
+      takenAt: iso(row.created_at),
+    }));
   }
 
   /** Confirmation tokens, kept in the same database. */
@@ -358,19 +405,22 @@ export class DatabaseConversationStore implements ConversationStore {
    * Adds a run of an answer that has room for one in a transaction that locks the conversation's
    * row until the run is in (PostgreSQL; SQLite writes one at a time): runs taken or saved at once
    * are counted one after the other, so none goes beyond the limit. A run taken (`running`) is
-   * first counted among its user's runs at once (see `assertRunningRoom`). The id of the run.
+   * first counted among its user's runs at once (see `assertRunningRoom`), and taken at the
+   * database's time. The id of the run, and the runs of its user recorded as not reported.
    */
   private async insertRun(
     messageId: string,
-    record: ExecutionRecord,
-  ): Promise<string> {
+    record: Omit<ExecutionRecord, 'at'> & { at?: string },
+  ): Promise<{ runId: string; notReported: NotReportedRun[] }> {
     return this.db.transaction(async tx => {
       const message = await tx<MessageRow>('kube_assistant_messages')
         .where({ id: messageId })
         .first('conversation_id', 'user_ref');
-      if (message && record.status === 'running') {
-        await this.assertRunningRoom(tx, message.user_ref);
-      }
+      const taken = record.status === 'running';
+      const notReported =
+        message && taken
+          ? await this.assertRunningRoom(tx, message.user_ref)
+          : [];
       if (message) {
         await tx<ConversationRow>('kube_assistant_conversations')
           .where({ id: message.conversation_id })
@@ -382,15 +432,16 @@ export class DatabaseConversationStore implements ConversationStore {
           message_id: messageId,
           status: record.status,
           summary: record.summary.slice(0, 2000),
-          created_at: new Date(record.at),
+          created_at: record.at ? new Date(record.at) : this.now(tx),
         } as any)
         .returning('id');
       // PostgreSQL hands a bigint back as a string; either hands back a row or the bare id.
-      return String(
+      const runId = String(
         typeof inserted === 'object' && inserted !== null
           ? (inserted as { id: number | string }).id
           : inserted,
       );
+      return { runId, notReported };
     });
   }
 
@@ -398,11 +449,10 @@ export class DatabaseConversationStore implements ConversationStore {
     await this.insertRun(options.messageId, options.record);
   }
 
-  async reserveRun(options: { messageId: string; at: string }) {
+  async reserveRun(options: { messageId: string }) {
     return this.insertRun(options.messageId, {
       status: 'running',
       summary: RUN_NOT_RECORDED,
-      at: options.at,
     });
   }
 
@@ -410,13 +460,24 @@ export class DatabaseConversationStore implements ConversationStore {
     runId: string;
     record: Omit<ExecutionRecord, 'at'>;
   }) {
-    const updated = await this.db<ExecutionRow>('kube_assistant_executions')
-      .where({ id: options.runId as any, status: 'running' })
-      .update({
-        status: options.record.status,
-        summary: options.record.summary.slice(0, 2000),
+    const outcome = {
+      status: options.record.status,
+      summary: options.record.summary.slice(0, 2000),
+    };
+    const runs = () =>
+      this.db<ExecutionRow>('kube_assistant_executions').where({
+        id: options.runId as any,
       });
-    if (!updated) throw new Error(`No run ${options.runId} under way`);
+    if (await runs().where({ status: 'running' }).update(outcome)) {
+      return { wasNotReported: false };
+    }
+    // Recorded as not reported while it ran: what happened replaces that.
+    const late = await runs()
+      .where({ status: 'failed' })
+      .whereNotNull('not_reported_at')
+      .update({ ...outcome, not_reported_at: null });
+    if (!late) throw new Error(`No run ${options.runId} under way`);
+    return { wasNotReported: true };
   }
 
   async listConversations(options: { userRef: string; limit: number }) {

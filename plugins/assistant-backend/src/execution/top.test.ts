@@ -10,12 +10,20 @@ jest.setTimeout(60_000);
 /** How a request to the metrics API ended: answered, or given up by the client first. */
 type MetricsRequest = { path: string; ended?: 'answered' | 'given up' };
 
+/** An answer the proxy gives to the metrics API's requests in place of the cluster's. */
+type MetricsAnswer = {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+};
+
 /**
  * A plain-HTTP proxy in front of kube-sim that notes how each request to the metrics API ended:
  * whether the client hung up before the cluster's answer was sent on.
  */
 async function metricsProxy(target: string) {
   const requests: MetricsRequest[] = [];
+  const state: { answer?: MetricsAnswer } = {};
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', target);
     const seen: MetricsRequest | undefined = url.pathname.startsWith(
@@ -24,6 +32,11 @@ async function metricsProxy(target: string) {
       ? { path: url.pathname }
       : undefined;
     if (seen) requests.push(seen);
+    if (seen && state.answer) {
+      res.writeHead(state.answer.status, state.answer.headers);
+      res.end(state.answer.body);
+      return;
+    }
     const upstream = http.request(
       url,
       { method: req.method, headers: req.headers },
@@ -44,6 +57,10 @@ async function metricsProxy(target: string) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    /** Answers the metrics API's requests so (the cluster's answers again with `undefined`). */
+    answerMetrics(answer: MetricsAnswer | undefined) {
+      state.answer = answer;
+    },
     close: () => {
       server.closeAllConnections();
       return new Promise<void>(resolve => server.close(() => resolve()));
@@ -58,6 +75,15 @@ describe('kubectl top at the deadline', () => {
 
   beforeAll(async () => {
     sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    // The metrics API lists a pod once it runs, a moment after the cluster starts.
+    for (let i = 0; i < 400; i++) {
+      const answer = await fetch(
+        `${sim.url}/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods`,
+        { headers: { Authorization: `Bearer ${sim.token}` } },
+      );
+      if (((await answer.json()) as { items?: unknown[] }).items?.length) break;
+      await new Promise(resolve => setTimeout(resolve, 25));
+    }
     proxy = await metricsProxy(sim.url);
     registry = new ClusterRegistry([
       {
@@ -75,6 +101,7 @@ describe('kubectl top at the deadline', () => {
   });
   afterEach(() => {
     sim.faults.clear();
+    proxy.answerMetrics(undefined);
     proxy.requests.length = 0;
   });
 
@@ -103,6 +130,59 @@ describe('kubectl top at the deadline', () => {
       .catch(e => e);
     expect(error.message).toBe(
       'The cluster refused: The metrics API (metrics-server) did not answer: kube-sim: injected failure for list nodes',
+    );
+  });
+
+  it('says the metrics API is not installed when the cluster answers 404, as one without metrics-server does', async () => {
+    // What an API server answers for a group it does not serve (../shared/reference/kube-api/crd).
+    proxy.answerMetrics({
+      status: 404,
+      headers: {
+        'Cache-Control': 'no-cache, private',
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+      },
+      body: '404 page not found\n',
+    });
+    for (const plan of [
+      { verb: 'top', resource: 'nodes' },
+      { verb: 'top', resource: 'pods', namespace: 'shop' },
+    ] as Plan[]) {
+      const error = await new PlanExecutor({ maxRows: 200 })
+        .execute(plan, registry.kubeConfig('sim'))
+        .catch(e => e);
+      expect(error.message).toBe(
+        'The cluster refused: The metrics API is not available on this cluster (metrics-server is not installed).',
+      );
+    }
+  });
+
+  it("says what the metrics API answered in text, without the answer's headers", async () => {
+    proxy.answerMetrics({
+      status: 503,
+      headers: {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Request-Id': 'req-7f3a',
+      },
+      body: '  service unavailable: metrics-server is starting\n',
+    });
+    const error = await new PlanExecutor({ maxRows: 200 })
+      .execute({ verb: 'top', resource: 'nodes' }, registry.kubeConfig('sim'))
+      .catch(e => e);
+    expect(error.message).toBe(
+      'The cluster refused: The metrics API (metrics-server) did not answer: service unavailable: metrics-server is starting',
+    );
+    // An answer with no text says its status.
+    proxy.answerMetrics({
+      status: 502,
+      headers: { 'X-Request-Id': 'req-7f3b' },
+      body: '',
+    });
+    const empty = await new PlanExecutor({ maxRows: 200 })
+      .execute({ verb: 'top', resource: 'nodes' }, registry.kubeConfig('sim'))
+      .catch(e => e);
+    expect(empty.message).toBe(
+      'The cluster refused: The metrics API (metrics-server) did not answer: HTTP 502 with no message',
     );
   });
 

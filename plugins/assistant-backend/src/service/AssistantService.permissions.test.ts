@@ -96,9 +96,9 @@ describe('AssistantService: the permissions a run needs come first', () => {
       },
       reserveRun: async () => {
         if (atTheLimit) throw new ConflictError(AT_THE_LIMIT);
-        return '1';
+        return { runId: '1', notReported: [] };
       },
-      completeRun: async () => undefined,
+      completeRun: async () => ({ wasNotReported: false }),
       addExecution,
     } as unknown as ConversationStore;
     const executor = new PlanExecutor({ maxRows: 200 });

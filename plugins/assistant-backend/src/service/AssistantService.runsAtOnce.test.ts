@@ -48,6 +48,10 @@ const callerOf = (userRef: string) => ({
 /** How long a run may be under way before a `running` record no longer counts (the test's setting). */
 const LONGEST_RUN_MS = 60_000;
 
+/** The summary of a run that did not report within `LONGEST_RUN_MS`. */
+const NOT_REPORTED_IN_60_S =
+  "Not reported within 60 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be under way, and no longer counts among its user's runs at once. Its outcome replaces this if it is reported; if not, the backend that ran it stopped or could not save it (the audit trail and the cluster tell what happened).";
+
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
 /**
@@ -64,6 +68,12 @@ describe.each(databases.eachSupportedId())(
     /** Runs under way on the cluster, each ended by calling its function. */
     let underWay: { end: (failure?: Error) => void }[];
     let knexB: Knex | undefined;
+    /** Holds the start of an audit event (a slow audit backend) until the promise it returns settles. */
+    let holdEvent:
+      | ((
+          options: AuditorServiceCreateEventOptions,
+        ) => Promise<void> | undefined)
+      | undefined;
 
     afterEach(async () => {
       // PostgreSQL: backend B's own connection pool.
@@ -72,9 +82,13 @@ describe.each(databases.eachSupportedId())(
     });
 
     /** Two services (backends A and B), each with its own store and connections, on one database. */
-    async function twoBackends(id: TestDatabaseId) {
+    async function twoBackends(
+      id: TestDatabaseId,
+      { longestRunMs = LONGEST_RUN_MS }: { longestRunMs?: number } = {},
+    ) {
       events = [];
       underWay = [];
+      holdEvent = undefined;
       const knexA = await databases.init(id);
       // SQLite in memory lives in one connection: the two backends share it.
       const knexForB = id.startsWith('POSTGRES')
@@ -83,20 +97,23 @@ describe.each(databases.eachSupportedId())(
       if (knexForB !== knexA) knexB = knexForB;
       const storeA = await DatabaseConversationStore.create({
         database: mockServices.database({ knex: knexA }),
-        longestRunMs: LONGEST_RUN_MS,
+        longestRunMs,
       });
       const storeB = await DatabaseConversationStore.create({
         database: mockServices.database({ knex: knexForB }),
         skipMigrations: true,
-        longestRunMs: LONGEST_RUN_MS,
+        longestRunMs,
       });
       const auditor: AuditorService = {
         createEvent: async options => {
+          const held = holdEvent?.(options);
+          if (held) await held;
           const event: Event = { options, success: jest.fn(), fail: jest.fn() };
           events.push(event);
           return event;
         },
       };
+      const loggers: ReturnType<typeof mockServices.logger.mock>[] = [];
       const service = (store: DatabaseConversationStore) => {
         const executor = new PlanExecutor({ maxRows: 200 });
         executor.executeReporting = jest.fn(
@@ -111,6 +128,7 @@ describe.each(databases.eachSupportedId())(
             }),
         );
         const logger = mockServices.logger.mock();
+        loggers.push(logger);
         return new AssistantService({
           chain: new ProviderChain([], logger),
           store,
@@ -174,6 +192,8 @@ describe.each(databases.eachSupportedId())(
         b: service(storeB),
         store: storeA,
         answerOf,
+        /** The loggers of backends A and B. */
+        loggers,
       };
     }
 
@@ -344,14 +364,140 @@ describe.each(databases.eachSupportedId())(
       );
       expect(interrupted).toHaveLength(2);
       for (const record of interrupted)
-        expect(record.summary).toBe(
-          'Interrupted: its outcome was not recorded within 60 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), so it no longer counts as running: the backend that ran it stopped, or could not save it (the audit trail and the cluster tell what happened).',
-        );
+        expect(record.summary).toBe(NOT_REPORTED_IN_60_S);
       expect(
         message!.executions.filter(r => r.status === 'running'),
       ).toHaveLength(3);
       for (const { end } of underWay) end();
       await Promise.all(runs);
+    });
+
+    it('keeps the outcome of a run reported after it was taken as not reported, and records the marking in the audit trail', async () => {
+      const longestRunMs = 400;
+      const { a, b, store, answerOf, loggers } = await twoBackends(databaseId, {
+        longestRunMs,
+      });
+      const answer = await answerOf(alice);
+      const runs = async () =>
+        (await store.getMessage({ id: answer.id, userRef: alice }))!.executions;
+      // Run 1, on A: its audit event is slow to start (the audit backend is slow), for longer
+      // than a run may take.
+      let release!: () => void;
+      const slowAudit = new Promise<void>(resolve => (release = resolve));
+      holdEvent = options =>
+        options.eventId === 'execution' && !('outcome' in (options.meta ?? {}))
+          ? slowAudit
+          : undefined;
+      const first = a.execute({ messageId: answer.id }, callerOf(alice));
+      for (let i = 0; i < 1000 && (await runs()).length === 0; i++)
+        await new Promise(resolve => setTimeout(resolve, 5));
+      holdEvent = undefined;
+      await new Promise(resolve => setTimeout(resolve, 2 * longestRunMs));
+
+      // Three more on B: run 1 no longer counts, and is recorded as not reported.
+      const more = [1, 2, 3].map(() =>
+        b.execute({ messageId: answer.id }, callerOf(alice)),
+      );
+      await settle(3);
+      const [run1] = await runs();
+      expect(run1).toMatchObject({
+        status: 'failed',
+        summary:
+          "Not reported within 0.4 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be under way, and no longer counts among its user's runs at once. Its outcome replaces this if it is reported; if not, the backend that ran it stopped or could not save it (the audit trail and the cluster tell what happened).",
+      });
+      const marked = events.filter(
+        e => e.options.eventId === 'runs-not-reported',
+      );
+      expect(marked).toHaveLength(1);
+      expect(marked[0].options).toMatchObject({
+        severityLevel: 'medium',
+        meta: {
+          user: alice,
+          runs: [
+            {
+              messageId: answer.id,
+              takenAt: run1.at,
+              runId: expect.any(String),
+            },
+          ],
+        },
+      });
+      expect(marked[0].success).toHaveBeenCalledTimes(1);
+
+      // Run 1 goes on, and succeeds: its outcome replaces the marking, the user is told it ran.
+      release();
+      await settle(4);
+      for (const { end } of underWay) end();
+      const outcome = (await first) as { notice?: string; result: unknown };
+      expect(outcome.notice).toBeUndefined();
+      expect(outcome.result).toEqual({ type: 'text', text: 'ran' });
+      await Promise.all(more);
+      expect((await runs()).map(r => [r.status, r.summary])).toEqual(
+        Array.from({ length: 4 }, () => ['succeeded', '1 lines of text']),
+      );
+      expect(loggers[0].warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          new RegExp(
+            `^The outcome of a run of answer ${answer.id} \\(it ran\\) was reported after it was recorded as not reported`,
+          ),
+        ),
+      );
+    });
+
+    it('reads how long a run has been under way on the database clock, whatever the clocks of the backends', async () => {
+      const { a, b, store, answerOf } = await twoBackends(databaseId);
+      const answer = await answerOf(alice);
+      const realNow = Date.now();
+      // Only the clock is faked (the database's connections keep their timers).
+      const clockAt = (at: number) =>
+        jest.useFakeTimers({
+          now: at,
+          doNotFake: [
+            'hrtime',
+            'nextTick',
+            'performance',
+            'queueMicrotask',
+            'requestAnimationFrame',
+            'cancelAnimationFrame',
+            'requestIdleCallback',
+            'cancelIdleCallback',
+            'setImmediate',
+            'clearImmediate',
+            'setInterval',
+            'clearInterval',
+            'setTimeout',
+            'clearTimeout',
+          ],
+        });
+      try {
+        // A's clock is 10 minutes behind when it takes a run, B's 10 minutes ahead when it takes
+        // the next ones: the run taken by A is under way all along.
+        clockAt(realNow - 10 * 60_000);
+        const runs = [a.execute({ messageId: answer.id }, callerOf(alice))];
+        await settle(1);
+        clockAt(realNow + 10 * 60_000);
+        runs.push(b.execute({ messageId: answer.id }, callerOf(alice)));
+        await settle(2);
+        runs.push(b.execute({ messageId: answer.id }, callerOf(alice)));
+        await settle(3);
+        expect(
+          await attempt(b.execute({ messageId: answer.id }, callerOf(alice))),
+        ).toMatchObject({ reason: { statusCode: 429 } });
+        jest.useRealTimers();
+        const message = await store.getMessage({
+          id: answer.id,
+          userRef: alice,
+        });
+        expect(message!.executions.map(r => r.status)).toEqual([
+          'running',
+          'running',
+          'running',
+        ]);
+        for (const { end } of underWay) end();
+        await Promise.all(runs);
+      } finally {
+        jest.useRealTimers();
+      }
     });
   },
 );

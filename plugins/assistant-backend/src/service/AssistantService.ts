@@ -50,6 +50,7 @@ import {
 import { NamespaceOwners } from '../context/namespaceOwners';
 import {
   ConversationStore,
+  NotReportedRun,
   StoredMessage,
 } from '../database/ConversationStore';
 import { ClusterRegistry } from '../execution/clusters';
@@ -176,6 +177,9 @@ function auditedFor(
   } = { ...options, credentials };
   return withCredentials;
 }
+
+/** The runs recorded as not reported that one `runs-not-reported` audit event names (the rest counted). */
+const MAX_NOT_REPORTED_AUDITED = 50;
 
 /** What a person types to confirm a dangerous plan. */
 export function confirmationTarget(plan: Plan): string {
@@ -1420,11 +1424,11 @@ export class AssistantService {
     // once, on any backend of the database, are counted one after the other, so none runs beyond
     // either limit.
     let runId: string;
+    let notReported: NotReportedRun[];
     try {
-      runId = await this.options.store.reserveRun({
+      ({ runId, notReported } = await this.options.store.reserveRun({
         messageId: message.id,
-        at: new Date().toISOString(),
-      });
+      }));
     } catch (error) {
       const stage =
         error instanceof TooManyRequestsError
@@ -1440,15 +1444,26 @@ export class AssistantService {
       );
       throw error;
     }
+    await this.auditNotReported(notReported, caller, message.id);
     let recorded = false;
     // Records the outcome of the run taken above; false when that failed (logged): the run then
     // keeps reading as `running`, its outcome not recorded, which is what happened to its record.
+    // A run recorded as not reported meanwhile (it ran longer than a run may take) gets its
+    // outcome all the same, with a warning.
     const record = (what: Omit<ExecutionRecord, 'at'>, outcome: string) => {
       recorded = true;
-      return this.saved(
-        `the record of a run of answer ${message.id} (${outcome})`,
-        () => this.options.store.completeRun({ runId, record: what }),
-      );
+      const run = `a run of answer ${message.id} (${outcome})`;
+      return this.saved(`the record of ${run}`, async () => {
+        const { wasNotReported } = await this.options.store.completeRun({
+          runId,
+          record: what,
+        });
+        if (wasNotReported) {
+          this.options.logger.warn(
+            `The outcome of ${run} was reported after it was recorded as not reported: it ran longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), and counted no longer among its user's runs at once; its record now says what happened.`,
+          );
+        }
+      });
     };
     try {
       return await this.runTaken(
@@ -1616,6 +1631,46 @@ export class AssistantService {
           : result,
       notice,
     };
+  }
+
+  /**
+   * Records in the audit trail the runs of the caller recorded as not reported when a run of answer
+   * `messageId` was taken (`runs-not-reported`, `runs`: at most `MAX_NOT_REPORTED_AUDITED` of them,
+   * and `runCount`): each was `running` longer than a run may take, and may still be under way. An
+   * auditor that fails is logged: the run goes on.
+   */
+  private async auditNotReported(
+    runs: NotReportedRun[],
+    caller: Caller,
+    messageId: string,
+  ): Promise<void> {
+    if (runs.length === 0) return;
+    try {
+      const event = await this.options.auditor.createEvent(
+        auditedFor(
+          {
+            eventId: 'runs-not-reported',
+            severityLevel: 'medium',
+            request: caller.request,
+            meta: {
+              user: caller.userRef,
+              messageId,
+              runs: runs.slice(0, MAX_NOT_REPORTED_AUDITED),
+              runCount: runs.length,
+            },
+          },
+          caller.credentials,
+        ),
+      );
+      await event.success();
+    } catch (error) {
+      this.options.logger.error(
+        `Could not record that ${runs.length} runs of ${
+          caller.userRef
+        } were recorded as not reported: ${(error as Error).message}`,
+        error as Error,
+      );
+    }
   }
 
   /**

@@ -140,10 +140,19 @@ const MAX_KEY = 64;
 const isKeyChar = (c: string | undefined) => !!c && /[A-Za-z0-9_]/.test(c);
 const isBlank = (c: string | undefined) =>
   c === ' ' || c === '\t' || c === '\r' || c === '\n';
-/** A quoted name or path, and a setting, as a reference's value starts in JSON text. */
+const isLineBlank = (c: string | undefined) => c === ' ' || c === '\t';
+/** A quoted name or path, and a setting, as a reference's value is written in JSON text. */
 const QUOTED = /"([^"\\]{1,4096})"/y;
 const BOOLEAN = /(?:true|false)(?![A-Za-z0-9_])/y;
-const NUMBER = /\d/y;
+const NUMBER = /\d{1,10}(?![A-Za-z0-9_.])/y;
+/** A member's key, as a reference's is written in JSON text: plain, no escape. */
+const MEMBER_KEY = /"([A-Za-z]{1,64})"[ \t]*:[ \t]*/y;
+/**
+ * The fields whose value text keeps where a reference's is read: those that name the Secret. A
+ * projected item's `key` is hidden in text, which cannot tell it from a secret (a custom
+ * resource's `spec.volumes[].secret.items[].key` reads the same).
+ */
+const NAMES_THE_SECRET = new Set(['secretName', 'name']);
 
 /** Where the last non-blank character before `at` stands (at most `MAX_GAP` blanks back), or -1. */
 function back(text: string, at: number): number | undefined {
@@ -154,20 +163,42 @@ function back(text: string, at: number): number | undefined {
 }
 
 /**
+ * Whether the bracket at `at`, the outermost of its line still open, opens the text's own object:
+ * nothing but blanks before it in the text (`{"spec":…}`), or a command's argument on its line,
+ * after a quote or `=` (`-p '{"spec":…}'`, `--patch={…}`). Not one after a line break (the
+ * brackets of the lines above are not read: an item of a list, `config.json: |`), nor a quoted
+ * value of a key (`config: '{…}'`), nor anything else.
+ */
+function opensTheText(text: string, at: number): boolean {
+  let k = at - 1;
+  while (k >= 0 && isLineBlank(text[k])) k--;
+  if (k < 0) return true;
+  const c = text[k];
+  if (c === '\n' || c === '\r') {
+    const before = back(text, k + 1);
+    return before !== undefined && before < 0;
+  }
+  if (c === '=') return true;
+  if (c !== "'" && c !== '"') return false;
+  let q = k - 1;
+  while (q >= 0 && isLineBlank(text[q])) q--;
+  return q < 0 || (text[q] !== ':' && text[q] !== '\n' && text[q] !== '\r');
+}
+
+/**
  * What the bracket at `at` is the value of: the key before it (`"volumes": [`, `volumes: [`), an
- * item of the list around it (after `[` or `,`), or nothing (the text's own object: any other
- * character, or none). Undefined when that cannot be read in a few characters.
+ * item of the list around it (after `[` or `,`). Undefined when that cannot be read in a few
+ * characters.
  */
 function valueOf(
   text: string,
   at: number,
-): { key: string } | typeof ITEM | 'top' | undefined {
+): { key: string } | typeof ITEM | undefined {
   const k = back(text, at);
-  if (k === undefined) return undefined;
-  if (k < 0) return 'top';
+  if (k === undefined || k < 0) return undefined;
   const c = text[k];
   if (c === '[' || c === ',') return ITEM;
-  if (c !== ':') return 'top';
+  if (c !== ':') return undefined;
   let end = back(text, k);
   if (end === undefined || end < 0) return undefined;
   const quoted = text[end] === '"';
@@ -200,33 +231,107 @@ function shapeAt(
   return at;
 }
 
-/** Whether the value at `from` of JSON text is what `shape` holds: its mapping, its list, a name, a setting. */
-function valueIs(text: string, from: number, shape: Shape): boolean {
-  if (shape === 'boolean') {
-    BOOLEAN.lastIndex = from;
-    return BOOLEAN.test(text);
-  }
-  if (shape === 'number') {
-    NUMBER.lastIndex = from;
-    return NUMBER.test(text);
+/** Where the blanks of a line from `at` end. */
+function pastBlanks(text: string, at: number): number {
+  let k = at;
+  while (isLineBlank(text[k])) k++;
+  return k;
+}
+
+/**
+ * Where the JSON value at `from` ends when it is all and only what `shape` holds, on its line: a
+ * name or path (quoted, no escape), a setting, a mapping of the shape's fields alone (each key
+ * plain, each value so in turn), a list of such items. Undefined when anything else is there (an
+ * unknown field, an escaped key, YAML flow text, a line break). Reads each character once.
+ */
+function jsonValueEnd(
+  text: string,
+  from: number,
+  shape: Shape,
+): number | undefined {
+  if (shape === 'boolean' || shape === 'number') {
+    const pattern = shape === 'boolean' ? BOOLEAN : NUMBER;
+    pattern.lastIndex = from;
+    return pattern.test(text) ? pattern.lastIndex : undefined;
   }
   if (shape instanceof RegExp) {
     QUOTED.lastIndex = from;
     const quoted = QUOTED.exec(text);
-    return !!quoted && shape.test(quoted[1]);
+    return quoted && shape.test(quoted[1]) ? QUOTED.lastIndex : undefined;
   }
-  return text[from] === ('each' in shape ? '[' : '{');
+  const list = 'each' in shape;
+  if (text[from] !== (list ? '[' : '{')) return undefined;
+  const close = list ? ']' : '}';
+  let k = pastBlanks(text, from + 1);
+  if (text[k] === close) return k + 1;
+  for (;;) {
+    let inner: Shape;
+    if ('each' in shape) inner = shape.each;
+    else {
+      MEMBER_KEY.lastIndex = k;
+      const member = MEMBER_KEY.exec(text);
+      if (
+        !member ||
+        !Object.prototype.hasOwnProperty.call(shape.fields, member[1])
+      )
+        return undefined;
+      inner = shape.fields[member[1]];
+      k = MEMBER_KEY.lastIndex;
+    }
+    const end = jsonValueEnd(text, k, inner);
+    if (end === undefined) return undefined;
+    k = pastBlanks(text, end);
+    if (text[k] === close) return k + 1;
+    if (text[k] !== ',') return undefined;
+    k = pastBlanks(text, k + 1);
+  }
+}
+
+/** Where the line of `at` ends. */
+function lineEnd(text: string, at: number): number {
+  let k = at;
+  while (k < text.length && text[k] !== '\n' && text[k] !== '\r') k++;
+  return k;
 }
 
 /**
- * For JSON text (or YAML flow text), whether a key, whose value starts at `from`, stands where
- * Kubernetes reads a reference, and its value is one (see {@link keepKubeReferences}): a volume's
- * `secret` mapping, the `key` of an item it projects, an `imagePullSecrets` list, a `secretName`
- * that is a name. `brackets` are where the `{` and `[` around the key were opened, outermost
- * first, the outermost the text's own object (`{"spec":…}`, `-p '{"spec":…}'`). The text does not
- * say which kind it is of, so a path counts when it is a reference's in a kind's object or patch
- * (`spec.volumes` of a Pod, `spec.template.spec.volumes` of a Deployment, …). What each bracket
- * is the value of is read once, in a bounded number of characters: linear in the text.
+ * Where the mapping or list at `from` ends: its closing bracket on its line (JSON strings read as
+ * such); the line's end when it does not close there, or holds a single-quoted string (whose
+ * brackets cannot be told from the mapping's).
+ */
+function wholeValueEnd(text: string, from: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let k = from; k < text.length; k++) {
+    const c = text[k];
+    if (c === '\n' || c === '\r') return k;
+    if (inString) {
+      if (c === '\\' && text[k + 1] !== '\n' && text[k + 1] !== '\r') k++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "'") return lineEnd(text, k);
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return k + 1;
+  }
+  return text.length;
+}
+
+/**
+ * For JSON text, what to make of a key whose value starts at `from` where Kubernetes reads a
+ * reference (see {@link keepKubeReferences}): `true` to keep it, when it is one: a volume's
+ * `secret` mapping and an `imagePullSecrets` list holding a reference's fields alone (their
+ * fields then read one by one, a projected item's `key` hidden), a `secretName` or `name` that is
+ * a name; where its value ends, to hide it whole, when such a mapping or list holds anything else
+ * (`"secret":{"secretName":"db","content":"…"}` reads `"secret":[REDACTED]`); `false` elsewhere,
+ * the other rules judging it. `brackets` are where the `{` and `[` around the key were opened on
+ * its line, outermost first, the outermost the text's own object (`{"spec":…}`,
+ * `-p '{"spec":…}'`). The text does not say which kind it is of, so a path counts when it is a
+ * reference's in a kind's object or patch (`spec.volumes` of a Pod, `spec.template.spec.volumes`
+ * of a Deployment, …). What it cannot read so is not kept: a key written with escapes, a
+ * single-quoted string among the brackets (whose `}` or `,` the brackets do not see), YAML flow
+ * values, a bracket that only looks like the text's own (on a line of a list, in a YAML block
+ * scalar or quoted value). What each bracket is the value of is read once, in a bounded number of
+ * characters, and each mapping or list checked is read once: linear in the text.
  */
 export function referenceReader(text: string) {
   const read = new Map<number, ReturnType<typeof valueOf>>();
@@ -234,23 +339,32 @@ export function referenceReader(text: string) {
     if (!read.has(at)) read.set(at, valueOf(text, at));
     return read.get(at);
   };
+  /** The last `'` before `quotesRead` (found reading forwards once), or -1. */
+  let lastQuote = -1;
+  let quotesRead = 0;
+  const quoteBetween = (from: number, to: number) => {
+    for (; quotesRead < to; quotesRead++)
+      if (text[quotesRead] === "'") lastQuote = quotesRead;
+    return lastQuote >= from;
+  };
+  /** Where the last value checked was read to: none is read twice. */
+  let checkedTo = 0;
   return (
     brackets: ReadonlyArray<number>,
     key: string,
     from: number,
-  ): boolean => {
+  ): boolean | number => {
     if (brackets.length === 0 || brackets.length > MAX_DEPTH) return false;
     if (text[brackets[brackets.length - 1]] !== '{') return false;
+    if (text[brackets[0]] !== '{' || !opensTheText(text, brackets[0]))
+      return false;
+    if (quoteBetween(brackets[0], from)) return false;
     const path: Array<string | typeof ITEM> = [];
-    for (let d = 0; d < brackets.length; d++) {
+    for (let d = 1; d < brackets.length; d++) {
       const at = brackets[d];
       if (text[at] !== '{' && text[at] !== '[') return false;
       const value = valueAt(at);
       if (value === undefined) return false;
-      if (d === 0) {
-        if (value !== 'top' && value !== ITEM) return false;
-        continue;
-      }
       const parent = text[brackets[d - 1]];
       if (parent === '[' && value === ITEM) path.push(ITEM);
       else if (parent === '{' && typeof value === 'object')
@@ -258,9 +372,31 @@ export function referenceReader(text: string) {
       else return false;
     }
     path.push(key);
-    return EVERY_RESOURCE.some(resource => {
-      const shape = shapeAt(resource, path);
-      return !!shape && valueIs(text, from, shape);
-    });
+    const shapes = EVERY_RESOURCE.map(resource =>
+      shapeAt(resource, path),
+    ).filter((shape): shape is Shape => !!shape);
+    const scalars = shapes.filter(
+      shape => typeof shape === 'string' || shape instanceof RegExp,
+    );
+    if (scalars.length > 0) {
+      return (
+        NAMES_THE_SECRET.has(key) &&
+        scalars.some(shape => jsonValueEnd(text, from, shape) !== undefined)
+      );
+    }
+    // A mapping or a list is read once, to its end or to what it should not hold: one met again
+    // inside a value read already is left to the other rules.
+    if (from < checkedTo || (text[from] !== '{' && text[from] !== '[')) {
+      return false;
+    }
+    for (const shape of shapes) {
+      const end = jsonValueEnd(text, from, shape);
+      if (end !== undefined) {
+        checkedTo = end;
+        return true;
+      }
+    }
+    checkedTo = wholeValueEnd(text, from);
+    return checkedTo;
   };
 }

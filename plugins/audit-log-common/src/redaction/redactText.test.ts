@@ -239,6 +239,17 @@ describe('redactText', () => {
       `{token: a${fill(' ,\t')}`,
       `[token=${fill('"a, ')}`,
       `&{Token:${fill('a Bc')}`,
+      `{"spec":{"volumes":[${fill('{"secret":{"secretName":"a"}},')}`,
+      `{"spec":{"volumes":[{"secret":{"items":[${fill('{"key":"a"},')}`,
+      `{"spec":{"volumes":[${fill(
+        '{"secret":{"secretName":"a","optional":true,"items":[],"x":1}},',
+      )}`,
+      `{"spec":{"x":'${fill('a')}',"volumes":[${fill('{"secret":{}},')}`,
+      fill('{"name":"DB_PASSWORD","valueFrom":{"a":[{"b":"c"}]},"value":'),
+      fill('{"value":"a","valueFrom":{"a":[{"b":"c"'),
+      fill('a\\u0041'),
+      fill('"a\\u0041b":"c",'),
+      fill('\n{"spec":{"tls":[{"secretName":"a"}]}}'),
     ];
     const slow: string[] = [];
     for (const text of hostile) {
@@ -353,6 +364,56 @@ describe('gaps of the free-text rules', () => {
     ).toBe(
       `env:\n- value: ${REDACTED}\n  name: API_TOKEN\n- value: "80"\n  name: PORT`,
     );
+  });
+
+  it('hides the value of an env entry whose name names a secret, a reference between them', () => {
+    for (const rules of [
+      {},
+      { keys: 'any-word', midLineValues: 'line', placeholder: '***' },
+    ] as const) {
+      const placeholder = rules.placeholder ?? REDACTED;
+      // The names of the reference are its own, not the variable's.
+      expect(
+        redactText(
+          '{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"db","key":"pw"}},"value":"hunter2"}',
+          rules,
+        ),
+      ).toBe(
+        `{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"db","key":"pw"}},"value":"${placeholder}"}`,
+      );
+      expect(
+        redactText(
+          '[{"value":"hunter2","valueFrom":{"secretKeyRef":{"name":"db","key":"pw"}},"name":"DB_PASSWORD"}]',
+          rules,
+        ),
+      ).toBe(
+        `[{"value":"${placeholder}","valueFrom":{"secretKeyRef":{"name":"db","key":"pw"}},"name":"DB_PASSWORD"}]`,
+      );
+    }
+    // Another entry's value is not the variable's.
+    const other =
+      '[{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":"db","key":"pw"}}},{"name":"PORT","value":"80"}]';
+    expect(redactText(other)).toBe(other);
+  });
+
+  it('reads a key written with JSON escapes as the key it stands for', () => {
+    for (const [text, shown] of [
+      ['{"pass\\u0077ord":"hunter2"}', `{"pass\\u0077ord":"${REDACTED}"}`],
+      ['{"\\u0070assword":"hunter2"}', `{"\\u0070assword":"${REDACTED}"}`],
+      [
+        '{"api\\u005FTOKEN": "hunter2", "port": 80}',
+        `{"api\\u005FTOKEN": "${REDACTED}", "port": 80}`,
+      ],
+      [
+        '{"name":"DB_P\\u0041SSWORD","value":"hunter2"}',
+        `{"name":"DB_P\\u0041SSWORD","value":"${REDACTED}"}`,
+      ],
+    ]) {
+      expect(redactText(text)).toBe(shown);
+    }
+    // What does not stand for a secret key stays.
+    const plain = '{"n\\u0061me":"web","p\\u006Frt":80}';
+    expect(redactText(plain)).toBe(plain);
   });
 
   it('keeps a secretKeyRef’s key name, in flow and block style', () => {

@@ -83,8 +83,9 @@ export function hideUrlCredentials(
  *   (`{"value":"[REDACTED]","name":"DB_PASSWORD"}`); not the names a reference holds
  *   (`secretKeyRef: {name: db, key: password}` is shown), nor, in JSON text, a name where
  *   Kubernetes reads a reference to a Secret (a patch's or an object's
- *   `"volumes":[{"secret":{"secretName":"db","items":[{"key":"password",…}]}}]` is shown; see
- *   `keepKubeReferences`);
+ *   `"volumes":[{"secret":{"secretName":"db","optional":true}}]` is shown; see
+ *   `keepKubeReferences`), while such a mapping holding anything else is hidden whole and the
+ *   `key` of an item it projects stays hidden;
  * - `Authorization` values (`Authorization: Bearer [REDACTED]`), `Bearer` and `Basic` credentials,
  *   a private key's PEM body, a `.pgpass` line's password (`db:5432:app:appuser:[REDACTED]`), the
  *   text of an XML element naming a secret (`<password>[REDACTED]</password>`) and the `<value>`

@@ -42,6 +42,64 @@ import {
   WRAPPED_ERROR,
 } from './textPatterns';
 
+/** A character written as a JSON escape of its code (`\u0077`). */
+const UNICODE_ESCAPE = /\\u([0-9a-fA-F]{4})/y;
+/** Characters of a key written with escapes read back from its last part. */
+const MAX_ESCAPED_KEY = 256;
+
+/**
+ * The key characters and JSON `\u` escapes from `from` up to `to` at most, read as what they stand
+ * for (`pass\u0077ord` is `password`): where they end and the key they make.
+ */
+function unescapedKey(
+  text: string,
+  from: number,
+  to: number,
+): { end: number; key: string } {
+  let key = '';
+  let k = from;
+  while (k < to) {
+    if (isKeyChar(text.charCodeAt(k))) {
+      key += text[k++];
+      continue;
+    }
+    UNICODE_ESCAPE.lastIndex = k;
+    const escape = text[k] === '\\' ? UNICODE_ESCAPE.exec(text) : null;
+    if (!escape) break;
+    key += String.fromCharCode(parseInt(escape[1], 16));
+    k = UNICODE_ESCAPE.lastIndex;
+  }
+  return { end: k, key };
+}
+
+/**
+ * The key whose last part, after a JSON `\u` escape, runs from `start` (just after its `\`) to
+ * `end` (`"pass\u0077ord":`, `"\u0070assword":`): where it starts and the key it stands for, read
+ * back at most {@link MAX_ESCAPED_KEY} characters; undefined when `start` follows no such escape.
+ */
+function escapedKeyEndingAt(
+  text: string,
+  start: number,
+  end: number,
+): { start: number; key: string } | undefined {
+  UNICODE_ESCAPE.lastIndex = start - 1;
+  if (start === 0 || !UNICODE_ESCAPE.test(text)) return undefined;
+  let from = start - 1;
+  const limit = Math.max(0, end - MAX_ESCAPED_KEY);
+  while (
+    from > limit &&
+    (isKeyChar(text.charCodeAt(from - 1)) || text[from - 1] === '\\')
+  )
+    from--;
+  let read = unescapedKey(text, from, end);
+  // Another escape before it (`\npass\u0077ord`): the key starts after it.
+  while (read.end < end && text[read.end] === '\\') {
+    from = read.end + 2;
+    read = unescapedKey(text, from, end);
+  }
+  return read.end === end ? { start: from, key: read.key } : undefined;
+}
+
 /** How the pass over free text judges keys and ends values (see `TextRedactionOptions`). */
 export type PairRules = {
   placeholder: string;
@@ -74,8 +132,9 @@ export type PairRules = {
  * - the `value:` of an env entry whose `name:` names a secret, before or after it in the same
  *   entry (`- name: DB_PASSWORD\n  value: x`, `{"value":"x","name":"DB_PASSWORD"}`);
  * - not the names a reference holds (`secretKeyRef: {name: db, key: password}`), nor, in JSON
- *   (or YAML flow) text, what stands where Kubernetes reads a reference to a Secret and is one (a
- *   volume's `secret` mapping and the `key` of an item it projects; see `referenceReader`);
+ *   text, what stands where Kubernetes reads a reference to a Secret and is one (a volume's
+ *   `secret` mapping of a reference's fields alone, a `secretName`; see `referenceReader`); such a
+ *   mapping holding anything else is hidden whole;
  * - the body of a private key's PEM block, its armour lines kept (to the end of the text if its
  *   `-----END` line is missing);
  * - a secret flag's next argument (`--password x`, `["--token", "x"]`, `- --token` then `- x`,
@@ -302,14 +361,15 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     while (isBlank(text[k])) k++;
     const quote = quoteAt(k);
     const from = quote ? quote.end : k;
-    let to = from;
-    while (to < n && isKeyChar(text.charCodeAt(to))) to++;
+    // A name written with JSON escapes (`DB_P\u0041SSWORD`) is the name it stands for.
+    const read = unescapedKey(text, from, Math.min(n, from + MAX_ESCAPED_KEY));
+    const to = read.end;
     const whole =
       to > from &&
       (quote
         ? quoteAt(to) !== undefined
         : to === n || isSpace(text[to]) || ',}]'.includes(text[to]));
-    return whole && isKey(text.slice(from, to));
+    return whole && isKey(read.key);
   };
   /**
    * Whether the entry of a `value:` whose value starts at `from` names a secret after it: a
@@ -328,8 +388,25 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         const prefix = LINE_PREFIX.exec(text)!;
         if (prefix[2]) return false;
         k += 1 + prefix[0].length;
-      } else if (c === '{' || c === '}' || c === '[' || c === ']') {
+      } else if (c === '}' || c === ']') {
         return false;
+      } else if (c === '{' || c === '[') {
+        // A mapping or list inside the entry (`"valueFrom":{"secretKeyRef":{…}}`): passed over on
+        // its line, the names it holds its own.
+        let depth = 0;
+        let inString = false;
+        for (; k < limit; k++) {
+          const d = text[k];
+          if (inString) {
+            if (d === '\\') k++;
+            else if (d === '"') inString = false;
+          } else if (d === '"') inString = true;
+          else if (d === '\n') return false;
+          else if (d === '{' || d === '[') depth++;
+          else if ((d === '}' || d === ']') && --depth === 0) break;
+        }
+        if (k >= limit) return false;
+        k++;
       } else if (isKeyChar(text.charCodeAt(k))) {
         let e = k;
         while (e < limit && isKeyChar(text.charCodeAt(e))) e++;
@@ -464,6 +541,12 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   let reference: { id: number; depth: number } | undefined;
   /** The `name:` of an env entry that named a secret, where it stood, for the `value:` after it. */
   let secretName: { line: number; id: number; closed: number } | undefined;
+  /**
+   * The flow mappings (by the number each was opened with) whose `name` names a secret: their
+   * `value` is hidden wherever it stands in them, after a reference's mapping too
+   * (`{"name":"DB_PASSWORD","valueFrom":{…},"value":"x"}`).
+   */
+  const secretMappings = new Set<number>();
   /** Whether a `value:` at the current place belongs to the entry `secretName` stands in. */
   const sameEntry = (named: NonNullable<typeof secretName>) => {
     if (ctx.closed !== named.closed) return false;
@@ -580,7 +663,10 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       urlScheme = true;
       return i;
     }
-    const word = text.slice(start, end);
+    // A key written with JSON escapes (`"pass\u0077ord":`): judged as the key it stands for, and
+    // never as a reference's (what such a key holds is not kept as a name).
+    const escapedKey = escapedKeyEndingAt(text, start, end);
+    const word = escapedKey ? escapedKey.key : text.slice(start, end);
     const lower = word.toLowerCase();
     const before = start > 0 ? text[start - 1] : undefined;
 
@@ -607,12 +693,13 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
     while (isBlank(text[sep])) sep++;
     if (text[sep] === ':' || text[sep] === '=') {
       const colon = text[sep] === ':';
+      const isReferenceName = !escapedKey && isReferenceKey(word);
       const named =
         colon &&
         (lower === 'key' ||
           lower === 'name' ||
           lower === 'value' ||
-          isReferenceKey(word));
+          isReferenceName);
       const secretWord =
         isKey(word) ||
         (word.startsWith('-') && PASS_FLAGS.has(word.replace(/^--?/, '')));
@@ -629,16 +716,17 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         return i;
       }
       ctx.moveTo(end);
-      const keyStart = quotedStart(start);
+      const keyStart = quotedStart(escapedKey ? escapedKey.start : start);
       if (reference && !ctx.isOpen(reference.id, reference.depth))
         reference = undefined;
       // The names a reference holds: `secretKeyRef: {name: db, key: password}`.
       const inReference =
         colon &&
+        !escapedKey &&
         (lower === 'key' || lower === 'name') &&
         (reference !== undefined ||
           (startsLine(keyStart) && inReferenceBlock(keyStart)));
-      if (colon && isReferenceKey(word)) {
+      if (colon && isReferenceName) {
         if (text[from] === '{') {
           ctx.moveTo(from + 1);
           reference = { id: ctx.innermost, depth: ctx.depth };
@@ -648,16 +736,21 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       }
       if (colon && lower === 'name') {
         // `name: DB_PASSWORD`: the `value:` of its entry, on its line or the next, is that variable's.
-        secretName =
-          !inReference && readName(end)
+        // A reference's own `name` (`secretKeyRef: {name: db}`) leaves its variable's as it was.
+        if (!inReference) {
+          const names = readName(end);
+          secretName = names
             ? { line: ctx.line, id: ctx.innermost, closed: ctx.closed }
             : undefined;
+          if (names && ctx.depth > 0) secretMappings.add(ctx.innermost);
+        }
         i = sep + 1;
         return i;
       }
       let secret: boolean;
       if (colon && lower === 'value') {
         secret =
+          (ctx.depth > 0 && secretMappings.has(ctx.innermost)) ||
           (secretName !== undefined && sameEntry(secretName)) ||
           nameFollows(from);
         secretName = undefined;
@@ -668,10 +761,19 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         i = sep + 1;
         return i;
       }
-      if (colon && isReference(ctx.openedAt, word, from)) {
-        // Where Kubernetes reads a reference (a volume's `secret`, the `key` of an item it
-        // projects), a name: its mapping is read on, key by key.
+      const asReference =
+        colon && !escapedKey && isReference(ctx.openedAt, word, from);
+      if (asReference === true) {
+        // Where Kubernetes reads a reference (a volume's `secret`, a `secretName`), a name, or a
+        // mapping of a reference's fields alone: read on, key by key.
         i = sep + 1;
+        return i;
+      }
+      if (typeof asReference === 'number') {
+        // Such a mapping or list holding anything else: hidden whole.
+        ctx.moveTo(from);
+        hide(from, asReference);
+        i = pass(from, asReference);
         return i;
       }
       if (colon && lower !== 'value' && inProse(keyStart, sep, from)) {
