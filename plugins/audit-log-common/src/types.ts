@@ -193,6 +193,13 @@ export type AuditVerifyResult = {
    * cannot be ruled out. `failedSeq` is then the event after the head.
    */
   anchorMissing?: boolean;
+  /**
+   * Present when verify failed because the chain no longer holds a head anchor of the witness
+   * file: the anchor published at `at` recording event `seq` (the newest one, as `anchor`, or an
+   * older one). The tail was cut below it, events at or below it were rewritten, or the chain
+   * was restored from an older backup; `reason` says which and `failedSeq` where.
+   */
+  anchorMismatch?: { seq: number; at: string };
   /** When the verification finished (ISO 8601). */
   verifiedAt: string;
 };

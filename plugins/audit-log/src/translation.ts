@@ -70,6 +70,12 @@ export const auditLogTranslationRef = createTranslationRef({
       pruned:
         'Events up to #{{throughSeq}} were pruned by retention on {{prunedAt}}.',
       failed: 'Chain broken at event #{{failedSeq}}: {{reason}}',
+      anchorMismatch:
+        'The chain no longer holds the head anchor published outside the database on {{at}} (event #{{seq}}): its tail was cut, or events at or below it were rewritten. {{reason}}',
+      anchorMissing:
+        'No head anchor found in the witness file: nothing in the chain is known to be broken, but without an anchor a tail cut from the database cannot be ruled out. {{reason}}',
+      anchorMissingHelp:
+        "Check the backend's auditLog.anchor settings (enabled, frequency) and its witness file, auditLog.retention.checkpoint.file (whether it exists, is readable by the backend, or was moved aside or emptied); see Head anchors in the audit-log backend's README.",
       gaps: '{{gapCount}} gap record(s): {{droppedEvents}} event(s) were dropped before they could be stored.',
     },
     export: {

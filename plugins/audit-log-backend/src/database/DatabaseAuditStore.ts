@@ -1214,6 +1214,7 @@ export class DatabaseAuditStore implements AuditStore {
     const result = async (failure?: {
       failedSeq: number;
       reason: string;
+      anchorMismatch?: AuditVerifyResult['anchorMismatch'];
     }): Promise<AuditVerifyResult> => {
       const lastSeq = checked > 0 ? expectedSeq - 1 : undefined;
       const gaps =
@@ -1390,7 +1391,7 @@ export class DatabaseAuditStore implements AuditStore {
         options.witnessedCheckpoints ?? [],
       );
       if (failure) {
-        return result(failure);
+        return result({ ...failure, anchorMismatch: { seq, at } });
       }
     }
     if (this.#keys && firstKeyedSeq === undefined) {

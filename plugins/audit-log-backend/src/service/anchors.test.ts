@@ -165,6 +165,7 @@ describe.each(databases.eachSupportedId())(
         headSeq: 10,
         failedSeq: 11,
         anchor: { seq: 15, at: anchor!.at },
+        anchorMismatch: { seq: 15, at: anchor!.at },
       });
       expect(result.reason).toBe(
         `The chain ends at 10 but an anchor published at ${
@@ -210,10 +211,31 @@ describe.each(databases.eachSupportedId())(
         ok: false,
         failedSeq: 12,
         anchor: { seq: 12, at: anchor.at },
+        anchorMismatch: { seq: 12, at: anchor.at },
       });
       expect(result.reason).toBe(
         `Event 12 has another hash than an anchor published at ${anchor.at} recorded (${anchor.hash}): it, or an event before it, was rewritten`,
       );
+    });
+
+    it('reports an event altered below the anchor as a broken link, not as an anchor the chain no longer holds', async () => {
+      const store = keyed(4);
+      await store.append(events(1, 12));
+      const witness = witnessFor(await tempFile());
+      const anchor = await witness.anchor(await store.head());
+      await knex('audit_log_events')
+        .where({ seq: 5 })
+        .update({ actor: 'user:default/mallory' });
+      const result = await verifyAgainstWitness({ store, witness });
+      expect(result).toMatchObject({
+        ok: false,
+        failedSeq: 5,
+        reason:
+          'Event 5 was altered: its content does not match its stored hash',
+      });
+      expect(result).not.toHaveProperty('anchorMismatch');
+      expect(result).not.toHaveProperty('anchorMissing');
+      expect(anchor.seq).toBe(12);
     });
 
     it('stays valid after normal prunes, also one past the anchored event', async () => {
@@ -445,6 +467,7 @@ describe.each(databases.eachSupportedId())(
         anchorMissing: true,
       });
       expect(result).not.toHaveProperty('anchor');
+      expect(result).not.toHaveProperty('anchorMismatch');
       expect(result.reason).toBe(
         `No head anchor in the last ${
           readMax / 1024
@@ -543,6 +566,8 @@ describe.each(databases.eachSupportedId())(
         keyed: false,
         failedSeq: 15,
         anchor: { seq: 16, at: sixteen.at },
+        // the anchor the chain no longer holds: the older one, not the newest checked
+        anchorMismatch: { seq: 15, at: fifteen!.at },
       });
       expect(result.reason).toBe(
         `Event 15 has another hash than an anchor published at ${

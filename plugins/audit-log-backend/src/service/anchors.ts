@@ -529,7 +529,7 @@ async function olderAnchorsBroken(
   records: AuditWitnessRecords,
   remembered: AuditAnchorRecord | undefined,
   result: AuditVerifyResult,
-): Promise<Failure | undefined> {
+): Promise<(Failure & Pick<AuditVerifyResult, 'anchorMismatch'>) | undefined> {
   const newest = records.anchor!;
   const start: Start = result.pruned
     ? { seq: result.pruned.throughSeq, hash: result.pruned.hash }
@@ -566,7 +566,9 @@ async function olderAnchorsBroken(
       { headSeq: result.headSeq, start, witnessed: records.checkpoints },
       async seq => hashes.get(seq),
     );
-    if (failure) return failure;
+    if (failure) {
+      return { ...failure, anchorMismatch: { seq: anchor.seq, at: anchor.at } };
+    }
   }
   return undefined;
 }

@@ -39,13 +39,29 @@ export function VerifyResultPanel(props: {
     </Alert>
   ) : null;
   if (!result.ok) {
+    const reason = result.reason ?? '';
+    let failure: string;
+    if (result.anchorMissing) {
+      // the chain verified; what is missing is the evidence outside the database
+      failure = `${t('verify.anchorMissing', { reason })} ${t(
+        'verify.anchorMissingHelp',
+      )}`;
+    } else if (result.anchorMismatch) {
+      failure = t('verify.anchorMismatch', {
+        seq: String(result.anchorMismatch.seq),
+        at: new Date(result.anchorMismatch.at).toLocaleString(),
+        reason,
+      });
+    } else {
+      failure = t('verify.failed', {
+        failedSeq: String(result.failedSeq),
+        reason,
+      });
+    }
     return (
       <>
         <Alert severity="error" role="alert">
-          {t('verify.failed', {
-            failedSeq: String(result.failedSeq),
-            reason: result.reason ?? '',
-          })}
+          {failure}
           {pruned}
         </Alert>
         {gaps}
