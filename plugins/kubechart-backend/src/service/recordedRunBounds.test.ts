@@ -1,6 +1,9 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { RECORDED_RUN_LIMITS } from '@kubechart/plugin-kubechart-node';
+import {
+  MANIFEST_REQUEST_LIMITS,
+  RECORDED_RUN_LIMITS,
+} from '@kubechart/plugin-kubechart-node';
 import yaml from 'js-yaml';
 import request from 'supertest';
 import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
@@ -169,6 +172,47 @@ describe('the finish of a recorded run', () => {
       expect(nodes).toBe(0);
       expect((await get(`/runs/${id}`)).body.manifest).toBeUndefined();
     }));
+
+  /** A ConfigMap of `keys` keys in its data, one a line (about 13 bytes each). */
+  const wideConfigMap = (keys: number) =>
+    [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: { name: wide }',
+      'data:',
+      ...Array.from({ length: keys }, (_, i) => `  k${i}: v`),
+    ].join('\n');
+
+  it.each([
+    ['a ConfigMap of 300,000 keys', () => wideConfigMap(300_000)],
+    [
+      'a flow sequence of 999,999 numbers',
+      () =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: seq }\nx: [${'1,'.repeat(999_998)}1]\n`,
+    ],
+  ])(
+    `refuses %s, more than ${MANIFEST_REQUEST_LIMITS.maxNodes} nodes, as the node over the limit is read (400 naming the limit)`,
+    (_, make) =>
+      withRun(async id => {
+        const manifest = make();
+        // Within the characters, the body bytes and the objects a recorded run may bring.
+        expect(manifest.length).toBeLessThan(
+          RECORDED_RUN_LIMITS.maxManifestCharacters,
+        );
+        const { result: finish, nodes } = await yamlNodesReadBy(() =>
+          post(`/runs/${id}/finish`, { status: 'succeeded', manifest }),
+        );
+        expect(finish.status).toBe(400);
+        expect(finish.body.error.message).toBe(
+          `The manifest of recorded run ${id} cannot be read: Manifests refused: more than ${MANIFEST_REQUEST_LIMITS.maxNodes} nodes once aliases are expanded; the limit maxNodes is ${MANIFEST_REQUEST_LIMITS.maxNodes}. Nothing was recorded`,
+        );
+        // Stopped where the limit was passed (a key and a value a node each), not once all was read.
+        expect(nodes).toBeLessThanOrEqual(
+          2 * MANIFEST_REQUEST_LIMITS.maxNodes + 1,
+        );
+        expect((await get(`/runs/${id}`)).body.manifest).toBeUndefined();
+      }),
+  );
 
   it(`records a manifest of ${MAX_RECORDED_MANIFEST_OBJECTS} objects, its Secret's value hidden`, async () => {
     const id = await record();

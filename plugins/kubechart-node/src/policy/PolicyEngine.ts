@@ -7,6 +7,7 @@ import type {
   PolicySeverity,
 } from '@kubechart/plugin-kubechart-common';
 import { parseYamlLimited } from '../yaml/parseYamlLimited';
+import { MANIFEST_REQUEST_LIMITS } from '../yaml/limits';
 import {
   MANDATORY_RULE_IDS,
   findException,
@@ -86,8 +87,9 @@ export type ParseManifestsOptions = {
    * counted (and each entry of the `items` of any other document with them, as helm creates them),
    * as the text is read: what follows the first object over the limit, within a List too, is not
    * read.
-   * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Default: no limit but the input
-   * limits of the YAML itself.
+   * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Given, the text is also held to
+   * {@link MANIFEST_REQUEST_LIMITS} (what a request brings). Default: no limit but the input limits
+   * of the YAML itself.
    */
   maxObjects?: number;
 };
@@ -110,7 +112,11 @@ export function parseManifests(
   const docs = parseYamlLimited(text, {
     what: 'Manifests',
     schema: 'helm',
-    limits: { maxObjects: options.maxObjects },
+    // A manifest a request brings (read with an object limit) is held to fewer nodes too.
+    limits:
+      options.maxObjects !== undefined
+        ? { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects }
+        : {},
   });
   const out: KubeObject[] = [];
   for (const d of docs) {

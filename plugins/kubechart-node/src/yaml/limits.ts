@@ -62,6 +62,21 @@ export const REQUEST_BODY_LIMITS: Readonly<
   maxNodes: 100_000,
 });
 
+/**
+ * The bounds a manifest brought by a request is read with, besides {@link DEFAULT_INPUT_LIMITS}: a
+ * policy check, a manifests run or its preview, a recorded run's finish (what `parseManifests` reads
+ * given an object limit). Reading a node costs about as much as its text does at most 2 µs a mapping
+ * entry, so a million nodes held the event loop over a second (a 3.8 MB ConfigMap of 300,000 keys,
+ * 0.6 s); 250,000 hold it about a quarter of a second, what a text of the byte limit made of long
+ * scalars costs anyway, and leave room for large real inputs (CRD bundles, a recorded run of
+ * thousands of objects at about 100 nodes each). Nodes are counted as they are read (a key and its
+ * value two, so more than twice as many read is over the limit) and nothing after the node over the
+ * limit is read.
+ * @public
+ */
+export const MANIFEST_REQUEST_LIMITS: Readonly<Pick<InputLimits, 'maxNodes'>> =
+  Object.freeze({ maxNodes: 250_000 });
+
 /** Thrown when an input breaks one of the {@link InputLimits}. @public */
 export class InputLimitError extends InputError {
   constructor(

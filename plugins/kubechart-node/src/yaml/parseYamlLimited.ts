@@ -52,6 +52,9 @@ function objectsOf(doc: unknown): number {
 /** Thrown out of js-yaml by {@link objectCounter} once the stream holds more objects than allowed. */
 class TooManyObjects extends Error {}
 
+/** Thrown out of js-yaml once it read more nodes than `maxNodes` allows (see `parseYamlLimited`). */
+class TooManyNodes extends Error {}
+
 const isSpaceOrBreak = (c: number) =>
   c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const FLOW_INDICATORS = ',[]{}';
@@ -520,19 +523,36 @@ export function parseYamlLimited(
       what,
       `more than ${maxObjects} objects (each item of a List counted)`,
     );
+  const tooManyNodes = () =>
+    new InputLimitError(
+      'maxNodes',
+      limits.maxNodes,
+      what,
+      `more than ${limits.maxNodes} nodes once aliases are expanded`,
+    );
   let docs: unknown[];
   try {
     // js-yaml ≥ 4.2 stops at maxDepth (its typings do not list the option yet); older versions
     // overflow the stack instead, which is refused the same way.
+    // Nodes are counted as they are read, keys too: a mapping's value is one node of the expanded
+    // count and its key another, an alias one node however large, so more than twice maxNodes read
+    // is over the limit whatever follows, and nothing after it is read.
+    const objects =
+      maxObjects !== undefined ? objectCounter(maxObjects) : undefined;
+    let read = 0;
+    const listener = (event: 'open' | 'close', state: LoaderState) => {
+      if (event === 'open' && ++read > 2 * limits.maxNodes)
+        throw new TooManyNodes();
+      objects?.(event, state);
+    };
     docs = yaml.loadAll(text, null, {
       maxDepth: limits.maxDepth,
       ...(options.schema === 'helm' ? { schema: HELM_YAML_SCHEMA } : {}),
-      ...(maxObjects !== undefined
-        ? { listener: objectCounter(maxObjects) }
-        : {}),
-    } as yaml.LoadOptions);
+      listener,
+    } as unknown as yaml.LoadOptions);
   } catch (e) {
     if (e instanceof TooManyObjects) throw tooManyObjects();
+    if (e instanceof TooManyNodes) throw tooManyNodes();
     const message = (e as Error).message ?? String(e);
     if (/maxDepth/.test(message) || e instanceof RangeError) {
       throw new InputLimitError(
