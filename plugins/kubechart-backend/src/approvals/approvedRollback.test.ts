@@ -1,19 +1,21 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { ConflictError } from '@backstage/errors';
 import { KubeSim } from '@internal/kube-sim';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { CreateRunRequest, Run } from '@kubechart/plugin-kubechart-common';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   CapturedAuditEvent,
   capturingAuditorService,
 } from '../__testUtils__/capture';
+import {
+  grantEdit,
+  rewriteRecord,
+  rollbackTo,
+  twoRevisions as installTwoRevisions,
+  userCore,
+  webappChart,
+} from '../__testUtils__/releaseRecords';
 import {
   createTestEngine,
   startSim,
@@ -43,18 +45,6 @@ const bob: ApprovalDecider = {
 /** A user of the tenant's namespace with the built-in `edit` role there (its Secrets included). */
 const EDITOR = { name: 'dev-erin', token: 'dev-erin-token' };
 
-/** Decodes a `helm.sh/release.v1` Secret's release: base64 (Secret data) of base64 of gzipped JSON. */
-const decode = (data: string) =>
-  JSON.parse(
-    gunzipSync(
-      Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64'),
-    ).toString('utf8'),
-  );
-const encode = (record: unknown) =>
-  Buffer.from(
-    gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
-  ).toString('base64');
-
 /**
  * An approved rollback returns to the revision the approvers saw. The revision is a Secret in the
  * release's namespace, which its `edit` users may rewrite at any time: after the approval, after the
@@ -79,34 +69,11 @@ describe.each(databases.eachSupportedId())(
       return (await t.store.getRun(run.id))!;
     };
     const chart = (name: string, tag: string) =>
-      approved({
-        kind: 'chart',
-        cluster: 'dev',
-        namespace,
-        release: {
-          name,
-          chart: 'webapp',
-          values: { replicas: 1, pdb: false, image: { tag } },
-        },
-      });
-    const rollback = (release: string, revision: number): CreateRunRequest => ({
-      kind: 'rollback',
-      cluster: 'dev',
-      namespace,
-      release,
-      revision,
-    });
+      approved(webappChart(namespace, name, tag));
+    const rollback = (release: string, revision: number) =>
+      rollbackTo(namespace, release, revision);
     /** Installs the chart twice (revisions 1 and 2), each approved. */
-    const twoRevisions = async (name: string) => {
-      expect(await chart(name, '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart(name, '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-    };
+    const twoRevisions = (name: string) => installTwoRevisions(chart, name);
     const deployment = async (name: string) => {
       const d = await apps.readNamespacedDeployment({ name, namespace });
       return {
@@ -115,20 +82,10 @@ describe.each(databases.eachSupportedId())(
       };
     };
     /** Rewrites revision 1 of `release` as the editor: `manifest` and `config` change the record. */
-    const rewriteRevision = async (
+    const rewriteRevision = (
       release: string,
       change: (record: Record<string, any>) => void,
-    ) => {
-      const name = `sh.helm.release.v1.${release}.v1`;
-      const secret = await editorCore.readNamespacedSecret({ name, namespace });
-      const record = decode(secret.data!.release);
-      change(record);
-      await editorCore.replaceNamespacedSecret({
-        name,
-        namespace,
-        body: { ...secret, data: { ...secret.data, release: encode(record) } },
-      });
-    };
+    ) => rewriteRecord({ core: editorCore, namespace }, release, 1, change);
     /** Image web:6.6.6 with 7 replicas: still what the chart policy allows. */
     const toSixSixSix = (record: Record<string, any>) => {
       expect(record.manifest).toContain('/team/web:1.0.0\n');
@@ -184,29 +141,8 @@ describe.each(databases.eachSupportedId())(
       if (created.status !== 'succeeded')
         throw new Error(`tenant failed: ${created.failureReason}`);
       // The tenant's people may edit their namespace (its Secrets included), as a platform lets them.
-      await admin
-        .makeApiClient(RbacAuthorizationV1Api)
-        .createNamespacedRoleBinding({
-          namespace,
-          body: {
-            metadata: { name: 'erin-edit' },
-            roleRef: {
-              apiGroup: 'rbac.authorization.k8s.io',
-              kind: 'ClusterRole',
-              name: 'edit',
-            },
-            subjects: [
-              {
-                kind: 'User',
-                name: EDITOR.name,
-                apiGroup: 'rbac.authorization.k8s.io',
-              },
-            ],
-          },
-        });
-      const kc = new KubeConfig();
-      kc.loadFromString(sim.kubeconfigFor(EDITOR.token));
-      editorCore = kc.makeApiClient(CoreV1Api);
+      await grantEdit(admin, namespace, EDITOR);
+      editorCore = userCore(sim, EDITOR);
     });
     afterEach(() => jest.restoreAllMocks());
     afterAll(async () => {

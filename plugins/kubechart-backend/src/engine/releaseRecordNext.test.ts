@@ -1,34 +1,13 @@
-import { TestDatabases } from '@backstage/backend-test-utils';
-import { KubeSim } from '@internal/kube-sim';
 import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { createTestEngine, startSim } from '../__testUtils__/setup';
-import { RunEngine } from './RunEngine';
-import { plainCaller } from './scope';
+  forgeRecord,
+  releaseRecordHarness,
+  secretNames,
+} from '../__testUtils__/releaseRecords';
 
 jest.setTimeout(300_000);
 
-const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
-const ALICE = 'user:default/alice';
 /** A tenant user of the namespace, with the built-in `edit` role there (its Secrets included). */
 const TENANT_USER = { name: 'dev-dave', token: 'dev-dave-token' };
-
-/** A `helm.sh/release.v1` Secret's release: base64 (Secret data) of base64 of gzipped JSON. */
-const decode = (data: string) =>
-  JSON.parse(
-    gunzipSync(
-      Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64'),
-    ).toString('utf8'),
-  );
-const encode = (record: unknown) =>
-  Buffer.from(
-    gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
-  ).toString('base64');
 
 /**
  * helm writes its record of an upgrade or rollback as revision N+1 (N: the last record it lists),
@@ -39,127 +18,26 @@ const encode = (record: unknown) =>
 describe.each(['helm3', 'helm4'] as const)(
   "a Secret at the release's next revision, written before helm (%s)",
   helmBin => {
-    let sim: KubeSim;
-    let engine: RunEngine;
-    let t: Awaited<ReturnType<typeof createTestEngine>>;
-    let apps: AppsV1Api;
-    let tenantCore: CoreV1Api;
     const code = `next${helmBin.slice(-1)}`;
     const namespace = `tenant-${code}`;
-
-    const run = async (request: any) => {
-      const r = await engine.submit(request, ALICE, plainCaller(ALICE));
-      await engine.waitFor(r.id);
-      return (await t.store.getRun(r.id))!;
-    };
-    const chart = (name: string, tag: string) =>
-      run({
-        kind: 'chart',
-        cluster: 'dev',
-        namespace,
-        release: {
-          name,
-          chart: 'webapp',
-          values: { replicas: 1, pdb: false, image: { tag } },
-        },
-      });
-    const rollback = (release: string, revision: number) =>
-      run({ kind: 'rollback', cluster: 'dev', namespace, release, revision });
-    const image = async (name: string) =>
-      (await apps.readNamespacedDeployment({ name, namespace })).spec?.template
-        .spec?.containers[0].image;
-    const twoRevisions = async (name: string) => {
-      expect(await chart(name, '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart(name, '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-    };
+    const h = releaseRecordHarness(helmBin, {
+      tenantUser: TENANT_USER,
+      tenant: code,
+    });
+    const { chart, rollback, image, twoRevisions } = h;
     /**
      * Writes Secret `sh.helm.release.v1.<release>.v3`, a copy of revision 2's record stating
      * revision 3, with `labels` (helm lists only those labelled `name=<release>,owner=helm`).
      */
-    const forgeNext = async (
+    const forgeNext = (
       release: string,
       labels: Record<string, string>,
       edit: (record: any) => void = () => {},
-    ) => {
-      const two = await tenantCore.readNamespacedSecret({
-        name: `sh.helm.release.v1.${release}.v2`,
-        namespace,
-      });
-      const record = decode(two.data!.release);
-      record.version = 3;
-      edit(record);
-      await tenantCore.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: { name: `sh.helm.release.v1.${release}.v3`, labels },
-          type: two.type,
-          data: { release: encode(record) },
-        },
-      });
-    };
+    ) =>
+      forgeRecord(h.records(), { release, from: 2, version: 3, labels, edit });
 
-    beforeAll(async () => {
-      sim = await startSim({ users: [TENANT_USER] });
-      t = await createTestEngine({
-        databases,
-        databaseId: 'SQLITE_3',
-        sim,
-        helm: helmBin,
-      });
-      ({ engine } = t);
-      const admin = t.clusters.kubeConfig('dev');
-      apps = admin.makeApiClient(AppsV1Api);
-      const tenant = await run({
-        kind: 'tenant',
-        cluster: 'dev',
-        tenant: code,
-        releases: [],
-      });
-      if (tenant.status !== 'succeeded')
-        throw new Error(`tenant failed: ${tenant.failureReason}`);
-      await admin
-        .makeApiClient(RbacAuthorizationV1Api)
-        .createNamespacedRoleBinding({
-          namespace,
-          body: {
-            metadata: { name: 'dave-edit' },
-            roleRef: {
-              apiGroup: 'rbac.authorization.k8s.io',
-              kind: 'ClusterRole',
-              name: 'edit',
-            },
-            subjects: [
-              {
-                kind: 'User',
-                name: TENANT_USER.name,
-                apiGroup: 'rbac.authorization.k8s.io',
-              },
-            ],
-          },
-        });
-      const kc = new KubeConfig();
-      kc.loadFromString(sim.kubeconfigFor(TENANT_USER.token));
-      tenantCore = kc.makeApiClient(CoreV1Api);
-    });
-    afterAll(async () => {
-      await sim?.stop();
-    });
-
-    const records = async (release: string) =>
-      (
-        await tenantCore.listNamespacedSecret({
-          namespace,
-          labelSelector: `name=${release}`,
-        })
-      ).items
-        .map(s => s.metadata!.name!)
-        .sort();
+    const records = (release: string) =>
+      secretNames(h.records(), `name=${release}`);
     const refused = (finished: {
       status: string;
       failureReason?: string;

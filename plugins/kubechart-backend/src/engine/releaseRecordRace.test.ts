@@ -11,7 +11,6 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   chartDirectory,
   createTestEngine,
@@ -21,6 +20,11 @@ import {
 import { RunEngine } from './RunEngine';
 import { RunCaller } from './scope';
 import { writeClusterReaderChart } from '../__testUtils__/clusterReaderChart';
+import {
+  forgeRecord,
+  secretNames,
+  webappChart,
+} from '../__testUtils__/releaseRecords';
 
 jest.setTimeout(300_000);
 
@@ -31,18 +35,6 @@ const aliceWithRbac: RunCaller = {
   mayApplyClusterScoped: true,
   isTenantAdmin: false,
 };
-
-/** A `helm.sh/release.v1` Secret's release: base64 (Secret data) of base64 of gzipped JSON. */
-const decode = (data: string) =>
-  JSON.parse(
-    gunzipSync(
-      Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64'),
-    ).toString('utf8'),
-  );
-const encode = (record: unknown) =>
-  Buffer.from(
-    gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
-  ).toString('base64');
 
 const clusterRole = (name: string) => ({
   apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -130,10 +122,8 @@ describe.each(['helm3', 'helm4'] as const)(
           values: { roleName: role },
         },
       });
-    const secretsLabelled = async (namespace: string, labelSelector: string) =>
-      (await core.listNamespacedSecret({ namespace, labelSelector })).items.map(
-        s => s.metadata!.name!,
-      );
+    const secretsLabelled = (namespace: string, labelSelector: string) =>
+      secretNames({ core, namespace }, labelSelector);
 
     beforeAll(async () => {
       sim = await startSim();
@@ -215,36 +205,29 @@ describe.each(['helm3', 'helm4'] as const)(
       const forged = 'sh.helm.release.v1.probe.v2';
       race = {
         // Revision 2: revision 1's record naming the victims too, as the namespace's users may write it.
-        before: async () => {
-          const v1 = await core.readNamespacedSecret({
-            name: 'sh.helm.release.v1.probe.v1',
-            namespace,
-          });
-          const record = decode(v1.data!.release);
-          record.version = 2;
-          record.info.status = 'deployed';
-          record.manifest = [
-            record.manifest,
-            `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: victim-${code}\n  namespace: default\ndata: { keep: me }`,
-            `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: victim-role-${code}`,
-          ].join('\n---\n');
-          await core.createNamespacedSecret({
-            namespace,
-            body: {
-              metadata: {
-                name: forged,
-                labels: {
-                  owner: 'helm',
-                  name: 'probe',
-                  status: 'deployed',
-                  version: '2',
-                },
+        before: () =>
+          forgeRecord(
+            { core, namespace },
+            {
+              release: 'probe',
+              from: 1,
+              version: 2,
+              labels: {
+                owner: 'helm',
+                name: 'probe',
+                status: 'deployed',
+                version: '2',
               },
-              type: 'helm.sh/release.v1',
-              data: { release: encode(record) },
+              edit: record => {
+                record.info.status = 'deployed';
+                record.manifest = [
+                  record.manifest,
+                  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: victim-${code}\n  namespace: default\ndata: { keep: me }`,
+                  `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: victim-role-${code}`,
+                ].join('\n---\n');
+              },
             },
-          });
-        },
+          ),
         // helm has read it; gone again, the records look as they did when they were checked.
         atGate: async () => {
           await core.deleteNamespacedSecret({ name: forged, namespace });
@@ -277,16 +260,7 @@ describe.each(['helm3', 'helm4'] as const)(
     });
 
     const webapp = (code: string, tag: string) =>
-      finish({
-        kind: 'chart',
-        cluster: 'dev',
-        namespace: `tenant-${code}`,
-        release: {
-          name: 'web',
-          chart: 'webapp',
-          values: { replicas: 1, pdb: false, image: { tag } },
-        },
-      });
+      finish(webappChart(`tenant-${code}`, 'web', tag));
     const defaultDeny = (namespace: string) => ({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -307,32 +281,25 @@ describe.each(['helm3', 'helm4'] as const)(
       const forged = 'sh.helm.release.v1.web.v2';
       race = {
         // Revision 2: revision 1's record naming the tenant's default-deny policy too.
-        before: async () => {
-          const v1 = await core.readNamespacedSecret({
-            name: 'sh.helm.release.v1.web.v1',
-            namespace,
-          });
-          const record = decode(v1.data!.release);
-          record.version = 2;
-          record.info.status = 'deployed';
-          record.manifest = `${record.manifest}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: kubechart-default-deny\n  namespace: ${namespace}\nspec:\n  podSelector: {}\n`;
-          await core.createNamespacedSecret({
-            namespace,
-            body: {
-              metadata: {
-                name: forged,
-                labels: {
-                  owner: 'helm',
-                  name: 'web',
-                  status: 'deployed',
-                  version: '2',
-                },
+        before: () =>
+          forgeRecord(
+            { core, namespace },
+            {
+              release: 'web',
+              from: 1,
+              version: 2,
+              labels: {
+                owner: 'helm',
+                name: 'web',
+                status: 'deployed',
+                version: '2',
               },
-              type: 'helm.sh/release.v1',
-              data: { release: encode(record) },
+              edit: record => {
+                record.info.status = 'deployed';
+                record.manifest = `${record.manifest}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: kubechart-default-deny\n  namespace: ${namespace}\nspec:\n  podSelector: {}\n`;
+              },
             },
-          });
-        },
+          ),
         atGate: async () => {
           await core.deleteNamespacedSecret({ name: forged, namespace });
         },

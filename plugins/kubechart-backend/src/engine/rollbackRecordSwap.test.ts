@@ -1,35 +1,23 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
+import { AppsV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  deploymentImage,
+  finishRun,
+  forgeRecord,
+  onNextHelmRollback,
+  recordRevisions,
+  releaseRecordHarness,
+  webappChart,
+} from '../__testUtils__/releaseRecords';
 import { createTestEngine, startSim, testConfig } from '../__testUtils__/setup';
-import { RunEngine } from './RunEngine';
-import { plainCaller } from './scope';
 
 jest.setTimeout(300_000);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
-const ALICE = 'user:default/alice';
 /** A tenant user of the namespace, with the built-in `edit` role there (its Secrets included). */
 const TENANT_USER = { name: 'dev-bob', token: 'dev-bob-token' };
-
-/** Decodes a `helm.sh/release.v1` Secret's release: base64 (Secret data) of base64 of gzipped JSON. */
-const decode = (data: string) =>
-  JSON.parse(
-    gunzipSync(
-      Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64'),
-    ).toString('utf8'),
-  );
-const encode = (record: unknown) =>
-  Buffer.from(
-    gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
-  ).toString('base64');
 
 /**
  * A rollback applies what the chart policy judged. The revision it returns to is a Secret in the
@@ -39,92 +27,30 @@ const encode = (record: unknown) =>
 describe.each(['helm3', 'helm4'] as const)(
   'a rollback whose revision is rewritten after its check (%s)',
   helmBin => {
-    let sim: KubeSim;
-    let engine: RunEngine;
-    let t: Awaited<ReturnType<typeof createTestEngine>>;
-    let apps: AppsV1Api;
-    /** The tenant user's client: edit rights on the namespace, nothing more. */
-    let tenantCore: CoreV1Api;
     const code = `swap${helmBin.slice(-1)}`;
     const namespace = `tenant-${code}`;
-
-    const run = async (request: any) => {
-      const r = await engine.submit(request, ALICE, plainCaller(ALICE));
-      await engine.waitFor(r.id);
-      return (await t.store.getRun(r.id))!;
-    };
-    const chart = (name: string, tag: string) =>
-      run({
-        kind: 'chart',
-        cluster: 'dev',
-        namespace,
-        release: {
-          name,
-          chart: 'webapp',
-          values: { replicas: 1, pdb: false, image: { tag } },
-        },
-      });
-    const rollback = (release: string, revision: number) =>
-      run({ kind: 'rollback', cluster: 'dev', namespace, release, revision });
-    const image = async (name: string) =>
-      (await apps.readNamespacedDeployment({ name, namespace })).spec?.template
-        .spec?.containers[0].image;
-    const helmRevisions = async (release: string) =>
-      (
-        await tenantCore.listNamespacedSecret({
-          namespace,
-          labelSelector: `owner=helm,name=${release}`,
-        })
-      ).items
-        .map(s => Number(s.metadata?.labels?.version))
-        .sort((a, b) => a - b);
+    const h = releaseRecordHarness(helmBin, {
+      tenantUser: TENANT_USER,
+      tenant: code,
+    });
+    const { chart, rollback, image, twoRevisions } = h;
+    const helmRevisions = (release: string) =>
+      recordRevisions(h.records(), release);
 
     const TRUSTED = 'registry.example.com/team/web';
     const UNTRUSTED = 'miner.example.org/team/web';
     /** Rewrites the stored manifest of one revision, as the tenant user (helm's own format). */
-    const rewriteRevision = async (
+    const rewriteRevision = (
       release: string,
       revision: number,
       from = TRUSTED,
       to = UNTRUSTED,
-    ) => {
-      const name = `sh.helm.release.v1.${release}.v${revision}`;
-      const secret = await tenantCore.readNamespacedSecret({ name, namespace });
-      const record = decode(secret.data!.release);
-      const manifest = String(record.manifest);
-      expect(manifest).toContain(from);
-      record.manifest = manifest.replace(from, to);
-      await tenantCore.replaceNamespacedSecret({
-        name,
-        namespace,
-        body: { ...secret, data: { ...secret.data, release: encode(record) } },
+    ) =>
+      h.rewriteRecord(release, revision, record => {
+        const manifest = String(record.manifest);
+        expect(manifest).toContain(from);
+        record.manifest = manifest.replace(from, to);
       });
-    };
-    /** Installs the chart twice (revisions 1 and 2), the starting point of every rollback below. */
-    const twoRevisions = async (name: string) => {
-      expect(await chart(name, '1.0.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 1,
-      });
-      expect(await chart(name, '1.1.0')).toMatchObject({
-        status: 'succeeded',
-        helmRevision: 2,
-      });
-    };
-    /** The next `helm rollback` runs `around`, which is given the real one to call. */
-    const onNextHelmRollback = (
-      around: (
-        helmRollback: (o: Parameters<HelmCli['rollback']>[0]) => Promise<void>,
-        o: Parameters<HelmCli['rollback']>[0],
-      ) => Promise<void>,
-    ) => {
-      const helmRollback = HelmCli.prototype.rollback;
-      jest
-        .spyOn(HelmCli.prototype, 'rollback')
-        .mockImplementationOnce(async function wrapped(this: HelmCli, o) {
-          return around(options => helmRollback.call(this, options), o);
-        });
-    };
     /** helm applies the rollback, then fails (a hook, a timeout). */
     const helmFailsAfterApplying = () =>
       onNextHelmRollback(async (helmRollback, o) => {
@@ -134,54 +60,7 @@ describe.each(['helm3', 'helm4'] as const)(
         );
       });
 
-    beforeAll(async () => {
-      sim = await startSim({ users: [TENANT_USER] });
-      t = await createTestEngine({
-        databases,
-        databaseId: 'SQLITE_3',
-        sim,
-        helm: helmBin,
-      });
-      ({ engine } = t);
-      const admin = t.clusters.kubeConfig('dev');
-      apps = admin.makeApiClient(AppsV1Api);
-      const tenant = await run({
-        kind: 'tenant',
-        cluster: 'dev',
-        tenant: code,
-        releases: [],
-      });
-      if (tenant.status !== 'succeeded')
-        throw new Error(`tenant failed: ${tenant.failureReason}`);
-      // The tenant's people may edit their namespace (its Secrets included), as a platform lets them.
-      await admin
-        .makeApiClient(RbacAuthorizationV1Api)
-        .createNamespacedRoleBinding({
-          namespace,
-          body: {
-            metadata: { name: 'bob-edit' },
-            roleRef: {
-              apiGroup: 'rbac.authorization.k8s.io',
-              kind: 'ClusterRole',
-              name: 'edit',
-            },
-            subjects: [
-              {
-                kind: 'User',
-                name: TENANT_USER.name,
-                apiGroup: 'rbac.authorization.k8s.io',
-              },
-            ],
-          },
-        });
-      const kc = new KubeConfig();
-      kc.loadFromString(sim.kubeconfigFor(TENANT_USER.token));
-      tenantCore = kc.makeApiClient(CoreV1Api);
-    });
-    afterAll(async () => {
-      jest.restoreAllMocks();
-      await sim?.stop();
-    });
+    afterAll(() => jest.restoreAllMocks());
 
     it('fails with the reason, records the manifest helm applied, and a later rollback to it is refused', async () => {
       await twoRevisions('web');
@@ -212,7 +91,7 @@ describe.each(['helm3', 'helm4'] as const)(
         /image: miner\.example\.org\/team\/web:1\.0\.0\n/,
       );
       expect(swapped.manifest).not.toMatch(/registry\.example\.com/);
-      const steps = (await t.store.getEvents(swapped.id))
+      const steps = (await h.t.store.getEvents(swapped.id))
         .filter(e => e.type === 'step')
         .map(e => `${e.step}:${e.stepStatus}`);
       expect(steps).not.toContain('wait:succeeded');
@@ -262,23 +141,16 @@ describe.each(['helm3', 'helm4'] as const)(
         await rewriteRevision(o.release, o.revision);
         await helmRollback(o);
         // Revision 4, a copy of 3 in the judged form: the latest one helm shows.
-        const name = `sh.helm.release.v1.${o.release}.v3`;
-        const three = await tenantCore.readNamespacedSecret({
-          name,
-          namespace,
-        });
-        const record = decode(three.data!.release);
-        record.version = 4;
-        record.manifest = String(record.manifest).replace(UNTRUSTED, TRUSTED);
-        await tenantCore.createNamespacedSecret({
-          namespace,
-          body: {
-            metadata: {
-              name: `sh.helm.release.v1.${o.release}.v4`,
-              labels: { ...three.metadata?.labels, version: '4' },
-            },
-            type: three.type,
-            data: { release: encode(record) },
+        await forgeRecord(h.records(), {
+          release: o.release,
+          from: 3,
+          version: 4,
+          labels: three => ({ ...three, version: '4' }),
+          edit: record => {
+            record.manifest = String(record.manifest).replace(
+              UNTRUSTED,
+              TRUSTED,
+            );
           },
         });
       });
@@ -301,23 +173,11 @@ describe.each(['helm3', 'helm4'] as const)(
       // Rewritten with an untrusted image and, last, a ClusterRole the deployer may not create: helm
       // applies the Deployment, then fails.
       onNextHelmRollback(async (helmRollback, o) => {
-        const name = `sh.helm.release.v1.${o.release}.v${o.revision}`;
-        const secret = await tenantCore.readNamespacedSecret({
-          name,
-          namespace,
-        });
-        const record = decode(secret.data!.release);
-        record.manifest = `${String(record.manifest).replace(
-          TRUSTED,
-          UNTRUSTED,
-        )}\n---\n# Source: webapp/templates/extra.yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: part-extra\nrules: []\n`;
-        await tenantCore.replaceNamespacedSecret({
-          name,
-          namespace,
-          body: {
-            ...secret,
-            data: { ...secret.data, release: encode(record) },
-          },
+        await h.rewriteRecord(o.release, o.revision, record => {
+          record.manifest = `${String(record.manifest).replace(
+            TRUSTED,
+            UNTRUSTED,
+          )}\n---\n# Source: webapp/templates/extra.yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: part-extra\nrules: []\n`;
         });
         return helmRollback(o);
       });
@@ -346,7 +206,7 @@ describe.each(['helm3', 'helm4'] as const)(
         .spyOn(HelmCli.prototype, 'status')
         .mockImplementationOnce(async function unread(this: HelmCli, o) {
           const status = await helmStatus.call(this, o);
-          sim.faults.failVerb({
+          h.sim.faults.failVerb({
             verb: 'get',
             resource: 'secrets',
             namespace,
@@ -359,7 +219,7 @@ describe.each(['helm3', 'helm4'] as const)(
       try {
         failed = await rollback('unread', 1);
       } finally {
-        sim.faults.clear();
+        h.sim.faults.clear();
       }
 
       expect(await helmRevisions('unread')).toEqual([1, 2, 3]);
@@ -373,9 +233,9 @@ describe.each(['helm3', 'helm4'] as const)(
     it("reports helm's error first when, after helm failed, what it applied cannot be recorded", async () => {
       await twoRevisions('unsaved');
       helmFailsAfterApplying();
-      const updateRun = t.store.updateRun.bind(t.store);
+      const updateRun = h.t.store.updateRun.bind(h.t.store);
       const spy = jest
-        .spyOn(t.store, 'updateRun')
+        .spyOn(h.t.store, 'updateRun')
         .mockImplementation(async (...args) => {
           if ('helmRevision' in args[1]) throw new Error('database is locked');
           return updateRun(...args);
@@ -423,26 +283,11 @@ describe('a rollback whose release records the deployer may not watch', () => {
     'deletecollection',
   ];
   let sim: KubeSim;
-  let engine: RunEngine;
   let t: Awaited<ReturnType<typeof createTestEngine>>;
   const namespace = 'tenant-nowatch';
 
-  const run = async (request: any) => {
-    const r = await engine.submit(request, ALICE, plainCaller(ALICE));
-    await engine.waitFor(r.id);
-    return (await t.store.getRun(r.id))!;
-  };
-  const chart = (tag: string) =>
-    run({
-      kind: 'chart',
-      cluster: 'dev',
-      namespace,
-      release: {
-        name: 'web',
-        chart: 'webapp',
-        values: { replicas: 1, pdb: false, image: { tag } },
-      },
-    });
+  const run = (request: any) => finishRun(t, request);
+  const chart = (tag: string) => run(webappChart(namespace, 'web', tag));
 
   beforeAll(async () => {
     sim = await startSim();
@@ -455,7 +300,6 @@ describe('a rollback whose release records the deployer may not watch', () => {
         tenant: { deployer: { clusterRole: 'deployer-nowatch' } },
       }),
     });
-    ({ engine } = t);
     // The deployer's ClusterRole may watch until the release has two revisions (taken away below).
     await t.clusters
       .kubeConfig('dev')
@@ -524,12 +368,11 @@ describe('a rollback whose release records the deployer may not watch', () => {
       /^What helm applies for a rollback of web cannot be compared with the revision the chart policy judged: the watch of its release records ended: .*Forbidden.*; the deployer may not watch Secrets in tenant-nowatch \(its ClusterRole, kubechart\.tenant\.deployer\.clusterRole, needs the `watch` verb on Secrets there\); nothing was rolled back$/,
     );
     expect(refused.helmRevision).toBeUndefined();
-    const image = (
-      await t.clusters
-        .kubeConfig('dev')
-        .makeApiClient(AppsV1Api)
-        .readNamespacedDeployment({ name: 'web', namespace })
-    ).spec?.template.spec?.containers[0].image;
+    const image = await deploymentImage(
+      t.clusters.kubeConfig('dev').makeApiClient(AppsV1Api),
+      namespace,
+      'web',
+    );
     expect(image).toBe('registry.example.com/team/web:1.1.0');
 
     const upgraded = await chart('1.2.0');
