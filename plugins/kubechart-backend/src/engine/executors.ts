@@ -1697,6 +1697,8 @@ export class Executors {
       deployer: deployerClient,
       waitTimeoutMs: settings.waitTimeoutSeconds * 1000,
       pollIntervalMs: settings.waitPollIntervalMs,
+      // The whole uninstall, as helm's --timeout bounded `helm uninstall`.
+      timeoutMs: settings.helmTimeoutSeconds * 1000,
       log: (message, level) => ctx.log(`[${release}] ${message}`, level, step),
       outcome: nothing => ctx.refusalOutcome(nothing),
     });

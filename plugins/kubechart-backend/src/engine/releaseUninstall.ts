@@ -136,10 +136,25 @@ export type CheckedUninstall = {
   /** How long a hook may run, and a deleted hook object take to go; how often to look. */
   waitTimeoutMs: number;
   pollIntervalMs: number;
+  /** How long the whole uninstall may take (`kubechart.helm.timeoutSeconds`, as helm's `--timeout` was). */
+  timeoutMs: number;
   log(message: string, level?: 'info' | 'warn'): void;
   /** The run's words for what it did not change (`nothing was …`, see RunContext.refusalOutcome). */
   outcome(nothing: string): string;
 };
+
+/** A checked uninstall under way: when it must be done by. */
+type Uninstall = CheckedUninstall & { until: number };
+
+/** A hook that did not succeed: the objects of its manifest, and why. */
+class HookFailure extends Error {
+  constructor(readonly hook: string, readonly why: string) {
+    super(`${hook} ${why}`);
+  }
+}
+
+/** `Kind/name` of an object. */
+const named = (o: KubeObject) => `${o.kind}/${o.metadata?.name}`;
 
 /**
  * Uninstalls a release whose records the engine checked, as `helm uninstall` would, from what it
@@ -148,11 +163,16 @@ export type CheckedUninstall = {
  * uninstall order, background propagation, each deleted only while it is the object the check read
  * (a precondition on its uid; one that did not exist then is skipped, one gone since is done), those
  * it marks `helm.sh/resource-policy` or `helm.sh/hook` kept as helm keeps them; its post-delete hooks.
- * Then every record the check read, each only while it is as read (uid and resourceVersion). A record
- * at `uninstalled` (helm's `--keep-history`) has only its records deleted, as helm does. Anything
- * else fails the run with a {@link RunFailure} naming the object or record and what was done.
+ * Then every record the check read, each only while it is as read (uid and resourceVersion); also
+ * when a post-delete hook failed, as helm deletes them then too, before the run fails naming the hook.
+ * A record at `uninstalled` (helm's `--keep-history`) has only its records deleted, as helm does, the
+ * objects it names told in a warning. Every wait ends by one deadline, `timeoutMs` from the start.
+ * Anything else fails the run with a {@link RunFailure} naming the object or record and what was done.
  */
-export async function uninstallChecked(u: CheckedUninstall): Promise<void> {
+export async function uninstallChecked(
+  checked: CheckedUninstall,
+): Promise<void> {
+  const u: Uninstall = { ...checked, until: Date.now() + checked.timeoutMs };
   const { release, namespace, records } = u;
   const what = `Release ${release} in ${namespace}`;
   const last = records.reduce((a, b) => (b.version > a.version ? b : a));
@@ -179,9 +199,50 @@ export async function uninstallChecked(u: CheckedUninstall): Promise<void> {
     }
     // Objects the hooks create are known by the uid they were created with.
     const known = new Map(u.hookUids);
-    await runHooks(u, hooksOf('pre-delete'), 'pre-delete', known);
+    try {
+      await runHooks(u, hooksOf('pre-delete'), 'pre-delete', known);
+    } catch (e) {
+      if (!(e instanceof HookFailure)) throw e;
+      throw new RunFailure(
+        `${what} was not uninstalled: its pre-delete hook ${
+          e.message
+        }; ${u.outcome(
+          'nothing was deleted',
+        )}. The release records were kept; try again.`,
+      );
+    }
     await deleteObjects(u, last);
-    await runHooks(u, hooksOf('post-delete'), 'post-delete', known);
+    try {
+      await runHooks(u, hooksOf('post-delete'), 'post-delete', known);
+    } catch (e) {
+      if (!(e instanceof HookFailure)) throw e;
+      // helm deletes the records when a post-delete hook failed, then reports the failure: a record
+      // kept would make every next uninstall run the hooks again and fail the same way.
+      const hook = `its post-delete hook ${e.message}`;
+      try {
+        await deleteRecords(u);
+      } catch (f) {
+        if (!(f instanceof RunFailure)) throw f;
+        throw new RunFailure(`${f.message} Before that, ${hook}.`);
+      }
+      noteClusterChange(`uninstalled release ${release} in ${namespace}`);
+      throw new RunFailure(
+        `${what} was uninstalled, but ${hook}; its objects and its release records were deleted (as helm deletes them when a post-delete hook fails), so the hook is not run again; ${u.outcome(
+          'nothing was deleted',
+        )}. Check what the hook should have done, and do it yourself.`,
+      );
+    }
+  } else {
+    const kept = recordObjects(last.manifest).map(o => named(o.object));
+    if (kept.length > 0)
+      u.log(
+        `release record ${
+          last.secret
+        } is at uninstalled (helm's --keep-history): only the release records were deleted, as helm deletes nothing more; the objects it names were not deleted: ${kept.join(
+          ', ',
+        )}`,
+        'warn',
+      );
   }
   await deleteRecords(u);
   noteClusterChange(`uninstalled release ${release} in ${namespace}`);
@@ -240,11 +301,8 @@ function isList(doc: { kind?: unknown; items?: unknown }): boolean {
   );
 }
 
-/** `Kind/name` of an object. */
-const named = (o: KubeObject) => `${o.kind}/${o.metadata?.name}`;
-
 /** The object as a delete or read addresses it, in the release's namespace when namespaced. */
-function reference(u: CheckedUninstall, o: KubeObject) {
+function reference(u: Uninstall, o: KubeObject) {
   const namespaced = u.isNamespaced(String(o.apiVersion), String(o.kind));
   const name = String(o.metadata?.name ?? '');
   return {
@@ -267,7 +325,7 @@ function reference(u: CheckedUninstall, o: KubeObject) {
  * order (stable), but those marked `helm.sh/resource-policy` (helm keeps `keep`, and deletes no other
  * value either) or `helm.sh/hook` (helm reads them as hooks, which an uninstall does not delete).
  */
-async function deleteObjects(u: CheckedUninstall, last: ReleaseRecord) {
+async function deleteObjects(u: Uninstall, last: ReleaseRecord) {
   const what = `Release ${u.release} in ${u.namespace}`;
   const all = recordObjects(last.manifest);
   const marked = (o: KubeObject, a: string) =>
@@ -334,11 +392,15 @@ async function deleteObjects(u: CheckedUninstall, last: ReleaseRecord) {
   );
 }
 
-/** Deletes every record the check read, each only as read; then no record of the release may be left. */
-async function deleteRecords(u: CheckedUninstall) {
+/**
+ * Deletes every record the check read, each only as read; then no record of the release may be left
+ * but one of those just deleted that a finalizer still holds (told in a warning).
+ */
+async function deleteRecords(u: Uninstall) {
   const { release, namespace, records } = u;
   const what = `Release ${release} in ${namespace}`;
   const changed: Array<{ secret: string; why: string }> = [];
+  const deleted = new Set<string>();
   for (const r of records) {
     if (!r.uid || !r.resourceVersion) {
       changed.push({
@@ -356,6 +418,7 @@ async function deleteRecords(u: CheckedUninstall) {
         },
         { preconditions: { uid: r.uid, resourceVersion: r.resourceVersion } },
       );
+      deleted.add(r.uid);
     } catch (e) {
       if (kubeStatusCode(e) !== 409) {
         throw new RunFailure(
@@ -385,12 +448,36 @@ async function deleteRecords(u: CheckedUninstall) {
       )}. The release record is a Secret in the namespace: check what it names, correct or delete it, then try again.`,
     );
   }
-  const left = (
+  const found = (
     await u.deployer.core.listNamespacedSecret({
       namespace,
       labelSelector: `name=${release},owner=helm`,
     })
-  ).items.map(s => s.metadata?.name ?? '(unnamed Secret)');
+  ).items;
+  // A record just deleted that a finalizer holds is the one checked, on its way out.
+  const going = found.filter(
+    s =>
+      s.metadata?.deletionTimestamp &&
+      s.metadata.uid &&
+      deleted.has(s.metadata.uid),
+  );
+  for (const s of going) {
+    const finalizers = s.metadata?.finalizers ?? [];
+    let holder = 'it goes once the API server has removed it';
+    if (finalizers.length === 1)
+      holder = `the finalizer ${finalizers[0]} holds it; it goes once that finalizer is removed`;
+    else if (finalizers.length > 1)
+      holder = `the finalizers ${finalizers.join(
+        ', ',
+      )} hold it; it goes once they are removed`;
+    u.log(
+      `release record ${s.metadata?.name} is still being deleted: ${holder}`,
+      'warn',
+    );
+  }
+  const left = found
+    .filter(s => !going.includes(s))
+    .map(s => s.metadata?.name ?? '(unnamed Secret)');
   if (left.length > 0) {
     throw new RunFailure(
       `${what} was not uninstalled completely: release record ${left.join(
@@ -402,52 +489,54 @@ async function deleteRecords(u: CheckedUninstall) {
   }
 }
 
+/** A hook as it is named: the `Kind/name` of its manifest's objects (what is created). */
+function hookName(objects: KubeObject[]): string {
+  return objects.length > 0 ? objects.map(named).join(', ') : '(no object)';
+}
+
 /**
- * Runs the hooks of one event as helm does: by weight, then kind (helm's install order), then name;
- * each hook's objects created as the deployer once the ones its `before-hook-creation` (the default
- * policy) deletes are gone, a Job waited for to complete and a Pod to succeed; `hook-failed` deletes
- * a hook that failed, `hook-succeeded` each hook once all succeeded (the last first). A hook object
- * is deleted only while it is the one the check read or the hook created (`known`, by uid).
+ * Runs the hooks of one event as helm does: by weight, then kind (helm's install order), then name
+ * (the record's fields, which order them only); each hook's objects, as its manifest states them,
+ * created as the deployer once the ones its `before-hook-creation` (the default policy) deletes are
+ * gone, a Job waited for to complete and a Pod to succeed (one deleted meanwhile, as by its
+ * `ttlSecondsAfterFinished`, is done, as helm's watch takes it); `hook-failed` deletes a hook that
+ * failed, `hook-succeeded` each hook once all succeeded (the last first). A hook object is deleted only
+ * while it is the one the check read or the hook created (`known`, by uid). A hook that fails throws
+ * a {@link HookFailure} naming it.
  */
 async function runHooks(
-  u: CheckedUninstall,
+  u: Uninstall,
   hooks: Hook[],
   event: HookEvent,
   known: Map<string, string>,
 ) {
-  const ordered = [...hooks].sort(
-    (a, b) =>
-      a.weight - b.weight ||
-      compareKinds(a.kind, b.kind, INSTALL_ORDER) ||
-      compareText(a.name, b.name),
-  );
-  const what = `Release ${u.release} in ${u.namespace}`;
-  const failed = (h: Hook, why: string) =>
-    new RunFailure(
-      `${what} was not uninstalled${
-        event === 'post-delete' ? ' completely' : ''
-      }: its ${event} hook ${h.kind}/${h.name} ${why}; ${u.outcome(
-        'nothing was deleted',
-      )}. The release records were kept; try again.`,
-    );
+  const ordered = [...hooks]
+    .sort(
+      (a, b) =>
+        a.weight - b.weight ||
+        compareKinds(a.kind, b.kind, INSTALL_ORDER) ||
+        compareText(a.name, b.name),
+    )
+    .map(h => ({ h, objects: parseManifests(h.manifest) }));
   const policies = (h: Hook) =>
     h.deletePolicies.length ? h.deletePolicies : ['before-hook-creation'];
-  for (const h of ordered) {
-    const objects = parseManifests(h.manifest);
+  for (const { h, objects } of ordered) {
+    const name = hookName(objects);
     if (policies(h).includes('before-hook-creation'))
-      await deleteHookObjects(u, h, objects, known, failed);
+      await deleteHookObjects(u, name, objects, known);
     for (const o of objects) {
       const { ref, key } = reference(u, o);
       try {
-        const created = await u.deployer.create<KubeObject>({
+        // As the manifest states it: client-node's typed models would drop the fields they do not know.
+        const created = await u.deployer.createAsIs<KubeObject>({
           ...o,
           metadata: { ...o.metadata, ...ref.metadata },
         });
         const uid = created.metadata?.uid;
         if (typeof uid === 'string') known.set(key, uid);
       } catch (e) {
-        throw failed(
-          h,
+        throw new HookFailure(
+          name,
           `could not be created: ${describeKubeError(e)}${
             kubeStatusCode(e) === 409
               ? ` (${named(
@@ -458,29 +547,36 @@ async function runHooks(
         );
       }
     }
-    u.log(`${event} hook ${h.kind}/${h.name}: created`);
+    u.log(`${event} hook ${name}: created`);
     for (const o of objects) {
       const why = await hookOutcome(u, o, known);
+      if (why === 'gone') {
+        u.log(
+          `${event} hook ${name}: ${named(
+            o,
+          )} is gone (deleted before it was seen done); taken as done, as helm takes a deleted hook`,
+        );
+        continue;
+      }
       if (why === undefined) continue;
       if (policies(h).includes('hook-failed'))
-        await deleteHookObjects(u, h, objects, known, failed);
-      throw failed(h, why);
+        await deleteHookObjects(u, name, objects, known);
+      throw new HookFailure(name, why);
     }
-    u.log(`${event} hook ${h.kind}/${h.name}: succeeded`);
+    u.log(`${event} hook ${name}: succeeded`);
   }
-  for (const h of [...ordered].reverse()) {
+  for (const { h, objects } of [...ordered].reverse()) {
     if (policies(h).includes('hook-succeeded'))
-      await deleteHookObjects(u, h, parseManifests(h.manifest), known, failed);
+      await deleteHookObjects(u, hookName(objects), objects, known);
   }
 }
 
 /** Deletes a hook's objects, each only while it is the one known by its uid, and waits until they are gone. */
 async function deleteHookObjects(
-  u: CheckedUninstall,
-  h: Hook,
+  u: Uninstall,
+  hook: string,
   objects: KubeObject[],
   known: Map<string, string>,
-  failed: (h: Hook, why: string) => RunFailure,
 ) {
   for (const o of objects) {
     const { ref, key } = reference(u, o);
@@ -492,8 +588,8 @@ async function deleteHookObjects(
         propagationPolicy: 'Background',
       });
     } catch (e) {
-      throw failed(
-        h,
+      throw new HookFailure(
+        hook,
         `could not delete ${named(o)}${
           kubeStatusCode(e) === 409
             ? ', which is no longer the object the record was checked with or the hook created'
@@ -506,19 +602,24 @@ async function deleteHookObjects(
       return !live || live.metadata?.uid !== uid ? true : undefined;
     });
     if (!gone)
-      throw failed(
-        h,
-        `could not be run: ${named(o)} was still there ${
-          u.waitTimeoutMs / 1000
-        }s after it was deleted`,
+      throw new HookFailure(
+        hook,
+        `could not be run: ${named(o)} was still there ${waited(
+          u,
+          'after it was deleted',
+        )}`,
       );
     known.delete(key);
   }
 }
 
-/** Why a hook object did not succeed (a Job that failed, a Pod that failed, either not done in time); undefined when it did. */
+/**
+ * Why a hook object did not succeed (a Job that failed, a Pod that failed, either not done in time);
+ * `gone` when the object created is no longer there (deleted, as by its `ttlSecondsAfterFinished`,
+ * before it was seen done); undefined when it succeeded.
+ */
 async function hookOutcome(
-  u: CheckedUninstall,
+  u: Uninstall,
   o: KubeObject,
   known: Map<string, string>,
 ): Promise<string | undefined> {
@@ -526,8 +627,7 @@ async function hookOutcome(
   const { ref, key } = reference(u, o);
   const outcome = await poll<string>(u, async () => {
     const live = await u.deployer.read<any>(ref);
-    if (!live || live.metadata?.uid !== known.get(key))
-      return `failed: ${named(o)} was deleted while it ran`;
+    if (!live || live.metadata?.uid !== known.get(key)) return 'gone';
     if (o.kind === 'Pod') {
       if (live.status?.phase === 'Succeeded') return 'ok';
       if (live.status?.phase === 'Failed') return `failed: ${named(o)} failed`;
@@ -546,20 +646,38 @@ async function hookOutcome(
     return undefined;
   });
   if (outcome === 'ok') return undefined;
+  // What the hook created is gone: nothing of it is left to delete.
+  if (outcome === 'gone') known.delete(key);
   return (
     outcome ??
-    `did not complete: ${named(o)} was not done ${
-      u.waitTimeoutMs / 1000
-    }s after it was created (kubechart.wait.timeoutSeconds)`
+    `did not complete: ${named(o)} was not done ${waited(
+      u,
+      'after it was created',
+    )}`
   );
 }
 
-/** Asks `check` every poll interval until it answers, at most the wait timeout; undefined when it never did. */
+/**
+ * How long a wait that ended unanswered lasted: the wait timeout, or what was left of the whole
+ * uninstall's time when that ran out first.
+ */
+function waited(u: Uninstall, after: string): string {
+  return Date.now() >= u.until
+    ? `when the uninstall's time ran out: it did not finish within ${
+        u.timeoutMs / 1000
+      }s (kubechart.helm.timeoutSeconds)`
+    : `${u.waitTimeoutMs / 1000}s ${after} (kubechart.wait.timeoutSeconds)`;
+}
+
+/**
+ * Asks `check` every poll interval until it answers, at most the wait timeout and never past the
+ * uninstall's deadline; undefined when it never did.
+ */
 async function poll<T>(
-  u: CheckedUninstall,
+  u: Uninstall,
   check: () => Promise<T | undefined>,
 ): Promise<T | undefined> {
-  const until = Date.now() + u.waitTimeoutMs;
+  const until = Math.min(Date.now() + u.waitTimeoutMs, u.until);
   for (;;) {
     const answer = await check().catch(e => {
       if (isNotFound(e)) return undefined;

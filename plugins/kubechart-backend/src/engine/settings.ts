@@ -21,6 +21,8 @@ export type EngineSettings = {
   helm3HookInputs: Helm3HookInputs;
   waitTimeoutSeconds: number;
   waitPollIntervalMs: number;
+  /** `kubechart.helm.timeoutSeconds` (helm's own default, 300): how long an uninstall the engine runs may take. */
+  helmTimeoutSeconds: number;
   failFastSeconds: number;
   maxTenants: number;
   /** Live tenants one owner (a user or group) may have; more are refused unless the caller is a tenant admin. */
@@ -148,6 +150,7 @@ export function readEngineSettings(config: Config): EngineSettings {
     ),
     waitTimeoutSeconds: k?.getOptionalNumber('wait.timeoutSeconds') ?? 600,
     waitPollIntervalMs: k?.getOptionalNumber('wait.pollIntervalMs') ?? 2000,
+    helmTimeoutSeconds: k?.getOptionalNumber('helm.timeoutSeconds') ?? 300,
     failFastSeconds: k?.getOptionalNumber('wait.failFastSeconds') ?? 30,
     maxTenants: k?.getOptionalNumber('limits.maxTenants') ?? 100,
     maxTenantsPerOwner: k?.getOptionalNumber('limits.maxTenantsPerOwner') ?? 10,

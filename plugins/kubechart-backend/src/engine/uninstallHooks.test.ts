@@ -1,6 +1,6 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
-import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, V1JobSpec } from '@kubernetes/client-node';
 import { HelmCli } from '@kubechart/plugin-kubechart-node';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -36,8 +36,15 @@ const encode = (record: unknown) =>
     gzipSync(Buffer.from(JSON.stringify(record))).toString('base64'),
   ).toString('base64');
 
-/** A hook Job the chart policy passes; `suspend` keeps it from ever completing. */
-const hookJob = (name: string, annotations: Record<string, string>) =>
+/**
+ * A hook Job the chart policy passes; `suspend` keeps it from ever completing. Its
+ * `backoffLimit` (2, not the default 6) stands for a field a client's typed models do not know.
+ */
+const hookJob = (
+  name: string,
+  annotations: Record<string, string>,
+  suspend = '{{ .Values.suspend }}',
+) =>
   [
     'apiVersion: batch/v1',
     'kind: Job',
@@ -46,7 +53,8 @@ const hookJob = (name: string, annotations: Record<string, string>) =>
     '  annotations:',
     ...Object.entries(annotations).map(([k, v]) => `    "${k}": "${v}"`),
     'spec:',
-    '  suspend: {{ .Values.suspend }}',
+    `  suspend: ${suspend}`,
+    '  backoffLimit: 2',
     '  template:',
     '    spec:',
     '      restartPolicy: Never',
@@ -78,7 +86,8 @@ const hookConfigMap = (name: string, annotations: Record<string, string>) =>
 /**
  * Chart `cleanup`: a ConfigMap `<release>-cfg`; pre-delete hooks, a ConfigMap `<release>-note`
  * (weight -1, the default delete policy) and a Job `<release>-pre` (deleted once it succeeded, or
- * once it failed); and a post-delete ConfigMap `<release>-post`.
+ * once it failed); and a post-delete ConfigMap `<release>-post`. With `postJob`, also a post-delete
+ * Job `<release>-postjob` (suspended by `postJob.suspend`, the default delete policy).
  */
 async function writeCleanupChart(charts: string) {
   const chart = path.join(charts, 'cleanup');
@@ -102,6 +111,11 @@ async function writeCleanupChart(charts: string) {
     'post.yaml': hookConfigMap('{{ .Release.Name }}-post', {
       'helm.sh/hook': 'post-delete',
     }),
+    'postjob.yaml': `{{- if .Values.postJob }}\n${hookJob(
+      '{{ .Release.Name }}-postjob',
+      { 'helm.sh/hook': 'post-delete' },
+      '{{ .Values.postJob.suspend }}',
+    )}{{- end }}\n`,
   };
   for (const [file, text] of Object.entries(files))
     await fs.writeFile(path.join(chart, 'templates', file), text);
@@ -288,6 +302,118 @@ describe.each(['helm3', 'helm4'] as const)(
       expect(pruned.applied?.filter(c => /tidy/.test(c))).toEqual([]);
       expect(await configMaps(namespace)).toEqual(['tidy-cfg']);
       expect(await records(namespace, 'tidy')).toEqual([name]);
+    });
+
+    it('takes a hook Job deleted while it runs (as by its ttlSecondsAfterFinished) as done, as helm does, and uninstalls the release', async () => {
+      const code = `unhd${suffix}`;
+      const namespace = `tenant-${code}`;
+      expect(
+        outcome(
+          await tenant(code, [
+            web,
+            { name: 'tidy', chart: 'cleanup', values: { suspend: true } },
+          ]),
+        ),
+      ).toEqual(succeeded);
+
+      const started = await t.engine.submit(
+        {
+          kind: 'tenant',
+          cluster: 'dev',
+          tenant: code,
+          releases: [web],
+          pruneReleases: true,
+        },
+        ALICE,
+        alice,
+      );
+      // Kubernetes removes the hook Job between two looks of the engine.
+      for (let removed = false; !removed; ) {
+        await new Promise(r => setTimeout(r, 20));
+        removed = await batch
+          .deleteNamespacedJob({
+            name: 'tidy-pre',
+            namespace,
+            propagationPolicy: 'Background',
+          })
+          .then(
+            () => true,
+            () => false,
+          );
+      }
+      await t.engine.waitFor(started.id);
+      const pruned = (await t.store.getRun(started.id))!;
+
+      expect(outcome(pruned)).toEqual(succeeded);
+      expect(await configMaps(namespace)).toEqual(['tidy-note', 'tidy-post']);
+      expect(await records(namespace, 'tidy')).toEqual([]);
+      expect(
+        (await t.store.getEvents(pruned.id, { limit: 5000 })).map(
+          e => e.message,
+        ),
+      ).toContain(
+        '[tidy] pre-delete hook Job/tidy-pre: Job/tidy-pre is gone (deleted before it was seen done); taken as done, as helm takes a deleted hook',
+      );
+    });
+
+    it('deletes the records when a post-delete hook fails, as helm does, fails the run naming the hook, and a next prune has nothing left to do', async () => {
+      const code = `unhe${suffix}`;
+      const namespace = `tenant-${code}`;
+      const tidy = {
+        name: 'tidy',
+        chart: 'cleanup',
+        values: { postJob: { suspend: true } },
+      };
+      expect(outcome(await tenant(code, [web, tidy]))).toEqual(succeeded);
+
+      const pruned = await tenant(code, [web], true);
+
+      expect(outcome(pruned)).toEqual({
+        status: 'failed',
+        reason: expect.stringContaining(
+          `Release tidy in ${namespace} was uninstalled, but its post-delete hook Job/tidy-postjob did not complete: Job/tidy-postjob was not done 4s after it was created (kubechart.wait.timeoutSeconds); its objects and its release records were deleted (as helm deletes them when a post-delete hook fails)`,
+        ),
+      });
+      expect(await configMaps(namespace)).toEqual(['tidy-note', 'tidy-post']);
+      expect(await records(namespace, 'tidy')).toEqual([]);
+      expect(
+        await helm.status({
+          release: 'tidy',
+          namespace,
+          kubeconfig: t.clusters.kubeconfigYaml('dev'),
+        }),
+      ).toBeUndefined();
+      const again = await tenant(code, [web], true);
+      expect(outcome(again)).toEqual(succeeded);
+      expect(again.applied?.filter(c => /tidy/.test(c))).toEqual([]);
+    });
+
+    it("creates a hook's objects as its manifest states them, fields the client's typed models do not know included", async () => {
+      const code = `unhf${suffix}`;
+      const namespace = `tenant-${code}`;
+      const tidy = {
+        name: 'tidy',
+        chart: 'cleanup',
+        values: { postJob: { suspend: false } },
+      };
+      expect(outcome(await tenant(code, [web, tidy]))).toEqual(succeeded);
+      // A client older than the cluster: its Job model lacks a field the cluster serves.
+      const map = V1JobSpec.getAttributeTypeMap();
+      const older = jest
+        .spyOn(V1JobSpec, 'getAttributeTypeMap')
+        .mockReturnValue(map.filter(a => a.baseName !== 'backoffLimit'));
+      let pruned;
+      try {
+        pruned = await tenant(code, [web], true);
+      } finally {
+        older.mockRestore();
+      }
+
+      expect(outcome(pruned)).toEqual(succeeded);
+      expect(
+        (await batch.readNamespacedJob({ name: 'tidy-postjob', namespace }))
+          .spec?.backoffLimit,
+      ).toBe(2);
     });
   },
 );

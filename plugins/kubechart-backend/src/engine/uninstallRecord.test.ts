@@ -444,5 +444,65 @@ describe.each(databases.eachSupportedId())(
         `[api] deleted 2 object(s) of release record sh.helm.release.v1.api.v1: Deployment/api, PodDisruptionBudget/api; kept as the record marks them (helm.sh/resource-policy or helm.sh/hook): Service/api`,
       );
     });
+
+    it('says a release record a finalizer holds is still being deleted, not that it was written after the check', async () => {
+      const namespace = 'tenant-unpf';
+      expect(outcome(await finish(tenant('unpf', ['web', 'api'])))).toEqual(
+        succeeded,
+      );
+      const name = 'sh.helm.release.v1.api.v1';
+      const held = await core.readNamespacedSecret({ name, namespace });
+      held.metadata!.finalizers = ['example.com/hold'];
+      await core.replaceNamespacedSecret({ name, namespace, body: held });
+
+      const pruned = await finish(tenant('unpf', ['web'], true));
+
+      expect(outcome(pruned)).toEqual(succeeded);
+      expect(await deployments(namespace)).toEqual(['web']);
+      const left = await core.readNamespacedSecret({ name, namespace });
+      expect(left.metadata?.deletionTimestamp).toBeDefined();
+      expect(
+        (await t.store.getEvents(pruned.id, { limit: 5000 })).map(
+          e => e.message,
+        ),
+      ).toContain(
+        `[api] release record ${name} is still being deleted: the finalizer example.com/hold holds it; it goes once that finalizer is removed`,
+      );
+      left.metadata!.finalizers = [];
+      await core.replaceNamespacedSecret({ name, namespace, body: left });
+    });
+
+    it('names the objects a record at uninstalled still names when it prunes the release, which helm does not delete either', async () => {
+      const namespace = 'tenant-unpu';
+      expect(outcome(await finish(tenant('unpu', ['web', 'api'])))).toEqual(
+        succeeded,
+      );
+      await forge(namespace, 'sh.helm.release.v1.api.v1', record => {
+        record.info.status = 'uninstalled';
+      });
+      const marked = await core.readNamespacedSecret({
+        name: 'sh.helm.release.v1.api.v1',
+        namespace,
+      });
+      marked.metadata!.labels!.status = 'uninstalled';
+      await core.replaceNamespacedSecret({
+        name: 'sh.helm.release.v1.api.v1',
+        namespace,
+        body: marked,
+      });
+
+      const pruned = await finish(tenant('unpu', ['web'], true));
+
+      expect(outcome(pruned)).toEqual(succeeded);
+      expect(await helmReleases(namespace)).toEqual(['web']);
+      expect(await deployments(namespace)).toEqual(['api', 'web']);
+      const warning = (
+        await t.store.getEvents(pruned.id, { limit: 5000 })
+      ).find(e => /at uninstalled/.test(e.message));
+      expect(warning).toMatchObject({
+        level: 'warn',
+        message: `[api] release record sh.helm.release.v1.api.v1 is at uninstalled (helm's --keep-history): only the release records were deleted, as helm deletes nothing more; the objects it names were not deleted: PodDisruptionBudget/api, Service/api, Deployment/api`,
+      });
+    });
   },
 );

@@ -11,6 +11,7 @@ import {
   V1DaemonSet,
   V1ReplicaSet,
   CoreV1Event,
+  HttpMethod,
   dumpYaml,
   loadYaml,
 } from '@kubernetes/client-node';
@@ -39,6 +40,35 @@ export function toTyped<T extends KubernetesObject>(obj: T): T {
 /** The wire (JSON) form of a typed object returned by client-node. */
 export function toWire<T = any>(obj: KubernetesObject): T {
   return yaml.load(dumpYaml(obj)) as T;
+}
+
+/**
+ * The generic object API with a create that sends the object as given: its own `create` serialises
+ * through the typed model of the object's kind, which drops every field the model does not know (one
+ * a newer cluster serves, say).
+ */
+class AsIsObjectApi extends KubernetesObjectApi {
+  static makeAsIs(kubeConfig: KubeConfig): AsIsObjectApi {
+    const client = kubeConfig.makeApiClient(AsIsObjectApi);
+    client.setDefaultNamespace(kubeConfig);
+    return client;
+  }
+
+  async createAsIs<T extends KubernetesObject>(
+    obj: T,
+    fieldManager: string,
+  ): Promise<T> {
+    const path = await this.specUriPath(obj, 'create');
+    const request = this.configuration.baseServer.makeRequestContext(
+      path,
+      HttpMethod.POST,
+    );
+    request.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    request.setHeaderParam('Content-Type', 'application/json');
+    request.setQueryParam('fieldManager', fieldManager);
+    request.setBody(JSON.stringify(obj));
+    return this.requestPromise<T>(request);
+  }
 }
 
 /** A namespace that is being deleted: nothing can be provisioned into it until it is gone. */
@@ -292,6 +322,7 @@ export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly objects: KubernetesObjectApi;
+  private readonly asIs: AsIsObjectApi;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -300,6 +331,7 @@ export class KubeClient {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.asIs = AsIsObjectApi.makeAsIs(kubeConfig);
   }
 
   async read<T extends KubernetesObject>(
@@ -468,6 +500,16 @@ export class KubeClient {
           this.fieldManager,
         ),
       ),
+    );
+  }
+
+  /**
+   * Like {@link create}, but the object is sent as given (its wire form, as a manifest states it), not
+   * through client-node's typed models, which drop the fields they do not know.
+   */
+  async createAsIs<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.change('created', obj, async () =>
+      toWire<T>(await this.asIs.createAsIs(obj, this.fieldManager)),
     );
   }
 

@@ -188,7 +188,9 @@ describe('the finish of a recorded run', () => {
     [
       'a flow sequence of 999,999 numbers',
       () =>
-        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: seq }\nx: [${'1,'.repeat(999_998)}1]\n`,
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: seq }\nx: [${'1,'.repeat(
+          999_998,
+        )}1]\n`,
     ],
   ])(
     `refuses %s, more than ${MANIFEST_REQUEST_LIMITS.maxNodes} nodes, as the node over the limit is read (400 naming the limit)`,
