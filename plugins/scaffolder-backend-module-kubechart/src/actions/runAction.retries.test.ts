@@ -5,6 +5,7 @@ import type {
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { FakeKubechartRuns } from '../testing/FakeKubechartRuns';
 import { createChartInstallAction } from './chartInstall';
+import { createTenantProvisionAction } from './tenantProvision';
 
 const links = { appBaseUrl: 'http://localhost:3000' };
 
@@ -173,5 +174,165 @@ describe('a kubechart step that runs again', () => {
       'following kubechart run run-3 (chart), started when this step ran before',
     );
     expect(iterations[0].logs.join('\n')).not.toMatch(/started \(chart\)/);
+  });
+
+  describe('with another input than when it ran before', () => {
+    const chart = (version: string, replicas: number) => ({
+      cluster: 'kube-sim',
+      namespace: 'tenant-acme',
+      release: 'web',
+      chart: 'kubechart-service',
+      version,
+      values: { replicas },
+    });
+    const sent = (runs: FakeKubechartRuns) =>
+      runs.created.map(r =>
+        r.kind === 'chart' ? [r.release.version, r.release.values] : [],
+      );
+
+    it('starts a run for the new request instead of following the earlier one', async () => {
+      const runs = new FakeKubechartRuns();
+      const action = createChartInstallAction({ runs, links });
+      const state = new FakeTaskState();
+
+      await state.runStep(action, {
+        id: 'install',
+        inputs: [chart('1.0.0', 1)],
+      });
+      // Retried with the values an earlier step now renders differently.
+      const [retried] = await state.runStep(action, {
+        id: 'install',
+        inputs: [chart('2.0.0', 5)],
+      });
+
+      expect(sent(runs)).toEqual([
+        ['1.0.0', { replicas: 1 }],
+        ['2.0.0', { replicas: 5 }],
+      ]);
+      expect(output(retried, 'runId')).toBe('run-2');
+      expect(output(retried, 'status')).toBe('succeeded');
+      expect(retried.logs).toContain(
+        'kubechart run run-1 (chart), started when this step ran before, is not followed: it was started for another request (the step’s input changed since); starting a new run',
+      );
+      expect(retried.logs).toContain('kubechart run run-2 started (chart)');
+      expect(retried.logs.join('\n')).not.toMatch(/following kubechart run/);
+
+      // Each request keeps following its own run; nothing new starts.
+      const [again] = await state.runStep(action, {
+        id: 'install',
+        inputs: [chart('2.0.0', 5)],
+      });
+      const [first] = await state.runStep(action, {
+        id: 'install',
+        inputs: [chart('1.0.0', 1)],
+      });
+      expect(runs.created).toHaveLength(2);
+      expect(output(again, 'runId')).toBe('run-2');
+      expect(again.logs).toContain(
+        'following kubechart run run-2 (chart), started when this step ran before',
+      );
+      expect(output(first, 'runId')).toBe('run-1');
+    });
+
+    it('follows the earlier run when only the order of keys in the values differs', async () => {
+      const runs = new FakeKubechartRuns();
+      const action = createChartInstallAction({ runs, links });
+      const state = new FakeTaskState();
+      const input = {
+        ...chart('1.0.0', 1),
+        values: { a: 1, b: { c: 2, d: 3 } },
+      };
+
+      await state.runStep(action, { id: 'install', inputs: [input] });
+      const [retried] = await state.runStep(action, {
+        id: 'install',
+        inputs: [{ ...input, values: { b: { d: 3, c: 2 }, a: 1 } }],
+      });
+
+      expect(runs.created).toHaveLength(1);
+      expect(output(retried, 'runId')).toBe('run-1');
+    });
+
+    it('gives each version of one release in an each: step its own run after a scaffolder restart', async () => {
+      const runs = new FakeKubechartRuns();
+      const action = createChartInstallAction({ runs, links });
+      const state = new FakeTaskState();
+      const versions = [chart('1.0.0', 1), chart('2.0.0', 5)];
+
+      await state.runStep(action, {
+        id: 'install',
+        inputs: versions,
+        stopAfter: 1,
+      });
+      const recovered = await state.runStep(action, {
+        id: 'install',
+        inputs: versions,
+      });
+
+      expect(sent(runs)).toEqual([
+        ['1.0.0', { replicas: 1 }],
+        ['2.0.0', { replicas: 5 }],
+      ]);
+      expect(recovered.map(i => output(i, 'runId'))).toEqual([
+        'run-1',
+        'run-2',
+      ]);
+    });
+
+    it('starts a new tenant run when the tenant’s releases changed', async () => {
+      const runs = new FakeKubechartRuns();
+      const action = createTenantProvisionAction({ runs, links });
+      const state = new FakeTaskState();
+      const tenant = (version: string) => ({
+        cluster: 'kube-sim',
+        tenant: 'acme',
+        releases: [{ name: 'web', chart: 'kubechart-service', version }],
+      });
+
+      await state.runStep(action, { id: 'tenant', inputs: [tenant('1.0.0')] });
+      const [retried] = await state.runStep(action, {
+        id: 'tenant',
+        inputs: [tenant('2.0.0')],
+      });
+
+      expect(
+        runs.created.map(r =>
+          r.kind === 'tenant' ? r.releases.map(x => x.version) : [],
+        ),
+      ).toEqual([['1.0.0'], ['2.0.0']]);
+      expect(output(retried, 'runId')).toBe('run-2');
+      expect(retried.logs).toContain(
+        'kubechart run run-1 (tenant), started when this step ran before, is not followed: it was started for another request (the step’s input changed since); starting a new run',
+      );
+    });
+
+    it('keeps the values out of checkpoint keys and the task log', async () => {
+      const runs = new FakeKubechartRuns();
+      const action = createChartInstallAction({ runs, links });
+      const state = new FakeTaskState();
+      const secret = 'hunter2-db-password';
+      const input = (password: string) => ({
+        ...chart('1.0.0', 1),
+        values: { db: { password } },
+      });
+
+      const before = await state.runStep(action, {
+        id: 'install',
+        inputs: [input(secret)],
+      });
+      const after = await state.runStep(action, {
+        id: 'install',
+        inputs: [input(`${secret}-rotated`)],
+      });
+
+      expect(runs.created).toHaveLength(2);
+      const keys = [...state.checkpoints.keys()];
+      const logged = [...before, ...after].flatMap(i => i.logs);
+      expect(keys.length).toBeGreaterThan(0);
+      for (const text of [...keys, ...logged]) {
+        expect(text).not.toContain(secret);
+        expect(text).not.toContain('password');
+      }
+    });
   });
 });

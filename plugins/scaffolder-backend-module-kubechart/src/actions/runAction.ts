@@ -57,12 +57,27 @@ type Credentials = Awaited<
 >;
 
 /**
- * The checkpoint key of the run a request starts: a digest of what the run is for (its kind, which
- * names the action, and its target). The scaffolder prefixes keys with the step id only, so each
- * iteration of a step with `each:` needs a key of its own, or on recovery every iteration would
- * follow the run the last one saved.
+ * JSON of a value with the keys of every object in sorted order, so two requests that are the same
+ * give the same text whatever order their keys were written in.
  */
-function runCheckpointKey(request: CreateRunRequest): string {
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          // Code-unit order (not locale order), the same on every host.
+          Object.entries(v).sort(([a], [b]) => Number(a > b) - Number(a < b)),
+        )
+      : v,
+  );
+}
+
+/**
+ * The checkpoint key of what a request is for (its kind, which names the action, and its target).
+ * The scaffolder prefixes keys with the step id only, so each iteration of a step with `each:` needs
+ * a key of its own, or on recovery every iteration would follow the run the last one saved. Under
+ * this key the step records the first run it started for the target and that run's request digest.
+ */
+function targetCheckpointKey(request: CreateRunRequest): string {
   let target: unknown[];
   switch (request.kind) {
     case 'tenant':
@@ -90,11 +105,24 @@ function runCheckpointKey(request: CreateRunRequest): string {
 }
 
 /**
+ * A digest of the whole request body (values, chart, version and all), so a step follows a run only
+ * when it would send exactly the same request. Only the digest is kept, never the values, which
+ * may hold secrets.
+ */
+function requestDigest(request: CreateRunRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+/**
  * Starts the run of a request inside `ctx.checkpoint`, or finds the one this step started when it
  * ran before (the scaffolder recovered the task, or a user pressed Retry). A run found that way
  * which has failed is replaced by a new one, so a retried step converges instead of failing again
  * with the old reason; a run that is active or succeeded is followed. The replacement's checkpoint
  * key names the failed run, so the next time the step runs it finds the replacement.
+ *
+ * The key holds the digest of the request: a step whose input changed since it ran before (values
+ * rendered from an earlier step's output, another chart version) starts a run for its new request,
+ * and the log names the earlier run it does not follow.
  */
 async function startOrFindRun(
   ctx: ActionContext<any, any>,
@@ -102,7 +130,9 @@ async function startOrFindRun(
   request: CreateRunRequest,
   credentials: Credentials,
 ): Promise<string> {
-  const base = runCheckpointKey(request);
+  const target = targetCheckpointKey(request);
+  const digest = requestDigest(request);
+  const base = `${target}.request.${digest}`;
   let key = base;
   for (;;) {
     let started = false;
@@ -115,6 +145,22 @@ async function startOrFindRun(
       },
     });
     if (started) {
+      // The first run this step started for the target, kept to say why it is not followed.
+      const first: { id?: string; request?: string } = await ctx.checkpoint({
+        key: target,
+        fn: async () => ({ id, request: digest }),
+      });
+      if (first.id && first.id !== id && first.request !== digest) {
+        ctx.logger.info(
+          `kubechart run ${first.id} (${
+            request.kind
+          }), started when this step ran before, is not followed: ${
+            first.request
+              ? 'it was started for another request (the step’s input changed since)'
+              : 'whether it was started for the same request was not recorded'
+          }; starting a new run`,
+        );
+      }
       ctx.logger.info(`kubechart run ${id} started (${request.kind})`);
       return id;
     }
