@@ -325,6 +325,13 @@ export interface Config {
        * An entry of another form stops the backend at start-up.
        */
       allowedServices?: string[];
+      /**
+       * Plugins (`plugin:<plugin id>`) that may pass a signed-in user's credentials on to kubechart
+       * (`getPluginRequestToken({ onBehalfOf })`; the request acts as the user, and its audit event names
+       * the plugin as `relayedBy`). A user's credentials passed on by any other plugin are refused (403).
+       * Default: `plugin:scaffolder` (its kubechart actions) and `plugin:kubechart` (its MCP actions).
+       */
+      relayingPlugins?: string[];
     };
   };
 }

@@ -52,7 +52,10 @@ import { settleEndedRuns } from './engine/runOutcomes';
 import { withSecretScrubbing } from './engine/secretScrubbingStore';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
-import { readOnBehalfOfServices } from './service/identity';
+import {
+  readOnBehalfOfServices,
+  readRelayingPlugins,
+} from './service/identity';
 import { createRouter } from './service/router';
 import { createRunOutcomeAuditor } from './service/runAudit';
 import { KubechartMetrics } from './service/metrics';
@@ -379,6 +382,7 @@ export const kubechartPlugin = createBackendPlugin({
             logger,
             settings,
             onBehalfOfServices: readOnBehalfOfServices(config),
+            relayingPlugins: readRelayingPlugins(config),
             onRunChanged,
             metrics,
             lifecycle,

@@ -78,7 +78,8 @@ export function catalogRequesters(
  * and `kubechart.tenants.admin`, and the catalog as the caller sees it (its own credentials, so the
  * catalog's permission rules apply) and, with `auth`, whether an entity exists at all (the plugin's
  * credentials). A service owns only as the actor it was resolved to; acting for a user, it holds
- * neither permission and reads no catalog (see below).
+ * neither permission and reads no catalog (see below). Acting as itself, it holds either only when
+ * granted explicitly (see {@link grantedToService}).
  */
 export async function resolveRunCaller(options: {
   credentials: BackstageCredentials;
@@ -118,10 +119,20 @@ export async function resolveRunCaller(options: {
         ],
         { credentials },
       );
+  const holds = (
+    decision: { result: AuthorizeResult },
+    permission: { name: string },
+  ) =>
+    decision.result === AuthorizeResult.ALLOW &&
+    (principal.type === 'user' ||
+      grantedToService(credentials, permission.name));
   return {
     ownershipRefs: [...refs],
-    mayApplyClusterScoped: clusterScoped.result === AuthorizeResult.ALLOW,
-    isTenantAdmin: tenantsAdmin.result === AuthorizeResult.ALLOW,
+    mayApplyClusterScoped: holds(
+      clusterScoped,
+      kubechartRunsClusterScopedPermission,
+    ),
+    isTenantAdmin: holds(tenantsAdmin, kubechartTenantsAdminPermission),
     ...(catalog && !forAnother
       ? { readEntity: ref => catalog.getEntityByRef(ref, { credentials }) }
       : {}),
@@ -142,4 +153,23 @@ export async function resolveRunCaller(options: {
       ? { mayReadEveryTenant: options.mayReadEveryTenant }
       : {}),
   };
+}
+
+/**
+ * Whether a service holds an admin permission (`kubechart.tenants.admin`,
+ * `kubechart.runs.cluster-scoped`) as itself. Backstage's permission client allows a service every
+ * permission unless its token carries access restrictions, whatever the policy: every plugin's own
+ * token and every static external access token would hold both. A service holds one only when its
+ * token names it among its access restrictions' permissions (`backend.auth.externalAccess`, entry
+ * `accessRestrictions: [{ plugin: kubechart, permission: [kubechart.tenants.admin, …] }]`): granted
+ * explicitly, for that token alone. A plugin's own token carries none, and holds neither.
+ */
+export function grantedToService(
+  credentials: BackstageCredentials,
+  permissionName: string,
+): boolean {
+  const { accessRestrictions } = credentials.principal as {
+    accessRestrictions?: { permissionNames?: string[] };
+  };
+  return accessRestrictions?.permissionNames?.includes(permissionName) === true;
 }

@@ -319,6 +319,64 @@ describe('resolveRunCaller', () => {
       true,
     );
   });
+
+  /**
+   * Backstage's own decision for a service principal (ServerPermissionClient): every permission,
+   * unless its token's access restrictions name the permissions it may use.
+   */
+  const asBackstageDecidesForServices = {
+    authorize: async (
+      requests: { permission: { name: string } }[],
+      o: { credentials: any },
+    ) =>
+      requests.map(r => {
+        const names =
+          o.credentials.principal.accessRestrictions?.permissionNames;
+        return {
+          result:
+            names && !names.includes(r.permission.name)
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        };
+      }),
+  } as any;
+
+  it('gives a service acting as itself neither kubechart.tenants.admin nor kubechart.runs.cluster-scoped unless its token names them', async () => {
+    for (const subject of ['plugin:catalog', 'external:ci-bot']) {
+      const caller = await resolveRunCaller({
+        credentials: mockCredentials.service(subject),
+        actor: `service:${subject}`,
+        permissions: asBackstageDecidesForServices,
+      });
+      expect(caller).toMatchObject({
+        ownershipRefs: [`service:${subject}`],
+        isTenantAdmin: false,
+        mayApplyClusterScoped: false,
+      });
+    }
+    // Granted explicitly: the external access token's restrictions name the permission.
+    const granted = await resolveRunCaller({
+      credentials: mockCredentials.service('external:ci-bot', {
+        permissionNames: ['kubechart.runs.create', 'kubechart.tenants.admin'],
+      }),
+      actor: 'service:external:ci-bot',
+      permissions: asBackstageDecidesForServices,
+    });
+    expect(granted).toMatchObject({
+      isTenantAdmin: true,
+      mayApplyClusterScoped: false,
+    });
+    // A user holds what the policy decides.
+    const user = await resolveRunCaller({
+      credentials: mockCredentials.user('user:default/admin'),
+      actor: 'user:default/admin',
+      permissions: asBackstageDecidesForServices,
+    });
+    expect(user).toMatchObject({
+      isTenantAdmin: true,
+      mayApplyClusterScoped: true,
+    });
+  });
 });
 
 describe("a tenant run's entityRef", () => {

@@ -230,7 +230,7 @@ describe.each(databases.eachSupportedId())(
         );
         expect(fromOther.status).toBe(403);
         expect(fromOther.body.error.message).toBe(
-          "service:external:ci-bot may not act on behalf of user:default/ceo: onBehalfOf is honoured only from the services listed in kubechart.onBehalfOf.allowedServices; nothing was done. Call without onBehalfOf to act as service:external:ci-bot, or with the user's own token",
+          "service:external:ci-bot may not act on behalf of user:default/ceo: onBehalfOf is honoured only from the services listed in kubechart.onBehalfOf.allowedServices; nothing was done. Call without onBehalfOf to act as service:external:ci-bot (with only what service:external:ci-bot owns), or with the user's own token",
         );
         expect(audit).toContainEqual(
           expect.objectContaining({
@@ -481,7 +481,12 @@ describe.each(databases.eachSupportedId())(
       ) => {
         const r = await request(server)
           .post('/api/kubechart/runs')
-          .set('Authorization', serviceHeader(`plugin:ops-${code}-${cluster}`))
+          // A tenants admin (one a run, for the rate limit): a service acting as itself holds
+          // kubechart.tenants.admin only when its token names it.
+          .set(
+            'Authorization',
+            mockCredentials.user.header(`user:default/ops-${code}-${cluster}`),
+          )
           .send({
             kind: 'tenant',
             cluster,

@@ -13,6 +13,19 @@ export const DEFAULT_ON_BEHALF_OF_SERVICES: string[] = [];
 const SETTING = 'kubechart.onBehalfOf.allowedServices';
 
 /**
+ * Plugins that may pass a user's request on to kubechart with the user's credentials
+ * (`getPluginRequestToken({ onBehalfOf })`, which Backstage delivers as the user with the plugin as
+ * its `actor`) unless `kubechart.onBehalfOf.relayingPlugins` says otherwise: the scaffolder (its
+ * kubechart actions) and kubechart itself (its actions of the actions registry, MCP tools).
+ */
+export const DEFAULT_RELAYING_PLUGINS: string[] = [
+  'plugin:scaffolder',
+  'plugin:kubechart',
+];
+
+const RELAY_SETTING = 'kubechart.onBehalfOf.relayingPlugins';
+
+/**
  * A service principal as Backstage names it in a token's subject: `plugin:<plugin id>` (a plugin's
  * own token, the id as Backstage allows it) or `external:<subject>` (external access).
  */
@@ -25,12 +38,28 @@ const SERVICE_PRINCIPAL =
  * relay it meant to allow would be refused without anyone saying why.
  */
 export function readOnBehalfOfServices(config: Config): string[] {
-  const services = config.getOptionalStringArray(SETTING);
-  if (services === undefined) return DEFAULT_ON_BEHALF_OF_SERVICES;
+  return readServicePrincipals(config, SETTING, DEFAULT_ON_BEHALF_OF_SERVICES);
+}
+
+/**
+ * Reads `kubechart.onBehalfOf.relayingPlugins` (default {@link DEFAULT_RELAYING_PLUGINS}); throws
+ * on an entry that is not a service principal, as {@link readOnBehalfOfServices} does.
+ */
+export function readRelayingPlugins(config: Config): string[] {
+  return readServicePrincipals(config, RELAY_SETTING, DEFAULT_RELAYING_PLUGINS);
+}
+
+function readServicePrincipals(
+  config: Config,
+  setting: string,
+  defaults: string[],
+): string[] {
+  const services = config.getOptionalStringArray(setting);
+  if (services === undefined) return defaults;
   services.forEach((s, i) => {
     if (!SERVICE_PRINCIPAL.test(s)) {
       throw new Error(
-        `${SETTING}[${i}] is ${JSON.stringify(
+        `${setting}[${i}] is ${JSON.stringify(
           s,
         )}, which is not a service principal: write plugin:<plugin id> (e.g. plugin:scaffolder) or external:<subject> (an external access subject)`,
       );
@@ -45,7 +74,36 @@ export type EffectiveActor = {
   actor: string;
   /** When a service relays the request for a user (`onBehalfOf` honoured): that service, `service:<subject>`. */
   relayedBy?: string;
+  /**
+   * When a plugin passed the user's own credentials on (a user token whose `actor` is that plugin,
+   * allowed by `kubechart.onBehalfOf.relayingPlugins`): that plugin, `plugin:<id>`. The request is
+   * the user's (their permissions, their catalog view); the audit trail names the plugin as `relayedBy`.
+   */
+  passedOnBy?: string;
 };
+
+/**
+ * The plugin that passed a user's credentials on, when the credentials carry one (Backstage's
+ * `principal.actor` of a token from `getPluginRequestToken({ onBehalfOf })`), or undefined for a
+ * user's own token and for a service. A plugin not in `relayingPlugins` is refused with
+ * NotAllowedError (403, naming the setting): only those plugins may act as a user.
+ */
+export function relayingPlugin(
+  credentials: BackstageCredentials,
+  relayingPlugins: string[],
+): string | undefined {
+  const p = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    actor?: { subject?: string };
+  };
+  if (p.type !== 'user' || !p.actor) return undefined;
+  const subject = String(p.actor.subject);
+  if (relayingPlugins.includes(subject)) return subject;
+  throw new NotAllowedError(
+    `${subject} may not act on behalf of ${p.userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${p.userEntityRef} calls kubechart with their own token`,
+  );
+}
 
 /**
  * Who a request acts as. Without `onBehalfOf` the caller acts as itself: a user as the user, a
@@ -53,12 +111,15 @@ export type EffectiveActor = {
  * (`relayedBy` says which service relayed it); anyone else is refused with NotAllowedError (403,
  * naming the setting): a request whose `onBehalfOf` is not honoured would otherwise run with the
  * sending service's own rights, which Backstage makes every permission. Rate limits and history use
- * this actor. InputError (400) when an honoured `onBehalfOf` is not a user entity ref.
+ * this actor. InputError (400) when an honoured `onBehalfOf` is not a user entity ref. A user's
+ * credentials passed on by a plugin are the user's only from `relayingPlugins` (`passedOnBy`),
+ * refused otherwise (see {@link relayingPlugin}).
  */
 export function effectiveActor(
   credentials: BackstageCredentials,
   onBehalfOf: string | undefined,
   allowedServices: string[],
+  relayingPlugins: string[] = DEFAULT_RELAYING_PLUGINS,
 ): EffectiveActor {
   const p = credentials.principal as {
     type: string;
@@ -67,13 +128,15 @@ export function effectiveActor(
   };
   const self =
     p.type === 'user' ? String(p.userEntityRef) : `service:${p.subject}`;
-  if (onBehalfOf === undefined) return { actor: self };
+  const passedOnBy = relayingPlugin(credentials, relayingPlugins);
+  if (onBehalfOf === undefined)
+    return { actor: self, ...(passedOnBy ? { passedOnBy } : {}) };
   if (p.type === 'user' || !allowedServices.includes(String(p.subject))) {
     throw new NotAllowedError(
       `${self} may not act on behalf of ${onBehalfOf}: onBehalfOf is honoured only from the services listed in ${SETTING}; nothing was done. Call without onBehalfOf${
         p.type === 'user'
           ? ''
-          : ` to act as ${self}, or with the user's own token`
+          : ` to act as ${self} (with only what ${self} owns), or with the user's own token`
       }`,
     );
   }

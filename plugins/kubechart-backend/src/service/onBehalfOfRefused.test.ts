@@ -134,7 +134,7 @@ describe.each(databases.eachSupportedId())(
       const refused = await post('/runs', CI_BOT, deletion);
       expect(refused.status).toBe(403);
       expect(refused.body.error.message).toBe(
-        `service:external:ci-bot may not act on behalf of ${ALICE}: onBehalfOf is honoured only from the services listed in kubechart.onBehalfOf.allowedServices; nothing was done. Call without onBehalfOf to act as service:external:ci-bot, or with the user's own token`,
+        `service:external:ci-bot may not act on behalf of ${ALICE}: onBehalfOf is honoured only from the services listed in kubechart.onBehalfOf.allowedServices; nothing was done. Call without onBehalfOf to act as service:external:ci-bot (with only what service:external:ci-bot owns), or with the user's own token`,
       );
       expect((await allRuns()).length).toBe(before);
       await settle();

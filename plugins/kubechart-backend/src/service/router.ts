@@ -60,9 +60,11 @@ import { EngineSettings } from '../engine/settings';
 import { HealthService } from '../health/HealthService';
 import {
   DEFAULT_ON_BEHALF_OF_SERVICES,
+  DEFAULT_RELAYING_PLUGINS,
   EffectiveActor,
-  effectiveActor,
+  effectiveActor as actorOf,
   refuseRelayedEntityRef,
+  relayingPlugin,
 } from './identity';
 import { entityRefFilter } from '../database/entityRefs';
 import { ReadScope, ReadScopes } from './readScope';
@@ -125,6 +127,8 @@ export type RouterOptions = {
   settings: EngineSettings;
   /** Service principals whose `onBehalfOf` is honoured (`kubechart.onBehalfOf.allowedServices`). */
   onBehalfOfServices?: string[];
+  /** Plugins that may pass a user's credentials on (`kubechart.onBehalfOf.relayingPlugins`). */
+  relayingPlugins?: string[];
   /** How often a followed event stream polls the database (ms). */
   followPollMs?: number;
   onRunChanged?: (run: Run) => void;
@@ -299,6 +303,13 @@ export async function createRouter(
   });
   const onBehalfOfServices =
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
+  const relayingPlugins = options.relayingPlugins ?? DEFAULT_RELAYING_PLUGINS;
+  /** Who a request acts as (see `effectiveActor` of ./identity), with this backend's settings. */
+  const effectiveActor = (
+    credentials: BackstageCredentials,
+    onBehalfOf: string | undefined,
+    services: string[],
+  ) => actorOf(credentials, onBehalfOf, services, relayingPlugins);
   const refusals = new RefusalWindow(
     settings.refusedAttemptsAuditedPerMinute,
     recordUnrecorded,
@@ -349,6 +360,14 @@ export async function createRouter(
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
+    // A user's credentials passed on by a plugin not allowed to act as a user: refused first.
+    try {
+      relayingPlugin(credentials, relayingPlugins);
+    } catch (e) {
+      if (attempt && e instanceof NotAllowedError)
+        await auditRefused(req, attempt, e);
+      throw e;
+    }
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
@@ -376,11 +395,15 @@ export async function createRouter(
       type: string;
       userEntityRef?: string;
       subject?: string;
+      actor?: { subject?: string };
     };
     const actor =
       principal.type === 'user'
         ? principal.userEntityRef!
         : `service:${principal.subject}`;
+    // The plugin that passed the user's credentials on, allowed or not.
+    const passedOnBy =
+      principal.type === 'user' ? principal.actor?.subject : undefined;
     // A caller refused in a loop would otherwise grow the trail at will: one by one up to the limit
     // a minute, then counted in the next one recorded.
     const notRecorded = refusals.take(actor);
@@ -392,6 +415,7 @@ export async function createRouter(
       meta: {
         ...attempt.meta,
         actor,
+        ...(passedOnBy ? { relayedBy: passedOnBy } : {}),
         outcome: 'refused',
         ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
       },
@@ -517,7 +541,8 @@ export async function createRouter(
       attempt,
     );
     const acting = await actingAs(req, credentials, body.onBehalfOf, attempt);
-    const { actor, relayedBy } = acting;
+    const { actor } = acting;
+    const relayedBy = acting.relayedBy ?? acting.passedOnBy;
     const run = await auditedRunRequest(actor)(
       req,
       'run-create',
@@ -647,6 +672,7 @@ export async function createRouter(
     instanceId: engine.instanceId,
     settings: options.settings,
     onBehalfOfServices,
+    relayingPlugins,
     authorize: (req, attempt) =>
       authorize(req, kubechartRunsCreatePermission, attempt),
     auditRefused,
@@ -822,6 +848,13 @@ export async function createRouter(
       userEntityRef?: string;
     };
     if (principal.type !== 'user' || !principal.userEntityRef) return undefined;
+    // A user's credentials passed on by a plugin not allowed to act as a user decide nothing.
+    try {
+      relayingPlugin(credentials, relayingPlugins);
+    } catch (e) {
+      if (e instanceof NotAllowedError) return undefined;
+      throw e;
+    }
     const userEntityRef = principal.userEntityRef;
     const ownership = options.userInfo
       ? (await options.userInfo.getUserInfo(credentials)).ownershipEntityRefs
@@ -869,9 +902,13 @@ export async function createRouter(
         meta: { runId: req.params.id, comment },
       });
       const decider = await approvalDecider(req);
-      const actor = principalRef(
-        await httpAuth.credentials(req, { allow: ['user', 'service'] }),
-      );
+      const credentials = await httpAuth.credentials(req, {
+        allow: ['user', 'service'],
+      });
+      const actor = principalRef(credentials);
+      const passedOnBy = (
+        credentials.principal as { actor?: { subject?: string } }
+      ).actor?.subject;
       // Refused attempts are part of the trail too (someone tried to approve what they may not),
       // under the run's entity, so that its owners see who decided or tried.
       const decided = await audited(
@@ -885,11 +922,13 @@ export async function createRouter(
           namespace: run.target.namespace,
           requester: run.actor,
           decider: decider?.userEntityRef ?? null,
+          ...(passedOnBy ? { relayedBy: passedOnBy } : {}),
           comment,
         },
         async () => {
           const body = parse(decideRunSchema, req.body, `${decision} request`);
           try {
+            relayingPlugin(credentials, relayingPlugins);
             if (!decider)
               throw new NotAllowedError(
                 'Only a signed-in user may approve or reject a run; a service cannot',
@@ -934,7 +973,8 @@ export async function createRouter(
       eventId: 'run-execute-approved',
       meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
     });
-    const { actor, relayedBy } = acting;
+    const { actor } = acting;
+    const relayedBy = acting.relayedBy ?? acting.passedOnBy;
     const run = await audited(
       req,
       'run-execute-approved',

@@ -104,6 +104,8 @@ export type RecordedRunRoutesOptions = {
   settings?: Pick<EngineSettings, 'releaseLocksAfterSeconds'> &
     Partial<Pick<EngineSettings, 'namespaceOwners'>>;
   onBehalfOfServices: string[];
+  /** Plugins that may pass a user's credentials on (`kubechart.onBehalfOf.relayingPlugins`). */
+  relayingPlugins?: string[];
   /** Checks `kubechart.runs.create` and resolves the caller's credentials; a refusal is audited as `attempt`. */
   authorize(
     req: Request,
@@ -231,6 +233,7 @@ export function addRecordedRunRoutes(
         credentials,
         body.onBehalfOf,
         options.onBehalfOfServices,
+        options.relayingPlugins,
       );
     } catch (e) {
       // An onBehalfOf that is not honoured: refused and audited as other refusals are.
@@ -245,7 +248,8 @@ export function addRecordedRunRoutes(
         );
       throw e;
     }
-    const { actor, relayedBy } = acting;
+    const { actor } = acting;
+    const relayedBy = acting.relayedBy ?? acting.passedOnBy;
     const run = await options.auditedRunRequest(actor)(
       req,
       'run-record',

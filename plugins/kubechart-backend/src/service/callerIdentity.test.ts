@@ -1,0 +1,244 @@
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
+import { KubeSim } from '@internal/kube-sim';
+import { CoreV1Api } from '@kubernetes/client-node';
+import request from 'supertest';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  serviceHeader,
+} from '../__testUtils__/capture';
+import { startSim, testConfig } from '../__testUtils__/setup';
+import { simKubeConfig, startKubechartBackend } from '../__testUtils__/backend';
+import {
+  onlyAdminIsTenantsAdmin,
+  userInfoWithGroups,
+} from '../__testUtils__/tenantCallers';
+
+jest.setTimeout(120_000);
+
+const BOB = 'user:default/bob';
+const LEAD = 'user:default/lead';
+const ADMIN = 'user:default/admin';
+const PAYMENTS = 'group:default/payments';
+const GROUPS: Record<string, string[]> = {
+  [BOB]: [PAYMENTS],
+  [LEAD]: ['group:default/platform-leads'],
+  [ADMIN]: [],
+};
+const CI_BOT = serviceHeader('external:ci-bot');
+const CATALOG = serviceHeader('plugin:catalog');
+/** A user's credentials as a plugin passes them on (`getPluginRequestToken({ onBehalfOf })`). */
+const passedOn = (user: string, plugin: string) =>
+  `Bearer ${mockCredentials.user.token(user, { actor: { subject: plugin } })}`;
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+
+describe.each(databases.eachSupportedId())(
+  'who a request acts as, on %p',
+  databaseId => {
+    let sim: KubeSim;
+    let server: any;
+    let stop: () => Promise<void>;
+    let core: CoreV1Api;
+    const audit: CapturedAuditEvent[] = [];
+    const as = (who: string) => mockCredentials.user.header(who);
+    const post = (path: string, auth: string, body: object) =>
+      request(server)
+        .post(`/api/kubechart${path}`)
+        .set('Authorization', auth)
+        .send(body);
+    const allRuns = async () =>
+      (
+        await request(server)
+          .get('/api/kubechart/runs?limit=200')
+          .set('Authorization', as(ADMIN))
+      ).body.items as any[];
+    const tenant = (code: string) =>
+      request(server)
+        .get(`/api/kubechart/tenants/${code}`)
+        .set('Authorization', as(ADMIN));
+    const settle = async () => {
+      for (let i = 0; i < 300; i++) {
+        const items = (await allRuns()) ?? [];
+        if (
+          !items.some(
+            (r: any) => r.status === 'pending' || r.status === 'running',
+          )
+        )
+          return;
+        await new Promise(r => setTimeout(r, 100));
+      }
+    };
+    const namespaceExists = (name: string) =>
+      core.readNamespace({ name }).then(
+        () => true,
+        (e: any) => (e.code === 404 ? false : Promise.reject(e)),
+      );
+
+    beforeAll(async () => {
+      sim = await startSim();
+      const config = testConfig(sim, {
+        health: { startOnBoot: false },
+        approvals: {
+          rules: [
+            {
+              name: 'production',
+              namespaces: ['tenant-prod-*'],
+              approvers: ['group:default/platform-leads'],
+            },
+          ],
+        },
+      });
+      core = simKubeConfig(sim).makeApiClient(CoreV1Api);
+      const backend = await startKubechartBackend({
+        config,
+        knex: await databases.init(databaseId),
+        features: [
+          onlyAdminIsTenantsAdmin(ADMIN),
+          userInfoWithGroups(GROUPS),
+          capturingAuditor(audit),
+        ],
+      });
+      server = backend.server;
+      stop = () => backend.stop();
+      const created = await post('/runs', as(BOB), {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'pay-shop',
+        owner: PAYMENTS,
+        releases: [],
+      });
+      if (created.status !== 202)
+        throw new Error(`pay-shop was not created: ${created.status}`);
+      await settle();
+    });
+    afterAll(async () => {
+      if (server) await settle();
+      await stop?.();
+      await sim?.stop();
+    });
+
+    it("does not make a service acting as itself a tenants admin: it may not delete another team's tenant", async () => {
+      for (const [service, auth] of [
+        ['service:external:ci-bot', CI_BOT],
+        ['service:plugin:catalog', CATALOG],
+      ]) {
+        const deletion = await post('/runs', auth, {
+          kind: 'tenant-delete',
+          cluster: 'dev',
+          tenant: 'pay-shop',
+        });
+        expect(deletion.status).toBe(409);
+        expect(audit).toContainEqual(
+          expect.objectContaining({
+            eventId: 'run-create',
+            status: 'failed',
+            meta: expect.objectContaining({
+              kind: 'tenant-delete',
+              actor: service,
+            }),
+          }),
+        );
+      }
+      await settle();
+      expect((await tenant('pay-shop')).body).toMatchObject({
+        code: 'pay-shop',
+        owner: PAYMENTS,
+        status: 'active',
+      });
+      expect(await namespaceExists('tenant-pay-shop')).toBe(true);
+      expect((await allRuns()).filter(r => r.kind === 'tenant-delete')).toEqual(
+        [],
+      );
+    });
+
+    it("refuses a user's credentials passed on by a plugin not allowed to act as a user, and records who relayed them", async () => {
+      const refused = await post('/runs', passedOn(BOB, 'plugin:catalog'), {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'bob-via-catalog',
+        releases: [],
+      });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toBe(
+        `plugin:catalog may not act on behalf of ${BOB}: a user's credentials are accepted when passed on only from the plugins listed in kubechart.onBehalfOf.relayingPlugins; nothing was done. ${BOB} calls kubechart with their own token`,
+      );
+      expect((await tenant('bob-via-catalog')).status).toBe(404);
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'failed',
+          error: expect.stringContaining(
+            'kubechart.onBehalfOf.relayingPlugins',
+          ),
+          meta: expect.objectContaining({
+            actor: BOB,
+            relayedBy: 'plugin:catalog',
+            outcome: 'refused',
+          }),
+        }),
+      );
+
+      // The scaffolder passes the user's credentials on as its kubechart actions do: the run is
+      // the user's, and the trail names the scaffolder as having relayed it.
+      const relayed = await post('/runs', passedOn(BOB, 'plugin:scaffolder'), {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'bob-via-scaffolder',
+        releases: [],
+      });
+      expect(relayed.status).toBe(202);
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-create',
+          status: 'succeeded',
+          meta: expect.objectContaining({
+            actor: BOB,
+            relayedBy: 'plugin:scaffolder',
+            runId: relayed.body.id,
+          }),
+        }),
+      );
+      await settle();
+      expect((await tenant('bob-via-scaffolder')).body).toMatchObject({
+        code: 'bob-via-scaffolder',
+        status: 'active',
+      });
+    });
+
+    it("refuses an approval decided with a user's credentials passed on by a plugin not allowed to act as a user", async () => {
+      const waiting = await post('/runs', as(BOB), {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'prod-bob',
+        releases: [],
+      });
+      expect(waiting.body.status).toBe('awaiting-approval');
+      const approved = await post(
+        `/runs/${waiting.body.id}/approve`,
+        passedOn(LEAD, 'plugin:catalog'),
+        { comment: 'looks fine' },
+      );
+      expect(approved.status).toBe(403);
+      expect(approved.body.error.message).toContain(
+        `plugin:catalog may not act on behalf of ${LEAD}`,
+      );
+      const run = await request(server)
+        .get(`/api/kubechart/runs/${waiting.body.id}`)
+        .set('Authorization', as(ADMIN));
+      expect(run.body.status).toBe('awaiting-approval');
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          eventId: 'run-approve',
+          status: 'failed',
+          meta: expect.objectContaining({
+            runId: waiting.body.id,
+            actor: LEAD,
+            relayedBy: 'plugin:catalog',
+            outcome: 'refused',
+          }),
+        }),
+      );
+    });
+  },
+);
