@@ -329,7 +329,9 @@ export interface Config {
        * Plugins (`plugin:<plugin id>`) that may pass a signed-in user's credentials on to kubechart
        * (`getPluginRequestToken({ onBehalfOf })`; the request acts as the user, and its audit event names
        * the plugin as `relayedBy`). A user's credentials passed on by any other plugin are refused (403).
-       * Default: `plugin:scaffolder` (its kubechart actions) and `plugin:kubechart` (its MCP actions).
+       * Default: `plugin:scaffolder` (its kubechart actions), `plugin:kubechart` (its actions) and
+       * `plugin:mcp-actions` (Backstage's MCP actions backend). An entry that is not `plugin:<plugin id>`
+       * stops the backend at start-up.
        */
       relayingPlugins?: string[];
     };

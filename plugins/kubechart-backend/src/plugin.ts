@@ -360,11 +360,13 @@ export const kubechartPlugin = createBackendPlugin({
 
         // A tool call refused before any run was asked for (the actions registry's 404 for a caller
         // without the permission, a service's call): recorded as POST /runs records its refusals.
+        const relayingPlugins = readRelayingPlugins(config);
         const actionRefusals = new ActionRefusalAuditor({
           pluginId: 'kubechart',
           httpAuth,
           permissions,
           logger,
+          relayingPlugins,
         });
         httpRouter.use(
           await createRouter({
@@ -382,7 +384,7 @@ export const kubechartPlugin = createBackendPlugin({
             logger,
             settings,
             onBehalfOfServices: readOnBehalfOfServices(config),
-            relayingPlugins: readRelayingPlugins(config),
+            relayingPlugins,
             onRunChanged,
             metrics,
             lifecycle,

@@ -14,6 +14,7 @@ import {
   kubechartRunsRollbackPermission,
 } from '@kubechart/plugin-kubechart-common';
 import { ErrorRequestHandler, Request } from 'express';
+import { DEFAULT_RELAYING_PLUGINS, relayingPlugin } from '../service/identity';
 import { RefusedAttempt } from '../service/runAudit';
 
 /**
@@ -86,6 +87,8 @@ function textOf(value: unknown, max: number): string | null {
  *   gives (`Not allowed: kubechart.runs.create`).
  * - A service: every tool is for signed-in users (see `assertSignedInUser`), which is the only
  *   refusal a service meets in a tool that changes a cluster (it never reaches the REST API).
+ * - A user's credentials passed on by a plugin not in `kubechart.onBehalfOf.relayingPlugins`:
+ *   refused by the tool before the REST API is called, recorded with `relayedBy`.
  *
  * An error handler, added to the plugin's router after the registry's; the answer is left as the
  * registry made it. Refusals are recorded through `recordWith`'s function (the REST API's, so that
@@ -100,6 +103,8 @@ export class ActionRefusalAuditor {
       httpAuth: HttpAuthService;
       permissions: PermissionsService;
       logger: LoggerService;
+      /** `kubechart.onBehalfOf.relayingPlugins`. */
+      relayingPlugins?: string[];
     },
   ) {}
 
@@ -143,8 +148,13 @@ export class ActionRefusalAuditor {
     });
     let reason: Error;
     if (name === 'NotAllowedError') {
-      // After the registry let the call through: the tool refused a caller that is not a user.
-      if (credentials.principal.type !== 'service') return;
+      // After the registry let the call through: the tool refused a caller that is not a user, or a
+      // user's credentials passed on by a plugin not allowed to (the REST API's refusals are its own).
+      if (
+        credentials.principal.type !== 'service' &&
+        !this.passedOnByRefusedPlugin(credentials)
+      )
+        return;
       reason = error as Error;
     } else {
       if (!(await this.denied(tool.permission, credentials))) return;
@@ -166,6 +176,19 @@ export class ActionRefusalAuditor {
       },
       reason,
     );
+  }
+
+  private passedOnByRefusedPlugin(credentials: BackstageCredentials): boolean {
+    try {
+      relayingPlugin(
+        credentials,
+        this.options.relayingPlugins ?? DEFAULT_RELAYING_PLUGINS,
+      );
+      return false;
+    } catch (e) {
+      if (e instanceof NotAllowedError) return true;
+      throw e;
+    }
   }
 
   private async denied(

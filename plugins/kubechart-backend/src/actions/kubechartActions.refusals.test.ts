@@ -274,4 +274,67 @@ describe('kubechart changes refused through its tools (actions registry / MCP)',
       ['run-create', LOOPING, 'POST /runs'],
     ]);
   });
+  it("refuses a user's credentials passed on by a plugin not allowed to act as a user, audited, and runs nothing", async () => {
+    const RELAYED = 'user:default/relayed-bob';
+    const passedOn = (plugin: string) =>
+      `Bearer ${mockCredentials.user.token(RELAYED, {
+        actor: { subject: plugin },
+      })}`;
+    const invokeAs = (name: string, input: object, auth: string) =>
+      request(server)
+        .post(
+          `/api/kubechart/.backstage/actions/v1/actions/kubechart:${name}/invoke`,
+        )
+        .set('Authorization', auth)
+        .send(input);
+    const runsOf = async () =>
+      (
+        await request(server)
+          .get('/api/kubechart/runs?limit=200')
+          .set('Authorization', mockCredentials.user.header(ALICE))
+      ).body.items.filter((r: any) => r.actor === RELAYED);
+    audit.length = 0;
+    const refused = await invokeAs(
+      'provision-tenant',
+      { cluster: 'dev', tenant: 'via-catalog', releases: [] },
+      passedOn('plugin:catalog'),
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe(
+      `plugin:catalog may not act on behalf of ${RELAYED}: a user's credentials are accepted when passed on only from the plugins listed in kubechart.onBehalfOf.relayingPlugins; nothing was done. ${RELAYED} calls kubechart with their own token`,
+    );
+    expect(await runsOf()).toEqual([]);
+    expect(audit).toEqual([
+      {
+        eventId: 'run-create',
+        severityLevel: 'medium',
+        status: 'failed',
+        meta: {
+          action: 'kubechart:provision-tenant',
+          kind: 'tenant',
+          cluster: 'dev',
+          requestedEntityRef: null,
+          actor: RELAYED,
+          relayedBy: 'plugin:catalog',
+          outcome: 'refused',
+        },
+        error: refused.body.error.message,
+      },
+    ]);
+    // A read through a tool is refused alike, and changes nothing to record.
+    audit.length = 0;
+    expect(
+      (await invokeAs('list-runs', {}, passedOn('plugin:catalog'))).status,
+    ).toBe(403);
+    expect(audit).toEqual([]);
+
+    // Backstage's MCP actions backend and the scaffolder invoke tools with the user's credentials.
+    for (const plugin of ['plugin:mcp-actions', 'plugin:scaffolder']) {
+      const listed = await invokeAs('list-runs', {}, passedOn(plugin));
+      expect([listed.status, listed.body.error?.message]).toEqual([
+        200,
+        undefined,
+      ]);
+    }
+  });
 });

@@ -29,6 +29,7 @@ import {
   assertSignedInUser,
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
+import { readRelayingPlugins, relayingPlugin } from '../service/identity';
 import { MUTATING_ACTIONS } from './actionRefusals';
 
 /**
@@ -226,7 +227,12 @@ export function registerKubechartActions(options: {
   config: RootConfigService;
 }) {
   const { runs } = options;
-  // Every action, read only or not, is for signed-in users only (see assertCallerIsUser).
+  const relayingPlugins = readRelayingPlugins(options.config);
+  // Every action, read only or not, is for signed-in users only (see assertCallerIsUser), whose
+  // credentials were passed on, if at all, by a plugin in kubechart.onBehalfOf.relayingPlugins:
+  // the REST API sees every action's call as passed on by kubechart itself, which it allows, so
+  // the plugin that invoked the action is checked here (403 naming the setting, as the REST API).
+  // Who relayed the call is logged: the REST API's audit trail names kubechart as relayedBy.
   const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
     register: action => {
       // A tool that changes a cluster has its refusals audited (see ActionRefusalAuditor), which
@@ -246,6 +252,19 @@ export function registerKubechartActions(options: {
             action.name,
             action.attributes?.readOnly === true,
           );
+          const relayedBy = relayingPlugin(
+            context.credentials,
+            relayingPlugins,
+          );
+          if (relayedBy) {
+            const actor = (
+              context.credentials.principal as { userEntityRef: string }
+            ).userEntityRef;
+            context.logger.info(
+              `kubechart:${action.name} invoked for ${actor}, relayed by ${relayedBy}`,
+              { action: `kubechart:${action.name}`, actor, relayedBy },
+            );
+          }
           return action.action(context);
         },
       });
@@ -266,6 +285,7 @@ export function registerKubechartActions(options: {
   ) => {
     // Checked for every action when it is registered; again here, as a run changes a cluster.
     assertCallerIsUser(credentials, action, false);
+    relayingPlugin(credentials, relayingPlugins);
     const started = await asCaller(() =>
       runs.createRun(request, { credentials }),
     );

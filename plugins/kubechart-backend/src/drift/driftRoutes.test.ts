@@ -446,4 +446,35 @@ describe('drift routes', () => {
     expect(historyRead).toEqual([]);
     expect(submitted).toEqual([]);
   });
+  it("names the plugin that passed the caller's credentials on as relayedBy in the run-reapply event", async () => {
+    runs.set('r1', run({}));
+    const started = await request(app)
+      .post('/api/kubechart/runs/r1/reapply')
+      .set(
+        'Authorization',
+        `Bearer ${mockCredentials.user.token(ALICE, {
+          actor: { subject: 'plugin:scaffolder' },
+        })}`,
+      )
+      .send({});
+    expect(started.status).toBe(202);
+    expect(audit).toEqual([
+      {
+        eventId: 'run-reapply',
+        outcome: 'succeeded',
+        meta: expect.objectContaining({
+          runId: 'r1',
+          relayedBy: 'plugin:scaffolder',
+          newRunId: 'new-1',
+        }),
+      },
+    ]);
+    // The user's own token: no relayedBy.
+    audit.length = 0;
+    await request(app)
+      .post('/api/kubechart/runs/r1/reapply')
+      .set('Authorization', as(ALICE))
+      .send({});
+    expect(audit[0].meta).not.toHaveProperty('relayedBy');
+  });
 });

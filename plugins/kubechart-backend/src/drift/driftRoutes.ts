@@ -12,6 +12,7 @@ import {
 import { Request, Router } from 'express';
 import { z } from 'zod';
 import { DriftStore } from '../database/DriftStore';
+import { passedOnBy } from '../service/identity';
 import { ReadScopes } from '../service/readScope';
 import { RefusedAttempt } from '../service/runAudit';
 import { closed, parse, textFilter } from '../service/schemas';
@@ -107,6 +108,7 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
       attempt,
     );
     const { cluster, namespace, release } = run.target;
+    const relayedBy = passedOnBy(credentials);
     const started = await options.auditedRunRequest(credentials)(
       req,
       'run-reapply',
@@ -117,6 +119,7 @@ export function addDriftRoutes(router: Router, options: DriftRoutesOptions) {
         namespace,
         release: body.release ?? release ?? null,
         entityRef: run.entityRef ?? null,
+        ...(relayedBy ? { relayedBy } : {}),
       },
       async () => {
         // Before anything of the cluster is read: the target may be another owner's now.

@@ -1,7 +1,9 @@
 import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { ConfigReader } from '@backstage/config';
 import request from 'supertest';
+import { readRelayingPlugins } from './identity';
 import {
   CapturedAuditEvent,
   capturingAuditor,
@@ -240,5 +242,122 @@ describe.each(databases.eachSupportedId())(
         }),
       );
     });
+
+    it("decides no approval with a user's credentials passed on by any plugin, allowed ones included: approvals take the user's own token", async () => {
+      const waiting = await post('/runs', as(BOB), {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'prod-bob-relayed',
+        releases: [],
+      });
+      expect(waiting.body.status).toBe('awaiting-approval');
+      for (const decision of ['approve', 'reject']) {
+        audit.length = 0;
+        const decided = await post(
+          `/runs/${waiting.body.id}/${decision}`,
+          passedOn(LEAD, 'plugin:scaffolder'),
+          { comment: 'from a template step' },
+        );
+        expect(decided.status).toBe(403);
+        expect(decided.body.error.message).toBe(
+          `Approvals are decided only with the approver's own token: ${LEAD}'s credentials were passed on by plugin:scaffolder; nothing was decided. ${LEAD} approves or rejects in the portal`,
+        );
+        expect(audit).toContainEqual(
+          expect.objectContaining({
+            eventId: `run-${decision}`,
+            status: 'failed',
+            meta: expect.objectContaining({
+              runId: waiting.body.id,
+              actor: LEAD,
+              relayedBy: 'plugin:scaffolder',
+              outcome: 'refused',
+            }),
+          }),
+        );
+      }
+      const run = await request(server)
+        .get(`/api/kubechart/runs/${waiting.body.id}`)
+        .set('Authorization', as(ADMIN));
+      expect(run.body.status).toBe('awaiting-approval');
+      expect(run.body.approval.decisions).toEqual([]);
+      // The lead's own token still decides.
+      const own = await post(`/runs/${waiting.body.id}/reject`, as(LEAD), {
+        comment: 'not now',
+      });
+      expect(own.status).toBe(200);
+    });
+
+    it('names the plugin that passed the credentials on as relayedBy in the events of a recorded run, its finish and the dry runs the policy would refuse', async () => {
+      const scaffolder = passedOn(BOB, 'plugin:scaffolder');
+      const recorded = await post('/runs/record', scaffolder, {
+        kind: 'chart',
+        action: 'acme:cache:create',
+        target: { cluster: 'dev', namespace: 'tenant-pay-shop' },
+      });
+      expect(recorded.status).toBe(201);
+      audit.length = 0;
+      expect(
+        (
+          await post(`/runs/${recorded.body.id}/events`, scaffolder, {
+            events: [{ message: 'created', step: 'cache' }],
+          })
+        ).status,
+      ).toBe(204);
+      expect(
+        (
+          await post(`/runs/${recorded.body.id}/finish`, scaffolder, {
+            status: 'succeeded',
+          })
+        ).status,
+      ).toBe(204);
+      const risky = {
+        cluster: 'dev',
+        namespace: 'tenant-pay-shop',
+        release: { name: 'risky', chart: 'webapp', values: { secure: false } },
+      };
+      const preview = await post('/runs/preview', scaffolder, {
+        kind: 'chart',
+        ...risky,
+      });
+      expect(preview.body.policyReport.blocking).toBe(true);
+      const check = await post('/policy/check', scaffolder, risky);
+      expect(check.status).toBe(200);
+      expect(
+        audit
+          // The run's own end, recorded by kubechart whoever finished it.
+          .filter(e => e.eventId !== 'run-finished')
+          .map(e => [e.eventId, e.status, e.meta.relayedBy]),
+      ).toEqual([
+        ['run-events', 'succeeded', 'plugin:scaffolder'],
+        ['run-finish', 'succeeded', 'plugin:scaffolder'],
+        ['run-preview', 'failed', 'plugin:scaffolder'],
+        ['policy-check', 'failed', 'plugin:scaffolder'],
+      ]);
+    });
   },
 );
+
+describe('kubechart.onBehalfOf.relayingPlugins', () => {
+  it('holds only plugins: an entry that is not plugin:<id> stops the backend at start-up', () => {
+    expect(readRelayingPlugins(new ConfigReader({}))).toEqual([
+      'plugin:scaffolder',
+      'plugin:kubechart',
+      'plugin:mcp-actions',
+    ]);
+    for (const entry of ['external:ci-bot', 'scaffolder', 'plugin:']) {
+      expect(() =>
+        readRelayingPlugins(
+          new ConfigReader({
+            kubechart: {
+              onBehalfOf: { relayingPlugins: ['plugin:scaffolder', entry] },
+            },
+          }),
+        ),
+      ).toThrow(
+        `kubechart.onBehalfOf.relayingPlugins[1] is ${JSON.stringify(
+          entry,
+        )}, which is not a plugin: write plugin:<plugin id> (e.g. plugin:scaffolder); a user's credentials are passed on by a plugin, never by an external access subject`,
+      );
+    }
+  });
+});

@@ -15,12 +15,15 @@ const SETTING = 'kubechart.onBehalfOf.allowedServices';
 /**
  * Plugins that may pass a user's request on to kubechart with the user's credentials
  * (`getPluginRequestToken({ onBehalfOf })`, which Backstage delivers as the user with the plugin as
- * its `actor`) unless `kubechart.onBehalfOf.relayingPlugins` says otherwise: the scaffolder (its
- * kubechart actions) and kubechart itself (its actions of the actions registry, MCP tools).
+ * its `actor`, the last plugin that passed them on) unless `kubechart.onBehalfOf.relayingPlugins`
+ * says otherwise: the scaffolder (its kubechart actions, and the actions of the actions registry a
+ * template step invokes), kubechart itself (its actions call its REST API) and Backstage's MCP
+ * actions backend (it invokes kubechart's actions for an agent's user).
  */
 export const DEFAULT_RELAYING_PLUGINS: string[] = [
   'plugin:scaffolder',
   'plugin:kubechart',
+  'plugin:mcp-actions',
 ];
 
 const RELAY_SETTING = 'kubechart.onBehalfOf.relayingPlugins';
@@ -38,28 +41,12 @@ const SERVICE_PRINCIPAL =
  * relay it meant to allow would be refused without anyone saying why.
  */
 export function readOnBehalfOfServices(config: Config): string[] {
-  return readServicePrincipals(config, SETTING, DEFAULT_ON_BEHALF_OF_SERVICES);
-}
-
-/**
- * Reads `kubechart.onBehalfOf.relayingPlugins` (default {@link DEFAULT_RELAYING_PLUGINS}); throws
- * on an entry that is not a service principal, as {@link readOnBehalfOfServices} does.
- */
-export function readRelayingPlugins(config: Config): string[] {
-  return readServicePrincipals(config, RELAY_SETTING, DEFAULT_RELAYING_PLUGINS);
-}
-
-function readServicePrincipals(
-  config: Config,
-  setting: string,
-  defaults: string[],
-): string[] {
-  const services = config.getOptionalStringArray(setting);
-  if (services === undefined) return defaults;
+  const services = config.getOptionalStringArray(SETTING);
+  if (services === undefined) return DEFAULT_ON_BEHALF_OF_SERVICES;
   services.forEach((s, i) => {
     if (!SERVICE_PRINCIPAL.test(s)) {
       throw new Error(
-        `${setting}[${i}] is ${JSON.stringify(
+        `${SETTING}[${i}] is ${JSON.stringify(
           s,
         )}, which is not a service principal: write plugin:<plugin id> (e.g. plugin:scaffolder) or external:<subject> (an external access subject)`,
       );
@@ -68,7 +55,29 @@ function readServicePrincipals(
   return services;
 }
 
-/** Who a request acts as (see {@link effectiveActor}). */
+/** A plugin as Backstage names it as the `actor` of credentials it passed on: `plugin:<plugin id>`. */
+const PLUGIN_PRINCIPAL = /^plugin:[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/i;
+
+/**
+ * Reads `kubechart.onBehalfOf.relayingPlugins` (default {@link DEFAULT_RELAYING_PLUGINS}); throws
+ * (the backend does not start) on an entry that is not `plugin:<plugin id>`: credentials passed on
+ * always name a plugin as their actor, so an `external:` entry would match nothing.
+ */
+export function readRelayingPlugins(config: Config): string[] {
+  const plugins = config.getOptionalStringArray(RELAY_SETTING);
+  if (plugins === undefined) return DEFAULT_RELAYING_PLUGINS;
+  plugins.forEach((s, i) => {
+    if (!PLUGIN_PRINCIPAL.test(s)) {
+      throw new Error(
+        `${RELAY_SETTING}[${i}] is ${JSON.stringify(
+          s,
+        )}, which is not a plugin: write plugin:<plugin id> (e.g. plugin:scaffolder); a user's credentials are passed on by a plugin, never by an external access subject`,
+      );
+    }
+  });
+  return plugins;
+}
+
 export type EffectiveActor = {
   /** The user a request acts for, or the caller itself (a user's ref or `service:<subject>`). */
   actor: string;
@@ -106,6 +115,35 @@ export function relayingPlugin(
 }
 
 /**
+ * The plugin that passed a user's credentials on (`principal.actor`), allowed or not, for the audit
+ * trail's `relayedBy`; undefined for a user's own token and for a service.
+ */
+export function passedOnBy(
+  credentials: BackstageCredentials,
+): string | undefined {
+  const p = credentials.principal as {
+    type: string;
+    actor?: { subject?: string };
+  };
+  return p.type === 'user' && p.actor ? String(p.actor.subject) : undefined;
+}
+
+/**
+ * Refuses (NotAllowedError, 403) a user's credentials passed on by any plugin, for approvals: a
+ * template step or a tool that passes its initiator's credentials on would otherwise approve or
+ * reject as that user whenever they merely ran it. Only the approver's own token decides.
+ */
+export function refusePassedOnDecision(credentials: BackstageCredentials) {
+  const by = passedOnBy(credentials);
+  if (!by) return;
+  const user = (credentials.principal as { userEntityRef?: string })
+    .userEntityRef;
+  throw new NotAllowedError(
+    `Approvals are decided only with the approver's own token: ${user}'s credentials were passed on by ${by}; nothing was decided. ${user} approves or rejects in the portal`,
+  );
+}
+
+/**
  * Who a request acts as. Without `onBehalfOf` the caller acts as itself: a user as the user, a
  * service as `service:<subject>`. With it, a service on the allow-list acts for the user it names
  * (`relayedBy` says which service relayed it); anyone else is refused with NotAllowedError (403,
@@ -128,9 +166,9 @@ export function effectiveActor(
   };
   const self =
     p.type === 'user' ? String(p.userEntityRef) : `service:${p.subject}`;
-  const passedOnBy = relayingPlugin(credentials, relayingPlugins);
+  const relayedBy = relayingPlugin(credentials, relayingPlugins);
   if (onBehalfOf === undefined)
-    return { actor: self, ...(passedOnBy ? { passedOnBy } : {}) };
+    return { actor: self, ...(relayedBy ? { passedOnBy: relayedBy } : {}) };
   if (p.type === 'user' || !allowedServices.includes(String(p.subject))) {
     throw new NotAllowedError(
       `${self} may not act on behalf of ${onBehalfOf}: onBehalfOf is honoured only from the services listed in ${SETTING}; nothing was done. Call without onBehalfOf${

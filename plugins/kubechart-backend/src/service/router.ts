@@ -63,6 +63,8 @@ import {
   DEFAULT_RELAYING_PLUGINS,
   EffectiveActor,
   effectiveActor as actorOf,
+  passedOnBy as passedOnByOf,
+  refusePassedOnDecision,
   refuseRelayedEntityRef,
   relayingPlugin,
 } from './identity';
@@ -395,15 +397,13 @@ export async function createRouter(
       type: string;
       userEntityRef?: string;
       subject?: string;
-      actor?: { subject?: string };
     };
     const actor =
       principal.type === 'user'
         ? principal.userEntityRef!
         : `service:${principal.subject}`;
     // The plugin that passed the user's credentials on, allowed or not.
-    const passedOnBy =
-      principal.type === 'user' ? principal.actor?.subject : undefined;
+    const passedOnBy = passedOnByOf(credentials);
     // A caller refused in a loop would otherwise grow the trail at will: one by one up to the limit
     // a minute, then counted in the next one recorded.
     const notRecorded = refusals.take(actor);
@@ -590,6 +590,7 @@ export async function createRouter(
       },
     });
     const { actor, relayedBy } = acting;
+    const relayed = acting.relayedBy ?? acting.passedOnBy;
     // The engine removes the caller's secret values wherever the chart copied them. A tenant run's
     // preview is refused as `POST /runs` refuses it, with the same checks, as the same caller, and
     // the refusal is recorded as a failed `run-preview` as the run's is a failed `run-create`.
@@ -636,6 +637,7 @@ export async function createRouter(
         // A preview is not scoped to the entity it names: not the event's target.
         requestedEntityRef: body.entityRef ?? null,
         actor,
+        ...(relayed ? { relayedBy: relayed } : {}),
       },
       preview.policyReport,
     );
@@ -848,13 +850,8 @@ export async function createRouter(
       userEntityRef?: string;
     };
     if (principal.type !== 'user' || !principal.userEntityRef) return undefined;
-    // A user's credentials passed on by a plugin not allowed to act as a user decide nothing.
-    try {
-      relayingPlugin(credentials, relayingPlugins);
-    } catch (e) {
-      if (e instanceof NotAllowedError) return undefined;
-      throw e;
-    }
+    // A user's credentials passed on by any plugin decide nothing: approvals take the user's own token.
+    if (passedOnByOf(credentials)) return undefined;
     const userEntityRef = principal.userEntityRef;
     const ownership = options.userInfo
       ? (await options.userInfo.getUserInfo(credentials)).ownershipEntityRefs
@@ -906,9 +903,7 @@ export async function createRouter(
         allow: ['user', 'service'],
       });
       const actor = principalRef(credentials);
-      const passedOnBy = (
-        credentials.principal as { actor?: { subject?: string } }
-      ).actor?.subject;
+      const passedOnBy = passedOnByOf(credentials);
       // Refused attempts are part of the trail too (someone tried to approve what they may not),
       // under the run's entity, so that its owners see who decided or tried.
       const decided = await audited(
@@ -929,6 +924,7 @@ export async function createRouter(
           const body = parse(decideRunSchema, req.body, `${decision} request`);
           try {
             relayingPlugin(credentials, relayingPlugins);
+            refusePassedOnDecision(credentials);
             if (!decider)
               throw new NotAllowedError(
                 'Only a signed-in user may approve or reject a run; a service cannot',
@@ -1250,7 +1246,7 @@ export async function createRouter(
   router.post('/policy/check', async (req, res) => {
     const credentials = await authorize(req, kubechartRunsCreatePermission);
     const body = parse(policyCheckSchema, req.body, 'policy check');
-    const { actor } = effectiveActor(
+    const { actor, passedOnBy } = effectiveActor(
       credentials,
       undefined,
       onBehalfOfServices,
@@ -1279,7 +1275,12 @@ export async function createRouter(
     await auditDryRunRefusal(
       req,
       'policy-check',
-      { cluster: body.cluster ?? null, namespace: body.namespace, actor },
+      {
+        cluster: body.cluster ?? null,
+        namespace: body.namespace,
+        actor,
+        ...(passedOnBy ? { relayedBy: passedOnBy } : {}),
+      },
       report,
     );
     res.json(redactPlan(manifest, report, secrets));

@@ -29,7 +29,7 @@ import {
 } from '../database/RunStore';
 import { PayloadTooLargeError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
-import { effectiveActor, refuseRelayedEntityRef } from './identity';
+import { effectiveActor, passedOnBy, refuseRelayedEntityRef } from './identity';
 import { RefusedAttempt } from './runAudit';
 import {
   appendEventsSchema,
@@ -386,7 +386,7 @@ export function addRecordedRunRoutes(
     req: Request,
     id: string,
     attempt?: RefusedAttempt,
-  ): Promise<{ run: Run; lease: RunLease }> {
+  ): Promise<{ run: Run; lease: RunLease; relayedBy?: string }> {
     try {
       return await writableRecordedRun(req, id);
     } catch (e) {
@@ -404,7 +404,7 @@ export function addRecordedRunRoutes(
   async function writableRecordedRun(
     req: Request,
     id: string,
-  ): Promise<{ run: Run; lease: RunLease }> {
+  ): Promise<{ run: Run; lease: RunLease; relayedBy?: string }> {
     const credentials = await authorize(req);
     // Anyone who may not read the run gets the answer `GET /runs/:id` gives, whatever the run is.
     const run = await options.readableRun(req, id);
@@ -435,7 +435,13 @@ export function addRecordedRunRoutes(
       throw new ConflictError(
         `Run ${id} is executed by kubechart; only recorded runs accept events`,
       );
-    return { run, lease: { runId: id, epoch: RECORDED_LEASE_EPOCH } };
+    // The plugin that passed the writer's credentials on, for the trail.
+    const relayedBy = passedOnBy(credentials);
+    return {
+      run,
+      lease: { runId: id, epoch: RECORDED_LEASE_EPOCH },
+      ...(relayedBy ? { relayedBy } : {}),
+    };
   }
 
   /**
@@ -471,7 +477,7 @@ export function addRecordedRunRoutes(
       steps: steps.slice(0, MAX_AUDITED_STEPS),
       stepCount: steps.length,
     };
-    const { run, lease } = await recordedRun(req, req.params.id, {
+    const { run, lease, relayedBy } = await recordedRun(req, req.params.id, {
       eventId: 'run-events',
       meta,
     });
@@ -481,7 +487,7 @@ export function addRecordedRunRoutes(
     const afterwards = await audited(
       req,
       'run-events',
-      meta,
+      { ...meta, ...(relayedBy ? { relayedBy } : {}) },
       async () => {
         await fenced(lease, () =>
           store
@@ -601,7 +607,7 @@ export function addRecordedRunRoutes(
 
   router.post('/runs/:id/finish', async (req, res) => {
     const body = parse(finishRunSchema, req.body, 'finish request');
-    const { run, lease } = await recordedRun(req, req.params.id, {
+    const { run, lease, relayedBy } = await recordedRun(req, req.params.id, {
       eventId: 'run-finish',
       meta: { runId: req.params.id, status: body.status },
     });
@@ -609,7 +615,11 @@ export function addRecordedRunRoutes(
     await audited(
       req,
       'run-finish',
-      { runId: run.id, status: body.status },
+      {
+        runId: run.id,
+        status: body.status,
+        ...(relayedBy ? { relayedBy } : {}),
+      },
       async () => {
         // The secret values it reports (its values', its manifest's Secrets') are removed wherever
         // else they appear in what it reports: a ConfigMap or annotation of the manifest, the
