@@ -43,6 +43,7 @@ import {
   storedHashMatches,
   toIso,
 } from './chain';
+import { anchorBroken } from './anchorCheck';
 import { CHAIN_KEY_EVENT_ID, ChainKeyring } from './chainKeys';
 import { decodeCursor, encodeCursor } from './cursor';
 import { inputToRow, placeholderFor, rowToEvent } from './rows';
@@ -417,46 +418,6 @@ function sumGaps(gaps: AuditGapInfo[]): AuditGapInfo {
     reasons,
     bySeverity,
     byEvent,
-  };
-}
-
-/**
- * Where the chain starts (the walk began after its checkpoint) against where it started when the
- * anchor was published: the same checkpoint, or a later one a prune recorded in the witness file
- * (written before anything was deleted). Anything else removed or replaced the chain's beginning
- * without a prune, which nothing in the database would show. Anchors published before they
- * recorded the checkpoint are not compared.
- */
-function checkStart(
-  anchor: NonNullable<AuditVerifyOptions['anchor']>,
-  head: HeadRow,
-  witnessed: NonNullable<AuditVerifyOptions['witnessedCheckpoints']>,
-): { failedSeq: number; reason: string } | undefined {
-  const then = anchor.checkpointSeq;
-  if (then === undefined) return undefined;
-  const seq = Number(head.checkpoint_seq);
-  const hash = head.checkpoint_hash;
-  const recorded = `an anchor published at ${anchor.at} recorded`;
-  if (seq === then) {
-    return hash === anchor.checkpointHash
-      ? undefined
-      : {
-          failedSeq: seq,
-          reason: `The chain starts after event ${seq} with another hash than ${recorded} for its start (${anchor.checkpointHash}): the events before it were replaced`,
-        };
-  }
-  if (seq < then) {
-    return {
-      failedSeq: seq,
-      reason: `The chain starts after event ${seq}, but when ${recorded} its head it started after event ${then}: events were put back below a prune, or the database was restored from an older backup`,
-    };
-  }
-  if (witnessed.some(c => c.throughSeq === seq && c.hash === hash)) {
-    return undefined;
-  }
-  return {
-    failedSeq: seq,
-    reason: `The chain starts after event ${seq}, but it started after event ${then} when ${recorded} its head, and no prune checkpoint in the witness file records a prune through ${seq} with the hash the chain continues from: events up to ${seq} were removed without a recorded prune`,
   };
 }
 
@@ -1439,64 +1400,29 @@ export class DatabaseAuditStore implements AuditStore {
     head: HeadRow,
     witnessed: NonNullable<AuditVerifyOptions['witnessedCheckpoints']>,
   ): Promise<{ failedSeq: number; reason: string } | undefined> {
-    const headSeq = Number(head.last_seq);
-    const recorded = `an anchor published at ${anchor.at} recorded`;
-    const anotherHash = {
-      failedSeq: anchor.seq,
-      reason: `Event ${anchor.seq} has another hash than ${recorded} (${anchor.hash}): it, or an event before it, was rewritten`,
-    };
-    if (headSeq < anchor.seq) {
-      return {
-        failedSeq: headSeq + 1,
-        reason: `The chain ends at ${headSeq} but ${recorded} event ${
-          anchor.seq
-        } with hash ${anchor.hash}: events ${headSeq + 1}–${
-          anchor.seq
-        } were removed from the database (the tail was cut), or the database was restored from an older backup`,
-      };
-    }
-    let checkpointSeq = Number(head.checkpoint_seq);
-    let checkpointHash = head.checkpoint_hash;
-    if (anchor.seq > checkpointSeq) {
-      const event = await this.#db<EventRow>(EVENTS)
-        .where({ seq: anchor.seq })
-        .first('hash');
-      if (event) {
-        return event.hash === anchor.hash
-          ? checkStart(anchor, head, witnessed)
-          : anotherHash;
-      }
-      // pruned since the walk?
-      const now = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
-      checkpointSeq = Number(now?.checkpoint_seq ?? 0);
-      checkpointHash = now?.checkpoint_hash ?? '';
-      if (anchor.seq > checkpointSeq) {
-        return {
-          failedSeq: anchor.seq,
-          reason: `Event ${anchor.seq} is missing, although ${recorded} it`,
-        };
-      }
-    }
-    // Pruned up to or past the anchored event: only a prune the witness recorded (its
-    // checkpoint is written outside the database before anything is deleted) may have done it.
-    if (
-      !witnessed.some(
-        c => c.throughSeq === checkpointSeq && c.hash === checkpointHash,
-      )
-    ) {
-      return {
-        failedSeq: anchor.seq,
-        reason: `The chain was pruned through event ${checkpointSeq}, ${
-          anchor.seq === checkpointSeq
-            ? 'the event'
-            : `past event ${anchor.seq}`
-        } that ${recorded}, but no prune checkpoint in the witness file records a prune through ${checkpointSeq} with the hash the chain continues from: events up to ${checkpointSeq} were removed without a recorded prune`,
-      };
-    }
-    if (anchor.seq === checkpointSeq && checkpointHash !== anchor.hash) {
-      return anotherHash;
-    }
-    return checkStart(anchor, head, witnessed);
+    return anchorBroken(
+      anchor,
+      {
+        headSeq: Number(head.last_seq),
+        start: {
+          seq: Number(head.checkpoint_seq),
+          hash: head.checkpoint_hash,
+        },
+        witnessed,
+      },
+      async seq =>
+        (await this.#db<EventRow>(EVENTS).where({ seq }).first('hash'))?.hash,
+      {
+        // pruned since the walk?
+        startNow: async () => {
+          const now = await this.#db<HeadRow>(HEAD).where({ id: 1 }).first();
+          return {
+            seq: Number(now?.checkpoint_seq ?? 0),
+            hash: now?.checkpoint_hash ?? '',
+          };
+        },
+      },
+    );
   }
 
   /**

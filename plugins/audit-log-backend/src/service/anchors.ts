@@ -8,6 +8,11 @@ import { stringifyError } from '@backstage/errors';
 import { AuditVerifyResult } from '@kubechart/plugin-audit-log-common';
 import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
 import { AuditChainHead, AuditStore } from '../database/AuditStore';
+import {
+  AnchorFailure as Failure,
+  ChainStart,
+  anchorBroken,
+} from '../database/anchorCheck';
 import { GENESIS_HASH } from '../database/chain';
 import {
   AuditAnchorRecord,
@@ -135,106 +140,6 @@ export function createAnchorMemory(options: {
   };
 }
 
-type Start = { seq: number; hash: string };
-type Witnessed = ReadonlyArray<{ throughSeq: number; hash: string }>;
-type Failure = { failedSeq: number; reason: string };
-
-/**
- * Where the chain starts against where it started when `anchor` was published: the same
- * checkpoint, or a later one a prune recorded in the witness file (as the store's verify checks
- * for the newest anchor). Anchors that did not record the start are not compared.
- */
-function startBroken(
-  anchor: AuditAnchorRecord,
-  start: Start,
-  witnessed: Witnessed,
-): Failure | undefined {
-  const then = anchor.checkpointSeq;
-  if (then === undefined) return undefined;
-  const recorded = `an anchor published at ${anchor.at} recorded`;
-  if (start.seq === then) {
-    return start.hash === anchor.checkpointHash
-      ? undefined
-      : {
-          failedSeq: start.seq,
-          reason: `The chain starts after event ${start.seq} with another hash than ${recorded} for its start (${anchor.checkpointHash}): the events before it were replaced`,
-        };
-  }
-  if (start.seq < then) {
-    return {
-      failedSeq: start.seq,
-      reason: `The chain starts after event ${start.seq}, but when ${recorded} its head it started after event ${then}: events were put back below a prune, or the database was restored from an older backup`,
-    };
-  }
-  if (
-    witnessed.some(c => c.throughSeq === start.seq && c.hash === start.hash)
-  ) {
-    return undefined;
-  }
-  return {
-    failedSeq: start.seq,
-    reason: `The chain starts after event ${start.seq}, but it started after event ${then} when ${recorded} its head, and no prune checkpoint in the witness file records a prune through ${start.seq} with the hash the chain continues from: events up to ${start.seq} were removed without a recorded prune`,
-  };
-}
-
-/**
- * Whether the chain, which ends at `headSeq` and starts after `start`, still holds `anchor`: the
- * anchored event with the anchored hash (`hashAt` gives an event's hash, undefined when the
- * database does not hold it), or a prune the witness file records past it; and it starts where it
- * started then, or after a prune recorded since.
- */
-async function anchorBroken(
-  anchor: AuditAnchorRecord,
-  chain: { headSeq: number; start: Start; witnessed: Witnessed },
-  hashAt: (seq: number) => Promise<string | undefined>,
-): Promise<Failure | undefined> {
-  const { headSeq, start, witnessed } = chain;
-  const recorded = `an anchor published at ${anchor.at} recorded`;
-  const anotherHash = {
-    failedSeq: anchor.seq,
-    reason: `Event ${anchor.seq} has another hash than ${recorded} (${anchor.hash}): it, or an event before it, was rewritten, or the tail was cut below it and the chain grew again`,
-  };
-  if (headSeq < anchor.seq) {
-    return {
-      failedSeq: headSeq + 1,
-      reason: `The chain ends at ${headSeq} but ${recorded} event ${
-        anchor.seq
-      } with hash ${anchor.hash}: events ${headSeq + 1}–${
-        anchor.seq
-      } were removed from the database (the tail was cut), or the database was restored from an older backup`,
-    };
-  }
-  if (anchor.seq > start.seq) {
-    const hash = await hashAt(anchor.seq);
-    if (hash === undefined) {
-      return {
-        failedSeq: anchor.seq,
-        reason: `Event ${anchor.seq} is missing, although ${recorded} it`,
-      };
-    }
-    if (hash !== anchor.hash) return anotherHash;
-  } else {
-    if (
-      !witnessed.some(c => c.throughSeq === start.seq && c.hash === start.hash)
-    ) {
-      return {
-        failedSeq: anchor.seq,
-        reason: `The chain was pruned through event ${start.seq}, ${
-          anchor.seq === start.seq ? 'the event' : `past event ${anchor.seq}`
-        } that ${recorded}, but no prune checkpoint in the witness file records a prune through ${
-          start.seq
-        } with the hash the chain continues from: events up to ${
-          start.seq
-        } were removed without a recorded prune`,
-      };
-    }
-    if (anchor.seq === start.seq && start.hash !== anchor.hash) {
-      return anotherHash;
-    }
-  }
-  return startBroken(anchor, start, witnessed);
-}
-
 /**
  * Why `head` cannot be published as an anchor, or undefined: the head row must name an event the
  * database holds with that hash (or the checkpoint, when every event was pruned), and the chain
@@ -280,6 +185,7 @@ async function headBroken(
       anchor,
       { headSeq: head.seq, start, witnessed: records?.checkpoints ?? [] },
       hashAt,
+      { grownPast: true },
     );
     if (failure) return failure;
   }
@@ -531,7 +437,7 @@ async function olderAnchorsBroken(
   result: AuditVerifyResult,
 ): Promise<(Failure & Pick<AuditVerifyResult, 'anchorMismatch'>) | undefined> {
   const newest = records.anchor!;
-  const start: Start = result.pruned
+  const start: ChainStart = result.pruned
     ? { seq: result.pruned.throughSeq, hash: result.pruned.hash }
     : { seq: 0, hash: GENESIS_HASH };
   const seen = new Set([JSON.stringify({ ...newest, at: undefined })]);
@@ -565,6 +471,7 @@ async function olderAnchorsBroken(
       anchor,
       { headSeq: result.headSeq, start, witnessed: records.checkpoints },
       async seq => hashes.get(seq),
+      { grownPast: true },
     );
     if (failure) {
       return { ...failure, anchorMismatch: { seq: anchor.seq, at: anchor.at } };
