@@ -1,4 +1,4 @@
-import { CONTAINER_LISTS, isMapping, podSpecOf } from './podSpec';
+import { containersOf, isMapping, podSpecOf } from './podSpec';
 import { groupOf } from './rules/util';
 import { KubeObject, PolicyScope } from './types';
 
@@ -252,18 +252,16 @@ function secretReferences(spec: any): Array<{ name: string; through: string }> {
       }
     }
   }
-  for (const list of CONTAINER_LISTS) {
-    for (const container of maps(spec[list])) {
-      for (const env of maps(container.env)) {
-        const ref = isMapping(env.valueFrom)
-          ? env.valueFrom.secretKeyRef
-          : undefined;
-        if (isMapping(ref)) add(ref.name, 'an env secretKeyRef');
-      }
-      for (const from of maps(container.envFrom)) {
-        if (isMapping(from.secretRef))
-          add(from.secretRef.name, 'an envFrom secretRef');
-      }
+  for (const container of containersOf(spec)) {
+    for (const env of maps(container.env)) {
+      const ref = isMapping(env.valueFrom)
+        ? env.valueFrom.secretKeyRef
+        : undefined;
+      if (isMapping(ref)) add(ref.name, 'an env secretKeyRef');
+    }
+    for (const from of maps(container.envFrom)) {
+      if (isMapping(from.secretRef))
+        add(from.secretRef.name, 'an envFrom secretRef');
     }
   }
   return out;
