@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { withDeadline } from '../lib/deadline';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
+import { isNotFound } from '../lib/kubeErrors';
 
 /** How long the gate waits for the watch to show the marker it wrote before it refuses. */
 export const RECORD_MARKER_WAIT_MS = 30_000;
@@ -82,9 +83,6 @@ function isMarkerOf(
     labels.owner === 'kubechart'
   );
 }
-
-/** Whether `e` is the API server's 404: the object is not there (any more). */
-const isNotFound = (e: unknown) => (e as { code?: number })?.code === 404;
 
 /**
  * Watches the Secrets labelled `name=<release>` in `namespace` from `listedAt`, the resourceVersion of

@@ -12,11 +12,7 @@ import {
   releasePolicyReport,
 } from '@kubechart/plugin-kubechart-node';
 import { Watch } from '@kubernetes/client-node';
-import {
-  StoredHelmRelease,
-  helmReleaseOfSecret,
-  readHelmRelease,
-} from '../lib/helmRelease';
+import { StoredHelmRelease, helmReleaseOfSecret } from '../lib/helmRelease';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
@@ -38,30 +34,6 @@ function revisionOf(stored: StoredHelmRelease): {
   };
 }
 
-/**
- * {@link revisionOf} one revision, read from its `helm.sh/release.v1` Secret (helm's default
- * storage) as helm reads it by name (see `readHelmRelease`); undefined when there is none.
- */
-export async function readRevision(
-  client: KubeClient,
-  namespace: string,
-  release: string,
-  revision: number,
-): Promise<{ manifest: string; config: Record<string, unknown> } | undefined> {
-  const stored = await readHelmRelease(client, namespace, release, revision);
-  return stored ? revisionOf(stored) : undefined;
-}
-
-/** The manifest of {@link readRevision}. */
-export async function readRevisionManifest(
-  client: KubeClient,
-  namespace: string,
-  release: string,
-  revision: number,
-): Promise<string | undefined> {
-  return (await readRevision(client, namespace, release, revision))?.manifest;
-}
-
 type RollbackJudgeDeps = {
   policy: PolicyEngine;
   discovery: ClusterDiscovery;
@@ -69,34 +41,11 @@ type RollbackJudgeDeps = {
 };
 
 /**
- * The revision a rollback returns to, judged by the current chart policy with the run's scope
- * (`run-scope` included unless switched off for tests): its manifest and report, or undefined when
- * the revision has no release record to judge. `client` acts as the namespace's deployer. Read by
- * its name: a rollback judges the record from the list of the release's records it checks and
- * watches ({@link judgeRollbackRecord}).
+ * The revision a rollback returns to, the record `stored` (read by the caller from the list of the
+ * release's records it checks and watches), judged by the current chart policy with the run's scope
+ * (`run-scope` included unless switched off for tests): its manifest and report. The caller's
+ * `client` acts as the namespace's deployer.
  */
-export async function judgeRollbackRevision(
-  deps: RollbackJudgeDeps,
-  client: KubeClient,
-  input: Pick<
-    RollbackRunInput,
-    'cluster' | 'namespace' | 'release' | 'revision'
-  >,
-  scope: RunScope,
-): Promise<
-  | { manifest: string; report: PolicyReport; config: Record<string, unknown> }
-  | undefined
-> {
-  const stored = await readHelmRelease(
-    client,
-    input.namespace,
-    input.release,
-    input.revision,
-  );
-  return stored && judgeRollbackRecord(deps, stored, input, scope);
-}
-
-/** {@link judgeRollbackRevision} of the record `stored`, read by the caller. */
 export async function judgeRollbackRecord(
   deps: RollbackJudgeDeps,
   stored: StoredHelmRelease,

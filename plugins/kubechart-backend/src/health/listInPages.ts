@@ -1,8 +1,6 @@
-import {
-  KubernetesListObject,
-  KubernetesObject,
-} from '@kubernetes/client-node';
+import { KubernetesObject } from '@kubernetes/client-node';
 import { kubeStatusCode } from '../lib/kubeErrors';
+import type { ListPage } from './listPages';
 
 /** Objects per list request of an informer. */
 export const LIST_PAGE_SIZE = 100;
@@ -27,13 +25,7 @@ export interface ListedPage<T> {
  * the list over (a page marked `first` again).
  */
 export async function* listInPages<T extends KubernetesObject>(
-  listPage: (
-    page: {
-      limit: number;
-      _continue?: string;
-    },
-    map?: (item: T) => T,
-  ) => Promise<KubernetesListObject<T> & { mappedBy?: (item: T) => T }>,
+  listPage: ListPage<T>,
   map: (item: T) => T = item => item,
   limit = LIST_PAGE_SIZE,
 ): AsyncGenerator<ListedPage<T>> {

@@ -321,8 +321,7 @@ function addedMetadataKeys(
 export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
-  readonly objects: KubernetesObjectApi;
-  private readonly asIs: AsIsObjectApi;
+  readonly objects: AsIsObjectApi;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -330,8 +329,7 @@ export class KubeClient {
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.asIs = AsIsObjectApi.makeAsIs(kubeConfig);
+    this.objects = AsIsObjectApi.makeAsIs(kubeConfig);
   }
 
   async read<T extends KubernetesObject>(
@@ -487,29 +485,14 @@ export class KubeClient {
   }
 
   /**
-   * Creates an object as a change of the run (see `change`); answers it as the API server stored it
-   * (its uid). An object of its kind and name that exists is a 409 from the API server.
-   */
-  async create<T extends KubernetesObject>(obj: T): Promise<T> {
-    return this.change('created', obj, async () =>
-      toWire<T>(
-        await this.objects.create(
-          toTyped(obj),
-          undefined,
-          undefined,
-          this.fieldManager,
-        ),
-      ),
-    );
-  }
-
-  /**
-   * Like {@link create}, but the object is sent as given (its wire form, as a manifest states it), not
-   * through client-node's typed models, which drop the fields they do not know.
+   * Creates an object as a change of the run (see `change`), sent as given (its wire form, as a
+   * manifest states it), not through client-node's typed models, which drop the fields they do not
+   * know; answers it as the API server stored it (its uid). An object of its kind and name that
+   * exists is a 409 from the API server.
    */
   async createAsIs<T extends KubernetesObject>(obj: T): Promise<T> {
     return this.change('created', obj, async () =>
-      toWire<T>(await this.asIs.createAsIs(obj, this.fieldManager)),
+      toWire<T>(await this.objects.createAsIs(obj, this.fieldManager)),
     );
   }
 
