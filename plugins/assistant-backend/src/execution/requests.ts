@@ -229,12 +229,7 @@ function fieldOf(levels: Level[]): string {
 
 /** Where the innermost of `levels` stands: the keys and indexes of those around it. */
 function pathOf(levels: Level[]): string {
-  let path = '';
-  for (const level of levels.slice(0, -1)) {
-    if ('keys' in level) path += `${path ? '.' : ''}${level.key ?? ''}`;
-    else path += `[${level.index}]`;
-  }
-  return path;
+  return fieldOf(levels.slice(0, -1));
 }
 
 /** The full request body: the change, addressed to exactly one object. */

@@ -372,9 +372,10 @@ export function referenceReader(text: string) {
       else return false;
     }
     path.push(key);
-    const shapes = EVERY_RESOURCE.map(resource =>
-      shapeAt(resource, path),
-    ).filter((shape): shape is Shape => !!shape);
+    // Kinds sharing a pod spec reach the same shape: each is tried once.
+    const shapes = [
+      ...new Set(EVERY_RESOURCE.map(resource => shapeAt(resource, path))),
+    ].filter((shape): shape is Shape => !!shape);
     const scalars = shapes.filter(
       shape => typeof shape === 'string' || shape instanceof RegExp,
     );
