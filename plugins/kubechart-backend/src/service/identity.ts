@@ -101,16 +101,12 @@ export function relayingPlugin(
   credentials: BackstageCredentials,
   relayingPlugins: string[],
 ): string | undefined {
-  const p = credentials.principal as {
-    type: string;
-    userEntityRef?: string;
-    actor?: { subject?: string };
-  };
-  if (p.type !== 'user' || !p.actor) return undefined;
-  const subject = String(p.actor.subject);
-  if (relayingPlugins.includes(subject)) return subject;
+  const subject = passedOnBy(credentials);
+  if (subject === undefined || relayingPlugins.includes(subject))
+    return subject;
+  const { userEntityRef } = credentials.principal as { userEntityRef?: string };
   throw new NotAllowedError(
-    `${subject} may not act on behalf of ${p.userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${p.userEntityRef} calls kubechart with their own token`,
+    `${subject} may not act on behalf of ${userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${userEntityRef} calls kubechart with their own token`,
   );
 }
 
