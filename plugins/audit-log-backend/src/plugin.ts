@@ -22,7 +22,10 @@ import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { observeAuditQueue } from './service/queueMetrics';
 import { createRouter } from './service/router';
-import { appendRecordedLosses } from './service/shutdownLosses';
+import {
+  appendRecordedLosses,
+  recordQueueLosses,
+} from './service/shutdownLosses';
 
 /**
  * The audit-log backend plugin: stores every audit event in a hash chain and
@@ -96,9 +99,7 @@ export const auditLogPlugin = createBackendPlugin({
         // the audit events the queue dropped (at once) or a stopping backend could not store
         const auditWitness = createAuditWitness({ config, logger });
         await appendRecordedLosses({ store, witness: auditWitness, logger });
-        queue.recordLossesWith((loss, context) =>
-          auditWitness.loss(loss, context),
-        );
+        recordQueueLosses(queue, auditWitness);
 
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {

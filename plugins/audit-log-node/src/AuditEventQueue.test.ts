@@ -50,14 +50,21 @@ describe('AuditEventQueue', () => {
   });
 
   it('flushes a partial batch after the flush interval', async () => {
-    const queue = new AuditEventQueue({ logger, flushIntervalMs: 10 });
-    const written: AuditEventInput[] = [];
-    queue.attachSink(async batch => {
-      written.push(...batch);
-    });
-    await queue.enqueue(event(1));
-    await new Promise(r => setTimeout(r, 100));
-    expect(written.map(e => e.eventId)).toEqual(['e-1']);
+    jest.useFakeTimers();
+    try {
+      const queue = new AuditEventQueue({ logger, flushIntervalMs: 10 });
+      const written: AuditEventInput[] = [];
+      queue.attachSink(async batch => {
+        written.push(...batch);
+      });
+      await queue.enqueue(event(1));
+      await jest.advanceTimersByTimeAsync(9);
+      expect(written).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(written.map(e => e.eventId)).toEqual(['e-1']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('applies bounded back-pressure when full and drops instead of failing', async () => {
@@ -550,6 +557,213 @@ describe('AuditEventQueue', () => {
     expect(stored[2].meta!.gap).toMatchObject({
       bySeverity: { high: 1 },
       reasons: { 'queue full': 1 },
+    });
+  });
+
+  describe('events it holds while the database does not take them', () => {
+    const HELD =
+      'waited in memory for the database when the backend stopped, not known to be stored';
+    const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+    it('records them at once when a write fails, counts and times only, and resolves the record once they are written', async () => {
+      const queue = new AuditEventQueue({ logger });
+      const records: Array<{
+        id: string;
+        resolved: boolean;
+        held: AuditGapInfo;
+      }> = [];
+      queue.recordHeldWith((held, { id, resolved }) =>
+        records.push({ id, resolved, held: structuredClone(held) }),
+      );
+      let down = true;
+      const stored: AuditEventInput[] = [];
+      queue.attachSink(async batch => {
+        if (down) throw new Error('connection refused');
+        stored.push(...batch);
+      });
+      for (let i = 1; i <= 3; i++) await queue.enqueue(event(i));
+      while (queue.stats().failedWrites === 0) await sleep(5);
+      // a backend killed now leaves this record: the next start counts the three as lost
+      expect(records).toEqual([
+        {
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          resolved: false,
+          held: {
+            dropped: 3,
+            firstOccurredAt: event(1).occurredAt,
+            lastOccurredAt: event(3).occurredAt,
+            reasons: { [HELD]: 3 },
+            bySeverity: { low: 3 },
+          },
+        },
+      ]);
+      down = false;
+      await queue.drain();
+      expect(stored.map(e => e.eventId)).toEqual(['e-1', 'e-2', 'e-3']);
+      expect(records.slice(1)).toEqual([
+        {
+          id: records[0].id,
+          resolved: true,
+          held: expect.objectContaining({ dropped: 3 }),
+        },
+      ]);
+      await queue.close();
+      expect(records).toHaveLength(2);
+    });
+
+    it('records them when a write has not answered for a second', async () => {
+      const queue = new AuditEventQueue({ logger });
+      const records: Array<{ resolved: boolean; dropped: number }> = [];
+      queue.recordHeldWith((held, { resolved }) =>
+        records.push({ resolved, dropped: held.dropped }),
+      );
+      let answer!: () => void;
+      const answered = new Promise<void>(resolve => {
+        answer = resolve;
+      });
+      queue.attachSink(() => answered);
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2));
+      await sleep(1200);
+      expect(records).toEqual([{ resolved: false, dropped: 2 }]);
+      answer();
+      await queue.drain();
+      expect(records).toEqual([
+        { resolved: false, dropped: 2 },
+        { resolved: true, dropped: 2 },
+      ]);
+      await queue.close();
+    });
+
+    /**
+     * Records every held and loss record, and after each how many events they cover together
+     * (the last record of each held id, none once resolved, and of each loss id: what the next
+     * start would count) and how many at least: while nothing is written, every event a held
+     * record counted is still at risk.
+     */
+    function coverage(queue: AuditEventQueue) {
+      const lines: string[] = [];
+      const covered: Array<{ covered: number; atLeast: number }> = [];
+      let atLeast = 0;
+      const held = new Map<string, number>();
+      const lost = new Map<string, number>();
+      const sum = (m: Map<string, number>) =>
+        [...m.values()].reduce((a, b) => a + b, 0);
+      queue.recordLossesWith((loss, { id }) => {
+        lines.push(`lost ${loss.dropped}`);
+        lost.set(id, loss.dropped);
+        covered.push({ covered: sum(held) + sum(lost), atLeast });
+      });
+      queue.recordHeldWith((info, { id, resolved }) => {
+        lines.push(resolved ? 'held none' : `held ${info.dropped}`);
+        held.set(id, resolved ? 0 : info.dropped);
+        if (!resolved) atLeast = Math.max(atLeast, info.dropped);
+        covered.push({ covered: sum(held) + sum(lost), atLeast });
+      });
+      return { lines, covered };
+    }
+
+    it('counts a held event that is dropped: a loss record counts it before its held record leaves it out', async () => {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 2,
+        maxEnqueueWaitMs: 10,
+      });
+      const { lines, covered } = coverage(queue);
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2));
+      while (queue.stats().failedWrites === 0) await sleep(5);
+      // full: the held e-2 makes room for a more severe event
+      await queue.enqueue({ ...event(3), severity: 'high' });
+      expect(queue.stats()).toMatchObject({ dropped: 1 });
+      expect(lines.slice(0, 3)).toEqual(['held 2', 'lost 1', 'held 1']);
+      // the backend stops, its database still down: what it held is lost, recorded as lost
+      // before its held record is resolved
+      await queue.close();
+      expect(lines.slice(-2)).toEqual(['lost 3', 'held none']);
+      expect(covered[covered.length - 1].covered).toBe(3);
+      // nothing was written: the records never cover fewer events than one of them counted
+      for (const c of covered)
+        expect(c.covered).toBeGreaterThanOrEqual(c.atLeast);
+    });
+
+    it('keeps counting evicted held events until their throttled loss record counts them', async () => {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 4,
+        maxEnqueueWaitMs: 10,
+      });
+      const { covered } = coverage(queue);
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      for (let i = 1; i <= 4; i++) await queue.enqueue(event(i));
+      while (queue.stats().failedWrites === 0) await sleep(5);
+      // two evictions: the second loss record waits for the throttle
+      await queue.enqueue({ ...event(5), severity: 'high' });
+      await queue.enqueue({ ...event(6), severity: 'high' });
+      expect(queue.stats()).toMatchObject({ dropped: 2 });
+      await sleep(1200);
+      await queue.close();
+      expect(covered[covered.length - 1].covered).toBe(6);
+      for (const c of covered)
+        expect(c.covered).toBeGreaterThanOrEqual(c.atLeast);
+    });
+
+    it('records the events that wait over a second for a slow database, though each write answers within a second', async () => {
+      const queue = new AuditEventQueue({ logger, batchSize: 1 });
+      const records: Array<{ resolved: boolean; dropped: number }> = [];
+      queue.recordHeldWith((held, { resolved }) =>
+        records.push({ resolved, dropped: held.dropped }),
+      );
+      // a writer that holds the database's locks most of a second per write
+      queue.attachSink(async () => {
+        await sleep(700);
+      });
+      for (let i = 1; i <= 4; i++) await queue.enqueue(event(i));
+      await sleep(1500);
+      expect(records[0]).toMatchObject({ resolved: false });
+      await queue.drain();
+      await sleep(1100);
+      expect(records[records.length - 1]).toMatchObject({ resolved: true });
+      await queue.close();
+    });
+
+    it('counts within a second the events that come while it holds some', async () => {
+      const queue = new AuditEventQueue({ logger });
+      const { lines } = coverage(queue);
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      for (let i = 1; i <= 4; i++) await queue.enqueue(event(i));
+      while (queue.stats().failedWrites === 0) await sleep(5);
+      expect(lines).toEqual(['held 4']);
+      for (let i = 5; i <= 7; i++) await queue.enqueue(event(i));
+      await sleep(1200);
+      expect(lines).toEqual(['held 4', 'held 7']);
+      queue.attachSink(async () => {});
+      await queue.close();
+    });
+
+    it('does not resolve the held record while the events a stopping backend could not store are only in memory', async () => {
+      const queue = new AuditEventQueue({ logger });
+      const { lines } = coverage(queue);
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      for (let i = 1; i <= 3; i++) await queue.enqueue(event(i));
+      while (queue.stats().failedWrites === 0) await sleep(5);
+      expect(lines).toEqual(['held 3']);
+      // the plugin's shutdown hook: the database is still down, the events are lost but
+      // reported only when the queue closes; a backend killed now must leave them recorded
+      await queue.drainOnShutdown();
+      await sleep(1200);
+      expect(lines).toEqual(['held 3']);
+      await queue.close();
+      expect(lines).toEqual(['held 3', 'lost 3', 'held none']);
     });
   });
 

@@ -50,6 +50,53 @@ export type AuditLossRecorder = (
 ) => void;
 
 /**
+ * Which record of held events an {@link AuditHeldRecorder} call makes.
+ * @public
+ */
+export type AuditHeldContext = {
+  /**
+   * The id of the held events' records (a UUID): the same while the queue holds them, a new one
+   * once it held none.
+   */
+  id: string;
+  /**
+   * True once the queue holds none of the events the records of `id` counted: written, or
+   * dropped and counted by a loss record or a stored gap record. The records of `id` no longer count; `held`
+   * is the last one.
+   */
+  resolved: boolean;
+};
+
+/**
+ * Records outside the database the events the queue holds but could not write yet (a write
+ * failed, or the oldest of them waited over a second past the flush interval): not lost while the backend runs, but lost if it is
+ * killed (SIGKILL, out of memory) before it writes them. `held` counts them as a loss
+ * (`dropped`, their time range, per severity; no event's content), under a reason that says they
+ * waited in memory for the database; of several records of one id the last counts, and a
+ * `resolved` one says none of them is lost. See {@link AuditEventQueue.recordHeldWith}. Called
+ * synchronously: the process may be killed right after.
+ * @public
+ */
+export type AuditHeldRecorder = (
+  held: AuditGapInfo,
+  context: AuditHeldContext,
+) => void;
+
+/**
+ * Why held events are counted lost when a backend was killed before it resolved their record:
+ * some of them may have been written after its last record of them.
+ */
+const HELD_LOSS_REASON =
+  'waited in memory for the database when the backend stopped, not known to be stored';
+
+/**
+ * How long the oldest buffered event may wait past the flush interval before the events the
+ * queue holds are recorded as held, whether a write has not answered or the writes answer too
+ * slowly for what comes (a failed write records them at once).
+ */
+const HELD_RECORD_DELAY_MS = 1000;
+
+/**
  * How long after it closed the queue waits before it records the events enqueued since (once;
  * later ones are recorded when the process exits).
  */
@@ -255,6 +302,40 @@ export class AuditEventQueue {
   #shutdownDeadline: number | undefined;
   #closed = false;
   #recordLoss: AuditLossRecorder | undefined;
+  #recordHeld: AuditHeldRecorder | undefined;
+  /**
+   * Whether the queue cannot write: a write failed (until one succeeds), or one has gone
+   * unanswered for {@link HELD_RECORD_DELAY_MS}. Meanwhile what it holds is recorded as held.
+   */
+  #stuck = false;
+  /**
+   * The events recorded as held under `id`, until the queue holds none of them: `recorded` is
+   * the count and time of its last record, `changed` says some left the buffer since.
+   */
+  #held:
+    | {
+        id: string;
+        events: Set<AuditEventInput>;
+        /**
+         * Those of them that were dropped, by where their loss is: the record goes on counting
+         * them until a loss record outside the database or a stored gap record counts them, so
+         * that a backend killed in between counts them twice at worst, never not at all.
+         */
+        dropped: HeldDrops;
+        recorded: { count: number; at: number; info: AuditGapInfo };
+        /** Some of them were written or counted elsewhere since the last record. */
+        changed: boolean;
+      }
+    | undefined;
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
+  #heldDue = 0;
+  /** When each buffered event came (or the sink was attached, if later): how long it waited. */
+  #enqueuedAt = new WeakMap<AuditEventInput, number>();
+  #sinkAttachedAt = 0;
+  #ageTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When held events were last recorded, and the delay of a new record after it. */
+  #heldRecordedAt: number | undefined;
+  #newHeldDelay = LOSS_RECORD_MIN_INTERVAL_MS;
   /**
    * Events lost while the backend stops, not reported yet, the last error why, and the id of
    * the pending loss they continue (recorded before under that id).
@@ -321,6 +402,12 @@ export class AuditEventQueue {
     }
     this.#buffer.push(event);
     this.#bufferedBySeverity[rankOf(event.severity)] += 1;
+    this.#enqueuedAt.set(event, Date.now());
+    if (this.#stuck) {
+      this.#recordHeldSoon();
+    } else if (!this.#ageTimer) {
+      this.#checkAge();
+    }
     this.#schedule();
   }
 
@@ -363,7 +450,9 @@ export class AuditEventQueue {
   attachSink(sink: AuditEventSink): void {
     this.#sink = sink;
     this.#retryDelayMs = 0;
+    this.#sinkAttachedAt = Date.now();
     this.#schedule(true);
+    this.#checkAge();
   }
 
   /**
@@ -425,6 +514,22 @@ export class AuditEventQueue {
   }
 
   /**
+   * Where the events the queue holds but cannot write are recorded outside the database (the
+   * audit-log backend plugin keeps them in its witness file, and the next start appends the gap
+   * record of those a killed backend never resolved). They are recorded at once when a write
+   * fails, or when the oldest buffered event waited over a second past the flush interval;
+   * again, under the same id, as more come (at most once a second) or are written (after a
+   * second when their count halved, else after a minute); a dropped one stays counted until a
+   * loss record, written first, or a stored gap record counts it; and resolved once the queue
+   * holds none of them. Held events a new write cannot take, soon after
+   * the last ones were resolved, are recorded only if still held after a delay that starts at a
+   * second and doubles with each, up to a minute.
+   */
+  recordHeldWith(recorder: AuditHeldRecorder): void {
+    this.#recordHeld = recorder;
+  }
+
+  /**
    * First step of a shutdown, while the database is still open (the audit-log
    * plugin's shutdown hook): waits until the audited operations in progress
    * have enqueued their outcome (at most `maxShutdownWaitMs` over the whole
@@ -453,6 +558,8 @@ export class AuditEventQueue {
     this.#closed = true;
     this.#sink = undefined;
     this.#clearTimer();
+    clearTimeout(this.#ageTimer);
+    this.#ageTimer = undefined;
     clearTimeout(this.#lossRecordTimer);
     this.#lossRecordTimer = undefined;
     const left = this.#buffer.splice(0);
@@ -465,7 +572,11 @@ export class AuditEventQueue {
       this.#addLoss(this.#gap.info, undefined, this.#gap.id, this.#gap.stored);
       this.#gap = undefined;
     }
+    this.#heldDropsMoved('gap', 'loss');
+    // the loss first, then the held record that no longer counts what it does: a backend killed
+    // in between counts those events twice, never not at all
     this.#reportLoss();
+    this.#recordHeldSoon();
     this.#closeReported = true;
     this.#wakeWaiters();
   }
@@ -552,7 +663,12 @@ export class AuditEventQueue {
       }${cause === undefined ? '' : ` (${stringifyError(cause)})`}`,
     );
     try {
-      this.#recordLoss?.(copyGap(gap), { id, pending: false });
+      if (this.#recordLoss) {
+        this.#recordLoss(copyGap(gap), { id, pending: false });
+        if (this.#heldDropsCounted('loss')) {
+          this.#recordHeldNow();
+        }
+      }
     } catch (error) {
       this.#logger.error(
         `Could not record the lost audit events outside the database: ${stringifyError(
@@ -578,10 +694,12 @@ export class AuditEventQueue {
     if (this.#stopping) {
       // a loss of its own, however many drops: it goes to the loss recorder, not the chain
       this.#addLoss(addDrops(newGap(events), events, reason), cause);
+      this.#heldDropped(events, 'loss');
       return;
     }
     this.#gap ??= { id: randomUUID(), info: newGap(events) };
     addDrops(this.#gap.info, events, reason);
+    this.#heldDropped(events, 'gap');
     this.#recordPendingLossSoon();
     const now = Date.now();
     // one warning per second at most, the counter tells the rest
@@ -706,9 +824,229 @@ export class AuditEventQueue {
     this.#recordedLosses.set(loss.id, loss.info.dropped);
     try {
       this.#recordLoss(copyGap(loss.info), { id: loss.id, pending: true });
+      // the held record no longer counts what this loss record does (written first: a backend
+      // killed in between counts them twice, never not at all)
+      if (this.#heldDropsCounted('gap', 'flight')) {
+        this.#recordHeldNow();
+      }
     } catch (error) {
       this.#logger.error(
         `Could not record the dropped audit events outside the database: ${stringifyError(
+          error,
+        )}`,
+      );
+    }
+  }
+
+  /** Takes written events off the held events. */
+  #releaseHeld(events: AuditEventInput[]) {
+    const held = this.#held;
+    if (!held) {
+      return;
+    }
+    for (const event of events) {
+      if (held.events.delete(event)) {
+        held.changed = true;
+      }
+    }
+  }
+
+  /**
+   * Held events that were dropped, their loss now in `where`: still counted by the held record
+   * until a record outside memory counts them ({@link AuditEventQueue.#heldDropsCounted}).
+   */
+  #heldDropped(events: AuditEventInput[], where: keyof HeldDrops) {
+    const held = this.#held;
+    if (!held) {
+      return;
+    }
+    for (const event of events) {
+      if (held.events.delete(event)) {
+        held.dropped[where].add(event);
+      }
+    }
+  }
+
+  /** The loss of dropped held events moved, e.g. a gap record that could not be written. */
+  #heldDropsMoved(from: keyof HeldDrops, to: keyof HeldDrops) {
+    const dropped = this.#held?.dropped;
+    if (!dropped || dropped[from].size === 0) {
+      return;
+    }
+    for (const event of dropped[from]) {
+      dropped[to].add(event);
+    }
+    dropped[from] = new Set();
+  }
+
+  /**
+   * A loss record outside the database, or a stored gap record, now counts the dropped held
+   * events whose loss is in `where`: the held record leaves them out, at once after a loss
+   * record (itself throttled), as it shrinks otherwise after a stored gap record.
+   */
+  #heldDropsCounted(...where: Array<keyof HeldDrops>): boolean {
+    const held = this.#held;
+    if (!held || where.every(w => held.dropped[w].size === 0)) {
+      return false;
+    }
+    for (const w of where) {
+      held.dropped[w] = new Set();
+    }
+    held.changed = true;
+    return true;
+  }
+
+  /**
+   * Marks the queue stuck once its oldest buffered event waited {@link HELD_RECORD_DELAY_MS}
+   * past the flush interval (since the sink was attached), and records what it holds; else
+   * checks again when it will have.
+   */
+  #checkAge() {
+    clearTimeout(this.#ageTimer);
+    this.#ageTimer = undefined;
+    if (
+      !this.#recordHeld ||
+      !this.#sink ||
+      this.#closed ||
+      this.#buffer.length === 0
+    ) {
+      return;
+    }
+    const now = Date.now();
+    const since = Math.max(
+      this.#enqueuedAt.get(this.#buffer[0]) ?? now,
+      this.#sinkAttachedAt,
+    );
+    const due = since + this.#flushIntervalMs + HELD_RECORD_DELAY_MS;
+    if (due <= now) {
+      this.#stuck = true;
+      this.#recordHeldSoon();
+      return;
+    }
+    this.#ageTimer = setTimeout(() => this.#checkAge(), due - now);
+    this.#ageTimer.unref?.();
+  }
+
+  /**
+   * Records the held events: at once when the queue gets stuck (after the delay of new records
+   * when the last was less than a minute ago), then as they grow (while stuck) or leave the
+   * buffer (see {@link AuditEventQueue.recordHeldWith}); resolved at once when none is left.
+   */
+  #recordHeldSoon() {
+    if (!this.#recordHeld) {
+      return;
+    }
+    const held = this.#held;
+    const now = Date.now();
+    let due: number;
+    if (!held) {
+      if (!this.#stuck || this.#buffer.length === 0) {
+        return;
+      }
+      const last = this.#heldRecordedAt;
+      due =
+        last === undefined || now - last >= LOSS_RECORD_MAX_INTERVAL_MS
+          ? now
+          : last + this.#newHeldDelay;
+    } else {
+      const count =
+        (this.#stuck ? this.#buffer.length : held.events.size) +
+        heldDropCount(held.dropped);
+      const { count: recorded, at } = held.recorded;
+      if (count === 0) {
+        due = now;
+      } else if (count === recorded && !held.changed) {
+        return;
+      } else {
+        // more than the record counts: again within a second while they grow; fewer: after
+        // a second when halved, else after a minute (the record counts too many meanwhile)
+        due =
+          at +
+          (count > recorded || 2 * count <= recorded
+            ? LOSS_RECORD_MIN_INTERVAL_MS
+            : LOSS_RECORD_MAX_INTERVAL_MS);
+      }
+    }
+    if (due <= now) {
+      this.#recordHeldNow();
+      return;
+    }
+    if (this.#heldTimer && this.#heldDue <= due) {
+      return;
+    }
+    clearTimeout(this.#heldTimer);
+    this.#heldDue = due;
+    this.#heldTimer = setTimeout(
+      () => this.#recordHeldNow(),
+      Math.max(0, due - now),
+    );
+    this.#heldTimer.unref?.();
+  }
+
+  /**
+   * Records now what the queue holds (while stuck: everything buffered) or what is left of the
+   * events recorded before; resolves their record when none is left.
+   */
+  #recordHeldNow() {
+    clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const recorder = this.#recordHeld;
+    if (!recorder) {
+      return;
+    }
+    const now = Date.now();
+    let held = this.#held;
+    if (!held) {
+      if (!this.#stuck || this.#buffer.length === 0) {
+        return;
+      }
+      const last = this.#heldRecordedAt;
+      if (last !== undefined) {
+        // doubled while the queue gets stuck again and again, back to a second after a quiet minute
+        this.#newHeldDelay =
+          now - last >= LOSS_RECORD_MAX_INTERVAL_MS
+            ? LOSS_RECORD_MIN_INTERVAL_MS
+            : Math.min(LOSS_RECORD_MAX_INTERVAL_MS, this.#newHeldDelay * 2);
+      }
+      held = {
+        id: randomUUID(),
+        events: new Set(),
+        dropped: { gap: new Set(), flight: new Set(), loss: new Set() },
+        recorded: { count: 0, at: now, info: newGap(this.#buffer) },
+        changed: false,
+      };
+      this.#held = held;
+    }
+    if (this.#stuck) {
+      for (const event of this.#buffer) {
+        held.events.add(event);
+      }
+    }
+    held.changed = false;
+    let info: AuditGapInfo;
+    let resolved = false;
+    const events = [
+      ...held.events,
+      ...held.dropped.gap,
+      ...held.dropped.flight,
+      ...held.dropped.loss,
+    ];
+    if (events.length === 0) {
+      this.#held = undefined;
+      info = held.recorded.info;
+      resolved = true;
+    } else {
+      info = addDrops(newGap(events), events, HELD_LOSS_REASON);
+      // their time range and severities only: the count per event is not recorded for them
+      delete info.byEvent;
+      held.recorded = { count: events.length, at: now, info };
+    }
+    this.#heldRecordedAt = now;
+    try {
+      recorder(copyGap(info), { id: held.id, resolved });
+    } catch (error) {
+      this.#logger.error(
+        `Could not record the audit events waiting for the database outside it: ${stringifyError(
           error,
         )}`,
       );
@@ -804,6 +1142,10 @@ export class AuditEventQueue {
           ...events,
         ]
       : events;
+    if (gap) {
+      // counted by the gap record once it is stored
+      this.#heldDropsMoved('gap', 'flight');
+    }
     let ok = true;
     this.#flushing = (async () => {
       try {
@@ -814,6 +1156,14 @@ export class AuditEventQueue {
         this.#written += events.length;
         this.#retryDelayMs = 0;
         this.#failingSince = undefined;
+        this.#stuck = false;
+        this.#releaseHeld(events);
+        this.#heldDropsCounted('flight');
+        if (this.#held?.changed) {
+          this.#recordHeldSoon();
+        }
+        // still stuck if what is left waited too long: the writes do not keep up
+        this.#checkAge();
         if (gap) {
           this.#logger.warn(
             `Audit chain gap recorded: ${describeGap(gap.info)}${
@@ -855,6 +1205,7 @@ export class AuditEventQueue {
           this.#gap = this.#gap
             ? { ...gap, info: mergeGaps(gap.info, this.#gap.info) }
             : gap;
+          this.#heldDropsMoved('flight', 'gap');
         }
         if (this.#stopping) {
           // the database may be closed already: no later write to retry in
@@ -866,6 +1217,7 @@ export class AuditEventQueue {
               this.#gap.stored,
             );
             this.#gap = undefined;
+            this.#heldDropsMoved('gap', 'loss');
           }
           this.#removeHead(events.length);
           this.#drop(
@@ -874,6 +1226,9 @@ export class AuditEventQueue {
             error,
           );
           this.#wakeWaiters();
+          // what the queue still holds is at risk until it is written or reported lost
+          this.#stuck = true;
+          this.#recordHeldSoon();
           return;
         }
         const now = Date.now();
@@ -890,6 +1245,8 @@ export class AuditEventQueue {
           );
           this.#wakeWaiters();
         }
+        this.#stuck = true;
+        this.#recordHeldSoon();
         this.#recordPendingLossSoon();
         this.#retryDelayMs = Math.min(
           this.#maxRetryDelayMs,
@@ -909,6 +1266,16 @@ export class AuditEventQueue {
     }
     return ok;
   }
+}
+
+/**
+ * Dropped held events by where their loss is: the pending gap record, the one being written,
+ * or the loss of a stopping backend, reported when the queue closes.
+ */
+type HeldDrops = Record<'gap' | 'flight' | 'loss', Set<AuditEventInput>>;
+
+function heldDropCount(dropped: HeldDrops): number {
+  return dropped.gap.size + dropped.flight.size + dropped.loss.size;
 }
 
 /** A gap for `events`, with nothing counted yet. */

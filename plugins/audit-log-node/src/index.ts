@@ -10,6 +10,8 @@ export {
   type AuditEventQueueOptions,
   type AuditEventQueueStats,
   type AuditEventSink,
+  type AuditHeldContext,
+  type AuditHeldRecorder,
   type AuditLossContext,
   type AuditLossRecorder,
   createGapEvent,

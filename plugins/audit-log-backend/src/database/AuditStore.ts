@@ -67,6 +67,21 @@ export type AuditVerifyOptions = {
   };
   /** The prune checkpoints the witness recorded (those it has at hand). */
   witnessedCheckpoints?: Array<{ throughSeq: number; hash: string }>;
+  /**
+   * Walks only from event `seq`, which must have `hash`, to the head (from the checkpoint when
+   * the chain was pruned past it): the events a head anchor would vouch for after an earlier
+   * one, checked as a whole walk checks them. The result's `checked` counts those events.
+   */
+  from?: { seq: number; hash: string };
+};
+
+/**
+ * What {@link AuditStore.checkEvent} found of a stored event.
+ * @public
+ */
+export type AuditEventCheck = {
+  hash: string;
+  check: 'intact' | 'altered' | 'unknown-key' | 'unkeyed';
 };
 
 /**
@@ -82,6 +97,14 @@ export interface AuditStore {
   stream(filters: AuditEventFilters): AsyncIterable<AuditEvent>;
   /** One event, or undefined. */
   get(seq: number): Promise<AuditEvent | undefined>;
+  /**
+   * Event `seq`'s stored hash and whether its content gives it: the hash recomputed from the
+   * event's columns and its `prev_hash` in the form its chain version names, as verify does
+   * (`intact`, `altered`, `unknown-key` for an event signed with a key that is not configured,
+   * `unkeyed` for an unsigned event while a chain key is configured); undefined when the
+   * database holds no such event (or it was pruned).
+   */
+  checkEvent(seq: number): Promise<AuditEventCheck | undefined>;
   /**
    * Walks the chain from the checkpoint to the head, then checks it against the anchor in
    * `options`, if any.

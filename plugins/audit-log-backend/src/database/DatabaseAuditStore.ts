@@ -23,6 +23,7 @@ import { Knex } from 'knex';
 import {
   AuditAppendResult,
   AuditChainHead,
+  AuditEventCheck,
   AuditPruneCut,
   AuditStore,
   AuditVerifyOptions,
@@ -1043,6 +1044,23 @@ export class DatabaseAuditStore implements AuditStore {
     return row ? rowToEvent(row) : undefined;
   }
 
+  async checkEvent(seq: number): Promise<AuditEventCheck | undefined> {
+    const row = await this.#db<EventRow>(EVENTS)
+      .where({ seq })
+      .where('seq', '>', this.#checkpointSeq())
+      .first();
+    if (!row) {
+      return undefined;
+    }
+    // with a chain key every event this store appends is signed: an unsigned one was written
+    // around it (verify reports it as an unkeyed event after keyed ones)
+    const check =
+      this.#keys && Number(row.chain_version) !== KEYED_CHAIN_VERSION
+        ? 'unkeyed'
+        : checkStoredHash(row, this.#keys);
+    return { hash: row.hash, check };
+  }
+
   /**
    * The prune checkpoint's sequence number, as a subquery: the events at or below it are pruned,
    * and never read back, even while a prune that failed after it moved the checkpoint left them
@@ -1163,7 +1181,13 @@ export class DatabaseAuditStore implements AuditStore {
     let checkedAnchor: AuditVerifyResult['anchor'];
     const headSeq = Number(head.last_seq);
     const pruned = checkpointOf(head);
-    let expectedSeq = Number(head.checkpoint_seq) + 1;
+    // a walk from an event the chain holds past its checkpoint: that event's link is not checked,
+    // its hash must be the one given
+    const walkFrom =
+      options.from && options.from.seq > Number(head.checkpoint_seq)
+        ? options.from
+        : undefined;
+    let expectedSeq = walkFrom?.seq ?? Number(head.checkpoint_seq) + 1;
     let prevHash = head.checkpoint_hash;
     let firstSeq: number | undefined;
     let checked = 0;
@@ -1197,7 +1221,7 @@ export class DatabaseAuditStore implements AuditStore {
       };
     };
 
-    if (expectedSeq > 1 && !pruned) {
+    if (expectedSeq > 1 && !pruned && !walkFrom) {
       // A prune records when it ran; a chain that starts later without one lost its beginning.
       return result({
         failedSeq: expectedSeq - 1,
@@ -1263,7 +1287,14 @@ export class DatabaseAuditStore implements AuditStore {
             reason: `Event ${expectedSeq} is missing (the next stored event is ${seq})`,
           });
         }
-        if (row.prev_hash !== prevHash) {
+        if (seq === walkFrom?.seq) {
+          if (row.hash !== walkFrom.hash) {
+            return result({
+              failedSeq: seq,
+              reason: `Event ${seq} has hash ${row.hash}, not ${walkFrom.hash}: it was changed`,
+            });
+          }
+        } else if (row.prev_hash !== prevHash) {
           return result({
             failedSeq: seq,
             reason: `Event ${seq} does not link to the previous event: its prev_hash differs from the hash of event ${

@@ -667,6 +667,137 @@ describe.each(databases.eachSupportedId())(
       ).resolves.toMatchObject({ ok: true, anchor: { seq: 9 } });
     });
 
+    it('publishes no anchor of a head row and an event a database writer forged together, whose content does not give its hash, and records why', async () => {
+      const store = keyed();
+      await store.append(events(1, 8));
+      const witness = witnessFor(await tempFile());
+      const logger = mockServices.logger.mock();
+      const auditor = mockServices.auditor.mock();
+      const fail = jest.fn();
+      auditor.createEvent.mockResolvedValue({ success: jest.fn(), fail });
+      const publish = createAnchorPublisher({
+        store,
+        witness,
+        logger,
+        auditor,
+      });
+      await expect(publish()).resolves.toMatchObject({ seq: 8 });
+      const real = await knex('audit_log_chain_head').where({ id: 1 }).first();
+
+      // a database writer without the chain key adds event 9 with a hash of its choosing and
+      // moves the head row to it
+      const { content_digest: _digest, ...eight } = await knex(
+        'audit_log_events',
+      )
+        .where({ seq: 8 })
+        .first();
+      const forged = 'e'.repeat(64);
+      await knex('audit_log_events').insert({
+        ...eight,
+        seq: 9,
+        actor: 'user:default/mallory',
+        prev_hash: eight.hash,
+        hash: forged,
+      });
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 9, last_hash: forged });
+
+      await expect(publish()).resolves.toBeUndefined();
+      const message = `Not publishing the audit log anchor of event 9, which does not continue the anchors published before: The chain head records event 9 with hash ${forged}, but the event's content does not give that hash: the event was changed, or written with the head row outside the chain`;
+      expect(logger.error).toHaveBeenCalledWith(message);
+      expect(auditor.createEvent).toHaveBeenCalledWith(
+        expect.objectContaining({
+          eventId: 'chain-anchor',
+          severityLevel: 'high',
+        }),
+      );
+      expect(fail).toHaveBeenCalledWith({
+        error: new Error(message),
+        meta: { outcome: 'refused', headSeq: 9, failedSeq: 9 },
+      });
+      expect((await witness.read())?.anchors?.map(a => a.seq)).toEqual([8]);
+
+      // the forged rows removed: the chain verifies against the file, and anchoring goes on
+      await knex('audit_log_events').where({ seq: 9 }).delete();
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: real.last_seq, last_hash: real.last_hash });
+      await expect(
+        verifyAgainstWitness({ store, witness }),
+      ).resolves.toMatchObject({ ok: true, anchor: { seq: 8 } });
+      await store.append(events(9, 9));
+      await expect(publish()).resolves.toMatchObject({ seq: 9 });
+    });
+
+    it('publishes no anchor of a head whose own hash is right but that does not link to the anchored chain', async () => {
+      const store = new DatabaseAuditStore(knex);
+      await store.append(events(1, 8));
+      const witness = witnessFor(await tempFile());
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger });
+      await expect(publish()).resolves.toMatchObject({ seq: 8 });
+
+      // a database writer adds event 9 with a prev_hash of its choosing and the hash its
+      // content gives, and moves the head row to it
+      const { content_digest: _digest, ...eight } = await knex(
+        'audit_log_events',
+      )
+        .where({ seq: 8 })
+        .first();
+      const nine = {
+        ...eight,
+        seq: 9,
+        actor: 'user:default/mallory',
+        prev_hash: 'f'.repeat(64),
+      };
+      const hash = hashRow(nine.prev_hash, nine, Number(nine.chain_version))!;
+      await knex('audit_log_events').insert({ ...nine, hash });
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 9, last_hash: hash });
+      await expect(store.checkEvent(9)).resolves.toEqual({
+        hash,
+        check: 'intact',
+      });
+
+      await expect(publish()).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringContaining(
+          'Not publishing the audit log anchor of event 9, which does not continue the anchors published before: Event 9 does not link to the previous event',
+        ),
+      );
+      expect((await witness.read())?.anchors?.map(a => a.seq)).toEqual([8]);
+    });
+
+    it('publishes no anchor of a keyed head after an unsigned event written under the keyed chain', async () => {
+      const store = keyed();
+      await store.append(events(1, 8));
+      const witness = witnessFor(await tempFile());
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger });
+      await expect(publish()).resolves.toMatchObject({ seq: 8 });
+
+      // a replica without the key appends event 9 unsigned; event 10 is signed again
+      await new DatabaseAuditStore(knex).append(events(9, 9));
+      await store.append(events(10, 10));
+      await expect(store.checkEvent(10)).resolves.toMatchObject({
+        check: 'intact',
+      });
+
+      await expect(publish()).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringContaining(
+          'Not publishing the audit log anchor of event 10, which does not continue the anchors published before: Event 9',
+        ),
+      );
+      expect((await witness.read())?.anchors?.map(a => a.seq)).toEqual([8]);
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: false,
+        failedSeq: 9,
+      });
+    });
+
     it('finds a start moved without a recorded prune after a newer anchor recorded the new start', async () => {
       const store = new DatabaseAuditStore(knex);
       await store.append(events(1, 20));

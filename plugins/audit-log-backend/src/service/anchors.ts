@@ -148,7 +148,7 @@ export function createAnchorMemory(options: {
  * anchor would vouch for it), or a head row it moved for one run (verify would fail for good).
  */
 async function headBroken(
-  store: Pick<AuditStore, 'get'>,
+  store: Pick<AuditStore, 'get' | 'checkEvent' | 'verify'>,
   head: AuditChainHead,
   records: AuditWitnessRecords | undefined,
   memory: AnchorMemory | undefined,
@@ -156,15 +156,24 @@ async function headBroken(
   const start = head.checkpoint ?? { seq: 0, hash: GENESIS_HASH };
   const hashAt = async (seq: number) => (await store.get(seq))?.hash;
   if (head.seq > start.seq) {
-    const hash = await hashAt(head.seq);
-    if (hash !== head.hash) {
-      return {
-        failedSeq: head.seq,
-        reason:
-          hash === undefined
-            ? `The chain head records event ${head.seq} with hash ${head.hash}, but the database holds no such event: the head row was changed without the events`
-            : `The chain head records event ${head.seq} with hash ${head.hash}, but the event has hash ${hash}: the head row or the event was changed`,
-      };
+    // the event's hash recomputed from its content: a head row moved together with an event
+    // row written to match it is not anchored
+    const event = await store.checkEvent(head.seq);
+    const claim = `The chain head records event ${head.seq} with hash ${head.hash}, but`;
+    let reason: string | undefined;
+    if (!event) {
+      reason = `${claim} the database holds no such event: the head row was changed without the events`;
+    } else if (event.hash !== head.hash) {
+      reason = `${claim} the event has hash ${event.hash}: the head row or the event was changed`;
+    } else if (event.check === 'altered') {
+      reason = `${claim} the event's content does not give that hash: the event was changed, or written with the head row outside the chain`;
+    } else if (event.check === 'unknown-key') {
+      reason = `${claim} the event is signed with a key that is not auditLog.chain.key nor any of auditLog.chain.previousKeys: it was written outside the chain, or the key is missing from the configuration`;
+    } else if (event.check === 'unkeyed') {
+      reason = `${claim} the event is not signed although auditLog.chain.key is set: it was written outside the chain, or by a replica without the key`;
+    }
+    if (reason) {
+      return { failedSeq: head.seq, reason };
     }
   } else if (head.seq < start.seq || head.hash !== start.hash) {
     return {
@@ -189,6 +198,22 @@ async function headBroken(
     );
     if (failure) return failure;
   }
+  // every event the anchor would vouch for, checked as verify checks it: from the newest
+  // anchor on (the whole chain before the first one), so that no anchor goes to a chain that
+  // cannot verify
+  const newest = anchors.reduce<AuditAnchorRecord | undefined>(
+    (a, b) => (a && a.seq >= b.seq ? a : b),
+    undefined,
+  );
+  const walk = await store.verify(
+    newest ? { from: { seq: newest.seq, hash: newest.hash } } : {},
+  );
+  if (!walk.ok) {
+    return {
+      failedSeq: walk.failedSeq ?? head.seq,
+      reason: walk.reason ?? 'The chain does not verify',
+    };
+  }
   return undefined;
 }
 
@@ -201,7 +226,7 @@ async function headBroken(
  * reason) and publishes nothing, so that the anchors in the file keep showing the change.
  */
 export function createAnchorPublisher(options: {
-  store: Pick<AuditStore, 'head' | 'get'>;
+  store: Pick<AuditStore, 'head' | 'get' | 'checkEvent' | 'verify'>;
   witness: AuditWitness;
   logger: LoggerService;
   memory?: AnchorMemory;
@@ -312,7 +337,7 @@ export function createAnchorPublisher(options: {
 export async function scheduleAnchors(options: {
   settings: AnchorSettings;
   scheduler: SchedulerService;
-  store: Pick<AuditStore, 'head' | 'get'>;
+  store: Pick<AuditStore, 'head' | 'get' | 'checkEvent' | 'verify'>;
   witness: AuditWitness;
   logger: LoggerService;
   memory?: AnchorMemory;
@@ -504,7 +529,10 @@ async function anchorMissing(
       (WITNESS_TAIL_BYTES * WITNESS_MAX_READ_FACTOR) / 1024
     } KiB of the witness file, which is longer: the newest anchor was pushed out of what verify reads, so a tail cut from the database cannot be ruled out (${after})`;
   }
-  const others = records.checkpoints.length + (records.losses?.length ?? 0);
+  const others =
+    records.checkpoints.length +
+    (records.losses?.length ?? 0) +
+    (records.resolved?.length ?? 0);
   if (others > 0) {
     return `The witness file holds no head anchor, only ${others} other record(s): a tail cut from the database cannot be ruled out (${after}) until the next anchor is published`;
   }

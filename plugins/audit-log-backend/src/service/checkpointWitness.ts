@@ -97,6 +97,17 @@ export type AuditLossRecord = AuditGapInfo & {
   at: string;
 };
 
+/**
+ * The end of a loss record the queue made of events it held while the database did not take
+ * them (see {@link AuditWitness.held}): it wrote them all (or recorded those it dropped as a
+ * loss of their own), so the records of `id` count nothing lost.
+ */
+export type AuditLossResolvedRecord = {
+  type: 'audit-log-gap-resolved';
+  id: string;
+  at: string;
+};
+
 /** What verify, the anchor publisher and the start-up read from the end of the witness file. */
 export type AuditWitnessRecords = {
   /** The newest anchor (the highest `seq`) in the part read, if any. */
@@ -107,6 +118,8 @@ export type AuditWitnessRecords = {
   checkpoints: AuditCheckpointRecord[];
   /** The loss records in the part read, in file order; absent when there is none. */
   losses?: AuditLossRecord[];
+  /** The ids of the loss records resolved in the part read; absent when there is none. */
+  resolved?: string[];
   /**
    * True when the file is longer than the part read (at most {@link WITNESS_MAX_READ_FACTOR}
    * times {@link WITNESS_TAIL_BYTES}); absent when it was read whole.
@@ -153,6 +166,17 @@ export type AuditWitness = {
     gap: AuditGapInfo,
     context?: { id?: string; pending?: boolean },
   ): AuditLossRecord;
+  /**
+   * Records the events the queue holds but could not write yet (the database is down or does not
+   * answer), which a backend killed now would lose: a loss record under `context.id` (written
+   * synchronously), of which the last one counts, and, once the queue holds none of them
+   * (`context.resolved`), a line `audit-log-gap-resolved` with that id: the next start appends
+   * the gap record of a loss record only while it is not resolved. Never throws.
+   */
+  held(
+    held: AuditGapInfo,
+    context: { id: string; resolved: boolean },
+  ): AuditLossRecord | AuditLossResolvedRecord;
   /**
    * The anchors and the checkpoints at the end of the witness file; undefined when no file is
    * configured. A file that does not exist yet holds no records (`missing`); one that cannot be
@@ -210,6 +234,31 @@ export function createAuditWitness(options: {
         );
       }
     }
+  };
+
+  /**
+   * A loss line (or its resolution), which the process may not outlive: to the file at once
+   * (synchronously), to the webhook without waiting. A target that fails is logged.
+   */
+  /** Writes `line` to the file (synchronously) and the webhook; returns whether the file took it. */
+  const deliverNow = (line: string): boolean => {
+    let written = false;
+    if (file) {
+      try {
+        appendFileSync(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
+        written = true;
+      } catch (error) {
+        logger.error(
+          `Could not write the audit loss record to ${file}, no gap record will mark it in the chain: ${stringifyError(
+            error,
+          )}`,
+        );
+      }
+    }
+    post(line, '', 'loss record').catch(error =>
+      logger.error(stringifyError(error)),
+    );
+    return written;
   };
 
   /** The one place that writes to the file and the webhook. */
@@ -286,42 +335,81 @@ export function createAuditWitness(options: {
         at: new Date().toISOString(),
       };
       const line = JSON.stringify(record);
+      // written first: the line says whether the file holds the record
+      const written = deliverNow(line);
+      const noFile = file
+        ? `${file} could not take this record`
+        : 'without auditLog.retention.checkpoint.file';
       if (context?.pending) {
         // the queue writes their gap record itself once the database takes writes again
         logger.warn(
           `Audit log loss record: ${
             gap.dropped
           } event(s) dropped so far (${describeGap(gap)}); ${
-            file
+            written
               ? `kept in ${file} in case the backend stops before their gap record is stored`
-              : 'without auditLog.retention.checkpoint.file this log line is their only trace if the backend stops before their gap record is stored'
+              : `${noFile}: this log line is their only trace if the backend stops before their gap record is stored`
           }`,
           { auditLoss: line },
         );
-      } else if (file) {
+      } else if (written) {
         logger.warn(
           `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; the next start appends their gap record from ${file}`,
           { auditLoss: line },
         );
       } else {
         logger.error(
-          `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; without auditLog.retention.checkpoint.file no gap record will mark them in the chain, this log line is their only trace`,
+          `Audit log loss record: ${gap.dropped} event(s) not stored while the backend stopped; ${noFile}: no gap record will mark them in the chain, this log line is their only trace`,
           { auditLoss: line },
         );
       }
-      if (file) {
-        try {
-          appendFileSync(file, `${line}\n`, { encoding: 'utf8', mode: 0o600 });
-        } catch (error) {
-          logger.error(
-            `Could not write the audit loss record to ${file}, no gap record will mark it in the chain: ${stringifyError(
-              error,
-            )}`,
-          );
-        }
+      return record;
+    },
+
+    held: (held, context) => {
+      const id = UUID.test(context.id) ? context.id : randomUUID();
+      if (context.resolved) {
+        const resolved: AuditLossResolvedRecord = {
+          type: 'audit-log-gap-resolved',
+          id,
+          at: new Date().toISOString(),
+        };
+        const line = JSON.stringify(resolved);
+        logger.info(
+          `Audit log loss record ${id} resolved: the audit events that waited in memory for the database are stored (or recorded as lost)`,
+          { auditLoss: line },
+        );
+        deliverNow(line);
+        return resolved;
       }
-      post(line, '', 'loss record').catch(error =>
-        logger.error(stringifyError(error)),
+      const record: AuditLossRecord = {
+        type: 'audit-log-gap',
+        id,
+        dropped: held.dropped,
+        firstOccurredAt: held.firstOccurredAt,
+        lastOccurredAt: held.lastOccurredAt,
+        reasons: { ...held.reasons },
+        ...(held.bySeverity ? { bySeverity: { ...held.bySeverity } } : {}),
+        at: new Date().toISOString(),
+      };
+      const line = JSON.stringify(record);
+      // written first: the line says whether the file holds the record
+      const written = deliverNow(line);
+      logger.warn(
+        `Audit log loss record: ${
+          held.dropped
+        } audit event(s) occurred between ${held.firstOccurredAt} and ${
+          held.lastOccurredAt
+        } wait in memory for the database; ${
+          written
+            ? `kept in ${file} until they are stored, so that the next start marks them in the chain if the backend is killed first`
+            : `${
+                file
+                  ? `${file} could not take this record`
+                  : 'without auditLog.retention.checkpoint.file'
+              }: this log line is their only trace if the backend is killed before they are stored`
+        }`,
+        { auditLoss: line },
       );
       return record;
     },
@@ -426,7 +514,12 @@ function parseCounts(
 
 function parseRecord(
   line: string,
-): AuditAnchorRecord | AuditCheckpointRecord | AuditLossRecord | undefined {
+):
+  | AuditAnchorRecord
+  | AuditCheckpointRecord
+  | AuditLossRecord
+  | AuditLossResolvedRecord
+  | undefined {
   let value: any;
   try {
     value = JSON.parse(line);
@@ -472,6 +565,14 @@ function parseRecord(
   }
   if (value.type === 'audit-log-gap') {
     return parseLoss(value);
+  }
+  if (
+    value.type === 'audit-log-gap-resolved' &&
+    typeof value.id === 'string' &&
+    UUID.test(value.id) &&
+    isIsoTime(value.at)
+  ) {
+    return { type: value.type, id: value.id, at: value.at };
   }
   return undefined;
 }
@@ -547,12 +648,16 @@ export async function readWitnessFile(
           records.checkpoints.push(record);
         } else if (record?.type === 'audit-log-gap') {
           (records.losses ??= []).push(record);
+        } else if (record?.type === 'audit-log-gap-resolved') {
+          (records.resolved ??= []).push(record.id);
         }
       }
       if (
         whole ||
         last ||
-        (records.anchor && first?.type !== 'audit-log-gap')
+        (records.anchor &&
+          first?.type !== 'audit-log-gap' &&
+          first?.type !== 'audit-log-gap-resolved')
       ) {
         return records;
       }

@@ -427,16 +427,21 @@ export async function createRouter(
         changesNothing: true,
       };
       const auditEvent = await auditor.createEvent(eventOptions);
+      let outcome: string;
+      let finding: string;
+      if (result.anchorMissing) {
+        outcome = 'anchor-missing';
+        finding = 'No head anchor to check the audit chain against';
+      } else if (result.anchorMismatch) {
+        outcome = 'anchor-mismatch';
+        finding = `The audit chain no longer holds the head anchor of event ${result.anchorMismatch.seq} published at ${result.anchorMismatch.at}`;
+      } else {
+        outcome = 'chain-broken';
+        finding = `The audit chain is broken at event ${result.failedSeq}`;
+      }
       await auditEvent.fail({
-        error: new Error(
-          result.anchorMissing
-            ? `No head anchor to check the audit chain against: ${result.reason}`
-            : `The audit chain is broken at event ${result.failedSeq}: ${result.reason}`,
-        ),
-        meta: {
-          outcome: result.anchorMissing ? 'anchor-missing' : 'chain-broken',
-          ...meta,
-        },
+        error: new Error(`${finding}: ${result.reason}`),
+        meta: { outcome, ...meta },
       });
     }
     res.json(result);

@@ -11,6 +11,7 @@ import {
   readFile,
   stat,
 } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseAuditStore } from '../database/DatabaseAuditStore';
@@ -21,7 +22,7 @@ import {
   readWitnessFile,
   WITNESS_TAIL_BYTES,
 } from './checkpointWitness';
-import { appendRecordedLosses } from './shutdownLosses';
+import { appendRecordedLosses, recordQueueLosses } from './shutdownLosses';
 
 jest.setTimeout(60_000);
 
@@ -60,6 +61,60 @@ function lossId(n: number): string {
 
 async function tempFile(): Promise<string> {
   return join(await mkdtemp(join(tmpdir(), 'audit-loss-')), 'w.jsonl');
+}
+
+/**
+ * A backend of its own process, its witness file `file`, whose database does not take writes:
+ * its queue holds `count` events it could not write when it is killed with SIGKILL (no shutdown
+ * hook, no exit hook runs).
+ */
+async function killedWhileHolding(file: string, count: number) {
+  const script = `
+    const { AuditEventQueue } = require(${JSON.stringify(
+      require.resolve('@kubechart/plugin-audit-log-node'),
+    )});
+    const { createAuditWitness } = require(${JSON.stringify(
+      require.resolve('./checkpointWitness'),
+    )});
+    const { recordQueueLosses } = require(${JSON.stringify(
+      require.resolve('./shutdownLosses'),
+    )});
+    const logger = { error() {}, warn() {}, info() {}, debug() {}, child() { return logger; } };
+    const file = ${JSON.stringify(file)};
+    const config = { getOptionalString: key => key === 'auditLog.retention.checkpoint.file' ? file : undefined };
+    const witness = createAuditWitness({ config, logger });
+    const queue = new AuditEventQueue({ logger });
+    recordQueueLosses(queue, witness);
+    queue.attachSink(async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    });
+    (async () => {
+      for (let i = 0; i < ${count}; i++) {
+        await queue.enqueue({ occurredAt: new Date().toISOString(), plugin: 'test', eventId: 'tick', severity: 'low', status: 'succeeded', target: {} });
+      }
+      const failed = () => queue.stats().failedWrites > 0 ? process.stdout.write('failed\\n') : setTimeout(failed, 5);
+      failed();
+      setInterval(() => {}, 1000);
+    })();
+  `;
+  const child = spawn(
+    process.execPath,
+    ['-r', require.resolve('sucrase/register'), '-e', script],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<NodeJS.Signals | null>(resolve =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (data: Buffer) => {
+      if (data.toString().includes('failed')) resolve();
+    });
+    child.once('exit', code =>
+      reject(new Error(`the backend exited (${code}) before it was killed`)),
+    );
+  });
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
 }
 
 /** Longer than the queue waits before it writes the loss record of events enqueued after it closed. */
@@ -171,6 +226,71 @@ describe.each(databases.eachSupportedId())(
       expect(result.gaps?.[0].message).toMatch(
         /^At least 3 events dropped between .* because queue full \(3\); by severity: low 3$/,
       );
+    });
+
+    it('accounts at the next start for events the queue held while the database was down when the backend was killed (SIGKILL)', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      await store.append([event(new Date().toISOString())]);
+      const file = await tempFile();
+      await killedWhileHolding(file, 3);
+
+      // the next start, on the same database and witness file: the three are a gap, once
+      const logger = mockServices.logger.mock();
+      const witness = createAuditWitness({
+        config: mockServices.rootConfig({
+          data: { auditLog: { retention: { checkpoint: { file } } } },
+        }),
+        logger,
+      });
+      const next = new DatabaseAuditStore(knex);
+      await appendRecordedLosses({ store: next, witness, logger });
+      await appendRecordedLosses({ store: next, witness, logger });
+      const result = await next.verify();
+      expect(result).toMatchObject({ ok: true, gapCount: 1, droppedEvents: 3 });
+      expect(result.gaps?.[0].message).toMatch(
+        /^3 events dropped between .* because waited in memory for the database when the backend stopped, not known to be stored \(3\); by severity: low 3$/,
+      );
+    }, 60_000);
+
+    it('appends no gap at the next start for held events the running backend stored once the database was back', async () => {
+      const knex = await databases.init(databaseId);
+      await DatabaseAuditStore.runMigrations(knex);
+      const store = new DatabaseAuditStore(knex);
+      const logger = mockServices.logger.mock();
+      const file = await tempFile();
+      const witness = createAuditWitness({
+        config: mockServices.rootConfig({
+          data: { auditLog: { retention: { checkpoint: { file } } } },
+        }),
+        logger,
+      });
+      const queue = new AuditEventQueue({ logger });
+      recordQueueLosses(queue, witness);
+      let down = true;
+      queue.attachSink(async batch => {
+        if (down) throw new Error('connection refused');
+        await store.append(batch);
+      });
+      for (let i = 0; i < 3; i++) {
+        await queue.enqueue(event(new Date().toISOString()));
+      }
+      while (queue.stats().failedWrites === 0) {
+        await new Promise(resolve => setTimeout(resolve, 5));
+      }
+      expect((await witness.read())?.losses).toEqual([
+        expect.objectContaining({ dropped: 3 }),
+      ]);
+      // the database is back: the queue writes them, and says so in the file
+      down = false;
+      await queue.drain();
+      await queue.close();
+
+      await appendRecordedLosses({ store, witness, logger });
+      const result = await store.verify();
+      expect(result).toMatchObject({ ok: true, checked: 3 });
+      expect(result.droppedEvents ?? 0).toBe(0);
     });
 
     it('does not append at the next start the drops whose gap record the running backend stored', async () => {
@@ -578,5 +698,50 @@ describe('loss records in the witness file', () => {
     expect(records.anchor).toEqual(anchor);
     expect(records.losses).toHaveLength(400);
     expect(records.losses!.reduce((sum, l) => sum + l.dropped, 0)).toBe(400);
+  });
+});
+
+describe('the log line of events waiting for the database', () => {
+  const held = {
+    dropped: 2,
+    firstOccurredAt: '2026-01-01T00:00:00.000Z',
+    lastOccurredAt: '2026-01-01T00:00:01.000Z',
+    reasons: { 'waited in memory for the database': 2 },
+  };
+  const witnessWith = async (file: string) => {
+    const logger = mockServices.logger.mock();
+    const witness = createAuditWitness({
+      config: mockServices.rootConfig({
+        data: { auditLog: { retention: { checkpoint: { file } } } },
+      }),
+      logger,
+    });
+    return { logger, witness };
+  };
+
+  it('says they are kept in the witness file once they are', async () => {
+    const file = await tempFile();
+    const { logger, witness } = await witnessWith(file);
+    witness.held(held, { id: lossId(1), resolved: false });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining(`kept in ${file} until they are stored`),
+      expect.anything(),
+    );
+    expect((await readWitnessFile(file)).losses).toHaveLength(1);
+  });
+
+  it('says the witness file could not take them, not that they are kept in it', async () => {
+    const file = join(await tempFile(), 'missing-dir', 'w.jsonl');
+    const { logger, witness } = await witnessWith(file);
+    witness.held(held, { id: lossId(1), resolved: false });
+    expect(logger.warn).not.toHaveBeenCalledWith(
+      expect.stringContaining('kept in'),
+      expect.anything(),
+    );
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining(
+        `Could not write the audit loss record to ${file}`,
+      ),
+    );
   });
 });

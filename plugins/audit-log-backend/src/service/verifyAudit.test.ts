@@ -146,6 +146,54 @@ describe.each(databases.eachSupportedId())(
       ]);
     });
 
+    it('records a verify that found the chain no longer holding a head anchor as a failed anchor check, not a broken chain', async () => {
+      await store.append([1, 2, 3, 4, 5].map(event));
+      const anchor = await createAuditWitness({
+        logger: mockServices.logger.mock(),
+        config: mockServices.rootConfig({
+          data: {
+            auditLog: { retention: { checkpoint: { file: witnessFile } } },
+          },
+        }),
+      }).anchor(await store.head());
+      // a database writer cuts the tail back to event 3
+      const three = await knex('audit_log_events').where({ seq: 3 }).first();
+      await knex('audit_log_events').where('seq', '>', 3).delete();
+      await knex('audit_log_chain_head')
+        .where({ id: 1 })
+        .update({ last_seq: 3, last_hash: three.hash });
+
+      const answer = await request(app)
+        .get('/verify')
+        .set('Authorization', admin);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({
+        ok: false,
+        failedSeq: 4,
+        anchorMismatch: { seq: 5, at: anchor.at },
+      });
+      await queue.drain();
+      const found = await store.query({
+        eventId: 'chain-verify',
+        status: ['failed'],
+        severity: ['high'],
+      });
+      expect(found.items).toEqual([
+        expect.objectContaining({
+          severity: 'high',
+          status: 'failed',
+          meta: expect.objectContaining({
+            outcome: 'anchor-mismatch',
+            ok: false,
+            failedSeq: 4,
+          }),
+          error: expect.stringContaining(
+            `The audit chain no longer holds the head anchor of event 5 published at ${anchor.at}: The chain ends at 3 but an anchor published at ${anchor.at} recorded event 5`,
+          ),
+        }),
+      ]);
+    });
+
     it('records a verify of an intact chain as succeeded, severity low', async () => {
       await store.append([1, 2, 3].map(event));
       const answer = await request(app)
