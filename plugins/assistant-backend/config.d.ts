@@ -26,8 +26,10 @@ export interface Config {
   kubechart?: {
     tenant?: {
       deployer?: {
-        /** Name of KubeChart's deployer ServiceAccount in tenant namespaces. Default `kubechart-deployer`. */
+        /** Name of KubeChart's deployer RoleBinding in tenant namespaces. Default `kubechart-deployer`. */
         serviceAccount?: string;
+        /** Namespace of KubeChart's deployer ServiceAccounts. Default `kubechart-deployers`. */
+        namespace?: string;
       };
     };
     approvals?: {

@@ -121,6 +121,9 @@ export const assistantPlugin = createBackendPlugin({
             deployerServiceAccount: config.getOptionalString(
               'kubechart.tenant.deployer.serviceAccount',
             ),
+            deployerNamespace: config.getOptionalString(
+              'kubechart.tenant.deployer.namespace',
+            ),
           }),
           permissions: deps.permissions,
           auditor: deps.auditor,

@@ -142,10 +142,11 @@ export type ExecuteResponse = {
 /**
  * A run of an answer. `running`: taken and not completed yet; one that stays so was under way when
  * the backend stopped (or could not record its outcome), and the audit trail says how it ended.
+ * `cancelled`: a read given up because its client went away before the answer was sent.
  * @public
  */
 export type ExecutionRecord = {
-  status: 'succeeded' | 'failed' | 'refused' | 'running';
+  status: 'succeeded' | 'failed' | 'refused' | 'running' | 'cancelled';
   summary: string;
   at: string;
 };

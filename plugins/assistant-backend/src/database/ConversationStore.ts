@@ -68,10 +68,14 @@ export interface ConversationStore {
    * TooManyRequestsError (429). An answer that holds its limit of runs already is refused with a
    * ConflictError (409), as `assertRunRoom` refuses it. Runs taken or saved at once, by any backend
    * of the database, are counted one after the other, so none goes beyond either limit.
+   * `countedForMs`: how long, from when it is taken, the run counts among its user's runs at once
+   * (the longest a run may take): it is to end within that.
    */
-  reserveRun(options: {
-    messageId: string;
-  }): Promise<{ runId: string; notReported: NotReportedRun[] }>;
+  reserveRun(options: { messageId: string }): Promise<{
+    runId: string;
+    notReported: NotReportedRun[];
+    countedForMs: number;
+  }>;
   /**
    * Records the outcome of a run taken by `reserveRun`, also over its record as not reported
    * (`wasNotReported`: it ran longer than a run may take); an error when that run is neither

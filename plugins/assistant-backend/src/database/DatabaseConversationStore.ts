@@ -79,8 +79,9 @@ export const RUN_NOT_RECORDED =
 /**
  * The summary of a run left `running` longer than a run may take (`longestRunMs`): it no longer counts
  * among its user's runs at once, and is recorded as failed, not reported, when a run of that user is
- * taken. It may still be under way (its audit event or its record slow to be written): its outcome,
- * if it is reported, replaces this (see `completeRun`).
+ * taken. Its backend gave it up before (see `RunTime`), or stopped; its record may still be saved
+ * late (a slow database), and what it sent may still be applied: its outcome, if it is reported,
+ * replaces this (see `completeRun`).
  */
 export function runNotReported(longestRunMs: number): string {
   return `Not reported within ${
@@ -450,10 +451,11 @@ export class DatabaseConversationStore implements ConversationStore {
   }
 
   async reserveRun(options: { messageId: string }) {
-    return this.insertRun(options.messageId, {
+    const taken = await this.insertRun(options.messageId, {
       status: 'running',
       summary: RUN_NOT_RECORDED,
     });
+    return { ...taken, countedForMs: this.runsAtOnce.longestRunMs };
   }
 
   async completeRun(options: {

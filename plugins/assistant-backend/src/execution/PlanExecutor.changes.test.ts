@@ -1,3 +1,4 @@
+import { ServiceUnavailableError } from '@backstage/errors';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import {
   Plan,
@@ -7,7 +8,7 @@ import {
 } from '@kubechart/plugin-assistant-common';
 import { recordingProxy } from '../__testUtils__/recordingProxy';
 import { ClusterRegistry } from './clusters';
-import { PlanExecutor } from './PlanExecutor';
+import { PlanExecutor, stoppedBeforeSent } from './PlanExecutor';
 
 jest.setTimeout(60_000);
 
@@ -412,4 +413,107 @@ describe('PlanExecutor changes: the request sent is the plan shown', () => {
       expect(after.metadata.labels?.patched).toBeUndefined();
     },
   );
+});
+
+describe('PlanExecutor changes: a run stopped from outside says whether the change was sent', () => {
+  let sim: KubeSim;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+  let registry: ClusterRegistry;
+  const executor = new PlanExecutor({ maxRows: 200 });
+  const given = 'The run was given up at the longest a run may take.';
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    proxy = await recordingProxy(sim.url);
+    registry = new ClusterRegistry([
+      {
+        name: 'sim',
+        url: proxy.url,
+        serviceAccountToken: sim.token,
+        // The recording proxy speaks plain HTTP; test only.
+        skipTLSVerify: true,
+      },
+    ]);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await sim?.stop();
+  });
+  beforeEach(() => {
+    proxy.sent.length = 0;
+    proxy.delay = undefined;
+  });
+
+  const replicasOf = async (name: string): Promise<number> => {
+    const { text } = (await executor.execute(
+      {
+        verb: 'get',
+        resource: 'deployments',
+        name,
+        namespace: 'shop',
+        output: 'json',
+      },
+      registry.kubeConfig('sim'),
+    )) as { text: string };
+    return require('js-yaml').load(text.split('---\n')[0]).spec.replicas;
+  };
+
+  it('says that a change sent before the stop may still be applied, and which object it was', async () => {
+    // The cluster holds the PATCH; the run is stopped while it is under way.
+    proxy.delay = () => 300;
+    const stop = new AbortController();
+    const running = executor
+      .executeReporting(
+        {
+          verb: 'scale',
+          resource: 'deployments',
+          name: 'checkout-web',
+          namespace: 'shop',
+          replicas: 3,
+        },
+        registry.kubeConfig('sim'),
+        stop.signal,
+      )
+      .catch(e => e);
+    for (let i = 0; i < 1000 && proxy.sent.length === 0; i++)
+      await new Promise(r => setTimeout(r, 5));
+    expect(proxy.sent.map(s => s.method)).toEqual(['PATCH']);
+    stop.abort(new ServiceUnavailableError(given));
+    const error = await running;
+    expect(error.message).toBe(
+      `${given} A change may still be applied: look before asking again.`,
+    );
+    expect(error.changeProgress).toEqual({
+      changed: [],
+      changedCount: 0,
+      inFlight: 'deployment/checkout-web in shop',
+      notAttempted: 0,
+    });
+    expect(stoppedBeforeSent(error)).toBe(false);
+    // The cluster applied it.
+    for (let i = 0; i < 200 && (await replicasOf('checkout-web')) !== 3; i++)
+      await new Promise(r => setTimeout(r, 25));
+    expect(await replicasOf('checkout-web')).toBe(3);
+  });
+
+  it('says that nothing was sent when stopped before the run started, and marks it as not run', async () => {
+    const stop = new AbortController();
+    stop.abort(new ServiceUnavailableError(given));
+    const error = await executor
+      .executeReporting(
+        {
+          verb: 'scale',
+          resource: 'deployments',
+          name: 'checkout-web',
+          namespace: 'shop',
+          replicas: 5,
+        },
+        registry.kubeConfig('sim'),
+        stop.signal,
+      )
+      .catch(e => e);
+    expect(error.message).toBe(`${given} Nothing was sent to the cluster.`);
+    expect(stoppedBeforeSent(error)).toBe(true);
+    expect(proxy.sent).toEqual([]);
+  });
 });

@@ -33,8 +33,10 @@ import {
   progressOf,
   withProgress,
 } from './changeProgress';
+import { clusterAnswerOf, statusMessageOf } from './clusterAnswer';
 import { diagnose } from './diagnose';
 import {
+  DEFAULT_DEPLOYER_NAMESPACE,
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   guardedTargetsOf,
   refuseGuarded,
@@ -110,20 +112,13 @@ function abortableConfiguration(kc: KubeConfig, signal: AbortSignal) {
   });
 }
 
+/**
+ * An error of the cluster as the user is told it: what the cluster answered (a Status's message, or
+ * the HTTP status and the answer's text, bounded and scrubbed, never client-node's message, which
+ * holds the answer's headers), else the error's message (the connection failed).
+ */
 function describeError(error: unknown): string {
-  const e = error as { code?: number; body?: unknown; message?: string };
-  let body: any = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      // plain text body
-    }
-  }
-  if (body && typeof body === 'object' && body.message) {
-    return String(body.message);
-  }
-  return e.message ?? String(error);
+  return clusterAnswerOf(error) ?? (error as Error)?.message ?? String(error);
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -187,7 +182,7 @@ function bodyOf(plan: Plan): object {
 }
 
 /** Whether a plan changes the cluster (the verbs the executor sends changes for). */
-function isChange(plan: Plan): boolean {
+export function isChange(plan: Plan): boolean {
   switch (plan.verb) {
     case 'scale':
     case 'label':
@@ -210,6 +205,27 @@ function objectName(kind: string, object: KubeObject): string {
   return `${kind.toLowerCase()}/${object.metadata?.name}${
     namespace ? ` in ${namespace}` : ''
   }`;
+}
+
+/** Why a run was stopped from outside ({@link PlanExecutor.executeReporting}'s `stop`). */
+function stoppedBy(stop: AbortSignal): Error {
+  return stop.reason instanceof Error
+    ? stop.reason
+    : new ServiceUnavailableError('The run was stopped');
+}
+
+/** Marks an error of a run stopped before it sent the cluster anything it would change. */
+function notSent<E extends Error>(error: E, said: string): E {
+  error.message = `${error.message.replace(/\.?$/, '.')} ${said}`;
+  return Object.assign(error, { notSent: true });
+}
+
+/**
+ * Whether a run was stopped from outside before it sent the cluster any change (or anything, when
+ * stopped before it started): it did not run, and is recorded so ("Not run: …").
+ */
+export function stoppedBeforeSent(error: unknown): boolean {
+  return (error as { notSent?: unknown } | undefined)?.notSent === true;
 }
 
 /** Marks the requests of {@link ObjectsApi.readRaw}: their answer is kept as the server sent it. */
@@ -343,10 +359,15 @@ export class PlanExecutor {
        */
       maxLogBytes?: number;
       /**
-       * The ServiceAccount KubeChart deploys as (`kubechart.tenant.deployer.serviceAccount`,
-       * default `kubechart-deployer`): it and its RoleBinding are never changed.
+       * The name of KubeChart's deployer (`kubechart.tenant.deployer.serviceAccount`, default
+       * `kubechart-deployer`): its RoleBinding, and a ServiceAccount of that name, are never changed.
        */
       deployerServiceAccount?: string;
+      /**
+       * The namespace of KubeChart's deployer ServiceAccounts (`kubechart.tenant.deployer.namespace`,
+       * default `kubechart-deployers`): nothing in it is changed, nor any binding that names them.
+       */
+      deployerNamespace?: string;
     },
   ) {}
 
@@ -361,11 +382,15 @@ export class PlanExecutor {
   /**
    * Runs a plan as {@link PlanExecutor.execute} does, and says which objects
    * it changed: `changes` is set for a change (also one that matched
-   * nothing), for the audit trail.
+   * nothing), for the audit trail. When `stop` is aborted (before
+   * `timeoutMs`), it stops as at its deadline: no further request is sent,
+   * the one under way is given up, and it fails with the signal's reason
+   * (with what a change over several objects had done).
    */
   async executeReporting(
     plan: Plan,
     kc: KubeConfig,
+    stop?: AbortSignal,
   ): Promise<{ result: ExecutionResult; changes?: ChangedObjects }> {
     // Checked again here, not only when planned: a plan stored before a rule
     // was added runs only if its command still shows what runs (logs or a
@@ -381,11 +406,51 @@ export class PlanExecutor {
         ),
       );
     }
+    if (stop?.aborted) {
+      // Nothing was sent: said so (a read whose client went away stays cancelled).
+      const reason = stoppedBy(stop);
+      throw reason instanceof ServiceUnavailableError
+        ? notSent(
+            new ServiceUnavailableError(reason.message),
+            'Nothing was sent to the cluster.',
+          )
+        : reason;
+    }
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS;
     const changes = new ChangeTracker();
     const deadline = new AbortController();
+    const work = this.executeNow(plan, kc, changes, deadline.signal);
+    let onStop: (() => void) | undefined;
+    const stopped = new Promise<never>((_, reject) => {
+      onStop = () => {
+        // What was done is read before the request under way fails with the abort.
+        const reason = stoppedBy(stop!);
+        let error = reason;
+        if (isChange(plan)) {
+          const progress = changes.progress();
+          error = new ServiceUnavailableError(reason.message);
+          // Several objects, or one already changed: what was changed, and what may still be.
+          if (changes.several || progress.changedCount) {
+            withProgress(error, changes);
+          } else if (progress.inFlight) {
+            // The cluster may have received it, and may still apply it.
+            error.message = `${error.message.replace(
+              /\.?$/,
+              '.',
+            )} A change may still be applied: look before asking again.`;
+            Object.assign(error, { changeProgress: progress });
+          }
+          if (!progress.changedCount && !progress.inFlight) {
+            notSent(error, 'No change was sent to the cluster.');
+          }
+        }
+        deadline.abort();
+        reject(error);
+      };
+      stop?.addEventListener('abort', onStop, { once: true });
+    });
     const result = await withDeadline(
-      this.executeNow(plan, kc, changes, deadline.signal),
+      stop ? Promise.race([work, stopped]) : work,
       timeoutMs,
       () => {
         // What was done is read before the request under way fails with the abort.
@@ -408,7 +473,7 @@ export class PlanExecutor {
         );
         throw Object.assign(error, { changeProgress: progress });
       },
-    );
+    ).finally(() => stop?.removeEventListener('abort', onStop!));
     return isChange(plan)
       ? { result, changes: changes.changedObjects() }
       : { result };
@@ -458,7 +523,12 @@ export class PlanExecutor {
     await refuseGuarded(
       kind,
       targets,
-      this.options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+      {
+        serviceAccount:
+          this.options.deployerServiceAccount ??
+          DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
+        namespace: this.options.deployerNamespace ?? DEFAULT_DEPLOYER_NAMESPACE,
+      },
       body,
       (namespace, name) =>
         api.objects.read({
@@ -769,14 +839,7 @@ export class PlanExecutor {
       return await api.objects.readRaw(objectPath(plan));
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
-      const body = (error as { body?: { kind?: unknown; message?: unknown } })
-        .body;
-      throw notFound(
-        plan,
-        body?.kind === 'Status' && typeof body.message === 'string'
-          ? body.message
-          : undefined,
-      );
+      throw notFound(plan, statusMessageOf((error as { body?: unknown }).body));
     }
   }
 

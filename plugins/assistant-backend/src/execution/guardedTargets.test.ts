@@ -2,7 +2,11 @@ import { NotAllowedError } from '@backstage/errors';
 import { guardReason, refuseGuarded } from './guardedTargets';
 import { KubeObject } from './tables';
 
-const DEPLOYER = 'shop-deployer';
+const DEPLOYER_NAME = 'shop-deployer';
+const DEPLOYER = {
+  serviceAccount: DEPLOYER_NAME,
+  namespace: 'kubechart-deployers',
+};
 
 const deployment = (podSpec: object = {}): KubeObject =>
   ({
@@ -30,7 +34,7 @@ const secrets: Record<string, KubeObject> = {
     metadata: {
       name: 'shop-deployer-token',
       namespace: 'shop',
-      annotations: { 'kubernetes.io/service-account.name': DEPLOYER },
+      annotations: { 'kubernetes.io/service-account.name': DEPLOYER_NAME },
     },
     type: 'kubernetes.io/service-account-token',
   } as KubeObject,
@@ -81,10 +85,10 @@ async function refusal(
 
 describe('refuseGuarded: a workload made to hold the deployer identity', () => {
   it.each<[string, object]>([
-    ['serviceAccountName', podSpecPatch({ serviceAccountName: DEPLOYER })],
+    ['serviceAccountName', podSpecPatch({ serviceAccountName: DEPLOYER_NAME })],
     [
       'the older serviceAccount field',
-      podSpecPatch({ serviceAccount: DEPLOYER }),
+      podSpecPatch({ serviceAccount: DEPLOYER_NAME }),
     ],
   ])(
     'refuses a patch that runs the pods as the deployer (%s)',
@@ -127,7 +131,7 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
       refuseGuarded('CronJob', [cron], DEPLOYER, {
         spec: {
           jobTemplate: {
-            spec: { template: { spec: { serviceAccountName: DEPLOYER } } },
+            spec: { template: { spec: { serviceAccountName: DEPLOYER_NAME } } },
           },
         },
       }),
@@ -142,7 +146,7 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
     } as KubeObject;
     await expect(
       refuseGuarded('Pod', [pod], DEPLOYER, {
-        spec: { serviceAccountName: DEPLOYER },
+        spec: { serviceAccountName: DEPLOYER_NAME },
       }),
     ).rejects.toThrow(/Pod p in shop: after this change, it runs its pods/);
     const set = { ...deployment(), kind: 'StatefulSet' } as KubeObject;
@@ -151,7 +155,7 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
         'StatefulSet',
         [set],
         DEPLOYER,
-        podSpecPatch({ serviceAccount: DEPLOYER }),
+        podSpecPatch({ serviceAccount: DEPLOYER_NAME }),
       ),
     ).rejects.toThrow(
       /StatefulSet inventory-service in shop: after this change/,
@@ -162,7 +166,7 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
     await expect(
       refuseGuarded(
         'Deployment',
-        [deployment({ serviceAccountName: DEPLOYER })],
+        [deployment({ serviceAccountName: DEPLOYER_NAME })],
         DEPLOYER,
         { spec: { replicas: 5 } },
       ),
@@ -381,7 +385,7 @@ describe('refuseGuarded: a workload made to hold the deployer identity', () => {
     expect(
       await refusal(
         'Deployment',
-        deployment({ serviceAccountName: DEPLOYER }),
+        deployment({ serviceAccountName: DEPLOYER_NAME }),
         undefined,
         readSecret,
       ),
@@ -435,6 +439,86 @@ describe('guardReason: bindings of the deployer', () => {
   ])('leaves a binding of user %s alone', name => {
     expect(
       guardReason('RoleBinding', binding([{ kind: 'User', name }]), DEPLOYER),
+    ).toBeUndefined();
+  });
+});
+
+describe("guardReason: the deployers' namespace", () => {
+  const binding = (subjects: object[]) =>
+    ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'extra', namespace: 'shop' },
+      roleRef: { kind: 'ClusterRole', name: 'admin' },
+      subjects,
+    } as KubeObject);
+
+  it('guards every object in it, and the namespace itself', () => {
+    for (const [kind, name] of [
+      ['ServiceAccount', 'kubechart-deployer-shop'],
+      ['Secret', 'anything'],
+      ['Pod', 'runner'],
+    ]) {
+      expect(
+        guardReason(
+          kind,
+          { metadata: { name, namespace: 'kubechart-deployers' } },
+          DEPLOYER,
+        ),
+      ).toBe(
+        'it is in namespace kubechart-deployers, where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace), which only KubeChart writes',
+      );
+    }
+    expect(
+      guardReason(
+        'Namespace',
+        { metadata: { name: 'kubechart-deployers' } },
+        DEPLOYER,
+      ),
+    ).toMatch(/^it is the namespace where KubeChart keeps the deployer/);
+  });
+
+  it.each([
+    [{ kind: 'Group', name: 'system:serviceaccounts:kubechart-deployers' }],
+    [
+      {
+        kind: 'ServiceAccount',
+        name: 'kubechart-deployer-rival',
+        namespace: 'kubechart-deployers',
+      },
+    ],
+    [
+      {
+        kind: 'User',
+        name: 'system:serviceaccount:kubechart-deployers:kubechart-deployer-rival',
+      },
+    ],
+  ])('guards a binding that grants rights to %j', subject => {
+    expect(guardReason('RoleBinding', binding([subject]), DEPLOYER)).toBe(
+      'it grants rights to ServiceAccounts of namespace kubechart-deployers, where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace), which only KubeChart grants rights',
+    );
+  });
+
+  it('refuses a change that would add such a subject, and leaves other namespaces alone', async () => {
+    const target = binding([{ kind: 'ServiceAccount', name: 'web' }]);
+    await expect(
+      refuseGuarded('RoleBinding', [target], DEPLOYER, {
+        subjects: [
+          { kind: 'Group', name: 'system:serviceaccounts:kubechart-deployers' },
+        ],
+      }),
+    ).rejects.toThrow(
+      /RoleBinding extra in shop: after this change, it grants rights to ServiceAccounts of namespace kubechart-deployers/,
+    );
+    expect(
+      guardReason(
+        'RoleBinding',
+        binding([
+          { kind: 'Group', name: 'system:serviceaccounts:builds' },
+          { kind: 'ServiceAccount', name: 'ci', namespace: 'builds' },
+        ]),
+        DEPLOYER,
+      ),
     ).toBeUndefined();
   });
 });

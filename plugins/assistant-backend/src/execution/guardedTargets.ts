@@ -7,6 +7,19 @@ import { KubeObject } from './tables';
  */
 export const DEFAULT_DEPLOYER_SERVICE_ACCOUNT = 'kubechart-deployer';
 
+/**
+ * The namespace KubeChart keeps the deployer ServiceAccount of every namespace in, unless
+ * `kubechart.tenant.deployer.namespace` names another.
+ */
+export const DEFAULT_DEPLOYER_NAMESPACE = 'kubechart-deployers';
+
+/**
+ * KubeChart's deployer: `serviceAccount`, the name of its RoleBinding in each namespace (and of the
+ * ServiceAccount it deployed as there before it moved to `namespace`); `namespace`, where the
+ * deployer ServiceAccounts of all namespaces are.
+ */
+export type Deployer = { serviceAccount: string; namespace: string };
+
 /** Marks the objects a KubeChart tenant run keeps in a tenant namespace: quota, limits, network policy. */
 const TENANT_RESOURCE_ANNOTATION = 'kubechart.io/tenant-resource';
 /** The label KubeChart puts on the namespaces (and objects) of a tenant. */
@@ -40,12 +53,20 @@ export type GuardedTarget = {
 export function guardReason(
   kind: string,
   object: KubeObject,
-  deployer: string,
+  { serviceAccount: deployer, namespace: deployers }: Deployer,
 ): string | undefined {
   const metadata = object.metadata ?? {};
   const labels: Record<string, string> = metadata.labels ?? {};
   const annotations: Record<string, string> = metadata.annotations ?? {};
   const name = metadata.name ?? '';
+  // Its ServiceAccounts are the deployers themselves, its Secrets their tokens.
+  const keeps = `where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace)`;
+  if (metadata.namespace === deployers) {
+    return `it is in namespace ${deployers}, ${keeps}, which only KubeChart writes`;
+  }
+  if (kind === 'Namespace' && name === deployers) {
+    return `it is the namespace ${keeps}, which only KubeChart changes`;
+  }
   if (annotations[TENANT_RESOURCE_ANNOTATION] === 'true') {
     return `it is a tenant guardrail KubeChart keeps (annotated ${TENANT_RESOURCE_ANNOTATION}), which only a KubeChart tenant run changes`;
   }
@@ -57,7 +78,8 @@ export function guardReason(
   ) {
     return `it is a Helm release record (type ${HELM_RELEASE_TYPE}, a name ${HELM_RECORD_PREFIX}…, or the label owner=helm), which only helm writes and which helm and rollbacks trust`;
   }
-  // KubeChart gives every namespace it deploys into a deployer, tenant or not.
+  // KubeChart gives every namespace it deploys into a deployer, tenant or not: the RoleBinding of this
+  // name, and (until a run moves it to the deployers' namespace) a ServiceAccount of it there.
   if (kind === 'ServiceAccount' && name === deployer) {
     return `it is the ServiceAccount KubeChart deploys with in this namespace (kubechart.tenant.deployer.serviceAccount), which only KubeChart writes`;
   }
@@ -76,6 +98,12 @@ export function guardReason(
       namesDeployer(object, deployer))
   ) {
     return `it is the ${kind} that gives KubeChart's deployer (ServiceAccount ${deployer}) its rights, which only KubeChart writes`;
+  }
+  if (
+    (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') &&
+    namesDeployers(object, deployers)
+  ) {
+    return `it grants rights to ServiceAccounts of namespace ${deployers}, ${keeps}, which only KubeChart grants rights`;
   }
   if (kind === 'Namespace') {
     if (labels[TENANT_LABEL]) {
@@ -110,6 +138,31 @@ function namesDeployer(object: KubeObject, deployer: string): boolean {
       parts[3] === deployer
     );
   });
+}
+
+/**
+ * Whether a binding names a ServiceAccount of the deployers' namespace as a subject (by kind, or as
+ * the user it authenticates as), or the group of them all (`system:serviceaccounts:<namespace>`).
+ */
+function namesDeployers(object: KubeObject, namespace: string): boolean {
+  const subjects = (object as { subjects?: unknown }).subjects;
+  if (!Array.isArray(subjects)) return false;
+  return subjects.some(
+    (s: { kind?: unknown; name?: unknown; namespace?: unknown }) => {
+      if (s?.kind === 'ServiceAccount') return s.namespace === namespace;
+      if (typeof s?.name !== 'string') return false;
+      if (s.kind === 'Group')
+        return s.name === `system:serviceaccounts:${namespace}`;
+      const parts = s.name.split(':');
+      return (
+        s.kind === 'User' &&
+        parts.length === 4 &&
+        parts[0] === 'system' &&
+        parts[1] === 'serviceaccount' &&
+        parts[2] === namespace
+      );
+    },
+  );
 }
 
 /*
@@ -259,7 +312,7 @@ function mergePatched(target: unknown, patch: unknown): unknown {
 function changeGuardReason(
   kind: string,
   object: KubeObject,
-  deployer: string,
+  deployer: Deployer,
   change: object | undefined,
 ): string | undefined {
   const now = guardReason(kind, object, deployer);
@@ -267,7 +320,7 @@ function changeGuardReason(
   const changed = mergePatched(object, change);
   const after =
     guardReason(kind, changed as KubeObject, deployer) ??
-    runsAsDeployer(kind, changed, deployer);
+    runsAsDeployer(kind, changed, deployer.serviceAccount);
   return after ? `after this change, ${after}` : undefined;
 }
 
@@ -350,7 +403,7 @@ async function tokenVerdict(
 export async function refuseGuarded(
   kind: string,
   targets: KubeObject[],
-  deployer: string,
+  deployer: Deployer,
   change?: object,
   readSecret?: SecretReader,
 ): Promise<void> {
@@ -363,7 +416,7 @@ export async function refuseGuarded(
         ? await tokenGuardReason(
             kind,
             target,
-            deployer,
+            deployer.serviceAccount,
             change,
             verdicts,
             readSecret,

@@ -170,7 +170,7 @@ describe('kubectl top at the deadline', () => {
       .execute({ verb: 'top', resource: 'nodes' }, registry.kubeConfig('sim'))
       .catch(e => e);
     expect(error.message).toBe(
-      'The cluster refused: The metrics API (metrics-server) did not answer: service unavailable: metrics-server is starting',
+      'The cluster refused: The metrics API (metrics-server) did not answer: HTTP 503: service unavailable: metrics-server is starting',
     );
     // An answer with no text says its status.
     proxy.answerMetrics({
@@ -184,6 +184,24 @@ describe('kubectl top at the deadline', () => {
     expect(empty.message).toBe(
       'The cluster refused: The metrics API (metrics-server) did not answer: HTTP 502 with no message',
     );
+  });
+
+  it('says a JSON answer of the metrics API that is not a Status as text, bounded and scrubbed', async () => {
+    proxy.answerMetrics({
+      status: 502,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        message: `bad gateway password=hunter2 ${'z'.repeat(3000)}`,
+      }),
+    });
+    const error = await new PlanExecutor({ maxRows: 200 })
+      .execute({ verb: 'top', resource: 'nodes' }, registry.kubeConfig('sim'))
+      .catch(e => e);
+    expect(error.message).toMatch(
+      /^The cluster refused: The metrics API \(metrics-server\) did not answer: HTTP 502: \{"message":"bad gateway password=\*\*\*/,
+    );
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message.length).toBeLessThan(450);
   });
 
   it.each<[string, Plan, string]>([

@@ -1,36 +1,22 @@
 import { ExecutionResult, Plan } from '@kubechart/plugin-assistant-common';
 import { NodeMetricsList, PodMetricsList } from '@kubernetes/client-node';
+import { clusterAnswerOf } from './clusterAnswer';
 import { KubeObject } from './tables';
 
 const METRICS_API = '/apis/metrics.k8s.io/v1beta1';
 
-/** Characters of an answer's text told at most (a proxy's error page can be long). */
-const MAX_ANSWER_TEXT = 300;
-
 /**
  * Why the metrics API could not be read, as the user is told it: a cluster that answers 404 does
- * not serve it (metrics-server is not installed); else what it answered, its Status `message` or
- * its text, never the answer's headers (the client's error message holds them all).
+ * not serve it (metrics-server is not installed); else what it answered, as every other error of
+ * the cluster is told (`clusterAnswerOf`: a Status's message, or the HTTP status and the answer's
+ * text, bounded and scrubbed, never the answer's headers, which the client's error message holds).
  */
 function metricsFailure(error: unknown): string {
-  const e = error as { code?: unknown; body?: unknown; message?: string };
-  if (e.code === 404) {
+  if ((error as { code?: unknown } | undefined)?.code === 404) {
     return 'The metrics API is not available on this cluster (metrics-server is not installed).';
   }
-  const message =
-    e.body && typeof e.body === 'object'
-      ? (e.body as { message?: unknown }).message
-      : undefined;
-  let said: string;
-  if (typeof message === 'string' && message.trim()) said = message;
-  else if (typeof e.code === 'number') {
-    // An answer of the cluster that is not a Status: its text, or its status alone.
-    const text =
-      typeof e.body === 'string' ? e.body.replace(/\s+/g, ' ').trim() : '';
-    said = text
-      ? text.slice(0, MAX_ANSWER_TEXT)
-      : `HTTP ${e.code} with no message`;
-  } else said = e.message ?? String(error);
+  const said =
+    clusterAnswerOf(error) ?? (error as Error)?.message ?? String(error);
   return `The metrics API (metrics-server) did not answer: ${said}`;
 }
 

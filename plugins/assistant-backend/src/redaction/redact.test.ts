@@ -113,6 +113,20 @@ describe('redaction of what the assistant shows', () => {
     });
   });
 
+  it('hides a bare JWT, also one cut short, keeping the words around it', () => {
+    const jwt =
+      'eyJhbGciOiJSUzI1NiIsImtpZCI6Ik1ZIn0.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLXBhcnQ_-x';
+    expect(scrubText(`upstream rejected ${jwt} (expired)`)).toBe(
+      'upstream rejected *** (expired)',
+    );
+    expect(scrubText(`upstream rejected ${jwt.slice(0, 60)}`)).toBe(
+      'upstream rejected ***',
+    );
+    expect(scrubText('eyJ is how base64 of JSON starts')).toBe(
+      'eyJ is how base64 of JSON starts',
+    );
+  });
+
   it('hides secret-looking key=value pairs of free text', () => {
     expect(scrubText('db.password=abc\nlog.level=debug')).toBe(
       'db.password=***\nlog.level=debug',

@@ -62,12 +62,18 @@ export function hideUrlCredentials(text: string): string {
 }
 
 /**
+ * A JSON Web Token written bare (a ServiceAccount token, an OIDC ID token): its header and payload,
+ * base64url JSON (`eyJ…`), and its signature when the text has it (a token cut short is hidden too).
+ */
+const BARE_JWT = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
+
+/**
  * Free text with the secrets written in it hidden as `***`: URL credentials and secret parameters,
  * secret-looking `key=value` pairs, flags, bearer tokens, private keys (see `redactText` of
- * `@kubechart/plugin-audit-log-common`).
+ * `@kubechart/plugin-audit-log-common`), and bare JSON Web Tokens (`eyJ….eyJ….sig`).
  */
 export function scrubText(text: string): string {
-  return redactText(text, TEXT_RULES);
+  return redactText(text, TEXT_RULES).replace(BARE_JWT, REDACTED);
 }
 
 type KubeObjectLike = { [key: string]: any };

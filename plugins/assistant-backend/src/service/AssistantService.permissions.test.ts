@@ -96,7 +96,7 @@ describe('AssistantService: the permissions a run needs come first', () => {
       },
       reserveRun: async () => {
         if (atTheLimit) throw new ConflictError(AT_THE_LIMIT);
-        return { runId: '1', notReported: [] };
+        return { runId: '1', notReported: [], countedForMs: 60_000 };
       },
       completeRun: async () => ({ wasNotReported: false }),
       addExecution,

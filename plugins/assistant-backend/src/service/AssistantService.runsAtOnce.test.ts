@@ -75,7 +75,19 @@ describe.each(databases.eachSupportedId())(
         ) => Promise<void> | undefined)
       | undefined;
 
+    /** When set, the audit events complete only once it settles. */
+    let completing: Promise<void> | undefined;
+    /** When set, what a run does on the cluster (else it waits to be ended, see `underWay`). */
+    let onCluster:
+      | ((
+          executor: PlanExecutor,
+          ...args: Parameters<PlanExecutor['executeReporting']>
+        ) => ReturnType<PlanExecutor['executeReporting']>)
+      | undefined;
+
     afterEach(async () => {
+      onCluster = undefined;
+      completing = undefined;
       // PostgreSQL: backend B's own connection pool.
       if (knexB) await knexB.destroy();
       knexB = undefined;
@@ -84,7 +96,10 @@ describe.each(databases.eachSupportedId())(
     /** Two services (backends A and B), each with its own store and connections, on one database. */
     async function twoBackends(
       id: TestDatabaseId,
-      { longestRunMs = LONGEST_RUN_MS }: { longestRunMs?: number } = {},
+      {
+        longestRunMs = LONGEST_RUN_MS,
+        atOnce,
+      }: { longestRunMs?: number; atOnce?: number } = {},
     ) {
       events = [];
       underWay = [];
@@ -98,17 +113,25 @@ describe.each(databases.eachSupportedId())(
       const storeA = await DatabaseConversationStore.create({
         database: mockServices.database({ knex: knexA }),
         longestRunMs,
+        maxRunsAtOncePerUser: atOnce,
       });
       const storeB = await DatabaseConversationStore.create({
         database: mockServices.database({ knex: knexForB }),
         skipMigrations: true,
         longestRunMs,
+        maxRunsAtOncePerUser: atOnce,
       });
       const auditor: AuditorService = {
         createEvent: async options => {
           const held = holdEvent?.(options);
           if (held) await held;
-          const event: Event = { options, success: jest.fn(), fail: jest.fn() };
+          // A slow audit backend completes an event only once `completing` settles.
+          const completion = () => completing ?? Promise.resolve();
+          const event: Event = {
+            options,
+            success: jest.fn(completion),
+            fail: jest.fn(completion),
+          };
           events.push(event);
           return event;
         },
@@ -116,16 +139,17 @@ describe.each(databases.eachSupportedId())(
       const loggers: ReturnType<typeof mockServices.logger.mock>[] = [];
       const service = (store: DatabaseConversationStore) => {
         const executor = new PlanExecutor({ maxRows: 200 });
-        executor.executeReporting = jest.fn(
-          () =>
-            new Promise((resolve, reject) => {
-              underWay.push({
-                end: failure =>
-                  failure
-                    ? reject(failure)
-                    : resolve({ result: { type: 'text', text: 'ran' } }),
-              });
-            }),
+        executor.executeReporting = jest.fn((plan, kc, stop) =>
+          onCluster
+            ? onCluster(executor, plan, kc, stop)
+            : new Promise((resolve, reject) => {
+                underWay.push({
+                  end: failure =>
+                    failure
+                      ? reject(failure)
+                      : resolve({ result: { type: 'text', text: 'ran' } }),
+                });
+              }),
         );
         const logger = mockServices.logger.mock();
         loggers.push(logger);
@@ -211,6 +235,16 @@ describe.each(databases.eachSupportedId())(
       for (let i = 0; i < 1000 && !outcome && underWay.length === before; i++)
         await new Promise(resolve => setTimeout(resolve, 1));
       return outcome ?? 'sent to the cluster';
+    }
+
+    /** Ends every run under way until `runs` settled (a run released late may start meanwhile). */
+    async function endAll(runs: Promise<unknown>[]) {
+      let settled = false;
+      Promise.allSettled(runs).then(() => (settled = true));
+      for (let i = 0; i < 1000 && !settled; i++) {
+        for (const { end } of underWay) end();
+        await new Promise(resolve => setTimeout(resolve, 5));
+      }
     }
 
     /** Lets the runs started get as far as they can. */
@@ -372,16 +406,130 @@ describe.each(databases.eachSupportedId())(
       await Promise.all(runs);
     });
 
-    it('keeps the outcome of a run reported after it was taken as not reported, and records the marking in the audit trail', async () => {
-      const longestRunMs = 400;
+    it('counts a run whose record is slow to save until it ends, which it does within the time a run counts, and keeps its outcome saved late', async () => {
+      const longestRunMs = 1500;
       const { a, b, store, answerOf, loggers } = await twoBackends(databaseId, {
         longestRunMs,
+        atOnce: 1,
       });
       const answer = await answerOf(alice);
       const runs = async () =>
         (await store.getMessage({ id: answer.id, userRef: alice }))!.executions;
-      // Run 1, on A: its audit event is slow to start (the audit backend is slow), for longer
-      // than a run may take.
+      // Backend A saves the outcome of a run only once released (its database is slow).
+      let release!: () => void;
+      const slowSave = new Promise<void>(resolve => (release = resolve));
+      const completeRun = store.completeRun.bind(store);
+      store.completeRun = async options => {
+        await slowSave;
+        return completeRun(options);
+      };
+      // Run 1, on A: the cluster answers, then its outcome waits to be saved.
+      const first = a.execute({ messageId: answer.id }, callerOf(alice));
+      const more: Promise<unknown>[] = [first];
+      try {
+        let ended = false;
+        first.then(
+          () => (ended = true),
+          () => (ended = true),
+        );
+        await settle(1);
+        underWay[0].end();
+
+        // Until run 1 ends, a further run of the user is refused 429; after, one runs.
+        let admitted: string | undefined;
+        const refusedBefore: unknown[] = [];
+        for (let i = 0; i < 100 && !admitted; i++) {
+          const endedBefore = ended;
+          const next = b.execute({ messageId: answer.id }, callerOf(alice));
+          const outcome = await attempt(next);
+          if (outcome === 'sent to the cluster') {
+            more.push(next);
+            admitted = endedBefore
+              ? 'after run 1 ended'
+              : 'while run 1 was under way';
+          } else {
+            refusedBefore.push(outcome);
+            await new Promise(resolve =>
+              setTimeout(resolve, longestRunMs / 20),
+            );
+          }
+        }
+        expect(admitted).toBe('after run 1 ended');
+        expect(refusedBefore.length).toBeGreaterThan(0);
+        for (const refused of refusedBefore)
+          expect(refused).toMatchObject({ reason: { statusCode: 429 } });
+
+        // Run 1 was given up at its time: the user is told it ran, and that its record was not saved
+        // in that time (it is still being saved).
+        const outcome = (await first) as { notice?: string; result: unknown };
+        expect(outcome.result).toEqual({ type: 'text', text: 'ran' });
+        expect(outcome.notice).toBe(
+          'The command ran, but its record was not saved within the time a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be saved; until then this conversation shows the run as under way (the audit trail has it).',
+        );
+        expect(loggers[0].warn).toHaveBeenCalledWith(
+          `Stopped waiting for the record of a run of answer ${answer.id} (it ran) to be saved: The run was given up at the longest a run may take (1.5 s: kubeAssistant.executionTimeoutSeconds and the time to record it), after which it no longer counts among its user's runs at once (kubeAssistant.limits.runsAtOncePerUser). It is still being saved; a failure to save it is logged.`,
+        );
+        // The run on B recorded it as not reported, in the conversation and in the audit trail.
+        const [run1] = await runs();
+        expect(run1).toMatchObject({
+          status: 'failed',
+          summary:
+            "Not reported within 1.5 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be under way, and no longer counts among its user's runs at once. Its outcome replaces this if it is reported; if not, the backend that ran it stopped or could not save it (the audit trail and the cluster tell what happened).",
+        });
+        const marked = events.filter(
+          e => e.options.eventId === 'runs-not-reported',
+        );
+        expect(marked).toHaveLength(1);
+        expect(marked[0].options).toMatchObject({
+          severityLevel: 'medium',
+          meta: {
+            user: alice,
+            runs: [
+              {
+                messageId: answer.id,
+                takenAt: run1.at,
+                runId: expect.any(String),
+              },
+            ],
+          },
+        });
+        expect(marked[0].success).toHaveBeenCalledTimes(1);
+
+        // Its outcome, saved late, replaces the marking.
+        release();
+        for (
+          let i = 0;
+          i < 1000 && (await runs())[0].status !== 'succeeded';
+          i++
+        )
+          await new Promise(resolve => setTimeout(resolve, 5));
+        expect((await runs())[0]).toMatchObject({
+          status: 'succeeded',
+          summary: '1 lines of text',
+        });
+        expect(loggers[0].warn).toHaveBeenCalledWith(
+          expect.stringMatching(
+            new RegExp(
+              `^The outcome of a run of answer ${answer.id} \\(it ran\\) was reported after it was recorded as not reported`,
+            ),
+          ),
+        );
+      } finally {
+        release();
+        await endAll(more);
+      }
+    });
+
+    it('does not send a run to the cluster whose audit event starts only after the time a run counts', async () => {
+      const longestRunMs = 400;
+      const { a, b, store, answerOf } = await twoBackends(databaseId, {
+        longestRunMs,
+        atOnce: 1,
+      });
+      const answer = await answerOf(alice);
+      const runs = async () =>
+        (await store.getMessage({ id: answer.id, userRef: alice }))!.executions;
+      // The audit backend is slow to start the run's event.
       let release!: () => void;
       const slowAudit = new Promise<void>(resolve => (release = resolve));
       holdEvent = options =>
@@ -389,59 +537,165 @@ describe.each(databases.eachSupportedId())(
           ? slowAudit
           : undefined;
       const first = a.execute({ messageId: answer.id }, callerOf(alice));
-      for (let i = 0; i < 1000 && (await runs()).length === 0; i++)
-        await new Promise(resolve => setTimeout(resolve, 5));
-      holdEvent = undefined;
-      await new Promise(resolve => setTimeout(resolve, 2 * longestRunMs));
-
-      // Three more on B: run 1 no longer counts, and is recorded as not reported.
-      const more = [1, 2, 3].map(() =>
-        b.execute({ messageId: answer.id }, callerOf(alice)),
-      );
-      await settle(3);
-      const [run1] = await runs();
-      expect(run1).toMatchObject({
-        status: 'failed',
-        summary:
-          "Not reported within 0.4 s, longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be under way, and no longer counts among its user's runs at once. Its outcome replaces this if it is reported; if not, the backend that ran it stopped or could not save it (the audit trail and the cluster tell what happened).",
-      });
-      const marked = events.filter(
-        e => e.options.eventId === 'runs-not-reported',
-      );
-      expect(marked).toHaveLength(1);
-      expect(marked[0].options).toMatchObject({
-        severityLevel: 'medium',
-        meta: {
-          user: alice,
-          runs: [
-            {
-              messageId: answer.id,
-              takenAt: run1.at,
-              runId: expect.any(String),
-            },
-          ],
-        },
-      });
-      expect(marked[0].success).toHaveBeenCalledTimes(1);
-
-      // Run 1 goes on, and succeeds: its outcome replaces the marking, the user is told it ran.
-      release();
-      await settle(4);
-      for (const { end } of underWay) end();
-      const outcome = (await first) as { notice?: string; result: unknown };
-      expect(outcome.notice).toBeUndefined();
-      expect(outcome.result).toEqual({ type: 'text', text: 'ran' });
-      await Promise.all(more);
-      expect((await runs()).map(r => [r.status, r.summary])).toEqual(
-        Array.from({ length: 4 }, () => ['succeeded', '1 lines of text']),
-      );
-      expect(loggers[0].warn).toHaveBeenCalledWith(
-        expect.stringMatching(
-          new RegExp(
-            `^The outcome of a run of answer ${answer.id} \\(it ran\\) was reported after it was recorded as not reported`,
+      try {
+        let outcome: unknown;
+        first.then(
+          value => (outcome = { value }),
+          reason => (outcome = { reason }),
+        );
+        for (let i = 0; i < 1000 && !outcome; i++)
+          await new Promise(resolve => setTimeout(resolve, 5));
+        expect(outcome).toMatchObject({
+          reason: {
+            name: 'ServiceUnavailableError',
+            message:
+              "The run was given up at the longest a run may take (0.4 s: kubeAssistant.executionTimeoutSeconds and the time to record it), after which it no longer counts among its user's runs at once (kubeAssistant.limits.runsAtOncePerUser).",
+          },
+        });
+        expect(underWay).toHaveLength(0);
+        // Recorded as not run, and the user's next run runs.
+        for (let i = 0; i < 1000 && (await runs())[0].status === 'running'; i++)
+          await new Promise(resolve => setTimeout(resolve, 5));
+        expect((await runs())[0]).toMatchObject({
+          status: 'failed',
+          summary: expect.stringMatching(
+            /^Not run: The run was given up at the longest a run may take \(0\.4 s/,
           ),
-        ),
+        });
+        holdEvent = undefined;
+        const next = b.execute({ messageId: answer.id }, callerOf(alice));
+        await settle(1);
+        underWay[0].end();
+        await next;
+
+        // The event that started late says the run stopped.
+        release();
+        const failed = () =>
+          events.filter(
+            e =>
+              e.options.eventId === 'execution' && e.fail.mock.calls.length > 0,
+          );
+        for (let i = 0; i < 1000 && failed().length === 0; i++)
+          await new Promise(resolve => setTimeout(resolve, 5));
+        const late = failed();
+        expect(late).toHaveLength(1);
+        expect(late[0].fail.mock.calls[0][0]).toMatchObject({
+          meta: { outcome: 'error' },
+          error: { name: 'ServiceUnavailableError' },
+        });
+        expect(underWay).toHaveLength(1);
+      } finally {
+        release();
+        await endAll([first]);
+      }
+    });
+
+    it('records a run stopped at its time before it sent anything to the cluster as not run', async () => {
+      const longestRunMs = 400;
+      const { a, store, answerOf } = await twoBackends(databaseId, {
+        longestRunMs,
+        atOnce: 1,
+      });
+      const answer = await answerOf(alice);
+      const runs = async () =>
+        (await store.getMessage({ id: answer.id, userRef: alice }))!.executions;
+      // The executor is reached, but its time is up before it sends anything.
+      onCluster = async (executor, plan, kc, stop) => {
+        await new Promise(resolve =>
+          stop!.addEventListener('abort', resolve, { once: true }),
+        );
+        return PlanExecutor.prototype.executeReporting.call(
+          executor,
+          plan,
+          kc,
+          stop,
+        );
+      };
+      const error = await a
+        .execute({ messageId: answer.id }, callerOf(alice))
+        .catch(e => e);
+      expect(error.message).toMatch(
+        /^The run was given up at the longest a run may take \(0\.4 s.* Nothing was sent to the cluster\.$/,
       );
+      for (let i = 0; i < 1000 && (await runs())[0].status === 'running'; i++)
+        await new Promise(resolve => setTimeout(resolve, 5));
+      expect((await runs())[0]).toMatchObject({
+        status: 'failed',
+        summary: expect.stringMatching(
+          /^Not run: The run was given up at the longest a run may take \(0\.4 s.* Nothing was sent to the cluster\.$/,
+        ),
+      });
+    });
+
+    it('saves the record of a run whose audit event completed only at the end of its time, and does not tell the user it could not be saved', async () => {
+      const longestRunMs = 3000;
+      const { a, store, answerOf, loggers } = await twoBackends(databaseId, {
+        longestRunMs,
+        atOnce: 1,
+      });
+      const answer = await answerOf(alice);
+      // The audit backend completes the run's event well after the run's time.
+      let release!: () => void;
+      completing = new Promise<void>(resolve => (release = resolve));
+      const run = a.execute({ messageId: answer.id }, callerOf(alice));
+      try {
+        await settle(1);
+        underWay[0].end();
+        const outcome = (await run) as { notice?: string; result: unknown };
+        expect(outcome.result).toEqual({ type: 'text', text: 'ran' });
+        expect(outcome.notice).toBeUndefined();
+        const [saved] = (await store.getMessage({
+          id: answer.id,
+          userRef: alice,
+        }))!.executions;
+        expect(saved).toMatchObject({
+          status: 'succeeded',
+          summary: '1 lines of text',
+        });
+        expect(loggers[0].error).not.toHaveBeenCalledWith(
+          expect.stringMatching(/^Could not save the record/),
+          expect.anything(),
+        );
+      } finally {
+        release();
+        await endAll([run]);
+      }
+    });
+
+    it('logs a record that fails to save after its run stopped waiting for it', async () => {
+      const longestRunMs = 400;
+      const { a, store, answerOf, loggers } = await twoBackends(databaseId, {
+        longestRunMs,
+        atOnce: 1,
+      });
+      const answer = await answerOf(alice);
+      // The database holds the save beyond the run's time and its grace, then fails it.
+      let fail!: (error: Error) => void;
+      const failing = new Promise<never>((_, reject) => (fail = reject));
+      store.completeRun = () => failing;
+      const run = a.execute({ messageId: answer.id }, callerOf(alice));
+      try {
+        await settle(1);
+        underWay[0].end();
+        const outcome = (await run) as { notice?: string };
+        expect(outcome.notice).toBe(
+          'The command ran, but its record was not saved within the time a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be saved; until then this conversation shows the run as under way (the audit trail has it).',
+        );
+        fail(new Error('connection reset'));
+        for (
+          let i = 0;
+          i < 1000 && loggers[0].error.mock.calls.length === 0;
+          i++
+        )
+          await new Promise(resolve => setTimeout(resolve, 5));
+        expect(loggers[0].error).toHaveBeenCalledWith(
+          `Could not save the record of a run of answer ${answer.id} (it ran), after its run stopped waiting for it: connection reset`,
+          expect.anything(),
+        );
+      } finally {
+        fail(new Error('ended'));
+        await endAll([run]);
+      }
     });
 
     it('reads how long a run has been under way on the database clock, whatever the clocks of the backends', async () => {

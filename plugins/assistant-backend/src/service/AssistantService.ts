@@ -58,7 +58,9 @@ import {
   NamespaceLookUp,
   PlanExecutor,
   clusterStatusOf,
+  isChange,
   refusedByExecutor,
+  stoppedBeforeSent,
 } from '../execution/PlanExecutor';
 import { ConfirmationStore } from '../database/ConfirmationStore';
 import { ClusterNames } from '../execution/ClusterNames';
@@ -77,6 +79,7 @@ import {
   ProviderChain,
 } from '../providers/ProviderChain';
 import { withDeadline } from '../deadline';
+import { RunCancelledError, RunTime, cancelledWhen } from './runTime';
 import {
   hiddenPlanValues,
   redactPlan,
@@ -138,10 +141,21 @@ export type QuestionOutcome = {
   safety: SafetyLevel | 'none';
 };
 
+/**
+ * How the saving of a run's record ended: saved, failed, or not ended within the run's time and
+ * its grace (it goes on).
+ */
+type RecordSaved = 'saved' | 'failed' | 'late';
+
 type Caller = {
   credentials: BackstageCredentials;
   userRef: string;
   request?: Request;
+  /**
+   * Aborted when the client went away before its answer was sent (`POST /execute`): a read it asked
+   * for is given up, and recorded as cancelled.
+   */
+  closed?: AbortSignal;
 };
 
 /** A question refused before anything is looked up or planned: why, at which check, and its metric. */
@@ -1314,7 +1328,8 @@ export class AssistantService {
    * run is taken: an answer that has run `runsPerAnswer` times is answered 409, a user with
    * `runsAtOncePerUser` commands under way (on any backend sharing the database) 429, both recorded
    * within the caller's refusals a minute (`stage: "runs"`, `"runs-at-once"`); each run gives its
-   * place back when its outcome is recorded, however it ends.
+   * place back when its outcome is recorded, however it ends, and ends within the time it counts
+   * (see `RunTime`).
    */
   async execute(
     input: ExecuteRequest,
@@ -1425,10 +1440,15 @@ export class AssistantService {
     // either limit.
     let runId: string;
     let notReported: NotReportedRun[];
+    let countedForMs: number;
+    // Read before the run is taken (it is taken later, on the database's clock): the run ends
+    // before it stops counting among its user's runs at once (see RunTime).
+    const takenFrom = performance.now();
     try {
-      ({ runId, notReported } = await this.options.store.reserveRun({
-        messageId: message.id,
-      }));
+      ({ runId, notReported, countedForMs } =
+        await this.options.store.reserveRun({
+          messageId: message.id,
+        }));
     } catch (error) {
       const stage =
         error instanceof TooManyRequestsError
@@ -1444,40 +1464,79 @@ export class AssistantService {
       );
       throw error;
     }
-    await this.auditNotReported(notReported, caller, message.id);
+    // The run ends within the time it counts among its user's runs at once: whatever it waits for
+    // (an audit event, a check, the cluster, its record) is waited for no longer than that, so a
+    // run never goes on once it no longer counts (and a further run of its user may start).
+    const time = new RunTime(takenFrom, countedForMs);
     let recorded = false;
-    // Records the outcome of the run taken above; false when that failed (logged): the run then
-    // keeps reading as `running`, its outcome not recorded, which is what happened to its record.
-    // A run recorded as not reported meanwhile (it ran longer than a run may take) gets its
-    // outcome all the same, with a warning.
-    const record = (what: Omit<ExecutionRecord, 'at'>, outcome: string) => {
+    // Records the outcome of the run taken above: `saved`, `failed` (logged), or `late` when it was
+    // not saved within the time kept for it, a little after the rest of the run's time (logged; it
+    // goes on, and a failure then is logged too). The run keeps reading as `running`, its outcome not recorded, until it
+    // is saved. A run recorded as not reported meanwhile (it ran longer than a run may take) gets
+    // its outcome all the same, with a warning.
+    const record = async (
+      what: Omit<ExecutionRecord, 'at'>,
+      outcome: string,
+    ): Promise<RecordSaved> => {
       recorded = true;
       const run = `a run of answer ${message.id} (${outcome})`;
-      return this.saved(`the record of ${run}`, async () => {
-        const { wasNotReported } = await this.options.store.completeRun({
-          runId,
-          record: what,
-        });
-        if (wasNotReported) {
+      let givenUp = false;
+      const saving = this.options.store
+        .completeRun({ runId, record: what })
+        .then(
+          ({ wasNotReported }) => {
+            if (wasNotReported) {
+              this.options.logger.warn(
+                `The outcome of ${run} was reported after it was recorded as not reported: it ran longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), and counted no longer among its user's runs at once; its record now says what happened.`,
+              );
+            }
+          },
+          error => {
+            if (givenUp) {
+              this.options.logger.error(
+                `Could not save the record of ${run}, after its run stopped waiting for it: ${
+                  (error as Error).message
+                }`,
+                error as Error,
+              );
+            }
+            throw error;
+          },
+        );
+      try {
+        await time.inRecordTime(saving);
+        return 'saved';
+      } catch (error) {
+        if (time.signal.aborted && error === time.signal.reason) {
+          givenUp = true;
           this.options.logger.warn(
-            `The outcome of ${run} was reported after it was recorded as not reported: it ran longer than a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it), and counted no longer among its user's runs at once; its record now says what happened.`,
+            `Stopped waiting for the record of ${run} to be saved: ${
+              (error as Error).message
+            } It is still being saved; a failure to save it is logged.`,
           );
+          return 'late';
         }
-      });
+        this.options.logger.error(
+          `Could not save the record of ${run}: ${(error as Error).message}`,
+          error as Error,
+        );
+        return 'failed';
+      }
     };
     try {
+      await this.auditNotReported(notReported, caller, message.id, time);
       return await this.runTaken(
         message,
         plan,
         input,
         caller,
-        { hash, safety, shown, startEvent },
+        { hash, safety, shown, startEvent, time },
         record,
       );
     } catch (error) {
       // Stopped before it was sent to the cluster (its audit event could not be started, a check
-      // could not be made; every outcome of the cluster is recorded where it is known): failed,
-      // saying it did not run and why.
+      // could not be made, or not in the run's time; every outcome of the cluster is recorded
+      // where it is known): failed, saying it did not run and why.
       if (!recorded) {
         await record(
           { status: 'failed', summary: `Not run: ${(error as Error).message}` },
@@ -1485,6 +1544,8 @@ export class AssistantService {
         );
       }
       throw error;
+    } finally {
+      time.end();
     }
   }
 
@@ -1499,23 +1560,47 @@ export class AssistantService {
       safety,
       shown,
       startEvent,
+      time,
     }: {
       hash: string;
       safety: ReturnType<typeof classifySafety>;
       shown: ReturnType<typeof forTheTrail>;
       startEvent: () => Promise<AuditorServiceEvent>;
+      /** The run's time: every wait is bounded by what is left of it. */
+      time: RunTime;
     },
     record: (
       what: Omit<ExecutionRecord, 'at'>,
       outcome: string,
-    ) => Promise<boolean>,
+    ) => Promise<RecordSaved>,
   ): Promise<ExecuteResponse> {
     const { userRef } = caller;
     const started = performance.now();
-    const event = await startEvent();
+    const starting = startEvent();
+    let event: AuditorServiceEvent;
+    try {
+      event = await time.inTime(starting);
+    } catch (error) {
+      // Not started in the run's time: the run stops, and an event that starts later says so.
+      if (time.signal.aborted) {
+        starting.then(
+          late =>
+            this.completeEvent(`a run of answer ${message.id}`, () =>
+              late.fail({ error: error as Error, meta: { outcome: 'error' } }),
+            ),
+          () => undefined,
+        );
+      }
+      throw error;
+    }
+    // Completes the run's event, in the run's time.
+    const complete = (completion: () => Promise<void>) =>
+      this.completeEvent(`a run of answer ${message.id}`, () =>
+        time.inTime(completion()),
+      );
     // The refusal is audited first, and a store that is down does not turn it into another error.
     const refuse = async (error: Error, meta: Record<string, unknown> = {}) => {
-      await this.completeEvent(`a run of answer ${message.id}`, () =>
+      await complete(() =>
         event.fail({ error, meta: { outcome: 'refused', ...meta } }),
       );
       await record(
@@ -1529,16 +1614,11 @@ export class AssistantService {
     // completes the event as an error: no `execution` event is left started with no outcome.
     let refusal: Error | undefined;
     try {
-      refusal = await this.refusalOfRun(
-        plan,
-        message,
-        input,
-        caller,
-        hash,
-        safety,
+      refusal = await time.inTime(
+        this.refusalOfRun(plan, message, input, caller, hash, safety),
       );
     } catch (error) {
-      await this.completeEvent(`a run of answer ${message.id}`, () =>
+      await complete(() =>
         event.fail({ error: error as Error, meta: { outcome: 'error' } }),
       );
       throw error;
@@ -1546,12 +1626,40 @@ export class AssistantService {
     if (refusal) return refuse(refusal);
 
     // Only the cluster decides the outcome: what happens afterwards to the audit event or the record
-    // of the run is reported, and never turns an applied change into a failure.
+    // of the run is reported, and never turns an applied change into a failure. Its requests are
+    // given up when the run's time is up, and those of a read when its client went away (recorded
+    // as cancelled); a change goes on then (stopped part-way, it would be half done).
+    const cancelled =
+      caller.closed && !isChange(plan)
+        ? cancelledWhen(caller.closed)
+        : undefined;
     let ran: { result: ExecutionResult; changes?: ChangedObjects };
     try {
       const kc = this.kubeConfigFor(plan.cluster, userRef);
-      ran = await this.options.executor.executeReporting(plan, kc);
+      ran = await this.options.executor.executeReporting(
+        plan,
+        kc,
+        cancelled ? AbortSignal.any([time.signal, cancelled]) : time.signal,
+      );
     } catch (error) {
+      if (error instanceof RunCancelledError) {
+        // Nothing more was read; the record and the trail say the client went away.
+        await complete(() =>
+          event.fail({
+            error,
+            meta: {
+              outcome: 'cancelled',
+              reason: error.message,
+              latencyMs: Math.round(performance.now() - started),
+            },
+          }),
+        );
+        await record(
+          { status: 'cancelled', summary: error.message },
+          'it was cancelled',
+        );
+        throw error;
+      }
       // Refused by the executor's own checks (the plan checked again, an object KubeChart or Helm
       // keeps): nothing was changed, so it is a refusal, with its reason.
       if (refusedByExecutor(error)) {
@@ -1579,14 +1687,21 @@ export class AssistantService {
           ...progress,
         });
       }
-      await this.completeEvent(`a run of answer ${message.id}`, () =>
+      await complete(() =>
         event.fail({
           error: error as Error,
           meta: { outcome: 'failed', latencyMs, ...progress },
         }),
       );
+      // Stopped before any change was sent: it did not run, as a run stopped before it reached
+      // the executor is recorded.
       await record(
-        { status: 'failed', summary: (error as Error).message },
+        {
+          status: 'failed',
+          summary: stoppedBeforeSent(error)
+            ? `Not run: ${(error as Error).message}`
+            : (error as Error).message,
+        },
         'it failed',
       );
       throw refusedByRbac ?? error;
@@ -1595,7 +1710,7 @@ export class AssistantService {
     const latencyMs = Math.round(performance.now() - started);
     const summary = summarize(result);
     // The audit trail first, with every object changed (the summary is cut).
-    await this.completeEvent(`a run of answer ${message.id}`, () =>
+    await complete(() =>
       event.success({
         meta: {
           outcome: 'succeeded',
@@ -1618,10 +1733,14 @@ export class AssistantService {
       result,
       latencyMs,
     };
-    if (saved) return response;
+    if (saved === 'saved') return response;
     const notice = `${
       changes ? 'The change was applied' : 'The command ran'
-    }, but its record could not be saved in this conversation (the audit trail has it).`;
+    }, ${
+      saved === 'late'
+        ? 'but its record was not saved within the time a run may take (kubeAssistant.executionTimeoutSeconds and the time to record it): it may still be saved; until then this conversation shows the run as under way'
+        : 'but its record could not be saved in this conversation'
+    } (the audit trail has it).`;
     return {
       ...response,
       // The message of a change is what the user reads: it says so there too.
@@ -1643,26 +1762,29 @@ export class AssistantService {
     runs: NotReportedRun[],
     caller: Caller,
     messageId: string,
+    time: RunTime,
   ): Promise<void> {
     if (runs.length === 0) return;
     try {
-      const event = await this.options.auditor.createEvent(
-        auditedFor(
-          {
-            eventId: 'runs-not-reported',
-            severityLevel: 'medium',
-            request: caller.request,
-            meta: {
-              user: caller.userRef,
-              messageId,
-              runs: runs.slice(0, MAX_NOT_REPORTED_AUDITED),
-              runCount: runs.length,
+      const event = await time.inTime(
+        this.options.auditor.createEvent(
+          auditedFor(
+            {
+              eventId: 'runs-not-reported',
+              severityLevel: 'medium',
+              request: caller.request,
+              meta: {
+                user: caller.userRef,
+                messageId,
+                runs: runs.slice(0, MAX_NOT_REPORTED_AUDITED),
+                runCount: runs.length,
+              },
             },
-          },
-          caller.credentials,
+            caller.credentials,
+          ),
         ),
       );
-      await event.success();
+      await time.inTime(event.success());
     } catch (error) {
       this.options.logger.error(
         `Could not record that ${runs.length} runs of ${

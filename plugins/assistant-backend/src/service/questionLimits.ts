@@ -101,7 +101,7 @@ export const readRunsAtOncePerUser = (config: Config) =>
 
 /**
  * How long the steps of a run around its requests to the cluster may take: its audit event, the
- * confirmation it spends, its record.
+ * confirmation it spends, its record (a run is given up when it takes longer in all: see `RunTime`).
  */
 const RUN_RECORDING_MS = 30_000;
 

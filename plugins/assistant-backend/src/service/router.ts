@@ -65,9 +65,15 @@ export async function createRouter(options: {
   });
 
   router.post('/execute', async (req, res) => {
+    // Aborted when the client goes away before the answer is sent: a read it asked for is given up.
+    const closed = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) closed.abort();
+    });
+    if (req.socket.destroyed) closed.abort();
     const who = await caller(req);
     const input = parse(executeRequestSchema, req.body);
-    res.json(await service.execute(input, who));
+    res.json(await service.execute(input, { ...who, closed: closed.signal }));
   });
 
   router.get('/conversations', async (req, res) => {
