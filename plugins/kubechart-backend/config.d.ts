@@ -56,12 +56,16 @@ export interface Config {
       helm3HookInputs?: 'any-template' | 'hook-templates';
     };
     policy?: {
-      /** `enforce` blocks installs on a failed error rule, `warn` only reports, `off` skips. Default `enforce`. */
+      /**
+       * `enforce` blocks installs on a failed error rule, `warn` only reports, `off` skips. Default `enforce`.
+       * `run-scope`, `valid-object` and the `rbac-*` rules but `rbac-pod-exec` block in every mode.
+       */
       mode?: 'enforce' | 'warn' | 'off';
       /**
        * Severity per rule id (see the kubechart-node README for the table: `image-tag`, `host-path`,
        * `dangerous-capabilities`, `rbac-cluster-admin`, …, and rules added through the extension point):
-       * `error`, `warning`, `info` or `off`. `run-scope` and `valid-object` always block and cannot be set.
+       * `error`, `warning`, `info` or `off`. `run-scope` and `valid-object` always block and cannot be set; the
+       * `rbac-*` rules but `rbac-pod-exec` always block and can only be set to `error`.
        */
       rules?: { [ruleId: string]: 'error' | 'warning' | 'info' | 'off' };
       /**
@@ -263,14 +267,24 @@ export interface Config {
       /** Default container requests of the tenant LimitRange. Default cpu 100m, memory 128Mi. */
       defaultRequests?: { [resource: string]: string };
       /**
-       * The deployer identity of each tenant namespace: a ServiceAccount bound (RoleBinding) to a ClusterRole
-       * in that namespace only. Tenant-scoped helm and apply calls impersonate it, so the API server refuses
-       * anything outside the namespace.
+       * The deployer identity of each tenant namespace: a ServiceAccount `<serviceAccount>-<namespace>` in
+       * `namespace`, bound (RoleBinding `<serviceAccount>`) to a ClusterRole in the tenant namespace only.
+       * Tenant-scoped helm and apply calls impersonate it, so the API server refuses anything outside the
+       * namespace; nothing in the tenant namespace can run as it or read its tokens.
        */
       deployer?: {
-        /** Name of the ServiceAccount. Default `kubechart-deployer`. */
+        /** Prefix of the ServiceAccounts' names and name of their RoleBindings. Default `kubechart-deployer`. */
         serviceAccount?: string;
-        /** ClusterRole bound in the namespace. Default `admin` (the built-in namespaced admin role). */
+        /**
+         * The namespace holding every deployer ServiceAccount, which only KubeChart's engine writes (created
+         * when missing, labelled `app.kubernetes.io/managed-by: kubechart`). Grant no one else rights in it.
+         * Default `kubechart-deployers`.
+         */
+        namespace?: string;
+        /**
+         * ClusterRole bound in the namespace. Default `admin` (the built-in namespaced admin role). The chart
+         * policy refuses a chart's binding of it (`rbac-cluster-admin`), as of `admin`.
+         */
         clusterRole?: string;
       };
       /**
@@ -328,7 +342,10 @@ export interface Config {
       /**
        * Plugins (`plugin:<plugin id>`) that may pass a signed-in user's credentials on to kubechart
        * (`getPluginRequestToken({ onBehalfOf })`; the request acts as the user, and its audit event names
-       * the plugin as `relayedBy`). A user's credentials passed on by any other plugin are refused (403).
+       * the plugin as `relayedBy`). A user's credentials passed on by any other plugin are refused (403) on
+       * every route, reads included. A call of kubechart's own actions is passed on by `plugin:kubechart` for
+       * the plugin that invoked the action: both must be listed (without `plugin:kubechart`, every kubechart
+       * action is refused).
        * Default: `plugin:scaffolder` (its kubechart actions), `plugin:kubechart` (its actions) and
        * `plugin:mcp-actions` (Backstage's MCP actions backend). An entry that is not `plugin:<plugin id>`
        * stops the backend at start-up.

@@ -304,6 +304,52 @@ describe('kube-sim RBAC', () => {
     expect(r.status).toBe(200);
   });
 
+  it('honours a RoleBinding naming a ServiceAccount of another namespace, in the binding namespace only', async () => {
+    const core = cluster.kc.makeApiClient(CoreV1Api);
+    const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    for (const name of ['sa-home', 'sa-work'])
+      await core.createNamespace({ body: { metadata: { name } } });
+    const tokenOf = async (namespace: string) => {
+      await core.createNamespacedServiceAccount({
+        namespace,
+        body: { metadata: { name: 'worker' } },
+      });
+      const tr = await core.createNamespacedServiceAccountToken({
+        name: 'worker',
+        namespace,
+        body: { spec: { audiences: [] } },
+      });
+      return as(tr.status!.token);
+    };
+    const home = await tokenOf('sa-home');
+    await rbac.createNamespacedRoleBinding({
+      namespace: 'sa-work',
+      body: {
+        metadata: { name: 'worker-view' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'view',
+        },
+        subjects: [
+          { kind: 'ServiceAccount', name: 'worker', namespace: 'sa-home' },
+        ],
+      },
+    });
+    const list = async (kc: KubeConfig, namespace: string) =>
+      (
+        await rawRequest(
+          kc,
+          'GET',
+          `/api/v1/namespaces/${namespace}/configmaps`,
+        )
+      ).status;
+    expect(await list(home, 'sa-work')).toBe(200);
+    expect(await list(home, 'sa-home')).toBe(403);
+    // A ServiceAccount of the same name in the binding's namespace is another user.
+    expect(await list(await tokenOf('sa-work'), 'sa-work')).toBe(403);
+  });
+
   it('stops accepting a ServiceAccount token once the ServiceAccount is deleted', async () => {
     const core = cluster.kc.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({

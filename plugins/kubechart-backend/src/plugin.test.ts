@@ -263,7 +263,8 @@ describe.each(databases.eachSupportedId())(
       // What the run changed, in the order it did, is on the run (not on a page of history).
       expect(applied).toEqual([
         'created Namespace/tenant-shop',
-        'created ServiceAccount/kubechart-deployer in tenant-shop',
+        'created Namespace/kubechart-deployers',
+        'created ServiceAccount/kubechart-deployer-tenant-shop in kubechart-deployers',
         'created RoleBinding/kubechart-deployer in tenant-shop',
         'created ResourceQuota/kubechart-quota in tenant-shop',
         'created LimitRange/kubechart-limits in tenant-shop',

@@ -28,8 +28,8 @@ import {
   TenantResourceProvider,
   kubechartPolicyRulesExtensionPoint,
   KUBECHART_TENANTS_TOPIC,
+  KubechartRunsClient,
   KubechartTenantChangedEvent,
-  kubechartRunsServiceRef,
   kubechartTenantResourcesExtensionPoint,
 } from '@kubechart/plugin-kubechart-node';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
@@ -39,6 +39,7 @@ import { notificationService } from '@backstage/plugin-notifications-node';
 import { Handler } from 'express';
 import { createApprovalNotifier } from './approvals/notifier';
 import { readApprovalSettings } from './approvals/rules';
+import { fetchNamingInvoker } from './actions/actionInvoker';
 import { ActionRefusalAuditor } from './actions/actionRefusals';
 import { registerKubechartActions } from './actions/kubechartActions';
 import { DatabaseDriftStore } from './database/DatabaseDriftStore';
@@ -46,7 +47,7 @@ import { DatabaseRunStore } from './database/DatabaseRunStore';
 import { DriftService } from './drift/DriftService';
 import { REAPPLICABLE_KINDS } from './drift/reapply';
 import { catalogRequesters } from './engine/caller';
-import { deployerUser } from './engine/deployer';
+import { deployerReadingUser } from './engine/deployer';
 import { RunEngine } from './engine/RunEngine';
 import { settleEndedRuns } from './engine/runOutcomes';
 import { withSecretScrubbing } from './engine/secretScrubbingStore';
@@ -95,7 +96,7 @@ export const kubechartPlugin = createBackendPlugin({
         signals: signalsServiceRef,
         events: eventsServiceRef,
         actionsRegistry: actionsRegistryServiceRef,
-        runsClient: kubechartRunsServiceRef,
+        discovery: coreServices.discovery,
         catalog: catalogServiceRef,
         metricsService: metricsServiceRef,
         notifications: notificationService,
@@ -116,14 +117,23 @@ export const kubechartPlugin = createBackendPlugin({
         signals,
         events,
         actionsRegistry,
-        runsClient,
+        discovery,
         catalog,
         metricsService,
         notifications,
       }) {
         permissionsRegistry.addPermissions(kubechartPermissions);
-        // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the caller.
-        registerKubechartActions({ actionsRegistry, runs: runsClient, config });
+        // The same operations as tools for AI agents (MCP), through this plugin's own REST API as the
+        // caller; each call names the plugin that invoked the action, for the REST API's trail.
+        registerKubechartActions({
+          actionsRegistry,
+          runs: new KubechartRunsClient({
+            auth,
+            discovery,
+            fetch: fetchNamingInvoker(),
+          }),
+          config,
+        });
         // Everything stored for an executing run passes through that run's known secrets first.
         const store = withSecretScrubbing(
           await DatabaseRunStore.create({ database }),
@@ -391,13 +401,20 @@ export const kubechartPlugin = createBackendPlugin({
             actionRefusals,
             drift: {
               store: driftStore,
-              // As the namespace's deployer, like the rollback run it is for.
-              history: ({ cluster, namespace, release }) =>
+              // As the namespace's deployer, like the rollback run it is for (the one from before
+              // kubechart.tenant.deployer.namespace until a run ensures the new one).
+              history: async ({ cluster, namespace, release }) =>
                 helm.history({
                   release,
                   namespace,
                   kubeconfig: clusters.kubeconfigYaml(cluster),
-                  impersonate: { user: deployerUser(namespace, settings) },
+                  impersonate: {
+                    user: await deployerReadingUser(
+                      engine.client(cluster),
+                      namespace,
+                      settings,
+                    ),
+                  },
                 }),
             },
           }),

@@ -119,6 +119,13 @@ export type RollbackRunInput = {
   release: string;
   /** Helm revision to roll back to. */
   revision: number;
+  /**
+   * The run (from the release's history) that installed the revision: the rollback then returns only
+   * to the release record that run recorded, and is refused (409) when the release's record of
+   * `revision` is another one (revision numbers restart after an uninstall). Without it the rollback
+   * is bound to the revision number only.
+   */
+  fromRunId?: string;
 };
 
 /** Input of a `tenant-delete` run. @public */
@@ -178,13 +185,17 @@ export type RunApproval = {
   rule: string;
   /**
    * `awaiting` decisions; `approved` (waiting for the requester to submit the plan's input again);
-   * `executed` (the approved plan was started); `rejected`, `expired`, `changed` (the plan changed
-   * after approval and was not applied) end the run as failed.
+   * `executed` (the approved plan was started and carried out, or it failed after changing the
+   * cluster: the run's status and `failureReason` say which); `refused` (the approved run started
+   * and was refused by its install-time checks before it changed anything: the run's `failureReason`
+   * says why); `rejected`, `expired`, `changed` (the plan changed after approval and was not
+   * applied) end the run as failed.
    */
   state:
     | 'awaiting'
     | 'approved'
     | 'executed'
+    | 'refused'
     | 'rejected'
     | 'expired'
     | 'changed';

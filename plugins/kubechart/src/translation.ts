@@ -193,6 +193,7 @@ export const kubechartTranslationRef = createTranslationRef({
         awaiting: 'awaiting decisions',
         approved: 'approved',
         executed: 'approved and started',
+        refused: 'approved, then refused at install: nothing was applied',
         rejected: 'rejected',
         expired: 'expired',
         changed: 'plan changed after approval: not applied',

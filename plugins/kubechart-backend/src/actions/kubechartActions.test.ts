@@ -266,12 +266,21 @@ describe('kubechart actions (actions registry / MCP)', () => {
       namespace: 'tenant-agent',
       release: 'api',
       revision: 1,
+      fromRunId: installed.output.runId,
       entityRef: 'component:default/agent',
     })) as any;
     expect((await finished(ALICE, rolledBack.output.runId)).run).toMatchObject({
       status: 'succeeded',
       kind: 'rollback',
       actor: ALICE,
+    });
+    // Bound to the release record the install recorded for revision 1.
+    const rollbackRun = await request(server)
+      .get(`/api/kubechart/runs/${rolledBack.output.runId}`)
+      .set('Authorization', mockCredentials.user.header(ALICE));
+    expect(rollbackRun.body.input).toMatchObject({
+      revision: 1,
+      fromRunId: installed.output.runId,
     });
 
     const listed = (await invoke(ALICE, 'list-runs', {

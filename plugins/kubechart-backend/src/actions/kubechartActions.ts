@@ -30,6 +30,7 @@ import {
   type KubechartRunsService,
 } from '@kubechart/plugin-kubechart-node';
 import { readRelayingPlugins, relayingPlugin } from '../service/identity';
+import { invokedBy } from './actionInvoker';
 import { MUTATING_ACTIONS } from './actionRefusals';
 
 /**
@@ -232,7 +233,8 @@ export function registerKubechartActions(options: {
   // credentials were passed on, if at all, by a plugin in kubechart.onBehalfOf.relayingPlugins:
   // the REST API sees every action's call as passed on by kubechart itself, which it allows, so
   // the plugin that invoked the action is checked here (403 naming the setting, as the REST API).
-  // Who relayed the call is logged: the REST API's audit trail names kubechart as relayedBy.
+  // Who relayed the call is logged, and named to the REST API (see invokedBy), whose audit trail
+  // names it as relayedBy.
   const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
     register: action => {
       // A tool that changes a cluster has its refusals audited (see ActionRefusalAuditor), which
@@ -265,7 +267,7 @@ export function registerKubechartActions(options: {
               { action: `kubechart:${action.name}`, actor, relayedBy },
             );
           }
-          return action.action(context);
+          return invokedBy(relayedBy, () => action.action(context));
         },
       });
     },
@@ -793,8 +795,10 @@ export function registerKubechartActions(options: {
     name: 'rollback-release',
     title: 'Roll back a Helm release',
     description:
-      'Starts a run that rolls a Helm release back to an earlier revision (see helmRevision in list-runs). Changes the ' +
-      'cluster. Returns the run id at once; follow it with get-run.',
+      'Starts a run that rolls a Helm release back to an earlier revision (see helmRevision in list-runs). Pass the id of ' +
+      'the run that installed that revision as fromRunId: the rollback then returns only to the release record that run ' +
+      'recorded, and is refused (409) when the revision is another one now (revision numbers restart after an uninstall). ' +
+      'Without it the revision number alone is used. Changes the cluster. Returns the run id at once; follow it with get-run.',
     visibilityPermission: kubechartRunsRollbackPermission,
     attributes: { readOnly: false, destructive: true, idempotent: false },
     schema: {
@@ -804,6 +808,12 @@ export function registerKubechartActions(options: {
           namespace: z.string(),
           release: z.string(),
           revision: z.number().int().min(1),
+          fromRunId: z
+            .string()
+            .optional()
+            .describe(
+              'The run (from list-runs) that installed the revision; the rollback returns only to the release record it recorded.',
+            ),
           entityRef: z.string().optional(),
         }),
       output: startedSchema,
@@ -816,6 +826,7 @@ export function registerKubechartActions(options: {
           namespace: input.namespace,
           release: input.release,
           revision: input.revision,
+          ...(input.fromRunId ? { fromRunId: input.fromRunId } : {}),
           ...(input.entityRef ? { entityRef: input.entityRef } : {}),
         },
         credentials,

@@ -199,10 +199,14 @@ describe.each(databases.eachSupportedId())(
       const self = await approve(as(ALICE), { comment: 'mine' });
       expect(self.status).toBe(403);
       expect(self.body.error.message).toContain('you requested this run');
+      // A service never decides; one not granted kubechart.runs.read does not read the run either.
       const fromService = await approve(serviceHeader('plugin:scaffolder'), {
         comment: 'bot',
       });
-      expect(fromService.status).toBe(403);
+      expect([fromService.status, fromService.body.error.message]).toEqual([
+        404,
+        `Run ${id} not found`,
+      ]);
       const noComment = await approve(as(BOB), { comment: '  ' });
       expect(noComment.status).toBe(400);
       expect(noComment.body.error.message).toContain('a comment is required');
@@ -279,10 +283,10 @@ describe.each(databases.eachSupportedId())(
           }),
         }),
         expect.objectContaining({
-          severityLevel: 'high',
+          severityLevel: 'medium',
           status: 'failed',
           meta: expect.objectContaining({
-            decider: null,
+            runId: id,
             actor: 'service:plugin:scaffolder',
             outcome: 'refused',
           }),

@@ -1,4 +1,4 @@
-import { TestDatabases } from '@backstage/backend-test-utils';
+import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,10 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  CapturedAuditEvent,
+  capturingAuditorService,
+} from '../__testUtils__/capture';
 import { rawTarGz } from '../__testUtils__/rawTar';
 import {
   createTestEngine,
@@ -16,6 +20,7 @@ import {
 } from '../__testUtils__/setup';
 import { ApprovalDecider } from '../engine/RunEngine';
 import { RunCaller } from '../engine/scope';
+import { createRunOutcomeAuditor } from '../service/runAudit';
 
 jest.setTimeout(120_000);
 
@@ -202,5 +207,28 @@ describe('an approved chart run', () => {
         () => undefined,
       );
     expect(live).toBeUndefined();
+    // The approved change was not carried out: the approval says so, and the end of the run too.
+    expect({ approval: run.approval?.state, applied: run.applied }).toEqual({
+      approval: 'refused',
+      applied: [],
+    });
+    const events: CapturedAuditEvent[] = [];
+    await createRunOutcomeAuditor(
+      capturingAuditorService(events),
+      mockServices.logger.mock(),
+      store,
+    )(run);
+    expect(events).toEqual([
+      expect.objectContaining({
+        eventId: 'run-finished',
+        status: 'failed',
+        meta: expect.objectContaining({
+          runId: run.id,
+          outcome: 'failed',
+          approval: 'refused',
+          applied: [],
+        }),
+      }),
+    ]);
   });
 });

@@ -142,6 +142,11 @@ describe.each(['helm3', 'helm4'] as const)('an approved run with %s', helm => {
     });
     // The run shows what helm was about to apply and was refused.
     expect(second.done.manifest).toContain('mode: evil');
+    // The approved change was not carried out, and its approval says so.
+    expect({
+      approval: second.done.approval?.state,
+      applied: second.done.applied,
+    }).toEqual({ approval: 'refused', applied: [] });
     expect(await liveConfigMap('tf-cfg')).toEqual({
       v: '1',
       mode: 'benign',

@@ -21,3 +21,20 @@ export function approvedRevisionOf(
   });
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
+
+/**
+ * Why a rollback bound to the revision a history run installed (`fromRunId`, with the digest that run
+ * recorded) does not go ahead: the release's record of that revision now is another one, or none.
+ * Revision numbers restart once a release is uninstalled and installed again, and the record is a
+ * Secret the namespace's users may rewrite. `recorded`: the release has a record of that revision now.
+ */
+export function unboundRevisionReason(
+  input: { release: string; namespace: string; revision: number },
+  fromRunId: string,
+  recorded: boolean,
+): string {
+  const revision = `revision ${input.revision} of release ${input.release} in ${input.namespace}`;
+  return !recorded
+    ? `Release ${input.release} was not rolled back: ${revision} has no Helm release record now, so it is not the revision run ${fromRunId} installed`
+    : `Release ${input.release} was not rolled back: ${revision} is not the revision run ${fromRunId} installed (its release record holds another manifest, chart or values: the release was uninstalled and installed again since, and revision numbers restarted, or the record was rewritten)`;
+}

@@ -182,6 +182,7 @@ describe.each(databases.eachSupportedId())(
           meta: expect.objectContaining({
             runId: done.id,
             outcome: 'succeeded',
+            approval: 'executed',
           }),
         }),
       ]);
@@ -240,7 +241,11 @@ describe.each(databases.eachSupportedId())(
       expect(await auditedEnd(done)).toEqual([
         expect.objectContaining({
           status: 'failed',
-          meta: expect.objectContaining({ runId: done.id, outcome: 'failed' }),
+          meta: expect.objectContaining({
+            runId: done.id,
+            outcome: 'failed',
+            approval: 'changed',
+          }),
           error: expect.stringMatching(
             /^Revision 1 of api changed since it was approved/,
           ),

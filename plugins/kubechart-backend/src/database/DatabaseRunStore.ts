@@ -6,6 +6,7 @@ import {
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  runApplied,
   summarizePolicyReport,
   type Run,
   type RunEvent,
@@ -97,6 +98,8 @@ type RunRow = {
   outcome_audited_at?: string | number | null;
   /** When an instance took on emitting that event; NULL when none has. */
   outcome_audit_claimed_at?: string | number | null;
+  /** Chart and rollback runs: the digest of the release record of `helm_revision`; NULL when not recorded. */
+  release_record_digest?: string | null;
 };
 
 const iso = (ms: string | number | null | undefined) =>
@@ -1172,6 +1175,8 @@ export class DatabaseRunStore implements RunStore {
       update.baseline = JSON.stringify(patch.baseline);
     if (patch.namespaceGoneAt !== undefined)
       update.namespace_gone_at = Date.parse(patch.namespaceGoneAt);
+    if (patch.releaseRecordDigest !== undefined)
+      update.release_record_digest = patch.releaseRecordDigest;
     await tx('kubechart_runs').where({ id: current.id }).update(update);
   }
 
@@ -1227,15 +1232,56 @@ export class DatabaseRunStore implements RunStore {
         await this.writePatch(tx, current, { ...patch, status });
         await tx('kubechart_locks').where({ run_id: id }).delete();
       }
+      if (status === 'failed') {
+        const applied =
+          patch.applied ??
+          (current.applied ? JSON.parse(current.applied) : undefined);
+        await this.refuseUnappliedApproval(tx, current, applied);
+      }
       return true;
     });
   }
 
   async recordApplied(id: string, applied: string[]): Promise<void> {
-    await this.db('kubechart_runs')
-      .where({ id })
-      .whereNull('applied')
-      .update({ applied: JSON.stringify(applied) });
+    await this.transaction(async tx => {
+      const query = tx<RunRow>('kubechart_runs').where({ id });
+      if (this.isPostgres) query.forUpdate();
+      const current = await query.first();
+      if (!current || current.applied !== null) return;
+      await tx('kubechart_runs')
+        .where({ id })
+        .update({ applied: JSON.stringify(applied) });
+      if (current.status === 'failed')
+        await this.refuseUnappliedApproval(tx, current, applied);
+    });
+  }
+
+  /**
+   * The gate of an approved run that started (`executed`) and failed having changed nothing ends as
+   * `refused`: its install-time checks stopped it before anything was applied, so the approved
+   * change was not carried out (the run's failure reason says why). A run known to have changed
+   * something, or whose changes are not known, keeps `executed`.
+   */
+  private async refuseUnappliedApproval(
+    tx: Knex,
+    current: RunRow,
+    applied: string[] | undefined,
+  ): Promise<void> {
+    const changes = runApplied({
+      applied,
+      transitions: JSON.parse(current.transitions),
+    });
+    if (!changes || changes.length > 0) return;
+    await tx('kubechart_approvals')
+      .where({ run_id: current.id, state: 'executed' })
+      .update({ state: 'refused' });
+  }
+
+  async getReleaseRecordDigest(id: string): Promise<string | undefined> {
+    const row = await this.db('kubechart_runs')
+      .where({ id: storableText(id) })
+      .first('release_record_digest');
+    return row?.release_record_digest ?? undefined;
   }
 
   async renewLeases(leases: RunLease[]): Promise<string[]> {

@@ -48,6 +48,12 @@ export type RunPatch = {
    * Drift counts the run as the end of the tenant's runs, as one that succeeded.
    */
   namespaceGoneAt?: string;
+  /**
+   * Chart and rollback runs: the digest (`approvedRevisionOf`) of the release record of the revision
+   * the run left the release at, as the run read it. A rollback from the run's history row returns
+   * only to that record. Kept for the engine; not part of the run the API shows.
+   */
+  releaseRecordDigest?: string;
 };
 
 /**
@@ -365,7 +371,8 @@ export interface RunStore {
     decision: Omit<ApprovalDecision, 'at'>,
   ): Promise<Run>;
   /**
-   * Starts an approved run: status `pending`, its locks taken, the gate `executed`, in one
+   * Starts an approved run: status `pending`, its locks taken, the gate `executed` (ended as
+   * `refused` by {@link RunStore.finishRun} when the run fails having changed nothing), in one
    * transaction. ConflictError when the run is not approved or a lock is held;
    * {@link ApprovalExpiredError} (a ConflictError) when the approval is past its expiry, which the
    * same transaction ends as `expired` (no lock taken). With `actorSlots`, as `createRun`.
@@ -461,7 +468,10 @@ export interface RunStore {
     patch: RunPatch,
     options?: { lease?: RunLease },
   ): Promise<void>;
-  /** Sets the final status and, unless fencing, releases the run's locks. */
+  /**
+   * Sets the final status and, unless fencing, releases the run's locks. A run that fails having
+   * changed nothing (`applied` `[]`, or never claimed) ends an `executed` approval as `refused`.
+   */
   finishRun(
     id: string,
     status: 'succeeded' | 'failed',
@@ -473,6 +483,11 @@ export interface RunStore {
    * status and lease: the instance that executed a run reconciled by another one knows it alone.
    */
   recordApplied(id: string, applied: string[]): Promise<void>;
+  /**
+   * The digest of the release record a chart or rollback run recorded for its revision
+   * ({@link RunPatch.releaseRecordDigest}); undefined when it recorded none.
+   */
+  getReleaseRecordDigest(id: string): Promise<string | undefined>;
   /**
    * The tenant record a tenant or tenant-delete run replaced when it was recorded: `null` when there
    * was none, undefined when it was not kept (another kind of run, or recorded before it was kept).

@@ -183,12 +183,11 @@ describe('drift routes', () => {
     async readableRun(req, id) {
       const r = runs.get(id);
       if (!r) throw new NotFoundError(`Run ${id} not found`);
-      await scopes.assert(
-        req,
-        { name: 'kubechart.runs.read' } as any,
-        r,
-        `Run ${id} not found`,
-      );
+      const scope = await scopes.resolve(req, {
+        name: 'kubechart.runs.read',
+      } as any);
+      if ((await scopes.filter(scope, [r])).length === 0)
+        throw new NotFoundError(`Run ${id} not found`);
       return r;
     },
     async authorize(req, permission: BasicPermission) {

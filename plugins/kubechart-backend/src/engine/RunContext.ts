@@ -3,6 +3,7 @@ import {
   collectSecretValues,
   createTextRedactor,
   redactManifest,
+  redactManifestInTurns,
   redactObject,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
@@ -238,6 +239,11 @@ export class RunContext implements RunRedactor {
   /** A manifest with Secret data and every known secret value removed, in any kind of object. */
   redactManifest(text: string): string {
     return redactManifest(text, { scrub: this.scrubOwn });
+  }
+
+  /** {@link RunContext.redactManifest}, a document per turn of the event loop. */
+  redactManifestInTurns(text: string): Promise<string> {
+    return redactManifestInTurns(text, { scrub: this.scrubOwn });
   }
 
   /** An object redacted as each of a stored manifest's objects is (see {@link redactManifest}). */

@@ -584,10 +584,12 @@ describe.each(databases.eachSupportedId())('RunEngine on %p', databaseId => {
       .filter(e => e.stepStatus === 'succeeded')
       .map(e => e.step);
     expect(steps).toEqual([
+      'deployer',
       'uninstall:web',
       'uninstall:api',
       'namespace',
       'namespace-gone',
+      'deployer-deleted',
     ]);
     expect((await store.getTenants('gone'))[0].status).toBe('deleted');
     const core = clusters.kubeConfig('dev').makeApiClient(CoreV1Api);

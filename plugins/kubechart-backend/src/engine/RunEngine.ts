@@ -31,6 +31,7 @@ import {
   mergePolicyReports,
   MAX_POLICY_OBJECTS,
   parseManifests,
+  parseManifestsInTurns,
   PolicyCheckOptions,
   builtinIsNamespaced,
   redactValues,
@@ -56,7 +57,7 @@ import {
   isUnreachable,
 } from '../lib/kubeErrors';
 import { TooManyRequestsError, RunFailure } from './errors';
-import { deployerUser } from './deployer';
+import { deployerReadingUser, deployerUser } from './deployer';
 import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext, recordedChanges } from './RunContext';
 import { EngineSettings } from './settings';
@@ -80,7 +81,10 @@ import {
   GENERATED_AT_INSTALL,
   approvedManifestOf,
 } from '../approvals/approvedManifest';
-import { approvedRevisionOf } from '../approvals/approvedRevision';
+import {
+  approvedRevisionOf,
+  unboundRevisionReason,
+} from '../approvals/approvedRevision';
 import { readHelmRelease, readLatestHelmRelease } from '../lib/helmRelease';
 import {
   LeaseLostError,
@@ -321,7 +325,11 @@ export class RunEngine {
     const request = withNormalizedTenantEntityRef(submitted);
     if (request.kind === 'tenant' || request.kind === 'tenant-delete') {
       const { store, settings } = this.options;
-      planRun(request, this.options.clusters);
+      await planRun(
+        request,
+        this.options.clusters,
+        this.options.settings.deployerNamespace,
+      );
       await resolveRunScope(request, caller, { store, settings });
       await this.checkTenantRequest(
         request,
@@ -349,7 +357,11 @@ export class RunEngine {
     revision?: string;
     unreadable?: string;
   }> {
-    const plan = planRun(request, this.options.clusters);
+    const plan = await planRun(
+      request,
+      this.options.clusters,
+      this.options.settings.deployerNamespace,
+    );
     // What the run would refuse before applying anything (submit: checkTenantQuota).
     checkTenantQuotaValues(request, this.options.settings);
     await checkRequestChartSources(request, this.options.settings);
@@ -420,7 +432,7 @@ export class RunEngine {
         await work.dispose();
       }
       // Secret values the caller gave are removed wherever the chart copied them (a ConfigMap, args…).
-      const shown = redactPlan(
+      const shown = await redactPlan(
         docs.join('---\n'),
         mergePolicyReports(reports),
         givenSecrets(request),
@@ -438,16 +450,13 @@ export class RunEngine {
       // An approval's plan shows the revision the rollback returns to and the policy's verdict on it
       // (read as the namespace's deployer; a preview without the run's scope reads no release).
       const { policy, settings } = this.options;
-      const client = this.scopedClient(request.cluster, namespace);
       const revision = `revision ${request.revision} of release ${request.release} in ${namespace}`;
       // Unreadable, it makes no plan: no approval is requested, and an approved one is not started.
       let unreadable = `${revision} has no Helm release record`;
-      const read = await readHelmRelease(
-        client,
-        namespace,
-        request.release,
-        request.revision,
-      )
+      const read = await this.readingClient(request.cluster, namespace)
+        .then(client =>
+          readHelmRelease(client, namespace, request.release, request.revision),
+        )
         .then(
           async stored =>
             stored && {
@@ -476,7 +485,7 @@ export class RunEngine {
       if (!read) return { preview: base, unreadable };
       const { judged, digest } = read;
       // The secret values of the revision it returns to are removed wherever its manifest copied them.
-      const shown = redactPlan(
+      const shown = await redactPlan(
         judged.manifest,
         judged.report,
         rollbackSecretValues(judged),
@@ -491,11 +500,11 @@ export class RunEngine {
       };
     }
     if (request.kind !== 'manifests') return { preview: base };
-    const objects = parseManifests(request.manifests, {
+    const objects = await parseManifestsInTurns(request.manifests, {
       maxObjects: MAX_POLICY_OBJECTS,
     });
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
-    const shown = redactPlan(
+    const shown = await redactPlan(
       request.manifests,
       this.options.policy.check(objects, await checkOptions(objects)),
       collectManifestSecretValues(objects),
@@ -665,7 +674,33 @@ export class RunEngine {
 
   /** A client of the cluster acting as the deployer ServiceAccount of `namespace` (cached). */
   scopedClient(cluster: string, namespace: string): KubeClient {
-    const user = deployerUser(namespace, this.options.settings);
+    return this.clientAs(
+      cluster,
+      deployerUser(namespace, this.options.settings),
+    );
+  }
+
+  /**
+   * A client for reads outside a run in `namespace` (approval plans, previews): as its deployer, or as
+   * the deployer from before `kubechart.tenant.deployer.namespace` until a run ensures the new one
+   * (see {@link deployerReadingUser}).
+   */
+  private async readingClient(
+    cluster: string,
+    namespace: string,
+  ): Promise<KubeClient> {
+    return this.clientAs(
+      cluster,
+      await deployerReadingUser(
+        this.client(cluster),
+        namespace,
+        this.options.settings,
+      ),
+    );
+  }
+
+  /** A client of the cluster impersonating `user` (cached). */
+  private clientAs(cluster: string, user: string): KubeClient {
     const key = `${cluster}\u0000${user}`;
     let c = this.clients.get(key);
     if (!c) {
@@ -692,7 +727,11 @@ export class RunEngine {
     const { store, settings } = this.options;
     // A tenant's entityRef is stored (on the run and the tenant) as entity pages list runs by it: 400 when unusable.
     const request = withNormalizedTenantEntityRef(submitted);
-    const plan = planRun(request, this.options.clusters);
+    const plan = await planRun(
+      request,
+      this.options.clusters,
+      this.options.settings.deployerNamespace,
+    );
     // A chart source that breaks kubechart.helm.chartDirectories/allowedRepositories is a 400 naming the rule.
     await checkRequestChartSources(request, settings);
     const recent = await store.countRunsByActorSince(
@@ -710,6 +749,8 @@ export class RunEngine {
       requesterRefs: caller.ownershipRefs,
       naming: tenantNamingOf(caller),
     };
+    if (request.kind === 'rollback' && request.fromRunId !== undefined)
+      exec.boundRevision = await this.boundRevision(request, request.fromRunId);
     if (
       request.kind !== 'tenant' &&
       request.kind !== 'tenant-delete' &&
@@ -773,6 +814,67 @@ export class RunEngine {
       return this.requestApproval(request, plan, actor, exec, rule);
     }
     return this.start(request, plan, actor, exec);
+  }
+
+  /**
+   * A rollback requested from a run of the release's history (`fromRunId`) returns only to the
+   * release record that run recorded for its revision (its digest, `approvedRevisionOf`, as an
+   * approved rollback returns only to the record of its plan): 400 when that run did not leave this
+   * release at this revision; 409 when it recorded no digest, or the release's record of the revision
+   * is another one now (revision numbers restart once a release is uninstalled and installed again,
+   * and the record is a Secret the namespace's users may rewrite). Nothing is recorded then. The
+   * record is read as approval plans read it (`readingClient`); the run checks it again before helm runs.
+   */
+  private async boundRevision(
+    request: Extract<CreateRunRequest, { kind: 'rollback' }>,
+    runId: string,
+  ): Promise<{ runId: string; digest: string }> {
+    const { store } = this.options;
+    const { cluster, namespace, release, revision } = request;
+    const from = await store.getRun(runId);
+    if (
+      !from ||
+      from.target.cluster !== cluster ||
+      from.target.namespace !== namespace ||
+      from.target.release !== release ||
+      from.helmRevision !== revision
+    ) {
+      throw new InputError(
+        `fromRunId ${runId} is not a run that left release ${release} in ${namespace} on cluster ${cluster} at revision ${revision}; nothing was rolled back`,
+      );
+    }
+    const digest = await store.getReleaseRecordDigest(runId);
+    if (!digest) {
+      throw new ConflictError(
+        `Release ${release} was not rolled back: run ${runId} recorded no digest of its release record of revision ${revision} (it ended before KubeChart recorded one, or the record could not be read then), so revision ${revision} cannot be told to be the one it installed; nothing was rolled back. Check the revision in the release's history and roll back to it by number, without fromRunId.`,
+      );
+    }
+    let current: string | undefined;
+    try {
+      const record = await readHelmRelease(
+        await this.readingClient(cluster, namespace),
+        namespace,
+        release,
+        revision,
+      );
+      current = record && approvedRevisionOf(record);
+    } catch (e) {
+      throw new ConflictError(
+        `Release ${release} was not rolled back: revision ${revision} of release ${release} in ${namespace} cannot be read (${
+          isError(e) ? e.message : String(e)
+        }), so it cannot be told to be the revision run ${runId} installed; nothing was rolled back`,
+      );
+    }
+    if (current !== digest) {
+      throw new ConflictError(
+        `${unboundRevisionReason(
+          request,
+          runId,
+          current !== undefined,
+        )}; nothing was rolled back. Choose the revision again from the release's history.`,
+      );
+    }
+    return { runId, digest };
   }
 
   /**
@@ -999,13 +1101,12 @@ export class RunEngine {
         kind: 'Namespace',
         metadata: { name: namespace },
       }));
+    const reader = exists
+      ? await this.readingClient(cluster, namespace)
+      : undefined;
     for (const name of names) {
-      const deployed = exists
-        ? await readLatestHelmRelease(
-            this.scopedClient(cluster, namespace),
-            namespace,
-            name,
-          ).catch(e => {
+      const deployed = reader
+        ? await readLatestHelmRelease(reader, namespace, name).catch(e => {
             // A record kubechart will not read (too large, corrupt): the cluster's state, not the
             // request, stands in the way; nothing is recorded (409, not a server error).
             if (e instanceof RunFailure)
@@ -1687,7 +1788,11 @@ export class RunEngine {
     approvedHash: string,
     salt: string,
   ): Promise<Run> {
-    const plan = planRun(request, this.options.clusters);
+    const plan = await planRun(
+      request,
+      this.options.clusters,
+      this.options.settings.deployerNamespace,
+    );
     if (
       request.kind !== run.kind ||
       canonicalJson(plan.target) !== canonicalJson(run.target)
@@ -2174,7 +2279,7 @@ export class RunEngine {
       clusters,
       client: cluster => this.client(cluster),
       scopedClient: (cluster, namespace) =>
-        this.scopedClient(cluster, namespace),
+        this.readingClient(cluster, namespace),
       instanceId: this.instanceId,
       isActive: id => this.active.has(id),
       onRunChanged: run => {

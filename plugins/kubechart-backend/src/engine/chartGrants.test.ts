@@ -7,6 +7,8 @@ import {
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
+import { deployerAccount, deployerUser } from './deployer';
+import { readEngineSettings } from './settings';
 
 jest.setTimeout(300_000);
 
@@ -186,6 +188,94 @@ describe('chart policy on the rights a chart grants its workloads, with helm aga
           }),
       ),
     ).toBe(403);
+    await expect(
+      admin().makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({
+        name: 'kubechart-default-deny',
+        namespace: ns,
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  it("gives a workload allowed to create pods no way to the deployer's identity: its pods run only as ServiceAccounts of the tenant namespace", async () => {
+    expect(await run('maker', 'pod-maker')).toEqual({
+      status: 'succeeded',
+      reason: '',
+    });
+    const settings = readEngineSettings(t.config);
+    const deployer = deployerAccount(ns, settings);
+    const pod = (name: string, serviceAccountName: string) => ({
+      metadata: { name },
+      spec: {
+        serviceAccountName,
+        containers: [
+          { name: 'c', image: 'registry.example.com/team/tool:1.0.0' },
+        ],
+      },
+    });
+    const maker = as('maker').makeApiClient(CoreV1Api);
+    // The deployer's name as it was in the namespace, and as it is in kubechart-deployers: a pod naming
+    // either runs as a ServiceAccount of the tenant namespace (a real API server refuses the pod, as
+    // no ServiceAccount of that name is there).
+    for (const account of ['kubechart-deployer', deployer.name]) {
+      await maker.createNamespacedPod({
+        namespace: ns,
+        body: pod(`as-${account}`, account),
+      });
+      const created = await admin()
+        .makeApiClient(CoreV1Api)
+        .readNamespacedPod({ name: `as-${account}`, namespace: ns });
+      expect(created.spec?.serviceAccountName).toBe(account);
+      const asPod = as(account);
+      expect(
+        await status(
+          asPod.makeApiClient(NetworkingV1Api).deleteNamespacedNetworkPolicy({
+            name: 'kubechart-default-deny',
+            namespace: ns,
+          }),
+        ),
+      ).toBe(403);
+      expect(
+        await status(
+          asPod
+            .makeApiClient(RbacAuthorizationV1Api)
+            .createNamespacedRoleBinding({
+              namespace: ns,
+              body: {
+                metadata: { name: `${account}-admin` },
+                roleRef: {
+                  apiGroup: 'rbac.authorization.k8s.io',
+                  kind: 'ClusterRole',
+                  name: 'admin',
+                },
+                subjects: [
+                  { kind: 'ServiceAccount', name: 'maker', namespace: ns },
+                ],
+              },
+            }),
+        ),
+      ).toBe(403);
+    }
+    // Nor can it start a pod where the deployer is.
+    expect(
+      await status(
+        maker.createNamespacedPod({
+          namespace: deployer.namespace,
+          body: pod('as-deployer', deployer.name),
+        }),
+      ),
+    ).toBe(403);
+    // The deployer itself keeps its rights in the namespace, through the RoleBinding there.
+    expect(
+      await status(
+        t.clusters
+          .kubeConfig('dev', { impersonate: deployerUser(ns, settings) })
+          .makeApiClient(NetworkingV1Api)
+          .readNamespacedNetworkPolicy({
+            name: 'kubechart-default-deny',
+            namespace: ns,
+          }),
+      ),
+    ).toBe('allowed');
     await expect(
       admin().makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({
         name: 'kubechart-default-deny',

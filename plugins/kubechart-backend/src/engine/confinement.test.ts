@@ -51,7 +51,7 @@ const manifestAttacks: Record<string, string> = {
     'kind: ClusterRoleBinding',
     'metadata: { name: escape-admin }',
     'roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }',
-    'subjects: [{ kind: ServiceAccount, name: kubechart-deployer, namespace: tenant-acme }]',
+    'subjects: [{ kind: ServiceAccount, name: kubechart-deployer-tenant-acme, namespace: kubechart-deployers }]',
   ].join('\n'),
   'kube-system':
     'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: escape, namespace: kube-system }\ndata: { planted: "yes" }',
@@ -144,13 +144,24 @@ describe.each(databases.eachSupportedId())(
       sim = await startSim();
       created = await createTestEngine({ databases, databaseId, sim });
       ({ engine, store } = created);
-      // The same engine with its own scope check switched off and the chart policy only warning (its
-      // RBAC rules would refuse the ClusterRoleBinding first): only the API server stands in the way.
+      // The same engine with its own scope check switched off and the chart policy only warning, its
+      // RBAC rule (which blocks in every mode) exempting the ClusterRoleBinding it would refuse first:
+      // only the API server stands in the way.
       const config = created.config;
       const warnOnly = new ConfigReader({
         kubechart: {
           ...config.getConfig('kubechart').get<object>(),
-          policy: { mode: 'warn' },
+          policy: {
+            mode: 'warn',
+            exceptions: [
+              {
+                rule: 'rbac-cluster-admin',
+                kind: 'ClusterRoleBinding',
+                name: 'escape-admin',
+                reason: 'the API server must refuse it on its own',
+              },
+            ],
+          },
         },
       });
       // helm 4: helm 3 refuses the `escape` chart before anything is applied, since its
@@ -215,12 +226,22 @@ describe.each(databases.eachSupportedId())(
     });
     afterAll(() => sim?.stop());
 
-    it('provisions a deployer ServiceAccount bound to the admin ClusterRole in the tenant namespace only', async () => {
+    it('provisions a deployer ServiceAccount in kubechart-deployers, bound to the admin ClusterRole in the tenant namespace only', async () => {
       const sa = await core.readNamespacedServiceAccount({
-        name: 'kubechart-deployer',
-        namespace: 'tenant-acme',
+        name: 'kubechart-deployer-tenant-acme',
+        namespace: 'kubechart-deployers',
       });
-      expect(sa.metadata?.name).toBe('kubechart-deployer');
+      expect(sa.metadata?.labels).toMatchObject({
+        'kubechart.io/tenant': 'acme',
+        'app.kubernetes.io/managed-by': 'kubechart',
+      });
+      // Nothing of the tenant namespace is its deployer.
+      await expect(
+        core.readNamespacedServiceAccount({
+          name: 'kubechart-deployer',
+          namespace: 'tenant-acme',
+        }),
+      ).rejects.toMatchObject({ code: 404 });
       const rb = await rbac.readNamespacedRoleBinding({
         name: 'kubechart-deployer',
         namespace: 'tenant-acme',
@@ -234,15 +255,21 @@ describe.each(databases.eachSupportedId())(
         subjects: [
           {
             kind: 'ServiceAccount',
-            name: 'kubechart-deployer',
-            namespace: 'tenant-acme',
+            name: 'kubechart-deployer-tenant-acme',
+            namespace: 'kubechart-deployers',
           },
         ],
       });
       const crbs = (await rbac.listClusterRoleBinding()).items.filter(b =>
-        b.subjects?.some(s => s.name === 'kubechart-deployer'),
+        b.subjects?.some(s => s.name?.startsWith('kubechart-deployer')),
       );
       expect(crbs).toEqual([]);
+      const bindings = (
+        await rbac.listNamespacedRoleBinding({
+          namespace: 'kubechart-deployers',
+        })
+      ).items;
+      expect(bindings).toEqual([]);
     });
 
     it('labels the tenant namespace for Pod Security admission: baseline unless kubechart.tenant.podSecurity.enforce says otherwise', async () => {
@@ -440,7 +467,7 @@ describe.each(databases.eachSupportedId())(
           // (the chart's Namespace is a hook, which helm deletes and re-creates without an ownership check).
           const how = run === asChart ? 'chart' : 'manifests';
           expect(run.failureReason).toContain(
-            `is forbidden: User "system:serviceaccount:tenant-acme:kubechart-deployer" cannot ${apiRefusal[attack][how]}`,
+            `is forbidden: User "system:serviceaccount:kubechart-deployers:kubechart-deployer-tenant-acme" cannot ${apiRefusal[attack][how]}`,
           );
         }
         expect(await clusterState()).toEqual(before);

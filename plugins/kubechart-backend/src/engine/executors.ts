@@ -31,6 +31,8 @@ import {
   labelObject,
   mergePolicyReports,
   parseManifests,
+  parseManifestsInTurns,
+  MAX_POLICY_OBJECTS,
   redactValues,
   releasePolicyReport,
   startPostRenderGate,
@@ -48,6 +50,7 @@ import {
   CurrentHelmReleases,
   isRecordTakenError,
   readCurrentHelmReleases,
+  readHelmRelease,
   readLatestHelmRelease,
 } from '../lib/helmRelease';
 import { canonicalJson } from '../approvals/plan';
@@ -56,7 +59,10 @@ import {
   approvedManifestOf,
   describeManifestDifference,
 } from '../approvals/approvedManifest';
-import { approvedRevisionOf } from '../approvals/approvedRevision';
+import {
+  approvedRevisionOf,
+  unboundRevisionReason,
+} from '../approvals/approvedRevision';
 import { createWorkDir, pullRenderAndCheck } from './chartCheck';
 import { RunFailure } from './errors';
 import { helm3HookRefusal, uncheckedHooks, withHooks } from './helm3Hooks';
@@ -75,7 +81,7 @@ import {
   rollbackSecretValues,
   watchCreatedRevisions,
 } from './rollbackRevision';
-import { deployerUser, ensureDeployer } from './deployer';
+import { deployerAccount, deployerUser, ensureDeployer } from './deployer';
 import {
   RunScope,
   TenantNaming,
@@ -174,6 +180,12 @@ export type RunExecution = {
    * to in the approved plan (`approvedRevisionOf`). Nothing is rolled back to a record without it.
    */
   approvedRevision?: string;
+  /**
+   * For a rollback requested from a run of the release's history (`fromRunId`): that run and the
+   * digest of the release record it recorded for its revision (`approvedRevisionOf`). Nothing is
+   * rolled back to a record without it.
+   */
+  boundRevision?: { runId: string; digest: string };
 };
 
 /**
@@ -271,6 +283,7 @@ export class Executors {
           ctx,
           exec.scope,
           exec.approvedRevision,
+          exec.boundRevision,
         );
       case 'tenant-delete':
         return this.tenantDelete(run, request, ctx, exec.scope, exec.naming);
@@ -1861,6 +1874,39 @@ export class Executors {
     return out;
   }
 
+  /**
+   * The digest (`approvedRevisionOf`) of the release record of `revision`, read as the namespace's
+   * deployer right after helm wrote it: what a rollback from this run's history row returns to.
+   * Undefined (logged) when it cannot be read: such a rollback is then refused, never unbound.
+   */
+  private async releaseRecordDigest(
+    ctx: RunContext,
+    namespace: string,
+    release: string,
+    revision: number | undefined,
+    scope: RunScope,
+  ): Promise<string | undefined> {
+    if (revision === undefined) return undefined;
+    try {
+      const record = await readHelmRelease(
+        this.deps.scopedClient(scope.cluster, namespace),
+        namespace,
+        release,
+        revision,
+      );
+      return record && approvedRevisionOf(record);
+    } catch (e) {
+      ctx.log(
+        `the release record of revision ${revision} could not be read (${
+          isError(e) ? e.message : String(e)
+        }): a rollback to it from this run's history is refused`,
+        'warn',
+        `release:${release}`,
+      );
+      return undefined;
+    }
+  }
+
   private async chart(
     run: Run,
     input: ChartRunInput,
@@ -1885,6 +1931,13 @@ export class Executors {
     if (result !== 'skipped') {
       await this.deps.store.updateRun(run.id, {
         helmRevision: result.revision,
+        releaseRecordDigest: await this.releaseRecordDigest(
+          ctx,
+          input.namespace,
+          input.release.name,
+          result.revision,
+          scope,
+        ),
       });
     }
     await this.step(ctx, 'wait', () =>
@@ -1911,7 +1964,10 @@ export class Executors {
     naming: TenantNaming | undefined,
   ) {
     const { settings, discovery } = this.deps;
-    const parsed = parseManifests(input.manifests);
+    // Read as when it was submitted (the same bounds), a document per turn of the event loop.
+    const parsed = await parseManifestsInTurns(input.manifests, {
+      maxObjects: MAX_POLICY_OBJECTS,
+    });
     // The values of the Secrets it applies are removed wherever else they appear (a ConfigMap, an annotation).
     ctx.addSecrets(collectManifestSecretValues(parsed));
     const isNamespaced = await discovery.lookup(input.cluster, parsed);
@@ -1936,10 +1992,10 @@ export class Executors {
         yaml.dump(o, { schema: HELM_YAML_SCHEMA, noRefs: true, lineWidth: -1 }),
       )
       .join('---\n');
-    const record = (report: PolicyReport) =>
+    const record = async (report: PolicyReport) =>
       this.deps.store.updateRun(run.id, {
         policyReport: ctx.redactDeep(report),
-        manifest: ctx.redactManifest(sent),
+        manifest: await ctx.redactManifestInTurns(sent),
       });
     let report = this.deps.policy.check(
       objects,
@@ -1998,6 +2054,7 @@ export class Executors {
    * An approved rollback (`approved`: the digest of the record in its plan) returns only to the
    * record the approvers saw: one rewritten since is refused before it is judged or recorded, so the
    * run keeps the approved plan, and its approval ends as `changed` (nothing of it was applied).
+   * A rollback from a history run (`bound`) returns only to the record that run recorded, likewise.
    * Resolves to the judged manifest (hooks included), which what helm applies must equal.
    */
   private async checkRollbackRevision(
@@ -2007,6 +2064,7 @@ export class Executors {
     scope: RunScope,
     checked: CurrentHelmReleases,
     approved: string | undefined,
+    bound: RunExecution['boundRevision'],
   ) {
     const { policy, store, settings, discovery } = this.deps;
     const target = checked.all.find(r => r.version === input.revision);
@@ -2033,6 +2091,17 @@ export class Executors {
         )}. Its release record ${
           target.secret
         } no longer holds the manifest, chart and values of the approved plan (the namespace's users may write it); request the rollback again for a new approval.`,
+      );
+    }
+    if (bound && approvedRevisionOf(target) !== bound.digest) {
+      throw new RunFailure(
+        `${unboundRevisionReason(
+          input,
+          bound.runId,
+          true,
+        )}; ${ctx.refusalOutcome(
+          'nothing was rolled back',
+        )}. Choose the revision again from the release's history.`,
       );
     }
     const judged = await judgeRollbackRecord(
@@ -2070,6 +2139,7 @@ export class Executors {
     ctx: RunContext,
     scope: RunScope,
     approvedRevision?: string,
+    boundRevision?: RunExecution['boundRevision'],
   ) {
     const { helm, clusters, store, settings } = this.deps;
     await this.prepareNamespace(ctx, input.cluster, input.namespace);
@@ -2105,6 +2175,7 @@ export class Executors {
       scope,
       checked,
       approvedRevision,
+      boundRevision,
     );
     // helm reads the revision again, from a Secret the namespace's users may rewrite after the check:
     // what it creates and applies is compared with what was judged.
@@ -2239,6 +2310,11 @@ export class Executors {
         if (!shown) manifest = '';
         await store.updateRun(run.id, {
           helmRevision: status?.version,
+          // The record as helm first wrote it, when it is the judged one: what a rollback from this
+          // run's history row returns to.
+          ...(created && !changed
+            ? { releaseRecordDigest: created.digest }
+            : {}),
           manifest,
           values:
             config && shown ? ctx.redactDeep(redactValues(config)) : undefined,
@@ -2305,9 +2381,29 @@ export class Executors {
       'tenant-delete',
       tenantCodeNamer(naming, input.cluster, this.deps.store),
     );
+    const phase = await client.namespacePhase(namespace);
+    if (phase === 'Active') {
+      // The deployer reads and uninstalls the releases: a tenant from before its deployer moved to
+      // kubechart.tenant.deployer.namespace has it in its namespace still.
+      await this.step(
+        ctx,
+        'deployer',
+        () =>
+          ensureDeployer(
+            client,
+            namespace,
+            {
+              [KUBECHART_TENANT_LABEL]: input.tenant,
+              [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+            },
+            this.deps.settings,
+          ),
+        r => String(r),
+      );
+    }
     // Releases we recorded, plus any helm release stored in the namespace.
     const helmSecrets =
-      (await client.namespacePhase(namespace)) !== 'absent'
+      phase !== 'absent'
         ? await this.deps
             .scopedClient(input.cluster, namespace)
             .core.listNamespacedSecret({
@@ -2371,6 +2467,21 @@ export class Executors {
         return 'gone';
       },
       () => `namespace ${namespace} is gone`,
+    );
+    // Its deployer, in the deployers' namespace, outlives the namespace otherwise.
+    const account = deployerAccount(namespace, this.deps.settings);
+    await this.step(
+      ctx,
+      'deployer-deleted',
+      async () =>
+        (await client.delete({
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: account,
+        })) === 'absent'
+          ? 'skipped'
+          : 'deleted',
+      r => `ServiceAccount ${account.name} in ${account.namespace}: ${r}`,
     );
     // Objects of the allowed cluster-scoped kinds outlive the namespace: any still labelled for the
     // tenant is named, and the tenant is not marked deleted while they remain.

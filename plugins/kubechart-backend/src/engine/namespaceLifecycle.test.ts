@@ -63,7 +63,12 @@ describe.each(databases.eachSupportedId())(
       ).rejects.toMatchObject({ code: 404 });
       expect(
         events.filter(e => e.stepStatus === 'succeeded').map(e => e.step),
-      ).toEqual(['namespace', 'namespace-gone']);
+      ).toEqual([
+        'deployer',
+        'namespace',
+        'namespace-gone',
+        'deployer-deleted',
+      ]);
       expect(
         events.some(
           e =>

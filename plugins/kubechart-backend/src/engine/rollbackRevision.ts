@@ -13,6 +13,7 @@ import {
 } from '@kubechart/plugin-kubechart-node';
 import { Watch } from '@kubernetes/client-node';
 import { StoredHelmRelease, helmReleaseOfSecret } from '../lib/helmRelease';
+import { approvedRevisionOf } from '../approvals/approvedRevision';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
@@ -118,6 +119,8 @@ export type CreatedRevision = {
   version: number;
   manifest: string;
   config: Record<string, unknown>;
+  /** The digest of its release record as helm first wrote it (`approvedRevisionOf`). */
+  digest: string;
 };
 
 /** The release records helm created while a rollback ran (see {@link watchCreatedRevisions}). */
@@ -347,6 +350,7 @@ export async function watchCreatedRevisions(
         version,
         manifest: withHooks(String(record.manifest), record.hooks),
         config: record.config,
+        digest: approvedRevisionOf(record),
       };
     },
     retained() {

@@ -36,4 +36,46 @@ describe('readEngineSettings', () => {
       'drift ignore path "metadata.labels[" cannot be read',
     );
   });
+
+  it('reads kubechart.tenant.deployer.namespace, kubechart-deployers by default, and refuses a name that is no namespace at start-up', () => {
+    const deployers = (namespace?: string) =>
+      readEngineSettings(
+        new ConfigReader({
+          kubechart: namespace ? { tenant: { deployer: { namespace } } } : {},
+        }),
+      ).deployerNamespace;
+    expect(deployers()).toBe('kubechart-deployers');
+    expect(deployers('platform-deployers')).toBe('platform-deployers');
+    expect(() => deployers('Deployers')).toThrow(
+      `Invalid kubechart.tenant.deployer.namespace "Deployers": a namespace name (lower-case letters, digits and '-', at most 63 characters)`,
+    );
+  });
+
+  it('refuses at start-up a deployers namespace that is a tenant namespace, an assigned namespace or one of the cluster', () => {
+    const deployers = (namespace: string) =>
+      readEngineSettings(
+        new ConfigReader({
+          kubechart: {
+            tenant: { deployer: { namespace } },
+            clusters: {
+              prod: { namespaces: { shared: { owner: 'group:default/ops' } } },
+            },
+          },
+        }),
+      ).deployerNamespace;
+    for (const name of [
+      'tenant-deployers',
+      'shared',
+      'default',
+      'kube-system',
+    ]) {
+      expect(() => deployers(name)).toThrow(
+        `Invalid kubechart.tenant.deployer.namespace "${name}": `,
+      );
+    }
+    expect(() => deployers('shared')).toThrow(
+      'assigned in kubechart.clusters.prod.namespaces',
+    );
+    expect(deployers('platform-deployers')).toBe('platform-deployers');
+  });
 });

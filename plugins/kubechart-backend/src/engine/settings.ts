@@ -66,8 +66,17 @@ export type EngineSettings = {
   maxQuota: Record<string, string>;
   defaultLimits: Record<string, string>;
   defaultRequests: Record<string, string>;
-  /** The ServiceAccount created in every tenant namespace; tenant-scoped helm and apply calls impersonate it. */
+  /**
+   * The deployer's name: each namespace's deployer is the ServiceAccount `<deployerServiceAccount>-<namespace>`
+   * in {@link EngineSettings.deployerNamespace}, bound by a RoleBinding of this name in the namespace;
+   * tenant-scoped helm and apply calls impersonate it.
+   */
   deployerServiceAccount: string;
+  /**
+   * The namespace holding every deployer ServiceAccount (`tenant.deployer.namespace`), which only the
+   * engine writes: pods and users of a tenant namespace cannot use a ServiceAccount of another namespace.
+   */
+  deployerNamespace: string;
   /** The ClusterRole the deployer is bound to in its namespace (RoleBinding); the built-in `admin` by default. */
   deployerClusterRole: string;
   /**
@@ -218,6 +227,10 @@ export function readEngineSettings(config: Config): EngineSettings {
     deployerServiceAccount:
       k?.getOptionalString('tenant.deployer.serviceAccount') ??
       'kubechart-deployer',
+    deployerNamespace: readDeployerNamespace(
+      k?.getOptionalString('tenant.deployer.namespace'),
+      readClusterSettings(k?.getOptionalConfig('clusters')).namespaceOwners,
+    ),
     deployerClusterRole:
       k?.getOptionalString('tenant.deployer.clusterRole') ?? 'admin',
     podSecurityEnforce: readPodSecurityEnforce(
@@ -275,6 +288,40 @@ function readPodSecurityEnforce(
   throw new Error(
     `Invalid kubechart.tenant.podSecurity.enforce "${level}": use baseline, restricted, privileged or none`,
   );
+}
+
+/**
+ * `kubechart.tenant.deployer.namespace`: `kubechart-deployers` by default; a namespace name of its own:
+ * not a tenant namespace (`tenant-*`), not one assigned in `kubechart.clusters.*.namespaces`, and not
+ * `default` or `kube-*`, since runs label it as KubeChart's and tenants must not reach it.
+ */
+function readDeployerNamespace(
+  value: string | undefined,
+  namespaceOwners: Record<string, Record<string, string>>,
+): string {
+  const name = value ?? 'kubechart-deployers';
+  const invalid = `Invalid kubechart.tenant.deployer.namespace "${name}"`;
+  if (!(name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))) {
+    throw new Error(
+      `${invalid}: a namespace name (lower-case letters, digits and '-', at most 63 characters)`,
+    );
+  }
+  if (name.startsWith('tenant-')) {
+    throw new Error(`${invalid}: tenant namespaces start with tenant-`);
+  }
+  if (name === 'default' || name.startsWith('kube-')) {
+    throw new Error(
+      `${invalid}: default and kube-* are the cluster's own namespaces`,
+    );
+  }
+  for (const [cluster, owners] of Object.entries(namespaceOwners)) {
+    if (Object.prototype.hasOwnProperty.call(owners, name)) {
+      throw new Error(
+        `${invalid}: assigned in kubechart.clusters.${cluster}.namespaces`,
+      );
+    }
+  }
+  return name;
 }
 
 /** `kubechart.helm.helm3HookInputs`: `any-template` by default. */

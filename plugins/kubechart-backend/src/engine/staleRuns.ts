@@ -24,7 +24,7 @@ import {
 import { describeKubeError } from '../lib/kubeErrors';
 import { describeNotReady, evaluateNamespace } from '../lib/readiness';
 import { resolveReleaseSource } from './chartCheck';
-import { deployerUser } from './deployer';
+import { deployerReadingUser } from './deployer';
 import { mergeValues } from './executors';
 import { asEnded, expectedReleases, releasesToPrune } from './runOutcomes';
 import { EngineSettings } from './settings';
@@ -64,7 +64,10 @@ export type StaleRunDeps = {
    * A client acting as the deployer of `namespace`, which reads what runs write there (Helm release
    * records are Secrets, which the engine's own identity does not read). Default: a new one.
    */
-  scopedClient?(cluster: string, namespace: string): KubeClient;
+  scopedClient?(
+    cluster: string,
+    namespace: string,
+  ): KubeClient | Promise<KubeClient>;
   /** This instance: the one taking the leases over. */
   instanceId: string;
   /** Runs this instance executes itself (never reconciled here). */
@@ -402,7 +405,7 @@ async function observeReleases(
 async function observeManifest(
   run: Run,
   client: KubeClient,
-  scoped: (namespace: string) => KubeClient,
+  scoped: (namespace: string) => KubeClient | Promise<KubeClient>,
 ): Promise<Observation> {
   if (!run.manifest?.trim())
     return {
@@ -425,7 +428,7 @@ async function observeManifest(
     const name = `${o.kind}/${o.metadata?.name}`;
     const ns = o.metadata?.namespace;
     // Namespaced objects are read as that namespace's deployer, which applied them.
-    const live = await (ns ? scoped(ns) : client).read<any>(o as any);
+    const live = await (ns ? await scoped(ns) : client).read<any>(o as any);
     if (!live) {
       missing.push(name);
       continue;
@@ -477,11 +480,17 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
       ? { recordedBefore: new Date(recordedBefore) }
       : {}),
   });
-  const scopedClient = (cluster: string, namespace: string) =>
-    deps.scopedClient?.(cluster, namespace) ??
+  // As approval plans read (deployerReadingUser): the deployer from before
+  // kubechart.tenant.deployer.namespace in a namespace no run has moved it out of yet.
+  const scopedClient = async (cluster: string, namespace: string) =>
+    (await deps.scopedClient?.(cluster, namespace)) ??
     new KubeClient(
       deps.clusters.kubeConfig(cluster, {
-        impersonate: deployerUser(namespace, settings),
+        impersonate: await deployerReadingUser(
+          deps.client(cluster),
+          namespace,
+          settings,
+        ),
       }),
     );
   /** Reconciles one stale run; false when another replica did it first. */
@@ -544,7 +553,7 @@ export async function recoverStaleRuns(deps: StaleRunDeps): Promise<number> {
             : await observeReleases(
                 run,
                 client,
-                scopedClient(cluster, namespace),
+                await scopedClient(cluster, namespace),
                 settings,
                 run.kind === 'tenant'
                   ? await releasesLeftUnchanged(store, run.id)

@@ -10,7 +10,7 @@ import {
   ClusterRegistry,
   KubeObject,
   MAX_POLICY_OBJECTS,
-  parseManifests,
+  parseManifestsInTurns,
   redactValues,
   validateChartRef,
   validateChartVersion,
@@ -105,15 +105,36 @@ function checkObjectNames(o: KubeObject, index: number) {
 
 /**
  * Checks a request before anything is created: tenant code, cluster, release names, chart
- * references, repositories, manifests. Throws InputError with a clear message.
+ * references, repositories, manifests, and that it targets no namespace other than the deployers'
+ * (`deployerNamespace`, `kubechart.tenant.deployer.namespace`). Throws InputError with a clear message.
  */
-export function planRun(
+export async function planRun(
   request: CreateRunRequest,
   clusters: ClusterRegistry,
-): RunPlan {
+  deployerNamespace: string,
+): Promise<RunPlan> {
+  const plan = await planRequest(request, clusters);
+  if (plan.target.namespace === deployerNamespace) {
+    throw new InputError(
+      `Namespace ${deployerNamespace} holds KubeChart's deployers (kubechart.tenant.deployer.namespace); no run deploys into it, nothing was changed`,
+    );
+  }
+  return plan;
+}
+
+async function planRequest(
+  request: CreateRunRequest,
+  clusters: ClusterRegistry,
+): Promise<RunPlan> {
   validateCluster(clusters, request.cluster);
   const { cluster } = request;
-  const input = redactValues({ ...request }) as Record<string, unknown>;
+  // The manifests of a manifests run are not kept in its input (their objects are named instead):
+  // not walked for secrets here.
+  const input = redactValues(
+    request.kind === 'manifests'
+      ? { ...request, manifests: undefined }
+      : { ...request },
+  ) as Record<string, unknown>;
   delete input.onBehalfOf;
   // `credentials` lists the names of generated credentials, not their values: keep it readable.
   if (request.kind === 'tenant' && request.credentials)
@@ -190,7 +211,7 @@ export function planRun(
     case 'manifests': {
       validateNamespace(request.namespace);
       // What a policy check judges: more objects are refused (400) before anything is checked.
-      const objects = parseManifests(request.manifests, {
+      const objects = await parseManifestsInTurns(request.manifests, {
         maxObjects: MAX_POLICY_OBJECTS,
       });
       if (objects.length === 0)

@@ -194,11 +194,17 @@ describe('request bodies', () => {
       })),
     });
     expect(events.status).toBe(204);
+    // 4 MB in four documents of 1 MB (a document may hold 1.5 MiB).
     const finished = await post(`/runs/${runId}/finish`).send({
       status: 'succeeded',
-      manifest: `kind: ConfigMap\nmetadata:\n  name: big\ndata:\n  a: ${'y'.repeat(
-        4_000_000,
-      )}\n`,
+      manifest: [1, 2, 3, 4]
+        .map(
+          i =>
+            `kind: ConfigMap\nmetadata:\n  name: big-${i}\ndata:\n  a: ${'y'.repeat(
+              1_000_000,
+            )}\n`,
+        )
+        .join('---\n'),
     });
     expect(finished.status).toBe(204);
   });

@@ -81,6 +81,13 @@ describe.each(databases.eachSupportedId())(
       sim = await startSim();
       const config = testConfig(sim, {
         health: { startOnBoot: false },
+        clusters: {
+          dev: {
+            namespaces: {
+              'ci-bot-space': { owner: 'service:external:ci-bot' },
+            },
+          },
+        },
         approvals: {
           rules: [
             {
@@ -206,6 +213,124 @@ describe.each(databases.eachSupportedId())(
         code: 'bob-via-scaffolder',
         status: 'active',
       });
+    });
+
+    it("refuses a user's credentials passed on by a plugin not allowed to act as a user on every read route too", async () => {
+      const [run] = (await allRuns()).filter(r => r.actor === BOB);
+      const reads = [
+        '/runs?limit=200',
+        '/runs?entityRef=system:default/pay-shop',
+        `/runs/${run.id}`,
+        `/runs/${run.id}/events`,
+        `/runs/${run.id}/diff/${run.id}`,
+        `/runs/${run.id}/drift`,
+        '/drift?cluster=dev',
+        '/tenants',
+        '/tenants/pay-shop',
+        '/approvals',
+        '/metrics/summary',
+        '/policy/rules',
+      ];
+      const read = (path: string, plugin: string) =>
+        request(server)
+          .get(`/api/kubechart${path}`)
+          .set('Authorization', passedOn(BOB, plugin));
+      for (const path of reads) {
+        const refused = await read(path, 'plugin:catalog');
+        expect([path, refused.status, refused.body.error?.message]).toEqual([
+          path,
+          403,
+          `plugin:catalog may not act on behalf of ${BOB}: a user's credentials are accepted when passed on only from the plugins listed in kubechart.onBehalfOf.relayingPlugins; nothing was done. ${BOB} calls kubechart with their own token`,
+        ]);
+        // Passed on by the scaffolder: read as Bob.
+        expect([
+          path,
+          (await read(path, 'plugin:scaffolder')).status,
+        ]).not.toEqual([path, 403]);
+      }
+      expect(
+        (await read('/runs?limit=200', 'plugin:scaffolder')).body.items.map(
+          (r: any) => r.id,
+        ),
+      ).toContain(run.id);
+    });
+
+    it('lets a service read only the runs it started or recorded itself, and every tenant', async () => {
+      const recorded = await post('/runs/record', CI_BOT, {
+        kind: 'chart',
+        action: 'ci:deploy',
+        target: { cluster: 'dev', namespace: 'ci-bot-space' },
+      });
+      expect(recorded.status).toBe(201);
+      const get = (path: string, auth: string) =>
+        request(server).get(`/api/kubechart${path}`).set('Authorization', auth);
+      const [bobs] = (await allRuns()).filter(r => r.actor === BOB);
+      // Its token names no kubechart.runs.read among access restrictions: its own runs only.
+      expect(
+        (await get('/runs?limit=200', CI_BOT)).body.items.map((r: any) => r.id),
+      ).toEqual([recorded.body.id]);
+      expect(
+        (await get(`/runs?limit=200&actor=${BOB}`, CI_BOT)).body.items,
+      ).toEqual([]);
+      expect((await get('/runs?limit=200', CATALOG)).body.items).toEqual([]);
+      const other = await get(`/runs/${bobs.id}`, CI_BOT);
+      expect([other.status, other.body.error?.message]).toEqual([
+        404,
+        `Run ${bobs.id} not found`,
+      ]);
+      expect((await get(`/runs/${bobs.id}/events`, CI_BOT)).status).toBe(404);
+      expect(
+        (await get(`/runs/${recorded.body.id}`, CI_BOT)).body,
+      ).toMatchObject({
+        id: recorded.body.id,
+        actor: 'service:external:ci-bot',
+      });
+      // It still reports on the run it recorded, and follows it.
+      expect(
+        (
+          await post(`/runs/${recorded.body.id}/events`, CI_BOT, {
+            events: [{ message: 'deployed' }],
+          })
+        ).status,
+      ).toBe(204);
+      expect(
+        (await get(`/runs/${recorded.body.id}/events`, CI_BOT)).body.items.map(
+          (e: any) => e.message,
+        ),
+      ).toEqual(['deployed']);
+      expect(
+        (
+          await post(`/runs/${recorded.body.id}/finish`, CI_BOT, {
+            status: 'succeeded',
+          })
+        ).status,
+      ).toBe(204);
+      // Every tenant, as the catalog module lists them with its own token.
+      expect(
+        (await get('/tenants', CATALOG)).body.items.map((t: any) => t.code),
+      ).toContain('pay-shop');
+      // But not the last run of a tenant, when that run is one it may not read.
+      const paysLastRun = (await get('/tenants/pay-shop', as(ADMIN))).body
+        .lastRunId;
+      expect((await allRuns()).find(r => r.id === paysLastRun)?.actor).toBe(
+        BOB,
+      );
+      for (const auth of [CATALOG, CI_BOT]) {
+        const listed = (await get('/tenants', auth)).body.items.find(
+          (t: any) => t.code === 'pay-shop',
+        );
+        const one = (await get('/tenants/pay-shop', auth)).body;
+        for (const shown of [listed, one]) {
+          expect(shown).toMatchObject({ code: 'pay-shop' });
+          expect(shown).not.toHaveProperty('lastRunId');
+          expect(shown).not.toHaveProperty('lastRunStatus');
+        }
+      }
+      expect(
+        (await get('/tenants', as(ADMIN))).body.items.find(
+          (t: any) => t.code === 'pay-shop',
+        ),
+      ).toMatchObject({ lastRunId: paysLastRun, lastRunStatus: 'succeeded' });
     });
 
     it("refuses an approval decided with a user's credentials passed on by a plugin not allowed to act as a user", async () => {

@@ -1,4 +1,7 @@
-import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  HttpAuthService,
+} from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
@@ -95,33 +98,86 @@ export type EffectiveActor = {
  * The plugin that passed a user's credentials on, when the credentials carry one (Backstage's
  * `principal.actor` of a token from `getPluginRequestToken({ onBehalfOf })`), or undefined for a
  * user's own token and for a service. A plugin not in `relayingPlugins` is refused with
- * NotAllowedError (403, naming the setting): only those plugins may act as a user.
+ * NotAllowedError (403, naming the setting): only those plugins may act as a user. A call of
+ * kubechart's own actions has passed through two plugins, the one that invoked the action and
+ * `plugin:kubechart` (see {@link withActionRelays}): both must be listed; the invoking one is returned.
  */
 export function relayingPlugin(
   credentials: BackstageCredentials,
   relayingPlugins: string[],
 ): string | undefined {
   const subject = passedOnBy(credentials);
-  if (subject === undefined || relayingPlugins.includes(subject))
-    return subject;
+  if (subject === undefined) return subject;
+  const refused = [actorOf(credentials), subject].find(
+    (p): p is string => p !== undefined && !relayingPlugins.includes(p),
+  );
+  if (refused === undefined) return subject;
   const { userEntityRef } = credentials.principal as { userEntityRef?: string };
   throw new NotAllowedError(
-    `${subject} may not act on behalf of ${userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${userEntityRef} calls kubechart with their own token`,
+    `${refused} may not act on behalf of ${userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${userEntityRef} calls kubechart with their own token`,
   );
 }
 
 /**
+ * The header in which kubechart's actions name the plugin that invoked them (`plugin:mcp-actions`,
+ * `plugin:scaffolder`) when they call kubechart's REST API with the user's credentials: Backstage
+ * delivers those as passed on by `plugin:kubechart`, the last plugin that passed them on.
+ */
+export const ACTION_INVOKER_HEADER = 'x-kubechart-action-invoked-by';
+
+/** The plugin kubechart's actions pass a user's credentials on as. */
+const KUBECHART_PLUGIN = 'plugin:kubechart';
+
+/** The plugin that invoked kubechart's action, by the credentials of that action's REST call. */
+const actionInvokers = new WeakMap<BackstageCredentials, string>();
+
+/**
  * The plugin that passed a user's credentials on (`principal.actor`), allowed or not, for the audit
- * trail's `relayedBy`; undefined for a user's own token and for a service.
+ * trail's `relayedBy`; undefined for a user's own token and for a service. For a call of kubechart's
+ * own actions, the plugin that invoked the action (see {@link withActionRelays}).
  */
 export function passedOnBy(
   credentials: BackstageCredentials,
 ): string | undefined {
+  return actionInvokers.get(credentials) ?? actorOf(credentials);
+}
+
+/** Backstage's `principal.actor` of a user's credentials: the last plugin that passed them on. */
+function actorOf(credentials: BackstageCredentials): string | undefined {
   const p = credentials.principal as {
     type: string;
     actor?: { subject?: string };
   };
   return p.type === 'user' && p.actor ? String(p.actor.subject) : undefined;
+}
+
+/**
+ * `httpAuth` for kubechart's REST API: the credentials of a call of kubechart's own actions (a
+ * user's credentials passed on by `plugin:kubechart`) that names the plugin that invoked the action
+ * in {@link ACTION_INVOKER_HEADER} are taken as passed on by that plugin ({@link passedOnBy}):
+ * `relayingPlugins` is checked against it, and the audit trail names it as `relayedBy`. The header is
+ * honoured from kubechart's actions only (credentials that plugin:kubechart passed on, which only this
+ * plugin can issue); from anyone else it changes nothing. One that does not name a plugin is refused
+ * (400).
+ */
+export function withActionRelays(httpAuth: HttpAuthService): HttpAuthService {
+  return {
+    credentials: (async (req: any, options: any) => {
+      const credentials = await httpAuth.credentials(req, options);
+      const invoker = req.headers?.[ACTION_INVOKER_HEADER];
+      if (invoker !== undefined && actorOf(credentials) === KUBECHART_PLUGIN) {
+        if (typeof invoker !== 'string' || !PLUGIN_PRINCIPAL.test(invoker))
+          throw new InputError(
+            `${ACTION_INVOKER_HEADER} is ${JSON.stringify(
+              invoker,
+            )}, which is not a plugin: kubechart's actions name the plugin that invoked them as plugin:<plugin id>; nothing was done`,
+          );
+        actionInvokers.set(credentials, invoker);
+      }
+      return credentials;
+    }) as HttpAuthService['credentials'],
+    issueUserCookie: (res, options) => httpAuth.issueUserCookie(res, options),
+  };
 }
 
 /**

@@ -225,6 +225,37 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it("lets a service that may act for a user submit that user's approved run again, and read no other's", async () => {
+      const gated = {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'prod-bob-relayed',
+        releases: [],
+      };
+      const waiting = await post('/runs', as(BOB), gated);
+      expect(waiting.body.status).toBe('awaiting-approval');
+      // For its requester: the run is read as Bob's, and the engine answers (nothing approved yet).
+      const forBob = await post(
+        `/runs/${waiting.body.id}/execute`,
+        SCAFFOLDER,
+        {
+          ...gated,
+          onBehalfOf: BOB,
+        },
+      );
+      expect(forBob.status).toBe(409);
+      // For anyone else: the scaffolder reads no run of Bob's, as for a run that does not exist.
+      const forAlice = await post(
+        `/runs/${waiting.body.id}/execute`,
+        SCAFFOLDER,
+        { ...gated, onBehalfOf: ALICE },
+      );
+      expect([forAlice.status, forAlice.body.error.message]).toEqual([
+        404,
+        `Run ${waiting.body.id} not found`,
+      ]);
+    });
+
     it('refuses a user sending onBehalfOf: a user acts only as itself', async () => {
       const refused = await post('/runs', as(BOB), {
         kind: 'tenant',

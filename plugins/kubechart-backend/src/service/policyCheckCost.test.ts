@@ -108,6 +108,49 @@ describe('the cost of one policy check, over HTTP', () => {
     },
   );
 
+  /** A ConfigMap of `keys` keys in its data, one a line (about 13 bytes each). */
+  const wideConfigMap = (name: string, keys: number) =>
+    [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      `metadata: { name: ${name} }`,
+      'data:',
+      ...Array.from({ length: keys }, (_, i) => `  k${i}: v`),
+    ].join('\n');
+
+  it.each([
+    ['/policy/check', { namespace: 'team-a' }],
+    [
+      '/runs/preview',
+      { kind: 'manifests', cluster: 'dev', namespace: 'team-a' },
+    ],
+    ['/runs', { kind: 'manifests', cluster: 'dev', namespace: 'team-a' }],
+  ])(
+    'refuses at %s a document of more nodes than one may hold with a 400 naming the limit, and checks the same keys in two documents',
+    async (path, body) => {
+      const refused = await post(path, {
+        ...body,
+        manifests: wideConfigMap('wide', 60_000),
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toContain(
+        'Manifests refused: document 1 holds more than 50000 nodes once aliases are expanded; the limit maxDocumentNodes is 50000',
+      );
+      if (path !== '/policy/check') return;
+      const checked = await post(path, {
+        ...body,
+        manifests: `${wideConfigMap('a', 30_000)}\n---\n${wideConfigMap(
+          'b',
+          30_000,
+        )}`,
+      });
+      expect(checked.status).toBe(200);
+      expect(checked.body.report.summary.objects).toBe(2);
+      expect(checked.body.manifest).toContain('name: b');
+      expect(checked.body.manifest).toContain('k29999: v');
+    },
+  );
+
   it('refuses a List of 333,000 empty items with a 400, not a 500', async () => {
     const manifests = `{"kind":"List","items":[${Array(333_000)
       .fill('{}')

@@ -1,6 +1,10 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
+import { NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { kubechartRunsReadPermission } from '@kubechart/plugin-kubechart-common';
+import {
+  kubechartRunsReadPermission,
+  kubechartTenantsReadPermission,
+} from '@kubechart/plugin-kubechart-common';
 import { randomUUID } from 'node:crypto';
 import { ReadScopes } from './readScope';
 
@@ -48,5 +52,110 @@ describe('ReadScopes.filter', () => {
     expect(visible).toHaveLength(100);
     expect(visible.every(i => i.entityRef.endsWith('-mine'))).toBe(true);
     expect(Math.max(...bodies)).toBeLessThanOrEqual(PERMISSION_BODY_LIMIT);
+  });
+});
+
+describe('ReadScopes.scopeOf', () => {
+  const BOB = 'user:default/bob';
+  const BOT = 'service:external:ci-bot';
+  /**
+   * Backstage's own decision for a service principal (ServerPermissionClient): every permission,
+   * unless its token's access restrictions name the permissions it may use; users are allowed all.
+   */
+  const asBackstageDecides = () => {
+    const decide = (requests: any[], o: { credentials: any }) =>
+      requests.map(r => {
+        const names =
+          o.credentials.principal.accessRestrictions?.permissionNames;
+        return {
+          result:
+            names && !names.includes(r.permission.name)
+              ? AuthorizeResult.DENY
+              : AuthorizeResult.ALLOW,
+        };
+      });
+    return {
+      authorize: jest.fn(async (r: any[], o: any) => decide(r, o)),
+      authorizeConditional: jest.fn(async (r: any[], o: any) => decide(r, o)),
+    };
+  };
+  const runs = [
+    { id: 'bot-own', actor: BOT },
+    { id: 'bob-entity', entityRef: 'component:default/web', actor: BOB },
+    { id: 'bob-own', actor: BOB },
+    { id: 'bot-entity', entityRef: 'component:default/web', actor: BOT },
+  ];
+  const ids = (items: Array<{ id: string }>) => items.map(i => i.id);
+
+  it("refuses a user's credentials passed on by a plugin not in relayingPlugins, as the routes that change something do", async () => {
+    const permissions = asBackstageDecides();
+    const scopes = new ReadScopes({} as any, permissions as any, [
+      'plugin:scaffolder',
+    ]);
+    const passedOn = (plugin: string) =>
+      mockCredentials.user(BOB, { actor: { subject: plugin } });
+    for (const permission of [
+      kubechartRunsReadPermission,
+      kubechartTenantsReadPermission,
+    ]) {
+      const refused = scopes.scopeOf(passedOn('plugin:catalog'), permission);
+      await expect(refused).rejects.toThrow(NotAllowedError);
+      await expect(refused).rejects.toThrow(
+        `plugin:catalog may not act on behalf of ${BOB}: a user's credentials are accepted when passed on only from the plugins listed in kubechart.onBehalfOf.relayingPlugins; nothing was done. ${BOB} calls kubechart with their own token`,
+      );
+      await expect(
+        scopes.scopeOf(passedOn('plugin:scaffolder'), permission),
+      ).resolves.toMatchObject({ all: true, userRef: BOB });
+    }
+    expect(
+      permissions.authorizeConditional.mock.calls.map(
+        ([, o]) => o.credentials.principal.actor.subject,
+      ),
+    ).toEqual(['plugin:scaffolder', 'plugin:scaffolder']);
+  });
+
+  it('gives a service the runs it is the actor of only, unless its token names kubechart.runs.read', async () => {
+    const permissions = asBackstageDecides();
+    const scopes = new ReadScopes({} as any, permissions as any);
+    const unrestricted = await scopes.scopeOf(
+      mockCredentials.service('external:ci-bot'),
+      kubechartRunsReadPermission,
+    );
+    expect(unrestricted!.all).toBe(false);
+    expect(ids(await scopes.filter(unrestricted!, runs))).toEqual([
+      'bot-own',
+      'bot-entity',
+    ]);
+    // The permission framework, which allows a service every entity, is not asked which ones.
+    expect(permissions.authorize).not.toHaveBeenCalled();
+
+    const granted = await scopes.scopeOf(
+      mockCredentials.service('external:ci-bot', {
+        permissionNames: ['kubechart.runs.create', 'kubechart.runs.read'],
+      }),
+      kubechartRunsReadPermission,
+    );
+    expect(granted!.all).toBe(true);
+    expect(ids(await scopes.filter(granted!, runs))).toEqual(ids(runs));
+    // A token restricted to other permissions is denied kubechart.runs.read by Backstage itself.
+    expect(
+      await scopes.scopeOf(
+        mockCredentials.service('external:ci-bot', {
+          permissionNames: ['kubechart.runs.create'],
+        }),
+        kubechartRunsReadPermission,
+      ),
+    ).toBeUndefined();
+  });
+
+  it('gives every service every tenant, which the catalog module lists with its own token', async () => {
+    const scopes = new ReadScopes({} as any, asBackstageDecides() as any);
+    for (const subject of ['plugin:catalog', 'external:ci-bot']) {
+      const scope = await scopes.scopeOf(
+        mockCredentials.service(subject),
+        kubechartTenantsReadPermission,
+      );
+      expect(scope).toMatchObject({ all: true });
+    }
   });
 });

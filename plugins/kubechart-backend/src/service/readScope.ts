@@ -3,17 +3,21 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import { NotAllowedError } from '@backstage/errors';
 import {
   AuthorizeResult,
   ResourcePermission,
 } from '@backstage/plugin-permission-common';
+import { kubechartRunsReadPermission } from '@kubechart/plugin-kubechart-common';
 import { Request } from 'express';
+import { grantedToService } from '../engine/caller';
+import { DEFAULT_RELAYING_PLUGINS, relayingPlugin } from './identity';
 
 /**
  * What a caller may read under one of kubechart's entity-scoped read permissions:
  * `all` after an ALLOW; after a conditional decision (e.g. owners only) each item is checked on
- * its catalog entity, and an item without an entity is visible to its actor only.
+ * its catalog entity, and an item without an entity is visible to its actor only. A service not
+ * granted a permission of {@link NEEDS_SERVICE_GRANT} reads only the items it is the actor of.
  */
 export type ReadScope = {
   credentials: BackstageCredentials;
@@ -21,7 +25,26 @@ export type ReadScope = {
   all: boolean;
   /** The calling user, when it is a user. */
   userRef?: string;
+  /**
+   * The calling service (`service:<subject>`) when the permission is one of
+   * {@link NEEDS_SERVICE_GRANT} and its token does not grant it: it reads the items it is the actor of.
+   */
+  serviceRef?: string;
 };
+
+/**
+ * The read permissions a service holds on everything only when its token names them among its access
+ * restrictions' permissions (`backend.auth.externalAccess[].accessRestrictions`), as the admin
+ * permissions (see `grantedToService`): Backstage's permission client allows a service every
+ * permission unless its token carries access restrictions, whatever the policy, so every plugin's own
+ * token and every static external access token would otherwise read every run (values, manifests,
+ * policy reports, failures). `kubechart.tenants.read` is not among them: the catalog module lists every tenant with
+ * its plugin's own token, which can carry no access restrictions, and the catalog shows those
+ * tenants to services as entities anyway.
+ */
+export const NEEDS_SERVICE_GRANT: ReadonlySet<string> = new Set([
+  kubechartRunsReadPermission.name,
+]);
 
 type Item = { entityRef?: string; actor?: string };
 
@@ -29,13 +52,16 @@ type Item = { entityRef?: string; actor?: string };
 const AUTHORIZE_BATCH = 200;
 
 /**
- * Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403); a single item
- * outside a conditional scope is a `NotFoundError` (404), as one that does not exist.
+ * Resolves read scopes and filters items by them. A DENY is a `NotAllowedError` (403), and so are a
+ * user's credentials passed on by a plugin not allowed to act as a user; a route answers a single item
+ * outside the scope as one that does not exist (404).
  */
 export class ReadScopes {
   constructor(
     private readonly httpAuth: HttpAuthService,
     private readonly permissions: PermissionsService,
+    /** `kubechart.onBehalfOf.relayingPlugins`. */
+    private readonly relayingPlugins: string[] = DEFAULT_RELAYING_PLUGINS,
   ) {}
 
   async resolve(
@@ -50,17 +76,37 @@ export class ReadScopes {
     return scope;
   }
 
-  /** The scope of `credentials` under `permission`; undefined after a DENY. */
+  /**
+   * The scope of `credentials` under `permission`; undefined after a DENY. A user's credentials
+   * passed on by a plugin not in `relayingPlugins` are refused first (NotAllowedError, 403), as the
+   * routes that change something refuse them (see `relayingPlugin`).
+   */
   async scopeOf(
     credentials: BackstageCredentials,
     permission: ResourcePermission,
   ): Promise<ReadScope | undefined> {
+    relayingPlugin(credentials, this.relayingPlugins);
     const [decision] = await this.permissions.authorizeConditional(
       [{ permission }],
       { credentials },
     );
     if (decision.result === AuthorizeResult.DENY) return undefined;
-    const p = credentials.principal as { type: string; userEntityRef?: string };
+    const p = credentials.principal as {
+      type: string;
+      userEntityRef?: string;
+      subject?: string;
+    };
+    if (
+      p.type === 'service' &&
+      NEEDS_SERVICE_GRANT.has(permission.name) &&
+      !grantedToService(credentials, permission.name)
+    )
+      return {
+        credentials,
+        permission,
+        all: false,
+        serviceRef: `service:${p.subject}`,
+      };
     return {
       credentials,
       permission,
@@ -72,6 +118,9 @@ export class ReadScopes {
   /** The items the scope may see, in their order. One permission request per 200 distinct entities. */
   async filter<T extends Item>(scope: ReadScope, items: T[]): Promise<T[]> {
     if (scope.all) return items;
+    // The permission framework would allow such a service every entity: not asked.
+    if (scope.serviceRef)
+      return items.filter(i => i.actor === scope.serviceRef);
     const refs = [
       ...new Set(items.map(i => i.entityRef).filter((r): r is string => !!r)),
     ];
@@ -97,24 +146,5 @@ export class ReadScopes {
         ? allowed.has(i.entityRef)
         : !!scope.userRef && i.actor === scope.userRef,
     );
-  }
-
-  /**
-   * Throws `NotFoundError(notFound)` unless the caller may read the item: an item the caller may
-   * not read is answered as one that does not exist, as Backstage's catalog answers an entity the
-   * caller may not see (a 403 would say it exists, and name its entity). A DENY of the permission
-   * itself stays a `NotAllowedError` (403): it tells nothing of any item.
-   */
-  async assert<T extends Item>(
-    req: Request,
-    permission: ResourcePermission,
-    item: T,
-    notFound: string,
-  ): Promise<ReadScope> {
-    const scope = await this.resolve(req, permission);
-    if ((await this.filter(scope, [item])).length === 0) {
-      throw new NotFoundError(notFound);
-    }
-    return scope;
   }
 }

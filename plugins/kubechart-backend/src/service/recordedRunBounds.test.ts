@@ -101,7 +101,8 @@ describe('the finish of a recorded run', () => {
 
   it(`refuses a manifest of more than ${MAX_RECORDED_MANIFEST_OBJECTS} objects with a 413 naming the limit, and records nothing`, async () => {
     const id = await record();
-    const manifest = list(65_481);
+    // Four Lists of 16,600 items, each document within the bytes one may hold.
+    const manifest = Array(4).fill(list(16_600)).join('\n---\n');
     expect(manifest.length).toBeGreaterThan(4_000_000);
     const finish = await post(`/runs/${id}/finish`, {
       status: 'succeeded',
@@ -140,11 +141,11 @@ describe('the finish of a recorded run', () => {
           if (event === 'open') allowed++;
         },
       } as yaml.LoadOptions);
-      // …and what refusing one of 65,482 costs: the item over the limit is where it stops.
+      // …and what refusing one of 20,001 costs: the item over the limit is where it stops.
       const { result: finish, nodes } = await yamlNodesReadBy(() =>
         post(`/runs/${id}/finish`, {
           status: 'succeeded',
-          manifest: list(65_481),
+          manifest: list(20_000),
         }),
       );
       expect(finish.status).toBe(413);
@@ -184,13 +185,20 @@ describe('the finish of a recorded run', () => {
     ].join('\n');
 
   it.each([
-    ['a ConfigMap of 300,000 keys', () => wideConfigMap(300_000)],
     [
-      'a flow sequence of 999,999 numbers',
+      'six ConfigMaps of 45,000 keys',
+      () => Array(6).fill(wideConfigMap(45_000)).join('\n---\n'),
+    ],
+    [
+      'six flow sequences of 45,000 numbers',
       () =>
-        `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: seq }\nx: [${'1,'.repeat(
-          999_998,
-        )}1]\n`,
+        Array(6)
+          .fill(
+            `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: seq }\nx: [${'1,'.repeat(
+              44_999,
+            )}1]\n`,
+          )
+          .join('---\n'),
     ],
   ])(
     `refuses %s, more than ${MANIFEST_REQUEST_LIMITS.maxNodes} nodes, as the node over the limit is read (400 naming the limit)`,
@@ -215,6 +223,62 @@ describe('the finish of a recorded run', () => {
         expect((await get(`/runs/${id}`)).body.manifest).toBeUndefined();
       }),
   );
+
+  it.each([
+    [
+      'a ConfigMap of 2 MB',
+      () =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  a: ${'y'.repeat(
+          2_000_000,
+        )}\n`,
+      'the document starting on line 1 is larger than 1572864 bytes; the limit maxDocumentBytes is 1572864',
+    ],
+    [
+      'a ConfigMap of 300,000 keys (3.9 MB) after a small one',
+      () => `${wideConfigMap(10)}\n---\n${wideConfigMap(300_000)}`,
+      'the document starting on line 15 is larger than 1572864 bytes; the limit maxDocumentBytes is 1572864',
+    ],
+    [
+      'a ConfigMap of 60,000 keys (0.7 MB)',
+      () => wideConfigMap(60_000),
+      `document 1 holds more than ${MANIFEST_REQUEST_LIMITS.maxDocumentNodes} nodes once aliases are expanded; the limit maxDocumentNodes is ${MANIFEST_REQUEST_LIMITS.maxDocumentNodes}`,
+    ],
+  ])(
+    'refuses %s, more than one document may hold, with a 400 naming the limit, and records nothing',
+    (_, make, why) =>
+      withRun(async id => {
+        const { result: finish } = await yamlNodesReadBy(() =>
+          post(`/runs/${id}/finish`, {
+            status: 'succeeded',
+            manifest: make(),
+          }),
+        );
+        expect(finish.status).toBe(400);
+        expect(finish.body.error.message).toBe(
+          `The manifest of recorded run ${id} cannot be read: Manifests refused: ${why}. Nothing was recorded`,
+        );
+        const run = await get(`/runs/${id}`);
+        expect(run.body).toMatchObject({ status: 'running' });
+        expect(run.body.manifest).toBeUndefined();
+      }),
+  );
+
+  it('records a manifest of 4.4 MB in four documents of 1.1 MB, as large as the characters allow', async () => {
+    const id = await record();
+    const configMap = (i: number) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big-${i}}\ndata:\n  a: ${'abcd'[
+        i - 1
+      ].repeat(1_100_000)}\n`;
+    const finish = await post(`/runs/${id}/finish`, {
+      status: 'succeeded',
+      manifest: [1, 2, 3, 4].map(configMap).join('---\n'),
+    });
+    expect(finish.status).toBe(204);
+    const run = await get(`/runs/${id}`);
+    expect(run.body).toMatchObject({ status: 'succeeded' });
+    for (const i of [1, 2, 3, 4])
+      expect(run.body.manifest).toContain(configMap(i));
+  });
 
   it(`records a manifest of ${MAX_RECORDED_MANIFEST_OBJECTS} objects, its Secret's value hidden`, async () => {
     const id = await record();

@@ -11,6 +11,8 @@ jest.setTimeout(120_000);
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
 const ALICE = 'user:default/alice';
+/** Reads every run, as every user does here. */
+const BOB = 'user:default/bob';
 const BOT = 'service:external:ci-bot';
 const SCAFFOLDER = serviceHeader('plugin:scaffolder');
 /** Another service the platform lets act on behalf of users. */
@@ -18,7 +20,9 @@ const OTHER_ALLOWED = serviceHeader('plugin:other');
 
 /**
  * Who may add events to and finish a recorded run: its actor, and a service only when it may act on
- * behalf of users and recorded the run itself. Everyone else gets 403 and changes nothing.
+ * behalf of users and recorded the run itself. Everyone else who may read the run gets 403, and a
+ * service that may not read it (one that neither started nor recorded it) 404, as reading it would
+ * answer; nothing changes.
  */
 describe.each(databases.eachSupportedId())(
   'writers of a recorded run on %p',
@@ -104,15 +108,20 @@ describe.each(databases.eachSupportedId())(
       }));
     };
 
-    it("refuses a service outside the allow-list on a user's run; the run is unchanged", async () => {
+    it("refuses a service outside the allow-list and another user on a user's run; the run is unchanged", async () => {
       const id = await record(mockCredentials.user.header(ALICE), 'alice');
       const refusal = {
         status: 403,
         message: `Run ${id} was recorded by ${ALICE}; only ${ALICE} may add events to or finish it`,
       };
+      expect(await write(mockCredentials.user.header(BOB), id)).toEqual([
+        refusal,
+        refusal,
+      ]);
+      const unreadable = { status: 404, message: `Run ${id} not found` };
       expect(await write(mockCredentials.service.header(), id)).toEqual([
-        refusal,
-        refusal,
+        unreadable,
+        unreadable,
       ]);
       expect(await seen(id)).toEqual({
         status: 'running',
@@ -138,7 +147,12 @@ describe.each(databases.eachSupportedId())(
         status: 403,
         message: `Run ${id} was recorded by service:plugin:scaffolder on behalf of ${ALICE}; only ${ALICE} or service:plugin:scaffolder may add events to or finish it`,
       };
-      expect(await write(OTHER_ALLOWED, id)).toEqual([refusal, refusal]);
+      expect(await write(mockCredentials.user.header(BOB), id)).toEqual([
+        refusal,
+        refusal,
+      ]);
+      const unreadable = { status: 404, message: `Run ${id} not found` };
+      expect(await write(OTHER_ALLOWED, id)).toEqual([unreadable, unreadable]);
       expect(await seen(id)).toEqual({
         status: 'running',
         helmRevision: undefined,
@@ -160,7 +174,12 @@ describe.each(databases.eachSupportedId())(
         status: 403,
         message: `Run ${id} was recorded by ${BOT}; only ${BOT} may add events to or finish it`,
       };
-      expect(await write(SCAFFOLDER, id)).toEqual([refusal, refusal]);
+      expect(await write(mockCredentials.user.header(BOB), id)).toEqual([
+        refusal,
+        refusal,
+      ]);
+      const unreadable = { status: 404, message: `Run ${id} not found` };
+      expect(await write(SCAFFOLDER, id)).toEqual([unreadable, unreadable]);
       expect((await write(botHeader, id)).map(r => r.status)).toEqual([
         204, 204,
       ]);
@@ -174,7 +193,13 @@ describe.each(databases.eachSupportedId())(
         status: 403,
         message: `Run ${id} of ${ALICE} was recorded before kubechart kept who records runs; only ${ALICE} may add events to or finish it`,
       };
-      expect(await write(SCAFFOLDER, id)).toEqual([refusal, refusal]);
+      expect(await write(mockCredentials.user.header(BOB), id)).toEqual([
+        refusal,
+        refusal,
+      ]);
+      // Nor does the scaffolder read it any more: nothing tells that it recorded it.
+      const unreadable = { status: 404, message: `Run ${id} not found` };
+      expect(await write(SCAFFOLDER, id)).toEqual([unreadable, unreadable]);
       expect(
         (await write(mockCredentials.user.header(ALICE), id)).map(
           r => r.status,

@@ -41,7 +41,7 @@ import {
   REQUEST_BODY_LIMITS,
   parseJsonLimited,
   MAX_POLICY_OBJECTS,
-  parseManifests,
+  parseManifestsInTurns,
 } from '@kubechart/plugin-kubechart-node';
 import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
 import express, { Request } from 'express';
@@ -67,6 +67,7 @@ import {
   refusePassedOnDecision,
   refuseRelayedEntityRef,
   relayingPlugin,
+  withActionRelays,
 } from './identity';
 import { entityRefFilter } from '../database/entityRefs';
 import { ReadScope, ReadScopes } from './readScope';
@@ -203,6 +204,7 @@ function jsonBodyReader(limit: number): express.RequestHandler {
     });
 }
 
+/** The tenant as a caller sees it, with its last run only when that caller may read the run. */
 function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
   return {
     code: t.code,
@@ -210,7 +212,7 @@ function toTenant(t: TenantRecord, lastRun?: Run): Tenant {
     namespace: t.namespace,
     createdAt: t.createdAt,
     status: t.status,
-    lastRunId: t.lastRunId,
+    lastRunId: lastRun?.id,
     lastRunStatus: lastRun?.status,
     releases: t.releases,
     ...(t.entityRef ? { entityRef: t.entityRef } : {}),
@@ -241,8 +243,10 @@ function percentile(sorted: number[], p: number) {
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { engine, store, health, policy, httpAuth, permissions, auditor } =
-    options;
+  const { engine, store, health, policy, permissions, auditor } = options;
+  // A call of kubechart's own actions is taken as passed on by the plugin that invoked the action.
+  const httpAuth = withActionRelays(options.httpAuth);
+  const relayingPlugins = options.relayingPlugins ?? DEFAULT_RELAYING_PLUGINS;
   const router = Router();
   // JSON bodies are read as text and parsed within depth, node and size bounds, checked on the
   // text before anything walks them (zod, merges, redaction): `JSON.parse` alone takes seconds on
@@ -267,7 +271,7 @@ export async function createRouter(
         : {};
     next();
   });
-  const scopes = new ReadScopes(httpAuth, permissions);
+  const scopes = new ReadScopes(httpAuth, permissions, relayingPlugins);
   /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */
   const tenantReadableBy =
     (credentials: BackstageCredentials) => async (tenant: TenantRecord) => {
@@ -305,7 +309,6 @@ export async function createRouter(
   });
   const onBehalfOfServices =
     options.onBehalfOfServices ?? DEFAULT_ON_BEHALF_OF_SERVICES;
-  const relayingPlugins = options.relayingPlugins ?? DEFAULT_RELAYING_PLUGINS;
   /** Who a request acts as (see `effectiveActor` of ./identity), with this backend's settings. */
   const effectiveActor = (
     credentials: BackstageCredentials,
@@ -736,6 +739,11 @@ export async function createRouter(
     filter: RunFilter,
     page: { cursor?: string; limit: number },
   ): Promise<RunsPage> {
+    // A service not granted kubechart.runs.read: the runs it started or recorded as itself.
+    if (scope.serviceRef)
+      return filter.actor === undefined || filter.actor === scope.serviceRef
+        ? store.listRuns({ ...filter, actor: scope.serviceRef }, page)
+        : { items: [] };
     if (filter.entityRef) {
       const readable = await scopes.filter(scope, [
         { entityRef: filter.entityRef },
@@ -810,23 +818,29 @@ export async function createRouter(
 
   /**
    * The run when the caller may read it. 404 `Run <id> not found` when it does not exist and, the
-   * same, when the caller may not read it (its entity is hidden from the caller); 403 only when the
-   * policy denies reading runs at all. With `attempt`, a refusal (403, 404) is audited as that change.
+   * same, when the caller may not read it (its entity is hidden from the caller; for a service not
+   * granted `kubechart.runs.read`, a run it neither started nor recorded); 403 only when the policy
+   * denies reading runs at all, or for a user's credentials passed on by a plugin not in
+   * `relayingPlugins`. With `attempt`, a refusal (403, 404) is audited as that change. With
+   * `relayedFor`, the user a service's honoured `onBehalfOf` names: that user's runs are readable too.
    */
   async function readableRun(
     req: Request,
     id: string,
     attempt?: RefusedAttempt,
+    relayedFor?: string,
   ): Promise<Run> {
     try {
-      await scopes.resolve(req, kubechartRunsReadPermission);
+      const scope = await scopes.resolve(req, kubechartRunsReadPermission);
       const run = await getRunOr404(id);
-      await scopes.assert(
-        req,
-        kubechartRunsReadPermission,
-        run,
-        `Run ${id} not found`,
-      );
+      const readable =
+        (await scopes.filter(scope, [run])).length > 0 ||
+        // A service reads a run it recorded on behalf of a user too (it writes its events and
+        // finish), and acting for a user, that user's runs (it submits their approved input again).
+        (scope.serviceRef !== undefined &&
+          (run.actor === relayedFor ||
+            (await store.getRecordedBy(id)) === scope.serviceRef));
+      if (!readable) throw new NotFoundError(`Run ${id} not found`);
       return run;
     } catch (e) {
       if (
@@ -959,16 +973,22 @@ export async function createRouter(
         meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
       },
     );
-    // Only a caller who may read the run learns more of it (who requested it, where its approval
-    // stands) than `GET /runs/:id` would tell it: anyone else gets that answer, 403 or 404.
-    const approved = await readableRun(req, req.params.id, {
-      eventId: 'run-execute-approved',
-      meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
-    });
+    // An onBehalfOf not honoured is refused first: its refusal tells nothing of the run.
     const acting = await actingAs(req, credentials, body.onBehalfOf, {
       eventId: 'run-execute-approved',
       meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
     });
+    // Only a caller who may read the run learns more of it (who requested it, where its approval
+    // stands) than `GET /runs/:id` would tell it: anyone else gets that answer, 403 or 404.
+    const approved = await readableRun(
+      req,
+      req.params.id,
+      {
+        eventId: 'run-execute-approved',
+        meta: { runId: req.params.id, kind: body.kind, cluster: body.cluster },
+      },
+      acting.relayedBy ? acting.actor : undefined,
+    );
     const { actor } = acting;
     const relayedBy = acting.relayedBy ?? acting.passedOnBy;
     const run = await audited(
@@ -1254,7 +1274,7 @@ export async function createRouter(
     const { manifest, report, secrets } = await dryRuns.run(actor, async () => {
       if ('manifests' in body) {
         // Bounded: a refused input is a 400 naming the limit. Parsed once, for the secrets and the check.
-        const objects = parseManifests(body.manifests, {
+        const objects = await parseManifestsInTurns(body.manifests, {
           maxObjects: MAX_POLICY_OBJECTS,
         });
         // Its Secrets' values are removed wherever else they appear.
@@ -1283,7 +1303,7 @@ export async function createRouter(
       },
       report,
     );
-    res.json(redactPlan(manifest, report, secrets));
+    res.json(await redactPlan(manifest, report, secrets));
   });
 
   router.get('/policy/rules', async (req, res) => {
@@ -1374,13 +1394,34 @@ export async function createRouter(
       scope,
       (await store.getTenants()).filter(t => t.status !== 'deleted'),
     );
-    const items: Tenant[] = [];
-    for (const t of tenants) {
-      const last = t.lastRunId ? await store.getRun(t.lastRunId) : undefined;
-      items.push(toTenant(t, last));
-    }
-    res.json({ items });
+    res.json({ items: await withReadableLastRuns(req, tenants) });
   });
+
+  /**
+   * `tenants` each with its last run when the caller may read that run (`kubechart.runs.read`, a
+   * service its own runs only): a tenant may be readable where its last run is not.
+   */
+  async function withReadableLastRuns(
+    req: Request,
+    tenants: TenantRecord[],
+  ): Promise<Tenant[]> {
+    const runScope = await scopeOrNone(req, kubechartRunsReadPermission);
+    const lastRuns: Run[] = [];
+    if (runScope)
+      for (const t of tenants) {
+        const last = t.lastRunId ? await store.getRun(t.lastRunId) : undefined;
+        if (last) lastRuns.push(last);
+      }
+    const readable = new Map(
+      (runScope ? await scopes.filter(runScope, lastRuns) : []).map(r => [
+        r.id,
+        r,
+      ]),
+    );
+    return tenants.map(t =>
+      toTenant(t, t.lastRunId ? readable.get(t.lastRunId) : undefined),
+    );
+  }
 
   /**
    * The tenant's records (one per cluster) the caller may read; 404 when none is readable, as when
@@ -1419,11 +1460,9 @@ export async function createRouter(
         )
       : [];
     runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    const last = tenants[0].lastRunId
-      ? await store.getRun(tenants[0].lastRunId)
-      : undefined;
+    const [tenant] = await withReadableLastRuns(req, [tenants[0]]);
     res.json({
-      ...toTenant(tenants[0], last),
+      ...tenant,
       clusters: tenants.map(t => t.cluster),
       recentRuns: runs.slice(0, 10).map(r => ({
         id: r.id,

@@ -68,9 +68,9 @@ export type RunOutcomeOutbox = Pick<
 /**
  * Records the end of every run as a `run-finished` audit event at severity `high` (every run
  * kind changes a cluster): outcome succeeded / failed / refused, the actor, target, entity, the
- * policy summary and `applied`, what the run changed in clusters as its executor recorded it on the
+ * policy summary, `applied`, what the run changed in clusters as its executor recorded it on the
  * run (`Run.applied`; null when that is not known, e.g. the run was reconciled after its executor
- * was lost). The failure reason is stored as the run stored it (already
+ * was lost), and `approval`, the state its approval ended in (null without one). The failure reason is stored as the run stored it (already
  * redacted).
  *
  * Exactly one event per run, across every backend instance: the emission is claimed on the run's
@@ -112,6 +112,8 @@ export function createRunOutcomeAuditor(
           durationMs: run.durationMs ?? null,
           policy: policySummary(run.policyReport),
           applied: auditedChanges(changes),
+          // How the run's approval ended: `refused` when the approved change was not carried out.
+          approval: run.approval?.state ?? null,
         },
       });
       if (outcome === 'succeeded') await event.success();

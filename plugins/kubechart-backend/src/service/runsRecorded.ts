@@ -13,8 +13,8 @@ import {
   collectManifestSecretValues,
   collectSecretValues,
   createTextRedactor,
-  parseManifests,
-  redactManifest,
+  parseManifestsInTurns,
+  redactManifestInTurns,
   redactValues,
   scrubStrings,
 } from '@kubechart/plugin-kubechart-node';
@@ -634,7 +634,7 @@ export function addRecordedRunRoutes(
           // are refused as they are read, before anything else walks them (secrets, namespaces,
           // redaction).
           try {
-            objects = parseManifests(body.manifest, {
+            objects = await parseManifestsInTurns(body.manifest, {
               maxObjects: MAX_RECORDED_MANIFEST_OBJECTS,
             });
           } catch (e) {
@@ -681,6 +681,14 @@ export function addRecordedRunRoutes(
             }. Nothing was recorded`,
           );
         }
+        // A document per turn of the event loop, as it was read.
+        const manifest =
+          body.manifest !== undefined
+            ? await redactManifestInTurns(
+                body.manifest,
+                secrets.length ? { scrub: scrubKnown } : {},
+              )
+            : undefined;
         return fenced(lease, () =>
           store.finishRun(
             run.id,
@@ -690,13 +698,7 @@ export function addRecordedRunRoutes(
                 ? scrubText(body.failureReason)
                 : undefined,
               helmRevision: body.helmRevision,
-              manifest:
-                body.manifest !== undefined
-                  ? redactManifest(
-                      body.manifest,
-                      secrets.length ? { scrub: scrubKnown } : {},
-                    )
-                  : undefined,
+              manifest,
               values:
                 body.values !== undefined
                   ? scrubStrings(redactValues(body.values), scrubKnown)

@@ -182,6 +182,7 @@ export const createRunSchema = closedUnion([
       namespace,
       release: z.string().max(53),
       revision: z.number().int().min(1),
+      fromRunId: z.string().min(1).max(64).optional(),
     })
     .strict(),
   z

@@ -13,11 +13,13 @@ import {
   findException,
   validateExceptions,
 } from './exceptions';
+import { customResourceIdentityViolation } from './customResources';
 import { capMessages } from './messages';
 import { builtinPolicyRules } from './rules';
 import { normalizeIngressHostDomain } from './rules/hostNames';
 import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
 import {
+  DEFAULT_DEPLOYER_NAMESPACE,
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   RUN_SCOPE_RULE_ID,
   deployerIdentityViolation,
@@ -38,7 +40,11 @@ import { VALID_OBJECT_RULE_ID, isList, objectProblems } from './validity';
 /** Options of {@link PolicyEngine}. @public */
 export type PolicyEngineOptions = {
   mode?: PolicyMode;
-  /** Per rule severity overrides; `off` disables a rule. `run-scope` and `valid-object` cannot be overridden. */
+  /**
+   * Per rule severity overrides; `off` disables a rule. `run-scope` and `valid-object` cannot be
+   * overridden; a rule that blocks in every mode (`alwaysBlocks`: the `rbac-*` rules but
+   * `rbac-pod-exec`) can only be set to `error`.
+   */
   severities?: Record<string, PolicySeverity | 'off'>;
   trustedRegistries?: string[];
   allowedServiceTypes?: string[];
@@ -61,12 +67,25 @@ export type PolicyEngineOptions = {
   /** Secret names; defaults to {@link DEFAULT_SECRET_KEY_NAMES} and no ignored keys. */
   secrets?: Partial<SecretDetectionOptions>;
   /**
-   * The ServiceAccount KubeChart deploys as in a run's namespace (`kubechart.tenant.deployer.serviceAccount`,
-   * default `kubechart-deployer`): with a scope, the `run-scope` rule refuses a workload that runs as
-   * it or is given a token Secret of it, a token Secret for it, the ServiceAccount itself, its
-   * RoleBinding and any binding naming it.
+   * The name of KubeChart's deployer (`kubechart.tenant.deployer.serviceAccount`, default
+   * `kubechart-deployer`): its RoleBinding in a run's namespace, and the ServiceAccount it deployed as
+   * there before deployers moved to `deployerNamespace`. With a scope, the `run-scope` rule refuses a
+   * workload that runs as it or is given a token Secret of it, a token Secret for it, the
+   * ServiceAccount itself, its RoleBinding and any binding naming it.
    */
   deployerServiceAccount?: string;
+  /**
+   * The ClusterRole KubeChart's deployer holds in each tenant namespace
+   * (`kubechart.tenant.deployer.clusterRole`, default `admin`): `rbac-cluster-admin` refuses a binding
+   * of it as it refuses one of `admin`, whatever it is configured to.
+   */
+  deployerClusterRole?: string;
+  /**
+   * The namespace of every deployer ServiceAccount (`kubechart.tenant.deployer.namespace`, default
+   * `kubechart-deployers`): with a scope, the `run-scope` rule refuses a binding that grants rights to
+   * any ServiceAccount of it, or to the group of them all.
+   */
+  deployerNamespace?: string;
 };
 
 /**
@@ -160,7 +179,9 @@ const refOf = (obj: unknown, index: number): PolicyResult['object'] => {
 /**
  * Checks rendered manifests against the chart policy: every rule on every object it applies to.
  * Two rules guard the run itself and block in every mode: `valid-object` (a document the policy
- * cannot judge is an error, never skipped) and `run-scope` (objects outside the run's scope).
+ * cannot judge is an error, never skipped) and `run-scope` (objects outside the run's scope). Rules
+ * with `alwaysBlocks` (the `rbac-*` rules but `rbac-pod-exec`: what rights a chart grants) block in
+ * every mode too, and are judged in mode `off`.
  * @public
  */
 export class PolicyEngine {
@@ -174,6 +195,10 @@ export class PolicyEngine {
   private readonly exceptions: PolicyException[];
   private readonly secrets: SecretDetectionOptions;
   private readonly deployerServiceAccount: string;
+  private readonly deployerClusterRole: string;
+  /** The ids of the rules that block in every mode (`PolicyRule.alwaysBlocks`). */
+  private readonly alwaysBlocking: Set<string>;
+  private readonly deployerNamespace: string;
 
   /** Reads `kubechart.policy` config. */
   static fromConfig(config: Config, extraRules: PolicyRule[] = []) {
@@ -207,6 +232,12 @@ export class PolicyEngine {
       },
       deployerServiceAccount: config.getOptionalString(
         'kubechart.tenant.deployer.serviceAccount',
+      ),
+      deployerClusterRole: config.getOptionalString(
+        'kubechart.tenant.deployer.clusterRole',
+      ),
+      deployerNamespace: config.getOptionalString(
+        'kubechart.tenant.deployer.namespace',
       ),
     });
   }
@@ -247,9 +278,25 @@ export class PolicyEngine {
       ids.add(r.id);
       return true;
     });
+    // A trust boundary is not advice: no severity but error, in no mode. A rule's own default is
+    // raised to error (see severityOf); config that sets another is refused.
+    this.alwaysBlocking = new Set();
+    for (const rule of this.rules) {
+      if (!rule.alwaysBlocks) continue;
+      const configured = this.severities[rule.id];
+      if (configured !== undefined && configured !== 'error') {
+        throw new InputError(
+          `kubechart.policy.rules.${rule.id} cannot be set to ${configured}: policy rule ${rule.id} blocks in every mode (it guards a trust boundary, not advice), so only error is accepted; exempt one object with kubechart.policy.exceptions`,
+        );
+      }
+      this.alwaysBlocking.add(rule.id);
+    }
     this.exceptions = validateExceptions(options.exceptions ?? [], [...ids]);
     this.deployerServiceAccount =
       options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT;
+    this.deployerClusterRole = options.deployerClusterRole ?? 'admin';
+    this.deployerNamespace =
+      options.deployerNamespace ?? DEFAULT_DEPLOYER_NAMESPACE;
     this.secrets = {
       keyNames: options.secrets?.keyNames ?? DEFAULT_SECRET_KEY_NAMES,
       ignoreKeys: options.secrets?.ignoreKeys ?? [],
@@ -271,7 +318,7 @@ export class PolicyEngine {
       })),
       ...this.rules.map(r => ({
         id: r.id,
-        severity: this.severities[r.id] ?? r.defaultSeverity,
+        severity: this.severityOf(r),
         description: r.description,
         fix: r.fix,
       })),
@@ -321,6 +368,7 @@ export class PolicyEngine {
       allowCatchAllIngress: this.allowCatchAllIngress,
       secrets: this.secrets,
       namespaceOf: o => o?.metadata?.namespace || defaultNamespace,
+      deployerClusterRole: this.deployerClusterRole,
     };
     const deployerTokens = scope
       ? deployerTokenSecretNames(valid, this.deployerServiceAccount)
@@ -335,7 +383,13 @@ export class PolicyEngine {
             obj,
             this.deployerServiceAccount,
             deployerTokens,
-          ),
+            this.deployerNamespace,
+          ) ??
+            customResourceIdentityViolation(obj, {
+              serviceAccount: this.deployerServiceAccount,
+              deployerNamespace: this.deployerNamespace,
+              namespace: obj.metadata?.namespace || scope.defaultNamespace,
+            }),
           protectedObjectViolation(obj, scope),
         ].filter(Boolean);
         results.push(
@@ -346,9 +400,10 @@ export class PolicyEngine {
           ),
         );
       }
-      if (this.mode === 'off') return;
       for (const rule of this.rules) {
-        const severity = this.severities[rule.id] ?? rule.defaultSeverity;
+        // Off judges only the rules that block in every mode.
+        if (this.mode === 'off' && !rule.alwaysBlocks) continue;
+        const severity = this.severityOf(rule);
         if (severity === 'off') continue;
         let violations: string[] | undefined;
         try {
@@ -386,8 +441,10 @@ export class PolicyEngine {
     const failed = results.filter(r => !r.passed && !r.exempt);
     const errors = failed.filter(r => r.severity === 'error').length;
     const passed = errors === 0;
-    const mandatoryFailed = failed.some(r =>
-      MANDATORY_RULE_IDS.includes(r.ruleId),
+    const mandatoryFailed = failed.some(
+      r =>
+        MANDATORY_RULE_IDS.includes(r.ruleId) ||
+        this.alwaysBlocking.has(r.ruleId),
     );
     return {
       mode: this.mode,
@@ -402,6 +459,12 @@ export class PolicyEngine {
       },
       results,
     };
+  }
+
+  /** A rule's severity: config's, else its default; error for a rule that blocks in every mode. */
+  private severityOf(rule: PolicyRule): PolicySeverity | 'off' {
+    if (this.alwaysBlocking.has(rule.id)) return 'error';
+    return this.severities[rule.id] ?? rule.defaultSeverity;
   }
 
   private mandatoryResult(

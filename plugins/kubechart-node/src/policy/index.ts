@@ -10,6 +10,7 @@ export {
   secretValueKind,
 } from './secrets';
 export {
+  DEFAULT_DEPLOYER_NAMESPACE,
   DEFAULT_DEPLOYER_SERVICE_ACCOUNT,
   builtinIsNamespaced,
   deployerIdentityViolation,

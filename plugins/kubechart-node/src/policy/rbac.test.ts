@@ -1,3 +1,4 @@
+import { ConfigReader } from '@backstage/config';
 import { PolicyEngine } from './PolicyEngine';
 import { KubeObject } from './types';
 
@@ -395,6 +396,12 @@ describe('RBAC rules (error by default)', () => {
       ),
     ).toHaveLength(1);
     expect(
+      failed(
+        role('ClusterRole', [{ nonResourceURLs: ['*'], verbs: ['get'] }]),
+        'rbac-wildcard',
+      )[0].message,
+    ).toBe('rule 1 grants get on every non-resource URL (*)');
+    expect(
       passedOn(
         role('Role', [
           { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
@@ -488,6 +495,18 @@ describe('RBAC rules (error by default)', () => {
       message: 'rule 1 grants create on pods/exec',
     });
     expect(
+      failed(
+        role('ClusterRole', [
+          {
+            apiGroups: ['*'],
+            resources: ['*/exec', '*/attach', 'pods/portforward'],
+            verbs: ['get'],
+          },
+        ]),
+        'rbac-pod-exec',
+      )[0].message,
+    ).toBe('rule 1 grants get on */exec, */attach, pods/portforward');
+    expect(
       passedOn(
         role('Role', [
           { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
@@ -550,7 +569,7 @@ describe('RBAC rights that reach the identity KubeChart deploys with, or the bas
   const unbound =
     'refused whether or not these manifests bind it: a binding outside them (one in the cluster, one helm keeps with helm.sh/resource-policy: keep, a hook checked apart) would grant it';
 
-  it('refuses a binding of a role that requests ServiceAccount tokens or impersonates, even with rbac-escalation off', () => {
+  it('refuses a binding of a role that requests ServiceAccount tokens or impersonates, even with rbac-escalation exempted', () => {
     const cases: Array<[any, string]> = [
       [
         {
@@ -586,14 +605,18 @@ describe('RBAC rights that reach the identity KubeChart deploys with, or the bas
         roleOf('tokens', [rule]),
         bindingOf('tokens', { kind: 'Role', name: 'tokens' }),
       ];
-      const off = {
-        severities: { 'rbac-escalation': 'off', 'rbac-wildcard': 'off' },
+      const exempted = {
+        exceptions: ['rbac-escalation', 'rbac-wildcard'].map(id => ({
+          rule: id,
+          namespace: 't',
+          reason: 'judged by rbac-cluster-admin here',
+        })),
       };
-      expect(failures(objects, 'rbac-cluster-admin', off)).toEqual([
+      expect(failures(objects, 'rbac-cluster-admin', exempted)).toEqual([
         `Role/tokens: ${grants}: whoever a binding of it names could ${identity}; ${unbound}`,
         `RoleBinding/tokens: binds Role tokens, whose ${grants}; its subjects could ${identity}`,
       ]);
-      expect(report(objects, off).blocking).toBe(true);
+      expect(report(objects, exempted).blocking).toBe(true);
     }
     // Reading ServiceAccounts, or creating them, hands no one another identity.
     expect(
@@ -643,7 +666,6 @@ describe('RBAC rights that reach the identity KubeChart deploys with, or the bas
           ),
         ],
         'rbac-cluster-admin',
-        { severities: { 'rbac-wildcard': 'off' } },
       ),
     ).toEqual([
       `ClusterRole/all: rule 1 grants create on *: whoever a binding of it names could ${baseline}, and ${identity}; ${unbound}`,
@@ -710,7 +732,6 @@ describe('RBAC rights that reach the identity KubeChart deploys with, or the bas
           bindingOf('reader', { kind: 'Role', name: 'reader' }, every),
         ],
         'rbac-broad-subjects',
-        { severities: { 'rbac-wildcard': 'off' } },
       );
     expect(
       broad([
@@ -795,5 +816,526 @@ describe('RBAC rights that reach the identity KubeChart deploys with, or the bas
       'RoleBinding/app-view',
       'RoleBinding/everyone-view',
     ]);
+  });
+});
+
+describe('RBAC rules guard what a chart grants: they block in every policy mode', () => {
+  const t = { namespace: 't' };
+  const bindingOf = (name: string, roleRef: any, kind = 'RoleBinding') => ({
+    ...binding(kind, roleRef),
+    metadata: { name },
+  });
+  const escalating = role('Role', [
+    {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['roles'],
+      verbs: ['escalate'],
+    },
+  ]);
+  const privileged: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p' },
+    spec: {
+      containers: [
+        {
+          name: 'c',
+          image: 'nginx:1.27',
+          securityContext: { privileged: true },
+        },
+      ],
+    },
+  };
+
+  it('blocks a binding of admin, an escalating role and an unreadable role in warn and off mode, as in enforce', () => {
+    for (const mode of ['enforce', 'warn', 'off'] as const) {
+      const engineIn = new PolicyEngine({ mode });
+      for (const [objects, ruleId] of [
+        [
+          [bindingOf('b', { kind: 'ClusterRole', name: 'admin' })],
+          'rbac-cluster-admin',
+        ],
+        [[escalating], 'rbac-escalation'],
+        [
+          [bindingOf('b', { kind: 'ClusterRole', name: 'platform-reader' })],
+          'rbac-unknown-role',
+        ],
+      ] as const) {
+        const report = engineIn.check([...objects], t);
+        expect({
+          mode,
+          blocking: report.blocking,
+          failed: report.results
+            .filter(r => !r.passed && r.ruleId.startsWith('rbac-'))
+            .map(r => [r.ruleId, r.severity]),
+        }).toEqual({
+          mode,
+          blocking: true,
+          failed: expect.arrayContaining([[ruleId, 'error']]),
+        });
+      }
+    }
+  });
+
+  it('leaves the other rules to the mode: advice in warn mode, not judged in off mode', () => {
+    const warn = new PolicyEngine({ mode: 'warn' }).check(
+      [
+        privileged,
+        role('Role', [
+          { apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] },
+        ]),
+      ],
+      t,
+    );
+    expect(warn.passed).toBe(false);
+    expect(warn.blocking).toBe(false);
+    const off = new PolicyEngine({ mode: 'off' }).check(
+      [privileged, bindingOf('b', { kind: 'ClusterRole', name: 'view' })],
+      t,
+    );
+    expect(off.results.some(r => r.ruleId === 'no-privileged')).toBe(false);
+    expect(off.blocking).toBe(false);
+  });
+
+  it('judges an extension rule that blocks in every mode as an error, whatever its default severity, unless config sets it otherwise', () => {
+    const extension = {
+      id: 'no-crd-writes',
+      defaultSeverity: 'warning' as const,
+      alwaysBlocks: true,
+      description: 'no CustomResourceDefinitions',
+      fix: 'Leave CRDs to the platform team.',
+      check: (o: KubeObject) =>
+        o.kind === 'CustomResourceDefinition' ? ['defines a CRD'] : undefined,
+    };
+    const crd: KubeObject = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+    };
+    const withIt = new PolicyEngine({ mode: 'warn', rules: [extension] });
+    expect(
+      withIt.listRules().find(r => r.id === 'no-crd-writes')?.severity,
+    ).toBe('error');
+    const report = withIt.check([crd]);
+    expect(
+      report.results
+        .filter(r => r.ruleId === 'no-crd-writes')
+        .map(r => [r.severity, r.passed]),
+    ).toEqual([['error', false]]);
+    expect(report.blocking).toBe(true);
+    expect(
+      () =>
+        new PolicyEngine({
+          rules: [extension],
+          severities: { 'no-crd-writes': 'info' },
+        }),
+    ).toThrow(
+      /^kubechart.policy.rules.no-crd-writes cannot be set to info: policy rule no-crd-writes blocks in every mode/,
+    );
+  });
+
+  it('refuses config that would make them advice, and still lets an exception exempt one object with its reason', () => {
+    for (const severity of ['warning', 'info', 'off'] as const) {
+      expect(
+        () =>
+          new PolicyEngine({ severities: { 'rbac-cluster-admin': severity } }),
+      ).toThrow(
+        /^kubechart.policy.rules.rbac-cluster-admin cannot be set to (warning|info|off): policy rule rbac-cluster-admin blocks in every mode/,
+      );
+    }
+    expect(() =>
+      PolicyEngine.fromConfig(
+        new ConfigReader({
+          kubechart: { policy: { rules: { 'rbac-wildcard': 'warning' } } },
+        }),
+      ),
+    ).toThrow(
+      'kubechart.policy.rules.rbac-wildcard cannot be set to warning: policy rule rbac-wildcard blocks in every mode (it guards a trust boundary, not advice), so only error is accepted; exempt one object with kubechart.policy.exceptions',
+    );
+    // Error is what they are; rbac-pod-exec is advice and stays configurable.
+    expect(
+      () =>
+        new PolicyEngine({
+          severities: { 'rbac-escalation': 'error', 'rbac-pod-exec': 'off' },
+        }),
+    ).not.toThrow();
+    const exempted = new PolicyEngine({
+      mode: 'warn',
+      exceptions: [
+        {
+          rule: 'rbac-unknown-role',
+          namespace: 't',
+          name: 'metrics',
+          reason: 'platform-reader only reads metrics',
+        },
+      ],
+    }).check(
+      [bindingOf('metrics', { kind: 'ClusterRole', name: 'platform-reader' })],
+      t,
+    );
+    expect(exempted.blocking).toBe(false);
+    expect(
+      exempted.results.find(r => r.ruleId === 'rbac-unknown-role')?.exempt,
+    ).toEqual({ reason: 'platform-reader only reads metrics' });
+  });
+});
+
+describe('rbac-aggregation: a ClusterRole that adds rights to the built-in roles of every namespace', () => {
+  const aggregating = (labels: Record<string, string>, rules: any) => ({
+    apiVersion: RBAC,
+    kind: 'ClusterRole',
+    metadata: { name: 'widgets', labels },
+    rules,
+  });
+  const toView = { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' };
+  const toEdit = { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' };
+  const toAdmin = { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' };
+  const readWidgets = {
+    apiGroups: ['example.com'],
+    resources: ['widgets'],
+    verbs: ['get', 'list', 'watch'],
+  };
+  const messages = (o: KubeObject, mode: 'enforce' | 'warn' = 'enforce') =>
+    new PolicyEngine({ mode })
+      .check([o])
+      .results.filter(r => r.ruleId === 'rbac-aggregation' && !r.passed)
+      .map(r => r.message);
+
+  it('refuses one that adds more than reading, or reading Secrets, to view, edit or admin', () => {
+    expect(
+      messages(
+        aggregating(toView, [
+          readWidgets,
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        ]),
+      ),
+    ).toEqual([
+      'adds its rules to ClusterRole view (label rbac.authorization.k8s.io/aggregate-to-view) wherever that role is bound, in every namespace: rule 2 grants create on configmaps, more than get, list and watch',
+    ]);
+    expect(
+      messages(
+        aggregating({ ...toEdit, ...toAdmin }, [
+          {
+            apiGroups: ['networking.k8s.io'],
+            resources: ['networkpolicies'],
+            verbs: ['get', 'create', 'delete'],
+          },
+        ]),
+        'warn',
+      ),
+    ).toEqual([
+      'adds its rules to ClusterRoles edit, admin (labels rbac.authorization.k8s.io/aggregate-to-edit, rbac.authorization.k8s.io/aggregate-to-admin) wherever those roles are bound, in every namespace: rule 1 grants create, delete on networkpolicies: whoever holds those roles could remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more',
+    ]);
+    expect(
+      messages(
+        aggregating(toAdmin, [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+        ]),
+      ),
+    ).toEqual([
+      'adds its rules to ClusterRole admin (label rbac.authorization.k8s.io/aggregate-to-admin) wherever that role is bound, in every namespace: rule 1 grants get on secrets, reading Secrets',
+    ]);
+    expect(
+      new PolicyEngine({ mode: 'warn' }).check([
+        aggregating(toView, [
+          { apiGroups: [''], resources: ['pods'], verbs: ['delete'] },
+        ]),
+      ]).blocking,
+    ).toBe(true);
+  });
+
+  it('refuses connecting into pods, services or nodes, and every non-resource URL, added to view', () => {
+    expect(
+      messages(
+        aggregating(toView, [
+          readWidgets,
+          {
+            apiGroups: [''],
+            resources: [
+              'pods/exec',
+              'pods/attach',
+              'pods/portforward',
+              'pods/proxy',
+              'services/proxy',
+              'nodes/proxy',
+              'pods/log',
+            ],
+            verbs: ['get'],
+          },
+          {
+            apiGroups: ['*'],
+            resources: ['*/exec', '*/attach'],
+            verbs: ['get'],
+          },
+          { nonResourceURLs: ['*'], verbs: ['get'] },
+        ]),
+      ),
+    ).toEqual([
+      'adds its rules to ClusterRole view (label rbac.authorization.k8s.io/aggregate-to-view) wherever that role is bound, in every namespace: rule 2 grants get on pods/exec, pods/attach, pods/portforward, pods/proxy, services/proxy, nodes/proxy, connecting into pods, services or nodes (exec, attach, port-forward, proxy), rule 3 grants get on */exec, */attach, connecting into pods, services or nodes (exec, attach, port-forward, proxy), rule 4 grants get on every non-resource URL (*)',
+    ]);
+  });
+
+  it('judges every label whose name starts with aggregate-to-, whatever its prefix, as adding to view', () => {
+    const writes = [
+      { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['create'] },
+    ];
+    expect(
+      messages(aggregating({ 'aggregate-to-view': 'true' }, writes)),
+    ).toEqual([
+      'adds its rules to ClusterRole view (label aggregate-to-view) wherever that role is bound, in every namespace: rule 1 grants create on widgets, more than get, list and watch',
+    ]);
+    // Only the built-in edit and admin are known to take more than reading: fail closed.
+    expect(
+      messages(
+        aggregating({ 'example.com/aggregate-to-edit': 'true' }, writes),
+      ),
+    ).toEqual([
+      'adds its rules to ClusterRole edit (label example.com/aggregate-to-edit) wherever that role is bound, in every namespace: rule 1 grants create on widgets, more than get, list and watch',
+    ]);
+  });
+
+  it("passes an operator's ClusterRoles that add writing its own kinds to edit and admin, and reading them to view", () => {
+    const certManager = (
+      name: string,
+      labels: Record<string, string>,
+      verbs: string[],
+    ): KubeObject => ({
+      apiVersion: RBAC,
+      kind: 'ClusterRole',
+      metadata: {
+        name,
+        labels: { 'app.kubernetes.io/name': 'cert-manager', ...labels },
+      },
+      rules: [
+        {
+          apiGroups: ['cert-manager.io'],
+          resources: ['certificates', 'certificaterequests', 'issuers'],
+          verbs,
+        },
+        {
+          apiGroups: ['acme.cert-manager.io'],
+          resources: ['challenges', 'orders'],
+          verbs,
+        },
+        {
+          apiGroups: ['cert-manager.io'],
+          resources: ['certificates/status'],
+          verbs,
+        },
+      ],
+    });
+    const report = new PolicyEngine().check([
+      certManager('cert-manager-view', { ...toView, ...toEdit, ...toAdmin }, [
+        'get',
+        'list',
+        'watch',
+      ]),
+      certManager('cert-manager-edit', { ...toEdit, ...toAdmin }, [
+        'create',
+        'delete',
+        'deletecollection',
+        'patch',
+        'update',
+      ]),
+    ]);
+    expect(report.results.filter(r => !r.passed)).toEqual([]);
+    expect(report.blocking).toBe(false);
+  });
+
+  it('refuses what edit and admin may not take from a chart: guarded rights, Secrets, connecting, "*", escalate and bind', () => {
+    const into = (labels: Record<string, string>, rule: any) =>
+      messages(aggregating(labels, [rule]))[0]
+        ?.split(': ')
+        .slice(1)
+        .join(': ');
+    const cases: Array<[any, string]> = [
+      [
+        {
+          apiGroups: [''],
+          resources: ['serviceaccounts/token'],
+          verbs: ['create'],
+        },
+        'rule 1 grants create on serviceaccounts/token: whoever holds that role could act as the ServiceAccount KubeChart deploys with (admin in the namespace) or another identity',
+      ],
+      [
+        {
+          apiGroups: ['rbac.authorization.k8s.io'],
+          resources: ['roles'],
+          verbs: ['bind', 'escalate'],
+        },
+        'rule 1 grants bind, escalate on roles, granting roles',
+      ],
+      [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          verbs: ['create', 'update'],
+        },
+        'rule 1 grants create, update on secrets, rights on Secrets',
+      ],
+      [
+        {
+          apiGroups: [''],
+          resources: ['pods/exec', 'pods/portforward'],
+          verbs: ['create'],
+        },
+        'rule 1 grants create on pods/exec, pods/portforward, connecting into pods, services or nodes (exec, attach, port-forward, proxy)',
+      ],
+      [
+        { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['*'] },
+        'rule 1 grants every verb (*) on widgets',
+      ],
+      [
+        {
+          apiGroups: ['example.com'],
+          resources: ['*'],
+          verbs: ['get', 'update'],
+        },
+        'rule 1 grants get, update on every resource (*)',
+      ],
+      [
+        { nonResourceURLs: ['*'], verbs: ['get'] },
+        'rule 1 grants get on every non-resource URL (*)',
+      ],
+    ];
+    for (const [rule, message] of cases) {
+      expect(into(toAdmin, rule)).toBe(message);
+    }
+  });
+
+  it('refuses one whose added rights it cannot read', () => {
+    expect(
+      messages({
+        ...aggregating(toView, []),
+        aggregationRule: {
+          clusterRoleSelectors: [{ matchLabels: { team: 'a' } }],
+        },
+      }),
+    ).toEqual([
+      'adds its rules to ClusterRole view (label rbac.authorization.k8s.io/aggregate-to-view) wherever that role is bound, in every namespace: its rules are made up of other ClusterRoles (aggregationRule): what it adds cannot be checked',
+    ]);
+    expect(messages(aggregating(toView, 'everything'))).toEqual([
+      'adds its rules to ClusterRole view (label rbac.authorization.k8s.io/aggregate-to-view) wherever that role is bound, in every namespace: rules is not a list of rules: what it adds cannot be checked',
+    ]);
+  });
+
+  it('passes reading, a ClusterRole without those labels and a Role (Roles are not aggregated)', () => {
+    const report = new PolicyEngine().check([
+      aggregating({ ...toView, ...toEdit }, [readWidgets]),
+      {
+        ...aggregating({ team: 'a' }, [
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        ]),
+        metadata: { name: 'settings', labels: { team: 'a' } },
+      },
+      {
+        ...aggregating(toView, [
+          { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+        ]),
+        kind: 'Role',
+      },
+    ]);
+    expect(
+      report.results
+        .filter(r => r.ruleId === 'rbac-aggregation')
+        .map(r => [`${r.object.kind}/${r.object.name}`, r.passed]),
+    ).toEqual([
+      ['ClusterRole/widgets', true],
+      ['ClusterRole/settings', true],
+    ]);
+    expect(report.blocking).toBe(false);
+  });
+
+  it('refuses a ClusterRole with an aggregationRule itself, in every mode: what it grants cannot be read', () => {
+    const aggregated = {
+      ...role('ClusterRole', []),
+      metadata: { name: 'tenant-reader' },
+      aggregationRule: {
+        clusterRoleSelectors: [{ matchLabels: { 'example.com/tenant': 'a' } }],
+      },
+    };
+    const report = new PolicyEngine({ mode: 'warn' }).check([aggregated]);
+    expect(
+      report.results.filter(r => !r.passed).map(r => [r.ruleId, r.message]),
+    ).toEqual([
+      [
+        'rbac-cluster-admin',
+        'its rules are made up of other ClusterRoles (aggregationRule): what it grants cannot be checked; refused whether or not these manifests bind it: a binding outside them (one in the cluster, one helm keeps with helm.sh/resource-policy: keep, a hook checked apart) would grant it',
+      ],
+    ]);
+    expect(report.blocking).toBe(true);
+  });
+});
+
+describe("the deployer's ClusterRole (kubechart.tenant.deployer.clusterRole) is refused as admin is", () => {
+  const t = { namespace: 't' };
+  const bindingOf = (kind: string, name: string) => ({
+    ...binding(kind, { kind: 'ClusterRole', name }),
+    metadata: { name: 'b' },
+  });
+  const unknownRoleExempted = [
+    {
+      rule: 'rbac-unknown-role',
+      namespace: 't',
+      name: 'b',
+      reason: 'a platform role',
+    },
+  ];
+  const consequence =
+    'its subjects could remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more, and act as the ServiceAccount KubeChart deploys with (admin in the namespace) or another identity';
+
+  it('refuses a binding of it under rbac-cluster-admin, which an rbac-unknown-role exception does not exempt', () => {
+    const configured = PolicyEngine.fromConfig(
+      new ConfigReader({
+        kubechart: {
+          tenant: { deployer: { clusterRole: 'tenant-deployer' } },
+          policy: { exceptions: unknownRoleExempted },
+        },
+      }),
+    );
+    const report = configured.check(
+      [bindingOf('RoleBinding', 'tenant-deployer')],
+      t,
+    );
+    expect(
+      report.results
+        .filter(r => !r.passed && !r.exempt)
+        .map(r => [r.ruleId, r.message]),
+    ).toEqual([
+      [
+        'rbac-cluster-admin',
+        `binds ClusterRole tenant-deployer, which KubeChart deploys with in tenant namespaces (kubechart.tenant.deployer.clusterRole); ${consequence}`,
+      ],
+    ]);
+    expect(report.blocking).toBe(true);
+    expect(
+      configured
+        .check([bindingOf('ClusterRoleBinding', 'tenant-deployer')], t)
+        .results.filter(r => r.ruleId === 'rbac-cluster-admin' && !r.passed)
+        .map(r => r.message),
+    ).toEqual(['binds ClusterRole tenant-deployer in every namespace']);
+    // A ClusterRole of that name in the manifests does not make the role bound any less.
+    expect(
+      new PolicyEngine({ deployerClusterRole: 'tenant-deployer' }).check(
+        [
+          {
+            ...role('ClusterRole', [
+              { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+            ]),
+            metadata: { name: 'tenant-deployer' },
+          },
+          bindingOf('RoleBinding', 'tenant-deployer'),
+        ],
+        t,
+      ).blocking,
+    ).toBe(true);
+  });
+
+  it("leaves a ClusterRole of that name to rbac-unknown-role when it is not the deployer's", () => {
+    const report = new PolicyEngine({ exceptions: unknownRoleExempted }).check(
+      [bindingOf('RoleBinding', 'tenant-deployer')],
+      t,
+    );
+    expect(report.blocking).toBe(false);
   });
 });

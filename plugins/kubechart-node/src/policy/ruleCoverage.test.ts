@@ -574,6 +574,34 @@ const objectFixtures: Record<string, Pair[]> = {
       message: /grants watch on secrets in every namespace/,
     },
   ],
+  'rbac-aggregation': [
+    {
+      failing: [
+        {
+          ...role('ClusterRole', [
+            { apiGroups: [''], resources: ['configmaps'], verbs: ['update'] },
+          ]),
+          metadata: {
+            name: 'reader',
+            labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+          },
+        },
+      ],
+      passing: [
+        {
+          ...role('ClusterRole', [
+            { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+          ]),
+          metadata: {
+            name: 'reader',
+            labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+          },
+        },
+      ],
+      message:
+        /adds its rules to ClusterRole view .* rule 1 grants update on configmaps, more than get, list and watch/,
+    },
+  ],
   'rbac-pod-exec': [
     {
       failing: [

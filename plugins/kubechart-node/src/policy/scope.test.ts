@@ -372,6 +372,73 @@ describe("run-scope rule: KubeChart's deployer identity", () => {
     );
   });
 
+  it("refuses, in every mode, a binding that grants rights to the deployers' namespace's ServiceAccounts, read from config", () => {
+    const binding = (
+      kind: 'RoleBinding' | 'ClusterRoleBinding',
+      subjects: Record<string, unknown>[],
+    ): KubeObject => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind,
+      metadata: { name: 'grant', namespace: 'team-a' },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'view',
+      },
+      subjects,
+    });
+    const why =
+      'where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace); only KubeChart grants them rights';
+    for (const mode of ['enforce', 'warn', 'off'] as const) {
+      const failures = scopeFailures(new PolicyEngine({ mode }), [
+        binding('RoleBinding', [
+          {
+            kind: 'Group',
+            apiGroup: 'rbac.authorization.k8s.io',
+            name: 'system:serviceaccounts:kubechart-deployers',
+          },
+        ]),
+        binding('RoleBinding', [
+          {
+            kind: 'ServiceAccount',
+            name: 'kubechart-deployer-team-b',
+            namespace: 'kubechart-deployers',
+          },
+        ]),
+        binding('RoleBinding', [
+          {
+            kind: 'User',
+            apiGroup: 'rbac.authorization.k8s.io',
+            name: 'system:serviceaccount:kubechart-deployers:anything',
+          },
+        ]),
+      ]);
+      expect(failures.map(f => f.message)).toEqual([
+        `RoleBinding/grant grants rights to Group system:serviceaccounts:kubechart-deployers (every ServiceAccount of namespace kubechart-deployers), ${why}`,
+        `RoleBinding/grant grants rights to ServiceAccount kubechart-deployer-team-b of namespace kubechart-deployers, ${why}`,
+        `RoleBinding/grant grants rights to ServiceAccount anything of namespace kubechart-deployers, ${why}`,
+      ]);
+    }
+    // Another namespace's accounts are the other rules' business; a configured namespace is read.
+    const elsewhere = binding('RoleBinding', [
+      { kind: 'ServiceAccount', name: 'ci', namespace: 'builds' },
+      {
+        kind: 'Group',
+        apiGroup: 'rbac.authorization.k8s.io',
+        name: 'system:serviceaccounts:builds',
+      },
+    ]);
+    expect(scopeFailures(new PolicyEngine(), [elsewhere])).toEqual([]);
+    const configured = PolicyEngine.fromConfig(
+      new ConfigReader({
+        kubechart: { tenant: { deployer: { namespace: 'builds' } } },
+      }),
+    );
+    expect(scopeFailures(configured, [elsewhere]).map(f => f.message)).toEqual([
+      `RoleBinding/grant grants rights to ServiceAccount ci of namespace builds, where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace); only KubeChart grants them rights`,
+    ]);
+  });
+
   it('lets workloads use their own ServiceAccounts, and reads the deployer name from config', () => {
     const engine = new PolicyEngine();
     expect(

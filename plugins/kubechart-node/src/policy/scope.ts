@@ -197,10 +197,18 @@ export function protectedObjectViolation(
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 /**
- * The ServiceAccount KubeChart deploys as in a tenant namespace unless configured otherwise
- * (`kubechart.tenant.deployer.serviceAccount`). @public
+ * The name of KubeChart's deployer unless configured otherwise (`kubechart.tenant.deployer.serviceAccount`):
+ * the name of its RoleBinding in each namespace, the prefix of its ServiceAccounts' names in
+ * {@link DEFAULT_DEPLOYER_NAMESPACE}, and the ServiceAccount it deployed as in the namespace itself
+ * before those moved there, whose name no workload may take. @public
  */
 export const DEFAULT_DEPLOYER_SERVICE_ACCOUNT = 'kubechart-deployer';
+
+/**
+ * The namespace holding the deployer ServiceAccount of every namespace KubeChart deploys into unless
+ * configured otherwise (`kubechart.tenant.deployer.namespace`). @public
+ */
+export const DEFAULT_DEPLOYER_NAMESPACE = 'kubechart-deployers';
 
 const SERVICE_ACCOUNT_TOKEN_TYPE = 'kubernetes.io/service-account-token';
 const SERVICE_ACCOUNT_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
@@ -292,9 +300,10 @@ function deployerTokenName(
  * `secretRef`: one of `tokenSecrets`, the manifests' own token Secrets of the deployer from
  * {@link deployerTokenSecretNames}, or one named `<deployer>-token` or `<deployer>-token-…` as the
  * token controller names them), a token Secret made for it, the ServiceAccount itself or its
- * RoleBinding, which only KubeChart writes, or a binding that grants it more rights. Undefined
- * otherwise. What that identity does is KubeChart's deploying, not a workload's, and it could write
- * what the policy never saw. A Secret of another name that already holds a deployer token in the
+ * RoleBinding, which only KubeChart writes, or a binding that grants it more rights, or that grants
+ * rights to any ServiceAccount of `deployerNamespace`, where the deployers of all namespaces live (one,
+ * or the group of them all). Undefined otherwise. What that identity does is KubeChart's deploying,
+ * not a workload's, and it could write what the policy never saw. A Secret of another name that already holds a deployer token in the
  * cluster is not known here: the policy sees only the manifests.
  * @public
  */
@@ -302,6 +311,7 @@ export function deployerIdentityViolation(
   obj: KubeObject,
   deployer: string,
   tokenSecrets: ReadonlySet<string> = new Set(),
+  deployerNamespace: string = DEFAULT_DEPLOYER_NAMESPACE,
 ): string | undefined {
   const kind = String(obj.kind ?? '');
   const ref = `${kind || 'object'}/${String(obj.metadata?.name ?? '')}`;
@@ -340,6 +350,51 @@ export function deployerIdentityViolation(
   ) {
     return `${ref} grants rights to ServiceAccount ${deployer}, ${identity}; only KubeChart grants it rights`;
   }
+  const deployers =
+    rbac &&
+    (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') &&
+    Array.isArray(obj.subjects)
+      ? obj.subjects
+          .map(s => deployersSubject(s, deployerNamespace))
+          .find(Boolean)
+      : undefined;
+  if (deployers) {
+    return `${ref} grants rights to ${deployers}, where KubeChart keeps the deployer of every namespace it deploys into (kubechart.tenant.deployer.namespace); only KubeChart grants them rights`;
+  }
+  return undefined;
+}
+
+/**
+ * A binding subject among the ServiceAccounts of `namespace`, described, or undefined: one of them by
+ * kind or user name, or the group of them all (`system:serviceaccounts:<namespace>`).
+ */
+function deployersSubject(
+  subject: unknown,
+  namespace: string,
+): string | undefined {
+  if (!subject || typeof subject !== 'object') return undefined;
+  const {
+    kind,
+    name,
+    namespace: of,
+  } = subject as {
+    kind?: unknown;
+    name?: unknown;
+    namespace?: unknown;
+  };
+  if (kind === 'ServiceAccount' && of === namespace)
+    return `ServiceAccount ${String(name)} of namespace ${namespace}`;
+  if (typeof name !== 'string') return undefined;
+  const parts = name.split(':');
+  if (
+    kind === 'User' &&
+    parts.length === 4 &&
+    name.startsWith('system:serviceaccount:') &&
+    parts[2] === namespace
+  )
+    return `ServiceAccount ${parts[3]} of namespace ${namespace}`;
+  if (kind === 'Group' && name === `system:serviceaccounts:${namespace}`)
+    return `Group ${name} (every ServiceAccount of namespace ${namespace})`;
   return undefined;
 }
 

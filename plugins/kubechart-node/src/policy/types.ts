@@ -45,6 +45,11 @@ export type PolicyContext = {
   secrets: SecretDetectionOptions;
   /** The namespace an object lands in: its own, else the run's default namespace (may be undefined). */
   namespaceOf(obj: KubeObject): string | undefined;
+  /**
+   * The ClusterRole KubeChart's deployer holds in each tenant namespace (`kubechart.tenant.deployer.clusterRole`,
+   * default `admin`): a binding of it hands out what KubeChart deploys with.
+   */
+  deployerClusterRole: string;
 };
 
 /**
@@ -56,6 +61,13 @@ export interface PolicyRule {
   id: string;
   /** Severity unless config overrides it. */
   defaultSeverity: PolicySeverity;
+  /**
+   * A failure blocks in every policy mode (`off` included: the rule is judged then too), as `run-scope`
+   * does: the rule guards a trust boundary, not advice. Its severity is `error`, whatever
+   * `defaultSeverity` says, and config setting another is refused at start-up; an exception
+   * (`kubechart.policy.exceptions`) still exempts one object, with its reason.
+   */
+  alwaysBlocks?: boolean;
   /** What a passing object satisfies, e.g. "containers run as non-root". */
   description: string;
   /** How to fix a violation, shown to the developer. */

@@ -5,6 +5,7 @@ import {
   hideUrlCredentials,
   isSecretKey,
   redactManifest,
+  redactManifestInTurns,
   redactValues,
 } from './redact';
 
@@ -111,6 +112,39 @@ describe('redaction by value and in linear time', () => {
         'kind: List\nitems:\n- { kind: Secret, stringData: { token: plain-value } }\n',
       ),
     ).not.toContain('plain-value');
+  });
+
+  it('redacts each document of a manifest split as the parser splits it, one per turn, keeping the comments of its --- lines', async () => {
+    const configMap = (i: number) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata:\n  password: hunter${i}\n  blob: ${'x'.repeat(
+        1_100_000,
+      )}\n`;
+    const manifest = [1, 2, 3, 4]
+      .map(i => configMap(i))
+      .join(`--- # next, not ${secret}\n`);
+    let turns = 0;
+    let ticking: NodeJS.Immediate | undefined;
+    const tick = () => {
+      turns++;
+      ticking = setImmediate(tick);
+    };
+    ticking = setImmediate(tick);
+    const out = await redactManifestInTurns(manifest, { scrub });
+    if (ticking) clearImmediate(ticking);
+    expect(turns).toBeGreaterThanOrEqual(3);
+    const docs = out.split(/^---.*\n/m);
+    expect(docs).toHaveLength(4);
+    docs.forEach((doc, i) => {
+      expect(doc).toContain(`name: c${i + 1}`);
+      expect(doc).toContain(`blob: ${'x'.repeat(1_100_000)}`);
+      expect(doc).not.toContain('hunter');
+    });
+    expect(out.match(/^--- # next, not \*\*\*$/gm)).toHaveLength(3);
+    expect(out).toBe(redactManifest(manifest, { scrub }));
+    // A document on its `---` line is one too.
+    expect(redactManifest('a: 1\n--- {kind: Secret, data: {k: dg==}}\n')).toBe(
+      "a: 1\n---\nkind: Secret\ndata:\n  k: '***'\n",
+    );
   });
 
   it('drops a document it cannot parse within the limits instead of showing it', () => {

@@ -16,10 +16,12 @@ import yaml from 'js-yaml';
 import { KubeObject } from '../policy/types';
 import { HELM_YAML_SCHEMA } from '../yaml/helmYamlSchema';
 import { DEFAULT_INPUT_LIMITS, InputLimitError } from '../yaml/limits';
+import { Pausable, runAtOnce, runInTurns } from '../yaml/turns';
 import {
   countDocumentMarkers,
   parseYamlLimited,
 } from '../yaml/parseYamlLimited';
+import { documentPieces } from '../yaml/documentPieces';
 
 /** The placeholder that replaces redacted values. @public */
 export const REDACTED = '***';
@@ -138,16 +140,11 @@ function withEncodedForms(
   };
 }
 
-/**
- * Redacts a multi-document YAML manifest, document by document, keeping the text of documents that
- * hold nothing secret. Documents that are not valid YAML, or break the input limits, are dropped
- * rather than leaked; more than `maxDocuments` documents is an `InputLimitError` (400).
- * @public
- */
-export function redactManifest(
+/** What {@link redactManifest} and {@link redactManifestInTurns} share: pauses after each document. */
+function* redactingManifest(
   manifest: string,
-  options: RedactOptions = {},
-): string {
+  options: RedactOptions,
+): Pausable<string> {
   // Bounded like parsing: a manifest of a million tiny documents is refused, not split and redacted one by one.
   if (countDocumentMarkers(manifest) > DEFAULT_INPUT_LIMITS.maxDocuments + 1) {
     throw new InputLimitError(
@@ -157,9 +154,24 @@ export function redactManifest(
       `more than ${DEFAULT_INPUT_LIMITS.maxDocuments} documents`,
     );
   }
-  const docs = manifest.split(/^---[ \t]*$/m);
-  const out: string[] = [];
-  for (const doc of docs) {
+  const scrubText = options.scrub && withEncodedForms(options.scrub);
+  // Each document with the text of its `---` line (as the parser splits a stream): when that line
+  // holds only a comment, the comment is kept (scrubbed) on the `---` line written before it.
+  const out: Array<{ marker?: string; text: string }> = [];
+  for (const [k, piece] of documentPieces(manifest).entries()) {
+    if (k > 0) yield undefined;
+    const whole = manifest.slice(piece.from, piece.to);
+    let doc = whole;
+    let marker: string | undefined;
+    if (/^---(?:[ \t]|\r?\n|$)/.test(whole)) {
+      const eol = whole.indexOf('\n');
+      const rest = whole.slice(3, eol < 0 ? whole.length : eol).trim();
+      if (rest === '' || rest.startsWith('#')) {
+        marker = rest && (scrubText ? scrubText(rest) : rest);
+        doc = eol < 0 ? '' : whole.slice(eol + 1);
+      }
+    }
+    const push = (text: string) => out.push({ marker, text });
     if (!doc.trim()) continue;
     let parsed: unknown;
     try {
@@ -170,15 +182,13 @@ export function redactManifest(
       if (all.length > 1) throw new Error('several documents');
       parsed = all[0];
     } catch {
-      out.push(
-        '# (document not shown: not valid YAML or over the input limits)\n',
-      );
+      push('# (document not shown: not valid YAML or over the input limits)\n');
       continue;
     }
     if (!parsed || typeof parsed !== 'object') {
       if (doc.replace(/#.*$/gm, '').trim()) continue;
       const onlyComments = doc.replace(/^\n+/, '');
-      out.push(options.scrub ? options.scrub(onlyComments) : onlyComments);
+      push(options.scrub ? options.scrub(onlyComments) : onlyComments);
       continue;
     }
     const redacted = redactObject(parsed as KubeObject, options);
@@ -193,7 +203,7 @@ export function redactManifest(
         ? withEncodedForms(options.scrub)(raw)
         : raw;
       if (scrubbed === raw || sameObject(scrubbed, redactedJson)) {
-        out.push(scrubbed);
+        push(scrubbed);
         continue;
       }
     }
@@ -202,7 +212,7 @@ export function redactManifest(
       rawComments && options.scrub
         ? withEncodedForms(options.scrub)(rawComments)
         : rawComments;
-    out.push(
+    push(
       `${comments ? `${comments}\n` : ''}${yaml.dump(redacted, {
         schema: HELM_YAML_SCHEMA,
         // What redaction returns shares no objects; js-yaml's search for them is quadratic.
@@ -211,7 +221,39 @@ export function redactManifest(
       })}`,
     );
   }
-  return out.map(d => (d.endsWith('\n') ? d : `${d}\n`)).join('---\n');
+  // A document written with its `---` line (content on it) needs no other.
+  return out
+    .map(({ marker, text }, k) => {
+      const d = text.endsWith('\n') ? text : `${text}\n`;
+      if (/^---(?:[ \t]|\r?\n)/.test(d) || (k === 0 && !marker)) return d;
+      return `---${marker ? ` ${marker}` : ''}\n${d}`;
+    })
+    .join('');
+}
+
+/**
+ * Redacts a multi-document YAML manifest, document by document, keeping the text of documents that
+ * hold nothing secret. Documents that are not valid YAML, or break the input limits, are dropped
+ * rather than leaked; more than `maxDocuments` documents is an `InputLimitError` (400).
+ * @public
+ */
+export function redactManifest(
+  manifest: string,
+  options: RedactOptions = {},
+): string {
+  return runAtOnce(redactingManifest(manifest, options));
+}
+
+/**
+ * {@link redactManifest} with a turn of the event loop between documents: a manifest a request
+ * brings holds the event loop no longer than its largest document costs to redact.
+ * @public
+ */
+export function redactManifestInTurns(
+  manifest: string,
+  options: RedactOptions = {},
+): Promise<string> {
+  return runInTurns(redactingManifest(manifest, options));
 }
 
 /** Whether YAML `text` parses (within the limits) to the one object whose JSON is `json`. */

@@ -26,9 +26,9 @@ import type {
   Tenant,
   TenantHealth,
 } from '@kubechart/plugin-kubechart-common';
-import { parseManifests } from '../policy/PolicyEngine';
 import { InputLimitError, REQUEST_BODY_LIMITS } from '../yaml/limits';
 import { assertJsonTextWithinLimits } from '../yaml/parseJsonLimited';
+import { parseManifestsInTurns } from '../yaml/manifestsInTurns';
 import { RECORDED_RUN_LIMITS } from './recordedRunLimits';
 
 /** Body of `POST /policy/check`: a chart release or multi-document YAML, checked without applying. @public */
@@ -520,7 +520,7 @@ export class KubechartRunsClient implements KubechartRunsService {
         const max = RECORDED_RUN_LIMITS.maxManifestObjects;
         try {
           // Stops at the first object over the limit; what cannot be read is the backend's to refuse.
-          parseManifests(body.manifest, { maxObjects: max });
+          await parseManifestsInTurns(body.manifest, { maxObjects: max });
         } catch (e) {
           if (e instanceof InputLimitError && e.limit === 'maxObjects')
             throw new InputError(

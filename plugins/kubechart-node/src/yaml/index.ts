@@ -3,3 +3,4 @@ export * from './parseYamlLimited';
 export * from './parseJsonLimited';
 export { HELM_YAML_SCHEMA } from './helmYamlSchema';
 export { describeYamlError } from './yamlErrors';
+export { parseManifestsInTurns } from './manifestsInTurns';

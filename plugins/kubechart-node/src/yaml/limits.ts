@@ -10,12 +10,32 @@ export type InputLimits = {
   maxBytes: number;
   /** Most YAML documents in one stream. */
   maxDocuments: number;
+  /**
+   * Largest document of a stream, in bytes (UTF-8) of its text, a document as helm splits a stream
+   * (from one line starting with `---` to the next): checked on the text before anything is read.
+   * No limit when unset.
+   */
+  maxDocumentBytes?: number;
   /** Deepest nesting of mappings and sequences, counted after aliases are expanded. */
   maxDepth: number;
   /** Most alias uses (`*name`) in one stream. */
   maxAliases: number;
   /** Most nodes (mappings, sequences and scalars) in one stream, counted after aliases are expanded. */
   maxNodes: number;
+  /**
+   * Most nodes in one document, counted as `maxNodes` counts them (as they are read, keys too, so
+   * more than twice as many read is over the limit; then after aliases are expanded). No limit when
+   * unset.
+   */
+  maxDocumentNodes?: number;
+  /**
+   * Most characters the keys and strings of a stream hold together, counted after aliases are
+   * expanded: what walking its values costs (redacting, checking, storing or sending them).
+   * `maxBytes` when unset: text without aliases holds no more characters than it is long, so this
+   * refuses aliases that make the value larger than the largest text accepted (`a: &a <1 MB>` and
+   * a hundred `*a`: 100 MB to walk).
+   */
+  maxExpandedChars?: number;
   /**
    * Most objects a manifest stream makes, as helm creates them: a document each, empty ones aside,
    * each item of a List (a `…List` kind with one `items` array) instead of the List. Any other
@@ -67,15 +87,23 @@ export const REQUEST_BODY_LIMITS: Readonly<
  * policy check, a manifests run or its preview, a recorded run's finish (what `parseManifests` reads
  * given an object limit). Reading a node costs about as much as its text does at most 2 µs a mapping
  * entry, so a million nodes held the event loop over a second (a 3.8 MB ConfigMap of 300,000 keys,
- * 0.6 s); 250,000 hold it about a quarter of a second, what a text of the byte limit made of long
- * scalars costs anyway, and leave room for large real inputs (CRD bundles, a recorded run of
- * thousands of objects at about 100 nodes each). Nodes are counted as they are read (a key and its
- * value two, so more than twice as many read is over the limit) and nothing after the node over the
- * limit is read.
+ * 0.6 s); 250,000 leave room for large real inputs (CRD bundles, a recorded run of thousands of
+ * objects at about 100 nodes each). Nodes are counted as they are read (a key and its value two, so
+ * more than twice as many read is over the limit) and nothing after the node over the limit is read.
+ * The routes read such a manifest one document per turn of the event loop (`parseManifestsInTurns`,
+ * `redactManifestInTurns`), so what one turn costs is bounded by what one document may hold: 1.5 MiB
+ * of text (`maxDocumentBytes`, what the Kubernetes API server stores of one object at most: etcd's
+ * default request limit; a ConfigMap or Secret holds at most 1 MiB of data) and 50,000 nodes
+ * (`maxDocumentNodes`, several times the largest CustomResourceDefinitions).
  * @public
  */
-export const MANIFEST_REQUEST_LIMITS: Readonly<Pick<InputLimits, 'maxNodes'>> =
-  Object.freeze({ maxNodes: 250_000 });
+export const MANIFEST_REQUEST_LIMITS: Readonly<
+  Pick<InputLimits, 'maxNodes' | 'maxDocumentBytes' | 'maxDocumentNodes'>
+> = Object.freeze({
+  maxNodes: 250_000,
+  maxDocumentBytes: 1536 * 1024,
+  maxDocumentNodes: 50_000,
+});
 
 /** Thrown when an input breaks one of the {@link InputLimits}. @public */
 export class InputLimitError extends InputError {
@@ -101,17 +129,23 @@ export function measureValue(
   value: unknown,
   limits: InputLimits,
   what: string,
-  budget: { nodes: number; aliases: number } = { nodes: 0, aliases: 0 },
+  budget: { nodes: number; aliases: number; chars?: number } = {
+    nodes: 0,
+    aliases: 0,
+  },
 ): number {
-  // Expanded size and height of every distinct object seen, so an alias costs one lookup.
-  const memo = new Map<object, { size: number; height: number }>();
+  // Expanded size, height and characters of every distinct object seen, so an alias costs one lookup.
+  type Measure = { size: number; height: number; chars: number };
+  const memo = new Map<object, Measure>();
   const onPath = new Set<object>();
 
-  const visit = (
-    v: unknown,
-    depth: number,
-  ): { size: number; height: number } => {
-    if (v === null || typeof v !== 'object') return { size: 1, height: 0 };
+  const visit = (v: unknown, depth: number): Measure => {
+    if (v === null || typeof v !== 'object')
+      return {
+        size: 1,
+        height: 0,
+        chars: typeof v === 'string' ? v.length : 0,
+      };
     const seen = memo.get(v);
     if (seen) {
       budget.aliases++;
@@ -152,22 +186,26 @@ export function measureValue(
     onPath.add(v);
     let size = 1;
     let height = 0;
+    let chars = 0;
     const children = Array.isArray(v)
       ? v
       : Object.values(v as Record<string, unknown>);
+    if (!Array.isArray(v))
+      for (const key of Object.keys(v)) chars += key.length;
     for (const child of children) {
       const c = visit(child, depth + 1);
       size += c.size;
+      chars += c.chars;
       if (c.height + 1 > height) height = c.height + 1;
       if (size > limits.maxNodes) break;
     }
     onPath.delete(v);
-    const result = { size, height };
+    const result = { size, height, chars };
     memo.set(v, result);
     return result;
   };
 
-  const { size } = visit(value, 0);
+  const { size, chars } = visit(value, 0);
   budget.nodes += size;
   if (budget.nodes > limits.maxNodes) {
     throw new InputLimitError(
@@ -175,6 +213,16 @@ export function measureValue(
       limits.maxNodes,
       what,
       `more than ${limits.maxNodes} nodes once aliases are expanded`,
+    );
+  }
+  budget.chars = (budget.chars ?? 0) + chars;
+  const maxChars = limits.maxExpandedChars ?? limits.maxBytes;
+  if (budget.chars > maxChars) {
+    throw new InputLimitError(
+      'maxExpandedChars',
+      maxChars,
+      what,
+      `more than ${maxChars} characters in its keys and strings once aliases are expanded`,
     );
   }
   return size;

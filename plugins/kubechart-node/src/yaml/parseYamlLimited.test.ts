@@ -1,6 +1,11 @@
 import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
-import { assertWithinLimits, parseJsonLimited, parseYamlLimited } from '.';
+import {
+  assertWithinLimits,
+  parseJsonLimited,
+  parseYamlLimited,
+  parseYamlLimitedInTurns,
+} from '.';
 import { isItemsKey, isList } from '../policy/validity';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
@@ -85,7 +90,8 @@ describe('parseYamlLimited', () => {
     );
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(
-      /^Manifests refused: more than 1000000 nodes once aliases are expanded; the limit maxNodes is 1000000$/,
+      // its strings, counted as each alias is read, pass the limit before its nodes do
+      /^Manifests refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880$/,
     );
     expect(ms).toBeLessThan(500);
   });
@@ -98,6 +104,214 @@ describe('parseYamlLimited', () => {
     expect(
       refusal(() => parseYamlLimited('a: &a [*a]')).error.message,
     ).toContain('recursive alias');
+  });
+
+  it('refuses aliases that make the strings larger than the largest text accepted', () => {
+    // 1 MB once, and 100 aliases of it: 101 MB of strings to walk, from a text of 1 MB.
+    const big = 'x'.repeat(1_000_000);
+    const scalarAliases = `a: &a ${big}\n${Array.from(
+      { length: 100 },
+      (_, i) => `b${i}: *a`,
+    ).join('\n')}\n`;
+    const error = refusal(() =>
+      parseYamlLimited(scalarAliases, { what: 'Manifests', schema: 'helm' }),
+    ).error;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'Manifests refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880',
+    );
+    // A mapping holding it, aliased, counts as often as it is used too; so does a lower limit.
+    const mappingAliases = `a: &a {v: ${big}}\nb: [*a, *a, *a, *a, *a]\n`;
+    expect(refusal(() => parseYamlLimited(mappingAliases)).error.message).toBe(
+      'YAML input refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880',
+    );
+    expect(
+      refusal(() =>
+        parseYamlLimited(`a: &a ${'x'.repeat(600)}\nb: *a\n`, {
+          limits: { maxExpandedChars: 1000 },
+        }),
+      ).error.message,
+    ).toContain('the limit maxExpandedChars is 1000');
+    // As many characters as the text allows are read as before, aliases or not.
+    expect(parseYamlLimited(`a: &a ${big}\nb: [*a, *a, *a, *a]\n`)[0]).toEqual({
+      a: big,
+      b: [big, big, big, big],
+    });
+  });
+
+  it('refuses aliases that expand past maxExpandedChars as they are read, not once the stream is', () => {
+    const big = 'x'.repeat(1_000_000);
+    const text = `a: &a ${big}\nb: [${Array(200)
+      .fill('*a')
+      .join(', ')}]\nc: 1\n`;
+    const { nodes, error } = nodesReadBy(() =>
+      parseYamlLimited(text, { what: 'Manifests', schema: 'helm' }),
+    );
+    expect(error?.message).toBe(
+      'Manifests refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880',
+    );
+    // Stopped at the sixth alias (6 MB): nothing after it was read.
+    expect(nodes).toBeLessThan(15);
+  });
+
+  it('refuses a mapping key that is a sequence or a mapping as it is read, naming its line', async () => {
+    // A flow sequence of aliases as a key: js-yaml joins it into one string, each alias copied whole.
+    const big = 'x'.repeat(1_000_000);
+    const aliases = Array(200).fill('*s').join(', ');
+    const crafted = `data: &s ${big}\n${[1, 2, 3]
+      .map(n => `? [${aliases}, ${n}]\n: 1\n`)
+      .join('')}`;
+    const heapBefore = process.memoryUsage().heapUsed;
+    const { nodes, error } = nodesReadBy(() =>
+      parseYamlLimited(crafted, { what: 'Manifests', schema: 'helm' }),
+    );
+    // Refused at the sixth alias of the first key, its characters past the limit.
+    expect(error).toBeInstanceOf(InputError);
+    expect(error?.message).toBe(
+      'Manifests refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880',
+    );
+    expect(nodes).toBeLessThan(15);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(
+      50 * 1024 * 1024,
+    );
+    // Within that limit, the key itself is refused as it closes.
+    expect(
+      refusal(() =>
+        parseYamlLimited(`data: &s ${big}\n? [*s, *s, 1]\n: 1\n`, {
+          what: 'Manifests',
+          schema: 'helm',
+        }),
+      ).error.message,
+    ).toBe(
+      "Manifests has a mapping key that is a sequence or a mapping on line 2: helm's YAML reader takes only strings, numbers and booleans as keys; write the key as a string",
+    );
+    // Every way of writing one, in turns too; a key that is a scalar is read as before.
+    for (const [text, line] of [
+      ['a: 1\n[b, c]: 2\n', 2],
+      ['a:\n  {b: 1}: 2\n', 2],
+      ['a: 1\n? - b\n  - c\n: 2\n', 2],
+      ['a: 1\n? [b]\nc: 2\n', 2],
+      ['x: &x [b]\n*x : 1\n', 2],
+      ['x: &x {b: 1}\n? *x\n', 2],
+      ['{a: 1, [b]: 2}\n', 1],
+      ['[a, [b]: 2]\n', 1],
+      ['{a: 1, ? [b]}\n', 1],
+      ['a: 1\n---\nb: 1\n\n? {c: 1}\n: 2\n', 5],
+    ] as const) {
+      expect(() => parseYamlLimited(text)).toThrow(
+        `YAML input has a mapping key that is a sequence or a mapping on line ${line}:`,
+      );
+      await expect(parseYamlLimitedInTurns(text)).rejects.toThrow(
+        `YAML input has a mapping key that is a sequence or a mapping on line ${line}:`,
+      );
+    }
+    expect(
+      parseYamlLimited(
+        'a: [1]\n? b\n: [2]\n1: {c: [3]}\ntrue: x\n? |\n  d\n: [4]\n',
+        { schema: 'helm' },
+      ),
+    ).toEqual([{ a: [1], b: [2], 1: { c: [3] }, true: 'x', 'd\n': [4] }]);
+  });
+
+  it('refuses a document larger than maxDocumentBytes or of more nodes than maxDocumentNodes before reading the rest', () => {
+    const configMap = (name: string, keys: number) =>
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        `metadata: {name: ${name}}`,
+        'data:',
+        ...Array.from({ length: keys }, (_, i) => `  k${i}: v`),
+      ].join('\n');
+    const limits = { maxDocumentBytes: 10_000, maxDocumentNodes: 1000 };
+    // 900 keys a document, three documents: within both.
+    const three = [1, 2, 3].map(i => configMap(`c${i}`, 900)).join('\n---\n');
+    expect(parseYamlLimited(three, { limits })).toHaveLength(3);
+    const large = `${three}\n---\ndata: ${'x'.repeat(10_000)}\n`;
+    const { nodes, error } = nodesReadBy(() =>
+      parseYamlLimited(large, { what: 'Manifests', limits }),
+    );
+    expect(error?.message).toBe(
+      'Manifests refused: the document starting on line 2715 is larger than 10000 bytes; the limit maxDocumentBytes is 10000',
+    );
+    expect(nodes).toBe(0);
+    const wide = `${configMap('c1', 900)}\n---\n${configMap(
+      'c2',
+      1100,
+    )}\n---\n${configMap('c3', 10)}`;
+    const refused = nodesReadBy(() =>
+      parseYamlLimited(wide, {
+        what: 'Manifests',
+        limits: { ...limits, maxDocumentBytes: 100_000 },
+      }),
+    );
+    expect(refused.error?.message).toBe(
+      'Manifests refused: document 2 holds more than 1000 nodes once aliases are expanded; the limit maxDocumentNodes is 1000',
+    );
+    // Stopped in the second document, where its nodes read (keys too) passed twice the limit.
+    expect(refused.nodes).toBeLessThan(2 * 910 + 2 * 1000 + 10);
+    // Nodes an alias adds count too.
+    expect(
+      refusal(() =>
+        parseYamlLimited(`a: &a [${Array(600).fill('1').join(',')}]\nb: *a\n`, {
+          limits,
+        }),
+      ).error.message,
+    ).toContain('the limit maxDocumentNodes is 1000');
+  });
+
+  it('reads a stream in turns of the event loop as it reads it at once', async () => {
+    const streams = [
+      'a: 1\n---\nb: [1, 2]\n',
+      '--- |\n  text\n---\n--- >\n  folded\n...\n---\nc: 3\n',
+      '# comment\n%YAML 1.1\n---   # comment\nkind: List\nitems:\n- {kind: ConfigMap, metadata: {name: a}}\n--- {x: 1}\n',
+      'x: &x {cpu: 1}\ny: *x\n---\nx: &x {cpu: 2}\ny: *x\n',
+      '---\n---\n\n---\n',
+      'a: "---"\nb: |\n  ---\n---x: 1\n',
+      // Directives after a document's end belong to the document after them.
+      'a: 1\n...\n%YAML 1.1\n---\nb: 2\n',
+      'a: 1\n... # end\n# about b\n%YAML 1.1\n\n%TAG !e! tag:e,2000:\n--- # b\nb: 2\n',
+    ];
+    for (const text of streams) {
+      const opts = { schema: 'helm' as const, limits: { maxObjects: 100 } };
+      expect(await parseYamlLimitedInTurns(text, opts)).toEqual(
+        parseYamlLimited(text, opts),
+      );
+      expect(
+        parseYamlLimited(text, {
+          ...opts,
+          limits: { ...opts.limits, maxDocumentBytes: 1000 },
+        }),
+      ).toEqual(parseYamlLimited(text, opts));
+    }
+    // Errors as the whole stream gives them, lines counted over the whole text.
+    const broken = 'a: 1\n---\nb: 2\n---\nc: [1,\nd: "x\n';
+    await expect(parseYamlLimitedInTurns(broken)).rejects.toThrow(
+      refusal(() => parseYamlLimited(broken)).error.message,
+    );
+    await expect(parseYamlLimitedInTurns(broken)).rejects.toThrow(
+      /^YAML input is not valid YAML: .*\(line \d+, column \d+\)$/,
+    );
+    const list = (n: number) =>
+      `kind: List\nitems:\n${Array.from(
+        { length: n },
+        (_, i) => `- {kind: ConfigMap, metadata: {name: c${i}}}`,
+      ).join('\n')}\n`;
+    await expect(
+      parseYamlLimitedInTurns(`${list(60)}---\n${list(60)}`, {
+        what: 'Manifests',
+        limits: { maxObjects: 100 },
+      }),
+    ).rejects.toThrow(
+      'Manifests refused: more than 100 objects (each item of a List counted); the limit maxObjects is 100',
+    );
+    // Between two documents, whatever else waits runs.
+    const order: string[] = [];
+    const reading = parseYamlLimitedInTurns(
+      'a: 1\n---\nb: 2\n---\nc: 3\n',
+    ).then(() => order.push('read'));
+    setImmediate(() => order.push('other work'));
+    await reading;
+    expect(order).toEqual(['other work', 'read']);
   });
 
   it('refuses deep nesting, also when aliases stack it up', () => {
@@ -508,7 +722,7 @@ describe('parseYamlLimited', () => {
         ),
       );
       expect(bomb.error?.message).toMatch(
-        /the limit (maxNodes is 1000000|maxAliases is 100)$/,
+        /the limit (maxNodes is 1000000|maxAliases is 100|maxExpandedChars is 5242880)$/,
       );
       expect(bomb.nodes).toBeLessThan(200);
       // and the aliases to a long list are its entries, counted once read

@@ -1,6 +1,8 @@
 import { InputError } from '@backstage/errors';
 import yaml from 'js-yaml';
 import { describeYamlError } from './yamlErrors';
+import { documentPieces } from './documentPieces';
+import { Pausable, runAtOnce, runInTurns } from './turns';
 import { HELM_YAML_SCHEMA, findMergeKey } from './helmYamlSchema';
 import { isItemsKey, isList } from '../policy/validity';
 import {
@@ -55,6 +57,22 @@ class TooManyObjects extends Error {}
 /** Thrown out of js-yaml once it read more nodes than `maxNodes` allows (see `parseYamlLimited`). */
 class TooManyNodes extends Error {}
 
+/** Thrown out of js-yaml once it read more nodes of one document than `maxDocumentNodes` allows. */
+class TooManyDocumentNodes extends Error {}
+
+/** Thrown out of js-yaml once the aliases read expand to more characters than `maxExpandedChars` allows. */
+class TooManyExpandedChars extends Error {}
+
+/** Thrown out of js-yaml at an alias to a node that holds it, found as the alias is read. */
+class RecursiveAlias extends Error {}
+
+/** Thrown out of js-yaml at a mapping key that is a sequence or a mapping; `line` is 0-based, in the piece. */
+class NonScalarKey extends Error {
+  constructor(readonly line: number) {
+    super('non-scalar key');
+  }
+}
+
 const isSpaceOrBreak = (c: number) =>
   c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const FLOW_INDICATORS = ',[]{}';
@@ -99,6 +117,65 @@ function indicatorsBetween(
     }
   }
   return out;
+}
+
+/**
+ * Where the next node or indicator after `from` starts, spaces, line breaks and comments skipped
+ * (a comment starts at a `#` at `from` or after a space or tab), and the line breaks skipped.
+ */
+function skipBlanks(
+  input: string,
+  from: number,
+): { at: number; lines: number } {
+  let i = from;
+  let lines = 0;
+  while (i < input.length) {
+    const c = input.charCodeAt(i);
+    if (c === 0x0a) lines++;
+    if (isSpaceOrBreak(c)) i++;
+    else if (
+      c === 0x23 /* # */ &&
+      (i === from || isSpaceOrBreak(input.charCodeAt(i - 1)))
+    ) {
+      const newline = input.indexOf('\n', i);
+      i = newline < 0 ? input.length : newline;
+    } else break;
+  }
+  return { at: i, lines };
+}
+
+/**
+ * Whether the line of `input` that ends before `end` (at a line break, or where the text ends)
+ * leaves an explicit key indicator (`?`) as its last indicator, its comment aside; blank and
+ * comment-only lines before it are skipped. Linear in the lines it reads.
+ */
+function endsWithExplicitKey(input: string, end: number): boolean {
+  let to = end;
+  for (;;) {
+    const from = input.lastIndexOf('\n', to - 1) + 1;
+    let stop = to;
+    for (let k = from; k < to; k++) {
+      if (
+        input[k] === '#' &&
+        (k === from || input[k - 1] === ' ' || input[k - 1] === '\t')
+      ) {
+        stop = k;
+        break;
+      }
+    }
+    let last = stop - 1;
+    while (last >= from && isSpaceOrBreak(input.charCodeAt(last))) last--;
+    if (last >= from) {
+      const before = last > from ? input[last - 1] : ' ';
+      return (
+        input[last] === '?' &&
+        (isSpaceOrBreak(before.charCodeAt(0)) ||
+          FLOW_INDICATORS.includes(before))
+      );
+    }
+    if (from === 0) return false;
+    to = from - 1;
+  }
 }
 
 /** Whether a node js-yaml read is, as a mapping's key, one of the spellings of `items` helm takes. */
@@ -466,31 +543,28 @@ function helmReadsOtherwise(text: string, what: string): string | undefined {
   return undefined;
 }
 
+/** Options of {@link parseYamlLimited} and {@link parseYamlLimitedInTurns}. @public */
+export type ParseYamlOptions = {
+  /** Names the input in error messages, e.g. "Manifests". */
+  what?: string;
+  limits?: Partial<InputLimits>;
+  /**
+   * `helm` reads the text as helm and kubectl read manifests (YAML 1.1: `yes`/`on` are `true`,
+   * `0644` is octal) and refuses merge keys (`<<`); by default js-yaml's YAML 1.2 core schema.
+   */
+  schema?: 'helm' | 'yaml-1.2';
+};
+
 /**
- * Parses a multi-document YAML (or JSON) stream from an untrusted source with hard bounds on its
- * size, document count, nesting depth, aliases and the expanded node count (see
- * {@link DEFAULT_INPUT_LIMITS}). Refusals and syntax errors are `InputError`s (400): a refusal
- * names the limit. Every check is linear in the input, so no input can stall the event loop.
- * Text that helm's YAML reader reads otherwise than js-yaml is refused too (an `InputError` naming
- * the character and line), whatever the schema, since helm reads manifests and values alike: U+0085,
- * U+2028 or U+2029 anywhere (line breaks to helm, text to js-yaml, so a comment could hide a key),
- * a byte order mark (U+FEFF) at the start of a line but the first (helm drops one at the start of
- * each document), and a line starting with `---` at which helm starts a document and js-yaml does
- * not (`---#`, `---` followed by a Unicode space such as U+00A0).
- *
- * @param what - names the input in error messages, e.g. "Manifests".
- * @param schema - `helm` reads the text as helm and kubectl read manifests (YAML 1.1: `yes`/`on`
- *   are `true`, `0644` is octal) and refuses merge keys (`<<`); by default js-yaml's YAML 1.2 core schema.
- * @public
+ * What {@link parseYamlLimited} and {@link parseYamlLimitedInTurns} share: every check of the text
+ * first, then the pieces read one after the other (the whole text as one piece unless `inTurns`),
+ * yielding after each piece but the last; returns the documents.
  */
-export function parseYamlLimited(
+function* readingYaml(
   text: string,
-  options: {
-    what?: string;
-    limits?: Partial<InputLimits>;
-    schema?: 'helm' | 'yaml-1.2';
-  } = {},
-): unknown[] {
+  options: ParseYamlOptions,
+  inTurns: boolean,
+): Pausable<unknown[]> {
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const what = options.what ?? 'YAML input';
   // UTF-8 never has fewer bytes than UTF-16 code units, so the cheap length check goes first.
@@ -515,7 +589,25 @@ export function parseYamlLimited(
       `more than ${limits.maxDocuments} documents`,
     );
   }
-  const { maxObjects } = limits;
+  const { maxDocumentBytes } = limits;
+  const pieces =
+    inTurns || maxDocumentBytes !== undefined
+      ? documentPieces(text)
+      : [{ from: 0, to: text.length, line: 0, bytes: 0 }];
+  if (maxDocumentBytes !== undefined) {
+    const large = pieces.find(p => p.bytes > maxDocumentBytes);
+    if (large) {
+      throw new InputLimitError(
+        'maxDocumentBytes',
+        maxDocumentBytes,
+        what,
+        `the document starting on line ${
+          large.line + 1
+        } is larger than ${maxDocumentBytes} bytes`,
+      );
+    }
+  }
+  const { maxObjects, maxDocumentNodes } = limits;
   const tooManyObjects = () =>
     new InputLimitError(
       'maxObjects',
@@ -530,66 +622,251 @@ export function parseYamlLimited(
       what,
       `more than ${limits.maxNodes} nodes once aliases are expanded`,
     );
-  let docs: unknown[];
-  try {
-    // js-yaml ≥ 4.2 stops at maxDepth (its typings do not list the option yet); older versions
-    // overflow the stack instead, which is refused the same way.
-    // Nodes are counted as they are read, keys too: a mapping's value is one node of the expanded
-    // count and its key another, an alias one node however large, so more than twice maxNodes read
-    // is over the limit whatever follows, and nothing after it is read.
-    const objects =
-      maxObjects !== undefined ? objectCounter(maxObjects) : undefined;
-    let read = 0;
-    const listener = (event: 'open' | 'close', state: LoaderState) => {
-      if (event === 'open' && ++read > 2 * limits.maxNodes)
-        throw new TooManyNodes();
-      objects?.(event, state);
-    };
-    docs = yaml.loadAll(text, null, {
-      maxDepth: limits.maxDepth,
-      ...(options.schema === 'helm' ? { schema: HELM_YAML_SCHEMA } : {}),
-      listener,
-    } as unknown as yaml.LoadOptions);
-  } catch (e) {
-    if (e instanceof TooManyObjects) throw tooManyObjects();
-    if (e instanceof TooManyNodes) throw tooManyNodes();
-    const message = (e as Error).message ?? String(e);
-    if (/maxDepth/.test(message) || e instanceof RangeError) {
-      throw new InputLimitError(
-        'maxDepth',
-        limits.maxDepth,
-        what,
-        `nesting deeper than ${limits.maxDepth}`,
+  const tooManyDocumentNodes = (index: number) =>
+    new InputLimitError(
+      'maxDocumentNodes',
+      maxDocumentNodes!,
+      what,
+      `document ${
+        index + 1
+      } holds more than ${maxDocumentNodes} nodes once aliases are expanded`,
+    );
+  // js-yaml ≥ 4.2 stops at maxDepth (its typings do not list the option yet); older versions
+  // overflow the stack instead, which is refused the same way.
+  // Nodes are counted as they are read, keys too: a mapping's value is one node of the expanded
+  // count and its key another, an alias one node however large, so more than twice maxNodes read
+  // is over the limit whatever follows, and nothing after it is read. Both counts run on over the
+  // pieces: each document is read whole within one piece (js-yaml forgets anchors and tags at a
+  // document's end anyway).
+  const objects =
+    maxObjects !== undefined ? objectCounter(maxObjects) : undefined;
+  let read = 0;
+  let readInDocument = 0;
+  let documentsOpened = 0;
+  // js-yaml copies what an alias refers to into nothing but a key (a sequence as a key becomes one
+  // string, each alias in it copied whole, before anything after it is read): a key that is a
+  // sequence or a mapping is refused as it closes (helm's YAML reader refuses one too), and the
+  // characters aliases add are counted as each alias is read (an object's once, memoised), so no
+  // alias expands past maxExpandedChars unseen. An alias is a node read with no child whose text
+  // starts with `*`; one to an object not yet read whole is one to a node holding it.
+  const maxExpandedChars = limits.maxExpandedChars ?? limits.maxBytes;
+  const opened: Array<{ at: number; line: number; children: boolean }> = [];
+  const readWhole = new WeakSet<object>();
+  const charsOf = new Map<object, number>();
+  let aliasChars = 0;
+  const expandedChars = (value: object): number => {
+    const known = charsOf.get(value);
+    if (known !== undefined) return known;
+    let chars = 0;
+    const children = Array.isArray(value)
+      ? value
+      : Object.values(value as Record<string, unknown>);
+    if (!Array.isArray(value))
+      for (const key of Object.keys(value)) chars += key.length;
+    for (const child of children) {
+      if (typeof child === 'string') chars += child.length;
+      else if (child !== null && typeof child === 'object')
+        chars += expandedChars(child);
+    }
+    charsOf.set(value, chars);
+    return chars;
+  };
+  const isCollection = (value: unknown) =>
+    Array.isArray(value) ||
+    (value !== null &&
+      typeof value === 'object' &&
+      [Object.prototype, null].includes(Object.getPrototypeOf(value)));
+  let explicitAt = -1;
+  let explicitKey = false;
+  /** Whether the node that opened at `at` and ends where `state` is, is a mapping's key. */
+  const isKey = (at: number, state: LoaderState) => {
+    const { input, position } = state;
+    const next = skipBlanks(input, position);
+    if (input[next.at] === ':') {
+      const after = input.charCodeAt(next.at + 1);
+      // After a line break `:` starts a value only when a space or line end follows (else a plain
+      // scalar such as `:x` starts there), or after a flow collection (`[a]\n:1` in flow context).
+      if (
+        next.lines === 0 ||
+        Number.isNaN(after) ||
+        isSpaceOrBreak(after) ||
+        ']}'.includes(input[position - 1])
+      )
+        return true;
+    }
+    // `? key`: the key opens just after the `?` (in flow context after blanks and comments).
+    if (at !== explicitAt) {
+      explicitAt = at;
+      explicitKey = endsWithExplicitKey(input, at);
+    }
+    return explicitKey;
+  };
+  const listener = (event: 'open' | 'close', state: LoaderState) => {
+    if (event === 'open') {
+      if (++read > 2 * limits.maxNodes) throw new TooManyNodes();
+      if (state.depth === 1) {
+        readInDocument = 0;
+        documentsOpened++;
+      }
+      if (
+        maxDocumentNodes !== undefined &&
+        ++readInDocument > 2 * maxDocumentNodes
+      )
+        throw new TooManyDocumentNodes();
+      const parent = opened[state.depth - 1];
+      if (parent) parent.children = true;
+      opened[state.depth] = {
+        at: state.position,
+        line: state.line,
+        children: false,
+      };
+    } else {
+      const node = opened[state.depth];
+      const { result, input } = state;
+      if (node && (typeof result === 'string' || isCollection(result))) {
+        const alias =
+          !node.children && input[skipBlanks(input, node.at).at] === '*';
+        if (typeof result === 'string') {
+          if (alias) aliasChars += result.length;
+        } else if (alias) {
+          if (!readWhole.has(result as object)) throw new RecursiveAlias();
+          aliasChars += expandedChars(result as object);
+        } else readWhole.add(result as object);
+        if (aliasChars > maxExpandedChars) throw new TooManyExpandedChars();
+        if (typeof result !== 'string' && isKey(node.at, state))
+          throw new NonScalarKey(node.line + skipBlanks(input, node.at).lines);
+      }
+    }
+    objects?.(event, state);
+  };
+  const loadOptions = {
+    maxDepth: limits.maxDepth,
+    ...(options.schema === 'helm' ? { schema: HELM_YAML_SCHEMA } : {}),
+    listener,
+  } as unknown as yaml.LoadOptions;
+  const docs: unknown[] = [];
+  let objectCount = 0;
+  const budget = { nodes: 0, aliases: 0, chars: 0 };
+  for (let k = 0; k < pieces.length; k++) {
+    if (k > 0) yield undefined;
+    const piece = pieces[k];
+    let pieceDocs: unknown[];
+    try {
+      pieceDocs = yaml.loadAll(
+        piece.from === 0 && piece.to === text.length
+          ? text
+          : text.slice(piece.from, piece.to),
+        null,
+        loadOptions,
+      );
+    } catch (e) {
+      if (e instanceof TooManyObjects) throw tooManyObjects();
+      if (e instanceof TooManyNodes) throw tooManyNodes();
+      if (e instanceof TooManyDocumentNodes)
+        throw tooManyDocumentNodes(documentsOpened - 1);
+      if (e instanceof TooManyExpandedChars)
+        throw new InputLimitError(
+          'maxExpandedChars',
+          maxExpandedChars,
+          what,
+          `more than ${maxExpandedChars} characters in its keys and strings once aliases are expanded`,
+        );
+      if (e instanceof RecursiveAlias)
+        throw new InputLimitError(
+          'maxAliases',
+          limits.maxAliases,
+          what,
+          'an alias refers to a node that contains it (recursive alias)',
+        );
+      if (e instanceof NonScalarKey)
+        throw new InputError(
+          `${what} has a mapping key that is a sequence or a mapping on line ${
+            e.line + piece.line + 1
+          }: helm's YAML reader takes only strings, numbers and booleans as keys; write the key as a string`,
+        );
+      const message = (e as Error).message ?? String(e);
+      if (/maxDepth/.test(message) || e instanceof RangeError) {
+        throw new InputLimitError(
+          'maxDepth',
+          limits.maxDepth,
+          what,
+          `nesting deeper than ${limits.maxDepth}`,
+        );
+      }
+      // Where in the whole text, not in the piece.
+      if (e instanceof yaml.YAMLException && e.mark) e.mark.line += piece.line;
+      // Nothing of the input: js-yaml's message quotes it (see describeYamlError).
+      throw new InputError(
+        `${what} is not valid YAML: ${describeYamlError(e)}`,
       );
     }
-    // Nothing of the input: js-yaml's message quotes it (see describeYamlError).
-    throw new InputError(`${what} is not valid YAML: ${describeYamlError(e)}`);
-  }
-  if (docs.length > limits.maxDocuments) {
-    throw new InputLimitError(
-      'maxDocuments',
-      limits.maxDocuments,
-      what,
-      `more than ${limits.maxDocuments} documents`,
-    );
-  }
-  // The same count as while reading, over the documents js-yaml returned.
-  if (
-    maxObjects !== undefined &&
-    docs.reduce<number>((n, doc) => n + objectsOf(doc), 0) > maxObjects
-  )
-    throw tooManyObjects();
-  const budget = { nodes: 0, aliases: 0 };
-  for (const doc of docs) measureValue(doc, limits, what, budget);
-  if (options.schema === 'helm') {
-    for (const doc of docs) {
-      const at = findMergeKey(doc);
-      if (at !== undefined) {
-        throw new InputError(
-          `${what} uses a YAML merge key (<<) at ${at}: helm's YAML reader lets it overwrite the keys written before it, so what helm applies cannot be judged exactly; write the fields out instead`,
-        );
+    for (const doc of pieceDocs) docs.push(doc);
+    if (docs.length > limits.maxDocuments) {
+      throw new InputLimitError(
+        'maxDocuments',
+        limits.maxDocuments,
+        what,
+        `more than ${limits.maxDocuments} documents`,
+      );
+    }
+    // The same count as while reading, over the documents js-yaml returned.
+    objectCount += pieceDocs.reduce<number>((n, doc) => n + objectsOf(doc), 0);
+    if (maxObjects !== undefined && objectCount > maxObjects)
+      throw tooManyObjects();
+    const first = docs.length - pieceDocs.length;
+    pieceDocs.forEach((doc, i) => {
+      const nodes = measureValue(doc, limits, what, budget);
+      if (maxDocumentNodes !== undefined && nodes > maxDocumentNodes)
+        throw tooManyDocumentNodes(first + i);
+    });
+    if (options.schema === 'helm') {
+      for (const doc of pieceDocs) {
+        const at = findMergeKey(doc);
+        if (at !== undefined) {
+          throw new InputError(
+            `${what} uses a YAML merge key (<<) at ${at}: helm's YAML reader lets it overwrite the keys written before it, so what helm applies cannot be judged exactly; write the fields out instead`,
+          );
+        }
       }
     }
   }
   return docs;
+}
+
+/**
+ * Parses a multi-document YAML (or JSON) stream from an untrusted source with hard bounds on its
+ * size, document count, nesting depth, aliases and the expanded node count (see
+ * {@link DEFAULT_INPUT_LIMITS}). Refusals and syntax errors are `InputError`s (400): a refusal
+ * names the limit. Every check is linear in the input, so no input can stall the event loop.
+ * Text that helm's YAML reader reads otherwise than js-yaml is refused too (an `InputError` naming
+ * the character and line), whatever the schema, since helm reads manifests and values alike: U+0085,
+ * U+2028 or U+2029 anywhere (line breaks to helm, text to js-yaml, so a comment could hide a key),
+ * a byte order mark (U+FEFF) at the start of a line but the first (helm drops one at the start of
+ * each document), and a line starting with `---` at which helm starts a document and js-yaml does
+ * not (`---#`, `---` followed by a Unicode space such as U+00A0). With `maxDocumentBytes`, a
+ * document whose text is larger is refused before anything is read ({@link documentPieces}).
+ *
+ * @public
+ */
+export function parseYamlLimited(
+  text: string,
+  options: ParseYamlOptions = {},
+): unknown[] {
+  return runAtOnce(readingYaml(text, options, false));
+}
+
+/**
+ * {@link parseYamlLimited}, reading one document at a time (as {@link documentPieces} splits the
+ * text, which is how helm splits it) with a turn of the event loop between documents, so the
+ * longest the event loop is held is what the largest document costs (bounded by `maxDocumentBytes`
+ * and `maxDocumentNodes`), not the whole stream. Same checks, same bounds, counted over the whole
+ * stream, same errors; the documents of a piece are checked (nodes, aliases, merge keys) as it is
+ * read, so a refusal comes at the document that breaks a bound.
+ * @public
+ */
+export function parseYamlLimitedInTurns(
+  text: string,
+  options: ParseYamlOptions = {},
+): Promise<unknown[]> {
+  return runInTurns(readingYaml(text, options, true));
 }

@@ -6,7 +6,7 @@ import {
   InputLimitError,
   KubechartRunsService,
   MAX_POLICY_OBJECTS,
-  parseManifests,
+  parseManifestsInTurns,
 } from '@kubechart/plugin-kubechart-node';
 import { examples } from './manifestsApply.examples';
 import { ActionLinks, executeRun } from './runAction';
@@ -69,7 +69,9 @@ export function createManifestsApplyAction(options: {
         // counted, and refuses more with these words: refused here before anything is sent. What
         // cannot be read is the backend's to refuse.
         try {
-          parseManifests(manifests, { maxObjects: MAX_POLICY_OBJECTS });
+          await parseManifestsInTurns(manifests, {
+            maxObjects: MAX_POLICY_OBJECTS,
+          });
         } catch (e) {
           if (e instanceof InputLimitError) throw e;
         }

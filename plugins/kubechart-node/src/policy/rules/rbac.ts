@@ -32,7 +32,10 @@ const BUILTIN_WRITERS: Record<string, string[]> = {
 };
 const ANY_SERVICE_ACCOUNT =
   'use any ServiceAccount of the namespace (run pods as it, request its tokens, impersonate it)';
-/** The built-in ClusterRoles known to only read. */
+/**
+ * The built-in ClusterRoles known to only read: `view` takes the rules of every ClusterRole labelled
+ * `rbac.authorization.k8s.io/aggregate-to-view`, which `rbac-aggregation` holds to reading.
+ */
 const BUILTIN_READERS = ['view'];
 /**
  * What KubeChart keeps in a tenant namespace, and the rights to grant more: whoever may write these
@@ -237,6 +240,17 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
       secrets: '',
     };
   }
+  // Whatever the platform configured it to, the role the deployer holds in every tenant namespace.
+  if (kind === 'ClusterRole' && name === ctx.deployerClusterRole)
+    return {
+      role,
+      guarded:
+        'which KubeChart deploys with in tenant namespaces (kubechart.tenant.deployer.clusterRole)',
+      baseline: true,
+      identity: true,
+      writes: '',
+      secrets: '',
+    };
   const namespace = ctx.namespaceOf(binding);
   const defined = objectIndex(ctx)
     .rbacRoles(kind, name)
@@ -334,13 +348,169 @@ function roleGuardedRights(obj: KubeObject): string[] {
   ];
 }
 
+/** The start of the name of a label an aggregationRule selects (`…/aggregate-to-view: "true"`). */
+const AGGREGATE_TO = 'aggregate-to-';
+/** The labels of the built-in roles that take more than reading: `edit` and `admin`. */
+const WRITER_AGGREGATES = [
+  'rbac.authorization.k8s.io/aggregate-to-edit',
+  'rbac.authorization.k8s.io/aggregate-to-admin',
+];
+/** The role a label aggregates into (what follows `aggregate-to-` in its name), or undefined. */
+const aggregateTarget = (key: string) => {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.startsWith(AGGREGATE_TO)
+    ? name.slice(AGGREGATE_TO.length)
+    : undefined;
+};
+
+/** Subresources that connect into a pod, service or node: running commands in it, or reaching its ports. */
+const CONNECT_SUBRESOURCES = ['exec', 'attach', 'portforward', 'proxy'];
+const CONNECTING =
+  'connecting into pods, services or nodes (exec, attach, port-forward, proxy)';
+/** The resources of a rule that connect (see {@link CONNECT_SUBRESOURCES}), of any resource or `*`. */
+const connects = (rule: RbacRule) =>
+  rule.resources.filter(x => {
+    const sub = x.split('/')[1];
+    return (
+      sub !== undefined && (sub === '*' || CONNECT_SUBRESOURCES.includes(sub))
+    );
+  });
+/** Whether a non-resource URL of a rule matches every URL (`*`, `/*`). */
+const everyUrl = (url: string) => url === '*' || url === '/*';
+
+/**
+ * Why one rule of a ClusterRole is more than `view` may take: more than get, list and watch,
+ * reading Secrets (or `*`), connecting, every non-resource URL.
+ */
+function moreThanReading(rule: RbacRule, n: number): string[] {
+  const out: string[] = [];
+  const writes = rule.verbs.filter(v => !READ_VERBS.includes(v));
+  const reads = secretReads(rule);
+  if (writes.length)
+    out.push(
+      `rule ${n} grants ${writes.join(', ')} on ${what(
+        rule,
+      )}, more than get, list and watch`,
+    );
+  else if (reads.length)
+    out.push(
+      `rule ${n} grants ${reads.join(', ')} on ${rule.resources
+        .filter(x => x === '*' || x === 'secrets')
+        .join(', ')}, reading Secrets`,
+    );
+  else if (connects(rule).length)
+    out.push(
+      `rule ${n} grants ${rule.verbs.join(', ')} on ${connects(rule).join(
+        ', ',
+      )}, ${CONNECTING}`,
+    );
+  if (!writes.length && rule.nonResourceURLs.some(everyUrl))
+    out.push(
+      `rule ${n} grants ${rule.verbs.join(', ')} on every non-resource URL (*)`,
+    );
+  return out;
+}
+
+/**
+ * Why one rule of a ClusterRole is more than `edit` and `admin` may take from a chart: guarded
+ * rights (see {@link guardedGrant}), `escalate` or `bind`, any right on Secrets, connecting, `*`
+ * verbs or resources, every non-resource URL. Writing a chart's own kinds (an operator aggregating
+ * its custom resources) is not.
+ */
+function moreThanWriting(rule: RbacRule, n: number, holders: string): string[] {
+  const out: string[] = [];
+  const grants = `rule ${n} grants`;
+  if (rule.verbs.includes('*'))
+    out.push(`${grants} every verb (*) on ${what(rule)}`);
+  if (rule.resources.includes('*'))
+    out.push(`${grants} ${rule.verbs.join(', ')} on every resource (*)`);
+  if (out.length) return out;
+  const grant = guardedGrant(rule);
+  if (grant)
+    out.push(
+      `${grants} ${grant.grants.replace(/^grants /, '')}: ${atRisk(
+        holders,
+        grant.baseline,
+        grant.identity,
+      )}`,
+    );
+  const escalates = rule.verbs.filter(v => v === 'escalate' || v === 'bind');
+  if (escalates.length)
+    out.push(
+      `${grants} ${escalates.join(', ')} on ${what(rule)}, granting roles`,
+    );
+  const core = rule.apiGroups.includes('') || rule.apiGroups.includes('*');
+  if (core && rule.resources.includes('secrets'))
+    out.push(
+      `${grants} ${rule.verbs.join(', ')} on secrets, ${
+        rule.verbs.every(v => READ_VERBS.includes(v)) ? 'reading' : 'rights on'
+      } Secrets`,
+    );
+  if (connects(rule).length)
+    out.push(
+      `${grants} ${rule.verbs.join(', ')} on ${connects(rule).join(
+        ', ',
+      )}, ${CONNECTING}`,
+    );
+  if (rule.nonResourceURLs.some(everyUrl))
+    out.push(
+      `${grants} ${rule.verbs.join(', ')} on every non-resource URL (*)`,
+    );
+  return out;
+}
+
+/**
+ * Why a ClusterRole with a label whose name starts with `aggregate-to-` (any prefix:
+ * `rbac.authorization.k8s.io/aggregate-to-view`, `example.com/aggregate-to-edit`, whatever its
+ * value: fail closed) adds more to that role than it may take; empty when it does not or carries no
+ * such label, undefined for other objects. The API server copies its rules into the built-in
+ * `view`, `edit` or `admin`, which are bound in every namespace, and every tenant's roles would
+ * change with one chart. `view` (and any role but the built-in `edit` and `admin`) takes only
+ * reading, not of Secrets, not connecting into pods, services or nodes (see {@link moreThanReading});
+ * the built-in `edit` and `admin` take writing too, but not what {@link moreThanWriting} names.
+ */
+function aggregatedRights(obj: KubeObject): string[] | undefined {
+  if (!isRbac(obj, ['ClusterRole'])) return undefined;
+  const labels = obj.metadata?.labels;
+  const keys =
+    labels && typeof labels === 'object'
+      ? Object.keys(labels).filter(k => aggregateTarget(k) !== undefined)
+      : [];
+  if (!keys.length) return [];
+  const one = keys.length === 1;
+  const into = `adds its rules to ClusterRole${one ? '' : 's'} ${keys
+    .map(aggregateTarget)
+    .join(', ')} (label${one ? '' : 's'} ${keys.join(', ')}) wherever ${
+    one ? 'that role is' : 'those roles are'
+  } bound, in every namespace`;
+  const unread = (why: string) => [
+    `${into}: ${why}: what it adds cannot be checked`,
+  ];
+  if (obj.aggregationRule !== undefined && obj.aggregationRule !== null)
+    return unread(
+      'its rules are made up of other ClusterRoles (aggregationRule)',
+    );
+  const { rules, problem } = rbacRules(obj);
+  if (problem) return unread(problem);
+  // The strictest of the roles it reaches: only edit and admin are known to take writing.
+  const writers = keys.every(k => WRITER_AGGREGATES.includes(k));
+  const holders = `whoever holds ${one ? 'that role' : 'those roles'}`;
+  const more = rules.flatMap((rule, i) =>
+    writers
+      ? moreThanWriting(rule, i + 1, holders)
+      : moreThanReading(rule, i + 1),
+  );
+  return more.length ? [`${into}: ${more.join(', ')}`] : [];
+}
+
 /** RBAC rules: nothing in a chart may grant cluster-wide power or a way to gain it. */
 export const rbacPolicyRules: PolicyRule[] = [
   {
     id: 'rbac-cluster-admin',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description:
-      'bindings do not grant cluster-admin, admin or edit, nor a role that writes networkpolicies, roles, rolebindings, resourcequotas or limitranges, requests ServiceAccount tokens (serviceaccounts/token) or impersonates; no Role or ClusterRole grants those rights, bound in the same manifests or not',
+      'bindings do not grant cluster-admin, admin, edit or the ClusterRole KubeChart deploys with (kubechart.tenant.deployer.clusterRole), nor a role that writes networkpolicies, roles, rolebindings, resourcequotas or limitranges, requests ServiceAccount tokens (serviceaccounts/token) or impersonates; no Role or ClusterRole grants those rights, bound in the same manifests or not',
     fix: 'Give the workload a Role of the chart with only the permissions it needs (no writes to networkpolicies, roles, rolebindings, resourcequotas or limitranges, no create on serviceaccounts/token, no impersonate), or bind the view ClusterRole; the platform team grants more. A binding of a ClusterRole the platform provides, which the manifests do not show, is refused under rbac-unknown-role: an exception (kubechart.policy.exceptions) names that rule, not this one.',
     check: (obj, ctx) => {
       if (isRole(obj)) return roleGuardedRights(obj);
@@ -352,7 +522,8 @@ export const rbacPolicyRules: PolicyRule[] = [
         return ['binds ClusterRole cluster-admin'];
       if (
         obj.kind === 'ClusterRoleBinding' &&
-        CLUSTER_WIDE_FORBIDDEN_ROLES.includes(ref.name)
+        (CLUSTER_WIDE_FORBIDDEN_ROLES.includes(ref.name) ||
+          ref.name === ctx.deployerClusterRole)
       ) {
         return [`binds ClusterRole ${ref.name} in every namespace`];
       }
@@ -376,9 +547,10 @@ export const rbacPolicyRules: PolicyRule[] = [
   {
     id: 'rbac-unknown-role',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description:
       'bindings name a role whose rights the manifests show: a Role or ClusterRole they define, or view',
-    fix: 'Bind a Role the chart defines, or the view ClusterRole. The platform team exempts a binding of a ClusterRole it provides with kubechart.policy.exceptions naming rule rbac-unknown-role; that exempts only this rule, so the same binding of cluster-admin, admin, edit or a role granting what rbac-cluster-admin guards stays refused.',
+    fix: 'Bind a Role the chart defines, or the view ClusterRole. The platform team exempts a binding of a ClusterRole it provides with kubechart.policy.exceptions naming rule rbac-unknown-role; that exempts only this rule, so the same binding of cluster-admin, admin, edit, the ClusterRole KubeChart deploys with (kubechart.tenant.deployer.clusterRole) or a role granting what rbac-cluster-admin guards stays refused.',
     check: (obj, ctx) => {
       if (!isBinding(obj)) return undefined;
       const ref = obj.roleRef;
@@ -406,6 +578,7 @@ export const rbacPolicyRules: PolicyRule[] = [
   {
     id: 'rbac-broad-subjects',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description:
       'bindings do not grant anything to every user, anonymous users or every service account, nor more than reading to every service account of a namespace (reading its Secrets is more)',
     fix: 'Bind specific ServiceAccounts, users or groups instead of system:authenticated, system:unauthenticated, system:anonymous or system:serviceaccounts; give system:serviceaccounts:<namespace> only a role that reads (view, or a Role of the chart with get, list and watch, not on secrets or *).',
@@ -452,6 +625,7 @@ export const rbacPolicyRules: PolicyRule[] = [
   {
     id: 'rbac-wildcard',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description:
       'Roles and ClusterRoles name their verbs and resources (no "*")',
     fix: 'List the exact verbs (get, list, watch, …) and resources the workload uses instead of "*".',
@@ -461,14 +635,16 @@ export const rbacPolicyRules: PolicyRule[] = [
         if (r.verbs.includes('*')) parts.push('every verb (*)');
         if (r.resources.some(x => x === '*' || x === '*/*'))
           parts.push('every resource (*)');
-        return parts.length
-          ? `grants ${parts.join(' on ')} on ${what(r)}`
+        if (parts.length) return `grants ${parts.join(' on ')} on ${what(r)}`;
+        return r.nonResourceURLs.some(everyUrl)
+          ? `grants ${r.verbs.join(', ')} on every non-resource URL (*)`
           : undefined;
       }),
   },
   {
     id: 'rbac-escalation',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description:
       'Roles and ClusterRoles do not grant escalate, bind or impersonate',
     fix: 'Remove the escalate, bind and impersonate verbs; only the platform team grants roles or acts as other identities.',
@@ -485,6 +661,7 @@ export const rbacPolicyRules: PolicyRule[] = [
   {
     id: 'rbac-cluster-secrets',
     defaultSeverity: 'error',
+    alwaysBlocks: true,
     description: 'ClusterRoles do not read secrets',
     fix: 'Use a namespaced Role that names the Secrets the workload reads (resourceNames).',
     check: obj => {
@@ -505,15 +682,29 @@ export const rbacPolicyRules: PolicyRule[] = [
     },
   },
   {
+    id: 'rbac-aggregation',
+    defaultSeverity: 'error',
+    alwaysBlocks: true,
+    description:
+      'ClusterRoles labelled rbac.authorization.k8s.io/aggregate-to-view, -edit or -admin (or any label named aggregate-to-…) add to view only reading, not of Secrets nor connecting into pods, services or nodes; to edit and admin no guarded rights, escalate or bind, Secrets, connecting or "*"',
+    fix: "Remove the aggregate-to label and bind the ClusterRole to the workload that needs it; aggregate into view only get, list and watch of resources other than Secrets and exec, attach, portforward or proxy, and into edit and admin only rights on the chart's own kinds (the view, edit and admin roles of every namespace take its rules). The platform team exempts one it accepts with kubechart.policy.exceptions naming rule rbac-aggregation.",
+    check: obj => aggregatedRights(obj),
+  },
+  {
     id: 'rbac-pod-exec',
     defaultSeverity: 'warning',
-    description: 'Roles and ClusterRoles do not allow exec or attach into pods',
-    fix: 'Remove pods/exec and pods/attach from the rules; debug through the platform team or ephemeral containers.',
+    description:
+      'Roles and ClusterRoles do not allow exec, attach or port-forward into pods',
+    fix: 'Remove pods/exec, pods/attach and pods/portforward (and */exec, */attach, pods/*) from the rules; debug through the platform team or ephemeral containers.',
     check: obj =>
       perRbacRule(obj, r => {
-        const sub = r.resources.filter(
-          x => x === 'pods/exec' || x === 'pods/attach',
-        );
+        const sub = r.resources.filter(x => {
+          const [resource, subresource] = x.split('/');
+          return (
+            (resource === 'pods' || resource === '*') &&
+            ['exec', 'attach', 'portforward', '*'].includes(subresource)
+          );
+        });
         const verbs = r.verbs.filter(v => ['create', 'get', '*'].includes(v));
         return sub.length && verbs.length
           ? `grants ${verbs.join(', ')} on ${sub.join(', ')}`

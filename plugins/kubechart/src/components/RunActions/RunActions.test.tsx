@@ -43,7 +43,7 @@ async function renderActions(
 }
 
 describe('RunActions', () => {
-  it('rolls back to the run revision after confirmation', async () => {
+  it('rolls back to the revision this run installed, naming the run, after confirmation', async () => {
     const { api, onStarted } = await renderActions();
     await userEvent.click(
       await screen.findByRole('button', { name: 'Roll back to this revision' }),
@@ -66,6 +66,8 @@ describe('RunActions', () => {
       namespace: 'shop',
       release: 'web',
       revision: 3,
+      // Bound to the record this run installed: revision numbers restart after an uninstall.
+      fromRunId: 'run-1',
       entityRef: 'component:default/shop',
     });
   });

@@ -7,7 +7,9 @@ import type {
 /**
  * The rollback request for a run, or undefined when the run has no revision to return to: it did
  * not succeed, has no release or revision, or its revision is the release's current one
- * (`isCurrentRevision` true or still unknown).
+ * (`isCurrentRevision` true or still unknown). It names the run (`fromRunId`): the backend rolls back
+ * only to the release record that run installed, and refuses (409) when the release's revision of
+ * that number is another one now (revision numbers restart after an uninstall).
  */
 export function rollbackRequest(
   run: Run,
@@ -28,6 +30,7 @@ export function rollbackRequest(
     namespace,
     release,
     revision: run.helmRevision,
+    fromRunId: run.id,
     entityRef: run.entityRef,
   };
 }

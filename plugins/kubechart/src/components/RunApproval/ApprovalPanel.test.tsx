@@ -419,6 +419,31 @@ describe('ApprovalPanel (in the run detail)', () => {
     expect(screen.queryByTestId('kubechart-approval-cannot-decide')).toBeNull();
   });
 
+  it('says an approved run its install-time check refused applied nothing, with the reason', async () => {
+    const api = mockKubechartApi();
+    api.getRun.mockResolvedValue({
+      ...awaiting,
+      status: 'failed',
+      failureReason:
+        'Release web was not installed: the chart rendered differently at install than in the approved plan (ConfigMap web-cfg differs); nothing was applied.',
+      applied: [],
+      approval: makeApproval({
+        state: 'refused',
+        required: 1,
+        viewer: { mayDecide: false, reason: 'already decided' },
+      }),
+    });
+    render(api);
+    const panel = await screen.findByTestId('kubechart-run-approval');
+    expect(panel).toHaveTextContent(
+      'approved, then refused at install: nothing was applied · 1 of 1 approvals',
+    );
+    expect(screen.getByTestId('kubechart-run-failure')).toHaveTextContent(
+      'the chart rendered differently at install than in the approved plan',
+    );
+    expect(within(panel).queryByRole('button', { name: 'Approve' })).toBeNull();
+  });
+
   it('tells that an approved run waits for its requester to submit the input again', async () => {
     const api = mockKubechartApi();
     api.getRun.mockResolvedValue({
