@@ -231,7 +231,7 @@ describe('kubechart backend under hostile input', () => {
     [
       'an alias bomb to /policy/check',
       post('/policy/check', { namespace: 'team-a', manifests: ALIAS_BOMB }),
-      /Manifests refused: .*the limit maxNodes is 250000/,
+      /Manifests refused: .*the limit maxExpandedChars is 5242880/,
     ],
     [
       'an alias bomb to /runs/preview',
@@ -241,7 +241,7 @@ describe('kubechart backend under hostile input', () => {
         namespace: 'team-a',
         manifests: ALIAS_BOMB,
       }),
-      /the limit maxNodes is 250000/,
+      /the limit maxExpandedChars is 5242880/,
     ],
     [
       'deeply nested YAML',

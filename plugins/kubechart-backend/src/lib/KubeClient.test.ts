@@ -1,4 +1,8 @@
-import { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObject,
+} from '@kubernetes/client-node';
 import {
   DEFAULT_IGNORED_ADDED_FIELDS,
   addedFields,
@@ -433,6 +437,57 @@ describe('KubeClient ensure / applyIfChanged', () => {
           keys: before.filter(k => !c.drift.includes(k)),
         });
       }
+    });
+  });
+});
+
+describe('KubeClient ensure, when another writer creates the object first', () => {
+  const namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: 'kubechart-deployers',
+      labels: { 'app.kubernetes.io/managed-by': 'kubechart' },
+    },
+  };
+  /** Reads answer 404 until the create, which answers 409: another run created it in between. */
+  function racedClient(createAnswers: number[]) {
+    const { client, writes } = clientWith(stored(namespace));
+    let exists = false;
+    const objects = (client as any).objects;
+    Object.defineProperty(client, 'objects', {
+      value: {
+        ...objects,
+        read: async (o: KubernetesObject) => {
+          if (!exists)
+            throw new ApiException(404, 'not found', { code: 404 }, {});
+          return objects.read(o);
+        },
+        create: async () => {
+          exists = true;
+          const code = createAnswers.shift()!;
+          throw new ApiException(
+            code,
+            'refused',
+            { kind: 'Status', code, reason: 'AlreadyExists' },
+            {},
+          );
+        },
+      },
+    });
+    return { client, writes };
+  }
+
+  it('takes the object as it now is instead of failing the run with the 409', async () => {
+    const { client, writes } = racedClient([409]);
+    await expect(client.ensure(namespace)).resolves.toBe('unchanged');
+    expect(writes).toEqual([]);
+  });
+
+  it('still fails on any other refusal of the create', async () => {
+    const { client } = racedClient([403]);
+    await expect(client.ensure(namespace)).rejects.toMatchObject({
+      code: 403,
     });
   });
 });

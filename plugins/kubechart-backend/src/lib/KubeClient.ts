@@ -415,17 +415,25 @@ export class KubeClient {
       ignoreAdded?: readonly IgnoredAddedField[];
     } = {},
   ): Promise<ApplyOutcome> {
-    const current = await this.readForChange(obj);
+    let current = await this.readForChange(obj);
     if (!current) {
-      await this.change('created', obj, () =>
-        this.objects.create(
-          toTyped(obj),
-          undefined,
-          undefined,
-          this.fieldManager,
-        ),
-      );
-      return 'created';
+      try {
+        await this.change('created', obj, () =>
+          this.objects.create(
+            toTyped(obj),
+            undefined,
+            undefined,
+            this.fieldManager,
+          ),
+        );
+        return 'created';
+      } catch (e) {
+        // Created by another writer since it was read (two runs ensuring the same Namespace at
+        // once): it is ensured as it now is, once. A 409 is no change of this run.
+        if (kubeStatusCode(e) !== 409) throw e;
+        current = await this.readForChange(obj);
+        if (!current) throw e;
+      }
     }
     const foreign = options.wholeSpec
       ? addedMetadataKeys(
