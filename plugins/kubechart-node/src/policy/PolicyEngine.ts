@@ -35,7 +35,11 @@ import {
   PolicyRule,
   SecretDetectionOptions,
 } from './types';
-import { VALID_OBJECT_RULE_ID, isList, objectProblems } from './validity';
+import {
+  VALID_OBJECT_RULE_ID,
+  manifestObjects,
+  objectProblems,
+} from './validity';
 
 /** Options of {@link PolicyEngine}. @public */
 export type PolicyEngineOptions = {
@@ -137,14 +141,7 @@ export function parseManifests(
         ? { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects }
         : {},
   });
-  const out: KubeObject[] = [];
-  for (const d of docs) {
-    if (d === null || d === undefined) continue;
-    // One by one: spreading a List of many items into push() overflows the stack.
-    if (isList(d)) for (const item of d.items) out.push(item as KubeObject);
-    else out.push(d as KubeObject);
-  }
-  return out;
+  return manifestObjects(docs);
 }
 
 const MANDATORY_RULES: Record<string, { description: string; fix: string }> = {

@@ -4,6 +4,7 @@ import {
   isMapping,
   podSpecPath,
 } from './podSpec';
+import type { KubeObject } from './types';
 
 /** The id of the structural check; it cannot be turned off or exempted (fail closed). */
 export const VALID_OBJECT_RULE_ID = 'valid-object';
@@ -29,6 +30,21 @@ export function isList(doc: unknown): doc is { items: unknown[] } {
     Array.isArray(doc.items) &&
     Object.keys(doc).filter(isItemsKey).length === 1
   );
+}
+
+/**
+ * The objects of parsed manifest documents, as helm creates them: empty documents skipped, a
+ * `…List` document's items in its place.
+ */
+export function manifestObjects(docs: unknown[]): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const d of docs) {
+    if (d === null || d === undefined) continue;
+    // One by one: spreading a List of many items into push() overflows the stack.
+    if (isList(d)) for (const item of d.items) out.push(item as KubeObject);
+    else out.push(d as KubeObject);
+  }
+  return out;
 }
 
 /** Why a document is a list the policy does not unpack (helm would create its items), or undefined. */

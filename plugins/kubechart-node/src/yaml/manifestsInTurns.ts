@@ -1,4 +1,4 @@
-import { isList } from '../policy/validity';
+import { manifestObjects } from '../policy/validity';
 import type { KubeObject } from '../policy/types';
 import { MANIFEST_REQUEST_LIMITS } from './limits';
 import { parseYamlLimitedInTurns } from './parseYamlLimited';
@@ -20,12 +20,5 @@ export async function parseManifestsInTurns(
     schema: 'helm',
     limits: { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects },
   });
-  const out: KubeObject[] = [];
-  for (const d of docs) {
-    if (d === null || d === undefined) continue;
-    // One by one: spreading a List of many items into push() overflows the stack.
-    if (isList(d)) for (const item of d.items) out.push(item as KubeObject);
-    else out.push(d as KubeObject);
-  }
-  return out;
+  return manifestObjects(docs);
 }
