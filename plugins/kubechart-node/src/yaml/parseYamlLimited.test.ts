@@ -213,6 +213,47 @@ describe('parseYamlLimited', () => {
     ).toEqual([{ a: [1], b: [2], 1: { c: [3] }, true: 'x', 'd\n': [4] }]);
   });
 
+  it('reads documents that start after blank or comment lines, and explicit keys after them, at once and in turns', async () => {
+    // The key check looked back over the lines before a collection: one after nothing but blank
+    // lines at the start of the text looked back for ever.
+    for (const [text, expected] of [
+      ['\na: [1]\n', [{ a: [1] }]],
+      ['\n\n- a\n- b\n', [['a', 'b']]],
+      ['\n[a]\n', [['a']]],
+      ['  \n# note\n{a: 1}\n', [{ a: 1 }]],
+      ['\r\n\r\na:\n  b: [1]\n', [{ a: { b: [1] } }]],
+      ['---\n\na: [1]\n---\n\n\n- x\n', [{ a: [1] }, ['x']]],
+      ['\n? b\n: [1]\n', [{ b: [1] }]],
+      ['?\n\n  b\n: 2\n', [{ b: 2 }]],
+      ['# c\n\n? c # note\n: [1]\n', [{ c: [1] }]],
+    ] as const) {
+      expect(parseYamlLimited(text)).toEqual(expected);
+      await expect(parseYamlLimitedInTurns(text)).resolves.toEqual(expected);
+    }
+    for (const [text, line] of [
+      ['\n? [b]\n: 1\n', 2],
+      ['\n\n# c\n? # note\n  [b]\n: 1\n', 5],
+    ] as const)
+      expect(() => parseYamlLimited(text)).toThrow(
+        `YAML input has a mapping key that is a sequence or a mapping on line ${line}:`,
+      );
+  });
+
+  it('reads a List written as one line of JSON, each item a collection, without reading the line again for each', () => {
+    // The key check read the line from its start for every collection closing on it: 20,000
+    // items on one line of a megabyte took 20,000 reads of that megabyte.
+    const items = Array.from({ length: 20_000 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `c${i}`, labels: { app: 'a' } },
+      data: { k: ['x'.repeat(8)] },
+    }));
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+    expect(text.length).toBeGreaterThan(1_000_000);
+    const [doc] = parseYamlLimited(text) as Array<{ items: unknown[] }>;
+    expect(doc.items).toHaveLength(20_000);
+  });
+
   it('refuses a document larger than maxDocumentBytes or of more nodes than maxDocumentNodes before reading the rest', () => {
     const configMap = (name: string, keys: number) =>
       [

@@ -145,37 +145,51 @@ function skipBlanks(
 }
 
 /**
- * Whether the line of `input` that ends before `end` (at a line break, or where the text ends)
- * leaves an explicit key indicator (`?`) as its last indicator, its comment aside; blank and
- * comment-only lines before it are skipped. Linear in the lines it reads.
+ * For each position of `input`, where the last character before it that is neither a blank nor in
+ * a comment stands (-1: none): blank and comment-only lines count as nothing. A comment starts at a
+ * `#` at a line's start or after a space or tab and runs to the line's end. One pass over the text,
+ * so that a question about any position costs nothing more (a look back from each position asked
+ * about read a long line again for every collection closing on it).
  */
-function endsWithExplicitKey(input: string, end: number): boolean {
-  let to = end;
-  for (;;) {
-    const from = input.lastIndexOf('\n', to - 1) + 1;
-    let stop = to;
-    for (let k = from; k < to; k++) {
-      if (
-        input[k] === '#' &&
-        (k === from || input[k - 1] === ' ' || input[k - 1] === '\t')
-      ) {
-        stop = k;
-        break;
-      }
-    }
-    let last = stop - 1;
-    while (last >= from && isSpaceOrBreak(input.charCodeAt(last))) last--;
-    if (last >= from) {
-      const before = last > from ? input[last - 1] : ' ';
-      return (
-        input[last] === '?' &&
-        (isSpaceOrBreak(before.charCodeAt(0)) ||
-          FLOW_INDICATORS.includes(before))
-      );
-    }
-    if (from === 0) return false;
-    to = from - 1;
+function lastSignificantBefore(input: string): Int32Array {
+  const before = new Int32Array(input.length + 1);
+  let last = -1;
+  let inComment = false;
+  for (let i = 0; i < input.length; i++) {
+    before[i] = last;
+    const c = input.charCodeAt(i);
+    if (c === 0x0a) inComment = false;
+    else if (
+      !inComment &&
+      c === 0x23 /* # */ &&
+      (i === 0 ||
+        input.charCodeAt(i - 1) === 0x20 ||
+        input.charCodeAt(i - 1) === 0x09 ||
+        input.charCodeAt(i - 1) === 0x0a)
+    )
+      inComment = true;
+    if (!inComment && !isSpaceOrBreak(c)) last = i;
   }
+  before[input.length] = last;
+  return before;
+}
+
+/**
+ * Whether the last indicator before `end` in `input`, blanks, blank lines and comments skipped, is
+ * an explicit key indicator (`?`: at a line's start, after a blank or after a flow indicator).
+ * `before` is {@link lastSignificantBefore} of `input`.
+ */
+function endsWithExplicitKey(
+  input: string,
+  before: Int32Array,
+  end: number,
+): boolean {
+  const last = before[end];
+  if (last < 0 || input[last] !== '?') return false;
+  const previous = last > 0 ? input[last - 1] : ' ';
+  return (
+    isSpaceOrBreak(previous.charCodeAt(0)) || FLOW_INDICATORS.includes(previous)
+  );
 }
 
 /** Whether a node js-yaml read is, as a mapping's key, one of the spellings of `items` helm takes. */
@@ -678,6 +692,9 @@ function* readingYaml(
       [Object.prototype, null].includes(Object.getPrototypeOf(value)));
   let explicitAt = -1;
   let explicitKey = false;
+  // Computed once for each text js-yaml reads, when a key check first needs it.
+  let significantOf: string | undefined;
+  let significant = new Int32Array(0);
   /** Whether the node that opened at `at` and ends where `state` is, is a mapping's key. */
   const isKey = (at: number, state: LoaderState) => {
     const { input, position } = state;
@@ -695,9 +712,13 @@ function* readingYaml(
         return true;
     }
     // `? key`: the key opens just after the `?` (in flow context after blanks and comments).
-    if (at !== explicitAt) {
+    if (significantOf !== input || at !== explicitAt) {
+      if (significantOf !== input) {
+        significant = lastSignificantBefore(input);
+        significantOf = input;
+      }
       explicitAt = at;
-      explicitKey = endsWithExplicitKey(input, at);
+      explicitKey = endsWithExplicitKey(input, significant, at);
     }
     return explicitKey;
   };
