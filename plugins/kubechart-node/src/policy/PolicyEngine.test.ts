@@ -366,6 +366,66 @@ spec:
           }),
       ).toThrow(/cannot be exempted/);
     });
+
+    it('refuses an exception whose name pattern matches every object of every namespace', () => {
+      // `name: '*'` with no namespace exempted every object everywhere, a rule that blocks in every
+      // mode included, where turning the rule off is refused.
+      for (const name of ['*', '**', '***']) {
+        expect(
+          () =>
+            new PolicyEngine({
+              exceptions: [{ rule: 'rbac-wildcard', name, reason: 'all' }],
+            }),
+        ).toThrow(
+          `kubechart.policy.exceptions[0] must name a namespace or an object; name "${name}" matches every object`,
+        );
+      }
+      // Within one namespace, or for names with a fixed part, the pattern stays.
+      const scoped = new PolicyEngine({
+        exceptions: [
+          {
+            rule: 'host-path',
+            namespace: 'monitoring',
+            name: '*',
+            reason: 'r',
+          },
+          { rule: 'host-path', name: 'node-exporter-*', reason: 'r' },
+        ],
+      });
+      expect(scoped.listRules().length).toBeGreaterThan(0);
+    });
+
+    it('refuses, at start-up, a severity set for a rule id it does not know, naming the key', () => {
+      // A misspelt id (`privilged: error`) meant to tighten a rule was taken silently and changed nothing.
+      expect(
+        () => new PolicyEngine({ severities: { privilged: 'error' } }),
+      ).toThrow(
+        'kubechart.policy.rules.privilged names no policy rule; known rules: ',
+      );
+      expect(() =>
+        PolicyEngine.fromConfig(
+          new ConfigReader({
+            kubechart: { policy: { rules: { 'host-pth': 'off' } } },
+          }),
+        ),
+      ).toThrow(/^kubechart.policy.rules.host-pth names no policy rule/);
+      // A rule added by an extension is known.
+      const teamLabel = {
+        id: 'team-label',
+        defaultSeverity: 'error' as const,
+        description: 'objects carry a team label',
+        fix: 'add a team label',
+        check: () => [],
+      };
+      expect(
+        new PolicyEngine({
+          rules: [teamLabel],
+          severities: { 'team-label': 'warning' },
+        })
+          .listRules()
+          .map(r => r.id),
+      ).toContain('team-label');
+    });
   });
 
   it('reads exceptions and secret names from kubechart.policy config', () => {

@@ -288,6 +288,18 @@ export class PolicyEngine {
       }
       this.alwaysBlocking.add(rule.id);
     }
+    // A misspelt id meant to tighten a rule would otherwise change nothing, silently.
+    for (const id of Object.keys(this.severities)) {
+      if (!ids.has(id)) {
+        throw new InputError(
+          `kubechart.policy.rules.${id} names no policy rule; known rules: ${[
+            ...ids,
+          ]
+            .filter(known => !MANDATORY_RULE_IDS.includes(known))
+            .join(', ')}`,
+        );
+      }
+    }
     this.exceptions = validateExceptions(options.exceptions ?? [], [...ids]);
     this.deployerServiceAccount =
       options.deployerServiceAccount ?? DEFAULT_DEPLOYER_SERVICE_ACCOUNT;

@@ -49,6 +49,13 @@ export function validateExceptions(
         `${where} must name a namespace or an object; to turn ${e.rule} off everywhere use kubechart.policy.rules`,
       );
     }
+    // A name pattern of nothing but `*` with no namespace matches every object everywhere: the rule
+    // turned off by another name (for a rule that blocks in every mode, where that is refused).
+    if (!e.namespace && typeof e.name === 'string' && /^\*+$/.test(e.name)) {
+      throw new InputError(
+        `${where} must name a namespace or an object; name "${e.name}" matches every object (to turn ${e.rule} off everywhere use kubechart.policy.rules)`,
+      );
+    }
     for (const k of ['namespace', 'kind', 'name'] as const) {
       if (
         e[k] !== undefined &&
