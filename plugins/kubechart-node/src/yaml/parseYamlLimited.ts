@@ -694,7 +694,7 @@ function* readingYaml(
   let explicitKey = false;
   // Computed once for each text js-yaml reads, when a key check first needs it.
   let significantOf: string | undefined;
-  let significant = new Int32Array(0);
+  let significant: Int32Array = new Int32Array(0);
   /** Whether the node that opened at `at` and ends where `state` is, is a mapping's key. */
   const isKey = (at: number, state: LoaderState) => {
     const { input, position } = state;
