@@ -256,6 +256,7 @@ describe.each(databases.eachSupportedId())(
         values: _v,
         manifest: _m,
         policyReport: _p,
+        rollbackBound: _b,
         applied,
         ...rest
       } = run;

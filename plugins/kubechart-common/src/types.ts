@@ -242,6 +242,15 @@ export type Run = {
   manifest?: string;
   /** Helm revision after the run (chart and rollback runs). */
   helmRevision?: number;
+  /**
+   * True when the run recorded a digest of the Helm release record it left its release at (chart and
+   * rollback runs; the digest itself is never shown): a rollback naming the run (`fromRunId`) returns
+   * only to that record. False otherwise, e.g. for a run from before KubeChart recorded it: the
+   * backend refuses such a `fromRunId` (409), and a rollback to its `helmRevision` names the number
+   * only, returning to that revision as the release holds it then, which may be another one than the
+   * run installed (revision numbers restart after an uninstall). Not in {@link RunListItem}.
+   */
+  rollbackBound?: boolean;
   /** The chart policy report. Not in {@link RunListItem}, which carries its {@link PolicySummary}. */
   policyReport?: PolicyReport;
   failureReason?: string;
@@ -284,7 +293,7 @@ export type RunEvent = {
  */
 export type RunListItem = Omit<
   Run,
-  'values' | 'manifest' | 'policyReport' | 'applied'
+  'values' | 'manifest' | 'policyReport' | 'applied' | 'rollbackBound'
 > & {
   /** The policy report's outcome and counts; absent when the run has no report. */
   policySummary?: PolicySummary;

@@ -128,6 +128,8 @@ export const kubechartTranslationRef = createTranslationRef({
       rollbackTitle: 'Roll back {{release}}?',
       rollbackBody:
         'Helm release {{release}} in namespace {{namespace}} on cluster {{cluster}} will be rolled back to revision {{revision}}. This starts a new run that replaces the current release state.',
+      rollbackUnbound:
+        'Revision {{revision}} is taken as the release holds it now: KubeChart cannot check that it is what this run installed (revision numbers restart after an uninstall).',
       rollbackConfirm: 'Roll back',
       retryTitle: 'Retry this {{kind}} run?',
       retryBody:

@@ -253,6 +253,8 @@ describe('kubechart actions (actions registry / MCP)', () => {
     expect(rest.body).toMatchObject({
       actor: ALICE,
       entityRef: 'component:default/agent',
+      // It recorded its release record: a rollback from it (fromRunId) is bound to that record.
+      rollbackBound: true,
     });
 
     const compared = (await invoke(ALICE, 'get-run', {

@@ -818,7 +818,13 @@ describe.each(databases.eachSupportedId())(
           manifest: bigManifest,
         });
         expect(run.policyReport).toEqual(reports[key as keyof typeof reports]);
-        const { values: _v, manifest: _m, policyReport: _p, ...rest } = run;
+        const {
+          values: _v,
+          manifest: _m,
+          policyReport: _p,
+          rollbackBound: _b,
+          ...rest
+        } = run;
         expect(listed(id)).toEqual({
           ...rest,
           ...(listed(id).policySummary

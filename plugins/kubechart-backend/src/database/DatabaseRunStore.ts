@@ -304,6 +304,8 @@ function toRun(row: RunRow): Run {
       : row.manifest ?? undefined,
     policyReport: row.policy_report ? JSON.parse(row.policy_report) : undefined,
     ...(row.applied ? { applied: JSON.parse(row.applied) } : {}),
+    // Whether the digest was recorded, never the digest.
+    rollbackBound: !!row.release_record_digest,
   };
 }
 

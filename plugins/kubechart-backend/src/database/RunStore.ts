@@ -51,7 +51,8 @@ export type RunPatch = {
   /**
    * Chart and rollback runs: the digest (`approvedRevisionOf`) of the release record of the revision
    * the run left the release at, as the run read it. A rollback from the run's history row returns
-   * only to that record. Kept for the engine; not part of the run the API shows.
+   * only to that record. Kept for the engine; the run the API shows says only whether it was
+   * recorded (`Run.rollbackBound`).
    */
   releaseRecordDigest?: string;
 };

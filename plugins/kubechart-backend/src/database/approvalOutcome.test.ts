@@ -146,6 +146,7 @@ describe.each(databases.eachSupportedId())(
         'rel:dev/team-a/web',
       ]);
       expect(await store.getReleaseRecordDigest(run.id)).toBeUndefined();
+      expect((await store.getRun(run.id))!.rollbackBound).toBe(false);
       const digest = `sha256:${'0a'.repeat(32)}`;
       await store.updateRun(run.id, {
         helmRevision: 2,
@@ -153,6 +154,13 @@ describe.each(databases.eachSupportedId())(
       });
       expect(await store.getReleaseRecordDigest(run.id)).toBe(digest);
       expect(JSON.stringify(await store.getRun(run.id))).not.toContain(digest);
+      // The run says only that a rollback from it is bound to the record it installed.
+      expect((await store.getRun(run.id))!.rollbackBound).toBe(true);
+      // A page of runs does not carry it.
+      const { items } = await store.listRuns({}, { limit: 10 });
+      expect(items.find(i => i.id === run.id)).not.toHaveProperty(
+        'rollbackBound',
+      );
 
       const directory = `${__dirname}/../../migrations`;
       await knex.migrate.down({
@@ -164,6 +172,8 @@ describe.each(databases.eachSupportedId())(
       ).toBe(false);
       await knex.migrate.latest({ directory });
       expect(await store.getReleaseRecordDigest(run.id)).toBeUndefined();
+      // A run recorded before the digest was: a rollback from it is not bound to its record.
+      expect((await store.getRun(run.id))!.rollbackBound).toBe(false);
     });
   },
 );

@@ -107,17 +107,30 @@ describe('a rollback from a run of the history', () => {
       `fromRunId ${second.id} is not a run that left release api in ${h.namespace} on cluster dev at revision 1; nothing was rolled back`,
     );
 
+    // The run shows whether a rollback from it can be bound to its record, never the digest.
+    expect((await h.t.store.getRun(first.id))?.rollbackBound).toBe(true);
+
     // A run that ended before its release record was recorded cannot bind a rollback.
     await h.t
       .knex('kubechart_runs')
       .where({ id: first.id })
       .update({ release_record_digest: null });
+    expect((await h.t.store.getRun(first.id))?.rollbackBound).toBe(false);
     const unknown = submit(fromRun('api', 1, first.id));
     await expect(unknown).rejects.toThrow(ConflictError);
     await expect(unknown).rejects.toThrow(
       `Release api was not rolled back: run ${first.id} recorded no digest of its release record of revision 1`,
     );
     expect(await image('api')).toBe(`${IMAGE}:1.1.0`);
+
+    // By number, as the history offers it for such a run: revision 1 as the release holds it now.
+    const byNumber = await finishRun(h.t, rollbackTo(h.namespace, 'api', 1));
+    expect(byNumber).toMatchObject({
+      status: 'succeeded',
+      helmRevision: 3,
+      rollbackBound: true,
+    });
+    expect(await image('api')).toBe(`${IMAGE}:1.0.0`);
   });
 
   it('fails, rolling nothing back, when the record is rewritten after the request was accepted', async () => {

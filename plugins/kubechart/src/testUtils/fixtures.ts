@@ -58,6 +58,7 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     values: { replicas: 2, password: '***' },
     manifest: 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n',
     helmRevision: 3,
+    rollbackBound: true,
     transitions: [],
     createdAt: '2026-01-02T10:00:00Z',
     startedAt: '2026-01-02T10:00:01Z',
@@ -72,7 +73,13 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
  * summed up as `policySummary`); `getRun` returns the whole run.
  */
 export function listedRun(run: Run): RunListItem {
-  const { values: _values, manifest: _manifest, policyReport, ...listed } = run;
+  const {
+    values: _values,
+    manifest: _manifest,
+    rollbackBound: _rollbackBound,
+    policyReport,
+    ...listed
+  } = run;
   return policyReport
     ? { ...listed, policySummary: summarizePolicyReport(policyReport) }
     : listed;

@@ -52,6 +52,7 @@ describe('RunActions', () => {
     expect(dialog).toHaveTextContent(
       'Helm release web in namespace shop on cluster dev will be rolled back to revision 3.',
     );
+    expect(dialog).not.toHaveTextContent('cannot check');
     expect(api.createRun).not.toHaveBeenCalled();
 
     await userEvent.click(screen.getByRole('button', { name: 'Roll back' }));
@@ -70,6 +71,36 @@ describe('RunActions', () => {
       fromRunId: 'run-1',
       entityRef: 'component:default/shop',
     });
+  });
+
+  it('rolls a run that recorded no release record back by number, saying the revision cannot be checked', async () => {
+    // A run from before the backend recorded what each run installed.
+    const { api, onStarted } = await renderActions(
+      makeRun({ rollbackBound: false }),
+    );
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Roll back to this revision' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent(
+      'Helm release web in namespace shop on cluster dev will be rolled back to revision 3.',
+    );
+    expect(dialog).toHaveTextContent(
+      'Revision 3 is taken as the release holds it now: KubeChart cannot check that it is what this run installed (revision numbers restart after an uninstall).',
+    );
+
+    await userEvent.click(screen.getByRole('button', { name: 'Roll back' }));
+    await waitFor(() => expect(onStarted).toHaveBeenCalledWith('run-2'));
+    expect(api.createRun).toHaveBeenCalledTimes(1);
+    expect(api.createRun).toHaveBeenCalledWith({
+      kind: 'rollback',
+      cluster: 'dev',
+      namespace: 'shop',
+      release: 'web',
+      revision: 3,
+      entityRef: 'component:default/shop',
+    });
+    expect(api.createRun.mock.calls[0][0]).not.toHaveProperty('fromRunId');
   });
 
   it('offers no rollback on the revision the release is at', async () => {

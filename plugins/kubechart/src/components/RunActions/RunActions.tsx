@@ -106,6 +106,10 @@ export function RunActions(props: {
           pending?.action === 'retry'
             ? t('actions.retryBody', target)
             : t('actions.rollbackBody', target),
+          // A rollback by number: what revision N holds now may not be what this run installed.
+          pending?.action === 'rollback' && !('fromRunId' in pending.request)
+            ? t('actions.rollbackUnbound', target)
+            : '',
           retryBlocked ? t('actions.retryRedacted') : '',
           run.approval ? t('actions.protectedTarget') : '',
         ]

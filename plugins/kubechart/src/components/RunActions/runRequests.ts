@@ -7,9 +7,12 @@ import type {
 /**
  * The rollback request for a run, or undefined when the run has no revision to return to: it did
  * not succeed, has no release or revision, or its revision is the release's current one
- * (`isCurrentRevision` true or still unknown). It names the run (`fromRunId`): the backend rolls back
- * only to the release record that run installed, and refuses (409) when the release's revision of
- * that number is another one now (revision numbers restart after an uninstall).
+ * (`isCurrentRevision` true or still unknown). A run that recorded its release record
+ * (`rollbackBound`) is named (`fromRunId`): the backend rolls back only to the release record that
+ * run installed, and refuses (409) when the release's revision of that number is another one now
+ * (revision numbers restart after an uninstall). Any other run (one from before the backend recorded
+ * it) cannot be named, the backend would refuse it: its revision is asked for by number only, and the
+ * confirmation says that it cannot be checked.
  */
 export function rollbackRequest(
   run: Run,
@@ -30,7 +33,7 @@ export function rollbackRequest(
     namespace,
     release,
     revision: run.helmRevision,
-    fromRunId: run.id,
+    ...(run.rollbackBound === true ? { fromRunId: run.id } : {}),
     entityRef: run.entityRef,
   };
 }
