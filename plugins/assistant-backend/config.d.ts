@@ -76,6 +76,22 @@ export interface Config {
        */
       apiKey?: string;
     }>;
+    /** Who may act on behalf of a signed-in user. */
+    onBehalfOf?: {
+      /**
+       * Plugins (`plugin:<plugin id>`) that may pass a signed-in user's
+       * credentials on to the assistant (`getPluginRequestToken({ onBehalfOf })`:
+       * the request asks and runs as the user). A user's credentials passed on by
+       * any other plugin are refused (403, naming the plugin and this setting) by
+       * `/ask`, `/execute`, `/conversations` and the `plan-question` action, before
+       * anything is planned or run; a refused question or run is audited with
+       * `stage: "relay"` and `relayedBy`. A user's own token is not affected.
+       * Default: `plugin:scaffolder` and `plugin:mcp-actions` (they invoke the
+       * `plan-question` action for their user). An entry that is not
+       * `plugin:<plugin id>` stops the backend at start-up.
+       */
+      relayingPlugins?: string[];
+    };
     /**
      * Allow running dangerous plans (delete, drain, exec, apply/patch,
      * reading Secret data) at all. Users also need the

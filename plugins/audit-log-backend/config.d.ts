@@ -144,6 +144,23 @@ export interface Config {
        */
       maxStoreWaitMs?: number;
     };
+    /** Who may act on behalf of a signed-in user. */
+    onBehalfOf?: {
+      /**
+       * Plugins (`plugin:<plugin id>`) that may pass a signed-in user's
+       * credentials on to the audit log (`getPluginRequestToken({ onBehalfOf })`:
+       * the request reads as the user). A user's credentials passed on by any
+       * other plugin are refused (403, naming the plugin and this setting) on
+       * every route and by the `query-audit-events` action; a user's own token
+       * and a service's are not affected. The action reads the REST API with the
+       * user's credentials passed on by `plugin:audit-log`: without it in the
+       * list the action is refused to every user (a warning says so at
+       * start-up). Default: `plugin:scaffolder` and `plugin:mcp-actions` (they
+       * invoke the action for their user) and `plugin:audit-log`. An entry that
+       * is not `plugin:<plugin id>` stops the backend at start-up.
+       */
+      relayingPlugins?: string[];
+    };
     /** Severity floors applied when events are stored. */
     severity?: {
       /**

@@ -345,7 +345,7 @@ export interface Config {
        * the plugin as `relayedBy`). A user's credentials passed on by any other plugin are refused (403) on
        * every route, reads included. A call of kubechart's own actions is passed on by `plugin:kubechart` for
        * the plugin that invoked the action: both must be listed (without `plugin:kubechart`, every kubechart
-       * action is refused).
+       * action is refused, and a warning says so at start-up).
        * Default: `plugin:scaffolder` (its kubechart actions), `plugin:kubechart` (its actions) and
        * `plugin:mcp-actions` (Backstage's MCP actions backend). An entry that is not `plugin:<plugin id>`
        * stops the backend at start-up.

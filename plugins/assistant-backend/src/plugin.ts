@@ -34,6 +34,7 @@ import {
 } from './service/AssistantService';
 import { createRouter } from './service/router';
 import { createQuestionMetrics } from './service/questionMetrics';
+import { readRelayingPolicy } from './service/relayingPlugins';
 import {
   assertWholeAtLeast,
   longestRunOf,
@@ -145,6 +146,7 @@ export const assistantPlugin = createBackendPlugin({
           protectedTargets: ProtectedTargets.fromConfig(config),
           namespaceOwners: NamespaceOwners.fromConfig(config),
           limits: readQuestionLimits(config),
+          relaying: readRelayingPolicy(config),
         });
         // The refusals only counted so far are recorded before the backend stops.
         deps.lifecycle.addShutdownHook(() => service.flushRefusals());

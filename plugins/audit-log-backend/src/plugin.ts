@@ -21,6 +21,7 @@ import { createAuditWitness } from './service/checkpointWitness';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { observeAuditQueue } from './service/queueMetrics';
+import { readRelayingPolicy } from './service/relayingPlugins';
 import { createRouter } from './service/router';
 import {
   appendRecordedLosses,
@@ -74,8 +75,10 @@ export const auditLogPlugin = createBackendPlugin({
         metrics,
       }) {
         permissionsRegistry.addPermissions(auditLogPermissions);
+        // The plugins that may pass a user's credentials on (auditLog.onBehalfOf.relayingPlugins).
+        const relaying = readRelayingPolicy(config, logger);
         // The trail as a read-only tool for AI agents (MCP), through GET /events as the caller.
-        registerAuditLogActions({ actionsRegistry, auth, discovery });
+        registerAuditLogActions({ actionsRegistry, auth, discovery, relaying });
 
         const chainKeys = readChainKeys(config);
         const store = await DatabaseAuditStore.create({ database, chainKeys });
@@ -160,6 +163,7 @@ export const auditLogPlugin = createBackendPlugin({
             anchorMemory,
             minimumRetentionDays: retention.minimumDays,
             lifecycle,
+            relaying,
           }),
         );
       },

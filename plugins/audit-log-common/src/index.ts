@@ -1,6 +1,7 @@
 /**
- * Common types, permissions and constants of the audit-log plugin family, and the free-text and
- * URL redaction and the window of refusals recorded one by one every family shares.
+ * Common types, permissions and constants of the audit-log plugin family, and what every family
+ * shares: the free-text and URL redaction, the window of refusals recorded one by one, and the
+ * check of the plugin that passed a user's credentials on.
  *
  * @packageDocumentation
  */
@@ -12,3 +13,4 @@ export * from './canonical';
 export * from './gap';
 export * from './redaction';
 export * from './refusalWindow';
+export * from './relayingPlugins';

@@ -54,6 +54,7 @@ import { withSecretScrubbing } from './engine/secretScrubbingStore';
 import { readEngineSettings } from './engine/settings';
 import { HealthService } from './health/HealthService';
 import {
+  KUBECHART_PLUGIN,
   readOnBehalfOfServices,
   readRelayingPlugins,
 } from './service/identity';
@@ -371,6 +372,13 @@ export const kubechartPlugin = createBackendPlugin({
         // A tool call refused before any run was asked for (the actions registry's 404 for a caller
         // without the permission, a service's call): recorded as POST /runs records its refusals.
         const relayingPlugins = readRelayingPlugins(config);
+        // Without plugin:kubechart every kubechart.* action is refused by this plugin's own REST API:
+        // said once at start-up, not only to each user who invokes one.
+        if (!relayingPlugins.includes(KUBECHART_PLUGIN)) {
+          logger.warn(
+            `kubechart.onBehalfOf.relayingPlugins leaves out ${KUBECHART_PLUGIN}: every kubechart.* action is refused (403) to every user, however it is invoked (MCP, a template step), since the actions call the kubechart REST API with the user's credentials passed on by ${KUBECHART_PLUGIN}. Add ${KUBECHART_PLUGIN} to the list to offer the actions.`,
+          );
+        }
         const actionRefusals = new ActionRefusalAuditor({
           pluginId: 'kubechart',
           httpAuth,

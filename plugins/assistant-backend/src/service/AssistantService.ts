@@ -39,7 +39,12 @@ import {
   MAX_QUESTION_LENGTH,
   renderKubectl,
 } from '@kubechart/plugin-assistant-common';
-import { RefusalWindow } from '@kubechart/plugin-audit-log-common';
+import {
+  checkRelayingPlugin,
+  RefusalWindow,
+  RelayingPluginsPolicy,
+  relayingPluginOf,
+} from '@kubechart/plugin-audit-log-common';
 import { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import {
@@ -96,6 +101,7 @@ import {
   QuestionRate,
   TooManyRequestsError,
 } from './questionLimits';
+import { DEFAULT_RELAYING_POLICY } from './relayingPlugins';
 
 export type AssistantServiceOptions = {
   chain: ProviderChain;
@@ -133,6 +139,11 @@ export type AssistantServiceOptions = {
    * trail records one by one a minute (the rest are counted). Default: `DEFAULT_QUESTION_LIMITS`.
    */
   limits?: QuestionLimits;
+  /**
+   * `kubeAssistant.onBehalfOf.relayingPlugins`: a user's credentials passed on by any other plugin
+   * are refused (403). Default: `DEFAULT_RELAYING_POLICY`.
+   */
+  relaying?: RelayingPluginsPolicy;
 };
 
 /** How a question ended: planned (with the plan's safety class), refused, no plan, or an error. */
@@ -641,8 +652,32 @@ export class AssistantService {
     );
   }
 
-  /** Checks the caller may use the assistant at all. */
+  /**
+   * A user's credentials passed on by a plugin not in `kubeAssistant.onBehalfOf.relayingPlugins`:
+   * the refusal (403, naming the plugin and the setting); undefined when they may be used.
+   */
+  private relayRefusal(
+    credentials: BackstageCredentials,
+  ): NotAllowedError | undefined {
+    try {
+      checkRelayingPlugin(
+        credentials,
+        this.options.relaying ?? DEFAULT_RELAYING_POLICY,
+      );
+      return undefined;
+    } catch (error) {
+      if (error instanceof NotAllowedError) return error;
+      throw error;
+    }
+  }
+
+  /**
+   * Checks the caller may use the assistant at all: credentials passed on only by a plugin allowed
+   * to, and `kube-assistant.query`.
+   */
   async assertMayQuery(credentials: BackstageCredentials): Promise<void> {
+    const relayRefused = this.relayRefusal(credentials);
+    if (relayRefused) throw relayRefused;
     if (!(await this.allowed(kubeAssistantQueryPermission, credentials))) {
       throw notAllowedToQuery();
     }
@@ -685,12 +720,14 @@ export class AssistantService {
           caller.credentials,
         ),
       );
+      const relayedBy = relayingPluginOf(caller.credentials);
       await event.fail({
         error: early.error,
         meta: {
           outcome: 'refused',
           reason: early.error.message,
           stage: early.stage,
+          ...(relayedBy ? { relayedBy } : {}),
           latencyMs: Math.round(performance.now() - started),
           // The caller's refusals before this one that were only counted.
           ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
@@ -744,6 +781,17 @@ export class AssistantService {
   async ask(input: AskRequest, caller: Caller): Promise<AskResponse> {
     const { credentials, userRef, request } = caller;
     const started = performance.now();
+    // Credentials passed on by a plugin that may not act as the user: refused before anything else
+    // (`stage: "relay"`), recorded as the other refusals before asking are.
+    const relayRefused = this.relayRefusal(credentials);
+    if (relayRefused) {
+      throw await this.refuseBeforeAsking(
+        input,
+        caller,
+        { error: relayRefused, stage: 'relay', outcome: 'not-allowed' },
+        started,
+      );
+    }
     // The plain permission first: for whoever may not ask, nothing is looked up or planned. Their
     // question is still recorded below (screened for secrets, in linear time), refused.
     let permissionError: unknown;
@@ -1336,6 +1384,23 @@ export class AssistantService {
     caller: Caller,
   ): Promise<ExecuteResponse> {
     const { credentials, userRef, request } = caller;
+    // Credentials passed on by a plugin that may not act as the user: refused before the answer is
+    // looked up (`stage: "relay"`), and nothing runs.
+    const relayRefused = this.relayRefusal(credentials);
+    if (relayRefused) {
+      await this.auditRefusedLookup(
+        relayRefused,
+        caller,
+        input.messageId,
+        {
+          reason: relayRefused.message,
+          stage: 'relay',
+          relayedBy: String(relayingPluginOf(credentials)),
+        },
+        'high',
+      );
+      throw relayRefused;
+    }
     const message = await this.options.store.getMessage({
       id: input.messageId,
       userRef,

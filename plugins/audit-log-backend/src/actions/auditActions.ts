@@ -10,7 +10,10 @@ import {
   AUDIT_EVENT_STATUSES,
   AuditEventPage,
   auditLogEventsReadPermission,
+  checkRelayingPlugin,
+  RelayingPluginsPolicy,
 } from '@kubechart/plugin-audit-log-common';
+import { DEFAULT_RELAYING_POLICY } from '../service/relayingPlugins';
 
 /**
  * Refuses a caller that is not a signed-in user. An action calls the audit-log REST API with the
@@ -37,21 +40,28 @@ function assertSignedInUser(credentials: BackstageCredentials, action: string) {
 /**
  * The audit trail as a read-only action of Backstage's actions registry (an MCP tool for AI
  * agents). The action calls this plugin's own `GET /events` with the caller's credentials, so it
- * sees exactly what the caller may see on the audit page; it answers signed-in users only.
+ * sees exactly what the caller may see on the audit page; it answers signed-in users only, whose
+ * credentials were passed on, if at all, by a plugin `relaying` allows.
  */
 export function registerAuditLogActions(options: {
   actionsRegistry: ActionsRegistryService;
   auth: AuthService;
   discovery: DiscoveryService;
+  /** `auditLog.onBehalfOf.relayingPlugins`; default the plugins it lists by default. */
+  relaying?: RelayingPluginsPolicy;
 }) {
   const { auth, discovery } = options;
-  // Every action is for signed-in users only (see assertSignedInUser).
+  const relaying = options.relaying ?? DEFAULT_RELAYING_POLICY;
+  // Every action is for signed-in users only (see assertSignedInUser). The REST API sees the
+  // action's call as passed on by the audit log itself, so the plugin that invoked the action
+  // (the MCP actions backend, the scaffolder) is checked here (403 naming the setting, as there).
   const actionsRegistry: Pick<ActionsRegistryService, 'register'> = {
     register: action =>
       options.actionsRegistry.register({
         ...action,
         action: async context => {
           assertSignedInUser(context.credentials, action.name);
+          checkRelayingPlugin(context.credentials, relaying);
           return action.action(context);
         },
       }),

@@ -17,7 +17,10 @@ import {
   auditLogEventsPrunePermission,
   auditLogEventsReadPermission,
   AuditVerifyResult,
+  checkRelayingPlugin,
   RefusalWindow,
+  RelayingPluginsPolicy,
+  relayingPluginOf,
 } from '@kubechart/plugin-audit-log-common';
 import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
 import express, { NextFunction, Request, Response } from 'express';
@@ -40,6 +43,7 @@ import {
   parsePruneBody,
   parseSeq,
 } from './queryParams';
+import { DEFAULT_RELAYING_POLICY } from './relayingPlugins';
 
 /**
  * Dependencies of {@link createRouter}.
@@ -75,6 +79,12 @@ export type RouterOptions = {
   anchorMemory?: AnchorMemory;
   /** Records, on shutdown, the refused prunes only counted so far. */
   lifecycle?: LifecycleService;
+  /**
+   * The plugins that may pass a user's credentials on (`auditLog.onBehalfOf.relayingPlugins`):
+   * such credentials from any other plugin are refused (403) on every route. Default: the plugins
+   * the setting lists by default.
+   */
+  relaying?: RelayingPluginsPolicy;
 };
 
 /**
@@ -170,6 +180,7 @@ export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
   const { store, httpAuth, permissions, auditor, logger, witness } = options;
+  const relaying = options.relaying ?? DEFAULT_RELAYING_POLICY;
   const minimumDays =
     options.minimumRetentionDays ?? DEFAULT_MINIMUM_RETENTION_DAYS;
   const router = Router();
@@ -206,7 +217,8 @@ export async function createRouter(
 
   /**
    * A prune refused before it could start (no permission, a service token, a cut-off the retention
-   * forbids): the trail shows who asked to cut it where. Bounded per caller by `refusals`. A refusal
+   * forbids, a user's credentials passed on by a plugin that may not, named as `relayedBy`): the
+   * trail shows who asked to cut it where. Bounded per caller by `refusals`. A refusal
    * changes nothing, so its record is queued, not waited for, and a record that fails is logged:
    * the caller gets the refusal either way.
    */
@@ -226,6 +238,7 @@ export async function createRouter(
         : `service:${principal.subject}`;
     const notRecorded = refusals.take(actor);
     if (notRecorded === undefined) return;
+    const relayedBy = relayingPluginOf(credentials);
     let before: string | null = null;
     try {
       before = parsePruneBody(req.body).before.toISOString();
@@ -240,6 +253,7 @@ export async function createRouter(
         before,
         reason: 'on request',
         actor,
+        ...(relayedBy ? { relayedBy } : {}),
         outcome: 'refused',
         ...(notRecorded ? { refusedNotRecorded: notRecorded } : {}),
       },
@@ -262,6 +276,7 @@ export async function createRouter(
     allow: Array<'user' | 'service'> = ['user', 'service'],
   ) {
     const credentials = await httpAuth.credentials(req, { allow });
+    checkRelayingPlugin(credentials, relaying);
     const [decision] = await permissions.authorize([{ permission }], {
       credentials,
     });
@@ -282,6 +297,7 @@ export async function createRouter(
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
+    checkRelayingPlugin(credentials, relaying);
     const [all] = await permissions.authorize(
       [{ permission: auditLogEventsReadPermission }],
       { credentials },
@@ -487,6 +503,13 @@ export async function createRouter(
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
+    // a user's credentials passed on by a plugin not in auditLog.onBehalfOf.relayingPlugins
+    try {
+      checkRelayingPlugin(credentials, relaying);
+    } catch (error) {
+      await auditPruneRefused(req, credentials, error as Error);
+      throw error;
+    }
     // a body the parser refused (not JSON, over the limit, a charset or encoding it does not
     // read): a refused prune as any other
     const bodyError = (req as Request & { [BODY_ERROR]?: Error })[BODY_ERROR];

@@ -8,7 +8,11 @@ import { actionsRegistryServiceFactory } from '@backstage/backend-defaults/alpha
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
 import request from 'supertest';
-import { CapturedAuditEvent, capturingAuditor } from '../__testUtils__/capture';
+import {
+  CapturedAuditEvent,
+  capturingAuditor,
+  capturingLogger,
+} from '../__testUtils__/capture';
 import { startKubechartBackend } from '../__testUtils__/backend';
 import { startSim, testConfig } from '../__testUtils__/setup';
 import {
@@ -60,6 +64,7 @@ describe("the audit trail of a change made through kubechart's actions", () => {
   let server: any;
   let stop: () => Promise<void>;
   const audit: CapturedAuditEvent[] = [];
+  const logs: string[] = [];
 
   const invoke = (name: string, input: object, auth: string) =>
     request(server)
@@ -102,6 +107,7 @@ describe("the audit trail of a change made through kubechart's actions", () => {
         actionsRegistryServiceFactory,
         authPassingOnAsBackstage,
         capturingAuditor(audit),
+        capturingLogger(logs),
         permissionsDenying(() => false),
         userInfoWithGroups({ [BOB]: [] }),
       ],
@@ -114,6 +120,12 @@ describe("the audit trail of a change made through kubechart's actions", () => {
     if (server) await settle();
     await stop?.();
     await sim?.stop();
+  });
+
+  it('starts without a warning about kubechart.onBehalfOf.relayingPlugins by default', () => {
+    expect(
+      logs.filter(l => l.includes('kubechart.onBehalfOf.relayingPlugins')),
+    ).toEqual([]);
   });
 
   it('names the plugin that invoked the action as relayedBy, not kubechart itself', async () => {
@@ -197,6 +209,7 @@ describe("kubechart's actions when kubechart itself may not pass a user's creden
   let server: any;
   let stop: () => Promise<void>;
   const audit: CapturedAuditEvent[] = [];
+  const logs: string[] = [];
 
   beforeAll(async () => {
     sim = await startSim();
@@ -209,6 +222,7 @@ describe("kubechart's actions when kubechart itself may not pass a user's creden
         actionsRegistryServiceFactory,
         authPassingOnAsBackstage,
         capturingAuditor(audit),
+        capturingLogger(logs),
         permissionsDenying(() => false),
         userInfoWithGroups({ [BOB]: [] }),
       ],
@@ -220,6 +234,18 @@ describe("kubechart's actions when kubechart itself may not pass a user's creden
   afterAll(async () => {
     await stop?.();
     await sim?.stop();
+  });
+
+  it('warns at start-up that every kubechart action will be refused', () => {
+    expect(
+      logs
+        .filter(l => l.includes('kubechart.onBehalfOf.relayingPlugins'))
+        .map(l => l.trim()),
+    ).toEqual([
+      expect.stringMatching(
+        /^warn kubechart\.onBehalfOf\.relayingPlugins leaves out plugin:kubechart: every kubechart\.\* action is refused \(403\) to every user, however it is invoked \(MCP, a template step\), since the actions call the kubechart REST API with the user's credentials passed on by plugin:kubechart\. Add plugin:kubechart to the list to offer the actions\./,
+      ),
+    ]);
   });
 
   it('refuses an action invoked through a listed plugin, as its call of the REST API is passed on by kubechart', async () => {

@@ -5,6 +5,12 @@ import {
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotAllowedError } from '@backstage/errors';
+import {
+  checkRelayingPlugin,
+  PLUGIN_PRINCIPAL_PATTERN,
+  readRelayingPlugins as readRelayingPluginsAt,
+  relayingPluginOf,
+} from '@kubechart/plugin-audit-log-common';
 
 /**
  * Service principals whose `onBehalfOf` is honoured unless `kubechart.onBehalfOf.allowedServices`
@@ -58,27 +64,13 @@ export function readOnBehalfOfServices(config: Config): string[] {
   return services;
 }
 
-/** A plugin as Backstage names it as the `actor` of credentials it passed on: `plugin:<plugin id>`. */
-const PLUGIN_PRINCIPAL = /^plugin:[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/i;
-
 /**
  * Reads `kubechart.onBehalfOf.relayingPlugins` (default {@link DEFAULT_RELAYING_PLUGINS}); throws
  * (the backend does not start) on an entry that is not `plugin:<plugin id>`: credentials passed on
  * always name a plugin as their actor, so an `external:` entry would match nothing.
  */
 export function readRelayingPlugins(config: Config): string[] {
-  const plugins = config.getOptionalStringArray(RELAY_SETTING);
-  if (plugins === undefined) return DEFAULT_RELAYING_PLUGINS;
-  plugins.forEach((s, i) => {
-    if (!PLUGIN_PRINCIPAL.test(s)) {
-      throw new Error(
-        `${RELAY_SETTING}[${i}] is ${JSON.stringify(
-          s,
-        )}, which is not a plugin: write plugin:<plugin id> (e.g. plugin:scaffolder); a user's credentials are passed on by a plugin, never by an external access subject`,
-      );
-    }
-  });
-  return plugins;
+  return readRelayingPluginsAt(config, RELAY_SETTING, DEFAULT_RELAYING_PLUGINS);
 }
 
 export type EffectiveActor = {
@@ -94,6 +86,12 @@ export type EffectiveActor = {
   passedOnBy?: string;
 };
 
+/** The plugin kubechart's actions pass a user's credentials on as. */
+export const KUBECHART_PLUGIN = 'plugin:kubechart';
+
+/** The plugin that invoked kubechart's action, by the credentials of that action's REST call. */
+const actionInvokers = new WeakMap<BackstageCredentials, string>();
+
 /**
  * The plugin that passed a user's credentials on, when the credentials carry one (Backstage's
  * `principal.actor` of a token from `getPluginRequestToken({ onBehalfOf })`), or undefined for a
@@ -101,20 +99,16 @@ export type EffectiveActor = {
  * NotAllowedError (403, naming the setting): only those plugins may act as a user. A call of
  * kubechart's own actions has passed through two plugins, the one that invoked the action and
  * `plugin:kubechart` (see {@link withActionRelays}): both must be listed; the invoking one is returned.
+ * The check is the one the audit log and the assistant make (`checkRelayingPlugin`).
  */
 export function relayingPlugin(
   credentials: BackstageCredentials,
   relayingPlugins: string[],
 ): string | undefined {
-  const subject = passedOnBy(credentials);
-  if (subject === undefined) return subject;
-  const refused = [actorOf(credentials), subject].find(
-    (p): p is string => p !== undefined && !relayingPlugins.includes(p),
-  );
-  if (refused === undefined) return subject;
-  const { userEntityRef } = credentials.principal as { userEntityRef?: string };
-  throw new NotAllowedError(
-    `${refused} may not act on behalf of ${userEntityRef}: a user's credentials are accepted when passed on only from the plugins listed in ${RELAY_SETTING}; nothing was done. ${userEntityRef} calls kubechart with their own token`,
+  return checkRelayingPlugin(
+    credentials,
+    { plugins: relayingPlugins, setting: RELAY_SETTING, target: 'kubechart' },
+    actionInvokers.get(credentials),
   );
 }
 
@@ -125,12 +119,6 @@ export function relayingPlugin(
  */
 export const ACTION_INVOKER_HEADER = 'x-kubechart-action-invoked-by';
 
-/** The plugin kubechart's actions pass a user's credentials on as. */
-const KUBECHART_PLUGIN = 'plugin:kubechart';
-
-/** The plugin that invoked kubechart's action, by the credentials of that action's REST call. */
-const actionInvokers = new WeakMap<BackstageCredentials, string>();
-
 /**
  * The plugin that passed a user's credentials on (`principal.actor`), allowed or not, for the audit
  * trail's `relayedBy`; undefined for a user's own token and for a service. For a call of kubechart's
@@ -139,16 +127,7 @@ const actionInvokers = new WeakMap<BackstageCredentials, string>();
 export function passedOnBy(
   credentials: BackstageCredentials,
 ): string | undefined {
-  return actionInvokers.get(credentials) ?? actorOf(credentials);
-}
-
-/** Backstage's `principal.actor` of a user's credentials: the last plugin that passed them on. */
-function actorOf(credentials: BackstageCredentials): string | undefined {
-  const p = credentials.principal as {
-    type: string;
-    actor?: { subject?: string };
-  };
-  return p.type === 'user' && p.actor ? String(p.actor.subject) : undefined;
+  return actionInvokers.get(credentials) ?? relayingPluginOf(credentials);
 }
 
 /**
@@ -165,8 +144,14 @@ export function withActionRelays(httpAuth: HttpAuthService): HttpAuthService {
     credentials: (async (req: any, options: any) => {
       const credentials = await httpAuth.credentials(req, options);
       const invoker = req.headers?.[ACTION_INVOKER_HEADER];
-      if (invoker !== undefined && actorOf(credentials) === KUBECHART_PLUGIN) {
-        if (typeof invoker !== 'string' || !PLUGIN_PRINCIPAL.test(invoker))
+      if (
+        invoker !== undefined &&
+        relayingPluginOf(credentials) === KUBECHART_PLUGIN
+      ) {
+        if (
+          typeof invoker !== 'string' ||
+          !PLUGIN_PRINCIPAL_PATTERN.test(invoker)
+        )
           throw new InputError(
             `${ACTION_INVOKER_HEADER} is ${JSON.stringify(
               invoker,
