@@ -174,9 +174,16 @@ describe('ClusterHealthCache', () => {
     await cache.start();
     const looping = (h: ClusterHealth) =>
       h.alerts.some(a => a.type === 'crash-loop' && a.namespace === 'relist');
+    // The cluster settled first (`steady` has both pods ready): a change still on its way would
+    // reach the cache before the watches expire and be taken for an answer from a relist.
     const before = await eventually(
       () => cache.health(),
-      h => looping(h) && h.workloads.items.some(w => w.name === 'looping'),
+      h =>
+        looping(h) &&
+        h.workloads.items.some(w => w.name === 'looping') &&
+        h.workloads.items.some(
+          w => w.name === 'steady' && w.status === 'healthy',
+        ),
     );
     expect(looping(before)).toBe(true);
     const stable = (h: ClusterHealth) => ({
