@@ -692,8 +692,10 @@ function* readingYaml(
       [Object.prototype, null].includes(Object.getPrototypeOf(value)));
   let explicitAt = -1;
   let explicitKey = false;
-  // Computed once for each text js-yaml reads, when a key check first needs it.
-  let significantOf: string | undefined;
+  // Computed once for each text js-yaml reads (one loader state each), when a key check first
+  // needs it. Keyed on the state, not on its text: two documents of the same text are two strings
+  // equal in value, and comparing them cost their length at every check.
+  let significantOf: LoaderState | undefined;
   let significant: Int32Array = new Int32Array(0);
   /** Whether the node that opened at `at` and ends where `state` is, is a mapping's key. */
   const isKey = (at: number, state: LoaderState) => {
@@ -712,10 +714,10 @@ function* readingYaml(
         return true;
     }
     // `? key`: the key opens just after the `?` (in flow context after blanks and comments).
-    if (significantOf !== input || at !== explicitAt) {
-      if (significantOf !== input) {
+    if (significantOf !== state || at !== explicitAt) {
+      if (significantOf !== state) {
         significant = lastSignificantBefore(input);
-        significantOf = input;
+        significantOf = state;
       }
       explicitAt = at;
       explicitKey = endsWithExplicitKey(input, significant, at);
