@@ -64,8 +64,62 @@ export function hideUrlCredentials(text: string): string {
 /**
  * A JSON Web Token written bare (a ServiceAccount token, an OIDC ID token): its header and payload,
  * base64url JSON (`eyJ…`), and its signature when the text has it (a token cut short is hidden too).
+ * What `/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g` matches, found without it: that
+ * regular expression retried its run from every `eyJ` of `eyJ-eyJ-…`, seconds for 100 KB. Here each
+ * run of base64url characters and dots is read once, split at its dots into parts: a token starts
+ * in a part at its first `eyJ` that starts a word (the part's start, or after a `-`) and has a
+ * character after it, and is hidden when a non-empty part follows, with one more part after that
+ * (the signature, possibly empty) when there is one.
  */
-const BARE_JWT = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
+const BASE64URL_RUN = /[A-Za-z0-9_.-]+/g;
+const DASH = '-'.charCodeAt(0);
+
+/** The characters the bare JWT scan has read, for the tests of its cost. */
+let jwtScanSteps = 0;
+/** @internal */
+export const bareJwtScanSteps = () => jwtScanSteps;
+
+function hideBareJwts(text: string): string {
+  if (!text.includes('eyJ')) return text;
+  return text.replace(BASE64URL_RUN, run =>
+    run.includes('eyJ') ? hideJwtsOfRun(run) : run,
+  );
+}
+
+/** `run` (base64url characters and dots) with its tokens as `***`. */
+function hideJwtsOfRun(run: string): string {
+  jwtScanSteps += run.length;
+  const parts = run.split('.');
+  const shown: string[] = [];
+  let i = 0;
+  while (i < parts.length) {
+    const start =
+      i + 1 < parts.length && parts[i + 1] ? tokenStart(parts[i]) : -1;
+    if (start < 0) {
+      shown.push(parts[i]);
+      i++;
+    } else {
+      shown.push(`${parts[i].slice(0, start)}${REDACTED}`);
+      // The header's rest and the payload, and the signature when a dot follows the payload.
+      i += i + 2 < parts.length ? 3 : 2;
+    }
+  }
+  return shown.join('.');
+}
+
+/** Where in `part` (base64url characters) a token starts, or -1. */
+function tokenStart(part: string): number {
+  let from = 0;
+  // An `eyJ` with nothing after it in its part cannot start a token, nor can a later one.
+  for (let at = part.indexOf('eyJ'); at >= 0 && at + 3 < part.length; ) {
+    jwtScanSteps += at + 3 - from;
+    if (at === 0 || part.charCodeAt(at - 1) === DASH) return at;
+    from = at + 3;
+    at = part.indexOf('eyJ', at + 1);
+  }
+  jwtScanSteps += part.length - from;
+  return -1;
+}
 
 /**
  * Free text with the secrets written in it hidden as `***`: URL credentials and secret parameters,
@@ -73,7 +127,7 @@ const BARE_JWT = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
  * `@kubechart/plugin-audit-log-common`), and bare JSON Web Tokens (`eyJ….eyJ….sig`).
  */
 export function scrubText(text: string): string {
-  return redactText(text, TEXT_RULES).replace(BARE_JWT, REDACTED);
+  return hideBareJwts(redactText(text, TEXT_RULES));
 }
 
 type KubeObjectLike = { [key: string]: any };
