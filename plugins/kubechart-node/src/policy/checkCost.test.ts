@@ -259,3 +259,130 @@ describe('the cost of one policy check', () => {
     );
   });
 });
+
+/**
+ * Counts every read of a field of the objects checked, at any depth (a role's `rules`, each rule's
+ * `verbs` and `resources`): the work of rules that look into other objects' contents.
+ */
+function countingDeepReads(objects: KubeObject[]) {
+  const counter = { reads: 0 };
+  const wrapped = new WeakMap<object, object>();
+  const wrap = (value: any): any => {
+    if (!value || typeof value !== 'object') return value;
+    const known = wrapped.get(value);
+    if (known) return known;
+    const proxy = new Proxy(value, {
+      get(target, key, receiver) {
+        counter.reads++;
+        return wrap(Reflect.get(target, key, receiver));
+      },
+    });
+    wrapped.set(value, proxy);
+    return proxy;
+  };
+  return { counter, proxies: objects.map(wrap) as KubeObject[] };
+}
+
+/** A ClusterRole of `rules` rules, each granting `create` on `roles` (a guarded right). */
+const guardedClusterRole = (rules: number): KubeObject => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'many-rules' },
+  rules: Array.from({ length: rules }, () => ({
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['roles'],
+    verbs: ['create'],
+  })),
+});
+/** A RoleBinding of that ClusterRole to every ServiceAccount of the namespace. */
+const bindingOfMany = (i: number): KubeObject => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'RoleBinding',
+  metadata: { name: `b${i}`, namespace: 'team-a' },
+  roleRef: {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: 'ClusterRole',
+    name: 'many-rules',
+  },
+  subjects: [{ kind: 'Group', name: 'system:serviceaccounts:team-a' }],
+});
+const bindingsOf = (bindings: number, rules: number) => [
+  guardedClusterRole(rules),
+  ...Array.from({ length: bindings }, (_, i) => bindingOfMany(i)),
+];
+
+describe('the cost of checking many bindings of a role with many rules', () => {
+  const engine = new PolicyEngine();
+  const readsFor = (bindings: number, rules: number) => {
+    const { counter, proxies } = countingDeepReads(bindingsOf(bindings, rules));
+    const report = engine.check(proxies, { namespace: 'team-a' });
+    expect(
+      report.results.find(
+        r => r.ruleId === 'rbac-cluster-admin' && r.object.name === 'b0',
+      )?.passed,
+    ).toBe(false);
+    return counter.reads;
+  };
+  const reportSize = (bindings: number, rules: number) =>
+    JSON.stringify(
+      engine.check(bindingsOf(bindings, rules), { namespace: 'team-a' }),
+    ).length;
+
+  it('reads the objects about ten times as often, not a hundred times, for ten times the bindings of ten times the rules', () => {
+    expect(readsFor(200, 1000) / readsFor(20, 100)).toBeLessThan(20);
+  });
+
+  it('reads no more for one more binding of a role with ten times the rules', () => {
+    // What 90 more bindings read: the same whatever the rules of the role they bind.
+    const moreBindings = (rules: number) =>
+      readsFor(100, rules) - readsFor(10, rules);
+    expect(moreBindings(300) / moreBindings(30)).toBeLessThan(2);
+  });
+
+  it('reads no more for one more rule of a role with ten times the bindings', () => {
+    // What 270 more rules read: the same whatever the bindings of their role.
+    const moreRules = (bindings: number) =>
+      readsFor(bindings, 300) - readsFor(bindings, 30);
+    expect(moreRules(100) / moreRules(10)).toBeLessThan(2);
+  });
+
+  it('answers a report that grows about ten times, not a hundred times, for ten times the bindings of ten times the rules', () => {
+    expect(reportSize(200, 600) / reportSize(20, 60)).toBeLessThan(15);
+  });
+
+  it('answers a report that grows no more with one more binding of a role with ten times the rules', () => {
+    const moreBindings = (rules: number) =>
+      reportSize(100, rules) - reportSize(10, rules);
+    expect(moreBindings(300) / moreBindings(30)).toBeLessThan(2);
+  });
+
+  it('names the first ten rules of the bound role in a message and counts the others', () => {
+    const report = new PolicyEngine().check(bindingsOf(2, 15), {
+      namespace: 'team-a',
+    });
+    const message = (ruleId: string, name: string) =>
+      report.results.find(r => r.ruleId === ruleId && r.object.name === name)
+        ?.message;
+    const first10 = (what: string) =>
+      Array.from({ length: 10 }, (_, i) => `rule ${i + 1} grants ${what}`).join(
+        ', ',
+      );
+    expect(message('rbac-cluster-admin', 'b1')).toBe(
+      `binds ClusterRole many-rules, whose ${first10(
+        'create on roles',
+      )}, …and 5 more; its subjects could remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more`,
+    );
+    expect(message('rbac-broad-subjects', 'b1')).toBe(
+      `grants ClusterRole many-rules to Group system:serviceaccounts:team-a (every ServiceAccount of namespace team-a): ClusterRole many-rules does not only read (${first10(
+        'create',
+      )}, …and 5 more)`,
+    );
+    expect(message('rbac-cluster-admin', 'many-rules')).toMatch(
+      new RegExp(
+        `^${first10(
+          'create on roles',
+        )}, …and 5 more: whoever a binding of it names could `,
+      ),
+    );
+  });
+});

@@ -1,4 +1,5 @@
-import { objectIndex } from '../objectIndex';
+import { MAX_MESSAGES_PER_RESULT, moreMessages } from '../messages';
+import { ObjectIndex, objectIndex } from '../objectIndex';
 import { KubeObject, PolicyContext, PolicyRule } from '../types';
 import { groupOf } from './util';
 
@@ -48,25 +49,26 @@ const GUARDED_RESOURCES = [
   'resourcequotas',
   'limitranges',
 ];
-const WRITE_VERBS = [
+const GUARDED = new Set(GUARDED_RESOURCES);
+const WRITE_VERBS = new Set([
   'create',
   'update',
   'patch',
   'delete',
   'deletecollection',
   '*',
-];
+]);
 const READ_VERBS = ['get', 'list', 'watch'];
 /** The subresource through which a ServiceAccount's tokens are requested (TokenRequest). */
 const TOKEN_REQUEST = 'serviceaccounts/token';
 /** What the `impersonate` verb acts as: another identity, the deployer ServiceAccount included. */
-const IMPERSONATED_RESOURCES = [
+const IMPERSONATED_RESOURCES = new Set([
   'serviceaccounts',
   'users',
   'groups',
   'uids',
   'userextras',
-];
+]);
 const BASELINE_AT_RISK =
   'remove what KubeChart keeps in the namespace (NetworkPolicy kubechart-default-deny, the quota and limits) or grant themselves more';
 const IDENTITY_AT_RISK =
@@ -126,40 +128,45 @@ function guardedGrant(
   rule: RbacRule,
 ): { grants: string; baseline: boolean; identity: boolean } | undefined {
   const wild = (x: string) => x.startsWith('*');
-  const writes = rule.verbs.filter(v => WRITE_VERBS.includes(v));
-  const creates: string[] = rule.verbs.filter(v => v === 'create' || v === '*');
-  const impersonates: string[] = rule.verbs.filter(
-    v => v === 'impersonate' || v === '*',
+  const writes = new Set<string>(rule.verbs.filter(v => WRITE_VERBS.has(v)));
+  const creates = new Set<string>(
+    rule.verbs.filter(v => v === 'create' || v === '*'),
   );
-  const baseline = writes.length
-    ? rule.resources.filter(
-        x => wild(x) || GUARDED_RESOURCES.includes(x.split('/')[0]),
+  const impersonates = new Set<string>(
+    rule.verbs.filter(v => v === 'impersonate' || v === '*'),
+  );
+  const none = new Set<string>();
+  const baseline = writes.size
+    ? new Set(
+        rule.resources.filter(x => wild(x) || GUARDED.has(x.split('/')[0])),
       )
-    : [];
-  const tokens = creates.length
-    ? rule.resources.filter(x => wild(x) || x === TOKEN_REQUEST)
-    : [];
-  const acting = impersonates.length
-    ? rule.resources.filter(
-        x => wild(x) || IMPERSONATED_RESOURCES.includes(x.split('/')[0]),
+    : none;
+  const tokens = creates.size
+    ? new Set(rule.resources.filter(x => wild(x) || x === TOKEN_REQUEST))
+    : none;
+  const acting = impersonates.size
+    ? new Set(
+        rule.resources.filter(
+          x => wild(x) || IMPERSONATED_RESOURCES.has(x.split('/')[0]),
+        ),
       )
-    : [];
-  if (!baseline.length && !tokens.length && !acting.length) return undefined;
+    : none;
+  if (!baseline.size && !tokens.size && !acting.size) return undefined;
   const verbs = rule.verbs.filter(
     v =>
-      (baseline.length && writes.includes(v)) ||
-      (tokens.length && creates.includes(v)) ||
-      (acting.length && impersonates.includes(v)),
+      (baseline.size && writes.has(v)) ||
+      (tokens.size && creates.has(v)) ||
+      (acting.size && impersonates.has(v)),
   );
   const resources = rule.resources.filter(
-    x => baseline.includes(x) || tokens.includes(x) || acting.includes(x),
+    x => baseline.has(x) || tokens.has(x) || acting.has(x),
   );
   return {
     grants: `grants ${[...new Set(verbs)].join(', ')} on ${[
       ...new Set(resources),
     ].join(', ')}`,
-    baseline: baseline.length > 0,
-    identity: tokens.length > 0 || acting.length > 0,
+    baseline: baseline.size > 0,
+    identity: tokens.size > 0 || acting.size > 0,
   };
 }
 
@@ -177,12 +184,119 @@ function secretReads(rule: RbacRule): string[] {
     : [];
 }
 
+/**
+ * What one Role or ClusterRole says, read once per check (see {@link roleReading}): whether an
+ * `aggregationRule` makes up its rules, its rules (or the problem with them), and what of them
+ * {@link roleRights} and {@link roleGuardedRights} name, rule by rule.
+ */
+type RoleReading = {
+  aggregated: boolean;
+  rules: RbacRule[];
+  problem?: string;
+  /** `rule <n> grants …` of each rule with guarded rights (see {@link guardedGrant}). */
+  guarded: string[];
+  baseline: boolean;
+  identity: boolean;
+  /** `rule <n> grants …` of each rule granting more than get, list and watch. */
+  writes: string[];
+  /** `rule <n> grants … on …` of each rule reading Secrets (see {@link secretReads}). */
+  secrets: string[];
+};
+
+function readRole(obj: KubeObject): RoleReading {
+  const aggregated =
+    obj.aggregationRule !== undefined && obj.aggregationRule !== null;
+  const { rules, problem } = rbacRules(obj);
+  const reading: RoleReading = {
+    aggregated,
+    rules,
+    problem,
+    guarded: [],
+    baseline: false,
+    identity: false,
+    writes: [],
+    secrets: [],
+  };
+  for (const [i, rule] of rules.entries()) {
+    const grant = guardedGrant(rule);
+    if (grant) {
+      reading.guarded.push(`rule ${i + 1} ${grant.grants}`);
+      reading.baseline ||= grant.baseline;
+      reading.identity ||= grant.identity;
+    }
+    const more = rule.verbs.filter(v => !READ_VERBS.includes(v));
+    if (more.length)
+      reading.writes.push(`rule ${i + 1} grants ${more.join(', ')}`);
+    const reads = secretReads(rule);
+    if (reads.length)
+      reading.secrets.push(
+        `rule ${i + 1} grants ${reads.join(', ')} on ${rule.resources
+          .filter(x => x === '*' || x === 'secrets')
+          .join(', ')}`,
+      );
+  }
+  return reading;
+}
+
+/**
+ * What the RBAC rules remember during one check: a binding of a role with thousands of rules, and
+ * hundreds of bindings of it, read each rule once, not once per binding and rule.
+ */
+type RbacMemo = {
+  readings: Map<KubeObject, RoleReading>;
+  /** A Role's name → namespace → the Roles of that name landing there. */
+  rolesByNamespace: Map<string, Map<unknown, KubeObject[]>>;
+  /** {@link roleRights} by kind, name and (for a Role) namespace. */
+  rights: Map<string, RoleRights>;
+};
+const memos = new WeakMap<ObjectIndex, RbacMemo>();
+
+function memoOf(ctx: PolicyContext): RbacMemo {
+  const index = objectIndex(ctx);
+  let memo = memos.get(index);
+  if (!memo) {
+    memo = {
+      readings: new Map(),
+      rolesByNamespace: new Map(),
+      rights: new Map(),
+    };
+    memos.set(index, memo);
+  }
+  return memo;
+}
+
+/** {@link readRole}, once per role and check (each time when there is no check to remember it in). */
+function roleReading(obj: KubeObject, ctx?: PolicyContext): RoleReading {
+  if (!ctx?.objects) return readRole(obj);
+  const { readings } = memoOf(ctx);
+  let reading = readings.get(obj);
+  if (!reading) {
+    reading = readRole(obj);
+    readings.set(obj, reading);
+  }
+  return reading;
+}
+
+/**
+ * Comma-separated, the first {@link MAX_MESSAGES_PER_RESULT} of `items` then "…and N more": one
+ * message names a few rules of a role, however many it has.
+ */
+const listed = (items: string[]) =>
+  (items.length > MAX_MESSAGES_PER_RESULT
+    ? [
+        ...items.slice(0, MAX_MESSAGES_PER_RESULT),
+        moreMessages(items.length - MAX_MESSAGES_PER_RESULT),
+      ]
+    : items
+  ).join(', ');
+
 function perRbacRule(
   obj: KubeObject,
   fn: (r: RbacRule, n: number) => string | undefined,
+  ctx?: PolicyContext,
 ): string[] | undefined {
   if (!isRole(obj)) return undefined;
-  const { rules, problem } = rbacRules(obj);
+  const { rules, problem } = roleReading(obj, ctx);
   const out = problem ? [problem] : [];
   rules.forEach((r, i) => {
     const m = fn(r, i + 1);
@@ -218,6 +332,26 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
   if (!name) return { role, unreadable: 'whose roleRef is malformed' };
   if (kind !== 'Role' && kind !== 'ClusterRole')
     return { role, unreadable: 'which is neither a Role nor a ClusterRole' };
+  // What a ClusterRole grants does not depend on the binding's namespace; what a Role grants does.
+  const namespace = kind === 'Role' ? ctx.namespaceOf(binding) : undefined;
+  const { rights } = memoOf(ctx);
+  const key = JSON.stringify([kind, name, namespace ?? null]);
+  let found = rights.get(key);
+  if (!found) {
+    found = rightsOfRole(kind, name, namespace, ctx);
+    rights.set(key, found);
+  }
+  return found;
+}
+
+/** {@link roleRights} of the role `kind` `name` bound in `namespace` (undefined for a ClusterRole). */
+function rightsOfRole(
+  kind: 'Role' | 'ClusterRole',
+  name: string,
+  namespace: string | undefined,
+  ctx: PolicyContext,
+): RoleRights {
+  const role = `${kind} ${name}`;
   if (kind === 'ClusterRole' && name === 'cluster-admin')
     return {
       role,
@@ -251,10 +385,10 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
       writes: '',
       secrets: '',
     };
-  const namespace = ctx.namespaceOf(binding);
-  const defined = objectIndex(ctx)
-    .rbacRoles(kind, name)
-    .filter(r => kind === 'ClusterRole' || ctx.namespaceOf(r) === namespace);
+  const defined =
+    kind === 'ClusterRole'
+      ? objectIndex(ctx).rbacRoles(kind, name)
+      : rolesIn(name, namespace, ctx);
   if (!defined.length) {
     if (kind === 'ClusterRole' && BUILTIN_READERS.includes(name))
       return { role };
@@ -277,40 +411,50 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
   let baseline = false;
   let identity = false;
   for (const r of defined) {
-    if (r.aggregationRule !== undefined && r.aggregationRule !== null) {
+    const reading = roleReading(r, ctx);
+    if (reading.aggregated) {
       return {
         role,
         unreadable: 'whose rules other ClusterRoles make up (aggregationRule)',
       };
     }
-    const { rules, problem } = rbacRules(r);
-    if (problem) return { role, unreadable: `whose ${problem}` };
-    for (const [i, rule] of rules.entries()) {
-      const grant = guardedGrant(rule);
-      if (grant) {
-        guarded.push(`rule ${i + 1} ${grant.grants}`);
-        baseline ||= grant.baseline;
-        identity ||= grant.identity;
-      }
-      const more = rule.verbs.filter(v => !READ_VERBS.includes(v));
-      if (more.length) writes.push(`rule ${i + 1} grants ${more.join(', ')}`);
-      const reads = secretReads(rule);
-      if (reads.length)
-        secrets.push(
-          `rule ${i + 1} grants ${reads.join(', ')} on ${rule.resources
-            .filter(x => x === '*' || x === 'secrets')
-            .join(', ')}`,
-        );
-    }
+    if (reading.problem)
+      return { role, unreadable: `whose ${reading.problem}` };
+    guarded.push(...reading.guarded);
+    writes.push(...reading.writes);
+    secrets.push(...reading.secrets);
+    baseline ||= reading.baseline;
+    identity ||= reading.identity;
   }
   return {
     role,
-    guarded: guarded.length ? `whose ${guarded.join(', ')}` : undefined,
+    guarded: guarded.length ? `whose ${listed(guarded)}` : undefined,
     baseline,
     identity,
-    writes: writes.length ? writes.join(', ') : undefined,
-    secrets: secrets.length ? secrets.join(', ') : undefined,
+    writes: writes.length ? listed(writes) : undefined,
+    secrets: secrets.length ? listed(secrets) : undefined,
   };
+}
+
+/** The Roles named `name` that land in `namespace`, in manifest order; grouped once per check. */
+function rolesIn(
+  name: string,
+  namespace: string | undefined,
+  ctx: PolicyContext,
+): KubeObject[] {
+  const { rolesByNamespace } = memoOf(ctx);
+  let byNamespace = rolesByNamespace.get(name);
+  if (!byNamespace) {
+    byNamespace = new Map();
+    for (const r of objectIndex(ctx).rbacRoles('Role', name)) {
+      const ns = ctx.namespaceOf(r);
+      const list = byNamespace.get(ns);
+      if (list) list.push(r);
+      else byNamespace.set(ns, [r]);
+    }
+    rolesByNamespace.set(name, byNamespace);
+  }
+  return byNamespace.get(namespace) ?? [];
 }
 
 /**
@@ -318,32 +462,22 @@ function roleRights(binding: KubeObject, ctx: PolicyContext): RoleRights {
  * it names, or cannot be read; empty when it does not. Judged on the role itself: a binding that
  * grants it need not be in the same manifests.
  */
-function roleGuardedRights(obj: KubeObject): string[] {
+function roleGuardedRights(obj: KubeObject, ctx: PolicyContext): string[] {
   const unread = (why: string) => [
     `${why}: what it grants cannot be checked; ${BOUND_ELSEWHERE}`,
   ];
-  if (obj.aggregationRule !== undefined && obj.aggregationRule !== null)
+  const reading = roleReading(obj, ctx);
+  if (reading.aggregated)
     return unread(
       'its rules are made up of other ClusterRoles (aggregationRule)',
     );
-  const { rules, problem } = rbacRules(obj);
-  if (problem) return unread(problem);
-  const grants: string[] = [];
-  let baseline = false;
-  let identity = false;
-  rules.forEach((rule, i) => {
-    const grant = guardedGrant(rule);
-    if (!grant) return;
-    grants.push(`rule ${i + 1} ${grant.grants}`);
-    baseline ||= grant.baseline;
-    identity ||= grant.identity;
-  });
-  if (!grants.length) return [];
+  if (reading.problem) return unread(reading.problem);
+  if (!reading.guarded.length) return [];
   return [
-    `${grants.join(', ')}: ${atRisk(
+    `${listed(reading.guarded)}: ${atRisk(
       'whoever a binding of it names',
-      baseline,
-      identity,
+      reading.baseline,
+      reading.identity,
     )}; ${BOUND_ELSEWHERE}`,
   ];
 }
@@ -469,7 +603,10 @@ function moreThanWriting(rule: RbacRule, n: number, holders: string): string[] {
  * reading, not of Secrets, not connecting into pods, services or nodes (see {@link moreThanReading});
  * the built-in `edit` and `admin` take writing too, but not what {@link moreThanWriting} names.
  */
-function aggregatedRights(obj: KubeObject): string[] | undefined {
+function aggregatedRights(
+  obj: KubeObject,
+  ctx: PolicyContext,
+): string[] | undefined {
   if (!isRbac(obj, ['ClusterRole'])) return undefined;
   const labels = obj.metadata?.labels;
   const keys =
@@ -490,7 +627,7 @@ function aggregatedRights(obj: KubeObject): string[] | undefined {
     return unread(
       'its rules are made up of other ClusterRoles (aggregationRule)',
     );
-  const { rules, problem } = rbacRules(obj);
+  const { rules, problem } = roleReading(obj, ctx);
   if (problem) return unread(problem);
   // The strictest of the roles it reaches: only edit and admin are known to take writing.
   const writers = keys.every(k => WRITER_AGGREGATES.includes(k));
@@ -513,7 +650,7 @@ export const rbacPolicyRules: PolicyRule[] = [
       'bindings do not grant cluster-admin, admin, edit or the ClusterRole KubeChart deploys with (kubechart.tenant.deployer.clusterRole), nor a role that writes networkpolicies, roles, rolebindings, resourcequotas or limitranges, requests ServiceAccount tokens (serviceaccounts/token) or impersonates; no Role or ClusterRole grants those rights, bound in the same manifests or not',
     fix: 'Give the workload a Role of the chart with only the permissions it needs (no writes to networkpolicies, roles, rolebindings, resourcequotas or limitranges, no create on serviceaccounts/token, no impersonate), or bind the view ClusterRole; the platform team grants more. A binding of a ClusterRole the platform provides, which the manifests do not show, is refused under rbac-unknown-role: an exception (kubechart.policy.exceptions) names that rule, not this one.',
     check: (obj, ctx) => {
-      if (isRole(obj)) return roleGuardedRights(obj);
+      if (isRole(obj)) return roleGuardedRights(obj, ctx);
       if (!isBinding(obj)) return undefined;
       const ref = obj.roleRef ?? {};
       if (typeof ref !== 'object' || typeof ref.name !== 'string')
@@ -629,17 +766,21 @@ export const rbacPolicyRules: PolicyRule[] = [
     description:
       'Roles and ClusterRoles name their verbs and resources (no "*")',
     fix: 'List the exact verbs (get, list, watch, …) and resources the workload uses instead of "*".',
-    check: obj =>
-      perRbacRule(obj, r => {
-        const parts: string[] = [];
-        if (r.verbs.includes('*')) parts.push('every verb (*)');
-        if (r.resources.some(x => x === '*' || x === '*/*'))
-          parts.push('every resource (*)');
-        if (parts.length) return `grants ${parts.join(' on ')} on ${what(r)}`;
-        return r.nonResourceURLs.some(everyUrl)
-          ? `grants ${r.verbs.join(', ')} on every non-resource URL (*)`
-          : undefined;
-      }),
+    check: (obj, ctx) =>
+      perRbacRule(
+        obj,
+        r => {
+          const parts: string[] = [];
+          if (r.verbs.includes('*')) parts.push('every verb (*)');
+          if (r.resources.some(x => x === '*' || x === '*/*'))
+            parts.push('every resource (*)');
+          if (parts.length) return `grants ${parts.join(' on ')} on ${what(r)}`;
+          return r.nonResourceURLs.some(everyUrl)
+            ? `grants ${r.verbs.join(', ')} on every non-resource URL (*)`
+            : undefined;
+        },
+        ctx,
+      ),
   },
   {
     id: 'rbac-escalation',
@@ -648,15 +789,19 @@ export const rbacPolicyRules: PolicyRule[] = [
     description:
       'Roles and ClusterRoles do not grant escalate, bind or impersonate',
     fix: 'Remove the escalate, bind and impersonate verbs; only the platform team grants roles or acts as other identities.',
-    check: obj =>
-      perRbacRule(obj, r => {
-        const bad = r.verbs.filter(
-          v => v === 'escalate' || v === 'bind' || v === 'impersonate',
-        );
-        return bad.length
-          ? `grants ${bad.join(', ')} on ${what(r)}`
-          : undefined;
-      }),
+    check: (obj, ctx) =>
+      perRbacRule(
+        obj,
+        r => {
+          const bad = r.verbs.filter(
+            v => v === 'escalate' || v === 'bind' || v === 'impersonate',
+          );
+          return bad.length
+            ? `grants ${bad.join(', ')} on ${what(r)}`
+            : undefined;
+        },
+        ctx,
+      ),
   },
   {
     id: 'rbac-cluster-secrets',
@@ -664,21 +809,25 @@ export const rbacPolicyRules: PolicyRule[] = [
     alwaysBlocks: true,
     description: 'ClusterRoles do not read secrets',
     fix: 'Use a namespaced Role that names the Secrets the workload reads (resourceNames).',
-    check: obj => {
+    check: (obj, ctx) => {
       if (obj.kind !== 'ClusterRole') return undefined;
-      return perRbacRule(obj, r => {
-        const core = r.apiGroups.includes('') || r.apiGroups.includes('*');
-        const secrets =
-          r.resources.includes('secrets') || r.resources.includes('*');
-        const reads = r.verbs.filter(v =>
-          ['get', 'list', 'watch', '*'].includes(v),
-        );
-        return core && secrets && reads.length
-          ? `grants ${reads.join(
-              ', ',
-            )} on secrets in every namespace it is bound in`
-          : undefined;
-      });
+      return perRbacRule(
+        obj,
+        r => {
+          const core = r.apiGroups.includes('') || r.apiGroups.includes('*');
+          const secrets =
+            r.resources.includes('secrets') || r.resources.includes('*');
+          const reads = r.verbs.filter(v =>
+            ['get', 'list', 'watch', '*'].includes(v),
+          );
+          return core && secrets && reads.length
+            ? `grants ${reads.join(
+                ', ',
+              )} on secrets in every namespace it is bound in`
+            : undefined;
+        },
+        ctx,
+      );
     },
   },
   {
@@ -688,7 +837,7 @@ export const rbacPolicyRules: PolicyRule[] = [
     description:
       'ClusterRoles labelled rbac.authorization.k8s.io/aggregate-to-view, -edit or -admin (or any label named aggregate-to-…) add to view only reading, not of Secrets nor connecting into pods, services or nodes; to edit and admin no guarded rights, escalate or bind, Secrets, connecting or "*"',
     fix: "Remove the aggregate-to label and bind the ClusterRole to the workload that needs it; aggregate into view only get, list and watch of resources other than Secrets and exec, attach, portforward or proxy, and into edit and admin only rights on the chart's own kinds (the view, edit and admin roles of every namespace take its rules). The platform team exempts one it accepts with kubechart.policy.exceptions naming rule rbac-aggregation.",
-    check: obj => aggregatedRights(obj),
+    check: (obj, ctx) => aggregatedRights(obj, ctx),
   },
   {
     id: 'rbac-pod-exec',
@@ -696,19 +845,23 @@ export const rbacPolicyRules: PolicyRule[] = [
     description:
       'Roles and ClusterRoles do not allow exec, attach or port-forward into pods',
     fix: 'Remove pods/exec, pods/attach and pods/portforward (and */exec, */attach, pods/*) from the rules; debug through the platform team or ephemeral containers.',
-    check: obj =>
-      perRbacRule(obj, r => {
-        const sub = r.resources.filter(x => {
-          const [resource, subresource] = x.split('/');
-          return (
-            (resource === 'pods' || resource === '*') &&
-            ['exec', 'attach', 'portforward', '*'].includes(subresource)
-          );
-        });
-        const verbs = r.verbs.filter(v => ['create', 'get', '*'].includes(v));
-        return sub.length && verbs.length
-          ? `grants ${verbs.join(', ')} on ${sub.join(', ')}`
-          : undefined;
-      }),
+    check: (obj, ctx) =>
+      perRbacRule(
+        obj,
+        r => {
+          const sub = r.resources.filter(x => {
+            const [resource, subresource] = x.split('/');
+            return (
+              (resource === 'pods' || resource === '*') &&
+              ['exec', 'attach', 'portforward', '*'].includes(subresource)
+            );
+          });
+          const verbs = r.verbs.filter(v => ['create', 'get', '*'].includes(v));
+          return sub.length && verbs.length
+            ? `grants ${verbs.join(', ')} on ${sub.join(', ')}`
+            : undefined;
+        },
+        ctx,
+      ),
   },
 ];
