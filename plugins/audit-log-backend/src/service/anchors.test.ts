@@ -1050,6 +1050,79 @@ describe.each(databases.eachSupportedId())(
       expect(result).toMatchObject({ ok: true, headSeq: 5 });
       expect(result).not.toHaveProperty('anchor');
     });
+
+    it('walks only the events since its last anchor on each run, with or without a witness file', async () => {
+      for (const file of [undefined, await tempFile()]) {
+        await knex('audit_log_events').delete();
+        await knex('audit_log_chain_head')
+          .where({ id: 1 })
+          .update({ last_seq: 0, last_hash: '0'.repeat(64) });
+        const store = keyed(4);
+        const verify = store.verify.bind(store);
+        const walked: number[] = [];
+        jest.spyOn(store, 'verify').mockImplementation(async options => {
+          const result = await verify(options);
+          walked.push(result.checked);
+          return result;
+        });
+        const publish = createAnchorPublisher({
+          store,
+          witness: witnessFor(file),
+          logger: mockServices.logger.mock(),
+        });
+        for (const to of [50, 100, 150, 200]) {
+          await store.append(events(to - 49, to));
+          await expect(publish()).resolves.toMatchObject({ seq: to });
+        }
+        // the whole chain once, then the anchored event and the 50 after it
+        expect({ file: !!file, walked }).toEqual({
+          file: !!file,
+          walked: [50, 51, 51, 51],
+        });
+      }
+    });
+
+    it('without a witness file: publishes across normal prunes, and no anchor of a tail cut below the last one it published', async () => {
+      const store = keyed(3);
+      const witness = witnessFor(undefined);
+      const logger = mockServices.logger.mock();
+      const publish = createAnchorPublisher({ store, witness, logger });
+      const prune = (before: number) =>
+        store.prune({
+          before: new Date(event(before).occurredAt),
+          witness: cut =>
+            witness.checkpoint(cut, { reason: 'on request' }).then(() => {}),
+        });
+      // pruned below the last anchor, past it, and through the anchored event itself
+      for (const [to, before] of [
+        [6, 0],
+        [12, 4],
+        [18, 14],
+        [24, 19],
+      ]) {
+        await store.append(events(to - 5, to));
+        if (before) await prune(before);
+        await expect(publish()).resolves.toMatchObject({ seq: to });
+      }
+      expect(logger.error).not.toHaveBeenCalled();
+      const last = (await store.get(24))!;
+
+      // cut back to 22 and grown past 24 again with other events: a valid chain on its own
+      await cutTail(knex, 22);
+      await store.append(events(30, 33));
+      await expect(store.verify()).resolves.toMatchObject({
+        ok: true,
+        headSeq: 26,
+      });
+      await expect(publish()).resolves.toBeUndefined();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringMatching(
+          new RegExp(
+            `^Not publishing the audit log anchor of event 26, which does not continue the anchors published before: Event 24 has another hash than an anchor published at .* recorded \\(${last.hash}\\): it, or an event before it, was rewritten, or the tail was cut below it and the chain grew again$`,
+          ),
+        ),
+      );
+    });
   },
 );
 

@@ -143,15 +143,18 @@ export function createAnchorMemory(options: {
 /**
  * Why `head` cannot be published as an anchor, or undefined: the head row must name an event the
  * database holds with that hash (or the checkpoint, when every event was pruned), and the chain
- * must still hold the newest anchor in the witness file and the newest one this backend
- * remembers. Otherwise a database writer could have the backend anchor a tail it cut (the next
- * anchor would vouch for it), or a head row it moved for one run (verify would fail for good).
+ * must still hold the newest anchor in the witness file, the newest one this backend remembers
+ * and the last one this publisher published (`published`, when it is newer than both; also
+ * without a witness file). Otherwise a database writer could have the backend anchor a tail it cut
+ * (the next anchor would vouch for it), or a head row it moved for one run (verify would fail for
+ * good).
  */
 async function headBroken(
   store: Pick<AuditStore, 'get' | 'checkEvent' | 'verify'>,
   head: AuditChainHead,
   records: AuditWitnessRecords | undefined,
   memory: AnchorMemory | undefined,
+  published: AuditAnchorRecord | undefined,
 ): Promise<Failure | undefined> {
   const start = head.checkpoint ?? { seq: 0, hash: GENESIS_HASH };
   const hashAt = async (seq: number) => (await store.get(seq))?.hash;
@@ -182,17 +185,27 @@ async function headBroken(
     };
   }
   const remembered = memory?.newest();
-  const anchors = [records?.anchor, remembered].filter(
+  const known = [records?.anchor, remembered];
+  const last =
+    published && !known.some(anchor => anchor && anchor.seq >= published.seq)
+      ? published
+      : undefined;
+  const anchors = [...known, last].filter(
     (anchor, i, all): anchor is AuditAnchorRecord =>
       !!anchor &&
       !all
         .slice(0, i)
         .some(a => a?.seq === anchor.seq && a.hash === anchor.hash),
   );
+  // without a witness file no prune checkpoint is recorded anywhere: the chain's start is taken
+  // as it is, as verify takes it then
+  const witnessed = records
+    ? records.checkpoints
+    : [{ throughSeq: start.seq, hash: start.hash }];
   for (const anchor of anchors) {
     const failure = await anchorBroken(
       anchor,
-      { headSeq: head.seq, start, witnessed: records?.checkpoints ?? [] },
+      { headSeq: head.seq, start, witnessed },
       hashAt,
       { grownPast: true },
     );
@@ -200,7 +213,7 @@ async function headBroken(
   }
   // every event the anchor would vouch for, checked as verify checks it: from the newest
   // anchor on (the whole chain before the first one), so that no anchor goes to a chain that
-  // cannot verify
+  // cannot verify, and each run walks only the events since the last one
   const newest = anchors.reduce<AuditAnchorRecord | undefined>(
     (a, b) => (a && a.seq >= b.seq ? a : b),
     undefined,
@@ -234,6 +247,8 @@ export function createAnchorPublisher(options: {
 }): () => Promise<AuditAnchorRecord | undefined> {
   const { store, witness, logger, memory, auditor } = options;
   let published: AuditChainHead | undefined;
+  /** The last anchor published: checked, and walked from, on the next run (also without a file). */
+  let lastAnchor: AuditAnchorRecord | undefined;
   /** The last refusal recorded: the same one on later runs is logged, not recorded again. */
   let refused: string | undefined;
   const readHead = async () => {
@@ -262,7 +277,7 @@ export function createAnchorPublisher(options: {
     memory?.remember(records?.anchor);
     let broken: Failure | undefined;
     try {
-      broken = await headBroken(store, head, records, memory);
+      broken = await headBroken(store, head, records, memory, lastAnchor);
     } catch (error) {
       throw new Error(
         `Could not check the audit chain head before publishing its anchor (tried again on the next run): ${stringifyError(
@@ -323,6 +338,7 @@ export function createAnchorPublisher(options: {
     }
     // only once every target took it: a failed one is tried again on the next run
     published = head;
+    lastAnchor = record;
     if (records) {
       memory?.remember(record);
     }
