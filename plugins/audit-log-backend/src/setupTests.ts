@@ -8,9 +8,14 @@ import { TestDatabases } from '@backstage/backend-test-utils';
  * nothing left to drop. (Hooks of one block run in the order they were declared.)
  */
 const create = TestDatabases.create.bind(TestDatabases);
+/** TestDatabases' shutdown, which its typings keep private. */
+type ShutsDown = { shutdown(): Promise<void> };
 TestDatabases.create = (...args: Parameters<typeof TestDatabases.create>) => {
   let databases: TestDatabases | undefined;
-  afterAll(() => databases?.shutdown(), 10 * 60_000);
+  afterAll(
+    () => (databases as unknown as ShutsDown | undefined)?.shutdown(),
+    10 * 60_000,
+  );
   databases = create(...args);
   return databases;
 };
