@@ -68,40 +68,60 @@ describe('AuditEventQueue', () => {
   });
 
   it('applies bounded back-pressure when full and drops instead of failing', async () => {
-    const queue = new AuditEventQueue({
-      logger,
-      maxSize: 2,
-      maxEnqueueWaitMs: 20,
-    });
+    jest.useFakeTimers();
     let release: () => void = () => {};
-    const blocked = new Promise<void>(r => {
-      release = r;
-    });
-    // a sink that is stuck on its first write
-    queue.attachSink(() => blocked);
-    await queue.enqueue(event(1));
-    await queue.enqueue(event(2));
-    await new Promise(r => setTimeout(r, 10));
-    const started = Date.now();
-    await expect(queue.enqueue(event(3))).resolves.toBeUndefined();
-    const waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(15);
-    expect(waited).toBeLessThan(1000);
-    expect(queue.stats()).toMatchObject({ buffered: 2, dropped: 1 });
-    release();
+    try {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 2,
+        maxEnqueueWaitMs: 20,
+      });
+      const blocked = new Promise<void>(r => {
+        release = r;
+      });
+      // a sink that is stuck on its first write
+      queue.attachSink(() => blocked);
+      await queue.enqueue(event(1));
+      await queue.enqueue(event(2));
+      await jest.advanceTimersByTimeAsync(10);
+      let settled = false;
+      const third = queue.enqueue(event(3)).then(() => {
+        settled = true;
+      });
+      // it waits maxEnqueueWaitMs for room, then drops the event and resolves
+      await jest.advanceTimersByTimeAsync(19);
+      expect(settled).toBe(false);
+      expect(queue.stats()).toMatchObject({ buffered: 2, dropped: 0 });
+      await jest.advanceTimersByTimeAsync(1);
+      await third;
+      expect(queue.stats()).toMatchObject({ buffered: 2, dropped: 1 });
+    } finally {
+      release();
+      jest.useRealTimers();
+    }
   });
 
   it('drops at once when full and no sink is attached', async () => {
-    const queue = new AuditEventQueue({
-      logger,
-      maxSize: 1,
-      maxEnqueueWaitMs: 5000,
-    });
-    await queue.enqueue(event(1));
-    const started = Date.now();
-    await queue.enqueue(event(2));
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(queue.stats()).toMatchObject({ buffered: 1, dropped: 1 });
+    jest.useFakeTimers();
+    try {
+      const queue = new AuditEventQueue({
+        logger,
+        maxSize: 1,
+        maxEnqueueWaitMs: 5000,
+      });
+      await queue.enqueue(event(1));
+      let settled = false;
+      const second = queue.enqueue(event(2)).then(() => {
+        settled = true;
+      });
+      // no time passes: it does not wait for the 5 s a sink would be given to make room
+      await jest.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(true);
+      await second;
+      expect(queue.stats()).toMatchObject({ buffered: 1, dropped: 1 });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('lets a waiting producer in once the sink frees room', async () => {
@@ -522,10 +542,54 @@ describe('AuditEventQueue', () => {
     });
     await queue.drain();
     // written at once, not after the flush interval, and only then resolved
-    const started = Date.now();
-    await queue.enqueueStored(high(4));
-    expect(written).toContain('e-4');
-    expect(Date.now() - started).toBeLessThan(1000);
+    jest.useFakeTimers();
+    try {
+      let settled = false;
+      const stored = queue.enqueueStored(high(4)).then(() => {
+        settled = true;
+      });
+      // the sink's own 20 ms, nowhere near the 60 s flush interval
+      await jest.advanceTimersByTimeAsync(19);
+      expect(written).not.toContain('e-4');
+      expect(settled).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(written).toContain('e-4');
+      expect(settled).toBe(true);
+      await stored;
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('rejects enqueueStored when its event is not written within maxStoreWaitMs, and not before', async () => {
+    jest.useFakeTimers();
+    try {
+      const queue = new AuditEventQueue({
+        logger,
+        maxStoreWaitMs: 300,
+        flushIntervalMs: 60000,
+      });
+      // a database that is down: every write fails
+      queue.attachSink(async () => {
+        throw new Error('connection refused');
+      });
+      let outcome: unknown;
+      const stored = queue.enqueueStored(event(1)).catch(error => {
+        outcome = error;
+      });
+      await jest.advanceTimersByTimeAsync(299);
+      expect(outcome).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(1);
+      await stored;
+      expect(outcome).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: expect.stringMatching(
+          /^The audit trail did not store this event within 300 ms \(auditLog\.queue\.maxStoreWaitMs\)/,
+        ),
+      });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('never drops an event that is being written to make room', async () => {
@@ -795,10 +859,21 @@ describe('AuditEventQueue', () => {
         maxShutdownWaitMs: 50,
       });
       queue.beginEvent(); // never ends
-      const started = Date.now();
-      await queue.drainOnShutdown();
+      jest.useFakeTimers();
+      try {
+        let drained = false;
+        const draining = queue.drainOnShutdown().then(() => {
+          drained = true;
+        });
+        await jest.advanceTimersByTimeAsync(49);
+        expect(drained).toBe(false);
+        await jest.advanceTimersByTimeAsync(1);
+        expect(drained).toBe(true);
+        await draining;
+      } finally {
+        jest.useRealTimers();
+      }
       await queue.close();
-      expect(Date.now() - started).toBeLessThan(1000);
       expect(warnings.warn).toHaveBeenCalledWith(
         expect.stringMatching(
           /^Stopped waiting for 1 audited operation\(s\) in progress after 50 ms/,

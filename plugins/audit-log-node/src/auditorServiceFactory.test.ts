@@ -442,15 +442,14 @@ describe('auditLogAuditorServiceFactory', () => {
     // the audit database is down: a low event keeps its fast path
     await change(1, 'low').expect(200);
     await change(5, 'low').expect(200);
-    // a change that must be in the trail before it is made is refused, after at most the wait
+    // a change that must be in the trail before it is made is refused when the wait is over (only
+    // the maxStoreWaitMs timer gives this message; that it fires then and not before is
+    // AuditEventQueue's test, with fake timers)
     for (const [n, severity] of [
       [2, 'medium'],
       [3, 'high'],
     ] as const) {
-      const started = Date.now();
       const refused = await change(n, severity).expect(503);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-      expect(Date.now() - started).toBeLessThan(3000);
       expect(refused.body.error).toMatchObject({
         name: 'ServiceUnavailableError',
         message: expect.stringMatching(

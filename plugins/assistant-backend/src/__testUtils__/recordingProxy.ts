@@ -10,15 +10,18 @@ export type Sent = { method: string; path: string; body?: any };
  * shown. `refuse`, when set, answers a changing request with a Kubernetes
  * Status of the code it returns instead of forwarding it (a cluster that
  * refuses one object of several). `delay`, when set, holds a changing request
- * for the milliseconds it returns before forwarding it (a slow cluster); the
- * request is forwarded even if the client has given up meanwhile, as a real
- * API server that already received it would still apply it.
+ * for the milliseconds it returns before forwarding it (a slow cluster); `hold`,
+ * when set, holds a changing request until the promise it returns resolves (a
+ * cluster that answers when the test says). A held or delayed request is
+ * forwarded even if the client has given up meanwhile, as a real API server
+ * that already received it would still apply it.
  */
 export async function recordingProxy(target: string) {
   const sent: Sent[] = [];
   const faults: {
     refuse?: (request: Sent) => number | undefined;
     delay?: (request: Sent) => number | undefined;
+    hold?: (request: Sent) => Promise<void> | undefined;
   } = {};
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -27,6 +30,7 @@ export async function recordingProxy(target: string) {
       const raw = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', target);
       let wait = 0;
+      let held: Promise<void> | undefined;
       if (req.method !== 'GET') {
         let body: unknown;
         try {
@@ -51,6 +55,7 @@ export async function recordingProxy(target: string) {
           return;
         }
         wait = faults.delay?.(request) ?? 0;
+        held = faults.hold?.(request);
       }
       const forward = () => {
         const upstream = http.request(
@@ -67,7 +72,8 @@ export async function recordingProxy(target: string) {
         });
         upstream.end(raw);
       };
-      if (wait > 0) setTimeout(forward, wait);
+      if (held) held.then(forward);
+      else if (wait > 0) setTimeout(forward, wait);
       else forward();
     });
   });
@@ -87,6 +93,12 @@ export async function recordingProxy(target: string) {
     },
     set delay(delay: ((request: Sent) => number | undefined) | undefined) {
       faults.delay = delay;
+    },
+    get hold() {
+      return faults.hold;
+    },
+    set hold(hold: ((request: Sent) => Promise<void> | undefined) | undefined) {
+      faults.hold = hold;
     },
     close: () => new Promise<void>(resolve => server.close(() => resolve())),
   };

@@ -1,5 +1,4 @@
 import { InputError } from '@backstage/errors';
-import yaml from 'js-yaml';
 import {
   assertWithinLimits,
   parseJsonLimited,
@@ -7,6 +6,7 @@ import {
   parseYamlLimitedInTurns,
 } from '.';
 import { isItemsKey, isList } from '../policy/validity';
+import { costOf, nodesReadBy, workOf } from '../__testUtils__/countWork';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
 const ALIAS_BOMB = [
@@ -20,42 +20,13 @@ const ALIAS_BOMB = [
 ].join('\n');
 
 const refusal = (fn: () => unknown) => {
-  const started = Date.now();
   try {
     fn();
   } catch (e) {
-    return { error: e as Error, ms: Date.now() - started };
+    return { error: e as Error };
   }
   throw new Error('expected a refusal');
 };
-
-/**
- * Runs `fn` and counts the nodes js-yaml starts to read meanwhile (whatever listener the code under
- * test gives it): the work a refusal cost, counted instead of timed.
- */
-function nodesReadBy(fn: () => unknown): { nodes: number; error?: Error } {
-  const loadAll = yaml.loadAll;
-  let nodes = 0;
-  const spy = jest
-    .spyOn(yaml, 'loadAll')
-    .mockImplementation((text: string, iterator?: any, options?: any) =>
-      loadAll(text, iterator, {
-        ...options,
-        listener(event: 'open' | 'close', state: unknown) {
-          if (event === 'open') nodes++;
-          options?.listener?.(event, state);
-        },
-      } as yaml.LoadOptions),
-    );
-  try {
-    fn();
-    return { nodes };
-  } catch (e) {
-    return { nodes, error: e as Error };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 /** What helm creates of a document: the items of a List, of any other document its `items` entries (at least one). */
 const objectsOf = (doc: unknown) => {
@@ -83,17 +54,19 @@ describe('parseYamlLimited', () => {
     ]);
   });
 
-  it('refuses an alias bomb quickly, naming the limit', () => {
+  it('refuses an alias bomb as its aliases are read, naming the limit', () => {
     expect(ALIAS_BOMB.length).toBeLessThan(450);
-    const { error, ms } = refusal(() =>
+    const { nodes, error } = nodesReadBy(() =>
       parseYamlLimited(ALIAS_BOMB, { what: 'Manifests' }),
     );
     expect(error).toBeInstanceOf(InputError);
-    expect(error.message).toMatch(
+    expect(error?.message).toMatch(
       // its strings, counted as each alias is read, pass the limit before its nodes do
       /^Manifests refused: more than 5242880 characters in its keys and strings once aliases are expanded; the limit maxExpandedChars is 5242880$/,
     );
-    expect(ms).toBeLessThan(500);
+    // Its text holds 99 nodes (keys, sequences, strings and aliases): refused at the third alias of
+    // `g`, the 72nd node, the rest unread.
+    expect(nodes).toBeLessThan(80);
   });
 
   it('refuses too many alias uses and recursive aliases', () => {
@@ -370,13 +343,17 @@ describe('parseYamlLimited', () => {
   });
 
   it('refuses too many documents before parsing them', () => {
-    const { error, ms } = refusal(() =>
-      parseYamlLimited('---\na: 1\n'.repeat(100_000)),
-    );
-    expect(error.message).toContain(
+    const text = '---\na: 1\n'.repeat(20_000);
+    let refused: ReturnType<typeof nodesReadBy> = { nodes: -1 };
+    const characters = costOf(() => {
+      refused = nodesReadBy(() => parseYamlLimited(text));
+    });
+    expect(refused.error?.message).toContain(
       'more than 1000 documents; the limit maxDocuments is 1000',
     );
-    expect(ms).toBeLessThan(500);
+    // No node read: the text is only scanned, a few times over.
+    expect(refused.nodes).toBe(0);
+    expect(characters).toBeLessThan(10 * text.length);
     expect(parseYamlLimited('---\na: 1\n'.repeat(1000))).toHaveLength(1000);
   });
 
@@ -808,7 +785,7 @@ describe('parseYamlLimited', () => {
     }
   });
 
-  it('refuses, in any schema and quickly, text that helm reads otherwise, without echoing it', () => {
+  it('refuses, in any schema and in linear time, text that helm reads otherwise, without echoing it', () => {
     // Values are read by helm with the same reader as manifests.
     const values = refusal(() =>
       parseYamlLimited('image: web\n# secret-hunter22\u2028admin: true\n', {
@@ -826,18 +803,22 @@ describe('parseYamlLimited', () => {
     ).toMatch(
       /^YAML input has a line starting with --- followed by U\+00A0 on line 2: (?!.*hunter22)/,
     );
-    // Linear: 900 KB of separators with comments, and of lines that only start like one.
-    const separators = '--- # c\n'.repeat(100_000);
-    let started = Date.now();
-    expect(() => parseYamlLimited(`${separators}---\u3000\n`)).toThrow(
+    // Linear: 900 KB of separators with comments, and of lines that only start like one; ten times
+    // the lines cost ten times the work (a scan from the start for each line, a hundred times).
+    const separators = (lines: number) =>
+      `${'--- # c\n'.repeat(lines)}---\u3000\n`;
+    const starts = (lines: number) => `${'---x: 1\n'.repeat(lines)}\u0085`;
+    expect(() => parseYamlLimited(separators(100_000))).toThrow(
       /followed by U\+3000 on line 100001/,
     );
-    expect(Date.now() - started).toBeLessThan(500);
-    started = Date.now();
-    expect(() =>
-      parseYamlLimited(`${'---x: 1\n'.repeat(100_000)}\u0085`),
-    ).toThrow(/U\+0085 \(NEXT LINE\) on line 100001/);
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(() => parseYamlLimited(starts(100_000))).toThrow(
+      /U\+0085 \(NEXT LINE\) on line 100001/,
+    );
+    for (const text of [separators, starts]) {
+      const cost = (lines: number) =>
+        costOf(() => refusal(() => parseYamlLimited(text(lines))));
+      expect(cost(10_000) / cost(1_000)).toBeLessThan(15);
+    }
   });
 
   it('checks JSON bodies for depth and size', () => {
@@ -862,15 +843,22 @@ describe('parseJsonLimited', () => {
     expect(parseJsonLimited('{"a":[1,"[[[[",{"b":"\\"]"}]}')).toEqual({
       a: [1, '[[[[', { b: '"]' }],
     });
-    const { error, ms } = refusal(() =>
-      parseJsonLimited(`{"v":${'['.repeat(2_000_000)}}`, {
-        what: 'Request body',
-      }),
-    );
-    expect(error.message).toBe(
+    const parse = jest.spyOn(JSON, 'parse');
+    let error: Error | undefined;
+    const work = workOf(() => {
+      error = refusal(() =>
+        parseJsonLimited(`{"v":${'['.repeat(2_000_000)}}`, {
+          what: 'Request body',
+        }),
+      ).error;
+    });
+    parse.mockRestore();
+    expect(error?.message).toBe(
       'Request body refused: nesting deeper than 100; the limit maxDepth is 100',
     );
-    expect(ms).toBeLessThan(500);
+    // The text is read up to the bracket past the limit, and no further.
+    expect(parse).not.toHaveBeenCalled();
+    expect(work.characters).toBeLessThan(200);
     expect(refusal(() => parseJsonLimited('{"a":')).error).toBeInstanceOf(
       InputError,
     );
@@ -943,22 +931,41 @@ describe('parseJsonLimited', () => {
     }
   });
 
-  it('costs about what JSON.parse costs on a large accepted body (no walk of every object)', () => {
+  it('reads a large accepted body once as text, and walks none of what JSON.parse makes of it', () => {
     // 300,000 empty objects, within the default node limit. Walking each object into a memo (for
-    // aliases, which JSON has none of) cost several times JSON.parse; the text pass costs a fraction.
+    // aliases, which JSON has none of) cost several times JSON.parse; the text pass reads each
+    // character once.
     const text = `[${'{},'.repeat(299_999)}{}]`;
-    const best = (fn: () => unknown) => {
-      let ms = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const started = process.hrtime.bigint();
-        fn();
-        ms = Math.min(ms, Number(process.hrtime.bigint() - started) / 1e6);
-      }
-      return ms;
-    };
-    best(() => parseJsonLimited(text)); // warm up
-    const parsed = best(() => JSON.parse(text));
-    const limited = best(() => parseJsonLimited(text));
-    expect(limited).toBeLessThan(2.5 * parsed + 30);
+    const parse = JSON.parse;
+    let fieldsRead = 0;
+    const spy = jest.spyOn(JSON, 'parse').mockImplementation(
+      (json: string) =>
+        new Proxy(parse(json), {
+          get(target, key, receiver) {
+            fieldsRead++;
+            return Reflect.get(target, key, receiver);
+          },
+          ownKeys(target) {
+            fieldsRead++;
+            return Reflect.ownKeys(target);
+          },
+          has(target, key) {
+            fieldsRead++;
+            return Reflect.has(target, key);
+          },
+        }),
+    );
+    try {
+      let value: unknown;
+      const work = workOf(() => {
+        value = parseJsonLimited(text);
+      });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(fieldsRead).toBe(0);
+      expect(work.characters).toBeLessThanOrEqual(text.length);
+      expect((value as unknown[]).length).toBe(300_000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
