@@ -11,11 +11,12 @@ const create = TestDatabases.create.bind(TestDatabases);
 /** TestDatabases' shutdown, which its typings keep private. */
 type ShutsDown = { shutdown(): Promise<void> };
 TestDatabases.create = (...args: Parameters<typeof TestDatabases.create>) => {
-  let databases: TestDatabases | undefined;
+  // Registered before create registers its own hook, so that it runs first.
+  const created: { databases?: TestDatabases } = {};
   afterAll(
-    () => (databases as unknown as ShutsDown | undefined)?.shutdown(),
+    () => (created.databases as unknown as ShutsDown | undefined)?.shutdown(),
     10 * 60_000,
   );
-  databases = create(...args);
-  return databases;
+  created.databases = create(...args);
+  return created.databases;
 };
