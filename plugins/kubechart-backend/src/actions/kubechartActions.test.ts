@@ -262,6 +262,8 @@ describe('kubechart actions (actions registry / MCP)', () => {
       compareWith: installed.output.runId,
     })) as any;
     expect(compared.output.diff.values).toMatch(/-replicas: 1\n\+replicas: 2/);
+    // An agent is told, as the history tab is, that rollback-release may name this run as fromRunId.
+    expect(compared.output.run.rollbackBound).toBe(true);
 
     const rolledBack = (await invoke(ALICE, 'rollback-release', {
       cluster: 'dev',

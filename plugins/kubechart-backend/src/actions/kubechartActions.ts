@@ -106,6 +106,13 @@ const runSummarySchema = (z: Zod) =>
     finishedAt: z.string().optional(),
     failureReason: z.string().optional(),
     helmRevision: z.number().optional(),
+    rollbackBound: z
+      .boolean()
+      .optional()
+      .describe(
+        'get-run only: true when the run recorded its Helm release record, so rollback-release with this run as fromRunId ' +
+          'returns to exactly what it installed; false: roll back to helmRevision by number, without fromRunId (refused with it).',
+      ),
     policy: z
       .object({
         passed: z.boolean(),
@@ -159,6 +166,9 @@ function summary(run: Run | RunListItem) {
     ...(run.failureReason ? { failureReason: run.failureReason } : {}),
     ...(run.helmRevision !== undefined
       ? { helmRevision: run.helmRevision }
+      : {}),
+    ...('rollbackBound' in run && run.rollbackBound !== undefined
+      ? { rollbackBound: run.rollbackBound }
       : {}),
     ...(p
       ? {
