@@ -1001,6 +1001,31 @@ describe('rbac-aggregation: a ClusterRole that adds rights to the built-in roles
       .results.filter(r => r.ruleId === 'rbac-aggregation' && !r.passed)
       .map(r => r.message);
 
+  it('names at most 10 of the rules and labels of one with thousands of them, and counts the rest', () => {
+    const labels = Object.fromEntries(
+      Array.from({ length: 500 }, (_, i) => [
+        `team${i}.example.com/aggregate-to-view`,
+        'true',
+      ]),
+    );
+    const rules = Array.from({ length: 5000 }, (_, i) => ({
+      apiGroups: [''],
+      resources: [`things${i}`],
+      verbs: ['create'],
+    }));
+    const [message, ...others] = messages(aggregating(labels, rules));
+    expect(others).toEqual([]);
+    expect(message).toMatch(
+      /^adds its rules to ClusterRole view \(labels team0\.example\.com\/aggregate-to-view, /,
+    );
+    expect(message).toContain('team9.example.com/aggregate-to-view, …and 490 more)');
+    expect(message).not.toContain('team10.example.com');
+    expect(message).toContain('rule 10 grants create');
+    expect(message).not.toContain('rule 11 ');
+    expect(message).toMatch(/…and 4990 more$/);
+    expect(message.length).toBeLessThan(3000);
+  });
+
   it('refuses one that adds more than reading, or reading Secrets, to view, edit or admin', () => {
     expect(
       messages(

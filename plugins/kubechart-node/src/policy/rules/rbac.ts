@@ -614,10 +614,12 @@ function aggregatedRights(
       ? Object.keys(labels).filter(k => aggregateTarget(k) !== undefined)
       : [];
   if (!keys.length) return [];
-  const one = keys.length === 1;
-  const into = `adds its rules to ClusterRole${one ? '' : 's'} ${keys
-    .map(aggregateTarget)
-    .join(', ')} (label${one ? '' : 's'} ${keys.join(', ')}) wherever ${
+  // Each role once, however many labels name it; at most a few labels and rules in one message.
+  const targets = [...new Set(keys.map(k => aggregateTarget(k)!))];
+  const one = targets.length === 1;
+  const into = `adds its rules to ClusterRole${one ? '' : 's'} ${listed(
+    targets,
+  )} (label${keys.length === 1 ? '' : 's'} ${listed(keys)}) wherever ${
     one ? 'that role is' : 'those roles are'
   } bound, in every namespace`;
   const unread = (why: string) => [
@@ -637,7 +639,7 @@ function aggregatedRights(
       ? moreThanWriting(rule, i + 1, holders)
       : moreThanReading(rule, i + 1),
   );
-  return more.length ? [`${into}: ${more.join(', ')}`] : [];
+  return more.length ? [`${into}: ${listed(more)}`] : [];
 }
 
 /** RBAC rules: nothing in a chart may grant cluster-wide power or a way to gain it. */
