@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Transform } from 'node:stream';
 import pLimit from 'p-limit';
 import { createTextRedactor } from '../redaction/redact';
 import { toChartInputError } from './inputErrors';
@@ -22,7 +23,8 @@ const scrubPairs = createTextRedactor();
 
 /**
  * A failed helm invocation; `message` carries helm's own error text (its last lines, with the
- * values of secret-looking pairs hidden), `stderr` all of it as helm wrote it. @public
+ * values of secret-looking pairs hidden), `stderr` all of it as helm wrote it (at most
+ * {@link HelmCliOptions.maxStderrBytes}). @public
  */
 export class HelmCommandError extends CustomErrorBase {
   name = 'HelmCommandError' as const;
@@ -136,6 +138,21 @@ function withoutHelmSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** Default of {@link HelmCliOptions.maxConcurrent}. @public */
 export const DEFAULT_HELM_MAX_CONCURRENT = 4;
 
+/**
+ * Default of {@link HelmCliOptions.maxStdoutBytes}: 64 MiB. What helm writes to its standard output
+ * is a rendered manifest (the YAML reader refuses more than 5 MiB of it, the post-render gate more
+ * than 20 MiB) or a release as JSON (its manifest and hooks, with the chart's files, of a release
+ * whose record fits a Secret), so no call needs more; it is far below the longest string the
+ * runtime can build (512 MiB), which helm's output is joined into. @public
+ */
+export const DEFAULT_HELM_MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Default of {@link HelmCliOptions.maxStderrBytes}: 4 MiB, tens of thousands of lines of warnings.
+ * @public
+ */
+export const DEFAULT_HELM_MAX_STDERR_BYTES = 4 * 1024 * 1024;
+
 /** Options of {@link HelmCli}. @public */
 export type HelmCliOptions = {
   /** Path or name of the helm binary; default `helm` on PATH. */
@@ -152,6 +169,16 @@ export type HelmCliOptions = {
    * (the timeout counts from the process start). Default {@link DEFAULT_HELM_MAX_CONCURRENT}.
    */
   maxConcurrent?: number;
+  /**
+   * Most bytes one helm call may write to its standard output; once it writes more, helm is killed
+   * (as on a timeout) and the call fails, and nothing past the bound is kept or passed on.
+   * Default {@link DEFAULT_HELM_MAX_STDOUT_BYTES}.
+   */
+  maxStdoutBytes?: number;
+  /**
+   * The same bound for helm's error output. Default {@link DEFAULT_HELM_MAX_STDERR_BYTES}.
+   */
+  maxStderrBytes?: number;
   /** Told about every finished helm invocation (metrics). */
   onCommand?: (event: HelmCommandEvent) => void;
 };
@@ -171,6 +198,7 @@ export class HelmCli {
   private versionCache?: Promise<{ major: number; version: string }>;
   private readonly pool: pLimit.Limit;
   private readonly maxConcurrent: number;
+  private readonly maxBytes: { stdout: number; stderr: number };
   private readonly onCommand?: (event: HelmCommandEvent) => void;
 
   /**
@@ -200,6 +228,19 @@ export class HelmCli {
       );
     }
     this.pool = pLimit(this.maxConcurrent);
+    this.maxBytes = {
+      stdout: options.maxStdoutBytes ?? DEFAULT_HELM_MAX_STDOUT_BYTES,
+      stderr: options.maxStderrBytes ?? DEFAULT_HELM_MAX_STDERR_BYTES,
+    };
+    for (const [name, value] of [
+      ['maxStdoutBytes', this.maxBytes.stdout],
+      ['maxStderrBytes', this.maxBytes.stderr],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new InputError(
+          `${name} must be a positive whole number, got ${value}`,
+        );
+    }
     this.onCommand = options.onCommand;
     const base = path.join(os.tmpdir(), 'kubechart-helm');
     this.env = {
@@ -636,6 +677,7 @@ export class HelmCli {
       const stdout: string[] = [];
       const stderr: string[] = [];
       let timedOut = false;
+      let overflow: 'stdout' | 'stderr' | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       const signalGroup = (sig: NodeJS.Signals) => {
         try {
@@ -645,6 +687,7 @@ export class HelmCli {
         }
       };
       const kill = () => {
+        if (killTimer) return;
         signalGroup('SIGTERM');
         killTimer = setTimeout(() => signalGroup('SIGKILL'), 5000);
         killTimer.unref();
@@ -660,8 +703,28 @@ export class HelmCli {
         sink: string[],
         name: 'stdout' | 'stderr',
       ) => {
+        const max = this.maxBytes[name];
+        let bytes = 0;
+        // Counted before lines are split: past the bound helm is killed and what it still writes is
+        // read and dropped, so neither a line nor all of them grow past it.
+        const bounded = stream.pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              bytes += chunk.length;
+              if (bytes <= max) {
+                callback(null, chunk);
+                return;
+              }
+              if (!overflow) {
+                overflow = name;
+                kill();
+              }
+              callback();
+            },
+          }),
+        );
         const rl = readline.createInterface({
-          input: stream,
+          input: bounded,
           crlfDelay: Infinity,
         });
         rl.on('line', line => {
@@ -678,7 +741,7 @@ export class HelmCli {
       child.on('error', e => {
         spawnError = e;
       });
-      child.on('close', async code => {
+      const settle = async (code: number | null) => {
         clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         options.signal?.removeEventListener('abort', onAbort);
@@ -690,6 +753,18 @@ export class HelmCli {
             new HelmCommandError(
               `helm could not be started (${this.binary}): ${spawnError.message}`,
               null,
+              err,
+            ),
+          );
+        } else if (overflow) {
+          reject(
+            new HelmCommandError(
+              `helm ${verb} wrote more than ${
+                this.maxBytes[overflow]
+              } bytes to its ${
+                overflow === 'stdout' ? 'standard' : 'error'
+              } output and was killed`,
+              code,
               err,
             ),
           );
@@ -723,7 +798,10 @@ export class HelmCli {
             stderr: err,
           });
         }
-      });
+      };
+      // Whatever fails while the result is put together fails the call: it never stays pending
+      // (holding its slot of the pool for good).
+      child.on('close', code => settle(code).catch(reject));
     });
   }
 }
