@@ -151,6 +151,17 @@ export type PairRules = {
  * fragment (the URL rules' part). With `cut`, a token running to the end of the text is hidden,
  * whatever it looks like.
  */
+/** Characters the look-ahead for a `name:` after a `value:` has read, all texts together. */
+let lookaheadSteps = 0;
+
+/**
+ * How many characters the look-ahead for a `name:` after a `value:` has read so far, all texts
+ * together: what its tests count.
+ *
+ * @internal
+ */
+export const nameLookaheadSteps = () => lookaheadSteps;
+
 export function hideSecretPairs(text: string, rules: PairRules): string {
   const { placeholder, cut, anyWord, oneWord } = rules;
   const isKey = anyWord ? holdsSecretWord : isSecretName;
@@ -375,11 +386,29 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
    * Whether the entry of a `value:` whose value starts at `from` names a secret after it: a
    * `name:` later on its line or on the next one, before its mapping, list or list item ends and
    * before another `value:`, within {@link NAME_LOOKAHEAD_CHARS}.
+   *
+   * The look-aheads of one text read at most {@link lookaheadBudget} characters in all: text dense
+   * in `value:` keys it does not stop at (`value:\nvalue:\n…` written with escapes, `value:[value:[…`)
+   * had each read 512 characters on, 64 times the text. A look-ahead the budget cuts short finds a
+   * name (fail closed: its value is hidden).
    */
+  /** What the look-aheads for a `name:` may still read: four times the text, and 4 KiB. */
+  let lookaheadBudget = 4 * n + 4096;
   const nameFollows = (from: number): boolean => {
-    const limit = Math.min(n, from + NAME_LOOKAHEAD_CHARS);
+    const reach = Math.min(n, from + NAME_LOOKAHEAD_CHARS);
+    const limit = Math.min(reach, from + lookaheadBudget);
+    /** What a look-ahead that reaches `limit` answers: a name when the budget cut it short. */
+    const cut = limit < reach;
     let newlines = 0;
     let k = from;
+    try {
+      return lookFrom();
+    } finally {
+      const read = Math.max(0, Math.min(k, limit) - from);
+      lookaheadSteps += read;
+      lookaheadBudget -= read;
+    }
+    function lookFrom(): boolean {
     while (k < limit) {
       const c = text[k];
       if (c === '\n') {
@@ -405,7 +434,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
           else if (d === '{' || d === '[') depth++;
           else if ((d === '}' || d === ']') && --depth === 0) break;
         }
-        if (k >= limit) return false;
+        if (k >= limit) return cut;
         k++;
       } else if (isKeyChar(text.charCodeAt(k))) {
         let e = k;
@@ -419,7 +448,8 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         k = e;
       } else k++;
     }
-    return false;
+    return cut;
+    }
   };
   /**
    * Whether the `key:` from `keyStart` (starting its line) belongs to a reference's block mapping
