@@ -3,21 +3,15 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { recordingProxy } from './__testUtils__/recordingProxy';
 import { assistantPlugin } from './plugin';
+import { AuditCall, recordingAuditor } from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 describe('kube-assistant: a change over several objects that fails part-way', () => {
   let sim: KubeSim;
@@ -74,17 +68,7 @@ describe('kube-assistant: a change over several objects that fails part-way', ()
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         catalogServiceMock.factory({ entities: [] }),
       ],
     });

@@ -3,7 +3,6 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -11,14 +10,9 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import { AuditCall, recordingAuditor } from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 /** A request the proxy holds, and how it ended: answered, or given up by its client first. */
 type Held = {
@@ -130,17 +124,7 @@ describe('kube-assistant: a run whose client goes away', () => {
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         catalogServiceMock.factory({ entities: [] }),
       ],
     });

@@ -4,10 +4,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import {
-  AuditorServiceCreateEventOptions,
-  createBackendModule,
-} from '@backstage/backend-plugin-api';
+import { createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { assistantProvidersExtensionPoint } from '@kubechart/plugin-assistant-node';
@@ -15,6 +12,7 @@ import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import { AuditCall, recordingAuditor } from './__testUtils__/backend';
 
 jest.setTimeout(180_000);
 
@@ -34,11 +32,7 @@ describe('kube-assistant plugin: the size of a conversation', () => {
   /** Permissions the caller is denied (none unless a test says so). */
   const denied = new Set<string>();
   /** The audit events created, with how each was completed. */
-  let audit: {
-    options: AuditorServiceCreateEventOptions;
-    fail: jest.Mock;
-    success: jest.Mock;
-  }[];
+  let audit: AuditCall[];
 
   async function start(knex: Knex, limits: Record<string, unknown>) {
     planned = [];
@@ -88,13 +82,7 @@ describe('kube-assistant plugin: the size of a conversation', () => {
           ) as any,
         }).factory,
         catalogServiceMock.factory({ entities: [] }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call = { options, success: jest.fn(), fail: jest.fn() };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
       ],
     });
     return backend;

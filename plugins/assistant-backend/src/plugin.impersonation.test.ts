@@ -3,21 +3,19 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { recordingProxy } from './__testUtils__/recordingProxy';
 import { assistantPlugin } from './plugin';
+import {
+  AuditCall,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 /** A RoleBinding of `pod-reader` in `namespace` to the Kubernetes user `user`. */
 const podReader = (namespace: string, user: string, binding: string) => [
@@ -63,21 +61,7 @@ describe('kube-assistant impersonating the signed-in user', () => {
         assistantPlugin,
         mockServices.rootConfig.factory({
           data: {
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             kubeAssistant: {
               providers: [{ id: 'builtin' }],
               impersonation: true,
@@ -85,17 +69,7 @@ describe('kube-assistant impersonating the signed-in user', () => {
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         catalogServiceMock.factory({ entities: [] }),
       ],
     });
@@ -265,17 +239,7 @@ describe('kube-assistant impersonating: a change the cluster refuses the user', 
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         catalogServiceMock.factory({ entities: [] }),
       ],
     });

@@ -10,11 +10,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { createBackendPlugin } from '@backstage/backend-plugin-api';
-import {
-  ActionsService,
-  actionsServiceRef,
-} from '@backstage/backend-plugin-api/alpha';
+import { ActionsService } from '@backstage/backend-plugin-api/alpha';
 import {
   actionsRegistryServiceFactory,
   actionsServiceFactory,
@@ -25,6 +21,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import { actionsProbe, simCluster } from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
 
@@ -113,16 +110,8 @@ describe('kube-assistant: namespaces assigned to the entity owner', () => {
     kc.clusters[0] = { ...kc.clusters[0], caData: sim.caData } as any;
     apps = kc.makeApiClient(AppsV1Api);
     core = kc.makeApiClient(CoreV1Api);
-    const probe = createBackendPlugin({
-      pluginId: 'probe',
-      register(env) {
-        env.registerInit({
-          deps: { actionsService: actionsServiceRef },
-          async init({ actionsService }) {
-            actions = actionsService;
-          },
-        });
-      },
+    const probe = actionsProbe(received => {
+      actions = received;
     });
     backend = await startTestBackend({
       features: [
@@ -133,21 +122,7 @@ describe('kube-assistant: namespaces assigned to the entity owner', () => {
         mockServices.rootConfig.factory({
           data: {
             backend: { actions: { pluginSources: ['kube-assistant'] } },
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             kubeAssistant: {
               allowDangerous: true,
               providers: [{ id: 'builtin' }],

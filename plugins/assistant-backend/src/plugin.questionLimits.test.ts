@@ -3,23 +3,15 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import {
-  AuditorServiceCreateEventOptions,
-  createBackendModule,
-} from '@backstage/backend-plugin-api';
+import { createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { assistantProvidersExtensionPoint } from '@kubechart/plugin-assistant-node';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import { AuditCall, recordingAuditor } from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  fail: jest.Mock;
-  success: jest.Mock;
-};
 
 /** `kubeAssistant.limits` in these tests. */
 const RECORDED_PER_MINUTE = 5;
@@ -79,17 +71,7 @@ describe('kube-assistant plugin: questions per caller and minute', () => {
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         mockServices.permissions.mock({
           authorize: jest.fn(async requests =>
             requests.map((r: any) => ({

@@ -3,7 +3,6 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -11,14 +10,13 @@ import request from 'supertest';
 import { startFakeModelServer } from './__testUtils__/fakeModelServer';
 import { planHash } from './execution/planHash';
 import { assistantPlugin } from './plugin';
+import {
+  AuditCall,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 /** Values that must never leave the backend. */
 const DB_PASSWORD = 'Pa55-db-value-1';
@@ -117,21 +115,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
         assistantPlugin,
         mockServices.rootConfig.factory({
           data: {
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      skipTLSVerify: true,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim, 'skip'),
             // The model writes the plan (`-o yaml` and the like), as a real one would.
             kubeAssistant: {
               allowDangerous: true,
@@ -147,17 +131,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         catalogServiceMock.factory({ entities: [] }),
       ],
     });

@@ -1,5 +1,4 @@
 import {
-  AuditorServiceCreateEventOptions,
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
@@ -14,6 +13,11 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import {
+  AuditCall,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
 
@@ -42,12 +46,6 @@ const permissions = createServiceFactory({
     } as any),
 });
 
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
-
 function start(sim: KubeSim, audit: AuditCall[], kubeAssistant: object = {}) {
   return startTestBackend({
     features: [
@@ -55,31 +53,11 @@ function start(sim: KubeSim, audit: AuditCall[], kubeAssistant: object = {}) {
       permissions,
       actionsRegistryServiceFactory,
       catalogServiceMock.factory({ entities: [] }),
-      mockServices.auditor.mock({
-        createEvent: jest.fn(async options => {
-          const call = { options, success: jest.fn(), fail: jest.fn() };
-          audit.push(call);
-          return call;
-        }),
-      }).factory,
+      recordingAuditor(audit),
       mockServices.rootConfig.factory({
         data: {
           backend: { actions: { pluginSources: ['kube-assistant'] } },
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
-                  {
-                    name: 'sim',
-                    url: sim.url,
-                    serviceAccountToken: sim.token,
-                    caData: sim.caData,
-                  },
-                ],
-              },
-            ],
-          },
+          kubernetes: simCluster(sim),
           kubeAssistant: {
             providers: [{ id: 'builtin', timeoutMs: 45_000 }],
             nameLookupTimeoutMs: 30_000,

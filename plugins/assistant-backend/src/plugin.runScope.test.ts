@@ -4,16 +4,14 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import {
-  AuditorServiceCreateEventOptions,
-  createBackendModule,
-} from '@backstage/backend-plugin-api';
+import { createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { assistantProvidersExtensionPoint } from '@kubechart/plugin-assistant-node';
 import { Knex } from 'knex';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import { AuditCall, recordingAuditor } from './__testUtils__/backend';
 
 jest.setTimeout(180_000);
 
@@ -33,11 +31,7 @@ describe('kube-assistant plugin: the scope of a run comes before its limit', () 
   const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
   let backend: Awaited<ReturnType<typeof startTestBackend>> | undefined;
   const denied = new Set<string>();
-  let audit: {
-    options: AuditorServiceCreateEventOptions;
-    fail: jest.Mock;
-    success: jest.Mock;
-  }[];
+  let audit: AuditCall[];
 
   async function start(knex: Knex) {
     audit = [];
@@ -85,13 +79,7 @@ describe('kube-assistant plugin: the scope of a run comes before its limit', () 
           ) as any,
         }).factory,
         catalogServiceMock.factory({ entities: [] }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call = { options, success: jest.fn(), fail: jest.fn() };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
       ],
     });
   }

@@ -4,7 +4,6 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { Plan } from '@kubechart/plugin-assistant-common';
@@ -12,14 +11,13 @@ import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { startFakeModelServer } from './__testUtils__/fakeModelServer';
 import { assistantPlugin } from './plugin';
+import {
+  AuditCall,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 const TENANT = { 'kubechart.io/tenant': 'shop' };
 const GUARDRAIL = { 'kubechart.io/tenant-resource': 'true' };
@@ -108,21 +106,7 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
         assistantPlugin,
         mockServices.rootConfig.factory({
           data: {
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             // KubeChart, installed in the same Backstage, names its deployer differently.
             kubechart: {
               tenant: { deployer: { serviceAccount: 'shop-deployer' } },
@@ -143,17 +127,7 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         // Everything but kube-assistant.cluster-wide: an entity owner working in their namespace.
         mockServices.permissions.mock({
           authorize: jest.fn(async requests =>

@@ -3,14 +3,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import {
-  AuditorServiceCreateEventOptions,
-  createBackendPlugin,
-} from '@backstage/backend-plugin-api';
-import {
-  ActionsService,
-  actionsServiceRef,
-} from '@backstage/backend-plugin-api/alpha';
+import { ActionsService } from '@backstage/backend-plugin-api/alpha';
 import {
   actionsRegistryServiceFactory,
   actionsServiceFactory,
@@ -21,6 +14,12 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { assistantPlugin } from './plugin';
+import {
+  AuditCall,
+  actionsProbe,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
 
@@ -30,12 +29,6 @@ const PAT = 'user:default/pat';
 /** Has kube-assistant.cluster-wide. */
 const ADMIN = 'user:default/admin';
 const PAYMENTS = 'group:default/payments';
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 function component(name: string, namespace: string): Entity {
   return {
@@ -161,16 +154,8 @@ describe.each([
         ...reader('admin'),
       ] as any,
     });
-    const probe = createBackendPlugin({
-      pluginId: 'probe',
-      register(env) {
-        env.registerInit({
-          deps: { actionsService: actionsServiceRef },
-          async init({ actionsService }) {
-            actions = actionsService;
-          },
-        });
-      },
+    const probe = actionsProbe(received => {
+      actions = received;
     });
     backend = await startTestBackend({
       features: [
@@ -181,21 +166,7 @@ describe.each([
         mockServices.rootConfig.factory({
           data: {
             backend: { actions: { pluginSources: ['kube-assistant'] } },
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             kubeAssistant: {
               // What is asserted here is which names are read, not how fast: the first look-up in a
               // scope lists the cluster, which on a loaded machine takes longer than the default
@@ -208,17 +179,7 @@ describe.each([
             },
           },
         }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call: AuditCall = {
-              options,
-              success: jest.fn(),
-              fail: jest.fn(),
-            };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         // Everything but kube-assistant.cluster-wide, which only the admin has.
         mockServices.permissions.mock({
           authorize: jest.fn(async (requests: any[], options: any) =>

@@ -4,21 +4,15 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { AuditorServiceCreateEventOptions } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import request from 'supertest';
 import { startFakeModelServer } from './__testUtils__/fakeModelServer';
 import { assistantPlugin } from './plugin';
+import { AuditCall, simCluster } from './__testUtils__/backend';
 
 jest.setTimeout(60_000);
-
-type AuditCall = {
-  options: AuditorServiceCreateEventOptions;
-  success: jest.Mock;
-  fail: jest.Mock;
-};
 
 describe('kube-assistant plugin', () => {
   let sim: KubeSim;
@@ -83,21 +77,7 @@ describe('kube-assistant plugin', () => {
         assistantPlugin,
         mockServices.rootConfig.factory({
           data: {
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             // KubeChart protects `payments` with approvals: the assistant must not change it.
             kubechart: {
               approvals: {

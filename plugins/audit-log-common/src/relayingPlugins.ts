@@ -78,6 +78,48 @@ export function readRelayingPlugins(
 }
 
 /**
+ * What a backend plugin's actions refuse when its own actor is not among its relaying plugins: its
+ * actions call its REST API with the user's credentials passed on by the plugin itself.
+ *
+ * @public
+ */
+export type OwnActorLeftOut = {
+  /** The configuration key that lists the plugins, e.g. `auditLog.onBehalfOf.relayingPlugins`. */
+  setting: string;
+  /** The plugin's own actor, `plugin:<plugin id>`. */
+  actor: string;
+  /** The actions refused, e.g. `every kubechart.* action` or `the audit-log:query-audit-events action`. */
+  refused: string;
+  /** How they are invoked, when the warning names it, e.g. `MCP, a template step`. */
+  invokedBy?: string;
+  /** What the actions do with the credentials, e.g. `the actions call the kubechart REST API`. */
+  calls: string;
+  /** What adding the actor offers again, e.g. `the actions`. */
+  offers: string;
+};
+
+/**
+ * Warns, once at start-up, when `plugins` (from {@link readRelayingPlugins}) leave out the plugin's
+ * own actor: every one of its actions is then refused (403) to every user, however it is invoked,
+ * which would otherwise be told only to each user who invokes one.
+ *
+ * @public
+ */
+export function warnWhenOwnActorLeftOut(
+  logger: { warn(message: string): void },
+  plugins: string[],
+  own: OwnActorLeftOut,
+): void {
+  if (plugins.includes(own.actor)) return;
+  const { setting, actor, refused, invokedBy, calls, offers } = own;
+  logger.warn(
+    `${setting} leaves out ${actor}: ${refused} is refused (403) to every user, however it is invoked${
+      invokedBy ? ` (${invokedBy})` : ''
+    }, since ${calls} with the user's credentials passed on by ${actor}. Add ${actor} to the list to offer ${offers}.`,
+  );
+}
+
+/**
  * The plugin that passed a user's credentials on, when one did and the policy allows it; undefined
  * for a user's own token and for a service. A plugin the policy does not list is refused with
  * NotAllowedError (403), naming the plugin and the setting: only the listed plugins may act as a

@@ -37,6 +37,7 @@ import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { Handler } from 'express';
+import { warnWhenOwnActorLeftOut } from '@kubechart/plugin-audit-log-common';
 import { createApprovalNotifier } from './approvals/notifier';
 import { readApprovalSettings } from './approvals/rules';
 import { fetchNamingInvoker } from './actions/actionInvoker';
@@ -57,6 +58,7 @@ import {
   KUBECHART_PLUGIN,
   readOnBehalfOfServices,
   readRelayingPlugins,
+  RELAY_SETTING,
 } from './service/identity';
 import { createRouter } from './service/router';
 import { createRunOutcomeAuditor } from './service/runAudit';
@@ -374,11 +376,14 @@ export const kubechartPlugin = createBackendPlugin({
         const relayingPlugins = readRelayingPlugins(config);
         // Without plugin:kubechart every kubechart.* action is refused by this plugin's own REST API:
         // said once at start-up, not only to each user who invokes one.
-        if (!relayingPlugins.includes(KUBECHART_PLUGIN)) {
-          logger.warn(
-            `kubechart.onBehalfOf.relayingPlugins leaves out ${KUBECHART_PLUGIN}: every kubechart.* action is refused (403) to every user, however it is invoked (MCP, a template step), since the actions call the kubechart REST API with the user's credentials passed on by ${KUBECHART_PLUGIN}. Add ${KUBECHART_PLUGIN} to the list to offer the actions.`,
-          );
-        }
+        warnWhenOwnActorLeftOut(logger, relayingPlugins, {
+          setting: RELAY_SETTING,
+          actor: KUBECHART_PLUGIN,
+          refused: 'every kubechart.* action',
+          invokedBy: 'MCP, a template step',
+          calls: 'the actions call the kubechart REST API',
+          offers: 'the actions',
+        });
         const actionRefusals = new ActionRefusalAuditor({
           pluginId: 'kubechart',
           httpAuth,

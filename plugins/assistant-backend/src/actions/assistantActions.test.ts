@@ -1,13 +1,8 @@
 import {
-  AuditorServiceCreateEventOptions,
   coreServices,
-  createBackendPlugin,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import {
-  ActionsService,
-  actionsServiceRef,
-} from '@backstage/backend-plugin-api/alpha';
+import { ActionsService } from '@backstage/backend-plugin-api/alpha';
 import {
   actionsRegistryServiceFactory,
   actionsServiceFactory,
@@ -23,6 +18,12 @@ import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import request from 'supertest';
 import { assistantPlugin } from '../plugin';
+import {
+  AuditCall,
+  actionsProbe,
+  recordingAuditor,
+  simCluster,
+} from '../__testUtils__/backend';
 
 jest.setTimeout(60_000);
 
@@ -53,10 +54,7 @@ const permissions = createServiceFactory({
 });
 
 describe('kube-assistant actions (actions registry / MCP)', () => {
-  const audit: Array<{
-    options: AuditorServiceCreateEventOptions & { credentials?: unknown };
-    fail: jest.Mock;
-  }> = [];
+  const audit: AuditCall[] = [];
   let sim: KubeSim;
   let actions: ActionsService;
   let server: any;
@@ -70,16 +68,8 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
 
   beforeAll(async () => {
     sim = await startKubeSim({ seed: 'demo', tls: true, podReadyDelayMs: 50 });
-    const probe = createBackendPlugin({
-      pluginId: 'probe',
-      register(env) {
-        env.registerInit({
-          deps: { actionsService: actionsServiceRef },
-          async init({ actionsService }) {
-            actions = actionsService;
-          },
-        });
-      },
+    const probe = actionsProbe(received => {
+      actions = received;
     });
     const backend = await startTestBackend({
       features: [
@@ -89,31 +79,11 @@ describe('kube-assistant actions (actions registry / MCP)', () => {
         actionsRegistryServiceFactory,
         actionsServiceFactory,
         catalogServiceMock.factory({ entities: [] }),
-        mockServices.auditor.mock({
-          createEvent: jest.fn(async options => {
-            const call = { options, success: jest.fn(), fail: jest.fn() };
-            audit.push(call);
-            return call;
-          }),
-        }).factory,
+        recordingAuditor(audit),
         mockServices.rootConfig.factory({
           data: {
             backend: { actions: { pluginSources: ['kube-assistant'] } },
-            kubernetes: {
-              clusterLocatorMethods: [
-                {
-                  type: 'config',
-                  clusters: [
-                    {
-                      name: 'sim',
-                      url: sim.url,
-                      serviceAccountToken: sim.token,
-                      caData: sim.caData,
-                    },
-                  ],
-                },
-              ],
-            },
+            kubernetes: simCluster(sim),
             kubeAssistant: {
               allowDangerous: true,
               providers: [{ id: 'builtin' }],

@@ -3,7 +3,7 @@ import { scopedPlanSchema } from '@kubechart/plugin-assistant-common';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { startFakeModelServer } from '../__testUtils__/fakeModelServer';
-import { workOfAsync } from '../__testUtils__/countWork';
+import { workOfAsync } from '@internal/kube-sim/testUtils';
 import { BuiltinProvider } from './builtin/BuiltinProvider';
 import { OllamaProvider } from './OllamaProvider';
 import { OpenAiProvider } from './OpenAiProvider';

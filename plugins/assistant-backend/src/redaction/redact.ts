@@ -240,6 +240,9 @@ function redactSecretData(body: object): unknown {
   return out;
 }
 
+/** What separates the words of a text {@link hiddenPlanValues} compares with its redacted copy. */
+const WORD_SEPARATORS = /[\s=:,;"'&?]+/;
+
 /**
  * The strings `plan` holds where `shown` (its {@link redactPlan}) holds `***` or other text: the
  * secret values the redaction hid, so that they can be removed from text written about the plan
@@ -251,9 +254,12 @@ export function hiddenPlanValues(plan: Plan, shown: Plan): string[] {
     if (typeof a === 'string') {
       if (a !== b && a.length > 0) {
         if (typeof b === 'string' && b.includes(REDACTED)) {
-          // scrubText hid part of the text: the words it replaced are the secret.
-          for (const part of a.split(/[\s=:,;"'&?]+/))
-            if (part.length > 0 && !b.includes(part)) found.add(part);
+          // scrubText hid part of the text: the words it replaced are the secret. A word is shown
+          // only as a whole word of the text shown (`ab` hidden stays hidden beside `cab` shown),
+          // and the words shown are read once (not searched again for each word).
+          const shownWords = new Set(b.split(WORD_SEPARATORS));
+          for (const part of a.split(WORD_SEPARATORS))
+            if (part.length > 0 && !shownWords.has(part)) found.add(part);
         } else found.add(a);
       }
       return;

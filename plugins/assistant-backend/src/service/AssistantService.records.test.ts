@@ -20,6 +20,7 @@ import { PlanExecutor } from '../execution/PlanExecutor';
 import { BuiltinProvider } from '../providers/builtin/BuiltinProvider';
 import { ProviderChain } from '../providers/ProviderChain';
 import { AssistantService } from './AssistantService';
+import { simCluster } from '../__testUtils__/backend';
 
 jest.setTimeout(60_000);
 
@@ -116,22 +117,7 @@ describe('AssistantService: the outcome of a run, when saving its record fails',
       store,
       clusters: ClusterRegistry.fromConfig(
         new ConfigReader({
-          kubernetes: {
-            clusterLocatorMethods: [
-              {
-                type: 'config',
-                clusters: [
-                  {
-                    name: 'sim',
-                    url: sim.url,
-                    serviceAccountToken: sim.token,
-                    // kube-sim speaks plain HTTP here; test only.
-                    skipTLSVerify: true,
-                  },
-                ],
-              },
-            ],
-          },
+          kubernetes: simCluster(sim, 'skip'),
         }),
       ),
       executor: new PlanExecutor({ maxRows: 200 }),

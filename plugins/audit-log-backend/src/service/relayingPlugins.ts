@@ -5,6 +5,7 @@ import {
 import {
   readRelayingPlugins,
   RelayingPluginsPolicy,
+  warnWhenOwnActorLeftOut,
 } from '@kubechart/plugin-audit-log-common';
 
 /** The setting that lists the plugins that may pass a user's credentials on to the audit log. */
@@ -45,10 +46,12 @@ export function readRelayingPolicy(
     RELAYING_PLUGINS_SETTING,
     DEFAULT_RELAYING_PLUGINS,
   );
-  if (!plugins.includes(AUDIT_LOG_PLUGIN)) {
-    logger.warn(
-      `${RELAYING_PLUGINS_SETTING} leaves out ${AUDIT_LOG_PLUGIN}: the audit-log:query-audit-events action is refused (403) to every user, however it is invoked, since it reads the audit log REST API with the user's credentials passed on by ${AUDIT_LOG_PLUGIN}. Add ${AUDIT_LOG_PLUGIN} to the list to offer the action.`,
-    );
-  }
+  warnWhenOwnActorLeftOut(logger, plugins, {
+    setting: RELAYING_PLUGINS_SETTING,
+    actor: AUDIT_LOG_PLUGIN,
+    refused: 'the audit-log:query-audit-events action',
+    calls: 'it reads the audit log REST API',
+    offers: 'the action',
+  });
   return { ...DEFAULT_RELAYING_POLICY, plugins };
 }

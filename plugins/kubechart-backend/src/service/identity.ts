@@ -35,7 +35,8 @@ export const DEFAULT_RELAYING_PLUGINS: string[] = [
   'plugin:mcp-actions',
 ];
 
-const RELAY_SETTING = 'kubechart.onBehalfOf.relayingPlugins';
+/** The setting that lists the plugins that may pass a user's credentials on to kubechart. */
+export const RELAY_SETTING = 'kubechart.onBehalfOf.relayingPlugins';
 
 /**
  * A service principal as Backstage names it in a token's subject: `plugin:<plugin id>` (a plugin's

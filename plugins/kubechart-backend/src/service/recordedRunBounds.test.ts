@@ -1,5 +1,6 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { KubeSim } from '@internal/kube-sim';
+import { nodesReadByAsync } from '@internal/kube-sim/testUtils';
 import {
   MANIFEST_REQUEST_LIMITS,
   RECORDED_RUN_LIMITS,
@@ -33,29 +34,6 @@ const list = (n: number) =>
       (_, i) => `- {apiVersion: v1, kind: ConfigMap, metadata: {name: c${i}}}`,
     ),
   ].join('\n');
-
-/** The nodes js-yaml starts to read while `fn` runs: the work of reading manifests, counted. */
-async function yamlNodesReadBy<T>(fn: () => Promise<T>) {
-  const loadAll = yaml.loadAll;
-  let nodes = 0;
-  const spy = jest
-    .spyOn(yaml, 'loadAll')
-    .mockImplementation((text: string, iterator?: any, options?: any) =>
-      loadAll(text, iterator, {
-        ...options,
-        listener(event: 'open' | 'close', state: unknown) {
-          if (event === 'open') nodes++;
-          options?.listener?.(event, state);
-        },
-      } as yaml.LoadOptions),
-    );
-  try {
-    const result = await fn();
-    return { result, nodes };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 describe('the finish of a recorded run', () => {
   let sim: KubeSim;
@@ -142,7 +120,7 @@ describe('the finish of a recorded run', () => {
         },
       } as yaml.LoadOptions);
       // …and what refusing one of 20,001 costs: the item over the limit is where it stops.
-      const { result: finish, nodes } = await yamlNodesReadBy(() =>
+      const { result: finish, nodes } = await nodesReadByAsync(() =>
         post(`/runs/${id}/finish`, {
           status: 'succeeded',
           manifest: list(20_000),
@@ -161,7 +139,7 @@ describe('the finish of a recorded run', () => {
       const head =
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {blob: "';
       const manifest = `${head}${'x'.repeat(max - head.length - 2)}"}\n`;
-      const { result: finish, nodes } = await yamlNodesReadBy(() =>
+      const { result: finish, nodes } = await nodesReadByAsync(() =>
         post(`/runs/${id}/finish`, { status: 'succeeded', manifest }),
       );
       expect(finish.status).toBe(400);
@@ -209,7 +187,7 @@ describe('the finish of a recorded run', () => {
         expect(manifest.length).toBeLessThan(
           RECORDED_RUN_LIMITS.maxManifestCharacters,
         );
-        const { result: finish, nodes } = await yamlNodesReadBy(() =>
+        const { result: finish, nodes } = await nodesReadByAsync(() =>
           post(`/runs/${id}/finish`, { status: 'succeeded', manifest }),
         );
         expect(finish.status).toBe(400);
@@ -247,7 +225,7 @@ describe('the finish of a recorded run', () => {
     'refuses %s, more than one document may hold, with a 400 naming the limit, and records nothing',
     (_, make, why) =>
       withRun(async id => {
-        const { result: finish } = await yamlNodesReadBy(() =>
+        const { result: finish } = await nodesReadByAsync(() =>
           post(`/runs/${id}/finish`, {
             status: 'succeeded',
             manifest: make(),

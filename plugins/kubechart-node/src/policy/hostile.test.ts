@@ -10,7 +10,7 @@ import {
   goodContainer,
   goodPodSpec,
 } from './__testUtils__/fixtures';
-import { countingReads } from '../__testUtils__/countWork';
+import { countingReads } from '@internal/kube-sim/testUtils';
 
 describe('policy engine against hostile manifests', () => {
   const engine = new PolicyEngine();

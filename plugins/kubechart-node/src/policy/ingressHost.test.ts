@@ -1,7 +1,7 @@
 import { ConfigReader } from '@backstage/config';
 import { PolicyEngine, formatPolicyFailures } from './PolicyEngine';
 import { KubeObject, PolicyScope } from './types';
-import { countingReads } from '../__testUtils__/countWork';
+import { countingReads } from '@internal/kube-sim/testUtils';
 
 /*
  * The shared ingress controller publishes every tenant's Ingress and Gateway API route: a host of

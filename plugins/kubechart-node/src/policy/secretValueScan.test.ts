@@ -1,4 +1,4 @@
-import { costOf } from '../__testUtils__/countWork';
+import { costOf } from '@internal/kube-sim/testUtils';
 import { PolicyEngine } from './PolicyEngine';
 import { KubeObject } from './types';
 

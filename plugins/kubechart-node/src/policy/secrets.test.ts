@@ -1,4 +1,4 @@
-import { costOf } from '../__testUtils__/countWork';
+import { costOf } from '@internal/kube-sim/testUtils';
 import {
   DEFAULT_SECRET_KEY_NAMES,
   isSecretName,

@@ -9,7 +9,15 @@ import {
   redactValues,
 } from './redact';
 import jsYaml from 'js-yaml';
-import { costOf, countingReads } from '../__testUtils__/countWork';
+import {
+  HOSTILE_URLS,
+  KNOWN_SECRET_LINES,
+  costOf,
+  countingReads,
+  hostileCommandTexts,
+  hostileSecretTexts,
+  superLinearScans,
+} from '@internal/kube-sim/testUtils';
 
 describe('redaction', () => {
   it('redacts values under secret-looking keys, deeply', () => {
@@ -413,48 +421,11 @@ describe('secret pairs of free text', () => {
   });
 
   it('scrubs hostile text in linear time', () => {
-    const hostileOf = (size: number) => {
-      const fill = (unit: string) =>
-        unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-      return [
-        fill('key'),
-        fill('a-key-'),
-        fill('key='),
-        fill('key: |\n'),
-        fill('key:\n'),
-        `key: |\n${fill('  x\n')}`,
-        `key:${' '.repeat(size)}`,
-        fill('password: "'),
-        fill('password="\n'),
-        `password="${fill('\\')}`,
-        fill("token: '"),
-        fill("token='x''"),
-        fill('token: !a '),
-        fill('monkey='),
-        // Flags with their value as the next argument, values over lines and up to a bracket or quote.
-        fill('--token '),
-        fill('--token\n'),
-        fill('- --token\n'),
-        fill('["--token", '),
-        fill('[--token, '),
-        fill('--password "'),
-        fill('token=a"'),
-        fill('"x": "token=\\"a'),
-        fill('password: x\n    y\n'),
-        fill('{password='),
-        `--token,${' \n'.repeat(size / 2)}`,
-      ];
-    };
     // Counted, not timed: ten times the text costs about ten times the work (characters read,
     // searched and spanned by regular expressions), where a quadratic scan costs a hundred times.
-    const small = hostileOf(5_000);
-    const superLinear = hostileOf(50_000).flatMap((text, i) => {
-      const times = costOf(() => scrub(text)) / costOf(() => scrub(small[i]));
-      return times < 15
-        ? []
-        : [`${text.slice(0, 12)}…: ${Math.round(times)} times the work`];
-    });
-    expect(superLinear).toEqual([]);
+    expect(
+      superLinearScans(hostileSecretTexts, scrub, { size: 5_000 }),
+    ).toEqual([]);
   });
 });
 
@@ -728,42 +699,15 @@ describe('secret values of properties files, short flags, flags without a value,
   });
 
   it('scrubs commands, short flags, continued lines and secret lines in linear time', () => {
-    const secret = ['-----BEGIN KEY-----', 'ab==', 'ab==', 'x', '}'].join('\n');
-    const known = createTextRedactor([secret, `${secret}\n${secret}`]);
-    const hostileOf = (size: number) => {
-      const fill = (unit: string) =>
-        unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-      return [
-        fill('mysql -p'),
-        fill('mysql '),
-        fill('mysql;'),
-        fill('/mysql '),
-        fill('-p -a -P '),
-        fill('- mysqldump\n'),
-        fill('- mysql\n- -p\n'),
-        `- mysqldump\n${fill('- x\n')}- -px`,
-        fill('--pass '),
-        fill('-pass='),
-        fill('"token=a" '),
-        fill('token=a \\\n'),
-        `token=\\\n${fill('\\\\\\\n')}`,
-        fill('export token=a\n'),
-        `export${' '.repeat(size)}x${' token=a'.repeat(size / 16)}`,
-        fill('ab==\n'),
-        fill('}\n'),
-        fill('-----BEGIN KEY-----\nab==\n'),
-      ];
-    };
+    const known = createTextRedactor([
+      KNOWN_SECRET_LINES,
+      `${KNOWN_SECRET_LINES}\n${KNOWN_SECRET_LINES}`,
+    ]);
     // Counted, not timed: ten times the text costs about ten times the work (characters read,
     // searched and spanned by regular expressions), where a quadratic scan costs a hundred times.
-    const small = hostileOf(5_000);
-    const superLinear = hostileOf(50_000).flatMap((text, i) => {
-      const times = costOf(() => known(text)) / costOf(() => known(small[i]));
-      return times < 15
-        ? []
-        : [`${text.slice(0, 12)}…: ${Math.round(times)} times the work`];
-    });
-    expect(superLinear).toEqual([]);
+    expect(
+      superLinearScans(hostileCommandTexts, known, { size: 5_000 }),
+    ).toEqual([]);
   });
 
   it('hides every line of a known secret over lines where its lines appear, short ones included', () => {
@@ -1036,25 +980,8 @@ describe('credentials in the URLs of free text', () => {
 
   it('scrubs URL-like hostile text in linear time', () => {
     const scrub = createTextRedactor();
-    const hostile = [
-      (n: number) => `${'a-a://'.repeat(n)}${'token-'.repeat(n)}`,
-      (n: number) => '://@:'.repeat(2 * n),
-      (n: number) => 'a://b:c@'.repeat(n),
-      // URLs whose authority stops before an `@` of the same word, and a word without one.
-      (n: number) => `${'a://b:c/'.repeat(n)}@`,
-      (n: number) => 'a://b:c/'.repeat(n),
-      (n: number) => `a://b:c/${'a://gitlab-ci-token:/'.repeat(n / 2.5)}@`,
-    ];
     // Counted, not timed: ten times the text, about ten times the work; a quadratic scan, a hundred.
-    const superLinear = hostile.flatMap(textOf => {
-      const large = textOf(50_000);
-      const small = textOf(5_000);
-      const times = costOf(() => scrub(large)) / costOf(() => scrub(small));
-      return times < 15
-        ? []
-        : [`${large.slice(0, 12)}…: ${Math.round(times)} times the work`];
-    });
-    expect(superLinear).toEqual([]);
+    expect(superLinearScans(HOSTILE_URLS, scrub, { size: 5_000 })).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ import {
   parseYamlLimitedInTurns,
 } from '.';
 import { isItemsKey, isList } from '../policy/validity';
-import { costOf, nodesReadBy, workOf } from '../__testUtils__/countWork';
+import { costOf, nodesReadBy, workOf } from '@internal/kube-sim/testUtils';
 
 /** The 428-byte billion-laughs document: 9 levels of 9 aliases, 387 million nodes when expanded. */
 const ALIAS_BOMB = [

@@ -1,3 +1,5 @@
+import yaml from 'js-yaml';
+
 /** What {@link workOf} counted. */
 export type Work = {
   /** Characters of strings read, searched or copied, regular expressions' included. */
@@ -134,3 +136,123 @@ function counting(): { work: Work; restore: () => void } {
 
 /** The work of `fn` as one number: characters, regular expression executions included. */
 export const costOf = (fn: () => unknown) => workOf(fn).characters;
+
+/**
+ * Ten times the input, about ten times the work: runs `scan` on each text that `textsOf` makes at
+ * `size` characters and at ten times that, and tells each text on which the larger one cost 15 times
+ * the work or more ({@link costOf}, counted instead of timed), by its first `shown` characters and how
+ * many times the work it cost. A linear scan costs about ten times; a quadratic one, or one restarted
+ * at each near miss, a hundred. `[]` when every scan grows linearly.
+ *
+ * `textsOf` is either one function that makes every text of a size, or one function a text.
+ */
+export function superLinearScans(
+  textsOf: ((size: number) => string[]) | Array<(size: number) => string>,
+  scan: (text: string) => unknown,
+  { size, shown = 12 }: { size: number; shown?: number },
+): string[] {
+  const texts =
+    typeof textsOf === 'function'
+      ? textsOf
+      : (n: number) => textsOf.map(textOf => textOf(n));
+  const small = texts(size);
+  return texts(size * 10).flatMap((large, i) => {
+    const times = costOf(() => scan(large)) / costOf(() => scan(small[i]));
+    return times < 15
+      ? []
+      : [`${large.slice(0, shown)}…: ${Math.round(times)} times the work`];
+  });
+}
+
+/**
+ * `value` behind a proxy that counts every read of a field, at any depth (`reads`): what walking it
+ * costs, counted instead of timed. The objects and arrays under it are proxied too, each once.
+ */
+export function countingReads<T extends object>(
+  value: T,
+): { value: T; reads: () => number } {
+  let reads = 0;
+  const proxies = new WeakMap<object, object>();
+  const wrap = (target: any): any => {
+    if (target === null || typeof target !== 'object') return target;
+    const known = proxies.get(target);
+    if (known) return known;
+    const proxy = new Proxy(target, {
+      get(t, key, receiver) {
+        reads++;
+        return wrap(Reflect.get(t, key, receiver));
+      },
+      has(t, key) {
+        reads++;
+        return Reflect.has(t, key);
+      },
+      ownKeys(t) {
+        reads++;
+        return Reflect.ownKeys(t);
+      },
+      getOwnPropertyDescriptor(t, key) {
+        reads++;
+        return Reflect.getOwnPropertyDescriptor(t, key);
+      },
+    });
+    proxies.set(target, proxy);
+    return proxy;
+  };
+  return { value: wrap(value), reads: () => reads };
+}
+
+/**
+ * Counts the nodes js-yaml starts to read from now on (whatever listener the code under test gives
+ * it), until `restore` is called.
+ */
+function countingYamlNodes(): { nodes: () => number; restore: () => void } {
+  const loadAll = yaml.loadAll;
+  let nodes = 0;
+  const spy = jest
+    .spyOn(yaml, 'loadAll')
+    .mockImplementation((text: string, iterator?: any, options?: any) =>
+      loadAll(text, iterator, {
+        ...options,
+        listener(event: 'open' | 'close', state: unknown) {
+          if (event === 'open') nodes++;
+          options?.listener?.(event, state);
+        },
+      } as yaml.LoadOptions),
+    );
+  return { nodes: () => nodes, restore: () => spy.mockRestore() };
+}
+
+/**
+ * Runs `fn` and counts the nodes js-yaml starts to read meanwhile (whatever listener the code under
+ * test gives it): the work a refusal cost, counted instead of timed.
+ */
+export function nodesReadBy(fn: () => unknown): {
+  nodes: number;
+  error?: Error;
+} {
+  const { nodes, restore } = countingYamlNodes();
+  try {
+    fn();
+    return { nodes: nodes() };
+  } catch (e) {
+    return { nodes: nodes(), error: e as Error };
+  } finally {
+    restore();
+  }
+}
+
+/**
+ * {@link nodesReadBy} of asynchronous work: the nodes js-yaml starts to read until the promise `fn`
+ * returns settles, and what it resolved to (a rejection is thrown on).
+ */
+export async function nodesReadByAsync<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; nodes: number }> {
+  const { nodes, restore } = countingYamlNodes();
+  try {
+    const result = await fn();
+    return { result, nodes: nodes() };
+  } finally {
+    restore();
+  }
+}
