@@ -397,8 +397,8 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
   const nameFollows = (from: number): boolean => {
     const reach = Math.min(n, from + NAME_LOOKAHEAD_CHARS);
     const limit = Math.min(reach, from + lookaheadBudget);
-    /** What a look-ahead that reaches `limit` answers: a name when the budget cut it short. */
-    const cut = limit < reach;
+    /** What a look-ahead that reaches `limit` answers: a name when the budget cut it short (`cutShort`). */
+    const cutShort = limit < reach;
     let newlines = 0;
     let k = from;
     try {
@@ -434,7 +434,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
           else if (d === '{' || d === '[') depth++;
           else if ((d === '}' || d === ']') && --depth === 0) break;
         }
-        if (k >= limit) return cut;
+        if (k >= limit) return cutShort;
         k++;
       } else if (isKeyChar(text.charCodeAt(k))) {
         let e = k;
@@ -448,7 +448,7 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         k = e;
       } else k++;
     }
-    return cut;
+    return cutShort;
     }
   };
   /**
