@@ -412,6 +412,61 @@ describe.each(databases.eachSupportedId())(
       expect(own.status).toBe(200);
     });
 
+    it('takes the Software Template a run came from only from the scaffolder, and no KubeChart action name on a recorded run', async () => {
+      const target = { cluster: 'dev', namespace: 'tenant-pay-shop' };
+      const golden = 'template:default/platform-approved-golden-path';
+      const before = (await allRuns()).length;
+      // A user's own token, or a plugin other than the scaffolder, cannot say which template ran.
+      for (const auth of [as(BOB), passedOn(BOB, 'plugin:kubechart')]) {
+        const claimed = await post('/runs/record', auth, {
+          kind: 'chart',
+          action: 'acme:cache:create',
+          template: golden,
+          target,
+        });
+        expect(claimed.status).toBe(403);
+        expect(claimed.body.error.message).toMatch(
+          /only the scaffolder \(plugin:scaffolder\) names the Software Template a run came from/,
+        );
+        const started = await post('/runs', auth, {
+          kind: 'manifests',
+          template: golden,
+          cluster: 'dev',
+          namespace: 'tenant-pay-shop',
+          manifests:
+            'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: claimed\ndata:\n  a: b\n',
+        });
+        expect(started.status).toBe(403);
+      }
+      // KubeChart's own actions start their runs through POST /runs; a record naming one is false.
+      const impostor = await post('/runs/record', as(BOB), {
+        kind: 'chart',
+        action: 'kubechart:chart:install',
+        target,
+      });
+      expect(impostor.status).toBe(400);
+      expect(impostor.body.error.message).toMatch(
+        /kubechart:chart:install is one of KubeChart's own actions/,
+      );
+      expect((await allRuns()).length).toBe(before);
+      // The scaffolder passing the user's request on names the template, as before.
+      const scaffolded = await post(
+        '/runs/record',
+        passedOn(BOB, 'plugin:scaffolder'),
+        { kind: 'custom', action: 'acme:cache:create', template: golden, target },
+      );
+      expect(scaffolded.status).toBe(201);
+      await post(
+        `/runs/${scaffolded.body.id}/finish`,
+        passedOn(BOB, 'plugin:scaffolder'),
+        { status: 'succeeded' },
+      );
+      const run = await request(server)
+        .get(`/api/kubechart/runs/${scaffolded.body.id}`)
+        .set('Authorization', as(BOB));
+      expect(run.body.template).toBe(golden);
+    });
+
     it('names the plugin that passed the credentials on as relayedBy in the events of a recorded run, its finish and the dry runs the policy would refuse', async () => {
       const scaffolder = passedOn(BOB, 'plugin:scaffolder');
       const recorded = await post('/runs/record', scaffolder, {

@@ -247,3 +247,24 @@ export function refuseRelayedEntityRef(
     `A run relayed by ${relayedBy} for ${actor} may not name an entity (entityRef ${entityRef}): the catalog cannot be read as ${actor}, so whether ${actor} may see that entity cannot be checked; ${actor} must start the run with their own token`,
   );
 }
+
+/** The plugin whose relayed requests may name the Software Template a run came from. */
+const TEMPLATE_RELAY = 'plugin:scaffolder';
+
+/**
+ * Refuses (NotAllowedError, 403) a run that names the Software Template it came from (`template`)
+ * unless the scaffolder passed the user's request on: the history shows the template beside the
+ * user, and anyone else naming one (`template:default/platform-approved-golden-path`) would make a
+ * run look started by a template that never ran.
+ */
+export function refuseUnrelayedTemplate(
+  { passedOnBy: relay }: EffectiveActor,
+  template: string | undefined,
+): void {
+  if (template === undefined || relay === TEMPLATE_RELAY) return;
+  throw new NotAllowedError(
+    `This run names the Software Template ${template}, but only the scaffolder (${TEMPLATE_RELAY}) names the Software Template a run came from, and this request ${
+      relay ? `was passed on by ${relay}` : 'came from its caller directly'
+    }; nothing was done. Send it without template.`,
+  );
+}

@@ -66,6 +66,7 @@ import {
   passedOnBy as passedOnByOf,
   refusePassedOnDecision,
   refuseRelayedEntityRef,
+  refuseUnrelayedTemplate,
   relayingPlugin,
   withActionRelays,
 } from './identity';
@@ -561,6 +562,7 @@ export async function createRouter(
       },
       async () => {
         refuseRelayedEntityRef(acting, body.entityRef);
+        refuseUnrelayedTemplate(acting, body.template);
         return engine.submit(
           body,
           actor,

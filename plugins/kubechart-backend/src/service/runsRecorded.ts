@@ -29,7 +29,12 @@ import {
 } from '../database/RunStore';
 import { PayloadTooLargeError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
-import { effectiveActor, passedOnBy, refuseRelayedEntityRef } from './identity';
+import {
+  effectiveActor,
+  passedOnBy,
+  refuseRelayedEntityRef,
+  refuseUnrelayedTemplate,
+} from './identity';
 import { RefusedAttempt } from './runAudit';
 import {
   appendEventsSchema,
@@ -266,6 +271,14 @@ export function addRecordedRunRoutes(
       async () => {
         // Its entity's scope is read from the catalog, which cannot be read as the relayed user.
         refuseRelayedEntityRef(acting, body.entityRef);
+        refuseUnrelayedTemplate(acting, body.template);
+        // KubeChart's own actions start their runs through POST /runs: a record naming one would
+        // stand in history as KubeChart's work.
+        if (body.action?.toLowerCase().startsWith('kubechart:')) {
+          throw new InputError(
+            `The recorded run names the action ${body.action}, but ${body.action} is one of KubeChart's own actions, whose runs KubeChart starts and records itself; nothing was recorded. Name the action that did the work.`,
+          );
+        }
         // Tenant runs change what the engine alone keeps true (the tenant record, its namespace):
         // a record of one would be a history entry nothing stands behind.
         if (body.kind === 'tenant' || body.kind === 'tenant-delete') {
