@@ -10,7 +10,7 @@ import {
   ClusterDiscovery,
   ClusterRegistry,
   KubeObject,
-  parseManifests,
+  parseManifestsInTurns,
   redactObject,
   ScopeRefusal,
   scopeRefusal,
@@ -467,7 +467,8 @@ export class DriftService {
 
   /** The objects of the run's manifest (hooks aside: helm runs and deletes them), with where they live. */
   private async appliedObjects(run: Run): Promise<AppliedObject[]> {
-    const parsed = parseManifests(run.manifest ?? '').filter(
+    // A document per turn of the event loop: a run's manifest may be megabytes, read every pass.
+    const parsed = (await parseManifestsInTurns(run.manifest ?? '')).filter(
       o =>
         typeof o.apiVersion === 'string' &&
         typeof o.kind === 'string' &&

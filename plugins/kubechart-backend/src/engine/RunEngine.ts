@@ -424,7 +424,7 @@ export class RunEngine {
           reports.push(checked.report);
           // What helm renders (crds/ aside, which the engine installs itself from the same chart).
           manifests[release.name] = approvedManifestOf(
-            parseManifests(checked.rendered),
+            await parseManifestsInTurns(checked.rendered),
             labels,
           );
         }

@@ -12,7 +12,7 @@ import {
   PolicyEngine,
   ResolvedChartSource,
   findUnknownValues,
-  parseManifests,
+  parseManifestsInTurns,
   pullChart,
   readChartCrds,
   releasePolicyReport,
@@ -116,9 +116,10 @@ export async function pullRenderAndCheck(
     chart: artifact.archive,
   });
   const crds = await readChartCrds(artifact.directory);
+  // A document per turn of the event loop: what a chart renders from user values may be megabytes.
   const objects = [
-    ...parseManifests(rendered),
-    ...(crds ? parseManifests(crds) : []),
+    ...(await parseManifestsInTurns(rendered)),
+    ...(crds ? await parseManifestsInTurns(crds) : []),
   ];
   const report = policy.check(objects, await options.checkOptions(objects));
   const unknownValues = await findUnknownValues(

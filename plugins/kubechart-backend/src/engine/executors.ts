@@ -30,7 +30,6 @@ import {
   formatPolicyFailures,
   labelObject,
   mergePolicyReports,
-  parseManifests,
   parseManifestsInTurns,
   MAX_POLICY_OBJECTS,
   redactValues,
@@ -414,11 +413,15 @@ export class Executors {
     // Secrets the chart makes itself (a generated password): their values are removed wherever else
     // it copies them, every value, whatever its key (as a rollback of the release removes them).
     ctx.addSecrets(collectManifestSecretValues(objects));
-    chartCrds = checked.crds ? parseManifests(checked.crds) : [];
+    chartCrds = checked.crds ? await parseManifestsInTurns(checked.crds) : [];
     // What this release is judged on; replaced by what helm was refused or what it applied.
-    const keep = (manifest: string) =>
-      work.manifests.set(release.name, ctx.redactManifest(manifest));
-    keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
+    // Redacted a document per turn of the event loop: what helm renders may be megabytes.
+    const keep = async (manifest: string) =>
+      work.manifests.set(
+        release.name,
+        await ctx.redactManifestInTurns(manifest),
+      );
+    await keep(checked.crds ? `${checked.crds}---\n${rendered}` : rendered);
     ctx.log(
       `${prefix} chart ${artifact.name} ${artifact.version} (${artifact.source}) pulled once for this run: ${artifact.digest}`,
       'info',
@@ -508,7 +511,7 @@ export class Executors {
           'info',
           `release:${release.name}`,
         );
-        keep(recorded || rendered);
+        await keep(recorded || rendered);
         return {
           revision: status!.version,
           manifest: work.manifests.get(release.name)!,
@@ -571,14 +574,18 @@ export class Executors {
     };
     // An approved run's plan is helm's offline render, a first install; helm renders again to apply,
     // as an upgrade, with `lookup` and the cluster's capabilities. It applies only what the plan showed.
-    const notApproved = (sent: KubeObject[]): string | undefined => {
+    const notApproved = async (
+      sent: KubeObject[],
+    ): Promise<string | undefined> => {
       if (!work.approvedManifests) return undefined;
       const approved = work.approvedManifests[release.name];
       if (!approved)
         return `Release ${release.name} was not installed: the approved plan has no rendering of it; nothing was applied.`;
       // helm 3 hands its post-renderer no hooks: those its server dry run rendered (checked above) stand in.
       const hooks = checkedHooks.length
-        ? parseManifests(checkedHooks.map(h => h.manifest).join('\n---\n'))
+        ? await parseManifestsInTurns(
+            checkedHooks.map(h => h.manifest).join('\n---\n'),
+          )
         : [];
       return describeManifestDifference(
         release.name,
@@ -605,8 +612,9 @@ export class Executors {
           )}. Submit the run again.`;
           return { approved: false, reason: recordsChanged };
         }
-        const sent = parseManifests(manifest);
-        const difference = install ? notApproved(sent) : undefined;
+        // A document per turn of the event loop: helm's output may be megabytes.
+        const sent = await parseManifestsInTurns(manifest);
+        const difference = install ? await notApproved(sent) : undefined;
         if (difference) {
           renderedOtherwise = difference;
           refusedManifest = manifest;
@@ -630,7 +638,7 @@ export class Executors {
         };
       };
     const recordRefusal = async () => {
-      if (refusedManifest) keep(refusedManifest);
+      if (refusedManifest) await keep(refusedManifest);
       if (refused)
         await record(
           mergePolicyReports([
@@ -728,7 +736,7 @@ export class Executors {
     }
     if (dryRun) {
       if (checkedHooks.length) {
-        const hookObjects = parseManifests(
+        const hookObjects = await parseManifestsInTurns(
           checkedHooks.map(h => h.manifest).join('\n---\n'),
         );
         const verdict = releasePolicyReport(
@@ -746,7 +754,7 @@ export class Executors {
         );
         if (verdict.blocking) {
           // Kept: the main manifests as the server dry run sent them, and the refused hooks.
-          keep(
+          await keep(
             [...dryApproved, ...checkedHooks.map(h => h.manifest)].join(
               '\n---\n',
             ),
@@ -841,8 +849,10 @@ export class Executors {
     // The chart's CRDs, when the engine installed them.
     const sent = crdsInstalled ? `${checked.crds}---\n${applied}` : applied;
     // helm renders again to apply: a generated value differs from the checked render's.
-    ctx.addSecrets(collectManifestSecretValues(parseManifests(applied)));
-    keep(sent);
+    ctx.addSecrets(
+      collectManifestSecretValues(await parseManifestsInTurns(applied)),
+    );
+    await keep(sent);
     return {
       revision: result.revision,
       manifest: work.manifests.get(release.name)!,
@@ -897,35 +907,36 @@ export class Executors {
           )
         : records.all;
     const seen = new Set<string>();
-    const objects = current
-      .flatMap(r => {
-        try {
-          return parseManifests(r.manifest);
-        } catch (e) {
-          // What helm would delete or change cannot be known: refused, never guessed.
-          throw new RunFailure(
-            `Release ${release} in ${namespace} was not ${outcome}: its release record (${
-              r.secret
-            }, revision ${r.version}) cannot be read as manifests (${
-              e instanceof Error ? e.message : String(e)
-            }), so what helm would delete or change cannot be checked; ${ctx.refusalOutcome(
-              'nothing was applied',
-            )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
-          );
-        }
-      })
-      .filter(o => {
-        // The same object in several revisions is read once.
-        const key = [
-          o.apiVersion,
-          o.kind,
-          o.metadata?.namespace,
-          o.metadata?.name,
-        ].join('|');
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
+    const read: KubeObject[][] = [];
+    for (const r of current) {
+      try {
+        // A document per turn of the event loop: a record's manifest may be megabytes.
+        read.push(await parseManifestsInTurns(r.manifest));
+      } catch (e) {
+        // What helm would delete or change cannot be known: refused, never guessed.
+        throw new RunFailure(
+          `Release ${release} in ${namespace} was not ${outcome}: its release record (${
+            r.secret
+          }, revision ${r.version}) cannot be read as manifests (${
+            e instanceof Error ? e.message : String(e)
+          }), so what helm would delete or change cannot be checked; ${ctx.refusalOutcome(
+            'nothing was applied',
+          )}. The release record is a Secret in the namespace; correct or delete it and try again.`,
+        );
+      }
+    }
+    const objects = read.flat().filter(o => {
+      // The same object in several revisions is read once.
+      const key = [
+        o.apiVersion,
+        o.kind,
+        o.metadata?.namespace,
+        o.metadata?.name,
+      ].join('|');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     if (objects.length === 0) return records;
     // Read with the identity helm acts as: the namespace's deployer may read what it would delete
     // there, and the engine's own identity holds no rights on a tenant's objects unless helm runs as it.
@@ -1067,12 +1078,12 @@ export class Executors {
   ): Promise<string | undefined> {
     let stored: KubeObject[];
     try {
-      stored = parseManifests(recorded);
+      stored = await parseManifestsInTurns(recorded);
     } catch {
       return 'it cannot be read as manifests';
     }
     const expected = approvedManifestOf(
-      parseManifests(rendered),
+      await parseManifestsInTurns(rendered),
       labels,
       generated,
     );
@@ -1126,7 +1137,7 @@ export class Executors {
       chart,
       ...capabilities,
     });
-    return parseManifests(rendered)
+    return (await parseManifestsInTurns(rendered))
       .filter(o => o.metadata?.annotations?.['helm.sh/hook'] !== undefined)
       .map(o => `${o.kind}/${o.metadata?.name}`);
   }
@@ -1180,7 +1191,7 @@ export class Executors {
   ) {
     if (!unchecked.length) return;
     const names = unchecked.map(h => `${h.kind}/${h.name}`).join(', ');
-    const objects = parseManifests(
+    const objects = await parseManifestsInTurns(
       unchecked.map(h => h.manifest).join('\n---\n'),
     );
     const verdict = releasePolicyReport(
@@ -1591,9 +1602,9 @@ export class Executors {
             '; ',
           )}) ${why}. The release record is a Secret in the namespace: correct it, or delete it and remove what this release installed yourself, then try again.`,
       );
-    const parsed = (manifest: string) => {
+    const parsed = async (manifest: string) => {
       try {
-        return parseManifests(manifest);
+        return await parseManifestsInTurns(manifest);
       } catch (e) {
         // What helm would delete cannot be known: refused, never guessed.
         throw refused(
@@ -1603,10 +1614,14 @@ export class Executors {
         );
       }
     };
-    const objects = current.flatMap(r => parsed(r.manifest));
-    const hooks = current.flatMap(r =>
-      r.hooks.flatMap(h => parsed(h.manifest).filter(o => isDeleteHook(h, o))),
-    );
+    const objects: KubeObject[] = [];
+    for (const r of current) objects.push(...(await parsed(r.manifest)));
+    const hooks: KubeObject[] = [];
+    for (const r of current)
+      for (const h of r.hooks)
+        hooks.push(
+          ...(await parsed(h.manifest)).filter(o => isDeleteHook(h, o)),
+        );
     const isNamespaced = await discovery.lookup(cluster, [
       ...objects,
       ...hooks,
@@ -2120,7 +2135,7 @@ export class Executors {
     const { manifest, report } = judged;
     await store.updateRun(run.id, {
       policyReport: ctx.redactDeep(report),
-      manifest: ctx.redactManifest(manifest),
+      manifest: await ctx.redactManifestInTurns(manifest),
     });
     this.enforce(
       ctx,
@@ -2306,7 +2321,9 @@ export class Executors {
           if (changed === undefined) throw e;
           shown = false;
         }
-        let manifest = applied ? ctx.redactManifest(applied) : undefined;
+        let manifest = applied
+          ? await ctx.redactManifestInTurns(applied)
+          : undefined;
         if (!shown) manifest = '';
         await store.updateRun(run.id, {
           helmRevision: status?.version,

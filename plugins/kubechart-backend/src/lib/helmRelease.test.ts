@@ -291,6 +291,26 @@ describe('reading helm release records', () => {
     }
   });
 
+  it('checks how helm splits a record of many documents a document per turn of the event loop', async () => {
+    const manifest = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `---\n# Source: webapp/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: cm${i} }\ndata: { a: b }\n`,
+    ).join('');
+    const client = clientWith([
+      releaseSecret('web', 2, gzipSync(JSON.stringify(record({ manifest })))),
+    ]);
+    const { turns, result } = await turnsWhile(() =>
+      readHelmRelease(client, 'shop', 'web', 2),
+    );
+    expect(result.status).toBe('fulfilled');
+    expect((result as PromiseFulfilledResult<any>).value.manifest).toBe(
+      manifest,
+    );
+    // Other requests are answered between the documents: read as one stream, then as helm's pieces.
+    expect(turns).toBeGreaterThanOrEqual(2 * 399);
+  });
+
   it('refuses a record nested deeper than a release record is, naming the release', async () => {
     const deep = `{"name":"web","version":3,"config":${'{"a":'.repeat(
       500,

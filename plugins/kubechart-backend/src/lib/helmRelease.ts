@@ -2,8 +2,10 @@ import { isDeepStrictEqual, promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import {
   InputLimits,
+  MANIFEST_DOCUMENT_LIMITS,
   parseJsonLimited,
   parseYamlLimited,
+  parseYamlLimitedInTurns,
 } from '@kubechart/plugin-kubechart-node';
 import { RunFailure } from '../engine/errors';
 import { KubeClient } from './KubeClient';
@@ -429,18 +431,31 @@ export function splitManifestsAsHelm(manifest: string): string[] {
  * starting with `---{…}` or `---x` is a new piece to helm and text to js-yaml, and what follows a `...`
  * line in a piece is nothing to helm and another document to js-yaml. So each piece must hold at most
  * one document, no line starting with `---` or `...`, and the pieces' documents must be the stream's.
- * When the stream itself cannot be read, undefined: the caller refuses it as unreadable.
+ * When the stream itself cannot be read, undefined: the caller refuses it as unreadable. Each
+ * document is held to {@link MANIFEST_DOCUMENT_LIMITS} (one object the API server would store) and
+ * read in a turn of the event loop of its own, so a large record holds no other request up.
  */
-function splitHelmReadsOtherwise(manifest: string): string | undefined {
+async function splitHelmReadsOtherwise(
+  manifest: string,
+): Promise<string | undefined> {
+  const options = {
+    what: 'Manifests',
+    schema: 'helm',
+    limits: MANIFEST_DOCUMENT_LIMITS,
+  } as const;
   let whole: unknown[];
   try {
-    whole = parseYamlLimited(manifest, { what: 'Manifests', schema: 'helm' });
+    whole = (await parseYamlLimitedInTurns(manifest, options)).filter(
+      d => d !== null && d !== undefined,
+    );
   } catch {
     return undefined;
   }
   const pieces = splitManifestsAsHelm(manifest);
-  const docs: unknown[] = [];
+  let docs = 0;
+  let differ = false;
   for (const [i, piece] of pieces.entries()) {
+    if (i > 0) await new Promise<void>(resolve => setImmediate(resolve));
     const where = `the piece ${i + 1} of ${
       pieces.length
     } helm splits its manifest into (at lines starting with ---)`;
@@ -450,7 +465,7 @@ function splitHelmReadsOtherwise(manifest: string): string | undefined {
     }
     let read: unknown[];
     try {
-      read = parseYamlLimited(piece, { what: 'Manifests', schema: 'helm' });
+      read = parseYamlLimited(piece, options);
     } catch (e) {
       return `${where} cannot be read on its own (${
         e instanceof Error ? e.message : String(e)
@@ -459,14 +474,14 @@ function splitHelmReadsOtherwise(manifest: string): string | undefined {
     if (read.length > 1) {
       return `${where} holds ${read.length} documents, of which helm reads only the first`;
     }
-    docs.push(...read.filter(d => d !== null && d !== undefined));
+    // Each piece's document against the stream's, as it is read (what the pieces hold is told first).
+    for (const doc of read.filter(d => d !== null && d !== undefined)) {
+      if (docs >= whole.length || !isDeepStrictEqual(doc, whole[docs]))
+        differ = true;
+      docs++;
+    }
   }
-  if (
-    !isDeepStrictEqual(
-      docs,
-      whole.filter(d => d !== null && d !== undefined),
-    )
-  ) {
+  if (differ || docs !== whole.length) {
     return 'the documents of the pieces helm splits its manifest into (at every line starting with ---) are not those of the manifest read as a YAML stream';
   }
   return undefined;
@@ -659,7 +674,7 @@ async function readRecordSecret(
     );
   }
   const record = storedHelmRelease(raw, s);
-  const split = splitHelmReadsOtherwise(record.manifest);
+  const split = await splitHelmReadsOtherwise(record.manifest);
   if (split) {
     throw new RunFailure(
       `${what}: release record ${secret} cannot be read the same way helm reads it: ${split}${how.outcome}. helm never writes such a record; the release record is a Secret in the namespace: correct or delete it and try again.`,

@@ -2,4 +2,8 @@ export * from './HelmCli';
 export * from './validation';
 export * from './postRenderGate';
 export * from './chartArtifact';
-export { labelObject, labelManifests } from './tenantLabels';
+export {
+  labelObject,
+  labelManifests,
+  labelManifestsInTurns,
+} from './tenantLabels';

@@ -251,6 +251,38 @@ describe('post-render gate, failing closed', () => {
     }
   });
 
+  it('refuses a rendered object larger than the API server stores, naming the per-document limit, before the check', async () => {
+    const checked: string[] = [];
+    const gate = await startPostRenderGate({
+      labels: { 'kubechart.io/tenant': 'acme' },
+      check: m => {
+        checked.push(m);
+        return { approved: true };
+      },
+    });
+    try {
+      // What `extraObjects` rendered through `tpl` can make of user values: one 2.2 MB ConfigMap.
+      const big = [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: { name: big }',
+        'data:',
+        ...Array.from({ length: 200_000 }, (_, i) => `  k${i.toString(36)}: v`),
+        '',
+      ].join('\n');
+      const refused = await run(executableOf(gate), argsOf(gate), big);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(
+        'Rendered manifests refused: the document starting on line 1 is larger than 1572864 bytes; the limit maxDocumentBytes is 1572864',
+      );
+      expect(checked).toEqual([]);
+      expect(gate.approved).toEqual([]);
+    } finally {
+      await gate.close();
+    }
+  });
+
   it('fails when the backend is gone, and leaves nothing behind on close', async () => {
     const gate = await startPostRenderGate({
       check: () => ({ approved: true }),

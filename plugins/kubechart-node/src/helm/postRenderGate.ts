@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { POST_RENDER_CLIENT_SOURCE } from './postRenderClient';
-import { labelManifests } from './tenantLabels';
+import { labelManifestsInTurns } from './tenantLabels';
 
 /** What the gate's check decides about the manifests helm is about to send. @public */
 export type PostRenderDecision =
@@ -148,8 +148,9 @@ export async function startPostRenderGate(
       }
       const rendered = all.subarray(nl + 1).toString('utf8');
       try {
+        // A document per turn of the event loop: other requests are answered meanwhile.
         const manifest = options.labels
-          ? labelManifests(rendered, options.labels)
+          ? await labelManifestsInTurns(rendered, options.labels)
           : rendered;
         const decision = await options.check(manifest);
         if (decision.approved) {

@@ -1,6 +1,12 @@
 import yaml from 'js-yaml';
 import { HELM_YAML_SCHEMA } from '../yaml/helmYamlSchema';
-import { parseYamlLimited } from '../yaml/parseYamlLimited';
+import { MANIFEST_DOCUMENT_LIMITS } from '../yaml/limits';
+import {
+  ParseYamlOptions,
+  parseYamlLimited,
+  parseYamlLimitedInTurns,
+} from '../yaml/parseYamlLimited';
+import { Pausable, runAtOnce, runInTurns } from '../yaml/turns';
 
 /**
  * Labels for everything the engine applies for a tenant: added by the post-render step to every
@@ -70,34 +76,64 @@ export function labelObject(
   }
 }
 
+/** Each document labelled and written out as helm reads it, pausing before each document. */
+function* labellingDocuments(
+  docs: unknown[],
+  labels: Record<string, string>,
+): Pausable<string> {
+  const labelling = Object.keys(labels).length > 0;
+  const out: string[] = [];
+  for (const d of docs) {
+    if (d === null || d === undefined) continue;
+    // A pause before each: reading the last document and writing the first are two turns.
+    yield undefined;
+    if (labelling) labelObject(d, labels);
+    out.push(
+      yaml.dump(d, {
+        schema: HELM_YAML_SCHEMA,
+        noRefs: true,
+        lineWidth: -1,
+      }),
+    );
+  }
+  return out.join('---\n');
+}
+
+/** How the rendered manifests are read: bounded like every other parse, each document as one object. */
+const RENDERED: ParseYamlOptions = {
+  what: 'Rendered manifests',
+  schema: 'helm',
+  limits: MANIFEST_DOCUMENT_LIMITS,
+};
+
 /**
  * Returns the manifests helm rendered with `labels` set on every object and on the pod templates
  * of every workload (a label the chart set under the same key is replaced: the engine decides the
  * tenant), written out again as helm reads them. With no labels it changes no value, only the text:
  * every value is then written in the one form helm and the policy read alike (`yes` becomes `true`).
  * Throws, so the post-render gate refuses and helm applies nothing, when the manifests exceed the
- * input limits, are not valid YAML or hold a number that cannot be carried exactly.
+ * input limits (a document over {@link MANIFEST_DOCUMENT_LIMITS} included: larger than the API
+ * server stores), are not valid YAML or hold a number that cannot be carried exactly.
  * @public
  */
 export function labelManifests(
   manifest: string,
   labels: Record<string, string>,
 ): string {
-  // Bounded (size, documents, depth, aliases) like every other parse.
-  const docs = parseYamlLimited(manifest, {
-    what: 'Rendered manifests',
-    schema: 'helm',
-  });
-  const labelling = Object.keys(labels).length > 0;
-  return docs
-    .filter(d => d !== null && d !== undefined)
-    .map(d => {
-      if (labelling) labelObject(d, labels);
-      return yaml.dump(d, {
-        schema: HELM_YAML_SCHEMA,
-        noRefs: true,
-        lineWidth: -1,
-      });
-    })
-    .join('---\n');
+  return runAtOnce(
+    labellingDocuments(parseYamlLimited(manifest, RENDERED), labels),
+  );
+}
+
+/**
+ * {@link labelManifests}, read and written one document per turn of the event loop (what the
+ * post-render gate uses): the longest the event loop is held is what one document costs.
+ * @public
+ */
+export async function labelManifestsInTurns(
+  manifest: string,
+  labels: Record<string, string>,
+): Promise<string> {
+  const docs = await parseYamlLimitedInTurns(manifest, RENDERED);
+  return runInTurns(labellingDocuments(docs, labels));
 }

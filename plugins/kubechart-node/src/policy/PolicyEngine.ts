@@ -7,7 +7,10 @@ import type {
   PolicySeverity,
 } from '@kubechart/plugin-kubechart-common';
 import { parseYamlLimited } from '../yaml/parseYamlLimited';
-import { MANIFEST_REQUEST_LIMITS } from '../yaml/limits';
+import {
+  MANIFEST_DOCUMENT_LIMITS,
+  MANIFEST_REQUEST_LIMITS,
+} from '../yaml/limits';
 import {
   MANDATORY_RULE_IDS,
   findException,
@@ -112,7 +115,7 @@ export type ParseManifestsOptions = {
    * read.
    * `MAX_POLICY_OBJECTS` where the objects are for a policy check. Given, the text is also held to
    * {@link MANIFEST_REQUEST_LIMITS} (what a request brings). Default: no limit but the input limits
-   * of the YAML itself.
+   * of the YAML itself and {@link MANIFEST_DOCUMENT_LIMITS}.
    */
   maxObjects?: number;
 };
@@ -135,11 +138,12 @@ export function parseManifests(
   const docs = parseYamlLimited(text, {
     what: 'Manifests',
     schema: 'helm',
-    // A manifest a request brings (read with an object limit) is held to fewer nodes too.
+    // Every document is one object the API server would store at most (what helm renders too); a
+    // manifest a request brings (read with an object limit) is held to fewer nodes as well.
     limits:
       options.maxObjects !== undefined
         ? { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects }
-        : {},
+        : MANIFEST_DOCUMENT_LIMITS,
   });
   return manifestObjects(docs);
 }

@@ -15,7 +15,11 @@ import {
 import yaml from 'js-yaml';
 import { KubeObject } from '../policy/types';
 import { HELM_YAML_SCHEMA } from '../yaml/helmYamlSchema';
-import { DEFAULT_INPUT_LIMITS, InputLimitError } from '../yaml/limits';
+import {
+  DEFAULT_INPUT_LIMITS,
+  InputLimitError,
+  MANIFEST_DOCUMENT_LIMITS,
+} from '../yaml/limits';
 import { Pausable, runAtOnce, runInTurns } from '../yaml/turns';
 import {
   countDocumentMarkers,
@@ -175,9 +179,11 @@ function* redactingManifest(
     if (!doc.trim()) continue;
     let parsed: unknown;
     try {
+      // One object: no larger than the API server stores (what one turn of the event loop reads).
       const all = parseYamlLimited(doc, {
         what: 'Manifest document',
         schema: 'helm',
+        limits: MANIFEST_DOCUMENT_LIMITS,
       });
       if (all.length > 1) throw new Error('several documents');
       parsed = all[0];

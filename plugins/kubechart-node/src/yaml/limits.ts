@@ -83,6 +83,23 @@ export const REQUEST_BODY_LIMITS: Readonly<
 });
 
 /**
+ * The bounds every document of a manifest is read with (`parseManifests`, `parseManifestsInTurns`,
+ * `labelManifests`, `redactManifest`), what helm renders included: 1.5 MiB of text
+ * (`maxDocumentBytes`, what the Kubernetes API server stores of one object at most: etcd's default
+ * request limit) and 50,000 nodes (`maxDocumentNodes`, several times the largest
+ * CustomResourceDefinitions). A document is one object (a `List` its items together), so these lose
+ * nothing the cluster would take, and what reading one document holds the event loop is bounded:
+ * the in-turns readers let other work run between documents.
+ * @public
+ */
+export const MANIFEST_DOCUMENT_LIMITS: Readonly<
+  Pick<InputLimits, 'maxDocumentBytes' | 'maxDocumentNodes'>
+> = Object.freeze({
+  maxDocumentBytes: 1536 * 1024,
+  maxDocumentNodes: 50_000,
+});
+
+/**
  * The bounds a manifest brought by a request is read with, besides {@link DEFAULT_INPUT_LIMITS}: a
  * policy check, a manifests run or its preview, a recorded run's finish (what `parseManifests` reads
  * given an object limit). Reading a node costs about as much as its text does at most 2 µs a mapping
@@ -101,8 +118,7 @@ export const MANIFEST_REQUEST_LIMITS: Readonly<
   Pick<InputLimits, 'maxNodes' | 'maxDocumentBytes' | 'maxDocumentNodes'>
 > = Object.freeze({
   maxNodes: 250_000,
-  maxDocumentBytes: 1536 * 1024,
-  maxDocumentNodes: 50_000,
+  ...MANIFEST_DOCUMENT_LIMITS,
 });
 
 /** Thrown when an input breaks one of the {@link InputLimits}. @public */
