@@ -106,13 +106,13 @@ export const auditLogPlugin = createBackendPlugin({
 
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {
-          const { lastSeq, placeholders } = await store.append(batch);
+          const { placeholders } = await store.append(batch);
           if (placeholders) {
             logger.warn(
               `The database refused ${placeholders} audit event(s) even after cleaning; stored placeholders in their place`,
             );
           }
-          liveTail.notify(lastSeq, batch.length);
+          liveTail.notify();
         });
         // Backstage runs the plugins' shutdown hooks before the root ones, which stop the HTTP
         // server and close the database at the same time: wait here, with the database open, for

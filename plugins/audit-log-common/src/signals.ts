@@ -1,7 +1,8 @@
 /**
  * Signal channel on which the audit-log backend announces newly stored events.
- * The message carries only the latest sequence number; clients refetch through
- * the permission-checked API.
+ * It is broadcast to every signed-in user, so the message says only that events
+ * came (no sequence number nor count: how much each tenant does is not every
+ * user's to know); clients refetch through the permission-checked API.
  * @public
  */
 export const AUDIT_LOG_SIGNAL_CHANNEL = 'audit-log:events';
@@ -11,6 +12,5 @@ export const AUDIT_LOG_SIGNAL_CHANNEL = 'audit-log:events';
  * @public
  */
 export type AuditLogSignalMessage = {
-  latestSeq: number;
-  count: number;
+  type: 'refetch';
 };

@@ -8,8 +8,9 @@ import {
 /**
  * Announces new events on the audit-log signal channel, at most once per
  * interval, so a burst of events causes one refetch in the browser. The
- * message only carries the latest sequence number; the events themselves are
- * read through the permission-checked API.
+ * message says only that events came (it is broadcast to every signed-in user:
+ * no sequence number nor count); the events themselves are read through the
+ * permission-checked API.
  */
 export class LiveTailPublisher {
   readonly #signals: SignalsService;
@@ -30,14 +31,11 @@ export class LiveTailPublisher {
     this.#intervalMs = options.intervalMs ?? 1000;
   }
 
-  notify(latestSeq: number, count: number) {
+  notify() {
     if (this.#stopped) {
       return; // events written while the backend stops: the signals service may be gone
     }
-    this.#pending = {
-      latestSeq,
-      count: (this.#pending?.count ?? 0) + count,
-    };
+    this.#pending = { type: 'refetch' };
     if (this.#timer) {
       return;
     }

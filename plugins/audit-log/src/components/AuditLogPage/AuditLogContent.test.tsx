@@ -265,11 +265,11 @@ describe('AuditLogContent', () => {
     await render(api, [[signalApiRef, signalApi]]);
     await screen.findByText(/task:1/);
     // off: a signal changes nothing
-    act(() => deliver({ latestSeq: 2, count: 1 }));
+    act(() => deliver({ type: 'refetch' }));
     expect(api.getEvents).toHaveBeenCalledTimes(1);
 
     fireEvent.click(screen.getByLabelText('Live tail'));
-    act(() => deliver({ latestSeq: 2, count: 1 }));
+    act(() => deliver({ type: 'refetch' }));
     expect(await screen.findByText(/task:2/)).toBeDefined();
     expect(signalApi.subscribe).toHaveBeenCalledWith(
       'audit-log:events',
