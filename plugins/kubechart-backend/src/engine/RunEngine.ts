@@ -506,7 +506,10 @@ export class RunEngine {
     // The values of the Secrets it applies are removed wherever else the manifests copy them.
     const shown = await redactPlan(
       request.manifests,
-      this.options.policy.check(objects, await checkOptions(objects)),
+      await this.options.policy.checkInTurns(
+        objects,
+        await checkOptions(objects),
+      ),
       collectManifestSecretValues(objects),
     );
     return {
@@ -560,7 +563,7 @@ export class RunEngine {
     target: { cluster?: string; namespace: string },
   ): Promise<PolicyReport> {
     const options = this.dryRunCheckFor(target);
-    return this.options.policy.check(objects, await options(objects));
+    return this.options.policy.checkInTurns(objects, await options(objects));
   }
 
   /** The check options of `POST /policy/check`: the preview's, for a known cluster (or none). */

@@ -121,7 +121,10 @@ export async function pullRenderAndCheck(
     ...(await parseManifestsInTurns(rendered)),
     ...(crds ? await parseManifestsInTurns(crds) : []),
   ];
-  const report = policy.check(objects, await options.checkOptions(objects));
+  const report = await policy.checkInTurns(
+    objects,
+    await options.checkOptions(objects),
+  );
   const unknownValues = await findUnknownValues(
     options.userValues,
     artifact.directory,

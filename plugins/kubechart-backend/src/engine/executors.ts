@@ -620,7 +620,10 @@ export class Executors {
           refusedManifest = manifest;
           return { approved: false, reason: difference };
         }
-        const verdict = policy.check(sent, await checkOptions(sent));
+        const verdict = await policy.checkInTurns(
+          sent,
+          await checkOptions(sent),
+        );
         if (!verdict.blocking) {
           if (install && crdsOnApproval && !crdsInstalled) {
             await this.installChartCrds(ctx, cluster, release.name, chartCrds);
@@ -740,7 +743,10 @@ export class Executors {
           checkedHooks.map(h => h.manifest).join('\n---\n'),
         );
         const verdict = releasePolicyReport(
-          policy.check(hookObjects, await checkOptions(hookObjects)),
+          await policy.checkInTurns(
+            hookObjects,
+            await checkOptions(hookObjects),
+          ),
           release.name,
         );
         ctx.log(
@@ -1103,7 +1109,10 @@ export class Executors {
       if (!(first in found.objects)) return `${named} of the render is missing`;
       return `${named} differs`;
     }
-    const verdict = this.deps.policy.check(stored, await checkOptions(stored));
+    const verdict = await this.deps.policy.checkInTurns(
+      stored,
+      await checkOptions(stored),
+    );
     if (verdict.blocking) {
       const failed = [
         ...new Set(
@@ -1195,7 +1204,7 @@ export class Executors {
       unchecked.map(h => h.manifest).join('\n---\n'),
     );
     const verdict = releasePolicyReport(
-      this.deps.policy.check(objects, await checkOptions(objects)),
+      await this.deps.policy.checkInTurns(objects, await checkOptions(objects)),
       release,
     );
     ctx.log(
@@ -1678,7 +1687,7 @@ export class Executors {
         ...(hooks.length > 0
           ? deleteHookPolicyProblems(
               hooks,
-              this.deps.policy.check(
+              await this.deps.policy.checkInTurns(
                 hooks,
                 settings.enforceRunScope
                   ? {
@@ -2012,7 +2021,7 @@ export class Executors {
         policyReport: ctx.redactDeep(report),
         manifest: await ctx.redactManifestInTurns(sent),
       });
-    let report = this.deps.policy.check(
+    let report = await this.deps.policy.checkInTurns(
       objects,
       settings.enforceRunScope
         ? {

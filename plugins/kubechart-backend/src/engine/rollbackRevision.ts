@@ -9,6 +9,7 @@ import {
   collectManifestSecretValues,
   collectSecretValues,
   parseManifests,
+  parseManifestsInTurns,
   releasePolicyReport,
 } from '@kubechart/plugin-kubechart-node';
 import { Watch } from '@kubernetes/client-node';
@@ -61,7 +62,7 @@ export async function judgeRollbackRecord(
   // Read as helm reads the stored text when it rolls back (YAML 1.1: `hostNetwork: yes` is true);
   // a record helm would read otherwise (U+2028 and the like, a `---` line only helm splits at) is
   // refused, so no forged record rolls back to objects the policy did not see.
-  const objects = parseManifests(manifest);
+  const objects = await parseManifestsInTurns(manifest);
   const options = deps.enforceRunScope
     ? {
         scope: toPolicyScope(
@@ -74,7 +75,7 @@ export async function judgeRollbackRecord(
     manifest,
     config,
     report: releasePolicyReport(
-      deps.policy.check(objects, options),
+      await deps.policy.checkInTurns(objects, options),
       input.release,
     ),
   };

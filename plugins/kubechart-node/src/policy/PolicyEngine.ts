@@ -11,6 +11,7 @@ import {
   MANIFEST_DOCUMENT_LIMITS,
   MANIFEST_REQUEST_LIMITS,
 } from '../yaml/limits';
+import { Pausable, runAtOnce, runInTurns } from '../yaml/turns';
 import {
   MANDATORY_RULE_IDS,
   findException,
@@ -98,10 +99,10 @@ export type PolicyEngineOptions = {
 /**
  * The most objects one policy check judges, the items of a List each counted (as many as the YAML
  * documents a manifest may hold). More is refused with an `InputError` naming the limit, by
- * {@link PolicyEngine.check}, {@link PolicyEngine.checkYaml} and {@link parseManifests} given
- * `maxObjects: MAX_POLICY_OBJECTS` (what a policy check parses), so one request cannot occupy the
- * backend. Only a policy check is bounded so: reading a stored or reported manifest (its drift, the
- * secrets to hide of it, the objects to delete) reads all of its objects.
+ * {@link PolicyEngine.check}, {@link PolicyEngine.checkInTurns}, {@link PolicyEngine.checkYaml} and
+ * {@link parseManifests} given `maxObjects: MAX_POLICY_OBJECTS` (what a policy check parses), so one
+ * request cannot occupy the backend. Only a policy check is bounded so: reading a stored or reported
+ * manifest (its drift, the secrets to hide of it, the objects to delete) reads all of its objects.
  * @public
  */
 export const MAX_POLICY_OBJECTS = 1000;
@@ -176,6 +177,30 @@ const refOf = (obj: unknown, index: number): PolicyResult['object'] => {
     namespace: typeof md.namespace === 'string' ? md.namespace : undefined,
   };
 };
+
+/**
+ * The values (mappings, lists, scalars) of an object over which {@link PolicyEngine.checkInTurns}
+ * pauses between the rules judging it: all the rules together cost a smaller object about a
+ * millisecond at most, a pause between each two of them would cost more.
+ */
+const LARGE_OBJECT_VALUES = 1000;
+
+/** Whether `value` holds more than `max` values, itself included; counts no further than that. */
+function holdsMoreThan(value: unknown, max: number): boolean {
+  let left = max;
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const v = pending.pop();
+    if (--left < 0) return true;
+    if (!v || typeof v !== 'object') continue;
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
+      if (pending.length > left) return true;
+      pending.push((v as any)[key]);
+    }
+  }
+  return false;
+}
 
 /**
  * Checks rendered manifests against the chart policy: every rule on every object it applies to.
@@ -346,8 +371,33 @@ export class PolicyEngine {
     );
   }
 
-  /** Checks parsed objects (anything that is not a well-formed object is a `valid-object` error). */
+  /**
+   * Checks parsed objects (anything that is not a well-formed object is a `valid-object` error), at
+   * once: for tests and small inputs. What a request brings or helm renders is checked with
+   * {@link PolicyEngine.checkInTurns}.
+   */
   check(objects: KubeObject[], options: PolicyCheckOptions = {}): PolicyReport {
+    return runAtOnce(this.checking(objects, options));
+  }
+
+  /**
+   * {@link PolicyEngine.check} with a turn of the event loop before each object and between the rules
+   * judging one large object (what the routes and runs use): the same report, and a release of large
+   * objects holds the event loop no longer than one rule costs on the largest. Rules that look at
+   * other objects (RBAC bindings and roles, PodDisruptionBudgets) still see all of them.
+   */
+  checkInTurns(
+    objects: KubeObject[],
+    options: PolicyCheckOptions = {},
+  ): Promise<PolicyReport> {
+    return runInTurns(this.checking(objects, options));
+  }
+
+  /** What {@link PolicyEngine.check} and {@link PolicyEngine.checkInTurns} share, with their pauses. */
+  private *checking(
+    objects: KubeObject[],
+    options: PolicyCheckOptions,
+  ): Pausable<PolicyReport> {
     if (objects.length > MAX_POLICY_OBJECTS) {
       throw new InputError(
         `Policy check refused: ${objects.length} objects; a policy check judges at most ${MAX_POLICY_OBJECTS}`,
@@ -358,7 +408,8 @@ export class PolicyEngine {
     const results: PolicyResult[] = [];
     const valid: KubeObject[] = [];
     const invalid = new Set<number>();
-    objects.forEach((obj, i) => {
+    for (const [i, obj] of objects.entries()) {
+      if (i > 0) yield undefined;
       const problems = objectProblems(obj);
       if (problems.length) {
         invalid.add(i);
@@ -372,7 +423,7 @@ export class PolicyEngine {
       } else {
         valid.push(obj);
       }
-    });
+    }
     const context: PolicyContext = {
       objects: valid,
       trustedRegistries: this.trustedRegistries,
@@ -386,8 +437,9 @@ export class PolicyEngine {
     const deployerTokens = scope
       ? deployerTokenSecretNames(valid, this.deployerServiceAccount)
       : undefined;
-    objects.forEach((obj, i) => {
-      if (invalid.has(i)) return;
+    for (const [i, obj] of objects.entries()) {
+      if (invalid.has(i)) continue;
+      yield undefined;
       const ref = refOf(obj, i);
       if (scope) {
         const why = [
@@ -413,11 +465,17 @@ export class PolicyEngine {
           ),
         );
       }
+      // One rule may cost tens of milliseconds on one large object (the secret rules on a ConfigMap
+      // of tens of thousands of keys): such an object gets a pause between its rules too.
+      const large = holdsMoreThan(obj, LARGE_OBJECT_VALUES);
+      let judged = false;
       for (const rule of this.rules) {
         // Off judges only the rules that block in every mode.
         if (this.mode === 'off' && !rule.alwaysBlocks) continue;
         const severity = this.severityOf(rule);
         if (severity === 'off') continue;
+        if (large && judged) yield undefined;
+        judged = true;
         let violations: string[] | undefined;
         try {
           violations = rule.check(obj, context);
@@ -450,7 +508,7 @@ export class PolicyEngine {
         }
         results.push(result);
       }
-    });
+    }
     const failed = results.filter(r => !r.passed && !r.exempt);
     const errors = failed.filter(r => r.severity === 'error').length;
     const passed = errors === 0;
