@@ -31,8 +31,12 @@ describe('the look-ahead for the name of a value', () => {
       '- value: [REDACTED]\n  name: DB_PASSWORD',
     );
     expect(
-      redactText('{"value":"hunter22","name":"API_TOKEN"} {"value":"x","name":"PORT"}'),
-    ).toBe('{"value":"[REDACTED]","name":"API_TOKEN"} {"value":"x","name":"PORT"}');
+      redactText(
+        '{"value":"hunter22","name":"API_TOKEN"} {"value":"x","name":"PORT"}',
+      ),
+    ).toBe(
+      '{"value":"[REDACTED]","name":"API_TOKEN"} {"value":"x","name":"PORT"}',
+    );
   });
 
   it('hides the values it no longer looks past once a text has taken its share of looking', () => {

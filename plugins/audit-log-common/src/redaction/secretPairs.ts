@@ -409,46 +409,46 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
       lookaheadBudget -= read;
     }
     function lookFrom(): boolean {
-    while (k < limit) {
-      const c = text[k];
-      if (c === '\n') {
-        if (++newlines > NAME_LOOKAHEAD_LINES) return false;
-        LINE_PREFIX.lastIndex = k + 1;
-        const prefix = LINE_PREFIX.exec(text)!;
-        if (prefix[2]) return false;
-        k += 1 + prefix[0].length;
-      } else if (c === '}' || c === ']') {
-        return false;
-      } else if (c === '{' || c === '[') {
-        // A mapping or list inside the entry (`"valueFrom":{"secretKeyRef":{…}}`): passed over on
-        // its line, the names it holds its own.
-        let depth = 0;
-        let inString = false;
-        for (; k < limit; k++) {
-          const d = text[k];
-          if (inString) {
-            if (d === '\\') k++;
-            else if (d === '"') inString = false;
-          } else if (d === '"') inString = true;
-          else if (d === '\n') return false;
-          else if (d === '{' || d === '[') depth++;
-          else if ((d === '}' || d === ']') && --depth === 0) break;
-        }
-        if (k >= limit) return cutShort;
-        k++;
-      } else if (isKeyChar(text.charCodeAt(k))) {
-        let e = k;
-        while (e < limit && isKeyChar(text.charCodeAt(e))) e++;
-        const word = text.slice(k, e).toLowerCase();
-        if (word === 'value') return false;
-        if (word === 'name') {
-          const secret = readName(e);
-          if (secret !== undefined) return secret;
-        }
-        k = e;
-      } else k++;
-    }
-    return cutShort;
+      while (k < limit) {
+        const c = text[k];
+        if (c === '\n') {
+          if (++newlines > NAME_LOOKAHEAD_LINES) return false;
+          LINE_PREFIX.lastIndex = k + 1;
+          const prefix = LINE_PREFIX.exec(text)!;
+          if (prefix[2]) return false;
+          k += 1 + prefix[0].length;
+        } else if (c === '}' || c === ']') {
+          return false;
+        } else if (c === '{' || c === '[') {
+          // A mapping or list inside the entry (`"valueFrom":{"secretKeyRef":{…}}`): passed over on
+          // its line, the names it holds its own.
+          let depth = 0;
+          let inString = false;
+          for (; k < limit; k++) {
+            const d = text[k];
+            if (inString) {
+              if (d === '\\') k++;
+              else if (d === '"') inString = false;
+            } else if (d === '"') inString = true;
+            else if (d === '\n') return false;
+            else if (d === '{' || d === '[') depth++;
+            else if ((d === '}' || d === ']') && --depth === 0) break;
+          }
+          if (k >= limit) return cutShort;
+          k++;
+        } else if (isKeyChar(text.charCodeAt(k))) {
+          let e = k;
+          while (e < limit && isKeyChar(text.charCodeAt(e))) e++;
+          const word = text.slice(k, e).toLowerCase();
+          if (word === 'value') return false;
+          if (word === 'name') {
+            const secret = readName(e);
+            if (secret !== undefined) return secret;
+          }
+          k = e;
+        } else k++;
+      }
+      return cutShort;
     }
   };
   /**

@@ -453,7 +453,12 @@ describe.each(databases.eachSupportedId())(
       const scaffolded = await post(
         '/runs/record',
         passedOn(BOB, 'plugin:scaffolder'),
-        { kind: 'custom', action: 'acme:cache:create', template: golden, target },
+        {
+          kind: 'custom',
+          action: 'acme:cache:create',
+          template: golden,
+          target,
+        },
       );
       expect(scaffolded.status).toBe(201);
       await post(

@@ -1018,7 +1018,9 @@ describe('rbac-aggregation: a ClusterRole that adds rights to the built-in roles
     expect(message).toMatch(
       /^adds its rules to ClusterRole view \(labels team0\.example\.com\/aggregate-to-view, /,
     );
-    expect(message).toContain('team9.example.com/aggregate-to-view, …and 490 more)');
+    expect(message).toContain(
+      'team9.example.com/aggregate-to-view, …and 490 more)',
+    );
     expect(message).not.toContain('team10.example.com');
     expect(message).toContain('rule 10 grants create');
     expect(message).not.toContain('rule 11 ');
