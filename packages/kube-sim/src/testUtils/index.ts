@@ -1,6 +1,6 @@
 /**
  * Test helpers for the plugins' tests (`@internal/kube-sim/testUtils`): the work a scan, a walk or a
- * YAML read does, counted instead of timed, and texts that make a secret scan start again.
+ * YAML read does and the turns of the event loop it lets others have, counted instead of timed, and texts that make a secret scan start again.
  *
  * @packageDocumentation
  */
@@ -20,3 +20,4 @@ export {
   hostileCommandTexts,
   hostileSecretTexts,
 } from './hostileTexts';
+export { turnsDuring } from './turns';

@@ -5,6 +5,7 @@ import {
   readHelmRelease,
   readLatestHelmRelease,
 } from './helmRelease';
+import { turnsDuring } from '@internal/kube-sim/testUtils';
 
 const MiB = 1024 * 1024;
 
@@ -91,16 +92,10 @@ function bomb(): Buffer {
 async function turnsWhile<T>(
   work: () => Promise<T>,
 ): Promise<{ turns: number; result: PromiseSettledResult<T> }> {
-  let turns = 0;
-  let done = false;
-  const turn = () => {
-    if (done) return;
-    turns++;
-    setImmediate(turn);
-  };
-  setImmediate(turn);
-  const [result] = await Promise.allSettled([work()]);
-  done = true;
+  let result!: PromiseSettledResult<T>;
+  const turns = await turnsDuring(async () => {
+    [result] = await Promise.allSettled([work()]);
+  });
   return { turns, result };
 }
 

@@ -6,6 +6,7 @@ import {
 } from './PolicyEngine';
 import { benchChart } from './benchChart';
 import { PolicyCheckOptions, PolicyRule } from './types';
+import { turnsDuring } from '@internal/kube-sim/testUtils';
 
 /**
  * A release's objects are judged with a turn of the event loop between objects and between the
@@ -13,24 +14,6 @@ import { PolicyCheckOptions, PolicyRule } from './types';
  * holds the backend no longer than one rule costs on one object, and reports exactly what the
  * synchronous check does.
  */
-
-/** Counts the turns of the event loop other work gets until `work` settles. */
-async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let done = false;
-  const tick = () => {
-    if (done) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    await work();
-  } finally {
-    done = true;
-  }
-  return turns;
-}
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 

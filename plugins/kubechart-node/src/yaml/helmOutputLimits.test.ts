@@ -2,6 +2,7 @@ import { parseManifests } from '../policy/PolicyEngine';
 import { redactManifest, redactManifestInTurns } from '../redaction/redact';
 import { labelManifests, labelManifestsInTurns } from '../helm/tenantLabels';
 import { parseManifestsInTurns } from './manifestsInTurns';
+import { turnsDuring } from '@internal/kube-sim/testUtils';
 
 /**
  * What helm renders is read one object per document, each held to what the Kubernetes API server
@@ -28,24 +29,6 @@ const manyDocuments = (count: number) =>
   Array.from({ length: count }, (_, i) => configMap(`cm${i}`, 20)).join(
     '---\n',
   );
-
-/** Counts the turns of the event loop other work gets until `work` settles. */
-async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let done = false;
-  const tick = () => {
-    if (done) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    await work();
-  } finally {
-    done = true;
-  }
-  return turns;
-}
 
 describe('helm output read with per-document bounds', () => {
   it('refuses a rendered document larger than the API server stores, naming the per-document limit', async () => {
