@@ -7,6 +7,7 @@ import type {
   PolicySeverity,
 } from '@kubechart/plugin-kubechart-common';
 import { parseYamlLimited } from '../yaml/parseYamlLimited';
+import { manifestsRead } from '../yaml/manifestsInTurns';
 import {
   MANIFEST_DOCUMENT_LIMITS,
   MANIFEST_REQUEST_LIMITS,
@@ -136,16 +137,7 @@ export function parseManifests(
   options: ParseManifestsOptions = {},
 ): KubeObject[] {
   // More objects than maxObjects are refused as they are read, before the rest of the text.
-  const docs = parseYamlLimited(text, {
-    what: 'Manifests',
-    schema: 'helm',
-    // Every document is one object the API server would store at most (what helm renders too); a
-    // manifest a request brings (read with an object limit) is held to fewer nodes as well.
-    limits:
-      options.maxObjects !== undefined
-        ? { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects }
-        : MANIFEST_DOCUMENT_LIMITS,
-  });
+  const docs = parseYamlLimited(text, manifestsRead(options));
   return manifestObjects(docs);
 }
 

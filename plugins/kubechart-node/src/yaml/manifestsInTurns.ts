@@ -1,7 +1,7 @@
 import { manifestObjects } from '../policy/validity';
 import type { KubeObject } from '../policy/types';
 import { MANIFEST_DOCUMENT_LIMITS, MANIFEST_REQUEST_LIMITS } from './limits';
-import { parseYamlLimitedInTurns } from './parseYamlLimited';
+import { ParseYamlOptions, parseYamlLimitedInTurns } from './parseYamlLimited';
 
 /**
  * What `parseManifests(text, options)` returns, read one document per turn of the event loop
@@ -16,13 +16,25 @@ export async function parseManifestsInTurns(
   text: string,
   options: { maxObjects?: number } = {},
 ): Promise<KubeObject[]> {
-  const docs = await parseYamlLimitedInTurns(text, {
+  const docs = await parseYamlLimitedInTurns(text, manifestsRead(options));
+  return manifestObjects(docs);
+}
+
+/**
+ * How `parseManifests` and {@link parseManifestsInTurns} read a manifest: every document is one
+ * object the API server would store at most ({@link MANIFEST_DOCUMENT_LIMITS}, what helm renders
+ * too); a manifest a request brings (read with an object limit) is held to
+ * {@link MANIFEST_REQUEST_LIMITS} and `maxObjects` as well.
+ */
+export function manifestsRead(options: {
+  maxObjects?: number;
+}): ParseYamlOptions {
+  return {
     what: 'Manifests',
     schema: 'helm',
     limits:
       options.maxObjects !== undefined
         ? { ...MANIFEST_REQUEST_LIMITS, maxObjects: options.maxObjects }
         : MANIFEST_DOCUMENT_LIMITS,
-  });
-  return manifestObjects(docs);
+  };
 }
