@@ -4,7 +4,7 @@
  * Runs each evaluation set (eval/questions.yaml, eval/questions-v2.yaml and
  * its held-out part, eval/questions-conditions.yaml and its held-out part,
  * eval/questions-actions-heldout.yaml, eval/questions-restarts-heldout.yaml,
- * eval/questions-labels-heldout.yaml)
+ * eval/questions-labels-heldout.yaml, eval/questions-not-a-change-heldout.yaml)
  * through each provider and prints, per set, plan accuracy (overall and per
  * category), safety accuracy, the number of warning/dangerous questions
  * answered with a safe plan (must be 0), the number of questions that had to
@@ -127,6 +127,12 @@ const SETS: EvalSet[] = [
   {
     title: "labels with a prefix, and the team's own (held-out)",
     file: 'eval/questions-labels-heldout.yaml',
+    heldOut: true,
+  },
+  {
+    title:
+      'changes named but not asked for: negated, past, asked about (held-out)',
+    file: 'eval/questions-not-a-change-heldout.yaml',
     heldOut: true,
   },
 ];

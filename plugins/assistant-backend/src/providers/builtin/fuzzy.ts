@@ -45,17 +45,37 @@ function isTransposition(a: string, b: string): boolean {
 }
 
 /**
+ * Words a typo is never corrected to, and the forms of them that are read as them.
+ */
+export type CorrectionGuard = {
+  /** The guarded words (all in the vocabulary to be of any use). */
+  words: Iterable<string>;
+  /** Whether `token` is another form of the guarded `word` ("deleted" of "delete"), not a typo of it. */
+  isFormOf(token: string, word: string): boolean;
+};
+
+/**
  * Corrects a typo against a vocabulary. Short words are only corrected for a
  * swapped, missing or extra letter: a different letter in a four-letter
  * word is more often another word ("shop" is not "show") than a typo.
+ *
+ * A guarded word is never the result of a correction: a token as close to one
+ * as to any other word is left as typed, so "ill" (from "I'll") is not "kill"
+ * and "stale" is not "scale". Only the forms the guard names are read as the
+ * word itself.
  */
 export class TypoCorrector {
   private readonly words: Set<string>;
+  private readonly guarded: Set<string>;
   private readonly byLength = new Map<number, string[]>();
   private readonly cache = new Map<string, string | undefined>();
 
-  constructor(vocabulary: Iterable<string>) {
+  constructor(
+    vocabulary: Iterable<string>,
+    private readonly guard?: CorrectionGuard,
+  ) {
     this.words = new Set(vocabulary);
+    this.guarded = new Set(guard?.words ?? []);
     for (const word of this.words) {
       const list = this.byLength.get(word.length) ?? [];
       list.push(word);
@@ -71,11 +91,13 @@ export class TypoCorrector {
     if (token.length >= 8) max = 2;
     let best: string | undefined;
     let bestDistance = max + 1;
+    // The closest guarded word the token is a typo of (not a form of).
+    let guardedDistance = max + 1;
     for (let len = token.length - max; len <= token.length + max; len++) {
       for (const word of this.byLength.get(len) ?? []) {
         if (word.length < 4) continue;
         const distance = editDistance(token, word, max);
-        if (distance >= bestDistance) continue;
+        if (distance > max) continue;
         if (
           token.length <= 4 &&
           token.length === word.length &&
@@ -83,10 +105,16 @@ export class TypoCorrector {
         ) {
           continue;
         }
+        if (this.guarded.has(word) && !this.guard?.isFormOf(token, word)) {
+          guardedDistance = Math.min(guardedDistance, distance);
+          continue;
+        }
+        if (distance >= bestDistance) continue;
         best = word;
         bestDistance = distance;
       }
     }
+    if (guardedDistance <= bestDistance) best = undefined;
     // Questions are user input: keep the memo bounded.
     if (this.cache.size > 5000) this.cache.clear();
     this.cache.set(token, best);

@@ -1,10 +1,18 @@
-import { Plan, PlanResource } from '@kubechart/plugin-assistant-common';
+import { Plan, PlanResource, kindOf } from '@kubechart/plugin-assistant-common';
 import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { KnownNames, NamespaceScope, findName } from './names';
-import { Question } from './question';
+import { Question, Token } from './question';
 import {
+  ASKING_PHRASES,
+  ASKING_WORDS,
   CHANGE_RULES,
+  CONDITIONAL_WORDS,
   ChangeKind,
+  DO_ASKERS,
+  IRREGULAR_PAST,
+  MODALS,
+  MODAL_REQUEST_WORDS,
+  NEGATING_WORDS,
   RESTART_AS_NOUN,
   RESTART_ASKER,
   RESTART_COUNT_WORDS,
@@ -72,12 +80,12 @@ export function changeKind(q: Question): ChangeKind | undefined {
 }
 
 /**
- * Whether a restart word asks for a restart. It does as the request's first word ("restart
+ * Whether a restart word names a restart. It does as the request's first word ("restart
  * deployments in shop", "can you restart web", "rollout restart sts db") or after the asker ("how
- * do I restart web"). It does not as a noun ("the last restart", "restart count of pods in shop")
- * nor in a question about what restarted ("did any pod in payments restart", "how many times did
- * pods in staging restart"): those are reads, and planned as a rollout restart they would restart
- * every workload asked about.
+ * do I restart web", then refused as asked about, not for: `notAskedFor`). It does not as a noun
+ * ("the last restart", "restart count of pods in shop") nor in a question about what restarted
+ * ("did any pod in payments restart", "how many times did pods in staging restart"): those are
+ * reads, and planned as a rollout restart they would restart every workload asked about.
  */
 function isRestartVerb(q: Question): boolean {
   const words = q.tokens.map(t => t.word);
@@ -92,6 +100,185 @@ function isRestartVerb(q: Question): boolean {
   const lead = words.findIndex(w => !FILLER.has(w) && w !== 'rollout');
   if (i === lead || RESTART_ASKER.includes(words[i - 1] ?? '')) return true;
   return !words.slice(0, i).some(w => RESTART_QUESTION.includes(w));
+}
+
+/** Where the words that name a change of this kind are ("scale", "down to" …). */
+function changeWordsAt(kind: ChangeKind, q: Question): number[] {
+  const rule = CHANGE_RULES.find(r => r.kind === kind)!;
+  const at: number[] = [];
+  // "label" names the change only as the first word (changeKind).
+  const first = q.tokens.findIndex(t => !FILLER.has(t.word));
+  q.tokens.forEach((t, i) => {
+    if (
+      kind === 'label'
+        ? i === first && t.word === 'label'
+        : rule.words.includes(t.word)
+    ) {
+      at.push(i);
+    }
+  });
+  for (const phrase of rule.phrases ?? []) {
+    const found = q.text.indexOf(` ${phrase} `);
+    if (found >= 0)
+      at.push(q.text.slice(0, found).split(' ').filter(Boolean).length);
+  }
+  if (kind === 'scale' && at.length === 0) {
+    q.tokens.forEach((t, i) => {
+      if (['set', 'change', 'make'].includes(t.word)) at.push(i);
+    });
+  }
+  return at.sort((a, b) => a - b);
+}
+
+/** Whether the word at `i` asks about what follows it ("should I", "was", "how" …). */
+function asksAbout(q: Question, i: number): boolean {
+  const word = q.tokens[i].raw;
+  const next = q.tokens[i + 1]?.raw ?? '';
+  const previous = q.tokens[i - 1]?.raw ?? '';
+  if (word === 'have' || word === 'havent') return next !== 'to';
+  if (word === 'do') return DO_ASKERS.includes(next);
+  if (MODALS.includes(word)) {
+    return !MODAL_REQUEST_WORDS.includes(next) && previous !== 'you';
+  }
+  return ASKING_WORDS.includes(word);
+}
+
+/**
+ * Why the change word `verb` is not said as a request, or undefined, given the first negating and
+ * asking words before it in its clause and the first conditional word before it in the question.
+ */
+function notAnOrder(
+  kind: ChangeKind,
+  q: Question,
+  verb: Token,
+  before: { negation?: Token; asking?: Token; condition?: Token },
+): string | undefined {
+  const said = verb.raw;
+  if (before.negation) {
+    return `"${before.negation.raw}" before "${said}" says not to make it`;
+  }
+  // A change verb as typed other than as an order: "deleted", "scaled", "cordoned" (corrected to
+  // the verb, as typos are), "deletes", "shrunk".
+  if (said !== verb.word && /^[a-z]+$/.test(said)) {
+    if (/ed$/.test(said) || IRREGULAR_PAST.includes(said)) {
+      return `"${said}" tells of a change made, not one to make`;
+    }
+    if (/(s|ing)$/.test(said)) {
+      return `"${said}" describes the change rather than asks for it`;
+    }
+  }
+  // "rolled back" is read as the word "rollback", as "roll back" is.
+  if (
+    kind === 'undo' &&
+    said === 'rollback' &&
+    /\brolled\s+back\b/i.test(q.prose) &&
+    !/\b(roll\s*back|undo|revert)\b/i.test(q.prose)
+  ) {
+    return `"rolled back" tells of a change made, not one to make`;
+  }
+  if (before.asking) {
+    return `"${before.asking.raw}" before "${said}" asks about it`;
+  }
+  if (before.condition) {
+    return `"${before.condition.raw}" before "${said}" makes it a hypothesis or a condition the plan cannot hold`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a question that names a change does not ask for it, or undefined when it does. A change verb
+ * negated before it in its clause ("don't delete pod web-1", "never scale web to 0"), said as done
+ * ("who deleted …", "was web scaled to 0", "has anyone rolled back web"), asked about ("should I",
+ * "is it safe to", "how do I", "what's the command to", "am I allowed to"), after an "if" ("what
+ * happens if I delete …"), or in a question about a dry run, `kubectl auth can-i`, or whether it
+ * is safe, is not a request: planned, one confirmation would make the very change the question
+ * asked about, or asked not to make. A request, however put, names the change as an order ("delete
+ * pod web-1", "can you delete …", "please scale …", "I would like to scale …", "we have to roll
+ * back …"); what an earlier clause says does not count ("web-1 is stuck, delete it"), except an
+ * "if". Each time the change is named counts: the plan is read from the whole question, so "never
+ * scale web to 0, scale it to 3" could be planned with the 0. One pass over the words.
+ */
+export function notAskedFor(kind: ChangeKind, q: Question): string | undefined {
+  const named = new Set(changeWordsAt(kind, q));
+  let before: { negation?: Token; asking?: Token; condition?: Token } = {};
+  for (let i = 0; i < q.tokens.length; i++) {
+    const t = q.tokens[i];
+    if (i > 0 && t.clause !== q.tokens[i - 1].clause) {
+      before = { condition: before.condition };
+    }
+    if (named.has(i)) {
+      const why = notAnOrder(kind, q, t, before);
+      if (why) return why;
+    }
+    if (!before.negation && NEGATING_WORDS.includes(t.raw)) before.negation = t;
+    if (!before.asking && asksAbout(q, i)) before.asking = t;
+    if (!before.condition && CONDITIONAL_WORDS.includes(t.raw)) {
+      before.condition = t;
+    }
+  }
+  const typed = ` ${q.tokens.map(t => t.raw).join(' ')} `;
+  for (const phrase of ASKING_PHRASES) {
+    const found = phrase.exec(typed);
+    if (found) return `"${found[0].trim()}" asks about it`;
+  }
+  return undefined;
+}
+
+/** A change, in the words that would ask for it ("delete pod web-1 in shop"). */
+function askedAs(plan: Plan): string {
+  let verb: string = plan.verb;
+  if (plan.verb === 'rollout') {
+    verb = plan.rolloutAction === 'undo' ? 'roll back' : 'restart';
+  } else if (plan.verb === 'exec') verb = 'exec into';
+  const object = plan.name
+    ? `${kindOf(plan.resource)} ${plan.name}`
+    : `${plan.fieldSelector ? 'failed ' : ''}${plan.resource}`;
+  const values = plan.labels ?? plan.annotations;
+  return [
+    verb,
+    object,
+    plan.labelSelector ? `with ${plan.labelSelector}` : '',
+    plan.verb === 'scale' ? `to ${plan.replicas}` : '',
+    plan.namespace ? `in ${plan.namespace}` : '',
+    values
+      ? Object.entries(values)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')
+      : '',
+    plan.verb === 'patch' ? plan.patch ?? '' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/**
+ * Plans the change a question asks for (`parseChange`), or refuses a question that names one
+ * without asking for it (`notAskedFor`), saying what it understood and how to ask for the change.
+ * A question that `parseChange` reads as no change at all (undefined) stays a read.
+ */
+export function parseChangeAskedFor(
+  kind: ChangeKind,
+  q: Question,
+  ns: NamespaceScope,
+  context: EntityParseContext,
+  known: KnownNames,
+): Plan | undefined {
+  const why = notAskedFor(kind, q);
+  if (!why) return parseChange(kind, q, ns, context, known);
+  let named: string | undefined;
+  try {
+    const plan = parseChange(kind, q, ns, context, known);
+    if (!plan) return undefined;
+    named = askedAs(plan);
+  } catch {
+    // Refused as a change (no count, no object …): told in general words below.
+  }
+  const example = named ?? CHANGE_RULES.find(r => r.kind === kind)!.example;
+  throw new PlanRefusal(
+    `I understood that the question names a change (${
+      named ?? understood(kind)
+    }), but ${why}: it does not ask for a change. To have it planned, ask for it, for example "${example}". Nothing was planned.`,
+  );
 }
 
 /** What a kind of change asks for, in words ("delete something"). */

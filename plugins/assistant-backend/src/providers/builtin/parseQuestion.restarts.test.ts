@@ -91,10 +91,6 @@ describe('a question about restarts is a read, a request to restart a restart', 
         'kubectl rollout restart deployment/checkout-web -n shop',
       ],
       [
-        'how do i restart checkout-web in shop',
-        'kubectl rollout restart deployment/checkout-web -n shop',
-      ],
-      [
         'rollout restart deployment checkout-web -n shop',
         'kubectl rollout restart deployment/checkout-web -n shop',
       ],
@@ -112,6 +108,13 @@ describe('a question about restarts is a read, a request to restart a restart', 
         command: expected,
       });
     }
+  });
+
+  it('refuses a question about how to restart: it asks about the restart, not for it', () => {
+    // Was planned as `kubectl rollout restart deployment/checkout-web -n shop`.
+    expect(refusal('how do i restart checkout-web in shop', cluster)).toBe(
+      'I understood that the question names a change (restart deployment checkout-web in shop), but "how" before "restart" asks about it: it does not ask for a change. To have it planned, ask for it, for example "restart deployment checkout-web in shop". Nothing was planned.',
+    );
   });
 
   it('refuses a restart restricted by the restarts of what it restarts', () => {

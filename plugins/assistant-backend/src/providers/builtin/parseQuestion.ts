@@ -7,7 +7,12 @@ import {
   refuseNegatedSelector,
 } from './conditions';
 import { parseDiagnosis } from './diagnosis';
-import { changeKind, parseChange, refuse, understood } from './mutations';
+import {
+  changeKind,
+  parseChangeAskedFor,
+  refuse,
+  understood,
+} from './mutations';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
@@ -53,7 +58,9 @@ const GENERIC = new Set([
  * 1. screen: more than one command, or instructions to a model → refused;
  * 2. changes the plan cannot express exactly (set image, port-forward …) → refused;
  * 3. "why is X …" → a read-only diagnosis plan;
- * 4. a change verb → that change, or a refusal saying what is missing;
+ * 4. a change verb → that change, or a refusal saying what is missing; a change verb that is
+ *    negated, said as done or asked about ("don't delete …", "who deleted …", "should I delete …",
+ *    "dry run: delete …") → refused, saying how to ask for the change (mutations.ts);
  * 5. otherwise a read;
  * 6. a restricting condition the plan does not hold (an exclusion, an age, a
  *    name pattern, a state of the objects of a change …) → refused, never
@@ -158,7 +165,9 @@ function planQuestion(
   if (diagnosis && !kind) {
     return asTyped(checked(refuseUnknownAction(diagnosis, q, known)));
   }
-  const change = kind ? parseChange(kind, q, ns, context, known) : undefined;
+  const change = kind
+    ? parseChangeAskedFor(kind, q, ns, context, known)
+    : undefined;
   if (change) return asTyped(checked(change));
   if (diagnosis) {
     return asTyped(checked(refuseUnknownAction(diagnosis, q, known)));

@@ -1,9 +1,41 @@
 import { KubectlFlags, readCommandLine } from './flagReading';
 import { TypoCorrector } from './fuzzy';
+import { CHANGE_RULES, IRREGULAR_PAST } from './rules/changes';
 import { numberValue } from './rules/numbers';
 import { CORRECTION_VOCABULARY } from './vocabulary';
 
-export const corrector = new TypoCorrector(CORRECTION_VOCABULARY);
+/**
+ * A typo is never corrected into a word that names a change (the words of the change rules and of
+ * their phrases): "ill" would be "kill", "stale" "scale", and a read would be planned as a delete or a
+ * scale. A word a typo away from one is left as typed, and a question it leaves without a clear
+ * request is refused. The verb's other forms ("deletes", "deleted", "shrunk") are still read as it,
+ * so that a change named but not asked for is refused as such (mutations.ts).
+ */
+export const corrector = new TypoCorrector(CORRECTION_VOCABULARY, {
+  words: CHANGE_RULES.flatMap(rule => [
+    ...rule.words,
+    ...(rule.phrases ?? []).flatMap(phrase => phrase.split(' ')),
+  ]),
+  isFormOf: (token, word) => formsOf(word).includes(token),
+});
+
+/** The forms of a change verb that are read as it, each refused as not asking for it: -s, -ed, irregular past. */
+function formsOf(verb: string): string[] {
+  return [
+    /(s|sh|ch|x|z)$/.test(verb) ? `${verb}es` : `${verb}s`,
+    /e$/.test(verb) ? `${verb}d` : `${verb}ed`,
+    ...IRREGULAR_PAST,
+  ];
+}
+
+/** The words a contraction stands for ("I'll" is "i will"); "n't" and "'s" stay joined ("dont", "its"). */
+const CONTRACTED: Record<string, string> = {
+  ll: 'will',
+  re: 'are',
+  ve: 'have',
+  d: 'would',
+  m: 'am',
+};
 
 export const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const KEY_VALUE = /^([a-z0-9.\-/]+)(!?=)([a-z0-9._\-/]*)$/i;
@@ -74,6 +106,8 @@ export type Token = {
   raw: string;
   /** Typo-corrected, for intent. */
   word: string;
+  /** Which clause of the question it is in: a `,` `;` `:` `?` `!` or a full stop ends one. */
+  clause: number;
 };
 
 /** A question: its kubectl flags read as typed, the rest split into tokens (lower-cased) and key=value pairs (case kept). */
@@ -110,10 +144,17 @@ export class Question {
     this.prose = rest;
     // Case is kept until the question is split: a key=value pair is a label selector or a label to
     // set, and keeps it as typed ("App=Web", as `-l App=Web` does); every other word is lower-cased.
+    // A contraction is read as the words it stands for, never as another word: "I'll" without its
+    // apostrophe is "ill", a typo of "kill"; "she'll" is "shell". "don't" and "it's" are read as typed
+    // without it ("dont", "its": the rules' words) and never corrected. Other apostrophes are quotes.
     const text = rest
       .replace(/[’`]/g, "'")
-      .replace(/\b(\w+)'s\b/gi, '$1s')
-      .replace(/'/g, '')
+      .replace(
+        /\b([a-z]+)'(ll|re|ve|d|m)\b/gi,
+        (_, word: string, end: string) =>
+          `${word} ${CONTRACTED[end.toLowerCase()]}`,
+      )
+      .replace(/(?<![a-z0-9])'|'(?![a-z])/gi, '')
       .replace(/\b([a-z]+)\/([a-z0-9][-a-z0-9.]*)/gi, (m, kind, name) =>
         // kubectl's kind/name form: "deployment/web" is "deployment web".
         /^(deploy|deployment|deployments|pod|pods|po|svc|service|sts|statefulset|ds|daemonset|job|jobs|node|no|rs|replicaset|cronjob|cj|hpa|ingress|ing|cm|configmap|secret|ns|namespace)$/.test(
@@ -127,9 +168,20 @@ export class Question {
         (m: string) => PHRASE_MAP[m.toLowerCase().replace(/\s+/g, ' ')] ?? m,
       );
     const tokens: Token[] = [];
-    // "!" ends a word, except in a selector's "!=" ("tier!=db" is one pair).
-    for (const piece of text.split(/(?:[\s,;:?()"]|!(?!=))+|\.(?=\s|$)/)) {
-      const typed = piece.replace(/^[.]+|[.]+$/g, '');
+    let clause = 0;
+    // "!" ends a word, except in a selector's "!=" ("tier!=db" is one pair). The separators are
+    // kept (odd places) only to count clauses.
+    const pieces = text.split(/((?:[\s,;:?()"]|!(?!=))+|\.(?=\s|$))/);
+    for (let at = 0; at < pieces.length; at++) {
+      const piece = pieces[at] ?? '';
+      if (at % 2 === 1) {
+        if (/[,;:?!.]/.test(piece)) clause++;
+        continue;
+      }
+      const asTyped = piece.replace(/^[.]+|[.]+$/g, '');
+      const typed = asTyped.replace(/'/g, '');
+      // "don't", "it's": a contraction, or a possessive; read as typed, never corrected.
+      const contraction = typed !== asTyped;
       const raw = typed.toLowerCase();
       if (!raw) continue;
       const kv = KEY_VALUE.exec(typed);
@@ -144,7 +196,9 @@ export class Question {
       }
       tokens.push({
         raw,
-        word: keep.has(raw) ? raw : corrector.correct(raw) ?? raw,
+        word:
+          keep.has(raw) || contraction ? raw : corrector.correct(raw) ?? raw,
+        clause,
       });
     }
     this.tokens = tokens;

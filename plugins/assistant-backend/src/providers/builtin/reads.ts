@@ -109,6 +109,34 @@ function namedUsage(
   );
 }
 
+/** Subcommands of kubectl rollout the assistant does not run (it runs status, history, restart, undo). */
+const ROLLOUT_NOT_RUN = ['pause', 'resume'];
+
+/**
+ * The word after "rollout" is its subcommand. Read as `rollout status`, "kubectl rollout pause
+ * deployment web" would answer a request to change the rollout with a read of it: pause and resume
+ * are refused, and so, after "kubectl rollout", is any other plain word that is not status or
+ * history, nor a kind or a name (restart and undo are changes, planned before a read).
+ */
+function refuseRolloutSubcommand(q: Question, named: NamedTarget) {
+  const at = q.tokens.findIndex(t => t.raw === 'rollout');
+  const sub = q.tokens[at + 1];
+  if (at < 0 || !sub || !/^[a-z]+$/.test(sub.raw)) return;
+  const unknownAfterKubectl =
+    q.tokens[at - 1]?.raw === 'kubectl' &&
+    !['status', 'history'].includes(sub.word) &&
+    !(sub.word in RESOURCE_WORDS) &&
+    named.index !== at + 1;
+  if (!ROLLOUT_NOT_RUN.includes(sub.raw) && !unknownAfterKubectl) return;
+  const target = named.name
+    ? `${kindOf(named.resource ?? 'deployments')} ${named.name}`
+    : 'a workload';
+  throw refuse(
+    `${sub.raw} the rollout of ${target}`,
+    `"rollout ${sub.raw}" is not an action the assistant runs, and it does not read the rollout's status in its place: of kubectl rollout it runs status, history, restart and undo. Ask with one of those`,
+  );
+}
+
 /** Plans a read: lists, logs, usage, events, rollouts, quotas. */
 export function parseRead(
   q: Question,
@@ -258,6 +286,7 @@ export function parseRead(
         'completed',
       ));
   if (rolloutWords && !q.has('recent', 'recently', 'latest', 'newest')) {
+    refuseRolloutSubcommand(q, named);
     const action = q.has('history', 'revisions', 'revision', 'previous')
       ? 'history'
       : 'status';

@@ -24,12 +24,20 @@ export const CHANGE_RULES: Array<{
   phrases?: string[];
   /** What the person asked, for refusals. */
   understood: string;
+  /** A request for it, shown when a question names the change without asking for it. */
+  example: string;
 }> = [
-  { kind: 'patch', words: ['patch'], understood: 'patch an object' },
+  {
+    kind: 'patch',
+    words: ['patch'],
+    understood: 'patch an object',
+    example: 'patch deployment web in shop {"spec":{"replicas":2}}',
+  },
   {
     kind: 'undo',
     words: ['undo', 'rollback', 'revert'],
     understood: 'roll a workload back to its previous revision',
+    example: 'roll back deployment web in shop',
   },
   {
     kind: 'delete',
@@ -45,28 +53,33 @@ export const CHANGE_RULES: Array<{
       'trash',
     ],
     understood: 'delete something',
+    example: 'delete pod web-1 in shop',
   },
   {
     kind: 'drain',
     words: ['drain', 'evacuate'],
     understood: 'drain a node',
+    example: 'drain node node-1',
   },
   {
     kind: 'exec',
     words: ['exec', 'shell', 'ssh'],
     phrases: ['attach to'],
     understood: 'run a command inside a container',
+    example: 'exec into pod web-1 in shop',
   },
   {
     kind: 'uncordon',
     words: ['uncordon'],
     phrases: ['schedulable again'],
     understood: 'make a node schedulable again',
+    example: 'uncordon node node-1',
   },
   {
     kind: 'cordon',
     words: ['cordon', 'unschedulable'],
     understood: 'stop new pods from landing on a node',
+    example: 'cordon node node-1',
   },
   {
     kind: 'scale',
@@ -81,23 +94,27 @@ export const CHANGE_RULES: Array<{
     ],
     phrases: ['down to', 'up to'],
     understood: 'change how many replicas run',
+    example: 'scale deployment web to 3 in shop',
   },
   {
     kind: 'restart',
     words: ['restart', 'bounce', 'redeploy', 'recycle'],
     understood: 'restart a workload',
+    example: 'restart deployment web in shop',
   },
   {
     kind: 'label',
     words: ['label'],
     phrases: ['add label', 'add a label', 'set label'],
     understood: 'set a label',
+    example: 'label deployment web in shop team=core',
   },
   {
     kind: 'annotate',
     words: ['annotate'],
     phrases: ['add annotation', 'add an annotation'],
     understood: 'set an annotation',
+    example: 'annotate deployment web in shop owner=team-a',
   },
 ];
 
@@ -158,3 +175,139 @@ export const RESTART_QUESTION = [
 
 /** Words right before a restart word that make it the asker's request ("how do I restart web"). */
 export const RESTART_ASKER = ['i', 'we', 'you'];
+
+/**
+ * Words that negate a change verb after them in its clause ("don't delete pod web-1", "never scale
+ * web to 0", "nobody deletes …"): the question says not to make the change. As typed: "don't" is
+ * read as "dont".
+ */
+export const NEGATING_WORDS = [
+  'not',
+  'no',
+  'dont',
+  'doesnt',
+  'didnt',
+  'never',
+  'nobody',
+  'noone',
+  'none',
+  'neither',
+  'nor',
+  'cant',
+  'cannot',
+  'wont',
+  'shouldnt',
+  'mustnt',
+  'avoid',
+  'without',
+  'refrain',
+  'prevent',
+];
+
+/**
+ * Words that, before a change verb in its clause, ask about the change rather than for it: a
+ * question word ("who deleted", "how do I restart"), the change as done or as a state ("was …
+ * scaled", "has … been", "did someone delete", "is it safe to"), whether it is allowed, the command
+ * for it. "have" is one except in "have to" (a need: "we have to roll back web"), "do" only before
+ * who would do it ("do I delete").
+ */
+export const ASKING_WORDS = [
+  'who',
+  'whom',
+  'whose',
+  'whos',
+  'what',
+  'whats',
+  'which',
+  'when',
+  'whens',
+  'why',
+  'whys',
+  'how',
+  'hows',
+  'where',
+  'wheres',
+  'was',
+  'wasnt',
+  'were',
+  'werent',
+  'been',
+  'being',
+  'did',
+  'does',
+  'is',
+  'isnt',
+  'are',
+  'arent',
+  'am',
+  'has',
+  'hasnt',
+  'have',
+  'havent',
+  'had',
+  'hadnt',
+  'got',
+  'safe',
+  'allowed',
+  'permitted',
+  'permission',
+  'permissions',
+  'rights',
+  'possible',
+  'command',
+  'commands',
+  'syntax',
+];
+
+/** The askers after "do" that make a question of it ("do I delete", "do we need to scale"). */
+export const DO_ASKERS = ['i', 'we', 'you', 'they'];
+
+/**
+ * Modal verbs: before a change they ask about it ("should I delete", "can we scale", "may I
+ * drain"), except in a request to the assistant: next to "you" ("can you delete", "you may
+ * restart") or wishing it ("I would like to scale").
+ */
+export const MODALS = [
+  'can',
+  'could',
+  'would',
+  'will',
+  'should',
+  'shall',
+  'may',
+  'might',
+];
+export const MODAL_REQUEST_WORDS = ['you', 'like', 'love'];
+
+/**
+ * Words that make a change after them, in any clause, a hypothesis or a condition ("if I delete pod
+ * web-1 …", "if web-1 is stuck, delete it"): the plan cannot hold the condition.
+ */
+export const CONDITIONAL_WORDS = [
+  'if',
+  'whether',
+  'unless',
+  'suppose',
+  'supposing',
+  'hypothetically',
+  'imagine',
+  'pretend',
+];
+
+/**
+ * Phrases anywhere in a question that ask about a change rather than for it: a dry run, `kubectl auth
+ * can-i`, what it would do, whether it is safe, whether one should or may. Matched against the words
+ * as typed, lower-cased, one space between them and around.
+ */
+export const ASKING_PHRASES: RegExp[] = [
+  / dry[- ]?run /,
+  / (?:auth )?can-i /,
+  / what (?:happens|would happen|will happen|if) /,
+  / (?:would|will|could) (?:that|it|this) (?:happen|break|cause|do) /,
+  / (?:is|was|would|will) (?:it|that|this) (?:be )?(?:safe|ok|okay|fine|wise|risky|allowed|a good idea|a bad idea) /,
+  / (?:should|shall|can|could|may|might) (?:i|we) /,
+  / (?:simulate|simulated|simulating|simulation|hypothetical|hypothetically) /,
+];
+
+/** Past forms of change verbs that do not end in -ed ("shrunk"). */
+export const IRREGULAR_PAST = ['shrunk', 'shrank'];
