@@ -228,6 +228,13 @@ export type Run = {
   kind: RunKind;
   status: RunStatus;
   entityRef?: string;
+  /**
+   * The owner `entityRef` had when the run was made (e.g. `group:default/payments`; '' when it had
+   * none). A caller who may read runs only of some entities (e.g. owners only) reads the run only
+   * while the entity's owner is still this one. Absent on runs without an entity and on runs
+   * recorded before KubeChart kept it.
+   */
+  entityOwner?: string;
   /** The Backstage user entity ref who started the run. */
   actor: string;
   template?: string;

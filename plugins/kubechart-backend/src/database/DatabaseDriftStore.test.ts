@@ -115,6 +115,33 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('takes as latest the run that started last, not the one requested last (approved runs start in any order)', async () => {
+      const { knex, drift, finished } = await createStores();
+      // Requested first, approved and started last: what it applied is what the target holds.
+      const requestedFirst = await finished('manifests', { namespace: 'shop' });
+      const requestedLast = await finished('manifests', { namespace: 'shop' });
+      const chartFirst = await finished('chart', {
+        namespace: 'shop',
+        release: 'web',
+      });
+      const chartLast = await finished('chart', {
+        namespace: 'shop',
+        release: 'web',
+      });
+      const started = async (id: string, at: number) =>
+        knex('kubechart_runs').where({ id }).update({ started_at: at });
+      await started(requestedLast, 5_000);
+      await started(requestedFirst, 6_000);
+      await started(chartLast, 5_000);
+      await started(chartFirst, 6_000);
+      expect((await drift.latestAppliedRuns()).map(r => r.id).sort()).toEqual(
+        [requestedFirst, chartFirst].sort(),
+      );
+      expect((await drift.latestAppliedRuns()).map(r => r.appliedAt)).toEqual([
+        6_000, 6_000,
+      ]);
+    });
+
     it('counts a failed tenant-delete that recorded its namespace gone as the tenant’s end, whatever the tenant record says later', async () => {
       const { runs, drift, finished } = await createStores();
       const tenant = async (code: string, lastRunId: string, status: any) =>

@@ -102,6 +102,7 @@ export class DatabaseDriftStore implements DriftStore {
         'namespace',
         'release',
         'created_at',
+        'started_at',
         'target_owner',
       )
       .select(
@@ -109,7 +110,7 @@ export class DatabaseDriftStore implements DriftStore {
           `row_number() over (partition by cluster, namespace, coalesce(release, ''),
              case when kind in ('tenant', 'tenant-delete') then 't' when kind = 'manifests' then 'm' else 'r' end,
              case when action is null then 'e' else 'a' end
-             order by created_at desc, id desc) as rn`,
+             order by coalesce(started_at, created_at) desc, created_at desc, id desc) as rn`,
         ),
       )
       .whereIn('kind', APPLIED_KINDS)
@@ -130,6 +131,7 @@ export class DatabaseDriftStore implements DriftStore {
       namespace: string;
       release: string | null;
       created_at: string | number;
+      started_at: string | number | null;
       target_owner: string | null;
     }> = await this.db
       .from(ranked.as('ranked'))
@@ -141,6 +143,7 @@ export class DatabaseDriftStore implements DriftStore {
         'namespace',
         'release',
         'created_at',
+        'started_at',
         'target_owner',
       )
       .where('rn', 1);
@@ -151,7 +154,7 @@ export class DatabaseDriftStore implements DriftStore {
       cluster: r.cluster,
       namespace: r.namespace,
       ...(r.release ? { release: r.release } : {}),
-      createdAt: Number(r.created_at),
+      appliedAt: Number(r.started_at ?? r.created_at),
       ...(r.target_owner !== null ? { targetOwner: r.target_owner } : {}),
     }));
   }
@@ -177,21 +180,36 @@ export class DatabaseDriftStore implements DriftStore {
   ): Promise<DriftRecord[]> {
     const q = this.db<DriftRow>('kubechart_drift');
     if (filter.entityRef)
-      q.where('entity_ref', entityRefFilter(filter.entityRef));
-    if (filter.cluster) q.where('cluster', filter.cluster);
-    if (filter.namespace) q.where('namespace', filter.namespace);
+      q.where('kubechart_drift.entity_ref', entityRefFilter(filter.entityRef));
+    if (filter.cluster) q.where('kubechart_drift.cluster', filter.cluster);
+    if (filter.namespace)
+      q.where('kubechart_drift.namespace', filter.namespace);
     q.orderBy([
-      { column: 'checked_at', order: 'desc' },
-      { column: 'run_id', order: 'asc' },
+      { column: 'kubechart_drift.checked_at', order: 'desc' },
+      { column: 'kubechart_drift.run_id', order: 'asc' },
     ]).limit(500);
     if (!readable) return (await q).map(toRecord);
     // Who may read each record first: none is read whole (nor parsed) that the reader may not read.
-    const heads: Array<Pick<DriftRow, 'run_id' | 'entity_ref' | 'actor'>> =
-      await q.select('run_id', 'entity_ref', 'actor');
+    // With the owner its run's entity had (a record is its run's, read as the run is).
+    const heads: Array<
+      Pick<DriftRow, 'run_id' | 'entity_ref' | 'actor'> & {
+        entity_owner: string | null;
+      }
+    > = await q
+      .leftJoin('kubechart_runs', 'kubechart_runs.id', 'kubechart_drift.run_id')
+      .select(
+        'kubechart_drift.run_id',
+        'kubechart_drift.entity_ref',
+        'kubechart_drift.actor',
+        'kubechart_runs.entity_owner',
+      );
     const kept = await readable(
       heads.map(h => ({
         runId: h.run_id,
         ...(h.entity_ref ? { entityRef: h.entity_ref } : {}),
+        ...(typeof h.entity_owner === 'string'
+          ? { entityOwner: h.entity_owner }
+          : {}),
         actor: h.actor,
       })),
     );

@@ -351,12 +351,24 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
-    it('counts runs by entity for the metrics summary, and a run without an entity by its actor alone', async () => {
+    it('counts runs by entity and the owner it had for the metrics summary, and a run without an entity by its actor alone', async () => {
       const { store } = await createStore();
       const alice = 'user:default/alice';
       const bob = 'user:default/bob';
-      await store.createRun(newRun({ status: 'running' }), []);
-      await store.createRun(newRun({ status: 'running', actor: bob }), []);
+      const acme = 'group:default/acme';
+      await store.createRun(
+        newRun({ status: 'running', entityOwner: acme }),
+        [],
+      );
+      await store.createRun(
+        newRun({ status: 'running', actor: bob, entityOwner: 'Group:ACME' }),
+        [],
+      );
+      // The same entity while it had another owner (registered again by someone else): apart.
+      await store.createRun(
+        newRun({ status: 'running', entityOwner: 'group:default/others' }),
+        [],
+      );
       await store.createRun(
         newRun({
           kind: 'tenant',
@@ -375,13 +387,15 @@ describe.each(databases.eachSupportedId())(
       );
       const { runs } = await store.summaryByEntity();
       const byKey = (r: (typeof runs)[number]) =>
-        `${r.entityRef ?? r.actor}/${r.kind}`;
+        `${r.entityRef ?? r.actor}/${r.entityOwner}/${r.kind}`;
       expect(
         [...runs].sort((a, b) => byKey(a).localeCompare(byKey(b))),
       ).toEqual([
         // two actors, one entity: one group, which names no actor
         {
           entityRef: 'component:default/other',
+          // created without the owner its entity had: recorded as none
+          entityOwner: '',
           actor: undefined,
           status: 'running',
           kind: 'tenant',
@@ -389,10 +403,19 @@ describe.each(databases.eachSupportedId())(
         },
         {
           entityRef: 'component:default/shop',
+          entityOwner: acme,
           actor: undefined,
           status: 'running',
           kind: 'chart',
           count: 2,
+        },
+        {
+          entityRef: 'component:default/shop',
+          entityOwner: 'group:default/others',
+          actor: undefined,
+          status: 'running',
+          kind: 'chart',
+          count: 1,
         },
         {
           entityRef: undefined,

@@ -14,6 +14,7 @@ import {
   type RunKind,
   type RunStatus,
   type RunsPage,
+  type RunTarget,
   type RunTransition,
 } from '@kubechart/plugin-kubechart-common';
 import { Knex } from 'knex';
@@ -47,7 +48,11 @@ import {
   ownerOfTarget,
 } from './RunStore';
 import { actorSlotPrefix } from './lockKeys';
-import { entityRefFilter, requiredEntityRefKey } from './entityRefs';
+import {
+  entityOwnerKey,
+  entityRefFilter,
+  requiredEntityRefKey,
+} from './entityRefs';
 import { fittedText, fittingIdentifier, storableText } from './storableText';
 
 const migrationsDir = resolvePackagePath(
@@ -94,6 +99,8 @@ type RunRow = {
   recorded_by: string | null;
   /** Who owned the run's target when it started ('' nobody); NULL before it started, or when not recorded. */
   target_owner?: string | null;
+  /** Who owned the run's entity when the run was made (entity ref key, '' nobody); NULL without an entity, or when not recorded. */
+  entity_owner?: string | null;
   /** When its `run-finished` audit event was handed to the auditor; NULL while owed or active. */
   outcome_audited_at?: string | number | null;
   /** When an instance took on emitting that event; NULL when none has. */
@@ -233,6 +240,7 @@ const LIST_COLUMNS = [
   'kind',
   'status',
   'entity_ref',
+  'entity_owner',
   'actor',
   'template',
   'action',
@@ -263,6 +271,9 @@ function runFields(row: ListRow): Omit<RunListItem, 'policySummary'> {
     kind: row.kind as Run['kind'],
     status: row.status as RunStatus,
     entityRef: row.entity_ref ?? undefined,
+    ...(typeof row.entity_owner === 'string'
+      ? { entityOwner: row.entity_owner }
+      : {}),
     actor: row.actor,
     template: row.template ?? undefined,
     ...(row.action ? { action: row.action } : {}),
@@ -322,6 +333,11 @@ function newRunRow(run: NewRun, status: string, now: number): RunRow {
         ? requiredEntityRefKey(run.entityRef, "The run's entityRef")
         : null,
       "The run's entityRef",
+      255,
+    ),
+    entity_owner: fittingIdentifier(
+      entityOwnerKey(run),
+      "The owner of the run's entity",
       255,
     ),
     actor: fittingIdentifier(run.actor, "The run's actor", 255),
@@ -1056,6 +1072,18 @@ export class DatabaseRunStore implements RunStore {
     const q = this.db<RunRow>('kubechart_runs');
     if (filter.entityRef)
       q.where('kubechart_runs.entity_ref', entityRefFilter(filter.entityRef));
+    if (filter.entityOwner !== undefined) {
+      const owner = filter.entityOwner;
+      // '' (an entity without an owner now) matches no recorded owner: a run made for an entity
+      // that had none is read only by callers who may read every run.
+      q.where(o =>
+        owner
+          ? o
+              .whereNull('kubechart_runs.entity_owner')
+              .orWhere('kubechart_runs.entity_owner', owner)
+          : o.whereNull('kubechart_runs.entity_owner'),
+      );
+    }
     if (filter.kind) q.where('kubechart_runs.kind', filter.kind);
     if (filter.status) q.where('kubechart_runs.status', filter.status);
     if (filter.actor) q.where('kubechart_runs.actor', filter.actor);
@@ -1115,6 +1143,47 @@ export class DatabaseRunStore implements RunStore {
   runsCursorBefore(createdAt: string): string {
     // No id sorts before the empty one: `(created_at, id) < (t, '')` is `created_at < t`.
     return encodeCursor({ created_at: Date.parse(createdAt), id: '' });
+  }
+
+  async findPreviousRun(
+    target: RunTarget,
+    tenant?: string,
+  ): Promise<string | undefined> {
+    // Read newest first from the target index (kubechart_runs_target_idx): only this target's runs
+    // are looked at, however many were made elsewhere on the cluster, and whichever entity each
+    // named (a requester chooses the entity; the target is what the run changes).
+    const q = this.db<RunRow>('kubechart_runs')
+      .leftJoin(
+        'kubechart_approvals',
+        'kubechart_approvals.run_id',
+        'kubechart_runs.id',
+      )
+      .where('kubechart_runs.cluster', target.cluster)
+      .where('kubechart_runs.namespace', target.namespace)
+      .whereIn('kubechart_runs.status', ['succeeded', 'failed'])
+      // A request that was never applied (rejected, expired, changed, refused) is no baseline.
+      .where(g =>
+        g
+          .whereNull('kubechart_approvals.run_id')
+          .orWhere('kubechart_approvals.state', 'executed'),
+      )
+      // Nor is a run an action recorded (`POST /runs/record`): what it reports was never checked,
+      // and anyone who may deploy there could record the change they are about to ask for as done,
+      // so that the approvers' diff shows nothing.
+      .whereNull('kubechart_runs.action');
+    if (target.release) q.where('kubechart_runs.release', target.release);
+    else q.whereNull('kubechart_runs.release');
+    // A tenant run's target is its tenant: a manifests run in its namespace is not reviewed against
+    // the tenant's whole manifest, nor a tenant run against one manifests run.
+    if (tenant) q.where('kubechart_runs.tenant', tenant);
+    else q.whereNull('kubechart_runs.tenant');
+    const row = await q
+      .orderBy([
+        { column: 'kubechart_runs.created_at', order: 'desc' },
+        { column: 'kubechart_runs.id', order: 'desc' },
+      ])
+      .first('kubechart_runs.id');
+    return row?.id;
   }
 
   /** The run row, locked for update on PostgreSQL (SQLite serialises writers anyway). */
@@ -1626,15 +1695,22 @@ export class DatabaseRunStore implements RunStore {
       'case when entity_ref is null then actor end as actor',
     );
     const rows: any[] = await this.db('kubechart_runs')
-      .select('entity_ref', actorOfUnowned, 'status', 'kind')
+      .select('entity_ref', 'entity_owner', actorOfUnowned, 'status', 'kind')
       .count('* as n')
       .groupByRaw(
-        'entity_ref, case when entity_ref is null then actor end, status, kind',
+        'entity_ref, entity_owner, case when entity_ref is null then actor end, status, kind',
       );
-    const durations = await this.tenantRunDurations(['entity_ref', 'actor']);
+    const durations = await this.tenantRunDurations([
+      'entity_ref',
+      'entity_owner',
+      'actor',
+    ]);
+    const ownerOf = (r: { entity_owner?: string | null }) =>
+      typeof r.entity_owner === 'string' ? { entityOwner: r.entity_owner } : {};
     return {
       runs: rows.map(r => ({
         entityRef: r.entity_ref ?? undefined,
+        ...ownerOf(r),
         actor: r.actor ?? undefined,
         status: r.status as RunStatus,
         kind: r.kind as RunKind,
@@ -1642,6 +1718,7 @@ export class DatabaseRunStore implements RunStore {
       })),
       tenantRunDurations: durations.map(d => ({
         entityRef: d.entity_ref ?? undefined,
+        ...ownerOf(d),
         actor: d.actor,
         ms: Number(d.finished_at) - Number(d.started_at),
       })),

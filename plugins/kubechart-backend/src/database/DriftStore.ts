@@ -9,8 +9,12 @@ export type AppliedRun = {
   cluster: string;
   namespace: string;
   release?: string;
-  /** Epoch ms. */
-  createdAt: number;
+  /**
+   * When the run started (epoch ms; when it was created, for one recorded as finished without
+   * starting): the order runs changed their target in. An approved run starts long after it was
+   * requested, and runs on one target start one at a time (its lock).
+   */
+  appliedAt: number;
   /**
    * Who owned the target when the run started (`ownerOfTarget`; '' nobody); absent when not
    * recorded (a run started before KubeChart recorded it).
@@ -29,12 +33,18 @@ export type DriftFilter = {
 };
 
 /** Of a stored record, what says who may read it (see `ReadScopes.filter`), and nothing it holds. */
-export type DriftHead = { runId: string; entityRef?: string; actor: string };
+export type DriftHead = {
+  runId: string;
+  entityRef?: string;
+  /** The owner its run's entity had (`Run.entityOwner`), when recorded. */
+  entityOwner?: string;
+  actor: string;
+};
 
 /** Persistence of drift records: one per run that is the latest applied on its target. */
 export interface DriftStore {
   /**
-   * Per target, the latest succeeded run that changed it: for each cluster, namespace and release,
+   * Per target, the latest succeeded run that changed it (the one that started last): for each cluster, namespace and release,
    * the latest `chart`/`rollback` run; for each namespace, the latest `tenant`/`tenant-delete` run
    * and the latest `manifests` run. Runs kubechart executed and runs an action recorded are apart:
    * each target has its latest of either (a recorded run never supersedes an engine run).

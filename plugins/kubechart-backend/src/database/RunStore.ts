@@ -20,6 +20,12 @@ export type NewRun = {
   kind: RunKind;
   status: RunStatus;
   entityRef?: string;
+  /**
+   * With `entityRef`: the owner the entity has as the run is made (its catalog owner; for a tenant
+   * run, the owner the run leaves the tenant with). Stored as `Run.entityOwner`; absent, the run is
+   * stored as one whose entity had no owner (read only by callers who may read every run).
+   */
+  entityOwner?: string;
   actor: string;
   template?: string;
   action?: string;
@@ -76,6 +82,11 @@ export type NewRunEvent = Omit<RunEvent, 'seq' | 'runId' | 'at'> & {
 /** Filters of listRuns. */
 export type RunFilter = {
   entityRef?: string;
+  /**
+   * With `entityRef`: only the runs made while the entity had this owner (an entity ref key, see
+   * `Run.entityOwner`), and those recorded before owners were kept; '' (no owner) only the latter.
+   */
+  entityOwner?: string;
   kind?: RunKind;
   status?: RunStatus;
   actor?: string;
@@ -459,6 +470,17 @@ export interface RunStore {
    */
   runsCursorBefore(createdAt: string): string;
   /**
+   * The run a request for approval on `target` is reviewed against (`ApprovalRecord.previousRunId`):
+   * the newest run on that same target (cluster, namespace and release; with `tenant`, that tenant's
+   * runs, else runs of no tenant), whatever entity it named and however many runs were made
+   * elsewhere since, that ended (succeeded or failed), passed an approval gate it had (`executed`)
+   * and was not recorded by an action (`POST /runs/record`). Undefined when there is none.
+   */
+  findPreviousRun(
+    target: RunTarget,
+    tenant?: string,
+  ): Promise<string | undefined>;
+  /**
    * Moves a pending run to `running` for this instance and returns its lease (the epoch is bumped).
    * Throws {@link LeaseLostError} when the run is no longer pending.
    */
@@ -603,6 +625,8 @@ export interface RunStore {
   summaryByEntity(): Promise<{
     runs: Array<{
       entityRef?: string;
+      /** The owner its entity had (see `Run.entityOwner`), when recorded. */
+      entityOwner?: string;
       /** Only for a run without an entity. */
       actor?: string;
       status: RunStatus;
@@ -611,6 +635,7 @@ export interface RunStore {
     }>;
     tenantRunDurations: Array<{
       entityRef?: string;
+      entityOwner?: string;
       actor: string;
       ms: number;
     }>;

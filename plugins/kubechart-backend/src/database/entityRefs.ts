@@ -39,3 +39,16 @@ export function requiredEntityRefKey(ref: string, what: string): string {
     );
   return key;
 }
+
+/**
+ * The `entity_owner` a new run is stored with: for a run with an entity, the {@link entityRefKey} of
+ * the owner that entity had when the run was made, or '' when it had none (or none readable as a
+ * ref): such a run is read only by a caller who may read every run. NULL for a run without an entity.
+ */
+export function entityOwnerKey(run: {
+  entityRef?: string;
+  entityOwner?: string;
+}): string | null {
+  if (!run.entityRef) return null;
+  return (run.entityOwner && entityRefKey(run.entityOwner)) || '';
+}

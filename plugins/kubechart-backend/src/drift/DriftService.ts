@@ -37,10 +37,10 @@ import {
   DEFAULT_IGNORED_ADDED_FIELDS,
   FieldOwner,
   IgnoredAddedField,
+  MAX_OWNERSHIP_FIELDS,
   ManagedFieldsEntry,
-  addedFields,
-  fieldOwner,
   readIgnoredAddedFields,
+  readOwnership,
   runAppliers,
 } from './fieldOwners';
 import {
@@ -74,6 +74,11 @@ export type DriftServiceOptions = {
     Partial<Pick<EngineSettings, 'namespaceOwners'>>;
   /** The most objects one pass compares (default {@link DEFAULT_MAX_OBJECTS_PER_PASS}). */
   maxObjectsPerPass?: number;
+  /**
+   * The most fields of an object's managedFields a pass reads to tell who changed its fields (default
+   * {@link MAX_OWNERSHIP_FIELDS}); past it, the object's owners are recorded as not known.
+   */
+  maxOwnershipFieldsPerObject?: number;
   /**
    * Fields other managers add that are not drift (`kubechart.drift.ignoreAddedFields`; default
    * {@link DEFAULT_IGNORED_ADDED_FIELDS}). A path that cannot be read is refused at construction.
@@ -126,13 +131,16 @@ export const MAX_ADDED_FIELDS_PER_OBJECT = 100;
 /**
  * What the comparison of one live object found; `added`: how many fields other managers added, and
  * how many of them the record lists; `unlisted`: the times the changed fields `drifted` leaves out
- * (beyond {@link MAX_CHANGED_FIELDS_PER_OBJECT}) were changed, one entry each (undefined: not known).
+ * (beyond {@link MAX_CHANGED_FIELDS_PER_OBJECT}) were changed, one entry each (undefined: not known);
+ * `ownersNotRead`: the object, when its field ownership is larger than a check reads (who changed its
+ * fields, and what other managers added to it, are not known).
  */
 type Compared = {
   drifted?: DriftObject;
   notCompared?: DriftNotCompared;
   added?: { count: number; listed: number };
   unlisted?: Array<string | undefined>;
+  ownersNotRead?: Named;
 };
 
 /** An object a record names in its message. */
@@ -179,7 +187,7 @@ export class DriftService {
         deletedAt.set(
           `${r.cluster}/${r.namespace}`,
           Math.max(
-            r.createdAt,
+            r.appliedAt,
             deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0,
           ),
         );
@@ -188,9 +196,9 @@ export class DriftService {
       .filter(
         r =>
           r.kind !== 'tenant-delete' &&
-          (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.createdAt,
+          (deletedAt.get(`${r.cluster}/${r.namespace}`) ?? 0) < r.appliedAt,
       )
-      .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+      .sort((a, b) => b.appliedAt - a.appliedAt || a.id.localeCompare(b.id));
     const claimed: Claims = { engine: new Set(), recorded: new Set() };
     const checked: Checked[] = [];
     const budget: PassBudget = {
@@ -359,6 +367,7 @@ export class DriftService {
     let firstChanged: string | undefined;
     const secretFields: DriftNotCompared[] = [];
     const addedIn: Array<{ object: Named; count: number; listed: number }> = [];
+    const ownersNotRead: Named[] = [];
     let notCompared = 0;
     const compared = [...baseline, ...own];
     try {
@@ -390,6 +399,7 @@ export class DriftService {
           secretFields.push(c.notCompared);
           listing.addNotCompared(c.notCompared);
         }
+        if (c.ownersNotRead) ownersNotRead.push(c.ownersNotRead);
       }
     } catch (e) {
       return this.record(run, {
@@ -419,18 +429,23 @@ export class DriftService {
           } objects`,
           notComparedMessage('unknown', secretFields),
           addedFieldsMessage(addedIn),
+          this.ownersNotReadMessage(ownersNotRead, !run.action),
           listing.message(),
         ]
           .filter(Boolean)
           .join('; '),
       });
     }
-    const status = drifted ? 'drifted' : 'in-sync';
+    // An object whose ownership was not read may hold fields other managers added: never in sync.
+    let status: RunDrift['status'] = 'in-sync';
+    if (drifted) status = 'drifted';
+    else if (ownersNotRead.length) status = 'unknown';
     const message =
       [
         notComparedMessage(status, secretFields),
         baselineDrift.length ? baselineDriftMessage(baselineDrift) : undefined,
         addedFieldsMessage(addedIn),
+        this.ownersNotReadMessage(ownersNotRead, !run.action),
         listing.message(),
       ]
         .filter(Boolean)
@@ -446,6 +461,40 @@ export class DriftService {
       },
       firstChanged,
     );
+  }
+
+  /**
+   * What a record says of the objects whose field ownership was not read, being larger than a check
+   * reads: who changed their fields and when, and what other managers added to them (`added`: when
+   * that is looked for), are not known.
+   */
+  private ownersNotReadMessage(
+    objects: Named[],
+    added: boolean,
+  ): string | undefined {
+    if (!objects.length) return undefined;
+    const one = objects.length === 1;
+    const named = objects
+      .slice(0, NOT_COMPARED_NAMED)
+      .map(o => `${o.kind}/${o.name}`);
+    const list = one
+      ? named[0]
+      : `${objects.length} objects (${named.join(', ')}${
+          objects.length > named.length ? ', …' : ''
+        })`;
+    const max =
+      this.options.maxOwnershipFieldsPerObject ?? MAX_OWNERSHIP_FIELDS;
+    return `the field ownership (metadata.managedFields) of ${list} was not read: ${
+      one ? 'it holds' : 'each holds'
+    } more than ${max} fields, the most a drift check reads of one object; who changed ${
+      one ? 'its' : 'their'
+    } fields and when${
+      added
+        ? `, and which fields other field managers added to ${
+            one ? 'it' : 'them'
+          }, are`
+        : ' is'
+    } not known`;
   }
 
   /** The cluster-scoped kinds a run could apply: none for a run an action recorded. */
@@ -545,26 +594,49 @@ export class DriftService {
     const managedFields = live.metadata?.managedFields as
       | ManagedFieldsEntry[]
       | undefined;
-    // Fields a manager other than helm and the engine set that the manifest does not (a container
-    // added with kubectl edit), beyond the differences already found.
+    // Who changed each changed field, and the fields a manager other than helm and the engine set
+    // that the manifest does not (a container added with kubectl edit): read from the live object's
+    // field ownership, once, with turns of the event loop between parts. Whoever may write the
+    // object can grow it (a write under each of thousands of field manager names): past a bound,
+    // none of it is read and the object's owners are not known.
+    const ownership =
+      differences.length > 0 || findAdded
+        ? await readOwnership(managedFields, {
+            paths: differences.map(d => d.segments),
+            ...(findAdded
+              ? {
+                  added: {
+                    applied: whole ? asStored(object) : object,
+                    live,
+                    appliers: runAppliers(
+                      this.options.client(cluster).fieldManager ?? 'kubechart',
+                    ),
+                    ignore: this.ignoreAdded,
+                  },
+                }
+              : {}),
+            maxFields:
+              this.options.maxOwnershipFieldsPerObject ?? MAX_OWNERSHIP_FIELDS,
+          })
+        : { owners: [], added: [] };
+    const read = 'notRead' in ownership ? undefined : ownership;
+    const ownersNotRead = read ? undefined : { kind: id.kind, name: id.name };
+    const owners = read?.owners ?? [];
+    // Beyond the differences already found.
     const differing = differences.map(d => formatPath(d.segments));
     const differingSet = new Set(differing);
-    const allAdded = findAdded
-      ? addedFields(managedFields, whole ? asStored(object) : object, live, {
-          appliers: runAppliers(
-            this.options.client(cluster).fieldManager ?? 'kubechart',
-          ),
-          ignore: this.ignoreAdded,
-        }).filter(
-          a =>
-            // Not under a difference already found (each prefix looked up: linear in the fields).
-            !a.segments.some((_, i) =>
-              differingSet.has(formatPath(a.segments.slice(0, i + 1))),
-            ),
-        )
-      : [];
+    const allAdded = (read?.added ?? []).filter(
+      a =>
+        // Not under a difference already found (each prefix looked up: linear in the fields).
+        !a.segments.some((_, i) =>
+          differingSet.has(formatPath(a.segments.slice(0, i + 1))),
+        ),
+    );
     if (differences.length === 0 && allAdded.length === 0)
-      return notCompared ? { notCompared } : {};
+      return {
+        ...(notCompared ? { notCompared } : {}),
+        ...(ownersNotRead ? { ownersNotRead } : {}),
+      };
     // Listed up to a bound per object; the record's message counts the rest.
     const added = allAdded.slice(0, MAX_ADDED_FIELDS_PER_OBJECT);
     const listedDifferences = differences.slice(
@@ -575,10 +647,7 @@ export class DriftService {
     // values), and none of a live value whose applied one history holds redacted.
     const shown = redactObject(live);
     const owned: Array<FieldDifference & { owner?: FieldOwner }> = [
-      ...listedDifferences.map(d => ({
-        ...d,
-        owner: fieldOwner(managedFields, d.segments),
-      })),
+      ...listedDifferences.map((d, i) => ({ ...d, owner: owners[i] })),
       // No value: the manifest holds none of it, and what another manager added may hold a secret
       // the redaction rules do not know (a connection string, a token in an annotation or an arg).
       ...added.map(a => ({
@@ -623,9 +692,10 @@ export class DriftService {
         ? {
             unlisted: differences
               .slice(listedDifferences.length)
-              .map(d => fieldOwner(managedFields, d.segments)?.time),
+              .map((_, i) => owners[listedDifferences.length + i]?.time),
           }
         : {}),
+      ...(ownersNotRead ? { ownersNotRead } : {}),
     };
   }
 

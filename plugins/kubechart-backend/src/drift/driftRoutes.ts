@@ -62,7 +62,7 @@ export type DriftRoutesOptions = {
   checkScope(
     credentials: BackstageCredentials,
     run: Pick<Run, 'target' | 'entityRef'>,
-  ): Promise<void>;
+  ): Promise<unknown>;
   /** Starts a run as the caller, exactly as `POST /runs` does. */
   submit(
     credentials: BackstageCredentials,

@@ -1,9 +1,14 @@
-import { formatPath } from './compare';
+import { countingReads, turnsDuring } from '@internal/kube-sim/testUtils';
+import { PathSegment, formatPath } from './compare';
 import {
   DEFAULT_IGNORED_ADDED_FIELDS,
+  MAX_OWNERSHIP_FIELDS,
   ManagedFieldsEntry,
+  OWNERSHIP_FIELDS_PER_TURN,
   addedFields,
+  fieldOwner,
   readIgnoredAddedFields,
+  readOwnership,
 } from './fieldOwners';
 
 const appliers = ['kubechart', 'helm'];
@@ -633,4 +638,338 @@ describe('addedFields', () => {
     expect(twice).toBeGreaterThan(1.5 * once);
     expect(twice).toBeLessThan(2.5 * once);
   });
+});
+
+describe('readOwnership', () => {
+  const T0 = '2026-12-03T09:00:00Z';
+  const T1 = '2026-12-03T09:01:00Z';
+  const T2 = '2026-12-03T09:02:00Z';
+  const T3 = '2026-12-03T09:03:00Z';
+  const data = (...keys: string[]) => [
+    { field: 'data' },
+    ...keys.map(field => ({ field })),
+  ];
+  /** An entry of `manager` owning ConfigMap data keys. */
+  const owning = (
+    manager: string,
+    time: string,
+    keys: string[],
+  ): ManagedFieldsEntry => ({
+    manager,
+    operation: 'Apply',
+    time,
+    fieldsV1: { 'f:data': Object.fromEntries(keys.map(k => [`f:${k}`, {}])) },
+  });
+  const keysOf = (n: number) =>
+    Array.from({ length: n }, (_, i) => `item-${i}`);
+  const read = async (
+    managedFields: ManagedFieldsEntry[],
+    request: Parameters<typeof readOwnership>[1],
+  ) => {
+    const result = await readOwnership(managedFields, request);
+    if ('notRead' in result) throw new Error('the ownership was not read');
+    return result;
+  };
+
+  it('names the owner of each path that a look-up of that path names', async () => {
+    const ports = [{ field: 'spec' }, { field: 'ports' }];
+    const web = [
+      { field: 'spec' },
+      { field: 'template' },
+      { field: 'spec' },
+      { field: 'containers' },
+      { key: { name: 'web' } },
+    ];
+    const managedFields: ManagedFieldsEntry[] = [
+      {
+        manager: 'helm',
+        operation: 'Update',
+        time: T0,
+        fieldsV1: {
+          'f:metadata': { 'f:labels': { 'f:app': {} } },
+          'f:spec': {
+            'f:replicas': {},
+            'f:ports': {
+              // The same item twice (a number and a string): a look-up finds the first only.
+              'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:port': {} },
+              'k:{"port":"80","protocol":"TCP"}': { 'f:name': {} },
+              'k:not json': {},
+              'k:5': {},
+            },
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"web"}': {
+                    'f:image': {},
+                    'f:env': {
+                      'k:{"name":"MODE"}': { 'f:name': {}, 'f:value': {} },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      // `kubectl scale` writes through the scale subresource: it counts.
+      {
+        manager: 'kubectl',
+        operation: 'Update',
+        subresource: 'scale',
+        time: T1,
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+      // Status entries and entries without a manager do not.
+      {
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        subresource: 'status',
+        time: T3,
+        fieldsV1: { 'f:status': { 'f:replicas': {} }, 'f:spec': {} },
+      },
+      {
+        operation: 'Update',
+        time: T3,
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+      // Two writers in the same second: the first entry.
+      {
+        manager: 'first',
+        operation: 'Apply',
+        time: T2,
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:app': {} } } },
+      },
+      {
+        manager: 'second',
+        operation: 'Apply',
+        time: T2,
+        fieldsV1: {
+          'f:metadata': { 'f:labels': { 'f:app': {}, 'f:tier': null } },
+        },
+      },
+      {
+        manager: 'timeless',
+        operation: 'Update',
+        fieldsV1: { 'f:data': { 'f:x': {} } },
+      },
+      { manager: 'no-fields', operation: 'Update', time: T3 },
+      {
+        manager: 'kubectl-set',
+        operation: 'Update',
+        time: T2,
+        fieldsV1: {
+          'f:spec': {
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"web"}': {
+                    'f:env': { 'k:{"name":"MODE"}': { 'f:value': {} } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    ];
+    const port80 = { key: { port: 80, protocol: 'TCP' } };
+    const paths: PathSegment[][] = [
+      [],
+      [{ field: 'spec' }],
+      [{ field: 'spec' }, { field: 'replicas' }],
+      [{ field: 'status' }, { field: 'replicas' }],
+      [{ field: 'metadata' }, { field: 'labels' }, { field: 'app' }],
+      [{ field: 'metadata' }, { field: 'labels' }, { field: 'tier' }],
+      [
+        { field: 'metadata' },
+        { field: 'labels' },
+        { field: 'tier' },
+        { field: 'x' },
+      ],
+      [...ports, port80],
+      [...ports, port80, { field: 'port' }],
+      [...ports, port80, { field: 'name' }],
+      [...ports, { key: { protocol: 'TCP', port: '80' } }, { field: 'port' }],
+      [...ports, { key: { port: 443, protocol: 'TCP' } }],
+      [...web, { field: 'image' }],
+      [...web, { field: 'env' }, { key: { name: 'MODE' } }, { field: 'value' }],
+      [...web, { field: 'env' }, { key: { name: 'MODE' } }, { field: 'name' }],
+      [...web.slice(0, 4), { key: { name: 'db' } }],
+      data('x'),
+      data(),
+      [{ field: 'spec' }, { field: 'nothing' }],
+    ];
+    const { owners } = await read(managedFields, { paths });
+    expect(owners).toEqual(paths.map(p => fieldOwner(managedFields, p)));
+    // What the cases are about.
+    expect(owners.map(o => o?.manager)).toEqual([
+      'first',
+      'kubectl-set',
+      'kubectl',
+      undefined,
+      'first',
+      'second',
+      undefined,
+      'helm',
+      'helm',
+      undefined,
+      'helm',
+      undefined,
+      'helm',
+      'kubectl-set',
+      'helm',
+      undefined,
+      'timeless',
+      'timeless',
+      undefined,
+    ]);
+  });
+
+  it('reads in linear work: twice the changed fields and the field managers, twice the reads', async () => {
+    const readsFor = async (changed: number, managers: number) => {
+      const keys = keysOf(changed);
+      // Every value changed by one manager, then each of `managers` more writes one of them again.
+      const counted = countingReads([
+        owning('editor', T1, keys),
+        ...Array.from({ length: managers }, (_, i) =>
+          owning(`manager-${i}`, T2, [keys[i]]),
+        ),
+      ]);
+      const { owners } = await read(counted.value, {
+        paths: keys.map(k => data(k)),
+      });
+      expect(owners[0]).toEqual({
+        manager: 'manager-0',
+        operation: 'Apply',
+        time: T2,
+      });
+      expect(owners[changed - 1]?.manager).toBe('editor');
+      return counted.reads();
+    };
+    const once = await readsFor(2_000, 500);
+    const twice = await readsFor(4_000, 1_000);
+    // Linear: twice the reads (and some constant); each changed field looked up in every entry:
+    // four times.
+    expect(twice).toBeGreaterThan(1.5 * once);
+    expect(twice).toBeLessThan(2.5 * once);
+  });
+
+  it('lets the event loop turn while it reads, with no more work between two turns than a part', async () => {
+    // 15,000 values changed by one manager and 5,000 more managers writing one each, read for
+    // owners and for the fields other managers added.
+    const keys = keysOf(15_000);
+    const managedFields = [
+      owning('kubechart', T0, keys),
+      owning('editor', T1, keys),
+      ...Array.from({ length: 5_000 }, (_, i) =>
+        owning(`manager-${i}`, T2, [`added-${i}`]),
+      ),
+    ];
+    const applied = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'big' },
+      data: Object.fromEntries(keys.map(k => [k, 'blue'])),
+    };
+    const live = {
+      ...applied,
+      metadata: { name: 'big', creationTimestamp: T0, managedFields },
+      data: {
+        ...Object.fromEntries(keys.map(k => [k, 'green'])),
+        ...Object.fromEntries(keysOf(5_000).map((_, i) => [`added-${i}`, 'x'])),
+      },
+    };
+    const counted = countingReads(managedFields);
+    // The reads between two turns of the event loop, the largest.
+    let largest = 0;
+    let last = 0;
+    let done = false;
+    const sample = () => {
+      largest = Math.max(largest, counted.reads() - last);
+      last = counted.reads();
+      if (!done) setImmediate(sample);
+    };
+    setImmediate(sample);
+    let result: Awaited<ReturnType<typeof read>> | undefined;
+    const turns = await turnsDuring(async () => {
+      result = await read(counted.value, {
+        paths: keys.map(k => data(k)),
+        added: { applied, live, appliers: ['kubechart'] },
+      });
+    });
+    done = true;
+    sample();
+    const total = counted.reads();
+    expect(result!.owners.every(o => o?.manager === 'editor')).toBe(true);
+    // What other managers added, as addedFields finds it at once.
+    expect(result!.added).toEqual(
+      addedFields(managedFields, applied, live, { appliers: ['kubechart'] }),
+    );
+    expect(result!.added).toHaveLength(5_000);
+    // 40,001 fields, counted, then read for owners and for what was added: a turn per part.
+    expect(turns).toBeGreaterThanOrEqual(
+      (3 * 40_001) / OWNERSHIP_FIELDS_PER_TURN - 3,
+    );
+    // A part of the work between two turns: the keys of the largest map (15,000 at once, as they
+    // are listed) and a part's fields, each read a few times; never the whole.
+    expect(largest).toBeLessThan(4 * (15_000 + OWNERSHIP_FIELDS_PER_TURN));
+    expect(total).toBeGreaterThan(4 * largest);
+  }, 120_000);
+
+  it('reads nothing of an ownership larger than it reads, counting no further than its bound', async () => {
+    // One map of keys, shared by the entries (a bound's worth of keys is costly to build).
+    const keys = Object.fromEntries(
+      keysOf(MAX_OWNERSHIP_FIELDS - 1).map(k => [`f:${k}`, {}]),
+    );
+    const entry = (
+      manager: string,
+      fieldsV1: Record<string, unknown>,
+    ): ManagedFieldsEntry => ({
+      manager,
+      operation: 'Apply',
+      time: T1,
+      fieldsV1,
+    });
+    // `f:data`, the keys under it and `f:extra`: one field more than the bound; then ten times as
+    // many more.
+    const over = [
+      entry('editor', { 'f:data': keys, 'f:extra': {} }),
+      ...Array.from({ length: 10 }, (_, i) =>
+        entry(`manager-${i}`, { 'f:data': keys }),
+      ),
+    ];
+    const counted = countingReads(over);
+    expect(
+      await readOwnership(counted.value, { paths: [data('item-0')] }),
+    ).toEqual({ notRead: { maxFields: MAX_OWNERSHIP_FIELDS } });
+    // The first entry's keys listed and each looked at once; none of the entries after it.
+    expect(counted.reads()).toBeLessThan(2 * MAX_OWNERSHIP_FIELDS + 100);
+    // At the bound it is read; status entries are not read, and do not count.
+    const at = [
+      entry('editor', { 'f:data': keys }),
+      {
+        ...entry('kube-controller-manager', { 'f:status': keys }),
+        subresource: 'status',
+      },
+    ];
+    expect(await readOwnership(at, { paths: [data('item-0')] })).toEqual({
+      owners: [{ manager: 'editor', operation: 'Apply', time: T1 }],
+      added: [],
+    });
+    // Asked only for what other managers added, only their entries count.
+    const ours = [entry('kubechart', { 'f:data': keys, 'f:extra': {} })];
+    const live = { metadata: { creationTimestamp: T0 }, data: {} };
+    expect(
+      await readOwnership(ours, {
+        paths: [],
+        added: { applied: live, live, appliers: ['kubechart'] },
+      }),
+    ).toEqual({ owners: [], added: [] });
+    expect(
+      await readOwnership(ours, {
+        paths: [],
+        added: { applied: live, live, appliers: ['helm'] },
+      }),
+    ).toEqual({ notRead: { maxFields: MAX_OWNERSHIP_FIELDS } });
+  }, 120_000);
 });

@@ -22,6 +22,39 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
+ * Work written as a generator that yields where it may pause, run either at once ({@link runAtOnce})
+ * or with a turn of the event loop at each pause ({@link runInTurns}): one piece of code serves both.
+ */
+type Pausable<T> = Generator<undefined, T, undefined>;
+
+function runAtOnce<T>(work: Pausable<T>): T {
+  for (;;) {
+    const step = work.next();
+    if (step.done) return step.value;
+  }
+}
+
+async function runInTurns<T>(work: Pausable<T>): Promise<T> {
+  for (;;) {
+    const step = work.next();
+    if (step.done) return step.value;
+    await new Promise<void>(resolve => setImmediate(resolve));
+  }
+}
+
+/**
+ * The fields of an object's managedFields read between two turns of the event loop when they are
+ * read in turns ({@link readOwnership}): a few milliseconds of work.
+ */
+export const OWNERSHIP_FIELDS_PER_TURN = 2000;
+
+/** Counts the fields read; true at every {@link OWNERSHIP_FIELDS_PER_TURN}-th: where work may pause. */
+function pacer(): () => boolean {
+  let read = 0;
+  return () => ++read % OWNERSHIP_FIELDS_PER_TURN === 0;
+}
+
+/**
  * The `k:{…}` children of fieldsV1 nodes by the canonical string of their key (numbers and strings
  * alike), parsed once per node: an object with thousands of drifted list items looks each up at once.
  */
@@ -89,6 +122,184 @@ export function fieldOwner(
     }
   }
   return best;
+}
+
+/**
+ * The most fields of one object's managedFields a drift check reads (every level of the entries it
+ * reads counted: `f:data` and each `f:<key>` under it): past it, who changed the object's fields and
+ * what other managers added to it are not known. An object within the API server's default size
+ * limit (1.5 MiB) holds fewer (a field takes at least 9 bytes of it); anyone who may write an object
+ * can grow its ownership, with a field manager name for each write.
+ */
+export const MAX_OWNERSHIP_FIELDS = 200_000;
+
+/**
+ * Whether the entries hold at most `limit` fields, every level counted. Stops counting past it: the
+ * work is bounded by `limit`, however large the entries are.
+ */
+function* fieldsWithin(
+  entries: ManagedFieldsEntry[],
+  limit: number,
+  pause: () => boolean,
+): Pausable<boolean> {
+  let count = 0;
+  for (const entry of entries) {
+    const pending: unknown[] = [entry.fieldsV1];
+    while (pending.length) {
+      const node = pending.pop();
+      if (!isMap(node)) continue;
+      for (const k of Object.keys(node)) {
+        if (++count > limit) return false;
+        if (pause()) yield;
+        pending.push(node[k]);
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * The paths asked for, as a tree by fieldsV1 key (`f:<field>`, and `k:` with the canonical string
+ * of an item's key), with the owner found so far of each; `keyed` when a list item is asked for
+ * under it.
+ */
+type PathNode = {
+  children: Map<string, PathNode>;
+  keyed: boolean;
+  owner?: FieldOwner;
+};
+
+const pathNode = (): PathNode => ({ children: new Map(), keyed: false });
+
+/**
+ * {@link fieldOwner} of each of `paths`, from one walk of each entry along the paths asked for:
+ * linear in the entries and the paths, however many of each there are (a look-up of each path in
+ * each entry costs their product). Each owner is the one {@link fieldOwner} names.
+ */
+function* ownersOf(
+  managedFields: ManagedFieldsEntry[] | undefined,
+  paths: PathSegment[][],
+  pause: () => boolean,
+): Pausable<Array<FieldOwner | undefined>> {
+  const root = pathNode();
+  const ends: PathNode[] = [];
+  for (const segments of paths) {
+    if (pause()) yield;
+    let node = root;
+    for (const seg of segments) {
+      let token: string;
+      if ('field' in seg) token = `f:${seg.field}`;
+      else {
+        token = `k:${canonicalKey(seg.key)}`;
+        node.keyed = true;
+      }
+      let next = node.children.get(token);
+      if (!next) {
+        next = pathNode();
+        node.children.set(token, next);
+      }
+      node = next;
+    }
+    ends.push(node);
+  }
+  // The later writer of a path owns it; of two at the same time, the first entry (as fieldOwner).
+  const claim = (node: PathNode, entry: ManagedFieldsEntry) => {
+    if (node.owner && !((entry.time ?? '') > (node.owner.time ?? ''))) return;
+    node.owner = {
+      manager: entry.manager!,
+      ...(entry.operation ? { operation: entry.operation } : {}),
+      ...(entry.time ? { time: entry.time } : {}),
+    };
+  };
+  for (const entry of managedFields ?? []) {
+    if (!entry.manager || entry.subresource === 'status') continue;
+    if (entry.fieldsV1 === undefined) continue;
+    claim(root, entry);
+    const pending: Array<[unknown, PathNode]> = [[entry.fieldsV1, root]];
+    while (pending.length) {
+      const [fields, node] = pending.pop()!;
+      if (!isMap(fields)) continue;
+      // The keys of the items met under this node: a key written twice names its first item only,
+      // as a look-up by key finds it.
+      const items = node.keyed ? new Set<string>() : undefined;
+      for (const k of Object.keys(fields)) {
+        if (pause()) yield;
+        let token: string;
+        if (k.startsWith('f:')) token = k;
+        else if (items && k.startsWith('k:')) {
+          const key = parseJson(k.slice(2));
+          if (!isMap(key)) continue;
+          token = `k:${canonicalKey(key)}`;
+          if (items.has(token)) continue;
+          items.add(token);
+        } else continue;
+        const next = node.children.get(token);
+        if (!next) continue;
+        claim(next, entry);
+        if (next.children.size) pending.push([fields[k], next]);
+      }
+    }
+  }
+  return ends.map(n => n.owner);
+}
+
+/** What {@link readOwnership} is asked to read of a live object's field ownership. */
+export type OwnershipRequest = {
+  /** The paths whose owners are wanted (the changed fields). */
+  paths: PathSegment[][];
+  /** When given, the fields other managers added are wanted too: see {@link addedFields}. */
+  added?: AddedFieldsOptions & {
+    applied: Record<string, any>;
+    live: Record<string, any>;
+  };
+  /** The most fields the entries to read may hold; past it none is read (default {@link MAX_OWNERSHIP_FIELDS}). */
+  maxFields?: number;
+};
+
+/**
+ * What {@link readOwnership} read: the owner of each path asked for, in order, and the fields other
+ * managers added (none when not asked for); or, when the entries to read hold more fields than
+ * `maxFields`, that they were not read.
+ */
+export type Ownership =
+  | { owners: Array<FieldOwner | undefined>; added: AddedField[] }
+  | { notRead: { maxFields: number } };
+
+/**
+ * Reads a live object's field ownership once for a drift check: the owner of each changed field
+ * ({@link fieldOwner} of each) and the fields other managers added ({@link addedFields}), with a
+ * turn of the event loop every {@link OWNERSHIP_FIELDS_PER_TURN} fields read. The entries to read
+ * (every one but status entries when owners are asked for, else those of other managers) are
+ * first counted, up to `maxFields`: when they hold more, nothing is read and the owners are not
+ * known; no owner is guessed from a part of them. Throws as {@link addedFields} does.
+ */
+export async function readOwnership(
+  managedFields: ManagedFieldsEntry[] | undefined,
+  request: OwnershipRequest,
+): Promise<Ownership> {
+  return runInTurns(reading(managedFields, request));
+}
+
+function* reading(
+  managedFields: ManagedFieldsEntry[] | undefined,
+  { paths, added, maxFields = MAX_OWNERSHIP_FIELDS }: OwnershipRequest,
+): Pausable<Ownership> {
+  const pause = pacer();
+  let entries: ManagedFieldsEntry[] = [];
+  if (paths.length)
+    entries = (managedFields ?? []).filter(
+      e => e.manager && e.subresource !== 'status',
+    );
+  else if (added) entries = otherEntries(managedFields, added.appliers);
+  if (!(yield* fieldsWithin(entries, maxFields, pause)))
+    return { notRead: { maxFields } };
+  const found = added
+    ? yield* findAdded(managedFields, added.applied, added.live, added, pause)
+    : [];
+  const owners = paths.length
+    ? yield* ownersOf(managedFields, paths, pause)
+    : [];
+  return { owners, added: found };
 }
 
 /**
@@ -273,13 +484,38 @@ export function addedFields(
   managedFields: ManagedFieldsEntry[] | undefined,
   applied: Record<string, any>,
   live: Record<string, any>,
-  options: { appliers: readonly string[]; ignore?: readonly IgnoreRule[] },
+  options: AddedFieldsOptions,
 ): AddedField[] {
-  const known = new Set([...options.appliers, ...KUBERNETES_MANAGERS]);
-  const ignore = options.ignore ?? [];
-  const others = (managedFields ?? []).filter(
+  return runAtOnce(findAdded(managedFields, applied, live, options, pacer()));
+}
+
+/** Whose fields {@link addedFields} does not report, and which it leaves out. */
+type AddedFieldsOptions = {
+  appliers: readonly string[];
+  ignore?: readonly IgnoreRule[];
+};
+
+/** The entries {@link addedFields} reads: of managers other than `appliers` and Kubernetes, status aside. */
+function otherEntries(
+  managedFields: ManagedFieldsEntry[] | undefined,
+  appliers: readonly string[],
+): ManagedFieldsEntry[] {
+  const known = new Set([...appliers, ...KUBERNETES_MANAGERS]);
+  return (managedFields ?? []).filter(
     e => e.manager && !known.has(e.manager) && e.subresource !== 'status',
   );
+}
+
+/** {@link addedFields}, pausing where `pause` says. */
+function* findAdded(
+  managedFields: ManagedFieldsEntry[] | undefined,
+  applied: Record<string, any>,
+  live: Record<string, any>,
+  options: AddedFieldsOptions,
+  pause: () => boolean,
+): Pausable<AddedField[]> {
+  const ignore = options.ignore ?? [];
+  const others = otherEntries(managedFields, options.appliers);
   if (!others.length) return [];
   // When the object was created, as the API server recorded it (whole seconds, like entry times).
   const created = Date.parse(live.metadata?.creationTimestamp ?? '');
@@ -330,13 +566,14 @@ export function addedFields(
       ...(entry.time ? { time: entry.time } : {}),
     });
   };
-  const walk = (
+  function* walk(
     node: unknown,
     path: PathSegment[],
     entry: ManagedFieldsEntry,
-  ) => {
+  ): Pausable<void> {
     if (!isMap(node)) return;
     for (const [k, child] of Object.entries(node)) {
+      if (pause()) yield;
       if (k === '.') continue;
       if (
         path.length === 0 &&
@@ -377,12 +614,12 @@ export function addedFields(
       const at = [...path, segment];
       if (valueAt(live, at) === undefined) continue;
       const set = valueAt(view, at);
-      if (set !== undefined && set !== null) walk(child, at, entry);
+      if (set !== undefined && set !== null) yield* walk(child, at, entry);
       // An ignored field inside: what else is in it is reported field by field.
-      else if (ignoredBelow(at, entry.manager!)) walk(child, at, entry);
+      else if (ignoredBelow(at, entry.manager!)) yield* walk(child, at, entry);
       else add(at, entry);
     }
-  };
+  }
   for (const entry of others) {
     const t = timeOf(entry);
     if (t === undefined)
@@ -392,12 +629,13 @@ export function addedFields(
     // An entry stamped at the creation second is the creator's (what it set and the defaults it
     // was answered with); a later one is a write after the object was created.
     if (!(t > created)) continue;
-    walk(entry.fieldsV1, [], entry);
+    yield* walk(entry.fieldsV1, [], entry);
   }
   // The outermost path only: a path under another reported one is part of it. Each path's
   // prefixes are looked up (linear in the fields found, not quadratic).
   const result: AddedField[] = [];
   for (const [, a] of found) {
+    if (pause()) yield;
     let inside = false;
     for (let i = 1; i < a.segments.length && !inside; i++)
       inside = found.has(formatPath(a.segments.slice(0, i)));

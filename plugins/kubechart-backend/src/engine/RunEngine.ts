@@ -119,6 +119,7 @@ import {
   checkTenantSystemInCatalog,
   entityRefOfTenant,
   tenantEntityRefAfter,
+  tenantRunEntityOwner,
   withNormalizedTenantEntityRef,
 } from './entityScope';
 import { describeTenantChanges } from './tenantChanges';
@@ -982,6 +983,7 @@ export class RunEngine {
             kind: request.kind,
             status: 'pending',
             entityRef: request.entityRef,
+            entityOwner: await this.entityOwnerOf(request, exec, actor),
             actor,
             template: request.template,
             target: plan.target,
@@ -1156,6 +1158,30 @@ export class RunEngine {
     return assigned;
   }
 
+  /**
+   * The owner a run's entity has as the run is recorded (`NewRun.entityOwner`): for a tenant or
+   * tenant-delete run see `tenantRunEntityOwner`, else the entity's owner as the run's scope check
+   * read it.
+   */
+  private async entityOwnerOf(
+    request: CreateRunRequest,
+    exec: RunExecution,
+    actor: string,
+  ): Promise<string | undefined> {
+    if (!request.entityRef) return undefined;
+    if (request.kind === 'tenant' || request.kind === 'tenant-delete')
+      return tenantRunEntityOwner(
+        {
+          cluster: request.cluster,
+          tenant: request.tenant,
+          entityRef: request.entityRef,
+        },
+        tenantOwnerAfter(request, await this.tenantRecord(request), actor),
+        this.options.requesters?.readEntity,
+      );
+    return exec.scope.entityOwner;
+  }
+
   /** The refs whose members may approve under `rule`: `owner` is the owner of the run's target. */
   private async resolveApprovers(
     rule: ApprovalRule,
@@ -1211,26 +1237,10 @@ export class RunEngine {
       );
     }
     const salt = newPlanSalt();
-    const sameTarget = plan.tenant
-      ? { tenant: plan.tenant }
-      : { entityRef: request.entityRef };
-    const previous = (
-      await store.listRuns(
-        { cluster: plan.target.cluster, ...sameTarget },
-        { limit: 50 },
-      )
-    ).items.find(
-      r =>
-        r.target.namespace === plan.target.namespace &&
-        (r.target.release ?? '') === (plan.target.release ?? '') &&
-        (r.status === 'succeeded' || r.status === 'failed') &&
-        // A request that was never applied (rejected, expired, changed) is no baseline to review against.
-        (!r.approval || r.approval.state === 'executed') &&
-        // Nor is a run an action recorded (`POST /runs/record`): what it reports was never checked,
-        // and anyone who may deploy there could record the change they are about to ask for as
-        // done, so that the approvers' diff shows nothing.
-        !r.action,
-    );
+    // The approvers review the change from what the target last received, found by the target:
+    // not by the entity the requester names (any run there may have named another one, or none),
+    // nor among the cluster's newest runs only.
+    const previousRunId = await store.findPreviousRun(plan.target, plan.tenant);
     // The input is kept for execution only when it holds no secret value, and (a tenant run) when it
     // needed no kubechart.tenants.admin (see `submit`); otherwise the requester submits it again.
     const needsRights =
@@ -1254,6 +1264,7 @@ export class RunEngine {
         kind: request.kind,
         status: 'awaiting-approval',
         entityRef: request.entityRef,
+        entityOwner: await this.entityOwnerOf(request, exec, actor),
         actor,
         template: request.template,
         target: plan.target,
@@ -1267,7 +1278,7 @@ export class RunEngine {
         planHash: planHash(parts, salt),
         planSalt: salt,
         expiresAt: new Date(Date.now() + rule.expiresAfterMs),
-        previousRunId: previous?.id,
+        previousRunId,
         request: kept,
         // Whom the run's messages are for is the requester as checked now: not kept.
         exec: (({ naming: _naming, ...rest }) => rest)(exec),

@@ -21,6 +21,11 @@ export type CatalogEntityReader = {
     entityRef: string,
     options: { credentials: BackstageCredentials },
   ): Promise<Entity | undefined>;
+  /** Several entities at once, in the order asked (null where absent): who owns a run's entity now. */
+  getEntitiesByRefs?(
+    request: { entityRefs: string[]; fields?: string[] },
+    options: { credentials: BackstageCredentials },
+  ): Promise<{ items: Array<Entity | undefined | null> }>;
 };
 
 /**

@@ -16,6 +16,7 @@ import {
   checkTenantSystemInCatalog,
   entityRefOfTenant,
   normalizeTenantEntityRef,
+  tenantRunEntityOwner,
 } from './entityScope';
 import { RunCaller, resolveRunScope } from './scope';
 import { readEngineSettings } from './settings';
@@ -145,6 +146,7 @@ describe.each(['chart', 'manifests', 'rollback'] as const)(
         defaultNamespace: 'tenant-acme',
         allowedClusterScopedKinds: [],
         tenant: 'acme',
+        entityOwner: 'group:default/acme-team',
         reason:
           'namespace tenant-acme of component:default/web (kubechart.io/tenant: acme, tenant owned by group:default/acme-team)',
       });
@@ -634,5 +636,58 @@ describe('a catalog read that never answers', () => {
         `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
       );
     }
+  });
+});
+
+describe('the owner a tenant run records for its entity', () => {
+  const request = {
+    cluster: 'dev',
+    tenant: 'shop',
+    entityRef: 'system:default/shop',
+  };
+  const NEW_OWNER = 'group:default/new-owner';
+  const system = (owner: string, annotations: Record<string, string> = {}) =>
+    ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'System',
+      metadata: { name: 'shop', namespace: 'default', annotations },
+      spec: { owner },
+    } as Entity);
+
+  it("is the tenant's owner for an entity the tenant provider makes, and the catalog's owner for one registered there", async () => {
+    expect(await tenantRunEntityOwner(request, NEW_OWNER)).toBe(NEW_OWNER);
+    expect(
+      await tenantRunEntityOwner(request, NEW_OWNER, async () => undefined),
+    ).toBe(NEW_OWNER);
+    // The provider's entity of this tenant still carries the owner the run is moving it from.
+    const providers = system('group:default/old-owner', {
+      'kubechart.io/tenant': 'shop',
+      'kubechart.io/cluster': 'dev',
+    });
+    expect(
+      await tenantRunEntityOwner(request, NEW_OWNER, async () => providers),
+    ).toBe(NEW_OWNER);
+    expect(
+      await tenantRunEntityOwner(request, NEW_OWNER, async () =>
+        system('team-a'),
+      ),
+    ).toBe('group:default/team-a');
+    // Annotated for the same code on another cluster: a registered entity.
+    expect(
+      await tenantRunEntityOwner(request, NEW_OWNER, async () =>
+        system('team-a', {
+          'kubechart.io/tenant': 'shop',
+          'kubechart.io/cluster': 'prod',
+        }),
+      ),
+    ).toBe('group:default/team-a');
+  });
+
+  it('refuses the run (503) when the catalog cannot be read', async () => {
+    await expect(
+      tenantRunEntityOwner(request, NEW_OWNER, async () => {
+        throw new Error('connect ECONNREFUSED');
+      }),
+    ).rejects.toThrow(ServiceUnavailableError);
   });
 });

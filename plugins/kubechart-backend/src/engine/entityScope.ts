@@ -172,7 +172,7 @@ export async function namespacesOfEntity(
 
 /**
  * The target namespace of a chart, manifests or rollback run for an entity, when that entity may deploy
- * there and the caller acts for the entity's owner. Fails closed: no catalog, an entity the caller
+ * there and the caller acts for the entity's owner (`owner`, as the catalog has it now). Fails closed: no catalog, an entity the caller
  * cannot see, an entity without an owner or without a usable namespace annotation, or another
  * cluster than the entity's, are all refused with NotAllowedError (403) naming the reason.
  */
@@ -183,7 +183,7 @@ export async function resolveEntityNamespace(
     readEntity?: EntityReader;
   },
   deps: { store: RunStore; settings: EngineSettings },
-): Promise<Allowed> {
+): Promise<Allowed & { owner: string }> {
   const { cluster, namespace, entityRef } = request;
   const refuse = (why: string) =>
     new NotAllowedError(
@@ -216,7 +216,7 @@ export async function resolveEntityNamespace(
     caller,
   );
   const match = allowed.find(a => a.namespace === namespace);
-  if (match) return match;
+  if (match) return { ...match, owner };
   const may = allowed.length
     ? `it may deploy to ${[...new Set(allowed.map(a => a.namespace))].join(
         ', ',
@@ -334,6 +334,42 @@ export function tenantEntityRefAfter(
   return existing && live(existing) && existing.owner === owner
     ? existing.entityRef
     : undefined;
+}
+
+/**
+ * The owner a tenant or tenant-delete run records for its `entityRef` (`NewRun.entityOwner`): the
+ * owner the entity has in the catalog when it is an entity registered there (read as the plugin sees
+ * the catalog), else `tenantOwner`, the owner the run leaves the tenant with: the tenant provider makes
+ * an entity not in the catalog, and its own entity for the tenant (annotated `kubechart.io/tenant` and
+ * `kubechart.io/cluster` with this tenant), that owner's. Throws ServiceUnavailableError (503) when
+ * the catalog cannot be read; without `readEntity` (no catalog here), `tenantOwner`.
+ */
+export async function tenantRunEntityOwner(
+  request: { cluster: string; tenant: string; entityRef: string },
+  tenantOwner: string,
+  readEntity?: EntityReader,
+): Promise<string> {
+  if (!readEntity) return tenantOwner;
+  let entity: Entity | undefined;
+  try {
+    entity = await readCatalog(readEntity, request.entityRef);
+  } catch (e) {
+    throw new ServiceUnavailableError(
+      `Tenant ${
+        request.tenant
+      } was not changed: the catalog could not be read to learn who owns ${
+        request.entityRef
+      } (${e instanceof Error ? e.message : String(e)}); try again later`,
+    );
+  }
+  const annotations = entity?.metadata.annotations ?? {};
+  if (
+    !entity ||
+    (annotations[KUBECHART_TENANT_ANNOTATION] === request.tenant &&
+      annotations[KUBECHART_CLUSTER_ANNOTATION] === request.cluster)
+  )
+    return tenantOwner;
+  return entityOwner(entity) ?? '';
 }
 
 /** The runs read at a time when looking through an entity's deployment history. */

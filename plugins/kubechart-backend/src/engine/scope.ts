@@ -135,6 +135,11 @@ export type RunScope = {
   allowedClusterScopedKinds: string[];
   /** The tenant whose namespace this is, when it is one. */
   tenant?: string;
+  /**
+   * For a chart, manifests or rollback run for an entity: the entity's owner as the scope check read
+   * it from the catalog (recorded on the run, see `NewRun.entityOwner`).
+   */
+  entityOwner?: string;
   /** Why the run has this scope, for the run log. */
   reason: string;
 };
@@ -216,6 +221,7 @@ export async function resolveRunScope(
       defaultNamespace: namespace,
       allowedClusterScopedKinds: allowedKinds,
       ...(allowed.tenant ? { tenant: allowed.tenant } : {}),
+      entityOwner: allowed.owner,
       reason: `namespace ${namespace} of ${entityRef} (${allowed.why})`,
     };
   }

@@ -162,6 +162,7 @@ describe.each(databases.eachSupportedId())(
             entities: [
               entity('a', ALICE, 'alice-a', 'alice-a2'),
               entity('b', BOB, 'bob-b', 'bob-b2'),
+              entity('b2', BOB, 'bob-b', 'bob-b2'),
             ],
           }),
           capturingAuditor(audit),

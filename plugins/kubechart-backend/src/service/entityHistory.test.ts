@@ -19,6 +19,7 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { KubeSim } from '@internal/kube-sim';
 import { randomUUID } from 'node:crypto';
+import { Knex } from 'knex';
 import request from 'supertest';
 import { kubechartPlugin } from '../plugin';
 import { startSim, testConfig } from '../__testUtils__/setup';
@@ -131,6 +132,7 @@ describe.each(databases.eachSupportedId())(
     let sim: KubeSim;
     let server: any;
     let stop: () => Promise<void>;
+    let knex: Knex;
     const as = (who: string) => mockCredentials.user.header(who);
     const get = (who: string, path: string) =>
       request(server)
@@ -173,6 +175,7 @@ describe.each(databases.eachSupportedId())(
     beforeAll(async () => {
       fillCatalog();
       sim = await startSim();
+      knex = await databases.init(databaseId);
       const backend = await startTestBackend({
         features: [
           kubechartPlugin,
@@ -190,9 +193,7 @@ describe.each(databases.eachSupportedId())(
               },
             }),
           }),
-          mockServices.database.factory({
-            knex: await databases.init(databaseId),
-          }),
+          mockServices.database.factory({ knex }),
           ownersOnly,
           createServiceFactory({
             service: coreServices.userInfo,
@@ -213,6 +214,9 @@ describe.each(databases.eachSupportedId())(
             factory: () =>
               ({
                 getEntityByRef: async (ref: string) => catalog.get(key(ref)),
+                getEntitiesByRefs: async (asked: { entityRefs: string[] }) => ({
+                  items: asked.entityRefs.map(r => catalog.get(key(r))),
+                }),
               } as any),
           }),
           createServiceFactory({
@@ -333,6 +337,102 @@ describe.each(databases.eachSupportedId())(
       expect(await historyOf(BOB, 'component:default/pay')).toEqual([
         [hidden, 'component:default/pay'],
       ]);
+    });
+
+    it('keeps a history from whoever registers its entity again, or takes the entity over', async () => {
+      catalog.set(
+        'component:default/old',
+        entity('Component', 'old', ACME, 'web-ns'),
+      );
+      const first = await recordFinished(
+        ALICE,
+        'component:default/old',
+        'web-ns',
+      );
+      const second = await recordFinished(
+        ALICE,
+        'component:default/old',
+        'web-ns',
+      );
+      const summaryOf = async (who: string) => {
+        const r = await get(who, '/metrics/summary');
+        expect(r.status).toBe(200);
+        return r.body.runs;
+      };
+      const bobsSummary = await summaryOf(BOB);
+      expect(await historyOf(ALICE, 'component:default/old')).toEqual([
+        [second, 'component:default/old'],
+        [first, 'component:default/old'],
+      ]);
+      // The entity leaves the catalog, and bob registers one of the same ref, owned by his team.
+      catalog.delete('component:default/old');
+      catalog.set(
+        'component:default/old',
+        entity('Component', 'old', PAYMENTS, 'pay-ns'),
+      );
+      expect(await historyOf(BOB, 'component:default/old')).toEqual([]);
+      expect(await historyOf(BOB, 'Component:Default/Old')).toEqual([]);
+      for (const id of [first, second]) {
+        expect((await get(BOB, `/runs/${id}`)).status).toBe(404);
+        expect((await get(BOB, `/runs/${id}/events`)).status).toBe(404);
+      }
+      const listed = await get(BOB, '/runs?limit=200');
+      expect(listed.status).toBe(200);
+      expect((listed.body.items as any[]).map(i => i.id)).not.toEqual(
+        expect.arrayContaining([first]),
+      );
+      expect(await summaryOf(BOB)).toEqual(bobsSummary);
+      // Bob's own run of the entity he registered is his history.
+      const bobs = await recordFinished(BOB, 'component:default/old', 'pay-ns');
+      expect(await historyOf(BOB, 'component:default/old')).toEqual([
+        [bobs, 'component:default/old'],
+      ]);
+      // An admin reads all of it, each run with the owner its entity had.
+      const all = await get(
+        ADMIN,
+        '/runs?entityRef=component:default/old&limit=200',
+      );
+      expect((all.body.items as any[]).map(i => [i.id, i.entityOwner])).toEqual(
+        [
+          [bobs, PAYMENTS],
+          [second, ACME],
+          [first, ACME],
+        ],
+      );
+      // Given back to alice's team, the entity shows her team's runs again, and not bob's.
+      catalog.set(
+        'component:default/old',
+        entity('Component', 'old', ACME, 'web-ns'),
+      );
+      expect(await historyOf(ALICE, 'component:default/old')).toEqual([
+        [second, 'component:default/old'],
+        [first, 'component:default/old'],
+      ]);
+      expect((await get(ALICE, `/runs/${bobs}`)).status).toBe(404);
+      expect((await get(ALICE, `/runs/${first}`)).body.entityOwner).toBe(ACME);
+    });
+
+    it('shows a run recorded before owners were kept to whoever may read its entity now', async () => {
+      catalog.set(
+        'component:default/kept',
+        entity('Component', 'kept', ACME, 'web-ns'),
+      );
+      const run = await recordFinished(
+        ALICE,
+        'component:default/kept',
+        'web-ns',
+      );
+      await knex('kubechart_runs')
+        .where({ id: run })
+        .update({ entity_owner: null });
+      catalog.set(
+        'component:default/kept',
+        entity('Component', 'kept', PAYMENTS, 'pay-ns'),
+      );
+      expect(await historyOf(BOB, 'component:default/kept')).toEqual([
+        [run, 'component:default/kept'],
+      ]);
+      expect((await get(BOB, `/runs/${run}`)).body.entityOwner).toBeUndefined();
     });
   },
 );

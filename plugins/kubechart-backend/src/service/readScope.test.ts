@@ -55,6 +55,86 @@ describe('ReadScopes.filter', () => {
   });
 });
 
+describe('ReadScopes.filter on entities that changed hands', () => {
+  const ALICE = 'user:default/alice';
+  const ACME = 'group:default/acme';
+  const OTHERS = 'group:default/others';
+  /** The policy allows every entity: only who owns it now decides. */
+  const everyEntity = {
+    authorize: async (requests: any[]) =>
+      requests.map(() => ({ result: AuthorizeResult.ALLOW })),
+  };
+  const scope = {
+    credentials: mockCredentials.user(ALICE),
+    permission: kubechartRunsReadPermission,
+    all: false,
+    userRef: ALICE,
+  };
+  const items = [
+    { id: 'acme-run', entityRef: 'component:default/web', entityOwner: ACME },
+    {
+      id: 'others-run',
+      entityRef: 'component:default/web',
+      entityOwner: OTHERS,
+    },
+    { id: 'ownerless', entityRef: 'component:default/web', entityOwner: '' },
+    { id: 'before-owners-were-kept', entityRef: 'component:default/web' },
+    { id: 'gone', entityRef: 'component:default/gone', entityOwner: ACME },
+    { id: 'no-entity', actor: ALICE },
+  ];
+  const ids = (xs: Array<{ id: string }>) => xs.map(x => x.id);
+
+  it("shows a run only while its entity has the owner it had, however the entity's ref is spelled", async () => {
+    const asked: string[][] = [];
+    const scopes = new ReadScopes(
+      {} as any,
+      everyEntity as any,
+      undefined,
+      async refs => {
+        asked.push(refs);
+        return new Map([['component:default/web', ACME]]);
+      },
+    );
+    expect(ids(await scopes.filter(scope, items))).toEqual([
+      'acme-run',
+      'before-owners-were-kept',
+      'no-entity',
+    ]);
+    // One catalog read for the entities of the whole page (none for runs no owner may read).
+    expect(asked).toEqual([
+      ['component:default/web', 'component:default/gone'],
+    ]);
+    await scopes.filter(scope, [items[2], items[3]]);
+    expect(asked).toHaveLength(1);
+    expect(await scopes.ownerNow('Component:Default/Web')).toBe(ACME);
+    expect(await scopes.ownerNow('component:default/gone')).toBe('');
+  });
+
+  it('hides every run that records an owner when the catalog is not known, and answers 503 when it cannot be read', async () => {
+    const blind = new ReadScopes({} as any, everyEntity as any);
+    expect(ids(await blind.filter(scope, items))).toEqual([
+      'before-owners-were-kept',
+      'no-entity',
+    ]);
+    const broken = new ReadScopes(
+      {} as any,
+      everyEntity as any,
+      undefined,
+      async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    );
+    await expect(broken.filter(scope, items)).rejects.toMatchObject({
+      name: 'ServiceUnavailableError',
+      message: expect.stringContaining('connect ECONNREFUSED'),
+    });
+    // A caller who may read everything is not held up by the catalog.
+    expect(ids(await broken.filter({ ...scope, all: true }, items))).toEqual(
+      ids(items),
+    );
+  });
+});
+
 describe('ReadScopes.scopeOf', () => {
   const BOB = 'user:default/bob';
   const BOT = 'service:external:ci-bot';

@@ -3,7 +3,7 @@ import {
   HttpAuthService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { NotAllowedError } from '@backstage/errors';
+import { NotAllowedError, ServiceUnavailableError } from '@backstage/errors';
 import {
   AuthorizeResult,
   ResourcePermission,
@@ -11,12 +11,15 @@ import {
 import { kubechartRunsReadPermission } from '@kubechart/plugin-kubechart-common';
 import { Request } from 'express';
 import { grantedToService } from '../engine/caller';
+import { entityRefKey } from '../database/entityRefs';
+import { EntityOwnersReader } from './entityOwners';
 import { DEFAULT_RELAYING_PLUGINS, relayingPlugin } from './identity';
 
 /**
  * What a caller may read under one of kubechart's entity-scoped read permissions:
  * `all` after an ALLOW; after a conditional decision (e.g. owners only) each item is checked on
- * its catalog entity, and an item without an entity is visible to its actor only. A service not
+ * its catalog entity, and one that records the owner its entity had (`entityOwner`) is read only while
+ * the entity has that owner still; an item without an entity is visible to its actor only. A service not
  * granted a permission of {@link NEEDS_SERVICE_GRANT} reads only the items it is the actor of.
  */
 export type ReadScope = {
@@ -46,7 +49,11 @@ export const NEEDS_SERVICE_GRANT: ReadonlySet<string> = new Set([
   kubechartRunsReadPermission.name,
 ]);
 
-type Item = { entityRef?: string; actor?: string };
+/**
+ * An item read under a scope. `entityOwner`: the owner its entity had when the item was made (an entity
+ * ref key; '' none), absent when not recorded.
+ */
+type Item = { entityRef?: string; actor?: string; entityOwner?: string };
 
 /** Entities asked of the permission framework in one request. */
 const AUTHORIZE_BATCH = 200;
@@ -62,6 +69,11 @@ export class ReadScopes {
     private readonly permissions: PermissionsService,
     /** `kubechart.onBehalfOf.relayingPlugins`. */
     private readonly relayingPlugins: string[] = DEFAULT_RELAYING_PLUGINS,
+    /**
+     * Who owns entities now (the catalog). Without it, an item that records its entity's owner is
+     * read only under an ALLOW (fail closed: nothing tells whether the entity changed hands).
+     */
+    private readonly entityOwners?: EntityOwnersReader,
   ) {}
 
   async resolve(
@@ -141,10 +153,49 @@ export class ReadScopes {
     const allowed = new Set(
       refs.filter((_r, i) => decisions[i]?.result === AuthorizeResult.ALLOW),
     );
-    return items.filter(i =>
-      i.entityRef
-        ? allowed.has(i.entityRef)
-        : !!scope.userRef && i.actor === scope.userRef,
+    // A decision on an entity is one on the entity that has the ref now: an item made while
+    // someone else owned an entity of that ref (since deleted and registered again, or handed over)
+    // is that owner's history, not the current owner's.
+    const owners = await this.ownersNow(
+      refs.filter(
+        r =>
+          allowed.has(r) &&
+          items.some(i => i.entityRef === r && !!i.entityOwner),
+      ),
     );
+    return items.filter(i => {
+      if (!i.entityRef) return !!scope.userRef && i.actor === scope.userRef;
+      if (!allowed.has(i.entityRef)) return false;
+      if (i.entityOwner === undefined) return true;
+      return !!i.entityOwner && ownerOf(owners, i.entityRef) === i.entityOwner;
+    });
   }
+
+  /**
+   * The owner `entityRef` has now in the catalog (an entity ref key), for a caller under a
+   * conditional decision to read only the runs made while it had that owner (`RunFilter.entityOwner`);
+   * '' when the entity has none or the catalog is not known here (such runs are read by nobody under a
+   * conditional decision). ServiceUnavailableError (503) when the catalog cannot be read.
+   */
+  async ownerNow(entityRef: string): Promise<string> {
+    return ownerOf(await this.ownersNow([entityRef]), entityRef);
+  }
+
+  private async ownersNow(refs: string[]): Promise<Map<string, string>> {
+    if (refs.length === 0 || !this.entityOwners) return new Map();
+    try {
+      return await this.entityOwners(refs);
+    } catch (e) {
+      throw new ServiceUnavailableError(
+        `The catalog could not be read to learn who owns the entities of what was asked for (${
+          e instanceof Error ? e.message : String(e)
+        }); try again later`,
+      );
+    }
+  }
+}
+
+/** The owner of `entityRef` in `owners` (keyed by entity ref key); '' when it has none. */
+function ownerOf(owners: Map<string, string>, entityRef: string): string {
+  return owners.get(entityRefKey(entityRef) ?? entityRef) ?? '';
 }

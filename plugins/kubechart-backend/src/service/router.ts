@@ -53,7 +53,7 @@ import { ReleaseHistory } from '../drift/reapply';
 import { CatalogEntityReader, resolveRunCaller } from '../engine/caller';
 import { APPROVALS_PAGE_SIZE, collectVisibleApprovals } from './approvalInbox';
 import { ApprovalDecider, RunEngine } from '../engine/RunEngine';
-import { resolveRunScope } from '../engine/scope';
+import { RunScope, resolveRunScope } from '../engine/scope';
 import { redactPlan } from '../lib/redactPlan';
 import { TooManyRequestsError } from '../engine/errors';
 import { EngineSettings } from '../engine/settings';
@@ -71,6 +71,7 @@ import {
   withActionRelays,
 } from './identity';
 import { entityRefFilter } from '../database/entityRefs';
+import { catalogEntityOwners } from './entityOwners';
 import { ReadScope, ReadScopes } from './readScope';
 import {
   VisibleNamespaces,
@@ -272,7 +273,14 @@ export async function createRouter(
         : {};
     next();
   });
-  const scopes = new ReadScopes(httpAuth, permissions, relayingPlugins);
+  const scopes = new ReadScopes(
+    httpAuth,
+    permissions,
+    relayingPlugins,
+    options.catalog && options.auth
+      ? catalogEntityOwners(options.catalog, options.auth)
+      : undefined,
+  );
   /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */
   const tenantReadableBy =
     (credentials: BackstageCredentials) => async (tenant: TenantRecord) => {
@@ -658,7 +666,7 @@ export async function createRouter(
     credentials: BackstageCredentials,
     actor: string,
     { target, entityRef }: { target: Run['target']; entityRef?: string },
-  ): Promise<void> {
+  ): Promise<RunScope> {
     const caller = await runCallerOf(credentials, actor);
     const request: CreateRunRequest = {
       kind: 'manifests',
@@ -667,7 +675,7 @@ export async function createRouter(
       manifests: '-',
       ...(entityRef ? { entityRef } : {}),
     };
-    await resolveRunScope(request, caller, {
+    return resolveRunScope(request, caller, {
       store,
       settings: options.settings,
     });
@@ -750,7 +758,17 @@ export async function createRouter(
       const readable = await scopes.filter(scope, [
         { entityRef: filter.entityRef },
       ]);
-      return readable.length ? store.listRuns(filter, page) : { items: [] };
+      if (!readable.length) return { items: [] };
+      // The runs made while the entity had the owner it has now (see ReadScopes.filter).
+      return store.listRuns(
+        scope.all
+          ? filter
+          : {
+              ...filter,
+              entityOwner: await scopes.ownerNow(filter.entityRef),
+            },
+        page,
+      );
     }
     const items: RunListItem[] = [];
     /** Keeps the runs of `read` the caller may read: the page, once one more than it holds is found. */

@@ -3,6 +3,9 @@ import yaml from 'js-yaml';
 import { chartManifest, largeTenantRuns } from '../__testUtils__/largeTenant';
 import { runDiff } from './runDiff';
 
+// Two 500-object manifests diffed whole: about 1 s alone, more than Jest's 5 s default on a loaded machine.
+jest.setTimeout(60_000);
+
 // jsdiff as it is, each function the run diff calls counting what it was given.
 jest.mock('diff', () => {
   const actual = jest.requireActual('diff');

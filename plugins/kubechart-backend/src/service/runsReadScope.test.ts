@@ -9,6 +9,7 @@ import {
   mockServices,
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { KubeSim } from '@internal/kube-sim';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +28,8 @@ const A = 'component:default/a';
 const B = 'component:default/b';
 /** What each user owns, as a catalog IS_ENTITY_OWNER condition would decide it. */
 const OWNS: Record<string, string[]> = { [ALICE]: [A], [BOB]: [B] };
+/** Who owns each entity in the catalog. */
+const OWNER_OF: Record<string, string> = { [A]: ALICE, [B]: BOB };
 
 /** Owners only: a conditional decision for reads, each entity allowed to its owner; creating runs is allowed. */
 const ownersOnly = createServiceFactory({
@@ -89,7 +92,17 @@ describe.each(databases.eachSupportedId())(
       const backend = await startKubechartBackend({
         config: testConfig(sim, { health: { startOnBoot: false } }),
         knex,
-        features: [ownersOnly],
+        features: [
+          ownersOnly,
+          catalogServiceMock.factory({
+            entities: Object.entries(OWNER_OF).map(([ref, owner]) => ({
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: ref.split('/')[1], namespace: 'default' },
+              spec: { type: 'service', lifecycle: 'production', owner },
+            })),
+          }),
+        ],
       });
       server = backend.server;
       stop = () => backend.stop();
@@ -133,7 +146,10 @@ describe.each(databases.eachSupportedId())(
           kind: r.kind ?? 'custom',
           status: 'succeeded',
           actor: r.actor,
-          ...(r.entityRef ? { entityRef: r.entityRef } : {}),
+          // Made while its entity had the owner the catalog below gives it.
+          ...(r.entityRef
+            ? { entityRef: r.entityRef, entityOwner: OWNER_OF[r.entityRef] }
+            : {}),
           ...(r.action ? { action: r.action } : {}),
           target: { cluster: 'dev', namespace },
           input: {},
@@ -420,6 +436,7 @@ describe.each(databases.eachSupportedId())(
             status: 'awaiting-approval',
             actor: BOB,
             entityRef: B,
+            entityOwner: BOB,
             target: { cluster: 'dev', namespace: 'team-b' },
             input: {},
           } as NewRun,

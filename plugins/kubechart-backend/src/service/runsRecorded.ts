@@ -124,13 +124,14 @@ export type RecordedRunRoutesOptions = {
   readableRun(req: Request, id: string): Promise<Run>;
   /**
    * Throws NotAllowedError unless the actor may run in the target namespace (and for the entity,
-   * when one is named), as `POST /runs` checks its runs (`resolveRunScope`).
+   * when one is named), as `POST /runs` checks its runs (`resolveRunScope`); resolves what it found,
+   * with the entity's owner (`entityOwner`) when an entity is named.
    */
   checkScope(
     credentials: BackstageCredentials,
     actor: string,
     run: { target: Run['target']; entityRef?: string },
-  ): Promise<void>;
+  ): Promise<{ entityOwner?: string }>;
   /**
    * The name of the approval rule that protects a target (as a run started there would find it), if
    * any: nothing is recorded there, as a recorded run cannot be approved.
@@ -288,7 +289,7 @@ export function addRecordedRunRoutes(
         }
         // The same namespace (and entity) a run started through POST /runs would be held to: a
         // recorded run locks its namespace and enters the entity's history and drift records.
-        await options.checkScope(credentials, actor, body);
+        const scope = await options.checkScope(credentials, actor, body);
         // A change to a protected target is applied once approved (POST /runs); what an action
         // reports as done there would stand in history as applied with nobody's approval. Refused,
         // fail closed: nothing records on protected targets.
@@ -300,6 +301,7 @@ export function addRecordedRunRoutes(
             kind: body.kind as Run['kind'],
             status: 'pending',
             entityRef: body.entityRef,
+            entityOwner: scope.entityOwner,
             actor,
             template: body.template,
             action: body.action ?? 'custom',
