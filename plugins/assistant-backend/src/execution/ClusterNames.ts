@@ -2,7 +2,9 @@ import {
   CLUSTER_SCOPED_RESOURCES,
   PlanResource,
 } from '@kubechart/plugin-assistant-common';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
 import { RESOURCE_TYPES } from './resources';
 
 /** Kinds whose names a question may use without saying the kind. */
@@ -18,6 +20,24 @@ const LOOKUP_KINDS: PlanResource[] = [
   'pods',
 ];
 const MAX_PER_KIND = 1000;
+/**
+ * The most bytes the metadata of one kind's list may take (8 MiB): a longer answer is given up
+ * as soon as it passes it, and none of that kind's names are known. Metadata may still be large
+ * (annotations up to 256 KiB an object), and an answer is parsed in one piece.
+ */
+export const MAX_LIST_BYTES = 8 * 1024 * 1024;
+/** Workloads named in one question whose selector is read (one GET each). */
+export const MAX_SELECTOR_READS = 8;
+/**
+ * The largest workload a selector is read from (256 KiB): a larger one is known by its name,
+ * without a selector, as one whose selector the assistant cannot show.
+ */
+export const MAX_WORKLOAD_BYTES = 256 * 1024;
+/** How long one request may take before it is given up. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** What kubectl and client-go's metadata client ask for: each object's metadata, nothing else. */
+const METADATA_LIST =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 export type ClusterObjectName = {
   name: string;
@@ -52,11 +72,133 @@ function selectorOf(object: {
   return labels.map(([k, v]) => `${k}=${v}`).join(',');
 }
 
+/** An answer longer than the request allowed: given up, not read to its end. */
+class AnswerTooLong extends Error {}
+
+let parsing: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `work` (parsing an answer) in a turn of the event loop of its own, one at a time: the
+ * answers of several kinds that arrive together are parsed one after the other in later turns,
+ * with timers and other requests served between them, not in one stretch.
+ */
+function inTurn<R>(work: () => R): Promise<R> {
+  const turn = parsing.then(
+    () =>
+      new Promise<R>((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            resolve(work());
+          } catch (e) {
+            reject(e);
+          }
+        }),
+      ),
+  );
+  parsing = turn.catch(() => undefined);
+  return turn;
+}
+
+/** The API path of a kind's objects (in `namespace` when given), or of the one called `name`. */
+function pathOf(
+  resource: PlanResource,
+  namespace?: string,
+  name?: string,
+): string {
+  const { apiVersion } = RESOURCE_TYPES[resource];
+  return [
+    apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`,
+    namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '',
+    `/${resource}`,
+    name ? `/${encodeURIComponent(name)}` : '',
+  ].join('');
+}
+
+/**
+ * GETs `path` from the kubeconfig's current cluster with what its own requests carry (server, CA,
+ * client certificate, token or exec/OIDC credentials, impersonation, proxy) and parses the answer
+ * as JSON in a turn of its own. An answer other than 200 is an error, and so is one longer than
+ * `maxBytes`: it is given up as soon as it passes that, never held whole.
+ */
+async function getJson(
+  kc: KubeConfig,
+  path: string,
+  accept: string,
+  maxBytes: number,
+): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('The kubeconfig has no current cluster');
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  // An agent of this request only (applyToHTTPSOptions makes one each time): ended with it.
+  const agent = options.agent as http.Agent | undefined;
+  const url = `${cluster.server.replace(/\/+$/, '')}${path}`;
+  try {
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const request = (url.startsWith('http:') ? http : https).get(
+        url,
+        { ...options, headers: { ...options.headers, Accept: accept } },
+        response => {
+          const tooLong = () => {
+            request.destroy();
+            reject(
+              new AnswerTooLong(
+                `${path} answered more than ${maxBytes} bytes: not read`,
+              ),
+            );
+          };
+          if (response.statusCode !== 200) {
+            request.destroy();
+            reject(new Error(`${path} answered ${response.statusCode}`));
+            return;
+          }
+          if (Number(response.headers['content-length']) > maxBytes) {
+            tooLong();
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            if (size > maxBytes) return;
+            size += chunk.length;
+            if (size > maxBytes) tooLong();
+            else chunks.push(chunk);
+          });
+          response.on('end', () => resolve(Buffer.concat(chunks, size)));
+          response.on('error', reject);
+          response.on('close', () => {
+            if (!response.complete) reject(new Error(`${path} was cut off`));
+          });
+        },
+      );
+      request.setTimeout(REQUEST_TIMEOUT_MS, () =>
+        request.destroy(
+          new Error(`${path} timed out after ${REQUEST_TIMEOUT_MS / 1000} s`),
+        ),
+      );
+      request.on('error', reject);
+    });
+    return await inTurn(() => JSON.parse(body.toString('utf8')));
+  } finally {
+    agent?.destroy();
+  }
+}
+
+type Entry = {
+  at: number;
+  names: Promise<ClusterObjectName[]>;
+  /** The selectors read while the names are kept, by resource, namespace and name. */
+  selectors: Map<string, Promise<string | undefined>>;
+};
+
 /**
  * The names of the objects in a cluster, listed at most once per `ttlMs`
- * (bounded per kind), so the builtin parser can tell a deployment called
- * `cron` from the word without a request per question; with each workload's
- * selector, so "pods of deployment web" lists the pods it picks.
+ * (bounded per kind, as metadata only: each list sends no object's spec or
+ * status, and one of more than {@link MAX_LIST_BYTES} is given up), so the
+ * builtin parser can tell a deployment called `cron` from the word without
+ * a request per question; with the selector of the workloads a question
+ * names (read one by one, a few per question), so "pods of deployment web"
+ * lists the pods it picks.
  *
  * Asked for one namespace (`lookup(…, { namespace })`, a caller without
  * `kube-assistant.cluster-wide`), it lists the namespaced kinds in that
@@ -64,10 +206,7 @@ function selectorOf(object: {
  * nothing outside it is read, so nothing outside it shapes the answer.
  */
 export class ClusterNames {
-  private readonly cache = new Map<
-    string,
-    { at: number; names: Promise<ClusterObjectName[]> }
-  >();
+  private readonly cache = new Map<string, Entry>();
 
   constructor(
     private readonly options: { ttlMs: number } = { ttlMs: 30_000 },
@@ -91,58 +230,118 @@ export class ClusterNames {
     if (!entry || Date.now() - entry.at > this.options.ttlMs) {
       // One entry per cluster and namespace (per user when impersonating): keep it bounded.
       if (this.cache.size >= 500) this.cache.clear();
-      entry = { at: Date.now(), names: this.list(kc, within?.namespace) };
+      entry = {
+        at: Date.now(),
+        names: this.list(kc, within?.namespace),
+        selectors: new Map(),
+      };
       this.cache.set(key, entry);
       // A failed listing is not kept: the next question tries again.
       entry.names.catch(() => this.cache.delete(key));
     }
     const wanted = new Set(words);
-    return (await entry.names).filter(o => wanted.has(o.name));
+    const found = (await entry.names).filter(o => wanted.has(o.name));
+    return this.withSelectors(found, wanted, kc, entry.selectors);
+  }
+
+  /**
+   * `found`, with the selector of the workloads among it, each read with one GET: at most
+   * {@link MAX_SELECTOR_READS}, those in a namespace the question names first (a workload in
+   * several namespaces is only used with its namespace named), then in the order listed. A
+   * workload not read, larger than {@link MAX_WORKLOAD_BYTES} or that cannot be read has no
+   * selector, as one whose selector is not a set of labels.
+   */
+  private async withSelectors(
+    found: ClusterObjectName[],
+    words: Set<string>,
+    kc: KubeConfig,
+    selectors: Entry['selectors'],
+  ): Promise<ClusterObjectName[]> {
+    const workloads = found.filter(o => SELECTING_KINDS.includes(o.resource));
+    const read = new Set(
+      [
+        ...new Set([
+          ...workloads.filter(o => o.namespace && words.has(o.namespace)),
+          ...workloads,
+        ]),
+      ].slice(0, MAX_SELECTOR_READS),
+    );
+    return Promise.all(
+      found.map(async o => {
+        if (!read.has(o)) return o;
+        const selector = await this.readSelector(o, kc, selectors);
+        return selector ? { ...o, selector } : o;
+      }),
+    );
+  }
+
+  private readSelector(
+    workload: ClusterObjectName,
+    kc: KubeConfig,
+    selectors: Entry['selectors'],
+  ): Promise<string | undefined> {
+    const key = [workload.resource, workload.namespace ?? '', workload.name]
+      .map(encodeURIComponent)
+      .join('/');
+    let selector = selectors.get(key);
+    if (!selector) {
+      selector = getJson(
+        kc,
+        pathOf(workload.resource, workload.namespace, workload.name),
+        'application/json',
+        MAX_WORKLOAD_BYTES,
+      )
+        .then(object =>
+          selectorOf((object ?? {}) as Parameters<typeof selectorOf>[0]),
+        )
+        .catch(error => {
+          // Too large is kept for the names' time; any other failure is tried again next question.
+          if (!(error instanceof AnswerTooLong)) selectors.delete(key);
+          return undefined;
+        });
+      selectors.set(key, selector);
+    }
+    return selector;
   }
 
   private async list(
     kc: KubeConfig,
     namespace?: string,
   ): Promise<ClusterObjectName[]> {
-    const api = KubernetesObjectApi.makeApiClient(kc);
     const kinds = namespace
       ? LOOKUP_KINDS.filter(r => !CLUSTER_SCOPED_RESOURCES.includes(r))
       : LOOKUP_KINDS;
     const lists = await Promise.all(
       kinds.map(async resource => {
-        const { apiVersion, kind } = RESOURCE_TYPES[resource];
         try {
-          const list = await api.list(
-            apiVersion,
-            kind,
-            namespace,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            MAX_PER_KIND,
-          );
-          return (list.items ?? []).map(o => {
-            const selector = SELECTING_KINDS.includes(resource)
-              ? selectorOf(o as Parameters<typeof selectorOf>[0])
-              : undefined;
-            return {
-              name: o.metadata?.name ?? '',
-              resource,
-              ...(o.metadata?.namespace
-                ? { namespace: o.metadata.namespace }
-                : {}),
-              ...(selector ? { selector } : {}),
-            };
-          });
+          const list = (await getJson(
+            kc,
+            `${pathOf(resource, namespace)}?limit=${MAX_PER_KIND}`,
+            METADATA_LIST,
+            MAX_LIST_BYTES,
+          )) as {
+            kind?: unknown;
+            items?: Array<{
+              metadata?: { name?: unknown; namespace?: unknown };
+            }>;
+          } | null;
+          // Only the metadata-only list asked for is read.
+          if (list?.kind !== 'PartialObjectMetadataList') return [];
+          return (list.items ?? []).map(({ metadata }) => ({
+            name: typeof metadata?.name === 'string' ? metadata.name : '',
+            resource,
+            ...(typeof metadata?.namespace === 'string' && metadata.namespace
+              ? { namespace: metadata.namespace }
+              : {}),
+          }));
         } catch {
-          // A kind this identity may not list is simply not known.
+          // A kind this identity may not list, or whose list is longer than MAX_LIST_BYTES, is
+          // simply not known.
           return [];
         }
       }),
     );
-    const names = lists.flat().filter(o => o.name);
+    const names: ClusterObjectName[] = lists.flat().filter(o => o.name);
     // The scope's namespace is known by its name, without reading any Namespace.
     return namespace
       ? [
