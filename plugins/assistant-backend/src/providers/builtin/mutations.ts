@@ -157,8 +157,9 @@ function notAnOrder(
   if (before.negation) {
     return `"${before.negation.raw}" before "${said}" says not to make it`;
   }
-  // A change verb as typed other than as an order: "deleted", "scaled", "cordoned" (corrected to
-  // the verb, as typos are), "deletes", "shrunk".
+  // A change verb as typed other than as an order: "deleted", "scaled", "cordoned" (read as the
+  // verb: typo correction maps these forms of a change verb to it, and no other word), "deletes",
+  // "shrunk".
   if (said !== verb.word && /^[a-z]+$/.test(said)) {
     if (/ed$/.test(said) || IRREGULAR_PAST.includes(said)) {
       return `"${said}" tells of a change made, not one to make`;

@@ -215,7 +215,7 @@ describe('parseQuestion', () => {
       { name: 'node-1', resource: 'nodes' as const },
       { name: 'inventory-db', resource: 'statefulsets' as const },
     ];
-    // Without the cluster, "batch" is a typo of "patch"; with it, a name.
+    // With the cluster, "batch" is a name (typo correction never makes it "patch", a change verb).
     expect(parseQuestion('scale batch to 2', { known })).toEqual({
       verb: 'scale',
       resource: 'deployments',
