@@ -43,13 +43,33 @@ function readCatalog<T>(
   read: (entityRef: string) => Promise<T>,
   entityRef: string,
 ): Promise<T> {
+  return withCatalogDeadline(read(entityRef));
+}
+
+/**
+ * `read` (a catalog read), rejected with an error saying the catalog did not answer once
+ * {@link CATALOG_READ_TIMEOUT_MS} passed.
+ */
+export function withCatalogDeadline<T>(read: Promise<T>): Promise<T> {
   return withDeadline(
-    read(entityRef),
+    read,
     CATALOG_READ_TIMEOUT_MS,
     () =>
       new Error(
         `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
       ),
+  );
+}
+
+/**
+ * Whether `entity` is the one the tenant provider makes for tenant `tenant` on `cluster` (annotated
+ * `kubechart.io/tenant` and `kubechart.io/cluster` with them).
+ */
+function isTenantsEntity(entity: Entity, tenant: string, cluster: string) {
+  const annotations = entity.metadata.annotations ?? {};
+  return (
+    annotations[KUBECHART_TENANT_ANNOTATION] === tenant &&
+    annotations[KUBECHART_CLUSTER_ANNOTATION] === cluster
   );
 }
 
@@ -362,12 +382,7 @@ export async function tenantRunEntityOwner(
       } (${e instanceof Error ? e.message : String(e)}); try again later`,
     );
   }
-  const annotations = entity?.metadata.annotations ?? {};
-  if (
-    !entity ||
-    (annotations[KUBECHART_TENANT_ANNOTATION] === request.tenant &&
-      annotations[KUBECHART_CLUSTER_ANNOTATION] === request.cluster)
-  )
+  if (!entity || isTenantsEntity(entity, request.tenant, request.cluster))
     return tenantOwner;
   return entityOwner(entity) ?? '';
 }
@@ -560,13 +575,7 @@ export async function checkTenantEntity(
     }
     return;
   }
-  const annotations = entity.metadata.annotations ?? {};
-  if (
-    existing &&
-    live(existing) &&
-    annotations[KUBECHART_TENANT_ANNOTATION] === tenant &&
-    annotations[KUBECHART_CLUSTER_ANNOTATION] === cluster
-  )
+  if (existing && live(existing) && isTenantsEntity(entity, tenant, cluster))
     return;
   if (caller.isTenantAdmin) return;
   const entityOwnerRef = entityOwner(entity);
@@ -618,13 +627,7 @@ export async function checkTenantSystemInCatalog(
     );
   }
   if (!entity) return;
-  const annotations = entity.metadata.annotations ?? {};
-  if (
-    existing &&
-    live(existing) &&
-    annotations[KUBECHART_TENANT_ANNOTATION] === tenant &&
-    annotations[KUBECHART_CLUSTER_ANNOTATION] === cluster
-  )
+  if (existing && live(existing) && isTenantsEntity(entity, tenant, cluster))
     return;
   if (caller.isTenantAdmin) return;
   const entityOwnerRef = entityOwner(entity);

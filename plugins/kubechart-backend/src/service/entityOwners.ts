@@ -4,9 +4,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { CatalogEntityReader } from '../engine/caller';
-import { CATALOG_READ_TIMEOUT_MS, entityOwner } from '../engine/entityScope';
+import { entityOwner, withCatalogDeadline } from '../engine/entityScope';
 import { entityRefKey } from '../database/entityRefs';
-import { withDeadline } from '../lib/deadline';
 
 /**
  * The owners catalog entities have now, by the {@link entityRefKey} of each ref asked for; an entity
@@ -23,7 +22,7 @@ const OWNERS_BATCH = 100;
 /**
  * {@link EntityOwnersReader} over the catalog, read with the plugin's own credentials (who owns an
  * entity is compared, never shown): `getEntitiesByRefs` a batch at a time (one `getEntityByRef`
- * each where the reader has no batch read), each batch within {@link CATALOG_READ_TIMEOUT_MS}.
+ * each where the reader has no batch read), each batch within `CATALOG_READ_TIMEOUT_MS` (`withCatalogDeadline`).
  */
 export function catalogEntityOwners(
   catalog: CatalogEntityReader,
@@ -55,16 +54,7 @@ export function catalogEntityOwners(
     const credentials = await auth.getOwnServiceCredentials();
     for (let i = 0; i < entityRefs.length; i += OWNERS_BATCH) {
       const batch = entityRefs.slice(i, i + OWNERS_BATCH);
-      const entities = await withDeadline(
-        readBatch(batch, credentials),
-        CATALOG_READ_TIMEOUT_MS,
-        () =>
-          new Error(
-            `the catalog did not answer within ${
-              CATALOG_READ_TIMEOUT_MS / 1000
-            }s`,
-          ),
-      );
+      const entities = await withCatalogDeadline(readBatch(batch, credentials));
       batch.forEach((ref, j) => {
         const entity = entities[j];
         const owner = entity ? entityOwner(entity) : undefined;

@@ -156,12 +156,11 @@ export class ReadScopes {
     // A decision on an entity is one on the entity that has the ref now: an item made while
     // someone else owned an entity of that ref (since deleted and registered again, or handed over)
     // is that owner's history, not the current owner's.
+    const owned = new Set(
+      items.filter(i => i.entityOwner).map(i => i.entityRef),
+    );
     const owners = await this.ownersNow(
-      refs.filter(
-        r =>
-          allowed.has(r) &&
-          items.some(i => i.entityRef === r && !!i.entityOwner),
-      ),
+      refs.filter(r => allowed.has(r) && owned.has(r)),
     );
     return items.filter(i => {
       if (!i.entityRef) return !!scope.userRef && i.actor === scope.userRef;
