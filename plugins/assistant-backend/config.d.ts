@@ -223,6 +223,14 @@ export interface Config {
        * A whole number, at least 1. Default 3.
        */
       runsAtOncePerUser?: number;
+      /**
+       * Most megabytes (MiB) one answer reads from the cluster, all its reads
+       * together: the objects a question reaches are read, parsed and held
+       * within it, one page of at most 4 MiB at a time. A table stops there
+       * and says so; any other command whose answer needs more is refused
+       * (ask about fewer objects). A whole number, at least 1. Default 32.
+       */
+      readMegabytesPerAnswer?: number;
     };
   };
 }

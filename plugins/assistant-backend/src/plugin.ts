@@ -41,6 +41,7 @@ import {
   readMessagesPerConversation,
   readRunsAtOncePerUser,
   readRunsPerAnswer,
+  readBytesPerAnswer,
   readQuestionLimits,
 } from './service/questionLimits';
 
@@ -117,6 +118,7 @@ export const assistantPlugin = createBackendPlugin({
           executor: new PlanExecutor({
             maxRows: config.getOptionalNumber('kubeAssistant.maxRows') ?? 200,
             timeoutMs: executionTimeoutMs,
+            maxReadBytes: readBytesPerAnswer(config),
             // KubeChart's setting, when it is installed in the same Backstage (optional: the
             // assistant installs on its own too, and then KubeChart's default applies).
             deployerServiceAccount: config.getOptionalString(

@@ -3,9 +3,7 @@ import {
   PlanResource,
 } from '@kubechart/plugin-assistant-common';
 import { KubeConfig } from '@kubernetes/client-node';
-import http from 'node:http';
-import https from 'node:https';
-import { RESOURCE_TYPES } from './resources';
+import { AnswerTooLong, getJson, resourcePath } from './clusterRead';
 
 /** Kinds whose names a question may use without saying the kind. */
 const LOOKUP_KINDS: PlanResource[] = [
@@ -33,8 +31,6 @@ export const MAX_SELECTOR_READS = 8;
  * without a selector, as one whose selector the assistant cannot show.
  */
 export const MAX_WORKLOAD_BYTES = 256 * 1024;
-/** How long one request may take before it is given up. */
-const REQUEST_TIMEOUT_MS = 30_000;
 /** What kubectl and client-go's metadata client ask for: each object's metadata, nothing else. */
 const METADATA_LIST =
   'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -70,118 +66,6 @@ function selectorOf(object: {
     return undefined;
   }
   return labels.map(([k, v]) => `${k}=${v}`).join(',');
-}
-
-/** An answer longer than the request allowed: given up, not read to its end. */
-class AnswerTooLong extends Error {}
-
-let parsing: Promise<unknown> = Promise.resolve();
-
-/**
- * Runs `work` (parsing an answer) in a turn of the event loop of its own, one at a time: the
- * answers of several kinds that arrive together are parsed one after the other in later turns,
- * with timers and other requests served between them, not in one stretch.
- */
-function inTurn<R>(work: () => R): Promise<R> {
-  const turn = parsing.then(
-    () =>
-      new Promise<R>((resolve, reject) =>
-        setImmediate(() => {
-          try {
-            resolve(work());
-          } catch (e) {
-            reject(e);
-          }
-        }),
-      ),
-  );
-  parsing = turn.catch(() => undefined);
-  return turn;
-}
-
-/** The API path of a kind's objects (in `namespace` when given), or of the one called `name`. */
-function pathOf(
-  resource: PlanResource,
-  namespace?: string,
-  name?: string,
-): string {
-  const { apiVersion } = RESOURCE_TYPES[resource];
-  return [
-    apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`,
-    namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '',
-    `/${resource}`,
-    name ? `/${encodeURIComponent(name)}` : '',
-  ].join('');
-}
-
-/**
- * GETs `path` from the kubeconfig's current cluster with what its own requests carry (server, CA,
- * client certificate, token or exec/OIDC credentials, impersonation, proxy) and parses the answer
- * as JSON in a turn of its own. An answer other than 200 is an error, and so is one longer than
- * `maxBytes`: it is given up as soon as it passes that, never held whole.
- */
-async function getJson(
-  kc: KubeConfig,
-  path: string,
-  accept: string,
-  maxBytes: number,
-): Promise<unknown> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('The kubeconfig has no current cluster');
-  const options: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(options);
-  // An agent of this request only (applyToHTTPSOptions makes one each time): ended with it.
-  const agent = options.agent as http.Agent | undefined;
-  const url = `${cluster.server.replace(/\/+$/, '')}${path}`;
-  try {
-    const body = await new Promise<Buffer>((resolve, reject) => {
-      const request = (url.startsWith('http:') ? http : https).get(
-        url,
-        { ...options, headers: { ...options.headers, Accept: accept } },
-        response => {
-          const tooLong = () => {
-            request.destroy();
-            reject(
-              new AnswerTooLong(
-                `${path} answered more than ${maxBytes} bytes: not read`,
-              ),
-            );
-          };
-          if (response.statusCode !== 200) {
-            request.destroy();
-            reject(new Error(`${path} answered ${response.statusCode}`));
-            return;
-          }
-          if (Number(response.headers['content-length']) > maxBytes) {
-            tooLong();
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            if (size > maxBytes) return;
-            size += chunk.length;
-            if (size > maxBytes) tooLong();
-            else chunks.push(chunk);
-          });
-          response.on('end', () => resolve(Buffer.concat(chunks, size)));
-          response.on('error', reject);
-          response.on('close', () => {
-            if (!response.complete) reject(new Error(`${path} was cut off`));
-          });
-        },
-      );
-      request.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        request.destroy(
-          new Error(`${path} timed out after ${REQUEST_TIMEOUT_MS / 1000} s`),
-        ),
-      );
-      request.on('error', reject);
-    });
-    return await inTurn(() => JSON.parse(body.toString('utf8')));
-  } finally {
-    agent?.destroy();
-  }
 }
 
 type Entry = {
@@ -287,11 +171,10 @@ export class ClusterNames {
     if (!selector) {
       selector = getJson(
         kc,
-        pathOf(workload.resource, workload.namespace, workload.name),
-        'application/json',
-        MAX_WORKLOAD_BYTES,
+        resourcePath(workload.resource, workload.namespace, workload.name),
+        { maxBytes: MAX_WORKLOAD_BYTES },
       )
-        .then(object =>
+        .then(({ body: object }) =>
           selectorOf((object ?? {}) as Parameters<typeof selectorOf>[0]),
         )
         .catch(error => {
@@ -314,12 +197,13 @@ export class ClusterNames {
     const lists = await Promise.all(
       kinds.map(async resource => {
         try {
-          const list = (await getJson(
-            kc,
-            `${pathOf(resource, namespace)}?limit=${MAX_PER_KIND}`,
-            METADATA_LIST,
-            MAX_LIST_BYTES,
-          )) as {
+          const list = (
+            await getJson(
+              kc,
+              `${resourcePath(resource, namespace)}?limit=${MAX_PER_KIND}`,
+              { accept: METADATA_LIST, maxBytes: MAX_LIST_BYTES },
+            )
+          ).body as {
             kind?: unknown;
             items?: Array<{
               metadata?: { name?: unknown; namespace?: unknown };

@@ -8,14 +8,11 @@ import {
   scopedPlanSchema,
 } from '@kubechart/plugin-assistant-common';
 import {
-  ApiException,
   AppsV1Api,
   CoreV1Api,
-  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  ResponseContext,
   ServerConfiguration,
   createConfiguration,
 } from '@kubernetes/client-node';
@@ -34,6 +31,7 @@ import {
   withProgress,
 } from './changeProgress';
 import { clusterAnswerOf, statusMessageOf } from './clusterAnswer';
+import { AnswerTooLong, getJson, inTurn, resourcePath } from './clusterRead';
 import { diagnose } from './diagnose';
 import {
   DEFAULT_DEPLOYER_NAMESPACE,
@@ -70,6 +68,61 @@ const MAX_LOG_ERROR_CHARS = 500;
 const DEFAULT_MAX_LOG_BYTES = MAX_LOG_BYTES;
 const MAX_SELECTOR_MUTATIONS = 50;
 
+/**
+ * Most bytes one answer reads from the cluster, all its reads together (32 MiB, unless set
+ * otherwise): the objects a question reaches are read, parsed and held within it. A listing stops
+ * there (a table says so, and shows what it read); any other read past it is refused.
+ */
+export const DEFAULT_MAX_READ_BYTES = 32 * 1024 * 1024;
+/**
+ * Most bytes of one answer of the cluster (one page of a list, one object): parsed in one turn of
+ * the event loop. A page that would be longer is asked again for fewer objects; one object longer
+ * than this (the API server keeps objects far smaller) is not read.
+ */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+/** Most bytes of the metrics API's answer for `top`, which is not read in pages. */
+const MAX_METRICS_BYTES = 8 * 1024 * 1024;
+/**
+ * Most fields (values of an object, keys and list entries together) one answer prints as YAML,
+ * JSON or a description: printing and hiding secrets take time for each field, in one turn of the
+ * event loop per object. An object with more is not printed.
+ */
+export const MAX_PRINTED_FIELDS = 10_000;
+
+/** What one answer has read from the cluster, against what it may. */
+class ReadBudget {
+  private read = 0;
+  constructor(readonly max: number) {}
+  get left() {
+    return Math.max(0, this.max - this.read);
+  }
+  took(bytes: number) {
+    this.read += bytes;
+  }
+}
+
+/**
+ * How many fields `value` holds (every value, object key and list entry), counting no further
+ * than `max + 1`.
+ */
+export function countFields(value: unknown, max: number): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length && count <= max) {
+    const v = stack.pop();
+    count++;
+    if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object') {
+      for (const key in v as Record<string, unknown>) {
+        count++;
+        stack.push((v as Record<string, unknown>)[key]);
+        if (count > max) break;
+      }
+    }
+  }
+  return count;
+}
+
 const DONE: Record<string, string> = {
   label: 'labeled',
   annotate: 'annotated',
@@ -79,6 +132,9 @@ const DONE: Record<string, string> = {
 };
 
 type Api = {
+  kc: KubeConfig;
+  /** What this answer has read from the cluster, against what it may. */
+  budget: ReadBudget;
   objects: ObjectsApi;
   core: CoreV1Api;
   apps: AppsV1Api;
@@ -228,9 +284,6 @@ export function stoppedBeforeSent(error: unknown): boolean {
   return (error as { notSent?: unknown } | undefined)?.notSent === true;
 }
 
-/** Marks the requests of {@link ObjectsApi.readRaw}: their answer is kept as the server sent it. */
-const RAW = 'raw JSON';
-
 /** KubernetesObjectApi on a given configuration, with the default namespace of `kc` (as makeApiClient sets it). */
 class ObjectsApi extends KubernetesObjectApi {
   constructor(
@@ -239,46 +292,6 @@ class ObjectsApi extends KubernetesObjectApi {
   ) {
     super(configuration);
     this.setDefaultNamespace(kc);
-  }
-
-  /**
-   * GETs one object at `path`, as kubectl does for a named object (or the metrics API's list), and
-   * answers its JSON as the API server sent it: not turned into the client's typed model, which
-   * leaves out the fields it does not know and turns times into Dates (`2024-01-01T00:00:00.000Z`).
-   */
-  async readRaw(path: string): Promise<KubeObject> {
-    const context = this.configuration.baseServer.makeRequestContext(
-      path,
-      HttpMethod.GET,
-    );
-    context.setHeaderParam('Accept', 'application/json');
-    return (await this.requestPromise(context, RAW)) as unknown as KubeObject;
-  }
-
-  protected async processResponse<T>(
-    response: ResponseContext,
-    type?: string,
-  ): Promise<T> {
-    if (type !== RAW) return super.processResponse(response, type) as T;
-    const text = await response.body.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // A body that is not JSON is kept as text (a proxy's error page).
-    }
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
-      if (!body || typeof body !== 'object') {
-        throw new Error('The cluster answered something that is not an object');
-      }
-      return body as T;
-    }
-    throw new ApiException(
-      response.httpStatusCode,
-      'Unsuccessful HTTP Request',
-      body,
-      response.headers,
-    );
   }
 }
 
@@ -305,28 +318,33 @@ function notFound(plan: Plan, serverMessage?: string): NotFoundError {
 
 /** The API path of the one object a plan names (`/apis/apps/v1/namespaces/shop/deployments/web`). */
 function objectPath(plan: Plan): string {
-  const { apiVersion } = RESOURCE_TYPES[plan.resource];
-  const group = apiVersion.includes('/')
-    ? `/apis/${apiVersion}`
-    : `/api/${apiVersion}`;
   const clusterScoped = CLUSTER_SCOPED_RESOURCES.includes(plan.resource);
   if (!plan.name || (!clusterScoped && !plan.namespace)) {
     // scopedPlanSchema refuses such a plan before it runs.
     throw refused(new InputError('This plan names no object in a namespace'));
   }
-  return `${group}${
-    clusterScoped ? '' : `/namespaces/${encodeURIComponent(plan.namespace!)}`
-  }/${plan.resource}/${encodeURIComponent(plan.name)}`;
+  return resourcePath(
+    plan.resource,
+    clusterScoped ? undefined : plan.namespace,
+    plan.name,
+  );
 }
 
-/** Objects asked for per page of a list. */
+/** Most objects asked for in one page of a list. */
 const LIST_PAGE_SIZE = 500;
+/**
+ * Objects asked for in a list's first page: the next pages hold as many as half an answer
+ * ({@link MAX_ANSWER_BYTES}) does, at the size the objects read had.
+ */
+const FIRST_PAGE_SIZE = 100;
 const DEFAULT_MAX_LISTED = 5000;
 
 type Listing = {
   items: KubeObject[];
   /** Whether the cluster holds more than was read. */
   more: boolean;
+  /** Whether the read stopped at the bytes one answer reads ({@link DEFAULT_MAX_READ_BYTES}). */
+  cutAtBytes?: boolean;
   /** How many more, when the cluster says (lists without selectors). */
   remaining?: number;
 };
@@ -353,6 +371,8 @@ export class PlanExecutor {
       timeoutMs?: number;
       /** Most objects read for one listing, page by page (default 5000). */
       maxListed?: number;
+      /** Most bytes one answer reads from the cluster (default {@link DEFAULT_MAX_READ_BYTES}). */
+      maxReadBytes?: number;
       /**
        * Most bytes of one container's log read from the cluster (`limitBytes`; default, and never
        * more than, the 64 KiB one answer reads in all).
@@ -487,6 +507,8 @@ export class PlanExecutor {
   ): Promise<ExecutionResult> {
     const configuration = abortableConfiguration(kc, signal);
     const api: Api = {
+      kc,
+      budget: this.budget(),
       objects: new ObjectsApi(configuration, kc),
       core: new CoreV1Api(configuration),
       apps: new AppsV1Api(configuration),
@@ -499,6 +521,9 @@ export class PlanExecutor {
       // A change that stopped part-way already says what it did; a refused
       // one says why (and which objects are guarded).
       if (progressOf(error) || refusedByExecutor(error)) throw error;
+      if (error instanceof AnswerTooLong) {
+        throw this.tooMuchRead(plan.resource, error);
+      }
       throw clusterError(error);
     }
   }
@@ -582,6 +607,8 @@ export class PlanExecutor {
       return { plan };
     }
     const api = {
+      kc,
+      budget: this.budget(),
       objects: KubernetesObjectApi.makeApiClient(kc),
       changes: new ChangeTracker(),
       signal: new AbortController().signal,
@@ -624,7 +651,8 @@ export class PlanExecutor {
         return this.logs(plan, api);
       case 'top':
         return topTable(plan, {
-          get: path => api.objects.readRaw(path),
+          get: path =>
+            this.readJson(path, api, MAX_METRICS_BYTES) as Promise<KubeObject>,
           list: p => this.list(p, api),
           namespace: this.namespaceOf(plan),
           maxRows: this.options.maxRows,
@@ -683,18 +711,77 @@ export class PlanExecutor {
     return (await this.listBounded(plan, api, overrides)).items;
   }
 
+  private budget(): ReadBudget {
+    return new ReadBudget(this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES);
+  }
+
+  /**
+   * GETs `path` (one object, one page of a list, the metrics API's list) as the API server sends it,
+   * not turned into the client's typed model (which leaves out the fields it does not know and
+   * turns times into Dates): at most `maxBytes`, and never past what is left of the answer's
+   * {@link ReadBudget}, parsed in a turn of its own. An answer longer than that is given up as soon
+   * as it passes it ({@link AnswerTooLong}; `budget` says whether the answer's budget was the
+   * bound); the bytes received count against the budget either way.
+   */
+  private async readJson(
+    path: string,
+    api: Api,
+    maxBytes: number = MAX_ANSWER_BYTES,
+  ): Promise<unknown> {
+    const allowed = Math.min(maxBytes, api.budget.left);
+    try {
+      const { body, bytes } = await getJson(api.kc, path, {
+        maxBytes: allowed,
+        signal: api.signal,
+      });
+      api.budget.took(bytes);
+      if (!body || typeof body !== 'object') {
+        throw new Error('The cluster answered something that is not an object');
+      }
+      return body;
+    } catch (error) {
+      if (error instanceof AnswerTooLong) {
+        api.budget.took(error.received);
+        throw Object.assign(error, { budget: allowed < maxBytes });
+      }
+      throw error;
+    }
+  }
+
+  /** Why a read stopped at the bytes one answer may read: refused, with how to ask for less. */
+  private tooMuchRead(resource: PlanResource, error: AnswerTooLong): Error {
+    const budget = (error as { budget?: boolean }).budget;
+    return refused(
+      new InputError(
+        budget
+          ? `The answer needs more than the ${formatBytes(
+              this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+            )} the assistant reads from the cluster for one question (kubeAssistant.limits.readMegabytesPerAnswer): ask about fewer ${resource} (name one, a namespace or a label selector), or use kubectl`
+          : `The cluster answered with ${resource} larger than the ${formatBytes(
+              MAX_ANSWER_BYTES,
+            )} the assistant reads at once: use kubectl to read them`,
+      ),
+    );
+  }
+
   /**
    * Lists page by page (`limit` and `continue`) and stops after `max`
-   * objects: a large cluster never fills the backend's memory.
+   * objects, or when the answer's bytes ({@link ReadBudget}) run out: a large
+   * cluster, or one of large objects, never fills the backend's memory. Each
+   * page is one answer of at most {@link MAX_ANSWER_BYTES}, parsed in its own
+   * turn: pages of large objects are asked for fewer objects. Past the budget,
+   * a listing with `partial` comes back with what it read (`cutAtBytes`);
+   * without it the read is refused, as one whose answer would be wrong with
+   * objects left out.
    */
   private async listBounded(
     plan: Plan,
     api: Api,
     overrides: Partial<Plan> = {},
     max: number = this.options.maxListed ?? DEFAULT_MAX_LISTED,
+    options: { partial?: boolean } = {},
   ): Promise<Listing> {
     const p = { ...plan, ...overrides };
-    const { apiVersion, kind } = RESOURCE_TYPES[p.resource];
     const fieldSelectors = [
       p.fieldSelector,
       p.name ? `metadata.name=${p.name}` : undefined,
@@ -702,24 +789,53 @@ export class PlanExecutor {
     const items: KubeObject[] = [];
     let token: string | undefined;
     let remaining: number | undefined;
-    do {
-      const page = await api.objects.list(
-        apiVersion,
-        kind,
-        this.namespaceOf(p),
-        undefined,
-        undefined,
-        undefined,
-        fieldSelectors.length ? fieldSelectors.join(',') : undefined,
-        p.labelSelector,
-        Math.min(LIST_PAGE_SIZE, max - items.length),
-        token,
-      );
-      const got = (page.items ?? []) as unknown as KubeObject[];
+    // Objects asked for in one page: fewer once the cluster's answers show large objects.
+    let pageSize = FIRST_PAGE_SIZE;
+    for (;;) {
+      const limit = Math.min(pageSize, max - items.length);
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (token) query.set('continue', token);
+      if (fieldSelectors.length) {
+        query.set('fieldSelector', fieldSelectors.join(','));
+      }
+      if (p.labelSelector) query.set('labelSelector', p.labelSelector);
+      let page: {
+        items?: KubeObject[];
+        metadata?: { continue?: string; remainingItemCount?: number };
+      };
+      let bytes = api.budget.left;
+      try {
+        page = (await this.readJson(
+          `${resourcePath(p.resource, this.namespaceOf(p))}?${query}`,
+          api,
+        )) as typeof page;
+        bytes -= api.budget.left;
+      } catch (error) {
+        if (!(error instanceof AnswerTooLong)) throw error;
+        const budget = (error as { budget?: boolean }).budget;
+        if (!budget && limit > 1) {
+          // The page was too long for one answer: the same page again, for fewer objects.
+          pageSize = Math.max(1, Math.floor(limit / 10));
+          continue;
+        }
+        if (budget && options.partial) {
+          return { items, more: true, cutAtBytes: true };
+        }
+        throw this.tooMuchRead(p.resource, error);
+      }
+      const got = Array.isArray(page.items) ? page.items : [];
       items.push(...got.slice(0, max - items.length));
-      token = page.metadata?._continue || undefined;
+      if (got.length) {
+        // As many objects as half an answer holds, at the size these had.
+        pageSize = Math.min(
+          LIST_PAGE_SIZE,
+          Math.max(1, Math.floor(MAX_ANSWER_BYTES / 2 / (bytes / got.length))),
+        );
+      }
+      token = page.metadata?.continue || undefined;
       remaining = page.metadata?.remainingItemCount;
-    } while (token && items.length < max);
+      if (!token || items.length >= max) break;
+    }
     return {
       items,
       more: !!token,
@@ -797,6 +913,13 @@ export class PlanExecutor {
         `Looked at the first ${listing.items.length} ${plan.resource} only: name a namespace or a selector to see the rest.`,
       );
     }
+    if (listing.cutAtBytes) {
+      notes.push(
+        `The assistant stopped reading at ${formatBytes(
+          this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+        )} of ${plan.resource}, its most for one answer.`,
+      );
+    }
     if (notes.length) result.truncated = notes.join(' ');
     return result;
   }
@@ -810,7 +933,11 @@ export class PlanExecutor {
       // empty table.
       const object = await this.readNamed(plan, api);
       if (plan.output === 'yaml' || plan.output === 'json') {
-        return { type: 'text', text: this.print(object, plan) };
+        this.refuseLarge(object, plan.resource, 'print');
+        return {
+          type: 'text',
+          text: await inTurn(() => this.print(object, plan)),
+        };
       }
       return this.table(
         plan,
@@ -829,6 +956,8 @@ export class PlanExecutor {
       firstRowsOnly
         ? Math.min(plan.limit ?? Infinity, this.options.maxRows)
         : undefined,
+      // A table says what it read, and that it stopped.
+      { partial: true },
     );
     return this.table(plan, listing, withNamespace, firstRowsOnly);
   }
@@ -836,7 +965,7 @@ export class PlanExecutor {
   /** The one object a plan names, as the API server sends it; kubectl's NotFound when it has none. */
   private async readNamed(plan: Plan, api: Api): Promise<KubeObject> {
     try {
-      return await api.objects.readRaw(objectPath(plan));
+      return (await this.readJson(objectPath(plan), api)) as KubeObject;
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
       throw notFound(plan, statusMessageOf((error as { body?: unknown }).body));
@@ -875,6 +1004,31 @@ export class PlanExecutor {
     return plan.output === 'json' ? kubectlJson(copy) : kubectlYaml(copy);
   }
 
+  /**
+   * Refuses to print or describe an object of more than {@link MAX_PRINTED_FIELDS} fields
+   * (`fields` of the answer's are already spent): the time it takes grows with them, in one turn.
+   */
+  private refuseLarge(
+    object: KubeObject,
+    resource: PlanResource,
+    verb: 'print' | 'describe',
+    fields = 0,
+  ): number {
+    const count = countFields(object, MAX_PRINTED_FIELDS - fields);
+    if (fields + count > MAX_PRINTED_FIELDS) {
+      throw refused(
+        new InputError(
+          `${kindOf(resource)}/${
+            object.metadata?.name
+          } has more fields than the assistant can ${verb} in one answer (${MAX_PRINTED_FIELDS.toLocaleString(
+            'en-US',
+          )}${fields ? ' with those before it' : ''}): read it with kubectl`,
+        ),
+      );
+    }
+    return count;
+  }
+
   /** An object as YAML for `describe`, through the same redaction. */
   private dump(obj: KubeObject, resource: PlanResource): string {
     const copy = redactObject(obj, RESOURCE_TYPES[resource].kind);
@@ -909,10 +1063,21 @@ export class PlanExecutor {
         totalRows: rows.length,
       };
     }
-    const shown = items.slice(0, 10);
+    let shown = items.slice(0, 10);
     const parts: string[] = [];
-    for (const item of shown) {
-      parts.push(this.dump(item, plan.resource));
+    let fields = 0;
+    for (const [index, item] of shown.entries()) {
+      if (
+        index > 0 &&
+        countFields(item, MAX_PRINTED_FIELDS) + fields > MAX_PRINTED_FIELDS
+      ) {
+        // The ones described so far are the answer; the note says how many.
+        shown = shown.slice(0, index);
+        break;
+      }
+      fields += this.refuseLarge(item, plan.resource, 'describe', fields);
+      // Each object's YAML in a turn of its own.
+      parts.push(await inTurn(() => this.dump(item, plan.resource)));
       if (item.metadata?.namespace && item.metadata.name) {
         const events = await this.list(
           {
@@ -1084,15 +1249,17 @@ export class PlanExecutor {
     }
     if (plan.rolloutAction === 'history') {
       const rows: string[][] = [];
+      // The ReplicaSets of a namespace, read once for all its workloads.
+      const setsOf = new Map<string, Promise<KubeObject[]>>();
       for (const w of workloads) {
-        const sets = await this.list(
-          {
-            verb: 'get',
-            resource: 'replicasets',
-            namespace: w.metadata?.namespace,
-          },
-          api,
-        );
+        const namespace = w.metadata?.namespace ?? '';
+        if (!setsOf.has(namespace)) {
+          setsOf.set(
+            namespace,
+            this.list({ verb: 'get', resource: 'replicasets', namespace }, api),
+          );
+        }
+        const sets = await setsOf.get(namespace)!;
         const owned = sets
           .filter(rs =>
             rs.metadata?.ownerReferences?.some(

@@ -1,6 +1,9 @@
 import { Config } from '@backstage/config';
 import { CustomErrorBase } from '@backstage/errors';
-import { DEFAULT_EXECUTION_TIMEOUT_MS } from '../execution/PlanExecutor';
+import {
+  DEFAULT_EXECUTION_TIMEOUT_MS,
+  DEFAULT_MAX_READ_BYTES,
+} from '../execution/PlanExecutor';
 
 const MINUTE_MS = 60_000;
 /** Callers remembered before windows that are over are swept out. */
@@ -87,6 +90,20 @@ export const DEFAULT_RUNS_PER_ANSWER = 50;
  */
 export const readRunsPerAnswer = (config: Config) =>
   readLimit(config, 'runsPerAnswer', DEFAULT_RUNS_PER_ANSWER, 1);
+
+/**
+ * Reads `kubeAssistant.limits.readMegabytesPerAnswer`: the MiB one answer reads from the cluster
+ * (default 32), in bytes. At least 1.
+ */
+export const readBytesPerAnswer = (config: Config) =>
+  readLimit(
+    config,
+    'readMegabytesPerAnswer',
+    DEFAULT_MAX_READ_BYTES / (1024 * 1024),
+    1,
+  ) *
+  1024 *
+  1024;
 
 /** `kubeAssistant.limits.runsAtOncePerUser` when it is not set. */
 export const DEFAULT_RUNS_AT_ONCE_PER_USER = 3;
