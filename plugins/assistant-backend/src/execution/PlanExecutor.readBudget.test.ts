@@ -2,7 +2,7 @@ import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { TableResult, TextResult } from '@kubechart/plugin-assistant-common';
 import { countingProxy } from '../__testUtils__/countingProxy';
 import { ClusterRegistry } from './clusters';
-import { MAX_PRINTED_FIELDS, PlanExecutor } from './PlanExecutor';
+import { MAX_PRINTED_FIELDS, PlanExecutor, countFields } from './PlanExecutor';
 
 jest.setTimeout(120_000);
 
@@ -189,5 +189,17 @@ describe('PlanExecutor read budget', () => {
     expect(error.message).toContain(
       'The answer needs more than the 512 KiB the assistant reads from the cluster for one question',
     );
+  });
+});
+
+describe('countFields', () => {
+  it('counts values, keys and list entries', () => {
+    // The object, its two keys and their values; the list's two entries.
+    expect(countFields({ a: 1, b: [2, 3] }, 100)).toBe(7);
+  });
+
+  it('stops past the most it is asked about, whatever one list holds', () => {
+    expect(countFields(new Array(2_000_000).fill(0), 10)).toBe(11);
+    expect(countFields({ data: new Array(2_000_000).fill('x') }, 10)).toBe(11);
   });
 });

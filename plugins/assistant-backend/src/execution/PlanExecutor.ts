@@ -102,8 +102,8 @@ class ReadBudget {
 }
 
 /**
- * How many fields `value` holds (every value, object key and list entry), counting no further
- * than `max + 1`.
+ * How many fields `value` holds (every value, object key and list entry), or `max + 1` once it
+ * is known to hold more than `max`.
  */
 export function countFields(value: unknown, max: number): number {
   let count = 0;
@@ -111,12 +111,13 @@ export function countFields(value: unknown, max: number): number {
   while (stack.length && count <= max) {
     const v = stack.pop();
     count++;
-    if (Array.isArray(v)) stack.push(...v);
-    else if (v && typeof v === 'object') {
-      for (const key in v as Record<string, unknown>) {
-        count++;
-        stack.push((v as Record<string, unknown>)[key]);
-        if (count > max) break;
+    if (v && typeof v === 'object') {
+      // A list's entries and an object's values, each counted with its key.
+      for (const child of Array.isArray(v) ? v : Object.values(v)) {
+        if (!Array.isArray(v)) count++;
+        stack.push(child);
+        // Each value waiting is counted once read: past `max` already, whatever they hold.
+        if (count + stack.length > max) return max + 1;
       }
     }
   }
