@@ -6,6 +6,7 @@ import {
   actionsRegistryServiceRef,
   metricsServiceRef,
 } from '@backstage/backend-plugin-api/alpha';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
 import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
@@ -18,6 +19,10 @@ import {
   scheduleAnchors,
 } from './service/anchors';
 import { createAuditWitness } from './service/checkpointWitness';
+import {
+  catalogEntityOwners,
+  createOwnerRecorder,
+} from './service/entityOwners';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
 import { LiveTailPublisher } from './service/LiveTailPublisher';
 import { observeAuditQueue } from './service/queueMetrics';
@@ -55,6 +60,7 @@ export const auditLogPlugin = createBackendPlugin({
         discovery: coreServices.discovery,
         actionsRegistry: actionsRegistryServiceRef,
         metrics: metricsServiceRef,
+        catalog: catalogServiceRef,
       },
       async init({
         config,
@@ -73,6 +79,7 @@ export const auditLogPlugin = createBackendPlugin({
         discovery,
         actionsRegistry,
         metrics,
+        catalog,
       }) {
         permissionsRegistry.addPermissions(auditLogPermissions);
         // The plugins that may pass a user's credentials on (auditLog.onBehalfOf.relayingPlugins).
@@ -104,9 +111,19 @@ export const auditLogPlugin = createBackendPlugin({
         await appendRecordedLosses({ store, witness: auditWitness, logger });
         recordQueueLosses(queue, auditWitness);
 
+        // Who owns the entities events name: recorded with each event as it is appended, and
+        // compared with the owner now when a reader limited to their entities reads it.
+        const entityOwners = catalogEntityOwners(catalog, auth);
+        const recordOwners = createOwnerRecorder({
+          owners: entityOwners,
+          logger,
+        });
+
         // Drain the process-wide queue into the chain.
         queue.attachSink(async batch => {
-          const { placeholders } = await store.append(batch);
+          const { placeholders } = await store.append(
+            await recordOwners(batch),
+          );
           if (placeholders) {
             logger.warn(
               `The database refused ${placeholders} audit event(s) even after cleaning; stored placeholders in their place`,
@@ -164,6 +181,7 @@ export const auditLogPlugin = createBackendPlugin({
             minimumRetentionDays: retention.minimumDays,
             lifecycle,
             relaying,
+            entityOwners,
           }),
         );
       },

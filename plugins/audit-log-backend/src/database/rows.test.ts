@@ -5,7 +5,7 @@ import {
   redactSecrets,
 } from '@kubechart/plugin-audit-log-node';
 import { chainKeyId } from './chainKeys';
-import { inputToRow } from './rows';
+import { ENTITY_OWNER_META_KEY, inputToRow } from './rows';
 
 const event = (meta: AuditEventInput['meta']): AuditEventInput => ({
   occurredAt: '2026-01-01T00:00:00.000Z',
@@ -21,6 +21,26 @@ const storedMeta = (input: AuditEventInput) =>
   JSON.parse(inputToRow(input, 1).meta ?? 'null');
 
 describe('inputToRow meta', () => {
+  it('keeps the owner the audit log recorded when the rest of the metadata is over its bound', () => {
+    // many strings each within the auditor's bounds, over the stored bound all together
+    const values = Object.fromEntries(
+      Array.from({ length: 20 }, (_, i) => [`v${i}`, 'x'.repeat(8000)]),
+    );
+    const stored = storedMeta(
+      event({ ...values, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' }),
+    );
+    expect(stored).toEqual({
+      '…truncated': expect.stringContaining('exceeded the 65536-character'),
+      [ENTITY_OWNER_META_KEY]: 'group:default/team-a',
+    });
+    // stored as recorded, under the bound
+    expect(
+      storedMeta(
+        event({ n: 1, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' }),
+      ),
+    ).toEqual({ n: 1, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' });
+  });
+
   it('stores what the auditor bounded as it is', () => {
     for (const meta of [
       { log: 'x'.repeat(10000) },

@@ -40,6 +40,13 @@ export const ROW_LIMITS = {
   meta: 65536,
 } as const;
 
+/**
+ * The `meta` key in which the audit log records the owner an event's entity had in the catalog
+ * when the event was appended (an entity ref key). Part of `meta`, so part of what the chain
+ * hashes; only the audit log writes it (see `createOwnerRecorder`).
+ */
+export const ENTITY_OWNER_META_KEY = 'auditLog.entityOwner';
+
 /** Event id of the placeholder stored for an event that could not be. */
 export const UNSTORABLE_EVENT_ID = 'event-unstorable';
 
@@ -198,6 +205,21 @@ function keepGapCounts(event: AuditEventInput, redacted: Meta): Meta {
   };
 }
 
+/**
+ * The owner the audit log recorded in `meta` (see {@link ENTITY_OWNER_META_KEY}), kept when the
+ * rest of the metadata cannot be: without it, the event would be read as one recorded before
+ * owners were (by whoever owns its entity now). An owner that is not an entity ref's text of
+ * storable length is not one the audit log recorded, and is not kept.
+ */
+function ownerKept(meta: object): Record<string, string> {
+  const owner = (meta as Record<string, unknown>)[ENTITY_OWNER_META_KEY];
+  return typeof owner === 'string' &&
+    owner.length <= ROW_LIMITS.target_entity_ref &&
+    clean(owner, ROW_LIMITS.target_entity_ref) === owner
+    ? { [ENTITY_OWNER_META_KEY]: owner }
+    : {};
+}
+
 function metaText(event: AuditEventInput): string | null {
   const meta: unknown = event.meta;
   if (!meta || typeof meta !== 'object') {
@@ -220,7 +242,10 @@ function metaText(event: AuditEventInput): string | null {
           ),
     );
   } catch (error) {
-    return canonicalJson({ '…unstorable': String(error).slice(0, 200) });
+    return canonicalJson({
+      '…unstorable': String(error).slice(0, 200),
+      ...ownerKept(meta),
+    });
   }
   if (json === '{}' || json === '[]') {
     return null;
@@ -228,6 +253,7 @@ function metaText(event: AuditEventInput): string | null {
   if (json.length > ROW_LIMITS.meta) {
     return canonicalJson({
       '…truncated': `metadata of ${json.length} characters exceeded the ${ROW_LIMITS.meta}-character limit`,
+      ...ownerKept(meta),
     });
   }
   // JSON.stringify escapes NUL and lone surrogates, so the text is storable

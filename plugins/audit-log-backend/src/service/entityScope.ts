@@ -11,6 +11,11 @@ import {
 } from '@kubechart/plugin-audit-log-common';
 import { AuditStore } from '../database/AuditStore';
 import { decodeCursor, encodeCursor } from '../database/cursor';
+import {
+  EntityOwnersNow,
+  entityOwnersNow,
+  ownedAsRecorded,
+} from './entityOwners';
 
 /** Entities asked of the permission framework in one request. */
 const AUTHORIZE_BATCH = 200;
@@ -32,7 +37,10 @@ export const MAX_SCOPED_SCAN = 5_000;
  * `audit-log.entity-events.read` (for example, with the catalog's `IS_ENTITY_OWNER` rule, the
  * entities they own), newest first. Events without an entity are never part of it. One batched
  * permission request per distinct entity. `decision` is the caller's conditional decision for
- * the permission: `ALLOW` means every entity, `CONDITIONAL` is checked entity by entity.
+ * the permission: `ALLOW` means every entity, `CONDITIONAL` is checked entity by entity, and then
+ * an event that records the owner its entity had is read only while the entity has that owner
+ * still (`ownersNow`, one catalog read per step for the entities not asked about yet; see
+ * `ownedAsRecorded`).
  *
  * One request covers the {@link MAX_SCOPED_SCAN} sequence numbers below its cursor (its window),
  * and the answer depends on nothing but the events of that window the caller may read: its items
@@ -47,8 +55,11 @@ export async function queryEntityScoped(options: {
   credentials: BackstageCredentials;
   decision: AuthorizeResult.ALLOW | AuthorizeResult.CONDITIONAL;
   query: AuditEventQuery;
+  /** Who owns entities now; without it, nobody (see {@link entityOwnersNow}). */
+  ownersNow?: EntityOwnersNow;
 }): Promise<AuditEventPage> {
   const { store, permissions, credentials, decision, query } = options;
+  const ownersNow = options.ownersNow ?? entityOwnersNow();
   const limit = Math.min(Math.max(query.limit ?? 50, 1), SCAN_PAGE);
   const head = await store.head();
   // the window: sequence numbers from `floor` up to (not including) `top`
@@ -60,6 +71,7 @@ export async function queryEntityScoped(options: {
   // events may remain below the window: the oldest one kept is above the prune checkpoint
   const below = floor > (head.checkpoint?.seq ?? 0) + 1;
   const readable = new Map<string, boolean>();
+  const owners = new Map<string, string>();
   const items: AuditEvent[] = [];
   // from the window's top, also when no cursor was given: events appended since are the next
   // request's (without a cursor)
@@ -94,9 +106,15 @@ export async function queryEntityScoped(options: {
         );
       }
     }
-    for (const event of inWindow) {
-      const ref = event.target.entityRef;
-      if (ref && readable.get(ref)) {
+    const permitted = inWindow.filter(
+      e => !!e.target.entityRef && readable.get(e.target.entityRef),
+    );
+    const ownedNow =
+      decision === AuthorizeResult.ALLOW
+        ? () => true
+        : await ownedAsRecorded(permitted, ownersNow, owners);
+    for (const event of permitted) {
+      if (ownedNow(event)) {
         items.push(event);
         // one more than a page of readable events: the page is full and there is a next one
         if (items.length > limit) {
@@ -117,4 +135,54 @@ export async function queryEntityScoped(options: {
     cursor = page.nextCursor;
   }
   return below ? { items, nextCursor: encodeCursor(floor) } : { items };
+}
+
+/**
+ * Store queries one request for a granted entity makes at most: the first of one more than the page,
+ * then pages of {@link SCAN_PAGE}, so that at most about {@link MAX_SCOPED_SCAN} events of the
+ * entity are examined per request.
+ */
+export const MAX_GRANTED_ENTITY_QUERIES = 1 + MAX_SCOPED_SCAN / SCAN_PAGE;
+
+/**
+ * A page of the events of `query.entityRef`, which a reader limited to some entities was granted
+ * `audit-log.entity-events.read` on under a conditional decision: those that record no owner, and
+ * those that record the owner the entity has now (see `ownedAsRecorded`; the catalog is read at most
+ * once, and only when an event examined records an owner). Newest first, as the store pages them:
+ * when every event is readable, one store query of one more than the page. Events recorded under
+ * another owner are skipped, at most {@link MAX_GRANTED_ENTITY_QUERIES} store queries a request; a
+ * page cut short by that bound (even an empty one) has a `nextCursor` to go on from.
+ */
+export async function queryGrantedEntity(options: {
+  store: AuditStore;
+  query: AuditEventQuery & { entityRef: string };
+  ownersNow: EntityOwnersNow;
+}): Promise<AuditEventPage> {
+  const { store, query, ownersNow } = options;
+  const limit = Math.min(Math.max(query.limit ?? 50, 1), SCAN_PAGE);
+  const owners = new Map<string, string>();
+  const items: AuditEvent[] = [];
+  let cursor = query.cursor;
+  for (let queries = 1; ; queries++) {
+    const page = await store.query({
+      ...query,
+      cursor,
+      limit: queries === 1 ? Math.min(limit + 1, SCAN_PAGE) : SCAN_PAGE,
+    });
+    const ownedNow = await ownedAsRecorded(page.items, ownersNow, owners);
+    for (const event of page.items) {
+      if (!ownedNow(event)) continue;
+      items.push(event);
+      // one more than a page of readable events: the page is full and there is a next one
+      if (items.length > limit) {
+        items.length = limit;
+        return { items, nextCursor: encodeCursor(items[limit - 1].seq) };
+      }
+    }
+    if (!page.nextCursor) return { items };
+    if (queries >= MAX_GRANTED_ENTITY_QUERIES) {
+      return { items, nextCursor: page.nextCursor };
+    }
+    cursor = page.nextCursor;
+  }
 }

@@ -12,6 +12,7 @@ import {
   BasicPermission,
 } from '@backstage/plugin-permission-common';
 import {
+  AuditEvent,
   auditLogEntityEventsReadPermission,
   auditLogEventsExportPermission,
   auditLogEventsPrunePermission,
@@ -30,7 +31,12 @@ import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
 import { AnchorMemory, verifyAgainstWitness } from './anchors';
 import { AuditWitnessRecords, CheckpointWitness } from './checkpointWitness';
-import { queryEntityScoped } from './entityScope';
+import {
+  EntityOwnersReader,
+  entityOwnersNow,
+  ownedAsRecorded,
+} from './entityOwners';
+import { queryEntityScoped, queryGrantedEntity } from './entityScope';
 import { csvChunks, ndjsonChunks } from './exportStream';
 import {
   checkPruneCutoff,
@@ -85,6 +91,13 @@ export type RouterOptions = {
    * the setting lists by default.
    */
   relaying?: RelayingPluginsPolicy;
+  /**
+   * Who owns entities now: the catalog, read with the plugin's own credentials. A reader limited to
+   * their entities reads an event that records its entity's owner only while the entity has that
+   * owner still. Without it, such an event is read only by readers of the whole trail (nothing
+   * tells whether the entity changed hands).
+   */
+  entityOwners?: EntityOwnersReader;
 };
 
 /**
@@ -181,6 +194,9 @@ export async function createRouter(
 ): Promise<express.Router> {
   const { store, httpAuth, permissions, auditor, logger, witness } = options;
   const relaying = options.relaying ?? DEFAULT_RELAYING_POLICY;
+  // 503 when the catalog cannot be read: a reader limited to their entities gets no page rather
+  // than one that holds another owner's events or leaves their own out
+  const ownersNow = entityOwnersNow(options.entityOwners);
   const minimumDays =
     options.minimumRetentionDays ?? DEFAULT_MINIMUM_RETENTION_DAYS;
   const router = Router();
@@ -291,7 +307,10 @@ export async function createRouter(
    * events of the entities the policy grants them
    * `audit-log.entity-events.read` on (e.g. the entities they own): one entity
    * with `?entityRef=`, or, without it, every event that targets such an
-   * entity. `undefined` means the caller reads everything.
+   * entity. `undefined` means the caller reads everything (of the entity asked
+   * for). Under a conditional decision, an event that records the owner its
+   * entity had is read only while the entity has that owner still (see
+   * `ownedAsRecorded`).
    */
   async function readScope(req: Request, entityRef: string | undefined) {
     const credentials = await httpAuth.credentials(req, {
@@ -305,27 +324,33 @@ export async function createRouter(
     if (all.result === AuthorizeResult.ALLOW) {
       return undefined;
     }
+    const [some] = await permissions.authorizeConditional(
+      [{ permission: auditLogEntityEventsReadPermission }],
+      { credentials },
+    );
     if (entityRef) {
-      const [one] = await permissions.authorize(
-        [
-          {
-            permission: auditLogEntityEventsReadPermission,
-            resourceRef: entityRef,
-          },
-        ],
-        { credentials },
-      );
-      if (one.result === AuthorizeResult.ALLOW) {
+      // every entity: the events of this one, whoever owned it
+      if (some.result === AuthorizeResult.ALLOW) {
         return undefined;
+      }
+      if (some.result === AuthorizeResult.CONDITIONAL) {
+        const [one] = await permissions.authorize(
+          [
+            {
+              permission: auditLogEntityEventsReadPermission,
+              resourceRef: entityRef,
+            },
+          ],
+          { credentials },
+        );
+        if (one.result === AuthorizeResult.ALLOW) {
+          return { credentials, decision: some.result };
+        }
       }
       throw new NotAllowedError(
         `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name} on ${entityRef}`,
       );
     }
-    const [some] = await permissions.authorizeConditional(
-      [{ permission: auditLogEntityEventsReadPermission }],
-      { credentials },
-    );
     if (some.result === AuthorizeResult.DENY) {
       throw new NotAllowedError(
         `Missing permission ${auditLogEventsReadPermission.name}, or ${auditLogEntityEventsReadPermission.name}`,
@@ -336,12 +361,15 @@ export async function createRouter(
 
   /**
    * Whether a reader limited to some entities (`scope` from {@link readScope})
-   * may read the events of `entityRef`; never those without an entity.
+   * may read `event`: never one without an entity; under a conditional
+   * decision, one whose entity the policy grants them, recorded while the
+   * entity had the owner it has now or recording no owner.
    */
-  async function mayReadEntity(
+  async function mayReadEvent(
     scope: NonNullable<Awaited<ReturnType<typeof readScope>>>,
-    entityRef: string | undefined,
+    event: AuditEvent,
   ) {
+    const entityRef = event.target.entityRef;
     if (!entityRef) {
       return false;
     }
@@ -357,7 +385,10 @@ export async function createRouter(
       ],
       { credentials: scope.credentials },
     );
-    return one.result === AuthorizeResult.ALLOW;
+    return (
+      one.result === AuthorizeResult.ALLOW &&
+      (await ownedAsRecorded([event], ownersNow, new Map()))(event)
+    );
   }
 
   // Reads are not audited: the live tail refetches on every new event, and
@@ -365,11 +396,28 @@ export async function createRouter(
   router.get('/events', async (req, res) => {
     const query = parseEventsQuery(req.query);
     const scope = await readScope(req, query.entityRef);
-    res.json(
-      scope
-        ? await queryEntityScoped({ store, permissions, query, ...scope })
-        : await store.query(query),
-    );
+    if (!scope) {
+      res.json(await store.query(query));
+    } else if (query.entityRef) {
+      // granted on this entity under a conditional decision
+      res.json(
+        await queryGrantedEntity({
+          store,
+          query: { ...query, entityRef: query.entityRef },
+          ownersNow,
+        }),
+      );
+    } else {
+      res.json(
+        await queryEntityScoped({
+          store,
+          permissions,
+          query,
+          ownersNow,
+          ...scope,
+        }),
+      );
+    }
   });
 
   // An event the caller may not read is answered as a missing one (404, as
@@ -380,8 +428,7 @@ export async function createRouter(
     const seq = parseSeq(req.params.seq);
     const scope = await readScope(req, undefined);
     const event = await store.get(seq);
-    const entityRef = event?.target.entityRef;
-    if (!event || (scope && !(await mayReadEntity(scope, entityRef)))) {
+    if (!event || (scope && !(await mayReadEvent(scope, event)))) {
       throw new NotFoundError(`No audit event ${seq}`);
     }
     res.json(event);
