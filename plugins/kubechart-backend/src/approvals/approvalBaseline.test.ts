@@ -194,6 +194,29 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('shows the approvers only what changes in the manifest, with the labels the run applies', async () => {
+      const { engine, store } = await setup();
+      await approved(engine, store, {
+        kind: 'tenant',
+        cluster: 'dev',
+        tenant: 'prod-pay',
+        owner: PAYMENTS,
+        releases: [],
+      });
+      await approved(engine, store, webRun('prod-pay', 3));
+      const request = await engine.submit(webRun('prod-pay', 1), ALICE, alice);
+      expect(request.status).toBe('awaiting-approval');
+      // The stored preview is what the run records once applied (helm's own rendering had no
+      // tenant labels and another layout: the diff showed ~30 lines around the one change).
+      expect((await review(store, request.id)).manifest).toEqual([
+        '-  replicas: 3',
+        '+  replicas: 1',
+      ]);
+      expect((await store.getRun(request.id))!.manifest).toContain(
+        'kubechart.io/tenant: prod-pay',
+      );
+    });
+
     it("is the target's last run however many runs were made on the cluster since", async () => {
       const { engine, store, replicasOf } = await setup();
       await approved(engine, store, {

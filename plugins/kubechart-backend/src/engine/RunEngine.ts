@@ -31,6 +31,7 @@ import {
   mergePolicyReports,
   MAX_POLICY_OBJECTS,
   parseManifests,
+  labelManifestsInTurns,
   parseManifestsInTurns,
   PolicyCheckOptions,
   builtinIsNamespaced,
@@ -417,10 +418,14 @@ export class RunEngine {
               checkOptions,
             }),
           );
+          // Shown as the run records what helm applies: in a tenant's namespace with the labels the
+          // post-render gate adds, written out as the gate writes it. Approvers see those labels, and
+          // their diff against the target's last run shows what changes, not the text's layout.
+          const rendered = Object.keys(labels).length
+            ? await labelManifestsInTurns(checked.rendered, labels)
+            : checked.rendered;
           docs.push(
-            checked.crds
-              ? `${checked.crds}---\n${checked.rendered}`
-              : checked.rendered,
+            checked.crds ? `${checked.crds}---\n${rendered}` : rendered,
           );
           reports.push(checked.report);
           // What helm renders (crds/ aside, which the engine installs itself from the same chart).
