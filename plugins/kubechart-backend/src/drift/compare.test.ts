@@ -1,5 +1,6 @@
 import { compareObject, formatPath, shownLive, valueAt } from './compare';
-import { addedFields, fieldOwner } from './fieldOwners';
+import { addedFields, readOwnership } from './fieldOwners';
+import { fieldOwner } from '../__testUtils__/fieldOwner';
 
 const applied = {
   apiVersion: 'apps/v1',
@@ -287,7 +288,7 @@ describe('compareObject', () => {
     );
   });
 
-  it('compares a Deployment with thousands of env entries at once, and finds the one that changed', () => {
+  it('compares a Deployment with thousands of env entries at once, and finds the one that changed', async () => {
     const env = Array.from({ length: 6000 }, (_, i) => ({
       name: `VAR_${i}`,
       value: `value-${i}`,
@@ -343,8 +344,11 @@ describe('compareObject', () => {
       live.spec.template.spec.containers[0].env[i].value = 'changed';
     const all = compareObject(big, live);
     expect(all).toHaveLength(6000);
+    const read = await readOwnership(managedFields, {
+      paths: all.map(d => d.segments),
+    });
     expect(
-      new Set(all.map(d => fieldOwner(managedFields, d.segments)?.manager)),
+      'owners' in read && new Set(read.owners.map(o => o?.manager)),
     ).toEqual(new Set(['kubectl-set']));
   });
 
@@ -599,7 +603,7 @@ describe('shownLive', () => {
   });
 });
 
-describe('fieldOwner', () => {
+describe('field owners', () => {
   // As kube-sim (and a real API server) record them after `kubectl scale` and `kubectl set env`.
   const managedFields = [
     {
@@ -669,29 +673,36 @@ describe('fieldOwner', () => {
     { key: { name: 'web' } },
   ];
 
-  it('names the manager that owns a changed field, the latest when several do', () => {
+  it('names the manager that owns a changed field, the latest when several do', async () => {
     expect(
-      fieldOwner(managedFields, [{ field: 'spec' }, { field: 'replicas' }]),
+      await fieldOwner(managedFields, [
+        { field: 'spec' },
+        { field: 'replicas' },
+      ]),
     ).toEqual({
       manager: 'kubectl',
       operation: 'Update',
       time: '2026-12-03T09:01:00Z',
     });
     expect(
-      fieldOwner(managedFields, [
-        ...container,
-        { field: 'env' },
-        { key: { name: 'MODE' } },
-        { field: 'value' },
-      ])?.manager,
+      (
+        await fieldOwner(managedFields, [
+          ...container,
+          { field: 'env' },
+          { key: { name: 'MODE' } },
+          { field: 'value' },
+        ])
+      )?.manager,
     ).toBe('kubectl-set');
     expect(
-      fieldOwner(managedFields, [
-        ...container,
-        { field: 'ports' },
-        { key: { containerPort: '8080', protocol: 'TCP' } },
-        { field: 'containerPort' },
-      ])?.manager,
+      (
+        await fieldOwner(managedFields, [
+          ...container,
+          { field: 'ports' },
+          { key: { containerPort: '8080', protocol: 'TCP' } },
+          { field: 'containerPort' },
+        ])
+      )?.manager,
     ).toBe('helm');
   });
 
@@ -838,12 +849,15 @@ describe('fieldOwner', () => {
     ).toEqual(['data.extra']);
   });
 
-  it('names nobody for a field no manager owns', () => {
+  it('names nobody for a field no manager owns', async () => {
     expect(
-      fieldOwner(managedFields, [...container, { field: 'args' }]),
+      await fieldOwner(managedFields, [...container, { field: 'args' }]),
     ).toBeUndefined();
     expect(
-      fieldOwner(managedFields, [{ field: 'status' }, { field: 'replicas' }]),
+      await fieldOwner(managedFields, [
+        { field: 'status' },
+        { field: 'replicas' },
+      ]),
     ).toBeUndefined();
   });
 });

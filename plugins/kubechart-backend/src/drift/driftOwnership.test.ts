@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { createTestEngine, startSim } from '../__testUtils__/setup';
 import { DatabaseDriftStore } from '../database/DatabaseDriftStore';
 import { DriftService, DriftServiceOptions } from './DriftService';
-import { ManagedFieldsEntry, fieldOwner } from './fieldOwners';
+import { ManagedFieldsEntry } from './fieldOwners';
+import { fieldOwner } from '../__testUtils__/fieldOwner';
 
 jest.setTimeout(180_000);
 
@@ -161,19 +162,21 @@ describe.each(databases.eachSupportedId())(
         expect(object.fields).toHaveLength(100);
         // Each listed field names the manager that wrote it last, as a look-up of that field says.
         expect(object.fields).toEqual(
-          object.fields.map(f => {
-            const owner = fieldOwner(managedFields, [
-              { field: 'data' },
-              { field: f.path.slice('data.'.length) },
-            ]);
-            return {
-              path: f.path,
-              expected: 'blue',
-              actual: 'green',
-              manager: owner!.manager,
-              changedAt: owner!.time,
-            };
-          }),
+          await Promise.all(
+            object.fields.map(async f => {
+              const owner = await fieldOwner(managedFields, [
+                { field: 'data' },
+                { field: f.path.slice('data.'.length) },
+              ]);
+              return {
+                path: f.path,
+                expected: 'blue',
+                actual: 'green',
+                manager: owner!.manager,
+                changedAt: owner!.time,
+              };
+            }),
+          ),
         );
       }
       expect(record.message).toBe(

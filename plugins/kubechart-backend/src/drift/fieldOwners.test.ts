@@ -6,10 +6,10 @@ import {
   ManagedFieldsEntry,
   OWNERSHIP_FIELDS_PER_TURN,
   addedFields,
-  fieldOwner,
   readIgnoredAddedFields,
   readOwnership,
 } from './fieldOwners';
+import { fieldOwner } from '../__testUtils__/fieldOwner';
 
 const appliers = ['kubechart', 'helm'];
 
@@ -800,7 +800,10 @@ describe('readOwnership', () => {
       [{ field: 'spec' }, { field: 'nothing' }],
     ];
     const { owners } = await read(managedFields, { paths });
-    expect(owners).toEqual(paths.map(p => fieldOwner(managedFields, p)));
+    // Read together, each as read alone.
+    expect(owners).toEqual(
+      await Promise.all(paths.map(p => fieldOwner(managedFields, p))),
+    );
     // What the cases are about.
     expect(owners.map(o => o?.manager)).toEqual([
       'first',

@@ -5,6 +5,11 @@ import {
   formatPath,
   valueAt,
 } from './compare';
+import {
+  Pausable,
+  runAtOnce,
+  runInTurns,
+} from '@kubechart/plugin-kubechart-node';
 
 /** One `metadata.managedFields` entry, as the API server returns it. */
 export type ManagedFieldsEntry = {
@@ -22,27 +27,6 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
- * Work written as a generator that yields where it may pause, run either at once ({@link runAtOnce})
- * or with a turn of the event loop at each pause ({@link runInTurns}): one piece of code serves both.
- */
-type Pausable<T> = Generator<undefined, T, undefined>;
-
-function runAtOnce<T>(work: Pausable<T>): T {
-  for (;;) {
-    const step = work.next();
-    if (step.done) return step.value;
-  }
-}
-
-async function runInTurns<T>(work: Pausable<T>): Promise<T> {
-  for (;;) {
-    const step = work.next();
-    if (step.done) return step.value;
-    await new Promise<void>(resolve => setImmediate(resolve));
-  }
-}
-
-/**
  * The fields of an object's managedFields read between two turns of the event loop when they are
  * read in turns ({@link readOwnership}): a few milliseconds of work.
  */
@@ -52,76 +36,6 @@ export const OWNERSHIP_FIELDS_PER_TURN = 2000;
 function pacer(): () => boolean {
   let read = 0;
   return () => ++read % OWNERSHIP_FIELDS_PER_TURN === 0;
-}
-
-/**
- * The `k:{…}` children of fieldsV1 nodes by the canonical string of their key (numbers and strings
- * alike), parsed once per node: an object with thousands of drifted list items looks each up at once.
- */
-const itemIndexes = new WeakMap<object, Map<string, unknown>>();
-
-function itemIndex(node: Record<string, unknown>): Map<string, unknown> {
-  let index = itemIndexes.get(node);
-  if (index) return index;
-  index = new Map();
-  for (const [k, child] of Object.entries(node)) {
-    if (!k.startsWith('k:')) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(k.slice(2));
-    } catch {
-      continue;
-    }
-    if (isMap(parsed)) {
-      const c = canonicalKey(parsed);
-      if (!index.has(c)) index.set(c, child);
-    }
-  }
-  itemIndexes.set(node, index);
-  return index;
-}
-
-/** The fieldsV1 node of a path, or undefined when the entry does not reach it. */
-function nodeAt(
-  fields: Record<string, unknown> | undefined,
-  segments: PathSegment[],
-): unknown {
-  let cur: unknown = fields;
-  for (const seg of segments) {
-    if (!isMap(cur)) return undefined;
-    if ('field' in seg) {
-      cur = cur[`f:${seg.field}`];
-    } else {
-      cur = itemIndex(cur).get(canonicalKey(seg.key));
-    }
-  }
-  return cur;
-}
-
-/**
- * The manager that owns the field at `segments` (fieldsV1 `f:`/`k:` paths). When several own it
- * (shared ownership after applies of the same value), the one that wrote last. Status entries are
- * ignored: a run's manifest has no status. Entries of other subresources count: `kubectl scale`
- * owns `spec.replicas` through an entry with `subresource: scale`. Undefined when no manager owns
- * the field (it was removed).
- */
-export function fieldOwner(
-  managedFields: ManagedFieldsEntry[] | undefined,
-  segments: PathSegment[],
-): FieldOwner | undefined {
-  let best: FieldOwner | undefined;
-  for (const entry of managedFields ?? []) {
-    if (!entry.manager || entry.subresource === 'status') continue;
-    if (nodeAt(entry.fieldsV1, segments) === undefined) continue;
-    if (!best || (entry.time ?? '') > (best.time ?? '')) {
-      best = {
-        manager: entry.manager,
-        ...(entry.operation ? { operation: entry.operation } : {}),
-        ...(entry.time ? { time: entry.time } : {}),
-      };
-    }
-  }
-  return best;
 }
 
 /**
@@ -172,9 +86,13 @@ type PathNode = {
 const pathNode = (): PathNode => ({ children: new Map(), keyed: false });
 
 /**
- * {@link fieldOwner} of each of `paths`, from one walk of each entry along the paths asked for:
- * linear in the entries and the paths, however many of each there are (a look-up of each path in
- * each entry costs their product). Each owner is the one {@link fieldOwner} names.
+ * The manager that owns the field at each of `paths` (fieldsV1 `f:`/`k:` paths), from one walk of
+ * each entry along the paths asked for: linear in the entries and the paths, however many of each
+ * there are (a look-up of each path in each entry costs their product). When several own a field
+ * (shared ownership after applies of the same value), the one that wrote last. Status entries are
+ * ignored: a run's manifest has no status. Entries of other subresources count: `kubectl scale`
+ * owns `spec.replicas` through an entry with `subresource: scale`. Undefined when no manager owns
+ * the field (it was removed).
  */
 function* ownersOf(
   managedFields: ManagedFieldsEntry[] | undefined,
@@ -267,7 +185,7 @@ export type Ownership =
 
 /**
  * Reads a live object's field ownership once for a drift check: the owner of each changed field
- * ({@link fieldOwner} of each) and the fields other managers added ({@link addedFields}), with a
+ * (see {@link ownersOf}) and the fields other managers added ({@link addedFields}), with a
  * turn of the event loop every {@link OWNERSHIP_FIELDS_PER_TURN} fields read. The entries to read
  * (every one but status entries when owners are asked for, else those of other managers) are
  * first counted, up to `maxFields`: when they hold more, nothing is read and the owners are not
