@@ -687,6 +687,40 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it("answers a tenant's health for the cluster asked for, and refuses to pick one of several", async () => {
+      // One code on two clusters: on dev (its namespace runs web) and on the unreachable one.
+      const store = new DatabaseRunStore(knex);
+      for (const cluster of ['dev', 'down']) {
+        await store.upsertTenant({
+          cluster,
+          code: 'twice',
+          namespace: 'tenant-shop',
+          status: 'active',
+          releases: ['web'],
+        });
+      }
+      const either = await get('/tenants/twice/health');
+      expect(either.status).toBe(400);
+      expect(either.body.error.message).toBe(
+        'Tenant twice is on clusters dev, down: say which with ?cluster=',
+      );
+      // Each answer is the health of the tenant on the cluster asked for (whatever that cluster's
+      // state: dev's API went down in an earlier test).
+      const dev = await get('/tenants/twice/health?cluster=dev');
+      expect(dev.body).toMatchObject({ tenant: 'twice', cluster: 'dev' });
+      const down = await get('/tenants/twice/health?cluster=down');
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({
+        tenant: 'twice',
+        cluster: 'down',
+        status: 'unknown',
+      });
+      expect((await get('/tenants/twice/health?cluster=prod')).status).toBe(
+        404,
+      );
+      expect((await get('/tenants/twice/health?nodes=all')).status).toBe(400);
+    });
+
     it('never returns or stores secrets', async () => {
       const secret = await core.readNamespacedSecret({
         name: 'kubechart-tenant-credentials',

@@ -94,6 +94,7 @@ import {
   createRunSchema,
   eventsQuery,
   listApprovalsQuery,
+  tenantHealthQuery,
   listRunsQuery,
   decideRunSchema,
   parse,
@@ -1494,9 +1495,29 @@ export async function createRouter(
     });
   });
 
+  // One tenant's health: the code on the cluster asked for (`?cluster=`), or on the one cluster the
+  // caller may read it on. A code on several is refused without one, never answered with the health
+  // of whichever tenant comes first (another cluster's, perhaps another owner's).
   router.get('/tenants/:code/health', async (req, res) => {
     await authorize(req, kubechartClustersReadPermission);
-    const [tenant] = await readableTenant(req, req.params.code);
+    const { cluster } = parse(tenantHealthQuery, req.query, 'query');
+    const tenants = await readableTenant(req, req.params.code);
+    const onCluster = cluster
+      ? tenants.filter(t => t.cluster === cluster)
+      : tenants;
+    if (onCluster.length === 0) {
+      throw new NotFoundError(
+        `Tenant ${req.params.code} not found on cluster ${cluster}`,
+      );
+    }
+    if (onCluster.length > 1) {
+      throw new InputError(
+        `Tenant ${req.params.code} is on clusters ${onCluster
+          .map(t => t.cluster)
+          .join(', ')}: say which with ?cluster=`,
+      );
+    }
+    const [tenant] = onCluster;
     const h = await health.tenantHealth(tenant);
     // As the cluster's health when unreachable: the answer is not the tenant's state.
     res.status(h.status === 'unknown' ? 503 : 200).json(h);

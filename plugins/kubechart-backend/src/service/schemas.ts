@@ -273,6 +273,11 @@ export const listApprovalsQuery = z
   .object({ cursor: z.string().max(500).optional() })
   .strict();
 
+/** Query of GET /tenants/:code/health: the cluster of the tenant, when its code is on several. */
+export const tenantHealthQuery = z
+  .object({ cluster: z.string().min(1).max(253).optional() })
+  .strict();
+
 export const eventsQuery = z
   .object({
     // Bounded as the column is: PostgreSQL refuses to compare `seq` with a larger number (a 500).

@@ -91,9 +91,10 @@ export interface KubechartApi {
   /**
    * Health of one tenant. One whose cluster the backend does not follow resolves to a health of
    * status `unknown`, with why (`message`), as of when it last did (the backend answers 503 with
-   * that body) rather than rejecting.
+   * that body) rather than rejecting. `cluster` is the tenant's cluster: needed when the code is on
+   * several clusters the caller may read (the backend refuses to pick one).
    */
-  getTenantHealth(code: string): Promise<TenantHealth>;
+  getTenantHealth(code: string, cluster?: string): Promise<TenantHealth>;
   getMetricsSummary(): Promise<MetricsSummary>;
   /** Drift of a run that is the latest applied on its target (404 when it has no drift record). */
   getRunDrift(id: string): Promise<RunDrift>;

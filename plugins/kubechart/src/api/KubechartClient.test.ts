@@ -190,6 +190,17 @@ describe('KubechartClient', () => {
     );
   });
 
+  it("asks for a tenant's health on its cluster when it knows it", async () => {
+    // A response each: a body is read once.
+    fetch.mockImplementation(async () => jsonResponse(200, { tenant: 'acme' }));
+    await client.getTenantHealth('acme', 'prod/eu');
+    await client.getTenantHealth('acme');
+    expect(fetch.mock.calls.map(c => c[0])).toEqual([
+      'http://backend/api/kubechart/tenants/acme/health?cluster=prod%2Feu',
+      'http://backend/api/kubechart/tenants/acme/health',
+    ]);
+  });
+
   it('throws on a 503 that is not a health body', async () => {
     fetch.mockResolvedValue(
       jsonResponse(503, {

@@ -165,9 +165,11 @@ export class KubechartClient implements KubechartApi {
     return this.request<Tenant>(`/tenants/${encodeURIComponent(code)}`);
   }
 
-  async getTenantHealth(code: string): Promise<TenantHealth> {
+  async getTenantHealth(code: string, cluster?: string): Promise<TenantHealth> {
     const response = await this.send(
-      `/tenants/${encodeURIComponent(code)}/health`,
+      `/tenants/${encodeURIComponent(code)}/health${
+        cluster ? `?cluster=${encodeURIComponent(cluster)}` : ''
+      }`,
     );
     if (response.status === 503) {
       // A tenant whose cluster the backend does not follow is reported as a health of status

@@ -13,16 +13,21 @@ import { usePolling } from './usePolling';
 /**
  * Health of a tenant per release, with its quota use. Read again on each signal of
  * `kubechart:tenant-health:<tenant>` (which says only that the tenant changed); refreshed every 60 s
- * with signals, 30 s without.
+ * with signals, 30 s without. `cluster`: the tenant's cluster, when known (a code may be on several).
  */
-export function useTenantHealth(tenant: string) {
+export function useTenantHealth(tenant: string, cluster?: string) {
   const api = useApi(kubechartApiRef);
   const { lastSignal, isSignalsAvailable } = useSignal<RefetchSignal>(
     tenantHealthSignalChannel(tenant),
   );
   const state = useAsyncRetry(
-    () => withTimeout(api.getTenantHealth(tenant), 15_000, `Tenant ${tenant}`),
-    [api, tenant],
+    () =>
+      withTimeout(
+        api.getTenantHealth(tenant, cluster),
+        15_000,
+        `Tenant ${tenant}`,
+      ),
+    [api, tenant, cluster],
   );
 
   const { retry } = state;

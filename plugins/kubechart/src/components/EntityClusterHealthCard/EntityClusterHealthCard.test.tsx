@@ -76,7 +76,7 @@ describe('EntityClusterHealthCard', () => {
     expect(panel).toHaveTextContent('requests.memory: 75% (6Gi / 8Gi)');
     expect(panel).toHaveTextContent('https://acme.example.test');
     expect(panel).toHaveTextContent(/Updated \d s ago/);
-    expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
+    expect(api.getTenantHealth).toHaveBeenCalledWith('acme', 'dev');
     expect(api.getClusterHealth).not.toHaveBeenCalled();
   });
 

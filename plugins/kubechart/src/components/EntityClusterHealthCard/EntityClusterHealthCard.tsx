@@ -23,7 +23,13 @@ export function EntityClusterHealthCard() {
   if (targets.tenant) {
     return (
       <InfoCard title={t('health.tenantTitle')}>
-        <TenantHealthPanel tenant={targets.tenant} />
+        <TenantHealthPanel
+          tenant={targets.tenant}
+          // The tenant's own cluster when the entity names exactly one (the tenant provider's do).
+          cluster={
+            targets.clusters.length === 1 ? targets.clusters[0] : undefined
+          }
+        />
         <EntityDriftStatusLine entityRef={stringifyEntityRef(entity)} />
       </InfoCard>
     );

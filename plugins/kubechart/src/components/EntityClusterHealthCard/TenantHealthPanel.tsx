@@ -12,12 +12,17 @@ import { UtilisationBar } from '../ClusterHealthCard/UtilisationBar';
 /**
  * A tenant's health per release and its quota use. A health the backend does not know (it does not
  * follow the tenant's cluster) shows why, and when the cluster was last seen (the backend's
- * `lastSeenAt`; it has none when it never followed the cluster).
+ * `lastSeenAt`; it has none when it never followed the cluster). `cluster`: the tenant's cluster
+ * when the entity names one (a code on several clusters is otherwise refused, and the error shown).
  */
-export function TenantHealthPanel(props: { tenant: string }) {
+export function TenantHealthPanel(props: { tenant: string; cluster?: string }) {
   const { t } = useTranslationRef(kubechartTranslationRef);
   const now = useNow();
-  const { value: health, loading, error } = useTenantHealth(props.tenant);
+  const {
+    value: health,
+    loading,
+    error,
+  } = useTenantHealth(props.tenant, props.cluster);
 
   if (!health && loading) {
     return <Progress />;

@@ -3,8 +3,11 @@ import { useTenantHealth } from '../../hooks';
 import { RunStatus, useStatusLabel } from '../RunStatus';
 
 /** Live health of one tenant inside the tenants table. */
-export function TenantHealthCell(props: { tenant: string }) {
-  const { value, loading, error } = useTenantHealth(props.tenant);
+export function TenantHealthCell(props: { tenant: string; cluster: string }) {
+  const { value, loading, error } = useTenantHealth(
+    props.tenant,
+    props.cluster,
+  );
   const statusLabel = useStatusLabel();
   if (value) {
     // A release without workloads has no pods to count: its status says so, in words.

@@ -53,7 +53,7 @@ describe('TenantsPage', () => {
     expect(row).toHaveTextContent('db, api, web');
     expect(row).toHaveTextContent('team-a');
     expect(await screen.findByText('healthy')).toBeInTheDocument();
-    expect(api.getTenantHealth).toHaveBeenCalledWith('acme');
+    expect(api.getTenantHealth).toHaveBeenCalledWith('acme', 'dev');
   });
 
   it('shows a release without workloads by a readable label in the health tooltip', async () => {

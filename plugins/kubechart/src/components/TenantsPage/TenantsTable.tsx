@@ -110,7 +110,9 @@ function TenantsList() {
     },
     {
       title: t('tenants.columns.health'),
-      render: tenant => <TenantHealthCell tenant={tenant.code} />,
+      render: tenant => (
+        <TenantHealthCell tenant={tenant.code} cluster={tenant.cluster} />
+      ),
     },
     {
       title: t('tenants.columns.owner'),
