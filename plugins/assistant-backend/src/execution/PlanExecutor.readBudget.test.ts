@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 /** What the executors below may read for one answer. */
 const BUDGET = 12 * MiB;
 /** ConfigMaps of 1 MiB each in namespace `big`: more than one answer may read. */
-const BIG = 20;
+const BIG = 30;
 
 const configMap = (
   name: string,
@@ -93,8 +93,10 @@ describe('PlanExecutor read budget', () => {
     expect(table.truncated).toContain(
       'The assistant stopped reading at 12 MiB of configmaps, its most for one answer.',
     );
-    // What the cluster sent: the budget, and a little for headers and TLS.
-    expect(bytes).toBeLessThan(BUDGET + MiB);
+    // What the cluster sent: the budget, and what was under way when an answer that had passed
+    // its bound was given up (in the sockets' buffers; more on a loaded machine), headers and TLS.
+    // Read whole, the list is 30 MiB.
+    expect(bytes).toBeLessThan(BUDGET + 4 * MiB);
   });
 
   it('refuses a description it cannot read whole, with how to ask for less', async () => {
@@ -109,7 +111,7 @@ describe('PlanExecutor read budget', () => {
     expect(result.message).toBe(
       'The answer needs more than the 12 MiB the assistant reads from the cluster for one question (kubeAssistant.limits.readMegabytesPerAnswer): ask about fewer configmaps (name one, a namespace or a label selector), or use kubectl',
     );
-    expect(bytes).toBeLessThan(BUDGET + MiB);
+    expect(bytes).toBeLessThan(BUDGET + 4 * MiB);
   });
 
   it('reads and answers lists of small objects whole, as before', async () => {
