@@ -201,4 +201,134 @@ describe('diagnose', () => {
       'read the warning events of pod billing-api-0: none',
     );
   });
+
+  /** A JSON Web Token written bare, as a registry's token service hands one out. */
+  const JWT =
+    'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb2JvdC1wdWxsIn0.c2lnbmVkLWJ5LXRoZS1yZWdpc3RyeQ';
+
+  it("hides credentials the kubelet quotes in a container's waiting message (an image pull)", async () => {
+    // The kubelet's message quotes the registry's URL as configured, credentials and token included.
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-7f9c', namespace: 'shop' },
+      status: {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'web',
+            ready: false,
+            restartCount: 0,
+            state: {
+              waiting: {
+                reason: 'ErrImagePull',
+                message: `failed to pull and unpack image "registry.example/shop/web:1.2": failed to resolve reference: pulling from host https://robot:Pa55-pull-secret-5@registry.example/v2/shop/web/manifests/1.2 with token ${JWT}: 401 Unauthorized`,
+              },
+            },
+          },
+        ],
+      },
+    };
+    const result = await diagnose(
+      {
+        verb: 'diagnose',
+        resource: 'pods',
+        name: 'web-7f9c',
+        namespace: 'shop',
+      },
+      {
+        findOne: async () => pod,
+        list: async () => [],
+        readLog: async () => '',
+      },
+    );
+    const shown = JSON.stringify(result);
+    expect(result.answer).toContain(
+      'pod web-7f9c cannot pull the image of container web (ErrImagePull: failed to pull and unpack image "registry.example/shop/web:1.2"',
+    );
+    expect(result.answer).toContain(
+      'https://robot:***@registry.example/v2/shop/web/manifests/1.2',
+    );
+    expect(shown).not.toContain('Pa55-pull-secret-5');
+    expect(shown).not.toContain('eyJzdWIiOiJyb2JvdC1wdWxsIn0');
+    expect(shown).not.toContain('c2lnbmVkLWJ5LXRoZS1yZWdpc3RyeQ');
+  });
+
+  it('hides credentials in every other text of the cluster it quotes: conditions, reasons, events', async () => {
+    const secretUrl = (n: number) =>
+      `https://hook:Pa55-quoted-${n}@admission.example/validate`;
+    const pending = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-0', namespace: 'shop' },
+      status: {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            message: `0/3 nodes are available: admission webhook ${secretUrl(
+              1,
+            )} denied the request (token ${JWT})`,
+          },
+        ],
+      },
+    };
+    const failed = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'job-0', namespace: 'shop' },
+      status: { phase: 'Failed', reason: `Evicted by ${secretUrl(2)}` },
+    };
+    const oom = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'api-0', namespace: 'shop' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'api',
+            ready: false,
+            restartCount: 2,
+            state: { waiting: { reason: `Backoff ${secretUrl(3)}` } },
+            lastState: {
+              terminated: { exitCode: 137, reason: `Killed ${secretUrl(4)}` },
+            },
+          },
+        ],
+      },
+    };
+    const events = [
+      {
+        kind: 'Event',
+        type: 'Warning',
+        reason: `FailedCreate ${secretUrl(5)}`,
+        message: `webhook ${secretUrl(6)} said no`,
+        lastTimestamp: '2024-01-01T00:00:00Z',
+      },
+    ];
+    for (const pod of [pending, failed, oom]) {
+      const result = await diagnose(
+        {
+          verb: 'diagnose',
+          resource: 'pods',
+          name: pod.metadata.name,
+          namespace: 'shop',
+        },
+        {
+          findOne: async () => pod,
+          list: async () => events,
+          readLog: async () => '',
+        },
+      );
+      const shown = JSON.stringify(result);
+      expect({ pod: pod.metadata.name, shown }).toEqual({
+        pod: pod.metadata.name,
+        shown: expect.stringContaining('https://hook:***@admission.example'),
+      });
+      expect(shown).not.toMatch(/Pa55-quoted-\d/);
+      expect(shown).not.toContain('eyJzdWIiOiJyb2JvdC1wdWxsIn0');
+    }
+  });
 });

@@ -38,6 +38,16 @@ function short(text: string): string {
     : text;
 }
 
+/**
+ * Text the cluster wrote (a waiting or terminated container's reason and message, a condition's
+ * message, a pod's reason, an event's reason and message), as the answer quotes it: scrubbed as
+ * table cells are, then cut. The kubelet quotes an image's registry URL as configured, credentials
+ * and token included, and an admission webhook or a controller may quote anything.
+ */
+function quoted(text: unknown): string {
+  return short(scrubText(String(text)));
+}
+
 type PodState = {
   pod: KubeObject;
   name: string;
@@ -66,7 +76,7 @@ function podState(pod: KubeObject): PodState {
     if (waiting?.reason === 'CrashLoopBackOff' || (last && !s.ready)) {
       const exit = last
         ? ` and last exited with code ${last.exitCode}${
-            last.reason ? ` (${last.reason})` : ''
+            last.reason ? ` (${quoted(last.reason)})` : ''
           }`
         : '';
       return {
@@ -91,9 +101,11 @@ function podState(pod: KubeObject): PodState {
         name,
         ready,
         restarts,
-        problem: `pod ${name} cannot pull the image of container ${s.name} (${
-          waiting.reason
-        }${waiting.message ? `: ${waiting.message}` : ''})`,
+        problem: `pod ${name} cannot pull the image of container ${
+          s.name
+        } (${quoted(waiting.reason)}${
+          waiting.message ? `: ${quoted(waiting.message)}` : ''
+        })`,
       };
     }
     if (last?.reason === 'OOMKilled') {
@@ -118,7 +130,7 @@ function podState(pod: KubeObject): PodState {
       restarts,
       problem: scheduled
         ? `pod ${name} is Pending and cannot be scheduled${
-            scheduled.message ? `: ${scheduled.message}` : ''
+            scheduled.message ? `: ${quoted(scheduled.message)}` : ''
           }`
         : `pod ${name} is Pending`,
     };
@@ -130,7 +142,7 @@ function podState(pod: KubeObject): PodState {
       ready,
       restarts,
       problem: `pod ${name} failed${
-        pod.status?.reason ? ` (${pod.status.reason})` : ''
+        pod.status?.reason ? ` (${quoted(pod.status.reason)})` : ''
       }`,
     };
   }
@@ -245,7 +257,7 @@ export async function diagnose(
   }
   steps.push(`read the warning events of pod ${sick.name}: ${shown}`);
   for (const e of events) {
-    evidence.push(`event ${e.reason}: ${short(scrubText(String(e.message)))}`);
+    evidence.push(`event ${quoted(e.reason)}: ${quoted(e.message)}`);
   }
   let logLine: string | undefined;
   if (sick.crashedContainer) {
@@ -278,7 +290,7 @@ export async function diagnose(
   if (logLine) {
     because = ` Its previous log ends with: "${logLine.slice(0, 300)}".`;
   } else if (events[0]) {
-    because = ` Latest warning: ${events[0].reason}: ${scrubText(
+    because = ` Latest warning: ${quoted(events[0].reason)}: ${scrubText(
       String(events[0].message),
     ).slice(0, 300)}.`;
   }

@@ -22,8 +22,14 @@ export type ProviderAttempt = {
   error?: string;
 };
 
-/** Checks a plan beyond its schema, e.g. that its cluster exists. */
-export type PlanCheck = (answer: PlanAnswer) => string | undefined;
+/**
+ * Checks a plan beyond its schema, e.g. that its cluster exists: a problem it returns skips the
+ * provider (the next one is asked); a `PlanRefusal` it throws refuses the question for good, as a
+ * provider's own refusal does.
+ */
+export type PlanCheck = (
+  answer: PlanAnswer,
+) => string | undefined | Promise<string | undefined>;
 
 export class NoPlanError extends Error {
   constructor(readonly attempts: ProviderAttempt[]) {
@@ -104,7 +110,7 @@ export class ProviderChain {
           );
           continue;
         }
-        const problem = check(parsed.data);
+        const problem = await check(parsed.data);
         if (problem) {
           attempt('invalid', problem);
           continue;

@@ -110,6 +110,9 @@ describe('model providers', () => {
       '"not matching app=web"',
       'a JSON body in braces ({...}) and is no patch',
       'asks why about a list without naming a state',
+      // Refused by the backend whichever provider plans the change (AssistantService).
+      'names a change without asking for it ("was deployment web scaled to 0?"',
+      'asks for a change under a condition ("scale deployment web to 3 if needed"',
     ]) {
       expect(prompt).toContain(refused);
     }

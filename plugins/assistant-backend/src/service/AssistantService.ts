@@ -83,6 +83,10 @@ import {
   PlanRefusedError,
   ProviderChain,
 } from '../providers/ProviderChain';
+import { candidateNames } from '../providers/builtin/BuiltinProvider';
+// Every change a plan can name, those the executor never runs (drain, exec, apply) included.
+import { isChange as namesAChange } from '../providers/builtin/conditions';
+import { refusalOfChangeNotAsked } from '../providers/builtin/parseQuestion';
 import { withDeadline } from '../deadline';
 import { RunCancelledError, RunTime, cancelledWhen } from './runTime';
 import {
@@ -982,6 +986,27 @@ export class AssistantService {
       }
       const lookupCluster =
         scope?.cluster ?? this.options.clusters.defaultName();
+      // Without cluster-wide, only the names of the entity's namespace: other tenants'
+      // objects, labels, namespaces and the nodes neither shape nor appear in the answer. Looked
+      // up once per question for the same words (the builtin parser and the check below).
+      const lookedUp = new Map<
+        string,
+        ReturnType<AssistantService['lookupNames']>
+      >();
+      const lookupNames = (words: string[]) => {
+        const key = words.join('\u0000');
+        let names = lookedUp.get(key);
+        if (!names) {
+          names = this.lookupNames(
+            lookupCluster,
+            words,
+            userRef,
+            clusterWide ? 'cluster' : { namespace: scope?.namespace },
+          );
+          lookedUp.set(key, names);
+        }
+        return names;
+      };
       let result;
       try {
         result = await this.options.chain.plan(
@@ -992,20 +1017,34 @@ export class AssistantService {
             namespace: scope?.namespace,
             labelSelector: scope?.labelSelector,
             entityRef: scope?.entityRef,
-            // Without cluster-wide, only the names of the entity's namespace: other tenants'
-            // objects, labels, namespaces and the nodes neither shape nor appear in the answer.
-            lookupNames: words =>
-              this.lookupNames(
-                lookupCluster,
-                words,
-                userRef,
-                clusterWide ? 'cluster' : { namespace: scope?.namespace },
-              ),
+            lookupNames,
           },
-          answer =>
-            answer.plan.cluster && !clusters.includes(answer.plan.cluster)
-              ? `unknown cluster "${answer.plan.cluster}"`
-              : undefined,
+          async answer => {
+            if (
+              answer.plan.cluster &&
+              !clusters.includes(answer.plan.cluster)
+            ) {
+              return `unknown cluster "${answer.plan.cluster}"`;
+            }
+            // A change the question names without asking for it ("was deployment web scaled to
+            // 0?", "should I delete …") or asks for only under a condition ("… if needed") is
+            // refused whichever provider planned it, in the builtin parser's words: a model
+            // planned the change itself, and one confirmation made it. Refused for good, as the
+            // builtin parser refuses it, rather than left to the next provider.
+            // A read is taken as it is: the cluster's names are looked up for a change only.
+            if (!namesAChange(answer.plan)) return undefined;
+            const refusal = refusalOfChangeNotAsked(
+              input.question,
+              answer.plan,
+              {
+                namespace: scope?.namespace,
+                labelSelector: scope?.labelSelector,
+                known: await lookupNames(candidateNames(input.question)),
+              },
+            );
+            if (refusal) throw refusal;
+            return undefined;
+          },
         );
       } catch (error) {
         if (error instanceof PlanRefusedError) {

@@ -35,6 +35,7 @@ export function keyOnlySelectors(q: Question): string[] {
 }
 
 const CHANGE_VERBS = new Set([
+  'apply',
   'delete',
   'scale',
   'label',
@@ -46,7 +47,8 @@ const CHANGE_VERBS = new Set([
   'exec',
 ]);
 
-function isChange(plan: Plan): boolean {
+/** Whether a plan changes something (every verb but the reads, rollout status and history). */
+export function isChange(plan: Plan): boolean {
   return (
     CHANGE_VERBS.has(plan.verb) ||
     (plan.verb === 'rollout' &&

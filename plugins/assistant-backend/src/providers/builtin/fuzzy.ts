@@ -68,7 +68,7 @@ export class TypoCorrector {
   private readonly words: Set<string>;
   private readonly guarded: Set<string>;
   private readonly byLength = new Map<number, string[]>();
-  private readonly cache = new Map<string, string | undefined>();
+  private readonly cache = new Map<string, Nearest>();
 
   constructor(
     vocabulary: Iterable<string>,
@@ -85,13 +85,29 @@ export class TypoCorrector {
 
   correct(token: string): string | undefined {
     if (this.words.has(token)) return token;
+    return this.nearest(token)?.word;
+  }
+
+  /**
+   * The guarded words `token` is a typo of, when that is why it is left as typed ("drian": drain;
+   * "delte": delete), the nearest first; empty for a word of the vocabulary, a form of a guarded
+   * word, and a token nearer to another word.
+   */
+  guardedTypoOf(token: string): string[] {
+    if (this.words.has(token)) return [];
+    return this.nearest(token)?.guarded ?? [];
+  }
+
+  private nearest(token: string): Nearest | undefined {
     if (!/^[a-z]{3,}$/.test(token)) return undefined;
-    if (this.cache.has(token)) return this.cache.get(token);
+    const cached = this.cache.get(token);
+    if (cached) return cached;
     let max = 1;
     if (token.length >= 8) max = 2;
     let best: string | undefined;
     let bestDistance = max + 1;
-    // The closest guarded word the token is a typo of (not a form of).
+    // The closest guarded words the token is a typo of (not a form of).
+    let guarded: string[] = [];
     let guardedDistance = max + 1;
     for (let len = token.length - max; len <= token.length + max; len++) {
       for (const word of this.byLength.get(len) ?? []) {
@@ -106,6 +122,8 @@ export class TypoCorrector {
           continue;
         }
         if (this.guarded.has(word) && !this.guard?.isFormOf(token, word)) {
+          if (distance < guardedDistance) guarded = [];
+          if (distance <= guardedDistance) guarded.push(word);
           guardedDistance = Math.min(guardedDistance, distance);
           continue;
         }
@@ -114,10 +132,16 @@ export class TypoCorrector {
         bestDistance = distance;
       }
     }
-    if (guardedDistance <= bestDistance) best = undefined;
+    const found: Nearest =
+      guardedDistance <= bestDistance
+        ? { word: undefined, guarded }
+        : { word: best, guarded: [] };
     // Questions are user input: keep the memo bounded.
     if (this.cache.size > 5000) this.cache.clear();
-    this.cache.set(token, best);
-    return best;
+    this.cache.set(token, found);
+    return found;
   }
 }
+
+/** What a token is nearest to: the word it is corrected to, or the guarded words that kept it as typed. */
+type Nearest = { word: string | undefined; guarded: string[] };

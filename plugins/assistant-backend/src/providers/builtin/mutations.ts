@@ -7,12 +7,15 @@ import {
   ASKING_WORDS,
   CHANGE_RULES,
   CONDITIONAL_WORDS,
+  CONDITION_OPENERS,
+  COURTESY_CONDITIONS,
   ChangeKind,
   DO_ASKERS,
   IRREGULAR_PAST,
   MODALS,
   MODAL_REQUEST_WORDS,
   NEGATING_WORDS,
+  ONCE_AS_COUNT,
   RESTART_AS_NOUN,
   RESTART_ASKER,
   RESTART_COUNT_WORDS,
@@ -252,10 +255,126 @@ function askedAs(plan: Plan): string {
     .join(' ');
 }
 
+/** Words of a condition quoted in a refusal. */
+const MAX_CONDITION_WORDS = 8;
+
+/**
+ * The condition a question puts on a change, as typed ("if needed", "when it is slow", "unless it is
+ * busy"), or undefined: an opener (`CONDITION_OPENERS`) followed by words of its clause, at most 8
+ * words quoted. A courtesy ("if you can", "as soon as possible") and "once" as a count ("restart web
+ * once", "once more") are no condition. One pass over the words, each opener reading a bounded
+ * number of words after it.
+ */
+function conditionOfChange(q: Question): string[] | undefined {
+  const words = q.tokens;
+  for (let i = 0; i < words.length; i++) {
+    const opener = CONDITION_OPENERS.find(o =>
+      o.every(
+        (w, k) =>
+          words[i + k]?.raw === w && words[i + k].clause === words[i].clause,
+      ),
+    );
+    if (!opener) continue;
+    // The condition up to the end of its clause; one word more than is quoted, to know it is cut.
+    const condition: string[] = [];
+    for (
+      let j = i;
+      j < words.length &&
+      words[j].clause === words[i].clause &&
+      condition.length <= MAX_CONDITION_WORDS;
+      j++
+    ) {
+      condition.push(words[j].raw);
+    }
+    if (condition.length === opener.length) continue;
+    if (
+      COURTESY_CONDITIONS.some(
+        c =>
+          c.length === condition.length &&
+          c.every((w, k) => condition[k] === w),
+      )
+    ) {
+      continue;
+    }
+    if (opener[0] === 'once' && ONCE_AS_COUNT.includes(condition[1])) continue;
+    return condition;
+  }
+  return undefined;
+}
+
+/** Why a change the question names is not planned as asked: it is not asked for, or only under a condition. */
+type NotAsAsked = { notAskedFor: string } | { condition: string[] };
+
+function notAsAsked(kind: ChangeKind, q: Question): NotAsAsked | undefined {
+  const why = notAskedFor(kind, q);
+  if (why) return { notAskedFor: why };
+  const condition = conditionOfChange(q);
+  return condition ? { condition } : undefined;
+}
+
+/**
+ * The refusal of a question that names a change of `kind` without asking for it (`notAskedFor`),
+ * or asks for it only under a condition (`conditionOfChange`), saying what it understood and how to
+ * ask for the change; undefined when it asks for the change. `read` is true when the parser reads
+ * the question as no change at all (`parseChange` answers undefined: "how do i restart?").
+ * `parseChangeAskedFor` refuses with it, and so does the backend a change another provider planned
+ * for such a question (AssistantService), in the same words.
+ */
+export function changeNotAsAsked(
+  kind: ChangeKind,
+  q: Question,
+  ns: NamespaceScope,
+  context: EntityParseContext,
+  known: KnownNames,
+): { refusal: PlanRefusal; read: boolean } | undefined {
+  const reason = notAsAsked(kind, q);
+  if (!reason) return undefined;
+  let named: string | undefined;
+  let read = false;
+  try {
+    const plan = parseChange(kind, q, ns, context, known);
+    read = !plan;
+    // A namespace read out of the condition alone ("restart web in case it hangs": -n case) is
+    // not the change asked for.
+    const fromCondition =
+      'condition' in reason &&
+      !!plan?.namespace &&
+      reason.condition.includes(plan.namespace) &&
+      q.tokens.filter(t => t.raw === plan.namespace).length <=
+        reason.condition.filter(w => w === plan.namespace).length;
+    if (plan && !fromCondition) named = askedAs(plan);
+  } catch {
+    // Refused as a change (no count, no object …): told in general words below.
+  }
+  const example = named ?? CHANGE_RULES.find(r => r.kind === kind)!.example;
+  if ('notAskedFor' in reason) {
+    return {
+      read,
+      refusal: new PlanRefusal(
+        `I understood that the question names a change (${
+          named ?? understood(kind)
+        }), but ${
+          reason.notAskedFor
+        }: it does not ask for a change. To have it planned, ask for it, for example "${example}". Nothing was planned.`,
+      ),
+    };
+  }
+  const words = reason.condition.slice(0, MAX_CONDITION_WORDS).join(' ');
+  const condition =
+    reason.condition.length > MAX_CONDITION_WORDS ? `${words} …` : words;
+  return {
+    read,
+    refusal: refuse(
+      named ?? understood(kind),
+      `only "${condition}": the plan has no field for a condition, and the assistant does not judge whether one holds, so it would make the change either way. Check the condition yourself, then ask for the change without it, for example "${example}"`,
+    ),
+  };
+}
+
 /**
  * Plans the change a question asks for (`parseChange`), or refuses a question that names one
- * without asking for it (`notAskedFor`), saying what it understood and how to ask for the change.
- * A question that `parseChange` reads as no change at all (undefined) stays a read.
+ * without asking for it or asks for it under a condition (`changeNotAsAsked`). A question that
+ * `parseChange` reads as no change at all (undefined) stays a read.
  */
 export function parseChangeAskedFor(
   kind: ChangeKind,
@@ -264,22 +383,10 @@ export function parseChangeAskedFor(
   context: EntityParseContext,
   known: KnownNames,
 ): Plan | undefined {
-  const why = notAskedFor(kind, q);
-  if (!why) return parseChange(kind, q, ns, context, known);
-  let named: string | undefined;
-  try {
-    const plan = parseChange(kind, q, ns, context, known);
-    if (!plan) return undefined;
-    named = askedAs(plan);
-  } catch {
-    // Refused as a change (no count, no object …): told in general words below.
-  }
-  const example = named ?? CHANGE_RULES.find(r => r.kind === kind)!.example;
-  throw new PlanRefusal(
-    `I understood that the question names a change (${
-      named ?? understood(kind)
-    }), but ${why}: it does not ask for a change. To have it planned, ask for it, for example "${example}". Nothing was planned.`,
-  );
+  const notAsked = changeNotAsAsked(kind, q, ns, context, known);
+  if (!notAsked) return parseChange(kind, q, ns, context, known);
+  if (notAsked.read) return undefined;
+  throw notAsked.refusal;
 }
 
 /** What a kind of change asks for, in words ("delete something"). */

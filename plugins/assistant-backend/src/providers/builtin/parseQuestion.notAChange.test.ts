@@ -3,7 +3,11 @@ import {
   renderKubectl,
 } from '@kubechart/plugin-assistant-common';
 import { isPlanRefusal } from '@kubechart/plugin-assistant-node';
-import { ParseContext, parseQuestion } from './parseQuestion';
+import {
+  ParseContext,
+  parseQuestion,
+  refusalOfChangeNotAsked,
+} from './parseQuestion';
 
 /** The command a question plans; fails when it is refused. */
 function command(question: string, context?: ParseContext): string {
@@ -160,6 +164,148 @@ describe('a change that is named but not asked for is refused, never planned', (
         command: expected,
       });
     }
+  });
+});
+
+describe('a change asked for under a condition the plan cannot hold is refused, never planned without it', () => {
+  it('refuses a change with a condition after it, quoting the condition and how to ask', () => {
+    // Each was planned as the change alone: "scale deployment web to 3 if needed" scaled web to 3
+    // whether or not it was needed.
+    for (const [question, condition, example] of [
+      [
+        'scale deployment web to 3 if needed',
+        'if needed',
+        'scale deployment web to 3 in shop',
+      ],
+      [
+        'scale deployment web to 3 when it is slow',
+        'when it is slow',
+        'scale deployment web to 3 in shop',
+      ],
+      [
+        'scale deployment web to 3 unless it is busy',
+        'unless it is busy',
+        'scale deployment web to 3 in shop',
+      ],
+      [
+        'delete pod web-1 if it is stuck',
+        'if it is stuck',
+        'delete pod web-1 in shop',
+      ],
+      [
+        'delete pod web-1, but only if it is stuck',
+        'if it is stuck',
+        'delete pod web-1 in shop',
+      ],
+      [
+        'roll back checkout-web as soon as the alert fires',
+        'as soon as the alert fires',
+        'roll back deployment checkout-web in shop',
+      ],
+      [
+        'scale deployment inventory-service to 0 until monday',
+        'until monday',
+        'scale deployment inventory-service to 0 in shop',
+      ],
+      [
+        'when web is slow, scale it to 3',
+        'when web is slow',
+        'scale deployment web to 3 in shop',
+      ],
+      [
+        'cordon node-1 whenever it runs hot',
+        'whenever it runs hot',
+        'cordon node node-1',
+      ],
+    ]) {
+      const why = refusal(question, shop);
+      expect({ question, why }).toEqual({
+        question,
+        why: `I understood that you want to ${example}, but only "${condition}": the plan has no field for a condition, and the assistant does not judge whether one holds, so it would make the change either way. Check the condition yourself, then ask for the change without it, for example "${example}". Nothing was planned.`,
+      });
+      // Asked for without the condition, the change is planned.
+      expect(classifySafety(parseQuestion(example, shop)).level).not.toBe(
+        'safe',
+      );
+    }
+  });
+
+  it('does not read a namespace out of the condition ("in case it hangs")', () => {
+    // Was planned as `kubectl rollout restart deployment/checkout-web -n case`.
+    expect(refusal('restart checkout-web in case it hangs', shop)).toBe(
+      'I understood that you want to restart a workload, but only "in case it hangs": the plan has no field for a condition, and the assistant does not judge whether one holds, so it would make the change either way. Check the condition yourself, then ask for the change without it, for example "restart deployment web in shop". Nothing was planned.',
+    );
+  });
+
+  it('plans a change whose "if" or "when" is only a courtesy, or that is asked once', () => {
+    for (const [question, expected] of [
+      [
+        'scale deployment web to 3 if you can',
+        'kubectl scale deployment/web --replicas=3 -n shop',
+      ],
+      ['delete pod web-1 if possible', 'kubectl delete pod/web-1 -n shop'],
+      [
+        'restart checkout-web when you can',
+        'kubectl rollout restart deployment/checkout-web -n shop',
+      ],
+      [
+        'restart checkout-web as soon as possible',
+        'kubectl rollout restart deployment/checkout-web -n shop',
+      ],
+      [
+        'restart checkout-web once',
+        'kubectl rollout restart deployment/checkout-web -n shop',
+      ],
+    ]) {
+      expect({ question, command: command(question, shop) }).toEqual({
+        question,
+        command: expected,
+      });
+    }
+  });
+});
+
+describe("another provider's change for a question that does not ask for it", () => {
+  const restart = {
+    verb: 'rollout',
+    rolloutAction: 'restart',
+    resource: 'deployments',
+    name: 'checkout-web',
+    namespace: 'shop',
+  } as const;
+
+  it('is refused in the words the builtin parser refuses the question with', () => {
+    const question = 'should I restart checkout-web?';
+    expect(refusalOfChangeNotAsked(question, restart, shop)?.message).toBe(
+      refusal(question, shop),
+    );
+  });
+
+  it('is refused also where the builtin parser reads the question as no change at all', () => {
+    // The builtin parser reads "restart" here as no verb (and refuses the read it makes of it):
+    // a model's restart was taken.
+    expect(
+      refusalOfChangeNotAsked(
+        'is it safe to restart checkout-web in shop?',
+        restart,
+        shop,
+      )?.message,
+    ).toBe(
+      'I understood that the question names a change (restart deployment checkout-web in shop), but "is" before "restart" asks about it: it does not ask for a change. To have it planned, ask for it, for example "restart deployment checkout-web in shop". Nothing was planned.',
+    );
+  });
+
+  it('is taken when the question asks for it, and a read is always taken', () => {
+    expect(
+      refusalOfChangeNotAsked('restart checkout-web', restart, shop),
+    ).toBeUndefined();
+    expect(
+      refusalOfChangeNotAsked(
+        'was checkout-web restarted?',
+        { ...restart, rolloutAction: 'history' },
+        shop,
+      ),
+    ).toBeUndefined();
   });
 });
 

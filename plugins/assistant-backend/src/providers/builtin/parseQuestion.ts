@@ -3,19 +3,23 @@ import { PlanRefusal } from '@kubechart/plugin-assistant-node';
 import { screenQuestion } from '../../screening/screenQuestion';
 import {
   intent,
+  isChange,
   refuseDroppedConditions,
   refuseNegatedSelector,
 } from './conditions';
 import { parseDiagnosis } from './diagnosis';
 import {
   changeKind,
+  changeNotAsAsked,
   parseChangeAskedFor,
   refuse,
   understood,
 } from './mutations';
+import { refuseMisspelledChange } from './misspelledChange';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
+import { CHANGE_RULES, ChangeKind } from './rules/changes';
 import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
 import {
@@ -56,7 +60,9 @@ const GENERIC = new Set([
  * Turns a question into a plan without a model. The steps, each a small
  * resolver reading rules kept as data (rules/, vocabulary.ts):
  * 1. screen: more than one command, or instructions to a model → refused;
- * 2. changes the plan cannot express exactly (set image, port-forward …) → refused;
+ * 2. changes the plan cannot express exactly (set image, port-forward …) → refused; so is a
+ *    question that names no change but leads with a misspelled change verb ("drian node-1"),
+ *    naming the verb it looks like (misspelledChange.ts);
  * 3. "why is X …" → a read-only diagnosis plan;
  * 4. a change verb → that change, or a refusal saying what is missing; a change verb that is
  *    negated, said as done or asked about ("don't delete …", "who deleted …", "should I delete …",
@@ -94,6 +100,7 @@ export function parseQuestion(
   }
   const known = new KnownNames(context.known);
   const q = new Question(question, known.names());
+  refuseMisspelledChange(q, known);
   let plan: Plan | undefined;
   let failure: unknown;
   try {
@@ -107,6 +114,39 @@ export function parseQuestion(
   refuseBodyOutsidePatch(q, plan);
   if (!plan) throw failure;
   return honourFlags(plan, q);
+}
+
+/**
+ * The refusal `parseQuestion` gives a question that names a change without asking for it ("was
+ * deployment web scaled to 0?", "should I delete pod web-1") or asks for it only under a condition
+ * ("scale web to 3 if needed"), for a change another provider planned for it: a model reads such a
+ * question as the change itself. Undefined when the plan changes nothing (a model may answer a
+ * question about a change with a read of it) or the question asks for its change. The rule and the
+ * words are the builtin parser's own (`changeNotAsAsked`), read with the same context.
+ */
+export function refusalOfChangeNotAsked(
+  question: string,
+  plan: Plan,
+  context: ParseContext = {},
+): PlanRefusal | undefined {
+  if (!isChange(plan)) return undefined;
+  const known = new KnownNames(context.known);
+  const q = new Question(question, known.names());
+  // The change the question names; else the plan's, for a question whose words the parser reads as
+  // no change ("is it safe to restart web": "restart" after "is … to" is no verb to it).
+  const kind = changeKind(q) ?? kindOfChange(plan);
+  if (!kind) return undefined;
+  return changeNotAsAsked(kind, q, findNamespace(q, known), context, known)
+    ?.refusal;
+}
+
+/** The kind of change a plan makes, as the change rules name it; undefined for `apply`. */
+function kindOfChange(plan: Plan): ChangeKind | undefined {
+  if (plan.verb === 'rollout') {
+    if (plan.rolloutAction === 'undo') return 'undo';
+    return plan.rolloutAction === 'restart' ? 'restart' : undefined;
+  }
+  return CHANGE_RULES.find(rule => rule.kind === plan.verb)?.kind;
 }
 
 /**

@@ -199,6 +199,72 @@ describe('a typo is never corrected into a change', () => {
     });
   });
 
+  it('says that a misspelled change verb looks like one, names it, and plans nothing', () => {
+    // Were refused as "The question does not mention anything Kubernetes knows about." or as an
+    // action the assistant does not know, or ("pod web-1 is stuck, please delte it") planned as
+    // `kubectl get pod/web-1 -n shop`.
+    for (const [question, typed, verb, example] of [
+      ['drian node-1', 'drian', 'drain', 'drain node node-1'],
+      ['please drian node-1', 'drian', 'drain', 'drain node node-1'],
+      ['delte deployment web', 'delte', 'delete', 'delete pod web-1 in shop'],
+      ['sclae web to 3', 'sclae', 'scale', 'scale deployment web to 3 in shop'],
+      [
+        'can you sclae deployment checkout-web to 3',
+        'sclae',
+        'scale',
+        'scale deployment web to 3 in shop',
+      ],
+      [
+        'restrat deployment checkout-web in shop',
+        'restrat',
+        'restart',
+        'restart deployment web in shop',
+      ],
+      ['cordn node-1', 'cordn', 'cordon', 'cordon node node-1'],
+      [
+        'lable pod web-1 team=core',
+        'lable',
+        'label',
+        'label deployment web in shop team=core',
+      ],
+      [
+        'pod web-1 is stuck, please delte it',
+        'delte',
+        'delete',
+        'delete pod web-1 in shop',
+      ],
+      [
+        'pacth deployment checkout-web {"spec":{"replicas":2}}',
+        'pacth',
+        'patch',
+        'patch deployment web in shop {"spec":{"replicas":2}}',
+      ],
+    ]) {
+      expect({ question, answer: answer(question, cluster) }).toEqual({
+        question,
+        answer: `refused: I understood that "${typed}" looks like a misspelling of the change verb "${verb}", but the assistant does not guess changes: it plans one only when its verb is spelled out, and plans nothing in its place. Ask again with "${verb}" spelled out, for example "${example}". Nothing was planned.`,
+      });
+    }
+  });
+
+  it('keeps a name the cluster has, and an ordinary word, from being taken for a misspelled change verb', () => {
+    const withDrian: ParseContext = {
+      known: [
+        ...(cluster.known as ParseContext['known'] & object[]),
+        { name: 'drian', resource: 'deployments', namespace: 'shop' },
+      ] as ParseContext['known'],
+    };
+    expect(answer('drian deployment in shop', withDrian)).toBe(
+      'kubectl get deployment/drian -n shop',
+    );
+    expect(answer('show stale pods in shop', cluster)).not.toContain(
+      'misspelling',
+    );
+    expect(answer('describe deployment checkout-web in shop', cluster)).toBe(
+      'kubectl describe deployments checkout-web -n shop',
+    );
+  });
+
   it('still reads the other forms of a change verb as it, to refuse them as not asked for', () => {
     expect(corrector.correct('deleted')).toBe('delete');
     expect(corrector.correct('scaled')).toBe('scale');

@@ -295,6 +295,49 @@ export const CONDITIONAL_WORDS = [
 ];
 
 /**
+ * Words that put a condition on a change wherever they stand, followed by the condition in their
+ * clause ("scale web to 3 if needed", "restart web when it is slow", "… unless it is busy", "… in
+ * case it hangs", "when web is slow, scale it to 3"): the plan carries no condition, and the
+ * assistant does not judge one, so the change is refused rather than planned without it. Matched
+ * against the words as typed. An "if" before the change is read first as a hypothesis
+ * (`CONDITIONAL_WORDS`).
+ */
+export const CONDITION_OPENERS: string[][] = [
+  ['if'],
+  ['unless'],
+  ['when'],
+  ['whenever'],
+  ['once'],
+  ['until'],
+  ['till'],
+  ['provided'],
+  ['providing'],
+  ['assuming'],
+  ['in', 'case'],
+  ['as', 'soon', 'as'],
+  ['as', 'long', 'as'],
+];
+
+/** Conditions that are only a courtesy, as the whole rest of their clause ("… if you can"). */
+export const COURTESY_CONDITIONS: string[][] = [
+  ['if', 'you', 'can'],
+  ['if', 'you', 'could'],
+  ['if', 'you', 'would'],
+  ['if', 'you', 'please'],
+  ['if', 'you', 'dont', 'mind'],
+  ['if', 'possible'],
+  ['when', 'you', 'can'],
+  ['when', 'possible'],
+  ['when', 'you', 'get', 'a', 'chance'],
+  ['when', 'you', 'have', 'a', 'moment'],
+  ['as', 'soon', 'as', 'possible'],
+  ['as', 'soon', 'as', 'you', 'can'],
+];
+
+/** Words after "once" that make it a count, not a condition ("restart web once more"). */
+export const ONCE_AS_COUNT = ['more', 'again'];
+
+/**
  * Phrases anywhere in a question that ask about a change rather than for it: a dry run, `kubectl auth
  * can-i`, what it would do, whether it is safe, whether one should or may. Matched against the words
  * as typed, lower-cased, one space between them and around.

@@ -1,0 +1,205 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { KubeSim, startKubeSim } from '@internal/kube-sim';
+import request from 'supertest';
+import { startFakeModelServer } from './__testUtils__/fakeModelServer';
+import {
+  AuditCall,
+  recordingAuditor,
+  simCluster,
+} from './__testUtils__/backend';
+import { assistantPlugin } from './plugin';
+
+jest.setTimeout(60_000);
+
+/**
+ * The builtin parser refuses a change the question names without asking for it ("was deployment
+ * inventory-service scaled to 0?") or asks for only under a condition ("… if needed"). A model read
+ * such a question as the change itself, and one confirmation ran it: the same rule applies to the
+ * plan whichever provider made it.
+ */
+describe('kube-assistant: a change the question does not ask for, whichever provider plans it', () => {
+  let sim: KubeSim;
+  let models: Awaited<ReturnType<typeof startFakeModelServer>>;
+  let backend: Awaited<ReturnType<typeof startTestBackend>>;
+  const audit: AuditCall[] = [];
+
+  beforeAll(async () => {
+    sim = await startKubeSim({ seed: 'demo', podReadyDelayMs: 50 });
+    models = await startFakeModelServer();
+    backend = await startTestBackend({
+      features: [
+        assistantPlugin,
+        mockServices.rootConfig.factory({
+          data: {
+            kubernetes: simCluster(sim, 'skip'),
+            kubeAssistant: {
+              providers: [
+                {
+                  id: 'openai',
+                  baseUrl: models.url,
+                  model: 'gpt-4o-mini',
+                  apiKey: 'sk-test',
+                  timeoutMs: 5000,
+                },
+                // What is compared is the answer read with the cluster's names, not how fast: a
+                // loaded machine takes longer than the default budgets for the first look-up.
+                { id: 'builtin', timeoutMs: 45_000 },
+              ],
+              nameLookupTimeoutMs: 30_000,
+            },
+          },
+        }),
+        recordingAuditor(audit),
+        catalogServiceMock.factory({ entities: [] }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+    await models?.stop();
+    await sim?.stop();
+  });
+
+  beforeEach(() => {
+    audit.length = 0;
+  });
+
+  const ask = (question: string) =>
+    request(backend.server)
+      .post('/api/kube-assistant/ask')
+      .set('Authorization', mockCredentials.user.header())
+      .send({ question });
+
+  /** The model answers `plan` to the next questions; `null` declines, and the builtin parser answers. */
+  function modelPlans(plan: object | null) {
+    models.behaviours.openai = {
+      kind: 'answer',
+      content: { plan, explanation: 'As asked.' },
+    };
+  }
+
+  it.each([
+    {
+      question: 'was deployment inventory-service scaled to 0?',
+      plan: {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+        replicas: 0,
+      },
+      builtin:
+        'I understood that the question names a change (scale deployment inventory-service to 0), but "scaled" tells of a change made, not one to make: it does not ask for a change. To have it planned, ask for it, for example "scale deployment inventory-service to 0". Nothing was planned.',
+    },
+    {
+      question: 'who deleted deployment checkout-web?',
+      plan: {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'checkout-web',
+        namespace: 'shop',
+      },
+      builtin:
+        'I understood that the question names a change (delete deployment checkout-web), but "deleted" tells of a change made, not one to make: it does not ask for a change. To have it planned, ask for it, for example "delete deployment checkout-web". Nothing was planned.',
+    },
+    {
+      question: 'should I delete deployment checkout-web in shop?',
+      plan: {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'checkout-web',
+        namespace: 'shop',
+      },
+      builtin:
+        'I understood that the question names a change (delete deployment checkout-web in shop), but "should" before "delete" asks about it: it does not ask for a change. To have it planned, ask for it, for example "delete deployment checkout-web in shop". Nothing was planned.',
+    },
+    {
+      question: 'scale deployment inventory-service in shop to 3 if needed',
+      plan: {
+        verb: 'scale',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+        replicas: 3,
+      },
+      builtin:
+        'I understood that you want to scale deployment inventory-service to 3 in shop, but only "if needed": the plan has no field for a condition, and the assistant does not judge whether one holds, so it would make the change either way. Check the condition yourself, then ask for the change without it, for example "scale deployment inventory-service to 3 in shop". Nothing was planned.',
+    },
+  ])(
+    'refuses a model plan of the change in "$question" with the builtin parser\'s words',
+    async ({ question, plan, builtin }) => {
+      // Asked of the builtin parser (the model declines): refused, in these words.
+      modelPlans(null);
+      const byBuiltin = await ask(question);
+      expect([byBuiltin.status, byBuiltin.body.error?.message]).toEqual([
+        400,
+        builtin,
+      ]);
+
+      // Planned by the model: refused in the same words, for good, with nothing kept to confirm.
+      audit.length = 0;
+      modelPlans(plan);
+      const byModel = await ask(question);
+      expect([byModel.status, byModel.body.error?.message]).toEqual([
+        400,
+        builtin,
+      ]);
+      expect(byModel.body.messageId).toBeUndefined();
+      expect(byModel.body.requirements).toBeUndefined();
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: builtin,
+        stage: 'provider',
+        attempts: [
+          expect.objectContaining({
+            provider: 'openai',
+            outcome: 'refused',
+            error: builtin,
+          }),
+        ],
+      });
+    },
+  );
+
+  it('takes a model plan of a change asked for, and a read for a question about a change', async () => {
+    modelPlans({
+      verb: 'scale',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+      replicas: 2,
+    });
+    const change = await ask('scale deployment inventory-service to 2 in shop');
+    expect(change.status).toBe(200);
+    expect(change.body).toMatchObject({
+      provider: 'openai',
+      command:
+        'kubectl scale deployment/inventory-service --replicas=2 --context sim -n shop',
+      safety: { level: 'warning' },
+    });
+
+    // A model may answer a question about a change with a read of it.
+    modelPlans({
+      verb: 'rollout',
+      rolloutAction: 'history',
+      resource: 'deployments',
+      name: 'inventory-service',
+      namespace: 'shop',
+    });
+    const read = await ask('was deployment inventory-service scaled to 0?');
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({
+      provider: 'openai',
+      command:
+        'kubectl rollout history deployment/inventory-service --context sim -n shop',
+      safety: { level: 'safe' },
+    });
+  });
+});
