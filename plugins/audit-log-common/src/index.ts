@@ -14,3 +14,4 @@ export * from './gap';
 export * from './redaction';
 export * from './refusalWindow';
 export * from './relayingPlugins';
+export * from './entityOwner';

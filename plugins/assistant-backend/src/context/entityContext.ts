@@ -2,10 +2,10 @@ import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import {
   Entity,
   parseEntityRef,
-  RELATION_OWNED_BY,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
+import { entityOwnerRef } from '@kubechart/plugin-audit-log-common';
 import {
   KUBERNETES_ANNOTATION,
   KUBERNETES_LABEL_SELECTOR_QUERY_ANNOTATION,
@@ -27,30 +27,12 @@ export type EntityScope = {
   labelSelector?: string;
 };
 
-/** Who owns an entity: its `ownedBy` relation, else `spec.owner` (a group by default). */
-export function entityOwner(entity: Entity): string | undefined {
-  const related = entity.relations?.find(r => r.type === RELATION_OWNED_BY);
-  if (related) return related.targetRef;
-  const owner = entity.spec?.owner;
-  if (typeof owner !== 'string' || !owner) return undefined;
-  try {
-    return stringifyEntityRef(
-      parseEntityRef(owner, {
-        defaultKind: 'group',
-        defaultNamespace: entity.metadata.namespace ?? 'default',
-      }),
-    );
-  } catch {
-    return undefined;
-  }
-}
-
 /** Where an entity's workloads run, from its Kubernetes annotations. */
 export function scopeFromEntity(entity: Entity): EntityScope {
   const annotations = entity.metadata.annotations ?? {};
   const id = annotations[KUBERNETES_ANNOTATION];
   const selector = annotations[KUBERNETES_LABEL_SELECTOR_QUERY_ANNOTATION];
-  const owner = entityOwner(entity);
+  const owner = entityOwnerRef(entity);
   return {
     entityRef: stringifyEntityRef(entity),
     ...(owner ? { owner } : {}),

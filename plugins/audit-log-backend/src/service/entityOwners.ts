@@ -3,17 +3,13 @@ import {
   BackstageCredentials,
   LoggerService,
 } from '@backstage/backend-plugin-api';
-import {
-  Entity,
-  parseEntityRef,
-  RELATION_OWNED_BY,
-  stringifyEntityRef,
-} from '@backstage/catalog-model';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { ServiceUnavailableError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   AuditEvent,
   AuditEventInput,
+  entityOwnerRef,
 } from '@kubechart/plugin-audit-log-common';
 import { ENTITY_OWNER_META_KEY } from '../database/rows';
 
@@ -56,24 +52,6 @@ export const APPEND_OWNERS_PAUSE_MS = 30_000;
 export function entityRefKey(ref: string): string | undefined {
   try {
     return stringifyEntityRef(parseEntityRef(ref));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The entity's owner as a full entity ref (`group:default/team`), from its relations or `spec.owner`. */
-export function entityOwner(entity: Entity): string | undefined {
-  const related = entity.relations?.find(r => r.type === RELATION_OWNED_BY);
-  if (related) return related.targetRef;
-  const owner = entity.spec?.owner;
-  if (typeof owner !== 'string' || !owner) return undefined;
-  try {
-    return stringifyEntityRef(
-      parseEntityRef(owner, {
-        defaultKind: 'group',
-        defaultNamespace: entity.metadata.namespace ?? 'default',
-      }),
-    );
   } catch {
     return undefined;
   }
@@ -131,7 +109,7 @@ export function catalogEntityOwners(
       const entities = await readBatch(batch, credentials);
       batch.forEach((ref, j) => {
         const entity = entities[j];
-        const owner = entity ? entityOwner(entity) : undefined;
+        const owner = entity ? entityOwnerRef(entity) : undefined;
         const ownerKey = owner ? entityRefKey(owner) : undefined;
         const refKey = entityRefKey(ref);
         if (refKey && ownerKey) owners.set(refKey, ownerKey);

@@ -1,10 +1,11 @@
 import {
   Entity,
-  RELATION_OWNED_BY,
   makeValidator,
   parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
+// Who owns an entity (its full ref), as every family reads it.
+import { entityOwnerRef as ownerOf } from '@kubechart/plugin-audit-log-common';
 import {
   ConflictError,
   InputError,
@@ -81,24 +82,6 @@ type NamingCaller = {
   mayReadTenant?: (tenant: TenantRecord) => Promise<boolean>;
   mayReadEveryTenant?: () => Promise<boolean>;
 };
-
-/** The entity's owner as a full entity ref (`group:default/team`), from its relations or `spec.owner`. */
-export function entityOwner(entity: Entity): string | undefined {
-  const related = entity.relations?.find(r => r.type === RELATION_OWNED_BY);
-  if (related) return related.targetRef;
-  const owner = entity.spec?.owner;
-  if (typeof owner !== 'string' || !owner) return undefined;
-  try {
-    return stringifyEntityRef(
-      parseEntityRef(owner, {
-        defaultKind: 'group',
-        defaultNamespace: entity.metadata.namespace ?? 'default',
-      }),
-    );
-  } catch {
-    return undefined;
-  }
-}
 
 const live = (t: TenantRecord) => t.status !== 'deleted';
 
@@ -216,7 +199,7 @@ export async function resolveEntityNamespace(
     throw refuse(
       `the catalog has no entity ${entityRef} visible to ${caller.ownershipRefs[0]}`,
     );
-  const owner = entityOwner(entity);
+  const owner = ownerOf(entity);
   if (!owner) throw refuse(`${entityRef} has no owner in the catalog`);
   if (!caller.ownershipRefs.includes(owner))
     throw refuse(
@@ -384,7 +367,7 @@ export async function tenantRunEntityOwner(
   }
   if (!entity || isTenantsEntity(entity, request.tenant, request.cluster))
     return tenantOwner;
-  return entityOwner(entity) ?? '';
+  return ownerOf(entity) ?? '';
 }
 
 /** The runs read at a time when looking through an entity's deployment history. */
@@ -454,7 +437,7 @@ export async function checkTenantEntityHistory(
       );
     }
   }
-  const entityOwnerRef = entity ? entityOwner(entity) : undefined;
+  const entityOwnerRef = entity ? ownerOf(entity) : undefined;
   if (entityOwnerRef && entityOwnerRef === owner) return;
   const hint =
     entityOwnerRef && caller.ownershipRefs.includes(entityOwnerRef)
@@ -578,7 +561,7 @@ export async function checkTenantEntity(
   if (existing && live(existing) && isTenantsEntity(entity, tenant, cluster))
     return;
   if (caller.isTenantAdmin) return;
-  const entityOwnerRef = entityOwner(entity);
+  const entityOwnerRef = ownerOf(entity);
   if (!entityOwnerRef) {
     throw new NotAllowedError(
       `${refusal}: that entity has no owner in the catalog, so ${caller.ownershipRefs[0]} cannot be shown to own it`,
@@ -630,7 +613,7 @@ export async function checkTenantSystemInCatalog(
   if (existing && live(existing) && isTenantsEntity(entity, tenant, cluster))
     return;
   if (caller.isTenantAdmin) return;
-  const entityOwnerRef = entityOwner(entity);
+  const entityOwnerRef = ownerOf(entity);
   if (entityOwnerRef && caller.ownershipRefs.includes(entityOwnerRef)) return;
   const who = caller.ownershipRefs[0];
   // Named only to a caller who sees it; a failed read names nothing.

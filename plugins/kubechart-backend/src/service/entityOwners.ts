@@ -4,7 +4,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { CatalogEntityReader } from '../engine/caller';
-import { entityOwner, withCatalogDeadline } from '../engine/entityScope';
+import { entityOwnerRef } from '@kubechart/plugin-audit-log-common';
+import { withCatalogDeadline } from '../engine/entityScope';
 import { entityRefKey } from '../database/entityRefs';
 
 /**
@@ -57,7 +58,7 @@ export function catalogEntityOwners(
       const entities = await withCatalogDeadline(readBatch(batch, credentials));
       batch.forEach((ref, j) => {
         const entity = entities[j];
-        const owner = entity ? entityOwner(entity) : undefined;
+        const owner = entity ? entityOwnerRef(entity) : undefined;
         const ownerKey = owner ? entityRefKey(owner) : undefined;
         const key = entityRefKey(ref);
         if (key && ownerKey) owners.set(key, ownerKey);
