@@ -56,6 +56,7 @@ describe('PlanExecutor read budget', () => {
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'keys' } },
         configMap('many-keys', 'keys', manyKeys),
         configMap('few-keys', 'keys', fewKeys),
+        configMap('long-value', 'keys', { page: 'x'.repeat(300_000) }),
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'small' } },
         ...Array.from({ length: 30 }, (_, i) =>
           configMap(`settings-${i}`, 'small', { mode: 'on' }),
@@ -171,6 +172,25 @@ describe('PlanExecutor read budget', () => {
       kc(),
     )) as TextResult;
     expect(JSON.parse(printed.text).data.k99).toBe('99');
+  });
+
+  it('refuses to print an object of more characters than one answer prints', async () => {
+    const error = await executor
+      .execute(
+        {
+          verb: 'get',
+          resource: 'configmaps',
+          namespace: 'keys',
+          name: 'long-value',
+          output: 'yaml',
+        },
+        kc(),
+      )
+      .catch(e => e);
+    expect(error.name).toBe('InputError');
+    expect(error.message).toBe(
+      'configmap/long-value is larger than the assistant can print in one answer (262,144 characters): read it with kubectl',
+    );
   });
 
   it('refuses one object larger than one answer of the cluster may be', async () => {

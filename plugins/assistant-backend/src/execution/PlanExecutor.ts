@@ -44,13 +44,14 @@ import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
 import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
+import { labelSelectorOf, ownedBy } from './selectors';
 import {
   kubectlJson,
   kubectlYaml,
   kubectlYamlError,
   kubectlYamlUnsupported,
 } from './kubectlPrint';
-import { redactObject, scrubText } from '../redaction/redact';
+import { redactObject, scrubText, scrubbedStart } from '../redaction/redact';
 
 /**
  * Most bytes of log one answer reads from the cluster, all containers together: each read asks
@@ -88,6 +89,19 @@ const MAX_METRICS_BYTES = 8 * 1024 * 1024;
  * event loop per object. An object with more is not printed.
  */
 export const MAX_PRINTED_FIELDS = 10_000;
+/**
+ * Most characters (its JSON's) of the objects one answer prints as YAML, JSON or a description:
+ * writing YAML takes time for each character of a value, and kubectl's key order for each of a key.
+ */
+export const MAX_PRINTED_CHARS = 256 * 1024;
+
+/**
+ * Most characters of one table cell (or event message of a description) shown; the rest is counted
+ * ("… (N more characters)"). An event's message may quote an image name of megabytes.
+ */
+export const MAX_CELL_CHARS = 2000;
+/** Characters of table cells scrubbed between two turns of the event loop. */
+const MAX_SCRUBBED_PER_TURN = 256 * 1024;
 
 /** What one answer has read from the cluster, against what it may. */
 class ReadBudget {
@@ -704,12 +718,30 @@ export class PlanExecutor {
     return plan.allNamespaces ? undefined : plan.namespace;
   }
 
+  /**
+   * Every object a plan's list reaches, for an answer that needs them all (a description, the pods
+   * of a workload, a rollout's revisions, a change's targets): more than `maxListed` is refused,
+   * never answered from the first ones (a rollback would pick its revision among part of them).
+   */
   private async list(
     plan: Plan,
     api: Api,
     overrides: Partial<Plan> = {},
   ): Promise<KubeObject[]> {
-    return (await this.listBounded(plan, api, overrides)).items;
+    const listing = await this.listBounded(plan, api, overrides);
+    if (listing.more) {
+      const p = { ...plan, ...overrides };
+      throw refused(
+        new InputError(
+          `More than ${listing.items.length} ${p.resource} match${
+            p.labelSelector ? ` ${p.labelSelector}` : ''
+          }${
+            p.namespace ? ` in ${p.namespace}` : ''
+          }, the most the assistant reads for one answer: ask about fewer (a name, a namespace or a label selector), or use kubectl`,
+        ),
+      );
+    }
+    return listing.items;
   }
 
   private budget(): ReadBudget {
@@ -862,12 +894,12 @@ export class PlanExecutor {
     return items[0];
   }
 
-  private table(
+  private async table(
     plan: Plan,
     listing: Listing,
     withNamespace: boolean,
     complete: boolean,
-  ): ExecutionResult {
+  ): Promise<ExecutionResult> {
     const filtered = applySort(
       plan.resource,
       applyFilter(plan.resource, listing.items, plan.filter),
@@ -880,8 +912,19 @@ export class PlanExecutor {
       shown,
       withNamespace,
     );
-    // An event's message may quote a URL with its credentials.
-    const rows = cells.map(row => row.map(scrubText));
+    // An event's message may quote a URL with its credentials. Each cell shows at most
+    // MAX_CELL_CHARS, of which only the start is scrubbed; a turn of the event loop between rows
+    // every MAX_SCRUBBED_PER_TURN characters.
+    const rows: string[][] = [];
+    let scrubbed = 0;
+    for (const row of cells) {
+      if (scrubbed > MAX_SCRUBBED_PER_TURN) {
+        await new Promise(resolve => setImmediate(resolve));
+        scrubbed = 0;
+      }
+      for (const cell of row) scrubbed += Math.min(cell.length, 16 * 1024);
+      rows.push(row.map(cell => scrubbedStart(cell, MAX_CELL_CHARS)));
+    }
     // Unfiltered, the cluster's count of what was not read is the total.
     const total =
       complete && listing.remaining !== undefined
@@ -940,7 +983,7 @@ export class PlanExecutor {
           text: await inTurn(() => this.print(object, plan)),
         };
       }
-      return this.table(
+      return await this.table(
         plan,
         { items: [object], more: false },
         withNamespace,
@@ -960,7 +1003,7 @@ export class PlanExecutor {
       // A table says what it read, and that it stopped.
       { partial: true },
     );
-    return this.table(plan, listing, withNamespace, firstRowsOnly);
+    return await this.table(plan, listing, withNamespace, firstRowsOnly);
   }
 
   /** The one object a plan names, as the API server sends it; kubectl's NotFound when it has none. */
@@ -1015,7 +1058,27 @@ export class PlanExecutor {
     verb: 'print' | 'describe',
     fields = 0,
   ): number {
-    const count = countFields(object, MAX_PRINTED_FIELDS - fields);
+    // What is printed: managed fields are left out, as kubectl does.
+    const { managedFields, ...metadata } = (object.metadata ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const shown = { ...object, metadata };
+    const count = countFields(shown, MAX_PRINTED_FIELDS - fields);
+    if (
+      fields + count <= MAX_PRINTED_FIELDS &&
+      JSON.stringify(shown).length > MAX_PRINTED_CHARS
+    ) {
+      throw refused(
+        new InputError(
+          `${kindOf(resource)}/${
+            object.metadata?.name
+          } is larger than the assistant can ${verb} in one answer (${MAX_PRINTED_CHARS.toLocaleString(
+            'en-US',
+          )} characters): read it with kubectl`,
+        ),
+      );
+    }
     if (fields + count > MAX_PRINTED_FIELDS) {
       throw refused(
         new InputError(
@@ -1095,7 +1158,10 @@ export class PlanExecutor {
             e =>
               `  ${age(
                 e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp,
-              )}\t${e.type}\t${e.reason}\t${scrubText(String(e.message))}`,
+              )}\t${e.type}\t${e.reason}\t${scrubbedStart(
+                String(e.message),
+                MAX_CELL_CHARS,
+              )}`,
           );
         parts.push(
           `Events:\n${lines.length ? lines.join('\n') : '  <none>'}\n`,
@@ -1122,12 +1188,9 @@ export class PlanExecutor {
       : await this.list(plan, api);
     const pods: KubeObject[] = [];
     for (const w of workloads) {
-      const labels =
-        w.spec?.selector?.matchLabels ?? w.spec?.template?.metadata?.labels;
-      if (!labels || Object.keys(labels).length === 0) continue;
-      const selector = Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+      // Its selector whole (matchExpressions too), as kubectl reads it.
+      const selector = labelSelectorOf(w);
+      if (!selector) continue;
       pods.push(
         ...(await this.list(
           { verb: 'get', resource: 'pods', namespace: w.metadata?.namespace },
@@ -1250,23 +1313,8 @@ export class PlanExecutor {
     }
     if (plan.rolloutAction === 'history') {
       const rows: string[][] = [];
-      // The ReplicaSets of a namespace, read once for all its workloads.
-      const setsOf = new Map<string, Promise<KubeObject[]>>();
       for (const w of workloads) {
-        const namespace = w.metadata?.namespace ?? '';
-        if (!setsOf.has(namespace)) {
-          setsOf.set(
-            namespace,
-            this.list({ verb: 'get', resource: 'replicasets', namespace }, api),
-          );
-        }
-        const sets = await setsOf.get(namespace)!;
-        const owned = sets
-          .filter(rs =>
-            rs.metadata?.ownerReferences?.some(
-              o => o.name === w.metadata?.name,
-            ),
-          )
+        const owned = (await this.replicaSetsOf(w, api))
           .map(rs => ({
             rs,
             revision: Number(
@@ -1298,6 +1346,30 @@ export class PlanExecutor {
     return { type: 'text', text: lines.join('\n') };
   }
 
+  /**
+   * The ReplicaSets a workload owns, as kubectl finds a deployment's revisions: those its selector
+   * picks (every one of them: more than the assistant reads is refused) that name it, by its uid,
+   * as their owner. Another object of the same name, or a ReplicaSet that only claims the name, is
+   * not one of them. None for a workload whose selector cannot be said exactly.
+   */
+  private async replicaSetsOf(
+    workload: KubeObject,
+    api: Api,
+  ): Promise<KubeObject[]> {
+    const selector = labelSelectorOf(workload);
+    if (!selector) return [];
+    const sets = await this.list(
+      {
+        verb: 'get',
+        resource: 'replicasets',
+        namespace: workload.metadata?.namespace,
+      },
+      api,
+      { labelSelector: selector },
+    );
+    return sets.filter(rs => ownedBy(rs, workload));
+  }
+
   /** kubectl rollout undo: the previous revision's pod template, back on the deployment. */
   private async undo(plan: Plan, api: Api): Promise<ExecutionResult> {
     if (plan.resource !== 'deployments') {
@@ -1309,14 +1381,7 @@ export class PlanExecutor {
     }
     const deployment = await this.findOne(plan, api);
     const namespace = deployment.metadata?.namespace;
-    const sets = (
-      await this.list({ verb: 'get', resource: 'replicasets', namespace }, api)
-    )
-      .filter(rs =>
-        rs.metadata?.ownerReferences?.some(
-          o => o.kind === 'Deployment' && o.name === deployment.metadata?.name,
-        ),
-      )
+    const sets = (await this.replicaSetsOf(deployment, api))
       .map(rs => ({
         rs,
         revision: Number(

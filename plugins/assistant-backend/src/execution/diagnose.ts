@@ -4,7 +4,8 @@ import {
   PlanResource,
 } from '@kubechart/plugin-assistant-common';
 import { KubeObject, applySort } from './tables';
-import { scrubText } from '../redaction/redact';
+import { labelSelectorOf, ownedBy } from './selectors';
+import { scrubText, scrubbedStart } from '../redaction/redact';
 
 /** Reads a diagnosis needs; all of them only read. */
 export type DiagnosisReads = {
@@ -21,7 +22,6 @@ export type DiagnosisReads = {
   }): Promise<string>;
 };
 
-const MAX_PODS = 20;
 const LOG_TAIL_LINES = 20;
 /** Bytes of the previous log read at most: 20 lines of up to 3 KiB each. */
 const LOG_LIMIT_BYTES = 64 * 1024;
@@ -29,7 +29,7 @@ const MAX_EVENTS = 3;
 /** Characters of one log line or event message kept in the evidence the browser is shown. */
 const MAX_EVIDENCE_CHARS = 300;
 
-/** `text` cut to {@link MAX_EVIDENCE_CHARS}, saying so. Cut after scrubbing, never before. */
+/** A scrubbed `text` cut to {@link MAX_EVIDENCE_CHARS}, saying so. */
 function short(text: string): string {
   return text.length > MAX_EVIDENCE_CHARS
     ? `${text.slice(0, MAX_EVIDENCE_CHARS)}… (${
@@ -45,7 +45,7 @@ function short(text: string): string {
  * and token included, and an admission webhook or a controller may quote anything.
  */
 function quoted(text: unknown): string {
-  return short(scrubText(String(text)));
+  return scrubbedStart(String(text), MAX_EVIDENCE_CHARS);
 }
 
 type PodState = {
@@ -189,26 +189,38 @@ export async function diagnose(
     const workload = await reads.findOne(plan);
     steps.push(`read ${what}`);
     desired = workload.spec?.replicas;
-    const labels =
-      workload.spec?.selector?.matchLabels ??
-      workload.spec?.template?.metadata?.labels ??
-      {};
-    const selector = Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    pods = selector
-      ? await reads.list(
-          {
-            verb: 'get',
-            resource: 'pods',
-            namespace: workload.metadata?.namespace,
-          },
-          { labelSelector: selector },
-        )
-      : [];
-    steps.push(`listed its pods (${selector || 'no selector'})`);
+    // Its pods as kubectl finds them: those its selector (whole) picks that it owns, by uid (a
+    // Deployment's through its ReplicaSets); a pod that only carries its labels is not one of them.
+    const selector = labelSelectorOf(workload);
+    const namespace = workload.metadata?.namespace;
+    if (selector) {
+      const owners =
+        plan.resource === 'deployments'
+          ? (
+              await reads.list(
+                { verb: 'get', resource: 'replicasets', namespace },
+                { labelSelector: selector },
+              )
+            ).filter(rs => ownedBy(rs, workload))
+          : [workload];
+      const picked = await reads.list(
+        { verb: 'get', resource: 'pods', namespace },
+        { labelSelector: selector },
+      );
+      pods = picked.filter(p => owners.some(o => ownedBy(p, o)));
+      const others = picked.length - pods.length;
+      steps.push(
+        `listed its pods (${selector}${
+          others ? `; ${others} other pods with its labels are not its own` : ''
+        })`,
+      );
+    } else {
+      pods = [];
+      steps.push(
+        'listed no pods: its selector cannot be said as a label selector',
+      );
+    }
   }
-  pods = pods.slice(0, MAX_PODS);
   if (pods.length === 0) {
     return {
       type: 'diagnosis',
@@ -229,6 +241,16 @@ export async function diagnose(
     } in total`,
   );
   const sick = states.find(s => s.problem);
+  if (!sick && desired !== undefined && ready < desired) {
+    // Healthy pods, but fewer than it asks for: not a healthy workload.
+    return {
+      type: 'diagnosis',
+      healthy: false,
+      answer: `${what} has ${ready} of the ${desired} pods it wants Ready, and none of its ${pods.length} pods shows a problem: the others do not exist (yet). Look at its events and its namespace's quota.`,
+      evidence,
+      steps,
+    };
+  }
   if (!sick) {
     return {
       type: 'diagnosis',

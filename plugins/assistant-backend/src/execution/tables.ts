@@ -13,8 +13,9 @@ export type KubeObject = {
     creationTimestamp?: string | Date;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences?: Array<{ kind?: string; name?: string }>;
+    ownerReferences?: Array<{ kind?: string; name?: string; uid?: string }>;
     generation?: number;
+    uid?: string;
   };
   spec?: any;
   status?: any;
@@ -208,16 +209,32 @@ function ports(svc: KubeObject): string {
   );
 }
 
+/** Endpoints named in a cell; the rest are counted, as kubectl does (`… + 5 more...`). */
+const MAX_ENDPOINTS_SHOWN = 3;
+
+/**
+ * `10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 2 more...`: each ready address with each port, as kubectl
+ * prints them, the first three named. Counted, not written out: 1,000 addresses by 3,000 ports are
+ * three million endpoints.
+ */
 function endpointAddresses(ep: KubeObject): string {
   const out: string[] = [];
+  let total = 0;
   for (const subset of ep.subsets ?? []) {
-    for (const address of subset.addresses ?? []) {
-      for (const port of subset.ports ?? [{}]) {
+    const addresses: any[] = subset.addresses ?? [];
+    const subsetPorts: any[] = subset.ports?.length ? subset.ports : [{}];
+    total += addresses.length * subsetPorts.length;
+    for (const address of addresses) {
+      if (out.length >= MAX_ENDPOINTS_SHOWN) break;
+      for (const port of subsetPorts) {
+        if (out.length >= MAX_ENDPOINTS_SHOWN) break;
         out.push(port.port ? `${address.ip}:${port.port}` : address.ip);
       }
     }
   }
-  return out.length ? out.join(',') : '<none>';
+  if (!out.length) return '<none>';
+  const rest = total - out.length;
+  return `${out.join(',')}${rest > 0 ? ` + ${rest} more...` : ''}`;
 }
 
 const COLUMNS: Partial<Record<PlanResource, Column[]>> = {

@@ -130,6 +130,24 @@ export function scrubText(text: string): string {
   return hideBareJwts(redactText(text, TEXT_RULES));
 }
 
+/**
+ * Characters of a text that {@link scrubbedStart} scrubs: far more than it shows, so a secret that
+ * starts in what is shown ends within them and is hidden as in the whole text.
+ */
+const SCRUBBED_WINDOW = 16 * 1024;
+
+/**
+ * The first `max` characters of a text, scrubbed as {@link scrubText} does, and how many more there
+ * were (`… (N more characters)`). Only its start is scrubbed: a text of megabytes (an event's
+ * message quoting an image name, a table cell) is not scrubbed whole to show a line of it.
+ */
+export function scrubbedStart(text: string, max: number): string {
+  const shown = scrubText(text.slice(0, Math.max(max, SCRUBBED_WINDOW)));
+  return shown.length > max || text.length > SCRUBBED_WINDOW
+    ? `${shown.slice(0, max)}… (${text.length - max} more characters)`
+    : shown;
+}
+
 type KubeObjectLike = { [key: string]: any };
 
 /**
