@@ -69,7 +69,7 @@ describe('ClusterNames against kube-sim', () => {
   const BIG = 24;
   const big = 'x'.repeat(MiB);
   /** Deployments whose metadata alone (one annotation each) is more than a list may send. */
-  const NOTED = Math.ceil(MAX_LIST_BYTES / (200 * 1024)) + 2;
+  const NOTED = 2 * Math.ceil(MAX_LIST_BYTES / (200 * 1024));
   const note = 'n'.repeat(200 * 1024);
 
   beforeAll(async () => {
@@ -166,8 +166,9 @@ describe('ClusterNames against kube-sim', () => {
       { name: 'noted', resource: 'namespaces' },
       { name: 'api', resource: 'services', namespace: 'noted' },
     ]);
-    // Given up once past the limit, not read to its end (NOTED × 200 KiB).
-    expect(proxy.counted.bytes - before).toBeLessThan(MAX_LIST_BYTES + MiB);
+    // Given up once past the limit, not read to its end (NOTED × 200 KiB, twice the limit): what
+    // the cluster sent is the limit and what was under way when its pages were given up.
+    expect(proxy.counted.bytes - before).toBeLessThan(MAX_LIST_BYTES + 4 * MiB);
   });
 
   it('reads the selectors of a few named workloads, those in a namespace the question names first, once per cache period', async () => {
@@ -186,9 +187,9 @@ describe('ClusterNames against kube-sim', () => {
     expect(
       carts.every(o => o.selector === undefined || o.selector === 'app=cart'),
     ).toBe(true);
-    // One request per kind listed, one per selector read.
+    // A page (at least one) per kind listed, one request per selector read.
     const listed = requests.mock.calls.length - MAX_SELECTOR_READS;
-    expect(listed).toBe(9);
+    expect(listed).toBeGreaterThanOrEqual(9);
     // Asked again within the cache period: nothing is read again.
     expect(await names.lookup('sim', kc, words)).toEqual(found);
     expect(requests.mock.calls.length).toBe(listed + MAX_SELECTOR_READS);

@@ -24,6 +24,14 @@ const MAX_PER_KIND = 1000;
  * (annotations up to 256 KiB an object), and an answer is parsed in one piece.
  */
 export const MAX_LIST_BYTES = 8 * 1024 * 1024;
+/**
+ * The most bytes of one page of a kind's list (2 MiB): each page is parsed in a turn of its own, so
+ * the event loop is never held for a kind's whole list. A page that would be longer is asked again
+ * for fewer objects.
+ */
+const MAX_PAGE_BYTES = 2 * 1024 * 1024;
+/** Objects asked for in one page of a kind's list. */
+const PAGE_SIZE = 250;
 /** Workloads named in one question whose selector is read (one GET each). */
 export const MAX_SELECTOR_READS = 8;
 /**
@@ -187,6 +195,69 @@ export class ClusterNames {
     return selector;
   }
 
+  /**
+   * The names of one kind's objects (in `namespace` when given), at most {@link MAX_PER_KIND}, read
+   * as metadata in pages of at most {@link MAX_PAGE_BYTES} and {@link MAX_LIST_BYTES} in all (what
+   * a page that was given up had sent counts too). Throws past that, or for an answer other than
+   * the metadata-only list asked for.
+   */
+  private async listKind(
+    kc: KubeConfig,
+    resource: PlanResource,
+    namespace?: string,
+  ): Promise<ClusterObjectName[]> {
+    const names: ClusterObjectName[] = [];
+    let left = MAX_LIST_BYTES;
+    let limit = PAGE_SIZE;
+    let token: string | undefined;
+    for (;;) {
+      const query = new URLSearchParams({
+        limit: String(Math.min(limit, MAX_PER_KIND - names.length)),
+      });
+      if (token) query.set('continue', token);
+      let page: {
+        kind?: unknown;
+        metadata?: { continue?: unknown };
+        items?: Array<{ metadata?: { name?: unknown; namespace?: unknown } }>;
+      } | null;
+      try {
+        const answer = await getJson(
+          kc,
+          `${resourcePath(resource, namespace)}?${query}`,
+          { accept: METADATA_LIST, maxBytes: Math.min(MAX_PAGE_BYTES, left) },
+        );
+        left -= answer.bytes;
+        page = answer.body as typeof page;
+      } catch (error) {
+        if (!(error instanceof AnswerTooLong)) throw error;
+        left -= error.received;
+        // A page too long for one answer: the same page again, for fewer objects.
+        if (left > 0 && limit > 1) {
+          limit = Math.max(1, Math.floor(limit / 4));
+          continue;
+        }
+        throw error;
+      }
+      // Only the metadata-only list asked for is read.
+      if (page?.kind !== 'PartialObjectMetadataList') {
+        throw new Error(`${resource} were not answered as metadata`);
+      }
+      for (const { metadata } of page.items ?? []) {
+        names.push({
+          name: typeof metadata?.name === 'string' ? metadata.name : '',
+          resource,
+          ...(typeof metadata?.namespace === 'string' && metadata.namespace
+            ? { namespace: metadata.namespace }
+            : {}),
+        });
+      }
+      const next = page.metadata?.continue;
+      token = typeof next === 'string' && next ? next : undefined;
+      if (!token || names.length >= MAX_PER_KIND) break;
+    }
+    return names.slice(0, MAX_PER_KIND);
+  }
+
   private async list(
     kc: KubeConfig,
     namespace?: string,
@@ -197,27 +268,7 @@ export class ClusterNames {
     const lists = await Promise.all(
       kinds.map(async resource => {
         try {
-          const list = (
-            await getJson(
-              kc,
-              `${resourcePath(resource, namespace)}?limit=${MAX_PER_KIND}`,
-              { accept: METADATA_LIST, maxBytes: MAX_LIST_BYTES },
-            )
-          ).body as {
-            kind?: unknown;
-            items?: Array<{
-              metadata?: { name?: unknown; namespace?: unknown };
-            }>;
-          } | null;
-          // Only the metadata-only list asked for is read.
-          if (list?.kind !== 'PartialObjectMetadataList') return [];
-          return (list.items ?? []).map(({ metadata }) => ({
-            name: typeof metadata?.name === 'string' ? metadata.name : '',
-            resource,
-            ...(typeof metadata?.namespace === 'string' && metadata.namespace
-              ? { namespace: metadata.namespace }
-              : {}),
-          }));
+          return await this.listKind(kc, resource, namespace);
         } catch {
           // A kind this identity may not list, or whose list is longer than MAX_LIST_BYTES, is
           // simply not known.
