@@ -32,6 +32,7 @@ import {
   redactConditionMessages,
   trimEvent,
   trimPod,
+  trimWorkload,
 } from './trimmedInformer';
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
@@ -225,8 +226,9 @@ export class ClusterHealthCache {
       return informer;
     };
     // Nodes and workloads are counted per event too: a recompute walks only what is unhealthy.
-    // Every message the cache keeps from the cluster has its secrets hidden as it enters the cache
-    // (see `clusterMessage`): conditions of nodes and workloads, pods' and events' messages.
+    // Every message the cache keeps from the cluster has its secrets hidden, and is bounded, as it
+    // enters the cache (see `clusterMessage`): conditions of nodes and workloads, pods' and events'
+    // messages.
     this.nodes = add<V1Node>('nodes', '/api/v1/nodes', redactConditionMessages);
     this.nodes.on('add', n => this.nodeFigures.set(n));
     this.nodes.on('update', n => this.nodeFigures.set(n));
@@ -237,20 +239,22 @@ export class ClusterHealthCache {
     this.pods.on('add', p => this.podFigures.set(p));
     this.pods.on('update', p => this.podFigures.set(p));
     this.pods.on('delete', p => this.podFigures.remove(p));
+    // Workloads are kept as pods are: only what health reads of them (`trimWorkload`), since a tenant
+    // may give each 1.5 MB of labels, annotations and pod template.
     this.deployments = add<V1Deployment>(
       'deployments',
       '/apis/apps/v1/deployments',
-      redactConditionMessages,
+      trimWorkload,
     );
     this.statefulSets = add<V1StatefulSet>(
       'statefulsets',
       '/apis/apps/v1/statefulsets',
-      redactConditionMessages,
+      trimWorkload,
     );
     this.daemonSets = add<V1DaemonSet>(
       'daemonsets',
       '/apis/apps/v1/daemonsets',
-      redactConditionMessages,
+      trimWorkload,
     );
     const workloads: Array<
       [

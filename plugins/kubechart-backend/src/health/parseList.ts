@@ -70,18 +70,23 @@ function endOfValue(body: Buffer, at: number): number {
 const parseAt = (body: Buffer, at: number, end: number) =>
   JSON.parse(body.toString('utf8', at, end));
 
-function scan<T>(
+type Parsed<T> = { metadata?: any; items: T[] };
+
+/**
+ * Scans the body into `out`, yielding the bytes of each item as it has been parsed and mapped (the
+ * reader decides when to let the event loop run).
+ */
+function* scan<T>(
   body: Buffer,
   map: (item: T) => T,
-): { metadata?: any; items: T[] } {
-  let metadata: any;
-  let items: T[] = [];
+  out: Parsed<T>,
+): Generator<number, void> {
   let at = skipSpace(body, 0);
   if (body[at] !== OPEN_BRACE) throw new NotScanned();
   at = skipSpace(body, at + 1);
   if (body[at] === CLOSE_BRACE) {
     if (skipSpace(body, at + 1) !== body.length) throw new NotScanned();
-    return { metadata, items };
+    return;
   }
   for (;;) {
     if (body[at] !== QUOTE) throw new NotScanned();
@@ -95,13 +100,14 @@ function scan<T>(
     at = skipSpace(body, at + 1);
     if (key === 'items' && body[at] === OPEN_BRACKET) {
       // As JSON.parse, the last "items" is the one that counts.
-      items = [];
+      out.items = [];
       at = skipSpace(body, at + 1);
       if (body[at] === CLOSE_BRACKET) at++;
       else {
         for (;;) {
           const end = endOfValue(body, at);
-          items.push(map(parseAt(body, at, end)));
+          out.items.push(map(parseAt(body, at, end)));
+          yield end - at;
           at = skipSpace(body, end);
           if (body[at] === CLOSE_BRACKET) break;
           if (body[at] !== COMMA) throw new NotScanned();
@@ -113,12 +119,12 @@ function scan<T>(
       const end = endOfValue(body, at);
       // Every value is parsed, so a malformed one fails as it does in the body parsed whole.
       const value = parseAt(body, at, end);
-      if (key === 'metadata') metadata = value;
+      if (key === 'metadata') out.metadata = value;
       else if (key === 'items') {
         // `items` of null is no items, as a list parsed whole makes it (`?? []`); anything else
         // (not a list) is left to that path, which fails on it as before.
         if (value !== null) throw new NotScanned();
-        items = [];
+        out.items = [];
       }
       at = end;
     }
@@ -129,8 +135,15 @@ function scan<T>(
     }
     if (body[at] !== CLOSE_BRACE || skipSpace(body, at + 1) !== body.length)
       throw new NotScanned();
-    return { metadata, items };
+    return;
   }
+}
+
+/** A body parsed whole, for one the scan does not follow: fails on malformed JSON as it always did. */
+function parseWhole<T>(body: Buffer, map: (item: T) => T): Parsed<T> {
+  const answer = JSON.parse(body.toString('utf8'));
+  const items: T[] = answer?.items ?? [];
+  return { metadata: answer?.metadata, items: items.map(map) };
 }
 
 /**
@@ -148,11 +161,46 @@ export function parseList<T>(
   map: (item: T) => T = item => item,
 ): { metadata?: any; items: T[] } {
   try {
-    return scan(body, map);
+    const out: Parsed<T> = { items: [] };
+    const steps = scan(body, map, out);
+    while (!steps.next().done) {
+      // Every item at once: the reader asked for the page in one turn.
+    }
+    return out;
   } catch {
     // A malformed body, or one the scan does not follow: parsed whole, which tells what is wrong.
   }
-  const answer = JSON.parse(body.toString('utf8'));
-  const items: T[] = answer?.items ?? [];
-  return { metadata: answer?.metadata, items: items.map(map) };
+  return parseWhole(body, map);
+}
+
+/** Items of a page parsed (and mapped) in one turn of the event loop, at most, unless one is longer. */
+export const TURN_BYTES = 256 * 1024;
+
+/**
+ * {@link parseList}, letting the event loop run whenever the items parsed since it last ran reach
+ * `turnBytes`: a page of large objects (a tenant may write objects of 1.5 MB) is not parsed and
+ * trimmed in one long stretch, and a page of small ones costs a few turns, not one per item. A body
+ * the scan does not follow is parsed whole in one turn, as `parseList` does (its length is bounded
+ * by whoever read it: `MAX_PAGE_BYTES` of `makeListPages`).
+ */
+export async function parseListInTurns<T>(
+  body: Buffer,
+  map: (item: T) => T = item => item,
+  turnBytes = TURN_BYTES,
+): Promise<Parsed<T>> {
+  try {
+    const out: Parsed<T> = { items: [] };
+    let sinceTurn = 0;
+    for (const bytes of scan(body, map, out)) {
+      sinceTurn += bytes;
+      if (sinceTurn >= turnBytes) {
+        sinceTurn = 0;
+        await new Promise<void>(resolve => setImmediate(resolve));
+      }
+    }
+    return out;
+  } catch {
+    // As parseList: parsed whole, which tells what is wrong.
+  }
+  return parseWhole(body, map);
 }

@@ -3,7 +3,10 @@ import {
   KubeConfig,
   KubernetesObject,
   V1ContainerStatus,
+  V1DaemonSet,
+  V1Deployment,
   V1Pod,
+  V1StatefulSet,
 } from '@kubernetes/client-node';
 import { createTextRedactor } from '@kubechart/plugin-kubechart-node';
 import { listInPages } from './listInPages';
@@ -42,14 +45,31 @@ export function makeTrimmedInformer<T extends KubernetesObject>(
 const scrub = createTextRedactor();
 
 /**
+ * The longest message (UTF-8 bytes, as the cluster sent it) health keeps. A tenant may write an Event
+ * of 1.5 MB, and the kubelet quotes image names of any length into events and pod status: kept whole,
+ * 20 such events held hundreds of MB and made every health answer tens of MB.
+ */
+export const MAX_MESSAGE_BYTES = 1024;
+
+/**
  * A message of the cluster as health keeps it: the secrets a run's failure reason hides in the same
  * text hidden too (`key=value` pairs of secret-looking keys, a URL's password, bearer tokens; see
  * `createTextRedactor` of `@kubechart/plugin-kubechart-node`), as `***`. A kubelet's probe failure
  * quotes the probe's output, an admission webhook's refusal what it was given. Applied once, as an
  * object enters the cache; empty and absent messages are left as they are.
+ *
+ * A message longer than {@link MAX_MESSAGE_BYTES} is not kept at all, only a note of its length: a
+ * part of it cut before scrubbing could end in half a secret the scrub no longer recognises, and
+ * scrubbing the whole of it first would cost the time of a megabyte's scan for text that is then
+ * thrown away.
  */
 export function clusterMessage<M extends string | undefined>(message: M): M {
-  return (message ? scrub(message) : message) as M;
+  if (!message) return message;
+  // Counted natively, without a copy: the note says exactly how long the message was.
+  const bytes = Buffer.byteLength(message);
+  if (bytes > MAX_MESSAGE_BYTES)
+    return `(a message of ${bytes} bytes, not kept: health keeps messages of up to ${MAX_MESSAGE_BYTES} bytes)` as M;
+  return scrub(message) as M;
 }
 
 type WithConditions = KubernetesObject & {
@@ -96,10 +116,32 @@ const trimStatus = (s: V1ContainerStatus): V1ContainerStatus =>
   } as V1ContainerStatus);
 
 /**
- * What cluster and tenant health read of a pod, nothing more: name, namespace, labels and
- * version; each container's resource requests; phase, conditions and container states (waiting
- * reasons, restarts), their messages redacted ({@link clusterMessage}). Images, env, volumes,
- * managed fields and annotations are dropped.
+ * The most bytes of a pod's labels (keys and values) health keeps. Which of them a workload's selector
+ * reads is not known when the pod enters the cache, so they are kept whole up to this, which no pod a
+ * controller makes comes near; a tenant may give a pod tens of thousands.
+ */
+export const MAX_POD_LABEL_BYTES = 16 * 1024;
+
+/** A pod's labels, when they are within {@link MAX_POD_LABEL_BYTES}. */
+function podLabels(
+  labels: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  if (!labels) return labels;
+  let bytes = 0;
+  for (const [key, value] of Object.entries(labels)) {
+    bytes += key.length + String(value).length;
+    // Not guessed at: a pod whose labels are not kept is selected by no workload, so its workload
+    // counts it as not ready rather than a part of its labels deciding what selects it.
+    if (bytes > MAX_POD_LABEL_BYTES) return undefined;
+  }
+  return labels;
+}
+
+/**
+ * What cluster and tenant health read of a pod, nothing more: name, namespace, labels (up to
+ * {@link MAX_POD_LABEL_BYTES}) and version; each container's resource requests; phase, conditions
+ * and container states (waiting reasons, restarts), their messages redacted and bounded
+ * ({@link clusterMessage}). Images, env, volumes, managed fields and annotations are dropped.
  */
 export function trimPod(pod: V1Pod): V1Pod {
   const { metadata, spec, status } = pod;
@@ -109,7 +151,7 @@ export function trimPod(pod: V1Pod): V1Pod {
       namespace: metadata?.namespace,
       uid: metadata?.uid,
       resourceVersion: metadata?.resourceVersion,
-      labels: metadata?.labels,
+      labels: podLabels(metadata?.labels),
     },
     spec: {
       containers: (spec?.containers ?? []).map(c => ({
@@ -158,4 +200,102 @@ export function trimEvent(event: CoreV1Event): CoreV1Event {
     lastTimestamp: event.lastTimestamp,
     eventTime: event.eventTime,
   } as CoreV1Event;
+}
+
+/** The annotation tenant health attributes a workload to its Helm release by. */
+export const RELEASE_ANNOTATION = 'meta.helm.sh/release-name';
+/** Helm refuses release names longer than this: a longer annotation names no release. */
+const MAX_RELEASE_NAME = 53;
+/** The condition types health reads of a workload (`lib/readiness.ts`, `clusterAggregates.ts`). */
+const WORKLOAD_CONDITIONS = new Set(['Progressing', 'ReplicaFailure']);
+/** A ControllerRevision's name is an object name: one longer is not kept, only its length. */
+const MAX_REVISION_BYTES = 253;
+
+type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
+const revision = (r: string | undefined) =>
+  r && r.length > MAX_REVISION_BYTES
+    ? `(a revision of ${Buffer.byteLength(r)} bytes, not kept)`
+    : r;
+
+/**
+ * What cluster and tenant health read of a Deployment, StatefulSet or DaemonSet, nothing more (see
+ * `workloadRollout` and `lib/readiness.ts`'s rollout functions, and `HealthService`'s tenant health):
+ * name, namespace, generation and version; the Helm release annotation only (a name Helm could
+ * give); replicas, selector and update strategy; the status counts and revisions, and the
+ * Progressing and ReplicaFailure conditions with their messages redacted and bounded
+ * ({@link clusterMessage}). Labels, other annotations, managed fields and the pod template are
+ * dropped: a tenant may give a workload 1.5 MB of them.
+ */
+export function trimWorkload<T extends Workload>(workload: T): T {
+  const { metadata, spec, status } = workload as V1Deployment &
+    V1StatefulSet &
+    V1DaemonSet;
+  const release = metadata?.annotations?.[RELEASE_ANNOTATION];
+  const strategy = spec?.updateStrategy;
+  // A StatefulSet's partition (the only part of a rolling update its rollout reads).
+  const partition = (
+    strategy?.rollingUpdate as { partition?: number } | undefined
+  )?.partition;
+  // The first condition of each type read, as the readers `find` it: a status written with
+  // thousands of conditions keeps two.
+  const conditions: Array<{
+    type: string;
+    status: string;
+    reason?: string;
+    message?: string;
+  }> = [];
+  for (const c of status?.conditions ?? []) {
+    if (!WORKLOAD_CONDITIONS.has(c.type)) continue;
+    if (conditions.some(kept => kept.type === c.type)) continue;
+    conditions.push({
+      type: c.type,
+      status: c.status,
+      reason: clusterMessage(c.reason),
+      message: clusterMessage(c.message),
+    });
+  }
+  return {
+    metadata: {
+      name: metadata?.name,
+      namespace: metadata?.namespace,
+      uid: metadata?.uid,
+      resourceVersion: metadata?.resourceVersion,
+      generation: metadata?.generation,
+      ...(release !== undefined && release.length <= MAX_RELEASE_NAME
+        ? { annotations: { [RELEASE_ANNOTATION]: release } }
+        : {}),
+    },
+    spec: {
+      replicas: spec?.replicas,
+      selector: spec?.selector && {
+        matchLabels: spec.selector.matchLabels,
+        matchExpressions: spec.selector.matchExpressions,
+      },
+      ...(strategy
+        ? {
+            updateStrategy: {
+              type: strategy.type,
+              ...(partition !== undefined
+                ? { rollingUpdate: { partition } }
+                : {}),
+            },
+          }
+        : {}),
+    },
+    status: status && {
+      observedGeneration: status.observedGeneration,
+      replicas: status.replicas,
+      updatedReplicas: status.updatedReplicas,
+      readyReplicas: status.readyReplicas,
+      availableReplicas: status.availableReplicas,
+      currentRevision: revision(status.currentRevision),
+      updateRevision: revision(status.updateRevision),
+      desiredNumberScheduled: status.desiredNumberScheduled,
+      numberReady: status.numberReady,
+      numberAvailable: status.numberAvailable,
+      updatedNumberScheduled: status.updatedNumberScheduled,
+      ...(status.conditions ? { conditions } : {}),
+    },
+  } as unknown as T;
 }
