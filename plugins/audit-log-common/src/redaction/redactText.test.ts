@@ -93,6 +93,15 @@ describe('redactText', () => {
         'key file: -----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXkt',
         `key file: -----BEGIN OPENSSH PRIVATE KEY----- ${REDACTED}`,
       ],
+      // a private key as a secret key's value: its lines below too, not only the key's line
+      [
+        'key: -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAs3cr3t\nQWERTYs3cr3t\n-----END RSA PRIVATE KEY-----\ndone',
+        `key: ${REDACTED}\n-----END RSA PRIVATE KEY-----\ndone`,
+      ],
+      [
+        'loaded private_key=-----BEGIN PRIVATE KEY-----\nMIIEvQs3cr3t\n-----END PRIVATE KEY-----',
+        `loaded private_key=${REDACTED}\n-----END PRIVATE KEY-----`,
+      ],
     ])('hides %j', (text, shown) => {
       expect(redactText(text)).toBe(shown);
       expect(redactText(shown)).toBe(shown);

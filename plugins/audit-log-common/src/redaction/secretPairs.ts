@@ -810,6 +810,21 @@ export function hideSecretPairs(text: string, rules: PairRules): string {
         i = sep + 1;
         return i;
       }
+      if (text.startsWith('-----BEGIN', from)) {
+        // A private key as the value (`key: -----BEGIN RSA PRIVATE KEY-----` and its lines): hidden
+        // from its armour to its END line, not only to the end of the key's line, which left the
+        // key's body, on the lines below, in clear.
+        PRIVATE_KEY_BEGIN.lastIndex = from + '-----BEGIN'.length;
+        if (PRIVATE_KEY_BEGIN.test(text)) {
+          const close = text.indexOf(PEM_END, PRIVATE_KEY_BEGIN.lastIndex);
+          let to = close === -1 ? n : close;
+          while (to > from && isSpace(text[to - 1])) to--;
+          ctx.moveTo(from);
+          hide(from, to);
+          i = pass(from, to);
+          return i;
+        }
+      }
       const quote = quoteAt(from);
       if (quote) {
         i = hideQuoted(quote.end, quote.quote, quote.depth);
