@@ -80,6 +80,21 @@ describe('a message longer than health keeps', () => {
     expect(JSON.stringify(trimmed).length).toBeLessThan(1_500);
   });
 
+  it("bounds an event's reason and the name and kind of what it is about too", () => {
+    const trimmed = trimEvent({
+      metadata: { name: 'e' },
+      involvedObject: { kind: 'K'.repeat(300), name: 'n'.repeat(1_000_000) },
+      type: 'Warning',
+      reason: `Failed ${HUGE_MESSAGE}`,
+      message: 'x',
+    });
+    expect(JSON.stringify(trimmed).length).toBeLessThan(1_500);
+    expect(trimmed.involvedObject).toEqual({
+      kind: '(a name of 300 bytes, not kept)',
+      name: '(a name of 1000000 bytes, not kept)',
+    });
+  });
+
   it('up to the bound, is kept whole with its secrets hidden', () => {
     const message = `probe failed: ${'b'.repeat(980)} password=${SECRET}`;
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(1024);

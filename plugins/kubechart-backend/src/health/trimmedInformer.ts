@@ -176,8 +176,21 @@ export function trimPod(pod: V1Pod): V1Pod {
 }
 
 /**
+ * Names of the object an event is about: an object name has at most 253 characters, and the API
+ * server does not check what an event says it is about; a longer one is kept as its length.
+ */
+const MAX_NAME_BYTES = 253;
+
+function objectName(name: string | undefined): string | undefined {
+  if (name === undefined) return name;
+  const bytes = Buffer.byteLength(name);
+  return bytes > MAX_NAME_BYTES ? `(a name of ${bytes} bytes, not kept)` : name;
+}
+
+/**
  * What cluster health reads of an Event (the newest warnings become alerts): who it is about, why
- * (its message redacted, {@link clusterMessage}), and when. Source, series, counts and managed
+ * (its reason and message redacted and bounded, {@link clusterMessage}; the names of what it is
+ * about bounded too), and when. Source, series, counts and managed
  * fields are dropped.
  */
 export function trimEvent(event: CoreV1Event): CoreV1Event {
@@ -190,12 +203,12 @@ export function trimEvent(event: CoreV1Event): CoreV1Event {
       resourceVersion: metadata?.resourceVersion,
     },
     involvedObject: {
-      kind: involvedObject?.kind,
-      namespace: involvedObject?.namespace,
-      name: involvedObject?.name,
+      kind: objectName(involvedObject?.kind),
+      namespace: objectName(involvedObject?.namespace),
+      name: objectName(involvedObject?.name),
     },
     type: event.type,
-    reason: event.reason,
+    reason: clusterMessage(event.reason),
     message: clusterMessage(event.message),
     lastTimestamp: event.lastTimestamp,
     eventTime: event.eventTime,
