@@ -147,7 +147,10 @@ describe('scrubbing many known secrets', () => {
     scrubCost(500);
     const small = Math.min(...[0, 1, 2].map(() => scrubCost(500)));
     // Ten times the secrets and ten times the text: about ten times the work (it was a hundred).
-    expect(scrubCost(5000)).toBeLessThan(20 * small + 300);
+    // The best of three too: one run can pay for a collection of what earlier suites left in this
+    // worker (765 ms once, in a full run on two busy cores).
+    const large = Math.min(...[0, 1, 2].map(() => scrubCost(5000)));
+    expect(large).toBeLessThan(20 * small + 300);
   });
 
   it('hides overlapping and nested secrets exactly as hiding each in turn, longest first, does', () => {
