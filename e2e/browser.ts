@@ -126,7 +126,9 @@ export async function gotoSignedIn(page: Page, path: string): Promise<void> {
   await guest.or(app).first().waitFor({ state: 'visible', timeout: 60_000 });
   if (await guest.isVisible()) {
     await guest.click();
-    await app.first().waitFor({ state: 'visible', timeout: 30_000 });
+    // As long as the first page may take: the first sign-in of a run loads the app's routes, which
+    // took more than 30 s while a test run used both cores.
+    await app.first().waitFor({ state: 'visible', timeout: 60_000 });
   }
 }
 
