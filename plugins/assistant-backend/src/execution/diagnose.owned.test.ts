@@ -46,7 +46,8 @@ describe('diagnose: the pods a workload owns', () => {
       registry.kubeConfig('sim'),
     ) as Promise<DiagnosisResult>;
 
-  async function settled(namespace: string, pods: number) {
+  /** Waits until `namespace` has `pods` pods whose containers started (and `ready` of them Ready). */
+  async function settled(namespace: string, pods: number, ready = 0) {
     const core = registry.kubeConfig('sim').makeApiClient(CoreV1Api);
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -54,7 +55,12 @@ describe('diagnose: the pods a workload owns', () => {
       const started = list.items.filter(
         p => p.status?.containerStatuses?.length,
       );
-      if (started.length >= pods) return;
+      const readyPods = list.items.filter(p =>
+        p.status?.conditions?.some(
+          c => c.type === 'Ready' && c.status === 'True',
+        ),
+      );
+      if (started.length >= pods && readyPods.length >= ready) return;
       if (Date.now() > deadline) throw new Error(`${namespace} did not start`);
       await new Promise(r => setTimeout(r, 100));
     }
@@ -92,7 +98,8 @@ describe('diagnose: the pods a workload owns', () => {
       },
     ]);
     await settled('shop', 22);
-    await settled('quota', 1);
+    // The one pod the quota lets in is Ready: the diagnosis is about the two that do not exist.
+    await settled('quota', 1, 1);
   });
   afterAll(() => sim?.stop());
 
