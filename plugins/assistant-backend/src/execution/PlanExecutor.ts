@@ -310,6 +310,15 @@ class ObjectsApi extends KubernetesObjectApi {
   }
 }
 
+/** An object as it is printed: its managed fields left out, as kubectl does. */
+function withoutManagedFields(object: KubeObject): KubeObject {
+  const { managedFields, ...metadata } = (object.metadata ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return { ...object, metadata };
+}
+
 /** `deployments.apps`, `configmaps`: how the API server names a resource in its errors. */
 function qualifiedResource(resource: PlanResource): string {
   const { apiVersion } = RESOURCE_TYPES[resource];
@@ -1026,11 +1035,7 @@ export class PlanExecutor {
     if (plan.output === 'yaml') {
       // kubectl fails rather than print YAML of an object it cannot read as YAML: so does this,
       // with its message, whatever the redaction would have hidden.
-      const { managedFields, ...metadata } = (obj.metadata ?? {}) as Record<
-        string,
-        unknown
-      >;
-      const shown = { ...obj, metadata };
+      const shown = withoutManagedFields(obj);
       const failed = kubectlYamlError(shown);
       if (failed) throw new InputError(failed);
       const unsupported = kubectlYamlUnsupported(shown);
@@ -1058,12 +1063,7 @@ export class PlanExecutor {
     verb: 'print' | 'describe',
     fields = 0,
   ): number {
-    // What is printed: managed fields are left out, as kubectl does.
-    const { managedFields, ...metadata } = (object.metadata ?? {}) as Record<
-      string,
-      unknown
-    >;
-    const shown = { ...object, metadata };
+    const shown = withoutManagedFields(object);
     const count = countFields(shown, MAX_PRINTED_FIELDS - fields);
     if (
       fields + count <= MAX_PRINTED_FIELDS &&
