@@ -9,7 +9,10 @@ import {
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { auditLogPermissions } from '@kubechart/plugin-audit-log-common';
-import { auditLogQueueServiceRef } from '@kubechart/plugin-audit-log-node';
+import {
+  auditLogQueueServiceRef,
+  catalogEntityOwners,
+} from '@kubechart/plugin-audit-log-node';
 import { registerAuditLogActions } from './actions/auditActions';
 import { readChainKeys } from './database/chainKeys';
 import { DatabaseAuditStore } from './database/DatabaseAuditStore';
@@ -20,7 +23,7 @@ import {
 } from './service/anchors';
 import { createAuditWitness } from './service/checkpointWitness';
 import {
-  catalogEntityOwners,
+  CATALOG_READ_TIMEOUT_MS,
   createOwnerRecorder,
 } from './service/entityOwners';
 import { readRetentionSettings, scheduleRetention } from './service/retention';
@@ -113,7 +116,11 @@ export const auditLogPlugin = createBackendPlugin({
 
         // Who owns the entities events name: recorded with each event as it is appended, and
         // compared with the owner now when a reader limited to their entities reads it.
-        const entityOwners = catalogEntityOwners(catalog, auth);
+        const entityOwners = catalogEntityOwners(
+          catalog,
+          auth,
+          CATALOG_READ_TIMEOUT_MS,
+        );
         const recordOwners = createOwnerRecorder({
           owners: entityOwners,
           logger,

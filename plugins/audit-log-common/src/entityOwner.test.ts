@@ -1,5 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
-import { entityOwnerRef } from './entityOwner';
+import { entityOwnerRef, entityRefKey } from './entityOwner';
 
 const entity = (extra: Partial<Entity>): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -38,5 +38,19 @@ describe('entityOwnerRef', () => {
     expect(
       entityOwnerRef(entity({ spec: { owner: 'group:' } })),
     ).toBeUndefined();
+  });
+});
+
+describe('entityRefKey', () => {
+  it("is the catalog's form of a ref: lowercased, namespace default when it names none", () => {
+    expect(entityRefKey('Component:Default/Web')).toBe('component:default/web');
+    expect(entityRefKey('component:WEB')).toBe('component:default/web');
+    expect(entityRefKey('group:shop/Team-A')).toBe('group:shop/team-a');
+  });
+
+  it('is undefined for a text that is not an entity ref', () => {
+    expect(entityRefKey('web')).toBeUndefined();
+    expect(entityRefKey('component:')).toBeUndefined();
+    expect(entityRefKey('')).toBeUndefined();
   });
 });

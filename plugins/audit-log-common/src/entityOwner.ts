@@ -28,3 +28,19 @@ export function entityOwnerRef(entity: Entity): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The form an entity ref is stored, compared and looked up in: the catalog's own
+ * (`stringifyEntityRef`: kind, namespace and name lowercased, namespace `default` when the ref
+ * names none), so that two spellings of one entity (`Component:Default/Web`, `component:web`) are
+ * one entity, with one owner and one history. Undefined for a text that is not an entity ref (no
+ * kind, an empty part).
+ * @public
+ */
+export function entityRefKey(ref: string): string | undefined {
+  try {
+    return stringifyEntityRef(parseEntityRef(ref));
+  } catch {
+    return undefined;
+  }
+}

@@ -34,3 +34,9 @@ export {
 // where they were first published.
 export { redactText, redactUrl } from '@kubechart/plugin-audit-log-common';
 export { extractTarget } from './target';
+export {
+  catalogEntityOwners,
+  type CatalogOwnersSource,
+  type EntityOwnersReader,
+  withDeadline,
+} from './entityOwners';

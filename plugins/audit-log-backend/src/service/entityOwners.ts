@@ -1,31 +1,17 @@
-import {
-  AuthService,
-  BackstageCredentials,
-  LoggerService,
-} from '@backstage/backend-plugin-api';
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { LoggerService } from '@backstage/backend-plugin-api';
 import { ServiceUnavailableError } from '@backstage/errors';
-import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   AuditEvent,
   AuditEventInput,
-  entityOwnerRef,
+  entityRefKey,
 } from '@kubechart/plugin-audit-log-common';
+import {
+  EntityOwnersReader,
+  withDeadline,
+} from '@kubechart/plugin-audit-log-node';
 import { ENTITY_OWNER_META_KEY } from '../database/rows';
 
 export { ENTITY_OWNER_META_KEY };
-
-/**
- * The owners catalog entities have now, by the {@link entityRefKey} of each ref asked for (each an
- * entity ref key too); an entity the catalog does not have, or one without an owner, is not in the
- * map. Throws when the catalog cannot be read.
- */
-export type EntityOwnersReader = (
-  entityRefs: string[],
-) => Promise<Map<string, string>>;
-
-/** Entities read from the catalog in one request. */
-const OWNERS_BATCH = 100;
 
 /** How long a read of the catalog for a reader may take before the read is answered with a 503. */
 export const CATALOG_READ_TIMEOUT_MS = 15_000;
@@ -42,82 +28,6 @@ export const APPEND_OWNERS_TIMEOUT_MS = 1_000;
  * once is asked again with the next batch.
  */
 export const APPEND_OWNERS_PAUSE_MS = 30_000;
-
-/**
- * The form an entity ref is looked up and an owner recorded in: the catalog's own
- * (`stringifyEntityRef`: kind, namespace and name lowercased, namespace `default` when the ref
- * names none), so that two spellings of one entity have one owner. Undefined for a text that is
- * not an entity ref.
- */
-export function entityRefKey(ref: string): string | undefined {
-  try {
-    return stringifyEntityRef(parseEntityRef(ref));
-  } catch {
-    return undefined;
-  }
-}
-
-/** `promise`, rejected with `what` once `ms` passed. */
-function withDeadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: () => Error,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(what()), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-/**
- * {@link EntityOwnersReader} over the catalog, read with the plugin's own credentials (an owner is
- * recorded and compared, never shown to a reader who could not see it): `getEntitiesByRefs`
- * {@link OWNERS_BATCH} refs at a time, each request within `timeoutMs`.
- */
-export function catalogEntityOwners(
-  catalog: Pick<CatalogService, 'getEntitiesByRefs'>,
-  auth: Pick<AuthService, 'getOwnServiceCredentials'>,
-  timeoutMs: number = CATALOG_READ_TIMEOUT_MS,
-): EntityOwnersReader {
-  const readBatch = async (refs: string[], credentials: BackstageCredentials) =>
-    (
-      await withDeadline(
-        catalog.getEntitiesByRefs(
-          {
-            entityRefs: refs,
-            fields: [
-              'kind',
-              'metadata.name',
-              'metadata.namespace',
-              'spec.owner',
-              'relations',
-            ],
-          },
-          { credentials },
-        ),
-        timeoutMs,
-        () =>
-          new Error(`the catalog did not answer within ${timeoutMs / 1000}s`),
-      )
-    ).items;
-  return async entityRefs => {
-    const owners = new Map<string, string>();
-    const credentials = await auth.getOwnServiceCredentials();
-    for (let i = 0; i < entityRefs.length; i += OWNERS_BATCH) {
-      const batch = entityRefs.slice(i, i + OWNERS_BATCH);
-      const entities = await readBatch(batch, credentials);
-      batch.forEach((ref, j) => {
-        const entity = entities[j];
-        const owner = entity ? entityOwnerRef(entity) : undefined;
-        const ownerKey = owner ? entityRefKey(owner) : undefined;
-        const refKey = entityRefKey(ref);
-        if (refKey && ownerKey) owners.set(refKey, ownerKey);
-      });
-    }
-    return owners;
-  };
-}
 
 /** The owner an event records its entity had when it was appended; undefined when it records none. */
 export function recordedOwner(event: AuditEvent): string | undefined {

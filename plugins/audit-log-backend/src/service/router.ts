@@ -23,7 +23,10 @@ import {
   RelayingPluginsPolicy,
   relayingPluginOf,
 } from '@kubechart/plugin-audit-log-common';
-import { AuditLogCreateEventOptions } from '@kubechart/plugin-audit-log-node';
+import {
+  AuditLogCreateEventOptions,
+  EntityOwnersReader,
+} from '@kubechart/plugin-audit-log-node';
 import express, { NextFunction, Request, Response } from 'express';
 import Router from 'express-promise-router';
 import { Readable } from 'node:stream';
@@ -31,11 +34,7 @@ import { pipeline } from 'node:stream/promises';
 import { AuditStore } from '../database/AuditStore';
 import { AnchorMemory, verifyAgainstWitness } from './anchors';
 import { AuditWitnessRecords, CheckpointWitness } from './checkpointWitness';
-import {
-  EntityOwnersReader,
-  entityOwnersNow,
-  ownedAsRecorded,
-} from './entityOwners';
+import { entityOwnersNow, ownedAsRecorded } from './entityOwners';
 import { queryEntityScoped, queryGrantedEntity } from './entityScope';
 import { csvChunks, ndjsonChunks } from './exportStream';
 import {

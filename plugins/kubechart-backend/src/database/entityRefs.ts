@@ -1,21 +1,9 @@
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
-
-/**
- * The form an entity ref is stored in on runs and drift records, and looked up by: the catalog's
- * own (`stringifyEntityRef`: kind, namespace and name lowercased, namespace `default` when the ref
- * names none), the form an entity page asks for its history with. The catalog reads refs without
- * regard to case, so `Component:Default/Web`, `component:web` and `component:default/web` are one
- * entity, one permission decision, and so one deployment history. Undefined for a text that is not
- * an entity ref (no kind, an empty part).
- */
-export function entityRefKey(ref: string): string | undefined {
-  try {
-    return stringifyEntityRef(parseEntityRef(ref));
-  } catch {
-    return undefined;
-  }
-}
+// The form an entity ref is stored in on runs and drift records, and looked up by: the catalog's
+// own, the form an entity page asks for its history with. The catalog reads refs without regard to
+// case, so `Component:Default/Web`, `component:web` and `component:default/web` are one entity, one
+// permission decision, and so one deployment history.
+import { entityRefKey } from '@kubechart/plugin-audit-log-common';
 
 /**
  * What a filter by `ref` looks for: {@link entityRefKey}, or for a text that is not an entity ref

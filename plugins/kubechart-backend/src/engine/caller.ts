@@ -10,23 +10,17 @@ import {
   kubechartRunsClusterScopedPermission,
   kubechartTenantsAdminPermission,
 } from '@kubechart/plugin-kubechart-common';
-import { Entity, RELATION_MEMBER_OF } from '@backstage/catalog-model';
+import { RELATION_MEMBER_OF } from '@backstage/catalog-model';
+import { CatalogOwnersSource } from '@kubechart/plugin-audit-log-node';
 import { TenantRecord } from '../database/RunStore';
 import { EntityReader } from './entityScope';
 import { RunCaller } from './scope';
 
-/** What a run's scope needs of the catalog service (`catalogServiceRef`): one entity, as a caller sees it. */
-export type CatalogEntityReader = {
-  getEntityByRef(
-    entityRef: string,
-    options: { credentials: BackstageCredentials },
-  ): Promise<Entity | undefined>;
-  /** Several entities at once, in the order asked (null where absent): who owns a run's entity now. */
-  getEntitiesByRefs?(
-    request: { entityRefs: string[]; fields?: string[] },
-    options: { credentials: BackstageCredentials },
-  ): Promise<{ items: Array<Entity | undefined | null> }>;
-};
+/**
+ * What a run's scope needs of the catalog service (`catalogServiceRef`): one entity, as a caller
+ * sees it, and several at once, who owns a run's entity now (`catalogEntityOwners`).
+ */
+export type CatalogEntityReader = CatalogOwnersSource;
 
 /**
  * What the requester of an approved run owns when the run starts without them (a kept run starts on

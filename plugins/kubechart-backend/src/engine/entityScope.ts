@@ -20,7 +20,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { EngineSettings } from './settings';
-import { withDeadline } from '../lib/deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-node';
 
 /** The Backstage Kubernetes plugin's namespace annotation, which kubechart honours too. */
 export const KUBERNETES_NAMESPACE_ANNOTATION =

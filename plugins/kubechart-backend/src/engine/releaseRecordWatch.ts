@@ -1,6 +1,6 @@
 import { Watch } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { withDeadline } from '../lib/deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-node';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { isNotFound } from '../lib/kubeErrors';

@@ -19,7 +19,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
-import { withDeadline } from '../lib/deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-node';
 
 /**
  * The manifest helm stored for one revision of a release, its hooks included (helm runs the

@@ -11,8 +11,8 @@ import {
 import { kubechartRunsReadPermission } from '@kubechart/plugin-kubechart-common';
 import { Request } from 'express';
 import { grantedToService } from '../engine/caller';
-import { entityRefKey } from '../database/entityRefs';
-import { EntityOwnersReader } from './entityOwners';
+import { entityRefKey } from '@kubechart/plugin-audit-log-common';
+import { EntityOwnersReader } from '@kubechart/plugin-audit-log-node';
 import { DEFAULT_RELAYING_PLUGINS, relayingPlugin } from './identity';
 
 /**

@@ -71,7 +71,8 @@ import {
   withActionRelays,
 } from './identity';
 import { entityRefFilter } from '../database/entityRefs';
-import { catalogEntityOwners } from './entityOwners';
+import { catalogEntityOwners } from '@kubechart/plugin-audit-log-node';
+import { CATALOG_READ_TIMEOUT_MS } from '../engine/entityScope';
 import { ReadScope, ReadScopes } from './readScope';
 import {
   VisibleNamespaces,
@@ -279,7 +280,11 @@ export async function createRouter(
     permissions,
     relayingPlugins,
     options.catalog && options.auth
-      ? catalogEntityOwners(options.catalog, options.auth)
+      ? catalogEntityOwners(
+          options.catalog,
+          options.auth,
+          CATALOG_READ_TIMEOUT_MS,
+        )
       : undefined,
   );
   /** Whether `credentials` may read a tenant, as `GET /tenants` lists it (`RunCaller.mayReadTenant`). */

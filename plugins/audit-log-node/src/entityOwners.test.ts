@@ -1,6 +1,9 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
-import { catalogEntityOwners } from './entityOwners';
+import { catalogEntityOwners, CatalogOwnersSource } from './entityOwners';
+
+type Entity = NonNullable<
+  Awaited<ReturnType<CatalogOwnersSource['getEntityByRef']>>
+>;
 
 const auth = {
   getOwnServiceCredentials: async () =>
@@ -47,6 +50,7 @@ describe('catalogEntityOwners', () => {
         },
       },
       auth,
+      15_000,
     );
     const refs = [
       'Component:Default/Related',
@@ -71,9 +75,24 @@ describe('catalogEntityOwners', () => {
     const owners = catalogEntityOwners(
       { getEntityByRef: async ref => entities[ref.toLowerCase()] },
       auth,
+      15_000,
     );
     expect(
       await owners(['component:default/spec', 'component:default/absent']),
     ).toEqual(new Map([['component:default/spec', 'group:default/team-a']]));
+  });
+
+  it('fails, saying so, when the catalog does not answer in time', async () => {
+    const owners = catalogEntityOwners(
+      {
+        getEntityByRef: () => new Promise(() => {}),
+        getEntitiesByRefs: () => new Promise(() => {}),
+      },
+      auth,
+      20,
+    );
+    await expect(owners(['component:default/spec'])).rejects.toThrow(
+      'the catalog did not answer within 0.02s',
+    );
   });
 });
