@@ -1,3 +1,4 @@
+import { InputError } from '@backstage/errors';
 import { constants } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -78,7 +79,7 @@ exit 0
     expect(manifest).toBe(`${'a'.repeat(99)}\n`.repeat(10));
   });
 
-  it('refuses output one byte over the bound, and frees its slot of the pool', async () => {
+  it('refuses a render one byte over the bound as the caller’s (400, naming the bound), and frees its slot of the pool', async () => {
     const events: HelmCommandEvent[] = [];
     const helm = new HelmCli({
       binary: fake,
@@ -88,11 +89,12 @@ exit 0
       onCommand: e => events.push(e),
     });
     const err = await render(helm).catch(e => e);
-    expect(err).toBeInstanceOf(HelmCommandError);
+    // The chart and values render too much: the request is to change, not the server.
+    expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(
-      'helm template wrote more than 1000 bytes to its standard output and was killed',
+      'The chart rendered more than 1000 bytes with these values, the most kubechart reads of what helm template writes: give values that render less',
     );
-    expect(err.timedOut).toBe(false);
+    expect(err).not.toBeInstanceOf(HelmCommandError);
     expect(events.map(e => e.outcome)).toEqual(['failed']);
     expect(helm.poolState()).toEqual({ running: 0, queued: 0, limit: 1 });
   });
@@ -113,8 +115,9 @@ exit 0
         onLine: l => lines.push(l),
       })
       .catch(e => e);
+    expect(err).toBeInstanceOf(InputError);
     expect(err.message).toBe(
-      'helm template wrote more than 65536 bytes to its standard output and was killed',
+      'The chart rendered more than 65536 bytes with these values, the most kubechart reads of what helm template writes: give values that render less',
     );
     expect(await fakeAlive()).toBe(false);
     // What reached the listener is what was kept: nothing past the bound.
@@ -144,6 +147,23 @@ exit 0
     expect(err.stderr.length).toBeGreaterThan(0);
     expect(await fakeAlive()).toBe(false);
     expect(helm.poolState()).toMatchObject({ running: 0, queued: 0 });
+  });
+
+  it('keeps output over the bound of a call that may have applied something a server error', async () => {
+    // What `helm upgrade --install` writes comes after it applied the release: no request error.
+    const helm = new HelmCli({
+      binary: fake,
+      env: { FAKE_BYTES: '1001' },
+      maxStdoutBytes: 1000,
+    });
+    const err = await helm
+      .upgradeInstall({ release: 'r', chart: 'c', namespace: 'n' })
+      .catch(e => e);
+    expect(err).toBeInstanceOf(HelmCommandError);
+    expect(err).not.toBeInstanceOf(InputError);
+    expect(err.message).toBe(
+      'helm upgrade --install wrote more than 1000 bytes to its standard output and was killed',
+    );
   });
 
   it('settles the call when putting its result together throws', async () => {

@@ -24,7 +24,8 @@ const scrubPairs = createTextRedactor();
 /**
  * A failed helm invocation; `message` carries helm's own error text (its last lines, with the
  * values of secret-looking pairs hidden), `stderr` all of it as helm wrote it (at most
- * {@link HelmCliOptions.maxStderrBytes}). @public
+ * {@link HelmCliOptions.maxStderrBytes}); `overflow`, when helm was killed for writing more than
+ * the bound of one of its outputs, which one and its bound. @public
  */
 export class HelmCommandError extends CustomErrorBase {
   name = 'HelmCommandError' as const;
@@ -33,6 +34,7 @@ export class HelmCommandError extends CustomErrorBase {
     readonly exitCode: number | null,
     readonly stderr: string,
     readonly timedOut = false,
+    readonly overflow?: { stream: 'stdout' | 'stderr'; maxBytes: number },
   ) {
     super(message);
   }
@@ -270,7 +272,11 @@ export class HelmCli {
     return this.versionCache;
   }
 
-  /** `helm template`: renders the chart and returns the manifest. */
+  /**
+   * `helm template`: renders the chart and returns the manifest. A render over
+   * {@link HelmCliOptions.maxStdoutBytes} is an `InputError` naming the bound (the chart and values
+   * render too much), as are the chart references and values helm refuses (`toChartInputError`).
+   */
   async template(options: HelmChartOptions): Promise<string> {
     const args = [
       'template',
@@ -287,7 +293,7 @@ export class HelmCli {
     const r = await this.withFiles(options, files =>
       this.exec([...args, ...files], { ...options, env: post.env }),
     ).catch(e => {
-      throw toChartInputError(post.explain(e));
+      throw toChartInputError(post.explain(e), { render: true });
     });
     return r.stdout;
   }
@@ -537,6 +543,7 @@ export class HelmCli {
         e.exitCode,
         e.stderr,
         e.timedOut,
+        e.overflow,
       );
     };
     return { args: pr.helmArgs(major), env: pr.helmEnv(major), explain };
@@ -766,6 +773,8 @@ export class HelmCli {
               } output and was killed`,
               code,
               err,
+              false,
+              { stream: overflow, maxBytes: this.maxBytes[overflow] },
             ),
           );
         } else if (timedOut) {

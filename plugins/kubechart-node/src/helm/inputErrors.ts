@@ -28,13 +28,28 @@ const CHART_INPUT_FAILURES: RegExp[] = [
  * When a failed helm call (a `HelmCommandError`) was caused by the chart reference or the values,
  * returns an `InputError` (HTTP 400) carrying helm's message, with the helm error as its cause;
  * anything else is returned unchanged. Timeouts and unreachable repositories are never input errors.
+ * With `render` (a call that renders and applies nothing: `helm template`), helm killed for writing
+ * more than the bound of its standard output is one too, naming the bound: the chart renders that
+ * much with these values. Of a call that may have applied something it stays a server error.
  */
-export function toChartInputError(error: unknown): unknown {
+export function toChartInputError(
+  error: unknown,
+  options: { render?: boolean } = {},
+): unknown {
   if (
     error instanceof Error &&
     error.name === 'HelmCommandError' &&
     !(error as { timedOut?: boolean }).timedOut
   ) {
+    const overflow = (
+      error as { overflow?: { stream: string; maxBytes: number } }
+    ).overflow;
+    if (options.render && overflow?.stream === 'stdout') {
+      // No cause: its message says the same, and would follow this one.
+      return new InputError(
+        `The chart rendered more than ${overflow.maxBytes} bytes with these values, the most kubechart reads of what helm template writes: give values that render less`,
+      );
+    }
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
     if (CHART_INPUT_FAILURES.some(p => p.test(stderr))) {
       return new InputError(error.message, error);
