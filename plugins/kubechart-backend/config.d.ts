@@ -59,6 +59,7 @@ export interface Config {
       /**
        * `enforce` blocks installs on a failed error rule, `warn` only reports, `off` skips. Default `enforce`.
        * `run-scope`, `valid-object` and the `rbac-*` rules but `rbac-pod-exec` block in every mode.
+       * So do the `cross-namespace-*` rules.
        */
       mode?: 'enforce' | 'warn' | 'off';
       /**
@@ -106,7 +107,8 @@ export interface Config {
        * `spec.tls[].hosts[]`, the ingress-nginx `server-alias` annotation) or Gateway API route
        * (`spec.hostnames[]`) in namespace `team-a` only `team-a.apps.example.com` and names or wildcards
        * under it (`web.team-a.apps.example.com`, `*.team-a.apps.example.com`). Default: none (hosts are not
-       * tied to namespaces; catch-alls and wildcards are still refused).
+       * tied to namespaces: each run is checked against the hosts the cluster's Ingresses and routes hold,
+       * and a host another namespace holds is refused; catch-alls and wildcards are still refused).
        */
       ingressHostDomain?: string;
       /**
@@ -116,6 +118,39 @@ export interface Config {
        * Default false.
        */
       allowCatchAllIngress?: boolean;
+      /**
+       * ingress-nginx annotations an Ingress may carry beyond the built-in allow-list (numbers, sizes,
+       * booleans that name nothing: `proxy-body-size`, `ssl-redirect`, …, and `server-alias`), each a name
+       * (`rewrite-target`) or key (`nginx.ingress.kubernetes.io/rewrite-target`). Every other annotation
+       * under `nginx.ingress.kubernetes.io/` or `ingress.kubernetes.io/` is refused (rule
+       * `ingress-annotations`): snippets, URLs (`auth-url`), Secrets of any namespace (`proxy-ssl-secret`).
+       * Default: none.
+       */
+      allowedIngressAnnotations?: string[];
+      /**
+       * What operators' namespaced custom resources may reach past their namespace: the `cross-namespace-*`
+       * rules (which block in every mode) refuse an ExternalSecret or PushSecret using a ClusterSecretStore
+       * or ClusterGenerator, a KEDA trigger using a ClusterTriggerAuthentication, a cert-manager Certificate
+       * (or Ingress/Gateway annotation) naming a ClusterIssuer, Prometheus monitors reaching other
+       * namespaces, Flux objects without `serviceAccountName` or naming other namespaces, Argo CD
+       * Applications and Kyverno PolicyExceptions. Each entry allows one object of the whole cluster the
+       * platform offers to tenants, `<Kind>.<group>/<name>` (or `/*` for every one of the kind:
+       * `ClusterIssuer.cert-manager.io/letsencrypt`, `ClusterSecretStore.external-secrets.io/tenant-vault`),
+       * or a form its operators are set up to make safe: `monitor-namespace-selectors` (Prometheus
+       * `ignoreNamespaceSelectors: true`), `servicemonitor-files` (`arbitraryFSAccessThroughSMs.deny: true`),
+       * `argocd-applications` (AppProjects confine each tenant), `flux-default-service-account` (controllers
+       * run with `--default-service-account`), `kyverno-policy-exceptions` (`--exceptionNamespace`). Any
+       * other entry stops start-up. Default: none.
+       */
+      allowCrossNamespace?: string[];
+      /**
+       * Allow Services to name the addresses they take traffic for: `spec.externalIPs` and
+       * `spec.loadBalancerIP`. Default false: every node sends connections to an external IP to the
+       * Service, from every pod of the cluster too, whoever the address belongs to (CVE-2020-8554;
+       * Kubernetes refuses them only with the DenyServiceExternalIPs admission plugin). Only for a cluster
+       * of one tenant; hand one tenant's Service its address with an exception instead.
+       */
+      allowServiceExternalIPs?: boolean;
     };
     wait?: {
       /** Deadline for every workload to become Ready, in seconds. Default 600. */

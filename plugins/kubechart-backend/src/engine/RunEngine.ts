@@ -63,6 +63,7 @@ import { Executors, RunExecution, mergeValues } from './executors';
 import { RunContext, recordedChanges } from './RunContext';
 import { EngineSettings } from './settings';
 import { RunPlan, planRun, validateCluster } from './validate';
+import { ingressHostsOption } from './ingressHostsInUse';
 import {
   ApprovalRule,
   ApprovalSettings,
@@ -471,6 +472,7 @@ export class RunEngine {
                 {
                   policy,
                   discovery: this.discovery,
+                  clusters: this.options.clusters,
                   enforceRunScope: settings.enforceRunScope,
                 },
                 stored,
@@ -556,6 +558,7 @@ export class RunEngine {
           ? builtinIsNamespaced
           : await this.discovery.lookup(cluster, objects),
       ),
+      ...(await ingressHostsOption(this.options, cluster, objects)),
     });
   }
 

@@ -100,6 +100,7 @@ import {
 import { EngineSettings } from './settings';
 import { TenantChanges } from './tenantChanges';
 import { waitForReady } from './waitForReady';
+import { ingressHostsOption } from './ingressHostsInUse';
 
 type Deps = {
   logger?: LoggerService;
@@ -399,6 +400,7 @@ export class Executors {
                 scope,
               )),
             ),
+            ...(await ingressHostsOption(this.deps, cluster, objs)),
           }
         : {};
     const checked = await pullRenderAndCheck(this.deps, {
@@ -635,7 +637,9 @@ export class Executors {
         refusedManifest = manifest;
         return {
           approved: false,
-          reason: `Chart policy (enforce) refused what helm was about to apply:\n${formatPolicyFailures(
+          reason: `Chart policy (${
+            verdict.mode
+          }) refused what helm was about to apply:\n${formatPolicyFailures(
             verdict,
           )}`,
         };
@@ -1696,6 +1700,7 @@ export class Executors {
                         isNamespaced,
                         await this.tenantResourceObjects(run, scope),
                       ),
+                      ...(await ingressHostsOption(this.deps, cluster, hooks)),
                     }
                   : {},
               ),
@@ -1798,7 +1803,8 @@ export class Executors {
     if (report.blocking) {
       // "nothing was …" only while the run has changed no cluster (an earlier release may be live).
       throw new RunFailure(
-        `Chart policy (enforce) blocked ${what}; ${ctx.refusalOutcome(
+        // The mode in force: under warn or off only the rules that block in every mode block.
+        `Chart policy (${report.mode}) blocked ${what}; ${ctx.refusalOutcome(
           outcome,
         )}:\n${formatPolicyFailures(report)}`,
       );
@@ -2030,6 +2036,7 @@ export class Executors {
               isNamespaced,
               await this.tenantResourceObjects(run, scope),
             ),
+            ...(await ingressHostsOption(this.deps, input.cluster, objects)),
           }
         : {},
     );
@@ -2129,7 +2136,12 @@ export class Executors {
       );
     }
     const judged = await judgeRollbackRecord(
-      { policy, discovery, enforceRunScope: settings.enforceRunScope },
+      {
+        policy,
+        discovery,
+        clusters: this.deps.clusters,
+        enforceRunScope: settings.enforceRunScope,
+      },
       target,
       input,
       scope,

@@ -5,6 +5,7 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import {
   ClusterDiscovery,
+  ClusterRegistry,
   PolicyEngine,
   collectManifestSecretValues,
   collectSecretValues,
@@ -19,6 +20,7 @@ import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
+import { ingressHostsOption } from './ingressHostsInUse';
 import { withDeadline } from '@kubechart/plugin-audit-log-node';
 
 /**
@@ -39,6 +41,8 @@ function revisionOf(stored: StoredHelmRelease): {
 type RollbackJudgeDeps = {
   policy: PolicyEngine;
   discovery: ClusterDiscovery;
+  /** The clusters, whose Ingresses' and routes' hosts the check reads (see ingressHostsOption). */
+  clusters: ClusterRegistry;
   enforceRunScope: boolean;
 };
 
@@ -69,6 +73,7 @@ export async function judgeRollbackRecord(
           scope,
           await deps.discovery.lookup(input.cluster, objects),
         ),
+        ...(await ingressHostsOption(deps, input.cluster, objects)),
       }
     : {};
   return {

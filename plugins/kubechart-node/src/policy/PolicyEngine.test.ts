@@ -45,7 +45,8 @@ metadata: { name: web }
 spec: { ports: [{ port: 80 }] }
 `;
 
-const bad = `
+/** Breaks rules that follow the policy mode (the service rules block in every mode). */
+const badWorkloads = `
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: bad }
@@ -67,7 +68,8 @@ apiVersion: v1
 kind: ConfigMap
 metadata: { name: cfg }
 data: { db_password: hunter2, color: blue }
----
+`;
+const bad = `${badWorkloads}---
 apiVersion: v1
 kind: Service
 metadata: { name: lb }
@@ -158,7 +160,7 @@ spec: { type: ExternalName, externalName: web.tenant-b }
   });
 
   it('takes severities and mode from config-like options', () => {
-    const warnOnly = new PolicyEngine({ mode: 'warn' }).checkYaml(bad);
+    const warnOnly = new PolicyEngine({ mode: 'warn' }).checkYaml(badWorkloads);
     expect(warnOnly.passed).toBe(false);
     expect(warnOnly.blocking).toBe(false);
 
@@ -170,14 +172,13 @@ spec: { type: ExternalName, externalName: web.tenant-b }
         'no-privilege-escalation': 'off',
         'no-host-namespaces': 'off',
         'no-plain-secrets': 'warning',
-        'service-type': 'off',
       },
-    }).checkYaml(bad);
+    }).checkYaml(badWorkloads);
     expect(relaxed.results.some(r => r.ruleId === 'no-privileged')).toBe(false);
     expect(relaxed.passed).toBe(true);
     expect(relaxed.summary.warnings).toBeGreaterThan(0);
 
-    const off = new PolicyEngine({ mode: 'off' }).checkYaml(bad);
+    const off = new PolicyEngine({ mode: 'off' }).checkYaml(badWorkloads);
     expect(off.results).toEqual([]);
     expect(off.passed).toBe(true);
 

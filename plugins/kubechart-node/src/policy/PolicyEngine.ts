@@ -21,7 +21,13 @@ import {
 import { customResourceIdentityViolation } from './customResources';
 import { capMessages } from './messages';
 import { builtinPolicyRules } from './rules';
-import { normalizeIngressHostDomain } from './rules/hostNames';
+import { validateCrossNamespaceAllowances } from './rules/crossNamespace';
+import { indexHostsHeld, normalizeIngressHostDomain } from './rules/hostNames';
+import {
+  DEFAULT_ALLOWED_INGRESS_ANNOTATIONS,
+  ingressHostsOf,
+  normalizeAllowedIngressAnnotation,
+} from './rules/ingress';
 import { DEFAULT_SECRET_KEY_NAMES } from './secrets';
 import {
   DEFAULT_DEPLOYER_NAMESPACE,
@@ -52,7 +58,7 @@ export type PolicyEngineOptions = {
   /**
    * Per rule severity overrides; `off` disables a rule. `run-scope` and `valid-object` cannot be
    * overridden; a rule that blocks in every mode (`alwaysBlocks`: the `rbac-*` rules but
-   * `rbac-pod-exec`) can only be set to `error`.
+   * `rbac-pod-exec`, the `service-*` rules, `ingress-host`, `ingress-annotations`) can only be set to `error`.
    */
   severities?: Record<string, PolicySeverity | 'off'>;
   trustedRegistries?: string[];
@@ -69,6 +75,29 @@ export type PolicyEngineOptions = {
    * Default false: through a shared ingress controller each of them takes other tenants' traffic.
    */
   allowCatchAllIngress?: boolean;
+  /**
+   * ingress-nginx annotations an Ingress may carry beyond {@link DEFAULT_ALLOWED_INGRESS_ANNOTATIONS}
+   * (`kubechart.policy.allowedIngressAnnotations`), each a name (`rewrite-target`) or key
+   * (`nginx.ingress.kubernetes.io/rewrite-target`); the `ingress-annotations` rule refuses every other
+   * one under those prefixes. Default: none.
+   */
+  allowedIngressAnnotations?: string[];
+  /**
+   * Allow Services to name the addresses they take traffic for: `spec.externalIPs` and
+   * `spec.loadBalancerIP` (`kubechart.policy.allowServiceExternalIPs`). Default false: the proxy of
+   * every node sends traffic for an external IP to the Service, from every pod too, whoever the
+   * address belongs to (CVE-2020-8554). For a cluster of one tenant; exempt one Service instead.
+   */
+  allowServiceExternalIPs?: boolean;
+  /**
+   * What operators' custom resources may reach past their namespace (`kubechart.policy.allowCrossNamespace`,
+   * judged by the `cross-namespace-*` rules): objects of the whole cluster the platform offers to tenants,
+   * as `<Kind>.<group>/<name>` or `<Kind>.<group>/*` (`ClusterIssuer.cert-manager.io/letsencrypt`,
+   * `ClusterSecretStore.external-secrets.io/tenant-vault`), and forms its operators are set up to make
+   * safe (`monitor-namespace-selectors`, `servicemonitor-files`, `argocd-applications`,
+   * `flux-default-service-account`, `kyverno-policy-exceptions`). Default: none. Another entry is refused.
+   */
+  allowCrossNamespace?: string[];
   /** Extra rules (from the extension point). */
   rules?: PolicyRule[];
   /** Exemptions of one rule for one namespace/object, each with a reason. */
@@ -198,8 +227,8 @@ function holdsMoreThan(value: unknown, max: number): boolean {
  * Checks rendered manifests against the chart policy: every rule on every object it applies to.
  * Two rules guard the run itself and block in every mode: `valid-object` (a document the policy
  * cannot judge is an error, never skipped) and `run-scope` (objects outside the run's scope). Rules
- * with `alwaysBlocks` (the `rbac-*` rules but `rbac-pod-exec`: what rights a chart grants) block in
- * every mode too, and are judged in mode `off`.
+ * with `alwaysBlocks` (the `rbac-*` rules but `rbac-pod-exec`: what rights a chart grants; the
+ * `service-*` rules, `ingress-host` and `ingress-annotations`: other tenants' traffic) block in every mode too, and are judged in mode `off`.
  * @public
  */
 export class PolicyEngine {
@@ -209,6 +238,9 @@ export class PolicyEngine {
   private readonly allowedServiceTypes: string[];
   private readonly ingressHostDomain: string | undefined;
   private readonly allowCatchAllIngress: boolean;
+  private readonly allowCrossNamespace: string[];
+  private readonly allowedIngressAnnotations: ReadonlySet<string>;
+  private readonly allowServiceExternalIPs: boolean;
   private readonly rules: PolicyRule[];
   private readonly exceptions: PolicyException[];
   private readonly secrets: SecretDetectionOptions;
@@ -242,6 +274,11 @@ export class PolicyEngine {
       allowedServiceTypes: c?.getOptionalStringArray('allowedServiceTypes'),
       ingressHostDomain: c?.getOptionalString('ingressHostDomain'),
       allowCatchAllIngress: c?.getOptionalBoolean('allowCatchAllIngress'),
+      allowCrossNamespace: c?.getOptionalStringArray('allowCrossNamespace'),
+      allowedIngressAnnotations: c?.getOptionalStringArray(
+        'allowedIngressAnnotations',
+      ),
+      allowServiceExternalIPs: c?.getOptionalBoolean('allowServiceExternalIPs'),
       rules: extraRules,
       exceptions,
       secrets: {
@@ -288,6 +325,16 @@ export class PolicyEngine {
         ? undefined
         : normalizeIngressHostDomain(options.ingressHostDomain);
     this.allowCatchAllIngress = options.allowCatchAllIngress ?? false;
+    this.allowCrossNamespace = validateCrossNamespaceAllowances(
+      options.allowCrossNamespace,
+    );
+    this.allowedIngressAnnotations = new Set([
+      ...DEFAULT_ALLOWED_INGRESS_ANNOTATIONS,
+      ...(options.allowedIngressAnnotations ?? []).map(
+        normalizeAllowedIngressAnnotation,
+      ),
+    ]);
+    this.allowServiceExternalIPs = options.allowServiceExternalIPs ?? false;
     const ids = new Set<string>(MANDATORY_RULE_IDS);
     this.rules = [...builtinPolicyRules, ...(options.rules ?? [])].filter(r => {
       if (ids.has(r.id)) {
@@ -353,6 +400,18 @@ export class PolicyEngine {
         fix: r.fix,
       })),
     ];
+  }
+
+  /**
+   * Whether a check of `objects` with a scope needs the hosts the cluster's objects hold
+   * ({@link PolicyCheckOptions.ingressHostsInUse}): without `ingressHostDomain`, when one of them claims a
+   * host. Without them such a check refuses every host (fail closed); a caller reads them only then.
+   */
+  needsIngressHostsInUse(objects: readonly unknown[]): boolean {
+    return (
+      this.ingressHostDomain === undefined &&
+      objects.some(o => (ingressHostsOf(o as KubeObject)?.length ?? 0) > 0)
+    );
   }
 
   /** Checks a multi-document YAML string. */
@@ -422,6 +481,10 @@ export class PolicyEngine {
       allowedServiceTypes: this.allowedServiceTypes,
       ingressHostDomain: this.ingressHostDomain,
       allowCatchAllIngress: this.allowCatchAllIngress,
+      allowCrossNamespace: this.allowCrossNamespace,
+      hostsInUse: this.hostsInUse(options),
+      allowedIngressAnnotations: this.allowedIngressAnnotations,
+      allowServiceExternalIPs: this.allowServiceExternalIPs,
       secrets: this.secrets,
       namespaceOf: o => o?.metadata?.namespace || defaultNamespace,
       deployerClusterRole: this.deployerClusterRole,
@@ -522,6 +585,20 @@ export class PolicyEngine {
       },
       results,
     };
+  }
+
+  /**
+   * What `ingress-host` compares hosts with: without a domain, the hosts in use the check was given
+   * (indexed once), else, in a check with a scope (a run), that they were not read (fail closed).
+   */
+  private hostsInUse(options: PolicyCheckOptions): PolicyContext['hostsInUse'] {
+    if (this.ingressHostDomain !== undefined) return undefined;
+    const inUse = options.ingressHostsInUse;
+    if (inUse === undefined)
+      return options.scope
+        ? { unreadable: 'they were not read from the cluster for this check' }
+        : undefined;
+    return 'unreadable' in inUse ? inUse : indexHostsHeld(inUse.hosts);
   }
 
   /** A rule's severity: config's, else its default; error for a rule that blocks in every mode. */

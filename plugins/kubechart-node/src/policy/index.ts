@@ -5,6 +5,12 @@ export {
   DANGEROUS_CAPABILITIES,
 } from './rules';
 export {
+  DEFAULT_ALLOWED_INGRESS_ANNOTATIONS,
+  INGRESS_HOST_KINDS,
+  ingressHostsOf,
+} from './rules/ingress';
+export type { ClaimedHost, HostsHeld, ReadHost } from './rules/hostNames';
+export {
   DEFAULT_SECRET_KEY_NAMES,
   isSecretName,
   secretValueKind,

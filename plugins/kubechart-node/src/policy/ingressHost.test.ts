@@ -38,12 +38,14 @@ const route = (spec: any, kind = 'HTTPRoute'): KubeObject => ({
 });
 
 const plain = new PolicyEngine();
+/** A cluster where no other namespace holds a host (see ingressHostsInUse.test.ts for those that do). */
+const noHostsInUse = { hosts: [] };
 const withDomain = new PolicyEngine({ ingressHostDomain: 'apps.example.com' });
 
 /** The messages of the rule's failures on the objects (empty: judged and passed). */
 const refusals = (engine: PolicyEngine, objects: KubeObject[], s = scope) => {
   const judged = engine
-    .check(objects, { scope: s })
+    .check(objects, { scope: s, ingressHostsInUse: noHostsInUse })
     .results.filter(r => r.ruleId === RULE);
   expect(judged.length).toBeGreaterThan(0);
   return judged.filter(r => !r.passed).map(r => r.message);

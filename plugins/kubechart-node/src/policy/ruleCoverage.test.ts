@@ -22,12 +22,27 @@ const scope: PolicyScope = {
   defaultNamespace: 'team-a',
 };
 const KINDS = Object.keys(WORKLOAD_KINDS);
-const results = (objects: KubeObject[], ruleId: string) =>
-  engine.check(objects, { scope }).results.filter(r => r.ruleId === ruleId);
-const failures = (objects: KubeObject[], ruleId: string) =>
-  results(objects, ruleId).filter(r => !r.passed);
+/** Checked as a run is: with the hosts of the cluster's Ingresses and routes (here none). */
+const options = { scope, ingressHostsInUse: { hosts: [] } };
+const results = (objects: KubeObject[], ruleId: string, by = engine) =>
+  by.check(objects, options).results.filter(r => r.ruleId === ruleId);
+const failures = (objects: KubeObject[], ruleId: string, by = engine) =>
+  results(objects, ruleId, by).filter(r => !r.passed);
 
-type Pair = { failing: KubeObject[]; passing: KubeObject[]; message: RegExp };
+type Pair = {
+  failing: KubeObject[];
+  passing: KubeObject[];
+  message: RegExp;
+  /** The engine judging the passing fixture, for a rule that passes only what config allows. */
+  passingBy?: PolicyEngine;
+};
+/** A namespaced custom resource of an operator. */
+const custom = (apiVersion: string, kind: string, spec: any): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name: 'x' },
+  spec,
+});
 
 /** A rule on pod specs: the failing and passing spec in each kind it judges (default: all). */
 type PodFixture = {
@@ -335,6 +350,85 @@ const objectFixtures: Record<string, Pair[]> = {
       message: /type NodePort is not allowed/,
     },
   ],
+  'service-external-ips': [
+    {
+      failing: [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { ports: [{ port: 443 }], externalIPs: ['10.96.0.1'] },
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { ports: [{ port: 443 }], externalIPs: [] },
+        },
+      ],
+      message:
+        /spec\.externalIPs names "10\.96\.0\.1": every node sends connections/,
+    },
+  ],
+  'service-endpoints': [
+    {
+      failing: [
+        {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'web-1' },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: ['10.244.1.7'] }],
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+        },
+      ],
+      message:
+        /an EndpointSlice is Kubernetes' to write from a Service's selector/,
+    },
+  ],
+  'ingress-annotations': [
+    {
+      failing: [
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: {
+            name: 'web',
+            annotations: {
+              'nginx.ingress.kubernetes.io/configuration-snippet':
+                'proxy_pass http://web.tenant-b.svc;',
+            },
+          },
+          spec: { rules: [{ host: 'web.example.com' }] },
+        },
+      ],
+      passing: [
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: {
+            name: 'web',
+            annotations: {
+              'nginx.ingress.kubernetes.io/proxy-body-size': '8m',
+              'cert-manager.io/issuer': 'web',
+            },
+          },
+          spec: { rules: [{ host: 'web.example.com' }] },
+        },
+      ],
+      message:
+        /annotation nginx\.ingress\.kubernetes\.io\/configuration-snippet writes nginx configuration/,
+    },
+  ],
   'ingress-host': [
     {
       failing: [
@@ -617,10 +711,97 @@ const objectFixtures: Record<string, Pair[]> = {
       message: /grants create on pods\/attach/,
     },
   ],
+  // Operators' custom resources (crossNamespace.test.ts has every form of each).
+  'cross-namespace-secrets': [
+    {
+      failing: [
+        custom('external-secrets.io/v1', 'ExternalSecret', {
+          secretStoreRef: { name: 'vault-all', kind: 'ClusterSecretStore' },
+        }),
+      ],
+      passing: [
+        custom('external-secrets.io/v1', 'ExternalSecret', {
+          secretStoreRef: { name: 'own', kind: 'SecretStore' },
+        }),
+      ],
+      message: /spec\.secretStoreRef names ClusterSecretStore vault-all/,
+    },
+  ],
+  'cross-namespace-monitoring': [
+    {
+      failing: [
+        custom('monitoring.coreos.com/v1', 'ServiceMonitor', {
+          selector: {},
+          namespaceSelector: { any: true },
+          endpoints: [{ port: 'metrics' }],
+        }),
+      ],
+      passing: [
+        custom('monitoring.coreos.com/v1', 'ServiceMonitor', {
+          selector: {},
+          endpoints: [{ port: 'metrics' }],
+        }),
+      ],
+      message: /spec\.namespaceSelector\.any is true/,
+    },
+  ],
+  'cross-namespace-certificates': [
+    {
+      failing: [
+        custom('cert-manager.io/v1', 'Certificate', {
+          secretName: 'tls',
+          issuerRef: { name: 'ca', kind: 'ClusterIssuer' },
+        }),
+      ],
+      passing: [
+        custom('cert-manager.io/v1', 'Certificate', {
+          secretName: 'tls',
+          issuerRef: { name: 'ca', kind: 'Issuer' },
+        }),
+      ],
+      message: /spec\.issuerRef names ClusterIssuer ca/,
+    },
+  ],
+  'cross-namespace-gitops': [
+    {
+      failing: [
+        custom('helm.toolkit.fluxcd.io/v2', 'HelmRelease', {
+          serviceAccountName: 'app',
+          targetNamespace: 'team-b',
+        }),
+      ],
+      passing: [
+        custom('helm.toolkit.fluxcd.io/v2', 'HelmRelease', {
+          serviceAccountName: 'app',
+          targetNamespace: 'team-a',
+        }),
+      ],
+      message: /spec\.targetNamespace names namespace team-b, not team-a/,
+    },
+  ],
+  'cross-namespace-policy-exceptions': [
+    {
+      failing: [
+        custom('kyverno.io/v2', 'PolicyException', {
+          exceptions: [{ policyName: 'p', ruleNames: ['r'] }],
+        }),
+      ],
+      // Passes only where the platform allows them (Kyverno reads exceptions from its namespace only).
+      passing: [
+        custom('kyverno.io/v2', 'PolicyException', {
+          exceptions: [{ policyName: 'p', ruleNames: ['r'] }],
+        }),
+      ],
+      passingBy: new PolicyEngine({
+        allowCrossNamespace: ['kyverno-policy-exceptions'],
+      }),
+      message: /a Kyverno PolicyException exempts the resources it matches/,
+    },
+  ],
 };
 
 /** What a fixture pair shows about a rule; {@link pairHolds} is what it must show. */
-const judgePair = (ruleId: string, { failing, passing }: Pair) => {
+const judgePair = (ruleId: string, { failing, passing, passingBy }: Pair) => {
   const failed = failures(failing, ruleId);
   return {
     failingMessages: failed.map(r => r.message).join('\n'),
@@ -629,10 +810,10 @@ const judgePair = (ruleId: string, { failing, passing }: Pair) => {
     // object is shown judged by the other rules reaching it), and passes.
     passingJudged:
       (ruleId === 'valid-object'
-        ? engine.check(passing, { scope }).results.filter(r => r.passed)
-        : results(passing, ruleId)
+        ? engine.check(passing, options).results.filter(r => r.passed)
+        : results(passing, ruleId, passingBy)
       ).length > 0,
-    passingFailures: failures(passing, ruleId).map(r => r.message),
+    passingFailures: failures(passing, ruleId, passingBy).map(r => r.message),
   };
 };
 const pairHolds = ({ message }: Pair) => ({

@@ -1,4 +1,5 @@
 import type { PolicySeverity } from '@kubechart/plugin-kubechart-common';
+import type { HostsHeld } from './rules/hostNames';
 
 /** A Kubernetes object as parsed from YAML. @public */
 export type KubeObject = {
@@ -41,6 +42,30 @@ export type PolicyContext = {
   ingressHostDomain?: string;
   /** Whether Ingress rules without a host, default backends, routes without hostnames and (without a domain) wildcard hosts are allowed. */
   allowCatchAllIngress: boolean;
+  /**
+   * What operators' custom resources may reach past their namespace (`kubechart.policy.allowCrossNamespace`):
+   * objects of the whole cluster as `<Kind>.<group>/<name>` or `<Kind>.<group>/*`
+   * (`ClusterIssuer.cert-manager.io/letsencrypt`), and forms such as `flux-default-service-account`.
+   */
+  allowCrossNamespace: string[];
+  /**
+   * Without `ingressHostDomain`, in a check with a scope (a run, its preview): the hosts the cluster's
+   * Ingresses, Gateway API routes and ListenerSets already hold, by namespace
+   * ({@link PolicyCheckOptions.ingressHostsInUse}), or why they could not be read (`ingress-host` then
+   * refuses every host). Undefined: hosts are not compared with the cluster's (a domain ties them to
+   * namespaces; a check without a scope applies nothing).
+   */
+  hostsInUse?: HostsHeld | { unreadable: string };
+  /**
+   * The ingress-nginx annotations an Ingress may carry, by name after the prefix (`proxy-body-size`):
+   * the built-in allow-list and `kubechart.policy.allowedIngressAnnotations`.
+   */
+  allowedIngressAnnotations: ReadonlySet<string>;
+  /**
+   * Whether a Service may name the addresses it takes traffic for, `spec.externalIPs` and
+   * `spec.loadBalancerIP` (`kubechart.policy.allowServiceExternalIPs`, default false).
+   */
+  allowServiceExternalIPs: boolean;
   /** Secret names and values configuration. */
   secrets: SecretDetectionOptions;
   /** The namespace an object lands in: its own, else the run's default namespace (may be undefined). */
@@ -123,7 +148,23 @@ export type PolicyCheckOptions = {
    * `metadata.namespace` land in, for the rules that read it (`ingress-host`, exceptions, PDB matching).
    */
   namespace?: string;
+  /**
+   * The hosts the cluster's Ingresses, Gateway API routes and ListenerSets hold, read when the run is
+   * checked: without `ingressHostDomain`, `ingress-host` refuses a host an object of another namespace
+   * holds. With a scope and without them, every host an object claims is refused (they were not read).
+   */
+  ingressHostsInUse?: IngressHostsInUse;
 };
+
+/**
+ * The hosts a cluster's Ingresses (rule hosts, TLS hosts, the ingress-nginx `server-alias`), Gateway API
+ * routes (`hostnames`) and ListenerSets (listener `hostname`) hold, each with the object's namespace, as
+ * read when a run is checked; or why they could not be read (then every host is refused: fail closed).
+ * @public
+ */
+export type IngressHostsInUse =
+  | { hosts: ReadonlyArray<{ host: string; namespace: string }> }
+  | { unreadable: string };
 
 /**
  * A platform team's exemption of one rule for one namespace and/or object, with the reason.

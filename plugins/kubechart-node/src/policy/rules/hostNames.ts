@@ -70,3 +70,67 @@ export function normalizeIngressHostDomain(domain: unknown): string {
     )}: ${why}; give the DNS name tenants' hosts go under, e.g. apps.example.com`,
   );
 }
+
+/** A host that can be compared: a DNS name or a wildcard. */
+export type ReadHost = Exclude<ClaimedHost, { kind: 'invalid' }>;
+
+/**
+ * The hosts objects of a cluster hold, indexed by name once per check.
+ * @public
+ */
+export type HostsHeld = {
+  /**
+   * Whether an object of a namespace other than `namespace` holds `host`: the same name, or a wildcard
+   * that matches it (read as Gateway API reads one, a suffix: `*.example.com` matches `a.example.com` and
+   * `a.b.example.com`, where an Ingress's matches one label only), or, for a wildcard, a wildcard at or
+   * above it. A wildcard is not held by the names under it (the exact name wins over a wildcard), and `*`
+   * alone, as a rule without a host, holds nothing: it takes only hosts no one claims.
+   */
+  heldElsewhere(host: ReadHost, namespace: string): boolean;
+};
+
+/** Indexes the hosts objects hold; a host that is not a DNS name or wildcard is left out (no claim reads equal to it). */
+export function indexHostsHeld(
+  hosts: ReadonlyArray<{ host: string; namespace: string }>,
+): HostsHeld {
+  const names = new Map<string, Set<string>>();
+  /** Wildcards by the name they stand under (`*.example.com`: `example.com`). */
+  const wildcards = new Map<string, Set<string>>();
+  for (const { host, namespace } of hosts) {
+    const read = typeof host === 'string' ? classifyHost(host) : undefined;
+    if (!read || read.kind === 'invalid' || read.name === '*') continue;
+    const [index, key] =
+      read.kind === 'name'
+        ? [names, read.name]
+        : [wildcards, read.name.slice(2)];
+    let holders = index.get(key);
+    if (!holders) index.set(key, (holders = new Set()));
+    holders.add(namespace);
+  }
+  const elsewhere = (holders: Set<string> | undefined, namespace: string) =>
+    holders !== undefined && (holders.size > 1 || !holders.has(namespace));
+  /** Whether another namespace's wildcard stands under a name strictly above `name`. */
+  const wildcardAbove = (name: string, namespace: string) => {
+    for (
+      let dot = name.indexOf('.');
+      dot >= 0;
+      dot = name.indexOf('.', dot + 1)
+    )
+      if (elsewhere(wildcards.get(name.slice(dot + 1)), namespace)) return true;
+    return false;
+  };
+  return {
+    heldElsewhere(host, namespace) {
+      if (host.kind === 'name')
+        return (
+          elsewhere(names.get(host.name), namespace) ||
+          wildcardAbove(host.name, namespace)
+        );
+      const under = host.name.slice(2);
+      return (
+        elsewhere(wildcards.get(under), namespace) ||
+        wildcardAbove(under, namespace)
+      );
+    },
+  };
+}

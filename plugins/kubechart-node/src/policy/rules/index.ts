@@ -1,4 +1,5 @@
 import { PolicyRule } from '../types';
+import { crossNamespaceRules } from './crossNamespace';
 import { hostAccessRules } from './hostAccess';
 import { ingressRules } from './ingress';
 import { rbacPolicyRules } from './rbac';
@@ -19,4 +20,5 @@ export const builtinPolicyRules: PolicyRule[] = [
   ...rbacPolicyRules,
   ...serviceRules,
   ...ingressRules,
+  ...crossNamespaceRules,
 ];

@@ -67,3 +67,10 @@ export function groupOf(apiVersion: unknown): string {
   const slash = s.indexOf('/');
   return slash >= 0 ? s.slice(0, slash) : '';
 }
+
+/** Unset as the API server stores it: absent, null or the empty string (`omitempty`). */
+export const unset = (v: unknown) => v === undefined || v === null || v === '';
+
+/** A string of the manifest, quoted and cut to 80 characters, for a message. */
+export const quote = (text: string) =>
+  JSON.stringify(text.slice(0, 80)) + (text.length > 80 ? '…' : '');
