@@ -131,6 +131,24 @@ describe('kube-assistant: a change the question does not ask for, whichever prov
       builtin:
         'I understood that you want to scale deployment inventory-service to 3 in shop, but only "if needed": the plan has no field for a condition, and the assistant does not judge whether one holds, so it would make the change either way. Check the condition yourself, then ask for the change without it, for example "scale deployment inventory-service to 3 in shop". Nothing was planned.',
     },
+    {
+      // A change verb misspelled is not guessed: a model's drain of "drian" ran on confirm.
+      question: 'drian node-1',
+      plan: { verb: 'drain', resource: 'nodes', name: 'node-1' },
+      builtin:
+        'I understood that "drian" looks like a misspelling of the change verb "drain", but the assistant does not guess changes: it plans one only when its verb is spelled out, and plans nothing in its place. Ask again with "drain" spelled out, for example "drain node node-1". Nothing was planned.',
+    },
+    {
+      question: 'pod web-1 in shop is stuck, please delte it',
+      plan: {
+        verb: 'delete',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+      },
+      builtin:
+        'I understood that "delte" looks like a misspelling of the change verb "delete", but the assistant does not guess changes: it plans one only when its verb is spelled out, and plans nothing in its place. Ask again with "delete" spelled out, for example "delete pod web-1 in shop". Nothing was planned.',
+    },
   ])(
     'refuses a model plan of the change in "$question" with the builtin parser\'s words',
     async ({ question, plan, builtin }) => {
@@ -165,6 +183,133 @@ describe('kube-assistant: a change the question does not ask for, whichever prov
           }),
         ],
       });
+    },
+  );
+
+  /** The refusal of a model's change for a question that does not ask for it in words. */
+  const notAskedFor = (asked: string, change: string, example = true) =>
+    `I understood that the question ${asked}, but the plan made for it would ${change}: the assistant makes a change only when the question asks for that change in words (delete, scale, rollout restart and undo, label, annotate, cordon, uncordon, drain, exec, patch), and plans nothing in its place.${
+      example ? ` To have it planned, ask for it, for example "${change}".` : ''
+    } Nothing was planned.`;
+
+  it.each([
+    {
+      question: 'who evicted pod web-1?',
+      plan: {
+        verb: 'delete',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+      },
+      message: notAskedFor(
+        'does not ask for a change',
+        'delete pod web-1 in shop',
+      ),
+    },
+    {
+      question: 'tidy up shop please',
+      plan: {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      },
+      message: notAskedFor(
+        'does not ask for a change',
+        'delete deployment inventory-service in shop',
+      ),
+    },
+    {
+      question: 'make room on node-1 for the database',
+      plan: { verb: 'drain', resource: 'nodes', name: 'node-1' },
+      message: notAskedFor('does not ask for a change', 'drain node node-1'),
+    },
+    {
+      // Another change than the one asked for.
+      question: 'scale deployment inventory-service in shop to 2',
+      plan: {
+        verb: 'delete',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      },
+      message: notAskedFor(
+        'asks to change how many replicas run',
+        'delete deployment inventory-service in shop',
+      ),
+    },
+    {
+      // No rule asks for an apply: never taken from a model.
+      question: 'make the deployments in shop match the repository',
+      plan: { verb: 'apply', resource: 'deployments', namespace: 'shop' },
+      message: notAskedFor(
+        'does not ask for a change',
+        'apply deployments in shop',
+        false,
+      ),
+    },
+  ])(
+    'refuses a model\'s change for "$question", which does not ask for it',
+    async ({ question, plan, message }) => {
+      modelPlans(plan);
+      const res = await ask(question);
+      expect([res.status, res.body.error?.message]).toEqual([400, message]);
+      expect(res.body.messageId).toBeUndefined();
+      const event = audit.find(a => a.options.eventId === 'question')!;
+      expect(event.fail.mock.calls[0][0].meta).toMatchObject({
+        outcome: 'refused',
+        reason: message,
+        stage: 'provider',
+        attempts: [
+          expect.objectContaining({
+            provider: 'openai',
+            outcome: 'refused',
+            error: message,
+          }),
+        ],
+      });
+    },
+  );
+
+  it.each([
+    {
+      // The builtin parser plans a restart of one pod as its deletion.
+      question: 'restart pod web-1 in shop',
+      plan: {
+        verb: 'delete',
+        resource: 'pods',
+        name: 'web-1',
+        namespace: 'shop',
+      },
+      command: 'kubectl delete pod/web-1 --context sim -n shop',
+    },
+    {
+      question: 'please roll back deployment inventory-service in shop',
+      plan: {
+        verb: 'rollout',
+        rolloutAction: 'undo',
+        resource: 'deployments',
+        name: 'inventory-service',
+        namespace: 'shop',
+      },
+      command:
+        'kubectl rollout undo deployment/inventory-service --context sim -n shop',
+    },
+    {
+      question: 'who evicted pod web-1?',
+      plan: { verb: 'get', resource: 'events', namespace: 'shop' },
+      command: 'kubectl get events --context sim -n shop',
+    },
+  ])(
+    'takes a model plan for "$question" that makes no change or the one asked for',
+    async ({ question, plan, command }) => {
+      modelPlans(plan);
+      const res = await ask(question);
+      expect([res.status, res.body.provider, res.body.command]).toEqual([
+        200,
+        'openai',
+        command,
+      ]);
     },
   );
 

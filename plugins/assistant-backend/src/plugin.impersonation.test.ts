@@ -135,6 +135,22 @@ describe('kube-assistant impersonating the signed-in user', () => {
     ]);
   });
 
+  it('does not tell a user who may not read namespaces whether one exists: the question is planned, and the cluster answers the run', async () => {
+    // alice may read pods in shop only: the assistant cannot tell whether "nowhere" exists (the
+    // cluster answers her 403 either way), so it does not say it is missing.
+    const asked = await post('user:default/alice', 'ask', {
+      question: 'list pods in nowhere',
+    });
+    expect([asked.status, asked.body.command]).toEqual([
+      200,
+      'kubectl get pods --context sim -n nowhere',
+    ]);
+    const ran = await post('user:default/alice', 'execute', {
+      messageId: asked.body.messageId,
+    });
+    expect(ran.status).toBe(403);
+  });
+
   it('refuses a user of another catalog namespace rather than act as the default user of the same name', async () => {
     const asked = await post('user:team-a/alice', 'ask', {
       question: 'list pods in shop',

@@ -467,7 +467,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
         safety: 'safe',
       },
     };
-    const asked = await post('ask', { question: 'run psql in billing-api' });
+    const asked = await post('ask', { question: 'exec psql in billing-api' });
     expect(asked.status).toBe(200);
     expect(asked.body.plan.command).toEqual(['env', 'DB_PASSWORD=***', 'psql']);
     const conversation = await request(backend.server)
@@ -523,7 +523,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
       },
     };
     const asked = await post('ask', {
-      question: 'set secretName in billing-settings',
+      question: 'patch secretName in billing-settings',
     });
     expect(asked.status).toBe(200);
     expect(asked.body.plan.patch).toBe('{"data":{"secretName":"***"}}');
@@ -566,7 +566,7 @@ describe('kube-assistant: secret values in objects that are not Secrets', () => 
       },
     };
     const asked = await post('ask', {
-      question: 'mount billing-db in billing-api',
+      question: 'patch billing-api to mount billing-db',
     });
     expect(asked.status).toBe(400);
     expect(asked.body.error.message).toBe(

@@ -196,7 +196,8 @@ describe('kube-assistant: tenant guardrails of KubeChart', () => {
       content: { plan, explanation: 'As asked.' },
     };
     const asked = await post('ask', {
-      question: 'tidy up the quota',
+      // The question asks for the change the model plans (one it does not ask for is refused).
+      question: `${plan.verb} ${plan.resource} ${plan.name} in shop`,
       entityRef: 'component:default/checkout',
     });
     expect(asked.status).toBe(200);

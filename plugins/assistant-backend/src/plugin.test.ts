@@ -237,7 +237,10 @@ describe('kube-assistant plugin', () => {
         safety: 'safe',
       },
     };
-    const res = await ask({ question: 'tidy up payments please' });
+    // The question asks for the change the model plans (one it does not ask for is refused).
+    const res = await ask({
+      question: 'delete payments-api in payments please',
+    });
     expect(res.status).toBe(200);
     expect(res.body.provider).toBe('openai');
     expect(res.body.safety.level).toBe('dangerous');

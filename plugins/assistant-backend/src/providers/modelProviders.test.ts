@@ -113,6 +113,9 @@ describe('model providers', () => {
       // Refused by the backend whichever provider plans the change (AssistantService).
       'names a change without asking for it ("was deployment web scaled to 0?"',
       'asks for a change under a condition ("scale deployment web to 3 if needed"',
+      'a change only when the question asks for that change in words (delete, scale, rollout restart and undo, label, annotate, cordon, uncordon, drain, exec, patch), spelled out',
+      '"who evicted pod web-1?" asks for none',
+      '"drian node-1" asks for no drain',
     ]) {
       expect(prompt).toContain(refused);
     }

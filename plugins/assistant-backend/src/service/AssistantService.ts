@@ -78,6 +78,7 @@ import {
 } from '../execution/impersonation';
 import { ProtectedTargets } from '../execution/protectedTargets';
 import { patchProblem } from '../execution/requests';
+import { namespaceExists } from '../execution/namespaces';
 import {
   NoPlanError,
   PlanRefusedError,
@@ -85,7 +86,10 @@ import {
 } from '../providers/ProviderChain';
 import { candidateNames } from '../providers/builtin/BuiltinProvider';
 // Every change a plan can name, those the executor never runs (drain, exec, apply) included.
-import { isChange as namesAChange } from '../providers/builtin/conditions';
+import {
+  intent,
+  isChange as namesAChange,
+} from '../providers/builtin/conditions';
 import { refusalOfChangeNotAsked } from '../providers/builtin/parseQuestion';
 import { withDeadline } from '../deadline';
 import { RunCancelledError, RunTime, cancelledWhen } from './runTime';
@@ -657,6 +661,45 @@ export class AssistantService {
   }
 
   /**
+   * The refusal of a plan in a namespace the cluster answers it does not have (404 to the caller's
+   * identity, as the run would be sent), saying so; undefined when it has it, and when that cannot
+   * be told (the identity may not read namespaces, the cluster does not answer in time): the plan
+   * is then taken as it is, never guessed at.
+   */
+  private async missingNamespace(
+    plan: Plan,
+    userRef: string,
+  ): Promise<string | undefined> {
+    const namespace = plan.namespace;
+    if (
+      !namespace ||
+      plan.allNamespaces ||
+      CLUSTER_SCOPED_RESOURCES.includes(plan.resource)
+    ) {
+      return undefined;
+    }
+    let kc;
+    try {
+      kc = this.kubeConfigFor(plan.cluster, userRef);
+    } catch {
+      return undefined;
+    }
+    const exists = await withDeadline(
+      namespaceExists(kc, namespace),
+      NAMESPACE_LOOKUP_TIMEOUT_MS,
+      () => undefined,
+    );
+    if (exists !== false) return undefined;
+    return `I understood that you want to ${intent(plan)}${
+      plan.name ? ` named ${plan.name}` : ''
+    } in namespace "${namespace}", but the cluster${
+      plan.cluster ? ` ${plan.cluster}` : ''
+    } has no namespace "${namespace}", so there is nothing there to ${
+      namesAChange(plan) ? 'change' : 'show'
+    }. Name a namespace the cluster has. Nothing was planned.`;
+  }
+
+  /**
    * A user's credentials passed on by a plugin not in `kubeAssistant.onBehalfOf.relayingPlugins`:
    * the refusal (403, naming the plugin and the setting); undefined when they may be used.
    */
@@ -1121,6 +1164,16 @@ export class AssistantService {
           )}${patchRefusal.endsWith('.') ? '' : '.'}`,
           { stage: 'plan', plan: redactPlan(plan) },
         );
+      }
+      // A namespace the cluster does not have ("show pods in trouble" read as `-n trouble`) would
+      // answer as an empty one (no rows, "nothing changed", the object's NotFound): refused, saying
+      // so. Checked once the plan is in the caller's scope, so no other tenant's namespace is told of.
+      const noNamespace = await this.missingNamespace(plan, userRef);
+      if (noNamespace) {
+        throw await refuse(noNamespace, {
+          stage: 'plan',
+          plan: redactPlan(plan),
+        });
       }
       // Safety comes from the plan alone (verb, resource and scope), never
       // from the provider.

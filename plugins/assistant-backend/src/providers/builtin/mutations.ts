@@ -5,6 +5,7 @@ import { Question, Token } from './question';
 import {
   ASKING_PHRASES,
   ASKING_WORDS,
+  CHANGES_IN_WORDS,
   CHANGE_RULES,
   CONDITIONAL_WORDS,
   CONDITION_OPENERS,
@@ -58,10 +59,15 @@ function startsWith(q: Question, words: string[]): boolean {
   return !!first && words.includes(first);
 }
 
-/** The kind of change a question asks for, if any. */
+/** The kind of change a question asks for, if any: the first of {@link changeKinds}. */
 export function changeKind(q: Question): ChangeKind | undefined {
+  return changeKinds(q)[0];
+}
+
+/** Every kind of change the question names, in the order of the change rules. */
+export function changeKinds(q: Question): ChangeKind[] {
   const first = q.tokens.find(t => !FILLER.has(t.word))?.word;
-  for (const rule of CHANGE_RULES) {
+  return CHANGE_RULES.filter(rule => {
     const byWord =
       rule.kind === 'label'
         ? first === 'label'
@@ -70,16 +76,59 @@ export function changeKind(q: Question): ChangeKind | undefined {
       rule.kind === 'scale' &&
       q.has('replicas', 'replica', 'instances') &&
       q.has('set', 'change', 'make');
-    if (
-      byWord ||
-      scaleByReplicas ||
-      rule.phrases?.some(p => q.text.includes(` ${p} `))
-    ) {
-      if (rule.kind === 'restart' && !isRestartVerb(q)) continue;
-      return rule.kind;
-    }
+    return (
+      (byWord ||
+        scaleByReplicas ||
+        rule.phrases?.some(p => q.text.includes(` ${p} `))) &&
+      (rule.kind !== 'restart' || isRestartVerb(q))
+    );
+  }).map(rule => rule.kind);
+}
+
+/**
+ * The kinds of change a plan makes, as the change rules name them: a rollout restart or undo, the
+ * verb's own (`delete`, `scale` …), and for the deletion of one named pod a restart too (the
+ * builtin parser plans "restart pod web-1" so). None for `apply`, which no rule asks for.
+ */
+export function changeKindsOfPlan(plan: Plan): ChangeKind[] {
+  if (plan.verb === 'rollout') {
+    if (plan.rolloutAction === 'undo') return ['undo'];
+    return plan.rolloutAction === 'restart' ? ['restart'] : [];
   }
-  return undefined;
+  const kinds = CHANGE_RULES.filter(rule => rule.kind === plan.verb).map(
+    rule => rule.kind,
+  );
+  if (plan.verb === 'delete' && plan.resource === 'pods' && plan.name) {
+    kinds.push('restart');
+  }
+  return kinds;
+}
+
+/**
+ * The refusal of a change another provider planned for a question that does not ask for that
+ * change in words the change rules know: one that names none ("who evicted pod web-1?", "tidy up
+ * shop" planned as a delete), or another ("scale web to 2" planned as a delete). Fail closed: a
+ * change is planned only when the question's own words ask for it. Undefined when they do.
+ */
+export function changeNotNamed(
+  q: Question,
+  plan: Plan,
+): PlanRefusal | undefined {
+  const asked = changeKinds(q);
+  const made = changeKindsOfPlan(plan);
+  if (made.some(kind => asked.includes(kind))) return undefined;
+  const change = askedAs(plan);
+  return new PlanRefusal(
+    `I understood that the question ${
+      asked.length
+        ? `asks to ${understood(asked[0])}`
+        : 'does not ask for a change'
+    }, but the plan made for it would ${change}: the assistant makes a change only when the question asks for that change in words (${CHANGES_IN_WORDS}), and plans nothing in its place.${
+      made.length
+        ? ` To have it planned, ask for it, for example "${change}".`
+        : ''
+    } Nothing was planned.`,
+  );
 }
 
 /**

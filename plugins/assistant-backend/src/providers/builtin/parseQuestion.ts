@@ -10,7 +10,9 @@ import {
 import { parseDiagnosis } from './diagnosis';
 import {
   changeKind,
+  changeKindsOfPlan,
   changeNotAsAsked,
+  changeNotNamed,
   parseChangeAskedFor,
   refuse,
   understood,
@@ -19,7 +21,7 @@ import { refuseMisspelledChange } from './misspelledChange';
 import { KnownNames, KnownObject, findNamespace } from './names';
 import { Question } from './question';
 import { CannotParse, parseRead, refuseDroppedName } from './reads';
-import { CHANGE_RULES, ChangeKind } from './rules/changes';
+import { CHANGES_IN_WORDS } from './rules/changes';
 import { UNEXPRESSIBLE_CHANGES } from './rules/refusals';
 import { EntityParseContext } from './scope';
 import {
@@ -117,12 +119,15 @@ export function parseQuestion(
 }
 
 /**
- * The refusal `parseQuestion` gives a question that names a change without asking for it ("was
- * deployment web scaled to 0?", "should I delete pod web-1") or asks for it only under a condition
- * ("scale web to 3 if needed"), for a change another provider planned for it: a model reads such a
- * question as the change itself. Undefined when the plan changes nothing (a model may answer a
- * question about a change with a read of it) or the question asks for its change. The rule and the
- * words are the builtin parser's own (`changeNotAsAsked`), read with the same context.
+ * The refusal of a change another provider planned for a question the builtin parser would not plan
+ * it for: a model reads such a question as the change itself. In the builtin parser's words, read
+ * with the same context, when the question names a change without asking for it ("was deployment
+ * web scaled to 0?", "should I delete pod web-1") or asks for it only under a condition ("scale web
+ * to 3 if needed") (`changeNotAsAsked`), or leads with a misspelled change verb ("drian node-1":
+ * `refuseMisspelledChange`). Fail closed otherwise: a change the question's words do not ask for
+ * ("who evicted pod web-1?" planned as a delete, "scale web to 2" as a delete) is refused
+ * (`changeNotNamed`). Undefined when the plan changes nothing (a model may answer a question about
+ * a change with a read of it) or the question asks for its change.
  */
 export function refusalOfChangeNotAsked(
   question: string,
@@ -134,19 +139,18 @@ export function refusalOfChangeNotAsked(
   const q = new Question(question, known.names());
   // The change the question names; else the plan's, for a question whose words the parser reads as
   // no change ("is it safe to restart web": "restart" after "is … to" is no verb to it).
-  const kind = changeKind(q) ?? kindOfChange(plan);
-  if (!kind) return undefined;
-  return changeNotAsAsked(kind, q, findNamespace(q, known), context, known)
-    ?.refusal;
-}
-
-/** The kind of change a plan makes, as the change rules name it; undefined for `apply`. */
-function kindOfChange(plan: Plan): ChangeKind | undefined {
-  if (plan.verb === 'rollout') {
-    if (plan.rolloutAction === 'undo') return 'undo';
-    return plan.rolloutAction === 'restart' ? 'restart' : undefined;
+  const kind = changeKind(q) ?? changeKindsOfPlan(plan)[0];
+  const notAsAsked = kind
+    ? changeNotAsAsked(kind, q, findNamespace(q, known), context, known)
+    : undefined;
+  if (notAsAsked) return notAsAsked.refusal;
+  try {
+    refuseMisspelledChange(q, known);
+  } catch (error) {
+    if (error instanceof PlanRefusal) return error;
+    throw error;
   }
-  return CHANGE_RULES.find(rule => rule.kind === plan.verb)?.kind;
+  return changeNotNamed(q, plan);
 }
 
 /**
@@ -266,7 +270,7 @@ function refuseUnknownAction(plan: Plan, q: Question, known: KnownNames): Plan {
     : plan.resource;
   throw refuse(
     `${word} ${target}${plan.namespace ? ` in ${plan.namespace}` : ''}`,
-    `"${word}" is not an action the assistant knows, and it does not plan another in its place: it reads (get, describe, logs, top, events, rollout status and history, diagnose) and makes the changes it names exactly (delete, scale, rollout restart and undo, label, annotate, cordon, uncordon, drain, exec, patch). Ask with one of those`,
+    `"${word}" is not an action the assistant knows, and it does not plan another in its place: it reads (get, describe, logs, top, events, rollout status and history, diagnose) and makes the changes it names exactly (${CHANGES_IN_WORDS}). Ask with one of those`,
   );
 }
 

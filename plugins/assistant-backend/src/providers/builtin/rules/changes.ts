@@ -118,6 +118,10 @@ export const CHANGE_RULES: Array<{
   },
 ];
 
+/** The changes the assistant plans, in words, for refusals that name them. */
+export const CHANGES_IN_WORDS =
+  'delete, scale, rollout restart and undo, label, annotate, cordon, uncordon, drain, exec, patch';
+
 /** Words before "restart" that make it a noun ("the last restart"). */
 export const RESTART_AS_NOUN = [
   'the',
