@@ -231,6 +231,19 @@ export interface Config {
        * (ask about fewer objects). A whole number, at least 1. Default 32.
        */
       readMegabytesPerAnswer?: number;
+      /**
+       * Most megabytes (MiB) read from clusters that the backend holds at
+       * once, all answers under way together (per backend instance). A table
+       * holds one page of objects at a time (then only the cells of the rows
+       * it may show); other commands hold what they read until they end. A
+       * read that would hold more is given up and its command refused (503,
+       * recorded as refused: "The assistant already holds the most it reads
+       * from clusters at once … try again when they are done …"). Parsed,
+       * objects take several times their bytes of memory. A whole number, at
+       * least `readMegabytesPerAnswer`. Default twice
+       * `readMegabytesPerAnswer` (64).
+       */
+      readMegabytesAtOnce?: number;
     };
   };
 }

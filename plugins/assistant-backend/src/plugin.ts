@@ -41,6 +41,7 @@ import {
   readMessagesPerConversation,
   readRunsAtOncePerUser,
   readRunsPerAnswer,
+  readBytesAtOnce,
   readBytesPerAnswer,
   readQuestionLimits,
 } from './service/questionLimits';
@@ -119,6 +120,7 @@ export const assistantPlugin = createBackendPlugin({
             maxRows: config.getOptionalNumber('kubeAssistant.maxRows') ?? 200,
             timeoutMs: executionTimeoutMs,
             maxReadBytes: readBytesPerAnswer(config),
+            maxReadBytesAtOnce: readBytesAtOnce(config),
             // KubeChart's setting, when it is installed in the same Backstage (optional: the
             // assistant installs on its own too, and then KubeChart's default applies).
             deployerServiceAccount: config.getOptionalString(

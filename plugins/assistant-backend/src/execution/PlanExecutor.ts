@@ -43,7 +43,7 @@ import { rolloutStatus } from './rolloutStatus';
 import { topTable } from './top';
 import { addressed, changeBody, mergePatchTo } from './requests';
 import { RESOURCE_TYPES } from './resources';
-import { KubeObject, age, applyFilter, applySort, toTable } from './tables';
+import { KubeObject, TableRows, age, applySort } from './tables';
 import { labelSelectorOf, ownedBy } from './selectors';
 import {
   kubectlJson,
@@ -76,6 +76,11 @@ const MAX_SELECTOR_MUTATIONS = 50;
  */
 export const DEFAULT_MAX_READ_BYTES = 32 * 1024 * 1024;
 /**
+ * Most bytes read from clusters that all answers under way hold together, when not set otherwise:
+ * as much as two answers read at their most. Parsed, objects take several times their bytes.
+ */
+export const readBytesAtOnceFor = (maxReadBytes: number) => 2 * maxReadBytes;
+/**
  * Most bytes of one answer of the cluster (one page of a list, one object): parsed in one turn of
  * the event loop. A page that would be longer is asked again for fewer objects; one object longer
  * than this (the API server keeps objects far smaller) is not read.
@@ -103,17 +108,67 @@ export const MAX_CELL_CHARS = 2000;
 /** Characters of table cells scrubbed between two turns of the event loop. */
 const MAX_SCRUBBED_PER_TURN = 256 * 1024;
 
-/** What one answer has read from the cluster, against what it may. */
+/**
+ * What all answers under way hold of what they read from clusters (in bytes, as read), against what
+ * they may hold together: one for the executor, so for the backend.
+ */
+class HeldReads {
+  private held = 0;
+  constructor(readonly max: number) {}
+  /** Holds `bytes` more, unless that would be more than all may hold (then holds nothing). */
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.max) return false;
+    this.held += bytes;
+    return true;
+  }
+  give(bytes: number) {
+    this.held -= bytes;
+  }
+}
+
+/**
+ * What one answer has read from the cluster, against what it may, and what it holds of it now
+ * (counted in what all answers under way hold, {@link HeldReads}).
+ */
 class ReadBudget {
   private read = 0;
-  constructor(readonly max: number) {}
+  private held = 0;
+  constructor(readonly max: number, private readonly all: HeldReads) {}
   get left() {
     return Math.max(0, this.max - this.read);
   }
   took(bytes: number) {
     this.read += bytes;
   }
+  /** Holds `bytes` more of what it read, unless all answers together would hold more than they may. */
+  hold(bytes: number): boolean {
+    if (!this.all.take(bytes)) return false;
+    this.held += bytes;
+    return true;
+  }
+  /** No longer holds `bytes` of what it read (objects dropped once their rows are made). */
+  release(bytes: number) {
+    const released = Math.min(bytes, this.held);
+    this.held -= released;
+    this.all.give(released);
+  }
+  /** Holds nothing any more: the answer is done. */
+  releaseAll() {
+    this.release(this.held);
+  }
 }
+
+/** Which bound an answer too long to read passed. */
+type Bound =
+  /** One answer of the cluster ({@link MAX_ANSWER_BYTES}, or the metrics'). */
+  | 'answer'
+  /** What is left of what the answer reads ({@link ReadBudget}). */
+  | 'budget'
+  /** What all answers under way hold together ({@link HeldReads}). */
+  | 'held';
+
+const boundOf = (error: AnswerTooLong): Bound =>
+  (error as { bound?: Bound }).bound ?? 'answer';
 
 /**
  * How many fields `value` holds (every value, object key and list entry), or `max + 1` once it
@@ -364,7 +419,10 @@ const FIRST_PAGE_SIZE = 100;
 const DEFAULT_MAX_LISTED = 5000;
 
 type Listing = {
+  /** The objects read (none when each page was taken as it came). */
   items: KubeObject[];
+  /** How many objects were read. */
+  read: number;
   /** Whether the cluster holds more than was read. */
   more: boolean;
   /** Whether the read stopped at the bytes one answer reads ({@link DEFAULT_MAX_READ_BYTES}). */
@@ -398,6 +456,11 @@ export class PlanExecutor {
       /** Most bytes one answer reads from the cluster (default {@link DEFAULT_MAX_READ_BYTES}). */
       maxReadBytes?: number;
       /**
+       * Most bytes read from clusters that all answers under way hold together (default twice
+       * `maxReadBytes`): a read that would hold more is refused.
+       */
+      maxReadBytesAtOnce?: number;
+      /**
        * Most bytes of one container's log read from the cluster (`limitBytes`; default, and never
        * more than, the 64 KiB one answer reads in all).
        */
@@ -413,7 +476,15 @@ export class PlanExecutor {
        */
       deployerNamespace?: string;
     },
-  ) {}
+  ) {
+    this.held = new HeldReads(
+      options.maxReadBytesAtOnce ??
+        readBytesAtOnceFor(options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES),
+    );
+  }
+
+  /** What all answers under way hold of what they read. */
+  private readonly held: HeldReads;
 
   /**
    * Runs a plan, giving up after `timeoutMs`: a slow or stalled cluster
@@ -549,6 +620,8 @@ export class PlanExecutor {
         throw this.tooMuchRead(plan.resource, error);
       }
       throw clusterError(error);
+    } finally {
+      api.budget.releaseAll();
     }
   }
 
@@ -658,6 +731,8 @@ export class PlanExecutor {
       }
     } catch {
       // The plan is still valid without it; running it reports any problem.
+    } finally {
+      api.budget.releaseAll();
     }
     return { plan };
   }
@@ -754,7 +829,10 @@ export class PlanExecutor {
   }
 
   private budget(): ReadBudget {
-    return new ReadBudget(this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES);
+    return new ReadBudget(
+      this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
+      this.held,
+    );
   }
 
   /**
@@ -762,40 +840,81 @@ export class PlanExecutor {
    * not turned into the client's typed model (which leaves out the fields it does not know and
    * turns times into Dates): at most `maxBytes`, and never past what is left of the answer's
    * {@link ReadBudget}, parsed in a turn of its own. An answer longer than that is given up as soon
-   * as it passes it ({@link AnswerTooLong}; `budget` says whether the answer's budget was the
-   * bound); the bytes received count against the budget either way.
+   * as it passes it ({@link AnswerTooLong}; its `bound` says which bound it passed); the bytes
+   * received count against the budget either way. The answer's bytes are held (counted in what all
+   * answers under way hold, {@link HeldReads}) as they arrive, until the answer is done or `held`
+   * is released; an answer that would hold more than all may is given up (`bound: 'held'`).
    */
-  private async readJson(
+  private async readAnswer(
     path: string,
     api: Api,
     maxBytes: number = MAX_ANSWER_BYTES,
-  ): Promise<unknown> {
+  ): Promise<{ body: object; held: number }> {
     const allowed = Math.min(maxBytes, api.budget.left);
+    let held = 0;
     try {
       const { body, bytes } = await getJson(api.kc, path, {
         maxBytes: allowed,
         signal: api.signal,
+        onChunk: chunk => {
+          if (!api.budget.hold(chunk)) {
+            throw Object.assign(
+              new AnswerTooLong(
+                `${path}: more than all answers may hold at once`,
+                held + chunk,
+              ),
+              { bound: 'held' },
+            );
+          }
+          held += chunk;
+        },
       });
       api.budget.took(bytes);
       if (!body || typeof body !== 'object') {
         throw new Error('The cluster answered something that is not an object');
       }
-      return body;
+      return { body, held };
     } catch (error) {
+      api.budget.release(held);
       if (error instanceof AnswerTooLong) {
         api.budget.took(error.received);
-        throw Object.assign(error, { budget: allowed < maxBytes });
+        if (!(error as { bound?: Bound }).bound) {
+          Object.assign(error, {
+            bound: allowed < maxBytes ? 'budget' : 'answer',
+          });
+        }
       }
       throw error;
     }
   }
 
-  /** Why a read stopped at the bytes one answer may read: refused, with how to ask for less. */
+  /** The body of {@link PlanExecutor.readAnswer}, held until the answer is done. */
+  private async readJson(
+    path: string,
+    api: Api,
+    maxBytes: number = MAX_ANSWER_BYTES,
+  ): Promise<unknown> {
+    return (await this.readAnswer(path, api, maxBytes)).body;
+  }
+
+  /**
+   * Why a read stopped at the bytes one answer may read, or all answers under way may hold: refused,
+   * with how to ask for less (or when to ask again).
+   */
   private tooMuchRead(resource: PlanResource, error: AnswerTooLong): Error {
-    const budget = (error as { budget?: boolean }).budget;
+    const bound = boundOf(error);
+    if (bound === 'held') {
+      return refused(
+        new ServiceUnavailableError(
+          `The assistant already holds the most it reads from clusters at once (${formatBytes(
+            this.held.max,
+          )}, kubeAssistant.limits.readMegabytesAtOnce) for the answers under way: try again when they are done, or ask about fewer ${resource} (name one, a namespace or a label selector)`,
+        ),
+      );
+    }
     return refused(
       new InputError(
-        budget
+        bound === 'budget'
           ? `The answer needs more than the ${formatBytes(
               this.options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES,
             )} the assistant reads from the cluster for one question (kubeAssistant.limits.readMegabytesPerAnswer): ask about fewer ${resource} (name one, a namespace or a label selector), or use kubectl`
@@ -814,14 +933,15 @@ export class PlanExecutor {
    * turn: pages of large objects are asked for fewer objects. Past the budget,
    * a listing with `partial` comes back with what it read (`cutAtBytes`);
    * without it the read is refused, as one whose answer would be wrong with
-   * objects left out.
+   * objects left out. With `take`, each page's objects are given to it as
+   * they come and not kept (nor held: the page's bytes are released).
    */
   private async listBounded(
     plan: Plan,
     api: Api,
     overrides: Partial<Plan> = {},
     max: number = this.options.maxListed ?? DEFAULT_MAX_LISTED,
-    options: { partial?: boolean } = {},
+    options: { partial?: boolean; take?: (items: KubeObject[]) => void } = {},
   ): Promise<Listing> {
     const p = { ...plan, ...overrides };
     const fieldSelectors = [
@@ -829,12 +949,13 @@ export class PlanExecutor {
       p.name ? `metadata.name=${p.name}` : undefined,
     ].filter(Boolean);
     const items: KubeObject[] = [];
+    let read = 0;
     let token: string | undefined;
     let remaining: number | undefined;
     // Objects asked for in one page: fewer once the cluster's answers show large objects.
     let pageSize = FIRST_PAGE_SIZE;
     for (;;) {
-      const limit = Math.min(pageSize, max - items.length);
+      const limit = Math.min(pageSize, max - read);
       const query = new URLSearchParams({ limit: String(limit) });
       if (token) query.set('continue', token);
       if (fieldSelectors.length) {
@@ -846,27 +967,38 @@ export class PlanExecutor {
         metadata?: { continue?: string; remainingItemCount?: number };
       };
       let bytes = api.budget.left;
+      let held: number;
       try {
-        page = (await this.readJson(
+        const answer = await this.readAnswer(
           `${resourcePath(p.resource, this.namespaceOf(p))}?${query}`,
           api,
-        )) as typeof page;
+        );
+        page = answer.body as typeof page;
+        held = answer.held;
         bytes -= api.budget.left;
       } catch (error) {
         if (!(error instanceof AnswerTooLong)) throw error;
-        const budget = (error as { budget?: boolean }).budget;
-        if (!budget && limit > 1) {
+        const bound = boundOf(error);
+        if (bound === 'answer' && limit > 1) {
           // The page was too long for one answer: the same page again, for fewer objects.
           pageSize = Math.max(1, Math.floor(limit / 10));
           continue;
         }
-        if (budget && options.partial) {
-          return { items, more: true, cutAtBytes: true };
+        if (bound === 'budget' && options.partial) {
+          return { items, read, more: true, cutAtBytes: true };
         }
+        // Past what all answers may hold at once, too: refused, not answered in part.
         throw this.tooMuchRead(p.resource, error);
       }
       const got = Array.isArray(page.items) ? page.items : [];
-      items.push(...got.slice(0, max - items.length));
+      const taken = got.slice(0, max - read);
+      read += taken.length;
+      if (options.take) {
+        options.take(taken);
+        api.budget.release(held);
+      } else {
+        items.push(...taken);
+      }
       if (got.length) {
         // As many objects as half an answer holds, at the size these had.
         pageSize = Math.min(
@@ -876,10 +1008,11 @@ export class PlanExecutor {
       }
       token = page.metadata?.continue || undefined;
       remaining = page.metadata?.remainingItemCount;
-      if (!token || items.length >= max) break;
+      if (!token || read >= max) break;
     }
     return {
       items,
+      read,
       more: !!token,
       ...(token && remaining !== undefined ? { remaining } : {}),
     };
@@ -903,24 +1036,24 @@ export class PlanExecutor {
     return items[0];
   }
 
+  /** A table of what a plan lists, as its pages come (see {@link TableRows}). */
+  private tableRows(plan: Plan, withNamespace: boolean): TableRows {
+    return new TableRows(plan.resource, {
+      filter: plan.filter,
+      sortBy: plan.sortBy,
+      withNamespace,
+      max: Math.min(plan.limit ?? Infinity, this.options.maxRows),
+      cellChars: MAX_CELL_CHARS,
+    });
+  }
+
   private async table(
     plan: Plan,
-    listing: Listing,
-    withNamespace: boolean,
+    table: TableRows,
+    listing: Omit<Listing, 'items'>,
     complete: boolean,
   ): Promise<ExecutionResult> {
-    const filtered = applySort(
-      plan.resource,
-      applyFilter(plan.resource, listing.items, plan.filter),
-      plan.sortBy,
-    );
-    const cap = Math.min(plan.limit ?? Infinity, this.options.maxRows);
-    const shown = filtered.slice(0, cap);
-    const { columns, rows: cells } = toTable(
-      plan.resource,
-      shown,
-      withNamespace,
-    );
+    const cells = table.rows();
     // An event's message may quote a URL with its credentials. Each cell shows at most
     // MAX_CELL_CHARS, of which only the start is scrubbed; a turn of the event loop between rows
     // every MAX_SCRUBBED_PER_TURN characters.
@@ -931,39 +1064,39 @@ export class PlanExecutor {
         await new Promise(resolve => setImmediate(resolve));
         scrubbed = 0;
       }
-      for (const cell of row) scrubbed += Math.min(cell.length, 16 * 1024);
+      for (const cell of row) scrubbed += cell.start.length;
       rows.push(row.map(cell => scrubbedStart(cell, MAX_CELL_CHARS)));
     }
     // Unfiltered, the cluster's count of what was not read is the total.
     const total =
       complete && listing.remaining !== undefined
-        ? filtered.length + listing.remaining
-        : filtered.length;
+        ? table.matched + listing.remaining
+        : table.matched;
     const result: ExecutionResult = {
       type: 'table',
-      columns,
+      columns: table.columns,
       rows,
       totalRows: total,
     };
     const notes: string[] = [];
     const asAsked = !!plan.limit && plan.limit <= this.options.maxRows;
-    if (total > shown.length) {
+    if (total > rows.length) {
       notes.push(
-        `Showing ${shown.length} of ${total} rows${
+        `Showing ${rows.length} of ${total} rows${
           asAsked ? ' (as asked)' : '; narrow the question to see the rest'
         }.`,
       );
     } else if (complete && listing.more) {
       // A selector hides the cluster's count of the rest.
       notes.push(
-        `Showing ${shown.length} rows; more match${
+        `Showing ${rows.length} rows; more match${
           asAsked ? ' (as asked)' : ': narrow the question to see the rest'
         }.`,
       );
     }
     if (!complete && listing.more) {
       notes.push(
-        `Looked at the first ${listing.items.length} ${plan.resource} only: name a namespace or a selector to see the rest.`,
+        `Looked at the first ${listing.read} ${plan.resource} only: name a namespace or a selector to see the rest.`,
       );
     }
     if (listing.cutAtBytes) {
@@ -992,16 +1125,14 @@ export class PlanExecutor {
           text: await inTurn(() => this.print(object, plan)),
         };
       }
-      return await this.table(
-        plan,
-        { items: [object], more: false },
-        withNamespace,
-        true,
-      );
+      const table = this.tableRows(plan, withNamespace);
+      table.add([object]);
+      return await this.table(plan, table, { read: 1, more: false }, true);
     }
     // Without a filter or a sort, the first rows are the answer: read only
     // those. Otherwise every object counts, up to maxListed.
     const firstRowsOnly = !plan.filter && !plan.sortBy;
+    const table = this.tableRows(plan, withNamespace);
     const listing = await this.listBounded(
       plan,
       api,
@@ -1009,10 +1140,11 @@ export class PlanExecutor {
       firstRowsOnly
         ? Math.min(plan.limit ?? Infinity, this.options.maxRows)
         : undefined,
-      // A table says what it read, and that it stopped.
-      { partial: true },
+      // A table says what it read, and that it stopped. Each page is made rows as it comes: the
+      // objects read are not held past their page.
+      { partial: true, take: items => table.add(items) },
     );
-    return await this.table(plan, listing, withNamespace, firstRowsOnly);
+    return await this.table(plan, table, listing, firstRowsOnly);
   }
 
   /** The one object a plan names, as the API server sends it; kubectl's NotFound when it has none. */

@@ -75,14 +75,20 @@ export type JsonAnswer = { body: unknown; bytes: number };
  * as JSON in a turn of its own. An answer longer than `maxBytes` is given up as soon as it passes
  * that ({@link AnswerTooLong}). An answer other than 200 is an `ApiException` with the status and
  * the answer's body (its Status, when it is JSON), as client-node's own requests fail. Aborting
- * `signal` gives the request up.
+ * `signal` gives the request up. `onChunk` is told the bytes of each part of a 200 answer before it
+ * is kept: an error it throws gives the answer up, and is what this fails with.
  */
 export async function getJson(
   kc: KubeConfig,
   path: string,
-  options: { accept?: string; maxBytes: number; signal?: AbortSignal },
+  options: {
+    accept?: string;
+    maxBytes: number;
+    signal?: AbortSignal;
+    onChunk?: (bytes: number) => void;
+  },
 ): Promise<JsonAnswer> {
-  const { accept = 'application/json', maxBytes, signal } = options;
+  const { accept = 'application/json', maxBytes, signal, onChunk } = options;
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('The kubeconfig has no current cluster');
   signal?.throwIfAborted();
@@ -124,6 +130,17 @@ export async function getJson(
             response.on('data', (chunk: Buffer) => {
               if (size > allowed) return;
               size += chunk.length;
+              if (size <= allowed && status === 200 && onChunk) {
+                try {
+                  onChunk(chunk.length);
+                } catch (error) {
+                  // Not kept, nor read further.
+                  size = Infinity;
+                  request.destroy();
+                  reject(error);
+                  return;
+                }
+              }
               if (size <= allowed) chunks.push(chunk);
               else if (status === 200) tooLong(size);
               else {

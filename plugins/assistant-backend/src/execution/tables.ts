@@ -4,6 +4,7 @@ import {
   PlanSortKey,
 } from '@kubechart/plugin-assistant-common';
 import { DateTime } from 'luxon';
+import { TextStart, textStart } from '../redaction/redact';
 
 /** A Kubernetes object as it comes off the wire. */
 export type KubeObject = {
@@ -158,34 +159,53 @@ function eventTime(e: KubeObject): number {
   );
 }
 
+/** What a sort compares of each object, and how (undefined: the order they were read in). */
+type SortOrder<K = any> = {
+  key: (o: KubeObject) => K;
+  compare: (a: K, b: K) => number;
+};
+
+/** How {@link applySort} orders objects: like kubectl, but the interesting end first. */
+function sortOrder(
+  resource: PlanResource,
+  sortBy: PlanSortKey | undefined,
+): SortOrder | undefined {
+  switch (sortBy) {
+    case 'restarts':
+      return { key: podRestarts, compare: (a, b) => b - a };
+    case 'age':
+    case 'time':
+      // An event's age is when it last happened, as kubectl's
+      // `--sort-by=.lastTimestamp` shows it.
+      return {
+        key:
+          resource === 'events'
+            ? eventTime
+            : o => time(o.metadata?.creationTimestamp),
+        compare: (a, b) => b - a,
+      };
+    case 'name':
+      return {
+        key: o => o.metadata?.name ?? '',
+        compare: (a, b) => a.localeCompare(b),
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** Sorts like kubectl, but the interesting end first. */
 export function applySort(
   resource: PlanResource,
   items: KubeObject[],
   sortBy: PlanSortKey | undefined,
 ): KubeObject[] {
-  const sorted = [...items];
-  switch (sortBy) {
-    case 'restarts':
-      return sorted.sort((a, b) => podRestarts(b) - podRestarts(a));
-    case 'age':
-    case 'time':
-      // An event's age is when it last happened, as kubectl's
-      // `--sort-by=.lastTimestamp` shows it.
-      return resource === 'events'
-        ? sorted.sort((a, b) => eventTime(b) - eventTime(a))
-        : sorted.sort(
-            (a, b) =>
-              time(b.metadata?.creationTimestamp) -
-              time(a.metadata?.creationTimestamp),
-          );
-    case 'name':
-      return sorted.sort((a, b) =>
-        (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
-      );
-    default:
-      return sorted;
-  }
+  const order = sortOrder(resource, sortBy);
+  if (!order) return [...items];
+  return items
+    .map(item => ({ item, key: order.key(item) }))
+    .sort((a, b) => order.compare(a.key, b.key))
+    .map(({ item }) => item);
 }
 
 type Column = { title: string; value: (o: KubeObject) => string };
@@ -359,12 +379,11 @@ const COLUMNS: Partial<Record<PlanResource, Column[]>> = {
   ],
 };
 
-/** Turns listed objects into table columns and rows like `kubectl get`. */
-export function toTable(
+/** The columns of a table of `resource` like `kubectl get`, NAMESPACE first when asked. */
+function tableColumns(
   resource: PlanResource,
-  items: KubeObject[],
   withNamespace: boolean,
-): { columns: string[]; rows: string[][] } {
+): Column[] {
   const columns = [...(COLUMNS[resource] ?? [name, ageColumn])];
   if (withNamespace) {
     columns.unshift({
@@ -372,8 +391,96 @@ export function toTable(
       value: o => o.metadata?.namespace ?? '',
     });
   }
+  return columns;
+}
+
+/** Turns listed objects into table columns and rows like `kubectl get`. */
+export function toTable(
+  resource: PlanResource,
+  items: KubeObject[],
+  withNamespace: boolean,
+): { columns: string[]; rows: string[][] } {
+  const columns = tableColumns(resource, withNamespace);
   return {
     columns: columns.map(c => c.title),
     rows: items.map(item => columns.map(c => c.value(item))),
   };
+}
+
+/** A row held by {@link TableRows}: its sort key, and its object until its cells are made. */
+type HeldRow = { key?: unknown; item?: KubeObject; cells?: TextStart[] };
+
+/**
+ * A table like `kubectl get` made page by page as a list is read, the same as {@link toTable} of
+ * every object read, filtered ({@link applyFilter}), sorted ({@link applySort}) and cut to `max`
+ * rows: of each page it keeps the cells (what is shown of them: {@link textStart}) of the rows that
+ * may still be shown, and counts the rest, so the objects read are not held past their page. It
+ * never holds more than `max` rows.
+ */
+export class TableRows {
+  readonly columns: string[];
+  readonly #columns: Column[];
+  readonly #order: SortOrder | undefined;
+  #rows: HeldRow[] = [];
+  #matched = 0;
+
+  constructor(
+    private readonly resource: PlanResource,
+    private readonly options: {
+      filter?: PlanFilter;
+      sortBy?: PlanSortKey;
+      withNamespace: boolean;
+      /** Rows shown at most. */
+      max: number;
+      /** Characters of a cell shown at most (see {@link textStart}). */
+      cellChars: number;
+    },
+  ) {
+    this.#columns = tableColumns(resource, options.withNamespace);
+    this.columns = this.#columns.map(c => c.title);
+    this.#order = sortOrder(resource, options.sortBy);
+  }
+
+  /** Objects read that the filter kept, shown or not. */
+  get matched(): number {
+    return this.#matched;
+  }
+
+  /** Rows whose cells are held now. */
+  get held(): number {
+    return this.#rows.length;
+  }
+
+  /** Takes the next objects read (a page of a list, in the order the cluster sent them). */
+  add(items: KubeObject[]): void {
+    const kept = applyFilter(this.resource, items, this.options.filter);
+    this.#matched += kept.length;
+    const order = this.#order;
+    if (!order) {
+      // In the order read: the first ones are the table.
+      const room = Math.max(0, this.options.max - this.#rows.length);
+      this.#rows.push(...kept.slice(0, room).map(item => ({ item })));
+    } else {
+      // A stable sort of the rows held (read before) and these: as the whole list sorted at once.
+      this.#rows = [
+        ...this.#rows,
+        ...kept.map(item => ({ item, key: order.key(item) })),
+      ]
+        .sort((a, b) => order.compare(a.key, b.key))
+        .slice(0, this.options.max);
+    }
+    for (const row of this.#rows) {
+      if (!row.item) continue;
+      const item = row.item;
+      row.cells = this.#columns.map(c =>
+        textStart(c.value(item), this.options.cellChars),
+      );
+      delete row.item;
+    }
+  }
+
+  /** The rows to show, in order: each cell as what is shown of it. */
+  rows(): TextStart[][] {
+    return this.#rows.map(row => row.cells!);
+  }
 }

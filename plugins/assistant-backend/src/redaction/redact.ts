@@ -136,15 +136,34 @@ export function scrubText(text: string): string {
  */
 const SCRUBBED_WINDOW = 16 * 1024;
 
+/** What {@link scrubbedStart} reads of a text: its first characters, and its length. */
+export type TextStart = { start: string; length: number };
+
 /**
- * The first `max` characters of a text, scrubbed as {@link scrubText} does, and how many more there
- * were (`… (N more characters)`). Only its start is scrubbed: a text of megabytes (an event's
- * message quoting an image name, a table cell) is not scrubbed whole to show a line of it.
+ * What {@link scrubbedStart} reads of a text to show its first `max` characters: kept instead of
+ * the text, it shows the same, whatever the text's length (a table keeps its cells so).
  */
-export function scrubbedStart(text: string, max: number): string {
-  const shown = scrubText(text.slice(0, Math.max(max, SCRUBBED_WINDOW)));
-  return shown.length > max || text.length > SCRUBBED_WINDOW
-    ? `${shown.slice(0, max)}… (${text.length - max} more characters)`
+export function textStart(text: string, max: number): TextStart {
+  const window = Math.max(max, SCRUBBED_WINDOW);
+  return {
+    // A copy of the start of a longer text: a slice of it would keep the whole text in memory.
+    start: text.length > window ? structuredClone(text.slice(0, window)) : text,
+    length: text.length,
+  };
+}
+
+/**
+ * The first `max` characters of a text (or of the text a {@link textStart} was taken of), scrubbed
+ * as {@link scrubText} does, and how many more there were (`… (N more characters)`). Only its
+ * start is scrubbed: a text of megabytes (an event's message quoting an image name, a table cell)
+ * is not scrubbed whole to show a line of it.
+ */
+export function scrubbedStart(text: string | TextStart, max: number): string {
+  const { start, length } =
+    typeof text === 'string' ? textStart(text, max) : text;
+  const shown = scrubText(start);
+  return shown.length > max || length > SCRUBBED_WINDOW
+    ? `${shown.slice(0, max)}… (${length - max} more characters)`
     : shown;
 }
 

@@ -3,6 +3,7 @@ import { CustomErrorBase } from '@backstage/errors';
 import {
   DEFAULT_EXECUTION_TIMEOUT_MS,
   DEFAULT_MAX_READ_BYTES,
+  readBytesAtOnceFor,
 } from '../execution/PlanExecutor';
 
 const MINUTE_MS = 60_000;
@@ -104,6 +105,25 @@ export const readBytesPerAnswer = (config: Config) =>
   ) *
   1024 *
   1024;
+
+/**
+ * Reads `kubeAssistant.limits.readMegabytesAtOnce`: the MiB read from clusters that all answers under
+ * way hold together (default twice `readMegabytesPerAnswer`), in bytes. At least
+ * `readMegabytesPerAnswer`, so that one answer can read what it may.
+ */
+export const readBytesAtOnce = (config: Config) => {
+  const perAnswer = readBytesPerAnswer(config) / (1024 * 1024);
+  return (
+    readLimit(
+      config,
+      'readMegabytesAtOnce',
+      readBytesAtOnceFor(perAnswer),
+      perAnswer,
+    ) *
+    1024 *
+    1024
+  );
+};
 
 /** `kubeAssistant.limits.runsAtOncePerUser` when it is not set. */
 export const DEFAULT_RUNS_AT_ONCE_PER_USER = 3;
