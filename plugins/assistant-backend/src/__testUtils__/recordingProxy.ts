@@ -12,7 +12,8 @@ export type Sent = { method: string; path: string; body?: any };
  * refuses one object of several). `delay`, when set, holds a changing request
  * for the milliseconds it returns before forwarding it (a slow cluster); `hold`,
  * when set, holds a changing request until the promise it returns resolves (a
- * cluster that answers when the test says). A held or delayed request is
+ * cluster that answers when the test says); `holdRead`, likewise, a reading (GET) request by its
+ * path and query. A held or delayed request is
  * forwarded even if the client has given up meanwhile, as a real API server
  * that already received it would still apply it.
  */
@@ -22,6 +23,7 @@ export async function recordingProxy(target: string) {
     refuse?: (request: Sent) => number | undefined;
     delay?: (request: Sent) => number | undefined;
     hold?: (request: Sent) => Promise<void> | undefined;
+    holdRead?: (path: string) => Promise<void> | undefined;
   } = {};
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -56,7 +58,7 @@ export async function recordingProxy(target: string) {
         }
         wait = faults.delay?.(request) ?? 0;
         held = faults.hold?.(request);
-      }
+      } else held = faults.holdRead?.(`${url.pathname}${url.search}`);
       const forward = () => {
         const upstream = http.request(
           url,
@@ -100,6 +102,18 @@ export async function recordingProxy(target: string) {
     set hold(hold: ((request: Sent) => Promise<void> | undefined) | undefined) {
       faults.hold = hold;
     },
-    close: () => new Promise<void>(resolve => server.close(() => resolve())),
+    get holdRead() {
+      return faults.holdRead;
+    },
+    set holdRead(
+      holdRead: ((path: string) => Promise<void> | undefined) | undefined,
+    ) {
+      faults.holdRead = holdRead;
+    },
+    close: () => {
+      // A held read's connection stays open until it is answered: close it too.
+      server.closeAllConnections();
+      return new Promise<void>(resolve => server.close(() => resolve()));
+    },
   };
 }

@@ -1,7 +1,6 @@
 import { KubeSim, startKubeSim } from '@internal/kube-sim';
 import { TableResult, TextResult } from '@kubechart/plugin-assistant-common';
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { recordingProxy } from '../__testUtils__/recordingProxy';
 import { ClusterRegistry } from './clusters';
 import { PlanExecutor, refusedByExecutor } from './PlanExecutor';
 
@@ -12,52 +11,13 @@ const MiB = 1024 * 1024;
 const MID = 600;
 
 /**
- * A plain-HTTP proxy in front of kube-sim that holds the requests `hold` picks (by path and query)
- * until the promise it returns resolves: a run stays under way, holding what it read, until the
- * test lets it go on.
- */
-async function holdingProxy(target: string) {
-  const rules: { hold?: (path: string) => Promise<void> | undefined } = {};
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', target);
-    const forward = () => {
-      const upstream = http.request(
-        url,
-        { method: req.method, headers: req.headers },
-        up => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      req.pipe(upstream);
-    };
-    const held = rules.hold?.(`${url.pathname}${url.search}`);
-    if (held) held.then(forward);
-    else forward();
-  });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    rules,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise(resolve => server.close(resolve));
-    },
-  };
-}
-
-/**
  * What the backend holds of what it read from clusters, all answers under way together, is
  * bounded: a run that would hold more is refused with the reason (and recorded as refused), and a
  * table holds one page of objects at a time, whatever it reads in all.
  */
 describe('PlanExecutor: what all answers under way hold at once', () => {
   let sim: KubeSim;
-  let proxy: Awaited<ReturnType<typeof holdingProxy>>;
+  let proxy: Awaited<ReturnType<typeof recordingProxy>>;
   let registry: ClusterRegistry;
   const kc = () => registry.kubeConfig('sim');
 
@@ -76,7 +36,7 @@ describe('PlanExecutor: what all answers under way hold at once', () => {
         })),
       ] as any,
     });
-    proxy = await holdingProxy(sim.url);
+    proxy = await recordingProxy(sim.url);
     registry = new ClusterRegistry([
       {
         name: 'sim',
@@ -94,7 +54,7 @@ describe('PlanExecutor: what all answers under way hold at once', () => {
   });
 
   afterEach(() => {
-    proxy.rules.hold = undefined;
+    proxy.holdRead = undefined;
   });
 
   it('refuses a run that would hold more than all answers may hold at once, and runs it once the others are done', async () => {
@@ -110,9 +70,9 @@ describe('PlanExecutor: what all answers under way hold at once', () => {
         letGo = go;
       });
       // Its first request for the events of what it describes, only.
-      proxy.rules.hold = path => {
+      proxy.holdRead = path => {
         if (!path.includes('/events')) return undefined;
-        proxy.rules.hold = undefined;
+        proxy.holdRead = undefined;
         resolve();
         return gate;
       };
