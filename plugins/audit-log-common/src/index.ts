@@ -15,3 +15,4 @@ export * from './redaction';
 export * from './refusalWindow';
 export * from './relayingPlugins';
 export * from './entityOwner';
+export * from './deadline';

@@ -5,6 +5,7 @@ import type {
 import {
   entityOwnerRef,
   entityRefKey,
+  withDeadline,
 } from '@kubechart/plugin-audit-log-common';
 
 /** A catalog entity, as {@link entityOwnerRef} reads it. */
@@ -38,27 +39,6 @@ export type EntityOwnersReader = (
 
 /** Entities read from the catalog in one request. */
 const OWNERS_BATCH = 100;
-
-/**
- * Settles as `work` does, unless it has not settled within `ms`: then rejects with `late()`. The
- * timer is cleared either way; `work` itself is not cancelled.
- * @public
- */
-export async function withDeadline<T>(
-  work: Promise<T>,
-  ms: number,
-  late: () => Error,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(late()), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * {@link EntityOwnersReader} over the catalog, read with the plugin's own credentials (an owner is
@@ -102,8 +82,11 @@ export function catalogEntityOwners(
       const entities = await withDeadline(
         readBatch(batch, credentials),
         timeoutMs,
-        () =>
-          new Error(`the catalog did not answer within ${timeoutMs / 1000}s`),
+        () => {
+          throw new Error(
+            `the catalog did not answer within ${timeoutMs / 1000}s`,
+          );
+        },
       );
       batch.forEach((ref, j) => {
         const entity = entities[j];

@@ -38,5 +38,4 @@ export {
   catalogEntityOwners,
   type CatalogOwnersSource,
   type EntityOwnersReader,
-  withDeadline,
 } from './entityOwners';

@@ -1,7 +1,7 @@
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { withDeadline } from '../deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-common';
 
 /**
  * Annotation of a Namespace object naming the catalog entity it is assigned to (KubeChart writes it

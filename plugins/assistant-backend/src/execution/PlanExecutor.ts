@@ -23,7 +23,7 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import yaml from 'js-yaml';
-import { withDeadline } from '../deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-common';
 import {
   ChangeTracker,
   ChangedObjects,

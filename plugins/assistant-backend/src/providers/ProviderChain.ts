@@ -9,7 +9,7 @@ import {
   isPlanRefusal,
 } from '@kubechart/plugin-assistant-node';
 import { scrubText } from '../redaction/redact';
-import { withDeadline } from '../deadline';
+import { withDeadline } from '@kubechart/plugin-audit-log-common';
 
 /** A provider and how long it may take. */
 export type ProviderEntry = { provider: AssistantProvider; timeoutMs: number };

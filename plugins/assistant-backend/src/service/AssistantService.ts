@@ -44,6 +44,7 @@ import {
   RefusalWindow,
   RelayingPluginsPolicy,
   relayingPluginOf,
+  withDeadline,
 } from '@kubechart/plugin-audit-log-common';
 import { Request } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -91,7 +92,6 @@ import {
   isChange as namesAChange,
 } from '../providers/builtin/conditions';
 import { refusalOfChangeNotAsked } from '../providers/builtin/parseQuestion';
-import { withDeadline } from '../deadline';
 import { RunCancelledError, RunTime, cancelledWhen } from './runTime';
 import {
   hiddenPlanValues,

@@ -4,11 +4,9 @@ import {
   AuditEvent,
   AuditEventInput,
   entityRefKey,
-} from '@kubechart/plugin-audit-log-common';
-import {
-  EntityOwnersReader,
   withDeadline,
-} from '@kubechart/plugin-audit-log-node';
+} from '@kubechart/plugin-audit-log-common';
+import { EntityOwnersReader } from '@kubechart/plugin-audit-log-node';
 import { ENTITY_OWNER_META_KEY } from '../database/rows';
 
 export { ENTITY_OWNER_META_KEY };
@@ -66,13 +64,17 @@ export function createOwnerRecorder(options: {
     let known = new Map<string, string>();
     if (refs.length > 0 && Date.now() >= pausedUntil) {
       try {
-        known = await withDeadline(owners(refs), APPEND_OWNERS_TIMEOUT_MS, () =>
-          Object.assign(
-            new Error(
-              `the catalog did not answer within ${APPEND_OWNERS_TIMEOUT_MS} ms`,
-            ),
-            { timedOut: true },
-          ),
+        known = await withDeadline(
+          owners(refs),
+          APPEND_OWNERS_TIMEOUT_MS,
+          () => {
+            throw Object.assign(
+              new Error(
+                `the catalog did not answer within ${APPEND_OWNERS_TIMEOUT_MS} ms`,
+              ),
+              { timedOut: true },
+            );
+          },
         );
         if (failing) {
           failing = false;

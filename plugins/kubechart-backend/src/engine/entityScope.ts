@@ -5,7 +5,10 @@ import {
   stringifyEntityRef,
 } from '@backstage/catalog-model';
 // Who owns an entity (its full ref), as every family reads it.
-import { entityOwnerRef as ownerOf } from '@kubechart/plugin-audit-log-common';
+import {
+  entityOwnerRef as ownerOf,
+  withDeadline,
+} from '@kubechart/plugin-audit-log-common';
 import {
   ConflictError,
   InputError,
@@ -20,7 +23,6 @@ import {
 } from '@kubechart/plugin-kubechart-common';
 import { RunStore, TenantRecord } from '../database/RunStore';
 import { EngineSettings } from './settings';
-import { withDeadline } from '@kubechart/plugin-audit-log-node';
 
 /** The Backstage Kubernetes plugin's namespace annotation, which kubechart honours too. */
 export const KUBERNETES_NAMESPACE_ANNOTATION =
@@ -52,14 +54,11 @@ function readCatalog<T>(
  * {@link CATALOG_READ_TIMEOUT_MS} passed.
  */
 export function withCatalogDeadline<T>(read: Promise<T>): Promise<T> {
-  return withDeadline(
-    read,
-    CATALOG_READ_TIMEOUT_MS,
-    () =>
-      new Error(
-        `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
-      ),
-  );
+  return withDeadline(read, CATALOG_READ_TIMEOUT_MS, () => {
+    throw new Error(
+      `the catalog did not answer within ${CATALOG_READ_TIMEOUT_MS / 1000}s`,
+    );
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Watch } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { withDeadline } from '@kubechart/plugin-audit-log-node';
+import { withDeadline } from '@kubechart/plugin-audit-log-common';
 import { KubeClient } from '../lib/KubeClient';
 import { RunFailure } from './errors';
 import { isNotFound } from '../lib/kubeErrors';
@@ -296,16 +296,13 @@ export async function watchReleaseRecords(
       });
       listeners.add(check);
       check();
-      await withDeadline(
-        seen,
-        waitMs,
-        () =>
-          new RunFailure(
-            `the watch of its release records did not show the marker Secret ${marker} within ${
-              waitMs / 1000
-            }s`,
-          ),
-      );
+      await withDeadline(seen, waitMs, () => {
+        throw new RunFailure(
+          `the watch of its release records did not show the marker Secret ${marker} within ${
+            waitMs / 1000
+          }s`,
+        );
+      });
     } finally {
       listeners.delete(check);
       if (created) {

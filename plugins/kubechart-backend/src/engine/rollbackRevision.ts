@@ -21,7 +21,7 @@ import { RunFailure } from './errors';
 import { withHooks } from './helm3Hooks';
 import { RunScope, toPolicyScope } from './scope';
 import { ingressHostsOption } from './ingressHostsInUse';
-import { withDeadline } from '@kubechart/plugin-audit-log-node';
+import { withDeadline } from '@kubechart/plugin-audit-log-common';
 
 /**
  * The manifest helm stored for one revision of a release, its hooks included (helm runs the
@@ -298,16 +298,13 @@ export async function watchCreatedRevisions(
     listeners.add(check);
     check();
     try {
-      return await withDeadline(
-        reached,
-        waitMs,
-        () =>
-          new RunFailure(
-            `the watch of its release records did not show its record within ${
-              waitMs / 1000
-            }s`,
-          ),
-      );
+      return await withDeadline(reached, waitMs, () => {
+        throw new RunFailure(
+          `the watch of its release records did not show its record within ${
+            waitMs / 1000
+          }s`,
+        );
+      });
     } finally {
       listeners.delete(check);
     }
