@@ -198,6 +198,25 @@ export const KUBECHART_OWNER_ANNOTATION = 'kubechart.io/owner';
 /** Marks the objects a tenant run keeps in its namespace (quota, limits, network policy). */
 export const TENANT_RESOURCE_ANNOTATION = 'kubechart.io/tenant-resource';
 
+/** `obj` (each item of a List) annotated {@link TENANT_RESOURCE_ANNOTATION}. */
+function markTenantResource(obj: KubeObject): void {
+  const items = (obj as { items?: unknown }).items;
+  if (Array.isArray(items)) {
+    items.forEach(item => {
+      if (item && typeof item === 'object')
+        markTenantResource(item as KubeObject);
+    });
+    return;
+  }
+  obj.metadata = {
+    ...obj.metadata,
+    annotations: {
+      ...obj.metadata?.annotations,
+      [TENANT_RESOURCE_ANNOTATION]: 'true',
+    },
+  };
+}
+
 /** The namespace label Pod Security admission enforces a standard by. */
 const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
@@ -1412,6 +1431,9 @@ export class Executors {
             };
             // Like the releases' objects, they carry the tenant's label (its catalog entity selects it).
             labelObject(obj, { [KUBECHART_TENANT_LABEL]: input.tenant });
+            // KubeChart keeps them (a chart may not write them); the mark tells the other plugins
+            // (the assistant's guard) not to change them either, as for the built-in ones.
+            markTenantResource(obj);
             baseline.push({ object: obj, wholeSpec: false });
             outcomes.push(
               `${o.kind}/${o.metadata?.name}: ${await client.applyIfChanged(
