@@ -1040,6 +1040,7 @@ export class DatabaseAuditStore implements AuditStore {
     const row = await this.#db<EventRow>(EVENTS)
       .where({ seq })
       .where('seq', '>', this.#checkpointSeq())
+      .where('seq', '<=', this.#headSeq())
       .first();
     return row ? rowToEvent(row) : undefined;
   }
@@ -1048,6 +1049,7 @@ export class DatabaseAuditStore implements AuditStore {
     const row = await this.#db<EventRow>(EVENTS)
       .where({ seq })
       .where('seq', '>', this.#checkpointSeq())
+      .where('seq', '<=', this.#headSeq())
       .first();
     if (!row) {
       return undefined;
@@ -1068,6 +1070,15 @@ export class DatabaseAuditStore implements AuditStore {
    */
   #checkpointSeq(): Knex.QueryBuilder {
     return this.#db(HEAD).select('checkpoint_seq').where({ id: 1 });
+  }
+
+  /**
+   * The chain head's sequence number, as a subquery: an event is in the chain only up to it. An
+   * append stores its events and moves the head in one transaction, so a row above the head was
+   * written around the store (it is never read back, and verify reports it).
+   */
+  #headSeq(): Knex.QueryBuilder {
+    return this.#db(HEAD).select('last_seq').where({ id: 1 });
   }
 
   async query(query: AuditEventQuery): Promise<AuditEventPage> {
@@ -1417,7 +1428,38 @@ export class DatabaseAuditStore implements AuditStore {
     ) {
       return this.#verify(options, 'server');
     }
+    const beyond = await this.#storedBeyondHead();
+    if (beyond) {
+      return result({
+        failedSeq: beyond.seq,
+        reason: `Event ${beyond.seq} is stored beyond the chain head (event ${beyond.headSeq}): it is not part of the chain, so it was written around the audit log (it is not shown, and the store cannot append past it)`,
+      });
+    }
     return result();
+  }
+
+  /**
+   * The first event stored above the chain head and the head, read in one statement (appends
+   * store their events and move the head in one transaction, so one still under way is not seen
+   * half done), or undefined when there is none.
+   */
+  async #storedBeyondHead(): Promise<
+    { seq: number; headSeq: number } | undefined
+  > {
+    const row = await this.#db(`${HEAD} as h`)
+      .where('h.id', 1)
+      .select(
+        'h.last_seq as headSeq',
+        this.#db(EVENTS)
+          .min('seq')
+          .where('seq', '>', this.#db.ref('h.last_seq'))
+          .as('beyond'),
+      )
+      .first();
+    if (!row || row.beyond === null || row.beyond === undefined) {
+      return undefined;
+    }
+    return { seq: Number(row.beyond), headSeq: Number(row.headSeq) };
   }
 
   /**
@@ -1467,6 +1509,7 @@ export class DatabaseAuditStore implements AuditStore {
     const key = this.#keys?.current;
     if (!key) return false;
     const newest = await this.#db<EventRow>(EVENTS)
+      .where('seq', '<=', this.#headSeq())
       .orderBy('seq', 'desc')
       .first('chain_version', 'chain_key_id');
     if (
@@ -2213,7 +2256,9 @@ export class DatabaseAuditStore implements AuditStore {
         } = await tx.raw(
           `WITH copied AS (
              INSERT INTO ${SEARCH_TEXT} (seq, body)
-             SELECT seq, ${PG_SEARCH_TEXT} FROM ${EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?
+             SELECT seq, ${PG_SEARCH_TEXT} FROM ${EVENTS}
+             WHERE seq > ? AND seq <= (SELECT last_seq FROM ${HEAD} WHERE id = 1)
+             ORDER BY seq LIMIT ?
              ON CONFLICT (seq) DO UPDATE SET body = EXCLUDED.body
              RETURNING seq
            )
@@ -2334,6 +2379,7 @@ export class DatabaseAuditStore implements AuditStore {
   ): Knex.QueryBuilder {
     const c = (column: string) => `${prefix}${column}`;
     builder.where(c('seq'), '>', this.#checkpointSeq());
+    builder.where(c('seq'), '<=', this.#headSeq());
     if (filters.actor) builder.where(c('actor'), filters.actor);
     if (filters.plugin) builder.where(c('plugin_id'), filters.plugin);
     if (filters.eventId) builder.where(c('event_id'), filters.eventId);

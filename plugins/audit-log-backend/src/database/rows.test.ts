@@ -29,7 +29,7 @@ describe('inputToRow meta', () => {
     const stored = storedMeta(
       event({ ...values, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' }),
     );
-    expect(stored).toEqual({
+    expect(stored).toMatchObject({
       '…truncated': expect.stringContaining('exceeded the 65536-character'),
       [ENTITY_OWNER_META_KEY]: 'group:default/team-a',
     });
@@ -39,6 +39,59 @@ describe('inputToRow meta', () => {
         event({ n: 1, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' }),
       ),
     ).toEqual({ n: 1, [ENTITY_OWNER_META_KEY]: 'group:default/team-a' });
+  });
+
+  it('keeps the fields that say what happened when a list the caller filled is over the bound', () => {
+    // every string within the auditor's bounds; keys and punctuation take it over the stored bound
+    const applied = Array.from({ length: 900 }, (_, i) => ({
+      kind: 'ConfigMap',
+      name: `cm-${i}-${'x'.repeat(40)}`,
+      namespace: 'team-a',
+      action: 'created',
+    }));
+    const audited = redactSecrets({
+      outcome: 'succeeded',
+      approval: 'approved',
+      runId: 'r-1',
+      applied,
+      [ENTITY_OWNER_META_KEY]: 'group:default/team-a',
+    });
+    const text = inputToRow(event(audited), 1).meta!;
+    expect(text.length).toBeLessThanOrEqual(65536);
+    expect(JSON.parse(text)).toEqual({
+      outcome: 'succeeded',
+      approval: 'approved',
+      runId: 'r-1',
+      [ENTITY_OWNER_META_KEY]: 'group:default/team-a',
+      '…truncated': expect.stringMatching(
+        /^metadata of \d+ characters exceeded the 65536-character limit: left out the value of applied \(\d+ characters\)$/,
+      ),
+    });
+  });
+
+  it('leaves out the largest values first, and names how many it left out', () => {
+    // within the auditor's bound of string characters; each `"` takes two characters in JSON
+    const meta: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) {
+      meta[`v${String(i).padStart(2, '0')}`] = '"'.repeat(3000);
+    }
+    meta.small = 'kept';
+    meta.big = '"'.repeat(3100);
+    const audited = redactSecrets(meta);
+    expect(audited).toEqual(meta);
+    const text = inputToRow(event(audited), 1).meta!;
+    expect(text.length).toBeLessThanOrEqual(65536);
+    const stored = JSON.parse(text);
+    expect(stored.small).toBe('kept');
+    expect(stored.big).toBeUndefined();
+    const kept = Object.keys(stored).filter(k => /^v\d\d$/.test(k));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const k of kept) expect(stored[k]).toBe('"'.repeat(3000));
+    expect(stored['…truncated']).toContain(
+      `left out the values of ${
+        21 - kept.length
+      } keys: big (6208 characters), `,
+    );
   });
 
   it('stores what the auditor bounded as it is', () => {

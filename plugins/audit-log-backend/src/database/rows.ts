@@ -220,11 +220,77 @@ function ownerKept(meta: object): Record<string, string> {
     : {};
 }
 
+/** Room kept for the `…truncated` note and the recorded owner when metadata is cut. */
+const CUT_NOTE_ROOM = 2048;
+/** At most this many characters of the note name the values left out. */
+const CUT_NAMES_CHARS = 1024;
+
+/**
+ * Metadata whose JSON (`length` characters) exceeds {@link ROW_LIMITS}.meta, within it: its
+ * top-level values, smallest first, as long as they fit, and a `…truncated` note naming those
+ * left out (largest first) with their sizes. The auditor bounds strings, not keys and JSON's
+ * punctuation, so a list a caller filled could take an event over the bound; its outcome and
+ * ids stay. The recorded owner is always kept.
+ */
+function metaWithin(
+  kept: Record<string, unknown>,
+  length: number,
+  meta: object,
+): string {
+  const note = `metadata of ${length} characters exceeded the ${ROW_LIMITS.meta}-character limit`;
+  const owner = ownerKept(meta);
+  const entries = Object.entries(kept)
+    .filter(([key]) => !(key in owner))
+    .map(([key, value]) => ({
+      key,
+      value,
+      size: canonicalJson({ [key]: value }).length - 2,
+    }))
+    .sort((a, b) => a.size - b.size || (a.key < b.key ? -1 : 1));
+  const within: Record<string, unknown> = {};
+  const left: typeof entries = [];
+  let room = ROW_LIMITS.meta - CUT_NOTE_ROOM;
+  for (const entry of entries) {
+    if (entry.size + 1 <= room) {
+      within[entry.key] = entry.value;
+      room -= entry.size + 1;
+    } else {
+      left.push(entry);
+    }
+  }
+  left.reverse();
+  let names = '';
+  for (const { key, size } of left) {
+    const name = `${names ? ', ' : ''}${key.slice(
+      0,
+      100,
+    )} (${size} characters)`;
+    if (names.length + name.length > CUT_NAMES_CHARS) {
+      names += ', …';
+      break;
+    }
+    names += name;
+  }
+  const text = canonicalJson({
+    ...within,
+    '…truncated': `${note}: left out ${
+      left.length === 1
+        ? `the value of ${names}`
+        : `the values of ${left.length} keys: ${names}`
+    }`,
+    ...owner,
+  });
+  return text.length <= ROW_LIMITS.meta
+    ? text
+    : canonicalJson({ '…truncated': note, ...owner });
+}
+
 function metaText(event: AuditEventInput): string | null {
   const meta: unknown = event.meta;
   if (!meta || typeof meta !== 'object') {
     return null;
   }
+  let kept: Record<string, unknown>;
   let json: string;
   try {
     // Bounded and redacted again here (the auditor already did it) for any
@@ -233,14 +299,13 @@ function metaText(event: AuditEventInput): string | null {
     // URL's password). What the auditor bounded comes out unchanged. A list
     // (not what the type allows) is walked as the value of a key: it was
     // stored as given.
-    json = canonicalJson(
-      Array.isArray(meta)
-        ? redactSecrets({ meta } as unknown as Meta).meta
-        : keepGapCounts(
-            event,
-            keepChainKeyIds(event, redactSecrets(meta as Meta)),
-          ),
-    );
+    kept = Array.isArray(meta)
+      ? { meta: redactSecrets({ meta } as unknown as Meta).meta }
+      : keepGapCounts(
+          event,
+          keepChainKeyIds(event, redactSecrets(meta as Meta)),
+        );
+    json = canonicalJson(Array.isArray(meta) ? kept.meta : kept);
   } catch (error) {
     return canonicalJson({
       '…unstorable': String(error).slice(0, 200),
@@ -251,10 +316,7 @@ function metaText(event: AuditEventInput): string | null {
     return null;
   }
   if (json.length > ROW_LIMITS.meta) {
-    return canonicalJson({
-      '…truncated': `metadata of ${json.length} characters exceeded the ${ROW_LIMITS.meta}-character limit`,
-      ...ownerKept(meta),
-    });
+    return metaWithin(kept, json.length, meta);
   }
   // JSON.stringify escapes NUL and lone surrogates, so the text is storable
   return json;
