@@ -202,6 +202,24 @@ exit 0
     expect(args).not.toContain('--reuse-values');
   });
 
+  it("reads all of helm's output and settles as helm did when its line listener throws", async () => {
+    const helm = new HelmCli({ binary: fake });
+    const seen: string[] = [];
+    const output = await helm.template({
+      release: 'r1',
+      chart: 'nginx',
+      namespace: 'ns',
+      onLine: line => {
+        seen.push(line);
+        throw new Error('the listener broke');
+      },
+    });
+    // called until it threw, not again for this command; the output is whole
+    expect(seen).toHaveLength(1);
+    expect(output).toContain('line one');
+    expect(output).toContain('line two');
+  });
+
   it('kills helm on timeout', async () => {
     const helm = new HelmCli({
       binary: fake,

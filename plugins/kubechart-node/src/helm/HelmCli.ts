@@ -40,7 +40,10 @@ export class HelmCommandError extends CustomErrorBase {
   }
 }
 
-/** Receives helm's output, one line at a time. @public */
+/**
+ * Receives helm's output, one line at a time. One that throws is not called again for that
+ * command; the command still reads all of helm's output and settles as helm ended. @public
+ */
 export type HelmLineListener = (
   line: string,
   stream: 'stdout' | 'stderr',
@@ -705,6 +708,8 @@ export class HelmCli {
       }, timeoutMs);
       const onAbort = () => kill();
       options.signal?.addEventListener('abort', onAbort);
+      /** Whether `onLine` is still called (not once it threw). */
+      let listening = true;
       const pump = (
         stream: NodeJS.ReadableStream,
         sink: string[],
@@ -736,7 +741,15 @@ export class HelmCli {
         });
         rl.on('line', line => {
           sink.push(line);
-          options.onLine?.(line, name);
+          if (!listening) return;
+          try {
+            options.onLine?.(line, name);
+          } catch {
+            // A listener that throws would throw out of the stream's handler: the process's
+            // uncaught exception, with helm's output no longer read. It is not called again for
+            // this command; what helm wrote and how it ended are read and settled as before.
+            listening = false;
+          }
         });
         return new Promise<void>(r => rl.on('close', () => r()));
       };
