@@ -86,9 +86,54 @@ describe('ProtectedTargets', () => {
     expect(
       targets.refusal(ns({ verb: 'delete', labelSelector: 'team=x' }), 'dev'),
     ).toMatch(/^Changes need a namespace here/);
-    expect(
-      targets.refusal({ verb: 'cordon', resource: 'nodes', name: 'n' }, 'dev'),
-    ).toBeUndefined();
+  });
+
+  it('refuses a change to a cluster-scoped object that reaches into namespaces while a rule covers the cluster', () => {
+    const reaching: Array<[Plan, RegExp]> = [
+      [
+        { verb: 'delete', resource: 'customresourcedefinitions', name: 'w.x' },
+        /^Deleting or changing a CustomResourceDefinition changes the objects of its kind in every namespace: KubeChart protects namespaces on cluster dev with approvals \(rule payments\)/,
+      ],
+      [
+        {
+          verb: 'label',
+          resource: 'clusterroles',
+          name: 'view',
+          labels: { 'rbac.example.com/aggregate-to-view': 'true' },
+        },
+        /^A ClusterRole grants what RoleBindings of any namespace give with it: /,
+      ],
+      [
+        { verb: 'delete', resource: 'clusterrolebindings', name: 'b' },
+        /^A ClusterRoleBinding grants its role in every namespace: /,
+      ],
+      [
+        { verb: 'delete', resource: 'persistentvolumes', name: 'pv-1' },
+        /^A PersistentVolume holds the data of a claim in a namespace: /,
+      ],
+      [
+        { verb: 'cordon', resource: 'nodes', name: 'n' },
+        /^A node runs pods of every namespace: /,
+      ],
+    ];
+    for (const [plan, reason] of reaching) {
+      expect(targets.refusal(plan, 'dev')).toMatch(reason);
+      expect(targets.refusal(plan, 'dev')).toMatch(
+        new RegExp(`so the assistant does not change ${plan.resource} here$`),
+      );
+    }
+    // Only where a rule covers the cluster.
+    const prodOnly = ProtectedTargets.fromConfig(
+      new ConfigReader({
+        kubechart: {
+          approvals: { rules: [{ clusters: ['prod-*'], namespaces: ['x'] }] },
+        },
+      }),
+    );
+    for (const [plan] of reaching) {
+      expect(prodOnly.refusal(plan, 'dev')).toBeUndefined();
+      expect(prodOnly.refusal(plan, 'prod-eu')).toMatch(/rule rule 1/);
+    }
   });
 
   it('protects nothing without rules', () => {

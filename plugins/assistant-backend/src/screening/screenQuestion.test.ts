@@ -80,6 +80,36 @@ describe('secret values typed in a question', () => {
     );
   });
 
+  it('hides the value of every key the plan’s redaction hides (the shared key rule)', () => {
+    for (const [question, recorded] of [
+      ['annotate deployment x signing-key=Hunter2xyz9Q', 'signing-key=***'],
+      ['annotate deployment x authorization=Bearer', 'authorization=***'],
+      ['label deployment x ssh-key=abc123', 'ssh-key=***'],
+      ['annotate deployment x session-cookie=abc123', 'session-cookie=***'],
+      ['annotate deployment x db.pass=abc123', 'db.pass=***'],
+      ['annotate deployment x example.com/signing-key=abc123', 'key=***'],
+      ['annotate deployment x vault.example.com/token=abc123', 'token=***'],
+      [
+        `patch deployment x '{"metadata":{"annotations":{"signing-key":"abc123"}}}'`,
+        `"signing-key":***}}}'`,
+      ],
+    ]) {
+      expect(withoutSecretValues(question)).toContain(recorded);
+      expect(withoutSecretValues(question)).not.toContain('abc123');
+    }
+    // Keys that name no secret are kept with their values.
+    for (const question of [
+      'annotate deployment x owner=team-shop',
+      'label deployment x tier=web bypass=yes',
+      `patch deployment x '{"spec":{"replicas":3}}'`,
+      'get pods -l app.kubernetes.io/name=checkout',
+      // A key's prefix names an API group, not a secret.
+      'label clusterrole x rbac.authorization.k8s.io/aggregate-to-view=true',
+    ]) {
+      expect(withoutSecretValues(question)).toBe(question);
+    }
+  });
+
   /** Questions of `n` characters (2,000, the longest) made of the words and separators the rules look for. */
   const HOSTILE = [
     (n: number) => 'password is '.repeat(n / 12 + 1),

@@ -1,3 +1,4 @@
+import { isSecretKey } from '../redaction/redact';
 import {
   CLAUSE_JOINERS,
   INJECTION_PATTERNS,
@@ -108,22 +109,39 @@ export function screenQuestion(question: string): Screening {
 }
 
 /**
- * `key=` or `key: ` (a maximal run of key characters, then the separator): where a secret may be
- * assigned. Linear: a run is tried once, from its first character (the look-behind), and whether
- * the key names a secret is decided in code. A pattern with the secret word between two runs of
- * key characters (`[…]*token[…]*`) backtracks cubically on a question such as "tokentoken…".
+ * `key=`, `key: ` or a JSON body's `"key":` (a maximal run of key characters, a closing quote, then
+ * the separator): where a secret may be assigned. Linear: a run is tried once, from its first
+ * character (the look-behind), and whether the key names a secret is decided in code. A pattern
+ * with the secret word between two runs of key characters (`[…]*token[…]*`) backtracks cubically
+ * on a question such as "tokentoken…".
  */
-const ASSIGNMENT_KEY = /(?<![A-Za-z0-9_.\/-])([A-Za-z0-9_.\/-]+)\s*[=:]\s*/g;
-/** A key that names a secret: `db-password`, `token`, `apiKey`, `private_key`. */
+const ASSIGNMENT_KEY = /(?<![A-Za-z0-9_.\/-])([A-Za-z0-9_.\/-]+)"?\s*[=:]\s*/g;
+/** A key that names a secret, wherever in it (a label key's prefix too): `db-password`, `apiKey`. */
 const SECRET_KEY_WORD =
   /password|passwd|secret|token|api[-_]?key|credential|private[-_]?key/i;
+
+/**
+ * Whether the value assigned to `key` is a secret: by the rule that hides the plan's labels,
+ * annotations and patch keys (`isSecretKey`: `signing-key`, `authorization`, `session-cookie`,
+ * `db.pass`), so that no value the plan shows as `***` is kept in the question. A Kubernetes key's
+ * prefix (`rbac.authorization.k8s.io/` of `…/aggregate-to-view=true`) is a domain naming an API
+ * group, so only the name after it is judged so, and the prefix only by the narrower words.
+ */
+function isSecretAssignment(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = key.slice(0, Math.max(slash, 0));
+  const name =
+    prefix.includes('.') && !prefix.includes('/') ? key.slice(slash + 1) : key;
+  return isSecretKey(name) || SECRET_KEY_WORD.test(key);
+}
 /** The value assigned: quoted, or up to a space, comma or semicolon. */
 const ASSIGNED_VALUE = /"[^"]*"|'[^']*'|[^\s,;]+/y;
 
 /**
  * `text` with the value of every `key=value` or `key: value` whose key names a secret
- * (`db-password=…`, `token: …`, `apiKey=…`) replaced by `***`. After a key that names none, the
- * scan goes on right after the separator, so `a=token=xyz` still hides `xyz`. One pass: linear.
+ * (`db-password=…`, `token: …`, `apiKey=…`, `signing-key=…`) replaced by `***`. After a key that
+ * names none, the scan goes on right after the separator, so `a=token=xyz` still hides `xyz`. One
+ * pass: linear.
  */
 function withoutAssignedSecrets(text: string): string {
   let out = '';
@@ -135,7 +153,7 @@ function withoutAssignedSecrets(text: string): string {
     m = ASSIGNMENT_KEY.exec(text)
   ) {
     const valueAt = m.index + m[0].length;
-    if (!SECRET_KEY_WORD.test(m[1])) continue;
+    if (!isSecretAssignment(m[1])) continue;
     ASSIGNED_VALUE.lastIndex = valueAt;
     const value = ASSIGNED_VALUE.exec(text);
     if (!value) continue;
