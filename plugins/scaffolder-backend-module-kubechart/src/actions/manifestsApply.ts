@@ -1,8 +1,10 @@
 import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import {
+  DEFAULT_INPUT_LIMITS,
   InputLimitError,
   KubechartRunsService,
   MAX_POLICY_OBJECTS,
@@ -12,6 +14,45 @@ import { examples } from './manifestsApply.examples';
 import { ActionLinks, executeRun } from './runAction';
 import { commonInput, runOutput } from './schemas';
 import { withTaskErrors } from './taskError';
+
+/**
+ * The text of workspace file `path`, refused by its size before it is read: it may come from a
+ * user's repository (fetch:plain), and the backend takes no more than
+ * {@link DEFAULT_INPUT_LIMITS}.maxBytes of manifests anyway. Read through one handle, so the file
+ * measured is the file read, and never more than the limit and a byte.
+ */
+async function readWorkspaceFile(
+  workspacePath: string,
+  path: string,
+): Promise<string> {
+  const max = DEFAULT_INPUT_LIMITS.maxBytes;
+  const refused = (detail: string) =>
+    new InputError(`Workspace file ${path} refused: ${detail}`);
+  // Not blocked by a named pipe, which is then refused as not a regular file.
+  const file = await open(
+    resolveSafeChildPath(workspacePath, path),
+    constants.O_RDONLY | constants.O_NONBLOCK,
+  );
+  try {
+    const stats = await file.stat();
+    if (!stats.isFile()) throw refused('it is not a regular file');
+    const tooLarge = (bytes: number) =>
+      refused(`it holds ${bytes} bytes; the limit maxBytes is ${max}`);
+    if (stats.size > max) throw tooLarge(stats.size);
+    // It may grow after it was measured: read at most one byte more than the limit.
+    const buffer = Buffer.alloc(max + 1);
+    let read = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, read, buffer.length - read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      if (read > max) throw tooLarge(read);
+    }
+    return buffer.toString('utf8', 0, read);
+  } finally {
+    await file.close();
+  }
+}
 
 /**
  * `kubechart:manifests:apply`: server-side apply of multi-document YAML after the chart policy check.
@@ -58,10 +99,7 @@ export function createManifestsApplyAction(options: {
         }
         const manifests =
           ctx.input.manifests ??
-          (await readFile(
-            resolveSafeChildPath(ctx.workspacePath, ctx.input.path!),
-            'utf8',
-          ));
+          (await readWorkspaceFile(ctx.workspacePath, ctx.input.path!));
         if (!manifests.trim()) {
           throw new InputError('There are no manifests to apply');
         }
