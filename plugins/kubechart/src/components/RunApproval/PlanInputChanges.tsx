@@ -12,6 +12,11 @@ import useAsync from 'react-use/esm/useAsync';
 import { kubechartApiRef } from '../../api';
 import { kubechartTranslationRef } from '../../translation';
 import { inputChanges } from '../../lib/inputChanges';
+import {
+  countHidden,
+  HiddenCharactersWarning,
+  VisibleText,
+} from '../shared/visibleText';
 
 const cell = { fontFamily: 'monospace', wordBreak: 'break-all' } as const;
 
@@ -40,9 +45,15 @@ export function PlanInputChanges(props: { run: Run; previousRunId: string }) {
     );
   }
   const { changes, truncated } = inputChanges(previous.value.input, run.input);
+  // Each hidden character as a marker, as the values and diffs show them: a U+202E would reorder
+  // the rest of its cell, and the approver would read another value than the one applied.
+  const hidden = countHidden(
+    ...changes.flatMap(c => [c.path, c.before, c.after]),
+  );
   return (
     <>
       <Typography variant="subtitle2">{t('approval.inputChanges')}</Typography>
+      <HiddenCharactersWarning count={hidden} />
       {changes.length ? (
         <Table size="small" data-testid="kubechart-approval-input-changes">
           <TableHead>
@@ -55,9 +66,19 @@ export function PlanInputChanges(props: { run: Run; previousRunId: string }) {
           <TableBody>
             {changes.map(c => (
               <TableRow key={c.path}>
-                <TableCell style={cell}>{c.path}</TableCell>
-                <TableCell style={cell}>{c.before ?? '–'}</TableCell>
-                <TableCell style={cell}>{c.after ?? '–'}</TableCell>
+                <TableCell style={cell}>
+                  <VisibleText text={c.path} />
+                </TableCell>
+                <TableCell style={cell}>
+                  {c.before === undefined ? (
+                    '–'
+                  ) : (
+                    <VisibleText text={c.before} />
+                  )}
+                </TableCell>
+                <TableCell style={cell}>
+                  {c.after === undefined ? '–' : <VisibleText text={c.after} />}
+                </TableCell>
               </TableRow>
             ))}
           </TableBody>

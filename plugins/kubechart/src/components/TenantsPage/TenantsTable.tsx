@@ -22,6 +22,7 @@ import { useTenants } from '../../hooks';
 import { formatTimestamp } from '../../lib/format';
 import { RunStatus } from '../RunStatus';
 import { TenantHealthCell } from './TenantHealthCell';
+import { withMarkers } from '../shared/visibleText';
 
 /** Where the provisioning template opens (the example template's name). */
 export const PROVISION_TENANT_PATH =
@@ -88,8 +89,10 @@ function TenantsList() {
       field: 'code',
       render: tenant => {
         const to = historyLink(tenant);
+        // A hidden character of a display name (stored before the backend refused them) as its
+        // marker: a U+202E would reverse the code shown after it.
         const label = tenant.displayName
-          ? `${tenant.displayName} (${tenant.code})`
+          ? `${withMarkers(tenant.displayName)} (${tenant.code})`
           : tenant.code;
         return to ? (
           <Link to={to} title={t('tenants.history')}>
